@@ -1,0 +1,82 @@
+// The S3 error table (code → HTTP status, default message) and the one error class that
+// every layer throws. Handlers never format error responses themselves: http/respond does.
+
+export const S3_ERRORS = {
+  AccessDenied: [403, 'Access Denied.'],
+  BadDigest: [400, 'The Content-MD5 or checksum value that you specified did not match what the server received.'],
+  BucketAlreadyExists: [409, 'The requested bucket name is not available.'],
+  BucketAlreadyOwnedByYou: [409, 'Your previous request to create the named bucket succeeded and you already own it.'],
+  BucketNotEmpty: [409, 'The bucket you tried to delete is not empty.'],
+  EntityTooLarge: [400, 'Your proposed upload exceeds the maximum allowed object size.'],
+  EntityTooSmall: [400, 'Your proposed upload is smaller than the minimum allowed object size.'],
+  IncompleteBody: [400, 'You did not provide the number of bytes specified by the Content-Length HTTP header.'],
+  InternalError: [500, 'We encountered an internal error. Please try again.'],
+  InvalidAccessKeyId: [403, 'The AWS access key ID you provided does not exist in our records.'],
+  InvalidArgument: [400, 'Invalid Argument.'],
+  InvalidBucketName: [400, 'The specified bucket is not valid.'],
+  InvalidDigest: [400, 'The Content-MD5 or checksum value that you specified is not valid.'],
+  InvalidEncryptionAlgorithmError: [400, 'The encryption request you specified is not valid.'],
+  InvalidPart: [400, 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.'],
+  InvalidPartOrder: [400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.'],
+  InvalidRange: [416, 'The requested range is not satisfiable.'],
+  InvalidRequest: [400, 'Invalid Request.'],
+  InvalidObjectState: [403, 'The operation is not valid for the current state of the object.'],
+  KeyTooLongError: [400, 'Your key is too long.'],
+  MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],
+  MetadataTooLarge: [400, 'Your metadata headers exceed the maximum allowed metadata size.'],
+  MethodNotAllowed: [405, 'The specified method is not allowed against this resource.'],
+  MissingContentLength: [411, 'You must provide the Content-Length HTTP header.'],
+  MissingSecurityHeader: [400, 'Your request is missing a required header.'],
+  NoSuchBucket: [404, 'The specified bucket does not exist.'],
+  NoSuchKey: [404, 'The specified key does not exist.'],
+  NoSuchUpload: [404, 'The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed.'],
+  NotImplemented: [501, 'A header you provided implies functionality that is not implemented.'],
+  NotModified: [304, 'Not Modified.'],
+  PreconditionFailed: [412, 'At least one of the pre-conditions you specified did not hold.'],
+  RequestTimeTooSkewed: [403, 'The difference between the request time and the server\'s time is too large.'],
+  RequestTimeout: [400, 'Your socket connection to the server was not read from or written to within the timeout period.'],
+  ServerSideEncryptionConfigurationNotFoundError: [404, 'The server side encryption configuration was not found.'],
+  ServiceUnavailable: [503, 'The service is unavailable. Please retry.'],
+  SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
+  SlowDown: [503, 'Please reduce your request rate.'],
+  XAmzContentSHA256Mismatch: [400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.'],
+  AuthorizationHeaderMalformed: [400, 'The authorization header is malformed.'],
+  AuthorizationQueryParametersError: [400, 'Error parsing the X-Amz-Credential parameter.'],
+  InvalidSignatureTypeError: [400, 'The signature type is not supported.'],
+  UnexpectedContent: [400, 'This request does not support content.'],
+  InvalidTag: [400, 'The tag provided was not a valid tag.'],
+  KMSNotConfigured: [501, 'Server side encryption specified but KMS is not configured.'],
+  KMSUnavailable: [503, 'The key management service is unreachable. Please retry.'],
+  'KMS.NotFoundException': [400, 'The KMS key does not exist.'],
+  XMinioObjectTampered: [500, 'The requested object was modified and may be compromised.'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type S3ErrorCode = keyof typeof S3_ERRORS;
+
+/** An error that is answered to the client as an S3 XML error body. */
+export class S3Error extends Error {
+  readonly code: S3ErrorCode;
+  readonly status: number;
+  /** Extra response headers (e.g. Accept for MethodNotAllowed). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: S3ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string>; status?: number }) {
+    const [status, defaultMessage] = S3_ERRORS[code];
+    super(message ?? defaultMessage, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'S3Error';
+    this.code = code;
+    this.status = options?.status ?? status;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+export function isS3Error(err: unknown): err is S3Error {
+  return err instanceof S3Error;
+}
+
+/** The S3 code the wire shows for our internal KMS codes. */
+export function wireCode(code: S3ErrorCode): string {
+  if (code === 'KMSNotConfigured') return 'NotImplemented';
+  if (code === 'KMSUnavailable') return 'ServiceUnavailable';
+  return code;
+}
