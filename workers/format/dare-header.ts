@@ -70,7 +70,7 @@ export function decodeHeader(buf: Uint8Array, off = 0): PackageHeader {
  * The AEAD nonce of one package: header bytes 4…15 (final flag as written) with the sequence
  * number XOR-ed into the little-endian uint32 formed by the last four. Written into `out`.
  */
-export function packageNonce(header: Uint8Array, headerOff: number, sequence: number, out: Uint8Array): Uint8Array {
+export function packageNonce<T extends Uint8Array>(header: Uint8Array, headerOff: number, sequence: number, out: T): T {
   if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xffffffff) {
     throw new RangeError(`DARE sequence number must be a uint32, got ${sequence}`);
   }
