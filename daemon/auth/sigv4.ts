@@ -1,0 +1,597 @@
+// AWS Signature Version 4 for S3 (pure): Authorization-header and presigned-URL parsing, the
+// canonical request and string to sign, cached signing keys, chunk/trailer signatures.
+
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { S3Error } from '../errors.js';
+
+export const ALGORITHM = 'AWS4-HMAC-SHA256';
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+export const STREAMING_SIGNED_PAYLOAD = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+export const STREAMING_SIGNED_PAYLOAD_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER';
+export const STREAMING_UNSIGNED_PAYLOAD_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+/** Longest lifetime of a presigned URL (seven days), in seconds. */
+export const MAX_PRESIGNED_EXPIRES = 604800;
+/** Largest accepted difference between the request time and ours. */
+export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+export interface SigV4Request {
+  method: string;
+  /** raw path as received, percent-encoded, without query */
+  rawPath: string;
+  /** raw query string without '?' */
+  rawQuery: string;
+  /** lower-case header names → value (duplicate headers already joined with ',') */
+  headers: Record<string, string>;
+}
+
+export interface Credentials {
+  /** The secret for an access key id, or undefined when the key is unknown. */
+  lookup(accessKeyId: string): string | undefined;
+}
+
+export type PayloadMode =
+  | { kind: 'unsigned' }
+  | { kind: 'sha256'; expectedHex: string }
+  | { kind: 'streaming-signed'; trailer: boolean }
+  | { kind: 'streaming-unsigned-trailer' };
+
+export interface AuthResult {
+  accessKeyId: string;
+  /** how the body must be checked */
+  payload: PayloadMode;
+  /** seed for streaming chunk signatures (the request signature, lower-case hex) */
+  seedSignature: string;
+  /** shared with the key cache: never mutate */
+  signingKey: Buffer;
+  /** credential scope: date/region/service/aws4_request */
+  scope: string;
+  /** request time, ISO 8601 basic (yyyyMMddTHHmmssZ) */
+  amzDate: string;
+  presigned: boolean;
+}
+
+export interface AuthOptions {
+  region: string;
+  now?: Date;
+  service?: 's3';
+}
+
+// ---------------------------------------------------------------------------------------------
+// URI encoding (RFC 3986 unreserved characters kept, everything else %XX upper-case, per byte)
+
+const UNRESERVED = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~') UNRESERVED[c.charCodeAt(0)] = 1;
+const ESCAPED: readonly string[] = Array.from({ length: 256 }, (_, b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`);
+const UNRESERVED_ONLY = /^[A-Za-z0-9\-_.~]*$/;
+
+function encodeBytes(bytes: Uint8Array, encodeSlash: boolean): string {
+  let out = '';
+  for (const b of bytes) {
+    out += UNRESERVED[b] === 1 || (b === 0x2f && !encodeSlash) ? String.fromCharCode(b) : ESCAPED[b];
+  }
+  return out;
+}
+
+/** S3's UriEncode of a decoded string (UTF-8 bytes); '/' kept unless encodeSlash. */
+export function uriEncode(value: string, encodeSlash = true): string {
+  if (UNRESERVED_ONLY.test(value)) return value;
+  return encodeBytes(Buffer.from(value, 'utf8'), encodeSlash);
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** Percent-decodes to bytes. A '%' not followed by two hex digits stays literal. */
+function percentDecode(value: string, plusIsSpace: boolean): Buffer {
+  const src = Buffer.from(value, 'utf8');
+  const out = Buffer.allocUnsafe(src.length);
+  let j = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === 0x25 && i + 2 < src.length) {
+      const hi = hexValue(src[i + 1]!);
+      const lo = hexValue(src[i + 2]!);
+      if (hi >= 0 && lo >= 0) {
+        out[j++] = hi * 16 + lo;
+        i += 2;
+        continue;
+      }
+    }
+    out[j++] = plusIsSpace && c === 0x2b ? 0x20 : c;
+  }
+  return out.subarray(0, j);
+}
+
+/** One component of a query string, canonically re-encoded ('+' means space, as in forms). */
+function canonicalComponent(raw: string): string {
+  if (UNRESERVED_ONLY.test(raw)) return raw;
+  return encodeBytes(percentDecode(raw, true), true);
+}
+
+/**
+ * The canonical URI for S3: each path segment decoded and encoded once (no double encoding,
+ * no dot-segment normalisation; an encoded '/' inside a segment stays encoded).
+ */
+export function canonicalUri(rawPath: string): string {
+  if (rawPath === '') return '/';
+  if (UNRESERVED_ONLY.test(rawPath.replaceAll('/', ''))) return rawPath;
+  return rawPath
+    .split('/')
+    .map((segment) => (UNRESERVED_ONLY.test(segment) ? segment : encodeBytes(percentDecode(segment, false), true)))
+    .join('/');
+}
+
+/** Splits a raw query string into [name, value] pairs, still encoded. 'a' gives ['a', '']. */
+function splitQuery(rawQuery: string): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  if (rawQuery === '') return pairs;
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    pairs.push(eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return pairs;
+}
+
+/** Decoded query parameters, in order ('+' means space). */
+export function parseQuery(rawQuery: string): Array<[string, string]> {
+  return splitQuery(rawQuery).map(([n, v]) => [percentDecode(n, true).toString('utf8'), percentDecode(v, true).toString('utf8')]);
+}
+
+/** The canonical query string: names and values re-encoded, sorted by name then value. */
+export function canonicalQuery(rawQuery: string, options: { omitSignature?: boolean } = {}): string {
+  const pairs: Array<[string, string]> = [];
+  for (const [n, v] of splitQuery(rawQuery)) {
+    const name = canonicalComponent(n);
+    if (options.omitSignature === true && name === 'X-Amz-Signature') continue;
+    pairs.push([name, canonicalComponent(v)]);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
+}
+
+/** Header value as signed: trimmed, runs of spaces and tabs collapsed to one space. */
+export function canonicalHeaderValue(value: string): string {
+  return value.replace(/[ \t]+/g, ' ').trim();
+}
+
+export interface CanonicalRequestInput {
+  method: string;
+  rawPath: string;
+  rawQuery: string;
+  headers: Record<string, string>;
+  /** lower-case names, in the order they were signed */
+  signedHeaders: readonly string[];
+  payloadHash: string;
+  /** presigned requests leave X-Amz-Signature out of the canonical query */
+  presigned?: boolean;
+}
+
+export function canonicalRequest(input: CanonicalRequestInput): string {
+  const headerLines = input.signedHeaders.map((name) => `${name}:${canonicalHeaderValue(input.headers[name] ?? '')}\n`).join('');
+  return [
+    input.method,
+    canonicalUri(input.rawPath),
+    canonicalQuery(input.rawQuery, { omitSignature: input.presigned === true }),
+    headerLines,
+    input.signedHeaders.join(';'),
+    input.payloadHash,
+  ].join('\n');
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function hmac(key: string | Uint8Array, data: string): Buffer {
+  return createHmac('sha256', key).update(data, 'utf8').digest();
+}
+
+export function stringToSign(amzDate: string, scope: string, canonical: string): string {
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+}
+
+export function signatureHex(signingKey: Uint8Array, toSign: string): string {
+  return createHmac('sha256', signingKey).update(toSign, 'utf8').digest('hex');
+}
+
+/** String to sign of one aws-chunked data chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD). */
+export function chunkStringToSign(amzDate: string, scope: string, previousSignature: string, chunkSha256Hex: string): string {
+  return `AWS4-HMAC-SHA256-PAYLOAD\n${amzDate}\n${scope}\n${previousSignature}\n${EMPTY_SHA256}\n${chunkSha256Hex}`;
+}
+
+/** String to sign of the trailer section; canonicalTrailer is "name:value\n" per trailer. */
+export function trailerStringToSign(amzDate: string, scope: string, previousSignature: string, canonicalTrailer: string): string {
+  return `AWS4-HMAC-SHA256-TRAILER\n${amzDate}\n${scope}\n${previousSignature}\n${sha256Hex(canonicalTrailer)}`;
+}
+
+/** Compares a computed lower-case hex signature with a client's, in constant time. */
+export function signaturesEqual(expectedHex: string, givenHex: string): boolean {
+  if (!/^[0-9a-fA-F]{64}$/.test(givenHex) || expectedHex.length !== 64) return false;
+  return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(givenHex, 'hex'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing keys: one HMAC chain per access key, day, region and service
+
+export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+}
+
+const MAX_CACHED_KEYS = 1024;
+const signingKeys = new Map<string, { secret: string; key: Buffer }>();
+
+/** The signing key, derived at most once per (key id, day, region, service) while the secret is unchanged. */
+export function signingKeyFor(accessKeyId: string, secret: string, date: string, region: string, service: string): Buffer {
+  const id = `${accessKeyId}\n${date}\n${region}\n${service}`;
+  const cached = signingKeys.get(id);
+  if (cached !== undefined && cached.secret === secret) return cached.key;
+  const key = deriveSigningKey(secret, date, region, service);
+  if (cached !== undefined) signingKeys.delete(id);
+  else if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.delete(signingKeys.keys().next().value!);
+  signingKeys.set(id, { secret, key });
+  return key;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+/** Milliseconds since the epoch of an ISO 8601 basic timestamp, or undefined when invalid. */
+export function parseAmzDate(value: string): number | undefined {
+  const m = AMZ_DATE.exec(value);
+  if (m === null) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const t = Date.UTC(y, mo - 1, d, h, mi, s);
+  const check = new Date(t);
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
+  return t;
+}
+
+export function formatAmzDate(time: Date): string {
+  return time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+interface ParsedCredential {
+  accessKeyId: string;
+  date: string;
+  scope: string;
+}
+
+function parseCredential(value: string, fail: (message: string) => S3Error, region: string, service: string): ParsedCredential {
+  const parts = value.split('/');
+  if (parts.length !== 5 || parts[0] === '') {
+    throw fail('the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".');
+  }
+  const [accessKeyId, date, credRegion, credService, terminal] = parts as [string, string, string, string, string];
+  if (!/^\d{8}$/.test(date) || parseAmzDate(`${date}T000000Z`) === undefined) {
+    throw fail(`incorrect date format "${date}". This date in the credential must be in the format "yyyyMMdd".`);
+  }
+  if (credRegion !== region) throw fail(`the region '${credRegion}' is wrong; expecting '${region}'`);
+  if (credService !== service) throw fail(`incorrect service "${credService}". This endpoint belongs to "${service}".`);
+  if (terminal !== 'aws4_request') throw fail(`incorrect terminal "${terminal}". This endpoint uses "aws4_request".`);
+  return { accessKeyId, date, scope: `${date}/${credRegion}/${credService}/aws4_request` };
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+function parseSignedHeaders(value: string, fail: (message: string) => S3Error): string[] {
+  const names = value.split(';');
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!HEADER_NAME.test(name) || seen.has(name)) throw fail(`the SignedHeaders value "${value}" is malformed.`);
+    seen.add(name);
+  }
+  if (!seen.has('host')) throw fail('the SignedHeaders must include host.');
+  return names;
+}
+
+function headerMalformed(message: string): S3Error {
+  return new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`);
+}
+
+function queryMalformed(message: string): S3Error {
+  return new S3Error('AuthorizationQueryParametersError', message);
+}
+
+function credentialQueryMalformed(message: string): S3Error {
+  return queryMalformed(`Error parsing the X-Amz-Credential parameter; ${message}`);
+}
+
+interface AuthorizationHeader {
+  credential: string;
+  signedHeaders: string;
+  signature: string;
+}
+
+function parseAuthorizationHeader(value: string): AuthorizationHeader {
+  const trimmed = value.trim();
+  const space = trimmed.search(/\s/);
+  const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
+  if (algorithm !== ALGORITHM) {
+    throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
+  }
+  const fields = new Map<string, string>();
+  const rest = space < 0 ? '' : trimmed.slice(space + 1).trim();
+  if (rest !== '') {
+    for (const raw of rest.split(',')) {
+      const part = raw.trim();
+      const eq = part.indexOf('=');
+      const key = eq < 0 ? '' : part.slice(0, eq);
+      if ((key !== 'Credential' && key !== 'SignedHeaders' && key !== 'Signature') || fields.has(key)) {
+        throw headerMalformed(`the authorization component "${part}" is malformed.`);
+      }
+      fields.set(key, part.slice(eq + 1));
+    }
+  }
+  const credential = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (credential === undefined) throw headerMalformed('missing Credential.');
+  if (signedHeaders === undefined) throw headerMalformed('missing SignedHeaders.');
+  if (signature === undefined) throw headerMalformed('missing Signature.');
+  return { credential, signedHeaders, signature };
+}
+
+/** Parses an x-amz-content-sha256 value (header or presigned query) into how the body is checked. */
+export function parsePayloadMode(value: string): PayloadMode {
+  switch (value) {
+    case UNSIGNED_PAYLOAD:
+      return { kind: 'unsigned' };
+    case STREAMING_SIGNED_PAYLOAD:
+      return { kind: 'streaming-signed', trailer: false };
+    case STREAMING_SIGNED_PAYLOAD_TRAILER:
+      return { kind: 'streaming-signed', trailer: true };
+    case STREAMING_UNSIGNED_PAYLOAD_TRAILER:
+      return { kind: 'streaming-unsigned-trailer' };
+    default:
+      if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: 'sha256', expectedHex: value.toLowerCase() };
+      throw new S3Error(
+        'InvalidArgument',
+        'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+      );
+  }
+}
+
+/** x-amz-* headers must all be signed (S3 answers AccessDenied otherwise). */
+function requireAmzHeadersSigned(headers: Record<string, string>, signed: readonly string[]): void {
+  const set = new Set(signed);
+  const unsigned = Object.keys(headers).filter((name) => name.startsWith('x-amz-') && !set.has(name));
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', `There were headers present in the request which were not signed: ${unsigned.sort().join(', ')}`);
+  }
+}
+
+const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'] as const;
+
+export type AuthKind = 'header' | 'presigned' | 'none';
+
+/** Which SigV4 mechanism a request uses (without validating it). */
+export function authKind(req: SigV4Request): AuthKind {
+  if (req.headers['authorization'] !== undefined) return 'header';
+  return hasPresignParams(parseQuery(req.rawQuery)) ? 'presigned' : 'none';
+}
+
+function hasPresignParams(query: ReadonlyArray<[string, string]>): boolean {
+  return query.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Credential' || n === 'X-Amz-Signature');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication
+
+/**
+ * Authenticates a request signed with SigV4, by Authorization header or presigned query.
+ * Throws S3Error. The body is checked afterwards by a payload decoder built from the result.
+ */
+export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOptions): AuthResult {
+  const now = (opts.now ?? new Date()).getTime();
+  const service = opts.service ?? 's3';
+  const query = parseQuery(req.rawQuery);
+  const authorization = req.headers['authorization'];
+  const presignedParams = hasPresignParams(query);
+  if (authorization !== undefined && presignedParams) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+    );
+  }
+  if (authorization !== undefined) return authenticateHeader(req, authorization, creds, now, opts.region, service);
+  if (presignedParams) return authenticatePresigned(req, query, creds, now, opts.region, service);
+  if (query.some(([n]) => n === 'AWSAccessKeyId') && query.some(([n]) => n === 'Signature')) {
+    throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
+  }
+  throw new S3Error('AccessDenied', 'Access Denied.');
+}
+
+function lookupSecret(creds: Credentials, accessKeyId: string): string {
+  const secret = creds.lookup(accessKeyId);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  return secret;
+}
+
+function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string, service: string): AuthResult {
+  const parsed = parseAuthorizationHeader(authorization);
+  const credential = parseCredential(parsed.credential, headerMalformed, region, service);
+  const signedHeaders = parseSignedHeaders(parsed.signedHeaders, headerMalformed);
+
+  const xAmzDate = req.headers['x-amz-date'];
+  const dateHeader = req.headers['date'];
+  let time: number | undefined;
+  let amzDate: string;
+  if (xAmzDate !== undefined) {
+    time = parseAmzDate(xAmzDate.trim());
+    amzDate = xAmzDate.trim();
+  } else if (dateHeader !== undefined) {
+    const t = Date.parse(dateHeader);
+    time = Number.isNaN(t) ? undefined : t;
+    amzDate = time === undefined ? '' : formatAmzDate(new Date(time));
+  } else {
+    amzDate = '';
+  }
+  if (time === undefined) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  if (credential.date !== amzDate.slice(0, 8)) {
+    throw headerMalformed(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
+  }
+
+  const secret = lookupSecret(creds, credential.accessKeyId);
+  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
+  requireAmzHeadersSigned(req.headers, signedHeaders);
+
+  const payloadHash = req.headers['x-amz-content-sha256'];
+  if (payloadHash === undefined) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  const payload = parsePayloadMode(payloadHash);
+
+  const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, region, service);
+  const canonical = canonicalRequest({ method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, signedHeaders, payloadHash });
+  const expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, canonical));
+  if (!signaturesEqual(expected, parsed.signature)) throw new S3Error('SignatureDoesNotMatch');
+
+  return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: false };
+}
+
+function authenticatePresigned(
+  req: SigV4Request,
+  query: ReadonlyArray<[string, string]>,
+  creds: Credentials,
+  now: number,
+  region: string,
+  service: string,
+): AuthResult {
+  const params = new Map<string, string>();
+  for (const [name, value] of query) {
+    if (!name.startsWith('X-Amz-')) continue;
+    if (params.has(name)) throw queryMalformed(`The ${name} parameter is given more than once.`);
+    params.set(name, value);
+  }
+  const missing = PRESIGN_PARAMS.some((name) => !params.has(name));
+  if (missing) {
+    throw queryMalformed(
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
+  }
+  const get = (name: (typeof PRESIGN_PARAMS)[number]): string => params.get(name) ?? '';
+  if (get('X-Amz-Algorithm') !== ALGORITHM) throw queryMalformed(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
+  const credential = parseCredential(get('X-Amz-Credential'), credentialQueryMalformed, region, service);
+
+  const amzDate = get('X-Amz-Date');
+  const time = parseAmzDate(amzDate);
+  if (time === undefined) throw queryMalformed(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);
+  const expiresText = get('X-Amz-Expires');
+  if (!/^-?\d+$/.test(expiresText)) throw queryMalformed('X-Amz-Expires should be a number');
+  const expires = Number(expiresText);
+  if (expires < 0) throw queryMalformed('X-Amz-Expires must be non-negative');
+  if (expires > MAX_PRESIGNED_EXPIRES) {
+    throw queryMalformed('X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds');
+  }
+  if (credential.date !== amzDate.slice(0, 8)) {
+    throw queryMalformed(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
+  }
+  const signedHeaders = parseSignedHeaders(get('X-Amz-SignedHeaders'), queryMalformed);
+
+  const secret = lookupSecret(creds, credential.accessKeyId);
+  if (now < time - MAX_CLOCK_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
+  if (now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  requireAmzHeadersSigned(req.headers, signedHeaders);
+
+  const payloadHash = params.get('X-Amz-Content-Sha256') ?? req.headers['x-amz-content-sha256'] ?? UNSIGNED_PAYLOAD;
+  const payload = parsePayloadMode(payloadHash);
+
+  const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, region, service);
+  const canonical = canonicalRequest({
+    method: req.method,
+    rawPath: req.rawPath,
+    rawQuery: req.rawQuery,
+    headers: req.headers,
+    signedHeaders,
+    payloadHash,
+    presigned: true,
+  });
+  const expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, canonical));
+  if (!signaturesEqual(expected, get('X-Amz-Signature'))) throw new S3Error('SignatureDoesNotMatch');
+
+  return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing (for tests, the bench and tools that talk to the daemon)
+
+export interface SigningInput {
+  method: string;
+  /** percent-encoded path as it will be sent */
+  rawPath: string;
+  rawQuery?: string;
+  /** lower-case names; must include host */
+  headers: Record<string, string>;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  now?: Date;
+  service?: string;
+}
+
+/**
+ * Signs a request with the Authorization header. Adds x-amz-date and x-amz-content-sha256
+ * (default UNSIGNED-PAYLOAD) and signs every header given. Returns the headers to send.
+ */
+export function signRequest(input: SigningInput & { payloadHash?: string }): { headers: Record<string, string>; signature: string } {
+  const service = input.service ?? 's3';
+  const amzDate = formatAmzDate(input.now ?? new Date());
+  const date = amzDate.slice(0, 8);
+  const headers: Record<string, string> = { ...input.headers, 'x-amz-date': amzDate };
+  headers['x-amz-content-sha256'] ??= input.payloadHash ?? UNSIGNED_PAYLOAD;
+  const signedHeaders = Object.keys(headers).sort();
+  const scope = `${date}/${input.region}/${service}/aws4_request`;
+  const canonical = canonicalRequest({
+    method: input.method,
+    rawPath: input.rawPath,
+    rawQuery: input.rawQuery ?? '',
+    headers,
+    signedHeaders,
+    payloadHash: headers['x-amz-content-sha256'],
+  });
+  const signature = signatureHex(deriveSigningKey(input.secretAccessKey, date, input.region, service), stringToSign(amzDate, scope, canonical));
+  headers['authorization'] = `${ALGORITHM} Credential=${input.accessKeyId}/${scope}, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
+  return { headers, signature };
+}
+
+/**
+ * Builds a presigned URL's path and query ("/path?query"). Every header given is signed.
+ * The payload hash is UNSIGNED-PAYLOAD unless payloadHash is given (then sent as X-Amz-Content-Sha256).
+ */
+export function presignUrl(input: SigningInput & { expiresIn: number; payloadHash?: string }): string {
+  if (!Number.isInteger(input.expiresIn) || input.expiresIn < 0 || input.expiresIn > MAX_PRESIGNED_EXPIRES) {
+    throw new RangeError(`presignUrl: expiresIn must be an integer in 0..${MAX_PRESIGNED_EXPIRES}`);
+  }
+  const service = input.service ?? 's3';
+  const amzDate = formatAmzDate(input.now ?? new Date());
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/${input.region}/${service}/aws4_request`;
+  const signedHeaders = Object.keys(input.headers).sort();
+  const params: Array<[string, string]> = [
+    ['X-Amz-Algorithm', ALGORITHM],
+    ['X-Amz-Credential', `${input.accessKeyId}/${scope}`],
+    ['X-Amz-Date', amzDate],
+    ['X-Amz-Expires', String(input.expiresIn)],
+    ['X-Amz-SignedHeaders', signedHeaders.join(';')],
+  ];
+  if (input.payloadHash !== undefined) params.push(['X-Amz-Content-Sha256', input.payloadHash]);
+  const added = params.map(([n, v]) => `${n}=${uriEncode(v)}`).join('&');
+  const rawQuery = input.rawQuery === undefined || input.rawQuery === '' ? added : `${input.rawQuery}&${added}`;
+  const canonical = canonicalRequest({
+    method: input.method,
+    rawPath: input.rawPath,
+    rawQuery,
+    headers: input.headers,
+    signedHeaders,
+    payloadHash: input.payloadHash ?? UNSIGNED_PAYLOAD,
+    presigned: true,
+  });
+  const signature = signatureHex(deriveSigningKey(input.secretAccessKey, date, input.region, service), stringToSign(amzDate, scope, canonical));
+  return `${input.rawPath}?${rawQuery}&X-Amz-Signature=${signature}`;
+}
