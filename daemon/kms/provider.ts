@@ -64,3 +64,36 @@ export class KmsError extends Error {
     this.status = options?.status;
   }
 }
+
+/** One data-key unwrap of a bulk decrypt. */
+export interface DecryptRequest {
+  ciphertext: Buffer;
+  context: Buffer;
+}
+
+/**
+ * Optional capability: several unwraps under one key in one KMS call (KES v0.19–2023-10
+ * `/v1/key/bulk/decrypt/`). Results are in request order; one bad element fails the whole call,
+ * so callers fall back to single decrypts to find it. `bulkDecryptSupported()` may change at run
+ * time (the KES client learns it from `/v1/api`).
+ */
+export interface BulkDecryptor {
+  bulkDecryptSupported(): boolean;
+  decryptBulk(name: string, requests: readonly DecryptRequest[]): Promise<Buffer[]>;
+}
+
+export function isBulkDecryptor(p: KeyProvider): p is KeyProvider & BulkDecryptor {
+  const candidate = p as Partial<BulkDecryptor>;
+  return typeof candidate.bulkDecryptSupported === 'function' && typeof candidate.decryptBulk === 'function';
+}
+
+/** Invalid KMS configuration; `variable` names the environment variable (or option) at fault. */
+export class KmsConfigError extends Error {
+  readonly code = 'KmsConfigInvalid';
+  readonly variable: string;
+  constructor(variable: string, message: string, options?: { cause?: unknown }) {
+    super(`${variable}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KmsConfigError';
+    this.variable = variable;
+  }
+}
