@@ -1,0 +1,447 @@
+// The KES client as a KeyProvider: mTLS over one keep-alive undici Agent, our own per-attempt
+// timeout, failover across endpoints (kes-endpoints.ts), 2 retries with jitter on network errors
+// and 503, errors matched by status + message (kes-api.md §1.1), optional legacy bulk decrypt.
+
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { EndpointSet } from './kes-endpoints.js';
+import type { KesConfig } from './kes-config.js';
+import { KmsError } from './provider.js';
+import type {
+  BulkDecryptor,
+  DataKey,
+  DecryptRequest,
+  KeyDescription,
+  KeyProvider,
+  KmsEndpointStatus,
+  KmsErrorCode,
+  KmsStatus,
+} from './provider.js';
+
+export type KmsLogger = Pick<Logger, 'info' | 'warn' | 'debug'>;
+
+export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 'requestTimeoutMs'> {
+  identity?: string;
+  /** Per attempt, including connect (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Extra attempts on the same endpoint after a network error or 503 (default 2, as kms-go). */
+  retries?: number;
+  /** Retry sleep = base + random·jitter ms (default 200 + 0–800, as kms-go). */
+  retryBaseMs?: number;
+  retryJitterMs?: number;
+  /** How long a failed endpoint is skipped (default 30 s). */
+  quarantineMs?: number;
+  /** Max sockets per endpoint (default 32). */
+  connectionsPerEndpoint?: number;
+  /** Negotiate HTTP/2 via ALPN (KES offers h2); default false = HTTP/1.1 keep-alive. */
+  allowH2?: boolean;
+  /** First retry delay of the start-up loop (doubles up to 10 s; default 1 s). */
+  startupRetryMs?: number;
+  /** Timeout of each `/v1/status` probe in status() (default min(requestTimeoutMs, 5 s)). */
+  statusTimeoutMs?: number;
+  log?: KmsLogger;
+}
+
+/** Bulk decrypt accepts at most this many ciphertexts per call (KES v0.22). */
+export const KES_BULK_MAX = 1000;
+const BULK_PATH = '/v1/key/bulk/decrypt/';
+
+interface KesResponse {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+class AttemptTimeout extends Error {
+  constructor(ms: number) {
+    super(`no response within ${ms} ms`);
+    this.name = 'AttemptTimeout';
+  }
+}
+
+/** Errors after which retrying the same endpoint is pointless; fail over at once. */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function describeError(err: unknown): string {
+  const code = errorCode(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+}
+
+/** The message of a KES error body: JSON `message` (or legacy `error`), else the text. */
+export function kesErrorMessage(contentType: string, body: Buffer): string {
+  const text = body.toString('utf8');
+  if (contentType.startsWith('application/json')) {
+    try {
+      const doc = JSON.parse(text) as { message?: unknown; error?: unknown };
+      if (typeof doc.message === 'string') return doc.message;
+      if (typeof doc.error === 'string') return doc.error;
+    } catch {
+      /* fall through to the raw text */
+    }
+  }
+  return text.trim();
+}
+
+/** Map a KES error response to a KmsError by status and exact message, as MinIO does. */
+export function kesError(status: number, message: string): KmsError {
+  let code: KmsErrorCode;
+  if (status === 404 && message === 'key does not exist') code = 'KeyNotFound';
+  else if (status === 400 && (message === 'key already exists' || message === 'key does already exist')) code = 'KeyExists';
+  else if (status === 403 && (message === 'not authorized: insufficient permissions' || message === 'prohibited by policy')) code = 'Forbidden';
+  else if (status === 400 && message === 'decryption failed: ciphertext is not authentic') code = 'NotAuthentic';
+  else if (status === 502 || status === 503 || status === 504) code = 'Unavailable';
+  else if (status >= 500) code = 'Internal';
+  else code = 'BadRequest';
+  return new KmsError(code, `kes: ${message || `HTTP ${status}`}`, { status });
+}
+
+function b64(v: unknown, field: string): Buffer {
+  if (typeof v !== 'string') throw new KmsError('Internal', `kes: response field '${field}' missing`);
+  return Buffer.from(v, 'base64');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class KesClient implements KeyProvider, BulkDecryptor {
+  readonly kind = 'kes' as const;
+  readonly defaultKeyName: string;
+  readonly identity: string | undefined;
+  readonly #endpoints: EndpointSet;
+  readonly #agent: Agent;
+  readonly #timeoutMs: number;
+  readonly #statusTimeoutMs: number;
+  readonly #retries: number;
+  readonly #retryBaseMs: number;
+  readonly #retryJitterMs: number;
+  readonly #startupRetryMs: number;
+  readonly #log: KmsLogger | undefined;
+  #bulk = false;
+  #defaultKeyReady = false;
+  #startup: Promise<void> | undefined;
+  #startupTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(opts: KesClientOptions) {
+    this.defaultKeyName = opts.defaultKeyName;
+    this.identity = opts.identity;
+    this.#endpoints = new EndpointSet(opts.endpoints, { quarantineMs: opts.quarantineMs });
+    this.#timeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.#statusTimeoutMs = opts.statusTimeoutMs ?? Math.min(this.#timeoutMs, 5_000);
+    this.#retries = opts.retries ?? 2;
+    this.#retryBaseMs = opts.retryBaseMs ?? 200;
+    this.#retryJitterMs = opts.retryJitterMs ?? 800;
+    this.#startupRetryMs = opts.startupRetryMs ?? 1_000;
+    this.#log = opts.log;
+    this.#agent = new Agent({
+      connect: {
+        cert: opts.cert,
+        key: opts.key,
+        ...(opts.ca ? { ca: [...opts.ca] } : {}),
+        minVersion: 'TLSv1.2',
+        timeout: this.#timeoutMs,
+      },
+      connections: opts.connectionsPerEndpoint ?? 32,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      allowH2: opts.allowH2 ?? false,
+    });
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  async #attempt(origin: string, method: Dispatcher.HttpMethod, path: string, body: string | undefined, timeoutMs: number): Promise<KesResponse> {
+    const ac = new AbortController();
+    const timeout = new AttemptTimeout(timeoutMs);
+    const timer = setTimeout(() => ac.abort(timeout), timeoutMs);
+    try {
+      const res = await this.#agent.request({
+        origin,
+        path,
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body,
+        signal: ac.signal,
+      });
+      const chunks: Buffer[] = [];
+      for await (const c of res.body) chunks.push(c as Buffer);
+      const ct = res.headers['content-type'];
+      return { status: res.statusCode, contentType: (Array.isArray(ct) ? ct[0] : ct) ?? '', body: Buffer.concat(chunks) };
+    } catch (err) {
+      throw ac.signal.aborted ? timeout : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #retryDelay(): number {
+    return this.#retryBaseMs + Math.random() * this.#retryJitterMs;
+  }
+
+  /**
+   * One request with failover. 2xx–4xx (except 503 after retries) return the response; a 5xx
+   * other than 501, a network error or a timeout quarantines the endpoint and moves on.
+   */
+  async #request(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<KesResponse> {
+    if (this.#closed) throw new KmsError('Unavailable', 'kes: client is closed');
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    let last: { error?: unknown; response?: KesResponse; endpoint: string } | undefined;
+    for (const origin of this.#endpoints.plan()) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const res = await this.#attempt(origin, method, path, text, this.#timeoutMs);
+          if (res.status === 503 && attempt < this.#retries) {
+            await sleep(this.#retryDelay());
+            continue;
+          }
+          if (res.status >= 500 && res.status !== 501) {
+            this.#endpoints.failed(origin, `HTTP ${res.status}`);
+            last = { response: res, endpoint: origin };
+            break;
+          }
+          this.#endpoints.succeeded(origin);
+          return res;
+        } catch (err) {
+          const code = errorCode(err);
+          const moveOn = err instanceof AttemptTimeout || (code !== undefined && (CONNECT_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')));
+          if (!moveOn && attempt < this.#retries && !this.#closed) {
+            await sleep(this.#retryDelay());
+            continue;
+          }
+          this.#endpoints.failed(origin, describeError(err));
+          last = { error: err, endpoint: origin };
+          this.#log?.debug({ endpoint: origin, err: describeError(err) }, 'KES endpoint failed');
+          break;
+        }
+      }
+    }
+    if (last?.response) throw kesError(last.response.status, kesErrorMessage(last.response.contentType, last.response.body));
+    throw new KmsError('Unavailable', `kes: no endpoint reachable (last: ${last?.endpoint}: ${describeError(last?.error)})`, {
+      cause: last?.error,
+    });
+  }
+
+  /** Request that must succeed with 200; anything else becomes the mapped KmsError. */
+  async #call(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<KesResponse> {
+    const res = await this.#request(method, path, body);
+    if (res.status !== 200) throw kesError(res.status, kesErrorMessage(res.contentType, res.body));
+    return res;
+  }
+
+  async #json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
+    const res = await this.#call(method, path, body);
+    try {
+      return JSON.parse(res.body.toString('utf8')) as T;
+    } catch (err) {
+      throw new KmsError('Internal', `kes: invalid JSON from ${path}`, { cause: err });
+    }
+  }
+
+  // ---------------------------------------------------------------- KeyProvider
+
+  async createKey(name: string): Promise<void> {
+    await this.#call('POST', `/v1/key/create/${encodeURIComponent(name)}`);
+  }
+
+  /** Import a 32-byte key (AES256), as kms-go's ImportKey sends it. */
+  async importKey(name: string, key: Buffer): Promise<void> {
+    await this.#call('POST', `/v1/key/import/${encodeURIComponent(name)}`, { key: key.toString('base64'), cipher: 'AES256' });
+  }
+
+  async deleteKey(name: string): Promise<void> {
+    await this.#call('DELETE', `/v1/key/delete/${encodeURIComponent(name)}`);
+  }
+
+  async generateKey(name: string, context: Buffer): Promise<DataKey> {
+    const doc = await this.#json<{ plaintext?: unknown; ciphertext?: unknown }>('POST', `/v1/key/generate/${encodeURIComponent(name)}`, {
+      context: context.toString('base64'),
+    });
+    const plaintext = b64(doc.plaintext, 'plaintext');
+    if (plaintext.length !== 32) throw new KmsError('Internal', `kes: data key of ${plaintext.length} bytes`);
+    return { plaintext, ciphertext: b64(doc.ciphertext, 'ciphertext') };
+  }
+
+  async decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer> {
+    const doc = await this.#json<{ plaintext?: unknown }>('POST', `/v1/key/decrypt/${encodeURIComponent(name)}`, {
+      ciphertext: ciphertext.toString('base64'),
+      context: context.toString('base64'),
+    });
+    return b64(doc.plaintext, 'plaintext');
+  }
+
+  bulkDecryptSupported(): boolean {
+    return this.#bulk;
+  }
+
+  async decryptBulk(name: string, requests: readonly DecryptRequest[]): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let i = 0; i < requests.length; i += KES_BULK_MAX) {
+      const chunk = requests.slice(i, i + KES_BULK_MAX);
+      const res = await this.#request('POST', `${BULK_PATH}${encodeURIComponent(name)}`,
+        chunk.map((r) => ({ ciphertext: r.ciphertext.toString('base64'), context: r.context.toString('base64') })));
+      if (res.status === 404 && !res.contentType.startsWith('application/json')) {
+        this.#bulk = false; // the server lost the route (upgraded KES): stop trying
+        throw new KmsError('BadRequest', 'kes: bulk decrypt is not supported by this server', { status: 404 });
+      }
+      if (res.status !== 200) throw kesError(res.status, kesErrorMessage(res.contentType, res.body));
+      let doc: unknown;
+      try {
+        doc = JSON.parse(res.body.toString('utf8'));
+      } catch (err) {
+        throw new KmsError('Internal', 'kes: invalid JSON from bulk decrypt', { cause: err });
+      }
+      if (!Array.isArray(doc) || doc.length !== chunk.length) throw new KmsError('Internal', 'kes: bulk decrypt returned a wrong count');
+      for (const item of doc as Array<{ plaintext?: unknown }>) out.push(b64(item.plaintext, 'plaintext'));
+    }
+    return out;
+  }
+
+  async describeKey(name: string): Promise<KeyDescription> {
+    const doc = await this.#json<{ name?: string; algorithm?: string; created_at?: string; created_by?: string }>(
+      'GET', `/v1/key/describe/${encodeURIComponent(name)}`);
+    return { name: doc.name ?? name, algorithm: doc.algorithm, createdAt: doc.created_at, createdBy: doc.created_by };
+  }
+
+  /** Key names starting with `prefix` ('' or '*' = all), following `continue_at` pages. */
+  async listKeys(prefix: string): Promise<string[]> {
+    const all = prefix === '' || prefix === '*';
+    const names: string[] = [];
+    let arg = all ? '*' : prefix;
+    for (let page = 0; page < 10_000; page++) {
+      const res = await this.#call('GET', `/v1/key/list/${encodeURIComponent(arg).replace(/%2A/g, '*')}`);
+      const text = res.body.toString('utf8');
+      if (res.contentType.startsWith('application/x-ndjson')) {
+        // ≤ 2023-10 servers: one {"name"} per line, {"error"} on failure.
+        for (const line of text.split('\n').filter(Boolean)) {
+          const item = JSON.parse(line) as { name?: string; error?: string };
+          if (item.error) throw new KmsError('Unavailable', `kes: ${item.error}`);
+          if (item.name && (all || item.name.startsWith(prefix))) names.push(item.name);
+        }
+        return names;
+      }
+      const doc = JSON.parse(text) as { names?: string[] | null; continue_at?: string };
+      for (const n of doc.names ?? []) if (all || n.startsWith(prefix)) names.push(n);
+      if (!doc.continue_at || doc.continue_at === arg) break;
+      if (!all && !doc.continue_at.startsWith(prefix)) break;
+      arg = doc.continue_at;
+    }
+    return [...new Set(names)];
+  }
+
+  async version(): Promise<string> {
+    const doc = await this.#json<{ version?: string }>('GET', '/version');
+    return doc.version ?? '';
+  }
+
+  /** `/v1/api`; also learns whether the legacy bulk-decrypt route is served. */
+  async apis(): Promise<Array<{ method: string; path: string; max_body?: number; timeout?: number }>> {
+    const list = await this.#json<Array<{ method: string; path: string; max_body?: number; timeout?: number }>>('GET', '/v1/api');
+    this.#bulk = Array.isArray(list) && list.some((a) => a.path === BULK_PATH);
+    return list;
+  }
+
+  async #endpointStatus(origin: string): Promise<KmsEndpointStatus> {
+    const started = performance.now();
+    try {
+      const res = await this.#attempt(origin, 'GET', '/v1/status', undefined, this.#statusTimeoutMs);
+      const latencyMs = Math.round(performance.now() - started);
+      if (res.status === 403) {
+        // Reachable, but the policy does not allow /v1/status (common minimal MinIO policies).
+        this.#endpoints.succeeded(origin);
+        return { endpoint: origin, online: true, latencyMs, error: kesErrorMessage(res.contentType, res.body) };
+      }
+      if (res.status !== 200) {
+        return { endpoint: origin, online: false, latencyMs, error: `HTTP ${res.status}: ${kesErrorMessage(res.contentType, res.body)}` };
+      }
+      const doc = JSON.parse(res.body.toString('utf8')) as { keystore_unreachable?: boolean };
+      if (doc.keystore_unreachable) return { endpoint: origin, online: false, latencyMs, error: 'keystore is unreachable' };
+      this.#endpoints.succeeded(origin);
+      return { endpoint: origin, online: true, latencyMs };
+    } catch (err) {
+      return { endpoint: origin, online: false, error: describeError(err) };
+    }
+  }
+
+  /** Every endpoint probed in parallel (`/v1/status`); ready = default key ensured and one online. */
+  async status(): Promise<KmsStatus> {
+    const endpoints = await Promise.all(this.#endpoints.all().map((h) => this.#endpointStatus(h.endpoint)));
+    return { kind: 'kes', defaultKey: this.defaultKeyName, ready: this.#defaultKeyReady && endpoints.some((e) => e.online), endpoints };
+  }
+
+  get ready(): boolean {
+    return this.#defaultKeyReady;
+  }
+
+  // ---------------------------------------------------------------- start-up
+
+  /**
+   * Make sure the default key exists (MinIO: generate with "{}", create on key-not-found) and learn
+   * the server's APIs. Never fails start-up: while KES is unreachable it retries in the background
+   * with backoff, and status() reports not ready. Resolves after the first attempt.
+   */
+  start(): Promise<void> {
+    this.#startup ??= this.#startupAttempt(this.#startupRetryMs);
+    return this.#startup;
+  }
+
+  /** Resolves once the default key is known to exist (or the client closes). */
+  async whenReady(pollMs = 50): Promise<boolean> {
+    while (!this.#defaultKeyReady && !this.#closed) await sleep(pollMs);
+    return this.#defaultKeyReady;
+  }
+
+  async #startupAttempt(delayMs: number): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#ensureDefaultKey();
+      this.#defaultKeyReady = true;
+      this.#log?.info({ key: this.defaultKeyName, identity: this.identity }, 'KES reachable, default key ready');
+      try {
+        await this.apis();
+      } catch (err) {
+        this.#log?.debug({ err: describeError(err) }, 'KES /v1/api not readable; bulk decrypt off');
+      }
+    } catch (err) {
+      const unavailable = err instanceof KmsError && (err.code === 'Unavailable' || err.code === 'Internal');
+      this.#log?.warn({ err: describeError(err), retryInMs: delayMs }, unavailable ? 'KES not reachable yet; retrying' : 'KES default key check failed; retrying');
+      this.#startupTimer = setTimeout(() => {
+        void this.#startupAttempt(Math.min(delayMs * 2, 10_000));
+      }, delayMs);
+      this.#startupTimer.unref();
+    }
+  }
+
+  async #ensureDefaultKey(): Promise<void> {
+    try {
+      const dk = await this.generateKey(this.defaultKeyName, Buffer.from('{}'));
+      dk.plaintext.fill(0);
+    } catch (err) {
+      if (!(err instanceof KmsError)) throw err;
+      if (err.code === 'Forbidden') return; // policy without generate on the default key: tolerated, like MinIO
+      if (err.code !== 'KeyNotFound') throw err;
+      try {
+        await this.createKey(this.defaultKeyName);
+        this.#log?.info({ key: this.defaultKeyName }, 'created the default KES key');
+      } catch (createErr) {
+        if (createErr instanceof KmsError && (createErr.code === 'KeyExists' || createErr.code === 'Forbidden')) return;
+        throw createErr;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#startupTimer) clearTimeout(this.#startupTimer);
+    await this.#agent.destroy();
+  }
+}

@@ -1,0 +1,194 @@
+// KES client configuration from S3_KMS_KES_* variables: endpoints, key name, mTLS material (cert +
+// possibly encrypted key, or a kes:v1: API key), trust (system roots + CAPATH). Validated up front.
+
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { certificateForApiKey, identityOfCertificate, parseApiKey } from './kes-identity.js';
+import { KmsConfigError } from './provider.js';
+import { isValidKeyName } from './static-provider.js';
+
+export const KES_ENV = {
+  endpoint: 'S3_KMS_KES_ENDPOINT',
+  keyName: 'S3_KMS_KES_KEY_NAME',
+  certFile: 'S3_KMS_KES_CERT_FILE',
+  keyFile: 'S3_KMS_KES_KEY_FILE',
+  keyPassword: 'S3_KMS_KES_KEY_PASSWORD',
+  caPath: 'S3_KMS_KES_CAPATH',
+  apiKey: 'S3_KMS_KES_API_KEY',
+  timeout: 'S3_KMS_KES_TIMEOUT',
+} as const;
+
+/** Per-attempt request timeout when S3_KMS_KES_TIMEOUT is unset (KES's own route deadline is 15 s). */
+export const DEFAULT_KES_TIMEOUT_MS = 10_000;
+
+export interface KesConfig {
+  /** https origins, in configured order. */
+  readonly endpoints: readonly string[];
+  /** Key for SSE-S3 and SSE-KMS without a key id; created when missing. */
+  readonly defaultKeyName: string;
+  /** Client certificate (chain) PEM. */
+  readonly cert: string;
+  /** Client private key, decrypted, PKCS#8 PEM (kept in memory only). */
+  readonly key: string;
+  /** Trusted roots: Node's root store plus CAPATH certificates; undefined = Node's defaults. */
+  readonly ca: readonly string[] | undefined;
+  /** Our KES identity (SHA-256 of the client certificate's SPKI), for logs and policy setup. */
+  readonly identity: string;
+  readonly auth: 'api-key' | 'certificate';
+  readonly requestTimeoutMs: number;
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v;
+}
+
+function readText(variable: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KmsConfigError(variable, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
+export function parseEndpoints(value: string, variable: string = KES_ENV.endpoint): string[] {
+  const out: string[] = [];
+  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(part);
+    } catch {
+      throw new KmsConfigError(variable, `'${part}' is not a URL (expected https://host:port)`);
+    }
+    if (url.protocol !== 'https:') throw new KmsConfigError(variable, `'${part}' must use https (KES only speaks TLS)`);
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
+      throw new KmsConfigError(variable, `'${part}' must be an origin without path, query or credentials`);
+    }
+    if (!out.includes(url.origin)) out.push(url.origin);
+  }
+  if (out.length === 0) throw new KmsConfigError(variable, 'no endpoint given');
+  return out;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** CA certificates from a PEM file or every PEM file in a directory (non-certificate files skipped). */
+export function readCaPath(path: string, variable: string = KES_ENV.caPath): string[] {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (err) {
+    throw new KmsConfigError(variable, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  const files = isDir
+    ? readdirSync(path, { withFileTypes: true }).filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => join(path, d.name)).sort()
+    : [path];
+  const certs: string[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (err) {
+      if (isDir) continue; // e.g. a dangling symlink in a CA directory
+      throw new KmsConfigError(variable, `cannot read ${f}: ${String(err)}`, { cause: err });
+    }
+    for (const pem of text.match(PEM_CERT) ?? []) {
+      try {
+        new X509Certificate(pem);
+      } catch (err) {
+        throw new KmsConfigError(variable, `${f} contains an unparsable certificate`, { cause: err });
+      }
+      certs.push(pem + '\n');
+    }
+  }
+  if (certs.length === 0) throw new KmsConfigError(variable, `no PEM certificate found in ${path}`);
+  return certs;
+}
+
+/** Decrypt (if needed) and normalise a client key: encrypted PKCS#8 and legacy Proc-Type PEM both work. */
+export function loadPrivateKey(pem: string, password: string | undefined, fileVar: string, passwordVar: string): string {
+  const encrypted = /ENCRYPTED/.test(pem);
+  if (encrypted && password === undefined) {
+    throw new KmsConfigError(passwordVar, `the key in ${fileVar} is encrypted; set ${passwordVar}`);
+  }
+  try {
+    const key = createPrivateKey(encrypted ? { key: pem, format: 'pem', passphrase: password } : { key: pem, format: 'pem' });
+    return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+  } catch (err) {
+    if (encrypted) throw new KmsConfigError(passwordVar, `cannot decrypt the key in ${fileVar} (wrong password?)`, { cause: err });
+    throw new KmsConfigError(fileVar, 'not a PEM private key', { cause: err });
+  }
+}
+
+function parseTimeout(env: NodeJS.ProcessEnv): number {
+  const raw = nonEmpty(env, KES_ENV.timeout);
+  if (raw === undefined) return DEFAULT_KES_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
+    throw new KmsConfigError(KES_ENV.timeout, `'${raw}' is not a number of seconds in (0, 600]`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** Read and validate the KES variables. Throws KmsConfigError naming the variable at fault. */
+export function loadKesConfig(env: NodeJS.ProcessEnv): KesConfig {
+  const endpointRaw = nonEmpty(env, KES_ENV.endpoint);
+  if (endpointRaw === undefined) throw new KmsConfigError(KES_ENV.endpoint, 'not set');
+  const endpoints = parseEndpoints(endpointRaw);
+  const keyName = nonEmpty(env, KES_ENV.keyName)?.trim();
+  if (keyName === undefined) throw new KmsConfigError(KES_ENV.keyName, `required with ${KES_ENV.endpoint} (the default key name)`);
+  if (!isValidKeyName(keyName)) {
+    throw new KmsConfigError(KES_ENV.keyName, `'${keyName}' is empty, too long or contains invalid characters ([0-9A-Za-z_-], at most 80)`);
+  }
+  const certFile = nonEmpty(env, KES_ENV.certFile);
+  const keyFile = nonEmpty(env, KES_ENV.keyFile);
+  const password = env[KES_ENV.keyPassword] === undefined || env[KES_ENV.keyPassword] === '' ? undefined : env[KES_ENV.keyPassword];
+  const apiKeyRaw = nonEmpty(env, KES_ENV.apiKey);
+
+  let cert: string;
+  let key: string;
+  let auth: KesConfig['auth'];
+  if (apiKeyRaw !== undefined) {
+    if (certFile !== undefined || keyFile !== undefined || password !== undefined) {
+      const others = [certFile && KES_ENV.certFile, keyFile && KES_ENV.keyFile, password !== undefined && KES_ENV.keyPassword].filter(Boolean);
+      throw new KmsConfigError(KES_ENV.apiKey, `cannot be combined with ${others.join(', ')}: use either an API key or a client certificate`);
+    }
+    const generated = certificateForApiKey(parseApiKey(apiKeyRaw, KES_ENV.apiKey));
+    cert = generated.certPem;
+    key = generated.keyPem;
+    auth = 'api-key';
+  } else {
+    if (certFile === undefined && keyFile === undefined) {
+      throw new KmsConfigError(KES_ENV.certFile, `set ${KES_ENV.certFile} and ${KES_ENV.keyFile}, or ${KES_ENV.apiKey}`);
+    }
+    if (certFile === undefined) throw new KmsConfigError(KES_ENV.certFile, `required with ${KES_ENV.keyFile}`);
+    if (keyFile === undefined) throw new KmsConfigError(KES_ENV.keyFile, `required with ${KES_ENV.certFile}`);
+    cert = readText(KES_ENV.certFile, certFile);
+    if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new KmsConfigError(KES_ENV.certFile, `${certFile} holds no PEM certificate`);
+    key = loadPrivateKey(readText(KES_ENV.keyFile, keyFile), password, KES_ENV.keyFile, KES_ENV.keyPassword);
+    let leaf: X509Certificate;
+    try {
+      leaf = new X509Certificate(cert);
+    } catch (err) {
+      throw new KmsConfigError(KES_ENV.certFile, `${certFile} holds an unparsable certificate`, { cause: err });
+    }
+    if (!leaf.checkPrivateKey(createPrivateKey(key))) {
+      throw new KmsConfigError(KES_ENV.keyFile, `the key does not belong to the certificate in ${KES_ENV.certFile}`);
+    }
+    auth = 'certificate';
+  }
+  const caPath = nonEmpty(env, KES_ENV.caPath);
+  const ca = caPath === undefined ? undefined : [...rootCertificates, ...readCaPath(caPath)];
+  return Object.freeze({
+    endpoints: Object.freeze(endpoints),
+    defaultKeyName: keyName,
+    cert,
+    key,
+    ca: ca === undefined ? undefined : Object.freeze(ca),
+    identity: identityOfCertificate(cert),
+    auth,
+    requestTimeoutMs: parseTimeout(env),
+  });
+}

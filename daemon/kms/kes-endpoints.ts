@@ -1,0 +1,105 @@
+// Endpoint choice for the KES client (kms-go retry.go semantics): local endpoints first, then
+// round-robin from a random start; an endpoint that failed is skipped for 30 s, after which one
+// request probes it; if every endpoint is skipped, one more pass ignores the marks.
+
+import { isIP } from 'node:net';
+
+export interface EndpointHealth {
+  endpoint: string;
+  /** Epoch ms until which the endpoint is skipped; 0 = healthy. */
+  quarantinedUntil: number;
+  lastError: string | undefined;
+  /** A request is currently probing it after its quarantine ran out. */
+  probing: boolean;
+}
+
+/** Host is this machine by name or loopback address (kms-go also resolves names; we do not). */
+export function isLocalEndpoint(origin: string): boolean {
+  const host = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1';
+  return false;
+}
+
+export class EndpointSet {
+  readonly #health: EndpointHealth[];
+  readonly #local: EndpointHealth[];
+  readonly #remote: EndpointHealth[];
+  readonly #quarantineMs: number;
+  readonly #now: () => number;
+  #next: number;
+
+  constructor(endpoints: readonly string[], opts: { quarantineMs?: number; now?: () => number; random?: () => number } = {}) {
+    if (endpoints.length === 0) throw new RangeError('at least one endpoint');
+    this.#health = endpoints.map((endpoint) => ({ endpoint, quarantinedUntil: 0, lastError: undefined, probing: false }));
+    this.#local = this.#health.filter((h) => isLocalEndpoint(h.endpoint));
+    this.#remote = this.#health.filter((h) => !isLocalEndpoint(h.endpoint));
+    this.#quarantineMs = opts.quarantineMs ?? 30_000;
+    this.#now = opts.now ?? Date.now;
+    this.#next = Math.floor((opts.random ?? Math.random)() * Math.max(1, this.#remote.length));
+  }
+
+  get size(): number {
+    return this.#health.length;
+  }
+
+  all(): readonly EndpointHealth[] {
+    return this.#health;
+  }
+
+  /**
+   * Endpoints to try for one request, in order. Healthy ones first (local, then remote from a
+   * rotating start); a quarantined one whose time ran out is included once as a probe; the
+   * rest follow as a last resort, so a request never fails without trying everything.
+   */
+  plan(): string[] {
+    const now = this.#now();
+    const rotated = this.#remote.length
+      ? [...this.#remote.slice(this.#next % this.#remote.length), ...this.#remote.slice(0, this.#next % this.#remote.length)]
+      : [];
+    if (this.#remote.length) this.#next = (this.#next + 1) % this.#remote.length;
+    const ordered = [...this.#local, ...rotated];
+    const first: string[] = [];
+    const last: string[] = [];
+    for (const h of ordered) {
+      if (h.quarantinedUntil === 0) first.push(h.endpoint);
+      else if (h.quarantinedUntil <= now && !h.probing) {
+        h.probing = true;
+        first.push(h.endpoint);
+      } else last.push(h.endpoint);
+    }
+    return [...first, ...last];
+  }
+
+  #find(endpoint: string): EndpointHealth | undefined {
+    return this.#health.find((h) => h.endpoint === endpoint);
+  }
+
+  succeeded(endpoint: string): void {
+    const h = this.#find(endpoint);
+    if (!h) return;
+    h.quarantinedUntil = 0;
+    h.probing = false;
+    h.lastError = undefined;
+  }
+
+  failed(endpoint: string, error: string): void {
+    const h = this.#find(endpoint);
+    if (!h) return;
+    h.quarantinedUntil = this.#now() + this.#quarantineMs;
+    h.probing = false;
+    h.lastError = error;
+  }
+
+  /** A probe that ended without a verdict (e.g. a 4xx, which says nothing about health). */
+  released(endpoint: string): void {
+    const h = this.#find(endpoint);
+    if (h) h.probing = false;
+  }
+
+  isQuarantined(endpoint: string): boolean {
+    const h = this.#find(endpoint);
+    return h !== undefined && h.quarantinedUntil > this.#now();
+  }
+}
