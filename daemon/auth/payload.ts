@@ -1,0 +1,469 @@
+// Request-body verification as push decoders, one per SigV4 payload mode: aws-chunked framing,
+// chunk and trailer signatures, x-amz-content-sha256, Content-MD5 and x-amz-checksum-*.
+
+import { createHash, type Hash } from 'node:crypto';
+import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { S3Error } from '../errors.js';
+import { type AuthResult, EMPTY_SHA256, chunkStringToSign, signatureHex, signaturesEqual, trailerStringToSign } from './sigv4.js';
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
+
+/** The header (or trailer) that carries each checksum, base64 of the big-endian digest. */
+export const CHECKSUM_HEADERS: Readonly<Record<ChecksumAlgorithm, string>> = {
+  CRC32: 'x-amz-checksum-crc32',
+  CRC32C: 'x-amz-checksum-crc32c',
+  CRC64NVME: 'x-amz-checksum-crc64nvme',
+  SHA1: 'x-amz-checksum-sha1',
+  SHA256: 'x-amz-checksum-sha256',
+};
+
+const DIGEST_BYTES: Readonly<Record<ChecksumAlgorithm, number>> = { CRC32: 4, CRC32C: 4, CRC64NVME: 8, SHA1: 20, SHA256: 32 };
+
+export interface PayloadDecoder {
+  /**
+   * Feeds raw body bytes (any chunking; the buffer is the caller's only during the call).
+   * onData receives decoded payload bytes as views of `chunk`, with the same lifetime: copy
+   * what you keep. Bytes are not verified until finish() resolves. Throws S3Error.
+   */
+  push(chunk: Buffer, onData: (data: Buffer) => void): void;
+  /** The body ended: verifies the final chunk, trailer, hashes and declared lengths. Rejects with S3Error. */
+  finish(): Promise<void>;
+  /** Decoded payload bytes so far. */
+  readonly decodedBytes: number;
+  /** After finish(): the checksums the client sent (header or trailer), all verified, plus any asked for in options. */
+  readonly checksums: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
+  /** After finish(): MD5 of the payload when Content-MD5 was sent or options.md5 was set. */
+  readonly md5: Buffer | undefined;
+}
+
+export interface PayloadOptions {
+  /** Compute the payload MD5 (e.g. for the ETag) even without Content-MD5. */
+  md5?: boolean;
+  /** Also compute these checksums (reported in `checksums`, nothing to verify them against). */
+  checksums?: readonly ChecksumAlgorithm[];
+}
+
+/** What the decoder needs from authentication (an AuthResult fits). */
+export type PayloadAuth = Pick<AuthResult, 'payload' | 'seedSignature' | 'signingKey' | 'scope' | 'amzDate'>;
+
+export function createPayloadDecoder(auth: PayloadAuth, headers: Record<string, string>, options: PayloadOptions = {}): PayloadDecoder {
+  const mode = auth.payload;
+  switch (mode.kind) {
+    case 'unsigned':
+    case 'sha256':
+      return new PlainDecoder(new BodyChecks(auth, headers, options));
+    case 'streaming-signed':
+      return new ChunkedDecoder(new BodyChecks(auth, headers, options), auth, true, mode.trailer);
+    case 'streaming-unsigned-trailer':
+      return new ChunkedDecoder(new BodyChecks(auth, headers, options), auth, false, true);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashes over the decoded payload and the checks made at the end of the body
+
+interface Hasher {
+  update(data: Uint8Array): void;
+  digest(): Promise<Uint8Array>;
+}
+
+function nodeHasher(name: 'sha256' | 'sha1' | 'md5'): Hasher {
+  const hash = createHash(name);
+  return {
+    update: (data) => {
+      hash.update(data);
+    },
+    digest: async () => hash.digest(),
+  };
+}
+
+function checksumHasher(algorithm: ChecksumAlgorithm): Hasher {
+  switch (algorithm) {
+    case 'CRC32':
+      return new Crc32();
+    case 'CRC32C':
+      return new Crc32c();
+    case 'CRC64NVME':
+      return new Crc64Nvme();
+    case 'SHA1':
+      return nodeHasher('sha1');
+    case 'SHA256':
+      return nodeHasher('sha256');
+  }
+}
+
+function isChecksumValue(algorithm: ChecksumAlgorithm, value: string): boolean {
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === DIGEST_BYTES[algorithm] && bytes.toString('base64') === value;
+}
+
+function checksumAlgorithmOf(headerName: string): ChecksumAlgorithm | undefined {
+  return CHECKSUM_ALGORITHMS.find((a) => CHECKSUM_HEADERS[a] === headerName);
+}
+
+function parseLength(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d{1,16}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`);
+  return n;
+}
+
+const MALFORMED_TRAILER = 'The request contained trailing data that was not well-formed or did not conform to our published schema.';
+
+/** Validates the body-related headers up front, hashes the payload, and checks it all at the end. */
+class BodyChecks {
+  private readonly hashers = new Map<ChecksumAlgorithm | 'MD5', Hasher>();
+  private readonly expectedMd5: Buffer | undefined;
+  private readonly expectedSha256: string | undefined;
+  /** the client's checksum: from a header now, or from the trailer later */
+  private checksum: { algorithm: ChecksumAlgorithm; value: string | undefined } | undefined;
+  readonly trailerAlgorithm: ChecksumAlgorithm | undefined;
+  readonly declaredDecodedLength: number | undefined;
+  private readonly contentLength: number | undefined;
+  private readonly reported: ReadonlySet<ChecksumAlgorithm>;
+  readonly results: Partial<Record<ChecksumAlgorithm, string>> = {};
+  md5: Buffer | undefined;
+
+  constructor(auth: PayloadAuth, headers: Record<string, string>, options: PayloadOptions) {
+    const mode = auth.payload;
+    const chunked = mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
+    const trailers = (mode.kind === 'streaming-signed' && mode.trailer) || mode.kind === 'streaming-unsigned-trailer';
+
+    const contentMd5 = headers['content-md5'];
+    if (contentMd5 !== undefined) {
+      const md5 = Buffer.from(contentMd5.trim(), 'base64');
+      if (md5.length !== 16 || md5.toString('base64') !== contentMd5.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.');
+      this.expectedMd5 = md5;
+    }
+
+    const sent = CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
+    const trailer = headers['x-amz-trailer']?.trim().toLowerCase();
+    if (trailer !== undefined && trailer !== '') {
+      if (!trailers) throw new S3Error('InvalidRequest', 'x-amz-trailer is only allowed with a STREAMING-*-TRAILER x-amz-content-sha256.');
+      const algorithm = checksumAlgorithmOf(trailer);
+      if (algorithm === undefined) throw new S3Error('InvalidRequest', `The value specified in the x-amz-trailer header is not supported: ${trailer}`);
+      this.trailerAlgorithm = algorithm;
+    }
+    if (sent.length + (this.trailerAlgorithm === undefined ? 0 : 1) > 1) {
+      throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+    }
+    if (sent.length === 1) {
+      const algorithm = sent[0]!;
+      const value = headers[CHECKSUM_HEADERS[algorithm]]!.trim();
+      if (!isChecksumValue(algorithm, value)) throw new S3Error('InvalidRequest', `Value for ${CHECKSUM_HEADERS[algorithm]} header is invalid.`);
+      this.checksum = { algorithm, value };
+    } else if (this.trailerAlgorithm !== undefined) {
+      this.checksum = { algorithm: this.trailerAlgorithm, value: undefined };
+    }
+
+    this.declaredDecodedLength = chunked ? parseLength(headers['x-amz-decoded-content-length'], 'x-amz-decoded-content-length') : undefined;
+    const contentLength = headers['content-length'];
+    this.contentLength = contentLength !== undefined && /^\d{1,16}$/.test(contentLength.trim()) ? Number(contentLength.trim()) : undefined;
+
+    if (mode.kind === 'sha256') this.expectedSha256 = mode.expectedHex;
+    if (this.expectedSha256 !== undefined) this.hashers.set('SHA256', checksumHasher('SHA256'));
+    if (this.expectedMd5 !== undefined || options.md5 === true) this.hashers.set('MD5', nodeHasher('md5'));
+    // A SHA-256 hashed only for x-amz-content-sha256 is not reported as a checksum.
+    this.reported = new Set([...(options.checksums ?? []), ...(this.checksum === undefined ? [] : [this.checksum.algorithm])]);
+    for (const algorithm of this.reported) {
+      if (!this.hashers.has(algorithm)) this.hashers.set(algorithm, checksumHasher(algorithm));
+    }
+  }
+
+  update(data: Buffer): void {
+    for (const hasher of this.hashers.values()) hasher.update(data);
+  }
+
+  /** The trailer's checksum value, once its signature (if any) is verified. */
+  setTrailerChecksum(value: string): void {
+    const algorithm = this.trailerAlgorithm!;
+    if (!isChecksumValue(algorithm, value)) throw new S3Error('InvalidRequest', `Value for ${CHECKSUM_HEADERS[algorithm]} trailing header is invalid.`);
+    this.checksum = { algorithm, value };
+  }
+
+  async verify(decodedBytes: number, rawBytes: number): Promise<void> {
+    if (this.declaredDecodedLength !== undefined && decodedBytes !== this.declaredDecodedLength) {
+      throw new S3Error('IncompleteBody', `The decoded body has ${decodedBytes} bytes; x-amz-decoded-content-length says ${this.declaredDecodedLength}.`);
+    }
+    if (this.contentLength !== undefined && rawBytes !== this.contentLength) {
+      throw new S3Error('IncompleteBody', `The body has ${rawBytes} bytes; Content-Length says ${this.contentLength}.`);
+    }
+    const digests = new Map<ChecksumAlgorithm | 'MD5', Buffer>();
+    for (const [name, hasher] of this.hashers) {
+      const d = await hasher.digest();
+      digests.set(name, Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    }
+    if (this.expectedSha256 !== undefined && digests.get('SHA256')!.toString('hex') !== this.expectedSha256) {
+      throw new S3Error('XAmzContentSHA256Mismatch');
+    }
+    const md5 = digests.get('MD5');
+    if (this.expectedMd5 !== undefined && !this.expectedMd5.equals(md5!)) {
+      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    }
+    if (this.checksum !== undefined) {
+      if (this.checksum.value === undefined) throw new S3Error('InvalidRequest', MALFORMED_TRAILER);
+      if (digests.get(this.checksum.algorithm)!.toString('base64') !== this.checksum.value) {
+        throw new S3Error('BadDigest', `The ${this.checksum.algorithm} you specified did not match the calculated checksum.`);
+      }
+    }
+    for (const algorithm of this.reported) this.results[algorithm] = digests.get(algorithm)!.toString('base64');
+    this.md5 = md5;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoders
+
+abstract class DecoderBase implements PayloadDecoder {
+  protected error: unknown;
+  protected finished = false;
+  protected decoded = 0;
+
+  constructor(protected readonly checks: BodyChecks) {}
+
+  get decodedBytes(): number {
+    return this.decoded;
+  }
+
+  get checksums(): Readonly<Partial<Record<ChecksumAlgorithm, string>>> {
+    return this.checks.results;
+  }
+
+  get md5(): Buffer | undefined {
+    return this.checks.md5;
+  }
+
+  push(chunk: Buffer, onData: (data: Buffer) => void): void {
+    if (this.error !== undefined) throw this.error;
+    if (this.finished) throw new S3Error('InternalError', 'Body bytes after the end of the body.');
+    try {
+      this.consume(chunk, onData);
+    } catch (err) {
+      this.error = err;
+      throw err;
+    }
+  }
+
+  async finish(): Promise<void> {
+    if (this.error !== undefined) throw this.error;
+    if (this.finished) throw new S3Error('InternalError', 'The body was already finished.');
+    this.finished = true;
+    try {
+      await this.end();
+    } catch (err) {
+      this.error = err;
+      throw err;
+    }
+  }
+
+  protected abstract consume(chunk: Buffer, onData: (data: Buffer) => void): void;
+  protected abstract end(): Promise<void>;
+}
+
+/** UNSIGNED-PAYLOAD and a plain x-amz-content-sha256: the body is the payload. */
+class PlainDecoder extends DecoderBase {
+  protected consume(chunk: Buffer, onData: (data: Buffer) => void): void {
+    if (chunk.length === 0) return;
+    this.decoded += chunk.length;
+    this.checks.update(chunk);
+    onData(chunk);
+  }
+
+  protected end(): Promise<void> {
+    return this.checks.verify(this.decoded, this.decoded);
+  }
+}
+
+const SIZE_LINE = 0;
+const DATA = 1;
+const DATA_CR = 2;
+const DATA_LF = 3;
+const TRAILER = 4;
+const DONE = 5;
+
+/** Longest chunk header: 16 hex digits + ";chunk-signature=" + 64 hex digits, with room to spare. */
+const MAX_CHUNK_LINE = 256;
+const MAX_TRAILER_LINE = 1024;
+const MAX_TRAILERS = 8;
+const SIGNED_CHUNK_LINE = /^([0-9a-fA-F]{1,16});chunk-signature=([0-9a-fA-F]{64})$/;
+const UNSIGNED_CHUNK_LINE = /^[0-9a-fA-F]{1,16}$/;
+
+function framingError(message: string): S3Error {
+  return new S3Error('IncompleteBody', `Malformed aws-chunked body: ${message}`);
+}
+
+/**
+ * aws-chunked bodies: "hex-size[;chunk-signature=sig]\r\n" data "\r\n" ..., a final 0-size chunk,
+ * then trailer lines and an empty line. Chunk data is streamed through, never buffered.
+ */
+class ChunkedDecoder extends DecoderBase {
+  private state = SIZE_LINE;
+  private readonly line = Buffer.allocUnsafe(MAX_TRAILER_LINE);
+  private lineLength = 0;
+  private remaining = 0;
+  private rawBytes = 0;
+  private chunkHash: Hash | undefined;
+  private chunkSignature = '';
+  private previousSignature: string;
+  private readonly trailers: Array<[string, string]> = [];
+  private trailerSignature: string | undefined;
+
+  constructor(
+    checks: BodyChecks,
+    private readonly auth: PayloadAuth,
+    private readonly signed: boolean,
+    private readonly trailersAllowed: boolean,
+  ) {
+    super(checks);
+    this.previousSignature = auth.seedSignature;
+  }
+
+  protected consume(chunk: Buffer, onData: (data: Buffer) => void): void {
+    this.rawBytes += chunk.length;
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end) {
+      switch (this.state) {
+        case DATA: {
+          const n = Math.min(this.remaining, end - pos);
+          const data = chunk.subarray(pos, pos + n);
+          pos += n;
+          this.remaining -= n;
+          this.decoded += n;
+          this.chunkHash?.update(data);
+          this.checks.update(data);
+          onData(data);
+          if (this.remaining === 0) {
+            if (this.signed) this.verifyChunk(this.chunkHash!.digest('hex'));
+            this.state = DATA_CR;
+          }
+          break;
+        }
+        case DATA_CR:
+        case DATA_LF:
+          if (chunk[pos] !== (this.state === DATA_CR ? 0x0d : 0x0a)) throw framingError('chunk data is not followed by CRLF.');
+          pos++;
+          this.state = this.state === DATA_CR ? DATA_LF : SIZE_LINE;
+          break;
+        case SIZE_LINE:
+        case TRAILER: {
+          const newline = chunk.indexOf(0x0a, pos);
+          const stop = newline < 0 ? end : newline;
+          const limit = this.state === SIZE_LINE ? MAX_CHUNK_LINE : MAX_TRAILER_LINE;
+          if (this.lineLength + (stop - pos) > limit) {
+            throw this.state === SIZE_LINE ? framingError('chunk header line too long.') : new S3Error('InvalidRequest', MALFORMED_TRAILER);
+          }
+          chunk.copy(this.line, this.lineLength, pos, stop);
+          this.lineLength += stop - pos;
+          if (newline < 0) return;
+          pos = newline + 1;
+          if (this.lineLength === 0 || this.line[this.lineLength - 1] !== 0x0d) throw framingError('line not terminated by CRLF.');
+          const text = this.line.toString('latin1', 0, this.lineLength - 1);
+          this.lineLength = 0;
+          if (this.state === SIZE_LINE) this.onChunkHeader(text);
+          else this.onTrailerLine(text);
+          break;
+        }
+        default:
+          throw new S3Error('InvalidRequest', 'Unexpected data after the end of the aws-chunked body.');
+      }
+    }
+  }
+
+  private onChunkHeader(text: string): void {
+    let sizeHex: string;
+    if (this.signed) {
+      const m = SIGNED_CHUNK_LINE.exec(text);
+      if (m === null) throw framingError('bad chunk header (expected "hex-size;chunk-signature=signature").');
+      sizeHex = m[1]!;
+      this.chunkSignature = m[2]!;
+    } else {
+      if (!UNSIGNED_CHUNK_LINE.test(text)) throw framingError('bad chunk header (expected "hex-size").');
+      sizeHex = text;
+    }
+    const size = parseInt(sizeHex, 16);
+    if (!Number.isSafeInteger(size)) throw framingError('chunk size out of range.');
+    const declared = this.checks.declaredDecodedLength;
+    if (declared !== undefined && this.decoded + size > declared) {
+      throw new S3Error('IncompleteBody', `The chunks hold more than the ${declared} bytes x-amz-decoded-content-length says.`);
+    }
+    if (size === 0) {
+      if (this.signed) this.verifyChunk(EMPTY_SHA256);
+      this.state = TRAILER;
+      return;
+    }
+    this.remaining = size;
+    if (this.signed) this.chunkHash = createHash('sha256');
+    this.state = DATA;
+  }
+
+  private verifyChunk(dataSha256Hex: string): void {
+    const expected = signatureHex(this.auth.signingKey, chunkStringToSign(this.auth.amzDate, this.auth.scope, this.previousSignature, dataSha256Hex));
+    if (!signaturesEqual(expected, this.chunkSignature)) throw new S3Error('SignatureDoesNotMatch', 'The chunk signature does not match.');
+    this.previousSignature = expected;
+  }
+
+  private onTrailerLine(text: string): void {
+    if (text === '') {
+      this.endTrailer();
+      return;
+    }
+    if (!this.trailersAllowed) throw new S3Error('InvalidRequest', 'Trailing headers are not allowed with STREAMING-AWS4-HMAC-SHA256-PAYLOAD.');
+    const colon = text.indexOf(':');
+    if (colon <= 0) throw new S3Error('InvalidRequest', MALFORMED_TRAILER);
+    const name = text.slice(0, colon).trim().toLowerCase();
+    const value = text.slice(colon + 1).trim();
+    if (this.signed && name === 'x-amz-trailer-signature') {
+      if (this.trailerSignature !== undefined) throw new S3Error('InvalidRequest', MALFORMED_TRAILER);
+      this.trailerSignature = value;
+      return;
+    }
+    const declared = this.checks.trailerAlgorithm;
+    if (
+      this.trailerSignature !== undefined ||
+      declared === undefined ||
+      name !== CHECKSUM_HEADERS[declared] ||
+      this.trailers.length >= MAX_TRAILERS ||
+      this.trailers.some(([n]) => n === name)
+    ) {
+      throw new S3Error('InvalidRequest', MALFORMED_TRAILER);
+    }
+    this.trailers.push([name, value]);
+  }
+
+  private endTrailer(): void {
+    this.state = DONE;
+    const declared = this.checks.trailerAlgorithm;
+    if (declared !== undefined && this.trailers.length === 0) {
+      throw new S3Error('InvalidRequest', `${MALFORMED_TRAILER} The ${CHECKSUM_HEADERS[declared]} trailer is missing.`);
+    }
+    if (this.signed && this.trailersAllowed) {
+      if (this.trailerSignature === undefined) throw new S3Error('SignatureDoesNotMatch', 'The x-amz-trailer-signature trailer is missing.');
+      const canonical = [...this.trailers]
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+        .map(([n, v]) => `${n}:${v}\n`)
+        .join('');
+      const expected = signatureHex(this.auth.signingKey, trailerStringToSign(this.auth.amzDate, this.auth.scope, this.previousSignature, canonical));
+      if (!signaturesEqual(expected, this.trailerSignature)) throw new S3Error('SignatureDoesNotMatch', 'The trailer signature does not match.');
+    }
+    if (declared !== undefined) this.checks.setTrailerChecksum(this.trailers[0]![1]);
+  }
+
+  protected async end(): Promise<void> {
+    if (this.state !== DONE) {
+      // The SDK for JavaScript ends the body right after the final "0\r\n" when it sends no trailer.
+      const bareEnd =
+        this.state === TRAILER &&
+        this.lineLength === 0 &&
+        this.trailers.length === 0 &&
+        this.trailerSignature === undefined &&
+        this.checks.trailerAlgorithm === undefined &&
+        !(this.signed && this.trailersAllowed);
+      if (!bareEnd) throw new S3Error('IncompleteBody');
+      this.state = DONE;
+    }
+    await this.checks.verify(this.decoded, this.rawBytes);
+  }
+}
