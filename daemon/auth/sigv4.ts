@@ -499,7 +499,9 @@ function authenticatePresigned(
   if (now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   requireAmzHeadersSigned(req.headers, signedHeaders);
 
-  const payloadHash = params.get('X-Amz-Content-Sha256') ?? req.headers['x-amz-content-sha256'] ?? UNSIGNED_PAYLOAD;
+  // Signers hoist x-amz-content-sha256 into the query under whatever case they were given it.
+  const hashParam = query.find(([name]) => name.toLowerCase() === 'x-amz-content-sha256');
+  const payloadHash = hashParam?.[1] ?? req.headers['x-amz-content-sha256'] ?? UNSIGNED_PAYLOAD;
   const payload = parsePayloadMode(payloadHash);
 
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, region, service);
