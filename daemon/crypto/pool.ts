@@ -1,0 +1,173 @@
+// CryptoPool: the Piscina workers that seal and open DARE batches, one-thread hashing lanes for
+// ordered MD5, and the slot arena both share. Streams (seal-stream.ts, open-stream.ts) drive it.
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { CryptoResult, CryptoTask, Md5FinishTask, Md5UpdateTask, OpenTask, SealTask } from '../../workers/protocol.js';
+import { SlotArena } from './slot-arena.js';
+
+export interface CryptoPoolOptions {
+  /** Seal/open worker threads; default os.availableParallelism(). */
+  workers?: number;
+  /** Upper bound on MD5 lanes (each one thread, created on demand); default = workers. */
+  hashLanes?: number;
+  /** Free slots (≈ 2 MiB each) kept for reuse; default 4 × workers + 4. */
+  maxFreeSlots?: number;
+  /** Worker entry; default workers/crypto next to this build. */
+  filename?: string;
+}
+
+export interface CryptoPoolStats {
+  workers: number;
+  queued: number;
+  running: number;
+  completed: number;
+  utilization: number;
+}
+
+// Workers never idle out: a thread start costs milliseconds (perf-limits A6 "thrashing").
+const IDLE_TIMEOUT_MS = 2 ** 31 - 1;
+
+function defaultWorkerFile(): string {
+  // Under the TypeScript loader (tests) this module is .ts, and so is the worker entry.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`../../workers/crypto${ext}`, import.meta.url).href;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`CryptoPool option ${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** One MD5 lane: a one-thread pool, so the tasks of a stream run in submission order. */
+interface HashLane {
+  piscina: Piscina<CryptoTask, CryptoResult>;
+  streams: number;
+}
+
+export class CryptoPool {
+  readonly workers: number;
+  readonly arena: SlotArena;
+  readonly #piscina: Piscina<CryptoTask, CryptoResult>;
+  readonly #filename: string;
+  readonly #maxLanes: number;
+  readonly #lanes: HashLane[] = [];
+  #inFlight = 0;
+  #nextStream = 1;
+  #closed = false;
+
+  constructor(opts: CryptoPoolOptions = {}) {
+    this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
+    this.#maxLanes = positiveInt('hashLanes', opts.hashLanes ?? this.workers);
+    this.#filename = opts.filename ?? defaultWorkerFile();
+    this.arena = new SlotArena(opts.maxFreeSlots ?? 4 * this.workers + 4);
+    this.#piscina = new Piscina<CryptoTask, CryptoResult>({
+      filename: this.#filename,
+      name: 'default',
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      idleTimeout: IDLE_TIMEOUT_MS,
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs one seal/open batch. Rejects only on a worker failure (data errors are results). */
+  async run(task: SealTask | OpenTask): Promise<CryptoResult> {
+    if (this.#closed) throw new Error('CryptoPool is closed');
+    this.#inFlight++;
+    try {
+      // The slot is shared, not copied; only the small fields are cloned.
+      return await this.#piscina.run(task);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  /** Opens an ordered MD5 lane for one stream; call `finish` exactly once. */
+  md5Lane(): Md5Lane {
+    if (this.#closed) throw new Error('CryptoPool is closed');
+    let lane = this.#lanes.find((l) => l.streams === 0);
+    if (lane === undefined && this.#lanes.length < this.#maxLanes) {
+      lane = {
+        piscina: new Piscina<CryptoTask, CryptoResult>({
+          filename: this.#filename,
+          name: 'default',
+          minThreads: 1,
+          maxThreads: 1,
+          idleTimeout: IDLE_TIMEOUT_MS,
+        }),
+        streams: 0,
+      };
+      this.#lanes.push(lane);
+    }
+    lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
+    lane.streams++;
+    return new Md5Lane(lane, this.#nextStream++);
+  }
+
+  stats(): CryptoPoolStats {
+    const queued = this.#piscina.queueSize;
+    return {
+      workers: this.#piscina.threads.length,
+      queued,
+      running: Math.max(0, this.#inFlight - queued),
+      completed: this.#piscina.completed,
+      utilization: this.#piscina.utilization,
+    };
+  }
+
+  /** Stops taking work, lets every submitted task finish, then ends the threads. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([this.#piscina.close(), ...this.#lanes.map((l) => l.piscina.close())]);
+  }
+}
+
+/**
+ * A stream's handle on its hashing lane. Piscina does not promise FIFO dispatch even on one
+ * thread (a task submitted as the worker frees up can overtake the queue), so one stream's
+ * tasks are chained here: each is submitted when the previous one has finished.
+ */
+export class Md5Lane {
+  readonly #lane: HashLane;
+  readonly #stream: number;
+  #tail: Promise<unknown> = Promise.resolve();
+  #done = false;
+
+  constructor(lane: HashLane, stream: number) {
+    this.#lane = lane;
+    this.#stream = stream;
+  }
+
+  /** Hashes `length` bytes at `offset` of `buf`; the bytes must stay put until this resolves. */
+  update(buf: SharedArrayBuffer, offset: number, length: number): Promise<void> {
+    if (this.#done) return Promise.reject(new Error('MD5 lane already finished'));
+    const task: Md5UpdateTask = { op: 'md5-update', stream: this.#stream, buf, offset, length };
+    const run = this.#tail.then(() => this.#lane.piscina.run(task));
+    // A failed update poisons the digest: later tasks still run, finish() rethrows.
+    this.#tail = run;
+    return run.then(() => undefined);
+  }
+
+  /** The digest of everything updated so far (`discard`: drop the state instead). */
+  async finish(discard = false): Promise<Buffer | undefined> {
+    if (this.#done) throw new Error('MD5 lane already finished');
+    this.#done = true;
+    const task: Md5FinishTask = { op: discard ? 'md5-discard' : 'md5-digest', stream: this.#stream };
+    try {
+      const settled = this.#tail.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      const failure = await settled;
+      const r = await this.#lane.piscina.run(task);
+      if (failure !== undefined && !discard) throw failure;
+      return r.ok && r.digest !== undefined ? Buffer.from(r.digest) : undefined;
+    } finally {
+      this.#lane.streams--;
+    }
+  }
+}

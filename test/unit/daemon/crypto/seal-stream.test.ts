@@ -1,0 +1,169 @@
+// The seal pipeline: byte-exact output against the codec and the vectors, order across many
+// batches, both workers on one stream, bounded in-flight bytes, abort, inline path, MD5.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { CryptoPool } from '../../../../daemon/crypto/pool.js';
+import { createSealer, type SealerOptions } from '../../../../daemon/crypto/seal-stream.js';
+import { DareError, openBuffer, sealBuffer } from '../../../../workers/format/index.js';
+import { dareVectors, sha256hex, vectorKey, vectorRandom } from '../../workers/format/vectors.js';
+import { chunked, deferred, pattern, spyOnRun } from './helpers.js';
+
+const pool = new CryptoPool({ workers: 2 });
+t.teardown(() => pool.close());
+const key = Buffer.alloc(32, 0x42);
+const MiB = 1024 * 1024;
+
+async function sealAll(p: CryptoPool | null, plaintext: Buffer, opts: Partial<SealerOptions> & { maxChunk?: number } = {}) {
+  const out: Buffer[] = [];
+  const sealer = createSealer(p, opts.random === undefined ? key : vectorKey, { ...opts, sink: (c) => void out.push(Buffer.from(c)) });
+  for (const c of chunked(plaintext, opts.maxChunk ?? 300_000)) await sealer.write(c);
+  const result = await sealer.end();
+  return { ct: Buffer.concat(out), result };
+}
+
+t.test('reproduces the AES vectors through the pool and inline', async (t) => {
+  for (const v of dareVectors.vectors.filter((x) => x.cipher_suite === 'AES_256_GCM')) {
+    for (const p of [pool, null]) {
+      const { ct, result } = await sealAll(p, pattern(v.plaintext_size), { random: vectorRandom, maxChunk: 70_000 });
+      t.equal(sha256hex(ct), v.ciphertext_sha256, `${v.name} ${p === null ? 'inline' : 'pool'}`);
+      t.same(result, { plaintextSize: v.plaintext_size, ciphertextSize: v.ciphertext_size });
+    }
+  }
+});
+
+t.test('many batches arrive in order, byte-identical to the codec', async (t) => {
+  for (const size of [1 * MiB, 2 * MiB, 5 * MiB + 12345, 16 * MiB + 1]) {
+    const pt = pattern(size, size);
+    const spy = spyOnRun(pool);
+    const { ct, result } = await sealAll(pool, pt, { random: vectorRandom });
+    t.ok(ct.equals(sealBuffer(vectorKey, pt, vectorRandom)), `${size} bytes`);
+    t.equal(result.ciphertextSize, ct.length);
+    t.equal(spy.calls.length, Math.ceil(size / MiB), 'one task per MiB batch');
+  }
+});
+
+t.test('one stream uses both workers', async (t) => {
+  const spy = spyOnRun(pool);
+  const { ct } = await sealAll(pool, pattern(64 * MiB), { maxChunk: 512 * 1024 });
+  t.equal(ct.length, 64 * MiB + 1024 * 32);
+  t.equal(spy.threads.size, 2, 'batches of one stream ran on two worker threads');
+  t.ok(spy.maxConcurrent >= 2, `batches in flight at once: ${spy.maxConcurrent}`);
+});
+
+t.test('a slow sink bounds the bytes in flight and pauses the writer', async (t) => {
+  let accepted = 0;
+  let delivered = 0;
+  let peak = 0;
+  const sealer = createSealer(pool, key, {
+    maxInFlight: 2,
+    sink: async (c) => {
+      await new Promise((r) => setTimeout(r, 15));
+      delivered += c.length;
+    },
+  });
+  const chunk = pattern(256 * 1024);
+  for (let i = 0; i < 48; i++) {
+    await sealer.write(chunk);
+    accepted += chunk.length;
+    peak = Math.max(peak, accepted - delivered);
+  }
+  await sealer.end();
+  // In flight: maxInFlight sealed batches + the slot being filled (+ package overhead in `delivered`).
+  t.ok(peak <= 3 * MiB + chunk.length, `peak undelivered ${peak} bytes`);
+  t.ok(peak >= 2 * MiB, 'the pipeline does fill up before pausing');
+
+  const gate = deferred();
+  const blocked = createSealer(pool, key, { maxInFlight: 2, sink: () => gate.promise });
+  await blocked.write(pattern(MiB)); // fills batch 1
+  await blocked.write(pattern(MiB)); // dispatches batch 1 (the sink blocks on it), fills batch 2
+  let resolved = false;
+  const third = blocked.write(pattern(MiB)).then(() => (resolved = true)); // dispatches batch 2: full
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(resolved, 'write waits while the sink holds up both in-flight batches');
+  gate.resolve();
+  await third;
+  t.ok(resolved);
+  t.equal((await blocked.end()).plaintextSize, 3 * MiB);
+});
+
+t.test('abort stops the stream, skips queued batches and returns the slots', async (t) => {
+  const freeBefore = pool.arena.allocated;
+  const gate = deferred();
+  let sinkCalls = 0;
+  const sealer = createSealer(pool, key, {
+    maxInFlight: 4,
+    sink: async () => {
+      sinkCalls++;
+      await gate.promise;
+    },
+  });
+  for (let i = 0; i < 4; i++) await sealer.write(pattern(MiB));
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(sinkCalls, 1, 'the sink holds the first batch');
+  const reason = new Error('client went away');
+  sealer.abort(reason);
+  gate.resolve();
+  await t.rejects(sealer.end(), reason);
+  await t.rejects(sealer.write(pattern(10)), reason);
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(sinkCalls, 1, 'the sink is not called after abort');
+  t.equal(pool.stats().queued, 0);
+  t.equal(pool.arena.allocated, Math.max(freeBefore, pool.arena.allocated), 'no slot leaked');
+  t.equal(pool.arena.free, pool.arena.allocated, 'every slot is back in the arena');
+
+  const ac = new AbortController();
+  const viaSignal = createSealer(pool, key, { signal: ac.signal, sink: () => {} });
+  await viaSignal.write(pattern(3 * MiB));
+  ac.abort();
+  await t.rejects(viaSignal.end(), { name: 'AbortError' });
+  const pre = new AbortController();
+  pre.abort(new DareError('Aborted'));
+  await t.rejects(createSealer(pool, key, { signal: pre.signal, sink: () => {} }).write(pattern(1)), { code: 'Aborted' });
+});
+
+t.test('small bodies seal inline, larger ones on the pool', async (t) => {
+  const spy = spyOnRun(pool);
+  await sealAll(pool, pattern(256 * 1024 - 1));
+  t.equal(spy.calls.length, 0, 'under 256 KiB: no pool round trip');
+  await sealAll(pool, pattern(256 * 1024));
+  t.equal(spy.calls.length, 1, 'at 256 KiB: one pool task');
+  const { ct } = await sealAll(null, pattern(3 * MiB + 5));
+  t.ok(openBuffer(key, ct).equals(pattern(3 * MiB + 5)), 'no pool: everything inline');
+});
+
+t.test('MD5 of the plaintext, inline and on a lane', async (t) => {
+  for (const size of [0, 1, 200_000, 256 * 1024, 5 * MiB + 3]) {
+    const pt = pattern(size, 7);
+    const md5 = createHash('md5').update(pt).digest('hex');
+    for (const p of [pool, null]) {
+      const { result } = await sealAll(p, pt, { md5: true });
+      t.equal(result.md5?.toString('hex'), md5, `${size} bytes ${p === null ? 'inline' : 'pool'}`);
+    }
+  }
+  const { result } = await sealAll(pool, pattern(10));
+  t.equal(result.md5, undefined, 'no MD5 unless asked');
+});
+
+t.test('empty body, sink errors, misuse', async (t) => {
+  let calls = 0;
+  const empty = createSealer(pool, key, { md5: true, sink: () => void calls++ });
+  t.same(await empty.end(), { plaintextSize: 0, ciphertextSize: 0, md5: createHash('md5').digest() });
+  t.equal(calls, 0, 'empty plaintext → no ciphertext');
+
+  const boom = new Error('disk full');
+  const failing = createSealer(pool, key, { sink: () => Promise.reject(boom) });
+  await failing.write(pattern(2 * MiB));
+  await t.rejects(failing.end(), boom);
+
+  const gate = deferred();
+  const s = createSealer(pool, key, { maxInFlight: 1, sink: () => gate.promise });
+  await s.write(pattern(MiB));
+  const w = s.write(pattern(10)); // dispatches the first MiB, then waits for the sink
+  await t.rejects(s.write(pattern(10)), /pending/, 'a second write while one is pending');
+  await t.rejects(s.end(), /pending/, 'end while a write is pending');
+  gate.resolve();
+  await w;
+  t.equal((await s.end()).plaintextSize, MiB + 10);
+  await t.rejects(s.end(), /twice/);
+  t.throws(() => createSealer(pool, Buffer.alloc(16), { sink: () => {} }), RangeError);
+});

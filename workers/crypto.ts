@@ -1,0 +1,80 @@
+// The Piscina worker entry: seals and opens batches of DARE packages in shared slots and keeps
+// running MD5 states for the hashing lanes. Imports only workers/ code (never daemon/).
+import { createHash, type Hash } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
+import { DareError, type CipherSuite, openInto, sealInto } from './format/index.js';
+import {
+  CTRL_CANCEL,
+  CTRL_WORDS,
+  SLOT_INPUT_OFFSET,
+  SLOT_OUTPUT_OFFSET,
+  SLOT_REGION_SIZE,
+  type CryptoResult,
+  type CryptoTask,
+  type OpenTask,
+  type SealTask,
+} from './protocol.js';
+
+// MD5 states by stream id. A hashing lane is a one-thread pool, so one stream's tasks arrive in order.
+const md5States = new Map<number, Hash>();
+
+function cancelled(slot: SharedArrayBuffer): boolean {
+  return Atomics.load(new Int32Array(slot, 0, CTRL_WORDS), CTRL_CANCEL) !== 0;
+}
+
+function checkLength(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > SLOT_REGION_SIZE) throw new RangeError(`batch length ${n} does not fit a slot`);
+}
+
+function seal(task: SealTask): CryptoResult {
+  checkLength(task.inLength);
+  const input = new Uint8Array(task.slot, SLOT_INPUT_OFFSET, task.inLength);
+  const output = new Uint8Array(task.slot, SLOT_OUTPUT_OFFSET, SLOT_REGION_SIZE);
+  const length = sealInto(output, 0, input, { key: task.key, random: task.random, firstSequence: task.firstSequence, final: task.final });
+  return { ok: true, length, thread: threadId };
+}
+
+function open(task: OpenTask): CryptoResult {
+  checkLength(task.inLength);
+  const input = new Uint8Array(task.slot, SLOT_INPUT_OFFSET, task.inLength);
+  const output = new Uint8Array(task.slot, SLOT_OUTPUT_OFFSET, SLOT_REGION_SIZE);
+  const length = openInto(output, 0, input, {
+    key: task.key,
+    firstSequence: task.firstSequence,
+    final: task.final,
+    random: task.random,
+    suite: task.suite as CipherSuite,
+  });
+  return { ok: true, length, thread: threadId };
+}
+
+export default function run(task: CryptoTask): CryptoResult {
+  switch (task.op) {
+    case 'seal':
+    case 'open':
+      if (cancelled(task.slot)) return { ok: false, code: 'Aborted' };
+      try {
+        return task.op === 'seal' ? seal(task) : open(task);
+      } catch (err) {
+        // Data errors travel as codes; anything else is a bug and travels as an Error.
+        if (err instanceof DareError) return { ok: false, code: err.code };
+        throw err;
+      } finally {
+        task.key.fill(0);
+      }
+    case 'md5-update': {
+      let h = md5States.get(task.stream);
+      if (h === undefined) md5States.set(task.stream, (h = createHash('md5')));
+      h.update(new Uint8Array(task.buf, task.offset, task.length));
+      return { ok: true, length: task.length };
+    }
+    case 'md5-digest': {
+      const h = md5States.get(task.stream) ?? createHash('md5');
+      md5States.delete(task.stream);
+      return { ok: true, length: 16, digest: h.digest() };
+    }
+    case 'md5-discard':
+      md5States.delete(task.stream);
+      return { ok: true, length: 0 };
+  }
+}
