@@ -34,7 +34,10 @@ export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 
   quarantineMs?: number;
   /** Max sockets per endpoint (default 32). */
   connectionsPerEndpoint?: number;
-  /** Negotiate HTTP/2 via ALPN (KES offers h2); default false = HTTP/1.1 keep-alive. */
+  /**
+   * Negotiate HTTP/2 via ALPN (KES offers h2): one multiplexed connection per endpoint. Default
+   * false = HTTP/1.1 keep-alive pool (a server without h2 would serialise on that one connection).
+   */
   allowH2?: boolean;
   /** First retry delay of the start-up loop (doubles up to 10 s; default 1 s). */
   startupRetryMs?: number;
@@ -61,11 +64,9 @@ class AttemptTimeout extends Error {
 }
 
 /** Errors after which retrying the same endpoint is pointless; fail over at once. */
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+// TLS / certificate verification failures (OpenSSL X509_V_ERR names as Node reports them).
+const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_|HOSTNAME_MISMATCH)/;
 
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -151,10 +152,15 @@ export class KesClient implements KeyProvider, BulkDecryptor {
         minVersion: 'TLSv1.2',
         timeout: this.#timeoutMs,
       },
-      connections: opts.connectionsPerEndpoint ?? 32,
+      // HTTP/2: one multiplexed connection per endpoint (undici's pool would otherwise open a new
+      // connection whenever a request is still queued on the first). HTTP/1.1: a keep-alive pool.
+      connections: opts.allowH2 ? 1 : (opts.connectionsPerEndpoint ?? 32),
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 60_000,
       allowH2: opts.allowH2 ?? false,
+      // undici counts h2 streams against `pipelining` (default 1 = one stream per connection);
+      // non-idempotent POSTs are never pipelined should the server pick HTTP/1.1.
+      pipelining: opts.allowH2 ? 100 : 1,
     });
   }
 
@@ -213,7 +219,7 @@ export class KesClient implements KeyProvider, BulkDecryptor {
           return res;
         } catch (err) {
           const code = errorCode(err);
-          const moveOn = err instanceof AttemptTimeout || (code !== undefined && (CONNECT_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')));
+          const moveOn = err instanceof AttemptTimeout || (code !== undefined && (CONNECT_CODES.has(code) || TLS_CODE.test(code)));
           if (!moveOn && attempt < this.#retries && !this.#closed) {
             await sleep(this.#retryDelay());
             continue;
