@@ -52,6 +52,7 @@ export class CryptoPool {
   readonly #maxLanes: number;
   readonly #lanes: HashLane[] = [];
   #inFlight = 0;
+  readonly #drained: (() => void)[] = [];
   #nextStream = 1;
   #closed = false;
 
@@ -76,12 +77,17 @@ export class CryptoPool {
   /** Runs one seal/open batch. Rejects only on a worker failure (data errors are results). */
   async run(task: SealTask | OpenTask): Promise<CryptoResult> {
     if (this.#closed) throw new Error('CryptoPool is closed');
+    // The slot is shared, not copied; only the small fields are cloned.
+    return this.#track(this.#piscina.run(task));
+  }
+
+  /** Counts a submitted task until it settles, so close() can drain. */
+  async #track<T>(p: Promise<T>): Promise<T> {
     this.#inFlight++;
     try {
-      // The slot is shared, not copied; only the small fields are cloned.
-      return await this.#piscina.run(task);
+      return await p;
     } finally {
-      this.#inFlight--;
+      if (--this.#inFlight === 0) for (const wake of this.#drained.splice(0)) wake();
     }
   }
 
@@ -104,7 +110,8 @@ export class CryptoPool {
     }
     lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
     lane.streams++;
-    return new Md5Lane(lane, this.#nextStream++);
+    const chosen = lane;
+    return new Md5Lane(this.#nextStream++, (task) => this.#track(chosen.piscina.run(task)), () => chosen.streams--);
   }
 
   stats(): CryptoPoolStats {
@@ -122,6 +129,8 @@ export class CryptoPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Piscina's own close() terminates tasks still queued, so drain them here first.
+    while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     await Promise.all([this.#piscina.close(), ...this.#lanes.map((l) => l.piscina.close())]);
   }
 }
@@ -132,22 +141,24 @@ export class CryptoPool {
  * tasks are chained here: each is submitted when the previous one has finished.
  */
 export class Md5Lane {
-  readonly #lane: HashLane;
   readonly #stream: number;
+  readonly #run: (task: Md5UpdateTask | Md5FinishTask) => Promise<CryptoResult>;
+  readonly #release: () => void;
   #tail: Promise<unknown> = Promise.resolve();
   #done = false;
 
-  constructor(lane: HashLane, stream: number) {
-    this.#lane = lane;
+  constructor(stream: number, run: (task: Md5UpdateTask | Md5FinishTask) => Promise<CryptoResult>, release: () => void) {
     this.#stream = stream;
+    this.#run = run;
+    this.#release = release;
   }
 
   /** Hashes `length` bytes at `offset` of `buf`; the bytes must stay put until this resolves. */
   update(buf: SharedArrayBuffer, offset: number, length: number): Promise<void> {
     if (this.#done) return Promise.reject(new Error('MD5 lane already finished'));
     const task: Md5UpdateTask = { op: 'md5-update', stream: this.#stream, buf, offset, length };
-    const run = this.#tail.then(() => this.#lane.piscina.run(task));
-    // A failed update poisons the digest: later tasks still run, finish() rethrows.
+    // A failed update poisons the rest: later updates reject too, finish() rethrows.
+    const run = this.#tail.then(() => this.#run(task));
     this.#tail = run;
     return run.then(() => undefined);
   }
@@ -156,18 +167,16 @@ export class Md5Lane {
   async finish(discard = false): Promise<Buffer | undefined> {
     if (this.#done) throw new Error('MD5 lane already finished');
     this.#done = true;
-    const task: Md5FinishTask = { op: discard ? 'md5-discard' : 'md5-digest', stream: this.#stream };
     try {
-      const settled = this.#tail.then(
+      const failure = await this.#tail.then(
         () => undefined,
-        (err: unknown) => err,
+        (err: unknown) => err ?? new Error('MD5 update failed'),
       );
-      const failure = await settled;
-      const r = await this.#lane.piscina.run(task);
+      const r = await this.#run({ op: discard ? 'md5-discard' : 'md5-digest', stream: this.#stream });
       if (failure !== undefined && !discard) throw failure;
       return r.ok && r.digest !== undefined ? Buffer.from(r.digest) : undefined;
     } finally {
-      this.#lane.streams--;
+      this.#release();
     }
   }
 }

@@ -1,0 +1,54 @@
+// CryptoPool: options, stats, worker results as codes, cancel flags, close() draining.
+import t from 'tap';
+import { CryptoPool } from '../../../../daemon/crypto/pool.js';
+import { SlotArena } from '../../../../daemon/crypto/slot-arena.js';
+import { openBuffer } from '../../../../workers/format/index.js';
+import { SEAL_BATCH_BYTES, type SealTask } from '../../../../workers/protocol.js';
+import { pattern } from './helpers.js';
+
+const key = Buffer.alloc(32, 5);
+const random = new Uint8Array(12).fill(9);
+
+function sealTask(pool: CryptoPool, n: number, final = true) {
+  const slot = pool.arena.acquire();
+  slot.input.set(pattern(n));
+  const task: SealTask = { op: 'seal', slot: slot.sab, inLength: n, key: new Uint8Array(key), random, firstSequence: 0, final };
+  return { slot, task };
+}
+
+t.test('options are validated and named', async (t) => {
+  t.throws(() => new CryptoPool({ workers: 0 }), /workers/);
+  t.throws(() => new CryptoPool({ workers: 1.5 }), /workers/);
+  t.throws(() => new CryptoPool({ hashLanes: -1 }), /hashLanes/);
+});
+
+t.test('runs batches, reports stats, skips cancelled slots, drains on close', async (t) => {
+  const pool = new CryptoPool({ workers: 2 });
+  const s0 = pool.stats();
+  t.equal(s0.workers, 2);
+  t.same(Object.keys(s0).sort(), ['completed', 'queued', 'running', 'utilization', 'workers']);
+
+  const { slot, task } = sealTask(pool, SEAL_BATCH_BYTES);
+  const r = await pool.run(task);
+  t.ok(r.ok);
+  if (r.ok) t.ok(openBuffer(key, slot.output.subarray(0, r.length)).equals(pattern(SEAL_BATCH_BYTES)));
+  t.ok(task.key.every((b) => b === 0) === false, 'the main thread copy is the caller’s (the worker wipes its own)');
+
+  const bad = sealTask(pool, 1000, false); // a non-final batch must be whole packages
+  await t.rejects(pool.run(bad.task), /whole 64 KiB packages/, 'a bug (not a data error) rejects');
+
+  const cancelled = sealTask(pool, 1000);
+  SlotArena.cancel(cancelled.slot);
+  t.same(await pool.run(cancelled.task), { ok: false, code: 'Aborted' }, 'a cancelled slot is skipped');
+
+  const many = Array.from({ length: 12 }, () => sealTask(pool, SEAL_BATCH_BYTES));
+  const runs = many.map((m) => pool.run(m.task));
+  const mid = pool.stats();
+  t.ok(mid.queued + mid.running >= 10, `work is queued or running: ${JSON.stringify(mid)}`);
+  await pool.close();
+  const results = await Promise.all(runs);
+  t.ok(results.every((x) => x.ok), 'close() let every submitted batch finish');
+  t.ok(pool.stats().completed >= 14);
+  await t.rejects(pool.run(sealTask(pool, 10).task), /closed/);
+  t.throws(() => pool.md5Lane(), /closed/);
+});
