@@ -1,0 +1,140 @@
+// Environment (`S3_*`) and CLI flags → one frozen, validated config. Every error names the
+// variable or flag that caused it, so a failed start tells the operator what to fix.
+
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  readonly dataDir: string;
+  readonly dev: boolean;
+  readonly rootUser: string;
+  readonly rootPassword: string;
+  readonly host: string;
+  readonly port: number;
+  readonly region: string;
+  /** Virtual-host-style requests are recognised under these domains. */
+  readonly domains: readonly string[];
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  readonly logLevel: string;
+  readonly cryptoWorkers: number;
+  readonly autoEncryption: boolean;
+  readonly shutdownTimeoutMs: number;
+  /** Objects whose stored size is at most this many bytes live inside LMDB, not in a file. */
+  readonly inlineThreshold: number;
+  readonly warnings: readonly string[];
+}
+
+const DEV_USER = 's3dadmin';
+const DEV_PASSWORD = 's3dadmin-dev-password';
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'off' || raw === 'false' || raw === '0') return false;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  throw new ConfigError(`${name} must be "on" or "off", got "${env[name]}"`);
+}
+
+function parseAddress(raw: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw.trim());
+  if (!m) throw new ConfigError(`S3_ADDRESS must look like HOST:PORT (e.g. 127.0.0.1:9000), got "${raw}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`S3_ADDRESS port must be at most 65535, got ${port}`);
+  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!);
+  return { host, port };
+}
+
+export interface CliOptions {
+  dataDir: string;
+  dev: boolean;
+}
+
+export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env): Config {
+  const warnings: string[] = [];
+  const dataDir = resolve(cli.dataDir);
+
+  let rootUser = env.S3_ROOT_USER ?? '';
+  let rootPassword = env.S3_ROOT_PASSWORD ?? '';
+  if (rootUser === '' && rootPassword === '') {
+    if (!cli.dev) {
+      throw new ConfigError('S3_ROOT_USER and S3_ROOT_PASSWORD must be set (or start with --dev for development credentials)');
+    }
+    rootUser = DEV_USER;
+    rootPassword = DEV_PASSWORD;
+    warnings.push(`development mode: using the built-in credentials ${DEV_USER} / ${DEV_PASSWORD}; set S3_ROOT_USER and S3_ROOT_PASSWORD for anything real`);
+  } else if (rootUser === '') {
+    throw new ConfigError('S3_ROOT_USER must be set when S3_ROOT_PASSWORD is set');
+  } else if (rootPassword === '') {
+    throw new ConfigError('S3_ROOT_PASSWORD must be set when S3_ROOT_USER is set');
+  }
+  if (rootUser.length < 3) throw new ConfigError('S3_ROOT_USER must be at least 3 characters long');
+  if (rootPassword.length < 8) throw new ConfigError('S3_ROOT_PASSWORD must be at least 8 characters long');
+
+  const { host, port } = parseAddress(env.S3_ADDRESS || '127.0.0.1:9000');
+  const region = (env.S3_REGION || 'us-east-1').trim();
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`S3_REGION must be a region name like us-east-1, got "${region}"`);
+
+  const domains = (env.S3_DOMAIN ?? '')
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter((d) => d !== '');
+  for (const d of domains) {
+    if (!/^[a-z0-9.-]+$/.test(d)) throw new ConfigError(`S3_DOMAIN entries must be host names, got "${d}"`);
+  }
+
+  let tls: Config['tls'] = null;
+  const certsDir = env.S3_CERTS_DIR;
+  if (certsDir) {
+    const certFile = join(certsDir, 'public.crt');
+    const keyFile = join(certsDir, 'private.key');
+    const hasCert = existsSync(certFile);
+    const hasKey = existsSync(keyFile);
+    if (hasCert !== hasKey) {
+      throw new ConfigError(`S3_CERTS_DIR (${certsDir}) must hold both public.crt and private.key, found only ${hasCert ? 'public.crt' : 'private.key'}`);
+    }
+    if (hasCert) tls = { certFile, keyFile };
+    else warnings.push(`S3_CERTS_DIR (${certsDir}) holds no public.crt/private.key: serving plain HTTP`);
+  }
+
+  const logLevel = (env.S3_LOG_LEVEL || 'info').trim().toLowerCase();
+  if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`S3_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}, got "${env.S3_LOG_LEVEL}"`);
+
+  const cryptoWorkers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
+  const shutdownTimeoutMs = intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000;
+  const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
+
+  return Object.freeze({
+    dataDir,
+    dev: cli.dev,
+    rootUser,
+    rootPassword,
+    host,
+    port,
+    region,
+    domains: Object.freeze(domains),
+    tls,
+    logLevel,
+    cryptoWorkers,
+    autoEncryption: onOff(env, 'S3_KMS_AUTO_ENCRYPTION'),
+    shutdownTimeoutMs,
+    inlineThreshold,
+    warnings: Object.freeze(warnings),
+  });
+}

@@ -1,0 +1,202 @@
+// Parses method + host + path + query once into an Operation named after the AWS API
+// (path-style and virtual-host-style). Pure: no I/O, unit-tested on its own.
+
+import { S3Error } from '../errors.js';
+
+export type Operation =
+  | 'ListBuckets'
+  | 'CreateBucket'
+  | 'DeleteBucket'
+  | 'HeadBucket'
+  | 'GetBucketLocation'
+  | 'ListObjects'
+  | 'ListObjectsV2'
+  | 'ListObjectVersions'
+  | 'GetBucketVersioning'
+  | 'PutBucketVersioning'
+  | 'GetBucketEncryption'
+  | 'PutBucketEncryption'
+  | 'DeleteBucketEncryption'
+  | 'ListMultipartUploads'
+  | 'DeleteObjects'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'DeleteObject'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'HealthLive'
+  | 'HealthReady'
+  | 'Metrics'
+  | 'AdminKmsStatus'
+  | 'AdminKmsKeyStatus';
+
+/** Operations that are answered without SigV4 (health probes, Prometheus scrapes). */
+export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive', 'HealthReady', 'Metrics']);
+
+/** Operations that read a request body the client is expected to stream. */
+export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
+  'PutObject',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'DeleteObjects',
+  'PutBucketEncryption',
+  'PutBucketVersioning',
+  'CreateBucket',
+]);
+
+export interface Route {
+  op: Operation;
+  bucket?: string;
+  key?: string;
+}
+
+export interface RouteInput {
+  method: string;
+  /** Raw (still percent-encoded) path, without the query. */
+  rawPath: string;
+  query: URLSearchParams;
+  host: string;
+  headers: Record<string, string>;
+}
+
+export const MAX_KEY_BYTES = 1024;
+
+// Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
+// misread as a plain object or bucket operation.
+const UNSUPPORTED_SUBRESOURCES = [
+  'acl', 'policy', 'policyStatus', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
+  'replication', 'object-lock', 'retention', 'legal-hold', 'ownershipControls', 'publicAccessBlock',
+  'accelerate', 'requestPayment', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
+  'select', 'torrent', 'attributes', 'versionId', 'session', 'renameObject', 'metadataTable',
+];
+
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new S3Error('InvalidArgument', 'The request path is not valid percent-encoded UTF-8.');
+  }
+}
+
+/** Bucket name from a virtual-host-style Host header, when it matches a configured domain. */
+export function bucketFromHost(host: string, domains: readonly string[]): string | undefined {
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  for (const domain of domains) {
+    if (name.length > domain.length + 1 && name.endsWith('.' + domain)) {
+      return name.slice(0, name.length - domain.length - 1);
+    }
+  }
+  return undefined;
+}
+
+function adminRoute(method: string, path: string): Route | undefined {
+  if (path === '/minio/health/live' && (method === 'GET' || method === 'HEAD')) return { op: 'HealthLive' };
+  if ((path === '/minio/health/ready' || path === '/minio/health/cluster') && (method === 'GET' || method === 'HEAD')) {
+    return { op: 'HealthReady' };
+  }
+  if ((path === '/minio/v2/metrics/cluster' || path === '/metrics') && method === 'GET') return { op: 'Metrics' };
+  if (/^\/minio\/admin\/v3\/kms\/status$/.test(path)) return { op: 'AdminKmsStatus' };
+  if (/^\/minio\/admin\/v3\/kms\/key\/status$/.test(path)) return { op: 'AdminKmsKeyStatus' };
+  return undefined;
+}
+
+export function route(input: RouteInput, domains: readonly string[]): Route {
+  const { method, rawPath, query, headers } = input;
+  const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
+  if (admin) return admin;
+
+  for (const sub of UNSUPPORTED_SUBRESOURCES) {
+    if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
+  }
+
+  let bucket: string | undefined;
+  let keyPart: string;
+  const hostBucket = bucketFromHost(input.host, domains);
+  if (hostBucket !== undefined) {
+    bucket = hostBucket;
+    keyPart = rawPath.slice(1);
+  } else {
+    const rest = rawPath.slice(1);
+    const slash = rest.indexOf('/');
+    if (rest === '') {
+      bucket = undefined;
+      keyPart = '';
+    } else if (slash === -1) {
+      bucket = decodeSegment(rest);
+      keyPart = '';
+    } else {
+      bucket = decodeSegment(rest.slice(0, slash));
+      keyPart = rest.slice(slash + 1);
+    }
+  }
+  const key = keyPart === '' ? undefined : decodeSegment(keyPart);
+  if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw new S3Error('KeyTooLongError');
+  }
+
+  if (bucket === undefined) {
+    if (method === 'GET') return { op: 'ListBuckets' };
+    throw new S3Error('MethodNotAllowed');
+  }
+
+  if (key === undefined) return bucketRoute(method, bucket, query);
+  return objectRoute(method, bucket, key, query, headers);
+}
+
+function bucketRoute(method: string, bucket: string, query: URLSearchParams): Route {
+  const r = (op: Operation): Route => ({ op, bucket });
+  switch (method) {
+    case 'GET':
+      if (query.has('location')) return r('GetBucketLocation');
+      if (query.has('versioning')) return r('GetBucketVersioning');
+      if (query.has('versions')) return r('ListObjectVersions');
+      if (query.has('encryption')) return r('GetBucketEncryption');
+      if (query.has('uploads')) return r('ListMultipartUploads');
+      if (query.get('list-type') === '2') return r('ListObjectsV2');
+      return r('ListObjects');
+    case 'HEAD':
+      return r('HeadBucket');
+    case 'PUT':
+      if (query.has('versioning')) return r('PutBucketVersioning');
+      if (query.has('encryption')) return r('PutBucketEncryption');
+      return r('CreateBucket');
+    case 'DELETE':
+      if (query.has('encryption')) return r('DeleteBucketEncryption');
+      return r('DeleteBucket');
+    case 'POST':
+      if (query.has('delete')) return r('DeleteObjects');
+      throw new S3Error('NotImplemented', 'POST on a bucket is only implemented for ?delete.');
+    default:
+      throw new S3Error('MethodNotAllowed');
+  }
+}
+
+function objectRoute(method: string, bucket: string, key: string, query: URLSearchParams, headers: Record<string, string>): Route {
+  const r = (op: Operation): Route => ({ op, bucket, key });
+  const uploadId = query.has('uploadId');
+  switch (method) {
+    case 'GET':
+      return r(uploadId ? 'ListParts' : 'GetObject');
+    case 'HEAD':
+      return r('HeadObject');
+    case 'PUT': {
+      const copy = headers['x-amz-copy-source'] !== undefined;
+      if (query.has('partNumber') || uploadId) return r(copy ? 'UploadPartCopy' : 'UploadPart');
+      return r(copy ? 'CopyObject' : 'PutObject');
+    }
+    case 'POST':
+      if (query.has('uploads')) return r('CreateMultipartUpload');
+      if (uploadId) return r('CompleteMultipartUpload');
+      throw new S3Error('NotImplemented', 'POST object uploads are not implemented.');
+    case 'DELETE':
+      return r(uploadId ? 'AbortMultipartUpload' : 'DeleteObject');
+    default:
+      throw new S3Error('MethodNotAllowed');
+  }
+}

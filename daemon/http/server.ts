@@ -1,0 +1,372 @@
+// The only code that touches uWS: copies each request out, routes and authenticates it
+// synchronously, hands it to the dispatcher, and writes the Result with write backpressure.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import { authenticate, authKind, type AuthResult, type Credentials } from '../auth/sigv4.js';
+import { createPayloadDecoder } from '../auth/payload.js';
+import type { Config } from '../config.js';
+import { S3Error, isS3Error, wireCode } from '../errors.js';
+import type { Handler, RequestContext, Result, StreamBody } from '../ops/types.js';
+import { toXml } from '../ops/xml.js';
+import { UwsRequestBody } from './body.js';
+import { ANONYMOUS_OPERATIONS, route, type Route } from './router.js';
+import { loadUws } from './uws.js';
+
+export interface RequestObserver {
+  (info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void;
+}
+
+export interface HttpServerDeps {
+  config: Config;
+  log: Logger;
+  credentials: Credentials;
+  dispatch: Handler;
+  observe?: RequestObserver;
+}
+
+interface Pending {
+  res: HttpResponse;
+  aborted: boolean;
+  body: UwsRequestBody | undefined;
+  abortController: AbortController;
+  writableWaiter: ((offset: number) => boolean) | undefined;
+}
+
+const ANONYMOUS_CREDENTIALS: AuthResult = {
+  accessKeyId: '',
+  payload: { kind: 'unsigned' },
+  seedSignature: '',
+  signingKey: Buffer.alloc(0),
+  scope: '',
+  amzDate: '',
+  presigned: false,
+};
+
+function requestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+function statusLine(status: number): string {
+  return `${status} ${STATUS_TEXT[status] ?? 'Status'}`;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 204: 'No Content', 206: 'Partial Content', 304: 'Not Modified', 400: 'Bad Request', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
+  416: 'Requested Range Not Satisfiable', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+};
+
+function isStream(body: Result['body']): body is StreamBody {
+  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
+}
+
+export class HttpServer {
+  private readonly deps: HttpServerDeps;
+  private app: TemplatedApp | undefined;
+  private listenSocket: us_listen_socket | undefined;
+  private readonly inFlight = new Set<Pending>();
+  private idleWaiters: Array<() => void> = [];
+  port = 0;
+
+  constructor(deps: HttpServerDeps) {
+    this.deps = deps;
+  }
+
+  async listen(): Promise<number> {
+    const uws = loadUws();
+    const { config } = this.deps;
+    let app: TemplatedApp;
+    if (config.tls) {
+      // Fail here, with the file named, rather than deep inside uWS.
+      readFileSync(config.tls.certFile);
+      readFileSync(config.tls.keyFile);
+      app = uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile });
+    } else {
+      app = uws.App();
+    }
+    app.any('/*', (res, req) => this.onRequest(res, req));
+    this.app = app;
+    await new Promise<void>((resolve, reject) => {
+      app.listen(config.host, config.port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${config.host}:${config.port} (S3_ADDRESS): address in use or not permitted`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.port = uws.us_socket_local_port(socket);
+        resolve();
+      });
+    });
+    return this.port;
+  }
+
+  /** Stop accepting connections; wait for in-flight requests up to the deadline, then cut them. */
+  async close(deadlineMs: number): Promise<void> {
+    const uws = loadUws();
+    if (this.listenSocket) {
+      uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, deadlineMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const p of [...this.inFlight]) {
+      p.abortController.abort(new Error('server shutting down'));
+      if (!p.aborted) {
+        p.aborted = true;
+        p.body?.onAbort();
+        p.res.close();
+      }
+    }
+    // Let handlers observe their abort and clean up (temp files) before the caller tears down.
+    const start = Date.now();
+    while (this.inFlight.size > 0 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  get activeRequests(): number {
+    return this.inFlight.size;
+  }
+
+  private onRequest(res: HttpResponse, req: HttpRequest): void {
+    const started = process.hrtime.bigint();
+    const id = requestId();
+    const method = req.getCaseSensitiveMethod().toUpperCase();
+    const rawPath = req.getUrl();
+    const rawQuery = req.getQuery() ?? '';
+    const headers: Record<string, string> = {};
+    req.forEach((k, v) => {
+      headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
+    });
+    const pending: Pending = { res, aborted: false, body: undefined, abortController: new AbortController(), writableWaiter: undefined };
+    this.inFlight.add(pending);
+    res.onAborted(() => {
+      pending.aborted = true;
+      pending.abortController.abort(new Error('client disconnected'));
+      pending.body?.onAbort();
+      const w = pending.writableWaiter;
+      pending.writableWaiter = undefined;
+      w?.(-1);
+    });
+
+    const query = new URLSearchParams(rawQuery);
+    let r: Route | undefined;
+    let auth: AuthResult;
+    const logFields: { op: string; bucket?: string; key?: string } = { op: 'Unknown' };
+    const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+    try {
+      r = route({ method, rawPath, query, host: headers.host ?? '', headers }, this.deps.config.domains);
+      logFields.op = r.op;
+      logFields.bucket = r.bucket;
+      logFields.key = r.key;
+      if (ANONYMOUS_OPERATIONS.has(r.op) && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
+        auth = ANONYMOUS_CREDENTIALS;
+      } else {
+        auth = authenticate({ method, rawPath, rawQuery, headers }, this.deps.credentials, { region: this.deps.config.region });
+      }
+      if (this.deps.config.tls === null && !isSecureAllowed(headers, query)) {
+        throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
+      }
+    } catch (err) {
+      this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, hasBody, 0);
+      return;
+    }
+
+    let declared: number | undefined;
+    const decodedHeader = headers['x-amz-decoded-content-length'];
+    if (decodedHeader !== undefined && /^\d+$/.test(decodedHeader)) declared = Number(decodedHeader);
+    else if (auth.payload.kind !== 'streaming-signed' && auth.payload.kind !== 'streaming-unsigned-trailer' && headers['content-length'] !== undefined) {
+      declared = Number(headers['content-length']);
+    }
+    const decoder = createPayloadDecoder(auth, headers);
+    const body = new UwsRequestBody(decoder, { pause: () => res.pause(), resume: () => res.resume() }, declared);
+    pending.body = body;
+    if (hasBody) res.onData((chunk, isLast) => body.onRaw(chunk, isLast));
+    else body.markEmpty();
+
+    const ctx: RequestContext = {
+      requestId: id,
+      op: r.op,
+      bucket: r.bucket,
+      key: r.key,
+      method,
+      rawPath,
+      query,
+      headers,
+      secure: this.deps.config.tls !== null,
+      body,
+      signal: pending.abortController.signal,
+      accessKey: auth.accessKeyId,
+    };
+    this.deps.dispatch(ctx).then(
+      (result) => this.finish(pending, result, id, started, logFields, method, !body.complete, result.bytesIn ?? decoder.decodedBytes),
+      (err: unknown) => this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, !body.complete, decoder.decodedBytes),
+    );
+  }
+
+  private errorResult(err: unknown, id: string, resource: string): Result {
+    let e: S3Error;
+    if (isS3Error(err)) e = err;
+    else {
+      this.deps.log.error({ err, requestId: id }, 'internal error');
+      e = new S3Error('InternalError');
+    }
+    const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, Resource: resource, RequestId: id }, false);
+    return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: xml };
+  }
+
+  private finish(
+    p: Pending,
+    result: Result,
+    id: string,
+    started: bigint,
+    fields: { op: string; bucket?: string; key?: string },
+    method: string,
+    closeConnection: boolean,
+    bytesIn: number,
+  ): void {
+    const done = (bytesOut: number): void => {
+      this.inFlight.delete(p);
+      if (this.inFlight.size === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.deps.observe?.({ op: fields.op, status: result.status, bytesIn, bytesOut, seconds });
+      this.deps.log.info(
+        { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status: result.status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined },
+        'request',
+      );
+    };
+    if (p.aborted) {
+      if (isStream(result.body)) drain(result.body);
+      done(0);
+      return;
+    }
+    const res = p.res;
+    const headers = result.headers ?? {};
+    const writeHead = (): void => {
+      res.writeStatus(statusLine(result.status));
+      res.writeHeader('x-amz-request-id', id);
+      res.writeHeader('server', 's3d');
+      for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    };
+    const body = result.body;
+    if (method === 'HEAD' || result.status === 304 || result.status === 204) {
+      res.cork(() => {
+        writeHead();
+        if (result.headLength !== undefined && result.status !== 304) res.endWithoutBody(result.headLength, closeConnection);
+        else res.endWithoutBody(undefined, closeConnection);
+      });
+      if (isStream(body)) drain(body);
+      done(0);
+      return;
+    }
+    if (!isStream(body)) {
+      const payload = body === undefined ? '' : body;
+      res.cork(() => {
+        writeHead();
+        res.end(payload, closeConnection);
+      });
+      done(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
+      return;
+    }
+    void this.stream(p, body, writeHead).then(done, (err: unknown) => {
+      // Headers are out: the only honest signal left is to cut the connection short.
+      this.deps.log.warn({ err, requestId: id }, 'response stream failed; closing connection');
+      if (!p.aborted) {
+        p.aborted = true;
+        res.close();
+      }
+      done(0);
+    });
+  }
+
+  private async stream(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
+    const res = p.res;
+    const total = body.length;
+    let first = true;
+    let sent = 0;
+    const iterator = body.chunks[Symbol.asyncIterator]();
+    try {
+      if (total === 0) {
+        res.cork(() => {
+          writeHead();
+          res.end();
+        });
+        return 0;
+      }
+      for (;;) {
+        const next = await iterator.next();
+        if (p.aborted) throw new Error('client disconnected');
+        if (next.done) break;
+        const chunk = next.value;
+        if (chunk.length === 0) continue;
+        let ok = false;
+        let finished = false;
+        const startOffset = { value: 0 };
+        res.cork(() => {
+          if (first) {
+            writeHead();
+            first = false;
+          }
+          startOffset.value = res.getWriteOffset();
+          [ok, finished] = res.tryEnd(chunk, total);
+        });
+        sent += chunk.length;
+        if (finished) break;
+        if (!ok) await this.waitWritable(p, chunk, startOffset.value, total);
+      }
+      if (sent !== total) throw new Error(`response body produced ${sent} bytes, promised ${total}`);
+      return sent;
+    } finally {
+      // Always: a source that finished its last chunk may still hold files until told it is done.
+      await iterator.return?.();
+    }
+  }
+
+  private waitWritable(p: Pending, chunk: Buffer, startOffset: number, total: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const handler = (offset: number): boolean => {
+        if (offset < 0) {
+          reject(new Error('client disconnected'));
+          return true;
+        }
+        const [ok, finished] = p.res.tryEnd(chunk.subarray(offset - startOffset), total);
+        if (ok || finished) {
+          p.writableWaiter = undefined;
+          resolve();
+        }
+        return ok;
+      };
+      p.writableWaiter = handler;
+      p.res.onWritable(handler);
+    });
+  }
+}
+
+function drain(body: StreamBody): void {
+  const it = body.chunks[Symbol.asyncIterator]();
+  void it.return?.();
+}
+
+/** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
+function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('x-amz-server-side-encryption-customer-') || name.startsWith('x-amz-copy-source-server-side-encryption-customer-')) return false;
+  }
+  for (const name of query.keys()) {
+    if (name.toLowerCase().startsWith('x-amz-server-side-encryption-customer-')) return false;
+  }
+  return true;
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// s3d entry point: `s3d server DIR [--dev]`. Wires config, logger, storage, LMDB, KMS, crypto
+// pool and the HTTP front end; handles signals and graceful shutdown.
+
+import { mkdirSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { Metrics } from './admin/metrics.js';
+import { handleHealthLive, handleHealthReady, handleMetrics } from './admin/health.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { CryptoPool } from './crypto/pool.js';
+import { HttpServer } from './http/server.js';
+import { NativeBindingError, loadUws } from './http/uws.js';
+import { createKeyProviderFromEnv } from './kms/index.js';
+import { KmsConfigError, type KeyProvider } from './kms/provider.js';
+import { MetaStore } from './meta/store.js';
+import { createDispatcher } from './ops/index.js';
+import type { OpsEnv } from './ops/env.js';
+import { FileStore } from './storage/files.js';
+import { Reaper } from './storage/reaper.js';
+import { join } from 'node:path';
+
+const USAGE = `usage: s3d server DIR [--dev]
+
+  DIR     data directory (created if missing)
+  --dev   development mode: built-in credentials and a generated KMS key (never in production)
+
+Configuration comes from S3_* environment variables; see README.md.`;
+
+interface Daemon {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
+  loadUws();
+  mkdirSync(config.dataDir, { recursive: true });
+  const files = new FileStore(config.dataDir);
+  await files.init();
+  const meta = new MetaStore(join(config.dataDir, '.s3d'));
+  const swept = await files.sweep(meta.referencedFiles());
+  if (swept.temp + swept.orphans > 0) log.info(swept, 'start-up sweep removed crash leftovers');
+
+  let kms: KeyProvider | null;
+  try {
+    kms = await createKeyProviderFromEnv(env, { dataDir: config.dataDir, dev: config.dev, log });
+  } catch (err) {
+    await meta.close();
+    throw err;
+  }
+  if (config.autoEncryption && !kms) {
+    await meta.close();
+    throw new ConfigError('S3_KMS_AUTO_ENCRYPTION=on needs a KMS: set S3_KMS_KES_ENDPOINT (KES) or S3_KMS_SECRET_KEY (built-in key)');
+  }
+  if (!kms) log.warn('no KMS configured: SSE-S3 and SSE-KMS requests will be refused (SSE-C works)');
+
+  const pool = new CryptoPool({ workers: config.cryptoWorkers });
+  const reaper = new Reaper(meta, files, log);
+  await reaper.kick(0);
+  reaper.start();
+  const metrics = new Metrics({ pool, kms, meta });
+  let shuttingDown = false;
+
+  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, onFilesQueued: () => undefined };
+  const dispatch = createDispatcher(opsEnv, {
+    HealthLive: () => handleHealthLive(),
+    HealthReady: () => handleHealthReady(kms, () => shuttingDown),
+    Metrics: () => handleMetrics(metrics),
+  });
+  const server = new HttpServer({
+    config,
+    log,
+    credentials: { lookup: (id) => (id === config.rootUser ? config.rootPassword : undefined) },
+    dispatch,
+    observe: (info) => metrics.observe(info),
+  });
+  const port = await server.listen();
+  log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
+
+  return {
+    port,
+    async stop() {
+      shuttingDown = true;
+      await server.close(config.shutdownTimeoutMs);
+      await reaper.stop();
+      await pool.close();
+      await kms?.close();
+      await meta.close();
+    },
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = argv.slice(2);
+  if (args[0] !== 'server' || args.length < 2 || args.includes('--help') || args.includes('-h')) {
+    process.stderr.write(USAGE + '\n');
+    return args.includes('--help') || args.includes('-h') ? 0 : 2;
+  }
+  const dev = args.includes('--dev');
+  const positional = args.slice(1).filter((a) => !a.startsWith('--'));
+  const unknown = args.slice(1).filter((a) => a.startsWith('--') && a !== '--dev');
+  if (positional.length !== 1 || unknown.length > 0) {
+    process.stderr.write(USAGE + '\n');
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig({ dataDir: positional[0]!, dev });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`s3d: configuration error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel, base: { svc: 's3d' }, redact: ['*.authorization', '*.password', '*.secret'] });
+  for (const w of config.warnings) log.warn(w);
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof KmsConfigError || err instanceof NativeBindingError) {
+      log.fatal({ err: { type: err.name, message: err.message } }, err.message);
+      process.stderr.write(`s3d: ${err.message}\n`);
+      return 2;
+    }
+    log.fatal({ err }, 'start-up failed');
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
+      daemon.stop().then(
+        () => {
+          log.info('shutdown complete');
+          resolve();
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error during shutdown');
+          resolve();
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+// Run as a program (not when imported by tests).
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+      // uWS and worker threads are closed by now; exit promptly even if a stray handle lingers.
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`s3d: fatal: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,97 @@
+// Versioned record shapes stored in LMDB (msgpack). Every record carries `v`; decoders for
+// older versions stay here when the shape changes.
+
+export const RECORD_VERSION = 1;
+
+/** Where an object's (or part's) stored bytes live. */
+export type DataRef =
+  | { readonly inline: Uint8Array }
+  | { readonly file: string };
+
+export type SseKind = 'SSE-S3' | 'SSE-KMS' | 'SSE-C';
+
+export interface SseRecord {
+  readonly kind: SseKind;
+  readonly algorithm: string;
+  /** 32-byte IV used to derive the key-encryption key. */
+  readonly iv: Uint8Array;
+  /** 64-byte DARE-sealed object key. */
+  readonly sealedKey: Uint8Array;
+  /** KMS key name and KMS ciphertext of the data key (SSE-S3 / SSE-KMS). */
+  readonly kmsKey?: string;
+  readonly kmsCiphertext?: Uint8Array;
+  /** Base64 canonical JSON of the client's SSE-KMS context, when it sent one. */
+  readonly kmsContext?: string;
+  /** SSE-C: base64 MD5 of the customer key (echoed back; the key itself is never stored). */
+  readonly customerKeyMd5?: string;
+}
+
+export interface PartRecord {
+  readonly v: number;
+  readonly n: number;
+  /** Plaintext size. */
+  readonly size: number;
+  /** Stored (possibly encrypted) size. */
+  readonly stored: number;
+  /** Client-visible ETag, unquoted. */
+  readonly etag: string;
+  /** MD5 hex of the part plaintext when known (multipart ETag of SSE-S3 / plain uploads). */
+  readonly md5?: string;
+  readonly data: DataRef;
+  readonly mtime: number;
+  readonly checksums?: Record<string, string>;
+}
+
+export interface ObjectRecord {
+  readonly v: number;
+  /** Plaintext size. */
+  readonly size: number;
+  /** Client-visible ETag, unquoted. */
+  readonly etag: string;
+  readonly mtime: number;
+  /** Content-Type and the other stored representation headers (lower-case names). */
+  readonly headers: Record<string, string>;
+  /** x-amz-meta-* headers, lower-case full names. */
+  readonly userMeta: Record<string, string>;
+  readonly checksums?: Record<string, string>;
+  /** Single-part data, or undefined for multipart objects. */
+  readonly data?: DataRef;
+  /** Stored size of the single-part data. */
+  readonly stored: number;
+  /** Multipart objects: parts in order (each its own DARE stream when encrypted). */
+  readonly parts?: readonly PartRecord[];
+  readonly sse?: SseRecord;
+}
+
+export interface BucketEncryption {
+  readonly algorithm: 'AES256' | 'aws:kms';
+  readonly kmsKeyId?: string;
+  readonly bucketKeyEnabled?: boolean;
+}
+
+export interface BucketRecord {
+  readonly v: number;
+  readonly name: string;
+  readonly created: number;
+  readonly encryption?: BucketEncryption;
+}
+
+export interface UploadRecord {
+  readonly v: number;
+  readonly id: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly initiated: number;
+  readonly headers: Record<string, string>;
+  readonly userMeta: Record<string, string>;
+  readonly sse?: SseRecord;
+  readonly checksumAlgorithm?: string;
+}
+
+/** Every data file a record points at (for gc and the orphan sweep). */
+export function filesOf(rec: { data?: DataRef; parts?: readonly PartRecord[] }): string[] {
+  const out: string[] = [];
+  if (rec.data && 'file' in rec.data) out.push(rec.data.file);
+  for (const p of rec.parts ?? []) if ('file' in p.data) out.push(p.data.file);
+  return out;
+}

@@ -1,0 +1,370 @@
+// The only LMDB importer: buckets, object records, multipart uploads and parts, and the
+// deletion queue. Writes are async transactions that lmdb-js batches into shared commits;
+// a write's promise resolves only once its commit is flushed to disk.
+
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { join } from 'node:path';
+import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
+
+export class MetaConflict extends Error {
+  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'PreconditionFailed';
+  constructor(code: MetaConflict['code']) {
+    super(code);
+    this.code = code;
+  }
+}
+
+export interface ListEntry {
+  key: string;
+  record: ObjectRecord;
+}
+
+export interface ListResult {
+  contents: ListEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** Last key or common prefix returned (for NextMarker / continuation). */
+  next: string | undefined;
+}
+
+export interface ListOptions {
+  prefix: string;
+  delimiter: string;
+  /** Exclusive lower bound (marker / start-after / continuation token). */
+  after: string;
+  maxKeys: number;
+}
+
+export interface UploadListEntry {
+  upload: UploadRecord;
+}
+
+const SEP = 0x00;
+const ZERO_COPY_END = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+
+function objectKey(bucket: string, key: string): Buffer {
+  return Buffer.concat([Buffer.from(bucket), Buffer.from([SEP]), Buffer.from(key)]);
+}
+
+function bucketRange(bucket: string): { start: Buffer; end: Buffer } {
+  return { start: Buffer.concat([Buffer.from(bucket), Buffer.from([SEP])]), end: Buffer.concat([Buffer.from(bucket), Buffer.from([SEP + 1])]) };
+}
+
+function partKey(uploadId: string, n: number): Buffer {
+  const b = Buffer.alloc(Buffer.byteLength(uploadId) + 5);
+  b.write(uploadId);
+  b[b.length - 5] = SEP;
+  b.writeUInt32BE(n, b.length - 4);
+  return b;
+}
+
+function uploadIndexKey(bucket: string, key: string, initiated: number, id: string): Buffer {
+  const t = Buffer.alloc(8);
+  t.writeBigUInt64BE(BigInt(initiated));
+  return Buffer.concat([Buffer.from(bucket), Buffer.from([SEP]), Buffer.from(key), Buffer.from([SEP]), t, Buffer.from(id)]);
+}
+
+export class MetaStore {
+  private readonly root: RootDatabase;
+  private readonly buckets: Database<BucketRecord, string>;
+  private readonly objects: Database<ObjectRecord, Buffer>;
+  private readonly uploads: Database<UploadRecord, string>;
+  private readonly uploadIndex: Database<string, Buffer>;
+  private readonly parts: Database<PartRecord, Buffer>;
+  private readonly gc: Database<number, string>;
+  /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
+  listEntriesRead = 0;
+
+  constructor(dir: string) {
+    this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, maxDbs: 16 } as never) as RootDatabase;
+    this.buckets = this.root.openDB({ name: 'buckets' });
+    this.objects = this.root.openDB({ name: 'objects', keyEncoding: 'binary' });
+    this.uploads = this.root.openDB({ name: 'uploads' });
+    this.uploadIndex = this.root.openDB({ name: 'upload-index', keyEncoding: 'binary' });
+    this.parts = this.root.openDB({ name: 'parts', keyEncoding: 'binary' });
+    this.gc = this.root.openDB({ name: 'gc' });
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  /** Runs `fn` inside one write transaction; resolves after the commit is durable. */
+  private async write<T>(fn: () => T): Promise<T> {
+    let out!: T;
+    let failure: unknown;
+    const p = this.root.transaction(() => {
+      try {
+        out = fn();
+      } catch (err) {
+        failure = err;
+        // Throwing aborts the transaction: nothing of it is written.
+        throw err;
+      }
+    }) as Promise<unknown> & { flushed?: Promise<void> };
+    try {
+      await p;
+    } catch (err) {
+      if (failure !== undefined) throw failure;
+      throw err;
+    }
+    if (p.flushed) await p.flushed;
+    return out;
+  }
+
+  // ---- buckets
+
+  getBucket(name: string): BucketRecord | undefined {
+    return this.buckets.get(name);
+  }
+
+  listBuckets(): BucketRecord[] {
+    return [...this.buckets.getRange({}).map(({ value }) => value)];
+  }
+
+  createBucket(name: string, now = Date.now()): Promise<void> {
+    return this.write(() => {
+      if (this.buckets.get(name)) throw new MetaConflict('BucketAlreadyOwnedByYou');
+      void this.buckets.put(name, { v: RECORD_VERSION, name, created: now });
+    });
+  }
+
+  updateBucket(name: string, update: (b: BucketRecord) => BucketRecord): Promise<BucketRecord> {
+    return this.write(() => {
+      const b = this.buckets.get(name);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      const nb = update(b);
+      void this.buckets.put(name, nb);
+      return nb;
+    });
+  }
+
+  deleteBucket(name: string): Promise<void> {
+    return this.write(() => {
+      if (!this.buckets.get(name)) throw new MetaConflict('NoSuchBucket');
+      const { start, end } = bucketRange(name);
+      for (const _ of this.objects.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
+      for (const _ of this.uploadIndex.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
+      void this.buckets.remove(name);
+    });
+  }
+
+  // ---- objects
+
+  getObject(bucket: string, key: string): ObjectRecord | undefined {
+    return this.objects.get(objectKey(bucket, key));
+  }
+
+  /**
+   * Makes `record` the current version of bucket/key. The replaced version's files go to the
+   * deletion queue in the same transaction. `check` runs inside the transaction against the
+   * current record (for conditional writes); throwing aborts the commit.
+   */
+  putObject(bucket: string, key: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void): Promise<void> {
+    return this.write(() => {
+      if (!this.buckets.get(bucket)) throw new MetaConflict('NoSuchBucket');
+      const k = objectKey(bucket, key);
+      const old = this.objects.get(k);
+      check?.(old);
+      if (old) this.queueFiles(filesOf(old));
+      void this.objects.put(k, record);
+    });
+  }
+
+  deleteObject(bucket: string, key: string): Promise<boolean> {
+    return this.write(() => {
+      const k = objectKey(bucket, key);
+      const old = this.objects.get(k);
+      if (!old) return false;
+      this.queueFiles(filesOf(old));
+      void this.objects.remove(k);
+      return true;
+    });
+  }
+
+  /** Deletes many keys in one commit; returns which existed. */
+  deleteObjects(bucket: string, keys: string[]): Promise<boolean[]> {
+    return this.write(() =>
+      keys.map((key) => {
+        const k = objectKey(bucket, key);
+        const old = this.objects.get(k);
+        if (!old) return false;
+        this.queueFiles(filesOf(old));
+        void this.objects.remove(k);
+        return true;
+      }),
+    );
+  }
+
+  /**
+   * One page of a bucket listing as an LMDB range scan from the start key. Keys below a common
+   * prefix are skipped by seeking past the prefix, so a page costs O(page), not O(bucket).
+   */
+  listObjects(bucket: string, opts: ListOptions): ListResult {
+    const bucketStart = bucketRange(bucket).start;
+    const end = bucketRange(bucket).end;
+    const prefixBytes = Buffer.from(opts.prefix);
+    const afterBytes = Buffer.from(opts.after);
+    const contents: ListEntry[] = [];
+    const commonPrefixes: string[] = [];
+    let next: string | undefined;
+    let count = 0;
+    let start = Buffer.concat([bucketStart, Buffer.compare(prefixBytes, afterBytes) > 0 ? prefixBytes : afterBytes]);
+    const base = bucketStart.length;
+    outer: for (;;) {
+      for (const { key: k, value } of this.objects.getRange({ start, end })) {
+        this.listEntriesRead++;
+        const keyBytes = k.subarray(base);
+        if (Buffer.compare(keyBytes, afterBytes) <= 0 && afterBytes.length > 0) continue;
+        if (keyBytes.length < prefixBytes.length || !keyBytes.subarray(0, prefixBytes.length).equals(prefixBytes)) break outer;
+        const key = keyBytes.toString('utf8');
+        if (opts.delimiter !== '') {
+          const idx = key.indexOf(opts.delimiter, opts.prefix.length);
+          if (idx >= 0) {
+            const cp = key.slice(0, idx + opts.delimiter.length);
+            if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
+            commonPrefixes.push(cp);
+            count++;
+            next = cp;
+            // Seek past every key under this common prefix.
+            start = Buffer.concat([bucketStart, Buffer.from(cp), ZERO_COPY_END]);
+            continue outer;
+          }
+        }
+        if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
+        contents.push({ key, record: value });
+        count++;
+        next = key;
+      }
+      break;
+    }
+    return { contents, commonPrefixes, isTruncated: false, next };
+  }
+
+  // ---- multipart
+
+  createUpload(upload: UploadRecord): Promise<void> {
+    return this.write(() => {
+      if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
+      void this.uploads.put(upload.id, upload);
+      void this.uploadIndex.put(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id), upload.id);
+    });
+  }
+
+  getUpload(id: string): UploadRecord | undefined {
+    return this.uploads.get(id);
+  }
+
+  putPart(uploadId: string, part: PartRecord): Promise<void> {
+    return this.write(() => {
+      if (!this.uploads.get(uploadId)) throw new MetaConflict('NoSuchUpload');
+      const k = partKey(uploadId, part.n);
+      const old = this.parts.get(k);
+      if (old) this.queueFiles(filesOf({ parts: [old] }));
+      void this.parts.put(k, part);
+    });
+  }
+
+  listParts(uploadId: string, afterPart = 0, limit = 10000): PartRecord[] {
+    const start = partKey(uploadId, afterPart + 1);
+    const end = partKey(uploadId, 0xffffffff);
+    return [...this.parts.getRange({ start, end, limit }).map(({ value }) => value)];
+  }
+
+  /**
+   * Completes an upload atomically: the object record becomes visible, the upload and its part
+   * records go, and parts not used by the object (and the replaced object's files) are queued.
+   */
+  completeUpload(upload: UploadRecord, record: ObjectRecord): Promise<void> {
+    return this.write(() => {
+      if (!this.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
+      if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
+      const used = new Set(filesOf(record));
+      for (const p of this.listParts(upload.id)) {
+        for (const f of filesOf({ parts: [p] })) if (!used.has(f)) this.queueFiles([f]);
+        void this.parts.remove(partKey(upload.id, p.n));
+      }
+      const k = objectKey(upload.bucket, upload.key);
+      const old = this.objects.get(k);
+      if (old) this.queueFiles(filesOf(old).filter((f) => !used.has(f)));
+      void this.objects.put(k, record);
+      this.removeUpload(upload);
+    });
+  }
+
+  abortUpload(uploadId: string): Promise<void> {
+    return this.write(() => {
+      const upload = this.uploads.get(uploadId);
+      if (!upload) throw new MetaConflict('NoSuchUpload');
+      for (const p of this.listParts(uploadId)) {
+        this.queueFiles(filesOf({ parts: [p] }));
+        void this.parts.remove(partKey(uploadId, p.n));
+      }
+      this.removeUpload(upload);
+    });
+  }
+
+  private removeUpload(upload: UploadRecord): void {
+    void this.uploads.remove(upload.id);
+    void this.uploadIndex.remove(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id));
+  }
+
+  /** Uploads of a bucket in key order, then initiation order. */
+  listUploads(bucket: string, opts: { prefix: string; keyMarker: string; uploadIdMarker: string; limit: number }): { uploads: UploadRecord[]; isTruncated: boolean } {
+    const { start, end } = bucketRange(bucket);
+    const from = Buffer.concat([start, Buffer.from(opts.prefix > opts.keyMarker ? opts.prefix : opts.keyMarker)]);
+    const out: UploadRecord[] = [];
+    let passedMarker = opts.uploadIdMarker === '';
+    for (const { value: id } of this.uploadIndex.getRange({ start: from, end })) {
+      const u = this.uploads.get(id);
+      if (!u) continue;
+      if (!u.key.startsWith(opts.prefix)) {
+        if (u.key > opts.prefix) break;
+        continue;
+      }
+      if (opts.keyMarker !== '' && u.key < opts.keyMarker) continue;
+      if (opts.keyMarker !== '' && u.key === opts.keyMarker) {
+        if (opts.uploadIdMarker === '') continue;
+        if (!passedMarker) {
+          if (u.id === opts.uploadIdMarker) passedMarker = true;
+          continue;
+        }
+      }
+      if (out.length >= opts.limit) return { uploads: out, isTruncated: true };
+      out.push(u);
+    }
+    return { uploads: out, isTruncated: false };
+  }
+
+  // ---- deletion queue and sweep support
+
+  private queueFiles(files: string[]): void {
+    const now = Date.now();
+    for (const f of files) void this.gc.put(f, now);
+  }
+
+  queuedFiles(limit = 1000): string[] {
+    return [...this.gc.getKeys({ limit })];
+  }
+
+  dequeueFiles(files: string[]): Promise<void> {
+    return this.write(() => {
+      for (const f of files) void this.gc.remove(f);
+    });
+  }
+
+  /** Every file id some record points at (objects and pending parts). */
+  referencedFiles(): Set<string> {
+    const out = new Set<string>();
+    for (const { value } of this.objects.getRange({})) for (const f of filesOf(value)) out.add(f);
+    for (const { value } of this.parts.getRange({})) for (const f of filesOf({ parts: [value] })) out.add(f);
+    return out;
+  }
+
+  /** Approximate size of the LMDB map in use, for metrics. */
+  stats(): { pageSize: number; treeDepth: number; entries: number; mapSize: number } {
+    const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number };
+    return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries: s.entryCount, mapSize: s.mapSize };
+  }
+}

@@ -1,0 +1,146 @@
+// Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
+// the versioning probes, and bucket default encryption (Put/Get/DeleteBucketEncryption).
+
+import { S3Error } from '../errors.js';
+import type { BucketEncryption } from '../meta/records.js';
+import { normalizeKmsKeyId } from '../sse/params.js';
+import { kmsError } from '../sse/object-encryption.js';
+import { canonicalContext } from '../kms/context.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import type { RequestContext, Result } from './types.js';
+import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
+
+const XML = { 'content-type': 'application/xml' };
+const MAX_XML_BODY = 1024 * 1024;
+
+/** S3 bucket naming rules (the general-purpose bucket subset). */
+export function validBucketName(name: string): boolean {
+  if (name.length < 3 || name.length > 63) return false;
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return false;
+  if (name.includes('..') || name.includes('.-') || name.includes('-.')) return false;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return false;
+  if (name.startsWith('xn--') || name.startsWith('sthree-') || name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return false;
+  return true;
+}
+
+export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const buckets = env.meta.listBuckets();
+  const body = toXml('ListAllMyBucketsResult', {
+    Owner: { ID: ctx.accessKey, DisplayName: ctx.accessKey },
+    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+  });
+  return { status: 200, headers: XML, body };
+}
+
+export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const name = ctx.bucket!;
+  if (!validBucketName(name)) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${name}`);
+  const body = await ctx.body.readAll(MAX_XML_BODY);
+  if (body.length > 0) {
+    const doc = parseXml(body);
+    const conf = doc.CreateBucketConfiguration as Record<string, unknown> | undefined;
+    if (conf === undefined) throw new S3Error('MalformedXML');
+    const loc = conf.LocationConstraint;
+    if (typeof loc === 'string' && loc !== '' && loc !== env.config.region) {
+      throw new S3Error('InvalidArgument', `The location constraint ${loc} is not this server's region (${env.config.region}).`);
+    }
+  }
+  await env.meta.createBucket(name).catch(metaError);
+  return { status: 200, headers: { location: `/${name}` } };
+}
+
+export async function handleHeadBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  return { status: 200, headers: { 'x-amz-bucket-region': env.config.region } };
+}
+
+export async function handleDeleteBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  await env.meta.deleteBucket(ctx.bucket!).catch(metaError);
+  return { status: 204 };
+}
+
+export async function handleGetBucketLocation(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  // us-east-1 is reported as an empty constraint, as S3 does.
+  const region = env.config.region === 'us-east-1' ? '' : env.config.region;
+  return { status: 200, headers: XML, body: toXml('LocationConstraint', { '#text': region }) };
+}
+
+export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  return { status: 200, headers: XML, body: toXml('VersioningConfiguration', {}) };
+}
+
+export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  throw new S3Error('NotImplemented', 'Bucket versioning is not implemented yet.');
+}
+
+function parseEncryptionConfig(body: Buffer): BucketEncryption {
+  const doc = parseXml(body);
+  const conf = doc.ServerSideEncryptionConfiguration as Record<string, unknown> | undefined;
+  if (!conf || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected a ServerSideEncryptionConfiguration document.');
+  const rules = conf.Rule as unknown[] | undefined;
+  if (!Array.isArray(rules) || rules.length !== 1) throw new S3Error('MalformedXML', 'The configuration must contain exactly one Rule.');
+  const rule = rules[0] as Record<string, unknown>;
+  const apply = rule.ApplyServerSideEncryptionByDefault as Record<string, unknown> | undefined;
+  if (!apply || typeof apply !== 'object') throw new S3Error('MalformedXML', 'The Rule must contain ApplyServerSideEncryptionByDefault.');
+  const algorithm = apply.SSEAlgorithm;
+  const keyId = apply.KMSMasterKeyID;
+  const bke = rule.BucketKeyEnabled;
+  if (bke !== undefined && bke !== 'true' && bke !== 'false') throw new S3Error('MalformedXML', 'BucketKeyEnabled must be true or false.');
+  const bucketKeyEnabled = bke === undefined ? undefined : bke === 'true';
+  if (algorithm === 'AES256') {
+    if (keyId !== undefined && keyId !== '') throw new S3Error('MalformedXML', 'KMSMasterKeyID is only allowed with aws:kms.');
+    return { algorithm: 'AES256', ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}) };
+  }
+  if (algorithm === 'aws:kms') {
+    if (keyId !== undefined && typeof keyId !== 'string') throw new S3Error('MalformedXML', 'KMSMasterKeyID must be text.');
+    const id = normalizeKmsKeyId(keyId === '' ? undefined : (keyId as string | undefined));
+    return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id } : {}), ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}) };
+  }
+  throw new S3Error('MalformedXML', `SSEAlgorithm must be AES256 or aws:kms, got ${JSON.stringify(algorithm)}.`);
+}
+
+export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  const config = parseEncryptionConfig(await ctx.body.readAll(MAX_XML_BODY));
+  if (!env.kms) throw new S3Error('KMSNotConfigured', 'Server side encryption specified but KMS is not configured');
+  if (config.algorithm === 'aws:kms' && config.kmsKeyId !== undefined) {
+    // Like MinIO: prove the key exists (and is usable) before accepting the configuration.
+    try {
+      const dek = await env.kms.generateKey(config.kmsKeyId, canonicalContext({}));
+      dek.plaintext.fill(0);
+    } catch (err) {
+      kmsError(err);
+    }
+  }
+  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, encryption: config })).catch(metaError);
+  return { status: 200 };
+}
+
+export function encryptionConfigXml(config: BucketEncryption): string {
+  const apply: XmlObject = { SSEAlgorithm: config.algorithm };
+  if (config.kmsKeyId !== undefined) apply.KMSMasterKeyID = config.kmsKeyId;
+  const rule: XmlObject = { ApplyServerSideEncryptionByDefault: apply };
+  if (config.bucketKeyEnabled !== undefined) rule.BucketKeyEnabled = String(config.bucketKeyEnabled);
+  return toXml('ServerSideEncryptionConfiguration', { Rule: rule });
+}
+
+export async function handleGetBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = requireBucket(env, ctx.bucket);
+  if (!b.encryption) throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
+  return { status: 200, headers: XML, body: encryptionConfigXml(b.encryption) };
+}
+
+export async function handleDeleteBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  await env.meta
+    .updateBucket(ctx.bucket!, (b) => {
+      const { encryption: _drop, ...rest } = b;
+      return rest;
+    })
+    .catch(metaError);
+  return { status: 204 };
+}

@@ -1,0 +1,34 @@
+// The concrete parts every operation handler works with, wired once by main.ts.
+
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { CryptoPool } from '../crypto/pool.js';
+import { S3Error } from '../errors.js';
+import type { KeyProvider } from '../kms/provider.js';
+import { MetaConflict, type MetaStore } from '../meta/store.js';
+import type { BucketRecord } from '../meta/records.js';
+import type { FileStore } from '../storage/files.js';
+
+export interface OpsEnv {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly meta: MetaStore;
+  readonly files: FileStore;
+  readonly pool: CryptoPool | null;
+  readonly kms: KeyProvider | null;
+  /** Wakes the deletion reaper after a commit queued files. */
+  readonly onFilesQueued: () => void;
+}
+
+export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {
+  if (name === undefined) throw new S3Error('InvalidBucketName');
+  const b = env.meta.getBucket(name);
+  if (!b) throw new S3Error('NoSuchBucket', undefined);
+  return b;
+}
+
+/** Meta-layer conflicts surface as their S3 errors. */
+export function metaError(err: unknown): never {
+  if (err instanceof MetaConflict) throw new S3Error(err.code);
+  throw err;
+}

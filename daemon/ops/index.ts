@@ -1,0 +1,54 @@
+// One dispatch from the Operation the router named to its handler.
+
+import { S3Error } from '../errors.js';
+import type { Operation } from '../http/router.js';
+import {
+  handleCreateBucket,
+  handleDeleteBucket,
+  handleDeleteBucketEncryption,
+  handleGetBucketEncryption,
+  handleGetBucketLocation,
+  handleGetBucketVersioning,
+  handleHeadBucket,
+  handleListBuckets,
+  handlePutBucketEncryption,
+  handlePutBucketVersioning,
+} from './bucket.js';
+import type { OpsEnv } from './env.js';
+import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from './list.js';
+import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
+import type { Handler, RequestContext, Result } from './types.js';
+
+type OpHandler = (env: OpsEnv, ctx: RequestContext) => Promise<Result>;
+
+export type ExtraHandlers = Partial<Record<Operation, Handler>>;
+
+const HANDLERS: Partial<Record<Operation, OpHandler>> = {
+  ListBuckets: handleListBuckets,
+  CreateBucket: handleCreateBucket,
+  DeleteBucket: handleDeleteBucket,
+  HeadBucket: handleHeadBucket,
+  GetBucketLocation: handleGetBucketLocation,
+  GetBucketVersioning: handleGetBucketVersioning,
+  PutBucketVersioning: handlePutBucketVersioning,
+  GetBucketEncryption: handleGetBucketEncryption,
+  PutBucketEncryption: handlePutBucketEncryption,
+  DeleteBucketEncryption: handleDeleteBucketEncryption,
+  ListObjects: handleListObjects,
+  ListObjectsV2: handleListObjectsV2,
+  ListObjectVersions: handleListObjectVersions,
+  PutObject: handlePutObject,
+  GetObject: handleGetObject,
+  HeadObject: handleHeadObject,
+  DeleteObject: handleDeleteObject,
+};
+
+export function createDispatcher(env: OpsEnv, extra: ExtraHandlers): Handler {
+  return async (ctx) => {
+    const own = extra[ctx.op];
+    if (own) return own(ctx);
+    const h = HANDLERS[ctx.op];
+    if (!h) throw new S3Error('NotImplemented', `${ctx.op} is not implemented.`);
+    return h(env, ctx);
+  };
+}

@@ -1,0 +1,152 @@
+// Listing: ListObjects (v1), ListObjectsV2 and ListObjectVersions (every object is the
+// `null` version of an unversioned bucket). Each page is one LMDB range scan (meta/store.ts).
+
+import { S3Error } from '../errors.js';
+import type { ListResult } from '../meta/store.js';
+import { requireBucket, type OpsEnv } from './env.js';
+import { quoteETag } from './object-headers.js';
+import type { RequestContext, Result } from './types.js';
+import { isoDate, toXml, type XmlObject } from './xml.js';
+
+const XML = { 'content-type': 'application/xml' };
+
+function maxKeys(query: URLSearchParams, name = 'max-keys'): number {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return 1000;
+  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`);
+  return Math.min(1000, Number(raw));
+}
+
+function encodingType(query: URLSearchParams): boolean {
+  const e = query.get('encoding-type');
+  if (e === null || e === '') return false;
+  if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
+  return true;
+}
+
+function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult {
+  if (max === 0) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
+  return env.meta.listObjects(bucket, { prefix, delimiter, after, maxKeys: max });
+}
+
+function owner(ctx: RequestContext): XmlObject {
+  return { ID: ctx.accessKey, DisplayName: ctx.accessKey };
+}
+
+export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  const q = ctx.query;
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const marker = q.get('marker') ?? '';
+  const max = maxKeys(q);
+  const url = encodingType(q);
+  const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
+  const r = page(env, ctx.bucket!, prefix, delimiter, marker, max);
+  const body: XmlObject = {
+    Name: ctx.bucket!,
+    Prefix: enc(prefix),
+    Marker: enc(marker),
+    MaxKeys: max,
+    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
+    IsTruncated: r.isTruncated,
+    ...(r.isTruncated && r.next !== undefined ? { NextMarker: enc(r.next) } : {}),
+    ...(url ? { EncodingType: 'url' } : {}),
+    Contents: r.contents.map(({ key, record }) => ({
+      Key: enc(key),
+      LastModified: isoDate(record.mtime),
+      ETag: quoteETag(record.etag),
+      Size: record.size,
+      Owner: owner(ctx),
+      StorageClass: 'STANDARD',
+    })),
+    CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  };
+  return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
+}
+
+function decodeToken(token: string): string {
+  const key = Buffer.from(token, 'base64url').toString('utf8');
+  if (Buffer.from(key).toString('base64url') !== token) {
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
+  }
+  return key;
+}
+
+export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  const q = ctx.query;
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const startAfter = q.get('start-after') ?? '';
+  const token = q.get('continuation-token');
+  if (token === '') throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
+  const max = maxKeys(q);
+  const url = encodingType(q);
+  const fetchOwner = q.get('fetch-owner') === 'true';
+  const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
+  const after = token !== null ? decodeToken(token) : startAfter;
+  const r = page(env, ctx.bucket!, prefix, delimiter, after > startAfter ? after : startAfter, max);
+  const body: XmlObject = {
+    Name: ctx.bucket!,
+    Prefix: enc(prefix),
+    ...(startAfter !== '' ? { StartAfter: enc(startAfter) } : {}),
+    ...(token !== null ? { ContinuationToken: token } : {}),
+    KeyCount: r.contents.length + r.commonPrefixes.length,
+    MaxKeys: max,
+    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
+    IsTruncated: r.isTruncated,
+    ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: Buffer.from(r.next).toString('base64url') } : {}),
+    ...(url ? { EncodingType: 'url' } : {}),
+    Contents: r.contents.map(({ key, record }) => ({
+      Key: enc(key),
+      LastModified: isoDate(record.mtime),
+      ETag: quoteETag(record.etag),
+      Size: record.size,
+      ...(fetchOwner ? { Owner: owner(ctx) } : {}),
+      StorageClass: 'STANDARD',
+    })),
+    CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  };
+  return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
+}
+
+export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  const q = ctx.query;
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const keyMarker = q.get('key-marker') ?? '';
+  const versionIdMarker = q.get('version-id-marker') ?? '';
+  if (versionIdMarker !== '' && keyMarker === '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
+  if (versionIdMarker !== '' && versionIdMarker !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified');
+  const max = maxKeys(q);
+  const url = encodingType(q);
+  const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
+  // Each key has exactly one (null) version, so the key marker alone positions the page.
+  const r = page(env, ctx.bucket!, prefix, delimiter, keyMarker, max);
+  const last = r.contents.length > 0 ? r.contents[r.contents.length - 1]!.key : undefined;
+  const body: XmlObject = {
+    Name: ctx.bucket!,
+    Prefix: enc(prefix),
+    KeyMarker: enc(keyMarker),
+    VersionIdMarker: versionIdMarker,
+    MaxKeys: max,
+    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
+    IsTruncated: r.isTruncated,
+    ...(r.isTruncated && r.next !== undefined ? { NextKeyMarker: enc(r.next), ...(r.next === last ? { NextVersionIdMarker: 'null' } : {}) } : {}),
+    ...(url ? { EncodingType: 'url' } : {}),
+    Version: r.contents.map(({ key, record }) => ({
+      Key: enc(key),
+      VersionId: 'null',
+      IsLatest: true,
+      LastModified: isoDate(record.mtime),
+      ETag: quoteETag(record.etag),
+      Size: record.size,
+      Owner: owner(ctx),
+      StorageClass: 'STANDARD',
+    })),
+    CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  };
+  return { status: 200, headers: XML, body: toXml('ListVersionsResult', body) };
+}

@@ -1,0 +1,173 @@
+// Moving object bytes between a request body, the crypto pipelines and storage: small objects
+// go inline into the LMDB record, large ones to a data file; reads map a plaintext range onto
+// whole DARE packages (per part for multipart objects) and decrypt only those.
+
+import { createHash } from 'node:crypto';
+import type { CryptoPool } from '../crypto/pool.js';
+import { createSealer } from '../crypto/seal-stream.js';
+import { openStream } from '../crypto/open-stream.js';
+import { createMd5 } from '../crypto/hasher.js';
+import { S3Error } from '../errors.js';
+import type { DataRef, PartRecord } from '../meta/records.js';
+import type { FileStore } from '../storage/files.js';
+import type { promises as fsp } from 'node:fs';
+import { encryptedSize, planRange, sealBuffer } from '../../workers/format/index.js';
+import { derivePartKey } from '../sse/object-key.js';
+
+export interface DataEnv {
+  pool: CryptoPool | null;
+  files: FileStore;
+  inlineThreshold: number;
+  /** Data files already opened by the caller (reads use these instead of opening by id). */
+  handles?: Map<string, fsp.FileHandle>;
+}
+
+export interface WrittenData {
+  data: DataRef;
+  /** Plaintext bytes. */
+  size: number;
+  /** Stored bytes. */
+  stored: number;
+  md5: Buffer | undefined;
+}
+
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * Consumes a plaintext source (a request body, or a decrypted copy source) into storage,
+ * sealing with `key` when given. The data file (if any) is fsynced and renamed before this
+ * resolves; it becomes visible only when the caller commits a record pointing at it.
+ */
+export async function writeData(
+  env: DataEnv,
+  source: AsyncIterable<Buffer>,
+  opts: { key?: Buffer; md5: boolean; declaredLength: number | undefined; signal?: AbortSignal },
+): Promise<WrittenData> {
+  const declared = opts.declaredLength;
+  const storedGuess = declared === undefined ? Infinity : opts.key ? encryptedSize(declared) : declared;
+  if (storedGuess <= env.inlineThreshold) return writeInline(source, opts);
+  return writeFile(env, source, opts);
+}
+
+async function writeInline(source: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; declaredLength: number | undefined }): Promise<WrittenData> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (opts.declaredLength !== undefined && size > opts.declaredLength) throw new S3Error('IncompleteBody', 'The body is longer than its declared length.');
+  }
+  const plain = Buffer.concat(parts, size);
+  const md5 = opts.md5 ? createHash('md5').update(plain).digest() : undefined;
+  const stored = opts.key ? sealBuffer(opts.key, plain) : plain;
+  return { data: { inline: stored }, size, stored: stored.length, md5 };
+}
+
+async function writeFile(env: DataEnv, source: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; signal?: AbortSignal }): Promise<WrittenData> {
+  const writer = await env.files.create();
+  try {
+    if (opts.key) {
+      const sealer = createSealer(env.pool, opts.key, { md5: opts.md5, sink: (buf) => writer.write(buf), signal: opts.signal });
+      try {
+        for await (const chunk of source) await sealer.write(chunk);
+        const r = await sealer.end();
+        await writer.commit();
+        return { data: { file: writer.id }, size: r.plaintextSize, stored: r.ciphertextSize, md5: r.md5 };
+      } catch (err) {
+        sealer.abort(err);
+        throw err;
+      }
+    }
+    const hasher = opts.md5 ? createMd5(env.pool) : undefined;
+    let batch = Buffer.allocUnsafe(WRITE_BATCH);
+    let fill = 0;
+    let size = 0;
+    try {
+      for await (const chunk of source) {
+        hasher?.update(chunk);
+        size += chunk.length;
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(chunk.length - off, WRITE_BATCH - fill);
+          chunk.copy(batch, fill, off, off + n);
+          fill += n;
+          off += n;
+          if (fill === WRITE_BATCH) {
+            await writer.write(batch);
+            fill = 0;
+          }
+        }
+        if (hasher) await hasher.ready();
+      }
+      if (fill > 0) await writer.write(batch.subarray(0, fill));
+      batch = Buffer.alloc(0);
+      const md5 = hasher ? await hasher.digest() : undefined;
+      await writer.commit();
+      return { data: { file: writer.id }, size, stored: size, md5 };
+    } catch (err) {
+      hasher?.abort();
+      throw err;
+    }
+  } catch (err) {
+    await writer.discard();
+    throw err;
+  }
+}
+
+/** Where one stored DARE stream (or plain byte run) lives, and its sizes. */
+interface Segment {
+  data: DataRef;
+  size: number;
+  /** DARE key for this segment, when encrypted. */
+  key: Buffer | undefined;
+}
+
+async function* readRaw(env: DataEnv, data: DataRef, offset: number, length: number): AsyncGenerator<Buffer> {
+  if ('inline' in data) {
+    if (length > 0) yield Buffer.from(data.inline.buffer, data.inline.byteOffset + offset, length);
+    return;
+  }
+  yield* env.files.read(data.file, offset, length, env.handles?.get(data.file));
+}
+
+async function* readSegment(env: DataEnv, seg: Segment, offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  if (length === 0) return;
+  if (!seg.key) {
+    yield* readRaw(env, seg.data, offset, length);
+    return;
+  }
+  const plan = planRange(seg.size, offset, length);
+  const source = readRaw(env, seg.data, plan.encryptedOffset, plan.encryptedLength);
+  yield* openStream(env.pool, seg.key, { source, firstSequence: plan.firstSequence, skip: plan.skip, length: plan.length, expectFinal: plan.expectFinal, signal });
+}
+
+export interface ReadableObject {
+  size: number;
+  data?: DataRef;
+  parts?: readonly PartRecord[];
+}
+
+/**
+ * Plaintext of [offset, offset+length) of an object. `objectKey` is the unsealed object key
+ * for encrypted objects: single-part data is sealed with it, part n with its part key.
+ */
+export async function* readData(env: DataEnv, obj: ReadableObject, objectKey: Buffer | undefined, offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  if (!obj.parts) {
+    if (!obj.data) throw new Error('object record has neither data nor parts');
+    yield* readSegment(env, { data: obj.data, size: obj.size, key: objectKey }, offset, length, signal);
+    return;
+  }
+  let partStart = 0;
+  const end = offset + length;
+  for (const p of obj.parts) {
+    const partEnd = partStart + p.size;
+    if (partEnd > offset && partStart < end) {
+      const from = Math.max(offset, partStart) - partStart;
+      const to = Math.min(end, partEnd) - partStart;
+      const key = objectKey ? derivePartKey(objectKey, p.n) : undefined;
+      yield* readSegment(env, { data: p.data, size: p.size, key }, from, to - from, signal);
+    }
+    partStart = partEnd;
+    if (partStart >= end) break;
+  }
+}

@@ -1,0 +1,143 @@
+// Object representation headers: what PUT stores (Content-Type and friends, x-amz-meta-*),
+// what GET/HEAD return (with response-* overrides), Range parsing and conditional requests.
+
+import { S3Error } from '../errors.js';
+import type { ObjectRecord } from '../meta/records.js';
+import { httpDate } from './xml.js';
+
+const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'] as const;
+const MAX_USER_META_BYTES = 2048;
+
+/** Headers the request carries as headers, or (presigned URLs hoist them) as query params. */
+function requestHeader(headers: Readonly<Record<string, string>>, query: URLSearchParams, name: string): string | undefined {
+  return headers[name] ?? query.get(name) ?? undefined;
+}
+
+export function collectStoredHeaders(headers: Readonly<Record<string, string>>, query: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of STORED_HEADERS) {
+    const v = requestHeader(headers, query, name);
+    if (v !== undefined) out[name] = v;
+  }
+  if (out['content-type'] === undefined) out['content-type'] = 'binary/octet-stream';
+  return out;
+}
+
+export function collectUserMeta(headers: Readonly<Record<string, string>>, query: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  let bytes = 0;
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.startsWith('x-amz-meta-')) {
+      out[k] = v;
+      bytes += k.length - 11 + Buffer.byteLength(v);
+    }
+  }
+  for (const [k, v] of query) {
+    const lk = k.toLowerCase();
+    if (lk.startsWith('x-amz-meta-') && out[lk] === undefined) {
+      out[lk] = v;
+      bytes += lk.length - 11 + Buffer.byteLength(v);
+    }
+  }
+  if (bytes > MAX_USER_META_BYTES) throw new S3Error('MetadataTooLarge');
+  return out;
+}
+
+const OVERRIDES: Array<[string, string]> = [
+  ['response-content-type', 'content-type'],
+  ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-content-encoding', 'content-encoding'],
+];
+
+export function quoteETag(etag: string): string {
+  return `"${etag}"`;
+}
+
+/** Headers GET and HEAD return for an object (without SSE and range headers). */
+export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams): Record<string, string> {
+  const h: Record<string, string> = {
+    etag: quoteETag(rec.etag),
+    'last-modified': httpDate(rec.mtime),
+    'accept-ranges': 'bytes',
+  };
+  for (const name of STORED_HEADERS) {
+    const v = rec.headers[name];
+    if (v !== undefined) h[name] = v;
+  }
+  for (const [k, v] of Object.entries(rec.userMeta)) h[k] = v;
+  for (const [param, header] of OVERRIDES) {
+    const v = query.get(param);
+    if (v !== null) h[header] = v;
+  }
+  for (const [alg, value] of Object.entries(rec.checksums ?? {})) h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+  if (rec.parts) h['x-amz-mp-parts-count'] = String(rec.parts.length);
+  return h;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive end. */
+  end: number;
+}
+
+/**
+ * Parses one `bytes=` range against an object size. Returns undefined when the header should be
+ * ignored (absent, or syntactically not a single byte range, as S3 does); throws InvalidRange
+ * when it is unsatisfiable.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) throw new S3Error('InvalidRange');
+    if (size === 0) throw new S3Error('InvalidRange');
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (!Number.isSafeInteger(start) || start >= size) throw new S3Error('InvalidRange');
+  if (m[2] === '') return { start, end: size - 1 };
+  const end = Number(m[2]);
+  if (end < start) return undefined;
+  return { start, end: Math.min(end, size - 1) };
+}
+
+function parseHttpDate(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+function etagMatches(list: string, etag: string): boolean {
+  return list.split(',').some((e) => {
+    const t = e.trim();
+    return t === '*' || t.replace(/^W\//, '').replace(/^"|"$/g, '') === etag;
+  });
+}
+
+/**
+ * GET/HEAD conditional headers per RFC 7232 as S3 applies them: If-Match / If-Unmodified-Since
+ * fail with 412, If-None-Match / If-Modified-Since with 304.
+ */
+export function checkConditions(headers: Readonly<Record<string, string>>, rec: ObjectRecord, prefix = 'if-'): void {
+  const ifMatch = headers[`${prefix}match`];
+  const ifNoneMatch = headers[`${prefix}none-match`];
+  const ifModifiedSince = parseHttpDate(headers[`${prefix}modified-since`]);
+  const ifUnmodifiedSince = parseHttpDate(headers[`${prefix}unmodified-since`]);
+  const mtimeSec = Math.floor(rec.mtime / 1000) * 1000;
+  const copy = prefix !== 'if-';
+  if (ifMatch !== undefined) {
+    if (!etagMatches(ifMatch, rec.etag)) throw new S3Error('PreconditionFailed');
+  } else if (ifUnmodifiedSince !== undefined && mtimeSec > ifUnmodifiedSince) {
+    throw new S3Error('PreconditionFailed');
+  }
+  if (ifNoneMatch !== undefined) {
+    if (etagMatches(ifNoneMatch, rec.etag)) throw copy ? new S3Error('PreconditionFailed') : new S3Error('NotModified', undefined, { headers: { etag: quoteETag(rec.etag) } });
+  } else if (ifModifiedSince !== undefined && mtimeSec <= ifModifiedSince) {
+    throw copy ? new S3Error('PreconditionFailed') : new S3Error('NotModified', undefined, { headers: { etag: quoteETag(rec.etag) } });
+  }
+}

@@ -1,0 +1,236 @@
+// Single-object operations: PutObject, GetObject, HeadObject, DeleteObject.
+
+import type { promises as fsp } from 'node:fs';
+import { S3Error } from '../errors.js';
+import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
+import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
+import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { readData, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
+import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag } from './object-headers.js';
+import type { RequestContext, Result, StreamBody } from './types.js';
+
+export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+
+export function dataEnv(env: OpsEnv): DataEnv {
+  return { pool: env.pool, files: env.files, inlineThreshold: env.config.inlineThreshold };
+}
+
+/** Checksum headers to echo on a write response. */
+export function checksumHeaders(checksums: Record<string, string> | undefined): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const [alg, v] of Object.entries(checksums ?? {})) h[`x-amz-checksum-${alg.toLowerCase()}`] = v;
+  return h;
+}
+
+/** The encryption a write asks for, after bucket default and auto-encryption. */
+export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncryption: Parameters<typeof resolveEncryption>[1]): EncryptionRequest {
+  return resolveEncryption(parseEncryptionRequest(ctx.headers), bucketEncryption, env.config.autoEncryption);
+}
+
+/** Whether a write must hash the plaintext with MD5 (plain and SSE-S3 ETags are the MD5). */
+export function needsMd5(kind: EncryptionRequest['kind']): boolean {
+  return kind === 'none' || kind === 'SSE-S3';
+}
+
+export function declaredLength(ctx: RequestContext): number | undefined {
+  const n = ctx.body.declaredLength;
+  if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new S3Error('InvalidArgument', 'The declared content length is not valid.');
+  return n;
+}
+
+/** Removes a data file that was written but will never be committed. */
+export async function discardWritten(env: OpsEnv, w: WrittenData | undefined): Promise<void> {
+  if (w && 'file' in w.data) await env.files.remove(w.data.file).catch(() => undefined);
+}
+
+export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const bucket = requireBucket(env, ctx.bucket);
+  const key = ctx.key!;
+  const declared = declaredLength(ctx);
+  if (declared === undefined && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
+  if (declared !== undefined && declared > MAX_SINGLE_PUT) throw new S3Error('EntityTooLarge');
+  const encReq = writeEncryption(env, ctx, bucket.encryption);
+  const headers = collectStoredHeaders(ctx.headers, ctx.query);
+  const userMeta = collectUserMeta(ctx.headers, ctx.query);
+  const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, key);
+  let written: WrittenData | undefined;
+  try {
+    written = await writeData(dataEnv(env), ctx.body, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: declared, signal: ctx.signal });
+    if (declared !== undefined && written.size !== declared) throw new S3Error('IncompleteBody');
+    const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
+    const checksums = ctx.body.verifiedChecksums();
+    const record: ObjectRecord = {
+      v: RECORD_VERSION,
+      size: written.size,
+      etag,
+      mtime: Date.now(),
+      headers,
+      userMeta,
+      data: written.data,
+      stored: written.stored,
+      ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
+      ...(enc ? { sse: enc.record } : {}),
+    };
+    await env.meta.putObject(ctx.bucket!, key, record).catch(metaError);
+    env.onFilesQueued();
+    return {
+      status: 200,
+      headers: { etag: quoteETag(etag), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums) },
+      bytesIn: written.size,
+    };
+  } catch (err) {
+    await discardWritten(env, written);
+    throw err;
+  } finally {
+    enc?.objectKey.fill(0);
+  }
+}
+
+export function getRecord(env: OpsEnv, bucket: string | undefined, key: string): ObjectRecord {
+  requireBucket(env, bucket);
+  const rec = env.meta.getObject(bucket!, key);
+  if (!rec) throw new S3Error('NoSuchKey');
+  return rec;
+}
+
+/** Unseals the object key for a read; refuses SSE-C headers on objects that are not SSE-C. */
+export async function readKey(env: OpsEnv, rec: ObjectRecord, headers: Readonly<Record<string, string>>, bucket: string, key: string, copySource = false): Promise<Buffer | undefined> {
+  if (!rec.sse) {
+    if (parseCustomerKey(headers, copySource)) {
+      throw new S3Error(copySource ? 'InvalidRequest' : 'InvalidRequest', 'The encryption parameters are not applicable to this object.');
+    }
+    return undefined;
+  }
+  return unsealForRead(env, rec.sse, headers, bucket, key, copySource);
+}
+
+/** Part number → its plaintext byte range within the object. */
+export function partRange(rec: ObjectRecord, partNumber: string): { start: number; end: number; count: number } {
+  if (!/^\d+$/.test(partNumber)) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000.');
+  const n = Number(partNumber);
+  if (n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000.');
+  if (!rec.parts) {
+    if (n !== 1) throw new S3Error('InvalidRange');
+    return { start: 0, end: rec.size - 1, count: 1 };
+  }
+  let start = 0;
+  for (const p of rec.parts) {
+    if (p.n === n) return { start, end: start + p.size - 1, count: rec.parts.length };
+    start += p.size;
+  }
+  throw new S3Error('InvalidRange');
+}
+
+/** Opens every data file of the object up front: a later overwrite cannot pull them away. */
+async function openFiles(env: OpsEnv, rec: ReadableObject): Promise<Map<string, fsp.FileHandle>> {
+  const handles = new Map<string, fsp.FileHandle>();
+  try {
+    for (const f of filesOf(rec)) handles.set(f, await env.files.open(f));
+  } catch (err) {
+    await Promise.all([...handles.values()].map((h) => h.close()));
+    throw err;
+  }
+  return handles;
+}
+
+/** An iterable whose cleanup also runs when the consumer gives up before the first chunk. */
+function withCleanup(source: AsyncGenerator<Buffer>, cleanup: () => Promise<void>): AsyncIterable<Buffer> {
+  let cleaned = false;
+  const clean = async (): Promise<void> => {
+    if (!cleaned) {
+      cleaned = true;
+      await cleanup();
+    }
+  };
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        try {
+          const r = await source.next();
+          if (r.done) await clean();
+          return r;
+        } catch (err) {
+          await clean();
+          throw err;
+        }
+      },
+      return: async () => {
+        await source.return(undefined);
+        await clean();
+        return { done: true, value: undefined };
+      },
+    }),
+  };
+}
+
+async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promise<Result> {
+  const key = ctx.key!;
+  rejectSseOnRead(ctx.headers);
+  // A concurrent overwrite may delete the old file between the lookup and the open: look again.
+  for (let attempt = 0; ; attempt++) {
+    const rec = getRecord(env, ctx.bucket, key);
+    const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
+    try {
+      checkConditions(ctx.headers, rec);
+      const headers = { ...objectResponseHeaders(rec, ctx.query), ...sseResponseHeaders(rec.sse) };
+      let start = 0;
+      let end = rec.size - 1;
+      let status = 200;
+      const partNumber = ctx.query.get('partNumber');
+      if (partNumber !== null) {
+        const pr = partRange(rec, partNumber);
+        start = pr.start;
+        end = pr.end;
+        headers['x-amz-mp-parts-count'] = String(pr.count);
+        if (rec.parts) status = 206;
+        if (rec.parts || rec.size > 0) headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
+      } else {
+        const range = parseRange(ctx.headers.range, rec.size);
+        if (range) {
+          start = range.start;
+          end = range.end;
+          status = 206;
+          headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
+        }
+      }
+      const length = Math.max(0, end - start + 1);
+      if (head) {
+        objectKey?.fill(0);
+        return { status, headers, headLength: length };
+      }
+      let handles: Map<string, fsp.FileHandle>;
+      try {
+        handles = await openFiles(env, rec);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        throw err;
+      }
+      const chunks = withCleanup(readData({ ...dataEnv(env), handles }, rec, objectKey, start, length, ctx.signal), async () => {
+        objectKey?.fill(0);
+        await Promise.all([...handles.values()].map((h) => h.close().catch(() => undefined)));
+      });
+      const body: StreamBody = { length, chunks };
+      return { status, headers, body };
+    } catch (err) {
+      objectKey?.fill(0);
+      throw err;
+    }
+  }
+}
+
+export function handleGetObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  return getOrHead(env, ctx, false);
+}
+
+export function handleHeadObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  return getOrHead(env, ctx, true);
+}
+
+export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  await env.meta.deleteObject(ctx.bucket!, ctx.key!).catch(metaError);
+  env.onFilesQueued();
+  return { status: 204 };
+}

@@ -1,0 +1,49 @@
+// What an operation handler receives and returns. The HTTP adapter builds the context and
+// writes the result; handlers never touch uWS.
+
+import type { Operation } from '../http/router.js';
+
+/** A request body: decoded payload bytes (aws-chunked framing removed, signatures and checksums
+ *  verified as they stream). Iterating pulls from the socket; not iterating leaves it paused. */
+export interface RequestBody extends AsyncIterable<Buffer> {
+  /** Decoded length the client declared (Content-Length or x-amz-decoded-content-length). */
+  readonly declaredLength: number | undefined;
+  /** Checksums verified for this body (algorithm → base64), known once the body ended. */
+  verifiedChecksums(): Record<string, string>;
+  /** Reads the whole body into memory: only for small XML bodies (bounded by `limit`). */
+  readAll(limit: number): Promise<Buffer>;
+}
+
+export interface RequestContext {
+  readonly requestId: string;
+  readonly op: Operation;
+  readonly bucket: string | undefined;
+  readonly key: string | undefined;
+  readonly method: string;
+  readonly rawPath: string;
+  readonly query: URLSearchParams;
+  /** Lower-case header names; duplicates joined with ','. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly secure: boolean;
+  readonly body: RequestBody;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+  readonly accessKey: string;
+}
+
+export interface StreamBody {
+  readonly length: number;
+  readonly chunks: AsyncIterable<Buffer>;
+}
+
+export interface Result {
+  status: number;
+  headers?: Record<string, string>;
+  body?: Buffer | string | StreamBody;
+  /** For HEAD: the Content-Length to report without sending a body. */
+  headLength?: number;
+  /** Filled by handlers for the access log. */
+  bytesIn?: number;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Result>;

@@ -1,0 +1,56 @@
+// S3 XML bodies: building responses and parsing request documents with fast-xml-parser.
+// Parsing is strict about well-formedness; shape errors are the caller's MalformedXML.
+
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { S3Error } from '../errors.js';
+
+export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  suppressEmptyNode: false,
+  processEntities: true,
+  format: false,
+});
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: true,
+  processEntities: true,
+  isArray: (name) => name === 'Object' || name === 'Part' || name === 'Rule',
+});
+
+export type XmlValue = string | number | boolean | XmlObject | XmlValue[] | undefined | null;
+export interface XmlObject {
+  [key: string]: XmlValue;
+}
+
+/** `<?xml …?><Root xmlns="…">…</Root>` from a plain object (arrays repeat the element). */
+export function toXml(root: string, body: XmlObject, withNamespace = true): string {
+  const doc: XmlObject = { [root]: withNamespace ? { '@_xmlns': S3_NS, ...body } : body };
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + (builder.build(doc) as string);
+}
+
+/** Parses a request XML document; malformed input → MalformedXML. */
+export function parseXml(text: Buffer | string): Record<string, unknown> {
+  const s = typeof text === 'string' ? text : text.toString('utf8');
+  if (s.trim() === '') throw new S3Error('MalformedXML');
+  const valid = XMLValidator.validate(s);
+  if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${valid.err.msg}`);
+  try {
+    return parser.parse(s) as Record<string, unknown>;
+  } catch (err) {
+    throw new S3Error('MalformedXML', undefined, { cause: err });
+  }
+}
+
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+}
+
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}

@@ -1,0 +1,172 @@
+// Turns EncryptionParams into an object key sealed for (domain, bucket/object) and back:
+// one KMS data key per object (SSE-S3 / SSE-KMS), the customer key for SSE-C (never the KMS).
+// Also the client-visible ETag of encrypted objects and the SSE response headers.
+
+import { randomBytes } from 'node:crypto';
+import { S3Error } from '../errors.js';
+import { canonicalContext } from '../kms/context.js';
+import { KmsError, type KeyProvider } from '../kms/provider.js';
+import type { SseRecord } from '../meta/records.js';
+import { canonicalObjectPath, generateObjectKey, SecretKeyMismatchError, sealETag, sealObjectKey, unsealObjectKey } from './object-key.js';
+import { parseCustomerKey, type CustomerKey, type EncryptionRequest } from './params.js';
+
+export interface SseEnv {
+  kms: KeyProvider | null;
+}
+
+export interface ObjectEncryption {
+  /** Unsealed 32-byte object key: single-part data is sealed with it, parts with part keys. */
+  objectKey: Buffer;
+  record: SseRecord;
+}
+
+/** Maps KMS failures to what the client sees: 503 when unreachable, never a stack trace. */
+export function kmsError(err: unknown): never {
+  if (err instanceof KmsError) {
+    switch (err.code) {
+      case 'KeyNotFound':
+        throw new S3Error('KMS.NotFoundException', `The KMS key does not exist: ${err.message}`);
+      case 'Unavailable':
+        throw new S3Error('KMSUnavailable', `The key management service is unreachable: ${err.message}`, { headers: { 'retry-after': '5' } });
+      case 'NotAuthentic':
+        throw new S3Error('InternalError', 'The KMS could not decrypt this object\'s data key: it was sealed under a different KMS key.');
+      case 'Forbidden':
+        throw new S3Error('KMSUnavailable', `The key management service refused the request: ${err.message}`);
+      default:
+        throw new S3Error('InternalError', `KMS error: ${err.message}`);
+    }
+  }
+  throw err;
+}
+
+function requireKms(env: SseEnv): KeyProvider {
+  if (!env.kms) throw new S3Error('KMSNotConfigured', 'Server side encryption specified but KMS is not configured');
+  return env.kms;
+}
+
+/** MinIO's KMS context: the client's (SSE-KMS) plus `bucket: bucket/object` unless it names the bucket. */
+function kmsContextFor(bucket: string, object: string, client: Record<string, string> | undefined): Buffer {
+  const ctx: Record<string, string> = { ...(client ?? {}) };
+  if (ctx[bucket] === undefined) ctx[bucket] = canonicalObjectPath(bucket, object);
+  return canonicalContext(ctx);
+}
+
+/** A fresh object key for bucket/object, sealed as the request asks. */
+export async function createObjectEncryption(env: SseEnv, req: Exclude<EncryptionRequest, { kind: 'none' }>, bucket: string, object: string): Promise<ObjectEncryption> {
+  if (req.kind === 'SSE-C') {
+    const objectKey = generateObjectKey(req.key);
+    const sealed = sealObjectKey(objectKey, req.key, 'SSE-C', bucket, object);
+    return { objectKey, record: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey, customerKeyMd5: req.keyMd5 } };
+  }
+  const kms = requireKms(env);
+  const keyName = req.kind === 'SSE-KMS' && req.keyId !== undefined ? req.keyId : kms.defaultKeyName;
+  const clientContext = req.kind === 'SSE-KMS' ? req.context : undefined;
+  let dek;
+  try {
+    dek = await kms.generateKey(keyName, kmsContextFor(bucket, object, clientContext));
+  } catch (err) {
+    kmsError(err);
+  }
+  try {
+    const objectKey = generateObjectKey(dek.plaintext);
+    const sealed = sealObjectKey(objectKey, dek.plaintext, req.kind, bucket, object);
+    const record: SseRecord = {
+      kind: req.kind,
+      algorithm: sealed.algorithm,
+      iv: sealed.iv,
+      sealedKey: sealed.sealedKey,
+      kmsKey: keyName,
+      kmsCiphertext: dek.ciphertext,
+      ...(clientContext ? { kmsContext: canonicalContext(clientContext).toString('base64') } : {}),
+    };
+    return { objectKey, record };
+  } finally {
+    dek.plaintext.fill(0);
+  }
+}
+
+/**
+ * The object key of a stored object, for reading. SSE-C needs the customer key from the
+ * request (or the copy-source headers); the KMS kinds unwrap their data key through the KMS.
+ */
+export async function unsealForRead(
+  env: SseEnv,
+  rec: SseRecord,
+  headers: Readonly<Record<string, string>>,
+  bucket: string,
+  object: string,
+  copySource = false,
+): Promise<Buffer> {
+  if (rec.kind === 'SSE-C') {
+    const ck = parseCustomerKey(headers, copySource);
+    if (!ck) {
+      throw copySource
+        ? new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.')
+        : new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+    }
+    return unsealCustomer(rec, ck, bucket, object);
+  }
+  if (parseCustomerKey(headers, copySource)) {
+    throw new S3Error(copySource ? 'InvalidArgument' : 'InvalidRequest', 'The encryption parameters are not applicable to this object.');
+  }
+  const kms = requireKms(env);
+  if (!rec.kmsKey || !rec.kmsCiphertext) throw new S3Error('XMinioObjectTampered');
+  const client = rec.kmsContext ? (JSON.parse(Buffer.from(rec.kmsContext, 'base64').toString('utf8')) as Record<string, string>) : undefined;
+  let dek: Buffer;
+  try {
+    dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), kmsContextFor(bucket, object, client));
+  } catch (err) {
+    kmsError(err);
+  }
+  try {
+    return unsealObjectKey(rec.sealedKey, dek, rec.kind, bucket, object, rec.iv);
+  } catch (err) {
+    if (err instanceof SecretKeyMismatchError) throw new S3Error('XMinioObjectTampered', 'The object key does not unseal: the object record was modified or moved.');
+    throw err;
+  } finally {
+    dek.fill(0);
+  }
+}
+
+export function unsealCustomer(rec: SseRecord, ck: CustomerKey, bucket: string, object: string): Buffer {
+  try {
+    return unsealObjectKey(rec.sealedKey, ck.key, 'SSE-C', bucket, object, rec.iv);
+  } catch (err) {
+    if (err instanceof SecretKeyMismatchError) throw new S3Error('AccessDenied', 'The provided SSE-C key does not match the key the object was encrypted with.');
+    throw err;
+  }
+}
+
+/**
+ * The ETag clients see. Plain and SSE-S3: the content MD5 (AWS-compatible). SSE-KMS and SSE-C:
+ * the tag of the ETag sealed under the object key, a random-looking value as S3 and MinIO give.
+ */
+export function clientETag(kind: SseRecord['kind'] | 'none', md5: Buffer | undefined, objectKey: Buffer | undefined): string {
+  if (kind === 'none' || kind === 'SSE-S3') {
+    if (!md5) throw new Error('MD5 required for plain and SSE-S3 ETags');
+    return md5.toString('hex');
+  }
+  const sealed = sealETag(objectKey!, md5 ?? randomBytes(16));
+  return sealed.subarray(sealed.length - 16).toString('hex');
+}
+
+/** The AWS superset of SSE response headers for an object of this kind. */
+export function sseResponseHeaders(rec: SseRecord | undefined, bucketKeyEnabled = false): Record<string, string> {
+  if (!rec) return {};
+  switch (rec.kind) {
+    case 'SSE-S3':
+      return { 'x-amz-server-side-encryption': 'AES256', ...(bucketKeyEnabled ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}) };
+    case 'SSE-KMS':
+      return {
+        'x-amz-server-side-encryption': 'aws:kms',
+        'x-amz-server-side-encryption-aws-kms-key-id': `arn:aws:kms:${rec.kmsKey ?? ''}`,
+        ...(rec.kmsContext ? { 'x-amz-server-side-encryption-context': rec.kmsContext } : {}),
+        ...(bucketKeyEnabled ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}),
+      };
+    case 'SSE-C':
+      return {
+        'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+        'x-amz-server-side-encryption-customer-key-md5': rec.customerKeyMd5 ?? '',
+      };
+  }
+}

@@ -1,0 +1,131 @@
+// EncryptionParams from request headers (SSE-C, SSE-S3, SSE-KMS, and their copy-source
+// variants), validated the way S3 and MinIO answer; then bucket default and auto-encryption
+// applied in S3's precedence: request headers > bucket configuration > auto-encryption > none.
+
+import { createHash } from 'node:crypto';
+import { S3Error } from '../errors.js';
+import type { BucketEncryption } from '../meta/records.js';
+
+export type EncryptionRequest =
+  | { kind: 'none' }
+  | { kind: 'SSE-S3' }
+  | { kind: 'SSE-KMS'; keyId: string | undefined; context: Record<string, string> | undefined }
+  | { kind: 'SSE-C'; key: Buffer; keyMd5: string };
+
+export interface CustomerKey {
+  key: Buffer;
+  keyMd5: string;
+}
+
+const SSE = 'x-amz-server-side-encryption';
+const KMS_KEY_ID = 'x-amz-server-side-encryption-aws-kms-key-id';
+const KMS_CONTEXT = 'x-amz-server-side-encryption-context';
+const SSEC_PREFIX = 'x-amz-server-side-encryption-customer-';
+const SSEC_COPY_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
+
+type Headers = Readonly<Record<string, string>>;
+
+/** Parses SSE-C headers (or their copy-source variant); undefined when none is present. */
+export function parseCustomerKey(headers: Headers, copySource = false): CustomerKey | undefined {
+  const prefix = copySource ? SSEC_COPY_PREFIX : SSEC_PREFIX;
+  const algorithm = headers[`${prefix}algorithm`];
+  const keyB64 = headers[`${prefix}key`];
+  const md5B64 = headers[`${prefix}key-md5`];
+  if (algorithm === undefined && keyB64 === undefined && md5B64 === undefined) return undefined;
+  if (algorithm !== 'AES256') {
+    throw new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.');
+  }
+  if (keyB64 === undefined || keyB64 === '') {
+    throw new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.');
+  }
+  if (md5B64 === undefined || md5B64 === '') {
+    throw new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.');
+  }
+  const key = Buffer.from(keyB64, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== keyB64.trim()) {
+    key.fill(0);
+    throw new S3Error('InvalidArgument', 'The secret key was invalid for the specified algorithm.');
+  }
+  const md5 = createHash('md5').update(key).digest('base64');
+  if (md5 !== md5B64.trim()) {
+    key.fill(0);
+    throw new S3Error('InvalidArgument', 'The calculated MD5 hash of the key did not match the hash that was provided.');
+  }
+  return { key, keyMd5: md5 };
+}
+
+function parseKmsContext(value: string): Record<string, string> {
+  const bad = (): S3Error => new S3Error('InvalidArgument', 'The x-amz-server-side-encryption-context header must be base64-encoded JSON of string keys and values.');
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw bad();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad();
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v !== 'string') throw bad();
+    out[k] = v;
+  }
+  return out;
+}
+
+export function normalizeKmsKeyId(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw !== raw.trim()) throw new S3Error('InvalidRequest', 'The specified KMS KeyID contains unsupported characters.');
+  let id = raw.startsWith('arn:aws:kms:') ? raw.slice('arn:aws:kms:'.length) : raw;
+  // Full AWS ARNs (arn:aws:kms:region:account:key/NAME) name the key after the last "key/".
+  const slash = id.lastIndexOf('key/');
+  if (slash >= 0 && id.includes(':')) id = id.slice(slash + 4);
+  if (id === '') return undefined;
+  if (!/^[0-9A-Za-z_-]{1,80}$/.test(id) || id.startsWith('-') || id.endsWith('-')) {
+    throw new S3Error('InvalidArgument', `The KMS key id "${raw}" is not a valid key name.`);
+  }
+  return id;
+}
+
+/** What the request headers ask for (without defaults). */
+export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
+  const ssec = parseCustomerKey(headers);
+  const sse = headers[SSE];
+  const kmsKey = headers[KMS_KEY_ID];
+  const ctx = headers[KMS_CONTEXT];
+  if (ssec) {
+    if (sse !== undefined || kmsKey !== undefined || ctx !== undefined) {
+      ssec.key.fill(0);
+      throw new S3Error('InvalidArgument', 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified.');
+    }
+    return { kind: 'SSE-C', key: ssec.key, keyMd5: ssec.keyMd5 };
+  }
+  if (sse === undefined && kmsKey === undefined && ctx === undefined) return { kind: 'none' };
+  if (sse === 'AES256') {
+    if (kmsKey !== undefined || ctx !== undefined) {
+      throw new S3Error('InvalidArgument', 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms');
+    }
+    return { kind: 'SSE-S3' };
+  }
+  if (sse !== 'aws:kms') {
+    throw new S3Error('InvalidArgument', 'The encryption method specified is not supported (use AES256 or aws:kms).');
+  }
+  return { kind: 'SSE-KMS', keyId: normalizeKmsKeyId(kmsKey), context: ctx === undefined ? undefined : parseKmsContext(ctx) };
+}
+
+/** Applies the bucket default and auto-encryption to a request that asked for nothing. */
+export function resolveEncryption(req: EncryptionRequest, bucket: BucketEncryption | undefined, autoEncryption: boolean): EncryptionRequest {
+  if (req.kind !== 'none') return req;
+  if (bucket) {
+    if (bucket.algorithm === 'AES256') return { kind: 'SSE-S3' };
+    return { kind: 'SSE-KMS', keyId: bucket.kmsKeyId, context: undefined };
+  }
+  if (autoEncryption) return { kind: 'SSE-S3' };
+  return req;
+}
+
+/** Headers that must not come with GET/HEAD (the object's kind decides). */
+export function rejectSseOnRead(headers: Headers): void {
+  if (headers[SSE] !== undefined || headers[KMS_KEY_ID] !== undefined || headers[KMS_CONTEXT] !== undefined) {
+    throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption headers are not allowed on GET or HEAD requests.');
+  }
+}

@@ -1,0 +1,165 @@
+// Object data files: named by a random id (never by the S3 key), written to tmp/, fsynced,
+// renamed into objects/xx/ and only then referenced from LMDB. Also ranged reads, deletion,
+// and the start-up sweep of temp files and files no record points to.
+
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp, type Stats } from 'node:fs';
+import { join } from 'node:path';
+
+const READ_CHUNK = 1024 * 1024;
+
+export class FileStore {
+  readonly root: string;
+  private readonly tmpDir: string;
+  private readonly objDir: string;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, '.s3d');
+    this.tmpDir = join(this.root, 'tmp');
+    this.objDir = join(this.root, 'objects');
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(this.objDir, { recursive: true, mode: 0o700 });
+  }
+
+  pathOf(id: string): string {
+    if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`invalid data file id ${JSON.stringify(id)}`);
+    return join(this.objDir, id.slice(0, 2), id);
+  }
+
+  /** A new temp file; the caller writes, then commits (fsync + rename) or discards it. */
+  async create(): Promise<DataWriter> {
+    const id = randomBytes(16).toString('hex');
+    const tmpPath = join(this.tmpDir, id);
+    const handle = await fsp.open(tmpPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+    return new DataWriter(this, id, tmpPath, handle);
+  }
+
+  /** Makes a fully written temp file durable under its final name. */
+  async commit(w: DataWriter): Promise<void> {
+    const final = this.pathOf(w.id);
+    const dir = join(this.objDir, w.id.slice(0, 2));
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.rename(w.tmpPath, final);
+    // The rename is only durable once the directory entry is.
+    const dh = await fsp.open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    await fsp.rm(this.pathOf(id), { force: true });
+  }
+
+  async open(id: string): Promise<fsp.FileHandle> {
+    return fsp.open(this.pathOf(id), 'r');
+  }
+
+  /** Streams [offset, offset+length) of a file in chunks of at most 1 MiB. */
+  async *read(id: string, offset: number, length: number, handle?: fsp.FileHandle): AsyncGenerator<Buffer> {
+    const fh = handle ?? (await this.open(id));
+    try {
+      let pos = offset;
+      let left = length;
+      while (left > 0) {
+        const n = Math.min(READ_CHUNK, left);
+        const buf = Buffer.allocUnsafe(n);
+        const { bytesRead } = await fh.read(buf, 0, n, pos);
+        if (bytesRead === 0) throw new Error(`data file ${id} is shorter than its record says`);
+        pos += bytesRead;
+        left -= bytesRead;
+        yield bytesRead === n ? buf : buf.subarray(0, bytesRead);
+      }
+    } finally {
+      if (!handle) await fh.close();
+    }
+  }
+
+  /** Start-up sweep: temp files are crash leftovers; data files no record references go too. */
+  async sweep(referenced: Set<string>): Promise<{ temp: number; orphans: number }> {
+    let temp = 0;
+    let orphans = 0;
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      await fsp.rm(join(this.tmpDir, name), { force: true, recursive: true });
+      temp++;
+    }
+    for (const sub of await fsp.readdir(this.objDir)) {
+      const dir = join(this.objDir, sub);
+      let st: Stats;
+      try {
+        st = await fsp.stat(dir);
+      } catch {
+        continue;
+      }
+      if (!st.isDirectory()) continue;
+      for (const name of await fsp.readdir(dir)) {
+        if (!referenced.has(name)) {
+          await fsp.rm(join(dir, name), { force: true });
+          orphans++;
+        }
+      }
+    }
+    return { temp, orphans };
+  }
+
+  /** Counts data files (tests use it to prove nothing leaks). */
+  async countFiles(): Promise<{ temp: number; data: number }> {
+    const temp = (await fsp.readdir(this.tmpDir)).length;
+    let data = 0;
+    for (const sub of await fsp.readdir(this.objDir)) data += (await fsp.readdir(join(this.objDir, sub))).length;
+    return { temp, data };
+  }
+}
+
+export class DataWriter {
+  readonly id: string;
+  readonly tmpPath: string;
+  private readonly handle: fsp.FileHandle;
+  private readonly store: FileStore;
+  private position = 0;
+  private closed = false;
+
+  constructor(store: FileStore, id: string, tmpPath: string, handle: fsp.FileHandle) {
+    this.store = store;
+    this.id = id;
+    this.tmpPath = tmpPath;
+    this.handle = handle;
+  }
+
+  get size(): number {
+    return this.position;
+  }
+
+  async write(buf: Buffer): Promise<void> {
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await this.handle.write(buf, off, buf.length - off, this.position);
+      off += bytesWritten;
+      this.position += bytesWritten;
+    }
+  }
+
+  /** fdatasync, close, rename into place (durable). */
+  async commit(): Promise<void> {
+    await this.handle.datasync();
+    await this.handle.close();
+    this.closed = true;
+    await this.store.commit(this);
+  }
+
+  /** Removes the temp file (aborted upload, failed verification). Never throws. */
+  async discard(): Promise<void> {
+    try {
+      if (!this.closed) await this.handle.close();
+    } catch {
+      // already closed
+    }
+    this.closed = true;
+    await fsp.rm(this.tmpPath, { force: true }).catch(() => undefined);
+  }
+}

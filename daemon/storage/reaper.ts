@@ -1,0 +1,58 @@
+// Deletes data files that committed transactions queued for deletion, after a grace period
+// (a GET that looked the old record up just before the overwrite can still open its file).
+
+import type { Logger } from 'pino';
+import type { MetaStore } from '../meta/store.js';
+import type { FileStore } from './files.js';
+
+const GRACE_MS = 5_000;
+const INTERVAL_MS = 2_000;
+
+export class Reaper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly queuedAt = new Map<string, number>();
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly files: FileStore,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Runs one pass now unless one is running. */
+  kick(graceMs = GRACE_MS): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.running ??= this.pass(graceMs).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(graceMs: number): Promise<void> {
+    const now = Date.now();
+    const due: string[] = [];
+    for (const id of this.meta.queuedFiles(1000)) {
+      const seen = this.queuedAt.get(id);
+      if (seen === undefined) this.queuedAt.set(id, now);
+      if (now - (seen ?? now) >= graceMs) due.push(id);
+    }
+    if (due.length === 0) return;
+    for (const id of due) {
+      await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
+      this.queuedAt.delete(id);
+    }
+    await this.meta.dequeueFiles(due);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}
