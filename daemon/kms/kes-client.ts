@@ -201,8 +201,26 @@ export class KesClient implements KeyProvider, BulkDecryptor {
   async #request(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<KesResponse> {
     if (this.#closed) throw new KmsError('Unavailable', 'kes: client is closed');
     const text = body === undefined ? undefined : JSON.stringify(body);
+    const plan = this.#endpoints.plan();
+    const progress = { tried: 0 };
+    try {
+      return await this.#tryInOrder(plan, method, path, text, progress);
+    } finally {
+      // A probe slot handed out by plan() but never used must not block future probes.
+      for (const origin of plan.slice(progress.tried)) this.#endpoints.released(origin);
+    }
+  }
+
+  async #tryInOrder(
+    plan: string[],
+    method: Dispatcher.HttpMethod,
+    path: string,
+    text: string | undefined,
+    progress: { tried: number },
+  ): Promise<KesResponse> {
     let last: { error?: unknown; response?: KesResponse; endpoint: string } | undefined;
-    for (const origin of this.#endpoints.plan()) {
+    for (const origin of plan) {
+      progress.tried++;
       for (let attempt = 0; ; attempt++) {
         try {
           const res = await this.#attempt(origin, method, path, text, this.#timeoutMs);
