@@ -1,0 +1,207 @@
+// Router: every Operation from method + path + query (+ copy-source header), path-style and
+// virtual-host-style addressing, percent-decoding, key length, and unsupported sub-resources.
+import t from 'tap';
+import { S3Error } from '../../../../daemon/errors.js';
+import { ANONYMOUS_OPERATIONS, BODY_OPERATIONS, MAX_KEY_BYTES, bucketFromHost, route, type Route } from '../../../../daemon/http/router.js';
+
+const DOMAINS = ['s3.example.com', 'localhost'];
+
+function r(method: string, target: string, opts: { host?: string; headers?: Record<string, string>; domains?: readonly string[] } = {}): Route {
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
+  const headers = opts.headers ?? {};
+  return route({ method, rawPath, query, host: opts.host ?? '127.0.0.1:9000', headers }, opts.domains ?? DOMAINS);
+}
+
+/** The S3 error code route() throws, or 'no error'. */
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof S3Error) return err.code;
+    throw err;
+  }
+  return 'no error';
+}
+
+t.test('service and bucket operations (path-style)', async (t) => {
+  const cases: Array<[string, string, Route]> = [
+    ['GET', '/', { op: 'ListBuckets' }],
+    ['PUT', '/bkt', { op: 'CreateBucket', bucket: 'bkt' }],
+    ['PUT', '/bkt/', { op: 'CreateBucket', bucket: 'bkt' }],
+    ['HEAD', '/bkt', { op: 'HeadBucket', bucket: 'bkt' }],
+    ['DELETE', '/bkt', { op: 'DeleteBucket', bucket: 'bkt' }],
+    ['GET', '/bkt?location', { op: 'GetBucketLocation', bucket: 'bkt' }],
+    ['GET', '/bkt?location=', { op: 'GetBucketLocation', bucket: 'bkt' }],
+    ['GET', '/bkt', { op: 'ListObjects', bucket: 'bkt' }],
+    ['GET', '/bkt/', { op: 'ListObjects', bucket: 'bkt' }],
+    ['GET', '/bkt?prefix=a&delimiter=%2F', { op: 'ListObjects', bucket: 'bkt' }],
+    ['GET', '/bkt?list-type=1', { op: 'ListObjects', bucket: 'bkt' }],
+    ['GET', '/bkt?list-type=2', { op: 'ListObjectsV2', bucket: 'bkt' }],
+    ['GET', '/bkt?list-type=2&continuation-token=x&start-after=y', { op: 'ListObjectsV2', bucket: 'bkt' }],
+    ['GET', '/bkt?versions', { op: 'ListObjectVersions', bucket: 'bkt' }],
+    ['GET', '/bkt?versioning', { op: 'GetBucketVersioning', bucket: 'bkt' }],
+    ['PUT', '/bkt?versioning', { op: 'PutBucketVersioning', bucket: 'bkt' }],
+    ['GET', '/bkt?encryption', { op: 'GetBucketEncryption', bucket: 'bkt' }],
+    ['PUT', '/bkt?encryption', { op: 'PutBucketEncryption', bucket: 'bkt' }],
+    ['DELETE', '/bkt?encryption', { op: 'DeleteBucketEncryption', bucket: 'bkt' }],
+    ['GET', '/bkt?uploads', { op: 'ListMultipartUploads', bucket: 'bkt' }],
+    ['POST', '/bkt?delete', { op: 'DeleteObjects', bucket: 'bkt' }],
+  ];
+  for (const [method, target, want] of cases) t.strictSame(r(method, target), want, `${method} ${target}`);
+});
+
+t.test('object operations (path-style)', async (t) => {
+  const copy = { 'x-amz-copy-source': '/src/key' };
+  const cases: Array<[string, string, Record<string, string>, Route]> = [
+    ['PUT', '/bkt/k', {}, { op: 'PutObject', bucket: 'bkt', key: 'k' }],
+    ['PUT', '/bkt/k', copy, { op: 'CopyObject', bucket: 'bkt', key: 'k' }],
+    ['GET', '/bkt/k', {}, { op: 'GetObject', bucket: 'bkt', key: 'k' }],
+    ['GET', '/bkt/k?partNumber=1', {}, { op: 'GetObject', bucket: 'bkt', key: 'k' }],
+    ['GET', '/bkt/k?response-content-type=text%2Fplain', {}, { op: 'GetObject', bucket: 'bkt', key: 'k' }],
+    ['HEAD', '/bkt/k', {}, { op: 'HeadObject', bucket: 'bkt', key: 'k' }],
+    ['DELETE', '/bkt/k', {}, { op: 'DeleteObject', bucket: 'bkt', key: 'k' }],
+    ['POST', '/bkt/k?uploads', {}, { op: 'CreateMultipartUpload', bucket: 'bkt', key: 'k' }],
+    ['PUT', '/bkt/k?partNumber=2&uploadId=u', {}, { op: 'UploadPart', bucket: 'bkt', key: 'k' }],
+    ['PUT', '/bkt/k?partNumber=2&uploadId=u', copy, { op: 'UploadPartCopy', bucket: 'bkt', key: 'k' }],
+    ['POST', '/bkt/k?uploadId=u', {}, { op: 'CompleteMultipartUpload', bucket: 'bkt', key: 'k' }],
+    ['DELETE', '/bkt/k?uploadId=u', {}, { op: 'AbortMultipartUpload', bucket: 'bkt', key: 'k' }],
+    ['GET', '/bkt/k?uploadId=u', {}, { op: 'ListParts', bucket: 'bkt', key: 'k' }],
+    ['GET', '/bkt/k?uploadId=u&max-parts=2&part-number-marker=1', {}, { op: 'ListParts', bucket: 'bkt', key: 'k' }],
+    ['GET', '/bkt/dir/sub/k', {}, { op: 'GetObject', bucket: 'bkt', key: 'dir/sub/k' }],
+    ['GET', '/bkt/dir/', {}, { op: 'GetObject', bucket: 'bkt', key: 'dir/' }],
+    ['GET', '/bkt//lead', {}, { op: 'GetObject', bucket: 'bkt', key: '/lead' }],
+  ];
+  for (const [method, target, headers, want] of cases) t.strictSame(r(method, target, { headers }), want, `${method} ${target} ${JSON.stringify(headers)}`);
+});
+
+t.test('admin and health routes', async (t) => {
+  t.strictSame(r('GET', '/minio/health/live'), { op: 'HealthLive' });
+  t.strictSame(r('HEAD', '/minio/health/live'), { op: 'HealthLive' });
+  t.strictSame(r('GET', '/minio/health/ready'), { op: 'HealthReady' });
+  t.strictSame(r('GET', '/minio/health/cluster'), { op: 'HealthReady' });
+  t.strictSame(r('GET', '/minio/v2/metrics/cluster'), { op: 'Metrics' });
+  t.strictSame(r('GET', '/minio/admin/v3/kms/status'), { op: 'AdminKmsStatus' });
+  t.strictSame(r('GET', '/minio/admin/v3/kms/key/status'), { op: 'AdminKmsKeyStatus' });
+  t.ok(ANONYMOUS_OPERATIONS.has('HealthLive') && ANONYMOUS_OPERATIONS.has('HealthReady') && ANONYMOUS_OPERATIONS.has('Metrics'));
+  t.notOk(ANONYMOUS_OPERATIONS.has('AdminKmsStatus'), 'admin KMS status needs a signature');
+  t.notOk(ANONYMOUS_OPERATIONS.has('GetObject'));
+  // A PUT on a health path is not a health probe: it is an object write in bucket "minio".
+  t.strictSame(r('PUT', '/minio/health/live'), { op: 'PutObject', bucket: 'minio', key: 'health/live' });
+  // "/metrics" outside /minio/ is the bucket named "metrics" (a valid bucket name).
+  t.strictSame(r('GET', '/metrics'), { op: 'ListObjects', bucket: 'metrics' });
+});
+
+t.test('body operations are the ones that read a request body', async (t) => {
+  for (const op of ['PutObject', 'UploadPart', 'CompleteMultipartUpload', 'DeleteObjects', 'PutBucketEncryption', 'PutBucketVersioning', 'CreateBucket'] as const) {
+    t.ok(BODY_OPERATIONS.has(op), op);
+  }
+  for (const op of ['GetObject', 'HeadObject', 'DeleteObject', 'ListBuckets', 'CopyObject'] as const) t.notOk(BODY_OPERATIONS.has(op), op);
+});
+
+t.test('methods a resource does not support → MethodNotAllowed; POST without a known sub-resource → NotImplemented', async (t) => {
+  t.equal(codeOf(() => r('PUT', '/')), 'MethodNotAllowed');
+  t.equal(codeOf(() => r('DELETE', '/')), 'MethodNotAllowed');
+  t.equal(codeOf(() => r('POST', '/')), 'MethodNotAllowed');
+  t.equal(codeOf(() => r('PATCH', '/bkt')), 'MethodNotAllowed');
+  t.equal(codeOf(() => r('OPTIONS', '/bkt/k')), 'MethodNotAllowed');
+  t.equal(codeOf(() => r('PATCH', '/bkt/k')), 'MethodNotAllowed');
+  t.equal(codeOf(() => r('POST', '/bkt')), 'NotImplemented');
+  t.equal(codeOf(() => r('POST', '/bkt/k')), 'NotImplemented', 'browser POST uploads are not implemented');
+});
+
+t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
+  const subs = ['acl', 'policy', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
+  for (const sub of subs) {
+    for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
+      t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
+      t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
+    }
+  }
+  // Also with a value and next to a supported parameter.
+  t.equal(codeOf(() => r('PUT', '/bkt/key?tagging=&x=1')), 'NotImplemented');
+  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&acl')), 'NotImplemented');
+  t.equal(codeOf(() => r('GET', '/bkt/k?versionId=abc')), 'NotImplemented', 'versions are not implemented');
+  // Names that merely start like a sub-resource are plain parameters.
+  t.strictSame(r('GET', '/bkt/k?aclx=1'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+  t.strictSame(r('GET', '/bkt?prefix=acl'), { op: 'ListObjects', bucket: 'bkt' });
+});
+
+t.test('percent-decoding of keys and bucket segments', async (t) => {
+  t.strictSame(r('GET', '/bkt/a%20b'), { op: 'GetObject', bucket: 'bkt', key: 'a b' });
+  t.strictSame(r('GET', '/bkt/a+b'), { op: 'GetObject', bucket: 'bkt', key: 'a+b' }, '+ in a path is a literal plus');
+  t.strictSame(r('GET', '/bkt/a%2Bb'), { op: 'GetObject', bucket: 'bkt', key: 'a+b' });
+  t.strictSame(r('GET', '/bkt/100%25'), { op: 'GetObject', bucket: 'bkt', key: '100%' });
+  t.strictSame(r('GET', '/bkt/a%2Fb'), { op: 'GetObject', bucket: 'bkt', key: 'a/b' }, 'encoded slash');
+  t.strictSame(r('GET', '/bkt/%E2%9C%93%20%F0%9F%98%80'), { op: 'GetObject', bucket: 'bkt', key: '✓ 😀' });
+  t.strictSame(r('GET', '/bkt/..%2F..%2Fetc%2Fpasswd'), { op: 'GetObject', bucket: 'bkt', key: '../../etc/passwd' });
+  t.strictSame(r('GET', '/bkt/../../etc/passwd'), { op: 'GetObject', bucket: 'bkt', key: '../../etc/passwd' }, 'dot segments are not resolved');
+  t.strictSame(r('GET', '/bkt/a/../../b'), { op: 'GetObject', bucket: 'bkt', key: 'a/../../b' });
+  t.strictSame(r('GET', '/bkt/%3F%23%26'), { op: 'GetObject', bucket: 'bkt', key: '?#&' });
+  t.strictSame(r('HEAD', '/my%2Dbkt'), { op: 'HeadBucket', bucket: 'my-bkt' }, 'bucket segment decoded');
+  t.equal(codeOf(() => r('GET', '/bkt/%ZZ')), 'InvalidArgument', 'bad escape');
+  t.equal(codeOf(() => r('GET', '/bkt/%C3')), 'InvalidArgument', 'truncated UTF-8');
+  t.equal(codeOf(() => r('GET', '/bkt/%FF%FE')), 'InvalidArgument', 'not UTF-8');
+  t.equal(codeOf(() => r('GET', '/b%ZZ/k')), 'InvalidArgument', 'bad escape in bucket');
+});
+
+t.test('key length is measured in UTF-8 bytes after decoding', async (t) => {
+  t.equal(MAX_KEY_BYTES, 1024);
+  t.equal(r('PUT', '/bkt/' + 'k'.repeat(1024)).key?.length, 1024);
+  t.equal(codeOf(() => r('PUT', '/bkt/' + 'k'.repeat(1025))), 'KeyTooLongError');
+  // 512 two-byte characters = 1024 bytes (6 raw chars each on the wire).
+  t.equal(r('GET', '/bkt/' + '%C3%A9'.repeat(512)).key, 'é'.repeat(512));
+  t.equal(codeOf(() => r('GET', '/bkt/' + '%C3%A9'.repeat(512) + 'x')), 'KeyTooLongError');
+  // Encoded length does not count: 1024 raw "%41" escapes decode to 1024 bytes.
+  t.equal(r('GET', '/bkt/' + '%41'.repeat(1024)).key, 'A'.repeat(1024));
+  t.equal(codeOf(() => r('GET', '/bkt/' + '😀'.repeat(256) + 'x')), 'KeyTooLongError');
+  const kte = (() => {
+    try {
+      r('GET', '/bkt/' + 'k'.repeat(1025));
+    } catch (err) {
+      return err as S3Error;
+    }
+    return undefined;
+  })();
+  t.equal(kte?.status, 400);
+});
+
+t.test('virtual-host-style addressing', async (t) => {
+  const vh = (method: string, target: string, host: string, headers: Record<string, string> = {}): Route => r(method, target, { host, headers });
+  t.strictSame(vh('GET', '/', 'bkt.s3.example.com'), { op: 'ListObjects', bucket: 'bkt' });
+  t.strictSame(vh('GET', '/?list-type=2', 'bkt.s3.example.com:9000'), { op: 'ListObjectsV2', bucket: 'bkt' });
+  t.strictSame(vh('PUT', '/', 'bkt.localhost:9000'), { op: 'CreateBucket', bucket: 'bkt' });
+  t.strictSame(vh('HEAD', '/', 'bkt.localhost'), { op: 'HeadBucket', bucket: 'bkt' });
+  t.strictSame(vh('DELETE', '/', 'bkt.localhost'), { op: 'DeleteBucket', bucket: 'bkt' });
+  t.strictSame(vh('GET', '/?location', 'bkt.localhost'), { op: 'GetBucketLocation', bucket: 'bkt' });
+  t.strictSame(vh('PUT', '/dir/k', 'bkt.localhost:1234'), { op: 'PutObject', bucket: 'bkt', key: 'dir/k' });
+  t.strictSame(vh('PUT', '/k', 'bkt.localhost', { 'x-amz-copy-source': 'a/b' }), { op: 'CopyObject', bucket: 'bkt', key: 'k' });
+  t.strictSame(vh('GET', '/a%20b%2Bc', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: 'a b+c' });
+  t.strictSame(vh('GET', '//k', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: '/k' });
+  t.strictSame(vh('GET', '/other/k', 'my.dotted.bkt.localhost'), { op: 'GetObject', bucket: 'my.dotted.bkt', key: 'other/k' }, 'dotted bucket names');
+  t.strictSame(vh('GET', '/K', 'BKT.LocalHost:9000'), { op: 'GetObject', bucket: 'bkt', key: 'K' }, 'host is case-insensitive, key is not');
+  // The bare domain, another host, and IP literals are path-style.
+  t.strictSame(vh('GET', '/', 'localhost:9000'), { op: 'ListBuckets' });
+  t.strictSame(vh('GET', '/bkt/k', 'localhost:9000'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+  t.strictSame(vh('GET', '/bkt/k', 's3.example.com'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+  t.strictSame(vh('GET', '/bkt/k', 'bkt.other.org'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+  t.strictSame(vh('GET', '/bkt/k', 'notlocalhost'), { op: 'GetObject', bucket: 'bkt', key: 'k' }, 'suffix must follow a dot');
+  t.strictSame(vh('GET', '/bkt/k', '[::1]:9000'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+  // Without S3_DOMAIN, nothing is virtual-host-style.
+  t.strictSame(r('GET', '/k', { host: 'bkt.localhost', domains: [] }), { op: 'ListObjects', bucket: 'k' });
+  // Sub-resources and key length rules apply the same way.
+  t.equal(codeOf(() => vh('GET', '/?acl', 'bkt.localhost')), 'NotImplemented');
+  t.equal(codeOf(() => vh('PUT', '/k?tagging', 'bkt.localhost')), 'NotImplemented');
+  t.equal(codeOf(() => vh('PUT', '/' + 'k'.repeat(1025), 'bkt.localhost')), 'KeyTooLongError');
+  t.strictSame(vh('PUT', '/' + 'k'.repeat(1024), 'bkt.localhost').key?.length, 1024);
+});
+
+t.test('bucketFromHost', async (t) => {
+  t.equal(bucketFromHost('a.localhost', ['localhost']), 'a');
+  t.equal(bucketFromHost('a.localhost:80', ['localhost']), 'a');
+  t.equal(bucketFromHost('A.B.S3.Example.com', ['s3.example.com']), 'a.b');
+  t.equal(bucketFromHost('localhost', ['localhost']), undefined);
+  t.equal(bucketFromHost('.localhost', ['localhost']), undefined, 'an empty label is not a bucket');
+  t.equal(bucketFromHost('a.localhost', []), undefined);
+});
