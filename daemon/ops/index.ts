@@ -17,6 +17,17 @@ import {
 import type { OpsEnv } from './env.js';
 import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from './list.js';
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
+import { handleCopyObject } from './copy.js';
+import { handleDeleteObjects } from './delete-objects.js';
+import {
+  handleAbortMultipartUpload,
+  handleCompleteMultipartUpload,
+  handleCreateMultipartUpload,
+  handleListMultipartUploads,
+  handleListParts,
+  handleUploadPart,
+  handleUploadPartCopy,
+} from './multipart.js';
 import type { Handler, RequestContext, Result } from './types.js';
 
 type OpHandler = (env: OpsEnv, ctx: RequestContext) => Promise<Result>;
@@ -41,6 +52,15 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetObject: handleGetObject,
   HeadObject: handleHeadObject,
   DeleteObject: handleDeleteObject,
+  DeleteObjects: handleDeleteObjects,
+  CopyObject: handleCopyObject,
+  CreateMultipartUpload: handleCreateMultipartUpload,
+  UploadPart: handleUploadPart,
+  UploadPartCopy: handleUploadPartCopy,
+  CompleteMultipartUpload: handleCompleteMultipartUpload,
+  AbortMultipartUpload: handleAbortMultipartUpload,
+  ListParts: handleListParts,
+  ListMultipartUploads: handleListMultipartUploads,
 };
 
 export function createDispatcher(env: OpsEnv, extra: ExtraHandlers): Handler {

@@ -1,0 +1,152 @@
+// CopyObject (and the copy-source half of UploadPartCopy): the source is decrypted whatever its
+// kind and re-encrypted as the destination asks; SSE-C key rotation in place reseals the object
+// key only and leaves the data file untouched. Large copies stream, never buffered whole.
+
+import { S3Error } from '../errors.js';
+import { RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
+import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
+import { sealObjectKey } from '../sse/object-key.js';
+import { parseCustomerKey } from '../sse/params.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { readData, writeData, type WrittenData } from './object-data.js';
+import { checkConditions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
+import { dataEnv, discardWritten, getRecord, needsMd5, readKey, writeEncryption } from './object.js';
+import type { RequestContext, Result } from './types.js';
+import { isoDate, toXml } from './xml.js';
+
+export interface CopySource {
+  bucket: string;
+  key: string;
+  record: ObjectRecord;
+}
+
+/** Parses `x-amz-copy-source` (`/bucket/key` or `bucket/key`, URL-encoded, optional versionId=null). */
+export function parseCopySource(header: string): { bucket: string; key: string } {
+  let raw = header;
+  const q = raw.indexOf('?');
+  if (q >= 0) {
+    const params = new URLSearchParams(raw.slice(q + 1));
+    const v = params.get('versionId');
+    if (v !== null && v !== 'null') throw new S3Error('NoSuchKey', 'The specified version does not exist.');
+    raw = raw.slice(0, q);
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey (URL-encoded).');
+  }
+  if (decoded.startsWith('/')) decoded = decoded.slice(1);
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) {
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.');
+  }
+  const key = decoded.slice(slash + 1);
+  if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
+  return { bucket: decoded.slice(0, slash), key };
+}
+
+/** Looks the source up and applies the x-amz-copy-source-if-* conditions. */
+export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
+  const { bucket, key } = parseCopySource(ctx.headers['x-amz-copy-source']!);
+  const record = getRecord(env, bucket, key);
+  checkConditions(ctx.headers, record, 'x-amz-copy-source-if-');
+  return { bucket, key, record };
+}
+
+/** Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C key if needed. */
+export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number): Promise<{ chunks: AsyncGenerator<Buffer>; wipe: () => void }> {
+  const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
+  const chunks = readData(dataEnv(env), src.record, objectKey, start, length, ctx.signal);
+  return { chunks, wipe: () => objectKey?.fill(0) };
+}
+
+function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
+  const d = (ctx.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
+  if (d !== 'COPY' && d !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
+  return d;
+}
+
+function copyResult(etag: string, mtime: number, extra: Record<string, string>): Result {
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/xml', ...extra },
+    body: toXml('CopyObjectResult', { LastModified: isoDate(mtime), ETag: quoteETag(etag) }),
+  };
+}
+
+export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const dstBucket = requireBucket(env, ctx.bucket);
+  const dstKey = ctx.key!;
+  const src = loadCopySource(env, ctx);
+  const mode = directive(ctx);
+  const encReq = writeEncryption(env, ctx, dstBucket.encryption);
+  const sameObject = src.bucket === ctx.bucket && src.key === dstKey;
+  const sseRequested = parseCustomerKey(ctx.headers) !== undefined || ctx.headers['x-amz-server-side-encryption'] !== undefined;
+
+  const headers = mode === 'REPLACE' ? collectStoredHeaders(ctx.headers, ctx.query) : src.record.headers;
+  const userMeta = mode === 'REPLACE' ? collectUserMeta(ctx.headers, ctx.query) : src.record.userMeta;
+
+  if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none') {
+    throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
+  }
+
+  // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data.
+  if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C') {
+    const oldKey = parseCustomerKey(ctx.headers, true);
+    if (!oldKey) throw new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+    const objectKey = unsealCustomer(src.record.sse, oldKey, src.bucket, src.key);
+    try {
+      const sealed = sealObjectKey(objectKey, encReq.key, 'SSE-C', ctx.bucket!, dstKey);
+      const mtime = Date.now();
+      const record: ObjectRecord = {
+        ...src.record,
+        headers,
+        userMeta,
+        mtime,
+        sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey, customerKeyMd5: encReq.keyMd5 },
+      };
+      await env.meta
+        .putObject(ctx.bucket!, dstKey, record, (current) => {
+          // The data file is shared with the record being replaced: only proceed if it still is that record.
+          if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
+        })
+        .catch(metaError);
+      return copyResult(record.etag, mtime, sseResponseHeaders(record.sse));
+    } finally {
+      objectKey.fill(0);
+      oldKey.key.fill(0);
+      encReq.key.fill(0);
+    }
+  }
+
+  const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, dstKey);
+  let written: WrittenData | undefined;
+  const source = await readCopySource(env, ctx, src, 0, src.record.size);
+  try {
+    written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+    const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
+    const mtime = Date.now();
+    const record: ObjectRecord = {
+      v: RECORD_VERSION,
+      size: written.size,
+      etag,
+      mtime,
+      headers,
+      userMeta,
+      data: written.data,
+      stored: written.stored,
+      ...(src.record.checksums && !src.record.parts ? { checksums: src.record.checksums } : {}),
+      ...(enc ? { sse: enc.record } : {}),
+    };
+    await env.meta.putObject(ctx.bucket!, dstKey, record).catch(metaError);
+    env.onFilesQueued();
+    return copyResult(etag, mtime, sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled));
+  } catch (err) {
+    await discardWritten(env, written);
+    throw err;
+  } finally {
+    source.wipe();
+    enc?.objectKey.fill(0);
+  }
+}

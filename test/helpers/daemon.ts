@@ -1,0 +1,187 @@
+// Starts the real, built daemon (dist/daemon/main.js) in a child process on a free loopback
+// port with a temp data dir, and hands tests ready-made S3 clients pointed at it.
+
+import { S3Client } from '@aws-sdk/client-s3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestPki } from '../fixtures/kes-server/certs.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const MAIN = join(ROOT, 'dist/daemon/main.js');
+export const ACCESS_KEY = 'testadmin';
+export const SECRET_KEY = 'testadmin-secret-key';
+export const REGION = 'us-east-1';
+/** A fixed built-in KMS key so tests can restart the daemon and read objects back. */
+export const TEST_KMS_SECRET = `test-key:${Buffer.alloc(32, 7).toString('base64')}`;
+
+export interface DaemonOptions {
+  /** Extra environment (S3_* variables). */
+  env?: Record<string, string | undefined>;
+  /** Serve HTTPS with a generated certificate (S3_CERTS_DIR). */
+  tls?: boolean;
+  /** Reuse an existing data dir (restart tests). */
+  dataDir?: string;
+  /** Pass --dev. */
+  dev?: boolean;
+  /** Default true: configure TEST_KMS_SECRET unless env sets a KMS. */
+  kms?: boolean;
+}
+
+export interface TestDaemon {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly proc: ChildProcess;
+  readonly logs: string[];
+  /** CA certificate the TLS endpoint is signed with (when tls). */
+  readonly caCert: string | undefined;
+  s3(opts?: { forcePathStyle?: boolean }): S3Client;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Removes the data dir (after stop). */
+  cleanup(): void;
+  /** Lines of the JSON log parsed. */
+  jsonLogs(): Array<Record<string, unknown>>;
+}
+
+let pkiCache: ReturnType<typeof createTestPki> | undefined;
+export function testPki(): ReturnType<typeof createTestPki> {
+  pkiCache ??= createTestPki();
+  return pkiCache;
+}
+
+export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 's3d-test-'));
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    S3_ROOT_USER: ACCESS_KEY,
+    S3_ROOT_PASSWORD: SECRET_KEY,
+    S3_ADDRESS: '127.0.0.1:0',
+    S3_LOG_LEVEL: 'info',
+    S3_CRYPTO_WORKERS: '2',
+    MALLOC_MMAP_THRESHOLD_: '33554432',
+    MALLOC_TRIM_THRESHOLD_: '268435456',
+  };
+  const kmsInEnv = opts.env && Object.keys(opts.env).some((k) => k.startsWith('S3_KMS_KES') || k === 'S3_KMS_SECRET_KEY');
+  if (opts.kms !== false && !kmsInEnv) env.S3_KMS_SECRET_KEY = TEST_KMS_SECRET;
+  let caCert: string | undefined;
+  if (opts.tls) {
+    const pki = testPki();
+    const certs = join(dataDir, '..', `${dataDir.split('/').pop()}-certs`);
+    mkdirSync(certs, { recursive: true });
+    writeFileSync(join(certs, 'public.crt'), pki.server.cert);
+    writeFileSync(join(certs, 'private.key'), pki.server.key, { mode: 0o600 });
+    env.S3_CERTS_DIR = certs;
+    caCert = pki.caCert;
+  }
+  Object.assign(env, opts.env ?? {});
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const args = [MAIN, 'server', dataDir];
+  if (opts.dev) args.push('--dev');
+  const proc = spawn(process.execPath, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  let buffered = '';
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not start in 20 s:\n${logs.join('\n')}`)), 20_000);
+    const onLine = (line: string): void => {
+      logs.push(line);
+      if (line.includes('"msg":"listening"')) {
+        const m = /"port":(\d+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolvePort(Number(m[1]));
+        }
+      }
+    };
+    proc.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let i: number;
+      while ((i = buffered.indexOf('\n')) >= 0) {
+        onLine(buffered.slice(0, i));
+        buffered = buffered.slice(i + 1);
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter((l) => l !== '')));
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code} before listening:\n${logs.join('\n')}`));
+    });
+  });
+  const scheme = opts.tls ? 'https' : 'http';
+  const endpoint = `${scheme}://127.0.0.1:${port}`;
+  let exited: Promise<number | null> = new Promise((r) => proc.once('exit', (code) => r(code)));
+  return {
+    endpoint,
+    port,
+    dataDir,
+    proc,
+    logs,
+    caCert,
+    s3(o = {}) {
+      return s3Client(endpoint, caCert, o.forcePathStyle ?? true);
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      const code = await exited;
+      exited = Promise.resolve(code);
+      return code;
+    },
+    cleanup() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    jsonLogs() {
+      return logs.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+    },
+  };
+}
+
+export function s3Client(endpoint: string, caCert: string | undefined, forcePathStyle = true): S3Client {
+  const httpsAgent = caCert ? new HttpsAgent({ ca: caCert, keepAlive: true }) : undefined;
+  return new S3Client({
+    endpoint,
+    region: REGION,
+    forcePathStyle,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    ...(httpsAgent ? { requestHandler: { httpsAgent } } : {}),
+  });
+}
+
+/** A unique, valid bucket name. */
+export function bucketName(prefix = 'tb'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Deterministic test bytes (pattern depends on seed). */
+export function testBytes(size: number, seed = 1): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** Reads a process's resident set (KiB) from /proc. */
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) : 0;
+}
