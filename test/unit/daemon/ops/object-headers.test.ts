@@ -1,0 +1,208 @@
+// Object headers: Range parsing (RFC 7233 as S3 applies it), conditional requests (RFC 7232
+// precedence, S3's 304/412 split, copy-source variants), stored headers and response-* overrides.
+import t from 'tap';
+import { S3Error } from '../../../../daemon/errors.js';
+import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import {
+  checkConditions,
+  collectStoredHeaders,
+  collectUserMeta,
+  objectResponseHeaders,
+  parseRange,
+  quoteETag,
+} from '../../../../daemon/ops/object-headers.js';
+
+const ETAG = '9e107d9d372bb6826bd81d3542a419d6';
+// 2024-05-01T12:00:00.750Z: sub-second part on purpose (HTTP dates have whole seconds).
+const MTIME = Date.UTC(2024, 4, 1, 12, 0, 0, 750);
+const LAST_MODIFIED = new Date(Math.floor(MTIME / 1000) * 1000).toUTCString();
+
+function rec(over: Partial<ObjectRecord> = {}): ObjectRecord {
+  return { v: RECORD_VERSION, size: 10, etag: ETAG, mtime: MTIME, headers: { 'content-type': 'text/plain' }, userMeta: {}, data: { inline: new Uint8Array(10) }, stored: 10, ...over };
+}
+
+function outcome(fn: () => unknown): string {
+  try {
+    const v = fn();
+    return v === undefined ? 'ignored' : JSON.stringify(v);
+  } catch (err) {
+    if (err instanceof S3Error) return `${err.code}/${err.status}`;
+    throw err;
+  }
+}
+
+function cond(headers: Record<string, string>, r: ObjectRecord = rec(), prefix?: string): string {
+  try {
+    checkConditions(headers, r, prefix);
+    return 'pass';
+  } catch (err) {
+    if (err instanceof S3Error) return `${err.code}/${err.status}`;
+    throw err;
+  }
+}
+
+function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+t.test('parseRange: the three single-range forms', async (t) => {
+  t.strictSame(parseRange('bytes=0-0', 10), { start: 0, end: 0 });
+  t.strictSame(parseRange('bytes=2-5', 10), { start: 2, end: 5 });
+  t.strictSame(parseRange('bytes=0-9', 10), { start: 0, end: 9 });
+  t.strictSame(parseRange('bytes=3-', 10), { start: 3, end: 9 });
+  t.strictSame(parseRange('bytes=9-', 10), { start: 9, end: 9 });
+  t.strictSame(parseRange('bytes=-3', 10), { start: 7, end: 9 });
+  t.strictSame(parseRange('bytes=-10', 10), { start: 0, end: 9 });
+  t.strictSame(parseRange('bytes=-1', 1), { start: 0, end: 0 });
+});
+
+t.test('parseRange: clamping and unsatisfiable ranges', async (t) => {
+  t.strictSame(parseRange('bytes=5-100', 10), { start: 5, end: 9 }, 'end past the object is clamped');
+  t.strictSame(parseRange('bytes=0-99999999999999999999', 10), { start: 0, end: 9 }, 'huge end clamps');
+  t.strictSame(parseRange('bytes=-11', 10), { start: 0, end: 9 }, 'suffix longer than the object = whole object');
+  t.strictSame(parseRange('bytes=-99999999999999999999', 10), { start: 0, end: 9 });
+  t.equal(outcome(() => parseRange('bytes=10-', 10)), 'InvalidRange/416', 'start == size');
+  t.equal(outcome(() => parseRange('bytes=10-20', 10)), 'InvalidRange/416');
+  t.equal(outcome(() => parseRange('bytes=11-11', 10)), 'InvalidRange/416');
+  t.equal(outcome(() => parseRange('bytes=99999999999999999999-', 10)), 'InvalidRange/416', 'start beyond 2^53');
+  t.equal(outcome(() => parseRange('bytes=-0', 10)), 'InvalidRange/416', 'empty suffix');
+  t.equal(outcome(() => parseRange('bytes=0-', 0)), 'InvalidRange/416', 'nothing is satisfiable in an empty object');
+  t.equal(outcome(() => parseRange('bytes=0-0', 0)), 'InvalidRange/416');
+  t.equal(outcome(() => parseRange('bytes=-5', 0)), 'InvalidRange/416');
+});
+
+t.test('parseRange: headers S3 ignores (full object, 200)', async (t) => {
+  t.equal(parseRange(undefined, 10), undefined);
+  for (const h of ['', 'bytes=', 'bytes=-', 'bytes=5-3', 'bytes=0-1,3-4', 'bytes=a-b', 'bytes=1.5-2', 'bytes=0x1-2', 'items=0-1', 'bytes 0-1', 'bytes=+1-2', 'bytes=--1', 'bytes=1-2-3']) {
+    t.equal(outcome(() => parseRange(h, 10)), 'ignored', JSON.stringify(h));
+  }
+  t.strictSame(parseRange('  bytes=1-2  ', 10), { start: 1, end: 2 }, 'surrounding whitespace is trimmed');
+});
+
+t.test('checkConditions: If-Match / If-Unmodified-Since → 412', async (t) => {
+  t.equal(cond({}), 'pass');
+  t.equal(cond({ 'if-match': quoteETag(ETAG) }), 'pass');
+  t.equal(cond({ 'if-match': ETAG }), 'pass', 'unquoted');
+  t.equal(cond({ 'if-match': '*' }), 'pass');
+  t.equal(cond({ 'if-match': `"nope", ${quoteETag(ETAG)}` }), 'pass', 'list with a match');
+  t.equal(cond({ 'if-match': `W/${quoteETag(ETAG)}` }), 'pass', 'weak comparison');
+  t.equal(cond({ 'if-match': '"nope"' }), 'PreconditionFailed/412');
+  t.equal(cond({ 'if-match': `"${ETAG.toUpperCase()}"` }), 'PreconditionFailed/412', 'ETags are compared exactly');
+  t.equal(cond({ 'if-match': `"${ETAG}x"` }), 'PreconditionFailed/412');
+  t.equal(cond({ 'if-unmodified-since': LAST_MODIFIED }), 'pass', 'equal to Last-Modified (sub-second part ignored)');
+  t.equal(cond({ 'if-unmodified-since': httpDate(MTIME + 60_000) }), 'pass');
+  t.equal(cond({ 'if-unmodified-since': httpDate(MTIME - 1000) }), 'PreconditionFailed/412');
+  t.equal(cond({ 'if-unmodified-since': 'not a date' }), 'pass', 'invalid dates are ignored');
+});
+
+t.test('checkConditions: If-None-Match / If-Modified-Since → 304 with the ETag', async (t) => {
+  t.equal(cond({ 'if-none-match': '"nope"' }), 'pass');
+  t.equal(cond({ 'if-none-match': quoteETag(ETAG) }), 'NotModified/304');
+  t.equal(cond({ 'if-none-match': '*' }), 'NotModified/304');
+  t.equal(cond({ 'if-none-match': `"a", "b", ${quoteETag(ETAG)}` }), 'NotModified/304');
+  try {
+    checkConditions({ 'if-none-match': '*' }, rec());
+    t.fail('expected NotModified');
+  } catch (err) {
+    t.equal((err as S3Error).headers.etag, quoteETag(ETAG), '304 carries the ETag');
+  }
+  t.equal(cond({ 'if-modified-since': LAST_MODIFIED }), 'NotModified/304', 'equal to Last-Modified');
+  t.equal(cond({ 'if-modified-since': httpDate(MTIME + 60_000) }), 'NotModified/304');
+  t.equal(cond({ 'if-modified-since': httpDate(MTIME - 1000) }), 'pass');
+  t.equal(cond({ 'if-modified-since': 'garbage' }), 'pass');
+});
+
+t.test('checkConditions: precedence between the headers (RFC 7232 section 6, S3 docs)', async (t) => {
+  const before = httpDate(MTIME - 3600_000);
+  const after = httpDate(MTIME + 3600_000);
+  // If-Match true + If-Unmodified-Since false → 200.
+  t.equal(cond({ 'if-match': quoteETag(ETAG), 'if-unmodified-since': before }), 'pass');
+  // If-Match false wins over everything.
+  t.equal(cond({ 'if-match': '"nope"', 'if-unmodified-since': after }), 'PreconditionFailed/412');
+  t.equal(cond({ 'if-match': '"nope"', 'if-none-match': quoteETag(ETAG) }), 'PreconditionFailed/412');
+  // If-None-Match false (it matches) + If-Modified-Since true → 304.
+  t.equal(cond({ 'if-none-match': quoteETag(ETAG), 'if-modified-since': before }), 'NotModified/304');
+  // If-None-Match true (no match) makes If-Modified-Since irrelevant → 200.
+  t.equal(cond({ 'if-none-match': '"nope"', 'if-modified-since': after }), 'pass');
+  // If-Unmodified-Since false is still 412 before If-None-Match is looked at.
+  t.equal(cond({ 'if-unmodified-since': before, 'if-none-match': quoteETag(ETAG) }), 'PreconditionFailed/412');
+  // If-Match true then If-None-Match match → 304.
+  t.equal(cond({ 'if-match': quoteETag(ETAG), 'if-none-match': quoteETag(ETAG) }), 'NotModified/304');
+});
+
+t.test('checkConditions: x-amz-copy-source-if-* fail with 412 only', async (t) => {
+  const p = 'x-amz-copy-source-if-';
+  t.equal(cond({ 'x-amz-copy-source-if-match': quoteETag(ETAG) }, rec(), p), 'pass');
+  t.equal(cond({ 'x-amz-copy-source-if-match': '"nope"' }, rec(), p), 'PreconditionFailed/412');
+  t.equal(cond({ 'x-amz-copy-source-if-none-match': quoteETag(ETAG) }, rec(), p), 'PreconditionFailed/412');
+  t.equal(cond({ 'x-amz-copy-source-if-modified-since': httpDate(MTIME + 60_000) }, rec(), p), 'PreconditionFailed/412');
+  t.equal(cond({ 'x-amz-copy-source-if-unmodified-since': httpDate(MTIME - 60_000) }, rec(), p), 'PreconditionFailed/412');
+  t.equal(cond({ 'if-none-match': '*' }, rec(), p), 'pass', 'plain if-* headers do not apply to the copy source');
+});
+
+t.test('stored headers and user metadata', async (t) => {
+  const q = new URLSearchParams();
+  t.strictSame(collectStoredHeaders({}, q), { 'content-type': 'binary/octet-stream' }, 'default Content-Type');
+  const all = {
+    'content-type': 'text/html; charset=utf-8',
+    'content-encoding': 'gzip',
+    'content-disposition': 'attachment; filename="a b.txt"',
+    'content-language': 'de-CH',
+    'cache-control': 'max-age=60',
+    expires: 'Wed, 21 Oct 2037 07:28:00 GMT',
+    'content-length': '5',
+    authorization: 'x',
+    'x-amz-meta-a': '1',
+  };
+  t.strictSame(collectStoredHeaders(all, q), {
+    'content-type': 'text/html; charset=utf-8',
+    'content-encoding': 'gzip',
+    'content-disposition': 'attachment; filename="a b.txt"',
+    'content-language': 'de-CH',
+    'cache-control': 'max-age=60',
+    expires: 'Wed, 21 Oct 2037 07:28:00 GMT',
+  });
+  t.strictSame(collectUserMeta({ 'x-amz-meta-a': '1', 'x-amz-meta-b-c': 'two words', 'x-amz-date': 'x', 'content-type': 'y' }, q), { 'x-amz-meta-a': '1', 'x-amz-meta-b-c': 'two words' });
+  // Presigned PUTs carry metadata in the query.
+  t.strictSame(collectUserMeta({}, new URLSearchParams('X-Amz-Meta-Color=blue')), { 'x-amz-meta-color': 'blue' });
+  // 2 KiB of user metadata (names without the prefix + values) is the limit.
+  t.strictSame(Object.keys(collectUserMeta({ 'x-amz-meta-k': 'v'.repeat(2047) }, q)), ['x-amz-meta-k'], 'exactly 2048 bytes');
+  t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-k': 'v'.repeat(2048) }, q)), 'MetadataTooLarge/400');
+  t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-k': 'é'.repeat(1024) }, q)), 'MetadataTooLarge/400', 'counted in UTF-8 bytes');
+});
+
+t.test('response headers and response-* overrides', async (t) => {
+  const r = rec({
+    headers: { 'content-type': 'text/plain', 'content-language': 'en', 'cache-control': 'no-cache' },
+    userMeta: { 'x-amz-meta-color': 'blue' },
+    checksums: { CRC32: 'AAAAAA==' },
+  });
+  const h = objectResponseHeaders(r, new URLSearchParams());
+  t.equal(h.etag, `"${ETAG}"`);
+  t.equal(h['last-modified'], LAST_MODIFIED);
+  t.equal(h['accept-ranges'], 'bytes');
+  t.equal(h['content-type'], 'text/plain');
+  t.equal(h['content-language'], 'en');
+  t.equal(h['cache-control'], 'no-cache');
+  t.equal(h['x-amz-meta-color'], 'blue');
+  t.equal(h['x-amz-checksum-crc32'], 'AAAAAA==');
+  t.equal(h['x-amz-mp-parts-count'], undefined);
+  const o = objectResponseHeaders(
+    r,
+    new URLSearchParams({
+      'response-content-type': 'application/json',
+      'response-content-language': 'fr',
+      'response-expires': 'Thu, 01 Jan 2037 00:00:00 GMT',
+      'response-cache-control': 'max-age=5',
+      'response-content-disposition': 'inline; filename="x.json"',
+      'response-content-encoding': 'identity',
+    }),
+  );
+  t.equal(o['content-type'], 'application/json');
+  t.equal(o['content-language'], 'fr');
+  t.equal(o.expires, 'Thu, 01 Jan 2037 00:00:00 GMT');
+  t.equal(o['cache-control'], 'max-age=5');
+  t.equal(o['content-disposition'], 'inline; filename="x.json"');
+  t.equal(o['content-encoding'], 'identity');
+  t.equal(o.etag, `"${ETAG}"`, 'overrides leave the ETag alone');
+});
