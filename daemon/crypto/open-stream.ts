@@ -20,7 +20,7 @@ export interface OpenStreamOptions {
   /** The read reaches the end of the stream, which must then end with a final package. */
   expectFinal: boolean;
   signal?: AbortSignal;
-  /** Batches opening or waiting to be consumed; default workers + 2 (1 inline). */
+  /** Batches opening or waiting to be consumed; default 2 × workers + 2 (1 inline). */
   maxInFlight?: number;
   /**
    * Yield views of the pipeline's own buffers, valid only until the next `next()` call, instead
@@ -50,7 +50,7 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
   checkCount('skip', skip);
   checkCount('length', length);
   if (skip >= MAX_PAYLOAD && length > 0) throw new RangeError('openStream option skip must lie in the first package');
-  const maxInFlight = opts.maxInFlight ?? (pool === null ? 1 : pool.workers + 2);
+  const maxInFlight = opts.maxInFlight ?? (pool === null ? 1 : 2 * pool.workers + 2);
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError('openStream option maxInFlight must be a positive integer');
   signal?.throwIfAborted();
 

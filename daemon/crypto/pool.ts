@@ -67,6 +67,9 @@ export class CryptoPool {
       minThreads: this.workers,
       maxThreads: this.workers,
       idleTimeout: IDLE_TIMEOUT_MS,
+      // Two tasks queued per worker: when one ends the next is already in the worker's port, so
+      // the worker does not idle for a round trip through the main thread (measured: ~35 % idle).
+      concurrentTasksPerWorker: 2,
     });
   }
 

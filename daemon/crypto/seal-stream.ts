@@ -24,7 +24,7 @@ export interface SealerOptions {
    */
   sink: (ciphertext: Buffer) => Promise<void> | void;
   signal?: AbortSignal;
-  /** Batches (~1 MiB each) sealing or waiting for the sink; default workers + 2 (1 inline). */
+  /** Batches (~1 MiB each) sealing or waiting for the sink; default 2 × workers + 2 (1 inline). */
   maxInFlight?: number;
   /** The stream's 12-byte DARE random value; default 12 fresh random bytes. */
   random?: Uint8Array;
@@ -73,7 +73,8 @@ class StreamSealer implements Sealer {
     if (key.length !== KEY_SIZE) throw new RangeError(`sealer key must be ${KEY_SIZE} bytes`);
     const random = opts.random ?? randomBytes(RANDOM_SIZE);
     if (random.length !== RANDOM_SIZE) throw new RangeError(`sealer random value must be ${RANDOM_SIZE} bytes`);
-    const maxInFlight = opts.maxInFlight ?? (pool === null ? 1 : pool.workers + 2);
+    // Two batches per worker (see pool.ts), plus the one at the sink and one finishing.
+    const maxInFlight = opts.maxInFlight ?? (pool === null ? 1 : 2 * pool.workers + 2);
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError('sealer option maxInFlight must be a positive integer');
     this.#pool = pool;
     this.#arena = pool?.arena ?? sharedInlineArena();
