@@ -1,0 +1,145 @@
+// The daemon serves with the native uWebSockets.js binding and refuses the package's silent
+// pure-JS fallback (issue 2, "uWS front end").
+import t from 'tap';
+import type { Test } from 'tap';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+const BINARY = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+const PKG = join(ROOT, 'node_modules', 'uWebSockets.js');
+
+/** Paths of mapped files in a process whose name is a uWS native binary. */
+function mappedUwsBinaries(pid: number): string[] {
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+  const paths = new Set<string>();
+  for (const line of maps.split('\n')) {
+    const path = line.split(/\s+/).slice(5).join(' ');
+    if (/\/uws_[a-z0-9]+_[a-z0-9]+_\d+\.node$/.test(path)) paths.add(path);
+  }
+  return [...paths];
+}
+
+/** GET / without credentials: any S3 answer proves the server is up; returns status + headers. */
+function probe(port: number): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', method: 'GET', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function checkNativeServing(t: Test, d: TestDaemon): Promise<void> {
+  t.ok(existsSync(join(PKG, 'binaries', BINARY)), `${BINARY} is installed`);
+  const expected = realpathSync(join(PKG, 'binaries', BINARY));
+  t.strictSame(mappedUwsBinaries(d.proc.pid!), [expected], `daemon maps exactly ${BINARY} from the package's binaries/`);
+  const res = await probe(d.port);
+  t.equal(res.status, 403, 'anonymous GET / is refused');
+  // The native build stamps every response with its write mark; the JS fallback does not.
+  t.equal(res.headers['uwebsockets'], '20', 'native uWS write mark');
+  t.match(res.headers['x-amz-request-id'], /^[0-9A-F]{16}$/);
+  const list = await d.s3().send(new ListBucketsCommand({}));
+  t.equal(list.$metadata.httpStatusCode, 200, 'signed ListBuckets is served');
+}
+
+t.test('the running daemon has the native binding mapped and serves with it', async (t) => {
+  const d = await startDaemon();
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  await checkNativeServing(t, d);
+});
+
+t.test('UWS_USE_FALLBACK=1 in the environment does not switch the daemon to the JS fallback', async (t) => {
+  const d = await startDaemon({ env: { UWS_USE_FALLBACK: '1' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  await checkNativeServing(t, d);
+  t.notOk(
+    d.logs.some((l) => l.includes('fallback')),
+    'no fallback notice in the daemon output',
+  );
+});
+
+interface ChildReport {
+  loaded: boolean;
+  name?: string;
+  message?: string;
+  isNativeBindingError?: boolean;
+  fallbackApp: string;
+  fallbackListen: string;
+  nativeInCache: boolean;
+  nativeMapped: boolean;
+}
+
+t.test('without binaries/, loadUws() throws NativeBindingError while the package entry silently falls back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-uws-fallback-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pkg = join(dir, 'node_modules', 'uWebSockets.js');
+  mkdirSync(pkg, { recursive: true });
+  cpSync(join(PKG, 'package.json'), join(pkg, 'package.json'));
+  cpSync(join(PKG, 'src'), join(pkg, 'src'), { recursive: true });
+  // dist/ of this build also carries stray .node files: leave every native file behind.
+  cpSync(join(PKG, 'dist'), join(pkg, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.node') });
+  // The fallback needs `ws` (pure JS).
+  if (existsSync(join(PKG, 'node_modules'))) cpSync(join(PKG, 'node_modules'), join(pkg, 'node_modules'), { recursive: true });
+  t.notOk(existsSync(join(pkg, 'binaries')), 'the copy has no binaries/');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  cpSync(join(ROOT, 'dist', 'daemon', 'http', 'uws.js'), join(dir, 'uws.js'));
+  writeFileSync(
+    join(dir, 'probe.js'),
+    `import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+const out = { loaded: false };
+const m = await import('./uws.js');
+try {
+  m.loadUws();
+  out.loaded = true;
+} catch (err) {
+  out.name = err.name;
+  out.message = err.message;
+  out.isNativeBindingError = err instanceof m.NativeBindingError;
+}
+const require = createRequire(import.meta.url);
+const fallback = require('uWebSockets.js');
+out.fallbackApp = typeof fallback.App;
+out.fallbackListen = typeof fallback.App().listen;
+out.nativeInCache = Object.keys(require.cache).some((k) => k.endsWith('.node'));
+out.nativeMapped = /uws_[^/]*\\.node/.test(readFileSync('/proc/self/maps', 'utf8'));
+process.stdout.write(JSON.stringify(out));
+process.exit(0);
+`,
+  );
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    execFile(process.execPath, ['probe.js'], { cwd: dir, env, timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`probe failed: ${err.message}\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+  const report = JSON.parse(stdout) as ChildReport;
+  t.equal(report.loaded, false, 'loadUws() does not return');
+  t.equal(report.name, 'NativeBindingError');
+  t.equal(report.isNativeBindingError, true, 'instance of the exported NativeBindingError');
+  const expectedPath = join(realpathSync(dir), 'node_modules', 'uWebSockets.js', 'binaries', BINARY);
+  t.ok(report.message?.includes(join('binaries', BINARY)), `message names the binary: ${report.message}`);
+  t.ok(report.message?.includes(expectedPath) || report.message?.includes(join(dir, 'node_modules', 'uWebSockets.js', 'binaries', BINARY)), 'message gives the full path');
+  t.match(report.message, /refuses the slow pure-JS fallback/, 'message says the fallback is refused');
+  t.match(report.message, new RegExp(`Node ABI ${process.versions.modules}`), 'message names the ABI');
+  // The trap is real: the package's own entry point hands back a working-looking JS server.
+  t.equal(report.fallbackApp, 'function', "require('uWebSockets.js') returns an App()");
+  t.equal(report.fallbackListen, 'function', 'with listen()');
+  t.equal(report.nativeInCache, false, 'no native module was loaded');
+  t.equal(report.nativeMapped, false, 'no native binary is mapped');
+  t.match(stderr, /Falling back to a NodeJS implementation/, 'the package only warns on stderr');
+});
