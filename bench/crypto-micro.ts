@@ -2,6 +2,8 @@
 // sealing, plus MD5 and SHA-256 per core. `node dist/bench/crypto-micro.js [seconds]`.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CryptoPool } from '../daemon/crypto/pool.js';
 import { openStream } from '../daemon/crypto/open-stream.js';
@@ -16,6 +18,19 @@ export interface CryptoMicroResult {
   sha256GBps: number;
   /** Median over back-to-back rounds of pool seal / one-thread seal; target ≥ 1.6 on two cores. */
   ratio: number;
+  /** Share of all cores used by other processes during the run (Linux; runs > 0.15 are noisy). */
+  backgroundCpu?: number;
+}
+
+/** Busy jiffies of the whole machine (user+nice+system+irq+softirq+steal), or undefined off Linux. */
+function machineBusySeconds(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 export interface CryptoMicroOptions {
@@ -89,6 +104,9 @@ export async function runCryptoMicro(opts: CryptoMicroOptions): Promise<CryptoMi
   const random = randomBytes(12);
   const plaintext = randomBytes(MiB);
   const pool = new CryptoPool({ workers: opts.workers ?? 2 });
+  const busy0 = machineBusySeconds();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   try {
     // Let the workers start and the slots fill before anything is timed.
     await poolSeal(pool, 0.3, key, plaintext);
@@ -104,6 +122,13 @@ export async function runCryptoMicro(opts: CryptoMicroOptions): Promise<CryptoMi
     const poolOpenGBps = await poolOpen(pool, seconds, key, plaintext);
     const md5GBps = await hashRate(seconds, 'md5', plaintext);
     const sha256GBps = await hashRate(seconds, 'sha256', plaintext);
+    const busy1 = machineBusySeconds();
+    const ours = process.cpuUsage(cpu0);
+    const wall = (performance.now() - t0) / 1000;
+    const backgroundCpu =
+      busy0 === undefined || busy1 === undefined
+        ? undefined
+        : Math.max(0, (busy1 - busy0 - (ours.user + ours.system) / 1e6) / (wall * availableParallelism()));
     return {
       oneThreadSealGBps: median(one),
       poolSealGBps: median(pooled),
@@ -111,6 +136,7 @@ export async function runCryptoMicro(opts: CryptoMicroOptions): Promise<CryptoMi
       md5GBps,
       sha256GBps,
       ratio: median(one.map((o, i) => pooled[i]! / o)),
+      backgroundCpu,
     };
   } finally {
     await pool.close();
@@ -141,6 +167,7 @@ async function main(): Promise<void> {
   console.log(`MD5 per core          ${f(r.md5GBps)} GB/s`);
   console.log(`SHA-256 per core      ${f(r.sha256GBps)} GB/s`);
   console.log(`pool_vs_one_thread    ${r.ratio.toFixed(2)} (target ≥ 1.6)`);
+  if (r.backgroundCpu !== undefined) console.log(`background CPU        ${(r.backgroundCpu * 100).toFixed(0)} % of the machine${r.backgroundCpu > 0.15 ? ' (noisy run)' : ''}`);
   console.log(JSON.stringify(r));
 }
 
