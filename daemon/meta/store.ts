@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 
 export class MetaConflict extends Error {
-  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'PreconditionFailed';
+  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'PreconditionFailed' | 'InvalidPart';
   constructor(code: MetaConflict['code']) {
     super(code);
     this.code = code;
@@ -167,7 +167,9 @@ export class MetaStore {
       const k = objectKey(bucket, key);
       const old = this.objects.get(k);
       check?.(old);
-      if (old) this.queueFiles(filesOf(old));
+      // A record may keep the old data file (SSE-C key rotation reseals only the key).
+      const kept = new Set(filesOf(record));
+      if (old) this.queueFiles(filesOf(old).filter((f) => !kept.has(f)));
       void this.objects.put(k, record);
     });
   }
@@ -223,12 +225,15 @@ export class MetaStore {
           const idx = key.indexOf(opts.delimiter, opts.prefix.length);
           if (idx >= 0) {
             const cp = key.slice(0, idx + opts.delimiter.length);
+            const cpBytes = Buffer.from(cp);
+            // Seek past every key under this common prefix.
+            start = Buffer.concat([bucketStart, cpBytes, ZERO_COPY_END]);
+            // A marker equal to (or inside) this prefix means a previous page already listed it.
+            if (afterBytes.length > 0 && Buffer.compare(cpBytes, afterBytes) <= 0) continue outer;
             if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
             commonPrefixes.push(cp);
             count++;
             next = cp;
-            // Seek past every key under this common prefix.
-            start = Buffer.concat([bucketStart, Buffer.from(cp), ZERO_COPY_END]);
             continue outer;
           }
         }
@@ -280,6 +285,12 @@ export class MetaStore {
     return this.write(() => {
       if (!this.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
       if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
+      // The caller read the parts before this transaction: a part re-uploaded since then has
+      // had its old file queued for deletion, so the record must not point at it.
+      for (const p of record.parts ?? []) {
+        const cur = this.parts.get(partKey(upload.id, p.n));
+        if (!cur || cur.etag !== p.etag || filesOf({ parts: [cur] }).join() !== filesOf({ parts: [p] }).join()) throw new MetaConflict('InvalidPart');
+      }
       const used = new Set(filesOf(record));
       for (const p of this.listParts(upload.id)) {
         for (const f of filesOf({ parts: [p] })) if (!used.has(f)) this.queueFiles([f]);
