@@ -1,0 +1,291 @@
+// Bucket operations against the real daemon (issue 2, "Operations", "Router", "Errors"):
+// ListBuckets, CreateBucket naming rules, HeadBucket, DeleteBucket, GetBucketLocation,
+// virtual-host-style requests, NotImplemented sub-resources, x-amz-request-id everywhere.
+import t from 'tap';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetBucketAclCommand,
+  GetBucketLocationCommand,
+  GetBucketTaggingCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { LookupAddress } from 'node:dns';
+import { Agent } from 'node:http';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { assertXmlError, expectSdkError, raw, xmlField, type RawResponse } from './api-support.js';
+
+let d: TestDaemon;
+let euD: TestDaemon;
+
+t.before(async () => {
+  // S3_DOMAIN turns on virtual-host-style addressing under "localhost".
+  [d, euD] = await Promise.all([startDaemon({ env: { S3_DOMAIN: 'localhost' } }), startDaemon({ env: { S3_REGION: 'eu-west-1' } })]);
+});
+t.teardown(async () => {
+  await Promise.all([d.stop(), euD.stop()]);
+  d.cleanup();
+  euD.cleanup();
+});
+
+/** Every raw response seen, to check x-amz-request-id on all of them at the end. */
+const seen: Array<{ what: string; res: RawResponse }> = [];
+async function req(what: string, opts: Parameters<typeof raw>[1], daemon: TestDaemon = d): Promise<RawResponse> {
+  const res = await raw(daemon.port, opts);
+  seen.push({ what, res });
+  return res;
+}
+
+t.test('ListBuckets: empty, then the created buckets in name order with creation dates', async (t) => {
+  const s3 = euD.s3();
+  // euD is fresh: nothing else creates buckets there before this test.
+  const eu = new S3Client({ endpoint: euD.endpoint, region: 'eu-west-1', forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
+  const empty = await eu.send(new ListBucketsCommand({}));
+  t.strictSame(empty.Buckets ?? [], [], 'no buckets yet');
+  t.equal(empty.Owner?.ID, ACCESS_KEY);
+  const before = Date.now() - 2000;
+  const names = ['zz-last', 'aa-first', 'mm.middle'];
+  for (const n of names) await eu.send(new CreateBucketCommand({ Bucket: n }));
+  const list = await eu.send(new ListBucketsCommand({}));
+  t.strictSame(list.Buckets?.map((b) => b.Name), ['aa-first', 'mm.middle', 'zz-last']);
+  for (const b of list.Buckets ?? []) {
+    const c = b.CreationDate?.getTime() ?? 0;
+    t.ok(c >= before && c <= Date.now() + 2000, `${b.Name} CreationDate is now-ish`);
+  }
+  // A client signing for another region is refused with the region named.
+  await expectSdkError(t, s3.send(new ListBucketsCommand({})), 'AuthorizationHeaderMalformed', 400, 'us-east-1 signature on an eu-west-1 server');
+  const loc = await eu.send(new GetBucketLocationCommand({ Bucket: 'aa-first' }));
+  t.equal(loc.LocationConstraint, 'eu-west-1', 'GetBucketLocation reports the configured region');
+  const r = await req('GetBucketLocation raw', { method: 'GET', path: '/aa-first', query: 'location', sign: { region: 'eu-west-1' } }, euD);
+  t.equal(r.status, 200);
+  t.match(r.body.toString(), /<LocationConstraint xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/">eu-west-1<\/LocationConstraint>/);
+  const anon = await req('anonymous ListBuckets', { method: 'GET', path: '/', sign: false });
+  assertXmlError(t, anon, 403, 'AccessDenied', 'anonymous ListBuckets');
+});
+
+t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
+  const s3 = d.s3();
+  const valid = ['abc', 'a'.repeat(63), 'my.bucket.name', '1-2-3', 'bucket-with-digits-123', 'a1b', `v-${Date.now()}`];
+  for (const name of valid) {
+    const r = await s3.send(new CreateBucketCommand({ Bucket: name }));
+    t.equal(r.$metadata.httpStatusCode, 200, `valid: ${name}`);
+    t.equal(r.Location, `/${name}`, `Location /${name}`);
+  }
+  const invalid = [
+    ['ab', 'too short'],
+    ['a'.repeat(64), 'too long'],
+    ['UpperCase', 'upper case'],
+    ['under_score', 'underscore'],
+    ['-leading', 'leading hyphen'],
+    ['trailing-', 'trailing hyphen'],
+    ['.leading', 'leading dot'],
+    ['trailing.', 'trailing dot'],
+    ['double..dot', 'adjacent dots'],
+    ['dot.-hyphen', 'dot next to hyphen'],
+    ['hyphen-.dot', 'hyphen next to dot'],
+    ['192.168.5.4', 'IP address'],
+    ['xn--punycode', 'xn-- prefix'],
+    ['sthree-bucket', 'sthree- prefix'],
+    ['bucket-s3alias', '-s3alias suffix'],
+    ['bucket--ol-s3', '--ol-s3 suffix'],
+    ['sp%20ace', 'space'],
+    ['%C3%A9t%C3%A9', 'non-ASCII'],
+  ] as const;
+  for (const [path, why] of invalid) {
+    const r = await req(`CreateBucket ${why}`, { method: 'PUT', path: `/${path}` });
+    assertXmlError(t, r, 400, 'InvalidBucketName', `CreateBucket ${why}`);
+    t.equal(xmlField(r.body, 'Resource'), `/${path}`, `${why}: Resource is the request path`);
+  }
+  await expectSdkError(t, s3.send(new CreateBucketCommand({ Bucket: 'Bad_Name' })), 'InvalidBucketName', 400, 'SDK CreateBucket Bad_Name');
+  const list = await s3.send(new ListBucketsCommand({}));
+  const names = new Set(list.Buckets?.map((b) => b.Name));
+  for (const name of valid) t.ok(names.has(name), `listed: ${name}`);
+  t.equal(names.size, valid.length, 'no invalid bucket was created');
+
+  const b = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  await expectSdkError(t, s3.send(new CreateBucketCommand({ Bucket: b })), 'BucketAlreadyOwnedByYou', 409, 'CreateBucket twice');
+  const again = await req('CreateBucket twice raw', { method: 'PUT', path: `/${b}` });
+  assertXmlError(t, again, 409, 'BucketAlreadyOwnedByYou', 'CreateBucket twice (raw)');
+  // With a CreateBucketConfiguration for this server's region.
+  const withConf = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: withConf, CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } }));
+  t.pass('CreateBucketConfiguration with this region accepted');
+  const bad = await req('CreateBucket malformed XML', { method: 'PUT', path: `/${bucketName()}`, body: '<CreateBucketConfiguration><Loc', sign: { payloadHash: 'hash' } });
+  assertXmlError(t, bad, 400, 'MalformedXML', 'CreateBucket with a malformed body');
+});
+
+t.test('HeadBucket, GetBucketLocation, DeleteBucket', async (t) => {
+  const s3 = d.s3();
+  const b = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  const head = await s3.send(new HeadBucketCommand({ Bucket: b }));
+  t.equal(head.$metadata.httpStatusCode, 200);
+  t.equal(head.BucketRegion, REGION, 'x-amz-bucket-region');
+  const missing = bucketName('missing');
+  await expectSdkError(t, s3.send(new HeadBucketCommand({ Bucket: missing })), 'NotFound', 404, 'HeadBucket missing');
+  const rawHead = await req('HeadBucket missing raw', { method: 'HEAD', path: `/${missing}` });
+  t.equal(rawHead.status, 404, 'HEAD missing bucket → 404');
+  t.equal(rawHead.body.length, 0, 'HEAD has no body');
+
+  const loc = await s3.send(new GetBucketLocationCommand({ Bucket: b }));
+  t.equal(loc.LocationConstraint ?? '', '', 'us-east-1 is the empty constraint');
+  await expectSdkError(t, s3.send(new GetBucketLocationCommand({ Bucket: missing })), 'NoSuchBucket', 404, 'GetBucketLocation missing');
+
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'x', Body: 'x' }));
+  await expectSdkError(t, s3.send(new DeleteBucketCommand({ Bucket: b })), 'BucketNotEmpty', 409, 'DeleteBucket with an object');
+  t.equal((await s3.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, 'bucket survives the refused delete');
+  await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'x' }));
+  const del = await req('DeleteBucket raw', { method: 'DELETE', path: `/${b}` });
+  t.equal(del.status, 204, 'DeleteBucket → 204');
+  t.equal(del.body.length, 0, '204 has no body');
+  await expectSdkError(t, s3.send(new HeadBucketCommand({ Bucket: b })), 'NotFound', 404, 'HeadBucket after delete');
+  await expectSdkError(t, s3.send(new DeleteBucketCommand({ Bucket: b })), 'NoSuchBucket', 404, 'DeleteBucket twice');
+  t.notOk((await s3.send(new ListBucketsCommand({}))).Buckets?.some((x) => x.Name === b), 'not listed after delete');
+  // The name is free again.
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: b, Key: 'x' })), 'NoSuchKey', 404, 'a re-created bucket starts empty');
+  await s3.send(new DeleteBucketCommand({ Bucket: b }));
+});
+
+/** An S3 client addressing buckets as <bucket>.localhost:<port>, resolved to 127.0.0.1 by hand. */
+function virtualHostClient(port: number): S3Client {
+  const lookup = (hostname: string, options: { all?: boolean }, cb: (err: Error | null, address: string | LookupAddress[], family?: number) => void): void => {
+    if (!hostname.endsWith('localhost')) {
+      cb(new Error(`unexpected host ${hostname}`), '', 4);
+      return;
+    }
+    if (options.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+    else cb(null, '127.0.0.1', 4);
+  };
+  const httpAgent = new Agent({ keepAlive: false, lookup: lookup as never });
+  return new S3Client({
+    endpoint: `http://localhost:${port}`,
+    region: REGION,
+    forcePathStyle: false,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    requestHandler: { httpAgent },
+  });
+}
+
+t.test('virtual-host-style requests (S3_DOMAIN=localhost)', async (t) => {
+  const vh = virtualHostClient(d.port);
+  const hosts: string[] = [];
+  vh.middlewareStack.add(
+    (next) => async (args) => {
+      const r = args.request as { hostname?: string; path?: string };
+      hosts.push(`${r.hostname ?? ''} ${r.path ?? ''}`);
+      return next(args);
+    },
+    { step: 'finalizeRequest' },
+  );
+  const b = bucketName('vh');
+  await vh.send(new CreateBucketCommand({ Bucket: b }));
+  t.equal(hosts[0], `${b}.localhost /`, 'the SDK really sent a virtual-host-style request');
+  await vh.send(new PutObjectCommand({ Bucket: b, Key: 'dir/a b+c.txt', Body: 'virtual', ContentType: 'text/plain' }));
+  const got = await vh.send(new GetObjectCommand({ Bucket: b, Key: 'dir/a b+c.txt' }));
+  t.equal(await got.Body?.transformToString(), 'virtual');
+  t.equal(got.ContentType, 'text/plain');
+  const list = await vh.send(new ListObjectsV2Command({ Bucket: b }));
+  t.strictSame(list.Contents?.map((o) => o.Key), ['dir/a b+c.txt']);
+  t.equal((await vh.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200);
+  // Path-style on the same daemon sees the same bucket and object.
+  const ps = await d.s3().send(new GetObjectCommand({ Bucket: b, Key: 'dir/a b+c.txt' }));
+  t.equal(await ps.Body?.transformToString(), 'virtual', 'path-style sees the virtual-host write');
+  // Raw: the Host header alone selects the bucket.
+  const r = await req('virtual-host raw GET', { method: 'GET', path: '/dir/a%20b%2Bc.txt', host: `${b}.localhost:${d.port}` });
+  t.equal(r.status, 200);
+  t.equal(r.body.toString(), 'virtual');
+  const missing = await req('virtual-host missing bucket', { method: 'GET', path: '/k', host: `nope-${b}.localhost:${d.port}` });
+  assertXmlError(t, missing, 404, 'NoSuchBucket', 'virtual-host GET in a missing bucket');
+  const bareDomain = await req('bare domain ListBuckets', { method: 'GET', path: '/', host: `localhost:${d.port}` });
+  t.equal(bareDomain.status, 200, 'Host equal to S3_DOMAIN is path-style (ListBuckets)');
+  t.match(bareDomain.body.toString(), new RegExp(`<Name>${b}</Name>`));
+  await vh.send(new DeleteObjectCommand({ Bucket: b, Key: 'dir/a b+c.txt' }));
+  await vh.send(new DeleteBucketCommand({ Bucket: b }));
+  await expectSdkError(t, vh.send(new HeadBucketCommand({ Bucket: b })), 'NotFound', 404, 'virtual-host HeadBucket after delete');
+});
+
+t.test('unknown sub-resources → NotImplemented (never a plain bucket/object operation)', async (t) => {
+  const s3 = d.s3();
+  const b = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'keep me' }));
+  await expectSdkError(t, s3.send(new GetBucketAclCommand({ Bucket: b })), 'NotImplemented', 501, 'GetBucketAcl');
+  await expectSdkError(t, s3.send(new GetBucketTaggingCommand({ Bucket: b })), 'NotImplemented', 501, 'GetBucketTagging');
+  const cases: Array<[string, string, string]> = [
+    ['GET', `/${b}`, 'acl'],
+    ['PUT', `/${b}`, 'acl'],
+    ['GET', `/${b}`, 'tagging'],
+    ['PUT', `/${b}`, 'tagging'],
+    ['DELETE', `/${b}`, 'tagging'],
+    ['GET', `/${b}`, 'policy'],
+    ['GET', `/${b}`, 'cors'],
+    ['GET', `/${b}`, 'lifecycle'],
+    ['GET', `/${b}/k`, 'acl'],
+    ['PUT', `/${b}/k`, 'acl'],
+    ['GET', `/${b}/k`, 'tagging'],
+    ['PUT', `/${b}/k`, 'tagging'],
+    ['DELETE', `/${b}/k`, 'tagging'],
+    ['POST', `/${b}/k`, 'restore'],
+    ['GET', `/${b}/k`, 'attributes'],
+  ];
+  for (const [method, path, sub] of cases) {
+    const r = await req(`${method} ?${sub}`, { method, path, query: sub });
+    assertXmlError(t, r, 501, 'NotImplemented', `${method} ${path}?${sub}`);
+  }
+  // The PUT/DELETE ?tagging and ?acl above did not touch the object or the bucket.
+  const got = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }));
+  t.equal(await got.Body?.transformToString(), 'keep me', 'object unchanged');
+  t.equal((await s3.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, 'bucket still there');
+  const patch = await req('PATCH object', { method: 'PATCH', path: `/${b}/k` });
+  assertXmlError(t, patch, 405, 'MethodNotAllowed', 'PATCH on an object');
+});
+
+t.test('x-amz-request-id on every response, unique, and echoed in error bodies', async (t) => {
+  const s3 = d.s3();
+  const b = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'abc' }));
+  const etag = (await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }))).ETag!;
+  const more: Array<[string, Parameters<typeof raw>[1]]> = [
+    ['ListBuckets 200', { method: 'GET', path: '/' }],
+    ['HeadBucket 200', { method: 'HEAD', path: `/${b}` }],
+    ['GetObject 200', { method: 'GET', path: `/${b}/k` }],
+    ['GetObject 206', { method: 'GET', path: `/${b}/k`, headers: { range: 'bytes=0-0' } }],
+    ['GetObject 304', { method: 'GET', path: `/${b}/k`, headers: { 'if-none-match': etag } }],
+    ['GetObject 412', { method: 'GET', path: `/${b}/k`, headers: { 'if-match': '"0"' } }],
+    ['GetObject 416', { method: 'GET', path: `/${b}/k`, headers: { range: 'bytes=10-' } }],
+    ['HeadObject 404', { method: 'HEAD', path: `/${b}/none` }],
+    ['DeleteObject 204', { method: 'DELETE', path: `/${b}/none` }],
+    ['bad signature 403', { method: 'GET', path: '/', sign: { secretAccessKey: 'wrong-secret-key' } }],
+    ['anonymous 403', { method: 'GET', path: `/${b}/k`, sign: false }],
+    ['malformed authorization 400', { method: 'GET', path: '/', sign: false, headers: { authorization: 'AWS4-HMAC-SHA256 garbage' } }],
+    ['health 200', { method: 'GET', path: '/minio/health/live', sign: false }],
+  ];
+  for (const [what, opts] of more) await req(what, opts);
+  const ids = new Set<string>();
+  for (const { what, res } of seen) {
+    const id = res.headers['x-amz-request-id'];
+    t.match(id, /^[0-9A-F]{16}$/, `${what} (${res.status}) has x-amz-request-id`);
+    if (typeof id === 'string') ids.add(id);
+    if (res.status >= 400 && res.body.length > 0) t.equal(xmlField(res.body, 'RequestId'), id, `${what}: <RequestId> = header`);
+  }
+  t.equal(ids.size, seen.length, `all ${seen.length} request ids are distinct`);
+  const statuses = new Set(seen.map((s) => s.res.status));
+  for (const s of [200, 204, 206, 304, 400, 403, 404, 405, 409, 412, 416, 501]) t.ok(statuses.has(s), `covered a ${s} response`);
+  // One full error body.
+  const e = seen.find((s) => s.what === 'anonymous 403')!.res;
+  t.equal(e.headers['content-type'], 'application/xml');
+  t.match(e.body.toString(), /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code><Message>[^<]+<\/Message><Resource>\/[^<]+\/k<\/Resource><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>$/);
+  // The SDK sees the id too.
+  const r = await s3.send(new ListBucketsCommand({}));
+  t.match(r.$metadata.requestId, /^[0-9A-F]{16}$/, 'SDK $metadata.requestId');
+});
