@@ -1,0 +1,270 @@
+// ListObjects (v1) and ListObjectsV2 against the built daemon: prefix, delimiter, max-keys
+// (capped at 1000, and 0), marker / continuation-token / start-after, encoding-type=url,
+// fetch-owner, UTF-8 binary order, and complete paging compared with the full key set.
+
+import t from 'tap';
+import {
+  CreateBucketCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type ListObjectsCommandOutput,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { bucketName, startDaemon } from '../helpers/daemon.js';
+
+const d = await startDaemon();
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+const s3 = d.s3();
+
+/** `Code/status` of a rejected SDK call, or 'ok'. */
+async function s3Code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    return `${e.name}/${e.$metadata?.httpStatusCode}`;
+  }
+}
+
+async function putMany(client: S3Client, bucket: string, keys: string[], concurrency = 32): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < keys.length) {
+        const key = keys[i++]!;
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body of ${key}` }));
+      }
+    }),
+  );
+}
+
+const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** Decodes an encoding-type=url value the way botocore (aws CLI) does: unquote_plus. */
+function unquotePlus(s: string): string {
+  return decodeURIComponent(s.replace(/\+/g, ' '));
+}
+
+/** The complete listing S3 must produce: K:key and P:prefix entries in UTF-8 order. */
+function reference(keys: string[], prefix: string, delimiter: string, after = ''): string[] {
+  const out: string[] = [];
+  for (const k of [...keys].sort(utf8Order)) {
+    if (!k.startsWith(prefix)) continue;
+    let entry = `K:${k}`;
+    if (delimiter !== '') {
+      const i = k.indexOf(delimiter, prefix.length);
+      if (i >= 0) entry = `P:${k.slice(0, i + delimiter.length)}`;
+    }
+    if (after !== '' && utf8Order(entry.slice(2), after) <= 0) continue;
+    if (out[out.length - 1] !== entry) out.push(entry);
+  }
+  return out;
+}
+
+function entriesOf(r: ListObjectsCommandOutput | ListObjectsV2CommandOutput): string[] {
+  return [...(r.Contents ?? []).map((c) => `K:${c.Key}`), ...(r.CommonPrefixes ?? []).map((p) => `P:${p.Prefix}`)].sort((a, b) => utf8Order(a.slice(2), b.slice(2)));
+}
+
+const MANY = bucketName('many');
+const manyKeys = Array.from({ length: 1100 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+const TRICKY = bucketName('tricky');
+const trickyKeys = [
+  'a',
+  'B',
+  'é',
+  '\u{1F600}',
+  '\uFFFD',
+  'a/b',
+  'a/c/d',
+  'a/c/e',
+  'sp ace/x y',
+  'uni/ü/ß',
+  'pct%41',
+  'pct%2F/z',
+  'plus+sign',
+  'b/x',
+  'b/y',
+  'b//z',
+  'tilde~(x)!*\'',
+];
+
+await s3.send(new CreateBucketCommand({ Bucket: MANY }));
+await s3.send(new CreateBucketCommand({ Bucket: TRICKY }));
+await Promise.all([putMany(s3, MANY, manyKeys), putMany(s3, TRICKY, trickyKeys)]);
+
+t.test('max-keys: default and >1000 are capped at 1000; 0 lists nothing; invalid values', async (t) => {
+  for (const MaxKeys of [undefined, 1000, 5000]) {
+    const v2 = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys }));
+    t.equal(v2.Contents?.length, 1000, `v2 MaxKeys=${MaxKeys}`);
+    t.equal(v2.KeyCount, 1000);
+    t.equal(v2.MaxKeys, 1000);
+    t.equal(v2.IsTruncated, true);
+    t.equal(v2.Contents![999]!.Key, 'k0999');
+    t.ok(v2.NextContinuationToken);
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: MANY, MaxKeys }));
+    t.equal(v1.Contents?.length, 1000, `v1 MaxKeys=${MaxKeys}`);
+    t.equal(v1.MaxKeys, 1000);
+    t.equal(v1.IsTruncated, true);
+  }
+  const zero = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: 0 }));
+  t.equal(zero.KeyCount, 0);
+  t.equal(zero.Contents, undefined);
+  t.equal(zero.MaxKeys, 0);
+  t.equal(zero.IsTruncated, false);
+  const zero1 = await s3.send(new ListObjectsCommand({ Bucket: MANY, MaxKeys: 0 }));
+  t.equal(zero1.Contents, undefined);
+  t.equal(zero1.IsTruncated, false);
+  t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: -1 }))), 'InvalidArgument/400');
+  t.equal(await s3Code(s3.send(new ListObjectsCommand({ Bucket: MANY, MaxKeys: -5 }))), 'InvalidArgument/400');
+  t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
+  t.equal(await s3Code(s3.send(new ListObjectsCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
+});
+
+t.test('paginateListObjectsV2 and v1 markers page through every key exactly once', async (t) => {
+  const seen: string[] = [];
+  let pages = 0;
+  for await (const page of paginateListObjectsV2({ client: s3, pageSize: 250 }, { Bucket: MANY })) {
+    pages++;
+    t.equal(page.KeyCount, page.Contents?.length ?? 0);
+    t.equal(page.IsTruncated, pages < 5, `page ${pages} IsTruncated`);
+    t.equal(page.NextContinuationToken !== undefined, pages < 5, `page ${pages} NextContinuationToken`);
+    seen.push(...(page.Contents ?? []).map((c) => c.Key!));
+  }
+  t.equal(pages, 5);
+  t.same(seen, manyKeys);
+
+  const v1: string[] = [];
+  let marker: string | undefined;
+  for (let i = 0; i < 10; i++) {
+    const r = await s3.send(new ListObjectsCommand({ Bucket: MANY, MaxKeys: 333, Marker: marker }));
+    t.equal(r.Marker ?? '', marker ?? '');
+    v1.push(...(r.Contents ?? []).map((c) => c.Key!));
+    if (!r.IsTruncated) break;
+    t.equal(r.NextMarker, r.Contents![r.Contents!.length - 1]!.Key, 'NextMarker is the last key');
+    marker = r.NextMarker;
+  }
+  t.same(v1, manyKeys);
+
+  const after = await s3.send(new ListObjectsV2Command({ Bucket: MANY, StartAfter: 'k1097' }));
+  t.same(after.Contents?.map((c) => c.Key), ['k1098', 'k1099']);
+  t.equal(after.StartAfter, 'k1097');
+  t.equal(after.IsTruncated, false);
+  t.equal(after.NextContinuationToken, undefined);
+
+  // A continuation token wins over an earlier start-after.
+  const first = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: 2, StartAfter: 'k0010' }));
+  t.same(first.Contents?.map((c) => c.Key), ['k0011', 'k0012']);
+  const second = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: 2, StartAfter: 'k0010', ContinuationToken: first.NextContinuationToken }));
+  t.same(second.Contents?.map((c) => c.Key), ['k0013', 'k0014']);
+  t.equal(second.ContinuationToken, first.NextContinuationToken);
+  t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: MANY, ContinuationToken: 'not a token!' }))), 'InvalidArgument/400');
+});
+
+t.test('UTF-8 binary order, prefix and delimiter', async (t) => {
+  const all = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY }));
+  t.same(all.Contents?.map((c) => c.Key), [...trickyKeys].sort(utf8Order));
+  const order = all.Contents!.map((c) => c.Key!);
+  t.ok(order.indexOf('B') < order.indexOf('a') && order.indexOf('a') < order.indexOf('a/b'), "'B' < 'a' < 'a/b'");
+  t.ok(order.indexOf('é') < order.indexOf('\uFFFD') && order.indexOf('\uFFFD') < order.indexOf('\u{1F600}'), "'é' < U+FFFD < U+1F600 (UTF-8, not UTF-16, order)");
+  t.equal(all.KeyCount, trickyKeys.length);
+  t.equal(all.Contents![0]!.Size, Buffer.byteLength(`body of ${all.Contents![0]!.Key}`));
+  t.match(all.Contents![0]!.ETag, /^"[0-9a-f]{32}"$/);
+  t.equal(all.Contents![0]!.StorageClass, 'STANDARD');
+  t.equal(all.Contents![0]!.Owner, undefined, 'v2 omits Owner without fetch-owner');
+
+  const rolled = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Delimiter: '/' }));
+  t.same(entriesOf(rolled), reference(trickyKeys, '', '/'));
+  t.same(rolled.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'b/', 'pct%2F/', 'sp ace/', 'uni/']);
+  t.equal(rolled.KeyCount, (rolled.Contents?.length ?? 0) + 5, 'KeyCount counts common prefixes');
+  t.equal(rolled.Delimiter, '/');
+
+  const inA = await s3.send(new ListObjectsCommand({ Bucket: TRICKY, Prefix: 'a/', Delimiter: '/' }));
+  t.same(inA.Contents?.map((c) => c.Key), ['a/b']);
+  t.same(inA.CommonPrefixes?.map((p) => p.Prefix), ['a/c/']);
+  t.equal(inA.Prefix, 'a/');
+  t.ok(inA.Contents![0]!.Owner?.ID, 'v1 lists Owner');
+
+  const inB = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Prefix: 'b/', Delimiter: '/' }));
+  t.same(inB.Contents?.map((c) => c.Key), ['b/x', 'b/y']);
+  t.same(inB.CommonPrefixes?.map((p) => p.Prefix), ['b//']);
+
+  const multiChar = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Delimiter: 'c/' }));
+  t.same(entriesOf(multiChar), reference(trickyKeys, '', 'c/'));
+
+  const none = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Prefix: 'zzz' }));
+  t.equal(none.KeyCount, 0);
+  t.equal(none.IsTruncated, false);
+});
+
+t.test('paging a delimiter listing with every page size matches the full listing', async (t) => {
+  for (const [Prefix, Delimiter] of [['', '/'], ['', ''], ['a', '/'], ['b/', '/'], ['', 'c/']] as const) {
+    const want = reference(trickyKeys, Prefix, Delimiter);
+    for (const MaxKeys of [1, 2, 3, 7]) {
+      const v2: string[] = [];
+      let token: string | undefined;
+      for (let i = 0; i < 50; i++) {
+        const r = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Prefix, Delimiter: Delimiter || undefined, MaxKeys, ContinuationToken: token }));
+        t.ok((r.KeyCount ?? 0) <= MaxKeys);
+        t.equal(r.KeyCount, entriesOf(r).length);
+        v2.push(...entriesOf(r));
+        if (!r.IsTruncated) break;
+        token = r.NextContinuationToken;
+        if (!token) break;
+      }
+      t.same(v2, want, `v2 prefix=${JSON.stringify(Prefix)} delimiter=${JSON.stringify(Delimiter)} max=${MaxKeys}`);
+      const v1: string[] = [];
+      let marker: string | undefined;
+      for (let i = 0; i < 50; i++) {
+        const r = await s3.send(new ListObjectsCommand({ Bucket: TRICKY, Prefix, Delimiter: Delimiter || undefined, MaxKeys, Marker: marker }));
+        v1.push(...entriesOf(r));
+        if (!r.IsTruncated) break;
+        marker = r.NextMarker ?? r.Contents?.[r.Contents.length - 1]?.Key;
+      }
+      t.same(v1, want, `v1 prefix=${JSON.stringify(Prefix)} delimiter=${JSON.stringify(Delimiter)} max=${MaxKeys}`);
+    }
+  }
+  const after = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Delimiter: '/', StartAfter: 'a/b' }));
+  t.same(entriesOf(after), reference(trickyKeys, '', '/', 'a/b'), 'start-after inside a common prefix skips that prefix');
+});
+
+t.test('encoding-type=url encodes keys, prefixes and markers; fetch-owner', async (t) => {
+  const v2 = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, EncodingType: 'url', Delimiter: '/', StartAfter: 'a b' }));
+  t.equal(v2.EncodingType, 'url');
+  const rawKeys = (v2.Contents ?? []).map((c) => c.Key!);
+  const rawPrefixes = (v2.CommonPrefixes ?? []).map((p) => p.Prefix!);
+  for (const raw of [...rawKeys, ...rawPrefixes]) t.match(raw, /^[A-Za-z0-9%._~!*'()-]*$/, `${raw} is URL-encoded`);
+  t.same(
+    [...rawKeys.map((k) => `K:${unquotePlus(k)}`), ...rawPrefixes.map((p) => `P:${unquotePlus(p)}`)].sort((a, b) => utf8Order(a.slice(2), b.slice(2))),
+    reference(trickyKeys, '', '/', 'a b'),
+    'decoded as the aws CLI decodes (unquote_plus)',
+  );
+  t.ok(rawKeys.includes('plus%2Bsign'), "'+' is encoded, so unquote_plus keeps it");
+  t.ok(rawKeys.includes('pct%2541'));
+  t.ok(rawPrefixes.includes('sp%20ace%2F') || rawPrefixes.includes('sp+ace%2F'), 'space and delimiter in a common prefix are encoded');
+  t.equal(unquotePlus(v2.StartAfter!), 'a b');
+  t.equal(unquotePlus(v2.Delimiter!), '/');
+
+  const v1 = await s3.send(new ListObjectsCommand({ Bucket: TRICKY, EncodingType: 'url', Prefix: 'uni/ü', Marker: 'uni/ü' }));
+  t.same(v1.Contents?.map((c) => unquotePlus(c.Key!)), ['uni/ü/ß']);
+  t.equal(v1.Contents![0]!.Key, 'uni%2F%C3%BC%2F%C3%9F');
+  t.equal(unquotePlus(v1.Prefix!), 'uni/ü');
+  t.equal(unquotePlus(v1.Marker!), 'uni/ü');
+  t.not(v1.Prefix, 'uni/ü', 'the prefix is returned encoded');
+
+  const paged = await s3.send(new ListObjectsCommand({ Bucket: TRICKY, EncodingType: 'url', Delimiter: '/', MaxKeys: 3 }));
+  t.equal(paged.IsTruncated, true);
+  t.ok(paged.NextMarker);
+
+  t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: TRICKY, EncodingType: 'base64' as 'url' }))), 'InvalidArgument/400');
+
+  const owned = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, FetchOwner: true, MaxKeys: 2 }));
+  t.equal(owned.Contents?.length, 2);
+  for (const c of owned.Contents ?? []) t.ok(c.Owner?.ID, 'fetch-owner lists Owner');
+});
