@@ -298,35 +298,49 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   const uploads: UploadRecord[] = [];
   const prefixes: string[] = [];
   let truncated = false;
+  // Where the next page starts: the last upload, or the last common prefix (no upload id).
+  let nextKey: string | undefined;
+  let nextId: string | undefined;
   let cursorKey = keyMarker;
   let cursorId = uploadIdMarker;
-  // Common prefixes collapse many uploads into one entry: page until max entries are collected.
-  while (uploads.length + prefixes.length < max) {
-    const r = env.meta.listUploads(ctx.bucket!, { prefix, keyMarker: cursorKey, uploadIdMarker: cursorId, limit: max });
+  const markerBytes = Buffer.from(keyMarker);
+  // Common prefixes collapse many uploads into one entry: read until max entries are collected
+  // and one more entry proves the listing is truncated.
+  page: for (;;) {
+    const r = env.meta.listUploads(ctx.bucket!, { prefix, keyMarker: cursorKey, uploadIdMarker: cursorId, limit: max + 1 });
     for (const u of r.uploads) {
-      if (uploads.length + prefixes.length >= max) {
-        truncated = true;
-        break;
-      }
+      cursorKey = u.key;
+      cursorId = u.id;
       const i = delimiter === '' ? -1 : u.key.indexOf(delimiter, prefix.length);
       if (i >= 0) {
         const cp = u.key.slice(0, i + delimiter.length);
-        if (prefixes[prefixes.length - 1] !== cp) prefixes.push(cp);
-      } else uploads.push(u);
-      cursorKey = u.key;
-      cursorId = u.id;
+        if (prefixes[prefixes.length - 1] === cp) continue;
+        // A key marker at or inside this prefix: an earlier page already listed it.
+        if (keyMarker !== '' && Buffer.compare(Buffer.from(cp), markerBytes) <= 0) continue;
+        if (uploads.length + prefixes.length >= max) {
+          truncated = true;
+          break page;
+        }
+        prefixes.push(cp);
+        nextKey = cp;
+        nextId = undefined;
+      } else {
+        if (uploads.length + prefixes.length >= max) {
+          truncated = true;
+          break page;
+        }
+        uploads.push(u);
+        nextKey = u.key;
+        nextId = u.id;
+      }
     }
-    if (truncated || !r.isTruncated) {
-      truncated ||= r.isTruncated && uploads.length + prefixes.length >= max;
-      break;
-    }
+    if (!r.isTruncated) break;
   }
-  const last = uploads[uploads.length - 1];
   const body: XmlObject = {
     Bucket: ctx.bucket!,
     KeyMarker: enc(keyMarker),
     UploadIdMarker: uploadIdMarker,
-    ...(truncated && last ? { NextKeyMarker: enc(last.key), NextUploadIdMarker: last.id } : {}),
+    ...(truncated && nextKey !== undefined ? { NextKeyMarker: enc(nextKey), ...(nextId !== undefined ? { NextUploadIdMarker: nextId } : {}) } : {}),
     ...(prefix !== '' ? { Prefix: enc(prefix) } : {}),
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     MaxUploads: max,

@@ -1,0 +1,376 @@
+// Multipart uploads against the built daemon: the whole lifecycle with exact bytes and the S3
+// multipart ETag, every CompleteMultipartUpload error code, part replacement, partNumber reads,
+// ranged reads across parts, Abort freeing the parts' data files, ListParts and
+// ListMultipartUploads paging, UploadPartCopy with ranges, and @aws-sdk/lib-storage Upload.
+
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { FileStore } from '../../daemon/storage/files.js';
+
+const MiB = 1024 * 1024;
+const d = await startDaemon();
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+const s3 = d.s3();
+const files = new FileStore(d.dataDir);
+const BUCKET = bucketName('mp');
+await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+
+async function s3Code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    return `${e.name}/${e.$metadata?.httpStatusCode}`;
+  }
+}
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+/** S3's multipart ETag: MD5 of the concatenated binary part MD5s, then -N. */
+function multipartETag(parts: Buffer[]): string {
+  const h = createHash('md5');
+  for (const p of parts) h.update(createHash('md5').update(p).digest());
+  return `"${h.digest('hex')}-${parts.length}"`;
+}
+
+async function create(key: string, bucket = BUCKET): Promise<string> {
+  const r = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  t.equal(r.Bucket, bucket);
+  t.equal(r.Key, key);
+  return r.UploadId!;
+}
+
+async function uploadPart(key: string, uploadId: string, n: number, body: Buffer): Promise<CompletedPart> {
+  const r = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: n, Body: body }));
+  return { PartNumber: n, ETag: r.ETag };
+}
+
+async function complete(key: string, uploadId: string, parts: CompletedPart[], client: S3Client = s3): Promise<string | undefined> {
+  const r = await client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+  return r.ETag;
+}
+
+async function getBytes(key: string, extra: { Range?: string; PartNumber?: number } = {}): Promise<{ body: Buffer; range?: string; parts?: number; length?: number }> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ...extra }));
+  return { body: Buffer.from(await r.Body!.transformToByteArray()), range: r.ContentRange, parts: r.PartsCount, length: r.ContentLength };
+}
+
+/** A client whose next requests carry `body` verbatim (for malformed request documents). */
+function rawBodyClient(body: string): S3Client {
+  const c = d.s3();
+  c.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { body?: unknown; headers: Record<string, string> };
+      req.body = body;
+      req.headers['content-length'] = String(Buffer.byteLength(body));
+      for (const h of Object.keys(req.headers)) if (h.startsWith('x-amz-checksum-') || h === 'content-md5') delete req.headers[h];
+      return next(args);
+    },
+    { step: 'build', priority: 'low', name: 'rawBody' },
+  );
+  return c;
+}
+
+async function dataFiles(): Promise<{ temp: number; data: number }> {
+  return files.countFiles();
+}
+
+/** Polls until the data-file count settles at `want` (the reaper deletes after a ~5 s grace). */
+async function waitForFiles(want: number, timeoutMs = 20_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { data } = await dataFiles();
+    if (data === want || Date.now() > until) return data;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const P1 = testBytes(5 * MiB, 11);
+const P2 = testBytes(5 * MiB + 17, 12);
+const P3 = testBytes(MiB + 3, 13);
+
+t.test('AbortMultipartUpload frees the parts\u2019 data files', async (t) => {
+  const key = 'abort/obj';
+  // First test of the file: nothing else has written or queued data files yet.
+  const before = (await dataFiles()).data;
+  t.equal(before, 0);
+  const id = await create(key);
+  await uploadPart(key, id, 1, P1);
+  await uploadPart(key, id, 2, P2);
+  await uploadPart(key, id, 2, P1); // replaced part: its old file is freed too
+  const during = await dataFiles();
+  t.equal(during.data, before + 3, 'three part files on disk (one replaced)');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id }));
+  t.equal(await waitForFiles(before), before, 'every part file deleted after the reaper grace');
+  t.equal((await dataFiles()).temp, 0, 'no temp files');
+  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }));
+  t.equal(listed.Uploads, undefined, 'the upload is gone from ListMultipartUploads');
+});
+
+t.test('Create, UploadPart, Complete: exact bytes and the multipart ETag', async (t) => {
+  const key = 'whole/obj';
+  const id = await create(key);
+  const parts = [await uploadPart(key, id, 1, P1), await uploadPart(key, id, 2, P2), await uploadPart(key, id, 3, P3)];
+  t.same(parts.map((p) => p.ETag), [P1, P2, P3].map((b) => `"${md5(b)}"`), 'part ETags are the part MD5s');
+  const etag = await complete(key, id, parts);
+  t.equal(etag, multipartETag([P1, P2, P3]));
+  const all = Buffer.concat([P1, P2, P3]);
+  const got = await getBytes(key);
+  t.ok(got.body.equals(all), 'GET returns the concatenated parts');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+  t.equal(head.ETag, etag);
+  t.equal(head.ContentLength, all.length);
+
+  t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, Body: 'x' }))), 'NoSuchUpload/404', 'UploadPart after Complete');
+  t.equal(await s3Code(complete(key, id, parts)), 'NoSuchUpload/404', 'Complete twice');
+  t.equal(await s3Code(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id }))), 'NoSuchUpload/404', 'Abort after Complete');
+  t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id }))), 'NoSuchUpload/404', 'ListParts after Complete');
+});
+
+t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async (t) => {
+  const key = 'whole/obj';
+  const all = Buffer.concat([P1, P2, P3]);
+  const bounds = [0, P1.length, P1.length + P2.length, all.length];
+  for (let n = 1; n <= 3; n++) {
+    const got = await getBytes(key, { PartNumber: n });
+    t.ok(got.body.equals(all.subarray(bounds[n - 1], bounds[n])), `part ${n} bytes`);
+    t.equal(got.range, `bytes ${bounds[n - 1]}-${bounds[n]! - 1}/${all.length}`);
+    t.equal(got.parts, 3);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: n }));
+    t.equal(head.ContentLength, bounds[n]! - bounds[n - 1]!);
+    t.equal(head.PartsCount, 3);
+  }
+  t.equal(await s3Code(getBytes(key, { PartNumber: 4 })), 'InvalidRange/416');
+
+  const ranges: Array<[number, number]> = [
+    [P1.length - 10, P1.length + 9],
+    [P1.length - 1, P1.length],
+    [1000, all.length - 1000],
+    [bounds[2]! - 5, bounds[2]! + 5],
+    [0, all.length - 1],
+    [all.length - 1, all.length - 1],
+  ];
+  for (const [a, b] of ranges) {
+    const got = await getBytes(key, { Range: `bytes=${a}-${b}` });
+    t.ok(got.body.equals(all.subarray(a, b + 1)), `bytes=${a}-${b}`);
+    t.equal(got.range, `bytes ${a}-${b}/${all.length}`);
+  }
+  const suffix = await getBytes(key, { Range: `bytes=-${P3.length + 100}` });
+  t.ok(suffix.body.equals(all.subarray(all.length - P3.length - 100)), 'suffix range across the last boundary');
+});
+
+t.test('re-uploading a part replaces it; ListParts', async (t) => {
+  const key = 'replace/obj';
+  const id = await create(key);
+  const first2 = testBytes(5 * MiB, 21);
+  const second2 = testBytes(5 * MiB, 22);
+  const p1 = await uploadPart(key, id, 1, P1);
+  const old2 = await uploadPart(key, id, 2, first2);
+  const p2 = await uploadPart(key, id, 2, second2);
+  const p3 = await uploadPart(key, id, 3, Buffer.from('tail'));
+  const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id }));
+  t.same(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]), [
+    [1, p1.ETag, P1.length],
+    [2, p2.ETag, second2.length],
+    [3, p3.ETag, 4],
+  ]);
+  t.equal(listed.IsTruncated, false);
+  t.equal(listed.UploadId, id);
+  const page1 = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id, MaxParts: 2 }));
+  t.same(page1.Parts?.map((p) => p.PartNumber), [1, 2]);
+  t.equal(page1.IsTruncated, true);
+  t.equal(page1.NextPartNumberMarker, '2');
+  const page2 = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id, MaxParts: 2, PartNumberMarker: page1.NextPartNumberMarker }));
+  t.same(page2.Parts?.map((p) => p.PartNumber), [3]);
+  t.equal(page2.IsTruncated, false);
+
+  t.equal(await s3Code(complete(key, id, [p1, old2, p3])), 'InvalidPart/400', 'the replaced ETag is no longer valid');
+  const etag = await complete(key, id, [p1, p2, p3]);
+  t.equal(etag, multipartETag([P1, second2, Buffer.from('tail')]));
+  t.ok((await getBytes(key)).body.equals(Buffer.concat([P1, second2, Buffer.from('tail')])));
+});
+
+t.test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityTooSmall, NoSuchUpload, MalformedXML', async (t) => {
+  const key = 'errors/obj';
+  const id = await create(key);
+  const small1 = testBytes(MiB, 31);
+  const p1 = await uploadPart(key, id, 1, P1);
+  const p2 = await uploadPart(key, id, 2, small1);
+  const p3 = await uploadPart(key, id, 3, Buffer.from('end'));
+
+  t.equal(await s3Code(complete(key, id, [p2, p1])), 'InvalidPartOrder/400', 'descending');
+  t.equal(await s3Code(complete(key, id, [p1, p1])), 'InvalidPartOrder/400', 'repeated part number');
+  t.equal(await s3Code(complete(key, id, [p1, { PartNumber: 2, ETag: `"${'0'.repeat(32)}"` }])), 'InvalidPart/400', 'wrong ETag');
+  t.equal(await s3Code(complete(key, id, [p1, { PartNumber: 4, ETag: p3.ETag }])), 'InvalidPart/400', 'missing part');
+  t.equal(await s3Code(complete(key, id, [p1, p2, p3])), 'EntityTooSmall/400', 'a 1 MiB part that is not last');
+  for (const [name, body] of [
+    ['not XML', 'this is not xml'],
+    ['unclosed', '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>'],
+    ['no parts', '<CompleteMultipartUpload></CompleteMultipartUpload>'],
+    ['wrong root', '<Foo><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></Foo>'],
+    ['part without number', '<CompleteMultipartUpload><Part><ETag>"abc"</ETag></Part></CompleteMultipartUpload>'],
+  ] as const) {
+    t.equal(await s3Code(complete(key, id, [p1], rawBodyClient(body))), 'MalformedXML/400', `MalformedXML: ${name}`);
+  }
+  t.equal(await s3Code(complete(key, 'no-such-upload-id', [p1])), 'NoSuchUpload/404', 'unknown upload id');
+  t.equal(await s3Code(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'other/key', UploadId: id, MultipartUpload: { Parts: [p1] } }))), 'NoSuchUpload/404', 'upload id of another key');
+  t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: 'nope', PartNumber: 1, Body: 'x' }))), 'NoSuchUpload/404', 'UploadPart to unknown id');
+  t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 10001, Body: 'x' }))), 'InvalidArgument/400', 'part number 10001');
+
+  // The failed completions left the upload intact: p1 + last part completes.
+  const etag = await complete(key, id, [p1, p3]);
+  t.equal(etag, multipartETag([P1, Buffer.from('end')]));
+  t.ok((await getBytes(key)).body.equals(Buffer.concat([P1, Buffer.from('end')])), 'a subset of parts');
+
+  const aborted = await create(key);
+  await uploadPart(key, aborted, 1, Buffer.from('x'));
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: aborted }));
+  t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: aborted, PartNumber: 2, Body: 'x' }))), 'NoSuchUpload/404', 'UploadPart after Abort');
+  t.equal(await s3Code(complete(key, aborted, [p1])), 'NoSuchUpload/404', 'Complete after Abort');
+  t.equal(await s3Code(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: aborted }))), 'NoSuchUpload/404', 'Abort twice');
+  t.equal(await s3Code(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: 'unknown' }))), 'NoSuchUpload/404', 'Abort unknown id');
+  t.ok((await getBytes(key)).body.equals(Buffer.concat([P1, Buffer.from('end')])), 'the aborted upload left the object alone');
+});
+
+t.test('ListMultipartUploads: order, prefix, delimiter, key and upload-id markers, max-uploads', async (t) => {
+  const bucket = bucketName('mpl');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const made: Array<[string, string]> = [];
+  for (const key of ['dir/a', 'dir/b', 'dir/sub/c', 'dir/sub/d', 'top', 'x', 'x', 'x', 'zz/1']) {
+    made.push([key, await create(key, bucket)]);
+  }
+  const all = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  t.same(all.Uploads?.map((u) => [u.Key, u.UploadId]), made, 'key order, then initiation order');
+  t.equal(all.IsTruncated, false);
+  t.ok(all.Uploads![0]!.Initiated instanceof Date);
+
+  const dir = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'dir/', Delimiter: '/' }));
+  t.same(dir.Uploads?.map((u) => u.Key), ['dir/a', 'dir/b']);
+  t.same(dir.CommonPrefixes?.map((p) => p.Prefix), ['dir/sub/']);
+  t.equal(dir.Prefix, 'dir/');
+  t.equal(dir.Delimiter, '/');
+
+  const top = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Delimiter: '/' }));
+  t.same(top.Uploads?.map((u) => u.Key), ['top', 'x', 'x', 'x']);
+  t.same(top.CommonPrefixes?.map((p) => p.Prefix), ['dir/', 'zz/']);
+
+  const afterKey = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: 'x' }));
+  t.same(afterKey.Uploads?.map((u) => u.Key), ['zz/1'], 'key-marker alone skips every upload of that key');
+  const afterId = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: 'x', UploadIdMarker: made[5]![1] }));
+  t.same(afterId.Uploads?.map((u) => u.UploadId), [made[6]![1], made[7]![1], made[8]![1]], 'upload-id-marker: later uploads of the marker key');
+
+  // Paging with every max-uploads size visits every upload exactly once.
+  for (const MaxUploads of [1, 2, 3, 4]) {
+    const seen: Array<[string, string]> = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (let i = 0; i < 20; i++) {
+      const r = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, MaxUploads, KeyMarker, UploadIdMarker }));
+      t.ok((r.Uploads?.length ?? 0) <= MaxUploads);
+      seen.push(...(r.Uploads ?? []).map((u): [string, string] => [u.Key!, u.UploadId!]));
+      if (!r.IsTruncated) break;
+      t.equal(r.NextKeyMarker, r.Uploads![r.Uploads!.length - 1]!.Key);
+      t.equal(r.NextUploadIdMarker, r.Uploads![r.Uploads!.length - 1]!.UploadId);
+      KeyMarker = r.NextKeyMarker;
+      UploadIdMarker = r.NextUploadIdMarker;
+    }
+    t.same(seen, made, `max-uploads=${MaxUploads}`);
+  }
+  // With a delimiter: prefixes count towards max-uploads and are never listed twice.
+  for (const MaxUploads of [1, 2, 3]) {
+    const seen: string[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (let i = 0; i < 20; i++) {
+      const r = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Delimiter: '/', MaxUploads, KeyMarker, UploadIdMarker }));
+      t.ok((r.Uploads?.length ?? 0) + (r.CommonPrefixes?.length ?? 0) <= MaxUploads);
+      seen.push(...(r.Uploads ?? []).map((u) => `U:${u.UploadId}`), ...(r.CommonPrefixes ?? []).map((p) => `P:${p.Prefix}`));
+      if (!r.IsTruncated) break;
+      KeyMarker = r.NextKeyMarker;
+      UploadIdMarker = r.NextUploadIdMarker;
+      if (KeyMarker === undefined) {
+        t.fail('truncated page without NextKeyMarker');
+        break;
+      }
+    }
+    t.same(
+      seen.sort(),
+      ['P:dir/', 'P:zz/', `U:${made[4]![1]}`, `U:${made[5]![1]}`, `U:${made[6]![1]}`, `U:${made[7]![1]}`].sort(),
+      `delimiter, max-uploads=${MaxUploads}`,
+    );
+  }
+  for (const [key, id] of made) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }));
+  const empty = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  t.equal(empty.Uploads, undefined);
+});
+
+t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {
+  const src = testBytes(12 * MiB + 5, 41);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy/src', Body: src }));
+  const key = 'copy/dst';
+  const id = await create(key);
+  const copyPart = (n: number, range?: string): Promise<string> =>
+    s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: n, CopySource: `${BUCKET}/copy/src`, CopySourceRange: range })).then((r) => r.CopyPartResult!.ETag!);
+  const e1 = await copyPart(1, `bytes=${MiB}-${6 * MiB - 1}`);
+  const e2 = await copyPart(2);
+  const e3 = await copyPart(3, 'bytes=100-199');
+  t.equal(e1, `"${md5(src.subarray(MiB, 6 * MiB))}"`);
+  t.equal(e3, `"${md5(src.subarray(100, 200))}"`);
+  t.equal(await s3Code(copyPart(4, `bytes=0-${src.length}`)), 'InvalidRange/416', 'range past the end');
+  t.equal(await s3Code(copyPart(4, 'bytes=10-')), 'InvalidArgument/400', 'open-ended range');
+  t.equal(await s3Code(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, CopySource: `${BUCKET}/copy/missing` }))), 'NoSuchKey/404');
+  const etag = await complete(key, id, [
+    { PartNumber: 1, ETag: e1 },
+    { PartNumber: 2, ETag: e2 },
+    { PartNumber: 3, ETag: e3 },
+  ]);
+  const want = [src.subarray(MiB, 6 * MiB), src, src.subarray(100, 200)];
+  t.equal(etag, multipartETag(want));
+  t.ok((await getBytes(key)).body.equals(Buffer.concat(want)), 'copied ranges in order');
+});
+
+t.test('@aws-sdk/lib-storage Upload of a ~20 MiB stream', async (t) => {
+  const body = testBytes(20 * MiB + 123, 51);
+  let offset = 0;
+  const stream = new Readable({
+    read() {
+      // Odd-sized chunks so the SDK re-buffers into parts.
+      const n = Math.min(777_777, body.length - offset);
+      this.push(n === 0 ? null : body.subarray(offset, offset + n));
+      offset += n;
+    },
+  });
+  const up = new Upload({ client: s3, params: { Bucket: BUCKET, Key: 'lib/stream', Body: stream }, partSize: 5 * MiB, queueSize: 3 });
+  const r = await up.done();
+  const parts = [];
+  for (let o = 0; o < body.length; o += 5 * MiB) parts.push(body.subarray(o, Math.min(body.length, o + 5 * MiB)));
+  t.equal(parts.length, 5);
+  t.equal(r.ETag, multipartETag(parts));
+  const got = await getBytes('lib/stream');
+  t.ok(got.body.equals(body), 'GET returns the streamed bytes');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'lib/stream' }));
+  t.equal(head.ContentLength, body.length);
+  t.equal(head.PartsCount, 5);
+});
