@@ -123,9 +123,9 @@ export function resolveEncryption(req: EncryptionRequest, bucket: BucketEncrypti
   return req;
 }
 
-/** Headers that must not come with GET/HEAD (the object's kind decides). */
+/** Headers that must not come with GET/HEAD (the object's kind decides): InvalidRequest, as MinIO answers (errInvalidEncryptionParameters). */
 export function rejectSseOnRead(headers: Headers): void {
   if (headers[SSE] !== undefined || headers[KMS_KEY_ID] !== undefined || headers[KMS_CONTEXT] !== undefined) {
-    throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption headers are not allowed on GET or HEAD requests.');
+    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object: x-amz-server-side-encryption headers are not allowed on GET or HEAD requests.');
   }
 }

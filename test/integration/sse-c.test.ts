@@ -173,7 +173,7 @@ t.test('missing and wrong keys on an SSE-C object', async (t) => {
   await expectError(
     t,
     s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) }), { 'x-amz-server-side-encryption': 'AES256' })),
-    'InvalidArgument',
+    'InvalidRequest',
     400,
     'GET with x-amz-server-side-encryption',
   );
