@@ -2,6 +2,7 @@
 // s3d entry point: `s3d server DIR [--dev]`. Wires config, logger, storage, LMDB, KMS, crypto
 // pool and the HTTP front end; handles signals and graceful shutdown.
 
+import { execFile } from 'node:child_process';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -81,11 +82,22 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     port,
     async stop() {
       shuttingDown = true;
-      await server.close(config.shutdownTimeoutMs);
-      await reaper.stop();
-      await pool.close();
-      await kms?.close();
-      await meta.close();
+      // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
+      const failures: unknown[] = [];
+      const step = async (name: string, fn: () => Promise<void> | undefined): Promise<void> => {
+        try {
+          await fn();
+        } catch (err) {
+          log.error({ err, step: name }, 'shutdown step failed');
+          failures.push(err);
+        }
+      };
+      await step('http', () => server.close(config.shutdownTimeoutMs));
+      await step('reaper', () => reaper.stop());
+      await step('crypto pool', () => pool.close());
+      await step('kms', () => kms?.close());
+      await step('lmdb', () => meta.close());
+      if (failures.length > 0) throw failures[0];
     },
   };
 }
@@ -127,27 +139,45 @@ async function main(argv: string[]): Promise<number> {
     log.fatal({ err }, 'start-up failed');
     return 1;
   }
-  await new Promise<void>((resolve) => {
+  sdNotify(log, ['--ready', `--status=serving on port ${daemon.port}`]);
+  // SIGTERM (systemd stop) or SIGINT: drain, then exit 0; 1 when the shutdown itself failed. A
+  // second signal exits at once: what it interrupts is crash-safe and swept at the next start.
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals): void => {
-      if (stopping) return;
+      if (stopping) {
+        log.warn({ signal: sig }, 'second signal during shutdown: exiting now');
+        process.exit(1);
+      }
       stopping = true;
       log.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
+      sdNotify(log, ['STOPPING=1', '--status=draining in-flight requests']);
       daemon.stop().then(
         () => {
           log.info('shutdown complete');
-          resolve();
+          resolve(0);
         },
         (err: unknown) => {
           log.error({ err }, 'error during shutdown');
-          resolve();
+          resolve(1);
         },
       );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  return 0;
+}
+
+/**
+ * systemd readiness and status (Type=notify, NotifyAccess=all; see systemd/s3d.service). Node
+ * cannot send on the notify socket (a unix datagram socket), so this runs `systemd-notify`,
+ * which waits until systemd has processed the message. No-op outside systemd.
+ */
+function sdNotify(log: Logger, args: string[]): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  execFile('systemd-notify', args, { timeout: 15_000 }, (err, _stdout, stderr) => {
+    if (err) log.error({ err: { message: err.message }, stderr: stderr.trim(), args }, 'systemd-notify failed: systemd will not see s3d as ready (is the systemd package installed?)');
+  });
 }
 
 // Run as a program (not when imported by tests).

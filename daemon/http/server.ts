@@ -33,7 +33,14 @@ interface Pending {
   body: UwsRequestBody | undefined;
   abortController: AbortController;
   writableWaiter: ((offset: number) => boolean) | undefined;
+  /** The handler returned and the response body is streaming. */
+  responding: boolean;
 }
+
+/** After the shutdown deadline: how long requests whose body has fully arrived may still commit. */
+const COMMIT_GRACE_MS = 5000;
+/** After cutting: how long aborted handlers get to remove their temp files. */
+const CLEANUP_GRACE_MS = 2000;
 
 const ANONYMOUS_CREDENTIALS: AuthResult = {
   accessKeyId: '',
@@ -69,6 +76,8 @@ export class HttpServer {
   private listenSocket: us_listen_socket | undefined;
   private readonly inFlight = new Set<Pending>();
   private idleWaiters: Array<() => void> = [];
+  /** Set by close(): requests still arriving on open connections are turned away. */
+  private closing = false;
   port = 0;
 
   constructor(deps: HttpServerDeps) {
@@ -103,34 +112,52 @@ export class HttpServer {
     return this.port;
   }
 
-  /** Stop accepting connections; wait for in-flight requests up to the deadline, then cut them. */
+  /**
+   * Graceful stop. Closes the listening socket (new connections are refused) and answers
+   * requests arriving on kept-alive connections with 503. In-flight requests get `deadlineMs`
+   * to finish. At the deadline, requests whose body is still arriving and responses still
+   * streaming are cut: such an upload can no longer commit, and its handler removes its temp
+   * file. Requests whose whole body has arrived are committing and get a short grace to do so
+   * (cutting one mid-commit would leave a stored object its client saw fail); whatever still
+   * runs after that is aborted too. Resolves once every handler has settled (or a last bound).
+   */
   async close(deadlineMs: number): Promise<void> {
     const uws = loadUws();
+    this.closing = true;
     if (this.listenSocket) {
       uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
-    if (this.inFlight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, deadlineMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-    for (const p of [...this.inFlight]) {
-      p.abortController.abort(new Error('server shutting down'));
-      if (!p.aborted) {
-        p.aborted = true;
-        p.body?.onAbort();
-        p.res.close();
-      }
-    }
+    await this.waitIdle(deadlineMs);
+    for (const p of [...this.inFlight]) if (p.responding || !p.body?.complete) this.cut(p, 'shutdown deadline reached');
+    await this.waitIdle(COMMIT_GRACE_MS);
+    for (const p of [...this.inFlight]) this.cut(p, 'shutdown deadline reached');
     // Let handlers observe their abort and clean up (temp files) before the caller tears down.
-    const start = Date.now();
-    while (this.inFlight.size > 0 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 10));
+    await this.waitIdle(CLEANUP_GRACE_MS);
+    if (this.inFlight.size > 0) this.deps.log.warn({ requests: this.inFlight.size }, 'shutdown: handlers still running after the deadline');
+  }
+
+  /** Resolves when no request is in flight, or after `ms`. */
+  private async waitIdle(ms: number): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Aborts a request: its handler sees the abort signal and a failing body; the connection closes. */
+  private cut(p: Pending, reason: string): void {
+    p.abortController.abort(new Error(reason));
+    if (!p.aborted) {
+      p.aborted = true;
+      p.body?.onAbort();
+      p.res.close();
+    }
   }
 
   get activeRequests(): number {
@@ -147,7 +174,7 @@ export class HttpServer {
     req.forEach((k, v) => {
       headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
     });
-    const pending: Pending = { res, aborted: false, body: undefined, abortController: new AbortController(), writableWaiter: undefined };
+    const pending: Pending = { res, aborted: false, body: undefined, abortController: new AbortController(), writableWaiter: undefined, responding: false };
     this.inFlight.add(pending);
     res.onAborted(() => {
       pending.aborted = true;
@@ -163,6 +190,12 @@ export class HttpServer {
     let auth: AuthResult;
     const logFields: { op: string; bucket?: string; key?: string } = { op: 'Unknown' };
     const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+    if (this.closing) {
+      // Draining: a request on a kept-alive connection. Refuse it unread and close the connection.
+      const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.');
+      this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, true, 0);
+      return;
+    }
     try {
       r = route({ method, rawPath, query, host: headers.host ?? '', headers }, this.deps.config.domains);
       logFields.op = r.op;
@@ -255,6 +288,8 @@ export class HttpServer {
     }
     const res = p.res;
     const headers = result.headers ?? {};
+    // While draining, no connection is kept alive for another request.
+    if (this.closing) closeConnection = true;
     const writeHead = (): void => {
       res.writeStatus(statusLine(result.status));
       res.writeHeader('x-amz-request-id', id);
@@ -281,6 +316,7 @@ export class HttpServer {
       done(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
       return;
     }
+    p.responding = true;
     void this.stream(p, body, writeHead).then(done, (err: unknown) => {
       // Headers are out: the only honest signal left is to cut the connection short.
       this.deps.log.warn({ err, requestId: id }, 'response stream failed; closing connection');

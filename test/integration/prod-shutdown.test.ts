@@ -1,0 +1,214 @@
+// Graceful shutdown (issue 8 §2): SIGTERM/SIGINT stop accepting connections, let in-flight
+// requests finish up to S3_SHUTDOWN_TIMEOUT, cut the rest cleanly (temp files removed), drain
+// the crypto pool, close LMDB and exit 0. An upload in flight at the signal either completes and
+// reads back after a restart, or fails for its client and leaves nothing behind.
+
+import t, { type Test } from 'tap';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand } from '@aws-sdk/client-s3';
+import { request } from 'node:http';
+import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { errorCode, inspectDataDir, openPut, send, signedHeaders, sleep, tryConnect, waitForLog } from './prod-helpers.js';
+
+const MiB = 1024 * 1024;
+const DEADLINE_S = 3;
+
+async function getBytes(d: TestDaemon, bucket: string, key: string): Promise<Buffer | undefined> {
+  try {
+    const r = await d.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await r.Body!.transformToByteArray());
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
+
+async function exists(d: TestDaemon, bucket: string, key: string): Promise<boolean> {
+  try {
+    await d.s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+async function signal(d: TestDaemon, sig: NodeJS.Signals): Promise<number> {
+  const start = Date.now();
+  d.proc.kill(sig);
+  await waitForLog(d.logs, (l) => l.msg === 'shutting down: draining in-flight requests');
+  return start;
+}
+
+function exitOf(d: TestDaemon): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> {
+  if (d.proc.exitCode !== null || d.proc.signalCode !== null) return Promise.resolve({ code: d.proc.exitCode, signal: d.proc.signalCode, at: Date.now() });
+  return new Promise((r) => d.proc.once('exit', (code, sig) => r({ code, signal: sig, at: Date.now() })));
+}
+
+/** After the daemon stopped: no temp file, every data file referenced, every reference backed. */
+async function assertClean(t: Test, dataDir: string, what: string): Promise<void> {
+  const s = await inspectDataDir(dataDir);
+  t.same(s.temp, [], `${what}: no temp files left (removed by the shutdown, not the next start)`);
+  t.same(s.missing, [], `${what}: every referenced data file exists`);
+  // Replaced/deleted objects' files may still wait in the deletion queue; anything else is an orphan.
+  const queued = new Set(s.queued);
+  t.same(s.orphans.filter((f) => !queued.has(f)), [], `${what}: no unreferenced data files`);
+}
+
+t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new connections are refused; exit 0', async (t) => {
+  const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DEADLINE_S) } });
+  t.teardown(() => d.stop('SIGKILL'));
+  const bucket = bucketName();
+  await d.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  const plainBody = testBytes(6 * MiB, 11);
+  const sseBody = testBytes(5 * MiB + 123, 12);
+  const plain = openPut(d.port, `/${bucket}/plain`, plainBody.length);
+  const sse = openPut(d.port, `/${bucket}/sse`, sseBody.length, { headers: { 'x-amz-server-side-encryption': 'AES256' } });
+  await plain.write(plainBody.subarray(0, 2 * MiB));
+  await sse.write(sseBody.subarray(0, 1 * MiB));
+  await sleep(100);
+
+  const exit = exitOf(d);
+  const signalled = await signal(d, 'SIGTERM');
+  t.equal(await tryConnect(d.port), 'ECONNREFUSED', 'new connections are refused while draining');
+
+  await plain.write(plainBody.subarray(2 * MiB, 4 * MiB));
+  await sleep(200);
+  plain.end(plainBody.subarray(4 * MiB));
+  sse.end(sseBody.subarray(1 * MiB));
+  const [p, s] = await Promise.all([plain.response, sse.response]);
+  t.equal(p.status, 200, 'plain upload in flight at SIGTERM completes');
+  t.equal(s.status, 200, 'SSE-S3 upload in flight at SIGTERM completes');
+  const { code, at } = await exit;
+  t.equal(code, 0, 'exit code 0');
+  t.ok(at - signalled < DEADLINE_S * 1000, `exited as soon as the in-flight requests finished (${at - signalled} ms)`);
+  await assertClean(t, d.dataDir, 'after drain');
+
+  const d2 = await startDaemon({ dataDir: d.dataDir });
+  t.teardown(async () => {
+    await d2.stop('SIGKILL');
+    d2.cleanup();
+  });
+  t.ok((await getBytes(d2, bucket, 'plain'))?.equals(plainBody), 'plain object reads back after restart');
+  t.ok((await getBytes(d2, bucket, 'sse'))?.equals(sseBody), 'SSE-S3 object reads back after restart');
+  t.equal(await d2.stop('SIGINT'), 0, 'idle daemon exits 0 on SIGINT');
+});
+
+t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothing behind', async (t) => {
+  const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DEADLINE_S) } });
+  t.teardown(() => d.stop('SIGKILL'));
+  const s3 = d.s3();
+  const bucket = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  // An existing version must survive an overwrite that is cut.
+  const old = testBytes(300_000, 21);
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/keep`, body: old })).status, 200);
+  const mpu = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', ServerSideEncryption: 'AES256' }));
+
+  const slow = [
+    { name: 'new plain object', up: openPut(d.port, `/${bucket}/slow-plain`, 20 * MiB) },
+    { name: 'new SSE-S3 object', up: openPut(d.port, `/${bucket}/slow-sse`, 20 * MiB, { headers: { 'x-amz-server-side-encryption': 'AES256' } }) },
+    { name: 'overwrite', up: openPut(d.port, `/${bucket}/keep`, 20 * MiB) },
+    { name: 'small (inline) object', up: openPut(d.port, `/${bucket}/slow-small`, 1000) },
+    { name: 'multipart part', up: openPut(d.port, `/${bucket}/mp`, 6 * MiB, { query: `partNumber=1&uploadId=${encodeURIComponent(mpu.UploadId!)}` }) },
+  ];
+  const chunk = testBytes(512 * 1024, 22);
+  for (const s of slow) await s.up.write(s.name.startsWith('small') ? chunk.subarray(0, 500) : chunk);
+
+  // A GET streaming to a reader that stopped reading.
+  const big = testBytes(24 * MiB, 23);
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/big`, body: big })).status, 200);
+  let getBytesSeen = 0;
+  let getRes: import('node:http').IncomingMessage | undefined;
+  let stalled = true;
+  const getDone = new Promise<string>((resolve) => {
+    const req = request({ host: '127.0.0.1', port: d.port, path: `/${bucket}/big`, headers: signedHeaders(d.port, { method: 'GET', path: `/${bucket}/big` }), agent: false }, (res) => {
+      getRes = res;
+      res.on('data', (c: Buffer) => {
+        getBytesSeen += c.length;
+        if (stalled) res.pause();
+      });
+      res.on('end', () => resolve(res.complete ? 'end' : 'cut'));
+      res.on('close', () => resolve(res.complete ? 'end' : 'cut'));
+      res.on('error', (e) => resolve(`error:${e.message}`));
+    });
+    req.on('error', (e) => resolve(`error:${e.message}`));
+    req.end();
+  });
+  await sleep(300);
+
+  const exit = exitOf(d);
+  const signalled = await signal(d, 'SIGTERM');
+  // Keep trickling well past the deadline: the daemon must not wait for these.
+  const trickle = setInterval(() => {
+    for (const s of slow) if (!s.name.startsWith('small')) void s.up.write(chunk.subarray(0, 16 * 1024));
+  }, 200);
+  t.teardown(() => clearInterval(trickle));
+  const results = await Promise.allSettled(slow.map((s) => s.up.response));
+  const { code, at } = await exit;
+  clearInterval(trickle);
+  for (const [i, r] of results.entries()) {
+    t.ok(r.status === 'rejected' || r.value.status >= 400, `${slow[i]!.name}: the client sees a failure (${r.status === 'rejected' ? (r.reason as Error).message : r.value.status})`);
+  }
+  t.equal(code, 0, 'exit code 0');
+  const took = at - signalled;
+  t.ok(took >= DEADLINE_S * 1000 - 100, `waited for the deadline (${took} ms)`);
+  t.ok(took < DEADLINE_S * 1000 + 4000, `then cut the stragglers promptly (${took} ms)`);
+  stalled = false;
+  getRes?.resume();
+  t.not(await getDone, 'end', 'the stalled GET was cut, not completed');
+  t.ok(getBytesSeen > 0 && getBytesSeen < big.length);
+  await assertClean(t, d.dataDir, 'after cut');
+
+  const d2 = await startDaemon({ dataDir: d.dataDir });
+  t.teardown(async () => {
+    await d2.stop('SIGKILL');
+    d2.cleanup();
+  });
+  for (const key of ['slow-plain', 'slow-sse', 'slow-small']) t.notOk(await exists(d2, bucket, key), `${key} is absent`);
+  t.ok((await getBytes(d2, bucket, 'keep'))?.equals(old), 'the cut overwrite left the previous version intact');
+  const parts = await d2.s3().send(new ListPartsCommand({ Bucket: bucket, Key: 'mp', UploadId: mpu.UploadId! }));
+  t.same(parts.Parts ?? [], [], 'the cut part is not recorded');
+  t.ok((await getBytes(d2, bucket, 'big'))?.equals(big), 'the object whose GET was cut is intact');
+  t.equal(await d2.stop(), 0);
+  await assertClean(t, d.dataDir, 'after restart');
+});
+
+t.test('SIGINT behaves like SIGTERM; requests on kept-alive connections during the drain get 503', async (t) => {
+  const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DEADLINE_S) } });
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  const bucket = bucketName();
+  await d.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  const body = testBytes(3 * MiB, 31);
+  const up = openPut(d.port, `/${bucket}/x`, body.length);
+  await up.write(body.subarray(0, MiB));
+
+  // A kept-alive connection that already served one request.
+  const { Agent } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const get = (): Promise<{ status: number; code: string | undefined; connection: string | undefined }> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: d.port, path: `/${bucket}?list-type=2`, headers: signedHeaders(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2' }), agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, code: errorCode(Buffer.concat(chunks)), connection: res.headers.connection }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  t.equal((await get()).status, 200, 'served before the signal');
+
+  const exit = exitOf(d);
+  await signal(d, 'SIGINT');
+  const during = await get();
+  t.equal(during.status, 503, 'a new request on an old connection is turned away while draining');
+  t.equal(during.code, 'ServiceUnavailable');
+  t.equal(during.connection, 'close', 'and its connection is closed');
+  up.end(body.subarray(MiB));
+  t.equal((await up.response).status, 200, 'the in-flight upload still completes');
+  t.equal((await exit).code, 0, 'exit code 0');
+  await assertClean(t, d.dataDir, 'after SIGINT');
+});
