@@ -2,7 +2,7 @@
 // connection each), S3 XML error parsing, and SDK error assertions with exact codes.
 import type { Test } from 'tap';
 import { createHash } from 'node:crypto';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { signRequest } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY } from '../helpers/daemon.js';
 
@@ -10,6 +10,8 @@ export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The request went out on a kept-alive connection of the agent. */
+  reusedSocket: boolean;
 }
 
 export interface SignOptions {
@@ -34,6 +36,8 @@ export interface RawOptions {
   sign?: SignOptions | false;
   /** Host header (default 127.0.0.1:port). */
   host?: string;
+  /** Connection pool to use (default: a fresh connection per request). */
+  agent?: Agent;
 }
 
 export function sha256Hex(data: Buffer | string): string {
@@ -75,10 +79,10 @@ export function raw(port: number, opts: RawOptions): Promise<RawResponse> {
   const headers = buildHeaders(port, opts);
   const path = opts.query ? `${opts.path}?${opts.query}` : opts.path;
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: opts.method, path, headers, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method: opts.method, path, headers, agent: opts.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), reusedSocket: req.reusedSocket }));
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -1,0 +1,590 @@
+// Object operations against the real daemon (issue 2, "Operations" and "Storage"): PUT/GET/
+// HEAD/DELETE with the SDK's default checksums (CRC32 header, aws-chunked + trailer for
+// streams) and a signed SHA-256 payload, Range, conditional requests, response-* overrides,
+// stored headers and metadata, ETag, hostile and long keys, empty objects.
+import t from 'tap';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { assertXmlError, encodeKey, expectSdkError, md5Base64, raw, xmlField, type RawOptions } from './api-support.js';
+
+let d: TestDaemon;
+let s3: S3Client;
+const bucket = bucketName('obj');
+/** Request headers of every SDK request, in order (captured after signing). */
+const sent: Array<Record<string, string>> = [];
+
+/** An SDK client for the daemon. `keepAlive: false` works around the daemon's keep-alive bug
+ *  (see the todo tests at the end) so the other tests exercise what they name. */
+function client(opts: { keepAlive: boolean; responseChecksumValidation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED' }): S3Client {
+  return new S3Client({
+    endpoint: d.endpoint,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    requestHandler: { httpAgent: new Agent({ keepAlive: opts.keepAlive }) },
+    ...(opts.responseChecksumValidation ? { responseChecksumValidation: opts.responseChecksumValidation } : {}),
+  });
+}
+
+t.before(async () => {
+  d = await startDaemon();
+  s3 = client({ keepAlive: false });
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      sent.push({ ...(args.request as { headers: Record<string, string> }).headers });
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'captureHeaders' },
+  );
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+
+function md5Hex(b: Buffer): string {
+  return createHash('md5').update(b).digest('hex');
+}
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+function crc32Base64(b: Buffer): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b));
+  return out.toString('base64');
+}
+
+async function getBytes(key: string, extra: Partial<{ Range: string }> = {}): Promise<Buffer> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+/** A stream body in uneven pieces, so aws-chunked framing gets several chunks. */
+function streamOf(data: Buffer): Readable {
+  const pieces: Buffer[] = [];
+  for (let off = 0, i = 0; off < data.length; i++) {
+    const n = Math.min(data.length - off, 65_536 + ((i * 7919) % 50_000));
+    pieces.push(data.subarray(off, off + n));
+    off += n;
+  }
+  return Readable.from(pieces);
+}
+
+const SIZES = [1, 1000, 131_072, 131_073, 1_048_593, 5 * 1024 * 1024 + 3];
+
+// Known daemon bugs: the assertions that show them are marked todo (they run, and fail, without
+// failing the suite; TAP_FAIL_TODO=1 makes them count).
+const BUG_AWS_CHUNKED_STORED = 'daemon bug: Content-Encoding "aws-chunked" (transport framing) is stored and returned (ops/object-headers.ts collectStoredHeaders)';
+const BUG_BODYLESS_LENGTH = 'daemon bug: bodiless responses send Content-Length: 9223372036854775808 (http/server.ts finish: res.endWithoutBody(undefined, ...))';
+const BUG_KEEPALIVE = 'daemon bug: after a HEAD/204/304 response the connection is dropped on its next request: "socket hang up" (http/server.ts finish: endWithoutBody)';
+const BUG_RANGE_CHECKSUM = 'daemon bug: 206 responses carry the full-object x-amz-checksum-*, so SDK ranged GETs fail checksum validation (ops/object.ts getOrHead + object-headers.ts objectResponseHeaders)';
+
+t.test('PUT/GET/HEAD/DELETE with the SDK default checksums (Buffer: CRC32 header)', async (t) => {
+  for (const size of SIZES) {
+    const body = testBytes(size, size);
+    const key = `buf/${size}`;
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    const req = sent[sent.length - 1]!;
+    t.equal(req['x-amz-checksum-crc32'], crc32Base64(body), `${size}: SDK sent a CRC32 header`);
+    t.equal(put.ETag, `"${md5Hex(body)}"`, `${size}: ETag is the quoted MD5`);
+    t.equal(put.ChecksumCRC32, crc32Base64(body), `${size}: CRC32 echoed`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    const bytes = Buffer.from(await got.Body!.transformToByteArray());
+    t.equal(sha256(bytes), sha256(body), `${size}: GET returns the bytes`);
+    t.equal(got.ContentLength, size);
+    t.equal(got.ETag, put.ETag);
+    t.equal(got.ChecksumCRC32, crc32Base64(body), `${size}: GET returns the stored CRC32`);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    t.equal(head.ContentLength, size, `${size}: HEAD Content-Length`);
+    t.equal(head.ETag, put.ETag);
+    t.equal(head.AcceptRanges, 'bytes');
+    t.ok(head.LastModified instanceof Date && Math.abs(head.LastModified.getTime() - Date.now()) < 60_000, 'Last-Modified is now-ish');
+  }
+  const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'buf/1000' }));
+  t.equal(del.$metadata.httpStatusCode, 204, 'DeleteObject → 204');
+  await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'buf/1000' })), 'NoSuchKey', 404, 'GET after delete');
+  await expectSdkError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'buf/1000' })), 'NotFound', 404, 'HEAD after delete');
+});
+
+t.test('PUT streams with aws-chunked and a CRC32 trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER)', async (t) => {
+  for (const size of SIZES) {
+    const body = testBytes(size, size + 1);
+    const key = `stream/${size}`;
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: streamOf(body), ContentLength: size, ContentType: 'application/x-test' }));
+    const req = sent[sent.length - 1]!;
+    t.equal(req['x-amz-content-sha256'], 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', `${size}: streamed as aws-chunked`);
+    t.equal(req['x-amz-trailer'], 'x-amz-checksum-crc32', `${size}: with a CRC32 trailer`);
+    t.equal(req['x-amz-decoded-content-length'], String(size));
+    t.equal(put.ETag, `"${md5Hex(body)}"`, `${size}: ETag is the MD5 of the decoded payload`);
+    t.equal(put.ChecksumCRC32, crc32Base64(body), `${size}: trailer CRC32 echoed`);
+    const bytes = await getBytes(key);
+    t.equal(bytes.length, size);
+    t.equal(sha256(bytes), sha256(body), `${size}: GET returns the decoded bytes (no framing)`);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    t.equal(head.ContentType, 'application/x-test');
+    t.equal(head.ChecksumCRC32, crc32Base64(body));
+  }
+});
+
+t.test('aws-chunked is transport framing: it is not stored as the Content-Encoding', async (t) => {
+  const body = testBytes(3000, 3);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ce/plain', Body: streamOf(body), ContentLength: body.length }));
+  t.match(sent[sent.length - 1]!['content-encoding'], /aws-chunked/, 'the SDK sent Content-Encoding: aws-chunked');
+  const plain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/plain' }));
+  t.equal(plain.ContentEncoding, undefined, 'no Content-Encoding stored for a plain streamed PUT', { todo: BUG_AWS_CHUNKED_STORED });
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ce/gzip', Body: streamOf(body), ContentLength: body.length, ContentEncoding: 'gzip' }));
+  t.equal(sent[sent.length - 1]!['content-encoding'], 'gzip,aws-chunked');
+  const gz = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/gzip' }));
+  t.equal(gz.ContentEncoding, 'gzip', 'only the client encoding is stored', { todo: BUG_AWS_CHUNKED_STORED });
+  t.ok((await getBytes('ce/gzip')).equals(body), 'bytes are stored as sent (no decoding)');
+});
+
+t.test('PUT with a precomputed SHA-256 payload hash (raw SigV4)', async (t) => {
+  for (const size of [0, 17, 200_000]) {
+    const body = testBytes(size, 99);
+    const path = `/${bucket}/sha/${size}`;
+    const put = await raw(d.port, { method: 'PUT', path, body, sign: { payloadHash: 'hash' }, headers: { 'content-type': 'text/x-sha' } });
+    t.equal(put.status, 200, `${size}: signed-payload PUT → 200`);
+    t.equal(put.headers.etag, `"${md5Hex(body)}"`);
+    const get = await raw(d.port, { method: 'GET', path });
+    t.equal(get.status, 200);
+    t.ok(get.body.equals(body), `${size}: bytes`);
+    t.equal(get.headers['content-type'], 'text/x-sha');
+    t.equal(get.headers['content-length'], String(size));
+  }
+  // Content-MD5 and an explicit SHA-256 checksum header together with the signed hash.
+  const body = testBytes(4096, 5);
+  const withMd5 = await raw(d.port, {
+    method: 'PUT',
+    path: `/${bucket}/sha/md5`,
+    body,
+    sign: { payloadHash: 'hash' },
+    headers: { 'content-md5': md5Base64(body), 'x-amz-checksum-sha256': createHash('sha256').update(body).digest('base64') },
+  });
+  t.equal(withMd5.status, 200, 'Content-MD5 + x-amz-checksum-sha256 accepted');
+  t.equal(withMd5.headers['x-amz-checksum-sha256'], createHash('sha256').update(body).digest('base64'));
+});
+
+t.test('Range: bytes=a-b, a-, -n → 206 + Content-Range; unsatisfiable → 416 InvalidRange', async (t) => {
+  const size = 2 * 1024 * 1024 + 11;
+  const body = testBytes(size, 7);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'range', Body: body }));
+  const cases: Array<[string, number, number]> = [
+    ['bytes=0-0', 0, 0],
+    ['bytes=0-9', 0, 9],
+    ['bytes=1048570-1048600', 1_048_570, 1_048_600],
+    [`bytes=${size - 1}-${size - 1}`, size - 1, size - 1],
+    [`bytes=100-${size + 1000}`, 100, size - 1],
+    ['bytes=2000000-', 2_000_000, size - 1],
+    ['bytes=-1', size - 1, size - 1],
+    ['bytes=-70000', size - 70_000, size - 1],
+    [`bytes=-${size + 5}`, 0, size - 1],
+  ];
+  // The SDK validates response checksums by default; the daemon's 206 responses trip that (see
+  // the todo test below), so this client only validates when required.
+  const noValidation = client({ keepAlive: false, responseChecksumValidation: 'WHEN_REQUIRED' });
+  for (const [range, start, end] of cases) {
+    const r = await noValidation.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range }));
+    const bytes = Buffer.from(await r.Body!.transformToByteArray());
+    t.equal(r.$metadata.httpStatusCode, 206, `${range}: 206`);
+    t.equal(r.ContentRange, `bytes ${start}-${end}/${size}`, `${range}: Content-Range`);
+    t.equal(r.ContentLength, end - start + 1, `${range}: Content-Length`);
+    t.ok(bytes.equals(body.subarray(start, end + 1)), `${range}: exact bytes`);
+    const rr = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
+    t.equal(rr.status, 206, `raw ${range}: 206`);
+    t.equal(rr.headers['content-range'], `bytes ${start}-${end}/${size}`);
+    t.ok(rr.body.equals(body.subarray(start, end + 1)), `raw ${range}: exact bytes`);
+  }
+  const headRange = await raw(d.port, { method: 'HEAD', path: `/${bucket}/range`, headers: { range: 'bytes=10-19' } });
+  t.equal(headRange.status, 206, 'HEAD with Range → 206');
+  t.equal(headRange.headers['content-range'], `bytes 10-19/${size}`);
+  t.equal(headRange.headers['content-length'], '10');
+  for (const range of [`bytes=${size}-`, `bytes=${size}-${size + 10}`, 'bytes=-0']) {
+    await expectSdkError(t, noValidation.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range })), 'InvalidRange', 416, range);
+    const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
+    assertXmlError(t, r, 416, 'InvalidRange', `raw ${range}`);
+  }
+  // Headers S3 ignores: the whole object with 200.
+  for (const range of ['bytes=10-5', 'bytes=0-1,5-6', 'items=0-1']) {
+    const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
+    t.equal(r.status, 200, `${range}: ignored → 200`);
+    t.equal(r.body.length, size);
+    t.equal(r.headers['content-range'], undefined);
+  }
+});
+
+t.test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since', async (t) => {
+  const body = Buffer.from('conditional body');
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cond', Body: body }));
+  const etag = put.ETag!;
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cond' }));
+  const lm = head.LastModified!;
+  const lmHttp = lm.toUTCString();
+  const before = new Date(lm.getTime() - 1000).toUTCString();
+  const later = new Date(lm.getTime() + 3600_000).toUTCString();
+  const cases: Array<[Record<string, string>, number]> = [
+    [{ 'if-match': etag }, 200],
+    [{ 'if-match': '*' }, 200],
+    [{ 'if-match': '"00000000000000000000000000000000"' }, 412],
+    [{ 'if-none-match': etag }, 304],
+    [{ 'if-none-match': '*' }, 304],
+    [{ 'if-none-match': '"00000000000000000000000000000000"' }, 200],
+    [{ 'if-modified-since': lmHttp }, 304],
+    [{ 'if-modified-since': later }, 304],
+    [{ 'if-modified-since': before }, 200],
+    [{ 'if-unmodified-since': lmHttp }, 200],
+    [{ 'if-unmodified-since': before }, 412],
+    [{ 'if-match': etag, 'if-unmodified-since': before }, 200],
+    [{ 'if-none-match': etag, 'if-modified-since': before }, 304],
+    [{ 'if-none-match': '"other"', 'if-modified-since': later }, 200],
+    [{ 'if-match': '"other"', 'if-none-match': '"other"' }, 412],
+  ];
+  for (const [headers, status] of cases) {
+    for (const method of ['GET', 'HEAD']) {
+      const r = await raw(d.port, { method, path: `/${bucket}/cond`, headers });
+      const what = `${method} ${JSON.stringify(headers)}`;
+      t.equal(r.status, status, `${what} → ${status}`);
+      if (status === 200 && method === 'GET') t.ok(r.body.equals(body), `${what}: body`);
+      if (status === 304) {
+        t.equal(r.body.length, 0, `${what}: 304 has no body`);
+        t.equal(r.headers.etag, etag, `${what}: 304 carries the ETag`);
+      }
+      if (status === 412 && method === 'GET') t.equal(xmlField(r.body, 'Code'), 'PreconditionFailed', `${what}: PreconditionFailed`);
+      t.ok(r.headers['x-amz-request-id'], `${what}: request id`);
+    }
+  }
+  await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfMatch: '"nope"' })), 'PreconditionFailed', 412, 'SDK IfMatch');
+  await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfUnmodifiedSince: new Date(lm.getTime() - 5000) })), 'PreconditionFailed', 412, 'SDK IfUnmodifiedSince');
+  const ok = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfMatch: etag, IfModifiedSince: new Date(lm.getTime() - 5000) }));
+  t.equal(await ok.Body!.transformToString(), 'conditional body', 'SDK conditions that hold → 200');
+  try {
+    await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfNoneMatch: etag }));
+    t.fail('expected 304');
+  } catch (err) {
+    t.equal((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 304, 'SDK IfNoneMatch → 304');
+  }
+});
+
+t.test('response-* query overrides on GET and HEAD (stored headers unchanged)', async (t) => {
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'override', Body: 'x', ContentType: 'text/plain', ContentLanguage: 'en', CacheControl: 'no-store' }),
+  );
+  const expires = new Date('2037-01-01T00:00:00Z');
+  const input = {
+    Bucket: bucket,
+    Key: 'override',
+    ResponseContentType: 'application/json',
+    ResponseContentLanguage: 'fr-CA',
+    ResponseCacheControl: 'max-age=7',
+    ResponseContentDisposition: 'attachment; filename="x.json"',
+    ResponseContentEncoding: 'identity',
+    ResponseExpires: expires,
+  };
+  const got = await s3.send(new GetObjectCommand(input));
+  t.equal(await got.Body!.transformToString(), 'x');
+  t.equal(got.ContentType, 'application/json');
+  t.equal(got.ContentLanguage, 'fr-CA');
+  t.equal(got.CacheControl, 'max-age=7');
+  t.equal(got.ContentDisposition, 'attachment; filename="x.json"');
+  t.equal(got.ContentEncoding, 'identity');
+  t.equal(got.ExpiresString ?? got.Expires?.toUTCString(), expires.toUTCString());
+  const head = await s3.send(new HeadObjectCommand(input));
+  t.equal(head.ContentType, 'application/json', 'HEAD honours response-content-type');
+  t.equal(head.ContentDisposition, 'attachment; filename="x.json"');
+  const plain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'override' }));
+  t.equal(plain.ContentType, 'text/plain', 'stored Content-Type unchanged');
+  t.equal(plain.ContentLanguage, 'en');
+  t.equal(plain.CacheControl, 'no-store');
+  t.equal(plain.ContentDisposition, undefined);
+});
+
+t.test('user metadata and representation headers round trip', async (t) => {
+  const input: PutObjectCommandInput = {
+    Bucket: bucket,
+    Key: 'meta',
+    Body: 'metadata object',
+    ContentType: 'text/html; charset=utf-8',
+    ContentEncoding: 'identity',
+    ContentDisposition: 'inline; filename="page.html"',
+    ContentLanguage: 'de-CH',
+    CacheControl: 'public, max-age=3600',
+    Expires: new Date('2036-02-03T04:05:06Z'),
+    Metadata: { color: 'blue', 'multi-word-name': 'Hello, World!', CamelCase: 'Value With Spaces', empty: '' },
+  };
+  await s3.send(new PutObjectCommand(input));
+  for (const op of ['GET', 'HEAD'] as const) {
+    const r = op === 'GET' ? await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'meta' })) : await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta' }));
+    if (op === 'GET') t.equal(await (r as { Body?: { transformToString(): Promise<string> } }).Body!.transformToString(), 'metadata object');
+    t.equal(r.ContentType, 'text/html; charset=utf-8', `${op} Content-Type`);
+    t.equal(r.ContentEncoding, 'identity', `${op} Content-Encoding`);
+    t.equal(r.ContentDisposition, 'inline; filename="page.html"', `${op} Content-Disposition`);
+    t.equal(r.ContentLanguage, 'de-CH', `${op} Content-Language`);
+    t.equal(r.CacheControl, 'public, max-age=3600', `${op} Cache-Control`);
+    t.equal(r.ExpiresString ?? r.Expires?.toUTCString(), 'Sun, 03 Feb 2036 04:05:06 GMT', `${op} Expires`);
+    t.strictSame(r.Metadata, { color: 'blue', 'multi-word-name': 'Hello, World!', camelcase: 'Value With Spaces', empty: '' }, `${op} metadata (names lower-cased)`);
+  }
+  // Default Content-Type when the client sends none.
+  const r = await raw(d.port, { method: 'PUT', path: `/${bucket}/no-type`, body: 'x' });
+  t.equal(r.status, 200);
+  const h = await raw(d.port, { method: 'HEAD', path: `/${bucket}/no-type` });
+  t.equal(h.headers['content-type'], 'binary/octet-stream', 'default Content-Type');
+  // Too much metadata.
+  await expectSdkError(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'meta-big', Body: 'x', Metadata: { big: 'v'.repeat(2100) } })), 'MetadataTooLarge', 400, '2 KiB user metadata limit');
+  await expectSdkError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta-big' })), 'NotFound', 404, 'refused PUT stored nothing');
+  // Overwrite replaces data, ETag and metadata.
+  const next = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'meta', Body: 'second version', Metadata: { only: 'this' } }));
+  const after = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'meta' }));
+  t.equal(await after.Body!.transformToString(), 'second version');
+  t.equal(after.ETag, next.ETag);
+  t.equal(after.ETag, `"${md5Hex(Buffer.from('second version'))}"`);
+  t.strictSame(after.Metadata, { only: 'this' }, 'metadata replaced, not merged');
+  t.equal(after.ContentLanguage, undefined, 'old representation headers gone');
+});
+
+/** Every file under dir, relative to it. */
+function walk(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p, base));
+    else out.push(relative(base, p));
+  }
+  return out;
+}
+
+t.test('hostile and unusual keys are stored as harmless names and list back exactly', async (t) => {
+  const b = bucketName('keys');
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  const keys = [
+    'ünïcödé/日本語/😀.txt',
+    'with space',
+    'two  spaces and trailing ',
+    'a+b',
+    'a%2Bb',
+    '100%',
+    '%',
+    '../../etc/passwd',
+    'a/../../b',
+    '../escape',
+    '..%2F..%2Fencoded',
+    'x/./y',
+    'amp&lt<gt>"quote\'apos',
+    'q?x=1&y=2#frag',
+    'semi;colon,comma=eq',
+    'back\\slash',
+    '~tilde!$()*',
+  ];
+  const outside = [join(tmpdir(), 'b'), join(tmpdir(), 'etc'), join(tmpdir(), 'escape'), join(dirname(d.dataDir), 'b'), join(d.dataDir, 'b'), join(d.dataDir, 'etc')];
+  const existedBefore = outside.map((p) => existsSync(p));
+  const passwd = readFileSync('/etc/passwd');
+  const filesBefore = new Set(walk(d.dataDir));
+  // Bodies larger than the inline threshold, so every object gets a data file.
+  const bodies = new Map(keys.map((k, i) => [k, testBytes(140_000 + i, i + 100)]));
+  for (const key of keys) {
+    const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: key, Body: bodies.get(key)! }));
+    t.equal(put.ETag, `"${md5Hex(bodies.get(key)!)}"`, `PUT ${JSON.stringify(key)}`);
+  }
+  for (const key of keys) {
+    const r = await s3.send(new GetObjectCommand({ Bucket: b, Key: key }));
+    const bytes = Buffer.from(await r.Body!.transformToByteArray());
+    t.ok(bytes.equals(bodies.get(key)!), `GET ${JSON.stringify(key)} returns its own bytes`);
+  }
+  const listed: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: b, ContinuationToken: token, MaxKeys: 5 }));
+    listed.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  t.strictSame(listed, [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))), 'ListObjectsV2 returns exactly the keys, in UTF-8 byte order');
+  // Raw path with the key encoded by hand reaches the same object.
+  const rawGet = await raw(d.port, { method: 'GET', path: `/${b}/${encodeKey('a/../../b')}` });
+  t.ok(rawGet.body.equals(bodies.get('a/../../b')!), 'raw GET a/../../b');
+  // Nothing escaped the data dir; new files are id-named data files under .s3d/.
+  t.strictSame(outside.map((p) => existsSync(p)), existedBefore, 'no file appeared outside the data dir');
+  t.ok(readFileSync('/etc/passwd').equals(passwd), '/etc/passwd untouched');
+  const added = walk(d.dataDir).filter((f) => !filesBefore.has(f));
+  const dataFiles = added.filter((f) => /^\.s3d\/objects\/[0-9a-f]{2}\/[0-9a-f]{32}$/.test(f));
+  t.equal(dataFiles.length, keys.length, 'one id-named data file per object');
+  t.strictSame(
+    added.filter((f) => !dataFiles.includes(f) && !f.startsWith('.s3d/')),
+    [],
+    'no other file outside .s3d/',
+  );
+  for (const f of walk(d.dataDir)) t.notOk(/passwd|escape|ünï|with space/.test(f), `no key-derived name: ${f}`);
+  for (const key of keys) await s3.send(new DeleteObjectCommand({ Bucket: b, Key: key }));
+  t.equal((await s3.send(new ListObjectsV2Command({ Bucket: b }))).KeyCount, 0, 'all deleted');
+});
+
+t.test('key length: 1024 bytes of UTF-8 OK, 1025 → KeyTooLongError', async (t) => {
+  const ascii = 'k'.repeat(1024);
+  const wide = '日'.repeat(341) + 'a'; // 1023 + 1 bytes
+  for (const key of [ascii, wide]) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'long' }));
+    t.equal(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString(), 'long', `${Buffer.byteLength(key)}-byte key round trip`);
+    const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key.slice(0, 10) }));
+    t.ok(list.Contents?.some((o) => o.Key === key), 'listed with the full key');
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+  await expectSdkError(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k'.repeat(1025), Body: 'x' })), 'KeyTooLongError', 400, 'PUT 1025-byte key');
+  await expectSdkError(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: '日'.repeat(342), Body: 'x' })), 'KeyTooLongError', 400, 'PUT 1026-byte UTF-8 key');
+  const get = await raw(d.port, { method: 'GET', path: `/${bucket}/${'k'.repeat(1025)}` });
+  assertXmlError(t, get, 400, 'KeyTooLongError', 'GET 1025-byte key');
+});
+
+t.test('empty objects', async (t) => {
+  const EMPTY_MD5 = '"d41d8cd98f00b204e9800998ecf8427e"';
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'empty', Body: Buffer.alloc(0) }));
+  t.equal(put.ETag, EMPTY_MD5);
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'empty' }));
+  t.equal((await got.Body!.transformToByteArray()).length, 0);
+  t.equal(got.ContentLength, 0);
+  t.equal(got.ETag, EMPTY_MD5);
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'empty' }));
+  t.equal(head.ContentLength, 0);
+  const streamed = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'empty-stream', Body: Readable.from([Buffer.alloc(0)]), ContentLength: 0 }));
+  t.equal(streamed.ETag, EMPTY_MD5, 'empty aws-chunked stream');
+  t.equal((await getBytes('empty-stream')).length, 0);
+  const r = await raw(d.port, { method: 'GET', path: `/${bucket}/empty`, headers: { range: 'bytes=0-' } });
+  assertXmlError(t, r, 416, 'InvalidRange', 'Range on an empty object');
+  const rawGet = await raw(d.port, { method: 'GET', path: `/${bucket}/empty` });
+  t.equal(rawGet.status, 200);
+  t.equal(rawGet.headers['content-length'], '0');
+});
+
+t.test('missing keys and buckets', async (t) => {
+  const del = await raw(d.port, { method: 'DELETE', path: `/${bucket}/never-existed` });
+  t.equal(del.status, 204, 'DeleteObject of a missing key → 204');
+  t.equal(del.body.length, 0);
+  t.equal((await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'never-existed' }))).$metadata.httpStatusCode, 204);
+  const missing = bucketName('missing');
+  await expectSdkError(t, s3.send(new DeleteObjectCommand({ Bucket: missing, Key: 'k' })), 'NoSuchBucket', 404, 'DeleteObject in a missing bucket');
+  await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'never-existed' })), 'NoSuchKey', 404, 'GetObject missing key');
+  await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: missing, Key: 'k' })), 'NoSuchBucket', 404, 'GetObject missing bucket');
+  await expectSdkError(t, s3.send(new PutObjectCommand({ Bucket: missing, Key: 'k', Body: 'x' })), 'NoSuchBucket', 404, 'PutObject missing bucket');
+  const get = await raw(d.port, { method: 'GET', path: `/${bucket}/never-existed` });
+  assertXmlError(t, get, 404, 'NoSuchKey', 'raw GetObject missing key');
+  t.equal(xmlField(get.body, 'Resource'), `/${bucket}/never-existed`);
+});
+
+t.test('overwrite and delete: old data files are removed after the commit (reaper grace 5 s)', async (t) => {
+  const files = (): Set<string> => new Set(walk(join(d.dataDir, '.s3d', 'objects')));
+  /** The data file a PUT created (other tests' files may come and go meanwhile). */
+  const putNewFile = async (key: string, body: Buffer): Promise<string> => {
+    const before = files();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    const added = [...files()].filter((f) => !before.has(f));
+    t.equal(added.length, 1, `PUT ${key} created one data file`);
+    return added[0]!;
+  };
+  const v1 = await putNewFile('overwrite', testBytes(300_000, 1));
+  const doomed = await putNewFile('doomed', testBytes(300_000, 3));
+  const v2 = await putNewFile('overwrite', testBytes(300_000, 2));
+  t.ok(files().has(v1), 'the replaced file is kept for in-flight readers right after the commit');
+  t.ok((await getBytes('overwrite')).equals(testBytes(300_000, 2)), 'the new bytes are served at once');
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'doomed' }));
+  const deadline = Date.now() + 15_000;
+  while ((files().has(v1) || files().has(doomed)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  t.notOk(files().has(v1), 'the replaced data file is reaped');
+  t.notOk(files().has(doomed), 'the deleted object\'s data file is reaped');
+  t.ok(files().has(v2), 'the live data file stays');
+  t.ok((await getBytes('overwrite')).equals(testBytes(300_000, 2)), 'still served after the sweep');
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'overwrite' }));
+});
+
+t.test('responses without a body carry a sane Content-Length', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cl', Body: 'abc' }));
+  const etag = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cl' }))).ETag!;
+  const headObj = await raw(d.port, { method: 'HEAD', path: `/${bucket}/cl` });
+  t.equal(headObj.headers['content-length'], '3', 'HEAD object: the object size');
+  const cases: Array<[string, RawOptions]> = [
+    ['HEAD bucket', { method: 'HEAD', path: `/${bucket}` }],
+    ['HEAD missing key', { method: 'HEAD', path: `/${bucket}/none` }],
+    ['DELETE → 204', { method: 'DELETE', path: `/${bucket}/none` }],
+    ['GET → 304', { method: 'GET', path: `/${bucket}/cl`, headers: { 'if-none-match': etag } }],
+    ['HEAD health', { method: 'HEAD', path: '/minio/health/live', sign: false }],
+  ];
+  for (const [what, opts] of cases) {
+    const r = await raw(d.port, opts);
+    const cl = r.headers['content-length'];
+    t.ok(cl === undefined || (/^\d+$/.test(cl) && Number(cl) < 2 ** 32), `${what}: Content-Length ${String(cl)} is absent or sane`, { todo: BUG_BODYLESS_LENGTH });
+    if (r.status === 204) t.equal(cl, undefined, `${what}: no Content-Length on 204 (RFC 9110 section 8.6)`, { todo: BUG_BODYLESS_LENGTH });
+  }
+});
+
+t.test('keep-alive: a connection stays usable after HEAD, 204 and 304 responses', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ka', Body: 'keep alive' }));
+  const etag = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ka' }))).ETag!;
+  const firsts: Array<[string, RawOptions, string | undefined]> = [
+    ['GET 200', { method: 'GET', path: `/${bucket}/ka` }, undefined],
+    ['PUT 200', { method: 'PUT', path: `/${bucket}/ka2`, body: 'x' }, undefined],
+    ['GET 404', { method: 'GET', path: `/${bucket}/none` }, undefined],
+    ['HEAD object', { method: 'HEAD', path: `/${bucket}/ka` }, BUG_KEEPALIVE],
+    ['HEAD bucket', { method: 'HEAD', path: `/${bucket}` }, BUG_KEEPALIVE],
+    ['DELETE 204', { method: 'DELETE', path: `/${bucket}/none` }, BUG_KEEPALIVE],
+    ['GET 304', { method: 'GET', path: `/${bucket}/ka`, headers: { 'if-none-match': etag } }, BUG_KEEPALIVE],
+  ];
+  for (const [what, first, todo] of firsts) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const extra = todo ? { todo } : {};
+    try {
+      await raw(d.port, { ...first, agent });
+      const next = await raw(d.port, { method: 'GET', path: `/${bucket}/ka`, agent }).catch((err: Error) => err);
+      if (next instanceof Error) {
+        t.fail(`GET after ${what} on the same connection: ${next.message}`, extra);
+        continue;
+      }
+      t.equal(next.reusedSocket, true, `GET after ${what} reused the connection`, extra);
+      t.equal(next.body.toString(), 'keep alive', `GET after ${what} on the same connection`, extra);
+    } finally {
+      agent.destroy();
+    }
+  }
+});
+
+t.test('SDK with keep-alive (its default): HeadObject, then a streaming PutObject on the same client', async (t) => {
+  const ka = client({ keepAlive: true });
+  await ka.send(new PutObjectCommand({ Bucket: bucket, Key: 'ka-sdk', Body: 'x' }));
+  t.equal((await ka.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ka-sdk' }))).ContentLength, 1);
+  const get = await ka.send(new GetObjectCommand({ Bucket: bucket, Key: 'ka-sdk' }));
+  t.equal(await get.Body!.transformToString(), 'x');
+  t.equal(get.$metadata.attempts, 1, 'GET after HEAD needed no retry', { todo: BUG_KEEPALIVE });
+  t.equal((await ka.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ka-sdk' }))).ContentLength, 1);
+  // Streaming bodies cannot be replayed, so the SDK cannot retry them on a fresh connection.
+  const body = testBytes(10_000, 4);
+  const put = await ka.send(new PutObjectCommand({ Bucket: bucket, Key: 'ka-sdk', Body: streamOf(body), ContentLength: body.length })).catch((err: Error) => err);
+  t.notOk(put instanceof Error, `streaming PUT after HEAD: ${put instanceof Error ? put.message : 'ok'}`, { todo: BUG_KEEPALIVE });
+  ka.destroy();
+});
+
+t.test('SDK default client: ranged GET of an object uploaded with a checksum', async (t) => {
+  const sdk = client({ keepAlive: false });
+  const body = testBytes(100_000, 8);
+  await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'range-sdk', Body: body }));
+  const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range-sdk`, headers: { range: 'bytes=10-19', 'x-amz-checksum-mode': 'ENABLED' } });
+  t.equal(r.status, 206);
+  t.equal(r.headers['x-amz-checksum-crc32'], undefined, 'no full-object checksum on a partial response', { todo: BUG_RANGE_CHECKSUM });
+  const got = await sdk
+    .send(new GetObjectCommand({ Bucket: bucket, Key: 'range-sdk', Range: 'bytes=10-19' }))
+    .then(async (o) => Buffer.from(await o.Body!.transformToByteArray()))
+    .catch((err: Error) => err);
+  if (got instanceof Error) t.fail(`SDK ranged GET: ${got.message}`, { todo: BUG_RANGE_CHECKSUM });
+  else t.ok(got.equals(body.subarray(10, 20)), 'SDK ranged GET bytes');
+});
