@@ -1,0 +1,213 @@
+// CopyObject against the built daemon (over TLS, so SSE-C works): within and across buckets,
+// COPY vs REPLACE metadata, copy onto itself, x-amz-copy-source-if-* (412), URL-encoded source
+// keys, the CopyObjectResult document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key
+// rotation in place that still reads back after the deletion reaper has run.
+
+import t from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { bucketName, rssKiB, startDaemon, testBytes } from '../helpers/daemon.js';
+
+const MiB = 1024 * 1024;
+const d = await startDaemon({ tls: true });
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+const s3 = d.s3();
+const A = bucketName('cpa');
+const B = bucketName('cpb');
+await s3.send(new CreateBucketCommand({ Bucket: A }));
+await s3.send(new CreateBucketCommand({ Bucket: B }));
+
+async function s3Code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.$metadata?.httpStatusCode === undefined) return `${e.name}: ${e.message}`;
+    return `${e.name}/${e.$metadata.httpStatusCode}`;
+  }
+}
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+async function getBytes(bucket: string, key: string, extra: Record<string, string> = {}): Promise<Buffer> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+/** A client that keeps the raw body of its last response (the XML the daemon wrote). */
+function capturingClient(): { client: S3Client; last: () => string } {
+  const client = d.s3();
+  let last = '';
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const r = (await next(args)) as { response: { body: AsyncIterable<Buffer> | Readable } };
+      const chunks: Buffer[] = [];
+      for await (const c of r.response.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+      const buf = Buffer.concat(chunks);
+      last = buf.toString('utf8');
+      r.response.body = Readable.from([buf]);
+      return r as never;
+    },
+    { step: 'deserialize', priority: 'low', name: 'captureBody' },
+  );
+  return { client, last: () => last };
+}
+
+const SRC = testBytes(300_000, 3);
+let srcETag = '';
+let srcMtime: Date;
+await (async () => {
+  const put = await s3.send(
+    new PutObjectCommand({ Bucket: A, Key: 'src', Body: SRC, ContentType: 'text/x-src', ContentLanguage: 'de', CacheControl: 'max-age=5', Metadata: { color: 'blue', shape: 'round' } }),
+  );
+  srcETag = put.ETag!;
+  srcMtime = (await s3.send(new HeadObjectCommand({ Bucket: A, Key: 'src' }))).LastModified!;
+})();
+
+t.test('within and across buckets; CopyObjectResult', async (t) => {
+  const cap = capturingClient();
+  const r = await cap.client.send(new CopyObjectCommand({ Bucket: A, Key: 'dst', CopySource: `${A}/src` }));
+  t.equal(r.CopyObjectResult?.ETag, srcETag, 'plain copy keeps the MD5 ETag');
+  t.equal(r.CopyObjectResult?.ETag, `"${md5(SRC)}"`);
+  t.ok(r.CopyObjectResult?.LastModified instanceof Date);
+  t.ok(Math.abs(r.CopyObjectResult!.LastModified!.getTime() - Date.now()) < 60_000, 'LastModified is the copy time');
+  t.match(cap.last(), /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*<CopyObjectResult xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/"><LastModified>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z<\/LastModified><ETag>(&quot;|")[0-9a-f]{32}(&quot;|")<\/ETag><\/CopyObjectResult>$/);
+  t.ok((await getBytes(A, 'dst')).equals(SRC), 'same bucket: exact bytes');
+
+  const x = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'nested/dst', CopySource: `/${A}/src` }));
+  t.equal(x.CopyObjectResult?.ETag, srcETag);
+  t.ok((await getBytes(B, 'nested/dst')).equals(SRC), 'across buckets (leading slash in the source): exact bytes');
+
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${A}/missing` }))), 'NoSuchKey/404');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${bucketName('none')}/src` }))), 'NoSuchBucket/404');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: bucketName('none'), Key: 'x', CopySource: `${A}/src` }))), 'NoSuchBucket/404');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: A }))), 'InvalidArgument/400', 'source without a key');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${A}/src?versionId=null` }))), 'ok', 'versionId=null is the only version');
+});
+
+t.test('metadata directive COPY keeps the source metadata; REPLACE takes the request\u2019s', async (t) => {
+  await s3.send(new CopyObjectCommand({ Bucket: A, Key: 'm-copy', CopySource: `${A}/src`, ContentType: 'ignored/type', Metadata: { ignored: 'yes' } }));
+  const c = await s3.send(new HeadObjectCommand({ Bucket: A, Key: 'm-copy' }));
+  t.equal(c.ContentType, 'text/x-src');
+  t.equal(c.ContentLanguage, 'de');
+  t.equal(c.CacheControl, 'max-age=5');
+  t.same(c.Metadata, { color: 'blue', shape: 'round' });
+
+  await s3.send(new CopyObjectCommand({ Bucket: A, Key: 'm-replace', CopySource: `${A}/src`, MetadataDirective: 'REPLACE', ContentType: 'application/x-new', Metadata: { fresh: '1' } }));
+  const r = await s3.send(new HeadObjectCommand({ Bucket: A, Key: 'm-replace' }));
+  t.equal(r.ContentType, 'application/x-new');
+  t.equal(r.ContentLanguage, undefined, 'REPLACE drops the source headers');
+  t.same(r.Metadata, { fresh: '1' });
+  t.ok((await getBytes(A, 'm-replace')).equals(SRC));
+
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${A}/src`, MetadataDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400');
+});
+
+t.test('copy onto itself: InvalidRequest without a change, allowed with REPLACE', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'self', Body: 'self body', Metadata: { v: '1' } }));
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'self', CopySource: `${A}/self` }))), 'InvalidRequest/400');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'self', CopySource: `${A}/self`, MetadataDirective: 'COPY' }))), 'InvalidRequest/400');
+  const r = await s3.send(new CopyObjectCommand({ Bucket: A, Key: 'self', CopySource: `${A}/self`, MetadataDirective: 'REPLACE', Metadata: { v: '2' } }));
+  t.equal(r.CopyObjectResult?.ETag, `"${md5(Buffer.from('self body'))}"`);
+  const h = await s3.send(new HeadObjectCommand({ Bucket: A, Key: 'self' }));
+  t.same(h.Metadata, { v: '2' });
+  t.equal((await getBytes(A, 'self')).toString(), 'self body');
+});
+
+t.test('x-amz-copy-source-if-* conditions', async (t) => {
+  const copy = (extra: Record<string, unknown>): Promise<string> => s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'cond', CopySource: `${A}/src`, ...extra })));
+  const before = new Date(srcMtime.getTime() - 3600_000);
+  const after = new Date(srcMtime.getTime() + 3600_000);
+  t.equal(await copy({ CopySourceIfMatch: srcETag }), 'ok', 'if-match with the ETag');
+  t.equal(await copy({ CopySourceIfMatch: '"0123456789abcdef0123456789abcdef"' }), 'PreconditionFailed/412', 'if-match another ETag');
+  t.equal(await copy({ CopySourceIfMatch: '*' }), 'ok', 'if-match *');
+  t.equal(await copy({ CopySourceIfNoneMatch: srcETag }), 'PreconditionFailed/412', 'if-none-match the ETag');
+  t.equal(await copy({ CopySourceIfNoneMatch: '"0123456789abcdef0123456789abcdef"' }), 'ok', 'if-none-match another ETag');
+  t.equal(await copy({ CopySourceIfModifiedSince: before }), 'ok', 'modified since an earlier time');
+  t.equal(await copy({ CopySourceIfModifiedSince: after }), 'PreconditionFailed/412', 'not modified since a later time');
+  t.equal(await copy({ CopySourceIfUnmodifiedSince: after }), 'ok', 'unmodified since a later time');
+  t.equal(await copy({ CopySourceIfUnmodifiedSince: before }), 'PreconditionFailed/412', 'modified after an earlier time');
+  // RFC 7232 precedence, as S3 documents for copies: a true if-match overrides a false
+  // if-unmodified-since; a false if-none-match with a true if-modified-since still fails.
+  t.equal(await copy({ CopySourceIfMatch: srcETag, CopySourceIfUnmodifiedSince: before }), 'ok', 'if-match true + unmodified-since false → copy');
+  t.equal(await copy({ CopySourceIfNoneMatch: srcETag, CopySourceIfModifiedSince: before }), 'PreconditionFailed/412', 'if-none-match false + modified-since true → 412');
+  t.ok((await getBytes(B, 'cond')).equals(SRC));
+});
+
+t.test('URL-encoded copy-source keys with spaces, unicode and reserved characters', async (t) => {
+  for (const key of ['dir/with space/file.txt', 'ünïcödé/€ 😀.bin', 'pct%20literal+plus&amp;=?#.txt', 'a//b/./../c']) {
+    const body = Buffer.from(`body of ${key}`);
+    await s3.send(new PutObjectCommand({ Bucket: A, Key: key, Body: body }));
+    const encoded = key.split('/').map(encodeURIComponent).join('/');
+    await s3.send(new CopyObjectCommand({ Bucket: B, Key: `copied/${key}`, CopySource: `${A}/${encoded}` }));
+    t.ok((await getBytes(B, `copied/${key}`)).equals(body), `copy of ${JSON.stringify(key)}`);
+    await s3.send(new CopyObjectCommand({ Bucket: B, Key: `copied2/${key}`, CopySource: encodeURIComponent(`${A}/${key}`) }));
+    t.ok((await getBytes(B, `copied2/${key}`)).equals(body), `fully encoded source ${JSON.stringify(key)}`);
+  }
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad', CopySource: `${A}/%E0%A4%A` }))), 'InvalidArgument/400', 'broken percent-encoding');
+});
+
+t.test('a copy of a multipart object is a single-part object with the MD5 ETag', async (t) => {
+  const p1 = testBytes(5 * MiB, 71);
+  const p2 = testBytes(1000, 72);
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: A, Key: 'mp-src' }));
+  const e1 = (await s3.send(new UploadPartCommand({ Bucket: A, Key: 'mp-src', UploadId: up.UploadId, PartNumber: 1, Body: p1 }))).ETag;
+  const e2 = (await s3.send(new UploadPartCommand({ Bucket: A, Key: 'mp-src', UploadId: up.UploadId, PartNumber: 2, Body: p2 }))).ETag;
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: A, Key: 'mp-src', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }] } }));
+  const r = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'mp-copy', CopySource: `${A}/mp-src` }));
+  const all = Buffer.concat([p1, p2]);
+  t.equal(r.CopyObjectResult?.ETag, `"${md5(all)}"`);
+  t.ok((await getBytes(B, 'mp-copy')).equals(all));
+  const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'mp-copy' }));
+  t.equal(h.PartsCount, undefined);
+});
+
+t.test('a 64 MiB copy streams: exact bytes, daemon RSS grows far less than the object', async (t) => {
+  const big = testBytes(64 * MiB, 81);
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'big', Body: big }));
+  await new Promise((r) => setTimeout(r, 500));
+  const base = rssKiB(d.proc.pid!);
+  let peak = base;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssKiB(d.proc.pid!));
+  }, 10);
+  try {
+    const r = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'big-copy', CopySource: `${A}/big` }));
+    t.equal(r.CopyObjectResult?.ETag, `"${md5(big)}"`);
+  } finally {
+    clearInterval(sampler);
+  }
+  const growthMiB = (peak - base) / 1024;
+  t.comment(`daemon RSS ${Math.round(base / 1024)} MiB before, peak +${growthMiB.toFixed(1)} MiB during the copy`);
+  t.ok(growthMiB < 32, `RSS growth ${growthMiB.toFixed(1)} MiB < 32 MiB (the object is 64 MiB)`);
+  t.ok((await getBytes(B, 'big-copy')).equals(big), 'exact bytes');
+});
+
+t.test('SSE-C key rotation in place: the object still reads after the reaper grace', async (t) => {
+  const keyA = randomBytes(32);
+  const keyB = randomBytes(32);
+  const b64md5 = (k: Buffer): string => createHash('md5').update(k).digest('base64');
+  const ssec = (k: Buffer): Record<string, string> => ({ SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'), SSECustomerKeyMD5: b64md5(k) });
+  const ssecCopy = (k: Buffer): Record<string, string> => ({ CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: k.toString('base64'), CopySourceSSECustomerKeyMD5: b64md5(k) });
+  const body = testBytes(400_000, 91);
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'rot', Body: body, ...ssec(keyA) }));
+  await s3.send(new CopyObjectCommand({ Bucket: A, Key: 'rot', CopySource: `${A}/rot`, ...ssecCopy(keyA), ...ssec(keyB) }));
+  // The reaper deletes queued files 5 s after first seeing them (passes every 2 s).
+  await new Promise((r) => setTimeout(r, 8_000));
+  t.ok((await getBytes(A, 'rot', ssec(keyB))).equals(body), 'the rotated object still has its data file');
+});
