@@ -1,0 +1,490 @@
+// SigV4 and body verification over the wire (issue 2, "SigV4" and "uWS front end"): hand-signed
+// raw requests for every auth error code, payload hashes, Content-MD5 and checksum headers,
+// presigned URLs, signed aws-chunked streams, truncated bodies, anonymous requests, and
+// Expect: 100-continue ordering checked on raw sockets.
+import t from 'tap';
+import type { Test } from 'tap';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import {
+  STREAMING_SIGNED_PAYLOAD,
+  STREAMING_SIGNED_PAYLOAD_TRAILER,
+  STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+  chunkStringToSign,
+  deriveSigningKey,
+  presignUrl,
+  signatureHex,
+  trailerStringToSign,
+} from '../../daemon/auth/sigv4.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { assertXmlError, buildHeaders, md5Base64, raw, sha256Hex, xmlField, type RawOptions, type RawResponse } from './api-support.js';
+
+let d: TestDaemon;
+let s3: S3Client;
+const bucket = bucketName('auth');
+
+t.before(async () => {
+  d = await startDaemon();
+  s3 = d.s3();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+
+const BUG_CONTINUE_BEFORE_REJECT =
+  'daemon bug: "100 Continue" is sent before a request the daemon rejects without reading its body (uWS answers Expect: 100-continue itself before http/server.ts onRequest runs), so clients start streaming a body that is never read';
+
+/** HEAD the key: its status (404 when nothing was stored). */
+async function headStatus(key: string): Promise<number> {
+  const r = await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}` });
+  return r.status;
+}
+
+/** Files left in the daemon's temp dir (a rejected upload must not leave any). */
+function tempFiles(): string[] {
+  return readdirSync(join(d.dataDir, '.s3d', 'tmp'));
+}
+
+async function noTempFiles(t: Test, what: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (tempFiles().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.strictSame(tempFiles(), [], `${what}: no temp file left`);
+}
+
+function crc32Base64(b: Buffer): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b));
+  return out.toString('base64');
+}
+
+t.test('header authentication errors', async (t) => {
+  const put = (key: string, sign: RawOptions['sign'], extra: Partial<RawOptions> = {}): Promise<RawResponse> =>
+    raw(d.port, { method: 'PUT', path: `/${bucket}/${key}`, body: 'data', sign, ...extra });
+  assertXmlError(t, await put('wrong-secret', { secretAccessKey: 'not-the-secret-key' }), 403, 'SignatureDoesNotMatch', 'wrong secret');
+  assertXmlError(t, await put('unknown-key', { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: SECRET_KEY }), 403, 'InvalidAccessKeyId', 'unknown access key');
+  assertXmlError(t, await put('skew-past', { now: new Date(Date.now() - 20 * 60_000) }), 403, 'RequestTimeTooSkewed', 'clock 20 min behind');
+  assertXmlError(t, await put('skew-future', { now: new Date(Date.now() + 20 * 60_000) }), 403, 'RequestTimeTooSkewed', 'clock 20 min ahead');
+  const within = await put('skew-ok', { now: new Date(Date.now() - 10 * 60_000) });
+  t.equal(within.status, 200, '10 min of skew is accepted');
+  assertXmlError(t, await put('wrong-region', { region: 'eu-west-1' }), 400, 'AuthorizationHeaderMalformed', 'credential for another region');
+  // A signature over different content (the body hash is signed; tamper with the path).
+  const headers = buildHeaders(d.port, { method: 'PUT', path: `/${bucket}/signed-path`, body: 'data' });
+  const tampered = await raw(d.port, { method: 'PUT', path: `/${bucket}/other-path`, body: 'data', sign: false, headers });
+  assertXmlError(t, tampered, 403, 'SignatureDoesNotMatch', 'signature for another path');
+  // An x-amz-* header added after signing.
+  const unsigned = await raw(d.port, { method: 'PUT', path: `/${bucket}/signed-path`, body: 'data', sign: false, headers: { ...headers, 'x-amz-meta-sneaky': '1' } });
+  assertXmlError(t, unsigned, 403, 'AccessDenied', 'unsigned x-amz-meta header');
+  const { 'x-amz-content-sha256': _drop, ...noHash } = headers;
+  assertXmlError(t, await raw(d.port, { method: 'PUT', path: `/${bucket}/signed-path`, body: 'data', sign: false, headers: noHash }), 400, 'InvalidRequest', 'no x-amz-content-sha256');
+  assertXmlError(t, await put('bad-hash-value', { payloadHash: 'not-a-hash' }), 400, 'InvalidArgument', 'x-amz-content-sha256 neither a mode nor a hash');
+  const malformed = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x' } });
+  assertXmlError(t, malformed, 400, 'AuthorizationHeaderMalformed', 'malformed Authorization');
+  const v2 = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: `AWS ${ACCESS_KEY}:c2lnbmF0dXJl` } });
+  assertXmlError(t, v2, 400, 'InvalidSignatureTypeError', 'SigV2 Authorization');
+  for (const key of ['wrong-secret', 'unknown-key', 'skew-past', 'skew-future', 'wrong-region', 'other-path', 'signed-path', 'bad-hash-value']) {
+    t.equal(await headStatus(key), 404, `${key}: nothing stored`);
+  }
+});
+
+t.test('anonymous requests → AccessDenied', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'public?', Body: 'secret' }));
+  const cases: Array<[string, RawOptions]> = [
+    ['ListBuckets', { method: 'GET', path: '/', sign: false }],
+    ['ListObjects', { method: 'GET', path: `/${bucket}`, sign: false }],
+    ['GetObject', { method: 'GET', path: `/${bucket}/public%3F`, sign: false }],
+    ['HeadBucket', { method: 'HEAD', path: `/${bucket}`, sign: false }],
+    ['PutObject', { method: 'PUT', path: `/${bucket}/anon`, body: 'x', sign: false }],
+    ['DeleteObject', { method: 'DELETE', path: `/${bucket}/public%3F`, sign: false }],
+    ['CreateBucket', { method: 'PUT', path: `/${bucketName()}`, sign: false }],
+  ];
+  for (const [what, opts] of cases) {
+    const r = await raw(d.port, opts);
+    if (opts.method === 'HEAD') t.equal(r.status, 403, `${what}: 403`);
+    else assertXmlError(t, r, 403, 'AccessDenied', `anonymous ${what}`);
+    t.notOk(r.body.toString().includes('secret'), `${what}: no object data leaked`);
+  }
+  t.equal(await headStatus('anon'), 404, 'anonymous PUT stored nothing');
+  t.equal(await headStatus('public%3F'), 200, 'anonymous DELETE deleted nothing');
+});
+
+t.test('x-amz-content-sha256 is verified; a mismatch stores nothing and keeps the old object', async (t) => {
+  const body = testBytes(300_000, 11);
+  const wrong = sha256Hex(Buffer.concat([body, Buffer.from('x')]));
+  const r = await raw(d.port, { method: 'PUT', path: `/${bucket}/sha-mismatch`, body, sign: { payloadHash: wrong } });
+  assertXmlError(t, r, 400, 'XAmzContentSHA256Mismatch', 'wrong payload hash');
+  t.equal(await headStatus('sha-mismatch'), 404, 'object not created');
+  const small = await raw(d.port, { method: 'PUT', path: `/${bucket}/sha-small`, body: 'tiny', sign: { payloadHash: sha256Hex('tinY') } });
+  assertXmlError(t, small, 400, 'XAmzContentSHA256Mismatch', 'wrong payload hash (inline-sized body)');
+  t.equal(await headStatus('sha-small'), 404, 'inline-sized object not created');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sha-keep', Body: 'original' }));
+  const over = await raw(d.port, { method: 'PUT', path: `/${bucket}/sha-keep`, body, sign: { payloadHash: wrong } });
+  assertXmlError(t, over, 400, 'XAmzContentSHA256Mismatch', 'overwrite with a wrong hash');
+  const kept = await raw(d.port, { method: 'GET', path: `/${bucket}/sha-keep` });
+  t.equal(kept.body.toString(), 'original', 'the old object is untouched');
+  await noTempFiles(t, 'sha mismatch');
+});
+
+t.test('Content-MD5 and x-amz-checksum-* headers', async (t) => {
+  const body = testBytes(200_000, 12);
+  const other = testBytes(200_000, 13);
+  const put = (key: string, headers: Record<string, string>): Promise<RawResponse> => raw(d.port, { method: 'PUT', path: `/${bucket}/${key}`, body, headers });
+  const good = await put('md5-good', { 'content-md5': md5Base64(body) });
+  t.equal(good.status, 200, 'matching Content-MD5 accepted');
+  assertXmlError(t, await put('md5-bad', { 'content-md5': md5Base64(other) }), 400, 'BadDigest', 'Content-MD5 mismatch');
+  const crcGood = await put('crc-good', { 'x-amz-checksum-crc32': crc32Base64(body) });
+  t.equal(crcGood.status, 200, 'matching CRC32 accepted');
+  t.equal(crcGood.headers['x-amz-checksum-crc32'], crc32Base64(body), 'CRC32 echoed');
+  assertXmlError(t, await put('crc-bad', { 'x-amz-checksum-crc32': crc32Base64(other) }), 400, 'BadDigest', 'CRC32 mismatch');
+  assertXmlError(t, await put('crc32c-bad', { 'x-amz-checksum-crc32c': 'AAAAAA==' }), 400, 'BadDigest', 'CRC32C mismatch');
+  assertXmlError(t, await put('sha1-bad', { 'x-amz-checksum-sha1': createHash('sha1').update(other).digest('base64') }), 400, 'BadDigest', 'SHA1 mismatch');
+  assertXmlError(t, await put('sha256-bad', { 'x-amz-checksum-sha256': createHash('sha256').update(other).digest('base64') }), 400, 'BadDigest', 'SHA256 checksum mismatch');
+  const small = await raw(d.port, { method: 'PUT', path: `/${bucket}/md5-small-bad`, body: 'abc', headers: { 'content-md5': md5Base64('abd') } });
+  assertXmlError(t, small, 400, 'BadDigest', 'Content-MD5 mismatch on an inline-sized body');
+  for (const key of ['md5-bad', 'crc-bad', 'crc32c-bad', 'sha1-bad', 'sha256-bad', 'md5-small-bad']) {
+    t.equal(await headStatus(key), 404, `${key}: nothing stored`);
+  }
+  await noTempFiles(t, 'digest mismatches');
+});
+
+const BUG_BODY_HEADER_CRASH =
+  'daemon bug: a malformed body header (Content-MD5, x-amz-checksum-*, x-amz-trailer, x-amz-decoded-content-length) kills the daemon: createPayloadDecoder() throws S3Error outside the try/catch in http/server.ts onRequest (uncaught exception in the uWS handler)';
+
+t.test('malformed body headers are answered with 400 and the daemon survives', async (t) => {
+  // Its own daemon: today each of these requests crashes the process, which is restarted.
+  let own = await startDaemon();
+  t.teardown(async () => {
+    await own.stop();
+    own.cleanup();
+  });
+  await own.s3().send(new CreateBucketCommand({ Bucket: 'malformed' }));
+  const body = testBytes(1000, 14);
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['Content-MD5 not base64', { 'content-md5': 'not base64 at all!' }, 'InvalidDigest'],
+    ['Content-MD5 of 15 bytes', { 'content-md5': Buffer.alloc(15).toString('base64') }, 'InvalidDigest'],
+    ['x-amz-checksum-crc32 not a CRC32', { 'x-amz-checksum-crc32': 'zzzz' }, 'InvalidRequest'],
+    ['two checksum headers', { 'x-amz-checksum-crc32': crc32Base64(body), 'x-amz-checksum-sha1': createHash('sha1').update(body).digest('base64') }, 'InvalidRequest'],
+    ['x-amz-trailer without a trailer payload mode', { 'x-amz-trailer': 'x-amz-checksum-crc32' }, 'InvalidRequest'],
+  ];
+  for (const [what, headers, code] of cases) {
+    const r = await raw(own.port, { method: 'PUT', path: '/malformed/k', body, headers }).catch((err: Error) => err);
+    if (r instanceof Error) t.fail(`${what}: ${r.message}`, { todo: BUG_BODY_HEADER_CRASH });
+    else assertXmlError(t, r, 400, code, what);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const alive = own.proc.exitCode === null && own.proc.signalCode === null;
+    t.ok(alive, `${what}: the daemon is still running`, { todo: BUG_BODY_HEADER_CRASH });
+    if (!alive) {
+      t.match(own.logs.join('\n'), /S3Error/, `${what}: died of an uncaught S3Error`, { todo: BUG_BODY_HEADER_CRASH });
+      own = await startDaemon({ dataDir: own.dataDir });
+    }
+  }
+  const r = await raw(own.port, { method: 'HEAD', path: '/malformed/k' });
+  t.equal(r.status, 404, 'nothing stored');
+});
+
+t.test('presigned URLs', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'presigned/get me', Body: 'presigned body' }));
+  const host = `127.0.0.1:${d.port}`;
+  const presign = (method: string, key: string, expiresIn: number, now?: Date): { path: string; query: string } => {
+    const url = presignUrl({ method, rawPath: `/${bucket}/${key}`, headers: { host }, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: REGION, expiresIn, ...(now ? { now } : {}) });
+    const q = url.indexOf('?');
+    return { path: url.slice(0, q), query: url.slice(q + 1) };
+  };
+  const get = presign('GET', 'presigned/get%20me', 300);
+  const ok = await raw(d.port, { method: 'GET', ...get, sign: false });
+  t.equal(ok.status, 200, 'presigned GET works');
+  t.equal(ok.body.toString(), 'presigned body');
+  const week = presign('GET', 'presigned/get%20me', 604800);
+  t.equal((await raw(d.port, { method: 'GET', ...week, sign: false })).status, 200, 'X-Amz-Expires=604800 (7 days) accepted');
+  const put = presign('PUT', 'presigned/put', 300);
+  const putRes = await raw(d.port, { method: 'PUT', ...put, body: 'uploaded with a presigned URL', sign: false });
+  t.equal(putRes.status, 200, 'presigned PUT works');
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/presigned/put` })).body.toString(), 'uploaded with a presigned URL');
+
+  const expired = presign('GET', 'presigned/get%20me', 60, new Date(Date.now() - 3600_000));
+  assertXmlError(t, await raw(d.port, { method: 'GET', ...expired, sign: false }), 403, 'AccessDenied', 'expired presigned URL');
+  const future = presign('GET', 'presigned/get%20me', 60, new Date(Date.now() + 3600_000));
+  assertXmlError(t, await raw(d.port, { method: 'GET', ...future, sign: false }), 403, 'AccessDenied', 'presigned URL dated an hour ahead');
+  const tooLong = { path: week.path, query: week.query.replace('X-Amz-Expires=604800', 'X-Amz-Expires=604801') };
+  t.not(tooLong.query, week.query);
+  assertXmlError(t, await raw(d.port, { method: 'GET', ...tooLong, sign: false }), 400, 'AuthorizationQueryParametersError', 'X-Amz-Expires=604801');
+  const badSig = { path: get.path, query: get.query.replace(/X-Amz-Signature=([0-9a-f])/, (_m, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`) };
+  assertXmlError(t, await raw(d.port, { method: 'GET', ...badSig, sign: false }), 403, 'SignatureDoesNotMatch', 'tampered presigned signature');
+  const otherKey = { path: `/${bucket}/presigned/put`, query: get.query };
+  assertXmlError(t, await raw(d.port, { method: 'GET', ...otherKey, sign: false }), 403, 'SignatureDoesNotMatch', 'presigned URL used for another key');
+  assertXmlError(t, await raw(d.port, { method: 'PUT', ...get, body: 'x', sign: false }), 403, 'SignatureDoesNotMatch', 'presigned GET used for PUT');
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/presigned/get%20me` })).body.toString(), 'presigned body', 'object unchanged');
+});
+
+interface ChunkedPlan {
+  data: Buffer;
+  chunkSize: number;
+  mode: 'signed' | 'signed-trailer' | 'unsigned-trailer';
+  /** Index of a data chunk whose signature is corrupted. */
+  corruptChunk?: number;
+  /** Wrong trailer checksum value. */
+  trailerValue?: string;
+  corruptTrailerSignature?: boolean;
+  /** Declared decoded length (default: data length). */
+  declaredLength?: number;
+}
+
+/** Builds and sends an aws-chunked PUT, signing the seed, every chunk and the trailer. */
+async function putChunked(key: string, plan: ChunkedPlan): Promise<RawResponse> {
+  const signed = plan.mode !== 'unsigned-trailer';
+  const trailer = plan.mode !== 'signed';
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < plan.data.length; off += plan.chunkSize) chunks.push(plan.data.subarray(off, off + plan.chunkSize));
+  chunks.push(Buffer.alloc(0));
+  const trailerValue = plan.trailerValue ?? crc32Base64(plan.data);
+  const encode = (sig: (i: number, chunk: Buffer) => string, trailerSig: string): Buffer => {
+    const parts: Buffer[] = [];
+    chunks.forEach((c, i) => {
+      parts.push(Buffer.from(`${c.length.toString(16)}${signed ? `;chunk-signature=${sig(i, c)}` : ''}\r\n`));
+      if (c.length > 0) parts.push(c, Buffer.from('\r\n'));
+    });
+    if (trailer) {
+      parts.push(Buffer.from(`x-amz-checksum-crc32:${trailerValue}\r\n`));
+      if (signed) parts.push(Buffer.from(`x-amz-trailer-signature:${trailerSig}\r\n`));
+    }
+    parts.push(Buffer.from('\r\n'));
+    return Buffer.concat(parts);
+  };
+  const placeholder = '0'.repeat(64);
+  const length = encode(() => placeholder, placeholder).length;
+  const headers: Record<string, string> = {
+    'content-encoding': 'aws-chunked',
+    'content-length': String(length),
+    'x-amz-decoded-content-length': String(plan.declaredLength ?? plan.data.length),
+  };
+  if (trailer) headers['x-amz-trailer'] = 'x-amz-checksum-crc32';
+  const payloadHash = plan.mode === 'signed' ? STREAMING_SIGNED_PAYLOAD : plan.mode === 'signed-trailer' ? STREAMING_SIGNED_PAYLOAD_TRAILER : STREAMING_UNSIGNED_PAYLOAD_TRAILER;
+  const path = `/${bucket}/${key}`;
+  const signedHeaders = buildHeaders(d.port, { method: 'PUT', path, headers, sign: { payloadHash } });
+  const amzDate = signedHeaders['x-amz-date']!;
+  const seed = /Signature=([0-9a-f]{64})/.exec(signedHeaders.authorization!)![1]!;
+  const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
+  const key_ = deriveSigningKey(SECRET_KEY, amzDate.slice(0, 8), REGION, 's3');
+  const sigs: string[] = [];
+  let prev = seed;
+  chunks.forEach((c, i) => {
+    const s = signatureHex(key_, chunkStringToSign(amzDate, scope, prev, sha256Hex(c)));
+    sigs.push(i === plan.corruptChunk ? s.replace(/^./, (ch) => (ch === 'a' ? 'b' : 'a')) : s);
+    prev = s;
+  });
+  let trailerSig = signatureHex(key_, trailerStringToSign(amzDate, scope, prev, `x-amz-checksum-crc32:${trailerValue}\n`));
+  if (plan.corruptTrailerSignature) trailerSig = trailerSig.replace(/^./, (ch) => (ch === 'a' ? 'b' : 'a'));
+  const body = encode((i) => sigs[i]!, trailerSig);
+  return raw(d.port, { method: 'PUT', path, headers: signedHeaders, body, sign: false });
+}
+
+t.test('signed aws-chunked streams: every chunk signature and the trailer are verified', async (t) => {
+  const data = testBytes(700_000, 21);
+  for (const mode of ['signed', 'signed-trailer', 'unsigned-trailer'] as const) {
+    const ok = await putChunked(`chunked/${mode}/ok`, { data, chunkSize: 65_536, mode });
+    t.equal(ok.status, 200, `${mode}: valid stream accepted`);
+    t.equal(ok.headers.etag, `"${createHash('md5').update(data).digest('hex')}"`, `${mode}: ETag of the decoded bytes`);
+    const got = await raw(d.port, { method: 'GET', path: `/${bucket}/chunked/${mode}/ok` });
+    t.ok(got.body.equals(data), `${mode}: decoded bytes stored`);
+  }
+  const bad: Array<[string, ChunkedPlan, number, string]> = [
+    ['first chunk signature', { data, chunkSize: 65_536, mode: 'signed', corruptChunk: 0 }, 403, 'SignatureDoesNotMatch'],
+    ['middle chunk signature', { data, chunkSize: 65_536, mode: 'signed', corruptChunk: 5 }, 403, 'SignatureDoesNotMatch'],
+    ['final chunk signature', { data, chunkSize: 65_536, mode: 'signed', corruptChunk: 11 }, 403, 'SignatureDoesNotMatch'],
+    ['chunk signature (trailer mode)', { data, chunkSize: 65_536, mode: 'signed-trailer', corruptChunk: 3 }, 403, 'SignatureDoesNotMatch'],
+    ['trailer signature', { data, chunkSize: 65_536, mode: 'signed-trailer', corruptTrailerSignature: true }, 403, 'SignatureDoesNotMatch'],
+    ['signed trailer CRC32', { data, chunkSize: 65_536, mode: 'signed-trailer', trailerValue: crc32Base64(Buffer.from('other')) }, 400, 'BadDigest'],
+    ['unsigned trailer CRC32', { data, chunkSize: 65_536, mode: 'unsigned-trailer', trailerValue: crc32Base64(Buffer.from('other')) }, 400, 'BadDigest'],
+    ['decoded length larger than the chunks', { data, chunkSize: 65_536, mode: 'signed', declaredLength: data.length + 1 }, 400, 'IncompleteBody'],
+    ['decoded length smaller than the chunks', { data, chunkSize: 65_536, mode: 'signed', declaredLength: data.length - 1 }, 400, 'IncompleteBody'],
+  ];
+  for (const [what, plan, status, code] of bad) {
+    const key = `chunked/bad/${what.replace(/\W+/g, '-')}`;
+    const r = await putChunked(key, plan);
+    assertXmlError(t, r, status, code, what);
+    t.equal(await headStatus(key), 404, `${what}: nothing stored`);
+  }
+  await noTempFiles(t, 'rejected chunked streams');
+});
+
+/** A raw connection that records what the server sends and when. */
+class Wire {
+  readonly sock: Socket;
+  text = '';
+  closed = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(port: number) {
+    this.sock = connect(port, '127.0.0.1');
+    this.sock.on('data', (b: Buffer) => {
+      this.text += b.toString('latin1');
+      this.wake();
+    });
+    this.sock.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    this.sock.on('error', () => undefined);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when the received text matches (or the connection closed, or the timeout hit). */
+  async until(re: RegExp, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!re.test(this.text)) {
+      if (this.closed || Date.now() >= deadline) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
+  }
+
+  writeHead(method: string, path: string, headers: Record<string, string>): void {
+    this.sock.write(`${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  }
+
+  write(b: Buffer | string): Promise<void> {
+    return new Promise((resolve, reject) => this.sock.write(b, (err) => (err ? reject(err) : resolve())));
+  }
+
+  destroy(): void {
+    this.sock.destroy();
+  }
+}
+
+const FINAL_STATUS = /HTTP\/1\.1 [2-5]\d\d [^\r]*\r\n[\s\S]*?\r\n\r\n/;
+
+t.test('Expect: 100-continue: 100 first, then the body, then 200', async (t) => {
+  const body = testBytes(1_000_000, 31);
+  const path = `/${bucket}/expect/ok`;
+  const headers = buildHeaders(d.port, { method: 'PUT', path, headers: { expect: '100-continue', 'content-length': String(body.length) } });
+  const w = new Wire(d.port);
+  t.teardown(() => w.destroy());
+  w.writeHead('PUT', path, headers);
+  t.ok(await w.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/, 3000), 'server sends 100 Continue before any body byte');
+  t.notMatch(w.text, FINAL_STATUS, 'and no final status yet');
+  await w.write(body);
+  t.ok(await w.until(FINAL_STATUS, 5000), 'final response after the body');
+  t.match(w.text, /HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/, '100 then 200');
+  t.match(w.text, new RegExp(`etag: "${createHash('md5').update(body).digest('hex')}"`, 'i'));
+  const got = await raw(d.port, { method: 'GET', path });
+  t.ok(got.body.equals(body), 'stored bytes');
+});
+
+const BUG_REJECT_CRASH =
+  'daemon bug: a body request rejected by its handler before the whole body arrived (e.g. PutObject to a missing bucket with a large or unsent body) kills the daemon: uWS calls onData after the response, UwsRequestBody.onRaw -> pause() -> res.pause() throws "uWS.HttpResponse must not be accessed after ... a successful response" (http/body.ts onRaw, http/server.ts onRequest)';
+
+t.test('requests rejected before the body are answered without it (missing bucket, bad signature)', async (t) => {
+  // Its own daemon: today the missing-bucket cases crash the process, which is restarted.
+  let own = await startDaemon();
+  t.teardown(async () => {
+    await own.stop();
+    own.cleanup();
+  });
+  await own.s3().send(new CreateBucketCommand({ Bucket: 'present' }));
+  const big = String(512 * 1024 * 1024);
+  const cases: Array<[string, string, (port: number) => Record<string, string>, string, string | undefined]> = [
+    ['missing bucket + Expect', '/missing-bucket/big', (port) => buildHeaders(port, { method: 'PUT', path: '/missing-bucket/big', headers: { expect: '100-continue', 'content-length': big } }), 'NoSuchBucket', BUG_REJECT_CRASH],
+    ['missing bucket, no Expect', '/missing-bucket/big', (port) => buildHeaders(port, { method: 'PUT', path: '/missing-bucket/big', headers: { 'content-length': big } }), 'NoSuchBucket', BUG_REJECT_CRASH],
+    [
+      'bad signature + Expect',
+      '/present/big',
+      (port) => buildHeaders(port, { method: 'PUT', path: '/present/big', headers: { expect: '100-continue', 'content-length': big }, sign: { secretAccessKey: 'wrong-secret-key' } }),
+      'SignatureDoesNotMatch',
+      undefined,
+    ],
+    ['bad signature, no Expect', '/present/big', (port) => buildHeaders(port, { method: 'PUT', path: '/present/big', headers: { 'content-length': big }, sign: { secretAccessKey: 'wrong-secret-key' } }), 'SignatureDoesNotMatch', undefined],
+    ['anonymous + Expect', '/present/big', (port) => ({ host: `127.0.0.1:${port}`, expect: '100-continue', 'content-length': big }), 'AccessDenied', undefined],
+  ];
+  for (const [what, path, headersFor, code, bug] of cases) {
+    const extra = bug ? { todo: bug } : {};
+    const headers = headersFor(own.port);
+    const w = new Wire(own.port);
+    try {
+      const started = Date.now();
+      w.writeHead('PUT', path, headers);
+      // Not one body byte is sent.
+      const answered = await w.until(/<\/Error>/, 3000);
+      t.ok(answered, `${what}: final answer without the body (${Date.now() - started} ms)`, extra);
+      if (answered) {
+        t.equal(xmlField(w.text, 'Code'), code, `${what}: ${code}`);
+        t.match(w.text, /HTTP\/1\.1 [45]\d\d /, `${what}: an error status`);
+      }
+      if (headers.expect !== undefined && answered) {
+        t.notMatch(w.text, /^HTTP\/1\.1 100 Continue/, `${what}: no 100 Continue before the rejection`, { todo: BUG_CONTINUE_BEFORE_REJECT });
+      }
+    } finally {
+      w.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const alive = own.proc.exitCode === null && own.proc.signalCode === null;
+    t.ok(alive, `${what}: the daemon is still running`, extra);
+    if (!alive) own = await startDaemon({ dataDir: own.dataDir });
+  }
+  // The SDK way to hit it: a 10 MiB PutObject into a missing bucket.
+  const sdkPut = await own
+    .s3()
+    .send(new PutObjectCommand({ Bucket: 'missing-bucket', Key: 'k', Body: testBytes(10 * 1024 * 1024, 5) }))
+    .then(
+      () => 'succeeded',
+      (err: { name?: string }) => err.name ?? 'error',
+    );
+  t.equal(sdkPut, 'NoSuchBucket', 'SDK 10 MiB PutObject to a missing bucket → NoSuchBucket', { todo: BUG_REJECT_CRASH });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.ok(own.proc.exitCode === null && own.proc.signalCode === null, 'the daemon is still running after it', { todo: BUG_REJECT_CRASH });
+  if (own.proc.exitCode !== null || own.proc.signalCode !== null) own = await startDaemon({ dataDir: own.dataDir });
+  t.equal((await raw(own.port, { method: 'HEAD', path: '/present/big' })).status, 404, 'nothing stored');
+});
+
+t.test('truncated bodies: the client goes away mid-upload; nothing is stored, no temp file remains', async (t) => {
+  const path = `/${bucket}/truncated`;
+  // Plain body: Content-Length promises 4 MiB, the client sends 1 MiB and closes.
+  const plain = new Wire(d.port);
+  plain.writeHead('PUT', path, buildHeaders(d.port, { method: 'PUT', path, headers: { 'content-length': String(4 * 1024 * 1024) } }));
+  await plain.write(testBytes(1024 * 1024, 41));
+  await new Promise((r) => setTimeout(r, 200));
+  plain.sock.end();
+  await plain.until(/$^/, 2000);
+  plain.destroy();
+  // aws-chunked body cut inside a chunk.
+  const chunked = new Wire(d.port);
+  const headers = buildHeaders(d.port, {
+    method: 'PUT',
+    path: `${path}-chunked`,
+    headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '300000', 'x-amz-trailer': 'x-amz-checksum-crc32', 'transfer-encoding': 'chunked' },
+    sign: { payloadHash: STREAMING_UNSIGNED_PAYLOAD_TRAILER },
+  });
+  chunked.writeHead('PUT', `${path}-chunked`, headers);
+  // HTTP chunk of 0x10000 bytes carrying an aws-chunked header and part of its data.
+  const inner = Buffer.concat([Buffer.from('493e0\r\n'), testBytes(65_536 - 7, 42)]);
+  await chunked.write(Buffer.concat([Buffer.from('10000\r\n'), inner, Buffer.from('\r\n')]));
+  await new Promise((r) => setTimeout(r, 200));
+  chunked.sock.end();
+  await chunked.until(/$^/, 2000);
+  chunked.destroy();
+  t.equal(await headStatus('truncated'), 404, 'plain truncated upload not stored');
+  t.equal(await headStatus('truncated-chunked'), 404, 'chunked truncated upload not stored');
+  await noTempFiles(t, 'truncated uploads');
+  // A complete, well-framed stream that holds fewer bytes than declared.
+  const short = await putChunked('truncated-declared', { data: testBytes(10_000, 43), chunkSize: 4096, mode: 'signed', declaredLength: 20_000 });
+  assertXmlError(t, short, 400, 'IncompleteBody', 'stream shorter than x-amz-decoded-content-length');
+  // Body longer than Content-Length cannot happen on HTTP/1.1 framing; shorter with the SDK's
+  // own length header is covered above. The daemon still serves.
+  const after = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sha-keep' }));
+  t.equal(after.$metadata.httpStatusCode, 200, 'daemon healthy after the aborted uploads');
+});
