@@ -1,0 +1,389 @@
+// Bucket default encryption: Put/Get/DeleteBucketEncryption through the SDK, minio-js and raw XML;
+// error codes; defaults applied to PutObject, multipart and CopyObject; the precedence request
+// headers > bucket configuration > S3_KMS_AUTO_ENCRYPTION=on > none; start-up refusal of
+// auto-encryption without a KMS; and the KMS guide's `aws` CLI flow when the CLI is installed.
+import t from 'tap';
+import type { Test } from 'tap';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketEncryptionCommand,
+  GetBucketEncryptionCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type ServerSideEncryptionConfiguration,
+} from '@aws-sdk/client-s3';
+import * as Minio from 'minio';
+import { spawnSync, execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { signRequest } from '../../daemon/auth/sigv4.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+
+const KEY_ARN = 'arn:aws:kms:test-key';
+const md5b64 = (b: Buffer | string): string => createHash('md5').update(b).digest('base64');
+const md5hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+function client(daemon: TestDaemon): S3Client {
+  return new S3Client({
+    endpoint: daemon.endpoint,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...(daemon.caCert ? { requestHandler: { httpsAgent: new HttpsAgent({ ca: daemon.caCert, keepAlive: true }) } } : {}),
+  });
+}
+
+function ssec(key: Buffer): Record<string, string> {
+  return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: md5b64(key) };
+}
+
+async function expectError(t: Test, p: Promise<unknown>, code: string, status: number, what: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    t.same({ name: e.name, status: e.$metadata?.httpStatusCode }, { name: code, status }, `${what} → ${code} ${status} (${e.message})`);
+    return;
+  }
+  t.fail(`${what}: expected ${code}, the call succeeded`);
+}
+
+/** One signed HTTPS request with a raw body (for XML the SDK would never send). */
+function rawRequest(daemon: TestDaemon, method: string, path: string, query: string, body: string): Promise<{ status: number; body: string }> {
+  const headers = signRequest({
+    method,
+    rawPath: path,
+    rawQuery: query,
+    headers: { host: `127.0.0.1:${daemon.port}`, 'content-length': String(Buffer.byteLength(body)), 'content-md5': md5b64(body) },
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
+    region: REGION,
+  }).headers;
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: daemon.port, method, path: `${path}?${query}`, headers, ca: daemon.caCert, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const xmlCode = (body: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+
+const aes256: ServerSideEncryptionConfiguration = { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] };
+const kms = (keyId: string, bucketKeyEnabled?: boolean): ServerSideEncryptionConfiguration => ({
+  Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyId }, ...(bucketKeyEnabled !== undefined ? { BucketKeyEnabled: bucketKeyEnabled } : {}) }],
+});
+
+interface Kind {
+  sse: string | undefined;
+  kmsKey: string | undefined;
+  ssec: string | undefined;
+}
+async function kindOf(s3: S3Client, bucket: string, key: string, customerKey?: Buffer): Promise<Kind> {
+  const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(customerKey ? ssec(customerKey) : {}) }));
+  return { sse: h.ServerSideEncryption, kmsKey: h.SSEKMSKeyId, ssec: h.SSECustomerAlgorithm };
+}
+const NONE: Kind = { sse: undefined, kmsKey: undefined, ssec: undefined };
+const SSE_S3: Kind = { sse: 'AES256', kmsKey: undefined, ssec: undefined };
+const SSE_KMS: Kind = { sse: 'aws:kms', kmsKey: KEY_ARN, ssec: undefined };
+const SSE_C: Kind = { sse: undefined, kmsKey: undefined, ssec: 'AES256' };
+
+let d: TestDaemon;
+let s3: S3Client;
+
+t.before(async () => {
+  d = await startDaemon({ tls: true });
+  s3 = client(d);
+});
+t.teardown(async () => {
+  await d?.stop();
+  d?.cleanup();
+});
+
+t.test('Put/Get/DeleteBucketEncryption through the SDK', async (t) => {
+  const bucket = bucketName('bdef');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'unset configuration');
+
+  const put = await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: aes256 }));
+  t.equal(put.$metadata.httpStatusCode, 200, 'PutBucketEncryption → 200');
+  const got = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+  t.same(got.ServerSideEncryptionConfiguration?.Rules?.map((r) => r.ApplyServerSideEncryptionByDefault), [{ SSEAlgorithm: 'AES256' }], 'GetBucketEncryption returns AES256');
+
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms(KEY_ARN, true) }));
+  const got2 = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+  const rule = got2.ServerSideEncryptionConfiguration?.Rules?.[0];
+  t.equal(rule?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'aws:kms');
+  t.equal(rule?.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID, 'test-key', 'the key id is stored without the arn:aws:kms: prefix');
+  t.equal(rule?.BucketKeyEnabled, true, 'BucketKeyEnabled is accepted and returned');
+
+  const del = await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+  t.equal(del.$metadata.httpStatusCode, 204, 'DeleteBucketEncryption → 204');
+  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'after delete');
+  const del2 = await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+  t.equal(del2.$metadata.httpStatusCode, 204, 'deleting again → 204');
+
+  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1' })), 'NoSuchBucket', 404, 'Get on a missing bucket');
+  await expectError(t, s3.send(new PutBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1', ServerSideEncryptionConfiguration: aes256 })), 'NoSuchBucket', 404, 'Put on a missing bucket');
+  await expectError(t, s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1' })), 'NoSuchBucket', 404, 'Delete on a missing bucket');
+});
+
+t.test('malformed and invalid configurations', async (t) => {
+  const bucket = bucketName('bdefbad');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bad = (c: ServerSideEncryptionConfiguration): Promise<unknown> => s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: c }));
+  await expectError(t, bad({ Rules: [...aes256.Rules!, ...aes256.Rules!] }), 'MalformedXML', 400, 'two rules');
+  await expectError(t, bad({ Rules: [] }), 'MalformedXML', 400, 'no rule');
+  await expectError(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse' } }] }), 'MalformedXML', 400, 'aws:kms:dsse');
+  await expectError(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'test-key' } }] }), 'MalformedXML', 400, 'AES256 with a KMS key id');
+  await expectError(t, bad({ Rules: [{ BucketKeyEnabled: true }] }), 'MalformedXML', 400, 'rule without ApplyServerSideEncryptionByDefault');
+  await expectError(t, bad(kms('no-such-key')), 'KMS.NotFoundException', 400, 'unknown KMS key');
+
+  const path = `/${bucket}`;
+  const raw = async (body: string, what: string): Promise<void> => {
+    const r = await rawRequest(d, 'PUT', path, 'encryption', body);
+    t.same({ status: r.status, code: xmlCode(r.body) }, { status: 400, code: 'MalformedXML' }, `${what} → MalformedXML 400`);
+  };
+  await raw('<ServerSideEncryptionConfiguration><Rule>', 'truncated XML');
+  await raw('not xml at all', 'not XML');
+  await raw('', 'empty body');
+  await raw('<Other><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></Other>', 'wrong root element');
+  await raw(
+    '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>maybe</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>',
+    'BucketKeyEnabled not a boolean',
+  );
+  // A namespace-less document is accepted (MinIO adds the namespace).
+  const ok = await rawRequest(
+    d,
+    'PUT',
+    path,
+    'encryption',
+    '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>',
+  );
+  t.equal(ok.status, 200, 'well-formed document without a namespace → 200');
+  await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'the refused configurations left nothing behind');
+});
+
+t.test('minio-js setBucketEncryption / getBucketEncryption / removeBucketEncryption', async (t) => {
+  const mc = new Minio.Client({
+    endPoint: '127.0.0.1',
+    port: d.port,
+    useSSL: true,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+    region: REGION,
+    pathStyle: true,
+    transportAgent: new HttpsAgent({ ca: d.caCert }),
+  });
+  const bucket = bucketName('bdefmc');
+  await mc.makeBucket(bucket);
+  await mc.setBucketEncryption(bucket); // minio-js default: AES256
+  const c1 = await mc.getBucketEncryption(bucket);
+  t.match(JSON.stringify(c1), /AES256/, 'getBucketEncryption returns AES256');
+  await mc.putObject(bucket, 'a', Buffer.from('hello'));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a' }))).ServerSideEncryption, 'AES256', 'a minio-js PUT into the bucket is SSE-S3');
+
+  // minio-js's type spells the element KmsMasterKeyID, but it serialises keys verbatim: S3 wants KMSMasterKeyID.
+  await mc.setBucketEncryption(bucket, { Rule: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'test-key' } as never }] });
+  const c2 = await mc.getBucketEncryption(bucket);
+  t.match(JSON.stringify(c2), /aws:kms/, 'getBucketEncryption returns aws:kms');
+  t.match(JSON.stringify(c2), /test-key/, 'and the key id');
+  await mc.putObject(bucket, 'b', Buffer.from('hello'));
+  t.same(await kindOf(s3, bucket, 'b'), SSE_KMS, 'a minio-js PUT into the bucket is SSE-KMS');
+
+  await mc.removeBucketEncryption(bucket);
+  await t.rejects(mc.getBucketEncryption(bucket), { code: 'ServerSideEncryptionConfigurationNotFoundError' }, 'removed');
+  await mc.putObject(bucket, 'c', Buffer.from('hello'));
+  t.same(await kindOf(s3, bucket, 'c'), NONE, 'after removal a PUT is plain');
+});
+
+t.test('the bucket default applies to PutObject, multipart and CopyObject', async (t) => {
+  const bucket = bucketName('bdefapply');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'x' }));
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: aes256 }));
+  const body = testBytes(300_000, 201);
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain-put', Body: body }));
+  t.equal(put.ServerSideEncryption, 'AES256', 'PUT response says AES256');
+  t.equal(put.ETag, `"${md5hex(body)}"`, 'ETag is the MD5 (SSE-S3)');
+  t.same(await kindOf(s3, bucket, 'plain-put'), SSE_S3, 'plain PUT into an AES256 bucket is SSE-S3 on HEAD');
+  t.same(await kindOf(s3, bucket, 'before'), NONE, 'objects written before the configuration stay plain');
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain-put' }));
+  t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), 'reads back');
+
+  const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
+  t.equal(c.ServerSideEncryption, 'AES256', 'CreateMultipartUpload takes the default');
+  const u = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: c.UploadId, PartNumber: 1, Body: body }));
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: c.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: u.ETag }] } }));
+  t.same(await kindOf(s3, bucket, 'mp'), SSE_S3, 'multipart object is SSE-S3');
+
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copied', CopySource: `${bucket}/before` }));
+  t.same(await kindOf(s3, bucket, 'copied'), SSE_S3, 'a copy into the bucket takes the destination default');
+
+  // The bucket key flag is echoed on writes when set.
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms('test-key', true) }));
+  const put2 = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms-put', Body: body }));
+  t.equal(put2.ServerSideEncryption, 'aws:kms');
+  t.equal(put2.SSEKMSKeyId, KEY_ARN);
+  t.equal(put2.BucketKeyEnabled, true, 'x-amz-server-side-encryption-bucket-key-enabled echoed');
+  t.same(await kindOf(s3, bucket, 'kms-put'), SSE_KMS, 'plain PUT into an aws:kms bucket is SSE-KMS');
+});
+
+t.test('precedence: request headers > bucket configuration > auto-encryption > none', async (t) => {
+  const auto = await startDaemon({ tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
+  t.teardown(async () => {
+    await auto.stop();
+    auto.cleanup();
+  });
+  const a = client(auto);
+  const ck = randomBytes(32);
+  const plainB = bucketName('prec-none');
+  const aesB = bucketName('prec-aes');
+  const kmsB = bucketName('prec-kms');
+  for (const c of [s3, a]) {
+    for (const b of [plainB, aesB, kmsB]) await c.send(new CreateBucketCommand({ Bucket: b }));
+    await c.send(new PutBucketEncryptionCommand({ Bucket: aesB, ServerSideEncryptionConfiguration: aes256 }));
+    await c.send(new PutBucketEncryptionCommand({ Bucket: kmsB, ServerSideEncryptionConfiguration: kms('test-key') }));
+  }
+  const cases: Array<[string, S3Client, string, Record<string, string>, Kind, Buffer?]> = [
+    ['no config, no auto, no headers → none', s3, plainB, {}, NONE],
+    ['no config, auto on → SSE-S3', a, plainB, {}, SSE_S3],
+    ['AES256 bucket beats auto', a, aesB, {}, SSE_S3],
+    ['aws:kms bucket beats auto', a, kmsB, {}, SSE_KMS],
+    ['aws:kms bucket without auto', s3, kmsB, {}, SSE_KMS],
+    ['request aws:kms beats an AES256 bucket', a, aesB, { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'test-key' }, SSE_KMS],
+    ['request AES256 beats an aws:kms bucket', a, kmsB, { ServerSideEncryption: 'AES256' }, SSE_S3],
+    ['request SSE-C beats a bucket default', a, kmsB, ssec(ck), SSE_C, ck],
+    ['request SSE-C beats auto', a, plainB, ssec(ck), SSE_C, ck],
+    ['request aws:kms beats auto', a, plainB, { ServerSideEncryption: 'aws:kms' }, SSE_KMS],
+  ];
+  const body = testBytes(140_000, 211);
+  for (const [what, c, bucket, input, want, key] of cases) {
+    const k = `obj-${what.replace(/[^a-z0-9]+/gi, '-')}`;
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: body, ...input }));
+    t.same(await kindOf(c, bucket, k, key), want, `PutObject: ${what}`);
+    const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: k, ...(key ? ssec(key) : {}) }));
+    t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `PutObject: ${what}: bytes`);
+    // Multipart follows the same rule at CreateMultipartUpload.
+    const mk = `mp-${k}`;
+    const cr = await c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: mk, ...input }));
+    const up = await c.send(new UploadPartCommand({ Bucket: bucket, Key: mk, UploadId: cr.UploadId, PartNumber: 1, Body: 'part', ...(key ? ssec(key) : {}) }));
+    await c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: mk, UploadId: cr.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up.ETag }] } }));
+    t.same(await kindOf(c, bucket, mk, key), want, `multipart: ${what}`);
+  }
+  // CopyObject: the destination's bucket and the auto setting decide, not the source.
+  await a.send(new PutObjectCommand({ Bucket: kmsB, Key: 'copy-src', Body: body }));
+  await a.send(new CopyObjectCommand({ Bucket: plainB, Key: 'copy-dst', CopySource: `${kmsB}/copy-src` }));
+  t.same(await kindOf(a, plainB, 'copy-dst'), SSE_S3, 'CopyObject into a bucket without config under auto → SSE-S3');
+  await a.send(new CopyObjectCommand({ Bucket: kmsB, Key: 'copy-dst', CopySource: `${plainB}/copy-dst` }));
+  t.same(await kindOf(a, kmsB, 'copy-dst'), SSE_KMS, 'CopyObject into an aws:kms bucket → SSE-KMS');
+});
+
+t.test('auto-encryption without a KMS is a start-up error naming the variable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-autokms-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let message = '';
+  try {
+    const bad = await startDaemon({ kms: false, dataDir: dir, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
+    await bad.stop();
+    t.fail('the daemon started');
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  const m = /daemon exited with (\S+) before listening/.exec(message);
+  t.ok(m, 'the daemon exited before listening');
+  t.not(m?.[1], '0', `exit code is non-zero (${m?.[1]})`);
+  t.match(message, /S3_KMS_AUTO_ENCRYPTION/, 'the message names S3_KMS_AUTO_ENCRYPTION');
+});
+
+t.test('no KMS configured: PutBucketEncryption → 501 NotImplemented', async (t) => {
+  const nk = await startDaemon({ kms: false });
+  t.teardown(async () => {
+    await nk.stop();
+    nk.cleanup();
+  });
+  const c = client(nk);
+  const bucket = bucketName('bdefnokms');
+  await c.send(new CreateBucketCommand({ Bucket: bucket }));
+  await expectError(t, c.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: aes256 })), 'NotImplemented', 501, 'PutBucketEncryption without a KMS');
+  await expectError(t, c.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'nothing stored');
+});
+
+const awsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+const haveCli = awsCli.status === 0;
+
+t.test('the aws CLI flow of the KMS guide', { skip: haveCli ? false : 'the aws CLI is not on PATH: skipping put-bucket-encryption / s3 cp --sse tests' }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-cli-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const ca = join(work, 'ca.pem');
+  writeFileSync(ca, d.caCert!);
+  writeFileSync(join(work, 'config'), '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
+  const env = {
+    PATH: process.env.PATH,
+    HOME: work,
+    AWS_CONFIG_FILE: join(work, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'credentials'),
+    AWS_ACCESS_KEY_ID: ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  const run = async (...args: string[]): Promise<string> => {
+    try {
+      const t0 = Date.now();
+      const { stdout } = await promisify(execFile)('aws', [...args, '--endpoint-url', d.endpoint, '--ca-bundle', ca], { env, encoding: 'utf8' });
+      t.comment(`aws ${args[0]} ${args[1]}: ${Date.now() - t0} ms`);
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`aws ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+    }
+  };
+  // Each CLI start costs seconds: the guide's three steps run in sequence, the two `s3 cp`
+  // uploads alongside them, and everything else is checked through the SDK.
+  const guide = bucketName('bdefcli');
+  const cp = bucketName('bdefcp');
+  await s3.send(new CreateBucketCommand({ Bucket: guide }));
+  await s3.send(new CreateBucketCommand({ Bucket: cp }));
+  const file = join(work, 'data.bin');
+  const body = testBytes(300_000, 221);
+  writeFileSync(file, body);
+
+  const guideFlow = async (): Promise<void> => {
+    await run('s3api', 'put-bucket-encryption', '--bucket', guide, '--server-side-encryption-configuration', JSON.stringify(aes256));
+    const put = JSON.parse(await run('s3api', 'put-object', '--bucket', guide, '--key', 'plain', '--body', file)) as { ServerSideEncryption?: string };
+    t.equal(put.ServerSideEncryption, 'AES256', 'put-object reports AES256');
+    const head = JSON.parse(await run('s3api', 'head-object', '--bucket', guide, '--key', 'plain')) as { ServerSideEncryption?: string; ContentLength?: number };
+    t.equal(head.ServerSideEncryption, 'AES256', 'head-object after a plain put-object shows ServerSideEncryption: AES256');
+    t.equal(head.ContentLength, body.length, 'head-object shows the plaintext size');
+  };
+  await Promise.all([
+    guideFlow(),
+    run('s3', 'cp', file, `s3://${cp}/sse-s3`, '--sse', 'AES256', '--only-show-errors'),
+    run('s3', 'cp', file, `s3://${cp}/sse-kms`, '--sse', 'aws:kms', '--sse-kms-key-id', 'test-key', '--only-show-errors'),
+  ]);
+  const conf = await s3.send(new GetBucketEncryptionCommand({ Bucket: guide }));
+  t.equal(conf.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'AES256', 'put-bucket-encryption stored AES256');
+  t.same(await kindOf(s3, cp, 'sse-s3'), SSE_S3, 's3 cp --sse AES256 → SSE-S3');
+  t.same(await kindOf(s3, cp, 'sse-kms'), SSE_KMS, 's3 cp --sse aws:kms --sse-kms-key-id test-key → SSE-KMS with the key id');
+  for (const k of ['sse-s3', 'sse-kms']) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: cp, Key: k }));
+    t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `${k}: the CLI upload reads back exactly`);
+  }
+});
