@@ -1,0 +1,207 @@
+// DeleteObjects (1000 keys, >1000 → MalformedXML, Quiet, missing keys, per-key errors) and the
+// versioning probes on unversioned buckets: GetBucketVersioning (empty configuration),
+// ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
+// (NotImplemented), against the built daemon.
+
+import t from 'tap';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetBucketVersioningCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { bucketName, startDaemon } from '../helpers/daemon.js';
+
+const d = await startDaemon();
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+const s3 = d.s3();
+
+async function s3Code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.$metadata?.httpStatusCode === undefined) return `${e.name}: ${e.message}`;
+    return `${e.name}/${e.$metadata.httpStatusCode}`;
+  }
+}
+
+async function putMany(bucket: string, keys: string[], concurrency = 32): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < keys.length) {
+        const key = keys[i++]!;
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `v:${key}` }));
+      }
+    }),
+  );
+}
+
+async function allKeys(bucket: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    out.push(...(r.Contents ?? []).map((c) => c.Key!));
+    token = r.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+/** A client whose requests carry `body` verbatim (for malformed documents). */
+function rawBodyClient(body: string): S3Client {
+  const c = d.s3();
+  c.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { body?: unknown; headers: Record<string, string> };
+      req.body = body;
+      req.headers['content-length'] = String(Buffer.byteLength(body));
+      for (const h of Object.keys(req.headers)) if (h.startsWith('x-amz-checksum-') || h === 'content-md5' || h === 'x-amz-sdk-checksum-algorithm') delete req.headers[h];
+      return next(args);
+    },
+    { step: 'build', priority: 'low', name: 'rawBody' },
+  );
+  return c;
+}
+
+t.test('DeleteObjects: 1000 keys in one request, missing keys reported deleted', async (t) => {
+  const bucket = bucketName('del');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const keys = Array.from({ length: 990 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
+  await putMany(bucket, [...keys, 'keep/1', 'keep/2']);
+  const missing = Array.from({ length: 10 }, (_, i) => `missing/${i}`);
+  const r = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [...keys, ...missing].map((Key) => ({ Key })) } }));
+  t.equal(r.Deleted?.length, 1000);
+  t.same(r.Deleted!.map((x) => x.Key).sort(), [...keys, ...missing].sort(), 'every key, present or not, is reported deleted');
+  t.equal(r.Errors, undefined);
+  t.same(await allKeys(bucket), ['keep/1', 'keep/2'], 'exactly the listed keys are gone');
+
+  const over = Array.from({ length: 1001 }, (_, i) => ({ Key: `x${i}` }));
+  t.equal(await s3Code(s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: over } }))), 'MalformedXML/400', '1001 keys');
+  t.equal(await s3Code(s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [] } }))), 'MalformedXML/400', 'no keys');
+  t.equal(await s3Code(s3.send(new DeleteObjectsCommand({ Bucket: bucketName('none'), Delete: { Objects: [{ Key: 'a' }] } }))), 'NoSuchBucket/404');
+  for (const [name, body] of [
+    ['not XML', 'nope'],
+    ['unclosed', '<Delete><Object><Key>a</Key>'],
+    ['wrong root', '<Remove><Object><Key>a</Key></Object></Remove>'],
+    ['object without key', '<Delete><Object><VersionId>null</VersionId></Object></Delete>'],
+  ] as const) {
+    t.equal(await s3Code(rawBodyClient(body).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep/1' }] } }))), 'MalformedXML/400', `MalformedXML: ${name}`);
+  }
+  t.same(await allKeys(bucket), ['keep/1', 'keep/2'], 'failed requests deleted nothing');
+});
+
+t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) => {
+  const bucket = bucketName('delq');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const special = ['a&b<c>"d\'', 'sp ace/ü €', 'q1', 'q2', 'q3'];
+  await putMany(bucket, special);
+
+  const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Quiet: true, Objects: [{ Key: 'q1' }, { Key: 'q-missing' }] } }));
+  t.equal(quiet.Deleted, undefined, 'Quiet lists no successes');
+  t.equal(quiet.Errors, undefined);
+  t.same(await allKeys(bucket), ['a&b<c>"d\'', 'q2', 'q3', 'sp ace/ü €']);
+
+  const long = 'L'.repeat(1025);
+  const mixed = await s3.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: { Objects: [{ Key: 'a&b<c>"d\'' }, { Key: long }, { Key: 'q2', VersionId: 'v123' }, { Key: 'q3', VersionId: 'null' }, { Key: 'sp ace/ü €' }] },
+    }),
+  );
+  t.same(mixed.Deleted?.map((x) => x.Key).sort(), ['a&b<c>"d\'', 'q3', 'sp ace/ü €'].sort(), 'XML-special and unicode keys round-trip');
+  t.same(
+    mixed.Errors?.map((e) => [e.Key, e.Code]).sort(),
+    [
+      [long, 'KeyTooLongError'],
+      ['q2', 'NoSuchVersion'],
+    ].sort(),
+    'per-key errors',
+  );
+  t.same(await allKeys(bucket), ['q2'], 'the key with an error stays');
+
+  const quietErr = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Quiet: true, Objects: [{ Key: 'q2', VersionId: 'other' }] } }));
+  t.equal(quietErr.Deleted, undefined);
+  t.same(quietErr.Errors?.map((e) => [e.Key, e.Code, e.VersionId]), [['q2', 'NoSuchVersion', 'other']], 'Quiet still reports errors');
+});
+
+t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning is NotImplemented', async (t) => {
+  const bucket = bucketName('ver');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const v = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+  t.equal(v.$metadata.httpStatusCode, 200);
+  t.equal(v.Status, undefined);
+  t.equal(v.MFADelete, undefined);
+  t.equal(await s3Code(s3.send(new GetBucketVersioningCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
+  for (const Status of ['Enabled', 'Suspended'] as const) {
+    t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status } }))), 'NotImplemented/501', `PutBucketVersioning ${Status}`);
+  }
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, undefined, 'still unversioned');
+});
+
+t.test('ListObjectVersions: every object is the null version, with prefix, delimiter and key markers', async (t) => {
+  const bucket = bucketName('lov');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const keys = ['a', 'b/1', 'b/2', 'b/c/3', 'c', 'd/x', 'z', 'é']; // UTF-8 order: 'z' (7A) < 'é' (C3 A9)
+  await putMany(bucket, keys);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: 'overwritten' }));
+
+  const all = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  t.same(all.Versions?.map((v) => v.Key), keys, 'one version per key, in key order (overwrites keep no history)');
+  for (const v of all.Versions ?? []) {
+    t.equal(v.VersionId, 'null');
+    t.equal(v.IsLatest, true);
+    t.match(v.ETag, /^"[0-9a-f]{32}"$/);
+  }
+  t.equal(all.Versions![0]!.Size, 'overwritten'.length);
+  t.equal(all.DeleteMarkers, undefined);
+  t.equal(all.IsTruncated, false);
+
+  const rolled = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Delimiter: '/' }));
+  t.same(rolled.Versions?.map((v) => v.Key), ['a', 'c', 'z', 'é']);
+  t.same(rolled.CommonPrefixes?.map((p) => p.Prefix), ['b/', 'd/']);
+  const inB = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'b/', Delimiter: '/' }));
+  t.same(inB.Versions?.map((v) => v.Key), ['b/1', 'b/2']);
+  t.same(inB.CommonPrefixes?.map((p) => p.Prefix), ['b/c/']);
+  t.equal(inB.Prefix, 'b/');
+
+  const afterKey = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: 'b/2' }));
+  t.same(afterKey.Versions?.map((v) => v.Key), ['b/c/3', 'c', 'd/x', 'z', 'é']);
+  t.equal(afterKey.KeyMarker, 'b/2');
+  const afterNull = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: 'b/2', VersionIdMarker: 'null' }));
+  t.same(afterNull.Versions?.map((v) => v.Key), ['b/c/3', 'c', 'd/x', 'z', 'é'], 'after the null version of b/2');
+
+  t.equal(await s3Code(s3.send(new ListObjectVersionsCommand({ Bucket: bucket, VersionIdMarker: 'null' }))), 'InvalidArgument/400', 'version-id-marker without key-marker');
+  t.equal(await s3Code(s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: 'a', VersionIdMarker: 'abc' }))), 'InvalidArgument/400', 'a version id that cannot exist');
+  t.equal(await s3Code(s3.send(new ListObjectVersionsCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
+
+  // Paging with NextKeyMarker / NextVersionIdMarker visits everything once, with and without a delimiter.
+  for (const Delimiter of [undefined, '/']) {
+    const want = [...(Delimiter ? rolled : all).Versions!.map((v) => `V:${v.Key}`), ...((Delimiter ? rolled : all).CommonPrefixes ?? []).map((p) => `P:${p.Prefix}`)].sort();
+    for (const MaxKeys of [1, 2, 3]) {
+      const seen: string[] = [];
+      let KeyMarker: string | undefined;
+      let VersionIdMarker: string | undefined;
+      for (let i = 0; i < 20; i++) {
+        const r = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Delimiter, MaxKeys, KeyMarker, VersionIdMarker }));
+        t.ok((r.Versions?.length ?? 0) + (r.CommonPrefixes?.length ?? 0) <= MaxKeys);
+        seen.push(...(r.Versions ?? []).map((v) => `V:${v.Key}`), ...(r.CommonPrefixes ?? []).map((p) => `P:${p.Prefix}`));
+        if (!r.IsTruncated) break;
+        KeyMarker = r.NextKeyMarker;
+        VersionIdMarker = r.NextVersionIdMarker;
+        const lastIsVersion = r.Versions?.some((v) => v.Key === KeyMarker) ?? false;
+        t.equal(VersionIdMarker, lastIsVersion ? 'null' : undefined, 'NextVersionIdMarker is null after a version, absent after a prefix');
+      }
+      t.same(seen.sort(), want, `delimiter=${Delimiter} max=${MaxKeys}`);
+    }
+  }
+});
