@@ -300,8 +300,19 @@ export class HttpServer {
     if (method === 'HEAD' || result.status === 304 || result.status === 204) {
       res.cork(() => {
         writeHead();
-        if (result.headLength !== undefined && result.status !== 304) res.endWithoutBody(result.headLength, closeConnection);
-        else res.endWithoutBody(undefined, closeConnection);
+        // Never pass `undefined` as the length: this uWS build then sends "Content-Length:
+        // 9223372036854775808" and the kept-alive connection breaks on the next request.
+        // No argument at all means no Content-Length (204, 304).
+        let length: number | undefined;
+        if (result.status !== 304 && result.status !== 204) {
+          if (result.headLength !== undefined) length = result.headLength;
+          else if (typeof body === 'string') length = Buffer.byteLength(body);
+          else if (Buffer.isBuffer(body)) length = body.length;
+          else length = 0;
+        }
+        if (length !== undefined) res.endWithoutBody(length, closeConnection);
+        else if (closeConnection) res.endWithoutBody(0, true);
+        else res.endWithoutBody();
       });
       if (isStream(body)) drain(body);
       done(0);
