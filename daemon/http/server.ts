@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { authenticate, authKind, type AuthResult, type Credentials } from '../auth/sigv4.js';
-import { createPayloadDecoder } from '../auth/payload.js';
+import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
 import type { Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
 import type { Handler, RequestContext, Result, StreamBody } from '../ops/types.js';
@@ -35,6 +35,8 @@ interface Pending {
   writableWaiter: ((offset: number) => boolean) | undefined;
   /** The handler returned and the response body is streaming. */
   responding: boolean;
+  /** The response is complete (uWS forbids touching `res` afterwards). */
+  ended: boolean;
 }
 
 /** After the shutdown deadline: how long requests whose body has fully arrived may still commit. */
@@ -174,7 +176,7 @@ export class HttpServer {
     req.forEach((k, v) => {
       headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
     });
-    const pending: Pending = { res, aborted: false, body: undefined, abortController: new AbortController(), writableWaiter: undefined, responding: false };
+    const pending: Pending = { res, aborted: false, body: undefined, abortController: new AbortController(), writableWaiter: undefined, responding: false, ended: false };
     this.inFlight.add(pending);
     res.onAborted(() => {
       pending.aborted = true;
@@ -220,8 +222,28 @@ export class HttpServer {
     else if (auth.payload.kind !== 'streaming-signed' && auth.payload.kind !== 'streaming-unsigned-trailer' && headers['content-length'] !== undefined) {
       declared = Number(headers['content-length']);
     }
-    const decoder = createPayloadDecoder(auth, headers);
-    const body = new UwsRequestBody(decoder, { pause: () => res.pause(), resume: () => res.resume() }, declared);
+    let decoder: PayloadDecoder;
+    try {
+      decoder = createPayloadDecoder(auth, headers);
+    } catch (err) {
+      // Malformed body headers (Content-MD5, x-amz-checksum-*, x-amz-trailer, …): a client fault.
+      this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, hasBody, 0);
+      return;
+    }
+    // uWS keeps delivering onData after an early response; the response object is dead by then.
+    const live = (): boolean => !pending.aborted && !pending.ended;
+    const body = new UwsRequestBody(
+      decoder,
+      {
+        pause: () => {
+          if (live()) res.pause();
+        },
+        resume: () => {
+          if (live()) res.resume();
+        },
+      },
+      declared,
+    );
     pending.body = body;
     if (hasBody) res.onData((chunk, isLast) => body.onRaw(chunk, isLast));
     else body.markEmpty();
@@ -268,6 +290,7 @@ export class HttpServer {
     bytesIn: number,
   ): void {
     const done = (bytesOut: number): void => {
+      p.ended = true;
       this.inFlight.delete(p);
       if (this.inFlight.size === 0) {
         const waiters = this.idleWaiters;

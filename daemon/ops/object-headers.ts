@@ -19,6 +19,15 @@ export function collectStoredHeaders(headers: Readonly<Record<string, string>>, 
     const v = requestHeader(headers, query, name);
     if (v !== undefined) out[name] = v;
   }
+  if (out['content-encoding'] !== undefined) {
+    // aws-chunked is transport framing of this request, not a property of the object.
+    const codings = out['content-encoding']
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '' && c.toLowerCase() !== 'aws-chunked');
+    if (codings.length === 0) delete out['content-encoding'];
+    else out['content-encoding'] = codings.join(',');
+  }
   if (out['content-type'] === undefined) out['content-type'] = 'binary/octet-stream';
   return out;
 }

@@ -26,6 +26,9 @@ export function checksumHeaders(checksums: Record<string, string> | undefined): 
 
 /** The encryption a write asks for, after bucket default and auto-encryption. */
 export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncryption: Parameters<typeof resolveEncryption>[1]): EncryptionRequest {
+  if (ctx.op !== 'CopyObject' && ctx.op !== 'UploadPartCopy' && parseCustomerKey(ctx.headers, true)) {
+    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
+  }
   return resolveEncryption(parseEncryptionRequest(ctx.headers), bucketEncryption, env.config.autoEncryption);
 }
 
@@ -196,6 +199,10 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         }
       }
       const length = Math.max(0, end - start + 1);
+      if (status === 206 || (partNumber !== null && rec.parts)) {
+        // Checksums describe the whole object: a partial body must not claim them.
+        for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
+      }
       if (head) {
         objectKey?.fill(0);
         return { status, headers, headLength: length };
