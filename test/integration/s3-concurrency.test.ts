@@ -1,0 +1,170 @@
+// Concurrent PUTs, copies and multipart completions on one key against the built daemon: the
+// last commit wins whole, readers never see a torn or mixed body during the storm, racing
+// completions of one upload commit once, and afterwards exactly the live objects' data files
+// remain (after the reaper's grace) with nothing left in .s3d/tmp.
+
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { FileStore } from '../../daemon/storage/files.js';
+
+const MiB = 1024 * 1024;
+const d = await startDaemon();
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+const s3 = d.s3();
+const files = new FileStore(d.dataDir);
+const BUCKET = bucketName('conc');
+await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+async function getBytes(key: string): Promise<Buffer> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+async function s3Code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.$metadata?.httpStatusCode === undefined) return `${e.name}: ${e.message}`;
+    return `${e.name}/${e.$metadata.httpStatusCode}`;
+  }
+}
+
+/** Polls until the data-file count is `want` (the reaper deletes ~5 s after a commit). */
+async function waitForFiles(want: number, timeoutMs = 25_000): Promise<{ temp: number; data: number }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await files.countFiles();
+    if ((c.data === want && c.temp === 0) || Date.now() > until) return c;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface Writer {
+  name: string;
+  body: Buffer;
+  /** Data files the object has when this writer's commit is the live one. */
+  files: number;
+  run: () => Promise<void>;
+}
+
+const SIZE = 400_000; // above the 128 KiB inline threshold: every body is a data file
+let seed = 1000;
+
+/** A multipart body: parts of the given sizes (each ≥ 128 KiB, so one file per part). */
+async function multipartWriter(name: string, sizes: number[]): Promise<Writer> {
+  const parts = sizes.map((n) => testBytes(n, seed++));
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'hot' }));
+  const etags: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    etags.push((await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'hot', UploadId: up.UploadId, PartNumber: i + 1, Body: parts[i] }))).ETag!);
+  }
+  return {
+    name,
+    body: Buffer.concat(parts),
+    files: parts.length,
+    run: async () => {
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'hot', UploadId: up.UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) } }));
+    },
+  };
+}
+
+t.test('a storm of PUTs, copies and completions on one key: last commit wins whole, no torn reads, no leaked files', async (t) => {
+  const initial = testBytes(SIZE, seed++);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'hot', Body: initial }));
+  const candidates = new Map<string, string>([[md5(initial), 'initial']]);
+  const sources = 6;
+  let liveSourceFiles = 0;
+  const rounds = 3;
+  let reads = 0;
+  const torn: string[] = [];
+
+  for (let round = 0; round < rounds; round++) {
+    const writers: Writer[] = [];
+    for (let i = 0; i < 6; i++) {
+      const body = testBytes(SIZE + i, seed++);
+      writers.push({ name: `put${round}.${i}`, body, files: 1, run: async () => void (await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'hot', Body: body }))) });
+    }
+    for (let i = 0; i < sources; i++) {
+      const body = testBytes(SIZE + 100 + i, seed++);
+      // Each round overwrites the copy sources too, so source files are replaced while copied.
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `src/${i}`, Body: body }));
+      writers.push({ name: `copy${round}.${i}`, body, files: 1, run: async () => void (await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'hot', CopySource: `${BUCKET}/src/${i}` }))) });
+    }
+    liveSourceFiles = sources;
+    for (let i = 0; i < 4; i++) writers.push(await multipartWriter(`mp${round}.${i}`, [SIZE + 200 + i]));
+    writers.push(await multipartWriter(`mp${round}.big`, [5 * MiB, SIZE]));
+    for (const w of writers) candidates.set(md5(w.body), w.name);
+
+    let storming = true;
+    const readers = Array.from({ length: 4 }, async () => {
+      while (storming) {
+        const body = await getBytes('hot');
+        reads++;
+        if (!candidates.has(md5(body))) torn.push(`${body.length} bytes, md5 ${md5(body)}`);
+      }
+    });
+    // Shuffle the start order a little so completions race PUTs and copies.
+    const order = writers.map((w, i) => ({ w, k: (i * 7919) % writers.length })).sort((a, b) => a.k - b.k).map((x) => x.w);
+    await Promise.all(order.map((w) => w.run()));
+    storming = false;
+    await Promise.all(readers);
+
+    const final = await getBytes('hot');
+    const winner = candidates.get(md5(final));
+    t.ok(winner !== undefined && writers.some((w) => w.name === winner), `round ${round}: the final object is one writer's whole body (${winner})`);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'hot' }));
+    t.equal(head.ContentLength, final.length, 'HEAD agrees with the body length');
+  }
+  t.same(torn, [], `no torn reads in ${reads} GETs during the storms`);
+  t.ok(reads > 0);
+
+  const after = testBytes(SIZE, seed++);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'hot', Body: after }));
+  t.ok((await getBytes('hot')).equals(after), 'a later PUT wins over every earlier commit');
+
+  const want = liveSourceFiles + 1;
+  const c = await waitForFiles(want);
+  t.equal(c.data, want, `exactly the live objects' data files remain (${liveSourceFiles} sources + 1 for hot)`);
+  t.equal(c.temp, 0, '.s3d/tmp is empty');
+  for (let i = 0; i < sources; i++) t.ok((await getBytes(`src/${i}`)).length > 0, `src/${i} still reads`);
+  t.ok((await getBytes('hot')).equals(after), 'the live object still reads after the reaper ran');
+});
+
+t.test('racing completions of one upload commit once; the losers get NoSuchUpload', async (t) => {
+  const before = (await files.countFiles()).data;
+  const parts = [testBytes(5 * MiB, seed++), testBytes(SIZE, seed++)];
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'race' }));
+  const etags: string[] = [];
+  for (let i = 0; i < 2; i++) etags.push((await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'race', UploadId: up.UploadId, PartNumber: i + 1, Body: parts[i] }))).ETag!);
+  // Every racer completes with part 1 only, so the winner's commit queues part 2: its deletion
+  // proves the reaper ran, and part 1 must survive it.
+  const complete = { Bucket: BUCKET, Key: 'race', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etags[0] }] } };
+  const results = await Promise.all(Array.from({ length: 4 }, () => s3Code(s3.send(new CompleteMultipartUploadCommand(complete)))));
+  t.equal(results.filter((r) => r === 'ok').length, 1, `exactly one completion commits: ${results.join(', ')}`);
+  t.same(results.filter((r) => r !== 'ok'), ['NoSuchUpload/404', 'NoSuchUpload/404', 'NoSuchUpload/404']);
+  const winner = parts[0]!;
+  t.ok((await getBytes('race')).equals(winner), 'the object is part 1');
+  const want = before + 1;
+  const c = await waitForFiles(want);
+  t.equal(c.data, want, 'the unused part is freed, the used one kept');
+  t.equal(c.temp, 0);
+  t.ok((await getBytes('race')).equals(winner), 'still reads after the reaper ran');
+});
