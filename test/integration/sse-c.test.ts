@@ -465,3 +465,12 @@ t.test('an UploadPart rejected before its 2 MiB body is read leaves the daemon r
   await new Promise((r) => setTimeout(r, 200));
   t.equal(own.proc.exitCode, null, 'the daemon is still running');
 });
+
+t.test('no customer key material in the daemon logs', async (t) => {
+  const logs = d.logs.join('\n');
+  t.ok(logs.length > 0, 'there are logs to search');
+  for (const k of [keyA, keyB]) {
+    t.notOk(logs.includes(k.toString('base64')), 'no base64 customer key');
+    t.notOk(logs.includes(k.toString('hex')), 'no hex customer key');
+  }
+});

@@ -1,0 +1,378 @@
+// What is on disk and what a damaged disk gives back: objects of all three SSE kinds (inline in
+// LMDB, file-backed, multipart) filled with a distinctive ASCII pattern leave no trace of it in any
+// file under the data dir; a flipped byte in a data file cuts the GET short without releasing any
+// plaintext of the damaged package; many random ranges equal the plaintext slices; a restart with
+// the same S3_KMS_SECRET_KEY reads everything back, a different key fails cleanly (SSE-C still reads).
+import t from 'tap';
+import type { Test } from 'tap';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { basename, dirname, join } from 'node:path';
+import { signRequest } from '../../daemon/auth/sigv4.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const PKG = 64 * KiB; // DARE plaintext per package
+const PKG_STORED = PKG + 32; // header + payload + tag
+
+type Kind = 'SSE-C' | 'SSE-S3' | 'SSE-KMS';
+const KINDS: Kind[] = ['SSE-C', 'SSE-S3', 'SSE-KMS'];
+const customerKey = randomBytes(32);
+const md5b64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
+
+/** SDK input for writing (and, for SSE-C, reading) an object of this kind. */
+function sseInput(kind: Kind | 'none', forRead = false): Record<string, string> {
+  switch (kind) {
+    case 'SSE-C':
+      return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: customerKey.toString('base64'), SSECustomerKeyMD5: md5b64(customerKey) };
+    case 'SSE-S3':
+      return forRead ? {} : { ServerSideEncryption: 'AES256' };
+    case 'SSE-KMS':
+      return forRead ? {} : { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'test-key' };
+    case 'none':
+      return {};
+  }
+}
+function rawSseHeaders(kind: Kind | 'none'): Record<string, string> {
+  if (kind !== 'SSE-C') return {};
+  return {
+    'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+    'x-amz-server-side-encryption-customer-key': customerKey.toString('base64'),
+    'x-amz-server-side-encryption-customer-key-md5': md5b64(customerKey),
+  };
+}
+
+// The canary: one unit must never appear in any file. The control pattern is stored plain, to
+// prove the scan would see plaintext where it is (LMDB for inline objects, data files otherwise).
+const CANARY = Buffer.from('<<s3d-at-rest-canary:PLAINTEXT-MUST-NOT-HIT-DISK>>');
+const CONTROL = Buffer.from('<<s3d-control:this-one-is-stored-plain-on-purpose>>');
+function patterned(unit: Buffer, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i += unit.length) unit.copy(b, i, 0, Math.min(unit.length, size - i));
+  return b;
+}
+
+function client(daemon: TestDaemon): S3Client {
+  return new S3Client({
+    endpoint: daemon.endpoint,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpsAgent: new HttpsAgent({ ca: daemon.caCert, keepAlive: true }) },
+  });
+}
+
+/** Every regular file under dir, recursively. */
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Files under dir containing needle (read in chunks with overlap: LMDB files may be large). */
+function filesContaining(dir: string, needle: Buffer): string[] {
+  const hits: string[] = [];
+  const CHUNK = 4 * MiB;
+  const buf = Buffer.alloc(CHUNK + needle.length);
+  for (const f of walk(dir)) {
+    const fd = openSync(f, 'r');
+    try {
+      let carry = 0;
+      let pos = 0;
+      for (;;) {
+        const n = readSync(fd, buf, carry, CHUNK, pos);
+        if (n === 0) break;
+        pos += n;
+        const view = buf.subarray(0, carry + n);
+        if (view.indexOf(needle) >= 0) {
+          hits.push(f);
+          break;
+        }
+        carry = Math.min(needle.length - 1, view.length);
+        view.copy(buf, 0, view.length - carry);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return hits;
+}
+
+function dataFileIds(d: TestDaemon): Set<string> {
+  return new Set(walk(join(d.dataDir, '.s3d', 'objects')));
+}
+
+interface RawGet {
+  status: number | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** The whole promised body arrived. */
+  complete: boolean;
+  error: string | undefined;
+}
+
+/** A signed GET on its own connection that reports exactly what arrived before any failure. */
+function rawGet(d: TestDaemon, bucket: string, key: string, headers: Record<string, string> = {}): Promise<RawGet> {
+  const path = `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const signed = signRequest({
+    method: 'GET',
+    rawPath: path,
+    headers: { host: `127.0.0.1:${d.port}`, ...headers },
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
+    region: REGION,
+  }).headers;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const done = (r: Omit<RawGet, 'body'>): void => {
+      if (settled) return;
+      settled = true;
+      resolve({ ...r, body: Buffer.concat(chunks) });
+    };
+    const req = httpsRequest({ host: '127.0.0.1', port: d.port, method: 'GET', path, headers: signed, ca: d.caCert, agent: false }, (res) => {
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => done({ status: res.statusCode, headers: res.headers, complete: false, error: err.message }));
+      res.on('close', () => done({ status: res.statusCode, headers: res.headers, complete: res.complete, error: res.complete ? undefined : 'closed early' }));
+    });
+    req.on('error', (err) => done({ status: undefined, headers: {}, complete: false, error: err.message }));
+    req.end();
+  });
+}
+
+async function getBytes(s3: S3Client, bucket: string, key: string, kind: Kind | 'none', range?: string): Promise<{ bytes: Buffer; contentRange: string | undefined }> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sseInput(kind, true), ...(range ? { Range: range } : {}) }));
+  return { bytes: Buffer.from(await r.Body!.transformToByteArray()), contentRange: r.ContentRange };
+}
+
+async function putMultipart(s3: S3Client, bucket: string, key: string, kind: Kind | 'none', parts: Buffer[]): Promise<void> {
+  const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...sseInput(kind) }));
+  const done = [];
+  for (const [i, body] of parts.entries()) {
+    const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, PartNumber: i + 1, Body: body, ...sseInput(kind, true) }));
+    done.push({ PartNumber: i + 1, ETag: r.ETag });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: done } }));
+}
+
+/** A small seeded PRNG so a failing range can be reproduced from the logged seed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+// Objects written by the first test and read back after each restart.
+interface Stored {
+  key: string;
+  kind: Kind | 'none';
+  body: Buffer;
+}
+const stored: Stored[] = [];
+let d: TestDaemon;
+let s3: S3Client;
+let dataDir: string;
+const bucket = bucketName('atrest');
+
+t.before(async () => {
+  d = await startDaemon({ tls: true });
+  dataDir = d.dataDir;
+  s3 = client(d);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+t.teardown(async () => {
+  await d?.stop();
+  if (dataDir) {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(join(dirname(dataDir), `${basename(dataDir)}-certs`), { recursive: true, force: true });
+  }
+});
+
+t.test('no file under the data dir contains the plaintext pattern', async (t) => {
+  const SIZES = { inline: 20 * KiB, file: 1 * MiB + 4321 };
+  for (const kind of KINDS) {
+    for (const [name, size] of Object.entries(SIZES)) {
+      const body = patterned(CANARY, size);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `canary/${kind}/${name}`, Body: body, ...sseInput(kind) }));
+      stored.push({ key: `canary/${kind}/${name}`, kind, body });
+    }
+    const parts = [patterned(CANARY, 5 * MiB), patterned(CANARY, 10_000)];
+    await putMultipart(s3, bucket, `canary/${kind}/multipart`, kind, parts);
+    stored.push({ key: `canary/${kind}/multipart`, kind, body: Buffer.concat(parts) });
+  }
+  // An SSE upload left open (parts stored, never completed) must not leak either.
+  const open = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'canary/open-upload', ServerSideEncryption: 'AES256' }));
+  await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'canary/open-upload', UploadId: open.UploadId, PartNumber: 1, Body: patterned(CANARY, 300_000) }));
+  await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'canary/open-upload', UploadId: open.UploadId, PartNumber: 2, Body: patterned(CANARY, 2_000) }));
+  // Controls, stored plain.
+  for (const [name, size] of Object.entries(SIZES)) {
+    const body = patterned(CONTROL, size);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `control/${name}`, Body: body }));
+    stored.push({ key: `control/${name}`, kind: 'none', body });
+  }
+  for (const s of stored) t.ok((await getBytes(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} reads back`);
+
+  const files = walk(dataDir);
+  t.ok(files.some((f) => f.endsWith('data.mdb')), 'the scan covers LMDB (data.mdb)');
+  const controlHits = filesContaining(dataDir, CONTROL);
+  t.ok(controlHits.some((f) => f.endsWith('data.mdb')), 'control: the plain inline object is visible in data.mdb');
+  t.ok(controlHits.some((f) => f.includes(`${join('.s3d', 'objects')}/`)), 'control: the plain file object is visible in a data file');
+  t.same(filesContaining(dataDir, CANARY), [], `no file of ${files.length} contains the pattern`);
+  for (const [name, needle] of [
+    ['raw bytes', customerKey],
+    ['base64', Buffer.from(customerKey.toString('base64'))],
+    ['hex', Buffer.from(customerKey.toString('hex'))],
+    ['the KMS master key (base64)', Buffer.from(TEST_KMS_SECRET.split(':')[1]!)],
+  ] as const) {
+    t.same(filesContaining(dataDir, needle), [], `no file contains the SSE-C customer key or KMS key: ${name}`);
+  }
+});
+
+t.test('random ranges equal the plaintext slices', async (t) => {
+  // Parts whose sizes are not multiples of 64 KiB, so part and package boundaries interleave.
+  const parts = [testBytes(5 * MiB + 1000, 301), testBytes(5 * MiB + 12_345, 302), testBytes(70_000, 303)];
+  const objects: Array<{ key: string; kind: Kind; body: Buffer; cuts: number[] }> = [];
+  await putMultipart(s3, bucket, 'ranges/multipart-kms', 'SSE-KMS', parts);
+  objects.push({ key: 'ranges/multipart-kms', kind: 'SSE-KMS', body: Buffer.concat(parts), cuts: [parts[0]!.length, parts[0]!.length + parts[1]!.length] });
+  const single = testBytes(1 * MiB + 777, 304);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ranges/single-c', Body: single, ...sseInput('SSE-C') }));
+  objects.push({ key: 'ranges/single-c', kind: 'SSE-C', body: single, cuts: [] });
+  const small = testBytes(100_000, 305);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ranges/inline-s3', Body: small, ...sseInput('SSE-S3') }));
+  objects.push({ key: 'ranges/inline-s3', kind: 'SSE-S3', body: small, cuts: [] });
+  for (const o of objects) stored.push({ key: o.key, kind: o.kind, body: o.body });
+
+  const seed = Number(process.env.S3D_RANGE_SEED ?? Date.now() % 1_000_000);
+  t.comment(`range seed ${seed} (S3D_RANGE_SEED=${seed} reproduces)`);
+  const rand = prng(seed);
+  for (const o of objects) {
+    const n = o.body.length;
+    const ranges: Array<[number, number]> = [
+      [0, 0],
+      [n - 1, n - 1],
+      [0, n - 1],
+    ];
+    // Around every package boundary in the first few packages and near the end, and around part boundaries.
+    for (const b of [PKG, 2 * PKG, Math.floor(n / PKG) * PKG, ...o.cuts]) {
+      if (b <= 0 || b >= n) continue;
+      ranges.push([b - 1, b], [b, b], [b - 1, b - 1], [Math.max(0, b - 100), Math.min(n - 1, b + 100)], [Math.max(0, b - PKG - 5), Math.min(n - 1, b + PKG + 5)]);
+    }
+    for (const c of o.cuts) {
+      // Spanning a whole part boundary by several packages, and starting exactly at a part.
+      ranges.push([c - 3 * PKG - 17, Math.min(n - 1, c + 2 * PKG + 9)], [c, Math.min(n - 1, c + 3 * PKG)]);
+    }
+    for (let i = 0; i < 40; i++) {
+      const a = Math.floor(rand() * n);
+      const len = 1 + Math.floor(rand() * (rand() < 0.5 ? 2 * PKG : 3 * MiB));
+      ranges.push([a, Math.min(n - 1, a + len - 1)]);
+    }
+    let bad = 0;
+    for (const [a, b] of ranges) {
+      const r = await getBytes(s3, bucket, o.key, o.kind, `bytes=${a}-${b}`);
+      const ok = r.bytes.equals(o.body.subarray(a, b + 1)) && r.contentRange === `bytes ${a}-${b}/${n}`;
+      if (!ok) {
+        bad++;
+        t.fail(`${o.key} bytes=${a}-${b}: got ${r.bytes.length} bytes, Content-Range ${r.contentRange}`);
+      }
+    }
+    // Suffix and open-ended forms.
+    const suffix = await getBytes(s3, bucket, o.key, o.kind, 'bytes=-70000');
+    t.ok(suffix.bytes.equals(o.body.subarray(n - 70_000)), `${o.key}: bytes=-70000`);
+    const open = await getBytes(s3, bucket, o.key, o.kind, `bytes=${n - PKG - 3}-`);
+    t.ok(open.bytes.equals(o.body.subarray(n - PKG - 3)), `${o.key}: open-ended range`);
+    t.equal(bad, 0, `${o.key}: ${ranges.length} ranges equal the plaintext slices`);
+  }
+});
+
+async function tamperTest(t: Test, kind: Kind): Promise<void> {
+  const PACKAGES = 48; // 3 MiB: the first ~1 MiB batches are sent before the damaged one is reached
+  const DAMAGED = 40;
+  const body = testBytes(PACKAGES * PKG, 400 + KINDS.indexOf(kind));
+  const key = `tamper/${kind}`;
+  const before = dataFileIds(d);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...sseInput(kind) }));
+  const mine = [...dataFileIds(d)].filter((f) => !before.has(f));
+  t.equal(mine.length, 1, 'the PUT wrote one data file');
+  const file = mine[0]!;
+  t.equal(statSync(file).size, PACKAGES * PKG_STORED, 'stored size is the DARE size');
+  // Flip one byte in the middle of the damaged package's payload.
+  const at = DAMAGED * PKG_STORED + 16 + PKG / 2;
+  const fd = openSync(file, 'r+');
+  const one = Buffer.alloc(1);
+  readSync(fd, one, 0, 1, at);
+  one[0] = one[0]! ^ 0x01;
+  writeSync(fd, one, 0, 1, at);
+  closeSync(fd);
+
+  const whole = await rawGet(d, bucket, key, rawSseHeaders(kind));
+  t.equal(whole.complete, false, `full GET is cut short (${whole.error})`);
+  t.ok(whole.body.length < DAMAGED * PKG, `${whole.body.length} bytes arrived, all before the damaged package at ${DAMAGED * PKG}`);
+  t.ok(whole.body.equals(body.subarray(0, whole.body.length)), 'what arrived is a prefix of the plaintext');
+  if (whole.status !== undefined) t.equal(whole.status, 200, 'if headers went out, they were the 200 of a full GET');
+
+  const beforeDamage = await rawGet(d, bucket, key, { ...rawSseHeaders(kind), range: `bytes=0-${DAMAGED * PKG - 1}` });
+  t.same({ status: beforeDamage.status, complete: beforeDamage.complete }, { status: 206, complete: true }, 'a range wholly before the damaged package works');
+  t.ok(beforeDamage.body.equals(body.subarray(0, DAMAGED * PKG)), 'and returns the exact bytes');
+  const afterDamage = await rawGet(d, bucket, key, { ...rawSseHeaders(kind), range: `bytes=${(DAMAGED + 1) * PKG}-` });
+  t.same({ status: afterDamage.status, complete: afterDamage.complete }, { status: 206, complete: true }, 'a range wholly after the damaged package works');
+  t.ok(afterDamage.body.equals(body.subarray((DAMAGED + 1) * PKG)), 'and returns the exact bytes');
+  const inside = await rawGet(d, bucket, key, { ...rawSseHeaders(kind), range: `bytes=${DAMAGED * PKG + 10}-${DAMAGED * PKG + 20}` });
+  t.equal(inside.complete, false, `a range inside the damaged package fails (${inside.error})`);
+  t.equal(inside.body.length, 0, 'and sends no byte of it');
+  const s3c = await getBytes(s3, bucket, 'ranges/inline-s3', 'SSE-S3');
+  t.equal(s3c.bytes.length, 100_000, 'the daemon keeps serving other objects');
+}
+
+for (const kind of KINDS) t.test(`a flipped byte in a ${kind} data file: no plaintext of the damaged package`, (t) => tamperTest(t, kind));
+
+async function restart(env: Record<string, string> = {}): Promise<void> {
+  await d.stop();
+  d = await startDaemon({ tls: true, dataDir, env });
+  s3 = client(d);
+}
+
+t.test('restart with the same S3_KMS_SECRET_KEY reads everything back', async (t) => {
+  await restart();
+  t.same(filesContaining(dataDir, CANARY), [], 'after a clean shutdown still no file contains the pattern');
+  for (const s of stored) t.ok((await getBytes(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} (${s.kind}) reads back`);
+});
+
+t.test('restart with a different S3_KMS_SECRET_KEY: KMS objects fail cleanly, SSE-C still reads', async (t) => {
+  await restart({ S3_KMS_SECRET_KEY: `test-key:${Buffer.alloc(32, 9).toString('base64')}` });
+  t.not(TEST_KMS_SECRET.split(':')[1], Buffer.alloc(32, 9).toString('base64'), 'the key really differs');
+  for (const s of stored) {
+    if (s.kind === 'SSE-S3' || s.kind === 'SSE-KMS') {
+      const r = await rawGet(d, bucket, s.key);
+      const code = /<Code>([^<]*)<\/Code>/.exec(r.body.toString('latin1'))?.[1];
+      t.same({ status: r.status, code, complete: r.complete }, { status: 500, code: 'InternalError', complete: true }, `${s.key}: an S3 error`);
+      t.equal(r.headers['content-type'], 'application/xml', `${s.key}: the body is the XML error`);
+      t.equal(r.body.indexOf(s.body.subarray(0, 32)), -1, `${s.key}: no plaintext in the response`);
+      t.equal(r.body.indexOf(CANARY), -1, `${s.key}: no pattern in the response`);
+    } else {
+      t.ok((await getBytes(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} (${s.kind}) still reads back`);
+    }
+  }
+  t.same(d.jsonLogs().filter((l) => typeof l.level === 'number' && l.level >= 50), [], 'no error-level log lines (no stack traces for a KMS mismatch)');
+});
