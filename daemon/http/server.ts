@@ -333,9 +333,13 @@ export class HttpServer {
           else if (Buffer.isBuffer(body)) length = body.length;
           else length = 0;
         }
-        if (length !== undefined) res.endWithoutBody(length, closeConnection);
-        else if (closeConnection) res.endWithoutBody(0, true);
-        else res.endWithoutBody();
+        if (closeConnection) res.endWithoutBody(length ?? 0, true);
+        else {
+          // endWithoutBody(n > 0) makes this uWS build drop the kept-alive connection after the
+          // response (the next request on it fails): state the length ourselves instead.
+          if (length !== undefined) res.writeHeader('content-length', String(length));
+          res.endWithoutBody();
+        }
       });
       if (isStream(body)) drain(body);
       done(0);
