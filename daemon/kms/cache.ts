@@ -3,14 +3,15 @@
 // with bounded concurrency (one bulk call when the provider supports it), and keeps serving held
 // keys while the KMS is briefly unreachable. Plaintext keys never leave memory; dropped ones are zeroed.
 
-import { isBulkDecryptor, KmsConfigError, KmsError } from './provider.js';
-import type { DataKey, DecryptRequest, KeyDescription, KeyProvider, KmsStatus } from './provider.js';
+import { isBulkDecryptor, isObservable, KmsConfigError, KmsError } from './provider.js';
+import type { DataKey, DecryptRequest, KeyDescription, KeyProvider, KmsObserver, KmsStatus, ObservableProvider } from './provider.js';
 
 export const CACHE_ENV = {
   ttl: 'S3_KMS_CACHE_TTL',
   size: 'S3_KMS_CACHE_SIZE',
   grace: 'S3_KMS_CACHE_GRACE',
   maxInFlight: 'S3_KMS_MAX_IN_FLIGHT',
+  batchWindow: 'S3_KMS_BATCH_WINDOW_MS',
 } as const;
 
 export interface CacheOptions {
@@ -27,6 +28,12 @@ export interface CacheOptions {
   maxInFlight?: number;
   /** Largest bulk decrypt call. Default 1000 (KES's limit). */
   maxBulk?: number;
+  /**
+   * Only while the wrapped provider can bulk-decrypt: how long the first cold unwrap waits for
+   * others, so a burst of requests (arriving over a few event-loop turns) travels in one bulk
+   * call. Default 2 ms; 0 = batch per event-loop turn only. Without bulk, calls leave at once.
+   */
+  batchWindowMs?: number;
   /** Also cache the data key of generateKey (a PUT followed by a GET skips the KMS). Default true. */
   primeOnGenerate?: boolean;
   /** Clock, for tests. */
@@ -39,6 +46,7 @@ export const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 export const DEFAULT_CACHE_SIZE = 10_000;
 export const DEFAULT_STALE_GRACE_MS = 10 * 60_000;
 export const DEFAULT_MAX_IN_FLIGHT = 16;
+export const DEFAULT_BATCH_WINDOW_MS = 2;
 
 export type KmsRoute = 'generate' | 'decrypt' | 'bulkDecrypt' | 'create' | 'describe' | 'list' | 'status';
 const ROUTES: readonly KmsRoute[] = ['generate', 'decrypt', 'bulkDecrypt', 'create', 'describe', 'list', 'status'];
@@ -91,6 +99,11 @@ export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): CacheOptions {
   if (grace !== undefined) opts.staleGraceMs = Math.round(grace * 1000);
   const inflight = num(CACHE_ENV.maxInFlight, { min: 1, integer: true });
   if (inflight !== undefined) opts.maxInFlight = inflight;
+  const window = num(CACHE_ENV.batchWindow, { min: 0, integer: false });
+  if (window !== undefined) {
+    if (window > 1000) throw new KmsConfigError(CACHE_ENV.batchWindow, `'${env[CACHE_ENV.batchWindow]}' must be at most 1000 (milliseconds)`);
+    opts.batchWindowMs = window;
+  }
   return opts;
 }
 
@@ -131,13 +144,14 @@ function ownCopy(b: Buffer): Buffer {
   return c;
 }
 
-export class CachingKeyProvider implements KeyProvider {
+export class CachingKeyProvider implements KeyProvider, ObservableProvider {
   readonly inner: KeyProvider;
   readonly #ttl: number;
   readonly #size: number;
   readonly #grace: number;
   readonly #maxInFlight: number;
   readonly #maxBulk: number;
+  readonly #window: number;
   readonly #prime: boolean;
   readonly #now: () => number;
   readonly #onDrop: ((zeroed: Buffer) => void) | undefined;
@@ -150,6 +164,7 @@ export class CachingKeyProvider implements KeyProvider {
   readonly #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #stats: Omit<KmsCacheStats, 'size' | 'inFlight' | 'queued'>;
+  readonly #observers = new Set<KmsObserver>();
 
   constructor(inner: KeyProvider, opts: CacheOptions = {}) {
     this.inner = inner;
@@ -158,10 +173,11 @@ export class CachingKeyProvider implements KeyProvider {
     this.#grace = opts.staleGraceMs ?? DEFAULT_STALE_GRACE_MS;
     this.#maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.#maxBulk = opts.maxBulk ?? 1000;
+    this.#window = opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
     this.#prime = opts.primeOnGenerate ?? true;
     this.#now = opts.now ?? Date.now;
     this.#onDrop = opts.onDrop;
-    for (const [name, v] of [['cacheTtlMs', this.#ttl], ['staleGraceMs', this.#grace]] as const) {
+    for (const [name, v] of [['cacheTtlMs', this.#ttl], ['staleGraceMs', this.#grace], ['batchWindowMs', this.#window]] as const) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be ≥ 0`);
     }
     for (const [name, v] of [['cacheSize', this.#size], ['maxInFlight', this.#maxInFlight], ['maxBulk', this.#maxBulk]] as const) {
@@ -190,6 +206,29 @@ export class CachingKeyProvider implements KeyProvider {
     return this.inner.defaultKeyName;
   }
 
+  /**
+   * Report calls, batches and bulk sizes to `o`; also subscribes it to the wrapped provider's own
+   * events (the KES client's per-endpoint requests) when it has any.
+   */
+  addObserver(o: KmsObserver): () => void {
+    this.#observers.add(o);
+    const innerOff = isObservable(this.inner) ? this.inner.addObserver(o) : undefined;
+    return () => {
+      this.#observers.delete(o);
+      innerOff?.();
+    };
+  }
+
+  #notify(f: (o: KmsObserver) => void): void {
+    for (const o of this.#observers) {
+      try {
+        f(o);
+      } catch {
+        /* an observer must never break a KMS call */
+      }
+    }
+  }
+
   stats(): KmsCacheStats {
     return { ...structuredClone(this.#stats), size: this.#entries.size, inFlight: this.#inFlight, queued: this.#queue.length };
   }
@@ -208,10 +247,12 @@ export class CachingKeyProvider implements KeyProvider {
   async #timed<T>(route: KmsRoute, f: () => Promise<T>): Promise<T> {
     this.#stats.calls[route]++;
     const started = performance.now();
+    let error: KmsError['code'] | 'Other' | undefined;
     try {
       return await f();
     } catch (err) {
       this.#stats.errors[route]++;
+      error = err instanceof KmsError ? err.code : 'Other';
       throw err;
     } finally {
       const ms = performance.now() - started;
@@ -219,6 +260,10 @@ export class CachingKeyProvider implements KeyProvider {
       l.count++;
       l.sumMs += ms;
       if (ms > l.maxMs) l.maxMs = ms;
+      if (this.#observers.size > 0) {
+        const event = { route, seconds: ms / 1000, ...(error === undefined ? {} : { error }) };
+        this.#notify((o) => o.onCall?.(event));
+      }
     }
   }
 
@@ -286,8 +331,13 @@ export class CachingKeyProvider implements KeyProvider {
       this.#pending.push(job);
       if (!this.#dispatchScheduled) {
         this.#dispatchScheduled = true;
-        // Unwraps asked for in the same turn of the event loop travel together.
-        setImmediate(() => this.#dispatch());
+        // Unwraps asked for in the same turn of the event loop travel together; with a bulk route,
+        // those of the next few milliseconds too (one bulk call for a burst of requests).
+        if (this.#window > 0 && isBulkDecryptor(this.inner) && this.inner.bulkDecryptSupported()) {
+          setTimeout(() => this.#dispatch(), this.#window);
+        } else {
+          setImmediate(() => this.#dispatch());
+        }
       }
     });
   }
@@ -305,6 +355,7 @@ export class CachingKeyProvider implements KeyProvider {
     b.max = Math.max(b.max, jobs.length);
     const bucket = histogramBucket(jobs.length);
     b.histogram[bucket] = (b.histogram[bucket] ?? 0) + 1;
+    if (this.#observers.size > 0) this.#notify((o) => o.onBatch?.(jobs.length));
 
     const bulk = isBulkDecryptor(this.inner) && this.inner.bulkDecryptSupported();
     const byName = new Map<string, Job[]>();
@@ -352,6 +403,7 @@ export class CachingKeyProvider implements KeyProvider {
     let results: Buffer[];
     try {
       const reqs: DecryptRequest[] = jobs.map((j) => ({ ciphertext: j.ciphertext, context: j.context }));
+      if (this.#observers.size > 0) this.#notify((o) => o.onBulk?.(reqs.length));
       results = await this.#timed('bulkDecrypt', () => inner.decryptBulk(name, reqs));
     } catch (err) {
       if (err instanceof KmsError && err.code === 'Unavailable') {

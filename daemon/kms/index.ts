@@ -16,11 +16,26 @@ export { CachingKeyProvider } from './cache.js';
 export type { CacheOptions, KmsCacheStats } from './cache.js';
 export { canonicalContext, canonicalContextText } from './context.js';
 export { KesClient } from './kes-client.js';
+export type { KesEndpointHealth } from './kes-client.js';
 export { loadKesConfig } from './kes-config.js';
 export { StaticKeyProvider, parseSecretKey } from './static-provider.js';
 export * from './provider.js';
 
 export const SECRET_KEY_ENV = 'S3_KMS_SECRET_KEY';
+
+/**
+ * The provider under the cache: for checks that must reach the KMS itself (admin key status),
+ * where a cached data key would prove nothing.
+ */
+export function uncachedProvider(p: KeyProvider): KeyProvider {
+  return p instanceof CachingKeyProvider ? p.inner : p;
+}
+
+/** The KES client behind `p`, if `p` is (or wraps) one. */
+export function kesClientOf(p: KeyProvider | null): KesClient | undefined {
+  const inner = p === null ? undefined : uncachedProvider(p);
+  return inner instanceof KesClient ? inner : undefined;
+}
 /** Name of the generated development key (in `<dataDir>/.s3d/kms-dev.key`). */
 export const DEV_KEY_NAME = 's3d-dev-key';
 
@@ -64,10 +79,15 @@ async function devKeyProvider(dataDir: string, log: KmsLogger | undefined): Prom
  * KES never blocks start-up: the client reports not-ready and keeps trying in the background.
  */
 export async function createKeyProviderFromEnv(env: NodeJS.ProcessEnv, opts: KmsFromEnvOptions): Promise<KeyProvider | null> {
-  const kes = env[KES_ENV.endpoint] !== undefined && env[KES_ENV.endpoint]!.trim() !== '';
-  const secret = env[SECRET_KEY_ENV] !== undefined && env[SECRET_KEY_ENV]!.trim() !== '';
+  const set = (name: string): boolean => env[name] !== undefined && env[name]!.trim() !== '';
+  // Any KES variable selects KES: a half-configured KES must fail loudly, never fall back to
+  // another key (objects sealed under it would be unreadable once KES is fixed).
+  const kesVars = Object.values(KES_ENV).filter(set);
+  const kes = kesVars.length > 0;
+  const secret = set(SECRET_KEY_ENV);
   if (kes && secret) {
-    throw new KmsConfigError(SECRET_KEY_ENV, `set either ${KES_ENV.endpoint} (KES) or ${SECRET_KEY_ENV} (built-in key), not both`);
+    const kesVar = kesVars.includes(KES_ENV.endpoint) ? KES_ENV.endpoint : kesVars[0]!;
+    throw new KmsConfigError(SECRET_KEY_ENV, `set either ${kesVar} (KES) or ${SECRET_KEY_ENV} (built-in key), not both: two KMS kinds are configured`);
   }
   if (kes) {
     const config = loadKesConfig(env);

@@ -16,7 +16,10 @@ import type {
   KeyProvider,
   KmsEndpointStatus,
   KmsErrorCode,
+  KmsObserver,
+  KmsRequestEvent,
   KmsStatus,
+  ObservableProvider,
 } from './provider.js';
 
 export type KmsLogger = Pick<Logger, 'info' | 'warn' | 'debug'>;
@@ -114,7 +117,31 @@ function b64(v: unknown, field: string): Buffer {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export class KesClient implements KeyProvider, BulkDecryptor {
+/** KES route name of a request path (as the fixture counts them): generate, bulk-decrypt, status, … */
+export function kesRouteName(path: string): string {
+  if (path.startsWith(BULK_PATH)) return 'bulk-decrypt';
+  const key = /^\/v1\/key\/([a-z]+)\//.exec(path);
+  if (key) return key[1]!;
+  if (path === '/version') return 'version';
+  const other = /^\/v1\/([a-z]+)/.exec(path);
+  return other ? other[1]! : 'other';
+}
+
+function failureKind(err: unknown): NonNullable<KmsRequestEvent['error']> {
+  if (err instanceof AttemptTimeout) return 'timeout';
+  const code = errorCode(err);
+  return code !== undefined && TLS_CODE.test(code) ? 'tls' : 'network';
+}
+
+/** Health of one configured endpoint as the client sees it (no network call). */
+export interface KesEndpointHealth {
+  endpoint: string;
+  /** Skipped by request planning because it failed within the quarantine period. */
+  quarantined: boolean;
+  lastError: string | undefined;
+}
+
+export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider {
   readonly kind = 'kes' as const;
   readonly defaultKeyName: string;
   readonly identity: string | undefined;
@@ -131,7 +158,10 @@ export class KesClient implements KeyProvider, BulkDecryptor {
   #defaultKeyReady = false;
   #startup: Promise<void> | undefined;
   #startupTimer: NodeJS.Timeout | undefined;
+  #startupRunning: Promise<void> | undefined;
+  #startupDelayMs = 0;
   #closed = false;
+  readonly #observers = new Set<KmsObserver>();
 
   constructor(opts: KesClientOptions) {
     this.defaultKeyName = opts.defaultKeyName;
@@ -143,6 +173,7 @@ export class KesClient implements KeyProvider, BulkDecryptor {
     this.#retryBaseMs = opts.retryBaseMs ?? 200;
     this.#retryJitterMs = opts.retryJitterMs ?? 800;
     this.#startupRetryMs = opts.startupRetryMs ?? 1_000;
+    this.#startupDelayMs = this.#startupRetryMs;
     this.#log = opts.log;
     this.#agent = new Agent({
       connect: {
@@ -166,7 +197,46 @@ export class KesClient implements KeyProvider, BulkDecryptor {
 
   // ---------------------------------------------------------------- transport
 
+  addObserver(o: KmsObserver): () => void {
+    this.#observers.add(o);
+    return () => {
+      this.#observers.delete(o);
+    };
+  }
+
+  #emit(e: KmsRequestEvent): void {
+    for (const o of this.#observers) {
+      try {
+        o.onRequest?.(e);
+      } catch {
+        /* an observer must never break a KMS call */
+      }
+    }
+  }
+
+  /** Each configured endpoint and whether it is currently skipped after a failure. */
+  endpointHealth(): KesEndpointHealth[] {
+    return this.#endpoints.all().map((h) => ({
+      endpoint: h.endpoint,
+      quarantined: this.#endpoints.isQuarantined(h.endpoint),
+      lastError: h.lastError,
+    }));
+  }
+
   async #attempt(origin: string, method: Dispatcher.HttpMethod, path: string, body: string | undefined, timeoutMs: number): Promise<KesResponse> {
+    if (this.#observers.size === 0) return this.#attemptOnce(origin, method, path, body, timeoutMs);
+    const started = performance.now();
+    try {
+      const res = await this.#attemptOnce(origin, method, path, body, timeoutMs);
+      this.#emit({ endpoint: origin, route: kesRouteName(path), status: res.status, seconds: (performance.now() - started) / 1000 });
+      return res;
+    } catch (err) {
+      this.#emit({ endpoint: origin, route: kesRouteName(path), error: failureKind(err), seconds: (performance.now() - started) / 1000 });
+      throw err;
+    }
+  }
+
+  async #attemptOnce(origin: string, method: Dispatcher.HttpMethod, path: string, body: string | undefined, timeoutMs: number): Promise<KesResponse> {
     const ac = new AbortController();
     const timeout = new AttemptTimeout(timeoutMs);
     const timer = setTimeout(() => ac.abort(timeout), timeoutMs);
@@ -396,9 +466,16 @@ export class KesClient implements KeyProvider, BulkDecryptor {
     }
   }
 
-  /** Every endpoint probed in parallel (`/v1/status`); ready = default key ensured and one online. */
+  /**
+   * Every endpoint probed in parallel (`/v1/status`); ready = default key ensured and one online.
+   * A probe that finds KES back while start-up is still waiting out its backoff retries at once.
+   */
   async status(): Promise<KmsStatus> {
     const endpoints = await Promise.all(this.#endpoints.all().map((h) => this.#endpointStatus(h.endpoint)));
+    if (!this.#defaultKeyReady && this.#startup !== undefined && endpoints.some((e) => e.online)) {
+      if (this.#startupTimer) clearTimeout(this.#startupTimer);
+      await this.#runStartup();
+    }
     return { kind: 'kes', defaultKey: this.defaultKeyName, ready: this.#defaultKeyReady && endpoints.some((e) => e.online), endpoints };
   }
 
@@ -414,7 +491,7 @@ export class KesClient implements KeyProvider, BulkDecryptor {
    * with backoff, and status() reports not ready. Resolves after the first attempt.
    */
   start(): Promise<void> {
-    this.#startup ??= this.#startupAttempt(this.#startupRetryMs);
+    this.#startup ??= this.#runStartup();
     return this.#startup;
   }
 
@@ -424,22 +501,36 @@ export class KesClient implements KeyProvider, BulkDecryptor {
     return this.#defaultKeyReady;
   }
 
-  async #startupAttempt(delayMs: number): Promise<void> {
+  /** One start-up attempt unless one is running (then that one); nothing once ready. */
+  #runStartup(): Promise<void> {
+    if (this.#closed || this.#defaultKeyReady) return Promise.resolve();
+    this.#startupRunning ??= this.#startupAttempt().finally(() => {
+      this.#startupRunning = undefined;
+    });
+    return this.#startupRunning;
+  }
+
+  async #startupAttempt(): Promise<void> {
     if (this.#closed) return;
     try {
       await this.#ensureDefaultKey();
-      this.#defaultKeyReady = true;
-      this.#log?.info({ key: this.defaultKeyName, identity: this.identity }, 'KES reachable, default key ready');
+      // Learn the APIs (bulk decrypt) before reporting ready, so traffic admitted by a readiness
+      // probe already gets batched the way the server allows.
       try {
         await this.apis();
       } catch (err) {
         this.#log?.debug({ err: describeError(err) }, 'KES /v1/api not readable; bulk decrypt off');
       }
+      this.#defaultKeyReady = true;
+      this.#log?.info({ key: this.defaultKeyName, identity: this.identity, bulkDecrypt: this.#bulk }, 'KES reachable, default key ready');
     } catch (err) {
       const unavailable = err instanceof KmsError && (err.code === 'Unavailable' || err.code === 'Internal');
+      const delayMs = this.#startupDelayMs;
+      this.#startupDelayMs = Math.min(delayMs * 2, 10_000);
       this.#log?.warn({ err: describeError(err), retryInMs: delayMs }, unavailable ? 'KES not reachable yet; retrying' : 'KES default key check failed; retrying');
+      if (this.#startupTimer) clearTimeout(this.#startupTimer);
       this.#startupTimer = setTimeout(() => {
-        void this.#startupAttempt(Math.min(delayMs * 2, 10_000));
+        void this.#runStartup();
       }, delayMs);
       this.#startupTimer.unref();
     }

@@ -87,6 +87,45 @@ export function isBulkDecryptor(p: KeyProvider): p is KeyProvider & BulkDecrypto
   return typeof candidate.bulkDecryptSupported === 'function' && typeof candidate.decryptBulk === 'function';
 }
 
+/** One HTTP exchange with a KMS endpoint: every retry and failover attempt is one event. */
+export interface KmsRequestEvent {
+  endpoint: string;
+  /** KES route name: generate, decrypt, bulk-decrypt, create, describe, list, status, api, version, … */
+  route: string;
+  /** HTTP status when a response arrived. */
+  status?: number;
+  /** Why no response arrived. */
+  error?: 'timeout' | 'tls' | 'network';
+  seconds: number;
+}
+
+/** One call from the caching layer to the provider it wraps (after retries and failover). */
+export interface KmsCallEvent {
+  route: string;
+  seconds: number;
+  /** KmsError code when the call failed ('Other' for anything else). */
+  error?: KmsErrorCode | 'Other';
+}
+
+/** Hooks for metrics; every member optional, called synchronously (keep them cheap). */
+export interface KmsObserver {
+  onRequest?(e: KmsRequestEvent): void;
+  onCall?(e: KmsCallEvent): void;
+  /** Cold unwraps dispatched together (one batch of the cache). */
+  onBatch?(size: number): void;
+  /** Ciphertexts sent in one bulk decrypt call. */
+  onBulk?(size: number): void;
+}
+
+/** Providers that report to observers; returns the function that unsubscribes. */
+export interface ObservableProvider {
+  addObserver(o: KmsObserver): () => void;
+}
+
+export function isObservable(p: unknown): p is ObservableProvider {
+  return typeof (p as Partial<ObservableProvider> | null)?.addObserver === 'function';
+}
+
 /** Invalid KMS configuration; `variable` names the environment variable (or option) at fault. */
 export class KmsConfigError extends Error {
   readonly code = 'KmsConfigInvalid';

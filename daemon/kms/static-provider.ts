@@ -91,7 +91,8 @@ export class StaticKeyProvider implements KeyProvider {
       kind: 'static',
       defaultKey: this.defaultKeyName,
       ready: !this.#closed,
-      endpoints: [{ endpoint: 'builtin', online: !this.#closed }],
+      // MinIO's built-in KMS reports itself as 127.0.0.1 (internal/kms/secret-key.go).
+      endpoints: [{ endpoint: '127.0.0.1', online: !this.#closed }],
     };
   }
 
