@@ -7,7 +7,8 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
-import { handleHealthLive, handleHealthReady, handleMetrics } from './admin/health.js';
+import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
+import { handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { HttpServer } from './http/server.js';
@@ -61,12 +62,16 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   reaper.start();
   const metrics = new Metrics({ pool, kms, meta });
   let shuttingDown = false;
+  const kmsReady = kmsReadiness(kms);
+  const adminKms = { kms, rootUser: config.rootUser };
 
   const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, onFilesQueued: () => undefined };
   const dispatch = createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
-    HealthReady: () => handleHealthReady(kms, () => shuttingDown),
+    HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
     Metrics: () => handleMetrics(metrics),
+    AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
+    AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
   });
   const server = new HttpServer({
     config,
@@ -95,7 +100,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       await step('http', () => server.close(config.shutdownTimeoutMs));
       await step('reaper', () => reaper.stop());
       await step('crypto pool', () => pool.close());
-      await step('kms', () => kms?.close());
+      await step('kms', () => {
+        metrics.close();
+        return kms?.close();
+      });
       await step('lmdb', () => meta.close());
       if (failures.length > 0) throw failures[0];
     },

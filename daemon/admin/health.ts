@@ -9,16 +9,52 @@ export async function handleHealthLive(): Promise<Result> {
   return { status: 200 };
 }
 
-export async function handleHealthReady(kms: KeyProvider | null, shuttingDown: () => boolean): Promise<Result> {
-  if (shuttingDown()) return { status: 503, headers: { 'x-s3d-not-ready': 'shutting down' } };
-  if (kms) {
+/** How long one KMS readiness verdict is reused: the probe is anonymous and fans out to every KES endpoint. */
+export const READY_MEMO_MS = 1_000;
+
+export interface KmsReadiness {
+  ready: boolean;
+  reason?: string;
+}
+
+/**
+ * Readiness of the KMS, asked at most once per `memoMs` however many probes arrive (concurrent
+ * probes share one check). KES: ready once the default key is known to exist and at least one
+ * endpoint answers `/v1/status` with a reachable keystore.
+ */
+export function kmsReadiness(kms: KeyProvider | null, opts: { memoMs?: number; now?: () => number } = {}): () => Promise<KmsReadiness> {
+  const memoMs = opts.memoMs ?? READY_MEMO_MS;
+  const now = opts.now ?? Date.now;
+  let last: { at: number; verdict: KmsReadiness } | undefined;
+  let flight: Promise<KmsReadiness> | undefined;
+  const check = async (): Promise<KmsReadiness> => {
+    if (!kms) return { ready: true };
     try {
       const s = await kms.status();
-      if (!s.ready) return { status: 503, headers: { 'x-s3d-not-ready': 'KMS unreachable' } };
+      if (s.ready) return { ready: true };
+      const offline = s.endpoints.filter((e) => !e.online);
+      if (offline.length === s.endpoints.length) return { ready: false, reason: 'KMS unreachable' };
+      return { ready: false, reason: 'KMS default key not ready' };
     } catch {
-      return { status: 503, headers: { 'x-s3d-not-ready': 'KMS unreachable' } };
+      return { ready: false, reason: 'KMS unreachable' };
     }
-  }
+  };
+  return () => {
+    if (last && now() - last.at < memoMs) return Promise.resolve(last.verdict);
+    flight ??= check().then((verdict) => {
+      last = { at: now(), verdict };
+      flight = undefined;
+      return verdict;
+    });
+    return flight;
+  };
+}
+
+export async function handleHealthReady(kms: (() => Promise<KmsReadiness>) | KeyProvider | null, shuttingDown: () => boolean): Promise<Result> {
+  if (shuttingDown()) return { status: 503, headers: { 'x-s3d-not-ready': 'shutting down' } };
+  const readiness = typeof kms === 'function' ? kms : kmsReadiness(kms, { memoMs: 0 });
+  const verdict = await readiness();
+  if (!verdict.ready) return { status: 503, headers: { 'x-s3d-not-ready': verdict.reason ?? 'KMS unreachable' } };
   return { status: 200 };
 }
 

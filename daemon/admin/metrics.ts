@@ -3,16 +3,11 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CryptoPool } from '../crypto/pool.js';
+import { CachingKeyProvider } from '../kms/cache.js';
+import { kesClientOf } from '../kms/index.js';
+import { isObservable } from '../kms/provider.js';
 import type { KeyProvider } from '../kms/provider.js';
 import type { MetaStore } from '../meta/store.js';
-
-interface KmsStatsSource {
-  stats(): { hits?: number; misses?: number; calls?: Record<string, number>; errors?: Record<string, number>; batches?: unknown };
-}
-
-function hasStats(p: unknown): p is KmsStatsSource {
-  return typeof (p as Partial<KmsStatsSource> | null)?.stats === 'function';
-}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -20,6 +15,7 @@ export class Metrics {
   private readonly bytesIn: Counter<'op'>;
   private readonly bytesOut: Counter<'op'>;
   private readonly latency: Histogram<'op'>;
+  private readonly kmsOff: (() => void) | undefined;
 
   constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore }) {
     const r = this.registry;
@@ -76,20 +72,7 @@ export class Metrics {
         this.set(meta.listEntriesRead);
       },
     });
-    const kms = deps.kms;
-    if (kms && hasStats(kms)) {
-      new Gauge({
-        name: 's3d_kms_stat',
-        help: 'KMS layer counters (calls by route, errors, cache hits and misses, batches)',
-        labelNames: ['name'],
-        registers: [r],
-        collect() {
-          this.reset();
-          const flat = flatten(kms.stats() as Record<string, unknown>);
-          for (const [name, value] of flat) this.set({ name }, value);
-        },
-      });
-    }
+    if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
   }
 
   observe(info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void {
@@ -102,13 +85,162 @@ export class Metrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+
+  /** Detach from the KMS layer's event hooks. */
+  close(): void {
+    this.kmsOff?.();
+  }
 }
 
-function flatten(obj: Record<string, unknown>, prefix = '', out: Array<[string, number]> = []): Array<[string, number]> {
-  for (const [k, v] of Object.entries(obj)) {
-    const name = prefix === '' ? k : `${prefix}_${k}`;
-    if (typeof v === 'number' && Number.isFinite(v)) out.push([name, v]);
-    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) flatten(v as Record<string, unknown>, name, out);
+/** Latency buckets (seconds) for KMS calls: loopback KES answers in ~1 ms, a remote one in tens. */
+const KMS_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
+
+/**
+ * The KMS layer's metrics, all prefixed `s3d_kms_`:
+ * - per KES endpoint and route (each HTTP exchange, retries and failover attempts included):
+ *   `requests_total{endpoint,route,code}`, `request_errors_total{endpoint,route,reason}`,
+ *   `request_duration_seconds{endpoint,route}`, and `endpoint_healthy{endpoint}`;
+ * - per provider call as the cache sees it (after retries and failover):
+ *   `calls_total{route}`, `call_errors_total{route,code}`, `call_duration_seconds{route}`;
+ * - the unwrap cache: `cache_hits_total`, `cache_misses_total`, `cache_coalesced_total`,
+ *   `cache_stale_served_total`, `cache_evictions_total{reason}`, `cache_entries`,
+ *   `unwraps_in_flight`, `unwraps_queued`, `batch_size` (cold unwraps dispatched together) and
+ *   `bulk_decrypt_size` (ciphertexts per bulk call).
+ * Returns the function that detaches the observers.
+ */
+export function registerKmsMetrics(r: Registry, kms: KeyProvider): () => void {
+  const requests = new Counter({
+    name: 's3d_kms_requests_total',
+    help: 'HTTP requests to KMS endpoints by endpoint, route and HTTP status (code="error" when no response arrived)',
+    labelNames: ['endpoint', 'route', 'code'],
+    registers: [r],
+  });
+  const requestErrors = new Counter({
+    name: 's3d_kms_request_errors_total',
+    help: 'KMS requests that failed: no response (reason timeout, tls, network) or an HTTP error status (reason http_<status>)',
+    labelNames: ['endpoint', 'route', 'reason'],
+    registers: [r],
+  });
+  const requestLatency = new Histogram({
+    name: 's3d_kms_request_duration_seconds',
+    help: 'Latency of single HTTP requests to KMS endpoints',
+    labelNames: ['endpoint', 'route'],
+    buckets: KMS_LATENCY_BUCKETS,
+    registers: [r],
+  });
+  const calls = new Counter({
+    name: 's3d_kms_calls_total',
+    help: 'Calls to the KMS provider by route (after retries and failover; cache hits make none)',
+    labelNames: ['route'],
+    registers: [r],
+  });
+  const callErrors = new Counter({
+    name: 's3d_kms_call_errors_total',
+    help: 'Failed KMS provider calls by route and error code (Unavailable, KeyNotFound, NotAuthentic, Forbidden, …)',
+    labelNames: ['route', 'code'],
+    registers: [r],
+  });
+  const callLatency = new Histogram({
+    name: 's3d_kms_call_duration_seconds',
+    help: 'Latency of KMS provider calls by route, retries and failover included',
+    labelNames: ['route'],
+    buckets: KMS_LATENCY_BUCKETS,
+    registers: [r],
+  });
+  const batchSize = new Histogram({
+    name: 's3d_kms_batch_size',
+    help: 'Cold data-key unwraps dispatched together by the cache',
+    buckets: BATCH_BUCKETS,
+    registers: [r],
+  });
+  const bulkSize = new Histogram({
+    name: 's3d_kms_bulk_decrypt_size',
+    help: 'Ciphertexts sent in one bulk decrypt call',
+    buckets: BATCH_BUCKETS,
+    registers: [r],
+  });
+  for (const route of ['generate', 'decrypt']) calls.inc({ route }, 0);
+
+  const off = isObservable(kms)
+    ? kms.addObserver({
+        onRequest(e) {
+          requests.inc({ endpoint: e.endpoint, route: e.route, code: e.status === undefined ? 'error' : String(e.status) });
+          if (e.error !== undefined || (e.status !== undefined && e.status >= 400)) {
+            requestErrors.inc({ endpoint: e.endpoint, route: e.route, reason: e.error ?? `http_${e.status}` });
+          }
+          requestLatency.observe({ endpoint: e.endpoint, route: e.route }, e.seconds);
+        },
+        onCall(e) {
+          calls.inc({ route: e.route });
+          if (e.error !== undefined) callErrors.inc({ route: e.route, code: e.error });
+          callLatency.observe({ route: e.route }, e.seconds);
+        },
+        onBatch(n) {
+          batchSize.observe(n);
+        },
+        onBulk(n) {
+          bulkSize.observe(n);
+        },
+      })
+    : () => undefined;
+
+  const kes = kesClientOf(kms);
+  if (kes) {
+    new Gauge({
+      name: 's3d_kms_endpoint_healthy',
+      help: 'KES endpoint health as request routing sees it: 0 while skipped after a failure (30 s quarantine), else 1',
+      labelNames: ['endpoint'],
+      registers: [r],
+      collect() {
+        for (const h of kes.endpointHealth()) this.set({ endpoint: h.endpoint }, h.quarantined ? 0 : 1);
+      },
+    });
   }
-  return out;
+
+  if (kms instanceof CachingKeyProvider) {
+    const cache = kms;
+    // Monotonic counters kept by the cache, exported as they are at scrape time.
+    const fromStats = (name: string, help: string, pick: (s: ReturnType<CachingKeyProvider['stats']>) => number): void => {
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(pick(cache.stats()));
+        },
+      });
+    };
+    fromStats('s3d_kms_cache_hits_total', 'Data-key unwraps answered from the cache', (s) => s.hits);
+    fromStats('s3d_kms_cache_misses_total', 'Data-key unwraps that had to ask the KMS', (s) => s.misses);
+    fromStats('s3d_kms_cache_coalesced_total', 'Data-key unwraps that joined an identical one already asking the KMS', (s) => s.coalesced);
+    fromStats('s3d_kms_cache_stale_served_total', 'Unwraps answered with an expired key because the KMS was unavailable', (s) => s.staleServed);
+    new Counter({
+      name: 's3d_kms_cache_evictions_total',
+      help: 'Cached data keys dropped (and zero-filled): reason="size" (LRU bound) or "expired" (TTL plus grace)',
+      labelNames: ['reason'],
+      registers: [r],
+      collect() {
+        const s = cache.stats();
+        this.reset();
+        this.inc({ reason: 'size' }, s.evictions);
+        this.inc({ reason: 'expired' }, s.expirations);
+      },
+    });
+    const gauge = (name: string, help: string, pick: (s: ReturnType<CachingKeyProvider['stats']>) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.set(pick(cache.stats()));
+        },
+      });
+    };
+    gauge('s3d_kms_cache_entries', 'Data keys held in the unwrap cache', (s) => s.size);
+    gauge('s3d_kms_unwraps_in_flight', 'KMS unwrap calls in flight (a bulk call counts once; bounded by S3_KMS_MAX_IN_FLIGHT)', (s) => s.inFlight);
+    gauge('s3d_kms_unwraps_queued', 'KMS unwrap calls waiting for an in-flight slot', (s) => s.queued);
+  }
+  return off;
 }
