@@ -306,6 +306,25 @@ t.test('random ranges equal the plaintext slices', async (t) => {
   }
 });
 
+t.test('the inline threshold: stored size 128 KiB stays in LMDB, one byte more goes to a file', async (t) => {
+  // encrypted(131008) = 65568 + 65504 = 131072 = S3_INLINE_THRESHOLD; encrypted(131009) = 131073.
+  for (const kind of KINDS) {
+    for (const [size, files] of [
+      [131_008, 0],
+      [131_009, 1],
+    ] as const) {
+      const body = testBytes(size, 600 + size);
+      const key = `threshold/${kind}/${size}`;
+      const before = dataFileIds(d);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...sseInput(kind) }));
+      t.equal([...dataFileIds(d)].filter((f) => !before.has(f)).length, files, `${kind} ${size}: ${files} new data file(s)`);
+      t.ok((await getBytes(s3, bucket, key, kind)).bytes.equals(body), `${kind} ${size}: reads back`);
+      t.ok((await getBytes(s3, bucket, key, kind, `bytes=${PKG - 5}-${size - 1}`)).bytes.equals(body.subarray(PKG - 5)), `${kind} ${size}: range across the package boundary to the end`);
+      stored.push({ key, kind, body });
+    }
+  }
+});
+
 async function tamperTest(t: Test, kind: Kind): Promise<void> {
   const PACKAGES = 48; // 3 MiB: the first ~1 MiB batches are sent before the damaged one is reached
   const DAMAGED = 40;

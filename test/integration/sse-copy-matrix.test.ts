@@ -144,6 +144,15 @@ for (const [size, n] of Object.entries(SIZES)) {
             ...readInput(dst, dstKey),
           }),
         );
+        t.same(
+          { sse: p1.ServerSideEncryption, kmsKey: p1.SSEKMSKeyId, ssec: p1.SSECustomerAlgorithm },
+          {
+            sse: dst === 'SSE-S3' ? 'AES256' : dst === 'SSE-KMS' ? 'aws:kms' : undefined,
+            kmsKey: dst === 'SSE-KMS' ? 'arn:aws:kms:test-key' : undefined,
+            ssec: dst === 'SSE-C' ? 'AES256' : undefined,
+          },
+          `part copy ${src} → ${dst}: UploadPartCopy response shows the upload's kind`,
+        );
         await s3.send(
           new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.CopyPartResult!.ETag }] } }),
         );
