@@ -423,6 +423,18 @@ t.test('key rotation: copy onto itself with a new key reseals only the object ke
   t.equal(head.SSECustomerKeyMD5, md5b64(keyB));
 });
 
+t.test('key rotation of a multipart object keeps every part file', async (t) => {
+  const key = 'mp/obj'; // written by the multipart test with keyA
+  const before = dataFiles(d);
+  const whole = Buffer.concat([testBytes(5 * MiB, 31), testBytes(700_000, 32)]);
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/${key}`, ...ssecCopy(keyA), ...ssec(keyB) }));
+  t.same(dataFiles(d), before, 'no data file was written, removed or changed');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: key, ...ssec(keyB) })).equals(whole), 'reads back with the new key');
+  const cross = await getBytes(s3, { Bucket: bucket, Key: key, Range: `bytes=${5 * MiB - 10}-${5 * MiB + 10}`, ...ssec(keyB) });
+  t.ok(cross.equals(whole.subarray(5 * MiB - 10, 5 * MiB + 11)), 'range across the part boundary with the new key');
+  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 'AccessDenied', 403, 'the old key no longer opens it');
+});
+
 t.test('SSE-C over plain HTTP is refused with InvalidRequest', async (t) => {
   const plain = await startDaemon();
   t.teardown(async () => {

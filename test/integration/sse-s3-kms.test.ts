@@ -127,6 +127,7 @@ t.test('SSE-KMS PutObject with and without the arn:aws:kms: prefix, and the defa
   const cases: Array<[string, string | undefined]> = [
     ['bare', 'test-key'],
     ['arn', KEY_ARN],
+    ['full-arn', 'arn:aws:kms:us-east-1:123456789012:key/test-key'],
     ['default', undefined],
   ];
   for (const [name, keyId] of cases) {
@@ -184,6 +185,22 @@ t.test('SSE-KMS encryption context: echoed canonicalised, bound to the object', 
   await expectError(t, bad(b64('not json')), 'InvalidArgument', 400, 'context that is not JSON');
   await expectError(t, bad(b64('["a"]')), 'InvalidArgument', 400, 'context that is a JSON array');
   await expectError(t, bad(b64('{"n":1}')), 'InvalidArgument', 400, 'context with a non-string value');
+});
+
+t.test('Content-MD5 is checked against the plaintext of encrypted PUTs', async (t) => {
+  const body = testBytes(200_000, 141);
+  for (const input of [{ ServerSideEncryption: 'AES256' as const }, { ServerSideEncryption: 'aws:kms' as const }]) {
+    const ok = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `md5/${input.ServerSideEncryption}`, Body: body, ContentMD5: md5b64(body), ...input }));
+    t.equal(ok.ServerSideEncryption, input.ServerSideEncryption, `${input.ServerSideEncryption}: the right Content-MD5 is accepted`);
+    await expectError(
+      t,
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: `md5/bad-${input.ServerSideEncryption}`, Body: body, ContentMD5: md5b64(Buffer.from('other')), ...input })),
+      'BadDigest',
+      400,
+      `${input.ServerSideEncryption}: a wrong Content-MD5`,
+    );
+    await expectError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `md5/bad-${input.ServerSideEncryption}` })), 'NotFound', 404, 'nothing stored');
+  }
 });
 
 t.test('conflicting and invalid SSE headers', async (t) => {
