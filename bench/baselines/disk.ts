@@ -1,0 +1,53 @@
+// Disk ceilings in the filesystem that holds the daemon's data: sequential write then fdatasync
+// (bandwidth), and 4 KiB pwrite + fdatasync in a loop (fsyncs/s), both bounded in time.
+
+import { randomFillSync } from 'node:crypto';
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DiskBaseline } from '../report/types.js';
+import { filesystemOf } from '../sys/proc.js';
+
+const MiB = 1024 * 1024;
+
+export function measureDisk(dir: string, bytes: number, fsyncSeconds: number): DiskBaseline {
+  const file = join(dir, 'bench-disk.tmp');
+  const chunk = randomFillSync(Buffer.allocUnsafeSlow(MiB));
+  try {
+    // Warm-up pass: first-touch page-cache faults on this VM cost 10× (perf-limits B5).
+    let fd = openSync(file, 'w');
+    for (let off = 0; off < bytes; off += MiB) writeSync(fd, chunk, 0, MiB, off);
+    fdatasyncSync(fd);
+    closeSync(fd);
+
+    fd = openSync(file, 'w');
+    const t0 = process.hrtime.bigint();
+    for (let off = 0; off < bytes; off += MiB) writeSync(fd, chunk, 0, MiB, off);
+    const t1 = process.hrtime.bigint();
+    fdatasyncSync(fd);
+    const t2 = process.hrtime.bigint();
+    closeSync(fd);
+
+    fd = openSync(file, 'w');
+    const small = chunk.subarray(0, 4096);
+    let syncs = 0;
+    const start = process.hrtime.bigint();
+    const until = start + BigInt(Math.round(fsyncSeconds * 1e9));
+    for (let i = 0; i < 1_000_000 && process.hrtime.bigint() < until; i++) {
+      writeSync(fd, small, 0, small.length, (i % 256) * 4096);
+      fdatasyncSync(fd);
+      syncs++;
+    }
+    const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+    closeSync(fd);
+    return {
+      path: dir,
+      fsType: filesystemOf(dir),
+      bytes,
+      writeFsyncGBps: bytes / (Number(t2 - t0) / 1e9) / 1e9,
+      pageCacheWriteGBps: bytes / (Number(t1 - t0) / 1e9) / 1e9,
+      fsyncsPerSec: syncs / elapsed,
+    };
+  } finally {
+    rmSync(file, { force: true });
+  }
+}

@@ -1,0 +1,149 @@
+// Everything one bench invocation runs against, started and torn down together: the null
+// servers (plain and TLS), s3d three times (static key; TLS for SSE-C; KES fixture), or an
+// existing --endpoint; the temp data dir and self-signed certificate; the bench bucket.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { BenchOptions } from './cli.js';
+import { startKesForBench } from './kms/kes.js';
+import type { KesForBench } from './kms/kes.js';
+import type { LoadCredentials } from './load/protocol.js';
+import type { BenchServer } from './runner.js';
+import { startChild } from './servers/child-process.js';
+import type { ChildServer } from './servers/child-process.js';
+import { daemonBuilt, startDaemon } from './servers/daemon.js';
+import type { DaemonHandle } from './servers/daemon.js';
+import { createSelfSignedCert } from './servers/tls-cert.js';
+import type { ServerKind } from './report/types.js';
+import { createBucket, removeBucket, s3Client } from './setup.js';
+
+export const MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: '33554432',
+  MALLOC_TRIM_THRESHOLD_: '268435456',
+};
+
+const NULL_SERVER = fileURLToPath(new URL('./servers/null-server.js', import.meta.url));
+
+export interface BenchEnvironment {
+  dataRoot: string;
+  credentials: LoadCredentials;
+  servers: Map<ServerKind, BenchServer>;
+  daemons: Map<ServerKind, DaemonHandle>;
+  clients: Map<ServerKind, S3Client>;
+  kes: KesForBench | null;
+  certPem: string;
+  notes: string[];
+  close(): Promise<void>;
+}
+
+/** The environment for child servers: only what they need, plus the tuned malloc. */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = { ...MALLOC_ENV };
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
+}
+
+export async function startEnvironment(opts: BenchOptions, say: (line: string) => void): Promise<BenchEnvironment> {
+  const dataRoot = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 's3d-bench-'));
+  const credentials: LoadCredentials = { accessKey: opts.accessKey, secretKey: opts.secretKey, region: opts.region };
+  const servers = new Map<ServerKind, BenchServer>();
+  const daemons = new Map<ServerKind, DaemonHandle>();
+  const clients = new Map<ServerKind, S3Client>();
+  const children: ChildServer[] = [];
+  const notes: string[] = [];
+  let kes: KesForBench | null = null;
+  let endpointBucket: { client: S3Client; bucket: string } | undefined;
+
+  const close = async (): Promise<void> => {
+    if (endpointBucket !== undefined) {
+      try {
+        await removeBucket(endpointBucket.client, endpointBucket.bucket);
+      } catch (err) {
+        say(`could not remove bucket ${endpointBucket.bucket} from the endpoint: ${(err as Error).message}`);
+      }
+    }
+    await Promise.allSettled([...daemons.values()].map((d) => d.stop()));
+    await Promise.allSettled(children.map((c) => c.stop()));
+    if (kes !== null) await kes.close().catch(() => undefined);
+    for (const c of clients.values()) c.destroy();
+    rmSync(dataRoot, { recursive: true, force: true });
+  };
+
+  try {
+    const tls = createSelfSignedCert(join(dataRoot, 'certs'));
+    const env = childEnv();
+    // The null servers: the ceilings, and the load generator's own limit.
+    const [sink, sinkTls] = await Promise.all([
+      startChild({ label: 'null server', command: process.execPath, args: [NULL_SERVER], env, readyTimeoutMs: 10_000 }),
+      startChild({ label: 'null server (TLS)', command: process.execPath, args: [NULL_SERVER, '--cert', tls.certFile, '--key', tls.keyFile], env, readyTimeoutMs: 10_000 }),
+    ]);
+    children.push(sink, sinkTls);
+    servers.set('sink', { kind: 'sink', target: { host: '127.0.0.1', port: sink.port, tls: false }, pid: () => sink.pid, bucket: 'bench' });
+    servers.set('sink-tls', { kind: 'sink-tls', target: { host: '127.0.0.1', port: sinkTls.port, tls: true, ca: tls.certPem }, pid: () => sinkTls.pid, bucket: 'bench' });
+
+    if (opts.endpoint !== undefined) {
+      const url = new URL(opts.endpoint);
+      const https = url.protocol === 'https:';
+      const port = Number(url.port || (https ? 443 : 80));
+      const bucket = `s3d-bench-${Date.now().toString(36)}`;
+      const client = s3Client(opts.endpoint, credentials);
+      await createBucket(client, bucket);
+      endpointBucket = { client, bucket };
+      const target = { host: url.hostname, port, tls: https };
+      const pid = (): number | null => opts.serverPid ?? null;
+      // One server plays every role; SSE-C needs TLS, KES figures need the fixture's counters.
+      servers.set('daemon', { kind: 'daemon', target, pid, bucket });
+      clients.set('daemon', client);
+      if (https) {
+        servers.set('daemon-tls', { kind: 'daemon-tls', target, pid, bucket });
+        clients.set('daemon-tls', client);
+      } else {
+        notes.push('--endpoint is plain HTTP: SSE-C runs are skipped (SSE-C requires TLS).');
+      }
+      notes.push('--endpoint: the KES runs are skipped (they need the KES fixture counters of a daemon the bench starts).');
+      if (opts.serverPid === undefined) notes.push('--endpoint without --server-pid: no server CPU or peak RSS figures.');
+      return { dataRoot, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
+    }
+
+    if (!daemonBuilt()) {
+      notes.push('dist/daemon/main.js is missing: only the baselines and the null server were measured.');
+      return { dataRoot, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
+    }
+    kes = await startKesForBench(join(dataRoot, 'kes'));
+    const staticKey = { S3_KMS_SECRET_KEY: `s3d-bench-key:${randomBytes(32).toString('base64')}` };
+    const common = { accessKey: opts.accessKey, secretKey: opts.secretKey, baseEnv: env, readyTimeoutMs: 30_000 };
+    const profiles: Array<{ kind: ServerKind; kmsEnv: Record<string, string>; tls: boolean }> = [
+      { kind: 'daemon', kmsEnv: staticKey, tls: false },
+      { kind: 'daemon-tls', kmsEnv: staticKey, tls: true },
+      { kind: 'daemon-kes', kmsEnv: kes.env, tls: false },
+    ];
+    const started = await Promise.allSettled(
+      profiles.map(async (p) => {
+        const dataDir = join(dataRoot, p.kind);
+        mkdirSync(dataDir, { recursive: true });
+        const d = await startDaemon({ ...common, label: `s3d (${p.kind})`, dataDir, kmsEnv: p.kmsEnv, tls: p.tls ? { certsDir: tls.dir, certPem: tls.certPem } : undefined });
+        daemons.set(p.kind, d);
+        return d;
+      }),
+    );
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    for (const [kind, d] of daemons) {
+      const client = s3Client(d.endpoint, credentials, d.target.ca);
+      await createBucket(client, 'bench');
+      clients.set(kind, client);
+      servers.set(kind, { kind, target: d.target, pid: () => d.server().pid, bucket: 'bench' });
+    }
+    return { dataRoot, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

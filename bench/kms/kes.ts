@@ -1,0 +1,84 @@
+// KES for the bench: the colleague's KES-API fixture (test/fixtures/kes-server) started in this
+// process with its client credentials on disk, the S3_KMS_KES_* variables s3d needs, and the
+// fixture's per-route counters; plus a reader for the daemon's KMS metrics.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startKesServer } from '../../test/fixtures/kes-server/server.js';
+import type { KesCounters, KesServerHandle } from '../../test/fixtures/kes-server/server.js';
+
+export const KES_KEY_NAME = 's3d-bench-key';
+
+/** KES API routes that are key operations (what "KES calls" counts). */
+export const KEY_ROUTES = ['generate', 'decrypt', 'bulk-decrypt', 'encrypt', 'create', 'describe', 'import'] as const;
+
+export interface KesForBench {
+  env: Record<string, string>;
+  counters(): KesCounters;
+  reset(): void;
+  /** key-operation calls since the last reset */
+  keyCalls(): number;
+  close(): Promise<void>;
+}
+
+export function keyCallsOf(c: KesCounters): number {
+  let n = 0;
+  for (const r of KEY_ROUTES) n += c.requests[r] ?? 0;
+  return n;
+}
+
+export async function startKesForBench(dir: string): Promise<KesForBench> {
+  const server: KesServerHandle = await startKesServer({ host: '127.0.0.1' });
+  mkdirSync(dir, { recursive: true });
+  const certFile = join(dir, 'client.cert');
+  const keyFile = join(dir, 'client.key');
+  const caFile = join(dir, 'ca.crt');
+  // The admin identity may use every key (like `kes:dev`).
+  writeFileSync(certFile, server.certs.adminCert);
+  writeFileSync(keyFile, server.certs.adminKey, { mode: 0o600 });
+  writeFileSync(caFile, server.certs.caCert);
+  return {
+    env: {
+      S3_KMS_KES_ENDPOINT: server.url,
+      S3_KMS_KES_CERT_FILE: certFile,
+      S3_KMS_KES_KEY_FILE: keyFile,
+      S3_KMS_KES_CAPATH: caFile,
+      S3_KMS_KES_KEY_NAME: KES_KEY_NAME,
+    },
+    counters: () => server.counters(),
+    reset: () => server.resetCounters(),
+    keyCalls: () => keyCallsOf(server.counters()),
+    close: () => server.close(),
+  };
+}
+
+/**
+ * KMS samples from Prometheus text: every sample whose name or labels mention kms, keyed
+ * `name{labels}`. Tolerates any format it does not understand (returns what it could read).
+ */
+export function parseKmsMetrics(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !/kms/i.test(line)) continue;
+    const m = /^([A-Za-z_:][A-Za-z0-9_:]*(?:\{[^}]*\})?)\s+(-?[0-9.eE+-]+|NaN|[+-]Inf)(?:\s+\d+)?\s*$/.exec(line.trim());
+    if (m === null) continue;
+    const v = Number(m[2]);
+    if (Number.isFinite(v)) out[m[1]!] = v;
+  }
+  return out;
+}
+
+/** The value of `s3d_kms_stat{name="<stat>"}` (or any KMS sample whose label is that name). */
+export function kmsStat(metrics: Record<string, number>, stat: string): number | undefined {
+  for (const [k, v] of Object.entries(metrics)) {
+    if (k.endsWith(`{name="${stat}"}`)) return v;
+  }
+  return undefined;
+}
+
+/** Difference of two metric snapshots (after − before) for the keys present after. */
+export function metricsDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) out[k] = v - (before[k] ?? 0);
+  return out;
+}
