@@ -1,0 +1,213 @@
+// Everyday client workflows against the built daemon: the aws CLI high-level commands (`s3 cp`
+// of a 40 MB file through multipart, `s3 sync` of a folder tree both ways, `s3 ls --recursive`,
+// `s3 rm --recursive`) and the minio npm client (fPutObject/fGetObject through multipart,
+// listObjectsV2). The CLI part is skipped when `aws` is not on PATH.
+
+import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Client as MinioClient, type BucketItem } from 'minio';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+
+const MiB = 1024 * 1024;
+const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3 cp/sync/ls/rm tests';
+
+const d = await startDaemon();
+const work = mkdtempSync(join(tmpdir(), 's3d-cli-'));
+t.teardown(async () => {
+  if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
+  await d.stop();
+  d.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+const s3 = d.s3();
+
+// The CLI must not read the user's configuration: its own config forces path-style addressing.
+const awsConfig = join(work, 'aws-config');
+writeFileSync(awsConfig, '[default]\ns3 =\n    addressing_style = path\n');
+const awsEnv = {
+  PATH: process.env.PATH,
+  HOME: work,
+  AWS_ACCESS_KEY_ID: ACCESS_KEY,
+  AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+  AWS_DEFAULT_REGION: REGION,
+  AWS_CONFIG_FILE: awsConfig,
+  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_PAGER: '',
+};
+
+function aws(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile('aws', ['--endpoint-url', d.endpoint, ...args], { env: awsEnv, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`aws ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+function multipartETag(body: Buffer, partSize: number): string {
+  const h = createHash('md5');
+  let n = 0;
+  for (let o = 0; o < body.length; o += partSize, n++) h.update(createHash('md5').update(body.subarray(o, o + partSize)).digest());
+  return `"${h.digest('hex')}-${n}"`;
+}
+
+async function getBytes(bucket: string, key: string): Promise<Buffer> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+async function keysOf(bucket: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    out.push(...(r.Contents ?? []).map((c) => c.Key!));
+    token = r.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+/** Relative path → bytes of every file under `dir`. */
+function readTree(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (p: string): void => {
+    for (const name of readdirSync(p)) {
+      const full = join(p, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.set(relative(dir, full), readFileSync(full));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+t.test('aws s3 cp of a 40 MB file uses multipart and round-trips', { skip: NO_AWS }, async (t) => {
+  const bucket = bucketName('cli');
+  await aws('s3', 'mb', `s3://${bucket}`);
+  const body = testBytes(40 * 1000 * 1000, 5);
+  const src = join(work, 'big.bin');
+  writeFileSync(src, body);
+  await aws('s3', 'cp', src, `s3://${bucket}/dir/big.bin`, '--only-show-errors', '--no-progress');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dir/big.bin' }));
+  t.equal(head.ContentLength, body.length);
+  // The CLI's default multipart threshold and chunk size are 8 MiB: five parts.
+  t.equal(head.ETag, multipartETag(body, 8 * MiB), 'multipart ETag of 8 MiB parts');
+  t.equal(head.PartsCount, 5);
+  const back = join(work, 'big.back');
+  await aws('s3', 'cp', `s3://${bucket}/dir/big.bin`, back, '--only-show-errors', '--no-progress');
+  t.equal(md5(readFileSync(back)), md5(body), 'aws s3 cp back gives the same bytes');
+  rmSync(back);
+});
+
+t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: NO_AWS }, async (t) => {
+  const bucket = bucketName('sync');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const tree = join(work, 'tree');
+  const files: Record<string, Buffer> = {
+    'top.txt': Buffer.from('top level\n'),
+    'empty.txt': Buffer.alloc(0),
+    'a/one.bin': testBytes(200_000, 1),
+    'a/b/two.bin': testBytes(9 * MiB + 7, 2),
+    'a/b/c/three.txt': Buffer.from('three\n'),
+    'with space/file name.txt': Buffer.from('spaces\n'),
+    'ünïcödé/ß €.txt': Buffer.from('unicode\n'),
+    'plus+and%percent/x.txt': Buffer.from('reserved\n'),
+  };
+  for (const [rel, data] of Object.entries(files)) {
+    mkdirSync(join(tree, rel, '..'), { recursive: true });
+    writeFileSync(join(tree, rel), data);
+  }
+  await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--only-show-errors', '--no-progress');
+  const want = Object.keys(files).map((k) => `tree/${k}`).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  t.same(await keysOf(bucket), want, 'every file uploaded under its relative path');
+  for (const [rel, data] of Object.entries(files)) t.ok((await getBytes(bucket, `tree/${rel}`)).equals(data), `bytes of ${rel}`);
+
+  const again = await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--dryrun');
+  t.equal(again.stdout.trim(), '', 'a second sync has nothing to do');
+
+  // Change one file, delete another, add one; sync --delete mirrors it.
+  writeFileSync(join(tree, 'top.txt'), 'changed top level, longer\n');
+  rmSync(join(tree, 'a/b/c/three.txt'));
+  writeFileSync(join(tree, 'a/new.txt'), 'new\n');
+  await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--delete', '--only-show-errors', '--no-progress');
+  t.equal((await getBytes(bucket, 'tree/top.txt')).toString(), 'changed top level, longer\n');
+  t.notOk((await keysOf(bucket)).includes('tree/a/b/c/three.txt'), 'deleted file removed by --delete');
+  t.ok((await keysOf(bucket)).includes('tree/a/new.txt'));
+
+  const down = join(work, 'down');
+  await aws('s3', 'sync', `s3://${bucket}/tree`, down, '--only-show-errors', '--no-progress');
+  const local = readTree(tree);
+  const fetched = readTree(down);
+  t.same([...fetched.keys()].sort(), [...local.keys()].sort(), 'sync down recreates the tree');
+  for (const [rel, data] of local) t.ok(fetched.get(rel)?.equals(data), `downloaded ${rel}`);
+
+  const ls = await aws('s3', 'ls', '--recursive', `s3://${bucket}/`);
+  const listed = ls.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const m = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+(\d+) (.*)$/.exec(l);
+      if (!m) throw new Error(`unexpected ls line: ${l}`);
+      return [m[2]!, Number(m[1])] as const;
+    });
+  t.same(
+    listed.map(([k, size]) => `${k}:${size}`).sort(),
+    [...local].map(([rel, data]) => `tree/${rel}:${data.length}`).sort(),
+    'ls --recursive lists every key with its size',
+  );
+
+  await aws('s3', 'rm', '--recursive', `s3://${bucket}/tree/a`, '--only-show-errors');
+  t.same((await keysOf(bucket)).filter((k) => k.startsWith('tree/a/')), [], 'rm --recursive of a prefix');
+  t.ok((await keysOf(bucket)).includes('tree/top.txt'), 'keys outside the prefix stay');
+  await aws('s3', 'rm', '--recursive', `s3://${bucket}/`, '--only-show-errors');
+  t.same(await keysOf(bucket), [], 'rm --recursive empties the bucket');
+  await aws('s3', 'rb', `s3://${bucket}`);
+});
+
+t.test('minio client: fPutObject/fGetObject through multipart, listObjectsV2', async (t) => {
+  const mc = new MinioClient({ endPoint: '127.0.0.1', port: d.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION, partSize: 5 * MiB });
+  const bucket = bucketName('minio');
+  await mc.makeBucket(bucket, REGION);
+  t.equal(await mc.bucketExists(bucket), true);
+  const body = testBytes(12 * MiB + 333, 9);
+  const src = join(work, 'minio.bin');
+  writeFileSync(src, body);
+  const up = await mc.fPutObject(bucket, 'docs/minio.bin', src, { 'Content-Type': 'application/x-test', 'x-amz-meta-origin': 'minio' });
+  t.equal(`"${up.etag}"`, multipartETag(body, 5 * MiB), 'three 5 MiB parts');
+  const stat = await mc.statObject(bucket, 'docs/minio.bin');
+  t.equal(stat.size, body.length);
+  t.equal(stat.metaData['content-type'], 'application/x-test');
+  t.equal(stat.metaData.origin, 'minio');
+  const back = join(work, 'minio.back');
+  await mc.fGetObject(bucket, 'docs/minio.bin', back);
+  t.ok(readFileSync(back).equals(body), 'fGetObject gives the same bytes');
+
+  await mc.putObject(bucket, 'docs/small.txt', Buffer.from('small'));
+  await mc.putObject(bucket, 'docs/deep/x.txt', Buffer.from('x'));
+  await mc.putObject(bucket, 'other.txt', Buffer.from('o'));
+  const collect = (prefix: string, recursive: boolean, startAfter?: string): Promise<BucketItem[]> =>
+    new Promise((resolve, reject) => {
+      const items: BucketItem[] = [];
+      const stream = mc.listObjectsV2(bucket, prefix, recursive, startAfter);
+      stream.on('data', (i) => items.push(i));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(items));
+    });
+  t.same((await collect('', true)).map((i) => i.name), ['docs/deep/x.txt', 'docs/minio.bin', 'docs/small.txt', 'other.txt']);
+  const top = await collect('docs/', false);
+  t.same(top.map((i) => i.name ?? `prefix:${i.prefix}`).sort(), ['docs/minio.bin', 'docs/small.txt', 'prefix:docs/deep/']);
+  t.equal(top.find((i) => i.name === 'docs/minio.bin')?.size, body.length);
+  t.same((await collect('', true, 'docs/minio.bin')).map((i) => i.name), ['docs/small.txt', 'other.txt'], 'startAfter');
+  t.same(await mc.listIncompleteUploads(bucket, '', true).toArray(), [], 'no incomplete uploads left');
+  await mc.removeObjects(bucket, ['docs/deep/x.txt', 'docs/minio.bin', 'docs/small.txt', 'other.txt']);
+  t.same(await collect('', true), []);
+});
