@@ -1,7 +1,7 @@
 // SSE-S3 and SSE-KMS with the built-in KMS key (`test-key`): PutObject, multipart (parts inherit
 // the upload's kind), CopyObject; response headers on every write and read; SSE-S3 ETag = MD5;
 // KMS key ids with and without the arn:aws:kms: prefix, unknown keys, the encryption context
-// echoed canonicalised; conflicting headers; no KMS configured; plaintext sizes in HEAD/listings.
+// echoed canonicalised; conflicting headers; no KMS configured (also PutBucketEncryption); plaintext sizes in HEAD/listings.
 import t from 'tap';
 import type { Test } from 'tap';
 import {
@@ -9,10 +9,12 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  GetBucketEncryptionCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -411,4 +413,12 @@ t.test('no KMS configured: SSE-S3/SSE-KMS → 501 NotImplemented, SSE-C still wo
   t.ok((await getBytes(c, { Bucket: b, Key: 'c', ...ssec(key) })).equals(body), 'SSE-C works without a KMS');
   t.ok((await getBytes(c, { Bucket: b, Key: 'plain' })).equals(Buffer.from('plain')), 'plain objects work');
   await expectError(t, c.send(new HeadObjectCommand({ Bucket: b, Key: 'a' })), 'NotFound', 404, 'nothing stored by the refused writes');
+  await expectError(
+    t,
+    c.send(new PutBucketEncryptionCommand({ Bucket: b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } })),
+    'NotImplemented',
+    501,
+    'PutBucketEncryption without a KMS',
+  );
+  await expectError(t, c.send(new GetBucketEncryptionCommand({ Bucket: b })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'no bucket configuration stored');
 });
