@@ -324,18 +324,23 @@ export class MetaStore {
   /** Uploads of a bucket in key order, then initiation order. */
   listUploads(bucket: string, opts: { prefix: string; keyMarker: string; uploadIdMarker: string; limit: number }): { uploads: UploadRecord[]; isTruncated: boolean } {
     const { start, end } = bucketRange(bucket);
-    const from = Buffer.concat([start, Buffer.from(opts.prefix > opts.keyMarker ? opts.prefix : opts.keyMarker)]);
+    // Keys compare as UTF-8 bytes, the index order (JS string order is UTF-16 and differs).
+    const prefixBytes = Buffer.from(opts.prefix);
+    const markerBytes = Buffer.from(opts.keyMarker);
+    const from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
     const out: UploadRecord[] = [];
     let passedMarker = opts.uploadIdMarker === '';
     for (const { value: id } of this.uploadIndex.getRange({ start: from, end })) {
       const u = this.uploads.get(id);
       if (!u) continue;
+      const keyBytes = Buffer.from(u.key);
       if (!u.key.startsWith(opts.prefix)) {
-        if (u.key > opts.prefix) break;
+        if (Buffer.compare(keyBytes, prefixBytes) > 0) break;
         continue;
       }
-      if (opts.keyMarker !== '' && u.key < opts.keyMarker) continue;
-      if (opts.keyMarker !== '' && u.key === opts.keyMarker) {
+      const vsMarker = Buffer.compare(keyBytes, markerBytes);
+      if (opts.keyMarker !== '' && vsMarker < 0) continue;
+      if (opts.keyMarker !== '' && vsMarker === 0) {
         if (opts.uploadIdMarker === '') continue;
         if (!passedMarker) {
           if (u.id === opts.uploadIdMarker) passedMarker = true;

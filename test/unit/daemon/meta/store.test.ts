@@ -337,4 +337,11 @@ t.test('listUploads: key order then initiation order, prefix, key and upload-id 
   t.equal(m.listUploads('b', { ...all, limit: 5 }).isTruncated, false);
   await m.abortUpload('x0');
   t.same(ids(m.listUploads('b', { ...all, prefix: 'a/' })), ['x1', 'x2'], 'aborted upload leaves the index');
+
+  // Markers and prefixes compare in UTF-8 byte order, like the index (UTF-16 order differs).
+  await m.createUpload(upload('c', '\uFFFD', 'fffd', 1));
+  await m.createUpload(upload('c', '\u{1F600}', 'emoji', 1));
+  t.same(ids(m.listUploads('c', all)), ['y', 'fffd', 'emoji']);
+  t.same(ids(m.listUploads('c', { ...all, keyMarker: '\uFFFD' })), ['emoji'], 'key marker U+FFFD: U+1F600 sorts after it');
+  t.same(ids(m.listUploads('c', { ...all, keyMarker: 'a/1', prefix: '\uFFFD' })), ['fffd'], 'prefix past the marker');
 });
