@@ -97,8 +97,11 @@ export function openPut(port: number, path: string, total: number, opts: { query
   };
 }
 
-/** Raw bytes on one TCP connection; collects everything the server sends until it closes or `idleMs` passes. */
-export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs?: number; timeoutMs?: number } = {}): Promise<{ data: Buffer; closed: boolean; error?: string }> {
+/**
+ * Raw bytes on one TCP connection; collects everything the server sends until it closes, `idleMs`
+ * passes without data, or (untilResponse) one complete response with a final status arrived.
+ */
+export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs?: number; timeoutMs?: number; untilResponse?: boolean; head?: boolean } = {}): Promise<{ data: Buffer; closed: boolean; error?: string }> {
   const idleMs = opts.idleMs ?? 1000;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -125,6 +128,16 @@ export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs
     sock.on('data', (c: Buffer) => {
       chunks.push(c);
       arm();
+      if (opts.untilResponse) {
+        const data = Buffer.concat(chunks);
+        const end = data.indexOf('\r\n\r\n');
+        const res = end < 0 ? undefined : parseHttpResponse(data.subarray(0, end + 4));
+        if (res && res.status >= 200) {
+          const cl = res.headers['content-length'];
+          const len = opts.head || res.status === 204 || res.status === 304 ? 0 : typeof cl === 'string' ? Number(cl) : 0;
+          if (data.length >= end + 4 + len) finish(false);
+        }
+      }
     });
     sock.on('end', () => finish(true));
     sock.on('close', () => finish(true));
@@ -245,4 +258,50 @@ export function prng(seed: number): { next(): number; int(n: number): number; pi
     pick: (arr) => arr[Math.floor(next() * arr.length)]!,
     bool: (p = 0.5) => next() < p,
   };
+}
+
+/**
+ * Requests one after another on a single kept-alive TCP connection, each sent once the previous
+ * response is complete (uWS does not pipeline requests whose handlers answer asynchronously).
+ */
+export function tcpConversation(port: number, steps: Array<{ bytes: Buffer; head?: boolean }>, timeoutMs = 5000): Promise<{ responses: RawResponse[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const responses: RawResponse[] = [];
+    let buf = Buffer.alloc(0);
+    let step = 0;
+    let closed = false;
+    const sock: Socket = connect(port, '127.0.0.1');
+    const finish = (): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ responses, closed });
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    const sendNext = (): void => {
+      if (step >= steps.length) return finish();
+      sock.write(steps[step]!.bytes);
+    };
+    sock.on('connect', sendNext);
+    sock.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const res = parseHttpResponse(buf.subarray(0, end + 4))!;
+        const noBody = steps[step]?.head || res.status === 204 || res.status === 304;
+        const cl = res.headers['content-length'];
+        const len = noBody ? 0 : typeof cl === 'string' ? Number(cl) : 0;
+        if (buf.length < end + 4 + len) return;
+        responses.push({ status: res.status, headers: res.headers, body: buf.subarray(end + 4, end + 4 + len) });
+        buf = buf.subarray(end + 4 + len);
+        step++;
+        sendNext();
+      }
+    });
+    sock.on('close', () => {
+      closed = true;
+      finish();
+    });
+    sock.on('error', () => undefined);
+  });
 }
