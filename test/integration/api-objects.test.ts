@@ -29,22 +29,20 @@ const bucket = bucketName('obj');
 /** Request headers of every SDK request, in order (captured after signing). */
 const sent: Array<Record<string, string>> = [];
 
-/** An SDK client for the daemon. `keepAlive: false` works around the daemon's keep-alive bug
- *  (see the todo tests at the end) so the other tests exercise what they name. */
-function client(opts: { keepAlive: boolean; responseChecksumValidation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED' }): S3Client {
+/** An SDK client with its defaults (response checksum validation on), on its own kept-alive agent. */
+function client(): S3Client {
   return new S3Client({
     endpoint: d.endpoint,
     region: REGION,
     forcePathStyle: true,
     credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    requestHandler: { httpAgent: new Agent({ keepAlive: opts.keepAlive }) },
-    ...(opts.responseChecksumValidation ? { responseChecksumValidation: opts.responseChecksumValidation } : {}),
+    requestHandler: { httpAgent: new Agent({ keepAlive: true }) },
   });
 }
 
 t.before(async () => {
   d = await startDaemon();
-  s3 = client({ keepAlive: false });
+  s3 = client();
   s3.middlewareStack.add(
     (next) => async (args) => {
       sent.push({ ...(args.request as { headers: Record<string, string> }).headers });
@@ -89,12 +87,6 @@ function streamOf(data: Buffer): Readable {
 
 const SIZES = [1, 1000, 131_072, 131_073, 1_048_593, 5 * 1024 * 1024 + 3];
 
-// Known daemon bugs: the assertions that show them are marked todo (they run, and fail, without
-// failing the suite; TAP_FAIL_TODO=1 makes them count).
-const BUG_AWS_CHUNKED_STORED = 'daemon bug: Content-Encoding "aws-chunked" (transport framing) is stored and returned (ops/object-headers.ts collectStoredHeaders)';
-const BUG_BODYLESS_LENGTH = 'daemon bug: bodiless responses send Content-Length: 9223372036854775808 (http/server.ts finish: res.endWithoutBody(undefined, ...))';
-const BUG_KEEPALIVE = 'daemon bug: after a HEAD/204/304 response the connection is dropped on its next request: "socket hang up" (http/server.ts finish: endWithoutBody)';
-const BUG_RANGE_CHECKSUM = 'daemon bug: 206 responses carry the full-object x-amz-checksum-*, so SDK ranged GETs fail checksum validation (ops/object.ts getOrHead + object-headers.ts objectResponseHeaders)';
 
 t.test('PUT/GET/HEAD/DELETE with the SDK default checksums (Buffer: CRC32 header)', async (t) => {
   for (const size of SIZES) {
@@ -148,11 +140,11 @@ t.test('aws-chunked is transport framing: it is not stored as the Content-Encodi
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ce/plain', Body: streamOf(body), ContentLength: body.length }));
   t.match(sent[sent.length - 1]!['content-encoding'], /aws-chunked/, 'the SDK sent Content-Encoding: aws-chunked');
   const plain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/plain' }));
-  t.equal(plain.ContentEncoding, undefined, 'no Content-Encoding stored for a plain streamed PUT', { todo: BUG_AWS_CHUNKED_STORED });
+  t.equal(plain.ContentEncoding, undefined, 'no Content-Encoding stored for a plain streamed PUT');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ce/gzip', Body: streamOf(body), ContentLength: body.length, ContentEncoding: 'gzip' }));
   t.equal(sent[sent.length - 1]!['content-encoding'], 'gzip,aws-chunked');
   const gz = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/gzip' }));
-  t.equal(gz.ContentEncoding, 'gzip', 'only the client encoding is stored', { todo: BUG_AWS_CHUNKED_STORED });
+  t.equal(gz.ContentEncoding, 'gzip', 'only the client encoding is stored');
   t.ok((await getBytes('ce/gzip')).equals(body), 'bytes are stored as sent (no decoding)');
 });
 
@@ -197,11 +189,8 @@ t.test('Range: bytes=a-b, a-, -n → 206 + Content-Range; unsatisfiable → 416 
     ['bytes=-70000', size - 70_000, size - 1],
     [`bytes=-${size + 5}`, 0, size - 1],
   ];
-  // The SDK validates response checksums by default; the daemon's 206 responses trip that (see
-  // the todo test below), so this client only validates when required.
-  const noValidation = client({ keepAlive: false, responseChecksumValidation: 'WHEN_REQUIRED' });
   for (const [range, start, end] of cases) {
-    const r = await noValidation.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range }));
+    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range }));
     const bytes = Buffer.from(await r.Body!.transformToByteArray());
     t.equal(r.$metadata.httpStatusCode, 206, `${range}: 206`);
     t.equal(r.ContentRange, `bytes ${start}-${end}/${size}`, `${range}: Content-Range`);
@@ -217,7 +206,7 @@ t.test('Range: bytes=a-b, a-, -n → 206 + Content-Range; unsatisfiable → 416 
   t.equal(headRange.headers['content-range'], `bytes 10-19/${size}`);
   t.equal(headRange.headers['content-length'], '10');
   for (const range of [`bytes=${size}-`, `bytes=${size}-${size + 10}`, 'bytes=-0']) {
-    await expectSdkError(t, noValidation.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range })), 'InvalidRange', 416, range);
+    await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range })), 'InvalidRange', 416, range);
     const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
     assertXmlError(t, r, 416, 'InvalidRange', `raw ${range}`);
   }
@@ -524,35 +513,38 @@ t.test('responses without a body carry a sane Content-Length', async (t) => {
   for (const [what, opts] of cases) {
     const r = await raw(d.port, opts);
     const cl = r.headers['content-length'];
-    t.ok(cl === undefined || (/^\d+$/.test(cl) && Number(cl) < 2 ** 32), `${what}: Content-Length ${String(cl)} is absent or sane`, { todo: BUG_BODYLESS_LENGTH });
-    if (r.status === 204) t.equal(cl, undefined, `${what}: no Content-Length on 204 (RFC 9110 section 8.6)`, { todo: BUG_BODYLESS_LENGTH });
+    t.ok(cl === undefined || (/^\d+$/.test(cl) && Number(cl) < 2 ** 32), `${what}: Content-Length ${String(cl)} is absent or sane`);
+    if (r.status === 204) t.equal(cl, undefined, `${what}: no Content-Length on 204 (RFC 9110 section 8.6)`);
   }
 });
 
 t.test('keep-alive: a connection stays usable after HEAD, 204 and 304 responses', async (t) => {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ka', Body: 'keep alive' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ka-empty', Body: '' }));
   const etag = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ka' }))).ETag!;
-  const firsts: Array<[string, RawOptions, string | undefined]> = [
-    ['GET 200', { method: 'GET', path: `/${bucket}/ka` }, undefined],
-    ['PUT 200', { method: 'PUT', path: `/${bucket}/ka2`, body: 'x' }, undefined],
-    ['GET 404', { method: 'GET', path: `/${bucket}/none` }, undefined],
-    ['HEAD object', { method: 'HEAD', path: `/${bucket}/ka` }, BUG_KEEPALIVE],
-    ['HEAD bucket', { method: 'HEAD', path: `/${bucket}` }, BUG_KEEPALIVE],
-    ['DELETE 204', { method: 'DELETE', path: `/${bucket}/none` }, BUG_KEEPALIVE],
-    ['GET 304', { method: 'GET', path: `/${bucket}/ka`, headers: { 'if-none-match': etag } }, BUG_KEEPALIVE],
+  const firsts: Array<[string, RawOptions]> = [
+    ['GET 200', { method: 'GET', path: `/${bucket}/ka` }],
+    ['PUT 200', { method: 'PUT', path: `/${bucket}/ka2`, body: 'x' }],
+    ['GET 404', { method: 'GET', path: `/${bucket}/none` }],
+    ['HEAD object', { method: 'HEAD', path: `/${bucket}/ka` }],
+    ['HEAD empty object', { method: 'HEAD', path: `/${bucket}/ka-empty` }],
+    ['HEAD bucket', { method: 'HEAD', path: `/${bucket}` }],
+    ['HEAD missing key', { method: 'HEAD', path: `/${bucket}/none` }],
+    ['DELETE 204', { method: 'DELETE', path: `/${bucket}/none` }],
+    ['GET 304', { method: 'GET', path: `/${bucket}/ka`, headers: { 'if-none-match': etag } }],
+    ['GET 412', { method: 'GET', path: `/${bucket}/ka`, headers: { 'if-match': '"0"' } }],
   ];
-  for (const [what, first, todo] of firsts) {
+  for (const [what, first] of firsts) {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const extra = todo ? { todo } : {};
     try {
       await raw(d.port, { ...first, agent });
       const next = await raw(d.port, { method: 'GET', path: `/${bucket}/ka`, agent }).catch((err: Error) => err);
       if (next instanceof Error) {
-        t.fail(`GET after ${what} on the same connection: ${next.message}`, extra);
+        t.fail(`GET after ${what} on the same connection: ${next.message}`);
         continue;
       }
-      t.equal(next.reusedSocket, true, `GET after ${what} reused the connection`, extra);
-      t.equal(next.body.toString(), 'keep alive', `GET after ${what} on the same connection`, extra);
+      t.equal(next.reusedSocket, true, `GET after ${what} reused the connection`);
+      t.equal(next.body.toString(), 'keep alive', `GET after ${what} on the same connection`);
     } finally {
       agent.destroy();
     }
@@ -560,31 +552,31 @@ t.test('keep-alive: a connection stays usable after HEAD, 204 and 304 responses'
 });
 
 t.test('SDK with keep-alive (its default): HeadObject, then a streaming PutObject on the same client', async (t) => {
-  const ka = client({ keepAlive: true });
+  const ka = client();
   await ka.send(new PutObjectCommand({ Bucket: bucket, Key: 'ka-sdk', Body: 'x' }));
   t.equal((await ka.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ka-sdk' }))).ContentLength, 1);
   const get = await ka.send(new GetObjectCommand({ Bucket: bucket, Key: 'ka-sdk' }));
   t.equal(await get.Body!.transformToString(), 'x');
-  t.equal(get.$metadata.attempts, 1, 'GET after HEAD needed no retry', { todo: BUG_KEEPALIVE });
+  t.equal(get.$metadata.attempts, 1, 'GET after HEAD needed no retry');
   t.equal((await ka.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ka-sdk' }))).ContentLength, 1);
   // Streaming bodies cannot be replayed, so the SDK cannot retry them on a fresh connection.
   const body = testBytes(10_000, 4);
   const put = await ka.send(new PutObjectCommand({ Bucket: bucket, Key: 'ka-sdk', Body: streamOf(body), ContentLength: body.length })).catch((err: Error) => err);
-  t.notOk(put instanceof Error, `streaming PUT after HEAD: ${put instanceof Error ? put.message : 'ok'}`, { todo: BUG_KEEPALIVE });
+  t.notOk(put instanceof Error, `streaming PUT after HEAD: ${put instanceof Error ? put.message : 'ok'}`);
   ka.destroy();
 });
 
 t.test('SDK default client: ranged GET of an object uploaded with a checksum', async (t) => {
-  const sdk = client({ keepAlive: false });
+  const sdk = client();
   const body = testBytes(100_000, 8);
   await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'range-sdk', Body: body }));
   const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range-sdk`, headers: { range: 'bytes=10-19', 'x-amz-checksum-mode': 'ENABLED' } });
   t.equal(r.status, 206);
-  t.equal(r.headers['x-amz-checksum-crc32'], undefined, 'no full-object checksum on a partial response', { todo: BUG_RANGE_CHECKSUM });
+  t.equal(r.headers['x-amz-checksum-crc32'], undefined, 'no full-object checksum on a partial response');
   const got = await sdk
     .send(new GetObjectCommand({ Bucket: bucket, Key: 'range-sdk', Range: 'bytes=10-19' }))
     .then(async (o) => Buffer.from(await o.Body!.transformToByteArray()))
     .catch((err: Error) => err);
-  if (got instanceof Error) t.fail(`SDK ranged GET: ${got.message}`, { todo: BUG_RANGE_CHECKSUM });
+  if (got instanceof Error) t.fail(`SDK ranged GET: ${got.message}`);
   else t.ok(got.equals(body.subarray(10, 20)), 'SDK ranged GET bytes');
 });

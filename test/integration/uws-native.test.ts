@@ -2,13 +2,14 @@
 // pure-JS fallback (issue 2, "uWS front end").
 import t from 'tap';
 import type { Test } from 'tap';
-import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { ROOT, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 
 const BINARY = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 const PKG = join(ROOT, 'node_modules', 'uWebSockets.js');
@@ -69,6 +70,34 @@ t.test('UWS_USE_FALLBACK=1 in the environment does not switch the daemon to the 
     d.logs.some((l) => l.includes('fallback')),
     'no fallback notice in the daemon output',
   );
+});
+
+t.test('HTTPS (S3_CERTS_DIR with public.crt + private.key) is served by the native SSLApp', async (t) => {
+  const d = await startDaemon({ tls: true });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  t.match(d.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+  t.strictSame(mappedUwsBinaries(d.proc.pid!), [realpathSync(join(PKG, 'binaries', BINARY))], 'native binary mapped');
+  const res = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; authorized: boolean }>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: d.port, path: '/', method: 'GET', ca: d.caCert, servername: 'localhost', agent: false }, (r) => {
+      r.resume();
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, authorized: (r.socket as unknown as { authorized?: boolean }).authorized ?? false }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  t.equal(res.status, 403, 'anonymous GET / over TLS is refused');
+  t.equal(res.authorized, true, 'the certificate verifies against the test CA');
+  t.equal(res.headers['uwebsockets'], '20', 'native uWS write mark over TLS');
+  const s3 = d.s3();
+  const b = bucketName('tls');
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  const body = testBytes(3 * 1024 * 1024 + 5, 9);
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: body }));
+  const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }))).Body!.transformToByteArray());
+  t.ok(got.equals(body), 'SDK PUT/GET round trip over HTTPS');
 });
 
 interface ChildReport {
