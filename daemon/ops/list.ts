@@ -86,7 +86,8 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const fetchOwner = q.get('fetch-owner') === 'true';
   const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
   const after = token !== null ? decodeToken(token) : startAfter;
-  const r = page(env, ctx.bucket!, prefix, delimiter, after > startAfter ? after : startAfter, max);
+  // Keys order as UTF-8 bytes; JS string comparison (UTF-16) would pick the wrong bound.
+  const r = page(env, ctx.bucket!, prefix, delimiter, Buffer.compare(Buffer.from(after), Buffer.from(startAfter)) > 0 ? after : startAfter, max);
   const body: XmlObject = {
     Name: ctx.bucket!,
     Prefix: enc(prefix),

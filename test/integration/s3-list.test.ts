@@ -80,6 +80,7 @@ const trickyKeys = [
   'B',
   'é',
   '\u{1F600}',
+  '\u{1F601}',
   '\uFFFD',
   'a/b',
   'a/c/d',
@@ -230,6 +231,16 @@ t.test('paging a delimiter listing with every page size matches the full listing
       t.same(v1, want, `v1 prefix=${JSON.stringify(Prefix)} delimiter=${JSON.stringify(Delimiter)} max=${MaxKeys}`);
     }
   }
+  // The continuation token and start-after compare in UTF-8 order: U+1F600 is after U+FFFD.
+  const astral: string[] = [];
+  let token: string | undefined;
+  for (let i = 0; i < 5; i++) {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, MaxKeys: 1, StartAfter: '\uFFFD', ContinuationToken: token }));
+    astral.push(...(r.Contents ?? []).map((c) => c.Key!));
+    token = r.NextContinuationToken;
+    if (!r.IsTruncated) break;
+  }
+  t.same(astral, ['\u{1F600}', '\u{1F601}'], 'paging after start-after U+FFFD');
   const after = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Delimiter: '/', StartAfter: 'a/b' }));
   t.same(entriesOf(after), reference(trickyKeys, '', '/', 'a/b'), 'start-after inside a common prefix skips that prefix');
 });
