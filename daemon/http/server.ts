@@ -9,6 +9,7 @@ import { authenticate, authKind, type AuthResult, type Credentials } from '../au
 import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
 import type { Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
+import { isDareError } from '../../workers/format/dare-error.js';
 import type { Handler, RequestContext, Result, StreamBody } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
@@ -355,7 +356,17 @@ export class HttpServer {
       return;
     }
     p.responding = true;
-    void this.stream(p, body, writeHead).then(done, (err: unknown) => {
+    const headersOut = { value: false };
+    void this.stream(p, body, () => {
+      headersOut.value = true;
+      writeHead();
+    }).then(done, (err: unknown) => {
+      if (!headersOut.value && !p.aborted) {
+        // Nothing sent yet (e.g. the first package failed authentication): a real S3 error.
+        p.responding = false;
+        this.finish(p, this.errorResult(toS3Failure(err), id, fields.key ?? ''), id, started, fields, method, closeConnection, bytesIn);
+        return;
+      }
       // Headers are out: the only honest signal left is to cut the connection short.
       this.deps.log.warn({ err, requestId: id }, 'response stream failed; closing connection');
       if (!p.aborted) {
@@ -427,6 +438,13 @@ export class HttpServer {
       p.res.onWritable(handler);
     });
   }
+}
+
+/** A failure while producing a response body, as the client should see it. */
+function toS3Failure(err: unknown): unknown {
+  if (isS3Error(err)) return err;
+  if (isDareError(err)) return new S3Error('XMinioObjectTampered', 'The object data failed authentication: it was modified on disk and may be compromised. No data was returned.');
+  return err;
 }
 
 function drain(body: StreamBody): void {

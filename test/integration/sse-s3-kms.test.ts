@@ -236,7 +236,7 @@ t.test('conflicting and invalid SSE headers', async (t) => {
   await expectError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'conflict' })), 'NotFound', 404, 'none of the refused writes stored anything');
 });
 
-t.test('SSE-C copy-source headers on a plain PUT are refused', { todo: 'daemon/ops/object.ts handlePutObject and multipart.ts handleCreateMultipartUpload do not reject x-amz-copy-source-server-side-encryption-customer-* (reference §3.2: InvalidRequest 400 "The encryption parameters are not applicable to this object."); the PUT succeeds' }, async (t) => {
+t.test('SSE-C copy-source headers on a plain PUT are refused', async (t) => {
   const key = randomBytes(32);
   const h = { 'x-amz-copy-source-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-copy-source-server-side-encryption-customer-key': key.toString('base64'), 'x-amz-copy-source-server-side-encryption-customer-key-md5': md5b64(key) };
   await expectError(t, s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'copyhdr', Body: 'x' }), h)), 'InvalidRequest', 400, 'PUT with copy-source SSE-C headers');
