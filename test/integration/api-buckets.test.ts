@@ -36,10 +36,10 @@ t.teardown(async () => {
 });
 
 /** Every raw response seen, to check x-amz-request-id on all of them at the end. */
-const seen: Array<{ what: string; res: RawResponse }> = [];
+const seen: Array<{ what: string; res: RawResponse; daemon: TestDaemon }> = [];
 async function req(what: string, opts: Parameters<typeof raw>[1], daemon: TestDaemon = d): Promise<RawResponse> {
   const res = await raw(daemon.port, opts);
-  seen.push({ what, res });
+  seen.push({ what, res, daemon });
   return res;
 }
 
@@ -288,4 +288,33 @@ t.test('x-amz-request-id on every response, unique, and echoed in error bodies',
   // The SDK sees the id too.
   const r = await s3.send(new ListBucketsCommand({}));
   t.match(r.$metadata.requestId, /^[0-9A-F]{16}$/, 'SDK $metadata.requestId');
+});
+
+t.test('one JSON log line per request: op, bucket, key, status, bytes, duration, request id; no secrets', async (t) => {
+  const s3 = d.s3();
+  const b = bucketName('log');
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  const body = Buffer.alloc(300_000, 7);
+  const put = await req('log PUT', { method: 'PUT', path: `/${b}/dir/k%20ey`, body, sign: { payloadHash: 'hash' } });
+  const get = await req('log GET', { method: 'GET', path: `/${b}/dir/k%20ey` });
+  const bad = await req('log bad signature', { method: 'GET', path: `/${b}/dir/k%20ey`, sign: { secretAccessKey: 'wrong-secret-key' } });
+  const presigned = await req('log anonymous', { method: 'GET', path: `/${b}/x`, query: 'X-Amz-Signature=deadbeef&X-Amz-Credential=abc', sign: false });
+  t.equal(put.status, 200);
+  t.equal(get.status, 200);
+  // pino writes asynchronously: wait for the lines.
+  const byId = (id: unknown, daemon: TestDaemon = d): Record<string, unknown> | undefined => daemon.jsonLogs().find((l) => l.msg === 'request' && l.requestId === id);
+  const deadline = Date.now() + 3000;
+  while ([put, get, bad, presigned].some((r) => !byId(r.headers['x-amz-request-id'])) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const putLog = byId(put.headers['x-amz-request-id']);
+  t.match(putLog, { op: 'PutObject', bucket: b, key: 'dir/k ey', status: 200, bytesIn: body.length }, 'PutObject line');
+  t.type(putLog?.durationMs, 'number');
+  t.type(putLog?.bytesOut, 'number');
+  t.match(byId(get.headers['x-amz-request-id']), { op: 'GetObject', bucket: b, key: 'dir/k ey', status: 200, bytesOut: body.length }, 'GetObject line');
+  t.match(byId(bad.headers['x-amz-request-id']), { op: 'GetObject', status: 403 }, 'refused request logged with its status');
+  t.ok(byId(presigned.headers['x-amz-request-id']), 'malformed presigned request logged');
+  for (const { what, res, daemon } of seen) t.match(byId(res.headers['x-amz-request-id'], daemon), { status: res.status }, `${what}: logged with status ${res.status}`);
+  const all = [...d.logs, ...euD.logs].join('\n');
+  t.notOk(all.includes(SECRET_KEY), 'the secret key never appears in the log');
+  t.notOk(all.includes('wrong-secret-key'), 'nor a wrong secret');
+  t.notOk(/Signature=|AWS4-HMAC-SHA256 Credential|X-Amz-Signature|deadbeef/.test(all), 'no Authorization header or signature in the log');
 });
