@@ -200,7 +200,10 @@ export class HttpServer {
       return;
     }
     try {
-      r = route({ method, rawPath, query, host: headers.host ?? '', headers }, this.deps.config.domains);
+      // Path-style, GET /metrics is a ListObjects of the bucket "metrics" (and the router says so);
+      // unsigned, it could only ever be AccessDenied, so it is the Prometheus scrape instead.
+      const scrape = method === 'GET' && rawPath === '/metrics' && rawQuery === '' && authKind({ method, rawPath, rawQuery, headers }) === 'none';
+      r = scrape ? { op: 'Metrics' } : route({ method, rawPath, query, host: headers.host ?? '', headers }, this.deps.config.domains);
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;
