@@ -198,6 +198,20 @@ t.test('presigned URLs', async (t) => {
   const ok = await raw(d.port, { method: 'GET', ...get, sign: false });
   t.equal(ok.status, 200, 'presigned GET works');
   t.equal(ok.body.toString(), 'presigned body');
+  const withOverride = presignUrl({
+    method: 'GET',
+    rawPath: `/${bucket}/presigned/get%20me`,
+    rawQuery: 'response-content-type=text%2Fx-presigned&response-content-disposition=attachment%3B%20filename%3D%22a.txt%22',
+    headers: { host },
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
+    region: REGION,
+    expiresIn: 300,
+  });
+  const ov = await raw(d.port, { method: 'GET', path: withOverride.slice(0, withOverride.indexOf('?')), query: withOverride.slice(withOverride.indexOf('?') + 1), sign: false });
+  t.equal(ov.status, 200, 'presigned GET with response-* overrides');
+  t.equal(ov.headers['content-type'], 'text/x-presigned');
+  t.equal(ov.headers['content-disposition'], 'attachment; filename="a.txt"');
   const week = presign('GET', 'presigned/get%20me', 604800);
   t.equal((await raw(d.port, { method: 'GET', ...week, sign: false })).status, 200, 'X-Amz-Expires=604800 (7 days) accepted');
   const put = presign('PUT', 'presigned/put', 300);

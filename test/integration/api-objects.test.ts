@@ -205,6 +205,9 @@ t.test('Range: bytes=a-b, a-, -n → 206 + Content-Range; unsatisfiable → 416 
   t.equal(headRange.status, 206, 'HEAD with Range → 206');
   t.equal(headRange.headers['content-range'], `bytes 10-19/${size}`);
   t.equal(headRange.headers['content-length'], '10');
+  const headBad = await raw(d.port, { method: 'HEAD', path: `/${bucket}/range`, headers: { range: `bytes=${size}-` } });
+  t.equal(headBad.status, 416, 'HEAD with an unsatisfiable Range → 416');
+  t.equal(headBad.body.length, 0);
   for (const range of [`bytes=${size}-`, `bytes=${size}-${size + 10}`, 'bytes=-0']) {
     await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range })), 'InvalidRange', 416, range);
     const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
