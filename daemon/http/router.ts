@@ -100,7 +100,7 @@ function adminRoute(method: string, path: string): Route | undefined {
   if ((path === '/minio/health/ready' || path === '/minio/health/cluster') && (method === 'GET' || method === 'HEAD')) {
     return { op: 'HealthReady' };
   }
-  if ((path === '/minio/v2/metrics/cluster' || path === '/metrics') && method === 'GET') return { op: 'Metrics' };
+  if (path === '/minio/v2/metrics/cluster' && method === 'GET') return { op: 'Metrics' };
   if (/^\/minio\/admin\/v3\/kms\/status$/.test(path)) return { op: 'AdminKmsStatus' };
   if (/^\/minio\/admin\/v3\/kms\/key\/status$/.test(path)) return { op: 'AdminKmsKeyStatus' };
   return undefined;
@@ -110,6 +110,10 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   const { method, rawPath, query, headers } = input;
   const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
   if (admin) return admin;
+  // Prometheus scrapers are anonymous; a signed GET /metrics still lists a bucket named "metrics".
+  if (rawPath === '/metrics' && method === 'GET' && headers.authorization === undefined && !query.has('X-Amz-Signature')) {
+    return { op: 'Metrics' };
+  }
 
   for (const sub of UNSUPPORTED_SUBRESOURCES) {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);

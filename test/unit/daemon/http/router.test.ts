@@ -89,8 +89,11 @@ t.test('admin and health routes', async (t) => {
   t.notOk(ANONYMOUS_OPERATIONS.has('GetObject'));
   // A PUT on a health path is not a health probe: it is an object write in bucket "minio".
   t.strictSame(r('PUT', '/minio/health/live'), { op: 'PutObject', bucket: 'minio', key: 'health/live' });
-  // "/metrics" outside /minio/ is the bucket named "metrics" (a valid bucket name).
-  t.strictSame(r('GET', '/metrics'), { op: 'ListObjects', bucket: 'metrics' });
+  // Anonymous GET /metrics is the Prometheus scrape; signed, it lists the bucket named "metrics".
+  t.strictSame(r('GET', '/metrics'), { op: 'Metrics' });
+  t.strictSame(r('GET', '/metrics', { headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x' } }), { op: 'ListObjects', bucket: 'metrics' });
+  t.strictSame(r('GET', '/metrics?X-Amz-Signature=abc'), { op: 'ListObjects', bucket: 'metrics' });
+  t.strictSame(r('PUT', '/metrics'), { op: 'CreateBucket', bucket: 'metrics' });
 });
 
 t.test('body operations are the ones that read a request body', async (t) => {
