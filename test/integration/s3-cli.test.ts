@@ -6,7 +6,7 @@
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -125,6 +125,10 @@ t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: N
   for (const [rel, data] of Object.entries(files)) {
     mkdirSync(join(tree, rel, '..'), { recursive: true });
     writeFileSync(join(tree, rel), data);
+    // S3 LastModified has whole seconds: a file written in the same second as its upload would
+    // look newer than its copy to the next sync. Date the local files in the past.
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(join(tree, rel), past, past);
   }
   await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--only-show-errors', '--no-progress');
   const want = Object.keys(files).map((k) => `tree/${k}`).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
