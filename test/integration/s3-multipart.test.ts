@@ -57,9 +57,8 @@ function multipartETag(parts: Buffer[]): string {
 
 async function create(key: string, bucket = BUCKET): Promise<string> {
   const r = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
-  t.equal(r.Bucket, bucket);
-  t.equal(r.Key, key);
-  return r.UploadId!;
+  if (r.Bucket !== bucket || r.Key !== key || !r.UploadId) throw new Error(`InitiateMultipartUploadResult names ${r.Bucket}/${r.Key} (${r.UploadId}), not ${bucket}/${key}`);
+  return r.UploadId;
 }
 
 async function uploadPart(key: string, uploadId: string, n: number, body: Buffer): Promise<CompletedPart> {
@@ -162,7 +161,6 @@ t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async 
     t.equal(head.ContentLength, bounds[n]! - bounds[n - 1]!);
     t.equal(head.PartsCount, 3);
   }
-  t.equal(await s3Code(getBytes(key, { PartNumber: 4 })), 'InvalidRange/416');
 
   const ranges: Array<[number, number]> = [
     [P1.length - 10, P1.length + 9],
@@ -180,6 +178,14 @@ t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async 
   const suffix = await getBytes(key, { Range: `bytes=-${P3.length + 100}` });
   t.ok(suffix.body.equals(all.subarray(all.length - P3.length - 100)), 'suffix range across the last boundary');
 });
+
+t.test(
+  'GET/HEAD of a part number the object does not have: InvalidPartNumber',
+  { todo: 'object.ts partRange throws InvalidRange; S3 (and MinIO) answer InvalidPartNumber/416, which errors.ts lacks' },
+  async (t) => {
+    t.equal(await s3Code(getBytes('whole/obj', { PartNumber: 4 })), 'InvalidPartNumber/416');
+  },
+);
 
 t.test('re-uploading a part replaces it; ListParts', async (t) => {
   const key = 'replace/obj';
