@@ -165,7 +165,7 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
       body: toXml('CopyPartResult', { LastModified: isoDate(part.mtime), ETag: quoteETag(part.etag) }),
     };
   } finally {
-    source.wipe();
+    await source.wipe();
     objectKey?.fill(0);
   }
 }

@@ -115,7 +115,7 @@ export function partRange(rec: ObjectRecord, partNumber: string): { start: numbe
   const n = Number(partNumber);
   if (n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000.');
   if (!rec.parts) {
-    if (n !== 1) throw new S3Error('InvalidRange');
+    if (n !== 1) throw new S3Error('InvalidPartNumber');
     return { start: 0, end: rec.size - 1, count: 1 };
   }
   let start = 0;
@@ -123,11 +123,11 @@ export function partRange(rec: ObjectRecord, partNumber: string): { start: numbe
     if (p.n === n) return { start, end: start + p.size - 1, count: rec.parts.length };
     start += p.size;
   }
-  throw new S3Error('InvalidRange');
+  throw new S3Error('InvalidPartNumber');
 }
 
 /** Opens every data file of the object up front: a later overwrite cannot pull them away. */
-async function openFiles(env: OpsEnv, rec: ReadableObject): Promise<Map<string, fsp.FileHandle>> {
+export async function openFiles(env: OpsEnv, rec: ReadableObject): Promise<Map<string, fsp.FileHandle>> {
   const handles = new Map<string, fsp.FileHandle>();
   try {
     for (const f of filesOf(rec)) handles.set(f, await env.files.open(f));
@@ -139,7 +139,7 @@ async function openFiles(env: OpsEnv, rec: ReadableObject): Promise<Map<string, 
 }
 
 /** An iterable whose cleanup also runs when the consumer gives up before the first chunk. */
-function withCleanup(source: AsyncGenerator<Buffer>, cleanup: () => Promise<void>): AsyncIterable<Buffer> {
+export function withCleanup(source: AsyncGenerator<Buffer>, cleanup: () => Promise<void>): AsyncIterable<Buffer> {
   let cleaned = false;
   const clean = async (): Promise<void> => {
     if (!cleaned) {
