@@ -109,8 +109,8 @@ export function parseCli(argv: readonly string[], defaultOut: string): BenchOpti
     outDir: o.outDir ?? defaultOut,
     tmpDir: o.tmpDir,
     rounds: o.rounds ?? (quick ? 3 : 5),
-    warmupS: o.warmupS ?? (quick ? 0.4 : 1.5),
-    measureS: o.measureS ?? (quick ? 1.2 : 5),
+    warmupS: o.warmupS ?? (quick ? 0.3 : 1.5),
+    measureS: o.measureS ?? (quick ? 1 : 5),
     workers: o.workers ?? 2,
   };
 }

@@ -18,13 +18,11 @@ import type { ChildServer } from './servers/child-process.js';
 import { daemonBuilt, startDaemon } from './servers/daemon.js';
 import type { DaemonHandle } from './servers/daemon.js';
 import { createSelfSignedCert } from './servers/tls-cert.js';
+import { MALLOC_ENV } from './malloc-env.js';
 import type { ServerKind } from './report/types.js';
 import { createBucket, removeBucket, s3Client } from './setup.js';
 
-export const MALLOC_ENV: Readonly<Record<string, string>> = {
-  MALLOC_MMAP_THRESHOLD_: '33554432',
-  MALLOC_TRIM_THRESHOLD_: '268435456',
-};
+export { MALLOC_ENV };
 
 const NULL_SERVER = fileURLToPath(new URL('./servers/null-server.js', import.meta.url));
 

@@ -1,50 +1,22 @@
 // `npm run bench [-- --quick]`: measures s3d next to its ceilings in one run on one machine and
 // writes bench/results/{<timestamp>.json, latest.json, latest.md, latest.svg}. See docs/performance.md.
+// This launcher only re-runs itself with the tuned malloc and then loads the bench.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { measureCrypto } from './baselines/crypto.js';
-import { measureDisk } from './baselines/disk.js';
-import { measureLmdb } from './baselines/lmdb.js';
-import { CliError, parseCli, USAGE } from './cli.js';
-import type { BenchOptions } from './cli.js';
-import { MALLOC_ENV, startEnvironment } from './environment.js';
-import type { BenchEnvironment } from './environment.js';
-import { emptyKmsFigures, measureKms } from './kms/measure.js';
-import { LoadPool } from './load/driver.js';
-import { newSsecKey } from './load/sse-headers.js';
-import { buildPlan, MODES, serverFor } from './plan.js';
-import type { Plan, RunSpec } from './plan.js';
-import { Progress } from './progress.js';
-import { aggregateRuns, isNullServer } from './report/aggregate.js';
-import { fmt, renderMarkdown, verdict } from './report/markdown.js';
-import { renderSvg } from './report/svg.js';
-import type { Baselines, BenchResults, ClientCeiling, KmsFigures, RunResult } from './report/types.js';
-import { measurePeakRss } from './rss.js';
-import { executeRun, prefillSet } from './runner.js';
-import type { RunContext } from './runner.js';
-import { verifyRoundTrip } from './setup.js';
-import { median } from './stats/summary.js';
-import { computeRatios } from './targets.js';
-import type { TargetName } from './targets.js';
-import { machineInfo } from './sys/proc.js';
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { MALLOC_ENV } from './malloc-env.js';
 
 /** glibc reads the malloc tunables at start-up only: re-run this process once with them set. */
 function reexecWithTunedMalloc(): number | undefined {
   if (process.env.MALLOC_MMAP_THRESHOLD_ !== undefined) return undefined;
-  const onSignal = (): void => undefined; // the child gets the same signal and cleans up
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const ignore = (): void => undefined; // the child gets the same signal and cleans up
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', ignore);
   const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
   return r.status ?? 1;
 }
 
-function quietSdkWarnings(): void {
-  // The AWS SDK warns once that future releases need Node 22; it says nothing about this run.
+/** The AWS SDK warns at load time that its 2027 releases need Node 22; it says nothing about this run. */
+function quietSdkVersionWarning(): void {
   const listeners = process.listeners('warning');
   process.removeAllListeners('warning');
   process.on('warning', (w) => {
@@ -53,235 +25,12 @@ function quietSdkWarnings(): void {
   });
 }
 
-function timestamp(d: Date): string {
-  return d.toISOString().replace(/:/g, '-').replace(/\.\d{3}Z$/, 'Z');
-}
-
-function clientCeilings(runs: readonly RunResult[]): ClientCeiling[] {
-  return aggregateRuns(runs)
-    .filter((r) => isNullServer(r.server))
-    .map((r) => {
-      const same = runs.filter((x) => x.id === r.id);
-      const ns = median(same.map((x) => x.cpu.clientNsPerByte ?? Number.NaN));
-      return { id: r.id, opsPerSec: r.opsPerSec, mbPerSec: r.mbPerSec, clientUsPerOp: r.clientUsPerOp, clientNsPerByte: Number.isFinite(ns) ? ns : null, serverUsPerOp: r.serverUsPerOp };
-    });
-}
-
-interface Collected {
-  runs: RunResult[];
-  notes: string[];
-  baselines: Baselines;
-  kms: KmsFigures;
-  peakRssMiB: number | null;
-  missing: Partial<Record<TargetName, string>>;
-}
-
-async function measureBaselines(plan: Plan, env: BenchEnvironment, progress: Progress, c: Collected): Promise<void> {
-  const b = plan.baselines;
-  progress.say('baselines: disk write + fdatasync, fsyncs/s');
-  try {
-    c.baselines.disk = measureDisk(env.dataRoot, b.diskBytes, b.fsyncSeconds);
-  } catch (err) {
-    c.notes.push(`disk baseline failed: ${(err as Error).message}`);
-  }
-  progress.say('baselines: LMDB batched / grouped / durable puts');
-  try {
-    c.baselines.lmdb = await measureLmdb(env.dataRoot, b.lmdbSeconds);
-  } catch (err) {
-    c.notes.push(`LMDB baseline failed: ${(err as Error).message}`);
-  }
-  progress.say('baselines: DARE sealing one thread vs the Piscina pool, pool open, MD5, SHA-256 (runCryptoMicro)');
-  try {
-    const { crypto, backgroundCpu } = await measureCrypto(b.cryptoSeconds, b.cryptoRounds);
-    c.baselines.crypto = crypto;
-    const bg = median(backgroundCpu);
-    if (bg > 0.15) c.notes.push(`runCryptoMicro saw ${Math.round(bg * 100)} % background CPU: its figures are from a noisy machine.`);
-  } catch (err) {
-    c.baselines.cryptoNote = (err as Error).message;
-    c.missing.pool_vs_one_thread = `runCryptoMicro failed: ${(err as Error).message}`;
-  }
-}
-
-function runnable(spec: RunSpec, ctx: RunContext, skipped: Set<string>, c: Collected): boolean {
-  if (ctx.servers.has(spec.server)) return true;
-  if (!skipped.has(spec.server)) {
-    skipped.add(spec.server);
-    c.notes.push(`no ${spec.server} server in this run: its runs were skipped.`);
-  }
-  return false;
-}
-
-async function collect(opts: BenchOptions, plan: Plan, env: BenchEnvironment, ctx: RunContext, progress: Progress): Promise<Collected> {
-  const c: Collected = {
-    runs: [],
-    notes: [...env.notes],
-    baselines: { crypto: null, disk: null, lmdb: null, clientCeiling: [] },
-    kms: emptyKmsFigures('not run'),
-    peakRssMiB: null,
-    missing: {},
-  };
-  const hasDaemon = ctx.servers.has('daemon');
-
-  // Correctness first, through the AWS SDK: a fast wrong answer is not a result.
-  for (const sse of MODES) {
-    const kind = serverFor(sse);
-    const client = env.clients.get(kind);
-    const server = ctx.servers.get(kind);
-    if (client === undefined || server === undefined) continue;
-    const v = await verifyRoundTrip(client, server.bucket, sse, ctx.ssec);
-    progress.say(`verify ${sse} on ${kind}: ${v.ok ? 'ok' : `FAILED (${v.error})`}; ETag is the MD5: ${v.etagIsMd5 ?? 'n/a'}`);
-    if (!v.ok) c.notes.push(`correctness check failed for ${sse}: ${v.error ?? ''}`);
-    if ((sse === 'none' || sse === 'sse-s3') && v.etagIsMd5 === false) c.notes.push(`${sse} PUT did not return the content MD5 as its ETag (sse_put_overhead assumes both sides compute it).`);
-  }
-
-  if (hasDaemon && opts.endpoint === undefined) {
-    progress.say(`peak RSS: one ${plan.rssObjectBytes / 2 ** 30} GiB SSE-S3 upload (multipart, 64 MiB parts) and GET (also warms the page cache)`);
-    const rss = await measurePeakRss(ctx, plan.rssObjectBytes);
-    c.peakRssMiB = rss.peakRssMiB;
-    progress.say(`peak RSS ${fmt(rss.peakRssMiB)} MiB (before ${fmt(rss.rssBeforeMiB)} MiB); PUT ${fmt(rss.putGBps)} GB/s, GET ${fmt(rss.getGBps)} GB/s${rss.note ? `; ${rss.note}` : ''}`);
-    if (rss.note !== undefined) c.notes.push(`peak RSS: ${rss.note}`);
-  } else if (opts.serverPid === undefined) {
-    c.missing.peak_rss_mib = 'no daemon process to watch';
-  }
-
-  await measureBaselines(plan, env, progress, c);
-
-  const skipped = new Set<string>();
-  for (const set of plan.prefill) {
-    if (!ctx.servers.has(set.server)) continue;
-    const m = await prefillSet(ctx, set);
-    progress.say(`prefill ${set.count} × ${set.prefix} on ${set.server}: ${m.total.ops} ok, ${m.total.errors} errors${m.errorSample ? ` (${m.errorSample})` : ''}`);
-    if (m.total.errors > 0) c.notes.push(`prefill of ${set.prefix} on ${set.server} had ${m.total.errors} errors: ${m.errorSample ?? ''}`);
-  }
-
-  const kesDaemon = env.daemons.get('daemon-kes');
-  if (kesDaemon !== undefined && env.kes !== null) {
-    progress.say(`KMS: ${plan.kes.objects} SSE-S3 PUTs via KES, hot GETs, restart, cold GETs, hot GETs`);
-    try {
-      c.kms = await measureKms(ctx, kesDaemon, env.kes, plan.kes.objects, plan.kes.sizeBytes);
-      const k = c.kms;
-      progress.say(`KMS: ${fmt(k.callsPerPut)} calls/PUT, ${fmt(k.callsPer1000HotGets)} per 1000 hot GETs, ${fmt(k.callsPer1000ColdGets)} per 1000 cold GETs`);
-    } catch (err) {
-      c.kms = emptyKmsFigures(`KES measurement failed: ${(err as Error).message}`);
-    }
-  } else {
-    c.kms = emptyKmsFigures(opts.endpoint !== undefined ? 'not available with --endpoint' : 'no KES-backed daemon in this run');
-  }
-  if (!c.kms.available) c.missing.kes_calls_per_put = c.missing.kes_calls_per_1000_hot_gets = c.kms.note;
-
-  const timed = [...plan.rounds.flat(), ...plan.matrix].filter((s) => runnable(s, ctx, skipped, c));
-  progress.setTotal(timed.length);
-  progress.say(`${timed.length} timed runs (${plan.rounds.length} A/B rounds, then ${plan.matrix.length} one-off runs)`);
-  for (const spec of timed) {
-    try {
-      const r = await executeRun(ctx, spec);
-      c.runs.push(r);
-      progress.run(r);
-    } catch (err) {
-      c.notes.push(`run ${spec.id} failed: ${(err as Error).message}`);
-      progress.say(`run ${spec.id} FAILED: ${(err as Error).message}`);
-    }
-  }
-  c.baselines.clientCeiling = clientCeilings(c.runs);
-  if (c.runs.some((r) => r.byOp['HEAD'] !== undefined && r.byOp['HEAD'].errors > 0)) {
-    c.notes.push('HEAD requests failed in the mixed workload (see its error sample).');
-  }
-  return c;
-}
-
-function writeOutputs(outDir: string, results: BenchResults): string[] {
-  mkdirSync(outDir, { recursive: true });
-  const json = `${JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
-  const files = [join(outDir, `${timestamp(new Date(results.startedAt))}.json`), join(outDir, 'latest.json'), join(outDir, 'latest.md'), join(outDir, 'latest.svg')];
-  writeFileSync(files[0]!, json);
-  writeFileSync(files[1]!, json);
-  writeFileSync(files[2]!, renderMarkdown(results, 'latest.svg'));
-  writeFileSync(files[3]!, renderSvg(results));
-  return files;
-}
-
 async function main(): Promise<number> {
   const status = reexecWithTunedMalloc();
   if (status !== undefined) return status;
-  quietSdkWarnings();
-  let opts: BenchOptions;
-  try {
-    opts = parseCli(process.argv.slice(2), join(REPO_ROOT, 'bench', 'results'));
-  } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const started = new Date();
-  const progress = new Progress();
-  const mode = opts.quick ? 'quick' : 'full';
-  const plan = buildPlan(mode, opts.rounds);
-  progress.say(`s3d bench, ${mode} mode: starting the null servers${opts.endpoint === undefined ? ', three daemons (static key, TLS, KES)' : ` and targeting ${opts.endpoint}`}`);
-  const env = await startEnvironment(opts, (l) => progress.say(l));
-  const pool = new LoadPool(opts.workers);
-  let closing = false;
-  const cleanup = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    await pool.close();
-    await env.close();
-  };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    progress.say(`${sig}: stopping servers and removing ${env.dataRoot}`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let results: BenchResults;
-  try {
-    const ctx: RunContext = {
-      pool,
-      servers: env.servers,
-      credentials: env.credentials,
-      ssec: newSsecKey(),
-      warmupMs: opts.warmupS * 1000,
-      measureMs: opts.measureS * 1000,
-    };
-    const c = await collect(opts, plan, env, ctx, progress);
-    const ratios = computeRatios({ runs: c.runs, baselines: c.baselines, kms: c.kms, peakRssMiB: c.peakRssMiB, missing: c.missing });
-    results = {
-      schema: 1,
-      startedAt: started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      elapsedS: progress.elapsedS(),
-      machine: machineInfo(env.dataRoot),
-      settings: {
-        mode,
-        rounds: opts.rounds,
-        warmupS: opts.warmupS,
-        measureS: opts.measureS,
-        clientWorkers: opts.workers,
-        mallocEnv: { ...MALLOC_ENV },
-        target: opts.endpoint === undefined ? 'spawned' : 'endpoint',
-        ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
-      },
-      baselines: c.baselines,
-      runs: c.runs,
-      kms: c.kms,
-      ratios,
-      notes: c.notes,
-    };
-  } finally {
-    await cleanup();
-  }
-  const files = writeOutputs(opts.outDir, results);
-  process.stdout.write(`\ntargets (${mode} run, ${fmt(results.elapsedS)} s):\n`);
-  for (const [name, e] of Object.entries(results.ratios)) {
-    process.stdout.write(`  ${name.padEnd(28)} ${fmt(e.value).padStart(8)}  goal ${e.comparison} ${String(e.target).padEnd(5)} ${verdict(e).replaceAll('*', '')}\n`);
-  }
-  process.stdout.write(`\nwrote ${files.join(', ')}\n`);
-  return 0;
+  quietSdkVersionWarning();
+  const { runBench } = await import('./orchestrator.js');
+  return runBench(process.argv.slice(2));
 }
 
 main().then(

@@ -19,6 +19,8 @@ export interface HttpTarget {
 export interface BodySource {
   size: number;
   chunk: Buffer;
+  /** chunk.subarray(0, size) when size < chunk.length, made once */
+  exact?: Buffer;
 }
 
 export interface RequestOptions {
@@ -51,19 +53,41 @@ export class ConnectionError extends Error {
 
 /** Parses the status line and headers of a response head (without the final CRLFCRLF). */
 export function parseResponseHead(text: string): { status: number; headers: Record<string, string> } {
-  const lines = text.split('\r\n');
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-  if (m === null) throw new ConnectionError(`malformed status line: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`);
+  // "HTTP/1.1 200 …": checked by position, no regex or split on the hot path.
+  const status = text.startsWith('HTTP/1.') && text.charCodeAt(8) === 32 ? Number(text.slice(9, 12)) : Number.NaN;
+  if (!(status >= 100 && status <= 999)) throw new ConnectionError(`malformed status line: ${JSON.stringify(text.slice(0, 80))}`);
   const headers: Record<string, string> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  let at = text.indexOf('\r\n');
+  // Bounded by the head's length: each pass moves past one line.
+  while (at >= 0 && at < text.length) {
+    const start = at + 2;
+    const end = text.indexOf('\r\n', start);
+    const stop = end < 0 ? text.length : end;
+    const colon = text.indexOf(':', start);
+    if (colon > start && colon < stop) {
+      const name = text.slice(start, colon).trim().toLowerCase();
+      const value = text.slice(colon + 1, stop).trim();
+      const prev = headers[name];
+      headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+    }
+    at = end;
   }
-  return { status: Number(m[1]), headers };
+  return { status, headers };
+}
+
+/** One interval per thread checks every busy connection's deadline (no timer per request). */
+const watched = new Set<HttpConnection>();
+let watchdog: NodeJS.Timeout | undefined;
+function watch(c: HttpConnection): void {
+  watched.add(c);
+  watchdog ??= setInterval(() => {
+    const now = Date.now();
+    for (const w of watched) if (!w.checkDeadline(now)) watched.delete(w);
+    if (watched.size === 0) {
+      clearInterval(watchdog);
+      watchdog = undefined;
+    }
+  }, 250);
 }
 
 export class HttpConnection {
@@ -86,7 +110,7 @@ export class HttpConnection {
   /** a large body is still being written for the request in flight */
   #bodyInFlight = false;
   #seq = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #deadline = 0;
   /** connections opened so far (1 = kept alive throughout) */
   connects = 0;
   readonly #onProgress: (bytes: number) => void;
@@ -139,27 +163,39 @@ export class HttpConnection {
   }
 
   /** Sends one request (head is the full request head including the final CRLFCRLF). */
-  async request(head: string, body: BodySource | null, opts: RequestOptions): Promise<HttpResponse> {
-    if (this.#pending !== undefined) throw new ConnectionError('request already in flight on this connection');
+  request(head: string, body: BodySource | null, opts: RequestOptions): Promise<HttpResponse> {
+    if (this.#pending !== undefined) return Promise.reject(new ConnectionError('request already in flight on this connection'));
+    const socket = this.#socket;
+    // Kept-alive connection: no extra promise or microtask on the hot path.
+    if (socket !== undefined && !socket.destroyed && this.#connected === undefined) return this.#send(socket, head, body, opts);
+    return this.#connectThenSend(head, body, opts);
+  }
+
+  async #connectThenSend(head: string, body: BodySource | null, opts: RequestOptions): Promise<HttpResponse> {
     if (this.#socket === undefined || this.#socket.destroyed) this.#connected = this.#open();
     await this.#connected;
-    const socket = this.#socket!;
+    this.#connected = undefined;
+    return this.#send(this.#socket!, head, body, opts);
+  }
+
+  #send(socket: Socket, head: string, body: BodySource | null, opts: RequestOptions): Promise<HttpResponse> {
     const done = new Promise<HttpResponse>((resolve, reject) => {
       this.#pending = { resolve, reject, opts };
     });
     this.#state = 'head';
     this.#headText = '';
     this.#bodyBytes = 0;
-    this.#captured = [];
+    if (this.#capturedBytes > 0) this.#captured = [];
     this.#capturedBytes = 0;
     const seq = ++this.#seq;
-    this.#timer = setTimeout(() => this.#fail(new ConnectionError(`no response within ${opts.timeoutMs} ms`), true), opts.timeoutMs);
+    this.#deadline = Date.now() + opts.timeoutMs;
+    watch(this);
     if (body === null || body.size === 0) {
       socket.write(head, 'latin1');
     } else if (body.size <= body.chunk.length) {
       socket.cork();
       socket.write(head, 'latin1');
-      socket.write(body.size === body.chunk.length ? body.chunk : body.chunk.subarray(0, body.size));
+      socket.write(body.size === body.chunk.length ? body.chunk : (body.exact ??= body.chunk.subarray(0, body.size)));
       socket.uncork();
       this.#onProgress(body.size);
     } else {
@@ -168,6 +204,16 @@ export class HttpConnection {
       void this.#writeLargeBody(socket, body, seq);
     }
     return done;
+  }
+
+  /** Called by the watchdog: fails the request in flight once its deadline has passed. */
+  checkDeadline(now: number): boolean {
+    if (this.#pending === undefined) return false;
+    if (now > this.#deadline) {
+      this.#fail(new ConnectionError(`no response within ${this.#pending.opts.timeoutMs} ms`), true);
+      return false;
+    }
+    return true;
   }
 
   async #writeLargeBody(socket: Socket, body: BodySource, seq: number): Promise<void> {
@@ -201,7 +247,6 @@ export class HttpConnection {
   #fail(err: Error, destroy = false): void {
     const p = this.#pending;
     this.#pending = undefined;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#bodyInFlight = false;
     if (destroy || p !== undefined) {
       this.#socket?.destroy();
@@ -214,8 +259,7 @@ export class HttpConnection {
     const p = this.#pending;
     if (p === undefined) return;
     this.#pending = undefined;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const body = this.#captured.length > 0 ? Buffer.concat(this.#captured) : undefined;
+    const body = this.#capturedBytes > 0 ? Buffer.concat(this.#captured) : undefined;
     // A response that arrives before its request body was fully sent leaves the connection out of sync.
     if (this.#bodyInFlight || this.#headers['connection']?.toLowerCase() === 'close') {
       this.#bodyInFlight = false;

@@ -5,6 +5,7 @@ import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { createHistogram, recordMicros } from '../stats/histogram.js';
 import { HttpConnection } from './connection.js';
+import type { BodySource } from './connection.js';
 import type { LoadJob, LoadResult, OpTally, WorkerMessage } from './protocol.js';
 import { deleteObject, getObject, headObject, listObjects, multipartUpload, putObject } from './s3-requests.js';
 import type { S3Session } from './s3-requests.js';
@@ -122,8 +123,7 @@ function writeKey(job: LoadJob, seq: { n: number }, ring: boolean): string {
   return `${job.writePrefix}w${job.workerIndex}-${ring && job.writeRing > 0 ? n % job.writeRing : n}`;
 }
 
-async function timedOp(job: LoadJob, s: S3Session, rec: Recorder, seq: { n: number }, live: LiveKeys | undefined): Promise<boolean> {
-  const body = { size: job.sizeBytes, chunk: CHUNK };
+async function timedOp(job: LoadJob, s: S3Session, rec: Recorder, seq: { n: number }, live: LiveKeys | undefined, body: BodySource): Promise<boolean> {
   let name: OpName;
   let key: string | undefined;
   let releaseKey: string | undefined;
@@ -214,6 +214,7 @@ async function runTimed(job: LoadJob, sessions: S3Session[], rec: Recorder): Pro
   if (wait > 0) await sleep(wait);
   const end = rec.windowEnd;
   const seq = { n: 0 };
+  const body: BodySource = { size: job.sizeBytes, chunk: CHUNK };
   let live: LiveKeys | undefined;
   if (job.workload === 'mixed') {
     const mine: string[] = [];
@@ -223,7 +224,7 @@ async function runTimed(job: LoadJob, sessions: S3Session[], rec: Recorder): Pro
   await Promise.all(
     sessions.map(async (s) => {
       for (let i = 0; i < MAX_OPS_PER_CONNECTION && Date.now() < end; i++) {
-        const ok = await timedOp(job, s, rec, seq, live);
+        const ok = await timedOp(job, s, rec, seq, live, body);
         if (!ok) await sleep(5);
       }
     }),
@@ -235,7 +236,7 @@ async function runCount(job: LoadJob, sessions: S3Session[], rec: Recorder): Pro
   if (wait > 0) await sleep(wait);
   let next = job.countFrom;
   const stop = job.countFrom + job.count;
-  const body = { size: job.sizeBytes, chunk: CHUNK };
+  const body: BodySource = { size: job.sizeBytes, chunk: CHUNK };
   await Promise.all(
     sessions.map(async (s) => {
       while (next < stop) {
