@@ -17,6 +17,8 @@ export interface BenchOptions {
   measureS: number;
   /** load worker threads */
   workers: number;
+  /** start the daemons under node --cpu-prof and summarize where their time went */
+  profile: boolean;
   help: boolean;
 }
 
@@ -40,6 +42,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [options]
   --rounds N              A/B rounds per target (default 3 quick, 5 full)
   --warmup S, --measure S seconds of warm-up and of measurement per run
   --workers N             load generator threads (default 2)
+  --profile               run the daemons under node --cpu-prof; the top functions go in the report
 `;
 
 const DEFAULT_KEY = 's3dbench';
@@ -62,6 +65,7 @@ function str(flag: string, raw: string | undefined): string {
 export function parseCli(argv: readonly string[], defaultOut: string): BenchOptions {
   let quick = false;
   let help = false;
+  let profile = false;
   const o: Partial<BenchOptions> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -71,6 +75,7 @@ export function parseCli(argv: readonly string[], defaultOut: string): BenchOpti
       case '--quick': quick = true; break;
       case '--full': quick = false; break;
       case '--help': case '-h': help = true; break;
+      case '--profile': profile = true; break;
       case '--endpoint': o.endpoint = str(flag, value()); break;
       case '--access-key': o.accessKey = str(flag, value()); break;
       case '--secret-key': o.secretKey = str(flag, value()); break;
@@ -101,6 +106,7 @@ export function parseCli(argv: readonly string[], defaultOut: string): BenchOpti
   return {
     quick,
     help,
+    profile,
     endpoint: o.endpoint?.replace(/\/$/, ''),
     accessKey: o.accessKey ?? DEFAULT_KEY,
     secretKey: o.secretKey ?? DEFAULT_SECRET,

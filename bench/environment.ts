@@ -28,6 +28,8 @@ const NULL_SERVER = fileURLToPath(new URL('./servers/null-server.js', import.met
 
 export interface BenchEnvironment {
   dataRoot: string;
+  /** where the daemons' .cpuprofile files go (--profile), written when they exit */
+  profileDir: string | undefined;
   credentials: LoadCredentials;
   servers: Map<ServerKind, BenchServer>;
   daemons: Map<ServerKind, DaemonHandle>;
@@ -50,6 +52,8 @@ function childEnv(): Record<string, string> {
 
 export async function startEnvironment(opts: BenchOptions, say: (line: string) => void): Promise<BenchEnvironment> {
   const dataRoot = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 's3d-bench-'));
+  const profileDir = opts.profile ? join(opts.outDir, 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   const credentials: LoadCredentials = { accessKey: opts.accessKey, secretKey: opts.secretKey, region: opts.region };
   const servers = new Map<ServerKind, BenchServer>();
   const daemons = new Map<ServerKind, DaemonHandle>();
@@ -107,16 +111,17 @@ export async function startEnvironment(opts: BenchOptions, say: (line: string) =
       }
       notes.push('--endpoint: the KES runs are skipped (they need the KES fixture counters of a daemon the bench starts).');
       if (opts.serverPid === undefined) notes.push('--endpoint without --server-pid: no server CPU or peak RSS figures.');
-      return { dataRoot, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
+      return { dataRoot, profileDir, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
     }
 
     if (!daemonBuilt()) {
       notes.push('dist/daemon/main.js is missing: only the baselines and the null server were measured.');
-      return { dataRoot, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
+      return { dataRoot, profileDir, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
     }
     kes = await startKesForBench(join(dataRoot, 'kes'));
     const staticKey = { S3_KMS_SECRET_KEY: `s3d-bench-key:${randomBytes(32).toString('base64')}` };
-    const common = { accessKey: opts.accessKey, secretKey: opts.secretKey, baseEnv: env, readyTimeoutMs: 30_000 };
+    const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+    const common = { accessKey: opts.accessKey, secretKey: opts.secretKey, baseEnv: env, readyTimeoutMs: 30_000, nodeArgs };
     const profiles: Array<{ kind: ServerKind; kmsEnv: Record<string, string>; tls: boolean }> = [
       { kind: 'daemon', kmsEnv: staticKey, tls: false },
       { kind: 'daemon-tls', kmsEnv: staticKey, tls: true },
@@ -139,7 +144,7 @@ export async function startEnvironment(opts: BenchOptions, say: (line: string) =
       clients.set(kind, client);
       servers.set(kind, { kind, target: d.target, pid: () => d.server().pid, bucket: 'bench' });
     }
-    return { dataRoot, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
+    return { dataRoot, profileDir, credentials, servers, daemons, clients, kes, certPem: tls.certPem, notes, close };
   } catch (err) {
     await close();
     throw err;

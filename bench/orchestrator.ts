@@ -1,7 +1,7 @@
 // The bench from start to finish: start the environment, verify, measure (RSS, baselines, KMS,
 // A/B rounds, one-off runs), compute the targets and write the results. Entry point: run.ts.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureCrypto } from './baselines/crypto.js';
@@ -20,6 +20,8 @@ import { Progress } from './progress.js';
 import { aggregateRuns, isNullServer } from './report/aggregate.js';
 import { fmt, renderMarkdown, verdict } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
+import { summarizeProfile } from './report/profile.js';
+import type { ProfileSummary } from './report/profile.js';
 import type { Baselines, BenchResults, ClientCeiling, KmsFigures, RunResult } from './report/types.js';
 import { measurePeakRss } from './rss.js';
 import { executeRun, prefillSet } from './runner.js';
@@ -168,6 +170,19 @@ async function collect(opts: BenchOptions, plan: Plan, env: BenchEnvironment, ct
   return c;
 }
 
+function readProfiles(dir: string): ProfileSummary[] {
+  const out: ProfileSummary[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile')).sort()) {
+    try {
+      const summary = summarizeProfile(join(dir, f), JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown);
+      if (summary !== null && summary.totalMs > 0) out.push(summary);
+    } catch {
+      // a profile cut short by a killed daemon is skipped
+    }
+  }
+  return out.sort((a, b) => b.totalMs * b.busyShare - a.totalMs * a.busyShare);
+}
+
 function writeOutputs(outDir: string, results: BenchResults): string[] {
   mkdirSync(outDir, { recursive: true });
   const json = `${JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
@@ -251,6 +266,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   } finally {
     await cleanup();
   }
+  // The daemons write their profiles as they exit, i.e. during cleanup.
+  if (env.profileDir !== undefined) results.profiles = readProfiles(env.profileDir);
   const files = writeOutputs(opts.outDir, results);
   process.stdout.write(`\ntargets (${mode} run, ${fmt(results.elapsedS)} s):\n`);
   for (const [name, e] of Object.entries(results.ratios)) {

@@ -128,6 +128,17 @@ function kmsSection(results: BenchResults): string {
   return ['## KMS (KES fixture, SSE-S3 via KES, 4 KiB objects)', '', table(['figure', 'value', 'from'], rows), k.note === undefined ? '' : `\nNote: ${k.note}`, ''].join('\n');
 }
 
+function profilesSection(results: BenchResults): string {
+  const profiles = results.profiles ?? [];
+  if (profiles.length === 0) return '';
+  const lines = ['## Where the daemons spent their CPU (--profile, whole run, self time)', ''];
+  for (const p of profiles.slice(0, 6)) {
+    lines.push(`\`${p.file.split('/').slice(-1)[0]}\`: ${fmt(p.totalMs / 1000)} s sampled, ${pct(p.busyShare)} busy`, '');
+    lines.push(table(['function', 'where', 'self ms', 'share of busy'], p.top.slice(0, 10).map((l) => [l.fn, l.where, fmt(l.selfMs), pct(l.share)])), '');
+  }
+  return lines.join('\n');
+}
+
 export function machineLine(results: BenchResults): string {
   const m = results.machine;
   return `${m.cpuModel}, ${m.cores} cores, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node} (OpenSSL ${m.openssl}); data dir on ${m.dataDirFs}`;
@@ -157,6 +168,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string | undefi
     '',
     baselinesSection(results),
     kmsSection(results),
+    profilesSection(results),
     ...(results.notes.length > 0 ? ['## Notes', '', ...results.notes.map((n) => `- ${n}`), ''] : []),
   ];
   return parts.join('\n');

@@ -2,6 +2,7 @@
 // bench invocation. The Markdown and SVG writers and the docs read only this.
 
 import type { LatencySummaryMs } from '../stats/histogram.js';
+import type { ProfileSummary } from './profile.js';
 import type { SegmentStats } from '../stats/summary.js';
 
 export type SseMode = 'none' | 'sse-s3' | 'sse-kes' | 'sse-c';
@@ -188,4 +189,6 @@ export interface BenchResults {
   kms: KmsFigures;
   ratios: Record<string, RatioEntry>;
   notes: string[];
+  /** --profile: where the daemons' CPU time went, per profiled thread */
+  profiles?: ProfileSummary[];
 }

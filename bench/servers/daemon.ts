@@ -25,6 +25,8 @@ export interface DaemonOptions {
   kmsEnv: Record<string, string>;
   baseEnv: Record<string, string>;
   readyTimeoutMs: number;
+  /** extra node flags, e.g. --cpu-prof */
+  nodeArgs?: string[];
 }
 
 export interface DaemonHandle {
@@ -76,7 +78,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     const child = await startChild({
       label: opts.label,
       command: process.execPath,
-      args: [DAEMON_MAIN, 'server', opts.dataDir],
+      args: [...(opts.nodeArgs ?? []), DAEMON_MAIN, 'server', opts.dataDir],
       env,
       readyTimeoutMs: opts.readyTimeoutMs,
       port,
