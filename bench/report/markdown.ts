@@ -129,7 +129,8 @@ function kmsSection(results: BenchResults): string {
 }
 
 function profilesSection(results: BenchResults): string {
-  const profiles = results.profiles ?? [];
+  // Busiest threads first; parked crypto workers and idle daemons say nothing.
+  const profiles = (results.profiles ?? []).filter((p) => p.busyShare > 0.02).sort((a, b) => b.totalMs * b.busyShare - a.totalMs * a.busyShare);
   if (profiles.length === 0) return '';
   const lines = ['## Where the daemons spent their CPU (--profile, whole run, self time)', ''];
   for (const p of profiles.slice(0, 6)) {

@@ -40,7 +40,8 @@ export function summarizeProfile(file: string, json: unknown, topN = 12): Profil
     if (n === undefined) continue;
     total += dt;
     const fn = n.callFrame.functionName === '' ? '(anonymous)' : n.callFrame.functionName;
-    if (fn === '(idle)') idle += dt;
+    // Piscina workers park in Atomics.wait between tasks: asleep, not busy.
+    if (fn === '(idle)' || fn === 'atomicsWaitLoop') idle += dt;
     const where = `${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
     const key = `${fn} ${where}`;
     const e = self.get(key) ?? { fn, where, us: 0 };
@@ -49,7 +50,7 @@ export function summarizeProfile(file: string, json: unknown, topN = 12): Profil
   }
   const busy = total - idle;
   const top = [...self.values()]
-    .filter((e) => e.fn !== '(idle)')
+    .filter((e) => e.fn !== '(idle)' && e.fn !== 'atomicsWaitLoop')
     .sort((a, b) => b.us - a.us)
     .slice(0, topN)
     .map((e) => ({ fn: e.fn, where: e.where, selfMs: e.us / 1000, share: busy > 0 ? e.us / busy : 0 }));

@@ -59,9 +59,9 @@ export function renderSvg(results: BenchResults): string {
   const gap = 26;
   const left = 70;
   const groupW = Math.max(1, series.length) * bw + gap;
-  const width = Math.max(760, left + 30 + groups.length * groupW);
+  const width = Math.max(640, left + 30 + groups.length * groupW);
   const panelH = 260;
-  const top1 = 70;
+  const top1 = 96;
   const top2 = top1 + panelH + 110;
   const height = top2 + panelH + 80;
   const out: string[] = [];
@@ -70,11 +70,12 @@ export function renderSvg(results: BenchResults): string {
   out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">${escapeXml(`s3d bench (${results.settings.mode}) — ${results.startedAt}`)}</text>`);
   out.push(`<text x="${left}" y="40" fill="#555">${escapeXml(`${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}`)}</text>`);
   // Legend
-  series.forEach((s, i) => {
-    const x = left + i * 120;
-    out.push(`<rect x="${x}" y="48" width="10" height="10" fill="${COLORS[s] ?? '#000'}"/>`);
-    out.push(`<text x="${x + 14}" y="57">${escapeXml(s)}</text>`);
-  });
+  let lx = left;
+  for (const s of series) {
+    out.push(`<rect x="${lx}" y="52" width="10" height="10" fill="${COLORS[s] ?? '#000'}"/>`);
+    out.push(`<text x="${lx + 14}" y="61">${escapeXml(s)}</text>`);
+    lx += 30 + 7 * s.length;
+  }
   if (groups.length === 0) {
     out.push(`<text x="${left}" y="${top1 + 40}">no PUT/GET runs in this result</text>`);
     out.push('</svg>');
@@ -129,7 +130,8 @@ export function renderSvg(results: BenchResults): string {
     out.push(`<text x="${n2(gx + (series.length * bw) / 2)}" y="${top2 + panelH + 16}" text-anchor="middle">${escapeXml(g.label)}</text>`);
   });
   out.push(`<line x1="${left}" y1="${top2 + panelH}" x2="${width - 20}" y2="${top2 + panelH}" stroke="#333"/>`);
-  out.push(`<text x="${left}" y="${height - 20}" fill="#555">${escapeXml('Null server = raw uWS sink/source with no S3 logic, same client. SSE-C runs use TLS (its ceiling: the TLS null server).')}</text>`);
+  out.push(`<text x="${left}" y="${height - 34}" fill="#555">${escapeXml('Null server = raw uWS sink/source, no S3 logic, same client.')}</text>`);
+  out.push(`<text x="${left}" y="${height - 18}" fill="#555">${escapeXml('SSE-C needs TLS: its runs compare with the TLS null server.')}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
