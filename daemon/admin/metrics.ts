@@ -19,7 +19,7 @@ export class Metrics {
 
   constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore }) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r, prefix: 's3d_process_' });
+    collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
     this.bytesIn = new Counter({ name: 's3d_rx_bytes_total', help: 'Request payload bytes received', labelNames: ['op'], registers: [r] });
     this.bytesOut = new Counter({ name: 's3d_tx_bytes_total', help: 'Response body bytes sent', labelNames: ['op'], registers: [r] });
@@ -62,6 +62,22 @@ export class Metrics {
       registers: [r],
       collect() {
         this.set(meta.stats().entries);
+      },
+    });
+    new Gauge({
+      name: 's3d_lmdb_used_bytes',
+      help: 'Bytes of the LMDB map in use (pages up to the last written one)',
+      registers: [r],
+      collect() {
+        this.set(meta.stats().usedBytes);
+      },
+    });
+    new Gauge({
+      name: 's3d_lmdb_map_size_bytes',
+      help: 'Size of the LMDB memory map',
+      registers: [r],
+      collect() {
+        this.set(meta.stats().mapSize);
       },
     });
     new Gauge({

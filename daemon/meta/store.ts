@@ -379,8 +379,8 @@ export class MetaStore {
   }
 
   /** Approximate size of the LMDB map in use, for metrics. */
-  stats(): { pageSize: number; treeDepth: number; entries: number; mapSize: number } {
-    const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number };
-    return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries: s.entryCount, mapSize: s.mapSize };
+  stats(): { pageSize: number; treeDepth: number; entries: number; mapSize: number; usedBytes: number } {
+    const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number; lastPageNumber: number };
+    return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries: s.entryCount, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
   }
 }
