@@ -1,7 +1,7 @@
 // The bench from start to finish: start the environment, verify, measure (RSS, baselines, KMS,
 // A/B rounds, one-off runs), compute the targets and write the results. Entry point: run.ts.
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureCrypto } from './baselines/crypto.js';
@@ -20,6 +20,7 @@ import { Progress } from './progress.js';
 import { aggregateRuns, isNullServer } from './report/aggregate.js';
 import { fmt, renderMarkdown, verdict } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
+import { latestQuickBlock, replaceBlock } from './report/docs-block.js';
 import { summarizeProfile } from './report/profile.js';
 import type { ProfileSummary } from './report/profile.js';
 import type { Baselines, BenchResults, ClientCeiling, KmsFigures, RunResult } from './report/types.js';
@@ -269,6 +270,15 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   // The daemons write their profiles as they exit, i.e. during cleanup.
   if (env.profileDir !== undefined) results.profiles = readProfiles(env.profileDir);
   const files = writeOutputs(opts.outDir, results);
+  // A quick run into the default folder also refreshes the table in docs/performance.md.
+  const docs = join(REPO_ROOT, 'docs', 'performance.md');
+  if (opts.quick && resolve(opts.outDir) === join(REPO_ROOT, 'bench', 'results') && existsSync(docs)) {
+    const updated = replaceBlock(readFileSync(docs, 'utf8'), latestQuickBlock(results, '../bench/results/latest.svg'));
+    if (updated !== undefined) {
+      writeFileSync(docs, updated);
+      files.push(docs);
+    }
+  }
   process.stdout.write(`\ntargets (${mode} run, ${fmt(results.elapsedS)} s):\n`);
   for (const [name, e] of Object.entries(results.ratios)) {
     process.stdout.write(`  ${name.padEnd(28)} ${fmt(e.value).padStart(8)}  goal ${e.comparison} ${String(e.target).padEnd(5)} ${verdict(e).replaceAll('*', '')}\n`);

@@ -14,6 +14,7 @@ import { buildPlan } from '../../../bench/plan.js';
 import { aggregateRuns } from '../../../bench/report/aggregate.js';
 import { cell, fmt, renderMarkdown } from '../../../bench/report/markdown.js';
 import { escapeXml, renderSvg } from '../../../bench/report/svg.js';
+import { BLOCK_END, BLOCK_START, latestQuickBlock, replaceBlock } from '../../../bench/report/docs-block.js';
 import type { BenchResults, RunResult, ServerKind, SseMode, WorkloadKind } from '../../../bench/report/types.js';
 import { parseSizeLabel, sizeFromPath, sizeLabel } from '../../../bench/sizes.js';
 import { cpuFigures } from '../../../bench/stats/cpu.js';
@@ -240,6 +241,19 @@ t.test('the Markdown summary has every target and well-formed tables', async (t)
   t.equal(fmt(1234567.8), '1,234,568');
   t.equal(fmt(0.012345), '0.0123');
   t.equal(fmt(null), '–');
+});
+
+t.test('the docs block is replaced between its markers only', async (t) => {
+  const doc = `# Perf\n\nintro\n\n${BLOCK_START}\nold table\n${BLOCK_END}\n\n## After\n`;
+  const block = latestQuickBlock(fakeResults(), '../bench/results/latest.svg');
+  const out = replaceBlock(doc, block)!;
+  t.ok(out.startsWith('# Perf\n\nintro\n\n'));
+  t.ok(out.endsWith(`${BLOCK_END}\n\n## After\n`));
+  t.notMatch(out, /old table/);
+  t.match(out, /`sse_put_overhead`/);
+  t.match(out, /\.\.\/bench\/results\/latest\.svg/);
+  t.equal(replaceBlock(replaceBlock(doc, block)!, block), out, 'idempotent');
+  t.equal(replaceBlock('# no markers', block), undefined);
 });
 
 t.test('the fast signer produces the repo signer\'s signatures', async (t) => {
