@@ -165,6 +165,9 @@ async function collect(opts: BenchOptions, plan: Plan, env: BenchEnvironment, ct
     }
   }
   c.baselines.clientCeiling = clientCeilings(c.runs);
+  for (const r of c.runs) {
+    if (r.ops === 0) c.notes.push(`${r.id}: no operation finished inside the ${r.windowS} s window${r.errors > 0 ? ` (${r.errors} errors: ${r.errorSample ?? ''})` : ' (all still in flight)'}.`);
+  }
   if (c.runs.some((r) => r.byOp['HEAD'] !== undefined && r.byOp['HEAD'].errors > 0)) {
     c.notes.push('HEAD requests failed in the mixed workload (see its error sample).');
   }

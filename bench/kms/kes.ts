@@ -82,3 +82,60 @@ export function metricsDelta(before: Record<string, number>, after: Record<strin
   for (const [k, v] of Object.entries(after)) out[k] = v - (before[k] ?? 0);
   return out;
 }
+
+const first = (m: Record<string, number>, keys: readonly string[]): number | undefined => {
+  for (const k of keys) if (m[k] !== undefined) return m[k];
+  return undefined;
+};
+
+export interface KmsMetricFigures {
+  unwrapLatencyMs: number | null;
+  cacheHitRate: number | null;
+  batchSizes: Record<string, number> | null;
+}
+
+/**
+ * KMS figures from metric deltas: `cold` covers the cold GETs, `all` the cold and hot GETs.
+ * Understands s3d's Prometheus names (s3d_kms_call_duration_seconds, s3d_kms_cache_hits_total,
+ * s3d_kms_batch_size histogram) and the older flattened s3d_kms_stat{name=…} gauge.
+ */
+export function kmsMetricFigures(cold: Record<string, number>, all: Record<string, number>): KmsMetricFigures {
+  let unwrapLatencyMs: number | null = null;
+  const sumS = first(cold, ['s3d_kms_call_duration_seconds_sum{route="decrypt"}']);
+  const countS = first(cold, ['s3d_kms_call_duration_seconds_count{route="decrypt"}']);
+  if (sumS !== undefined && countS !== undefined && countS > 0) unwrapLatencyMs = (1000 * sumS) / countS;
+  else {
+    const sum = kmsStat(cold, 'latency_decrypt_sumMs');
+    const count = kmsStat(cold, 'latency_decrypt_count');
+    if (sum !== undefined && count !== undefined && count > 0) unwrapLatencyMs = sum / count;
+  }
+  const hits = first(all, ['s3d_kms_cache_hits_total']) ?? kmsStat(all, 'hits');
+  const misses = first(all, ['s3d_kms_cache_misses_total']) ?? kmsStat(all, 'misses');
+  const cacheHitRate = hits !== undefined && misses !== undefined && hits + misses > 0 ? hits / (hits + misses) : null;
+
+  const sizes: Record<string, number> = {};
+  const count = first(cold, ['s3d_kms_batch_size_count']);
+  const sum = first(cold, ['s3d_kms_batch_size_sum']);
+  if (count !== undefined && sum !== undefined && count > 0) {
+    sizes['batches'] = count;
+    sizes['mean'] = sum / count;
+    // Cumulative buckets → how many batches fell in each (previous le, le].
+    const buckets = Object.entries(cold)
+      .map(([k, v]) => [/^s3d_kms_batch_size_bucket\{le="([^"]+)"\}$/.exec(k)?.[1], v] as const)
+      .filter((e): e is readonly [string, number] => e[0] !== undefined)
+      .map(([le, v]) => [le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), v] as const)
+      .sort((a, b) => a[0] - b[0]);
+    let below = 0;
+    for (const [le, cumulative] of buckets) {
+      const n = cumulative - below;
+      below = cumulative;
+      if (n > 0) sizes[Number.isFinite(le) ? `<=${le}` : '>last'] = n;
+    }
+  } else {
+    for (const [k, v] of Object.entries(cold)) {
+      const m = /\{name="batches_histogram_([^"]+)"\}$/.exec(k);
+      if (m !== null && v > 0) sizes[m[1]!] = v;
+    }
+  }
+  return { unwrapLatencyMs, cacheHitRate, batchSizes: Object.keys(sizes).length > 0 ? sizes : null };
+}

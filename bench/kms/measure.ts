@@ -8,7 +8,7 @@ import type { KmsFigures } from '../report/types.js';
 import { summarizeLatency } from '../stats/histogram.js';
 import type { RunContext } from '../runner.js';
 import { countRun } from '../runner.js';
-import { keyCallsOf, kmsStat, metricsDelta, parseKmsMetrics } from './kes.js';
+import { keyCallsOf, kmsMetricFigures, metricsDelta, parseKmsMetrics } from './kes.js';
 import type { KesForBench } from './kes.js';
 
 export function emptyKmsFigures(note: string): KmsFigures {
@@ -103,28 +103,18 @@ export async function measureKms(ctx: RunContext, daemon: DaemonHandle, kes: Kes
   if (errors > 0) fig.note = `${fig.note ?? ''} GET errors: ${errors} (${hot1.errorSample ?? cold.errorSample ?? hot2.errorSample ?? ''})`.trim();
   if (fig.coldGetLatency.count > 0 && fig.hotGetLatency.count > 0) fig.missPenaltyP50Ms = fig.coldGetLatency.p50Ms - fig.hotGetLatency.p50Ms;
 
-  fig.metrics = afterHot;
+  // Histogram buckets per endpoint would swamp the JSON; sums, counts and counters stay.
+  fig.metrics = Object.fromEntries(Object.entries(afterHot).filter(([k]) => !k.includes('_bucket{')));
   fig.fixtureRequests = coldCounters.requests;
-  const dCold = metricsDelta(before, afterCold);
-  const dAll = metricsDelta(before, afterHot);
-  const count = kmsStat(dCold, 'latency_decrypt_count');
-  const sum = kmsStat(dCold, 'latency_decrypt_sumMs');
-  if (count !== undefined && sum !== undefined && count > 0) fig.unwrapLatencyMs = sum / count;
-  const hits = kmsStat(dAll, 'hits');
-  const misses = kmsStat(dAll, 'misses');
-  if (hits !== undefined && misses !== undefined && hits + misses > 0) {
-    fig.cacheHitRate = hits / (hits + misses);
+  const fromMetrics = kmsMetricFigures(metricsDelta(before, afterCold), metricsDelta(before, afterHot));
+  fig.unwrapLatencyMs = fromMetrics.unwrapLatencyMs;
+  fig.batchSizes = fromMetrics.batchSizes;
+  if (fromMetrics.cacheHitRate !== null) {
+    fig.cacheHitRate = fromMetrics.cacheHitRate;
     fig.cacheHitRateSource = 'metrics';
   } else if (cold.total.ops + hot2.total.ops > 0) {
     fig.cacheHitRate = Math.max(0, 1 - (fig.coldCalls + hot2Calls) / (cold.total.ops + hot2.total.ops));
     fig.cacheHitRateSource = 'fixture';
   }
-  const histogram: Record<string, number> = {};
-  for (const [k, v] of Object.entries(dCold)) {
-    const m = /\{name="batches_histogram_([^"]+)"\}$/.exec(k);
-    if (m !== null && v > 0) histogram[m[1]!] = v;
-  }
-  const maxBatch = kmsStat(afterCold, 'batches_max');
-  if (Object.keys(histogram).length > 0 || maxBatch !== undefined) fig.batchSizes = { ...histogram, ...(maxBatch === undefined ? {} : { max: maxBatch }) };
   return fig;
 }

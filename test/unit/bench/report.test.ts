@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { XMLValidator } from 'fast-xml-parser';
 import { signRequest } from '../../../daemon/auth/sigv4.js';
 import { parseCli, CliError } from '../../../bench/cli.js';
-import { kmsStat, parseKmsMetrics } from '../../../bench/kms/kes.js';
+import { kmsMetricFigures, kmsStat, metricsDelta, parseKmsMetrics } from '../../../bench/kms/kes.js';
 import { HttpConnection, parseResponseHead } from '../../../bench/load/connection.js';
 import { canonicalQueryOf, FastSigner } from '../../../bench/load/signer.js';
 import { buildPlan } from '../../../bench/plan.js';
@@ -362,4 +362,29 @@ t.test('sizes, plan, CLI and KMS metrics parsing', async (t) => {
   t.same(m, { 's3d_kms_stat{name="hits"}': 42, 's3d_kms_stat{name="batches_histogram_2-4"}': 3 });
   t.equal(kmsStat(m, 'hits'), 42);
   t.equal(kmsStat(m, 'misses'), undefined);
+});
+
+t.test('KMS figures from the daemon metrics', async (t) => {
+  const scrape = (hits: number, misses: number, decrypts: number, batches: [number, number, number]): Record<string, number> =>
+    parseKmsMetrics(
+      [
+        `s3d_kms_cache_hits_total ${hits}`,
+        `s3d_kms_cache_misses_total ${misses}`,
+        `s3d_kms_call_duration_seconds_sum{route="decrypt"} ${decrypts * 0.002}`,
+        `s3d_kms_call_duration_seconds_count{route="decrypt"} ${decrypts}`,
+        `s3d_kms_batch_size_bucket{le="1"} ${batches[0]}`,
+        `s3d_kms_batch_size_bucket{le="4"} ${batches[1]}`,
+        `s3d_kms_batch_size_bucket{le="+Inf"} ${batches[2]}`,
+        `s3d_kms_batch_size_sum ${batches[0] + 3 * (batches[1] - batches[0]) + 10 * (batches[2] - batches[1])}`,
+        `s3d_kms_batch_size_count ${batches[2]}`,
+      ].join('\n'),
+    );
+  const before = scrape(5, 5, 5, [5, 5, 5]);
+  const cold = metricsDelta(before, scrape(5, 105, 105, [55, 95, 100]));
+  const all = metricsDelta(before, scrape(105, 105, 105, [55, 95, 100]));
+  const f = kmsMetricFigures(cold, all);
+  t.ok(Math.abs(f.unwrapLatencyMs! - 2) < 1e-9, 'mean decrypt call latency in ms');
+  t.equal(f.cacheHitRate, 0.5);
+  t.same(f.batchSizes, { batches: 95, mean: (50 + 3 * 40 + 10 * 5) / 95, '<=1': 50, '<=4': 40, '>last': 5 });
+  t.same(kmsMetricFigures({}, {}), { unwrapLatencyMs: null, cacheHitRate: null, batchSizes: null }, 'absent metrics give nulls');
 });
