@@ -90,7 +90,7 @@ export async function createKeyProviderFromEnv(env: NodeJS.ProcessEnv, opts: Kms
     throw new KmsConfigError(SECRET_KEY_ENV, `set either ${kesVar} (KES) or ${SECRET_KEY_ENV} (built-in key), not both: two KMS kinds are configured`);
   }
   if (kes) {
-    const config = loadKesConfig(env);
+    const config = await loadKesConfig(env);
     const cacheOptions = cacheOptionsFromEnv(env);
     const client = new KesClient({ ...config, log: opts.log });
     opts.log?.info({ endpoints: config.endpoints, key: config.defaultKeyName, identity: config.identity, auth: config.auth }, 'KMS: KES');

@@ -132,8 +132,11 @@ function parseTimeout(env: NodeJS.ProcessEnv): number {
   return Math.round(seconds * 1000);
 }
 
-/** Read and validate the KES variables. Throws KmsConfigError naming the variable at fault. */
-export function loadKesConfig(env: NodeJS.ProcessEnv): KesConfig {
+/**
+ * Read and validate the KES variables. Rejects with KmsConfigError naming the variable at fault.
+ * Async because an API key's client certificate is signed through WebCrypto.
+ */
+export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> {
   const endpointRaw = nonEmpty(env, KES_ENV.endpoint);
   if (endpointRaw === undefined) throw new KmsConfigError(KES_ENV.endpoint, 'not set');
   const endpoints = parseEndpoints(endpointRaw);
@@ -155,7 +158,7 @@ export function loadKesConfig(env: NodeJS.ProcessEnv): KesConfig {
       const others = [certFile && KES_ENV.certFile, keyFile && KES_ENV.keyFile, password !== undefined && KES_ENV.keyPassword].filter(Boolean);
       throw new KmsConfigError(KES_ENV.apiKey, `cannot be combined with ${others.join(', ')}: use either an API key or a client certificate`);
     }
-    const generated = certificateForApiKey(parseApiKey(apiKeyRaw, KES_ENV.apiKey));
+    const generated = await certificateForApiKey(parseApiKey(apiKeyRaw, KES_ENV.apiKey));
     cert = generated.certPem;
     key = generated.keyPem;
     auth = 'api-key';

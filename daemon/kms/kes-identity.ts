@@ -4,7 +4,6 @@
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { KmsConfigError } from './provider.js';
-import { createCertificate } from './x509-writer.js';
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const API_KEY_PREFIX = 'kes:v1:';
@@ -62,9 +61,12 @@ export interface ClientCertificate {
  * The self-signed client certificate kms-go's GenerateCertificate makes for an API key: Ed25519,
  * random 128-bit serial, CN = identity, valid 90 days from now, digitalSignature + clientAuth,
  * CA:FALSE. KES pins the public key, so the certificate itself is never chain-verified.
+ * Async because the certificate is signed through WebCrypto.
  */
-export function certificateForApiKey(apiKey: ApiKey, now = new Date()): ClientCertificate {
-  const certPem = createCertificate({
+export async function certificateForApiKey(apiKey: ApiKey, now = new Date()): Promise<ClientCertificate> {
+  // Loaded on first use: the X.509 library costs ~150 ms of start-up, wasted without an API key.
+  const { createCertificate } = await import('./x509-writer.js');
+  const certPem = await createCertificate({
     subjectCN: apiKey.identity,
     publicKey: apiKey.publicKey,
     signingKey: apiKey.privateKey,

@@ -1,85 +1,18 @@
-// A minimal X.509 v3 certificate writer (DER by hand, signed with node:crypto): enough for the
-// Ed25519 client certificate of a KES API key and for test PKIs. Node can parse but not write
-// certificates, and @peculiar/x509 needs a Reflect-metadata polyfill this project does not ship.
+// X.509 v3 certificates for KES API keys and test PKIs, written by @peculiar/x509 over Node's
+// WebCrypto. This module only maps node:crypto KeyObjects and a small parameter shape onto it.
 
-import { createPublicKey, randomBytes, sign, X509Certificate } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+// tsyringe inside @peculiar/x509 needs the Reflect metadata API when the library loads; ESM
+// evaluates imports in order, so this must stay the first import of the only module using it.
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import type { KeyObject, webcrypto } from 'node:crypto';
 
-function len(n: number): Buffer {
-  if (n < 0x80) return Buffer.of(n);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
+const { crypto } = globalThis;
+x509.cryptoProvider.set(crypto);
 
-function tlv(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.of(tag), len(body.length), body]);
-}
-
-const seq = (...c: Buffer[]): Buffer => tlv(0x30, ...c);
-
-function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  const out: number[] = [parts[0]! * 40 + parts[1]!];
-  for (const p of parts.slice(2)) {
-    const chunk: number[] = [p & 0x7f];
-    for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
-
-function positiveInteger(bytes: Buffer): Buffer {
-  let b = bytes;
-  while (b.length > 1 && b[0] === 0 && (b[1]! & 0x80) === 0) b = b.subarray(1);
-  return tlv(0x02, (b[0]! & 0x80) !== 0 ? Buffer.concat([Buffer.of(0), b]) : b);
-}
-
-function time(d: Date): Buffer {
-  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14); // YYYYMMDDHHMMSS
-  const year = d.getUTCFullYear();
-  return year >= 1950 && year < 2050 ? tlv(0x17, Buffer.from(iso.slice(2) + 'Z')) : tlv(0x18, Buffer.from(iso + 'Z'));
-}
-
-function name(commonName: string): Buffer {
-  return seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName, 'utf8')))));
-}
-
-function bitString(bytes: Buffer, unusedBits = 0): Buffer {
-  return tlv(0x03, Buffer.of(unusedBits), bytes);
-}
-
-function extension(id: string, critical: boolean, value: Buffer): Buffer {
-  return seq(oid(id), ...(critical ? [tlv(0x01, Buffer.of(0xff))] : []), tlv(0x04, value));
-}
-
-/** Key usage bits (RFC 5280 §4.2.1.3). */
-export const KeyUsage = { digitalSignature: 0, keyEncipherment: 2, keyAgreement: 4, keyCertSign: 5, cRLSign: 6 } as const;
-export type KeyUsageName = keyof typeof KeyUsage;
-
-const EKU = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
-
-function keyUsageValue(usages: readonly KeyUsageName[]): Buffer {
-  let bits = 0;
-  for (const u of usages) bits |= 0x80 >> KeyUsage[u];
-  let unused = 0;
-  while (unused < 7 && (bits & (1 << unused)) === 0) unused++;
-  return bitString(Buffer.of(bits), unused);
-}
-
-function signatureAlgorithm(key: KeyObject): { der: Buffer; digest: string | null } {
-  switch (key.asymmetricKeyType) {
-    case 'ed25519':
-      return { der: seq(oid('1.3.101.112')), digest: null };
-    case 'ec':
-      return { der: seq(oid('1.2.840.10045.4.3.2')), digest: 'sha256' };
-    case 'rsa':
-      return { der: seq(oid('1.2.840.113549.1.1.11'), tlv(0x05)), digest: 'sha256' };
-    default:
-      throw new TypeError(`unsupported signing key type ${String(key.asymmetricKeyType)}`);
-  }
-}
+export type KeyUsageName = 'digitalSignature' | 'keyEncipherment' | 'keyAgreement' | 'keyCertSign' | 'cRLSign';
+export type ExtKeyUsageName = 'serverAuth' | 'clientAuth';
 
 export interface CertificateParams {
   subjectCN: string;
@@ -96,52 +29,73 @@ export interface CertificateParams {
   /** basicConstraints CA flag (always written, critical). */
   ca?: boolean;
   keyUsage?: readonly KeyUsageName[];
-  extKeyUsage?: ReadonlyArray<keyof typeof EKU>;
+  extKeyUsage?: readonly ExtKeyUsageName[];
   dnsNames?: readonly string[];
   ipAddresses?: readonly string[];
+  /** Write subject/authority key identifiers (RFC 5280 §4.2.1.1-2; what `openssl verify -x509_strict` wants in a PKI). */
+  keyIdentifiers?: boolean;
 }
 
-function ipBytes(ip: string): Buffer {
-  if (ip.includes(':')) {
-    const [head = '', tail = ''] = ip.split('::');
-    const h = head ? head.split(':') : [];
-    const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
-    const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-    return Buffer.from(groups.flatMap((g: string) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+type ImportParams = webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm;
+
+const NAMED_CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+
+/** WebCrypto import parameters of a signing key; the library signs SHA-256 (ECDSA, RSA) or pure Ed25519. */
+function importParams(key: KeyObject): ImportParams {
+  switch (key.asymmetricKeyType) {
+    case 'ed25519':
+      return { name: 'Ed25519' };
+    case 'ec': {
+      const namedCurve = NAMED_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''];
+      if (!namedCurve) throw new TypeError(`unsupported EC curve ${String(key.asymmetricKeyDetails?.namedCurve)}`);
+      return { name: 'ECDSA', namedCurve };
+    }
+    case 'rsa':
+      return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+    default:
+      throw new TypeError(`unsupported signing key type ${String(key.asymmetricKeyType)}`);
   }
-  return Buffer.from(ip.split('.').map(Number));
 }
 
-/** Build and sign a certificate; returns PEM text. */
-export function createCertificate(p: CertificateParams): string {
-  const now = new Date();
-  const serial = p.serialHex ? Buffer.from(p.serialHex, 'hex') : randomBytes(16);
-  if (!p.serialHex) serial[0] = serial[0]! & 0x7f;
-  const sigAlg = signatureAlgorithm(p.signingKey);
-  const exts: Buffer[] = [extension('2.5.29.19', true, seq(...(p.ca ? [tlv(0x01, Buffer.of(0xff))] : [])))];
-  if (p.keyUsage?.length) exts.push(extension('2.5.29.15', true, keyUsageValue(p.keyUsage)));
-  if (p.extKeyUsage?.length) exts.push(extension('2.5.29.37', false, seq(...p.extKeyUsage.map((u) => oid(EKU[u])))));
-  const san = [
-    ...(p.dnsNames ?? []).map((d) => tlv(0x82, Buffer.from(d, 'ascii'))),
-    ...(p.ipAddresses ?? []).map((ip) => tlv(0x87, ipBytes(ip))),
-  ];
-  if (san.length) exts.push(extension('2.5.29.17', false, seq(...san)));
-  const pub = p.publicKey.type === 'private' ? createPublicKey(p.publicKey) : p.publicKey;
-  const spki = pub.export({ type: 'spki', format: 'der' });
-  const tbs = seq(
-    tlv(0xa0, positiveInteger(Buffer.of(2))),
-    positiveInteger(serial),
-    sigAlg.der,
-    name(p.issuerCN ?? p.subjectCN),
-    seq(time(p.notBefore ?? new Date(now.getTime() - 60_000)), time(p.notAfter ?? new Date(now.getTime() + 365 * 86400_000))),
-    name(p.subjectCN),
-    spki,
-    tlv(0xa3, seq(...exts)),
+const spkiOf = (key: KeyObject): Buffer =>
+  (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
+
+const nameOf = (cn: string): x509.JsonName => [{ CN: [cn] }];
+
+function keyUsageFlags(usages: readonly KeyUsageName[]): number {
+  return usages.reduce((flags, u) => flags | x509.KeyUsageFlags[u], 0);
+}
+
+/** Build and sign a certificate; resolves to PEM text. */
+export async function createCertificate(p: CertificateParams): Promise<string> {
+  const now = Date.now();
+  const signingKey = await crypto.subtle.importKey(
+    'pkcs8', p.signingKey.export({ type: 'pkcs8', format: 'der' }), importParams(p.signingKey), false, ['sign'],
   );
-  const signature = sign(sigAlg.digest, tbs, p.signingKey);
-  const der = seq(tbs, sigAlg.der, bitString(signature));
-  // Parse once so a malformed encoding fails here, not in a TLS handshake.
-  new X509Certificate(der);
-  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+  const publicKey = spkiOf(p.publicKey);
+  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(p.ca ?? false, undefined, true)];
+  if (p.keyUsage?.length) extensions.push(new x509.KeyUsagesExtension(keyUsageFlags(p.keyUsage), true));
+  if (p.extKeyUsage?.length) extensions.push(new x509.ExtendedKeyUsageExtension(p.extKeyUsage.map((u) => x509.ExtendedKeyUsage[u])));
+  const san: x509.JsonGeneralNames = [
+    ...(p.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(p.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  if (san.length) extensions.push(new x509.SubjectAlternativeNameExtension(san));
+  if (p.keyIdentifiers) {
+    extensions.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
+    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(spkiOf(p.signingKey)));
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: p.serialHex,
+    subject: nameOf(p.subjectCN),
+    issuer: nameOf(p.issuerCN ?? p.subjectCN),
+    notBefore: p.notBefore ?? new Date(now - 60_000),
+    notAfter: p.notAfter ?? new Date(now + 365 * 86400_000),
+    publicKey,
+    signingKey,
+    extensions,
+  });
+  // Parse with Node once so an encoding it rejects fails here, not in a TLS handshake.
+  new X509Certificate(Buffer.from(cert.rawData));
+  return cert.toString('pem') + '\n';
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
+import type { TestPki } from '../fixtures/kes-server/certs.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MAIN = join(ROOT, 'dist/daemon/main.js');
@@ -49,8 +50,8 @@ export interface TestDaemon {
   jsonLogs(): Array<Record<string, unknown>>;
 }
 
-let pkiCache: ReturnType<typeof createTestPki> | undefined;
-export function testPki(): ReturnType<typeof createTestPki> {
+let pkiCache: Promise<TestPki> | undefined;
+export function testPki(): Promise<TestPki> {
   pkiCache ??= createTestPki();
   return pkiCache;
 }
@@ -72,7 +73,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   if (opts.kms !== false && !kmsInEnv) env.S3_KMS_SECRET_KEY = TEST_KMS_SECRET;
   let caCert: string | undefined;
   if (opts.tls) {
-    const pki = testPki();
+    const pki = await testPki();
     const certs = join(dataDir, '..', `${dataDir.split('/').pop()}-certs`);
     mkdirSync(certs, { recursive: true });
     writeFileSync(join(certs, 'public.crt'), pki.server.cert);

@@ -19,7 +19,7 @@ import type { KesServerHandle, KesServerOptions } from '../fixtures/kes-server/s
 
 const KEY = 'my-minio-key';
 const MASTER = Buffer.alloc(32, 0x42);
-const pki = createTestPki();
+const pki = await createTestPki();
 const dir = mkdtempSync(join(tmpdir(), 's3d-kes-client-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, text: string): string => {
@@ -97,7 +97,7 @@ t.test('credentials from env: password-protected key (PKCS#8 and legacy PEM), CA
   const certFile = write('admin.crt', pki.admin.cert);
   for (const format of ['pkcs8', 'legacy'] as const) {
     const keyFile = write(`admin-${format}.key`, encryptKeyPem(pki.admin.key, 'pa55', format));
-    const cfg = loadKesConfig({
+    const cfg = await loadKesConfig({
       S3_KMS_KES_ENDPOINT: s.url,
       S3_KMS_KES_KEY_NAME: KEY,
       S3_KMS_KES_CERT_FILE: certFile,
@@ -115,7 +115,7 @@ t.test('credentials from env: password-protected key (PKCS#8 and legacy PEM), CA
 t.test('API key: derived Ed25519 certificate authenticates as the API key identity', async (t) => {
   const apiKey = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
   const s = await server(t, { adminIdentity: parseApiKey(apiKey).identity });
-  const cfg = loadKesConfig({ S3_KMS_KES_ENDPOINT: s.url, S3_KMS_KES_KEY_NAME: KEY, S3_KMS_KES_API_KEY: apiKey, S3_KMS_KES_CAPATH: caFile });
+  const cfg = await loadKesConfig({ S3_KMS_KES_ENDPOINT: s.url, S3_KMS_KES_KEY_NAME: KEY, S3_KMS_KES_API_KEY: apiKey, S3_KMS_KES_CAPATH: caFile });
   t.equal(cfg.identity, 'a050837d85070582ccf7394b0988847cc312cb88259b894899f6f239cf1791a5');
   const c = new KesClient(cfg);
   t.teardown(() => c.close());
@@ -125,7 +125,7 @@ t.test('API key: derived Ed25519 certificate authenticates as the API key identi
 
 t.test('untrusted server certificate: Unavailable, fast, without retries on the same endpoint', async (t) => {
   const s = await server(t);
-  const other = createTestPki();
+  const other = await createTestPki();
   const c = client(t, [s], { ca: [other.caCert], retryBaseMs: 2_000 });
   const started = Date.now();
   await t.rejects(c.generateKey(KEY, ctx(1)), { code: 'Unavailable', message: /no endpoint reachable/ });

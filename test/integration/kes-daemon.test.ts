@@ -25,7 +25,7 @@ import {
 } from '../fixtures/kes-server/daemon-env.js';
 
 const MASTER = Buffer.alloc(32, 0x42);
-const pki = createTestPki();
+const pki = await createTestPki();
 const ROOT = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
 const API_KEY = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
 

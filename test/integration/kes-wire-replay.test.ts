@@ -19,7 +19,7 @@ interface Reply {
   body: string;
 }
 
-const pki = createTestPki();
+const pki = await createTestPki();
 const certs: Record<string, CertPair | undefined> = {
   admin: pki.admin,
   'minio-app': pki.app,

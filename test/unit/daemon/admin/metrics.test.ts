@@ -78,7 +78,7 @@ t.test('cache layer: calls by route, errors by code, latency, hits/misses, batch
 });
 
 t.test('KES endpoints: requests by endpoint, route and code, errors by reason, endpoint health', async (t) => {
-  const pki = createTestPki();
+  const pki = await createTestPki();
   const endpoint = 'https://127.0.0.1:1'; // nothing listens: connection refused
   const client = new KesClient({ endpoints: [endpoint], defaultKeyName: NAME, cert: pki.admin.cert, key: pki.admin.key, ca: [pki.caCert], retries: 0, requestTimeoutMs: 2000 });
   const cache = new CachingKeyProvider(client);

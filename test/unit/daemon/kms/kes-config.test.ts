@@ -13,7 +13,7 @@ import { certificateForApiKey, identityOfCertificate, parseApiKey } from '../../
 import { KmsConfigError } from '../../../../daemon/kms/provider.js';
 import { createTestPki, encryptKeyPem } from '../../../fixtures/kes-server/certs.js';
 
-const pki = createTestPki();
+const pki = await createTestPki();
 const dir = mkdtempSync(join(tmpdir(), 's3d-kes-config-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => {
@@ -30,14 +30,15 @@ const API_KEY = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
 
 const base = { S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373', S3_KMS_KES_KEY_NAME: 'my-minio-key' };
 
-function configError(t: Test, env: NodeJS.ProcessEnv, variable: string, msg: RegExp): void {
-  const err = t.throws(() => loadKesConfig(env), KmsConfigError) as unknown as KmsConfigError;
-  t.equal(err?.variable, variable, `names ${variable}`);
-  t.match(err?.message ?? '', msg);
+async function configError(t: Test, env: NodeJS.ProcessEnv, variable: string, msg: RegExp): Promise<void> {
+  const err: unknown = await loadKesConfig(env).then(() => undefined, (e: unknown) => e);
+  t.type(err, KmsConfigError, `rejects naming ${variable}`);
+  t.equal((err as KmsConfigError | undefined)?.variable, variable, `names ${variable}`);
+  t.match((err as Error | undefined)?.message ?? '', msg);
 }
 
 t.test('certificate + key files', async (t) => {
-  const c = loadKesConfig({ ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: keyFile });
+  const c = await loadKesConfig({ ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: keyFile });
   t.same(c.endpoints, ['https://127.0.0.1:7373']);
   t.equal(c.defaultKeyName, 'my-minio-key');
   t.equal(c.auth, 'certificate');
@@ -51,43 +52,43 @@ t.test('password-protected keys: encrypted PKCS#8 and legacy Proc-Type PEM', asy
   t.match(encryptKeyPem(pki.admin.key, 'x', 'legacy'), /Proc-Type: 4,ENCRYPTED/);
   t.match(encryptKeyPem(pki.admin.key, 'x', 'pkcs8'), /BEGIN ENCRYPTED PRIVATE KEY/);
   for (const kf of [keyPkcs8Enc, keyLegacyEnc]) {
-    const c = loadKesConfig({ ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: kf, S3_KMS_KES_KEY_PASSWORD: 's3cret' });
+    const c = await loadKesConfig({ ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: kf, S3_KMS_KES_KEY_PASSWORD: 's3cret' });
     t.match(c.key, /^-----BEGIN PRIVATE KEY-----/, 'decrypted into memory');
     t.ok(new X509Certificate(c.cert).checkPrivateKey(createPrivateKey(c.key)));
-    configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: kf, S3_KMS_KES_KEY_PASSWORD: 'wrong' },
+    await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: kf, S3_KMS_KES_KEY_PASSWORD: 'wrong' },
       'S3_KMS_KES_KEY_PASSWORD', /cannot decrypt/);
-    configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: kf }, 'S3_KMS_KES_KEY_PASSWORD', /is encrypted/);
+    await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: kf }, 'S3_KMS_KES_KEY_PASSWORD', /is encrypted/);
   }
 });
 
 t.test('validation errors name the variable', async (t) => {
-  configError(t, {}, 'S3_KMS_KES_ENDPOINT', /not set/);
-  configError(t, { ...base, S3_KMS_KES_KEY_NAME: '' , S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /required/);
-  configError(t, { ...base, S3_KMS_KES_KEY_NAME: 'bad name', S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /invalid characters/);
-  configError(t, { ...base }, 'S3_KMS_KES_CERT_FILE', /S3_KMS_KES_API_KEY/);
-  configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile }, 'S3_KMS_KES_KEY_FILE', /required with S3_KMS_KES_CERT_FILE/);
-  configError(t, { ...base, S3_KMS_KES_KEY_FILE: keyFile }, 'S3_KMS_KES_CERT_FILE', /required with S3_KMS_KES_KEY_FILE/);
-  configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: keyFile },
+  await configError(t, {}, 'S3_KMS_KES_ENDPOINT', /not set/);
+  await configError(t, { ...base, S3_KMS_KES_KEY_NAME: '' , S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /required/);
+  await configError(t, { ...base, S3_KMS_KES_KEY_NAME: 'bad name', S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /invalid characters/);
+  await configError(t, { ...base }, 'S3_KMS_KES_CERT_FILE', /S3_KMS_KES_API_KEY/);
+  await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile }, 'S3_KMS_KES_KEY_FILE', /required with S3_KMS_KES_CERT_FILE/);
+  await configError(t, { ...base, S3_KMS_KES_KEY_FILE: keyFile }, 'S3_KMS_KES_CERT_FILE', /required with S3_KMS_KES_KEY_FILE/);
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: keyFile },
     'S3_KMS_KES_API_KEY', /cannot be combined with S3_KMS_KES_CERT_FILE, S3_KMS_KES_KEY_FILE/);
-  configError(t, { ...base, S3_KMS_KES_API_KEY: 'kes:v1:AAEC' }, 'S3_KMS_KES_API_KEY', /length/);
-  configError(t, { ...base, S3_KMS_KES_API_KEY: 'kes:v1:' + Buffer.concat([Buffer.of(1), Buffer.alloc(32)]).toString('base64') },
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: 'kes:v1:AAEC' }, 'S3_KMS_KES_API_KEY', /length/);
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: 'kes:v1:' + Buffer.concat([Buffer.of(1), Buffer.alloc(32)]).toString('base64') },
     'S3_KMS_KES_API_KEY', /unsupported API key type 1/);
-  configError(t, { ...base, S3_KMS_KES_CERT_FILE: join(dir, 'missing.crt'), S3_KMS_KES_KEY_FILE: keyFile },
+  await configError(t, { ...base, S3_KMS_KES_CERT_FILE: join(dir, 'missing.crt'), S3_KMS_KES_KEY_FILE: keyFile },
     'S3_KMS_KES_CERT_FILE', /cannot read .*ENOENT/);
-  configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: join(dir, 'missing.key') },
+  await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: join(dir, 'missing.key') },
     'S3_KMS_KES_KEY_FILE', /cannot read/);
-  configError(t, { ...base, S3_KMS_KES_CERT_FILE: keyFile, S3_KMS_KES_KEY_FILE: keyFile }, 'S3_KMS_KES_CERT_FILE', /no PEM certificate/);
-  configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: certFile }, 'S3_KMS_KES_KEY_FILE', /not a PEM private key/);
+  await configError(t, { ...base, S3_KMS_KES_CERT_FILE: keyFile, S3_KMS_KES_KEY_FILE: keyFile }, 'S3_KMS_KES_CERT_FILE', /no PEM certificate/);
+  await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: certFile }, 'S3_KMS_KES_KEY_FILE', /not a PEM private key/);
   const otherKey = file('other.key', pki.app.key);
-  configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: otherKey }, 'S3_KMS_KES_KEY_FILE', /does not belong/);
-  configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: join(dir, 'nope') }, 'S3_KMS_KES_CAPATH', /cannot read/);
-  configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: keyFile }, 'S3_KMS_KES_CAPATH', /no PEM certificate/);
-  configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: 'soon' }, 'S3_KMS_KES_TIMEOUT', /seconds/);
-  configError(t, { ...base, S3_KMS_KES_ENDPOINT: 'http://kes:7373', S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_ENDPOINT', /https/);
+  await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: otherKey }, 'S3_KMS_KES_KEY_FILE', /does not belong/);
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: join(dir, 'nope') }, 'S3_KMS_KES_CAPATH', /cannot read/);
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: keyFile }, 'S3_KMS_KES_CAPATH', /no PEM certificate/);
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: 'soon' }, 'S3_KMS_KES_TIMEOUT', /seconds/);
+  await configError(t, { ...base, S3_KMS_KES_ENDPOINT: 'http://kes:7373', S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_ENDPOINT', /https/);
   if (process.getuid?.() !== 0) {
     const unreadable = file('unreadable.key', pki.admin.key);
     chmodSync(unreadable, 0);
-    configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: unreadable }, 'S3_KMS_KES_KEY_FILE', /EACCES/);
+    await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: unreadable }, 'S3_KMS_KES_KEY_FILE', /EACCES/);
   }
 });
 
@@ -98,7 +99,7 @@ t.test('API key: kes-api.md §3.4 vector, Ed25519 self-signed client certificate
     '302a300506032b657003210003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8');
   t.equal(parseApiKey(API_KEY.slice('kes:v1:'.length)).identity, k.identity, 'prefix optional');
   const now = new Date('2026-01-01T00:00:00Z');
-  const cert = certificateForApiKey(k, now);
+  const cert = await certificateForApiKey(k, now);
   const x = new X509Certificate(cert.certPem);
   t.equal(identityOfCertificate(cert.certPem), k.identity);
   t.equal(x.subject, `CN=${k.identity}`);
@@ -107,7 +108,7 @@ t.test('API key: kes-api.md §3.4 vector, Ed25519 self-signed client certificate
   t.equal(x.ca, false);
   t.equal(x.keyUsage?.includes('1.3.6.1.5.5.7.3.2'), true, 'clientAuth');
   t.equal(new Date(x.validTo).getTime() - new Date(x.validFrom).getTime(), 90 * 86400_000);
-  const c = loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY });
+  const c = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY });
   t.equal(c.auth, 'api-key');
   t.equal(c.identity, k.identity);
 });
@@ -120,7 +121,7 @@ t.test('CAPATH: file or directory, added to the root store', async (t) => {
   writeFileSync(join(caDir, 'README'), 'not a certificate');
   t.equal(readCaPath(caDir).length, 3);
   t.equal(readCaPath(caFile).length, 1);
-  const c = loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: caDir });
+  const c = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: caDir });
   t.equal(c.ca!.length, rootCertificates.length + 3);
   t.ok(c.ca!.includes(rootCertificates[0]!), 'system roots kept');
 });
@@ -129,5 +130,5 @@ t.test('endpoints: comma-separated, trimmed, deduplicated origins', async (t) =>
   t.same(parseEndpoints(' https://a:7373, https://b:7373/ ,,https://a:7373'), ['https://a:7373', 'https://b:7373']);
   t.throws(() => parseEndpoints('https://a:7373/v1'), { variable: 'S3_KMS_KES_ENDPOINT', message: /without path/ });
   t.throws(() => parseEndpoints(' , '), { message: /no endpoint/ });
-  t.equal(loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '2.5' }).requestTimeoutMs, 2500);
+  t.equal((await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '2.5' })).requestTimeoutMs, 2500);
 });
