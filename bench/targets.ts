@@ -125,6 +125,35 @@ export function throughputOf(r: RunResult): number {
   return r.bytesPerSec > 0 ? r.bytesPerSec : r.opsPerSec;
 }
 
+/** CPU seconds (server + load generator) per byte moved, or per op when no bytes: NaN if unknown. */
+export function cpuPerUnit(r: RunResult): number {
+  if (r.cpu.serverS === null) return Number.NaN;
+  const units = r.bytesPerSec > 0 ? r.bytesPerSec * r.windowS : r.ops;
+  return units > 0 ? (r.cpu.serverS + r.cpu.clientS) / units : Number.NaN;
+}
+
+/**
+ * The CPU model of a pair (perf-limits: CPU per request is far steadier than throughput on a
+ * shared box): with the cores to ourselves and both sides CPU-bound, A ÷ B would be
+ * (CPU per unit of B) ÷ (CPU per unit of A). Median over rounds; NaN when not measurable.
+ */
+export function cpuModelRatio(runs: readonly RunResult[], a: string, b: string): number {
+  const byRound = new Map<number, { a?: RunResult; b?: RunResult }>();
+  for (const r of runs) {
+    if (r.round === null || (r.id !== a && r.id !== b)) continue;
+    const slot = byRound.get(r.round) ?? {};
+    if (r.id === a) slot.a = r;
+    else slot.b = r;
+    byRound.set(r.round, slot);
+  }
+  const ratios: number[] = [];
+  for (const { a: ra, b: rb } of byRound.values()) {
+    if (ra === undefined || rb === undefined || ra.errors > 0) continue;
+    ratios.push(cpuPerUnit(rb) / cpuPerUnit(ra));
+  }
+  return median(ratios);
+}
+
 /** Pair samples of runs a and b taken in the same round. */
 export function pairSamples(runs: readonly RunResult[], a: string, b: string): PairSample[] {
   const rounds = new Map<number, { a?: RunResult; b?: RunResult }>();
@@ -171,6 +200,7 @@ export function computeRatios(inputs: FigureInputs): Record<TargetName, RatioEnt
         perPair: s.ratios.map((r) => (Number.isFinite(r) ? Number(r.toFixed(4)) : Number.NaN)),
         otherCpuPerPair: s.otherCpu.map((o) => Number(o.toFixed(3))),
         quietValue: finiteOrNull(s.quietValue),
+        cpuModelValue: finiteOrNull(cpuModelRatio(inputs.runs, def.a, def.b)),
       };
       if (def.alsoVs !== undefined) {
         const alt = finiteOrNull(summarizePairs(pairSamples(inputs.runs, def.a, def.alsoVs)).value);

@@ -39,11 +39,12 @@ export function targetsTable(results: BenchResults): string {
     fmt(e.value),
     `${e.comparison} ${e.target}`,
     verdict(e),
+    e.cpuModelValue === undefined ? '' : fmt(e.cpuModelValue),
     e.pairs === undefined ? '' : `${e.pairs}${e.noisyPairs ? ` (${e.noisyPairs} noisy)` : ''}`,
     e.perPair === undefined ? '' : e.perPair.map((p) => fmt(p)).join(', '),
     `${e.measures}${e.note === undefined ? '' : ` — ${e.note}`}`,
   ]);
-  return table(['target', 'value', 'goal', 'verdict', 'pairs', 'per pair', 'what'], rows);
+  return table(['target', 'value', 'goal', 'verdict', 'CPU model', 'pairs', 'per pair', 'what'], rows);
 }
 
 export function runsTable(results: BenchResults): string {

@@ -151,6 +151,8 @@ export interface RatioEntry {
   perPair?: number[];
   otherCpuPerPair?: number[];
   quietValue?: number | null;
+  /** the same pair judged by CPU per byte (server + client) instead of throughput: steadier under noise */
+  cpuModelValue?: number | null;
   note?: string;
 }
 

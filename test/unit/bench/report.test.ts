@@ -181,6 +181,8 @@ t.test('every target is computed with value, target and met', async (t) => {
   t.equal(r.ratios.ssec_put_vs_sink!.value, 0.71);
   t.equal(r.ratios.ssec_put_vs_sink!.noisyPairs, 1);
   t.equal(r.ratios.ssec_put_vs_sink!.quietValue, 0.71);
+  // fake runs all use 0.7 CPU s per window; per byte the sink (1000 MB/s) is cheaper than the daemon
+  t.ok(Math.abs(r.ratios.ssec_put_vs_sink!.cpuModelValue! - 0.71) < 1e-9, 'CPU model: CPU per byte of B ÷ of A');
   t.match(r.ratios.ssec_put_vs_sink!.note, /plain-HTTP sink/);
   t.equal(r.ratios.pool_vs_one_thread!.value, 1.7);
   t.equal(r.ratios.pool_vs_one_thread!.met, true);
