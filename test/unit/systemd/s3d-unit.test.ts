@@ -165,7 +165,8 @@ async function runUnit(t: Test, notify: boolean): Promise<{ out: () => string; r
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const ready = (): boolean => (notify ? existsSync(record) && readFileSync(record, 'utf8').includes('--ready') : out.includes('"msg":"listening"'));
+  // Both signs of readiness: the notification can overtake the log line through the pipe.
+  const ready = (): boolean => out.includes('"msg":"listening"') && (!notify || (existsSync(record) && readFileSync(record, 'utf8').includes('--ready')));
   const deadline = Date.now() + 20_000;
   while (!ready() && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 50));
   return {
