@@ -53,21 +53,12 @@ export class UwsRequestBody implements RequestBody {
       }
     }
     if (isLast) {
-      this.rawEnded = true;
-      this.complete = true;
       if (this.failure === undefined) {
-        this.decoder.finish().then(
-          () => {
-            this.finished = true;
-            this.wake();
-          },
-          (err: unknown) => {
-            this.failure = err;
-            this.wake();
-          },
-        );
+        this.end();
         return;
       }
+      this.rawEnded = true;
+      this.complete = true;
     } else if (!this.paused && (this.queuedBytes >= HIGH_WATER || !this.started)) {
       // Until the handler starts reading, hold the socket after the first chunk: a request that
       // is rejected early (missing bucket, bad SSE headers) is answered without reading its body.
@@ -85,6 +76,11 @@ export class UwsRequestBody implements RequestBody {
 
   /** The request has no body at all. */
   markEmpty(): void {
+    this.end();
+  }
+
+  /** The raw body is complete: the decoder verifies framing, trailers and digests. */
+  private end(): void {
     this.rawEnded = true;
     this.complete = true;
     this.decoder.finish().then(

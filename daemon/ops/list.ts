@@ -2,6 +2,7 @@
 // `null` version of an unversioned bucket). Each page is one LMDB range scan (meta/store.ts).
 
 import { S3Error } from '../errors.js';
+import type { ObjectRecord } from '../meta/records.js';
 import type { ListResult } from '../meta/store.js';
 import { requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
@@ -33,6 +34,19 @@ function owner(ctx: RequestContext): XmlObject {
   return { ID: ctx.accessKey, DisplayName: ctx.accessKey };
 }
 
+/** One object of a listing page (Contents of v1/v2, Version of ListObjectVersions). */
+function entry(key: string, record: ObjectRecord, enc: (s: string) => string, extra: XmlObject, withOwner: XmlObject | undefined): XmlObject {
+  return {
+    Key: enc(key),
+    ...extra,
+    LastModified: isoDate(record.mtime),
+    ETag: quoteETag(record.etag),
+    Size: record.size,
+    ...(withOwner ? { Owner: withOwner } : {}),
+    StorageClass: 'STANDARD',
+  };
+}
+
 export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
   const q = ctx.query;
@@ -52,14 +66,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextMarker: enc(r.next) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => ({
-      Key: enc(key),
-      LastModified: isoDate(record.mtime),
-      ETag: quoteETag(record.etag),
-      Size: record.size,
-      Owner: owner(ctx),
-      StorageClass: 'STANDARD',
-    })),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, owner(ctx))),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
@@ -99,14 +106,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: Buffer.from(r.next).toString('base64url') } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => ({
-      Key: enc(key),
-      LastModified: isoDate(record.mtime),
-      ETag: quoteETag(record.etag),
-      Size: record.size,
-      ...(fetchOwner ? { Owner: owner(ctx) } : {}),
-      StorageClass: 'STANDARD',
-    })),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, fetchOwner ? owner(ctx) : undefined)),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
@@ -137,16 +137,7 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextKeyMarker: enc(r.next), ...(r.next === last ? { NextVersionIdMarker: 'null' } : {}) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Version: r.contents.map(({ key, record }) => ({
-      Key: enc(key),
-      VersionId: 'null',
-      IsLatest: true,
-      LastModified: isoDate(record.mtime),
-      ETag: quoteETag(record.etag),
-      Size: record.size,
-      Owner: owner(ctx),
-      StorageClass: 'STANDARD',
-    })),
+    Version: r.contents.map(({ key, record }) => entry(key, record, enc, { VersionId: 'null', IsLatest: true }, owner(ctx))),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListVersionsResult', body) };
