@@ -9,6 +9,8 @@ export interface BenchOptions {
   region: string;
   /** the existing server's PID, for CPU and RSS figures (endpoint mode only) */
   serverPid?: number;
+  /** PEM file to trust for an https --endpoint (e.g. its self-signed certificate) */
+  caFile?: string;
   outDir: string;
   /** parent of the temp data dir (default: the OS temp dir) */
   tmpDir?: string;
@@ -37,6 +39,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [options]
   --secret-key SECRET
   --region REGION         default us-east-1
   --server-pid PID        PID of the --endpoint server, for its CPU and peak RSS
+  --ca FILE               PEM certificate to trust for an https --endpoint
   --out DIR               where results go (default bench/results)
   --tmp DIR               parent of the temporary data directory (default: OS temp dir)
   --rounds N              A/B rounds per target (default 3 quick, 5 full)
@@ -81,6 +84,7 @@ export function parseCli(argv: readonly string[], defaultOut: string): BenchOpti
       case '--secret-key': o.secretKey = str(flag, value()); break;
       case '--region': o.region = str(flag, value()); break;
       case '--server-pid': o.serverPid = num(flag, value(), 1, 2 ** 31, true); break;
+      case '--ca': o.caFile = str(flag, value()); break;
       case '--out': o.outDir = str(flag, value()); break;
       case '--tmp': o.tmpDir = str(flag, value()); break;
       case '--rounds': o.rounds = num(flag, value(), 1, 50, true); break;
@@ -99,8 +103,8 @@ export function parseCli(argv: readonly string[], defaultOut: string): BenchOpti
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('--endpoint must be http:// or https://');
     if (url.pathname !== '/' && url.pathname !== '') throw new CliError('--endpoint must not have a path');
-  } else if (o.serverPid !== undefined) {
-    throw new CliError('--server-pid only applies with --endpoint');
+  } else if (o.serverPid !== undefined || o.caFile !== undefined) {
+    throw new CliError('--server-pid and --ca only apply with --endpoint');
   }
   if ((o.accessKey === undefined) !== (o.secretKey === undefined)) throw new CliError('--access-key and --secret-key go together');
   return {
@@ -112,6 +116,7 @@ export function parseCli(argv: readonly string[], defaultOut: string): BenchOpti
     secretKey: o.secretKey ?? DEFAULT_SECRET,
     region: o.region ?? 'us-east-1',
     serverPid: o.serverPid,
+    caFile: o.caFile,
     outDir: o.outDir ?? defaultOut,
     tmpDir: o.tmpDir,
     rounds: o.rounds ?? (quick ? 3 : 5),

@@ -3,7 +3,7 @@
 // existing --endpoint; the temp data dir and self-signed certificate; the bench bucket.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,10 +95,11 @@ export async function startEnvironment(opts: BenchOptions, say: (line: string) =
       const https = url.protocol === 'https:';
       const port = Number(url.port || (https ? 443 : 80));
       const bucket = `s3d-bench-${Date.now().toString(36)}`;
-      const client = s3Client(opts.endpoint, credentials);
+      const ca = opts.caFile === undefined ? undefined : readFileSync(opts.caFile, 'utf8');
+      const client = s3Client(opts.endpoint, credentials, ca);
       await createBucket(client, bucket);
       endpointBucket = { client, bucket };
-      const target = { host: url.hostname, port, tls: https };
+      const target = { host: url.hostname, port, tls: https, ca };
       const pid = (): number | null => opts.serverPid ?? null;
       // One server plays every role; SSE-C needs TLS, KES figures need the fixture's counters.
       servers.set('daemon', { kind: 'daemon', target, pid, bucket });

@@ -116,14 +116,14 @@ async function collect(opts: BenchOptions, plan: Plan, env: BenchEnvironment, ct
     if ((sse === 'none' || sse === 'sse-s3') && v.etagIsMd5 === false) c.notes.push(`${sse} PUT did not return the content MD5 as its ETag (sse_put_overhead assumes both sides compute it).`);
   }
 
-  if (hasDaemon && opts.endpoint === undefined) {
+  if (hasDaemon && ctx.servers.get('daemon')?.pid() != null) {
     progress.say(`peak RSS: one ${plan.rssObjectBytes / 2 ** 30} GiB SSE-S3 upload (multipart, 64 MiB parts) and GET (also warms the page cache)`);
     const rss = await measurePeakRss(ctx, plan.rssObjectBytes);
     c.peakRssMiB = rss.peakRssMiB;
     progress.say(`peak RSS ${fmt(rss.peakRssMiB)} MiB (before ${fmt(rss.rssBeforeMiB)} MiB); PUT ${fmt(rss.putGBps)} GB/s, GET ${fmt(rss.getGBps)} GB/s${rss.note ? `; ${rss.note}` : ''}`);
     if (rss.note !== undefined) c.notes.push(`peak RSS: ${rss.note}`);
-  } else if (opts.serverPid === undefined) {
-    c.missing.peak_rss_mib = 'no daemon process to watch';
+  } else {
+    c.missing.peak_rss_mib = 'no daemon process to watch (with --endpoint, give --server-pid)';
   }
 
   await measureBaselines(plan, env, progress, c);
@@ -153,7 +153,8 @@ async function collect(opts: BenchOptions, plan: Plan, env: BenchEnvironment, ct
 
   const timed = [...plan.rounds.flat(), ...plan.matrix].filter((s) => runnable(s, ctx, skipped, c));
   progress.setTotal(timed.length);
-  progress.say(`${timed.length} timed runs (${plan.rounds.length} A/B rounds, then ${plan.matrix.length} one-off runs)`);
+  const oneOff = timed.filter((t) => t.round === null).length;
+  progress.say(`${timed.length} timed runs (${timed.length - oneOff} in ${plan.rounds.length} A/B rounds, then ${oneOff} one-off runs)`);
   for (const spec of timed) {
     try {
       const r = await executeRun(ctx, spec);

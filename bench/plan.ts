@@ -32,6 +32,8 @@ export interface RunSpec {
   writePrefix: string;
   writeRing: number;
   partSize: number;
+  /** multiple of the measured window (large objects need longer to finish a few operations) */
+  measureScale: number;
 }
 
 export interface Plan {
@@ -107,6 +109,7 @@ class PlanBuilder {
       writePrefix: `${objectPrefix(size, series ?? sse)}${workload}-`,
       writeRing: workload === 'mixed' ? 0 : writeRingFor(size),
       partSize: 5 * MiB,
+      measureScale: !this.quick && size >= 16 * MiB && round === null ? 2 : 1,
     };
   }
 }

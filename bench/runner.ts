@@ -88,7 +88,7 @@ export async function executeRun(ctx: RunContext, spec: RunSpec): Promise<RunRes
     timeoutMs: timeoutFor(spec.sizeBytes),
     mode: 'timed',
     warmupMs: ctx.warmupMs,
-    measureMs: ctx.measureMs,
+    measureMs: ctx.measureMs * spec.measureScale,
     countFrom: 0,
     count: 0,
     concurrency: spec.concurrency,

@@ -28,7 +28,8 @@ interface Group {
 }
 
 function groupsOf(results: BenchResults): { groups: Group[]; series: string[] } {
-  const rows = aggregateRuns(results.runs).filter((r) => (r.workload === 'put' || r.workload === 'get') && r.opsPerSec > 0);
+  // Bars are bytes that moved: a run where no 256 MiB object finished still has a throughput.
+  const rows = aggregateRuns(results.runs).filter((r) => (r.workload === 'put' || r.workload === 'get') && (r.mbPerSec > 0 || r.opsPerSec > 0));
   rows.sort((a, b) => a.sizeBytes - b.sizeBytes || a.concurrency - b.concurrency || (a.workload === b.workload ? 0 : a.workload === 'put' ? -1 : 1));
   const groups: Group[] = [];
   for (const r of rows) {

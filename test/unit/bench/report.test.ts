@@ -350,6 +350,7 @@ t.test('sizes, plan, CLI and KMS metrics parsing', async (t) => {
   t.throws(() => parseCli(['--rounds', '0'], '/out'), /--rounds/);
   t.throws(() => parseCli(['--access-key', 'a'], '/out'), /go together/);
   t.throws(() => parseCli(['--server-pid', '12'], '/out'), /--endpoint/);
+  t.throws(() => parseCli(['--ca', 'x.pem'], '/out'), /--endpoint/);
 
   const m = parseKmsMetrics(
     [
