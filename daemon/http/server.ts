@@ -274,6 +274,7 @@ export class HttpServer {
 
   private errorResult(err: unknown, id: string, resource: string): Result {
     let e: S3Error;
+    err = toS3Failure(err);
     if (isS3Error(err)) e = err;
     else {
       this.deps.log.error({ err, requestId: id }, 'internal error');

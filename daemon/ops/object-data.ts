@@ -11,7 +11,7 @@ import { S3Error } from '../errors.js';
 import type { DataRef, PartRecord } from '../meta/records.js';
 import type { FileStore } from '../storage/files.js';
 import type { promises as fsp } from 'node:fs';
-import { encryptedSize, planRange, sealBuffer } from '../../workers/format/index.js';
+import { encryptedSize, openInto, planRange, sealBuffer } from '../../workers/format/index.js';
 import { derivePartKey } from '../sse/object-key.js';
 
 export interface DataEnv {
@@ -139,6 +139,23 @@ async function* readSegment(env: DataEnv, seg: Segment, offset: number, length: 
   const plan = planRange(seg.size, offset, length);
   const source = readRaw(env, seg.data, plan.encryptedOffset, plan.encryptedLength);
   yield* openStream(env.pool, seg.key, { source, firstSequence: plan.firstSequence, skip: plan.skip, length: plan.length, expectFinal: plan.expectFinal, signal });
+}
+
+/**
+ * The plaintext range of a single-part object stored inline in its LMDB record, decrypted
+ * synchronously into one buffer (small objects: no pipeline, no pool round trip). Undefined when
+ * the object is not inline.
+ */
+export function readInlineSync(obj: ReadableObject, objectKey: Buffer | undefined, offset: number, length: number): Buffer | undefined {
+  if (obj.parts || !obj.data || !('inline' in obj.data)) return undefined;
+  const stored = obj.data.inline;
+  if (!objectKey) return Buffer.from(stored.buffer, stored.byteOffset + offset, length);
+  if (length === 0) return Buffer.alloc(0);
+  const plan = planRange(obj.size, offset, length);
+  const cipher = stored.subarray(plan.encryptedOffset, plan.encryptedOffset + plan.encryptedLength);
+  const out = Buffer.allocUnsafe(cipher.length);
+  openInto(out, 0, cipher, { key: objectKey, firstSequence: plan.firstSequence, final: plan.expectFinal });
+  return out.subarray(plan.skip, plan.skip + plan.length);
 }
 
 export interface ReadableObject {

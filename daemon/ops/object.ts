@@ -6,7 +6,7 @@ import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
-import { readData, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
+import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag } from './object-headers.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 
@@ -206,6 +206,11 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       if (head) {
         objectKey?.fill(0);
         return { status, headers, headLength: length };
+      }
+      const inline = readInlineSync(rec, objectKey, start, length);
+      if (inline) {
+        objectKey?.fill(0);
+        return { status, headers, body: inline };
       }
       let handles: Map<string, fsp.FileHandle>;
       try {
