@@ -29,6 +29,8 @@ export interface RequestOptions {
   /** keep the response body (up to this many bytes); errors keep 2 KiB regardless */
   captureBytes?: number;
   timeoutMs: number;
+  /** fail when no byte moved either way for this long (default 20 s): a stall, not a slow server */
+  idleTimeoutMs?: number;
 }
 
 export interface HttpResponse {
@@ -40,6 +42,7 @@ export interface HttpResponse {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
 const ERROR_CAPTURE = 2048;
 
 type BodyState = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailer' | 'close';
@@ -111,6 +114,7 @@ export class HttpConnection {
   #bodyInFlight = false;
   #seq = 0;
   #deadline = 0;
+  #lastActivity = 0;
   /** connections opened so far (1 = kept alive throughout) */
   connects = 0;
   readonly #onProgress: (bytes: number) => void;
@@ -189,6 +193,7 @@ export class HttpConnection {
     this.#capturedBytes = 0;
     const seq = ++this.#seq;
     this.#deadline = Date.now() + opts.timeoutMs;
+    this.#lastActivity = Date.now();
     watch(this);
     if (body === null || body.size === 0) {
       socket.write(head, 'latin1');
@@ -208,9 +213,12 @@ export class HttpConnection {
 
   /** Called by the watchdog: fails the request in flight once its deadline has passed. */
   checkDeadline(now: number): boolean {
-    if (this.#pending === undefined) return false;
-    if (now > this.#deadline) {
-      this.#fail(new ConnectionError(`no response within ${this.#pending.opts.timeoutMs} ms`), true);
+    const p = this.#pending;
+    if (p === undefined) return false;
+    const idle = p.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (now > this.#deadline || now - this.#lastActivity > idle) {
+      const why = now > this.#deadline ? `no response within ${p.opts.timeoutMs} ms` : `stalled: no byte moved for ${idle} ms (${this.#bodyBytes} response body bytes so far)`;
+      this.#fail(new ConnectionError(why), true);
       return false;
     }
     return true;
@@ -224,6 +232,7 @@ export class HttpConnection {
       left -= n;
       const ok = socket.write(n === body.chunk.length ? body.chunk : body.chunk.subarray(0, n));
       this.#onProgress(n);
+      this.#lastActivity = Date.now();
       if (!ok && left > 0) {
         await new Promise<void>((resolve) => {
           const go = (): void => {
@@ -279,6 +288,7 @@ export class HttpConnection {
 
   /** onread callback: `buf` is the shared read buffer, valid only during this call. */
   #onData(buf: Buffer, n: number): boolean {
+    this.#lastActivity = Date.now();
     try {
       let i = 0;
       // Bounded by n: every branch consumes at least one byte or finishes the response.
