@@ -55,8 +55,12 @@ const ANONYMOUS_CREDENTIALS: AuthResult = {
   presigned: false,
 };
 
+// Request ids: a random per-process prefix and a counter (unique, and no RNG call per request).
+const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
+let idCounter = 0;
 function requestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  idCounter = (idCounter + 1) % 0x100000000;
+  return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
 function statusLine(status: number): string {
