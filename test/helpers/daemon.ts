@@ -1,7 +1,8 @@
 // Starts the real, built daemon (dist/daemon/main.js) in a child process on a free loopback
 // port with a temp data dir, and hands tests ready-made S3 clients pointed at it.
 
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ export const MAIN = join(ROOT, 'dist/daemon/main.js');
 export const ACCESS_KEY = 'testadmin';
 export const SECRET_KEY = 'testadmin-secret-key';
 export const REGION = 'us-east-1';
+/** ACCESS_KEY/SECRET_KEY as SDK-style credentials (the root user). */
+export const ROOT_CREDENTIALS = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
 /** A fixed built-in KMS key so tests can restart the daemon and read objects back. */
 export const TEST_KMS_SECRET = `test-key:${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -149,14 +152,29 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   };
 }
 
-export function s3Client(endpoint: string, caCert: string | undefined, forcePathStyle = true): S3Client {
-  const httpsAgent = caCert ? new HttpsAgent({ ca: caCert, keepAlive: true }) : undefined;
+/** startDaemon for the rest of `t` (a subtest or the file's top-level t): stopped (SIGTERM) and its data dir removed at t's teardown. */
+export async function startDaemonFor(t: Test, opts: DaemonOptions = {}): Promise<TestDaemon> {
+  const d = await startDaemon(opts);
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  return d;
+}
+
+/**
+ * An SDK client with the test credentials, trusting `caCert` (kept-alive HTTPS agent) when given;
+ * `config` overrides any setting (a `requestHandler` there replaces the CA agent).
+ */
+export function s3Client(endpoint: string, caCert: string | undefined, forcePathStyle = true, config: Partial<S3ClientConfig> = {}): S3Client {
+  const httpsAgent = caCert && config.requestHandler === undefined ? new HttpsAgent({ ca: caCert, keepAlive: true }) : undefined;
   return new S3Client({
     endpoint,
     region: REGION,
     forcePathStyle,
     credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
     ...(httpsAgent ? { requestHandler: { httpsAgent } } : {}),
+    ...config,
   });
 }
 
@@ -178,6 +196,24 @@ export function testBytes(size: number, seed = 1): Buffer {
     b[i] = x & 0xff;
   }
   return b;
+}
+
+/** mulberry32: a small deterministic PRNG for seeded tests. */
+export function prng(seed: number): { next(): number; int(n: number): number; pick<T>(a: readonly T[]): T; bool(p?: number): boolean } {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n) => Math.floor(next() * n),
+    pick: (arr) => arr[Math.floor(next() * arr.length)]!,
+    bool: (p = 0.5) => next() < p,
+  };
 }
 
 /** Reads a process's resident set (KiB) from /proc. */

@@ -1,0 +1,131 @@
+// Raw bytes on TCP connections to a test daemon: one exchange collected until the server closes,
+// goes idle or has answered; a sequence of requests on one kept-alive connection; parsing the
+// responses out of the bytes; and probing whether the port still accepts connections.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { RawResponse } from './http.js';
+
+/**
+ * Raw bytes on one TCP connection; collects everything the server sends until it closes, `idleMs`
+ * passes without data, or (untilResponse) one complete response with a final status arrived.
+ */
+export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs?: number; timeoutMs?: number; untilResponse?: boolean; head?: boolean } = {}): Promise<{ data: Buffer; closed: boolean; error?: string }> {
+  const idleMs = opts.idleMs ?? 1000;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const sock: Socket = connect(port, '127.0.0.1');
+    let idle: NodeJS.Timeout | undefined;
+    const finish = (closed: boolean, error?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      clearTimeout(hard);
+      sock.destroy();
+      resolve({ data: Buffer.concat(chunks), closed, ...(error ? { error } : {}) });
+    };
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => finish(false), idleMs);
+    };
+    const hard = setTimeout(() => finish(false, 'timeout'), opts.timeoutMs ?? 10_000);
+    sock.on('connect', () => {
+      sock.write(bytes);
+      arm();
+    });
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      arm();
+      if (opts.untilResponse) {
+        const data = Buffer.concat(chunks);
+        const end = data.indexOf('\r\n\r\n');
+        const res = end < 0 ? undefined : parseHttpResponse(data.subarray(0, end + 4));
+        if (res && res.status >= 200) {
+          const cl = res.headers['content-length'];
+          const len = opts.head || res.status === 204 || res.status === 304 ? 0 : typeof cl === 'string' ? Number(cl) : 0;
+          if (data.length >= end + 4 + len) finish(false);
+        }
+      }
+    });
+    sock.on('end', () => finish(true));
+    sock.on('close', () => finish(true));
+    sock.on('error', (e: NodeJS.ErrnoException) => finish(true, e.code ?? e.message));
+  });
+}
+
+/** Parses the first HTTP/1.1 response out of raw bytes. */
+export function parseHttpResponse(data: Buffer): RawResponse | undefined {
+  const end = data.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const head = data.subarray(0, end).toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? '');
+  if (!m) return undefined;
+  const headers: IncomingHttpHeaders = {};
+  for (const line of head.slice(1)) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  let body = data.subarray(end + 4);
+  const cl = headers['content-length'];
+  if (typeof cl === 'string' && /^\d+$/.test(cl)) body = body.subarray(0, Number(cl));
+  return { status: Number(m[1]), headers, body };
+}
+
+/** Refused or accepted: tries one TCP connection. */
+export function tryConnect(port: number): Promise<'connected' | string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+/**
+ * Requests one after another on a single kept-alive TCP connection, each sent once the previous
+ * response is complete (uWS does not pipeline requests whose handlers answer asynchronously).
+ */
+export function tcpConversation(port: number, steps: Array<{ bytes: Buffer; head?: boolean }>, timeoutMs = 5000): Promise<{ responses: RawResponse[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const responses: RawResponse[] = [];
+    let buf = Buffer.alloc(0);
+    let step = 0;
+    let closed = false;
+    const sock: Socket = connect(port, '127.0.0.1');
+    const finish = (): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ responses, closed });
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    const sendNext = (): void => {
+      if (step >= steps.length) return finish();
+      sock.write(steps[step]!.bytes);
+    };
+    sock.on('connect', sendNext);
+    sock.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const res = parseHttpResponse(buf.subarray(0, end + 4))!;
+        const noBody = steps[step]?.head || res.status === 204 || res.status === 304;
+        const cl = res.headers['content-length'];
+        const len = noBody ? 0 : typeof cl === 'string' ? Number(cl) : 0;
+        if (buf.length < end + 4 + len) return;
+        responses.push({ status: res.status, headers: res.headers, body: buf.subarray(end + 4, end + 4 + len) });
+        buf = buf.subarray(end + 4 + len);
+        step++;
+        sendNext();
+      }
+    });
+    sock.on('close', () => {
+      closed = true;
+      finish();
+    });
+    sock.on('error', () => undefined);
+  });
+}
