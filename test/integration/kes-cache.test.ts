@@ -11,43 +11,30 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   HeadBucketCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { startKesServer } from '../fixtures/kes-server/server.js';
-import type { KesServerHandle, KesServerOptions } from '../fixtures/kes-server/server.js';
-import { KES_TEST_KEY, kesEnv, keyCalls, metricSample, requestDelta, scrape, waitReady, wideS3Client } from '../fixtures/kes-server/daemon-env.js';
+import type { KesServerHandle } from '../fixtures/kes-server/server.js';
+import { kesEnv, kesServer, keyCalls, metricSample, requestDelta, scrape, waitReady, wideS3Client } from '../helpers/kes.js';
+import { getBytes } from '../helpers/s3.js';
 
-const MASTER = Buffer.alloc(32, 0x42);
 const N = 64;
-
-async function kesServer(t: Test, opts: KesServerOptions = {}): Promise<KesServerHandle> {
-  const s = await startKesServer({ keys: [{ name: KES_TEST_KEY, key: MASTER }], ...opts });
-  t.teardown(() => s.close());
-  return s;
-}
 
 /** A daemon on `dataDir` (new when undefined), ready, with a wide client whose sockets are open. */
 async function daemon(t: Test, env: Record<string, string>, bucket: string, dataDir?: string): Promise<{ d: TestDaemon; s3: S3Client }> {
   const d = await startDaemon({ env, dataDir });
   t.teardown(() => d.stop());
   await waitReady(d.endpoint);
-  const s3 = wideS3Client(d.endpoint, ACCESS_KEY, SECRET_KEY);
+  const s3 = wideS3Client(d);
   if (dataDir !== undefined) {
     // Open N keep-alive connections first, so the measured GETs arrive together.
     await Promise.all(Array.from({ length: N }, () => s3.send(new HeadBucketCommand({ Bucket: bucket }))));
   }
   return { d, s3 };
-}
-
-async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await r.Body!.transformToByteArray());
 }
 
 t.test('64 concurrent GETs of one cold SSE-S3 object: exactly one KES decrypt; a repeat pass: none', async (t) => {
@@ -66,14 +53,14 @@ t.test('64 concurrent GETs of one cold SSE-S3 object: exactly one KES decrypt; a
     d.cleanup();
   });
   const before = kes.counters();
-  const got = await Promise.all(Array.from({ length: N }, () => getBytes(s3, bucket, 'hot')));
+  const got = await Promise.all(Array.from({ length: N }, () => getBytes(s3, { Bucket: bucket, Key: 'hot' })));
   t.ok(got.every((b) => b.equals(body)), '64 correct bodies');
   const cold = requestDelta(before, kes.counters());
   delete cold.status;
   t.same(cold, { decrypt: 1 }, 'exactly one KES call, a decrypt, for 64 concurrent cold GETs');
 
   const mid = kes.counters();
-  const again = await Promise.all(Array.from({ length: N }, () => getBytes(s3, bucket, 'hot')));
+  const again = await Promise.all(Array.from({ length: N }, () => getBytes(s3, { Bucket: bucket, Key: 'hot' })));
   t.ok(again.every((b) => b.equals(body)));
   t.equal(keyCalls(requestDelta(mid, kes.counters())), 0, 'repeat pass: no KES call at all');
 
@@ -111,7 +98,7 @@ t.test('64 concurrent GETs of 64 distinct cold objects, bulk route offered: one 
     d.cleanup();
   });
   const before = kes.counters();
-  const got = await Promise.all(bodies.map((_, i) => getBytes(s3, bucket, `o/${i}`)));
+  const got = await Promise.all(bodies.map((_, i) => getBytes(s3, { Bucket: bucket, Key: `o/${i}` })));
   t.ok(got.every((b, i) => b.equals(bodies[i]!)), '64 correct bodies');
   const after = kes.counters();
   const delta = requestDelta(before, after);
@@ -135,7 +122,7 @@ t.test('64 concurrent GETs of 64 distinct cold objects, no bulk route: at most S
   });
   kes.resetCounters();
   kes.setFaults({ latencyMs: 25 }); // long enough for the calls to overlap
-  const got = await Promise.all(bodies.map((_, i) => getBytes(s3, bucket, `o/${i}`)));
+  const got = await Promise.all(bodies.map((_, i) => getBytes(s3, { Bucket: bucket, Key: `o/${i}` })));
   kes.setFaults({ latencyMs: 0 });
   t.ok(got.every((b, i) => b.equals(bodies[i]!)), '64 correct bodies');
   const c = kes.counters();
@@ -177,6 +164,6 @@ t.test('KES calls per SSE-S3 PUT ≤ 1 (kes_calls_per_put), multipart included',
   }));
   const mp = requestDelta(mpBefore, kes.counters());
   t.equal(keyCalls(mp), 1, `a 3-part SSE-S3 multipart upload: one KES call (${JSON.stringify(mp)})`);
-  const got = await getBytes(s3, bucket, 'mp');
+  const got = await getBytes(s3, { Bucket: bucket, Key: 'mp' });
   t.equal(got.length, 2 * part.length + 1000);
 });

@@ -16,9 +16,11 @@ import { createKeyProviderFromEnv } from '../../daemon/kms/index.js';
 import { createTestPki, encryptKeyPem } from '../fixtures/kes-server/certs.js';
 import { startKesServer } from '../fixtures/kes-server/server.js';
 import type { KesServerHandle, KesServerOptions } from '../fixtures/kes-server/server.js';
+import { KES_TEST_KEY, kesServer } from '../helpers/kes.js';
+import { sleep } from '../helpers/wait.js';
 
-const KEY = 'my-minio-key';
-const MASTER = Buffer.alloc(32, 0x42);
+/** The key every fixture here holds. */
+const KEY = KES_TEST_KEY;
 const pki = await createTestPki();
 const dir = mkdtempSync(join(tmpdir(), 's3d-kes-client-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,12 +31,10 @@ const write = (name: string, text: string): string => {
 };
 const caFile = write('ca.crt', pki.caCert);
 const ctx = (i: number): Buffer => Buffer.from(`{"bucket":"bucket/object-${i}"}`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function server(t: Test, opts: KesServerOptions = {}): Promise<KesServerHandle> {
-  const s = await startKesServer({ pki, keys: [{ name: KEY, key: MASTER }], ...opts });
-  t.teardown(() => s.close());
-  return s;
+/** A fixture on this file's PKI (the clients below present its certificates). */
+function server(t: Test, opts: KesServerOptions = {}): Promise<KesServerHandle> {
+  return kesServer(t, { pki, ...opts });
 }
 
 function client(t: Test, servers: KesServerHandle[], opts: Partial<KesClientOptions> = {}): KesClient {

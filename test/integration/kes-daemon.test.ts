@@ -5,16 +5,16 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ACCESS_KEY, ROOT_CREDENTIALS, TEST_KMS_SECRET, bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { parseApiKey } from '../../daemon/kms/kes-identity.js';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
-import { startKesServer } from '../fixtures/kes-server/server.js';
-import type { KesServerHandle, KesServerOptions } from '../fixtures/kes-server/server.js';
+import type { KesServerHandle } from '../fixtures/kes-server/server.js';
 import {
   KES_TEST_KEY,
   kesEnv,
+  kesServer,
   keyCalls,
   metricSample,
   requestDelta,
@@ -22,42 +22,30 @@ import {
   signedFetch,
   waitReady,
   wideS3Client,
-} from '../fixtures/kes-server/daemon-env.js';
+} from '../helpers/kes.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
 
-const MASTER = Buffer.alloc(32, 0x42);
+/** One PKI for every fixture here: the daemon's logs are checked for its admin identity. */
 const pki = await createTestPki();
-const ROOT = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
 const API_KEY = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
 
-async function kesServer(t: Test, opts: KesServerOptions = {}): Promise<KesServerHandle> {
-  const s = await startKesServer({ pki, keys: [{ name: KES_TEST_KEY, key: MASTER }], ...opts });
-  t.teardown(() => s.close());
-  return s;
-}
-
 async function daemon(t: Test, env: Record<string, string>, opts: { kms?: boolean } = {}): Promise<TestDaemon> {
-  const d = await startDaemon({ env, ...opts });
-  t.teardown(async () => {
-    await d.stop();
-    d.cleanup();
-  });
+  const d = await startDaemonFor(t, { env, ...opts });
   return d;
 }
 
 /** SSE-S3 and SSE-KMS round trips through the daemon; the KES calls they caused. */
 async function roundTrip(t: Test, d: TestDaemon, kes: KesServerHandle): Promise<void> {
   await waitReady(d.endpoint);
-  const s3 = wideS3Client(d.endpoint, ACCESS_KEY, SECRET_KEY);
-  const bucket = bucketName();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const s3 = wideS3Client(d);
+  const bucket = await createBucket(s3);
   const body = testBytes(50_000, 7);
   const before = kes.counters();
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 's3', Body: body, ServerSideEncryption: 'AES256' }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms', Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KES_TEST_KEY }));
   t.equal(requestDelta(before, kes.counters()).generate, 2, 'one KES generate per PUT');
   for (const key of ['s3', 'kms']) {
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `${key}: bytes round-trip`);
+    t.ok((await getBytes(s3, { Bucket: bucket, Key: key })).equals(body), `${key}: bytes round-trip`);
   }
   t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 's3' })), { ServerSideEncryption: 'AES256' });
   t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms' })), { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: `arn:aws:kms:${KES_TEST_KEY}` });
@@ -68,7 +56,7 @@ function kesLog(d: TestDaemon): Record<string, unknown> | undefined {
 }
 
 t.test('client certificate and key files, CA from S3_KMS_KES_CAPATH', async (t) => {
-  const kes = await kesServer(t);
+  const kes = await kesServer(t, { pki });
   const d = await daemon(t, kesEnv([kes]));
   await roundTrip(t, d, kes);
   t.match(kesLog(d), { endpoints: [kes.url], key: KES_TEST_KEY, identity: pki.admin.identity, auth: 'certificate' });
@@ -76,7 +64,7 @@ t.test('client certificate and key files, CA from S3_KMS_KES_CAPATH', async (t) 
 
 for (const format of ['pkcs8', 'legacy'] as const) {
   t.test(`password-protected client key (${format === 'pkcs8' ? 'encrypted PKCS#8' : 'legacy Proc-Type: 4,ENCRYPTED PEM'}) with S3_KMS_KES_KEY_PASSWORD`, async (t) => {
-    const kes = await kesServer(t);
+    const kes = await kesServer(t, { pki });
     const env = kesEnv([kes], { keyFormat: format, password: 'pa55 w0rd' });
     const { readFileSync } = await import('node:fs');
     const pem = readFileSync(env.S3_KMS_KES_KEY_FILE!, 'utf8');
@@ -89,7 +77,7 @@ for (const format of ['pkcs8', 'legacy'] as const) {
 
 t.test('API key (S3_KMS_KES_API_KEY): derived client certificate, identity of the key', async (t) => {
   const identity = parseApiKey(API_KEY).identity;
-  const kes = await kesServer(t, { adminIdentity: identity });
+  const kes = await kesServer(t, { pki, adminIdentity: identity });
   const env = kesEnv([kes]);
   const d = await daemon(t, {
     S3_KMS_KES_ENDPOINT: kes.url,
@@ -102,7 +90,7 @@ t.test('API key (S3_KMS_KES_API_KEY): derived client certificate, identity of th
 });
 
 t.test('start-up errors name the variables at fault (exit code 2)', async (t) => {
-  const kes = await kesServer(t);
+  const kes = await kesServer(t, { pki });
   const env = kesEnv([kes]);
   const cases: Array<[string, Record<string, string>, RegExp[]]> = [
     ['two KMS kinds', { ...env, S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, [/S3_KMS_KES_ENDPOINT/, /S3_KMS_SECRET_KEY/]],
@@ -130,26 +118,26 @@ t.test('start-up errors name the variables at fault (exit code 2)', async (t) =>
 });
 
 t.test('KMS admin API: MinIO status shapes, key status through KES, root only', async (t) => {
-  const a = await kesServer(t);
-  const b = await kesServer(t);
+  const a = await kesServer(t, { pki });
+  const b = await kesServer(t, { pki });
   await b.stop();
   const d = await daemon(t, kesEnv([a, b]));
   await waitReady(d.endpoint);
 
   for (const method of ['POST', 'GET']) {
-    const r = await signedFetch(d.endpoint, method, '/minio/admin/v3/kms/status', ROOT);
+    const r = await signedFetch(d.endpoint, method, '/minio/admin/v3/kms/status', ROOT_CREDENTIALS);
     t.equal(r.status, 200, `${method} kms/status`);
     t.match(r.headers['content-type'], /^application\/json/);
     t.same(JSON.parse(r.text), { name: 'MinIO KES', 'default-key-id': KES_TEST_KEY, endpoints: { [a.url]: 'online', [b.url]: 'offline' } });
   }
 
   const before = a.counters();
-  const ok = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status', ROOT);
+  const ok = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status', ROOT_CREDENTIALS);
   t.equal(ok.status, 200);
   t.same(JSON.parse(ok.text), { 'key-id': KES_TEST_KEY }, 'default key: no errors');
   t.same(requestDelta(before, a.counters()), { generate: 1, decrypt: 1 }, 'generate and decrypt both reached KES (past the cache)');
 
-  const missing = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status?key-id=no-such-key', ROOT);
+  const missing = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status?key-id=no-such-key', ROOT_CREDENTIALS);
   t.same(JSON.parse(missing.text), { 'key-id': 'no-such-key', 'encryption-error': 'kes: key does not exist' });
 
   const anonymous = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/status', undefined);
@@ -161,7 +149,7 @@ t.test('KMS admin API: MinIO status shapes, key status through KES, root only', 
   const badSecret = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/status', { accessKeyId: ACCESS_KEY, secretAccessKey: 'not-the-secret' });
   t.equal(badSecret.status, 403);
   t.match(badSecret.text, /<Code>SignatureDoesNotMatch<\/Code>/);
-  const wrongMethod = await signedFetch(d.endpoint, 'PUT', '/minio/admin/v3/kms/status', ROOT);
+  const wrongMethod = await signedFetch(d.endpoint, 'PUT', '/minio/admin/v3/kms/status', ROOT_CREDENTIALS);
   t.equal(wrongMethod.status, 405);
   t.match(JSON.parse(wrongMethod.text), { Code: 'MethodNotAllowed' });
   t.equal(keyCalls(requestDelta(before, a.counters())), 3, 'refused calls never reached KES');
@@ -170,20 +158,20 @@ t.test('KMS admin API: MinIO status shapes, key status through KES, root only', 
 t.test('KMS admin API without a KMS: 501 NotImplemented (JSON)', async (t) => {
   const d = await daemon(t, {}, { kms: false });
   for (const path of ['/minio/admin/v3/kms/status', '/minio/admin/v3/kms/key/status']) {
-    const r = await signedFetch(d.endpoint, path.endsWith('key/status') ? 'GET' : 'POST', path, ROOT);
+    const r = await signedFetch(d.endpoint, path.endsWith('key/status') ? 'GET' : 'POST', path, ROOT_CREDENTIALS);
     t.equal(r.status, 501);
     t.match(JSON.parse(r.text), { Code: 'NotImplemented', Message: /KMS is not configured/ });
   }
 });
 
 t.test('KMS metrics on /minio/v2/metrics/cluster: by endpoint and route, errors, latency, cache, batches', async (t) => {
-  const kes = await kesServer(t);
+  const kes = await kesServer(t, { pki });
   const d = await daemon(t, kesEnv([kes]));
   await roundTrip(t, d, kes);
-  const s3 = wideS3Client(d.endpoint, ACCESS_KEY, SECRET_KEY);
+  const s3 = wideS3Client(d);
   const err = await s3.send(new PutObjectCommand({ Bucket: 'nope-' + bucketName(), Key: 'x', Body: 'x' })).catch((e: unknown) => e);
   t.ok(err, 'unrelated failure');
-  await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status?key-id=no-such-key', ROOT);
+  await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status?key-id=no-such-key', ROOT_CREDENTIALS);
 
   const m = await scrape(d.endpoint);
   const ep = kes.url;

@@ -5,48 +5,23 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { createHash } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { ROOT_CREDENTIALS, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
 import { startKesServer } from '../fixtures/kes-server/server.js';
-import type { KesServerHandle, KesServerOptions } from '../fixtures/kes-server/server.js';
-import {
-  KES_TEST_KEY,
-  kesEnv,
-  metricSample,
-  readyStatus,
-  scrape,
-  signedFetch,
-  waitReady,
-  wideS3Client,
-} from '../fixtures/kes-server/daemon-env.js';
+import { KES_TEST_KEY, kesEnv, kesServer, metricSample, readyStatus, scrape, signedFetch, waitReady, wideS3Client } from '../helpers/kes.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
+import { ssec } from '../helpers/sse.js';
+import { sleep } from '../helpers/wait.js';
 
-const MASTER = Buffer.alloc(32, 0x42);
+/** One PKI for every fixture here: the daemon trusts the first one's CA for all of them. */
 const pki = await createTestPki();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const ROOT = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
-
-async function kesServer(t: Test, opts: KesServerOptions = {}): Promise<KesServerHandle> {
-  const s = await startKesServer({ pki, keys: [{ name: KES_TEST_KEY, key: MASTER }], ...opts });
-  t.teardown(() => s.close());
-  return s;
-}
 
 async function daemon(t: Test, env: Record<string, string>, tls = false): Promise<{ d: TestDaemon; s3: S3Client }> {
-  const d = await startDaemon({ env, tls });
-  t.teardown(async () => {
-    await d.stop();
-    d.cleanup();
-  });
-  return { d, s3: wideS3Client(d.endpoint, ACCESS_KEY, SECRET_KEY, d.caCert) };
-}
-
-async function getBytes(s3: S3Client, bucket: string, key: string, extra: Record<string, string> = {}): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
-  return Buffer.from(await r.Body!.transformToByteArray());
+  const d = await startDaemonFor(t, { env, tls });
+  return { d, s3: wideS3Client(d) };
 }
 
 function describeErr(err: unknown): string {
@@ -55,13 +30,12 @@ function describeErr(err: unknown): string {
 }
 
 t.test('killing one of two KES servers mid-load loses no request', async (t) => {
-  const a = await kesServer(t);
-  const b = await kesServer(t);
+  const a = await kesServer(t, { pki });
+  const b = await kesServer(t, { pki });
   // No cache: every PUT generates and every GET decrypts at KES, so the load really rides on it.
   const { d, s3 } = await daemon(t, kesEnv([a, b], { extra: { S3_KMS_CACHE_TTL: '0' } }));
   await waitReady(d.endpoint);
-  const bucket = bucketName();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3);
 
   let stop = false;
   let ops = 0;
@@ -72,7 +46,7 @@ t.test('killing one of two KES servers mid-load loses no request', async (t) => 
       const body = testBytes(2048 + n, w * 1000 + n);
       try {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
-        const got = await getBytes(s3, bucket, key);
+        const got = await getBytes(s3, { Bucket: bucket, Key: key });
         if (!got.equals(body)) errors.push(`${key}: wrong bytes`);
         ops += 2;
       } catch (err) {
@@ -97,7 +71,7 @@ t.test('killing one of two KES servers mid-load loses no request', async (t) => 
   t.ok((byB.generate ?? 0) > 0 && (byB.decrypt ?? 0) > 0, `B took over (${JSON.stringify(byB)})`);
   t.ok(ops - opsAtKill >= 20, `requests kept flowing after the kill (${opsAtKill} before, ${ops - opsAtKill} after)`);
 
-  const status = await signedFetch(d.endpoint, 'POST', '/minio/admin/v3/kms/status', ROOT);
+  const status = await signedFetch(d.endpoint, 'POST', '/minio/admin/v3/kms/status', ROOT_CREDENTIALS);
   t.same(JSON.parse(status.text), { name: 'MinIO KES', 'default-key-id': KES_TEST_KEY, endpoints: { [a.url]: 'offline', [b.url]: 'online' } });
   t.equal(await readyStatus(d.endpoint), 200, 'still ready with one endpoint');
   const m = await scrape(d.endpoint);
@@ -110,20 +84,19 @@ t.test('killing one of two KES servers mid-load loses no request', async (t) => 
 });
 
 t.test('KES down: SSE-S3 PUT 503 with a clear message, cached objects, plain and SSE-C still served; KES back: recovered in place', async (t) => {
-  const kes = await kesServer(t);
+  const kes = await kesServer(t, { pki });
   const { d, s3 } = await daemon(t, kesEnv([kes]), true); // TLS: SSE-C needs it
   const ca = d.caCert;
   await waitReady(d.endpoint, 200, 30_000, ca);
-  const bucket = bucketName();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3);
   const cachedBody = testBytes(100_000, 1);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cached', Body: cachedBody, ServerSideEncryption: 'AES256' }));
   const plainBody = testBytes(5000, 2);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: plainBody }));
   const ck = Buffer.alloc(32, 0x5c);
-  const ssec = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: ck.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(ck).digest('base64') };
+  const withKey = ssec(ck);
   const ssecBody = testBytes(7000, 3);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec', Body: ssecBody, ...ssec }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec', Body: ssecBody, ...withKey }));
   const pid = d.proc.pid;
 
   await kes.stop();
@@ -138,21 +111,21 @@ t.test('KES down: SSE-S3 PUT 503 with a clear message, cached objects, plain and
     t.match(err, { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 }, message: /key management service is unreachable.*no endpoint reachable/ }, describeErr(err));
   }
 
-  t.ok((await getBytes(s3, bucket, 'cached')).equals(cachedBody), 'a cached SSE-S3 object still reads');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'cached' })).equals(cachedBody), 'a cached SSE-S3 object still reads');
   t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cached' })), { ServerSideEncryption: 'AES256' });
-  t.ok((await getBytes(s3, bucket, 'plain')).equals(plainBody), 'plain GET');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'plain' })).equals(plainBody), 'plain GET');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain2', Body: plainBody }));
-  t.ok((await getBytes(s3, bucket, 'plain2')).equals(plainBody), 'plain PUT + GET');
-  t.ok((await getBytes(s3, bucket, 'ssec', ssec)).equals(ssecBody), 'SSE-C GET');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec2', Body: ssecBody, ...ssec }));
-  t.ok((await getBytes(s3, bucket, 'ssec2', ssec)).equals(ssecBody), 'SSE-C PUT + GET');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'plain2' })).equals(plainBody), 'plain PUT + GET');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'ssec', ...withKey })).equals(ssecBody), 'SSE-C GET');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec2', Body: ssecBody, ...withKey }));
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'ssec2', ...withKey })).equals(ssecBody), 'SSE-C PUT + GET');
 
   const m = await scrape(d.endpoint, ca);
   t.ok((metricSample(m, 's3d_kms_call_errors_total', { route: 'generate', code: 'Unavailable' }) ?? 0) >= 2, 'metrics: generate Unavailable counted');
   t.ok((metricSample(m, 's3d_kms_request_errors_total', { endpoint: kes.url, route: 'generate', reason: 'network' }) ?? 0) >= 2, 'metrics: network errors per endpoint');
-  const offline = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/status', ROOT, ca);
+  const offline = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/status', ROOT_CREDENTIALS, ca);
   t.same(JSON.parse(offline.text).endpoints, { [kes.url]: 'offline' });
-  const keyStatus = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status', ROOT, ca);
+  const keyStatus = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status', ROOT_CREDENTIALS, ca);
   t.match(JSON.parse(keyStatus.text), { 'key-id': KES_TEST_KEY, 'encryption-error': /no endpoint reachable/ });
 
   await kes.start();
@@ -160,10 +133,10 @@ t.test('KES down: SSE-S3 PUT 503 with a clear message, cached objects, plain and
   t.ok(took < 5000, `ready again ${took} ms after KES came back`);
   const afterBody = testBytes(3000, 4);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'after', Body: afterBody, ServerSideEncryption: 'AES256' }));
-  t.ok((await getBytes(s3, bucket, 'after')).equals(afterBody), 'SSE-S3 PUT + GET after recovery');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'after' })).equals(afterBody), 'SSE-S3 PUT + GET after recovery');
   t.equal(d.proc.pid, pid);
   t.equal(d.proc.exitCode, null, 'same s3d process throughout');
-  const online = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/status', ROOT, ca);
+  const online = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/status', ROOT_CREDENTIALS, ca);
   t.same(JSON.parse(online.text).endpoints, { [kes.url]: 'online' });
 });
 
@@ -173,8 +146,7 @@ t.test('s3d starts while KES is down: serves, not ready; ready once KES is up (d
   await kes.stop();
   const { d, s3 } = await daemon(t, kesEnv([kes], { keyName: 's3d-late-key' }));
   t.equal(await readyStatus(d.endpoint), 503, 'not ready while KES is down');
-  const bucket = bucketName();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'hello' }));
   const err = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'enc', Body: 'x', ServerSideEncryption: 'AES256' })).then(() => undefined, (e: unknown) => e);
   t.match(err, { $metadata: { httpStatusCode: 503 } }, 'SSE-S3 refused with 503 meanwhile');
@@ -185,5 +157,5 @@ t.test('s3d starts while KES is down: serves, not ready; ready once KES is up (d
   t.ok(took < 5000, `ready ${took} ms after KES started`);
   t.equal(kes.counters().requests.create, 1, 'the default key was created once KES was reachable');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'enc', Body: 'secret', ServerSideEncryption: 'AES256' }));
-  t.equal(Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'enc' }))).Body!.transformToByteArray()).toString(), 'secret');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'enc' })).toString(), 'secret');
 });

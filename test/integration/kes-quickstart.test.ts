@@ -13,15 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  CreateBucketCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, ROOT, SECRET_KEY, startDaemon, testBytes } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { waitReady, wideS3Client } from '../fixtures/kes-server/daemon-env.js';
+import { waitReady, wideS3Client } from '../helpers/kes.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
 
 const CLI = join(ROOT, 'dist/test/fixtures/kes-server/cli.js');
 const run = promisify(execFile);
@@ -101,9 +100,8 @@ t.test('Quick Start: kes:dev DIR, then s3d with the files it wrote', async (t) =
   });
   await waitReady(d.endpoint);
   t.ok(d.jsonLogs().some((l) => l.msg === 'created the default KES key' && l.key === 's3d-default-key'), 'default key created at start-up');
-  let s3 = wideS3Client(d.endpoint, ACCESS_KEY, SECRET_KEY);
-  const bucket = bucketName('docs');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  let s3 = wideS3Client(d);
+  const bucket = await createBucket(s3, 'docs');
   const body = testBytes(20_000, 11);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'auto.txt', Body: body }));
   t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'auto.txt' })), { ServerSideEncryption: 'AES256' }, 'auto-encryption: SSE-S3 without any header');
@@ -130,9 +128,8 @@ t.test('Quick Start: kes:dev DIR, then s3d with the files it wrote', async (t) =
   const dev2 = await devServer(t, dir);
   d = await startDaemon({ env: { ...quickStartEnv(dev2), S3_KMS_AUTO_ENCRYPTION: 'on' }, dataDir });
   await waitReady(d.endpoint);
-  s3 = wideS3Client(d.endpoint, ACCESS_KEY, SECRET_KEY);
+  s3 = wideS3Client(d);
   for (const key of ['auto.txt', 'bucket.txt']) {
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `${key} reads after restarting both`);
+    t.ok((await getBytes(s3, { Bucket: bucket, Key: key })).equals(body), `${key} reads after restarting both`);
   }
 });
