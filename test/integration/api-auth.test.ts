@@ -6,10 +6,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import {
   STREAMING_SIGNED_PAYLOAD,
   STREAMING_SIGNED_PAYLOAD_TRAILER,
@@ -21,7 +18,9 @@ import {
   trailerStringToSign,
 } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { assertXmlError, buildHeaders, md5Base64, raw, sha256Hex, xmlField, type RawOptions, type RawResponse } from './api-support.js';
+import { expectNoTempFiles } from '../helpers/files.js';
+import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
+import { assertXmlError, buildHeaders, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
 
 let d: TestDaemon;
 let s3: S3Client;
@@ -61,21 +60,9 @@ async function headStatus(key: string): Promise<number> {
   return r.status;
 }
 
-/** Files left in the daemon's temp dir (a rejected upload must not leave any). */
-function tempFiles(): string[] {
-  return readdirSync(join(d.dataDir, '.s3d', 'tmp'));
-}
-
-async function noTempFiles(t: Test, what: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (tempFiles().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.strictSame(tempFiles(), [], `${what}: no temp file left`);
-}
-
-function crc32Base64(b: Buffer): string {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(crc32(b));
-  return out.toString('base64');
+/** A rejected upload must leave no file in the daemon's temp dir. */
+function noTempFiles(t: Test, what: string): Promise<void> {
+  return expectNoTempFiles(t, d.dataDir, what);
 }
 
 t.test('header authentication errors', async (t) => {
@@ -301,7 +288,7 @@ t.test('signed aws-chunked streams: every chunk signature and the trailer are ve
   for (const mode of ['signed', 'signed-trailer', 'unsigned-trailer'] as const) {
     const ok = await putChunked(`chunked/${mode}/ok`, { data, chunkSize: 65_536, mode });
     t.equal(ok.status, 200, `${mode}: valid stream accepted`);
-    t.equal(ok.headers.etag, `"${createHash('md5').update(data).digest('hex')}"`, `${mode}: ETag of the decoded bytes`);
+    t.equal(ok.headers.etag, `"${md5Hex(data)}"`, `${mode}: ETag of the decoded bytes`);
     const got = await raw(d.port, { method: 'GET', path: `/${bucket}/chunked/${mode}/ok` });
     t.ok(got.body.equals(data), `${mode}: decoded bytes stored`);
   }
@@ -394,7 +381,7 @@ t.test('Expect: 100-continue: 100 first, then the body, then 200', async (t) => 
   await w.write(body);
   t.ok(await w.until(FINAL_STATUS, 5000), 'final response after the body');
   t.match(w.text, /HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/, '100 then 200');
-  t.match(w.text, new RegExp(`etag: "${createHash('md5').update(body).digest('hex')}"`, 'i'));
+  t.match(w.text, new RegExp(`etag: "${md5Hex(body)}"`, 'i'));
   const got = await raw(d.port, { method: 'GET', path });
   t.ok(got.body.equals(body), 'stored bytes');
 });

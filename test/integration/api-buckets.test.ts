@@ -15,12 +15,13 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import type { LookupAddress } from 'node:dns';
 import { Agent } from 'node:http';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { assertXmlError, expectSdkError, raw, xmlField, type RawResponse } from './api-support.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { assertXmlError, raw, xmlField, type RawResponse } from '../helpers/http.js';
+import { clientFor, expectSdkError } from '../helpers/s3.js';
 
 let d: TestDaemon;
 let euD: TestDaemon;
@@ -46,7 +47,7 @@ async function req(what: string, opts: Parameters<typeof raw>[1], daemon: TestDa
 t.test('ListBuckets: empty, then the created buckets in name order with creation dates', async (t) => {
   const s3 = euD.s3();
   // euD is fresh: nothing else creates buckets there before this test.
-  const eu = new S3Client({ endpoint: euD.endpoint, region: 'eu-west-1', forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
+  const eu = clientFor(euD, { region: 'eu-west-1' });
   const empty = await eu.send(new ListBucketsCommand({}));
   t.strictSame(empty.Buckets ?? [], [], 'no buckets yet');
   t.equal(empty.Owner?.ID, ACCESS_KEY);
@@ -166,13 +167,7 @@ function virtualHostClient(port: number): S3Client {
     else cb(null, '127.0.0.1', 4);
   };
   const httpAgent = new Agent({ keepAlive: false, lookup: lookup as never });
-  return new S3Client({
-    endpoint: `http://localhost:${port}`,
-    region: REGION,
-    forcePathStyle: false,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    requestHandler: { httpAgent },
-  });
+  return s3Client(`http://localhost:${port}`, undefined, false, { requestHandler: { httpAgent } });
 }
 
 t.test('virtual-host-style requests (S3_DOMAIN=localhost)', async (t) => {

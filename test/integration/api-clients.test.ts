@@ -2,14 +2,15 @@
 // npm client, and the aws CLI's s3api commands (skipped with a message when `aws` is absent).
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Client as MinioClient } from 'minio';
+import type { Client as MinioClient } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { md5Hex } from '../helpers/hash.js';
+import { minioClient } from '../helpers/minio.js';
 
 let d: TestDaemon;
 let work: string;
@@ -25,10 +26,6 @@ t.teardown(async () => {
 });
 
 
-function md5(b: Buffer): string {
-  return createHash('md5').update(b).digest('hex');
-}
-
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of stream) parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
@@ -36,16 +33,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 function minio(agent?: Agent): MinioClient {
-  return new MinioClient({
-    endPoint: '127.0.0.1',
-    port: d.port,
-    useSSL: false,
-    accessKey: ACCESS_KEY,
-    secretKey: SECRET_KEY,
-    region: REGION,
-    pathStyle: true,
-    ...(agent ? { transportAgent: agent } : {}),
-  });
+  return minioClient(d, agent ? { transportAgent: agent } : {});
 }
 
 interface ObjInfo {
@@ -71,23 +59,23 @@ t.test('minio npm client: makeBucket, putObject, fPutObject/fGetObject, statObje
 
   const small = Buffer.from('hello from minio-js');
   const r1 = await c.putObject(b, 'dir/small.txt', small, small.length, { 'Content-Type': 'text/plain', 'X-Amz-Meta-Origin': 'minio' });
-  t.equal(r1.etag, md5(small), 'putObject(Buffer) ETag is the MD5');
+  t.equal(r1.etag, md5Hex(small), 'putObject(Buffer) ETag is the MD5');
   const big = testBytes(12 * 1024 * 1024 + 5, 77);
   const r2 = await c.putObject(b, 'dir/stream.bin', Readable.from([big.subarray(0, 5_000_000), big.subarray(5_000_000)]), big.length);
-  t.equal(r2.etag, md5(big), 'putObject(stream) of 12 MiB, single PUT');
+  t.equal(r2.etag, md5Hex(big), 'putObject(stream) of 12 MiB, single PUT');
 
   const file = join(work, 'upload.bin');
   const fileBytes = testBytes(3 * 1024 * 1024 + 1, 78);
   writeFileSync(file, fileBytes);
   const r3 = await c.fPutObject(b, 'files/upload.bin', file, { 'Content-Type': 'application/x-upload' });
-  t.equal(r3.etag, md5(fileBytes), 'fPutObject ETag');
+  t.equal(r3.etag, md5Hex(fileBytes), 'fPutObject ETag');
   const down = join(work, 'download.bin');
   await c.fGetObject(b, 'files/upload.bin', down);
   t.ok(readFileSync(down).equals(fileBytes), 'fGetObject writes the exact bytes');
 
   const st = await c.statObject(b, 'dir/small.txt');
   t.equal(st.size, small.length, 'statObject size');
-  t.equal(st.etag, md5(small), 'statObject etag');
+  t.equal(st.etag, md5Hex(small), 'statObject etag');
   t.equal(st.metaData['content-type'], 'text/plain', 'statObject content-type');
   t.equal(st.metaData.origin, 'minio', 'statObject user metadata');
   t.ok(st.lastModified instanceof Date);
@@ -200,8 +188,8 @@ t.test('aws CLI s3api: create-bucket, put-object, get-object, head-object, list-
     ok(['s3api', 'put-object', '--bucket', b, '--key', bigKey, '--body', bigFile], 'put-object 6 MiB'),
     fails(['s3api', 'create-bucket', '--bucket', b], 'BucketAlreadyOwnedByYou', 'create-bucket twice'),
   ]);
-  t.equal(put.ETag, `"${md5(readFileSync(small))}"`, 'put-object ETag');
-  t.equal(putBig.ETag, `"${md5(big)}"`, 'put-object 6 MiB ETag');
+  t.equal(put.ETag, `"${md5Hex(readFileSync(small))}"`, 'put-object ETag');
+  t.equal(putBig.ETag, `"${md5Hex(big)}"`, 'put-object 6 MiB ETag');
 
   // Independent reads, in parallel (each CLI start costs about a second).
   const out = join(work, 'cli-get.bin');
@@ -216,7 +204,7 @@ t.test('aws CLI s3api: create-bucket, put-object, get-object, head-object, list-
   ]);
   t.ok(readFileSync(out).equals(big), 'get-object wrote the exact bytes');
   t.equal(got.ContentLength, big.length);
-  t.equal(got.ETag, `"${md5(big)}"`);
+  t.equal(got.ETag, `"${md5Hex(big)}"`);
   t.equal(head.ContentLength, readFileSync(small).length, 'head-object ContentLength');
   t.equal(head.ContentType, 'text/plain');
   t.strictSame(head.Metadata, { origin: 'cli' }, 'head-object Metadata');

@@ -1,26 +1,22 @@
 // Large objects and durability (issue 2, "uWS front end" and "Storage"): a 256 MiB PUT and GET
 // stream through the daemon with bounded memory, and an acknowledged PUT survives SIGKILL.
 import t from 'tap';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, rssKiB, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { rssKiB, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { md5Hex } from '../helpers/hash.js';
+import { clientFor, createBucket } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 256 * MiB;
 const CHUNK = MiB;
 
 function client(d: TestDaemon): S3Client {
-  return new S3Client({
-    endpoint: d.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
-  });
+  return clientFor(d, { requestHandler: { httpAgent: new Agent({ keepAlive: false }) } });
 }
 
 /** 256 MiB of distinct 1 MiB blocks, generated on demand and hashed as they go out. */
@@ -59,14 +55,9 @@ function sampleRss(pid: number): { stop(): number; samples: number[] } {
 }
 
 t.test('256 MiB PUT and GET stream through with the daemon RSS growing by less than 64 MiB', async (t) => {
-  const d = await startDaemon();
-  t.teardown(async () => {
-    await d.stop();
-    d.cleanup();
-  });
+  const d = await startDaemonFor(t);
   const s3 = client(d);
-  const bucket = bucketName('large');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'large');
   // Warm up the paths (crypto pool workers, file store, SDK) before the baseline.
   const warm = testBytes(8 * MiB, 3);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'warm', Body: Readable.from([warm]), ContentLength: warm.length }));
@@ -115,8 +106,7 @@ t.test('durability: an acknowledged PUT survives SIGKILL right after its 200; st
     d.cleanup();
   });
   let s3 = client(d);
-  const bucket = bucketName('durable');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'durable');
   const bodies = new Map<string, Buffer>([
     ['file-backed', testBytes(3 * MiB + 17, 51)],
     ['inline', testBytes(1000, 52)],
@@ -145,7 +135,7 @@ t.test('durability: an acknowledged PUT survives SIGKILL right after its 200; st
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const bytes = Buffer.from(await got.Body!.transformToByteArray());
     t.ok(bytes.equals(body), `GET ${key} after SIGKILL + restart returns the acknowledged bytes`);
-    t.equal(got.ETag, `"${createHash('md5').update(body).digest('hex')}"`);
+    t.equal(got.ETag, `"${md5Hex(body)}"`);
   }
   t.notOk(existsSync(tmpLeft), 'temp file swept at start-up');
   t.notOk(existsSync(orphan), 'unreferenced data file swept at start-up');

@@ -11,17 +11,20 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { assertXmlError, encodeKey, expectSdkError, md5Base64, raw, xmlField, type RawOptions } from './api-support.js';
+import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { dataFilePaths, filesUnder } from '../helpers/files.js';
+import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
+import { assertXmlError, encodeKey, raw, xmlField, type RawOptions } from '../helpers/http.js';
+import { clientFor, createBucket, expectSdkError, getBytes } from '../helpers/s3.js';
+import { pollUntil } from '../helpers/wait.js';
 
 let d: TestDaemon;
 let s3: S3Client;
@@ -31,13 +34,7 @@ const sent: Array<Record<string, string>> = [];
 
 /** An SDK client with its defaults (response checksum validation on), on its own kept-alive agent. */
 function client(): S3Client {
-  return new S3Client({
-    endpoint: d.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    requestHandler: { httpAgent: new Agent({ keepAlive: true }) },
-  });
+  return clientFor(d, { requestHandler: { httpAgent: new Agent({ keepAlive: true }) } });
 }
 
 t.before(async () => {
@@ -56,23 +53,6 @@ t.teardown(async () => {
   await d.stop();
   d.cleanup();
 });
-
-function md5Hex(b: Buffer): string {
-  return createHash('md5').update(b).digest('hex');
-}
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-function crc32Base64(b: Buffer): string {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(crc32(b));
-  return out.toString('base64');
-}
-
-async function getBytes(key: string, extra: Partial<{ Range: string }> = {}): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
-  return Buffer.from(await r.Body!.transformToByteArray());
-}
 
 /** A stream body in uneven pieces, so aws-chunked framing gets several chunks. */
 function streamOf(data: Buffer): Readable {
@@ -99,7 +79,7 @@ t.test('PUT/GET/HEAD/DELETE with the SDK default checksums (Buffer: CRC32 header
     t.equal(put.ChecksumCRC32, crc32Base64(body), `${size}: CRC32 echoed`);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
     const bytes = Buffer.from(await got.Body!.transformToByteArray());
-    t.equal(sha256(bytes), sha256(body), `${size}: GET returns the bytes`);
+    t.equal(sha256Hex(bytes), sha256Hex(body), `${size}: GET returns the bytes`);
     t.equal(got.ContentLength, size);
     t.equal(got.ETag, put.ETag);
     t.equal(got.ChecksumCRC32, crc32Base64(body), `${size}: GET returns the stored CRC32`);
@@ -126,9 +106,9 @@ t.test('PUT streams with aws-chunked and a CRC32 trailer (STREAMING-UNSIGNED-PAY
     t.equal(req['x-amz-decoded-content-length'], String(size));
     t.equal(put.ETag, `"${md5Hex(body)}"`, `${size}: ETag is the MD5 of the decoded payload`);
     t.equal(put.ChecksumCRC32, crc32Base64(body), `${size}: trailer CRC32 echoed`);
-    const bytes = await getBytes(key);
+    const bytes = await getBytes(s3, { Bucket: bucket, Key: key });
     t.equal(bytes.length, size);
-    t.equal(sha256(bytes), sha256(body), `${size}: GET returns the decoded bytes (no framing)`);
+    t.equal(sha256Hex(bytes), sha256Hex(body), `${size}: GET returns the decoded bytes (no framing)`);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
     t.equal(head.ContentType, 'application/x-test');
     t.equal(head.ChecksumCRC32, crc32Base64(body));
@@ -145,7 +125,7 @@ t.test('aws-chunked is transport framing: it is not stored as the Content-Encodi
   t.equal(sent[sent.length - 1]!['content-encoding'], 'gzip,aws-chunked');
   const gz = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/gzip' }));
   t.equal(gz.ContentEncoding, 'gzip', 'only the client encoding is stored');
-  t.ok((await getBytes('ce/gzip')).equals(body), 'bytes are stored as sent (no decoding)');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'ce/gzip' })).equals(body), 'bytes are stored as sent (no decoding)');
 });
 
 t.test('PUT with a precomputed SHA-256 payload hash (raw SigV4)', async (t) => {
@@ -350,20 +330,9 @@ t.test('user metadata and representation headers round trip', async (t) => {
   t.equal(after.ContentLanguage, undefined, 'old representation headers gone');
 });
 
-/** Every file under dir, relative to it. */
-function walk(dir: string, base = dir): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...walk(p, base));
-    else out.push(relative(base, p));
-  }
-  return out;
-}
 
 t.test('hostile and unusual keys are stored as harmless names and list back exactly', async (t) => {
-  const b = bucketName('keys');
-  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  const b = await createBucket(s3, 'keys');
   const keys = [
     'ünïcödé/日本語/😀.txt',
     'with space',
@@ -386,7 +355,7 @@ t.test('hostile and unusual keys are stored as harmless names and list back exac
   const outside = [join(tmpdir(), 'b'), join(tmpdir(), 'etc'), join(tmpdir(), 'escape'), join(dirname(d.dataDir), 'b'), join(d.dataDir, 'b'), join(d.dataDir, 'etc')];
   const existedBefore = outside.map((p) => existsSync(p));
   const passwd = readFileSync('/etc/passwd');
-  const filesBefore = new Set(walk(d.dataDir));
+  const filesBefore = new Set(filesUnder(d.dataDir, { relative: true }));
   // Bodies larger than the inline threshold, so every object gets a data file.
   const bodies = new Map(keys.map((k, i) => [k, testBytes(140_000 + i, i + 100)]));
   for (const key of keys) {
@@ -412,7 +381,7 @@ t.test('hostile and unusual keys are stored as harmless names and list back exac
   // Nothing escaped the data dir; new files are id-named data files under .s3d/.
   t.strictSame(outside.map((p) => existsSync(p)), existedBefore, 'no file appeared outside the data dir');
   t.ok(readFileSync('/etc/passwd').equals(passwd), '/etc/passwd untouched');
-  const added = walk(d.dataDir).filter((f) => !filesBefore.has(f));
+  const added = filesUnder(d.dataDir, { relative: true }).filter((f) => !filesBefore.has(f));
   const dataFiles = added.filter((f) => /^\.s3d\/objects\/[0-9a-f]{2}\/[0-9a-f]{32}$/.test(f));
   t.equal(dataFiles.length, keys.length, 'one id-named data file per object');
   t.strictSame(
@@ -420,7 +389,7 @@ t.test('hostile and unusual keys are stored as harmless names and list back exac
     [],
     'no other file outside .s3d/',
   );
-  for (const f of walk(d.dataDir)) t.notOk(/passwd|escape|ünï|with space/.test(f), `no key-derived name: ${f}`);
+  for (const f of filesUnder(d.dataDir, { relative: true })) t.notOk(/passwd|escape|ünï|with space/.test(f), `no key-derived name: ${f}`);
   for (const key of keys) await s3.send(new DeleteObjectCommand({ Bucket: b, Key: key }));
   t.equal((await s3.send(new ListObjectsV2Command({ Bucket: b }))).KeyCount, 0, 'all deleted');
 });
@@ -453,7 +422,7 @@ t.test('empty objects', async (t) => {
   t.equal(head.ContentLength, 0);
   const streamed = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'empty-stream', Body: Readable.from([Buffer.alloc(0)]), ContentLength: 0 }));
   t.equal(streamed.ETag, EMPTY_MD5, 'empty aws-chunked stream');
-  t.equal((await getBytes('empty-stream')).length, 0);
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'empty-stream' })).length, 0);
   const r = await raw(d.port, { method: 'GET', path: `/${bucket}/empty`, headers: { range: 'bytes=0-' } });
   assertXmlError(t, r, 416, 'InvalidRange', 'Range on an empty object');
   const rawGet = await raw(d.port, { method: 'GET', path: `/${bucket}/empty` });
@@ -477,7 +446,7 @@ t.test('missing keys and buckets', async (t) => {
 });
 
 t.test('overwrite and delete: old data files are removed after the commit (reaper grace 5 s)', async (t) => {
-  const files = (): Set<string> => new Set(walk(join(d.dataDir, '.s3d', 'objects')));
+  const files = (): Set<string> => new Set(dataFilePaths(d.dataDir));
   /** The data file a PUT created (other tests' files may come and go meanwhile). */
   const putNewFile = async (key: string, body: Buffer): Promise<string> => {
     const before = files();
@@ -490,14 +459,13 @@ t.test('overwrite and delete: old data files are removed after the commit (reape
   const doomed = await putNewFile('doomed', testBytes(300_000, 3));
   const v2 = await putNewFile('overwrite', testBytes(300_000, 2));
   t.ok(files().has(v1), 'the replaced file is kept for in-flight readers right after the commit');
-  t.ok((await getBytes('overwrite')).equals(testBytes(300_000, 2)), 'the new bytes are served at once');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'overwrite' })).equals(testBytes(300_000, 2)), 'the new bytes are served at once');
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'doomed' }));
-  const deadline = Date.now() + 15_000;
-  while ((files().has(v1) || files().has(doomed)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await pollUntil(files, (f) => !f.has(v1) && !f.has(doomed), 15_000, 100);
   t.notOk(files().has(v1), 'the replaced data file is reaped');
   t.notOk(files().has(doomed), 'the deleted object\'s data file is reaped');
   t.ok(files().has(v2), 'the live data file stays');
-  t.ok((await getBytes('overwrite')).equals(testBytes(300_000, 2)), 'still served after the sweep');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'overwrite' })).equals(testBytes(300_000, 2)), 'still served after the sweep');
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'overwrite' }));
 });
 
