@@ -20,13 +20,15 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { createCipheriv, createHash } from 'node:crypto';
 import { Agent as HttpsAgent } from 'node:https';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { inspectDataDir, prng } from './prod-helpers.js';
+import { bucketName, prng, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { inspectDataDir } from '../helpers/files.js';
+import { clientFor } from '../helpers/s3.js';
+import { ssec, ssecCopy, sseWriteInput } from '../helpers/sse.js';
 
 const SEED = 0x5eed_c0de;
 const ROUNDS = 6;
@@ -35,7 +37,7 @@ const WORKERS = 6;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SSE_C_KEY = Buffer.alloc(32, 0x5c);
-const SSE_C = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: SSE_C_KEY.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(SSE_C_KEY).digest('base64') };
+const SSE_C = ssec(SSE_C_KEY);
 
 type Sse = 'none' | 'SSE-S3' | 'SSE-C';
 
@@ -80,11 +82,7 @@ function bodyOf(v: Version): Buffer {
 }
 
 function client(d: TestDaemon): S3Client {
-  return new S3Client({
-    endpoint: d.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+  return clientFor(d, {
     maxAttempts: 1,
     // The SDK's pure-JS CRC32 of every body would dominate the test's CPU; S3 needs no checksum here.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -94,9 +92,7 @@ function client(d: TestDaemon): S3Client {
 }
 
 function sseParams(sse: Sse): Record<string, string> {
-  if (sse === 'SSE-S3') return { ServerSideEncryption: 'AES256' };
-  if (sse === 'SSE-C') return { ...SSE_C };
-  return {};
+  return sseWriteInput(sse, SSE_C_KEY);
 }
 
 /** Reads an object (retrying with the SSE-C key when it is SSE-C); md5 hex, or null when absent. */
@@ -216,7 +212,7 @@ t.test(`SIGKILL during mixed load, ${ROUNDS} rounds`, async (t) => {
           const from = model.get(src)!.acked!;
           const v: Version = { id: nextVersion++, parts: from.parts, sse: pickSse() };
           md5Cache.set(v.id, md5Of(from));
-          const srcSse = from.sse === 'SSE-C' ? { CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: SSE_C.SSECustomerKey, CopySourceSSECustomerKeyMD5: SSE_C.SSECustomerKeyMD5 } : {};
+          const srcSse = from.sse === 'SSE-C' ? ssecCopy(SSE_C_KEY) : {};
           await run('copy', [key, src], new Map([[key, v]]), () =>
             s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/${encodeURI(src)}`, ...srcSse, ...sseParams(v.sse) })),
           );

@@ -8,26 +8,27 @@
 import t, { type Test } from 'tap';
 import {
   CopyObjectCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
-import { openSync, readdirSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
+import { openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import { chunkStringToSign, deriveSigningKey, signatureHex } from '../../daemon/auth/sigv4.js';
-import { REGION, SECRET_KEY, bucketName, rssKiB, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { errorCode, parseHttpResponse, prng, send, signedHeaders, sleep, tcpConversation, tcpExchange, type RawResponse } from './prod-helpers.js';
+import { REGION, SECRET_KEY, bucketName, prng, rssKiB, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { dataFilePaths, expectNoTempFiles } from '../helpers/files.js';
+import { md5Base64, sha256Hex } from '../helpers/hash.js';
+import { errorCode, send, signedHeaders, type RawResponse } from '../helpers/http.js';
+import { createBucket } from '../helpers/s3.js';
+import { ssecCopy, ssecHeaders } from '../helpers/sse.js';
+import { parseHttpResponse, tcpConversation, tcpExchange } from '../helpers/tcp.js';
+import { sleep } from '../helpers/wait.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const md5b64 = (b: Buffer | string): string => createHash('md5').update(b).digest('base64');
-const sha256hex = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
 let d: TestDaemon;
 let bucket: string;
@@ -35,8 +36,7 @@ const objBody = testBytes(200_000, 5);
 
 t.before(async () => {
   d = await startDaemon();
-  bucket = bucketName('hostile');
-  await d.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  bucket = await createBucket(d.s3(), 'hostile');
   await d.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: objBody, ServerSideEncryption: 'AES256' }));
 });
 t.teardown(async () => {
@@ -55,14 +55,8 @@ function expectError(t: Test, r: RawResponse, status: number, code: string | rea
   t.ok(codes.includes(errorCode(r.body) ?? ''), `${what}: code ${errorCode(r.body)} (want ${codes.join(' or ')})`);
 }
 
-function tempFiles(): string[] {
-  return readdirSync(join(d.dataDir, '.s3d/tmp'));
-}
-
-async function waitNoTemp(t: Test, what: string): Promise<void> {
-  const start = Date.now();
-  while (tempFiles().length > 0 && Date.now() - start < 3000) await sleep(20);
-  t.same(tempFiles(), [], `${what}: no temp file left`);
+function waitNoTemp(t: Test, what: string): Promise<void> {
+  return expectNoTempFiles(t, d.dataDir, what);
 }
 
 async function absent(t: Test, key: string, what: string): Promise<void> {
@@ -82,7 +76,7 @@ function signedList(method: string, path: string, extra: Record<string, string> 
 
 t.test('bad XML bodies → MalformedXML (and friends)', async (t) => {
   const del = (body: string): Promise<RawResponse> =>
-    send(d.port, { method: 'POST', path: `/${bucket}`, query: 'delete=', body, headers: { 'content-md5': md5b64(body), 'content-type': 'application/xml' } });
+    send(d.port, { method: 'POST', path: `/${bucket}`, query: 'delete=', body, headers: { 'content-md5': md5Base64(body), 'content-type': 'application/xml' } });
   const bad: Array<[string, string]> = [
     ['not XML at all', 'hello world'],
     ['unclosed element', '<Delete><Object><Key>a</Key></Object>'],
@@ -132,7 +126,7 @@ t.test('bad XML bodies → MalformedXML (and friends)', async (t) => {
     'Complete, parts out of order',
   );
   expectError(t, await complete('<CompleteMultipartUpload><Part><PartNumber>abc</PartNumber><ETag>"x"</ETag></Part></CompleteMultipartUpload>'), 400, ['MalformedXML', 'InvalidArgument', 'InvalidPart'], 'Complete, part number not a number');
-  const enc = (body: string): Promise<RawResponse> => send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'encryption=', body, headers: { 'content-md5': md5b64(body) } });
+  const enc = (body: string): Promise<RawResponse> => send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'encryption=', body, headers: { 'content-md5': md5Base64(body) } });
   expectError(t, await enc('<ServerSideEncryptionConfiguration><Rule>'), 400, 'MalformedXML', 'PutBucketEncryption, malformed');
   const badAlg = await enc('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>ROT13</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>');
   t.equal(badAlg.status, 400, `PutBucketEncryption, unknown algorithm: 400 ${errorCode(badAlg.body)}`);
@@ -202,7 +196,7 @@ function chunkedSigned(path: string, chunks: Buffer[], opts: { decoded?: number;
   const key = deriveSigningKey(SECRET_KEY, amzDate.slice(0, 8), REGION, 's3');
   let prev = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
   const sigs = all.map((c, i) => {
-    let sig = signatureHex(key, chunkStringToSign(amzDate, scope, prev, sha256hex(c)));
+    let sig = signatureHex(key, chunkStringToSign(amzDate, scope, prev, sha256Hex(c)));
     prev = sig;
     if (opts.corruptSig === i) sig = sig.replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
     return sig;
@@ -278,9 +272,9 @@ t.test('bodies shorter or longer than declared, and digests that do not match', 
   t.ok(rest.length === 0 || /^HTTP\/1\.1 4\d\d/.test(rest.toString('latin1')), `the excess is refused as a request (${rest.toString('latin1').split('\r\n')[0] || 'connection closed'})`);
 
   const body = testBytes(300_000, 4);
-  expectError(t, await send(d.port, { method: 'PUT', path: `/${bucket}/digest`, body, headers: { 'content-md5': md5b64('something else') } }), 400, 'BadDigest', 'Content-MD5 mismatch');
+  expectError(t, await send(d.port, { method: 'PUT', path: `/${bucket}/digest`, body, headers: { 'content-md5': md5Base64('something else') } }), 400, 'BadDigest', 'Content-MD5 mismatch');
   expectError(t, await send(d.port, { method: 'PUT', path: `/${bucket}/digest`, body, headers: { 'content-md5': 'not-base64!' } }), 400, 'InvalidDigest', 'Content-MD5 not base64 of 16 bytes');
-  expectError(t, await send(d.port, { method: 'PUT', path: `/${bucket}/digest`, body, payloadHash: sha256hex('other') }), 400, 'XAmzContentSHA256Mismatch', 'x-amz-content-sha256 mismatch');
+  expectError(t, await send(d.port, { method: 'PUT', path: `/${bucket}/digest`, body, payloadHash: sha256Hex('other') }), 400, 'XAmzContentSHA256Mismatch', 'x-amz-content-sha256 mismatch');
   expectError(t, await send(d.port, { method: 'PUT', path: `/${bucket}/digest`, body, headers: { 'x-amz-checksum-crc32': 'AAAAAA==' } }), 400, 'BadDigest', 'x-amz-checksum-crc32 mismatch');
   await absent(t, 'digest', 'digest mismatches');
   await waitNoTemp(t, 'digest mismatches');
@@ -339,11 +333,10 @@ t.test('SSE-C: wrong, missing and malformed customer keys (TLS)', async (t) => {
     td.cleanup();
   });
   const s3 = td.s3();
-  const b = bucketName('ssec');
-  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  const b = await createBucket(s3, 'ssec');
   const keyA = Buffer.alloc(32, 0xa1);
   const keyB = Buffer.alloc(32, 0xb2);
-  const ssec = (k: Buffer, md5?: string): Record<string, string> => ({ SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'), SSECustomerKeyMD5: md5 ?? md5b64(k) });
+  const ssec = (k: Buffer, md5?: string): Record<string, string> => ({ SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'), SSECustomerKeyMD5: md5 ?? md5Base64(k) });
   const body = testBytes(150_000, 6);
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: body, ...ssec(keyA) }));
   const fails = async (what: string, p: Promise<unknown>, status: number, code: string | string[]): Promise<void> => {
@@ -367,7 +360,7 @@ t.test('SSE-C: wrong, missing and malformed customer keys (TLS)', async (t) => {
     const headers = signedHeaders(td.port, {
       method: 'GET',
       path: `/${b}/c`,
-      headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': keyA.toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': md5b64('x') },
+      headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': keyA.toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': md5Base64('x') },
     });
     const req = httpsRequest({ host: '127.0.0.1', port: td.port, path: `/${b}/c`, headers, ca: td.caCert, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -380,7 +373,7 @@ t.test('SSE-C: wrong, missing and malformed customer keys (TLS)', async (t) => {
   expectError(t, mismatch, 400, 'InvalidArgument', 'GET with a key MD5 that does not match the key');
   await fails(
     'CopyObject with the wrong source key',
-    s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c2', CopySource: `${b}/c`, CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: keyB.toString('base64'), CopySourceSSECustomerKeyMD5: md5b64(keyB) })),
+    s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c2', CopySource: `${b}/c`, ...ssecCopy(keyB) })),
     403,
     'AccessDenied',
   );
@@ -396,7 +389,7 @@ t.test('SSE-C: wrong, missing and malformed customer keys (TLS)', async (t) => {
     method: 'PUT',
     path: `/${bucket}/ssec-http`,
     body: 'x',
-    headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': keyA.toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': md5b64(keyA) },
+    headers: ssecHeaders(keyA),
   });
   expectError(t, plain, 400, 'InvalidRequest', 'SSE-C over plain HTTP');
 });
@@ -407,9 +400,9 @@ t.test('a flipped byte in stored ciphertext never yields unauthenticated plainte
   const P = 64 * KiB;
   const PKG = P + 32; // DARE package on disk: 16-byte header, 64 KiB, 16-byte tag
   const body = testBytes(PACKAGES * P, 8);
-  const filesBefore = new Set(listDataFiles());
+  const filesBefore = new Set(dataFilePaths(d.dataDir));
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/tamper`, body, headers: { 'x-amz-server-side-encryption': 'AES256' } })).status, 200);
-  const created = listDataFiles().filter((f) => !filesBefore.has(f));
+  const created = dataFilePaths(d.dataDir).filter((f) => !filesBefore.has(f));
   t.equal(created.length, 1, 'one data file written');
   const file = created[0]!;
   t.equal(statSync(file).size, PACKAGES * PKG, `${PACKAGES} full packages on disk`);
@@ -456,10 +449,6 @@ t.test('a flipped byte in stored ciphertext never yields unauthenticated plainte
   t.ok(fixed.body.equals(body), 'flipping the byte back restores the object (nothing was cached or rewritten)');
 });
 
-function listDataFiles(): string[] {
-  const dir = join(d.dataDir, '.s3d/objects');
-  return readdirSync(dir).flatMap((sub) => readdirSync(join(dir, sub)).map((f) => join(dir, sub, f)));
-}
 
 t.test('kept-alive connections survive 204, 304, HEAD (found and 404) and errors', async (t) => {
   const sig = (method: string, path: string, extra: Record<string, string> = {}): Array<[string, string]> => signedList(method, path, extra);
@@ -554,7 +543,7 @@ t.test('seeded fuzzer: no crash, no 5xx for client faults, flat memory', async (
     for (let i = 0; i < n; i++) {
       const [k, v] = rnd.pick<[string, () => string]>([
         ['range', () => rnd.pick(['bytes=0-10', `bytes=${rnd.int(1e6)}-`, `bytes=-${rnd.int(1e6)}`, 'bytes=abc', `bytes=${rnd.int(1e12)}-${rnd.int(10)}`])],
-        ['content-md5', () => rnd.pick([md5b64(randomText(5)), 'garbage', ''])],
+        ['content-md5', () => rnd.pick([md5Base64(randomText(5)), 'garbage', ''])],
         ['x-amz-server-side-encryption', () => rnd.pick(['AES256', 'aws:kms', 'rot13', ''])],
         ['x-amz-server-side-encryption-aws-kms-key-id', () => rnd.pick(['', 'nope', randomText(10)])],
         ['x-amz-server-side-encryption-context', () => rnd.pick(['e30=', 'garbage', Buffer.from('{"a":1}').toString('base64')])],
@@ -611,7 +600,7 @@ t.test('seeded fuzzer: no crash, no 5xx for client faults, flat memory', async (
     if (mode < 0.7) {
       // Signed: reaches routing, auth passes, handlers see it.
       if (body !== undefined) headers['content-length'] = String(body.length);
-      const payloadHash = body !== undefined && rnd.bool(0.3) ? sha256hex(body) : undefined;
+      const payloadHash = body !== undefined && rnd.bool(0.3) ? sha256Hex(body) : undefined;
       const r = await send(d.port, { method, path, query, headers, ...(body !== undefined ? { body } : {}), ...(payloadHash ? { payloadHash } : {}) }).catch((e: Error) => e);
       if (r instanceof Error) {
         status = `error:${r.message}`;

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { request } from 'node:http';
 import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
-import { send } from './prod-helpers.js';
+import { send } from '../helpers/http.js';
 
 interface Sample {
   name: string;

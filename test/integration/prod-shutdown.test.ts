@@ -4,18 +4,21 @@
 // reads back after a restart, or fails for its client and leaves nothing behind.
 
 import t, { type Test } from 'tap';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import { request } from 'node:http';
-import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { errorCode, inspectDataDir, openPut, send, signedHeaders, sleep, tryConnect, waitForLog } from './prod-helpers.js';
+import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { inspectDataDir } from '../helpers/files.js';
+import { errorCode, openPut, send, signedHeaders } from '../helpers/http.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
+import { tryConnect } from '../helpers/tcp.js';
+import { sleep, waitForLog } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const DEADLINE_S = 3;
 
-async function getBytes(d: TestDaemon, bucket: string, key: string): Promise<Buffer | undefined> {
+async function readIfExists(d: TestDaemon, bucket: string, key: string): Promise<Buffer | undefined> {
   try {
-    const r = await d.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return Buffer.from(await r.Body!.transformToByteArray());
+    return await getBytes(d.s3(), { Bucket: bucket, Key: key });
   } catch (err) {
     if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
     throw err;
@@ -57,8 +60,7 @@ async function assertClean(t: Test, dataDir: string, what: string): Promise<void
 t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new connections are refused; exit 0', async (t) => {
   const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DEADLINE_S) } });
   t.teardown(() => d.stop('SIGKILL'));
-  const bucket = bucketName();
-  await d.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(d.s3());
   const plainBody = testBytes(6 * MiB, 11);
   const sseBody = testBytes(5 * MiB + 123, 12);
   const plain = openPut(d.port, `/${bucket}/plain`, plainBody.length);
@@ -88,8 +90,8 @@ t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new
     await d2.stop('SIGKILL');
     d2.cleanup();
   });
-  t.ok((await getBytes(d2, bucket, 'plain'))?.equals(plainBody), 'plain object reads back after restart');
-  t.ok((await getBytes(d2, bucket, 'sse'))?.equals(sseBody), 'SSE-S3 object reads back after restart');
+  t.ok((await readIfExists(d2, bucket, 'plain'))?.equals(plainBody), 'plain object reads back after restart');
+  t.ok((await readIfExists(d2, bucket, 'sse'))?.equals(sseBody), 'SSE-S3 object reads back after restart');
   t.equal(await d2.stop('SIGINT'), 0, 'idle daemon exits 0 on SIGINT');
 });
 
@@ -97,8 +99,7 @@ t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothin
   const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DEADLINE_S) } });
   t.teardown(() => d.stop('SIGKILL'));
   const s3 = d.s3();
-  const bucket = bucketName();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3);
   // An existing version must survive an overwrite that is cut.
   const old = testBytes(300_000, 21);
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/keep`, body: old })).status, 200);
@@ -165,10 +166,10 @@ t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothin
     d2.cleanup();
   });
   for (const key of ['slow-plain', 'slow-sse', 'slow-small']) t.notOk(await exists(d2, bucket, key), `${key} is absent`);
-  t.ok((await getBytes(d2, bucket, 'keep'))?.equals(old), 'the cut overwrite left the previous version intact');
+  t.ok((await readIfExists(d2, bucket, 'keep'))?.equals(old), 'the cut overwrite left the previous version intact');
   const parts = await d2.s3().send(new ListPartsCommand({ Bucket: bucket, Key: 'mp', UploadId: mpu.UploadId! }));
   t.same(parts.Parts ?? [], [], 'the cut part is not recorded');
-  t.ok((await getBytes(d2, bucket, 'big'))?.equals(big), 'the object whose GET was cut is intact');
+  t.ok((await readIfExists(d2, bucket, 'big'))?.equals(big), 'the object whose GET was cut is intact');
   t.equal(await d2.stop(), 0);
   await assertClean(t, d.dataDir, 'after restart');
 });
@@ -179,8 +180,7 @@ t.test('SIGINT behaves like SIGTERM; requests on kept-alive connections during t
     await d.stop('SIGKILL');
     d.cleanup();
   });
-  const bucket = bucketName();
-  await d.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(d.s3());
   const body = testBytes(3 * MiB, 31);
   const up = openPut(d.port, `/${bucket}/x`, body.length);
   await up.write(body.subarray(0, MiB));
