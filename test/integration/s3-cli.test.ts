@@ -9,9 +9,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { Client as MinioClient, type BucketItem } from 'minio';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { BucketItem } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { md5Hex } from '../helpers/hash.js';
+import { minioClient } from '../helpers/minio.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -51,18 +54,11 @@ function aws(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   });
 }
 
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-
 function multipartETag(body: Buffer, partSize: number): string {
   const h = createHash('md5');
   let n = 0;
   for (let o = 0; o < body.length; o += partSize, n++) h.update(createHash('md5').update(body.subarray(o, o + partSize)).digest());
   return `"${h.digest('hex')}-${n}"`;
-}
-
-async function getBytes(bucket: string, key: string): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await r.Body!.transformToByteArray());
 }
 
 async function keysOf(bucket: string, prefix = ''): Promise<string[]> {
@@ -104,13 +100,12 @@ t.test('aws s3 cp of a 40 MB file uses multipart and round-trips', { skip: NO_AW
   t.equal(head.PartsCount, 5);
   const back = join(work, 'big.back');
   await aws('s3', 'cp', `s3://${bucket}/dir/big.bin`, back, '--only-show-errors', '--no-progress');
-  t.equal(md5(readFileSync(back)), md5(body), 'aws s3 cp back gives the same bytes');
+  t.equal(md5Hex(readFileSync(back)), md5Hex(body), 'aws s3 cp back gives the same bytes');
   rmSync(back);
 });
 
 t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: NO_AWS }, async (t) => {
-  const bucket = bucketName('sync');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'sync');
   const tree = join(work, 'tree');
   const files: Record<string, Buffer> = {
     'top.txt': Buffer.from('top level\n'),
@@ -133,7 +128,7 @@ t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: N
   await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--only-show-errors', '--no-progress');
   const want = Object.keys(files).map((k) => `tree/${k}`).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   t.same(await keysOf(bucket), want, 'every file uploaded under its relative path');
-  for (const [rel, data] of Object.entries(files)) t.ok((await getBytes(bucket, `tree/${rel}`)).equals(data), `bytes of ${rel}`);
+  for (const [rel, data] of Object.entries(files)) t.ok((await getBytes(s3, { Bucket: bucket, Key: `tree/${rel}` })).equals(data), `bytes of ${rel}`);
 
   const again = await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--dryrun');
   t.equal(again.stdout.trim(), '', 'a second sync has nothing to do');
@@ -143,7 +138,7 @@ t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: N
   rmSync(join(tree, 'a/b/c/three.txt'));
   writeFileSync(join(tree, 'a/new.txt'), 'new\n');
   await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--delete', '--only-show-errors', '--no-progress');
-  t.equal((await getBytes(bucket, 'tree/top.txt')).toString(), 'changed top level, longer\n');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'tree/top.txt' })).toString(), 'changed top level, longer\n');
   t.notOk((await keysOf(bucket)).includes('tree/a/b/c/three.txt'), 'deleted file removed by --delete');
   t.ok((await keysOf(bucket)).includes('tree/a/new.txt'));
 
@@ -178,7 +173,7 @@ t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: N
 });
 
 t.test('minio client: fPutObject/fGetObject through multipart, listObjectsV2', async (t) => {
-  const mc = new MinioClient({ endPoint: '127.0.0.1', port: d.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION, partSize: 5 * MiB });
+  const mc = minioClient(d, { partSize: 5 * MiB });
   const bucket = bucketName('minio');
   await mc.makeBucket(bucket, REGION);
   t.equal(await mc.bucketExists(bucket), true);

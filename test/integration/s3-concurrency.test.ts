@@ -4,57 +4,27 @@
 // remain (after the reaper's grace) with nothing left in .s3d/tmp.
 
 import t from 'tap';
-import { createHash } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
-import { FileStore } from '../../daemon/storage/files.js';
+import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { countFiles, waitForFileCounts, type FileCounts } from '../helpers/files.js';
+import { md5Hex } from '../helpers/hash.js';
+import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
-const d = await startDaemon();
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t);
 const s3 = d.s3();
-const files = new FileStore(d.dataDir);
-const BUCKET = bucketName('conc');
-await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+const BUCKET = await createBucket(s3, 'conc');
 
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-
-async function getBytes(key: string): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  return Buffer.from(await r.Body!.transformToByteArray());
-}
-
-async function s3Code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.$metadata?.httpStatusCode === undefined) return `${e.name}: ${e.message}`;
-    return `${e.name}/${e.$metadata.httpStatusCode}`;
-  }
-}
-
-/** Polls until the data-file count is `want` (the reaper deletes ~5 s after a commit). */
-async function waitForFiles(want: number, timeoutMs = 25_000): Promise<{ temp: number; data: number }> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await files.countFiles();
-    if ((c.data === want && c.temp === 0) || Date.now() > until) return c;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Waits (up to 25 s) until `want` data files and no temp file remain (the reaper deletes ~5 s after a commit). */
+function waitForFiles(want: number): Promise<FileCounts> {
+  return waitForFileCounts(d.dataDir, (c) => c.data === want && c.temp === 0, 25_000);
 }
 
 interface Writer {
@@ -89,7 +59,7 @@ async function multipartWriter(name: string, sizes: number[]): Promise<Writer> {
 t.test('a storm of PUTs, copies and completions on one key: last commit wins whole, no torn reads, no leaked files', async (t) => {
   const initial = testBytes(SIZE, seed++);
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'hot', Body: initial }));
-  const candidates = new Map<string, string>([[md5(initial), 'initial']]);
+  const candidates = new Map<string, string>([[md5Hex(initial), 'initial']]);
   const sources = 6;
   let liveSourceFiles = 0;
   const rounds = 3;
@@ -111,14 +81,14 @@ t.test('a storm of PUTs, copies and completions on one key: last commit wins who
     liveSourceFiles = sources;
     for (let i = 0; i < 4; i++) writers.push(await multipartWriter(`mp${round}.${i}`, [SIZE + 200 + i]));
     writers.push(await multipartWriter(`mp${round}.big`, [5 * MiB, SIZE]));
-    for (const w of writers) candidates.set(md5(w.body), w.name);
+    for (const w of writers) candidates.set(md5Hex(w.body), w.name);
 
     let storming = true;
     const readers = Array.from({ length: 4 }, async () => {
       while (storming) {
-        const body = await getBytes('hot');
+        const body = await getBytes(s3, { Bucket: BUCKET, Key: 'hot' });
         reads++;
-        if (!candidates.has(md5(body))) torn.push(`${body.length} bytes, md5 ${md5(body)}`);
+        if (!candidates.has(md5Hex(body))) torn.push(`${body.length} bytes, md5 ${md5Hex(body)}`);
       }
     });
     // Shuffle the start order a little so completions race PUTs and copies.
@@ -127,8 +97,8 @@ t.test('a storm of PUTs, copies and completions on one key: last commit wins who
     storming = false;
     await Promise.all(readers);
 
-    const final = await getBytes('hot');
-    const winner = candidates.get(md5(final));
+    const final = await getBytes(s3, { Bucket: BUCKET, Key: 'hot' });
+    const winner = candidates.get(md5Hex(final));
     t.ok(winner !== undefined && writers.some((w) => w.name === winner), `round ${round}: the final object is one writer's whole body (${winner})`);
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'hot' }));
     t.equal(head.ContentLength, final.length, 'HEAD agrees with the body length');
@@ -138,18 +108,18 @@ t.test('a storm of PUTs, copies and completions on one key: last commit wins who
 
   const after = testBytes(SIZE, seed++);
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'hot', Body: after }));
-  t.ok((await getBytes('hot')).equals(after), 'a later PUT wins over every earlier commit');
+  t.ok((await getBytes(s3, { Bucket: BUCKET, Key: 'hot' })).equals(after), 'a later PUT wins over every earlier commit');
 
   const want = liveSourceFiles + 1;
   const c = await waitForFiles(want);
   t.equal(c.data, want, `exactly the live objects' data files remain (${liveSourceFiles} sources + 1 for hot)`);
   t.equal(c.temp, 0, '.s3d/tmp is empty');
-  for (let i = 0; i < sources; i++) t.ok((await getBytes(`src/${i}`)).length > 0, `src/${i} still reads`);
-  t.ok((await getBytes('hot')).equals(after), 'the live object still reads after the reaper ran');
+  for (let i = 0; i < sources; i++) t.ok((await getBytes(s3, { Bucket: BUCKET, Key: `src/${i}` })).length > 0, `src/${i} still reads`);
+  t.ok((await getBytes(s3, { Bucket: BUCKET, Key: 'hot' })).equals(after), 'the live object still reads after the reaper ran');
 });
 
 t.test('racing completions of one upload commit once; the losers get NoSuchUpload', async (t) => {
-  const before = (await files.countFiles()).data;
+  const before = countFiles(d.dataDir).data;
   const parts = [testBytes(5 * MiB, seed++), testBytes(SIZE, seed++)];
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'race' }));
   const etags: string[] = [];
@@ -161,10 +131,10 @@ t.test('racing completions of one upload commit once; the losers get NoSuchUploa
   t.equal(results.filter((r) => r === 'ok').length, 1, `exactly one completion commits: ${results.join(', ')}`);
   t.same(results.filter((r) => r !== 'ok'), ['NoSuchUpload/404', 'NoSuchUpload/404', 'NoSuchUpload/404']);
   const winner = parts[0]!;
-  t.ok((await getBytes('race')).equals(winner), 'the object is part 1');
+  t.ok((await getBytes(s3, { Bucket: BUCKET, Key: 'race' })).equals(winner), 'the object is part 1');
   const want = before + 1;
   const c = await waitForFiles(want);
   t.equal(c.data, want, 'the unused part is freed, the used one kept');
   t.equal(c.temp, 0);
-  t.ok((await getBytes('race')).equals(winner), 'still reads after the reaper ran');
+  t.ok((await getBytes(s3, { Bucket: BUCKET, Key: 'race' })).equals(winner), 'still reads after the reaper ran');
 });

@@ -4,50 +4,28 @@
 // rotation in place that still reads back after the deletion reaper has run.
 
 import t from 'tap';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { bucketName, rssKiB, startDaemon, testBytes } from '../helpers/daemon.js';
+import { bucketName, rssKiB, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { md5Hex } from '../helpers/hash.js';
+import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
+import { ssec, ssecCopy } from '../helpers/sse.js';
+import { sleep } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
-const d = await startDaemon({ tls: true });
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t, { tls: true });
 const s3 = d.s3();
-const A = bucketName('cpa');
-const B = bucketName('cpb');
-await s3.send(new CreateBucketCommand({ Bucket: A }));
-await s3.send(new CreateBucketCommand({ Bucket: B }));
-
-async function s3Code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.$metadata?.httpStatusCode === undefined) return `${e.name}: ${e.message}`;
-    return `${e.name}/${e.$metadata.httpStatusCode}`;
-  }
-}
-
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-
-async function getBytes(bucket: string, key: string, extra: Record<string, string> = {}): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
-  return Buffer.from(await r.Body!.transformToByteArray());
-}
+const A = await createBucket(s3, 'cpa');
+const B = await createBucket(s3, 'cpb');
 
 /** A client that keeps the raw body of its last response (the XML the daemon wrote). */
 function capturingClient(): { client: S3Client; last: () => string } {
@@ -83,15 +61,15 @@ t.test('within and across buckets; CopyObjectResult', async (t) => {
   const cap = capturingClient();
   const r = await cap.client.send(new CopyObjectCommand({ Bucket: A, Key: 'dst', CopySource: `${A}/src` }));
   t.equal(r.CopyObjectResult?.ETag, srcETag, 'plain copy keeps the MD5 ETag');
-  t.equal(r.CopyObjectResult?.ETag, `"${md5(SRC)}"`);
+  t.equal(r.CopyObjectResult?.ETag, `"${md5Hex(SRC)}"`);
   t.ok(r.CopyObjectResult?.LastModified instanceof Date);
   t.ok(Math.abs(r.CopyObjectResult!.LastModified!.getTime() - Date.now()) < 60_000, 'LastModified is the copy time');
   t.match(cap.last(), /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*<CopyObjectResult xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/"><LastModified>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z<\/LastModified><ETag>(&quot;|")[0-9a-f]{32}(&quot;|")<\/ETag><\/CopyObjectResult>$/);
-  t.ok((await getBytes(A, 'dst')).equals(SRC), 'same bucket: exact bytes');
+  t.ok((await getBytes(s3, { Bucket: A, Key: 'dst' })).equals(SRC), 'same bucket: exact bytes');
 
   const x = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'nested/dst', CopySource: `/${A}/src` }));
   t.equal(x.CopyObjectResult?.ETag, srcETag);
-  t.ok((await getBytes(B, 'nested/dst')).equals(SRC), 'across buckets (leading slash in the source): exact bytes');
+  t.ok((await getBytes(s3, { Bucket: B, Key: 'nested/dst' })).equals(SRC), 'across buckets (leading slash in the source): exact bytes');
 
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${A}/missing` }))), 'NoSuchKey/404');
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${bucketName('none')}/src` }))), 'NoSuchBucket/404');
@@ -113,7 +91,7 @@ t.test('metadata directive COPY keeps the source metadata; REPLACE takes the req
   t.equal(r.ContentType, 'application/x-new');
   t.equal(r.ContentLanguage, undefined, 'REPLACE drops the source headers');
   t.same(r.Metadata, { fresh: '1' });
-  t.ok((await getBytes(A, 'm-replace')).equals(SRC));
+  t.ok((await getBytes(s3, { Bucket: A, Key: 'm-replace' })).equals(SRC));
 
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${A}/src`, MetadataDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400');
 });
@@ -123,10 +101,10 @@ t.test('copy onto itself: InvalidRequest without a change, allowed with REPLACE'
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'self', CopySource: `${A}/self` }))), 'InvalidRequest/400');
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'self', CopySource: `${A}/self`, MetadataDirective: 'COPY' }))), 'InvalidRequest/400');
   const r = await s3.send(new CopyObjectCommand({ Bucket: A, Key: 'self', CopySource: `${A}/self`, MetadataDirective: 'REPLACE', Metadata: { v: '2' } }));
-  t.equal(r.CopyObjectResult?.ETag, `"${md5(Buffer.from('self body'))}"`);
+  t.equal(r.CopyObjectResult?.ETag, `"${md5Hex(Buffer.from('self body'))}"`);
   const h = await s3.send(new HeadObjectCommand({ Bucket: A, Key: 'self' }));
   t.same(h.Metadata, { v: '2' });
-  t.equal((await getBytes(A, 'self')).toString(), 'self body');
+  t.equal((await getBytes(s3, { Bucket: A, Key: 'self' })).toString(), 'self body');
 });
 
 t.test('x-amz-copy-source-if-* conditions', async (t) => {
@@ -146,7 +124,7 @@ t.test('x-amz-copy-source-if-* conditions', async (t) => {
   // if-unmodified-since; a false if-none-match with a true if-modified-since still fails.
   t.equal(await copy({ CopySourceIfMatch: srcETag, CopySourceIfUnmodifiedSince: before }), 'ok', 'if-match true + unmodified-since false → copy');
   t.equal(await copy({ CopySourceIfNoneMatch: srcETag, CopySourceIfModifiedSince: before }), 'PreconditionFailed/412', 'if-none-match false + modified-since true → 412');
-  t.ok((await getBytes(B, 'cond')).equals(SRC));
+  t.ok((await getBytes(s3, { Bucket: B, Key: 'cond' })).equals(SRC));
 });
 
 t.test('URL-encoded copy-source keys with spaces, unicode and reserved characters', async (t) => {
@@ -155,9 +133,9 @@ t.test('URL-encoded copy-source keys with spaces, unicode and reserved character
     await s3.send(new PutObjectCommand({ Bucket: A, Key: key, Body: body }));
     const encoded = key.split('/').map(encodeURIComponent).join('/');
     await s3.send(new CopyObjectCommand({ Bucket: B, Key: `copied/${key}`, CopySource: `${A}/${encoded}` }));
-    t.ok((await getBytes(B, `copied/${key}`)).equals(body), `copy of ${JSON.stringify(key)}`);
+    t.ok((await getBytes(s3, { Bucket: B, Key: `copied/${key}` })).equals(body), `copy of ${JSON.stringify(key)}`);
     await s3.send(new CopyObjectCommand({ Bucket: B, Key: `copied2/${key}`, CopySource: encodeURIComponent(`${A}/${key}`) }));
-    t.ok((await getBytes(B, `copied2/${key}`)).equals(body), `fully encoded source ${JSON.stringify(key)}`);
+    t.ok((await getBytes(s3, { Bucket: B, Key: `copied2/${key}` })).equals(body), `fully encoded source ${JSON.stringify(key)}`);
   }
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad', CopySource: `${A}/%E0%A4%A` }))), 'InvalidArgument/400', 'broken percent-encoding');
 });
@@ -171,8 +149,8 @@ t.test('a copy of a multipart object is a single-part object with the MD5 ETag',
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: A, Key: 'mp-src', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }] } }));
   const r = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'mp-copy', CopySource: `${A}/mp-src` }));
   const all = Buffer.concat([p1, p2]);
-  t.equal(r.CopyObjectResult?.ETag, `"${md5(all)}"`);
-  t.ok((await getBytes(B, 'mp-copy')).equals(all));
+  t.equal(r.CopyObjectResult?.ETag, `"${md5Hex(all)}"`);
+  t.ok((await getBytes(s3, { Bucket: B, Key: 'mp-copy' })).equals(all));
   const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'mp-copy' }));
   t.equal(h.PartsCount, undefined);
 });
@@ -180,7 +158,7 @@ t.test('a copy of a multipart object is a single-part object with the MD5 ETag',
 t.test('a 64 MiB copy streams: exact bytes, daemon RSS grows far less than the object', async (t) => {
   const big = testBytes(64 * MiB, 81);
   await s3.send(new PutObjectCommand({ Bucket: A, Key: 'big', Body: big }));
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   const base = rssKiB(d.proc.pid!);
   let peak = base;
   const sampler = setInterval(() => {
@@ -188,26 +166,23 @@ t.test('a 64 MiB copy streams: exact bytes, daemon RSS grows far less than the o
   }, 10);
   try {
     const r = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'big-copy', CopySource: `${A}/big` }));
-    t.equal(r.CopyObjectResult?.ETag, `"${md5(big)}"`);
+    t.equal(r.CopyObjectResult?.ETag, `"${md5Hex(big)}"`);
   } finally {
     clearInterval(sampler);
   }
   const growthMiB = (peak - base) / 1024;
   t.comment(`daemon RSS ${Math.round(base / 1024)} MiB before, peak +${growthMiB.toFixed(1)} MiB during the copy`);
   t.ok(growthMiB < 32, `RSS growth ${growthMiB.toFixed(1)} MiB < 32 MiB (the object is 64 MiB)`);
-  t.ok((await getBytes(B, 'big-copy')).equals(big), 'exact bytes');
+  t.ok((await getBytes(s3, { Bucket: B, Key: 'big-copy' })).equals(big), 'exact bytes');
 });
 
 t.test('SSE-C key rotation in place: the object still reads after the reaper grace', async (t) => {
   const keyA = randomBytes(32);
   const keyB = randomBytes(32);
-  const b64md5 = (k: Buffer): string => createHash('md5').update(k).digest('base64');
-  const ssec = (k: Buffer): Record<string, string> => ({ SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'), SSECustomerKeyMD5: b64md5(k) });
-  const ssecCopy = (k: Buffer): Record<string, string> => ({ CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: k.toString('base64'), CopySourceSSECustomerKeyMD5: b64md5(k) });
   const body = testBytes(400_000, 91);
   await s3.send(new PutObjectCommand({ Bucket: A, Key: 'rot', Body: body, ...ssec(keyA) }));
   await s3.send(new CopyObjectCommand({ Bucket: A, Key: 'rot', CopySource: `${A}/rot`, ...ssecCopy(keyA), ...ssec(keyB) }));
   // The reaper deletes queued files 5 s after first seeing them (passes every 2 s).
-  await new Promise((r) => setTimeout(r, 8_000));
-  t.ok((await getBytes(A, 'rot', ssec(keyB))).equals(body), 'the rotated object still has its data file');
+  await sleep(8_000);
+  t.ok((await getBytes(s3, { Bucket: A, Key: 'rot', ...ssec(keyB) })).equals(body), 'the rotated object still has its data file');
 });

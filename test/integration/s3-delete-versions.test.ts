@@ -5,46 +5,21 @@
 
 import t from 'tap';
 import {
-  CreateBucketCommand,
   DeleteObjectsCommand,
   GetBucketVersioningCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemon } from '../helpers/daemon.js';
+import { bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { createBucket, putMany, rawBodyClient, s3Code } from '../helpers/s3.js';
 
-const d = await startDaemon();
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t);
 const s3 = d.s3();
 
-async function s3Code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.$metadata?.httpStatusCode === undefined) return `${e.name}: ${e.message}`;
-    return `${e.name}/${e.$metadata.httpStatusCode}`;
-  }
-}
-
-async function putMany(bucket: string, keys: string[], concurrency = 32): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (i < keys.length) {
-        const key = keys[i++]!;
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `v:${key}` }));
-      }
-    }),
-  );
-}
+/** The body every object here gets. */
+const bodyOf = (key: string): string => `v:${key}`;
 
 async function allKeys(bucket: string): Promise<string[]> {
   const out: string[] = [];
@@ -57,27 +32,10 @@ async function allKeys(bucket: string): Promise<string[]> {
   return out;
 }
 
-/** A client whose requests carry `body` verbatim (for malformed documents). */
-function rawBodyClient(body: string): S3Client {
-  const c = d.s3();
-  c.middlewareStack.add(
-    (next) => async (args) => {
-      const req = args.request as { body?: unknown; headers: Record<string, string> };
-      req.body = body;
-      req.headers['content-length'] = String(Buffer.byteLength(body));
-      for (const h of Object.keys(req.headers)) if (h.startsWith('x-amz-checksum-') || h === 'content-md5' || h === 'x-amz-sdk-checksum-algorithm') delete req.headers[h];
-      return next(args);
-    },
-    { step: 'build', priority: 'low', name: 'rawBody' },
-  );
-  return c;
-}
-
 t.test('DeleteObjects: 1000 keys in one request, missing keys reported deleted', async (t) => {
-  const bucket = bucketName('del');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'del');
   const keys = Array.from({ length: 990 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
-  await putMany(bucket, [...keys, 'keep/1', 'keep/2']);
+  await putMany(s3, bucket, [...keys, 'keep/1', 'keep/2'], bodyOf);
   const missing = Array.from({ length: 10 }, (_, i) => `missing/${i}`);
   const r = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [...keys, ...missing].map((Key) => ({ Key })) } }));
   t.equal(r.Deleted?.length, 1000);
@@ -95,16 +53,15 @@ t.test('DeleteObjects: 1000 keys in one request, missing keys reported deleted',
     ['wrong root', '<Remove><Object><Key>a</Key></Object></Remove>'],
     ['object without key', '<Delete><Object><VersionId>null</VersionId></Object></Delete>'],
   ] as const) {
-    t.equal(await s3Code(rawBodyClient(body).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep/1' }] } }))), 'MalformedXML/400', `MalformedXML: ${name}`);
+    t.equal(await s3Code(rawBodyClient(d, body).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep/1' }] } }))), 'MalformedXML/400', `MalformedXML: ${name}`);
   }
   t.same(await allKeys(bucket), ['keep/1', 'keep/2'], 'failed requests deleted nothing');
 });
 
 t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) => {
-  const bucket = bucketName('delq');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'delq');
   const special = ['a&b<c>"d\'', 'sp ace/ü €', 'q1', 'q2', 'q3'];
-  await putMany(bucket, special);
+  await putMany(s3, bucket, special, bodyOf);
 
   const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Quiet: true, Objects: [{ Key: 'q1' }, { Key: 'q-missing' }] } }));
   t.equal(quiet.Deleted, undefined, 'Quiet lists no successes');
@@ -135,8 +92,7 @@ t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) 
 });
 
 t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning is NotImplemented', async (t) => {
-  const bucket = bucketName('ver');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'ver');
   const v = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
   t.equal(v.$metadata.httpStatusCode, 200);
   t.equal(v.Status, undefined);
@@ -149,10 +105,9 @@ t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning 
 });
 
 t.test('ListObjectVersions: every object is the null version, with prefix, delimiter and key markers', async (t) => {
-  const bucket = bucketName('lov');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'lov');
   const keys = ['a', 'b/1', 'b/2', 'b/c/3', 'c', 'd/x', 'z', 'é']; // UTF-8 order: 'z' (7A) < 'é' (C3 A9)
-  await putMany(bucket, keys);
+  await putMany(s3, bucket, keys, bodyOf);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: 'overwritten' }));
 
   const all = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));

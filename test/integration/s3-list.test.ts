@@ -7,43 +7,15 @@ import {
   CreateBucketCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   paginateListObjectsV2,
   type ListObjectsCommandOutput,
   type ListObjectsV2CommandOutput,
-  type S3Client,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemon } from '../helpers/daemon.js';
+import { bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { putMany, s3Code } from '../helpers/s3.js';
 
-const d = await startDaemon();
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t);
 const s3 = d.s3();
-
-/** `Code/status` of a rejected SDK call, or 'ok'. */
-async function s3Code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    return `${e.name}/${e.$metadata?.httpStatusCode}`;
-  }
-}
-
-async function putMany(client: S3Client, bucket: string, keys: string[], concurrency = 32): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (i < keys.length) {
-        const key = keys[i++]!;
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body of ${key}` }));
-      }
-    }),
-  );
-}
 
 const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 

@@ -9,7 +9,6 @@ import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -22,31 +21,15 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
-import { FileStore } from '../../daemon/storage/files.js';
+import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { countFiles, waitForFileCounts } from '../helpers/files.js';
+import { md5Hex } from '../helpers/hash.js';
+import { bodyBytes, createBucket, rawBodyClient, s3Code } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
-const d = await startDaemon();
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t);
 const s3 = d.s3();
-const files = new FileStore(d.dataDir);
-const BUCKET = bucketName('mp');
-await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-
-async function s3Code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    return `${e.name}/${e.$metadata?.httpStatusCode}`;
-  }
-}
-
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+const BUCKET = await createBucket(s3, 'mp');
 
 /** S3's multipart ETag: MD5 of the concatenated binary part MD5s, then -N. */
 function multipartETag(parts: Buffer[]): string {
@@ -71,39 +54,15 @@ async function complete(key: string, uploadId: string, parts: CompletedPart[], c
   return r.ETag;
 }
 
-async function getBytes(key: string, extra: { Range?: string; PartNumber?: number } = {}): Promise<{ body: Buffer; range?: string; parts?: number; length?: number }> {
+/** GetObject: the body with the range, part count and length the response reports. */
+async function readObject(key: string, extra: { Range?: string; PartNumber?: number } = {}): Promise<{ body: Buffer; range?: string; parts?: number; length?: number }> {
   const r = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ...extra }));
-  return { body: Buffer.from(await r.Body!.transformToByteArray()), range: r.ContentRange, parts: r.PartsCount, length: r.ContentLength };
+  return { body: await bodyBytes(r), range: r.ContentRange, parts: r.PartsCount, length: r.ContentLength };
 }
 
-/** A client whose next requests carry `body` verbatim (for malformed request documents). */
-function rawBodyClient(body: string): S3Client {
-  const c = d.s3();
-  c.middlewareStack.add(
-    (next) => async (args) => {
-      const req = args.request as { body?: unknown; headers: Record<string, string> };
-      req.body = body;
-      req.headers['content-length'] = String(Buffer.byteLength(body));
-      for (const h of Object.keys(req.headers)) if (h.startsWith('x-amz-checksum-') || h === 'content-md5') delete req.headers[h];
-      return next(args);
-    },
-    { step: 'build', priority: 'low', name: 'rawBody' },
-  );
-  return c;
-}
-
-async function dataFiles(): Promise<{ temp: number; data: number }> {
-  return files.countFiles();
-}
-
-/** Polls until the data-file count settles at `want` (the reaper deletes after a ~5 s grace). */
-async function waitForFiles(want: number, timeoutMs = 20_000): Promise<number> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { data } = await dataFiles();
-    if (data === want || Date.now() > until) return data;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Polls (up to 20 s) until the data-file count settles at `want` (the reaper deletes after a ~5 s grace). */
+async function waitForFiles(want: number): Promise<number> {
+  return (await waitForFileCounts(d.dataDir, (c) => c.data === want, 20_000)).data;
 }
 
 const P1 = testBytes(5 * MiB, 11);
@@ -113,17 +72,17 @@ const P3 = testBytes(MiB + 3, 13);
 t.test('AbortMultipartUpload frees the parts\u2019 data files', async (t) => {
   const key = 'abort/obj';
   // First test of the file: nothing else has written or queued data files yet.
-  const before = (await dataFiles()).data;
+  const before = countFiles(d.dataDir).data;
   t.equal(before, 0);
   const id = await create(key);
   await uploadPart(key, id, 1, P1);
   await uploadPart(key, id, 2, P2);
   await uploadPart(key, id, 2, P1); // replaced part: its old file is freed too
-  const during = await dataFiles();
+  const during = countFiles(d.dataDir);
   t.equal(during.data, before + 3, 'three part files on disk (one replaced)');
   await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id }));
   t.equal(await waitForFiles(before), before, 'every part file deleted after the reaper grace');
-  t.equal((await dataFiles()).temp, 0, 'no temp files');
+  t.equal(countFiles(d.dataDir).temp, 0, 'no temp files');
   const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }));
   t.equal(listed.Uploads, undefined, 'the upload is gone from ListMultipartUploads');
 });
@@ -132,11 +91,11 @@ t.test('Create, UploadPart, Complete: exact bytes and the multipart ETag', async
   const key = 'whole/obj';
   const id = await create(key);
   const parts = [await uploadPart(key, id, 1, P1), await uploadPart(key, id, 2, P2), await uploadPart(key, id, 3, P3)];
-  t.same(parts.map((p) => p.ETag), [P1, P2, P3].map((b) => `"${md5(b)}"`), 'part ETags are the part MD5s');
+  t.same(parts.map((p) => p.ETag), [P1, P2, P3].map((b) => `"${md5Hex(b)}"`), 'part ETags are the part MD5s');
   const etag = await complete(key, id, parts);
   t.equal(etag, multipartETag([P1, P2, P3]));
   const all = Buffer.concat([P1, P2, P3]);
-  const got = await getBytes(key);
+  const got = await readObject(key);
   t.ok(got.body.equals(all), 'GET returns the concatenated parts');
   const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
   t.equal(head.ETag, etag);
@@ -153,7 +112,7 @@ t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async 
   const all = Buffer.concat([P1, P2, P3]);
   const bounds = [0, P1.length, P1.length + P2.length, all.length];
   for (let n = 1; n <= 3; n++) {
-    const got = await getBytes(key, { PartNumber: n });
+    const got = await readObject(key, { PartNumber: n });
     t.ok(got.body.equals(all.subarray(bounds[n - 1], bounds[n])), `part ${n} bytes`);
     t.equal(got.range, `bytes ${bounds[n - 1]}-${bounds[n]! - 1}/${all.length}`);
     t.equal(got.parts, 3);
@@ -171,18 +130,18 @@ t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async 
     [all.length - 1, all.length - 1],
   ];
   for (const [a, b] of ranges) {
-    const got = await getBytes(key, { Range: `bytes=${a}-${b}` });
+    const got = await readObject(key, { Range: `bytes=${a}-${b}` });
     t.ok(got.body.equals(all.subarray(a, b + 1)), `bytes=${a}-${b}`);
     t.equal(got.range, `bytes ${a}-${b}/${all.length}`);
   }
-  const suffix = await getBytes(key, { Range: `bytes=-${P3.length + 100}` });
+  const suffix = await readObject(key, { Range: `bytes=-${P3.length + 100}` });
   t.ok(suffix.body.equals(all.subarray(all.length - P3.length - 100)), 'suffix range across the last boundary');
 });
 
 t.test(
   'GET/HEAD of a part number the object does not have: InvalidPartNumber',
   async (t) => {
-    t.equal(await s3Code(getBytes('whole/obj', { PartNumber: 4 })), 'InvalidPartNumber/416');
+    t.equal(await s3Code(readObject('whole/obj', { PartNumber: 4 })), 'InvalidPartNumber/416');
   },
 );
 
@@ -214,7 +173,7 @@ t.test('re-uploading a part replaces it; ListParts', async (t) => {
   t.equal(await s3Code(complete(key, id, [p1, old2, p3])), 'InvalidPart/400', 'the replaced ETag is no longer valid');
   const etag = await complete(key, id, [p1, p2, p3]);
   t.equal(etag, multipartETag([P1, second2, Buffer.from('tail')]));
-  t.ok((await getBytes(key)).body.equals(Buffer.concat([P1, second2, Buffer.from('tail')])));
+  t.ok((await readObject(key)).body.equals(Buffer.concat([P1, second2, Buffer.from('tail')])));
 });
 
 t.test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityTooSmall, NoSuchUpload, MalformedXML', async (t) => {
@@ -237,7 +196,7 @@ t.test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityToo
     ['wrong root', '<Foo><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></Foo>'],
     ['part without number', '<CompleteMultipartUpload><Part><ETag>"abc"</ETag></Part></CompleteMultipartUpload>'],
   ] as const) {
-    t.equal(await s3Code(complete(key, id, [p1], rawBodyClient(body))), 'MalformedXML/400', `MalformedXML: ${name}`);
+    t.equal(await s3Code(complete(key, id, [p1], rawBodyClient(d, body))), 'MalformedXML/400', `MalformedXML: ${name}`);
   }
   t.equal(await s3Code(complete(key, 'no-such-upload-id', [p1])), 'NoSuchUpload/404', 'unknown upload id');
   t.equal(await s3Code(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'other/key', UploadId: id, MultipartUpload: { Parts: [p1] } }))), 'NoSuchUpload/404', 'upload id of another key');
@@ -247,7 +206,7 @@ t.test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityToo
   // The failed completions left the upload intact: p1 + last part completes.
   const etag = await complete(key, id, [p1, p3]);
   t.equal(etag, multipartETag([P1, Buffer.from('end')]));
-  t.ok((await getBytes(key)).body.equals(Buffer.concat([P1, Buffer.from('end')])), 'a subset of parts');
+  t.ok((await readObject(key)).body.equals(Buffer.concat([P1, Buffer.from('end')])), 'a subset of parts');
 
   const aborted = await create(key);
   await uploadPart(key, aborted, 1, Buffer.from('x'));
@@ -256,12 +215,11 @@ t.test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityToo
   t.equal(await s3Code(complete(key, aborted, [p1])), 'NoSuchUpload/404', 'Complete after Abort');
   t.equal(await s3Code(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: aborted }))), 'NoSuchUpload/404', 'Abort twice');
   t.equal(await s3Code(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: 'unknown' }))), 'NoSuchUpload/404', 'Abort unknown id');
-  t.ok((await getBytes(key)).body.equals(Buffer.concat([P1, Buffer.from('end')])), 'the aborted upload left the object alone');
+  t.ok((await readObject(key)).body.equals(Buffer.concat([P1, Buffer.from('end')])), 'the aborted upload left the object alone');
 });
 
 t.test('ListMultipartUploads: order, prefix, delimiter, key and upload-id markers, max-uploads', async (t) => {
-  const bucket = bucketName('mpl');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'mpl');
   const made: Array<[string, string]> = [];
   for (const key of ['dir/a', 'dir/b', 'dir/sub/c', 'dir/sub/d', 'top', 'x', 'x', 'x', 'zz/1']) {
     made.push([key, await create(key, bucket)]);
@@ -341,8 +299,8 @@ t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {
   const e1 = await copyPart(1, `bytes=${MiB}-${6 * MiB - 1}`);
   const e2 = await copyPart(2);
   const e3 = await copyPart(3, 'bytes=100-199');
-  t.equal(e1, `"${md5(src.subarray(MiB, 6 * MiB))}"`);
-  t.equal(e3, `"${md5(src.subarray(100, 200))}"`);
+  t.equal(e1, `"${md5Hex(src.subarray(MiB, 6 * MiB))}"`);
+  t.equal(e3, `"${md5Hex(src.subarray(100, 200))}"`);
   t.equal(await s3Code(copyPart(4, `bytes=0-${src.length}`)), 'InvalidRange/416', 'range past the end');
   t.equal(await s3Code(copyPart(4, 'bytes=10-')), 'InvalidArgument/400', 'open-ended range');
   t.equal(await s3Code(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, CopySource: `${BUCKET}/copy/missing` }))), 'NoSuchKey/404');
@@ -353,7 +311,7 @@ t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {
   ]);
   const want = [src.subarray(MiB, 6 * MiB), src, src.subarray(100, 200)];
   t.equal(etag, multipartETag(want));
-  t.ok((await getBytes(key)).body.equals(Buffer.concat(want)), 'copied ranges in order');
+  t.ok((await readObject(key)).body.equals(Buffer.concat(want)), 'copied ranges in order');
 });
 
 t.test('@aws-sdk/lib-storage Upload of a ~20 MiB stream', async (t) => {
@@ -373,7 +331,7 @@ t.test('@aws-sdk/lib-storage Upload of a ~20 MiB stream', async (t) => {
   for (let o = 0; o < body.length; o += 5 * MiB) parts.push(body.subarray(o, Math.min(body.length, o + 5 * MiB)));
   t.equal(parts.length, 5);
   t.equal(r.ETag, multipartETag(parts));
-  const got = await getBytes('lib/stream');
+  const got = await readObject('lib/stream');
   t.ok(got.body.equals(body), 'GET returns the streamed bytes');
   const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'lib/stream' }));
   t.equal(head.ContentLength, body.length);
