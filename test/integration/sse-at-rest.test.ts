@@ -11,46 +11,34 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { signRequest } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { dataFilePaths, filesUnder } from '../helpers/files.js';
+import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';
+import { ssecHeaders, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const PKG = 64 * KiB; // DARE plaintext per package
 const PKG_STORED = PKG + 32; // header + payload + tag
 
-type Kind = 'SSE-C' | 'SSE-S3' | 'SSE-KMS';
+type Kind = Exclude<SseKind, 'none'>;
 const KINDS: Kind[] = ['SSE-C', 'SSE-S3', 'SSE-KMS'];
 const customerKey = randomBytes(32);
-const md5b64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
 
-/** SDK input for writing (and, for SSE-C, reading) an object of this kind. */
+/** SDK input for writing (and, for SSE-C, reading) an object of this kind, with `customerKey`. */
 function sseInput(kind: Kind | 'none', forRead = false): Record<string, string> {
-  switch (kind) {
-    case 'SSE-C':
-      return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: customerKey.toString('base64'), SSECustomerKeyMD5: md5b64(customerKey) };
-    case 'SSE-S3':
-      return forRead ? {} : { ServerSideEncryption: 'AES256' };
-    case 'SSE-KMS':
-      return forRead ? {} : { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'test-key' };
-    case 'none':
-      return {};
-  }
+  return forRead ? sseReadInput(kind, customerKey) : sseWriteInput(kind, customerKey);
 }
 function rawSseHeaders(kind: Kind | 'none'): Record<string, string> {
-  if (kind !== 'SSE-C') return {};
-  return {
-    'x-amz-server-side-encryption-customer-algorithm': 'AES256',
-    'x-amz-server-side-encryption-customer-key': customerKey.toString('base64'),
-    'x-amz-server-side-encryption-customer-key-md5': md5b64(customerKey),
-  };
+  return kind === 'SSE-C' ? ssecHeaders(customerKey) : {};
 }
 
 // The canary: one unit must never appear in any file. The control pattern is stored plain, to
@@ -63,34 +51,12 @@ function patterned(unit: Buffer, size: number): Buffer {
   return b;
 }
 
-function client(daemon: TestDaemon): S3Client {
-  return new S3Client({
-    endpoint: daemon.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpsAgent: new HttpsAgent({ ca: daemon.caCert, keepAlive: true }) },
-  });
-}
-
-/** Every regular file under dir, recursively. */
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
-
 /** Files under dir containing needle (read in chunks with overlap: LMDB files may be large). */
 function filesContaining(dir: string, needle: Buffer): string[] {
   const hits: string[] = [];
   const CHUNK = 4 * MiB;
   const buf = Buffer.alloc(CHUNK + needle.length);
-  for (const f of walk(dir)) {
+  for (const f of filesUnder(dir)) {
     const fd = openSync(f, 'r');
     try {
       let carry = 0;
@@ -115,7 +81,7 @@ function filesContaining(dir: string, needle: Buffer): string[] {
 }
 
 function dataFileIds(d: TestDaemon): Set<string> {
-  return new Set(walk(join(d.dataDir, '.s3d', 'objects')));
+  return new Set(dataFilePaths(d.dataDir));
 }
 
 interface RawGet {
@@ -156,9 +122,9 @@ function rawGet(d: TestDaemon, bucket: string, key: string, headers: Record<stri
   });
 }
 
-async function getBytes(s3: S3Client, bucket: string, key: string, kind: Kind | 'none', range?: string): Promise<{ bytes: Buffer; contentRange: string | undefined }> {
+async function readObject(s3: S3Client, bucket: string, key: string, kind: Kind | 'none', range?: string): Promise<{ bytes: Buffer; contentRange: string | undefined }> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sseInput(kind, true), ...(range ? { Range: range } : {}) }));
-  return { bytes: Buffer.from(await r.Body!.transformToByteArray()), contentRange: r.ContentRange };
+  return { bytes: await bodyBytes(r), contentRange: r.ContentRange };
 }
 
 async function putMultipart(s3: S3Client, bucket: string, key: string, kind: Kind | 'none', parts: Buffer[]): Promise<void> {
@@ -199,7 +165,7 @@ const bucket = bucketName('atrest');
 t.before(async () => {
   d = await startDaemon({ tls: true });
   dataDir = d.dataDir;
-  s3 = client(d);
+  s3 = clientWithoutResponseChecksums(d);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 });
 t.teardown(async () => {
@@ -232,9 +198,9 @@ t.test('no file under the data dir contains the plaintext pattern', async (t) =>
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `control/${name}`, Body: body }));
     stored.push({ key: `control/${name}`, kind: 'none', body });
   }
-  for (const s of stored) t.ok((await getBytes(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} reads back`);
+  for (const s of stored) t.ok((await readObject(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} reads back`);
 
-  const files = walk(dataDir);
+  const files = filesUnder(dataDir);
   t.ok(files.some((f) => f.endsWith('data.mdb')), 'the scan covers LMDB (data.mdb)');
   const controlHits = filesContaining(dataDir, CONTROL);
   t.ok(controlHits.some((f) => f.endsWith('data.mdb')), 'control: the plain inline object is visible in data.mdb');
@@ -290,7 +256,7 @@ t.test('random ranges equal the plaintext slices', async (t) => {
     }
     let bad = 0;
     for (const [a, b] of ranges) {
-      const r = await getBytes(s3, bucket, o.key, o.kind, `bytes=${a}-${b}`);
+      const r = await readObject(s3, bucket, o.key, o.kind, `bytes=${a}-${b}`);
       const ok = r.bytes.equals(o.body.subarray(a, b + 1)) && r.contentRange === `bytes ${a}-${b}/${n}`;
       if (!ok) {
         bad++;
@@ -298,9 +264,9 @@ t.test('random ranges equal the plaintext slices', async (t) => {
       }
     }
     // Suffix and open-ended forms.
-    const suffix = await getBytes(s3, bucket, o.key, o.kind, 'bytes=-70000');
+    const suffix = await readObject(s3, bucket, o.key, o.kind, 'bytes=-70000');
     t.ok(suffix.bytes.equals(o.body.subarray(n - 70_000)), `${o.key}: bytes=-70000`);
-    const open = await getBytes(s3, bucket, o.key, o.kind, `bytes=${n - PKG - 3}-`);
+    const open = await readObject(s3, bucket, o.key, o.kind, `bytes=${n - PKG - 3}-`);
     t.ok(open.bytes.equals(o.body.subarray(n - PKG - 3)), `${o.key}: open-ended range`);
     t.equal(bad, 0, `${o.key}: ${ranges.length} ranges equal the plaintext slices`);
   }
@@ -318,8 +284,8 @@ t.test('the inline threshold: stored size 128 KiB stays in LMDB, one byte more g
       const before = dataFileIds(d);
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...sseInput(kind) }));
       t.equal([...dataFileIds(d)].filter((f) => !before.has(f)).length, files, `${kind} ${size}: ${files} new data file(s)`);
-      t.ok((await getBytes(s3, bucket, key, kind)).bytes.equals(body), `${kind} ${size}: reads back`);
-      t.ok((await getBytes(s3, bucket, key, kind, `bytes=${PKG - 5}-${size - 1}`)).bytes.equals(body.subarray(PKG - 5)), `${kind} ${size}: range across the package boundary to the end`);
+      t.ok((await readObject(s3, bucket, key, kind)).bytes.equals(body), `${kind} ${size}: reads back`);
+      t.ok((await readObject(s3, bucket, key, kind, `bytes=${PKG - 5}-${size - 1}`)).bytes.equals(body.subarray(PKG - 5)), `${kind} ${size}: range across the package boundary to the end`);
       stored.push({ key, kind, body });
     }
   }
@@ -362,7 +328,7 @@ async function tamperTest(t: Test, kind: Kind): Promise<void> {
   t.equal(inside.status, 500, `a range inside the damaged package fails with an S3 error (${inside.error})`);
   t.match(inside.body.toString(), /<Code>XMinioObjectTampered<\/Code>/, 'naming the tampering');
   t.notOk(inside.body.includes(body.subarray(DAMAGED * PKG + 10, DAMAGED * PKG + 20)), 'and sends no byte of it');
-  const s3c = await getBytes(s3, bucket, 'ranges/inline-s3', 'SSE-S3');
+  const s3c = await readObject(s3, bucket, 'ranges/inline-s3', 'SSE-S3');
   t.equal(s3c.bytes.length, 100_000, 'the daemon keeps serving other objects');
 }
 
@@ -371,13 +337,13 @@ for (const kind of KINDS) t.test(`a flipped byte in a ${kind} data file: no plai
 async function restart(env: Record<string, string> = {}): Promise<void> {
   await d.stop();
   d = await startDaemon({ tls: true, dataDir, env });
-  s3 = client(d);
+  s3 = clientWithoutResponseChecksums(d);
 }
 
 t.test('restart with the same S3_KMS_SECRET_KEY reads everything back', async (t) => {
   await restart();
   t.same(filesContaining(dataDir, CANARY), [], 'after a clean shutdown still no file contains the pattern');
-  for (const s of stored) t.ok((await getBytes(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} (${s.kind}) reads back`);
+  for (const s of stored) t.ok((await readObject(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} (${s.kind}) reads back`);
 });
 
 t.test('restart with a different S3_KMS_SECRET_KEY: KMS objects fail cleanly, SSE-C still reads', async (t) => {
@@ -392,7 +358,7 @@ t.test('restart with a different S3_KMS_SECRET_KEY: KMS objects fail cleanly, SS
       t.equal(r.body.indexOf(s.body.subarray(0, 32)), -1, `${s.key}: no plaintext in the response`);
       t.equal(r.body.indexOf(CANARY), -1, `${s.key}: no pattern in the response`);
     } else {
-      t.ok((await getBytes(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} (${s.kind}) still reads back`);
+      t.ok((await readObject(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} (${s.kind}) still reads back`);
     }
   }
   t.same(d.jsonLogs().filter((l) => typeof l.level === 'number' && l.level >= 50), [], 'no error-level log lines (no stack traces for a KMS mismatch)');

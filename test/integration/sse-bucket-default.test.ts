@@ -3,7 +3,6 @@
 // headers > bucket configuration > S3_KMS_AUTO_ENCRYPTION=on > none; start-up refusal of
 // auto-encryption without a KMS; and the KMS guide's `aws` CLI flow when the CLI is installed.
 import t from 'tap';
-import type { Test } from 'tap';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -15,50 +14,24 @@ import {
   HeadObjectCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
+  type S3Client,
   type ServerSideEncryptionConfiguration,
 } from '@aws-sdk/client-s3';
-import * as Minio from 'minio';
 import { spawnSync, execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { signRequest } from '../../daemon/auth/sigv4.js';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-
-const KEY_ARN = 'arn:aws:kms:test-key';
-const md5b64 = (b: Buffer | string): string => createHash('md5').update(b).digest('base64');
-const md5hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-
-function client(daemon: TestDaemon): S3Client {
-  return new S3Client({
-    endpoint: daemon.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(daemon.caCert ? { requestHandler: { httpsAgent: new HttpsAgent({ ca: daemon.caCert, keepAlive: true }) } } : {}),
-  });
-}
-
-function ssec(key: Buffer): Record<string, string> {
-  return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: md5b64(key) };
-}
-
-async function expectError(t: Test, p: Promise<unknown>, code: string, status: number, what: string): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    t.same({ name: e.name, status: e.$metadata?.httpStatusCode }, { name: code, status }, `${what} → ${code} ${status} (${e.message})`);
-    return;
-  }
-  t.fail(`${what}: expected ${code}, the call succeeded`);
-}
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { md5Base64, md5Hex } from '../helpers/hash.js';
+import { errorCode } from '../helpers/http.js';
+import { minioClient } from '../helpers/minio.js';
+import { clientWithoutResponseChecksums, createBucket, expectS3Error } from '../helpers/s3.js';
+import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
 
 /** One signed HTTPS request with a raw body (for XML the SDK would never send). */
 function rawRequest(daemon: TestDaemon, method: string, path: string, query: string, body: string): Promise<{ status: number; body: string }> {
@@ -66,7 +39,7 @@ function rawRequest(daemon: TestDaemon, method: string, path: string, query: str
     method,
     rawPath: path,
     rawQuery: query,
-    headers: { host: `127.0.0.1:${daemon.port}`, 'content-length': String(Buffer.byteLength(body)), 'content-md5': md5b64(body) },
+    headers: { host: `127.0.0.1:${daemon.port}`, 'content-length': String(Buffer.byteLength(body)), 'content-md5': md5Base64(body) },
     accessKeyId: ACCESS_KEY,
     secretAccessKey: SECRET_KEY,
     region: REGION,
@@ -82,7 +55,6 @@ function rawRequest(daemon: TestDaemon, method: string, path: string, query: str
     req.end(body);
   });
 }
-const xmlCode = (body: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
 
 const aes256: ServerSideEncryptionConfiguration = { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] };
 const kms = (keyId: string, bucketKeyEnabled?: boolean): ServerSideEncryptionConfiguration => ({
@@ -100,7 +72,7 @@ async function kindOf(s3: S3Client, bucket: string, key: string, customerKey?: B
 }
 const NONE: Kind = { sse: undefined, kmsKey: undefined, ssec: undefined };
 const SSE_S3: Kind = { sse: 'AES256', kmsKey: undefined, ssec: undefined };
-const SSE_KMS: Kind = { sse: 'aws:kms', kmsKey: KEY_ARN, ssec: undefined };
+const SSE_KMS: Kind = { sse: 'aws:kms', kmsKey: KMS_KEY_ARN, ssec: undefined };
 const SSE_C: Kind = { sse: undefined, kmsKey: undefined, ssec: 'AES256' };
 
 let d: TestDaemon;
@@ -108,7 +80,7 @@ let s3: S3Client;
 
 t.before(async () => {
   d = await startDaemon({ tls: true });
-  s3 = client(d);
+  s3 = clientWithoutResponseChecksums(d);
 });
 t.teardown(async () => {
   await d?.stop();
@@ -116,16 +88,15 @@ t.teardown(async () => {
 });
 
 t.test('Put/Get/DeleteBucketEncryption through the SDK', async (t) => {
-  const bucket = bucketName('bdef');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'unset configuration');
+  const bucket = await createBucket(s3, 'bdef');
+  await expectS3Error(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'unset configuration');
 
   const put = await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: aes256 }));
   t.equal(put.$metadata.httpStatusCode, 200, 'PutBucketEncryption → 200');
   const got = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
   t.same(got.ServerSideEncryptionConfiguration?.Rules?.map((r) => r.ApplyServerSideEncryptionByDefault), [{ SSEAlgorithm: 'AES256' }], 'GetBucketEncryption returns AES256');
 
-  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms(KEY_ARN, true) }));
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms(KMS_KEY_ARN, true) }));
   const got2 = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
   const rule = got2.ServerSideEncryptionConfiguration?.Rules?.[0];
   t.equal(rule?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'aws:kms');
@@ -134,30 +105,29 @@ t.test('Put/Get/DeleteBucketEncryption through the SDK', async (t) => {
 
   const del = await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
   t.equal(del.$metadata.httpStatusCode, 204, 'DeleteBucketEncryption → 204');
-  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'after delete');
+  await expectS3Error(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'after delete');
   const del2 = await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
   t.equal(del2.$metadata.httpStatusCode, 204, 'deleting again → 204');
 
-  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1' })), 'NoSuchBucket', 404, 'Get on a missing bucket');
-  await expectError(t, s3.send(new PutBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1', ServerSideEncryptionConfiguration: aes256 })), 'NoSuchBucket', 404, 'Put on a missing bucket');
-  await expectError(t, s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1' })), 'NoSuchBucket', 404, 'Delete on a missing bucket');
+  await expectS3Error(t, s3.send(new GetBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1' })), 'NoSuchBucket', 404, 'Get on a missing bucket');
+  await expectS3Error(t, s3.send(new PutBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1', ServerSideEncryptionConfiguration: aes256 })), 'NoSuchBucket', 404, 'Put on a missing bucket');
+  await expectS3Error(t, s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'no-such-bucket-x1' })), 'NoSuchBucket', 404, 'Delete on a missing bucket');
 });
 
 t.test('malformed and invalid configurations', async (t) => {
-  const bucket = bucketName('bdefbad');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'bdefbad');
   const bad = (c: ServerSideEncryptionConfiguration): Promise<unknown> => s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: c }));
-  await expectError(t, bad({ Rules: [...aes256.Rules!, ...aes256.Rules!] }), 'MalformedXML', 400, 'two rules');
-  await expectError(t, bad({ Rules: [] }), 'MalformedXML', 400, 'no rule');
-  await expectError(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse' } }] }), 'MalformedXML', 400, 'aws:kms:dsse');
-  await expectError(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'test-key' } }] }), 'MalformedXML', 400, 'AES256 with a KMS key id');
-  await expectError(t, bad({ Rules: [{ BucketKeyEnabled: true }] }), 'MalformedXML', 400, 'rule without ApplyServerSideEncryptionByDefault');
-  await expectError(t, bad(kms('no-such-key')), 'KMS.NotFoundException', 400, 'unknown KMS key');
+  await expectS3Error(t, bad({ Rules: [...aes256.Rules!, ...aes256.Rules!] }), 'MalformedXML', 400, 'two rules');
+  await expectS3Error(t, bad({ Rules: [] }), 'MalformedXML', 400, 'no rule');
+  await expectS3Error(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse' } }] }), 'MalformedXML', 400, 'aws:kms:dsse');
+  await expectS3Error(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'test-key' } }] }), 'MalformedXML', 400, 'AES256 with a KMS key id');
+  await expectS3Error(t, bad({ Rules: [{ BucketKeyEnabled: true }] }), 'MalformedXML', 400, 'rule without ApplyServerSideEncryptionByDefault');
+  await expectS3Error(t, bad(kms('no-such-key')), 'KMS.NotFoundException', 400, 'unknown KMS key');
 
   const path = `/${bucket}`;
   const raw = async (body: string, what: string): Promise<void> => {
     const r = await rawRequest(d, 'PUT', path, 'encryption', body);
-    t.same({ status: r.status, code: xmlCode(r.body) }, { status: 400, code: 'MalformedXML' }, `${what} → MalformedXML 400`);
+    t.same({ status: r.status, code: errorCode(r.body) }, { status: 400, code: 'MalformedXML' }, `${what} → MalformedXML 400`);
   };
   await raw('<ServerSideEncryptionConfiguration><Rule>', 'truncated XML');
   await raw('not xml at all', 'not XML');
@@ -177,20 +147,11 @@ t.test('malformed and invalid configurations', async (t) => {
   );
   t.equal(ok.status, 200, 'well-formed document without a namespace → 200');
   await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
-  await expectError(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'the refused configurations left nothing behind');
+  await expectS3Error(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'the refused configurations left nothing behind');
 });
 
 t.test('minio-js setBucketEncryption / getBucketEncryption / removeBucketEncryption', async (t) => {
-  const mc = new Minio.Client({
-    endPoint: '127.0.0.1',
-    port: d.port,
-    useSSL: true,
-    accessKey: ACCESS_KEY,
-    secretKey: SECRET_KEY,
-    region: REGION,
-    pathStyle: true,
-    transportAgent: new HttpsAgent({ ca: d.caCert }),
-  });
+  const mc = minioClient(d);
   const bucket = bucketName('bdefmc');
   await mc.makeBucket(bucket);
   await mc.setBucketEncryption(bucket); // minio-js default: AES256
@@ -214,14 +175,13 @@ t.test('minio-js setBucketEncryption / getBucketEncryption / removeBucketEncrypt
 });
 
 t.test('the bucket default applies to PutObject, multipart and CopyObject', async (t) => {
-  const bucket = bucketName('bdefapply');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const bucket = await createBucket(s3, 'bdefapply');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'x' }));
   await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: aes256 }));
   const body = testBytes(300_000, 201);
   const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain-put', Body: body }));
   t.equal(put.ServerSideEncryption, 'AES256', 'PUT response says AES256');
-  t.equal(put.ETag, `"${md5hex(body)}"`, 'ETag is the MD5 (SSE-S3)');
+  t.equal(put.ETag, `"${md5Hex(body)}"`, 'ETag is the MD5 (SSE-S3)');
   t.same(await kindOf(s3, bucket, 'plain-put'), SSE_S3, 'plain PUT into an AES256 bucket is SSE-S3 on HEAD');
   t.same(await kindOf(s3, bucket, 'before'), NONE, 'objects written before the configuration stay plain');
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain-put' }));
@@ -240,18 +200,14 @@ t.test('the bucket default applies to PutObject, multipart and CopyObject', asyn
   await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms('test-key', true) }));
   const put2 = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms-put', Body: body }));
   t.equal(put2.ServerSideEncryption, 'aws:kms');
-  t.equal(put2.SSEKMSKeyId, KEY_ARN);
+  t.equal(put2.SSEKMSKeyId, KMS_KEY_ARN);
   t.equal(put2.BucketKeyEnabled, true, 'x-amz-server-side-encryption-bucket-key-enabled echoed');
   t.same(await kindOf(s3, bucket, 'kms-put'), SSE_KMS, 'plain PUT into an aws:kms bucket is SSE-KMS');
 });
 
 t.test('precedence: request headers > bucket configuration > auto-encryption > none', async (t) => {
-  const auto = await startDaemon({ tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
-  t.teardown(async () => {
-    await auto.stop();
-    auto.cleanup();
-  });
-  const a = client(auto);
+  const auto = await startDaemonFor(t, { tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
+  const a = clientWithoutResponseChecksums(auto);
   const ck = randomBytes(32);
   const plainB = bucketName('prec-none');
   const aesB = bucketName('prec-aes');

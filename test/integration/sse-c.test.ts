@@ -16,96 +16,26 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import * as Minio from 'minio';
-import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
-import { join } from 'node:path';
-import { S3Client as S3 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { dataFilePaths } from '../helpers/files.js';
+import { md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
+import { minioClient } from '../helpers/minio.js';
+import { clientWithoutResponseChecksums, createBucket, expectS3Error, getBytes, sdkFailure, withHeaders } from '../helpers/s3.js';
+import { ssec, ssecCopy, ssecHeaders } from '../helpers/sse.js';
 
 const MiB = 1024 * 1024;
 
-const md5b64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
-const md5hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-/** SDK SSE-C input for a key (the SDK recomputes the MD5 itself). */
-function ssec(key: Buffer): { SSECustomerAlgorithm: string; SSECustomerKey: string; SSECustomerKeyMD5: string } {
-  return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: md5b64(key) };
-}
-function ssecCopy(key: Buffer): { CopySourceSSECustomerAlgorithm: string; CopySourceSSECustomerKey: string; CopySourceSSECustomerKeyMD5: string } {
-  return { CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: key.toString('base64'), CopySourceSSECustomerKeyMD5: md5b64(key) };
-}
-function rawSsecHeaders(key: Buffer, prefix = 'x-amz-server-side-encryption-customer-'): Record<string, string> {
-  return { [`${prefix}algorithm`]: 'AES256', [`${prefix}key`]: key.toString('base64'), [`${prefix}key-md5`]: md5b64(key) };
-}
-
-/** Overrides (or with `undefined`, removes) request headers after the SDK built them, before signing. */
-function withHeaders<C extends { middlewareStack: { add: (...a: never[]) => void } }>(cmd: C, headers: Record<string, string | undefined>): C {
-  const mw = (next: (a: unknown) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
-    const h = args.request.headers;
-    for (const [k, v] of Object.entries(headers)) {
-      for (const existing of Object.keys(h)) if (existing.toLowerCase() === k.toLowerCase()) delete h[existing];
-      if (v !== undefined) h[k] = v;
-    }
-    return next(args);
-  };
-  (cmd.middlewareStack.add as (m: unknown, o: unknown) => void)(mw, { step: 'build', name: 'testHeaders', priority: 'low' });
-  return cmd;
-}
-
-interface S3Failure {
-  name: string;
-  status: number | undefined;
-  message: string;
-}
-async function failure(p: Promise<unknown>): Promise<S3Failure> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the request to fail');
-}
-async function expectError(t: Test, p: Promise<unknown>, code: string, status: number, what: string): Promise<void> {
-  const f = await failure(p);
-  t.same({ name: f.name, status: f.status }, { name: code, status }, `${what} → ${code} ${status} (${f.message})`);
-}
 /** HEAD errors have no body: only the status is meaningful. */
 async function expectHeadStatus(t: Test, p: Promise<unknown>, status: number, what: string): Promise<void> {
-  const f = await failure(p);
+  const f = await sdkFailure(p);
   t.equal(f.status, status, `${what} → ${status}`);
 }
 
-async function getBytes(s3: S3Client, input: ConstructorParameters<typeof GetObjectCommand>[0]): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand(input));
-  return Buffer.from(await r.Body!.transformToByteArray());
-}
-
-/** Every data file under .s3d/objects with its SHA-256. */
+/** Every data file with its SHA-256. */
 function dataFiles(d: TestDaemon): Map<string, string> {
-  const root = join(d.dataDir, '.s3d', 'objects');
-  const out = new Map<string, string>();
-  for (const sub of readdirSync(root)) for (const f of readdirSync(join(root, sub))) out.set(`${sub}/${f}`, sha256(readFileSync(join(root, sub, f))));
-  return out;
-}
-
-/**
- * Like d.s3(), but the SDK validates response checksums only when asked: the daemon returns the
- * whole object's x-amz-checksum-* on ranged GETs (reported; see the todo test below), which would
- * fail every ranged read here for a reason unrelated to SSE.
- */
-function client(daemon: TestDaemon): S3Client {
-  return new S3({
-    endpoint: daemon.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(daemon.caCert ? { requestHandler: { httpsAgent: new HttpsAgent({ ca: daemon.caCert, keepAlive: true }) } } : {}),
-  });
+  return new Map(dataFilePaths(d.dataDir).map((f) => [f, sha256Hex(readFileSync(f))]));
 }
 
 let d: TestDaemon;
@@ -119,7 +49,7 @@ t.before(async () => {
   d.proc.once('exit', (code, signal) => {
     if (!stopping) t.comment(`daemon exited unexpectedly (${code ?? signal}):\n${d.logs.slice(-40).join('\n')}`);
   });
-  s3 = client(d);
+  s3 = clientWithoutResponseChecksums(d);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 });
 let stopping = false;
@@ -134,23 +64,23 @@ t.test('PUT/GET/HEAD with SSE-C via the SDK, inline and file-backed', async (t) 
     const body = testBytes(size, 11);
     const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `sdk/${name}`, Body: body, ...ssec(keyA) }));
     t.equal(put.SSECustomerAlgorithm, 'AES256', `${name}: PUT echoes the algorithm`);
-    t.equal(put.SSECustomerKeyMD5, md5b64(keyA), `${name}: PUT echoes the key MD5`);
+    t.equal(put.SSECustomerKeyMD5, md5Base64(keyA), `${name}: PUT echoes the key MD5`);
     t.match(put.ETag, /^"[0-9a-f]{32}"$/, `${name}: ETag is 32 hex`);
-    t.not(put.ETag, `"${md5hex(body)}"`, `${name}: SSE-C ETag is not the plaintext MD5`);
+    t.not(put.ETag, `"${md5Hex(body)}"`, `${name}: SSE-C ETag is not the plaintext MD5`);
 
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `sdk/${name}`, ...ssec(keyA) }));
     const bytes = Buffer.from(await got.Body!.transformToByteArray());
     t.ok(bytes.equals(body), `${name}: GET returns the exact bytes`);
     t.equal(got.ContentLength, size, `${name}: GET Content-Length is the plaintext size`);
     t.equal(got.SSECustomerAlgorithm, 'AES256');
-    t.equal(got.SSECustomerKeyMD5, md5b64(keyA));
+    t.equal(got.SSECustomerKeyMD5, md5Base64(keyA));
     t.equal(got.ETag, put.ETag, `${name}: GET ETag equals PUT ETag`);
     t.equal(got.ServerSideEncryption, undefined, 'no x-amz-server-side-encryption on SSE-C');
 
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `sdk/${name}`, ...ssec(keyA) }));
     t.equal(head.ContentLength, size, `${name}: HEAD Content-Length is the plaintext size`);
     t.equal(head.SSECustomerAlgorithm, 'AES256');
-    t.equal(head.SSECustomerKeyMD5, md5b64(keyA));
+    t.equal(head.SSECustomerKeyMD5, md5Base64(keyA));
     t.equal(head.ETag, put.ETag);
   }
   // Range on an encrypted object spanning a package boundary.
@@ -161,16 +91,16 @@ t.test('PUT/GET/HEAD with SSE-C via the SDK, inline and file-backed', async (t) 
 
 t.test('missing and wrong keys on an SSE-C object', async (t) => {
   const key = 'sdk/large';
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })), 'InvalidRequest', 400, 'GET without key');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })), 'InvalidRequest', 400, 'GET without key');
   await expectHeadStatus(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })), 400, 'HEAD without key');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyB) })), 'AccessDenied', 403, 'GET with wrong key');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyB) })), 'AccessDenied', 403, 'GET with wrong key');
   await expectHeadStatus(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyB) })), 403, 'HEAD with wrong key');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'sdk/small', ...ssec(keyB) })), 'AccessDenied', 403, 'GET inline object with wrong key');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'sdk/small', ...ssec(keyB) })), 'AccessDenied', 403, 'GET inline object with wrong key');
   // SSE-C headers on an unencrypted object.
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'plain' }));
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain', ...ssec(keyA) })), 'InvalidRequest', 400, 'GET plain object with SSE-C key');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain', ...ssec(keyA) })), 'InvalidRequest', 400, 'GET plain object with SSE-C key');
   // x-amz-server-side-encryption on a read is not allowed.
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) }), { 'x-amz-server-side-encryption': 'AES256' })),
     'InvalidRequest',
@@ -182,58 +112,49 @@ t.test('missing and wrong keys on an SSE-C object', async (t) => {
 t.test('SSE-C header validation', async (t) => {
   const put = (headers: Record<string, string | undefined>): Promise<unknown> =>
     s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'bad', Body: 'x', ...ssec(keyA) }), headers));
-  await expectError(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'AES128' }), 'InvalidArgument', 400, 'algorithm AES128');
-  await expectError(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'aes256' }), 'InvalidArgument', 400, 'algorithm in lower case');
-  await expectError(t, put({ 'x-amz-server-side-encryption-customer-algorithm': undefined }), 'InvalidArgument', 400, 'algorithm missing');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'AES128' }), 'InvalidArgument', 400, 'algorithm AES128');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'aes256' }), 'InvalidArgument', 400, 'algorithm in lower case');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': undefined }), 'InvalidArgument', 400, 'algorithm missing');
   const short = randomBytes(16);
-  await expectError(
+  await expectS3Error(
     t,
-    put({ 'x-amz-server-side-encryption-customer-key': short.toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': md5b64(short) }),
+    put({ 'x-amz-server-side-encryption-customer-key': short.toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': md5Base64(short) }),
     'InvalidArgument',
     400,
     '16-byte key',
   );
   const long = randomBytes(33);
-  await expectError(
+  await expectS3Error(
     t,
-    put({ 'x-amz-server-side-encryption-customer-key': long.toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': md5b64(long) }),
+    put({ 'x-amz-server-side-encryption-customer-key': long.toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': md5Base64(long) }),
     'InvalidArgument',
     400,
     '33-byte key',
   );
-  await expectError(t, put({ 'x-amz-server-side-encryption-customer-key': '!!!not base64!!!' }), 'InvalidArgument', 400, 'key not base64');
-  await expectError(t, put({ 'x-amz-server-side-encryption-customer-key': undefined }), 'InvalidArgument', 400, 'key missing');
-  await expectError(t, put({ 'x-amz-server-side-encryption-customer-key-md5': md5b64(keyB) }), 'InvalidArgument', 400, 'MD5 of another key');
-  await expectError(t, put({ 'x-amz-server-side-encryption-customer-key-md5': undefined }), 'InvalidArgument', 400, 'MD5 missing');
-  await expectError(t, put({ 'x-amz-server-side-encryption': 'AES256' }), 'InvalidArgument', 400, 'SSE-C together with AES256');
-  await expectError(t, put({ 'x-amz-server-side-encryption': 'aws:kms' }), 'InvalidArgument', 400, 'SSE-C together with aws:kms');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-key': '!!!not base64!!!' }), 'InvalidArgument', 400, 'key not base64');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-key': undefined }), 'InvalidArgument', 400, 'key missing');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-key-md5': md5Base64(keyB) }), 'InvalidArgument', 400, 'MD5 of another key');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-key-md5': undefined }), 'InvalidArgument', 400, 'MD5 missing');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption': 'AES256' }), 'InvalidArgument', 400, 'SSE-C together with AES256');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption': 'aws:kms' }), 'InvalidArgument', 400, 'SSE-C together with aws:kms');
   // The same validation applies on GET.
-  await expectError(
+  await expectS3Error(
     t,
-    s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: 'sdk/small', ...ssec(keyA) }), { 'x-amz-server-side-encryption-customer-key-md5': md5b64(keyB) })),
+    s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: 'sdk/small', ...ssec(keyA) }), { 'x-amz-server-side-encryption-customer-key-md5': md5Base64(keyB) })),
     'InvalidArgument',
     400,
     'GET with MD5 mismatch',
   );
-  await expectError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'bad' })), 'NotFound', 404, 'no object was created by the refused PUTs');
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'bad' })), 'NotFound', 404, 'no object was created by the refused PUTs');
 });
 
 t.test('minio-js over HTTPS with SSE-C', async (t) => {
-  const mc = new Minio.Client({
-    endPoint: '127.0.0.1',
-    port: d.port,
-    useSSL: true,
-    accessKey: ACCESS_KEY,
-    secretKey: SECRET_KEY,
-    region: 'us-east-1',
-    pathStyle: true,
-    transportAgent: new HttpsAgent({ ca: d.caCert }),
-  });
+  const mc = minioClient(d);
   const body = testBytes(200_000, 21);
-  const headers = rawSsecHeaders(keyB);
+  const headers = ssecHeaders(keyB);
   const put = await mc.putObject(bucket, 'minio/obj', body, body.length, headers);
   t.match(put.etag, /^[0-9a-f]{32}$/);
-  const getOpts = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: keyB.toString('base64'), SSECustomerKeyMD5: md5b64(keyB) };
+  const getOpts = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: keyB.toString('base64'), SSECustomerKeyMD5: md5Base64(keyB) };
   const stream = await mc.getObject(bucket, 'minio/obj', getOpts);
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
@@ -246,7 +167,7 @@ t.test('minio-js over HTTPS with SSE-C', async (t) => {
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'minio/obj', ...ssec(keyB) })).equals(body), 'SDK reads the minio-js object');
   await t.rejects(mc.getObject(bucket, 'minio/obj'), { code: 'InvalidRequest' }, 'minio-js GET without key → InvalidRequest');
   await t.rejects(
-    mc.getObject(bucket, 'minio/obj', { SSECustomerAlgorithm: 'AES256', SSECustomerKey: keyA.toString('base64'), SSECustomerKeyMD5: md5b64(keyA) }),
+    mc.getObject(bucket, 'minio/obj', { SSECustomerAlgorithm: 'AES256', SSECustomerKey: keyA.toString('base64'), SSECustomerKeyMD5: md5Base64(keyA) }),
     { code: 'AccessDenied' },
     'minio-js GET with wrong key → AccessDenied',
   );
@@ -265,11 +186,11 @@ t.test('multipart upload with SSE-C', async (t) => {
   const p2 = testBytes(700_000, 32);
   const up1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: p1, ...ssec(keyA) }));
   t.equal(up1.SSECustomerAlgorithm, 'AES256', 'UploadPart echoes the algorithm');
-  t.equal(up1.SSECustomerKeyMD5, md5b64(keyA), 'UploadPart echoes the key MD5');
+  t.equal(up1.SSECustomerKeyMD5, md5Base64(keyA), 'UploadPart echoes the key MD5');
   // Rejected parts carry small bodies: a large body on an early-rejected request can crash the
   // daemon (reported; see the todo test at the end).
-  await expectError(t, s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 2, Body: 'tiny' })), 'InvalidRequest', 400, 'part without key');
-  await expectError(
+  await expectS3Error(t, s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 2, Body: 'tiny' })), 'InvalidRequest', 400, 'part without key');
+  await expectS3Error(
     t,
     s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 2, Body: 'tiny', ...ssec(keyB) })),
     'AccessDenied',
@@ -293,11 +214,11 @@ t.test('multipart upload with SSE-C', async (t) => {
   t.ok(cross.equals(whole.subarray(5 * MiB - 100_000, 5 * MiB + 100_001)), 'range across the part boundary');
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) }));
   t.equal(head.ContentLength, whole.length, 'HEAD reports the plaintext size');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyB) })), 'AccessDenied', 403, 'multipart GET with wrong key');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyB) })), 'AccessDenied', 403, 'multipart GET with wrong key');
 
   // A plain upload refuses SSE-C parts.
   const plain = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp/plain' }));
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp/plain', UploadId: plain.UploadId, PartNumber: 1, Body: 'x', ...ssec(keyA) })),
     'InvalidRequest',
@@ -312,21 +233,21 @@ t.test('UploadPartCopy from an SSE-C source', async (t) => {
   const key = 'upc/dst';
   const uploadId = await startSsecUpload(key, keyB);
   const copySource = `${bucket}/upc/src`;
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, CopySource: copySource, ...ssec(keyB) })),
     'InvalidArgument',
     400,
     'copy part without copy-source key',
   );
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, CopySource: copySource, ...ssec(keyB), ...ssecCopy(keyB) })),
     'AccessDenied',
     403,
     'copy part with the wrong copy-source key',
   );
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, CopySource: copySource, ...ssecCopy(keyA) })),
     'InvalidRequest',
@@ -348,7 +269,7 @@ t.test('UploadPartCopy from an SSE-C source', async (t) => {
     }),
   );
   t.ok((await getBytes(s3, { Bucket: bucket, Key: key, ...ssec(keyB) })).equals(srcBody), 'copied parts read back with the upload key');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 'AccessDenied', 403, 'source key does not open the destination');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 'AccessDenied', 403, 'source key does not open the destination');
 
   // Into a plain upload: the copy-source key decrypts, the part is stored plain.
   const plain = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'upc/plain' }));
@@ -365,9 +286,9 @@ t.test('CopyObject from an SSE-C source', async (t) => {
   const body = testBytes(250_000, 51);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'co/src', Body: body, ...ssec(keyA) }));
   const src = `${bucket}/co/src`;
-  await expectError(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: src })), 'InvalidArgument', 400, 'copy without copy-source key');
-  await expectError(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: src, ...ssecCopy(keyB) })), 'AccessDenied', 403, 'copy with the wrong copy-source key');
-  await expectError(
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: src })), 'InvalidArgument', 400, 'copy without copy-source key');
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: src, ...ssecCopy(keyB) })), 'AccessDenied', 403, 'copy with the wrong copy-source key');
+  await expectS3Error(
     t,
     s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: `${bucket}/plain`, ...ssecCopy(keyA) })),
     'InvalidRequest',
@@ -376,13 +297,13 @@ t.test('CopyObject from an SSE-C source', async (t) => {
   );
 
   const toPlain = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/plain', CopySource: src, ...ssecCopy(keyA) }));
-  t.equal(toPlain.CopyObjectResult?.ETag, `"${md5hex(body)}"`, 'plain destination ETag is the MD5');
+  t.equal(toPlain.CopyObjectResult?.ETag, `"${md5Hex(body)}"`, 'plain destination ETag is the MD5');
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'co/plain' })).equals(body), 'SSE-C → plain');
 
   const toC = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/ssec', CopySource: src, ...ssecCopy(keyA), ...ssec(keyB) }));
-  t.equal(toC.SSECustomerKeyMD5, md5b64(keyB), 'CopyObject echoes the destination key MD5');
+  t.equal(toC.SSECustomerKeyMD5, md5Base64(keyB), 'CopyObject echoes the destination key MD5');
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'co/ssec', ...ssec(keyB) })).equals(body), 'SSE-C(A) → SSE-C(B)');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'co/ssec', ...ssec(keyA) })), 'AccessDenied', 403, 'old key does not open the copy');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'co/ssec', ...ssec(keyA) })), 'AccessDenied', 403, 'old key does not open the copy');
 
   const toS3 = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/sses3', CopySource: src, ...ssecCopy(keyA), ServerSideEncryption: 'AES256' }));
   t.equal(toS3.ServerSideEncryption, 'AES256');
@@ -401,7 +322,7 @@ t.test('key rotation: copy onto itself with a new key reseals only the object ke
   const hash = afterPut.get(file)!;
 
   // Wrong old key: refused, nothing changes.
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/${key}`, ...ssecCopy(keyB), ...ssec(keyB) })),
     'AccessDenied',
@@ -409,18 +330,18 @@ t.test('key rotation: copy onto itself with a new key reseals only the object ke
     'rotation with a wrong old key',
   );
   const rot = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/${key}`, ...ssecCopy(keyA), ...ssec(keyB) }));
-  t.equal(rot.SSECustomerKeyMD5, md5b64(keyB));
+  t.equal(rot.SSECustomerKeyMD5, md5Base64(keyB));
   const after = dataFiles(d);
   t.equal(after.get(file), hash, 'the data file is byte-identical after the rotation');
   t.same([...after.keys()].filter((f) => !afterPut.has(f)), [], 'no new data file was written');
 
   t.ok((await getBytes(s3, { Bucket: bucket, Key: key, ...ssec(keyB) })).equals(body), 'reads back with the new key');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 'AccessDenied', 403, 'the old key no longer opens it');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 'AccessDenied', 403, 'the old key no longer opens it');
   await expectHeadStatus(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 403, 'HEAD with the old key');
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyB) }));
   t.equal(head.ETag, put.ETag, 'the ETag survives the rotation');
   t.equal(head.ContentLength, body.length);
-  t.equal(head.SSECustomerKeyMD5, md5b64(keyB));
+  t.equal(head.SSECustomerKeyMD5, md5Base64(keyB));
 });
 
 t.test('key rotation of a multipart object keeps every part file', async (t) => {
@@ -432,25 +353,20 @@ t.test('key rotation of a multipart object keeps every part file', async (t) => 
   t.ok((await getBytes(s3, { Bucket: bucket, Key: key, ...ssec(keyB) })).equals(whole), 'reads back with the new key');
   const cross = await getBytes(s3, { Bucket: bucket, Key: key, Range: `bytes=${5 * MiB - 10}-${5 * MiB + 10}`, ...ssec(keyB) });
   t.ok(cross.equals(whole.subarray(5 * MiB - 10, 5 * MiB + 11)), 'range across the part boundary with the new key');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 'AccessDenied', 403, 'the old key no longer opens it');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) })), 'AccessDenied', 403, 'the old key no longer opens it');
 });
 
 t.test('SSE-C over plain HTTP is refused with InvalidRequest', async (t) => {
-  const plain = await startDaemon();
-  t.teardown(async () => {
-    await plain.stop();
-    plain.cleanup();
-  });
-  const c = client(plain);
-  const b = bucketName('ssecplain');
-  await c.send(new CreateBucketCommand({ Bucket: b }));
+  const plain = await startDaemonFor(t);
+  const c = clientWithoutResponseChecksums(plain);
+  const b = await createBucket(c, 'ssecplain');
   await c.send(new PutObjectCommand({ Bucket: b, Key: 'obj', Body: 'hello' }));
-  await expectError(t, c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'secret', ...ssec(keyA) })), 'InvalidRequest', 400, 'PUT with SSE-C over HTTP');
-  await expectError(t, c.send(new GetObjectCommand({ Bucket: b, Key: 'obj', ...ssec(keyA) })), 'InvalidRequest', 400, 'GET with SSE-C over HTTP');
+  await expectS3Error(t, c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'secret', ...ssec(keyA) })), 'InvalidRequest', 400, 'PUT with SSE-C over HTTP');
+  await expectS3Error(t, c.send(new GetObjectCommand({ Bucket: b, Key: 'obj', ...ssec(keyA) })), 'InvalidRequest', 400, 'GET with SSE-C over HTTP');
   await expectHeadStatus(t, c.send(new HeadObjectCommand({ Bucket: b, Key: 'obj', ...ssec(keyA) })), 400, 'HEAD with SSE-C over HTTP');
-  await expectError(t, c.send(new CopyObjectCommand({ Bucket: b, Key: 'copy', CopySource: `${b}/obj`, ...ssecCopy(keyA) })), 'InvalidRequest', 400, 'copy-source SSE-C over HTTP');
-  await expectError(t, c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp', ...ssec(keyA) })), 'InvalidRequest', 400, 'CreateMultipartUpload with SSE-C over HTTP');
-  await expectError(t, c.send(new HeadObjectCommand({ Bucket: b, Key: 'c' })), 'NotFound', 404, 'nothing was stored');
+  await expectS3Error(t, c.send(new CopyObjectCommand({ Bucket: b, Key: 'copy', CopySource: `${b}/obj`, ...ssecCopy(keyA) })), 'InvalidRequest', 400, 'copy-source SSE-C over HTTP');
+  await expectS3Error(t, c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp', ...ssec(keyA) })), 'InvalidRequest', 400, 'CreateMultipartUpload with SSE-C over HTTP');
+  await expectS3Error(t, c.send(new HeadObjectCommand({ Bucket: b, Key: 'c' })), 'NotFound', 404, 'nothing was stored');
 });
 
 t.test('ranged GET through the SDK with its default checksum validation', async (t) => {
@@ -462,17 +378,12 @@ t.test('ranged GET through the SDK with its default checksum validation', async 
 });
 
 t.test('an UploadPart rejected before its 2 MiB body is read leaves the daemon running', async (t) => {
-  const own = await startDaemon({ tls: true });
-  t.teardown(async () => {
-    await own.stop();
-    own.cleanup();
-  });
-  const c = client(own);
-  const b = bucketName('ssecbody');
-  await c.send(new CreateBucketCommand({ Bucket: b }));
+  const own = await startDaemonFor(t, { tls: true });
+  const c = clientWithoutResponseChecksums(own);
+  const b = await createBucket(c, 'ssecbody');
   const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'k', ...ssec(keyA) }));
   for (let i = 0; i < 3; i++) {
-    await expectError(t, c.send(new UploadPartCommand({ Bucket: b, Key: 'k', UploadId, PartNumber: 1, Body: testBytes(2 * MiB, i) })), 'InvalidRequest', 400, `part ${i} without key`);
+    await expectS3Error(t, c.send(new UploadPartCommand({ Bucket: b, Key: 'k', UploadId, PartNumber: 1, Body: testBytes(2 * MiB, i) })), 'InvalidRequest', 400, `part ${i} without key`);
   }
   await new Promise((r) => setTimeout(r, 200));
   t.equal(own.proc.exitCode, null, 'the daemon is still running');

@@ -12,54 +12,21 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
-import { createHash, randomBytes } from 'node:crypto';
-import { Agent as HttpsAgent } from 'node:https';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { randomBytes } from 'node:crypto';
+import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { md5Base64, md5Hex } from '../helpers/hash.js';
+import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';
+import { KMS_KEY_ARN, sseCopySourceInput, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
 
-type Kind = 'none' | 'SSE-C' | 'SSE-S3' | 'SSE-KMS';
-const KINDS: Kind[] = ['none', 'SSE-C', 'SSE-S3', 'SSE-KMS'];
+const KINDS: SseKind[] = ['none', 'SSE-C', 'SSE-S3', 'SSE-KMS'];
 const SIZES = { inline: 1_000, file: 200_000 } as const;
 
-const md5hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-const md5b64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
 const srcKey = randomBytes(32);
 const dstKey = randomBytes(32);
-
-/** Write-side SDK input for a kind (SSE-C with `key`). */
-function writeInput(kind: Kind, key: Buffer): Record<string, string> {
-  switch (kind) {
-    case 'none':
-      return {};
-    case 'SSE-C':
-      return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: md5b64(key) };
-    case 'SSE-S3':
-      return { ServerSideEncryption: 'AES256' };
-    case 'SSE-KMS':
-      return { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'test-key' };
-  }
-}
-/** Read-side input: only SSE-C needs the key. */
-function readInput(kind: Kind, key: Buffer): Record<string, string> {
-  return kind === 'SSE-C' ? writeInput(kind, key) : {};
-}
-function copySourceInput(kind: Kind, key: Buffer): Record<string, string> {
-  return kind === 'SSE-C' ? { CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: key.toString('base64'), CopySourceSSECustomerKeyMD5: md5b64(key) } : {};
-}
-
-function client(daemon: TestDaemon): S3Client {
-  return new S3Client({
-    endpoint: daemon.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpsAgent: new HttpsAgent({ ca: daemon.caCert, keepAlive: true }) },
-  });
-}
 
 let d: TestDaemon;
 let s3: S3Client;
@@ -67,11 +34,11 @@ const bucket = bucketName('ssecopy');
 
 t.before(async () => {
   d = await startDaemon({ tls: true });
-  s3 = client(d);
+  s3 = clientWithoutResponseChecksums(d);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   for (const [size, n] of Object.entries(SIZES)) {
     for (const kind of KINDS) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `src/${size}/${kind}`, Body: testBytes(n, n + KINDS.indexOf(kind)), ...writeInput(kind, srcKey) }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `src/${size}/${kind}`, Body: testBytes(n, n + KINDS.indexOf(kind)), ...sseWriteInput(kind, srcKey) }));
     }
   }
 });
@@ -80,11 +47,11 @@ t.teardown(async () => {
   d?.cleanup();
 });
 
-async function checkDestination(t: Test, key: string, dst: Kind, want: Buffer, what: string): Promise<void> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...readInput(dst, dstKey) }));
-  const bytes = Buffer.from(await got.Body!.transformToByteArray());
+async function checkDestination(t: Test, key: string, dst: SseKind, want: Buffer, what: string): Promise<void> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sseReadInput(dst, dstKey) }));
+  const bytes = await bodyBytes(got);
   t.ok(bytes.equals(want), `${what}: identical bytes`);
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...readInput(dst, dstKey) }));
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...sseReadInput(dst, dstKey) }));
   t.equal(head.ContentLength, want.length, `${what}: HEAD plaintext size`);
   const seen = {
     sse: head.ServerSideEncryption,
@@ -94,14 +61,14 @@ async function checkDestination(t: Test, key: string, dst: Kind, want: Buffer, w
   };
   const expected = {
     sse: dst === 'SSE-S3' ? 'AES256' : dst === 'SSE-KMS' ? 'aws:kms' : undefined,
-    kmsKey: dst === 'SSE-KMS' ? 'arn:aws:kms:test-key' : undefined,
+    kmsKey: dst === 'SSE-KMS' ? KMS_KEY_ARN : undefined,
     ssecAlgorithm: dst === 'SSE-C' ? 'AES256' : undefined,
-    ssecMd5: dst === 'SSE-C' ? md5b64(dstKey) : undefined,
+    ssecMd5: dst === 'SSE-C' ? md5Base64(dstKey) : undefined,
   };
   t.same(seen, expected, `${what}: HEAD shows ${dst}`);
   if (dst === 'SSE-C') {
     // The source's key must not open the copy.
-    const f = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...readInput(dst, srcKey) })).then(
+    const f = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...sseReadInput(dst, srcKey) })).then(
       () => 0,
       (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode,
     );
@@ -116,9 +83,9 @@ for (const [size, n] of Object.entries(SIZES)) {
       for (const dst of KINDS) {
         const key = `co/${size}/${src}->${dst}`;
         const r = await s3.send(
-          new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/src/${size}/${src}`, ...copySourceInput(src, srcKey), ...writeInput(dst, dstKey) }),
+          new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/src/${size}/${src}`, ...sseCopySourceInput(src, srcKey), ...sseWriteInput(dst, dstKey) }),
         );
-        if (dst === 'none' || dst === 'SSE-S3') t.equal(r.CopyObjectResult?.ETag, `"${md5hex(want)}"`, `${src} → ${dst}: ETag is the MD5`);
+        if (dst === 'none' || dst === 'SSE-S3') t.equal(r.CopyObjectResult?.ETag, `"${md5Hex(want)}"`, `${src} → ${dst}: ETag is the MD5`);
         await checkDestination(t, key, dst, want, `${src} → ${dst}`);
       }
     }
@@ -129,7 +96,7 @@ for (const [size, n] of Object.entries(SIZES)) {
       const want = testBytes(n, n + KINDS.indexOf(src));
       for (const dst of KINDS) {
         const key = `upc/${size}/${src}->${dst}`;
-        const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...writeInput(dst, dstKey) }));
+        const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...sseWriteInput(dst, dstKey) }));
         // A ranged part copy and a whole-object part copy.
         const half = Math.floor(n / 3);
         const p1 = await s3.send(
@@ -140,15 +107,15 @@ for (const [size, n] of Object.entries(SIZES)) {
             PartNumber: 1,
             CopySource: `${bucket}/src/${size}/${src}`,
             CopySourceRange: `bytes=${half}-${n - 1}`,
-            ...copySourceInput(src, srcKey),
-            ...readInput(dst, dstKey),
+            ...sseCopySourceInput(src, srcKey),
+            ...sseReadInput(dst, dstKey),
           }),
         );
         t.same(
           { sse: p1.ServerSideEncryption, kmsKey: p1.SSEKMSKeyId, ssec: p1.SSECustomerAlgorithm },
           {
             sse: dst === 'SSE-S3' ? 'AES256' : dst === 'SSE-KMS' ? 'aws:kms' : undefined,
-            kmsKey: dst === 'SSE-KMS' ? 'arn:aws:kms:test-key' : undefined,
+            kmsKey: dst === 'SSE-KMS' ? KMS_KEY_ARN : undefined,
             ssec: dst === 'SSE-C' ? 'AES256' : undefined,
           },
           `part copy ${src} → ${dst}: UploadPartCopy response shows the upload's kind`,
@@ -168,16 +135,16 @@ t.test('CopyObject matrix, multipart source (two parts, 5 MiB + 100 000 bytes)',
   const want = Buffer.concat([p1, p2]);
   for (const src of KINDS) {
     const key = `src/mp/${src}`;
-    const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...writeInput(src, srcKey) }));
+    const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...sseWriteInput(src, srcKey) }));
     const parts = [];
     for (const [i, body] of [p1, p2].entries()) {
-      const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, PartNumber: i + 1, Body: body, ...readInput(src, srcKey) }));
+      const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, PartNumber: i + 1, Body: body, ...sseReadInput(src, srcKey) }));
       parts.push({ PartNumber: i + 1, ETag: r.ETag });
     }
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: parts } }));
     for (const dst of KINDS) {
       const dkey = `co/mp/${src}->${dst}`;
-      await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: dkey, CopySource: `${bucket}/${key}`, ...copySourceInput(src, srcKey), ...writeInput(dst, dstKey) }));
+      await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: dkey, CopySource: `${bucket}/${key}`, ...sseCopySourceInput(src, srcKey), ...sseWriteInput(dst, dstKey) }));
       await checkDestination(t, dkey, dst, want, `multipart ${src} → ${dst}`);
     }
   }

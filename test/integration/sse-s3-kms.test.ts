@@ -16,49 +16,18 @@ import {
   ListPartsCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent as HttpsAgent } from 'node:https';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { md5Base64, md5Hex } from '../helpers/hash.js';
+import { clientWithoutResponseChecksums, createBucket, expectS3Error, getBytes, withHeaders } from '../helpers/s3.js';
+import { KMS_KEY_ARN, ssec, ssecHeaders } from '../helpers/sse.js';
 
 const MiB = 1024 * 1024;
-const KEY_ARN = 'arn:aws:kms:test-key';
 
-const md5hex = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
-const md5b64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-
-function ssec(key: Buffer): { SSECustomerAlgorithm: string; SSECustomerKey: string; SSECustomerKeyMD5: string } {
-  return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: md5b64(key) };
-}
-
-/** d.s3() without response-checksum validation (ranged GETs carry the whole object's checksum; reported in sse-c.test.ts). */
-function client(daemon: TestDaemon): S3Client {
-  return new S3Client({
-    endpoint: daemon.endpoint,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(daemon.caCert ? { requestHandler: { httpsAgent: new HttpsAgent({ ca: daemon.caCert, keepAlive: true }) } } : {}),
-  });
-}
-
-/** Overrides (or with `undefined`, removes) request headers after the SDK built them, before signing. */
-function withHeaders<C extends { middlewareStack: { add: (...a: never[]) => void } }>(cmd: C, headers: Record<string, string | undefined>): C {
-  const mw = (next: (a: unknown) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
-    const h = args.request.headers;
-    for (const [k, v] of Object.entries(headers)) {
-      for (const existing of Object.keys(h)) if (existing.toLowerCase() === k.toLowerCase()) delete h[existing];
-      if (v !== undefined) h[k] = v;
-    }
-    return next(args);
-  };
-  (cmd.middlewareStack.add as (m: unknown, o: unknown) => void)(mw, { step: 'build', name: 'testHeaders', priority: 'low' });
-  return cmd;
-}
 
 /** Sends a command and returns its output with the raw response headers (fields the SDK models lack). */
 async function sendRaw<O>(s3c: S3Client, cmd: { middlewareStack: { add: (...a: never[]) => void } }): Promise<{ out: O; headers: Record<string, string> }> {
@@ -73,29 +42,13 @@ async function sendRaw<O>(s3c: S3Client, cmd: { middlewareStack: { add: (...a: n
   return { out, headers };
 }
 
-async function expectError(t: Test, p: Promise<unknown>, code: string, status: number, what: string): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    t.same({ name: e.name, status: e.$metadata?.httpStatusCode }, { name: code, status }, `${what} → ${code} ${status} (${e.message})`);
-    return;
-  }
-  t.fail(`${what}: expected ${code}, the call succeeded`);
-}
-
-async function getBytes(s3: S3Client, input: ConstructorParameters<typeof GetObjectCommand>[0]): Promise<Buffer> {
-  const r = await s3.send(new GetObjectCommand(input));
-  return Buffer.from(await r.Body!.transformToByteArray());
-}
-
 let d: TestDaemon;
 let s3: S3Client;
 const bucket = bucketName('ssekms');
 
 t.before(async () => {
   d = await startDaemon({ tls: true });
-  s3 = client(d);
+  s3 = clientWithoutResponseChecksums(d);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 });
 t.teardown(async () => {
@@ -109,7 +62,7 @@ t.test('SSE-S3 PutObject: headers, ETag is the plaintext MD5, exact bytes', asyn
     const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `s3/${name}`, Body: body, ServerSideEncryption: 'AES256' }));
     t.equal(put.ServerSideEncryption, 'AES256', `${name}: PUT returns AES256`);
     t.equal(put.SSEKMSKeyId, undefined, `${name}: no KMS key id on SSE-S3`);
-    t.equal(put.ETag, `"${md5hex(body)}"`, `${name}: ETag is the plaintext MD5`);
+    t.equal(put.ETag, `"${md5Hex(body)}"`, `${name}: ETag is the plaintext MD5`);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `s3/${name}` }));
     t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `${name}: GET bytes`);
     t.equal(got.ServerSideEncryption, 'AES256');
@@ -128,41 +81,41 @@ t.test('SSE-KMS PutObject with and without the arn:aws:kms: prefix, and the defa
   const body = testBytes(200_000, 102);
   const cases: Array<[string, string | undefined]> = [
     ['bare', 'test-key'],
-    ['arn', KEY_ARN],
+    ['arn', KMS_KEY_ARN],
     ['full-arn', 'arn:aws:kms:us-east-1:123456789012:key/test-key'],
     ['default', undefined],
   ];
   for (const [name, keyId] of cases) {
     const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `kms/${name}`, Body: body, ServerSideEncryption: 'aws:kms', ...(keyId ? { SSEKMSKeyId: keyId } : {}) }));
     t.equal(put.ServerSideEncryption, 'aws:kms', `${name}: PUT returns aws:kms`);
-    t.equal(put.SSEKMSKeyId, KEY_ARN, `${name}: PUT returns the key as an ARN`);
+    t.equal(put.SSEKMSKeyId, KMS_KEY_ARN, `${name}: PUT returns the key as an ARN`);
     t.match(put.ETag, /^"[0-9a-f]{32}"$/);
-    t.not(put.ETag, `"${md5hex(body)}"`, `${name}: SSE-KMS ETag is not the plaintext MD5`);
+    t.not(put.ETag, `"${md5Hex(body)}"`, `${name}: SSE-KMS ETag is not the plaintext MD5`);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `kms/${name}` }));
     t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `${name}: GET bytes`);
     t.equal(got.ServerSideEncryption, 'aws:kms');
-    t.equal(got.SSEKMSKeyId, KEY_ARN);
+    t.equal(got.SSEKMSKeyId, KMS_KEY_ARN);
     t.equal(got.ETag, put.ETag);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `kms/${name}` }));
     t.equal(head.ServerSideEncryption, 'aws:kms');
-    t.equal(head.SSEKMSKeyId, KEY_ARN, `${name}: HEAD returns the key id`);
+    t.equal(head.SSEKMSKeyId, KMS_KEY_ARN, `${name}: HEAD returns the key id`);
     t.equal(head.ContentLength, body.length);
   }
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms/unknown', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' })),
     'KMS.NotFoundException',
     400,
     'unknown KMS key',
   );
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms/unknown', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:no-such-key' })),
     'KMS.NotFoundException',
     400,
     'unknown KMS key as an ARN',
   );
-  await expectError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms/unknown' })), 'NotFound', 404, 'nothing stored for the unknown key');
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms/unknown' })), 'NotFound', 404, 'nothing stored for the unknown key');
 });
 
 t.test('SSE-KMS encryption context: echoed canonicalised, bound to the object', async (t) => {
@@ -184,24 +137,24 @@ t.test('SSE-KMS encryption context: echoed canonicalised, bound to the object', 
 
   const bad = (value: string): Promise<unknown> =>
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ctx/bad', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSEncryptionContext: value }));
-  await expectError(t, bad(b64('not json')), 'InvalidArgument', 400, 'context that is not JSON');
-  await expectError(t, bad(b64('["a"]')), 'InvalidArgument', 400, 'context that is a JSON array');
-  await expectError(t, bad(b64('{"n":1}')), 'InvalidArgument', 400, 'context with a non-string value');
+  await expectS3Error(t, bad(b64('not json')), 'InvalidArgument', 400, 'context that is not JSON');
+  await expectS3Error(t, bad(b64('["a"]')), 'InvalidArgument', 400, 'context that is a JSON array');
+  await expectS3Error(t, bad(b64('{"n":1}')), 'InvalidArgument', 400, 'context with a non-string value');
 });
 
 t.test('Content-MD5 is checked against the plaintext of encrypted PUTs', async (t) => {
   const body = testBytes(200_000, 141);
   for (const input of [{ ServerSideEncryption: 'AES256' as const }, { ServerSideEncryption: 'aws:kms' as const }]) {
-    const ok = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `md5/${input.ServerSideEncryption}`, Body: body, ContentMD5: md5b64(body), ...input }));
+    const ok = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `md5/${input.ServerSideEncryption}`, Body: body, ContentMD5: md5Base64(body), ...input }));
     t.equal(ok.ServerSideEncryption, input.ServerSideEncryption, `${input.ServerSideEncryption}: the right Content-MD5 is accepted`);
-    await expectError(
+    await expectS3Error(
       t,
-      s3.send(new PutObjectCommand({ Bucket: bucket, Key: `md5/bad-${input.ServerSideEncryption}`, Body: body, ContentMD5: md5b64(Buffer.from('other')), ...input })),
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: `md5/bad-${input.ServerSideEncryption}`, Body: body, ContentMD5: md5Base64(Buffer.from('other')), ...input })),
       'BadDigest',
       400,
       `${input.ServerSideEncryption}: a wrong Content-MD5`,
     );
-    await expectError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `md5/bad-${input.ServerSideEncryption}` })), 'NotFound', 404, 'nothing stored');
+    await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `md5/bad-${input.ServerSideEncryption}` })), 'NotFound', 404, 'nothing stored');
   }
 });
 
@@ -209,38 +162,38 @@ t.test('conflicting and invalid SSE headers', async (t) => {
   const put = (input: Record<string, unknown>, headers: Record<string, string | undefined> = {}): Promise<unknown> =>
     s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'conflict', Body: 'x', ...input }), headers));
   const key = randomBytes(32);
-  await expectError(t, put({ ServerSideEncryption: 'AES256', ...ssec(key) }), 'InvalidArgument', 400, 'SSE-C + AES256');
-  await expectError(t, put({ ServerSideEncryption: 'aws:kms', ...ssec(key) }), 'InvalidArgument', 400, 'SSE-C + aws:kms');
-  await expectError(t, put({ ServerSideEncryption: 'AES256', SSEKMSKeyId: 'test-key' }), 'InvalidArgument', 400, 'AES256 + KMS key id');
-  await expectError(t, put({ ServerSideEncryption: 'AES256', SSEKMSEncryptionContext: b64('{}') }), 'InvalidArgument', 400, 'AES256 + KMS context');
-  await expectError(t, put({}, { 'x-amz-server-side-encryption': 'AES128' }), 'InvalidArgument', 400, 'unknown algorithm');
-  await expectError(t, put({}, { 'x-amz-server-side-encryption': 'aws:kms:dsse' }), 'InvalidArgument', 400, 'aws:kms:dsse');
-  await expectError(t, put({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'bad key!' }), 'InvalidArgument', 400, 'KMS key id with invalid characters');
-  await expectError(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'conflict', ServerSideEncryption: 'AES256', ...ssec(key) })), 'InvalidArgument', 400, 'CreateMultipartUpload SSE-C + AES256');
-  await expectError(
+  await expectS3Error(t, put({ ServerSideEncryption: 'AES256', ...ssec(key) }), 'InvalidArgument', 400, 'SSE-C + AES256');
+  await expectS3Error(t, put({ ServerSideEncryption: 'aws:kms', ...ssec(key) }), 'InvalidArgument', 400, 'SSE-C + aws:kms');
+  await expectS3Error(t, put({ ServerSideEncryption: 'AES256', SSEKMSKeyId: 'test-key' }), 'InvalidArgument', 400, 'AES256 + KMS key id');
+  await expectS3Error(t, put({ ServerSideEncryption: 'AES256', SSEKMSEncryptionContext: b64('{}') }), 'InvalidArgument', 400, 'AES256 + KMS context');
+  await expectS3Error(t, put({}, { 'x-amz-server-side-encryption': 'AES128' }), 'InvalidArgument', 400, 'unknown algorithm');
+  await expectS3Error(t, put({}, { 'x-amz-server-side-encryption': 'aws:kms:dsse' }), 'InvalidArgument', 400, 'aws:kms:dsse');
+  await expectS3Error(t, put({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'bad key!' }), 'InvalidArgument', 400, 'KMS key id with invalid characters');
+  await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'conflict', ServerSideEncryption: 'AES256', ...ssec(key) })), 'InvalidArgument', 400, 'CreateMultipartUpload SSE-C + AES256');
+  await expectS3Error(
     t,
     s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: 's3/file' }), { 'x-amz-server-side-encryption': 'AES256' })),
     'InvalidRequest',
     400,
     'GET carrying x-amz-server-side-encryption',
   );
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 's3/file', ...ssec(key) })), 'InvalidRequest', 400, 'GET of an SSE-S3 object with an SSE-C key');
-  await expectError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'kms/bare', ...ssec(key) })), 'InvalidRequest', 400, 'GET of an SSE-KMS object with an SSE-C key');
-  await expectError(
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 's3/file', ...ssec(key) })), 'InvalidRequest', 400, 'GET of an SSE-S3 object with an SSE-C key');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'kms/bare', ...ssec(key) })), 'InvalidRequest', 400, 'GET of an SSE-KMS object with an SSE-C key');
+  await expectS3Error(
     t,
     s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'conflict', CopySource: `${bucket}/s3/file`, CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: key.toString('base64') })),
     'InvalidArgument',
     400,
     'copy-source SSE-C key on an SSE-S3 source',
   );
-  await expectError(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'conflict' })), 'NotFound', 404, 'none of the refused writes stored anything');
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'conflict' })), 'NotFound', 404, 'none of the refused writes stored anything');
 });
 
 t.test('SSE-C copy-source headers on a plain PUT are refused', async (t) => {
   const key = randomBytes(32);
-  const h = { 'x-amz-copy-source-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-copy-source-server-side-encryption-customer-key': key.toString('base64'), 'x-amz-copy-source-server-side-encryption-customer-key-md5': md5b64(key) };
-  await expectError(t, s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'copyhdr', Body: 'x' }), h)), 'InvalidRequest', 400, 'PUT with copy-source SSE-C headers');
-  await expectError(t, s3.send(withHeaders(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'copyhdr' }), h)), 'InvalidRequest', 400, 'CreateMultipartUpload with copy-source SSE-C headers');
+  const h = ssecHeaders(key, 'x-amz-copy-source-server-side-encryption-customer-');
+  await expectS3Error(t, s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'copyhdr', Body: 'x' }), h)), 'InvalidRequest', 400, 'PUT with copy-source SSE-C headers');
+  await expectS3Error(t, s3.send(withHeaders(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'copyhdr' }), h)), 'InvalidRequest', 400, 'CreateMultipartUpload with copy-source SSE-C headers');
 });
 
 async function multipart(t: Test, key: string, create: Record<string, unknown>, expect: { sse: string; keyId?: string }): Promise<Buffer> {
@@ -254,10 +207,10 @@ async function multipart(t: Test, key: string, create: Record<string, unknown>, 
   t.equal(u1.ServerSideEncryption, expect.sse, `${key}: UploadPart (no SSE headers) inherits ${expect.sse}`);
   if (expect.keyId) t.equal(u1.SSEKMSKeyId, expect.keyId, `${key}: UploadPart returns the key id`);
   if (expect.sse === 'AES256') {
-    t.equal(u1.ETag, `"${md5hex(p1)}"`, `${key}: SSE-S3 part ETag is the part MD5`);
-    t.equal(u2.ETag, `"${md5hex(p2)}"`);
+    t.equal(u1.ETag, `"${md5Hex(p1)}"`, `${key}: SSE-S3 part ETag is the part MD5`);
+    t.equal(u2.ETag, `"${md5Hex(p2)}"`);
   } else {
-    t.not(u1.ETag, `"${md5hex(p1)}"`, `${key}: SSE-KMS part ETag is not the MD5`);
+    t.not(u1.ETag, `"${md5Hex(p1)}"`, `${key}: SSE-KMS part ETag is not the MD5`);
   }
   const lp = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId }));
   t.same(lp.Parts?.map((p) => p.Size), [p1.length, p2.length], `${key}: ListParts reports plaintext sizes`);
@@ -271,7 +224,7 @@ async function multipart(t: Test, key: string, create: Record<string, unknown>, 
   );
   t.equal(done.ServerSideEncryption, expect.sse, `${key}: Complete returns ${expect.sse}`);
   if (expect.sse === 'AES256') {
-    const want = createHash('md5').update(Buffer.from(md5hex(p1), 'hex')).update(Buffer.from(md5hex(p2), 'hex')).digest('hex');
+    const want = createHash('md5').update(Buffer.from(md5Hex(p1), 'hex')).update(Buffer.from(md5Hex(p2), 'hex')).digest('hex');
     t.equal(done.ETag, `"${want}-2"`, `${key}: multipart ETag is the MD5 of the part MD5s`);
   }
   const whole = Buffer.concat([p1, p2]);
@@ -294,16 +247,16 @@ t.test('multipart SSE-S3: parts inherit, ETags, sizes', async (t) => {
 });
 
 t.test('multipart SSE-KMS: parts inherit, key id on every response', async (t) => {
-  await multipart(t, 'mp/sse-kms', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ARN }, { sse: 'aws:kms', keyId: KEY_ARN });
+  await multipart(t, 'mp/sse-kms', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KMS_KEY_ARN }, { sse: 'aws:kms', keyId: KMS_KEY_ARN });
   const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp/ssec-part', ServerSideEncryption: 'AES256' }));
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp/ssec-part', UploadId: c.UploadId, PartNumber: 1, Body: 'tiny', ...ssec(randomBytes(32)) })),
     'InvalidRequest',
     400,
     'SSE-C part into an SSE-S3 upload',
   );
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp/unknown', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' })),
     'KMS.NotFoundException',
@@ -317,17 +270,17 @@ t.test('CopyObject to SSE-S3 and SSE-KMS', async (t) => {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy/src', Body: body }));
   const toS3 = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy/sse-s3', CopySource: `${bucket}/copy/src`, ServerSideEncryption: 'AES256' }));
   t.equal(toS3.ServerSideEncryption, 'AES256', 'CopyObject returns AES256');
-  t.equal(toS3.CopyObjectResult?.ETag, `"${md5hex(body)}"`, 'SSE-S3 copy ETag is the MD5');
+  t.equal(toS3.CopyObjectResult?.ETag, `"${md5Hex(body)}"`, 'SSE-S3 copy ETag is the MD5');
   const ctx = b64('{"z":"1","a":"2"}');
   const toKms = await s3.send(
     new CopyObjectCommand({ Bucket: bucket, Key: 'copy/sse-kms', CopySource: `${bucket}/copy/sse-s3`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'test-key', SSEKMSEncryptionContext: ctx }),
   );
   t.equal(toKms.ServerSideEncryption, 'aws:kms');
-  t.equal(toKms.SSEKMSKeyId, KEY_ARN, 'CopyObject returns the key id');
+  t.equal(toKms.SSEKMSKeyId, KMS_KEY_ARN, 'CopyObject returns the key id');
   t.equal(toKms.SSEKMSEncryptionContext, b64('{"a":"2","z":"1"}'), 'CopyObject returns the canonical context');
   const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy/sse-kms' }));
   t.equal(h.ServerSideEncryption, 'aws:kms');
-  t.equal(h.SSEKMSKeyId, KEY_ARN);
+  t.equal(h.SSEKMSKeyId, KMS_KEY_ARN);
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'copy/sse-kms' })).equals(body), 'SSE-S3 → SSE-KMS bytes');
   // Same object, SSE-KMS → SSE-S3 in place (re-encryption; no REPLACE directive needed).
   const inPlace = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy/sse-kms', CopySource: `${bucket}/copy/sse-kms`, ServerSideEncryption: 'AES256' }));
@@ -342,7 +295,7 @@ t.test('CopyObject to SSE-S3 and SSE-KMS', async (t) => {
   await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy/plain', CopySource: `${bucket}/copy/sse-s3` }));
   const plain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy/plain' }));
   t.equal(plain.ServerSideEncryption, undefined, 'copy without SSE headers is plain');
-  await expectError(
+  await expectS3Error(
     t,
     s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy/x', CopySource: `${bucket}/copy/src`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' })),
     'KMS.NotFoundException',
@@ -385,23 +338,18 @@ t.test('listings report plaintext sizes', async (t) => {
   t.equal(sizes['mp/sse-s3'], 5 * MiB + 333_333);
   t.equal(sizes['mp/sse-kms'], 5 * MiB + 333_333);
   const etags = Object.fromEntries((list.Contents ?? []).map((o) => [o.Key, o.ETag]));
-  t.equal(etags['s3/file'], `"${md5hex(testBytes(300_000, 101))}"`, 'listing ETag of SSE-S3 is the MD5');
+  t.equal(etags['s3/file'], `"${md5Hex(testBytes(300_000, 101))}"`, 'listing ETag of SSE-S3 is the MD5');
 });
 
 t.test('no KMS configured: SSE-S3/SSE-KMS → 501 NotImplemented, SSE-C still works', async (t) => {
-  const nk = await startDaemon({ tls: true, kms: false });
-  t.teardown(async () => {
-    await nk.stop();
-    nk.cleanup();
-  });
-  const c = client(nk);
-  const b = bucketName('nokms');
-  await c.send(new CreateBucketCommand({ Bucket: b }));
-  await expectError(t, c.send(new PutObjectCommand({ Bucket: b, Key: 'a', Body: 'x', ServerSideEncryption: 'AES256' })), 'NotImplemented', 501, 'SSE-S3 PUT');
-  await expectError(t, c.send(new PutObjectCommand({ Bucket: b, Key: 'a', Body: 'x', ServerSideEncryption: 'aws:kms' })), 'NotImplemented', 501, 'SSE-KMS PUT');
-  await expectError(t, c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'a', ServerSideEncryption: 'AES256' })), 'NotImplemented', 501, 'SSE-S3 CreateMultipartUpload');
+  const nk = await startDaemonFor(t, { tls: true, kms: false });
+  const c = clientWithoutResponseChecksums(nk);
+  const b = await createBucket(c, 'nokms');
+  await expectS3Error(t, c.send(new PutObjectCommand({ Bucket: b, Key: 'a', Body: 'x', ServerSideEncryption: 'AES256' })), 'NotImplemented', 501, 'SSE-S3 PUT');
+  await expectS3Error(t, c.send(new PutObjectCommand({ Bucket: b, Key: 'a', Body: 'x', ServerSideEncryption: 'aws:kms' })), 'NotImplemented', 501, 'SSE-KMS PUT');
+  await expectS3Error(t, c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'a', ServerSideEncryption: 'AES256' })), 'NotImplemented', 501, 'SSE-S3 CreateMultipartUpload');
   await c.send(new PutObjectCommand({ Bucket: b, Key: 'plain', Body: 'plain' }));
-  await expectError(t, c.send(new CopyObjectCommand({ Bucket: b, Key: 'a', CopySource: `${b}/plain`, ServerSideEncryption: 'AES256' })), 'NotImplemented', 501, 'SSE-S3 CopyObject');
+  await expectS3Error(t, c.send(new CopyObjectCommand({ Bucket: b, Key: 'a', CopySource: `${b}/plain`, ServerSideEncryption: 'AES256' })), 'NotImplemented', 501, 'SSE-S3 CopyObject');
   try {
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'a', Body: 'x', ServerSideEncryption: 'AES256' }));
   } catch (err) {
@@ -412,13 +360,13 @@ t.test('no KMS configured: SSE-S3/SSE-KMS → 501 NotImplemented, SSE-C still wo
   await c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: body, ...ssec(key) }));
   t.ok((await getBytes(c, { Bucket: b, Key: 'c', ...ssec(key) })).equals(body), 'SSE-C works without a KMS');
   t.ok((await getBytes(c, { Bucket: b, Key: 'plain' })).equals(Buffer.from('plain')), 'plain objects work');
-  await expectError(t, c.send(new HeadObjectCommand({ Bucket: b, Key: 'a' })), 'NotFound', 404, 'nothing stored by the refused writes');
-  await expectError(
+  await expectS3Error(t, c.send(new HeadObjectCommand({ Bucket: b, Key: 'a' })), 'NotFound', 404, 'nothing stored by the refused writes');
+  await expectS3Error(
     t,
     c.send(new PutBucketEncryptionCommand({ Bucket: b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } })),
     'NotImplemented',
     501,
     'PutBucketEncryption without a KMS',
   );
-  await expectError(t, c.send(new GetBucketEncryptionCommand({ Bucket: b })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'no bucket configuration stored');
+  await expectS3Error(t, c.send(new GetBucketEncryptionCommand({ Bucket: b })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'no bucket configuration stored');
 });
