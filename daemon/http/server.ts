@@ -32,7 +32,9 @@ interface Pending {
   res: HttpResponse;
   aborted: boolean;
   body: UwsRequestBody | undefined;
-  abortController: AbortController;
+  /** Created on first use of the request's signal (most requests never look at it). */
+  abortController: AbortController | undefined;
+  abortReason: Error | undefined;
   writableWaiter: ((offset: number) => boolean) | undefined;
   /** The handler returned and the response body is streaming. */
   responding: boolean;
@@ -159,7 +161,7 @@ export class HttpServer {
 
   /** Aborts a request: its handler sees the abort signal and a failing body; the connection closes. */
   private cut(p: Pending, reason: string): void {
-    p.abortController.abort(new Error(reason));
+    abortRequest(p, new Error(reason));
     if (!p.aborted) {
       p.aborted = true;
       p.body?.onAbort();
@@ -181,11 +183,11 @@ export class HttpServer {
     req.forEach((k, v) => {
       headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
     });
-    const pending: Pending = { res, aborted: false, body: undefined, abortController: new AbortController(), writableWaiter: undefined, responding: false, ended: false };
+    const pending: Pending = { res, aborted: false, body: undefined, abortController: undefined, abortReason: undefined, writableWaiter: undefined, responding: false, ended: false };
     this.inFlight.add(pending);
     res.onAborted(() => {
       pending.aborted = true;
-      pending.abortController.abort(new Error('client disconnected'));
+      abortRequest(pending, new Error('client disconnected'));
       pending.body?.onAbort();
       const w = pending.writableWaiter;
       pending.writableWaiter = undefined;
@@ -267,7 +269,13 @@ export class HttpServer {
       headers,
       secure: this.deps.config.tls !== null,
       body,
-      signal: pending.abortController.signal,
+      get signal() {
+        if (!pending.abortController) {
+          pending.abortController = new AbortController();
+          if (pending.abortReason) pending.abortController.abort(pending.abortReason);
+        }
+        return pending.abortController.signal;
+      },
       accessKey: auth.accessKeyId,
     };
     this.deps.dispatch(ctx).then(
@@ -446,6 +454,11 @@ export class HttpServer {
       p.res.onWritable(handler);
     });
   }
+}
+
+function abortRequest(p: Pending, reason: Error): void {
+  p.abortReason ??= reason;
+  p.abortController?.abort(reason);
 }
 
 /** A failure while producing a response body, as the client should see it. */
