@@ -1,5 +1,5 @@
-// Object data files: named by a random id (never by the S3 key), written to tmp/, fsynced,
-// renamed into objects/xx/ and only then referenced from LMDB. Also ranged reads, deletion,
+// Object data files: named by a random id (never by the S3 key), written in objects/xx/,
+// fsynced (file and directory entry), and only then referenced from LMDB. Also ranged reads, deletion,
 // and the start-up sweep of temp files and files no record points to.
 
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ export class FileStore {
   readonly root: string;
   private readonly tmpDir: string;
   private readonly objDir: string;
+  private readonly knownDirs = new Set<string>();
 
   constructor(dataDir: string) {
     this.root = join(dataDir, '.s3d');
@@ -29,27 +30,24 @@ export class FileStore {
     return join(this.objDir, id.slice(0, 2), id);
   }
 
-  /** A new temp file; the caller writes, then commits (fsync + rename) or discards it. */
+  /**
+   * A new data file, created directly under its final name (no record points at it until the
+   * caller commits one, and the start-up sweep removes it after a crash). Its directory entry is
+   * made durable right away, in parallel with the body upload, instead of after it.
+   */
   async create(): Promise<DataWriter> {
     const id = randomBytes(16).toString('hex');
-    const tmpPath = join(this.tmpDir, id);
-    const handle = await fsp.open(tmpPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-    return new DataWriter(this, id, tmpPath, handle);
-  }
-
-  /** Makes a fully written temp file durable under its final name. */
-  async commit(w: DataWriter): Promise<void> {
-    const final = this.pathOf(w.id);
-    const dir = join(this.objDir, w.id.slice(0, 2));
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    await fsp.rename(w.tmpPath, final);
-    // The rename is only durable once the directory entry is.
-    const dh = await fsp.open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
+    const dir = join(this.objDir, id.slice(0, 2));
+    if (!this.knownDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      this.knownDirs.add(dir);
     }
+    const path = this.pathOf(id);
+    const handle = await fsp.open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+    const dirSynced = syncDir(dir);
+    // Surface a failure at commit(), not as an unhandled rejection.
+    dirSynced.catch(() => undefined);
+    return new DataWriter(id, path, handle, dirSynced);
   }
 
   async remove(id: string): Promise<void> {
@@ -116,19 +114,28 @@ export class FileStore {
   }
 }
 
+async function syncDir(dir: string): Promise<void> {
+  const dh = await fsp.open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
 export class DataWriter {
   readonly id: string;
-  readonly tmpPath: string;
+  readonly path: string;
   private readonly handle: fsp.FileHandle;
-  private readonly store: FileStore;
+  private readonly dirSynced: Promise<void>;
   private position = 0;
   private closed = false;
 
-  constructor(store: FileStore, id: string, tmpPath: string, handle: fsp.FileHandle) {
-    this.store = store;
+  constructor(id: string, path: string, handle: fsp.FileHandle, dirSynced: Promise<void>) {
     this.id = id;
-    this.tmpPath = tmpPath;
+    this.path = path;
     this.handle = handle;
+    this.dirSynced = dirSynced;
   }
 
   get size(): number {
@@ -144,15 +151,15 @@ export class DataWriter {
     }
   }
 
-  /** fdatasync, close, rename into place (durable). */
+  /** fdatasync and close; resolves once both the data and the directory entry are durable. */
   async commit(): Promise<void> {
     await this.handle.datasync();
     await this.handle.close();
     this.closed = true;
-    await this.store.commit(this);
+    await this.dirSynced;
   }
 
-  /** Removes the temp file (aborted upload, failed verification). Never throws. */
+  /** Removes the file (aborted upload, failed verification). Never throws. */
   async discard(): Promise<void> {
     try {
       if (!this.closed) await this.handle.close();
@@ -160,6 +167,6 @@ export class DataWriter {
       // already closed
     }
     this.closed = true;
-    await fsp.rm(this.tmpPath, { force: true }).catch(() => undefined);
+    await fsp.rm(this.path, { force: true }).catch(() => undefined);
   }
 }
