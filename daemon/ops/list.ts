@@ -6,24 +6,11 @@ import type { ObjectRecord } from '../meta/records.js';
 import type { ListResult } from '../meta/store.js';
 import { requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
+import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, toXml, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
-
-function maxKeys(query: URLSearchParams, name = 'max-keys'): number {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return 1000;
-  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`);
-  return Math.min(1000, Number(raw));
-}
-
-function encodingType(query: URLSearchParams): boolean {
-  const e = query.get('encoding-type');
-  if (e === null || e === '') return false;
-  if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
-  return true;
-}
 
 function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult {
   if (max === 0) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
@@ -53,9 +40,8 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const marker = q.get('marker') ?? '';
-  const max = maxKeys(q);
-  const url = encodingType(q);
-  const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
+  const max = intParam(q, 'max-keys', 1000, 1000);
+  const { url, enc } = keyEncoder(q);
   const r = page(env, ctx.bucket!, prefix, delimiter, marker, max);
   const body: XmlObject = {
     Name: ctx.bucket!,
@@ -88,10 +74,10 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const startAfter = q.get('start-after') ?? '';
   const token = q.get('continuation-token');
   if (token === '') throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
-  const max = maxKeys(q);
-  const url = encodingType(q);
+  const max = intParam(q, 'max-keys', 1000, 1000);
+  const { url, enc } = keyEncoder(q);
   const fetchOwner = q.get('fetch-owner') === 'true';
-  const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
+
   const after = token !== null ? decodeToken(token) : startAfter;
   // Keys order as UTF-8 bytes; JS string comparison (UTF-16) would pick the wrong bound.
   const r = page(env, ctx.bucket!, prefix, delimiter, Buffer.compare(Buffer.from(after), Buffer.from(startAfter)) > 0 ? after : startAfter, max);
@@ -121,9 +107,8 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const versionIdMarker = q.get('version-id-marker') ?? '';
   if (versionIdMarker !== '' && keyMarker === '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
   if (versionIdMarker !== '' && versionIdMarker !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified');
-  const max = maxKeys(q);
-  const url = encodingType(q);
-  const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
+  const max = intParam(q, 'max-keys', 1000, 1000);
+  const { url, enc } = keyEncoder(q);
   // Each key has exactly one (null) version, so the key marker alone positions the page.
   const r = page(env, ctx.bucket!, prefix, delimiter, keyMarker, max);
   const last = r.contents.length > 0 ? r.contents[r.contents.length - 1]!.key : undefined;

@@ -13,6 +13,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag } from './object-headers.js';
 import { checksumHeaders, dataEnv, declaredLength, discardWritten, needsMd5, writeEncryption } from './object.js';
+import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
 
@@ -248,13 +249,6 @@ export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContex
   return { status: 204 };
 }
 
-function intParam(q: URLSearchParams, name: string, fallback: number, max: number): number {
-  const raw = q.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`);
-  return Math.min(max, Number(raw));
-}
-
 export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const up = loadUpload(env, ctx);
   const max = intParam(ctx.query, 'max-parts', 1000, 1000);
@@ -293,8 +287,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = q.get('upload-id-marker') ?? '';
   const max = intParam(q, 'max-uploads', 1000, 1000);
-  const url = (q.get('encoding-type') ?? '').toLowerCase() === 'url';
-  const enc = (s: string): string => (url ? encodeURIComponent(s) : s);
+  const { enc } = keyEncoder(q);
   const uploads: UploadRecord[] = [];
   const prefixes: string[] = [];
   let truncated = false;

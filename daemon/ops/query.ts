@@ -1,0 +1,19 @@
+// Query parameters shared by the listing operations: bounded integers and encoding-type=url.
+
+import { S3Error } from '../errors.js';
+
+/** A non-negative integer parameter, `fallback` when absent, capped at `max`. */
+export function intParam(q: URLSearchParams, name: string, fallback: number, max: number): number {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`);
+  return Math.min(max, Number(raw));
+}
+
+/** How keys and prefixes are written back: URL-encoded when `encoding-type=url`. */
+export function keyEncoder(q: URLSearchParams): { url: boolean; enc: (s: string) => string } {
+  const e = q.get('encoding-type');
+  if (e === null || e === '') return { url: false, enc: (s) => s };
+  if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
+  return { url: true, enc: (s) => encodeURIComponent(s) };
+}
