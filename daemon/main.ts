@@ -65,7 +65,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
-  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, onFilesQueued: () => undefined };
+  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms };
   const dispatch = createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),

@@ -114,11 +114,6 @@ export class UwsRequestBody implements RequestBody {
     return out;
   }
 
-  /** MD5 of the payload, when the decoder computed it (Content-MD5 sent, or asked for). */
-  get md5(): Buffer | undefined {
-    return this.decoder.md5;
-  }
-
   async readAll(limit: number): Promise<Buffer> {
     const parts: Buffer[] = [];
     let total = 0;

@@ -364,6 +364,16 @@ export class MetaStore {
     return [...this.gc.getKeys({ limit })];
   }
 
+  /** Queued file ids whose replacing commit is at least `graceMs` old (the queue stores its time). */
+  dueFiles(graceMs: number, now = Date.now(), limit = 1000): string[] {
+    const out: string[] = [];
+    for (const { key, value } of this.gc.getRange({})) {
+      if (now - value >= graceMs) out.push(key);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   dequeueFiles(files: string[]): Promise<void> {
     return this.write(() => {
       for (const f of files) void this.gc.remove(f);

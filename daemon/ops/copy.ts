@@ -156,7 +156,6 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
       ...(enc ? { sse: enc.record } : {}),
     };
     await env.meta.putObject(ctx.bucket!, dstKey, record).catch(metaError);
-    env.onFilesQueued();
     return copyResult(etag, mtime, sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled));
   } catch (err) {
     await discardWritten(env, written);

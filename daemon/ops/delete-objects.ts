@@ -32,7 +32,6 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     } else valid.push(key);
   }
   await env.meta.deleteObjects(ctx.bucket!, valid).catch(metaError);
-  env.onFilesQueued();
   const body: XmlObject = {
     Deleted: quiet ? [] : valid.map((k) => ({ Key: k })),
     Error: errors,

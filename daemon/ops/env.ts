@@ -16,8 +16,6 @@ export interface OpsEnv {
   readonly files: FileStore;
   readonly pool: CryptoPool | null;
   readonly kms: KeyProvider | null;
-  /** Wakes the deletion reaper after a commit queued files. */
-  readonly onFilesQueued: () => void;
 }
 
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {

@@ -113,7 +113,6 @@ async function storePart(
       ...(Object.keys(sums).length > 0 ? { checksums: sums } : {}),
     };
     await env.meta.putPart(up.id, part).catch(metaError);
-    env.onFilesQueued();
     return part;
   } catch (err) {
     await discardWritten(env, written);
@@ -228,7 +227,6 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     ...(up.sse ? { sse: up.sse } : {}),
   };
   await env.meta.completeUpload(up, record).catch(metaError);
-  env.onFilesQueued();
   const bucket = env.meta.getBucket(up.bucket);
   return {
     status: 200,
@@ -245,7 +243,6 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
 export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const up = loadUpload(env, ctx);
   await env.meta.abortUpload(up.id).catch(metaError);
-  env.onFilesQueued();
   return { status: 204 };
 }
 

@@ -77,7 +77,6 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       ...(enc ? { sse: enc.record } : {}),
     };
     await env.meta.putObject(ctx.bucket!, key, record).catch(metaError);
-    env.onFilesQueued();
     return {
       status: 200,
       headers: { etag: quoteETag(etag), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums) },
@@ -102,7 +101,7 @@ export function getRecord(env: OpsEnv, bucket: string | undefined, key: string):
 export async function readKey(env: OpsEnv, rec: ObjectRecord, headers: Readonly<Record<string, string>>, bucket: string, key: string, copySource = false): Promise<Buffer | undefined> {
   if (!rec.sse) {
     if (parseCustomerKey(headers, copySource)) {
-      throw new S3Error(copySource ? 'InvalidRequest' : 'InvalidRequest', 'The encryption parameters are not applicable to this object.');
+      throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
     }
     return undefined;
   }
@@ -243,6 +242,5 @@ export function handleHeadObject(env: OpsEnv, ctx: RequestContext): Promise<Resu
 export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
   await env.meta.deleteObject(ctx.bucket!, ctx.key!).catch(metaError);
-  env.onFilesQueued();
   return { status: 204 };
 }

@@ -12,7 +12,6 @@ export class Reaper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private readonly queuedAt = new Map<string, number>();
 
   constructor(
     private readonly meta: MetaStore,
@@ -35,17 +34,10 @@ export class Reaper {
   }
 
   private async pass(graceMs: number): Promise<void> {
-    const now = Date.now();
-    const due: string[] = [];
-    for (const id of this.meta.queuedFiles(1000)) {
-      const seen = this.queuedAt.get(id);
-      if (seen === undefined) this.queuedAt.set(id, now);
-      if (now - (seen ?? now) >= graceMs) due.push(id);
-    }
+    const due = this.meta.dueFiles(graceMs);
     if (due.length === 0) return;
     for (const id of due) {
       await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
-      this.queuedAt.delete(id);
     }
     await this.meta.dequeueFiles(due);
   }
