@@ -12,7 +12,7 @@ import { loadCopySource, readCopySource } from './copy.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag } from './object-headers.js';
-import { checksumHeaders, dataEnv, declaredLength, discardWritten, needsMd5, writeEncryption } from './object.js';
+import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, writeEncryption } from './object.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
@@ -92,15 +92,16 @@ async function storePart(
   length: number | undefined,
   objectKey: Buffer | undefined,
   checksums: () => Record<string, string>,
+  knownMd5?: Buffer,
 ): Promise<PartRecord> {
   const partKey = objectKey ? derivePartKey(objectKey, n) : undefined;
   const kind = up.sse?.kind ?? 'none';
   let written: WrittenData | undefined;
   try {
-    written = await writeData(dataEnv(env), source, { key: partKey, md5: needsMd5(kind), declaredLength: length, signal: ctx.signal });
+    written = await writeData(dataEnv(env), source, { key: partKey, md5: needsMd5(kind) && !knownMd5, declaredLength: length, signal: ctx.signal });
     if (length !== undefined && written.size !== length) throw new S3Error('IncompleteBody');
     if (written.size > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
-    const etag = clientETag(kind, written.md5, partKey);
+    const etag = clientETag(kind, knownMd5 ?? written.md5, partKey);
     const sums = checksums();
     const part: PartRecord = {
       v: RECORD_VERSION,
@@ -129,7 +130,7 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   if (length !== undefined && length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
   const objectKey = await uploadObjectKey(env, ctx, up);
   try {
-    const part = await storePart(env, ctx, up, n, ctx.body, length, objectKey, () => ctx.body.verifiedChecksums());
+    const part = await storePart(env, ctx, up, n, ctx.body, length, objectKey, () => ctx.body.verifiedChecksums(), contentMd5(ctx));
     return { status: 200, headers: { etag: quoteETag(part.etag), ...sseResponseHeaders(up.sse), ...checksumHeaders(part.checksums) }, bytesIn: part.size };
   } finally {
     objectKey?.fill(0);

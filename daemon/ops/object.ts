@@ -37,6 +37,15 @@ export function needsMd5(kind: EncryptionRequest['kind']): boolean {
   return kind === 'none' || kind === 'SSE-S3';
 }
 
+/**
+ * The body's MD5 when the client sent Content-MD5. The payload decoder verifies it (BadDigest
+ * otherwise) before the body ends, so the write path need not hash the body a second time.
+ */
+export function contentMd5(ctx: RequestContext): Buffer | undefined {
+  const h = ctx.headers['content-md5'];
+  return h === undefined ? undefined : Buffer.from(h, 'base64');
+}
+
 export function declaredLength(ctx: RequestContext): number | undefined {
   const n = ctx.body.declaredLength;
   if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new S3Error('InvalidArgument', 'The declared content length is not valid.');
@@ -60,9 +69,10 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, key);
   let written: WrittenData | undefined;
   try {
-    written = await writeData(dataEnv(env), ctx.body, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: declared, signal: ctx.signal });
+    const known = contentMd5(ctx);
+    written = await writeData(dataEnv(env), ctx.body, { key: enc?.objectKey, md5: needsMd5(encReq.kind) && !known, declaredLength: declared, signal: ctx.signal });
     if (declared !== undefined && written.size !== declared) throw new S3Error('IncompleteBody');
-    const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
+    const etag = clientETag(encReq.kind, known ?? written.md5, enc?.objectKey);
     const checksums = ctx.body.verifiedChecksums();
     const record: ObjectRecord = {
       v: RECORD_VERSION,
