@@ -29,8 +29,10 @@ async function main(): Promise<number> {
   const status = reexecWithTunedMalloc();
   if (status !== undefined) return status;
   quietSdkVersionWarning();
+  const args = process.argv.slice(2);
+  if (args[0] === 'probe') return (await import('./probe.js')).probe(args.slice(1));
   const { runBench } = await import('./orchestrator.js');
-  return runBench(process.argv.slice(2));
+  return runBench(args);
 }
 
 main().then(

@@ -1,0 +1,83 @@
+// `npm run bench:probe -- get 4KiB sse-s3 [--c 64] [--seconds 5] [--profile] [--sink]`: one
+// workload against one freshly started server, for profiling a single path while optimizing.
+// It prints ops/s, server CPU per op and, with --profile, the daemon's top self-time functions.
+// The targets come only from `npm run bench`; this is the magnifying glass, not the verdict.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEnvironment } from './environment.js';
+import { LoadPool } from './load/driver.js';
+import { newSsecKey } from './load/sse-headers.js';
+import { serverFor } from './plan.js';
+import { summarizeProfile } from './report/profile.js';
+import type { ServerKind, SseMode, WorkloadKind } from './report/types.js';
+import { countRun, executeRun, type RunContext } from './runner.js';
+import { objectPrefix, parseSizeLabel } from './sizes.js';
+
+const USAGE = 'usage: npm run bench:probe -- <put|get|mixed> <size, e.g. 4KiB> <none|sse-s3|sse-kes|sse-c> [--c N] [--seconds S] [--profile] [--sink]';
+
+function arg(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+export async function probe(argv: string[]): Promise<number> {
+  const positional = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--c', '--seconds'].includes(argv[i - 1]!)));
+  const [workload, sizeText, sse] = positional as [WorkloadKind, string, SseMode];
+  if (!['put', 'get', 'mixed'].includes(workload) || sizeText === undefined || !['none', 'sse-s3', 'sse-kes', 'sse-c'].includes(sse)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const size = parseSizeLabel(sizeText) ?? NaN;
+  if (!(size > 0)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const concurrency = Number(arg(argv, '--c') ?? 16);
+  const seconds = Number(arg(argv, '--seconds') ?? 5);
+  const profile = argv.includes('--profile');
+  const sink = argv.includes('--sink');
+  const out = mkdtempSync(join(tmpdir(), 's3d-probe-'));
+  const env = await startEnvironment(
+    { quick: true, accessKey: 'probeaccess', secretKey: 'probesecretprobesecret', region: 'us-east-1', outDir: out, rounds: 1, warmupS: 1, measureS: seconds, workers: 2, profile, help: false },
+    (l) => process.stderr.write(`${l}\n`),
+  );
+  const pool = new LoadPool(2);
+  try {
+    const ctx: RunContext = { pool, servers: env.servers, credentials: env.credentials, ssec: newSsecKey(), warmupMs: 1000, measureMs: seconds * 1000 };
+    const server: ServerKind = sink ? (sse === 'sse-c' ? 'sink-tls' : 'sink') : serverFor(sse);
+    const prefix = objectPrefix(size, 'probe');
+    const count = size <= 64 * 1024 ? 2000 : 64;
+    if (!sink && workload !== 'put') await countRun(ctx, { server, sse, workload: 'put', sizeBytes: size, prefix, from: 0, count, concurrency: 16 });
+    const r = await executeRun(ctx, {
+      id: 'probe',
+      workload,
+      sizeBytes: size,
+      concurrency,
+      server,
+      sse: sink ? 'none' : sse,
+      round: null,
+      readSet: { server, sse, sizeBytes: size, prefix, count },
+      writePrefix: objectPrefix(size, 'probe-w'),
+      writeRing: size >= 64 * 1024 ? 64 : 0,
+      partSize: 5 * 1024 * 1024,
+      measureScale: 1,
+    });
+    process.stdout.write(`${workload} ${sizeText} ${sse} c${concurrency} on ${server}: ${r.opsPerSec.toFixed(0)} ops/s, ${r.mbPerSec.toFixed(0)} MB/s, server ${r.cpu.serverUsPerOp?.toFixed(1)} µs/op, client ${r.cpu.clientUsPerOp.toFixed(1)} µs/op, p50 ${r.latency.p50Ms.toFixed(2)} ms, errors ${r.errors}\n`);
+  } finally {
+    await pool.close();
+    await env.close();
+  }
+  if (env.profileDir !== undefined) {
+    for (const f of readdirSync(env.profileDir).filter((n) => n.endsWith('.cpuprofile'))) {
+      const s = summarizeProfile(f, JSON.parse(readFileSync(join(env.profileDir, f), 'utf8')), 25);
+      if (s === null || s.busyShare < 0.1) continue;
+      process.stdout.write(`\n${f}: ${s.totalMs.toFixed(0)} ms, busy ${(s.busyShare * 100).toFixed(0)} %\n`);
+      for (const l of s.top) process.stdout.write(`  ${(l.share * 100).toFixed(1).padStart(5)} %  ${l.fn}  ${l.where}\n`);
+    }
+  }
+  if (env.profileDir !== undefined) process.stdout.write(`\nprofiles kept in ${env.profileDir}\n`);
+  else rmSync(out, { recursive: true, force: true });
+  return 0;
+}
