@@ -29,6 +29,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Objects whose stored size is at most this many bytes live inside LMDB, not in a file. */
   readonly inlineThreshold: number;
+  /** Reads of data files up to this many bytes per request are synchronous (0: never). */
+  readonly syncReadMax: number;
   readonly warnings: readonly string[];
 }
 
@@ -119,6 +121,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const cryptoWorkers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
   const shutdownTimeoutMs = intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000;
   const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
+  const syncReadMax = intVar(env, 'S3_SYNC_READ_MAX', 1024 * 1024 + 1024, 0, 16 * 1024 * 1024);
 
   return Object.freeze({
     dataDir,
@@ -135,6 +138,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     autoEncryption: onOff(env, 'S3_KMS_AUTO_ENCRYPTION'),
     shutdownTimeoutMs,
     inlineThreshold,
+    syncReadMax,
     warnings: Object.freeze(warnings),
   });
 }

@@ -8,9 +8,19 @@ import { INLINE_LIMIT } from './hasher.js';
 import type { CryptoPool } from './pool.js';
 import { type Slot, sharedInlineArena } from './slot-arena.js';
 
+/** Reads ciphertext straight into the pipeline's buffers (no intermediate chunk, no copy). */
+export interface CiphertextReader {
+  /** Reads up to `length` bytes at `position`; fewer only at the end of the data. */
+  read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Where the planned ciphertext starts, and how long it is. */
+  position: number;
+  length: number;
+}
+
 export interface OpenStreamOptions {
-  /** Ciphertext starting at a package boundary, any chunking (read exactly the planned bytes). */
-  source: AsyncIterable<Uint8Array>;
+  /** Ciphertext starting at a package boundary, any chunking (read exactly the planned bytes). Or `reader`. */
+  source?: AsyncIterable<Uint8Array>;
+  reader?: CiphertextReader;
   /** Sequence number of the first package in `source` (planRange().firstSequence). */
   firstSequence: number;
   /** Plaintext bytes to drop from the first package. */
@@ -63,7 +73,8 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
   const arena = pool?.arena ?? sharedInlineArena();
   const key = new Uint8Array(keyIn); // own ArrayBuffer: structured-cloned into tasks
   const queue: Batch[] = [];
-  const iterator = opts.source[Symbol.asyncIterator]();
+  if ((opts.source === undefined) === (opts.reader === undefined)) throw new RangeError('openStream needs exactly one of source and reader');
+  const iterator = opts.source?.[Symbol.asyncIterator]();
   let sourceDone = false;
   let identity: StreamIdentity | undefined;
   let slot: Slot | undefined;
@@ -113,7 +124,29 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
   }
 
   try {
-    while (consumed < cipherNeeded) {
+    const reader = opts.reader;
+    if (reader !== undefined) {
+      sourceDone = true;
+      const total = Math.min(reader.length, cipherNeeded);
+      while (consumed < total) {
+        while (queue.length >= maxInFlight) yield* emitHead();
+        slot = arena.acquire();
+        fill = 0;
+        const n = Math.min(OPEN_BATCH_BYTES, total - consumed);
+        // Never abandon a read in flight: it writes into the slot until it settles.
+        const got = await reader.read(slot.input, 0, n, reader.position + consumed);
+        signal?.throwIfAborted();
+        fill = got;
+        consumed += got;
+        if (got < n) break; // short: the checks below report the truncation
+        dispatch(consumed >= total && expectFinal);
+      }
+      if (slot !== undefined && fill === 0) {
+        arena.release(slot);
+        slot = undefined;
+      }
+    }
+    while (iterator !== undefined && consumed < cipherNeeded) {
       const step = await abortable(iterator.next(), signal);
       if (step.done === true) {
         sourceDone = true;
@@ -150,6 +183,6 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
     if (slot !== undefined) arena.release(slot);
     await discardBatches(arena, queue.splice(0));
     key.fill(0);
-    if (!sourceDone) await iterator.return?.();
+    if (!sourceDone) await iterator?.return?.();
   }
 }

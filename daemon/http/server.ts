@@ -413,6 +413,15 @@ export class HttpServer {
         if (next.done) break;
         const chunk = next.value;
         if (chunk.length === 0) continue;
+        if (first && chunk.length === total) {
+          // The whole body in one chunk (objects up to 1 MiB): one end(), as a plain server would;
+          // uWS copies what the socket does not take at once and sends it as the client reads.
+          res.cork(() => {
+            writeHead();
+            res.end(chunk);
+          });
+          return total;
+        }
         let ok = false;
         let finished = false;
         const startOffset = { value: 0 };

@@ -10,7 +10,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
 import { checkConditions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
-import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, readKey, withCleanup, writeEncryption } from './object.js';
+import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, toXml } from './xml.js';
 
@@ -58,9 +58,9 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
 export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void> }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
   // Like GET: open every source file now, so an overwrite of the source cannot pull them away.
-  let handles: Awaited<ReturnType<typeof openFiles>>;
+  let handles: ReturnType<typeof openFiles>;
   try {
-    handles = await openFiles(env, src.record);
+    handles = openFiles(env, src.record);
   } catch (err) {
     objectKey?.fill(0);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.');
@@ -71,7 +71,7 @@ export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: Copy
     objectKey?.fill(0);
     if (closed) return;
     closed = true;
-    await Promise.all([...handles.values()].map((h) => h.close().catch(() => undefined)));
+    closeFiles(handles);
   };
   const chunks = withCleanup(readData({ ...dataEnv(env), handles }, src.record, objectKey, start, length, ctx.signal), wipe);
   return { chunks, wipe };

@@ -9,8 +9,8 @@ import { openStream } from '../crypto/open-stream.js';
 import { createMd5 } from '../crypto/hasher.js';
 import { S3Error } from '../errors.js';
 import type { DataRef, PartRecord } from '../meta/records.js';
-import type { FileStore } from '../storage/files.js';
-import type { promises as fsp } from 'node:fs';
+import type { DataFile, FileStore } from '../storage/files.js';
+import { sharedInlineArena } from '../crypto/slot-arena.js';
 import { encryptedSize, openInto, planRange, sealBuffer } from '../../workers/format/index.js';
 import { derivePartKey } from '../sse/object-key.js';
 
@@ -19,7 +19,12 @@ export interface DataEnv {
   files: FileStore;
   inlineThreshold: number;
   /** Data files already opened by the caller (reads use these instead of opening by id). */
-  handles?: Map<string, fsp.FileHandle>;
+  handles?: Map<string, DataFile>;
+  /**
+   * The consumer is done with each yielded chunk before it asks for the next (the HTTP response
+   * writer): chunks may be views of recycled buffers instead of fresh copies.
+   */
+  lend?: boolean;
 }
 
 export interface WrittenData {
@@ -127,7 +132,18 @@ async function* readRaw(env: DataEnv, data: DataRef, offset: number, length: num
     if (length > 0) yield Buffer.from(data.inline.buffer, data.inline.byteOffset + offset, length);
     return;
   }
-  yield* env.files.read(data.file, offset, length, env.handles?.get(data.file));
+  if (env.lend !== true) {
+    yield* env.files.read(data.file, offset, length, env.handles?.get(data.file));
+    return;
+  }
+  // Lent chunks: read into one recycled slot buffer (already faulted in) instead of a fresh 1 MiB each.
+  const arena = env.pool?.arena ?? sharedInlineArena();
+  const slot = arena.acquire();
+  try {
+    yield* env.files.read(data.file, offset, length, env.handles?.get(data.file), slot.input);
+  } finally {
+    arena.release(slot);
+  }
 }
 
 async function* readSegment(env: DataEnv, seg: Segment, offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
@@ -137,8 +153,21 @@ async function* readSegment(env: DataEnv, seg: Segment, offset: number, length: 
     return;
   }
   const plan = planRange(seg.size, offset, length);
-  const source = readRaw(env, seg.data, plan.encryptedOffset, plan.encryptedLength);
-  yield* openStream(env.pool, seg.key, { source, firstSequence: plan.firstSequence, skip: plan.skip, length: plan.length, expectFinal: plan.expectFinal, signal });
+  const range = { firstSequence: plan.firstSequence, skip: plan.skip, length: plan.length, expectFinal: plan.expectFinal, signal, lend: env.lend };
+  const data = seg.data;
+  if ('file' in data) {
+    // Ciphertext goes from the file straight into the open pipeline's slots.
+    const file = env.handles?.get(data.file) ?? env.files.open(data.file);
+    try {
+      const reader = { read: (buf: Uint8Array, off: number, len: number, pos: number) => file.readFully(buf, off, len, pos, plan.encryptedLength), position: plan.encryptedOffset, length: plan.encryptedLength };
+      yield* openStream(env.pool, seg.key, { ...range, reader });
+    } finally {
+      if (env.handles?.get(data.file) !== file) file.close();
+    }
+    return;
+  }
+  const source = readRaw(env, data, plan.encryptedOffset, plan.encryptedLength);
+  yield* openStream(env.pool, seg.key, { ...range, source });
 }
 
 /**

@@ -1,6 +1,6 @@
 // Single-object operations: PutObject, GetObject, HeadObject, DeleteObject.
 
-import type { promises as fsp } from 'node:fs';
+import type { DataFile } from '../storage/files.js';
 import { S3Error } from '../errors.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
@@ -136,15 +136,19 @@ export function partRange(rec: ObjectRecord, partNumber: string): { start: numbe
 }
 
 /** Opens every data file of the object up front: a later overwrite cannot pull them away. */
-export async function openFiles(env: OpsEnv, rec: ReadableObject): Promise<Map<string, fsp.FileHandle>> {
-  const handles = new Map<string, fsp.FileHandle>();
+export function openFiles(env: OpsEnv, rec: ReadableObject): Map<string, DataFile> {
+  const handles = new Map<string, DataFile>();
   try {
-    for (const f of filesOf(rec)) handles.set(f, await env.files.open(f));
+    for (const f of filesOf(rec)) handles.set(f, env.files.open(f));
   } catch (err) {
-    await Promise.all([...handles.values()].map((h) => h.close()));
+    closeFiles(handles);
     throw err;
   }
   return handles;
+}
+
+export function closeFiles(handles: Map<string, DataFile>): void {
+  for (const h of handles.values()) h.close();
 }
 
 /** An iterable whose cleanup also runs when the consumer gives up before the first chunk. */
@@ -221,16 +225,17 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         objectKey?.fill(0);
         return { status, headers, body: inline };
       }
-      let handles: Map<string, fsp.FileHandle>;
+      let handles: Map<string, DataFile>;
       try {
-        handles = await openFiles(env, rec);
+        handles = openFiles(env, rec);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
         throw err;
       }
-      const chunks = withCleanup(readData({ ...dataEnv(env), handles }, rec, objectKey, start, length, ctx.signal), async () => {
+      // The response writer is done with each chunk before it asks for the next: lend buffers.
+      const chunks = withCleanup(readData({ ...dataEnv(env), handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
         objectKey?.fill(0);
-        await Promise.all([...handles.values()].map((h) => h.close().catch(() => undefined)));
+        closeFiles(handles);
       });
       const body: StreamBody = { length, chunks };
       return { status, headers, body };

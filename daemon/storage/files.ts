@@ -3,7 +3,7 @@
 // and the start-up sweep of temp files and files no record points to.
 
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { closeSync, constants, openSync, promises as fsp, read as readCb, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 const READ_CHUNK = 1024 * 1024;
@@ -13,8 +13,15 @@ export class FileStore {
   private readonly tmpDir: string;
   private readonly objDir: string;
   private readonly knownDirs = new Set<string>();
+  /**
+   * Reads of at most this many bytes (a whole request's range) run synchronously: copying up to
+   * ~1 MiB out of the page cache costs less main-thread time than a thread-pool round trip
+   * (measured +15 % GET/s at 1 MiB). Larger reads stay on the pool, overlapping the response.
+   */
+  readonly syncReadMax: number;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: { syncReadMax?: number } = {}) {
+    this.syncReadMax = opts.syncReadMax ?? 0;
     this.root = join(dataDir, '.s3d');
     this.tmpDir = join(this.root, 'tmp');
     this.objDir = join(this.root, 'objects');
@@ -54,27 +61,35 @@ export class FileStore {
     await fsp.rm(this.pathOf(id), { force: true });
   }
 
-  async open(id: string): Promise<fsp.FileHandle> {
-    return fsp.open(this.pathOf(id), 'r');
+  /**
+   * Opens a data file for reading. Synchronous on purpose: opening a file whose directory entry
+   * is cached costs a few microseconds, far less than a thread-pool round trip and a FileHandle
+   * (measured: open + close were ~15 % of the main thread in a 1 MiB GET).
+   */
+  open(id: string): DataFile {
+    return new DataFile(id, openSync(this.pathOf(id), constants.O_RDONLY), this.syncReadMax);
   }
 
-  /** Streams [offset, offset+length) of a file in chunks of at most 1 MiB. */
-  async *read(id: string, offset: number, length: number, handle?: fsp.FileHandle): AsyncGenerator<Buffer> {
-    const fh = handle ?? (await this.open(id));
+  /**
+   * Streams [offset, offset+length) of a file in chunks of at most 1 MiB. With `into`, every chunk
+   * is read into that buffer and lent: valid only until the next chunk is asked for.
+   */
+  async *read(id: string, offset: number, length: number, file?: DataFile, into?: Buffer): AsyncGenerator<Buffer> {
+    const f = file ?? this.open(id);
     try {
       let pos = offset;
       let left = length;
       while (left > 0) {
-        const n = Math.min(READ_CHUNK, left);
-        const buf = Buffer.allocUnsafe(n);
-        const { bytesRead } = await fh.read(buf, 0, n, pos);
-        if (bytesRead === 0) throw new Error(`data file ${id} is shorter than its record says`);
-        pos += bytesRead;
-        left -= bytesRead;
-        yield bytesRead === n ? buf : buf.subarray(0, bytesRead);
+        const n = Math.min(into?.length ?? READ_CHUNK, left);
+        const buf = into ?? Buffer.allocUnsafe(n);
+        const got = await f.readFully(buf, 0, n, pos, length);
+        if (got < n) throw new Error(`data file ${id} is shorter than its record says`);
+        pos += n;
+        left -= n;
+        yield buf.length === n ? buf : buf.subarray(0, n);
       }
     } finally {
-      if (!handle) await fh.close();
+      if (!file) f.close();
     }
   }
 
@@ -120,6 +135,60 @@ async function syncDir(dir: string): Promise<void> {
     await dh.sync();
   } finally {
     await dh.close();
+  }
+}
+
+/** A data file open for reading: a plain descriptor, reads on the thread pool, close synchronous. */
+export class DataFile {
+  readonly id: string;
+  #fd: number;
+  readonly #syncReadMax: number;
+
+  constructor(id: string, fd: number, syncReadMax = 0) {
+    this.id = id;
+    this.#fd = fd;
+    this.#syncReadMax = syncReadMax;
+  }
+
+  /**
+   * Reads up to `length` bytes at `position` into `buf` at `offset`; fewer only at end of file.
+   * `requestBytes` is the size of the whole read this is part of: small ones run synchronously.
+   */
+  async readFully(buf: Uint8Array, offset: number, length: number, position: number, requestBytes = Infinity): Promise<number> {
+    let done = 0;
+    if (requestBytes <= this.#syncReadMax) {
+      if (this.#fd < 0) throw new Error(`data file ${this.id} is closed`);
+      while (done < length) {
+        const n = readSync(this.#fd, buf, offset + done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done;
+    }
+    while (done < length) {
+      const n = await new Promise<number>((resolve, reject) => {
+        if (this.#fd < 0) {
+          reject(new Error(`data file ${this.id} is closed`));
+          return;
+        }
+        readCb(this.#fd, buf, offset + done, length - done, position + done, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
+      });
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing useful to do for a read-only descriptor
+    }
   }
 }
 
