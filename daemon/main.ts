@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
 import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
 import { handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
@@ -14,6 +14,8 @@ import { CryptoPool } from './crypto/pool.js';
 import { HttpServer } from './http/server.js';
 import { NativeBindingError, loadUws } from './http/uws.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
+import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS } from './kms/cache.js';
+import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
@@ -37,7 +39,7 @@ interface Daemon {
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   loadUws();
   mkdirSync(config.dataDir, { recursive: true });
-  const files = new FileStore(config.dataDir);
+  const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax });
   await files.init();
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
   const swept = await files.sweep(meta.referencedFiles());
@@ -65,7 +67,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
-  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms };
+  // Unsealed object keys live as long as the KMS cache would keep their data keys.
+  const objectKeys = new ObjectKeyCache({ ttlMs: cacheOptionsFromEnv(env).cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: DEFAULT_CACHE_SIZE });
+  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, objectKeys };
   const dispatch = createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
@@ -134,7 +138,9 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   // No redaction pass per line: no code path logs headers, keys or secrets (tests check the log).
-  const log = pino({ level: config.logLevel, base: { svc: 's3d' } });
+  // Asynchronous stdout: lines written while a write is in flight go out together in the next one
+  // (one syscall per line cost ~8 % of the main thread at 1 MiB GETs); flushed at exit.
+  const log = pino({ level: config.logLevel, base: { svc: 's3d' } }, destination({ dest: 1, sync: false }));
   for (const w of config.warnings) log.warn(w);
   let daemon: Daemon;
   try {

@@ -8,6 +8,7 @@ import type { KeyProvider } from '../kms/provider.js';
 import { MetaConflict, type MetaStore } from '../meta/store.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { FileStore } from '../storage/files.js';
+import type { ObjectKeyCache } from '../sse/key-cache.js';
 
 export interface OpsEnv {
   readonly config: Config;
@@ -16,6 +17,7 @@ export interface OpsEnv {
   readonly files: FileStore;
   readonly pool: CryptoPool | null;
   readonly kms: KeyProvider | null;
+  readonly objectKeys?: ObjectKeyCache;
 }
 
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {

@@ -9,9 +9,12 @@ import { KmsError, type KeyProvider } from '../kms/provider.js';
 import type { SseRecord } from '../meta/records.js';
 import { canonicalObjectPath, generateObjectKey, SecretKeyMismatchError, sealETag, sealObjectKey, unsealObjectKey } from './object-key.js';
 import { parseCustomerKey, type CustomerKey, type EncryptionRequest } from './params.js';
+import { ObjectKeyCache } from './key-cache.js';
 
 export interface SseEnv {
   kms: KeyProvider | null;
+  /** Unsealed SSE-S3/SSE-KMS object keys of recent reads (absent: every read unseals). */
+  objectKeys?: ObjectKeyCache;
 }
 
 export interface ObjectEncryption {
@@ -111,6 +114,11 @@ export async function unsealForRead(
   }
   const kms = requireKms(env);
   if (!rec.kmsKey || !rec.kmsCiphertext) throw new S3Error('XMinioObjectTampered');
+  const cacheId = env.objectKeys?.enabled === true ? ObjectKeyCache.id(rec, bucket, object) : undefined;
+  if (cacheId !== undefined) {
+    const hit = env.objectKeys!.get(cacheId);
+    if (hit !== undefined) return hit;
+  }
   const client = rec.kmsContext ? (JSON.parse(Buffer.from(rec.kmsContext, 'base64').toString('utf8')) as Record<string, string>) : undefined;
   let dek: Buffer;
   try {
@@ -119,7 +127,9 @@ export async function unsealForRead(
     kmsError(err);
   }
   try {
-    return unsealObjectKey(rec.sealedKey, dek, rec.kind, bucket, object, rec.iv);
+    const objectKey = unsealObjectKey(rec.sealedKey, dek, rec.kind, bucket, object, rec.iv);
+    if (cacheId !== undefined) env.objectKeys!.set(cacheId, objectKey);
+    return objectKey;
   } catch (err) {
     if (err instanceof SecretKeyMismatchError) throw new S3Error('XMinioObjectTampered', 'The object key does not unseal: the object record was modified or moved.');
     throw err;

@@ -1,0 +1,91 @@
+// Unsealed object keys of SSE-S3 and SSE-KMS objects, held briefly so a hot GET costs one map
+// lookup instead of a KMS unwrap (cached or not) plus the object-key unseal (HMAC + AES-GCM).
+// An entry is found only by everything the unseal depends on: bucket, object, SSE kind, KMS key,
+// the KMS ciphertext and the sealed key with its IV. A changed record is a miss, so tampering is
+// still caught by the real unseal. Same lifetime as the KMS data-key cache (S3_KMS_CACHE_TTL):
+// a key the KMS would no longer unwrap stops being served within that time. Dropped keys are zeroed.
+
+import type { SseRecord } from '../meta/records.js';
+
+interface Entry {
+  key: Buffer;
+  expires: number;
+}
+
+export interface ObjectKeyCacheOptions {
+  /** 0 disables the cache. */
+  ttlMs: number;
+  maxEntries: number;
+  now?: () => number;
+}
+
+export class ObjectKeyCache {
+  readonly #ttlMs: number;
+  readonly #max: number;
+  readonly #now: () => number;
+  // A Map iterates in insertion order: re-inserting on a hit makes it an LRU.
+  readonly #entries = new Map<string, Entry>();
+  hits = 0;
+  misses = 0;
+
+  constructor(opts: ObjectKeyCacheOptions) {
+    this.#ttlMs = opts.ttlMs;
+    this.#max = Math.max(1, opts.maxEntries);
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get enabled(): boolean {
+    return this.#ttlMs > 0;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  static id(rec: SseRecord, bucket: string, object: string): string {
+    const b64 = (v: Uint8Array | string | undefined): string => (v === undefined ? '' : typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
+    return `${rec.kind}\n${bucket}\n${object}\n${rec.kmsKey ?? ''}\n${b64(rec.kmsCiphertext)}\n${rec.kmsContext ?? ''}\n${rec.algorithm}\n${b64(rec.iv)}\n${b64(rec.sealedKey)}`;
+  }
+
+  /** A copy of the cached key (the caller zeroes its copy after use), or undefined. */
+  get(id: string): Buffer | undefined {
+    if (!this.enabled) return undefined;
+    const e = this.#entries.get(id);
+    if (e === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    if (e.expires <= this.#now()) {
+      this.#drop(id, e);
+      this.misses++;
+      return undefined;
+    }
+    this.#entries.delete(id);
+    this.#entries.set(id, e);
+    this.hits++;
+    return Buffer.from(e.key);
+  }
+
+  /** Keeps a copy of `key`. */
+  set(id: string, key: Buffer): void {
+    if (!this.enabled) return;
+    const old = this.#entries.get(id);
+    if (old !== undefined) this.#drop(id, old);
+    while (this.#entries.size >= this.#max) {
+      const [oldestId, oldest] = this.#entries.entries().next().value as [string, Entry];
+      this.#drop(oldestId, oldest);
+    }
+    const copy = Buffer.alloc(key.length);
+    key.copy(copy);
+    this.#entries.set(id, { key: copy, expires: this.#now() + this.#ttlMs });
+  }
+
+  clear(): void {
+    for (const [id, e] of [...this.#entries]) this.#drop(id, e);
+  }
+
+  #drop(id: string, e: Entry): void {
+    e.key.fill(0);
+    this.#entries.delete(id);
+  }
+}
