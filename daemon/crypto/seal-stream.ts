@@ -1,7 +1,8 @@
 // The ordered seal pipeline of a PUT: plaintext is copied into ~1 MiB slots, each slot is sealed
 // as one batch of 64 KiB packages (on the pool, or inline when small), and the ciphertext reaches
 // the sink in stream order. In-flight batches are bounded, so a slow sink pauses the writer.
-import { randomBytes, createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { secureRandom } from '../../workers/format/random.js';
 import { DareError, KEY_SIZE, MAX_PAYLOAD, RANDOM_SIZE, sealInto } from '../../workers/format/index.js';
 import { SEAL_BATCH_BYTES, type SealTask } from '../../workers/protocol.js';
 import { type Batch, discardBatches, resultLength, runInline } from './batch.js';
@@ -71,7 +72,7 @@ class StreamSealer implements Sealer {
 
   constructor(pool: CryptoPool | null, key: Uint8Array, opts: SealerOptions) {
     if (key.length !== KEY_SIZE) throw new RangeError(`sealer key must be ${KEY_SIZE} bytes`);
-    const random = opts.random ?? randomBytes(RANDOM_SIZE);
+    const random = opts.random ?? secureRandom(RANDOM_SIZE);
     if (random.length !== RANDOM_SIZE) throw new RangeError(`sealer random value must be ${RANDOM_SIZE} bytes`);
     // Two batches per worker (see pool.ts), plus the one at the sink and one finishing.
     const maxInFlight = opts.maxInFlight ?? (pool === null ? 1 : 2 * pool.workers + 2);

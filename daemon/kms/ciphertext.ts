@@ -2,7 +2,8 @@
 // (v3 plus the legacy JSON and MessagePack layouts), AES-256-GCM and ChaCha20-Poly1305 keys.
 // Layout facts: shared/reference/kes-api.md §4 and test/vectors/kes-wire.json `ciphertext_layout`.
 
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { secureRandom } from '../../workers/format/random.js';
 import type { CipherChaCha20Poly1305, CipherGCM, DecipherChaCha20Poly1305, DecipherGCM } from 'node:crypto';
 import { KmsError } from './provider.js';
 
@@ -107,8 +108,8 @@ function newDecipher(algorithm: KesAlgorithm, key: Buffer, nonce: Buffer): Decip
 export function sealCiphertext(masterKey: Buffer, plaintext: Buffer, context: Buffer, options: SealOptions = {}): Buffer {
   checkKey(masterKey);
   const algorithm = options.algorithm ?? 'AES256';
-  const iv = options.iv ?? randomBytes(IV_SIZE);
-  const nonce = options.nonce ?? randomBytes(NONCE_SIZE);
+  const iv = options.iv ?? secureRandom(IV_SIZE);
+  const nonce = options.nonce ?? secureRandom(NONCE_SIZE);
   if (iv.length !== IV_SIZE || nonce.length !== NONCE_SIZE) throw new RangeError('iv must be 16 bytes and nonce 12 bytes');
   const key = sealingKey(masterKey, iv, algorithm);
   try {

@@ -1,7 +1,7 @@
 // The built-in single-key KMS (MinIO's MINIO_KMS_SECRET_KEY, here S3_KMS_SECRET_KEY): one named
 // 32-byte master key held in memory, data keys sealed in the KES v3 layout (kms/ciphertext.ts).
 
-import { randomBytes } from 'node:crypto';
+import { secureRandom } from '../../workers/format/random.js';
 import { KEY_SIZE, openCiphertext, sealCiphertext } from './ciphertext.js';
 import { KmsConfigError, KmsError } from './provider.js';
 import type { DataKey, KeyDescription, KeyProvider, KmsStatus } from './provider.js';
@@ -67,7 +67,7 @@ export class StaticKeyProvider implements KeyProvider {
 
   async generateKey(name: string, context: Buffer): Promise<DataKey> {
     this.#check(name);
-    const plaintext = randomBytes(KEY_SIZE);
+    const plaintext = secureRandom(KEY_SIZE);
     return { plaintext, ciphertext: sealCiphertext(this.#key, plaintext, context) };
   }
 

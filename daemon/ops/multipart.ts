@@ -2,7 +2,8 @@
 // ListMultipartUploads. The object key is generated and sealed once at Create; each part is its
 // own DARE stream under its part key. Complete is one atomic, durable LMDB commit.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { secureRandom } from '../../workers/format/random.js';
 import { S3Error } from '../errors.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
@@ -66,7 +67,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
   const checksumAlgorithm = ctx.headers['x-amz-checksum-algorithm']?.toUpperCase();
   const upload: UploadRecord = {
     v: RECORD_VERSION,
-    id: randomBytes(24).toString('base64url'),
+    id: secureRandom(24).toString('base64url'),
     bucket: ctx.bucket!,
     key: ctx.key!,
     initiated: Date.now(),

@@ -2,8 +2,8 @@
 // one KMS data key per object (SSE-S3 / SSE-KMS), the customer key for SSE-C (never the KMS).
 // Also the client-visible ETag of encrypted objects and the SSE response headers.
 
-import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { secureRandom } from '../../workers/format/random.js';
 import { canonicalContext } from '../kms/context.js';
 import { KmsError, type KeyProvider } from '../kms/provider.js';
 import type { SseRecord } from '../meta/records.js';
@@ -156,7 +156,7 @@ export function clientETag(kind: SseRecord['kind'] | 'none', md5: Buffer | undef
     if (!md5) throw new Error('MD5 required for plain and SSE-S3 ETags');
     return md5.toString('hex');
   }
-  const sealed = sealETag(objectKey!, md5 ?? randomBytes(16));
+  const sealed = sealETag(objectKey!, md5 ?? secureRandom(16));
   return sealed.subarray(sealed.length - 16).toString('hex');
 }
 

@@ -1,6 +1,7 @@
 // MinIO's object-key scheme (minio-sse.md §2.2–2.10): the object key from an external key, its
 // sealing bound to (domain, bucket/object), part keys, ETag sealing and metadata subkeys.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { secureRandom } from '../../workers/format/random.js';
 import { DareError, KEY_SIZE, RANDOM_SIZE, openBuffer, sealBuffer } from '../../workers/format/index.js';
 
 export type SseDomain = 'SSE-S3' | 'SSE-KMS' | 'SSE-C';
@@ -66,7 +67,7 @@ export function canonicalObjectPath(bucket: string, object: string): string {
 }
 
 /** OEK = HMAC-SHA256(EK, "object-encryption-key generation" ‖ R), R = 32 fresh random bytes. */
-export function generateObjectKey(externalKey: Uint8Array, random32: Uint8Array = randomBytes(32)): Buffer {
+export function generateObjectKey(externalKey: Uint8Array, random32: Uint8Array = secureRandom(32)): Buffer {
   checkLength('external key', externalKey, KEY_SIZE);
   checkLength('generation random', random32, 32);
   return hmac(externalKey, GENERATION_LABEL, random32);
@@ -85,8 +86,8 @@ export function sealObjectKey(
   domain: SseDomain,
   bucket: string,
   object: string,
-  iv32: Uint8Array = randomBytes(IV_SIZE),
-  dareNonce: Uint8Array = randomBytes(RANDOM_SIZE),
+  iv32: Uint8Array = secureRandom(IV_SIZE),
+  dareNonce: Uint8Array = secureRandom(RANDOM_SIZE),
 ): SealedObjectKey {
   checkLength('object key', objectKey, KEY_SIZE);
   const kek = sealingKey(externalKey, iv32, domain, bucket, object);
@@ -147,7 +148,7 @@ export function metadataSubkey(objectKey: Uint8Array, label: MetadataSubkeyLabel
 }
 
 /** The stored ETag: DARE 2.0 of the 16-byte MD5 under etagKey (48 bytes). Empty stays empty. */
-export function sealETag(objectKey: Uint8Array, md5: Uint8Array, nonce: Uint8Array = randomBytes(RANDOM_SIZE)): Buffer {
+export function sealETag(objectKey: Uint8Array, md5: Uint8Array, nonce: Uint8Array = secureRandom(RANDOM_SIZE)): Buffer {
   const k = etagKey(objectKey);
   try {
     return sealBuffer(k, md5, nonce);

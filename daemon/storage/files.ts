@@ -2,7 +2,7 @@
 // fsynced (file and directory entry), and only then referenced from LMDB. Also ranged reads, deletion,
 // and the start-up sweep of temp files and files no record points to.
 
-import { randomBytes } from 'node:crypto';
+import { secureRandom } from '../../workers/format/random.js';
 import { closeSync, constants, openSync, promises as fsp, read as readCb, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
@@ -43,7 +43,7 @@ export class FileStore {
    * made durable right away, in parallel with the body upload, instead of after it.
    */
   async create(): Promise<DataWriter> {
-    const id = randomBytes(16).toString('hex');
+    const id = secureRandom(16).toString('hex');
     const dir = join(this.objDir, id.slice(0, 2));
     if (!this.knownDirs.has(dir)) {
       await fsp.mkdir(dir, { recursive: true, mode: 0o700 });

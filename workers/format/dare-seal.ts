@@ -1,6 +1,6 @@
 // Sealing plaintext into DARE 2.0 packages: a run of packages into a caller's buffer (the unit a
 // worker task seals) and a whole small stream into a fresh buffer (sealed keys, ETags, tests).
-import { randomBytes } from 'node:crypto';
+import { secureRandom } from './random.js';
 import { sealPackageInto } from './dare-aead.js';
 import { CipherSuite, MAX_PAYLOAD, RANDOM_SIZE, checkKey } from './dare-header.js';
 import { encryptedSize } from './dare-size.js';
@@ -44,7 +44,7 @@ export function sealInto(out: Uint8Array, offset: number, plaintext: Uint8Array,
 }
 
 /** Seals a whole stream (empty plaintext → empty ciphertext). For small inputs: one allocation. */
-export function sealBuffer(key: Uint8Array, plaintext: Uint8Array, random: Uint8Array = randomBytes(RANDOM_SIZE), suite?: CipherSuite): Buffer {
+export function sealBuffer(key: Uint8Array, plaintext: Uint8Array, random: Uint8Array = secureRandom(RANDOM_SIZE), suite?: CipherSuite): Buffer {
   const out = Buffer.allocUnsafe(encryptedSize(plaintext.length));
   sealInto(out, 0, plaintext, { key, random, firstSequence: 0, final: true, suite });
   return out;
