@@ -91,11 +91,24 @@ export class Metrics {
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
   }
 
+  /** Label children per operation (and status): prom-client hashes label objects on every call otherwise. */
+  readonly #byOp = new Map<string, { bytesIn: { inc(v: number): void }; bytesOut: { inc(v: number): void }; latency: { observe(v: number): void }; status: Map<number, { inc(): void }> }>();
+
   observe(info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void {
-    this.requests.inc({ op: info.op, status: String(info.status) });
-    if (info.bytesIn > 0) this.bytesIn.inc({ op: info.op }, info.bytesIn);
-    if (info.bytesOut > 0) this.bytesOut.inc({ op: info.op }, info.bytesOut);
-    this.latency.observe({ op: info.op }, info.seconds);
+    let m = this.#byOp.get(info.op);
+    if (m === undefined) {
+      m = { bytesIn: this.bytesIn.labels(info.op), bytesOut: this.bytesOut.labels(info.op), latency: this.latency.labels(info.op), status: new Map() };
+      this.#byOp.set(info.op, m);
+    }
+    let requests = m.status.get(info.status);
+    if (requests === undefined) {
+      requests = this.requests.labels(info.op, String(info.status));
+      m.status.set(info.status, requests);
+    }
+    requests.inc();
+    if (info.bytesIn > 0) m.bytesIn.inc(info.bytesIn);
+    if (info.bytesOut > 0) m.bytesOut.inc(info.bytesOut);
+    m.latency.observe(info.seconds);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

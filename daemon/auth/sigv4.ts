@@ -1,6 +1,7 @@
 // AWS Signature Version 4 for S3 (pure): Authorization-header and presigned-URL parsing, the
 // canonical request and string to sign, cached signing keys, chunk/trailer signatures.
 
+import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 
@@ -184,7 +185,11 @@ export function canonicalRequest(input: CanonicalRequestInput): string {
   ].join('\n');
 }
 
+// crypto.hash (Node ≥ 20.12): one call, no Hash object — about 2.5× cheaper for short inputs.
+const oneShotHash = (cryptoModule as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
+
 export function sha256Hex(data: string | Uint8Array): string {
+  if (oneShotHash !== undefined) return oneShotHash('sha256', data, 'hex');
   return createHash('sha256').update(data).digest('hex');
 }
 
@@ -244,7 +249,19 @@ export function signingKeyFor(accessKeyId: string, secret: string, date: string,
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 /** Milliseconds since the epoch of an ISO 8601 basic timestamp, or undefined when invalid. */
+let lastAmzDate = '';
+let lastAmzTime: number | undefined;
+
 export function parseAmzDate(value: string): number | undefined {
+  // Requests signed in the same second carry the same timestamp.
+  if (value === lastAmzDate) return lastAmzTime;
+  const t = parseAmzDateUncached(value);
+  lastAmzDate = value;
+  lastAmzTime = t;
+  return t;
+}
+
+function parseAmzDateUncached(value: string): number | undefined {
   const m = AMZ_DATE.exec(value);
   if (m === null) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
@@ -415,10 +432,35 @@ function lookupSecret(creds: Credentials, accessKeyId: string): string {
   return secret;
 }
 
-function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string, service: string): AuthResult {
+/**
+ * Parsed Credential and SignedHeaders of recent Authorization headers, by the header's text up to
+ * its Signature (the same for every request a client signs on one day with one header set).
+ * Parsing is a pure function of that text, and only successful parses are kept.
+ */
+const parsedAuthorizations = new Map<string, { credential: ParsedCredential; signedHeaders: string[] }>();
+const MAX_PARSED_AUTHORIZATIONS = 256;
+
+function parseAuthorizationCached(authorization: string, region: string, service: string): { credential: ParsedCredential; signedHeaders: string[]; signature: string } {
+  // Cacheable only when Signature is the last component: the prefix then holds everything else.
+  const at = authorization.lastIndexOf('Signature=');
+  const tail = at < 0 ? ',' : authorization.slice(at + 'Signature='.length);
+  const id = tail.includes(',') ? undefined : `${region}\n${service}\n${authorization.slice(0, at)}`;
+  const cached = id === undefined ? undefined : parsedAuthorizations.get(id);
+  if (cached !== undefined) return { ...cached, signature: tail.trim() };
   const parsed = parseAuthorizationHeader(authorization);
   const credential = parseCredential(parsed.credential, headerMalformed, region, service);
   const signedHeaders = parseSignedHeaders(parsed.signedHeaders, headerMalformed);
+  if (id !== undefined && parsed.signature === tail.trim()) {
+    if (parsedAuthorizations.size >= MAX_PARSED_AUTHORIZATIONS) parsedAuthorizations.delete(parsedAuthorizations.keys().next().value!);
+    parsedAuthorizations.set(id, { credential, signedHeaders });
+  }
+  return { credential, signedHeaders, signature: parsed.signature };
+}
+
+function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string, service: string): AuthResult {
+  const parsed = parseAuthorizationCached(authorization, region, service);
+  const credential = parsed.credential;
+  const signedHeaders = parsed.signedHeaders;
 
   const xAmzDate = req.headers['x-amz-date'];
   const dateHeader = req.headers['date'];

@@ -70,7 +70,15 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   let written: WrittenData | undefined;
   try {
     const known = contentMd5(ctx);
-    written = await writeData(dataEnv(env), ctx.body, { key: enc?.objectKey, md5: needsMd5(encReq.kind) && !known, declaredLength: declared, signal: ctx.signal });
+    // The signal is a getter: inline (small) writes never look at it, so never pay for an AbortController.
+    written = await writeData(dataEnv(env), ctx.body, {
+      key: enc?.objectKey,
+      md5: needsMd5(encReq.kind) && !known,
+      declaredLength: declared,
+      get signal() {
+        return ctx.signal;
+      },
+    });
     if (declared !== undefined && written.size !== declared) throw new S3Error('IncompleteBody');
     const etag = clientETag(encReq.kind, known ?? written.md5, enc?.objectKey);
     const checksums = ctx.body.verifiedChecksums();
