@@ -456,8 +456,10 @@ export class HttpServer {
         if (ok || finished) {
           p.writableWaiter = undefined;
           resolve();
+          // A finished response is done with this handler, even when its last bytes were buffered.
+          return true;
         }
-        return ok;
+        return false;
       };
       p.writableWaiter = handler;
       p.res.onWritable(handler);

@@ -68,7 +68,15 @@ async function writeInline(source: AsyncIterable<Buffer>, opts: { key?: Buffer; 
   return { data: { inline: stored }, size, stored: stored.length, md5 };
 }
 
-async function writeFile(env: DataEnv, source: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; signal?: AbortSignal }): Promise<WrittenData> {
+/** A request body reads in lent mode (recycled buffers); any other source as it is. */
+function lentChunks(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const lend = (source as { lend?: () => AsyncIterable<Buffer> }).lend;
+  return typeof lend === 'function' ? lend.call(source) : source;
+}
+
+async function writeFile(env: DataEnv, input: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; signal?: AbortSignal }): Promise<WrittenData> {
+  // Every chunk is copied (into a slot, or the write batch) before the next is read.
+  const source = lentChunks(input);
   const writer = await env.files.create();
   try {
     if (opts.key) {
@@ -84,7 +92,10 @@ async function writeFile(env: DataEnv, source: AsyncIterable<Buffer>, opts: { ke
       }
     }
     const hasher = opts.md5 ? createMd5(env.pool) : undefined;
-    let batch = Buffer.allocUnsafe(WRITE_BATCH);
+    // The write batch is a recycled slot buffer (already faulted in), not a fresh 1 MiB per PUT.
+    const arena = env.pool?.arena ?? sharedInlineArena();
+    const slot = arena.acquire();
+    const batch = slot.input.subarray(0, WRITE_BATCH);
     let fill = 0;
     let size = 0;
     try {
@@ -105,13 +116,15 @@ async function writeFile(env: DataEnv, source: AsyncIterable<Buffer>, opts: { ke
         if (hasher) await hasher.ready();
       }
       if (fill > 0) await writer.write(batch.subarray(0, fill));
-      batch = Buffer.alloc(0);
       const md5 = hasher ? await hasher.digest() : undefined;
       await writer.commit();
       return { data: { file: writer.id }, size, stored: size, md5 };
     } catch (err) {
       hasher?.abort();
       throw err;
+    } finally {
+      // Every write into the batch has settled by now (each was awaited).
+      arena.release(slot);
     }
   } catch (err) {
     await writer.discard();
