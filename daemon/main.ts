@@ -62,13 +62,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const reaper = new Reaper(meta, files, log);
   await reaper.kick(0);
   reaper.start();
-  const metrics = new Metrics({ pool, kms, meta });
+  // Unsealed object keys live as long as the KMS cache would keep their data keys.
+  const objectKeys = new ObjectKeyCache({ ttlMs: cacheOptionsFromEnv(env).cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: DEFAULT_CACHE_SIZE });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
-  // Unsealed object keys live as long as the KMS cache would keep their data keys.
-  const objectKeys = new ObjectKeyCache({ ttlMs: cacheOptionsFromEnv(env).cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: DEFAULT_CACHE_SIZE });
   const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, objectKeys };
   const dispatch = createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),

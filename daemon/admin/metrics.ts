@@ -8,6 +8,7 @@ import { kesClientOf } from '../kms/index.js';
 import { isObservable } from '../kms/provider.js';
 import type { KeyProvider } from '../kms/provider.js';
 import type { MetaStore } from '../meta/store.js';
+import type { ObjectKeyCache } from '../sse/key-cache.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -17,7 +18,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -89,6 +90,33 @@ export class Metrics {
       },
     });
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
+    const keys = deps.objectKeys;
+    if (keys !== undefined) {
+      // Counters mirrored from the cache's own tallies at scrape time (increments by the delta).
+      const mirror = (name: string, help: string, read: () => number): void => {
+        let seen = 0;
+        new Counter({
+          name,
+          help,
+          registers: [r],
+          collect() {
+            const now = read();
+            if (now > seen) this.inc(now - seen);
+            seen = now;
+          },
+        });
+      };
+      mirror('s3d_sse_object_key_cache_hits_total', 'SSE-S3/SSE-KMS reads whose unsealed object key was cached (no KMS unwrap, no unseal)', () => keys.hits);
+      mirror('s3d_sse_object_key_cache_misses_total', 'SSE-S3/SSE-KMS reads that unsealed their object key', () => keys.misses);
+      new Gauge({
+        name: 's3d_sse_object_key_cache_size',
+        help: 'Unsealed object keys held',
+        registers: [r],
+        collect() {
+          this.set(keys.size);
+        },
+      });
+    }
   }
 
   /** Label children per operation (and status): prom-client hashes label objects on every call otherwise. */
