@@ -125,7 +125,7 @@ export async function startEnvironment(opts: BenchOptions, say: (line: string) =
       notes.push(`the KES fixture did not start (${(err as Error).message}): no KES-backed daemon, no KMS figures.`);
     }
     const staticKey = { S3_KMS_SECRET_KEY: `s3d-bench-key:${randomBytes(32).toString('base64')}` };
-    const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+    const nodeArgs = [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...(process.env.S3D_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
     const common = { accessKey: opts.accessKey, secretKey: opts.secretKey, baseEnv: env, readyTimeoutMs: 30_000, nodeArgs };
     const profiles: Array<{ kind: ServerKind; kmsEnv: Record<string, string>; tls: boolean }> = [
       { kind: 'daemon', kmsEnv: staticKey, tls: false },

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureCrypto } from './baselines/crypto.js';
-import { measureDisk } from './baselines/disk.js';
+import { measureDisk, measureNewFiles } from './baselines/disk.js';
 import { measureLmdb } from './baselines/lmdb.js';
 import { CliError, parseCli, USAGE } from './cli.js';
 import type { BenchOptions } from './cli.js';
@@ -63,6 +63,9 @@ async function measureBaselines(plan: Plan, env: BenchEnvironment, progress: Pro
   progress.say('baselines: disk write + fdatasync, fsyncs/s');
   try {
     c.baselines.disk = measureDisk(env.dataRoot, b.diskBytes, b.fsyncSeconds);
+    const ingest = await measureNewFiles(env.dataRoot, Math.max(1, b.fsyncSeconds));
+    c.baselines.disk.newFiles1MiBPerSec = ingest.perSec;
+    c.baselines.disk.newFileCpuMs = ingest.cpuMs;
   } catch (err) {
     c.notes.push(`disk baseline failed: ${(err as Error).message}`);
   }

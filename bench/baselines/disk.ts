@@ -2,12 +2,54 @@
 // (bandwidth), and 4 KiB pwrite + fdatasync in a loop (fsyncs/s), both bounded in time.
 
 import { randomFillSync } from 'node:crypto';
-import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { close, closeSync, constants, fdatasync, fdatasyncSync, mkdirSync, open, openSync, rmSync, write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { DiskBaseline } from '../report/types.js';
 import { filesystemOf } from '../sys/proc.js';
 
 const MiB = 1024 * 1024;
+
+const openP = promisify(open);
+const writeP = promisify(write);
+const fdatasyncP = promisify(fdatasync);
+const closeP = promisify(close);
+
+/**
+ * The durable ingest ceiling for 1 MiB objects: `writers` concurrent loops, each creating a new
+ * file, writing 1 MiB, fdatasync, close — the disk work of a 1 MiB PUT with no S3, no crypto and
+ * no metadata. Files stay until the end (new data takes new page-cache pages, as an ingest does).
+ */
+export async function measureNewFiles(dir: string, seconds: number, writers = 16): Promise<{ perSec: number; cpuMs: number }> {
+  const root = join(dir, 'bench-newfiles.tmp');
+  mkdirSync(root, { recursive: true });
+  const chunk = randomFillSync(Buffer.allocUnsafeSlow(MiB));
+  let files = 0;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  try {
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; performance.now() < until; i++) {
+          const fd = await openP(join(root, `w${w}-${i}`), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+          try {
+            await writeP(fd, chunk, 0, MiB, 0);
+            await fdatasyncP(fd);
+          } finally {
+            await closeP(fd);
+          }
+          files++;
+        }
+      }),
+    );
+    const elapsed = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return { perSec: files / elapsed, cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, files) };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
 
 export function measureDisk(dir: string, bytes: number, fsyncSeconds: number): DiskBaseline {
   const file = join(dir, 'bench-disk.tmp');

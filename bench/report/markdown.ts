@@ -87,7 +87,10 @@ function baselinesSection(results: BenchResults): string {
     const d = b.disk;
     lines.push(
       `Disk (${d.fsType}, ${sizeLabel(d.bytes)}): write + fdatasync **${fmt(d.writeFsyncGBps)} GB/s** ` +
-        `(page-cache write alone ${fmt(d.pageCacheWriteGBps)} GB/s); 4 KiB write + fdatasync **${fmt(d.fsyncsPerSec)}/s**.`,
+        `(page-cache write alone ${fmt(d.pageCacheWriteGBps)} GB/s); 4 KiB write + fdatasync **${fmt(d.fsyncsPerSec)}/s**` +
+        (d.newFiles1MiBPerSec === undefined
+          ? '.'
+          : `; new 1 MiB files made durable by 16 writers (the disk work of a 1 MiB PUT, nothing else) **${fmt(d.newFiles1MiBPerSec)}/s** at ${fmt(d.newFileCpuMs ?? 0)} ms CPU each.`),
       '',
     );
   }

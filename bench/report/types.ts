@@ -78,6 +78,13 @@ export interface DiskBaseline {
   pageCacheWriteGBps: number;
   /** 4 KiB pwrite + fdatasync per iteration */
   fsyncsPerSec: number;
+  /**
+   * What a 1 MiB PUT asks of the disk, alone: 16 concurrent writers each creating new 1 MiB files
+   * (open O_EXCL, write, fdatasync, close; all kept until the end, like an ingest of new data).
+   */
+  newFiles1MiBPerSec?: number;
+  /** CPU (bench process, all threads, kernel included) per such file, ms */
+  newFileCpuMs?: number;
 }
 
 export interface LmdbBaseline {
