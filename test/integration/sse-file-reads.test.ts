@@ -1,0 +1,393 @@
+// File-backed objects on the GET path that reads ciphertext straight into the open pipeline
+// (crypto/open-stream.ts `reader`, storage/files.ts DataFile): objects read synchronously
+// (stored size ≤ S3_SYNC_READ_MAX) and on the thread pool; ranges that end inside the final
+// package; a flipped byte, a truncated data file (many cut points) and a data file swapped with
+// another object's: the GET fails (an S3 error when nothing was sent, else a cut connection) and
+// never delivers a byte that is not authentic plaintext, and the daemon keeps serving. Plain
+// (unencrypted) truncated files must not complete either. Lent response buffers: slow clients
+// that stall mid-body while other GETs recycle the buffers still get exactly their bytes, and a
+// stalled client of a large encrypted object gets the whole body (todo: it hangs). And
+// UploadPartCopy with a source range ending inside the source's final package (todo: refused).
+
+import t from 'tap';
+import type { Test } from 'tap';
+import { copyFileSync, openSync, readSync, closeSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { dataFilePaths } from '../helpers/files.js';
+import { encodeKey, errorCode, send, signedHeaders } from '../helpers/http.js';
+import { parseHttpResponse } from '../helpers/tcp.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const PKG = 64 * KiB; // plaintext per DARE package
+const STORED = PKG + 32; // a whole package on disk
+const BATCH = 16 * PKG; // plaintext of one open batch (16 packages)
+
+type Kind = 'none' | 'SSE-S3' | 'SSE-KMS';
+
+let d: TestDaemon;
+let bucket: string;
+
+t.before(async () => {
+  d = await startDaemon();
+  bucket = `freads-${Date.now().toString(16)}`;
+  const r = await send(d.port, { method: 'PUT', path: `/${bucket}` });
+  if (r.status !== 200) throw new Error(`CreateBucket: HTTP ${r.status}`);
+});
+t.teardown(async () => {
+  await d?.stop('SIGKILL');
+  d?.cleanup();
+});
+
+function sseHeaders(kind: Kind): Record<string, string> {
+  if (kind === 'SSE-S3') return { 'x-amz-server-side-encryption': 'AES256' };
+  if (kind === 'SSE-KMS') return { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'test-key' };
+  return {};
+}
+
+/** PUTs an object and returns the path of the one data file it created. */
+async function putFile(key: string, body: Buffer, kind: Kind): Promise<string> {
+  const before = new Set(dataFilePaths(d.dataDir));
+  const r = await send(d.port, { method: 'PUT', path: `/${bucket}/${encodeKey(key)}`, body, headers: sseHeaders(kind) });
+  if (r.status !== 200) throw new Error(`PUT ${key}: HTTP ${r.status}`);
+  const created = dataFilePaths(d.dataDir).filter((f) => !before.has(f));
+  if (created.length !== 1) throw new Error(`PUT ${key}: ${created.length} data files created`);
+  return created[0]!;
+}
+
+interface Got {
+  /** HTTP status, undefined when no response head arrived. */
+  status: number | undefined;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The body arrived whole (Content-Length bytes, then the message ended). */
+  complete: boolean;
+  error?: string;
+}
+
+/** A signed GET on a fresh connection that reports a cut connection instead of rejecting. */
+function rawGet(key: string, range?: string, timeoutMs = 15_000): Promise<Got> {
+  const p = `/${bucket}/${encodeKey(key)}`;
+  const headers = signedHeaders(d.port, { method: 'GET', path: p, headers: range ? { range } : {} });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const done = (g: Omit<Got, 'body'>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ...g, body: Buffer.concat(chunks) });
+    };
+    const req = request({ host: '127.0.0.1', port: d.port, method: 'GET', path: p, headers, agent: false }, (res) => {
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => done({ status: res.statusCode, headers: res.headers, complete: false, error: err.message }));
+      res.on('close', () => done({ status: res.statusCode, headers: res.headers, complete: res.complete, error: res.complete ? undefined : 'closed early' }));
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      done({ status: undefined, headers: {}, complete: false, error: 'timeout: the GET hung' });
+    }, timeoutMs);
+    req.on('error', (err) => done({ status: undefined, headers: {}, complete: false, error: err.message }));
+    req.end();
+  });
+}
+
+/**
+ * The GET of [a, b] of `plain` failed the way damaged data must: an S3 error with no plaintext of
+ * the range, or a 200/206 whose body is cut short and holds only a prefix of the true bytes.
+ */
+function expectFailedRead(t: Test, g: Got, plain: Buffer, a: number, b: number, what: string, opts: { codes?: string[] } = {}): void {
+  const want = plain.subarray(a, b + 1);
+  t.not(g.error, 'timeout: the GET hung', `${what}: answered (did not hang)`);
+  if (g.status !== undefined && g.status >= 400) {
+    const code = errorCode(g.body);
+    t.ok((opts.codes ?? ['XMinioObjectTampered', 'InternalError']).includes(code ?? ''), `${what}: HTTP ${g.status} ${code}`);
+    t.equal(g.headers['content-type'], 'application/xml', `${what}: the body is the XML error`);
+    const probe = want.subarray(0, Math.min(64, want.length));
+    t.equal(g.body.indexOf(probe), -1, `${what}: no plaintext in the error`);
+    return;
+  }
+  t.ok(g.status === undefined || g.status === 200 || g.status === 206, `${what}: status ${g.status} (${g.error})`);
+  t.equal(g.complete, false, `${what}: the body was cut short, not completed (${g.body.length} of ${want.length} bytes, ${g.error})`);
+  t.ok(g.body.length < want.length, `${what}: fewer bytes than the range`);
+  t.ok(g.body.equals(want.subarray(0, g.body.length)), `${what}: every byte that arrived is true plaintext of the range`);
+}
+
+async function expectIntact(t: Test, key: string, plain: Buffer, a: number, b: number, what: string): Promise<void> {
+  const g = await rawGet(key, `bytes=${a}-${b}`);
+  t.ok(g.status === 206 && g.complete && g.body.equals(plain.subarray(a, b + 1)), `${what}: bytes=${a}-${b} reads intact (HTTP ${g.status}, ${g.body.length} bytes${g.error ? `, ${g.error}` : ''})`);
+}
+
+async function alive(t: Test): Promise<void> {
+  t.equal(d.proc.exitCode, null, 'daemon still running');
+  const r = await send(d.port, { method: 'GET', path: `/${bucket}/control` });
+  t.ok(r.status === 200 && r.body.equals(control), 'and still serves other objects');
+}
+
+const control = testBytes(400_000, 99);
+
+t.test('setup: a control object', async () => {
+  await putFile('control', control, 'SSE-S3');
+});
+
+// The two read paths of file-backed encrypted objects: one synchronous read of the whole range
+// (stored ≤ S3_SYNC_READ_MAX, 1 MiB + 1 KiB), or 1 MiB reads on the thread pool.
+const SHAPES = [
+  { name: 'sync path (300000 bytes, one batch)', size: 300_000 },
+  { name: 'sync path (exactly one batch, 1 MiB)', size: BATCH },
+  { name: 'thread-pool path (3 MiB + 4321, four batches)', size: 3 * MiB + 4321 },
+];
+
+t.test('ranges of file-backed objects, including ones ending inside the final package', async (t) => {
+  for (const kind of ['SSE-S3', 'SSE-KMS', 'none'] as const) {
+    for (const s of SHAPES) {
+      const key = `ranges/${kind}/${s.size}`;
+      const plain = testBytes(s.size, s.size % 1000);
+      await putFile(key, plain, kind);
+      const n = s.size;
+      const full = await rawGet(key);
+      t.ok(full.status === 200 && full.complete && full.body.equals(plain), `${kind} ${s.name}: whole object`);
+      const lastPkg = Math.floor((n - 1) / PKG) * PKG;
+      for (const [a, b] of [
+        [0, 0],
+        [n - 1, n - 1],
+        [5, n - 6], // ends inside the final package, before the last byte
+        [lastPkg, n - 2],
+        [lastPkg - 1, lastPkg + 1],
+        [PKG - 1, PKG],
+        [BATCH - 1, Math.min(n - 1, BATCH + 1)],
+        [0, Math.min(n - 1, BATCH - 1)],
+      ] as const) {
+        if (a > b) continue;
+        await expectIntact(t, key, plain, a, b, `${kind} ${s.name}`);
+      }
+    }
+  }
+  await alive(t);
+});
+
+t.test('a flipped byte in a file-backed object on each read path', async (t) => {
+  for (const s of SHAPES) {
+    const key = `flip/${s.size}`;
+    const plain = testBytes(s.size, 7 + s.size % 13);
+    const file = await putFile(key, plain, 'SSE-S3');
+    const pkgs = Math.ceil(s.size / PKG);
+    const damaged = Math.min(pkgs - 1, 3); // package 3 (first batch), or the last one
+    const at = damaged * STORED + 16 + 100;
+    const fd = openSync(file, 'r+');
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0]! ^= 0x04;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+    const whole = await rawGet(key);
+    // The damaged package is in the first batch: nothing can have been sent before it failed.
+    t.equal(whole.status, 500, `${s.name}: the whole GET is an S3 error`);
+    expectFailedRead(t, whole, plain, 0, s.size - 1, `${s.name}: whole GET`, { codes: ['XMinioObjectTampered'] });
+    expectFailedRead(t, await rawGet(key, `bytes=${damaged * PKG + 5}-${damaged * PKG + 10}`), plain, damaged * PKG + 5, damaged * PKG + 10, `${s.name}: a range inside the damaged package`);
+    if (damaged > 0) await expectIntact(t, key, plain, 0, damaged * PKG - 1, `${s.name}: before the damage`);
+    if ((damaged + 1) * PKG < s.size) await expectIntact(t, key, plain, (damaged + 1) * PKG, s.size - 1, `${s.name}: after the damage`);
+  }
+  await alive(t);
+});
+
+t.test('a truncated data file: the GET fails and never delivers unauthenticated bytes', async (t) => {
+  for (const kind of ['SSE-S3', 'SSE-KMS'] as const) {
+    for (const s of SHAPES) {
+      const key = `trunc/${kind}/${s.size}`;
+      const plain = testBytes(s.size, 31 + s.size % 17);
+      const file = await putFile(key, plain, kind);
+      const stored = statSync(file).size;
+      const pkgs = Math.ceil(s.size / PKG);
+      t.equal(stored, s.size + 32 * pkgs, `${kind} ${s.name}: DARE size on disk`);
+      // Cut points from the longest file to the shortest (each truncation shortens the same file).
+      const cuts = [
+        ['the last byte', stored - 1],
+        ['inside the final package', (pkgs - 1) * STORED + 100],
+        ['the final package', (pkgs - 1) * STORED],
+        ['at a batch boundary', pkgs > 16 ? 16 * STORED : -1],
+        ['inside the first batch', 5 * STORED + 1000],
+        ['after one package', STORED],
+        ['inside the first header', 10],
+        ['to nothing', 0],
+      ] as const;
+      for (const [what, len] of cuts) {
+        if (len < 0 || len >= statSync(file).size) continue;
+        truncateSync(file, len);
+        const label = `${kind} ${s.name}, cut ${what} (${len} of ${stored} bytes)`;
+        const whole = await rawGet(key);
+        expectFailedRead(t, whole, plain, 0, s.size - 1, `${label}: whole GET`);
+        if (s.size <= BATCH) t.equal(whole.status, 500, `${label}: one batch, so an S3 error before any byte`);
+        // A range inside the part that is gone: nothing of it can be authentic.
+        const goneFrom = Math.floor(len / STORED) * PKG;
+        if (goneFrom < s.size) {
+          const a = Math.min(s.size - 1, goneFrom + 3);
+          const r = await rawGet(key, `bytes=${a}-${s.size - 1}`);
+          expectFailedRead(t, r, plain, a, s.size - 1, `${label}: range from ${a} to the end`);
+          t.equal(r.status, 500, `${label}: range from ${a}: an S3 error (its first batch is short)`);
+        }
+        // A range over the cut that does not reach the end (no final package expected).
+        const mid = Math.max(0, goneFrom - PKG);
+        if (mid + 2 * PKG < s.size - 1) {
+          expectFailedRead(t, await rawGet(key, `bytes=${mid}-${mid + 2 * PKG}`), plain, mid, mid + 2 * PKG, `${label}: range over the cut`);
+        }
+        // A range wholly before the cut still reads.
+        if (goneFrom >= PKG) await expectIntact(t, key, plain, 0, Math.min(goneFrom, s.size) - 1, `${label}: range before the cut`);
+      }
+    }
+  }
+  await alive(t);
+});
+
+t.test('a truncated range that ends before the object does: an S3 error when nothing was sent yet', async (t) => {
+  // 300000 bytes (5 packages), file cut after 3 whole packages; the range needs 4 packages, all in
+  // one read, so the daemon knows the data is short before it sends anything.
+  const plain = testBytes(300_000, 61);
+  const file = await putFile('trunc-range', plain, 'SSE-S3');
+  truncateSync(file, 3 * STORED);
+  const r = await rawGet('trunc-range', `bytes=0-${3 * PKG + 10}`);
+  expectFailedRead(t, r, plain, 0, 3 * PKG + 10, 'range over the cut');
+  t.equal(r.status, 500, 'answered with an S3 error, not a 206 cut short', {
+    todo: 'open-stream opens the short batch\'s whole packages (expectFinal false) and sends them before reporting Truncated, so a 206 goes out and the connection is cut',
+  });
+  await alive(t);
+});
+
+t.test('data files swapped between two objects: refused, no plaintext of either', async (t) => {
+  for (const s of SHAPES) {
+    const a = testBytes(s.size, 71);
+    const b = testBytes(s.size, 72);
+    const fa = await putFile(`swap/${s.size}/a`, a, 'SSE-S3');
+    const fb = await putFile(`swap/${s.size}/b`, b, 'SSE-S3');
+    copyFileSync(fa, fb); // b's record now points at a's ciphertext (another object key)
+    const g = await rawGet(`swap/${s.size}/b`);
+    t.equal(g.status, 500, `${s.name}: an S3 error`);
+    t.equal(errorCode(g.body), 'XMinioObjectTampered', `${s.name}: XMinioObjectTampered`);
+    t.equal(g.body.indexOf(a.subarray(0, 64)), -1, `${s.name}: no plaintext of the other object`);
+    t.equal(g.body.indexOf(b.subarray(0, 64)), -1, `${s.name}: none of its own`);
+    const ga = await rawGet(`swap/${s.size}/a`);
+    t.ok(ga.status === 200 && ga.body.equals(a), `${s.name}: the other object still reads`);
+  }
+  await alive(t);
+});
+
+t.test('a truncated plain (unencrypted) data file never completes', async (t) => {
+  for (const s of SHAPES) {
+    const plain = testBytes(s.size, 81);
+    const file = await putFile(`plain-trunc/${s.size}`, plain, 'none');
+    truncateSync(file, Math.floor(s.size * 0.6));
+    const g = await rawGet(`plain-trunc/${s.size}`);
+    expectFailedRead(t, g, plain, 0, s.size - 1, `${s.name}: whole GET`, { codes: ['InternalError'] });
+    if (s.size <= BATCH) t.equal(g.status, 500, `${s.name}: one read, so an S3 error`);
+  }
+  await alive(t);
+});
+
+/**
+ * Sends a GET on a raw socket and reads nothing for `stallMs` (the response stalls in the kernel
+ * buffers and uWS), then reads everything; resolves with the parsed response.
+ */
+function stalledGet(key: string, stallMs: number, idleMs = 20_000): Promise<{ status: number; body: Buffer; complete: boolean }> {
+  const p = `/${bucket}/${encodeKey(key)}`;
+  const headers = signedHeaders(d.port, { method: 'GET', path: p });
+  return new Promise((resolve) => {
+    const sock = connect(d.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    sock.on('connect', () => {
+      sock.write(`GET ${p} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}connection: close\r\n\r\n`);
+      sock.pause();
+      setTimeout(() => sock.resume(), stallMs);
+    });
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    const finish = (): void => {
+      const data = Buffer.concat(chunks);
+      const res = parseHttpResponse(data);
+      const want = Number(res?.headers['content-length'] ?? -1);
+      // (parseHttpResponse cuts the body at Content-Length; a short body means the transfer stopped.)
+      resolve({ status: res?.status ?? 0, body: res?.body ?? Buffer.alloc(0), complete: res !== undefined && res.body.length === want });
+    };
+    sock.on('close', finish);
+    sock.on('error', () => undefined);
+    sock.setTimeout(idleMs, () => sock.destroy());
+  });
+}
+
+t.test('lent response buffers: stalled clients still get exactly their bytes while others recycle the buffers', async (t) => {
+  const objects: Array<{ key: string; body: Buffer }> = [];
+  for (const [i, [kind, size]] of ([
+    ['SSE-S3', BATCH], // one chunk: the single end() path
+    ['none', BATCH],
+    ['SSE-S3', 300_000],
+    ['SSE-KMS', 3 * MiB + 4321], // several chunks (lent batch views)
+    ['none', 8 * MiB + 4321], // several chunks, more than the socket buffers take: tryEnd meets backpressure
+  ] as const).entries()) {
+    const key = `lend/${i}`;
+    const body = testBytes(size, 200 + i);
+    await putFile(key, body, kind);
+    objects.push({ key, body });
+  }
+  const others = [testBytes(BATCH, 301), testBytes(3 * MiB, 302)];
+  await putFile('lend/other-0', others[0]!, 'SSE-S3');
+  await putFile('lend/other-1', others[1]!, 'none');
+  // Four stalled clients per object, while many other GETs run through the same buffers.
+  const stalled = objects.flatMap((o) => Array.from({ length: 4 }, () => stalledGet(o.key, 700).then((r) => ({ o, r }))));
+  const busy: Array<Promise<boolean>> = [];
+  for (let i = 0; i < 24; i++) {
+    const which = i % 2;
+    busy.push(send(d.port, { method: 'GET', path: `/${bucket}/lend/other-${which}` }).then((r) => r.status === 200 && r.body.equals(others[which]!)));
+  }
+  const busyOk = await Promise.all(busy);
+  t.ok(busyOk.every(Boolean), 'the concurrent GETs are right');
+  const results = await Promise.all(stalled);
+  const bad = results.filter(({ o, r }) => r.status !== 200 || !r.complete || !r.body.equals(o.body)).map(({ o, r }) => `${o.key}: HTTP ${r.status}, ${r.body.length} bytes, complete ${r.complete}`);
+  t.same(bad, [], `${results.length} stalled GETs got exactly their objects`);
+  await alive(t);
+});
+
+t.test('a client that stalls, then reads, gets the whole of a large encrypted object', async (t) => {
+  // The first wait for writable resolves inside uWS's onWritable callback; the next (already
+  // opened) batch is written at once, meets backpressure again, and registers a new onWritable
+  // handler from inside the callback, which uWS then replaces with the old one: the response
+  // never continues (no timeout either). Plain objects do not hit it (their next read is async).
+  const body = testBytes(8 * MiB + 4321, 501);
+  await putFile('stall/large', body, 'SSE-S3');
+  const results = await Promise.all(Array.from({ length: 3 }, () => stalledGet('stall/large', 700, 5000)));
+  for (const [i, r] of results.entries()) {
+    t.equal(r.status, 200, `client ${i}: 200`);
+    t.ok(r.body.equals(body.subarray(0, r.body.length)), `client ${i}: the ${r.body.length} bytes that arrived are the object's`);
+  }
+  const stuck = results.filter((r) => !r.complete).map((r) => r.body.length);
+  t.same(stuck, [], 'every stalled client got the whole body', {
+    todo: 'HttpServer.waitWritable registers onWritable from within an onWritable callback (via the resolved promise\'s microtasks); uWS restores the previous handler afterwards, so the response hangs',
+  });
+  await alive(t);
+});
+
+t.test('UploadPartCopy with a source range ending inside the source\'s final package', async (t) => {
+  for (const kind of ['SSE-S3', 'none'] as const) {
+    const src = testBytes(300_000, 401);
+    await putFile(`pcopy/${kind}/src`, src, kind);
+    const dst = `pcopy/${kind}/dst`;
+    const create = await send(d.port, { method: 'POST', path: `/${bucket}/${encodeKey(dst)}`, query: 'uploads=' });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(create.body.toString())?.[1] ?? '';
+    const last = 299_989; // final package is bytes 262144–299999
+    const r = await send(d.port, {
+      method: 'PUT',
+      path: `/${bucket}/${encodeKey(dst)}`,
+      query: `partNumber=1&uploadId=${encodeURIComponent(uploadId)}`,
+      headers: { 'x-amz-copy-source': `/${bucket}/pcopy/${kind}/src`, 'x-amz-copy-source-range': `bytes=0-${last}` },
+    });
+    t.equal(r.status, 200, `${kind} source: UploadPartCopy bytes=0-${last} succeeds (${errorCode(r.body) ?? 'ok'})`, {
+      todo: kind === 'none' ? false : 'open-stream throws UnexpectedData after the range when the range ends inside the final package; the copy consumes the stream to its end',
+    });
+    if (r.status !== 200) continue;
+    const etag = /<ETag>([^<]+)<\/ETag>/.exec(r.body.toString())?.[1] ?? '';
+    const xml = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${etag}</ETag></Part></CompleteMultipartUpload>`;
+    const c = await send(d.port, { method: 'POST', path: `/${bucket}/${encodeKey(dst)}`, query: `uploadId=${encodeURIComponent(uploadId)}`, body: xml });
+    t.equal(c.status, 200, `${kind}: completed`);
+    const g = await send(d.port, { method: 'GET', path: `/${bucket}/${encodeKey(dst)}` });
+    t.ok(g.status === 200 && g.body.equals(src.subarray(0, last + 1)), `${kind}: the copy holds the range`);
+  }
+});
