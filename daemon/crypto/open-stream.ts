@@ -56,6 +56,7 @@ const COPY_PIECE = 64 * 1024;
 async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: OpenStreamOptions): AsyncGenerator<Buffer, void, undefined> {
   const { firstSequence, skip, length, expectFinal, signal } = opts;
   if (keyIn.length !== KEY_SIZE) throw new RangeError(`openStream key must be ${KEY_SIZE} bytes`);
+  if ((opts.source === undefined) === (opts.reader === undefined)) throw new RangeError('openStream needs exactly one of source and reader');
   checkCount('firstSequence', firstSequence);
   checkCount('skip', skip);
   checkCount('length', length);
@@ -73,7 +74,6 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
   const arena = pool?.arena ?? sharedInlineArena();
   const key = new Uint8Array(keyIn); // own ArrayBuffer: structured-cloned into tasks
   const queue: Batch[] = [];
-  if ((opts.source === undefined) === (opts.reader === undefined)) throw new RangeError('openStream needs exactly one of source and reader');
   const iterator = opts.source?.[Symbol.asyncIterator]();
   let sourceDone = false;
   let identity: StreamIdentity | undefined;
@@ -138,7 +138,10 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
         signal?.throwIfAborted();
         fill = got;
         consumed += got;
-        if (got < n) break; // short: the checks below report the truncation
+        // Short: the stored data ends before the record says it does. Fail now, before any of
+        // this batch (or batches still queued) reaches the client, so a response not yet begun
+        // becomes an S3 error instead of a body cut short.
+        if (got < n) throw new DareError('Truncated', 'DARE: the stored ciphertext is shorter than the object');
         dispatch(consumed >= total && expectFinal);
       }
       if (slot !== undefined && fill === 0) {
@@ -178,7 +181,8 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
     else if (consumed === 0 && want > 0) throw new DareError('Truncated', 'DARE: no ciphertext where the range needs some');
     while (queue.length > 0) yield* emitHead();
     if (plainPos < want) throw new DareError('Truncated', 'DARE: stream shorter than the requested range');
-    if (expectFinal && plainPos > want) throw new DareError('UnexpectedData', 'DARE: stream longer than the object');
+    // The range may end inside the final package; only whole packages beyond it are extra data.
+    if (expectFinal && plainPos > Math.ceil(want / MAX_PAYLOAD) * MAX_PAYLOAD) throw new DareError('UnexpectedData', 'DARE: stream longer than the object');
   } finally {
     if (slot !== undefined) arena.release(slot);
     await discardBatches(arena, queue.splice(0));
