@@ -29,6 +29,12 @@ export interface SealerOptions {
   maxInFlight?: number;
   /** The stream's 12-byte DARE random value; default 12 fresh random bytes. */
   random?: Uint8Array;
+  /**
+   * Sink calls allowed in flight at once (still made in stream order); default 1. More than one
+   * only for a sink that places each call's bytes itself (positional file writes), so a disk
+   * write does not hold back the next batch's.
+   */
+  concurrentSinks?: number;
 }
 
 export interface Sealer {
@@ -52,6 +58,9 @@ class StreamSealer implements Sealer {
   readonly #random: Uint8Array;
   readonly #sink: SealerOptions['sink'];
   readonly #maxInFlight: number;
+  readonly #concurrentSinks: number;
+  /** Batches handed to the sink and not through it yet (they still hold slots). */
+  #sinkingCount = 0;
   readonly #signal: AbortSignal | undefined;
   readonly #wantMd5: boolean;
   #hash: Hash | undefined;
@@ -83,6 +92,7 @@ class StreamSealer implements Sealer {
     this.#random = new Uint8Array(random);
     this.#sink = opts.sink;
     this.#maxInFlight = maxInFlight;
+    this.#concurrentSinks = Math.max(1, Math.floor(opts.concurrentSinks ?? 1));
     this.#wantMd5 = opts.md5 === true;
     this.#signal = opts.signal;
     if (this.#signal !== undefined) {
@@ -103,7 +113,7 @@ class StreamSealer implements Sealer {
         // A full slot is dispatched only now that more bytes exist: it cannot hold the final package.
         if (this.#slot !== undefined && this.#fill === SEAL_BATCH_BYTES) this.#dispatch(false);
         if (this.#slot === undefined) {
-          while (this.#queue.length >= this.#maxInFlight && this.#failure === undefined) {
+          while (this.#queue.length + this.#sinkingCount >= this.#maxInFlight && this.#failure === undefined) {
             await new Promise<void>((resolve) => (this.#wake = resolve));
           }
           this.#check();
@@ -188,22 +198,50 @@ class StreamSealer implements Sealer {
     this.#pumping ??= this.#pump();
   }
 
-  /** Feeds sealed batches to the sink in order, one at a time. */
+  /** Feeds sealed batches to the sink in order, up to `concurrentSinks` calls at a time. */
   async #pump(): Promise<void> {
+    // Batches handed to the sink and not yet through it (their slots are still being read).
+    const sinking: Array<{ batch: Batch; done: Promise<unknown> }> = [];
+    const retire = async (): Promise<void> => {
+      const s = sinking[0]!;
+      await s.done;
+      sinking.shift();
+      this.#sinkingCount--;
+      this.#arena.release(s.batch.slot);
+      this.#wake?.();
+    };
     try {
-      while (this.#queue.length > 0 && this.#failure === undefined) {
-        const batch = this.#queue[0]!;
-        const length = resultLength(await batch.result);
+      for (;;) {
         if (this.#failure !== undefined) break;
-        await this.#sink(batch.slot.output.subarray(0, length));
-        this.#ciphertextSize += length;
-        await batch.readers;
-        this.#queue.shift();
-        this.#arena.release(batch.slot);
-        this.#wake?.();
+        if (this.#queue.length > 0 && sinking.length < this.#concurrentSinks) {
+          const batch = this.#queue[0]!;
+          const length = resultLength(await batch.result);
+          if (this.#failure !== undefined) break;
+          const done = Promise.resolve(this.#sink(batch.slot.output.subarray(0, length))).then(() => batch.readers);
+          // Settled before anything awaits it: a failure surfaces through retire(), not as unhandled.
+          done.catch(() => undefined);
+          this.#ciphertextSize += length;
+          this.#queue.shift();
+          sinking.push({ batch, done });
+          this.#sinkingCount++;
+          continue;
+        }
+        if (sinking.length > 0) {
+          await retire();
+          continue;
+        }
+        break;
       }
     } catch (err) {
       this.#fail(err);
+    }
+    // Slots of sink calls still running are released only once those calls settle.
+    if (sinking.length > 0) {
+      const pending = sinking.splice(0);
+      this.#sinkingCount -= pending.length;
+      void Promise.allSettled(pending.map((s) => s.done)).then(() => {
+        for (const s of pending) this.#arena.release(s.batch.slot);
+      });
     }
     // No await between the loop's last check and here, so a dispatch cannot be missed.
     this.#pumping = undefined;

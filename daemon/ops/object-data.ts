@@ -80,7 +80,7 @@ async function writeFile(env: DataEnv, input: AsyncIterable<Buffer>, opts: { key
   const writer = await env.files.create();
   try {
     if (opts.key) {
-      const sealer = createSealer(env.pool, opts.key, { md5: opts.md5, sink: (buf) => writer.write(buf), signal: opts.signal });
+      const sealer = createSealer(env.pool, opts.key, { md5: opts.md5, sink: (buf) => writer.write(buf), signal: opts.signal, concurrentSinks: 2 });
       try {
         for await (const chunk of source) await sealer.write(chunk);
         const r = await sealer.end();

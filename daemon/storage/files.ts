@@ -222,13 +222,18 @@ export class DataWriter {
     return this.position;
   }
 
+  /**
+   * Appends `buf`. Its place in the file is taken when the call is made, so several writes may
+   * be in flight at once (they land at consecutive offsets in call order).
+   */
   async write(buf: Uint8Array): Promise<void> {
+    const base = this.position;
+    this.position += buf.length;
+    this.unsynced += buf.length;
     let off = 0;
     while (off < buf.length) {
-      const n = await fsCall<number>((cb) => writeCb(this.fd, buf, off, buf.length - off, this.position, cb));
+      const n = await fsCall<number>((cb) => writeCb(this.fd, buf, off, buf.length - off, base + off, cb));
       off += n;
-      this.position += n;
-      this.unsynced += n;
     }
     // Large uploads flush as they go, so the fdatasync before the acknowledgement has only the
     // tail left to write out (one 64 MiB stream: ~60 ms of disk time otherwise all at the end).
