@@ -63,7 +63,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   await reaper.kick(0);
   reaper.start();
   // Unsealed object keys live as long as the KMS cache would keep their data keys.
-  const objectKeys = new ObjectKeyCache({ ttlMs: cacheOptionsFromEnv(env).cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: DEFAULT_CACHE_SIZE });
+  const cacheEnv = cacheOptionsFromEnv(env);
+  const objectKeys = new ObjectKeyCache({ ttlMs: cacheEnv.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: cacheEnv.cacheSize ?? DEFAULT_CACHE_SIZE });
+  // Expired keys are erased within a minute even if nothing reads them again.
+  const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
+  keySweep.unref();
   const metrics = new Metrics({ pool, kms, meta, objectKeys });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
@@ -106,6 +110,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       await step('crypto pool', () => pool.close());
       await step('kms', () => {
         metrics.close();
+        clearInterval(keySweep);
+        objectKeys.clear();
         return kms?.close();
       });
       await step('lmdb', () => meta.close());

@@ -2,8 +2,9 @@
 // lookup instead of a KMS unwrap (cached or not) plus the object-key unseal (HMAC + AES-GCM).
 // An entry is found only by everything the unseal depends on: bucket, object, SSE kind, KMS key,
 // the KMS ciphertext and the sealed key with its IV. A changed record is a miss, so tampering is
-// still caught by the real unseal. Same lifetime as the KMS data-key cache (S3_KMS_CACHE_TTL):
-// a key the KMS would no longer unwrap stops being served within that time. Dropped keys are zeroed.
+// still caught by the real unseal. An entry lives S3_KMS_CACHE_TTL from its unseal, which may
+// itself have used a data key the KMS cache held for up to that long: a key the KMS no longer
+// unwraps stops being served within twice the TTL. Expired entries are swept; dropped keys zeroed.
 
 import type { SseRecord } from '../meta/records.js';
 
@@ -44,7 +45,8 @@ export class ObjectKeyCache {
 
   static id(rec: SseRecord, bucket: string, object: string): string {
     const b64 = (v: Uint8Array | string | undefined): string => (v === undefined ? '' : typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
-    return `${rec.kind}\n${bucket}\n${object}\n${rec.kmsKey ?? ''}\n${b64(rec.kmsCiphertext)}\n${rec.kmsContext ?? ''}\n${rec.algorithm}\n${b64(rec.iv)}\n${b64(rec.sealedKey)}`;
+    // JSON: no field can run into the next, whatever bytes object names hold.
+    return JSON.stringify([rec.kind, bucket, object, rec.kmsKey ?? '', b64(rec.kmsCiphertext), rec.kmsContext ?? '', rec.algorithm, b64(rec.iv), b64(rec.sealedKey)]);
   }
 
   /** A copy of the cached key (the caller zeroes its copy after use), or undefined. */
@@ -78,6 +80,19 @@ export class ObjectKeyCache {
     const copy = Buffer.alloc(key.length);
     key.copy(copy);
     this.#entries.set(id, { key: copy, expires: this.#now() + this.#ttlMs });
+  }
+
+  /** Drops every expired entry (main.ts calls this periodically). */
+  sweepExpired(): number {
+    const now = this.#now();
+    let dropped = 0;
+    for (const [id, e] of [...this.#entries]) {
+      if (e.expires <= now) {
+        this.#drop(id, e);
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   clear(): void {

@@ -101,9 +101,7 @@ t.test('the id cannot be forged by moving a separator between the object name an
   // the built-in key allow [0-9A-Za-z_-]), but the id itself should not depend on that.
   const a = ObjectKeyCache.id(record({ kmsKey: 'k' }), 'b', 'o\nx');
   const b = ObjectKeyCache.id(record({ kmsKey: 'x\nk' }), 'b', 'o');
-  t.not(a, b, 'object "o\\nx" with key "k" and object "o" with key "x\\nk" have different ids', {
-    todo: 'ObjectKeyCache.id joins fields with "\\n" unescaped; unreachable while key names are validated',
-  });
+  t.not(a, b, 'object "o\\nx" with key "k" and object "o" with key "x\\nk" have different ids');
   const c2 = ObjectKeyCache.id(record(), 'b', 'o\n');
   t.not(c2, ObjectKeyCache.id(record(), 'b', 'o'), 'a trailing newline in the object name is another object');
 });
