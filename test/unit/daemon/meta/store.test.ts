@@ -345,3 +345,27 @@ t.test('listUploads: key order then initiation order, prefix, key and upload-id 
   t.same(ids(m.listUploads('c', { ...all, keyMarker: '\uFFFD' })), ['emoji'], 'key marker U+FFFD: U+1F600 sorts after it');
   t.same(ids(m.listUploads('c', { ...all, keyMarker: 'a/1', prefix: '\uFFFD' })), ['fffd'], 'prefix past the marker');
 });
+
+t.test('bucket records are cached but never stale after a bucket write', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-meta-bcache-'));
+  const store = new MetaStore(dir);
+  t.teardown(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  t.equal(store.getBucket('cb'), undefined, 'absent');
+  await store.createBucket('cb', 1);
+  t.equal(store.getBucket('cb')?.created, 1, 'a cached miss does not hide the created bucket');
+  const first = store.getBucket('cb');
+  t.equal(store.getBucket('cb'), first, 'served from memory');
+  await store.updateBucket('cb', (b) => ({ ...b, encryption: { algorithm: 'AES256' } as never }));
+  t.same(store.getBucket('cb')?.encryption, { algorithm: 'AES256' }, 'an update is seen at once');
+  await t.rejects(store.updateBucket('cb', () => {
+    throw new Error('refused');
+  }));
+  t.same(store.getBucket('cb')?.encryption, { algorithm: 'AES256' }, 'a failed update changes nothing');
+  await store.deleteBucket('cb');
+  t.equal(store.getBucket('cb'), undefined, 'a deleted bucket is gone at once');
+  await store.createBucket('cb', 2);
+  t.equal(store.getBucket('cb')?.created, 2, 're-created: the new record');
+});
