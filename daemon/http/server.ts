@@ -35,7 +35,8 @@ interface Pending {
   /** Created on first use of the request's signal (most requests never look at it). */
   abortController: AbortController | undefined;
   abortReason: Error | undefined;
-  writableWaiter: ((offset: number) => boolean) | undefined;
+  /** Wakes a response writer waiting for the socket to drain (set only while it waits). */
+  wakeWriter: (() => void) | undefined;
   /** The handler returned and the response body is streaming. */
   responding: boolean;
   /** The response is complete (uWS forbids touching `res` afterwards). */
@@ -183,15 +184,15 @@ export class HttpServer {
     req.forEach((k, v) => {
       headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
     });
-    const pending: Pending = { res, aborted: false, body: undefined, abortController: undefined, abortReason: undefined, writableWaiter: undefined, responding: false, ended: false };
+    const pending: Pending = { res, aborted: false, body: undefined, abortController: undefined, abortReason: undefined, wakeWriter: undefined, responding: false, ended: false };
     this.inFlight.add(pending);
     res.onAborted(() => {
       pending.aborted = true;
       abortRequest(pending, new Error('client disconnected'));
       pending.body?.onAbort();
-      const w = pending.writableWaiter;
-      pending.writableWaiter = undefined;
-      w?.(-1);
+      const w = pending.wakeWriter;
+      pending.wakeWriter = undefined;
+      w?.();
     });
 
     const query = new URLSearchParams(rawQuery);
@@ -393,11 +394,55 @@ export class HttpServer {
     });
   }
 
+  /**
+   * Writes a streamed body with backpressure. Chunks may be lent (valid only until the next
+   * `next()`), so a chunk is finished, from here or from the writable handler, before the next
+   * is asked for; uWS copies nothing that `tryEnd` did not take.
+   *
+   * One writable handler per response, registered the first time the socket is full and never
+   * replaced. This uWS build runs a writable handler "borrowed" and puts it back afterwards unless
+   * the response ended, even when a new handler was registered meanwhile; and Node drains the
+   * microtask queue inside that call, so a loop that resumes there (the next chunk already opened
+   * by the crypto pool) and registers a new handler loses it: the old one comes back, finds
+   * nothing left of its chunk, and the response stalls. The single handler only continues the
+   * chunk the loop is waiting on; with nothing pending it writes nothing.
+   */
   private async stream(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
     const res = p.res;
     const total = body.length;
     let first = true;
     let sent = 0;
+    // The chunk being written, and the response's write offset where it starts.
+    let chunk: Buffer | undefined;
+    let start = 0;
+    let ok = false;
+    let finished = false;
+    // Set only while the loop waits for `chunk` to be taken by the writable handler.
+    let wake: (() => void) | undefined;
+    let handlerOn = false;
+    const write = (): void => {
+      if (first) {
+        writeHead();
+        first = false;
+      }
+      start = res.getWriteOffset();
+      [ok, finished] = res.tryEnd(chunk!, total);
+    };
+    const onWritable = (offset: number): boolean => {
+      // Writing nothing is success: no chunk is waiting (the loop is between chunks or done).
+      if (wake === undefined || chunk === undefined || p.aborted) return true;
+      [ok, finished] = res.tryEnd(chunk.subarray(offset - start), total);
+      if (!ok && !finished) return false;
+      const w = wake;
+      wake = undefined;
+      p.wakeWriter = undefined;
+      w();
+      return true;
+    };
+    const waitForSocket = (resolve: () => void): void => {
+      wake = resolve;
+      p.wakeWriter = resolve;
+    };
     const iterator = body.chunks[Symbol.asyncIterator]();
     try {
       if (total === 0) {
@@ -411,59 +456,43 @@ export class HttpServer {
         const next = await iterator.next();
         if (p.aborted) throw new Error('client disconnected');
         if (next.done) break;
-        const chunk = next.value;
-        if (chunk.length === 0) continue;
-        if (first && chunk.length === total) {
+        const c = next.value;
+        if (c.length === 0) continue;
+        if (first && c.length === total) {
           // The whole body in one chunk (objects up to 1 MiB): one end(), as a plain server would;
-          // uWS copies what the socket does not take at once and sends it as the client reads.
+          // uWS copies what the socket does not take at once and drains it itself (no writable
+          // handler is registered on this response).
           res.cork(() => {
             writeHead();
-            res.end(chunk);
+            res.end(c);
           });
           return total;
         }
-        let ok = false;
-        let finished = false;
-        const startOffset = { value: 0 };
-        res.cork(() => {
-          if (first) {
-            writeHead();
-            first = false;
+        chunk = c;
+        res.cork(write);
+        sent += c.length;
+        if (!ok && !finished) {
+          if (!handlerOn) {
+            handlerOn = true;
+            res.onWritable(onWritable);
           }
-          startOffset.value = res.getWriteOffset();
-          [ok, finished] = res.tryEnd(chunk, total);
-        });
-        sent += chunk.length;
+          await new Promise<void>(waitForSocket);
+          wake = undefined;
+          if (p.aborted) throw new Error('client disconnected');
+        }
+        chunk = undefined;
         if (finished) break;
-        if (!ok) await this.waitWritable(p, chunk, startOffset.value, total);
       }
       if (sent !== total) throw new Error(`response body produced ${sent} bytes, promised ${total}`);
       return sent;
     } finally {
+      // The handler stays registered until the response ends: it must never see a lent chunk again.
+      chunk = undefined;
+      wake = undefined;
+      p.wakeWriter = undefined;
       // Always: a source that finished its last chunk may still hold files until told it is done.
       await iterator.return?.();
     }
-  }
-
-  private waitWritable(p: Pending, chunk: Buffer, startOffset: number, total: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const handler = (offset: number): boolean => {
-        if (offset < 0) {
-          reject(new Error('client disconnected'));
-          return true;
-        }
-        const [ok, finished] = p.res.tryEnd(chunk.subarray(offset - startOffset), total);
-        if (ok || finished) {
-          p.writableWaiter = undefined;
-          resolve();
-          // A finished response is done with this handler, even when its last bytes were buffered.
-          return true;
-        }
-        return false;
-      };
-      p.writableWaiter = handler;
-      p.res.onWritable(handler);
-    });
   }
 }
 
