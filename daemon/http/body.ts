@@ -17,6 +17,8 @@ const LOW_WATER = 1 * 1024 * 1024;
  */
 const PIECE_SIZE = 512 * 1024;
 const MAX_FREE_PIECES = 16;
+/** Bodies declared at most this long are copied chunk by chunk, not into pieces. */
+const SMALL_BODY = 128 * 1024;
 const freePieces: Piece[] = [];
 
 interface Piece {
@@ -101,8 +103,11 @@ export class UwsRequestBody implements RequestBody {
   }
 
   private copyIn(data: Buffer): Chunk {
-    if (data.length > PIECE_SIZE / 2) {
-      const copy = Buffer.allocUnsafeSlow(data.length);
+    // Small bodies (XML, objects stored inline) and very large chunks: a copy of their own. A
+    // 512 KiB piece for a 4 KiB body would cost more than it saves.
+    const small = this.declaredLength !== undefined && this.declaredLength <= SMALL_BODY;
+    if (small || data.length > PIECE_SIZE / 2) {
+      const copy = small ? Buffer.allocUnsafe(data.length) : Buffer.allocUnsafeSlow(data.length);
       data.copy(copy);
       return { data: copy, piece: undefined };
     }
