@@ -278,12 +278,18 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   if (env.profileDir !== undefined) results.profiles = readProfiles(env.profileDir);
   const files = writeOutputs(opts.outDir, results);
   // A quick run into the default folder also refreshes the table in docs/performance.md.
-  const docs = join(REPO_ROOT, 'docs', 'performance.md');
-  if (opts.quick && resolve(opts.outDir) === join(REPO_ROOT, 'bench', 'results') && existsSync(docs)) {
-    const updated = replaceBlock(readFileSync(docs, 'utf8'), latestQuickBlock(results, '../bench/results/latest.svg'));
-    if (updated !== undefined) {
-      writeFileSync(docs, updated);
-      files.push(docs);
+  // README.md carries the same block (its chart path is relative to the repository root).
+  if (opts.quick && resolve(opts.outDir) === join(REPO_ROOT, 'bench', 'results')) {
+    for (const [doc, chart] of [
+      [join(REPO_ROOT, 'docs', 'performance.md'), '../bench/results/latest.svg'],
+      [join(REPO_ROOT, 'README.md'), 'bench/results/latest.svg'],
+    ] as const) {
+      if (!existsSync(doc)) continue;
+      const updated = replaceBlock(readFileSync(doc, 'utf8'), latestQuickBlock(results, chart));
+      if (updated !== undefined) {
+        writeFileSync(doc, updated);
+        files.push(doc);
+      }
     }
   }
   process.stdout.write(`\ntargets (${mode} run, ${fmt(results.elapsedS)} s):\n`);
