@@ -145,6 +145,9 @@ export class DataFile {
   readonly id: string;
   #fd: number;
   readonly #syncReadMax: number;
+  /** Thread-pool reads not settled yet: the descriptor is closed only after them. */
+  #reading = 0;
+  #closeWanted = false;
 
   constructor(id: string, fd: number, syncReadMax = 0) {
     this.id = id;
@@ -159,7 +162,7 @@ export class DataFile {
   async readFully(buf: Uint8Array, offset: number, length: number, position: number, requestBytes = Infinity): Promise<number> {
     let done = 0;
     if (requestBytes <= this.#syncReadMax) {
-      if (this.#fd < 0) throw new Error(`data file ${this.id} is closed`);
+      if (this.#fd < 0 || this.#closeWanted) throw new Error(`data file ${this.id} is closed`);
       while (done < length) {
         const n = readSync(this.#fd, buf, offset + done, length - done, position + done);
         if (n === 0) break;
@@ -169,11 +172,16 @@ export class DataFile {
     }
     while (done < length) {
       const n = await new Promise<number>((resolve, reject) => {
-        if (this.#fd < 0) {
+        if (this.#fd < 0 || this.#closeWanted) {
           reject(new Error(`data file ${this.id} is closed`));
           return;
         }
-        readCb(this.#fd, buf, offset + done, length - done, position + done, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
+        this.#reading++;
+        readCb(this.#fd, buf, offset + done, length - done, position + done, (err, bytesRead) => {
+          if (--this.#reading === 0 && this.#closeWanted) this.#closeNow();
+          if (err) reject(err);
+          else resolve(bytesRead);
+        });
       });
       if (n === 0) break;
       done += n;
@@ -181,8 +189,16 @@ export class DataFile {
     return done;
   }
 
-  /** Idempotent. */
+  /**
+   * Idempotent. A read still on the thread pool keeps the descriptor open until it settles (its
+   * number must not be reused by another file while the read runs).
+   */
   close(): void {
+    this.#closeWanted = true;
+    if (this.#reading === 0) this.#closeNow();
+  }
+
+  #closeNow(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;

@@ -260,3 +260,38 @@ t.test('FileStore.read closes only what it opened, also when the consumer stops 
   mine.close();
   t.equal(openFds(), before);
 });
+
+t.test('close() while a thread-pool read runs: the descriptor stays open until the read settles', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync, readdirSync, readlinkSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { FileStore } = await import('../../../../daemon/storage/files.js');
+  const dir = mkdtempSync(join(tmpdir(), 's3d-close-race-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new FileStore(dir, { syncReadMax: 0 });
+  await store.init();
+  const id = 'ab'.padEnd(32, '0');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, '.s3d', 'objects', 'ab'), { recursive: true });
+  const content = Buffer.alloc(4 * 1024 * 1024, 7);
+  writeFileSync(store.pathOf(id), content);
+  const f = store.open(id);
+  const fdsOf = (): string[] => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === store.pathOf(id);
+    } catch {
+      return false;
+    }
+  });
+  t.equal(fdsOf().length, 1, 'open');
+  const buf = Buffer.alloc(content.length);
+  const reading = f.readFully(buf, 0, buf.length, 0);
+  f.close();
+  t.equal(fdsOf().length, 1, 'still open while the read is on the thread pool');
+  t.equal(await reading, content.length, 'the read completes');
+  t.ok(buf.equals(content), 'with the right bytes');
+  t.equal(fdsOf().length, 0, 'closed once it settled');
+  await t.rejects(f.readFully(buf, 0, 10, 0), /closed/, 'reads after close fail');
+  f.close();
+  t.pass('close is still idempotent');
+});
