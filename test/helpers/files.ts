@@ -3,10 +3,23 @@
 // full consistency check of a stopped daemon's files against its LMDB records.
 
 import type { Test } from 'tap';
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
 import { pollUntil } from './wait.js';
+
+/** Flips the bits of `mask` in the byte at `offset` of a file (simulated corruption on disk). */
+export function flipByte(file: string, offset: number, mask = 0x01): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, offset);
+    b[0]! ^= mask;
+    writeSync(fd, b, 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function objectsDir(dataDir: string): string {
   return join(dataDir, '.s3d', 'objects');

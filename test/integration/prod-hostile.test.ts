@@ -14,12 +14,12 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { chunkStringToSign, deriveSigningKey, signatureHex } from '../../daemon/auth/sigv4.js';
 import { REGION, SECRET_KEY, bucketName, prng, rssKiB, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { dataFilePaths, expectNoTempFiles } from '../helpers/files.js';
+import { dataFilePaths, expectNoTempFiles, flipByte } from '../helpers/files.js';
 import { md5Base64, sha256Hex } from '../helpers/hash.js';
 import { errorCode, send, signedHeaders, type RawResponse } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
@@ -406,14 +406,7 @@ t.test('a flipped byte in stored ciphertext never yields unauthenticated plainte
   t.equal(created.length, 1, 'one data file written');
   const file = created[0]!;
   t.equal(statSync(file).size, PACKAGES * PKG, `${PACKAGES} full packages on disk`);
-  const flip = (offset: number): void => {
-    const fd = openSync(file, 'r+');
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, offset);
-    b[0]! ^= 0x01;
-    writeSync(fd, b, 0, 1, offset);
-    closeSync(fd);
-  };
+  const flip = (offset: number): void => flipByte(file, offset);
   flip(DAMAGED * PKG + 16 + 1000); // inside the damaged package's ciphertext
 
   // Ranges that avoid the damaged package read correctly: only the packages needed are opened.

@@ -11,11 +11,11 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { copyFileSync, openSync, readSync, closeSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { copyFileSync, statSync, truncateSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { dataFilePaths } from '../helpers/files.js';
+import { dataFilePaths, flipByte } from '../helpers/files.js';
 import { encodeKey, errorCode, send, signedHeaders } from '../helpers/http.js';
 import { parseHttpResponse } from '../helpers/tcp.js';
 
@@ -176,12 +176,7 @@ t.test('a flipped byte in a file-backed object on each read path', async (t) => 
     const pkgs = Math.ceil(s.size / PKG);
     const damaged = Math.min(pkgs - 1, 3); // package 3 (first batch), or the last one
     const at = damaged * STORED + 16 + 100;
-    const fd = openSync(file, 'r+');
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, at);
-    b[0]! ^= 0x04;
-    writeSync(fd, b, 0, 1, at);
-    closeSync(fd);
+    flipByte(file, at, 0x04);
     const whole = await rawGet(key);
     // The damaged package is in the first batch: nothing can have been sent before it failed.
     t.equal(whole.status, 500, `${s.name}: the whole GET is an S3 error`);

@@ -1,4 +1,5 @@
 // Test helpers for the crypto pipelines: a counting view of pool.run, chunked sources, patterns.
+import { DareError } from '../../../../workers/format/index.js';
 import type { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import type { CryptoResult, OpenTask, SealTask } from '../../../../workers/protocol.js';
 
@@ -69,4 +70,15 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** Drains a plaintext stream: the DareError code it ended with ('none' when it ended cleanly) and what it yielded. */
+export async function outcome(it: AsyncIterable<Buffer>): Promise<{ code: string; yielded: Buffer }> {
+  const parts: Buffer[] = [];
+  try {
+    for await (const c of it) parts.push(Buffer.from(c));
+    return { code: 'none', yielded: Buffer.concat(parts) };
+  } catch (err) {
+    return { code: err instanceof DareError ? err.code : `${(err as Error).name}: ${(err as Error).message}`, yielded: Buffer.concat(parts) };
+  }
 }

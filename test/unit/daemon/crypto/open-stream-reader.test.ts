@@ -9,7 +9,7 @@ import { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import { openStream, type CiphertextReader, type OpenStreamOptions } from '../../../../daemon/crypto/open-stream.js';
 import { DareError, MAX_PAYLOAD, PACKAGE_SIZE, planRange, sealBuffer } from '../../../../workers/format/index.js';
 import { OPEN_BATCH_BYTES } from '../../../../workers/protocol.js';
-import { chunked, collect, pattern, rng, sourceOf } from './helpers.js';
+import { chunked, collect, pattern, rng, sourceOf , outcome } from './helpers.js';
 
 const pool = new CryptoPool({ workers: 2 });
 t.teardown(() => pool.close());
@@ -59,15 +59,6 @@ function viaSource(p: CryptoPool | null, ct: Buffer, plainSize: number, offset: 
   return openStream(p, key, { source: sourceOf(chunked(slice, 300_000, offset + 7)), firstSequence: plan.firstSequence, skip: plan.skip, length: plan.length, expectFinal: plan.expectFinal, ...extra });
 }
 
-async function outcome(it: AsyncIterable<Buffer>): Promise<{ code: string; yielded: Buffer }> {
-  const parts: Buffer[] = [];
-  try {
-    for await (const c of it) parts.push(Buffer.from(c));
-    return { code: 'none', yielded: Buffer.concat(parts) };
-  } catch (err) {
-    return { code: err instanceof DareError ? err.code : `${(err as Error).name}: ${(err as Error).message}`, yielded: Buffer.concat(parts) };
-  }
-}
 
 const sealed = new Map<number, { pt: Buffer; ct: Buffer }>();
 function object(size: number): { pt: Buffer; ct: Buffer } {

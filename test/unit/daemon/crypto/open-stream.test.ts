@@ -5,7 +5,7 @@ import { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import { openStream, type OpenStreamOptions } from '../../../../daemon/crypto/open-stream.js';
 import { DareError, PACKAGE_SIZE, planRange, sealBuffer } from '../../../../workers/format/index.js';
 import { dareVectors, sha256hex, vectorKey, vectorRandom } from '../../workers/format/vectors.js';
-import { chunked, collect, pattern, rng, sourceOf, spyOnRun } from './helpers.js';
+import { chunked, collect, pattern, rng, sourceOf, spyOnRun , outcome } from './helpers.js';
 
 const pool = new CryptoPool({ workers: 2 });
 t.teardown(() => pool.close());
@@ -29,15 +29,6 @@ function openRange(p: CryptoPool | null, ct: Buffer, plainSize: number, offset: 
   });
 }
 
-async function codeOf(it: AsyncIterable<Buffer>): Promise<{ code: string; yielded: Buffer }> {
-  const parts: Buffer[] = [];
-  try {
-    for await (const c of it) parts.push(Buffer.from(c));
-    return { code: 'none', yielded: Buffer.concat(parts) };
-  } catch (err) {
-    return { code: err instanceof DareError ? err.code : String(err), yielded: Buffer.concat(parts) };
-  }
-}
 
 t.test('whole streams open through the pool and inline, any chunking', async (t) => {
   for (const size of [0, 1, 65536, 200_000, MiB, 2 * MiB, 5 * MiB + 777]) {
@@ -95,44 +86,44 @@ t.test('a tampered middle package: error, and no plaintext from its batch', asyn
   bad[40 * PACKAGE_SIZE + 1000] ^= 0x01; // package 40, in the third batch (packages 32–47)
   for (const p of [pool, null]) {
     for (const lend of [false, true]) {
-      const { code, yielded } = await codeOf(openRange(p, bad, big.length, 0, big.length, { lend }));
+      const { code, yielded } = await outcome(openRange(p, bad, big.length, 0, big.length, { lend }));
       t.equal(code, 'NotAuthentic');
       t.ok(yielded.length <= 40 * 65536, `yielded ${yielded.length} bytes, none from package 40`);
       t.ok(yielded.equals(big.subarray(0, yielded.length)), 'what was yielded is the true plaintext');
     }
   }
-  const ranged = await codeOf(openRange(pool, bad, big.length, 39 * 65536 + 5, 3 * 65536));
+  const ranged = await outcome(openRange(pool, bad, big.length, 39 * 65536 + 5, 3 * 65536));
   t.equal(ranged.code, 'NotAuthentic', 'a range over the package');
   t.equal(ranged.yielded.length, 0, 'the range shares its batch with the bad package: nothing yielded');
-  t.equal((await codeOf(openRange(pool, bad, big.length, 0, 30 * 65536))).code, 'none', 'a range before it is unaffected');
+  t.equal((await outcome(openRange(pool, bad, big.length, 0, 30 * 65536))).code, 'none', 'a range before it is unaffected');
 });
 
 t.test('truncation, trailing data and wrong positions', async (t) => {
   const src = (bytes: Buffer, o: Partial<OpenStreamOptions> = {}) =>
     openStream(pool, key, { source: sourceOf(chunked(bytes, 300_000)), firstSequence: 0, skip: 0, length: big.length, expectFinal: true, ...o });
   const lastPkg = Math.floor(big.length / 65536) * PACKAGE_SIZE;
-  t.equal((await codeOf(src(bigCt.subarray(0, lastPkg)))).code, 'Truncated', 'final package missing');
-  t.equal((await codeOf(src(bigCt.subarray(0, bigCt.length - 1)))).code, 'Truncated', 'last byte missing');
-  t.equal((await codeOf(src(bigCt.subarray(0, 16 * PACKAGE_SIZE)))).code, 'Truncated', 'cut at a batch boundary');
-  t.equal((await codeOf(src(Buffer.alloc(0)))).code, 'Truncated', 'no data at all');
-  t.equal((await codeOf(src(Buffer.concat([bigCt, Buffer.alloc(5)])))).code, 'UnexpectedData', 'trailing bytes');
+  t.equal((await outcome(src(bigCt.subarray(0, lastPkg)))).code, 'Truncated', 'final package missing');
+  t.equal((await outcome(src(bigCt.subarray(0, bigCt.length - 1)))).code, 'Truncated', 'last byte missing');
+  t.equal((await outcome(src(bigCt.subarray(0, 16 * PACKAGE_SIZE)))).code, 'Truncated', 'cut at a batch boundary');
+  t.equal((await outcome(src(Buffer.alloc(0)))).code, 'Truncated', 'no data at all');
+  t.equal((await outcome(src(Buffer.concat([bigCt, Buffer.alloc(5)])))).code, 'UnexpectedData', 'trailing bytes');
   const exact = sealBuffer(key, pattern(2 * MiB));
   const more = sealBuffer(key, pattern(10));
   const two = (b: Buffer) => openStream(pool, key, { source: sourceOf([b]), firstSequence: 0, skip: 0, length: 2 * MiB, expectFinal: true });
-  t.equal((await codeOf(two(Buffer.concat([exact, more])))).code, 'UnexpectedData', 'a package after a final one at a batch boundary');
+  t.equal((await outcome(two(Buffer.concat([exact, more])))).code, 'UnexpectedData', 'a package after a final one at a batch boundary');
   // A range may end inside the final package (planRange gives expectFinal for it): not an error.
-  const inFinal = await codeOf(src(bigCt, { length: big.length - 1 }));
+  const inFinal = await outcome(src(bigCt, { length: big.length - 1 }));
   t.equal(inFinal.code, 'none', 'a range ending inside the final package ends cleanly');
   t.ok(inFinal.yielded.equals(big.subarray(0, big.length - 1)), 'and yields exactly the range');
   const extraWhole = Buffer.concat([bigCt, sealBuffer(key, pattern(65536, 9)).subarray(0, PACKAGE_SIZE)]);
-  t.not((await codeOf(src(extraWhole, { length: big.length - 1 }))).code, 'none', 'a whole package after the final one is still refused');
-  t.equal((await codeOf(src(bigCt, { length: big.length + 1 }))).code, 'Truncated', 'stream shorter than the object');
-  t.equal((await codeOf(src(bigCt.subarray(PACKAGE_SIZE)))).code, 'NotAuthentic', 'started one package late with sequence 0');
+  t.not((await outcome(src(extraWhole, { length: big.length - 1 }))).code, 'none', 'a whole package after the final one is still refused');
+  t.equal((await outcome(src(bigCt, { length: big.length + 1 }))).code, 'Truncated', 'stream shorter than the object');
+  t.equal((await outcome(src(bigCt.subarray(PACKAGE_SIZE)))).code, 'NotAuthentic', 'started one package late with sequence 0');
   const swapped = Buffer.concat([bigCt.subarray(PACKAGE_SIZE * 17, PACKAGE_SIZE * 18), bigCt.subarray(PACKAGE_SIZE, PACKAGE_SIZE * 17), bigCt.subarray(0, PACKAGE_SIZE), bigCt.subarray(PACKAGE_SIZE * 18)]);
-  t.equal((await codeOf(src(swapped))).code, 'NotAuthentic', 'packages 0 and 17 swapped');
+  t.equal((await outcome(src(swapped))).code, 'NotAuthentic', 'packages 0 and 17 swapped');
   const other = sealBuffer(key, big);
   const spliced = Buffer.concat([bigCt.subarray(0, 16 * PACKAGE_SIZE), other.subarray(16 * PACKAGE_SIZE)]);
-  t.equal((await codeOf(src(spliced))).code, 'NonceMismatch', 'second batch onward from another stream');
+  t.equal((await outcome(src(spliced))).code, 'NonceMismatch', 'second batch onward from another stream');
   const empty = openStream(pool, key, { source: sourceOf([]), firstSequence: 0, skip: 0, length: 0, expectFinal: true });
   t.equal((await collect(empty)).length, 0, 'empty object, empty stream');
 });
