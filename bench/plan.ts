@@ -182,7 +182,7 @@ export function buildPlan(mode: 'quick' | 'full', roundCount: number): Plan {
     kes: { sizeBytes: 4 * KiB, objects: quick ? 300 : 2000 },
     rssObjectBytes: GiB,
     baselines: quick
-      ? { cryptoSeconds: 1, cryptoRounds: 1, diskBytes: 256 * MiB, fsyncSeconds: 0.5, lmdbSeconds: 0.5 }
+      ? { cryptoSeconds: 2, cryptoRounds: 2, diskBytes: 256 * MiB, fsyncSeconds: 0.5, lmdbSeconds: 0.5 }
       : { cryptoSeconds: 2, cryptoRounds: 3, diskBytes: GiB, fsyncSeconds: 2, lmdbSeconds: 2 },
   };
 }
