@@ -46,7 +46,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   if (swept.temp + swept.orphans > 0) log.info(swept, 'start-up sweep removed crash leftovers');
 
   let kms: KeyProvider | null;
+  let objectKeys: ObjectKeyCache;
   try {
+    // Unsealed object keys live as long as the KMS cache would keep their data keys (and a bad
+    // S3_KMS_CACHE_* value fails here, before anything else has started).
+    const cacheEnv = cacheOptionsFromEnv(env);
+    objectKeys = new ObjectKeyCache({ ttlMs: cacheEnv.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: cacheEnv.cacheSize ?? DEFAULT_CACHE_SIZE });
     kms = await createKeyProviderFromEnv(env, { dataDir: config.dataDir, dev: config.dev, log });
   } catch (err) {
     await meta.close();
@@ -62,9 +67,6 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const reaper = new Reaper(meta, files, log);
   await reaper.kick(0);
   reaper.start();
-  // Unsealed object keys live as long as the KMS cache would keep their data keys.
-  const cacheEnv = cacheOptionsFromEnv(env);
-  const objectKeys = new ObjectKeyCache({ ttlMs: cacheEnv.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: cacheEnv.cacheSize ?? DEFAULT_CACHE_SIZE });
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
