@@ -167,3 +167,67 @@ t.test('empty body, sink errors, misuse', async (t) => {
   await t.rejects(s.end(), /twice/);
   t.throws(() => createSealer(pool, Buffer.alloc(16), { sink: () => {} }), RangeError);
 });
+
+t.test('concurrentSinks: up to N sink calls at once, in stream order, slots still bounded', async (t) => {
+  const pt = pattern(12 * MiB + 777, 9);
+  // A positional sink: each call gets the next offset when made, completes after a delay.
+  const out = Buffer.alloc(sealBuffer(key, pt, vectorRandom).length);
+  let offset = 0;
+  let inFlight = 0;
+  let most = 0;
+  const starts: number[] = [];
+  const sealer = createSealer(pool, key, {
+    random: vectorRandom,
+    concurrentSinks: 2,
+    maxInFlight: 4,
+    sink: async (c) => {
+      const at = offset;
+      offset += c.length;
+      starts.push(at);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 3));
+      c.copy(out, at); // still valid: the slot is not reused before this call settles
+      inFlight--;
+    },
+  });
+  const arena = pool.arena;
+  let peakSlots = 0;
+  for (const c of chunked(pt, 256 * 1024)) {
+    await sealer.write(c);
+    peakSlots = Math.max(peakSlots, arena.allocated - arena.free);
+  }
+  const r = await sealer.end();
+  t.ok(out.equals(sealBuffer(key, pt, vectorRandom)), 'the file the sink assembled is the sealed stream');
+  t.equal(r.ciphertextSize, out.length);
+  t.equal(most, 2, 'two sink calls overlapped, never more');
+  t.same(starts, [...starts].sort((a, b) => a - b), 'calls were made in stream order');
+  t.ok(peakSlots <= 4 + 1, `slots in use stayed bounded by maxInFlight (peak ${peakSlots})`);
+});
+
+t.test('concurrentSinks: a failing sink call fails the stream; the other call in flight settles first', async (t) => {
+  const pt = pattern(6 * MiB, 10);
+  let calls = 0;
+  const slow = deferred();
+  const sealer = createSealer(pool, key, {
+    concurrentSinks: 2,
+    sink: async () => {
+      calls++;
+      if (calls === 1) await slow.promise; // still writing when the second call fails
+      if (calls === 2) throw new Error('disk full');
+    },
+  });
+  // The slow first call finishes a little later, as a disk write would.
+  setTimeout(() => slow.resolve(), 100);
+  let failed: unknown;
+  try {
+    for (const c of chunked(pt, 512 * 1024)) await sealer.write(c);
+    await sealer.end();
+  } catch (err) {
+    failed = err;
+  }
+  t.match(failed, { message: 'disk full' }, 'the sink error surfaces');
+  t.equal(calls, 2, 'no sink call after the failure');
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(pool.arena.allocated - pool.arena.free, 0, 'every slot is back once the slow call settled');
+});
