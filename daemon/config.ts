@@ -31,6 +31,8 @@ export interface Config {
   readonly inlineThreshold: number;
   /** Reads of data files up to this many bytes per request are synchronous (0: never). */
   readonly syncReadMax: number;
+  /** Write data files with O_DIRECT where the filesystem allows it (S3_DIRECT_IO, default on). */
+  readonly directIo: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -139,6 +141,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     shutdownTimeoutMs,
     inlineThreshold,
     syncReadMax,
+    directIo: (env.S3_DIRECT_IO ?? '').trim() === '' ? true : onOff(env, 'S3_DIRECT_IO'),
     warnings: Object.freeze(warnings),
   });
 }

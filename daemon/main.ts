@@ -39,8 +39,9 @@ interface Daemon {
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   loadUws();
   mkdirSync(config.dataDir, { recursive: true });
-  const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax });
+  const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
   await files.init();
+  log.info({ directIo: files.directIo }, files.directIo ? 'data files are written with O_DIRECT' : 'data files are written through the page cache');
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
   const swept = await files.sweep(meta.referencedFiles());
   if (swept.temp + swept.orphans > 0) log.info(swept, 'start-up sweep removed crash leftovers');

@@ -6,6 +6,7 @@ import { DareError, type CipherSuite, openInto, sealInto } from './format/index.
 import {
   CTRL_CANCEL,
   CTRL_WORDS,
+  SLOT_CTRL_OFFSET,
   SLOT_INPUT_OFFSET,
   SLOT_OUTPUT_OFFSET,
   SLOT_REGION_SIZE,
@@ -18,8 +19,8 @@ import {
 // MD5 states by stream id. A hashing lane is a one-thread pool, so one stream's tasks arrive in order.
 const md5States = new Map<number, Hash>();
 
-function cancelled(slot: SharedArrayBuffer): boolean {
-  return Atomics.load(new Int32Array(slot, 0, CTRL_WORDS), CTRL_CANCEL) !== 0;
+function cancelled(slot: SharedArrayBuffer, base: number): boolean {
+  return Atomics.load(new Int32Array(slot, base + SLOT_CTRL_OFFSET, CTRL_WORDS), CTRL_CANCEL) !== 0;
 }
 
 function checkLength(n: number): void {
@@ -28,16 +29,16 @@ function checkLength(n: number): void {
 
 function seal(task: SealTask): CryptoResult {
   checkLength(task.inLength);
-  const input = new Uint8Array(task.slot, SLOT_INPUT_OFFSET, task.inLength);
-  const output = new Uint8Array(task.slot, SLOT_OUTPUT_OFFSET, SLOT_REGION_SIZE);
+  const input = new Uint8Array(task.slot, task.base + SLOT_INPUT_OFFSET, task.inLength);
+  const output = new Uint8Array(task.slot, task.base + SLOT_OUTPUT_OFFSET, SLOT_REGION_SIZE);
   const length = sealInto(output, 0, input, { key: task.key, random: task.random, firstSequence: task.firstSequence, final: task.final });
   return { ok: true, length, thread: threadId };
 }
 
 function open(task: OpenTask): CryptoResult {
   checkLength(task.inLength);
-  const input = new Uint8Array(task.slot, SLOT_INPUT_OFFSET, task.inLength);
-  const output = new Uint8Array(task.slot, SLOT_OUTPUT_OFFSET, SLOT_REGION_SIZE);
+  const input = new Uint8Array(task.slot, task.base + SLOT_INPUT_OFFSET, task.inLength);
+  const output = new Uint8Array(task.slot, task.base + SLOT_OUTPUT_OFFSET, SLOT_REGION_SIZE);
   const length = openInto(output, 0, input, {
     key: task.key,
     firstSequence: task.firstSequence,
@@ -52,7 +53,7 @@ export default function run(task: CryptoTask): CryptoResult {
   switch (task.op) {
     case 'seal':
     case 'open':
-      if (cancelled(task.slot)) return { ok: false, code: 'Aborted' };
+      if (cancelled(task.slot, task.base)) return { ok: false, code: 'Aborted' };
       try {
         return task.op === 'seal' ? seal(task) : open(task);
       } catch (err) {

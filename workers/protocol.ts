@@ -12,21 +12,29 @@ export const OPEN_BATCH_BYTES = BATCH_PACKAGES * PACKAGE_SIZE;
 export const SLOT_REGION_SIZE = OPEN_BATCH_BYTES;
 
 /**
- * A slot is one SharedArrayBuffer: [control words][input region][output region]. The main thread
- * fills the input, a worker reads it and writes the output. Control word CTRL_CANCEL ≠ 0 tells a
- * worker that has not started the task yet to skip it (aborting a running Piscina task would
- * terminate its thread, and the slot would still be written to).
+ * A slot is a stretch of a SharedArrayBuffer starting at a task's `base`: [input region][output
+ * region][control words], each region starting on a 4 KiB boundary of the slot (so a slot carved
+ * from page-aligned memory can be written to disk with O_DIRECT). The main thread fills the input,
+ * a worker reads it and writes the output. Control word CTRL_CANCEL ≠ 0 tells a worker that has
+ * not started the task yet to skip it (aborting a running Piscina task would terminate its
+ * thread, and the slot would still be written to).
  */
 export const CTRL_WORDS = 4;
 export const CTRL_CANCEL = 0;
-export const SLOT_INPUT_OFFSET = 64;
-export const SLOT_OUTPUT_OFFSET = SLOT_INPUT_OFFSET + SLOT_REGION_SIZE;
-export const SLOT_SIZE = SLOT_OUTPUT_OFFSET + SLOT_REGION_SIZE;
+const PAGE = 4096;
+const alignPage = (n: number): number => Math.ceil(n / PAGE) * PAGE;
+export const SLOT_INPUT_OFFSET = 0;
+export const SLOT_OUTPUT_OFFSET = alignPage(SLOT_REGION_SIZE);
+export const SLOT_CTRL_OFFSET = SLOT_OUTPUT_OFFSET + alignPage(SLOT_REGION_SIZE);
+/** Bytes from one slot's base to the next one's in a shared chunk (a multiple of 4 KiB). */
+export const SLOT_SIZE = SLOT_CTRL_OFFSET + PAGE;
 
 /** Seal `inLength` plaintext bytes at the slot's input region into its output region. */
 export interface SealTask {
   op: 'seal';
   slot: SharedArrayBuffer;
+  /** Where the slot starts in `slot` (slots are carved from shared chunks). */
+  base: number;
   inLength: number;
   key: Uint8Array;
   random: Uint8Array;
@@ -39,6 +47,7 @@ export interface SealTask {
 export interface OpenTask {
   op: 'open';
   slot: SharedArrayBuffer;
+  base: number;
   inLength: number;
   key: Uint8Array;
   firstSequence: number;

@@ -100,7 +100,7 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
         openInto(s.output, 0, s.input.subarray(0, inLength), { key, firstSequence: seq, final, random: id.random, suite: id.suite }),
       );
     } else {
-      const task: OpenTask = { op: 'open', slot: s.sab, inLength, key: new Uint8Array(key), firstSequence: seq, final, random: id.random, suite: id.suite };
+      const task: OpenTask = { op: 'open', slot: s.sab, base: s.base, inLength, key: new Uint8Array(key), firstSequence: seq, final, random: id.random, suite: id.suite };
       result = pool.run(task);
     }
     queue.push({ slot: s, result });

@@ -185,6 +185,7 @@ class StreamSealer implements Sealer {
       const task: SealTask = {
         op: 'seal',
         slot: slot.sab,
+        base: slot.base,
         inLength: length,
         key: new Uint8Array(this.#key),
         random: this.#random,

@@ -12,7 +12,7 @@ const random = new Uint8Array(12).fill(9);
 function sealTask(pool: CryptoPool, n: number, final = true) {
   const slot = pool.arena.acquire();
   slot.input.set(pattern(n));
-  const task: SealTask = { op: 'seal', slot: slot.sab, inLength: n, key: new Uint8Array(key), random, firstSequence: 0, final };
+  const task: SealTask = { op: 'seal', slot: slot.sab, base: slot.base, inLength: n, key: new Uint8Array(key), random, firstSequence: 0, final };
   return { slot, task };
 }
 
