@@ -10,8 +10,6 @@ export interface CryptoPoolOptions {
   workers?: number;
   /** Upper bound on MD5 lanes (each one thread, created on demand); default = workers. */
   hashLanes?: number;
-  /** Free slots (≈ 2 MiB each) kept for reuse; default 4 × workers + 4. */
-  maxFreeSlots?: number;
   /** Worker entry; default workers/crypto next to this build. */
   filename?: string;
 }
@@ -60,7 +58,7 @@ export class CryptoPool {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
     this.#maxLanes = positiveInt('hashLanes', opts.hashLanes ?? this.workers);
     this.#filename = opts.filename ?? defaultWorkerFile();
-    this.arena = new SlotArena(opts.maxFreeSlots ?? 4 * this.workers + 4);
+    this.arena = new SlotArena();
     this.#piscina = new Piscina<CryptoTask, CryptoResult>({
       filename: this.#filename,
       name: 'default',

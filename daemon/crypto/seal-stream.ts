@@ -59,8 +59,8 @@ class StreamSealer implements Sealer {
   readonly #sink: SealerOptions['sink'];
   readonly #maxInFlight: number;
   readonly #concurrentSinks: number;
-  /** Batches handed to the sink and not through it yet (they still hold slots). */
-  #sinkingCount = 0;
+  /** Batches handed to the sink and not through it yet (they still hold slots), oldest first. */
+  readonly #sinking: Array<{ batch: Batch; done: Promise<unknown> }> = [];
   readonly #signal: AbortSignal | undefined;
   readonly #wantMd5: boolean;
   #hash: Hash | undefined;
@@ -113,7 +113,7 @@ class StreamSealer implements Sealer {
         // A full slot is dispatched only now that more bytes exist: it cannot hold the final package.
         if (this.#slot !== undefined && this.#fill === SEAL_BATCH_BYTES) this.#dispatch(false);
         if (this.#slot === undefined) {
-          while (this.#queue.length + this.#sinkingCount >= this.#maxInFlight && this.#failure === undefined) {
+          while (this.#queue.length + this.#sinking.length >= this.#maxInFlight && this.#failure === undefined) {
             await new Promise<void>((resolve) => (this.#wake = resolve));
           }
           this.#check();
@@ -201,13 +201,11 @@ class StreamSealer implements Sealer {
 
   /** Feeds sealed batches to the sink in order, up to `concurrentSinks` calls at a time. */
   async #pump(): Promise<void> {
-    // Batches handed to the sink and not yet through it (their slots are still being read).
-    const sinking: Array<{ batch: Batch; done: Promise<unknown> }> = [];
+    const sinking = this.#sinking;
     const retire = async (): Promise<void> => {
       const s = sinking[0]!;
       await s.done;
       sinking.shift();
-      this.#sinkingCount--;
       this.#arena.release(s.batch.slot);
       this.#wake?.();
     };
@@ -224,7 +222,6 @@ class StreamSealer implements Sealer {
           this.#ciphertextSize += length;
           this.#queue.shift();
           sinking.push({ batch, done });
-          this.#sinkingCount++;
           continue;
         }
         if (sinking.length > 0) {
@@ -239,7 +236,6 @@ class StreamSealer implements Sealer {
     // Slots of sink calls still running are released only once those calls settle.
     if (sinking.length > 0) {
       const pending = sinking.splice(0);
-      this.#sinkingCount -= pending.length;
       void Promise.allSettled(pending.map((s) => s.done)).then(() => {
         for (const s of pending) this.#arena.release(s.batch.slot);
       });

@@ -35,12 +35,6 @@ export class SlotArena {
   #allocated = 0;
   #aligned = true;
 
-  /**
-   * `maxFree` is kept for compatibility: slots of a shared chunk cannot be freed one by one, so
-   * every slot returns to the free list (memory stays bounded by the peak number in use).
-   */
-  constructor(_maxFree = 16) {}
-
   acquire(): Slot {
     const slot = this.#free.pop();
     if (slot !== undefined) {
@@ -58,7 +52,10 @@ export class SlotArena {
     return carve(chunk, 0);
   }
 
-  /** Only once no worker task can touch the slot any more. */
+  /**
+   * Only once no worker task can touch the slot any more. Slots of a shared chunk cannot be freed
+   * one by one, so every slot returns to the free list: memory stays at the peak number in use.
+   */
   release(slot: Slot): void {
     this.#free.push(slot);
   }
@@ -81,5 +78,5 @@ let inlineArena: SlotArena | undefined;
 
 /** The arena of streams that run without a pool (everything on the main thread). */
 export function sharedInlineArena(): SlotArena {
-  return (inlineArena ??= new SlotArena(4));
+  return (inlineArena ??= new SlotArena());
 }
