@@ -43,7 +43,7 @@ export interface BenchEnvironment {
 /** The environment for child servers: only what they need, plus the tuned malloc. */
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = { ...MALLOC_ENV };
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'UV_THREADPOOL_SIZE']) {
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }

@@ -300,29 +300,16 @@ export class HttpConnection {
             break;
           }
           case 'length': {
-            const take = Math.min(this.#remaining, n - i);
-            this.#capture(buf, i, i + take);
-            this.#bodyBytes += take;
-            this.#onProgress(take);
-            this.#remaining -= take;
-            i += take;
+            i = this.#body(buf, i, Math.min(i + this.#remaining, n));
             if (this.#remaining === 0) this.#finish();
             break;
           }
           case 'close': {
-            this.#capture(buf, i, n);
-            this.#bodyBytes += n - i;
-            this.#onProgress(n - i);
-            i = n;
+            i = this.#body(buf, i, n);
             break;
           }
           case 'chunk-data': {
-            const take = Math.min(this.#remaining, n - i);
-            this.#capture(buf, i, i + take);
-            this.#bodyBytes += take;
-            this.#onProgress(take);
-            this.#remaining -= take;
-            i += take;
+            i = this.#body(buf, i, Math.min(i + this.#remaining, n));
             if (this.#remaining === 0) {
               this.#state = 'chunk-crlf';
               this.#remaining = 2;
@@ -364,6 +351,15 @@ export class HttpConnection {
       this.#fail(err instanceof Error ? err : new Error(String(err)), true);
     }
     return true;
+  }
+
+  /** Body bytes buf[from, to) of the response: kept if asked for, counted; returns `to`. */
+  #body(buf: Buffer, from: number, to: number): number {
+    this.#capture(buf, from, to);
+    this.#bodyBytes += to - from;
+    this.#onProgress(to - from);
+    this.#remaining -= to - from;
+    return to;
   }
 
   #readHead(buf: Buffer, i: number, n: number): number {

@@ -85,14 +85,19 @@ export function renderSvg(results: BenchResults): string {
   const all = groups.flatMap((g) => [...g.rows.values()]);
 
   // Panel 1: MB/s, log scale.
-  const mb = decades(Math.min(...all.map((r) => r.mbPerSec).filter((v) => v > 0)), Math.max(...all.map((r) => r.mbPerSec)));
-  const y1 = (v: number): number => top1 + panelH - ((Math.log10(Math.max(v, Math.pow(10, mb.min))) - mb.min) / (mb.max - mb.min)) * panelH;
-  out.push(`<text x="${left}" y="${top1 - 8}" font-weight="bold">Throughput, MB/s (log scale; median over rounds)</text>`);
-  for (let e = mb.min; e <= mb.max; e++) {
-    const y = n2(y1(Math.pow(10, e)));
-    out.push(`<line x1="${left}" y1="${y}" x2="${width - 20}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${tickLabel(e)}</text>`);
-  }
+  /** A log-scale panel from `top`: its title, decade grid lines and labels; returns value → y. */
+  const logPanel = (top: number, lo: number, hi: number, title: string): ((v: number) => number) => {
+    const d = decades(lo, hi);
+    const y = (v: number): number => top + panelH - ((Math.log10(Math.max(v, Math.pow(10, d.min))) - d.min) / (d.max - d.min)) * panelH;
+    out.push(`<text x="${left}" y="${top - 8}" font-weight="bold">${title}</text>`);
+    for (let e = d.min; e <= d.max; e++) {
+      const ye = n2(y(Math.pow(10, e)));
+      out.push(`<line x1="${left}" y1="${ye}" x2="${width - 20}" y2="${ye}" stroke="#e5e5e5"/>`);
+      out.push(`<text x="${left - 6}" y="${ye}" text-anchor="end" dominant-baseline="middle">${tickLabel(e)}</text>`);
+    }
+    return y;
+  };
+  const y1 = logPanel(top1, Math.min(...all.map((r) => r.mbPerSec).filter((v) => v > 0)), Math.max(...all.map((r) => r.mbPerSec)), 'Throughput, MB/s (log scale; median over rounds)');
   groups.forEach((g, gi) => {
     const gx = left + 10 + gi * groupW;
     series.forEach((s, si) => {
@@ -108,14 +113,7 @@ export function renderSvg(results: BenchResults): string {
 
   // Panel 2: latency p50 (dot), p90 (tick), p99 (top of the line), ms, log scale.
   const lat = all.flatMap((r) => [r.p50Ms, r.p99Ms]).filter((v) => Number.isFinite(v) && v > 0);
-  const ms = decades(Math.min(...lat), Math.max(...lat));
-  const y2 = (v: number): number => top2 + panelH - ((Math.log10(Math.max(v, Math.pow(10, ms.min))) - ms.min) / (ms.max - ms.min)) * panelH;
-  out.push(`<text x="${left}" y="${top2 - 8}" font-weight="bold">Latency, ms (log scale): dot p50, tick p90, line top p99</text>`);
-  for (let e = ms.min; e <= ms.max; e++) {
-    const y = n2(y2(Math.pow(10, e)));
-    out.push(`<line x1="${left}" y1="${y}" x2="${width - 20}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${tickLabel(e)}</text>`);
-  }
+  const y2 = logPanel(top2, Math.min(...lat), Math.max(...lat), 'Latency, ms (log scale): dot p50, tick p90, line top p99');
   groups.forEach((g, gi) => {
     const gx = left + 10 + gi * groupW;
     series.forEach((s, si) => {
