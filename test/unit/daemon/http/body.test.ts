@@ -101,3 +101,33 @@ t.test('backpressure: the socket pauses past 4 MiB queued and resumes when drain
   while (n < 5.5 * 1024 * 1024) n += ((await it.next()).value as Buffer).length;
   t.ok(b.socket.resumed >= 1, 'resumed once drained below 1 MiB');
 });
+
+t.test('every chunk sits at an address congruent to its body offset modulo 8 (word copies into shared slots)', async (t) => {
+  // Odd chunk lengths, as TLS records and aws-chunked framing produce them; the piece switch and
+  // the large-chunk and small-body paths must all keep the congruence.
+  for (const [declared, sizes] of [
+    [undefined, [16_411, 1, 7, 300_001, 65_535, 3]],
+    [100_000, [4_093, 5, 95_902]],
+  ] as const) {
+    const b = newBody(declared);
+    const misaligned: string[] = [];
+    let offset = 0;
+    const read = (async () => {
+      for await (const c of b.body.lend()) {
+        if ((c.byteOffset - offset) % 8 !== 0) misaligned.push(`offset ${offset} at byteOffset ${c.byteOffset}`);
+        offset += c.length;
+      }
+    })();
+    let total = 0;
+    const all = sizes.reduce((a, n) => a + n, 0) * 3;
+    for (let round = 0; round < 3; round++) {
+      for (const n of sizes) {
+        total += n;
+        b.body.onRaw(new ArrayBuffer(n), total === all);
+      }
+    }
+    await read;
+    t.equal(offset, all, 'every byte arrived');
+    t.same(misaligned, [], `no chunk off its congruence (declared ${declared ?? 'none'})`);
+  }
+});
