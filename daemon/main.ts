@@ -71,7 +71,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
-  const metrics = new Metrics({ pool, kms, meta, objectKeys });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };

@@ -9,6 +9,7 @@ import { isObservable } from '../kms/provider.js';
 import type { KeyProvider } from '../kms/provider.js';
 import type { MetaStore } from '../meta/store.js';
 import type { ObjectKeyCache } from '../sse/key-cache.js';
+import type { FileStore } from '../storage/files.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -18,7 +19,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -89,6 +90,41 @@ export class Metrics {
         this.set(meta.listEntriesRead);
       },
     });
+    const files = deps.files;
+    if (files !== undefined) {
+      // Mirrored from the store's own tallies at scrape time (increments by the delta).
+      const seen = { sync: 0, pool: 0 };
+      new Counter({
+        name: 's3d_data_file_reads_total',
+        help: 'Data-file reads by path: sync (small range of a file read or written through the page cache lately) or pool (libuv thread pool)',
+        labelNames: ['mode'],
+        registers: [r],
+        collect() {
+          for (const mode of ['sync', 'pool'] as const) {
+            const now = files.reads[mode];
+            if (now > seen[mode]) this.labels(mode).inc(now - seen[mode]);
+            else this.labels(mode).inc(0);
+            seen[mode] = now;
+          }
+        },
+      });
+      new Gauge({
+        name: 's3d_data_files_direct_io',
+        help: '1 when data files are written with O_DIRECT (around the page cache), 0 when through it',
+        registers: [r],
+        collect() {
+          this.set(files.directIo ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 's3d_data_files_warm',
+        help: 'Data files treated as being in the page cache (read synchronously when small)',
+        registers: [r],
+        collect() {
+          this.set(files.warm.size);
+        },
+      });
+    }
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
     const keys = deps.objectKeys;
     if (keys !== undefined) {

@@ -5,9 +5,67 @@
 import { secureRandom } from '../../workers/format/random.js';
 import { close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
 import { allocatePageAligned, isMemoryAligned } from './aligned.js';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 
 const READ_CHUNK = 1024 * 1024;
+
+/**
+ * Data files whose bytes went through the page cache lately (read, or written without O_DIRECT),
+ * least recently used first, bounded by the bytes they account for. Only these are read
+ * synchronously: a read that has to go to the disk would hold the event loop (and every other
+ * connection) for the disk's latency, and data written with O_DIRECT is not in the page cache.
+ * It is a guess about the page cache, not a mirror of it: a file evicted by memory pressure costs
+ * one blocking read before it is counted out.
+ */
+export class WarmFiles {
+  readonly #bytes = new Map<string, number>();
+  #total = 0;
+  readonly budget: number;
+
+  constructor(budget: number) {
+    this.budget = budget;
+  }
+
+  has(id: string): boolean {
+    return this.#bytes.has(id);
+  }
+
+  /** `id`'s first `extent` bytes are in the page cache now. */
+  touch(id: string, extent: number): void {
+    const had = this.#bytes.get(id);
+    if (had !== undefined) this.#bytes.delete(id);
+    const now = Math.max(had ?? 0, extent);
+    this.#bytes.set(id, now);
+    this.#total += now - (had ?? 0);
+    for (const [oldest, n] of this.#bytes) {
+      if (this.#total <= this.budget || oldest === id) break;
+      this.#bytes.delete(oldest);
+      this.#total -= n;
+    }
+  }
+
+  forget(id: string): void {
+    const n = this.#bytes.get(id);
+    if (n === undefined) return;
+    this.#bytes.delete(id);
+    this.#total -= n;
+  }
+
+  get size(): number {
+    return this.#bytes.size;
+  }
+}
+
+/** What the synchronous-read decision needs, shared by a store and the files it opens. */
+interface ReadPolicy {
+  /** Largest request (bytes) read synchronously; 0 = never. */
+  syncReadMax: number;
+  /** Files to read synchronously; undefined = all (a DataFile made without a store). */
+  warm: WarmFiles | undefined;
+  /** Reads done by path, for the metrics. */
+  counts: { sync: number; pool: number };
+}
 /** A data file being written starts an fdatasync in the background after this many new bytes. */
 const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
 
@@ -29,10 +87,13 @@ export class FileStore {
    * Asked for by `directIo`, used only when init() finds the filesystem accepts it (tmpfs does not).
    */
   directIo: boolean;
+  readonly #reads: ReadPolicy;
 
-  constructor(dataDir: string, opts: { syncReadMax?: number; directIo?: boolean } = {}) {
+  /** `warmBytes`: budget of the WarmFiles tracker; default a quarter of the machine's memory. */
+  constructor(dataDir: string, opts: { syncReadMax?: number; directIo?: boolean; warmBytes?: number } = {}) {
     this.syncReadMax = opts.syncReadMax ?? 0;
     this.directIo = opts.directIo ?? false;
+    this.#reads = { syncReadMax: this.syncReadMax, warm: new WarmFiles(opts.warmBytes ?? Math.floor(totalmem() / 4)), counts: { sync: 0, pool: 0 } };
     this.root = join(dataDir, '.s3d');
     this.tmpDir = join(this.root, 'tmp');
     this.objDir = join(this.root, 'objects');
@@ -67,11 +128,22 @@ export class FileStore {
     const dirSynced = syncDir(dir);
     // Surface a failure at commit(), not as an unhandled rejection.
     dirSynced.catch(() => undefined);
-    return new DataWriter(id, path, handle, dirSynced, direct !== 0);
+    return new DataWriter(id, path, handle, dirSynced, direct !== 0, this.#reads.warm);
   }
 
   async remove(id: string): Promise<void> {
+    this.#reads.warm?.forget(id);
     await fsp.rm(this.pathOf(id), { force: true });
+  }
+
+  /** Data-file reads so far, synchronous and on the thread pool. */
+  get reads(): { readonly sync: number; readonly pool: number } {
+    return this.#reads.counts;
+  }
+
+  /** The files reads treat as being in the page cache. */
+  get warm(): WarmFiles {
+    return this.#reads.warm!;
   }
 
   /**
@@ -80,7 +152,7 @@ export class FileStore {
    * (measured: open + close were ~15 % of the main thread in a 1 MiB GET).
    */
   open(id: string): DataFile {
-    return new DataFile(id, openSync(this.pathOf(id), constants.O_RDONLY), this.syncReadMax);
+    return new DataFile(id, openSync(this.pathOf(id), constants.O_RDONLY), this.#reads);
   }
 
   /**
@@ -179,30 +251,35 @@ async function syncDir(dir: string): Promise<void> {
 export class DataFile {
   readonly id: string;
   #fd: number;
-  readonly #syncReadMax: number;
+  readonly #policy: ReadPolicy;
   /** Thread-pool reads not settled yet: the descriptor is closed only after them. */
   #reading = 0;
   #closeWanted = false;
 
-  constructor(id: string, fd: number, syncReadMax = 0) {
+  /** `policy`: a store's read policy, or a bare syncReadMax (every file counts as warm). */
+  constructor(id: string, fd: number, policy: ReadPolicy | number = 0) {
     this.id = id;
     this.#fd = fd;
-    this.#syncReadMax = syncReadMax;
+    this.#policy = typeof policy === 'number' ? { syncReadMax: policy, warm: undefined, counts: { sync: 0, pool: 0 } } : policy;
   }
 
   /**
    * Reads up to `length` bytes at `position` into `buf` at `offset`; fewer only at end of file.
-   * `requestBytes` is the size of the whole read this is part of: small ones run synchronously.
+   * `requestBytes` is the size of the whole read this is part of: small ones of a warm file run
+   * synchronously, everything else on the thread pool.
    */
   async readFully(buf: Uint8Array, offset: number, length: number, position: number, requestBytes = Infinity): Promise<number> {
     let done = 0;
-    if (requestBytes <= this.#syncReadMax) {
+    const policy = this.#policy;
+    if (requestBytes <= policy.syncReadMax && (policy.warm?.has(this.id) ?? true)) {
       if (this.#fd < 0 || this.#closeWanted) throw new Error(`data file ${this.id} is closed`);
       while (done < length) {
         const n = readSync(this.#fd, buf, offset + done, length - done, position + done);
         if (n === 0) break;
         done += n;
       }
+      policy.counts.sync++;
+      policy.warm?.touch(this.id, position + done);
       return done;
     }
     while (done < length) {
@@ -221,6 +298,8 @@ export class DataFile {
       if (n === 0) break;
       done += n;
     }
+    policy.counts.pool++;
+    policy.warm?.touch(this.id, position + done);
     return done;
   }
 
@@ -266,12 +345,16 @@ export class DataWriter {
   private backgroundSync: Promise<void> | undefined;
   private syncFailure: unknown;
 
-  constructor(id: string, path: string, fd: number, dirSynced: Promise<void>, direct = false) {
+  /** Told about a file written wholly through the page cache once it is committed. */
+  private readonly warm: WarmFiles | undefined;
+
+  constructor(id: string, path: string, fd: number, dirSynced: Promise<void>, direct = false, warm?: WarmFiles) {
     this.id = id;
     this.path = path;
     this.fd = fd;
     this.direct = direct;
     this.dirSynced = dirSynced;
+    this.warm = warm;
   }
 
   /** The descriptor for this write: the O_DIRECT one only for aligned memory, offset and length. */
@@ -330,6 +413,7 @@ export class DataWriter {
     this.closeBuffered();
     await fsCall<void>((cb) => closeCb(this.fd, (err) => cb(err, undefined)));
     await this.dirSynced;
+    if (!this.direct) this.warm?.touch(this.id, this.position);
   }
 
   private closeBuffered(): void {

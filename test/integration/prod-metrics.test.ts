@@ -113,3 +113,36 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   t.equal(list.status, 200);
   t.match(list.body.toString(), /<ListBucketResult[^>]*>.*<Name>metrics<\/Name>/s, 'signed GET /metrics lists that bucket');
 });
+
+t.test('data-file reads: a file not known to be in the page cache is read on the thread pool, then synchronously', async (t) => {
+  const d = await startDaemon();
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  const bucket = bucketName('warm');
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
+  const body = testBytes(700_000, 5); // above the inline limit: a data file
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/o`, body })).status, 200);
+  const reads = async (): Promise<{ sync: number; pool: number; direct: number; warm: number }> => {
+    const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
+    const v = (name: string, labels: Record<string, string> = {}): number =>
+      samples.filter((s) => s.name === name && Object.entries(labels).every(([k, val]) => s.labels[k] === val)).reduce((n, s) => n + s.value, 0);
+    return { sync: v('s3d_data_file_reads_total', { mode: 'sync' }), pool: v('s3d_data_file_reads_total', { mode: 'pool' }), direct: v('s3d_data_files_direct_io'), warm: v('s3d_data_files_warm') };
+  };
+  const r0 = await reads();
+  t.ok((await send(d.port, { method: 'GET', path: `/${bucket}/o` })).body.equals(body), 'first GET: the bytes');
+  const r1 = await reads();
+  t.ok((await send(d.port, { method: 'GET', path: `/${bucket}/o` })).body.equals(body), 'second GET: the bytes');
+  const r2 = await reads();
+  if (r0.direct === 1) {
+    // Written around the page cache: the first read may have to wait for the disk.
+    t.equal(r0.warm, 0, 'a file written with O_DIRECT is not counted as warm');
+    t.same([r1.pool - r0.pool, r1.sync - r0.sync], [1, 0], 'first GET after an O_DIRECT write: one thread-pool read, none synchronous');
+  } else {
+    t.equal(r0.warm, 1, 'a file written through the page cache is warm at once');
+    t.same([r1.pool - r0.pool, r1.sync - r0.sync], [0, 1], 'first GET after a buffered write: synchronous');
+  }
+  t.equal(r1.warm, 1, 'after a read the file is warm');
+  t.same([r2.pool - r1.pool, r2.sync - r1.sync], [0, 1], 'second GET: one synchronous read of the warm file');
+});

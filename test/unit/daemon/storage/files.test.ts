@@ -10,7 +10,8 @@ import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'n
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataFile, FileStore } from '../../../../daemon/storage/files.js';
+import { DataFile, FileStore, WarmFiles } from '../../../../daemon/storage/files.js';
+import { SlotArena } from '../../../../daemon/crypto/slot-arena.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -337,4 +338,51 @@ t.test('O_DIRECT data files: aligned slot regions go around the page cache, the 
   const off = new FileStore(join(dir, 'off'), { directIo: false });
   await off.init();
   t.equal(off.directIo, false, 'S3_DIRECT_IO=off keeps the page cache');
+});
+
+t.test('WarmFiles: least recently used out first, bounded by the bytes accounted', (t) => {
+  const w = new WarmFiles(100);
+  w.touch('a', 40);
+  w.touch('b', 40);
+  t.ok(w.has('a') && w.has('b'));
+  w.touch('a', 10); // recently used again; extents only grow
+  w.touch('c', 40); // 120 > 100: the least recently used (b) goes
+  t.same(['a', 'b', 'c'].map((id) => w.has(id)), [true, false, true]);
+  w.forget('a');
+  t.same([w.has('a'), w.size], [false, 1]);
+  w.touch('huge', 500); // over the budget alone: kept (it was just read), everything older goes
+  t.same([w.has('c'), w.has('huge'), w.size], [false, true, 1]);
+  t.end();
+});
+
+t.test('synchronous reads only for files in the page cache: read lately, or written without O_DIRECT', async (t) => {
+  const counts = countFsReads(t);
+  const data = bytes(200_000, 11);
+  for (const directIo of [true, false]) {
+    const s = new FileStore(join(dir, `warm-${directIo}`), { syncReadMax: MiB, directIo });
+    await s.init();
+    const w = await s.create();
+    // O_DIRECT writes need page-aligned memory: the crypto slots' kind (an ordinary Buffer goes through the page cache).
+    const slot = new SlotArena().acquire();
+    data.copy(slot.output);
+    await w.write(slot.output.subarray(0, 196_608)); // 384 × 512 B: aligned, O_DIRECT when on
+    await w.write(slot.output.subarray(196_608, data.length)); // the unaligned tail: buffered
+    await w.commit();
+    const direct = s.directIo;
+    t.equal(s.warm.has(w.id), !direct, `directIo ${directIo} (in effect: ${direct}): ${direct ? 'not warm after an O_DIRECT write' : 'warm after a buffered write'}`);
+    const buf = Buffer.alloc(data.length);
+    for (const round of [1, 2]) {
+      counts.sync = 0;
+      counts.async = 0;
+      const f = s.open(w.id);
+      t.equal(await f.readFully(buf, 0, data.length, 0, data.length), data.length);
+      f.close();
+      t.ok(buf.equals(data), `round ${round}: the bytes`);
+      const expectSync = round === 2 || !direct;
+      t.same(counts, expectSync ? { sync: 1, async: 0 } : { sync: 0, async: 1 }, `round ${round}: ${expectSync ? 'synchronous' : 'thread pool'}`);
+    }
+    t.same(s.reads, direct ? { sync: 1, pool: 1 } : { sync: 2, pool: 0 }, 'the store counts reads by path');
+    await s.remove(w.id);
+    t.notOk(s.warm.has(w.id), 'a removed file is forgotten');
+  }
 });
