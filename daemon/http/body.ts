@@ -93,7 +93,7 @@ export class UwsRequestBody implements RequestBody {
         if (chunk.byteLength > 0) {
           this.decoder.push(Buffer.from(chunk), (data) => {
             // The decoder hands out views into uWS's buffer: copy what we keep.
-            this.queue.push(this.copyIn(data));
+            this.copyIn(data);
             this.queuedBytes += data.length;
           });
         }
@@ -117,32 +117,46 @@ export class UwsRequestBody implements RequestBody {
     this.wake();
   }
 
-  private copyIn(data: Buffer): Chunk {
-    // Small bodies (XML, objects stored inline) and very large chunks: a copy of their own. A
-    // 512 KiB piece for a 4 KiB body would cost more than it saves.
+  /**
+   * Queues a copy of `data`. Small bodies (XML, objects stored inline) get a copy of their own: a
+   * 512 KiB piece for a 4 KiB body would cost more than it saves. Everything else is packed into
+   * pieces, a chunk larger than what is left of the current piece continuing in the next one; a
+   * fresh buffer per large chunk (plain-HTTP reads bring up to 512 KiB) was external memory that
+   * set off a full garbage collection of the main isolate every few tens of MiB received.
+   */
+  private copyIn(data: Buffer): void {
     const small = this.declaredLength !== undefined && this.declaredLength <= SMALL_BODY;
-    const shift = this.copied % ALIGN;
-    this.copied += data.length;
-    if (small || data.length > PIECE_SIZE / 2) {
-      const copy = (small ? Buffer.allocUnsafe(shift + data.length) : Buffer.allocUnsafeSlow(shift + data.length)).subarray(shift);
+    if (small) {
+      const shift = this.copied % ALIGN;
+      this.copied += data.length;
+      const copy = Buffer.allocUnsafe(shift + data.length).subarray(shift);
       data.copy(copy);
-      return { data: copy, piece: undefined };
+      this.queue.push({ data: copy, piece: undefined });
+      return;
     }
-    let p = this.piece;
-    if (p === undefined || alignUp(p.fill, shift) + data.length > PIECE_SIZE) {
-      if (p !== undefined) {
-        p.sealed = true;
-        recycle(p);
+    let pos = 0;
+    while (pos < data.length) {
+      const shift = this.copied % ALIGN;
+      let p = this.piece;
+      // A new piece when this one cannot take at least a cache line more (or none is open).
+      if (p === undefined || alignUp(p.fill, shift) + Math.min(ALIGN, data.length - pos) > PIECE_SIZE) {
+        if (p !== undefined) {
+          p.sealed = true;
+          recycle(p);
+        }
+        p = freePieces.pop() ?? { buf: Buffer.allocUnsafeSlow(PIECE_SIZE), fill: 0, pending: 0, sealed: false, kept: false };
+        this.piece = p;
       }
-      p = freePieces.pop() ?? { buf: Buffer.allocUnsafeSlow(PIECE_SIZE), fill: 0, pending: 0, sealed: false, kept: false };
-      this.piece = p;
+      p.fill = alignUp(p.fill, shift);
+      const n = Math.min(data.length - pos, PIECE_SIZE - p.fill);
+      const view = p.buf.subarray(p.fill, p.fill + n);
+      data.copy(view, 0, pos, pos + n);
+      p.fill += n;
+      p.pending++;
+      pos += n;
+      this.copied += n;
+      this.queue.push({ data: view, piece: p });
     }
-    p.fill = alignUp(p.fill, shift);
-    const view = p.buf.subarray(p.fill, p.fill + data.length);
-    data.copy(view);
-    p.fill += data.length;
-    p.pending++;
-    return { data: view, piece: p };
   }
 
   /** Lets the current piece be reused once its chunks are done (called when the body is over). */
