@@ -92,21 +92,9 @@ export class Metrics {
     });
     const files = deps.files;
     if (files !== undefined) {
-      // Mirrored from the store's own tallies at scrape time (increments by the delta).
-      const seen = { sync: 0, pool: 0 };
-      new Counter({
-        name: 's3d_data_file_reads_total',
-        help: 'Data-file reads by path: sync (small range of a file read or written through the page cache lately) or pool (libuv thread pool)',
-        labelNames: ['mode'],
-        registers: [r],
-        collect() {
-          for (const mode of ['sync', 'pool'] as const) {
-            const now = files.reads[mode];
-            if (now > seen[mode]) this.labels(mode).inc(now - seen[mode]);
-            else this.labels(mode).inc(0);
-            seen[mode] = now;
-          }
-        },
+      mirrorCounter(r, 's3d_data_file_reads_total', 'Data-file reads by path: sync (small range of a file read or written through the page cache lately) or pool (libuv thread pool)', {
+        label: 'mode',
+        read: () => files.reads,
       });
       new Gauge({
         name: 's3d_data_files_direct_io',
@@ -128,22 +116,8 @@ export class Metrics {
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
     const keys = deps.objectKeys;
     if (keys !== undefined) {
-      // Counters mirrored from the cache's own tallies at scrape time (increments by the delta).
-      const mirror = (name: string, help: string, read: () => number): void => {
-        let seen = 0;
-        new Counter({
-          name,
-          help,
-          registers: [r],
-          collect() {
-            const now = read();
-            if (now > seen) this.inc(now - seen);
-            seen = now;
-          },
-        });
-      };
-      mirror('s3d_sse_object_key_cache_hits_total', 'SSE-S3/SSE-KMS reads whose unsealed object key was cached (no KMS unwrap, no unseal)', () => keys.hits);
-      mirror('s3d_sse_object_key_cache_misses_total', 'SSE-S3/SSE-KMS reads that unsealed their object key', () => keys.misses);
+      mirrorCounter(r, 's3d_sse_object_key_cache_hits_total', 'SSE-S3/SSE-KMS reads whose unsealed object key was cached (no KMS unwrap, no unseal)', { read: () => keys.hits });
+      mirrorCounter(r, 's3d_sse_object_key_cache_misses_total', 'SSE-S3/SSE-KMS reads that unsealed their object key', { read: () => keys.misses });
       new Gauge({
         name: 's3d_sse_object_key_cache_size',
         help: 'Unsealed object keys held',
@@ -202,6 +176,38 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
  *   `bulk_decrypt_size` (ciphertexts per bulk call).
  * Returns the function that detaches the observers.
  */
+/**
+ * A counter mirrored from a component's own running tallies at scrape time (it increments by the
+ * delta since the last scrape). With `label`, `read` returns one tally per label value.
+ */
+function mirrorCounter(r: Registry, name: string, help: string, src: { read: () => number } | { label: string; read: () => Readonly<Record<string, number>> }): void {
+  const seen = new Map<string, number>();
+  const bump = (c: { inc(v: number): void }, key: string, now: number): void => {
+    c.inc(Math.max(0, now - (seen.get(key) ?? 0)));
+    seen.set(key, now);
+  };
+  if ('label' in src) {
+    new Counter({
+      name,
+      help,
+      labelNames: [src.label],
+      registers: [r],
+      collect() {
+        for (const [value, now] of Object.entries(src.read())) bump(this.labels(value), value, now);
+      },
+    });
+  } else {
+    new Counter({
+      name,
+      help,
+      registers: [r],
+      collect() {
+        bump(this, '', src.read());
+      },
+    });
+  }
+}
+
 export function registerKmsMetrics(r: Registry, kms: KeyProvider): () => void {
   const requests = new Counter({
     name: 's3d_kms_requests_total',

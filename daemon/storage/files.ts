@@ -59,7 +59,12 @@ export class WarmFiles {
 
 /** What the synchronous-read decision needs, shared by a store and the files it opens. */
 interface ReadPolicy {
-  /** Largest request (bytes) read synchronously; 0 = never. */
+  /**
+   * Reads of at most this many bytes (a whole request's range) of a warm file run synchronously:
+   * copying up to ~1 MiB out of the page cache costs less main-thread time than a thread-pool
+   * round trip (measured +15 % GET/s at 1 MiB). Larger reads stay on the pool, overlapping the
+   * response. 0 = never.
+   */
   syncReadMax: number;
   /** Files to read synchronously; undefined = all (a DataFile made without a store). */
   warm: WarmFiles | undefined;
@@ -75,25 +80,18 @@ export class FileStore {
   private readonly objDir: string;
   private readonly knownDirs = new Set<string>();
   /**
-   * Reads of at most this many bytes (a whole request's range) run synchronously: copying up to
-   * ~1 MiB out of the page cache costs less main-thread time than a thread-pool round trip
-   * (measured +15 % GET/s at 1 MiB). Larger reads stay on the pool, overlapping the response.
-   */
-  readonly syncReadMax: number;
-  /**
    * Data-file writes from page-aligned memory (the crypto slots) go around the page cache
    * (O_DIRECT), as MinIO writes: copying new data into the page cache was ~36 % of the daemon's
    * samples at 1 MiB PUTs on the bench VM, and O_DIRECT halved system CPU per durable file there.
    * Asked for by `directIo`, used only when init() finds the filesystem accepts it (tmpfs does not).
    */
   directIo: boolean;
-  readonly #reads: ReadPolicy;
+  readonly #reads: ReadPolicy & { warm: WarmFiles };
 
   /** `warmBytes`: budget of the WarmFiles tracker; default a quarter of the machine's memory. */
   constructor(dataDir: string, opts: { syncReadMax?: number; directIo?: boolean; warmBytes?: number } = {}) {
-    this.syncReadMax = opts.syncReadMax ?? 0;
     this.directIo = opts.directIo ?? false;
-    this.#reads = { syncReadMax: this.syncReadMax, warm: new WarmFiles(opts.warmBytes ?? Math.floor(totalmem() / 4)), counts: { sync: 0, pool: 0 } };
+    this.#reads = { syncReadMax: opts.syncReadMax ?? 0, warm: new WarmFiles(opts.warmBytes ?? Math.floor(totalmem() / 4)), counts: { sync: 0, pool: 0 } };
     this.root = join(dataDir, '.s3d');
     this.tmpDir = join(this.root, 'tmp');
     this.objDir = join(this.root, 'objects');
@@ -132,7 +130,7 @@ export class FileStore {
   }
 
   async remove(id: string): Promise<void> {
-    this.#reads.warm?.forget(id);
+    this.#reads.warm.forget(id);
     await fsp.rm(this.pathOf(id), { force: true });
   }
 
@@ -143,7 +141,7 @@ export class FileStore {
 
   /** The files reads treat as being in the page cache. */
   get warm(): WarmFiles {
-    return this.#reads.warm!;
+    return this.#reads.warm;
   }
 
   /**
