@@ -9,20 +9,9 @@ import { KesClient } from '../../../../daemon/kms/kes-client.js';
 import { StaticKeyProvider } from '../../../../daemon/kms/static-provider.js';
 import type { BulkDecryptor, DecryptRequest } from '../../../../daemon/kms/provider.js';
 import { createTestPki } from '../../../fixtures/kes-server/certs.js';
+import { metricSample as sample } from '../../../helpers/kes.js';
 
 const NAME = 'k';
-
-/** Value of one sample in Prometheus text exposition, or undefined. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
 
 class Bulk extends StaticKeyProvider implements BulkDecryptor {
   constructor() {
