@@ -33,6 +33,8 @@ export interface Config {
   readonly syncReadMax: number;
   /** Write data files with O_DIRECT where the filesystem allows it (S3_DIRECT_IO, default on). */
   readonly directIo: boolean;
+  /** Accept AWS Signature Version 2 requests (S3_SIGV2, default on). */
+  readonly sigV2: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -142,6 +144,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     inlineThreshold,
     syncReadMax,
     directIo: (env.S3_DIRECT_IO ?? '').trim() === '' ? true : onOff(env, 'S3_DIRECT_IO'),
+    sigV2: (env.S3_SIGV2 ?? '').trim() === '' ? true : onOff(env, 'S3_SIGV2'),
     warnings: Object.freeze(warnings),
   });
 }

@@ -4,6 +4,7 @@
 import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { authenticateV2Header, authenticateV2Presigned, hasV2PresignParams, isV2Authorization } from './sigv2.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -56,6 +57,10 @@ export interface AuthOptions {
   region: string;
   now?: Date;
   service?: 's3';
+  /** Accept AWS Signature Version 2 (header and presigned); default false. */
+  sigV2?: boolean;
+  /** The bucket when the request named it in the Host header (V2 signs it as part of the path). */
+  virtualHostBucket?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,10 +394,11 @@ const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature'
 
 export type AuthKind = 'header' | 'presigned' | 'none';
 
-/** Which SigV4 mechanism a request uses (without validating it). */
+/** Which mechanism (SigV4, or V2 when enabled) a request uses, without validating it. */
 export function authKind(req: SigV4Request): AuthKind {
   if (req.headers['authorization'] !== undefined) return 'header';
-  return hasPresignParams(parseQuery(req.rawQuery)) ? 'presigned' : 'none';
+  const query = parseQuery(req.rawQuery);
+  return hasPresignParams(query) || hasV2PresignParams(query) ? 'presigned' : 'none';
 }
 
 function hasPresignParams(query: ReadonlyArray<[string, string]>): boolean {
@@ -412,15 +418,20 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
   const query = parseQuery(req.rawQuery);
   const authorization = req.headers['authorization'];
   const presignedParams = hasPresignParams(query);
-  if (authorization !== undefined && presignedParams) {
+  const v2Params = hasV2PresignParams(query);
+  if (authorization !== undefined && (presignedParams || v2Params)) {
     throw new S3Error(
       'InvalidArgument',
       'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
     );
   }
-  if (authorization !== undefined) return authenticateHeader(req, authorization, creds, now, opts.region, service);
+  if (authorization !== undefined) {
+    if (opts.sigV2 === true && isV2Authorization(authorization)) return authenticateV2Header(req, authorization, creds, now, opts.virtualHostBucket);
+    return authenticateHeader(req, authorization, creds, now, opts.region, service);
+  }
   if (presignedParams) return authenticatePresigned(req, query, creds, now, opts.region, service);
-  if (query.some(([n]) => n === 'AWSAccessKeyId') && query.some(([n]) => n === 'Signature')) {
+  if (v2Params) {
+    if (opts.sigV2 === true) return authenticateV2Presigned(req, query, creds, now, opts.virtualHostBucket);
     throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
   }
   throw new S3Error('AccessDenied', 'Access Denied.');

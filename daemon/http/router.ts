@@ -54,6 +54,8 @@ export interface Route {
   op: Operation;
   bucket?: string;
   key?: string;
+  /** The bucket came from the Host header (virtual-host style). */
+  virtualHost?: boolean;
 }
 
 export interface RouteInput {
@@ -149,8 +151,9 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     throw new S3Error('MethodNotAllowed');
   }
 
-  if (key === undefined) return bucketRoute(method, bucket, query);
-  return objectRoute(method, bucket, key, query, headers);
+  const routed = key === undefined ? bucketRoute(method, bucket, query) : objectRoute(method, bucket, key, query, headers);
+  if (hostBucket !== undefined) routed.virtualHost = true;
+  return routed;
 }
 
 function bucketRoute(method: string, bucket: string, query: URLSearchParams): Route {

@@ -217,7 +217,11 @@ export class HttpServer {
       if (ANONYMOUS_OPERATIONS.has(r.op) && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
         auth = ANONYMOUS_CREDENTIALS;
       } else {
-        auth = authenticate({ method, rawPath, rawQuery, headers }, this.deps.credentials, { region: this.deps.config.region });
+        auth = authenticate({ method, rawPath, rawQuery, headers }, this.deps.credentials, {
+          region: this.deps.config.region,
+          sigV2: this.deps.config.sigV2,
+          virtualHostBucket: r.virtualHost === true ? r.bucket : undefined,
+        });
       }
       if (this.deps.config.tls === null && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');

@@ -87,8 +87,11 @@ t.test('header authentication errors', async (t) => {
   assertXmlError(t, await put('bad-hash-value', { payloadHash: 'not-a-hash' }), 400, 'InvalidArgument', 'x-amz-content-sha256 neither a mode nor a hash');
   const malformed = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x' } });
   assertXmlError(t, malformed, 400, 'AuthorizationHeaderMalformed', 'malformed Authorization');
-  const v2 = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: `AWS ${ACCESS_KEY}:c2lnbmF0dXJl` } });
-  assertXmlError(t, v2, 400, 'InvalidSignatureTypeError', 'SigV2 Authorization');
+  // Signature Version 2 is on by default (api-sigv2.test.ts): a made-up V2 signature fails as one.
+  const v2 = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { date: new Date().toUTCString(), authorization: `AWS ${ACCESS_KEY}:c2lnbmF0dXJl` } });
+  assertXmlError(t, v2, 403, 'SignatureDoesNotMatch', 'SigV2 Authorization with a wrong signature');
+  const sigV4a = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: `AWS4-ECDSA-P256-SHA256 Credential=${ACCESS_KEY}/20130524/s3/aws4_request, SignedHeaders=host, Signature=00` } });
+  assertXmlError(t, sigV4a, 400, 'InvalidSignatureTypeError', 'SigV4a Authorization');
   for (const key of ['wrong-secret', 'unknown-key', 'skew-past', 'skew-future', 'wrong-region', 'other-path', 'signed-path', 'bad-hash-value']) {
     t.equal(await headStatus(key), 404, `${key}: nothing stored`);
   }

@@ -172,18 +172,18 @@ t.test('key length is measured in UTF-8 bytes after decoding', async (t) => {
 
 t.test('virtual-host-style addressing', async (t) => {
   const vh = (method: string, target: string, host: string, headers: Record<string, string> = {}): Route => r(method, target, { host, headers });
-  t.strictSame(vh('GET', '/', 'bkt.s3.example.com'), { op: 'ListObjects', bucket: 'bkt' });
-  t.strictSame(vh('GET', '/?list-type=2', 'bkt.s3.example.com:9000'), { op: 'ListObjectsV2', bucket: 'bkt' });
-  t.strictSame(vh('PUT', '/', 'bkt.localhost:9000'), { op: 'CreateBucket', bucket: 'bkt' });
-  t.strictSame(vh('HEAD', '/', 'bkt.localhost'), { op: 'HeadBucket', bucket: 'bkt' });
-  t.strictSame(vh('DELETE', '/', 'bkt.localhost'), { op: 'DeleteBucket', bucket: 'bkt' });
-  t.strictSame(vh('GET', '/?location', 'bkt.localhost'), { op: 'GetBucketLocation', bucket: 'bkt' });
-  t.strictSame(vh('PUT', '/dir/k', 'bkt.localhost:1234'), { op: 'PutObject', bucket: 'bkt', key: 'dir/k' });
-  t.strictSame(vh('PUT', '/k', 'bkt.localhost', { 'x-amz-copy-source': 'a/b' }), { op: 'CopyObject', bucket: 'bkt', key: 'k' });
-  t.strictSame(vh('GET', '/a%20b%2Bc', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: 'a b+c' });
-  t.strictSame(vh('GET', '//k', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: '/k' });
-  t.strictSame(vh('GET', '/other/k', 'my.dotted.bkt.localhost'), { op: 'GetObject', bucket: 'my.dotted.bkt', key: 'other/k' }, 'dotted bucket names');
-  t.strictSame(vh('GET', '/K', 'BKT.LocalHost:9000'), { op: 'GetObject', bucket: 'bkt', key: 'K' }, 'host is case-insensitive, key is not');
+  t.strictSame(vh('GET', '/', 'bkt.s3.example.com'), { op: 'ListObjects', bucket: 'bkt', virtualHost: true });
+  t.strictSame(vh('GET', '/?list-type=2', 'bkt.s3.example.com:9000'), { op: 'ListObjectsV2', bucket: 'bkt', virtualHost: true });
+  t.strictSame(vh('PUT', '/', 'bkt.localhost:9000'), { op: 'CreateBucket', bucket: 'bkt', virtualHost: true });
+  t.strictSame(vh('HEAD', '/', 'bkt.localhost'), { op: 'HeadBucket', bucket: 'bkt', virtualHost: true });
+  t.strictSame(vh('DELETE', '/', 'bkt.localhost'), { op: 'DeleteBucket', bucket: 'bkt', virtualHost: true });
+  t.strictSame(vh('GET', '/?location', 'bkt.localhost'), { op: 'GetBucketLocation', bucket: 'bkt', virtualHost: true });
+  t.strictSame(vh('PUT', '/dir/k', 'bkt.localhost:1234'), { op: 'PutObject', bucket: 'bkt', key: 'dir/k', virtualHost: true });
+  t.strictSame(vh('PUT', '/k', 'bkt.localhost', { 'x-amz-copy-source': 'a/b' }), { op: 'CopyObject', bucket: 'bkt', key: 'k', virtualHost: true });
+  t.strictSame(vh('GET', '/a%20b%2Bc', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: 'a b+c', virtualHost: true });
+  t.strictSame(vh('GET', '//k', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: '/k', virtualHost: true });
+  t.strictSame(vh('GET', '/other/k', 'my.dotted.bkt.localhost'), { op: 'GetObject', bucket: 'my.dotted.bkt', key: 'other/k', virtualHost: true }, 'dotted bucket names');
+  t.strictSame(vh('GET', '/K', 'BKT.LocalHost:9000'), { op: 'GetObject', bucket: 'bkt', key: 'K', virtualHost: true }, 'host is case-insensitive, key is not');
   // The bare domain, another host, and IP literals are path-style.
   t.strictSame(vh('GET', '/', 'localhost:9000'), { op: 'ListBuckets' });
   t.strictSame(vh('GET', '/bkt/k', 'localhost:9000'), { op: 'GetObject', bucket: 'bkt', key: 'k' });

@@ -1,0 +1,180 @@
+// AWS Signature Version 2 (HMAC-SHA1), by Authorization header (`AWS AccessKeyId:Signature`)
+// and by presigned query (`AWSAccessKeyId`, `Expires`, `Signature`). Still what boto3's
+// generate_presigned_url produces unless the client is configured for s3v4, and what older tools
+// send. It signs neither the payload nor a region, so a body is checked only by Content-MD5 (or an
+// x-amz-content-sha256 the client chose to send). `S3_SIGV2=off` turns it away.
+//
+// StringToSign = Method \n Content-MD5 \n Content-Type \n Date-or-Expires \n
+//                CanonicalizedAmzHeaders CanonicalizedResource
+
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { S3Error } from '../errors.js';
+import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4.js';
+import { MAX_CLOCK_SKEW_MS, formatAmzDate, parseAmzDate, parsePayloadMode } from './sigv4.js';
+
+/**
+ * Sub-resources that are part of the canonical resource. Signers disagree on the list, so a
+ * signature is accepted if it matches the canonical resource of either list:
+ * - WIDE: botocore's HmacV1Auth.QSAOfInterest (the signer most V2 traffic comes from today) plus
+ *   what AWS and MinIO list;
+ * - NARROW: the list in AWS's Signature Version 2 documentation (and minio-go's signer).
+ * A second candidate costs one more HMAC, and only when the two differ (a request with a
+ * sub-resource outside NARROW) and the first did not match.
+ */
+const NARROW = new Set([
+  'acl', 'delete', 'lifecycle', 'location', 'logging', 'notification', 'partNumber', 'policy', 'requestPayment', 'torrent',
+  'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website', 'response-cache-control',
+  'response-content-disposition', 'response-content-encoding', 'response-content-language', 'response-content-type',
+  'response-expires',
+]);
+const WIDE = new Set([
+  ...NARROW, 'accelerate', 'analytics', 'cors', 'defaultObjectAcl', 'encryption', 'inventory', 'legal-hold', 'metrics',
+  'object-lock', 'replication', 'restore', 'retention', 'select', 'select-type', 'storageClass', 'tagging',
+]);
+
+const PRESIGN_V2_PARAMS = ['AWSAccessKeyId', 'Signature', 'Expires'] as const;
+
+/** The request carries V2 query authentication (AWSAccessKeyId and Signature). */
+export function hasV2PresignParams(query: ReadonlyArray<[string, string]>): boolean {
+  return query.some(([n]) => n === 'AWSAccessKeyId') && query.some(([n]) => n === 'Signature');
+}
+
+/** The Authorization header is a V2 one (`AWS id:signature`). */
+export function isV2Authorization(authorization: string): boolean {
+  return authorization.trimStart().startsWith('AWS ');
+}
+
+function percentDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Raw query → the sub-resource part of the canonical resource, for one list ('' when none). */
+function subresources(rawQuery: string, list: ReadonlySet<string>): string {
+  if (rawQuery === '') return '';
+  const picked: Array<[string, string | undefined]> = [];
+  for (const part of rawQuery.split('&')) {
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? part : part.slice(0, eq);
+    if (list.has(name)) picked.push([name, eq < 0 ? undefined : percentDecode(part.slice(eq + 1))]);
+  }
+  if (picked.length === 0) return '';
+  picked.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return `?${picked.map(([n, v]) => (v === undefined ? n : `${n}=${v}`)).join('&')}`;
+}
+
+function canonicalAmzHeaders(headers: Record<string, string>): string {
+  const names = Object.keys(headers)
+    .filter((n) => n.startsWith('x-amz-'))
+    .sort();
+  let out = '';
+  // Repeated headers arrive joined with ',' (server.ts), as V2 wants them; a value's own commas stay.
+  for (const n of names) out += `${n}:${headers[n]!.trim()}\n`;
+  return out;
+}
+
+/**
+ * Every canonical resource a V2 signer may have used, most likely first: one, or two when the
+ * sub-resource lists disagree. A bucket's resource is `/bucket/` (AWS's rule, and botocore's),
+ * whether or not the request path ended in a slash; a signer that signed the path exactly as sent
+ * (`/bucket`) is accepted too.
+ */
+export function canonicalResources(rawPath: string, rawQuery: string, virtualHostBucket: string | undefined): string[] {
+  const path = (virtualHostBucket === undefined ? '' : `/${virtualHostBucket}`) + rawPath;
+  const paths = /^\/[^/]+$/.test(path) ? [`${path}/`, path] : [path];
+  const wide = subresources(rawQuery, WIDE);
+  const narrow = subresources(rawQuery, NARROW);
+  return paths.flatMap((p) => (wide === narrow ? [p + wide] : [p + wide, p + narrow]));
+}
+
+export function stringToSignV2(req: SigV4Request, dateOrExpires: string, resource: string): string {
+  const h = req.headers;
+  return `${req.method}\n${(h['content-md5'] ?? '').trim()}\n${(h['content-type'] ?? '').trim()}\n${dateOrExpires}\n${canonicalAmzHeaders(h)}${resource}`;
+}
+
+export function signV2(secret: string, toSign: string): string {
+  return createHmac('sha1', secret).update(toSign, 'utf8').digest('base64');
+}
+
+function matches(secret: string, req: SigV4Request, dateOrExpires: string, resources: string[], given: string): boolean {
+  const givenBytes = Buffer.from(given, 'utf8');
+  let ok = false;
+  for (const resource of resources) {
+    const expected = Buffer.from(signV2(secret, stringToSignV2(req, dateOrExpires, resource)), 'utf8');
+    // Every candidate is computed, so the time taken does not tell which one came close.
+    if (expected.length === givenBytes.length && timingSafeEqual(expected, givenBytes)) ok = true;
+  }
+  return ok;
+}
+
+function payloadOf(headers: Record<string, string>): PayloadMode {
+  const declared = headers['x-amz-content-sha256'];
+  if (declared === undefined) return { kind: 'unsigned' };
+  const mode = parsePayloadMode(declared);
+  if (mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer') {
+    throw new S3Error('InvalidRequest', 'aws-chunked request bodies need AWS Signature Version 4 (AWS4-HMAC-SHA256).');
+  }
+  return mode;
+}
+
+function lookup(creds: Credentials, accessKeyId: string): string {
+  const secret = accessKeyId === '' ? undefined : creds.lookup(accessKeyId);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  return secret;
+}
+
+function result(accessKeyId: string, payload: PayloadMode, time: number, presigned: boolean): AuthResult {
+  return { accessKeyId, payload, seedSignature: '', signingKey: Buffer.alloc(0), scope: '', amzDate: formatAmzDate(new Date(time)), presigned };
+}
+
+/** `Authorization: AWS id:signature`. The Date line is empty when x-amz-date is sent (AWS's rule). */
+export function authenticateV2Header(req: SigV4Request, authorization: string, creds: Credentials, now: number, virtualHostBucket: string | undefined): AuthResult {
+  const value = authorization.trim().slice('AWS '.length).trim();
+  const colon = value.lastIndexOf(':');
+  if (colon <= 0 || colon === value.length - 1) {
+    throw new S3Error('AuthorizationHeaderMalformed', 'The authorization header is malformed; Signature Version 2 expects "AWS AccessKeyId:Signature".');
+  }
+  const accessKeyId = value.slice(0, colon);
+  const signature = value.slice(colon + 1);
+  const xAmzDate = req.headers['x-amz-date']?.trim();
+  const date = req.headers['date']?.trim();
+  const timeText = xAmzDate ?? date;
+  let time: number | undefined;
+  if (timeText !== undefined) {
+    time = parseAmzDate(timeText);
+    if (time === undefined) {
+      const t = Date.parse(timeText);
+      time = Number.isNaN(t) ? undefined : t;
+    }
+  }
+  if (time === undefined) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const secret = lookup(creds, accessKeyId);
+  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
+  const payload = payloadOf(req.headers);
+  const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket);
+  if (!matches(secret, req, xAmzDate === undefined ? (date ?? '') : '', resources, signature)) throw new S3Error('SignatureDoesNotMatch');
+  return result(accessKeyId, payload, time, false);
+}
+
+/** `?AWSAccessKeyId=…&Expires=<epoch seconds>&Signature=…`. */
+export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<[string, string]>, creds: Credentials, now: number, virtualHostBucket: string | undefined): AuthResult {
+  const params = new Map<string, string>();
+  for (const [name, value] of query) {
+    if (!(PRESIGN_V2_PARAMS as readonly string[]).includes(name)) continue;
+    if (params.has(name)) throw new S3Error('AuthorizationQueryParametersError', `The ${name} parameter is given more than once.`);
+    params.set(name, value);
+  }
+  const expires = params.get('Expires');
+  if (expires === undefined || !/^\d{1,12}$/.test(expires)) {
+    throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication (Signature Version 2) requires the AWSAccessKeyId, Expires and Signature parameters, Expires in seconds since the epoch.');
+  }
+  const secret = lookup(creds, params.get('AWSAccessKeyId') ?? '');
+  if (now > Number(expires) * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  const payload = payloadOf(req.headers);
+  const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket);
+  if (!matches(secret, req, expires, resources, params.get('Signature') ?? '')) throw new S3Error('SignatureDoesNotMatch');
+  return result(params.get('AWSAccessKeyId')!, payload, now, true);
+}

@@ -1,0 +1,170 @@
+// Signature Version 2: AWS's published examples (RESTAuthentication, "Authentication examples"),
+// the canonical-resource rules signers disagree on, and every error authenticate() answers for V2.
+// Signatures in the examples are AWS's, not computed by the code under test.
+import t from 'tap';
+import { createHmac } from 'node:crypto';
+import { S3Error } from '../../../../daemon/errors.js';
+import { type AuthResult, type SigV4Request, authKind, authenticate } from '../../../../daemon/auth/sigv4.js';
+import { canonicalResources, stringToSignV2 } from '../../../../daemon/auth/sigv2.js';
+import { loadConfig } from '../../../../daemon/config.js';
+
+const AKID = 'AKIAIOSFODNN7EXAMPLE';
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const creds = { lookup: (id: string): string | undefined => (id === AKID ? SECRET : undefined) };
+const on = (now: string, virtualHostBucket?: string) => ({ region: 'us-east-1', now: new Date(now), sigV2: true, virtualHostBucket });
+
+function req(method: string, rawPath: string, headers: Record<string, string>, rawQuery = ''): SigV4Request {
+  return { method, rawPath, rawQuery, headers };
+}
+
+function codeOf(fn: () => AuthResult): string {
+  try {
+    fn();
+    return 'no error';
+  } catch (err) {
+    if (err instanceof S3Error) return err.code;
+    throw err;
+  }
+}
+
+/** The test's own V2 signer (HMAC-SHA1 of a string built here), for requests AWS has no example of. */
+function sign(toSign: string, secret = SECRET): string {
+  return createHmac('sha1', secret).update(toSign).digest('base64');
+}
+
+t.test("AWS's published Signature Version 2 examples authenticate", async (t) => {
+  // Object GET, virtual-host style: the bucket from the Host header is part of the resource.
+  const get = req('GET', '/photos/puppy.jpg', { host: 'awsexamplebucket1.us-west-1.s3.amazonaws.com', date: 'Tue, 27 Mar 2007 19:36:42 +0000', authorization: `AWS ${AKID}:qgk2+6Sv9/oM7G3qLEjTH1a1l1g=` });
+  t.equal(codeOf(() => authenticate(get, creds, on('2007-03-27T19:36:42Z', 'awsexamplebucket1'))), 'no error', 'object GET');
+  const r = authenticate(get, creds, on('2007-03-27T19:36:42Z', 'awsexamplebucket1'));
+  t.same([r.accessKeyId, r.payload, r.presigned], [AKID, { kind: 'unsigned' }, false], 'result: key id, unsigned payload, header auth');
+  t.equal(codeOf(() => authenticate(get, creds, on('2007-03-27T19:36:42Z'))), 'SignatureDoesNotMatch', 'the same request path-style (bucket not in the resource) fails');
+
+  // Object PUT: Content-Type is signed.
+  const put = req('PUT', '/photos/puppy.jpg', { 'content-type': 'image/jpeg', 'content-length': '94328', host: 'awsexamplebucket1.s3.us-west-1.amazonaws.com', date: 'Tue, 27 Mar 2007 21:15:45 +0000', authorization: `AWS ${AKID}:iqRzw+ileNPu1fhspnRs8nOjjIA=` });
+  t.equal(codeOf(() => authenticate(put, creds, on('2007-03-27T21:15:45Z', 'awsexamplebucket1'))), 'no error', 'object PUT');
+  t.equal(codeOf(() => authenticate({ ...put, headers: { ...put.headers, 'content-type': 'image/png' } }, creds, on('2007-03-27T21:15:45Z', 'awsexamplebucket1'))), 'SignatureDoesNotMatch', 'another Content-Type');
+  t.equal(codeOf(() => authenticate({ ...put, method: 'POST' }, creds, on('2007-03-27T21:15:45Z', 'awsexamplebucket1'))), 'SignatureDoesNotMatch', 'another method');
+
+  // List: query parameters that are not sub-resources are not signed; the bucket resource ends in '/'.
+  const list = req('GET', '/', { 'user-agent': 'Mozilla/5.0', host: 'awsexamplebucket1.s3.us-west-1.amazonaws.com', date: 'Tue, 27 Mar 2007 19:42:41 +0000', authorization: `AWS ${AKID}:m0WP8eCtspQl5Ahe6L1SozdX9YA=` }, 'prefix=photos&max-keys=50&marker=puppy');
+  t.equal(codeOf(() => authenticate(list, creds, on('2007-03-27T19:42:41Z', 'awsexamplebucket1'))), 'no error', 'list with prefix, max-keys, marker');
+
+  // A sub-resource is signed.
+  const acl = req('GET', '/', { host: 'awsexamplebucket1.s3.us-west-1.amazonaws.com', date: 'Tue, 27 Mar 2007 19:44:46 +0000', authorization: `AWS ${AKID}:82ZHiFIjc+WbcwFKGUVEQspPn+0=` }, 'acl');
+  t.equal(codeOf(() => authenticate(acl, creds, on('2007-03-27T19:44:46Z', 'awsexamplebucket1'))), 'no error', '?acl');
+  t.equal(codeOf(() => authenticate({ ...acl, rawQuery: 'versioning' }, creds, on('2007-03-27T19:44:46Z', 'awsexamplebucket1'))), 'SignatureDoesNotMatch', 'a signature for ?acl does not cover ?versioning');
+
+  // Upload with Content-MD5 and repeated, mixed-case x-amz-* headers (joined with ',').
+  const upload = req('PUT', '/db-backup.dat.gz', {
+    'user-agent': 'curl/7.15.5',
+    host: 'static.example.com:8080',
+    date: 'Tue, 27 Mar 2007 21:06:08 +0000',
+    'x-amz-acl': 'public-read',
+    'content-type': 'application/x-download',
+    'content-md5': '4gJE4saaMU4BqNR0kLY+lw==',
+    // Two X-Amz-Meta-ReviewedBy headers, joined as the server joins repeated headers.
+    'x-amz-meta-reviewedby': 'joe@example.com,jane@example.com',
+    'x-amz-meta-filechecksum': '0x02661779',
+    'x-amz-meta-checksumalgorithm': 'crc32',
+    'content-disposition': 'attachment; filename=database.dat',
+    'content-encoding': 'gzip',
+    'content-length': '5913339',
+    authorization: `AWS ${AKID}:jtBQa0Aq+DkULFI8qrpwIjGEx0E=`,
+  });
+  t.equal(codeOf(() => authenticate(upload, creds, on('2007-03-27T21:06:08Z', 'static.example.com'))), 'no error', 'upload with Content-MD5 and x-amz-meta-*');
+  t.equal(
+    codeOf(() => authenticate({ ...upload, headers: { ...upload.headers, 'x-amz-meta-sneaky': '1' } }, creds, on('2007-03-27T21:06:08Z', 'static.example.com'))),
+    'SignatureDoesNotMatch',
+    'an x-amz-* header added after signing',
+  );
+  t.equal(
+    codeOf(() => authenticate({ ...upload, headers: { ...upload.headers, 'content-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' } }, creds, on('2007-03-27T21:06:08Z', 'static.example.com'))),
+    'SignatureDoesNotMatch',
+    'another Content-MD5',
+  );
+});
+
+t.test('canonical resource: bucket slash, sub-resource lists, decoded values', async (t) => {
+  t.same(canonicalResources('/bucket', '', undefined), ['/bucket/', '/bucket'], 'a bucket path is tried with the slash first');
+  t.same(canonicalResources('/bucket/key%20a', 'uploads', undefined), ['/bucket/key%20a?uploads'], 'object path as sent; a value-less sub-resource');
+  t.same(canonicalResources('/bucket/k', 'uploadId=abc&partNumber=2&x-id=UploadPart', undefined), ['/bucket/k?partNumber=2&uploadId=abc'], 'sorted by name, other parameters dropped');
+  t.same(
+    canonicalResources('/bucket/k', 'response-content-disposition=attachment%3B%20filename%3D%22a%20b.txt%22', undefined),
+    ['/bucket/k?response-content-disposition=attachment; filename="a b.txt"'],
+    'response-* values are signed decoded',
+  );
+  t.same(canonicalResources('/', 'tagging', 'bk'), ['/bk/?tagging', '/bk/'], 'botocore signs ?tagging, the narrow list does not: both are tried');
+  t.same(canonicalResources('/', '', 'bk'), ['/bk/'], 'virtual-host bucket root');
+  const toSign = stringToSignV2(req('DELETE', '/b/k', { 'x-amz-date': 'Tue, 27 Mar 2007 21:20:26 +0000', 'x-amz-z': ' v ', 'x-amz-a': 'a1,a2' }), '', '/b/k');
+  t.equal(toSign, 'DELETE\n\n\n\nx-amz-a:a1,a2\nx-amz-date:Tue, 27 Mar 2007 21:20:26 +0000\nx-amz-z:v\n/b/k', 'x-amz-* headers sorted, values trimmed, commas inside a value kept');
+});
+
+t.test('header authentication rules and errors', async (t) => {
+  const date = 'Mon, 30 Nov 2026 12:00:00 GMT';
+  const now = on('2026-11-30T12:00:00Z');
+  const signed = (headers: Record<string, string>, toSign: string, method = 'GET', path = '/bucket/key', query = ''): SigV4Request =>
+    req(method, path, { ...headers, authorization: `AWS ${AKID}:${sign(toSign)}` }, query);
+
+  t.equal(codeOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/key`), creds, now)), 'no error', 'path-style object GET');
+  t.equal(codeOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket`, 'GET', '/bucket'), creds, now)), 'no error', 'bucket signed exactly as sent (no slash)');
+  t.equal(codeOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/`, 'GET', '/bucket'), creds, now)), 'no error', 'bucket signed with the slash');
+  // With x-amz-date, the Date line is empty and the time comes from x-amz-date.
+  const amz = { date: 'Thu, 01 Jan 1970 00:00:00 GMT', 'x-amz-date': date };
+  t.equal(codeOf(() => authenticate(signed(amz, `GET\n\n\n\nx-amz-date:${date}\n/bucket/key`), creds, now)), 'no error', 'x-amz-date: empty Date line, x-amz-date wins the clock check');
+  t.equal(codeOf(() => authenticate(signed(amz, `GET\n\n\n${amz.date}\nx-amz-date:${date}\n/bucket/key`), creds, now)), 'SignatureDoesNotMatch', 'x-amz-date present: a signed Date line is not accepted');
+  t.equal(codeOf(() => authenticate(signed({ 'x-amz-date': '20261130T120000Z' }, `GET\n\n\n\nx-amz-date:20261130T120000Z\n/bucket/key`), creds, now)), 'no error', 'ISO 8601 basic x-amz-date');
+
+  t.equal(codeOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/key`), creds, on('2026-11-30T12:16:00Z'))), 'RequestTimeTooSkewed', '16 min later');
+  t.equal(codeOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/key`), creds, on('2026-11-30T11:44:00Z'))), 'RequestTimeTooSkewed', '16 min earlier');
+  t.equal(codeOf(() => authenticate(signed({}, `GET\n\n\n\n/bucket/key`), creds, now)), 'AccessDenied', 'no Date nor x-amz-date');
+  t.equal(codeOf(() => authenticate(signed({ date: 'yesterday' }, `GET\n\n\nyesterday\n/bucket/key`), creds, now)), 'AccessDenied', 'unparseable Date');
+  t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS AKIDUNKNOWN:${sign(`GET\n\n\n${date}\n/bucket/key`)}` }), creds, now)), 'InvalidAccessKeyId', 'unknown key');
+  t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS ${AKID}:${sign(`GET\n\n\n${date}\n/bucket/key`, 'other')}` }), creds, now)), 'SignatureDoesNotMatch', 'wrong secret');
+  for (const bad of [`AWS ${AKID}`, `AWS ${AKID}:`, 'AWS :c2ln', 'AWS ']) {
+    t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: bad }), creds, now)), 'AuthorizationHeaderMalformed', `malformed: "${bad}"`);
+  }
+  // aws-chunked bodies are signed with V4 chunk signatures only.
+  const chunked = signed({ date, 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' }, `PUT\n\n\n${date}\nx-amz-content-sha256:STREAMING-AWS4-HMAC-SHA256-PAYLOAD\n/bucket/key`, 'PUT');
+  t.equal(codeOf(() => authenticate(chunked, creds, now)), 'InvalidRequest', 'streaming payload with V2');
+  const hashed = signed({ date, 'x-amz-content-sha256': 'a'.repeat(64) }, `PUT\n\n\n${date}\nx-amz-content-sha256:${'a'.repeat(64)}\n/bucket/key`, 'PUT');
+  t.same(authenticate(hashed, creds, now).payload, { kind: 'sha256', expectedHex: 'a'.repeat(64) }, 'a declared SHA-256 is still checked against the body');
+  // Off (S3_SIGV2=off): the V4-only answer.
+  t.equal(codeOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/key`), creds, { region: 'us-east-1', now: new Date('2026-11-30T12:00:00Z') })), 'InvalidSignatureTypeError', 'disabled');
+});
+
+t.test('presigned (query) authentication', async (t) => {
+  const expires = String(Date.UTC(2026, 10, 30, 13) / 1000);
+  const now = on('2026-11-30T12:00:00Z');
+  const url = (toSign: string, extra = '', id = AKID): string => `AWSAccessKeyId=${id}&Expires=${expires}&Signature=${encodeURIComponent(sign(toSign))}${extra}`;
+  const get = (query: string, method = 'GET', headers: Record<string, string> = {}): SigV4Request => req(method, '/bucket/key', headers, query);
+
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`)), creds, now)), 'no error', 'presigned GET');
+  const r = authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`)), creds, now);
+  t.same([r.accessKeyId, r.presigned], [AKID, true], 'result');
+  t.equal(authKind(get(url(`GET\n\n\n${expires}\n/bucket/key`))), 'presigned', 'authKind sees V2 query auth');
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`), 'PUT'), creds, now)), 'SignatureDoesNotMatch', 'used with another method');
+  t.equal(codeOf(() => authenticate(get(url(`PUT\n\ntext/plain\n${expires}\n/bucket/key`), 'PUT', { 'content-type': 'text/plain' }), creds, now)), 'no error', 'presigned PUT with its Content-Type');
+  t.equal(codeOf(() => authenticate(get(url(`PUT\n\ntext/plain\n${expires}\n/bucket/key`), 'PUT', { 'content-type': 'image/png' }), creds, now)), 'SignatureDoesNotMatch', 'sent with another Content-Type');
+  t.equal(
+    codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key?response-content-type=text/html`, '&response-content-type=text%2Fhtml')), creds, now)),
+    'no error',
+    'a signed response-* override',
+  );
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`, '&response-content-type=text%2Fhtml')), creds, now)), 'SignatureDoesNotMatch', 'an override added to the URL');
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`)), creds, on('2026-11-30T13:00:01Z'))), 'AccessDenied', 'expired');
+  t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Signature=abc`), creds, now)), 'AuthorizationQueryParametersError', 'no Expires');
+  t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Expires=soon&Signature=abc`), creds, now)), 'AuthorizationQueryParametersError', 'Expires not a number');
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`, `&Expires=${expires}`)), creds, now)), 'AuthorizationQueryParametersError', 'Expires twice');
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`, '', 'AKIDUNKNOWN')), creds, now)), 'InvalidAccessKeyId', 'unknown key');
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`), 'GET', { authorization: 'AWS x:y' }), creds, now)), 'InvalidArgument', 'query and header auth together');
+  t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`)), creds, { region: 'us-east-1', now: new Date('2026-11-30T12:00:00Z') })), 'InvalidSignatureTypeError', 'disabled');
+});
+
+t.test('S3_SIGV2: on by default, off on request, anything else refused at start-up', async (t) => {
+  const cli = { dataDir: '/tmp/s3d-config-test', dev: true };
+  t.equal(loadConfig(cli, {}).sigV2, true, 'default on');
+  t.equal(loadConfig(cli, { S3_SIGV2: 'off' }).sigV2, false, 'off');
+  t.equal(loadConfig(cli, { S3_SIGV2: 'on' }).sigV2, true, 'on');
+  t.throws(() => loadConfig(cli, { S3_SIGV2: 'maybe' }), /S3_SIGV2/, 'a bad value names the variable');
+});
