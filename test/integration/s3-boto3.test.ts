@@ -1,0 +1,567 @@
+// boto3 against the built daemon, the way Python users drive it: put/get/head with boto3's default
+// CRC32 checksums (aws-chunked trailers over TLS, a checksum header over plain HTTP) and without,
+// managed multipart uploads and parallel ranged downloads (s3transfer), SSE-S3, SSE-C (TLS),
+// SSE-KMS, CopyObject and managed copy, paginated listings with awkward keys, single and batch
+// deletes, SigV4 presigned URLs fetched with urllib, bucket operations and error shapes.
+// test/fixtures/boto3/client.py runs one scenario per call and prints JSON outcomes (digests of
+// what came back, response fields, the headers boto3 chose); the assertions here compare them with
+// digests of the inputs computed on this side. Skipped when python3 or boto3 is missing.
+// SigV2 (signature_version='s3', V2 presigned URLs) is covered by api-sigv2.test.ts, not here.
+
+import t from 'tap';
+import type { Test } from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
+import { getBytes } from '../helpers/s3.js';
+import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
+
+const MiB = 1024 * 1024;
+const CLIENT = join(ROOT, 'test/fixtures/boto3/client.py');
+
+// --- what client.py prints --------------------------------------------------------------------
+
+/** A call that had to fail: S3 code and HTTP status, or the exception when no S3 answer came. */
+interface Failure {
+  code: string | null;
+  status: number | null;
+  message?: string;
+  exception?: string;
+}
+/** Response fields of PutObject/GetObject/HeadObject (absent when the response lacked them). */
+interface Meta {
+  status: number;
+  ETag?: string;
+  ContentLength?: number;
+  ContentType?: string;
+  Metadata?: Record<string, string>;
+  ServerSideEncryption?: string;
+  SSEKMSKeyId?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKeyMD5?: string;
+  ChecksumCRC32?: string;
+  ContentRange?: string;
+  PartsCount?: number;
+}
+/** A GetObject response and digests of the body boto3 read. */
+interface Got extends Meta {
+  sha256: string;
+  md5: string;
+  length: number;
+}
+/** How boto3 sent a request body. */
+interface Wire {
+  content_sha256: string | null;
+  content_encoding: string | null;
+  transfer_encoding: string | null;
+  trailer: string | null;
+  decoded_length: string | null;
+  checksum_headers: string[];
+  content_md5: boolean;
+}
+type Ops = Record<string, number>;
+
+interface ObjectsOut {
+  botocore: string;
+  results: Array<{ setup: 'default' | 'when_required' | 's3v4'; name: 'empty' | 'small' | 'mib'; key: string; put: Meta; put_request: Wire; get: Got; get_checksum_mode: string | null; head: Meta; range: Got | null }>;
+}
+interface TransferOut {
+  ops: Ops;
+  part_wire: Wire[];
+  head: Meta;
+  download_sha256: string;
+  download_file_sha256: string;
+  ranged_gets: string[];
+  if_match: string[];
+}
+interface SseS3Out {
+  put: Meta;
+  head: Meta;
+  get: Got;
+  mp_head: Meta;
+  mp_download_sha256: string;
+}
+interface SseCOut {
+  put: Meta;
+  put_key_md5_sent: string;
+  get: Got;
+  head: Meta;
+  get_wrong_key: Failure;
+  head_wrong_key: Failure;
+  get_no_key: Failure;
+  head_no_key: Failure;
+  mp_ops: Ops;
+  mp_requests_with_key: number;
+  mp_head: Meta;
+  mp_download_sha256: string;
+  mp_ranged_gets: number;
+  mp_range: Got;
+  mp_download_no_key: Failure;
+  mp_get_wrong_key: Failure;
+}
+interface SseKmsOut {
+  put: Meta;
+  head: Meta;
+  get: Got;
+  put_default_key: Meta;
+  mp_head: Meta;
+  mp_download_sha256: string;
+}
+interface CopyOut {
+  same: { etag: string; head: Meta; get: Got };
+  replace: { etag: string; head: Meta; get: Got };
+  cross: { etag: string; head: Meta; get: Got };
+  cross_replace: { head: Meta };
+  managed: { ops: Ops; ranges: string[]; if_match: string[]; source_head: Meta; head: Meta; download_sha256: string };
+}
+interface ListOut {
+  all_pages: string[][];
+  all_sizes: Record<string, number>;
+  encoding_type_sent: boolean;
+  delimited_pages: Array<{ keys: string[]; prefixes: string[]; truncated: boolean }>;
+  v1_pages: string[][];
+  start_after: string[];
+  bodies_match: Record<string, boolean>;
+}
+interface DeleteOut {
+  delete_status: number;
+  batch_deleted: string[];
+  batch_errors: unknown[];
+  batch_request: Wire;
+  quiet: { deleted: unknown[]; errors: unknown[] };
+  remaining: string[];
+  get_deleted: Failure;
+  get_batch_deleted: Failure;
+  head_deleted: Failure;
+  delete_missing_status: number;
+}
+interface PresignOut {
+  get_url_is_v4: boolean;
+  get: { status: number; sha256: string };
+  get_overrides: { content_type: string; content_disposition: string };
+  put_url_is_v4: boolean;
+  put_url_signed_headers: string[];
+  put: { status: number; etag: string };
+  put_back: Got;
+  put_other_type: Failure;
+  other_key: Failure;
+  expired: Failure;
+}
+interface BucketsOut {
+  create: { status: number; location: string };
+  create_again: Failure;
+  head: { status: number; region: string };
+  listed: string[];
+  location: string | null;
+  encryption_before: Failure;
+  encryption: unknown[];
+  defaulted_head: Meta;
+  encryption_after_delete: Failure;
+  plain_head: Meta;
+  delete_nonempty: Failure;
+  delete_status: number;
+  head_after_delete: Failure;
+  listed_after_delete: string[];
+}
+type ErrorsOut = Record<'get_missing_key' | 'head_missing_key' | 'get_missing_bucket' | 'head_missing_bucket' | 'wrong_secret_list' | 'wrong_secret_get' | 'unknown_access_key' | 'unknown_access_key_buckets', Failure>;
+type EarlyRejectOut = Record<'wrong_secret_put' | 'wrong_secret_put_file' | 'missing_bucket_put' | 'unknown_kms_key_put' | 'missing_upload_part' | 'nothing_stored', Failure>;
+
+// --- environment --------------------------------------------------------------------------------
+
+const work = mkdtempSync(join(tmpdir(), 's3d-boto3-'));
+// Python must not read the user's AWS configuration or credentials, nor reach for instance metadata.
+const pyEnv: Record<string, string> = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: work,
+  AWS_CONFIG_FILE: join(work, 'no-config'),
+  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
+  AWS_EC2_METADATA_DISABLED: 'true',
+  PYTHONDONTWRITEBYTECODE: '1',
+  S3D_ACCESS_KEY: ACCESS_KEY,
+  S3D_SECRET_KEY: SECRET_KEY,
+  S3D_WORK: work,
+};
+for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) pyEnv[k] = process.env[k]!;
+// A boto3 installed with `pip --user` lives under the real HOME: keep finding it with HOME moved.
+const userBase = spawnSync('python3', ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
+if (userBase.status === 0 && userBase.stdout.trim() !== '') pyEnv.PYTHONUSERBASE = userBase.stdout.trim();
+
+const probe = spawnSync('python3', ['-c', 'import boto3, botocore; print(botocore.__version__)'], { env: pyEnv, encoding: 'utf8' });
+const NO_BOTO3 = probe.error
+  ? 'python3 is not on PATH: skipping the boto3 suite'
+  : probe.status !== 0
+    ? `python3 cannot import boto3 (pip install boto3): skipping the boto3 suite`
+    : false;
+
+if (NO_BOTO3) {
+  rmSync(work, { recursive: true, force: true });
+  t.plan(0, NO_BOTO3);
+} else {
+  await suite(probe.stdout.trim());
+}
+
+async function suite(botocoreVersion: string): Promise<void> {
+  const [major = 0, minor = 0] = botocoreVersion.split('.').map(Number);
+  // botocore 1.36 (boto3 1.36) started sending CRC32 checksums on every upload by default.
+  const DEFAULT_CHECKSUMS = major > 1 || (major === 1 && minor >= 36);
+
+  const [plain, tls] = await Promise.all([startDaemon(), startDaemon({ tls: true })]);
+  t.teardown(async () => {
+    if (process.env.S3D_DUMP_LOGS) for (const d of [plain, tls]) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
+    await Promise.all([plain.stop(), tls.stop()]);
+    plain.cleanup();
+    tls.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const caFile = join(work, 'ca.pem');
+  writeFileSync(caFile, tls.caCert!);
+
+  const inputs = {
+    empty: Buffer.alloc(0),
+    small: testBytes(1000, 1),
+    mib: testBytes(MiB + 333, 2),
+    mid: testBytes(11 * MiB + 7, 3),
+    big: testBytes(20 * MiB + 12345, 4),
+  };
+  for (const [name, data] of Object.entries(inputs)) writeFileSync(join(work, `${name}.bin`), data);
+  const sha = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, sha256Hex(v)])) as Record<keyof typeof inputs, string>;
+
+  const bucket = new Map<TestDaemon, string>();
+  for (const d of [plain, tls]) {
+    const b = bucketName('boto3');
+    await d.s3().send(new CreateBucketCommand({ Bucket: b }));
+    bucket.set(d, b);
+  }
+  const scheme = (d: TestDaemon): string => (d === tls ? 'https' : 'http');
+
+  /** Runs one client.py scenario against `d` (its bucket unless `b` is given) and parses its JSON. */
+  function boto3<T>(scenario: string, d: TestDaemon, env: Record<string, string> = {}, b = bucket.get(d)!): Promise<T> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'python3',
+        [CLIENT, scenario, d.endpoint, b],
+        { env: { ...pyEnv, ...(d === tls ? { S3D_CA_BUNDLE: caFile } : {}), ...env }, maxBuffer: 16 * MiB, timeout: 90_000 },
+        (err, stdout, stderr) => {
+          if (err) {
+            reject(new Error(`boto3 scenario ${scenario} (${scheme(d)}) failed: ${err.message}\n${stderr}`));
+            return;
+          }
+          resolve(JSON.parse(stdout) as T);
+        },
+      );
+    });
+  }
+
+  function multipartETag(body: Buffer, partSize: number): string {
+    const h = createHash('md5');
+    let n = 0;
+    for (let o = 0; o < body.length; o += partSize, n++) h.update(createHash('md5').update(body.subarray(o, o + partSize)).digest());
+    return `"${h.digest('hex')}-${n}"`;
+  }
+
+  /** One assertion: the call failed with this S3 code and HTTP status (`todo` marks a known daemon bug). */
+  function failed(t: Test, f: Failure, code: string, status: number, what: string, todo: string | false = false): void {
+    const note = f.exception ? ` (no S3 answer: ${f.exception})` : '';
+    t.same({ code: f.code, status: f.status }, { code, status }, `${what} → ${code} ${status}${note}`, todo ? { todo } : {});
+  }
+
+  /** S3 sorts keys by their UTF-8 bytes. */
+  const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+  for (const d of [plain, tls]) {
+    t.test(`put_object/get_object/head_object over ${scheme(d)}: default checksums, when_required, explicit s3v4`, async (t) => {
+      const out = await boto3<ObjectsOut>('objects', d);
+      t.equal(out.results.length, 9, 'three setups × three bodies');
+      for (const r of out.results) {
+        const body = inputs[r.name];
+        const what = `${r.setup}/${r.name}`;
+        t.equal(r.get.sha256, sha[r.name], `${what}: GET returns the bytes put (SHA-256)`);
+        t.equal(r.get.length, body.length, `${what}: GET length`);
+        t.equal(r.get.ContentLength, body.length, `${what}: GET Content-Length`);
+        t.equal(r.put.ETag, `"${md5Hex(body)}"`, `${what}: PUT ETag is the body MD5`);
+        t.equal(r.get.ETag, r.put.ETag, `${what}: GET ETag`);
+        t.equal(r.head.ETag, r.put.ETag, `${what}: HEAD ETag`);
+        t.equal(r.head.ContentLength, body.length, `${what}: HEAD Content-Length`);
+        t.equal(r.head.ContentType, 'application/x-boto3', `${what}: HEAD Content-Type`);
+        t.same(r.head.Metadata, { setup: r.setup, 'file-name': r.name }, `${what}: HEAD user metadata`);
+        t.same(r.get.Metadata, { setup: r.setup, 'file-name': r.name }, `${what}: GET user metadata`);
+        if (r.range) {
+          t.equal(r.range.status, 206, `${what}: ranged GET → 206`);
+          t.equal(r.range.ContentRange, `bytes 1000-200999/${body.length}`, `${what}: Content-Range`);
+          t.equal(r.range.sha256, sha256Hex(body.subarray(1000, 201000)), `${what}: ranged GET bytes`);
+          t.equal(r.range.ChecksumCRC32, undefined, `${what}: no whole-object checksum on a range (boto3 would reject the body)`);
+        }
+
+        const wire = r.put_request;
+        if (r.setup === 'when_required') {
+          t.same([wire.trailer, wire.checksum_headers], [null, []], `${what}: no checksum sent`);
+          t.equal(wire.content_sha256, sha[r.name], `${what}: payload signed with its SHA-256`);
+          t.equal(r.put.ChecksumCRC32, undefined, `${what}: no checksum to echo`);
+          continue;
+        }
+        if (!DEFAULT_CHECKSUMS) continue;
+        if (d === tls) {
+          // What boto3 >= 1.36 sends over TLS: an unsigned aws-chunked body with a CRC32 trailer.
+          t.equal(wire.content_sha256, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', `${what}: unsigned streaming payload`);
+          t.match(wire.content_encoding, /aws-chunked/, `${what}: aws-chunked`);
+          t.equal(wire.trailer, 'x-amz-checksum-crc32', `${what}: CRC32 trailer`);
+          t.equal(wire.decoded_length, String(body.length), `${what}: decoded length`);
+        } else {
+          t.equal(wire.content_sha256, sha[r.name], `${what}: over HTTP the payload is signed`);
+          t.same(wire.checksum_headers, ['x-amz-checksum-crc32'], `${what}: CRC32 in a header`);
+        }
+        t.equal(r.put.ChecksumCRC32, crc32Base64(body), `${what}: PUT echoes the verified CRC32`);
+        t.equal(r.get_checksum_mode, 'ENABLED', `${what}: boto3 asks for the checksum`);
+        t.equal(r.get.ChecksumCRC32, crc32Base64(body), `${what}: GET returns the stored CRC32 (boto3 validated the body against it)`);
+      }
+      t.ok(out.results.some((r) => r.range !== null), 'a ranged GET was made');
+      // Another client reads what boto3 wrote through its default (checksummed) path.
+      t.ok((await getBytes(d.s3(), { Bucket: bucket.get(d)!, Key: 'objects/default/mib.bin' })).equals(inputs.mib), '@aws-sdk/client-s3 reads the same bytes');
+    });
+  }
+
+  t.test('upload_fileobj/upload_file of 20 MiB in 5 MiB parts, download_fileobj/download_file with parallel ranged GETs (TLS)', async (t) => {
+    const out = await boto3<Record<'fileobj' | 'file', TransferOut>>('multipart', tls);
+    for (const [name, r] of Object.entries(out)) {
+      t.same(r.ops, { CreateMultipartUpload: 1, UploadPart: 5, CompleteMultipartUpload: 1 }, `${name}: a five-part multipart upload`);
+      t.equal(r.head.ETag, multipartETag(inputs.big, 5 * MiB), `${name}: multipart ETag of the five parts`);
+      t.equal(r.head.PartsCount, 5, `${name}: parts count`);
+      t.equal(r.head.ContentLength, inputs.big.length, `${name}: size`);
+      t.equal(r.download_sha256, sha.big, `${name}: download_fileobj returns the bytes`);
+      t.equal(r.download_file_sha256, sha.big, `${name}: download_file returns the bytes`);
+      t.equal(r.ranged_gets.length, 5, `${name}: the download was five ranged GETs`);
+      t.ok(r.ranged_gets.every((g) => /^bytes=\d+-\d*$/.test(g)), `${name}: every GET had a Range`);
+      t.same(r.if_match, [r.head.ETag], `${name}: ranged GETs pinned to the ETag with If-Match (and the daemon let them through)`);
+      if (DEFAULT_CHECKSUMS) {
+        t.ok(r.part_wire.length > 0 && r.part_wire.every((w) => w.trailer === 'x-amz-checksum-crc32' && w.content_sha256 === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'), `${name}: parts went as aws-chunked with CRC32 trailers`);
+      }
+    }
+  });
+
+  t.test('SSE-S3: put_object and multipart upload_fileobj with ServerSideEncryption=AES256 (TLS)', async (t) => {
+    const r = await boto3<SseS3Out>('sse_s3', tls);
+    t.equal(r.put.ServerSideEncryption, 'AES256', 'PUT reports AES256');
+    t.equal(r.head.ServerSideEncryption, 'AES256', 'HEAD reports AES256');
+    t.equal(r.get.ServerSideEncryption, 'AES256', 'GET reports AES256');
+    t.equal(r.put.ETag, `"${md5Hex(inputs.small)}"`, 'SSE-S3 ETag is the plaintext MD5');
+    t.equal(r.get.sha256, sha.small, 'GET bytes');
+    t.equal(r.mp_head.ServerSideEncryption, 'AES256', 'multipart: HEAD reports AES256');
+    t.equal(r.mp_head.ETag, multipartETag(inputs.mid, 5 * MiB), 'multipart ETag of the three parts');
+    t.equal(r.mp_head.ContentLength, inputs.mid.length, 'multipart: plaintext size');
+    t.equal(r.mp_download_sha256, sha.mid, 'multipart: download bytes');
+  });
+
+  t.test('SSE-C over TLS: put/get/head, wrong and missing keys, multipart upload and ranged download', async (t) => {
+    const key = randomBytes(32);
+    const r = await boto3<SseCOut>('sse_c', tls, { S3D_SSEC_KEY: key.toString('hex'), S3D_SSEC_WRONG_KEY: randomBytes(32).toString('hex') });
+    const keyMd5 = md5Base64(key);
+    t.equal(r.put_key_md5_sent, keyMd5, 'boto3 computed the key MD5 itself');
+    t.equal(r.put.SSECustomerAlgorithm, 'AES256', 'PUT echoes the algorithm');
+    t.equal(r.put.SSECustomerKeyMD5, keyMd5, 'PUT echoes the key MD5');
+    t.match(r.put.ETag, /^"[0-9a-f]{32}"$/, 'PUT ETag');
+    t.not(r.put.ETag, `"${md5Hex(inputs.small)}"`, 'an SSE-C ETag is not the plaintext MD5');
+    t.equal(r.get.sha256, sha.small, 'GET with the key returns the bytes');
+    t.equal(r.get.SSECustomerKeyMD5, keyMd5, 'GET echoes the key MD5');
+    t.equal(r.head.ContentLength, inputs.small.length, 'HEAD with the key: plaintext size');
+    t.equal(r.head.SSECustomerAlgorithm, 'AES256', 'HEAD echoes the algorithm');
+    // S3 answers a wrong customer key with 403 AccessDenied, and a missing one with 400 InvalidRequest.
+    failed(t, r.get_wrong_key, 'AccessDenied', 403, 'GET with the wrong key');
+    t.equal(r.head_wrong_key.status, 403, 'HEAD with the wrong key → 403');
+    failed(t, r.get_no_key, 'InvalidRequest', 400, 'GET without the key');
+    t.equal(r.head_no_key.status, 400, 'HEAD without the key → 400');
+
+    t.same(r.mp_ops, { CreateMultipartUpload: 1, UploadPart: 3, CompleteMultipartUpload: 1 }, 'upload_fileobj went multipart');
+    t.equal(r.mp_requests_with_key, Object.values(r.mp_ops).reduce((a, n) => a + n, 0), 'every request of the upload carried the key');
+    t.equal(r.mp_head.ContentLength, inputs.mid.length, 'multipart: plaintext size');
+    t.equal(r.mp_head.SSECustomerKeyMD5, keyMd5, 'multipart: HEAD echoes the key MD5');
+    t.equal(r.mp_head.PartsCount, 3, 'multipart: three parts');
+    t.equal(r.mp_ranged_gets, 3, 'download_fileobj made three ranged GETs with the key');
+    t.equal(r.mp_download_sha256, sha.mid, 'download_fileobj returns the bytes');
+    t.equal(r.mp_range.status, 206, 'ranged get_object → 206');
+    t.equal(r.mp_range.ContentRange, `bytes 5242000-6300000/${inputs.mid.length}`, 'Content-Range across the first part boundary');
+    t.equal(r.mp_range.sha256, sha256Hex(inputs.mid.subarray(5242000, 6300001)), 'ranged bytes across the part boundary');
+    t.equal(r.mp_download_no_key.status, 400, 'download_fileobj without the key → 400');
+    failed(t, r.mp_get_wrong_key, 'AccessDenied', 403, 'ranged GET of the multipart object with the wrong key');
+    // The key boto3 encoded opens the object for another client too.
+    t.ok((await getBytes(tls.s3(), { Bucket: bucket.get(tls)!, Key: 'sse-c/small.bin', ...ssec(key) })).equals(inputs.small), '@aws-sdk/client-s3 reads it with the same key');
+  });
+
+  t.test('SSE-KMS with the built-in key: put_object, the default key, multipart upload_fileobj (TLS)', async (t) => {
+    const r = await boto3<SseKmsOut>('sse_kms', tls);
+    t.equal(r.put.ServerSideEncryption, 'aws:kms', 'PUT reports aws:kms');
+    t.equal(r.put.SSEKMSKeyId, KMS_KEY_ARN, 'PUT reports the key ARN');
+    t.equal(r.head.ServerSideEncryption, 'aws:kms', 'HEAD reports aws:kms');
+    t.equal(r.head.SSEKMSKeyId, KMS_KEY_ARN, 'HEAD reports the key ARN');
+    t.equal(r.get.sha256, sha.small, 'GET bytes');
+    t.not(r.put.ETag, `"${md5Hex(inputs.small)}"`, 'an SSE-KMS ETag is not the plaintext MD5');
+    t.equal(r.put_default_key.SSEKMSKeyId, KMS_KEY_ARN, 'aws:kms without a key id uses the default key');
+    t.equal(r.mp_head.ServerSideEncryption, 'aws:kms', 'multipart: HEAD reports aws:kms');
+    t.equal(r.mp_head.SSEKMSKeyId, KMS_KEY_ARN, 'multipart: key ARN');
+    t.equal(r.mp_head.PartsCount, 3, 'multipart: three parts');
+    t.equal(r.mp_download_sha256, sha.mid, 'multipart: download bytes');
+  });
+
+  t.test('copy_object within and across buckets, COPY and REPLACE metadata, managed copy of a multipart object (TLS)', async (t) => {
+    const bucket2 = bucketName('boto3-copy');
+    await tls.s3().send(new CreateBucketCommand({ Bucket: bucket2 }));
+    const r = await boto3<CopyOut>('copy', tls, { S3D_BUCKET2: bucket2 });
+    const etag = `"${md5Hex(inputs.small)}"`;
+    for (const [what, c] of [['same bucket', r.same], ['across buckets', r.cross]] as const) {
+      t.equal(c.etag, etag, `${what}: CopyObjectResult ETag`);
+      t.equal(c.get.sha256, sha.small, `${what}: copied bytes`);
+      t.same(c.head.Metadata, { origin: 'boto3', stage: 'source' }, `${what}: metadata copied`);
+      t.equal(c.head.ContentType, 'text/x-source', `${what}: Content-Type copied`);
+    }
+    t.equal(r.replace.get.sha256, sha.small, 'REPLACE: copied bytes');
+    t.same(r.replace.head.Metadata, { stage: 'replaced' }, 'REPLACE: only the new metadata');
+    t.equal(r.replace.head.ContentType, 'text/x-replaced', 'REPLACE: new Content-Type');
+    t.same(r.cross_replace.head.Metadata, { stage: 'cross-replaced' }, 'REPLACE across buckets: only the new metadata');
+    t.equal(r.cross_replace.head.ContentType, 'binary/octet-stream', 'REPLACE without a Content-Type drops the source one');
+
+    const m = r.managed;
+    t.same(m.ops, { HeadObject: 1, CreateMultipartUpload: 1, UploadPartCopy: 3, CompleteMultipartUpload: 1 }, 'managed copy: UploadPartCopy in three ranges');
+    t.same(m.if_match, [m.source_head.ETag], 'every part copy was conditional on the source ETag');
+    t.equal(m.source_head.ETag, multipartETag(inputs.mid, 5 * MiB), 'source: multipart ETag');
+    t.equal(m.head.ETag, m.source_head.ETag, 'copy made of the same 5 MiB ranges: same ETag');
+    t.equal(m.head.ContentLength, inputs.mid.length, 'copy size');
+    t.equal(m.download_sha256, sha.mid, 'copy bytes');
+  });
+
+  t.test('list_objects_v2 and list_objects paginators with small pages, Prefix, Delimiter, StartAfter, awkward keys', async (t) => {
+    const keys = [
+      'dir/a b.txt',
+      'dir/ünïcödé ß €.txt',
+      'dir/plus+sign.txt',
+      'dir/100% done.txt',
+      'dir/%2F is not a slash.txt',
+      'dir/tilde~&=?.txt',
+      'dir/sub/one.txt',
+      'dir/sub/two.txt',
+      'dir/sub2/deep/x.txt',
+      'dir//double.txt',
+      'dir/',
+      'top level.txt',
+      'z/日本語/キー.txt',
+    ];
+    const b = bucketName('boto3-list');
+    await plain.s3().send(new CreateBucketCommand({ Bucket: b }));
+    const r = await boto3<ListOut>('list', plain, { S3D_KEYS: JSON.stringify(keys) }, b);
+    const sorted = [...keys].sort(byBytes);
+    t.same(r.all_pages.flat(), sorted, 'every key, in UTF-8 byte order');
+    t.equal(r.all_pages.length, Math.ceil(keys.length / 3), 'pages of three');
+    t.ok(r.all_pages.every((p) => p.length <= 3), 'no page over PageSize');
+    t.ok(r.encoding_type_sent, 'boto3 asked for url-encoded keys (and decoded them)');
+    t.same(r.all_sizes, Object.fromEntries(keys.map((k) => [k, Buffer.byteLength(k)])), 'sizes');
+    t.same(r.bodies_match, Object.fromEntries(keys.map((k) => [k, true])), 'each key reads back its own body');
+
+    const under = sorted.filter((k) => k.startsWith('dir/'));
+    const wantKeys = under.filter((k) => !k.slice(4).includes('/'));
+    const wantPrefixes = [...new Set(under.filter((k) => k.slice(4).includes('/')).map((k) => k.slice(0, 4 + k.slice(4).indexOf('/') + 1)))].sort(byBytes);
+    const pages = r.delimited_pages;
+    t.same(pages.flatMap((p) => p.keys), wantKeys, 'Delimiter: the keys directly under dir/');
+    t.same(pages.flatMap((p) => p.prefixes), wantPrefixes, 'Delimiter: CommonPrefixes (dir//, dir/sub/, dir/sub2/)');
+    t.ok(pages.every((p) => p.keys.length + p.prefixes.length <= 2), 'keys and prefixes share the page size');
+    t.equal(pages.length, Math.ceil((wantKeys.length + wantPrefixes.length) / 2), 'pages of two entries');
+    t.same(pages.map((p) => p.truncated), pages.map((_, i) => i < pages.length - 1), 'IsTruncated on every page but the last');
+    t.same(r.v1_pages.flat(), under, 'list_objects (v1) pages with markers');
+    t.ok(r.v1_pages.length > 1, 'v1 listing took several pages');
+    t.same(r.start_after, sorted.filter((k) => byBytes(k, 'dir/sub/') > 0), 'StartAfter');
+  });
+
+  t.test('delete_object, delete_objects (with its checksum header), then NoSuchKey', async (t) => {
+    const r = await boto3<DeleteOut>('delete', plain);
+    const keys = [0, 1, 2, 3, 4].map((i) => `delete/${i} x+y.txt`);
+    t.equal(r.delete_status, 204, 'delete_object → 204');
+    t.same(r.batch_deleted, [...keys.slice(1, 4), 'delete/never-existed'].sort(), 'delete_objects reports every key deleted, the missing one too');
+    t.same(r.batch_errors, [], 'no errors');
+    if (DEFAULT_CHECKSUMS) t.same(r.batch_request.checksum_headers, ['x-amz-checksum-crc32'], 'boto3 sent DeleteObjects with a CRC32 header (no Content-MD5)');
+    else t.ok(r.batch_request.content_md5, 'boto3 sent DeleteObjects with Content-MD5');
+    t.same(r.quiet, { deleted: [], errors: [] }, 'Quiet: an empty result');
+    t.same(r.remaining, [keys[4]], 'only the untouched key is left');
+    failed(t, r.get_deleted, 'NoSuchKey', 404, 'get_object of a deleted key');
+    failed(t, r.get_batch_deleted, 'NoSuchKey', 404, 'get_object of a batch-deleted key');
+    t.equal(r.head_deleted.status, 404, 'head_object of a batch-deleted key → 404');
+    t.equal(r.delete_missing_status, 204, 'delete_object of a missing key → 204');
+  });
+
+  t.test('presigned SigV4 URLs fetched with urllib: GET, response overrides, PUT with a signed Content-Type, expiry (TLS)', async (t) => {
+    const r = await boto3<PresignOut>('presign', tls);
+    t.ok(r.get_url_is_v4, 'GET URL is SigV4 query auth');
+    t.same(r.get, { status: 200, sha256: sha.mib }, 'presigned GET returns the bytes');
+    t.same(r.get_overrides, { content_type: 'application/x-presigned', content_disposition: 'attachment; filename="a b.bin"' }, 'response-content-* overrides');
+    t.ok(r.put_url_is_v4, 'PUT URL is SigV4 query auth');
+    t.same(r.put_url_signed_headers, ['content-type;host'], 'the Content-Type is signed');
+    t.same(r.put, { status: 200, etag: `"${md5Hex(inputs.small)}"` }, 'presigned PUT stores the body');
+    t.equal(r.put_back.sha256, sha.small, 'the uploaded bytes read back');
+    t.equal(r.put_back.ContentType, 'text/x-presigned', 'with the signed Content-Type');
+    failed(t, r.put_other_type, 'SignatureDoesNotMatch', 403, 'presigned PUT with another Content-Type');
+    failed(t, r.other_key, 'SignatureDoesNotMatch', 403, 'presigned PUT URL moved to another key');
+    failed(t, r.expired, 'AccessDenied', 403, 'expired presigned GET');
+  });
+
+  t.test('bucket operations: create, head, list, location, default encryption, delete (non-empty, then empty)', async (t) => {
+    const name = bucketName('boto3-new');
+    const r = await boto3<BucketsOut>('buckets', plain, { S3D_NEW_BUCKET: name });
+    t.equal(r.create.status, 200, 'create_bucket');
+    t.equal(r.create.location, `/${name}`, 'create_bucket Location');
+    // As MinIO and S3 outside us-east-1 answer (S3 in us-east-1 answers 200 for legacy reasons).
+    failed(t, r.create_again, 'BucketAlreadyOwnedByYou', 409, 'create_bucket again');
+    t.same(r.head, { status: 200, region: 'us-east-1' }, 'head_bucket with its region');
+    t.ok(r.listed.includes(name), 'list_buckets lists it');
+    t.equal(r.location, null, 'get_bucket_location: us-east-1 is an empty constraint');
+    failed(t, r.encryption_before, 'ServerSideEncryptionConfigurationNotFoundError', 404, 'get_bucket_encryption before any');
+    t.match(r.encryption, [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }], 'get_bucket_encryption returns the rule put');
+    t.equal(r.encryption.length, 1, 'one rule');
+    t.equal(r.defaulted_head.ServerSideEncryption, 'AES256', 'a put without SSE headers got the bucket default');
+    failed(t, r.encryption_after_delete, 'ServerSideEncryptionConfigurationNotFoundError', 404, 'get_bucket_encryption after delete_bucket_encryption');
+    t.equal(r.plain_head.ServerSideEncryption, undefined, 'after delete_bucket_encryption a put is not encrypted by default');
+    failed(t, r.delete_nonempty, 'BucketNotEmpty', 409, 'delete_bucket of a non-empty bucket');
+    t.equal(r.delete_status, 204, 'delete_bucket once emptied');
+    t.equal(r.head_after_delete.status, 404, 'head_bucket after delete → 404');
+    t.notOk(r.listed_after_delete.includes(name), 'list_buckets no longer lists it');
+  });
+
+  for (const d of [plain, tls]) {
+    t.test(`error shapes over ${scheme(d)}: missing key and bucket, wrong secret, unknown access key`, async (t) => {
+      const r = await boto3<ErrorsOut>('errors', d);
+      failed(t, r.get_missing_key, 'NoSuchKey', 404, 'get_object of a missing key');
+      // HEAD responses have no body: botocore makes the status the code.
+      failed(t, r.head_missing_key, '404', 404, 'head_object of a missing key');
+      failed(t, r.get_missing_bucket, 'NoSuchBucket', 404, 'get_object in a missing bucket');
+      failed(t, r.head_missing_bucket, '404', 404, 'head_bucket of a missing bucket');
+      failed(t, r.wrong_secret_list, 'SignatureDoesNotMatch', 403, 'list_objects_v2 with a wrong secret key');
+      failed(t, r.wrong_secret_get, 'SignatureDoesNotMatch', 403, 'get_object with a wrong secret key');
+      failed(t, r.unknown_access_key, 'InvalidAccessKeyId', 403, 'list_objects_v2 with an unknown access key');
+      failed(t, r.unknown_access_key_buckets, 'InvalidAccessKeyId', 403, 'list_buckets with an unknown access key');
+    });
+  }
+
+  // Daemon bug (todo below): an upload the daemon rejects before reading its body (bad signature,
+  // missing bucket or upload, unknown KMS key) is answered with "Connection: close" and the socket is
+  // closed at once (daemon/http/server.ts finish() with closeConnection; for Expect: 100-continue
+  // bodies uWS has already sent 100 Continue, see api-auth.test.ts). boto3 (http.client) writes the
+  // whole body before it reads the answer: over plain HTTP urllib3 ignores the broken pipe and reads
+  // the error, but over TLS the write fails with SSLEOFError, so boto3 raises botocore SSLError ("SSL
+  // validation failed ... EOF occurred in violation of protocol"), and retries it, instead of
+  // SignatureDoesNotMatch & co. A server has to read on (Go's net/http, hence MinIO, discards up to
+  // 256 KiB) or half-close and linger before closing (Go waits 500 ms) for such clients to see the error.
+  const BUG_EARLY_REJECT_TLS =
+    'daemon bug: over TLS an upload rejected before its body is read is answered and its connection closed while boto3 still writes the body: boto3 raises SSLError, not the S3 error';
+  for (const d of [plain, tls]) {
+    const todo = d === tls ? BUG_EARLY_REJECT_TLS : false;
+    t.test(`uploads rejected before their body over ${scheme(d)} still get the S3 error`, async (t) => {
+      const r = await boto3<EarlyRejectOut>('early_reject', d);
+      failed(t, r.wrong_secret_put, 'SignatureDoesNotMatch', 403, 'put_object (bytes) with a wrong secret key', todo);
+      failed(t, r.wrong_secret_put_file, 'SignatureDoesNotMatch', 403, 'put_object (file object, Expect: 100-continue) with a wrong secret key', todo);
+      failed(t, r.missing_bucket_put, 'NoSuchBucket', 404, 'put_object into a missing bucket', todo);
+      failed(t, r.unknown_kms_key_put, 'KMS.NotFoundException', 400, 'put_object with an unknown KMS key', todo);
+      failed(t, r.missing_upload_part, 'NoSuchUpload', 404, 'upload_part of a missing upload', todo);
+      t.equal(r.nothing_stored.status, 404, 'nothing was stored');
+    });
+  }
+}
