@@ -307,11 +307,13 @@ export class MetaStore {
   /**
    * Completes an upload atomically: the object record becomes visible, the upload and its part
    * records go, and parts not used by the object (and the replaced object's files) are queued.
+   * `check` runs first against the current record (conditional writes); throwing changes nothing.
    */
-  completeUpload(upload: UploadRecord, record: ObjectRecord): Promise<void> {
+  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void): Promise<void> {
     return this.write(() => {
       if (!this.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
       if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
+      check?.(this.objects.get(objectKey(upload.bucket, upload.key)));
       // The caller read the parts before this transaction: a part re-uploaded since then has
       // had its old file queued for deletion, so the record must not point at it.
       for (const p of record.parts ?? []) {

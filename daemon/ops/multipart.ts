@@ -12,7 +12,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { loadCopySource, readCopySource } from './copy.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
-import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag } from './object-headers.js';
+import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, writeEncryption } from './object.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
@@ -202,6 +202,8 @@ export function multipartETag(etags: string[]): string {
 
 export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const up = loadUpload(env, ctx);
+  const check = writeConditions(ctx.headers);
+  check?.(env.meta.getObject(up.bucket, up.key));
   const requested = parseCompleteBody(await ctx.body.readAll(4 * 1024 * 1024));
   const stored = new Map(env.meta.listParts(up.id).map((p) => [p.n, p]));
   const parts: PartRecord[] = [];
@@ -228,7 +230,7 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     parts,
     ...(up.sse ? { sse: up.sse } : {}),
   };
-  await env.meta.completeUpload(up, record).catch(metaError);
+  await env.meta.completeUpload(up, record, check).catch(metaError);
   const bucket = env.meta.getBucket(up.bucket);
   return {
     status: 200,

@@ -128,6 +128,31 @@ function etagMatches(list: string, etag: string): boolean {
   });
 }
 
+/** Runs against the key's current record inside the commit transaction; throws to refuse the write. */
+export type WriteCheck = (current: ObjectRecord | undefined) => void;
+
+/**
+ * Conditional writes (PutObject, CompleteMultipartUpload), as S3 has them: `If-None-Match: *`
+ * refuses with 412 when the key exists (an ETag list there refuses when one matches), and
+ * `If-Match: <etag>` refuses with 404 NoSuchKey when it does not exist and 412 when its ETag
+ * differs. Callers check once before reading the body, to fail fast, and pass the check to the
+ * metadata commit, where it runs in the write transaction: no other write can slip in between.
+ */
+export function writeConditions(headers: Readonly<Record<string, string>>): WriteCheck | undefined {
+  const ifNoneMatch = headers['if-none-match'];
+  const ifMatch = headers['if-match'];
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  return (current) => {
+    if (ifNoneMatch !== undefined && current !== undefined && etagMatches(ifNoneMatch, current.etag)) {
+      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (If-None-Match: the key exists).');
+    }
+    if (ifMatch !== undefined) {
+      if (current === undefined) throw new S3Error('NoSuchKey', 'The specified key does not exist (If-Match).');
+      if (!etagMatches(ifMatch, current.etag)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (If-Match: the ETag differs).');
+    }
+  };
+}
+
 /**
  * GET/HEAD conditional headers per RFC 7232 as S3 applies them: If-Match / If-Unmodified-Since
  * fail with 412, If-None-Match / If-Modified-Since with 304.

@@ -7,7 +7,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead }
 import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
-import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag } from './object-headers.js';
+import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
@@ -63,6 +63,8 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   const declared = declaredLength(ctx);
   if (declared === undefined && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (declared !== undefined && declared > MAX_SINGLE_PUT) throw new S3Error('EntityTooLarge');
+  const check = writeConditions(ctx.headers);
+  check?.(env.meta.getObject(ctx.bucket!, key));
   const encReq = writeEncryption(env, ctx, bucket.encryption);
   const headers = collectStoredHeaders(ctx.headers, ctx.query);
   const userMeta = collectUserMeta(ctx.headers, ctx.query);
@@ -94,7 +96,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
       ...(enc ? { sse: enc.record } : {}),
     };
-    await env.meta.putObject(ctx.bucket!, key, record).catch(metaError);
+    await env.meta.putObject(ctx.bucket!, key, record, check).catch(metaError);
     return {
       status: 200,
       headers: { etag: quoteETag(etag), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums) },

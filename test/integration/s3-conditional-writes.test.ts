@@ -1,0 +1,105 @@
+// Conditional writes (S3's If-None-Match: * and If-Match on PutObject and
+// CompleteMultipartUpload): a refused write changes nothing, and racing writers with
+// If-None-Match: * leave exactly one winner, because the condition is checked again inside the
+// metadata commit, not only before the body is read.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { expectNoTempFiles, inspectDataDir } from '../helpers/files.js';
+import { createBucket, expectS3Error, getBytes, s3Code } from '../helpers/s3.js';
+
+const MiB = 1024 * 1024;
+const md5Hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+t.test('PutObject: If-None-Match: * and If-Match', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'cond');
+  const first = testBytes(300 * 1024, 1);
+  const second = testBytes(300 * 1024, 2);
+
+  const created = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: first, IfNoneMatch: '*' }));
+  t.equal(created.ETag, `"${md5Hex(first)}"`, 'If-None-Match: * creates a missing key');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: second, IfNoneMatch: '*' })), 'PreconditionFailed', 412, 'If-None-Match: * on an existing key');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'k' }), first, 'the object is unchanged');
+
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: second, IfMatch: '"0123456789abcdef0123456789abcdef"' })), 'PreconditionFailed', 412, 'If-Match with another ETag');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'missing', Body: second, IfMatch: created.ETag })), 'NoSuchKey', 404, 'If-Match on a missing key');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'missing' }))), 'NoSuchKey/404', 'and nothing was created');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'k' }), first, 'still unchanged');
+
+  const replaced = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: second, IfMatch: created.ETag }));
+  t.equal(replaced.ETag, `"${md5Hex(second)}"`, 'If-Match with the current ETag replaces');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'k' }), second, 'the new body is served');
+  const any = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: first, IfMatch: '*' }));
+  t.equal(any.ETag, `"${md5Hex(first)}"`, 'If-Match: * replaces any existing object');
+
+  // The same through the encryption path (SSE-S3), where the object key is made before the body.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse', Body: first, ServerSideEncryption: 'AES256', IfNoneMatch: '*' }));
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse', Body: second, ServerSideEncryption: 'AES256', IfNoneMatch: '*' })), 'PreconditionFailed', 412, 'SSE-S3 If-None-Match: *');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'sse' }), first, 'the SSE-S3 object is unchanged');
+  await expectNoTempFiles(t, d.dataDir, 'refused conditional PUTs');
+});
+
+t.test('racing If-None-Match: * writers: exactly one wins, the losers leave no data', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.cleanup());
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'race');
+  // Large enough to go to data files and take a while, so every writer passes the early check
+  // (the key does not exist yet) and the commit transaction has to pick the winner.
+  const bodies = Array.from({ length: 6 }, (_, i) => testBytes(3 * MiB, 10 + i));
+  const results = await Promise.all(bodies.map((Body) => s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'lock', Body, IfNoneMatch: '*' })))));
+  t.equal(results.filter((r) => r === 'ok').length, 1, `one writer succeeded (${results.join(', ')})`);
+  t.equal(results.filter((r) => r === 'PreconditionFailed/412').length, bodies.length - 1, 'every other writer got 412');
+  const winner = bodies[results.indexOf('ok')]!;
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'lock' }), winner, 'the stored object is the winner’s body');
+  await d.stop();
+  const state = await inspectDataDir(d.dataDir);
+  t.same([state.orphans, state.missing, state.temp], [[], [], []], 'no data file of a losing writer is left, none missing');
+});
+
+t.test('CompleteMultipartUpload: conditions checked at completion, a refusal keeps the upload', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'cond-mp');
+  const part = testBytes(5 * MiB, 7);
+  const start = async (key: string): Promise<{ UploadId: string; parts: { PartNumber: number; ETag: string }[] }> => {
+    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const p = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: part }));
+    return { UploadId: up.UploadId!, parts: [{ PartNumber: 1, ETag: p.ETag! }] };
+  };
+  const existing = testBytes(1000, 8);
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'taken', Body: existing }));
+
+  const up = await start('taken');
+  const complete = (extra: { IfNoneMatch?: string; IfMatch?: string }) =>
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'taken', UploadId: up.UploadId, MultipartUpload: { Parts: up.parts }, ...extra }));
+  await expectS3Error(t, complete({ IfNoneMatch: '*' }), 'PreconditionFailed', 412, 'If-None-Match: * while the key exists');
+  await expectS3Error(t, complete({ IfMatch: '"ffffffffffffffffffffffffffffffff"' }), 'PreconditionFailed', 412, 'If-Match with another ETag');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'taken' }), existing, 'the existing object is unchanged');
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  t.same((uploads.Uploads ?? []).map((u) => u.UploadId), [up.UploadId], 'the refused upload is still there');
+  const done = await complete({ IfMatch: put.ETag });
+  t.match(done.ETag, /-1"$/, 'If-Match with the current ETag completes it');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'taken' }), part, 'the multipart object replaced it');
+
+  const fresh = await start('fresh');
+  await expectS3Error(
+    t,
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'fresh', UploadId: fresh.UploadId, MultipartUpload: { Parts: fresh.parts }, IfMatch: '*' })),
+    'NoSuchKey',
+    404,
+    'If-Match on a key that does not exist',
+  );
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'fresh', UploadId: fresh.UploadId, MultipartUpload: { Parts: fresh.parts }, IfNoneMatch: '*' }));
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'fresh' }), part, 'If-None-Match: * completes onto a free key');
+});
