@@ -41,8 +41,24 @@ interface Pending {
   responding: boolean;
   /** The response is complete (uWS forbids touching `res` afterwards). */
   ended: boolean;
+  /** Content-Length of the raw body; undefined when there is none or it is chunked. */
+  rawLength: number | undefined;
+  /** The body comes with Transfer-Encoding (chunked): its length is known only at its end. */
+  chunked: boolean;
+  /** Answered before its body was read: the rest of the body is read and dropped (drainBody). */
+  discard: boolean;
+  /** While discarding: takes the dropped chunks. */
+  drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
 }
 
+/**
+ * A request answered before its body was read (bad signature, missing bucket, unknown upload, …)
+ * has the rest of a body of up to this many bytes read and dropped, so the connection stays open
+ * and the client reads the answer. Closing instead resets a client that writes its whole body
+ * before reading (boto3, urllib3): over TLS that surfaces as an SSL error, not the S3 error. A
+ * longer body, or one of unknown length, still closes the connection.
+ */
+const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
 /** After the shutdown deadline: how long requests whose body has fully arrived may still commit. */
 const COMMIT_GRACE_MS = 5000;
 /** After cutting: how long aborted handlers get to remove their temp files. */
@@ -75,6 +91,29 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
   416: 'Requested Range Not Satisfiable', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };
+
+/**
+ * Reads and drops what is left of an unread request body (see DRAIN_MAX_BYTES); uWS keeps
+ * delivering it to the request's data handler, after the response too, then parses the next
+ * request. `then`, when given, runs once: at the body's end (close = false), past the bound or
+ * when the client goes away (close = true).
+ */
+function drainBody(p: Pending, then: ((close: boolean) => void) | undefined): void {
+  p.discard = true;
+  let seen = 0;
+  p.drain = (chunk, isLast) => {
+    if (then === undefined) return;
+    seen += chunk.byteLength;
+    if (isLast || seen > DRAIN_MAX_BYTES || p.aborted) {
+      const settle = then;
+      then = undefined;
+      settle(!isLast || p.aborted);
+    }
+  };
+  // Answered before a body consumer was set up (routing or authentication failed).
+  if (p.body === undefined) p.res.onData((chunk, isLast) => p.drain?.(chunk, isLast));
+  else p.body.onAbort();
+}
 
 function isStream(body: Result['body']): body is StreamBody {
   return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
@@ -184,12 +223,28 @@ export class HttpServer {
     req.forEach((k, v) => {
       headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
     });
-    const pending: Pending = { res, aborted: false, body: undefined, abortController: undefined, abortReason: undefined, wakeWriter: undefined, responding: false, ended: false };
+    const rawLength = headers['transfer-encoding'] === undefined && headers['content-length'] !== undefined && /^\d+$/.test(headers['content-length']) ? Number(headers['content-length']) : undefined;
+    const pending: Pending = {
+      res,
+      aborted: false,
+      body: undefined,
+      abortController: undefined,
+      abortReason: undefined,
+      wakeWriter: undefined,
+      responding: false,
+      ended: false,
+      rawLength,
+      chunked: headers['transfer-encoding'] !== undefined,
+      discard: false,
+      drain: undefined,
+    };
     this.inFlight.add(pending);
     res.onAborted(() => {
       pending.aborted = true;
       abortRequest(pending, new Error('client disconnected'));
       pending.body?.onAbort();
+      // A response held back until its rejected body was drained is settled now (see finish).
+      pending.drain?.(new ArrayBuffer(0), true);
       const w = pending.wakeWriter;
       pending.wakeWriter = undefined;
       w?.();
@@ -260,7 +315,12 @@ export class HttpServer {
       declared,
     );
     pending.body = body;
-    if (hasBody) res.onData((chunk, isLast) => body.onRaw(chunk, isLast));
+    if (hasBody) {
+      res.onData((chunk, isLast) => {
+        if (pending.discard) pending.drain?.(chunk, isLast);
+        else body.onRaw(chunk, isLast);
+      });
+    }
     else body.markEmpty();
 
     const ctx: RequestContext = {
@@ -335,6 +395,18 @@ export class HttpServer {
     const headers = result.headers ?? {};
     // While draining, no connection is kept alive for another request.
     if (this.closing) closeConnection = true;
+    else if (closeConnection && !p.discard) {
+      if (p.rawLength !== undefined && p.rawLength <= DRAIN_MAX_BYTES) {
+        // Known length: answer now, keep the connection, drop the rest of the body as it comes.
+        closeConnection = false;
+        drainBody(p, undefined);
+      } else if (p.rawLength === undefined && p.chunked) {
+        // Unknown length: hold the answer until the body ends (then keep the connection) or
+        // passes the bound (then close it); uWS cannot close a connection after the response.
+        drainBody(p, (close) => this.finish(p, result, id, started, fields, method, close, bytesIn));
+        return;
+      }
+    }
     const writeHead = (): void => {
       res.writeStatus(statusLine(result.status));
       res.writeHeader('x-amz-request-id', id);

@@ -52,7 +52,7 @@ async function fragileSurvived(t: Test, what: string): Promise<void> {
 }
 
 const BUG_CONTINUE_BEFORE_REJECT =
-  'daemon bug: "100 Continue" is sent before a request the daemon rejects without reading its body (uWS answers Expect: 100-continue itself before http/server.ts onRequest runs), so clients start streaming a body that is never read';
+  'daemon bug: "100 Continue" is sent before a request the daemon rejects without reading its body (uWS answers Expect: 100-continue itself before http/server.ts onRequest runs), so clients stream a body the daemon then only reads to drop it (up to 16 MiB) or closes the connection on';
 
 /** HEAD the key: its status (404 when nothing was stored). */
 async function headStatus(key: string): Promise<number> {
