@@ -21,6 +21,7 @@ import { ACCESS_KEY, ROOT, SECRET_KEY, startDaemon, testBytes } from '../helpers
 import type { TestDaemon } from '../helpers/daemon.js';
 import { waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
+import { waitForLog } from '../helpers/wait.js';
 
 const CLI = join(ROOT, 'dist/test/fixtures/kes-server/cli.js');
 const run = promisify(execFile);
@@ -99,7 +100,12 @@ t.test('Quick Start: kes:dev DIR, then s3d with the files it wrote', async (t) =
     d.cleanup();
   });
   await waitReady(d.endpoint);
-  t.ok(d.jsonLogs().some((l) => l.msg === 'created the default KES key' && l.key === 's3d-default-key'), 'default key created at start-up');
+  // pino writes asynchronously: the line may reach the log pipe just after the daemon answers.
+  const created = await waitForLog(d.logs, (l) => l.msg === 'created the default KES key' && l.key === 's3d-default-key', 10_000).then(
+    () => true,
+    () => false,
+  );
+  t.ok(created, 'default key created at start-up');
   let s3 = wideS3Client(d);
   const bucket = await createBucket(s3, 'docs');
   const body = testBytes(20_000, 11);
