@@ -175,6 +175,8 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
   if (now > Number(expires) * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   const payload = payloadOf(req.headers);
   const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket);
-  if (!matches(secret, req, expires, resources, params.get('Signature') ?? '')) throw new S3Error('SignatureDoesNotMatch');
+  // Base64 has no spaces: a '+' some clients leave unescaped in the URL decoded as one.
+  const signature = (params.get('Signature') ?? '').replace(/ /g, '+');
+  if (!matches(secret, req, expires, resources, signature)) throw new S3Error('SignatureDoesNotMatch');
   return result(params.get('AWSAccessKeyId')!, payload, now, true);
 }

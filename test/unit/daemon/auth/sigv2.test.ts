@@ -144,6 +144,14 @@ t.test('presigned (query) authentication', async (t) => {
   t.same([r.accessKeyId, r.presigned], [AKID, true], 'result');
   t.equal(authKind(get(url(`GET\n\n\n${expires}\n/bucket/key`))), 'presigned', 'authKind sees V2 query auth');
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`), 'PUT'), creds, now)), 'SignatureDoesNotMatch', 'used with another method');
+  const withPlus = (() => {
+    for (let i = 0; ; i++) {
+      const sig = sign(`GET\n\n\n${expires}\n/bucket/key${i}`);
+      if (sig.includes('+')) return { key: `key${i}`, sig };
+    }
+  })();
+  const rawPlus = `AWSAccessKeyId=${AKID}&Expires=${expires}&Signature=${withPlus.sig.replace(/\//g, '%2F').replace(/=/g, '%3D')}`;
+  t.equal(codeOf(() => authenticate(req('GET', `/bucket/${withPlus.key}`, {}, rawPlus), creds, now)), 'no error', "a signature whose '+' the client left unescaped");
   t.equal(codeOf(() => authenticate(get(url(`PUT\n\ntext/plain\n${expires}\n/bucket/key`), 'PUT', { 'content-type': 'text/plain' }), creds, now)), 'no error', 'presigned PUT with its Content-Type');
   t.equal(codeOf(() => authenticate(get(url(`PUT\n\ntext/plain\n${expires}\n/bucket/key`), 'PUT', { 'content-type': 'image/png' }), creds, now)), 'SignatureDoesNotMatch', 'sent with another Content-Type');
   t.equal(
