@@ -12,9 +12,9 @@ export function clientFor(d: Pick<TestDaemon, 'endpoint' | 'caCert'>, config: Pa
 }
 
 /**
- * d.s3(), but the SDK validates response checksums only when required: the daemon returns the
- * whole object's x-amz-checksum-* on ranged GETs (reported; see the todo test in sse-c.test.ts),
- * which would fail every ranged read for a reason unrelated to what the test checks.
+ * d.s3(), but the SDK validates response checksums only when required (no x-amz-checksum-mode).
+ * Ranged GETs no longer carry the whole object's x-amz-checksum-* (object.ts drops them on 206);
+ * tests that read ranges keep this client so they check ranges, not the SDK's checksum mode.
  */
 export function clientWithoutResponseChecksums(d: Pick<TestDaemon, 'endpoint' | 'caCert'>): S3Client {
   return clientFor(d, { responseChecksumValidation: 'WHEN_REQUIRED' });

@@ -187,8 +187,7 @@ t.test('multipart upload with SSE-C', async (t) => {
   const up1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: p1, ...ssec(keyA) }));
   t.equal(up1.SSECustomerAlgorithm, 'AES256', 'UploadPart echoes the algorithm');
   t.equal(up1.SSECustomerKeyMD5, md5Base64(keyA), 'UploadPart echoes the key MD5');
-  // Rejected parts carry small bodies: a large body on an early-rejected request can crash the
-  // daemon (reported; see the todo test at the end).
+  // Rejected parts carry small bodies (large early-rejected bodies: http-rejected-bodies.test.ts).
   await expectS3Error(t, s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 2, Body: 'tiny' })), 'InvalidRequest', 400, 'part without key');
   await expectS3Error(
     t,
