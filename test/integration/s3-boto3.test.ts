@@ -264,10 +264,10 @@ async function suite(botocoreVersion: string): Promise<void> {
     return `"${h.digest('hex')}-${n}"`;
   }
 
-  /** One assertion: the call failed with this S3 code and HTTP status (`todo` marks a known daemon bug). */
-  function failed(t: Test, f: Failure, code: string, status: number, what: string, todo: string | false = false): void {
+  /** One assertion: the call failed with this S3 code and HTTP status. */
+  function failed(t: Test, f: Failure, code: string, status: number, what: string): void {
     const note = f.exception ? ` (no S3 answer: ${f.exception})` : '';
-    t.same({ code: f.code, status: f.status }, { code, status }, `${what} → ${code} ${status}${note}`, todo ? { todo } : {});
+    t.same({ code: f.code, status: f.status }, { code, status }, `${what} → ${code} ${status}${note}`);
   }
 
   /** S3 sorts keys by their UTF-8 bytes. */
