@@ -17,6 +17,10 @@ export type Operation =
   | 'GetBucketEncryption'
   | 'PutBucketEncryption'
   | 'DeleteBucketEncryption'
+  | 'GetBucketAcl'
+  | 'PutBucketAcl'
+  | 'GetObjectAcl'
+  | 'PutObjectAcl'
   | 'ListMultipartUploads'
   | 'DeleteObjects'
   | 'PutObject'
@@ -72,7 +76,7 @@ export const MAX_KEY_BYTES = 1024;
 // Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
 // misread as a plain object or bucket operation.
 const UNSUPPORTED_SUBRESOURCES = [
-  'acl', 'policy', 'policyStatus', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
+  'policy', 'policyStatus', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
   'replication', 'object-lock', 'retention', 'legal-hold', 'ownershipControls', 'publicAccessBlock',
   'accelerate', 'requestPayment', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
   'select', 'torrent', 'attributes', 'versionId', 'session', 'renameObject', 'metadataTable',
@@ -151,9 +155,16 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     throw new S3Error('MethodNotAllowed');
   }
 
-  const routed = key === undefined ? bucketRoute(method, bucket, query) : objectRoute(method, bucket, key, query, headers);
+  // ?acl is its own resource: only GET and PUT exist (never a DELETE of the bucket or object).
+  const routed = query.has('acl') ? aclRoute(method, bucket, key) : key === undefined ? bucketRoute(method, bucket, query) : objectRoute(method, bucket, key, query, headers);
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
+}
+
+function aclRoute(method: string, bucket: string, key: string | undefined): Route {
+  if (method !== 'GET' && method !== 'PUT') throw new S3Error('MethodNotAllowed');
+  const op: Operation = key === undefined ? (method === 'GET' ? 'GetBucketAcl' : 'PutBucketAcl') : method === 'GET' ? 'GetObjectAcl' : 'PutObjectAcl';
+  return key === undefined ? { op, bucket } : { op, bucket, key };
 }
 
 function bucketRoute(method: string, bucket: string, query: URLSearchParams): Route {

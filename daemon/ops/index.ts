@@ -18,6 +18,7 @@ import type { OpsEnv } from './env.js';
 import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from './list.js';
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
 import { handleCopyObject } from './copy.js';
+import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
 import { handleDeleteObjects } from './delete-objects.js';
 import {
   handleAbortMultipartUpload,
@@ -45,6 +46,10 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketEncryption: handleGetBucketEncryption,
   PutBucketEncryption: handlePutBucketEncryption,
   DeleteBucketEncryption: handleDeleteBucketEncryption,
+  GetBucketAcl: handleGetBucketAcl,
+  PutBucketAcl: handlePutBucketAcl,
+  GetObjectAcl: handleGetObjectAcl,
+  PutObjectAcl: handlePutObjectAcl,
   ListObjects: handleListObjects,
   ListObjectsV2: handleListObjectsV2,
   ListObjectVersions: handleListObjectVersions,

@@ -8,6 +8,9 @@ import {
   DeleteObjectCommand,
   GetBucketAclCommand,
   GetBucketLocationCommand,
+  GetObjectAclCommand,
+  PutBucketAclCommand,
+  PutObjectAclCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -213,19 +216,14 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
   const b = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: b }));
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'keep me' }));
-  await expectSdkError(t, s3.send(new GetBucketAclCommand({ Bucket: b })), 'NotImplemented', 501, 'GetBucketAcl');
   await expectSdkError(t, s3.send(new GetBucketTaggingCommand({ Bucket: b })), 'NotImplemented', 501, 'GetBucketTagging');
   const cases: Array<[string, string, string]> = [
-    ['GET', `/${b}`, 'acl'],
-    ['PUT', `/${b}`, 'acl'],
     ['GET', `/${b}`, 'tagging'],
     ['PUT', `/${b}`, 'tagging'],
     ['DELETE', `/${b}`, 'tagging'],
     ['GET', `/${b}`, 'policy'],
     ['GET', `/${b}`, 'cors'],
     ['GET', `/${b}`, 'lifecycle'],
-    ['GET', `/${b}/k`, 'acl'],
-    ['PUT', `/${b}/k`, 'acl'],
     ['GET', `/${b}/k`, 'tagging'],
     ['PUT', `/${b}/k`, 'tagging'],
     ['DELETE', `/${b}/k`, 'tagging'],
@@ -236,12 +234,44 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     const r = await req(`${method} ?${sub}`, { method, path, query: sub });
     assertXmlError(t, r, 501, 'NotImplemented', `${method} ${path}?${sub}`);
   }
-  // The PUT/DELETE ?tagging and ?acl above did not touch the object or the bucket.
+  for (const path of [`/${b}`, `/${b}/k`]) {
+    assertXmlError(t, await req(`DELETE ${path}?acl`, { method: 'DELETE', path, query: 'acl' }), 405, 'MethodNotAllowed', `DELETE ${path}?acl`);
+  }
+  // The PUT/DELETE ?tagging and DELETE ?acl above did not touch the object or the bucket.
   const got = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }));
   t.equal(await got.Body?.transformToString(), 'keep me', 'object unchanged');
   t.equal((await s3.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, 'bucket still there');
   const patch = await req('PATCH object', { method: 'PATCH', path: `/${b}/k` });
   assertXmlError(t, patch, 405, 'MethodNotAllowed', 'PATCH on an object');
+});
+
+t.test('ACLs read back as the canned private ACL; only "private" can be set', async (t) => {
+  const s3 = d.s3();
+  const b = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'keep me' }));
+  const owner = { ID: ACCESS_KEY, DisplayName: ACCESS_KEY };
+  const privateGrants = [{ Grantee: { ...owner, Type: 'CanonicalUser' }, Permission: 'FULL_CONTROL' }];
+  const bucketAcl = await s3.send(new GetBucketAclCommand({ Bucket: b }));
+  t.same([bucketAcl.Owner, bucketAcl.Grants], [owner, privateGrants], 'GetBucketAcl: the owner, FULL_CONTROL, nobody else');
+  const objectAcl = await s3.send(new GetObjectAclCommand({ Bucket: b, Key: 'k' }));
+  t.same([objectAcl.Owner, objectAcl.Grants], [owner, privateGrants], 'GetObjectAcl: the same');
+  t.equal((await s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', ACL: 'private' }))).$metadata.httpStatusCode, 200, 'PutObjectAcl private');
+  t.equal((await s3.send(new PutBucketAclCommand({ Bucket: b, ACL: 'private' }))).$metadata.httpStatusCode, 200, 'PutBucketAcl private');
+  await expectSdkError(t, s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', ACL: 'public-read' })), 'NotImplemented', 501, 'PutObjectAcl public-read');
+  await expectSdkError(t, s3.send(new PutBucketAclCommand({ Bucket: b, GrantRead: 'uri=http://acs.amazonaws.com/groups/global/AllUsers' })), 'NotImplemented', 501, 'PutBucketAcl with a grant');
+  await expectSdkError(
+    t,
+    s3.send(new PutBucketAclCommand({ Bucket: b, AccessControlPolicy: { Owner: owner, Grants: [{ Grantee: { Type: 'Group', URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' }] } })),
+    'NotImplemented',
+    501,
+    'PutBucketAcl with a policy document',
+  );
+  await expectSdkError(t, s3.send(new GetObjectAclCommand({ Bucket: b, Key: 'missing' })), 'NoSuchKey', 404, 'GetObjectAcl of a missing key');
+  await expectSdkError(t, s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'missing', ACL: 'private' })), 'NoSuchKey', 404, 'PutObjectAcl of a missing key');
+  await expectSdkError(t, s3.send(new GetBucketAclCommand({ Bucket: bucketName() })), 'NoSuchBucket', 404, 'GetBucketAcl of a missing bucket');
+  const got = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }));
+  t.equal(await got.Body?.transformToString(), 'keep me', 'the object is untouched');
 });
 
 t.test('x-amz-request-id on every response, unique, and echoed in error bodies', async (t) => {

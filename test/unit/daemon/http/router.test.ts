@@ -115,7 +115,7 @@ t.test('methods a resource does not support → MethodNotAllowed; POST without a
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['acl', 'policy', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
+  const subs = ['policy', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
@@ -124,7 +124,7 @@ t.test('unsupported sub-resources answer NotImplemented on buckets and objects, 
   }
   // Also with a value and next to a supported parameter.
   t.equal(codeOf(() => r('PUT', '/bkt/key?tagging=&x=1')), 'NotImplemented');
-  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&acl')), 'NotImplemented');
+  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&tagging')), 'NotImplemented');
   t.equal(codeOf(() => r('GET', '/bkt/k?versionId=abc')), 'NotImplemented', 'versions are not implemented');
   // Names that merely start like a sub-resource are plain parameters.
   t.strictSame(r('GET', '/bkt/k?aclx=1'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
@@ -194,7 +194,8 @@ t.test('virtual-host-style addressing', async (t) => {
   // Without S3_DOMAIN, nothing is virtual-host-style.
   t.strictSame(r('GET', '/k', { host: 'bkt.localhost', domains: [] }), { op: 'ListObjects', bucket: 'k' });
   // Sub-resources and key length rules apply the same way.
-  t.equal(codeOf(() => vh('GET', '/?acl', 'bkt.localhost')), 'NotImplemented');
+  t.equal(codeOf(() => vh('GET', '/?policy', 'bkt.localhost')), 'NotImplemented');
+  t.strictSame(vh('GET', '/?acl', 'bkt.localhost'), { op: 'GetBucketAcl', bucket: 'bkt', virtualHost: true });
   t.equal(codeOf(() => vh('PUT', '/k?tagging', 'bkt.localhost')), 'NotImplemented');
   t.equal(codeOf(() => vh('PUT', '/' + 'k'.repeat(1025), 'bkt.localhost')), 'KeyTooLongError');
   t.strictSame(vh('PUT', '/' + 'k'.repeat(1024), 'bkt.localhost').key?.length, 1024);
@@ -207,4 +208,16 @@ t.test('bucketFromHost', async (t) => {
   t.equal(bucketFromHost('localhost', ['localhost']), undefined);
   t.equal(bucketFromHost('.localhost', ['localhost']), undefined, 'an empty label is not a bucket');
   t.equal(bucketFromHost('a.localhost', []), undefined);
+});
+
+t.test('?acl: GET and PUT on buckets and objects, nothing else (never a delete)', async (t) => {
+  t.strictSame(r('GET', '/bkt?acl'), { op: 'GetBucketAcl', bucket: 'bkt' });
+  t.strictSame(r('PUT', '/bkt?acl'), { op: 'PutBucketAcl', bucket: 'bkt' });
+  t.strictSame(r('GET', '/bkt/k?acl'), { op: 'GetObjectAcl', bucket: 'bkt', key: 'k' });
+  t.strictSame(r('PUT', '/bkt/k?acl='), { op: 'PutObjectAcl', bucket: 'bkt', key: 'k' });
+  t.strictSame(r('GET', '/bkt?list-type=2&acl'), { op: 'GetBucketAcl', bucket: 'bkt' }, 'acl wins over other parameters');
+  for (const method of ['DELETE', 'HEAD', 'POST']) {
+    t.equal(codeOf(() => r(method, '/bkt?acl')), 'MethodNotAllowed', `${method} /bkt?acl`);
+    t.equal(codeOf(() => r(method, '/bkt/k?acl')), 'MethodNotAllowed', `${method} /bkt/k?acl`);
+  }
 });
