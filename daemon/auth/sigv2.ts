@@ -10,7 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4.js';
-import { MAX_CLOCK_SKEW_MS, formatAmzDate, parseAmzDate, parsePayloadMode } from './sigv4.js';
+import { MAX_CLOCK_SKEW_MS, formatAmzDate, lookupSecret, parseAmzDate, parsePayloadMode } from './sigv4.js';
 
 /**
  * Sub-resources that are part of the canonical resource. Signers disagree on the list, so a
@@ -120,12 +120,6 @@ function payloadOf(headers: Record<string, string>): PayloadMode {
   return mode;
 }
 
-function lookup(creds: Credentials, accessKeyId: string): string {
-  const secret = accessKeyId === '' ? undefined : creds.lookup(accessKeyId);
-  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
-  return secret;
-}
-
 function result(accessKeyId: string, payload: PayloadMode, time: number, presigned: boolean): AuthResult {
   return { accessKeyId, payload, seedSignature: '', signingKey: Buffer.alloc(0), scope: '', amzDate: formatAmzDate(new Date(time)), presigned };
 }
@@ -151,7 +145,7 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
     }
   }
   if (time === undefined) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
-  const secret = lookup(creds, accessKeyId);
+  const secret = lookupSecret(creds, accessKeyId);
   if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
   const payload = payloadOf(req.headers);
   const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket);
@@ -171,7 +165,7 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
   if (expires === undefined || !/^\d{1,12}$/.test(expires)) {
     throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication (Signature Version 2) requires the AWSAccessKeyId, Expires and Signature parameters, Expires in seconds since the epoch.');
   }
-  const secret = lookup(creds, params.get('AWSAccessKeyId') ?? '');
+  const secret = lookupSecret(creds, params.get('AWSAccessKeyId') ?? '');
   if (now > Number(expires) * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   const payload = payloadOf(req.headers);
   const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket);

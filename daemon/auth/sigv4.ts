@@ -437,7 +437,7 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
   throw new S3Error('AccessDenied', 'Access Denied.');
 }
 
-function lookupSecret(creds: Credentials, accessKeyId: string): string {
+export function lookupSecret(creds: Credentials, accessKeyId: string): string {
   const secret = creds.lookup(accessKeyId);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   return secret;

@@ -41,13 +41,9 @@ interface Pending {
   responding: boolean;
   /** The response is complete (uWS forbids touching `res` afterwards). */
   ended: boolean;
-  /** Content-Length of the raw body; undefined when there is none or it is chunked. */
-  rawLength: number | undefined;
-  /** The body comes with Transfer-Encoding (chunked): its length is known only at its end. */
-  chunked: boolean;
-  /** Answered before its body was read: the rest of the body is read and dropped (drainBody). */
-  discard: boolean;
-  /** While discarding: takes the dropped chunks. */
+  /** The raw body's Content-Length, 'chunked' (Transfer-Encoding: known only at its end), or undefined. */
+  rawLength: number | 'chunked' | undefined;
+  /** Set when the request was answered before its body was read: takes the rest, to drop it (drainBody). */
   drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
 }
 
@@ -99,9 +95,8 @@ const STATUS_TEXT: Record<number, string> = {
  * when the client goes away (close = true).
  */
 function drainBody(p: Pending, then: ((close: boolean) => void) | undefined): void {
-  p.discard = true;
   let seen = 0;
-  p.drain = (chunk, isLast) => {
+  const drain = (chunk: ArrayBuffer, isLast: boolean): void => {
     if (then === undefined) return;
     seen += chunk.byteLength;
     if (isLast || seen > DRAIN_MAX_BYTES || p.aborted) {
@@ -110,8 +105,9 @@ function drainBody(p: Pending, then: ((close: boolean) => void) | undefined): vo
       settle(!isLast || p.aborted);
     }
   };
+  p.drain = drain;
   // Answered before a body consumer was set up (routing or authentication failed).
-  if (p.body === undefined) p.res.onData((chunk, isLast) => p.drain?.(chunk, isLast));
+  if (p.body === undefined) p.res.onData(drain);
   else p.body.onAbort();
 }
 
@@ -223,7 +219,8 @@ export class HttpServer {
     req.forEach((k, v) => {
       headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
     });
-    const rawLength = headers['transfer-encoding'] === undefined && headers['content-length'] !== undefined && /^\d+$/.test(headers['content-length']) ? Number(headers['content-length']) : undefined;
+    const contentLength = headers['content-length'];
+    const rawLength = headers['transfer-encoding'] !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
     const pending: Pending = {
       res,
       aborted: false,
@@ -234,8 +231,6 @@ export class HttpServer {
       responding: false,
       ended: false,
       rawLength,
-      chunked: headers['transfer-encoding'] !== undefined,
-      discard: false,
       drain: undefined,
     };
     this.inFlight.add(pending);
@@ -317,7 +312,7 @@ export class HttpServer {
     pending.body = body;
     if (hasBody) {
       res.onData((chunk, isLast) => {
-        if (pending.discard) pending.drain?.(chunk, isLast);
+        if (pending.drain !== undefined) pending.drain(chunk, isLast);
         else body.onRaw(chunk, isLast);
       });
     }
@@ -395,12 +390,12 @@ export class HttpServer {
     const headers = result.headers ?? {};
     // While draining, no connection is kept alive for another request.
     if (this.closing) closeConnection = true;
-    else if (closeConnection && !p.discard) {
-      if (p.rawLength !== undefined && p.rawLength <= DRAIN_MAX_BYTES) {
+    else if (closeConnection && p.drain === undefined) {
+      if (typeof p.rawLength === 'number' && p.rawLength <= DRAIN_MAX_BYTES) {
         // Known length: answer now, keep the connection, drop the rest of the body as it comes.
         closeConnection = false;
         drainBody(p, undefined);
-      } else if (p.rawLength === undefined && p.chunked) {
+      } else if (p.rawLength === 'chunked') {
         // Unknown length: hold the answer until the body ends (then keep the connection) or
         // passes the bound (then close it); uWS cannot close a connection after the response.
         drainBody(p, (close) => this.finish(p, result, id, started, fields, method, close, bytesIn));

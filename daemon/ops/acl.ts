@@ -5,6 +5,7 @@
 // to someone else is refused with NotImplemented rather than silently dropped.
 import { S3Error } from '../errors.js';
 import { requireBucket, type OpsEnv } from './env.js';
+import { getRecord } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
 
@@ -20,11 +21,6 @@ function privateAcl(ctx: RequestContext): Result {
     },
   });
   return { status: 200, headers: XML, body };
-}
-
-function requireObject(env: OpsEnv, ctx: RequestContext): void {
-  requireBucket(env, ctx.bucket);
-  if (env.meta.getObject(ctx.bucket!, ctx.key!) === undefined) throw new S3Error('NoSuchKey');
 }
 
 /** Only the canned `private` ACL, by header or by an empty body, can be set. */
@@ -49,11 +45,11 @@ export async function handlePutBucketAcl(env: OpsEnv, ctx: RequestContext): Prom
 }
 
 export async function handleGetObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireObject(env, ctx);
+  getRecord(env, ctx.bucket, ctx.key!);
   return privateAcl(ctx);
 }
 
 export async function handlePutObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireObject(env, ctx);
+  getRecord(env, ctx.bucket, ctx.key!);
   return acceptPrivateOnly(ctx);
 }
