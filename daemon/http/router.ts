@@ -21,6 +21,12 @@ export type Operation =
   | 'PutBucketAcl'
   | 'GetObjectAcl'
   | 'PutObjectAcl'
+  | 'GetBucketTagging'
+  | 'PutBucketTagging'
+  | 'DeleteBucketTagging'
+  | 'GetObjectTagging'
+  | 'PutObjectTagging'
+  | 'DeleteObjectTagging'
   | 'ListMultipartUploads'
   | 'DeleteObjects'
   | 'PutObject'
@@ -51,6 +57,8 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'DeleteObjects',
   'PutBucketEncryption',
   'PutBucketVersioning',
+  'PutBucketTagging',
+  'PutObjectTagging',
   'CreateBucket',
 ]);
 
@@ -76,7 +84,7 @@ export const MAX_KEY_BYTES = 1024;
 // Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
 // misread as a plain object or bucket operation.
 const UNSUPPORTED_SUBRESOURCES = [
-  'policy', 'policyStatus', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
+  'policy', 'policyStatus', 'cors', 'lifecycle', 'website', 'logging', 'notification',
   'replication', 'object-lock', 'retention', 'legal-hold', 'ownershipControls', 'publicAccessBlock',
   'accelerate', 'requestPayment', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
   'select', 'torrent', 'attributes', 'versionId', 'session', 'renameObject', 'metadataTable',
@@ -155,8 +163,15 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     throw new S3Error('MethodNotAllowed');
   }
 
-  // ?acl is its own resource: only GET and PUT exist (never a DELETE of the bucket or object).
-  const routed = query.has('acl') ? aclRoute(method, bucket, key) : key === undefined ? bucketRoute(method, bucket, query) : objectRoute(method, bucket, key, query, headers);
+  // ?acl and ?tagging are resources of their own: a method they lack is never a DELETE or PUT of
+  // the bucket or object itself.
+  const routed = query.has('acl')
+    ? aclRoute(method, bucket, key)
+    : query.has('tagging')
+      ? taggingRoute(method, bucket, key)
+      : key === undefined
+        ? bucketRoute(method, bucket, query)
+        : objectRoute(method, bucket, key, query, headers);
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
 }
@@ -164,6 +179,13 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
 function aclRoute(method: string, bucket: string, key: string | undefined): Route {
   if (method !== 'GET' && method !== 'PUT') throw new S3Error('MethodNotAllowed');
   const op: Operation = key === undefined ? (method === 'GET' ? 'GetBucketAcl' : 'PutBucketAcl') : method === 'GET' ? 'GetObjectAcl' : 'PutObjectAcl';
+  return key === undefined ? { op, bucket } : { op, bucket, key };
+}
+
+function taggingRoute(method: string, bucket: string, key: string | undefined): Route {
+  const verb = method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : method === 'DELETE' ? 'Delete' : undefined;
+  if (verb === undefined) throw new S3Error('MethodNotAllowed');
+  const op = `${verb}${key === undefined ? 'Bucket' : 'Object'}Tagging` as Operation;
   return key === undefined ? { op, bucket } : { op, bucket, key };
 }
 

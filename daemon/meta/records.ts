@@ -61,7 +61,12 @@ export interface ObjectRecord {
   /** Multipart objects: parts in order (each its own DARE stream when encrypted). */
   readonly parts?: readonly PartRecord[];
   readonly sse?: SseRecord;
+  /** Object tags (key, value) in the order the client gave them; absent when there are none. */
+  readonly tags?: TagSet;
 }
+
+/** Tags as (key, value) pairs, in the client's order. */
+export type TagSet = ReadonlyArray<readonly [string, string]>;
 
 export interface BucketEncryption {
   readonly algorithm: 'AES256' | 'aws:kms';
@@ -74,6 +79,7 @@ export interface BucketRecord {
   readonly name: string;
   readonly created: number;
   readonly encryption?: BucketEncryption;
+  readonly tags?: TagSet;
 }
 
 export interface UploadRecord {
@@ -86,6 +92,8 @@ export interface UploadRecord {
   readonly userMeta: Record<string, string>;
   readonly sse?: SseRecord;
   readonly checksumAlgorithm?: string;
+  /** Tags for the completed object (x-amz-tagging on CreateMultipartUpload). */
+  readonly tags?: TagSet;
 }
 
 /** Every data file a record points at (for gc and the orphan sweep). */

@@ -201,6 +201,23 @@ export class MetaStore {
     });
   }
 
+  /**
+   * Rewrites the current record of bucket/key in one transaction (the object's data is never
+   * touched: `update` must keep its files). NoSuchKey when the key has no object.
+   */
+  updateObject(bucket: string, key: string, update: (current: ObjectRecord) => ObjectRecord): Promise<ObjectRecord> {
+    return this.write(() => {
+      if (!this.buckets.get(bucket)) throw new MetaConflict('NoSuchBucket');
+      const k = objectKey(bucket, key);
+      const old = this.objects.get(k);
+      if (!old) throw new MetaConflict('NoSuchKey');
+      const next = update(old);
+      if (filesOf(next).join('\n') !== filesOf(old).join('\n')) throw new Error('updateObject must not change the data files of a record');
+      void this.objects.put(k, next);
+      return next;
+    });
+  }
+
   deleteObject(bucket: string, key: string): Promise<boolean> {
     return this.write(() => {
       const k = objectKey(bucket, key);

@@ -9,6 +9,7 @@ import { sealObjectKey } from '../sse/object-key.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
+import { copyTags, tagsField } from './tagging.js';
 import { checkConditions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
@@ -102,6 +103,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
 
   const headers = mode === 'REPLACE' ? collectStoredHeaders(ctx.headers, ctx.query) : src.record.headers;
   const userMeta = mode === 'REPLACE' ? collectUserMeta(ctx.headers, ctx.query) : src.record.userMeta;
+  const tags = copyTags(ctx, src.record.tags);
 
   if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none') {
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
@@ -115,12 +117,14 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
     try {
       const sealed = sealObjectKey(objectKey, encReq.key, 'SSE-C', ctx.bucket!, dstKey);
       const mtime = Date.now();
+      const { tags: _sourceTags, ...kept } = src.record;
       const record: ObjectRecord = {
-        ...src.record,
+        ...kept,
         headers,
         userMeta,
         mtime,
         sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey, customerKeyMd5: encReq.keyMd5 },
+        ...tagsField(tags),
       };
       await env.meta
         .putObject(ctx.bucket!, dstKey, record, (current) => {
@@ -154,6 +158,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
       stored: written.stored,
       ...(src.record.checksums && !src.record.parts ? { checksums: src.record.checksums } : {}),
       ...(enc ? { sse: enc.record } : {}),
+      ...tagsField(tags),
     };
     await env.meta.putObject(ctx.bucket!, dstKey, record).catch(metaError);
     return copyResult(etag, mtime, sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled));

@@ -21,6 +21,14 @@ import { handleCopyObject } from './copy.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
 import { handleDeleteObjects } from './delete-objects.js';
 import {
+  handleDeleteBucketTagging,
+  handleDeleteObjectTagging,
+  handleGetBucketTagging,
+  handleGetObjectTagging,
+  handlePutBucketTagging,
+  handlePutObjectTagging,
+} from './tagging.js';
+import {
   handleAbortMultipartUpload,
   handleCompleteMultipartUpload,
   handleCreateMultipartUpload,
@@ -50,6 +58,12 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketAcl: handlePutBucketAcl,
   GetObjectAcl: handleGetObjectAcl,
   PutObjectAcl: handlePutObjectAcl,
+  GetBucketTagging: handleGetBucketTagging,
+  PutBucketTagging: handlePutBucketTagging,
+  DeleteBucketTagging: handleDeleteBucketTagging,
+  GetObjectTagging: handleGetObjectTagging,
+  PutObjectTagging: handlePutObjectTagging,
+  DeleteObjectTagging: handleDeleteObjectTagging,
   ListObjects: handleListObjects,
   ListObjectsV2: handleListObjectsV2,
   ListObjectVersions: handleListObjectVersions,

@@ -12,6 +12,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { loadCopySource, readCopySource } from './copy.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
+import { tagsField, tagsFromHeader } from './tagging.js';
 import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, writeEncryption } from './object.js';
 import { intParam, keyEncoder } from './query.js';
@@ -65,6 +66,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
   enc?.objectKey.fill(0);
   if (encReq.kind === 'SSE-C') encReq.key.fill(0);
   const checksumAlgorithm = ctx.headers['x-amz-checksum-algorithm']?.toUpperCase();
+  const tags = tagsFromHeader(ctx.headers, ctx.query);
   const upload: UploadRecord = {
     v: RECORD_VERSION,
     id: secureRandom(24).toString('base64url'),
@@ -75,6 +77,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     userMeta: collectUserMeta(ctx.headers, ctx.query),
     ...(enc ? { sse: enc.record } : {}),
     ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
+    ...tagsField(tags),
   };
   await env.meta.createUpload(upload).catch(metaError);
   return {
@@ -229,6 +232,7 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     stored: parts.reduce((a, p) => a + p.stored, 0),
     parts,
     ...(up.sse ? { sse: up.sse } : {}),
+    ...tagsField(up.tags),
   };
   await env.meta.completeUpload(up, record, check).catch(metaError);
   const bucket = env.meta.getBucket(up.bucket);

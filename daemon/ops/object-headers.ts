@@ -83,6 +83,7 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams)
   }
   for (const [alg, value] of Object.entries(rec.checksums ?? {})) h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
   if (rec.parts) h['x-amz-mp-parts-count'] = String(rec.parts.length);
+  if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);
   return h;
 }
 

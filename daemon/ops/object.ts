@@ -8,6 +8,7 @@ import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncry
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { tagsField, tagsFromHeader } from './tagging.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
@@ -68,6 +69,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   const encReq = writeEncryption(env, ctx, bucket.encryption);
   const headers = collectStoredHeaders(ctx.headers, ctx.query);
   const userMeta = collectUserMeta(ctx.headers, ctx.query);
+  const tags = tagsFromHeader(ctx.headers, ctx.query);
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, key);
   let written: WrittenData | undefined;
   try {
@@ -95,6 +97,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       stored: written.stored,
       ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
       ...(enc ? { sse: enc.record } : {}),
+      ...tagsField(tags),
     };
     await env.meta.putObject(ctx.bucket!, key, record, check).catch(metaError);
     return {

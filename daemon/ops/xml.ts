@@ -23,6 +23,16 @@ const parser = new XMLParser({
   isArray: (name) => name === 'Object' || name === 'Part' || name === 'Rule',
 });
 
+// For documents whose text must be kept byte for byte (tag values may begin or end with spaces).
+const exactParser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  isArray: (name) => name === 'Tag',
+});
+
 export type XmlValue = string | number | boolean | XmlObject | XmlValue[] | undefined | null;
 export interface XmlObject {
   [key: string]: XmlValue;
@@ -35,13 +45,13 @@ export function toXml(root: string, body: XmlObject, withNamespace = true): stri
 }
 
 /** Parses a request XML document; malformed input → MalformedXML. */
-export function parseXml(text: Buffer | string): Record<string, unknown> {
+export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): Record<string, unknown> {
   const s = typeof text === 'string' ? text : text.toString('utf8');
   if (s.trim() === '') throw new S3Error('MalformedXML');
   const valid = XMLValidator.validate(s);
   if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${valid.err.msg}`);
   try {
-    return parser.parse(s) as Record<string, unknown>;
+    return (opts.trim === false ? exactParser : parser).parse(s) as Record<string, unknown>;
   } catch (err) {
     throw new S3Error('MalformedXML', undefined, { cause: err });
   }

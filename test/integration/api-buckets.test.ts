@@ -11,7 +11,7 @@ import {
   GetObjectAclCommand,
   PutBucketAclCommand,
   PutObjectAclCommand,
-  GetBucketTaggingCommand,
+  GetBucketCorsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -216,17 +216,17 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
   const b = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: b }));
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'keep me' }));
-  await expectSdkError(t, s3.send(new GetBucketTaggingCommand({ Bucket: b })), 'NotImplemented', 501, 'GetBucketTagging');
+  await expectSdkError(t, s3.send(new GetBucketCorsCommand({ Bucket: b })), 'NotImplemented', 501, 'GetBucketCors');
   const cases: Array<[string, string, string]> = [
-    ['GET', `/${b}`, 'tagging'],
-    ['PUT', `/${b}`, 'tagging'],
-    ['DELETE', `/${b}`, 'tagging'],
+    ['GET', `/${b}`, 'cors'],
+    ['PUT', `/${b}`, 'cors'],
+    ['DELETE', `/${b}`, 'cors'],
     ['GET', `/${b}`, 'policy'],
     ['GET', `/${b}`, 'cors'],
     ['GET', `/${b}`, 'lifecycle'],
-    ['GET', `/${b}/k`, 'tagging'],
-    ['PUT', `/${b}/k`, 'tagging'],
-    ['DELETE', `/${b}/k`, 'tagging'],
+    ['GET', `/${b}/k`, 'retention'],
+    ['PUT', `/${b}/k`, 'retention'],
+    ['DELETE', `/${b}/k`, 'legal-hold'],
     ['POST', `/${b}/k`, 'restore'],
     ['GET', `/${b}/k`, 'attributes'],
   ];
@@ -236,8 +236,10 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
   }
   for (const path of [`/${b}`, `/${b}/k`]) {
     assertXmlError(t, await req(`DELETE ${path}?acl`, { method: 'DELETE', path, query: 'acl' }), 405, 'MethodNotAllowed', `DELETE ${path}?acl`);
+    assertXmlError(t, await req(`POST ${path}?tagging`, { method: 'POST', path, query: 'tagging' }), 405, 'MethodNotAllowed', `POST ${path}?tagging`);
   }
-  // The PUT/DELETE ?tagging and DELETE ?acl above did not touch the object or the bucket.
+  // The PUT/DELETE ?cors, ?retention, ?legal-hold, DELETE ?acl and POST ?tagging above did not
+  // touch the object or the bucket.
   const got = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }));
   t.equal(await got.Body?.transformToString(), 'keep me', 'object unchanged');
   t.equal((await s3.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, 'bucket still there');

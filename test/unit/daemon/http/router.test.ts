@@ -115,7 +115,7 @@ t.test('methods a resource does not support → MethodNotAllowed; POST without a
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['policy', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
+  const subs = ['policy', 'cors', 'lifecycle', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
@@ -123,8 +123,8 @@ t.test('unsupported sub-resources answer NotImplemented on buckets and objects, 
     }
   }
   // Also with a value and next to a supported parameter.
-  t.equal(codeOf(() => r('PUT', '/bkt/key?tagging=&x=1')), 'NotImplemented');
-  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&tagging')), 'NotImplemented');
+  t.equal(codeOf(() => r('PUT', '/bkt/key?cors=&x=1')), 'NotImplemented');
+  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&lifecycle')), 'NotImplemented');
   t.equal(codeOf(() => r('GET', '/bkt/k?versionId=abc')), 'NotImplemented', 'versions are not implemented');
   // Names that merely start like a sub-resource are plain parameters.
   t.strictSame(r('GET', '/bkt/k?aclx=1'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
@@ -196,9 +196,24 @@ t.test('virtual-host-style addressing', async (t) => {
   // Sub-resources and key length rules apply the same way.
   t.equal(codeOf(() => vh('GET', '/?policy', 'bkt.localhost')), 'NotImplemented');
   t.strictSame(vh('GET', '/?acl', 'bkt.localhost'), { op: 'GetBucketAcl', bucket: 'bkt', virtualHost: true });
-  t.equal(codeOf(() => vh('PUT', '/k?tagging', 'bkt.localhost')), 'NotImplemented');
+  t.equal(codeOf(() => vh('PUT', '/k?cors', 'bkt.localhost')), 'NotImplemented');
+  t.strictSame(vh('PUT', '/k?tagging', 'bkt.localhost'), { op: 'PutObjectTagging', bucket: 'bkt', key: 'k', virtualHost: true });
   t.equal(codeOf(() => vh('PUT', '/' + 'k'.repeat(1025), 'bkt.localhost')), 'KeyTooLongError');
   t.strictSame(vh('PUT', '/' + 'k'.repeat(1024), 'bkt.localhost').key?.length, 1024);
+});
+
+t.test('?tagging is its own resource on buckets and objects: GET, PUT and DELETE only', async (t) => {
+  for (const [method, verb] of [['GET', 'Get'], ['PUT', 'Put'], ['DELETE', 'Delete']] as const) {
+    t.strictSame(r(method, '/bkt?tagging'), { op: `${verb}BucketTagging`, bucket: 'bkt' }, `${method} /bkt?tagging`);
+    t.strictSame(r(method, '/bkt/a/b?tagging='), { op: `${verb}ObjectTagging`, bucket: 'bkt', key: 'a/b' }, `${method} /bkt/a/b?tagging=`);
+  }
+  // A PUT with x-amz-copy-source or uploadId is still tagging, never a copy or a part upload.
+  t.strictSame(r('PUT', '/bkt/k?tagging&uploadId=1', { headers: { 'x-amz-copy-source': 'a/b' } }), { op: 'PutObjectTagging', bucket: 'bkt', key: 'k' });
+  for (const method of ['POST', 'HEAD', 'PATCH']) {
+    t.equal(codeOf(() => r(method, '/bkt?tagging')), 'MethodNotAllowed', `${method} /bkt?tagging`);
+    t.equal(codeOf(() => r(method, '/bkt/k?tagging')), 'MethodNotAllowed', `${method} /bkt/k?tagging`);
+  }
+  t.ok(BODY_OPERATIONS.has('PutObjectTagging') && BODY_OPERATIONS.has('PutBucketTagging'));
 });
 
 t.test('bucketFromHost', async (t) => {

@@ -244,6 +244,29 @@ t.test('putObject and deleteObject queue the replaced files; checks abort the co
   t.equal(await code(m.deleteBucket('b')), 'NoSuchBucket');
 });
 
+t.test('updateObject rewrites the current record in place and never its data files', async (t) => {
+  const m = openStore(t);
+  t.equal(await code(m.updateObject('nb', 'k', (r) => r)), 'NoSuchBucket');
+  await m.createBucket('b');
+  t.equal(await code(m.updateObject('b', 'k', (r) => r)), 'NoSuchKey');
+  const f = fid();
+  await m.putObject('b', 'k', fileObj(f));
+  const tagged = await m.updateObject('b', 'k', (r) => ({ ...r, tags: [['a', '1'], ['b', '']] }));
+  t.same(tagged.tags, [['a', '1'], ['b', '']]);
+  t.same(m.getObject('b', 'k')!.tags, [['a', '1'], ['b', '']], 'tags stored, in order');
+  t.same(m.getObject('b', 'k')!.data, { file: f }, 'data reference kept');
+  t.same(m.queuedFiles(), [], 'nothing queued: the data file is still in use');
+  // A rewrite that points at other data would orphan or lose a file: refused, nothing changes.
+  await t.rejects(m.updateObject('b', 'k', (r) => ({ ...r, data: { file: fid() }, tags: [] })), /must not change the data files/);
+  t.same(m.getObject('b', 'k')!.tags, [['a', '1'], ['b', '']], 'record unchanged after the refused rewrite');
+  t.same(m.getObject('b', 'k')!.data, { file: f });
+  // The update function sees the record current at commit time.
+  await m.putObject('b', 'k', obj({ etag: 'newer' }));
+  const seen = await m.updateObject('b', 'k', (r) => ({ ...r, tags: [['c', r.etag]] }));
+  t.same(seen.tags, [['c', 'newer']]);
+  t.same(m.queuedFiles(), [f], 'the overwrite (not the update) queued the old file');
+});
+
 t.test('multipart: parts replace, complete and abort queue exactly the unused files', async (t) => {
   const m = openStore(t);
   await m.createBucket('b');

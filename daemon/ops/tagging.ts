@@ -1,0 +1,154 @@
+// Object and bucket tagging, as S3 has it: Put/Get/DeleteObjectTagging, Put/Get/DeleteBucketTagging,
+// and the `x-amz-tagging` header on PutObject, CreateMultipartUpload and CopyObject (with
+// `x-amz-tagging-directive`). Tags live in the object's (or bucket's) LMDB record; changing them
+// never touches the object's data, its ETag or its Last-Modified, so SSE-C objects are tagged
+// without their key. Every rule S3 applies to a tag set is checked before anything is stored.
+import { S3Error } from '../errors.js';
+import type { TagSet } from '../meta/records.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { getRecord } from './object.js';
+import type { RequestContext, Result } from './types.js';
+import { parseXml, toXml } from './xml.js';
+
+const XML = { 'content-type': 'application/xml' };
+const MAX_XML_BODY = 64 * 1024;
+export const MAX_OBJECT_TAGS = 10;
+export const MAX_BUCKET_TAGS = 50;
+const MAX_KEY_CHARS = 128;
+const MAX_VALUE_CHARS = 256;
+/** S3's documented tag alphabet: letters, numbers, spaces and `_ . : / = + - @`. */
+const ALLOWED = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+function chars(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** Throws InvalidTag unless `tags` is a tag set S3 would accept (at most `max` tags). */
+export function validateTags(tags: TagSet, max: number): void {
+  if (tags.length > max) throw new S3Error('InvalidTag', `A tag set can hold at most ${max} tags; this one has ${tags.length}.`);
+  const seen = new Set<string>();
+  for (const [key, value] of tags) {
+    const keyChars = chars(key);
+    if (keyChars < 1 || keyChars > MAX_KEY_CHARS) throw new S3Error('InvalidTag', `A tag key must be 1 to ${MAX_KEY_CHARS} characters long.`);
+    if (chars(value) > MAX_VALUE_CHARS) throw new S3Error('InvalidTag', `A tag value can be at most ${MAX_VALUE_CHARS} characters long.`);
+    if (key.toLowerCase().startsWith('aws:')) throw new S3Error('InvalidTag', 'Tag keys starting with "aws:" are reserved.');
+    if (!ALLOWED.test(key) || !ALLOWED.test(value)) {
+      throw new S3Error('InvalidTag', 'Tags may contain only letters, numbers, spaces and the characters _ . : / = + - @.');
+    }
+    if (seen.has(key)) throw new S3Error('InvalidTag', `Cannot provide multiple tags with the same key: ${key}.`);
+    seen.add(key);
+  }
+}
+
+/**
+ * The object tags a write asks for in `x-amz-tagging` (URL query encoding, `k1=v1&k2=v2`;
+ * presigned URLs carry it as a query parameter). Undefined when the request sets none.
+ */
+export function tagsFromHeader(headers: Readonly<Record<string, string>>, query: URLSearchParams): TagSet | undefined {
+  const raw = headers['x-amz-tagging'] ?? query.get('x-amz-tagging') ?? undefined;
+  if (raw === undefined || raw === '') return undefined;
+  const tags: Array<[string, string]> = [];
+  for (const part of raw.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const [k, v] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    tags.push([decode(k), decode(v)]);
+  }
+  validateTags(tags, MAX_OBJECT_TAGS);
+  return tags.length > 0 ? tags : undefined;
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    throw new S3Error('InvalidTag', 'The x-amz-tagging header is not valid URL query encoding.');
+  }
+}
+
+/** The tags of a copy: the source's (`x-amz-tagging-directive: COPY`, the default) or the request's. */
+export function copyTags(ctx: RequestContext, source: TagSet | undefined): TagSet | undefined {
+  const directive = (ctx.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown tagging directive: use COPY or REPLACE.');
+  const requested = tagsFromHeader(ctx.headers, ctx.query);
+  return directive === 'REPLACE' ? requested : source;
+}
+
+/** `{ tags }` when there are any, for spreading into a record. */
+export function tagsField(tags: TagSet | undefined): { tags?: TagSet } {
+  return tags && tags.length > 0 ? { tags } : {};
+}
+
+/** Parses a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>` document. */
+export function parseTagging(body: Buffer, max: number): TagSet {
+  // Values are kept exactly as sent: a tag value may begin or end with a space.
+  const doc = parseXml(body, { trim: false });
+  const tagging = doc.Tagging as Record<string, unknown> | string | undefined;
+  if (tagging === undefined || tagging === null) throw new S3Error('MalformedXML', 'Expected a Tagging document.');
+  if (typeof tagging !== 'object') throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');
+  const tagSet = tagging.TagSet;
+  if (tagSet === undefined) throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');
+  if (typeof tagSet === 'string') {
+    if (tagSet.trim() !== '') throw new S3Error('MalformedXML', 'TagSet holds only Tag elements.');
+    return [];
+  }
+  const list = (tagSet as Record<string, unknown>).Tag ?? [];
+  if (!Array.isArray(list)) throw new S3Error('MalformedXML', 'TagSet holds only Tag elements.');
+  const tags: Array<[string, string]> = [];
+  for (const tag of list as unknown[]) {
+    if (typeof tag !== 'object' || tag === null) throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
+    const { Key: key, Value: value } = tag as Record<string, unknown>;
+    if (typeof key !== 'string' || typeof value !== 'string') throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
+    tags.push([key, value]);
+  }
+  validateTags(tags, max);
+  return tags;
+}
+
+function taggingXml(tags: TagSet | undefined): string {
+  return toXml('Tagging', { TagSet: { Tag: (tags ?? []).map(([Key, Value]) => ({ Key, Value })) } });
+}
+
+export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const rec = getRecord(env, ctx.bucket, ctx.key!);
+  return { status: 200, headers: XML, body: taggingXml(rec.tags) };
+}
+
+export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  getRecord(env, ctx.bucket, ctx.key!);
+  const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_OBJECT_TAGS);
+  await env.meta.updateObject(ctx.bucket!, ctx.key!, (rec) => withTags(rec, tags)).catch(metaError);
+  return { status: 200 };
+}
+
+export async function handleDeleteObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  getRecord(env, ctx.bucket, ctx.key!);
+  await env.meta.updateObject(ctx.bucket!, ctx.key!, (rec) => withTags(rec, undefined)).catch(metaError);
+  return { status: 204 };
+}
+
+export async function handleGetBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const bucket = requireBucket(env, ctx.bucket);
+  if (!bucket.tags || bucket.tags.length === 0) throw new S3Error('NoSuchTagSet');
+  return { status: 200, headers: XML, body: taggingXml(bucket.tags) };
+}
+
+export async function handlePutBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_BUCKET_TAGS);
+  await env.meta.updateBucket(ctx.bucket!, (b) => withTags(b, tags)).catch(metaError);
+  return { status: 204 };
+}
+
+export async function handleDeleteBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  await env.meta.updateBucket(ctx.bucket!, (b) => withTags(b, undefined)).catch(metaError);
+  return { status: 204 };
+}
+
+function withTags<T extends { tags?: TagSet }>(rec: T, tags: TagSet | undefined): T {
+  const { tags: _old, ...rest } = rec;
+  return { ...rest, ...tagsField(tags) } as T;
+}
