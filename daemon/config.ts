@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseCorsOrigins } from './http/cors.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -35,6 +36,8 @@ export interface Config {
   readonly directIo: boolean;
   /** Accept AWS Signature Version 2 requests (S3_SIGV2, default on). */
   readonly sigV2: boolean;
+  /** Origins allowed for CORS (S3_API_CORS_ALLOW_ORIGIN): ['*'] any (default), [] none. */
+  readonly corsOrigins: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -126,6 +129,12 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const shutdownTimeoutMs = intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000;
   const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
   const syncReadMax = intVar(env, 'S3_SYNC_READ_MAX', 1024 * 1024 + 1024, 0, 16 * 1024 * 1024);
+  let corsOrigins: readonly string[];
+  try {
+    corsOrigins = Object.freeze(parseCorsOrigins(env.S3_API_CORS_ALLOW_ORIGIN));
+  } catch (err) {
+    throw new ConfigError(`S3_API_CORS_ALLOW_ORIGIN must be "*", "off" or a comma-separated list of origins: ${(err as Error).message}`);
+  }
 
   return Object.freeze({
     dataDir,
@@ -145,6 +154,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     syncReadMax,
     directIo: (env.S3_DIRECT_IO ?? '').trim() === '' ? true : onOff(env, 'S3_DIRECT_IO'),
     sigV2: (env.S3_SIGV2 ?? '').trim() === '' ? true : onOff(env, 'S3_SIGV2'),
+    corsOrigins,
     warnings: Object.freeze(warnings),
   });
 }

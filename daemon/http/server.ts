@@ -13,6 +13,7 @@ import { isDareError } from '../../workers/format/dare-error.js';
 import type { Handler, RequestContext, Result, StreamBody } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
+import { allowedOrigin, isPreflight, preflight, withCorsHeaders } from './cors.js';
 import { ANONYMOUS_OPERATIONS, route, type Route } from './router.js';
 import { loadUws } from './uws.js';
 
@@ -45,6 +46,8 @@ interface Pending {
   rawLength: number | 'chunked' | undefined;
   /** Set when the request was answered before its body was read: takes the rest, to drop it (drainBody). */
   drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
+  /** The request's Origin when CORS allows it: every response header is then exposed to it. */
+  origin: string | undefined;
 }
 
 /**
@@ -232,6 +235,7 @@ export class HttpServer {
       ended: false,
       rawLength,
       drain: undefined,
+      origin: headers.origin === undefined ? undefined : allowedOrigin(headers.origin, this.deps.config.corsOrigins),
     };
     this.inFlight.add(pending);
     res.onAborted(() => {
@@ -254,6 +258,18 @@ export class HttpServer {
       // Draining: a request on a kept-alive connection. Refuse it unread and close the connection.
       const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.');
       this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, true, 0);
+      return;
+    }
+    if (isPreflight(method, headers)) {
+      // Browsers send preflights without credentials: answered before routing and authentication.
+      logFields.op = 'CorsPreflight';
+      let result: Result;
+      try {
+        result = preflight(headers, this.deps.config.corsOrigins);
+      } catch (err) {
+        result = this.errorResult(err, id, rawPath);
+      }
+      this.finish(pending, result, id, started, logFields, method, hasBody, 0);
       return;
     }
     try {
@@ -387,7 +403,7 @@ export class HttpServer {
       return;
     }
     const res = p.res;
-    const headers = result.headers ?? {};
+    const headers = p.origin === undefined ? (result.headers ?? {}) : withCorsHeaders(p.origin, result.headers ?? {});
     // While draining, no connection is kept alive for another request.
     if (this.closing) closeConnection = true;
     else if (closeConnection && p.drain === undefined) {
