@@ -139,7 +139,8 @@ export async function handlePutBucketTagging(env: OpsEnv, ctx: RequestContext): 
   requireBucket(env, ctx.bucket);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_BUCKET_TAGS);
   await env.meta.updateBucket(ctx.bucket!, (b) => withTags(b, tags)).catch(metaError);
-  return { status: 204 };
+  // 200, as MinIO answers: minio-js accepts nothing else here (the AWS SDKs take any 2xx).
+  return { status: 200 };
 }
 
 export async function handleDeleteBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
