@@ -76,7 +76,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
-  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, objectKeys };
+  const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : undefined) };
+  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, objectKeys, credentials };
   const dispatch = createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
@@ -87,7 +88,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const server = new HttpServer({
     config,
     log,
-    credentials: { lookup: (id) => (id === config.rootUser ? config.rootPassword : undefined) },
+    credentials,
     dispatch,
     observe: (info) => metrics.observe(info),
   });

@@ -30,6 +30,7 @@ export type Operation =
   | 'ListMultipartUploads'
   | 'DeleteObjects'
   | 'PutObject'
+  | 'PostObject'
   | 'CopyObject'
   | 'GetObject'
   | 'HeadObject'
@@ -52,6 +53,7 @@ export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive
 /** Operations that read a request body the client is expected to stream. */
 export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutObject',
+  'PostObject',
   'UploadPart',
   'CompleteMultipartUpload',
   'DeleteObjects',
@@ -170,7 +172,7 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     : query.has('tagging')
       ? taggingRoute(method, bucket, key)
       : key === undefined
-        ? bucketRoute(method, bucket, query)
+        ? bucketRoute(method, bucket, query, headers)
         : objectRoute(method, bucket, key, query, headers);
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
@@ -189,7 +191,7 @@ function taggingRoute(method: string, bucket: string, key: string | undefined): 
   return key === undefined ? { op, bucket } : { op, bucket, key };
 }
 
-function bucketRoute(method: string, bucket: string, query: URLSearchParams): Route {
+function bucketRoute(method: string, bucket: string, query: URLSearchParams, headers: Record<string, string>): Route {
   const r = (op: Operation): Route => ({ op, bucket });
   switch (method) {
     case 'GET':
@@ -211,7 +213,10 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams): Ro
       return r('DeleteBucket');
     case 'POST':
       if (query.has('delete')) return r('DeleteObjects');
-      throw new S3Error('NotImplemented', 'POST on a bucket is only implemented for ?delete.');
+      // Browser-form uploads (POST Object) go to the bucket's URL.
+      if (/^multipart\/form-data\b/i.test(headers['content-type'] ?? '')) return r('PostObject');
+      // S3's answer to any other POST on a bucket.
+      throw new S3Error('PreconditionFailed', 'Bucket POST must be of the enclosure-type multipart/form-data.');
     default:
       throw new S3Error('MethodNotAllowed');
   }

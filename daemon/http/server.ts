@@ -86,7 +86,7 @@ function statusLine(status: number): string {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 204: 'No Content', 206: 'Partial Content', 304: 'Not Modified', 400: 'Bad Request', 403: 'Forbidden',
+  200: 'OK', 201: 'Created', 204: 'No Content', 206: 'Partial Content', 303: 'See Other', 304: 'Not Modified', 400: 'Bad Request', 403: 'Forbidden',
   404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
   416: 'Requested Range Not Satisfiable', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };
@@ -280,7 +280,8 @@ export class HttpServer {
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;
-      if (ANONYMOUS_OPERATIONS.has(r.op) && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
+      // A form upload authenticates with the signed policy inside its body (ops/post-object.ts).
+      if ((ANONYMOUS_OPERATIONS.has(r.op) || r.op === 'PostObject') && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
         auth = ANONYMOUS_CREDENTIALS;
       } else {
         auth = authenticate({ method, rawPath, rawQuery, headers }, this.deps.credentials, {

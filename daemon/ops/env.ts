@@ -1,6 +1,7 @@
 // The concrete parts every operation handler works with, wired once by main.ts.
 
 import type { Logger } from 'pino';
+import type { Credentials } from '../auth/sigv4.js';
 import type { Config } from '../config.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import { S3Error } from '../errors.js';
@@ -18,6 +19,8 @@ export interface OpsEnv {
   readonly pool: CryptoPool | null;
   readonly kms: KeyProvider | null;
   readonly objectKeys?: ObjectKeyCache;
+  /** The access keys, for requests that authenticate inside their body (POST form uploads). */
+  readonly credentials: Credentials;
 }
 
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {

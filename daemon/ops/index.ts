@@ -18,6 +18,7 @@ import type { OpsEnv } from './env.js';
 import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from './list.js';
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
 import { handleCopyObject } from './copy.js';
+import { handlePostObject } from './post-object.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
 import { handleDeleteObjects } from './delete-objects.js';
 import {
@@ -68,6 +69,7 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   ListObjectsV2: handleListObjectsV2,
   ListObjectVersions: handleListObjectVersions,
   PutObject: handlePutObject,
+  PostObject: handlePostObject,
   GetObject: handleGetObject,
   HeadObject: handleHeadObject,
   DeleteObject: handleDeleteObject,

@@ -103,14 +103,18 @@ t.test('body operations are the ones that read a request body', async (t) => {
   for (const op of ['GetObject', 'HeadObject', 'DeleteObject', 'ListBuckets', 'CopyObject'] as const) t.notOk(BODY_OPERATIONS.has(op), op);
 });
 
-t.test('methods a resource does not support → MethodNotAllowed; POST without a known sub-resource → NotImplemented', async (t) => {
+t.test('methods a resource does not support → MethodNotAllowed; POST without a known sub-resource → NotImplemented (PreconditionFailed on a bucket)', async (t) => {
   t.equal(codeOf(() => r('PUT', '/')), 'MethodNotAllowed');
   t.equal(codeOf(() => r('DELETE', '/')), 'MethodNotAllowed');
   t.equal(codeOf(() => r('POST', '/')), 'MethodNotAllowed');
   t.equal(codeOf(() => r('PATCH', '/bkt')), 'MethodNotAllowed');
   t.equal(codeOf(() => r('OPTIONS', '/bkt/k')), 'MethodNotAllowed');
   t.equal(codeOf(() => r('PATCH', '/bkt/k')), 'MethodNotAllowed');
-  t.equal(codeOf(() => r('POST', '/bkt')), 'NotImplemented');
+  t.equal(codeOf(() => r('POST', '/bkt')), 'PreconditionFailed', 'as S3: a bucket POST must be a multipart form');
+  t.equal(codeOf(() => r('POST', '/bkt', { headers: { 'content-type': 'application/x-www-form-urlencoded' } })), 'PreconditionFailed', 'only multipart forms upload');
+  t.strictSame(r('POST', '/bkt', { headers: { 'content-type': 'multipart/form-data; boundary=xyz' } }), { op: 'PostObject', bucket: 'bkt' }, 'form upload to the bucket URL');
+  t.strictSame(r('POST', '/', { host: 'bkt.localhost', headers: { 'content-type': 'Multipart/Form-Data; boundary=x' } }), { op: 'PostObject', bucket: 'bkt', virtualHost: true }, 'virtual-host form upload');
+  t.strictSame(r('POST', '/bkt?delete', { headers: { 'content-type': 'multipart/form-data; boundary=x' } }), { op: 'DeleteObjects', bucket: 'bkt' }, '?delete wins');
   t.equal(codeOf(() => r('POST', '/bkt/k')), 'NotImplemented', 'browser POST uploads are not implemented');
 });
 

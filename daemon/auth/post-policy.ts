@@ -1,0 +1,128 @@
+// Browser-form uploads (POST Object): the signed POST policy that authenticates them. The form
+// carries a base64 JSON policy (an expiration and conditions on the form's fields) and its
+// signature, Signature Version 4 (`x-amz-signature`: HMAC-SHA256 with the signing key of
+// `x-amz-credential`'s day and region, over the base64 text) or Version 2 (`signature`:
+// HMAC-SHA1 with the secret). The signature is checked first; then the expiration; then every
+// condition, and every form field must be named by one, as S3 requires. Pure: no I/O.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { S3Error } from '../errors.js';
+import { ALGORITHM, lookupSecret, signatureHex, signaturesEqual, signingKeyFor, type Credentials } from './sigv4.js';
+
+/** Form fields, names lower-cased (form field names are case-insensitive). */
+export type FormFields = ReadonlyMap<string, string>;
+
+export interface PostPolicyOptions {
+  /** The bucket of the request URL (`$bucket` in conditions). */
+  bucket: string;
+  region: string;
+  sigV2: boolean;
+  now?: Date;
+}
+
+export interface PostAuth {
+  accessKeyId: string;
+  /** Inclusive byte bounds of the file from `content-length-range`, when the policy sets them. */
+  lengthRange?: { min: number; max: number };
+}
+
+/** Fields that need no condition (S3's list, with the V2 signature fields). */
+function exempt(name: string): boolean {
+  return name === 'policy' || name === 'x-amz-signature' || name === 'signature' || name === 'awsaccesskeyid' || name === 'file' || name.startsWith('x-ignore-');
+}
+
+const CREDENTIAL = /^([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request$/;
+
+function denied(reason: string): S3Error {
+  return new S3Error('AccessDenied', `Invalid according to Policy: ${reason}`);
+}
+
+/** Checks the form's signature and policy; returns who signed it and the allowed file size. */
+export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: PostPolicyOptions): PostAuth {
+  const policy = fields.get('policy');
+  // s3d has no buckets open to anonymous writes: a form without a policy cannot upload.
+  if (policy === undefined || policy === '') throw new S3Error('AccessDenied', 'Anonymous POST uploads are not allowed: the form needs a signed policy.');
+  const accessKeyId = checkSignature(fields, policy, creds, opts);
+
+  let doc: unknown;
+  try {
+    const text = Buffer.from(policy, 'base64').toString('utf8');
+    doc = JSON.parse(text);
+  } catch {
+    throw new S3Error('InvalidPolicyDocument', 'The policy is not base64-encoded JSON.');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new S3Error('InvalidPolicyDocument', 'The policy must be a JSON object.');
+  const { expiration, conditions } = doc as { expiration?: unknown; conditions?: unknown };
+  if (typeof expiration !== 'string' || Number.isNaN(Date.parse(expiration))) {
+    throw new S3Error('InvalidPolicyDocument', 'The policy must have an "expiration" date (ISO 8601).');
+  }
+  if (!Array.isArray(conditions)) throw new S3Error('InvalidPolicyDocument', 'The policy must have a "conditions" array.');
+  if (Date.parse(expiration) <= (opts.now ?? new Date()).getTime()) throw denied('Policy expired.');
+
+  const value = (field: string): string | undefined => (field === 'bucket' ? opts.bucket : fields.get(field));
+  const covered = new Set<string>();
+  let lengthRange: PostAuth['lengthRange'];
+  for (const cond of conditions) {
+    if (Array.isArray(cond)) {
+      const [op, a, b] = cond as unknown[];
+      const opName = typeof op === 'string' ? op.toLowerCase() : '';
+      if (opName === 'content-length-range') {
+        const min = Number(a);
+        const max = Number(b);
+        if (cond.length !== 3 || !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || max < min) {
+          throw new S3Error('InvalidPolicyDocument', `Invalid content-length-range condition: ${JSON.stringify(cond)}`);
+        }
+        lengthRange = { min, max };
+        continue;
+      }
+      if ((opName !== 'eq' && opName !== 'starts-with') || cond.length !== 3 || typeof a !== 'string' || !a.startsWith('$') || typeof b !== 'string') {
+        throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
+      }
+      const field = a.slice(1).toLowerCase();
+      covered.add(field);
+      const v = value(field);
+      const ok = v !== undefined && (opName === 'eq' ? v === b : v.startsWith(b));
+      if (!ok) throw denied(`Policy Condition failed: ${JSON.stringify(cond)}`);
+    } else if (typeof cond === 'object' && cond !== null) {
+      const entries = Object.entries(cond as Record<string, unknown>);
+      if (entries.length !== 1 || typeof entries[0]![1] !== 'string') throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
+      const [name, expected] = entries[0] as [string, string];
+      const field = name.toLowerCase();
+      covered.add(field);
+      if (value(field) !== expected) throw denied(`Policy Condition failed: ["eq", "$${name}", ${JSON.stringify(expected)}]`);
+    } else {
+      throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
+    }
+  }
+  const extra = [...fields.keys()].filter((f) => !exempt(f) && !covered.has(f));
+  if (extra.length > 0) throw denied(`Extra input fields: ${extra.join(', ')}`);
+  return lengthRange ? { accessKeyId, lengthRange } : { accessKeyId };
+}
+
+function checkSignature(fields: FormFields, policy: string, creds: Credentials, opts: PostPolicyOptions): string {
+  const v4Signature = fields.get('x-amz-signature');
+  if (v4Signature !== undefined) {
+    const algorithm = fields.get('x-amz-algorithm');
+    if (algorithm !== ALGORITHM) throw new S3Error('InvalidArgument', `The x-amz-algorithm field must be ${ALGORITHM}.`);
+    const m = CREDENTIAL.exec(fields.get('x-amz-credential') ?? '');
+    if (!m) throw new S3Error('InvalidArgument', 'The x-amz-credential field must look like <key id>/<yyyymmdd>/<region>/s3/aws4_request.');
+    const [, accessKeyId, date, region] = m as unknown as [string, string, string, string];
+    if (region !== opts.region) throw new S3Error('AuthorizationHeaderMalformed', `The region '${region}' is wrong; expecting '${opts.region}'.`);
+    const amzDate = fields.get('x-amz-date');
+    if (amzDate === undefined || !amzDate.startsWith(date)) throw new S3Error('InvalidArgument', 'The x-amz-date field must be the day of x-amz-credential, as yyyymmddThhmmssZ.');
+    const secret = lookupSecret(creds, accessKeyId);
+    const expected = signatureHex(signingKeyFor(accessKeyId, secret, date, region, 's3'), policy);
+    if (!signaturesEqual(expected, v4Signature)) throw new S3Error('SignatureDoesNotMatch');
+    return accessKeyId;
+  }
+  const v2Signature = fields.get('signature');
+  const v2Key = fields.get('awsaccesskeyid');
+  if (v2Signature !== undefined && v2Key !== undefined) {
+    if (!opts.sigV2) throw new S3Error('InvalidSignatureTypeError', `Signature Version 2 is turned off on this server (S3_SIGV2=off); sign the policy with ${ALGORITHM}.`);
+    const secret = lookupSecret(creds, v2Key);
+    const expected = Buffer.from(createHmac('sha1', secret).update(policy, 'utf8').digest('base64'));
+    const given = Buffer.from(v2Signature);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new S3Error('SignatureDoesNotMatch');
+    return v2Key;
+  }
+  throw new S3Error('AccessDenied', 'The form has a policy but no signature (x-amz-signature, or AWSAccessKeyId and signature).');
+}

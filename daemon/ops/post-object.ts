@@ -1,0 +1,298 @@
+// POST Object: uploads from an HTML form (a browser page, boto3's generate_presigned_post,
+// minio-js's presignedPostPolicy). The multipart/form-data body is parsed as it streams (busboy):
+// the fields before the `file` part are collected, the signed policy is checked against them
+// (auth/post-policy.ts) before a byte of the file is stored, then the file streams through the
+// same write path as PutObject (encryption, MD5 ETag, durable before visible), bounded by the
+// policy's content-length-range as it arrives. Fields after the file are ignored, as on S3.
+import busboy from 'busboy';
+import { once } from 'node:events';
+import { verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
+import { MAX_KEY_BYTES } from '../http/router.js';
+import { S3Error, isS3Error } from '../errors.js';
+import { RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
+import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/object-encryption.js';
+import { parseCustomerKey } from '../sse/params.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { writeData, type WrittenData } from './object-data.js';
+import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
+import { dataEnv, discardWritten, needsMd5, writeEncryption, MAX_OBJECT_SIZE } from './object.js';
+import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
+import type { RequestBody, RequestContext, Result } from './types.js';
+import { toXml } from './xml.js';
+
+/** Largest text field (the policy of a form with many conditions stays far below). */
+const MAX_FIELD_BYTES = 64 * 1024;
+const MAX_FIELDS = 200;
+/** AWS's limit for one POST upload. */
+const MAX_POST_OBJECT = 5 * 1024 ** 3;
+
+interface FormFile {
+  stream: AsyncIterable<Buffer>;
+  /** Fails the stream (the file's consumer sees `err`). */
+  destroy(err: Error): void;
+  filename: string;
+  mimeType: string;
+}
+
+interface Form {
+  fields: Map<string, string>;
+  file: FormFile | undefined;
+  /** Settles once the whole body has been parsed (fields after the file are read and dropped). */
+  done: Promise<void>;
+  /** Stops parsing: the file stream fails and the rest of the body is left to the HTTP layer. */
+  stop(err: Error): void;
+}
+
+/** Parses the form up to the start of the file part. */
+function readForm(body: RequestBody, contentType: string): Promise<Form> {
+  let bb: busboy.Busboy;
+  try {
+    bb = busboy({
+      headers: { 'content-type': contentType },
+      defParamCharset: 'utf8',
+      limits: { fieldSize: MAX_FIELD_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: 1, fieldNameSize: 200 },
+    });
+  } catch (err) {
+    return Promise.reject(new S3Error('MalformedPOSTRequest', `The body of a POST upload must be multipart/form-data with a boundary: ${(err as Error).message}`));
+  }
+  const fields = new Map<string, string>();
+  const stopper = new AbortController();
+  let file: FormFile | undefined;
+  let fileSeen = false;
+  let failure: Error | undefined;
+
+  return new Promise<Form>((resolve, reject) => {
+    let started = false;
+    const start = (): void => {
+      if (started) return;
+      started = true;
+      resolve({ fields, file, done, stop });
+    };
+    const fail = (err: Error): void => {
+      failure ??= err;
+      if (!started) {
+        started = true;
+        reject(err);
+      }
+      file?.destroy(err);
+      stopper.abort(err);
+    };
+    const stop = (err: Error): void => {
+      failure ??= err;
+      file?.destroy(err);
+      stopper.abort(err);
+    };
+    bb.on('field', (name, value, info) => {
+      if (fileSeen) return;
+      if (info.nameTruncated || info.valueTruncated) {
+        fail(new S3Error('MalformedPOSTRequest', `The form field ${JSON.stringify(name)} is longer than ${MAX_FIELD_BYTES} bytes.`));
+        return;
+      }
+      const n = name.toLowerCase();
+      if (n === 'file') {
+        // S3 takes the file as a plain text field too (a form without a file input).
+        fileSeen = true;
+        const text = Buffer.from(value, 'utf8');
+        file = { stream: [text] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
+        start();
+        return;
+      }
+      if (fields.has(n)) {
+        fail(new S3Error('InvalidArgument', `The form field ${JSON.stringify(n)} appears more than once.`));
+        return;
+      }
+      fields.set(n, value);
+    });
+    bb.on('file', (name, stream, info) => {
+      if (fileSeen || name.toLowerCase() !== 'file') {
+        // Another file input, or one after the file: read and dropped (its failure is the form's).
+        stream.on('error', () => undefined);
+        stream.resume();
+        return;
+      }
+      fileSeen = true;
+      // Failing the stream before anyone reads it must not be an unhandled 'error' event; a
+      // reader that is iterating gets the error from its iterator.
+      stream.on('error', () => undefined);
+      file = { stream, destroy: (err) => stream.destroy(err), filename: info.filename ?? '', mimeType: info.mimeType };
+      start();
+    });
+    bb.on('fieldsLimit', () => fail(new S3Error('MalformedPOSTRequest', `A POST upload may have at most ${MAX_FIELDS} fields.`)));
+    bb.on('error', (err: Error) => fail(new S3Error('MalformedPOSTRequest', `The body is not well-formed multipart/form-data: ${err.message}`)));
+    // The body ended without a file part.
+    bb.on('close', start);
+
+    const done = (async () => {
+      try {
+        for await (const chunk of body) {
+          if (stopper.signal.aborted) break;
+          if (!bb.write(chunk)) await once(bb, 'drain', { signal: stopper.signal });
+        }
+        if (!stopper.signal.aborted) {
+          const closed = once(bb, 'close', { signal: stopper.signal });
+          bb.end();
+          await closed;
+        }
+      } catch (err) {
+        // A body that fails (truncated, client gone) fails the file being stored.
+        fail(stopper.signal.aborted && failure ? failure : (err as Error));
+      }
+      if (failure) throw failure;
+    })();
+    done.catch(() => undefined);
+  });
+}
+
+/** The file's bytes, refused as soon as they pass `max` (no need to store 5 GiB to say no). */
+async function* bounded(source: AsyncIterable<Buffer>, max: number, tooLarge: () => S3Error): AsyncGenerator<Buffer> {
+  let n = 0;
+  try {
+    for await (const chunk of source) {
+      n += chunk.length;
+      if (n > max) throw tooLarge();
+      yield chunk;
+    }
+  } catch (err) {
+    // The parser fails the file part with its own errors (a form cut off before its closing
+    // boundary): the client's fault, said as S3 says it.
+    if (isS3Error(err)) throw err;
+    throw new S3Error('MalformedPOSTRequest', `The body is not well-formed multipart/form-data: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Reads up to `limit` + 1 bytes ahead: a file that ends within them has a known length (and is
+ * stored inline in LMDB when small, like a PutObject); a longer one streams on.
+ */
+async function peek(source: AsyncIterable<Buffer>, limit: number): Promise<{ length: number | undefined; chunks: AsyncIterable<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let n = 0;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) {
+      return {
+        length: n,
+        chunks: (async function* () {
+          yield* head;
+        })(),
+      };
+    }
+    head.push(r.value);
+    n += r.value.length;
+    if (n > limit) break;
+  }
+  return {
+    length: undefined,
+    chunks: (async function* () {
+      yield* head;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })(),
+  };
+}
+
+/** The form's fields as the request headers a PutObject would carry (names lower-cased). */
+function fieldsAsHeaders(fields: ReadonlyMap<string, string>, file: FormFile): Record<string, string> {
+  const h: Record<string, string> = Object.fromEntries(fields);
+  // The Content-Type field wins; else the type the browser gave the file.
+  if (h['content-type'] === undefined && file.mimeType !== '' && file.mimeType !== 'application/octet-stream') h['content-type'] = file.mimeType;
+  return h;
+}
+
+function successResult(fields: ReadonlyMap<string, string>, bucket: string, key: string, etag: string, location: string, extra: Record<string, string>): Result {
+  const headers: Record<string, string> = { etag: quoteETag(etag), location, ...extra };
+  const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
+  if (redirect !== undefined && /^https?:\/\//i.test(redirect)) {
+    const url = new URL(redirect);
+    url.searchParams.set('bucket', bucket);
+    url.searchParams.set('key', key);
+    url.searchParams.set('etag', quoteETag(etag));
+    return { status: 303, headers: { ...headers, location: url.toString() } };
+  }
+  const status = fields.get('success_action_status');
+  if (status === '200') return { status: 200, headers };
+  if (status === '201') {
+    return {
+      status: 201,
+      headers: { ...headers, 'content-type': 'application/xml' },
+      body: toXml('PostResponse', { Location: location, Bucket: bucket, Key: key, ETag: quoteETag(etag) }, false),
+    };
+  }
+  return { status: 204, headers };
+}
+
+export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const bucketName = ctx.bucket!;
+  const form = await readForm(ctx.body, ctx.headers['content-type'] ?? '');
+  let written: WrittenData | undefined;
+  let objectKey: Buffer | undefined;
+  try {
+    const { fields, file } = form;
+    // The form's shape first (as S3 does), then its signature: an unsigned form learns nothing
+    // more, not even whether the bucket exists.
+    const rawKey = fields.get('key');
+    if (rawKey === undefined || rawKey === '') throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key' (before the file).");
+    if (file === undefined) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request (a field named "file", after every other field).');
+    const auth: PostAuth = verifyPostPolicy(fields, env.credentials, { bucket: bucketName, region: env.config.region, sigV2: env.config.sigV2 });
+    const bucket = requireBucket(env, bucketName);
+    const key = rawKey.replaceAll('${filename}', file.filename);
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
+
+    const headers = fieldsAsHeaders(fields, file);
+    const customerKey = parseCustomerKey(headers);
+    if (customerKey) customerKey.key.fill(0);
+    if (customerKey && !ctx.secure) {
+      throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
+    }
+    const encReq = writeEncryption(env, { ...ctx, op: 'PutObject', headers }, bucket.encryption);
+    const none = new URLSearchParams();
+    const stored = collectStoredHeaders(headers, none);
+    const userMeta = collectUserMeta(headers, none);
+    const taggingXml = fields.get('tagging');
+    const tags = taggingXml === undefined ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
+
+    const max = Math.min(auth.lengthRange?.max ?? MAX_POST_OBJECT, MAX_POST_OBJECT, MAX_OBJECT_SIZE);
+    const tooLarge = (): S3Error =>
+      auth.lengthRange && auth.lengthRange.max < MAX_POST_OBJECT
+        ? new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`)
+        : new S3Error('EntityTooLarge');
+    const source = await peek(bounded(file.stream, max, tooLarge), env.config.inlineThreshold);
+
+    const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, bucketName, key);
+    objectKey = enc?.objectKey;
+    if (encReq.kind === 'SSE-C') encReq.key.fill(0);
+    written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: source.length, signal: ctx.signal });
+    if (auth.lengthRange && written.size < auth.lengthRange.min) {
+      throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`);
+    }
+    // The whole form must have arrived intact before the object becomes visible.
+    await form.done;
+    const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
+    const record: ObjectRecord = {
+      v: RECORD_VERSION,
+      size: written.size,
+      etag,
+      mtime: Date.now(),
+      headers: stored,
+      userMeta,
+      data: written.data,
+      stored: written.stored,
+      ...(enc ? { sse: enc.record } : {}),
+      ...tagsField(tags),
+    };
+    await env.meta.putObject(bucketName, key, record).catch(metaError);
+    const scheme = ctx.secure ? 'https' : 'http';
+    const location = `${scheme}://${ctx.headers.host ?? 'localhost'}/${encodeURIComponent(bucketName)}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    return successResult(fields, bucketName, key, etag, location, { ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled) });
+  } catch (err) {
+    form.stop(err as Error);
+    await discardWritten(env, written);
+    throw err;
+  } finally {
+    objectKey?.fill(0);
+  }
+}

@@ -1,0 +1,795 @@
+// Browser-form uploads (POST Object) against the real daemon: an HTML form posted as
+// multipart/form-data to the bucket URL, authenticated by a signed POST policy instead of an
+// Authorization header. Forms come from real clients (minio-js presignedPostPolicy, boto3
+// generate_presigned_post with SigV4 and with the default client's Signature V2) and from policies
+// signed here by hand; they are sent the way a browser sends them (fetch with a FormData, the file
+// last) or as hand-built multipart bodies for the edge cases. Covers the success statuses
+// (204/200/201 PostResponse/303 redirect), what is stored (bytes, Content-Type, x-amz-meta-*,
+// Cache-Control, Content-Disposition, tags, ${filename}), case-insensitive field names, fields after
+// the file being ignored, SSE (form field, bucket default, SSE-C over TLS only), every refusal
+// (signature, access key, expiry, conditions, uncovered fields, content-length-range, missing
+// key/file, anonymous, malformed policy or body, missing bucket) leaving nothing stored and an
+// existing object untouched, a 20 MiB form streamed through, an upload aborted mid-file, and CORS.
+// The boto3 part runs test/fixtures/boto3/presigned_post.py and is skipped without python3/boto3.
+
+import t from 'tap';
+import type { Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest, type ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { deriveSigningKey } from '../../daemon/auth/sigv4.js';
+import { ACCESS_KEY, REGION, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { expectNoTempFiles } from '../helpers/files.js';
+import { md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
+import { assertXmlError, raw, xmlField, type RawResponse } from '../helpers/http.js';
+import { minioClient } from '../helpers/minio.js';
+import { bodyBytes, createBucket, expectS3Error, s3Code } from '../helpers/s3.js';
+import { ssec } from '../helpers/sse.js';
+import { sleep } from '../helpers/wait.js';
+
+const MiB = 1024 * 1024;
+const APP = 'https://app.example.com';
+const FIXTURE = join(ROOT, 'test/fixtures/boto3/presigned_post.py');
+
+const [plain, tls] = await Promise.all([startDaemon(), startDaemon({ tls: true })]);
+t.teardown(async () => {
+  if (process.env.S3D_DUMP_LOGS) for (const d of [plain, tls]) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
+  await Promise.all([plain.stop(), tls.stop()]);
+  plain.cleanup();
+  tls.cleanup();
+});
+const s3 = plain.s3();
+const s3tls = tls.s3();
+
+// ---- forms -------------------------------------------------------------------------------------
+
+type Field = [string, string];
+
+interface FilePart {
+  data: Buffer;
+  /** Default upload.bin. */
+  filename?: string;
+  /** The part's Content-Type (a Blob without a type goes out as application/octet-stream). */
+  type?: string;
+}
+
+/** A browser's FormData: the fields in order, then the file (as `<input type=file name=file>`), then `after`. */
+function formData(fields: Field[], file?: FilePart, after: Field[] = []): FormData {
+  const fd = new FormData();
+  for (const [k, v] of fields) fd.append(k, v);
+  if (file) fd.append('file', new Blob([file.data], file.type ? { type: file.type } : {}), file.filename ?? 'upload.bin');
+  for (const [k, v] of after) fd.append(k, v);
+  return fd;
+}
+
+/** The bytes and Content-Type (with its boundary) fetch would send for `fd`. */
+async function encodeForm(fd: FormData): Promise<{ body: Buffer; contentType: string }> {
+  const req = new Request('http://form.invalid/', { method: 'POST', body: fd });
+  return { body: Buffer.from(await req.arrayBuffer()), contentType: req.headers.get('content-type')! };
+}
+
+/** One unsigned POST of `body` on a fresh connection (HTTPS trusting the daemon's CA when it has one). */
+function sendPost(d: TestDaemon, path: string, body: Buffer, headers: Record<string, string>): Promise<RawResponse> {
+  const opts = { host: '127.0.0.1', port: d.port, method: 'POST', path, agent: false as const, headers: { host: `127.0.0.1:${d.port}`, 'content-length': String(body.length), ...headers } };
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: import('node:http').IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    };
+    const req: ClientRequest = d.caCert ? httpsRequest({ ...opts, ca: d.caCert }, onResponse) : httpRequest(opts, onResponse);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Posts a FormData to /bucket as a browser would (extra request headers such as Origin allowed). */
+async function postForm(d: TestDaemon, bucket: string, fd: FormData, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const { body, contentType } = await encodeForm(fd);
+  return sendPost(d, `/${bucket}`, body, { 'content-type': contentType, ...headers });
+}
+
+interface Part {
+  name: string;
+  value: Buffer | string;
+  filename?: string;
+  type?: string;
+}
+
+/** A hand-built multipart/form-data body (CRLF line ends, `--boundary--` at the end unless `unterminated`). */
+function multipart(boundary: string, parts: Part[], opts: { unterminated?: boolean } = {}): Buffer {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"`;
+    if (p.filename !== undefined) head += `; filename="${p.filename}"`;
+    head += '\r\n';
+    if (p.type !== undefined) head += `Content-Type: ${p.type}\r\n`;
+    out.push(Buffer.from(`${head}\r\n`), Buffer.from(p.value), Buffer.from('\r\n'));
+  }
+  if (!opts.unterminated) out.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(out);
+}
+
+// ---- policies signed here ------------------------------------------------------------------------
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+
+function amzDate(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+interface PolicySpec {
+  /** `{"bucket": …}` condition (omitted when null). */
+  bucket: string | null;
+  /** Conditions besides the bucket and the x-amz-* signature fields (which are added, as boto3 does). */
+  conditions?: unknown[];
+  /** Default: ten minutes from now. */
+  expiration?: Date;
+  accessKey?: string;
+  secret?: string;
+  /** Signature Version 2 fields (AWSAccessKeyId, signature) instead of SigV4. */
+  v2?: boolean;
+  /** Sign this text as the policy instead of the base64 JSON built from the rest. */
+  rawPolicy?: string;
+  /** Replaces the policy field after signing (the signature then covers another text). */
+  swapPolicy?: string;
+  /** Replaces the signature. */
+  signature?: string;
+}
+
+/** The policy and signature fields of a form (the credential fields of SigV4 included). */
+function policyFields(p: PolicySpec): Field[] {
+  const now = new Date();
+  const accessKey = p.accessKey ?? ACCESS_KEY;
+  const secret = p.secret ?? SECRET_KEY;
+  const date = amzDate(now);
+  const day = date.slice(0, 8);
+  const credential = `${accessKey}/${day}/${REGION}/s3/aws4_request`;
+  const conditions: unknown[] = [...(p.conditions ?? [])];
+  if (p.bucket !== null) conditions.push({ bucket: p.bucket });
+  if (!p.v2) conditions.push({ 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date });
+  const expiration = (p.expiration ?? new Date(now.getTime() + 600_000)).toISOString();
+  const policy = p.rawPolicy ?? b64(JSON.stringify({ expiration, conditions }));
+  const sent = p.swapPolicy ?? policy;
+  if (p.v2) {
+    const signature = p.signature ?? createHmac('sha1', secret).update(policy, 'utf8').digest('base64');
+    return [
+      ['AWSAccessKeyId', accessKey],
+      ['policy', sent],
+      ['signature', signature],
+    ];
+  }
+  const signature = p.signature ?? createHmac('sha256', deriveSigningKey(secret, day, REGION, 's3')).update(policy, 'utf8').digest('hex');
+  return [
+    ['x-amz-algorithm', 'AWS4-HMAC-SHA256'],
+    ['x-amz-credential', credential],
+    ['x-amz-date', date],
+    ['policy', sent],
+    ['x-amz-signature', signature],
+  ];
+}
+
+/** The usual form: `key`, then `fields`, then the policy fields; `conditions` default to an exact key. */
+function signedForm(bucket: string, key: string | null, fields: Field[], spec: Partial<PolicySpec> = {}, file?: FilePart, after: Field[] = []): FormData {
+  const conditions = spec.conditions ?? (key === null ? [] : [{ key }]);
+  return formData([...(key === null ? [] : ([['key', key]] as Field[])), ...fields, ...policyFields({ bucket, ...spec, conditions })], file, after);
+}
+
+// ---- reading back --------------------------------------------------------------------------------
+
+const quoted = (md5: string): string => `"${md5}"`;
+const unquote = (etag: string | undefined): string | undefined => etag?.replace(/&quot;/g, '"').replace(/^"|"$/g, '');
+
+async function getObject(client: S3Client, Bucket: string, Key: string, extra: Record<string, string> = {}) {
+  const out = await client.send(new GetObjectCommand({ Bucket, Key, ...extra }));
+  return { out, body: await bodyBytes(out) };
+}
+
+/** 'ok' when the key exists, else `Code/status` (NotFound/404). */
+function headCode(client: S3Client, Bucket: string, Key: string): Promise<string> {
+  return s3Code(client.send(new HeadObjectCommand({ Bucket, Key })));
+}
+
+function exposed(res: RawResponse): string[] {
+  return String(res.headers['access-control-expose-headers'] ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+}
+
+/** The path of a Location URL, percent-decoded. */
+function locationPath(location: string | undefined): string {
+  return decodeURIComponent(new URL(String(location)).pathname);
+}
+
+// ==================================================================================================
+
+t.test('minio-js presignedPostPolicy: a browser form sent with fetch stores the object exactly', async (t) => {
+  const mc = minioClient(plain);
+  const bucket = await createBucket(s3, 'post');
+  const data = testBytes(70_000, 11);
+
+  const policy = mc.newPostPolicy();
+  policy.setBucket(bucket);
+  policy.setKey('forms/photo.jpg');
+  policy.setExpires(new Date(Date.now() + 600_000));
+  policy.setContentType('image/jpeg');
+  policy.setContentLengthRange(1, MiB);
+  policy.setUserMetaData({ album: 'summer' });
+  const { postURL, formData: fields } = await mc.presignedPostPolicy(policy);
+  t.equal(new URL(postURL).pathname.replace(/\/$/, ''), `/${bucket}`, 'minio-js posts to the bucket URL');
+  t.ok('x-amz-signature' in fields && 'policy' in fields, 'a SigV4 form');
+
+  // The part's own type differs: the form's Content-Type field wins.
+  const fd = formData(Object.entries(fields), { data, filename: 'IMG_0001.jpg', type: 'application/octet-stream' });
+  const res = await fetch(postURL, { method: 'POST', body: fd });
+  t.equal(res.status, 204, 'no success_action_status: 204');
+  t.equal(res.headers.get('etag'), quoted(md5Hex(data)), 'ETag header = MD5 of the file');
+  t.equal(locationPath(res.headers.get('location') ?? undefined), `/${bucket}/forms/photo.jpg`, 'Location header names the object');
+  t.equal((await res.arrayBuffer()).byteLength, 0, '204 has no body');
+
+  const { out, body } = await getObject(s3, bucket, 'forms/photo.jpg');
+  t.equal(sha256Hex(body), sha256Hex(data), 'bytes stored exactly');
+  t.equal(out.ContentType, 'image/jpeg', 'Content-Type from the form field');
+  t.same(out.Metadata, { album: 'summer' }, 'x-amz-meta-* fields as user metadata');
+  t.equal(out.ETag, quoted(md5Hex(data)));
+
+  // A key prefix policy: any key under the prefix, nothing outside it.
+  const prefixed = mc.newPostPolicy();
+  prefixed.setBucket(bucket);
+  prefixed.setKeyStartsWith('user-42/');
+  prefixed.setExpires(new Date(Date.now() + 600_000));
+  prefixed.setContentLengthRange(10, 100);
+  const pre = await mc.presignedPostPolicy(prefixed);
+  const withKey = (key: string): Field[] => Object.entries({ ...pre.formData, key });
+  const inside = await fetch(pre.postURL, { method: 'POST', body: formData(withKey('user-42/avatar.png'), { data: testBytes(100, 1), type: 'image/png' }) });
+  t.equal(inside.status, 204, 'key under the prefix, file at the range maximum');
+  const got = await getObject(s3, bucket, 'user-42/avatar.png');
+  t.equal(got.out.ContentType, 'image/png', 'no Content-Type field: the file part\'s type');
+  t.same(got.body, testBytes(100, 1));
+  const atMin = await fetch(pre.postURL, { method: 'POST', body: formData(withKey('user-42/min.bin'), { data: testBytes(10, 2) }) });
+  t.equal(atMin.status, 204, 'file at the range minimum');
+
+  const outside = await postForm(plain, bucket, formData(withKey('user-43/avatar.png'), { data: testBytes(50, 1) }));
+  assertXmlError(t, outside, 403, 'AccessDenied', 'key outside the starts-with prefix');
+  t.equal(await headCode(s3, bucket, 'user-43/avatar.png'), 'NotFound/404', 'nothing stored outside the prefix');
+  const tooBig = await postForm(plain, bucket, formData(withKey('user-42/big.bin'), { data: testBytes(101, 1) }));
+  assertXmlError(t, tooBig, 400, 'EntityTooLarge', 'file one byte over content-length-range');
+  const tooSmall = await postForm(plain, bucket, formData(withKey('user-42/small.bin'), { data: testBytes(9, 1) }));
+  assertXmlError(t, tooSmall, 400, 'EntityTooSmall', 'file one byte under content-length-range');
+  t.equal(await headCode(s3, bucket, 'user-42/big.bin'), 'NotFound/404');
+  t.equal(await headCode(s3, bucket, 'user-42/small.bin'), 'NotFound/404');
+});
+
+// ---- boto3 --------------------------------------------------------------------------------------
+
+const pyWork = mkdtempSync(join(tmpdir(), 's3d-post-boto3-'));
+t.teardown(() => rmSync(pyWork, { recursive: true, force: true }));
+const pyEnv: Record<string, string> = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: pyWork,
+  AWS_CONFIG_FILE: join(pyWork, 'no-config'),
+  AWS_SHARED_CREDENTIALS_FILE: join(pyWork, 'no-credentials'),
+  AWS_EC2_METADATA_DISABLED: 'true',
+  PYTHONDONTWRITEBYTECODE: '1',
+  S3D_ACCESS_KEY: ACCESS_KEY,
+  S3D_SECRET_KEY: SECRET_KEY,
+};
+for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) pyEnv[k] = process.env[k]!;
+const userBase = spawnSync('python3', ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
+if (userBase.status === 0 && userBase.stdout.trim() !== '') pyEnv.PYTHONUSERBASE = userBase.stdout.trim();
+const probe = spawnSync('python3', ['-c', 'import boto3'], { env: pyEnv, encoding: 'utf8' });
+const NO_BOTO3 = probe.error ? 'python3 is not on PATH' : probe.status !== 0 ? 'python3 cannot import boto3' : false;
+
+interface PresignedPost {
+  url: string;
+  fields: Record<string, string>;
+}
+
+function boto3Posts(endpoint: string, requests: unknown[]): Promise<PresignedPost[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', [FIXTURE, endpoint], { env: pyEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as PresignedPost[]) : reject(new Error(`presigned_post.py exited ${code}: ${err}`))));
+    child.stdin.end(JSON.stringify(requests));
+  });
+}
+
+t.test('boto3 generate_presigned_post: SigV4 and the default client\'s Signature V2', { skip: NO_BOTO3 }, async (t) => {
+  const bucket = await createBucket(s3, 'post');
+  const [v4, v2, v4exact] = await boto3Posts(plain.endpoint, [
+    {
+      style: 'v4',
+      bucket,
+      key: 'boto/${filename}',
+      fields: { 'Content-Type': 'text/plain', success_action_status: '201' },
+      conditions: [{ 'Content-Type': 'text/plain' }, { success_action_status: '201' }, ['content-length-range', 1, 4096]],
+    },
+    { style: 'default', bucket, key: 'v2/${filename}', fields: { 'x-amz-meta-origin': 'boto3-v2' }, conditions: [{ 'x-amz-meta-origin': 'boto3-v2' }] },
+    { style: 'v4', bucket, key: 'boto/exact.bin' },
+  ]);
+  t.equal(v4!.url, `${plain.endpoint}/${bucket}`, 'path-style bucket URL');
+  t.equal(v4!.fields['x-amz-algorithm'], 'AWS4-HMAC-SHA256', 's3v4 client: SigV4 form');
+  t.ok(v2!.fields.AWSAccessKeyId !== undefined && v2!.fields.signature !== undefined && v2!.fields['x-amz-signature'] === undefined, `default client: Signature V2 form (${Object.keys(v2!.fields).join(', ')})`);
+
+  // SigV4, ${filename}, success_action_status 201.
+  const notes = testBytes(3000, 21);
+  const res = await postForm(plain, bucket, formData(Object.entries(v4!.fields), { data: notes, filename: 'notes 1.txt', type: 'application/octet-stream' }));
+  t.equal(res.status, 201, 'success_action_status 201');
+  t.match(String(res.headers['content-type']), /xml/, 'XML body');
+  t.match(res.body.toString(), /<PostResponse[\s>]/, 'a PostResponse document');
+  t.equal(xmlField(res.body, 'Bucket'), bucket, 'PostResponse Bucket');
+  t.equal(xmlField(res.body, 'Key'), 'boto/notes 1.txt', '${filename} replaced by the file\'s name');
+  t.equal(unquote(xmlField(res.body, 'ETag')), md5Hex(notes), 'PostResponse ETag');
+  t.equal(locationPath(xmlField(res.body, 'Location')), `/${bucket}/boto/notes 1.txt`, 'PostResponse Location');
+  t.equal(res.headers.etag, quoted(md5Hex(notes)), 'ETag header');
+  const { out, body } = await getObject(s3, bucket, 'boto/notes 1.txt');
+  t.same(body, notes, 'stored exactly');
+  t.equal(out.ContentType, 'text/plain');
+  const big = await postForm(plain, bucket, formData(Object.entries(v4!.fields), { data: testBytes(4097, 1), filename: 'big.txt' }));
+  assertXmlError(t, big, 400, 'EntityTooLarge', 'boto3 content-length-range');
+
+  // Signature V2 (AWSAccessKeyId + signature).
+  const v2data = testBytes(5000, 22);
+  const v2res = await postForm(plain, bucket, formData(Object.entries(v2!.fields), { data: v2data, filename: 'legacy.bin' }));
+  t.equal(v2res.status, 204, 'V2 form accepted');
+  t.equal(v2res.headers.etag, quoted(md5Hex(v2data)));
+  const v2got = await getObject(s3, bucket, 'v2/legacy.bin');
+  t.same(v2got.body, v2data, 'V2 upload stored exactly');
+  t.same(v2got.out.Metadata, { origin: 'boto3-v2' });
+  const tamperedV2 = await postForm(plain, bucket, formData(Object.entries({ ...v2!.fields, 'x-amz-meta-origin': 'evil' }), { data: v2data, filename: 'evil.bin' }));
+  assertXmlError(t, tamperedV2, 403, 'AccessDenied', 'V2 form with a field changed against its policy');
+  const badSigV2 = await postForm(plain, bucket, formData(Object.entries({ ...v2!.fields, signature: createHmac('sha1', 'wrong').update('x').digest('base64') }), { data: v2data, filename: 'evil2.bin' }));
+  assertXmlError(t, badSigV2, 403, 'SignatureDoesNotMatch', 'V2 form with a wrong signature');
+  t.equal(await headCode(s3, bucket, 'v2/evil.bin'), 'NotFound/404');
+  t.equal(await headCode(s3, bucket, 'v2/evil2.bin'), 'NotFound/404');
+
+  // An exact-key form does not write another key.
+  const other = await postForm(plain, bucket, formData(Object.entries({ ...v4exact!.fields, key: 'boto/other.bin' }), { data: testBytes(10, 3) }));
+  assertXmlError(t, other, 403, 'AccessDenied', 'exact-key policy, other key');
+  const exact = await postForm(plain, bucket, formData(Object.entries(v4exact!.fields), { data: testBytes(10, 3) }));
+  t.equal(exact.status, 204, 'exact-key policy, its key');
+  t.equal(await headCode(s3, bucket, 'boto/other.bin'), 'NotFound/404');
+});
+
+// ---- handmade SigV4 forms --------------------------------------------------------------------------
+
+t.test('success statuses, redirects, stored headers and metadata, field-name case, ignored fields', async (t) => {
+  const bucket = await createBucket(s3, 'post');
+  const data = testBytes(1234, 31);
+  const md5 = md5Hex(data);
+
+  const status = async (value: string | undefined, key: string): Promise<RawResponse> => {
+    const fields: Field[] = value === undefined ? [] : [['success_action_status', value]];
+    const conditions = [{ key }, ...(value === undefined ? [] : [{ success_action_status: value }])];
+    return postForm(plain, bucket, signedForm(bucket, key, fields, { conditions }, { data }));
+  };
+  const s200 = await status('200', 'status/200.bin');
+  t.equal(s200.status, 200, 'success_action_status 200');
+  t.equal(s200.body.length, 0, '200: empty body');
+  t.equal(s200.headers.etag, quoted(md5), '200: ETag header');
+  t.equal(locationPath(s200.headers.location), `/${bucket}/status/200.bin`, '200: Location header');
+
+  const s201 = await status('201', 'status/201.bin');
+  t.equal(s201.status, 201, 'success_action_status 201');
+  t.equal(xmlField(s201.body, 'Bucket'), bucket);
+  t.equal(xmlField(s201.body, 'Key'), 'status/201.bin');
+  t.equal(unquote(xmlField(s201.body, 'ETag')), md5);
+  t.equal(locationPath(xmlField(s201.body, 'Location')), `/${bucket}/status/201.bin`);
+
+  for (const [value, key] of [['202', 'status/202.bin'], ['abc', 'status/abc.bin'], [undefined, 'status/none.bin']] as const) {
+    const r = await status(value, key);
+    t.equal(r.status, 204, `success_action_status ${value ?? 'absent'} → 204`);
+    t.equal(r.body.length, 0);
+    t.equal(r.headers.etag, quoted(md5));
+  }
+  for (const key of ['status/200.bin', 'status/201.bin', 'status/202.bin', 'status/abc.bin', 'status/none.bin']) {
+    t.equal(sha256Hex((await getObject(s3, bucket, key)).body), sha256Hex(data), `${key} stored`);
+  }
+
+  // success_action_redirect and the older `redirect`: 303 to the URL plus bucket, key and etag.
+  for (const field of ['success_action_redirect', 'redirect']) {
+    const key = `redirect/${field}.bin`;
+    const target = `${APP}/done?from=form`;
+    const r = await postForm(plain, bucket, signedForm(bucket, key, [[field, target]], { conditions: [{ key }, { [field]: target }] }, { data }));
+    t.equal(r.status, 303, `${field}: 303`);
+    const loc = new URL(String(r.headers.location));
+    t.equal(`${loc.origin}${loc.pathname}`, `${APP}/done`, `${field}: Location is the given URL`);
+    t.equal(loc.searchParams.get('from'), 'form', `${field}: its own query is kept`);
+    t.equal(loc.searchParams.get('bucket'), bucket, `${field}: bucket parameter`);
+    t.equal(loc.searchParams.get('key'), key, `${field}: key parameter`);
+    t.equal(unquote(loc.searchParams.get('etag') ?? undefined), md5, `${field}: etag parameter`);
+    t.same((await getObject(s3, bucket, key)).body, data, `${field}: stored`);
+  }
+
+  // Everything a form can set on the object.
+  const headers: Field[] = [
+    ['Content-Type', 'text/csv; charset=utf-8'],
+    ['Cache-Control', 'max-age=3600, public'],
+    ['Content-Disposition', 'attachment; filename="report.csv"'],
+    ['x-amz-meta-project', 'apollo'],
+    ['x-amz-meta-note', 'anything goes here'],
+  ];
+  const rich = await postForm(
+    plain,
+    bucket,
+    signedForm(bucket, 'rich/report.csv', headers, {
+      conditions: [
+        ['eq', '$key', 'rich/report.csv'],
+        ['starts-with', '$Content-Type', 'text/'],
+        { 'Cache-Control': 'max-age=3600, public' },
+        ['starts-with', '$Content-Disposition', 'attachment'],
+        { 'x-amz-meta-project': 'apollo' },
+        ['starts-with', '$x-amz-meta-note', ''],
+      ],
+    }, { data, type: 'application/x-ignored' }),
+  );
+  t.equal(rich.status, 204, 'eq, starts-with and starts-with "" conditions met');
+  const { out, body } = await getObject(s3, bucket, 'rich/report.csv');
+  t.same(body, data);
+  t.equal(out.ContentType, 'text/csv; charset=utf-8', 'Content-Type field');
+  t.equal(out.CacheControl, 'max-age=3600, public', 'Cache-Control field');
+  t.equal(out.ContentDisposition, 'attachment; filename="report.csv"', 'Content-Disposition field');
+  t.same(out.Metadata, { project: 'apollo', note: 'anything goes here' }, 'x-amz-meta-* fields');
+
+  // Field names are case-insensitive, in the form and in the policy.
+  const mixed = formData(
+    [
+      ['KEY', 'case/mixed.txt'],
+      ['content-TYPE', 'text/plain'],
+      ['X-Amz-Meta-Color', 'blue'],
+      ...policyFields({ bucket, conditions: [{ key: 'case/mixed.txt' }, ['eq', '$Content-Type', 'text/plain'], { 'x-amz-meta-color': 'blue' }] }).map(([k, v]): Field => [k === 'policy' ? 'Policy' : k.toUpperCase().replace('X-AMZ-', 'X-Amz-'), v]),
+    ],
+    { data },
+  );
+  const mixedRes = await postForm(plain, bucket, mixed);
+  t.equal(mixedRes.status, 204, 'KEY, Policy, X-Amz-Signature, … accepted');
+  const mixedGot = await getObject(s3, bucket, 'case/mixed.txt');
+  t.equal(mixedGot.out.ContentType, 'text/plain');
+  t.same(mixedGot.out.Metadata, { color: 'blue' });
+
+  // x-ignore-* needs no condition; fields after the file are ignored (not checked, not stored).
+  const late = await postForm(
+    plain,
+    bucket,
+    signedForm(bucket, 'late/a.bin', [['x-ignore-tracking', 'abc']], {}, { data }, [
+      ['x-amz-meta-late', 'yes'],
+      ['key', 'late/other.bin'],
+    ]),
+  );
+  t.equal(late.status, 204, 'x-ignore-* and fields after the file need no condition');
+  const lateGot = await getObject(s3, bucket, 'late/a.bin');
+  t.same(lateGot.out.Metadata, {}, 'a field after the file sets nothing');
+  t.equal(await headCode(s3, bucket, 'late/other.bin'), 'NotFound/404', 'a key after the file is ignored');
+
+  // ${filename} with a UTF-8 file name (browsers send it raw), under a starts-with policy.
+  const uni = await postForm(plain, bucket, signedForm(bucket, 'files/${filename}', [], { conditions: [['starts-with', '$key', 'files/']] }, { data, filename: 'fotó ü 1.txt' }));
+  t.equal(uni.status, 204, '${filename} form');
+  t.same((await getObject(s3, bucket, 'files/fotó ü 1.txt')).body, data, 'stored under the UTF-8 file name');
+
+  // An empty file, and the file given as a text field (S3: "file or text content").
+  const empty = await postForm(plain, bucket, signedForm(bucket, 'edge/empty.bin', [], {}, { data: Buffer.alloc(0) }));
+  t.equal(empty.status, 204, 'empty file');
+  t.equal(empty.headers.etag, '"d41d8cd98f00b204e9800998ecf8427e"');
+  t.equal((await getObject(s3, bucket, 'edge/empty.bin')).body.length, 0);
+  const text = await postForm(plain, bucket, formData([['key', 'edge/text.txt'], ...policyFields({ bucket, conditions: [{ key: 'edge/text.txt' }] }), ['file', 'typed into a textarea']]));
+  t.equal(text.status, 204, 'file as a text field');
+  t.equal((await getObject(s3, bucket, 'edge/text.txt')).body.toString(), 'typed into a textarea');
+
+  // Content-Type: Multipart/Form-Data in any case, hand-built body.
+  const boundary = 'XyZ-boundary-42';
+  const handBody = multipart(boundary, [
+    { name: 'key', value: 'edge/hand.bin' },
+    ...policyFields({ bucket, conditions: [{ key: 'edge/hand.bin' }] }).map(([name, value]): Part => ({ name, value })),
+    { name: 'file', value: data, filename: 'hand.bin', type: 'application/octet-stream' },
+  ]);
+  const hand = await sendPost(plain, `/${bucket}`, handBody, { 'content-type': `Multipart/Form-Data; boundary=${boundary}` });
+  t.equal(hand.status, 204, 'hand-built body, mixed-case media type');
+  t.same((await getObject(s3, bucket, 'edge/hand.bin')).body, data);
+});
+
+// ---- refusals --------------------------------------------------------------------------------------
+
+t.test('refusals: the right S3 error, nothing stored, an existing object untouched', async (t) => {
+  const bucket = await createBucket(s3, 'post');
+  const original = Buffer.from('the original object');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'guarded.txt', Body: original, ContentType: 'text/x-original' }));
+  const payload = testBytes(500, 41);
+
+  interface Case {
+    what: string;
+    status: number;
+    codes: string[];
+    form: (key: string) => FormData;
+  }
+  const plainForm = (key: string, spec: Partial<PolicySpec> = {}, fields: Field[] = [], file: FilePart | null = { data: payload }): FormData =>
+    signedForm(bucket, key, fields, spec, file ?? undefined);
+  const cases: Case[] = [
+    {
+      what: 'SigV4 signature with one hex digit changed',
+      status: 403,
+      codes: ['SignatureDoesNotMatch'],
+      form: (key) => {
+        const f = policyFields({ bucket, conditions: [{ key }] });
+        const sig = f.find(([k]) => k === 'x-amz-signature')!;
+        sig[1] = (sig[1][0] === 'a' ? 'b' : 'a') + sig[1].slice(1);
+        return formData([['key', key], ...f], { data: payload });
+      },
+    },
+    {
+      what: 'policy edited after signing (the old signature kept)',
+      status: 403,
+      codes: ['SignatureDoesNotMatch'],
+      form: (key) => plainForm(key, { conditions: [['starts-with', '$key', 'nothing/']], swapPolicy: b64(JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [['starts-with', '$key', '']] })) }),
+    },
+    { what: 'signed with a wrong secret', status: 403, codes: ['SignatureDoesNotMatch'], form: (key) => plainForm(key, { secret: `${SECRET_KEY}x` }) },
+    { what: 'Signature V2 with a wrong secret', status: 403, codes: ['SignatureDoesNotMatch'], form: (key) => plainForm(key, { v2: true, secret: 'not-the-secret' }) },
+    { what: 'SigV4 with an unknown access key', status: 403, codes: ['InvalidAccessKeyId'], form: (key) => plainForm(key, { accessKey: 'AKIANOSUCHUSER00000', secret: 'whatever' }) },
+    { what: 'Signature V2 with an unknown access key', status: 403, codes: ['InvalidAccessKeyId'], form: (key) => plainForm(key, { v2: true, accessKey: 'AKIANOSUCHUSER00000', secret: 'whatever' }) },
+    { what: 'expired policy', status: 403, codes: ['AccessDenied'], form: (key) => plainForm(key, { expiration: new Date(Date.now() - 60_000) }) },
+    { what: 'key outside starts-with', status: 403, codes: ['AccessDenied'], form: (key) => plainForm(key, { conditions: [['starts-with', '$key', 'allowed/']] }) },
+    {
+      what: 'Content-Type not the one the policy wants',
+      status: 403,
+      codes: ['AccessDenied'],
+      form: (key) => plainForm(key, { conditions: [{ key }, { 'Content-Type': 'image/png' }] }, [['Content-Type', 'text/html']]),
+    },
+    {
+      what: 'eq compares exactly (case of the value matters)',
+      status: 403,
+      codes: ['AccessDenied'],
+      form: (key) => plainForm(key, { conditions: [{ key }, ['eq', '$x-amz-meta-color', 'blue']] }, [['x-amz-meta-color', 'Blue']]),
+    },
+    { what: 'policy for another bucket', status: 403, codes: ['AccessDenied'], form: (key) => plainForm(key, { bucket: `${bucket}-other` }) },
+    {
+      what: 'a field no condition covers (x-amz-meta-*)',
+      status: 403,
+      codes: ['AccessDenied'],
+      form: (key) => plainForm(key, {}, [['x-amz-meta-sneaky', '1']]),
+    },
+    {
+      what: 'a field no condition covers (success_action_status)',
+      status: 403,
+      codes: ['AccessDenied'],
+      form: (key) => plainForm(key, {}, [['success_action_status', '201']]),
+    },
+    {
+      what: 'a field no condition covers (Content-Type)',
+      status: 403,
+      codes: ['AccessDenied'],
+      form: (key) => plainForm(key, {}, [['Content-Type', 'text/html']]),
+    },
+    {
+      what: 'SSE-C fields over plain HTTP',
+      status: 400,
+      codes: ['InvalidRequest'],
+      form: (key) => {
+        const k = Buffer.alloc(32, 9);
+        const fields: Field[] = [
+          ['x-amz-server-side-encryption-customer-algorithm', 'AES256'],
+          ['x-amz-server-side-encryption-customer-key', k.toString('base64')],
+          ['x-amz-server-side-encryption-customer-key-MD5', md5Base64(k)],
+        ];
+        return plainForm(key, { conditions: [{ key }, ...fields.map(([n]) => ['starts-with', `$${n}`, ''])] }, fields);
+      },
+    },
+    { what: 'file over content-length-range', status: 400, codes: ['EntityTooLarge'], form: (key) => plainForm(key, { conditions: [{ key }, ['content-length-range', 0, 499]] }) },
+    { what: 'file under content-length-range', status: 400, codes: ['EntityTooSmall'], form: (key) => plainForm(key, { conditions: [{ key }, ['content-length-range', 501, 1000]] }) },
+    { what: 'no file', status: 400, codes: ['InvalidArgument'], form: (key) => plainForm(key, {}, [], null) },
+    { what: 'anonymous form (no policy, no signature)', status: 403, codes: ['AccessDenied'], form: (key) => formData([['key', key]], { data: payload }) },
+    {
+      what: 'a policy without a signature',
+      status: 403,
+      codes: ['AccessDenied'],
+      form: (key) => formData([['key', key], ['policy', b64(JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [{ bucket }, { key }] }))]], { data: payload }),
+    },
+    { what: 'policy not base64 (signed)', status: 400, codes: ['MalformedPOSTRequest', 'InvalidPolicyDocument'], form: (key) => plainForm(key, { rawPolicy: '%%% not base64 %%%' }) },
+    { what: 'policy base64 of something not JSON (signed)', status: 400, codes: ['MalformedPOSTRequest', 'InvalidPolicyDocument'], form: (key) => plainForm(key, { rawPolicy: b64('{"expiration": "2099-01-01T00:00:00Z", "conditions": [') }) },
+    { what: 'policy without an expiration (signed)', status: 400, codes: ['MalformedPOSTRequest', 'InvalidPolicyDocument'], form: (key) => plainForm(key, { rawPolicy: b64(JSON.stringify({ conditions: [{ bucket }, { key }] })) }) },
+  ];
+
+  for (const [i, c] of cases.entries()) {
+    for (const key of [`fresh/${i}.bin`, 'guarded.txt']) {
+      const res = await postForm(plain, bucket, c.form(key));
+      t.equal(res.status, c.status, `${c.what} (${key}): HTTP ${c.status}`);
+      const code = xmlField(res.body, 'Code');
+      t.ok(code !== undefined && c.codes.includes(code), `${c.what} (${key}): ${c.codes.join(' or ')} (got ${code ?? res.body.toString().slice(0, 200)})`);
+      t.match(res.headers['x-amz-request-id'], /^[0-9A-F]{16}$/, `${c.what}: x-amz-request-id`);
+    }
+    t.equal(await headCode(s3, bucket, `fresh/${i}.bin`), 'NotFound/404', `${c.what}: nothing stored`);
+  }
+
+  // Missing key: no key field, or the key only after the file (ignored there).
+  const noKey = await postForm(plain, bucket, signedForm(bucket, null, [], { conditions: [] }, { data: payload }));
+  assertXmlError(t, noKey, 400, 'InvalidArgument', 'no key field (policy without key conditions)');
+  const noKeySigned = await postForm(plain, bucket, formData(policyFields({ bucket, conditions: [['starts-with', '$key', '']] }), { data: payload }));
+  assertXmlError(t, noKeySigned, 400, 'InvalidArgument', 'no key field (policy has a starts-with $key "" condition)');
+  const keyAfterFile = await postForm(plain, bucket, formData(policyFields({ bucket, conditions: [['starts-with', '$key', '']] }), { data: payload }, [['key', 'after/file.bin']]));
+  assertXmlError(t, keyAfterFile, 400, 'InvalidArgument', 'key only after the file');
+  t.equal(await headCode(s3, bucket, 'after/file.bin'), 'NotFound/404');
+
+  // A bucket that does not exist.
+  const missing = bucketName('nope');
+  const noBucket = await postForm(plain, missing, signedForm(missing, 'k.bin', [], {}, { data: payload }));
+  assertXmlError(t, noBucket, 404, 'NoSuchBucket', 'form for a missing bucket');
+
+  // Not a form at all: an S3 error, never a 5xx.
+  for (const [what, res] of [
+    ['anonymous text/plain POST', await raw(plain.port, { method: 'POST', path: `/${bucket}`, sign: false, headers: { 'content-type': 'text/plain' }, body: 'key=guarded.txt' })],
+    ['signed octet-stream POST', await raw(plain.port, { method: 'POST', path: `/${bucket}`, headers: { 'content-type': 'application/octet-stream' }, body: payload })],
+    ['urlencoded POST', await raw(plain.port, { method: 'POST', path: `/${bucket}`, sign: false, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=guarded.txt&file=x' })],
+  ] as const) {
+    t.ok(res.status >= 400 && res.status < 500, `${what}: a 4xx (got ${res.status})`);
+    t.ok(xmlField(res.body, 'Code'), `${what}: an S3 error code (${xmlField(res.body, 'Code')})`);
+  }
+
+  // Malformed multipart: no boundary; body cut before the closing delimiter (complete request).
+  const fields = [{ name: 'key', value: 'guarded.txt' }, ...policyFields({ bucket, conditions: [{ key: 'guarded.txt' }] }).map(([name, value]): Part => ({ name, value }))];
+  const noBoundary = await sendPost(plain, `/${bucket}`, multipart('b0undary', [...fields, { name: 'file', value: payload, filename: 'x.bin' }]), { 'content-type': 'multipart/form-data' });
+  t.equal(noBoundary.status, 400, `multipart/form-data without a boundary: 400 (${xmlField(noBoundary.body, 'Code')})`);
+  const cut = multipart('b0undary', [...fields, { name: 'file', value: payload, filename: 'x.bin' }], { unterminated: true });
+  const unterminated = await sendPost(plain, `/${bucket}`, cut.subarray(0, cut.length - 2 - 100), { 'content-type': 'multipart/form-data; boundary=b0undary' });
+  t.equal(unterminated.status, 400, `multipart body without its closing delimiter: 400 (${xmlField(unterminated.body, 'Code')})`);
+  t.ok(['MalformedPOSTRequest', 'IncompleteBody', 'InvalidArgument'].includes(xmlField(unterminated.body, 'Code') ?? ''), `unterminated: MalformedPOSTRequest/IncompleteBody/InvalidArgument (got ${xmlField(unterminated.body, 'Code')})`);
+
+  // After all that: the guarded object is the original, and nothing else appeared.
+  const { out, body } = await getObject(s3, bucket, 'guarded.txt');
+  t.same(body, original, 'the existing object keeps its bytes');
+  t.equal(out.ContentType, 'text/x-original', 'and its Content-Type');
+  t.equal(out.ETag, quoted(md5Hex(original)), 'and its ETag');
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  t.same((listed.Contents ?? []).map((o) => o.Key), ['guarded.txt'], 'no other object was stored');
+});
+
+// ---- SSE, tagging --------------------------------------------------------------------------------
+
+t.test('SSE-S3 by form field and by bucket default, SSE-C over TLS, tags', async (t) => {
+  const bucket = await createBucket(s3, 'post');
+  const data = testBytes(200_000, 51);
+
+  const sse = await postForm(
+    plain,
+    bucket,
+    signedForm(bucket, 'sse/s3.bin', [['x-amz-server-side-encryption', 'AES256']], { conditions: [{ key: 'sse/s3.bin' }, { 'x-amz-server-side-encryption': 'AES256' }] }, { data }),
+  );
+  t.equal(sse.status, 204, 'SSE-S3 form');
+  t.equal(sse.headers.etag, quoted(md5Hex(data)), 'SSE-S3 ETag is the MD5');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sse/s3.bin' }));
+  t.equal(head.ServerSideEncryption, 'AES256', 'HEAD shows SSE-S3');
+  t.same((await getObject(s3, bucket, 'sse/s3.bin')).body, data, 'SSE-S3 object reads back');
+
+  const defaulted = await createBucket(s3, 'post-enc');
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: defaulted, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  const dres = await postForm(plain, defaulted, signedForm(defaulted, 'default.bin', [], {}, { data }));
+  t.equal(dres.status, 204, 'form into a bucket with default encryption');
+  t.equal(dres.headers.etag, quoted(md5Hex(data)));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: defaulted, Key: 'default.bin' }))).ServerSideEncryption, 'AES256', 'bucket default applied');
+  t.same((await getObject(s3, defaulted, 'default.bin')).body, data);
+
+  const tagging = '<Tagging><TagSet><Tag><Key>project</Key><Value>apollo</Value></Tag><Tag><Key>stage</Key><Value>raw data</Value></Tag></TagSet></Tagging>';
+  const tagged = await postForm(plain, bucket, signedForm(bucket, 'tags/a.bin', [['tagging', tagging]], { conditions: [{ key: 'tags/a.bin' }, ['starts-with', '$tagging', '']] }, { data }));
+  t.equal(tagged.status, 204, 'form with a tagging field');
+  const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'tags/a.bin' }));
+  t.same(
+    (tags.TagSet ?? []).map((x) => [x.Key, x.Value]),
+    [
+      ['project', 'apollo'],
+      ['stage', 'raw data'],
+    ],
+    'tags set from the form',
+  );
+
+  // SSE-C over TLS.
+  const tbucket = await createBucket(s3tls, 'post-tls');
+  const key = Buffer.alloc(32, 0x5c);
+  const ssecFields: Field[] = [
+    ['x-amz-server-side-encryption-customer-algorithm', 'AES256'],
+    ['x-amz-server-side-encryption-customer-key', key.toString('base64')],
+    ['x-amz-server-side-encryption-customer-key-MD5', md5Base64(key)],
+  ];
+  const cres = await postForm(tls, tbucket, signedForm(tbucket, 'ssec.bin', ssecFields, { conditions: [{ key: 'ssec.bin' }, ...ssecFields.map(([n]) => ['starts-with', `$${n}`, ''])] }, { data }));
+  t.equal(cres.status, 204, `SSE-C form over TLS (${xmlField(cres.body, 'Code') ?? ''} ${xmlField(cres.body, 'Message') ?? ''})`);
+  const withKey = await getObject(s3tls, tbucket, 'ssec.bin', ssec(key));
+  t.same(withKey.body, data, 'GET with the key returns the bytes');
+  t.equal(withKey.out.SSECustomerAlgorithm, 'AES256');
+  t.equal(withKey.out.SSECustomerKeyMD5, md5Base64(key));
+  await expectS3Error(t, s3tls.send(new GetObjectCommand({ Bucket: tbucket, Key: 'ssec.bin' })), 'InvalidRequest', 400, 'GET without the key');
+  await expectS3Error(t, s3tls.send(new GetObjectCommand({ Bucket: tbucket, Key: 'ssec.bin', ...ssec(Buffer.alloc(32, 1)) })), 'AccessDenied', 403, 'GET with another key');
+  // SSE-C over plain HTTP is in the refusal cases above.
+});
+
+// ---- large and aborted ---------------------------------------------------------------------------
+
+t.test('a 20 MiB form streams through; an upload aborted mid-file stores nothing', async (t) => {
+  const bucket = await createBucket(s3, 'post-big');
+  const big = testBytes(20 * MiB + 4321, 61);
+  const res = await fetch(`${plain.endpoint}/${bucket}`, { method: 'POST', body: signedForm(bucket, 'big.bin', [], { conditions: [{ key: 'big.bin' }, ['content-length-range', 0, 64 * MiB]] }, { data: big }) });
+  t.equal(res.status, 204, '20 MiB form');
+  t.equal(res.headers.get('etag'), quoted(md5Hex(big)));
+  const got = await getObject(s3, bucket, 'big.bin');
+  t.equal(got.body.length, big.length, 'length');
+  t.equal(sha256Hex(got.body), sha256Hex(big), '20 MiB round trip intact');
+
+  // Over content-length-range by megabytes: refused while streaming.
+  const over = await postForm(plain, bucket, signedForm(bucket, 'over.bin', [], { conditions: [{ key: 'over.bin' }, ['content-length-range', 0, MiB]] }, { data: testBytes(3 * MiB, 62) }));
+  assertXmlError(t, over, 400, 'EntityTooLarge', '3 MiB file, 1 MiB maximum');
+  t.equal(await headCode(s3, bucket, 'over.bin'), 'NotFound/404');
+
+  // A client gives up after 4 of a declared 20 MiB.
+  const boundary = 'abort-boundary-7';
+  const head = multipart(boundary, [
+    { name: 'key', value: 'aborted.bin' },
+    ...policyFields({ bucket, conditions: [{ key: 'aborted.bin' }] }).map(([name, value]): Part => ({ name, value })),
+  ], { unterminated: true });
+  const fileHead = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="aborted.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const total = head.length + fileHead.length + 20 * MiB + `\r\n--${boundary}--\r\n`.length;
+  const req = httpRequest({
+    host: '127.0.0.1',
+    port: plain.port,
+    method: 'POST',
+    path: `/${bucket}`,
+    agent: false,
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(total) },
+  });
+  let responded: number | undefined;
+  req.on('response', (r) => {
+    responded = r.statusCode;
+    r.resume();
+  });
+  req.on('error', () => undefined);
+  const write = (b: Buffer): Promise<void> => new Promise((r) => req.write(b, () => r()));
+  await write(head);
+  await write(fileHead);
+  const chunk = testBytes(MiB, 63);
+  for (let i = 0; i < 4; i++) await write(chunk);
+  await sleep(200);
+  t.equal(responded, undefined, 'no answer before the body is complete');
+  req.destroy();
+  await expectNoTempFiles(t, plain.dataDir, 'aborted form upload');
+  t.equal(await headCode(s3, bucket, 'aborted.bin'), 'NotFound/404', 'nothing stored after the abort');
+
+  const after = await postForm(plain, bucket, signedForm(bucket, 'aborted.bin', [], {}, { data: Buffer.from('second try') }));
+  t.equal(after.status, 204, 'the daemon keeps serving forms');
+  t.equal((await getObject(s3, bucket, 'aborted.bin')).body.toString(), 'second try');
+});
+
+// ---- CORS ------------------------------------------------------------------------------------------
+
+t.test('CORS: a page on another origin reads the ETag and Location of its form upload', async (t) => {
+  const bucket = await createBucket(s3, 'post-cors');
+  const data = testBytes(777, 71);
+  const ok = await postForm(plain, bucket, signedForm(bucket, 'cors.bin', [], {}, { data }), { origin: APP });
+  t.equal(ok.status, 204);
+  t.equal(ok.headers['access-control-allow-origin'], APP, 'the origin is allowed');
+  t.ok(exposed(ok).includes('etag'), `etag exposed (${exposed(ok).join(',')})`);
+  t.ok(exposed(ok).includes('location'), 'location exposed');
+
+  const created = await postForm(plain, bucket, signedForm(bucket, 'cors201.bin', [['success_action_status', '201']], { conditions: [{ key: 'cors201.bin' }, { success_action_status: '201' }] }, { data }), { origin: APP });
+  t.equal(created.status, 201);
+  t.equal(created.headers['access-control-allow-origin'], APP, '201 readable by the page');
+
+  const denied = await postForm(plain, bucket, signedForm(bucket, 'cors-denied.bin', [['x-amz-meta-x', '1']], {}, { data }), { origin: APP });
+  assertXmlError(t, denied, 403, 'AccessDenied', 'uncovered field from a page');
+  t.equal(denied.headers['access-control-allow-origin'], APP, 'the refusal is readable by the page');
+
+  const pre = await raw(plain.port, { method: 'OPTIONS', path: `/${bucket}`, sign: false, headers: { origin: APP, 'access-control-request-method': 'POST' } });
+  t.equal(pre.status, 200, 'preflight for a POST to the bucket');
+});

@@ -1,0 +1,114 @@
+// auth/post-policy.ts on its own: signatures (V4 over the base64 policy with the credential's
+// signing key, V2 HMAC-SHA1), expiration, each condition form, field-name case, the rule that
+// every form field needs a condition, and malformed policies.
+import t from 'tap';
+import { createHmac } from 'node:crypto';
+import { verifyPostPolicy, type FormFields } from '../../../../daemon/auth/post-policy.js';
+import { deriveSigningKey } from '../../../../daemon/auth/sigv4.js';
+
+const creds = { lookup: (id: string) => (id === 'AKID' ? 'secret-key-1' : undefined) };
+const NOW = new Date('2026-11-30T12:00:00Z');
+const opts = { bucket: 'photos', region: 'us-east-1', sigV2: true, now: NOW };
+const CRED = 'AKID/20261130/us-east-1/s3/aws4_request';
+
+function b64(policy: unknown): string {
+  return Buffer.from(JSON.stringify(policy)).toString('base64');
+}
+
+/** A V4-signed form: the policy's conditions must name the signing fields too. */
+function v4Form(conditions: unknown[], fields: Record<string, string>, expiration = '2026-11-30T13:00:00.000Z'): Map<string, string> {
+  const base = { 'x-amz-algorithm': 'AWS4-HMAC-SHA256', 'x-amz-credential': CRED, 'x-amz-date': '20261130T120000Z' };
+  const all = [...conditions, { 'x-amz-algorithm': base['x-amz-algorithm'] }, { 'x-amz-credential': CRED }, { 'x-amz-date': base['x-amz-date'] }];
+  const policy = b64({ expiration, conditions: all });
+  const sig = createHmac('sha256', deriveSigningKey('secret-key-1', '20261130', 'us-east-1', 's3')).update(policy).digest('hex');
+  return new Map(Object.entries({ ...base, ...fields, policy, 'x-amz-signature': sig }).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+t.test('Signature Version 4: accepted, and refused when anything signed changes', async (t) => {
+  const form = v4Form([{ bucket: 'photos' }, ['starts-with', '$key', 'u/']], { key: 'u/a.jpg' });
+  t.strictSame(verifyPostPolicy(form, creds, opts), { accessKeyId: 'AKID' });
+  const tampered = new Map(form);
+  tampered.set('policy', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [] }));
+  t.equal(code(() => verifyPostPolicy(tampered, creds, opts)), 'SignatureDoesNotMatch', 'another policy under the same signature');
+  const badSig = new Map(form);
+  badSig.set('x-amz-signature', '0'.repeat(64));
+  t.equal(code(() => verifyPostPolicy(badSig, creds, opts)), 'SignatureDoesNotMatch');
+  const unknown = new Map(form);
+  unknown.set('x-amz-credential', CRED.replace('AKID', 'NOPE'));
+  t.equal(code(() => verifyPostPolicy(unknown, creds, opts)), 'InvalidAccessKeyId');
+  const region = new Map(form);
+  region.set('x-amz-credential', CRED.replace('us-east-1', 'eu-west-1'));
+  t.equal(code(() => verifyPostPolicy(region, creds, opts)), 'AuthorizationHeaderMalformed', 'credential for another region');
+  const algo = new Map(form);
+  algo.set('x-amz-algorithm', 'AWS4-HMAC-SHA1');
+  t.equal(code(() => verifyPostPolicy(algo, creds, opts)), 'InvalidArgument');
+  const noPolicy = new Map(form);
+  noPolicy.delete('policy');
+  t.equal(code(() => verifyPostPolicy(noPolicy, creds, opts)), 'AccessDenied', 'anonymous form');
+  const noSig = new Map(form);
+  noSig.delete('x-amz-signature');
+  t.equal(code(() => verifyPostPolicy(noSig, creds, opts)), 'AccessDenied', 'policy without signature');
+});
+
+t.test('Signature Version 2: HMAC-SHA1 of the policy; refused when S3_SIGV2=off', async (t) => {
+  const policy = b64({ expiration: '2026-11-30T13:00:00Z', conditions: [{ bucket: 'photos' }, { key: 'k' }] });
+  const signature = createHmac('sha1', 'secret-key-1').update(policy).digest('base64');
+  const form: FormFields = new Map([['key', 'k'], ['awsaccesskeyid', 'AKID'], ['policy', policy], ['signature', signature]]);
+  t.strictSame(verifyPostPolicy(form, creds, opts), { accessKeyId: 'AKID' }, 'AWSAccessKeyId and signature need no condition');
+  t.equal(code(() => verifyPostPolicy(form, creds, { ...opts, sigV2: false })), 'InvalidSignatureTypeError');
+  const bad = new Map(form);
+  bad.set('signature', createHmac('sha1', 'wrong').update(policy).digest('base64'));
+  t.equal(code(() => verifyPostPolicy(bad, creds, opts)), 'SignatureDoesNotMatch');
+});
+
+t.test('expiration and malformed policies', async (t) => {
+  t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k' }, '2026-11-30T11:59:59Z'), creds, opts)), 'AccessDenied', 'expired');
+  t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k' }, 'tomorrow'), creds, opts)), 'InvalidPolicyDocument');
+  for (const cond of [['eq', 'key', 'k'], ['matches', '$key', 'k'], ['eq', '$key'], { a: 'x', b: 'y' }, { key: 5 }, 'key', ['content-length-range', 10, 1], ['content-length-range', 'a', 2]]) {
+    t.equal(code(() => verifyPostPolicy(v4Form([cond], { key: 'k' }), creds, opts)), 'InvalidPolicyDocument', JSON.stringify(cond));
+  }
+  // Signed, but not JSON.
+  const form = v4Form([], {});
+  const junk = Buffer.from('not json').toString('base64');
+  form.set('policy', junk);
+  form.set('x-amz-signature', createHmac('sha256', deriveSigningKey('secret-key-1', '20261130', 'us-east-1', 's3')).update(junk).digest('hex'));
+  t.equal(code(() => verifyPostPolicy(form, creds, opts)), 'InvalidPolicyDocument');
+});
+
+t.test('conditions: exact, eq, starts-with, $bucket, case of field names, content-length-range', async (t) => {
+  const ok = (conds: unknown[], fields: Record<string, string>): string => code(() => verifyPostPolicy(v4Form(conds, fields), creds, opts));
+  t.equal(ok([{ key: 'k' }], { key: 'k' }), 'ok');
+  t.equal(ok([{ key: 'k' }], { key: 'K' }), 'AccessDenied', 'values compare case-sensitively');
+  t.equal(ok([{ Key: 'k' }], { KEY: 'k' }), 'ok', 'names compare case-insensitively');
+  t.equal(ok([['eq', '$Content-Type', 'image/png'], { key: 'k' }], { key: 'k', 'Content-Type': 'image/png' }), 'ok');
+  t.equal(ok([['eq', '$Content-Type', 'image/png'], { key: 'k' }], { key: 'k', 'Content-Type': 'image/gif' }), 'AccessDenied');
+  t.equal(ok([['starts-with', '$key', 'user/7/']], { key: 'user/7/a' }), 'ok');
+  t.equal(ok([['starts-with', '$key', 'user/7/']], { key: 'user/8/a' }), 'AccessDenied');
+  t.equal(ok([['starts-with', '$key', '']], { key: 'anything' }), 'ok', 'an empty prefix allows anything');
+  t.equal(ok([['starts-with', '$x-amz-meta-tag', ''], { key: 'k' }], { key: 'k' }), 'AccessDenied', 'a condition on a missing field fails');
+  t.equal(ok([{ bucket: 'photos' }, { key: 'k' }], { key: 'k' }), 'ok', '$bucket is the URL\'s bucket');
+  t.equal(ok([{ bucket: 'other' }, { key: 'k' }], { key: 'k' }), 'AccessDenied');
+  t.equal(ok([{ bucket: 'photos' }, { key: 'k' }], { key: 'k', bucket: 'other' }), 'ok', 'a bucket field cannot redirect the upload: $bucket is the URL\'s');
+  t.strictSame(verifyPostPolicy(v4Form([{ key: 'k' }, ['content-length-range', 1, '1048576']], { key: 'k' }), creds, opts).lengthRange, { min: 1, max: 1048576 });
+});
+
+t.test('every form field needs a condition, except the exempt ones', async (t) => {
+  const form = v4Form([{ key: 'k' }], { key: 'k', 'x-amz-meta-owner': 'eve' });
+  t.match(code(() => verifyPostPolicy(form, creds, opts)), 'AccessDenied');
+  try {
+    verifyPostPolicy(form, creds, opts);
+  } catch (err) {
+    t.match((err as Error).message, /Extra input fields: x-amz-meta-owner/);
+  }
+  t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k', 'x-ignore-submit': 'Upload', file: 'x' }), creds, opts)), 'ok', 'x-ignore-* and file are exempt');
+  t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }, ['starts-with', '$success_action_status', '']], { key: 'k', success_action_status: '201' }), creds, opts)), 'ok');
+});
