@@ -19,6 +19,7 @@ import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
+import { anonymousAllowed } from './ops/policy.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore } from './storage/files.js';
 import { Reaper } from './storage/reaper.js';
@@ -91,6 +92,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     credentials,
     dispatch,
     observe: (info) => metrics.observe(info),
+    anonymous: (req) => anonymousAllowed(opsEnv, req),
   });
   const port = await server.listen();
   log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');

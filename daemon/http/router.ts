@@ -22,6 +22,10 @@ export type Operation =
   | 'GetObjectAcl'
   | 'PutObjectAcl'
   | 'GetBucketTagging'
+  | 'GetBucketPolicy'
+  | 'PutBucketPolicy'
+  | 'DeleteBucketPolicy'
+  | 'GetBucketPolicyStatus'
   | 'PutBucketTagging'
   | 'DeleteBucketTagging'
   | 'GetObjectTagging'
@@ -61,6 +65,7 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutBucketVersioning',
   'PutBucketTagging',
   'PutObjectTagging',
+  'PutBucketPolicy',
   'CreateBucket',
 ]);
 
@@ -86,7 +91,7 @@ export const MAX_KEY_BYTES = 1024;
 // Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
 // misread as a plain object or bucket operation.
 const UNSUPPORTED_SUBRESOURCES = [
-  'policy', 'policyStatus', 'cors', 'lifecycle', 'website', 'logging', 'notification',
+  'cors', 'lifecycle', 'website', 'logging', 'notification',
   'replication', 'object-lock', 'retention', 'legal-hold', 'ownershipControls', 'publicAccessBlock',
   'accelerate', 'requestPayment', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
   'select', 'torrent', 'attributes', 'versionId', 'session', 'renameObject', 'metadataTable',
@@ -165,15 +170,14 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     throw new S3Error('MethodNotAllowed');
   }
 
-  // ?acl and ?tagging are resources of their own: a method they lack is never a DELETE or PUT of
-  // the bucket or object itself.
-  const routed = query.has('acl')
-    ? aclRoute(method, bucket, key)
-    : query.has('tagging')
-      ? taggingRoute(method, bucket, key)
-      : key === undefined
-        ? bucketRoute(method, bucket, query, headers)
-        : objectRoute(method, bucket, key, query, headers);
+  // ?acl, ?tagging and ?policy are resources of their own: a method they lack is never a DELETE
+  // or PUT of the bucket or object itself.
+  let routed: Route;
+  if (query.has('acl')) routed = aclRoute(method, bucket, key);
+  else if (query.has('tagging')) routed = taggingRoute(method, bucket, key);
+  else if (query.has('policy') || query.has('policyStatus')) routed = policyRoute(method, bucket, key, query);
+  else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
+  else routed = objectRoute(method, bucket, key, query, headers);
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
 }
@@ -182,6 +186,17 @@ function aclRoute(method: string, bucket: string, key: string | undefined): Rout
   if (method !== 'GET' && method !== 'PUT') throw new S3Error('MethodNotAllowed');
   const op: Operation = key === undefined ? (method === 'GET' ? 'GetBucketAcl' : 'PutBucketAcl') : method === 'GET' ? 'GetObjectAcl' : 'PutObjectAcl';
   return key === undefined ? { op, bucket } : { op, bucket, key };
+}
+
+function policyRoute(method: string, bucket: string, key: string | undefined, query: URLSearchParams): Route {
+  if (key !== undefined) throw new S3Error('NotImplemented', 'Policies apply to buckets; objects have none.');
+  if (query.has('policyStatus')) {
+    if (method !== 'GET') throw new S3Error('MethodNotAllowed');
+    return { op: 'GetBucketPolicyStatus', bucket };
+  }
+  const op: Operation | undefined = method === 'GET' ? 'GetBucketPolicy' : method === 'PUT' ? 'PutBucketPolicy' : method === 'DELETE' ? 'DeleteBucketPolicy' : undefined;
+  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  return { op, bucket };
 }
 
 function taggingRoute(method: string, bucket: string, key: string | undefined): Route {

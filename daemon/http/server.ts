@@ -15,6 +15,7 @@ import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
 import { allowedOrigin, isPreflight, preflight, withCorsHeaders } from './cors.js';
 import { ANONYMOUS_OPERATIONS, route, type Route } from './router.js';
+import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 
 export interface RequestObserver {
@@ -27,6 +28,8 @@ export interface HttpServerDeps {
   credentials: Credentials;
   dispatch: Handler;
   observe?: RequestObserver;
+  /** Whether an unsigned request is admitted (bucket policies); without it, none is. */
+  anonymous?: (req: AnonymousRequest) => boolean;
 }
 
 interface Pending {
@@ -282,6 +285,9 @@ export class HttpServer {
       logFields.key = r.key;
       // A form upload authenticates with the signed policy inside its body (ops/post-object.ts).
       if ((ANONYMOUS_OPERATIONS.has(r.op) || r.op === 'PostObject') && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
+        auth = ANONYMOUS_CREDENTIALS;
+      } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null })) {
+        // Unsigned, and the bucket's policy admits it: no identity, an unsigned payload.
         auth = ANONYMOUS_CREDENTIALS;
       } else {
         auth = authenticate({ method, rawPath, rawQuery, headers }, this.deps.credentials, {
@@ -602,6 +608,11 @@ function drain(body: StreamBody): void {
 }
 
 /** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
+/** The client's IP address (uWS spells IPv4 clients of a dual-stack socket as IPv6). */
+function remoteAddress(res: HttpResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+}
+
 function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {
   for (const name of Object.keys(headers)) {
     if (name.startsWith('x-amz-server-side-encryption-customer-') || name.startsWith('x-amz-copy-source-server-side-encryption-customer-')) return false;

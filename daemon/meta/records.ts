@@ -80,6 +80,8 @@ export interface BucketRecord {
   readonly created: number;
   readonly encryption?: BucketEncryption;
   readonly tags?: TagSet;
+  /** The bucket policy as the client put it (JSON text). */
+  readonly policy?: string;
 }
 
 export interface UploadRecord {

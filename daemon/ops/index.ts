@@ -19,6 +19,7 @@ import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
 import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
+import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './policy.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
 import { handleDeleteObjects } from './delete-objects.js';
 import {
@@ -59,6 +60,10 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketAcl: handlePutBucketAcl,
   GetObjectAcl: handleGetObjectAcl,
   PutObjectAcl: handlePutObjectAcl,
+  GetBucketPolicy: handleGetBucketPolicy,
+  PutBucketPolicy: handlePutBucketPolicy,
+  DeleteBucketPolicy: handleDeleteBucketPolicy,
+  GetBucketPolicyStatus: handleGetBucketPolicyStatus,
   GetBucketTagging: handleGetBucketTagging,
   PutBucketTagging: handlePutBucketTagging,
   DeleteBucketTagging: handleDeleteBucketTagging,

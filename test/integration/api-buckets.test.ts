@@ -221,7 +221,7 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     ['GET', `/${b}`, 'cors'],
     ['PUT', `/${b}`, 'cors'],
     ['DELETE', `/${b}`, 'cors'],
-    ['GET', `/${b}`, 'policy'],
+    ['GET', `/${b}`, 'website'],
     ['GET', `/${b}`, 'cors'],
     ['GET', `/${b}`, 'lifecycle'],
     ['GET', `/${b}/k`, 'retention'],

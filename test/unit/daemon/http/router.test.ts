@@ -119,7 +119,7 @@ t.test('methods a resource does not support → MethodNotAllowed; POST without a
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['policy', 'cors', 'lifecycle', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
+  const subs = ['cors', 'lifecycle', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
@@ -198,7 +198,8 @@ t.test('virtual-host-style addressing', async (t) => {
   // Without S3_DOMAIN, nothing is virtual-host-style.
   t.strictSame(r('GET', '/k', { host: 'bkt.localhost', domains: [] }), { op: 'ListObjects', bucket: 'k' });
   // Sub-resources and key length rules apply the same way.
-  t.equal(codeOf(() => vh('GET', '/?policy', 'bkt.localhost')), 'NotImplemented');
+  t.equal(codeOf(() => vh('GET', '/?lifecycle', 'bkt.localhost')), 'NotImplemented');
+  t.strictSame(vh('GET', '/?policy', 'bkt.localhost'), { op: 'GetBucketPolicy', bucket: 'bkt', virtualHost: true });
   t.strictSame(vh('GET', '/?acl', 'bkt.localhost'), { op: 'GetBucketAcl', bucket: 'bkt', virtualHost: true });
   t.equal(codeOf(() => vh('PUT', '/k?cors', 'bkt.localhost')), 'NotImplemented');
   t.strictSame(vh('PUT', '/k?tagging', 'bkt.localhost'), { op: 'PutObjectTagging', bucket: 'bkt', key: 'k', virtualHost: true });
@@ -218,6 +219,17 @@ t.test('?tagging is its own resource on buckets and objects: GET, PUT and DELETE
     t.equal(codeOf(() => r(method, '/bkt/k?tagging')), 'MethodNotAllowed', `${method} /bkt/k?tagging`);
   }
   t.ok(BODY_OPERATIONS.has('PutObjectTagging') && BODY_OPERATIONS.has('PutBucketTagging'));
+});
+
+t.test('?policy and ?policyStatus are bucket resources', async (t) => {
+  t.strictSame(r('GET', '/bkt?policy'), { op: 'GetBucketPolicy', bucket: 'bkt' });
+  t.strictSame(r('PUT', '/bkt?policy='), { op: 'PutBucketPolicy', bucket: 'bkt' });
+  t.strictSame(r('DELETE', '/bkt?policy'), { op: 'DeleteBucketPolicy', bucket: 'bkt' });
+  t.strictSame(r('GET', '/bkt?policyStatus'), { op: 'GetBucketPolicyStatus', bucket: 'bkt' });
+  for (const m of ['HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?policy')), 'MethodNotAllowed', `${m} ?policy`);
+  for (const m of ['PUT', 'DELETE', 'POST']) t.equal(codeOf(() => r(m, '/bkt?policyStatus')), 'MethodNotAllowed', `${m} ?policyStatus`);
+  for (const m of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(m, '/bkt/k?policy')), 'NotImplemented', `${m} on an object: objects have no policy`);
+  t.ok(BODY_OPERATIONS.has('PutBucketPolicy'));
 });
 
 t.test('bucketFromHost', async (t) => {

@@ -1,0 +1,223 @@
+// Bucket policies (the IAM policy language S3 takes in PutBucketPolicy), for what they mean on a
+// server with one owner: which unsigned (anonymous) requests a bucket admits. The signed root
+// user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction,
+// NotResource, NotPrincipal, an unknown condition operator or key, a resource outside the bucket)
+// is refused at PutBucketPolicy, never silently ignored, because ignoring part of a policy
+// would widen or narrow access behind the operator's back. Pure: no I/O.
+import { isIPv4, isIPv6 } from 'node:net';
+import { S3Error } from '../errors.js';
+
+export interface RequestFacts {
+  /** e.g. `s3:GetObject`. */
+  action: string;
+  /** `bucket` or `bucket/key` (the ARN without `arn:aws:s3:::`). */
+  resource: string;
+  /** Condition keys known for this request (lower-case names), e.g. `s3:prefix`, `aws:sourceip`. */
+  context: ReadonlyMap<string, string>;
+}
+
+type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'ipaddress' | 'notipaddress' | 'bool';
+const OPERATORS: ReadonlySet<string> = new Set<Operator>(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'ipaddress', 'notipaddress', 'bool']);
+const KEYS: ReadonlySet<string> = new Set(['s3:prefix', 's3:delimiter', 's3:max-keys', 'aws:sourceip', 'aws:securetransport', 'aws:referer', 'aws:useragent']);
+export const MAX_POLICY_BYTES = 20 * 1024;
+const ARN_PREFIX = 'arn:aws:s3:::';
+
+interface Condition {
+  op: Operator;
+  key: string;
+  values: string[];
+}
+
+interface Statement {
+  allow: boolean;
+  /** Applies to anonymous requests (Principal "*"). */
+  anyone: boolean;
+  actions: RegExp[];
+  resources: RegExp[];
+  conditions: Condition[];
+}
+
+export interface BucketPolicy {
+  readonly statements: readonly Statement[];
+}
+
+function malformed(message: string): S3Error {
+  return new S3Error('MalformedPolicy', message);
+}
+
+function list(v: unknown, what: string): string[] {
+  const arr = Array.isArray(v) ? v : [v];
+  if (arr.length === 0 || !arr.every((x) => typeof x === 'string')) throw malformed(`${what} must be a string or a non-empty list of strings.`);
+  return arr as string[];
+}
+
+/** `*` and `?` wildcards, everything else literal; whole-string match. */
+function wildcard(pattern: string, flags = ''): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, `s${flags}`);
+}
+
+function principalIsAnyone(p: unknown): boolean {
+  if (p === '*') return true;
+  if (typeof p === 'object' && p !== null && !Array.isArray(p)) {
+    const entries = Object.entries(p as Record<string, unknown>);
+    if (entries.length === 0) throw malformed('Principal must not be empty.');
+    for (const [kind, v] of entries) {
+      if (kind !== 'AWS') throw malformed(`Principal type ${JSON.stringify(kind)} is not supported (only "*" or {"AWS": …}).`);
+      if (list(v, 'Principal.AWS').includes('*')) return true;
+    }
+    return false;
+  }
+  throw malformed('Principal must be "*" or {"AWS": …}.');
+}
+
+/** Parses and checks a policy document for `bucket`; throws MalformedPolicy. */
+export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
+  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) throw malformed(`Policies are limited to ${MAX_POLICY_BYTES} bytes.`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw malformed('The policy is not valid JSON.');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed('The policy must be a JSON object.');
+  const { Version: version, Statement: rawStatements } = doc as Record<string, unknown>;
+  if (version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');
+  if (rawStatements === undefined) throw malformed('The policy has no Statement.');
+  const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
+  if (raws.length === 0) throw malformed('The policy has no Statement.');
+  const statements = raws.map((raw, i) => parseStatement(raw, i, bucket));
+  return { statements };
+}
+
+function parseStatement(raw: unknown, i: number, bucket: string): Statement {
+  const where = `Statement ${i + 1}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where} must be an object.`);
+  const s = raw as Record<string, unknown>;
+  for (const unsupported of ['NotAction', 'NotResource', 'NotPrincipal']) {
+    if (s[unsupported] !== undefined) throw malformed(`${where}: ${unsupported} is not supported.`);
+  }
+  for (const k of Object.keys(s)) {
+    if (!['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(k)) throw malformed(`${where}: unknown element ${JSON.stringify(k)}.`);
+  }
+  if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed(`${where}: Effect must be Allow or Deny.`);
+  if (s.Principal === undefined) throw malformed(`${where} has no Principal.`);
+  const anyone = principalIsAnyone(s.Principal);
+  if (s.Action === undefined) throw malformed(`${where} has no Action.`);
+  const actions = list(s.Action, `${where}: Action`).map((a) => {
+    if (!/^s3:[A-Za-z*?]+$/i.test(a)) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action.`);
+    return wildcard(a, 'i');
+  });
+  if (s.Resource === undefined) throw malformed(`${where} has no Resource.`);
+  const resources = list(s.Resource, `${where}: Resource`).map((r) => {
+    if (!r.startsWith(ARN_PREFIX)) throw malformed(`Policy has invalid resource: ${r}`);
+    const rest = r.slice(ARN_PREFIX.length);
+    // Only this bucket and its objects: a wildcard bucket name could name other buckets too.
+    if (rest !== bucket && !rest.startsWith(`${bucket}/`)) throw malformed(`Policy has invalid resource: ${r} (a bucket policy applies to ${ARN_PREFIX}${bucket} and ${ARN_PREFIX}${bucket}/…)`);
+    return wildcard(rest);
+  });
+  return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions: parseConditions(s.Condition, where) };
+}
+
+function parseConditions(raw: unknown, where: string): Condition[] {
+  if (raw === undefined) return [];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where}: Condition must be an object.`);
+  const out: Condition[] = [];
+  for (const [opName, block] of Object.entries(raw as Record<string, unknown>)) {
+    const op = opName.toLowerCase();
+    if (!OPERATORS.has(op)) throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, IpAddress, NotIpAddress, Bool).`);
+    if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
+    for (const [keyName, v] of Object.entries(block as Record<string, unknown>)) {
+      const key = keyName.toLowerCase();
+      if (!KEYS.has(key)) throw malformed(`${where}: condition key ${JSON.stringify(keyName)} is not supported (supported: ${[...KEYS].join(', ')}).`);
+      const values = (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'boolean' || typeof x === 'number' ? String(x) : x));
+      if (values.length === 0 || !values.every((x) => typeof x === 'string')) throw malformed(`${where}: ${opName} ${keyName} needs string values.`);
+      if ((op === 'ipaddress' || op === 'notipaddress') && key !== 'aws:sourceip') throw malformed(`${where}: ${opName} applies to aws:SourceIp only.`);
+      if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
+      if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
+      out.push({ op: op as Operator, key, values: values as string[] });
+    }
+  }
+  return out;
+}
+
+// ---- evaluation
+
+/** Whether the policy admits an anonymous request: an Allow matches and no Deny does. */
+export function allowsAnonymous(policy: BucketPolicy, req: RequestFacts): boolean {
+  let allowed = false;
+  for (const s of policy.statements) {
+    if (!s.anyone || !matches(s, req)) continue;
+    if (!s.allow) return false;
+    allowed = true;
+  }
+  return allowed;
+}
+
+/** PolicyStatus.IsPublic: some statement admits anyone without conditions. */
+export function isPublic(policy: BucketPolicy): boolean {
+  return policy.statements.some((s) => s.allow && s.anyone && s.conditions.length === 0);
+}
+
+function matches(s: Statement, req: RequestFacts): boolean {
+  return s.actions.some((a) => a.test(req.action)) && s.resources.some((r) => r.test(req.resource)) && s.conditions.every((c) => holds(c, req.context));
+}
+
+function holds(c: Condition, context: ReadonlyMap<string, string>): boolean {
+  const v = context.get(c.key);
+  switch (c.op) {
+    case 'stringequals':
+      return v !== undefined && c.values.includes(v);
+    case 'stringnotequals':
+      return v === undefined || !c.values.includes(v);
+    case 'stringlike':
+      return v !== undefined && c.values.some((p) => wildcard(p).test(v));
+    case 'stringnotlike':
+      return v === undefined || !c.values.some((p) => wildcard(p).test(v));
+    case 'bool':
+      return v !== undefined && c.values.includes(v);
+    case 'ipaddress':
+      return v !== undefined && c.values.some((cidr) => inCidr(v, cidr));
+    case 'notipaddress':
+      return v === undefined || !c.values.some((cidr) => inCidr(v, cidr));
+  }
+}
+
+// ---- IP ranges
+
+function ipBytes(ip: string): Buffer | undefined {
+  const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4mapped) ip = v4mapped[1]!;
+  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  if (!isIPv6(ip)) return undefined;
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const groups = (s: string | undefined): string[] => (s === undefined || s === '' ? [] : s.split(':'));
+  const h = groups(head);
+  const t = groups(tail);
+  const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  if (all.length !== 8 || !all.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  // An IPv4 client on a dual-stack socket (::ffff:a.b.c.d, in any spelling) is that IPv4 address.
+  if (out.subarray(0, 10).every((b) => b === 0) && out[10] === 0xff && out[11] === 0xff) return out.subarray(12);
+  return out;
+}
+
+function parseCidr(cidr: string, where: string): { net: Buffer; bits: number } {
+  const [addr, len] = cidr.split('/');
+  const net = ipBytes(addr ?? '');
+  const bits = len === undefined ? (net?.length ?? 0) * 8 : Number(len);
+  if (!net || !Number.isInteger(bits) || bits < 0 || bits > net.length * 8) throw malformed(`${where}: ${JSON.stringify(cidr)} is not an IP address or CIDR range.`);
+  return { net, bits };
+}
+
+function inCidr(ip: string, cidr: string): boolean {
+  const a = ipBytes(ip);
+  const { net, bits } = parseCidr(cidr, '');
+  if (!a || a.length !== net.length) return false;
+  for (let i = 0; i < bits; i++) {
+    const mask = 0x80 >> (i % 8);
+    if ((a[i >> 3]! & mask) !== (net[i >> 3]! & mask)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,937 @@
+// Bucket policies and anonymous (unsigned) access against the real daemon: Put/Get/Delete
+// BucketPolicy (the text kept byte for byte, NoSuchBucketPolicy, NoSuchBucket) and
+// GetBucketPolicyStatus (IsPublic), which always need a signature; MalformedPolicy for everything
+// s3d would not enforce exactly (the old policy stays in force); the policies `mc anonymous set
+// download` and `mc anonymous set public` write (anonymous GET/HEAD/list, PUT/multipart/delete);
+// every operation's S3 action (each admitted by exactly its action and by nothing else); action
+// wildcards and case, Principal forms, resource patterns, prefix policies with s3:prefix
+// conditions, Deny over Allow, aws:SourceIp / aws:SecureTransport / aws:Referer / aws:UserAgent
+// conditions (over HTTP and HTTPS), SSE-S3 and SSE-C objects read anonymously, CopyObject and
+// UploadPartCopy needing both sides, policies scoped to their bucket, the root user never
+// restricted, persistence across a restart, and the SDK, minio-js (also as an anonymous client)
+// and the aws CLI (skipped when `aws` is not on PATH).
+
+import t from 'tap';
+import type { Test } from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateMultipartUploadCommand,
+  DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
+  GetBucketPolicyCommand,
+  GetBucketPolicyStatusCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Client as MinioClient } from 'minio';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { md5Base64, md5Hex } from '../helpers/hash.js';
+import { assertXmlError, encodeKey, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
+import { minioClient } from '../helpers/minio.js';
+import { createBucket, expectSdkError, getBytes } from '../helpers/s3.js';
+import { ssec, ssecHeaders } from '../helpers/sse.js';
+
+const MiB = 1024 * 1024;
+const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3api/s3 policy tests';
+
+const [d, tls, restartable] = await Promise.all([startDaemon(), startDaemon({ tls: true }), startDaemon()]);
+const work = mkdtempSync(join(tmpdir(), 's3d-policy-'));
+let restarted: TestDaemon | undefined;
+t.teardown(async () => {
+  if (process.env.S3D_DUMP_LOGS) for (const x of [d, tls, restartable]) console.error(x.logs.filter((l) => !l.includes('"level":30')).join('\n'));
+  await Promise.all([d.stop(), tls.stop(), restartable.stop(), restarted?.stop()]);
+  d.cleanup();
+  tls.cleanup();
+  restartable.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+const s3 = d.s3();
+
+// ---- policies ----------------------------------------------------------------------------------
+
+const arn = (resource: string): string => `arn:aws:s3:::${resource}`;
+
+interface Stmt {
+  Effect: 'Allow' | 'Deny';
+  Principal: unknown;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** A statement for anyone ({"AWS": ["*"]}); resources are written without `arn:aws:s3:::`. */
+function stmt(Effect: 'Allow' | 'Deny', actions: string[], resources: string[], Condition?: Stmt['Condition']): Stmt {
+  return { Effect, Principal: { AWS: ['*'] }, Action: actions, Resource: resources.map(arn), ...(Condition ? { Condition } : {}) };
+}
+
+function policy(...statements: Stmt[]): string {
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+/** Exactly what `mc anonymous set download ALIAS/B` puts (minio-go's policy package marshalling). */
+function mcDownload(b: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Action: ['s3:GetBucketLocation', 's3:ListBucket'], Effect: 'Allow', Principal: { AWS: ['*'] }, Resource: [arn(b)], Sid: '' },
+      { Action: ['s3:GetObject'], Effect: 'Allow', Principal: { AWS: ['*'] }, Resource: [arn(`${b}/*`)], Sid: '' },
+    ],
+  });
+}
+
+/** Exactly what `mc anonymous set public ALIAS/B` (readwrite) puts. */
+function mcPublic(b: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Effect: 'Allow', Principal: { AWS: ['*'] }, Resource: [arn(b)], Sid: '' },
+      {
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        Effect: 'Allow',
+        Principal: { AWS: ['*'] },
+        Resource: [arn(`${b}/*`)],
+        Sid: '',
+      },
+    ],
+  });
+}
+
+/** Allow these actions to anyone on the bucket and all its objects. */
+function allowAll(b: string, actions: string[] = ['s3:*']): string {
+  return policy(stmt('Allow', actions, [b, `${b}/*`]));
+}
+
+// ---- requests ----------------------------------------------------------------------------------
+
+const objectPath = (bucket: string, key: string): string => `/${bucket}/${encodeKey(key)}`;
+
+/** An unsigned request to the plain daemon. */
+function anon(o: Omit<RawOptions, 'sign'>, daemon: TestDaemon = d): Promise<RawResponse> {
+  return raw(daemon.port, { ...o, sign: false });
+}
+
+/** An unsigned request to the TLS daemon (HTTPS, trusting its CA). */
+function anonTls(o: { method: string; path: string; query?: string; headers?: Record<string, string>; body?: string }): Promise<RawResponse> {
+  const headers: Record<string, string> = { host: `127.0.0.1:${tls.port}`, ...(o.headers ?? {}) };
+  if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port: tls.port, method: o.method, path: o.query ? `${o.path}?${o.query}` : o.path, headers, ca: tls.caCert, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+/** A signed PUT ?policy with this body verbatim. */
+function putPolicyRaw(bucket: string, text: string | Buffer, daemon: TestDaemon = d): Promise<RawResponse> {
+  return raw(daemon.port, {
+    method: 'PUT',
+    path: `/${bucket}`,
+    query: 'policy',
+    headers: { 'content-md5': md5Base64(text), 'content-type': 'application/json' },
+    body: text,
+    sign: { payloadHash: 'hash' },
+  });
+}
+
+/** PutBucketPolicy through the SDK; throws unless 204. */
+async function setPolicy(bucket: string, text: string, client: S3Client = s3): Promise<void> {
+  const out = await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: text }));
+  if (out.$metadata.httpStatusCode !== 204) throw new Error(`PutBucketPolicy ${bucket}: HTTP ${out.$metadata.httpStatusCode}`);
+}
+
+async function policyText(bucket: string, client: S3Client = s3): Promise<string | undefined> {
+  return (await client.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy;
+}
+
+/** Status of a signed HEAD of an object (200 exists, 404 not). */
+async function signedHeadStatus(bucket: string, key: string, daemon: TestDaemon = d): Promise<number> {
+  return (await raw(daemon.port, { method: 'HEAD', path: objectPath(bucket, key) })).status;
+}
+
+/** Asserts 403 AccessDenied (a HEAD has no body: the status only). */
+function assertDenied(t: Test, res: RawResponse, method: string, what: string): void {
+  if (method === 'HEAD') t.equal(res.status, 403, `${what}: HTTP 403`);
+  else assertXmlError(t, res, 403, 'AccessDenied', what);
+}
+
+/** Sends anonymously and asserts AccessDenied. */
+async function expectDenied(t: Test, o: Omit<RawOptions, 'sign'>, what: string, daemon: TestDaemon = d): Promise<void> {
+  assertDenied(t, await anon(o, daemon), o.method, `anonymous ${what}`);
+}
+
+function taggingXml(pairs: Array<[string, string]>): string {
+  return `<Tagging><TagSet>${pairs.map(([k, v]) => `<Tag><Key>${k}</Key><Value>${v}</Value></Tag>`).join('')}</TagSet></Tagging>`;
+}
+
+function completeXml(parts: Array<{ n: number; etag: string }>): string {
+  return `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.n}</PartNumber><ETag>${p.etag}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+}
+
+/** Keys in a ListObjects (V1 or V2) XML body. */
+function listedKeys(body: Buffer): string[] {
+  const unescape = (x: string): string => x.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescape(m[1]!));
+}
+
+async function putObjects(bucket: string, objects: Record<string, string>, client: S3Client = s3): Promise<void> {
+  await Promise.all(Object.entries(objects).map(([Key, Body]) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }))));
+}
+
+// ---- the management API ------------------------------------------------------------------------
+
+t.test('Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus: the text kept exactly, NoSuchBucketPolicy, NoSuchBucket', async (t) => {
+  const bucket = await createBucket(s3, 'pol');
+
+  await expectSdkError(t, s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), 'NoSuchBucketPolicy', 404, 'SDK GetBucketPolicy with none');
+  assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'policy' }), 404, 'NoSuchBucketPolicy', 'raw GET ?policy with none');
+
+  // Pretty-printed, an Id, keys in an unusual order: given back byte for byte.
+  const text = `{\n  "Statement": [\n    {\n      "Sid": "PublicRead",\n      "Resource": "${arn(`${bucket}/*`)}",\n      "Action": "s3:GetObject",\n      "Principal": "*",\n      "Effect": "Allow"\n    }\n  ],\n  "Id": "Policy1700000000000",\n  "Version": "2012-10-17"\n}\n`;
+  const put = await putPolicyRaw(bucket, text);
+  t.equal(put.status, 204, `raw PutBucketPolicy: 204 (${put.body.toString()})`);
+  const got = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'policy' });
+  t.equal(got.status, 200, 'raw GetBucketPolicy: 200');
+  t.match(String(got.headers['content-type']), /^application\/json\b/, 'content-type application/json');
+  t.equal(got.body.toString(), text, 'the policy exactly as it was put');
+  t.equal(await policyText(bucket), text, 'SDK GetBucketPolicy: the same text');
+
+  const status = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'policyStatus' });
+  t.equal(status.status, 200, 'GET ?policyStatus: 200');
+  t.match(status.body.toString(), /<PolicyStatus[^>]*>\s*<IsPublic>true<\/IsPublic>\s*<\/PolicyStatus>/, 'PolicyStatus IsPublic true for an unconditional Allow to *');
+  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, true, 'SDK GetBucketPolicyStatus: IsPublic true');
+
+  // The SDK's own PutBucketPolicy (it adds a checksum header) replaces the policy.
+  const conditional = policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`], { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } }));
+  const sdkPut = await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: conditional }));
+  t.equal(sdkPut.$metadata.httpStatusCode, 204, 'SDK PutBucketPolicy: 204');
+  t.equal(await policyText(bucket), conditional, 'the new policy replaced the old one');
+  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, false, 'IsPublic false when the only Allow has a Condition');
+  await setPolicy(bucket, policy(stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`])));
+  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, false, 'IsPublic false for a Deny-only policy');
+  await setPolicy(bucket, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:ListBucket', Resource: arn(bucket) }] }));
+  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, true, 'IsPublic true for {"AWS": "*"} without a Condition');
+
+  const del = await raw(d.port, { method: 'DELETE', path: `/${bucket}`, query: 'policy' });
+  t.equal(del.status, 204, 'raw DeleteBucketPolicy: 204');
+  await expectSdkError(t, s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), 'NoSuchBucketPolicy', 404, 'GetBucketPolicy after the delete');
+  const again = await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+  t.equal(again.$metadata.httpStatusCode, 204, 'SDK DeleteBucketPolicy with no policy: 204');
+
+  const missing = bucketName('nope');
+  const missingPolicy = policy(stmt('Allow', ['s3:GetObject'], [`${missing}/*`]));
+  assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${missing}`, query: 'policy' }), 404, 'NoSuchBucket', 'GetBucketPolicy of a missing bucket');
+  assertXmlError(t, await putPolicyRaw(missing, missingPolicy), 404, 'NoSuchBucket', 'PutBucketPolicy on a missing bucket');
+  assertXmlError(t, await raw(d.port, { method: 'DELETE', path: `/${missing}`, query: 'policy' }), 404, 'NoSuchBucket', 'DeleteBucketPolicy of a missing bucket');
+  assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${missing}`, query: 'policyStatus' }), 404, 'NoSuchBucket', 'GetBucketPolicyStatus of a missing bucket');
+  t.equal(await signedHeadStatus(missing, 'x'), 404, 'PutBucketPolicy did not create the bucket');
+});
+
+t.test('policy management and bucket configuration are never anonymous, even under Allow s3:*', async (t) => {
+  const bucket = await createBucket(s3, 'mgmt');
+  await putObjects(bucket, { 'keep.txt': 'keep me' });
+  const text = allowAll(bucket);
+  await setPolicy(bucket, text);
+  t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'keep.txt') })).status, 200, 'the policy does admit anonymous object reads');
+
+  const other = bucketName('anon-create');
+  const cases: Array<[string, Omit<RawOptions, 'sign'>]> = [
+    ['GetBucketPolicy', { method: 'GET', path: `/${bucket}`, query: 'policy' }],
+    ['PutBucketPolicy', { method: 'PUT', path: `/${bucket}`, query: 'policy', body: policy(stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`])) }],
+    ['DeleteBucketPolicy', { method: 'DELETE', path: `/${bucket}`, query: 'policy' }],
+    ['GetBucketPolicyStatus', { method: 'GET', path: `/${bucket}`, query: 'policyStatus' }],
+    ['ListBuckets', { method: 'GET', path: '/' }],
+    ['CreateBucket', { method: 'PUT', path: `/${other}` }],
+    ['DeleteBucket', { method: 'DELETE', path: `/${bucket}` }],
+    ['DeleteObjects', { method: 'POST', path: `/${bucket}`, query: 'delete', headers: { 'content-md5': md5Base64('<Delete><Object><Key>keep.txt</Key></Object></Delete>') }, body: '<Delete><Object><Key>keep.txt</Key></Object></Delete>' }],
+    ['GetBucketTagging', { method: 'GET', path: `/${bucket}`, query: 'tagging' }],
+    ['PutBucketTagging', { method: 'PUT', path: `/${bucket}`, query: 'tagging', headers: { 'content-md5': md5Base64(taggingXml([['a', 'b']])) }, body: taggingXml([['a', 'b']]) }],
+    ['GetBucketEncryption', { method: 'GET', path: `/${bucket}`, query: 'encryption' }],
+    ['GetBucketAcl', { method: 'GET', path: `/${bucket}`, query: 'acl' }],
+    ['GetBucketVersioning', { method: 'GET', path: `/${bucket}`, query: 'versioning' }],
+    ['GetObjectAcl', { method: 'GET', path: objectPath(bucket, 'keep.txt'), query: 'acl' }],
+  ];
+  for (const [what, o] of cases) await expectDenied(t, o, what);
+
+  t.equal(await policyText(bucket), text, 'the policy is unchanged');
+  t.equal(await signedHeadStatus(bucket, 'keep.txt'), 200, 'the object is still there');
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${other}` })).status, 404, 'no bucket was created');
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'tagging' })).status, 404, 'no bucket tags were set');
+});
+
+// ---- validation --------------------------------------------------------------------------------
+
+t.test('an invalid policy is refused with MalformedPolicy and the old one stays in force', async (t) => {
+  const bucket = await createBucket(s3, 'bad');
+  await putObjects(bucket, { 'a.txt': 'aaa' });
+  const old = mcDownload(bucket);
+  await setPolicy(bucket, old);
+  t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'a.txt') })).status, 200, 'anonymous GET admitted by the old policy');
+
+  const base = { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [arn(`${bucket}/*`)] };
+  const doc = (st: Record<string, unknown>, top: Record<string, unknown> = {}): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ ...base, ...st }], ...top });
+  const cases: Array<[string, string]> = [
+    ['not JSON', `{"Version": "2012-10-17", "Statement": [`],
+    ['JSON, but an array', `[${doc({})}]`],
+    ['Version 2012-10-18', doc({}, { Version: '2012-10-18' })],
+    ['Version 2024-01-01', doc({}, { Version: '2024-01-01' })],
+    ['no Statement', JSON.stringify({ Version: '2012-10-17' })],
+    ['an empty Statement list', JSON.stringify({ Version: '2012-10-17', Statement: [] })],
+    ['Effect Permit', doc({ Effect: 'Permit' })],
+    ['no Effect', doc({ Effect: undefined })],
+    ['no Principal', doc({ Principal: undefined })],
+    ['NotPrincipal', doc({ Principal: undefined, NotPrincipal: { AWS: ['arn:aws:iam::123456789012:root'] } })],
+    ['no Action', doc({ Action: undefined })],
+    ['NotAction', doc({ Action: undefined, NotAction: ['s3:PutObject'] })],
+    ['NotResource', doc({ Resource: undefined, NotResource: [arn(`${bucket}/private/*`)] })],
+    ['no Resource', doc({ Resource: undefined })],
+    ['a Resource in another bucket', doc({ Resource: [arn('otherbucket/*')] })],
+    ['Resource "*"', doc({ Resource: '*' })],
+    ['Resource arn:aws:s3:::*', doc({ Resource: arn('*') })],
+    ['a Resource in a bucket whose name starts with this one', doc({ Resource: [arn(`${bucket}-other/*`)] })],
+    ['one good and one foreign Resource', doc({ Resource: [arn(`${bucket}/*`), arn('otherbucket/*')] })],
+    ['an iam: action', doc({ Action: ['iam:PassRole'] })],
+    ['an action without a service prefix', doc({ Action: 'GetObject' })],
+    ['one good and one non-s3 action', doc({ Action: ['s3:GetObject', 'sts:AssumeRole'] })],
+    ['Condition DateGreaterThan', doc({ Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } })],
+    ['Condition key aws:PrincipalOrgID', doc({ Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123456' } } })],
+    ['IpAddress with a value that is no address', doc({ Condition: { IpAddress: { 'aws:SourceIp': 'not-an-ip' } } })],
+  ];
+  for (const [what, text] of cases) {
+    const res = await putPolicyRaw(bucket, text);
+    assertXmlError(t, res, 400, 'MalformedPolicy', what);
+  }
+  const viaSdk = await expectSdkError(t, s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: doc({ Action: ['s3:GetObject'], NotAction: 's3:PutObject' }) })), 'MalformedPolicy', 400, 'SDK PutBucketPolicy with Action and NotAction');
+  t.ok(viaSdk, 'the SDK saw the refusal');
+
+  t.equal(await policyText(bucket), old, 'after every refusal the old policy is still the one stored');
+  t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'a.txt') })).status, 200, 'and it is still in force: anonymous GET admitted');
+  await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'b.txt'), body: 'b' }, 'PUT (no refused policy took effect)');
+});
+
+t.test('a policy of up to 20 KiB is accepted, a larger one refused', async (t) => {
+  const bucket = await createBucket(s3, 'size');
+  const padded = (total: number): string => {
+    const make = (pad: number): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(pad), ...stmt('Allow', ['s3:GetObject'], [`${bucket}/*`]) }] });
+    const text = make(total - make(0).length);
+    if (text.length !== total) throw new Error(`padding: ${text.length} != ${total}`);
+    return text;
+  };
+  const exact = padded(20 * 1024);
+  t.equal((await putPolicyRaw(bucket, exact)).status, 204, 'a 20480-byte policy: 204');
+  t.equal(await policyText(bucket), exact, 'stored whole');
+
+  const over = await putPolicyRaw(bucket, padded(20 * 1024 + 1));
+  t.equal(over.status, 400, 'a 20481-byte policy: 400');
+  t.match(xmlField(over.body, 'Code'), /^(MalformedPolicy|PolicyTooLarge)$/, `a 20481-byte policy: MalformedPolicy or PolicyTooLarge (${xmlField(over.body, 'Code')})`);
+  const huge = await putPolicyRaw(bucket, padded(200 * 1024));
+  t.equal(huge.status, 400, `a 200 KiB policy: 400 (${xmlField(huge.body, 'Code')})`);
+  t.equal(await policyText(bucket), exact, 'the 20 KiB policy is still the stored one');
+});
+
+// ---- the policies mc writes ----------------------------------------------------------------------
+
+t.test('`mc anonymous set download`: anonymous GET/HEAD/list work, writes are denied (minio-js, anonymous minio client)', async (t) => {
+  const bucket = await createBucket(s3, 'dl');
+  await putObjects(bucket, { 'a.txt': 'hello anonymous', 'dir/b.txt': 'bee', 'dir/c.txt': 'sea' });
+  await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'a.txt') }, 'GET before any policy');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'list before any policy');
+
+  const mc = minioClient(d);
+  const text = mcDownload(bucket);
+  await mc.setBucketPolicy(bucket, text);
+  t.equal(await mc.getBucketPolicy(bucket), text, 'minio-js getBucketPolicy gives back what setBucketPolicy put');
+
+  const get = await anon({ method: 'GET', path: objectPath(bucket, 'a.txt') });
+  t.equal(get.status, 200, 'anonymous GET: 200');
+  t.equal(get.body.toString(), 'hello anonymous', 'anonymous GET: the object');
+  const head = await anon({ method: 'HEAD', path: objectPath(bucket, 'dir/b.txt') });
+  t.equal(head.status, 200, 'anonymous HEAD: 200');
+  t.equal(head.headers['content-length'], '3', 'anonymous HEAD: the length');
+  const range = await anon({ method: 'GET', path: objectPath(bucket, 'a.txt'), headers: { range: 'bytes=6-14' } });
+  t.equal(range.status, 206, 'anonymous ranged GET: 206');
+  t.equal(range.body.toString(), 'anonymous', 'anonymous ranged GET: the range');
+  assertXmlError(t, await anon({ method: 'GET', path: objectPath(bucket, 'missing.txt') }), 404, 'NoSuchKey', 'anonymous GET of a missing key (ListBucket is granted)');
+
+  const v1 = await anon({ method: 'GET', path: `/${bucket}` });
+  t.equal(v1.status, 200, 'anonymous ListObjects: 200');
+  t.strictSame(listedKeys(v1.body), ['a.txt', 'dir/b.txt', 'dir/c.txt'], 'anonymous ListObjects: every key');
+  const v2 = await anon({ method: 'GET', path: `/${bucket}`, query: 'delimiter=%2F&list-type=2&prefix=dir%2F' });
+  t.equal(v2.status, 200, 'anonymous ListObjectsV2 with a prefix: 200');
+  t.strictSame(listedKeys(v2.body), ['dir/b.txt', 'dir/c.txt'], 'anonymous ListObjectsV2: the prefix');
+  t.equal((await anon({ method: 'HEAD', path: `/${bucket}` })).status, 200, 'anonymous HeadBucket: 200');
+  const loc = await anon({ method: 'GET', path: `/${bucket}`, query: 'location' });
+  t.equal(loc.status, 200, 'anonymous GetBucketLocation: 200');
+  t.match(loc.body.toString(), /<LocationConstraint[^>]*>/, 'anonymous GetBucketLocation: a LocationConstraint');
+
+  await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'new.txt'), body: 'intruder' }, 'PUT');
+  await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'a.txt'), body: 'overwritten' }, 'PUT over an existing object');
+  await expectDenied(t, { method: 'DELETE', path: objectPath(bucket, 'a.txt') }, 'DELETE');
+  await expectDenied(t, { method: 'POST', path: objectPath(bucket, 'mpu.bin'), query: 'uploads' }, 'CreateMultipartUpload');
+  await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'a.txt'), query: 'tagging' }, 'GetObjectTagging (not granted)');
+  await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'a.txt'), query: 'tagging', headers: { 'content-md5': md5Base64(taggingXml([['k', 'v']])) }, body: taggingXml([['k', 'v']]) }, 'PutObjectTagging');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'uploads' }, 'ListMultipartUploads (not granted)');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'versions' }, 'ListObjectVersions (not granted)');
+  t.equal(await signedHeadStatus(bucket, 'new.txt'), 404, 'the denied PUT stored nothing');
+  t.equal(await getBytes(s3, { Bucket: bucket, Key: 'a.txt' }).then((b) => b.toString()), 'hello anonymous', 'the denied overwrite and DELETE changed nothing');
+
+  // minio-js without credentials is an anonymous client.
+  const anonMc = new MinioClient({ endPoint: '127.0.0.1', port: d.port, useSSL: false, accessKey: '', secretKey: '', region: REGION, pathStyle: true });
+  const chunks: Buffer[] = [];
+  for await (const c of await anonMc.getObject(bucket, 'dir/b.txt')) chunks.push(c as Buffer);
+  t.equal(Buffer.concat(chunks).toString(), 'bee', 'anonymous minio-js getObject');
+  t.equal((await anonMc.statObject(bucket, 'a.txt')).size, 15, 'anonymous minio-js statObject');
+  await t.rejects(anonMc.putObject(bucket, 'mc.txt', Buffer.from('no')), { code: 'AccessDenied' }, 'anonymous minio-js putObject → AccessDenied');
+  await t.rejects(anonMc.getBucketPolicy(bucket), { code: 'AccessDenied' }, 'anonymous minio-js getBucketPolicy → AccessDenied');
+
+  // minio-js setBucketPolicy with an empty policy deletes it: anonymous access is denied again.
+  await mc.setBucketPolicy(bucket, '');
+  await t.rejects(mc.getBucketPolicy(bucket), { code: 'NoSuchBucketPolicy' }, 'minio-js: the policy is gone');
+  await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'a.txt') }, 'GET after the policy was deleted');
+  await expectDenied(t, { method: 'HEAD', path: objectPath(bucket, 'a.txt') }, 'HEAD after the policy was deleted');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'list after the policy was deleted');
+  await t.rejects(anonMc.statObject(bucket, 'a.txt'), 'anonymous minio-js statObject fails after the delete');
+});
+
+t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and delete', async (t) => {
+  const bucket = await createBucket(s3, 'rw');
+  await setPolicy(bucket, mcPublic(bucket));
+  t.equal(await policyText(bucket), mcPublic(bucket), 'the readwrite policy as put');
+
+  const put = await anon({ method: 'PUT', path: objectPath(bucket, 'up/one.txt'), headers: { 'content-type': 'text/plain' }, body: 'uploaded anonymously' });
+  t.equal(put.status, 200, `anonymous PUT: 200 (${put.body.toString()})`);
+  t.equal(put.headers.etag, `"${md5Hex('uploaded anonymously')}"`, 'anonymous PUT: the ETag');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'up/one.txt' })).toString(), 'uploaded anonymously', 'the root user reads what was uploaded');
+  t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'up/one.txt') })).body.toString(), 'uploaded anonymously', 'anonymous GET reads it back');
+
+  // Multipart: create, two parts, ListParts, ListMultipartUploads, complete.
+  const key = 'up/big.bin';
+  const body = testBytes(5 * MiB + 1000, 11);
+  const created = await anon({ method: 'POST', path: objectPath(bucket, key), query: 'uploads' });
+  t.equal(created.status, 200, 'anonymous CreateMultipartUpload: 200');
+  const uploadId = xmlField(created.body, 'UploadId');
+  t.ok(uploadId, 'an UploadId');
+  const uid = encodeURIComponent(uploadId ?? '');
+  const p1 = await anon({ method: 'PUT', path: objectPath(bucket, key), query: `partNumber=1&uploadId=${uid}`, body: body.subarray(0, 5 * MiB) });
+  const p2 = await anon({ method: 'PUT', path: objectPath(bucket, key), query: `partNumber=2&uploadId=${uid}`, body: body.subarray(5 * MiB) });
+  t.equal(p1.status, 200, 'anonymous UploadPart 1: 200');
+  t.equal(p2.status, 200, 'anonymous UploadPart 2: 200');
+  const parts = await anon({ method: 'GET', path: objectPath(bucket, key), query: `uploadId=${uid}` });
+  t.equal(parts.status, 200, 'anonymous ListParts: 200');
+  t.equal([...parts.body.toString().matchAll(/<PartNumber>/g)].length, 2, 'ListParts: two parts');
+  const uploads = await anon({ method: 'GET', path: `/${bucket}`, query: 'uploads' });
+  t.equal(uploads.status, 200, 'anonymous ListMultipartUploads: 200');
+  t.ok(uploads.body.toString().includes(`<UploadId>${uploadId}</UploadId>`), 'ListMultipartUploads: the upload');
+  const done = await anon({
+    method: 'POST',
+    path: objectPath(bucket, key),
+    query: `uploadId=${uid}`,
+    body: completeXml([
+      { n: 1, etag: String(p1.headers.etag) },
+      { n: 2, etag: String(p2.headers.etag) },
+    ]),
+  });
+  t.equal(done.status, 200, `anonymous CompleteMultipartUpload: 200 (${done.body.toString().slice(0, 300)})`);
+  t.match(xmlField(done.body, 'ETag') ?? '', /-2(&quot;|")$/, 'a two-part ETag');
+  t.equal(md5Hex(await getBytes(s3, { Bucket: bucket, Key: key })), md5Hex(body), 'the completed object has the uploaded bytes');
+
+  // Abort another upload.
+  const created2 = await anon({ method: 'POST', path: objectPath(bucket, 'up/abandoned.bin'), query: 'uploads' });
+  const uid2 = encodeURIComponent(xmlField(created2.body, 'UploadId') ?? '');
+  const abort = await anon({ method: 'DELETE', path: objectPath(bucket, 'up/abandoned.bin'), query: `uploadId=${uid2}` });
+  t.equal(abort.status, 204, 'anonymous AbortMultipartUpload: 204');
+  assertXmlError(t, await anon({ method: 'GET', path: objectPath(bucket, 'up/abandoned.bin'), query: `uploadId=${uid2}` }), 404, 'NoSuchUpload', 'ListParts of the aborted upload');
+
+  // Delete.
+  const del = await anon({ method: 'DELETE', path: objectPath(bucket, 'up/one.txt') });
+  t.equal(del.status, 204, 'anonymous DELETE: 204');
+  t.equal(await signedHeadStatus(bucket, 'up/one.txt'), 404, 'the object is gone');
+
+  // What readwrite does not grant.
+  await expectDenied(t, { method: 'PUT', path: objectPath(bucket, key), query: 'tagging', headers: { 'content-md5': md5Base64(taggingXml([['k', 'v']])) }, body: taggingXml([['k', 'v']]) }, 'PutObjectTagging under readwrite');
+  const multiDelete = '<Delete><Object><Key>up/big.bin</Key></Object></Delete>';
+  await expectDenied(t, { method: 'POST', path: `/${bucket}`, query: 'delete', headers: { 'content-md5': md5Base64(multiDelete) }, body: multiDelete }, 'DeleteObjects under readwrite');
+  t.equal(await signedHeadStatus(bucket, key), 200, 'DeleteObjects deleted nothing');
+});
+
+// ---- operation → action -----------------------------------------------------------------------
+
+const ALL_ACTIONS = [
+  's3:GetObject',
+  's3:PutObject',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts',
+  's3:ListBucket',
+  's3:ListBucketVersions',
+  's3:ListBucketMultipartUploads',
+  's3:GetBucketLocation',
+  's3:GetObjectTagging',
+  's3:PutObjectTagging',
+  's3:DeleteObjectTagging',
+];
+
+t.test('each operation is admitted by exactly its action: denied by a policy granting every other action, allowed by one granting only it', async (t) => {
+  const bucket = await createBucket(s3, 'map');
+  await putObjects(bucket, { 'obj.txt': 'object body' });
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'tagged.txt', Body: 't', Tagging: 'k=v' }));
+  const createUpload = async (key: string): Promise<string> => (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId!;
+  const tagBody = taggingXml([['color', 'red']]);
+
+  interface Case {
+    op: string;
+    action: string;
+    /** Signed preparation; returns the request to send anonymously. */
+    prepare: () => Promise<Omit<RawOptions, 'sign'>>;
+    status: number;
+    /** Checked after the denied attempt: it changed nothing. */
+    unchanged?: () => Promise<boolean>;
+  }
+  const cases: Case[] = [
+    { op: 'GetObject', action: 's3:GetObject', prepare: async () => ({ method: 'GET', path: objectPath(bucket, 'obj.txt') }), status: 200 },
+    { op: 'HeadObject', action: 's3:GetObject', prepare: async () => ({ method: 'HEAD', path: objectPath(bucket, 'obj.txt') }), status: 200 },
+    {
+      op: 'PutObject',
+      action: 's3:PutObject',
+      prepare: async () => ({ method: 'PUT', path: objectPath(bucket, 'put.txt'), body: 'put' }),
+      status: 200,
+      unchanged: async () => (await signedHeadStatus(bucket, 'put.txt')) === 404,
+    },
+    {
+      op: 'DeleteObject',
+      action: 's3:DeleteObject',
+      prepare: async () => {
+        await putObjects(bucket, { 'del.txt': 'delete me' });
+        return { method: 'DELETE', path: objectPath(bucket, 'del.txt') };
+      },
+      status: 204,
+      unchanged: async () => (await signedHeadStatus(bucket, 'del.txt')) === 200,
+    },
+    { op: 'CreateMultipartUpload', action: 's3:PutObject', prepare: async () => ({ method: 'POST', path: objectPath(bucket, 'mpu-create.bin'), query: 'uploads' }), status: 200 },
+    {
+      op: 'UploadPart',
+      action: 's3:PutObject',
+      prepare: async () => ({ method: 'PUT', path: objectPath(bucket, 'mpu-part.bin'), query: `partNumber=1&uploadId=${encodeURIComponent(await createUpload('mpu-part.bin'))}`, body: 'a part' }),
+      status: 200,
+    },
+    {
+      op: 'CompleteMultipartUpload',
+      action: 's3:PutObject',
+      prepare: async () => {
+        const id = await createUpload('mpu-done.bin');
+        const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu-done.bin', UploadId: id, PartNumber: 1, Body: 'the only part' }));
+        return { method: 'POST', path: objectPath(bucket, 'mpu-done.bin'), query: `uploadId=${encodeURIComponent(id)}`, body: completeXml([{ n: 1, etag: part.ETag! }]) };
+      },
+      status: 200,
+      unchanged: async () => (await signedHeadStatus(bucket, 'mpu-done.bin')) === 404,
+    },
+    {
+      op: 'AbortMultipartUpload',
+      action: 's3:AbortMultipartUpload',
+      prepare: async () => ({ method: 'DELETE', path: objectPath(bucket, 'mpu-abort.bin'), query: `uploadId=${encodeURIComponent(await createUpload('mpu-abort.bin'))}` }),
+      status: 204,
+    },
+    {
+      op: 'ListParts',
+      action: 's3:ListMultipartUploadParts',
+      prepare: async () => ({ method: 'GET', path: objectPath(bucket, 'mpu-list.bin'), query: `uploadId=${encodeURIComponent(await createUpload('mpu-list.bin'))}` }),
+      status: 200,
+    },
+    { op: 'ListObjects', action: 's3:ListBucket', prepare: async () => ({ method: 'GET', path: `/${bucket}` }), status: 200 },
+    { op: 'ListObjectsV2', action: 's3:ListBucket', prepare: async () => ({ method: 'GET', path: `/${bucket}`, query: 'list-type=2' }), status: 200 },
+    { op: 'HeadBucket', action: 's3:ListBucket', prepare: async () => ({ method: 'HEAD', path: `/${bucket}` }), status: 200 },
+    { op: 'ListObjectVersions', action: 's3:ListBucketVersions', prepare: async () => ({ method: 'GET', path: `/${bucket}`, query: 'versions' }), status: 200 },
+    { op: 'ListMultipartUploads', action: 's3:ListBucketMultipartUploads', prepare: async () => ({ method: 'GET', path: `/${bucket}`, query: 'uploads' }), status: 200 },
+    { op: 'GetBucketLocation', action: 's3:GetBucketLocation', prepare: async () => ({ method: 'GET', path: `/${bucket}`, query: 'location' }), status: 200 },
+    { op: 'GetObjectTagging', action: 's3:GetObjectTagging', prepare: async () => ({ method: 'GET', path: objectPath(bucket, 'tagged.txt'), query: 'tagging' }), status: 200 },
+    {
+      op: 'PutObjectTagging',
+      action: 's3:PutObjectTagging',
+      prepare: async () => ({ method: 'PUT', path: objectPath(bucket, 'obj.txt'), query: 'tagging', headers: { 'content-md5': md5Base64(tagBody) }, body: tagBody }),
+      status: 200,
+      unchanged: async () => (await raw(d.port, { method: 'GET', path: objectPath(bucket, 'obj.txt'), query: 'tagging' })).body.toString().includes('<Key>color</Key>') === false,
+    },
+    {
+      op: 'DeleteObjectTagging',
+      action: 's3:DeleteObjectTagging',
+      prepare: async () => ({ method: 'DELETE', path: objectPath(bucket, 'tagged.txt'), query: 'tagging' }),
+      status: 204,
+      unchanged: async () => (await raw(d.port, { method: 'GET', path: objectPath(bucket, 'tagged.txt'), query: 'tagging' })).body.toString().includes('<Key>k</Key>'),
+    },
+  ];
+  for (const c of cases) {
+    const req = await c.prepare();
+    await setPolicy(bucket, allowAll(bucket, ALL_ACTIONS.filter((a) => a !== c.action)));
+    await expectDenied(t, req, `${c.op} with every action but ${c.action}`);
+    if (c.unchanged) t.ok(await c.unchanged(), `${c.op}: the denied request changed nothing`);
+    await setPolicy(bucket, allowAll(bucket, [c.action]));
+    const res = await anon(req);
+    t.equal(res.status, c.status, `${c.op} with only ${c.action}: ${c.status} (${res.body.toString().slice(0, 200)})`);
+  }
+});
+
+// ---- statement forms -----------------------------------------------------------------------------
+
+t.test('action wildcards and case, Principal forms, resource patterns', async (t) => {
+  const bucket = await createBucket(s3, 'forms');
+  await putObjects(bucket, { 'file1.txt': '1', 'file10.txt': '10', 'public/x.txt': 'x', 'Public/y.txt': 'y' });
+  const get = (key: string): Promise<number> => anon({ method: 'GET', path: objectPath(bucket, key) }).then((r) => r.status);
+  const put = (key: string): Promise<number> => anon({ method: 'PUT', path: objectPath(bucket, key), body: 'w' }).then((r) => r.status);
+  const one = (Principal: unknown, Action: unknown, Resource: unknown): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal, Action, Resource }] });
+
+  await setPolicy(bucket, one('*', ['s3:Get*'], [arn(`${bucket}/*`)]));
+  t.equal(await get('file1.txt'), 200, 's3:Get* admits GetObject (Principal "*")');
+  t.equal(await put('w1.txt'), 403, 's3:Get* does not admit PutObject');
+  await setPolicy(bucket, one({ AWS: '*' }, 's3:G?tObject', arn(`${bucket}/*`)));
+  t.equal(await get('file1.txt'), 200, 's3:G?tObject admits GetObject (Principal {"AWS": "*"}, Action and Resource as strings)');
+  await setPolicy(bucket, one({ AWS: ['*'] }, ['s3:getobject'], [arn(`${bucket}/*`)]));
+  t.equal(await get('file1.txt'), 200, 's3:getobject admits GetObject (actions are case-insensitive)');
+  t.equal(await put('w2.txt'), 403, 's3:getobject does not admit PutObject');
+  await setPolicy(bucket, JSON.stringify({ Version: '2008-10-17', Statement: { Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: arn(`${bucket}/*`) } }));
+  t.equal(await put('w3.txt'), 200, 's3:* admits PutObject (Version 2008-10-17, a single Statement object)');
+  t.equal((await anon({ method: 'GET', path: `/${bucket}` })).status, 403, 'but a bucket/* resource does not cover listing the bucket');
+
+  await setPolicy(bucket, one('*', 's3:GetObject', arn(`${bucket}/file?.txt`)));
+  t.equal(await get('file1.txt'), 200, 'file?.txt matches file1.txt');
+  t.equal(await get('file10.txt'), 403, 'file?.txt does not match file10.txt');
+  await setPolicy(bucket, one('*', 's3:GetObject', arn(`${bucket}/public/*`)));
+  t.equal(await get('public/x.txt'), 200, 'public/* matches public/x.txt');
+  t.equal(await get('Public/y.txt'), 403, 'public/* does not match Public/y.txt (resources are case-sensitive)');
+  await setPolicy(bucket, one('*', 's3:GetObject', arn(bucket)));
+  t.equal(await get('file1.txt'), 403, 'the bucket ARN alone grants no object');
+
+  // A statement for someone else never admits an anonymous request.
+  await setPolicy(bucket, one({ AWS: ['arn:aws:iam::123456789012:root'] }, 's3:GetObject', arn(`${bucket}/*`))).catch(() => undefined);
+  t.equal(await get('file1.txt'), 403, 'a statement for a specific AWS principal (or its refusal) admits no anonymous GET');
+});
+
+t.test('prefix policy: only public/ is readable and listable (s3:prefix with StringEquals, then StringLike)', async (t) => {
+  const bucket = await createBucket(s3, 'prefix');
+  const fancy = 'public/a b é+&.txt';
+  await putObjects(bucket, { 'public/one.txt': 'one', 'public/sub/two.txt': 'two', [fancy]: 'fancy', 'private/secret.txt': 'secret', 'publicity.txt': 'ad' });
+  const list = (query: string): Promise<RawResponse> => anon({ method: 'GET', path: `/${bucket}`, query });
+
+  await setPolicy(
+    bucket,
+    policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/public/*`]), stmt('Allow', ['s3:ListBucket'], [bucket], { StringEquals: { 's3:prefix': 'public/' } })),
+  );
+  const ok = await anon({ method: 'GET', path: objectPath(bucket, 'public/one.txt') });
+  t.equal(ok.status, 200, 'GET public/one.txt: 200');
+  t.equal(ok.body.toString(), 'one');
+  const fancyGet = await anon({ method: 'GET', path: objectPath(bucket, fancy) });
+  t.equal(fancyGet.status, 200, 'GET of a public/ key with spaces, é, + and &: 200');
+  t.equal(fancyGet.body.toString(), 'fancy');
+  t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'public/sub/two.txt') })).status, 200, 'GET public/sub/two.txt: 200');
+  await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'private/secret.txt') }, 'GET private/secret.txt');
+  await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'publicity.txt') }, 'GET publicity.txt');
+  await expectDenied(t, { method: 'HEAD', path: objectPath(bucket, 'private/secret.txt') }, 'HEAD private/secret.txt');
+
+  const l1 = await list('prefix=public%2F');
+  t.equal(l1.status, 200, 'list ?prefix=public/: 200');
+  t.strictSame(listedKeys(l1.body).sort(), ['public/a b é+&.txt', 'public/one.txt', 'public/sub/two.txt'].sort(), 'list ?prefix=public/: the public keys only');
+  const l2 = await list('delimiter=%2F&list-type=2&prefix=public%2F');
+  t.equal(l2.status, 200, 'ListObjectsV2 ?prefix=public/&delimiter=/: 200');
+  t.match(l2.body.toString(), /<Prefix>public\/sub\/<\/Prefix>/, 'ListObjectsV2: the common prefix');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'list with no prefix (s3:prefix is "")');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'list-type=2' }, 'ListObjectsV2 with no prefix');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=private%2F' }, 'list ?prefix=private/');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=public%2Fsub%2F' }, 'list ?prefix=public/sub/ (StringEquals is exact)');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=publi' }, 'list ?prefix=publi');
+  await expectDenied(t, { method: 'HEAD', path: `/${bucket}` }, 'HeadBucket (s3:prefix is "")');
+
+  await setPolicy(
+    bucket,
+    policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/public/*`]), stmt('Allow', ['s3:ListBucket'], [bucket], { StringLike: { 's3:prefix': ['public/', 'public/*'] } })),
+  );
+  t.equal((await list('prefix=public%2F')).status, 200, 'StringLike: list ?prefix=public/: 200');
+  const sub = await list('list-type=2&prefix=public%2Fsub%2F');
+  t.equal(sub.status, 200, 'StringLike: list ?prefix=public/sub/: 200');
+  t.strictSame(listedKeys(sub.body), ['public/sub/two.txt'], 'StringLike: the sub prefix');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'StringLike: list with no prefix');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=publicity' }, 'StringLike: list ?prefix=publicity');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=private%2F' }, 'StringLike: list ?prefix=private/');
+
+  // s3:delimiter and s3:max-keys.
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:ListBucket'], [bucket], { StringEquals: { 's3:delimiter': '/', 's3:max-keys': '2' } })));
+  t.equal((await list('delimiter=%2F&max-keys=2')).status, 200, 's3:delimiter "/" and s3:max-keys "2": admitted');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'max-keys=2' }, 'list without the required delimiter');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'delimiter=%2F&max-keys=3' }, 'list with max-keys 3');
+});
+
+t.test('Deny wins over Allow; the signed root user is never restricted', async (t) => {
+  const bucket = await createBucket(s3, 'deny');
+  await putObjects(bucket, { 'open.txt': 'open', 'secret/plans.txt': 'plans' });
+  for (const order of ['Allow first', 'Deny first']) {
+    const allow = stmt('Allow', ['s3:GetObject'], [`${bucket}/*`]);
+    const deny = stmt('Deny', ['s3:GetObject'], [`${bucket}/secret/*`]);
+    await setPolicy(bucket, order === 'Allow first' ? policy(allow, deny) : policy(deny, allow));
+    t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'open.txt') })).status, 200, `${order}: GET open.txt: 200`);
+    await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'secret/plans.txt') }, `${order}: GET secret/plans.txt`);
+    await expectDenied(t, { method: 'HEAD', path: objectPath(bucket, 'secret/plans.txt') }, `${order}: HEAD secret/plans.txt`);
+  }
+
+  // Deny everything to anyone (and Allow everything: the Deny wins).
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:*'], [bucket, `${bucket}/*`]), stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`])));
+  await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'open.txt') }, 'GET under Deny s3:*');
+  await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'new.txt'), body: 'n' }, 'PUT under Deny s3:*');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'list under Deny s3:*');
+
+  // The root user, signing, is not an anonymous principal.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'root.txt', Body: 'root wrote this' }));
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'secret/plans.txt' })).toString(), 'plans', 'root GET under Deny s3:*');
+  t.equal((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 3, 'root ListObjectsV2 under Deny s3:*');
+  await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'root.txt' }));
+  const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'root.txt' }));
+  t.equal(del.$metadata.httpStatusCode, 204, 'root DELETE under Deny s3:*');
+  const signedGet = await raw(d.port, { method: 'GET', path: objectPath(bucket, 'open.txt') });
+  t.equal(signedGet.status, 200, 'a raw signed GET under Deny s3:*');
+  await setPolicy(bucket, policy(stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`])));
+  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, false, 'root reads the policy status');
+});
+
+t.test('conditions: aws:SourceIp, aws:SecureTransport over HTTP, aws:Referer, aws:UserAgent', async (t) => {
+  const bucket = await createBucket(s3, 'cond');
+  await putObjects(bucket, { 'c.txt': 'conditional' });
+  const get = (headers: Record<string, string> = {}): Promise<RawResponse> => anon({ method: 'GET', path: objectPath(bucket, 'c.txt'), headers });
+  const allowIf = (Condition: Stmt['Condition']): Promise<void> => setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`], Condition)));
+
+  await allowIf({ IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } });
+  const fromLoopback = await get();
+  t.equal(fromLoopback.status, 200, 'IpAddress 127.0.0.0/8: 200 from 127.0.0.1');
+  t.equal(fromLoopback.body.toString(), 'conditional');
+  await allowIf({ IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '192.168.0.0/16'] } });
+  assertDenied(t, await get(), 'GET', 'IpAddress 10.0.0.0/8, 192.168.0.0/16 from 127.0.0.1');
+  await allowIf({ IpAddress: { 'aws:SourceIp': '127.0.0.1' } });
+  t.equal((await get()).status, 200, 'IpAddress 127.0.0.1 (a bare address): 200');
+  await allowIf({ NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } });
+  t.equal((await get()).status, 200, 'NotIpAddress 10.0.0.0/8: 200');
+  await allowIf({ NotIpAddress: { 'aws:SourceIp': '127.0.0.1/32' } });
+  assertDenied(t, await get(), 'GET', 'NotIpAddress 127.0.0.1/32');
+  // A client-supplied X-Forwarded-For is not the source address.
+  await allowIf({ IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } });
+  assertDenied(t, await get({ 'x-forwarded-for': '10.1.2.3', 'x-real-ip': '10.1.2.3' }), 'GET', 'IpAddress 10.0.0.0/8 with X-Forwarded-For 10.1.2.3');
+
+  await allowIf({ Bool: { 'aws:SecureTransport': 'true' } });
+  assertDenied(t, await get(), 'GET', 'Allow if aws:SecureTransport true, over plain HTTP');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`]), stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`], { Bool: { 'aws:SecureTransport': 'false' } })));
+  assertDenied(t, await get(), 'GET', 'Deny if aws:SecureTransport false, over plain HTTP');
+  await allowIf({ Bool: { 'aws:SecureTransport': 'false' } });
+  t.equal((await get()).status, 200, 'Allow if aws:SecureTransport false, over plain HTTP: 200');
+
+  await allowIf({ StringLike: { 'aws:Referer': 'https://app.example.com/*' } });
+  t.equal((await get({ referer: 'https://app.example.com/gallery' })).status, 200, 'aws:Referer StringLike: a matching Referer: 200');
+  assertDenied(t, await get(), 'GET', 'aws:Referer StringLike without a Referer');
+  assertDenied(t, await get({ referer: 'https://evil.example.net/app.example.com/' }), 'GET', 'aws:Referer StringLike with another Referer');
+  await allowIf({ StringEquals: { 'aws:UserAgent': 's3d-policy-test/1.0' } });
+  t.equal((await get({ 'user-agent': 's3d-policy-test/1.0' })).status, 200, 'aws:UserAgent StringEquals: the agent: 200');
+  assertDenied(t, await get({ 'user-agent': 'curl/8.0' }), 'GET', 'aws:UserAgent StringEquals with another agent');
+  await allowIf({ StringNotEquals: { 'aws:UserAgent': 'badbot' } });
+  t.equal((await get({ 'user-agent': 'curl/8.0' })).status, 200, 'aws:UserAgent StringNotEquals badbot, as curl: 200');
+  assertDenied(t, await get({ 'user-agent': 'badbot' }), 'GET', 'aws:UserAgent StringNotEquals badbot, as badbot');
+  await allowIf({ StringNotLike: { 'aws:Referer': 'https://evil.*' } });
+  assertDenied(t, await get({ referer: 'https://evil.example.net/' }), 'GET', 'aws:Referer StringNotLike https://evil.*, from evil');
+  t.equal((await get({ referer: 'https://good.example.net/' })).status, 200, 'aws:Referer StringNotLike https://evil.*, from good: 200');
+
+  // Several conditions: all must hold.
+  await allowIf({ IpAddress: { 'aws:SourceIp': '127.0.0.0/8' }, StringEquals: { 'aws:UserAgent': 'agent-a' } });
+  t.equal((await get({ 'user-agent': 'agent-a' })).status, 200, 'two conditions, both hold: 200');
+  assertDenied(t, await get({ 'user-agent': 'agent-b' }), 'GET', 'two conditions, one fails');
+});
+
+t.test('over TLS: aws:SecureTransport holds, SSE-S3 objects read as plaintext, SSE-C objects still need their key', async (t) => {
+  const s3tls = tls.s3();
+  const bucket = await createBucket(s3tls, 'tls');
+  const customerKey = randomBytes(32);
+  await s3tls.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain.txt', Body: 'over tls' }));
+  await s3tls.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse-s3.txt', Body: 'sealed with SSE-S3', ServerSideEncryption: 'AES256' }));
+  await s3tls.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse-c.txt', Body: 'sealed with my key', ...ssec(customerKey) }));
+
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`], { Bool: { 'aws:SecureTransport': 'true' } })), s3tls);
+  const secure = await anonTls({ method: 'GET', path: objectPath(bucket, 'plain.txt') });
+  t.equal(secure.status, 200, 'Allow if aws:SecureTransport true, over HTTPS: 200');
+  t.equal(secure.body.toString(), 'over tls');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`]), stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`], { Bool: { 'aws:SecureTransport': 'false' } })), s3tls);
+  t.equal((await anonTls({ method: 'GET', path: objectPath(bucket, 'plain.txt') })).status, 200, 'Deny if aws:SecureTransport false, over HTTPS: 200');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`], { Bool: { 'aws:SecureTransport': 'false' } })), s3tls);
+  const insecureOnly = await anonTls({ method: 'GET', path: objectPath(bucket, 'plain.txt') });
+  t.equal(insecureOnly.status, 403, 'Allow if aws:SecureTransport false, over HTTPS: 403');
+  t.equal(xmlField(insecureOnly.body, 'Code'), 'AccessDenied');
+
+  await setPolicy(bucket, mcDownload(bucket), s3tls);
+  const sse = await anonTls({ method: 'GET', path: objectPath(bucket, 'sse-s3.txt') });
+  t.equal(sse.status, 200, 'anonymous GET of an SSE-S3 object: 200');
+  t.equal(sse.body.toString(), 'sealed with SSE-S3', 'the plaintext');
+  t.equal(sse.headers['x-amz-server-side-encryption'], 'AES256', 'reported as SSE-S3');
+
+  const noKey = await anonTls({ method: 'GET', path: objectPath(bucket, 'sse-c.txt') });
+  t.equal(noKey.status, 400, 'anonymous GET of an SSE-C object without the key: 400');
+  t.equal(xmlField(noKey.body, 'Code'), 'InvalidRequest', 'InvalidRequest');
+  t.notOk(noKey.body.toString().includes('sealed with my key'), 'no plaintext without the key');
+  const wrongKey = await anonTls({ method: 'GET', path: objectPath(bucket, 'sse-c.txt'), headers: ssecHeaders(randomBytes(32)) });
+  t.equal(wrongKey.status, 403, 'anonymous GET of an SSE-C object with a wrong key: 403');
+  t.notOk(wrongKey.body.toString().includes('sealed with my key'), 'no plaintext with a wrong key');
+  const withKey = await anonTls({ method: 'GET', path: objectPath(bucket, 'sse-c.txt'), headers: ssecHeaders(customerKey) });
+  t.equal(withKey.status, 200, 'anonymous GET of an SSE-C object with its key: 200');
+  t.equal(withKey.body.toString(), 'sealed with my key', 'the plaintext');
+
+  // SSE-S3 over plain HTTP too, with the anonymous minio client.
+  const bucket2 = await createBucket(s3, 'sse');
+  await s3.send(new PutObjectCommand({ Bucket: bucket2, Key: 'k.bin', Body: testBytes(300_000, 3), ServerSideEncryption: 'AES256' }));
+  await setPolicy(bucket2, mcDownload(bucket2));
+  const anonMc = new MinioClient({ endPoint: '127.0.0.1', port: d.port, useSSL: false, accessKey: '', secretKey: '', region: REGION, pathStyle: true });
+  const chunks: Buffer[] = [];
+  for await (const c of await anonMc.getObject(bucket2, 'k.bin')) chunks.push(c as Buffer);
+  t.equal(md5Hex(Buffer.concat(chunks)), md5Hex(testBytes(300_000, 3)), 'anonymous minio-js getObject of a 300 kB SSE-S3 object: the plaintext');
+});
+
+t.test('a policy grants only on its own bucket', async (t) => {
+  const [a, b] = await Promise.all([createBucket(s3, 'pa'), createBucket(s3, 'pb')]);
+  await putObjects(a, { 'k.txt': 'in a' });
+  await putObjects(b, { 'k.txt': 'in b' });
+  await setPolicy(a, allowAll(a));
+  t.equal((await anon({ method: 'GET', path: objectPath(a, 'k.txt') })).body.toString(), 'in a', 'anonymous GET in A');
+  await expectDenied(t, { method: 'GET', path: objectPath(b, 'k.txt') }, 'GET in B');
+  await expectDenied(t, { method: 'HEAD', path: objectPath(b, 'k.txt') }, 'HEAD in B');
+  await expectDenied(t, { method: 'GET', path: `/${b}` }, 'list of B');
+  await expectDenied(t, { method: 'PUT', path: objectPath(b, 'new.txt'), body: 'x' }, 'PUT in B');
+  await expectDenied(t, { method: 'DELETE', path: objectPath(b, 'k.txt') }, 'DELETE in B');
+  t.equal(await signedHeadStatus(b, 'new.txt'), 404, 'nothing written in B');
+  t.equal(await signedHeadStatus(b, 'k.txt'), 200, 'nothing deleted in B');
+  assertXmlError(t, await putPolicyRaw(a, policy(stmt('Allow', ['s3:*'], [`${b}/*`]))), 400, 'MalformedPolicy', "A's policy naming B's objects");
+  // A missing bucket admits nobody anonymously.
+  await expectDenied(t, { method: 'PUT', path: objectPath(bucketName('ghost'), 'x'), body: 'x' }, 'PUT into a missing bucket');
+});
+
+t.test('CopyObject and UploadPartCopy need s3:GetObject on the source and s3:PutObject on the destination', async (t) => {
+  const [pubRead, pubWrite, closed] = await Promise.all([createBucket(s3, 'csrc'), createBucket(s3, 'cdst'), createBucket(s3, 'cpriv')]);
+  await putObjects(pubRead, { 'src.txt': 'copy me' });
+  await putObjects(closed, { 'private.txt': 'private data' });
+  await setPolicy(pubRead, mcDownload(pubRead));
+  await setPolicy(pubWrite, mcPublic(pubWrite));
+  const copy = (dst: string, key: string, src: string): Promise<RawResponse> => anon({ method: 'PUT', path: objectPath(dst, key), headers: { 'x-amz-copy-source': src } });
+
+  await expectDenied(t, { method: 'PUT', path: objectPath(closed, 'stolen.txt'), headers: { 'x-amz-copy-source': `/${pubRead}/src.txt` } }, 'CopyObject from a public-read bucket into one without write permission');
+  t.equal(await signedHeadStatus(closed, 'stolen.txt'), 404, 'nothing written in the closed bucket');
+  await expectDenied(t, { method: 'PUT', path: objectPath(pubRead, 'dup.txt'), headers: { 'x-amz-copy-source': `/${pubRead}/src.txt` } }, 'CopyObject within the read-only bucket');
+  t.equal(await signedHeadStatus(pubRead, 'dup.txt'), 404, 'nothing written in the read-only bucket');
+  await expectDenied(t, { method: 'PUT', path: objectPath(pubWrite, 'leak.txt'), headers: { 'x-amz-copy-source': `/${closed}/private.txt` } }, 'CopyObject from a private bucket into a writable one');
+  t.equal(await signedHeadStatus(pubWrite, 'leak.txt'), 404, 'nothing written from the private source');
+  await expectDenied(t, { method: 'PUT', path: objectPath(pubWrite, 'leak2.txt'), headers: { 'x-amz-copy-source': encodeURIComponent(`${closed}/private.txt`) } }, 'CopyObject from a private bucket (source without the leading slash, encoded)');
+
+  const ok = await copy(pubWrite, 'copied.txt', `/${pubRead}/src.txt`);
+  t.equal(ok.status, 200, `CopyObject from public-read into public-write: 200 (${ok.body.toString().slice(0, 200)})`);
+  t.match(ok.body.toString(), /<CopyObjectResult/, 'a CopyObjectResult');
+  t.equal((await getBytes(s3, { Bucket: pubWrite, Key: 'copied.txt' })).toString(), 'copy me', 'the copy has the source bytes');
+
+  // UploadPartCopy, into an upload the anonymous client started in the writable bucket.
+  const created = await anon({ method: 'POST', path: objectPath(pubWrite, 'mp-copy.bin'), query: 'uploads' });
+  const uid = encodeURIComponent(xmlField(created.body, 'UploadId') ?? '');
+  await expectDenied(t, { method: 'PUT', path: objectPath(pubWrite, 'mp-copy.bin'), query: `partNumber=1&uploadId=${uid}`, headers: { 'x-amz-copy-source': `/${closed}/private.txt` } }, 'UploadPartCopy from a private bucket');
+  const partCopy = await anon({ method: 'PUT', path: objectPath(pubWrite, 'mp-copy.bin'), query: `partNumber=1&uploadId=${uid}`, headers: { 'x-amz-copy-source': `/${pubRead}/src.txt` } });
+  t.equal(partCopy.status, 200, `UploadPartCopy from the public-read bucket: 200 (${partCopy.body.toString().slice(0, 200)})`);
+  const etag = xmlField(partCopy.body, 'ETag')?.replace(/&quot;/g, '"') ?? '';
+  const done = await anon({ method: 'POST', path: objectPath(pubWrite, 'mp-copy.bin'), query: `uploadId=${uid}`, body: completeXml([{ n: 1, etag }]) });
+  t.equal(done.status, 200, 'complete the copied upload: 200');
+  t.equal((await getBytes(s3, { Bucket: pubWrite, Key: 'mp-copy.bin' })).toString(), 'copy me', 'the part copy has the source bytes');
+});
+
+t.test('a policy survives a restart, and so does its deletion', async (t) => {
+  const r1 = restartable.s3();
+  const [kept, dropped] = await Promise.all([createBucket(r1, 'keep'), createBucket(r1, 'drop')]);
+  await putObjects(kept, { 'k.txt': 'still public' }, r1);
+  await putObjects(dropped, { 'k.txt': 'private again' }, r1);
+  const text = mcDownload(kept);
+  await setPolicy(kept, text, r1);
+  await setPolicy(dropped, mcDownload(dropped), r1);
+  await r1.send(new DeleteBucketPolicyCommand({ Bucket: dropped }));
+  t.equal(await restartable.stop(), 0, 'clean stop');
+
+  restarted = await startDaemon({ dataDir: restartable.dataDir });
+  const r2 = restarted.s3();
+  t.equal(await policyText(kept, r2), text, 'the policy text after the restart');
+  const get = await anon({ method: 'GET', path: objectPath(kept, 'k.txt') }, restarted);
+  t.equal(get.status, 200, 'anonymous GET after the restart: 200');
+  t.equal(get.body.toString(), 'still public');
+  t.equal((await anon({ method: 'GET', path: `/${kept}` }, restarted)).status, 200, 'anonymous list after the restart: 200');
+  await expectDenied(t, { method: 'PUT', path: objectPath(kept, 'n.txt'), body: 'n' }, 'PUT after the restart', restarted);
+  await expectSdkError(t, r2.send(new GetBucketPolicyCommand({ Bucket: dropped })), 'NoSuchBucketPolicy', 404, 'the deleted policy stays deleted');
+  await expectDenied(t, { method: 'GET', path: objectPath(dropped, 'k.txt') }, 'GET in the bucket whose policy was deleted, after the restart', restarted);
+});
+
+// ---- the aws CLI -----------------------------------------------------------------------------------
+
+t.test('aws s3api put/get-bucket-policy, get-bucket-policy-status, and aws s3 --no-sign-request', { skip: NO_AWS }, async (t) => {
+  const awsConfig = join(work, 'aws-config');
+  writeFileSync(awsConfig, '[default]\ns3 =\n    addressing_style = path\n');
+  const awsEnv = {
+    PATH: process.env.PATH,
+    HOME: work,
+    AWS_ACCESS_KEY_ID: ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_CONFIG_FILE: awsConfig,
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  };
+  const aws = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile('aws', ['--endpoint-url', d.endpoint, ...args], { env: awsEnv }, (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+
+  const bucket = await createBucket(s3, 'cli');
+  await putObjects(bucket, { 'hello.txt': 'hello from the cli bucket' });
+  const policyFile = join(work, 'policy.json');
+  const text = mcDownload(bucket);
+  writeFileSync(policyFile, text);
+  const put = await aws('s3api', 'put-bucket-policy', '--bucket', bucket, '--policy', `file://${policyFile}`);
+  t.equal(put.code, 0, `aws s3api put-bucket-policy (${put.stderr})`);
+  const [got, status] = await Promise.all([aws('s3api', 'get-bucket-policy', '--bucket', bucket), aws('s3api', 'get-bucket-policy-status', '--bucket', bucket)]);
+  t.equal(got.code, 0, `aws s3api get-bucket-policy (${got.stderr})`);
+  t.equal(got.code === 0 ? (JSON.parse(got.stdout) as { Policy?: string }).Policy : undefined, text, 'get-bucket-policy: the policy as put');
+  t.equal(status.code, 0, `aws s3api get-bucket-policy-status (${status.stderr})`);
+  t.equal(status.code === 0 ? (JSON.parse(status.stdout) as { PolicyStatus?: { IsPublic?: boolean } }).PolicyStatus?.IsPublic : undefined, true, 'get-bucket-policy-status: IsPublic');
+
+  const out = join(work, 'hello.txt');
+  const upload = join(work, 'upload.txt');
+  writeFileSync(upload, 'anonymous upload attempt');
+  const [cp, ls, up] = await Promise.all([
+    aws('s3', 'cp', '--no-sign-request', '--only-show-errors', `s3://${bucket}/hello.txt`, out),
+    aws('s3', 'ls', '--no-sign-request', `s3://${bucket}/`),
+    aws('s3', 'cp', '--no-sign-request', '--only-show-errors', upload, `s3://${bucket}/upload.txt`),
+  ]);
+  t.equal(cp.code, 0, `aws s3 cp --no-sign-request from the public bucket (${cp.stderr})`);
+  t.equal(cp.code === 0 ? readFileSync(out, 'utf8') : undefined, 'hello from the cli bucket', 'the downloaded bytes');
+  t.equal(ls.code, 0, `aws s3 ls --no-sign-request (${ls.stderr})`);
+  t.match(ls.stdout, /hello\.txt/, 'aws s3 ls lists the object');
+  t.not(up.code, 0, 'aws s3 cp --no-sign-request into the download-only bucket fails');
+  t.match(up.stderr, /AccessDenied|Forbidden|403/, `the upload is refused as AccessDenied (${up.stderr.trim()})`);
+  t.equal(await signedHeadStatus(bucket, 'upload.txt'), 404, 'nothing uploaded');
+
+  const anonPut = await aws('s3api', 'put-bucket-policy', '--no-sign-request', '--bucket', bucket, '--policy', allowAll(bucket));
+  t.not(anonPut.code, 0, 'an unsigned put-bucket-policy fails');
+  t.equal(await policyText(bucket), text, 'the policy is unchanged');
+  const del = await aws('s3api', 'delete-bucket-policy', '--bucket', bucket);
+  t.equal(del.code, 0, `aws s3api delete-bucket-policy (${del.stderr})`);
+  const cpAfter = await aws('s3', 'cp', '--no-sign-request', '--only-show-errors', `s3://${bucket}/hello.txt`, join(work, 'again.txt'));
+  t.not(cpAfter.code, 0, 'after delete-bucket-policy, aws s3 cp --no-sign-request fails');
+});

@@ -1,0 +1,109 @@
+// auth/bucket-policy.ts on its own: what PutBucketPolicy accepts and refuses, and how a policy
+// answers anonymous requests (actions and resources with wildcards, Deny over Allow, each
+// condition operator, IPv4/IPv6 ranges, principals that are not "anyone").
+import t from 'tap';
+import { allowsAnonymous, isPublic, parseBucketPolicy } from '../../../../daemon/auth/bucket-policy.js';
+
+const B = 'pics';
+const doc = (...Statement: unknown[]): string => JSON.stringify({ Version: '2012-10-17', Statement });
+const allow = (Action: unknown, Resource: unknown, extra: Record<string, unknown> = {}) => ({ Effect: 'Allow', Principal: { AWS: ['*'] }, Action, Resource, ...extra });
+const ask = (policy: string, action: string, resource: string, context: Record<string, string> = {}): boolean =>
+  allowsAnonymous(parseBucketPolicy(policy, B), { action, resource, context: new Map(Object.entries(context)) });
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+t.test('mc anonymous set download: read and list, nothing else', async (t) => {
+  const p = doc(allow(['s3:GetBucketLocation', 's3:ListBucket'], [`arn:aws:s3:::${B}`]), allow(['s3:GetObject'], [`arn:aws:s3:::${B}/*`]));
+  t.ok(ask(p, 's3:GetObject', `${B}/a/b.jpg`));
+  t.ok(ask(p, 's3:ListBucket', B, { 's3:prefix': '' }));
+  t.ok(ask(p, 's3:GetBucketLocation', B));
+  t.notOk(ask(p, 's3:PutObject', `${B}/a`));
+  t.notOk(ask(p, 's3:DeleteObject', `${B}/a`));
+  t.notOk(ask(p, 's3:GetObject', 'other/a'), 'another bucket');
+  t.notOk(ask(p, 's3:ListBucket', `${B}/x`), 'bucket action on an object resource');
+  t.ok(isPublic(parseBucketPolicy(p, B)));
+});
+
+t.test('wildcards, case, Deny over Allow, principals', async (t) => {
+  t.ok(ask(doc(allow('s3:Get*', `arn:aws:s3:::${B}/*`)), 's3:GetObject', `${B}/k`));
+  t.ok(ask(doc(allow('S3:getobject', `arn:aws:s3:::${B}/*`)), 's3:GetObject', `${B}/k`), 'actions compare case-insensitively');
+  t.ok(ask(doc(allow('s3:*', `arn:aws:s3:::${B}/docs/?.txt`)), 's3:GetObject', `${B}/docs/a.txt`));
+  t.notOk(ask(doc(allow('s3:*', `arn:aws:s3:::${B}/docs/?.txt`)), 's3:GetObject', `${B}/docs/ab.txt`), '? is one character');
+  t.notOk(ask(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/Docs/*`)), 's3:GetObject', `${B}/docs/a`), 'resources compare case-sensitively');
+  const denySecret = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`), { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/secret/*` });
+  t.ok(ask(denySecret, 's3:GetObject', `${B}/open`));
+  t.notOk(ask(denySecret, 's3:GetObject', `${B}/secret/x`), 'Deny wins');
+  t.notOk(ask(doc({ ...allow('s3:GetObject', `arn:aws:s3:::${B}/*`), Principal: { AWS: ['arn:aws:iam::123:user/bob'] } }), 's3:GetObject', `${B}/k`), 'a named principal is not anonymous');
+  t.ok(ask(doc({ ...allow('s3:GetObject', `arn:aws:s3:::${B}/*`), Principal: '*' }), 's3:GetObject', `${B}/k`), 'Principal "*"');
+  t.ok(ask(doc({ ...allow('s3:GetObject', `arn:aws:s3:::${B}/*`), Principal: { AWS: '*' } }), 's3:GetObject', `${B}/k`), 'Principal {"AWS": "*"}');
+  t.ok(ask(JSON.stringify({ Version: '2012-10-17', Statement: allow('s3:GetObject', `arn:aws:s3:::${B}/*`) }), 's3:GetObject', `${B}/k`), 'a single Statement object');
+  t.notOk(ask(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/a.*`)), 's3:GetObject', `${B}/ab`), 'regex characters are literal');
+});
+
+t.test('conditions', async (t) => {
+  const prefix = doc(allow('s3:ListBucket', `arn:aws:s3:::${B}`, { Condition: { StringLike: { 's3:prefix': ['public/*', 'shared/'] } } }));
+  t.ok(ask(prefix, 's3:ListBucket', B, { 's3:prefix': 'public/x' }));
+  t.ok(ask(prefix, 's3:ListBucket', B, { 's3:prefix': 'shared/' }));
+  t.notOk(ask(prefix, 's3:ListBucket', B, { 's3:prefix': '' }));
+  t.notOk(ask(prefix, 's3:ListBucket', B), 'missing key: a positive operator fails');
+  t.notOk(isPublic(parseBucketPolicy(prefix, B)), 'conditional grants are not "public"');
+  const eq = doc(allow('s3:ListBucket', `arn:aws:s3:::${B}`, { Condition: { StringEquals: { 'S3:Prefix': 'a/' } } }));
+  t.ok(ask(eq, 's3:ListBucket', B, { 's3:prefix': 'a/' }), 'condition keys are case-insensitive');
+  t.notOk(ask(eq, 's3:ListBucket', B, { 's3:prefix': 'A/' }), 'values are case-sensitive');
+  const notLike = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringNotLike: { 'aws:Referer': ['https://evil.example/*'] } } }));
+  t.ok(ask(notLike, 's3:GetObject', `${B}/k`), 'negated operator holds without the key');
+  t.notOk(ask(notLike, 's3:GetObject', `${B}/k`, { 'aws:referer': 'https://evil.example/page' }));
+  const ip = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '2001:db8::/32'] } } }));
+  t.ok(ask(ip, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '127.0.0.1' }));
+  t.ok(ask(ip, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '0000:0000:0000:0000:0000:ffff:7f00:0001' }), 'IPv4 on a dual-stack socket');
+  t.ok(ask(ip, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '::ffff:127.1.2.3' }));
+  t.ok(ask(ip, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '2001:db8:1::5' }));
+  t.notOk(ask(ip, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '10.0.0.1' }));
+  t.notOk(ask(ip, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '2001:db9::1' }));
+  const notIp = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`), { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: `arn:aws:s3:::${B}/*`, Condition: { NotIpAddress: { 'aws:SourceIp': '192.168.1.0/24' } } });
+  t.ok(ask(notIp, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '192.168.1.77' }));
+  t.notOk(ask(notIp, 's3:GetObject', `${B}/k`, { 'aws:sourceip': '192.168.2.1' }));
+  const tls = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { Bool: { 'aws:SecureTransport': true } } }));
+  t.ok(ask(tls, 's3:GetObject', `${B}/k`, { 'aws:securetransport': 'true' }), 'Bool takes a JSON boolean too');
+  t.notOk(ask(tls, 's3:GetObject', `${B}/k`, { 'aws:securetransport': 'false' }));
+});
+
+t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored part', async (t) => {
+  const good = allow('s3:GetObject', `arn:aws:s3:::${B}/*`);
+  const bad: Array<[string, string]> = [
+    ['not JSON', '{"Version":'],
+    ['array', '[]'],
+    ['version', JSON.stringify({ Version: '2020-01-01', Statement: [good] })],
+    ['no statement', JSON.stringify({ Version: '2012-10-17' })],
+    ['empty statement', doc()],
+    ['effect', doc({ ...good, Effect: 'Maybe' })],
+    ['no principal', doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['NotPrincipal', doc({ ...good, NotPrincipal: { AWS: '*' } })],
+    ['service principal', doc({ ...good, Principal: { Service: 'x.amazonaws.com' } })],
+    ['NotAction', doc({ Effect: 'Allow', Principal: '*', NotAction: 's3:PutObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['NotResource', doc({ ...good, NotResource: `arn:aws:s3:::${B}/x` })],
+    ['no action', doc({ Effect: 'Allow', Principal: '*', Resource: `arn:aws:s3:::${B}/*` })],
+    ['iam action', doc(allow('iam:PassRole', `arn:aws:s3:::${B}/*`))],
+    ['other bucket', doc(allow('s3:GetObject', 'arn:aws:s3:::other/*'))],
+    ['bucket prefix', doc(allow('s3:GetObject', `arn:aws:s3:::${B}x/*`))],
+    ['any resource', doc(allow('s3:GetObject', '*'))],
+    ['wildcard bucket', doc(allow('s3:GetObject', 'arn:aws:s3:::*'))],
+    ['operator', doc({ ...good, Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } })],
+    ['key', doc({ ...good, Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-1' } } })],
+    ['cidr', doc({ ...good, Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/33' } } })],
+    ['ip op on other key', doc({ ...good, Condition: { IpAddress: { 's3:prefix': '10.0.0.0/8' } } })],
+    ['bool value', doc({ ...good, Condition: { Bool: { 'aws:SecureTransport': 'yes' } } })],
+    ['unknown element', doc({ ...good, Extra: 1 })],
+    ['too large', doc({ ...good, Sid: 'x'.repeat(21 * 1024) })],
+  ];
+  for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
+  t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
+  t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2008-10-17', Id: 'x', Statement: [{ Sid: 's', ...good }] }), B)), 'ok');
+});
