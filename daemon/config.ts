@@ -38,6 +38,10 @@ export interface Config {
   readonly sigV2: boolean;
   /** Origins allowed for CORS (S3_API_CORS_ALLOW_ORIGIN): ['*'] any (default), [] none. */
   readonly corsOrigins: readonly string[];
+  /** Multipart uploads older than this are aborted (S3_API_STALE_UPLOADS_EXPIRY; 0: never). */
+  readonly staleUploadsExpiryMs: number;
+  /** How often stale uploads are looked for (S3_API_STALE_UPLOADS_CLEANUP_INTERVAL). */
+  readonly staleUploadsIntervalMs: number;
   readonly warnings: readonly string[];
 }
 
@@ -59,6 +63,23 @@ function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === '' || raw === 'off' || raw === 'false' || raw === '0') return false;
   if (raw === 'on' || raw === 'true' || raw === '1') return true;
   throw new ConfigError(`${name} must be "on" or "off", got "${env[name]}"`);
+}
+
+/**
+ * A duration as MinIO writes them (`24h`, `90m`, `1h30m`, `45s`, `7d`) or whole seconds; `off`
+ * and `0` are 0 when `allowOff`.
+ */
+function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, allowOff: boolean): number {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallbackMs;
+  if (allowOff && (raw === 'off' || raw === '0')) return 0;
+  const unit: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+  let ms = 0;
+  if (/^\d+$/.test(raw)) ms = Number(raw) * 1000;
+  else if (/^(\d+[dhms])+$/.test(raw)) for (const m of raw.matchAll(/(\d+)([dhms])/g)) ms += Number(m[1]) * unit[m[2]!]!;
+  else throw new ConfigError(`${name} must be a duration like 24h, 90m, 1h30m or 45s${allowOff ? ', or off' : ''}, got "${env[name]}"`);
+  if (ms < 1000 || ms > 3650 * 86_400_000) throw new ConfigError(`${name} must be between 1s and 3650d, got "${env[name]}"`);
+  return ms;
 }
 
 function parseAddress(raw: string): { host: string; port: number } {
@@ -129,6 +150,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const shutdownTimeoutMs = intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000;
   const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
   const syncReadMax = intVar(env, 'S3_SYNC_READ_MAX', 1024 * 1024 + 1024, 0, 16 * 1024 * 1024);
+  const staleUploadsExpiryMs = durationVar(env, 'S3_API_STALE_UPLOADS_EXPIRY', 24 * 3_600_000, true);
+  const staleUploadsIntervalMs = durationVar(env, 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 6 * 3_600_000, false);
   let corsOrigins: readonly string[];
   try {
     corsOrigins = Object.freeze(parseCorsOrigins(env.S3_API_CORS_ALLOW_ORIGIN));
@@ -155,6 +178,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     directIo: (env.S3_DIRECT_IO ?? '').trim() === '' ? true : onOff(env, 'S3_DIRECT_IO'),
     sigV2: (env.S3_SIGV2 ?? '').trim() === '' ? true : onOff(env, 'S3_SIGV2'),
     corsOrigins,
+    staleUploadsExpiryMs,
+    staleUploadsIntervalMs,
     warnings: Object.freeze(warnings),
   });
 }

@@ -23,6 +23,7 @@ import { anonymousAllowed } from './ops/policy.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore } from './storage/files.js';
 import { Reaper } from './storage/reaper.js';
+import { UploadExpiry } from './meta/upload-expiry.js';
 import { join } from 'node:path';
 
 const USAGE = `usage: s3d server DIR [--dev]
@@ -69,6 +70,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const reaper = new Reaper(meta, files, log);
   await reaper.kick(0);
   reaper.start();
+  const uploadExpiry = new UploadExpiry(meta, log, config.staleUploadsExpiryMs, config.staleUploadsIntervalMs);
+  // Uploads abandoned while the daemon was down are aborted at start-up too.
+  await uploadExpiry.sweep();
+  uploadExpiry.start();
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
@@ -112,6 +117,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         }
       };
       await step('http', () => server.close(config.shutdownTimeoutMs));
+      await step('upload expiry', () => uploadExpiry.stop());
       await step('reaper', () => reaper.stop());
       await step('crypto pool', () => pool.close());
       await step('kms', () => {

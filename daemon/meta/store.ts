@@ -301,6 +301,13 @@ export class MetaStore {
     });
   }
 
+  /** Uploads initiated before `time` (ms since the epoch), in upload-id order. */
+  uploadsInitiatedBefore(time: number): UploadRecord[] {
+    const out: UploadRecord[] = [];
+    for (const { value } of this.uploads.getRange({})) if (value.initiated < time) out.push(value);
+    return out;
+  }
+
   getUpload(id: string): UploadRecord | undefined {
     return this.uploads.get(id);
   }

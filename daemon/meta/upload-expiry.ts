@@ -1,0 +1,63 @@
+// Aborts multipart uploads nobody completed or aborted: an abandoned upload otherwise keeps its
+// parts on disk forever. Like MinIO (`api.stale_uploads_expiry`, 24 h, checked every 6 h): every
+// `intervalMs`, uploads initiated more than `expiryMs` ago are aborted, each in its own
+// transaction, and their part files go to the deletion queue like any abort's.
+
+import type { Logger } from 'pino';
+import { MetaConflict, type MetaStore } from './store.js';
+
+export class UploadExpiry {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = false;
+  /** Uploads aborted since start-up (metrics). */
+  aborted = 0;
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly log: Logger,
+    private readonly expiryMs: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.expiryMs <= 0) return;
+    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass now (unless one runs): resolves to the number of uploads aborted. */
+  sweep(now = Date.now()): Promise<number> {
+    if (this.stopped || this.expiryMs <= 0) return Promise.resolve(0);
+    this.running ??= this.pass(now).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(now: number): Promise<number> {
+    const stale = this.meta.uploadsInitiatedBefore(now - this.expiryMs);
+    let n = 0;
+    for (const upload of stale) {
+      if (this.stopped) break;
+      try {
+        await this.meta.abortUpload(upload.id);
+        n++;
+      } catch (err) {
+        // Completed or aborted by its client meanwhile: nothing left to do.
+        if (!(err instanceof MetaConflict)) this.log.warn({ err, uploadId: upload.id }, 'could not abort a stale multipart upload');
+      }
+    }
+    if (n > 0) {
+      this.aborted += n;
+      this.log.info({ aborted: n, olderThanSeconds: Math.round(this.expiryMs / 1000) }, 'aborted stale multipart uploads');
+    }
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+}

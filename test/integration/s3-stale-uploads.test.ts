@@ -1,0 +1,123 @@
+// Abandoned multipart uploads are aborted (S3_API_STALE_UPLOADS_EXPIRY, checked every
+// S3_API_STALE_UPLOADS_CLEANUP_INTERVAL, as MinIO does): their parts' files leave the disk, the
+// upload id answers NoSuchUpload, young uploads and completed objects are untouched, uploads
+// abandoned while the daemon was down go at start-up, `off` keeps everything, and bad values stop
+// the daemon with the variable named.
+import t from 'tap';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { loadConfig } from '../../daemon/config.js';
+import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { countFiles, waitForFileCounts } from '../helpers/files.js';
+import { bodyBytes, expectS3Error } from '../helpers/s3.js';
+import { pollUntil, sleep, waitForLog } from '../helpers/wait.js';
+
+/** Big enough to be a data file (not inline in LMDB). */
+const PART = testBytes(300 * 1024, 5);
+
+async function startUpload(s3: S3Client, bucket: string, key: string): Promise<string> {
+  return (await startUploadWithPart(s3, bucket, key)).id;
+}
+
+async function startUploadWithPart(s3: S3Client, bucket: string, key: string): Promise<{ id: string; etag: string }> {
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: PART }));
+  return { id: up.UploadId!, etag: part.ETag! };
+}
+
+async function uploadIds(s3: S3Client, bucket: string): Promise<string[]> {
+  const r = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return (r.Uploads ?? []).map((u) => u.UploadId!).sort();
+}
+
+t.test('uploads older than the expiry are aborted and their parts deleted; young ones stay', async (t) => {
+  const d = await startDaemon({ env: { S3_API_STALE_UPLOADS_EXPIRY: '3s', S3_API_STALE_UPLOADS_CLEANUP_INTERVAL: '1s' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  const s3 = d.s3();
+  const bucket = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+  // A completed object made of the same kind of part: expiry must never touch it.
+  const done = await startUploadWithPart(s3, bucket, 'completed');
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'completed', UploadId: done.id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: done.etag }] } }));
+
+  const stale = await startUpload(s3, bucket, 'abandoned');
+  t.same(await uploadIds(s3, bucket), [stale], 'the upload is listed');
+  t.equal(countFiles(d.dataDir).data, 2, 'two data files: the completed object and the abandoned part');
+
+  // Created after the stale one: still young when the stale one expires.
+  await sleep(2000);
+  const young = await startUpload(s3, bucket, 'young');
+
+  const left = await pollUntil(() => uploadIds(s3, bucket), (ids) => !ids.includes(stale), 6000, 250);
+  t.same(left, [young], 'the abandoned upload is gone, the young one stays');
+  await waitForLog(d.logs, (l) => l.msg === 'aborted stale multipart uploads' && l.aborted === 1, 5000);
+  await expectS3Error(t, s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'abandoned', UploadId: stale, PartNumber: 2, Body: 'x' })), 'NoSuchUpload', 404, 'a part for the aborted upload');
+  await expectS3Error(
+    t,
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'abandoned', UploadId: stale, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"x"' }] } })),
+    'NoSuchUpload',
+    404,
+    'completing the aborted upload',
+  );
+  // The reaper deletes queued files after its grace: the abandoned part's file goes, the others stay.
+  const files = await waitForFileCounts(d.dataDir, (c) => c.data === 2, 12_000);
+  t.equal(files.data, 2, 'the completed object and the young upload\'s part remain; the abandoned part is deleted');
+  t.same(await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'completed' }))), PART, 'the completed object reads back');
+
+  // The young upload expires in turn.
+  const none = await pollUntil(() => uploadIds(s3, bucket), (ids) => ids.length === 0, 6000, 250);
+  t.same(none, [], 'the young upload expires three seconds later');
+});
+
+t.test('uploads abandoned while the daemon was down are aborted at start-up; "off" keeps them', async (t) => {
+  const d = await startDaemon({ env: { S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
+  const s3 = d.s3();
+  const bucket = bucketName();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const id = await startUpload(s3, bucket, 'k');
+  await d.stop();
+  await sleep(1500);
+  // Expiry off: a restart keeps it.
+  const kept = await startDaemon({ dataDir: d.dataDir, env: { S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
+  t.same(await uploadIds(kept.s3(), bucket), [id], 'with expiry off the upload survives a restart');
+  await kept.stop();
+  // A 1 s expiry at start-up: aborted before the first request is served.
+  const swept = await startDaemon({ dataDir: d.dataDir, env: { S3_API_STALE_UPLOADS_EXPIRY: '1s', S3_API_STALE_UPLOADS_CLEANUP_INTERVAL: '1h' } });
+  t.teardown(async () => {
+    await swept.stop();
+    swept.cleanup();
+  });
+  t.same(await uploadIds(swept.s3(), bucket), [], 'aborted by the start-up sweep (the next one is an hour away)');
+  t.ok(swept.jsonLogs().some((l) => l.msg === 'aborted stale multipart uploads' && l.aborted === 1), 'logged');
+});
+
+t.test('durations: MinIO-style values, off, and refusals naming the variable', async (t) => {
+  const cli = { dataDir: '/tmp/x', dev: true };
+  const cfg = (env: Record<string, string>) => loadConfig(cli, env);
+  t.equal(cfg({}).staleUploadsExpiryMs, 24 * 3600_000, 'default 24h, as MinIO');
+  t.equal(cfg({}).staleUploadsIntervalMs, 6 * 3600_000, 'default interval 6h');
+  t.equal(cfg({ S3_API_STALE_UPLOADS_EXPIRY: '1h30m' }).staleUploadsExpiryMs, 5400_000);
+  t.equal(cfg({ S3_API_STALE_UPLOADS_EXPIRY: '7d' }).staleUploadsExpiryMs, 7 * 86400_000);
+  t.equal(cfg({ S3_API_STALE_UPLOADS_EXPIRY: '90' }).staleUploadsExpiryMs, 90_000, 'bare numbers are seconds');
+  t.equal(cfg({ S3_API_STALE_UPLOADS_EXPIRY: 'OFF' }).staleUploadsExpiryMs, 0);
+  for (const [name, value] of [
+    ['S3_API_STALE_UPLOADS_EXPIRY', '24 hours'],
+    ['S3_API_STALE_UPLOADS_EXPIRY', '-1h'],
+    ['S3_API_STALE_UPLOADS_EXPIRY', '1.5h'],
+    ['S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 'off'],
+    ['S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', '0s'],
+  ] as const) {
+    t.throws(() => cfg({ [name]: value }), new RegExp(name), `${name}=${value}`);
+  }
+});
