@@ -17,8 +17,10 @@ function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, af
   return env.meta.listObjects(bucket, { prefix, delimiter, after, maxKeys: max });
 }
 
-function owner(ctx: RequestContext): XmlObject {
-  return { ID: ctx.accessKey, DisplayName: ctx.accessKey };
+/** Every object and upload belongs to the one user, the root user (whoever lists them: an
+ *  anonymous request admitted by a bucket policy has no identity of its own). */
+function owner(env: OpsEnv): XmlObject {
+  return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
 }
 
 /** One object of a listing page (Contents of v1/v2, Version of ListObjectVersions). */
@@ -52,7 +54,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextMarker: enc(r.next) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, owner(ctx))),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, owner(env))),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
@@ -92,7 +94,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: Buffer.from(r.next).toString('base64url') } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, fetchOwner ? owner(ctx) : undefined)),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, fetchOwner ? owner(env) : undefined)),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
@@ -122,7 +124,7 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextKeyMarker: enc(r.next), ...(r.next === last ? { NextVersionIdMarker: 'null' } : {}) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Version: r.contents.map(({ key, record }) => entry(key, record, enc, { VersionId: 'null', IsLatest: true }, owner(ctx))),
+    Version: r.contents.map(({ key, record }) => entry(key, record, enc, { VersionId: 'null', IsLatest: true }, owner(env))),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListVersionsResult', body) };

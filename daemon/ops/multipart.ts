@@ -24,8 +24,10 @@ export const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PART_SIZE = 5 * 1024 ** 3;
 const MAX_PARTS = 10000;
 
-function owner(ctx: RequestContext): XmlObject {
-  return { ID: ctx.accessKey, DisplayName: ctx.accessKey };
+/** Every object and upload belongs to the one user, the root user (whoever lists them: an
+ *  anonymous request admitted by a bucket policy has no identity of its own). */
+function owner(env: OpsEnv): XmlObject {
+  return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
 }
 
 function loadUpload(env: OpsEnv, ctx: RequestContext): UploadRecord {
@@ -265,8 +267,8 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
     Bucket: up.bucket,
     Key: up.key,
     UploadId: up.id,
-    Initiator: owner(ctx),
-    Owner: owner(ctx),
+    Initiator: owner(env),
+    Owner: owner(env),
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,
     ...(page.length > 0 ? { NextPartNumberMarker: page[page.length - 1]!.n } : {}),
@@ -346,8 +348,8 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
     Upload: uploads.map((u) => ({
       Key: enc(u.key),
       UploadId: u.id,
-      Initiator: owner(ctx),
-      Owner: owner(ctx),
+      Initiator: owner(env),
+      Owner: owner(env),
       StorageClass: 'STANDARD',
       Initiated: isoDate(u.initiated),
     })),

@@ -373,6 +373,7 @@ t.test('`mc anonymous set download`: anonymous GET/HEAD/list work, writes are de
   const v1 = await anon({ method: 'GET', path: `/${bucket}` });
   t.equal(v1.status, 200, 'anonymous ListObjects: 200');
   t.strictSame(listedKeys(v1.body), ['a.txt', 'dir/b.txt', 'dir/c.txt'], 'anonymous ListObjects: every key');
+  t.match(v1.body.toString(), new RegExp(`<Owner><ID>${ACCESS_KEY}</ID>`), 'objects are owned by the root user, whoever lists them');
   const v2 = await anon({ method: 'GET', path: `/${bucket}`, query: 'delimiter=%2F&list-type=2&prefix=dir%2F' });
   t.equal(v2.status, 200, 'anonymous ListObjectsV2 with a prefix: 200');
   t.strictSame(listedKeys(v2.body), ['dir/b.txt', 'dir/c.txt'], 'anonymous ListObjectsV2: the prefix');
