@@ -82,6 +82,8 @@ export interface BucketRecord {
   readonly tags?: TagSet;
   /** The bucket policy as the client put it (JSON text). */
   readonly policy?: string;
+  /** Set once versioning was suspended (never Enabled: s3d keeps one version per key). */
+  readonly versioning?: 'Suspended';
 }
 
 export interface UploadRecord {

@@ -68,13 +68,28 @@ export async function handleGetBucketLocation(env: OpsEnv, ctx: RequestContext):
 }
 
 export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  return { status: 200, headers: XML, body: toXml('VersioningConfiguration', {}) };
+  const b = requireBucket(env, ctx.bucket);
+  return { status: 200, headers: XML, body: toXml('VersioningConfiguration', b.versioning === 'Suspended' ? { Status: 'Suspended' } : {}) };
 }
 
+/**
+ * s3d keeps one version of each object, the "null" version: exactly what S3 does in a bucket whose
+ * versioning is Suspended (and never was Enabled). So `Suspended` is accepted and reported back
+ * (tools that switch versioning off as a matter of course then work); `Enabled` and MFA Delete
+ * are NotImplemented rather than promised and not kept.
+ */
 export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  throw new S3Error('NotImplemented', 'Bucket versioning is not implemented yet.');
+  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const conf = doc.VersioningConfiguration as Record<string, unknown> | string | undefined;
+  if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a VersioningConfiguration document.');
+  const { Status: status, MfaDelete: mfa } = typeof conf === 'object' ? conf : ({} as Record<string, unknown>);
+  if (mfa !== undefined && mfa !== 'Disabled') throw new S3Error('NotImplemented', 'MFA Delete is not implemented.');
+  if (status === 'Enabled') throw new S3Error('NotImplemented', 'Bucket versioning is not implemented: s3d keeps one version of each object (a Suspended configuration is accepted).');
+  if (status === undefined && mfa === undefined) return { status: 200 };
+  if (status !== undefined && status !== 'Suspended') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
+  if (status === 'Suspended') await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, versioning: 'Suspended' })).catch(metaError);
+  return { status: 200 };
 }
 
 function parseEncryptionConfig(body: Buffer): BucketEncryption {

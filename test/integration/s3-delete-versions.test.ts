@@ -1,7 +1,7 @@
 // DeleteObjects (1000 keys, >1000 → MalformedXML, Quiet, missing keys, per-key errors) and the
 // versioning probes on unversioned buckets: GetBucketVersioning (empty configuration),
 // ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
-// (NotImplemented), against the built daemon.
+// (Suspended accepted and kept; Enabled and MFA Delete NotImplemented), against the built daemon.
 
 import t from 'tap';
 import {
@@ -91,17 +91,26 @@ t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) 
   t.same(quietErr.Errors?.map((e) => [e.Key, e.Code, e.VersionId]), [['q2', 'NoSuchVersion', 'other']], 'Quiet still reports errors');
 });
 
-t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning is NotImplemented', async (t) => {
+t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning takes Suspended only', async (t) => {
   const bucket = await createBucket(s3, 'ver');
   const v = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
   t.equal(v.$metadata.httpStatusCode, 200);
   t.equal(v.Status, undefined);
   t.equal(v.MFADelete, undefined);
   t.equal(await s3Code(s3.send(new GetBucketVersioningCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
-  for (const Status of ['Enabled', 'Suspended'] as const) {
-    t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status } }))), 'NotImplemented/501', `PutBucketVersioning ${Status}`);
-  }
-  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, undefined, 'still unversioned');
+  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))), 'NotImplemented/501', 'PutBucketVersioning Enabled');
+  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled', MFADelete: 'Enabled' } }))), 'NotImplemented/501', 'MFA Delete');
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, undefined, 'still unversioned after the refusals');
+  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucketName('none'), VersioningConfiguration: { Status: 'Suspended' } }))), 'NoSuchBucket/404');
+  // Suspended is what s3d does anyway (one "null" version per key): accepted and reported.
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Suspended', 'Suspended is kept');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'two' }));
+  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  t.same(versions.Versions?.map((x) => [x.Key, x.VersionId]), [['k', 'null']], 'an overwrite replaces the null version, as S3 does in a suspended bucket');
+  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))), 'NotImplemented/501', 'Enabled stays refused');
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Suspended');
 });
 
 t.test('ListObjectVersions: every object is the null version, with prefix, delimiter and key markers', async (t) => {
