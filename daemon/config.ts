@@ -42,6 +42,8 @@ export interface Config {
   readonly staleUploadsExpiryMs: number;
   /** How often stale uploads are looked for (S3_API_STALE_UPLOADS_CLEANUP_INTERVAL). */
   readonly staleUploadsIntervalMs: number;
+  /** How often lifecycle rules are carried out (S3_LIFECYCLE_SCAN_INTERVAL). */
+  readonly lifecycleScanIntervalMs: number;
   readonly warnings: readonly string[];
 }
 
@@ -152,6 +154,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const syncReadMax = intVar(env, 'S3_SYNC_READ_MAX', 1024 * 1024 + 1024, 0, 16 * 1024 * 1024);
   const staleUploadsExpiryMs = durationVar(env, 'S3_API_STALE_UPLOADS_EXPIRY', 24 * 3_600_000, true);
   const staleUploadsIntervalMs = durationVar(env, 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 6 * 3_600_000, false);
+  const lifecycleScanIntervalMs = durationVar(env, 'S3_LIFECYCLE_SCAN_INTERVAL', 3_600_000, false);
   let corsOrigins: readonly string[];
   try {
     corsOrigins = Object.freeze(parseCorsOrigins(env.S3_API_CORS_ALLOW_ORIGIN));
@@ -180,6 +183,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     corsOrigins,
     staleUploadsExpiryMs,
     staleUploadsIntervalMs,
+    lifecycleScanIntervalMs,
     warnings: Object.freeze(warnings),
   });
 }

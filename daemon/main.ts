@@ -24,6 +24,7 @@ import type { OpsEnv } from './ops/env.js';
 import { FileStore } from './storage/files.js';
 import { Reaper } from './storage/reaper.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
+import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { join } from 'node:path';
 
 const USAGE = `usage: s3d server DIR [--dev]
@@ -74,10 +75,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Uploads abandoned while the daemon was down are aborted at start-up too.
   await uploadExpiry.sweep();
   uploadExpiry.start();
+  const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs);
+  lifecycle.start();
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, lifecycle });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
@@ -118,6 +121,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       };
       await step('http', () => server.close(config.shutdownTimeoutMs));
       await step('upload expiry', () => uploadExpiry.stop());
+      await step('lifecycle', () => lifecycle.stop());
       await step('reaper', () => reaper.stop());
       await step('crypto pool', () => pool.close());
       await step('kms', () => {

@@ -19,7 +19,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; lifecycle?: { readonly totals: { readonly expired: number; readonly aborted: number } } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -112,6 +112,11 @@ export class Metrics {
           this.set(files.warm.size);
         },
       });
+    }
+    const lifecycle = deps.lifecycle;
+    if (lifecycle !== undefined) {
+      mirrorCounter(r, 's3d_lifecycle_expired_objects_total', 'Objects deleted by bucket lifecycle Expiration rules', { read: () => lifecycle.totals.expired });
+      mirrorCounter(r, 's3d_lifecycle_aborted_uploads_total', 'Incomplete multipart uploads aborted by AbortIncompleteMultipartUpload rules', { read: () => lifecycle.totals.aborted });
     }
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
     const keys = deps.objectKeys;

@@ -23,6 +23,9 @@ export type Operation =
   | 'PutObjectAcl'
   | 'GetBucketTagging'
   | 'GetBucketPolicy'
+  | 'GetBucketLifecycleConfiguration'
+  | 'PutBucketLifecycleConfiguration'
+  | 'DeleteBucketLifecycle'
   | 'PutBucketPolicy'
   | 'DeleteBucketPolicy'
   | 'GetBucketPolicyStatus'
@@ -66,6 +69,7 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutBucketTagging',
   'PutObjectTagging',
   'PutBucketPolicy',
+  'PutBucketLifecycleConfiguration',
   'CreateBucket',
 ]);
 
@@ -91,7 +95,7 @@ export const MAX_KEY_BYTES = 1024;
 // Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
 // misread as a plain object or bucket operation.
 const UNSUPPORTED_SUBRESOURCES = [
-  'cors', 'lifecycle', 'website', 'logging', 'notification',
+  'cors', 'website', 'logging', 'notification',
   'replication', 'object-lock', 'retention', 'legal-hold', 'ownershipControls', 'publicAccessBlock',
   'accelerate', 'requestPayment', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
   'select', 'torrent', 'attributes', 'versionId', 'session', 'renameObject', 'metadataTable',
@@ -170,12 +174,13 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     throw new S3Error('MethodNotAllowed');
   }
 
-  // ?acl, ?tagging and ?policy are resources of their own: a method they lack is never a DELETE
+  // ?acl, ?tagging, ?policy and ?lifecycle are resources of their own: a method they lack is never a DELETE
   // or PUT of the bucket or object itself.
   let routed: Route;
   if (query.has('acl')) routed = aclRoute(method, bucket, key);
   else if (query.has('tagging')) routed = taggingRoute(method, bucket, key);
   else if (query.has('policy') || query.has('policyStatus')) routed = policyRoute(method, bucket, key, query);
+  else if (query.has('lifecycle')) routed = lifecycleRoute(method, bucket, key);
   else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
   else routed = objectRoute(method, bucket, key, query, headers);
   if (hostBucket !== undefined) routed.virtualHost = true;
@@ -195,6 +200,14 @@ function policyRoute(method: string, bucket: string, key: string | undefined, qu
     return { op: 'GetBucketPolicyStatus', bucket };
   }
   const op: Operation | undefined = method === 'GET' ? 'GetBucketPolicy' : method === 'PUT' ? 'PutBucketPolicy' : method === 'DELETE' ? 'DeleteBucketPolicy' : undefined;
+  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  return { op, bucket };
+}
+
+function lifecycleRoute(method: string, bucket: string, key: string | undefined): Route {
+  if (key !== undefined) throw new S3Error('NotImplemented', 'Lifecycle rules apply to buckets; objects have none.');
+  const op: Operation | undefined =
+    method === 'GET' ? 'GetBucketLifecycleConfiguration' : method === 'PUT' ? 'PutBucketLifecycleConfiguration' : method === 'DELETE' ? 'DeleteBucketLifecycle' : undefined;
   if (op === undefined) throw new S3Error('MethodNotAllowed');
   return { op, bucket };
 }

@@ -84,6 +84,26 @@ export interface BucketRecord {
   readonly policy?: string;
   /** Set once versioning was suspended (never Enabled: s3d keeps one version per key). */
   readonly versioning?: 'Suspended';
+  /** Lifecycle (expiration) rules, in the order given. */
+  readonly lifecycle?: readonly LifecycleRule[];
+}
+
+export interface LifecycleRule {
+  readonly id: string;
+  readonly enabled: boolean;
+  /** Key prefix the rule applies to ('' = every key). */
+  readonly prefix: string;
+  /** Tags an object must all carry. */
+  readonly tags: TagSet;
+  readonly sizeGreaterThan?: number;
+  readonly sizeLessThan?: number;
+  /** Written as <Prefix> directly in the Rule (the old form), given back the same way. */
+  readonly legacyPrefix?: boolean;
+  readonly expirationDays?: number;
+  /** Midnight UTC, ms since the epoch. */
+  readonly expirationDate?: number;
+  readonly expiredObjectDeleteMarker?: boolean;
+  readonly abortIncompleteDays?: number;
 }
 
 export interface UploadRecord {

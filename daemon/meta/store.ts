@@ -244,6 +244,26 @@ export class MetaStore {
   }
 
   /**
+   * Deletes, in one commit, each key whose current record is still the version `expected` names
+   * (same ETag and mtime): a version written after the caller looked is never deleted. Returns
+   * how many were deleted. For background deletions (lifecycle expiry).
+   */
+  deleteObjectsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>): Promise<number> {
+    return this.write(() => {
+      let n = 0;
+      for (const e of expected) {
+        const k = objectKey(bucket, e.key);
+        const cur = this.objects.get(k);
+        if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) continue;
+        this.queueFiles(filesOf(cur));
+        void this.objects.remove(k);
+        n++;
+      }
+      return n;
+    });
+  }
+
+  /**
    * One page of a bucket listing as an LMDB range scan from the start key. Keys below a common
    * prefix are skipped by seeking past the prefix, so a page costs O(page), not O(bucket).
    */

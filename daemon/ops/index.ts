@@ -19,6 +19,7 @@ import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
 import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
+import { handleDeleteBucketLifecycle, handleGetBucketLifecycle, handlePutBucketLifecycle } from './lifecycle.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './policy.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
 import { handleDeleteObjects } from './delete-objects.js';
@@ -60,6 +61,9 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketAcl: handlePutBucketAcl,
   GetObjectAcl: handleGetObjectAcl,
   PutObjectAcl: handlePutObjectAcl,
+  GetBucketLifecycleConfiguration: handleGetBucketLifecycle,
+  PutBucketLifecycleConfiguration: handlePutBucketLifecycle,
+  DeleteBucketLifecycle: handleDeleteBucketLifecycle,
   GetBucketPolicy: handleGetBucketPolicy,
   PutBucketPolicy: handlePutBucketPolicy,
   DeleteBucketPolicy: handleDeleteBucketPolicy,

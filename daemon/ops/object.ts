@@ -9,6 +9,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
+import { expirationHeader } from './lifecycle.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
@@ -102,7 +103,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
     await env.meta.putObject(ctx.bucket!, key, record, check).catch(metaError);
     return {
       status: 200,
-      headers: { etag: quoteETag(etag), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums) },
+      headers: { etag: quoteETag(etag), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
       bytesIn: written.size,
     };
   } catch (err) {
@@ -203,7 +204,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
     const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
     try {
       checkConditions(ctx.headers, rec);
-      const headers = { ...objectResponseHeaders(rec, ctx.query), ...sseResponseHeaders(rec.sse) };
+      const headers = { ...objectResponseHeaders(rec, ctx.query), ...sseResponseHeaders(rec.sse), ...expirationHeader(env.meta.getBucket(ctx.bucket!)?.lifecycle, key, rec) };
       let start = 0;
       let end = rec.size - 1;
       let status = 200;

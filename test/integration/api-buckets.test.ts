@@ -223,7 +223,7 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     ['DELETE', `/${b}`, 'cors'],
     ['GET', `/${b}`, 'website'],
     ['GET', `/${b}`, 'cors'],
-    ['GET', `/${b}`, 'lifecycle'],
+    ['GET', `/${b}`, 'replication'],
     ['GET', `/${b}/k`, 'retention'],
     ['PUT', `/${b}/k`, 'retention'],
     ['DELETE', `/${b}/k`, 'legal-hold'],

@@ -119,7 +119,7 @@ t.test('methods a resource does not support → MethodNotAllowed; POST without a
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['cors', 'lifecycle', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
+  const subs = ['cors', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
@@ -128,7 +128,7 @@ t.test('unsupported sub-resources answer NotImplemented on buckets and objects, 
   }
   // Also with a value and next to a supported parameter.
   t.equal(codeOf(() => r('PUT', '/bkt/key?cors=&x=1')), 'NotImplemented');
-  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&lifecycle')), 'NotImplemented');
+  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&website')), 'NotImplemented');
   t.equal(codeOf(() => r('GET', '/bkt/k?versionId=abc')), 'NotImplemented', 'versions are not implemented');
   // Names that merely start like a sub-resource are plain parameters.
   t.strictSame(r('GET', '/bkt/k?aclx=1'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
@@ -198,7 +198,8 @@ t.test('virtual-host-style addressing', async (t) => {
   // Without S3_DOMAIN, nothing is virtual-host-style.
   t.strictSame(r('GET', '/k', { host: 'bkt.localhost', domains: [] }), { op: 'ListObjects', bucket: 'k' });
   // Sub-resources and key length rules apply the same way.
-  t.equal(codeOf(() => vh('GET', '/?lifecycle', 'bkt.localhost')), 'NotImplemented');
+  t.equal(codeOf(() => vh('GET', '/?website', 'bkt.localhost')), 'NotImplemented');
+  t.strictSame(vh('PUT', '/?lifecycle', 'bkt.localhost'), { op: 'PutBucketLifecycleConfiguration', bucket: 'bkt', virtualHost: true });
   t.strictSame(vh('GET', '/?policy', 'bkt.localhost'), { op: 'GetBucketPolicy', bucket: 'bkt', virtualHost: true });
   t.strictSame(vh('GET', '/?acl', 'bkt.localhost'), { op: 'GetBucketAcl', bucket: 'bkt', virtualHost: true });
   t.equal(codeOf(() => vh('PUT', '/k?cors', 'bkt.localhost')), 'NotImplemented');
@@ -230,6 +231,15 @@ t.test('?policy and ?policyStatus are bucket resources', async (t) => {
   for (const m of ['PUT', 'DELETE', 'POST']) t.equal(codeOf(() => r(m, '/bkt?policyStatus')), 'MethodNotAllowed', `${m} ?policyStatus`);
   for (const m of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(m, '/bkt/k?policy')), 'NotImplemented', `${m} on an object: objects have no policy`);
   t.ok(BODY_OPERATIONS.has('PutBucketPolicy'));
+});
+
+t.test('?lifecycle is a bucket resource', async (t) => {
+  t.strictSame(r('GET', '/bkt?lifecycle'), { op: 'GetBucketLifecycleConfiguration', bucket: 'bkt' });
+  t.strictSame(r('PUT', '/bkt?lifecycle='), { op: 'PutBucketLifecycleConfiguration', bucket: 'bkt' });
+  t.strictSame(r('DELETE', '/bkt?lifecycle'), { op: 'DeleteBucketLifecycle', bucket: 'bkt' });
+  for (const m of ['HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?lifecycle')), 'MethodNotAllowed', `${m} ?lifecycle`);
+  t.equal(codeOf(() => r('GET', '/bkt/k?lifecycle')), 'NotImplemented', 'objects have no lifecycle');
+  t.ok(BODY_OPERATIONS.has('PutBucketLifecycleConfiguration'));
 });
 
 t.test('bucketFromHost', async (t) => {

@@ -267,6 +267,26 @@ t.test('updateObject rewrites the current record in place and never its data fil
   t.same(m.queuedFiles(), [f], 'the overwrite (not the update) queued the old file');
 });
 
+t.test('deleteObjectsIfUnchanged deletes only the versions that were judged', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  const [fa, fb] = [fid(), fid()];
+  await m.putObject('b', 'a', obj({ data: { file: fa }, etag: 'ea', mtime: 10 }));
+  await m.putObject('b', 'b', obj({ data: { file: fb }, etag: 'eb', mtime: 10 }));
+  const judged = [
+    { key: 'a', etag: 'ea', mtime: 10 },
+    { key: 'b', etag: 'eb', mtime: 10 },
+    { key: 'gone', etag: 'x', mtime: 1 },
+  ];
+  // b is rewritten after it was judged: the new version must survive.
+  const fb2 = fid();
+  await m.putObject('b', 'b', obj({ data: { file: fb2 }, etag: 'eb', mtime: 11 }));
+  t.equal(await m.deleteObjectsIfUnchanged('b', judged), 1, 'only a');
+  t.equal(m.getObject('b', 'a'), undefined);
+  t.same(m.getObject('b', 'b')!.data, { file: fb2 }, 'the rewritten b stays');
+  t.same(m.queuedFiles().sort(), [fa, fb].sort(), "a's file and b's replaced file are queued, b's live file is not");
+});
+
 t.test('multipart: parts replace, complete and abort queue exactly the unused files', async (t) => {
   const m = openStore(t);
   await m.createBucket('b');

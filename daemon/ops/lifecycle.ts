@@ -1,0 +1,234 @@
+// Bucket lifecycle (expiration) configuration: Put/Get/DeleteBucketLifecycle, the rule matching
+// the background scan (lifecycle-scanner.ts) uses to delete expired objects and abort old
+// uploads, and the `x-amz-expiration` header GET and HEAD return. s3d has one storage class and
+// no versions, so Transition and NoncurrentVersion* actions are NotImplemented rather than
+// accepted and never carried out; everything accepted is enforced.
+import { randomBytes } from 'node:crypto';
+import { S3Error } from '../errors.js';
+import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
+import type { RequestContext, Result } from './types.js';
+import { httpDate, parseXml, toXml, type XmlObject } from './xml.js';
+
+const DAY_MS = 86_400_000;
+const MAX_RULES = 1000;
+const MAX_ID_CHARS = 255;
+const MAX_XML_BODY = 1024 * 1024;
+
+function arr(v: unknown): unknown[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  // An empty element (`<Filter/>`, or only whitespace inside) has no conditions.
+  if (v === undefined || (typeof v === 'string' && v.trim() === '')) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new S3Error('MalformedXML', `${what} must be an element with children.`);
+  return v as Record<string, unknown>;
+}
+
+function text(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new S3Error('MalformedXML', `${what} must be text.`);
+  return v;
+}
+
+function positiveInt(v: unknown, what: string): number {
+  const s = text(v, what).trim();
+  if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
+  return Number(s);
+}
+
+function size(v: unknown, what: string): number {
+  const s = text(v, what).trim();
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a whole number of bytes.`);
+  return Number(s);
+}
+
+function tagOf(v: unknown): [string, string] {
+  const t = obj(v, 'Tag');
+  return [text(t.Key, 'Tag Key'), typeof t.Value === 'string' ? t.Value : ''];
+}
+
+interface FilterParts {
+  prefix: string;
+  tags: Array<[string, string]>;
+  sizeGreaterThan?: number;
+  sizeLessThan?: number;
+}
+
+function parseFilter(f: Record<string, unknown>): FilterParts {
+  const out: FilterParts = { prefix: '', tags: [] };
+  const take = (src: Record<string, unknown>): void => {
+    if (src.Prefix !== undefined) out.prefix = src.Prefix === '' ? '' : text(src.Prefix, 'Prefix');
+    for (const t of arr(src.Tag)) out.tags.push(tagOf(t));
+    if (src.ObjectSizeGreaterThan !== undefined) out.sizeGreaterThan = size(src.ObjectSizeGreaterThan, 'ObjectSizeGreaterThan');
+    if (src.ObjectSizeLessThan !== undefined) out.sizeLessThan = size(src.ObjectSizeLessThan, 'ObjectSizeLessThan');
+  };
+  const and = f.And;
+  const direct = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].filter((k) => f[k] !== undefined);
+  if (and !== undefined) {
+    if (direct.length > 0) throw new S3Error('MalformedXML', 'A Filter holds either And or one condition, not both.');
+    take(obj(and, 'And'));
+  } else {
+    if (direct.length > 1 || arr(f.Tag).length > 1) throw new S3Error('MalformedXML', 'A Filter with more than one condition must wrap them in And.');
+    take(f);
+  }
+  if (out.sizeGreaterThan !== undefined && out.sizeLessThan !== undefined && out.sizeLessThan <= out.sizeGreaterThan) {
+    throw new S3Error('InvalidArgument', 'ObjectSizeLessThan must be greater than ObjectSizeGreaterThan.');
+  }
+  return out;
+}
+
+function parseRule(raw: unknown, i: number): LifecycleRule {
+  const r = obj(raw, 'Rule');
+  const where = `Rule ${i + 1}`;
+  for (const k of ['Transition', 'Transitions', 'NoncurrentVersionExpiration', 'NoncurrentVersionTransition', 'NoncurrentVersionTransitions']) {
+    if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: ${k} is not implemented (s3d has one storage class and keeps one version of each object).`);
+  }
+  const id = r.ID === undefined || r.ID === '' ? randomBytes(10).toString('hex') : text(r.ID, 'ID').trim();
+  if ([...id].length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `${where}: ID can be at most ${MAX_ID_CHARS} characters.`);
+  const status = typeof r.Status === 'string' ? r.Status.trim() : r.Status;
+  if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML', `${where}: Status must be Enabled or Disabled.`);
+  if (r.Filter !== undefined && r.Prefix !== undefined) throw new S3Error('MalformedXML', `${where}: use Filter or Prefix, not both.`);
+  const legacyPrefix = r.Filter === undefined && r.Prefix !== undefined;
+  const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : text(r.Prefix, 'Prefix'), tags: [] } : parseFilter(obj(r.Filter, 'Filter'));
+  if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS);
+
+  const rule: { -readonly [K in keyof LifecycleRule]: LifecycleRule[K] } = { id, enabled: status === 'Enabled', prefix: filter.prefix, tags: filter.tags };
+  if (filter.sizeGreaterThan !== undefined) rule.sizeGreaterThan = filter.sizeGreaterThan;
+  if (filter.sizeLessThan !== undefined) rule.sizeLessThan = filter.sizeLessThan;
+  if (legacyPrefix) rule.legacyPrefix = true;
+  if (r.Expiration !== undefined) {
+    const e = obj(r.Expiration, 'Expiration');
+    const parts = ['Days', 'Date', 'ExpiredObjectDeleteMarker'].filter((k) => e[k] !== undefined);
+    if (parts.length !== 1) throw new S3Error('MalformedXML', `${where}: Expiration takes exactly one of Days, Date and ExpiredObjectDeleteMarker.`);
+    if (e.Days !== undefined) rule.expirationDays = positiveInt(e.Days, `${where}: Expiration Days`);
+    if (e.Date !== undefined) {
+      const d = text(e.Date, 'Date').trim();
+      const t = Date.parse(d);
+      if (!/^\d{4}-\d{2}-\d{2}T/.test(d) || Number.isNaN(t) || t % DAY_MS !== 0) throw new S3Error('InvalidArgument', `${where}: Expiration Date must be midnight UTC in ISO 8601 (e.g. 2027-01-01T00:00:00Z).`);
+      rule.expirationDate = t;
+    }
+    if (e.ExpiredObjectDeleteMarker !== undefined) {
+      const v = text(e.ExpiredObjectDeleteMarker, 'ExpiredObjectDeleteMarker').trim();
+      if (v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', `${where}: ExpiredObjectDeleteMarker must be true or false.`);
+      rule.expiredObjectDeleteMarker = v === 'true';
+    }
+  }
+  if (r.AbortIncompleteMultipartUpload !== undefined) {
+    if (filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with a Tag filter.`);
+    rule.abortIncompleteDays = positiveInt(obj(r.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload').DaysAfterInitiation, `${where}: DaysAfterInitiation`);
+  }
+  if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.abortIncompleteDays === undefined) {
+    throw new S3Error('InvalidArgument', `${where}: a rule needs an action (Expiration or AbortIncompleteMultipartUpload).`);
+  }
+  return rule;
+}
+
+/** Parses a LifecycleConfiguration document into rules (throws the S3 error S3 would). */
+export function parseLifecycle(body: Buffer): LifecycleRule[] {
+  const doc = parseXml(body, { trim: false });
+  const conf = doc.LifecycleConfiguration;
+  if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a LifecycleConfiguration document.');
+  const raws = arr(obj(conf, 'LifecycleConfiguration').Rule);
+  if (raws.length === 0) throw new S3Error('MalformedXML', 'A lifecycle configuration needs at least one Rule.');
+  if (raws.length > MAX_RULES) throw new S3Error('InvalidArgument', `A lifecycle configuration can hold at most ${MAX_RULES} rules.`);
+  const rules = raws.map(parseRule);
+  const ids = new Set<string>();
+  for (const r of rules) {
+    if (ids.has(r.id)) throw new S3Error('InvalidArgument', `Rule ID ${JSON.stringify(r.id)} is used more than once.`);
+    ids.add(r.id);
+  }
+  return rules;
+}
+
+function tagXml(tags: TagSet): XmlObject[] {
+  return tags.map(([Key, Value]) => ({ Key, Value }));
+}
+
+export function lifecycleXml(rules: readonly LifecycleRule[]): string {
+  return toXml('LifecycleConfiguration', {
+    Rule: rules.map((r) => {
+      const out: XmlObject = { ID: r.id };
+      if (r.legacyPrefix) out.Prefix = r.prefix;
+      else {
+        const conds = (r.prefix !== '' ? 1 : 0) + r.tags.length + (r.sizeGreaterThan !== undefined ? 1 : 0) + (r.sizeLessThan !== undefined ? 1 : 0);
+        const body: XmlObject = {};
+        if (r.prefix !== '' || conds === 0) body.Prefix = r.prefix;
+        if (r.tags.length > 0) body.Tag = tagXml(r.tags);
+        if (r.sizeGreaterThan !== undefined) body.ObjectSizeGreaterThan = r.sizeGreaterThan;
+        if (r.sizeLessThan !== undefined) body.ObjectSizeLessThan = r.sizeLessThan;
+        out.Filter = conds > 1 ? { And: body } : body;
+      }
+      out.Status = r.enabled ? 'Enabled' : 'Disabled';
+      if (r.expirationDays !== undefined) out.Expiration = { Days: r.expirationDays };
+      else if (r.expirationDate !== undefined) out.Expiration = { Date: new Date(r.expirationDate).toISOString().replace('.000Z', 'Z') };
+      else if (r.expiredObjectDeleteMarker !== undefined) out.Expiration = { ExpiredObjectDeleteMarker: String(r.expiredObjectDeleteMarker) };
+      if (r.abortIncompleteDays !== undefined) out.AbortIncompleteMultipartUpload = { DaysAfterInitiation: r.abortIncompleteDays };
+      return out;
+    }),
+  });
+}
+
+// ---- matching
+
+function matches(rule: LifecycleRule, key: string, rec: ObjectRecord): boolean {
+  if (!rule.enabled || !key.startsWith(rule.prefix)) return false;
+  if (rule.sizeGreaterThan !== undefined && !(rec.size > rule.sizeGreaterThan)) return false;
+  if (rule.sizeLessThan !== undefined && !(rec.size < rule.sizeLessThan)) return false;
+  for (const [k, v] of rule.tags) if (!rec.tags?.some(([tk, tv]) => tk === k && tv === v)) return false;
+  return true;
+}
+
+/** Days after `time`, rounded up to the next midnight UTC (as S3 computes expiry). */
+function daysAfter(time: number, days: number): number {
+  return Math.ceil((time + days * DAY_MS) / DAY_MS) * DAY_MS;
+}
+
+/** When the object expires and under which rule (the earliest), or undefined. */
+export function expiryOf(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord): { at: number; ruleId: string } | undefined {
+  let best: { at: number; ruleId: string } | undefined;
+  for (const r of rules ?? []) {
+    if ((r.expirationDays === undefined && r.expirationDate === undefined) || !matches(r, key, rec)) continue;
+    const at = r.expirationDays !== undefined ? daysAfter(rec.mtime, r.expirationDays) : r.expirationDate!;
+    if (best === undefined || at < best.at) best = { at, ruleId: r.id };
+  }
+  return best;
+}
+
+/** Whether an incomplete upload is past an AbortIncompleteMultipartUpload rule at `now`. */
+export function uploadExpired(rules: readonly LifecycleRule[] | undefined, up: UploadRecord, now: number): boolean {
+  return (rules ?? []).some((r) => r.enabled && r.abortIncompleteDays !== undefined && up.key.startsWith(r.prefix) && daysAfter(up.initiated, r.abortIncompleteDays) <= now);
+}
+
+/** The `x-amz-expiration` header for an object some rule will expire. */
+export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord): Record<string, string> {
+  const e = rules === undefined ? undefined : expiryOf(rules, key, rec);
+  return e === undefined ? {} : { 'x-amz-expiration': `expiry-date="${httpDate(e.at)}", rule-id="${e.ruleId.replace(/"/g, '\\"')}"` };
+}
+
+// ---- handlers
+
+export async function handlePutBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  const rules = parseLifecycle(await ctx.body.readAll(MAX_XML_BODY));
+  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, lifecycle: rules })).catch(metaError);
+  return { status: 200 };
+}
+
+export async function handleGetBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = requireBucket(env, ctx.bucket);
+  if (!b.lifecycle || b.lifecycle.length === 0) throw new S3Error('NoSuchLifecycleConfiguration');
+  return { status: 200, headers: { 'content-type': 'application/xml' }, body: lifecycleXml(b.lifecycle) };
+}
+
+export async function handleDeleteBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  await env.meta
+    .updateBucket(ctx.bucket!, (b) => {
+      const { lifecycle: _drop, ...rest } = b;
+      return rest;
+    })
+    .catch(metaError);
+  return { status: 204 };
+}

@@ -1,0 +1,307 @@
+// Bucket lifecycle rules against the real daemon, scanning every second
+// (S3_LIFECYCLE_SCAN_INTERVAL=1s): expired objects are deleted and only they (prefix, tag, size
+// and And filters; Disabled rules and future expiries spare objects), their data files leave the
+// disk, PUT/GET/HEAD announce a coming expiry in x-amz-expiration, refused configurations change
+// nothing, deleting the configuration stops expiry, the configuration survives a restart, and the
+// AWS SDK, minio-js and the aws CLI all round-trip it.
+import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateMultipartUploadCommand,
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectCommand,
+  type LifecycleRule,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { countFiles, waitForFileCounts } from '../helpers/files.js';
+import { send } from '../helpers/http.js';
+import { scrape, metricSample } from '../helpers/kes.js';
+import { minioClient } from '../helpers/minio.js';
+import { bodyBytes, createBucket, expectS3Error, rawBodyClient } from '../helpers/s3.js';
+import { pollUntil, sleep, waitForLog } from '../helpers/wait.js';
+
+const PAST = new Date('2020-01-01T00:00:00Z');
+const DAY_MS = 86_400_000;
+/** Big enough to be a data file of its own (not inline in LMDB). */
+const BIG = testBytes(300 * 1024, 9);
+
+const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH';
+
+let d: TestDaemon = await startDaemon({ env: { S3_LIFECYCLE_SCAN_INTERVAL: '1s' } });
+let s3: S3Client = d.s3();
+const work = mkdtempSync(join(tmpdir(), 's3d-lifecycle-'));
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function keys(bucket: string): Promise<string[]> {
+  const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (r.Contents ?? []).map((c) => c.Key!).sort();
+}
+
+async function put(bucket: string, key: string, body: string | Buffer = `body of ${key}`, tagging?: string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(tagging ? { Tagging: tagging } : {}) }));
+}
+
+async function rulesOf(bucket: string): Promise<LifecycleRule[]> {
+  return (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+}
+
+/** Waits for `gone` to disappear from the listing; returns what is left. */
+async function waitGone(bucket: string, gone: string[], timeoutMs = 8000): Promise<string[]> {
+  return pollUntil(() => keys(bucket), (ks) => gone.every((g) => !ks.includes(g)), timeoutMs, 200);
+}
+
+/** Midnight UTC on or after `ms + days` (S3's rounding). */
+function expiryDate(ms: number, days: number): Date {
+  return new Date(Math.ceil((ms + days * DAY_MS) / DAY_MS) * DAY_MS);
+}
+
+t.test('expired objects are deleted, only those the enabled rules select', async (t) => {
+  const bucket = await createBucket(s3);
+  const survivors = ['keep/a', 'keep/b', 'later/a', 'other', 'tmp/untagged', 'tmp/wrong-tag', 'sized/small', 'logsx'];
+  const doomed = ['logs/2020/a', 'logs/2020/b', 'logs/big', 'tmp/tagged', 'sized/big'];
+  for (const k of ['keep/a', 'keep/b', 'later/a', 'other', 'logs/2020/a', 'logs/2020/b', 'logsx']) await put(bucket, k);
+  await put(bucket, 'logs/big', BIG);
+  await put(bucket, 'tmp/untagged');
+  await put(bucket, 'tmp/wrong-tag', 'x', 'scratch=no');
+  await put(bucket, 'tmp/tagged', 'x', 'scratch=yes&owner=ci');
+  await put(bucket, 'sized/small', 'tiny');
+  await put(bucket, 'sized/big', testBytes(2000, 3));
+  const filesBefore = countFiles(d.dataDir).data;
+  t.ok(filesBefore >= 1, 'the big object has a data file');
+
+  const rules: LifecycleRule[] = [
+    { ID: 'old-logs', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Date: PAST } },
+    { ID: 'scratch', Status: 'Enabled', Filter: { And: { Prefix: 'tmp/', Tags: [{ Key: 'scratch', Value: 'yes' }] } }, Expiration: { Date: PAST } },
+    { ID: 'big-sized', Status: 'Enabled', Filter: { And: { Prefix: 'sized/', ObjectSizeGreaterThan: 1000 } }, Expiration: { Date: PAST } },
+    { ID: 'paused', Status: 'Disabled', Filter: { Prefix: 'keep/' }, Expiration: { Date: PAST } },
+    { ID: 'month', Status: 'Enabled', Filter: { Prefix: 'later/' }, Expiration: { Days: 30 } },
+  ];
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
+
+  const got = await rulesOf(bucket);
+  t.same(
+    got.map((r) => [r.ID, r.Status]),
+    rules.map((r) => [r.ID, r.Status]),
+    'the configuration reads back rule by rule',
+  );
+  t.same(got[1]!.Filter, { And: { Prefix: 'tmp/', Tags: [{ Key: 'scratch', Value: 'yes' }] } }, 'an And filter reads back');
+  t.same(got[2]!.Filter, { And: { Prefix: 'sized/', ObjectSizeGreaterThan: 1000 } }, 'a size filter reads back');
+  t.equal(got[0]!.Expiration?.Date?.toISOString(), PAST.toISOString(), 'the Date reads back');
+  t.equal(got[4]!.Expiration?.Days, 30, 'Days read back');
+
+  const left = await waitGone(bucket, doomed);
+  t.same(left, survivors.sort(), 'exactly the selected objects are deleted');
+  await waitForLog(d.logs, (l) => l.msg === 'lifecycle: expired objects deleted, incomplete uploads aborted' && typeof l.expired === 'number', 5000);
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'logs/big' })), 'NoSuchKey', 404, 'an expired object');
+  const files = await waitForFileCounts(d.dataDir, (c) => c.data <= filesBefore - 1, 15_000);
+  t.ok(files.data <= filesBefore - 1, "the expired object's data file is deleted");
+  const expired = metricSample(await scrape(d.endpoint), 's3d_lifecycle_expired_objects_total');
+  t.ok(expired !== undefined && expired >= doomed.length, `the metric counts the expired objects (${expired})`);
+
+  // Survivors stay through further scans.
+  await sleep(2500);
+  t.same(await keys(bucket), survivors.sort(), 'later scans leave the survivors alone');
+  t.equal((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'keep/a' })))).toString(), 'body of keep/a', 'a survivor reads back');
+
+  // A coming expiry is announced on HEAD, GET and PUT; objects no rule selects carry none.
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'later/a' }));
+  const want = expiryDate(head.LastModified!.getTime(), 30).toUTCString();
+  t.equal(head.Expiration, `expiry-date="${want}", rule-id="month"`, 'HEAD announces the expiry (Last-Modified + 30 days, next midnight UTC)');
+  const get = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'later/a' }));
+  await bodyBytes(get);
+  t.equal(get.Expiration, head.Expiration, 'GET announces it too');
+  const putOut = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'later/b', Body: 'b' }));
+  t.match(putOut.Expiration ?? '', /^expiry-date="[^"]+ 00:00:00 GMT", rule-id="month"$/, 'PUT announces it');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'other' }))).Expiration, undefined, 'an object no rule selects has no expiry');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'keep/a' }))).Expiration, undefined, 'a Disabled rule announces nothing');
+
+  // Objects written later under an expired prefix go at the next scan.
+  await put(bucket, 'logs/new');
+  t.same(await waitGone(bucket, ['logs/new']), [...survivors, 'later/b'].sort(), 'a new object under an expired prefix is deleted at the next scan');
+
+  // Deleting the configuration stops expiry.
+  await s3.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
+  await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404, 'GET after delete');
+  await put(bucket, 'logs/after-delete');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'later/a' }))).Expiration, undefined, 'no expiry announced once the configuration is gone');
+  await sleep(2500);
+  t.ok((await keys(bucket)).includes('logs/after-delete'), 'objects outlive scans once the configuration is deleted');
+});
+
+t.test('incomplete uploads younger than AbortIncompleteMultipartUpload stay', async (t) => {
+  const bucket = await createBucket(s3);
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'up/a' }));
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [{ ID: 'abort', Status: 'Enabled', Filter: { Prefix: '' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }] },
+    }),
+  );
+  const got = await rulesOf(bucket);
+  t.equal(got[0]!.AbortIncompleteMultipartUpload?.DaysAfterInitiation, 1, 'the rule reads back');
+  await sleep(2500);
+  const ups = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  t.same((ups.Uploads ?? []).map((u) => u.UploadId), [up.UploadId], 'a young upload is not aborted');
+});
+
+t.test('refused configurations change nothing', async (t) => {
+  const bucket = await createBucket(s3);
+  const original: LifecycleRule[] = [{ ID: 'keep', Status: 'Enabled', Filter: { Prefix: 'x/' }, Expiration: { Days: 7 } }];
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: original } }));
+  const before = await rulesOf(bucket);
+
+  const refusals: Array<[string, string, number, string]> = [
+    ['not XML at all', '<LifecycleConfiguration><Rule>', 400, 'MalformedXML'],
+    ['no rules', '<LifecycleConfiguration></LifecycleConfiguration>', 400, 'MalformedXML'],
+    [
+      'a Transition',
+      '<LifecycleConfiguration><Rule><ID>t</ID><Status>Enabled</Status><Filter><Prefix></Prefix></Filter><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition></Rule></LifecycleConfiguration>',
+      501,
+      'NotImplemented',
+    ],
+    [
+      'a NoncurrentVersionExpiration',
+      '<LifecycleConfiguration><Rule><ID>n</ID><Status>Enabled</Status><Filter/><NoncurrentVersionExpiration><NoncurrentDays>3</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>',
+      501,
+      'NotImplemented',
+    ],
+    ['a rule without an action', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/></Rule></LifecycleConfiguration>', 400, 'InvalidArgument'],
+    ['a bad Status', '<LifecycleConfiguration><Rule><ID>a</ID><Status>On</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'MalformedXML'],
+    ['zero Days', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><Expiration><Days>0</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'InvalidArgument'],
+    [
+      'a Date that is not midnight UTC',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><Expiration><Date>2030-01-01T12:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'InvalidArgument',
+    ],
+    [
+      'two conditions without And',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><Prefix>a</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'MalformedXML',
+    ],
+    [
+      'a duplicate rule ID',
+      '<LifecycleConfiguration><Rule><ID>same</ID><Status>Enabled</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule><Rule><ID>same</ID><Status>Enabled</Status><Filter/><Expiration><Days>2</Days></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'InvalidArgument',
+    ],
+    [
+      'AbortIncompleteMultipartUpload with a tag filter',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>',
+      400,
+      'InvalidArgument',
+    ],
+  ];
+  for (const [what, body, status, code] of refusals) {
+    const c = rawBodyClient(d, body);
+    await expectS3Error(t, c.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [] } })), code, status, what);
+    c.destroy();
+  }
+  t.same(await rulesOf(bucket), before, 'the configuration is unchanged after every refusal');
+
+  const unsigned = await send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'lifecycle', body: '<LifecycleConfiguration/>', sign: false });
+  t.equal(unsigned.status, 403, 'an unsigned PUT is refused');
+  t.same(await rulesOf(bucket), before, 'and changes nothing');
+
+  await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'no-such-bucket-lc' })), 'NoSuchBucket', 404, 'GET on a missing bucket');
+  await expectS3Error(
+    t,
+    s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'no-such-bucket-lc', LifecycleConfiguration: { Rules: original } })),
+    'NoSuchBucket',
+    404,
+    'PUT on a missing bucket',
+  );
+  const fresh = await createBucket(s3);
+  await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: fresh })), 'NoSuchLifecycleConfiguration', 404, 'GET on a bucket without one');
+});
+
+t.test('minio-js sets, reads and removes a configuration that the daemon enforces', async (t) => {
+  const mc = minioClient(d);
+  const bucket = await createBucket(s3);
+  await put(bucket, 'cache/a');
+  await put(bucket, 'data/a');
+  await mc.setBucketLifecycle(bucket, {
+    Rule: [{ ID: 'cache', Status: 'Enabled', Filter: { Prefix: 'cache/' }, Expiration: { Date: '2020-01-01T00:00:00Z' } }],
+  } as never);
+  const got = await mc.getBucketLifecycle(bucket);
+  t.match(JSON.stringify(got), /"ID":"cache"/, 'minio-js reads the rule back');
+  t.same(await waitGone(bucket, ['cache/a']), ['data/a'], 'the rule minio-js set expires its objects');
+  await mc.removeBucketLifecycle(bucket);
+  await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404, 'after removeBucketLifecycle');
+});
+
+t.test('the aws CLI round-trips a configuration', { skip: NO_AWS }, async (t) => {
+  const bucket = await createBucket(s3);
+  await put(bucket, 'tmp/a');
+  await put(bucket, 'home/a');
+  const env = {
+    PATH: process.env.PATH,
+    HOME: work,
+    AWS_ACCESS_KEY_ID: ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_CONFIG_FILE: join(work, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  };
+  const aws = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      execFile('aws', ['--endpoint-url', d.endpoint, 's3api', ...args], { env }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+    });
+  const file = join(work, 'lifecycle.json');
+  const conf = {
+    Rules: [
+      { ID: 'tmp', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Date: '2020-01-01T00:00:00Z' } },
+      { ID: 'uploads', Status: 'Enabled', Filter: { Prefix: '' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 } },
+    ],
+  };
+  writeFileSync(file, JSON.stringify(conf));
+  await aws('put-bucket-lifecycle-configuration', '--bucket', bucket, '--lifecycle-configuration', `file://${file}`);
+  const got = JSON.parse(await aws('get-bucket-lifecycle-configuration', '--bucket', bucket)) as { Rules: Array<Record<string, unknown>> };
+  t.same(
+    got.Rules.map((r) => r.ID),
+    ['tmp', 'uploads'],
+    'the CLI reads the rules back',
+  );
+  t.same(got.Rules[1]!.AbortIncompleteMultipartUpload, { DaysAfterInitiation: 3 }, 'with their actions');
+  t.same(await waitGone(bucket, ['tmp/a']), ['home/a'], 'the rule the CLI set expires its objects');
+  await aws('delete-bucket-lifecycle', '--bucket', bucket);
+  await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404, 'after delete-bucket-lifecycle');
+});
+
+t.test('a configuration survives a restart and is enforced after it', async (t) => {
+  const bucket = await createBucket(s3);
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [{ ID: 'gone-soon', Status: 'Enabled', Filter: { Prefix: 'old/' }, Expiration: { Date: PAST } }] },
+    }),
+  );
+  const before = await rulesOf(bucket);
+  const dataDir = d.dataDir;
+  t.equal(await d.stop(), 0, 'the daemon stops cleanly');
+  d = await startDaemon({ dataDir, env: { S3_LIFECYCLE_SCAN_INTERVAL: '1h' } });
+  s3 = d.s3();
+  t.same(await rulesOf(bucket), before, 'the configuration is still there after the restart');
+  await put(bucket, 'old/a');
+  await put(bucket, 'new/a');
+  // With an hourly interval, the first scan still runs 5 s after start-up.
+  t.same(await waitGone(bucket, ['old/a'], 12_000), ['new/a'], 'the first scan after start-up enforces it');
+});
