@@ -26,6 +26,27 @@ export type Operation =
   | 'GetBucketLifecycleConfiguration'
   | 'PutBucketLifecycleConfiguration'
   | 'DeleteBucketLifecycle'
+  | 'GetBucketCors'
+  | 'DeleteBucketCors'
+  | 'GetBucketWebsite'
+  | 'DeleteBucketWebsite'
+  | 'GetBucketLogging'
+  | 'PutBucketLogging'
+  | 'GetBucketNotificationConfiguration'
+  | 'PutBucketNotificationConfiguration'
+  | 'GetBucketReplication'
+  | 'DeleteBucketReplication'
+  | 'GetObjectLockConfiguration'
+  | 'GetBucketOwnershipControls'
+  | 'DeleteBucketOwnershipControls'
+  | 'GetPublicAccessBlock'
+  | 'DeletePublicAccessBlock'
+  | 'GetBucketAccelerateConfiguration'
+  | 'PutBucketAccelerateConfiguration'
+  | 'GetBucketRequestPayment'
+  | 'PutBucketRequestPayment'
+  | 'GetObjectRetention'
+  | 'GetObjectLegalHold'
   | 'PutBucketPolicy'
   | 'DeleteBucketPolicy'
   | 'GetBucketPolicyStatus'
@@ -70,6 +91,10 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutObjectTagging',
   'PutBucketPolicy',
   'PutBucketLifecycleConfiguration',
+  'PutBucketLogging',
+  'PutBucketNotificationConfiguration',
+  'PutBucketAccelerateConfiguration',
+  'PutBucketRequestPayment',
   'CreateBucket',
 ]);
 
@@ -95,11 +120,44 @@ export const MAX_KEY_BYTES = 1024;
 // Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
 // misread as a plain object or bucket operation.
 const UNSUPPORTED_SUBRESOURCES = [
-  'cors', 'website', 'logging', 'notification',
-  'replication', 'object-lock', 'retention', 'legal-hold', 'ownershipControls', 'publicAccessBlock',
-  'accelerate', 'requestPayment', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
+  'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
   'select', 'torrent', 'attributes', 'versionId', 'session', 'renameObject', 'metadataTable',
 ];
+
+// Configurations s3d does not keep (ops/absent-config.ts): reads answer what S3 answers for a bucket
+// without one, deletes succeed, PUTs of the "off" value are accepted; other methods are NotImplemented.
+type ConfigMethods = Partial<Record<'GET' | 'PUT' | 'DELETE', Operation>>;
+const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
+  cors: { GET: 'GetBucketCors', DELETE: 'DeleteBucketCors' },
+  website: { GET: 'GetBucketWebsite', DELETE: 'DeleteBucketWebsite' },
+  logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
+  notification: { GET: 'GetBucketNotificationConfiguration', PUT: 'PutBucketNotificationConfiguration' },
+  replication: { GET: 'GetBucketReplication', DELETE: 'DeleteBucketReplication' },
+  'object-lock': { GET: 'GetObjectLockConfiguration' },
+  ownershipControls: { GET: 'GetBucketOwnershipControls', DELETE: 'DeleteBucketOwnershipControls' },
+  publicAccessBlock: { GET: 'GetPublicAccessBlock', DELETE: 'DeletePublicAccessBlock' },
+  accelerate: { GET: 'GetBucketAccelerateConfiguration', PUT: 'PutBucketAccelerateConfiguration' },
+  requestPayment: { GET: 'GetBucketRequestPayment', PUT: 'PutBucketRequestPayment' },
+};
+const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
+  retention: { GET: 'GetObjectRetention' },
+  'legal-hold': { GET: 'GetObjectLegalHold' },
+};
+
+function configRoute(method: string, bucket: string, key: string | undefined, query: URLSearchParams): Route | undefined {
+  const table = key === undefined ? BUCKET_CONFIGS : OBJECT_CONFIGS;
+  const other = key === undefined ? OBJECT_CONFIGS : BUCKET_CONFIGS;
+  for (const sub of Object.keys(other)) {
+    if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented ${key === undefined ? 'on buckets' : 'on objects'}.`);
+  }
+  for (const [sub, methods] of Object.entries(table)) {
+    if (!query.has(sub)) continue;
+    const op = methods[method as keyof ConfigMethods];
+    if (op === undefined) throw new S3Error('NotImplemented', `${method} of the ${sub} sub-resource is not implemented.`);
+    return key === undefined ? { op, bucket } : { op, bucket, key };
+  }
+  return undefined;
+}
 
 function decodeSegment(raw: string): string {
   try {
@@ -170,6 +228,9 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   }
 
   if (bucket === undefined) {
+    for (const sub of [...Object.keys(BUCKET_CONFIGS), ...Object.keys(OBJECT_CONFIGS)]) {
+      if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
+    }
     if (method === 'GET') return { op: 'ListBuckets' };
     throw new S3Error('MethodNotAllowed');
   }
@@ -177,7 +238,9 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   // ?acl, ?tagging, ?policy and ?lifecycle are resources of their own: a method they lack is never a DELETE
   // or PUT of the bucket or object itself.
   let routed: Route;
-  if (query.has('acl')) routed = aclRoute(method, bucket, key);
+  const config = configRoute(method, bucket, key, query);
+  if (config !== undefined) routed = config;
+  else if (query.has('acl')) routed = aclRoute(method, bucket, key);
   else if (query.has('tagging')) routed = taggingRoute(method, bucket, key);
   else if (query.has('policy') || query.has('policyStatus')) routed = policyRoute(method, bucket, key, query);
   else if (query.has('lifecycle')) routed = lifecycleRoute(method, bucket, key);

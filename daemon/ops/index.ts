@@ -19,6 +19,7 @@ import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
 import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
+import { ABSENT_CONFIG_HANDLERS } from './absent-config.js';
 import { handleDeleteBucketLifecycle, handleGetBucketLifecycle, handlePutBucketLifecycle } from './lifecycle.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './policy.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
@@ -47,6 +48,7 @@ type OpHandler = (env: OpsEnv, ctx: RequestContext) => Promise<Result>;
 export type ExtraHandlers = Partial<Record<Operation, Handler>>;
 
 const HANDLERS: Partial<Record<Operation, OpHandler>> = {
+  ...ABSENT_CONFIG_HANDLERS,
   ListBuckets: handleListBuckets,
   CreateBucket: handleCreateBucket,
   DeleteBucket: handleDeleteBucket,

@@ -119,7 +119,7 @@ t.test('methods a resource does not support → MethodNotAllowed; POST without a
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['cors', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'publicAccessBlock', 'ownershipControls'];
+  const subs = ['restore', 'select', 'torrent', 'attributes', 'analytics', 'inventory', 'intelligent-tiering'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
@@ -128,7 +128,7 @@ t.test('unsupported sub-resources answer NotImplemented on buckets and objects, 
   }
   // Also with a value and next to a supported parameter.
   t.equal(codeOf(() => r('PUT', '/bkt/key?cors=&x=1')), 'NotImplemented');
-  t.equal(codeOf(() => r('GET', '/bkt?list-type=2&website')), 'NotImplemented');
+  t.strictSame(r('GET', '/bkt?list-type=2&website'), { op: 'GetBucketWebsite', bucket: 'bkt' }, 'a configuration sub-resource wins over listing parameters');
   t.equal(codeOf(() => r('GET', '/bkt/k?versionId=abc')), 'NotImplemented', 'versions are not implemented');
   // Names that merely start like a sub-resource are plain parameters.
   t.strictSame(r('GET', '/bkt/k?aclx=1'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
@@ -198,7 +198,7 @@ t.test('virtual-host-style addressing', async (t) => {
   // Without S3_DOMAIN, nothing is virtual-host-style.
   t.strictSame(r('GET', '/k', { host: 'bkt.localhost', domains: [] }), { op: 'ListObjects', bucket: 'k' });
   // Sub-resources and key length rules apply the same way.
-  t.equal(codeOf(() => vh('GET', '/?website', 'bkt.localhost')), 'NotImplemented');
+  t.strictSame(vh('GET', '/?website', 'bkt.localhost'), { op: 'GetBucketWebsite', bucket: 'bkt', virtualHost: true });
   t.strictSame(vh('PUT', '/?lifecycle', 'bkt.localhost'), { op: 'PutBucketLifecycleConfiguration', bucket: 'bkt', virtualHost: true });
   t.strictSame(vh('GET', '/?policy', 'bkt.localhost'), { op: 'GetBucketPolicy', bucket: 'bkt', virtualHost: true });
   t.strictSame(vh('GET', '/?acl', 'bkt.localhost'), { op: 'GetBucketAcl', bucket: 'bkt', virtualHost: true });
@@ -261,4 +261,43 @@ t.test('?acl: GET and PUT on buckets and objects, nothing else (never a delete)'
     t.equal(codeOf(() => r(method, '/bkt?acl')), 'MethodNotAllowed', `${method} /bkt?acl`);
     t.equal(codeOf(() => r(method, '/bkt/k?acl')), 'MethodNotAllowed', `${method} /bkt/k?acl`);
   }
+});
+
+t.test('configurations s3d does not keep: reads, deletes and off-value PUTs route; anything else is NotImplemented', async (t) => {
+  const bucketOps: Array<[string, string, string]> = [
+    ['GET', 'cors', 'GetBucketCors'],
+    ['DELETE', 'cors', 'DeleteBucketCors'],
+    ['GET', 'website', 'GetBucketWebsite'],
+    ['DELETE', 'website', 'DeleteBucketWebsite'],
+    ['GET', 'logging', 'GetBucketLogging'],
+    ['PUT', 'logging', 'PutBucketLogging'],
+    ['GET', 'notification', 'GetBucketNotificationConfiguration'],
+    ['PUT', 'notification', 'PutBucketNotificationConfiguration'],
+    ['GET', 'replication', 'GetBucketReplication'],
+    ['DELETE', 'replication', 'DeleteBucketReplication'],
+    ['GET', 'object-lock', 'GetObjectLockConfiguration'],
+    ['GET', 'ownershipControls', 'GetBucketOwnershipControls'],
+    ['DELETE', 'ownershipControls', 'DeleteBucketOwnershipControls'],
+    ['GET', 'publicAccessBlock', 'GetPublicAccessBlock'],
+    ['DELETE', 'publicAccessBlock', 'DeletePublicAccessBlock'],
+    ['GET', 'accelerate', 'GetBucketAccelerateConfiguration'],
+    ['PUT', 'accelerate', 'PutBucketAccelerateConfiguration'],
+    ['GET', 'requestPayment', 'GetBucketRequestPayment'],
+    ['PUT', 'requestPayment', 'PutBucketRequestPayment'],
+  ];
+  for (const [method, sub, op] of bucketOps) t.strictSame(r(method, `/bkt?${sub}`), { op, bucket: 'bkt' }, `${method} /bkt?${sub}`);
+  for (const [method, sub] of [['PUT', 'cors'], ['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['PUT', 'object-lock'], ['PUT', 'ownershipControls'], ['PUT', 'publicAccessBlock'], ['POST', 'cors'], ['HEAD', 'website']]) {
+    t.equal(codeOf(() => r(method!, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
+  }
+  t.strictSame(r('GET', '/bkt/k?retention'), { op: 'GetObjectRetention', bucket: 'bkt', key: 'k' });
+  t.strictSame(r('GET', '/bkt/k?legal-hold'), { op: 'GetObjectLegalHold', bucket: 'bkt', key: 'k' });
+  for (const method of ['PUT', 'DELETE']) {
+    t.equal(codeOf(() => r(method, '/bkt/k?retention')), 'NotImplemented', `${method} retention`);
+    t.equal(codeOf(() => r(method, '/bkt/k?legal-hold')), 'NotImplemented', `${method} legal-hold`);
+  }
+  // Bucket configurations on objects, object ones on buckets, and either on the service.
+  for (const sub of ['cors', 'website', 'logging', 'object-lock', 'publicAccessBlock']) t.equal(codeOf(() => r('GET', `/bkt/k?${sub}`)), 'NotImplemented', `GET /bkt/k?${sub}`);
+  for (const sub of ['retention', 'legal-hold']) t.equal(codeOf(() => r('GET', `/bkt?${sub}`)), 'NotImplemented', `GET /bkt?${sub}`);
+  for (const sub of ['cors', 'retention']) t.equal(codeOf(() => r('GET', `/?${sub}`)), 'NotImplemented', `GET /?${sub}`);
+  t.ok(BODY_OPERATIONS.has('PutBucketLogging') && BODY_OPERATIONS.has('PutBucketNotificationConfiguration'), 'off-value PUTs read their documents');
 });
