@@ -47,6 +47,7 @@ export type Operation =
   | 'PutBucketRequestPayment'
   | 'GetObjectRetention'
   | 'GetObjectLegalHold'
+  | 'GetObjectAttributes'
   | 'PutBucketPolicy'
   | 'DeleteBucketPolicy'
   | 'GetBucketPolicyStatus'
@@ -121,7 +122,7 @@ export const MAX_KEY_BYTES = 1024;
 // misread as a plain object or bucket operation.
 const UNSUPPORTED_SUBRESOURCES = [
   'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
-  'select', 'torrent', 'attributes', 'versionId', 'session', 'renameObject', 'metadataTable',
+  'select', 'torrent', 'versionId', 'session', 'renameObject', 'metadataTable',
 ];
 
 // Configurations s3d does not keep (ops/absent-config.ts): reads answer what S3 answers for a bucket
@@ -140,6 +141,8 @@ const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   requestPayment: { GET: 'GetBucketRequestPayment', PUT: 'PutBucketRequestPayment' },
 };
 const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
+  // Not a configuration, but routed the same way: only GET exists.
+  attributes: { GET: 'GetObjectAttributes' },
   retention: { GET: 'GetObjectRetention' },
   'legal-hold': { GET: 'GetObjectLegalHold' },
 };

@@ -20,6 +20,7 @@ import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject 
 import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
 import { ABSENT_CONFIG_HANDLERS } from './absent-config.js';
+import { handleGetObjectAttributes } from './attributes.js';
 import { handleDeleteBucketLifecycle, handleGetBucketLifecycle, handlePutBucketLifecycle } from './lifecycle.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './policy.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
@@ -49,6 +50,7 @@ export type ExtraHandlers = Partial<Record<Operation, Handler>>;
 
 const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   ...ABSENT_CONFIG_HANDLERS,
+  GetObjectAttributes: handleGetObjectAttributes,
   ListBuckets: handleListBuckets,
   CreateBucket: handleCreateBucket,
   DeleteBucket: handleDeleteBucket,

@@ -25,6 +25,7 @@ const OBJECT_ACTIONS: Partial<Record<Operation, string>> = {
   ListParts: 's3:ListMultipartUploadParts',
   DeleteObject: 's3:DeleteObject',
   GetObjectTagging: 's3:GetObjectTagging',
+  GetObjectAttributes: 's3:GetObjectAttributes',
   PutObjectTagging: 's3:PutObjectTagging',
   DeleteObjectTagging: 's3:DeleteObjectTagging',
 };

@@ -226,7 +226,7 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     ['PUT', `/${b}/k`, 'retention'],
     ['DELETE', `/${b}/k`, 'legal-hold'],
     ['POST', `/${b}/k`, 'restore'],
-    ['GET', `/${b}/k`, 'attributes'],
+    ['PUT', `/${b}/k`, 'attributes'],
     ['GET', `/${b}`, 'inventory'],
   ];
   for (const [method, path, sub] of cases) {

@@ -119,7 +119,7 @@ t.test('methods a resource does not support → MethodNotAllowed; POST without a
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['restore', 'select', 'torrent', 'attributes', 'analytics', 'inventory', 'intelligent-tiering'];
+  const subs = ['restore', 'select', 'torrent', 'analytics', 'inventory', 'intelligent-tiering'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
@@ -290,6 +290,8 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     t.equal(codeOf(() => r(method!, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
   }
   t.strictSame(r('GET', '/bkt/k?retention'), { op: 'GetObjectRetention', bucket: 'bkt', key: 'k' });
+  t.strictSame(r('GET', '/bkt/k?attributes'), { op: 'GetObjectAttributes', bucket: 'bkt', key: 'k' });
+  for (const m of ['PUT', 'DELETE', 'POST', 'HEAD']) t.equal(codeOf(() => r(m, '/bkt/k?attributes')), 'NotImplemented', `${m} ?attributes is never a plain object operation`);
   t.strictSame(r('GET', '/bkt/k?legal-hold'), { op: 'GetObjectLegalHold', bucket: 'bkt', key: 'k' });
   for (const method of ['PUT', 'DELETE']) {
     t.equal(codeOf(() => r(method, '/bkt/k?retention')), 'NotImplemented', `${method} retention`);

@@ -1,0 +1,148 @@
+// GetObjectAttributes against the real daemon (TLS, as SSE-C needs) with the AWS SDK and the aws
+// CLI: ETag, size, storage class and checksum of single objects; the part list of multipart
+// objects with paging; SSE-C objects need their key; bad requests are clear S3 errors.
+import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectAttributesCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { crc32Base64, md5Hex } from '../helpers/hash.js';
+import { clientFor, createBucket, expectS3Error, withHeaders } from '../helpers/s3.js';
+import { ssec } from '../helpers/sse.js';
+
+const MiB = 1024 * 1024;
+const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+
+const d = await startDaemonFor(t, { tls: true });
+const s3 = d.s3();
+const bucket = await createBucket(s3);
+const ALL = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
+
+t.test('a single object: ETag, size, storage class and its checksum', async (t) => {
+  const body = testBytes(100_000, 4);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'single', Body: body, ChecksumAlgorithm: 'CRC32' }));
+  const a = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'single', ObjectAttributes: [...ALL] }));
+  t.equal(a.ETag, md5Hex(body), 'the ETag is the MD5, unquoted');
+  t.equal(a.ObjectSize, body.length, 'the size');
+  t.equal(a.StorageClass, 'STANDARD', 'the storage class');
+  t.equal(a.Checksum?.ChecksumCRC32, crc32Base64(body), 'the CRC32 sent with the upload');
+  t.equal(a.Checksum?.ChecksumType, 'FULL_OBJECT', 'a whole-object checksum');
+  t.equal(a.ObjectParts, undefined, 'a single object has no parts');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'single' }));
+  t.equal(a.LastModified?.getTime(), head.LastModified?.getTime(), 'Last-Modified as HEAD reports it');
+
+  const some = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'single', ObjectAttributes: ['ObjectSize'] }));
+  t.equal(some.ObjectSize, body.length, 'only what was asked for');
+  t.same([some.ETag, some.StorageClass, some.Checksum], [undefined, undefined, undefined], 'nothing else');
+
+  // A client that sends no checksum unless the operation requires one.
+  const bare = clientFor(d, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+  await bare.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'x' }));
+  const plain = await bare.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'plain', ObjectAttributes: ['Checksum', 'ETag'] }));
+  t.equal(plain.Checksum, undefined, 'no checksum element when none was stored');
+  t.equal(plain.ETag, md5Hex('x'));
+});
+
+t.test('a multipart object: parts with sizes and checksums, paged', async (t) => {
+  const parts = [testBytes(5 * MiB, 1), testBytes(5 * MiB, 2), testBytes(1234, 3)];
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multi', ChecksumAlgorithm: 'CRC32' }));
+  const done = [];
+  for (const [i, p] of parts.entries()) {
+    const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'multi', UploadId: up.UploadId, PartNumber: i + 1, Body: p, ChecksumAlgorithm: 'CRC32' }));
+    done.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 });
+  }
+  const fin = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'multi', UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
+  const a = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'multi', ObjectAttributes: [...ALL] }));
+  t.equal(`"${a.ETag}"`, fin.ETag, 'the multipart ETag');
+  t.equal(a.ObjectSize, 10 * MiB + 1234, 'the size');
+  t.equal(a.ObjectParts?.TotalPartsCount, 3, 'three parts');
+  t.equal(a.ObjectParts?.IsTruncated, false, 'all on one page');
+  t.same(
+    a.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size, p.ChecksumCRC32]),
+    parts.map((p, i) => [i + 1, p.length, crc32Base64(p)]),
+    'each part with its size and CRC32',
+  );
+
+  const page1 = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'multi', ObjectAttributes: ['ObjectParts'], MaxParts: 2 }));
+  t.same(page1.ObjectParts?.Parts?.map((p) => p.PartNumber), [1, 2], 'MaxParts 2: the first two');
+  t.equal(page1.ObjectParts?.IsTruncated, true, 'truncated');
+  t.equal(page1.ObjectParts?.NextPartNumberMarker, '2', 'next marker');
+  const page2 = await s3.send(
+    new GetObjectAttributesCommand({ Bucket: bucket, Key: 'multi', ObjectAttributes: ['ObjectParts'], MaxParts: 2, PartNumberMarker: page1.ObjectParts!.NextPartNumberMarker }),
+  );
+  t.same(page2.ObjectParts?.Parts?.map((p) => p.PartNumber), [3], 'then the last one');
+  t.equal(page2.ObjectParts?.IsTruncated, false, 'not truncated');
+});
+
+t.test('SSE-C objects need their key; SSE-S3 objects need none', async (t) => {
+  const key = randomBytes(32);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec', Body: 'secret', ...ssec(key) }));
+  await expectS3Error(t, s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'ssec', ObjectAttributes: ['ObjectSize'] })), 'InvalidRequest', 400, 'without the key');
+  await expectS3Error(
+    t,
+    s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'ssec', ObjectAttributes: ['ObjectSize'], ...ssec(randomBytes(32)) })),
+    'AccessDenied',
+    403,
+    'with another key',
+  );
+  const a = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'ssec', ObjectAttributes: ['ObjectSize'], ...ssec(key) }));
+  t.equal(a.ObjectSize, 6, 'with the key');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sses3', Body: 'managed', ServerSideEncryption: 'AES256' }));
+  const b = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'sses3', ObjectAttributes: ['ObjectSize', 'ETag'] }));
+  t.equal(b.ObjectSize, 7, 'an SSE-S3 object answers without a key');
+  await expectS3Error(
+    t,
+    s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'sses3', ObjectAttributes: ['ObjectSize'], ...ssec(key) })),
+    'InvalidRequest',
+    400,
+    'an SSE-C key for an SSE-S3 object',
+  );
+});
+
+t.test('bad requests', async (t) => {
+  await expectS3Error(t, s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'missing', ObjectAttributes: ['ETag'] })), 'NoSuchKey', 404, 'a missing key');
+  await expectS3Error(t, s3.send(new GetObjectAttributesCommand({ Bucket: 'no-such-bucket-attr', Key: 'k', ObjectAttributes: ['ETag'] })), 'NoSuchBucket', 404, 'a missing bucket');
+  const cmd = (): GetObjectAttributesCommand => new GetObjectAttributesCommand({ Bucket: bucket, Key: 'single', ObjectAttributes: ['ETag'] });
+  await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-object-attributes': undefined })), 'InvalidArgument', 400, 'no x-amz-object-attributes header');
+  await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-object-attributes': 'ETag,Colour' })), 'InvalidArgument', 400, 'an unknown attribute');
+  await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-max-parts': '-1' })), 'InvalidArgument', 400, 'a negative x-amz-max-parts');
+});
+
+t.test('the aws CLI reads the attributes', { skip: HAS_AWS ? false : 'the aws CLI is not on PATH' }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-attrs-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      'aws',
+      ['--endpoint-url', d.endpoint, '--no-verify-ssl', 's3api', 'get-object-attributes', '--bucket', bucket, '--key', 'multi', '--object-attributes', 'ObjectSize', 'ObjectParts', 'ETag'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: work,
+          AWS_ACCESS_KEY_ID: ACCESS_KEY,
+          AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+          AWS_DEFAULT_REGION: REGION,
+          AWS_CONFIG_FILE: join(work, 'none'),
+          AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_PAGER: '',
+          PYTHONWARNINGS: 'ignore',
+        },
+      },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
+  });
+  const a = JSON.parse(out) as { ObjectSize: number; ObjectParts: { TotalPartsCount: number } };
+  t.equal(a.ObjectSize, 10 * MiB + 1234, 'the CLI reads the size');
+  t.equal(a.ObjectParts.TotalPartsCount, 3, 'and the part count');
+});
