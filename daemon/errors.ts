@@ -43,6 +43,7 @@ export const S3_ERRORS = {
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found.'],
   NoSuchKey: [404, 'The specified key does not exist.'],
   NoSuchTagSet: [404, 'The TagSet does not exist.'],
+  NoSuchVersion: [404, 'The specified version does not exist.'],
   NoSuchUpload: [404, 'The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed.'],
   NotImplemented: [501, 'A header you provided implies functionality that is not implemented.'],
   NotModified: [304, 'Not Modified.'],

@@ -79,6 +79,21 @@ export type Operation =
 /** Operations that are answered without SigV4 (health probes, Prometheus scrapes). */
 export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive', 'HealthReady', 'Metrics']);
 
+/** Operations that take a `versionId` parameter (only `null`, the one version s3d keeps, exists). */
+const VERSIONED_OPERATIONS: ReadonlySet<Operation> = new Set<Operation>([
+  'GetObject',
+  'HeadObject',
+  'DeleteObject',
+  'GetObjectTagging',
+  'PutObjectTagging',
+  'DeleteObjectTagging',
+  'GetObjectAcl',
+  'PutObjectAcl',
+  'GetObjectAttributes',
+  'GetObjectRetention',
+  'GetObjectLegalHold',
+]);
+
 /** Operations that read a request body the client is expected to stream. */
 export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutObject',
@@ -122,7 +137,7 @@ export const MAX_KEY_BYTES = 1024;
 // misread as a plain object or bucket operation.
 const UNSUPPORTED_SUBRESOURCES = [
   'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
-  'select', 'torrent', 'versionId', 'session', 'renameObject', 'metadataTable',
+  'select', 'torrent', 'session', 'renameObject', 'metadataTable',
 ];
 
 // Configurations s3d does not keep (ops/absent-config.ts): reads answer what S3 answers for a bucket
@@ -249,6 +264,13 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   else if (query.has('lifecycle')) routed = lifecycleRoute(method, bucket, key);
   else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
   else routed = objectRoute(method, bucket, key, query, headers);
+  const versionId = query.get('versionId');
+  if (versionId !== null) {
+    // s3d keeps one version of each object, "null" (what ListObjectVersions reports): naming it is
+    // naming the object; any other id names a version that does not exist.
+    if (!VERSIONED_OPERATIONS.has(routed.op)) throw new S3Error('NotImplemented', `versionId is not implemented for ${routed.op}.`);
+    if (versionId !== 'null') throw new S3Error('NoSuchVersion');
+  }
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
 }

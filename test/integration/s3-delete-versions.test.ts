@@ -1,18 +1,26 @@
 // DeleteObjects (1000 keys, >1000 → MalformedXML, Quiet, missing keys, per-key errors) and the
 // versioning probes on unversioned buckets: GetBucketVersioning (empty configuration),
 // ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
-// (Suspended accepted and kept; Enabled and MFA Delete NotImplemented), against the built daemon.
+// (Suspended accepted and kept; Enabled and MFA Delete NotImplemented), versionId=null on object
+// operations (other ids: NoSuchVersion) and boto3's object_versions.delete(), against the built daemon.
 
 import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
 import {
+  DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
   GetBucketVersioningCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutBucketVersioningCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
+
+const HAS_BOTO3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
 import { createBucket, putMany, rawBodyClient, s3Code } from '../helpers/s3.js';
 
 const d = await startDaemonFor(t);
@@ -168,4 +176,39 @@ t.test('ListObjectVersions: every object is the null version, with prefix, delim
       t.same(seen.sort(), want, `delimiter=${Delimiter} max=${MaxKeys}`);
     }
   }
+});
+
+t.test('versionId=null names the object; any other version id does not exist', async (t) => {
+  const bucket = await createBucket(s3);
+  await putMany(s3, bucket, ['a', 'b', 'c']);
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }));
+  t.equal(await got.Body?.transformToString(), 'body of a', 'GET with versionId=null reads the object');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }))).ContentLength, 9, 'HEAD with versionId=null');
+  t.equal((await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }))).TagSet?.length, 0, 'GetObjectTagging with versionId=null');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a', VersionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' }))), 'NoSuchVersion/404', 'GET of another version');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'v2' }))), 'NotFound/404', 'HEAD of another version');
+  t.equal(await s3Code(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'v2' }))), 'NoSuchVersion/404', 'DELETE of another version');
+  t.same((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((c) => c.Key), ['a', 'b', 'c'], 'refused deletes deleted nothing');
+
+  // The way scripts empty a bucket: list the versions, delete each by its id.
+  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  for (const v of versions.Versions ?? []) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }));
+  t.equal((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 0, 'deleting every listed version by id empties the bucket');
+});
+
+t.test("boto3's bucket.object_versions.delete() empties a bucket", { skip: HAS_BOTO3 ? false : 'python3 with boto3 is not available' }, async (t) => {
+  const bucket = await createBucket(s3);
+  await putMany(s3, bucket, ['x/1', 'x/2', 'y']);
+  const script = `
+import sys, boto3
+from botocore.config import Config
+s3 = boto3.resource('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], region_name='us-east-1', config=Config(s3={'addressing_style': 'path'}))
+b = s3.Bucket(sys.argv[4])
+print(sum(len(r.get('Deleted', [])) for r in b.object_versions.delete()))
+`;
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('python3', ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  t.equal(out.trim(), '3', 'boto3 deleted three versions');
+  t.equal((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 0, 'the bucket is empty');
 });
