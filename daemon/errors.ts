@@ -3,6 +3,7 @@
 
 export const S3_ERRORS = {
   AccessDenied: [403, 'Access Denied.'],
+  AccessControlListNotSupported: [400, 'The bucket does not allow ACLs.'],
   AccessForbidden: [403, 'CORSResponse: This CORS request is not allowed.'],
   BadDigest: [400, 'The Content-MD5 or checksum value that you specified did not match what the server received.'],
   BucketAlreadyExists: [409, 'The requested bucket name is not available.'],
@@ -22,6 +23,7 @@ export const S3_ERRORS = {
   InvalidPartNumber: [416, 'The requested partnumber is not satisfiable.'],
   InvalidPartOrder: [400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.'],
   InvalidRange: [416, 'The requested range is not satisfiable.'],
+  InvalidRedirectLocation: [400, 'The website redirect location must have a prefix of \'http://\' or \'https://\' or \'/\' and be at most 2 KB.'],
   InvalidRequest: [400, 'Invalid Request.'],
   InvalidObjectState: [403, 'The operation is not valid for the current state of the object.'],
   KeyTooLongError: [400, 'Your key is too long.'],
@@ -59,11 +61,14 @@ export const S3_ERRORS = {
   AuthorizationQueryParametersError: [400, 'Error parsing the X-Amz-Credential parameter.'],
   InvalidSignatureTypeError: [400, 'The signature type is not supported.'],
   UnexpectedContent: [400, 'This request does not support content.'],
+  InvalidStorageClass: [400, 'The storage class you specified is not valid.'],
+  InvalidBucketAclWithObjectOwnership: [400, 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting.'],
   InvalidTag: [400, 'The tag provided was not a valid tag.'],
   KMSNotConfigured: [501, 'Server side encryption specified but KMS is not configured.'],
   KMSUnavailable: [503, 'The key management service is unreachable. Please retry.'],
   'KMS.NotFoundException': [400, 'The KMS key does not exist.'],
   XMinioObjectTampered: [500, 'The requested object was modified and may be compromised.'],
+  XMinioStorageFull: [507, 'Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type S3ErrorCode = keyof typeof S3_ERRORS;

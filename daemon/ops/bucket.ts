@@ -35,6 +35,18 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
 export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const name = ctx.bucket!;
   if (!validBucketName(name)) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${name}`);
+  // Options s3d would not honour are refused, not ignored (mc mb --with-lock, ACLs for others).
+  if ((ctx.headers['x-amz-bucket-object-lock-enabled'] ?? '').toLowerCase() === 'true') {
+    throw new S3Error('NotImplemented', 'Object Lock is not implemented: s3d cannot create a bucket with Object Lock enabled.');
+  }
+  const acl = ctx.headers['x-amz-acl'];
+  if ((acl !== undefined && acl !== 'private') || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
+    throw new S3Error('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting: s3d has ACLs disabled; grant access with a bucket policy.');
+  }
+  const ownership = ctx.headers['x-amz-object-ownership'];
+  if (ownership !== undefined && ownership !== 'BucketOwnerEnforced') {
+    throw new S3Error('NotImplemented', `Object ownership ${JSON.stringify(ownership)} is not implemented: s3d buckets are BucketOwnerEnforced (ACLs disabled).`);
+  }
   const body = await ctx.body.readAll(MAX_XML_BODY);
   if (body.length > 0) {
     const doc = parseXml(body);

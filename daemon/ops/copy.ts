@@ -10,7 +10,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
 import { copyTags, tagsField } from './tagging.js';
-import { checkConditions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
+import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, toXml } from './xml.js';
@@ -95,6 +95,7 @@ function copyResult(etag: string, mtime: number, extra: Record<string, string>):
 export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const dstBucket = requireBucket(env, ctx.bucket);
   const dstKey = ctx.key!;
+  checkWriteOptions(ctx.headers, ctx.query);
   const src = loadCopySource(env, ctx);
   const mode = directive(ctx);
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);

@@ -5,7 +5,7 @@ import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
 import { httpDate } from './xml.js';
 
-const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'] as const;
+const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
 const MAX_USER_META_BYTES = 2048;
 
 /** Headers the request carries as headers, or (presigned URLs hoist them) as query params. */
@@ -13,7 +13,38 @@ function requestHeader(headers: Readonly<Record<string, string>>, query: URLSear
   return headers[name] ?? query.get(name) ?? undefined;
 }
 
+/** Canned ACLs that grant nothing beyond the owner: what a bucket with ACLs disabled accepts. */
+const OWNER_ONLY_ACLS = new Set(['private', 'bucket-owner-full-control']);
+const OBJECT_LOCK_HEADERS = ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'];
+
+/**
+ * Refuses write options s3d would not honour, before any data is read, rather than storing the
+ * object without them: a storage class other than STANDARD, Object Lock retention or legal hold,
+ * and ACLs granting access to others (s3d has ACLs disabled, as S3's default BucketOwnerEnforced
+ * buckets do; bucket policies grant public access). PutObject, CreateMultipartUpload, CopyObject
+ * and POST uploads all check.
+ */
+export function checkWriteOptions(headers: Readonly<Record<string, string>>, query: URLSearchParams): void {
+  const storageClass = requestHeader(headers, query, 'x-amz-storage-class');
+  if (storageClass !== undefined && storageClass !== 'STANDARD') {
+    throw new S3Error('InvalidStorageClass', `The storage class ${JSON.stringify(storageClass)} is not available: s3d has one storage class, STANDARD.`);
+  }
+  for (const h of OBJECT_LOCK_HEADERS) {
+    if (requestHeader(headers, query, h) !== undefined) throw new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
+  }
+  const acl = requestHeader(headers, query, 'x-amz-acl');
+  const grants = Object.keys(headers).some((h) => h.startsWith('x-amz-grant-')) || [...query.keys()].some((k) => k.toLowerCase().startsWith('x-amz-grant-'));
+  if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || grants) {
+    throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs: s3d has ACLs disabled (as S3 buckets with BucketOwnerEnforced); grant access with a bucket policy.');
+  }
+  const redirect = requestHeader(headers, query, 'x-amz-website-redirect-location');
+  if (redirect !== undefined && (!/^(\/|https?:\/\/)/.test(redirect) || Buffer.byteLength(redirect) > 2048)) {
+    throw new S3Error('InvalidRedirectLocation');
+  }
+}
+
 export function collectStoredHeaders(headers: Readonly<Record<string, string>>, query: URLSearchParams): Record<string, string> {
+  checkWriteOptions(headers, query);
   const out: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
     const v = requestHeader(headers, query, name);

@@ -1,0 +1,146 @@
+// Write options s3d would not honour are refused before anything is stored, never accepted and
+// ignored: storage classes other than STANDARD, Object Lock retention and legal holds, ACLs that
+// grant access to others (s3d has ACLs disabled, like S3's default BucketOwnerEnforced buckets),
+// buckets with Object Lock or ACLs; and the website redirect location is kept and returned.
+// Through the AWS SDK, minio-js and the aws CLI against the real daemon.
+import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { minioClient } from '../helpers/minio.js';
+import { createBucket, expectS3Error, s3Code } from '../helpers/s3.js';
+
+const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+
+const d = await startDaemonFor(t);
+const s3 = d.s3();
+const bucket = await createBucket(s3);
+await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'source' }));
+
+async function keys(): Promise<string[]> {
+  return ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((c) => c.Key!).sort();
+}
+
+t.test('storage classes other than STANDARD are refused', async (t) => {
+  const ok = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'std', Body: 'x', StorageClass: 'STANDARD' }));
+  t.ok(ok.ETag, 'STANDARD is accepted');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'std' }))).StorageClass, undefined, 'HEAD reports no class for STANDARD, as S3');
+  for (const StorageClass of ['GLACIER', 'STANDARD_IA', 'REDUCED_REDUNDANCY', 'DEEP_ARCHIVE'] as const) {
+    await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: `c-${StorageClass}`, Body: 'x', StorageClass })), 'InvalidStorageClass', 400, `PutObject ${StorageClass}`);
+  }
+  await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', StorageClass: 'GLACIER' })), 'InvalidStorageClass', 400, 'CreateMultipartUpload GLACIER');
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy', CopySource: `${bucket}/src`, StorageClass: 'GLACIER' })), 'InvalidStorageClass', 400, 'CopyObject GLACIER');
+  t.same(await keys(), ['src', 'std'], 'nothing was stored');
+  t.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads, undefined, 'no upload was started');
+});
+
+t.test('Object Lock retention and legal holds are refused (no bucket has Object Lock)', async (t) => {
+  const until = new Date(Date.now() + 86_400_000);
+  await expectS3Error(
+    t,
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'locked', Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until })),
+    'InvalidRequest',
+    400,
+    'PutObject with retention',
+  );
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'held', Body: 'x', ObjectLockLegalHoldStatus: 'ON' })), 'InvalidRequest', 400, 'PutObject with a legal hold');
+  await expectS3Error(
+    t,
+    s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'locked-mp', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until })),
+    'InvalidRequest',
+    400,
+    'CreateMultipartUpload with retention',
+  );
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'locked-copy', CopySource: `${bucket}/src`, ObjectLockLegalHoldStatus: 'ON' })), 'InvalidRequest', 400, 'CopyObject with a legal hold');
+  t.same(await keys(), ['src', 'std'], 'nothing was stored');
+
+  const name = bucketName('lock');
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectLockEnabledForBucket: true })), 'NotImplemented', 501, 'a bucket with Object Lock');
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: name }))), 'NotFound/404', 'the bucket was not created');
+  const mc = minioClient(d);
+  const mcLock = await mc.makeBucket(name, REGION, { ObjectLocking: true }).then(
+    () => 'created',
+    (err: { code?: string }) => err.code,
+  );
+  t.equal(mcLock, 'NotImplemented', 'minio-js makeBucket with ObjectLocking is refused');
+});
+
+t.test('ACLs that grant access to others are refused; owner-only ones are accepted', async (t) => {
+  for (const ACL of ['private', 'bucket-owner-full-control'] as const) {
+    t.ok((await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `acl-${ACL}`, Body: 'x', ACL }))).ETag, `ACL ${ACL} is accepted`);
+  }
+  for (const ACL of ['public-read', 'public-read-write', 'authenticated-read'] as const) {
+    await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: `acl-${ACL}`, Body: 'x', ACL })), 'AccessControlListNotSupported', 400, `PutObject ACL ${ACL}`);
+  }
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'grant', Body: 'x', GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' })), 'AccessControlListNotSupported', 400, 'a read grant');
+  await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'grant-mp', ACL: 'public-read' })), 'AccessControlListNotSupported', 400, 'CreateMultipartUpload public-read');
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'grant-copy', CopySource: `${bucket}/src`, ACL: 'public-read' })), 'AccessControlListNotSupported', 400, 'CopyObject public-read');
+  t.same(await keys(), ['acl-bucket-owner-full-control', 'acl-private', 'src', 'std'], 'only the owner-only writes stored anything');
+
+  const name = bucketName('acl');
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read' })), 'InvalidBucketAclWithObjectOwnership', 400, 'a public-read bucket');
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectOwnership: 'ObjectWriter' })), 'NotImplemented', 501, 'ObjectWriter ownership');
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: name }))), 'NotFound/404', 'the bucket was not created');
+  await s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'private', ObjectOwnership: 'BucketOwnerEnforced' }));
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: name }))), 'ok', 'private with BucketOwnerEnforced creates the bucket');
+});
+
+t.test('the website redirect location is kept and returned', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'page', Body: 'x', WebsiteRedirectLocation: '/other/page.html' }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page' }))).WebsiteRedirectLocation, '/other/page.html', 'HEAD returns it');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'page2', Body: 'x', WebsiteRedirectLocation: 'https://example.com/x' }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page2' }))).WebsiteRedirectLocation, 'https://example.com/x', 'an absolute URL');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'page3', Body: 'x', WebsiteRedirectLocation: 'ftp://example.com/x' })), 'InvalidRedirectLocation', 400, 'another scheme');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page3' }))), 'NotFound/404', 'not stored');
+});
+
+t.test('the aws CLI: cp --storage-class GLACIER and --acl public-read fail, STANDARD works', { skip: HAS_AWS ? false : 'the aws CLI is not on PATH' }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-wopts-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const file = join(work, 'f.txt');
+  writeFileSync(file, 'hello');
+  const cfg = join(work, 'config');
+  writeFileSync(cfg, '[default]\ns3 =\n    addressing_style = path\n');
+  const run = (...args: string[]): Promise<{ code: number; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(
+        'aws',
+        ['--endpoint-url', d.endpoint, ...args],
+        {
+          env: {
+            PATH: process.env.PATH,
+            HOME: work,
+            AWS_ACCESS_KEY_ID: ACCESS_KEY,
+            AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+            AWS_DEFAULT_REGION: REGION,
+            AWS_CONFIG_FILE: cfg,
+            AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
+            AWS_EC2_METADATA_DISABLED: 'true',
+            AWS_PAGER: '',
+          },
+        },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
+    });
+  const glacier = await run('s3', 'cp', file, `s3://${bucket}/cli-glacier`, '--storage-class', 'GLACIER');
+  t.not(glacier.code, 0, 'cp --storage-class GLACIER fails');
+  t.match(glacier.stderr, /InvalidStorageClass/, 'with InvalidStorageClass');
+  const pub = await run('s3', 'cp', file, `s3://${bucket}/cli-public`, '--acl', 'public-read');
+  t.not(pub.code, 0, 'cp --acl public-read fails');
+  t.match(pub.stderr, /AccessControlListNotSupported/, 'with AccessControlListNotSupported');
+  const std = await run('s3', 'cp', file, `s3://${bucket}/cli-std`, '--storage-class', 'STANDARD');
+  t.equal(std.code, 0, 'cp --storage-class STANDARD works');
+  t.ok((await keys()).includes('cli-std') && !(await keys()).includes('cli-glacier'), 'only the STANDARD copy is stored');
+});
