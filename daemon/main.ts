@@ -36,6 +36,8 @@ Configuration comes from S3_* environment variables; see README.md.`;
 
 interface Daemon {
   port: number;
+  /** Reloads the TLS certificate (SIGHUP); logs the outcome, never throws. */
+  reloadTls(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,18 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 
   return {
     port,
+    async reloadTls() {
+      if (!config.tls) {
+        log.info('SIGHUP: TLS is not configured (S3_CERTS_DIR): nothing to reload');
+        return;
+      }
+      try {
+        const c = await server.reloadTls();
+        log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate reloaded');
+      } catch (err) {
+        log.error({ err: { message: (err as Error).message } }, 'TLS certificate reload failed: still serving the previous certificate');
+      }
+    },
     async stop() {
       shuttingDown = true;
       // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
@@ -202,6 +216,10 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP (systemctl reload s3d, a certbot deploy hook): reload the TLS certificate.
+    process.on('SIGHUP', () => {
+      if (!stopping) void daemon.reloadTls();
+    });
   });
 }
 

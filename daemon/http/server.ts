@@ -1,8 +1,9 @@
 // The only code that touches uWS: copies each request out, routes and authenticates it
 // synchronously, hands it to the dispatcher, and writes the Result with write backpressure.
 
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { authenticate, authKind, type AuthResult, type Credentials } from '../auth/sigv4.js';
@@ -121,10 +122,15 @@ function isStream(body: Result['body']): body is StreamBody {
   return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
 }
 
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
 export class HttpServer {
   private readonly deps: HttpServerDeps;
   private app: TemplatedApp | undefined;
   private listenSocket: us_listen_socket | undefined;
+  /** Apps replaced by a TLS reload, still serving the connections they accepted. */
+  private readonly retiredApps: TemplatedApp[] = [];
   private readonly inFlight = new Set<Pending>();
   private idleWaiters: Array<() => void> = [];
   /** Set by close(): requests still arriving on open connections are turned away. */
@@ -135,32 +141,99 @@ export class HttpServer {
     this.deps = deps;
   }
 
+  /**
+   * The TLS certificate in use: checked before use (readable, a PEM certificate and its key), so a
+   * bad file is reported with its name rather than failing deep inside uWS.
+   */
+  private checkTls(tls: NonNullable<Config['tls']>): { subject: string; validTo: string; fingerprint: string } {
+    const cert = readFileSync(tls.certFile);
+    const key = readFileSync(tls.keyFile);
+    try {
+      createSecureContext({ cert, key });
+    } catch (err) {
+      throw new Error(`${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
+    }
+    const x509 = new X509Certificate(cert);
+    return { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 };
+  }
+
+  private createApp(): TemplatedApp {
+    const uws = loadUws();
+    const { tls } = this.deps.config;
+    const app = tls ? uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile }) : uws.App();
+    app.any('/*', (res, req) => this.onRequest(res, req));
+    return app;
+  }
+
+  /**
+   * Listens on S3_ADDRESS with the port held exclusively: a second daemon started on the same port
+   * fails instead of silently sharing it (uSockets sets SO_REUSEPORT otherwise, and the kernel
+   * would split connections between two daemons with different data).
+   */
+  private listenApp(app: TemplatedApp, port: number): Promise<us_listen_socket | false> {
+    const { config } = this.deps;
+    // The native binding takes (host, port, options, cb); the published typings lack that overload.
+    const listen = app.listen.bind(app) as unknown as (host: string, port: number, options: number, cb: (s: us_listen_socket | false) => void) => void;
+    return new Promise((resolve) => listen(config.host, port, LISTEN_EXCLUSIVE_PORT, resolve));
+  }
+
   async listen(): Promise<number> {
     const uws = loadUws();
     const { config } = this.deps;
-    let app: TemplatedApp;
     if (config.tls) {
-      // Fail here, with the file named, rather than deep inside uWS.
-      readFileSync(config.tls.certFile);
-      readFileSync(config.tls.keyFile);
-      app = uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile });
-    } else {
-      app = uws.App();
+      const c = this.checkTls(config.tls);
+      this.deps.log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate loaded');
     }
-    app.any('/*', (res, req) => this.onRequest(res, req));
+    const app = this.createApp();
+    let socket = await this.listenApp(app, config.port);
+    if (!socket) throw new Error(`cannot listen on ${config.host}:${config.port} (S3_ADDRESS): address in use (another s3d?) or not permitted`);
+    this.port = uws.us_socket_local_port(socket);
+    if (config.port === 0) {
+      // A port the kernel picked cannot be bound again while connections use it; bound by number,
+      // it can (what a TLS reload does). Rebind by number now, before any connection exists.
+      uws.us_listen_socket_close(socket);
+      socket = await this.listenApp(app, this.port);
+      if (!socket) throw new Error(`cannot listen on ${config.host}:${this.port} (S3_ADDRESS)`);
+    }
     this.app = app;
-    await new Promise<void>((resolve, reject) => {
-      app.listen(config.host, config.port, (socket) => {
-        if (!socket) {
-          reject(new Error(`cannot listen on ${config.host}:${config.port} (S3_ADDRESS): address in use or not permitted`));
-          return;
-        }
-        this.listenSocket = socket;
-        this.port = uws.us_socket_local_port(socket);
-        resolve();
-      });
-    });
+    this.listenSocket = socket;
     return this.port;
+  }
+
+  /**
+   * Reloads the TLS certificate and key from S3_CERTS_DIR (SIGHUP, `systemctl reload s3d`) without
+   * dropping a connection: a new listener serves new connections with the new certificate, open
+   * connections finish on the old one. A certificate that cannot be used is reported and the old
+   * one stays. Resolves with what was loaded, or throws with the reason nothing changed.
+   */
+  async reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string }> {
+    const uws = loadUws();
+    const { config, log } = this.deps;
+    if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
+    if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
+    const c = this.checkTls(config.tls);
+    const app = this.createApp();
+    // The port is exclusive: release it and take it again at once (both calls are synchronous, so
+    // no connection attempt lands in between); if that fails, the old listener comes back.
+    uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+    const socket = await this.listenApp(app, this.port);
+    if (!socket) {
+      const again = await this.listenApp(this.app, this.port);
+      if (!again) {
+        // Without a listener the daemon serves nobody: exit so systemd restarts it (what was in
+        // flight is crash-safe and swept at the next start).
+        log.fatal({ port: this.port }, 'TLS reload: the port could be taken neither with the new certificate nor again with the old one: exiting');
+        process.exit(1);
+      }
+      this.listenSocket = again;
+      throw new Error(`cannot listen on port ${this.port} with the new certificate: kept the old one`);
+    }
+    // The old app keeps serving its open connections until they close.
+    this.retiredApps.push(this.app);
+    this.app = app;
+    this.listenSocket = socket;
+    return c;
   }
 
   /**

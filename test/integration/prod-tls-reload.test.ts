@@ -1,0 +1,125 @@
+// Certificate rotation and port ownership, against the real daemon: SIGHUP (systemctl reload)
+// makes new connections get the new certificate from S3_CERTS_DIR while open keep-alive
+// connections carry on; an unusable certificate is reported and the previous one kept; a second
+// daemon on the same port fails to start instead of sharing it (the kernel would otherwise split
+// connections between two daemons with different data).
+import t from 'tap';
+import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { join } from 'node:path';
+import { connect, type PeerCertificate } from 'node:tls';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createCertificate } from '../../daemon/kms/x509-writer.js';
+import { startDaemon, startDaemonFor, testPki } from '../helpers/daemon.js';
+import { createBucket } from '../helpers/s3.js';
+import { waitForLog } from '../helpers/wait.js';
+
+const pki = await testPki();
+
+async function newServerCert(cn: string): Promise<{ cert: string; key: string; fingerprint: string }> {
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const cert = await createCertificate({
+    subjectCN: cn,
+    issuerCN: 'S3D Test CA',
+    publicKey: key,
+    signingKey: createPrivateKey(pki.caKey),
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['serverAuth'],
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    keyIdentifiers: true,
+  });
+  return { cert, key: key.export({ type: 'pkcs8', format: 'pem' }).toString(), fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+/** The fingerprint of the certificate a new TLS connection is served. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, ca: pki.caCert, servername: 'localhost' }, () => {
+      const fp = (s.getPeerCertificate() as PeerCertificate).fingerprint256;
+      s.end();
+      resolve(fp);
+    });
+    s.on('error', reject);
+  });
+}
+
+/** GET /minio/health/live on `agent`; resolves with the status, whether the socket was reused and its peer certificate. */
+function probe(port: number, agent: Agent): Promise<{ status: number; reused: boolean; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/minio/health/live', agent, ca: pki.caCert, servername: 'localhost' }, (res) => {
+      const fingerprint = (res.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().fingerprint256;
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, fingerprint }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+t.test('SIGHUP reloads the certificate; open connections keep going; a bad certificate is refused', async (t) => {
+  const d = await startDaemonFor(t, { tls: true });
+  const certsDir = join(d.dataDir, '..', `${d.dataDir.split('/').pop()}-certs`);
+  const original = new X509Certificate(pki.server.cert).fingerprint256;
+  t.equal(await servedFingerprint(d.port), original, 'the original certificate is served');
+  await waitForLog(d.logs, (l) => l.msg === 'TLS certificate loaded' && l.fingerprint === original, 2000);
+
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const first = await probe(d.port, agent);
+  t.same([first.status, first.fingerprint], [200, original], 'a keep-alive connection is open on the original certificate');
+
+  const s3 = d.s3();
+  const bucket = await createBucket(s3);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'kept' }));
+
+  const next = await newServerCert('s3d-rotated');
+  writeFileSync(join(certsDir, 'public.crt'), next.cert);
+  writeFileSync(join(certsDir, 'private.key'), next.key, { mode: 0o600 });
+  t.equal(await servedFingerprint(d.port), original, 'new files alone change nothing until the reload');
+  d.proc.kill('SIGHUP');
+  await waitForLog(d.logs, (l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === next.fingerprint, 5000);
+  t.pass('the daemon logs the reload with the new fingerprint');
+  t.equal(await servedFingerprint(d.port), next.fingerprint, 'new connections get the new certificate');
+
+  const again = await probe(d.port, agent);
+  t.same([again.status, again.reused, again.fingerprint], [200, true, original], 'the open connection still serves, on the original certificate');
+
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'before' }))).Body?.transformToString(), 'kept', 'the SDK reads what it wrote before the reload');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'after', Body: 'new' }));
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'after' }))).Body?.transformToString(), 'new', 'and writes after it');
+
+  // A certificate without its key (key of another pair): refused, the current one stays.
+  const other = await newServerCert('mismatch');
+  writeFileSync(join(certsDir, 'public.crt'), other.cert);
+  d.proc.kill('SIGHUP');
+  await waitForLog(d.logs, (l) => l.msg === 'TLS certificate reload failed: still serving the previous certificate', 5000);
+  t.pass('a certificate that does not match its key is reported');
+  t.equal(await servedFingerprint(d.port), next.fingerprint, 'the previous certificate is still served');
+  writeFileSync(join(certsDir, 'public.crt'), 'not a certificate');
+  d.proc.kill('SIGHUP');
+  await waitForLog(d.logs, (l) => l.msg === 'TLS certificate reload failed: still serving the previous certificate' && String((l.err as { message?: string })?.message).includes('public.crt'), 5000);
+  t.equal(await servedFingerprint(d.port), next.fingerprint, 'garbage in public.crt changes nothing either');
+  t.equal((await probe(d.port, new Agent())).status, 200, 'the daemon serves throughout');
+  t.equal(d.proc.exitCode, null, 'and is still running');
+});
+
+t.test('a second daemon on the same port fails to start; SIGHUP without TLS is harmless', async (t) => {
+  const d = await startDaemonFor(t);
+  const err = await startDaemon({ env: { S3_ADDRESS: `127.0.0.1:${d.port}` } }).then(
+    async (d2) => {
+      await d2.stop();
+      d2.cleanup();
+      return 'started';
+    },
+    (e: Error) => e.message,
+  );
+  t.match(err, /cannot listen on 127\.0\.0\.1:\d+ \(S3_ADDRESS\): address in use/, 'the second daemon exits naming the address');
+  d.proc.kill('SIGHUP');
+  await waitForLog(d.logs, (l) => typeof l.msg === 'string' && l.msg.startsWith('SIGHUP: TLS is not configured'), 5000);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'v' }));
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).Body?.transformToString(), 'v', 'the first daemon alone serves the port');
+});
