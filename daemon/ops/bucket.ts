@@ -23,11 +23,35 @@ export function validBucketName(name: string): boolean {
   return true;
 }
 
+const MAX_BUCKETS = 10_000;
+
+/**
+ * ListBuckets with S3's optional paging and filtering: `prefix`, `max-buckets` (1–10000) and
+ * `continuation-token` (the opaque token of the previous page: here the last name, base64url);
+ * `bucket-region` other than this server's region matches nothing.
+ */
 export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const buckets = env.meta.listBuckets();
+  const q = ctx.query;
+  const prefix = q.get('prefix') ?? '';
+  const maxRaw = q.get('max-buckets');
+  if (maxRaw !== null && (!/^\d+$/.test(maxRaw) || Number(maxRaw) < 1 || Number(maxRaw) > MAX_BUCKETS)) {
+    throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}.`);
+  }
+  const max = maxRaw === null ? MAX_BUCKETS : Number(maxRaw);
+  const tokenRaw = q.get('continuation-token');
+  let after = '';
+  if (tokenRaw !== null) {
+    after = Buffer.from(tokenRaw, 'base64url').toString('utf8');
+    if (tokenRaw === '' || !validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
+  }
+  const region = q.get('bucket-region');
+  const all = region !== null && region !== env.config.region ? [] : env.meta.listBuckets().filter((b) => b.name.startsWith(prefix) && b.name > after);
+  const page = all.slice(0, max);
   const body = toXml('ListAllMyBucketsResult', {
     Owner: { ID: ctx.accessKey, DisplayName: ctx.accessKey },
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+    Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created), BucketRegion: env.config.region })) },
+    ...(all.length > page.length ? { ContinuationToken: Buffer.from(page[page.length - 1]!.name).toString('base64url') } : {}),
+    ...(q.has('prefix') ? { Prefix: prefix } : {}),
   });
   return { status: 200, headers: XML, body };
 }

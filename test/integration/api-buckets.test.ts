@@ -16,6 +16,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  paginateListBuckets,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -63,6 +64,26 @@ t.test('ListBuckets: empty, then the created buckets in name order with creation
     const c = b.CreationDate?.getTime() ?? 0;
     t.ok(c >= before && c <= Date.now() + 2000, `${b.Name} CreationDate is now-ish`);
   }
+  t.same(list.Buckets?.map((b) => b.BucketRegion), ['eu-west-1', 'eu-west-1', 'eu-west-1'], 'each bucket names its region');
+  t.equal(list.ContinuationToken, undefined, 'one page');
+
+  // Paging and filtering (ListBuckets' max-buckets, continuation-token, prefix, bucket-region).
+  const p1 = await eu.send(new ListBucketsCommand({ MaxBuckets: 2 }));
+  t.same(p1.Buckets?.map((b) => b.Name), ['aa-first', 'mm.middle'], 'MaxBuckets 2: the first two');
+  t.ok(p1.ContinuationToken, 'and a continuation token');
+  const p2 = await eu.send(new ListBucketsCommand({ MaxBuckets: 2, ContinuationToken: p1.ContinuationToken }));
+  t.same(p2.Buckets?.map((b) => b.Name), ['zz-last'], 'then the rest');
+  t.equal(p2.ContinuationToken, undefined, 'and no token');
+  const paged: string[] = [];
+  for await (const page of paginateListBuckets({ client: eu, pageSize: 1 }, {})) paged.push(...(page.Buckets ?? []).map((b) => b.Name!));
+  t.same(paged, ['aa-first', 'mm.middle', 'zz-last'], 'the SDK paginator visits every bucket once');
+  const pre = await eu.send(new ListBucketsCommand({ Prefix: 'mm' }));
+  t.same([pre.Buckets?.map((b) => b.Name), pre.Prefix], [['mm.middle'], 'mm'], 'Prefix filters and is echoed');
+  t.same((await eu.send(new ListBucketsCommand({ BucketRegion: 'eu-west-1' }))).Buckets?.length, 3, 'BucketRegion of this server: all');
+  t.same((await eu.send(new ListBucketsCommand({ BucketRegion: 'us-west-2' }))).Buckets ?? [], [], 'another region: none');
+  await expectSdkError(t, eu.send(new ListBucketsCommand({ MaxBuckets: 0 })), 'InvalidArgument', 400, 'MaxBuckets 0');
+  await expectSdkError(t, eu.send(new ListBucketsCommand({ ContinuationToken: 'not a token!' })), 'InvalidArgument', 400, 'a forged continuation token');
+
   // A client signing for another region is refused with the region named.
   await expectSdkError(t, s3.send(new ListBucketsCommand({})), 'AuthorizationHeaderMalformed', 400, 'us-east-1 signature on an eu-west-1 server');
   const loc = await eu.send(new GetBucketLocationCommand({ Bucket: 'aa-first' }));
