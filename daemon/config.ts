@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCorsOrigins } from './http/cors.js';
+import { loadNotifyConfig, NotifyConfigError, type NotifyConfig } from './notify/targets.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -44,8 +45,28 @@ export interface Config {
   readonly staleUploadsIntervalMs: number;
   /** How often lifecycle rules are carried out (S3_LIFECYCLE_SCAN_INTERVAL). */
   readonly lifecycleScanIntervalMs: number;
+  /** Free space new object data must leave on the data filesystem (S3_MIN_FREE_DISK). */
+  readonly minFreeDisk: MinFreeDisk;
+  /** Webhook targets of bucket event notifications (S3_NOTIFY_WEBHOOK_*). */
+  readonly notify: NotifyConfig;
   readonly warnings: readonly string[];
 }
+
+/**
+ * The free-space reserve: the smaller of `bytes` and `percent` % of the filesystem's size
+ * (Infinity: that bound is not set). Both 0: off, writes go on until the filesystem is full.
+ */
+export interface MinFreeDisk {
+  readonly bytes: number;
+  readonly percent: number;
+}
+
+/**
+ * Default reserve: 1 % of the filesystem (MinIO refuses writes past 99 % full), at most 1 GiB so
+ * that a large disk does not keep hundreds of GB back; it leaves LMDB room for deletes and
+ * metadata updates and absorbs what concurrent uploads of unknown length write past the check.
+ */
+export const DEFAULT_MIN_FREE_DISK: MinFreeDisk = Object.freeze({ bytes: 1024 ** 3, percent: 1 });
 
 const DEV_USER = 's3dadmin';
 const DEV_PASSWORD = 's3dadmin-dev-password';
@@ -82,6 +103,47 @@ function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, a
   else throw new ConfigError(`${name} must be a duration like 24h, 90m, 1h30m or 45s${allowOff ? ', or off' : ''}, got "${env[name]}"`);
   if (ms < 1000 || ms > 3650 * 86_400_000) throw new ConfigError(`${name} must be between 1s and 3650d, got "${env[name]}"`);
   return ms;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  kib: 1024,
+  m: 1e6,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  g: 1e9,
+  gb: 1e9,
+  gib: 1024 ** 3,
+  t: 1e12,
+  tb: 1e12,
+  tib: 1024 ** 4,
+};
+
+/**
+ * S3_MIN_FREE_DISK: a size (`512MiB`, `1GiB`, `2GB` = 2·10⁹, plain bytes), a percentage of the
+ * filesystem (`2%`), or `0`/`off`; unset is DEFAULT_MIN_FREE_DISK.
+ */
+function parseMinFreeDisk(raw: string | undefined, name = 'S3_MIN_FREE_DISK'): MinFreeDisk {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '') return DEFAULT_MIN_FREE_DISK;
+  if (v === 'off') return Object.freeze({ bytes: 0, percent: 0 });
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(v);
+  if (pct) {
+    const percent = Number(pct[1]);
+    if (percent >= 100) throw new ConfigError(`${name} must be a percentage below 100%, got "${raw}"`);
+    return Object.freeze(percent === 0 ? { bytes: 0, percent: 0 } : { bytes: Infinity, percent });
+  }
+  const size = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(v);
+  const unit = size ? SIZE_UNITS[size[2]!] : undefined;
+  if (!size || unit === undefined) {
+    throw new ConfigError(`${name} must be a size like 512MiB or 1GiB, a percentage like 2%, or 0/off, got "${raw}"`);
+  }
+  const bytes = Math.floor(Number(size[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new ConfigError(`${name} is too large, got "${raw}"`);
+  return Object.freeze(bytes === 0 ? { bytes: 0, percent: 0 } : { bytes, percent: Infinity });
 }
 
 function parseAddress(raw: string): { host: string; port: number } {
@@ -155,6 +217,14 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const staleUploadsExpiryMs = durationVar(env, 'S3_API_STALE_UPLOADS_EXPIRY', 24 * 3_600_000, true);
   const staleUploadsIntervalMs = durationVar(env, 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 6 * 3_600_000, false);
   const lifecycleScanIntervalMs = durationVar(env, 'S3_LIFECYCLE_SCAN_INTERVAL', 3_600_000, false);
+  const minFreeDisk = parseMinFreeDisk(env.S3_MIN_FREE_DISK);
+  let notify: NotifyConfig;
+  try {
+    notify = loadNotifyConfig(env, region);
+  } catch (err) {
+    throw err instanceof NotifyConfigError ? new ConfigError(err.message) : err;
+  }
+  warnings.push(...notify.warnings);
   let corsOrigins: readonly string[];
   try {
     corsOrigins = Object.freeze(parseCorsOrigins(env.S3_API_CORS_ALLOW_ORIGIN));
@@ -184,6 +254,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     staleUploadsExpiryMs,
     staleUploadsIntervalMs,
     lifecycleScanIntervalMs,
+    minFreeDisk,
+    notify,
     warnings: Object.freeze(warnings),
   });
 }

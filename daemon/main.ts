@@ -20,11 +20,15 @@ import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
 import { anonymousAllowed } from './ops/policy.js';
+import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore } from './storage/files.js';
+import { DiskSpace } from './storage/disk-space.js';
+import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
+import { WebhookNotifier } from './notify/webhook.js';
 import { join } from 'node:path';
 
 const USAGE = `usage: s3d server DIR [--dev]
@@ -47,6 +51,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
   await files.init();
   log.info({ directIo: files.directIo }, files.directIo ? 'data files are written with O_DIRECT' : 'data files are written through the page cache');
+  const disk = new DiskSpace(files.root, { minFree: config.minFreeDisk, log });
+  await disk.start();
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
   const swept = await files.sweep(meta.referencedFiles());
   if (swept.temp + swept.orphans > 0) log.info(swept, 'start-up sweep removed crash leftovers');
@@ -60,10 +66,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     objectKeys = new ObjectKeyCache({ ttlMs: cacheEnv.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: cacheEnv.cacheSize ?? DEFAULT_CACHE_SIZE });
     kms = await createKeyProviderFromEnv(env, { dataDir: config.dataDir, dev: config.dev, log });
   } catch (err) {
+    disk.stop();
     await meta.close();
     throw err;
   }
   if (config.autoEncryption && !kms) {
+    disk.stop();
     await meta.close();
     throw new ConfigError('S3_KMS_AUTO_ENCRYPTION=on needs a KMS: set S3_KMS_KES_ENDPOINT (KES) or S3_KMS_SECRET_KEY (built-in key)');
   }
@@ -77,25 +85,28 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Uploads abandoned while the daemon was down are aborted at start-up too.
   await uploadExpiry.sweep();
   uploadExpiry.start();
-  const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs);
+  // Bucket notifications: events left undelivered before a restart go out first.
+  const notifier = new WebhookNotifier(config.notify, meta.notifications, log);
+  notifier.start();
+  const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs, { notifier, region: config.region });
   lifecycle.start();
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, lifecycle });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, notify: notifier });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
   const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : undefined) };
-  const opsEnv: OpsEnv = { config, log, meta, files, pool, kms, objectKeys, credentials };
-  const dispatch = createDispatcher(opsEnv, {
+  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier };
+  const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
     Metrics: () => handleMetrics(metrics),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
-  });
+  }), disk);
   const server = new HttpServer({
     config,
     log,
@@ -103,6 +114,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     dispatch,
     observe: (info) => metrics.observe(info),
     anonymous: (req) => anonymousAllowed(opsEnv, req),
+    bucketCors: (bucket) => bucketCorsRules(opsEnv, bucket),
   });
   const port = await server.listen();
   log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
@@ -136,10 +148,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       await step('http', () => server.close(config.shutdownTimeoutMs));
       await step('upload expiry', () => uploadExpiry.stop());
       await step('lifecycle', () => lifecycle.stop());
+      await step('notifications', () => notifier.stop());
       await step('reaper', () => reaper.stop());
       await step('crypto pool', () => pool.close());
       await step('kms', () => {
         metrics.close();
+        disk.stop();
         clearInterval(keySweep);
         objectKeys.clear();
         return kms?.close();

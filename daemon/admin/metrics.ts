@@ -10,6 +10,8 @@ import type { KeyProvider } from '../kms/provider.js';
 import type { MetaStore } from '../meta/store.js';
 import type { ObjectKeyCache } from '../sse/key-cache.js';
 import type { FileStore } from '../storage/files.js';
+import type { DiskSpace } from '../storage/disk-space.js';
+import type { TargetStats } from '../notify/webhook.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -19,7 +21,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; lifecycle?: { readonly totals: { readonly expired: number; readonly aborted: number } } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -113,10 +115,45 @@ export class Metrics {
         },
       });
     }
+    const disk = deps.disk;
+    if (disk !== undefined) {
+      // statfs at most once a second, however often it is scraped.
+      const diskGauge = (name: string, help: string, read: () => number): void => {
+        new Gauge({
+          name,
+          help,
+          registers: [r],
+          async collect() {
+            await disk.current();
+            this.set(read());
+          },
+        });
+      };
+      diskGauge('s3d_data_disk_free_bytes', 'Free bytes on the data directory\'s filesystem (available to unprivileged users)', () => disk.freeBytes);
+      diskGauge('s3d_data_disk_total_bytes', 'Size of the data directory\'s filesystem in bytes', () => disk.totalBytes);
+      diskGauge('s3d_data_disk_min_free_bytes', 'Free space new object writes must leave (S3_MIN_FREE_DISK; 0 = off): below it they get 507 XMinioStorageFull', () => disk.minFreeBytes);
+    }
     const lifecycle = deps.lifecycle;
     if (lifecycle !== undefined) {
       mirrorCounter(r, 's3d_lifecycle_expired_objects_total', 'Objects deleted by bucket lifecycle Expiration rules', { read: () => lifecycle.totals.expired });
       mirrorCounter(r, 's3d_lifecycle_aborted_uploads_total', 'Incomplete multipart uploads aborted by AbortIncompleteMultipartUpload rules', { read: () => lifecycle.totals.aborted });
+    }
+    const notify = deps.notify;
+    if (notify !== undefined) {
+      const per = (pick: (s: TargetStats) => number) => () => Object.fromEntries(notify.stats().map((s) => [s.id, pick(s)]));
+      mirrorCounter(r, 's3d_notify_events_queued_total', 'Bucket notification events queued per webhook target', { label: 'target', read: per((s) => s.queued) });
+      mirrorCounter(r, 's3d_notify_events_sent_total', 'Bucket notification events delivered (2xx) per webhook target', { label: 'target', read: per((s) => s.sent) });
+      mirrorCounter(r, 's3d_notify_events_failed_total', 'Failed webhook delivery attempts per target (each is retried)', { label: 'target', read: per((s) => s.failed) });
+      mirrorCounter(r, 's3d_notify_events_dropped_total', 'Undelivered events dropped per webhook target because its queue was full (S3_NOTIFY_WEBHOOK_QUEUE_LIMIT)', { label: 'target', read: per((s) => s.dropped) });
+      new Gauge({
+        name: 's3d_notify_queue_length',
+        help: 'Bucket notification events waiting for delivery per webhook target',
+        labelNames: ['target'],
+        registers: [r],
+        collect() {
+          for (const s of notify.stats()) this.set({ target: s.id }, s.waiting);
+        },
+      });
     }
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
     const keys = deps.objectKeys;

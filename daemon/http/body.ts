@@ -169,6 +169,18 @@ export class UwsRequestBody implements RequestBody {
     }
   }
 
+  /**
+   * The handler will never read (it failed or answered without the body): let the rest of the
+   * body flow to whoever drains it. Resumes the socket only if this body paused it: resuming a
+   * socket that is not paused stalls uWS's next request on the connection.
+   */
+  release(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
   /** The client went away. */
   onAbort(): void {
     if (this.failure === undefined && !this.finished) this.failure = new S3Error('IncompleteBody', 'The client closed the connection before sending the whole body.');

@@ -3,8 +3,10 @@
 // (browsers never sign them), and every response to an allowed origin, errors included, readable
 // by the page: all of its headers are exposed, so a browser upload can read the ETag and a
 // download its x-amz-meta-* headers. S3 authenticates by signature, never by cookie, so
-// allowing an origin grants it nothing a signed request would not have anyway.
+// allowing an origin grants it nothing a signed request would not have anyway. A bucket with its
+// own CORS rules (PutBucketCors) is answered by those instead, as S3 evaluates them.
 import { S3Error } from '../errors.js';
+import type { CorsRule } from '../meta/records.js';
 import type { Result } from '../ops/types.js';
 
 /** Methods a preflight may ask for. */
@@ -35,11 +37,15 @@ export function allowedOrigin(origin: string | undefined, allowed: readonly stri
   if (origin === undefined || origin === '' || allowed.length === 0) return undefined;
   if (allowed[0] === '*') return origin;
   const o = origin.toLowerCase();
-  for (const a of allowed) {
-    const star = a.indexOf('*');
-    if (star === -1 ? o === a : o.length >= a.length - 1 && o.startsWith(a.slice(0, star)) && o.endsWith(a.slice(star + 1))) return origin;
-  }
+  for (const a of allowed) if (wildcardMatch(a, o)) return origin;
   return undefined;
+}
+
+/** Whether `value` matches `pattern` (both lower-case), where one `*` stands for any run of characters. */
+function wildcardMatch(pattern: string, value: string): boolean {
+  const star = pattern.indexOf('*');
+  if (star === -1) return value === pattern;
+  return value.length >= pattern.length - 1 && value.startsWith(pattern.slice(0, star)) && value.endsWith(pattern.slice(star + 1));
 }
 
 /** Whether a request is a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method). */
@@ -47,8 +53,16 @@ export function isPreflight(method: string, headers: Readonly<Record<string, str
   return method === 'OPTIONS' && headers.origin !== undefined && headers['access-control-request-method'] !== undefined;
 }
 
-/** The answer to a preflight: 200 with what may be sent, or 403 AccessForbidden. */
-export function preflight(headers: Readonly<Record<string, string>>, allowed: readonly string[]): Result {
+/**
+ * The answer to a preflight: 200 with what may be sent, or 403 AccessForbidden. With the rules of
+ * a bucket that has some, they decide; the matching rule's headers come with the response as with
+ * every response to the request (`responseCors`).
+ */
+export function preflight(headers: Readonly<Record<string, string>>, allowed: readonly string[], bucketRules?: readonly CorsRule[]): Result {
+  if (bucketRules !== undefined) {
+    if (matchBucketCors(bucketRules, 'OPTIONS', headers) === undefined) throw new S3Error('AccessForbidden', BUCKET_REFUSAL);
+    return { status: 200 };
+  }
   const origin = allowedOrigin(headers.origin, allowed);
   const method = (headers['access-control-request-method'] ?? '').trim().toUpperCase();
   if (origin === undefined || !METHODS.includes(method)) {
@@ -76,4 +90,82 @@ export function withCorsHeaders(origin: string, headers: Readonly<Record<string,
     'access-control-expose-headers': [...expose].join(', '),
     vary: headers.vary ?? 'Origin',
   };
+}
+
+// ---- per-bucket rules (PutBucketCors)
+
+/** S3's words for a request no rule of the bucket admits. */
+const BUCKET_REFUSAL =
+  "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
+const BUCKET_VARY = 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method';
+
+/** The header names of Access-Control-Request-Headers, lower-case, or undefined when none were asked for. */
+function requestedHeaders(headers: Readonly<Record<string, string>>): string[] | undefined {
+  const raw = headers['access-control-request-headers'];
+  if (raw === undefined) return undefined;
+  const names = raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  return names.length === 0 ? undefined : names;
+}
+
+/**
+ * The first of a bucket's rules that admits the request, as S3 evaluates them: the Origin matches
+ * one of its AllowedOrigin (one `*` standing for any run of characters; compared
+ * case-insensitively), the method is one of its AllowedMethod, and every header named in
+ * Access-Control-Request-Headers matches one of its AllowedHeader. The method is
+ * Access-Control-Request-Method whenever that is sent, on any request (S3 evaluates a GET that
+ * carries it as a preflight too), else the request's own.
+ */
+export function matchBucketCors(rules: readonly CorsRule[], method: string, headers: Readonly<Record<string, string>>): CorsRule | undefined {
+  const origin = headers.origin?.toLowerCase();
+  if (origin === undefined || origin === '') return undefined;
+  const m = headers['access-control-request-method']?.trim().toUpperCase() ?? method;
+  const asked = requestedHeaders(headers);
+  return rules.find(
+    (r) =>
+      r.allowedMethods.includes(m) &&
+      r.allowedOrigins.some((o) => wildcardMatch(o.toLowerCase(), origin)) &&
+      (asked === undefined || asked.every((h) => (r.allowedHeaders ?? []).some((a) => wildcardMatch(a.toLowerCase(), h)))),
+  );
+}
+
+/**
+ * What S3 adds to the response when a rule admits the request: the origin (`*` when the rule
+ * allows every origin, then without credentials), the rule's methods, the headers asked for, the
+ * rule's ExposeHeader and MaxAgeSeconds.
+ */
+function bucketCorsHeaders(rule: CorsRule, headers: Readonly<Record<string, string>>): Record<string, string> {
+  const any = rule.allowedOrigins.includes('*');
+  const out: Record<string, string> = { 'access-control-allow-origin': any ? '*' : headers.origin! };
+  if (!any) out['access-control-allow-credentials'] = 'true';
+  out['access-control-allow-methods'] = rule.allowedMethods.join(', ');
+  const asked = requestedHeaders(headers);
+  if (asked !== undefined) out['access-control-allow-headers'] = asked.join(', ');
+  if (rule.exposeHeaders !== undefined && rule.exposeHeaders.length > 0) out['access-control-expose-headers'] = rule.exposeHeaders.join(', ');
+  if (rule.maxAgeSeconds !== undefined) out['access-control-max-age'] = String(rule.maxAgeSeconds);
+  out.vary = BUCKET_VARY;
+  return out;
+}
+
+/** Adds the CORS headers of one request to each of its responses (errors included). */
+export type CorsDecorator = (headers: Readonly<Record<string, string>>) => Record<string, string>;
+
+/**
+ * How the responses to a request that carries Origin become readable by the page, or undefined
+ * when they do not: by the bucket's first matching rule when the bucket has rules (none matching:
+ * no CORS header, the request itself still goes ahead), else by the server-wide list.
+ */
+export function responseCors(
+  method: string,
+  headers: Readonly<Record<string, string>>,
+  allowed: readonly string[],
+  bucketRules: readonly CorsRule[] | undefined,
+): CorsDecorator | undefined {
+  if (bucketRules !== undefined) {
+    const rule = matchBucketCors(bucketRules, method, headers);
+    if (rule === undefined) return undefined;
+    const extra = bucketCorsHeaders(rule, headers);
+    return (h) => ({ ...h, ...extra });
+  }
+  const origin = allowedOrigin(headers.origin, allowed);
+  return origin === undefined ? undefined : (h) => withCorsHeaders(origin, h);
 }

@@ -27,6 +27,7 @@ export type Operation =
   | 'PutBucketLifecycleConfiguration'
   | 'DeleteBucketLifecycle'
   | 'GetBucketCors'
+  | 'PutBucketCors'
   | 'DeleteBucketCors'
   | 'GetBucketWebsite'
   | 'DeleteBucketWebsite'
@@ -107,6 +108,7 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutObjectTagging',
   'PutBucketPolicy',
   'PutBucketLifecycleConfiguration',
+  'PutBucketCors',
   'PutBucketLogging',
   'PutBucketNotificationConfiguration',
   'PutBucketAccelerateConfiguration',
@@ -144,10 +146,8 @@ const UNSUPPORTED_SUBRESOURCES = [
 // without one, deletes succeed, PUTs of the "off" value are accepted; other methods are NotImplemented.
 type ConfigMethods = Partial<Record<'GET' | 'PUT' | 'DELETE', Operation>>;
 const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
-  cors: { GET: 'GetBucketCors', DELETE: 'DeleteBucketCors' },
   website: { GET: 'GetBucketWebsite', DELETE: 'DeleteBucketWebsite' },
   logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
-  notification: { GET: 'GetBucketNotificationConfiguration', PUT: 'PutBucketNotificationConfiguration' },
   replication: { GET: 'GetBucketReplication', DELETE: 'DeleteBucketReplication' },
   'object-lock': { GET: 'GetObjectLockConfiguration' },
   ownershipControls: { GET: 'GetBucketOwnershipControls', DELETE: 'DeleteBucketOwnershipControls' },
@@ -182,6 +182,24 @@ function decodeSegment(raw: string): string {
     return decodeURIComponent(raw);
   } catch {
     throw new S3Error('InvalidArgument', 'The request path is not valid percent-encoded UTF-8.');
+  }
+}
+
+/**
+ * The bucket a request names (virtual-host or path style), without routing it: for what is decided
+ * before routing (CORS preflights). Undefined for the service, or a name that is not valid
+ * percent-encoding.
+ */
+export function bucketOf(rawPath: string, host: string, domains: readonly string[]): string | undefined {
+  const hostBucket = bucketFromHost(host, domains);
+  if (hostBucket !== undefined) return hostBucket;
+  const end = rawPath.indexOf('/', 1);
+  const segment = end === -1 ? rawPath.slice(1) : rawPath.slice(1, end);
+  if (segment === '') return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
   }
 }
 
@@ -246,14 +264,14 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   }
 
   if (bucket === undefined) {
-    for (const sub of [...Object.keys(BUCKET_CONFIGS), ...Object.keys(OBJECT_CONFIGS)]) {
+    for (const sub of ['cors', 'notification', ...Object.keys(BUCKET_CONFIGS), ...Object.keys(OBJECT_CONFIGS)]) {
       if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
     }
     if (method === 'GET') return { op: 'ListBuckets' };
     throw new S3Error('MethodNotAllowed');
   }
 
-  // ?acl, ?tagging, ?policy and ?lifecycle are resources of their own: a method they lack is never a DELETE
+  // ?acl, ?tagging, ?policy, ?lifecycle, ?cors and ?notification are resources of their own: a method they lack is never a DELETE
   // or PUT of the bucket or object itself.
   let routed: Route;
   const config = configRoute(method, bucket, key, query);
@@ -262,6 +280,8 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   else if (query.has('tagging')) routed = taggingRoute(method, bucket, key);
   else if (query.has('policy') || query.has('policyStatus')) routed = policyRoute(method, bucket, key, query);
   else if (query.has('lifecycle')) routed = lifecycleRoute(method, bucket, key);
+  else if (query.has('cors')) routed = corsRoute(method, bucket, key);
+  else if (query.has('notification')) routed = notificationRoute(method, bucket, key);
   else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
   else routed = objectRoute(method, bucket, key, query, headers);
   const versionId = query.get('versionId');
@@ -296,6 +316,21 @@ function lifecycleRoute(method: string, bucket: string, key: string | undefined)
   if (key !== undefined) throw new S3Error('NotImplemented', 'Lifecycle rules apply to buckets; objects have none.');
   const op: Operation | undefined =
     method === 'GET' ? 'GetBucketLifecycleConfiguration' : method === 'PUT' ? 'PutBucketLifecycleConfiguration' : method === 'DELETE' ? 'DeleteBucketLifecycle' : undefined;
+  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  return { op, bucket };
+}
+
+function notificationRoute(method: string, bucket: string, key: string | undefined): Route {
+  if (key !== undefined) throw new S3Error('NotImplemented', 'Event notifications apply to buckets; the notification sub-resource is not implemented on objects.');
+  // S3 has no DeleteBucketNotification: an empty configuration removes it.
+  const op: Operation | undefined = method === 'GET' ? 'GetBucketNotificationConfiguration' : method === 'PUT' ? 'PutBucketNotificationConfiguration' : undefined;
+  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  return { op, bucket };
+}
+
+function corsRoute(method: string, bucket: string, key: string | undefined): Route {
+  if (key !== undefined) throw new S3Error('NotImplemented', 'CORS rules apply to buckets; the cors sub-resource is not implemented on objects.');
+  const op: Operation | undefined = method === 'GET' ? 'GetBucketCors' : method === 'PUT' ? 'PutBucketCors' : method === 'DELETE' ? 'DeleteBucketCors' : undefined;
   if (op === undefined) throw new S3Error('MethodNotAllowed');
   return { op, bucket };
 }

@@ -14,8 +14,9 @@ import { isDareError } from '../../workers/format/dare-error.js';
 import type { Handler, RequestContext, Result, StreamBody } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
-import { allowedOrigin, isPreflight, preflight, withCorsHeaders } from './cors.js';
-import { ANONYMOUS_OPERATIONS, route, type Route } from './router.js';
+import { isPreflight, preflight, responseCors, type CorsDecorator } from './cors.js';
+import { ANONYMOUS_OPERATIONS, bucketOf, route, type Route } from './router.js';
+import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 
@@ -31,6 +32,8 @@ export interface HttpServerDeps {
   observe?: RequestObserver;
   /** Whether an unsigned request is admitted (bucket policies); without it, none is. */
   anonymous?: (req: AnonymousRequest) => boolean;
+  /** The CORS rules of a bucket that has some (PutBucketCors); without it, S3_API_CORS_ALLOW_ORIGIN alone decides. */
+  bucketCors?: (bucket: string) => readonly CorsRule[] | undefined;
 }
 
 interface Pending {
@@ -50,8 +53,8 @@ interface Pending {
   rawLength: number | 'chunked' | undefined;
   /** Set when the request was answered before its body was read: takes the rest, to drop it (drainBody). */
   drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
-  /** The request's Origin when CORS allows it: every response header is then exposed to it. */
-  origin: string | undefined;
+  /** Adds the CORS headers to the response when the request's Origin is allowed (bucket rules or server-wide). */
+  cors: CorsDecorator | undefined;
 }
 
 /**
@@ -115,7 +118,12 @@ function drainBody(p: Pending, then: ((close: boolean) => void) | undefined): vo
   p.drain = drain;
   // Answered before a body consumer was set up (routing or authentication failed).
   if (p.body === undefined) p.res.onData(drain);
-  else p.body.onAbort();
+  else {
+    p.body.onAbort();
+    // The body may hold the socket paused until its handler reads, which it now never will (a
+    // handler that failed after an await, e.g. a 507 once statfs answered): the rest must flow.
+    p.body.release();
+  }
 }
 
 function isStream(body: Result['body']): body is StreamBody {
@@ -300,6 +308,8 @@ export class HttpServer {
     });
     const contentLength = headers['content-length'];
     const rawLength = headers['transfer-encoding'] !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
+    // Only a request with an Origin looks up its bucket's CORS rules.
+    const bucketRules = headers.origin === undefined ? undefined : this.bucketCorsRules(rawPath, headers.host);
     const pending: Pending = {
       res,
       aborted: false,
@@ -311,7 +321,7 @@ export class HttpServer {
       ended: false,
       rawLength,
       drain: undefined,
-      origin: headers.origin === undefined ? undefined : allowedOrigin(headers.origin, this.deps.config.corsOrigins),
+      cors: headers.origin === undefined ? undefined : responseCors(method, headers, this.deps.config.corsOrigins, bucketRules),
     };
     this.inFlight.add(pending);
     res.onAborted(() => {
@@ -341,7 +351,7 @@ export class HttpServer {
       logFields.op = 'CorsPreflight';
       let result: Result;
       try {
-        result = preflight(headers, this.deps.config.corsOrigins);
+        result = preflight(headers, this.deps.config.corsOrigins, bucketRules);
       } catch (err) {
         result = this.errorResult(err, id, rawPath);
       }
@@ -433,11 +443,22 @@ export class HttpServer {
         return pending.abortController.signal;
       },
       accessKey: auth.accessKeyId,
+      // Asked only when a notification event is staged, before the response (uWS forbids later access).
+      get remoteAddress() {
+        return live() ? remoteAddress(res) : '';
+      },
     };
     this.deps.dispatch(ctx).then(
       (result) => this.finish(pending, result, id, started, logFields, method, !body.complete, result.bytesIn ?? decoder.decodedBytes),
       (err: unknown) => this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, !body.complete, decoder.decodedBytes),
     );
+  }
+
+  /** The CORS rules of the bucket the request names, when it has some. */
+  private bucketCorsRules(rawPath: string, host: string | undefined): readonly CorsRule[] | undefined {
+    if (this.deps.bucketCors === undefined) return undefined;
+    const bucket = bucketOf(rawPath, host ?? '', this.deps.config.domains);
+    return bucket === undefined ? undefined : this.deps.bucketCors(bucket);
   }
 
   private errorResult(err: unknown, id: string, resource: string): Result {
@@ -483,7 +504,7 @@ export class HttpServer {
       return;
     }
     const res = p.res;
-    const headers = p.origin === undefined ? (result.headers ?? {}) : withCorsHeaders(p.origin, result.headers ?? {});
+    const headers = p.cors === undefined ? (result.headers ?? {}) : p.cors(result.headers ?? {});
     // While draining, no connection is kept alive for another request.
     if (this.closing) closeConnection = true;
     else if (closeConnection && p.drain === undefined) {

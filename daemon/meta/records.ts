@@ -86,6 +86,34 @@ export interface BucketRecord {
   readonly versioning?: 'Suspended';
   /** Lifecycle (expiration) rules, in the order given. */
   readonly lifecycle?: readonly LifecycleRule[];
+  /** Event notification rules (PutBucketNotificationConfiguration), in the order given. */
+  readonly notification?: readonly NotificationRule[];
+  /** CORS rules (PutBucketCors), in the order given: the first that matches a request applies. */
+  readonly cors?: readonly CorsRule[];
+}
+
+/** One CORSRule, its values as the client wrote them (GetBucketCors gives them back unchanged). */
+export interface CorsRule {
+  readonly id?: string;
+  /** GET, PUT, POST, DELETE and/or HEAD. */
+  readonly allowedMethods: readonly string[];
+  /** Origins, each with at most one `*` standing for any run of characters. */
+  readonly allowedOrigins: readonly string[];
+  /** Headers a preflight may ask for (case-insensitive, at most one `*` each). */
+  readonly allowedHeaders?: readonly string[];
+  readonly exposeHeaders?: readonly string[];
+  readonly maxAgeSeconds?: number;
+}
+
+/** One QueueConfiguration: which events of which keys go to which webhook target. */
+export interface NotificationRule {
+  readonly id?: string;
+  /** The Queue ARN as the client wrote it (arn:minio:sqs:<region>:<target id>:webhook). */
+  readonly arn: string;
+  /** Event names as written (s3:ObjectCreated:*, s3:ObjectRemoved:Delete, …). */
+  readonly events: readonly string[];
+  readonly prefix?: string;
+  readonly suffix?: string;
 }
 
 export interface LifecycleRule {

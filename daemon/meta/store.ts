@@ -3,8 +3,10 @@
 // a write's promise resolves only once its commit is flushed to disk.
 
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
+import { NotificationQueue } from './notify-queue.js';
 
 export class MetaConflict extends Error {
   readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'PreconditionFailed' | 'InvalidPart';
@@ -12,6 +14,65 @@ export class MetaConflict extends Error {
     super(code);
     this.code = code;
   }
+}
+
+/**
+ * A commit LMDB could not write; nothing of it became visible. `code` names lmdb-js's error: an
+ * errno (ENOSPC, EDQUOT; EIO when the disk took only part of a page write) or an MDB_ code.
+ */
+export class MetaCommitError extends Error {
+  readonly code: string;
+  constructor(code: string, cause: unknown) {
+    super(`metadata commit failed (${code})`, { cause });
+    this.name = 'MetaCommitError';
+    this.code = code;
+  }
+}
+
+const MDB_CODES: Readonly<Record<number, string>> = { [-30792]: 'MDB_MAP_FULL', [-30791]: 'MDB_DBS_FULL', [-30788]: 'MDB_TXN_FULL' };
+
+function lmdbCode(code: unknown): string {
+  if (typeof code === 'string') return code;
+  if (typeof code !== 'number') return 'UNKNOWN';
+  for (const [name, n] of Object.entries(osConstants.errno)) if (n === code) return name;
+  return MDB_CODES[code] ?? String(code);
+}
+
+/**
+ * lmdb-js rejects every write of a failed commit with a generic Error whose `commitError` is a
+ * second promise, rejected with the real failure, that nothing handles (lmdb-js#368): handled
+ * here, in the same microtask run, before Node would call it unhandled and end the process.
+ */
+async function commitFailure(err: unknown): Promise<unknown> {
+  const detail = (err as { commitError?: unknown } | undefined)?.commitError;
+  if (!(detail instanceof Promise)) return err;
+  let cause: unknown;
+  detail.catch((e: unknown) => {
+    cause = e;
+  });
+  // lmdb-js rejects it in the same callback as the writes; a later settlement is not waited for.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return cause === undefined ? err : new MetaCommitError(lmdbCode((cause as { code?: unknown }).code), cause);
+}
+
+/**
+ * lmdb-js also makes a commit promise per event-turn batch that nothing awaits: when that commit
+ * fails (a full disk), the rejection is unhandled, although every write in the batch was rejected
+ * to its caller too, and Node would end the process. Those rejections are dropped; any other still
+ * ends the process, as Node's default does.
+ */
+let orphanCommitsTolerated = false;
+function tolerateOrphanCommitRejections(): void {
+  if (orphanCommitsTolerated) return;
+  orphanCommitsTolerated = true;
+  process.on('unhandledRejection', (reason) => {
+    const detail = (reason as { commitError?: unknown } | undefined)?.commitError;
+    if (reason instanceof Error && detail instanceof Promise) {
+      detail.catch(() => undefined);
+      return;
+    }
+    throw reason;
+  });
 }
 
 export interface ListEntry {
@@ -72,10 +133,13 @@ export class MetaStore {
   private readonly uploadIndex: Database<string, Buffer>;
   private readonly parts: Database<PartRecord, Buffer>;
   private readonly gc: Database<number, string>;
+  /** Bucket-notification events waiting for delivery; written by the in-transaction hooks (`inTxn`) of mutations. */
+  readonly notifications: NotificationQueue;
   /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
   listEntriesRead = 0;
 
   constructor(dir: string) {
+    tolerateOrphanCommitRejections();
     this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, maxDbs: 16 } as never) as RootDatabase;
     // Values as plain msgpack maps: without shared structures, msgpackr's default records carry
     // their definition inline and decoding rebuilds it every time (~20 % slower gets, measured).
@@ -87,6 +151,7 @@ export class MetaStore {
     this.uploadIndex = this.root.openDB({ name: 'upload-index', keyEncoding: 'binary' });
     this.parts = this.root.openDB({ name: 'parts', keyEncoding: 'binary', ...plain });
     this.gc = this.root.openDB({ name: 'gc' });
+    this.notifications = new NotificationQueue(this.root);
   }
 
   async close(): Promise<void> {
@@ -106,14 +171,23 @@ export class MetaStore {
         // Throwing aborts the transaction: nothing of it is written.
         throw err;
       }
-    }) as Promise<unknown> & { flushed?: Promise<void> };
+    });
+    // transaction() returns a plain promise for the commit (lmdb-js attaches `flushed` only to
+    // put/remove promises). With overlappingSync a commit may be visible before it is flushed, so
+    // the flush of this batch is awaited too: `root.flushed` read now names this batch's flush
+    // (its `then` reads the pending flush when called). In practice lmdb-js 3.5 flushes before it
+    // reports the commit (fdatasync precedes the resolution under strace), so this costs nothing;
+    // it keeps the guarantee if that changes.
+    const flushed = new Promise<void>((resolve, reject) => this.root.flushed.then(() => resolve(), reject));
+    // A failed commit is reported below; its flush outcome then matters to nobody.
+    flushed.catch(() => undefined);
     try {
       await p;
     } catch (err) {
       if (failure !== undefined) throw failure;
-      throw err;
+      throw await commitFailure(err);
     }
-    if (p.flushed) await p.flushed;
+    await flushed;
     return out;
   }
 
@@ -188,7 +262,7 @@ export class MetaStore {
    * deletion queue in the same transaction. `check` runs inside the transaction against the
    * current record (for conditional writes); throwing aborts the commit.
    */
-  putObject(bucket: string, key: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void): Promise<void> {
+  putObject(bucket: string, key: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: () => void): Promise<void> {
     return this.write(() => {
       if (!this.buckets.get(bucket)) throw new MetaConflict('NoSuchBucket');
       const k = objectKey(bucket, key);
@@ -198,6 +272,7 @@ export class MetaStore {
       const kept = new Set(filesOf(record));
       if (old) this.queueFiles(filesOf(old).filter((f) => !kept.has(f)));
       void this.objects.put(k, record);
+      inTxn?.();
     });
   }
 
@@ -218,8 +293,10 @@ export class MetaStore {
     });
   }
 
-  deleteObject(bucket: string, key: string): Promise<boolean> {
+  deleteObject(bucket: string, key: string, inTxn?: () => void): Promise<boolean> {
     return this.write(() => {
+      // S3 answers (and notifies) a delete of a missing key as a delete.
+      inTxn?.();
       const k = objectKey(bucket, key);
       const old = this.objects.get(k);
       if (!old) return false;
@@ -230,17 +307,18 @@ export class MetaStore {
   }
 
   /** Deletes many keys in one commit; returns which existed. */
-  deleteObjects(bucket: string, keys: string[]): Promise<boolean[]> {
-    return this.write(() =>
-      keys.map((key) => {
+  deleteObjects(bucket: string, keys: string[], inTxn?: () => void): Promise<boolean[]> {
+    return this.write(() => {
+      inTxn?.();
+      return keys.map((key) => {
         const k = objectKey(bucket, key);
         const old = this.objects.get(k);
         if (!old) return false;
         this.queueFiles(filesOf(old));
         void this.objects.remove(k);
         return true;
-      }),
-    );
+      });
+    });
   }
 
   /**
@@ -248,18 +326,19 @@ export class MetaStore {
    * (same ETag and mtime): a version written after the caller looked is never deleted. Returns
    * how many were deleted. For background deletions (lifecycle expiry).
    */
-  deleteObjectsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>): Promise<number> {
+  deleteObjectsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>, inTxn?: (deleted: string[]) => void): Promise<number> {
     return this.write(() => {
-      let n = 0;
+      const deleted: string[] = [];
       for (const e of expected) {
         const k = objectKey(bucket, e.key);
         const cur = this.objects.get(k);
         if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) continue;
         this.queueFiles(filesOf(cur));
         void this.objects.remove(k);
-        n++;
+        deleted.push(e.key);
       }
-      return n;
+      if (deleted.length > 0) inTxn?.(deleted);
+      return deleted.length;
     });
   }
 
@@ -353,7 +432,7 @@ export class MetaStore {
    * records go, and parts not used by the object (and the replaced object's files) are queued.
    * `check` runs first against the current record (conditional writes); throwing changes nothing.
    */
-  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void): Promise<void> {
+  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: () => void): Promise<void> {
     return this.write(() => {
       if (!this.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
       if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
@@ -374,6 +453,7 @@ export class MetaStore {
       if (old) this.queueFiles(filesOf(old).filter((f) => !used.has(f)));
       void this.objects.put(k, record);
       this.removeUpload(upload);
+      inTxn?.();
     });
   }
 

@@ -1,11 +1,11 @@
-// Bucket configurations s3d does not keep (CORS rules per bucket, website, logging, notifications,
-// replication, Object Lock, ownership controls, public access block, transfer acceleration,
-// requester pays). Reading one answers exactly what S3 answers for a bucket that never had it,
-// deleting one succeeds (there is nothing to delete), and writing the "off" value (an empty
-// logging or notification document, Suspended acceleration, BucketOwner pays) is accepted because
-// it is what s3d does anyway. Writing anything else stays 501 NotImplemented: a configuration is
-// never stored and ignored. Tools that read every bucket setting (Terraform's aws_s3_bucket, mc
-// stat, s3api scripts) then work against s3d.
+// Bucket configurations s3d does not keep (website, logging, replication, Object Lock,
+// ownership controls, public access block, transfer acceleration, requester pays). Reading
+// one answers exactly what S3 answers for a bucket that never had it, deleting one succeeds (there
+// is nothing to delete), and writing the "off" value (an empty logging document,
+// Suspended acceleration, BucketOwner pays) is accepted because it is what s3d does anyway.
+// Writing anything else stays 501 NotImplemented: a configuration is never stored and ignored.
+// Tools that read every bucket setting (Terraform's aws_s3_bucket, mc stat, s3api scripts) then
+// work against s3d.
 import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import { requireBucket, type OpsEnv } from './env.js';
@@ -63,14 +63,10 @@ const noObjectLock: OpHandler = async (env, ctx) => {
 };
 
 export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
-  GetBucketCors: absent('NoSuchCORSConfiguration'),
-  DeleteBucketCors: deleted,
   GetBucketWebsite: absent('NoSuchWebsiteConfiguration'),
   DeleteBucketWebsite: deleted,
   GetBucketLogging: empty('BucketLoggingStatus'),
   PutBucketLogging: acceptOff('BucketLoggingStatus', 'Server access logging', (c) => c.LoggingEnabled === undefined),
-  GetBucketNotificationConfiguration: empty('NotificationConfiguration'),
-  PutBucketNotificationConfiguration: acceptOff('NotificationConfiguration', 'Bucket event notification', (c) => Object.keys(c).length === 0),
   GetBucketReplication: absent('ReplicationConfigurationNotFoundError'),
   DeleteBucketReplication: deleted,
   GetObjectLockConfiguration: absent('ObjectLockConfigurationNotFoundError'),

@@ -10,6 +10,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
 import { copyTags, tagsField } from './tagging.js';
+import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
@@ -127,12 +128,14 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
         sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey, customerKeyMd5: encReq.keyMd5 },
         ...tagsField(tags),
       };
+      const events = requestEvents(env, ctx, dstBucket);
       await env.meta
         .putObject(ctx.bucket!, dstKey, record, (current) => {
           // The data file is shared with the record being replaced: only proceed if it still is that record.
           if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
-        })
+        }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
         .catch(metaError);
+      events?.wake();
       return copyResult(record.etag, mtime, sseResponseHeaders(record.sse));
     } finally {
       objectKey.fill(0);
@@ -161,7 +164,9 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
     };
-    await env.meta.putObject(ctx.bucket!, dstKey, record).catch(metaError);
+    const events = requestEvents(env, ctx, dstBucket);
+    await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
+    events?.wake();
     return copyResult(etag, mtime, sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled));
   } catch (err) {
     await discardWritten(env, written);

@@ -4,13 +4,14 @@
 import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { requestEvents } from './notification.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, type XmlObject } from './xml.js';
 
 const MAX_KEYS = 1000;
 
 export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const bucket = requireBucket(env, ctx.bucket);
   const doc = parseXml(await ctx.body.readAll(2 * 1024 * 1024));
   const root = doc.Delete as Record<string, unknown> | undefined;
   if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
@@ -31,7 +32,10 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       errors.push({ Key: key, VersionId: String(version), Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
     } else valid.push(key);
   }
-  await env.meta.deleteObjects(ctx.bucket!, valid).catch(metaError);
+  // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
+  const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
+  await env.meta.deleteObjects(ctx.bucket!, valid, events?.removed(valid)).catch(metaError);
+  events?.wake();
   const body: XmlObject = {
     Deleted: quiet ? [] : valid.map((k) => ({ Key: k })),
     Error: errors,

@@ -9,16 +9,22 @@ import type { KeyProvider } from '../kms/provider.js';
 import { MetaConflict, type MetaStore } from '../meta/store.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { FileStore } from '../storage/files.js';
+import type { DiskSpace } from '../storage/disk-space.js';
 import type { ObjectKeyCache } from '../sse/key-cache.js';
+import type { WebhookNotifier } from '../notify/webhook.js';
 
 export interface OpsEnv {
   readonly config: Config;
   readonly log: Logger;
   readonly meta: MetaStore;
   readonly files: FileStore;
+  /** Free space of the data filesystem (the S3_MIN_FREE_DISK reserve); absent: not checked. */
+  readonly disk?: DiskSpace;
   readonly pool: CryptoPool | null;
   readonly kms: KeyProvider | null;
   readonly objectKeys?: ObjectKeyCache;
+  /** Bucket-notification webhook targets (ops/notification.ts stages events for them); absent: none. */
+  readonly notify?: WebhookNotifier;
   /** The access keys, for requests that authenticate inside their body (POST form uploads). */
   readonly credentials: Credentials;
 }

@@ -21,10 +21,12 @@ import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
 import { ABSENT_CONFIG_HANDLERS } from './absent-config.js';
 import { handleGetObjectAttributes } from './attributes.js';
+import { handleDeleteBucketCors, handleGetBucketCors, handlePutBucketCors } from './bucket-cors.js';
 import { handleDeleteBucketLifecycle, handleGetBucketLifecycle, handlePutBucketLifecycle } from './lifecycle.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './policy.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
 import { handleDeleteObjects } from './delete-objects.js';
+import { handleGetBucketNotification, handlePutBucketNotification } from './notification.js';
 import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
@@ -68,6 +70,11 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketLifecycleConfiguration: handleGetBucketLifecycle,
   PutBucketLifecycleConfiguration: handlePutBucketLifecycle,
   DeleteBucketLifecycle: handleDeleteBucketLifecycle,
+  GetBucketCors: handleGetBucketCors,
+  PutBucketCors: handlePutBucketCors,
+  DeleteBucketCors: handleDeleteBucketCors,
+  GetBucketNotificationConfiguration: handleGetBucketNotification,
+  PutBucketNotificationConfiguration: handlePutBucketNotification,
   GetBucketPolicy: handleGetBucketPolicy,
   PutBucketPolicy: handlePutBucketPolicy,
   DeleteBucketPolicy: handleDeleteBucketPolicy,

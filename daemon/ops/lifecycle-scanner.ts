@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { expiryOf, uploadExpired } from './lifecycle.js';
 import { MetaConflict, type MetaStore } from '../meta/store.js';
+import type { WebhookNotifier } from '../notify/webhook.js';
+import { bucketEvents, LIFECYCLE_ORIGIN } from './notification.js';
 
 const PAGE = 1000;
 const FIRST_SCAN_DELAY_MS = 5_000;
@@ -30,6 +32,8 @@ export class LifecycleScanner {
     private readonly meta: MetaStore,
     private readonly log: Logger,
     private readonly intervalMs: number,
+    /** Expired objects are notified as s3:ObjectRemoved:Delete (as MinIO does) to these targets. */
+    private readonly notify?: { readonly notifier: WebhookNotifier; readonly region: string },
   ) {}
 
   start(): void {
@@ -68,10 +72,13 @@ export class LifecycleScanner {
             return e !== undefined && e.at <= now;
           });
           if (due.length > 0) {
+            const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket.name), () => LIFECYCLE_ORIGIN);
             const n = await this.meta.deleteObjectsIfUnchanged(
               bucket.name,
               due.map(({ key, record }) => ({ key, etag: record.etag, mtime: record.mtime })),
+              events?.removed(due.map(({ key }) => key)),
             );
+            events?.wake();
             result.expired += n;
           }
           if (!page.isTruncated || page.next === undefined) break;

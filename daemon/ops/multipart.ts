@@ -13,6 +13,7 @@ import { loadCopySource, readCopySource } from './copy.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
+import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, writeEncryption } from './object.js';
 import { intParam, keyEncoder } from './query.js';
@@ -236,7 +237,9 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     ...(up.sse ? { sse: up.sse } : {}),
     ...tagsField(up.tags),
   };
-  await env.meta.completeUpload(up, record, check).catch(metaError);
+  const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
+  await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
+  events?.wake();
   const bucket = env.meta.getBucket(up.bucket);
   return {
     status: 200,

@@ -10,6 +10,8 @@ import { createMd5 } from '../crypto/hasher.js';
 import { S3Error } from '../errors.js';
 import type { DataRef, PartRecord } from '../meta/records.js';
 import type { DataFile, FileStore } from '../storage/files.js';
+import type { DiskSpace } from '../storage/disk-space.js';
+import { storageFull } from './storage-full.js';
 import { sharedInlineArena } from '../crypto/slot-arena.js';
 import { encryptedSize, openInto, planRange, sealBuffer } from '../../workers/format/index.js';
 import { derivePartKey } from '../sse/object-key.js';
@@ -18,6 +20,8 @@ export interface DataEnv {
   pool: CryptoPool | null;
   files: FileStore;
   inlineThreshold: number;
+  /** Free space of the data filesystem: writes that would eat into its reserve are refused. */
+  disk?: DiskSpace;
   /** Data files already opened by the caller (reads use these instead of opening by id). */
   handles?: Map<string, DataFile>;
   /**
@@ -50,8 +54,16 @@ export async function writeData(
 ): Promise<WrittenData> {
   const declared = opts.declaredLength;
   const storedGuess = declared === undefined ? Infinity : opts.key ? encryptedSize(declared) : declared;
-  if (storedGuess <= env.inlineThreshold) return writeInline(source, opts);
-  return writeFile(env, source, opts);
+  // Refused before a byte is read when it would not leave the free-space reserve (the reserve
+  // alone when the length is unknown); counted against the free space while it is written.
+  const hold = await env.disk?.hold(storedGuess === Infinity ? 0 : storedGuess);
+  if (env.disk !== undefined && hold === undefined) throw storageFull();
+  try {
+    if (storedGuess <= env.inlineThreshold) return await writeInline(source, opts);
+    return await writeFile(env, source, opts);
+  } finally {
+    hold?.release();
+  }
 }
 
 async function writeInline(source: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; declaredLength: number | undefined }): Promise<WrittenData> {

@@ -10,13 +10,14 @@ import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject,
 import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
+import { requestEvents } from './notification.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
 
 export function dataEnv(env: OpsEnv): DataEnv {
-  return { pool: env.pool, files: env.files, inlineThreshold: env.config.inlineThreshold };
+  return { pool: env.pool, files: env.files, inlineThreshold: env.config.inlineThreshold, disk: env.disk };
 }
 
 /** Checksum headers to echo on a write response. */
@@ -100,7 +101,9 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
     };
-    await env.meta.putObject(ctx.bucket!, key, record, check).catch(metaError);
+    const events = requestEvents(env, ctx, bucket);
+    await env.meta.putObject(ctx.bucket!, key, record, check, events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
+    events?.wake();
     return {
       status: 200,
       headers: { etag: quoteETag(etag), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
@@ -269,7 +272,8 @@ export function handleHeadObject(env: OpsEnv, ctx: RequestContext): Promise<Resu
 }
 
 export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  await env.meta.deleteObject(ctx.bucket!, ctx.key!).catch(metaError);
+  const events = requestEvents(env, ctx, requireBucket(env, ctx.bucket));
+  await env.meta.deleteObject(ctx.bucket!, ctx.key!, events?.removed([ctx.key!])).catch(metaError);
+  events?.wake();
   return { status: 204 };
 }

@@ -17,6 +17,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, needsMd5, writeEncryption, MAX_OBJECT_SIZE } from './object.js';
 import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
+import { requestEvents } from './notification.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
 
@@ -284,7 +285,9 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
     };
-    await env.meta.putObject(bucketName, key, record).catch(metaError);
+    const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
+    await env.meta.putObject(bucketName, key, record, undefined, events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
+    events?.wake();
     const scheme = ctx.secure ? 'https' : 'http';
     const location = `${scheme}://${ctx.headers.host ?? 'localhost'}/${encodeURIComponent(bucketName)}/${key.split('/').map(encodeURIComponent).join('/')}`;
     return successResult(fields, bucketName, key, etag, location, { ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled) });

@@ -29,6 +29,8 @@ export interface RequestContext {
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   readonly accessKey: string;
+  /** The client's IP address (read from the socket only when asked: event notifications). */
+  readonly remoteAddress?: string;
 }
 
 export interface StreamBody {

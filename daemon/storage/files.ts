@@ -342,6 +342,11 @@ export class DataWriter {
   private unsynced = 0;
   private backgroundSync: Promise<void> | undefined;
   private syncFailure: unknown;
+  /**
+   * Positional writes still on the thread pool (up to two run at once): discard() waits for them,
+   * since a descriptor closed under a queued write could be reused by another file meanwhile.
+   */
+  private readonly writing = new Set<Promise<unknown>>();
 
   /** Told about a file written wholly through the page cache once it is committed. */
   private readonly warm: WarmFiles | undefined;
@@ -380,8 +385,13 @@ export class DataWriter {
     while (off < buf.length) {
       // A short O_DIRECT write leaves the rest unaligned: it continues on the buffered descriptor.
       const use = off === 0 ? fd : this.fdFor(buf.subarray(off), base + off);
-      const n = await fsCall<number>((cb) => writeCb(use, buf, off, buf.length - off, base + off, cb));
-      off += n;
+      const written = fsCall<number>((cb) => writeCb(use, buf, off, buf.length - off, base + off, cb));
+      this.writing.add(written);
+      try {
+        off += await written;
+      } finally {
+        this.writing.delete(written);
+      }
     }
     // Large uploads flush as they go, so the fdatasync before the acknowledgement has only the
     // tail left to write out (one 64 MiB stream: ~60 ms of disk time otherwise all at the end).
@@ -426,6 +436,7 @@ export class DataWriter {
 
   /** Removes the file (aborted upload, failed verification). Never throws. */
   async discard(): Promise<void> {
+    await Promise.allSettled(this.writing);
     await this.backgroundSync;
     if (!this.closed) {
       this.closed = true;

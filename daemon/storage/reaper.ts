@@ -24,12 +24,17 @@ export class Reaper {
     this.timer.unref();
   }
 
-  /** Runs one pass now unless one is running. */
+  /** Runs one pass now unless one is running. Never rejects: a failed pass is retried by the next. */
   kick(graceMs = GRACE_MS): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.running ??= this.pass(graceMs).finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.pass(graceMs)
+      .catch((err: unknown) => {
+        // A full disk can fail the commit that dequeues the deleted files: they stay queued.
+        this.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not update the deletion queue; retrying');
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 

@@ -240,7 +240,7 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
   // Configurations s3d does not keep read as absent (s3-absent-config.test.ts); writing them is NotImplemented.
   await expectSdkError(t, s3.send(new GetBucketCorsCommand({ Bucket: b })), 'NoSuchCORSConfiguration', 404, 'GetBucketCors');
   const cases: Array<[string, string, string]> = [
-    ['PUT', `/${b}`, 'cors'],
+    ['PUT', `/${b}/k`, 'cors'],
     ['PUT', `/${b}`, 'website'],
     ['PUT', `/${b}`, 'replication'],
     ['GET', `/${b}/k`, 'cors'],

@@ -2,10 +2,14 @@
 // body is at most 16 MiB: the rest of the body is read and dropped, so a client that writes its
 // whole body before reading the answer (boto3) sees the S3 error instead of a reset, and the next
 // request on the connection is served. Longer bodies, or chunked ones that pass the bound, close
-// the connection. Raw sockets, so what goes over the wire is exactly what the test says.
+// the connection. Raw sockets, so what goes over the wire is exactly what the test says; and with
+// the SDK on one keep-alive connection, requests that handlers refuse without reading the body.
 import t from 'tap';
 import { connect, type Socket } from 'node:net';
+import { Agent as HttpAgent } from 'node:http';
+import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, startDaemonFor } from '../helpers/daemon.js';
+import { clientFor, createBucket } from '../helpers/s3.js';
 import { pollUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -127,4 +131,27 @@ t.test('bodies past 16 MiB: the connection is closed after the error', async (t)
   // pino writes asynchronously: the line can reach the log pipe a little after the close.
   const rejected = await pollUntil(() => d.logs.filter((l) => l.includes('"op":"PutObject"') && l.includes('"status":403')).length, (n) => n >= 4, 5000, 20);
   t.equal(rejected, 4, 'and the daemon logged it as the fourth rejected PutObject (403)');
+});
+
+t.test('after a handler refuses a request without reading its body, the next request on the connection is served', async (t) => {
+  // One keep-alive connection for the whole client; a hang shows as the SDK's request timeout.
+  const s3 = clientFor(d, {
+    maxAttempts: 1,
+    requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 1 }), requestTimeout: 5000 },
+  });
+  t.teardown(() => s3.destroy());
+  const bucket = await createBucket(s3);
+  const cases: Array<[string, () => Promise<unknown>]> = [
+    ['a small XML body to a missing bucket', () => s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'no-such-bucket-rb', LifecycleConfiguration: { Rules: [{ ID: 'x', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }] } }))],
+    ['a 2 MiB object to a missing bucket', () => s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket-rb', Key: 'k', Body: Buffer.alloc(2 * MiB, 1) }))],
+    ['a refused write option', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: Buffer.alloc(MiB, 2), StorageClass: 'GLACIER' }))],
+  ];
+  for (const [what, call] of cases) {
+    await call().then(
+      () => t.fail(`${what}: should have been refused`),
+      (err: { $metadata?: { httpStatusCode?: number } }) => t.equal(err.$metadata?.httpStatusCode, err.$metadata?.httpStatusCode === 404 ? 404 : 400, `${what} is refused`),
+    );
+    const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    t.equal(list.$metadata.httpStatusCode, 200, `${what}: the next request on the same connection is answered`);
+  }
 });

@@ -1,7 +1,9 @@
 // http/cors.ts on its own: the S3_API_CORS_ALLOW_ORIGIN grammar, origin matching (exact, one
-// wildcard, case), the preflight answer, and the headers added to a response.
+// wildcard, case), the preflight answer, and the headers added to a response; a bucket's own
+// rules (first match by origin, method and requested headers) and the headers S3 answers with.
 import t from 'tap';
-import { allowedOrigin, isPreflight, parseCorsOrigins, preflight, withCorsHeaders } from '../../../../daemon/http/cors.js';
+import { allowedOrigin, isPreflight, matchBucketCors, parseCorsOrigins, preflight, responseCors, withCorsHeaders } from '../../../../daemon/http/cors.js';
+import type { CorsRule } from '../../../../daemon/meta/records.js';
 
 t.test('S3_API_CORS_ALLOW_ORIGIN values', async (t) => {
   t.strictSame(parseCorsOrigins(undefined), ['*'], 'unset: any origin, as MinIO');
@@ -44,4 +46,59 @@ t.test('preflight answers and response headers', async (t) => {
   t.equal(h.vary, 'Origin, Access-Control-Request-Method', 'an existing Vary is kept');
   t.strictSame(h['access-control-expose-headers']?.split(', ').sort(), ['etag', 'x-amz-meta-k', 'x-amz-request-id']);
   t.equal(withCorsHeaders('https://a', {}).vary, 'Origin');
+});
+
+const RULES: CorsRule[] = [
+  { id: 'app', allowedMethods: ['GET', 'PUT'], allowedOrigins: ['https://app.example.com', 'https://*.corp.example'], allowedHeaders: ['content-type', 'X-Amz-*'], exposeHeaders: ['ETag', 'x-amz-meta-album'], maxAgeSeconds: 600 },
+  { allowedMethods: ['GET', 'HEAD'], allowedOrigins: ['*'] },
+];
+const ask = (origin: string, method: string, requestHeaders?: string): Record<string, string> => ({
+  origin,
+  'access-control-request-method': method,
+  ...(requestHeaders !== undefined ? { 'access-control-request-headers': requestHeaders } : {}),
+});
+
+t.test('bucket rules: the first rule matching origin, method and every requested header', async (t) => {
+  t.equal(matchBucketCors(RULES, 'OPTIONS', ask('https://app.example.com', 'PUT', 'Content-Type, x-amz-date'))?.id, 'app', 'headers compare case-insensitively, with wildcards');
+  t.equal(matchBucketCors(RULES, 'OPTIONS', ask('https://build.corp.example', 'PUT'))?.id, 'app', 'wildcard origin');
+  t.equal(matchBucketCors(RULES, 'OPTIONS', ask('HTTPS://APP.EXAMPLE.COM', 'PUT'))?.id, 'app', 'origins compare case-insensitively');
+  t.equal(matchBucketCors(RULES, 'OPTIONS', ask('https://evil.example', 'PUT')), undefined, 'no rule allows PUT from elsewhere');
+  t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://evil.example', 'GET')), RULES[1], 'the * rule');
+  t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://app.example.com', 'PUT', 'content-type,x-custom')), undefined, 'one header not allowed: no rule');
+  t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://app.example.com', 'GET', 'x-custom')), undefined, 'the * rule allows no header');
+  t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://app.example.com', 'DELETE')), undefined);
+  t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://corp.example', 'PUT')), undefined, 'the wildcard needs its dot');
+  t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://x.corp.example.evil', 'PUT')), undefined);
+  t.equal(matchBucketCors(RULES, 'PUT', { origin: 'https://app.example.com' })?.id, 'app', 'an actual request: its own method');
+  t.equal(matchBucketCors(RULES, 'DELETE', { origin: 'https://app.example.com' }), undefined);
+  t.equal(matchBucketCors(RULES, 'GET', { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' }), undefined, 'Access-Control-Request-Method decides wherever it is sent (as on S3)');
+  t.equal(matchBucketCors(RULES, 'GET', { origin: '' }), undefined);
+  t.equal(matchBucketCors([{ allowedMethods: ['GET'], allowedOrigins: [''] }], 'GET', { origin: '' }), undefined, 'an empty AllowedOrigin matches nothing');
+  t.equal(matchBucketCors([{ allowedMethods: ['GET'], allowedOrigins: ['http://localhost:*'] }], 'GET', { origin: 'http://localhost:5173' })?.allowedOrigins[0], 'http://localhost:*');
+});
+
+t.test('bucket rules: preflight answers and response headers as S3 gives them', async (t) => {
+  t.equal(preflight(ask('https://app.example.com', 'PUT'), [], RULES).status, 200, 'bucket rules apply even with the server-wide list off');
+  t.throws(() => preflight(ask('https://app.example.com', 'DELETE'), ['*'], RULES), { code: 'AccessForbidden', message: /CORSResponse: This CORS request is not allowed/ }, 'and override a server-wide *');
+
+  const pre = responseCors('OPTIONS', ask('https://app.example.com', 'PUT', 'Content-Type,X-Amz-Date'), [], RULES)!({});
+  t.strictSame(pre, {
+    'access-control-allow-origin': 'https://app.example.com',
+    'access-control-allow-credentials': 'true',
+    'access-control-allow-methods': 'GET, PUT',
+    'access-control-allow-headers': 'content-type, x-amz-date',
+    'access-control-expose-headers': 'ETag, x-amz-meta-album',
+    'access-control-max-age': '600',
+    vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
+  });
+  const any = responseCors('GET', { origin: 'https://elsewhere.example' }, [], RULES)!({ etag: '"e"' });
+  t.strictSame(any, {
+    etag: '"e"',
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'GET, HEAD',
+    vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
+  }, 'a * rule: *, no credentials, no max-age or expose headers it does not set');
+  t.equal(responseCors('DELETE', { origin: 'https://app.example.com' }, ['*'], RULES), undefined, 'no rule matches: no CORS header, whatever the server-wide list says');
+  t.equal(responseCors('GET', { origin: 'https://a' }, ['*'], undefined)!({})['access-control-allow-origin'], 'https://a', 'no bucket rules: the server-wide list');
+  t.equal(responseCors('GET', { origin: 'https://a' }, [], undefined), undefined);
 });

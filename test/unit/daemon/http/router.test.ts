@@ -2,7 +2,7 @@
 // virtual-host-style addressing, percent-decoding, key length, and unsupported sub-resources.
 import t from 'tap';
 import { S3Error } from '../../../../daemon/errors.js';
-import { ANONYMOUS_OPERATIONS, BODY_OPERATIONS, MAX_KEY_BYTES, bucketFromHost, route, type Route } from '../../../../daemon/http/router.js';
+import { ANONYMOUS_OPERATIONS, BODY_OPERATIONS, MAX_KEY_BYTES, bucketFromHost, bucketOf, route, type Route } from '../../../../daemon/http/router.js';
 
 const DOMAINS = ['s3.example.com', 'localhost'];
 
@@ -251,6 +251,28 @@ t.test('?lifecycle is a bucket resource', async (t) => {
   t.ok(BODY_OPERATIONS.has('PutBucketLifecycleConfiguration'));
 });
 
+t.test('?cors is a bucket resource: GET, PUT and DELETE', async (t) => {
+  t.strictSame(r('GET', '/bkt?cors'), { op: 'GetBucketCors', bucket: 'bkt' });
+  t.strictSame(r('PUT', '/bkt?cors='), { op: 'PutBucketCors', bucket: 'bkt' });
+  t.strictSame(r('DELETE', '/bkt?cors'), { op: 'DeleteBucketCors', bucket: 'bkt' });
+  t.strictSame(r('PUT', '/?cors', { host: 'bkt.localhost' }), { op: 'PutBucketCors', bucket: 'bkt', virtualHost: true });
+  t.strictSame(r('GET', '/bkt?list-type=2&cors'), { op: 'GetBucketCors', bucket: 'bkt' }, 'cors wins over listing parameters');
+  for (const m of ['HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?cors')), 'MethodNotAllowed', `${m} ?cors`);
+  for (const m of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(m, '/bkt/k?cors')), 'NotImplemented', `${m} on an object: objects have no CORS rules`);
+  t.equal(codeOf(() => r('PUT', '/?cors')), 'NotImplemented', 'nor has the service');
+  t.ok(BODY_OPERATIONS.has('PutBucketCors'));
+});
+
+t.test('bucketOf names the bucket before routing', async (t) => {
+  t.equal(bucketOf('/bkt/a/b', '127.0.0.1:9000', ['localhost']), 'bkt');
+  t.equal(bucketOf('/bkt', '127.0.0.1:9000', []), 'bkt');
+  t.equal(bucketOf('/bkt/', '127.0.0.1:9000', []), 'bkt');
+  t.equal(bucketOf('/a/b', 'bkt.localhost:9000', ['localhost']), 'bkt', 'virtual-host style');
+  t.equal(bucketOf('/', '127.0.0.1', []), undefined, 'the service');
+  t.equal(bucketOf('/b%ZZ/k', '127.0.0.1', []), undefined, 'not percent-encoding');
+  t.equal(bucketOf('/b%2Dx/k', '127.0.0.1', []), 'b-x');
+});
+
 t.test('bucketFromHost', async (t) => {
   t.equal(bucketFromHost('a.localhost', ['localhost']), 'a');
   t.equal(bucketFromHost('a.localhost:80', ['localhost']), 'a');
@@ -274,8 +296,6 @@ t.test('?acl: GET and PUT on buckets and objects, nothing else (never a delete)'
 
 t.test('configurations s3d does not keep: reads, deletes and off-value PUTs route; anything else is NotImplemented', async (t) => {
   const bucketOps: Array<[string, string, string]> = [
-    ['GET', 'cors', 'GetBucketCors'],
-    ['DELETE', 'cors', 'DeleteBucketCors'],
     ['GET', 'website', 'GetBucketWebsite'],
     ['DELETE', 'website', 'DeleteBucketWebsite'],
     ['GET', 'logging', 'GetBucketLogging'],
@@ -295,7 +315,7 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     ['PUT', 'requestPayment', 'PutBucketRequestPayment'],
   ];
   for (const [method, sub, op] of bucketOps) t.strictSame(r(method, `/bkt?${sub}`), { op, bucket: 'bkt' }, `${method} /bkt?${sub}`);
-  for (const [method, sub] of [['PUT', 'cors'], ['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['PUT', 'object-lock'], ['PUT', 'ownershipControls'], ['PUT', 'publicAccessBlock'], ['POST', 'cors'], ['HEAD', 'website']]) {
+  for (const [method, sub] of [['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['PUT', 'object-lock'], ['PUT', 'ownershipControls'], ['PUT', 'publicAccessBlock'], ['HEAD', 'website']]) {
     t.equal(codeOf(() => r(method!, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
   }
   t.strictSame(r('GET', '/bkt/k?retention'), { op: 'GetObjectRetention', bucket: 'bkt', key: 'k' });
@@ -311,4 +331,14 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
   for (const sub of ['retention', 'legal-hold']) t.equal(codeOf(() => r('GET', `/bkt?${sub}`)), 'NotImplemented', `GET /bkt?${sub}`);
   for (const sub of ['cors', 'retention']) t.equal(codeOf(() => r('GET', `/?${sub}`)), 'NotImplemented', `GET /?${sub}`);
   t.ok(BODY_OPERATIONS.has('PutBucketLogging') && BODY_OPERATIONS.has('PutBucketNotificationConfiguration'), 'off-value PUTs read their documents');
+});
+
+t.test('?notification is a bucket resource: GET and PUT (an empty document removes it)', async (t) => {
+  t.strictSame(r('GET', '/bkt?notification'), { op: 'GetBucketNotificationConfiguration', bucket: 'bkt' });
+  t.strictSame(r('PUT', '/bkt?notification='), { op: 'PutBucketNotificationConfiguration', bucket: 'bkt' });
+  t.strictSame(r('GET', '/?notification', { host: 'bkt.localhost' }), { op: 'GetBucketNotificationConfiguration', bucket: 'bkt', virtualHost: true });
+  for (const m of ['DELETE', 'HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?notification')), 'MethodNotAllowed', `${m} ?notification`);
+  t.equal(codeOf(() => r('GET', '/bkt/k?notification')), 'NotImplemented', 'objects have none');
+  t.equal(codeOf(() => r('GET', '/?notification')), 'NotImplemented', 'nor has the service');
+  t.ok(BODY_OPERATIONS.has('PutBucketNotificationConfiguration'));
 });

@@ -1,0 +1,92 @@
+// The JSON a webhook receives for one event, in MinIO's shape: `{"EventName", "Key", "Records":
+// [one S3 event record]}`, the record as AWS documents it with MinIO's values (eventVersion 2.0,
+// eventSource minio:s3, `s3:`-prefixed eventName, the key query-escaped, a `source` block).
+// Pure.
+
+import type { EventName } from './rules.js';
+
+/** Who caused the event. */
+export interface EventOrigin {
+  readonly requestId: string;
+  /** Access key of the request ('' for anonymous requests and the lifecycle scan). */
+  readonly principalId: string;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+}
+
+/** What a created event says about the object (removed events carry the key only). */
+export interface EventObject {
+  readonly size: number;
+  readonly etag: string;
+  readonly mtime: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly userMeta: Readonly<Record<string, string>>;
+}
+
+export interface EventInput {
+  readonly name: EventName;
+  readonly region: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly configurationId: string;
+  readonly origin: EventOrigin;
+  /** For created events. */
+  readonly object?: EventObject;
+  /** Event time, ms since the epoch. */
+  readonly time: number;
+}
+
+/** Go's url.QueryEscape, which MinIO applies to the key: only A-Z a-z 0-9 - _ . ~ stay, space is '+'. */
+export function queryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, '+');
+}
+
+/** x-amz-meta-foo-bar → X-Amz-Meta-Foo-Bar (Go's canonical header form, as MinIO reports it). */
+function canonicalHeader(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
+}
+
+/** A hex nanosecond timestamp, as MinIO's sequencer (the object's modification time). */
+function sequencer(ms: number): string {
+  return (BigInt(Math.trunc(ms)) * 1_000_000n).toString(16).toUpperCase();
+}
+
+export function eventRecord(e: EventInput): Record<string, unknown> {
+  const o = e.object;
+  const object: Record<string, unknown> = { key: queryEscape(e.key) };
+  if (o !== undefined) {
+    object.size = o.size;
+    object.eTag = o.etag;
+    const contentType = o.headers['content-type'];
+    if (contentType !== undefined) object.contentType = contentType;
+    const meta: Record<string, string> = {};
+    if (contentType !== undefined) meta['content-type'] = contentType;
+    for (const [k, v] of Object.entries(o.userMeta)) meta[canonicalHeader(k)] = v;
+    object.userMetadata = meta;
+  }
+  object.sequencer = sequencer(o?.mtime ?? e.time);
+  return {
+    eventVersion: '2.0',
+    eventSource: 'minio:s3',
+    awsRegion: e.region,
+    eventTime: new Date(e.time).toISOString(),
+    eventName: e.name,
+    userIdentity: { principalId: e.origin.principalId },
+    requestParameters: { principalId: e.origin.principalId, region: e.region, sourceIPAddress: e.origin.sourceIp },
+    responseElements: { 'x-amz-request-id': e.origin.requestId },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: e.configurationId,
+      bucket: { name: e.bucket, ownerIdentity: { principalId: e.origin.principalId }, arn: `arn:aws:s3:::${e.bucket}` },
+      object,
+    },
+    source: { host: e.origin.sourceIp, port: '', userAgent: e.origin.userAgent },
+  };
+}
+
+/** The body POSTed to a webhook for one event. */
+export function webhookBody(e: EventInput): string {
+  return JSON.stringify({ EventName: e.name, Key: `${e.bucket}/${e.key}`, Records: [eventRecord(e)] });
+}

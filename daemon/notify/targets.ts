@@ -1,0 +1,156 @@
+// Webhook targets for bucket event notifications, from the environment as MinIO names them under
+// s3d's prefix: S3_NOTIFY_WEBHOOK_<FIELD>_<ID> configures target <ID>, the un-suffixed
+// S3_NOTIFY_WEBHOOK_<FIELD> the default target `_` (MinIO's `notify_webhook:_`). Pure: env in,
+// frozen targets out (client certificate files are only checked for readability); every error
+// names the variable. Also the target ARN format.
+
+import { accessSync, constants } from 'node:fs';
+
+export const DEFAULT_TARGET_ID = '_';
+export const DEFAULT_QUEUE_LIMIT = 100_000;
+const MAX_QUEUE_LIMIT = 10_000_000;
+
+export class NotifyConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotifyConfigError';
+  }
+}
+
+export interface WebhookTarget {
+  /** The ARN's target id (`PRIMARY` for S3_NOTIFY_WEBHOOK_*_PRIMARY, `_` for the un-suffixed variables). */
+  readonly id: string;
+  /** arn:minio:sqs:<region>:<id>:webhook */
+  readonly arn: string;
+  readonly endpoint: string;
+  /** The Authorization header to send, if any: `Bearer <token>`, or the token as given when it names its own scheme. */
+  readonly authorization?: string;
+  /** PEM client certificate and key files for mTLS. */
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  /** Undelivered events kept for this target; beyond it the oldest are dropped. */
+  readonly queueLimit: number;
+}
+
+export interface NotifyConfig {
+  readonly targets: readonly WebhookTarget[];
+  readonly warnings: readonly string[];
+}
+
+// The default target's variable names; target <ID> appends _<ID> to each.
+const VARIABLES = {
+  ENABLE: 'S3_NOTIFY_WEBHOOK_ENABLE',
+  ENDPOINT: 'S3_NOTIFY_WEBHOOK_ENDPOINT',
+  AUTH_TOKEN: 'S3_NOTIFY_WEBHOOK_AUTH_TOKEN',
+  CLIENT_CERT: 'S3_NOTIFY_WEBHOOK_CLIENT_CERT',
+  CLIENT_KEY: 'S3_NOTIFY_WEBHOOK_CLIENT_KEY',
+  QUEUE_LIMIT: 'S3_NOTIFY_WEBHOOK_QUEUE_LIMIT',
+} as const;
+type Field = keyof typeof VARIABLES;
+const FIELDS = Object.keys(VARIABLES) as Field[];
+const PREFIX = 'S3_NOTIFY_WEBHOOK_';
+// Longer field names first, so that AUTH_TOKEN is never read as AUTH with a target id TOKEN.
+const VAR = new RegExp(`^${PREFIX}(${[...FIELDS].sort((a, b) => b.length - a.length).join('|')})(?:_(.+))?$`);
+
+/** The ARN a target is addressed by in QueueConfiguration documents. */
+export function targetArn(region: string, id: string): string {
+  return `arn:minio:sqs:${region}:${id}:webhook`;
+}
+
+/** `arn:minio:sqs:<region>:<id>:<type>` (region may be empty, as MinIO prints it), or undefined. */
+export function parseArn(arn: string): { region: string; id: string; type: string } | undefined {
+  if (!arn.startsWith('arn:minio:sqs:')) return undefined;
+  const parts = arn.split(':');
+  if (parts.length !== 6 || parts[4] === '' || parts[5] === '') return undefined;
+  return { region: parts[3]!, id: parts[4]!, type: parts[5]! };
+}
+
+/** MinIO's rule: a token with a space in it carries its own scheme; a bare token is a Bearer token. */
+export function authorizationOf(token: string): string | undefined {
+  const t = token.trim();
+  if (t === '') return undefined;
+  return /\s/.test(t) ? t : `Bearer ${t}`;
+}
+
+function onOff(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (v === '' || v === 'off' || v === 'false' || v === '0') return false;
+  if (v === 'on' || v === 'true' || v === '1') return true;
+  throw new NotifyConfigError(`${name} must be "on" or "off", got "${raw}"`);
+}
+
+function endpointOf(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new NotifyConfigError(`${name} must be an http:// or https:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NotifyConfigError(`${name} must be an http:// or https:// URL, got "${raw}"`);
+  if (url.username !== '' || url.password !== '') throw new NotifyConfigError(`${name} must not carry credentials; use the AUTH_TOKEN variable`);
+  return url.href;
+}
+
+/** Every S3_NOTIFY_WEBHOOK_* variable, grouped by target id. */
+export function loadNotifyConfig(env: NodeJS.ProcessEnv, region: string): NotifyConfig {
+  const byId = new Map<string, Partial<Record<Field, { name: string; value: string }>>>();
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !name.startsWith(PREFIX)) continue;
+    const m = VAR.exec(name);
+    if (name.startsWith(`${PREFIX}QUEUE_DIR`)) throw new NotifyConfigError(`${name}: s3d keeps undelivered events in its metadata store (bounded by ${VARIABLES.QUEUE_LIMIT}); remove the variable`);
+    if (!m) throw new NotifyConfigError(`${name} is not a webhook setting (${Object.values(VARIABLES).join(', ')}, each optionally followed by _<ID>)`);
+    const id = m[2] ?? DEFAULT_TARGET_ID;
+    if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new NotifyConfigError(`${name}: the target id "${id}" may hold only letters, digits, "_" and "-"`);
+    const fields = byId.get(id) ?? {};
+    fields[m[1] as Field] = { name, value };
+    byId.set(id, fields);
+  }
+  const targets: WebhookTarget[] = [];
+  const warnings: string[] = [];
+  const varName = (field: Field, id: string): string => (id === DEFAULT_TARGET_ID ? VARIABLES[field] : `${VARIABLES[field]}_${id}`);
+  const globalLimit = env[VARIABLES.QUEUE_LIMIT];
+  for (const [id, f] of [...byId].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const enabled = f.ENABLE !== undefined && onOff(f.ENABLE.name, f.ENABLE.value);
+    if (!enabled) {
+      // The default id also owns the shared S3_NOTIFY_WEBHOOK_QUEUE_LIMIT: that alone is no target.
+      const set = Object.keys(f).filter((k) => k !== 'ENABLE' && !(id === DEFAULT_TARGET_ID && k === 'QUEUE_LIMIT'));
+      if (set.length > 0) warnings.push(`webhook target ${id} is configured but not enabled (set ${varName('ENABLE', id)}=on): its ARN does not exist`);
+      continue;
+    }
+    if (f.ENDPOINT === undefined || f.ENDPOINT.value.trim() === '') throw new NotifyConfigError(`${varName('ENDPOINT', id)} must be set when ${varName('ENABLE', id)}=on`);
+    const endpoint = endpointOf(f.ENDPOINT.name, f.ENDPOINT.value);
+    const cert = f.CLIENT_CERT?.value.trim() || undefined;
+    const key = f.CLIENT_KEY?.value.trim() || undefined;
+    if ((cert === undefined) !== (key === undefined)) {
+      throw new NotifyConfigError(`${varName('CLIENT_CERT', id)} and ${varName('CLIENT_KEY', id)} must be set together`);
+    }
+    if (cert !== undefined && !endpoint.startsWith('https:')) throw new NotifyConfigError(`${varName('CLIENT_CERT', id)} needs an https:// ${varName('ENDPOINT', id)}`);
+    for (const [field, path] of [['CLIENT_CERT', cert], ['CLIENT_KEY', key]] as const) {
+      if (path === undefined) continue;
+      try {
+        accessSync(path, constants.R_OK);
+      } catch (err) {
+        throw new NotifyConfigError(`${varName(field, id)}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    }
+    const limitVar = f.QUEUE_LIMIT ?? (globalLimit !== undefined ? { name: VARIABLES.QUEUE_LIMIT, value: globalLimit } : undefined);
+    let queueLimit = DEFAULT_QUEUE_LIMIT;
+    if (limitVar !== undefined && limitVar.value.trim() !== '') {
+      const v = limitVar.value.trim();
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_QUEUE_LIMIT) throw new NotifyConfigError(`${limitVar.name} must be a whole number between 1 and ${MAX_QUEUE_LIMIT}, got "${limitVar.value}"`);
+      queueLimit = Number(v);
+    }
+    const authorization = f.AUTH_TOKEN === undefined ? undefined : authorizationOf(f.AUTH_TOKEN.value);
+    targets.push(
+      Object.freeze({
+        id,
+        arn: targetArn(region, id),
+        endpoint,
+        ...(authorization !== undefined ? { authorization } : {}),
+        ...(cert !== undefined ? { clientCert: cert, clientKey: key } : {}),
+        queueLimit,
+      }),
+    );
+  }
+  return Object.freeze({ targets: Object.freeze(targets), warnings: Object.freeze(warnings) });
+}

@@ -1,0 +1,250 @@
+// Delivers queued bucket events to their webhook targets: one sender per target, POSTing one
+// event at a time, oldest first (per-target order is commit order), over a keep-alive undici
+// Agent with a timeout. Anything but a 2xx is retried with exponential backoff, for as long as it
+// takes; events wait in the LMDB outbox (meta/notify-queue.ts) meanwhile and across restarts, and
+// S3 requests never wait for a webhook.
+
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { Agent } from 'undici';
+import type { NotificationQueue, QueuedEvent } from '../meta/notify-queue.js';
+import { NotifyConfigError, type NotifyConfig, type WebhookTarget } from './targets.js';
+
+export interface DeliveryOptions {
+  /** Per-attempt timeout (connect, headers, body). */
+  timeoutMs?: number;
+  /** First retry delay; doubles per failure up to retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+const DEFAULTS = { timeoutMs: 10_000, retryBaseMs: 500, retryMaxMs: 30_000 } as const;
+/** Idle senders look at the queue this often even without a wake-up (belt and braces). */
+const IDLE_POLL_MS = 5_000;
+/** While a target stays down, its failures are logged at most this often. */
+const LOG_EVERY_MS = 60_000;
+
+export interface TargetStats {
+  readonly id: string;
+  readonly queued: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly dropped: number;
+  readonly waiting: number;
+}
+
+class Sender {
+  sent = 0;
+  failed = 0;
+  private wakeUp: (() => void) | undefined;
+  private pending = false;
+  private readonly abort = new AbortController();
+  private lastFailureLog = 0;
+  private lastDropLog = 0;
+  private droppedSinceLog = 0;
+  private down = false;
+  done: Promise<void> = Promise.resolve();
+  private readonly origin: string;
+  private readonly path: string;
+
+  constructor(
+    readonly target: WebhookTarget,
+    private readonly agent: Agent,
+    private readonly queue: NotificationQueue,
+    private readonly log: Logger,
+    private readonly opts: Required<DeliveryOptions>,
+  ) {
+    const url = new URL(target.endpoint);
+    this.origin = url.origin;
+    this.path = url.pathname + url.search;
+  }
+
+  start(): void {
+    this.done = this.run().catch((err: unknown) => this.log.error({ err, target: this.target.id }, 'webhook sender stopped on an unexpected error'));
+  }
+
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  stop(): void {
+    this.abort.abort();
+    this.wakeUp?.();
+  }
+
+  dropped(): void {
+    this.droppedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastDropLog >= LOG_EVERY_MS) {
+      this.log.warn({ target: this.target.id, dropped: this.droppedSinceLog, queueLimit: this.target.queueLimit }, 'webhook queue full: oldest undelivered events dropped');
+      this.lastDropLog = now;
+      this.droppedSinceLog = 0;
+    }
+  }
+
+  private async idle(): Promise<void> {
+    if (this.pending) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, IDLE_POLL_MS);
+      timer.unref();
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeUp = undefined;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      this.pending = false;
+      const ev = this.queue.next(this.target.id);
+      if (ev === undefined) {
+        await this.idle();
+        continue;
+      }
+      let delay = this.opts.retryBaseMs;
+      for (;;) {
+        const failure = await this.post(ev);
+        if (signal.aborted) return;
+        if (failure === undefined) {
+          this.queue.ack(ev.key);
+          this.sent++;
+          if (this.down) {
+            this.down = false;
+            this.log.info({ target: this.target.id, waiting: this.queue.length(this.target.id) }, 'webhook target reachable again: delivering queued events');
+          }
+          break;
+        }
+        this.failed++;
+        this.logFailure(failure, ev);
+        try {
+          await sleep(delay, undefined, { signal });
+        } catch {
+          return;
+        }
+        delay = Math.min(delay * 2, this.opts.retryMaxMs);
+      }
+    }
+  }
+
+  private logFailure(failure: string, ev: QueuedEvent): void {
+    const now = Date.now();
+    if (this.down && now - this.lastFailureLog < LOG_EVERY_MS) return;
+    this.down = true;
+    this.lastFailureLog = now;
+    this.log.warn(
+      { target: this.target.id, endpoint: this.target.endpoint, failure, waiting: this.queue.length(this.target.id) + 1, oldestQueuedAt: new Date(ev.queuedAt).toISOString() },
+      'webhook delivery failed: events stay queued and are retried',
+    );
+  }
+
+  /** One attempt; undefined on a 2xx, else what went wrong. */
+  private async post(ev: QueuedEvent): Promise<string | undefined> {
+    const ac = new AbortController();
+    const onStop = (): void => ac.abort();
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(() => ac.abort(), this.opts.timeoutMs);
+    try {
+      const res = await this.agent.request({
+        origin: this.origin,
+        path: this.path,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(this.target.authorization !== undefined ? { authorization: this.target.authorization } : {}),
+        },
+        body: ev.body,
+        signal: ac.signal,
+      });
+      await res.body.dump();
+      return res.statusCode >= 200 && res.statusCode <= 299 ? undefined : `HTTP ${res.statusCode}`;
+    } catch (err) {
+      if (ac.signal.aborted) return this.abort.signal.aborted ? 'shutting down' : `timeout after ${this.opts.timeoutMs} ms`;
+      return (err as { code?: string }).code ?? (err as Error).message;
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
+  }
+}
+
+/** The webhook targets and their senders; what ops/notification.ts stages events for. */
+export class WebhookNotifier {
+  private readonly senders = new Map<string, Sender>();
+  private readonly agents: Agent[] = [];
+
+  constructor(
+    readonly config: NotifyConfig,
+    readonly queue: NotificationQueue,
+    private readonly log: Logger,
+    opts: DeliveryOptions = {},
+  ) {
+    const o = { ...DEFAULTS, ...opts };
+    for (const t of config.targets) {
+      let tls: { cert: Buffer; key: Buffer } | undefined;
+      if (t.clientCert !== undefined && t.clientKey !== undefined) {
+        try {
+          tls = { cert: readFileSync(t.clientCert), key: readFileSync(t.clientKey) };
+        } catch (err) {
+          throw new NotifyConfigError(`webhook target ${t.id}: cannot read its client certificate or key: ${(err as Error).message}`);
+        }
+      }
+      const agent = new Agent({
+        connect: { timeout: o.timeoutMs, ...(tls ?? {}) },
+        headersTimeout: o.timeoutMs,
+        bodyTimeout: o.timeoutMs,
+        keepAliveTimeout: 30_000,
+        connections: 1,
+      });
+      this.agents.push(agent);
+      this.senders.set(t.id, new Sender(t, agent, queue, log, o));
+      queue.open(t.id, t.queueLimit);
+    }
+    queue.onDrop = (target) => this.senders.get(target)?.dropped();
+    queue.onAckError = (err) => log.error({ err }, 'removing delivered notification events failed: they will be sent again after a restart');
+  }
+
+  /** Whether an ARN's target id is configured. */
+  has(id: string): boolean {
+    return this.senders.has(id);
+  }
+
+  /** Starts every sender (events left from before a restart go out first) and logs the targets. */
+  start(): void {
+    if (this.senders.size > 0) {
+      this.log.info(
+        { targets: [...this.senders.values()].map((s) => ({ id: s.target.id, arn: s.target.arn, endpoint: s.target.endpoint, waiting: this.queue.length(s.target.id) })) },
+        'bucket notification webhook targets',
+      );
+    }
+    for (const [id, n] of this.queue.held()) {
+      if (!this.senders.has(id)) this.log.warn({ target: id, events: n }, 'undelivered notification events for a webhook target that is no longer configured: kept until it is');
+    }
+    for (const s of this.senders.values()) s.start();
+  }
+
+  /** Tells the senders of these targets that new events are committed. */
+  wake(ids: Iterable<string>): void {
+    for (const id of ids) this.senders.get(id)?.wake();
+  }
+
+  /** Stops sending (an attempt in flight is abandoned and sent again next time) and records what was delivered. */
+  async stop(): Promise<void> {
+    for (const s of this.senders.values()) s.stop();
+    await Promise.all([...this.senders.values()].map((s) => s.done));
+    await this.queue.flush();
+    await Promise.all(this.agents.map((a) => a.destroy().catch(() => undefined)));
+  }
+
+  stats(): TargetStats[] {
+    const totals = this.queue.totals();
+    return [...this.senders.values()].map((s) => {
+      const t = totals.get(s.target.id);
+      return { id: s.target.id, queued: t?.queued ?? 0, sent: s.sent, failed: s.failed, dropped: t?.dropped ?? 0, waiting: this.queue.length(s.target.id) };
+    });
+  }
+}

@@ -1,0 +1,233 @@
+// Bucket event notifications to webhooks, as MinIO has them: Put/GetBucketNotificationConfiguration
+// (QueueConfiguration entries naming a configured webhook target's ARN, event names, an S3Key
+// prefix/suffix filter), and staging the events of object writes and deletes. An event is written
+// to the outbox (meta/notify-queue.ts) inside the metadata transaction of the change itself, so
+// it is exactly as durable as the change; notify/webhook.ts delivers it after the response.
+// Buckets without a configuration pay one property check per write.
+
+import { S3Error } from '../errors.js';
+import type { BucketRecord, NotificationRule } from '../meta/records.js';
+import { webhookBody, type EventObject, type EventOrigin } from '../notify/event.js';
+import { compileRules, matchTargets, SUPPORTED_EVENTS, type CompiledRule, type EventName } from '../notify/rules.js';
+import { parseArn } from '../notify/targets.js';
+import type { WebhookNotifier } from '../notify/webhook.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import type { RequestContext, Result } from './types.js';
+import { parseXml, toXml, type XmlObject } from './xml.js';
+
+const MAX_XML_BODY = 256 * 1024;
+const MAX_CONFIGURATIONS = 1000;
+const MAX_ID_CHARS = 255;
+const MAX_FILTER_VALUE_BYTES = 1024;
+
+// MinIO's answers (cmd/api-errors.go).
+const ARN_ERROR = 'A specified destination ARN does not exist or is not well-formed. Verify the destination ARN.';
+const EVENT_ERROR = 'A specified event is not supported for notifications.';
+const REGION_ERROR = 'A specified destination is in a different region than the bucket. You must use a destination that resides in the same region as the bucket.';
+const OVERLAP_ERROR = 'Configurations overlap. Configurations on the same bucket cannot share a common event type.';
+
+function arr(v: unknown): unknown[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function element(v: unknown, what: string): Record<string, unknown> {
+  if (v === undefined || (typeof v === 'string' && v.trim() === '')) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new S3Error('MalformedXML', `${what} must be an element with children.`);
+  return v as Record<string, unknown>;
+}
+
+function text(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new S3Error('MalformedXML', `${what} must be text.`);
+  return v;
+}
+
+export interface TargetLookup {
+  readonly region: string;
+  has(id: string): boolean;
+}
+
+function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
+  const filter = element(raw, 'Filter');
+  for (const k of Object.keys(filter)) if (k !== 'S3Key') throw new S3Error('MalformedXML', `Filter holds only S3Key, not ${k}.`);
+  const out: { prefix?: string; suffix?: string } = {};
+  for (const r of arr(element(filter.S3Key, 'S3Key').FilterRule)) {
+    const rule = element(r, 'FilterRule');
+    const name = text(rule.Name ?? '', 'FilterRule Name').toLowerCase();
+    if (name !== 'prefix' && name !== 'suffix') throw new S3Error('InvalidArgument', 'filter rule name must be either prefix or suffix');
+    if (out[name] !== undefined) throw new S3Error('InvalidArgument', `Cannot specify more than one ${name} rule in a filter.`);
+    const value = rule.Value === undefined ? '' : text(rule.Value, 'FilterRule Value');
+    if (Buffer.byteLength(value) > MAX_FILTER_VALUE_BYTES) throw new S3Error('InvalidArgument', `A filter rule value is at most ${MAX_FILTER_VALUE_BYTES} bytes.`);
+    if (value !== '') out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Parses a NotificationConfiguration document into the rules to store ([] removes the
+ * configuration). Topic, CloudFunction and EventBridge configurations are NotImplemented; a Queue
+ * ARN must name a configured webhook target in this region (or in none, as MinIO prints ARNs).
+ */
+export function parseNotificationConfiguration(body: Buffer, targets: TargetLookup): NotificationRule[] {
+  const doc = parseXml(body);
+  const raw = doc.NotificationConfiguration;
+  if (raw === undefined) throw new S3Error('MalformedXML', 'Expected a NotificationConfiguration document.');
+  const conf = element(raw, 'NotificationConfiguration');
+  for (const k of ['TopicConfiguration', 'CloudFunctionConfiguration', 'EventBridgeConfiguration']) {
+    if (conf[k] !== undefined) throw new S3Error('NotImplemented', 's3d sends bucket notifications to webhooks (QueueConfiguration with an arn:minio:sqs ARN) only; Topic, CloudFunction and EventBridge configurations are not supported.');
+  }
+  for (const k of Object.keys(conf)) if (k !== 'QueueConfiguration') throw new S3Error('MalformedXML', `Unexpected element ${k} in NotificationConfiguration.`);
+  const queues = arr(conf.QueueConfiguration);
+  if (queues.length > MAX_CONFIGURATIONS) throw new S3Error('MalformedXML', `At most ${MAX_CONFIGURATIONS} QueueConfiguration entries are allowed.`);
+  const rules: NotificationRule[] = [];
+  const seen = new Set<string>();
+  for (const q of queues) {
+    const c = element(q, 'QueueConfiguration');
+    for (const k of Object.keys(c)) if (!['Id', 'Queue', 'Event', 'Filter'].includes(k)) throw new S3Error('MalformedXML', `Unexpected element ${k} in QueueConfiguration.`);
+    const id = c.Id === undefined ? undefined : text(c.Id, 'Id');
+    if (id !== undefined && id.length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `Id is at most ${MAX_ID_CHARS} characters.`);
+    const arnText = c.Queue === undefined ? '' : text(c.Queue, 'Queue').trim();
+    const arn = parseArn(arnText);
+    if (arn === undefined || arn.type !== 'webhook') throw new S3Error('InvalidArgument', ARN_ERROR);
+    if (arn.region !== '' && arn.region !== targets.region) throw new S3Error('InvalidArgument', REGION_ERROR);
+    if (!targets.has(arn.id)) throw new S3Error('InvalidArgument', ARN_ERROR);
+    const events = arr(c.Event).map((e) => text(e, 'Event').trim());
+    if (events.length === 0) throw new S3Error('MalformedXML', 'Each QueueConfiguration needs at least one Event.');
+    for (const e of events) if (!SUPPORTED_EVENTS.has(e)) throw new S3Error('InvalidArgument', EVENT_ERROR);
+    if (new Set(events).size !== events.length) throw new S3Error('InvalidArgument', OVERLAP_ERROR);
+    const filter = parseFilter(c.Filter);
+    // MinIO refuses only exact repeats (same target, events and filter).
+    const sig = JSON.stringify([arn.id, [...events].sort(), filter.prefix ?? '', filter.suffix ?? '']);
+    if (seen.has(sig)) throw new S3Error('InvalidArgument', OVERLAP_ERROR);
+    seen.add(sig);
+    rules.push({ ...(id !== undefined && id !== '' ? { id } : {}), arn: arnText, events, ...filter });
+  }
+  return rules;
+}
+
+/** The stored rules as a GetBucketNotificationConfiguration document. */
+export function notificationXml(rules: readonly NotificationRule[]): string {
+  return toXml('NotificationConfiguration', {
+    QueueConfiguration: rules.map((r) => {
+      const out: XmlObject = {};
+      if (r.id !== undefined) out.Id = r.id;
+      const filterRules: XmlObject[] = [];
+      if (r.prefix !== undefined) filterRules.push({ Name: 'prefix', Value: r.prefix });
+      if (r.suffix !== undefined) filterRules.push({ Name: 'suffix', Value: r.suffix });
+      if (filterRules.length > 0) out.Filter = { S3Key: { FilterRule: filterRules } };
+      out.Event = [...r.events];
+      out.Queue = r.arn;
+      return out;
+    }),
+  });
+}
+
+// ---- handlers
+
+export async function handlePutBucketNotification(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
+  const lookup: TargetLookup = { region: env.config.region, has: (id) => env.notify?.has(id) ?? false };
+  const rules = parseNotificationConfiguration(await ctx.body.readAll(MAX_XML_BODY), lookup);
+  await env.meta
+    .updateBucket(ctx.bucket!, (b) => {
+      const { notification: _drop, ...rest } = b;
+      return rules.length > 0 ? { ...rest, notification: rules } : rest;
+    })
+    .catch(metaError);
+  return { status: 200 };
+}
+
+export async function handleGetBucketNotification(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = requireBucket(env, ctx.bucket);
+  return { status: 200, headers: { 'content-type': 'application/xml' }, body: notificationXml(b.notification ?? []) };
+}
+
+// ---- staging events
+
+/** The lifecycle scan's identity in events (MinIO's user agent for ILM expiry). */
+export const LIFECYCLE_ORIGIN: EventOrigin = Object.freeze({ requestId: '', principalId: '', sourceIp: '', userAgent: 'Internal: [ILM-Expiry]' });
+
+type Rows = Array<readonly [target: string, body: string]>;
+
+/**
+ * The events one operation on one bucket causes. stage*() build the webhook bodies and return the
+ * hook a MetaStore mutation runs inside its transaction (undefined when no rule matches, so the
+ * transaction does nothing extra); wake() tells the senders once the mutation has committed.
+ */
+export class ObjectEvents {
+  private readonly woken = new Set<string>();
+  private originValue: EventOrigin | undefined;
+
+  constructor(
+    private readonly notify: WebhookNotifier,
+    private readonly region: string,
+    private readonly bucket: string,
+    private readonly rules: readonly CompiledRule[],
+    private readonly origin: () => EventOrigin,
+  ) {}
+
+  private rows(name: EventName, key: string, object: EventObject | undefined, time: number): Rows {
+    const targets = matchTargets(this.rules, name, key);
+    if (targets.size === 0) return [];
+    this.originValue ??= this.origin();
+    const out: Rows = [];
+    for (const [target, configurationId] of targets) {
+      if (!this.notify.has(target)) continue;
+      out.push([target, webhookBody({ name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time })]);
+    }
+    return out;
+  }
+
+  private push(rows: Rows, time: number): void {
+    for (const [target, body] of rows) {
+      this.notify.queue.push(target, body, time);
+      this.woken.add(target);
+    }
+  }
+
+  /** An object was written (PutObject, POST, CopyObject, CompleteMultipartUpload). */
+  created(name: EventName, key: string, object: EventObject): (() => void) | undefined {
+    const time = Date.now();
+    const rows = this.rows(name, key, object, time);
+    return rows.length === 0 ? undefined : () => this.push(rows, time);
+  }
+
+  /** Keys were deleted: the hook pushes the events of `only` when given (the keys a conditional delete removed), else of all. */
+  removed(keys: readonly string[]): ((only?: readonly string[]) => void) | undefined {
+    const time = Date.now();
+    const byKey = new Map<string, Rows>();
+    for (const key of keys) {
+      const rows = this.rows('s3:ObjectRemoved:Delete', key, undefined, time);
+      if (rows.length > 0) byKey.set(key, rows);
+    }
+    if (byKey.size === 0) return undefined;
+    return (only) => {
+      for (const key of only ?? keys) {
+        const rows = byKey.get(key);
+        if (rows !== undefined) this.push(rows, time);
+      }
+    };
+  }
+
+  /** After the commit: the senders of every target that got an event look at the queue. */
+  wake(): void {
+    if (this.woken.size > 0) this.notify.wake(this.woken);
+  }
+}
+
+/** Events of bucket `b` by whoever `origin` names; undefined (no work at all) when it has no notification rules. */
+export function bucketEvents(notify: WebhookNotifier | undefined, region: string, b: BucketRecord | undefined, origin: () => EventOrigin): ObjectEvents | undefined {
+  if (b?.notification === undefined || notify === undefined) return undefined;
+  const rules = compileRules(b.notification);
+  return rules.length === 0 ? undefined : new ObjectEvents(notify, region, b.name, rules, origin);
+}
+
+/** The events a request on bucket `b` causes (see bucketEvents); a form upload names its policy's signer. */
+export function requestEvents(env: OpsEnv, ctx: RequestContext, b: BucketRecord | undefined, principalId = ctx.accessKey): ObjectEvents | undefined {
+  if (b?.notification === undefined) return undefined;
+  return bucketEvents(env.notify, env.config.region, b, () => ({
+    requestId: ctx.requestId,
+    principalId,
+    sourceIp: ctx.remoteAddress ?? '',
+    userAgent: ctx.headers['user-agent'] ?? '',
+  }));
+}

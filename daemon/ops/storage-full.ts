@@ -1,0 +1,52 @@
+// A full data disk as clients see it: 507 XMinioStorageFull. While the data filesystem has less
+// free space than the S3_MIN_FREE_DISK reserve, operations that store new object data are refused
+// before they read a byte (reads, listings, deletes and aborts go on, so space can be freed); a
+// write that meets a full disk anyway (ENOSPC, EDQUOT, an LMDB commit that could not grow its
+// file) gets the same answer instead of a 500, and has left nothing behind (object-data.ts
+// removes its data file; a failed commit changes nothing).
+
+import { S3Error, isS3Error } from '../errors.js';
+import type { Operation } from '../http/router.js';
+import { MetaCommitError } from '../meta/store.js';
+import { isNoSpaceError, type DiskSpace } from '../storage/disk-space.js';
+import type { Handler } from './types.js';
+
+/**
+ * Operations that add object data (Complete writes only metadata, but makes a new object). POST
+ * Object is absent: its signed policy is checked first, then its write path refuses it
+ * (object-data.ts), so an unsigned form learns nothing about the disk.
+ */
+const NEW_DATA: ReadonlySet<Operation> = new Set<Operation>(['PutObject', 'CopyObject', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload']);
+
+export function storageFull(cause?: unknown): S3Error {
+  return new S3Error('XMinioStorageFull', undefined, cause === undefined ? undefined : { cause });
+}
+
+/** Whether a handler's failure means the disk is full (LMDB's EIO only when statfs agrees). */
+async function diskWasFull(disk: DiskSpace, err: unknown): Promise<boolean> {
+  if (isS3Error(err)) return false;
+  if (isNoSpaceError(err)) return true;
+  return err instanceof MetaCommitError && err.code === 'EIO' && (await disk.nearlyFull());
+}
+
+/** Wraps the dispatcher: the up-front reserve check, and full-disk failures as XMinioStorageFull. */
+export function guardStorage(dispatch: Handler, disk: DiskSpace): Handler {
+  const failed = async (err: unknown, op: Operation): Promise<never> => {
+    if (await diskWasFull(disk, err)) {
+      disk.noteFull(err, op);
+      throw storageFull(err);
+    }
+    throw err;
+  };
+  const run: Handler = (ctx) => dispatch(ctx).catch((err: unknown) => failed(err, ctx.op));
+  const runIfRoom: Handler = async (ctx) => {
+    if (!(await disk.admitsNow(0))) throw storageFull();
+    return run(ctx);
+  };
+  return (ctx) => {
+    // Reads write nothing: the hottest paths go straight through.
+    if (ctx.op === 'GetObject' || ctx.op === 'HeadObject') return dispatch(ctx);
+    // The usual answer is known synchronously; only a likely refusal waits for a fresh statfs.
+    return NEW_DATA.has(ctx.op) && !disk.admits(0) ? runIfRoom(ctx) : run(ctx);
+  };
+}

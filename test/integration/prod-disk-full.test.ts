@@ -1,0 +1,337 @@
+// A full data disk: the daemon on a 24 MiB tmpfs (mounted here; the file is skipped when mount
+// is not permitted, i.e. not root). With S3_MIN_FREE_DISK=0 uploads run into ENOSPC for real —
+// data files and LMDB commits — and are answered 507 XMinioStorageFull; every acknowledged object
+// stays readable byte for byte, a failed overwrite leaves the previous version, nothing is left
+// half-written, deletes and AbortMultipartUpload work, freed space takes uploads again, and a
+// restart finds everything. With a reserve (S3_MIN_FREE_DISK=8MiB) uploads are refused before the
+// disk fills, a Content-Length that cannot fit is refused before its body is sent, the crossing
+// of the reserve is logged, and the free space is in the metrics. Plain and SSE-S3 objects alike
+// (the helper configures the built-in KMS key). The SDK keeps its connections alive: a refusal
+// answered after the body began to arrive must leave the connection usable for the next request.
+
+import t, { type Test } from 'tap';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { dataFilePaths, inspectDataDir, tempFiles } from '../helpers/files.js';
+import { errorCode, openPut, raw } from '../helpers/http.js';
+import { metricSample } from '../helpers/kes.js';
+import { minioClient } from '../helpers/minio.js';
+import { clientFor, createBucket, expectS3Error, getBytes } from '../helpers/s3.js';
+import { pollUntil, waitForLog } from '../helpers/wait.js';
+
+const MiB = 1024 * 1024;
+const TMPFS_SIZE = 24 * MiB;
+const FULL = 'XMinioStorageFull';
+/** The reaper deletes a deleted object's files ~5 s after the commit (2 s passes). */
+const REAPED_MS = 12_000;
+
+/** Mounts a fresh tmpfs; the reason it cannot, as a string. */
+function mountTmpfs(): string | { dir: string; unmount(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-disk-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    return `cannot mount a tmpfs (needs root): ${((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message).trim()}`;
+  }
+  return {
+    dir,
+    unmount() {
+      try {
+        execFileSync('umount', [dir], { stdio: 'pipe' });
+      } catch {
+        execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const probe = mountTmpfs();
+if (typeof probe !== 'string') probe.unmount();
+const SKIP = typeof probe === 'string' ? probe : false;
+
+/** A tmpfs and a daemon on it for the rest of `t`: the daemon is stopped before the unmount. */
+async function diskFullDaemon(t: Test, env: Record<string, string>): Promise<{ d: TestDaemon; mount: string; restart(): Promise<TestDaemon> }> {
+  const m = mountTmpfs();
+  if (typeof m === 'string') throw new Error(m);
+  const dataDir = join(m.dir, 'data');
+  let d = await startDaemon({ dataDir, env });
+  t.teardown(async () => {
+    await d.stop();
+    m.unmount();
+  });
+  return {
+    get d() {
+      return d;
+    },
+    mount: m.dir,
+    async restart() {
+      t.equal(await d.stop(), 0, 'the daemon stops cleanly (exit 0)');
+      d = await startDaemon({ dataDir, env });
+      return d;
+    },
+  };
+}
+
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+/** Objects acknowledged so far: key → body. */
+type Acked = Map<string, Buffer>;
+
+async function expectAllReadable(t: Test, s3: S3Client, bucket: string, acked: Acked, what: string): Promise<void> {
+  let same = 0;
+  for (const [key, body] of acked) if ((await getBytes(s3, { Bucket: bucket, Key: key })).equals(body)) same++;
+  t.equal(same, acked.size, `${what}: all ${acked.size} acknowledged objects read back byte-identical`);
+}
+
+/** PUT failures are answered, not cut: the SDK error's code and status. */
+async function putResult(s3: S3Client, input: ConstructorParameters<typeof PutObjectCommand>[0]): Promise<string> {
+  try {
+    await s3.send(new PutObjectCommand(input));
+    return 'ok';
+  } catch (err) {
+    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
+    return `${e.name}/${e.$metadata?.httpStatusCode}`;
+  }
+}
+
+t.test('S3_MIN_FREE_DISK=0: uploads run into ENOSPC, get 507, and leave everything else intact', { skip: SKIP }, async (t) => {
+  const env = { S3_MIN_FREE_DISK: '0' };
+  const h = await diskFullDaemon(t, env);
+  let d = h.d;
+  let s3 = clientFor(d, { maxAttempts: 1 });
+  const bucket = await createBucket(s3, 'full');
+  const acked: Acked = new Map();
+  const sse = (i: number): { ServerSideEncryption?: 'AES256' } => (i % 2 === 1 ? { ServerSideEncryption: 'AES256' } : {});
+
+  // Before the disk fills: a multipart upload with one stored part, and two objects to overwrite.
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
+  await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, PartNumber: 1, Body: testBytes(MiB, 900) }));
+  for (const [i, key] of ['victim-plain', 'victim-sse'].entries()) {
+    const body = testBytes(MiB + 100, 800 + i);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...sse(i) }));
+    acked.set(key, body);
+  }
+
+  // Fill with 1 MiB objects (plain and SSE-S3 in turn, unaligned tails) until one fails.
+  let failure = '';
+  let failedKey = '';
+  for (let i = 0; i < 40 && failure === ''; i++) {
+    const key = `fill-${i}`;
+    const body = testBytes(MiB + 4097, i);
+    const r = await putResult(s3, { Bucket: bucket, Key: key, Body: body, ...sse(i) });
+    if (r === 'ok') acked.set(key, body);
+    else {
+      failure = r;
+      failedKey = key;
+    }
+  }
+  t.equal(failure, `${FULL}/507`, `the PUT that met a full disk got 507 ${FULL} (after ${acked.size - 2} fills)`);
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: failedKey })), 'NotFound', 404, 'the failed key does not exist');
+
+  // Overwrites that do not fit leave the previous version in place (plain and SSE-S3).
+  for (const [i, key] of ['victim-plain', 'victim-sse'].entries()) {
+    t.equal(await putResult(s3, { Bucket: bucket, Key: key, Body: testBytes(3 * MiB, 700 + i), ...sse(i) }), `${FULL}/507`, `${key}: an overwrite on the full disk gets 507`);
+    t.ok((await getBytes(s3, { Bucket: bucket, Key: key })).equals(acked.get(key)!), `${key}: the previous version is intact`);
+  }
+
+  // Small objects live in LMDB: these fill its file until a metadata commit fails (LMDB says ENOSPC or EIO).
+  let smallFailure = '';
+  for (let i = 0; i < 60 && smallFailure === ''; i++) {
+    const key = `small-${i}`;
+    const body = testBytes(100_000, 500 + i);
+    const r = await putResult(s3, { Bucket: bucket, Key: key, Body: body, ...sse(i) });
+    if (r === 'ok') acked.set(key, body);
+    else smallFailure = r;
+  }
+  t.equal(smallFailure, `${FULL}/507`, 'an inline object whose LMDB commit cannot grow the file gets 507 too');
+  t.ok(
+    d.logs.some((l) => /No space left on device|Input\/output error/.test(l)),
+    'the failure was LMDB failing to write (lmdb-js prints it to stderr)',
+  );
+
+  // A part that does not fit; the upload can still be aborted.
+  const partFailure = await s3
+    .send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, PartNumber: 2, Body: testBytes(5 * MiB, 901) }))
+    .then(
+      () => 'ok',
+      (e: { name: string; $metadata?: { httpStatusCode?: number } }) => `${e.name}/${e.$metadata?.httpStatusCode}`,
+    );
+  t.equal(partFailure, `${FULL}/507`, 'UploadPart on the full disk gets 507');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId }));
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  t.same(uploads.Uploads ?? [], [], 'AbortMultipartUpload works on the full disk');
+
+  t.equal(d.proc.exitCode, null, 'the daemon is still running');
+  await expectAllReadable(t, s3, bucket, acked, 'on the full disk');
+  t.same(tempFiles(d.dataDir), [], 'no temp files');
+  const logs = d.jsonLogs();
+  t.ok(logs.some((l) => l.level === 40 && /data disk is full/.test(String(l.msg))), 'a warning says the data disk is full');
+  t.same(
+    logs.filter((l) => l.level === 50 || l.msg === 'internal error').map((l) => l.msg),
+    [],
+    'no error-level lines (no stack trace per failed request)',
+  );
+
+  // Deletes work on the full disk, and once the reaper removed the files, uploads work again.
+  const gone = [...acked.keys()].filter((k) => k.startsWith('fill-')).slice(0, 6);
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: gone[0] }));
+  const del = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: gone.slice(1).map((Key) => ({ Key })) } }));
+  t.equal(del.Deleted?.length, gone.length - 1, 'DeleteObjects works on the full disk');
+  for (const k of gone) acked.delete(k);
+  const before = freeBytes(h.mount);
+  const after = await pollUntil(() => freeBytes(h.mount), (f) => f >= before + 5 * MiB, REAPED_MS, 250);
+  t.ok(after >= before + 5 * MiB, `deleting frees the space (${before} → ${after} bytes free)`);
+  for (let i = 0; i < 3; i++) {
+    const key = `again-${i}`;
+    const body = testBytes(MiB, 600 + i);
+    t.equal(await putResult(s3, { Bucket: bucket, Key: key, Body: body, ...sse(i) }), 'ok', `${key}: PUT works again`);
+    acked.set(key, body);
+  }
+  await expectAllReadable(t, s3, bucket, acked, 'after freeing space');
+
+  // Nothing half-written on disk, and a restart finds every object.
+  t.equal(await d.stop(), 0, 'the daemon stops cleanly');
+  const state = await inspectDataDir(d.dataDir);
+  t.same(state.temp, [], 'no temp files');
+  t.same(
+    state.orphans.filter((f) => !state.queued.includes(f)),
+    [],
+    'no data file that neither a record nor the deletion queue knows (failed writes removed theirs)',
+  );
+  t.same(state.missing, [], 'no record without its data file');
+  d = await h.restart();
+  s3 = clientFor(d, { maxAttempts: 1 });
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+  t.same((listed.Contents ?? []).map((o) => o.Key).sort(), [...acked.keys()].sort(), 'after the restart: exactly the acknowledged objects are listed');
+  await expectAllReadable(t, s3, bucket, acked, 'after the restart');
+});
+
+t.test('S3_MIN_FREE_DISK=8MiB: writes are refused before the disk is full; reads, deletes and aborts go on', { skip: SKIP }, async (t) => {
+  const reserve = 8 * MiB;
+  const h = await diskFullDaemon(t, { S3_MIN_FREE_DISK: '8MiB' });
+  const d = h.d;
+  const s3 = clientFor(d, { maxAttempts: 1 });
+  await waitForLog(d.logs, (l) => l.minFreeBytes === reserve && l.totalBytes === TMPFS_SIZE);
+  t.pass('the start-up log names the reserve and the filesystem size');
+  const bucket = await createBucket(s3, 'reserve');
+
+  // A declared length that cannot fit is refused before the body is sent.
+  const big = openPut(d.port, `/${bucket}/too-big`, 20 * MiB);
+  big.req.flushHeaders();
+  const early = await big.response;
+  big.req.destroy();
+  t.equal(early.status, 507, 'a 20 MiB Content-Length on 24 MiB with 8 MiB reserved: 507 before any byte of the body');
+  t.equal(errorCode(early.body), FULL, `<Code>${FULL}</Code>`);
+  t.match(early.body.toString(), /minimum free drive threshold/, 'with MinIO\'s message');
+  t.same(dataFilePaths(d.dataDir), [], 'no data file was created for it');
+
+  // A multipart upload with a part, made while there is room.
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, PartNumber: 1, Body: testBytes(300_000, 90) }));
+
+  // Fill until refused: the refusal comes while the reserve is still free.
+  const acked: Acked = new Map();
+  let failure = '';
+  let freeAtRefusal = 0;
+  for (let i = 0; i < 30 && failure === ''; i++) {
+    const key = `fill-${i}`;
+    const body = testBytes(MiB, 10 + i);
+    const r = await putResult(s3, { Bucket: bucket, Key: key, Body: body, ...(i % 2 === 1 ? { ServerSideEncryption: 'AES256' } : {}) });
+    if (r === 'ok') acked.set(key, body);
+    else {
+      failure = r;
+      freeAtRefusal = freeBytes(h.mount);
+    }
+  }
+  t.equal(failure, `${FULL}/507`, `refused with 507 after ${acked.size} objects`);
+  t.ok(freeAtRefusal >= reserve, `refused before the reserve was used (${freeAtRefusal} bytes free, reserve ${reserve})`);
+  t.equal(await putResult(s3, { Bucket: bucket, Key: 'sse', Body: testBytes(MiB, 1), ServerSideEncryption: 'AES256' }), `${FULL}/507`, 'an SSE-S3 PUT is refused the same way');
+  t.equal(await putResult(s3, { Bucket: bucket, Key: 'tiny', Body: 'x' }), 'ok', 'a 1-byte object still fits above the reserve');
+  acked.set('tiny', Buffer.from('x'));
+
+  // Push the filesystem below the reserve from outside: everything that adds data is refused.
+  const ballast = join(h.mount, 'ballast');
+  writeFileSync(ballast, Buffer.alloc(Math.max(0, freeBytes(h.mount) - reserve + 2 * MiB)));
+  await waitForLog(d.logs, (l) => l.level === 40 && /below S3_MIN_FREE_DISK/.test(String(l.msg)), 8000);
+  t.pass('crossing below the reserve is logged as a warning');
+  t.equal(await putResult(s3, { Bucket: bucket, Key: 'tiny-2', Body: 'x' }), `${FULL}/507`, 'below the reserve even a 1-byte PUT is refused');
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy', CopySource: `${bucket}/fill-0` })), FULL, 507, 'CopyObject');
+  await expectS3Error(t, s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, PartNumber: 2, Body: 'x' })), FULL, 507, 'UploadPart');
+  await expectS3Error(
+    t,
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } })),
+    FULL,
+    507,
+    'CompleteMultipartUpload',
+  );
+  const mc = minioClient(d);
+  const policy = mc.newPostPolicy();
+  policy.setBucket(bucket);
+  policy.setKey('form');
+  policy.setExpires(new Date(Date.now() + 600_000));
+  const { postURL, formData: fields } = await mc.presignedPostPolicy(policy);
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([testBytes(1000, 3)]), 'form.bin');
+  const post = await fetch(postURL, { method: 'POST', body: form });
+  t.equal(post.status, 507, 'POST Object (a signed browser form) is refused too');
+  t.equal(errorCode(await post.text()), FULL, `POST Object: <Code>${FULL}</Code>`);
+
+  // Reads, listings, deletes and aborts still work.
+  await expectAllReadable(t, s3, bucket, acked, 'below the reserve');
+  await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'fill-1' }));
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  t.equal(listed.KeyCount, acked.size, 'ListObjectsV2 works');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId }));
+  t.same((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [], [], 'AbortMultipartUpload works');
+  const gone = ['fill-0', 'fill-1', 'fill-2', 'fill-3'];
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: gone[0] }));
+  const del = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: gone.slice(1).map((Key) => ({ Key })) } }));
+  t.equal(del.Deleted?.length, 3, 'DeleteObject and DeleteObjects work');
+  for (const k of gone) acked.delete(k);
+
+  // Metrics show the filesystem.
+  const metrics = (await raw(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster', sign: false })).body.toString();
+  t.equal(metricSample(metrics, 's3d_data_disk_total_bytes'), TMPFS_SIZE, 's3d_data_disk_total_bytes');
+  t.equal(metricSample(metrics, 's3d_data_disk_min_free_bytes'), reserve, 's3d_data_disk_min_free_bytes');
+  const gauge = metricSample(metrics, 's3d_data_disk_free_bytes') ?? -1;
+  t.ok(gauge >= 0 && gauge < reserve, `s3d_data_disk_free_bytes is below the reserve (${gauge})`);
+
+  // Space back above the reserve: logged, and writes are accepted again.
+  unlinkSync(ballast);
+  await waitForLog(d.logs, (l) => l.level === 30 && /above S3_MIN_FREE_DISK again/.test(String(l.msg)), 8000);
+  t.pass('getting back above the reserve is logged');
+  // The deleted objects' files go once the reaper's grace is over: then a 1 MiB object fits again.
+  const room = await pollUntil(() => freeBytes(h.mount), (f) => f >= reserve + 2 * MiB, REAPED_MS, 250);
+  t.ok(room >= reserve + 2 * MiB, `the deletes freed their space (${room} bytes free)`);
+  t.equal(await putResult(s3, { Bucket: bucket, Key: 'after', Body: testBytes(MiB, 77), ServerSideEncryption: 'AES256' }), 'ok', 'PUT works again');
+  acked.set('after', testBytes(MiB, 77));
+  await expectAllReadable(t, s3, bucket, acked, 'after the ballast is gone');
+  t.same(
+    d.jsonLogs().filter((l) => l.level === 50),
+    [],
+    'no error-level lines',
+  );
+});

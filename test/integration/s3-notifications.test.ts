@@ -1,0 +1,428 @@
+// Bucket event notifications to webhooks against the real daemon and a real HTTP receiver (a
+// node:http server here): targets from S3_NOTIFY_WEBHOOK_* (a suffixed one with a Bearer token, the
+// default `_` one with a token that names its own scheme, one over mTLS), configured with the AWS SDK's
+// PutBucketNotificationConfiguration and minio-js setBucketNotification, read back by both.
+// Events of PutObject, POST Object, CopyObject, CompleteMultipartUpload, DeleteObject and
+// DeleteObjects, and lifecycle expiry arrive with MinIO's fields; prefix/suffix filters and event types select them;
+// buckets without a configuration send nothing; an unknown ARN is refused. Delivery never holds a
+// request (a receiver that hangs), survives an outage (503s, then a closed port) and a restart of
+// the daemon with events undelivered, in order; the configuration survives the restart too.
+
+import t from 'tap';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketNotificationConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { NotificationConfig, QueueConfig } from 'minio';
+import { ACCESS_KEY, startDaemon, testPki, type TestDaemon } from '../helpers/daemon.js';
+import { minioClient } from '../helpers/minio.js';
+import { createBucket, expectS3Error } from '../helpers/s3.js';
+import { pollUntil, sleep } from '../helpers/wait.js';
+
+// ---- the receiver ------------------------------------------------------------------------------
+
+interface Received {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: { EventName: string; Key: string; Records: Array<Record<string, any>> };
+}
+
+type Mode = 'ok' | '503' | 'hang';
+
+class Receiver {
+  readonly events: Received[] = [];
+  /** Requests answered with anything but 200 (the outage as the daemon saw it). */
+  refused = 0;
+  mode: Mode = 'ok';
+  private readonly hanging: ServerResponse[] = [];
+  private readonly server = createServer((req, res) => this.onRequest(req, res));
+  port = 0;
+
+  async listen(port = 0): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting connections and cuts the open ones (connection refused from now on). */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (this.mode === 'hang') {
+        this.hanging.push(res);
+        // Recorded once answered: the daemon may not count it as delivered before.
+        res.on('finish', () => this.events.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        return;
+      }
+      if (this.mode === '503') {
+        this.refused++;
+        res.writeHead(503).end('down');
+        return;
+      }
+      this.events.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) });
+      res.end('ok');
+    });
+  }
+
+  /** Answers every hanging request with 200 and goes back to answering at once. */
+  release(): void {
+    this.mode = 'ok';
+    for (const res of this.hanging.splice(0)) res.end('ok');
+  }
+
+  get hangingCount(): number {
+    return this.hanging.length;
+  }
+
+  /** Events received so far for `bucket`, as "EventName key" (after waiting until there are `n`). */
+  async of(bucket: string, n: number, ms = 10_000): Promise<Received[]> {
+    const pick = (): Received[] => this.events.filter((e) => e.body.Records[0]!.s3.bucket.name === bucket);
+    return pollUntil(pick, (l) => l.length >= n, ms, 20);
+  }
+
+  async shutdown(): Promise<void> {
+    this.release();
+    await this.close();
+  }
+}
+
+const short = (e: Received): string => `${e.body.EventName} ${e.body.Key}`;
+
+const receiver = new Receiver();
+await receiver.listen();
+
+// An HTTPS receiver that requires a client certificate from the test CA (the daemon trusts the CA
+// through NODE_EXTRA_CA_CERTS, as an operator would for a private CA).
+const pki = await testPki();
+const pem = mkdtempSync(join(tmpdir(), 's3d-notify-pki-'));
+for (const [name, text] of [['ca.crt', pki.caCert], ['client.crt', pki.app.cert], ['client.key', pki.app.key]] as const) writeFileSync(join(pem, name), text, { mode: 0o600 });
+const mtlsSeen: Array<{ cn: string; key: string }> = [];
+const mtls = createHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.caCert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    mtlsSeen.push({ cn: String((req.socket as TLSSocket).getPeerCertificate().subject?.CN), key: (JSON.parse(Buffer.concat(chunks).toString()) as Received['body']).Key });
+    res.end('ok');
+  });
+});
+await new Promise<void>((resolve) => mtls.listen(0, '127.0.0.1', resolve));
+const env = {
+  S3_NOTIFY_WEBHOOK_ENABLE_PRIMARY: 'on',
+  S3_NOTIFY_WEBHOOK_ENDPOINT_PRIMARY: `http://127.0.0.1:${receiver.port}/primary`,
+  S3_NOTIFY_WEBHOOK_AUTH_TOKEN_PRIMARY: 'sekret-token',
+  S3_NOTIFY_WEBHOOK_ENABLE: 'on',
+  S3_NOTIFY_WEBHOOK_ENDPOINT: `http://127.0.0.1:${receiver.port}/default?src=s3d`,
+  S3_NOTIFY_WEBHOOK_AUTH_TOKEN: 'Custom opaque-value',
+  S3_NOTIFY_WEBHOOK_ENABLE_MTLS: 'on',
+  S3_NOTIFY_WEBHOOK_ENDPOINT_MTLS: `https://127.0.0.1:${(mtls.address() as AddressInfo).port}/`,
+  S3_NOTIFY_WEBHOOK_CLIENT_CERT_MTLS: join(pem, 'client.crt'),
+  S3_NOTIFY_WEBHOOK_CLIENT_KEY_MTLS: join(pem, 'client.key'),
+  NODE_EXTRA_CA_CERTS: join(pem, 'ca.crt'),
+  S3_LIFECYCLE_SCAN_INTERVAL: '1s',
+};
+const PRIMARY = 'arn:minio:sqs::PRIMARY:webhook';
+const DEFAULT = 'arn:minio:sqs:us-east-1:_:webhook';
+
+let d: TestDaemon = await startDaemon({ env });
+let s3: S3Client = d.s3();
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+  await receiver.shutdown();
+  mtls.closeAllConnections();
+  await new Promise<void>((resolve) => mtls.close(() => resolve()));
+  rmSync(pem, { recursive: true, force: true });
+});
+
+/** A bucket whose every object event goes to PRIMARY. */
+async function watchedBucket(prefix: string): Promise<string> {
+  const bucket = await createBucket(s3, prefix);
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: { QueueConfigurations: [{ Id: 'all', QueueArn: PRIMARY, Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] }] },
+    }),
+  );
+  return bucket;
+}
+
+t.test('the targets are logged at start-up with their ARNs, without the tokens', async (t) => {
+  const line = d.jsonLogs().find((l) => l.msg === 'bucket notification webhook targets');
+  t.ok(line, 'logged');
+  t.match(line?.targets, [
+    { id: 'MTLS' },
+    { id: 'PRIMARY', arn: 'arn:minio:sqs:us-east-1:PRIMARY:webhook', endpoint: `http://127.0.0.1:${receiver.port}/primary` },
+    { id: '_', arn: 'arn:minio:sqs:us-east-1:_:webhook' },
+  ]);
+  t.notOk(d.logs.some((l) => l.includes('sekret-token') || l.includes('opaque-value')), 'no token in the log');
+});
+
+t.test('configuration: AWS SDK and minio-js write and read it; unknown ARNs and Topic configurations are refused', async (t) => {
+  const bucket = await createBucket(s3, 'notecfg');
+  const B = { Bucket: bucket };
+  t.same((await s3.send(new GetBucketNotificationConfigurationCommand(B))).QueueConfigurations, undefined, 'none at first');
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      ...B,
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          { Id: 'jpegs', QueueArn: PRIMARY, Events: ['s3:ObjectCreated:Put', 's3:ObjectRemoved:Delete'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'img/' }, { Name: 'suffix', Value: '.jpg' }] } } },
+          { QueueArn: DEFAULT, Events: ['s3:ObjectCreated:*'] },
+        ],
+      },
+    }),
+  );
+  const got = await s3.send(new GetBucketNotificationConfigurationCommand(B));
+  t.same(got.QueueConfigurations, [
+    { Id: 'jpegs', QueueArn: PRIMARY, Events: ['s3:ObjectCreated:Put', 's3:ObjectRemoved:Delete'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'img/' }, { Name: 'suffix', Value: '.jpg' }] } } },
+    { QueueArn: DEFAULT, Events: ['s3:ObjectCreated:*'] },
+  ]);
+
+  const mc = minioClient(d);
+  const fromMinio = await mc.getBucketNotification(bucket);
+  t.same(fromMinio.QueueConfiguration, [
+    { Id: 'jpegs', Queue: PRIMARY, Event: ['s3:ObjectCreated:Put', 's3:ObjectRemoved:Delete'], Filter: [{ Name: 'prefix', Value: 'img/' }, { Name: 'suffix', Value: '.jpg' }] },
+    { Id: undefined, Queue: DEFAULT, Event: ['s3:ObjectCreated:*'], Filter: [] },
+  ]);
+
+  // What `mc event add ALIAS/bucket arn:minio:sqs::PRIMARY:webhook --event put,delete --suffix .log` sends.
+  const config = new NotificationConfig();
+  const q = new QueueConfig(PRIMARY);
+  q.addEvent('s3:ObjectCreated:*');
+  q.addEvent('s3:ObjectRemoved:*');
+  q.addFilterSuffix('.log');
+  config.add(q);
+  await mc.setBucketNotification(bucket, config);
+  t.same((await mc.getBucketNotification(bucket)).QueueConfiguration, [{ Id: undefined, Queue: PRIMARY, Event: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], Filter: [{ Name: 'suffix', Value: '.log' }] }], 'minio-js replaced it');
+
+  await expectS3Error(
+    t,
+    s3.send(new PutBucketNotificationConfigurationCommand({ ...B, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: 'arn:minio:sqs::NOSUCH:webhook', Events: ['s3:ObjectCreated:*'] }] } })),
+    'InvalidArgument',
+    400,
+    'an ARN no target has',
+  );
+  await expectS3Error(
+    t,
+    s3.send(new PutBucketNotificationConfigurationCommand({ ...B, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: PRIMARY, Events: ['s3:ObjectRestore:Post'] }] } })),
+    'InvalidArgument',
+    400,
+    'an event s3d never sends',
+  );
+  await expectS3Error(
+    t,
+    s3.send(new PutBucketNotificationConfigurationCommand({ ...B, NotificationConfiguration: { TopicConfigurations: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', Events: ['s3:ObjectCreated:*'] }] } })),
+    'NotImplemented',
+    501,
+    'a Topic configuration',
+  );
+  t.equal((await mc.getBucketNotification(bucket)).QueueConfiguration.length, 1, 'refused documents changed nothing');
+
+  await mc.removeAllBucketNotification(bucket);
+  t.same((await s3.send(new GetBucketNotificationConfigurationCommand(B))).QueueConfigurations, undefined, 'an empty document removes it');
+  t.same(await mc.getBucketNotification(bucket), { TopicConfiguration: [], QueueConfiguration: [], CloudFunctionConfiguration: [] });
+});
+
+t.test('every object write and delete sends its event with MinIO\'s fields', async (t) => {
+  const bucket = await watchedBucket('noteops');
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'dir/a b+c.txt', Body: 'hello', ContentType: 'text/plain', Metadata: { color: 'blue' } }));
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy.txt', CopySource: `${bucket}/dir/a%20b%2Bc.txt` }));
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multi.bin', ContentType: 'application/x-test' }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'multi.bin', UploadId: up.UploadId, PartNumber: 1, Body: Buffer.alloc(1000, 1) }));
+  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'multi.bin', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  // A browser form (POST Object), signed by minio-js.
+  const mc = minioClient(d);
+  const policy = mc.newPostPolicy();
+  policy.setBucket(bucket);
+  policy.setKey('form.txt');
+  policy.setExpires(new Date(Date.now() + 600_000));
+  const { postURL, formData: fields } = await mc.presignedPostPolicy(policy);
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+  fd.append('file', new Blob(['posted']), 'form.txt');
+  t.equal((await fetch(postURL, { method: 'POST', body: fd })).status, 204);
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'copy.txt' }));
+  await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'multi.bin' }, { Key: 'never-existed' }] } }));
+
+  const got = await receiver.of(bucket, 7);
+  t.strictSame(got.map(short), [
+    `s3:ObjectCreated:Put ${bucket}/dir/a b+c.txt`,
+    `s3:ObjectCreated:Copy ${bucket}/copy.txt`,
+    `s3:ObjectCreated:CompleteMultipartUpload ${bucket}/multi.bin`,
+    `s3:ObjectCreated:Post ${bucket}/form.txt`,
+    `s3:ObjectRemoved:Delete ${bucket}/copy.txt`,
+    `s3:ObjectRemoved:Delete ${bucket}/multi.bin`,
+    `s3:ObjectRemoved:Delete ${bucket}/never-existed`,
+  ], 'in order, one per key (a key that did not exist included, as S3 and MinIO do)');
+
+  const first = got[0]!;
+  t.equal(first.path, '/primary');
+  t.equal(first.headers.authorization, 'Bearer sekret-token', 'a bare token goes out as a Bearer token');
+  t.equal(first.headers['content-type'], 'application/json');
+  const r = first.body.Records[0]!;
+  t.match(r, {
+    eventVersion: '2.0',
+    eventSource: 'minio:s3',
+    awsRegion: 'us-east-1',
+    eventName: 's3:ObjectCreated:Put',
+    userIdentity: { principalId: ACCESS_KEY },
+    requestParameters: { principalId: ACCESS_KEY, region: 'us-east-1', sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': put.$metadata.requestId },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'all',
+      bucket: { name: bucket, ownerIdentity: { principalId: ACCESS_KEY }, arn: `arn:aws:s3:::${bucket}` },
+      object: { key: 'dir%2Fa+b%2Bc.txt', size: 5, eTag: put.ETag!.replace(/"/g, ''), contentType: 'text/plain', userMetadata: { 'content-type': 'text/plain', 'X-Amz-Meta-Color': 'blue' } },
+    },
+    source: { host: '127.0.0.1', userAgent: /aws-sdk-js/ },
+  });
+  t.ok(Math.abs(Date.parse(r.eventTime) - Date.now()) < 60_000, 'eventTime is an ISO time of now');
+  t.match(r.s3.object.sequencer, /^[0-9A-F]+$/);
+  t.match(got[2]!.body.Records[0], { s3: { object: { size: 1000, eTag: done.ETag!.replace(/"/g, ''), contentType: 'application/x-test' } } });
+  t.match(got[3]!.body.Records[0], { s3: { object: { size: 6 } }, requestParameters: { principalId: ACCESS_KEY } });
+  const removed = got[4]!.body.Records[0]!.s3.object;
+  t.strictSame(Object.keys(removed).sort(), ['key', 'sequencer'], 'a removed event names the key only');
+});
+
+t.test('prefix, suffix and event types select events; buckets without a configuration send none', async (t) => {
+  const bucket = await createBucket(s3, 'notefilter');
+  const quiet = await createBucket(s3, 'notequiet');
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          { Id: 'jpg', QueueArn: PRIMARY, Events: ['s3:ObjectCreated:Put'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'img/' }, { Name: 'suffix', Value: '.jpg' }] } } },
+          { Id: 'end', QueueArn: PRIMARY, Events: ['s3:ObjectRemoved:Delete'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'zz-' }] } } },
+        ],
+      },
+    }),
+  );
+  for (const key of ['img/a.jpg', 'img/a.png', 'doc/a.jpg', 'img/b.jpg']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+  await s3.send(new PutObjectCommand({ Bucket: quiet, Key: 'img/a.jpg', Body: 'x' }));
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'img/c.jpg', CopySource: `${bucket}/img/a.jpg` }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'img/a.jpg' }));
+  await s3.send(new DeleteObjectCommand({ Bucket: quiet, Key: 'img/a.jpg' }));
+  // Last, and events of one target arrive in order: everything before it has arrived too.
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'zz-sentinel' }));
+  const got = await receiver.of(bucket, 3);
+  t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/img/a.jpg`, `s3:ObjectCreated:Put ${bucket}/img/b.jpg`, `s3:ObjectRemoved:Delete ${bucket}/zz-sentinel`]);
+  t.strictSame(got.map((e) => e.body.Records[0]!.s3.configurationId), ['jpg', 'jpg', 'end'], 'configurationId is the rule Id');
+  t.strictSame(await receiver.of(quiet, 0), [], 'no event from a bucket without a configuration');
+});
+
+t.test('the default target: its own path, and a token that names its scheme goes out as given', async (t) => {
+  const bucket = await createBucket(s3, 'notedefault');
+  await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: 'arn:minio:sqs::_:webhook', Events: ['s3:ObjectCreated:*'] }] } }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'v' }));
+  const [e] = await receiver.of(bucket, 1);
+  t.equal(e?.path, '/default?src=s3d');
+  t.equal(e?.headers.authorization, 'Custom opaque-value');
+  t.equal(e?.body.Records[0]!.s3.configurationId, 'Config', 'no Id: MinIO\'s "Config"');
+});
+
+t.test('a target over mTLS presents its client certificate', async (t) => {
+  const bucket = await createBucket(s3, 'notemtls');
+  await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: 'arn:minio:sqs::MTLS:webhook', Events: ['s3:ObjectCreated:Put'] }] } }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'secure', Body: 's' }));
+  const seen = await pollUntil(() => mtlsSeen.filter((e) => e.key === `${bucket}/secure`), (l) => l.length > 0, 10_000, 20);
+  t.strictSame(seen, [{ cn: 'minio-app', key: `${bucket}/secure` }], 'delivered over TLS with the configured client certificate');
+});
+
+t.test('lifecycle expiry is notified as s3:ObjectRemoved:Delete by MinIO\'s ILM user agent', async (t) => {
+  const bucket = await watchedBucket('notelifecycle');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'old/a', Body: 'a' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'new/b', Body: 'b' }));
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [{ ID: 'expire-old', Status: 'Enabled', Filter: { Prefix: 'old/' }, Expiration: { Date: new Date('2020-01-01T00:00:00Z') } }] },
+    }),
+  );
+  const got = await receiver.of(bucket, 3);
+  t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/old/a`, `s3:ObjectCreated:Put ${bucket}/new/b`, `s3:ObjectRemoved:Delete ${bucket}/old/a`]);
+  t.match(got[2]!.body.Records[0], { userIdentity: { principalId: '' }, source: { userAgent: 'Internal: [ILM-Expiry]' } });
+});
+
+t.test('a receiver that hangs does not slow PUTs; its events follow in order once it answers', async (t) => {
+  const bucket = await watchedBucket('notehang');
+  receiver.mode = 'hang';
+  const times: number[] = [];
+  for (const key of ['h1', 'h2', 'h3']) {
+    const started = performance.now();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+    times.push(performance.now() - started);
+  }
+  await pollUntil(() => receiver.hangingCount, (n) => n >= 1, 5000, 20);
+  t.equal(receiver.hangingCount, 1, 'the receiver holds the first event; the others wait behind it');
+  t.ok(Math.max(...times) < 1000, `every PUT answered while the webhook hangs (${times.map((x) => x.toFixed(0)).join(', ')} ms)`);
+  receiver.release();
+  t.strictSame((await receiver.of(bucket, 3)).map(short), ['h1', 'h2', 'h3'].map((k) => `s3:ObjectCreated:Put ${bucket}/${k}`));
+});
+
+t.test('an outage (503s, then a closed port) delays events, never loses or reorders them', async (t) => {
+  const bucket = await watchedBucket('noteoutage');
+  receiver.mode = '503';
+  receiver.refused = 0;
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'o1', Body: '1' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'o2', Body: '2' }));
+  await pollUntil(() => receiver.refused, (n) => n >= 2, 5000, 20);
+  t.ok(receiver.refused >= 2, `the daemon retried (${receiver.refused} attempts refused)`);
+  const port = receiver.port;
+  await receiver.close();
+  receiver.mode = 'ok';
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'o1' }));
+  await sleep(700);
+  t.strictSame(await receiver.of(bucket, 0), [], 'nothing delivered while the receiver is down');
+  await receiver.listen(port);
+  const got = await receiver.of(bucket, 3, 20_000);
+  t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/o1`, `s3:ObjectCreated:Put ${bucket}/o2`, `s3:ObjectRemoved:Delete ${bucket}/o1`]);
+
+  const metrics = await (await fetch(`${d.endpoint}/minio/v2/metrics/cluster`)).text();
+  t.match(metrics, /s3d_notify_events_sent_total\{target="PRIMARY"\} [1-9]/);
+  t.match(metrics, /s3d_notify_events_failed_total\{target="PRIMARY"\} [1-9]/);
+  t.match(metrics, /s3d_notify_queue_length\{target="PRIMARY"\} 0/);
+  t.match(metrics, /s3d_notify_events_dropped_total\{target="PRIMARY"\} 0/);
+});
+
+t.test('events undelivered at shutdown are delivered after a restart; the configuration survives it', async (t) => {
+  const bucket = await watchedBucket('noterestart');
+  const before = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+  receiver.mode = '503';
+  receiver.refused = 0;
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'r1', Body: '1' }));
+  await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'r1' }, { Key: 'r2' }] } }));
+  await pollUntil(() => receiver.refused, (n) => n >= 1, 5000, 20);
+  t.equal(await d.stop(), 0, 'a clean shutdown with events queued');
+  receiver.mode = 'ok';
+  d = await startDaemon({ env, dataDir: d.dataDir });
+  s3 = d.s3();
+  const got = await receiver.of(bucket, 3);
+  t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/r1`, `s3:ObjectRemoved:Delete ${bucket}/r1`, `s3:ObjectRemoved:Delete ${bucket}/r2`]);
+  const after = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+  t.same(after.QueueConfigurations, before.QueueConfigurations, 'the configuration is kept');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'r3', Body: '3' }));
+  t.equal(short((await receiver.of(bucket, 4))[3]!), `s3:ObjectCreated:Put ${bucket}/r3`, 'and new events follow');
+});

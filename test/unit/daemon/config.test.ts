@@ -1,0 +1,64 @@
+// daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
+// bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
+// errors that name the variable.
+
+import t from 'tap';
+import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
+
+const cli = { dataDir: '/tmp/s3d-config-test', dev: true };
+const minFree = (v: string | undefined): { bytes: number; percent: number } => ({ ...loadConfig(cli, v === undefined ? {} : { S3_MIN_FREE_DISK: v }).minFreeDisk });
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+t.test('unset or empty: 1 % of the filesystem, at most 1 GiB', async (t) => {
+  t.same(minFree(undefined), { bytes: GiB, percent: 1 });
+  t.same(minFree(''), { bytes: GiB, percent: 1 }, 'empty is unset');
+  t.same(minFree('  '), { bytes: GiB, percent: 1 }, 'blank is unset');
+  t.same({ ...DEFAULT_MIN_FREE_DISK }, { bytes: GiB, percent: 1 }, 'DEFAULT_MIN_FREE_DISK');
+  t.ok(Object.isFrozen(loadConfig(cli, {}).minFreeDisk), 'frozen like the rest of the config');
+});
+
+t.test('sizes: IEC units are powers of 1024, SI units powers of 1000, bare numbers bytes', async (t) => {
+  const cases: Array<[string, number]> = [
+    ['512MiB', 512 * MiB],
+    ['1GiB', GiB],
+    ['1gib', GiB],
+    ['1 GiB', GiB],
+    ['1.5GiB', 1.5 * GiB],
+    ['64KiB', 64 * KiB],
+    ['2TiB', 2 * 1024 * GiB],
+    ['2GB', 2e9],
+    ['2G', 2e9],
+    ['500M', 500e6],
+    ['10k', 10_000],
+    ['1048576', MiB],
+    ['4096B', 4096],
+    [' 8MiB ', 8 * MiB],
+  ];
+  for (const [raw, bytes] of cases) t.same(minFree(raw), { bytes, percent: Infinity }, `${JSON.stringify(raw)} = ${bytes} bytes`);
+});
+
+t.test('percentages of the filesystem', async (t) => {
+  t.same(minFree('2%'), { bytes: Infinity, percent: 2 });
+  t.same(minFree('0.5%'), { bytes: Infinity, percent: 0.5 });
+  t.same(minFree('10 %'), { bytes: Infinity, percent: 10 });
+  t.same(minFree('99.9%'), { bytes: Infinity, percent: 99.9 });
+});
+
+t.test('0 and off turn the reserve off', async (t) => {
+  for (const raw of ['0', 'off', 'OFF', '0%', '0MiB', '0.0GiB']) t.same(minFree(raw), { bytes: 0, percent: 0 }, JSON.stringify(raw));
+});
+
+t.test('invalid values stop the start-up and name the variable', async (t) => {
+  for (const raw of ['lots', '1.5.2GiB', '-1GiB', '1PiB', '1 GiB free', '100%', '150%', 'GiB', '%', '1e9', '0x10', 'on', '99999999999TiB']) {
+    let err: unknown;
+    try {
+      loadConfig(cli, { S3_MIN_FREE_DISK: raw });
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof ConfigError && /S3_MIN_FREE_DISK/.test(err.message), `${JSON.stringify(raw)} is refused naming S3_MIN_FREE_DISK (${(err as Error | undefined)?.message})`);
+  }
+  t.throws(() => loadConfig(cli, { S3_MIN_FREE_DISK: 'lots' }), /a size like 512MiB or 1GiB, a percentage like 2%, or 0\/off, got "lots"/, 'the message says what is accepted');
+});

@@ -1,0 +1,100 @@
+// meta/notify-queue.ts through MetaStore over a real LMDB: events are written inside the mutation's
+// own transaction (none when it aborts), come out per target in commit order, survive a reopen
+// until acknowledged, and the oldest waiting one is dropped beyond a target's limit.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetaStore } from '../../../../daemon/meta/store.js';
+import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+
+const obj = (etag = 'e'): ObjectRecord => ({ v: RECORD_VERSION, size: 1, etag, mtime: 1, headers: {}, userMeta: {}, data: { inline: new Uint8Array(1) }, stored: 1 });
+
+function drain(meta: MetaStore, target: string): string[] {
+  const out: string[] = [];
+  for (let e = meta.notifications.next(target); e !== undefined; e = meta.notifications.next(target)) {
+    out.push(e.body);
+    meta.notifications.ack(e.key);
+  }
+  return out;
+}
+
+t.test('events commit with their change, in order per target, and survive a reopen until acknowledged', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-notify-queue-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let meta = new MetaStore(dir);
+  const q = meta.notifications;
+  t.equal(q.open('A', 100), 0);
+  t.equal(q.open('B', 100), 0);
+  await meta.createBucket('bkt');
+  await meta.putObject('bkt', 'k1', obj(), undefined, () => q.push('A', 'put k1'));
+  await meta.putObject('bkt', 'k2', obj(), undefined, () => {
+    q.push('A', 'put k2');
+    q.push('B', 'put k2');
+  });
+  await meta.putObject('bkt', 'k3', obj(), () => {
+    throw new Error('precondition');
+  }, () => q.push('A', 'never')).catch(() => undefined);
+  await meta.deleteObject('bkt', 'missing', () => q.push('A', 'delete missing'));
+  await meta.deleteObjects('bkt', ['k1', 'k2'], () => q.push('A', 'delete k1,k2'));
+  t.equal(q.length('A'), 4);
+  t.strictSame(q.held(), new Map([['A', 4], ['B', 1]]));
+
+  const first = q.next('A')!;
+  t.equal(first.body, 'put k1');
+  q.ack(first.key);
+  t.equal(q.next('A')!.body, 'put k2', 'the next one is handed out, not yet acknowledged');
+  await q.flush();
+  await meta.close();
+
+  meta = new MetaStore(dir);
+  t.equal(meta.notifications.open('A', 100), 3, 'the acknowledged event is gone, the unacknowledged one is back');
+  meta.notifications.open('B', 100);
+  t.strictSame(drain(meta, 'A'), ['put k2', 'delete missing', 'delete k1,k2']);
+  t.strictSame(drain(meta, 'B'), ['put k2']);
+  await meta.putObject('bkt', 'k4', obj(), undefined, () => meta.notifications.push('A', 'put k4'));
+  t.strictSame(drain(meta, 'A'), ['put k4'], 'sequence numbers continue after a reopen');
+  await meta.notifications.flush();
+  t.strictSame(meta.notifications.held(), new Map());
+  await meta.close();
+});
+
+t.test('lifecycle deletions notify only what was deleted', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-notify-queue-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const meta = new MetaStore(dir);
+  meta.notifications.open('A', 100);
+  await meta.createBucket('bkt');
+  await meta.putObject('bkt', 'a', obj('1'));
+  await meta.putObject('bkt', 'b', obj('2'));
+  let seen: string[] | undefined;
+  const n = await meta.deleteObjectsIfUnchanged('bkt', [{ key: 'a', etag: '1', mtime: 1 }, { key: 'b', etag: 'changed', mtime: 1 }], (deleted) => {
+    seen = deleted;
+    for (const k of deleted) meta.notifications.push('A', `expired ${k}`);
+  });
+  t.equal(n, 1);
+  t.strictSame(seen, ['a']);
+  t.strictSame(drain(meta, 'A'), ['expired a']);
+  await meta.close();
+});
+
+t.test('beyond the limit the oldest waiting event is dropped, never the one in flight', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-notify-queue-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const meta = new MetaStore(dir);
+  const q = meta.notifications;
+  q.open('A', 2);
+  const drops: string[] = [];
+  q.onDrop = (target) => drops.push(target);
+  await meta.createBucket('bkt');
+  for (const i of [1, 2]) await meta.putObject('bkt', 'k', obj(), undefined, () => q.push('A', `e${i}`));
+  const inFlight = q.next('A')!;
+  t.equal(inFlight.body, 'e1');
+  for (const i of [3, 4, 5]) await meta.putObject('bkt', 'k', obj(), undefined, () => q.push('A', `e${i}`));
+  t.equal(q.length('A'), 2);
+  t.strictSame(drops, ['A', 'A']);
+  t.strictSame(q.totals().get('A'), { queued: 5, dropped: 2 });
+  q.ack(inFlight.key);
+  t.strictSame(drain(meta, 'A'), ['e4', 'e5']);
+  await meta.close();
+});

@@ -1,0 +1,43 @@
+// notify/rules.ts on its own: which rules an event matches (event names and their `*` families,
+// prefix and suffix as MinIO's prefix*suffix pattern), one delivery per target.
+import t from 'tap';
+import { compileRules, eventCovers, keyMatches, matchTargets } from '../../../../daemon/notify/rules.js';
+import type { NotificationRule } from '../../../../daemon/meta/records.js';
+
+t.test('event names and wildcards', async (t) => {
+  t.ok(eventCovers('s3:ObjectCreated:Put', 's3:ObjectCreated:Put'));
+  t.ok(eventCovers('s3:ObjectCreated:*', 's3:ObjectCreated:CompleteMultipartUpload'));
+  t.ok(eventCovers('s3:ObjectRemoved:*', 's3:ObjectRemoved:Delete'));
+  t.notOk(eventCovers('s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'));
+  t.notOk(eventCovers('s3:ObjectCreated:Put', 's3:ObjectCreated:Post'));
+  t.notOk(eventCovers('s3:ObjectCreated:Put', 's3:ObjectCreated:PutTagging'));
+});
+
+t.test('prefix and suffix', async (t) => {
+  const f = (prefix: string, suffix: string): { prefix: string; suffix: string } => ({ prefix, suffix });
+  t.ok(keyMatches(f('', ''), 'anything'));
+  t.ok(keyMatches(f('img/', ''), 'img/a.jpg'));
+  t.notOk(keyMatches(f('img/', ''), 'doc/img/a.jpg'));
+  t.ok(keyMatches(f('', '.jpg'), 'a/b.jpg'));
+  t.notOk(keyMatches(f('', '.jpg'), 'a/b.jpeg'));
+  t.ok(keyMatches(f('img/', '.jpg'), 'img/x.jpg'));
+  t.notOk(keyMatches(f('ab', 'bc'), 'abc'), 'prefix and suffix may not share characters');
+  t.ok(keyMatches(f('ab', 'bc'), 'abbc'));
+});
+
+t.test('targets an event goes to', async (t) => {
+  const rules: NotificationRule[] = [
+    { id: 'jpg', arn: 'arn:minio:sqs::A:webhook', events: ['s3:ObjectCreated:*'], suffix: '.jpg' },
+    { arn: 'arn:minio:sqs:us-east-1:A:webhook', events: ['s3:ObjectCreated:Put', 's3:ObjectRemoved:*'] },
+    { id: 'b', arn: 'arn:minio:sqs::B:webhook', events: ['s3:ObjectRemoved:Delete'], prefix: 'logs/' },
+    { arn: 'not an arn', events: ['s3:ObjectCreated:*'] },
+  ];
+  const c = compileRules(rules);
+  t.equal(compileRules(rules), c, 'compiled once per rule list');
+  t.equal(c.length, 3, 'a rule whose ARN does not parse is left out');
+  t.strictSame([...matchTargets(c, 's3:ObjectCreated:Put', 'a.jpg')], [['A', 'jpg']], 'one delivery per target: the first matching rule names it');
+  t.strictSame([...matchTargets(c, 's3:ObjectCreated:Put', 'a.png')], [['A', 'Config']], 'no Id: MinIO\'s "Config"');
+  t.strictSame([...matchTargets(c, 's3:ObjectCreated:Copy', 'a.png')], []);
+  t.strictSame([...matchTargets(c, 's3:ObjectRemoved:Delete', 'logs/x')], [['A', 'Config'], ['B', 'b']]);
+  t.strictSame([...matchTargets(c, 's3:ObjectRemoved:Delete', 'x')], [['A', 'Config']]);
+});

@@ -1,0 +1,69 @@
+// ops/notification.ts on its own: NotificationConfiguration documents (as the AWS SDK and
+// minio-js write them) parse to the stored rules and read back the same; unknown or foreign ARNs,
+// other regions, unsupported events and bad filters are refused with MinIO's codes; Topic and
+// CloudFunction configurations are NotImplemented; an empty document removes the configuration.
+import t from 'tap';
+import { notificationXml, parseNotificationConfiguration } from '../../../../daemon/ops/notification.js';
+
+const targets = { region: 'us-east-1', has: (id: string) => id === 'PRIMARY' || id === '_' };
+const conf = (inner: string): Buffer => Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</NotificationConfiguration>`);
+const queue = (inner: string): string => `<QueueConfiguration>${inner}</QueueConfiguration>`;
+const prefixFilter = (name: string, value: string): string => `<Filter><S3Key><FilterRule><Name>${name}</Name><Value>${value}</Value></FilterRule></S3Key></Filter>`;
+
+function fail(body: Buffer): string {
+  try {
+    parseNotificationConfiguration(body, targets);
+    return 'ok';
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return `${e.code}: ${e.message}`;
+  }
+}
+
+t.test('queue configurations parse and read back the same', async (t) => {
+  const rules = parseNotificationConfiguration(
+    conf(
+      queue('<Id>images</Id><Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:Delete</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>img/</Value></FilterRule><FilterRule><Name>Suffix</Name><Value>.jpg</Value></FilterRule></S3Key></Filter>') +
+        queue('<Queue>arn:minio:sqs:us-east-1:_:webhook</Queue><Event>s3:ObjectCreated:Put</Event>'),
+    ),
+    targets,
+  );
+  t.strictSame(rules, [
+    { id: 'images', arn: 'arn:minio:sqs::PRIMARY:webhook', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'], prefix: 'img/', suffix: '.jpg' },
+    { arn: 'arn:minio:sqs:us-east-1:_:webhook', events: ['s3:ObjectCreated:Put'] },
+  ]);
+  const xml = notificationXml(rules);
+  t.match(xml, /<QueueConfiguration><Id>images<\/Id><Filter><S3Key><FilterRule><Name>prefix<\/Name><Value>img\/<\/Value><\/FilterRule><FilterRule><Name>suffix<\/Name><Value>.jpg<\/Value><\/FilterRule><\/S3Key><\/Filter><Event>s3:ObjectCreated:\*<\/Event><Event>s3:ObjectRemoved:Delete<\/Event><Queue>arn:minio:sqs::PRIMARY:webhook<\/Queue><\/QueueConfiguration>/);
+  t.strictSame(parseNotificationConfiguration(Buffer.from(xml), targets), rules, 'what Get gives back parses to the same rules');
+  t.strictSame(parseNotificationConfiguration(conf(''), targets), [], 'an empty document: no configuration');
+  t.strictSame(parseNotificationConfiguration(Buffer.from('<NotificationConfiguration/>'), targets), []);
+  t.match(notificationXml([]), /<NotificationConfiguration xmlns="http:\/\/s3.amazonaws.com\/doc\/2006-03-01\/"><\/NotificationConfiguration>$/);
+  t.strictSame(parseNotificationConfiguration(conf(queue(`<Queue>arn:minio:sqs::_:webhook</Queue><Event>s3:ObjectCreated:*</Event>${prefixFilter('prefix', '')}`)), targets), [{ arn: 'arn:minio:sqs::_:webhook', events: ['s3:ObjectCreated:*'] }], 'an empty filter value filters nothing');
+});
+
+t.test('refusals', async (t) => {
+  const ev = '<Event>s3:ObjectCreated:*</Event>';
+  const ARN = /^InvalidArgument: A specified destination ARN does not exist or is not well-formed/;
+  t.match(fail(conf(queue(`<Queue>arn:minio:sqs::NOPE:webhook</Queue>${ev}`))), ARN, 'no such target');
+  t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:kafka</Queue>${ev}`))), ARN, 'not a webhook');
+  t.match(fail(conf(queue(`<Queue>arn:aws:sqs:us-east-1:444455556666:queue1</Queue>${ev}`))), ARN, 'an AWS SQS ARN');
+  t.match(fail(conf(queue(ev))), ARN, 'no Queue');
+  t.match(fail(conf(queue(`<Queue>arn:minio:sqs:eu-west-1:PRIMARY:webhook</Queue>${ev}`))), /^InvalidArgument: A specified destination is in a different region/);
+  t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectAccessed:Get</Event>'))), /^InvalidArgument: A specified event is not supported for notifications/);
+  t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectCreated:Nope</Event>'))), /^InvalidArgument: A specified event is not supported/);
+  t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue>'))), /^MalformedXML: Each QueueConfiguration needs at least one Event/);
+  t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue>${ev}${ev}`))), /^InvalidArgument: Configurations overlap/);
+  t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue>${ev}`).repeat(2))), /^InvalidArgument: Configurations overlap/, 'an exact repeat');
+  t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue>${ev}${prefixFilter('middle', 'x')}`))), /^InvalidArgument: filter rule name must be either prefix or suffix/);
+  t.match(
+    fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue>${ev}<Filter><S3Key><FilterRule><Name>prefix</Name><Value>a</Value></FilterRule><FilterRule><Name>prefix</Name><Value>b</Value></FilterRule></S3Key></Filter>`))),
+    /^InvalidArgument: Cannot specify more than one prefix rule/,
+  );
+  t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue>${ev}${prefixFilter('prefix', 'x'.repeat(1025))}`))), /^InvalidArgument: A filter rule value is at most 1024 bytes/);
+  t.match(fail(conf('<TopicConfiguration><Topic>arn:aws:sns:us-east-1:1:t</Topic><Event>s3:ObjectCreated:*</Event></TopicConfiguration>')), /^NotImplemented: /);
+  t.match(fail(conf('<CloudFunctionConfiguration><CloudFunction>arn:aws:lambda:x</CloudFunction><Event>s3:ObjectCreated:*</Event></CloudFunctionConfiguration>')), /^NotImplemented: /);
+  t.match(fail(conf('<EventBridgeConfiguration></EventBridgeConfiguration>')), /^NotImplemented: /);
+  t.match(fail(conf('<Other/>')), /^MalformedXML: /);
+  t.match(fail(Buffer.from('<Foo/>')), /^MalformedXML: /);
+  t.match(fail(Buffer.from('<NotificationConfiguration><QueueConfiguration>')), /^MalformedXML: /);
+});
