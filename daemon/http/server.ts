@@ -523,7 +523,7 @@ export class HttpServer {
       res.writeStatus(statusLine(result.status));
       res.writeHeader('x-amz-request-id', id);
       res.writeHeader('server', 's3d');
-      for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+      for (const [k, v] of Object.entries(headers)) writeHeaderSafely(res, k, v);
     };
     const body = result.body;
     if (method === 'HEAD' || result.status === 304 || result.status === 204) {
@@ -682,6 +682,21 @@ export class HttpServer {
       await iterator.return?.();
     }
   }
+}
+
+// Header names and values reach the response from clients too (a lifecycle rule ID in
+// x-amz-expiration, a CORS rule's ExposeHeader, response-* overrides, Content-Type, the website
+// redirect and x-amz-meta-* given as query parameters), and uWS writes them verbatim: a CR or LF
+// split the response (header injection), any other control character made Node's HTTP parser,
+// the AWS SDK's, refuse the whole response. A name that is not an HTTP token is left out; control
+// characters in a value (HTAB aside) go out as spaces. Found by prod-hostile-config.test.ts.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE_CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const HEADER_VALUE_CTLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
+function writeHeaderSafely(res: HttpResponse, name: string, value: string): void {
+  if (!HEADER_NAME.test(name)) return;
+  res.writeHeader(name, HEADER_VALUE_CTL.test(value) ? value.replace(HEADER_VALUE_CTLS, ' ') : value);
 }
 
 function abortRequest(p: Pending, reason: Error): void {

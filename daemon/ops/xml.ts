@@ -50,11 +50,17 @@ export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): 
   if (s.trim() === '') throw new S3Error('MalformedXML');
   const valid = XMLValidator.validate(s);
   if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${valid.err.msg}`);
+  let doc: Record<string, unknown>;
   try {
-    return (opts.trim === false ? exactParser : parser).parse(s) as Record<string, unknown>;
+    doc = (opts.trim === false ? exactParser : parser).parse(s) as Record<string, unknown>;
   } catch (err) {
     throw new S3Error('MalformedXML', undefined, { cause: err });
   }
+  // The validator lets several root elements through (`<R/><R/>`, `<R/><Q/>`); a well-formed
+  // document has exactly one. Two of the same name parse as a list, which handlers would misread.
+  const roots = Object.keys(doc).filter((k) => k !== '?xml');
+  if (roots.length !== 1 || Array.isArray(doc[roots[0]!])) throw new S3Error('MalformedXML', 'The XML you provided has more than one root element.');
+  return doc;
 }
 
 export function isoDate(ms: number): string {

@@ -107,3 +107,26 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2008-10-17', Id: 'x', Statement: [{ Sid: 's', ...good }] }), B)), 'ok');
 });
+
+t.test('wildcards: * and ? semantics, and patterns that would backtrack as regexes finish at once', async (t) => {
+  const p = doc(allow(['s3:GetObject'], [`arn:aws:s3:::${B}/*/*/*/*.jpg`, `arn:aws:s3:::${B}/x?z`]));
+  t.ok(ask(p, 's3:GetObject', `${B}/a/b/c/d.jpg`), 'four segments');
+  t.ok(ask(p, 's3:GetObject', `${B}/a/b/c/d/e/f.jpg`), '* spans slashes');
+  t.notOk(ask(p, 's3:GetObject', `${B}/a/b/c.jpg`), 'too few slashes');
+  t.notOk(ask(p, 's3:GetObject', `${B}/a/b/c/d.jpeg`), 'another suffix');
+  t.ok(ask(p, 's3:GetObject', `${B}/xyz`), '? is one character');
+  t.notOk(ask(p, 's3:GetObject', `${B}/xz`), '? is exactly one character');
+  t.notOk(ask(p, 's3:GetObject', `${B}/xyyz`));
+  // A 1 KiB key of slashes against */*/*/*.jpg: a backtracking regex took ~100 s on the event loop.
+  t.notOk(ask(p, 's3:GetObject', `${B}/${'/'.repeat(1000)}`), 'a key of slashes does not match (and returns)');
+  t.ok(ask(p, 's3:GetObject', `${B}/${'/'.repeat(1000)}x.jpg`), 'and one that does, too');
+  const cond = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringLike: { 'aws:UserAgent': '*a*a*a*a*a*b' } } }));
+  t.notOk(ask(cond, 's3:GetObject', `${B}/k`, { 'aws:useragent': 'a'.repeat(5000) }), 'StringLike on a long value returns');
+  t.ok(ask(cond, 's3:GetObject', `${B}/k`, { 'aws:useragent': `${'a'.repeat(5000)}b` }));
+});
+
+t.test('IP ranges: a prefix length must be 1–3 decimal digits and nothing else', async (t) => {
+  for (const bad of ['10.0.0.0/', '10.0.0.0/ ', '10.0.0.0/8/junk', '10.0.0.0/0x8', '10.0.0.0/1e1']) {
+    t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { IpAddress: { 'aws:SourceIp': bad } } })), B)), 'MalformedPolicy', JSON.stringify(bad));
+  }
+});
