@@ -162,15 +162,15 @@ const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   'legal-hold': { GET: 'GetObjectLegalHold' },
 };
 
+// Walks the request's parameters (usually none or a few), not the tables.
 function configRoute(method: string, bucket: string, key: string | undefined, query: URLSearchParams): Route | undefined {
-  const table = key === undefined ? BUCKET_CONFIGS : OBJECT_CONFIGS;
-  const other = key === undefined ? OBJECT_CONFIGS : BUCKET_CONFIGS;
-  for (const sub of Object.keys(other)) {
-    if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented ${key === undefined ? 'on buckets' : 'on objects'}.`);
+  const [table, other] = key === undefined ? [BUCKET_CONFIGS, OBJECT_CONFIGS] : [OBJECT_CONFIGS, BUCKET_CONFIGS];
+  for (const sub of query.keys()) {
+    if (Object.hasOwn(other, sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented ${key === undefined ? 'on buckets' : 'on objects'}.`);
   }
-  for (const [sub, methods] of Object.entries(table)) {
-    if (!query.has(sub)) continue;
-    const op = methods[method as keyof ConfigMethods];
+  for (const sub of query.keys()) {
+    if (!Object.hasOwn(table, sub)) continue;
+    const op = table[sub]![method as keyof ConfigMethods];
     if (op === undefined) throw new S3Error('NotImplemented', `${method} of the ${sub} sub-resource is not implemented.`);
     return key === undefined ? { op, bucket } : { op, bucket, key };
   }
@@ -264,8 +264,10 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   }
 
   if (bucket === undefined) {
-    for (const sub of ['cors', 'notification', ...Object.keys(BUCKET_CONFIGS), ...Object.keys(OBJECT_CONFIGS)]) {
-      if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
+    for (const sub of query.keys()) {
+      if (sub === 'cors' || sub === 'notification' || Object.hasOwn(BUCKET_CONFIGS, sub) || Object.hasOwn(OBJECT_CONFIGS, sub)) {
+        throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
+      }
     }
     if (method === 'GET') return { op: 'ListBuckets' };
     throw new S3Error('MethodNotAllowed');

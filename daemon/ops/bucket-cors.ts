@@ -6,7 +6,7 @@ import type { CorsRule } from '../meta/records.js';
 import { validBucketName } from './bucket.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, type XmlObject } from './xml.js';
+import { parseXml, toXml, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const MAX_RULES = 100;
 const MAX_ID_CHARS = 255;
@@ -15,15 +15,8 @@ const MAX_XML_BODY = 64 * 1024;
 const METHODS: ReadonlySet<string> = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD']);
 const RULE_ELEMENTS: ReadonlySet<string> = new Set(['ID', 'AllowedMethod', 'AllowedOrigin', 'AllowedHeader', 'ExposeHeader', 'MaxAgeSeconds']);
 
-function arr(v: unknown): unknown[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
 function texts(v: unknown, what: string): string[] {
-  return arr(v).map((x) => {
-    if (typeof x !== 'string') throw new S3Error('MalformedXML', `${what} must be text.`);
-    return x;
-  });
+  return xmlList(v).map((x) => xmlText(x, what));
 }
 
 function parseRule(raw: unknown, i: number): CorsRule {
@@ -47,7 +40,7 @@ function parseRule(raw: unknown, i: number): CorsRule {
   const rule: { -readonly [K in keyof CorsRule]: CorsRule[K] } = { allowedMethods: methods, allowedOrigins: origins };
   if (r.ID !== undefined) {
     const [id] = texts(r.ID, 'ID');
-    if (arr(r.ID).length > 1) throw new S3Error('MalformedXML', `CORSRule ${i + 1} has more than one ID.`);
+    if (xmlList(r.ID).length > 1) throw new S3Error('MalformedXML', `CORSRule ${i + 1} has more than one ID.`);
     if ([...id!].length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `CORSRule ${i + 1}: ID can be at most ${MAX_ID_CHARS} characters.`);
     rule.id = id!;
   }
@@ -55,7 +48,7 @@ function parseRule(raw: unknown, i: number): CorsRule {
   if (expose.length > 0) rule.exposeHeaders = expose;
   if (r.MaxAgeSeconds !== undefined) {
     const [age] = texts(r.MaxAgeSeconds, 'MaxAgeSeconds');
-    if (arr(r.MaxAgeSeconds).length > 1 || !/^\d{1,10}$/.test(age!) || Number(age) > 2 ** 31 - 1) {
+    if (xmlList(r.MaxAgeSeconds).length > 1 || !/^\d{1,10}$/.test(age!) || Number(age) > 2 ** 31 - 1) {
       throw new S3Error('MalformedXML', `CORSRule ${i + 1}: MaxAgeSeconds must be a whole number of seconds.`);
     }
     rule.maxAgeSeconds = Number(age);
@@ -71,7 +64,7 @@ export function parseCorsConfiguration(body: Buffer): CorsRule[] {
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) throw new S3Error('MalformedXML', 'A CORS configuration needs at least one CORSRule.');
   const c = conf as Record<string, unknown>;
   for (const k of Object.keys(c)) if (k !== 'CORSRule') throw new S3Error('MalformedXML', `CORSConfiguration: unknown element ${k}.`);
-  const raws = arr(c.CORSRule);
+  const raws = xmlList(c.CORSRule);
   if (raws.length === 0) throw new S3Error('MalformedXML', 'A CORS configuration needs at least one CORSRule.');
   if (raws.length > MAX_RULES) throw new S3Error('MalformedXML', `A CORS configuration can hold at most ${MAX_RULES} rules.`);
   return raws.map(parseRule);

@@ -9,44 +9,28 @@ import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
-import { httpDate, parseXml, toXml, type XmlObject } from './xml.js';
+import { httpDate, parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const DAY_MS = 86_400_000;
 const MAX_RULES = 1000;
 const MAX_ID_CHARS = 255;
 const MAX_XML_BODY = 1024 * 1024;
 
-function arr(v: unknown): unknown[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-function obj(v: unknown, what: string): Record<string, unknown> {
-  // An empty element (`<Filter/>`, or only whitespace inside) has no conditions.
-  if (v === undefined || (typeof v === 'string' && v.trim() === '')) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new S3Error('MalformedXML', `${what} must be an element with children.`);
-  return v as Record<string, unknown>;
-}
-
-function text(v: unknown, what: string): string {
-  if (typeof v !== 'string') throw new S3Error('MalformedXML', `${what} must be text.`);
-  return v;
-}
-
 function positiveInt(v: unknown, what: string): number {
-  const s = text(v, what).trim();
+  const s = xmlText(v, what).trim();
   if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
   return Number(s);
 }
 
 function size(v: unknown, what: string): number {
-  const s = text(v, what).trim();
+  const s = xmlText(v, what).trim();
   if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a whole number of bytes.`);
   return Number(s);
 }
 
 function tagOf(v: unknown): [string, string] {
-  const t = obj(v, 'Tag');
-  return [text(t.Key, 'Tag Key'), typeof t.Value === 'string' ? t.Value : ''];
+  const t = xmlElement(v, 'Tag');
+  return [xmlText(t.Key, 'Tag Key'), typeof t.Value === 'string' ? t.Value : ''];
 }
 
 interface FilterParts {
@@ -59,8 +43,8 @@ interface FilterParts {
 function parseFilter(f: Record<string, unknown>): FilterParts {
   const out: FilterParts = { prefix: '', tags: [] };
   const take = (src: Record<string, unknown>): void => {
-    if (src.Prefix !== undefined) out.prefix = src.Prefix === '' ? '' : text(src.Prefix, 'Prefix');
-    for (const t of arr(src.Tag)) out.tags.push(tagOf(t));
+    if (src.Prefix !== undefined) out.prefix = src.Prefix === '' ? '' : xmlText(src.Prefix, 'Prefix');
+    for (const t of xmlList(src.Tag)) out.tags.push(tagOf(t));
     if (src.ObjectSizeGreaterThan !== undefined) out.sizeGreaterThan = size(src.ObjectSizeGreaterThan, 'ObjectSizeGreaterThan');
     if (src.ObjectSizeLessThan !== undefined) out.sizeLessThan = size(src.ObjectSizeLessThan, 'ObjectSizeLessThan');
   };
@@ -68,9 +52,9 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   const direct = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].filter((k) => f[k] !== undefined);
   if (and !== undefined) {
     if (direct.length > 0) throw new S3Error('MalformedXML', 'A Filter holds either And or one condition, not both.');
-    take(obj(and, 'And'));
+    take(xmlElement(and, 'And'));
   } else {
-    if (direct.length > 1 || arr(f.Tag).length > 1) throw new S3Error('MalformedXML', 'A Filter with more than one condition must wrap them in And.');
+    if (direct.length > 1 || xmlList(f.Tag).length > 1) throw new S3Error('MalformedXML', 'A Filter with more than one condition must wrap them in And.');
     take(f);
   }
   if (out.sizeGreaterThan !== undefined && out.sizeLessThan !== undefined && out.sizeLessThan <= out.sizeGreaterThan) {
@@ -80,18 +64,18 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
 }
 
 function parseRule(raw: unknown, i: number): LifecycleRule {
-  const r = obj(raw, 'Rule');
+  const r = xmlElement(raw, 'Rule');
   const where = `Rule ${i + 1}`;
   for (const k of ['Transition', 'Transitions', 'NoncurrentVersionExpiration', 'NoncurrentVersionTransition', 'NoncurrentVersionTransitions']) {
     if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: ${k} is not implemented (s3d has one storage class and keeps one version of each object).`);
   }
-  const id = r.ID === undefined || r.ID === '' ? randomBytes(10).toString('hex') : text(r.ID, 'ID').trim();
+  const id = r.ID === undefined || r.ID === '' ? randomBytes(10).toString('hex') : xmlText(r.ID, 'ID').trim();
   if ([...id].length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `${where}: ID can be at most ${MAX_ID_CHARS} characters.`);
   const status = typeof r.Status === 'string' ? r.Status.trim() : r.Status;
   if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML', `${where}: Status must be Enabled or Disabled.`);
   if (r.Filter !== undefined && r.Prefix !== undefined) throw new S3Error('MalformedXML', `${where}: use Filter or Prefix, not both.`);
   const legacyPrefix = r.Filter === undefined && r.Prefix !== undefined;
-  const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : text(r.Prefix, 'Prefix'), tags: [] } : parseFilter(obj(r.Filter, 'Filter'));
+  const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
   if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS);
 
   const rule: { -readonly [K in keyof LifecycleRule]: LifecycleRule[K] } = { id, enabled: status === 'Enabled', prefix: filter.prefix, tags: filter.tags };
@@ -99,25 +83,25 @@ function parseRule(raw: unknown, i: number): LifecycleRule {
   if (filter.sizeLessThan !== undefined) rule.sizeLessThan = filter.sizeLessThan;
   if (legacyPrefix) rule.legacyPrefix = true;
   if (r.Expiration !== undefined) {
-    const e = obj(r.Expiration, 'Expiration');
+    const e = xmlElement(r.Expiration, 'Expiration');
     const parts = ['Days', 'Date', 'ExpiredObjectDeleteMarker'].filter((k) => e[k] !== undefined);
     if (parts.length !== 1) throw new S3Error('MalformedXML', `${where}: Expiration takes exactly one of Days, Date and ExpiredObjectDeleteMarker.`);
     if (e.Days !== undefined) rule.expirationDays = positiveInt(e.Days, `${where}: Expiration Days`);
     if (e.Date !== undefined) {
-      const d = text(e.Date, 'Date').trim();
+      const d = xmlText(e.Date, 'Date').trim();
       const t = Date.parse(d);
       if (!/^\d{4}-\d{2}-\d{2}T/.test(d) || Number.isNaN(t) || t % DAY_MS !== 0) throw new S3Error('InvalidArgument', `${where}: Expiration Date must be midnight UTC in ISO 8601 (e.g. 2027-01-01T00:00:00Z).`);
       rule.expirationDate = t;
     }
     if (e.ExpiredObjectDeleteMarker !== undefined) {
-      const v = text(e.ExpiredObjectDeleteMarker, 'ExpiredObjectDeleteMarker').trim();
+      const v = xmlText(e.ExpiredObjectDeleteMarker, 'ExpiredObjectDeleteMarker').trim();
       if (v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', `${where}: ExpiredObjectDeleteMarker must be true or false.`);
       rule.expiredObjectDeleteMarker = v === 'true';
     }
   }
   if (r.AbortIncompleteMultipartUpload !== undefined) {
     if (filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with a Tag filter.`);
-    rule.abortIncompleteDays = positiveInt(obj(r.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload').DaysAfterInitiation, `${where}: DaysAfterInitiation`);
+    rule.abortIncompleteDays = positiveInt(xmlElement(r.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload').DaysAfterInitiation, `${where}: DaysAfterInitiation`);
   }
   if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.abortIncompleteDays === undefined) {
     throw new S3Error('InvalidArgument', `${where}: a rule needs an action (Expiration or AbortIncompleteMultipartUpload).`);
@@ -130,7 +114,7 @@ export function parseLifecycle(body: Buffer): LifecycleRule[] {
   const doc = parseXml(body, { trim: false });
   const conf = doc.LifecycleConfiguration;
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a LifecycleConfiguration document.');
-  const raws = arr(obj(conf, 'LifecycleConfiguration').Rule);
+  const raws = xmlList(xmlElement(conf, 'LifecycleConfiguration').Rule);
   if (raws.length === 0) throw new S3Error('MalformedXML', 'A lifecycle configuration needs at least one Rule.');
   if (raws.length > MAX_RULES) throw new S3Error('InvalidArgument', `A lifecycle configuration can hold at most ${MAX_RULES} rules.`);
   const rules = raws.map(parseRule);

@@ -13,7 +13,7 @@ import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, type XmlObject } from './xml.js';
+import { parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const MAX_XML_BODY = 256 * 1024;
 const MAX_CONFIGURATIONS = 1000;
@@ -26,36 +26,21 @@ const EVENT_ERROR = 'A specified event is not supported for notifications.';
 const REGION_ERROR = 'A specified destination is in a different region than the bucket. You must use a destination that resides in the same region as the bucket.';
 const OVERLAP_ERROR = 'Configurations overlap. Configurations on the same bucket cannot share a common event type.';
 
-function arr(v: unknown): unknown[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-function element(v: unknown, what: string): Record<string, unknown> {
-  if (v === undefined || (typeof v === 'string' && v.trim() === '')) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new S3Error('MalformedXML', `${what} must be an element with children.`);
-  return v as Record<string, unknown>;
-}
-
-function text(v: unknown, what: string): string {
-  if (typeof v !== 'string') throw new S3Error('MalformedXML', `${what} must be text.`);
-  return v;
-}
-
 export interface TargetLookup {
   readonly region: string;
   has(id: string): boolean;
 }
 
 function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
-  const filter = element(raw, 'Filter');
+  const filter = xmlElement(raw, 'Filter');
   for (const k of Object.keys(filter)) if (k !== 'S3Key') throw new S3Error('MalformedXML', `Filter holds only S3Key, not ${k}.`);
   const out: { prefix?: string; suffix?: string } = {};
-  for (const r of arr(element(filter.S3Key, 'S3Key').FilterRule)) {
-    const rule = element(r, 'FilterRule');
-    const name = text(rule.Name ?? '', 'FilterRule Name').toLowerCase();
+  for (const r of xmlList(xmlElement(filter.S3Key, 'S3Key').FilterRule)) {
+    const rule = xmlElement(r, 'FilterRule');
+    const name = xmlText(rule.Name ?? '', 'FilterRule Name').toLowerCase();
     if (name !== 'prefix' && name !== 'suffix') throw new S3Error('InvalidArgument', 'filter rule name must be either prefix or suffix');
     if (out[name] !== undefined) throw new S3Error('InvalidArgument', `Cannot specify more than one ${name} rule in a filter.`);
-    const value = rule.Value === undefined ? '' : text(rule.Value, 'FilterRule Value');
+    const value = rule.Value === undefined ? '' : xmlText(rule.Value, 'FilterRule Value');
     if (Buffer.byteLength(value) > MAX_FILTER_VALUE_BYTES) throw new S3Error('InvalidArgument', `A filter rule value is at most ${MAX_FILTER_VALUE_BYTES} bytes.`);
     if (value !== '') out[name] = value;
   }
@@ -71,26 +56,26 @@ export function parseNotificationConfiguration(body: Buffer, targets: TargetLook
   const doc = parseXml(body);
   const raw = doc.NotificationConfiguration;
   if (raw === undefined) throw new S3Error('MalformedXML', 'Expected a NotificationConfiguration document.');
-  const conf = element(raw, 'NotificationConfiguration');
+  const conf = xmlElement(raw, 'NotificationConfiguration');
   for (const k of ['TopicConfiguration', 'CloudFunctionConfiguration', 'EventBridgeConfiguration']) {
     if (conf[k] !== undefined) throw new S3Error('NotImplemented', 's3d sends bucket notifications to webhooks (QueueConfiguration with an arn:minio:sqs ARN) only; Topic, CloudFunction and EventBridge configurations are not supported.');
   }
   for (const k of Object.keys(conf)) if (k !== 'QueueConfiguration') throw new S3Error('MalformedXML', `Unexpected element ${k} in NotificationConfiguration.`);
-  const queues = arr(conf.QueueConfiguration);
+  const queues = xmlList(conf.QueueConfiguration);
   if (queues.length > MAX_CONFIGURATIONS) throw new S3Error('MalformedXML', `At most ${MAX_CONFIGURATIONS} QueueConfiguration entries are allowed.`);
   const rules: NotificationRule[] = [];
   const seen = new Set<string>();
   for (const q of queues) {
-    const c = element(q, 'QueueConfiguration');
+    const c = xmlElement(q, 'QueueConfiguration');
     for (const k of Object.keys(c)) if (!['Id', 'Queue', 'Event', 'Filter'].includes(k)) throw new S3Error('MalformedXML', `Unexpected element ${k} in QueueConfiguration.`);
-    const id = c.Id === undefined ? undefined : text(c.Id, 'Id');
+    const id = c.Id === undefined ? undefined : xmlText(c.Id, 'Id');
     if (id !== undefined && id.length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `Id is at most ${MAX_ID_CHARS} characters.`);
-    const arnText = c.Queue === undefined ? '' : text(c.Queue, 'Queue').trim();
+    const arnText = c.Queue === undefined ? '' : xmlText(c.Queue, 'Queue').trim();
     const arn = parseArn(arnText);
     if (arn === undefined || arn.type !== 'webhook') throw new S3Error('InvalidArgument', ARN_ERROR);
     if (arn.region !== '' && arn.region !== targets.region) throw new S3Error('InvalidArgument', REGION_ERROR);
     if (!targets.has(arn.id)) throw new S3Error('InvalidArgument', ARN_ERROR);
-    const events = arr(c.Event).map((e) => text(e, 'Event').trim());
+    const events = xmlList(c.Event).map((e) => xmlText(e, 'Event').trim());
     if (events.length === 0) throw new S3Error('MalformedXML', 'Each QueueConfiguration needs at least one Event.');
     for (const e of events) if (!SUPPORTED_EVENTS.has(e)) throw new S3Error('InvalidArgument', EVENT_ERROR);
     if (new Set(events).size !== events.length) throw new S3Error('InvalidArgument', OVERLAP_ERROR);

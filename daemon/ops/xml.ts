@@ -63,6 +63,27 @@ export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): 
   return doc;
 }
 
+// Reading parsed request documents: fast-xml-parser gives a lone element as a value and repeated
+// ones as a list, an empty element as '' and text as a string.
+
+/** The occurrences of an element: none, one or several. */
+export function xmlList(v: unknown): unknown[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** An element with children; absent or empty (`<Filter/>`) is one with none. */
+export function xmlElement(v: unknown, what: string): Record<string, unknown> {
+  if (v === undefined || (typeof v === 'string' && v.trim() === '')) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new S3Error('MalformedXML', `${what} must be an element with children.`);
+  return v as Record<string, unknown>;
+}
+
+/** A text-only element. */
+export function xmlText(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new S3Error('MalformedXML', `${what} must be text.`);
+  return v;
+}
+
 export function isoDate(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '.000Z');
 }

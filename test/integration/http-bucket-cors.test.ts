@@ -6,18 +6,15 @@
 // buckets without a configuration, and the service, keep the server-wide S3_API_CORS_ALLOW_ORIGIN
 // behaviour; rules apply even with the server-wide setting off, and survive a restart.
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteBucketCorsCommand, GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand, type CORSRule, type S3Client } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { assertXmlError, raw, xmlField, type RawResponse } from '../helpers/http.js';
 import { createBucket, expectS3Error, rawBodyClient } from '../helpers/s3.js';
-
-const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
-const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH';
 
 const APP = 'https://app.example.com';
 const VARY = 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method';
@@ -273,21 +270,8 @@ t.test('S3_API_CORS_ALLOW_ORIGIN=off: buckets with rules still answer by them; t
 
 t.test('the aws CLI puts, reads back and deletes a configuration', { skip: NO_AWS }, async (t) => {
   const bucket = await createBucket(s3);
-  const env = {
-    PATH: process.env.PATH,
-    HOME: work,
-    AWS_ACCESS_KEY_ID: ACCESS_KEY,
-    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_CONFIG_FILE: join(work, 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  const aws = (...args: string[]): Promise<string> =>
-    new Promise((resolve, reject) => {
-      execFile('aws', ['--endpoint-url', d.endpoint, 's3api', ...args], { env }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
-    });
+  const cli = awsCli(d.endpoint, work);
+  const aws = (...args: string[]): Promise<string> => cli.ok('s3api', ...args);
   const file = join(work, 'cors.json');
   const conf = {
     CORSRules: [

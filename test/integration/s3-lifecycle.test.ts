@@ -5,7 +5,6 @@
 // nothing, deleting the configuration stops expiry, the configuration survives a restart, and the
 // AWS SDK, minio-js and the aws CLI all round-trip it.
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +21,11 @@ import {
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { countFiles, waitForFileCounts } from '../helpers/files.js';
 import { send } from '../helpers/http.js';
 import { scrape, metricSample } from '../helpers/kes.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
 import { minioClient } from '../helpers/minio.js';
 import { bodyBytes, createBucket, expectS3Error, rawBodyClient } from '../helpers/s3.js';
 import { pollUntil, sleep, waitForLog } from '../helpers/wait.js';
@@ -35,8 +35,6 @@ const DAY_MS = 86_400_000;
 /** Big enough to be a data file of its own (not inline in LMDB). */
 const BIG = testBytes(300 * 1024, 9);
 
-const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
-const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH';
 
 let d: TestDaemon = await startDaemon({ env: { S3_LIFECYCLE_SCAN_INTERVAL: '1s' } });
 let s3: S3Client = d.s3();
@@ -250,21 +248,8 @@ t.test('the aws CLI round-trips a configuration', { skip: NO_AWS }, async (t) =>
   const bucket = await createBucket(s3);
   await put(bucket, 'tmp/a');
   await put(bucket, 'home/a');
-  const env = {
-    PATH: process.env.PATH,
-    HOME: work,
-    AWS_ACCESS_KEY_ID: ACCESS_KEY,
-    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_CONFIG_FILE: join(work, 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  const aws = (...args: string[]): Promise<string> =>
-    new Promise((resolve, reject) => {
-      execFile('aws', ['--endpoint-url', d.endpoint, 's3api', ...args], { env }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
-    });
+  const cli = awsCli(d.endpoint, work);
+  const aws = (...args: string[]): Promise<string> => cli.ok('s3api', ...args);
   const file = join(work, 'lifecycle.json');
   const conf = {
     Rules: [

@@ -2,7 +2,6 @@
 // CLI: ETag, size, storage class and checksum of single objects; the part list of multipart
 // objects with paging; SSE-C objects need their key; bad requests are clear S3 errors.
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,13 +14,13 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
+import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { crc32Base64, md5Hex } from '../helpers/hash.js';
 import { clientFor, createBucket, expectS3Error, withHeaders } from '../helpers/s3.js';
 import { ssec } from '../helpers/sse.js';
 
 const MiB = 1024 * 1024;
-const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const d = await startDaemonFor(t, { tls: true });
 const s3 = d.s3();
@@ -118,30 +117,11 @@ t.test('bad requests', async (t) => {
   await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-max-parts': '-1' })), 'InvalidArgument', 400, 'a negative x-amz-max-parts');
 });
 
-t.test('the aws CLI reads the attributes', { skip: HAS_AWS ? false : 'the aws CLI is not on PATH' }, async (t) => {
+t.test('the aws CLI reads the attributes', { skip: NO_AWS }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 's3d-attrs-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(
-      'aws',
-      ['--endpoint-url', d.endpoint, '--no-verify-ssl', 's3api', 'get-object-attributes', '--bucket', bucket, '--key', 'multi', '--object-attributes', 'ObjectSize', 'ObjectParts', 'ETag'],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: work,
-          AWS_ACCESS_KEY_ID: ACCESS_KEY,
-          AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-          AWS_DEFAULT_REGION: REGION,
-          AWS_CONFIG_FILE: join(work, 'none'),
-          AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_PAGER: '',
-          PYTHONWARNINGS: 'ignore',
-        },
-      },
-      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
-    );
-  });
+  const aws = awsCli(d.endpoint, work, { global: ['--no-verify-ssl'] });
+  const out = await aws.ok('s3api', 'get-object-attributes', '--bucket', bucket, '--key', 'multi', '--object-attributes', 'ObjectSize', 'ObjectParts', 'ETag');
   const a = JSON.parse(out) as { ObjectSize: number; ObjectParts: { TotalPartsCount: number } };
   t.equal(a.ObjectSize, 10 * MiB + 1234, 'the CLI reads the size');
   t.equal(a.ObjectParts.TotalPartsCount, 3, 'and the part count');

@@ -4,7 +4,6 @@
 // buckets with Object Lock or ACLs; and the website redirect location is kept and returned.
 // Through the AWS SDK, minio-js and the aws CLI against the real daemon.
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +17,10 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
+import { REGION, bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectS3Error, s3Code } from '../helpers/s3.js';
-
-const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
@@ -106,34 +104,12 @@ t.test('the website redirect location is kept and returned', async (t) => {
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page3' }))), 'NotFound/404', 'not stored');
 });
 
-t.test('the aws CLI: cp --storage-class GLACIER and --acl public-read fail, STANDARD works', { skip: HAS_AWS ? false : 'the aws CLI is not on PATH' }, async (t) => {
+t.test('the aws CLI: cp --storage-class GLACIER and --acl public-read fail, STANDARD works', { skip: NO_AWS }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 's3d-wopts-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const file = join(work, 'f.txt');
   writeFileSync(file, 'hello');
-  const cfg = join(work, 'config');
-  writeFileSync(cfg, '[default]\ns3 =\n    addressing_style = path\n');
-  const run = (...args: string[]): Promise<{ code: number; stderr: string }> =>
-    new Promise((resolve) => {
-      execFile(
-        'aws',
-        ['--endpoint-url', d.endpoint, ...args],
-        {
-          env: {
-            PATH: process.env.PATH,
-            HOME: work,
-            AWS_ACCESS_KEY_ID: ACCESS_KEY,
-            AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-            AWS_DEFAULT_REGION: REGION,
-            AWS_CONFIG_FILE: cfg,
-            AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
-            AWS_EC2_METADATA_DISABLED: 'true',
-            AWS_PAGER: '',
-          },
-        },
-        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
-      );
-    });
+  const { run } = awsCli(d.endpoint, work, { pathStyle: true });
   const glacier = await run('s3', 'cp', file, `s3://${bucket}/cli-glacier`, '--storage-class', 'GLACIER');
   t.not(glacier.code, 0, 'cp --storage-class GLACIER fails');
   t.match(glacier.stderr, /InvalidStorageClass/, 'with InvalidStorageClass');
