@@ -80,7 +80,7 @@ export type Operation =
 /** Operations that are answered without SigV4 (health probes, Prometheus scrapes). */
 export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive', 'HealthReady', 'Metrics']);
 
-/** Operations that take a `versionId` parameter (only `null`, the one version s3d keeps, exists). */
+/** Operations that take a `versionId` parameter (the handlers resolve it; `null` is the null version). */
 const VERSIONED_OPERATIONS: ReadonlySet<Operation> = new Set<Operation>([
   'GetObject',
   'HeadObject',
@@ -262,6 +262,9 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new S3Error('KeyTooLongError');
   }
+  // Metadata keys are `bucket NUL key …`: a NUL inside a key would make them ambiguous (and XML
+  // 1.0 cannot carry it in a listing anyway).
+  if (key !== undefined && key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
 
   if (bucket === undefined) {
     for (const sub of query.keys()) {
@@ -286,13 +289,7 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   else if (query.has('notification')) routed = notificationRoute(method, bucket, key);
   else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
   else routed = objectRoute(method, bucket, key, query, headers);
-  const versionId = query.get('versionId');
-  if (versionId !== null) {
-    // s3d keeps one version of each object, "null" (what ListObjectVersions reports): naming it is
-    // naming the object; any other id names a version that does not exist.
-    if (!VERSIONED_OPERATIONS.has(routed.op)) throw new S3Error('NotImplemented', `versionId is not implemented for ${routed.op}.`);
-    if (versionId !== 'null') throw new S3Error('NoSuchVersion');
-  }
+  if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) throw new S3Error('NotImplemented', `versionId is not implemented for ${routed.op}.`);
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
 }

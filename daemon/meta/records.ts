@@ -63,6 +63,15 @@ export interface ObjectRecord {
   readonly sse?: SseRecord;
   /** Object tags (key, value) in the order the client gave them; absent when there are none. */
   readonly tags?: TagSet;
+  /**
+   * The version's id (a UUIDv7, see meta/versions.ts); absent for the `null` version (written
+   * while the bucket was unversioned or versioning was Suspended).
+   */
+  readonly versionId?: string;
+  /** Version order stamp (ms × 4096 + sequence); absent on records written before versioning: mtime × 4096. */
+  readonly vs?: number;
+  /** A delete marker (only ever in the versions table): no data, no headers. */
+  readonly deleteMarker?: true;
 }
 
 /** Tags as (key, value) pairs, in the client's order. */
@@ -82,8 +91,8 @@ export interface BucketRecord {
   readonly tags?: TagSet;
   /** The bucket policy as the client put it (JSON text). */
   readonly policy?: string;
-  /** Set once versioning was suspended (never Enabled: s3d keeps one version per key). */
-  readonly versioning?: 'Suspended';
+  /** Absent until versioning is first configured; a bucket never returns to unversioned. */
+  readonly versioning?: 'Enabled' | 'Suspended';
   /** Lifecycle (expiration) rules, in the order given. */
   readonly lifecycle?: readonly LifecycleRule[];
   /** Event notification rules (PutBucketNotificationConfiguration), in the order given. */

@@ -7,9 +7,10 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
+import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
 
 export class MetaConflict extends Error {
-  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'PreconditionFailed' | 'InvalidPart';
+  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'NoSuchVersion' | 'MethodNotAllowed' | 'PreconditionFailed' | 'InvalidPart';
   constructor(code: MetaConflict['code']) {
     super(code);
     this.code = code;
@@ -111,6 +112,53 @@ function bucketRange(bucket: string): { start: Buffer; end: Buffer } {
   return { start: Buffer.concat([Buffer.from(bucket), Buffer.from([SEP])]), end: Buffer.concat([Buffer.from(bucket), Buffer.from([SEP + 1])]) };
 }
 
+/** Stamps are below 2^53: the versions table orders them newest first by `STAMP_TOP - vs`. */
+const STAMP_TOP = 2 ** 53 - 1;
+
+/** `bucket \0 key \0`: every version of one key (keys hold no NUL; the router refuses them). */
+function versionPrefix(bucket: string, key: string): Buffer {
+  return Buffer.concat([Buffer.from(bucket), Buffer.from([SEP]), Buffer.from(key), Buffer.from([SEP])]);
+}
+
+function versionKeyOf(bucket: string, key: string, vs: number, versionId: string): Buffer {
+  const t = Buffer.alloc(8);
+  t.writeBigUInt64BE(BigInt(STAMP_TOP - vs));
+  return Buffer.concat([versionPrefix(bucket, key), t, Buffer.from(versionId)]);
+}
+
+function versionKey(bucket: string, key: string, rec: ObjectRecord): Buffer {
+  return versionKeyOf(bucket, key, stampOf(rec), clientVersionId(rec));
+}
+
+/** The object key bytes of a versions-table key (from the bucket's prefix to the next NUL). */
+function keyOfVersionKey(k: Buffer, base: number): Buffer {
+  return k.subarray(base, k.indexOf(SEP, base));
+}
+
+/** What a versioned delete did: the marker it added, or the version it removed. */
+export interface VersionedDelete {
+  /** The delete marker created (a delete without a version id in a versioned bucket). */
+  marker?: ObjectRecord;
+  /** The version permanently removed (a delete naming a version, or any delete in an unversioned bucket). */
+  removed?: ObjectRecord;
+}
+
+/** One entry of ListObjectVersions. */
+export interface VersionEntry {
+  key: string;
+  record: ObjectRecord;
+  isLatest: boolean;
+}
+
+export interface VersionListResult {
+  entries: VersionEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** Where the next page starts: the last key (and version, for a version entry) returned. */
+  nextKey: string | undefined;
+  nextVersionId: string | undefined;
+}
+
 function partKey(uploadId: string, n: number): Buffer {
   const b = Buffer.alloc(Buffer.byteLength(uploadId) + 5);
   b.write(uploadId);
@@ -133,6 +181,8 @@ export class MetaStore {
   private readonly uploadIndex: Database<string, Buffer>;
   private readonly parts: Database<PartRecord, Buffer>;
   private readonly gc: Database<number, string>;
+  /** Noncurrent versions and delete markers of versioned buckets, newest first per key. */
+  private readonly versions: Database<ObjectRecord, Buffer>;
   /** Bucket-notification events waiting for delivery; written by the in-transaction hooks (`inTxn`) of mutations. */
   readonly notifications: NotificationQueue;
   /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
@@ -151,6 +201,7 @@ export class MetaStore {
     this.uploadIndex = this.root.openDB({ name: 'upload-index', keyEncoding: 'binary' });
     this.parts = this.root.openDB({ name: 'parts', keyEncoding: 'binary', ...plain });
     this.gc = this.root.openDB({ name: 'gc' });
+    this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
   }
 
@@ -247,6 +298,7 @@ export class MetaStore {
       const { start, end } = bucketRange(name);
       for (const _ of this.objects.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
       for (const _ of this.uploadIndex.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
+      for (const _ of this.versions.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
       void this.buckets.remove(name);
     });
   }
@@ -257,89 +309,271 @@ export class MetaStore {
     return this.objects.get(objectKey(bucket, key));
   }
 
+  /** The version `versionId` (`null` for the null version) of bucket/key, current or not. */
+  getVersion(bucket: string, key: string, versionId: string): { record: ObjectRecord; isLatest: boolean } | undefined {
+    const cur = this.objects.get(objectKey(bucket, key));
+    if (cur !== undefined && clientVersionId(cur) === versionId) return { record: cur, isLatest: true };
+    const found = this.findVersion(bucket, key, versionId);
+    if (found === undefined) return undefined;
+    return { record: found.rec, isLatest: cur === undefined && this.firstVersion(bucket, key)?.k.equals(found.k) === true };
+  }
+
+  /** The delete marker that is the latest version of bucket/key, when it is one (no current object). */
+  latestDeleteMarker(bucket: string, key: string): ObjectRecord | undefined {
+    if (this.objects.get(objectKey(bucket, key)) !== undefined) return undefined;
+    const head = this.firstVersion(bucket, key);
+    return head?.rec.deleteMarker ? head.rec : undefined;
+  }
+
   /**
-   * Makes `record` the current version of bucket/key. The replaced version's files go to the
-   * deletion queue in the same transaction. `check` runs inside the transaction against the
-   * current record (for conditional writes); throwing aborts the commit.
+   * Makes `record` the current version of bucket/key and returns it as stored (with its version
+   * id and stamp in a versioned bucket). Unversioned, the replaced version's files go to the
+   * deletion queue in the same transaction; Enabled, it becomes a noncurrent version; Suspended,
+   * the new record is the null version and replaces any other. `check` runs inside the
+   * transaction against the current record (conditional writes); throwing aborts the commit.
    */
-  putObject(bucket: string, key: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: () => void): Promise<void> {
+  putObject(bucket: string, key: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
     return this.write(() => {
-      if (!this.buckets.get(bucket)) throw new MetaConflict('NoSuchBucket');
-      const k = objectKey(bucket, key);
-      const old = this.objects.get(k);
-      check?.(old);
-      // A record may keep the old data file (SSE-C key rotation reseals only the key).
-      const kept = new Set(filesOf(record));
-      if (old) this.queueFiles(filesOf(old).filter((f) => !kept.has(f)));
-      void this.objects.put(k, record);
-      inTxn?.();
+      const b = this.buckets.get(bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      check?.(this.objects.get(objectKey(bucket, key)));
+      const stored = this.install(b, key, record);
+      inTxn?.(stored);
+      return stored;
     });
   }
 
   /**
-   * Rewrites the current record of bucket/key in one transaction (the object's data is never
-   * touched: `update` must keep its files). NoSuchKey when the key has no object.
+   * Rewrites the current record of bucket/key (or, given `versionId`, that version) in one
+   * transaction (the object's data is never touched: `update` must keep its files). NoSuchKey when
+   * the key has no object, NoSuchVersion when the version does not exist, MethodNotAllowed for a
+   * delete marker.
    */
-  updateObject(bucket: string, key: string, update: (current: ObjectRecord) => ObjectRecord): Promise<ObjectRecord> {
+  updateObject(bucket: string, key: string, update: (current: ObjectRecord) => ObjectRecord, versionId?: string): Promise<ObjectRecord> {
     return this.write(() => {
       if (!this.buckets.get(bucket)) throw new MetaConflict('NoSuchBucket');
       const k = objectKey(bucket, key);
-      const old = this.objects.get(k);
-      if (!old) throw new MetaConflict('NoSuchKey');
+      const cur = this.objects.get(k);
+      let old: ObjectRecord;
+      let at: { db: Database<ObjectRecord, Buffer>; k: Buffer };
+      if (versionId === undefined || (cur !== undefined && clientVersionId(cur) === versionId)) {
+        if (!cur) throw new MetaConflict('NoSuchKey');
+        old = cur;
+        at = { db: this.objects, k };
+      } else {
+        const found = this.findVersion(bucket, key, versionId);
+        if (!found) throw new MetaConflict('NoSuchVersion');
+        if (found.rec.deleteMarker) throw new MetaConflict('MethodNotAllowed');
+        old = found.rec;
+        at = { db: this.versions, k: found.k };
+      }
       const next = update(old);
       if (filesOf(next).join('\n') !== filesOf(old).join('\n')) throw new Error('updateObject must not change the data files of a record');
-      void this.objects.put(k, next);
+      void at.db.put(at.k, next);
       return next;
     });
   }
 
-  deleteObject(bucket: string, key: string, inTxn?: () => void): Promise<boolean> {
+  /**
+   * Deletes bucket/key as S3 does: unversioned, the object goes (a missing key is no error);
+   * versioned, a delete marker becomes the latest version. Given `versionId`, that version is
+   * removed for good (NoSuchVersion when there is none) and the next newest becomes current.
+   */
+  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string): Promise<VersionedDelete> {
     return this.write(() => {
+      const b = this.buckets.get(bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      const r = this.deleteOne(b, key, versionId, Date.now());
+      if (r === undefined) throw new MetaConflict('NoSuchVersion');
       // S3 answers (and notifies) a delete of a missing key as a delete.
-      inTxn?.();
-      const k = objectKey(bucket, key);
-      const old = this.objects.get(k);
-      if (!old) return false;
-      this.queueFiles(filesOf(old));
-      void this.objects.remove(k);
-      return true;
+      inTxn?.(r);
+      return r;
     });
   }
 
-  /** Deletes many keys in one commit; returns which existed. */
-  deleteObjects(bucket: string, keys: string[], inTxn?: () => void): Promise<boolean[]> {
+  /**
+   * Deletes many keys (or versions) in one commit; for each: what happened, or undefined when
+   * the version it names does not exist.
+   */
+  deleteObjects(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<Array<VersionedDelete | undefined>> {
     return this.write(() => {
-      inTxn?.();
-      return keys.map((key) => {
-        const k = objectKey(bucket, key);
-        const old = this.objects.get(k);
-        if (!old) return false;
-        this.queueFiles(filesOf(old));
-        void this.objects.remove(k);
-        return true;
-      });
+      const b = this.buckets.get(bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      const now = Date.now();
+      const out = items.map((i) => this.deleteOne(b, i.key, i.versionId, now));
+      inTxn?.(out);
+      return out;
     });
   }
 
   /**
    * Deletes, in one commit, each key whose current record is still the version `expected` names
-   * (same ETag and mtime): a version written after the caller looked is never deleted. Returns
-   * how many were deleted. For background deletions (lifecycle expiry).
+   * (same ETag and mtime): a version written after the caller looked is never deleted. In a
+   * versioned bucket the object is not removed: a delete marker is put on top of it, as S3's
+   * lifecycle expiration does. Returns how many were expired. For background deletions.
    */
   deleteObjectsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>, inTxn?: (deleted: string[]) => void): Promise<number> {
     return this.write(() => {
+      const b = this.buckets.get(bucket);
+      if (!b) return 0;
       const deleted: string[] = [];
+      const now = Date.now();
       for (const e of expected) {
-        const k = objectKey(bucket, e.key);
-        const cur = this.objects.get(k);
+        const cur = this.objects.get(objectKey(bucket, e.key));
         if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) continue;
-        this.queueFiles(filesOf(cur));
-        void this.objects.remove(k);
+        this.deleteOne(b, e.key, undefined, now);
         deleted.push(e.key);
       }
       if (deleted.length > 0) inTxn?.(deleted);
       return deleted.length;
     });
+  }
+
+  /**
+   * Removes, in one commit, each noncurrent version (or delete marker) still as `expected` names
+   * it (key, version id, stamp). Returns how many went. For lifecycle's noncurrent expiration.
+   */
+  removeVersionsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>): Promise<number> {
+    return this.write(() => {
+      const b = this.buckets.get(bucket);
+      if (!b) return 0;
+      let n = 0;
+      for (const e of expected) {
+        const found = this.findVersion(bucket, e.key, e.versionId);
+        if (!found || stampOf(found.rec) !== e.vs) continue;
+        if (this.deleteOne(b, e.key, e.versionId, Date.now()) !== undefined) n++;
+      }
+      return n;
+    });
+  }
+
+  /** Every version of bucket/key, newest first (the current object, when there is one, first). */
+  keyVersions(bucket: string, key: string): VersionEntry[] {
+    const out: VersionEntry[] = [];
+    const cur = this.objects.get(objectKey(bucket, key));
+    if (cur) out.push({ key, record: cur, isLatest: true });
+    for (const v of this.storedVersions(bucket, key)) out.push({ key, record: v.rec, isLatest: out.length === 0 });
+    return out;
+  }
+
+  // -- versioning internals (called inside write transactions, whose reads see their own writes)
+
+  /** Entries of the versions table for bucket/key, newest first. */
+  private storedVersions(bucket: string, key: string, limit?: number): Array<{ k: Buffer; rec: ObjectRecord }> {
+    const start = versionPrefix(bucket, key);
+    const end = Buffer.from(start);
+    end[end.length - 1] = SEP + 1;
+    return [...this.versions.getRange({ start, end, ...(limit !== undefined ? { limit } : {}) }).map(({ key: k, value }) => ({ k: Buffer.from(k), rec: value }))];
+  }
+
+  private firstVersion(bucket: string, key: string): { k: Buffer; rec: ObjectRecord } | undefined {
+    return this.storedVersions(bucket, key, 1)[0];
+  }
+
+  private findVersion(bucket: string, key: string, versionId: string): { k: Buffer; rec: ObjectRecord } | undefined {
+    if (versionId === NULL_VERSION) return this.storedVersions(bucket, key).find((v) => v.rec.versionId === undefined);
+    const vs = stampOfId(versionId);
+    if (vs === undefined) return undefined;
+    const k = versionKeyOf(bucket, key, vs, versionId);
+    const rec = this.versions.get(k);
+    return rec === undefined ? undefined : { k, rec };
+  }
+
+  /** `record` as the newest version of bucket/key: its stamp, and its id when versioning is Enabled. */
+  private stamped(b: BucketRecord, key: string, record: ObjectRecord, cur: ObjectRecord | undefined): ObjectRecord {
+    const head = this.firstVersion(b.name, key);
+    const vs = nextStamp(Math.max(cur ? stampOf(cur) : 0, head ? stampOf(head.rec) : 0));
+    const { versionId: _id, vs: _vs, ...rest } = record;
+    return b.versioning === 'Enabled' ? { ...rest, vs, versionId: versionIdFor(vs) } : { ...rest, vs };
+  }
+
+  /**
+   * Makes way for a new latest version of bucket/key: the current object becomes noncurrent,
+   * except under Suspended, where the null version (current or not) is replaced. Returns the
+   * files the replaced versions held (to release once the transaction's writes are staged).
+   */
+  private retire(b: BucketRecord, key: string, cur: ObjectRecord | undefined): string[] {
+    const released: string[] = [];
+    const suspended = b.versioning === 'Suspended';
+    if (cur) {
+      if (suspended && cur.versionId === undefined) released.push(...filesOf(cur));
+      else void this.versions.put(versionKey(b.name, key, cur), cur);
+    }
+    if (suspended) {
+      for (const v of this.storedVersions(b.name, key)) {
+        if (v.rec.versionId !== undefined) continue;
+        void this.versions.remove(v.k);
+        released.push(...filesOf(v.rec));
+      }
+    }
+    return released;
+  }
+
+  /** Queues those of `files` that no version of bucket/key still points at. */
+  private releaseFiles(bucket: string, key: string, files: string[]): void {
+    if (files.length === 0) return;
+    const held = new Set<string>();
+    const cur = this.objects.get(objectKey(bucket, key));
+    if (cur) for (const f of filesOf(cur)) held.add(f);
+    for (const v of this.storedVersions(bucket, key)) for (const f of filesOf(v.rec)) held.add(f);
+    this.queueFiles(files.filter((f) => !held.has(f)));
+  }
+
+  private install(b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord {
+    const k = objectKey(b.name, key);
+    const cur = this.objects.get(k);
+    if (b.versioning === undefined) {
+      // A record may keep the old data file (SSE-C key rotation reseals only the key).
+      const kept = new Set(filesOf(record));
+      if (cur) this.queueFiles(filesOf(cur).filter((f) => !kept.has(f)));
+      void this.objects.put(k, record);
+      return record;
+    }
+    const stored = this.stamped(b, key, record, cur);
+    const released = this.retire(b, key, cur);
+    void this.objects.put(k, stored);
+    this.releaseFiles(b.name, key, released);
+    return stored;
+  }
+
+  /** One delete (see deleteObject); undefined when `versionId` names no version. */
+  private deleteOne(b: BucketRecord, key: string, versionId: string | undefined, now: number): VersionedDelete | undefined {
+    const k = objectKey(b.name, key);
+    const cur = this.objects.get(k);
+    if (versionId === undefined && b.versioning === undefined) {
+      if (!cur) return {};
+      this.queueFiles(filesOf(cur));
+      void this.objects.remove(k);
+      return { removed: cur };
+    }
+    if (versionId === undefined) {
+      const marker = this.stamped(b, key, { v: RECORD_VERSION, size: 0, etag: '', mtime: now, headers: {}, userMeta: {}, stored: 0, deleteMarker: true }, cur);
+      const released = this.retire(b, key, cur);
+      if (cur) void this.objects.remove(k);
+      void this.versions.put(versionKey(b.name, key, marker), marker);
+      this.releaseFiles(b.name, key, released);
+      return { marker };
+    }
+    let removed: ObjectRecord;
+    if (cur !== undefined && clientVersionId(cur) === versionId) {
+      removed = cur;
+      void this.objects.remove(k);
+    } else {
+      const found = this.findVersion(b.name, key, versionId);
+      if (!found) return undefined;
+      removed = found.rec;
+      void this.versions.remove(found.k);
+    }
+    // With no current object left, the newest remaining version becomes current unless it is a marker.
+    if (this.objects.get(k) === undefined) {
+      const head = this.firstVersion(b.name, key);
+      if (head && !head.rec.deleteMarker) {
+        void this.versions.remove(head.k);
+        void this.objects.put(k, head.rec);
+      }
+    }
+    this.releaseFiles(b.name, key, filesOf(removed));
+    return { removed };
   }
 
   /**
@@ -390,6 +624,88 @@ export class MetaStore {
     return { contents, commonPrefixes, isTruncated: false, next };
   }
 
+  /**
+   * One page of ListObjectVersions: every version and delete marker of the bucket's keys in key
+   * order, newest first within a key, merged from the current objects and the versions table.
+   * Keys under a common prefix are skipped by seeking past it.
+   */
+  listVersions(bucket: string, opts: { prefix: string; delimiter: string; keyMarker: string; versionIdMarker: string; maxKeys: number }): VersionListResult {
+    const bucketStart = bucketRange(bucket).start;
+    const prefixBytes = Buffer.from(opts.prefix);
+    const markerBytes = Buffer.from(opts.keyMarker);
+    const entries: VersionEntry[] = [];
+    const commonPrefixes: string[] = [];
+    let nextKey: string | undefined;
+    let nextVersionId: string | undefined;
+    let count = 0;
+    // Where the scan stands: the next key is the first ≥ `from` (or > it when not inclusive).
+    let from: Buffer = Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes;
+    let inclusive = !(opts.keyMarker !== '' && from === markerBytes && opts.versionIdMarker === '');
+    for (;;) {
+      const k = this.nextListedKey(bucketStart, from, inclusive);
+      if (k === undefined || k.length < prefixBytes.length || !k.subarray(0, prefixBytes.length).equals(prefixBytes)) break;
+      this.listEntriesRead++;
+      const key = k.toString('utf8');
+      if (opts.delimiter !== '') {
+        const idx = key.indexOf(opts.delimiter, opts.prefix.length);
+        if (idx >= 0) {
+          const cp = key.slice(0, idx + opts.delimiter.length);
+          const cpBytes = Buffer.from(cp);
+          from = Buffer.concat([cpBytes, ZERO_COPY_END]);
+          inclusive = true;
+          // A marker equal to (or inside) this prefix means a previous page already listed it.
+          if (markerBytes.length > 0 && Buffer.compare(cpBytes, markerBytes) <= 0) continue;
+          if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
+          commonPrefixes.push(cp);
+          count++;
+          nextKey = cp;
+          nextVersionId = undefined;
+          continue;
+        }
+      }
+      const versions = this.keyVersions(bucket, key);
+      let i = 0;
+      if (opts.versionIdMarker !== '' && key === opts.keyMarker) {
+        const at = versions.findIndex((v) => clientVersionId(v.record) === opts.versionIdMarker);
+        if (at >= 0) i = at + 1;
+        else {
+          // The marker's version is gone: continue with the versions older than it.
+          const stamp = stampOfId(opts.versionIdMarker);
+          i = stamp === undefined ? versions.length : versions.findIndex((v) => stampOf(v.record) < stamp);
+          if (i < 0) i = versions.length;
+        }
+      }
+      for (; i < versions.length; i++) {
+        if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
+        entries.push(versions[i]!);
+        count++;
+        nextKey = key;
+        nextVersionId = clientVersionId(versions[i]!.record);
+      }
+      from = Buffer.from(k);
+      inclusive = false;
+    }
+    return { entries, commonPrefixes, isTruncated: false, nextKey, nextVersionId };
+  }
+
+  /** The first key (bytes) of the bucket at or after `from` that has a current object or any version. */
+  private nextListedKey(bucketStart: Buffer, from: Buffer, inclusive: boolean): Buffer | undefined {
+    const base = bucketStart.length;
+    const end = Buffer.from(bucketStart);
+    end[end.length - 1] = SEP + 1;
+    // Keys hold no NUL: `key NUL` is the least key after `key` among objects, and `key 0x01` skips
+    // every versions-table entry of `key` (they are `key NUL stamp id`).
+    const objStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP])]);
+    const verStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP + 1])]);
+    let best: Buffer | undefined;
+    for (const k of this.objects.getKeys({ start: objStart, end, limit: 1 })) best = Buffer.from(k.subarray(base));
+    for (const k of this.versions.getKeys({ start: verStart, end, limit: 1 })) {
+      const key = Buffer.from(keyOfVersionKey(k, base));
+      if (best === undefined || Buffer.compare(key, best) < 0) best = key;
+    }
+    return best;
+  }
+
   // ---- multipart
 
   createUpload(upload: UploadRecord): Promise<void> {
@@ -432,7 +748,7 @@ export class MetaStore {
    * records go, and parts not used by the object (and the replaced object's files) are queued.
    * `check` runs first against the current record (conditional writes); throwing changes nothing.
    */
-  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: () => void): Promise<void> {
+  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
     return this.write(() => {
       if (!this.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
       if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
@@ -448,12 +764,10 @@ export class MetaStore {
         for (const f of filesOf({ parts: [p] })) if (!used.has(f)) this.queueFiles([f]);
         void this.parts.remove(partKey(upload.id, p.n));
       }
-      const k = objectKey(upload.bucket, upload.key);
-      const old = this.objects.get(k);
-      if (old) this.queueFiles(filesOf(old).filter((f) => !used.has(f)));
-      void this.objects.put(k, record);
+      const stored = this.install(this.buckets.get(upload.bucket)!, upload.key, record);
       this.removeUpload(upload);
-      inTxn?.();
+      inTxn?.(stored);
+      return stored;
     });
   }
 
@@ -537,6 +851,7 @@ export class MetaStore {
   referencedFiles(): Set<string> {
     const out = new Set<string>();
     for (const { value } of this.objects.getRange({})) for (const f of filesOf(value)) out.add(f);
+    for (const { value } of this.versions.getRange({})) for (const f of filesOf(value)) out.add(f);
     for (const { value } of this.parts.getRange({})) for (const f of filesOf({ parts: [value] })) out.add(f);
     return out;
   }

@@ -21,6 +21,8 @@ export interface EventObject {
   readonly mtime: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly userMeta: Readonly<Record<string, string>>;
+  /** The version created (absent for the null version). */
+  readonly versionId?: string;
 }
 
 export interface EventInput {
@@ -32,6 +34,8 @@ export interface EventInput {
   readonly origin: EventOrigin;
   /** For created events. */
   readonly object?: EventObject;
+  /** For removed events in versioned buckets: the version removed, or the delete marker created. */
+  readonly versionId?: string;
   /** Event time, ms since the epoch. */
   readonly time: number;
 }
@@ -66,6 +70,8 @@ export function eventRecord(e: EventInput): Record<string, unknown> {
     for (const [k, v] of Object.entries(o.userMeta)) meta[canonicalHeader(k)] = v;
     object.userMetadata = meta;
   }
+  const versionId = o?.versionId ?? e.versionId;
+  if (versionId !== undefined) object.versionId = versionId;
   object.sequencer = sequencer(o?.mtime ?? e.time);
   return {
     eventVersion: '2.0',

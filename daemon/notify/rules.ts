@@ -11,12 +11,11 @@ export type EventName =
   | 's3:ObjectCreated:Post'
   | 's3:ObjectCreated:Copy'
   | 's3:ObjectCreated:CompleteMultipartUpload'
-  | 's3:ObjectRemoved:Delete';
+  | 's3:ObjectRemoved:Delete'
+  | 's3:ObjectRemoved:DeleteMarkerCreated';
 
 /**
- * Event names a QueueConfiguration may list. DeleteMarkerCreated is accepted though s3d, without
- * versioning, never creates delete markers (a rule for it correctly never fires). Others MinIO
- * knows (ObjectAccessed:*, tagging, replication, …) are refused: s3d would never send them.
+ * Event names a QueueConfiguration may list. Others MinIO knows (ObjectAccessed:*, tagging, replication, …) are refused: s3d would never send them.
  */
 export const SUPPORTED_EVENTS: ReadonlySet<string> = new Set([
   's3:ObjectCreated:*',

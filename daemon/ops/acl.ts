@@ -45,11 +45,11 @@ export async function handlePutBucketAcl(env: OpsEnv, ctx: RequestContext): Prom
 }
 
 export async function handleGetObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  getRecord(env, ctx.bucket, ctx.key!);
+  getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
   return privateAcl(ctx);
 }
 
 export async function handlePutObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  getRecord(env, ctx.bucket, ctx.key!);
+  getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
   return acceptPrivateOnly(ctx);
 }

@@ -1,5 +1,5 @@
 // Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
-// the versioning probes, and bucket default encryption (Put/Get/DeleteBucketEncryption).
+// the versioning configuration, and bucket default encryption (Put/Get/DeleteBucketEncryption).
 
 import { S3Error } from '../errors.js';
 import type { BucketEncryption } from '../meta/records.js';
@@ -105,14 +105,13 @@ export async function handleGetBucketLocation(env: OpsEnv, ctx: RequestContext):
 
 export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = requireBucket(env, ctx.bucket);
-  return { status: 200, headers: XML, body: toXml('VersioningConfiguration', b.versioning === 'Suspended' ? { Status: 'Suspended' } : {}) };
+  return { status: 200, headers: XML, body: toXml('VersioningConfiguration', b.versioning !== undefined ? { Status: b.versioning } : {}) };
 }
 
 /**
- * s3d keeps one version of each object, the "null" version: exactly what S3 does in a bucket whose
- * versioning is Suspended (and never was Enabled). So `Suspended` is accepted and reported back
- * (tools that switch versioning off as a matter of course then work); `Enabled` and MFA Delete
- * are NotImplemented rather than promised and not kept.
+ * Versioning `Enabled` keeps every version (meta/store.ts); `Suspended` writes the null version
+ * and keeps the others. As on S3, a bucket never returns to unversioned. MFA Delete is
+ * NotImplemented rather than promised and not kept.
  */
 export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
@@ -121,10 +120,9 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a VersioningConfiguration document.');
   const { Status: status, MfaDelete: mfa } = typeof conf === 'object' ? conf : ({} as Record<string, unknown>);
   if (mfa !== undefined && mfa !== 'Disabled') throw new S3Error('NotImplemented', 'MFA Delete is not implemented.');
-  if (status === 'Enabled') throw new S3Error('NotImplemented', 'Bucket versioning is not implemented: s3d keeps one version of each object (a Suspended configuration is accepted).');
   if (status === undefined && mfa === undefined) return { status: 200 };
-  if (status !== undefined && status !== 'Suspended') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
-  if (status === 'Suspended') await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, versioning: 'Suspended' })).catch(metaError);
+  if (status !== undefined && status !== 'Suspended' && status !== 'Enabled') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
+  if (status === 'Suspended' || status === 'Enabled') await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, versioning: status })).catch(metaError);
   return { status: 200 };
 }
 

@@ -12,7 +12,7 @@ import { readData, writeData, type WrittenData } from './object-data.js';
 import { copyTags, tagsField } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
-import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, withCleanup, writeEncryption } from './object.js';
+import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, toXml } from './xml.js';
 
@@ -20,16 +20,21 @@ export interface CopySource {
   bucket: string;
   key: string;
   record: ObjectRecord;
+  /** The version the source header named (undefined: the current one). */
+  versionId: string | undefined;
+  /** Response headers naming the source version (`x-amz-copy-source-version-id`, versioned buckets only). */
+  versionHeaders: Record<string, string>;
 }
 
-/** Parses `x-amz-copy-source` (`/bucket/key` or `bucket/key`, URL-encoded, optional versionId=null). */
-export function parseCopySource(header: string): { bucket: string; key: string } {
+/** Parses `x-amz-copy-source` (`/bucket/key` or `bucket/key`, URL-encoded, optional `?versionId=`). */
+export function parseCopySource(header: string): { bucket: string; key: string; versionId?: string } {
   let raw = header;
+  let versionId: string | undefined;
   const q = raw.indexOf('?');
   if (q >= 0) {
     const params = new URLSearchParams(raw.slice(q + 1));
-    const v = params.get('versionId');
-    if (v !== null && v !== 'null') throw new S3Error('NoSuchKey', 'The specified version does not exist.');
+    versionId = params.get('versionId') ?? undefined;
+    if (versionId === '') throw new S3Error('InvalidArgument', 'The copy source version id is empty.');
     raw = raw.slice(0, q);
   }
   let decoded: string;
@@ -45,15 +50,23 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   }
   const key = decoded.slice(slash + 1);
   if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
-  return { bucket: decoded.slice(0, slash), key };
+  if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
+  return { bucket: decoded.slice(0, slash), key, ...(versionId !== undefined ? { versionId } : {}) };
 }
 
-/** Looks the source up and applies the x-amz-copy-source-if-* conditions. */
+/** Looks the source up (the version it names, if any) and applies the x-amz-copy-source-if-* conditions. */
 export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
-  const { bucket, key } = parseCopySource(ctx.headers['x-amz-copy-source']!);
-  const record = getRecord(env, bucket, key);
+  const { bucket, key, versionId } = parseCopySource(ctx.headers['x-amz-copy-source']!);
+  let record: ObjectRecord;
+  try {
+    record = getRecord(env, bucket, key, versionId);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'MethodNotAllowed') throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
+    throw err;
+  }
   checkConditions(ctx.headers, record, 'x-amz-copy-source-if-');
-  return { bucket, key, record };
+  const v = readVersionHeader(env.meta.getBucket(bucket)!, record)['x-amz-version-id'];
+  return { bucket, key, record, versionId, versionHeaders: v === undefined ? {} : { 'x-amz-copy-source-version-id': v } };
 }
 
 /** Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C key if needed. */
@@ -100,7 +113,8 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
   const src = loadCopySource(env, ctx);
   const mode = directive(ctx);
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);
-  const sameObject = src.bucket === ctx.bucket && src.key === dstKey;
+  // The same object: the same key, and the current version (copying an older version over its key restores it).
+  const sameObject = src.bucket === ctx.bucket && src.key === dstKey && (src.versionId === undefined || env.meta.getObject(src.bucket, src.key) === undefined || src.record.vs === env.meta.getObject(src.bucket, src.key)!.vs);
   const sseRequested = parseCustomerKey(ctx.headers) !== undefined || ctx.headers['x-amz-server-side-encryption'] !== undefined;
 
   const headers = mode === 'REPLACE' ? collectStoredHeaders(ctx.headers, ctx.query) : src.record.headers;
@@ -129,14 +143,14 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
         ...tagsField(tags),
       };
       const events = requestEvents(env, ctx, dstBucket);
-      await env.meta
+      const stored = await env.meta
         .putObject(ctx.bucket!, dstKey, record, (current) => {
           // The data file is shared with the record being replaced: only proceed if it still is that record.
           if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
         }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
         .catch(metaError);
       events?.wake();
-      return copyResult(record.etag, mtime, sseResponseHeaders(record.sse));
+      return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse) });
     } finally {
       objectKey.fill(0);
       oldKey.key.fill(0);
@@ -165,9 +179,9 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
       ...tagsField(tags),
     };
     const events = requestEvents(env, ctx, dstBucket);
-    await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
+    const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
     events?.wake();
-    return copyResult(etag, mtime, sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled));
+    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled) });
   } catch (err) {
     await discardWritten(env, written);
     throw err;

@@ -1,10 +1,12 @@
-// DeleteObjects: up to 1000 keys in one request, one LMDB commit; missing keys count as
-// deleted (S3 semantics); Quiet mode reports only errors.
+// DeleteObjects: up to 1000 keys (or versions) in one request, one LMDB commit; missing keys
+// count as deleted (S3 semantics), a version id that names nothing is NoSuchVersion; in a
+// versioned bucket a key without a version id gets a delete marker. Quiet mode reports only errors.
 
 import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
+import { clientVersionId } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, type XmlObject } from './xml.js';
 
@@ -20,25 +22,35 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   if (objects.length > MAX_KEYS) throw new S3Error('MalformedXML', `At most ${MAX_KEYS} keys can be deleted in one request.`);
   const quiet = root.Quiet === 'true';
   const errors: XmlObject[] = [];
-  const valid: string[] = [];
+  const valid: Array<{ key: string; versionId?: string }> = [];
   for (const o of objects) {
     const rec = o as Record<string, unknown>;
     const key = rec.Key;
     if (typeof key !== 'string' || key === '') throw new S3Error('MalformedXML', 'Each Object needs a Key.');
     const version = rec.VersionId;
+    if (version !== undefined && (typeof version !== 'string' || version === '')) throw new S3Error('MalformedXML', 'A VersionId must be text.');
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
-    } else if (version !== undefined && version !== 'null') {
-      errors.push({ Key: key, VersionId: String(version), Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
-    } else valid.push(key);
+    } else if (key.includes('\u0000')) {
+      errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
+    } else valid.push(version === undefined ? { key } : { key, versionId: version });
   }
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
-  await env.meta.deleteObjects(ctx.bucket!, valid, events?.removed(valid)).catch(metaError);
+  const results = await env.meta.deleteObjects(ctx.bucket!, valid, events?.deleted(valid.map((v) => v.key))).catch(metaError);
   events?.wake();
-  const body: XmlObject = {
-    Deleted: quiet ? [] : valid.map((k) => ({ Key: k })),
-    Error: errors,
-  };
+  const deleted: XmlObject[] = [];
+  valid.forEach((item, i) => {
+    const r = results[i];
+    if (r === undefined) {
+      errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
+      return;
+    }
+    if (quiet) return;
+    if (r.marker) deleted.push({ Key: item.key, DeleteMarker: true, DeleteMarkerVersionId: clientVersionId(r.marker) });
+    else if (item.versionId !== undefined) deleted.push({ Key: item.key, VersionId: item.versionId, ...(r.removed?.deleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: item.versionId } : {}) });
+    else deleted.push({ Key: item.key });
+  });
+  const body: XmlObject = { Deleted: deleted, Error: errors };
   return { status: 200, headers: { 'content-type': 'application/xml' }, body: toXml('DeleteResult', body) };
 }

@@ -1,9 +1,11 @@
-// Listing: ListObjects (v1), ListObjectsV2 and ListObjectVersions (every object is the
-// `null` version of an unversioned bucket). Each page is one LMDB range scan (meta/store.ts).
+// Listing: ListObjects (v1), ListObjectsV2 (current objects) and ListObjectVersions (every
+// version and delete marker; objects of an unversioned bucket are `null` versions). Each page is
+// one LMDB range scan (meta/store.ts).
 
 import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
-import type { ListResult } from '../meta/store.js';
+import type { ListResult, VersionListResult } from '../meta/store.js';
+import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
 import { requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
 import { intParam, keyEncoder } from './query.js';
@@ -108,12 +110,20 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const keyMarker = q.get('key-marker') ?? '';
   const versionIdMarker = q.get('version-id-marker') ?? '';
   if (versionIdMarker !== '' && keyMarker === '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
-  if (versionIdMarker !== '' && versionIdMarker !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified');
+  if (versionIdMarker !== '' && versionIdMarker !== NULL_VERSION && stampOfId(versionIdMarker) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified');
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
-  // Each key has exactly one (null) version, so the key marker alone positions the page.
-  const r = page(env, ctx.bucket!, prefix, delimiter, keyMarker, max);
-  const last = r.contents.length > 0 ? r.contents[r.contents.length - 1]!.key : undefined;
+  const r: VersionListResult =
+    max === 0
+      ? { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined }
+      : env.meta.listVersions(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
+  const versions: XmlObject[] = [];
+  const markers: XmlObject[] = [];
+  for (const { key, record, isLatest } of r.entries) {
+    const extra = { VersionId: clientVersionId(record), IsLatest: isLatest };
+    if (record.deleteMarker) markers.push({ Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: owner(env) });
+    else versions.push(entry(key, record, enc, extra, owner(env)));
+  }
   const body: XmlObject = {
     Name: ctx.bucket!,
     Prefix: enc(prefix),
@@ -122,9 +132,10 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     MaxKeys: max,
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     IsTruncated: r.isTruncated,
-    ...(r.isTruncated && r.next !== undefined ? { NextKeyMarker: enc(r.next), ...(r.next === last ? { NextVersionIdMarker: 'null' } : {}) } : {}),
+    ...(r.isTruncated && r.nextKey !== undefined ? { NextKeyMarker: enc(r.nextKey), ...(r.nextVersionId !== undefined ? { NextVersionIdMarker: r.nextVersionId } : {}) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Version: r.contents.map(({ key, record }) => entry(key, record, enc, { VersionId: 'null', IsLatest: true }, owner(env))),
+    Version: versions,
+    DeleteMarker: markers,
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListVersionsResult', body) };

@@ -15,7 +15,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag, writeConditions } from './object-headers.js';
-import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, writeEncryption } from './object.js';
+import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
@@ -169,7 +169,7 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
     const part = await storePart(env, ctx, up, n, source.chunks, length, objectKey, () => ({}));
     return {
       status: 200,
-      headers: { ...XML, ...sseResponseHeaders(up.sse) },
+      headers: { ...XML, ...src.versionHeaders, ...sseResponseHeaders(up.sse) },
       body: toXml('CopyPartResult', { LastModified: isoDate(part.mtime), ETag: quoteETag(part.etag) }),
     };
   } finally {
@@ -238,12 +238,12 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     ...tagsField(up.tags),
   };
   const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
-  await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
+  const installed = await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
   events?.wake();
   const bucket = env.meta.getBucket(up.bucket);
   return {
     status: 200,
-    headers: { ...XML, ...sseResponseHeaders(up.sse, bucket?.encryption?.bucketKeyEnabled) },
+    headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(up.sse, bucket?.encryption?.bucketKeyEnabled) },
     body: toXml('CompleteMultipartUploadResult', {
       Location: `/${up.bucket}/${encodeURIComponent(up.key)}`,
       Bucket: up.bucket,

@@ -8,6 +8,8 @@
 import { S3Error } from '../errors.js';
 import type { BucketRecord, NotificationRule } from '../meta/records.js';
 import { webhookBody, type EventObject, type EventOrigin } from '../notify/event.js';
+import type { VersionedDelete } from '../meta/store.js';
+import { clientVersionId } from '../meta/versions.js';
 import { compileRules, matchTargets, SUPPORTED_EVENTS, type CompiledRule, type EventName } from '../notify/rules.js';
 import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
@@ -150,14 +152,14 @@ export class ObjectEvents {
     private readonly origin: () => EventOrigin,
   ) {}
 
-  private rows(name: EventName, key: string, object: EventObject | undefined, time: number): Rows {
+  private rows(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string): Rows {
     const targets = matchTargets(this.rules, name, key);
     if (targets.size === 0) return [];
     this.originValue ??= this.origin();
     const out: Rows = [];
     for (const [target, configurationId] of targets) {
       if (!this.notify.has(target)) continue;
-      out.push([target, webhookBody({ name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time })]);
+      out.push([target, webhookBody({ name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, ...(versionId !== undefined ? { versionId } : {}) })]);
     }
     return out;
   }
@@ -169,11 +171,34 @@ export class ObjectEvents {
     }
   }
 
-  /** An object was written (PutObject, POST, CopyObject, CompleteMultipartUpload). */
-  created(name: EventName, key: string, object: EventObject): (() => void) | undefined {
-    const time = Date.now();
-    const rows = this.rows(name, key, object, time);
-    return rows.length === 0 ? undefined : () => this.push(rows, time);
+  /**
+   * An object was written (PutObject, POST, CopyObject, CompleteMultipartUpload): the hook, called
+   * in the write's transaction with the record as stored (its version id), stages the events.
+   */
+  created(name: EventName, key: string, object: EventObject): ((stored?: EventObject) => void) | undefined {
+    if (matchTargets(this.rules, name, key).size === 0) return undefined;
+    return (stored) => {
+      const time = Date.now();
+      this.push(this.rows(name, key, stored ?? object, time), time);
+    };
+  }
+
+  /**
+   * Keys a request deletes (DeleteObject, DeleteObjects), in order: the hook gets what each delete
+   * did (undefined: nothing, a version that did not exist) and stages Delete or DeleteMarkerCreated.
+   */
+  deleted(keys: readonly string[]): ((results: ReadonlyArray<VersionedDelete | undefined>) => void) | undefined {
+    const wanted = keys.some((k) => matchTargets(this.rules, 's3:ObjectRemoved:Delete', k).size > 0 || matchTargets(this.rules, 's3:ObjectRemoved:DeleteMarkerCreated', k).size > 0);
+    if (!wanted) return undefined;
+    return (results) => {
+      const time = Date.now();
+      keys.forEach((key, i) => {
+        const r = results[i];
+        if (r === undefined) return;
+        if (r.marker !== undefined) this.push(this.rows('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, clientVersionId(r.marker)), time);
+        else this.push(this.rows('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId), time);
+      });
+    };
   }
 
   /** Keys were deleted: the hook pushes the events of `only` when given (the keys a conditional delete removed), else of all. */

@@ -1,6 +1,7 @@
 // Single-object operations: PutObject, GetObject, HeadObject, DeleteObject.
 
 import type { DataFile } from '../storage/files.js';
+import type { VersionedDelete } from '../meta/store.js';
 import { S3Error } from '../errors.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
@@ -11,6 +12,8 @@ import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseH
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
+import { clientVersionId } from '../meta/versions.js';
+import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
@@ -102,11 +105,11 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       ...tagsField(tags),
     };
     const events = requestEvents(env, ctx, bucket);
-    await env.meta.putObject(ctx.bucket!, key, record, check, events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
+    const stored = await env.meta.putObject(ctx.bucket!, key, record, check, events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
     events?.wake();
     return {
       status: 200,
-      headers: { etag: quoteETag(etag), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
+      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
       bytesIn: written.size,
     };
   } catch (err) {
@@ -117,11 +120,39 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   }
 }
 
-export function getRecord(env: OpsEnv, bucket: string | undefined, key: string): ObjectRecord {
-  requireBucket(env, bucket);
-  const rec = env.meta.getObject(bucket!, key);
-  if (!rec) throw new S3Error('NoSuchKey');
-  return rec;
+/** `x-amz-version-id` for a version a write created (none for the null version). */
+export function versionHeader(rec: ObjectRecord): Record<string, string> {
+  return rec.versionId === undefined ? {} : { 'x-amz-version-id': rec.versionId };
+}
+
+/** `x-amz-version-id` of a version read from a bucket that has (or had) versioning: `null` included. */
+export function readVersionHeader(b: BucketRecord, rec: ObjectRecord): Record<string, string> {
+  return b.versioning === undefined && rec.versionId === undefined ? {} : { 'x-amz-version-id': clientVersionId(rec) };
+}
+
+/** The headers S3 puts on an error about a delete marker. */
+export function markerHeaders(marker: ObjectRecord): Record<string, string> {
+  return { 'x-amz-delete-marker': 'true', 'x-amz-version-id': clientVersionId(marker) };
+}
+
+/**
+ * The object a request names: the current version, or the one `versionId` names (`null` is the
+ * null version). A key whose latest version is a delete marker is NoSuchKey with the marker's
+ * headers; naming a delete marker's version is MethodNotAllowed, as on S3.
+ */
+export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, versionId?: string | null): ObjectRecord {
+  const b = requireBucket(env, bucket);
+  if (versionId === undefined || versionId === null) {
+    const rec = env.meta.getObject(bucket!, key);
+    if (rec) return rec;
+    const marker = b.versioning === undefined ? undefined : env.meta.latestDeleteMarker(bucket!, key);
+    if (marker) throw new S3Error('NoSuchKey', undefined, { headers: markerHeaders(marker) });
+    throw new S3Error('NoSuchKey');
+  }
+  const v = env.meta.getVersion(bucket!, key, versionId);
+  if (!v) throw new S3Error('NoSuchVersion');
+  if (v.record.deleteMarker) throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against a delete marker.', { headers: { ...markerHeaders(v.record), allow: 'DELETE' } });
+  return v.record;
 }
 
 /** Unseals the object key for a read; refuses SSE-C headers on objects that are not SSE-C. */
@@ -203,11 +234,12 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
   rejectSseOnRead(ctx.headers);
   // A concurrent overwrite may delete the old file between the lookup and the open: look again.
   for (let attempt = 0; ; attempt++) {
-    const rec = getRecord(env, ctx.bucket, key);
+    const rec = getRecord(env, ctx.bucket, key, ctx.query.get('versionId'));
     const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
     try {
       checkConditions(ctx.headers, rec);
-      const headers = { ...objectResponseHeaders(rec, ctx.query), ...sseResponseHeaders(rec.sse), ...expirationHeader(env.meta.getBucket(ctx.bucket!)?.lifecycle, key, rec) };
+      const b = env.meta.getBucket(ctx.bucket!)!;
+      const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...sseResponseHeaders(rec.sse), ...expirationHeader(b.lifecycle, key, rec) };
       let start = 0;
       let end = rec.size - 1;
       let status = 200;
@@ -273,7 +305,16 @@ export function handleHeadObject(env: OpsEnv, ctx: RequestContext): Promise<Resu
 
 export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const events = requestEvents(env, ctx, requireBucket(env, ctx.bucket));
-  await env.meta.deleteObject(ctx.bucket!, ctx.key!, events?.removed([ctx.key!])).catch(metaError);
+  const hook = events?.deleted([ctx.key!]);
+  const versionId = ctx.query.get('versionId') ?? undefined;
+  const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId).catch(metaError);
   events?.wake();
-  return { status: 204 };
+  return { status: 204, headers: deleteHeaders(r, versionId) };
+}
+
+/** What a delete answers: the marker it created, or the version it removed by id. */
+export function deleteHeaders(r: VersionedDelete, versionId: string | undefined): Record<string, string> {
+  if (r.marker) return markerHeaders(r.marker);
+  if (versionId === undefined) return {};
+  return { 'x-amz-version-id': versionId, ...(r.removed?.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {}) };
 }

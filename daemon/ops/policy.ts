@@ -1,6 +1,7 @@
 // Bucket policies: Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus, and the question the HTTP
 // layer asks of every unsigned request: does this bucket's policy admit it? Each operation
-// maps to the S3 action and resource(s) a policy names (a copy needs s3:GetObject on its source
+// maps to the S3 action and resource(s) a policy names (a request naming a version needs the
+// *Version action; a copy needs s3:GetObject on its source
 // as well as s3:PutObject on its destination); operations with no entry here (listing buckets,
 // bucket configuration, DeleteObjects) are never anonymous.
 import { allowsAnonymous, isPublic, parseBucketPolicy, type BucketPolicy } from '../auth/bucket-policy.js';
@@ -28,6 +29,17 @@ const OBJECT_ACTIONS: Partial<Record<Operation, string>> = {
   GetObjectAttributes: 's3:GetObjectAttributes',
   PutObjectTagging: 's3:PutObjectTagging',
   DeleteObjectTagging: 's3:DeleteObjectTagging',
+};
+
+/** What a request naming a version (`versionId`) needs instead, as on S3. */
+const VERSION_ACTIONS: Partial<Record<Operation, string>> = {
+  GetObject: 's3:GetObjectVersion',
+  HeadObject: 's3:GetObjectVersion',
+  DeleteObject: 's3:DeleteObjectVersion',
+  GetObjectTagging: 's3:GetObjectVersionTagging',
+  GetObjectAttributes: 's3:GetObjectVersionAttributes',
+  PutObjectTagging: 's3:PutObjectVersionTagging',
+  DeleteObjectTagging: 's3:DeleteObjectVersionTagging',
 };
 
 const BUCKET_ACTIONS: Partial<Record<Operation, string>> = {
@@ -71,18 +83,18 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
   if (req.headers.referer !== undefined) context.set('aws:referer', req.headers.referer);
   if (req.headers['user-agent'] !== undefined) context.set('aws:useragent', req.headers['user-agent']);
   const checks: Array<{ bucket: string; action: string; resource: string }> = [];
-  const objectAction = route.key !== undefined ? OBJECT_ACTIONS[route.op] : undefined;
+  const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];
   const bucketAction = route.key === undefined ? BUCKET_ACTIONS[route.op] : undefined;
   if (objectAction !== undefined) {
     checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}` });
     if (route.op === 'CopyObject' || route.op === 'UploadPartCopy') {
-      let src: { bucket: string; key: string };
+      let src: { bucket: string; key: string; versionId?: string };
       try {
         src = parseCopySource(req.headers['x-amz-copy-source'] ?? '');
       } catch {
         return false;
       }
-      checks.push({ bucket: src.bucket, action: 's3:GetObject', resource: `${src.bucket}/${src.key}` });
+      checks.push({ bucket: src.bucket, action: src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', resource: `${src.bucket}/${src.key}` });
     }
   } else if (bucketAction !== undefined) {
     if (bucketAction === 's3:ListBucket' || bucketAction === 's3:ListBucketVersions') {

@@ -15,7 +15,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
-import { dataEnv, discardWritten, needsMd5, writeEncryption, MAX_OBJECT_SIZE } from './object.js';
+import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
 import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
 import { requestEvents } from './notification.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
@@ -286,11 +286,11 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       ...tagsField(tags),
     };
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
-    await env.meta.putObject(bucketName, key, record, undefined, events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
+    const storedRecord = await env.meta.putObject(bucketName, key, record, undefined, events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
     events?.wake();
     const scheme = ctx.secure ? 'https' : 'http';
     const location = `${scheme}://${ctx.headers.host ?? 'localhost'}/${encodeURIComponent(bucketName)}/${key.split('/').map(encodeURIComponent).join('/')}`;
-    return successResult(fields, bucketName, key, etag, location, { ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled) });
+    return successResult(fields, bucketName, key, etag, location, { ...versionHeader(storedRecord), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled) });
   } catch (err) {
     form.stop(err as Error);
     await discardWritten(env, written);

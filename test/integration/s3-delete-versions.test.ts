@@ -1,8 +1,9 @@
 // DeleteObjects (1000 keys, >1000 → MalformedXML, Quiet, missing keys, per-key errors) and the
 // versioning probes on unversioned buckets: GetBucketVersioning (empty configuration),
 // ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
-// (Suspended accepted and kept; Enabled and MFA Delete NotImplemented), versionId=null on object
-// operations (other ids: NoSuchVersion) and boto3's object_versions.delete(), against the built daemon.
+// (Enabled and Suspended accepted and kept; MFA Delete NotImplemented), versionId=null on object
+// operations (other ids: NoSuchVersion) and boto3's object_versions.delete(), against the built
+// daemon. Versioned buckets proper: s3-versioning.test.ts.
 
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
@@ -99,25 +100,31 @@ t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) 
   t.same(quietErr.Errors?.map((e) => [e.Key, e.Code, e.VersionId]), [['q2', 'NoSuchVersion', 'other']], 'Quiet still reports errors');
 });
 
-t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning takes Suspended only', async (t) => {
+t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning takes Enabled and Suspended, not MFA Delete', async (t) => {
   const bucket = await createBucket(s3, 'ver');
   const v = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
   t.equal(v.$metadata.httpStatusCode, 200);
   t.equal(v.Status, undefined);
   t.equal(v.MFADelete, undefined);
   t.equal(await s3Code(s3.send(new GetBucketVersioningCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
-  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))), 'NotImplemented/501', 'PutBucketVersioning Enabled');
   t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled', MFADelete: 'Enabled' } }))), 'NotImplemented/501', 'MFA Delete');
-  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, undefined, 'still unversioned after the refusals');
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, undefined, 'still unversioned after the refusal');
   t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucketName('none'), VersioningConfiguration: { Status: 'Suspended' } }))), 'NoSuchBucket/404');
-  // Suspended is what s3d does anyway (one "null" version per key): accepted and reported.
+  // Suspended on a never-versioned bucket: one "null" version per key, as before.
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
   t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Suspended', 'Suspended is kept');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'two' }));
   const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
   t.same(versions.Versions?.map((x) => [x.Key, x.VersionId]), [['k', 'null']], 'an overwrite replaces the null version, as S3 does in a suspended bucket');
-  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))), 'NotImplemented/501', 'Enabled stays refused');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Enabled', 'Enabled is kept');
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'three' }));
+  t.match(put.VersionId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a PUT in an Enabled bucket gets a UUIDv7 version id');
+  const after = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  t.same(after.Versions?.map((x) => [x.VersionId, x.IsLatest, x.Size]), [[put.VersionId, true, 5], ['null', false, 3]], 'the null version stays, noncurrent');
+  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Off' as 'Enabled' } }))), 'MalformedXML/400', 'no way back to unversioned');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
   t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Suspended');
 });
 

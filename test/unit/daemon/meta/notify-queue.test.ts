@@ -36,7 +36,7 @@ t.test('events commit with their change, in order per target, and survive a reop
     throw new Error('precondition');
   }, () => q.push('A', 'never')).catch(() => undefined);
   await meta.deleteObject('bkt', 'missing', () => q.push('A', 'delete missing'));
-  await meta.deleteObjects('bkt', ['k1', 'k2'], () => q.push('A', 'delete k1,k2'));
+  await meta.deleteObjects('bkt', [{ key: 'k1' }, { key: 'k2' }], () => q.push('A', 'delete k1,k2'));
   t.equal(q.length('A'), 4);
   t.strictSame(q.held(), new Map([['A', 4], ['B', 1]]));
 

@@ -101,7 +101,7 @@ t.test('listing one page reads about one page of entries, whatever the bucket si
   // A neighbouring bucket whose name extends "big" must not leak into its range.
   await m.createBucket('big2');
   const rec = obj();
-  const writes: Promise<void>[] = [];
+  const writes: Promise<unknown>[] = [];
   for (let i = 0; i < 1000; i++) writes.push(m.putObject('small', `k${String(i).padStart(5, '0')}`, rec));
   // 100,000 keys under 100 prefixes of 1,000 keys each.
   for (let d = 0; d < 100; d++) {
@@ -219,15 +219,15 @@ t.test('putObject and deleteObject queue the replaced files; checks abort the co
   t.same(m.getObject('b', 'k')!.data, { file: f2 }, 'record unchanged');
   t.same(m.queuedFiles(), [f1], 'queue unchanged');
 
-  t.equal(await m.deleteObject('b', 'k'), true);
-  t.equal(await m.deleteObject('b', 'k'), false, 'deleting a missing key reports false');
+  t.ok((await m.deleteObject('b', 'k')).removed, 'deleting reports the removed record');
+  t.same(await m.deleteObject('b', 'k'), {}, 'deleting a missing key removes nothing');
   t.same(m.queuedFiles().sort(), [f1, f2].sort());
   t.equal(m.getObject('b', 'k'), undefined);
 
   const fa = fid();
   await m.putObject('b', 'x', fileObj(fa));
   await m.putObject('b', 'y', obj());
-  t.same(await m.deleteObjects('b', ['x', 'nope', 'y']), [true, false, true]);
+  t.same((await m.deleteObjects('b', [{ key: 'x' }, { key: 'nope' }, { key: 'y' }])).map((r) => r?.removed !== undefined), [true, false, true]);
   t.same(m.queuedFiles().sort(), [f1, f2, fa].sort(), 'inline records queue nothing');
   t.same(m.queuedFiles(2).length, 2, 'queuedFiles honours its limit');
 

@@ -1,0 +1,63 @@
+// Version ids and their order. A version id is a UUIDv7 (RFC 9562): 48 bits of milliseconds,
+// then 12 bits of sequence within the millisecond, then random bits. The first 60 bits are the
+// version's order stamp (`vs` = ms × 4096 + sequence), so the versions table can be keyed newest
+// first by stamp and a version found from its id with one lookup. The `null` version (written
+// while a bucket was unversioned or Suspended) has no id; its stamp is kept in its record.
+
+import { randomFillSync } from 'node:crypto';
+import type { ObjectRecord } from './records.js';
+
+export const NULL_VERSION = 'null';
+
+const SEQ = 4096;
+let last = 0;
+
+/** A stamp later than every stamp this process made before and later than `after`. */
+export function nextStamp(after = 0, now = Date.now()): number {
+  const s = Math.max(now * SEQ, last + 1, after + 1);
+  last = s;
+  return s;
+}
+
+/** The order stamp of a record (records older than versioning: their mtime). */
+export function stampOf(rec: Pick<ObjectRecord, 'vs' | 'mtime'>): number {
+  return rec.vs ?? rec.mtime * SEQ;
+}
+
+const rand = Buffer.alloc(8 * 256);
+let randPos = rand.length;
+
+/** The UUIDv7 for stamp `vs`. */
+export function versionIdFor(vs: number): string {
+  const b = Buffer.alloc(16);
+  const ms = Math.floor(vs / SEQ);
+  const seq = vs % SEQ;
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (seq >> 8);
+  b[7] = seq & 0xff;
+  if (randPos === rand.length) {
+    randomFillSync(rand);
+    randPos = 0;
+  }
+  rand.copy(b, 8, randPos, randPos + 8);
+  randPos += 8;
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The stamp a version id names, or undefined when it is not one of ours (it then names no version). */
+export function stampOfId(id: string): number | undefined {
+  if (!UUID7.test(id)) return undefined;
+  const h = id.replace(/-/g, '');
+  const ms = parseInt(h.slice(0, 12), 16);
+  const seq = parseInt(h.slice(13, 16), 16);
+  return ms * SEQ + seq;
+}
+
+/** The id a client sees for a record (`null` for the null version). */
+export function clientVersionId(rec: Pick<ObjectRecord, 'versionId'>): string {
+  return rec.versionId ?? NULL_VERSION;
+}
