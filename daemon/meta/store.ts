@@ -490,32 +490,43 @@ export class MetaStore {
   /**
    * Makes way for a new latest version of bucket/key: the current object becomes noncurrent,
    * except under Suspended, where the null version (current or not) is replaced. Returns the
-   * files the replaced versions held (to release once the transaction's writes are staged).
+   * versions replaced (to release their files once the transaction's writes are staged).
    */
-  private retire(b: BucketRecord, key: string, cur: ObjectRecord | undefined): string[] {
-    const released: string[] = [];
+  private retire(b: BucketRecord, key: string, cur: ObjectRecord | undefined): ObjectRecord[] {
+    const replaced: ObjectRecord[] = [];
     const suspended = b.versioning === 'Suspended';
     if (cur) {
-      if (suspended && cur.versionId === undefined) released.push(...filesOf(cur));
+      if (suspended && cur.versionId === undefined) replaced.push(cur);
       else void this.versions.put(versionKey(b.name, key, cur), cur);
     }
     if (suspended) {
       for (const v of this.storedVersions(b.name, key)) {
         if (v.rec.versionId !== undefined) continue;
         void this.versions.remove(v.k);
-        released.push(...filesOf(v.rec));
+        replaced.push(v.rec);
       }
     }
-    return released;
+    return replaced;
   }
 
-  /** Queues those of `files` that no version of bucket/key still points at. */
-  private releaseFiles(bucket: string, key: string, files: string[]): void {
+  /**
+   * Queues the files of `gone` (a version just removed from bucket/key) that no remaining version
+   * points at. Versions share a data file only through SSE-C key rotation, which makes the new
+   * version the old one's newer neighbour; a run of sharing versions stays contiguous, so the
+   * current object and the two versions next to where `gone` stood are all there is to check.
+   */
+  private releaseFiles(bucket: string, key: string, gone: ObjectRecord): void {
+    const files = filesOf(gone);
     if (files.length === 0) return;
     const held = new Set<string>();
     const cur = this.objects.get(objectKey(bucket, key));
     if (cur) for (const f of filesOf(cur)) held.add(f);
-    for (const v of this.storedVersions(bucket, key)) for (const f of filesOf(v.rec)) held.add(f);
+    const prefix = versionPrefix(bucket, key);
+    const end = Buffer.from(prefix);
+    end[end.length - 1] = SEP + 1;
+    const at = versionKeyOf(bucket, key, stampOf(gone), '');
+    for (const { value } of this.versions.getRange({ start: at, end, limit: 1 })) for (const f of filesOf(value)) held.add(f);
+    for (const { value } of this.versions.getRange({ start: at, end: prefix, reverse: true, limit: 1 })) for (const f of filesOf(value)) held.add(f);
     this.queueFiles(files.filter((f) => !held.has(f)));
   }
 
@@ -530,9 +541,9 @@ export class MetaStore {
       return record;
     }
     const stored = this.stamped(b, key, record, cur);
-    const released = this.retire(b, key, cur);
+    const replaced = this.retire(b, key, cur);
     void this.objects.put(k, stored);
-    this.releaseFiles(b.name, key, released);
+    for (const r of replaced) this.releaseFiles(b.name, key, r);
     return stored;
   }
 
@@ -548,10 +559,10 @@ export class MetaStore {
     }
     if (versionId === undefined) {
       const marker = this.stamped(b, key, { v: RECORD_VERSION, size: 0, etag: '', mtime: now, headers: {}, userMeta: {}, stored: 0, deleteMarker: true }, cur);
-      const released = this.retire(b, key, cur);
+      const replaced = this.retire(b, key, cur);
       if (cur) void this.objects.remove(k);
       void this.versions.put(versionKey(b.name, key, marker), marker);
-      this.releaseFiles(b.name, key, released);
+      for (const r of replaced) this.releaseFiles(b.name, key, r);
       return { marker };
     }
     let removed: ObjectRecord;
@@ -572,7 +583,7 @@ export class MetaStore {
         void this.objects.put(k, head.rec);
       }
     }
-    this.releaseFiles(b.name, key, filesOf(removed));
+    this.releaseFiles(b.name, key, removed);
     return { removed };
   }
 

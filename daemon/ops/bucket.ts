@@ -120,6 +120,10 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a VersioningConfiguration document.');
   const { Status: status, MfaDelete: mfa } = typeof conf === 'object' ? conf : ({} as Record<string, unknown>);
   if (mfa !== undefined && mfa !== 'Disabled') throw new S3Error('NotImplemented', 'MFA Delete is not implemented.');
+  // MinIO's extensions (versioning off below some prefixes, or for "folder" keys): refused, never ignored.
+  for (const k of ['ExcludedPrefixes', 'ExcludeFolders']) {
+    if (typeof conf === 'object' && conf[k] !== undefined && !(k === 'ExcludeFolders' && conf[k] === 'false')) throw new S3Error('NotImplemented', `${k} is not implemented: versioning applies to every key.`);
+  }
   if (status === undefined && mfa === undefined) return { status: 200 };
   if (status !== undefined && status !== 'Suspended' && status !== 'Enabled') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
   if (status === 'Suspended' || status === 'Enabled') await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, versioning: status })).catch(metaError);
