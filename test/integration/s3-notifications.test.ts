@@ -3,7 +3,8 @@
 // default `_` one with a token that names its own scheme, one over mTLS), configured with the AWS SDK's
 // PutBucketNotificationConfiguration and minio-js setBucketNotification, read back by both.
 // Events of PutObject, POST Object, CopyObject, CompleteMultipartUpload, DeleteObject and
-// DeleteObjects, and lifecycle expiry arrive with MinIO's fields; prefix/suffix filters and event types select them;
+// DeleteObjects, and lifecycle expiry arrive with MinIO's fields (version ids and DeleteMarkerCreated in a
+// versioned bucket); prefix/suffix filters and event types select them;
 // buckets without a configuration send nothing; an unknown ARN is refused. Delivery never holds a
 // request (a receiver that hangs), survives an outage (503s, then a closed port) and a restart of
 // the daemon with events undelivered, in order; the configuration survives the restart too.
@@ -25,6 +26,7 @@ import {
   GetBucketNotificationConfigurationCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -304,6 +306,25 @@ t.test('every object write and delete sends its event with MinIO\'s fields', asy
   t.match(got[3]!.body.Records[0], { s3: { object: { size: 6 } }, requestParameters: { principalId: ACCESS_KEY } });
   const removed = got[4]!.body.Records[0]!.s3.object;
   t.strictSame(Object.keys(removed).sort(), ['key', 'sequencer'], 'a removed event names the key only');
+});
+
+t.test('a versioned bucket: events carry version ids, a delete without one is DeleteMarkerCreated', async (t) => {
+  const bucket = await watchedBucket('notever');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  const v1 = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
+  const marker = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', VersionId: v1.VersionId }));
+  const batch = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'k', VersionId: marker.VersionId }, { Key: 'other' }] } }));
+  const otherMarker = batch.Deleted!.find((x) => x.Key === 'other')!.DeleteMarkerVersionId;
+  t.ok(v1.VersionId && marker.VersionId && otherMarker, 'version ids came back');
+  const got = await receiver.of(bucket, 5);
+  t.strictSame(got.map((e) => [e.body.EventName, e.body.Records[0]!.s3.object.versionId]), [
+    ['s3:ObjectCreated:Put', v1.VersionId],
+    ['s3:ObjectRemoved:DeleteMarkerCreated', marker.VersionId],
+    ['s3:ObjectRemoved:Delete', v1.VersionId],
+    ['s3:ObjectRemoved:Delete', marker.VersionId],
+    ['s3:ObjectRemoved:DeleteMarkerCreated', otherMarker],
+  ], 'each event names the version it created or removed (s3:ObjectRemoved:* covers DeleteMarkerCreated)');
 });
 
 t.test('prefix, suffix and event types select events; buckets without a configuration send none', async (t) => {
