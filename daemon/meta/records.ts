@@ -68,7 +68,7 @@ export interface ObjectRecord {
    * while the bucket was unversioned or versioning was Suspended).
    */
   readonly versionId?: string;
-  /** Version order stamp (ms × 4096 + sequence); absent on records written before versioning: mtime × 4096. */
+  /** Version order stamp (ms × 1024 + sequence, meta/versions.ts); absent on records written before versioning: mtime × 1024. */
   readonly vs?: number;
   /** A delete marker (only ever in the versions table): no data, no headers. */
   readonly deleteMarker?: true;

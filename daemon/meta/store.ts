@@ -680,9 +680,11 @@ export class MetaStore {
         const at = versions.findIndex((v) => clientVersionId(v.record) === opts.versionIdMarker);
         if (at >= 0) i = at + 1;
         else {
-          // The marker's version is gone: continue with the versions older than it.
+          // The marker's version is gone: continue with the versions older than it. A null version
+          // has no stamp in its id: then the key is listed again from its newest version, since
+          // listing a version twice is better than never listing some.
           const stamp = stampOfId(opts.versionIdMarker);
-          i = stamp === undefined ? versions.length : versions.findIndex((v) => stampOf(v.record) < stamp);
+          i = stamp === undefined ? 0 : versions.findIndex((v) => stampOf(v.record) < stamp);
           if (i < 0) i = versions.length;
         }
       }

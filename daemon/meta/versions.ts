@@ -1,15 +1,16 @@
 // Version ids and their order. A version id is a UUIDv7 (RFC 9562): 48 bits of milliseconds,
-// then 12 bits of sequence within the millisecond, then random bits. The first 60 bits are the
-// version's order stamp (`vs` = ms × 4096 + sequence), so the versions table can be keyed newest
-// first by stamp and a version found from its id with one lookup. The `null` version (written
-// while a bucket was unversioned or Suspended) has no id; its stamp is kept in its record.
+// then 12 bits (`rand_a`) holding a sequence within the millisecond (0–1023), then random bits.
+// The milliseconds and the sequence are the version's order stamp (`vs` = ms × 1024 + sequence,
+// below 2^53 until the year 2248), so the versions table can be keyed newest first by stamp and a
+// version found from its id with one lookup. The `null` version (written while a bucket was
+// unversioned or Suspended) has no id; its stamp is kept in its record.
 
 import { randomFillSync } from 'node:crypto';
 import type { ObjectRecord } from './records.js';
 
 export const NULL_VERSION = 'null';
 
-const SEQ = 4096;
+const SEQ = 1024;
 let last = 0;
 
 /** A stamp later than every stamp this process made before and later than `after`. */
@@ -54,6 +55,7 @@ export function stampOfId(id: string): number | undefined {
   const h = id.replace(/-/g, '');
   const ms = parseInt(h.slice(0, 12), 16);
   const seq = parseInt(h.slice(13, 16), 16);
+  if (seq >= SEQ) return undefined;
   return ms * SEQ + seq;
 }
 

@@ -1,0 +1,968 @@
+// Bucket versioning in the MetaStore over a real LMDB in a temp dir, checked against S3's rules:
+// unversioned buckets unchanged; Enabled puts make new versions (UUIDv7 ids, newest first) and
+// keep the old ones and their files; delete markers; deletes by version id and the promotion of
+// the next older version; the `null` version (records from before versioning, and Suspended
+// writes); data files shared between versions; updates of one version; ListObjectVersions order,
+// prefixes, delimiters and paging; deleteBucket; and a restart.
+
+import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetaConflict, MetaStore, type VersionEntry } from '../../../../daemon/meta/store.js';
+import { RECORD_VERSION, filesOf, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
+import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor } from '../../../../daemon/meta/versions.js';
+
+const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let fileSeq = 0;
+/** A fresh 32-hex data file id. */
+function fid(): string {
+  return (++fileSeq).toString(16).padStart(32, '0');
+}
+
+function obj(over: Partial<ObjectRecord> = {}): ObjectRecord {
+  return { v: RECORD_VERSION, size: 1, etag: 'e', mtime: Date.now(), headers: {}, userMeta: {}, data: { inline: new Uint8Array(1) }, stored: 1, ...over };
+}
+
+function fileObj(file = fid(), over: Partial<ObjectRecord> = {}): ObjectRecord {
+  return obj({ data: { file }, ...over });
+}
+
+function part(n: number, file = fid()): PartRecord {
+  return { v: RECORD_VERSION, n, size: 5, stored: 5, etag: `etag${n}`, data: { file }, mtime: 1 };
+}
+
+function upload(bucket: string, key: string, id: string): UploadRecord {
+  return { v: RECORD_VERSION, id, bucket, key, initiated: 1, headers: {}, userMeta: {} };
+}
+
+/** The data file of a single-part record. */
+function fileOf(r: ObjectRecord | undefined): string | undefined {
+  return r?.data !== undefined && 'file' in r.data ? r.data.file : undefined;
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof MetaConflict) return err.code;
+    throw err;
+  }
+}
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-versioning-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function openStore(t: Test): MetaStore {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-versioning-'));
+  const m = new MetaStore(dir);
+  t.teardown(async () => {
+    await m.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return m;
+}
+
+async function versioned(m: MetaStore, bucket: string, state: 'Enabled' | 'Suspended' | undefined = 'Enabled'): Promise<void> {
+  if (m.getBucket(bucket) === undefined) await m.createBucket(bucket);
+  if (state !== undefined) await m.updateBucket(bucket, (b) => ({ ...b, versioning: state }));
+}
+
+/** Version ids (`null` for the null version) of bucket/key, newest first. */
+function ids(m: MetaStore, bucket: string, key: string): string[] {
+  return m.keyVersions(bucket, key).map((v) => clientVersionId(v.record));
+}
+
+const sorted = (a: string[]): string[] => [...a].sort();
+const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** One listing entry as text: key, version id, latest or not, marker or object. */
+function show(e: VersionEntry): string {
+  return `${e.key}|${clientVersionId(e.record)}|${e.isLatest ? 'L' : '-'}|${e.record.deleteMarker ? 'M' : 'O'}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+t.test('unversioned bucket: overwrite queues the old file, delete removes, records carry no version', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  const f1 = fid();
+  const s1 = await m.putObject('b', 'k', fileObj(f1));
+  t.equal(s1.versionId, undefined, 'no version id');
+  t.equal(s1.vs, undefined, 'no stamp');
+  t.equal(m.getObject('b', 'k')!.versionId, undefined, 'stored without a version id');
+  const f2 = fid();
+  await m.putObject('b', 'k', fileObj(f2));
+  t.same(m.queuedFiles(), [f1], 'overwrite queues the old file');
+  t.same(ids(m, 'b', 'k'), ['null'], 'one version, the null version');
+  t.equal(m.keyVersions('b', 'k')[0]!.isLatest, true);
+  const nv = m.getVersion('b', 'k', 'null');
+  t.equal(fileOf(nv?.record), f2, "getVersion 'null' is the current record");
+  t.equal(nv?.isLatest, true);
+  t.equal(m.getVersion('b', 'k', versionIdFor(nextStamp())), undefined, 'a real-looking id names nothing');
+  t.same([...m.referencedFiles()], [f2]);
+
+  const d = await m.deleteObject('b', 'k');
+  t.equal(d.marker, undefined, 'no delete marker');
+  t.equal(fileOf(d.removed), f2, 'the removed record is reported');
+  t.equal(m.getObject('b', 'k'), undefined);
+  t.equal(m.latestDeleteMarker('b', 'k'), undefined);
+  t.same(ids(m, 'b', 'k'), [], 'nothing left of the key');
+  t.same(sorted(m.queuedFiles()), sorted([f1, f2]), 'delete queues the file');
+  t.same(await m.deleteObject('b', 'missing'), {}, 'deleting a missing key is no error and changes nothing');
+  const all = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.same(all.entries, [], 'no versions listed');
+  await m.deleteBucket('b');
+  t.equal(m.getBucket('b'), undefined, 'the emptied bucket can be deleted');
+});
+
+t.test('Enabled: each put is a new version with its own UUIDv7; old versions stay readable and keep their files', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b');
+  const files = [fid(), fid(), fid()];
+  const stored: ObjectRecord[] = [];
+  for (const f of files) stored.push(await m.putObject('b', 'k', fileObj(f, { etag: f })));
+  for (const s of stored) {
+    t.match(s.versionId, UUID7, 'a UUIDv7 version id');
+    t.equal(stampOfId(s.versionId!), s.vs, 'the id carries the stamp');
+  }
+  t.ok(stored[0]!.vs! < stored[1]!.vs! && stored[1]!.vs! < stored[2]!.vs!, 'stamps increase');
+  t.equal(new Set(stored.map((s) => s.versionId)).size, 3, 'ids are distinct');
+  const [v1, v2, v3] = stored.map((s) => s.versionId!) as [string, string, string];
+  t.same(m.queuedFiles(), [], 'no data file is queued: every version still needs its own');
+  t.equal(m.getObject('b', 'k')!.versionId, v3, 'the newest is current');
+  t.same(m.getObject('b', 'k'), stored[2], 'the current record is what putObject returned');
+  t.same(ids(m, 'b', 'k'), [v3, v2, v1], 'versions newest first');
+  t.same(m.keyVersions('b', 'k').map((v) => v.isLatest), [true, false, false], 'only the newest is latest');
+  const old = m.getVersion('b', 'k', v1);
+  t.equal(fileOf(old?.record), files[0], 'the oldest version is readable by id');
+  t.equal(old?.isLatest, false);
+  t.same(old?.record, stored[0], 'as it was stored');
+  t.equal(m.getVersion('b', 'k', v2)?.record.etag, files[1]);
+  t.equal(m.getVersion('b', 'k', v3)?.isLatest, true, 'the current version is latest');
+  t.equal(m.getVersion('b', 'k', 'null'), undefined, 'no null version');
+  t.equal(m.getVersion('b', 'other', v1), undefined, "an id does not name another key's version");
+  t.same(sorted([...m.referencedFiles()]), sorted(files), 'every version holds its file');
+  t.equal(m.latestDeleteMarker('b', 'k'), undefined, 'no delete marker while there is a current version');
+
+  // A record that arrives with an id and stamp (a copy of another version) gets fresh ones.
+  const copy = await m.putObject('b', 'k', { ...stored[0]!, etag: 'copy' });
+  t.not(copy.versionId, v1, 'the copied id is not kept');
+  t.ok(copy.vs! > stored[2]!.vs!, 'the copy is the newest version');
+  t.equal(stampOfId(copy.versionId!), copy.vs);
+  t.same(ids(m, 'b', 'k'), [copy.versionId, v3, v2, v1]);
+  t.equal(m.getVersion('b', 'k', v1)?.record.etag, files[0], 'the original version is untouched');
+  t.same(m.queuedFiles(), [], 'the copy shares the oldest version\'s file: still nothing queued');
+});
+
+t.test('Enabled: many puts in a tight loop get distinct, strictly increasing stamps (several per millisecond)', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b');
+  const N = 400;
+  const stored = await Promise.all(Array.from({ length: N }, (_, i) => m.putObject('b', 'k', obj({ etag: `e${i}` }))));
+  const vids = stored.map((s) => s.versionId!);
+  t.equal(new Set(vids).size, N, `${N} distinct version ids`);
+  t.ok(vids.every((id) => UUID7.test(id)), 'all UUIDv7');
+  t.ok(stored.every((s) => stampOfId(s.versionId!) === s.vs), 'each id carries its stamp');
+  const stamps = stored.map((s) => s.vs!);
+  t.equal(new Set(stamps).size, N, 'distinct stamps');
+  const ms = stamps.map((s) => Math.floor(s / 1024));
+  const sameMs = ms.filter((x, i) => i > 0 && x === ms[i - 1]).length;
+  t.ok(sameMs > 0, `several versions were made within one millisecond (${sameMs} pairs)`);
+  const listed = m.keyVersions('b', 'k');
+  t.equal(listed.length, N, 'every version is kept');
+  let desc = true;
+  for (let i = 1; i < listed.length; i++) if (!(stampOf(listed[i - 1]!.record) > stampOf(listed[i]!.record))) desc = false;
+  t.ok(desc, 'listed strictly newest first');
+  const newest = [...stored].sort((a, b) => b.vs! - a.vs!)[0]!;
+  t.equal(m.getObject('b', 'k')!.versionId, newest.versionId, 'the current version is the one with the highest stamp');
+  t.same(listed.map((v) => clientVersionId(v.record)), [...vids].sort().reverse(), 'ids sort lexically in version order');
+  // Calls made in one turn commit in call order: the last call's version is current.
+  t.equal(m.getObject('b', 'k')!.etag, `e${N - 1}`, 'the last put is current');
+});
+
+t.test('Enabled: delete without id adds a delete marker; deleting the marker restores the previous version', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b');
+  const f1 = fid();
+  const f2 = fid();
+  const a = await m.putObject('b', 'k', fileObj(f1));
+  const b = await m.putObject('b', 'k', fileObj(f2));
+  const d = await m.deleteObject('b', 'k');
+  t.equal(d.removed, undefined, 'nothing removed');
+  const marker = d.marker!;
+  t.ok(marker, 'a delete marker is made');
+  t.equal(marker.deleteMarker, true);
+  t.match(marker.versionId, UUID7, 'the marker has its own version id');
+  t.ok(marker.vs! > b.vs!, 'the marker is newer than every version');
+  t.equal(filesOf(marker).length, 0, 'the marker holds no data');
+  t.equal(m.getObject('b', 'k'), undefined, 'no current object');
+  t.equal(m.latestDeleteMarker('b', 'k')?.versionId, marker.versionId, 'the marker is latest');
+  const gm = m.getVersion('b', 'k', marker.versionId!);
+  t.equal(gm?.isLatest, true, 'getVersion: the marker is latest');
+  t.equal(gm?.record.deleteMarker, true);
+  t.equal(m.getVersion('b', 'k', b.versionId!)?.isLatest, false, 'the former current is noncurrent');
+  t.equal(fileOf(m.getVersion('b', 'k', b.versionId!)?.record), f2, 'and still readable');
+  t.same(ids(m, 'b', 'k'), [marker.versionId, b.versionId, a.versionId]);
+  t.same(m.keyVersions('b', 'k').map((v) => v.isLatest), [true, false, false]);
+  t.same(m.queuedFiles(), [], 'a delete marker queues nothing');
+  t.same(sorted([...m.referencedFiles()]), sorted([f1, f2]));
+
+  // A second delete stacks a second marker.
+  const d2 = await m.deleteObject('b', 'k');
+  t.ok(d2.marker!.vs! > marker.vs!, 'a second marker on top');
+  t.equal(m.latestDeleteMarker('b', 'k')?.versionId, d2.marker!.versionId);
+  const r2 = await m.deleteObject('b', 'k', undefined, d2.marker!.versionId);
+  t.equal(r2.removed?.versionId, d2.marker!.versionId, 'the newer marker is removed');
+  t.equal(r2.removed?.deleteMarker, true);
+  t.equal(m.getObject('b', 'k'), undefined, 'the older marker keeps the key deleted');
+  t.equal(m.latestDeleteMarker('b', 'k')?.versionId, marker.versionId, 'the older marker is latest again');
+
+  const r = await m.deleteObject('b', 'k', undefined, marker.versionId);
+  t.equal(r.marker, undefined);
+  t.equal(r.removed?.versionId, marker.versionId, 'the marker is removed');
+  t.equal(m.getObject('b', 'k')?.versionId, b.versionId, 'the previous version is current again');
+  t.same(m.getObject('b', 'k'), b, 'unchanged');
+  t.equal(m.latestDeleteMarker('b', 'k'), undefined);
+  t.equal(m.getVersion('b', 'k', b.versionId!)?.isLatest, true);
+  t.same(ids(m, 'b', 'k'), [b.versionId, a.versionId]);
+  t.same(m.queuedFiles(), [], 'removing markers queues nothing');
+
+  // A delete of a key that never existed still leaves a marker (S3 does).
+  const g = await m.deleteObject('b', 'ghost');
+  t.equal(g.marker?.deleteMarker, true);
+  t.equal(m.latestDeleteMarker('b', 'ghost')?.versionId, g.marker?.versionId);
+  t.same(ids(m, 'b', 'ghost'), [g.marker!.versionId]);
+});
+
+t.test('Enabled: delete by id — the current promotes the next older; a noncurrent one queues its file', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b');
+  const [f1, f2, f3] = [fid(), fid(), fid()];
+  const v1 = await m.putObject('b', 'k', fileObj(f1));
+  const v2 = await m.putObject('b', 'k', fileObj(f2));
+  const v3 = await m.putObject('b', 'k', fileObj(f3));
+
+  const r3 = await m.deleteObject('b', 'k', undefined, v3.versionId);
+  t.equal(r3.removed?.versionId, v3.versionId, 'the current version is removed');
+  t.equal(r3.marker, undefined, 'no marker for a delete by id');
+  t.equal(m.getObject('b', 'k')?.versionId, v2.versionId, 'the next older is current');
+  t.equal(m.getVersion('b', 'k', v2.versionId!)?.isLatest, true);
+  t.equal(m.getVersion('b', 'k', v3.versionId!), undefined, 'the removed version is gone');
+  t.same(m.queuedFiles(), [f3], "the removed version's file is queued");
+  t.same(ids(m, 'b', 'k'), [v2.versionId, v1.versionId]);
+
+  const r1 = await m.deleteObject('b', 'k', undefined, v1.versionId);
+  t.equal(r1.removed?.versionId, v1.versionId);
+  t.equal(m.getObject('b', 'k')?.versionId, v2.versionId, 'removing a noncurrent version leaves the current');
+  t.same(sorted(m.queuedFiles()), sorted([f1, f3]), "the noncurrent version's file is queued");
+  t.same([...m.referencedFiles()], [f2]);
+
+  await m.deleteObject('b', 'k', undefined, v2.versionId);
+  t.equal(m.getObject('b', 'k'), undefined, 'the last version removed: no object');
+  t.equal(m.latestDeleteMarker('b', 'k'), undefined, 'and no marker');
+  t.same(ids(m, 'b', 'k'), []);
+  t.same(sorted(m.queuedFiles()), sorted([f1, f2, f3]));
+
+  // Promotion stops at a delete marker: the key stays deleted.
+  const a = await m.putObject('b', 'p', fileObj());
+  const dm = (await m.deleteObject('b', 'p')).marker!;
+  const a2 = await m.putObject('b', 'p', fileObj());
+  await m.deleteObject('b', 'p', undefined, a2.versionId);
+  t.equal(m.getObject('b', 'p'), undefined, 'a marker below the removed current is not made current');
+  t.equal(m.latestDeleteMarker('b', 'p')?.versionId, dm.versionId, 'the marker is latest');
+  t.same(ids(m, 'b', 'p'), [dm.versionId, a.versionId]);
+  t.same(m.keyVersions('b', 'p').map((v) => v.isLatest), [true, false]);
+  // Removing that marker then makes the version below it current.
+  await m.deleteObject('b', 'p', undefined, dm.versionId);
+  t.equal(m.getObject('b', 'p')?.versionId, a.versionId, 'the version under the marker becomes current');
+});
+
+t.test('unknown and malformed version ids: NoSuchVersion, undefined, and nothing changes', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b');
+  const f1 = fid();
+  const f2 = fid();
+  const v1 = await m.putObject('b', 'k', fileObj(f1));
+  const v2 = await m.putObject('b', 'k', fileObj(f2));
+  const other = await m.putObject('b', 'other', fileObj());
+  const before = ids(m, 'b', 'k');
+  const bad: Array<[string, string]> = [
+    [versionIdFor(nextStamp()), 'a well-formed id of no version'],
+    [versionIdFor(v1.vs!), "v1's stamp with other random bits"],
+    [other.versionId!, "another key's version"],
+    ['null', 'null, when there is no null version'],
+    ['garbage', 'not a UUID'],
+    [v1.versionId!.toUpperCase(), "v1's id in upper case"],
+    [`${v1.versionId!.slice(0, 14)}4${v1.versionId!.slice(15)}`, 'a UUIDv4'],
+    ['', 'empty'],
+  ];
+  for (const [id, why] of bad) {
+    t.equal(await code(m.deleteObject('b', 'k', undefined, id)), 'NoSuchVersion', `deleteObject: ${why}`);
+    t.equal(m.getVersion('b', 'k', id), undefined, `getVersion: ${why}`);
+    t.equal(await code(m.updateObject('b', 'k', (r) => ({ ...r, etag: 'x' }), id)), 'NoSuchVersion', `updateObject: ${why}`);
+  }
+  t.same(ids(m, 'b', 'k'), before, 'no version changed');
+  t.equal(m.getObject('b', 'k')?.etag, v2.etag, 'the current record is unchanged');
+  t.same(m.queuedFiles(), [], 'nothing queued');
+  t.equal(await code(m.deleteObject('b', 'nokey', undefined, versionIdFor(nextStamp()))), 'NoSuchVersion', 'a version of a key that has none');
+  t.equal(await code(m.deleteObject('nobucket', 'k', undefined, v1.versionId)), 'NoSuchBucket');
+
+  // deleteObjects: one result per item, undefined for the versions that do not exist.
+  const res = await m.deleteObjects('b', [
+    { key: 'k', versionId: v1.versionId },
+    { key: 'k', versionId: 'garbage' },
+    { key: 'k', versionId: v1.versionId },
+    { key: 'other' },
+    { key: 'nokey', versionId: versionIdFor(nextStamp()) },
+  ]);
+  t.equal(res.length, 5);
+  t.equal(res[0]?.removed?.versionId, v1.versionId, 'the existing version is removed');
+  t.equal(res[1], undefined, 'a malformed id: undefined');
+  t.equal(res[2], undefined, 'the same version again, already removed in this call: undefined');
+  t.equal(res[3]?.marker?.deleteMarker, true, 'a delete without id: a marker');
+  t.equal(res[4], undefined, 'an unknown version: undefined');
+  t.same(ids(m, 'b', 'k'), [v2.versionId], 'only the named version went');
+  t.same(m.queuedFiles(), [f1], "its file is queued");
+  t.equal(m.getObject('b', 'other'), undefined, 'the key deleted without id has a marker on top');
+  t.same(ids(m, 'b', 'other'), [res[3]!.marker!.versionId, other.versionId]);
+});
+
+t.test("a record written before versioning is the 'null' version", async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  const f0 = fid();
+  const legacy = await m.putObject('b', 'k', fileObj(f0, { mtime: 1_000_000 }));
+  t.equal(legacy.vs, undefined, 'written unversioned: no stamp');
+  await versioned(m, 'b', 'Enabled');
+  t.equal(m.getVersion('b', 'k', 'null')?.isLatest, true, "before any put it is the current 'null' version");
+  t.same(ids(m, 'b', 'k'), ['null']);
+
+  const f1 = fid();
+  const v1 = await m.putObject('b', 'k', fileObj(f1));
+  t.ok(v1.vs! > stampOf(legacy), 'the new version is newer than the legacy record');
+  t.same(m.queuedFiles(), [], 'the legacy record is demoted, its file kept');
+  const nv = m.getVersion('b', 'k', 'null');
+  t.equal(fileOf(nv?.record), f0, "getVersion 'null' finds the demoted record");
+  t.equal(nv?.isLatest, false);
+  t.equal(nv?.record.versionId, undefined, 'it still has no id');
+  t.same(ids(m, 'b', 'k'), [v1.versionId, 'null']);
+  t.same(sorted([...m.referencedFiles()]), sorted([f0, f1]));
+
+  const f2 = fid();
+  const v2 = await m.putObject('b', 'k', fileObj(f2));
+  t.same(ids(m, 'b', 'k'), [v2.versionId, v1.versionId, 'null'], 'newer versions go above it');
+
+  const r = await m.deleteObject('b', 'k', undefined, 'null');
+  t.equal(fileOf(r.removed), f0, "a delete of 'null' removes it");
+  t.same(m.queuedFiles(), [f0]);
+  t.same(ids(m, 'b', 'k'), [v2.versionId, v1.versionId]);
+  t.equal(m.getVersion('b', 'k', 'null'), undefined);
+
+  // A legacy current record deleted by 'null' while it is still current.
+  await m.createBucket('c');
+  const fc = fid();
+  await m.putObject('c', 'k', fileObj(fc));
+  await versioned(m, 'c', 'Enabled');
+  const rc = await m.deleteObject('c', 'k', undefined, 'null');
+  t.equal(fileOf(rc.removed), fc, 'the current null version is removed by id');
+  t.equal(m.getObject('c', 'k'), undefined);
+  t.ok(m.queuedFiles().includes(fc));
+});
+
+t.test('new versions go above a version whose stamp is ahead of the clock (a legacy record with a future mtime)', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  // Written unversioned by a host whose clock ran a day ahead: its stamp is mtime × 1024.
+  const future = Date.now() + 86_400_000;
+  const legacy = await m.putObject('b', 'k', fileObj(fid(), { mtime: future }));
+  await versioned(m, 'b', 'Enabled');
+  const d = await m.deleteObject('b', 'k');
+  t.ok(d.marker!.vs! > stampOf(legacy), 'the marker is stamped after the legacy record');
+  t.equal(m.latestDeleteMarker('b', 'k')?.versionId, d.marker!.versionId, 'the marker is the latest version');
+  t.same(ids(m, 'b', 'k'), [d.marker!.versionId, 'null']);
+  const v = await m.putObject('b', 'k', fileObj());
+  t.ok(v.vs! > d.marker!.vs!, 'a put is stamped after the marker');
+  t.same(ids(m, 'b', 'k'), [v.versionId, d.marker!.versionId, 'null']);
+  await m.deleteObject('b', 'k', undefined, v.versionId);
+  t.equal(m.getObject('b', 'k'), undefined, 'removing the current leaves the marker latest, not the legacy record');
+  t.equal(m.latestDeleteMarker('b', 'k')?.versionId, d.marker!.versionId);
+});
+
+t.test('Suspended: put writes the null version, replacing any null version and keeping real ones', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const [f1, f2, f3, f4, f5, f6, f7] = [fid(), fid(), fid(), fid(), fid(), fid(), fid()];
+  const v1 = await m.putObject('b', 'k', fileObj(f1));
+  await versioned(m, 'b', 'Suspended');
+
+  const n1 = await m.putObject('b', 'k', fileObj(f2));
+  t.equal(n1.versionId, undefined, 'a Suspended put has no version id');
+  t.ok(n1.vs! > v1.vs!, 'but a stamp above the older versions');
+  t.same(ids(m, 'b', 'k'), ['null', v1.versionId], 'the real version is kept below it');
+  t.same(m.queuedFiles(), [], 'the real version keeps its file');
+
+  await m.putObject('b', 'k', fileObj(f3));
+  t.same(ids(m, 'b', 'k'), ['null', v1.versionId], 'the current null version is replaced, not stacked');
+  t.same(m.queuedFiles(), [f2], "the replaced null version's file is queued");
+  t.equal(fileOf(m.getVersion('b', 'k', 'null')?.record), f3);
+
+  // The null version noncurrent below a real version is replaced too.
+  await versioned(m, 'b', 'Enabled');
+  const v3 = await m.putObject('b', 'k', fileObj(f4));
+  t.same(ids(m, 'b', 'k'), [v3.versionId, 'null', v1.versionId]);
+  t.same(m.queuedFiles(), [f2], 'Enabled demotes the null version without queueing');
+  await versioned(m, 'b', 'Suspended');
+  const n3 = await m.putObject('b', 'k', fileObj(f5));
+  t.same(ids(m, 'b', 'k'), ['null', v3.versionId, v1.versionId], 'the noncurrent null version is replaced; real versions stay');
+  t.same(sorted(m.queuedFiles()), sorted([f2, f3]), "the noncurrent null version's file is queued");
+  t.equal(fileOf(m.getObject('b', 'k')), f5);
+  t.ok(n3.vs! > v3.vs!);
+  t.equal(fileOf(m.getVersion('b', 'k', v1.versionId!)?.record), f1, 'real versions stay readable');
+  t.equal(fileOf(m.getVersion('b', 'k', v3.versionId!)?.record), f4);
+
+  // A delete without id: a null delete marker, which removes the null version.
+  const d = await m.deleteObject('b', 'k');
+  t.equal(d.marker?.deleteMarker, true, 'a delete marker');
+  t.equal(d.marker?.versionId, undefined, "the marker is the 'null' version");
+  t.ok(d.marker!.vs! > n3.vs!);
+  t.equal(m.getObject('b', 'k'), undefined);
+  t.same(ids(m, 'b', 'k'), ['null', v3.versionId, v1.versionId], 'the null version is now the marker');
+  t.equal(m.getVersion('b', 'k', 'null')?.record.deleteMarker, true, "'null' names the marker");
+  t.equal(m.getVersion('b', 'k', 'null')?.isLatest, true);
+  t.equal(clientVersionId(m.latestDeleteMarker('b', 'k')!), 'null');
+  t.same(sorted(m.queuedFiles()), sorted([f2, f3, f5]), "the null version's file is queued");
+
+  // A second delete replaces the null marker rather than stacking another.
+  await m.deleteObject('b', 'k');
+  t.same(ids(m, 'b', 'k'), ['null', v3.versionId, v1.versionId], 'still one null version');
+
+  // A put replaces the null marker.
+  await m.putObject('b', 'k', fileObj(f6));
+  t.same(ids(m, 'b', 'k'), ['null', v3.versionId, v1.versionId]);
+  t.equal(m.latestDeleteMarker('b', 'k'), undefined, 'no marker left');
+  t.equal(fileOf(m.getObject('b', 'k')), f6);
+
+  // Suspended delete over a real current version: it is kept, under a null marker.
+  await versioned(m, 'b', 'Enabled');
+  const v4 = await m.putObject('b', 'k', fileObj(f7));
+  await versioned(m, 'b', 'Suspended');
+  const queuedBefore = sorted(m.queuedFiles());
+  await m.deleteObject('b', 'k');
+  t.same(ids(m, 'b', 'k'), ['null', v4.versionId, v3.versionId, v1.versionId], 'the real version is demoted below a null marker; the old null version went');
+  t.equal(m.getVersion('b', 'k', 'null')?.record.deleteMarker, true);
+  t.same(sorted(m.queuedFiles()), sorted([...queuedBefore, f6]), "only the replaced null version's file is queued");
+  t.ok(m.referencedFiles().has(f7), 'the demoted real version keeps its file');
+
+  // Suspended: a delete by id still removes exactly that version.
+  await m.deleteObject('b', 'k', undefined, v3.versionId);
+  t.same(ids(m, 'b', 'k'), ['null', v4.versionId, v1.versionId]);
+  t.ok(m.queuedFiles().includes(f4));
+});
+
+t.test('shared data files: a file two versions point at is queued only when the last of them goes', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+
+  // Removing the noncurrent one first.
+  const F = fid();
+  const a1 = await m.putObject('b', 'a', fileObj(F, { etag: 'one' }));
+  const a2 = await m.putObject('b', 'a', fileObj(F, { etag: 'rotated' }));
+  t.same(m.queuedFiles(), [], 'a new version on the same file queues nothing');
+  await m.deleteObject('b', 'a', undefined, a1.versionId);
+  t.same(m.queuedFiles(), [], 'the file is still referenced by the current version');
+  t.ok(m.referencedFiles().has(F));
+  await m.deleteObject('b', 'a', undefined, a2.versionId);
+  t.same(m.queuedFiles(), [F], 'queued once the last version referencing it goes');
+
+  // Removing the current one first (the older is promoted and still holds the file).
+  const G = fid();
+  const b1 = await m.putObject('b', 'b', fileObj(G));
+  const b2 = await m.putObject('b', 'b', fileObj(G, { etag: 'rotated' }));
+  await m.deleteObject('b', 'b', undefined, b2.versionId);
+  t.notOk(m.queuedFiles().includes(G), 'the promoted version still holds the file');
+  t.equal(m.getObject('b', 'b')?.versionId, b1.versionId);
+  await m.deleteObject('b', 'b', undefined, b1.versionId);
+  t.ok(m.queuedFiles().includes(G), 'queued when the promoted version goes');
+
+  // Both in one deleteObjects call.
+  const H = fid();
+  const c1 = await m.putObject('b', 'c', fileObj(H));
+  const c2 = await m.putObject('b', 'c', fileObj(H));
+  const c3 = await m.putObject('b', 'c', fileObj(fid()));
+  await m.deleteObjects('b', [{ key: 'c', versionId: c1.versionId }]);
+  t.notOk(m.queuedFiles().includes(H), 'one of two versions on the file removed: not queued');
+  await m.deleteObjects('b', [{ key: 'c', versionId: c2.versionId }, { key: 'c', versionId: c3.versionId }]);
+  t.ok(m.queuedFiles().includes(H), 'the second removed: queued');
+  t.ok(m.queuedFiles().includes(fileOf(c3)!), "the third version's own file too");
+
+  // A delete marker over shared versions queues nothing.
+  const J = fid();
+  const d1 = await m.putObject('b', 'd', fileObj(J));
+  await m.putObject('b', 'd', fileObj(J));
+  await m.deleteObject('b', 'd');
+  t.notOk(m.queuedFiles().includes(J), 'a marker never queues');
+  await m.deleteObject('b', 'd', undefined, d1.versionId);
+  t.notOk(m.queuedFiles().includes(J), 'the other version still holds it');
+
+  // Suspended: replacing a null version whose file a real version shares keeps the file.
+  const K = fid();
+  const e1 = await m.putObject('b', 'e', fileObj(K));
+  await versioned(m, 'b', 'Suspended');
+  await m.putObject('b', 'e', fileObj(K, { etag: 'rotated' }));
+  t.same(ids(m, 'b', 'e'), ['null', e1.versionId]);
+  await m.putObject('b', 'e', fileObj(fid()));
+  t.notOk(m.queuedFiles().includes(K), "the replaced null version's file is still the real version's");
+  await m.deleteObject('b', 'e', undefined, e1.versionId);
+  t.ok(m.queuedFiles().includes(K), 'queued once the real version goes');
+
+  // Suspended: a key-rotation put (the null version rewritten on its own file) keeps the file.
+  const L = fid();
+  await m.putObject('b', 'f', fileObj(L));
+  await m.putObject('b', 'f', fileObj(L, { etag: 'rotated' }));
+  t.notOk(m.queuedFiles().includes(L), 'the new null version reuses the file: not queued');
+  t.equal(fileOf(m.getObject('b', 'f')), L);
+});
+
+t.test('updateObject with a version id updates only that version', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const v1 = await m.putObject('b', 'k', fileObj());
+  const v2 = await m.putObject('b', 'k', fileObj());
+  const v3 = await m.putObject('b', 'k', fileObj());
+  const tag = (v: string) => (r: ObjectRecord): ObjectRecord => ({ ...r, tags: [['t', v]] });
+
+  const u2 = await m.updateObject('b', 'k', tag('two'), v2.versionId);
+  t.same(u2.tags, [['t', 'two']], 'the updated record is returned');
+  t.equal(u2.versionId, v2.versionId);
+  t.same(m.getVersion('b', 'k', v2.versionId!)?.record.tags, [['t', 'two']], 'the noncurrent version is updated');
+  t.equal(m.getVersion('b', 'k', v1.versionId!)?.record.tags, undefined, 'the older version is not');
+  t.equal(m.getObject('b', 'k')?.tags, undefined, 'the current version is not');
+  t.same(ids(m, 'b', 'k'), [v3.versionId, v2.versionId, v1.versionId], 'ids and order unchanged');
+  t.equal(m.getVersion('b', 'k', v2.versionId!)?.isLatest, false);
+
+  await m.updateObject('b', 'k', tag('three'), v3.versionId);
+  t.same(m.getObject('b', 'k')?.tags, [['t', 'three']], "the current version by its id");
+  t.same(m.getVersion('b', 'k', v2.versionId!)?.record.tags, [['t', 'two']], 'the other update stays');
+  await m.updateObject('b', 'k', tag('cur'));
+  t.same(m.getObject('b', 'k')?.tags, [['t', 'cur']], 'without id: the current version');
+  t.equal(m.getVersion('b', 'k', v1.versionId!)?.record.tags, undefined, 'v1 never touched');
+
+  await t.rejects(m.updateObject('b', 'k', (r) => ({ ...r, data: { file: fid() } }), v1.versionId), { message: /must not change the data files/ }, "a noncurrent version's files cannot change");
+  t.same(m.getVersion('b', 'k', v1.versionId!)?.record, v1, 'the refused update changed nothing');
+
+  // The null version, noncurrent.
+  await m.createBucket('n');
+  await m.putObject('n', 'k', fileObj());
+  await versioned(m, 'n', 'Enabled');
+  const n1 = await m.putObject('n', 'k', fileObj());
+  await m.updateObject('n', 'k', tag('null'), 'null');
+  t.same(m.getVersion('n', 'k', 'null')?.record.tags, [['t', 'null']], "'null' names the noncurrent null version");
+  t.equal(m.getObject('n', 'k')?.tags, undefined);
+  t.equal(m.getObject('n', 'k')?.versionId, n1.versionId);
+
+  // Delete markers cannot be updated.
+  const d = (await m.deleteObject('b', 'k')).marker!;
+  t.equal(await code(m.updateObject('b', 'k', tag('x'), d.versionId)), 'MethodNotAllowed', 'a marker named by id: MethodNotAllowed');
+  t.equal(await code(m.updateObject('b', 'k', tag('x'))), 'NoSuchKey', 'without id, when a marker is latest: NoSuchKey');
+  t.equal(m.latestDeleteMarker('b', 'k')?.tags, undefined, 'the marker is unchanged');
+  await m.updateObject('b', 'k', tag('under-marker'), v3.versionId);
+  t.same(m.getVersion('b', 'k', v3.versionId!)?.record.tags, [['t', 'under-marker']], 'a version under a marker can still be updated');
+  t.equal(m.getObject('b', 'k'), undefined, 'which does not make it current');
+});
+
+t.test('listVersions: key byte order, newest first, isLatest, markers, prefix and delimiter', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  // A neighbouring bucket whose name extends "b" must not leak into the listing.
+  await versioned(m, 'b2', 'Enabled');
+  await m.putObject('b2', 'a', obj());
+  await m.deleteObject('b2', 'zz');
+
+  /** key → ids newest first, as S3 must list them (the model). */
+  const model = new Map<string, Array<{ id: string; marker: boolean }>>();
+  const put = async (key: string): Promise<void> => {
+    const s = await m.putObject('b', key, obj());
+    model.set(key, [{ id: s.versionId!, marker: false }, ...(model.get(key) ?? [])]);
+  };
+  const del = async (key: string): Promise<void> => {
+    const s = (await m.deleteObject('b', key)).marker!;
+    model.set(key, [{ id: s.versionId!, marker: true }, ...(model.get(key) ?? [])]);
+  };
+  const keys = ['a', 'B', 'é', '\u{1F600}', '\uFFFD', 'a/b', 'a/c', 'a/b/c', 'a b', 'b', 'c/d', 'z'];
+  // Interleave writes so that versions of one key are not written together.
+  for (let round = 0; round < 3; round++) {
+    for (const [i, k] of keys.entries()) {
+      if ((i + round) % 4 === 3) await del(k);
+      else if (round === 0 || (i + round) % 3 !== 0) await put(k);
+    }
+  }
+  await del('only-marker');
+
+  const expected = (filter: (k: string) => boolean): string[] =>
+    [...model.keys()]
+      .filter(filter)
+      .sort(utf8Order)
+      .flatMap((k) => model.get(k)!.map((v, i) => `${k}|${v.id}|${i === 0 ? 'L' : '-'}|${v.marker ? 'M' : 'O'}`));
+
+  const all = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.same(all.entries.map(show), expected(() => true), 'every version of every key: keys in UTF-8 byte order, newest first, only the newest latest');
+  t.equal(all.isTruncated, false);
+  t.same(all.commonPrefixes, []);
+  const keysListed = [...new Set(all.entries.map((e) => e.key))];
+  t.same(keysListed.slice(-2), ['\uFFFD', '\u{1F600}'], 'U+FFFD sorts before U+1F600 (UTF-8, not UTF-16, order)');
+  t.ok(all.entries.some((e) => e.key === 'only-marker' && e.isLatest && e.record.deleteMarker), 'a key with only a delete marker is listed');
+  t.ok(all.entries.some((e) => e.record.deleteMarker && !e.isLatest), 'noncurrent delete markers are listed');
+  t.ok(all.entries.some((e) => e.record.deleteMarker && e.isLatest && e.key !== 'only-marker'), 'latest delete markers over versions are listed');
+  const last = all.entries[all.entries.length - 1]!;
+  t.equal(all.nextKey, last.key, 'nextKey is the last key listed');
+  t.equal(all.nextVersionId, clientVersionId(last.record));
+  // Every listed record is the one getVersion gives.
+  let agree = true;
+  for (const e of all.entries) {
+    const g = m.getVersion('b', e.key, clientVersionId(e.record));
+    if (g === undefined || g.isLatest !== e.isLatest || g.record.vs !== e.record.vs) agree = false;
+  }
+  t.ok(agree, 'getVersion agrees with the listing on every entry (record and isLatest)');
+
+  const pre = m.listVersions('b', { prefix: 'a/', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.same(pre.entries.map(show), expected((k) => k.startsWith('a/')), 'prefix a/');
+  t.same(pre.commonPrefixes, []);
+
+  const delim = m.listVersions('b', { prefix: '', delimiter: '/', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.same(delim.entries.map(show), expected((k) => !k.includes('/')), 'delimiter: keys without it are listed');
+  t.same(delim.commonPrefixes, ['a/', 'c/'], 'keys with it roll up into common prefixes');
+
+  const pd = m.listVersions('b', { prefix: 'a', delimiter: '/', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.same(pd.entries.map(show), expected((k) => k.startsWith('a') && !k.slice(1).includes('/')), 'prefix a + delimiter /');
+  t.same(pd.commonPrefixes, ['a/']);
+
+  const pd2 = m.listVersions('b', { prefix: 'a/', delimiter: '/', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.same(pd2.entries.map(show), expected((k) => k === 'a/b' || k === 'a/c'));
+  t.same(pd2.commonPrefixes, ['a/b/']);
+
+  const none = m.listVersions('b', { prefix: 'nothing', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.same(none.entries, []);
+  t.equal(none.isTruncated, false);
+
+  // A key marker alone starts after every version of that key.
+  const afterKey = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'a/b', versionIdMarker: '', maxKeys: 1000 });
+  t.same(afterKey.entries.map(show), expected((k) => utf8Order(k, 'a/b') > 0), 'keyMarker without versionIdMarker: strictly after the key');
+  // A key marker that is no key.
+  const between = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'a/bb', versionIdMarker: '', maxKeys: 1000 });
+  t.same(between.entries.map(show), expected((k) => utf8Order(k, 'a/bb') > 0));
+  // Key and version markers: the versions of that key older than the marker, then later keys.
+  const ab = model.get('a/b')!;
+  const mid = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'a/b', versionIdMarker: ab[0]!.id, maxKeys: 1000 });
+  t.same(mid.entries.map(show), expected((k) => utf8Order(k, 'a/b') >= 0).slice(1), 'versionIdMarker: the versions after it');
+});
+
+/** Every entry of a listing paged by nextKey / nextVersionId, with the checks each page must pass. */
+function pageVersions(m: MetaStore, bucket: string, prefix: string, delimiter: string, maxKeys: number): { items: string[]; pages: number; splits: number; problems: string[] } {
+  const items: string[] = [];
+  const problems: string[] = [];
+  let keyMarker = '';
+  let versionIdMarker = '';
+  let pages = 0;
+  let splits = 0;
+  let lastKey: string | undefined;
+  for (;;) {
+    pages++;
+    if (pages > 1000) {
+      problems.push('listing does not terminate');
+      break;
+    }
+    const r = m.listVersions(bucket, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys });
+    const page = [...r.entries.map((e) => ({ name: e.key, s: show(e) })), ...r.commonPrefixes.map((p) => ({ name: p, s: `P:${p}` }))].sort((a, b) => utf8Order(a.name, b.name));
+    if (page.length > maxKeys) problems.push(`page ${pages}: ${page.length} items > ${maxKeys}`);
+    if (r.isTruncated && page.length !== maxKeys) problems.push(`page ${pages}: truncated but only ${page.length} of ${maxKeys}`);
+    if (page.length > 0 && page[0]!.name === lastKey && !page[0]!.s.startsWith('P:')) splits++;
+    items.push(...page.map((p) => p.s));
+    if (!r.isTruncated) break;
+    if (r.nextKey === undefined) {
+      problems.push(`page ${pages}: truncated without nextKey`);
+      break;
+    }
+    const lastItem = page[page.length - 1]!;
+    if (r.nextKey !== lastItem.name) problems.push(`page ${pages}: nextKey ${r.nextKey} is not the last item ${lastItem.name}`);
+    lastKey = r.nextKey;
+    keyMarker = r.nextKey;
+    versionIdMarker = r.nextVersionId ?? '';
+  }
+  return { items, pages, splits, problems };
+}
+
+t.test('listVersions paging: every page size yields every version exactly once, in order', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const keys = ['a', 'a/1', 'a/2', 'a/x/1', 'b', 'c/1', 'c/2', 'd', 'é', '\uFFFD', '\u{1F600}', 'z'];
+  // 1 to 5 versions per key, with markers between.
+  for (const [i, k] of keys.entries()) {
+    const n = (i % 5) + 1;
+    for (let j = 0; j < n; j++) {
+      if ((i + j) % 3 === 2) await m.deleteObject('b', k);
+      else await m.putObject('b', k, obj());
+    }
+  }
+  // A key with a null version in the middle of its versions.
+  await m.putObject('b', 'n', obj());
+  await versioned(m, 'b', 'Suspended');
+  await m.putObject('b', 'n', obj());
+  await versioned(m, 'b', 'Enabled');
+  await m.putObject('b', 'n', obj());
+  t.same(ids(m, 'b', 'n')[1], 'null');
+
+  for (const [prefix, delimiter] of [['', ''], ['', '/'], ['a', ''], ['a/', '/'], ['c', '/']] as const) {
+    const big = m.listVersions('b', { prefix, delimiter, keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+    const want = [...big.entries.map((e) => ({ name: e.key, s: show(e) })), ...big.commonPrefixes.map((p) => ({ name: p, s: `P:${p}` }))]
+      .sort((a, b) => utf8Order(a.name, b.name))
+      .map((p) => p.s);
+    t.equal(new Set(want).size, want.length, `prefix=${JSON.stringify(prefix)} delimiter=${JSON.stringify(delimiter)}: the one big page has no duplicates`);
+    if (prefix === '' && delimiter === '') {
+      const count = keys.reduce((n, k) => n + m.keyVersions('b', k).length, 0) + m.keyVersions('b', 'n').length;
+      t.equal(want.length, count, 'the big page holds every version of every key');
+    }
+    for (const size of [1, 2, 3, 7, 1000]) {
+      const got = pageVersions(m, 'b', prefix, delimiter, size);
+      const label = `prefix=${JSON.stringify(prefix)} delimiter=${JSON.stringify(delimiter)} size=${size}`;
+      t.same(got.problems, [], `${label}: pages are well formed`);
+      t.same(got.items, want, `${label}: the same entries in the same order as one page`);
+      t.equal(got.pages, Math.max(1, Math.ceil(want.length / size)), `${label}: full pages`);
+      if (prefix === '' && delimiter === '' && size < 1000) t.ok(got.splits > 0, `${label}: some pages split one key's versions`);
+    }
+  }
+});
+
+t.test('listVersions paging: a versionIdMarker whose version was deleted between pages', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const k: string[] = [];
+  for (let i = 0; i < 5; i++) k.unshift((await m.putObject('b', 'k', obj())).versionId!);
+  const l: string[] = [];
+  for (let i = 0; i < 2; i++) l.unshift((await m.putObject('b', 'l', obj())).versionId!);
+  // k: k[0] newest … k[4] oldest.
+  const p1 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 2 });
+  t.same(p1.entries.map((e) => clientVersionId(e.record)), [k[0], k[1]]);
+  t.equal(p1.nextKey, 'k');
+  t.equal(p1.nextVersionId, k[1]);
+  await m.deleteObject('b', 'k', undefined, k[1]);
+  const p2 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'k', versionIdMarker: k[1]!, maxKeys: 2 });
+  t.same(p2.entries.map((e) => `${e.key}:${clientVersionId(e.record)}`), [`k:${k[2]}`, `k:${k[3]}`], 'the next page continues with the versions older than the deleted marker');
+  // The marker and the version after it both deleted.
+  await m.deleteObject('b', 'k', undefined, k[3]);
+  await m.deleteObject('b', 'k', undefined, k[2]);
+  const p3 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'k', versionIdMarker: k[3]!, maxKeys: 2 });
+  t.same(p3.entries.map((e) => `${e.key}:${clientVersionId(e.record)}`), [`k:${k[4]}`, `l:${l[0]}`], 'older versions of the key, then the next key');
+  // The marker was the oldest version of its key.
+  await m.deleteObject('b', 'k', undefined, k[4]);
+  const p4 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'k', versionIdMarker: k[4]!, maxKeys: 5 });
+  t.same(p4.entries.map((e) => `${e.key}:${clientVersionId(e.record)}`), [`l:${l[0]}`, `l:${l[1]}`], 'the next key follows');
+  // A newer version added between pages is not listed after the marker.
+  const fresh = await m.putObject('b', 'k', obj());
+  const p5 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'k', versionIdMarker: k[1]!, maxKeys: 5 });
+  t.notOk(p5.entries.some((e) => e.record.versionId === fresh.versionId), 'a version newer than the marker is not listed after it');
+  t.same(p5.entries.map((e) => `${e.key}:${clientVersionId(e.record)}`), [`l:${l[0]}`, `l:${l[1]}`]);
+  // All versions of the marker's key gone.
+  await m.deleteObject('b', 'k', undefined, fresh.versionId);
+  await m.deleteObject('b', 'k', undefined, k[0]);
+  t.same(ids(m, 'b', 'k'), []);
+  const p6 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'k', versionIdMarker: k[0]!, maxKeys: 5 });
+  t.same(p6.entries.map((e) => e.key), ['l', 'l'], 'the key is gone: the next key follows');
+});
+
+// A page that ends at the null version, which is then deleted: its id carries no stamp, so the
+// next page cannot tell which versions of the key it already had. It lists the key again from its
+// newest version: a version may appear twice, none is ever skipped.
+t.test(
+  "listVersions paging: a 'null' versionIdMarker whose null version was deleted between pages",
+  async (t) => {
+    const m = openStore(t);
+    await versioned(m, 'b', 'Enabled');
+    const v1 = await m.putObject('b', 'k', obj());
+    await versioned(m, 'b', 'Suspended');
+    await m.putObject('b', 'k', obj());
+    await versioned(m, 'b', 'Enabled');
+    const v3 = await m.putObject('b', 'k', obj());
+    await m.putObject('b', 'l', obj());
+    t.same(ids(m, 'b', 'k'), [v3.versionId, 'null', v1.versionId]);
+    const p1 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 2 });
+    t.equal(p1.nextVersionId, 'null', 'the first page ends at the null version');
+    await m.deleteObject('b', 'k', undefined, 'null');
+    const p2 = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'k', versionIdMarker: 'null', maxKeys: 3 });
+    t.same(p2.entries.map((e) => `${e.key}:${clientVersionId(e.record)}`), [`k:${v3.versionId}`, `k:${v1.versionId}`, 'l:' + clientVersionId(m.getObject('b', 'l')!)], 'the key is listed again from its newest version: the older version is not skipped');
+  },
+);
+
+t.test('deleteBucket refuses while noncurrent versions or delete markers remain; referencedFiles counts them', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const f1 = fid();
+  const v1 = await m.putObject('b', 'k', fileObj(f1));
+  const dm = (await m.deleteObject('b', 'k')).marker!;
+  t.equal(m.getObject('b', 'k'), undefined, 'no current object');
+  t.ok(m.referencedFiles().has(f1), "referencedFiles includes a noncurrent version's file");
+  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty', 'a noncurrent version and a marker');
+  await m.deleteObject('b', 'k', undefined, v1.versionId);
+  t.same(ids(m, 'b', 'k'), [dm.versionId]);
+  t.notOk(m.referencedFiles().has(f1), 'the removed version is no longer referenced');
+  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty', 'only a delete marker');
+  await m.deleteObject('b', 'k', undefined, dm.versionId);
+  t.same(ids(m, 'b', 'k'), []);
+
+  // A null delete marker (Suspended) alone also keeps the bucket.
+  await versioned(m, 'b', 'Suspended');
+  await m.deleteObject('b', 'x');
+  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty', 'only a null delete marker');
+  await m.deleteObject('b', 'x', undefined, 'null');
+
+  // Versions in a bucket whose name extends this one's do not count.
+  await versioned(m, 'b2', 'Enabled');
+  await m.putObject('b2', 'k', obj());
+  await m.deleteObject('b2', 'k');
+  await m.deleteBucket('b');
+  t.equal(m.getBucket('b'), undefined, 'the bucket goes once nothing is left');
+  t.equal(await code(m.deleteBucket('b2')), 'BucketNotEmpty', 'the neighbour still has its versions');
+});
+
+t.test('restart: versions, markers, ids, stamps and order survive closing and reopening', async (t) => {
+  const dir = tempDir(t);
+  let m = new MetaStore(dir);
+  let closed = false;
+  t.teardown(async () => {
+    if (!closed) await m.close();
+  });
+  await m.createBucket('b');
+  await m.putObject('b', 'legacy', fileObj());
+  await versioned(m, 'b', 'Enabled');
+  for (const k of ['x', 'y/1', 'y/2']) {
+    await m.putObject('b', k, fileObj());
+    await m.putObject('b', k, fileObj());
+  }
+  await m.deleteObject('b', 'x');
+  await m.putObject('b', 'legacy', fileObj());
+  await versioned(m, 'b', 'Suspended');
+  await m.putObject('b', 'y/1', fileObj());
+  await m.deleteObject('b', 'y/2');
+  await versioned(m, 'b', 'Enabled');
+
+  const snapshot = (s: MetaStore): unknown => ({
+    list: s.listVersions('b', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 }).entries.map((e) => ({ show: show(e), vs: e.record.vs, mtime: e.record.mtime, files: filesOf(e.record) })),
+    current: ['legacy', 'x', 'y/1', 'y/2'].map((k) => s.getObject('b', k)?.vs ?? null),
+    markers: ['legacy', 'x', 'y/1', 'y/2'].map((k) => (s.latestDeleteMarker('b', k) ? clientVersionId(s.latestDeleteMarker('b', k)!) : null)),
+    referenced: [...s.referencedFiles()].sort(),
+    versioning: s.getBucket('b')?.versioning,
+  });
+  const before = snapshot(m) as { list: Array<{ show: string; vs: number }> };
+  t.equal(before.list.length, 11, 'a varied bucket: 11 versions and markers');
+  t.ok(before.list.some((e) => e.show.includes('|M')), 'with markers');
+  t.ok(before.list.some((e) => e.show.includes('|null|')), 'and null versions');
+  await m.close();
+  m = new MetaStore(dir);
+  const after = snapshot(m) as typeof before;
+  t.same(after, before, 'everything reads back the same');
+  let stampsExact = true;
+  for (const e of after.list) {
+    const id = e.show.split('|')[1]!;
+    if (id !== 'null' && stampOfId(id) !== e.vs) stampsExact = false;
+  }
+  t.ok(stampsExact, 'stamps (above 2^32) read back exactly and still match their ids');
+  const xv = m.keyVersions('b', 'x');
+  t.equal(m.getVersion('b', 'x', clientVersionId(xv[2]!.record))?.record.vs, xv[2]!.record.vs, 'a version is found by id after the restart');
+  // Writes after the restart go on top.
+  const newest = Math.max(...m.keyVersions('b', 'x').map((v) => stampOf(v.record)));
+  const nx = await m.putObject('b', 'x', fileObj());
+  t.ok(nx.vs! > newest, 'a put after the restart is the newest version');
+  t.same(ids(m, 'b', 'x')[0], nx.versionId);
+  await m.deleteObject('b', 'x', undefined, xv[0]!.record.versionId);
+  t.equal(m.getObject('b', 'x')?.versionId, nx.versionId, 'a delete by id after the restart removes only that version');
+  await m.close();
+  closed = true;
+});
+
+t.test('deleteObjectsIfUnchanged: a delete marker in an Enabled bucket, the null version replaced when Suspended', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const f1 = fid();
+  const f2 = fid();
+  const v1 = await m.putObject('b', 'k', fileObj(f1, { etag: 'one', mtime: 1000 }));
+  const v2 = await m.putObject('b', 'k', fileObj(f2, { etag: 'two', mtime: 2000 }));
+  t.equal(await m.deleteObjectsIfUnchanged('b', [{ key: 'k', etag: 'one', mtime: 1000 }]), 0, 'a noncurrent version is not what is judged');
+  t.same(ids(m, 'b', 'k'), [v2.versionId, v1.versionId], 'nothing changed');
+  t.equal(await m.deleteObjectsIfUnchanged('b', [{ key: 'k', etag: 'two', mtime: 2000 }]), 1);
+  t.equal(m.getObject('b', 'k'), undefined, 'no current object');
+  const marker = m.latestDeleteMarker('b', 'k');
+  t.ok(marker?.deleteMarker, 'a delete marker is latest');
+  t.same(ids(m, 'b', 'k'), [marker?.versionId, v2.versionId, v1.versionId], 'the versions are kept under it');
+  t.same(m.queuedFiles(), [], 'nothing is queued');
+  t.equal(await m.deleteObjectsIfUnchanged('b', [{ key: 'k', etag: 'two', mtime: 2000 }]), 0, 'a marker is never expired again');
+  t.equal(ids(m, 'b', 'k').length, 3, 'no second marker');
+
+  await versioned(m, 'b', 'Suspended');
+  const f3 = fid();
+  await m.putObject('b', 's', fileObj(f3, { etag: 's', mtime: 3000 }));
+  t.equal(await m.deleteObjectsIfUnchanged('b', [{ key: 's', etag: 's', mtime: 3000 }]), 1);
+  t.same(ids(m, 'b', 's'), ['null'], 'Suspended: a null marker replaces the null version');
+  t.equal(m.latestDeleteMarker('b', 's')?.versionId, undefined);
+  t.ok(m.latestDeleteMarker('b', 's')?.deleteMarker);
+  t.same(m.queuedFiles(), [f3], "the null version's file is queued");
+});
+
+t.test('removeVersionsIfUnchanged removes only the noncurrent versions still as expected', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const [f1, f2, f3] = [fid(), fid(), fid()];
+  const v1 = await m.putObject('b', 'k', fileObj(f1));
+  const v2 = await m.putObject('b', 'k', fileObj(f2));
+  const v3 = await m.putObject('b', 'k', fileObj(f3));
+  const dm = (await m.deleteObject('b', 'm')).marker!;
+  const n = await m.removeVersionsIfUnchanged('b', [
+    { key: 'k', versionId: v1.versionId!, vs: v1.vs! },
+    { key: 'k', versionId: v2.versionId!, vs: v2.vs! + 1 },
+    { key: 'k', versionId: v3.versionId!, vs: v3.vs! },
+    { key: 'm', versionId: dm.versionId!, vs: dm.vs! },
+    { key: 'k', versionId: 'garbage', vs: 0 },
+  ]);
+  t.equal(n, 2, 'the matching noncurrent version and the marker');
+  t.same(ids(m, 'b', 'k'), [v3.versionId, v2.versionId], 'v1 went; v2 (stamp mismatch) and the current v3 stay');
+  t.same(ids(m, 'b', 'm'), [], 'the marker went');
+  t.same(m.queuedFiles(), [f1], "the removed version's file is queued");
+  t.equal(m.getObject('b', 'k')?.versionId, v3.versionId);
+  t.equal(await m.removeVersionsIfUnchanged('nobucket', [{ key: 'k', versionId: v2.versionId!, vs: v2.vs! }]), 0);
+});
+
+t.test('completeUpload in an Enabled bucket makes a new version like putObject', async (t) => {
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const f0 = fid();
+  const v0 = await m.putObject('b', 'k', fileObj(f0));
+  await m.createUpload(upload('b', 'k', 'u1'));
+  const p1 = part(1);
+  const p2 = part(2);
+  await m.putPart('u1', p1);
+  await m.putPart('u1', p2);
+  const rec = obj({ data: undefined, parts: [p1], etag: 'mp-1' });
+  const mp = await m.completeUpload(upload('b', 'k', 'u1'), rec);
+  t.match(mp.versionId, UUID7, 'the completed object has a version id');
+  t.ok(mp.vs! > v0.vs!);
+  t.equal(stampOfId(mp.versionId!), mp.vs);
+  t.same(ids(m, 'b', 'k'), [mp.versionId, v0.versionId], 'the previous version is kept');
+  t.same(m.queuedFiles(), [(p2.data as { file: string }).file], "only the unused part's file is queued, not the previous version's");
+  t.same(m.getVersion('b', 'k', mp.versionId!)?.record.parts, [p1]);
+  t.ok(m.referencedFiles().has(f0));
+
+  await m.createUpload(upload('b', 'k', 'u2'));
+  const q1 = part(1);
+  await m.putPart('u2', q1);
+  const mp2 = await m.completeUpload(upload('b', 'k', 'u2'), obj({ data: undefined, parts: [q1], etag: 'mp-2' }));
+  t.same(ids(m, 'b', 'k'), [mp2.versionId, mp.versionId, v0.versionId]);
+  const p1file = (p1.data as { file: string }).file;
+  t.notOk(m.queuedFiles().includes(p1file), "the demoted multipart version's part file is kept");
+  await m.deleteObject('b', 'k', undefined, mp.versionId);
+  t.ok(m.queuedFiles().includes(p1file), "removing the multipart version queues its part's file");
+  t.equal(m.getObject('b', 'k')?.versionId, mp2.versionId);
+});
