@@ -141,6 +141,10 @@ export interface LifecycleRule {
   readonly expirationDate?: number;
   readonly expiredObjectDeleteMarker?: boolean;
   readonly abortIncompleteDays?: number;
+  /** NoncurrentVersionExpiration: days after a version became noncurrent (its successor was written). */
+  readonly noncurrentDays?: number;
+  /** NoncurrentVersionExpiration: how many of a key's newest noncurrent versions are kept whatever their age. */
+  readonly newerNoncurrentVersions?: number;
 }
 
 export interface UploadRecord {

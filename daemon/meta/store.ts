@@ -135,6 +135,15 @@ function keyOfVersionKey(k: Buffer, base: number): Buffer {
   return k.subarray(base, k.indexOf(SEP, base));
 }
 
+/**
+ * A short digest of a key's versions (newest first): any write or removal changes it (the count,
+ * or with a Suspended write that replaces the null version, the newest stamp).
+ */
+export function versionsFingerprint(versions: ReadonlyArray<{ record: ObjectRecord }>): string {
+  if (versions.length === 0) return '0';
+  return `${versions.length}:${stampOf(versions[0]!.record)}:${stampOf(versions[versions.length - 1]!.record)}`;
+}
+
 /** What a versioned delete did: the marker it added, or the version it removed. */
 export interface VersionedDelete {
   /** The delete marker created (a delete without a version id in a versioned bucket). */
@@ -412,37 +421,52 @@ export class MetaStore {
    * versioned bucket the object is not removed: a delete marker is put on top of it, as S3's
    * lifecycle expiration does. Returns how many were expired. For background deletions.
    */
-  deleteObjectsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>, inTxn?: (deleted: string[]) => void): Promise<number> {
+  deleteObjectsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<number> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) return 0;
-      const deleted: string[] = [];
       const now = Date.now();
-      for (const e of expected) {
+      let n = 0;
+      // In `expected`'s order: what each delete did, undefined for a key left alone.
+      const results = expected.map((e) => {
         const cur = this.objects.get(objectKey(bucket, e.key));
-        if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) continue;
-        this.deleteOne(b, e.key, undefined, now);
-        deleted.push(e.key);
-      }
-      if (deleted.length > 0) inTxn?.(deleted);
-      return deleted.length;
+        if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) return undefined;
+        n++;
+        return this.deleteOne(b, e.key, undefined, now);
+      });
+      if (n > 0) inTxn?.(results);
+      return n;
     });
   }
 
   /**
    * Removes, in one commit, each noncurrent version (or delete marker) still as `expected` names
-   * it (key, version id, stamp). Returns how many went. For lifecycle's noncurrent expiration.
+   * it (key, version id, stamp). With `judged` (key → versionsFingerprint of the versions the
+   * caller looked at), a key whose versions changed since is left alone: what to keep may depend
+   * on all of them (NewerNoncurrentVersions). Returns how many went. For lifecycle's noncurrent expiration.
    */
-  removeVersionsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>): Promise<number> {
+  removeVersionsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>, judged?: ReadonlyMap<string, string>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<number> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) return 0;
       let n = 0;
-      for (const e of expected) {
-        const found = this.findVersion(bucket, e.key, e.versionId);
-        if (!found || stampOf(found.rec) !== e.vs) continue;
-        if (this.deleteOne(b, e.key, e.versionId, Date.now()) !== undefined) n++;
+      const changed = new Set<string>();
+      if (judged !== undefined) {
+        for (const key of new Set(expected.map((e) => e.key))) {
+          const then = judged.get(key);
+          if (then !== undefined && then !== versionsFingerprint(this.keyVersions(bucket, key))) changed.add(key);
+        }
       }
+      const now = Date.now();
+      const results = expected.map((e) => {
+        if (changed.has(e.key)) return undefined;
+        const found = this.findVersion(bucket, e.key, e.versionId);
+        if (!found || stampOf(found.rec) !== e.vs) return undefined;
+        const r = this.deleteOne(b, e.key, e.versionId, now);
+        if (r !== undefined) n++;
+        return r;
+      });
+      if (n > 0) inTxn?.(results);
       return n;
     });
   }

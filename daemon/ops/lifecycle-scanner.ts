@@ -1,14 +1,22 @@
 // Carries out bucket lifecycle rules: every `intervalMs` (and once shortly after start-up), each
 // bucket with enabled rules is listed page by page, and the objects whose expiry (lifecycle.ts)
-// has come are deleted, a page per commit, each only if it is still the version that was judged
-// (an object rewritten meanwhile is a new object with its own expiry). Uploads past an
+// has come are expired, a page per commit, each only if it is still the version that was judged
+// (an object rewritten meanwhile is a new object with its own expiry): deleted in an unversioned
+// bucket, a delete marker put on top in a versioned one (MetaStore.deleteObjectsIfUnchanged; a key
+// whose latest version is already a marker has no current object, is not listed and gets no
+// second one). Then, in a versioned bucket (Enabled or Suspended) with NoncurrentVersionExpiration
+// or ExpiredObjectDeleteMarker rules, every version is listed page by page and the versions
+// lifecycle.ts's versionsDue picks per key (noncurrent versions and markers past NoncurrentDays,
+// lone latest delete markers) are removed for good, a page per commit, each only if it is still
+// the version judged (MetaStore.removeVersionsIfUnchanged). Uploads past an
 // AbortIncompleteMultipartUpload rule are aborted. Deleted data files take the usual deletion
 // queue. The scan yields to the event loop between pages, so requests keep being served.
 
 import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { expiryOf, uploadExpired } from './lifecycle.js';
-import { MetaConflict, type MetaStore } from '../meta/store.js';
+import { expiryOf, hasVersionActions, uploadExpired, versionsDue, type StoredLifecycleRule } from './lifecycle.js';
+import { MetaConflict, versionsFingerprint, type MetaStore, type VersionEntry } from '../meta/store.js';
+import { clientVersionId, stampOf } from '../meta/versions.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { bucketEvents, LIFECYCLE_ORIGIN } from './notification.js';
 
@@ -16,7 +24,10 @@ const PAGE = 1000;
 const FIRST_SCAN_DELAY_MS = 5_000;
 
 export interface ScanResult {
+  /** Current objects expired (deleted, or hidden under a delete marker in a versioned bucket). */
   expired: number;
+  /** Noncurrent versions and delete markers removed for good (versioned buckets). */
+  versions: number;
   aborted: number;
 }
 
@@ -26,7 +37,7 @@ export class LifecycleScanner {
   private running: Promise<ScanResult> | undefined;
   private stopped = false;
   /** Totals since start-up (metrics). */
-  readonly totals: ScanResult = { expired: 0, aborted: 0 };
+  readonly totals: ScanResult = { expired: 0, versions: 0, aborted: 0 };
 
   constructor(
     private readonly meta: MetaStore,
@@ -45,11 +56,11 @@ export class LifecycleScanner {
 
   /** One pass now unless one is running (then that one's result). */
   scan(now = Date.now()): Promise<ScanResult> {
-    if (this.stopped) return Promise.resolve({ expired: 0, aborted: 0 });
+    if (this.stopped) return Promise.resolve({ expired: 0, versions: 0, aborted: 0 });
     this.running ??= this.pass(now)
       .catch((err: unknown) => {
         this.log.error({ err }, 'lifecycle scan failed');
-        return { expired: 0, aborted: 0 };
+        return { expired: 0, versions: 0, aborted: 0 };
       })
       .finally(() => {
         this.running = undefined;
@@ -58,9 +69,9 @@ export class LifecycleScanner {
   }
 
   private async pass(now: number): Promise<ScanResult> {
-    const result: ScanResult = { expired: 0, aborted: 0 };
+    const result: ScanResult = { expired: 0, versions: 0, aborted: 0 };
     for (const bucket of this.meta.listBuckets()) {
-      const rules = bucket.lifecycle?.filter((r) => r.enabled);
+      const rules: StoredLifecycleRule[] | undefined = bucket.lifecycle?.filter((r) => r.enabled);
       if (!rules || rules.length === 0) continue;
       if (rules.some((r) => r.expirationDays !== undefined || r.expirationDate !== undefined)) {
         let after = '';
@@ -73,10 +84,11 @@ export class LifecycleScanner {
           });
           if (due.length > 0) {
             const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket.name), () => LIFECYCLE_ORIGIN);
+            // Delete, or DeleteMarkerCreated in a versioned bucket; keys rewritten meanwhile send nothing.
             const n = await this.meta.deleteObjectsIfUnchanged(
               bucket.name,
               due.map(({ key, record }) => ({ key, etag: record.etag, mtime: record.mtime })),
-              events?.removed(due.map(({ key }) => key)),
+              events?.deleted(due.map(({ key }) => key)),
             );
             events?.wake();
             result.expired += n;
@@ -85,6 +97,9 @@ export class LifecycleScanner {
           after = page.next;
           await nextTurn();
         }
+      }
+      if (bucket.versioning !== undefined && hasVersionActions(rules)) {
+        if (!(await this.removeVersions(bucket.name, rules, now, result))) return result;
       }
       if (rules.some((r) => r.abortIncompleteDays !== undefined)) {
         for (const up of this.meta.uploadsInitiatedBefore(now)) {
@@ -100,9 +115,47 @@ export class LifecycleScanner {
       }
     }
     this.totals.expired += result.expired;
+    this.totals.versions += result.versions;
     this.totals.aborted += result.aborted;
-    if (result.expired + result.aborted > 0) this.log.info(result, 'lifecycle: expired objects deleted, incomplete uploads aborted');
+    if (result.expired + result.versions + result.aborted > 0) this.log.info(result, 'lifecycle: expired objects deleted, incomplete uploads aborted');
     return result;
+  }
+
+  /**
+   * Removes the versions of a versioned bucket that versionsDue picks, a page of the version
+   * listing per commit. A key's versions are judged together: a page cut in the middle of a key
+   * has that key's versions read whole, and the next page starts after it. False when stopped.
+   */
+  private async removeVersions(bucket: string, rules: readonly StoredLifecycleRule[], now: number, result: ScanResult): Promise<boolean> {
+    let keyMarker = '';
+    for (;;) {
+      if (this.stopped) return false;
+      const page = this.meta.listVersions(bucket, { prefix: '', delimiter: '', keyMarker, versionIdMarker: '', maxKeys: PAGE });
+      const byKey = new Map<string, VersionEntry[]>();
+      for (const e of page.entries) {
+        const list = byKey.get(e.key);
+        if (list === undefined) byKey.set(e.key, [e]);
+        else list.push(e);
+      }
+      const last = page.entries.at(-1)?.key;
+      if (page.isTruncated && last !== undefined) byKey.set(last, this.meta.keyVersions(bucket, last));
+      const due: Array<{ key: string; versionId: string; vs: number }> = [];
+      const judged = new Map<string, string>();
+      for (const [key, versions] of byKey) {
+        const picked = versionsDue(rules, key, versions, now);
+        if (picked.length > 0) judged.set(key, versionsFingerprint(versions));
+        for (const rec of picked) due.push({ key, versionId: clientVersionId(rec), vs: stampOf(rec) });
+      }
+      // A key written or pruned since it was judged keeps its versions until the next scan.
+      if (due.length > 0) {
+        const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket), () => LIFECYCLE_ORIGIN);
+        result.versions += await this.meta.removeVersionsIfUnchanged(bucket, due, judged, events?.deleted(due.map((d) => d.key)));
+        events?.wake();
+      }
+      if (!page.isTruncated || last === undefined) return true;
+      keyMarker = last;
+      await nextTurn();
+    }
   }
 
   async stop(): Promise<void> {

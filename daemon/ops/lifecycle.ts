@@ -1,8 +1,13 @@
 // Bucket lifecycle (expiration) configuration: Put/Get/DeleteBucketLifecycle, the rule matching
-// the background scan (lifecycle-scanner.ts) uses to delete expired objects and abort old
-// uploads, and the `x-amz-expiration` header GET and HEAD return. s3d has one storage class and
-// no versions, so Transition and NoncurrentVersion* actions are NotImplemented rather than
-// accepted and never carried out; everything accepted is enforced.
+// the background scan (lifecycle-scanner.ts) uses, and the `x-amz-expiration` header GET and HEAD
+// return. Actions: Expiration (Days/Date expire current objects: deleted when the bucket is
+// unversioned, a delete marker on top in a versioned one; ExpiredObjectDeleteMarker removes a
+// latest delete marker no other version is left under), NoncurrentVersionExpiration (a version
+// NoncurrentDays after its successor was written is removed for good, the newest
+// NewerNoncurrentVersions noncurrent versions of a key kept; versionsDue decides) and
+// AbortIncompleteMultipartUpload. s3d has one storage class, so Transition and
+// NoncurrentVersionTransition are NotImplemented rather than accepted and never carried out;
+// everything accepted is enforced.
 import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
@@ -13,6 +18,8 @@ import { httpDate, parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject
 
 const DAY_MS = 86_400_000;
 const MAX_RULES = 1000;
+/** S3's bound on NewerNoncurrentVersions. */
+const MAX_NEWER_NONCURRENT = 100;
 const MAX_ID_CHARS = 255;
 const MAX_XML_BODY = 1024 * 1024;
 
@@ -21,6 +28,13 @@ function positiveInt(v: unknown, what: string): number {
   if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
   return Number(s);
 }
+
+/**
+ * A rule as parsed and stored (in the bucket record with the rest of it). records.ts's
+ * LifecycleRule does not name the NoncurrentVersionExpiration fields; they live here.
+ */
+/** A rule as stored in the bucket record (meta/records.ts). */
+export type StoredLifecycleRule = LifecycleRule;
 
 function size(v: unknown, what: string): number {
   const s = xmlText(v, what).trim();
@@ -63,11 +77,11 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   return out;
 }
 
-function parseRule(raw: unknown, i: number): LifecycleRule {
+function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   const r = xmlElement(raw, 'Rule');
   const where = `Rule ${i + 1}`;
-  for (const k of ['Transition', 'Transitions', 'NoncurrentVersionExpiration', 'NoncurrentVersionTransition', 'NoncurrentVersionTransitions']) {
-    if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: ${k} is not implemented (s3d has one storage class and keeps one version of each object).`);
+  for (const k of ['Transition', 'Transitions', 'NoncurrentVersionTransition', 'NoncurrentVersionTransitions']) {
+    if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: ${k} is not implemented (s3d has one storage class).`);
   }
   const id = r.ID === undefined || r.ID === '' ? randomBytes(10).toString('hex') : xmlText(r.ID, 'ID').trim();
   if ([...id].length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `${where}: ID can be at most ${MAX_ID_CHARS} characters.`);
@@ -78,7 +92,7 @@ function parseRule(raw: unknown, i: number): LifecycleRule {
   const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
   if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS);
 
-  const rule: { -readonly [K in keyof LifecycleRule]: LifecycleRule[K] } = { id, enabled: status === 'Enabled', prefix: filter.prefix, tags: filter.tags };
+  const rule: { -readonly [K in keyof StoredLifecycleRule]: StoredLifecycleRule[K] } = { id, enabled: status === 'Enabled', prefix: filter.prefix, tags: filter.tags };
   if (filter.sizeGreaterThan !== undefined) rule.sizeGreaterThan = filter.sizeGreaterThan;
   if (filter.sizeLessThan !== undefined) rule.sizeLessThan = filter.sizeLessThan;
   if (legacyPrefix) rule.legacyPrefix = true;
@@ -97,20 +111,35 @@ function parseRule(raw: unknown, i: number): LifecycleRule {
       const v = xmlText(e.ExpiredObjectDeleteMarker, 'ExpiredObjectDeleteMarker').trim();
       if (v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', `${where}: ExpiredObjectDeleteMarker must be true or false.`);
       rule.expiredObjectDeleteMarker = v === 'true';
+      // As S3: a delete marker has no tags and no size, so such a rule could never select one.
+      if (rule.expiredObjectDeleteMarker && filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: ExpiredObjectDeleteMarker cannot be combined with a Tag filter.`);
+      if (rule.expiredObjectDeleteMarker && (filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined)) {
+        throw new S3Error('MalformedXML', `${where}: ExpiredObjectDeleteMarker cannot be combined with an object size filter.`);
+      }
+    }
+  }
+  if (r.NoncurrentVersionExpiration !== undefined) {
+    const n = xmlElement(r.NoncurrentVersionExpiration, 'NoncurrentVersionExpiration');
+    if (n.NoncurrentDays === undefined) throw new S3Error('InvalidArgument', `${where}: NoncurrentVersionExpiration needs NoncurrentDays.`);
+    rule.noncurrentDays = positiveInt(n.NoncurrentDays, `${where}: NoncurrentDays`);
+    if (n.NewerNoncurrentVersions !== undefined) {
+      const keep = positiveInt(n.NewerNoncurrentVersions, `${where}: NewerNoncurrentVersions`);
+      if (keep > MAX_NEWER_NONCURRENT) throw new S3Error('InvalidArgument', `${where}: NewerNoncurrentVersions can be at most ${MAX_NEWER_NONCURRENT}.`);
+      rule.newerNoncurrentVersions = keep;
     }
   }
   if (r.AbortIncompleteMultipartUpload !== undefined) {
     if (filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with a Tag filter.`);
     rule.abortIncompleteDays = positiveInt(xmlElement(r.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload').DaysAfterInitiation, `${where}: DaysAfterInitiation`);
   }
-  if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.abortIncompleteDays === undefined) {
-    throw new S3Error('InvalidArgument', `${where}: a rule needs an action (Expiration or AbortIncompleteMultipartUpload).`);
+  if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.noncurrentDays === undefined && rule.abortIncompleteDays === undefined) {
+    throw new S3Error('InvalidArgument', `${where}: a rule needs an action (Expiration, NoncurrentVersionExpiration or AbortIncompleteMultipartUpload).`);
   }
   return rule;
 }
 
 /** Parses a LifecycleConfiguration document into rules (throws the S3 error S3 would). */
-export function parseLifecycle(body: Buffer): LifecycleRule[] {
+export function parseLifecycle(body: Buffer): StoredLifecycleRule[] {
   const doc = parseXml(body, { trim: false });
   const conf = doc.LifecycleConfiguration;
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a LifecycleConfiguration document.');
@@ -130,7 +159,7 @@ function tagXml(tags: TagSet): XmlObject[] {
   return tags.map(([Key, Value]) => ({ Key, Value }));
 }
 
-export function lifecycleXml(rules: readonly LifecycleRule[]): string {
+export function lifecycleXml(rules: readonly StoredLifecycleRule[]): string {
   return toXml('LifecycleConfiguration', {
     Rule: rules.map((r) => {
       const out: XmlObject = { ID: r.id };
@@ -148,6 +177,9 @@ export function lifecycleXml(rules: readonly LifecycleRule[]): string {
       if (r.expirationDays !== undefined) out.Expiration = { Days: r.expirationDays };
       else if (r.expirationDate !== undefined) out.Expiration = { Date: new Date(r.expirationDate).toISOString().replace('.000Z', 'Z') };
       else if (r.expiredObjectDeleteMarker !== undefined) out.Expiration = { ExpiredObjectDeleteMarker: String(r.expiredObjectDeleteMarker) };
+      if (r.noncurrentDays !== undefined) {
+        out.NoncurrentVersionExpiration = { NoncurrentDays: r.noncurrentDays, ...(r.newerNoncurrentVersions !== undefined ? { NewerNoncurrentVersions: r.newerNoncurrentVersions } : {}) };
+      }
       if (r.abortIncompleteDays !== undefined) out.AbortIncompleteMultipartUpload = { DaysAfterInitiation: r.abortIncompleteDays };
       return out;
     }),
@@ -178,6 +210,41 @@ export function expiryOf(rules: readonly LifecycleRule[] | undefined, key: strin
     if (best === undefined || at < best.at) best = { at, ruleId: r.id };
   }
   return best;
+}
+
+/** Whether some enabled rule has an action for the versions of versioned buckets (see versionsDue). */
+export function hasVersionActions(rules: readonly StoredLifecycleRule[] | undefined): boolean {
+  return (rules ?? []).some((r) => r.enabled && (r.noncurrentDays !== undefined || r.expiredObjectDeleteMarker === true));
+}
+
+/**
+ * Which versions of one key of a versioned bucket lifecycle removes for good at `now`, given
+ * every version of the key newest first (the latest first, as MetaStore.keyVersions lists them).
+ *
+ * A noncurrent version (delete markers too) became noncurrent when its successor, the next newer
+ * version, was written (that record's mtime; the successor as it is now: when that was removed by
+ * id, or replaced as the null version under Suspended, the next newer one counts); it is due under a NoncurrentVersionExpiration rule
+ * whose filter selects it (prefix, and its own tags and size) once NoncurrentDays have passed since
+ * then, rounded up to the next midnight UTC as Expiration Days are, unless it is among the rule's
+ * NewerNoncurrentVersions newest noncurrent versions of the key (every noncurrent version counts,
+ * delete markers included, selected by the filter or not). The latest version is due only when it
+ * is a delete marker, an ExpiredObjectDeleteMarker rule selects it and no other version is left
+ * (or every other one is due in this same pass). Returned in the order to remove them: the
+ * noncurrent versions newest first, then the marker.
+ */
+export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, key: string, versions: ReadonlyArray<{ readonly record: ObjectRecord }>, now: number): ObjectRecord[] {
+  const due: ObjectRecord[] = [];
+  if (rules === undefined || versions.length === 0) return due;
+  for (let i = 1; i < versions.length; i++) {
+    const rec = versions[i]!.record;
+    const since = versions[i - 1]!.record.mtime;
+    const newer = i - 1;
+    const hit = rules.some((r) => r.noncurrentDays !== undefined && newer >= (r.newerNoncurrentVersions ?? 0) && daysAfter(since, r.noncurrentDays) <= now && matches(r, key, rec));
+    if (hit) due.push(rec);
+  }
+  const latest = versions[0]!.record;
+  if (latest.deleteMarker && due.length === versions.length - 1 && rules.some((r) => r.expiredObjectDeleteMarker === true && matches(r, key, latest))) due.push(latest);
+  return due;
 }
 
 /** Whether an incomplete upload is past an AbortIncompleteMultipartUpload rule at `now`. */

@@ -201,23 +201,6 @@ export class ObjectEvents {
     };
   }
 
-  /** Keys were deleted: the hook pushes the events of `only` when given (the keys a conditional delete removed), else of all. */
-  removed(keys: readonly string[]): ((only?: readonly string[]) => void) | undefined {
-    const time = Date.now();
-    const byKey = new Map<string, Rows>();
-    for (const key of keys) {
-      const rows = this.rows('s3:ObjectRemoved:Delete', key, undefined, time);
-      if (rows.length > 0) byKey.set(key, rows);
-    }
-    if (byKey.size === 0) return undefined;
-    return (only) => {
-      for (const key of only ?? keys) {
-        const rows = byKey.get(key);
-        if (rows !== undefined) this.push(rows, time);
-      }
-    };
-  }
-
   /** After the commit: the senders of every target that got an event look at the queue. */
   wake(): void {
     if (this.woken.size > 0) this.notify.wake(this.woken);

@@ -1,5 +1,5 @@
-// Bucket lifecycle rules against the real daemon, scanning every second
-// (S3_LIFECYCLE_SCAN_INTERVAL=1s): expired objects are deleted and only they (prefix, tag, size
+// Bucket lifecycle rules on unversioned buckets against the real daemon (versioned buckets:
+// s3-lifecycle-versions.test.ts), scanning every second (S3_LIFECYCLE_SCAN_INTERVAL=1s): expired objects are deleted and only they (prefix, tag, size
 // and And filters; Disabled rules and future expiries spare objects), their data files leave the
 // disk, PUT/GET/HEAD announce a coming expiry in x-amz-expiration, refused configurations change
 // nothing, deleting the configuration stops expiry, the configuration survives a restart, and the
@@ -173,10 +173,16 @@ t.test('refused configurations change nothing', async (t) => {
       'NotImplemented',
     ],
     [
-      'a NoncurrentVersionExpiration',
-      '<LifecycleConfiguration><Rule><ID>n</ID><Status>Enabled</Status><Filter/><NoncurrentVersionExpiration><NoncurrentDays>3</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>',
+      'a NoncurrentVersionTransition',
+      '<LifecycleConfiguration><Rule><ID>n</ID><Status>Enabled</Status><Filter/><NoncurrentVersionTransition><NoncurrentDays>3</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition></Rule></LifecycleConfiguration>',
       501,
       'NotImplemented',
+    ],
+    [
+      'a NoncurrentVersionExpiration without NoncurrentDays',
+      '<LifecycleConfiguration><Rule><ID>n</ID><Status>Enabled</Status><Filter/><NoncurrentVersionExpiration><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>',
+      400,
+      'InvalidArgument',
     ],
     ['a rule without an action', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/></Rule></LifecycleConfiguration>', 400, 'InvalidArgument'],
     ['a bad Status', '<LifecycleConfiguration><Rule><ID>a</ID><Status>On</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'MalformedXML'],

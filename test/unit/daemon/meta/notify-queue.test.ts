@@ -67,13 +67,16 @@ t.test('lifecycle deletions notify only what was deleted', async (t) => {
   await meta.createBucket('bkt');
   await meta.putObject('bkt', 'a', obj('1'));
   await meta.putObject('bkt', 'b', obj('2'));
-  let seen: string[] | undefined;
-  const n = await meta.deleteObjectsIfUnchanged('bkt', [{ key: 'a', etag: '1', mtime: 1 }, { key: 'b', etag: 'changed', mtime: 1 }], (deleted) => {
-    seen = deleted;
-    for (const k of deleted) meta.notifications.push('A', `expired ${k}`);
+  let seen: boolean[] | undefined;
+  const keys = ['a', 'b'];
+  const n = await meta.deleteObjectsIfUnchanged('bkt', [{ key: 'a', etag: '1', mtime: 1 }, { key: 'b', etag: 'changed', mtime: 1 }], (results) => {
+    seen = results.map((r) => r !== undefined);
+    results.forEach((r, i) => {
+      if (r !== undefined) meta.notifications.push('A', `expired ${keys[i]}`);
+    });
   });
   t.equal(n, 1);
-  t.strictSame(seen, ['a']);
+  t.strictSame(seen, [true, false], 'the hook learns which keys were deleted, in order');
   t.strictSame(drain(meta, 'A'), ['expired a']);
   await meta.close();
 });

@@ -1,12 +1,18 @@
-// ops/lifecycle.ts on its own: parsing LifecycleConfiguration documents (every filter form, the
-// refusals), giving them back, and when an object or upload expires (Days rounded up to the
-// next midnight UTC, Date, prefix/tag/size filters, Disabled rules, the earliest rule wins).
+// ops/lifecycle.ts on its own: parsing LifecycleConfiguration documents (every filter form,
+// NoncurrentVersionExpiration, the refusals), giving them back, when an object or upload expires
+// (Days rounded up to the next midnight UTC, Date, prefix/tag/size filters, Disabled rules, the
+// earliest rule wins), and which versions of a versioned key are removed for good (versionsDue:
+// NoncurrentDays counted from the successor's write, NewerNoncurrentVersions kept, filters on each
+// version's own record, noncurrent delete markers, ExpiredObjectDeleteMarker only for a lone
+// marker) at fixed clocks.
 import t from 'tap';
-import { expirationHeader, expiryOf, lifecycleXml, parseLifecycle, uploadExpired } from '../../../../daemon/ops/lifecycle.js';
+import { expirationHeader, expiryOf, hasVersionActions, lifecycleXml, parseLifecycle, uploadExpired, versionsDue } from '../../../../daemon/ops/lifecycle.js';
 import { RECORD_VERSION, type ObjectRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
 
 const conf = (...rules: string[]): Buffer => Buffer.from(`<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${rules.join('')}</LifecycleConfiguration>`);
 const rule = (inner: string): string => `<Rule>${inner}</Rule>`;
+/** An Enabled rule for every key whose only action is NoncurrentVersionExpiration holding `inner`. */
+const nc = (inner: string): string => `<Filter/><Status>Enabled</Status><NoncurrentVersionExpiration>${inner}</NoncurrentVersionExpiration>`;
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-30T15:30:00Z');
 const rec = (over: Partial<ObjectRecord> = {}): ObjectRecord => ({ v: RECORD_VERSION, size: 100, etag: 'e', mtime: T0, headers: {}, userMeta: {}, stored: 100, data: { inline: new Uint8Array(0) }, ...over });
@@ -38,6 +44,34 @@ t.test('filters and actions parse, and read back the same way', async (t) => {
   t.strictSame(parseLifecycle(Buffer.from(lifecycleXml(rules))), rules, 'what Get gives back parses to the same rules');
 });
 
+t.test('NoncurrentVersionExpiration parses, is stored in the rule and reads back as given', async (t) => {
+  const rules = parseLifecycle(
+    conf(
+      rule('<ID>nc</ID><Filter><Prefix>v/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays> 7 </NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration>'),
+      rule('<ID>both</ID><Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload>'),
+      rule('<ID>plain</ID><Filter/><Status>Enabled</Status><Expiration><Days>5</Days></Expiration>'),
+    ),
+  );
+  t.strictSame(rules[0], { id: 'nc', enabled: true, prefix: 'v/', tags: [], noncurrentDays: 7, newerNoncurrentVersions: 3 });
+  t.strictSame(rules[1], { id: 'both', enabled: true, prefix: '', tags: [], expiredObjectDeleteMarker: true, noncurrentDays: 1, abortIncompleteDays: 2 });
+  t.equal(rules[2]!.noncurrentDays, undefined, 'a rule without the element has no noncurrent action');
+  const xml = lifecycleXml(rules).replace(/>\s+</g, '><');
+  t.match(xml, '<Rule><ID>nc</ID><Filter><Prefix>v/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>7</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>', 'both values, in S3\'s order');
+  t.match(
+    xml,
+    '<Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration><AbortIncompleteMultipartUpload>',
+    'NewerNoncurrentVersions only when given; between Expiration and AbortIncompleteMultipartUpload',
+  );
+  t.equal(xml.split('NoncurrentVersionExpiration>').length - 1, 4, 'no NoncurrentVersionExpiration on the rule without one');
+  t.strictSame(parseLifecycle(Buffer.from(lifecycleXml(rules))), rules, 'what Get gives back parses to the same rules');
+  t.ok(hasVersionActions(rules.slice(0, 1)), 'a noncurrent rule acts on versions');
+  t.notOk(hasVersionActions(rules.slice(2)), 'an Expiration Days rule does not');
+  t.notOk(hasVersionActions([{ ...rules[0]!, enabled: false }]), 'nor a Disabled one');
+  t.ok(hasVersionActions(parseLifecycle(conf(rule('<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')))), 'ExpiredObjectDeleteMarker true does');
+  t.notOk(hasVersionActions(parseLifecycle(conf(rule('<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>')))), 'false does not');
+  t.equal(expiryOf(rules.slice(0, 2), 'v/a', rec()), undefined, 'noncurrent actions give current objects no expiry');
+});
+
 t.test('refusals', async (t) => {
   const ok = '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration>';
   const cases: Array<[string, Buffer, string]> = [
@@ -57,12 +91,33 @@ t.test('refusals', async (t) => {
     ['two conditions without And', conf(rule(`<Filter><Prefix>a</Prefix><ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></Filter>${ok}`)), 'MalformedXML'],
     ['size bounds crossed', conf(rule(`<Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter>${ok}`)), 'InvalidArgument'],
     ['transition', conf(rule(`${ok}<Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition>`)), 'NotImplemented'],
-    ['noncurrent', conf(rule(`${ok}<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`)), 'NotImplemented'],
+    ['transitions', conf(rule(`${ok}<Transitions><Days>1</Days><StorageClass>GLACIER</StorageClass></Transitions>`)), 'NotImplemented'],
+    ['noncurrent transition', conf(rule(`${ok}<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>`)), 'NotImplemented'],
+    ['noncurrent transition next to a noncurrent expiration', conf(rule(`${nc('<NoncurrentDays>1</NoncurrentDays>')}<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>`)), 'NotImplemented'],
+    ['noncurrent days 0', conf(rule(nc('<NoncurrentDays>0</NoncurrentDays>'))), 'InvalidArgument'],
+    ['noncurrent days -1', conf(rule(nc('<NoncurrentDays>-1</NoncurrentDays>'))), 'InvalidArgument'],
+    ['noncurrent days 1.5', conf(rule(nc('<NoncurrentDays>1.5</NoncurrentDays>'))), 'InvalidArgument'],
+    ['noncurrent days empty', conf(rule(nc('<NoncurrentDays></NoncurrentDays>'))), 'InvalidArgument'],
+    ['no noncurrent days', conf(rule(nc('<NewerNoncurrentVersions>2</NewerNoncurrentVersions>'))), 'InvalidArgument'],
+    ['empty noncurrent expiration', conf(rule(nc(''))), 'InvalidArgument'],
+    ['newer noncurrent 0', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>0</NewerNoncurrentVersions>'))), 'InvalidArgument'],
+    ['newer noncurrent 101', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>101</NewerNoncurrentVersions>'))), 'InvalidArgument'],
+    ['newer noncurrent x', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>x</NewerNoncurrentVersions>'))), 'InvalidArgument'],
+    ['expired marker with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidArgument'],
+    ['expired marker with a size', conf(rule('<Filter><ObjectSizeLessThan>10</ObjectSizeLessThan></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'MalformedXML'],
+    ['expired marker not a boolean', conf(rule('<Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>yes</ExpiredObjectDeleteMarker></Expiration>')), 'MalformedXML'],
     ['too many rules', conf(...Array.from({ length: 1001 }, (_, i) => rule(`<ID>r${i}</ID>${ok}`))), 'InvalidArgument'],
     ['aws: tag', conf(rule(`<Filter><Tag><Key>aws:x</Key><Value>v</Value></Tag></Filter>${ok}`)), 'InvalidTag'],
   ];
   for (const [what, body, want] of cases) t.equal(code(() => parseLifecycle(body)), want, what);
   t.equal(code(() => parseLifecycle(conf(...Array.from({ length: 1000 }, (_, i) => rule(`<ID>r${i}</ID>${ok}`))))), 'ok', '1000 rules');
+  const accepted: Array<[string, Buffer]> = [
+    ['a noncurrent expiration alone is an action', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays>')))],
+    ['100 newer noncurrent versions', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>100</NewerNoncurrentVersions>')))],
+    ['a noncurrent expiration with a tag filter', conf(rule(`<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>${nc('<NoncurrentDays>3</NoncurrentDays>').replace('<Filter/>', '')}`))],
+    ['ExpiredObjectDeleteMarker false with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>'))],
+  ];
+  for (const [what, body] of accepted) t.equal(code(() => parseLifecycle(body)), 'ok', what);
 });
 
 t.test('expiry', async (t) => {
@@ -94,4 +149,86 @@ t.test('expiry', async (t) => {
   t.notOk(uploadExpired(rules, up('up/x', T0), T0 + DAY), 'not before the next midnight after a day');
   t.ok(uploadExpired(rules, up('up/x', T0), Date.parse('2026-12-02T00:00:00Z')));
   t.notOk(uploadExpired(rules, up('other', T0 - 30 * DAY), T0), 'outside the prefix');
+});
+
+t.test('which versions of a key are removed for good (versionsDue)', async (t) => {
+  const at = (iso: string): number => Date.parse(iso);
+  /** A version written at `mtime` (default body size 100). */
+  const v = (mtime: number, over: Partial<ObjectRecord> = {}): { record: ObjectRecord } => ({ record: rec({ mtime, ...over }) });
+  const dm = (mtime: number): { record: ObjectRecord } => ({ record: rec({ mtime, size: 0, stored: 0, etag: '', deleteMarker: true }) });
+  const mtimes = (due: ObjectRecord[]): number[] => due.map((r) => r.mtime);
+  const lc = (...rules: string[]) => parseLifecycle(conf(...rules));
+  const days1 = lc(rule(`<ID>d1</ID>${nc('<NoncurrentDays>1</NoncurrentDays>')}`));
+
+  // The current version was written at T0 (15:30 on Nov 30); v2 five days before it, v1 ten.
+  const cur = v(T0);
+  const v2 = v(T0 - 5 * DAY);
+  const v1 = v(T0 - 10 * DAY);
+  // v1 became noncurrent when v2 was written (long ago); v2 when the current one was, at T0:
+  // T0 + 1 day rounded up to midnight is Dec 2, whatever v2's own age.
+  t.same(mtimes(versionsDue(days1, 'k', [cur, v2, v1], T0)), [v1.record.mtime], 'only the version whose successor is a day old');
+  t.same(mtimes(versionsDue(days1, 'k', [cur, v2, v1], at('2026-12-02T00:00:00Z') - 1)), [v1.record.mtime], 'not a millisecond before the next midnight');
+  t.same(mtimes(versionsDue(days1, 'k', [cur, v2, v1], at('2026-12-02T00:00:00Z'))), [v2.record.mtime, v1.record.mtime], 'from that midnight on, newest first');
+  t.same(versionsDue(days1, 'k', [cur], T0 + 100 * DAY), [], 'the current version is never noncurrent-expired');
+  t.same(versionsDue(days1, 'k', [], T0), [], 'no versions');
+  t.same(versionsDue(undefined, 'k', [cur, v2, v1], T0 + 100 * DAY), [], 'no rules');
+
+  // NewerNoncurrentVersions keeps the newest noncurrent versions, delete markers counting.
+  const keep2 = lc(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions>')));
+  const old = (n: number): { record: ObjectRecord } => v(T0 - n * DAY);
+  const five = [cur, old(1), old(2), old(3), old(4)];
+  const later = T0 + 10 * DAY;
+  t.same(mtimes(versionsDue(keep2, 'k', five, later)), [old(3).record.mtime, old(4).record.mtime], 'two noncurrent versions kept, the older two removed');
+  t.same(mtimes(versionsDue(keep2, 'k', [cur, dm(T0 - DAY), old(2), old(3)], later)), [old(3).record.mtime], 'a noncurrent marker counts as one of the kept');
+  t.same(versionsDue(keep2, 'k', [cur, old(1), old(2)], later), [], 'no more noncurrent versions than kept');
+  // Past the kept number is not enough without the age: the oldest became noncurrent 2 s before T0.
+  t.same(mtimes(versionsDue(keep2, 'k', [cur, v(T0 - 1000), v(T0 - 2000), v(T0 - 3000)], T0)), [], 'an old enough rank but too young');
+
+  // Noncurrent delete markers go like versions.
+  t.same(
+    versionsDue(days1, 'k', [cur, dm(T0 - 2 * DAY), old(3)], later).map((r) => r.deleteMarker === true),
+    [true, false],
+    'a noncurrent marker and the version under it',
+  );
+
+  // Filters select on the version's own record: prefix, tags, size.
+  const filtered = lc(
+    rule(`<ID>tagged</ID><Filter><And><Prefix>t/</Prefix><Tag><Key>class</Key><Value>tmp</Value></Tag></And></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`),
+    rule(`<ID>big</ID><Filter><And><Prefix>s/</Prefix><ObjectSizeGreaterThan>50</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`),
+    rule(`<ID>off</ID><Filter><Prefix>off/</Prefix></Filter><Status>Disabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`),
+  );
+  const tagged = v(T0 - 3 * DAY, { tags: [['class', 'tmp']] });
+  const untagged = v(T0 - 4 * DAY);
+  const wrong = v(T0 - 5 * DAY, { tags: [['class', 'keep']] });
+  t.same(versionsDue(filtered, 't/a', [v(T0 - 2 * DAY), tagged, untagged, wrong, dm(T0 - 6 * DAY)], later), [tagged.record], 'only the version carrying the tag (not its neighbours, not a marker)');
+  t.same(versionsDue(filtered, 'x/a', [v(T0 - 2 * DAY), tagged], later), [], 'outside the prefix');
+  const small = v(T0 - 3 * DAY, { size: 50 });
+  const large = v(T0 - 4 * DAY, { size: 51 });
+  t.same(versionsDue(filtered, 's/a', [v(T0 - 2 * DAY), small, large, dm(T0 - 5 * DAY)], later), [large.record], 'by size: greater than, not equal; a marker has none');
+  t.same(versionsDue(filtered, 'off/a', [cur, old(1), old(2)], later), [], 'a Disabled rule removes nothing');
+  t.same(versionsDue(lc(rule('<Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>')), 'k', [cur, old(1), old(2)], later), [], 'Expiration Days leaves noncurrent versions alone');
+
+  // The first rule that lets a version go is enough.
+  const two = lc(
+    rule(`<ID>a</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`),
+    rule(`<ID>b</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>5</NewerNoncurrentVersions></NoncurrentVersionExpiration>`),
+  );
+  t.same(versionsDue(two, 'logs/a', [cur, old(1), old(2)], T0 + 2 * DAY).length, 2, 'the one-day rule');
+  t.same(versionsDue(two, 'data/a', [cur, old(1), old(2)], T0 + 2 * DAY).length, 0, 'only the 30-day rule applies elsewhere');
+
+  // ExpiredObjectDeleteMarker: a latest marker with no other version left.
+  const eodm = lc(rule('<Filter><Prefix>m/</Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>'));
+  const marker = dm(T0);
+  t.same(versionsDue(eodm, 'm/a', [marker], T0), [marker.record], 'a lone marker goes at once');
+  t.same(versionsDue(eodm, 'm/a', [marker, old(1)], later), [], 'not while a version is left under it');
+  t.same(versionsDue(eodm, 'm/a', [cur], later), [], 'a current object is not a marker');
+  t.same(versionsDue(eodm, 'x/a', [marker], later), [], 'outside the prefix');
+  t.same(versionsDue(eodm, 'm/a', [cur, marker], later), [], 'a noncurrent marker is not an expired object delete marker');
+  t.same(versionsDue(lc(rule('<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>')), 'm/a', [marker], later), [], 'false: no action');
+  t.same(versionsDue(days1, 'm/a', [marker], later), [], 'a noncurrent rule alone leaves a lone marker');
+  const both = lc(rule(`<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`));
+  const under = [dm(T0), old(1), old(2)];
+  t.same(versionsDue(both, 'k', under, T0 + 2 * DAY).map((r) => r.deleteMarker === true), [false, false, true], 'the versions under a marker, then the marker, in one pass');
+  // At noon on Dec 1 the oldest is due (noncurrent since Nov 29 15:30), the other (since T0) is not.
+  t.same(versionsDue(both, 'k', under, at('2026-12-01T12:00:00Z')).map((r) => r.mtime), [old(2).record.mtime], 'the marker stays while a version it hides is kept');
 });

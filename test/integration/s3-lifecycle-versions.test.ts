@@ -1,0 +1,299 @@
+// Bucket lifecycle on versioned buckets against the real daemon, with the AWS SDK. Versions are
+// made old by writing them with a daemon whose clock runs three days behind (a preload module that
+// shifts Date, loaded through NODE_OPTIONS; the SDK client signs with the same offset), then
+// restarting the daemon on the same data dir with the real clock, scanning every second
+// (S3_LIFECYCLE_SCAN_INTERVAL=1s). Checked with ListObjectVersions: NoncurrentVersionExpiration
+// removes noncurrent versions and delete markers once NoncurrentDays have passed since their
+// successor was written (not since their own write), keeps the newest NewerNoncurrentVersions,
+// selects by prefix and by each version's own tags, spares Disabled rules and keys no rule selects,
+// works in a Suspended bucket, and frees the data files; ExpiredObjectDeleteMarker removes a lone
+// latest delete marker (and not one over a version); Expiration Date on a versioned bucket puts one
+// delete marker on the current version and none on a key already deleted, at every later scan.
+// GetBucketLifecycleConfiguration gives NoncurrentVersionExpiration back as given; transitions and
+// out-of-range values are refused.
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  DeleteObjectCommand,
+  GetBucketLifecycleConfigurationCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type LifecycleRule,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { countFiles, waitForFileCounts } from '../helpers/files.js';
+import { clientFor, createBucket, expectS3Error } from '../helpers/s3.js';
+import { pollUntil, sleep } from '../helpers/wait.js';
+
+const DAY_MS = 86_400_000;
+/** The first daemon's clock runs this far behind: what it writes is three days old afterwards. */
+const OFFSET_MS = -3 * DAY_MS;
+const PAST = new Date('2020-01-01T00:00:00Z');
+/** Big enough to be a data file of its own (not inline in LMDB). */
+const BIG = testBytes(300 * 1024, 5);
+
+// Loaded into the daemon with --import: Date.now(), new Date() and Date() read the shifted clock.
+const CLOCK = `
+const offset = Number(process.env.TEST_CLOCK_OFFSET_MS ?? '0');
+const RealDate = globalThis.Date;
+const realNow = RealDate.now.bind(RealDate);
+const now = () => realNow() + offset;
+const Shifted = new Proxy(RealDate, {
+  construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [now()] : args, newTarget === Shifted ? target : newTarget),
+  apply: () => new RealDate(now()).toString(),
+  get: (target, p, receiver) => (p === 'now' ? now : Reflect.get(target, p, receiver)),
+});
+globalThis.Date = Shifted;
+`;
+
+/**
+ * A client signing with the first daemon's clock. The SDK corrects its clock offset from each
+ * response's Date header, which the HTTP layer writes from the real clock: the offset is set back
+ * before every request is signed.
+ */
+function pastClient(daemon: TestDaemon): S3Client {
+  const c = clientFor(daemon, { systemClockOffset: OFFSET_MS });
+  c.middlewareStack.add(
+    (next) => (args) => {
+      c.config.systemClockOffset = OFFSET_MS;
+      return next(args);
+    },
+    { step: 'build', name: 'pinClockOffset' },
+  );
+  return c;
+}
+
+const work = mkdtempSync(join(tmpdir(), 's3d-lifecycle-versions-'));
+const clockFile = join(work, 'clock.mjs');
+writeFileSync(clockFile, CLOCK);
+
+let d: TestDaemon = await startDaemon({ env: { NODE_OPTIONS: `--import=${pathToFileURL(clockFile).href}`, TEST_CLOCK_OFFSET_MS: String(OFFSET_MS), S3_LIFECYCLE_SCAN_INTERVAL: '1h' } });
+let s3: S3Client = pastClient(d);
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Labels of the versions and markers this test made, by version id (ids are unique per daemon). */
+const made = new Map<string, { label: string; seq: number }>();
+let seq = 0;
+
+async function enable(bucket: string, Status: 'Enabled' | 'Suspended' = 'Enabled'): Promise<void> {
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status } }));
+}
+
+async function put(bucket: string, key: string, label: string, opts: { body?: Buffer; tagging?: string } = {}): Promise<string> {
+  const r = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: opts.body ?? `${key} ${label}`, ...(opts.tagging ? { Tagging: opts.tagging } : {}) }));
+  made.set(r.VersionId!, { label, seq: ++seq });
+  return r.VersionId!;
+}
+
+/** A delete without a version id: a delete marker, labelled `label`. */
+async function del(bucket: string, key: string, label: string): Promise<string> {
+  const r = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  if (r.DeleteMarker !== true || r.VersionId === undefined) throw new Error(`no delete marker for ${key}`);
+  made.set(r.VersionId, { label, seq: ++seq });
+  return r.VersionId;
+}
+
+/**
+ * Every key's versions and markers by label, newest first (the order they were made), the latest
+ * marked with `*`; an entry this test did not make shows as `?<version id>`.
+ */
+async function state(bucket: string): Promise<Record<string, string[]>> {
+  const all: Array<{ key: string; id: string; latest: boolean }> = [];
+  let KeyMarker: string | undefined;
+  let VersionIdMarker: string | undefined;
+  for (;;) {
+    const r = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker, VersionIdMarker }));
+    for (const v of [...(r.Versions ?? []), ...(r.DeleteMarkers ?? [])]) all.push({ key: v.Key!, id: v.VersionId!, latest: v.IsLatest === true });
+    if (!r.IsTruncated) break;
+    KeyMarker = r.NextKeyMarker;
+    VersionIdMarker = r.NextVersionIdMarker;
+  }
+  const out: Record<string, string[]> = {};
+  const order = (id: string): number => made.get(id)?.seq ?? Infinity;
+  all.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : order(b.id) - order(a.id)));
+  for (const v of all) (out[v.key] ??= []).push(`${made.get(v.id)?.label ?? `?${v.id}`}${v.latest ? '*' : ''}`);
+  return out;
+}
+
+async function putRules(bucket: string, Rules: LifecycleRule[]): Promise<void> {
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules } }));
+}
+
+const nc = (ID: string, Prefix: string, NoncurrentDays: number, extra: Partial<LifecycleRule> = {}): LifecycleRule => ({
+  ID,
+  Status: 'Enabled',
+  Filter: { Prefix },
+  NoncurrentVersionExpiration: { NoncurrentDays },
+  ...extra,
+});
+
+// ---- written three days ago (by the daemon's clock) -------------------------------------------
+
+/** Written in the past: a versioned bucket, and one whose versioning is later Suspended. */
+let old = '';
+let suspended = '';
+
+t.test('the first daemon writes three days in the past', async (t) => {
+  old = await createBucket(s3, 'lcv');
+  await enable(old);
+  suspended = await createBucket(s3, 'lcs');
+  await enable(suspended);
+  await put(old, 'plain/k', 'v1', { body: BIG });
+  const head = await s3.send(new HeadObjectCommand({ Bucket: old, Key: 'plain/k' }));
+  const age = Date.now() - head.LastModified!.getTime();
+  t.ok(age > -OFFSET_MS - 60_000 && age < -OFFSET_MS + 60_000, `Last-Modified is three days back (${age} ms)`);
+  t.equal(head.VersionId, [...made.keys()][0], 'versioning is on');
+
+  await put(old, 'plain/k', 'v2');
+  await put(old, 'plain/k', 'v3');
+  for (let i = 1; i <= 5; i++) await put(old, 'keep/k', `v${i}`);
+  await put(old, 'fresh/k', 'v1');
+  await put(old, 'fresh/k', 'v2');
+  await put(old, 'long/k', 'v1');
+  await put(old, 'long/k', 'v2');
+  await put(old, 'tagged/k', 'v1', { tagging: 'class=tmp' });
+  await put(old, 'tagged/k', 'v2', { tagging: 'class=keep' });
+  await put(old, 'tagged/k', 'v3');
+  await put(old, 'dm/k', 'v1');
+  await del(old, 'dm/k', 'DM');
+  await put(old, 'dmkeep/k', 'v1');
+  await del(old, 'dmkeep/k', 'DM');
+  await put(old, 'nm/k', 'v1');
+  await del(old, 'nm/k', 'DM');
+  await put(old, 'nm/k', 'v2');
+  await put(old, 'off/k', 'v1');
+  await put(old, 'off/k', 'v2');
+  await put(old, 'other/k', 'v1');
+  await put(old, 'other/k', 'v2');
+  await put(suspended, 'k', 'v1');
+  await put(suspended, 'k', 'v2');
+  await enable(suspended, 'Suspended');
+  await s3.send(new PutObjectCommand({ Bucket: suspended, Key: 'k', Body: 'null version' }));
+  made.set('null', { label: 'null', seq: ++seq });
+  t.same((await state(old))['nm/k'], ['v2*', 'DM', 'v1'], 'a marker between two versions');
+});
+
+// ---- the same data dir with the real clock, scanning every second -----------------------------
+
+t.test('noncurrent versions and markers expire NoncurrentDays after their successor was written', async (t) => {
+  const dataDir = d.dataDir;
+  t.equal(await d.stop(), 0, 'the first daemon stops cleanly');
+  d = await startDaemon({ dataDir, env: { S3_LIFECYCLE_SCAN_INTERVAL: '1s' } });
+  s3 = d.s3();
+  // fresh/k's v2 becomes noncurrent now: its successor is written by the present clock.
+  await put(old, 'fresh/k', 'v3');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: old, Key: 'fresh/k' }));
+  t.ok(Math.abs(Date.now() - head.LastModified!.getTime()) < 60_000, 'the second daemon writes at the present');
+  const before = await state(old);
+  t.same(before['plain/k'], ['v3*', 'v2', 'v1'], 'before the rules every version is there');
+  const filesBefore = countFiles(d.dataDir).data;
+
+  await putRules(old, [
+    nc('plain', 'plain/', 1),
+    nc('keep', 'keep/', 1, { NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 2 } }),
+    nc('fresh', 'fresh/', 1),
+    nc('long', 'long/', 30),
+    { ID: 'tagged', Status: 'Enabled', Filter: { And: { Prefix: 'tagged/', Tags: [{ Key: 'class', Value: 'tmp' }] } }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
+    nc('dm', 'dm/', 1, { Expiration: { ExpiredObjectDeleteMarker: true } }),
+    nc('dmkeep', 'dmkeep/', 1),
+    nc('nm', 'nm/', 1),
+    nc('off', 'off/', 1, { Status: 'Disabled' }),
+  ]);
+  await putRules(suspended, [nc('all', '', 1)]);
+
+  const want: Record<string, string[]> = {
+    'plain/k': ['v3*'],
+    'keep/k': ['v5*', 'v4', 'v3'],
+    'fresh/k': ['v3*', 'v2'],
+    'long/k': ['v2*', 'v1'],
+    'tagged/k': ['v3*', 'v2'],
+    'dmkeep/k': ['DM*'],
+    'nm/k': ['v2*'],
+    'off/k': ['v2*', 'v1'],
+    'other/k': ['v2*', 'v1'],
+  };
+  const got = await pollUntil(() => state(old), (s) => JSON.stringify(s) === JSON.stringify(want), 10_000, 250);
+  t.same(got, want, 'exactly the versions and markers past NoncurrentDays are removed (dm/k entirely: its version, then its lone marker)');
+  t.same(
+    await pollUntil(() => state(suspended), (s) => JSON.stringify(s) === JSON.stringify({ k: ['null*'] }), 10_000, 250),
+    { k: ['null*'] },
+    'in a Suspended bucket the noncurrent versions go and the null version stays',
+  );
+  const files = await waitForFileCounts(d.dataDir, (c) => c.data === filesBefore - 1, 15_000);
+  t.equal(files.data, filesBefore - 1, "the removed version's data file leaves the disk");
+
+  await sleep(2500);
+  t.same(await state(old), want, 'later scans remove nothing more');
+});
+
+t.test('ExpiredObjectDeleteMarker and Expiration on a versioned bucket', async (t) => {
+  const bucket = await createBucket(s3, 'lce');
+  await enable(bucket);
+  const v = await put(bucket, 'lone/a', 'v1');
+  await del(bucket, 'lone/a', 'DM');
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'lone/a', VersionId: v }));
+  await put(bucket, 'lone/b', 'v1');
+  await del(bucket, 'lone/b', 'DM');
+  await put(bucket, 'lone/c', 'v1');
+  await put(bucket, 'exp/a', 'v1');
+  await put(bucket, 'exp/b', 'v1');
+  await del(bucket, 'exp/b', 'DM');
+  await put(bucket, 'keep/a', 'v1');
+  t.same((await state(bucket))['lone/a'], ['DM*'], 'lone/a: only a marker is left');
+
+  await putRules(bucket, [
+    { ID: 'markers', Status: 'Enabled', Filter: { Prefix: 'lone/' }, Expiration: { ExpiredObjectDeleteMarker: true } },
+    { ID: 'expire', Status: 'Enabled', Filter: { Prefix: 'exp/' }, Expiration: { Date: PAST } },
+  ]);
+  const settled = (s: Record<string, string[]>): boolean => s['lone/a'] === undefined && s['exp/a']?.length === 2;
+  const got = await pollUntil(() => state(bucket), settled, 10_000, 250);
+  const markerOnA = got['exp/a']?.[0] ?? '';
+  t.match(markerOnA, /^\?.+\*$/, 'exp/a: a new delete marker is the latest version');
+  t.same(got, { 'exp/a': [markerOnA, 'v1'], 'exp/b': ['DM*', 'v1'], 'keep/a': ['v1*'], 'lone/b': ['DM*', 'v1'], 'lone/c': ['v1*'] }, 'the lone marker is gone, a marker over a version stays, exp/b has no second marker');
+  await sleep(2500);
+  t.same(await state(bucket), got, 'later scans add no marker and remove nothing');
+});
+
+t.test('NoncurrentVersionExpiration reads back as given; transitions and bad values are refused', async (t) => {
+  const bucket = await createBucket(s3, 'lcg');
+  const rules: LifecycleRule[] = [
+    nc('with-newer', 'a/', 7, { NoncurrentVersionExpiration: { NoncurrentDays: 7, NewerNoncurrentVersions: 3 } }),
+    nc('days-only', 'b/', 30),
+    { ID: 'both', Status: 'Enabled', Filter: { Prefix: 'c/' }, Expiration: { ExpiredObjectDeleteMarker: true }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
+  ];
+  await putRules(bucket, rules);
+  const got = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+  t.same(
+    got.map((r) => [r.ID, r.NoncurrentVersionExpiration]),
+    [
+      ['with-newer', { NoncurrentDays: 7, NewerNoncurrentVersions: 3 }],
+      ['days-only', { NoncurrentDays: 30 }],
+      ['both', { NoncurrentDays: 1 }],
+    ],
+    'NoncurrentDays and NewerNoncurrentVersions read back',
+  );
+  t.same(got[2]!.Expiration, { ExpiredObjectDeleteMarker: true }, 'next to ExpiredObjectDeleteMarker');
+
+  const refused: Array<[string, LifecycleRule, string, number]> = [
+    ['a NoncurrentVersionTransition', nc('t', '', 1, { NoncurrentVersionTransitions: [{ NoncurrentDays: 1, StorageClass: 'GLACIER' }] }), 'NotImplemented', 501],
+    ['a Transition', { ID: 't', Status: 'Enabled', Filter: { Prefix: '' }, Transitions: [{ Days: 30, StorageClass: 'GLACIER' }] }, 'NotImplemented', 501],
+    ['NoncurrentDays 0', nc('z', '', 0), 'InvalidArgument', 400],
+    ['NewerNoncurrentVersions 101', nc('n', '', 1, { NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 101 } }), 'InvalidArgument', 400],
+    ['ExpiredObjectDeleteMarker with a tag filter', { ID: 'e', Status: 'Enabled', Filter: { Tag: { Key: 'k', Value: 'v' } }, Expiration: { ExpiredObjectDeleteMarker: true } }, 'InvalidArgument', 400],
+  ];
+  for (const [what, rule, code, status] of refused) {
+    await expectS3Error(t, s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [rule] } })), code, status, what);
+  }
+  t.same((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules, got, 'the refusals changed nothing');
+});

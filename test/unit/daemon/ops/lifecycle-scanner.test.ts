@@ -1,0 +1,165 @@
+// ops/lifecycle-scanner.ts over a real MetaStore (LMDB in a temp dir), scanning at chosen clocks
+// (scan(now)): in versioned buckets (Enabled and Suspended) noncurrent versions and markers past
+// NoncurrentDays are removed for good, NewerNoncurrentVersions kept, their data files queued for
+// deletion; a lone latest delete marker goes under ExpiredObjectDeleteMarker; Expiration on a
+// versioned bucket adds one delete marker, and no second one at later scans; unversioned buckets
+// keep their objects under noncurrent rules; a key with more versions than a listing page is judged
+// whole (the page cut falls inside it), and the keys around it too.
+import t, { type Test } from 'tap';
+import type { Logger } from 'pino';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetaStore } from '../../../../daemon/meta/store.js';
+import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import { parseLifecycle } from '../../../../daemon/ops/lifecycle.js';
+import { LifecycleScanner } from '../../../../daemon/ops/lifecycle-scanner.js';
+
+const DAY = 86_400_000;
+const log = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+
+let fileSeq = 0;
+function fid(): string {
+  return (++fileSeq).toString(16).padStart(32, '0');
+}
+
+function obj(mtime: number, over: Partial<ObjectRecord> = {}): ObjectRecord {
+  return { v: RECORD_VERSION, size: 1, etag: `e${mtime}`, mtime, headers: {}, userMeta: {}, data: { inline: new Uint8Array(1) }, stored: 1, ...over };
+}
+
+function openStore(t: Test): MetaStore {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-lcscan-'));
+  const m = new MetaStore(dir);
+  t.teardown(async () => {
+    await m.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return m;
+}
+
+const rules = (...inner: string[]): ReturnType<typeof parseLifecycle> =>
+  parseLifecycle(Buffer.from(`<LifecycleConfiguration>${inner.map((r) => `<Rule>${r}</Rule>`).join('')}</LifecycleConfiguration>`));
+
+async function bucket(m: MetaStore, name: string, versioning: 'Enabled' | 'Suspended' | undefined, lifecycle: ReturnType<typeof parseLifecycle>): Promise<void> {
+  await m.createBucket(name);
+  await m.updateBucket(name, (b) => ({ ...b, ...(versioning ? { versioning: 'Enabled' as const } : {}), lifecycle }));
+  if (versioning === 'Suspended') await m.updateBucket(name, (b) => ({ ...b, versioning: 'Suspended' }));
+}
+
+/** What is left of a key: `V<mtime offset in days>` for a version, `DM` for a marker, newest first. */
+function left(m: MetaStore, b: string, key: string, base: number): string[] {
+  return m.keyVersions(b, key).map((v) => (v.record.deleteMarker ? 'DM' : `V${Math.round((v.record.mtime - base) / DAY)}`));
+}
+
+t.test('noncurrent versions and markers go NoncurrentDays after their successor, the newest kept', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  const base = now - 100 * DAY;
+  await bucket(
+    m,
+    'vb',
+    'Enabled',
+    rules(
+      '<ID>nc</ID><Filter><Prefix>nc/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>10</NoncurrentDays></NoncurrentVersionExpiration>',
+      '<ID>keep</ID><Filter><Prefix>keep/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration>',
+      '<ID>dm</ID><Filter><Prefix>dm/</Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>',
+    ),
+  );
+  const f1 = fid();
+  // nc/a: written at base+0 (a data file), +20, +30, +95: noncurrent since +20, +30 and +95.
+  await m.putObject('vb', 'nc/a', obj(base, { data: { file: f1 } }));
+  for (const d of [20, 30, 95]) await m.putObject('vb', 'nc/a', obj(base + d * DAY));
+  // keep/a: six versions a day apart; keep/b: a marker among them.
+  for (let d = 0; d < 6; d++) await m.putObject('vb', 'keep/a', obj(base + d * DAY));
+  await m.putObject('vb', 'keep/b', obj(base));
+  await m.putObject('vb', 'keep/b', obj(base + DAY));
+  await m.deleteObject('vb', 'keep/b'); // a marker written now
+  await m.putObject('vb', 'keep/b', obj(now + 1));
+  // dm/lone: only a marker left; dm/two: a marker over a version; other/a: no rule.
+  await m.putObject('vb', 'dm/lone', obj(base));
+  const v = m.keyVersions('vb', 'dm/lone')[0]!.record.versionId!;
+  await m.deleteObject('vb', 'dm/lone');
+  await m.deleteObject('vb', 'dm/lone', undefined, v);
+  await m.putObject('vb', 'dm/two', obj(base));
+  await m.deleteObject('vb', 'dm/two');
+  for (const d of [0, 1]) await m.putObject('vb', 'other/a', obj(base + d * DAY));
+  t.same(left(m, 'vb', 'dm/lone', base), ['DM'], 'set up: a lone marker');
+
+  const scanner = new LifecycleScanner(m, log, 3_600_000);
+  // At base + 45 days: the versions noncurrent since +20 and +30 are past 10 days (due at the
+  // midnights after +30 and +40), the one noncurrent since +95 is not.
+  const r1 = await scanner.scan(base + 45 * DAY);
+  t.same(left(m, 'vb', 'nc/a', base), ['V95', 'V30'], 'nc/a: the two noncurrent for more than 10 days went, the one noncurrent since +95 stayed');
+  t.ok(m.queuedFiles().includes(f1), "the removed version's data file is queued for deletion");
+  t.same(left(m, 'vb', 'keep/a', base), ['V5', 'V4', 'V3'], 'keep/a: the two newest noncurrent versions kept, three older removed');
+  t.same(left(m, 'vb', 'dm/lone', base), [], 'dm/lone: the lone marker is gone');
+  t.same(left(m, 'vb', 'dm/two', base), ['DM', 'V0'], 'dm/two: a marker over a version stays');
+  t.same(left(m, 'vb', 'other/a', base), ['V1', 'V0'], 'other/a: no rule, nothing removed');
+  t.same(r1, { expired: 0, versions: 2 + 3 + 1 + 1, aborted: 0 }, 'the scan counts the removed versions');
+  // keep/b: [current, marker, V1, V0]: V0 is the third-newest noncurrent version, noncurrent since +1.
+  t.same(left(m, 'vb', 'keep/b', base), ['V100', 'DM', 'V1'], 'keep/b: the marker counts among the two kept');
+
+  // Far later everything noncurrent outside the kept ones goes, markers included.
+  await scanner.scan(now + 200 * DAY);
+  t.same(left(m, 'vb', 'nc/a', base), ['V95'], 'nc/a: only the current version is left');
+  t.same(left(m, 'vb', 'keep/b', base), ['V100', 'DM', 'V1'], 'keep/b: still two kept');
+  t.same(scanner.totals, { expired: 0, versions: 8, aborted: 0 }, 'totals add up');
+});
+
+t.test('Suspended buckets too; unversioned buckets keep their objects; one marker per expiry', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  const base = now - 100 * DAY;
+  const nc1 = rules('<ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>');
+  await m.createBucket('sb');
+  await m.updateBucket('sb', (b) => ({ ...b, versioning: 'Enabled', lifecycle: nc1 }));
+  await m.putObject('sb', 'k', obj(base));
+  await m.putObject('sb', 'k', obj(base + DAY));
+  await m.updateBucket('sb', (b) => ({ ...b, versioning: 'Suspended' }));
+  await m.putObject('sb', 'k', obj(base + 2 * DAY));
+  t.same(m.keyVersions('sb', 'k').map((v) => v.record.versionId === undefined), [true, false, false], 'set up: a null version over two');
+
+  await bucket(m, 'ub', undefined, nc1);
+  await m.putObject('ub', 'k', obj(base));
+  await m.putObject('ub', 'k', obj(base + DAY));
+
+  await bucket(m, 'eb', 'Enabled', rules('<ID>exp</ID><Filter><Prefix>exp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'));
+  await m.putObject('eb', 'exp/a', obj(base));
+  await m.putObject('eb', 'exp/b', obj(base));
+  await m.deleteObject('eb', 'exp/b');
+  const markerB = m.keyVersions('eb', 'exp/b')[0]!.record.versionId;
+
+  const scanner = new LifecycleScanner(m, log, 3_600_000);
+  const r = await scanner.scan(now + 10 * DAY);
+  t.same(left(m, 'sb', 'k', base), ['V2'], 'Suspended: the noncurrent versions went, the null version stays');
+  t.same(left(m, 'ub', 'k', base), ['V1'], 'unversioned: the object stays');
+  t.same(left(m, 'eb', 'exp/a', base), ['DM', 'V0'], 'Expiration on a versioned bucket puts a marker on the current version');
+  t.same(left(m, 'eb', 'exp/b', base), ['DM', 'V0'], 'a key whose latest is a marker gets no second one');
+  t.equal(m.keyVersions('eb', 'exp/b')[0]!.record.versionId, markerB, 'the same marker');
+  t.same(r, { expired: 1, versions: 2, aborted: 0 });
+  const again = await scanner.scan(now + 20 * DAY);
+  t.same(left(m, 'eb', 'exp/a', base), ['DM', 'V0'], 'no second marker at a later scan');
+  t.same(again, { expired: 0, versions: 0, aborted: 0 }, 'a later scan has nothing to do');
+});
+
+t.test('a key with more versions than a listing page is judged whole', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  const base = now - 100 * DAY;
+  await bucket(m, 'pb', 'Enabled', rules('<ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration>'));
+  for (let i = 0; i < 3; i++) await m.putObject('pb', 'a/0', obj(base + i));
+  // 1200 versions: the first page (1000 entries) holds a/0's three and 997 of these.
+  const writes: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 1200; i++) writes.push(m.putObject('pb', 'a/many', obj(base + i)));
+  await Promise.all(writes);
+  for (let i = 0; i < 3; i++) await m.putObject('pb', 'z/1', obj(base + i));
+  t.equal(m.keyVersions('pb', 'a/many').length, 1200, 'set up');
+  const first = m.listVersions('pb', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 });
+  t.ok(first.isTruncated && first.nextKey === 'a/many', 'set up: the first page ends inside a/many');
+
+  const r = await new LifecycleScanner(m, log, 3_600_000).scan(now + 10 * DAY);
+  t.equal(m.keyVersions('pb', 'a/many').length, 2, 'a/many: the current version and the one kept');
+  t.equal(m.keyVersions('pb', 'a/0').length, 2, 'the key before the cut');
+  t.equal(m.keyVersions('pb', 'z/1').length, 2, 'the key after it');
+  t.equal(r.versions, 1198 + 1 + 1, 'the scan counts every removed version');
+});
