@@ -49,6 +49,8 @@ export interface Config {
   readonly minFreeDisk: MinFreeDisk;
   /** Webhook targets of bucket event notifications (S3_NOTIFY_WEBHOOK_*). */
   readonly notify: NotifyConfig;
+  /** The users file (S3_IAM_FILE, auth/users.ts); null: the root user is the only one. */
+  readonly iamFile: string | null;
   readonly warnings: readonly string[];
 }
 
@@ -256,6 +258,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     lifecycleScanIntervalMs,
     minFreeDisk,
     notify,
+    iamFile: (env.S3_IAM_FILE ?? '').trim() === '' ? null : resolve(env.S3_IAM_FILE!.trim()),
     warnings: Object.freeze(warnings),
   });
 }

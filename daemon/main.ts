@@ -19,7 +19,8 @@ import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
-import { anonymousAllowed } from './ops/policy.js';
+import { anonymousAllowed, userAllowed } from './ops/policy.js';
+import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore } from './storage/files.js';
@@ -42,11 +43,28 @@ interface Daemon {
   port: number;
   /** Reloads the TLS certificate (SIGHUP); logs the outcome, never throws. */
   reloadTls(): Promise<void>;
+  /** Reloads S3_IAM_FILE (SIGHUP); logs the outcome, never throws: a bad file keeps the previous users. */
+  reloadUsers(): void;
   stop(): Promise<void>;
+}
+
+/** The users of S3_IAM_FILE; a file that does not check is a configuration error. */
+function readUsers(config: Config, log: Logger): UserDirectory {
+  if (config.iamFile === null) return NO_USERS;
+  try {
+    const { users, warnings } = loadUsers(config.iamFile, config.rootUser);
+    for (const w of warnings) log.warn(w);
+    return users;
+  } catch (err) {
+    if (err instanceof IamFileError) throw new ConfigError(`S3_IAM_FILE ${err.message}`);
+    throw err;
+  }
 }
 
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   loadUws();
+  let users = readUsers(config, log);
+  if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   mkdirSync(config.dataDir, { recursive: true });
   const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
   await files.init();
@@ -98,8 +116,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
-  const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : undefined) };
-  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier };
+  const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : users.get(id)?.secretKey) };
+  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier, users: () => users };
   const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
@@ -114,6 +132,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     dispatch,
     observe: (info) => metrics.observe(info),
     anonymous: (req) => anonymousAllowed(opsEnv, req),
+    authorize: (req) => userAllowed(opsEnv, req),
     bucketCors: (bucket) => bucketCorsRules(opsEnv, bucket),
   });
   const port = await server.listen();
@@ -131,6 +150,15 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate reloaded');
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'TLS certificate reload failed: still serving the previous certificate');
+      }
+    },
+    reloadUsers() {
+      if (config.iamFile === null) return;
+      try {
+        users = readUsers(config, log);
+        log.info({ file: config.iamFile, users: users.size }, 'users reloaded');
+      } catch (err) {
+        log.error({ err: { message: (err as Error).message } }, 'users reload failed: the previous users stay in effect');
       }
     },
     async stop() {
@@ -230,9 +258,11 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // SIGHUP (systemctl reload s3d, a certbot deploy hook): reload the TLS certificate.
+    // SIGHUP (systemctl reload s3d, a certbot deploy hook): reload the TLS certificate and the users.
     process.on('SIGHUP', () => {
-      if (!stopping) void daemon.reloadTls();
+      if (stopping) return;
+      daemon.reloadUsers();
+      void daemon.reloadTls();
     });
   });
 }

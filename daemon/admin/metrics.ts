@@ -21,7 +21,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -135,7 +135,8 @@ export class Metrics {
     }
     const lifecycle = deps.lifecycle;
     if (lifecycle !== undefined) {
-      mirrorCounter(r, 's3d_lifecycle_expired_objects_total', 'Objects deleted by bucket lifecycle Expiration rules', { read: () => lifecycle.totals.expired });
+      mirrorCounter(r, 's3d_lifecycle_expired_objects_total', 'Objects expired by bucket lifecycle Expiration rules (deleted, or a delete marker put on top in a versioned bucket)', { read: () => lifecycle.totals.expired });
+      mirrorCounter(r, 's3d_lifecycle_removed_versions_total', 'Noncurrent versions and expired delete markers removed by NoncurrentVersionExpiration and ExpiredObjectDeleteMarker rules', { read: () => lifecycle.totals.versions });
       mirrorCounter(r, 's3d_lifecycle_aborted_uploads_total', 'Incomplete multipart uploads aborted by AbortIncompleteMultipartUpload rules', { read: () => lifecycle.totals.aborted });
     }
     const notify = deps.notify;

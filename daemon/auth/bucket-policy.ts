@@ -1,9 +1,10 @@
-// Bucket policies (the IAM policy language S3 takes in PutBucketPolicy), for what they mean on a
-// server with one owner: which unsigned (anonymous) requests a bucket admits. The signed root
-// user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction,
-// NotResource, NotPrincipal, an unknown condition operator or key, a resource outside the bucket)
-// is refused at PutBucketPolicy, never silently ignored, because ignoring part of a policy
-// would widen or narrow access behind the operator's back. Pure: no I/O.
+// The IAM policy language, in its two uses: bucket policies (PutBucketPolicy: which requests a
+// bucket admits from anyone, signed or not) and identity policies (the policies of the access
+// keys in S3_IAM_FILE: what a user may do, across buckets; no Principal). The root user is never
+// restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
+// NotPrincipal, an unknown condition operator or key, a bucket-policy resource outside its
+// bucket) is refused, never silently ignored, because ignoring part of a policy would widen or
+// narrow access behind the operator's back. Pure: no I/O.
 import { isIPv4, isIPv6 } from 'node:net';
 import { S3Error } from '../errors.js';
 
@@ -112,6 +113,20 @@ export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
   } catch {
     throw malformed('The policy is not valid JSON.');
   }
+  return parseDocument(doc, bucket);
+}
+
+/**
+ * Parses an identity policy (already JSON-decoded): no Principal (the policy applies to the user
+ * it is attached to), resources in any bucket (`arn:aws:s3:::*`, `arn:aws:s3:::photos/*`, …).
+ * Throws MalformedPolicy.
+ */
+export function parseIdentityPolicy(doc: unknown): BucketPolicy {
+  return parseDocument(doc, undefined);
+}
+
+/** `bucket` undefined: an identity policy. */
+function parseDocument(doc: unknown, bucket: string | undefined): BucketPolicy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed('The policy must be a JSON object.');
   const { Version: version, Statement: rawStatements } = doc as Record<string, unknown>;
   if (version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');
@@ -122,7 +137,7 @@ export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
   return { statements };
 }
 
-function parseStatement(raw: unknown, i: number, bucket: string): Statement {
+function parseStatement(raw: unknown, i: number, bucket: string | undefined): Statement {
   const where = `Statement ${i + 1}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where} must be an object.`);
   const s = raw as Record<string, unknown>;
@@ -133,8 +148,9 @@ function parseStatement(raw: unknown, i: number, bucket: string): Statement {
     if (!['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(k)) throw malformed(`${where}: unknown element ${JSON.stringify(k)}.`);
   }
   if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed(`${where}: Effect must be Allow or Deny.`);
-  if (s.Principal === undefined) throw malformed(`${where} has no Principal.`);
-  const anyone = principalIsAnyone(s.Principal);
+  if (bucket === undefined && s.Principal !== undefined) throw malformed(`${where}: an identity policy has no Principal (it applies to its user).`);
+  if (bucket !== undefined && s.Principal === undefined) throw malformed(`${where} has no Principal.`);
+  const anyone = bucket === undefined ? true : principalIsAnyone(s.Principal);
   if (s.Action === undefined) throw malformed(`${where} has no Action.`);
   const actions = list(s.Action, `${where}: Action`).map((a) => {
     if (!/^s3:[A-Za-z*?]+$/i.test(a)) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action.`);
@@ -144,8 +160,9 @@ function parseStatement(raw: unknown, i: number, bucket: string): Statement {
   const resources = list(s.Resource, `${where}: Resource`).map((r) => {
     if (!r.startsWith(ARN_PREFIX)) throw malformed(`Policy has invalid resource: ${r}`);
     const rest = r.slice(ARN_PREFIX.length);
+    if (rest === '') throw malformed(`Policy has invalid resource: ${r}`);
     // Only this bucket and its objects: a wildcard bucket name could name other buckets too.
-    if (rest !== bucket && !rest.startsWith(`${bucket}/`)) throw malformed(`Policy has invalid resource: ${r} (a bucket policy applies to ${ARN_PREFIX}${bucket} and ${ARN_PREFIX}${bucket}/…)`);
+    if (bucket !== undefined && rest !== bucket && !rest.startsWith(`${bucket}/`)) throw malformed(`Policy has invalid resource: ${r} (a bucket policy applies to ${ARN_PREFIX}${bucket} and ${ARN_PREFIX}${bucket}/…)`);
     return wildcard(rest);
   });
   return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions: parseConditions(s.Condition, where) };
@@ -177,13 +194,22 @@ function parseConditions(raw: unknown, where: string): Condition[] {
 
 /** Whether the policy admits an anonymous request: an Allow matches and no Deny does. */
 export function allowsAnonymous(policy: BucketPolicy, req: RequestFacts): boolean {
+  return decide(policy, req) === 'allow';
+}
+
+/**
+ * What the policy says about a request: `deny` when a Deny statement matches (it wins over any
+ * Allow, in this policy or another), `allow` when only Allows match, `none` when nothing does.
+ * Bucket-policy statements naming principals other than anyone apply to nobody.
+ */
+export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny' | 'none' {
   let allowed = false;
   for (const s of policy.statements) {
     if (!s.anyone || !matches(s, req)) continue;
-    if (!s.allow) return false;
+    if (!s.allow) return 'deny';
     allowed = true;
   }
-  return allowed;
+  return allowed ? 'allow' : 'none';
 }
 
 /** PolicyStatus.IsPublic: some statement admits anyone without conditions. */

@@ -32,6 +32,8 @@ export interface HttpServerDeps {
   observe?: RequestObserver;
   /** Whether an unsigned request is admitted (bucket policies); without it, none is. */
   anonymous?: (req: AnonymousRequest) => boolean;
+  /** Whether a signed request is allowed to its access key (users' and buckets' policies); without it, every one is. */
+  authorize?: (req: AnonymousRequest & { accessKey: string }) => boolean;
   /** The CORS rules of a bucket that has some (PutBucketCors); without it, S3_API_CORS_ALLOW_ORIGIN alone decides. */
   bucketCors?: (bucket: string) => readonly CorsRule[] | undefined;
 }
@@ -378,6 +380,10 @@ export class HttpServer {
           sigV2: this.deps.config.sigV2,
           virtualHostBucket: r.virtualHost === true ? r.bucket : undefined,
         });
+        // A user other than root does only what the policies allow (ops/policy.ts).
+        if (this.deps.authorize !== undefined && auth.accessKeyId !== this.deps.config.rootUser) {
+          if (!this.deps.authorize({ route: r, query, headers, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null, accessKey: auth.accessKeyId })) throw new S3Error('AccessDenied');
+        }
       }
       if (this.deps.config.tls === null && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');

@@ -6,6 +6,7 @@ import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
+import { userMay } from './policy.js';
 import { clientVersionId } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, type XmlObject } from './xml.js';
@@ -33,6 +34,9 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
+    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
+      // A user's policies decide per key, as S3 does: the others are deleted.
+      errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied.' });
     } else valid.push(version === undefined ? { key } : { key, versionId: version });
   }
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).

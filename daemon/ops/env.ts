@@ -2,6 +2,7 @@
 
 import type { Logger } from 'pino';
 import type { Credentials } from '../auth/sigv4.js';
+import type { UserDirectory } from '../auth/users.js';
 import type { Config } from '../config.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import { S3Error } from '../errors.js';
@@ -27,6 +28,8 @@ export interface OpsEnv {
   readonly notify?: WebhookNotifier;
   /** The access keys, for requests that authenticate inside their body (POST form uploads). */
   readonly credentials: Credentials;
+  /** The users of S3_IAM_FILE as they are now (the file is reloaded on SIGHUP); absent: root only. */
+  readonly users?: () => UserDirectory;
 }
 
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {

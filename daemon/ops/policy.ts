@@ -1,11 +1,14 @@
-// Bucket policies: Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus, and the question the HTTP
-// layer asks of every unsigned request: does this bucket's policy admit it? Each operation
-// maps to the S3 action and resource(s) a policy names (a request naming a version needs the
-// *Version action; a copy needs s3:GetObject on its source
-// as well as s3:PutObject on its destination); operations with no entry here (listing buckets,
-// bucket configuration, DeleteObjects) are never anonymous.
-import { allowsAnonymous, isPublic, parseBucketPolicy, type BucketPolicy } from '../auth/bucket-policy.js';
-import type { Operation, Route } from '../http/router.js';
+// Access decisions and bucket policies: Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus, and
+// the questions the HTTP layer asks of every request that is not the root user's: does the
+// bucket's policy admit this unsigned request (`anonymousAllowed`), do this user's policies and
+// the bucket's allow this signed one (`userAllowed`)? Each operation maps to the S3 action and
+// resource(s) a policy names (a request naming a version needs the *Version action; a copy needs
+// s3:GetObject on its source as well as s3:PutObject on its destination). Anonymous requests get
+// the few object and listing operations below (bucket configuration, listing buckets and
+// DeleteObjects are never anonymous); users get every S3 operation their policies allow.
+import { decide, isPublic, parseBucketPolicy, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
+import type { User } from '../auth/users.js';
+import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
 import type { BucketRecord } from '../meta/records.js';
 import { parseCopySource } from './copy.js';
@@ -51,6 +54,83 @@ const BUCKET_ACTIONS: Partial<Record<Operation, string>> = {
   GetBucketLocation: 's3:GetBucketLocation',
 };
 
+/**
+ * What each operation needs when a user (an access key of S3_IAM_FILE) signs it: the IAM action,
+ * on the bucket (`bucket`) or on the object (`object`), or on no resource (`service`).
+ * Operations missing here are root-only. DeleteObjects and PostObject are checked per key in
+ * their handlers (`userMay`); health, metrics and the admin endpoints decide for themselves.
+ */
+const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'bucket' | 'object']>> = {
+  ListBuckets: ['s3:ListAllMyBuckets', 'service'],
+  CreateBucket: ['s3:CreateBucket', 'bucket'],
+  DeleteBucket: ['s3:DeleteBucket', 'bucket'],
+  HeadBucket: ['s3:ListBucket', 'bucket'],
+  GetBucketLocation: ['s3:GetBucketLocation', 'bucket'],
+  ListObjects: ['s3:ListBucket', 'bucket'],
+  ListObjectsV2: ['s3:ListBucket', 'bucket'],
+  ListObjectVersions: ['s3:ListBucketVersions', 'bucket'],
+  ListMultipartUploads: ['s3:ListBucketMultipartUploads', 'bucket'],
+  GetBucketVersioning: ['s3:GetBucketVersioning', 'bucket'],
+  PutBucketVersioning: ['s3:PutBucketVersioning', 'bucket'],
+  GetBucketEncryption: ['s3:GetEncryptionConfiguration', 'bucket'],
+  PutBucketEncryption: ['s3:PutEncryptionConfiguration', 'bucket'],
+  DeleteBucketEncryption: ['s3:PutEncryptionConfiguration', 'bucket'],
+  GetBucketAcl: ['s3:GetBucketAcl', 'bucket'],
+  PutBucketAcl: ['s3:PutBucketAcl', 'bucket'],
+  GetBucketTagging: ['s3:GetBucketTagging', 'bucket'],
+  PutBucketTagging: ['s3:PutBucketTagging', 'bucket'],
+  DeleteBucketTagging: ['s3:PutBucketTagging', 'bucket'],
+  GetBucketPolicy: ['s3:GetBucketPolicy', 'bucket'],
+  PutBucketPolicy: ['s3:PutBucketPolicy', 'bucket'],
+  DeleteBucketPolicy: ['s3:DeleteBucketPolicy', 'bucket'],
+  GetBucketPolicyStatus: ['s3:GetBucketPolicyStatus', 'bucket'],
+  GetBucketLifecycleConfiguration: ['s3:GetLifecycleConfiguration', 'bucket'],
+  PutBucketLifecycleConfiguration: ['s3:PutLifecycleConfiguration', 'bucket'],
+  DeleteBucketLifecycle: ['s3:PutLifecycleConfiguration', 'bucket'],
+  GetBucketCors: ['s3:GetBucketCORS', 'bucket'],
+  PutBucketCors: ['s3:PutBucketCORS', 'bucket'],
+  DeleteBucketCors: ['s3:PutBucketCORS', 'bucket'],
+  GetBucketWebsite: ['s3:GetBucketWebsite', 'bucket'],
+  DeleteBucketWebsite: ['s3:DeleteBucketWebsite', 'bucket'],
+  GetBucketLogging: ['s3:GetBucketLogging', 'bucket'],
+  PutBucketLogging: ['s3:PutBucketLogging', 'bucket'],
+  GetBucketNotificationConfiguration: ['s3:GetBucketNotification', 'bucket'],
+  PutBucketNotificationConfiguration: ['s3:PutBucketNotification', 'bucket'],
+  GetBucketReplication: ['s3:GetReplicationConfiguration', 'bucket'],
+  DeleteBucketReplication: ['s3:PutReplicationConfiguration', 'bucket'],
+  GetObjectLockConfiguration: ['s3:GetBucketObjectLockConfiguration', 'bucket'],
+  GetBucketOwnershipControls: ['s3:GetBucketOwnershipControls', 'bucket'],
+  DeleteBucketOwnershipControls: ['s3:PutBucketOwnershipControls', 'bucket'],
+  GetPublicAccessBlock: ['s3:GetBucketPublicAccessBlock', 'bucket'],
+  DeletePublicAccessBlock: ['s3:PutBucketPublicAccessBlock', 'bucket'],
+  GetBucketAccelerateConfiguration: ['s3:GetAccelerateConfiguration', 'bucket'],
+  PutBucketAccelerateConfiguration: ['s3:PutAccelerateConfiguration', 'bucket'],
+  GetBucketRequestPayment: ['s3:GetBucketRequestPayment', 'bucket'],
+  PutBucketRequestPayment: ['s3:PutBucketRequestPayment', 'bucket'],
+  GetObject: ['s3:GetObject', 'object'],
+  HeadObject: ['s3:GetObject', 'object'],
+  PutObject: ['s3:PutObject', 'object'],
+  CopyObject: ['s3:PutObject', 'object'],
+  CreateMultipartUpload: ['s3:PutObject', 'object'],
+  UploadPart: ['s3:PutObject', 'object'],
+  UploadPartCopy: ['s3:PutObject', 'object'],
+  CompleteMultipartUpload: ['s3:PutObject', 'object'],
+  AbortMultipartUpload: ['s3:AbortMultipartUpload', 'object'],
+  ListParts: ['s3:ListMultipartUploadParts', 'object'],
+  DeleteObject: ['s3:DeleteObject', 'object'],
+  GetObjectAcl: ['s3:GetObjectAcl', 'object'],
+  PutObjectAcl: ['s3:PutObjectAcl', 'object'],
+  GetObjectTagging: ['s3:GetObjectTagging', 'object'],
+  PutObjectTagging: ['s3:PutObjectTagging', 'object'],
+  DeleteObjectTagging: ['s3:DeleteObjectTagging', 'object'],
+  GetObjectAttributes: ['s3:GetObjectAttributes', 'object'],
+  GetObjectRetention: ['s3:GetObjectRetention', 'object'],
+  GetObjectLegalHold: ['s3:GetObjectLegalHold', 'object'],
+};
+
+/** Operations a user's signature is enough for: their handlers check what they must. */
+const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus']);
+
 export interface AnonymousRequest {
   route: Route;
   query: URLSearchParams;
@@ -72,47 +152,129 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
   return p;
 }
 
-/** Whether an unsigned request is admitted by the policies of every bucket it touches. */
-export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
-  const { route } = req;
-  if (route.bucket === undefined) return false;
+/** The condition keys every request has (`s3:` listing keys are added per request). */
+function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): Map<string, string> {
   const context = new Map<string, string>([
     ['aws:sourceip', req.remoteAddress],
     ['aws:securetransport', String(req.secure)],
   ]);
   if (req.headers.referer !== undefined) context.set('aws:referer', req.headers.referer);
   if (req.headers['user-agent'] !== undefined) context.set('aws:useragent', req.headers['user-agent']);
-  const checks: Array<{ bucket: string; action: string; resource: string }> = [];
+  return context;
+}
+
+interface Check {
+  /** The bucket whose policy has a say (none for ListBuckets). */
+  bucket: string | undefined;
+  action: string;
+  resource: string;
+}
+
+/**
+ * Whether `user` (undefined: anonymous) may do `check`: some policy of the user or the bucket's
+ * policy allows it and none denies it (an explicit Deny anywhere wins), as S3 evaluates a request
+ * within one account.
+ */
+function permits(env: OpsEnv, user: User | undefined, check: Check, context: ReadonlyMap<string, string>): boolean {
+  const facts: RequestFacts = { action: check.action, resource: check.resource, context };
+  let allowed = false;
+  for (const p of user?.policies ?? []) {
+    const d = decide(p, facts);
+    if (d === 'deny') return false;
+    if (d === 'allow') allowed = true;
+  }
+  const record = check.bucket === undefined ? undefined : env.meta.getBucket(check.bucket);
+  const policy = record && policyOf(record);
+  if (policy) {
+    const d = decide(policy, facts);
+    if (d === 'deny') return false;
+    if (d === 'allow') allowed = true;
+  }
+  return allowed;
+}
+
+/**
+ * Whether the access key `accessKey` may do `action` on bucket/key (key undefined: the bucket),
+ * for the checks handlers make themselves (each key of DeleteObjects, a form upload's key). The
+ * root user always may; unknown keys never.
+ */
+export function userMay(env: OpsEnv, accessKey: string, action: string, bucket: string, key: string | undefined, req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): boolean {
+  if (accessKey === env.config.rootUser) return true;
+  const user = env.users?.().get(accessKey);
+  if (user === undefined) return false;
+  return permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}` }, requestContext(req));
+}
+
+/** Whether a request signed by a user (not root) is allowed by its policies and the buckets' policies. */
+export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: string }): boolean {
+  if (req.accessKey === env.config.rootUser) return true;
+  const { route } = req;
+  if (ANONYMOUS_OPERATIONS.has(route.op) || SELF_CHECKED.has(route.op)) return true;
+  const user = env.users?.().get(req.accessKey);
+  const entry = USER_ACTIONS[route.op];
+  if (user === undefined || entry === undefined) return false;
+  const [plain, scope] = entry;
+  const action = scope === 'object' && req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? plain) : plain;
+  const context = requestContext(req);
+  const checks: Check[] = [];
+  if (scope === 'service') checks.push({ bucket: undefined, action, resource: '*' });
+  else if (route.bucket === undefined) return false;
+  else if (scope === 'bucket') {
+    if (action === 's3:ListBucket' || action === 's3:ListBucketVersions') listingContext(context, req.query);
+    checks.push({ bucket: route.bucket, action, resource: route.bucket });
+  } else {
+    if (route.key === undefined) return false;
+    checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` });
+    const src = copySourceCheck(route.op, req.headers);
+    if (src === null) return false;
+    if (src !== undefined) checks.push(src);
+    // Tags given with an upload need the tagging action too, as on S3.
+    if (req.headers['x-amz-tagging'] !== undefined && (route.op === 'PutObject' || route.op === 'CopyObject' || route.op === 'CreateMultipartUpload')) {
+      checks.push({ bucket: route.bucket, action: 's3:PutObjectTagging', resource: `${route.bucket}/${route.key}` });
+    }
+  }
+  return checks.every((c) => permits(env, user, c, context));
+}
+
+function listingContext(context: Map<string, string>, query: URLSearchParams): void {
+  context.set('s3:prefix', query.get('prefix') ?? '');
+  const delimiter = query.get('delimiter');
+  if (delimiter !== null) context.set('s3:delimiter', delimiter);
+  context.set('s3:max-keys', query.get('max-keys') ?? '1000');
+}
+
+/** The read a copy needs on its source; undefined when the operation is no copy, null when its source header is bad. */
+function copySourceCheck(op: Operation, headers: Readonly<Record<string, string>>): Check | undefined | null {
+  if (op !== 'CopyObject' && op !== 'UploadPartCopy') return undefined;
+  try {
+    const src = parseCopySource(headers['x-amz-copy-source'] ?? '');
+    return { bucket: src.bucket, action: src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', resource: `${src.bucket}/${src.key}` };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether an unsigned request is admitted by the policies of every bucket it touches. */
+export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
+  const { route } = req;
+  if (route.bucket === undefined) return false;
+  const context = requestContext(req);
+  const checks: Check[] = [];
   const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];
   const bucketAction = route.key === undefined ? BUCKET_ACTIONS[route.op] : undefined;
   if (objectAction !== undefined) {
     checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}` });
-    if (route.op === 'CopyObject' || route.op === 'UploadPartCopy') {
-      let src: { bucket: string; key: string; versionId?: string };
-      try {
-        src = parseCopySource(req.headers['x-amz-copy-source'] ?? '');
-      } catch {
-        return false;
-      }
-      checks.push({ bucket: src.bucket, action: src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', resource: `${src.bucket}/${src.key}` });
-    }
+    const src = copySourceCheck(route.op, req.headers);
+    if (src === null) return false;
+    if (src !== undefined) checks.push(src);
   } else if (bucketAction !== undefined) {
-    if (bucketAction === 's3:ListBucket' || bucketAction === 's3:ListBucketVersions') {
-      context.set('s3:prefix', req.query.get('prefix') ?? '');
-      const delimiter = req.query.get('delimiter');
-      if (delimiter !== null) context.set('s3:delimiter', delimiter);
-      context.set('s3:max-keys', req.query.get('max-keys') ?? '1000');
-    }
+    if (bucketAction === 's3:ListBucket' || bucketAction === 's3:ListBucketVersions') listingContext(context, req.query);
     checks.push({ bucket: route.bucket, action: bucketAction, resource: route.bucket });
   } else {
     return false;
   }
-  for (const c of checks) {
-    const record = env.meta.getBucket(c.bucket);
-    const policy = record && policyOf(record);
-    if (!policy || !allowsAnonymous(policy, { action: c.action, resource: c.resource, context })) return false;
-  }
-  return true;
+  // Anonymous: only bucket policies can allow.
+  return checks.every((c) => permits(env, undefined, c, context));
 }
 
 export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): Promise<Result> {

@@ -17,6 +17,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
 import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
+import { userMay } from './policy.js';
 import { requestEvents } from './notification.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
@@ -242,6 +243,11 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const bucket = requireBucket(env, bucketName);
     const key = rawKey.replaceAll('${filename}', file.filename);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
+    if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
+    // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow.
+    const who = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+    if (!userMay(env, auth.accessKeyId, 's3:PutObject', bucketName, key, who)) throw new S3Error('AccessDenied');
+    if (fields.get('tagging') !== undefined && !userMay(env, auth.accessKeyId, 's3:PutObjectTagging', bucketName, key, who)) throw new S3Error('AccessDenied');
 
     const headers = fieldsAsHeaders(fields, file);
     const customerKey = parseCustomerKey(headers);

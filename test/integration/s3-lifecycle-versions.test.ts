@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { countFiles, waitForFileCounts } from '../helpers/files.js';
+import { metricSample, scrape } from '../helpers/kes.js';
 import { clientFor, createBucket, expectS3Error } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 
@@ -235,6 +236,8 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
 
   await sleep(2500);
   t.same(await state(old), want, 'later scans remove nothing more');
+  const removed = metricSample(await scrape(d.endpoint), 's3d_lifecycle_removed_versions_total');
+  t.ok(removed !== undefined && removed >= 10, `s3d_lifecycle_removed_versions_total counts the removals (${removed})`);
 });
 
 t.test('ExpiredObjectDeleteMarker and Expiration on a versioned bucket', async (t) => {

@@ -1,0 +1,133 @@
+// Access keys besides the root user, from the JSON file S3_IAM_FILE names:
+//
+//   { "policies": { "<name>": <IAM policy document>, … },
+//     "users": [ { "accessKey": "…", "secretKey": "…", "policies": ["<name>", …] }, … ] }
+//
+// Each user may do what one of its policies allows and none denies (bucket policies can also
+// allow or deny, see ops/policy.ts). Besides the file's own policies, the canned `readwrite`,
+// `readonly` and `writeonly` exist. The file is read at start-up and on SIGHUP; a file that does
+// not parse or check is refused whole (at start-up the daemon exits; on reload the previous users
+// stay). Checking is strict: an unknown field, a duplicate or malformed key, an unknown policy
+// name or a policy s3d would not enforce exactly is an error, never ignored.
+
+import { readFileSync, statSync } from 'node:fs';
+import { parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
+
+export interface User {
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly policyNames: readonly string[];
+  readonly policies: readonly BucketPolicy[];
+}
+
+export interface UserDirectory {
+  get(accessKey: string): User | undefined;
+  readonly size: number;
+}
+
+export const NO_USERS: UserDirectory = { get: () => undefined, size: 0 };
+
+const ALL = 'arn:aws:s3:::*';
+
+/** Policies every file can name (MinIO's names; `readonly` also lists, as users expect). */
+export const CANNED_POLICIES: Readonly<Record<string, unknown>> = {
+  readwrite: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: [ALL] }] },
+  readonly: {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          's3:ListAllMyBuckets',
+          's3:GetBucketLocation',
+          's3:ListBucket',
+          's3:ListBucketVersions',
+          's3:GetObject',
+          's3:GetObjectVersion',
+          's3:GetObjectTagging',
+          's3:GetObjectVersionTagging',
+          's3:GetObjectAttributes',
+          's3:GetObjectVersionAttributes',
+        ],
+        Resource: [ALL],
+      },
+    ],
+  },
+  writeonly: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [ALL] }] },
+};
+
+export class IamFileError extends Error {
+  constructor(file: string, message: string) {
+    super(`${file}: ${message}`);
+    this.name = 'IamFileError';
+  }
+}
+
+const ACCESS_KEY = /^[A-Za-z0-9._@+=,-]{3,128}$/;
+const POLICY_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+function fields(v: unknown, allowed: readonly string[], where: string, fail: (m: string) => never): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${where} must be a JSON object.`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${where}: unknown field ${JSON.stringify(k)} (known: ${allowed.join(', ')}).`);
+  return o;
+}
+
+/** Parses the IAM file's text; `rootUser` may not appear as a user. Throws IamFileError. */
+export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE'): UserDirectory {
+  const fail = (m: string): never => {
+    throw new IamFileError(file, m);
+  };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    fail(`not valid JSON (${(err as Error).message}).`);
+  }
+  const top = fields(doc, ['policies', 'users'], 'the file', fail);
+  const named = new Map<string, BucketPolicy>();
+  for (const [name, body] of Object.entries(CANNED_POLICIES)) named.set(name, parseIdentityPolicy(body));
+  if (top.policies !== undefined) {
+    const pol = fields(top.policies, Object.keys(top.policies as object), 'policies', fail);
+    for (const [name, body] of Object.entries(pol)) {
+      if (!POLICY_NAME.test(name)) fail(`policy name ${JSON.stringify(name)} must be 1–128 of A-Z a-z 0-9 . _ -.`);
+      if (Object.hasOwn(CANNED_POLICIES, name)) fail(`policy ${JSON.stringify(name)} is a built-in policy and cannot be redefined.`);
+      try {
+        named.set(name, parseIdentityPolicy(body));
+      } catch (err) {
+        fail(`policy ${JSON.stringify(name)}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (!Array.isArray(top.users)) fail('"users" must be a list.');
+  const users = new Map<string, User>();
+  (top.users as unknown[]).forEach((raw, i) => {
+    const where = `users[${i}]`;
+    const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'comment'], where, fail);
+    const { accessKey, secretKey, policies } = u;
+    if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`${where}: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = , -.`);
+    const key = accessKey as string;
+    if (key === rootUser) fail(`${where}: accessKey ${JSON.stringify(key)} is the root user (S3_ROOT_USER).`);
+    if (users.has(key)) fail(`${where}: accessKey ${JSON.stringify(key)} appears twice.`);
+    if (typeof secretKey !== 'string' || secretKey.length < 8 || secretKey.length > 256) fail(`${where} (${key}): secretKey must be 8–256 characters.`);
+    if (!Array.isArray(policies) || policies.length === 0 || !policies.every((p) => typeof p === 'string')) fail(`${where} (${key}): policies must be a non-empty list of policy names.`);
+    const names = policies as string[];
+    for (const n of names) if (!named.has(n)) fail(`${where} (${key}): no policy named ${JSON.stringify(n)} (built in: ${Object.keys(CANNED_POLICIES).join(', ')}).`);
+    users.set(key, { accessKey: key, secretKey: secretKey as string, policyNames: names, policies: names.map((n) => named.get(n)!) });
+  });
+  return { get: (k) => users.get(k), size: users.size };
+}
+
+/** Reads and parses the IAM file; `warnings` notes a file others can read (it holds secrets). */
+export function loadUsers(file: string, rootUser: string): { users: UserDirectory; warnings: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new IamFileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+  }
+  const warnings: string[] = [];
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o007) !== 0) warnings.push(`${file} is readable by every user (mode ${mode.toString(8)}); it holds secret keys: chmod 600 (or 640 with the service's group)`);
+  return { users: parseUsers(text, rootUser, file), warnings };
+}

@@ -1,0 +1,142 @@
+// auth/users.ts and identity policies (auth/bucket-policy.ts parseIdentityPolicy/decide) on their
+// own: what an S3_IAM_FILE may hold and what it is refused for, the built-in policies, and how
+// identity policies decide requests across buckets (Deny over Allow, conditions).
+import t from 'tap';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decide, parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
+import { IamFileError, loadUsers, parseUsers, type User } from '../../../../daemon/auth/users.js';
+
+const ROOT = 'rootuser';
+const file = (o: unknown): string => JSON.stringify(o);
+const policy = (...Statement: unknown[]) => ({ Version: '2012-10-17', Statement });
+
+function refusal(text: string): string {
+  try {
+    parseUsers(text, ROOT, 'users.json');
+    return 'accepted';
+  } catch (err) {
+    if (!(err instanceof IamFileError)) throw err;
+    return err.message;
+  }
+}
+
+/** What `user`'s policies say (the way ops/policy.ts combines them: any deny wins, then any allow). */
+function may(user: User, action: string, resource: string, context: Record<string, string> = {}): boolean {
+  let allowed = false;
+  for (const p of user.policies) {
+    const d = decide(p, { action, resource, context: new Map(Object.entries(context)) });
+    if (d === 'deny') return false;
+    if (d === 'allow') allowed = true;
+  }
+  return allowed;
+}
+
+t.test('a file with custom and built-in policies', async (t) => {
+  const users = parseUsers(
+    file({
+      policies: {
+        'photos-rw': policy({ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::photos', 'arn:aws:s3:::photos/*'] }),
+        'no-secret': policy({ Effect: 'Deny', Action: 's3:GetObject', Resource: 'arn:aws:s3:::photos/secret/*' }),
+        'office-only': policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::reports/*', Condition: { IpAddress: { 'aws:SourceIp': '10.1.0.0/16' } } }),
+      },
+      users: [
+        { accessKey: 'app1', secretKey: 'app1-secret', policies: ['photos-rw', 'no-secret'], comment: 'the photo app' },
+        { accessKey: 'viewer', secretKey: 'viewer-secret', policies: ['readonly'] },
+        { accessKey: 'drop', secretKey: 'drop-secret', policies: ['writeonly', 'office-only'] },
+        { accessKey: 'admin2', secretKey: 'admin2-secret', policies: ['readwrite'] },
+      ],
+    }),
+    ROOT,
+  );
+  t.equal(users.size, 4);
+  t.equal(users.get('nobody'), undefined);
+  t.equal(users.get(ROOT), undefined, 'the root user is not in the directory');
+  const app1 = users.get('app1')!;
+  t.equal(app1.secretKey, 'app1-secret');
+  t.same(app1.policyNames, ['photos-rw', 'no-secret']);
+  t.ok(may(app1, 's3:PutObject', 'photos/a.jpg'));
+  t.ok(may(app1, 's3:ListBucket', 'photos'));
+  t.ok(may(app1, 's3:DeleteBucket', 'photos'), 's3:* covers bucket actions on the bucket resource');
+  t.notOk(may(app1, 's3:GetObject', 'photos/secret/x'), 'a Deny in another of its policies wins');
+  t.ok(may(app1, 's3:GetObject', 'photos/public/x'));
+  t.notOk(may(app1, 's3:PutObject', 'photos2/a'), 'photos/* is not photos2/*');
+  t.notOk(may(app1, 's3:ListAllMyBuckets', '*'));
+
+  const viewer = users.get('viewer')!;
+  for (const a of ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging']) t.ok(may(viewer, a, 'any/key'), `readonly: ${a}`);
+  for (const a of ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketVersions']) t.ok(may(viewer, a, 'any'), `readonly: ${a}`);
+  t.ok(may(viewer, 's3:ListAllMyBuckets', '*'));
+  for (const a of ['s3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging', 's3:CreateBucket', 's3:PutBucketPolicy']) t.notOk(may(viewer, a, 'any/key'), `readonly: not ${a}`);
+
+  const drop = users.get('drop')!;
+  t.ok(may(drop, 's3:PutObject', 'inbox/a'), 'writeonly: PutObject');
+  t.ok(may(drop, 's3:AbortMultipartUpload', 'inbox/a'));
+  t.notOk(may(drop, 's3:GetObject', 'inbox/a'), 'writeonly: no reads');
+  t.notOk(may(drop, 's3:ListBucket', 'inbox'));
+  t.ok(may(drop, 's3:GetObject', 'reports/q3.pdf', { 'aws:sourceip': '10.1.2.3' }), 'a condition that holds');
+  t.notOk(may(drop, 's3:GetObject', 'reports/q3.pdf', { 'aws:sourceip': '10.2.0.1' }), 'a condition that does not');
+
+  const admin2 = users.get('admin2')!;
+  t.ok(may(admin2, 's3:PutBucketPolicy', 'anything'));
+  t.ok(may(admin2, 's3:ListAllMyBuckets', '*'));
+});
+
+t.test('what a file is refused for', async (t) => {
+  const u = (over: Record<string, unknown>) => ({ accessKey: 'app1', secretKey: 'app1-secret', policies: ['readonly'], ...over });
+  const cases: Array<[string, string, RegExp]> = [
+    ['not JSON', '{"users": [', /not valid JSON/],
+    ['an array', '[]', /must be a JSON object/],
+    ['unknown top-level field', file({ users: [], groups: [] }), /unknown field "groups"/],
+    ['users missing', file({ policies: {} }), /"users" must be a list/],
+    ['unknown user field', file({ users: [u({ enabled: true })] }), /unknown field "enabled"/],
+    ['short access key', file({ users: [u({ accessKey: 'ab' })] }), /accessKey must be/],
+    ['access key with a space', file({ users: [u({ accessKey: 'a b c' })] }), /accessKey must be/],
+    ['access key of the root user', file({ users: [u({ accessKey: ROOT })] }), /is the root user/],
+    ['duplicate access key', file({ users: [u({}), u({})] }), /appears twice/],
+    ['short secret', file({ users: [u({ secretKey: 'short' })] }), /secretKey must be 8–256/],
+    ['secret not a string', file({ users: [u({ secretKey: 12345678 })] }), /secretKey must be/],
+    ['no policies', file({ users: [u({ policies: [] })] }), /non-empty list/],
+    ['unknown policy', file({ users: [u({ policies: ['readonly', 'nope'] })] }), /no policy named "nope"/],
+    ['a built-in redefined', file({ policies: { readwrite: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /built-in policy/],
+    ['a bad policy name', file({ policies: { 'a b': policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /policy name/],
+    ['a Principal', file({ policies: { p: policy({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /no Principal/],
+    ['NotAction', file({ policies: { p: policy({ Effect: 'Allow', NotAction: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /NotAction is not supported/],
+    ['a non-S3 resource', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:iam:::user/x' }) }, users: [] }), /invalid resource/],
+    ['an empty resource', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::' }) }, users: [] }), /invalid resource/],
+    ['an unknown condition key', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*', Condition: { StringEquals: { 'aws:username': 'x' } } }) }, users: [] }), /condition key/],
+  ];
+  for (const [what, text, want] of cases) t.match(refusal(text), want, what);
+  t.match(refusal(file({ users: [u({ accessKey: 'ab' })] })), /^users\.json: users\[0\]/, 'the message names the file and the entry');
+  t.equal(refusal(file({ users: [] })), 'accepted', 'no users at all is a valid file');
+});
+
+t.test('identity policies: resources in any bucket, wildcards in bucket names', async (t) => {
+  const p = parseIdentityPolicy(policy({ Effect: 'Allow', Action: ['s3:Get*', 's3:ListBucket'], Resource: ['arn:aws:s3:::logs-*', 'arn:aws:s3:::logs-*/*'] }));
+  const d = (action: string, resource: string) => decide(p, { action, resource, context: new Map() });
+  t.equal(d('s3:GetObject', 'logs-2026/a'), 'allow');
+  t.equal(d('s3:GetObjectTagging', 'logs-x/a/b'), 'allow');
+  t.equal(d('s3:ListBucket', 'logs-x'), 'allow');
+  t.equal(d('s3:PutObject', 'logs-x/a'), 'none');
+  t.equal(d('s3:GetObject', 'other/a'), 'none');
+  const deny = parseIdentityPolicy(policy({ Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::*' }, { Effect: 'Deny', Action: 's3:Delete*', Resource: 'arn:aws:s3:::*' }));
+  t.equal(decide(deny, { action: 's3:DeleteObject', resource: 'b/k', context: new Map() }), 'deny');
+  t.equal(decide(deny, { action: 's3:PutObject', resource: 'b/k', context: new Map() }), 'allow');
+});
+
+t.test('loadUsers reads the file and warns when everyone can read it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-users-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'users.json');
+  writeFileSync(path, file({ users: [{ accessKey: 'app1', secretKey: 'app1-secret', policies: ['readonly'] }] }), { mode: 0o600 });
+  chmodSync(path, 0o600);
+  const quiet = loadUsers(path, ROOT);
+  t.equal(quiet.users.size, 1);
+  t.same(quiet.warnings, [], 'mode 0600: no warning');
+  chmodSync(path, 0o640);
+  t.same(loadUsers(path, ROOT).warnings, [], 'mode 0640 (the service group): no warning');
+  chmodSync(path, 0o644);
+  t.match(loadUsers(path, ROOT).warnings, [/readable by every user \(mode 644\)/]);
+  t.throws(() => loadUsers(join(dir, 'missing.json'), ROOT), /missing\.json: cannot be read \(ENOENT\)/);
+});
