@@ -38,6 +38,9 @@ export type Operation =
   | 'GetBucketReplication'
   | 'DeleteBucketReplication'
   | 'GetObjectLockConfiguration'
+  | 'PutObjectLockConfiguration'
+  | 'PutObjectRetention'
+  | 'PutObjectLegalHold'
   | 'GetBucketOwnershipControls'
   | 'DeleteBucketOwnershipControls'
   | 'GetPublicAccessBlock'
@@ -93,6 +96,8 @@ const VERSIONED_OPERATIONS: ReadonlySet<Operation> = new Set<Operation>([
   'GetObjectAttributes',
   'GetObjectRetention',
   'GetObjectLegalHold',
+  'PutObjectRetention',
+  'PutObjectLegalHold',
 ]);
 
 /** Operations that read a request body the client is expected to stream. */
@@ -104,6 +109,9 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'DeleteObjects',
   'PutBucketEncryption',
   'PutBucketVersioning',
+  'PutObjectLockConfiguration',
+  'PutObjectRetention',
+  'PutObjectLegalHold',
   'PutBucketTagging',
   'PutObjectTagging',
   'PutBucketPolicy',
@@ -142,14 +150,16 @@ const UNSUPPORTED_SUBRESOURCES = [
   'select', 'torrent', 'session', 'renameObject', 'metadataTable',
 ];
 
-// Configurations s3d does not keep (ops/absent-config.ts): reads answer what S3 answers for a bucket
-// without one, deletes succeed, PUTs of the "off" value are accepted; other methods are NotImplemented.
+// Configuration sub-resources routed by method. Most are configurations s3d does not keep
+// (ops/absent-config.ts): reads answer what S3 answers for a bucket without one, deletes succeed,
+// PUTs of the "off" value are accepted; Object Lock (object-lock, retention, legal-hold) is kept
+// (ops/object-lock.ts). Other methods are NotImplemented.
 type ConfigMethods = Partial<Record<'GET' | 'PUT' | 'DELETE', Operation>>;
 const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   website: { GET: 'GetBucketWebsite', DELETE: 'DeleteBucketWebsite' },
   logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
   replication: { GET: 'GetBucketReplication', DELETE: 'DeleteBucketReplication' },
-  'object-lock': { GET: 'GetObjectLockConfiguration' },
+  'object-lock': { GET: 'GetObjectLockConfiguration', PUT: 'PutObjectLockConfiguration' },
   ownershipControls: { GET: 'GetBucketOwnershipControls', DELETE: 'DeleteBucketOwnershipControls' },
   publicAccessBlock: { GET: 'GetPublicAccessBlock', DELETE: 'DeletePublicAccessBlock' },
   accelerate: { GET: 'GetBucketAccelerateConfiguration', PUT: 'PutBucketAccelerateConfiguration' },
@@ -158,8 +168,8 @@ const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
 const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   // Not a configuration, but routed the same way: only GET exists.
   attributes: { GET: 'GetObjectAttributes' },
-  retention: { GET: 'GetObjectRetention' },
-  'legal-hold': { GET: 'GetObjectLegalHold' },
+  retention: { GET: 'GetObjectRetention', PUT: 'PutObjectRetention' },
+  'legal-hold': { GET: 'GetObjectLegalHold', PUT: 'PutObjectLegalHold' },
 };
 
 // Walks the request's parameters (usually none or a few), not the tables.

@@ -72,6 +72,18 @@ export interface ObjectRecord {
   readonly vs?: number;
   /** A delete marker (only ever in the versions table): no data, no headers. */
   readonly deleteMarker?: true;
+  /** Object Lock retention of this version (ops/object-lock.ts). */
+  readonly retention?: Retention;
+  /** Object Lock legal hold of this version, once set. */
+  readonly legalHold?: 'ON' | 'OFF';
+}
+
+export type LockMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+export interface Retention {
+  readonly mode: LockMode;
+  /** Retain-until date, ms since the epoch. */
+  readonly until: number;
 }
 
 /** Tags as (key, value) pairs, in the client's order. */
@@ -93,6 +105,8 @@ export interface BucketRecord {
   readonly policy?: string;
   /** Absent until versioning is first configured; a bucket never returns to unversioned. */
   readonly versioning?: 'Enabled' | 'Suspended';
+  /** Present once Object Lock is enabled (never disabled again); its default retention, if any. */
+  readonly objectLock?: { readonly defaultRetention?: { readonly mode: LockMode; readonly days?: number; readonly years?: number } };
   /** Lifecycle (expiration) rules, in the order given. */
   readonly lifecycle?: readonly LifecycleRule[];
   /** Event notification rules (PutBucketNotificationConfiguration), in the order given. */
@@ -159,6 +173,9 @@ export interface UploadRecord {
   readonly checksumAlgorithm?: string;
   /** Tags for the completed object (x-amz-tagging on CreateMultipartUpload). */
   readonly tags?: TagSet;
+  /** Object Lock settings given at CreateMultipartUpload (the bucket's default applies at completion otherwise). */
+  readonly retention?: Retention;
+  readonly legalHold?: 'ON' | 'OFF';
 }
 
 /** Every data file a record points at (for gc and the orphan sweep). */

@@ -10,7 +10,7 @@ import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
 
 export class MetaConflict extends Error {
-  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'NoSuchVersion' | 'MethodNotAllowed' | 'PreconditionFailed' | 'InvalidPart';
+  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'NoSuchVersion' | 'MethodNotAllowed' | 'PreconditionFailed' | 'InvalidPart' | 'ObjectLocked';
   constructor(code: MetaConflict['code']) {
     super(code);
     this.code = code;
@@ -150,6 +150,18 @@ export interface VersionedDelete {
   marker?: ObjectRecord;
   /** The version permanently removed (a delete naming a version, or any delete in an unversioned bucket). */
   removed?: ObjectRecord;
+  /** The version named is under Object Lock (retention or legal hold): nothing was changed. */
+  locked?: true;
+}
+
+/**
+ * Whether Object Lock keeps `rec` from being removed at `now`: a legal hold always, a COMPLIANCE
+ * retention until its date, a GOVERNANCE one until its date unless `bypassGovernance`.
+ */
+export function isLocked(rec: ObjectRecord, now: number, bypassGovernance: boolean): boolean {
+  if (rec.legalHold === 'ON') return true;
+  const r = rec.retention;
+  return r !== undefined && r.until > now && (r.mode === 'COMPLIANCE' || !bypassGovernance);
 }
 
 /** One entry of ListObjectVersions. */
@@ -284,10 +296,11 @@ export class MetaStore {
     return [...this.buckets.getRange({}).map(({ value }) => value)];
   }
 
-  createBucket(name: string, now = Date.now()): Promise<void> {
+  /** `init`: settings the bucket is created with (versioning and Object Lock, for a lock-enabled bucket). */
+  createBucket(name: string, now = Date.now(), init: Pick<BucketRecord, 'versioning' | 'objectLock'> = {}): Promise<void> {
     return this.bucketWrite(() => {
       if (this.buckets.get(name)) throw new MetaConflict('BucketAlreadyOwnedByYou');
-      void this.buckets.put(name, { v: RECORD_VERSION, name, created: now });
+      void this.buckets.put(name, { v: RECORD_VERSION, name, created: now, ...init });
     });
   }
 
@@ -388,12 +401,13 @@ export class MetaStore {
    * versioned, a delete marker becomes the latest version. Given `versionId`, that version is
    * removed for good (NoSuchVersion when there is none) and the next newest becomes current.
    */
-  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string): Promise<VersionedDelete> {
+  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false): Promise<VersionedDelete> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
-      const r = this.deleteOne(b, key, versionId, Date.now());
+      const r = this.deleteOne(b, key, versionId, Date.now(), bypassGovernance);
       if (r === undefined) throw new MetaConflict('NoSuchVersion');
+      if (r.locked) throw new MetaConflict('ObjectLocked');
       // S3 answers (and notifies) a delete of a missing key as a delete.
       inTxn?.(r);
       return r;
@@ -404,12 +418,12 @@ export class MetaStore {
    * Deletes many keys (or versions) in one commit; for each: what happened, or undefined when
    * the version it names does not exist.
    */
-  deleteObjects(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<Array<VersionedDelete | undefined>> {
+  deleteObjects(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void, bypassGovernance = false): Promise<Array<VersionedDelete | undefined>> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       const now = Date.now();
-      const out = items.map((i) => this.deleteOne(b, i.key, i.versionId, now));
+      const out = items.map((i) => this.deleteOne(b, i.key, i.versionId, now, bypassGovernance));
       inTxn?.(out);
       return out;
     });
@@ -462,8 +476,10 @@ export class MetaStore {
         if (changed.has(e.key)) return undefined;
         const found = this.findVersion(bucket, e.key, e.versionId);
         if (!found || stampOf(found.rec) !== e.vs) return undefined;
-        const r = this.deleteOne(b, e.key, e.versionId, now);
-        if (r !== undefined) n++;
+        // A version under Object Lock stays (and is not counted).
+        const r = this.deleteOne(b, e.key, e.versionId, now, false);
+        if (r === undefined || r.locked) return undefined;
+        n++;
         return r;
       });
       if (n > 0) inTxn?.(results);
@@ -571,8 +587,8 @@ export class MetaStore {
     return stored;
   }
 
-  /** One delete (see deleteObject); undefined when `versionId` names no version. */
-  private deleteOne(b: BucketRecord, key: string, versionId: string | undefined, now: number): VersionedDelete | undefined {
+  /** One delete (see deleteObject); undefined when `versionId` names no version, `locked` when Object Lock keeps it. */
+  private deleteOne(b: BucketRecord, key: string, versionId: string | undefined, now: number, bypassGovernance = false): VersionedDelete | undefined {
     const k = objectKey(b.name, key);
     const cur = this.objects.get(k);
     if (versionId === undefined && b.versioning === undefined) {
@@ -591,11 +607,13 @@ export class MetaStore {
     }
     let removed: ObjectRecord;
     if (cur !== undefined && clientVersionId(cur) === versionId) {
+      if (isLocked(cur, now, bypassGovernance)) return { locked: true };
       removed = cur;
       void this.objects.remove(k);
     } else {
       const found = this.findVersion(b.name, key, versionId);
       if (!found) return undefined;
+      if (isLocked(found.rec, now, bypassGovernance)) return { locked: true };
       removed = found.rec;
       void this.versions.remove(found.k);
     }

@@ -1,4 +1,4 @@
-// Bucket configurations s3d does not keep (website, logging, replication, Object Lock,
+// Bucket configurations s3d does not keep (website, logging, replication,
 // ownership controls, public access block, transfer acceleration, requester pays). Reading
 // one answers exactly what S3 answers for a bucket that never had it, deleting one succeeds (there
 // is nothing to delete), and writing the "off" value (an empty logging document,
@@ -56,11 +56,6 @@ function acceptOff(root: string, feature: string, isOff: (conf: Record<string, u
   };
 }
 
-/** Object Lock reads on objects: S3's answer in a bucket without Object Lock. */
-const noObjectLock: OpHandler = async (env, ctx) => {
-  requireBucket(env, ctx.bucket);
-  throw new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
-};
 
 export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketWebsite: absent('NoSuchWebsiteConfiguration'),
@@ -69,7 +64,6 @@ export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketLogging: acceptOff('BucketLoggingStatus', 'Server access logging', (c) => c.LoggingEnabled === undefined),
   GetBucketReplication: absent('ReplicationConfigurationNotFoundError'),
   DeleteBucketReplication: deleted,
-  GetObjectLockConfiguration: absent('ObjectLockConfigurationNotFoundError'),
   GetBucketOwnershipControls: absent('OwnershipControlsNotFoundError'),
   DeleteBucketOwnershipControls: deleted,
   GetPublicAccessBlock: absent('NoSuchPublicAccessBlockConfiguration'),
@@ -78,6 +72,4 @@ export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketAccelerateConfiguration: acceptOff('AccelerateConfiguration', 'Transfer acceleration', (c) => c.Status === 'Suspended'),
   GetBucketRequestPayment: empty('RequestPaymentConfiguration', { Payer: 'BucketOwner' }),
   PutBucketRequestPayment: acceptOff('RequestPaymentConfiguration', 'Requester pays', (c) => c.Payer === 'BucketOwner'),
-  GetObjectRetention: noObjectLock,
-  GetObjectLegalHold: noObjectLock,
 };

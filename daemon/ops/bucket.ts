@@ -59,10 +59,11 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
 export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const name = ctx.bucket!;
   if (!validBucketName(name)) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${name}`);
-  // Options s3d would not honour are refused, not ignored (mc mb --with-lock, ACLs for others).
-  if ((ctx.headers['x-amz-bucket-object-lock-enabled'] ?? '').toLowerCase() === 'true') {
-    throw new S3Error('NotImplemented', 'Object Lock is not implemented: s3d cannot create a bucket with Object Lock enabled.');
-  }
+  // Options s3d would not honour are refused, not ignored (ACLs for others). Object Lock
+  // (mc mb --with-lock) makes a bucket with versioning Enabled and Object Lock on.
+  const lockHeader = ctx.headers['x-amz-bucket-object-lock-enabled'];
+  if (lockHeader !== undefined && !['true', 'false'].includes(lockHeader.toLowerCase())) throw new S3Error('InvalidArgument', 'x-amz-bucket-object-lock-enabled must be true or false.');
+  const withLock = lockHeader?.toLowerCase() === 'true';
   const acl = ctx.headers['x-amz-acl'];
   if ((acl !== undefined && acl !== 'private') || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
     throw new S3Error('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting: s3d has ACLs disabled; grant access with a bucket policy.');
@@ -81,7 +82,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
       throw new S3Error('InvalidArgument', `The location constraint ${loc} is not this server's region (${env.config.region}).`);
     }
   }
-  await env.meta.createBucket(name).catch(metaError);
+  await env.meta.createBucket(name, Date.now(), withLock ? { versioning: 'Enabled', objectLock: {} } : {}).catch(metaError);
   return { status: 200, headers: { location: `/${name}` } };
 }
 
@@ -126,7 +127,14 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   }
   if (status === undefined && mfa === undefined) return { status: 200 };
   if (status !== undefined && status !== 'Suspended' && status !== 'Enabled') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
-  if (status === 'Suspended' || status === 'Enabled') await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, versioning: status })).catch(metaError);
+  if (status === 'Suspended' || status === 'Enabled') {
+    await env.meta
+      .updateBucket(ctx.bucket!, (b) => {
+        if (status === 'Suspended' && b.objectLock !== undefined) throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+        return { ...b, versioning: status };
+      })
+      .catch(metaError);
+  }
   return { status: 200 };
 }
 

@@ -14,6 +14,7 @@ import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
+import { lockFields, lockFromHeaders } from './object-lock.js';
 import { isoDate, toXml } from './xml.js';
 
 export interface CopySource {
@@ -120,6 +121,8 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
   const headers = mode === 'REPLACE' ? collectStoredHeaders(ctx.headers, ctx.query) : src.record.headers;
   const userMeta = mode === 'REPLACE' ? collectUserMeta(ctx.headers, ctx.query) : src.record.userMeta;
   const tags = copyTags(ctx, src.record.tags);
+  // The copy's own Object Lock settings (or the destination's default), never the source's.
+  const lock = lockFromHeaders(dstBucket, ctx.headers, ctx.query, Date.now());
 
   if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none') {
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
@@ -133,7 +136,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
     try {
       const sealed = sealObjectKey(objectKey, encReq.key, 'SSE-C', ctx.bucket!, dstKey);
       const mtime = Date.now();
-      const { tags: _sourceTags, ...kept } = src.record;
+      const { tags: _sourceTags, retention: _r, legalHold: _h, ...kept } = src.record;
       const record: ObjectRecord = {
         ...kept,
         headers,
@@ -141,6 +144,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
         mtime,
         sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey, customerKeyMd5: encReq.keyMd5 },
         ...tagsField(tags),
+        ...lockFields(lock),
       };
       const events = requestEvents(env, ctx, dstBucket);
       const stored = await env.meta
@@ -177,6 +181,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
       ...(src.record.checksums && !src.record.parts ? { checksums: src.record.checksums } : {}),
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
+      ...lockFields(lock),
     };
     const events = requestEvents(env, ctx, dstBucket);
     const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);

@@ -7,6 +7,7 @@ import { MAX_KEY_BYTES } from '../http/router.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
 import { userMay } from './policy.js';
+import { bypassGovernance } from './object-lock.js';
 import { clientVersionId } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, type XmlObject } from './xml.js';
@@ -41,13 +42,19 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   }
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
-  const results = await env.meta.deleteObjects(ctx.bucket!, valid, events?.deleted(valid.map((v) => v.key))).catch(metaError);
+  // One bypass for the request: what its header asks, if the signer may (any key of the bucket).
+  const bypass = bypassGovernance(env, ctx, '*');
+  const results = await env.meta.deleteObjects(ctx.bucket!, valid, events?.deleted(valid.map((v) => v.key)), bypass).catch(metaError);
   events?.wake();
   const deleted: XmlObject[] = [];
   valid.forEach((item, i) => {
     const r = results[i];
     if (r === undefined) {
       errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
+      return;
+    }
+    if (r.locked) {
+      errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'AccessDenied', Message: 'Access Denied because object protected by object lock.' });
       return;
     }
     if (quiet) return;

@@ -41,6 +41,9 @@ export function requireBucket(env: OpsEnv, name: string | undefined): BucketReco
 
 /** Meta-layer conflicts surface as their S3 errors. */
 export function metaError(err: unknown): never {
-  if (err instanceof MetaConflict) throw new S3Error(err.code);
+  if (err instanceof MetaConflict) {
+    if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied', 'Access Denied because object protected by object lock.');
+    throw new S3Error(err.code);
+  }
   throw err;
 }

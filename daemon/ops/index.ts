@@ -16,6 +16,7 @@ import {
 } from './bucket.js';
 import type { OpsEnv } from './env.js';
 import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from './list.js';
+import { handleGetObjectLegalHold, handleGetObjectLockConfiguration, handleGetObjectRetention, handlePutObjectLegalHold, handlePutObjectLockConfiguration, handlePutObjectRetention } from './object-lock.js';
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
 import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
@@ -60,6 +61,12 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketLocation: handleGetBucketLocation,
   GetBucketVersioning: handleGetBucketVersioning,
   PutBucketVersioning: handlePutBucketVersioning,
+  GetObjectLockConfiguration: handleGetObjectLockConfiguration,
+  PutObjectLockConfiguration: handlePutObjectLockConfiguration,
+  GetObjectRetention: handleGetObjectRetention,
+  PutObjectRetention: handlePutObjectRetention,
+  GetObjectLegalHold: handleGetObjectLegalHold,
+  PutObjectLegalHold: handlePutObjectLegalHold,
   GetBucketEncryption: handleGetBucketEncryption,
   PutBucketEncryption: handlePutBucketEncryption,
   DeleteBucketEncryption: handleDeleteBucketEncryption,

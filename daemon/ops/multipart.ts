@@ -15,6 +15,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
 import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
@@ -70,6 +71,8 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
   if (encReq.kind === 'SSE-C') encReq.key.fill(0);
   const checksumAlgorithm = ctx.headers['x-amz-checksum-algorithm']?.toUpperCase();
   const tags = tagsFromHeader(ctx.headers, ctx.query);
+  // Explicit Object Lock settings are kept with the upload; the bucket's default applies at completion.
+  const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now(), false);
   const upload: UploadRecord = {
     v: RECORD_VERSION,
     id: secureRandom(24).toString('base64url'),
@@ -81,6 +84,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     ...(enc ? { sse: enc.record } : {}),
     ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
     ...tagsField(tags),
+    ...lockFields(lock),
   };
   await env.meta.createUpload(upload).catch(metaError);
   return {
@@ -236,6 +240,7 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     parts,
     ...(up.sse ? { sse: up.sse } : {}),
     ...tagsField(up.tags),
+    ...completedLock(env.meta.getBucket(up.bucket), up, Date.now()),
   };
   const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
   const installed = await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);

@@ -194,7 +194,7 @@ export class ObjectEvents {
       const time = Date.now();
       keys.forEach((key, i) => {
         const r = results[i];
-        if (r === undefined) return;
+        if (r === undefined || r.locked) return;
         if (r.marker !== undefined) this.push(this.rows('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, clientVersionId(r.marker)), time);
         else this.push(this.rows('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId), time);
       });

@@ -15,12 +15,9 @@ function requestHeader(headers: Readonly<Record<string, string>>, query: URLSear
 
 /** Canned ACLs that grant nothing beyond the owner: what a bucket with ACLs disabled accepts. */
 const OWNER_ONLY_ACLS = new Set(['private', 'bucket-owner-full-control']);
-const OBJECT_LOCK_HEADERS = ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'];
-
 /**
  * Refuses write options s3d would not honour, before any data is read, rather than storing the
- * object without them: a storage class other than STANDARD, Object Lock retention or legal hold,
- * and ACLs granting access to others (s3d has ACLs disabled, as S3's default BucketOwnerEnforced
+ * object without them: a storage class other than STANDARD and ACLs granting access to others (s3d has ACLs disabled, as S3's default BucketOwnerEnforced
  * buckets do; bucket policies grant public access). PutObject, CreateMultipartUpload, CopyObject
  * and POST uploads all check.
  */
@@ -28,9 +25,6 @@ export function checkWriteOptions(headers: Readonly<Record<string, string>>, que
   const storageClass = requestHeader(headers, query, 'x-amz-storage-class');
   if (storageClass !== undefined && storageClass !== 'STANDARD') {
     throw new S3Error('InvalidStorageClass', `The storage class ${JSON.stringify(storageClass)} is not available: s3d has one storage class, STANDARD.`);
-  }
-  for (const h of OBJECT_LOCK_HEADERS) {
-    if (requestHeader(headers, query, h) !== undefined) throw new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
   }
   const acl = requestHeader(headers, query, 'x-amz-acl');
   const grants = Object.keys(headers).some((h) => h.startsWith('x-amz-grant-')) || [...query.keys()].some((k) => k.toLowerCase().startsWith('x-amz-grant-'));

@@ -13,6 +13,7 @@ import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
+import { bypassGovernance, lockFields, lockFromHeaders, lockHeaders } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 
@@ -75,6 +76,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   const headers = collectStoredHeaders(ctx.headers, ctx.query);
   const userMeta = collectUserMeta(ctx.headers, ctx.query);
   const tags = tagsFromHeader(ctx.headers, ctx.query);
+  const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now());
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, key);
   let written: WrittenData | undefined;
   try {
@@ -103,6 +105,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
+      ...lockFields(lock),
     };
     const events = requestEvents(env, ctx, bucket);
     const stored = await env.meta.putObject(ctx.bucket!, key, record, check, events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
@@ -239,7 +242,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
     try {
       checkConditions(ctx.headers, rec);
       const b = env.meta.getBucket(ctx.bucket!)!;
-      const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...sseResponseHeaders(rec.sse), ...expirationHeader(b.lifecycle, key, rec) };
+      const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...expirationHeader(b.lifecycle, key, rec) };
       let start = 0;
       let end = rec.size - 1;
       let status = 200;
@@ -307,7 +310,8 @@ export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Prom
   const events = requestEvents(env, ctx, requireBucket(env, ctx.bucket));
   const hook = events?.deleted([ctx.key!]);
   const versionId = ctx.query.get('versionId') ?? undefined;
-  const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId).catch(metaError);
+  const bypass = versionId !== undefined && bypassGovernance(env, ctx, ctx.key!);
+  const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId, bypass).catch(metaError);
   events?.wake();
   return { status: 204, headers: deleteHeaders(r, versionId) };
 }

@@ -99,6 +99,7 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
   GetBucketReplication: ['s3:GetReplicationConfiguration', 'bucket'],
   DeleteBucketReplication: ['s3:PutReplicationConfiguration', 'bucket'],
   GetObjectLockConfiguration: ['s3:GetBucketObjectLockConfiguration', 'bucket'],
+  PutObjectLockConfiguration: ['s3:PutBucketObjectLockConfiguration', 'bucket'],
   GetBucketOwnershipControls: ['s3:GetBucketOwnershipControls', 'bucket'],
   DeleteBucketOwnershipControls: ['s3:PutBucketOwnershipControls', 'bucket'],
   GetPublicAccessBlock: ['s3:GetBucketPublicAccessBlock', 'bucket'],
@@ -126,6 +127,8 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
   GetObjectAttributes: ['s3:GetObjectAttributes', 'object'],
   GetObjectRetention: ['s3:GetObjectRetention', 'object'],
   GetObjectLegalHold: ['s3:GetObjectLegalHold', 'object'],
+  PutObjectRetention: ['s3:PutObjectRetention', 'object'],
+  PutObjectLegalHold: ['s3:PutObjectLegalHold', 'object'],
 };
 
 /** Operations a user's signature is enough for: their handlers check what they must. */
@@ -228,9 +231,12 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
     const src = copySourceCheck(route.op, req.headers);
     if (src === null) return false;
     if (src !== undefined) checks.push(src);
-    // Tags given with an upload need the tagging action too, as on S3.
-    if (req.headers['x-amz-tagging'] !== undefined && (route.op === 'PutObject' || route.op === 'CopyObject' || route.op === 'CreateMultipartUpload')) {
-      checks.push({ bucket: route.bucket, action: 's3:PutObjectTagging', resource: `${route.bucket}/${route.key}` });
+    // Tags and Object Lock settings given with an upload need their own actions too, as on S3.
+    if (route.op === 'PutObject' || route.op === 'CopyObject' || route.op === 'CreateMultipartUpload') {
+      const resource = `${route.bucket}/${route.key}`;
+      if (req.headers['x-amz-tagging'] !== undefined) checks.push({ bucket: route.bucket, action: 's3:PutObjectTagging', resource });
+      if (req.headers['x-amz-object-lock-mode'] !== undefined || req.headers['x-amz-object-lock-retain-until-date'] !== undefined) checks.push({ bucket: route.bucket, action: 's3:PutObjectRetention', resource });
+      if (req.headers['x-amz-object-lock-legal-hold'] !== undefined) checks.push({ bucket: route.bucket, action: 's3:PutObjectLegalHold', resource });
     }
   }
   return checks.every((c) => permits(env, user, c, context));

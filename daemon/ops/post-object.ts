@@ -18,6 +18,7 @@ import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-heade
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
 import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
 import { userMay } from './policy.js';
+import { lockFields, lockFromHeaders } from './object-lock.js';
 import { requestEvents } from './notification.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
@@ -261,6 +262,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const userMeta = collectUserMeta(headers, none);
     const taggingXml = fields.get('tagging');
     const tags = taggingXml === undefined ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
+    const lock = lockFromHeaders(bucket, headers, none, Date.now());
 
     const max = Math.min(auth.lengthRange?.max ?? MAX_POST_OBJECT, MAX_POST_OBJECT, MAX_OBJECT_SIZE);
     const tooLarge = (): S3Error =>
@@ -290,6 +292,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       stored: written.stored,
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
+      ...lockFields(lock),
     };
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
     const storedRecord = await env.meta.putObject(bucketName, key, record, undefined, events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);

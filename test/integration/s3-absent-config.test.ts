@@ -116,7 +116,8 @@ t.test('PUTs of what s3d already does are accepted; anything else is NotImplemen
   await expectS3Error(t, s3.send(new PutBucketAccelerateConfigurationCommand({ ...B, AccelerateConfiguration: { Status: 'Enabled' } })), 'NotImplemented', 501, 'enabling acceleration');
   await expectS3Error(t, s3.send(new PutBucketRequestPaymentCommand({ ...B, RequestPaymentConfiguration: { Payer: 'Requester' } })), 'NotImplemented', 501, 'requester pays');
   await expectS3Error(t, s3.send(new PutBucketWebsiteCommand({ ...B, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } })), 'NotImplemented', 501, 'PutBucketWebsite');
-  await expectS3Error(t, s3.send(new PutObjectLockConfigurationCommand({ ...B, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } })), 'NotImplemented', 501, 'PutObjectLockConfiguration');
+  // Object Lock is kept (s3-object-lock.test.ts), but only on a bucket with versioning Enabled.
+  await expectS3Error(t, s3.send(new PutObjectLockConfigurationCommand({ ...B, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } })), 'InvalidBucketState', 409, 'PutObjectLockConfiguration on an unversioned bucket');
   await expectS3Error(
     t,
     s3.send(new PutPublicAccessBlockCommand({ ...B, PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true } })),
@@ -127,9 +128,9 @@ t.test('PUTs of what s3d already does are accepted; anything else is NotImplemen
   await expectS3Error(
     t,
     s3.send(new PutObjectRetentionCommand({ ...B, Key: 'obj', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) } })),
-    'NotImplemented',
-    501,
-    'PutObjectRetention',
+    'InvalidRequest',
+    400,
+    'PutObjectRetention on a bucket without Object Lock'
   );
   const bad = await send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'logging', body: '<BucketLoggingStatus><LoggingEnabled>' });
   t.equal(bad.status, 400, 'a malformed logging document is MalformedXML');

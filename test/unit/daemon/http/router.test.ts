@@ -317,14 +317,17 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     ['PUT', 'requestPayment', 'PutBucketRequestPayment'],
   ];
   for (const [method, sub, op] of bucketOps) t.strictSame(r(method, `/bkt?${sub}`), { op, bucket: 'bkt' }, `${method} /bkt?${sub}`);
-  for (const [method, sub] of [['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['PUT', 'object-lock'], ['PUT', 'ownershipControls'], ['PUT', 'publicAccessBlock'], ['HEAD', 'website']]) {
+  t.strictSame(r('PUT', '/bkt?object-lock'), { op: 'PutObjectLockConfiguration', bucket: 'bkt' }, 'PUT /bkt?object-lock');
+  for (const [method, sub] of [['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['DELETE', 'object-lock'], ['PUT', 'ownershipControls'], ['PUT', 'publicAccessBlock'], ['HEAD', 'website']]) {
     t.equal(codeOf(() => r(method!, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
   }
   t.strictSame(r('GET', '/bkt/k?retention'), { op: 'GetObjectRetention', bucket: 'bkt', key: 'k' });
   t.strictSame(r('GET', '/bkt/k?attributes'), { op: 'GetObjectAttributes', bucket: 'bkt', key: 'k' });
   for (const m of ['PUT', 'DELETE', 'POST', 'HEAD']) t.equal(codeOf(() => r(m, '/bkt/k?attributes')), 'NotImplemented', `${m} ?attributes is never a plain object operation`);
   t.strictSame(r('GET', '/bkt/k?legal-hold'), { op: 'GetObjectLegalHold', bucket: 'bkt', key: 'k' });
-  for (const method of ['PUT', 'DELETE']) {
+  t.strictSame(r('PUT', '/bkt/k?retention'), { op: 'PutObjectRetention', bucket: 'bkt', key: 'k' });
+  t.strictSame(r('PUT', '/bkt/k?legal-hold'), { op: 'PutObjectLegalHold', bucket: 'bkt', key: 'k' });
+  for (const method of ['DELETE', 'POST']) {
     t.equal(codeOf(() => r(method, '/bkt/k?retention')), 'NotImplemented', `${method} retention`);
     t.equal(codeOf(() => r(method, '/bkt/k?legal-hold')), 'NotImplemented', `${method} legal-hold`);
   }

@@ -1,0 +1,246 @@
+// S3 Object Lock (WORM) on versioned buckets: the bucket's lock configuration (enabled at
+// CreateBucket or on a versioned bucket; an optional default retention), each version's
+// retention (GOVERNANCE or COMPLIANCE until a date) and legal hold, set with the upload's
+// x-amz-object-lock-* headers or later with PutObjectRetention / PutObjectLegalHold. A locked
+// version cannot be removed by id (meta/store.ts refuses it inside the delete's transaction):
+// a legal hold always protects, COMPLIANCE until its date, GOVERNANCE until its date unless the
+// request sets x-amz-bypass-governance-retention and may (root, or s3:BypassGovernanceRetention).
+// Deletes without a version id only add a delete marker, as on S3.
+
+import { S3Error } from '../errors.js';
+import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { getRecord, readVersionHeader } from './object.js';
+import { userMay } from './policy.js';
+import type { RequestContext, Result } from './types.js';
+import { isoDate, parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
+
+const XML = { 'content-type': 'application/xml' };
+const MAX_XML_BODY = 64 * 1024;
+const DAY = 86_400_000;
+const MODES: ReadonlySet<string> = new Set(['GOVERNANCE', 'COMPLIANCE']);
+
+/** The lock settings a write asks for (or the bucket's default retention gives it). */
+export interface LockRequest {
+  retention?: Retention;
+  legalHold?: 'ON' | 'OFF';
+}
+
+function header(headers: Readonly<Record<string, string>>, query: URLSearchParams, name: string): string | undefined {
+  return headers[name] ?? query.get(name) ?? undefined;
+}
+
+/** An ISO 8601 date-time (what S3 takes), as ms since the epoch; InvalidArgument otherwise. */
+function parseDate(text: string, what: string): number {
+  const t = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (!Number.isFinite(t)) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time, e.g. 2030-01-01T00:00:00Z.`);
+  return t;
+}
+
+function noLock(): S3Error {
+  return new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
+}
+
+/** The bucket's default retention applied to a version written at `now`. */
+export function defaultRetention(b: BucketRecord, now: number): Retention | undefined {
+  const d = b.objectLock?.defaultRetention;
+  if (d === undefined) return undefined;
+  if (d.days !== undefined) return { mode: d.mode, until: now + d.days * DAY };
+  const until = new Date(now);
+  until.setUTCFullYear(until.getUTCFullYear() + d.years!);
+  return { mode: d.mode, until: until.getTime() };
+}
+
+/**
+ * The x-amz-object-lock-* options of an upload (PutObject, CopyObject, CreateMultipartUpload, a
+ * form's fields), checked before any data is read. Without explicit retention the bucket's
+ * default applies when `withDefault` (uploads completed later take it at completion instead).
+ */
+export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string, string>>, query: URLSearchParams, now: number, withDefault = true): LockRequest {
+  const mode = header(headers, query, 'x-amz-object-lock-mode');
+  const date = header(headers, query, 'x-amz-object-lock-retain-until-date');
+  const hold = header(headers, query, 'x-amz-object-lock-legal-hold');
+  if (mode === undefined && date === undefined && hold === undefined) {
+    const retention = withDefault ? defaultRetention(b, now) : undefined;
+    return retention === undefined ? {} : { retention };
+  }
+  if (b.objectLock === undefined) throw noLock();
+  const out: LockRequest = {};
+  if (mode !== undefined || date !== undefined) {
+    if (mode === undefined || date === undefined) throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied.');
+    if (!MODES.has(mode)) throw new S3Error('InvalidArgument', 'Unknown wormMode directive: the mode must be GOVERNANCE or COMPLIANCE.');
+    const until = parseDate(date, 'x-amz-object-lock-retain-until-date');
+    if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
+    out.retention = { mode: mode as LockMode, until };
+  } else if (withDefault) {
+    const retention = defaultRetention(b, now);
+    if (retention !== undefined) out.retention = retention;
+  }
+  if (hold !== undefined) {
+    if (hold !== 'ON' && hold !== 'OFF') throw new S3Error('InvalidArgument', "Legal Hold must be either of 'ON' or 'OFF'");
+    out.legalHold = hold;
+  }
+  return out;
+}
+
+/** The record fields of a lock request. */
+export function lockFields(lock: LockRequest | undefined): Pick<ObjectRecord, 'retention' | 'legalHold'> {
+  return { ...(lock?.retention !== undefined ? { retention: lock.retention } : {}), ...(lock?.legalHold !== undefined ? { legalHold: lock.legalHold } : {}) };
+}
+
+/** The lock of a completed multipart upload: what CreateMultipartUpload asked for, else the bucket's default retention now. */
+export function completedLock(b: BucketRecord | undefined, up: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, now: number): Pick<ObjectRecord, 'retention' | 'legalHold'> {
+  const retention = up.retention ?? (b === undefined ? undefined : defaultRetention(b, now));
+  return lockFields({ ...(retention !== undefined ? { retention } : {}), ...(up.legalHold !== undefined ? { legalHold: up.legalHold } : {}) });
+}
+
+/** The response headers that describe a version's lock. */
+export function lockHeaders(rec: ObjectRecord): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (rec.retention !== undefined) {
+    h['x-amz-object-lock-mode'] = rec.retention.mode;
+    h['x-amz-object-lock-retain-until-date'] = isoDate(rec.retention.until);
+  }
+  if (rec.legalHold !== undefined) h['x-amz-object-lock-legal-hold'] = rec.legalHold;
+  return h;
+}
+
+/** Whether the request asks to bypass GOVERNANCE retention and its signer may. */
+export function bypassGovernance(env: OpsEnv, ctx: RequestContext, key: string): boolean {
+  if ((ctx.headers['x-amz-bypass-governance-retention'] ?? '').toLowerCase() !== 'true') return false;
+  return userMay(env, ctx.accessKey, 's3:BypassGovernanceRetention', ctx.bucket!, key, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+}
+
+// ---- bucket configuration
+
+function lockConfigXml(b: BucketRecord): string {
+  const d = b.objectLock?.defaultRetention;
+  const body: XmlObject = { ObjectLockEnabled: 'Enabled' };
+  if (d !== undefined) body.Rule = { DefaultRetention: { Mode: d.mode, ...(d.days !== undefined ? { Days: d.days } : { Years: d.years! }) } };
+  return toXml('ObjectLockConfiguration', body);
+}
+
+export async function handleGetObjectLockConfiguration(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = requireBucket(env, ctx.bucket);
+  if (b.objectLock === undefined) throw new S3Error('ObjectLockConfigurationNotFoundError');
+  return { status: 200, headers: XML, body: lockConfigXml(b) };
+}
+
+function positive(v: unknown, what: string): number {
+  const s = xmlText(v, what).trim();
+  if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
+  return Number(s);
+}
+
+export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = requireBucket(env, ctx.bucket);
+  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const conf = doc.ObjectLockConfiguration as Record<string, unknown> | string | undefined;
+  if (conf === undefined || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected an ObjectLockConfiguration document.');
+  for (const k of Object.keys(conf)) if (k !== 'ObjectLockEnabled' && k !== 'Rule' && !k.startsWith('@_')) throw new S3Error('MalformedXML', `Unknown element ${k} in ObjectLockConfiguration.`);
+  if (conf.ObjectLockEnabled !== undefined && xmlText(conf.ObjectLockEnabled, 'ObjectLockEnabled').trim() !== 'Enabled') throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled.');
+  if (b.objectLock === undefined && conf.ObjectLockEnabled === undefined) throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled to turn Object Lock on.');
+  let defaultRetention: NonNullable<BucketRecord['objectLock']>['defaultRetention'];
+  if (conf.Rule !== undefined) {
+    const rules = xmlList(conf.Rule);
+    if (rules.length !== 1) throw new S3Error('MalformedXML', 'An ObjectLockConfiguration has at most one Rule.');
+    const rule = xmlElement(rules[0], 'Rule');
+    if (rule.DefaultRetention === undefined) throw new S3Error('MalformedXML', 'A Rule needs a DefaultRetention.');
+    const d = xmlElement(rule.DefaultRetention, 'DefaultRetention');
+    const mode = d.Mode === undefined ? undefined : xmlText(d.Mode, 'Mode').trim();
+    if (mode === undefined || !MODES.has(mode)) throw new S3Error('MalformedXML', 'DefaultRetention needs a Mode of GOVERNANCE or COMPLIANCE.');
+    if ((d.Days === undefined) === (d.Years === undefined)) throw new S3Error('MalformedXML', 'DefaultRetention needs either Days or Years.');
+    defaultRetention = d.Days !== undefined ? { mode: mode as LockMode, days: positive(d.Days, 'Days') } : { mode: mode as LockMode, years: positive(d.Years, 'Years') };
+    if ((defaultRetention.days ?? 0) > 36500 || (defaultRetention.years ?? 0) > 100) throw new S3Error('InvalidArgument', 'Default retention is limited to 100 years.');
+  }
+  await env.meta
+    .updateBucket(ctx.bucket!, (cur) => {
+      // S3 turns Object Lock on only for a bucket whose versioning is Enabled (and never off again).
+      if (cur.objectLock === undefined && cur.versioning !== 'Enabled') throw new S3Error('InvalidBucketState', 'Versioning must be \'Enabled\' on the bucket to apply a Object Lock configuration');
+      return { ...cur, objectLock: defaultRetention === undefined ? {} : { defaultRetention } };
+    })
+    .catch(metaError);
+  return { status: 200 };
+}
+
+// ---- retention and legal hold of a version
+
+function lockedBucket(env: OpsEnv, ctx: RequestContext): BucketRecord {
+  const b = requireBucket(env, ctx.bucket);
+  if (b.objectLock === undefined) throw noLock();
+  return b;
+}
+
+export async function handleGetObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = lockedBucket(env, ctx);
+  const rec = getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  if (rec.retention === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
+  return { status: 200, headers: { ...XML, ...readVersionHeader(b, rec) }, body: toXml('Retention', { Mode: rec.retention.mode, RetainUntilDate: isoDate(rec.retention.until) }) };
+}
+
+/**
+ * Whether `next` may replace `cur` as a version's retention at `now`: extending (a later or equal
+ * date, the same or a stricter mode) always may; anything else only while `cur` has passed, or for
+ * GOVERNANCE with the bypass.
+ */
+export function retentionChangeAllowed(cur: Retention | undefined, next: Retention | undefined, now: number, bypass: boolean): boolean {
+  if (cur === undefined || cur.until <= now) return true;
+  const extends_ = next !== undefined && next.until >= cur.until && (next.mode === 'COMPLIANCE' || cur.mode === 'GOVERNANCE');
+  if (extends_) return true;
+  return cur.mode === 'GOVERNANCE' && bypass;
+}
+
+export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = lockedBucket(env, ctx);
+  const versionId = ctx.query.get('versionId') ?? undefined;
+  getRecord(env, ctx.bucket, ctx.key!, versionId);
+  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const r = doc.Retention as Record<string, unknown> | string | undefined;
+  if (r === undefined) throw new S3Error('MalformedXML', 'Expected a Retention document.');
+  const fields = typeof r === 'object' ? r : {};
+  const mode = fields.Mode === undefined ? undefined : xmlText(fields.Mode, 'Mode').trim();
+  const date = fields.RetainUntilDate === undefined ? undefined : xmlText(fields.RetainUntilDate, 'RetainUntilDate').trim();
+  const now = Date.now();
+  let next: Retention | undefined;
+  if (mode !== undefined || date !== undefined) {
+    if (mode === undefined || date === undefined) throw new S3Error('MalformedXML', 'Retention needs both Mode and RetainUntilDate (or neither, to remove it).');
+    if (!MODES.has(mode)) throw new S3Error('MalformedXML', 'Mode must be GOVERNANCE or COMPLIANCE.');
+    const until = parseDate(date, 'RetainUntilDate');
+    if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
+    next = { mode: mode as LockMode, until };
+  }
+  const bypass = bypassGovernance(env, ctx, ctx.key!);
+  const rec = await env.meta
+    .updateObject(
+      ctx.bucket!,
+      ctx.key!,
+      (cur) => {
+        // Judged inside the transaction, against the version as it is now.
+        if (!retentionChangeAllowed(cur.retention, next, Date.now(), bypass)) throw new S3Error('AccessDenied', 'Access Denied because object protected by object lock.');
+        const { retention: _old, ...rest } = cur;
+        return next === undefined ? rest : { ...rest, retention: next };
+      },
+      versionId,
+    )
+    .catch(metaError);
+  return { status: 200, headers: readVersionHeader(b, rec) };
+}
+
+export async function handleGetObjectLegalHold(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = lockedBucket(env, ctx);
+  const rec = getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  if (rec.legalHold === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
+  return { status: 200, headers: { ...XML, ...readVersionHeader(b, rec) }, body: toXml('LegalHold', { Status: rec.legalHold }) };
+}
+
+export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const b = lockedBucket(env, ctx);
+  const versionId = ctx.query.get('versionId') ?? undefined;
+  getRecord(env, ctx.bucket, ctx.key!, versionId);
+  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const h = doc.LegalHold as Record<string, unknown> | undefined;
+  const status = h !== undefined && typeof h === 'object' && h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
+  if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
+  const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId).catch(metaError);
+  return { status: 200, headers: readVersionHeader(b, rec) };
+}
