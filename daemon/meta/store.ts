@@ -227,6 +227,9 @@ export class MetaStore {
   }
 
   async close(): Promise<void> {
+    // Acknowledged notification rows still waiting for their batched removal go first: a timer
+    // firing after close would write to a closed environment.
+    await this.notifications.flush();
     await this.root.flushed;
     await this.root.close();
   }

@@ -101,3 +101,21 @@ t.test('beyond the limit the oldest waiting event is dropped, never the one in f
   t.strictSame(drain(meta, 'A'), ['e4', 'e5']);
   await meta.close();
 });
+
+t.test('closing the store writes pending acknowledgements first (no write after close)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-notify-queue-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let meta = new MetaStore(dir);
+  meta.notifications.open('A', 100);
+  await meta.createBucket('bkt');
+  await meta.putObject('bkt', 'k', obj(), undefined, () => meta.notifications.push('A', 'e1'));
+  const e = meta.notifications.next('A')!;
+  meta.notifications.ack(e.key);
+  // The acknowledgement waits for its batch timer; close must not leave it to fire afterwards.
+  await meta.close();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  meta = new MetaStore(dir);
+  meta.notifications.open('A', 100);
+  t.equal(meta.notifications.next('A'), undefined, 'the acknowledged event was removed before the close');
+  await meta.close();
+});
