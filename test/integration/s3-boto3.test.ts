@@ -20,6 +20,7 @@ import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes, type 
 import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { getBytes } from '../helpers/s3.js';
 import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
+import { pythonEnv } from '../helpers/python.js';
 
 const MiB = 1024 * 1024;
 const CLIENT = join(ROOT, 'test/fixtures/boto3/client.py');
@@ -175,21 +176,7 @@ type EarlyRejectOut = Record<'wrong_secret_put' | 'wrong_secret_put_file' | 'mis
 
 const work = mkdtempSync(join(tmpdir(), 's3d-boto3-'));
 // Python must not read the user's AWS configuration or credentials, nor reach for instance metadata.
-const pyEnv: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: work,
-  AWS_CONFIG_FILE: join(work, 'no-config'),
-  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-  AWS_EC2_METADATA_DISABLED: 'true',
-  PYTHONDONTWRITEBYTECODE: '1',
-  S3D_ACCESS_KEY: ACCESS_KEY,
-  S3D_SECRET_KEY: SECRET_KEY,
-  S3D_WORK: work,
-};
-for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) pyEnv[k] = process.env[k]!;
-// A boto3 installed with `pip --user` lives under the real HOME: keep finding it with HOME moved.
-const userBase = spawnSync('python3', ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
-if (userBase.status === 0 && userBase.stdout.trim() !== '') pyEnv.PYTHONUSERBASE = userBase.stdout.trim();
+const pyEnv = pythonEnv(work, { S3D_ACCESS_KEY: ACCESS_KEY, S3D_SECRET_KEY: SECRET_KEY, S3D_WORK: work });
 
 const probe = spawnSync('python3', ['-c', 'import boto3, botocore; print(botocore.__version__)'], { env: pyEnv, encoding: 'utf8' });
 const NO_BOTO3 = probe.error

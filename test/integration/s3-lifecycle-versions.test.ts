@@ -12,10 +12,9 @@
 // GetBucketLifecycleConfiguration gives NoncurrentVersionExpiration back as given; transitions and
 // out-of-range values are refused.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   DeleteObjectCommand,
   GetBucketLifecycleConfigurationCommand,
@@ -28,9 +27,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { shiftedClient, shiftedClockEnv } from '../helpers/clock.js';
 import { countFiles, waitForFileCounts } from '../helpers/files.js';
 import { metricSample, scrape } from '../helpers/kes.js';
-import { clientFor, createBucket, expectS3Error } from '../helpers/s3.js';
+import { createBucket, expectS3Error } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 
 const DAY_MS = 86_400_000;
@@ -40,42 +40,10 @@ const PAST = new Date('2020-01-01T00:00:00Z');
 /** Big enough to be a data file of its own (not inline in LMDB). */
 const BIG = testBytes(300 * 1024, 5);
 
-// Loaded into the daemon with --import: Date.now(), new Date() and Date() read the shifted clock.
-const CLOCK = `
-const offset = Number(process.env.TEST_CLOCK_OFFSET_MS ?? '0');
-const RealDate = globalThis.Date;
-const realNow = RealDate.now.bind(RealDate);
-const now = () => realNow() + offset;
-const Shifted = new Proxy(RealDate, {
-  construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [now()] : args, newTarget === Shifted ? target : newTarget),
-  apply: () => new RealDate(now()).toString(),
-  get: (target, p, receiver) => (p === 'now' ? now : Reflect.get(target, p, receiver)),
-});
-globalThis.Date = Shifted;
-`;
-
-/**
- * A client signing with the first daemon's clock. The SDK corrects its clock offset from each
- * response's Date header, which the HTTP layer writes from the real clock: the offset is set back
- * before every request is signed.
- */
-function pastClient(daemon: TestDaemon): S3Client {
-  const c = clientFor(daemon, { systemClockOffset: OFFSET_MS });
-  c.middlewareStack.add(
-    (next) => (args) => {
-      c.config.systemClockOffset = OFFSET_MS;
-      return next(args);
-    },
-    { step: 'build', name: 'pinClockOffset' },
-  );
-  return c;
-}
+const pastClient = (daemon: TestDaemon): S3Client => shiftedClient(daemon, OFFSET_MS);
 
 const work = mkdtempSync(join(tmpdir(), 's3d-lifecycle-versions-'));
-const clockFile = join(work, 'clock.mjs');
-writeFileSync(clockFile, CLOCK);
-
-let d: TestDaemon = await startDaemon({ env: { NODE_OPTIONS: `--import=${pathToFileURL(clockFile).href}`, TEST_CLOCK_OFFSET_MS: String(OFFSET_MS), S3_LIFECYCLE_SCAN_INTERVAL: '1h' } });
+let d: TestDaemon = await startDaemon({ env: { ...shiftedClockEnv(work, OFFSET_MS), S3_LIFECYCLE_SCAN_INTERVAL: '1h' } });
 let s3: S3Client = pastClient(d);
 t.teardown(async () => {
   await d.stop();

@@ -21,11 +21,10 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -59,8 +58,10 @@ import {
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { awsCli, NO_AWS } from '../helpers/aws-cli.js';
 import { minioClient } from '../helpers/minio.js';
-import { bodyBytes, clientFor, createBucket, s3Code, withHeaders } from '../helpers/s3.js';
+import { bodyBytes, createBucket, s3Code, withHeaders } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
+import { shiftedClient, shiftedClockEnv } from '../helpers/clock.js';
+import { noBoto3, pythonEnv } from '../helpers/python.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -118,25 +119,9 @@ writeFileSync(
 // ---- a daemon whose clock runs three days behind (restart and lifecycle) -------------------------
 
 const OFFSET_MS = -3 * DAY;
-// Loaded into the daemon with --import: Date.now(), new Date() and Date() read the shifted clock.
-const CLOCK = `
-const offset = Number(process.env.TEST_CLOCK_OFFSET_MS ?? '0');
-const RealDate = globalThis.Date;
-const realNow = RealDate.now.bind(RealDate);
-const now = () => realNow() + offset;
-const Shifted = new Proxy(RealDate, {
-  construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [now()] : args, newTarget === Shifted ? target : newTarget),
-  apply: () => new RealDate(now()).toString(),
-  get: (target, p, receiver) => (p === 'now' ? now : Reflect.get(target, p, receiver)),
-});
-globalThis.Date = Shifted;
-`;
-const clockFile = join(work, 'clock.mjs');
-writeFileSync(clockFile, CLOCK);
-
 const [d, past] = await Promise.all([
   startDaemon({ env: { S3_IAM_FILE: iamFile } }),
-  startDaemon({ env: { NODE_OPTIONS: `--import=${pathToFileURL(clockFile).href}`, TEST_CLOCK_OFFSET_MS: String(OFFSET_MS), S3_LIFECYCLE_SCAN_INTERVAL: '1h' } }),
+  startDaemon({ env: { ...shiftedClockEnv(work, OFFSET_MS), S3_LIFECYCLE_SCAN_INTERVAL: '1h' } }),
 ]);
 let restarted: TestDaemon | undefined;
 t.teardown(async () => {
@@ -152,19 +137,7 @@ function userClient(u: { accessKey: string; secretKey: string }): S3Client {
   return s3Client(d.endpoint, d.caCert, true, { credentials: { accessKeyId: u.accessKey, secretAccessKey: u.secretKey }, maxAttempts: 1 });
 }
 
-/** A client signing with the shifted daemon's clock (the SDK would otherwise correct its offset from the Date header). */
-function pastClient(daemon: TestDaemon): S3Client {
-  const c = clientFor(daemon, { systemClockOffset: OFFSET_MS });
-  c.middlewareStack.add(
-    (next) => (args) => {
-      c.config.systemClockOffset = OFFSET_MS;
-      return next(args);
-    },
-    { step: 'build', name: 'pinClockOffset' },
-  );
-  return c;
-}
-
+const pastClient = (daemon: TestDaemon): S3Client => shiftedClient(daemon, OFFSET_MS);
 // ---- helpers ---------------------------------------------------------------------------------
 
 /** A whole second `ms` from now (from `base`): what the daemon gives back at second precision. */
@@ -907,19 +880,8 @@ t.test('the lock configuration, retention and legal holds survive a restart; lif
 
 // ---- 15. other clients ---------------------------------------------------------------------------
 
-const pyEnv: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: work,
-  AWS_CONFIG_FILE: join(work, 'no-config'),
-  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-  AWS_EC2_METADATA_DISABLED: 'true',
-  PYTHONDONTWRITEBYTECODE: '1',
-};
-for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) pyEnv[k] = process.env[k]!;
-const userBase = spawnSync('python3', ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
-if (userBase.status === 0 && userBase.stdout.trim() !== '') pyEnv.PYTHONUSERBASE = userBase.stdout.trim();
-const probe = spawnSync('python3', ['-c', 'import boto3'], { env: pyEnv, encoding: 'utf8' });
-const NO_BOTO3 = probe.error ? 'python3 is not on PATH' : probe.status !== 0 ? 'python3 cannot import boto3' : false;
+const pyEnv = pythonEnv(work);
+const NO_BOTO3 = noBoto3(pyEnv);
 
 const BOTO3_SCRIPT = `
 import datetime, json, sys

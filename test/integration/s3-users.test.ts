@@ -16,7 +16,7 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,7 @@ import { raw } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { getBytes, s3Code, withHeaders } from '../helpers/s3.js';
 import { sleep } from '../helpers/wait.js';
+import { noBoto3, pythonEnv } from '../helpers/python.js';
 
 const work = mkdtempSync(join(tmpdir(), 's3d-users-'));
 const run = randomBytes(3).toString('hex');
@@ -785,19 +786,8 @@ t.test('presigned URLs and form uploads signed by a user follow its policies (mi
 
 // ---- boto3 and the aws CLI ----------------------------------------------------------------------
 
-const pyEnv: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: work,
-  AWS_CONFIG_FILE: join(work, 'no-config'),
-  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-  AWS_EC2_METADATA_DISABLED: 'true',
-  PYTHONDONTWRITEBYTECODE: '1',
-};
-for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) pyEnv[k] = process.env[k]!;
-const userBase = spawnSync('python3', ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
-if (userBase.status === 0 && userBase.stdout.trim() !== '') pyEnv.PYTHONUSERBASE = userBase.stdout.trim();
-const probe = spawnSync('python3', ['-c', 'import boto3'], { env: pyEnv, encoding: 'utf8' });
-const NO_BOTO3 = probe.error ? 'python3 is not on PATH' : probe.status !== 0 ? 'python3 cannot import boto3' : false;
+const pyEnv = pythonEnv(work);
+const NO_BOTO3 = noBoto3(pyEnv);
 
 const BOTO3_SCRIPT = `
 import json, sys

@@ -1,0 +1,34 @@
+// Python (boto3) against a test daemon, isolated from the user's AWS configuration: no config or
+// credentials files, no instance metadata; a boto3 installed with `pip --user` is still found
+// with HOME moved to a scratch directory.
+
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/** The environment for python3 with HOME at `home` (a scratch directory), plus `extra`. */
+export function pythonEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    AWS_CONFIG_FILE: join(home, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...extra,
+  };
+  for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) env[k] = process.env[k]!;
+  if (USER_BASE !== undefined) env.PYTHONUSERBASE = USER_BASE;
+  return env;
+}
+
+/** Where `pip --user` puts packages for the real HOME (undefined without python3). */
+const USER_BASE: string | undefined = (() => {
+  const r = spawnSync('python3', ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : undefined;
+})();
+
+/** `false` when python3 can import boto3 (with pythonEnv), else the reason to skip (for tap's `skip`). */
+export function noBoto3(env: Record<string, string>): false | string {
+  const probe = spawnSync('python3', ['-c', 'import boto3'], { env, encoding: 'utf8' });
+  return probe.error ? 'python3 is not on PATH' : probe.status !== 0 ? 'python3 cannot import boto3' : false;
+}
