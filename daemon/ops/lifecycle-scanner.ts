@@ -102,9 +102,11 @@ export class LifecycleScanner {
         if (!(await this.removeVersions(bucket.name, rules, now, result))) return result;
       }
       if (rules.some((r) => r.abortIncompleteDays !== undefined)) {
-        for (const up of this.meta.uploadsInitiatedBefore(now)) {
+        // This bucket's uploads only (its part of the upload index), not every upload per bucket.
+        const { uploads } = this.meta.listUploads(bucket.name, { prefix: '', keyMarker: '', uploadIdMarker: '', limit: Number.MAX_SAFE_INTEGER });
+        for (const up of uploads) {
           if (this.stopped) return result;
-          if (up.bucket !== bucket.name || !uploadExpired(rules, up, now)) continue;
+          if (!uploadExpired(rules, up, now)) continue;
           try {
             await this.meta.abortUpload(up.id);
             result.aborted++;
