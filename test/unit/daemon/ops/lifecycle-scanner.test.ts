@@ -163,3 +163,22 @@ t.test('a key with more versions than a listing page is judged whole', async (t)
   t.equal(m.keyVersions('pb', 'z/1').length, 2, 'the key after it');
   t.equal(r.versions, 1198 + 1 + 1, 'the scan counts every removed version');
 });
+
+t.test('AbortIncompleteMultipartUpload aborts the old uploads of the rule\'s bucket and prefix only', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  await bucket(m, 'ab', undefined, rules('<ID>a</ID><Status>Enabled</Status><Filter><Prefix>tmp/</Prefix></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload>'));
+  await bucket(m, 'other', undefined, []);
+  const up = (id: string, b: string, key: string, ageDays: number) => m.createUpload({ v: RECORD_VERSION, id, bucket: b, key, initiated: now - ageDays * DAY, headers: {}, userMeta: {} });
+  await up('old-tmp', 'ab', 'tmp/a', 5);
+  await up('old-tmp-2', 'ab', 'tmp/b', 3);
+  await up('young-tmp', 'ab', 'tmp/c', 1);
+  await up('old-keep', 'ab', 'keep/a', 5);
+  await up('old-other', 'other', 'tmp/a', 5);
+  const scanner = new LifecycleScanner(m, log, 3_600_000);
+  const r = await scanner.scan(now);
+  t.equal(r.aborted, 2, 'two uploads aborted');
+  for (const id of ['old-tmp', 'old-tmp-2']) t.equal(m.getUpload(id), undefined, `${id} is gone`);
+  for (const id of ['young-tmp', 'old-keep', 'old-other']) t.ok(m.getUpload(id), `${id} stays (too young, another prefix, another bucket)`);
+  t.same((await scanner.scan(now)).aborted, 0, 'a second scan has nothing to abort');
+});
