@@ -88,6 +88,7 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
   const named = new Map<string, BucketPolicy>();
   for (const [name, body] of Object.entries(CANNED_POLICIES)) named.set(name, parseIdentityPolicy(body));
   if (top.policies !== undefined) {
+    if (typeof top.policies !== 'object' || top.policies === null || Array.isArray(top.policies)) fail('"policies" must map policy names to policies.');
     const pol = fields(top.policies, Object.keys(top.policies as object), 'policies', fail);
     for (const [name, body] of Object.entries(pol)) {
       if (!POLICY_NAME.test(name)) fail(`policy name ${JSON.stringify(name)} must be 1–128 of A-Z a-z 0-9 . _ -.`);

@@ -55,7 +55,8 @@ export function stampOfId(id: string): number | undefined {
   const h = id.replace(/-/g, '');
   const ms = parseInt(h.slice(0, 12), 16);
   const seq = parseInt(h.slice(13, 16), 16);
-  if (seq >= SEQ) return undefined;
+  // Stamps stay below 2^53 (the versions table inverts them): ids past the year 2248 are not ours.
+  if (seq >= SEQ || ms >= 2 ** 43) return undefined;
   return ms * SEQ + seq;
 }
 

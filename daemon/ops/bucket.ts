@@ -8,7 +8,7 @@ import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
+import { isoDate, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 1024 * 1024;
@@ -119,7 +119,8 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
   const conf = doc.VersioningConfiguration as Record<string, unknown> | string | undefined;
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a VersioningConfiguration document.');
-  const { Status: status, MfaDelete: mfa } = typeof conf === 'object' ? conf : ({} as Record<string, unknown>);
+  const { Status: status, MfaDelete: mfa } = xmlFields(conf, ['Status', 'MfaDelete', 'ExcludedPrefixes', 'ExcludeFolders'], 'VersioningConfiguration');
+  if (status !== undefined && typeof status !== 'string') throw new S3Error('MalformedXML', 'Status must be text.');
   if (mfa !== undefined && mfa !== 'Disabled') throw new S3Error('NotImplemented', 'MFA Delete is not implemented.');
   // MinIO's extensions (versioning off below some prefixes, or for "folder" keys): refused, never ignored.
   for (const k of ['ExcludedPrefixes', 'ExcludeFolders']) {

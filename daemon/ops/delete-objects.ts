@@ -10,7 +10,7 @@ import { userMay } from './policy.js';
 import { bypassGovernance } from './object-lock.js';
 import { clientVersionId } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, type XmlObject } from './xml.js';
+import { parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 
 const MAX_KEYS = 1000;
 
@@ -25,8 +25,10 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   const quiet = root.Quiet === 'true';
   const errors: XmlObject[] = [];
   const valid: Array<{ key: string; versionId?: string }> = [];
+  xmlFields(root, ['Object', 'Quiet'], 'Delete');
   for (const o of objects) {
-    const rec = o as Record<string, unknown>;
+    // An element s3d does not know (a misspelt VersionId) must not turn a version delete into a key delete.
+    const rec = xmlFields(o, ['Key', 'VersionId', 'ETag', 'LastModifiedTime', 'Size'], 'Object');
     const key = rec.Key;
     if (typeof key !== 'string' || key === '') throw new S3Error('MalformedXML', 'Each Object needs a Key.');
     const version = rec.VersionId;

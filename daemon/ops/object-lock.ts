@@ -13,7 +13,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { getRecord, readVersionHeader } from './object.js';
 import { userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
+import { isoDate, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -30,10 +30,28 @@ function header(headers: Readonly<Record<string, string>>, query: URLSearchParam
   return headers[name] ?? query.get(name) ?? undefined;
 }
 
-/** An ISO 8601 date-time (what S3 takes), as ms since the epoch; InvalidArgument otherwise. */
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * An ISO 8601 date-time (what S3 takes), as ms since the epoch: a real calendar date and time (no
+ * February 30th quietly moved to March), its instant in years 1970–9999. InvalidArgument otherwise.
+ */
 function parseDate(text: string, what: string): number {
-  const t = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
-  if (!Number.isFinite(t)) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time, e.g. 2030-01-01T00:00:00Z.`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):?(\d{2}))$/.exec(text.trim());
+  const bad = (): never => {
+    throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`);
+  };
+  if (!m) return bad();
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const dim = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > dim || h > 23 || mi > 59 || s > 59) return bad();
+  const oh = m[10] === undefined ? 0 : Number(m[10]);
+  const om = m[11] === undefined ? 0 : Number(m[11]);
+  if (oh > 23 || om > 59) return bad();
+  const offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
+  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offset;
+  if (!Number.isFinite(t) || t < 0 || t > LATEST) return bad();
   return t;
 }
 
@@ -137,16 +155,16 @@ export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: Request
   const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
   const conf = doc.ObjectLockConfiguration as Record<string, unknown> | string | undefined;
   if (conf === undefined || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected an ObjectLockConfiguration document.');
-  for (const k of Object.keys(conf)) if (k !== 'ObjectLockEnabled' && k !== 'Rule' && !k.startsWith('@_')) throw new S3Error('MalformedXML', `Unknown element ${k} in ObjectLockConfiguration.`);
+  xmlFields(conf, ['ObjectLockEnabled', 'Rule'], 'ObjectLockConfiguration');
   if (conf.ObjectLockEnabled !== undefined && xmlText(conf.ObjectLockEnabled, 'ObjectLockEnabled').trim() !== 'Enabled') throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled.');
   if (b.objectLock === undefined && conf.ObjectLockEnabled === undefined) throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled to turn Object Lock on.');
   let defaultRetention: NonNullable<BucketRecord['objectLock']>['defaultRetention'];
   if (conf.Rule !== undefined) {
     const rules = xmlList(conf.Rule);
     if (rules.length !== 1) throw new S3Error('MalformedXML', 'An ObjectLockConfiguration has at most one Rule.');
-    const rule = xmlElement(rules[0], 'Rule');
+    const rule = xmlFields(rules[0], ['DefaultRetention'], 'Rule');
     if (rule.DefaultRetention === undefined) throw new S3Error('MalformedXML', 'A Rule needs a DefaultRetention.');
-    const d = xmlElement(rule.DefaultRetention, 'DefaultRetention');
+    const d = xmlFields(rule.DefaultRetention, ['Mode', 'Days', 'Years'], 'DefaultRetention');
     const mode = d.Mode === undefined ? undefined : xmlText(d.Mode, 'Mode').trim();
     if (mode === undefined || !MODES.has(mode)) throw new S3Error('MalformedXML', 'DefaultRetention needs a Mode of GOVERNANCE or COMPLIANCE.');
     if ((d.Days === undefined) === (d.Years === undefined)) throw new S3Error('MalformedXML', 'DefaultRetention needs either Days or Years.');
@@ -197,7 +215,8 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
   const r = doc.Retention as Record<string, unknown> | string | undefined;
   if (r === undefined) throw new S3Error('MalformedXML', 'Expected a Retention document.');
-  const fields = typeof r === 'object' ? r : {};
+  // An empty <Retention/> removes it; anything s3d does not know is refused, never read as "remove".
+  const fields = xmlFields(r, ['Mode', 'RetainUntilDate'], 'Retention');
   const mode = fields.Mode === undefined ? undefined : xmlText(fields.Mode, 'Mode').trim();
   const date = fields.RetainUntilDate === undefined ? undefined : xmlText(fields.RetainUntilDate, 'RetainUntilDate').trim();
   const now = Date.now();
@@ -238,8 +257,9 @@ export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext)
   const versionId = ctx.query.get('versionId') ?? undefined;
   getRecord(env, ctx.bucket, ctx.key!, versionId);
   const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
-  const h = doc.LegalHold as Record<string, unknown> | undefined;
-  const status = h !== undefined && typeof h === 'object' && h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
+  if (doc.LegalHold === undefined) throw new S3Error('MalformedXML', 'Expected a LegalHold document.');
+  const h = xmlFields(doc.LegalHold, ['Status'], 'LegalHold');
+  const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
   const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId).catch(metaError);
   return { status: 200, headers: readVersionHeader(b, rec) };

@@ -78,6 +78,18 @@ export function xmlElement(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/**
+ * An element with children of the given names only (in any number, any order): anything else,
+ * text among the children included, is MalformedXML rather than ignored.
+ */
+export function xmlFields(v: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
+  const el = xmlElement(v, what);
+  for (const k of Object.keys(el)) {
+    if (!allowed.includes(k)) throw new S3Error('MalformedXML', k === '#text' ? `${what} holds text where only elements belong.` : `Unknown element ${k} in ${what}.`);
+  }
+  return el;
+}
+
 /** A text-only element. */
 export function xmlText(v: unknown, what: string): string {
   if (typeof v !== 'string') throw new S3Error('MalformedXML', `${what} must be text.`);
