@@ -9,11 +9,11 @@
 // configuration byte-identical; the daemon ends healthy, with flat memory and no error lines.
 
 import t, { type Test } from 'tap';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { XMLValidator } from 'fast-xml-parser';
+import { Agent } from 'node:http';
 import { prng, rssKiB, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { buildHeaders, errorCode } from '../helpers/http.js';
+import { errorCode } from '../helpers/http.js';
+import { answerProblems, errorProblems, exchange as hostileExchange, recorder, type Answer, type Recorder, type Req as HostileReq } from '../helpers/hostile.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 
 const KiB = 1024;
@@ -25,23 +25,6 @@ const FUZZ_BUDGET_MS = 20_000;
 
 // ---- local servers: a canary no request may ever reach (external entities and DTDs), and the
 // webhook target notifications need (answers 200 to everything).
-
-interface Recorder {
-  server: Server;
-  port: number;
-  requests: string[];
-}
-
-async function recorder(): Promise<Recorder> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    req.resume();
-    req.on('end', () => res.writeHead(200).end());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port, requests };
-}
 
 let d: TestDaemon;
 let canary: Recorder;
@@ -67,92 +50,14 @@ t.teardown(async () => {
 
 // ---- requests
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  /**
-   * Which TCP connection carried it (a number per socket). Not `reusedSocket`: Node leaves that
-   * false for a request that waited in the agent's queue for the same kept-alive socket, which is
-   * what happens when the server answers before the client has finished sending the body.
-   */
-  connection: number;
-  ms: number;
-}
-
-interface Req {
-  method: string;
-  path: string;
-  query?: string;
-  headers?: Record<string, string>;
-  body?: Buffer | string;
-  /** Default: signed with the test credentials. */
-  anonymous?: boolean;
-  /** Default: the shared kept-alive agent; false: a fresh connection. */
+interface Req extends HostileReq {
+  /** Default: the shared kept-alive agent; true: a fresh connection. */
   fresh?: boolean;
 }
 
-const connectionIds = new WeakMap<Socket, number>();
-let connections = 0;
-
-/** One request, signed unless anonymous, with a deadline; rejects on timeout or a broken connection. */
+/** One request, signed unless anonymous, with a deadline. */
 function exchange(o: Req): Promise<Answer> {
-  const headers = buildHeaders(d.port, { method: o.method, path: o.path, query: o.query ?? '', headers: o.headers ?? {}, ...(o.body !== undefined ? { body: o.body } : {}), ...(o.anonymous ? { sign: false } : {}) });
-  const path = o.query ? `${o.path}?${o.query}` : o.path;
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: d.port, method: o.method, path, headers, agent: o.fresh ? false : agent }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), connection, ms: Date.now() - started });
-      });
-      res.on('error', reject);
-    });
-    let connection = 0;
-    req.on('socket', (socket: Socket) => {
-      if (!connectionIds.has(socket)) connectionIds.set(socket, ++connections);
-      connection = connectionIds.get(socket)!;
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${o.method} ${path.slice(0, 120)}: ${err.message}`));
-    });
-    req.end(o.body);
-  });
-}
-
-const xmlReader = new XMLParser({ ignoreAttributes: true, parseTagValue: false });
-
-/** What is wrong with an answer that should be an S3 XML error: [] when it is one (4xx, or 501 NotImplemented). */
-function errorProblems(r: Answer): string[] {
-  const out: string[] = [];
-  const code = errorCode(r.body);
-  if (!((r.status >= 400 && r.status < 500) || (r.status === 501 && code === 'NotImplemented'))) out.push(`HTTP ${r.status} ${code ?? ''}`);
-  if (!String(r.headers['content-type'] ?? '').includes('application/xml')) out.push(`content-type ${r.headers['content-type']}`);
-  const text = r.body.toString('utf8');
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) return [...out, `not well-formed XML (${valid.err.msg}): ${text.slice(0, 120)}`];
-  const err = (xmlReader.parse(text) as { Error?: Record<string, unknown> }).Error;
-  if (err === undefined || typeof err !== 'object') return [...out, `root is not <Error>: ${text.slice(0, 120)}`];
-  if (typeof err.Code !== 'string' || err.Code === '') out.push('no <Code>');
-  if (typeof err.Message !== 'string') out.push('no <Message>');
-  if (err.RequestId !== r.headers['x-amz-request-id']) out.push(`<RequestId> ${String(err.RequestId)} is not the header's ${r.headers['x-amz-request-id']}`);
-  return out;
-}
-
-/** [] for a valid 2xx (an XML body well-formed), or for a valid S3 error. */
-function answerProblems(r: Answer): string[] {
-  if (r.status >= 200 && r.status < 300) {
-    if (r.body.length > 0 && String(r.headers['content-type'] ?? '').includes('xml')) {
-      const valid = XMLValidator.validate(r.body.toString('utf8'));
-      if (valid !== true) return [`${r.status} with malformed XML (${valid.err.msg})`];
-    }
-    return [];
-  }
-  return errorProblems(r);
+  return hostileExchange(d.port, o.fresh ? false : agent, o, REQUEST_TIMEOUT_MS);
 }
 
 function expectError(t: Test, r: Answer, what: string, codes?: readonly string[]): void {

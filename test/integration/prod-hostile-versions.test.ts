@@ -19,10 +19,10 @@
 
 import t, { type Test } from 'tap';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent } from 'node:http';
 import { prng, startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { buildHeaders, errorCode, xmlField } from '../helpers/http.js';
+import { errorCode, xmlField } from '../helpers/http.js';
+import { answerProblems, exchange as hostileExchange, recorder, type Answer, type Recorder, type Req } from '../helpers/hostile.js';
 import { sleep } from '../helpers/wait.js';
 
 const SEED = 0x5eed_7e57;
@@ -37,23 +37,6 @@ const LB = 'hostile-vlock';
 const PB = 'hostile-vplain';
 
 // ---- the daemon, a canary no request may reach, and the connections
-
-interface Recorder {
-  server: Server;
-  port: number;
-  requests: string[];
-}
-
-async function recorder(): Promise<Recorder> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    req.resume();
-    req.on('end', () => res.writeHead(200).end());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port, requests };
-}
 
 let d: TestDaemon;
 let canary: Recorder;
@@ -77,81 +60,12 @@ t.teardown(async () => {
   canary.server.close();
 });
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  ms: number;
-}
-
-interface Req {
-  method: string;
-  path: string;
-  query?: string;
-  headers?: Record<string, string>;
-  body?: Buffer | string;
-  /** Header values put on the wire in place of the signed ones (Latin-1 bytes). */
-  sendAs?: Record<string, string>;
-}
-
-/** One signed request with a deadline; rejects on timeout or a broken connection. */
+/** One signed request with a deadline (`via`: the hostile connection, or the state readers'). */
 function exchange(o: Req, via: Agent = agent): Promise<Answer> {
-  const headers = buildHeaders(d.port, { method: o.method, path: o.path, query: o.query ?? '', headers: o.headers ?? {}, ...(o.body !== undefined ? { body: o.body } : {}) });
-  Object.assign(headers, o.sendAs ?? {});
-  const path = o.query ? `${o.path}?${o.query}` : o.path;
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: d.port, method: o.method, path, headers, agent: via }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: Date.now() - started });
-      });
-      res.on('error', reject);
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${o.method} ${path.slice(0, 160)}: ${err.message}`));
-    });
-    req.end(o.body);
-  });
+  return hostileExchange(d.port, via, o, REQUEST_TIMEOUT_MS);
 }
 
 const read = (o: Req): Promise<Answer> => exchange(o, stateAgent);
-
-const xmlReader = new XMLParser({ ignoreAttributes: true, parseTagValue: false });
-
-/** What is wrong with an answer that should be an S3 XML error: [] when it is one (4xx, or 501 NotImplemented). */
-function errorProblems(r: Answer, method = 'GET'): string[] {
-  const code = errorCode(r.body);
-  if (method === 'HEAD') return r.status >= 400 && r.status < 500 ? [] : r.status === 501 ? [] : [`HEAD answered ${r.status}`];
-  const out: string[] = [];
-  if (!((r.status >= 400 && r.status < 500) || (r.status === 501 && code === 'NotImplemented'))) out.push(`HTTP ${r.status} ${code ?? ''}`);
-  if (!String(r.headers['content-type'] ?? '').includes('application/xml')) out.push(`content-type ${r.headers['content-type']}`);
-  const text = r.body.toString('utf8');
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) return [...out, `not well-formed XML (${valid.err.msg}): ${text.slice(0, 120)}`];
-  const err = (xmlReader.parse(text) as { Error?: Record<string, unknown> }).Error;
-  if (err === undefined || typeof err !== 'object') return [...out, `root is not <Error>: ${text.slice(0, 120)}`];
-  if (typeof err.Code !== 'string' || err.Code === '') out.push('no <Code>');
-  if (typeof err.Message !== 'string') out.push('no <Message>');
-  if (err.RequestId !== r.headers['x-amz-request-id']) out.push(`<RequestId> ${String(err.RequestId)} is not the header's ${r.headers['x-amz-request-id']}`);
-  return out;
-}
-
-/** [] for a valid 2xx (an XML body well-formed), or for a valid S3 error. */
-function answerProblems(r: Answer, method: string): string[] {
-  if (r.status >= 200 && r.status < 300) {
-    if (r.body.length > 0 && String(r.headers['content-type'] ?? '').includes('xml')) {
-      const valid = XMLValidator.validate(r.body.toString('utf8'));
-      if (valid !== true) return [`${r.status} with malformed XML (${valid.err.msg})`];
-    }
-    return [];
-  }
-  return errorProblems(r, method);
-}
 
 const ok = (r: Answer): boolean => r.status >= 200 && r.status < 300;
 const show = (r: Answer): string => `${r.status} ${errorCode(r.body) ?? ''}`.trim();
