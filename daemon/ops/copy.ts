@@ -15,6 +15,7 @@ import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMe
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
+import { clientVersionId } from '../meta/versions.js';
 import { isoDate, toXml } from './xml.js';
 
 export interface CopySource {
@@ -115,7 +116,8 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
   const mode = directive(ctx);
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);
   // The same object: the same key, and the current version (copying an older version over its key restores it).
-  const sameObject = src.bucket === ctx.bucket && src.key === dstKey && (src.versionId === undefined || env.meta.getObject(src.bucket, src.key) === undefined || src.record.vs === env.meta.getObject(src.bucket, src.key)!.vs);
+  const current = src.versionId === undefined ? src.record : env.meta.getObject(src.bucket, src.key);
+  const sameObject = src.bucket === ctx.bucket && src.key === dstKey && current !== undefined && clientVersionId(current) === clientVersionId(src.record);
   const sseRequested = parseCustomerKey(ctx.headers) !== undefined || ctx.headers['x-amz-server-side-encryption'] !== undefined;
 
   const headers = mode === 'REPLACE' ? collectStoredHeaders(ctx.headers, ctx.query) : src.record.headers;
