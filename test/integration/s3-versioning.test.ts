@@ -1207,3 +1207,14 @@ t.test('versions keep their own encryption; versions, markers and status survive
   t.same(h.m, [[marker, false]], 'the marker is now noncurrent');
   t.equal(await getString(bucket, key, undefined, c2), 'after restart');
 });
+
+t.test('an old version copied over its key restores it, also when a delete marker is on top', async (t) => {
+  const b = await versionedBucket('restore');
+  const v1 = await putV(t, b, 'k', 'first');
+  await putV(t, b, 'k', 'second');
+  await deleteLatest(t, b, 'k');
+  const restored = await s3.send(new CopyObjectCommand({ Bucket: b, Key: 'k', CopySource: `${b}/k?versionId=${v1}` }));
+  t.equal(restored.CopySourceVersionId, v1, 'the source version is named');
+  t.ok(restored.VersionId && restored.VersionId !== v1, 'a new version is made');
+  t.equal(await getString(b, 'k'), 'first', 'the key reads the restored body');
+});
