@@ -10,7 +10,7 @@ import { requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, toXml, type XmlObject } from './xml.js';
+import { isoDate, toXml, toXmlInOrder, type XmlObject, type XmlValue } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 
@@ -117,14 +117,15 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     max === 0
       ? { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined }
       : env.meta.listVersions(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
-  const versions: XmlObject[] = [];
-  const markers: XmlObject[] = [];
-  for (const { key, record, isLatest } of r.entries) {
+  // S3 lists versions and delete markers together, by key and newest first within a key; clients
+  // that keep the document's order (minio-go, so mc ls --versions) rely on it.
+  const entries: Array<[string, XmlValue]> = r.entries.map(({ key, record, isLatest }) => {
     const extra = { VersionId: clientVersionId(record), IsLatest: isLatest };
-    if (record.deleteMarker) markers.push({ Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: owner(env) });
-    else versions.push(entry(key, record, enc, extra, owner(env)));
-  }
-  const body: XmlObject = {
+    return record.deleteMarker
+      ? ['DeleteMarker', { Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: owner(env) }]
+      : ['Version', entry(key, record, enc, extra, owner(env))];
+  });
+  const head: XmlObject = {
     Name: ctx.bucket!,
     Prefix: enc(prefix),
     KeyMarker: enc(keyMarker),
@@ -134,9 +135,7 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.nextKey !== undefined ? { NextKeyMarker: enc(r.nextKey), ...(r.nextVersionId !== undefined ? { NextVersionIdMarker: r.nextVersionId } : {}) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Version: versions,
-    DeleteMarker: markers,
-    CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
-  return { status: 200, headers: XML, body: toXml('ListVersionsResult', body) };
+  const children: Array<[string, XmlValue]> = [...Object.entries(head), ...entries, ['CommonPrefixes', r.commonPrefixes.map((p) => ({ Prefix: enc(p) }))]];
+  return { status: 200, headers: XML, body: toXmlInOrder('ListVersionsResult', children) };
 }

@@ -14,6 +14,17 @@ const builder = new XMLBuilder({
   format: false,
 });
 
+// Same output, but elements come out in the order given: for documents whose element kinds
+// interleave (ListVersionsResult's Version and DeleteMarker, in key and age order).
+const orderedBuilder = new XMLBuilder({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  suppressEmptyNode: false,
+  processEntities: true,
+  format: false,
+});
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
@@ -42,6 +53,33 @@ export interface XmlObject {
 export function toXml(root: string, body: XmlObject, withNamespace = true): string {
   const doc: XmlObject = { [root]: withNamespace ? { '@_xmlns': S3_NS, ...body } : body };
   return '<?xml version="1.0" encoding="UTF-8"?>\n' + (builder.build(doc) as string);
+}
+
+type Ordered = Record<string, unknown>;
+
+// fast-xml-parser's preserveOrder form of one element (none for undefined; arrays repeat it).
+function orderedElement(tag: string, v: XmlValue): Ordered[] {
+  if (v === undefined) return [];
+  if (Array.isArray(v)) return v.flatMap((x) => orderedElement(tag, x));
+  if (v === null) return [{ [tag]: [] }];
+  if (typeof v !== 'object') return [{ [tag]: [{ '#text': String(v) }] }];
+  const attrs: Record<string, string> = {};
+  const children: Ordered[] = [];
+  for (const [k, x] of Object.entries(v)) {
+    if (k.startsWith('@_')) attrs[k] = String(x);
+    else children.push(...orderedElement(k, x));
+  }
+  return [Object.keys(attrs).length > 0 ? { [tag]: children, ':@': attrs } : { [tag]: children }];
+}
+
+/**
+ * Like toXml, but the root's children are written in the order of `children` (pairs of element
+ * name and value), so different elements may interleave.
+ */
+export function toXmlInOrder(root: string, children: ReadonlyArray<readonly [string, XmlValue]>): string {
+  const body: Ordered[] = children.flatMap(([tag, v]) => orderedElement(tag, v));
+  const doc = [{ [root]: body, ':@': { '@_xmlns': S3_NS } }];
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + (orderedBuilder.build(doc) as string);
 }
 
 /** Parses a request XML document; malformed input → MalformedXML. */

@@ -427,6 +427,24 @@ t.test('ListObjectVersions: order, IsLatest, markers, prefix, delimiter, paging'
   for (const x of [...(all.Versions ?? []), ...(all.DeleteMarkers ?? [])]) if (x.IsLatest) listedLatest.set(x.Key!, (listedLatest.get(x.Key!) ?? 0) + 1);
   t.same([...listedLatest.entries()].sort(), [...latestPerKey.entries()].sort(), 'one IsLatest per key');
 
+  // The document itself interleaves versions and markers by key, newest first (as S3 does);
+  // clients that keep the element order (minio-go, so mc ls --versions) show it as written.
+  const rawList = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versions' });
+  t.equal(rawList.status, 200);
+  const order = [...rawList.body.toString('utf8').matchAll(/<(Version|DeleteMarker)><Key>([^<]*)<\/Key><VersionId>([^<]*)<\/VersionId>/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+  t.same(
+    order,
+    [
+      `Version a ${a3}`, `Version a ${a2}`, `Version a ${a1}`,
+      `DeleteMarker b/1 ${b1m}`, `Version b/1 ${b12}`, `Version b/1 ${b11}`,
+      `Version b/2 ${b2}`,
+      `DeleteMarker b/c/3 ${bcm}`, `Version b/c/3 ${bc}`,
+      `Version c ${c1}`, 'Version c null',
+      `Version d ${d2}`, `DeleteMarker d ${dm}`, `Version d ${d1}`,
+    ],
+    'raw XML: Version and DeleteMarker elements interleaved in key order, newest first',
+  );
+
   // Prefix.
   const pb = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'b/' }));
   t.equal(pb.Prefix, 'b/');

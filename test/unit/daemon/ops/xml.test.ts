@@ -2,7 +2,7 @@
 // MalformedXML, including several roots (which fast-xml-parser's validator lets through).
 import t from 'tap';
 import { S3Error } from '../../../../daemon/errors.js';
-import { parseXml, toXml } from '../../../../daemon/ops/xml.js';
+import { parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
 
 function code(s: string): string {
   try {
@@ -33,4 +33,11 @@ t.test('anything but one well-formed root is MalformedXML', async (t) => {
     ['not xml', 'plain text'],
   ];
   for (const [doc, what] of bad) t.equal(code(doc), 'MalformedXML', what);
+});
+
+t.test('toXmlInOrder writes what toXml writes, in the order given', async (t) => {
+  const body = { Name: 'b<&>', Empty: '', Skipped: undefined, Flag: true, N: 3, Nested: { A: 'x', B: ['1', '2'] }, List: [{ P: 'p1' }, { P: 'p2' }], None: [] };
+  t.equal(toXmlInOrder('R', Object.entries(body)), toXml('R', body), 'same bytes as toXml for the same elements');
+  const xml = toXmlInOrder('R', [['V', { K: 'a' }], ['M', { K: 'a' }], ['V', { K: 'b' }], ['M', [{ K: 'c' }, { K: 'd' }]]]);
+  t.equal(xml, '<?xml version="1.0" encoding="UTF-8"?>\n<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><V><K>a</K></V><M><K>a</K></M><V><K>b</K></V><M><K>c</K></M><M><K>d</K></M></R>', 'elements interleave');
 });
