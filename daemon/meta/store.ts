@@ -419,14 +419,14 @@ export class MetaStore {
 
   /**
    * Deletes many keys (or versions) in one commit; for each: what happened, or undefined when
-   * the version it names does not exist.
+   * the version it names does not exist. `bypass` (per item) removes GOVERNANCE-locked versions.
    */
-  deleteObjects(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void, bypassGovernance = false): Promise<Array<VersionedDelete | undefined>> {
+  deleteObjects(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string; bypass?: boolean }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<Array<VersionedDelete | undefined>> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       const now = Date.now();
-      const out = items.map((i) => this.deleteOne(b, i.key, i.versionId, now, bypassGovernance));
+      const out = items.map((i) => this.deleteOne(b, i.key, i.versionId, now, i.bypass === true));
       inTxn?.(out);
       return out;
     });

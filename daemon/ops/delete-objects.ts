@@ -24,7 +24,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   if (objects.length > MAX_KEYS) throw new S3Error('MalformedXML', `At most ${MAX_KEYS} keys can be deleted in one request.`);
   const quiet = root.Quiet === 'true';
   const errors: XmlObject[] = [];
-  const valid: Array<{ key: string; versionId?: string }> = [];
+  const valid: Array<{ key: string; versionId?: string; bypass?: boolean }> = [];
   xmlFields(root, ['Object', 'Quiet'], 'Delete');
   for (const o of objects) {
     // An element s3d does not know (a misspelt VersionId) must not turn a version delete into a key delete.
@@ -40,13 +40,13 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
       // A user's policies decide per key, as S3 does: the others are deleted.
       errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied.' });
-    } else valid.push(version === undefined ? { key } : { key, versionId: version });
+    } else if (version === undefined) valid.push({ key });
+    // The governance bypass is judged per key too: a policy may grant it on some keys only.
+    else valid.push({ key, versionId: version, bypass: bypassGovernance(env, ctx, key) });
   }
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
-  // One bypass for the request: what its header asks, if the signer may (any key of the bucket).
-  const bypass = bypassGovernance(env, ctx, '*');
-  const results = await env.meta.deleteObjects(ctx.bucket!, valid, events?.deleted(valid.map((v) => v.key)), bypass).catch(metaError);
+  const results = await env.meta.deleteObjects(ctx.bucket!, valid, events?.deleted(valid.map((v) => v.key))).catch(metaError);
   events?.wake();
   const deleted: XmlObject[] = [];
   valid.forEach((item, i) => {

@@ -100,6 +100,7 @@ const USERS = {
   rw: { accessKey: 'lock-rw', secretKey: 'lock-rw-secret-000003', policies: ['readwrite'] },
   reader: { accessKey: 'lock-reader', secretKey: 'lock-reader-secret-4', policies: ['retention-reader'] },
   writer: { accessKey: 'lock-writer', secretKey: 'lock-writer-secret-5', policies: ['plain-writer'] },
+  partial: { accessKey: 'lock-partial', secretKey: 'lock-partial-secret-6', policies: ['retention-no-bypass', 'bypass-tmp-only'] },
 };
 const iamFile = join(work, 'iam.json');
 writeFileSync(
@@ -110,6 +111,14 @@ writeFileSync(
       'retention-with-bypass': policyDoc([...OBJECT_ACTIONS, 's3:BypassGovernanceRetention']),
       'retention-reader': policyDoc(['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectRetention', 's3:GetObjectLegalHold']),
       'plain-writer': policyDoc(['s3:PutObject', 's3:GetObject']),
+      // The bypass granted on tmp/ and keep/, then denied on keep/: it must be judged per key.
+      'bypass-tmp-only': {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:BypassGovernanceRetention', Resource: [arn(`${UB}/tmp/*`), arn(`${UB}/keep/*`)] },
+          { Effect: 'Deny', Action: 's3:BypassGovernanceRetention', Resource: arn(`${UB}/keep/*`) },
+        ],
+      },
     },
     users: Object.values(USERS),
   }),
@@ -570,6 +579,20 @@ t.test('users: s3:PutObjectRetention alone cannot bypass governance; with s3:Byp
   t.equal(await readable(UB, 'multi', vm), 'multi v1', 'still there');
   const rb = await batch(breaker);
   t.same({ deleted: (rb.Deleted ?? []).map((x) => x.VersionId), errors: (rb.Errors ?? []).map((e) => e.Code) }, { deleted: [vm], errors: [] }, 'breaker: DeleteObjects with the bypass header → deleted');
+
+  // The bypass is judged per key: granted on tmp/, denied on keep/ (by an explicit Deny).
+  const partial = userClient(USERS.partial);
+  const vt = await put(UB, 'tmp/x', 'v1', retain('GOVERNANCE', d2));
+  const vk = await put(UB, 'keep/y', 'v1', retain('GOVERNANCE', d2));
+  const rp = await partial.send(new DeleteObjectsCommand({ Bucket: UB, BypassGovernanceRetention: true, Delete: { Objects: [{ Key: 'tmp/x', VersionId: vt }, { Key: 'keep/y', VersionId: vk }] } }));
+  t.same(
+    { deleted: (rp.Deleted ?? []).map((x) => `${x.Key}@${x.VersionId === vt ? 'id' : x.VersionId}`), errors: (rp.Errors ?? []).map((e) => `${e.Key}@${e.VersionId === vk ? 'id' : e.VersionId} ${e.Code}`) },
+    { deleted: ['tmp/x@id'], errors: ['keep/y@id AccessDenied'] },
+    'DeleteObjects with the bypass: the tmp/ version deleted, the keep/ version (bypass denied there) AccessDenied',
+  );
+  t.equal(await readable(UB, 'tmp/x', vt), 'NoSuchVersion/404', 'tmp/x is gone');
+  t.equal(await readable(UB, 'keep/y', vk), 'keep/y v1', 'keep/y is still there');
+  t.equal(await del(UB, 'keep/y', vk, true, partial), DENIED, 'DeleteObject of keep/y with the bypass → AccessDenied too');
 
   // The other Object Lock operations each need their own action.
   const reader = userClient(USERS.reader);
