@@ -29,6 +29,7 @@ import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
+import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { join } from 'node:path';
 
@@ -106,18 +107,20 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Bucket notifications: events left undelivered before a restart go out first.
   const notifier = new WebhookNotifier(config.notify, meta.notifications, log);
   notifier.start();
-  const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs, { notifier, region: config.region });
+  // Open ListenBucketNotification streams (mc watch): events go to them after each commit.
+  const listeners = new EventListeners();
+  const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs, { notifier, region: config.region, listeners });
   lifecycle.start();
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, notify: notifier });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, notify: notifier, listeners });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
   const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : users.get(id)?.secretKey) };
-  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier, users: () => users };
+  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier, listeners, users: () => users };
   const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
@@ -173,6 +176,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
           failures.push(err);
         }
       };
+      // Event streams never end by themselves: end them, or the drain would wait for its deadline.
+      await step('listeners', async () => listeners.close());
       await step('http', () => server.close(config.shutdownTimeoutMs));
       await step('upload expiry', () => uploadExpiry.stop());
       await step('lifecycle', () => lifecycle.stop());

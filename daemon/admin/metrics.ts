@@ -21,7 +21,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -155,6 +155,18 @@ export class Metrics {
           for (const s of notify.stats()) this.set({ target: s.id }, s.waiting);
         },
       });
+    }
+    const listeners = deps.listeners;
+    if (listeners !== undefined) {
+      new Gauge({
+        name: 's3d_notify_listeners',
+        help: 'Open ListenBucketNotification/ListenNotification streams (mc watch and the like)',
+        registers: [r],
+        collect() {
+          this.set(listeners.size);
+        },
+      });
+      mirrorCounter(r, 's3d_notify_listen_dropped_total', 'Events not sent to a listener because it had 4000 unread events waiting', { read: () => listeners.droppedTotal });
     }
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
     const keys = deps.objectKeys;

@@ -5,6 +5,8 @@ import { S3Error } from '../errors.js';
 
 export type Operation =
   | 'ListBuckets'
+  | 'ListenNotification'
+  | 'ListenBucketNotification'
   | 'CreateBucket'
   | 'DeleteBucket'
   | 'HeadBucket'
@@ -282,7 +284,7 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
         throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
       }
     }
-    if (method === 'GET') return { op: 'ListBuckets' };
+    if (method === 'GET') return query.has('events') ? { op: 'ListenNotification' } : { op: 'ListBuckets' };
     throw new S3Error('MethodNotAllowed');
   }
 
@@ -360,6 +362,8 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
       if (query.has('versions')) return r('ListObjectVersions');
       if (query.has('encryption')) return r('GetBucketEncryption');
       if (query.has('uploads')) return r('ListMultipartUploads');
+      // MinIO's extension (mc watch, minio-js listenBucketNotification): an endless event stream.
+      if (query.has('events')) return r('ListenBucketNotification');
       if (query.get('list-type') === '2') return r('ListObjectsV2');
       return r('ListObjects');
     case 'HEAD':

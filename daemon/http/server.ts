@@ -602,6 +602,7 @@ export class HttpServer {
    * chunk the loop is waiting on; with nothing pending it writes nothing.
    */
   private async stream(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
+    if (body.length === undefined) return this.streamOpenEnded(p, body.chunks, writeHead);
     const res = p.res;
     const total = body.length;
     let first = true;
@@ -685,6 +686,63 @@ export class HttpServer {
       wake = undefined;
       p.wakeWriter = undefined;
       // Always: a source that finished its last chunk may still hold files until told it is done.
+      await iterator.return?.();
+    }
+  }
+
+  /**
+   * A body of unknown length (event streams), sent chunked with `write`: each chunk goes out as
+   * it comes; when the socket is full (uWS keeps the rest), the next chunk waits for it to drain.
+   * Ends when the source ends; the source is told (`return`) when the client goes away.
+   */
+  private async streamOpenEnded(p: Pending, chunks: AsyncIterable<Buffer>, writeHead: () => void): Promise<number> {
+    const res = p.res;
+    let sent = 0;
+    let headOut = false;
+    let wake: (() => void) | undefined;
+    let handlerOn = false;
+    const onWritable = (): boolean => {
+      const w = wake;
+      wake = undefined;
+      p.wakeWriter = undefined;
+      w?.();
+      return true;
+    };
+    const iterator = chunks[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (p.aborted) throw new Error('client disconnected');
+        if (next.done) break;
+        const c = next.value;
+        if (c.length === 0) continue;
+        let ok = true;
+        res.cork(() => {
+          if (!headOut) writeHead();
+          headOut = true;
+          ok = res.write(c);
+        });
+        sent += c.length;
+        if (!ok) {
+          if (!handlerOn) {
+            handlerOn = true;
+            res.onWritable(onWritable);
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            p.wakeWriter = resolve;
+          });
+          if (p.aborted) throw new Error('client disconnected');
+        }
+      }
+      res.cork(() => {
+        if (!headOut) writeHead();
+        res.end();
+      });
+      return sent;
+    } finally {
+      wake = undefined;
+      p.wakeWriter = undefined;
       await iterator.return?.();
     }
   }

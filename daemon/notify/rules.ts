@@ -12,7 +12,10 @@ export type EventName =
   | 's3:ObjectCreated:Copy'
   | 's3:ObjectCreated:CompleteMultipartUpload'
   | 's3:ObjectRemoved:Delete'
-  | 's3:ObjectRemoved:DeleteMarkerCreated';
+  | 's3:ObjectRemoved:DeleteMarkerCreated'
+  // Only to listeners (notify/listen.ts), not to webhooks.
+  | 's3:ObjectAccessed:Get'
+  | 's3:ObjectAccessed:Head';
 
 /**
  * Event names a QueueConfiguration may list. Others MinIO knows (ObjectAccessed:*, tagging, replication, …) are refused: s3d would never send them.

@@ -13,6 +13,7 @@ import type { FileStore } from '../storage/files.js';
 import type { DiskSpace } from '../storage/disk-space.js';
 import type { ObjectKeyCache } from '../sse/key-cache.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
+import type { EventListeners } from '../notify/listen.js';
 
 export interface OpsEnv {
   readonly config: Config;
@@ -26,6 +27,8 @@ export interface OpsEnv {
   readonly objectKeys?: ObjectKeyCache;
   /** Bucket-notification webhook targets (ops/notification.ts stages events for them); absent: none. */
   readonly notify?: WebhookNotifier;
+  /** Open ListenBucketNotification streams (notify/listen.ts); absent: none can be opened. */
+  readonly listeners?: EventListeners;
   /** The access keys, for requests that authenticate inside their body (POST form uploads). */
   readonly credentials: Credentials;
   /** The users of S3_IAM_FILE as they are now (the file is reloaded on SIGHUP); absent: root only. */

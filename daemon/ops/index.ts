@@ -28,6 +28,7 @@ import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyS
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './acl.js';
 import { handleDeleteObjects } from './delete-objects.js';
 import { handleGetBucketNotification, handlePutBucketNotification } from './notification.js';
+import { handleListen } from './listen.js';
 import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
@@ -81,6 +82,8 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketCors: handlePutBucketCors,
   DeleteBucketCors: handleDeleteBucketCors,
   GetBucketNotificationConfiguration: handleGetBucketNotification,
+  ListenBucketNotification: handleListen,
+  ListenNotification: handleListen,
   PutBucketNotificationConfiguration: handlePutBucketNotification,
   GetBucketPolicy: handleGetBucketPolicy,
   PutBucketPolicy: handlePutBucketPolicy,

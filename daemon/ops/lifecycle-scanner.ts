@@ -18,6 +18,7 @@ import { expiryOf, hasVersionActions, uploadExpired, versionsDue, type StoredLif
 import { MetaConflict, versionsFingerprint, type MetaStore, type VersionEntry } from '../meta/store.js';
 import { clientVersionId, stampOf } from '../meta/versions.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
+import type { EventListeners } from '../notify/listen.js';
 import { bucketEvents, LIFECYCLE_ORIGIN } from './notification.js';
 
 const PAGE = 1000;
@@ -44,7 +45,7 @@ export class LifecycleScanner {
     private readonly log: Logger,
     private readonly intervalMs: number,
     /** Expired objects are notified as s3:ObjectRemoved:Delete (as MinIO does) to these targets. */
-    private readonly notify?: { readonly notifier: WebhookNotifier; readonly region: string },
+    private readonly notify?: { readonly notifier: WebhookNotifier; readonly region: string; readonly listeners?: EventListeners },
   ) {}
 
   start(): void {
@@ -83,7 +84,7 @@ export class LifecycleScanner {
             return e !== undefined && e.at <= now;
           });
           if (due.length > 0) {
-            const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket.name), () => LIFECYCLE_ORIGIN);
+            const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket.name), () => LIFECYCLE_ORIGIN, this.notify?.listeners);
             // Delete, or DeleteMarkerCreated in a versioned bucket; keys rewritten meanwhile send nothing.
             const n = await this.meta.deleteObjectsIfUnchanged(
               bucket.name,
@@ -150,7 +151,7 @@ export class LifecycleScanner {
       }
       // A key written or pruned since it was judged keeps its versions until the next scan.
       if (due.length > 0) {
-        const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket), () => LIFECYCLE_ORIGIN);
+        const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket), () => LIFECYCLE_ORIGIN, this.notify?.listeners);
         result.versions += await this.meta.removeVersionsIfUnchanged(bucket, due, judged, events?.deleted(due.map((d) => d.key)));
         events?.wake();
       }

@@ -7,7 +7,8 @@
 
 import { S3Error } from '../errors.js';
 import type { BucketRecord, NotificationRule } from '../meta/records.js';
-import { webhookBody, type EventObject, type EventOrigin } from '../notify/event.js';
+import { eventRecord, webhookBody, type EventInput, type EventObject, type EventOrigin } from '../notify/event.js';
+import type { EventListeners } from '../notify/listen.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { clientVersionId } from '../meta/versions.js';
 import { compileRules, matchTargets, SUPPORTED_EVENTS, type CompiledRule, type EventName } from '../notify/rules.js';
@@ -134,41 +135,46 @@ export async function handleGetBucketNotification(env: OpsEnv, ctx: RequestConte
 export const LIFECYCLE_ORIGIN: EventOrigin = Object.freeze({ requestId: '', principalId: '', sourceIp: '', userAgent: 'Internal: [ILM-Expiry]' });
 
 type Rows = Array<readonly [target: string, body: string]>;
+type Heard = Array<{ readonly name: string; readonly key: string; readonly record: unknown }>;
 
 /**
  * The events one operation on one bucket causes. stage*() build the webhook bodies and return the
- * hook a MetaStore mutation runs inside its transaction (undefined when no rule matches, so the
- * transaction does nothing extra); wake() tells the senders once the mutation has committed.
+ * hook a MetaStore mutation runs inside its transaction (undefined when no rule matches and
+ * nobody listens, so the transaction does nothing extra); wake() tells the senders once the
+ * mutation has committed, and hands the events to the listeners (ListenBucketNotification).
  */
 export class ObjectEvents {
   private readonly woken = new Set<string>();
+  private readonly heard: Heard = [];
   private originValue: EventOrigin | undefined;
 
   constructor(
-    private readonly notify: WebhookNotifier,
+    private readonly notify: WebhookNotifier | undefined,
     private readonly region: string,
     private readonly bucket: string,
     private readonly rules: readonly CompiledRule[],
     private readonly origin: () => EventOrigin,
+    private readonly listeners?: EventListeners,
   ) {}
 
-  private rows(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string): Rows {
-    const targets = matchTargets(this.rules, name, key);
-    if (targets.size === 0) return [];
+  private input(name: EventName, key: string, object: EventObject | undefined, time: number, configurationId: string, versionId?: string): EventInput {
     this.originValue ??= this.origin();
-    const out: Rows = [];
-    for (const [target, configurationId] of targets) {
-      if (!this.notify.has(target)) continue;
-      out.push([target, webhookBody({ name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, ...(versionId !== undefined ? { versionId } : {}) })]);
-    }
-    return out;
+    return { name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
-  private push(rows: Rows, time: number): void {
-    for (const [target, body] of rows) {
-      this.notify.queue.push(target, body, time);
+  private stage(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string): void {
+    const targets = this.notify === undefined ? undefined : matchTargets(this.rules, name, key);
+    for (const [target, configurationId] of targets ?? []) {
+      if (!this.notify!.has(target)) continue;
+      this.notify!.queue.push(target, webhookBody(this.input(name, key, object, time, configurationId, versionId)), time);
       this.woken.add(target);
     }
+    // Listeners get the event after the commit (wake), as MinIO's listen streams carry it.
+    if (this.listeners?.wants(this.bucket, name, key)) this.heard.push({ name, key, record: eventRecord(this.input(name, key, object, time, 'Config', versionId)) });
+  }
+
+  private wanted(name: EventName, key: string): boolean {
+    return (this.notify !== undefined && matchTargets(this.rules, name, key).size > 0) || this.listeners?.wants(this.bucket, name, key) === true;
   }
 
   /**
@@ -176,11 +182,8 @@ export class ObjectEvents {
    * in the write's transaction with the record as stored (its version id), stages the events.
    */
   created(name: EventName, key: string, object: EventObject): ((stored?: EventObject) => void) | undefined {
-    if (matchTargets(this.rules, name, key).size === 0) return undefined;
-    return (stored) => {
-      const time = Date.now();
-      this.push(this.rows(name, key, stored ?? object, time), time);
-    };
+    if (!this.wanted(name, key)) return undefined;
+    return (stored) => this.stage(name, key, stored ?? object, Date.now());
   }
 
   /**
@@ -188,39 +191,50 @@ export class ObjectEvents {
    * did (undefined: nothing, a version that did not exist) and stages Delete or DeleteMarkerCreated.
    */
   deleted(keys: readonly string[]): ((results: ReadonlyArray<VersionedDelete | undefined>) => void) | undefined {
-    const wanted = keys.some((k) => matchTargets(this.rules, 's3:ObjectRemoved:Delete', k).size > 0 || matchTargets(this.rules, 's3:ObjectRemoved:DeleteMarkerCreated', k).size > 0);
-    if (!wanted) return undefined;
+    if (!keys.some((k) => this.wanted('s3:ObjectRemoved:Delete', k) || this.wanted('s3:ObjectRemoved:DeleteMarkerCreated', k))) return undefined;
     return (results) => {
       const time = Date.now();
       keys.forEach((key, i) => {
         const r = results[i];
         if (r === undefined || r.locked) return;
-        if (r.marker !== undefined) this.push(this.rows('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, clientVersionId(r.marker)), time);
-        else this.push(this.rows('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId), time);
+        if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, clientVersionId(r.marker));
+        else this.stage('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId);
       });
     };
   }
 
-  /** After the commit: the senders of every target that got an event look at the queue. */
+  /** After the commit: the senders of every target that got an event look at the queue; listeners hear it. */
   wake(): void {
-    if (this.woken.size > 0) this.notify.wake(this.woken);
+    if (this.woken.size > 0) this.notify?.wake(this.woken);
+    if (this.heard.length > 0) this.listeners?.publish(this.bucket, this.heard.splice(0));
   }
 }
 
-/** Events of bucket `b` by whoever `origin` names; undefined (no work at all) when it has no notification rules. */
-export function bucketEvents(notify: WebhookNotifier | undefined, region: string, b: BucketRecord | undefined, origin: () => EventOrigin): ObjectEvents | undefined {
-  if (b?.notification === undefined || notify === undefined) return undefined;
-  const rules = compileRules(b.notification);
-  return rules.length === 0 ? undefined : new ObjectEvents(notify, region, b.name, rules, origin);
+/**
+ * Events of bucket `b` by whoever `origin` names; undefined (no work at all) when it has no
+ * notification rules and nobody listens to it.
+ */
+export function bucketEvents(notify: WebhookNotifier | undefined, region: string, b: BucketRecord | undefined, origin: () => EventOrigin, listeners?: EventListeners): ObjectEvents | undefined {
+  if (b === undefined) return undefined;
+  const rules = b.notification === undefined || notify === undefined ? [] : compileRules(b.notification);
+  if (rules.length === 0 && listeners?.watching(b.name) !== true) return undefined;
+  return new ObjectEvents(notify, region, b.name, rules, origin, listeners);
+}
+
+function requestOrigin(ctx: RequestContext, principalId: string): () => EventOrigin {
+  return () => ({ requestId: ctx.requestId, principalId, sourceIp: ctx.remoteAddress ?? '', userAgent: ctx.headers['user-agent'] ?? '' });
 }
 
 /** The events a request on bucket `b` causes (see bucketEvents); a form upload names its policy's signer. */
 export function requestEvents(env: OpsEnv, ctx: RequestContext, b: BucketRecord | undefined, principalId = ctx.accessKey): ObjectEvents | undefined {
-  if (b?.notification === undefined) return undefined;
-  return bucketEvents(env.notify, env.config.region, b, () => ({
-    requestId: ctx.requestId,
-    principalId,
-    sourceIp: ctx.remoteAddress ?? '',
-    userAgent: ctx.headers['user-agent'] ?? '',
-  }));
+  if (b === undefined || (b.notification === undefined && env.listeners?.watching(b.name) !== true)) return undefined;
+  return bucketEvents(env.notify, env.config.region, b, requestOrigin(ctx, principalId), env.listeners);
+}
+
+/** A read (GET or HEAD of an object) for the listeners that asked for s3:ObjectAccessed events. */
+export function objectAccessed(env: OpsEnv, ctx: RequestContext, name: 's3:ObjectAccessed:Get' | 's3:ObjectAccessed:Head', key: string, object: EventObject): void {
+  const l = env.listeners;
+  if (l === undefined || !l.wants(ctx.bucket!, name, key)) return;
+  const origin = requestOrigin(ctx, ctx.accessKey)();
+  l.publish(ctx.bucket!, [{ name, key, record: eventRecord({ name, region: env.config.region, bucket: ctx.bucket!, key, configurationId: 'Config', origin, object, time: Date.now() }) }]);
 }

@@ -11,7 +11,7 @@ import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject,
 import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
-import { requestEvents } from './notification.js';
+import { objectAccessed, requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
 import { bypassGovernance, lockFields, lockFromHeaders, lockHeaders } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
@@ -241,6 +241,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
     const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
     try {
       checkConditions(ctx.headers, rec);
+      objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
       const b = env.meta.getBucket(ctx.bucket!)!;
       const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...expirationHeader(b.lifecycle, key, rec) };
       let start = 0;

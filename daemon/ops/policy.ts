@@ -52,6 +52,7 @@ const BUCKET_ACTIONS: Partial<Record<Operation, string>> = {
   ListObjectVersions: 's3:ListBucketVersions',
   ListMultipartUploads: 's3:ListBucketMultipartUploads',
   GetBucketLocation: 's3:GetBucketLocation',
+  ListenBucketNotification: 's3:ListenBucketNotification',
 };
 
 /**
@@ -95,6 +96,9 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
   GetBucketLogging: ['s3:GetBucketLogging', 'bucket'],
   PutBucketLogging: ['s3:PutBucketLogging', 'bucket'],
   GetBucketNotificationConfiguration: ['s3:GetBucketNotification', 'bucket'],
+  // MinIO's actions for its listen extension.
+  ListenBucketNotification: ['s3:ListenBucketNotification', 'bucket'],
+  ListenNotification: ['s3:ListenNotification', 'service'],
   PutBucketNotificationConfiguration: ['s3:PutBucketNotification', 'bucket'],
   GetBucketReplication: ['s3:GetReplicationConfiguration', 'bucket'],
   DeleteBucketReplication: ['s3:PutReplicationConfiguration', 'bucket'],

@@ -34,7 +34,8 @@ export interface RequestContext {
 }
 
 export interface StreamBody {
-  readonly length: number;
+  /** Undefined: not known in advance (an endless event stream), sent with chunked encoding. */
+  readonly length: number | undefined;
   readonly chunks: AsyncIterable<Buffer>;
 }
 

@@ -1,0 +1,192 @@
+// MinIO's ListenBucketNotification (`GET /bucket?events=…`, what `mc watch`, minio-js
+// listenBucketNotification and minio-go ListenBucketNotification call) and ListenNotification
+// (`GET /?events=…`, every bucket): a response that never ends, carrying one JSON line
+// `{"Records":[event]}` per event as it happens. Between events it carries a space every 500 ms
+// (MinIO's keep-alive), or with `ping=N` an empty `{"Records":null}` line every N seconds.
+//
+// Events are published only after their write has committed; nothing is stored: a listener sees
+// what happens while it is connected. A listener that does not read keeps at most MAX_QUEUED
+// lines; later events are dropped for it (as MinIO does), never for anyone else.
+
+import { eventCovers, keyMatches } from './rules.js';
+
+/** The events a listener may ask for: what s3d fires (objects created, removed, read). */
+export const LISTEN_EVENTS: ReadonlySet<string> = new Set([
+  's3:ObjectCreated:*',
+  's3:ObjectCreated:Put',
+  's3:ObjectCreated:Post',
+  's3:ObjectCreated:Copy',
+  's3:ObjectCreated:CompleteMultipartUpload',
+  's3:ObjectRemoved:*',
+  's3:ObjectRemoved:Delete',
+  's3:ObjectRemoved:DeleteMarkerCreated',
+  's3:ObjectAccessed:*',
+  's3:ObjectAccessed:Get',
+  's3:ObjectAccessed:Head',
+]);
+
+/** Lines a listener that does not read may have waiting before events are dropped for it. */
+export const MAX_QUEUED = 4000;
+const KEEP_ALIVE_MS = 500;
+const SPACE = Buffer.from(' ');
+const PING = Buffer.from('{"Records":null}\n');
+
+export interface ListenFilter {
+  /** Undefined: every bucket. */
+  readonly bucket: string | undefined;
+  /** Event names (wildcards allowed); empty: every event. */
+  readonly events: readonly string[];
+  readonly prefix: string;
+  readonly suffix: string;
+  /** Seconds between empty `{"Records":null}` lines; undefined: a space every 500 ms. */
+  readonly pingSeconds?: number;
+}
+
+class Listener {
+  private readonly queue: Buffer[] = [];
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  constructor(readonly filter: ListenFilter) {}
+
+  matches(bucket: string, name: string, key: string): boolean {
+    const f = this.filter;
+    if (f.bucket !== undefined && f.bucket !== bucket) return false;
+    if (!keyMatches(f, key)) return false;
+    return f.events.length === 0 || f.events.some((e) => eventCovers(e, name));
+  }
+
+  /** False when the line was dropped: the listener has MAX_QUEUED lines it has not read. */
+  push(line: Buffer): boolean {
+    if (this.closed) return true;
+    if (this.queue.length >= MAX_QUEUED) return false;
+    this.queue.push(line);
+    this.notify();
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** The response body: queued lines as they come, keep-alives in between, until closed. */
+  async *lines(signal: AbortSignal): AsyncGenerator<Buffer> {
+    const onAbort = (): void => this.close();
+    signal.addEventListener('abort', onAbort);
+    const every = this.filter.pingSeconds === undefined ? KEEP_ALIVE_MS : this.filter.pingSeconds * 1000;
+    const idle = this.filter.pingSeconds === undefined ? SPACE : PING;
+    try {
+      // Something goes out at once: the client sees its headers (and knows it is listening).
+      yield idle;
+      let last = Date.now();
+      for (;;) {
+        if (this.queue.length > 0 && !signal.aborted) {
+          // Everything waiting in one chunk: one socket write per wake-up, not per event.
+          const batch = Buffer.concat(this.queue.splice(0));
+          last = Date.now();
+          yield batch;
+          continue;
+        }
+        // Closed (shutdown, client gone): what was queued went out first.
+        if (this.closed || signal.aborted) return;
+        const wait = Math.max(0, every - (Date.now() - last));
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await new Promise<boolean>((resolve) => {
+          this.wake = () => resolve(false);
+          timer = setTimeout(() => resolve(true), wait);
+        });
+        clearTimeout(timer);
+        this.wake = undefined;
+        if (timedOut && !this.closed && this.queue.length === 0) {
+          last = Date.now();
+          yield idle;
+        }
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.close();
+    }
+  }
+}
+
+/** The daemon's listeners (one per open listen request). */
+export class EventListeners {
+  private readonly all = new Set<Listener>();
+  /** Listeners per bucket name ('' for those listening to every bucket). */
+  private readonly byBucket = new Map<string, number>();
+  private closed = false;
+  /** Events dropped for listeners that did not keep up (a metric). */
+  droppedTotal = 0;
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** Whether anyone listens to the bucket: the cheap question asked on every write and read. */
+  watching(bucket: string): boolean {
+    return this.all.size > 0 && ((this.byBucket.get(bucket) ?? 0) > 0 || (this.byBucket.get('') ?? 0) > 0);
+  }
+
+  /** Whether an event would reach any listener. */
+  wants(bucket: string, name: string, key: string): boolean {
+    if (!this.watching(bucket)) return false;
+    for (const l of this.all) if (l.matches(bucket, name, key)) return true;
+    return false;
+  }
+
+  /**
+   * A new listener; its body ends when the request is aborted or the daemon stops. Undefined once
+   * the daemon is stopping.
+   */
+  listen(filter: ListenFilter, signal: AbortSignal): AsyncIterable<Buffer> | undefined {
+    if (this.closed) return undefined;
+    const l = new Listener(filter);
+    const slot = filter.bucket ?? '';
+    this.all.add(l);
+    this.byBucket.set(slot, (this.byBucket.get(slot) ?? 0) + 1);
+    const lines = l.lines(signal);
+    const done = (): void => {
+      if (!this.all.delete(l)) return;
+      const n = (this.byBucket.get(slot) ?? 1) - 1;
+      if (n === 0) this.byBucket.delete(slot);
+      else this.byBucket.set(slot, n);
+    };
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          const r = await lines.next();
+          if (r.done) done();
+          return r;
+        },
+        return: async () => {
+          done();
+          return lines.return(undefined);
+        },
+      }),
+    };
+  }
+
+  /** Events of one committed write (or read), as `eventRecord` objects, to the listeners that match. */
+  publish(bucket: string, events: ReadonlyArray<{ readonly name: string; readonly key: string; readonly record: unknown }>): void {
+    if (events.length === 0 || !this.watching(bucket)) return;
+    for (const e of events) {
+      let line: Buffer | undefined;
+      for (const l of this.all) {
+        if (l.matches(bucket, e.name, e.key) && !l.push((line ??= Buffer.from(JSON.stringify({ Records: [e.record] }) + '\n')))) this.droppedTotal++;
+      }
+    }
+  }
+
+  /** Ends every listener's body (at shutdown, before the HTTP server drains). */
+  close(): void {
+    this.closed = true;
+    for (const l of this.all) l.close();
+  }
+}

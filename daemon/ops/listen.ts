@@ -1,0 +1,45 @@
+// ListenBucketNotification (`GET /bucket?events=…`) and ListenNotification (`GET /?events=…`),
+// MinIO's extension that mc watch, minio-js and minio-go use: the request stays open and receives
+// the bucket's events as JSON lines (notify/listen.ts).
+
+import { S3Error } from '../errors.js';
+import { LISTEN_EVENTS } from '../notify/listen.js';
+import { requireBucket, type OpsEnv } from './env.js';
+import type { RequestContext, Result } from './types.js';
+
+const MAX_FILTER_VALUE_BYTES = 1024;
+
+function single(q: URLSearchParams, name: string): string {
+  const all = q.getAll(name);
+  if (all.length > 1) throw new S3Error('InvalidArgument', `Only one ${name} may be given.`);
+  const v = all[0] ?? '';
+  if (Buffer.byteLength(v) > MAX_FILTER_VALUE_BYTES) throw new S3Error('InvalidArgument', `The ${name} filter is longer than ${MAX_FILTER_VALUE_BYTES} bytes.`);
+  return v;
+}
+
+export async function handleListen(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  if (ctx.bucket !== undefined) requireBucket(env, ctx.bucket);
+  const q = ctx.query;
+  const prefix = single(q, 'prefix');
+  const suffix = single(q, 'suffix');
+  const events = q.getAll('events');
+  if (events.length === 0 || events.every((e) => e === '')) throw new S3Error('InvalidArgument', 'Name the events to listen to (events=s3:ObjectCreated:* and so on).');
+  for (const e of events) {
+    if (!LISTEN_EVENTS.has(e)) throw new S3Error('InvalidArgument', `s3d cannot send the event ${JSON.stringify(e)} to listeners; it sends ${[...LISTEN_EVENTS].join(', ')}.`);
+  }
+  const ping = q.get('ping');
+  let pingSeconds: number | undefined;
+  if (ping !== null) {
+    if (!/^\d{1,6}$/.test(ping) || Number(ping) < 1) throw new S3Error('InvalidArgument', 'ping must be a whole number of seconds, at least 1.');
+    pingSeconds = Number(ping);
+  }
+  if (env.listeners === undefined) throw new S3Error('NotImplemented', 'Listening to events is not available.');
+  const chunks = env.listeners.listen({ bucket: ctx.bucket, events, prefix, suffix, ...(pingSeconds !== undefined ? { pingSeconds } : {}) }, ctx.signal);
+  if (chunks === undefined) throw new S3Error('ServiceUnavailable', 'The server is shutting down.');
+  return {
+    status: 200,
+    // MinIO's event-stream headers: proxies must pass each line on at once.
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+    body: { length: undefined, chunks },
+  };
+}

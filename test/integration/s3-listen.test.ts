@@ -1,0 +1,263 @@
+// ListenBucketNotification / ListenNotification, MinIO's event streams (mc watch, minio-js
+// listenBucketNotification, minio-go): against the real daemon, with minio-js and with raw signed
+// requests read line by line. Checks the events (names, keys, sizes, version ids, filters), the
+// stream's shape (chunked, a space every 500 ms or `{"Records":null}` with ping=N, alive past the
+// 10 s idle close), refusals that change nothing, users' permission, that a listener which goes
+// away is forgotten (s3d_notify_listeners), and that SIGTERM ends open streams at once.
+
+import t from 'tap';
+import type { Test } from 'tap';
+import { request, type IncomingMessage } from 'node:http';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { bucketName, startDaemon, startDaemonFor } from '../helpers/daemon.js';
+import { buildHeaders, errorCode, raw, type SignOptions } from '../helpers/http.js';
+import { minioClient } from '../helpers/minio.js';
+import { bodyBytes, createBucket } from '../helpers/s3.js';
+import { pollUntil, sleep } from '../helpers/wait.js';
+
+/** Waits until `cond` holds (polling every 50 ms); throws (failing the test) after `ms`. */
+async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  if (!(await pollUntil(cond, (v) => v, ms, 50))) throw new Error(`condition not met within ${ms} ms: ${cond.toString()}`);
+}
+
+interface Rec {
+  eventName: string;
+  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; versionId?: string } };
+}
+
+/** An open listen request: every byte received, the JSON lines parsed as they complete. */
+interface Stream {
+  res: IncomingMessage;
+  text(): string;
+  records(): Rec[];
+  ended: Promise<void>;
+  close(): void;
+}
+
+function openStream(port: number, path: string, query: string, sign?: SignOptions | false): Promise<Stream | { status: number; body: string }> {
+  const headers = buildHeaders(port, { method: 'GET', path, query, ...(sign !== undefined ? { sign } : {}) });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'GET', path: `${path}?${query}`, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      const ended = new Promise<void>((r) => {
+        res.on('end', () => r());
+        res.on('close', () => r());
+      });
+      res.on('data', (c: Buffer) => chunks.push(c));
+      if (res.statusCode !== 200) {
+        void ended.then(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        return;
+      }
+      const text = (): string => Buffer.concat(chunks).toString();
+      resolve({
+        res,
+        text,
+        records: () =>
+          text()
+            .split('\n')
+            .map((l) => l.trim())
+            .filter((l) => l.startsWith('{'))
+            .flatMap((l) => ((JSON.parse(l) as { Records: Rec[] | null }).Records ?? [])),
+        ended,
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function open(t: Test, port: number, path: string, query: string, sign?: SignOptions | false): Promise<Stream> {
+  const s = await openStream(port, path, query, sign);
+  if (!('res' in s)) throw new Error(`listen answered ${s.status}: ${s.body}`);
+  t.teardown(() => s.close());
+  return s;
+}
+
+const summary = (r: Rec): string => `${r.eventName} ${r.s3.bucket.name}/${decodeURIComponent(r.s3.object.key.replace(/\+/g, ' '))}`;
+
+async function listeners(port: number): Promise<number> {
+  const m = await raw(port, { method: 'GET', path: '/metrics', sign: false });
+  const line = m.body.toString().split('\n').find((l) => l.startsWith('s3d_notify_listeners '));
+  return Number(line?.split(' ')[1]);
+}
+
+const d = await startDaemonFor(t);
+const s3: S3Client = d.s3();
+const put = (Bucket: string, Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket, Key, Body }));
+
+t.test('minio-js listenBucketNotification: created, accessed and removed events, filtered by prefix and suffix', async (t) => {
+  const bucket = await createBucket(s3, 'listen');
+  const mc = minioClient(d);
+  const poller = mc.listenBucketNotification(bucket, 'photos/', '.jpg', ['s3:ObjectCreated:*', 's3:ObjectRemoved:*', 's3:ObjectAccessed:*']);
+  const got: Rec[] = [];
+  poller.on('notification', (r) => got.push(r as Rec));
+  t.teardown(() => poller.stop());
+  await waitFor(async () => (await listeners(d.port)) >= 1, 5000);
+  await put(bucket, 'photos/a b.jpg', 'jpeg bytes');
+  await put(bucket, 'photos/skip.png', 'png');
+  await put(bucket, 'docs/c.jpg', 'other prefix');
+  await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg' })));
+  await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg' }));
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'photos/copy.jpg', CopySource: `${bucket}/photos/a%20b.jpg` }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg' }));
+  await waitFor(() => got.length >= 5, 5000);
+  t.same(
+    got.map(summary),
+    [
+      `s3:ObjectCreated:Put ${bucket}/photos/a b.jpg`,
+      `s3:ObjectAccessed:Get ${bucket}/photos/a b.jpg`,
+      `s3:ObjectAccessed:Head ${bucket}/photos/a b.jpg`,
+      `s3:ObjectCreated:Copy ${bucket}/photos/copy.jpg`,
+      `s3:ObjectRemoved:Delete ${bucket}/photos/a b.jpg`,
+    ],
+    'the five matching events, in order; the .png and the other prefix are filtered out',
+  );
+  t.equal(got[0]!.s3.object.size, 10, 'the created event carries the size');
+  t.match(got[0]!.s3.object.eTag, /^[0-9a-f]{32}$/, 'and the ETag');
+  t.equal(got[0]!.s3.object.key, 'photos%2Fa+b.jpg', "the key is query-escaped, as MinIO's events have it");
+});
+
+t.test('a raw listen stream: chunked text/event-stream, a space every 500 ms, events as JSON lines, alive past the idle close', async (t) => {
+  const bucket = await createBucket(s3, 'listen-raw');
+  const s = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectCreated%3APut');
+  t.equal(s.res.headers['content-type'], 'text/event-stream');
+  t.equal(s.res.headers['transfer-encoding'], 'chunked', 'chunked: no length is promised');
+  await sleep(1600);
+  t.ok(/^ {2,}$/.test(s.text()), `only keep-alive spaces while nothing happens (${JSON.stringify(s.text())})`);
+  await put(bucket, 'k1', 'v1');
+  await waitFor(() => s.records().length === 1, 5000);
+  t.same(s.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/k1`]);
+  t.match(s.text(), /\{"Records":\[\{"eventVersion":"2\.0","eventSource":"minio:s3"[^\n]*\}\]\}\n/, 'one {"Records":[…]} line per event');
+  // uWS closes idle connections after 10 s: a listener that only receives must outlive that.
+  await sleep(11_000);
+  t.equal(s.res.complete, false, 'still open after 12 s');
+  await put(bucket, 'k2', 'v2');
+  await waitFor(() => s.records().length === 2, 5000);
+  t.same(s.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/k1`, `s3:ObjectCreated:Put ${bucket}/k2`], 'events still arrive after the idle timeout');
+});
+
+t.test('ping=1: an empty {"Records":null} line every second instead of spaces', async (t) => {
+  const bucket = await createBucket(s3, 'listen-ping');
+  const s = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&ping=1');
+  await sleep(2300);
+  const lines = s.text().split('\n').filter((l) => l !== '');
+  t.ok(lines.length >= 2, `at least two ping lines in 2.3 s (${lines.length})`);
+  t.ok(lines.every((l) => l === '{"Records":null}'), 'each is {"Records":null}');
+  t.notOk(s.text().includes(' '), 'no spaces with ping');
+});
+
+t.test('versioned bucket: delete markers and removed versions carry their version ids; several listeners each get every event', async (t) => {
+  const bucket = await createBucket(s3, 'listen-ver');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  const a = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&events=s3%3AObjectRemoved%3A%2A');
+  const b = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectRemoved%3ADeleteMarkerCreated');
+  const v1 = (await put(bucket, 'doc', 'one')).VersionId!;
+  const marker = (await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'doc' }))).VersionId!;
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'doc', VersionId: v1 }));
+  await waitFor(() => a.records().length >= 3 && b.records().length >= 1, 5000);
+  t.same(
+    a.records().map((r) => `${r.eventName} ${r.s3.object.versionId}`),
+    [`s3:ObjectCreated:Put ${v1}`, `s3:ObjectRemoved:DeleteMarkerCreated ${marker}`, `s3:ObjectRemoved:Delete ${v1}`],
+  );
+  t.same(b.records().map((r) => `${r.eventName} ${r.s3.object.versionId}`), [`s3:ObjectRemoved:DeleteMarkerCreated ${marker}`], 'the second listener only its event');
+});
+
+t.test('GET /?events= listens to every bucket', async (t) => {
+  const b1 = await createBucket(s3, 'listen-all');
+  const b2 = await createBucket(s3, 'listen-all');
+  const s = await open(t, d.port, '/', 'events=s3%3AObjectCreated%3A%2A&prefix=x');
+  await put(b1, 'x1', '1');
+  await put(b2, 'x2', '2');
+  await put(b2, 'y', 'filtered');
+  await waitFor(() => s.records().length >= 2, 5000);
+  await sleep(200);
+  t.same(s.records().map(summary).sort(), [`s3:ObjectCreated:Put ${b1}/x1`, `s3:ObjectCreated:Put ${b2}/x2`].sort());
+});
+
+t.test('refusals: clear S3 errors, no stream opened', async (t) => {
+  const bucket = await createBucket(s3, 'listen-bad');
+  const cases: Array<[string, string, string, number, SignOptions | false | undefined]> = [
+    ['no events', `/${bucket}`, 'events=', 400, undefined],
+    ['an event s3d never sends', `/${bucket}`, 'events=s3%3AObjectAccessed%3AGetRetention', 400, undefined],
+    ['an unknown event', `/${bucket}`, 'events=s3%3ANope', 400, undefined],
+    ['two prefixes', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&prefix=a&prefix=b', 400, undefined],
+    ['ping=0', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&ping=0', 400, undefined],
+    ['ping=abc', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&ping=abc', 400, undefined],
+    ['a missing bucket', `/${bucketName('listen-none')}`, 'events=s3%3AObjectCreated%3A%2A', 404, undefined],
+    ['anonymous', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A', 403, false],
+    ['a wrong secret', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A', 403, { secretAccessKey: 'wrong-secret-key' }],
+  ];
+  for (const [what, path, query, status, sign] of cases) {
+    const r = await openStream(d.port, path, query, sign);
+    if ('res' in r) {
+      r.close();
+      t.fail(`${what}: a stream was opened`);
+      continue;
+    }
+    t.equal(r.status, status, `${what} → ${status}`);
+    t.ok(errorCode(Buffer.from(r.body)) !== undefined, `${what}: an S3 error body (${errorCode(Buffer.from(r.body))})`);
+  }
+});
+
+t.test('a listener that goes away is forgotten', async (t) => {
+  const bucket = await createBucket(s3, 'listen-gone');
+  const before = await listeners(d.port);
+  const s = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A');
+  await waitFor(async () => (await listeners(d.port)) === before + 1, 5000);
+  t.pass(`s3d_notify_listeners went up to ${before + 1}`);
+  s.close();
+  await waitFor(async () => (await listeners(d.port)) === before, 5000);
+  t.pass('and back down once the client disconnected');
+  await put(bucket, 'after', 'x');
+  t.equal((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'after' })))).toString(), 'x', 'writes go on');
+});
+
+t.test('users need s3:ListenBucketNotification', async (t) => {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 's3d-listen-iam-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const iam = join(dir, 'iam.json');
+  const bucket = bucketName('listen-iam');
+  const allow = (actions: string[]) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }] });
+  writeFileSync(
+    iam,
+    JSON.stringify({
+      policies: { watcher: allow(['s3:ListenBucketNotification']), reader: allow(['s3:GetObject', 's3:ListBucket']) },
+      users: [
+        { accessKey: 'listen-watcher', secretKey: 'listen-watcher-secret', policies: ['watcher'] },
+        { accessKey: 'listen-reader', secretKey: 'listen-reader-secret1', policies: ['reader'] },
+      ],
+    }),
+    { mode: 0o600 },
+  );
+  const du = await startDaemonFor(t, { env: { S3_IAM_FILE: iam } });
+  await du.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  const q = 'events=s3%3AObjectCreated%3A%2A';
+  const denied = await openStream(du.port, `/${bucket}`, q, { accessKeyId: 'listen-reader', secretAccessKey: 'listen-reader-secret1' });
+  t.equal('status' in denied ? `${denied.status} ${errorCode(Buffer.from(denied.body))}` : 'stream', '403 AccessDenied', 'a user without the action → AccessDenied');
+  const all = await openStream(du.port, '/', q, { accessKeyId: 'listen-watcher', secretAccessKey: 'listen-watcher-secret' });
+  t.equal('status' in all ? `${all.status} ${errorCode(Buffer.from(all.body))}` : 'stream', '403 AccessDenied', 'ListenNotification (every bucket) needs s3:ListenNotification');
+  const s = await open(t, du.port, `/${bucket}`, q, { accessKeyId: 'listen-watcher', secretAccessKey: 'listen-watcher-secret' });
+  await du.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'seen', Body: 'x' }));
+  await waitFor(() => s.records().length === 1, 5000);
+  t.same(s.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/seen`], 'the watcher hears it');
+});
+
+t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) => {
+  const d2 = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: '30' } });
+  t.teardown(() => d2.cleanup());
+  const bucket = await createBucket(d2.s3(), 'listen-stop');
+  const s = await open(t, d2.port, `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A');
+  await d2.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'last', Body: 'x' }));
+  await waitFor(() => s.records().length === 1, 5000);
+  const started = Date.now();
+  const code = await d2.stop();
+  const took = Date.now() - started;
+  t.equal(code, 0, 'exit code 0');
+  t.ok(took < 10_000, `stopped in ${took} ms, not after the 30 s drain deadline`);
+  await s.ended;
+  t.equal(s.res.complete, true, 'the stream ended with its terminating chunk (not cut)');
+});
