@@ -43,7 +43,8 @@ export interface BenchEnvironment {
 /** The environment for child servers: only what they need, plus the tuned malloc. */
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = { ...MALLOC_ENV };
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
+  // The daemon's tuning knobs pass through, so a probe can compare them (S3_DIRECT_IO=off …).
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'S3_DIRECT_IO', 'S3_CRYPTO_WORKERS']) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }

@@ -4,7 +4,7 @@
 
 import { secureRandom } from '../../workers/format/random.js';
 import { close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
-import { allocatePageAligned, isMemoryAligned } from './aligned.js';
+import { allocatePageAligned, isMemoryAligned, PAGE_SIZE } from './aligned.js';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -212,13 +212,16 @@ export class FileStore {
   }
 }
 
-/** The block alignment O_DIRECT writes are held to (offset, length and memory). */
-const DIRECT_ALIGN = 512;
-
 /**
- * Whether this filesystem takes O_DIRECT writes at 512-byte granularity from page-aligned memory
- * (full DARE batches are 16 × 65,568 B = 2,049 × 512 B, at offsets of the same size).
+ * The alignment O_DIRECT writes are held to: file offset, length and memory on page (and ext4
+ * block) boundaries. 512-byte alignment is accepted by the kernel but, on a disk with 4 KiB
+ * physical blocks, each such write is a read-modify-write: 64 MiB of DARE batches (16 × 65,568 B =
+ * 2,049 × 512 B each, at offsets of the same size) took 1.5 s with O_DIRECT against 0.06 s through
+ * the page cache on the bench VM, and the one-stream SSE PUT ran at a third of its speed.
  */
+const DIRECT_ALIGN = PAGE_SIZE;
+
+/** Whether this filesystem takes O_DIRECT writes of whole pages from page-aligned memory. */
 function probeDirectIo(path: string): boolean {
   const mem = allocatePageAligned(65536);
   if (mem === undefined) return false;
@@ -337,6 +340,8 @@ export class DataWriter {
   private bufferedFd = -1;
   private readonly dirSynced: Promise<void>;
   private position = 0;
+  /** Bytes written around the page cache (O_DIRECT). */
+  directBytes = 0;
   private closed = false;
   /** Bytes written since the last background fdatasync started. */
   private unsynced = 0;
@@ -368,6 +373,39 @@ export class DataWriter {
     return this.bufferedFd;
   }
 
+  /**
+   * With O_DIRECT, a write that starts aligned sends its whole pages around the page cache and
+   * only the partial page at its end through it (a 1 MiB object's one DARE batch: 1 MiB direct,
+   * 512 B buffered). A write that starts unaligned (most batches of a long stream, whose size is
+   * not a multiple of a page) goes through the page cache whole: no page is written both ways.
+   */
+  private pieces(buf: Uint8Array, position: number): Array<[Uint8Array, number]> {
+    if (!this.direct || position % DIRECT_ALIGN !== 0 || !isMemoryAligned(buf, DIRECT_ALIGN)) return [[buf, position]];
+    const whole = buf.length - (buf.length % DIRECT_ALIGN);
+    if (whole === 0 || whole === buf.length) return [[buf, position]];
+    return [
+      [buf.subarray(0, whole), position],
+      [buf.subarray(whole), position + whole],
+    ];
+  }
+
+  /** Writes `buf` at `position`, continuing short writes (on the buffered descriptor once unaligned). */
+  private async writeAt(buf: Uint8Array, position: number): Promise<void> {
+    let off = 0;
+    while (off < buf.length) {
+      const use = this.fdFor(buf.subarray(off), position + off);
+      const written = fsCall<number>((cb) => writeCb(use, buf, off, buf.length - off, position + off, cb));
+      this.writing.add(written);
+      try {
+        const n = await written;
+        if (use === this.fd && this.direct) this.directBytes += n;
+        off += n;
+      } finally {
+        this.writing.delete(written);
+      }
+    }
+  }
+
   get size(): number {
     return this.position;
   }
@@ -380,19 +418,8 @@ export class DataWriter {
     const base = this.position;
     this.position += buf.length;
     this.unsynced += buf.length;
-    const fd = this.fdFor(buf, base);
-    let off = 0;
-    while (off < buf.length) {
-      // A short O_DIRECT write leaves the rest unaligned: it continues on the buffered descriptor.
-      const use = off === 0 ? fd : this.fdFor(buf.subarray(off), base + off);
-      const written = fsCall<number>((cb) => writeCb(use, buf, off, buf.length - off, base + off, cb));
-      this.writing.add(written);
-      try {
-        off += await written;
-      } finally {
-        this.writing.delete(written);
-      }
-    }
+    const pieces = this.pieces(buf, base);
+    await (pieces.length === 1 ? this.writeAt(buf, base) : Promise.all(pieces.map(([b, at]) => this.writeAt(b, at))));
     // Large uploads flush as they go, so the fdatasync before the acknowledgement has only the
     // tail left to write out (one 64 MiB stream: ~60 ms of disk time otherwise all at the end).
     if (this.unsynced >= BACKGROUND_SYNC_BYTES && this.backgroundSync === undefined) {
