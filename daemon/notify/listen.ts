@@ -8,22 +8,10 @@
 // what happens while it is connected. A listener that does not read keeps at most MAX_QUEUED
 // lines; later events are dropped for it (as MinIO does), never for anyone else.
 
-import { eventCovers, keyMatches } from './rules.js';
+import { eventCovers, keyMatches, SUPPORTED_EVENTS } from './rules.js';
 
-/** The events a listener may ask for: what s3d fires (objects created, removed, read). */
-export const LISTEN_EVENTS: ReadonlySet<string> = new Set([
-  's3:ObjectCreated:*',
-  's3:ObjectCreated:Put',
-  's3:ObjectCreated:Post',
-  's3:ObjectCreated:Copy',
-  's3:ObjectCreated:CompleteMultipartUpload',
-  's3:ObjectRemoved:*',
-  's3:ObjectRemoved:Delete',
-  's3:ObjectRemoved:DeleteMarkerCreated',
-  's3:ObjectAccessed:*',
-  's3:ObjectAccessed:Get',
-  's3:ObjectAccessed:Head',
-]);
+/** The events a listener may ask for: what webhooks get (objects created, removed), and reads. */
+export const LISTEN_EVENTS: ReadonlySet<string> = new Set([...SUPPORTED_EVENTS, 's3:ObjectAccessed:*', 's3:ObjectAccessed:Get', 's3:ObjectAccessed:Head']);
 
 /** Lines a listener that does not read may have waiting before events are dropped for it. */
 export const MAX_QUEUED = 4000;
