@@ -261,3 +261,39 @@ t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) 
   await s.ended;
   t.equal(s.res.complete, true, 'the stream ended with its terminating chunk (not cut)');
 });
+
+t.test('fuzzed listen queries: a stream or a 4xx S3 error, never a 5xx; no listener left behind', async (t) => {
+  const bucket = await createBucket(s3, 'listen-fuzz');
+  const before = await listeners(d.port);
+  let seed = 1234567;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const pieces = ['s3:ObjectCreated:*', 's3:ObjectCreated:Put', 's3:ObjectAccessed:Get', 's3:ObjectRemoved:*', 's3:*', '*', '', 's3:ObjectCreated', 'S3:OBJECTCREATED:PUT', 's3:ObjectCreated:*\u0000', '%', '\u00ff\u00fe', 'x'.repeat(2000)];
+  const params = ['events', 'prefix', 'suffix', 'ping', 'events', 'events'];
+  const pingValues = ['1', '0', '-1', '1e3', '999999', '9999999', ' 1', '1.5', '', '0x10'];
+  const seen = new Map<number, number>();
+  for (let i = 0; i < 60; i++) {
+    const q = new URLSearchParams();
+    const n = 1 + rand(4);
+    for (let j = 0; j < n; j++) {
+      const name = params[rand(params.length)]!;
+      q.append(name, name === 'ping' ? pingValues[rand(pingValues.length)]! : pieces[rand(pieces.length)]!);
+    }
+    const query = q.toString().replace(/\+/g, '%20');
+    const r = await openStream(d.port, `/${bucket}`, query);
+    const status = 'res' in r ? 200 : r.status;
+    seen.set(status, (seen.get(status) ?? 0) + 1);
+    if ('res' in r) {
+      r.close();
+      continue;
+    }
+    if (status < 400 || status >= 500 || errorCode(Buffer.from(r.body)) === undefined) t.fail(`${query} → ${status} ${r.body.slice(0, 200)}`);
+  }
+  t.ok((seen.get(200) ?? 0) > 0 && (seen.get(400) ?? 0) > 0, `both outcomes seen: ${JSON.stringify([...seen])}`);
+  await waitFor(async () => (await listeners(d.port)) === before, 5000);
+  t.pass('every fuzzed stream was forgotten once closed');
+  await put(bucket, 'still', 'works');
+  t.equal((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'still' })))).toString(), 'works');
+});
