@@ -712,7 +712,8 @@ export class HttpServer {
     try {
       for (;;) {
         const next = await iterator.next();
-        if (p.aborted) throw new Error('client disconnected');
+        // The client going away is how a listener ends: not a failure (no warning logged).
+        if (p.aborted) return sent;
         if (next.done) break;
         const c = next.value;
         if (c.length === 0) continue;
@@ -732,7 +733,7 @@ export class HttpServer {
             wake = resolve;
             p.wakeWriter = resolve;
           });
-          if (p.aborted) throw new Error('client disconnected');
+          if (p.aborted) return sent;
         }
       }
       res.cork(() => {

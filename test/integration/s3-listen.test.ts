@@ -209,6 +209,9 @@ t.test('a listener that goes away is forgotten', async (t) => {
   s.close();
   await waitFor(async () => (await listeners(d.port)) === before, 5000);
   t.pass('and back down once the client disconnected');
+  await waitFor(() => d.logs.some((l) => l.includes('"op":"ListenBucketNotification"') && l.includes(bucket)), 5000);
+  t.pass('the listen request has its access-log line once it ends');
+  t.notOk(d.logs.some((l) => l.includes('response stream failed')), 'a listener going away is not logged as a failed response');
   await put(bucket, 'after', 'x');
   t.equal((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'after' })))).toString(), 'x', 'writes go on');
 });
