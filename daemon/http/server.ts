@@ -53,6 +53,8 @@ interface Pending {
   ended: boolean;
   /** The raw body's Content-Length, 'chunked' (Transfer-Encoding: known only at its end), or undefined. */
   rawLength: number | 'chunked' | undefined;
+  /** The client sent `Connection: close`: uWS closes the connection right after the response. */
+  connectionClose: boolean;
   /** Set when the request was answered before its body was read: takes the rest, to drop it (drainBody). */
   drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
   /** Adds the CORS headers to the response when the request's Origin is allowed (bucket rules or server-wide). */
@@ -322,6 +324,7 @@ export class HttpServer {
       responding: false,
       ended: false,
       rawLength,
+      connectionClose: /(^|,)\s*close\s*(,|$)/i.test(headers.connection ?? ''),
       drain: undefined,
       cors: headers.origin === undefined ? undefined : responseCors(method, headers, this.deps.config.corsOrigins, bucketRules),
     };
@@ -514,13 +517,16 @@ export class HttpServer {
     // While draining, no connection is kept alive for another request.
     if (this.closing) closeConnection = true;
     else if (closeConnection && p.drain === undefined) {
-      if (typeof p.rawLength === 'number' && p.rawLength <= DRAIN_MAX_BYTES) {
+      if (typeof p.rawLength === 'number' && p.rawLength <= DRAIN_MAX_BYTES && !p.connectionClose) {
         // Known length: answer now, keep the connection, drop the rest of the body as it comes.
         closeConnection = false;
         drainBody(p, undefined);
-      } else if (p.rawLength === 'chunked') {
+      } else if (p.rawLength === 'chunked' || (typeof p.rawLength === 'number' && p.rawLength <= DRAIN_MAX_BYTES)) {
         // Unknown length: hold the answer until the body ends (then keep the connection) or
         // passes the bound (then close it); uWS cannot close a connection after the response.
+        // `Connection: close` (Node's http client without an agent, curl --no-keepalive): uWS
+        // closes right after the response, and closing on unread body bytes sends a reset that
+        // can destroy the answer before the client reads it: hold it until the body is in.
         drainBody(p, (close) => this.finish(p, result, id, started, fields, method, close, bytesIn));
         return;
       }
