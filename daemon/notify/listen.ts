@@ -22,7 +22,7 @@ const PING = Buffer.from('{"Records":null}\n');
 export interface ListenFilter {
   /** Undefined: every bucket. */
   readonly bucket: string | undefined;
-  /** Event names (wildcards allowed); empty: every event. */
+  /** Event names (wildcards allowed), at least one. */
   readonly events: readonly string[];
   readonly prefix: string;
   readonly suffix: string;
@@ -41,7 +41,7 @@ class Listener {
     const f = this.filter;
     if (f.bucket !== undefined && f.bucket !== bucket) return false;
     if (!keyMatches(f, key)) return false;
-    return f.events.length === 0 || f.events.some((e) => eventCovers(e, name));
+    return f.events.some((e) => eventCovers(e, name));
   }
 
   /** False when the line was dropped: the listener has MAX_QUEUED lines it has not read. */
@@ -140,6 +140,8 @@ export class EventListeners {
     this.all.add(l);
     this.byBucket.set(slot, (this.byBucket.get(slot) ?? 0) + 1);
     const lines = l.lines(signal);
+    // Forgotten here rather than in the generator's finally: a generator returned before its
+    // first next() (a response aborted before it streamed) never runs its finally.
     const done = (): void => {
       if (!this.all.delete(l)) return;
       const n = (this.byBucket.get(slot) ?? 1) - 1;

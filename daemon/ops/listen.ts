@@ -5,9 +5,8 @@
 import { S3Error } from '../errors.js';
 import { LISTEN_EVENTS } from '../notify/listen.js';
 import { requireBucket, type OpsEnv } from './env.js';
+import { MAX_FILTER_VALUE_BYTES } from './notification.js';
 import type { RequestContext, Result } from './types.js';
-
-const MAX_FILTER_VALUE_BYTES = 1024;
 
 function single(q: URLSearchParams, name: string): string {
   const all = q.getAll(name);
@@ -23,7 +22,7 @@ export async function handleListen(env: OpsEnv, ctx: RequestContext): Promise<Re
   const prefix = single(q, 'prefix');
   const suffix = single(q, 'suffix');
   const events = q.getAll('events');
-  if (events.length === 0 || events.every((e) => e === '')) throw new S3Error('InvalidArgument', 'Name the events to listen to (events=s3:ObjectCreated:* and so on).');
+  if (events.length === 0) throw new S3Error('InvalidArgument', 'Name the events to listen to (events=s3:ObjectCreated:* and so on).');
   for (const e of events) {
     if (!LISTEN_EVENTS.has(e)) throw new S3Error('InvalidArgument', `s3d cannot send the event ${JSON.stringify(e)} to listeners; it sends ${[...LISTEN_EVENTS].join(', ')}.`);
   }

@@ -21,7 +21,8 @@ import { parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from '.
 const MAX_XML_BODY = 256 * 1024;
 const MAX_CONFIGURATIONS = 1000;
 const MAX_ID_CHARS = 255;
-const MAX_FILTER_VALUE_BYTES = 1024;
+/** The longest prefix or suffix filter value (rules here, listen requests in ops/listen.ts). */
+export const MAX_FILTER_VALUE_BYTES = 1024;
 
 // MinIO's answers (cmd/api-errors.go).
 const ARN_ERROR = 'A specified destination ARN does not exist or is not well-formed. Verify the destination ARN.';
@@ -227,7 +228,6 @@ function requestOrigin(ctx: RequestContext, principalId: string): () => EventOri
 
 /** The events a request on bucket `b` causes (see bucketEvents); a form upload names its policy's signer. */
 export function requestEvents(env: OpsEnv, ctx: RequestContext, b: BucketRecord | undefined, principalId = ctx.accessKey): ObjectEvents | undefined {
-  if (b === undefined || (b.notification === undefined && env.listeners?.watching(b.name) !== true)) return undefined;
   return bucketEvents(env.notify, env.config.region, b, requestOrigin(ctx, principalId), env.listeners);
 }
 
