@@ -517,11 +517,12 @@ export class HttpServer {
     // While draining, no connection is kept alive for another request.
     if (this.closing) closeConnection = true;
     else if (closeConnection && p.drain === undefined) {
-      if (typeof p.rawLength === 'number' && p.rawLength <= DRAIN_MAX_BYTES && !p.connectionClose) {
+      const drainable = p.rawLength === 'chunked' || (p.rawLength !== undefined && p.rawLength <= DRAIN_MAX_BYTES);
+      if (drainable && p.rawLength !== 'chunked' && !p.connectionClose) {
         // Known length: answer now, keep the connection, drop the rest of the body as it comes.
         closeConnection = false;
         drainBody(p, undefined);
-      } else if (p.rawLength === 'chunked' || (typeof p.rawLength === 'number' && p.rawLength <= DRAIN_MAX_BYTES)) {
+      } else if (drainable) {
         // Unknown length: hold the answer until the body ends (then keep the connection) or
         // passes the bound (then close it); uWS cannot close a connection after the response.
         // `Connection: close` (Node's http client without an agent, curl --no-keepalive): uWS

@@ -348,7 +348,7 @@ export class DataWriter {
   private backgroundSync: Promise<void> | undefined;
   private syncFailure: unknown;
   /**
-   * Positional writes still on the thread pool (up to two run at once): discard() waits for them,
+   * Positional writes still on the thread pool (two appends at once, each in up to two pieces): discard() waits for them,
    * since a descriptor closed under a queued write could be reused by another file meanwhile.
    */
   private readonly writing = new Set<Promise<unknown>>();
@@ -418,8 +418,7 @@ export class DataWriter {
     const base = this.position;
     this.position += buf.length;
     this.unsynced += buf.length;
-    const pieces = this.pieces(buf, base);
-    await (pieces.length === 1 ? this.writeAt(buf, base) : Promise.all(pieces.map(([b, at]) => this.writeAt(b, at))));
+    await Promise.all(this.pieces(buf, base).map(([b, at]) => this.writeAt(b, at)));
     // Large uploads flush as they go, so the fdatasync before the acknowledgement has only the
     // tail left to write out (one 64 MiB stream: ~60 ms of disk time otherwise all at the end).
     if (this.unsynced >= BACKGROUND_SYNC_BYTES && this.backgroundSync === undefined) {
