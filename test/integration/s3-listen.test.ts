@@ -9,8 +9,9 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { request, type IncomingMessage } from 'node:http';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { bucketName, startDaemon, startDaemonFor } from '../helpers/daemon.js';
-import { buildHeaders, errorCode, raw, type SignOptions } from '../helpers/http.js';
+import { bucketName, prng, startDaemon, startDaemonFor } from '../helpers/daemon.js';
+import { metricSample, scrape } from '../helpers/kes.js';
+import { buildHeaders, errorCode, type SignOptions } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { bodyBytes, createBucket } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
@@ -77,9 +78,7 @@ async function open(t: Test, port: number, path: string, query: string, sign?: S
 const summary = (r: Rec): string => `${r.eventName} ${r.s3.bucket.name}/${decodeURIComponent(r.s3.object.key.replace(/\+/g, ' '))}`;
 
 async function listeners(port: number): Promise<number> {
-  const m = await raw(port, { method: 'GET', path: '/metrics', sign: false });
-  const line = m.body.toString().split('\n').find((l) => l.startsWith('s3d_notify_listeners '));
-  return Number(line?.split(' ')[1]);
+  return metricSample(await scrape(`http://127.0.0.1:${port}`), 's3d_notify_listeners') ?? Number.NaN;
 }
 
 const d = await startDaemonFor(t);
@@ -268,11 +267,7 @@ t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) 
 t.test('fuzzed listen queries: a stream or a 4xx S3 error, never a 5xx; no listener left behind', async (t) => {
   const bucket = await createBucket(s3, 'listen-fuzz');
   const before = await listeners(d.port);
-  let seed = 1234567;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rand = prng(1234567).int;
   const pieces = ['s3:ObjectCreated:*', 's3:ObjectCreated:Put', 's3:ObjectAccessed:Get', 's3:ObjectRemoved:*', 's3:*', '*', '', 's3:ObjectCreated', 'S3:OBJECTCREATED:PUT', 's3:ObjectCreated:*\u0000', '%', '\u00ff\u00fe', 'x'.repeat(2000)];
   const params = ['events', 'prefix', 'suffix', 'ping', 'events', 'events'];
   const pingValues = ['1', '0', '-1', '1e3', '999999', '9999999', ' 1', '1.5', '', '0x10'];
