@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
 import type { TestPki } from '../fixtures/kes-server/certs.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { ROOT } from './root.js';
+
+export { ROOT };
 export const MAIN = join(ROOT, 'dist/daemon/main.js');
 export const ACCESS_KEY = 'testadmin';
 export const SECRET_KEY = 'testadmin-secret-key';

@@ -7,14 +7,14 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { md5Base64, sha256Hex } from '../helpers/hash.js';
+import { projectPath } from '../helpers/root.js';
 import { assertXmlError, raw } from '../helpers/http.js';
 
 const HAS_BOTO3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
-const SCRIPT = fileURLToPath(new URL('../fixtures/sigv2/boto3_v2.py', import.meta.url));
+const SCRIPT = projectPath('test/fixtures/sigv2/boto3_v2.py');
 
 const d = await startDaemonFor(t, { env: { S3_DOMAIN: 's3.test' } });
 const s3 = d.s3();

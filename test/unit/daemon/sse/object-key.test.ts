@@ -2,7 +2,6 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   SEAL_ALGORITHM,
   SecretKeyMismatchError,
@@ -20,6 +19,7 @@ import {
   type SseDomain,
 } from '../../../../daemon/sse/object-key.js';
 import { openBuffer, sealBuffer } from '../../../../workers/format/index.js';
+import { projectPath } from '../../../helpers/root.js';
 
 interface SealVector {
   domain: SseDomain;
@@ -56,7 +56,7 @@ interface ObjectKeyVectors {
   metadata_subkeys: Record<string, string>;
 }
 
-const vec = JSON.parse(readFileSync(fileURLToPath(new URL('../../../vectors/objectkey.json', import.meta.url)), 'utf8')) as ObjectKeyVectors;
+const vec = JSON.parse(readFileSync(projectPath('test/vectors/objectkey.json'), 'utf8')) as ObjectKeyVectors;
 const hex = (s: string) => Buffer.from(s, 'hex');
 const ek = hex(vec.external_key_hex);
 const oek = hex(vec.object_key_hex);

@@ -1,7 +1,7 @@
 // Loads the DARE known-answer vectors (test/vectors/dare-v2.json) and the shared plaintext rule.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../../../helpers/root.js';
 
 export interface DarePackageVector {
   seq: number;
@@ -44,7 +44,7 @@ export interface DareVectorFile {
   single_part_ranges: RangeVector[];
 }
 
-const path = fileURLToPath(new URL('../../../vectors/dare-v2.json', import.meta.url));
+const path = projectPath('test/vectors/dare-v2.json');
 export const dareVectors: DareVectorFile = JSON.parse(readFileSync(path, 'utf8')) as DareVectorFile;
 export const vectorKey = Buffer.from(dareVectors.key_hex, 'hex');
 export const vectorRandom = Buffer.from(dareVectors.configured_nonce_hex, 'hex');
