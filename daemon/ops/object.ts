@@ -241,7 +241,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
     const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
     try {
       checkConditions(ctx.headers, rec);
-      objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
+      // Heard once the read is answered: not for a refused range or part, nor twice when a
+      // concurrent overwrite sends the loop round again.
+      const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
       const b = env.meta.getBucket(ctx.bucket!)!;
       const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...expirationHeader(b.lifecycle, key, rec) };
       let start = 0;
@@ -271,11 +273,13 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       }
       if (head) {
         objectKey?.fill(0);
+        accessed();
         return { status, headers, headLength: length };
       }
       const inline = readInlineSync(rec, objectKey, start, length);
       if (inline) {
         objectKey?.fill(0);
+        accessed();
         return { status, headers, body: inline };
       }
       let handles: Map<string, DataFile>;
@@ -291,6 +295,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         closeFiles(handles);
       });
       const body: StreamBody = { length, chunks };
+      accessed();
       return { status, headers, body };
     } catch (err) {
       objectKey?.fill(0);

@@ -13,7 +13,7 @@ import { bucketName, prng, startDaemon, startDaemonFor } from '../helpers/daemon
 import { metricSample, scrape } from '../helpers/kes.js';
 import { buildHeaders, errorCode, type SignOptions } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
-import { bodyBytes, createBucket } from '../helpers/s3.js';
+import { bodyBytes, createBucket, s3Code } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 
 /** Waits until `cond` holds (polling every 50 ms); throws (failing the test) after `ms`. */
@@ -96,6 +96,10 @@ t.test('minio-js listenBucketNotification: created, accessed and removed events,
   await put(bucket, 'photos/a b.jpg', 'jpeg bytes');
   await put(bucket, 'photos/skip.png', 'png');
   await put(bucket, 'docs/c.jpg', 'other prefix');
+  // Refused reads are not accesses: no event for them.
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg', Range: 'bytes=100-200' }))), 'InvalidRange/416', 'a range past the end: 416');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg', PartNumber: 3 }))), 'InvalidPartNumber/416', 'a part that does not exist: 416, as S3 answers');
+  t.match(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg', IfMatch: '"0123"' }))), /\/412$/, 'a HEAD whose If-Match fails');
   await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg' })));
   await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'photos/a b.jpg' }));
   await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'photos/copy.jpg', CopySource: `${bucket}/photos/a%20b.jpg` }));
