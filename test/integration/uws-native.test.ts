@@ -10,6 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { tcpExchange } from '../helpers/tcp.js';
 
 const BINARY = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 const PKG = join(ROOT, 'node_modules', 'uWebSockets.js');
@@ -57,6 +58,15 @@ t.test('the running daemon has the native binding mapped and serves with it', as
     d.cleanup();
   });
   await checkNativeServing(t, d);
+  // This uWS build never hands an HTTP/1.0 request to the application: no answer, not even an
+  // error, until the idle timeout closes the connection (ApacheBench and HAProxy's default
+  // `option httpchk` speak HTTP/1.0; docs/operations.md says to use HTTP/1.1). HTTP/1.1 goes on.
+  for (const request of ['GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n', 'GET /minio/health/live HTTP/1.0\r\n\r\n']) {
+    const r = await tcpExchange(d.port, request, { idleMs: 1500, timeoutMs: 3000 });
+    t.match(r.data.toString('latin1'), /^HTTP\/1\.[01] 200 /, `HTTP/1.0 ${request.includes('Host') ? 'with' : 'without'} Host: answered`, { todo: 'this uWS build does not answer HTTP/1.0' });
+  }
+  const r11 = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', { idleMs: 500, timeoutMs: 3000, untilResponse: true });
+  t.match(r11.data.toString('latin1'), /^HTTP\/1\.1 200 /, 'the same daemon answers HTTP/1.1 afterwards');
 });
 
 t.test('UWS_USE_FALLBACK=1 in the environment does not switch the daemon to the JS fallback', async (t) => {
