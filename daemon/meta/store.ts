@@ -1,6 +1,7 @@
-// The only LMDB importer: buckets, object records, multipart uploads and parts, and the
+// The only LMDB opener: buckets, object records, multipart uploads and parts, and the
 // deletion queue. Writes are async transactions that lmdb-js batches into shared commits;
 // a write's promise resolves only once its commit is flushed to disk.
+// Key layout: keys.ts; listing pages: listing.ts.
 
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { constants as osConstants } from 'node:os';
@@ -8,6 +9,10 @@ import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
+import { bucketRange, objectKey, partKey, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { listObjects, listVersions, type ListingTables, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
+
+export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 
 export class MetaConflict extends Error {
   readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'NoSuchVersion' | 'MethodNotAllowed' | 'PreconditionFailed' | 'InvalidPart' | 'ObjectLocked';
@@ -76,63 +81,8 @@ function tolerateOrphanCommitRejections(): void {
   });
 }
 
-export interface ListEntry {
-  key: string;
-  record: ObjectRecord;
-}
-
-export interface ListResult {
-  contents: ListEntry[];
-  commonPrefixes: string[];
-  isTruncated: boolean;
-  /** Last key or common prefix returned (for NextMarker / continuation). */
-  next: string | undefined;
-}
-
-export interface ListOptions {
-  prefix: string;
-  delimiter: string;
-  /** Exclusive lower bound (marker / start-after / continuation token). */
-  after: string;
-  maxKeys: number;
-}
-
 export interface UploadListEntry {
   upload: UploadRecord;
-}
-
-const SEP = 0x00;
-const ZERO_COPY_END = Buffer.from([0xff, 0xff, 0xff, 0xff]);
-
-function objectKey(bucket: string, key: string): Buffer {
-  return Buffer.concat([Buffer.from(bucket), Buffer.from([SEP]), Buffer.from(key)]);
-}
-
-function bucketRange(bucket: string): { start: Buffer; end: Buffer } {
-  return { start: Buffer.concat([Buffer.from(bucket), Buffer.from([SEP])]), end: Buffer.concat([Buffer.from(bucket), Buffer.from([SEP + 1])]) };
-}
-
-/** Stamps are below 2^53: the versions table orders them newest first by `STAMP_TOP - vs`. */
-const STAMP_TOP = 2 ** 53 - 1;
-
-/** `bucket \0 key \0`: every version of one key (keys hold no NUL; the router refuses them). */
-function versionPrefix(bucket: string, key: string): Buffer {
-  return Buffer.concat([Buffer.from(bucket), Buffer.from([SEP]), Buffer.from(key), Buffer.from([SEP])]);
-}
-
-function versionKeyOf(bucket: string, key: string, vs: number, versionId: string): Buffer {
-  const t = Buffer.alloc(8);
-  t.writeBigUInt64BE(BigInt(STAMP_TOP - vs));
-  return Buffer.concat([versionPrefix(bucket, key), t, Buffer.from(versionId)]);
-}
-
-function versionKey(bucket: string, key: string, rec: ObjectRecord): Buffer {
-  return versionKeyOf(bucket, key, stampOf(rec), clientVersionId(rec));
-}
-
-/** The object key bytes of a versions-table key (from the bucket's prefix to the next NUL). */
-function keyOfVersionKey(k: Buffer, base: number): Buffer {
-  return k.subarray(base, k.indexOf(SEP, base));
 }
 
 /**
@@ -164,36 +114,6 @@ export function isLocked(rec: ObjectRecord, now: number, bypassGovernance: boole
   return r !== undefined && r.until > now && (r.mode === 'COMPLIANCE' || !bypassGovernance);
 }
 
-/** One entry of ListObjectVersions. */
-export interface VersionEntry {
-  key: string;
-  record: ObjectRecord;
-  isLatest: boolean;
-}
-
-export interface VersionListResult {
-  entries: VersionEntry[];
-  commonPrefixes: string[];
-  isTruncated: boolean;
-  /** Where the next page starts: the last key (and version, for a version entry) returned. */
-  nextKey: string | undefined;
-  nextVersionId: string | undefined;
-}
-
-function partKey(uploadId: string, n: number): Buffer {
-  const b = Buffer.alloc(Buffer.byteLength(uploadId) + 5);
-  b.write(uploadId);
-  b[b.length - 5] = SEP;
-  b.writeUInt32BE(n, b.length - 4);
-  return b;
-}
-
-function uploadIndexKey(bucket: string, key: string, initiated: number, id: string): Buffer {
-  const t = Buffer.alloc(8);
-  t.writeBigUInt64BE(BigInt(initiated));
-  return Buffer.concat([Buffer.from(bucket), Buffer.from([SEP]), Buffer.from(key), Buffer.from([SEP]), t, Buffer.from(id)]);
-}
-
 export class MetaStore {
   private readonly root: RootDatabase;
   private readonly buckets: Database<BucketRecord, string>;
@@ -208,6 +128,7 @@ export class MetaStore {
   readonly notifications: NotificationQueue;
   /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
   listEntriesRead = 0;
+  private readonly listing: ListingTables;
 
   constructor(dir: string) {
     tolerateOrphanCommitRejections();
@@ -224,6 +145,12 @@ export class MetaStore {
     this.gc = this.root.openDB({ name: 'gc' });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
+    this.listing = {
+      objects: this.objects,
+      versions: this.versions,
+      keyVersions: (bucket, key) => this.keyVersions(bucket, key),
+      entryRead: () => void this.listEntriesRead++,
+    };
   }
 
   async close(): Promise<void> {
@@ -632,136 +559,14 @@ export class MetaStore {
     return { removed };
   }
 
-  /**
-   * One page of a bucket listing as an LMDB range scan from the start key. Keys below a common
-   * prefix are skipped by seeking past the prefix, so a page costs O(page), not O(bucket).
-   */
+  /** One page of a bucket listing (listing.ts). */
   listObjects(bucket: string, opts: ListOptions): ListResult {
-    const bucketStart = bucketRange(bucket).start;
-    const end = bucketRange(bucket).end;
-    const prefixBytes = Buffer.from(opts.prefix);
-    const afterBytes = Buffer.from(opts.after);
-    const contents: ListEntry[] = [];
-    const commonPrefixes: string[] = [];
-    let next: string | undefined;
-    let count = 0;
-    let start = Buffer.concat([bucketStart, Buffer.compare(prefixBytes, afterBytes) > 0 ? prefixBytes : afterBytes]);
-    const base = bucketStart.length;
-    outer: for (;;) {
-      for (const { key: k, value } of this.objects.getRange({ start, end })) {
-        this.listEntriesRead++;
-        const keyBytes = k.subarray(base);
-        if (Buffer.compare(keyBytes, afterBytes) <= 0 && afterBytes.length > 0) continue;
-        if (keyBytes.length < prefixBytes.length || !keyBytes.subarray(0, prefixBytes.length).equals(prefixBytes)) break outer;
-        const key = keyBytes.toString('utf8');
-        if (opts.delimiter !== '') {
-          const idx = key.indexOf(opts.delimiter, opts.prefix.length);
-          if (idx >= 0) {
-            const cp = key.slice(0, idx + opts.delimiter.length);
-            const cpBytes = Buffer.from(cp);
-            // Seek past every key under this common prefix.
-            start = Buffer.concat([bucketStart, cpBytes, ZERO_COPY_END]);
-            // A marker equal to (or inside) this prefix means a previous page already listed it.
-            if (afterBytes.length > 0 && Buffer.compare(cpBytes, afterBytes) <= 0) continue outer;
-            if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
-            commonPrefixes.push(cp);
-            count++;
-            next = cp;
-            continue outer;
-          }
-        }
-        if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
-        contents.push({ key, record: value });
-        count++;
-        next = key;
-      }
-      break;
-    }
-    return { contents, commonPrefixes, isTruncated: false, next };
+    return listObjects(this.listing, bucket, opts);
   }
 
-  /**
-   * One page of ListObjectVersions: every version and delete marker of the bucket's keys in key
-   * order, newest first within a key, merged from the current objects and the versions table.
-   * Keys under a common prefix are skipped by seeking past it.
-   */
-  listVersions(bucket: string, opts: { prefix: string; delimiter: string; keyMarker: string; versionIdMarker: string; maxKeys: number }): VersionListResult {
-    const bucketStart = bucketRange(bucket).start;
-    const prefixBytes = Buffer.from(opts.prefix);
-    const markerBytes = Buffer.from(opts.keyMarker);
-    const entries: VersionEntry[] = [];
-    const commonPrefixes: string[] = [];
-    let nextKey: string | undefined;
-    let nextVersionId: string | undefined;
-    let count = 0;
-    // Where the scan stands: the next key is the first ≥ `from` (or > it when not inclusive).
-    let from: Buffer = Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes;
-    let inclusive = !(opts.keyMarker !== '' && from === markerBytes && opts.versionIdMarker === '');
-    for (;;) {
-      const k = this.nextListedKey(bucketStart, from, inclusive);
-      if (k === undefined || k.length < prefixBytes.length || !k.subarray(0, prefixBytes.length).equals(prefixBytes)) break;
-      this.listEntriesRead++;
-      const key = k.toString('utf8');
-      if (opts.delimiter !== '') {
-        const idx = key.indexOf(opts.delimiter, opts.prefix.length);
-        if (idx >= 0) {
-          const cp = key.slice(0, idx + opts.delimiter.length);
-          const cpBytes = Buffer.from(cp);
-          from = Buffer.concat([cpBytes, ZERO_COPY_END]);
-          inclusive = true;
-          // A marker equal to (or inside) this prefix means a previous page already listed it.
-          if (markerBytes.length > 0 && Buffer.compare(cpBytes, markerBytes) <= 0) continue;
-          if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
-          commonPrefixes.push(cp);
-          count++;
-          nextKey = cp;
-          nextVersionId = undefined;
-          continue;
-        }
-      }
-      const versions = this.keyVersions(bucket, key);
-      let i = 0;
-      if (opts.versionIdMarker !== '' && key === opts.keyMarker) {
-        const at = versions.findIndex((v) => clientVersionId(v.record) === opts.versionIdMarker);
-        if (at >= 0) i = at + 1;
-        else {
-          // The marker's version is gone: continue with the versions older than it. A null version
-          // has no stamp in its id: then the key is listed again from its newest version, since
-          // listing a version twice is better than never listing some.
-          const stamp = stampOfId(opts.versionIdMarker);
-          i = stamp === undefined ? 0 : versions.findIndex((v) => stampOf(v.record) < stamp);
-          if (i < 0) i = versions.length;
-        }
-      }
-      for (; i < versions.length; i++) {
-        if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
-        entries.push(versions[i]!);
-        count++;
-        nextKey = key;
-        nextVersionId = clientVersionId(versions[i]!.record);
-      }
-      from = Buffer.from(k);
-      inclusive = false;
-    }
-    return { entries, commonPrefixes, isTruncated: false, nextKey, nextVersionId };
-  }
-
-  /** The first key (bytes) of the bucket at or after `from` that has a current object or any version. */
-  private nextListedKey(bucketStart: Buffer, from: Buffer, inclusive: boolean): Buffer | undefined {
-    const base = bucketStart.length;
-    const end = Buffer.from(bucketStart);
-    end[end.length - 1] = SEP + 1;
-    // Keys hold no NUL: `key NUL` is the least key after `key` among objects, and `key 0x01` skips
-    // every versions-table entry of `key` (they are `key NUL stamp id`).
-    const objStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP])]);
-    const verStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP + 1])]);
-    let best: Buffer | undefined;
-    for (const k of this.objects.getKeys({ start: objStart, end, limit: 1 })) best = Buffer.from(k.subarray(base));
-    for (const k of this.versions.getKeys({ start: verStart, end, limit: 1 })) {
-      const key = Buffer.from(keyOfVersionKey(k, base));
-      if (best === undefined || Buffer.compare(key, best) < 0) best = key;
-    }
-    return best;
+  /** One page of ListObjectVersions (listing.ts). */
+  listVersions(bucket: string, opts: VersionListOptions): VersionListResult {
+    return listVersions(this.listing, bucket, opts);
   }
 
   // ---- multipart

@@ -1,0 +1,195 @@
+// Listing pages of meta/store.ts's tables (ListObjects V1/V2 and ListObjectVersions): LMDB range
+// scans from the start key that seek past each common prefix, so a page costs O(page), not
+// O(bucket). Read-only; MetaStore hands in its tables.
+
+import type { Database } from 'lmdb';
+import { bucketRange, keyOfVersionKey, SEP, ZERO_COPY_END } from './keys.js';
+import type { ObjectRecord } from './records.js';
+import { clientVersionId, stampOf, stampOfId } from './versions.js';
+
+export interface ListEntry {
+  key: string;
+  record: ObjectRecord;
+}
+
+export interface ListResult {
+  contents: ListEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** Last key or common prefix returned (for NextMarker / continuation). */
+  next: string | undefined;
+}
+
+export interface ListOptions {
+  prefix: string;
+  delimiter: string;
+  /** Exclusive lower bound (marker / start-after / continuation token). */
+  after: string;
+  maxKeys: number;
+}
+
+/** One entry of ListObjectVersions. */
+export interface VersionEntry {
+  key: string;
+  record: ObjectRecord;
+  isLatest: boolean;
+}
+
+export interface VersionListResult {
+  entries: VersionEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** Where the next page starts: the last key (and version, for a version entry) returned. */
+  nextKey: string | undefined;
+  nextVersionId: string | undefined;
+}
+
+/** What a listing reads: MetaStore's current-objects and versions tables. */
+export interface ListingTables {
+  objects: Database<ObjectRecord, Buffer>;
+  versions: Database<ObjectRecord, Buffer>;
+  /** Every version of bucket/key, newest (the current object, if any) first. */
+  keyVersions(bucket: string, key: string): VersionEntry[];
+  /** Counts one listed key read (MetaStore.listEntriesRead). */
+  entryRead(): void;
+}
+
+export interface VersionListOptions {
+  prefix: string;
+  delimiter: string;
+  keyMarker: string;
+  versionIdMarker: string;
+  maxKeys: number;
+}
+
+/**
+ * One page of a bucket listing as an LMDB range scan from the start key. Keys below a common
+ * prefix are skipped by seeking past the prefix, so a page costs O(page), not O(bucket).
+ */
+export function listObjects(tables: ListingTables, bucket: string, opts: ListOptions): ListResult {
+  const bucketStart = bucketRange(bucket).start;
+  const end = bucketRange(bucket).end;
+  const prefixBytes = Buffer.from(opts.prefix);
+  const afterBytes = Buffer.from(opts.after);
+  const contents: ListEntry[] = [];
+  const commonPrefixes: string[] = [];
+  let next: string | undefined;
+  let count = 0;
+  let start = Buffer.concat([bucketStart, Buffer.compare(prefixBytes, afterBytes) > 0 ? prefixBytes : afterBytes]);
+  const base = bucketStart.length;
+  outer: for (;;) {
+    for (const { key: k, value } of tables.objects.getRange({ start, end })) {
+      tables.entryRead();
+      const keyBytes = k.subarray(base);
+      if (Buffer.compare(keyBytes, afterBytes) <= 0 && afterBytes.length > 0) continue;
+      if (keyBytes.length < prefixBytes.length || !keyBytes.subarray(0, prefixBytes.length).equals(prefixBytes)) break outer;
+      const key = keyBytes.toString('utf8');
+      if (opts.delimiter !== '') {
+        const idx = key.indexOf(opts.delimiter, opts.prefix.length);
+        if (idx >= 0) {
+          const cp = key.slice(0, idx + opts.delimiter.length);
+          const cpBytes = Buffer.from(cp);
+          // Seek past every key under this common prefix.
+          start = Buffer.concat([bucketStart, cpBytes, ZERO_COPY_END]);
+          // A marker equal to (or inside) this prefix means a previous page already listed it.
+          if (afterBytes.length > 0 && Buffer.compare(cpBytes, afterBytes) <= 0) continue outer;
+          if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
+          commonPrefixes.push(cp);
+          count++;
+          next = cp;
+          continue outer;
+        }
+      }
+      if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
+      contents.push({ key, record: value });
+      count++;
+      next = key;
+    }
+    break;
+  }
+  return { contents, commonPrefixes, isTruncated: false, next };
+}
+
+/**
+ * One page of ListObjectVersions: every version and delete marker of the bucket's keys in key
+ * order, newest first within a key, merged from the current objects and the versions table.
+ * Keys under a common prefix are skipped by seeking past it.
+ */
+export function listVersions(tables: ListingTables, bucket: string, opts: VersionListOptions): VersionListResult {
+  const bucketStart = bucketRange(bucket).start;
+  const prefixBytes = Buffer.from(opts.prefix);
+  const markerBytes = Buffer.from(opts.keyMarker);
+  const entries: VersionEntry[] = [];
+  const commonPrefixes: string[] = [];
+  let nextKey: string | undefined;
+  let nextVersionId: string | undefined;
+  let count = 0;
+  // Where the scan stands: the next key is the first ≥ `from` (or > it when not inclusive).
+  let from: Buffer = Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes;
+  let inclusive = !(opts.keyMarker !== '' && from === markerBytes && opts.versionIdMarker === '');
+  for (;;) {
+    const k = nextListedKey(tables, bucketStart, from, inclusive);
+    if (k === undefined || k.length < prefixBytes.length || !k.subarray(0, prefixBytes.length).equals(prefixBytes)) break;
+    tables.entryRead();
+    const key = k.toString('utf8');
+    if (opts.delimiter !== '') {
+      const idx = key.indexOf(opts.delimiter, opts.prefix.length);
+      if (idx >= 0) {
+        const cp = key.slice(0, idx + opts.delimiter.length);
+        const cpBytes = Buffer.from(cp);
+        from = Buffer.concat([cpBytes, ZERO_COPY_END]);
+        inclusive = true;
+        // A marker equal to (or inside) this prefix means a previous page already listed it.
+        if (markerBytes.length > 0 && Buffer.compare(cpBytes, markerBytes) <= 0) continue;
+        if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
+        commonPrefixes.push(cp);
+        count++;
+        nextKey = cp;
+        nextVersionId = undefined;
+        continue;
+      }
+    }
+    const versions = tables.keyVersions(bucket, key);
+    let i = 0;
+    if (opts.versionIdMarker !== '' && key === opts.keyMarker) {
+      const at = versions.findIndex((v) => clientVersionId(v.record) === opts.versionIdMarker);
+      if (at >= 0) i = at + 1;
+      else {
+        // The marker's version is gone: continue with the versions older than it. A null version
+        // has no stamp in its id: then the key is listed again from its newest version, since
+        // listing a version twice is better than never listing some.
+        const stamp = stampOfId(opts.versionIdMarker);
+        i = stamp === undefined ? 0 : versions.findIndex((v) => stampOf(v.record) < stamp);
+        if (i < 0) i = versions.length;
+      }
+    }
+    for (; i < versions.length; i++) {
+      if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
+      entries.push(versions[i]!);
+      count++;
+      nextKey = key;
+      nextVersionId = clientVersionId(versions[i]!.record);
+    }
+    from = Buffer.from(k);
+    inclusive = false;
+  }
+  return { entries, commonPrefixes, isTruncated: false, nextKey, nextVersionId };
+}
+
+/** The first key (bytes) of the bucket at or after `from` that has a current object or any version. */
+function nextListedKey(tables: ListingTables, bucketStart: Buffer, from: Buffer, inclusive: boolean): Buffer | undefined {
+  const base = bucketStart.length;
+  const end = Buffer.from(bucketStart);
+  end[end.length - 1] = SEP + 1;
+  // Keys hold no NUL: `key NUL` is the least key after `key` among objects, and `key 0x01` skips
+  // every versions-table entry of `key` (they are `key NUL stamp id`).
+  const objStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP])]);
+  const verStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP + 1])]);
+  let best: Buffer | undefined;
+  for (const k of tables.objects.getKeys({ start: objStart, end, limit: 1 })) best = Buffer.from(k.subarray(base));
+  for (const k of tables.versions.getKeys({ start: verStart, end, limit: 1 })) {
+    const key = Buffer.from(keyOfVersionKey(k, base));
+    if (best === undefined || Buffer.compare(key, best) < 0) best = key;
+  }
+  return best;
+}
