@@ -1,5 +1,5 @@
-// The only code that touches uWS: copies each request out, routes and authenticates it
-// synchronously, hands it to the dispatcher, and writes the Result with write backpressure.
+// With respond.ts, the only code that touches uWS: copies each request out, routes and authenticates it
+// synchronously, hands it to the dispatcher, and answers with its Result (respond.ts writes it).
 
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,14 +11,15 @@ import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
 import type { Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
 import { isDareError } from '../../workers/format/dare-error.js';
-import type { Handler, RequestContext, Result, StreamBody } from '../ops/types.js';
+import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
-import { isPreflight, preflight, responseCors, type CorsDecorator } from './cors.js';
+import { isPreflight, preflight, responseCors } from './cors.js';
 import { ANONYMOUS_OPERATIONS, bucketOf, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
+import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
 export interface RequestObserver {
   (info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void;
@@ -38,37 +39,6 @@ export interface HttpServerDeps {
   bucketCors?: (bucket: string) => readonly CorsRule[] | undefined;
 }
 
-interface Pending {
-  res: HttpResponse;
-  aborted: boolean;
-  body: UwsRequestBody | undefined;
-  /** Created on first use of the request's signal (most requests never look at it). */
-  abortController: AbortController | undefined;
-  abortReason: Error | undefined;
-  /** Wakes a response writer waiting for the socket to drain (set only while it waits). */
-  wakeWriter: (() => void) | undefined;
-  /** The handler returned and the response body is streaming. */
-  responding: boolean;
-  /** The response is complete (uWS forbids touching `res` afterwards). */
-  ended: boolean;
-  /** The raw body's Content-Length, 'chunked' (Transfer-Encoding: known only at its end), or undefined. */
-  rawLength: number | 'chunked' | undefined;
-  /** The client sent `Connection: close`: uWS closes the connection right after the response. */
-  connectionClose: boolean;
-  /** Set when the request was answered before its body was read: takes the rest, to drop it (drainBody). */
-  drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
-  /** Adds the CORS headers to the response when the request's Origin is allowed (bucket rules or server-wide). */
-  cors: CorsDecorator | undefined;
-}
-
-/**
- * A request answered before its body was read (bad signature, missing bucket, unknown upload, …)
- * has the rest of a body of up to this many bytes read and dropped, so the connection stays open
- * and the client reads the answer. Closing instead resets a client that writes its whole body
- * before reading (boto3, urllib3): over TLS that surfaces as an SSL error, not the S3 error. A
- * longer body, or one of unknown length, still closes the connection.
- */
-const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
 /** After the shutdown deadline: how long requests whose body has fully arrived may still commit. */
 const COMMIT_GRACE_MS = 5000;
 /** After cutting: how long aborted handlers get to remove their temp files. */
@@ -90,48 +60,6 @@ let idCounter = 0;
 function requestId(): string {
   idCounter = (idCounter + 1) % 0x100000000;
   return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0');
-}
-
-function statusLine(status: number): string {
-  return `${status} ${STATUS_TEXT[status] ?? 'Status'}`;
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No Content', 206: 'Partial Content', 303: 'See Other', 304: 'Not Modified', 400: 'Bad Request', 403: 'Forbidden',
-  404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
-  416: 'Requested Range Not Satisfiable', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
-};
-
-/**
- * Reads and drops what is left of an unread request body (see DRAIN_MAX_BYTES); uWS keeps
- * delivering it to the request's data handler, after the response too, then parses the next
- * request. `then`, when given, runs once: at the body's end (close = false), past the bound or
- * when the client goes away (close = true).
- */
-function drainBody(p: Pending, then: ((close: boolean) => void) | undefined): void {
-  let seen = 0;
-  const drain = (chunk: ArrayBuffer, isLast: boolean): void => {
-    if (then === undefined) return;
-    seen += chunk.byteLength;
-    if (isLast || seen > DRAIN_MAX_BYTES || p.aborted) {
-      const settle = then;
-      then = undefined;
-      settle(!isLast || p.aborted);
-    }
-  };
-  p.drain = drain;
-  // Answered before a body consumer was set up (routing or authentication failed).
-  if (p.body === undefined) p.res.onData(drain);
-  else {
-    p.body.onAbort();
-    // The body may hold the socket paused until its handler reads, which it now never will (a
-    // handler that failed after an await, e.g. a 507 once statfs answered): the rest must flow.
-    p.body.release();
-  }
-}
-
-function isStream(body: Result['body']): body is StreamBody {
-  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
 }
 
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
@@ -508,7 +436,7 @@ export class HttpServer {
       );
     };
     if (p.aborted) {
-      if (isStream(result.body)) drain(result.body);
+      if (isStream(result.body)) discardBody(result.body);
       done(0);
       return;
     }
@@ -560,7 +488,7 @@ export class HttpServer {
           res.endWithoutBody();
         }
       });
-      if (isStream(body)) drain(body);
+      if (isStream(body)) discardBody(body);
       done(0);
       return;
     }
@@ -575,7 +503,7 @@ export class HttpServer {
     }
     p.responding = true;
     const headersOut = { value: false };
-    void this.stream(p, body, () => {
+    void streamBody(p, body, () => {
       headersOut.value = true;
       writeHead();
     }).then(done, (err: unknown) => {
@@ -595,180 +523,6 @@ export class HttpServer {
     });
   }
 
-  /**
-   * Writes a streamed body with backpressure. Chunks may be lent (valid only until the next
-   * `next()`), so a chunk is finished, from here or from the writable handler, before the next
-   * is asked for; uWS copies nothing that `tryEnd` did not take.
-   *
-   * One writable handler per response, registered the first time the socket is full and never
-   * replaced. This uWS build runs a writable handler "borrowed" and puts it back afterwards unless
-   * the response ended, even when a new handler was registered meanwhile; and Node drains the
-   * microtask queue inside that call, so a loop that resumes there (the next chunk already opened
-   * by the crypto pool) and registers a new handler loses it: the old one comes back, finds
-   * nothing left of its chunk, and the response stalls. The single handler only continues the
-   * chunk the loop is waiting on; with nothing pending it writes nothing.
-   */
-  private async stream(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
-    if (body.length === undefined) return this.streamOpenEnded(p, body.chunks, writeHead);
-    const res = p.res;
-    const total = body.length;
-    let first = true;
-    let sent = 0;
-    // The chunk being written, and the response's write offset where it starts.
-    let chunk: Buffer | undefined;
-    let start = 0;
-    let ok = false;
-    let finished = false;
-    // Set only while the loop waits for `chunk` to be taken by the writable handler.
-    let wake: (() => void) | undefined;
-    let handlerOn = false;
-    const write = (): void => {
-      if (first) {
-        writeHead();
-        first = false;
-      }
-      start = res.getWriteOffset();
-      [ok, finished] = res.tryEnd(chunk!, total);
-    };
-    const onWritable = (offset: number): boolean => {
-      // Writing nothing is success: no chunk is waiting (the loop is between chunks or done).
-      if (wake === undefined || chunk === undefined || p.aborted) return true;
-      [ok, finished] = res.tryEnd(chunk.subarray(offset - start), total);
-      if (!ok && !finished) return false;
-      const w = wake;
-      wake = undefined;
-      p.wakeWriter = undefined;
-      w();
-      return true;
-    };
-    const waitForSocket = (resolve: () => void): void => {
-      wake = resolve;
-      p.wakeWriter = resolve;
-    };
-    const iterator = body.chunks[Symbol.asyncIterator]();
-    try {
-      if (total === 0) {
-        res.cork(() => {
-          writeHead();
-          res.end();
-        });
-        return 0;
-      }
-      for (;;) {
-        const next = await iterator.next();
-        if (p.aborted) throw new Error('client disconnected');
-        if (next.done) break;
-        const c = next.value;
-        if (c.length === 0) continue;
-        if (first && c.length === total) {
-          // The whole body in one chunk (objects up to 1 MiB): one end(), as a plain server would;
-          // uWS copies what the socket does not take at once and drains it itself (no writable
-          // handler is registered on this response).
-          res.cork(() => {
-            writeHead();
-            res.end(c);
-          });
-          return total;
-        }
-        chunk = c;
-        res.cork(write);
-        sent += c.length;
-        if (!ok && !finished) {
-          if (!handlerOn) {
-            handlerOn = true;
-            res.onWritable(onWritable);
-          }
-          await new Promise<void>(waitForSocket);
-          wake = undefined;
-          if (p.aborted) throw new Error('client disconnected');
-        }
-        chunk = undefined;
-        if (finished) break;
-      }
-      if (sent !== total) throw new Error(`response body produced ${sent} bytes, promised ${total}`);
-      return sent;
-    } finally {
-      // The handler stays registered until the response ends: it must never see a lent chunk again.
-      chunk = undefined;
-      wake = undefined;
-      p.wakeWriter = undefined;
-      // Always: a source that finished its last chunk may still hold files until told it is done.
-      await iterator.return?.();
-    }
-  }
-
-  /**
-   * A body of unknown length (event streams), sent chunked with `write`: each chunk goes out as
-   * it comes; when the socket is full (uWS keeps the rest), the next chunk waits for it to drain.
-   * Ends when the source ends; the source is told (`return`) when the client goes away.
-   */
-  private async streamOpenEnded(p: Pending, chunks: AsyncIterable<Buffer>, writeHead: () => void): Promise<number> {
-    const res = p.res;
-    let sent = 0;
-    let headOut = false;
-    let wake: (() => void) | undefined;
-    let handlerOn = false;
-    const onWritable = (): boolean => {
-      const w = wake;
-      wake = undefined;
-      p.wakeWriter = undefined;
-      w?.();
-      return true;
-    };
-    const iterator = chunks[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        const next = await iterator.next();
-        // The client going away is how a listener ends: not a failure (no warning logged).
-        if (p.aborted) return sent;
-        if (next.done) break;
-        const c = next.value;
-        if (c.length === 0) continue;
-        let ok = true;
-        res.cork(() => {
-          if (!headOut) writeHead();
-          headOut = true;
-          ok = res.write(c);
-        });
-        sent += c.length;
-        if (!ok) {
-          if (!handlerOn) {
-            handlerOn = true;
-            res.onWritable(onWritable);
-          }
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            p.wakeWriter = resolve;
-          });
-          if (p.aborted) return sent;
-        }
-      }
-      res.cork(() => {
-        if (!headOut) writeHead();
-        res.end();
-      });
-      return sent;
-    } finally {
-      wake = undefined;
-      p.wakeWriter = undefined;
-      await iterator.return?.();
-    }
-  }
-}
-
-// Header names and values reach the response from clients too (a lifecycle rule ID in
-// x-amz-expiration, a CORS rule's ExposeHeader, response-* overrides, Content-Type, the website
-// redirect and x-amz-meta-* given as query parameters), and uWS writes them verbatim: a CR or LF
-// split the response (header injection), any other control character made Node's HTTP parser,
-// the AWS SDK's, refuse the whole response. A name that is not an HTTP token is left out; control
-// characters in a value (HTAB aside) go out as spaces. Found by prod-hostile-config.test.ts.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEADER_VALUE_CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
-const HEADER_VALUE_CTLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
-
-function writeHeaderSafely(res: HttpResponse, name: string, value: string): void {
-  if (!HEADER_NAME.test(name)) return;
-  res.writeHeader(name, HEADER_VALUE_CTL.test(value) ? value.replace(HEADER_VALUE_CTLS, ' ') : value);
 }
 
 function abortRequest(p: Pending, reason: Error): void {
@@ -783,17 +537,12 @@ function toS3Failure(err: unknown): unknown {
   return err;
 }
 
-function drain(body: StreamBody): void {
-  const it = body.chunks[Symbol.asyncIterator]();
-  void it.return?.();
-}
-
-/** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
 /** The client's IP address (uWS spells IPv4 clients of a dual-stack socket as IPv6). */
 function remoteAddress(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
 }
 
+/** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
 function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {
   for (const name of Object.keys(headers)) {
     if (name.startsWith('x-amz-server-side-encryption-customer-') || name.startsWith('x-amz-copy-source-server-side-encryption-customer-')) return false;

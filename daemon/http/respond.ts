@@ -1,0 +1,264 @@
+// Writing responses to uWS: status lines, safe headers, streamed bodies with write
+// backpressure (known and unknown length), and dropping the unread rest of a request body.
+// server.ts decides what to answer; this file puts it on the wire.
+
+import type { HttpResponse } from 'uWebSockets.js';
+import type { Result, StreamBody } from '../ops/types.js';
+import type { UwsRequestBody } from './body.js';
+import type { CorsDecorator } from './cors.js';
+
+/** A request in flight: what the server and the response writers share. */
+export interface Pending {
+  res: HttpResponse;
+  aborted: boolean;
+  body: UwsRequestBody | undefined;
+  /** Created on first use of the request's signal (most requests never look at it). */
+  abortController: AbortController | undefined;
+  abortReason: Error | undefined;
+  /** Wakes a response writer waiting for the socket to drain (set only while it waits). */
+  wakeWriter: (() => void) | undefined;
+  /** The handler returned and the response body is streaming. */
+  responding: boolean;
+  /** The response is complete (uWS forbids touching `res` afterwards). */
+  ended: boolean;
+  /** The raw body's Content-Length, 'chunked' (Transfer-Encoding: known only at its end), or undefined. */
+  rawLength: number | 'chunked' | undefined;
+  /** The client sent `Connection: close`: uWS closes the connection right after the response. */
+  connectionClose: boolean;
+  /** Set when the request was answered before its body was read: takes the rest, to drop it (drainBody). */
+  drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
+  /** Adds the CORS headers to the response when the request's Origin is allowed (bucket rules or server-wide). */
+  cors: CorsDecorator | undefined;
+}
+
+/**
+ * A request answered before its body was read (bad signature, missing bucket, unknown upload, …)
+ * has the rest of a body of up to this many bytes read and dropped, so the connection stays open
+ * and the client reads the answer. Closing instead resets a client that writes its whole body
+ * before reading (boto3, urllib3): over TLS that surfaces as an SSL error, not the S3 error. A
+ * longer body, or one of unknown length, still closes the connection.
+ */
+export const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+
+export function statusLine(status: number): string {
+  return `${status} ${STATUS_TEXT[status] ?? 'Status'}`;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 206: 'Partial Content', 303: 'See Other', 304: 'Not Modified', 400: 'Bad Request', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 411: 'Length Required', 412: 'Precondition Failed',
+  416: 'Requested Range Not Satisfiable', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+};
+
+/**
+ * Reads and drops what is left of an unread request body (see DRAIN_MAX_BYTES); uWS keeps
+ * delivering it to the request's data handler, after the response too, then parses the next
+ * request. `then`, when given, runs once: at the body's end (close = false), past the bound or
+ * when the client goes away (close = true).
+ */
+export function drainBody(p: Pending, then: ((close: boolean) => void) | undefined): void {
+  let seen = 0;
+  const drain = (chunk: ArrayBuffer, isLast: boolean): void => {
+    if (then === undefined) return;
+    seen += chunk.byteLength;
+    if (isLast || seen > DRAIN_MAX_BYTES || p.aborted) {
+      const settle = then;
+      then = undefined;
+      settle(!isLast || p.aborted);
+    }
+  };
+  p.drain = drain;
+  // Answered before a body consumer was set up (routing or authentication failed).
+  if (p.body === undefined) p.res.onData(drain);
+  else {
+    p.body.onAbort();
+    // The body may hold the socket paused until its handler reads, which it now never will (a
+    // handler that failed after an await, e.g. a 507 once statfs answered): the rest must flow.
+    p.body.release();
+  }
+}
+
+export function isStream(body: Result['body']): body is StreamBody {
+  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
+}
+
+/** Tells a body source that nothing will read it (it closes its files). */
+export function discardBody(body: StreamBody): void {
+  const it = body.chunks[Symbol.asyncIterator]();
+  void it.return?.();
+}
+
+// Header names and values reach the response from clients too (a lifecycle rule ID in
+// x-amz-expiration, a CORS rule's ExposeHeader, response-* overrides, Content-Type, the website
+// redirect and x-amz-meta-* given as query parameters), and uWS writes them verbatim: a CR or LF
+// split the response (header injection), any other control character made Node's HTTP parser,
+// the AWS SDK's, refuse the whole response. A name that is not an HTTP token is left out; control
+// characters in a value (HTAB aside) go out as spaces. Found by prod-hostile-config.test.ts.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE_CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const HEADER_VALUE_CTLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
+export function writeHeaderSafely(res: HttpResponse, name: string, value: string): void {
+  if (!HEADER_NAME.test(name)) return;
+  res.writeHeader(name, HEADER_VALUE_CTL.test(value) ? value.replace(HEADER_VALUE_CTLS, ' ') : value);
+}
+
+/**
+ * Writes a streamed body with backpressure. Chunks may be lent (valid only until the next
+ * `next()`), so a chunk is finished, from here or from the writable handler, before the next
+ * is asked for; uWS copies nothing that `tryEnd` did not take.
+ *
+ * One writable handler per response, registered the first time the socket is full and never
+ * replaced. This uWS build runs a writable handler "borrowed" and puts it back afterwards unless
+ * the response ended, even when a new handler was registered meanwhile; and Node drains the
+ * microtask queue inside that call, so a loop that resumes there (the next chunk already opened
+ * by the crypto pool) and registers a new handler loses it: the old one comes back, finds
+ * nothing left of its chunk, and the response stalls. The single handler only continues the
+ * chunk the loop is waiting on; with nothing pending it writes nothing.
+ */
+export async function streamBody(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
+  if (body.length === undefined) return streamOpenEnded(p, body.chunks, writeHead);
+  const res = p.res;
+  const total = body.length;
+  let first = true;
+  let sent = 0;
+  // The chunk being written, and the response's write offset where it starts.
+  let chunk: Buffer | undefined;
+  let start = 0;
+  let ok = false;
+  let finished = false;
+  // Set only while the loop waits for `chunk` to be taken by the writable handler.
+  let wake: (() => void) | undefined;
+  let handlerOn = false;
+  const write = (): void => {
+    if (first) {
+      writeHead();
+      first = false;
+    }
+    start = res.getWriteOffset();
+    [ok, finished] = res.tryEnd(chunk!, total);
+  };
+  const onWritable = (offset: number): boolean => {
+    // Writing nothing is success: no chunk is waiting (the loop is between chunks or done).
+    if (wake === undefined || chunk === undefined || p.aborted) return true;
+    [ok, finished] = res.tryEnd(chunk.subarray(offset - start), total);
+    if (!ok && !finished) return false;
+    const w = wake;
+    wake = undefined;
+    p.wakeWriter = undefined;
+    w();
+    return true;
+  };
+  const waitForSocket = (resolve: () => void): void => {
+    wake = resolve;
+    p.wakeWriter = resolve;
+  };
+  const iterator = body.chunks[Symbol.asyncIterator]();
+  try {
+    if (total === 0) {
+      res.cork(() => {
+        writeHead();
+        res.end();
+      });
+      return 0;
+    }
+    for (;;) {
+      const next = await iterator.next();
+      if (p.aborted) throw new Error('client disconnected');
+      if (next.done) break;
+      const c = next.value;
+      if (c.length === 0) continue;
+      if (first && c.length === total) {
+        // The whole body in one chunk (objects up to 1 MiB): one end(), as a plain server would;
+        // uWS copies what the socket does not take at once and drains it itself (no writable
+        // handler is registered on this response).
+        res.cork(() => {
+          writeHead();
+          res.end(c);
+        });
+        return total;
+      }
+      chunk = c;
+      res.cork(write);
+      sent += c.length;
+      if (!ok && !finished) {
+        if (!handlerOn) {
+          handlerOn = true;
+          res.onWritable(onWritable);
+        }
+        await new Promise<void>(waitForSocket);
+        wake = undefined;
+        if (p.aborted) throw new Error('client disconnected');
+      }
+      chunk = undefined;
+      if (finished) break;
+    }
+    if (sent !== total) throw new Error(`response body produced ${sent} bytes, promised ${total}`);
+    return sent;
+  } finally {
+    // The handler stays registered until the response ends: it must never see a lent chunk again.
+    chunk = undefined;
+    wake = undefined;
+    p.wakeWriter = undefined;
+    // Always: a source that finished its last chunk may still hold files until told it is done.
+    await iterator.return?.();
+  }
+}
+
+/**
+ * A body of unknown length (event streams), sent chunked with `write`: each chunk goes out as
+ * it comes; when the socket is full (uWS keeps the rest), the next chunk waits for it to drain.
+ * Ends when the source ends; the source is told (`return`) when the client goes away.
+ */
+async function streamOpenEnded(p: Pending, chunks: AsyncIterable<Buffer>, writeHead: () => void): Promise<number> {
+  const res = p.res;
+  let sent = 0;
+  let headOut = false;
+  let wake: (() => void) | undefined;
+  let handlerOn = false;
+  const onWritable = (): boolean => {
+    const w = wake;
+    wake = undefined;
+    p.wakeWriter = undefined;
+    w?.();
+    return true;
+  };
+  const iterator = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      // The client going away is how a listener ends: not a failure (no warning logged).
+      if (p.aborted) return sent;
+      if (next.done) break;
+      const c = next.value;
+      if (c.length === 0) continue;
+      let ok = true;
+      res.cork(() => {
+        if (!headOut) writeHead();
+        headOut = true;
+        ok = res.write(c);
+      });
+      sent += c.length;
+      if (!ok) {
+        if (!handlerOn) {
+          handlerOn = true;
+          res.onWritable(onWritable);
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          p.wakeWriter = resolve;
+        });
+        if (p.aborted) return sent;
+      }
+    }
+    res.cork(() => {
+      if (!headOut) writeHead();
+      res.end();
+    });
+    return sent;
+  } finally {
+    wake = undefined;
+    p.wakeWriter = undefined;
+    await iterator.return?.();
+  }
+}
