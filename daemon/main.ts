@@ -32,11 +32,15 @@ import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { join } from 'node:path';
+import { VERIFY_USAGE, verifyCommand } from './verify.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
+       s3d verify DIR [--deep] [--bucket NAME] [--dev]
 
-  DIR     data directory (created if missing)
-  --dev   development mode: built-in credentials and a generated KMS key (never in production)
+  server  serves DIR over the S3 API
+          DIR     data directory (created if missing)
+          --dev   development mode: built-in credentials and a generated KMS key (never in production)
+  verify  checks that every stored object version in DIR can be read back (s3d verify --help)
 
 Configuration comes from S3_* environment variables; see README.md.`;
 
@@ -199,6 +203,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 
 async function main(argv: string[]): Promise<number> {
   const args = argv.slice(2);
+  if (args[0] === 'verify') {
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(VERIFY_USAGE + '\n');
+      return 0;
+    }
+    return verifyCommand(args.slice(1), process.env, (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
+  }
   if (args[0] !== 'server' || args.length < 2 || args.includes('--help') || args.includes('-h')) {
     process.stderr.write(USAGE + '\n');
     return args.includes('--help') || args.includes('-h') ? 0 : 2;

@@ -62,6 +62,18 @@ export interface VersionListOptions {
   maxKeys: number;
 }
 
+/** The common prefix `key` rolls up into (up to the first delimiter after the prefix), if any. */
+function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
+  if (delimiter === '') return undefined;
+  const idx = key.indexOf(delimiter, prefix.length);
+  return idx < 0 ? undefined : key.slice(0, idx + delimiter.length);
+}
+
+/** A marker equal to (or inside) this common prefix means a previous page already listed it. */
+function listedBefore(commonPrefix: Buffer, marker: Buffer): boolean {
+  return marker.length > 0 && Buffer.compare(commonPrefix, marker) <= 0;
+}
+
 /**
  * One page of a bucket listing as an LMDB range scan from the start key. Keys below a common
  * prefix are skipped by seeking past the prefix, so a page costs O(page), not O(bucket).
@@ -84,21 +96,17 @@ export function listObjects(tables: ListingTables, bucket: string, opts: ListOpt
       if (Buffer.compare(keyBytes, afterBytes) <= 0 && afterBytes.length > 0) continue;
       if (keyBytes.length < prefixBytes.length || !keyBytes.subarray(0, prefixBytes.length).equals(prefixBytes)) break outer;
       const key = keyBytes.toString('utf8');
-      if (opts.delimiter !== '') {
-        const idx = key.indexOf(opts.delimiter, opts.prefix.length);
-        if (idx >= 0) {
-          const cp = key.slice(0, idx + opts.delimiter.length);
-          const cpBytes = Buffer.from(cp);
-          // Seek past every key under this common prefix.
-          start = Buffer.concat([bucketStart, cpBytes, ZERO_COPY_END]);
-          // A marker equal to (or inside) this prefix means a previous page already listed it.
-          if (afterBytes.length > 0 && Buffer.compare(cpBytes, afterBytes) <= 0) continue outer;
-          if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
-          commonPrefixes.push(cp);
-          count++;
-          next = cp;
-          continue outer;
-        }
+      const cp = commonPrefixOf(key, opts.prefix, opts.delimiter);
+      if (cp !== undefined) {
+        const cpBytes = Buffer.from(cp);
+        // Seek past every key under this common prefix.
+        start = Buffer.concat([bucketStart, cpBytes, ZERO_COPY_END]);
+        if (listedBefore(cpBytes, afterBytes)) continue outer;
+        if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
+        commonPrefixes.push(cp);
+        count++;
+        next = cp;
+        continue outer;
       }
       if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
       contents.push({ key, record: value });
@@ -132,22 +140,18 @@ export function listVersions(tables: ListingTables, bucket: string, opts: Versio
     if (k === undefined || k.length < prefixBytes.length || !k.subarray(0, prefixBytes.length).equals(prefixBytes)) break;
     tables.entryRead();
     const key = k.toString('utf8');
-    if (opts.delimiter !== '') {
-      const idx = key.indexOf(opts.delimiter, opts.prefix.length);
-      if (idx >= 0) {
-        const cp = key.slice(0, idx + opts.delimiter.length);
-        const cpBytes = Buffer.from(cp);
-        from = Buffer.concat([cpBytes, ZERO_COPY_END]);
-        inclusive = true;
-        // A marker equal to (or inside) this prefix means a previous page already listed it.
-        if (markerBytes.length > 0 && Buffer.compare(cpBytes, markerBytes) <= 0) continue;
-        if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
-        commonPrefixes.push(cp);
-        count++;
-        nextKey = cp;
-        nextVersionId = undefined;
-        continue;
-      }
+    const cp = commonPrefixOf(key, opts.prefix, opts.delimiter);
+    if (cp !== undefined) {
+      const cpBytes = Buffer.from(cp);
+      from = Buffer.concat([cpBytes, ZERO_COPY_END]);
+      inclusive = true;
+      if (listedBefore(cpBytes, markerBytes)) continue;
+      if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
+      commonPrefixes.push(cp);
+      count++;
+      nextKey = cp;
+      nextVersionId = undefined;
+      continue;
     }
     const versions = tables.keyVersions(bucket, key);
     let i = 0;

@@ -130,9 +130,10 @@ export class MetaStore {
   listEntriesRead = 0;
   private readonly listing: ListingTables;
 
-  constructor(dir: string) {
+  /** `readOnly`: for tools beside a serving daemon (s3d verify); every write then fails. */
+  constructor(dir: string, opts: { readOnly?: boolean } = {}) {
     tolerateOrphanCommitRejections();
-    this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, maxDbs: 16 } as never) as RootDatabase;
+    this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, maxDbs: 16, readOnly: opts.readOnly === true } as never) as RootDatabase;
     // Values as plain msgpack maps: without shared structures, msgpackr's default records carry
     // their definition inline and decoding rebuilds it every time (~20 % slower gets, measured).
     // Values written either way decode either way.

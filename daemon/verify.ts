@@ -1,0 +1,307 @@
+// `s3d verify DIR [--deep]`: checks that every stored object version can still be read back.
+// Read-only (LMDB opened read-only, data files only read), so it may run beside a serving daemon.
+// Shallow: each data file exists with the size its record gives. Deep: every byte is read,
+// decrypted and authenticated (DARE), and MD5 ETags are recomputed where the record has one.
+
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { destination, pino } from 'pino';
+import { intVar } from './config.js';
+import { CryptoPool } from './crypto/pool.js';
+import { isS3Error } from './errors.js';
+import { createKeyProviderFromEnv } from './kms/index.js';
+import type { KeyProvider } from './kms/provider.js';
+import { MetaStore } from './meta/store.js';
+import type { DataRef, ObjectRecord } from './meta/records.js';
+import { clientVersionId } from './meta/versions.js';
+import { readData } from './ops/object-data.js';
+import { unsealForRead } from './sse/object-encryption.js';
+import { derivePartKey } from './sse/object-key.js';
+import { FileStore } from './storage/files.js';
+import { isDareError } from '../workers/format/dare-error.js';
+import { encryptedSize } from '../workers/format/index.js';
+
+export type ProblemKind = 'missing' | 'size' | 'record' | 'key' | 'tampered' | 'md5';
+
+export interface Problem {
+  bucket: string;
+  key: string;
+  versionId: string;
+  /** The part (multipart objects), when the problem is in one. */
+  part?: number;
+  kind: ProblemKind;
+  detail: string;
+}
+
+export interface VerifyReport {
+  buckets: number;
+  /** Object versions checked (delete markers aside). */
+  versions: number;
+  /** Plaintext bytes read, decrypted and authenticated (deep only). */
+  bytesRead: number;
+  /** SSE-C versions: sizes checked, content not authenticated (the customer key is never stored). */
+  keyless: number;
+  /** Versions deleted or replaced while being checked (a serving daemon): not problems. */
+  gone: number;
+  problems: Problem[];
+}
+
+export interface VerifyOptions {
+  deep: boolean;
+  /** Only this bucket (default: all). */
+  bucket?: string;
+  /** Called with each problem as it is found. */
+  onProblem?: (p: Problem) => void;
+}
+
+export interface VerifyEnv {
+  meta: MetaStore;
+  files: FileStore;
+  /** Deep verification: the pool that opens DARE streams (null: on this thread). */
+  pool: CryptoPool | null;
+  /** Deep verification of SSE-S3 / SSE-KMS objects unwraps their keys here; null: none configured. */
+  kms: KeyProvider | null;
+}
+
+/** A KMS that cannot be reached ends the run: every SSE-S3/SSE-KMS check after it would fail alike. */
+export class VerifyAborted extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VerifyAborted';
+  }
+}
+
+interface Segment {
+  part?: number;
+  data: DataRef;
+  /** Plaintext size. */
+  size: number;
+  /** Stored size the record gives. */
+  stored: number;
+  /** MD5 hex the plaintext must have, when the record holds one. */
+  md5?: string;
+}
+
+const PAGE_SIZE = 1000;
+const MD5_HEX = /^[0-9a-f]{32}$/;
+
+function segmentsOf(rec: ObjectRecord): Segment[] {
+  // Plain and SSE-S3 objects and parts carry their content MD5 as ETag (SSE-KMS and SSE-C a sealed one).
+  const md5Etag = !rec.sse || rec.sse.kind === 'SSE-S3';
+  const md5Of = (etag: string, md5?: string): { md5?: string } => {
+    const m = md5 ?? (md5Etag && MD5_HEX.test(etag) ? etag : undefined);
+    return m === undefined ? {} : { md5: m };
+  };
+  if (rec.parts) return rec.parts.map((p) => ({ part: p.n, data: p.data, size: p.size, stored: p.stored, ...md5Of(p.etag, p.md5) }));
+  if (!rec.data) return [];
+  return [{ data: rec.data, size: rec.size, stored: rec.stored, ...md5Of(rec.etag) }];
+}
+
+export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<VerifyReport> {
+  const report: VerifyReport = { buckets: 0, versions: 0, bytesRead: 0, keyless: 0, gone: 0, problems: [] };
+  const buckets = env.meta.listBuckets().filter((b) => opts.bucket === undefined || b.name === opts.bucket);
+  for (const b of buckets) {
+    report.buckets++;
+    let keyMarker = '';
+    let versionIdMarker = '';
+    for (;;) {
+      const page = env.meta.listVersions(b.name, { prefix: '', delimiter: '', keyMarker, versionIdMarker, maxKeys: PAGE_SIZE });
+      for (const { key, record } of page.entries) {
+        if (record.deleteMarker) continue;
+        report.versions++;
+        const found = await checkVersion(env, opts, b.name, key, record, report);
+        for (const p of found) {
+          // A version overwritten or deleted meanwhile had its files released: not a problem.
+          if (stillStored(env.meta, b.name, key, record)) {
+            report.problems.push(p);
+            opts.onProblem?.(p);
+          } else {
+            report.gone++;
+            break;
+          }
+        }
+      }
+      if (!page.isTruncated) break;
+      keyMarker = page.nextKey ?? '';
+      versionIdMarker = page.nextVersionId ?? '';
+    }
+  }
+  return report;
+}
+
+function stillStored(meta: MetaStore, bucket: string, key: string, rec: ObjectRecord): boolean {
+  const now = meta.getVersion(bucket, key, clientVersionId(rec));
+  if (now === undefined) return false;
+  const ids = (r: ObjectRecord): string => JSON.stringify(segmentsOf(r).map((s) => ('file' in s.data ? s.data.file : 'inline')));
+  return ids(now.record) === ids(rec);
+}
+
+async function checkVersion(env: VerifyEnv, opts: VerifyOptions, bucket: string, key: string, rec: ObjectRecord, report: VerifyReport): Promise<Problem[]> {
+  const versionId = clientVersionId(rec);
+  const problems: Problem[] = [];
+  const problem = (kind: ProblemKind, detail: string, part?: number): void => {
+    problems.push({ bucket, key, versionId, kind, detail, ...(part !== undefined ? { part } : {}) });
+  };
+  const segments = segmentsOf(rec);
+  if (rec.size > 0 && segments.length === 0) problem('record', 'the record names no data');
+  const total = segments.reduce((n, s) => n + s.size, 0);
+  if (segments.length > 0 && total !== rec.size) problem('record', `parts hold ${total} bytes, the object ${rec.size}`);
+  for (const s of segments) {
+    const expected = rec.sse ? encryptedSize(s.size) : s.size;
+    if (s.stored !== expected) problem('record', `stored size ${s.stored} in the record, ${expected} expected for ${s.size} bytes`, s.part);
+    if ('inline' in s.data) {
+      if (s.data.inline.length !== s.stored) problem('size', `inline data of ${s.data.inline.length} bytes, ${s.stored} expected`, s.part);
+      continue;
+    }
+    try {
+      const st = await stat(env.files.pathOf(s.data.file));
+      if (st.size !== s.stored) problem('size', `data file ${s.data.file} has ${st.size} bytes, ${s.stored} expected`, s.part);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      problem('missing', `data file ${s.data.file} is missing`, s.part);
+    }
+  }
+  if (!opts.deep || problems.length > 0) return problems;
+
+  if (rec.sse?.kind === 'SSE-C') {
+    report.keyless++;
+    return problems;
+  }
+  let objectKey: Buffer | undefined;
+  if (rec.sse) {
+    if (env.kms === null) throw new VerifyAborted(`${bucket}/${key} is ${rec.sse.kind}: its key unseals only through the daemon's KMS (set the same S3_KMS_* variables, or --dev for the development key)`);
+    try {
+      objectKey = await unsealForRead({ kms: env.kms }, rec.sse, {}, bucket, key);
+    } catch (err) {
+      // Unreachable or refusing (KMSUnavailable) is the KMS's state, not the object's.
+      if (isS3Error(err) && err.code === 'KMSUnavailable') throw new VerifyAborted(err.message, { cause: err });
+      problem('key', `the object key does not unseal: ${(err as Error).message}`);
+      return problems;
+    }
+  }
+  try {
+    for (const s of segments) {
+      const segKey = objectKey && s.part !== undefined ? derivePartKey(objectKey, s.part) : objectKey;
+      const md5 = createHash('md5');
+      try {
+        for await (const chunk of readData({ pool: env.pool, files: env.files, inlineThreshold: 0, lend: true }, { size: s.size, data: s.data }, segKey, 0, s.size)) {
+          md5.update(chunk);
+          report.bytesRead += chunk.length;
+        }
+      } catch (err) {
+        if (isDareError(err)) {
+          problem('tampered', `the data fails authentication (${err.code}): modified or damaged on disk`, s.part);
+          continue;
+        }
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          problem('missing', `data file ${'file' in s.data ? s.data.file : ''} is missing`, s.part);
+          continue;
+        }
+        throw err;
+      } finally {
+        segKey?.fill(0);
+      }
+      const got = md5.digest('hex');
+      if (s.md5 !== undefined && got !== s.md5) problem('md5', `content MD5 ${got}, the record says ${s.md5}`, s.part);
+    }
+  } finally {
+    objectKey?.fill(0);
+  }
+  return problems;
+}
+
+export const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
+
+  Checks that every stored object version in DIR can be read back. Read-only: safe to run
+  beside the serving daemon. Without --deep, each data file must exist with the size its record
+  gives; --deep also reads every byte, decrypts and authenticates it, and recomputes MD5 ETags.
+  SSE-S3 and SSE-KMS objects need the daemon's KMS for --deep (the same S3_KMS_* variables, or
+  --dev for the development key); SSE-C objects get their sizes checked only (s3d never holds
+  customer keys). S3_CRYPTO_WORKERS threads decrypt (default: one per core).
+
+  Exit status: 0 all good; 1 problems found (one line each on stdout); 2 usage, configuration,
+  or a KMS that cannot be reached.`;
+
+/** The `s3d verify` command: prints problems and a summary to `out`; returns the exit status. */
+export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  const positional: string[] = [];
+  let deep = false;
+  let dev = false;
+  let bucket: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--deep') deep = true;
+    else if (a === '--dev') dev = true;
+    else if (a === '--bucket' && i + 1 < args.length) bucket = args[++i];
+    else if (a.startsWith('--bucket=')) bucket = a.slice('--bucket='.length);
+    else if (a.startsWith('-')) {
+      err(VERIFY_USAGE);
+      return 2;
+    } else positional.push(a);
+  }
+  if (positional.length !== 1 || bucket === '') {
+    err(VERIFY_USAGE);
+    return 2;
+  }
+  const dataDir = resolve(positional[0]!);
+  const metaDir = join(dataDir, '.s3d');
+  if (!existsSync(join(metaDir, 'meta'))) {
+    err(`s3d verify: no s3d data in ${dataDir} (${join(metaDir, 'meta')} does not exist)`);
+    return 2;
+  }
+  let workers: number;
+  try {
+    workers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
+  } catch (e) {
+    err(`s3d verify: ${(e as Error).message}`);
+    return 2;
+  }
+  // KMS and KES client messages go to stderr; stdout carries the findings.
+  const log = pino({ level: 'warn', base: { svc: 's3d-verify' } }, destination({ dest: 2, sync: true }));
+  let kms: KeyProvider | null = null;
+  if (deep) {
+    try {
+      // --dev: the development key only if the daemon made one (verify creates nothing).
+      const devKey = existsSync(join(metaDir, 'kms-dev.key'));
+      kms = await createKeyProviderFromEnv(env, { dataDir, dev: dev && devKey, log });
+    } catch (e) {
+      err(`s3d verify: ${(e as Error).message}`);
+      return 2;
+    }
+  }
+  const meta = new MetaStore(metaDir, { readOnly: true });
+  const pool = deep ? new CryptoPool({ workers }) : null;
+  const started = Date.now();
+  try {
+    if (bucket !== undefined && meta.getBucket(bucket) === undefined) {
+      err(`s3d verify: no bucket named ${bucket}`);
+      return 2;
+    }
+    const report = await verifyStore(
+      { meta, files: new FileStore(dataDir), pool, kms },
+      {
+        deep,
+        ...(bucket !== undefined ? { bucket } : {}),
+        onProblem: (p) => out(`PROBLEM ${p.bucket}/${p.key} version ${p.versionId}${p.part !== undefined ? ` part ${p.part}` : ''}: ${p.kind}: ${p.detail}`),
+      },
+    );
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const what = deep ? `deep: ${(report.bytesRead / 2 ** 20).toFixed(1)} MiB read and authenticated` : 'shallow: data files and sizes';
+    const notes = [report.keyless > 0 ? `${report.keyless} SSE-C version(s) checked for size only` : '', report.gone > 0 ? `${report.gone} version(s) removed while checked` : ''].filter((n) => n !== '');
+    out(`s3d verify: ${report.versions} version(s) in ${report.buckets} bucket(s) checked in ${seconds} s (${what})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}: ${report.problems.length === 0 ? 'no problems' : `${report.problems.length} problem(s)`}`);
+    return report.problems.length === 0 ? 0 : 1;
+  } catch (e) {
+    if (e instanceof VerifyAborted) {
+      err(`s3d verify: stopped: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    await pool?.close();
+    await kms?.close();
+    await meta.close();
+  }
+}

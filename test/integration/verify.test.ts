@@ -1,0 +1,207 @@
+// `s3d verify DIR [--deep]` against the data directory of a real daemon that keeps serving:
+// plain, SSE-S3, SSE-KMS and SSE-C objects, inline ones, multipart ones, noncurrent versions and
+// a delete marker. A clean store passes shallow and deep; a live writer meanwhile causes no false
+// finding; a missing KMS stops a deep run, a wrong KMS key is reported per object; then flipped
+// bytes, a truncated file and a deleted file are each found by the check that can see them.
+
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readdirSync, rmSync, statSync, truncateSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { MAIN, TEST_KMS_SECRET, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { createBucket } from '../helpers/s3.js';
+import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
+import { encryptedSize } from '../../workers/format/index.js';
+
+const MiB = 1024 * 1024;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  problems: string[];
+}
+
+function verify(dir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, 'verify', dir, ...args], { env: { PATH: process.env.PATH, S3_CRYPTO_WORKERS: '2', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number | null }).code ?? null) : 0;
+      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr, problems: stdout.split('\n').filter((l) => l.startsWith('PROBLEM ')) });
+    });
+  });
+}
+
+/** Data files by size (the test picks sizes no two files share). */
+function filesBySize(dir: string): Map<number, string> {
+  const out = new Map<number, string>();
+  const root = join(dir, '.s3d', 'objects');
+  for (const sub of readdirSync(root)) {
+    for (const f of readdirSync(join(root, sub))) {
+      const p = join(root, sub, f);
+      const size = statSync(p).size;
+      if (out.has(size)) throw new Error(`two data files of ${size} bytes`);
+      out.set(size, p);
+    }
+  }
+  return out;
+}
+
+function flipByte(path: string, at: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] ^= 0x20;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const KMS_ENV = { S3_KMS_SECRET_KEY: TEST_KMS_SECRET };
+const ssecKey = testBytes(32, 99);
+
+const d = await startDaemonFor(t, { tls: true });
+const s3: S3Client = d.s3();
+
+// Sizes: files (above the 128 KiB inline threshold) each of a size no other file has.
+const SIZES = { plainOld: 300_001, plain: 300_002, sseS3: 2_000_003, sseKms: 1_000_004, sseC: 700_005, deleted: 200_009, other: 400_008, mpTail: 1_000_006, mpPlainTail: 1_000_007 };
+
+const b1 = await createBucket(s3, 'verify');
+await s3.send(new PutBucketVersioningCommand({ Bucket: b1, VersioningConfiguration: { Status: 'Enabled' } }));
+const put = (Key: string, size: number, extra: Record<string, unknown> = {}, bucket = b1) => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: testBytes(size, size), ...extra }));
+await put('plain', SIZES.plainOld);
+await put('plain', SIZES.plain);
+await put('sse-s3', SIZES.sseS3, { ServerSideEncryption: 'AES256' });
+await put('sse-kms', SIZES.sseKms, { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KMS_KEY_ID, SSEKMSEncryptionContext: Buffer.from('{"team":"ops"}').toString('base64') });
+await put('sse-c', SIZES.sseC, ssec(ssecKey));
+await put('small-plain', 1000);
+await put('small-sse', 1001, { ServerSideEncryption: 'AES256' });
+await put('empty', 0);
+await put('deleted', SIZES.deleted);
+await s3.send(new DeleteObjectCommand({ Bucket: b1, Key: 'deleted' }));
+async function multipart(Key: string, tail: number, sse: boolean): Promise<void> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b1, Key, ...(sse ? { ServerSideEncryption: 'AES256' as const } : {}) }));
+  const parts = [];
+  for (const [i, size] of [5 * MiB, tail].entries()) {
+    const r = await s3.send(new UploadPartCommand({ Bucket: b1, Key, UploadId, PartNumber: i + 1, Body: testBytes(size, tail + i) }));
+    parts.push({ PartNumber: i + 1, ETag: r.ETag });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: b1, Key, UploadId, MultipartUpload: { Parts: parts } }));
+}
+await multipart('mp-sse', SIZES.mpTail, true);
+await multipart('mp-plain', SIZES.mpPlainTail, false);
+const b2 = await createBucket(s3, 'verify-other');
+await put('other', SIZES.other, {}, b2);
+// plain ×2, sse-s3, sse-kms, sse-c, small-plain, small-sse, empty, deleted (its version; the marker is not data), mp-sse, mp-plain; and b2's one.
+const VERSIONS = 12;
+
+t.test('a clean store passes, shallow and deep, while the daemon serves', async (t) => {
+  const shallow = await verify(d.dataDir, []);
+  t.equal(shallow.code, 0, `shallow: exit 0 (${shallow.stderr.trim()})`);
+  t.match(shallow.stdout, new RegExp(`^s3d verify: ${VERSIONS} version\\(s\\) in 2 bucket\\(s\\) checked in [0-9.]+ s \\(shallow: data files and sizes\\): no problems$`, 'm'));
+  const deep = await verify(d.dataDir, ['--deep'], KMS_ENV);
+  t.equal(deep.code, 0, `deep: exit 0 (${deep.stdout.trim()} ${deep.stderr.trim()})`);
+  t.same(deep.problems, [], 'no problems');
+  const bytes = SIZES.plainOld + SIZES.plain + SIZES.sseS3 + SIZES.sseKms + 1000 + 1001 + SIZES.deleted + 2 * 5 * MiB + SIZES.mpTail + SIZES.mpPlainTail + SIZES.other;
+  t.match(deep.stdout, `deep: ${(bytes / MiB).toFixed(1)} MiB read and authenticated); 1 SSE-C version(s) checked for size only: no problems`, 'every byte but the SSE-C object was read; SSE-C is sizes only');
+  const one = await verify(d.dataDir, ['--deep', '--bucket', b2], KMS_ENV);
+  t.match(one.stdout, /1 version\(s\) in 1 bucket\(s\)/, '--bucket: only that bucket');
+});
+
+t.test('a writer overwriting and deleting meanwhile causes no finding', async (t) => {
+  let stop = false;
+  let writes = 0;
+  const writer = (async () => {
+    for (let i = 0; !stop; i++) {
+      const key = `churn-${i % 8}`;
+      if (i % 3 === 2) await s3.send(new DeleteObjectCommand({ Bucket: b2, Key: key }));
+      else await put(key, 150_000 + (i % 7), {}, b2);
+      writes++;
+    }
+  })();
+  const runs: Run[] = [];
+  for (let i = 0; i < 3; i++) runs.push(await verify(d.dataDir, ['--deep'], KMS_ENV));
+  stop = true;
+  await writer;
+  t.ok(writes > 10, `${writes} writes ran beside the checks`);
+  for (const r of runs) {
+    t.equal(r.code, 0, `exit 0: ${r.stdout.trim().split('\n').pop()}`);
+    t.same(r.problems, [], 'no problem reported');
+  }
+  // Leave b2 as it was for the counts below.
+  for (let i = 0; i < 8; i++) await s3.send(new DeleteObjectCommand({ Bucket: b2, Key: `churn-${i}` }));
+});
+
+t.test('deep without the KMS stops (exit 2); with another KMS key each encrypted object is reported', async (t) => {
+  const none = await verify(d.dataDir, ['--deep']);
+  t.equal(none.code, 2, 'exit 2');
+  t.match(none.stderr, /stopped: .* is SSE-(S3|KMS): its key unseals only through the daemon's KMS \(set the same S3_KMS_\* variables/, 'says why and what to set');
+  t.same(none.problems, []);
+  const wrong = await verify(d.dataDir, ['--deep'], { S3_KMS_SECRET_KEY: `test-key:${Buffer.alloc(32, 8).toString('base64')}` });
+  t.equal(wrong.code, 1, 'exit 1');
+  t.same(
+    wrong.problems.map((l) => l.replace(/ version [^\s:]+/, '').replace(/: key: .*/, ': key')).sort(),
+    ['mp-sse', 'small-sse', 'sse-kms', 'sse-s3'].map((k) => `PROBLEM ${b1}/${k}: key`),
+    'the four SSE-S3/SSE-KMS versions, nothing else',
+  );
+  const shallow = await verify(d.dataDir, []);
+  t.equal(shallow.code, 0, 'a shallow run needs no KMS');
+});
+
+t.test('usage and configuration errors exit 2', async (t) => {
+  t.equal((await verify(d.dataDir, ['--bucket', 'no-such-bucket'])).code, 2, 'an unknown bucket');
+  t.equal((await verify(d.dataDir, ['--fast'])).code, 2, 'an unknown flag');
+  t.equal((await verify(join(d.dataDir, 'nothing-here'), [])).code, 2, 'a directory without s3d data');
+  t.equal((await verify(d.dataDir, [], { S3_CRYPTO_WORKERS: 'many' })).code, 2, 'a malformed S3_CRYPTO_WORKERS');
+});
+
+t.test('damage: flipped bytes, a truncated file and a deleted file are found', async (t) => {
+  const files = filesBySize(d.dataDir);
+  const file = (size: number): string => {
+    const p = files.get(size);
+    if (p === undefined) throw new Error(`no data file of ${size} bytes`);
+    return p;
+  };
+  flipByte(file(encryptedSize(SIZES.sseS3)), 1_500_000);
+  flipByte(file(SIZES.plain), 12_345);
+  flipByte(file(SIZES.mpPlainTail), 999_999);
+  flipByte(file(encryptedSize(SIZES.sseC)), 100_000);
+  truncateSync(file(encryptedSize(SIZES.sseKms)), encryptedSize(SIZES.sseKms) - 1);
+  rmSync(file(SIZES.plainOld));
+  const norm = (lines: string[]): string[] => lines.map((l) => l.replace(/ version [^\s:]+/, '').replace(/ [0-9a-f]{32} /, ' FILE ').replace(/\d+ bytes, \d+ expected/, 'N bytes, M expected')).sort();
+
+  const shallow = await verify(d.dataDir, []);
+  t.equal(shallow.code, 1, 'shallow: exit 1');
+  t.same(
+    norm(shallow.problems),
+    [`PROBLEM ${b1}/plain: missing: data file FILE is missing`, `PROBLEM ${b1}/sse-kms: size: data file FILE has N bytes, M expected`],
+    'shallow sees the missing and the truncated file only',
+  );
+  t.match(shallow.stdout, /: 2 problem\(s\)$/m);
+
+  const deep = await verify(d.dataDir, ['--deep'], KMS_ENV);
+  t.equal(deep.code, 1, 'deep: exit 1');
+  const got = norm(deep.problems);
+  t.same(
+    got.map((l) => l.replace(/: (md5|tampered): .*/, ': $1')),
+    [
+      `PROBLEM ${b1}/mp-plain part 2: md5`,
+      `PROBLEM ${b1}/plain: md5`,
+      `PROBLEM ${b1}/plain: missing: data file FILE is missing`,
+      `PROBLEM ${b1}/sse-kms: size: data file FILE has N bytes, M expected`,
+      `PROBLEM ${b1}/sse-s3: tampered`,
+    ],
+    'deep also finds the flipped bytes: by authentication (SSE-S3) and by MD5 (plain, a plain part); the SSE-C flip is out of its reach',
+  );
+  t.match(deep.stdout, /1 SSE-C version\(s\) checked for size only: 5 problem\(s\)$/m);
+});
