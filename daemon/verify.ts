@@ -113,15 +113,15 @@ export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<
         if (record.deleteMarker) continue;
         report.versions++;
         const found = await checkVersion(env, opts, b.name, key, record, report);
+        if (found.length === 0) continue;
+        // A version overwritten or deleted meanwhile had its files released: not a problem.
+        if (!stillStored(env.meta, b.name, key, record)) {
+          report.gone++;
+          continue;
+        }
         for (const p of found) {
-          // A version overwritten or deleted meanwhile had its files released: not a problem.
-          if (stillStored(env.meta, b.name, key, record)) {
-            report.problems.push(p);
-            opts.onProblem?.(p);
-          } else {
-            report.gone++;
-            break;
-          }
+          report.problems.push(p);
+          opts.onProblem?.(p);
         }
       }
       if (!page.isTruncated) break;
