@@ -61,9 +61,14 @@ t.test('the running daemon has the native binding mapped and serves with it', as
   // This uWS build never hands an HTTP/1.0 request to the application: no answer, not even an
   // error, until the idle timeout closes the connection (ApacheBench and HAProxy's default
   // `option httpchk` speak HTTP/1.0; docs/operations.md says to use HTTP/1.1). HTTP/1.1 goes on.
-  for (const request of ['GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n', 'GET /minio/health/live HTTP/1.0\r\n\r\n']) {
+  const unanswered: Array<[string, string]> = [
+    ['HTTP/1.0 with Host', 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'],
+    ['HTTP/1.0 without Host', 'GET /minio/health/live HTTP/1.0\r\n\r\n'],
+    ['HTTP/1.1 without Host (RFC 9112: 400)', 'GET /minio/health/live HTTP/1.1\r\n\r\n'],
+  ];
+  for (const [what, request] of unanswered) {
     const r = await tcpExchange(d.port, request, { idleMs: 1500, timeoutMs: 3000 });
-    t.match(r.data.toString('latin1'), /^HTTP\/1\.[01] 200 /, `HTTP/1.0 ${request.includes('Host') ? 'with' : 'without'} Host: answered`, { todo: 'this uWS build does not answer HTTP/1.0' });
+    t.match(r.data.toString('latin1'), /^HTTP\/1\.[01] [24]00 /, `${what}: answered`, { todo: 'this uWS build hands such requests to no handler and sends nothing' });
   }
   const r11 = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', { idleMs: 500, timeoutMs: 3000, untilResponse: true });
   t.match(r11.data.toString('latin1'), /^HTTP\/1\.1 200 /, 'the same daemon answers HTTP/1.1 afterwards');
