@@ -1,4 +1,5 @@
-// `s3d verify DIR [--deep]`: checks that every stored object version can still be read back.
+// `s3d verify DIR [--deep]`: checks that every stored object version, and every part of the
+// multipart uploads in progress, can still be read back.
 // Read-only (LMDB opened read-only, data files only read), so it may run beside a serving daemon.
 // Shallow: each data file exists with the size its record gives. Deep: every byte is read,
 // decrypted and authenticated (DARE), and MD5 ETags are recomputed where the record has one.
@@ -29,8 +30,10 @@ export type ProblemKind = 'missing' | 'size' | 'record' | 'key' | 'tampered' | '
 export interface Problem {
   bucket: string;
   key: string;
-  versionId: string;
-  /** The part (multipart objects), when the problem is in one. */
+  /** The object version, or the multipart upload in progress, the problem is in. */
+  versionId?: string;
+  uploadId?: string;
+  /** The part (multipart objects and uploads), when the problem is in one. */
   part?: number;
   kind: ProblemKind;
   detail: string;
@@ -40,11 +43,13 @@ export interface VerifyReport {
   buckets: number;
   /** Object versions checked (delete markers aside). */
   versions: number;
+  /** Multipart uploads in progress whose parts were checked (completing them must find the data). */
+  uploads: number;
   /** Plaintext bytes read, decrypted and authenticated (deep only). */
   bytesRead: number;
-  /** SSE-C versions: sizes checked, content not authenticated (the customer key is never stored). */
+  /** SSE-C versions and uploads: sizes checked, content not authenticated (the customer key is never stored). */
   keyless: number;
-  /** Versions deleted or replaced while being checked (a serving daemon): not problems. */
+  /** Versions and uploads removed or replaced while being checked (a serving daemon): not problems. */
   gone: number;
   problems: Problem[];
 }
@@ -85,10 +90,13 @@ interface Segment {
   md5?: string;
 }
 
+/** What a check reads: an object version, or the parts of an upload in progress (no `stored`). */
+type StoredData = Pick<ObjectRecord, 'size' | 'data' | 'parts' | 'sse' | 'etag'> & { stored?: number };
+
 const PAGE_SIZE = 1000;
 const MD5_HEX = /^[0-9a-f]{32}$/;
 
-function segmentsOf(rec: ObjectRecord): Segment[] {
+function segmentsOf(rec: StoredData): Segment[] {
   // Plain and SSE-S3 objects and parts carry their content MD5 as ETag (SSE-KMS and SSE-C a sealed one).
   const md5Etag = !rec.sse || rec.sse.kind === 'SSE-S3';
   const md5Of = (etag: string, md5?: string): { md5?: string } => {
@@ -97,11 +105,11 @@ function segmentsOf(rec: ObjectRecord): Segment[] {
   };
   if (rec.parts) return rec.parts.map((p) => ({ part: p.n, data: p.data, size: p.size, stored: p.stored, ...md5Of(p.etag, p.md5) }));
   if (!rec.data) return [];
-  return [{ data: rec.data, size: rec.size, stored: rec.stored, ...md5Of(rec.etag) }];
+  return [{ data: rec.data, size: rec.size, stored: rec.stored ?? 0, ...md5Of(rec.etag) }];
 }
 
 export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<VerifyReport> {
-  const report: VerifyReport = { buckets: 0, versions: 0, bytesRead: 0, keyless: 0, gone: 0, problems: [] };
+  const report: VerifyReport = { buckets: 0, versions: 0, uploads: 0, bytesRead: 0, keyless: 0, gone: 0, problems: [] };
   const buckets = env.meta.listBuckets().filter((b) => opts.bucket === undefined || b.name === opts.bucket);
   for (const b of buckets) {
     report.buckets++;
@@ -112,38 +120,52 @@ export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<
       for (const { key, record } of page.entries) {
         if (record.deleteMarker) continue;
         report.versions++;
-        const found = await checkVersion(env, opts, b.name, key, record, report);
-        if (found.length === 0) continue;
+        const versionId = clientVersionId(record);
+        const found = await checkStored(env, opts, { bucket: b.name, key, versionId }, record, report);
         // A version overwritten or deleted meanwhile had its files released: not a problem.
-        if (!stillStored(env.meta, b.name, key, record)) {
-          report.gone++;
-          continue;
-        }
-        for (const p of found) {
-          report.problems.push(p);
-          opts.onProblem?.(p);
-        }
+        settle(report, opts, found, () => sameFiles(env.meta.getVersion(b.name, key, versionId)?.record, record));
       }
       if (!page.isTruncated) break;
       keyMarker = page.nextKey ?? '';
       versionIdMarker = page.nextVersionId ?? '';
     }
+    for (const upload of env.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER)) {
+      if (upload.bucket !== b.name) continue;
+      report.uploads++;
+      const parts = env.meta.listParts(upload.id);
+      const pending: StoredData = { size: parts.reduce((n, p) => n + p.size, 0), parts, etag: '', ...(upload.sse ? { sse: upload.sse } : {}) };
+      const found = await checkStored(env, opts, { bucket: b.name, key: upload.key, uploadId: upload.id }, pending, report);
+      // A part uploaded again, or the upload completed or aborted meanwhile: not a problem.
+      settle(report, opts, found, () => env.meta.getUpload(upload.id) !== undefined && sameFiles({ size: 0, etag: '', parts: env.meta.listParts(upload.id) }, pending));
+    }
   }
   return report;
 }
 
-function stillStored(meta: MetaStore, bucket: string, key: string, rec: ObjectRecord): boolean {
-  const now = meta.getVersion(bucket, key, clientVersionId(rec));
-  if (now === undefined) return false;
-  const ids = (r: ObjectRecord): string => JSON.stringify(segmentsOf(r).map((s) => ('file' in s.data ? s.data.file : 'inline')));
-  return ids(now.record) === ids(rec);
+/** Reports a check's findings, unless its subject changed meanwhile (`unchanged` says). */
+function settle(report: VerifyReport, opts: VerifyOptions, found: Problem[], unchanged: () => boolean): void {
+  if (found.length === 0) return;
+  if (!unchanged()) {
+    report.gone++;
+    return;
+  }
+  for (const p of found) {
+    report.problems.push(p);
+    opts.onProblem?.(p);
+  }
 }
 
-async function checkVersion(env: VerifyEnv, opts: VerifyOptions, bucket: string, key: string, rec: ObjectRecord, report: VerifyReport): Promise<Problem[]> {
-  const versionId = clientVersionId(rec);
+function sameFiles(now: StoredData | undefined, then: StoredData): boolean {
+  if (now === undefined) return false;
+  const ids = (r: StoredData): string => JSON.stringify(segmentsOf(r).map((s) => ('file' in s.data ? s.data.file : 'inline')));
+  return ids(now) === ids(then);
+}
+
+async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Problem, 'bucket' | 'key' | 'versionId' | 'uploadId'>, rec: StoredData, report: VerifyReport): Promise<Problem[]> {
+  const { bucket, key } = where;
   const problems: Problem[] = [];
   const problem = (kind: ProblemKind, detail: string, part?: number): void => {
-    problems.push({ bucket, key, versionId, kind, detail, ...(part !== undefined ? { part } : {}) });
+    problems.push({ ...where, kind, detail, ...(part !== undefined ? { part } : {}) });
   };
   const segments = segmentsOf(rec);
   if (rec.size > 0 && segments.length === 0) problem('record', 'the record names no data');
@@ -285,12 +307,16 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
       {
         deep,
         ...(bucket !== undefined ? { bucket } : {}),
-        onProblem: (p) => out(`PROBLEM ${p.bucket}/${p.key} version ${p.versionId}${p.part !== undefined ? ` part ${p.part}` : ''}: ${p.kind}: ${p.detail}`),
+        onProblem: (p) => out(`PROBLEM ${p.bucket}/${p.key} ${p.uploadId !== undefined ? `upload ${p.uploadId}` : `version ${p.versionId}`}${p.part !== undefined ? ` part ${p.part}` : ''}: ${p.kind}: ${p.detail}`),
       },
     );
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const what = deep ? `deep: ${(report.bytesRead / 2 ** 20).toFixed(1)} MiB read and authenticated` : 'shallow: data files and sizes';
-    const notes = [report.keyless > 0 ? `${report.keyless} SSE-C version(s) checked for size only` : '', report.gone > 0 ? `${report.gone} version(s) removed while checked` : ''].filter((n) => n !== '');
+    const notes = [
+      report.uploads > 0 ? `${report.uploads} multipart upload(s) in progress` : '',
+      report.keyless > 0 ? `${report.keyless} SSE-C object(s) checked for size only` : '',
+      report.gone > 0 ? `${report.gone} removed while checked` : '',
+    ].filter((n) => n !== '');
     out(`s3d verify: ${report.versions} version(s) in ${report.buckets} bucket(s) checked in ${seconds} s (${what})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}: ${report.problems.length === 0 ? 'no problems' : `${report.problems.length} problem(s)`}`);
     return report.problems.length === 0 ? 0 : 1;
   } catch (e) {

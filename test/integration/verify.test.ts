@@ -1,6 +1,6 @@
 // `s3d verify DIR [--deep]` against the data directory of a real daemon that keeps serving:
 // plain, SSE-S3, SSE-KMS and SSE-C objects, inline ones, multipart ones, noncurrent versions and
-// a delete marker. A clean store passes shallow and deep; a live writer meanwhile causes no false
+// a delete marker, and multipart uploads in progress. A clean store passes shallow and deep; a live writer meanwhile causes no false
 // finding; a missing KMS stops a deep run, a wrong KMS key is reported per object; then flipped
 // bytes, a truncated file and a deleted file are each found by the check that can see them.
 
@@ -74,7 +74,7 @@ const d = await startDaemonFor(t, { tls: true });
 const s3: S3Client = d.s3();
 
 // Sizes: files (above the 128 KiB inline threshold) each of a size no other file has.
-const SIZES = { plainOld: 300_001, plain: 300_002, sseS3: 2_000_003, sseKms: 1_000_004, sseC: 700_005, deleted: 200_009, other: 400_008, mpTail: 1_000_006, mpPlainTail: 1_000_007 };
+const SIZES = { plainOld: 300_001, plain: 300_002, sseS3: 2_000_003, sseKms: 1_000_004, sseC: 700_005, deleted: 200_009, other: 400_008, mpTail: 1_000_006, mpPlainTail: 1_000_007, uplSse1: 300_011, uplSse2: 300_012, uplPlain: 300_013 };
 
 const b1 = await createBucket(s3, 'verify');
 await s3.send(new PutBucketVersioningCommand({ Bucket: b1, VersioningConfiguration: { Status: 'Enabled' } }));
@@ -100,6 +100,13 @@ async function multipart(Key: string, tail: number, sse: boolean): Promise<void>
 }
 await multipart('mp-sse', SIZES.mpTail, true);
 await multipart('mp-plain', SIZES.mpPlainTail, false);
+// Uploads in progress: their parts are data too (completing the upload must find them).
+async function startUpload(Key: string, sizes: number[], sse: boolean): Promise<void> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b1, Key, ...(sse ? { ServerSideEncryption: 'AES256' as const } : {}) }));
+  for (const [i, size] of sizes.entries()) await s3.send(new UploadPartCommand({ Bucket: b1, Key, UploadId, PartNumber: i + 1, Body: testBytes(size, size) }));
+}
+await startUpload('upl-sse', [SIZES.uplSse1, SIZES.uplSse2], true);
+await startUpload('upl-plain', [SIZES.uplPlain], false);
 const b2 = await createBucket(s3, 'verify-other');
 await put('other', SIZES.other, {}, b2);
 // plain ×2, sse-s3, sse-kms, sse-c, small-plain, small-sse, empty, deleted (its version; the marker is not data), mp-sse, mp-plain; and b2's one.
@@ -108,12 +115,12 @@ const VERSIONS = 12;
 t.test('a clean store passes, shallow and deep, while the daemon serves', async (t) => {
   const shallow = await verify(d.dataDir, []);
   t.equal(shallow.code, 0, `shallow: exit 0 (${shallow.stderr.trim()})`);
-  t.match(shallow.stdout, new RegExp(`^s3d verify: ${VERSIONS} version\\(s\\) in 2 bucket\\(s\\) checked in [0-9.]+ s \\(shallow: data files and sizes\\): no problems$`, 'm'));
+  t.match(shallow.stdout, new RegExp(`^s3d verify: ${VERSIONS} version\\(s\\) in 2 bucket\\(s\\) checked in [0-9.]+ s \\(shallow: data files and sizes\\); 2 multipart upload\\(s\\) in progress: no problems$`, 'm'));
   const deep = await verify(d.dataDir, ['--deep'], KMS_ENV);
   t.equal(deep.code, 0, `deep: exit 0 (${deep.stdout.trim()} ${deep.stderr.trim()})`);
   t.same(deep.problems, [], 'no problems');
-  const bytes = SIZES.plainOld + SIZES.plain + SIZES.sseS3 + SIZES.sseKms + 1000 + 1001 + SIZES.deleted + 2 * 5 * MiB + SIZES.mpTail + SIZES.mpPlainTail + SIZES.other;
-  t.match(deep.stdout, `deep: ${(bytes / MiB).toFixed(1)} MiB read and authenticated); 1 SSE-C version(s) checked for size only: no problems`, 'every byte but the SSE-C object was read; SSE-C is sizes only');
+  const bytes = SIZES.plainOld + SIZES.plain + SIZES.sseS3 + SIZES.sseKms + 1000 + 1001 + SIZES.deleted + 2 * 5 * MiB + SIZES.mpTail + SIZES.mpPlainTail + SIZES.other + SIZES.uplSse1 + SIZES.uplSse2 + SIZES.uplPlain;
+  t.match(deep.stdout, `deep: ${(bytes / MiB).toFixed(1)} MiB read and authenticated); 2 multipart upload(s) in progress; 1 SSE-C object(s) checked for size only: no problems`, 'every byte but the SSE-C object was read, the parts of uploads in progress too; SSE-C is sizes only');
   const one = await verify(d.dataDir, ['--deep', '--bucket', b2], KMS_ENV);
   t.match(one.stdout, /1 version\(s\) in 1 bucket\(s\)/, '--bucket: only that bucket');
 });
@@ -150,9 +157,9 @@ t.test('deep without the KMS stops (exit 2); with another KMS key each encrypted
   const wrong = await verify(d.dataDir, ['--deep'], { S3_KMS_SECRET_KEY: `test-key:${Buffer.alloc(32, 8).toString('base64')}` });
   t.equal(wrong.code, 1, 'exit 1');
   t.same(
-    wrong.problems.map((l) => l.replace(/ version [^\s:]+/, '').replace(/: key: .*/, ': key')).sort(),
-    ['mp-sse', 'small-sse', 'sse-kms', 'sse-s3'].map((k) => `PROBLEM ${b1}/${k}: key`),
-    'the four SSE-S3/SSE-KMS versions, nothing else',
+    wrong.problems.map((l) => l.replace(/ version [^\s:]+/, '').replace(/ upload [^\s:]+/, ' upload').replace(/: key: .*/, ': key')).sort(),
+    [`PROBLEM ${b1}/mp-sse: key`, `PROBLEM ${b1}/small-sse: key`, `PROBLEM ${b1}/sse-kms: key`, `PROBLEM ${b1}/sse-s3: key`, `PROBLEM ${b1}/upl-sse upload: key`],
+    'the four SSE-S3/SSE-KMS versions and the SSE-S3 upload in progress, nothing else',
   );
   const shallow = await verify(d.dataDir, []);
   t.equal(shallow.code, 0, 'a shallow run needs no KMS');
@@ -178,16 +185,18 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
   flipByte(file(encryptedSize(SIZES.sseC)), 100_000);
   truncateSync(file(encryptedSize(SIZES.sseKms)), encryptedSize(SIZES.sseKms) - 1);
   rmSync(file(SIZES.plainOld));
-  const norm = (lines: string[]): string[] => lines.map((l) => l.replace(/ version [^\s:]+/, '').replace(/ [0-9a-f]{32} /, ' FILE ').replace(/\d+ bytes, \d+ expected/, 'N bytes, M expected')).sort();
+  flipByte(file(encryptedSize(SIZES.uplSse2)), 200_000);
+  rmSync(file(SIZES.uplPlain));
+  const norm = (lines: string[]): string[] => lines.map((l) => l.replace(/ version [^\s:]+/, '').replace(/ upload [^\s:]+/, ' upload').replace(/ [0-9a-f]{32} /, ' FILE ').replace(/\d+ bytes, \d+ expected/, 'N bytes, M expected')).sort();
 
   const shallow = await verify(d.dataDir, []);
   t.equal(shallow.code, 1, 'shallow: exit 1');
   t.same(
     norm(shallow.problems),
-    [`PROBLEM ${b1}/plain: missing: data file FILE is missing`, `PROBLEM ${b1}/sse-kms: size: data file FILE has N bytes, M expected`],
-    'shallow sees the missing and the truncated file only',
+    [`PROBLEM ${b1}/plain: missing: data file FILE is missing`, `PROBLEM ${b1}/sse-kms: size: data file FILE has N bytes, M expected`, `PROBLEM ${b1}/upl-plain upload part 1: missing: data file FILE is missing`],
+    'shallow sees the missing and the truncated files only',
   );
-  t.match(shallow.stdout, /: 2 problem\(s\)$/m);
+  t.match(shallow.stdout, /: 3 problem\(s\)$/m);
 
   const deep = await verify(d.dataDir, ['--deep'], KMS_ENV);
   t.equal(deep.code, 1, 'deep: exit 1');
@@ -200,8 +209,10 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
       `PROBLEM ${b1}/plain: missing: data file FILE is missing`,
       `PROBLEM ${b1}/sse-kms: size: data file FILE has N bytes, M expected`,
       `PROBLEM ${b1}/sse-s3: tampered`,
+      `PROBLEM ${b1}/upl-plain upload part 1: missing: data file FILE is missing`,
+      `PROBLEM ${b1}/upl-sse upload part 2: tampered`,
     ],
     'deep also finds the flipped bytes: by authentication (SSE-S3) and by MD5 (plain, a plain part); the SSE-C flip is out of its reach',
   );
-  t.match(deep.stdout, /1 SSE-C version\(s\) checked for size only: 5 problem\(s\)$/m);
+  t.match(deep.stdout, /1 SSE-C object\(s\) checked for size only: 7 problem\(s\)$/m);
 });
