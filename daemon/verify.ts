@@ -238,8 +238,9 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
 export const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
 
   Checks that every stored object version in DIR, and every part of the multipart uploads in
-  progress, can be read back. Read-only: safe to run beside the serving daemon. Without --deep, each data file must exist with the size its record
-  gives; --deep also reads every byte, decrypts and authenticates it, and recomputes MD5 ETags.
+  progress, can be read back. Read-only: safe to run beside the serving daemon. Without --deep,
+  each data file must exist with the size its record gives; --deep also reads every byte,
+  decrypts and authenticates it, and recomputes MD5 ETags.
   SSE-S3 and SSE-KMS objects need the daemon's KMS for --deep (the same S3_KMS_* variables, or
   --dev for the development key); SSE-C objects get their sizes checked only (s3d never holds
   customer keys). S3_CRYPTO_WORKERS threads decrypt (default: one per core).
