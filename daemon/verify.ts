@@ -16,7 +16,7 @@ import { isS3Error } from './errors.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
 import type { KeyProvider } from './kms/provider.js';
 import { MetaStore } from './meta/store.js';
-import type { DataRef, ObjectRecord } from './meta/records.js';
+import type { DataRef, ObjectRecord, UploadRecord } from './meta/records.js';
 import { clientVersionId } from './meta/versions.js';
 import { readData } from './ops/object-data.js';
 import { unsealForRead } from './sse/object-encryption.js';
@@ -111,6 +111,12 @@ function segmentsOf(rec: StoredData): Segment[] {
 export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<VerifyReport> {
   const report: VerifyReport = { buckets: 0, versions: 0, uploads: 0, bytesRead: 0, keyless: 0, gone: 0, problems: [] };
   const buckets = env.meta.listBuckets().filter((b) => opts.bucket === undefined || b.name === opts.bucket);
+  const uploads = new Map<string, UploadRecord[]>();
+  for (const u of env.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER)) {
+    const list = uploads.get(u.bucket);
+    if (list) list.push(u);
+    else uploads.set(u.bucket, [u]);
+  }
   for (const b of buckets) {
     report.buckets++;
     let keyMarker = '';
@@ -129,8 +135,7 @@ export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<
       keyMarker = page.nextKey ?? '';
       versionIdMarker = page.nextVersionId ?? '';
     }
-    for (const upload of env.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER)) {
-      if (upload.bucket !== b.name) continue;
+    for (const upload of uploads.get(b.name) ?? []) {
       report.uploads++;
       const parts = env.meta.listParts(upload.id);
       const pending: StoredData = { size: parts.reduce((n, p) => n + p.size, 0), parts, etag: '', ...(upload.sse ? { sse: upload.sse } : {}) };
