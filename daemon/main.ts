@@ -50,6 +50,8 @@ interface Daemon {
   reloadTls(): Promise<void>;
   /** Reloads S3_IAM_FILE (SIGHUP); logs the outcome, never throws: a bad file keeps the previous users. */
   reloadUsers(): void;
+  /** Refuses new connections at once (the first step of stop(), which may follow later). */
+  stopAccepting(): void;
   stop(): Promise<void>;
 }
 
@@ -168,8 +170,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         log.error({ err: { message: (err as Error).message } }, 'users reload failed: the previous users stay in effect');
       }
     },
+    stopAccepting() {
+      shuttingDown = true;
+      server.stopAccepting();
+    },
     async stop() {
       shuttingDown = true;
+      server.stopAccepting();
       // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
       const failures: unknown[] = [];
       const step = async (name: string, fn: () => Promise<void> | undefined): Promise<void> => {
@@ -259,6 +266,9 @@ async function main(argv: string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      // The port closes before anything is said about it: whoever reads the line below (a
+      // supervisor, a test) finds new connections refused already.
+      daemon.stopAccepting();
       log.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
       sdNotify(log, ['STOPPING=1', '--status=draining in-flight requests']);
       daemon.stop().then(

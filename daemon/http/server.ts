@@ -185,13 +185,17 @@ export class HttpServer {
    * (cutting one mid-commit would leave a stored object its client saw fail); whatever still
    * runs after that is aborted too. Resolves once every handler has settled (or a last bound).
    */
-  async close(deadlineMs: number): Promise<void> {
-    const uws = loadUws();
+  /** Closes the listening socket (new connections are refused); requests in flight go on. */
+  stopAccepting(): void {
     this.closing = true;
     if (this.listenSocket) {
-      uws.us_listen_socket_close(this.listenSocket);
+      loadUws().us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
+  }
+
+  async close(deadlineMs: number): Promise<void> {
+    this.stopAccepting();
     await this.waitIdle(deadlineMs);
     for (const p of [...this.inFlight]) if (p.responding || !p.body?.complete) this.cut(p, 'shutdown deadline reached');
     await this.waitIdle(COMMIT_GRACE_MS);
