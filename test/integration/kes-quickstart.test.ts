@@ -139,3 +139,17 @@ t.test('Quick Start: kes:dev DIR, then s3d with the files it wrote', async (t) =
     t.ok((await getBytes(s3, { Bucket: bucket, Key: key })).equals(body), `${key} reads after restarting both`);
   }
 });
+
+t.test('kes:dev takes no option for a directory: --help prints the usage, anything else starting with - is refused', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 's3d-kesdev-args-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const help = await run(process.execPath, [CLI, '--help'], { cwd, timeout: 15_000 });
+  t.match(help.stdout, /^usage: npm run kes:dev -- DIR/, '--help: the usage on stdout, exit 0');
+  const bad = await run(process.execPath, [CLI, '--port', '7000'], { cwd, timeout: 15_000 }).then(
+    () => ({ code: 0, stderr: '' }),
+    (err: { code?: number; stderr?: string }) => ({ code: err.code, stderr: err.stderr ?? '' }),
+  );
+  t.equal(bad.code, 2, 'an option: exit 2');
+  t.match(bad.stderr, /^usage:/, 'with the usage');
+  t.throws(() => statSync(join(cwd, '--port')), 'and no directory named after it');
+});
