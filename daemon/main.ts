@@ -32,7 +32,7 @@ import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { join } from 'node:path';
-import { VERIFY_USAGE, verifyCommand } from './verify.js';
+import { verifyCommand } from './verify.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
@@ -147,6 +147,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const port = await server.listen();
   log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
 
+  const stopAccepting = (): void => {
+    shuttingDown = true;
+    server.stopAccepting();
+  };
+
   return {
     port,
     async reloadTls() {
@@ -170,13 +175,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         log.error({ err: { message: (err as Error).message } }, 'users reload failed: the previous users stay in effect');
       }
     },
-    stopAccepting() {
-      shuttingDown = true;
-      server.stopAccepting();
-    },
+    stopAccepting,
     async stop() {
-      shuttingDown = true;
-      server.stopAccepting();
+      stopAccepting();
       // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
       const failures: unknown[] = [];
       const step = async (name: string, fn: () => Promise<void> | undefined): Promise<void> => {
@@ -211,10 +212,6 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 async function main(argv: string[]): Promise<number> {
   const args = argv.slice(2);
   if (args[0] === 'verify') {
-    if (args.includes('--help') || args.includes('-h')) {
-      process.stdout.write(VERIFY_USAGE + '\n');
-      return 0;
-    }
     return verifyCommand(args.slice(1), process.env, (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
   }
   if (args[0] !== 'server' || args.length < 2 || args.includes('--help') || args.includes('-h')) {

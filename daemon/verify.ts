@@ -240,7 +240,7 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
   return problems;
 }
 
-export const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
+const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
 
   Checks that every stored object version in DIR, and every part of the multipart uploads in
   progress, can be read back. Read-only: safe to run beside the serving daemon. Without --deep,
@@ -259,6 +259,10 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
   let deep = false;
   let dev = false;
   let bucket: string | undefined;
+  if (args.includes('--help') || args.includes('-h')) {
+    out(VERIFY_USAGE);
+    return 0;
+  }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--deep') deep = true;

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { readdirSync, rmSync, statSync, truncateSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
@@ -18,6 +18,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { MAIN, TEST_KMS_SECRET, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { dataFilePaths, flipByte } from '../helpers/files.js';
 import { createBucket } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
 import { encryptedSize } from '../../workers/format/index.js';
@@ -43,28 +44,12 @@ function verify(dir: string, args: string[], env: Record<string, string> = {}): 
 /** Data files by size (the test picks sizes no two files share). */
 function filesBySize(dir: string): Map<number, string> {
   const out = new Map<number, string>();
-  const root = join(dir, '.s3d', 'objects');
-  for (const sub of readdirSync(root)) {
-    for (const f of readdirSync(join(root, sub))) {
-      const p = join(root, sub, f);
-      const size = statSync(p).size;
-      if (out.has(size)) throw new Error(`two data files of ${size} bytes`);
-      out.set(size, p);
-    }
+  for (const p of dataFilePaths(dir)) {
+    const size = statSync(p).size;
+    if (out.has(size)) throw new Error(`two data files of ${size} bytes`);
+    out.set(size, p);
   }
   return out;
-}
-
-function flipByte(path: string, at: number): void {
-  const fd = openSync(path, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, at);
-    b[0] ^= 0x20;
-    writeSync(fd, b, 0, 1, at);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 const KMS_ENV = { S3_KMS_SECRET_KEY: TEST_KMS_SECRET };
@@ -166,6 +151,9 @@ t.test('deep without the KMS stops (exit 2); with another KMS key each encrypted
 });
 
 t.test('usage and configuration errors exit 2', async (t) => {
+  const help = await verify(d.dataDir, ['--help']);
+  t.equal(help.code, 0, '--help: exit 0');
+  t.match(help.stdout, /^usage: s3d verify DIR \[--deep\]/, 'the usage on stdout');
   t.equal((await verify(d.dataDir, ['--bucket', 'no-such-bucket'])).code, 2, 'an unknown bucket');
   t.equal((await verify(d.dataDir, ['--fast'])).code, 2, 'an unknown flag');
   t.equal((await verify(join(d.dataDir, 'nothing-here'), [])).code, 2, 'a directory without s3d data');
@@ -179,13 +167,13 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
     if (p === undefined) throw new Error(`no data file of ${size} bytes`);
     return p;
   };
-  flipByte(file(encryptedSize(SIZES.sseS3)), 1_500_000);
-  flipByte(file(SIZES.plain), 12_345);
-  flipByte(file(SIZES.mpPlainTail), 999_999);
-  flipByte(file(encryptedSize(SIZES.sseC)), 100_000);
+  flipByte(file(encryptedSize(SIZES.sseS3)), 1_500_000, 0x20);
+  flipByte(file(SIZES.plain), 12_345, 0x20);
+  flipByte(file(SIZES.mpPlainTail), 999_999, 0x20);
+  flipByte(file(encryptedSize(SIZES.sseC)), 100_000, 0x20);
   truncateSync(file(encryptedSize(SIZES.sseKms)), encryptedSize(SIZES.sseKms) - 1);
   rmSync(file(SIZES.plainOld));
-  flipByte(file(encryptedSize(SIZES.uplSse2)), 200_000);
+  flipByte(file(encryptedSize(SIZES.uplSse2)), 200_000, 0x20);
   rmSync(file(SIZES.uplPlain));
   const norm = (lines: string[]): string[] => lines.map((l) => l.replace(/ version [^\s:]+/, '').replace(/ upload [^\s:]+/, ' upload').replace(/ [0-9a-f]{32} /, ' FILE ').replace(/\d+ bytes, \d+ expected/, 'N bytes, M expected')).sort();
 
