@@ -1,5 +1,16 @@
 // Reading systemd unit files (key=value lines under [Section] headers) for the unit tests.
 
+import { join } from 'node:path';
+import { ROOT } from './root.js';
+
+/** Where docs/operations.md installs s3d; the units name files there. */
+export const INSTALL_ROOT = '/opt/s3d';
+
+/** A path under INSTALL_ROOT as the same file in this checkout (other paths unchanged). */
+export function inCheckout(path: string): string {
+  return path.startsWith(`${INSTALL_ROOT}/`) ? join(ROOT, path.slice(INSTALL_ROOT.length + 1)) : path;
+}
+
 export type Unit = Map<string, Array<[string, string]>>;
 
 export function parseUnit(text: string): Unit {

@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadConfig } from '../../../daemon/config.js';
 import { ROOT } from '../../helpers/daemon.js';
-import { get, parseUnit } from '../../helpers/systemd.js';
+import { get, inCheckout, INSTALL_ROOT, parseUnit } from '../../helpers/systemd.js';
 
 const UNIT = join(ROOT, 'systemd/s3d.service');
 const ENV = join(ROOT, 'systemd/s3d.env');
-const INSTALL_ROOT = '/opt/s3d';
 
 function seconds(value: string): number {
   const m = /^(\d+)\s*(s|sec|min|m)?$/.exec(value);
@@ -128,7 +127,7 @@ async function runUnit(t: Test, notify: boolean): Promise<{ out: () => string; r
   writeFileSync(join(bin, 'systemd-notify'), `#!/bin/sh\necho "$*" >> '${record}'\n`);
   chmodSync(join(bin, 'systemd-notify'), 0o755);
   const dataDir = join(tmp, 'data');
-  const args = [join(ROOT, argv[1]!.slice(INSTALL_ROOT.length + 1)), ...argv.slice(2, -1), dataDir];
+  const args = [inCheckout(argv[1]!), ...argv.slice(2, -1), dataDir];
   const childEnv: Record<string, string> = { PATH: `${bin}:${process.env.PATH}`, ...env.assigned, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '1' };
   if (notify) childEnv.NOTIFY_SOCKET = join(tmp, 'notify.sock');
   const proc = spawn(process.execPath, args, { env: childEnv, cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../../daemon/meta/store.js';
 import { ROOT, TEST_KMS_SECRET } from '../../helpers/daemon.js';
-import { get, parseUnit } from '../../helpers/systemd.js';
+import { get, inCheckout, parseUnit } from '../../helpers/systemd.js';
 
 const serviceText = readFileSync(join(ROOT, 'systemd/s3d.service'), 'utf8');
 const verifyText = readFileSync(join(ROOT, 'systemd/s3d-verify.service'), 'utf8');
@@ -74,8 +74,7 @@ t.test('ExecStart, run on a real (empty) store, checks it and exits 0', async (t
   const meta = new MetaStore(join(dir, '.s3d'));
   await meta.createBucket('empty-bucket');
   await meta.close();
-  // The installed layout (/opt/s3d, docs/operations.md) is this checkout's.
-  const argv = verifyArgv.map((a, i) => (i === 0 ? process.execPath : a === dataDir ? dir : a.replace(/^\/opt\/s3d\//, `${ROOT}/`)));
+  const argv = verifyArgv.map((a, i) => (i === 0 ? process.execPath : a === dataDir ? dir : inCheckout(a)));
   const r = await new Promise<{ code: number; out: string; err: string }>((resolve) =>
     execFile(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH, S3_CRYPTO_WORKERS: '1', S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
