@@ -44,7 +44,7 @@ export interface BenchEnvironment {
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = { ...MALLOC_ENV };
   // The daemon's tuning knobs pass through, so a probe can compare them (S3_DIRECT_IO=off …).
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'S3_DIRECT_IO', 'S3_CRYPTO_WORKERS']) {
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'S3_DIRECT_IO', 'S3_CRYPTO_WORKERS', 'S3_ACCESS_LOG', 'S3_INLINE_THRESHOLD', 'S3_SYNC_READ_MAX']) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }

@@ -15,7 +15,9 @@ import type { ServerKind, SseMode, WorkloadKind } from './report/types.js';
 import { countRun, executeRun, type RunContext } from './runner.js';
 import { objectPrefix, parseSizeLabel } from './sizes.js';
 
-const USAGE = 'usage: npm run bench:probe -- <put|get|mixed> <size, e.g. 4KiB> <none|sse-s3|sse-kes|sse-c> [--c N] [--seconds S] [--profile] [--sink]';
+const USAGE = 'usage: npm run bench:probe -- <put|get|mixed> <size, e.g. 4KiB> <none|sse-s3|sse-kes|sse-c> [--c N] [--seconds S] [--profile] [--sink]\n' +
+  '       [--endpoint URL --access-key KEY --secret-key SECRET [--server-pid PID] [--ca cert.pem]]  (a server already running, e.g. under --trace-gc)';
+const VALUE_FLAGS = ['--c', '--seconds', '--endpoint', '--access-key', '--secret-key', '--server-pid', '--ca'];
 
 function arg(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
@@ -23,7 +25,7 @@ function arg(args: string[], flag: string): string | undefined {
 }
 
 export async function probe(argv: string[]): Promise<number> {
-  const positional = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--c', '--seconds'].includes(argv[i - 1]!)));
+  const positional = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && VALUE_FLAGS.includes(argv[i - 1]!)));
   const [workload, sizeText, sse] = positional as [WorkloadKind, string, SseMode];
   if (!['put', 'get', 'mixed'].includes(workload) || sizeText === undefined || !['none', 'sse-s3', 'sse-kes', 'sse-c'].includes(sse)) {
     process.stderr.write(`${USAGE}\n`);
@@ -38,9 +40,30 @@ export async function probe(argv: string[]): Promise<number> {
   const seconds = Number(arg(argv, '--seconds') ?? 5);
   const profile = argv.includes('--profile');
   const sink = argv.includes('--sink');
+  const endpoint = arg(argv, '--endpoint');
+  const serverPid = arg(argv, '--server-pid');
+  if (endpoint !== undefined && (profile || arg(argv, '--access-key') === undefined || arg(argv, '--secret-key') === undefined)) {
+    process.stderr.write(`--endpoint needs --access-key and --secret-key, and cannot --profile a server it did not start\n${USAGE}\n`);
+    return 2;
+  }
   const out = mkdtempSync(join(tmpdir(), 's3d-probe-'));
   const env = await startEnvironment(
-    { quick: true, accessKey: 'probeaccess', secretKey: 'probesecretprobesecret', region: 'us-east-1', outDir: out, rounds: 1, warmupS: 1, measureS: seconds, workers: 2, profile, help: false },
+    {
+      quick: true,
+      endpoint,
+      accessKey: arg(argv, '--access-key') ?? 'probeaccess',
+      secretKey: arg(argv, '--secret-key') ?? 'probesecretprobesecret',
+      serverPid: serverPid === undefined ? undefined : Number(serverPid),
+      caFile: arg(argv, '--ca'),
+      region: 'us-east-1',
+      outDir: out,
+      rounds: 1,
+      warmupS: 1,
+      measureS: seconds,
+      workers: 2,
+      profile,
+      help: false,
+    },
     (l) => process.stderr.write(`${l}\n`),
   );
   const pool = new LoadPool(2);

@@ -26,6 +26,8 @@ export interface Config {
   readonly domains: readonly string[];
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   readonly logLevel: string;
+  /** Which requests get a log line (S3_ACCESS_LOG): none, the failed ones (default), or all. */
+  readonly accessLog: AccessLogMode;
   readonly cryptoWorkers: number;
   readonly autoEncryption: boolean;
   readonly shutdownTimeoutMs: number;
@@ -58,6 +60,9 @@ export interface Config {
  * The free-space reserve: the smaller of `bytes` and `percent` % of the filesystem's size
  * (Infinity: that bound is not set). Both 0: off, writes go on until the filesystem is full.
  */
+export type AccessLogMode = 'off' | 'errors' | 'all';
+const ACCESS_LOG_MODES: readonly AccessLogMode[] = ['off', 'errors', 'all'];
+
 export interface MinFreeDisk {
   readonly bytes: number;
   readonly percent: number;
@@ -212,6 +217,9 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const logLevel = (env.S3_LOG_LEVEL || 'info').trim().toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`S3_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}, got "${env.S3_LOG_LEVEL}"`);
 
+  const accessLog = (env.S3_ACCESS_LOG || 'errors').trim().toLowerCase() as AccessLogMode;
+  if (!ACCESS_LOG_MODES.includes(accessLog)) throw new ConfigError(`S3_ACCESS_LOG must be one of ${ACCESS_LOG_MODES.join(', ')}, got "${env.S3_ACCESS_LOG}"`);
+
   const cryptoWorkers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
   const shutdownTimeoutMs = intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000;
   const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
@@ -245,6 +253,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     domains: Object.freeze(domains),
     tls,
     logLevel,
+    accessLog,
     cryptoWorkers,
     autoEncryption: onOff(env, 'S3_KMS_AUTO_ENCRYPTION'),
     shutdownTimeoutMs,

@@ -434,10 +434,12 @@ export class HttpServer {
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.deps.observe?.({ op: fields.op, status: result.status, bytesIn, bytesOut, seconds });
-      this.deps.log.info(
-        { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status: result.status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined },
-        'request',
-      );
+      if (shouldLogRequest(this.deps.config.accessLog, result.status, p.aborted)) {
+        this.deps.log.info(
+          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status: result.status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined },
+          'request',
+        );
+      }
     };
     if (p.aborted) {
       if (isStream(result.body)) discardBody(result.body);
@@ -527,6 +529,22 @@ export class HttpServer {
     });
   }
 
+}
+
+// Refusals clients meet in normal operation: a key or bucket that is not there (existence
+// checks), a conflict, a failed precondition, a range past the end.
+const EXPECTED_REFUSALS = new Set([404, 409, 412, 416]);
+
+/**
+ * S3_ACCESS_LOG: `all` logs every request; `errors` (default) the server errors, the refused and
+ * malformed requests other than the expected refusals, and the requests cut short; `off` none.
+ * Not every request by default: at hundreds of requests a second one line each floods the journal,
+ * whose per-service rate limit then drops lines, the daemon's warnings among them.
+ */
+export function shouldLogRequest(mode: Config['accessLog'], status: number, aborted: boolean): boolean {
+  if (mode === 'all') return true;
+  if (mode === 'off') return false;
+  return aborted || (status >= 400 && !EXPECTED_REFUSALS.has(status));
 }
 
 function abortRequest(p: Pending, reason: Error): void {

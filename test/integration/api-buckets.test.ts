@@ -26,13 +26,18 @@ import { Agent } from 'node:http';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { assertXmlError, raw, xmlField, type RawResponse } from '../helpers/http.js';
 import { clientFor, expectSdkError } from '../helpers/s3.js';
+import { pollUntil } from '../helpers/wait.js';
 
 let d: TestDaemon;
 let euD: TestDaemon;
 
 t.before(async () => {
-  // S3_DOMAIN turns on virtual-host-style addressing under "localhost".
-  [d, euD] = await Promise.all([startDaemon({ env: { S3_DOMAIN: 'localhost' } }), startDaemon({ env: { S3_REGION: 'eu-west-1' } })]);
+  // S3_DOMAIN turns on virtual-host-style addressing under "localhost". S3_ACCESS_LOG=all: the
+  // log test below finds a line for every request (the default logs only failed ones).
+  [d, euD] = await Promise.all([
+    startDaemon({ env: { S3_DOMAIN: 'localhost', S3_ACCESS_LOG: 'all' } }),
+    startDaemon({ env: { S3_REGION: 'eu-west-1', S3_ACCESS_LOG: 'all' } }),
+  ]);
 });
 t.teardown(async () => {
   await Promise.all([d.stop(), euD.stop()]);
@@ -337,6 +342,39 @@ t.test('x-amz-request-id on every response, unique, and echoed in error bodies',
   // The SDK sees the id too.
   const r = await s3.send(new ListBucketsCommand({}));
   t.match(r.$metadata.requestId, /^[0-9A-F]{16}$/, 'SDK $metadata.requestId');
+});
+
+t.test('S3_ACCESS_LOG: by default only failed requests are logged (not 404/409/412/416); off logs none', async (t) => {
+  const [def, off] = await Promise.all([startDaemon(), startDaemon({ env: { S3_ACCESS_LOG: 'off' } })]);
+  t.teardown(async () => {
+    await Promise.all([def.stop(), off.stop()]);
+    def.cleanup();
+    off.cleanup();
+  });
+  const byId = (daemon: TestDaemon, id: unknown): Record<string, unknown> | undefined => daemon.jsonLogs().find((l) => l.msg === 'request' && l.requestId === id);
+  for (const daemon of [def, off]) {
+    const b = bucketName('alog');
+    await daemon.s3().send(new CreateBucketCommand({ Bucket: b }));
+    const put = await raw(daemon.port, { method: 'PUT', path: `/${b}/k`, body: Buffer.from('hello') });
+    const missing = await raw(daemon.port, { method: 'GET', path: `/${b}/nope` });
+    const failedPrecondition = await raw(daemon.port, { method: 'GET', path: `/${b}/k`, headers: { 'if-match': '"0"' } });
+    const pastEnd = await raw(daemon.port, { method: 'GET', path: `/${b}/k`, headers: { range: 'bytes=100-' } });
+    const badSignature = await raw(daemon.port, { method: 'GET', path: `/${b}/k`, sign: { secretAccessKey: 'wrong-secret-key' } });
+    const malformed = await raw(daemon.port, { method: 'PUT', path: `/${b}`, query: 'tagging', body: Buffer.from('<Tagging><TagSet>'), sign: { payloadHash: 'hash' } });
+    const wrongMethod = await raw(daemon.port, { method: 'PATCH', path: `/${b}/k` });
+    t.strictSame(
+      [put, missing, failedPrecondition, pastEnd, badSignature, malformed, wrongMethod].map((r) => r.status),
+      [200, 404, 412, 416, 403, 400, 405],
+      'the statuses this test expects',
+    );
+    // A line that will be logged is written after the response: wait for the last one.
+    if (daemon === def) await pollUntil(() => byId(def, wrongMethod.headers['x-amz-request-id']), (l) => l !== undefined, 3000, 20);
+    else await new Promise((r) => setTimeout(r, 300));
+    const logged = (r: RawResponse): boolean => byId(daemon, r.headers['x-amz-request-id']) !== undefined;
+    const name = daemon === def ? 'default' : 'off';
+    const which = Object.entries({ put, missing, failedPrecondition, pastEnd, badSignature, malformed, wrongMethod }).filter(([, r]) => logged(r)).map(([k]) => k);
+    t.strictSame(which, daemon === def ? ['badSignature', 'malformed', 'wrongMethod'] : [], `${name}: logged ${which.join(', ') || 'nothing'}`);
+  }
 });
 
 t.test('one JSON log line per request: op, bucket, key, status, bytes, duration, request id; no secrets', async (t) => {

@@ -1,6 +1,6 @@
 // daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
 // bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
-// errors that name the variable.
+// errors that name the variable; S3_ACCESS_LOG.
 
 import t from 'tap';
 import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
@@ -61,4 +61,14 @@ t.test('invalid values stop the start-up and name the variable', async (t) => {
     t.ok(err instanceof ConfigError && /S3_MIN_FREE_DISK/.test(err.message), `${JSON.stringify(raw)} is refused naming S3_MIN_FREE_DISK (${(err as Error | undefined)?.message})`);
   }
   t.throws(() => loadConfig(cli, { S3_MIN_FREE_DISK: 'lots' }), /a size like 512MiB or 1GiB, a percentage like 2%, or 0\/off, got "lots"/, 'the message says what is accepted');
+});
+
+t.test('S3_ACCESS_LOG: errors by default, off/errors/all in any case, anything else refused by name', async (t) => {
+  t.equal(loadConfig(cli, {}).accessLog, 'errors');
+  t.equal(loadConfig(cli, { S3_ACCESS_LOG: '' }).accessLog, 'errors');
+  t.equal(loadConfig(cli, { S3_ACCESS_LOG: ' ALL ' }).accessLog, 'all');
+  t.equal(loadConfig(cli, { S3_ACCESS_LOG: 'off' }).accessLog, 'off');
+  for (const raw of ['on', 'yes', 'debug', 'error']) {
+    t.throws(() => loadConfig(cli, { S3_ACCESS_LOG: raw }), new RegExp(`S3_ACCESS_LOG must be one of off, errors, all, got "${raw}"`), JSON.stringify(raw));
+  }
 });
