@@ -102,6 +102,8 @@ export interface VersionedDelete {
   removed?: ObjectRecord;
   /** The version named is under Object Lock (retention or legal hold): nothing was changed. */
   locked?: true;
+  /** A condition of the request did not hold (its S3 error code): nothing was changed. */
+  refused?: string;
 }
 
 /**
@@ -332,10 +334,12 @@ export class MetaStore {
    * versioned, a delete marker becomes the latest version. Given `versionId`, that version is
    * removed for good (NoSuchVersion when there is none) and the next newest becomes current.
    */
-  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false): Promise<VersionedDelete> {
+  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => void): Promise<VersionedDelete> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
+      // Conditional deletes: against the current version, inside the transaction; throwing changes nothing.
+      check?.(this.objects.get(objectKey(bucket, key)));
       const r = this.deleteOne(b, key, versionId, Date.now(), bypassGovernance);
       if (r === undefined) throw new MetaConflict('NoSuchVersion');
       if (r.locked) throw new MetaConflict('ObjectLocked');
@@ -347,14 +351,23 @@ export class MetaStore {
 
   /**
    * Deletes many keys (or versions) in one commit; for each: what happened, or undefined when
-   * the version it names does not exist. `bypass` (per item) removes GOVERNANCE-locked versions.
+   * the version it names does not exist. `bypass` (per item) removes GOVERNANCE-locked versions;
+   * `check` (per item) judges the key's current version and returns the error code of a condition
+   * that does not hold, which leaves that key alone (`refused`).
    */
-  deleteObjects(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string; bypass?: boolean }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<Array<VersionedDelete | undefined>> {
+  deleteObjects(
+    bucket: string,
+    items: ReadonlyArray<{ key: string; versionId?: string; bypass?: boolean; check?: (current: ObjectRecord | undefined) => string | undefined }>,
+    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
+  ): Promise<Array<VersionedDelete | undefined>> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       const now = Date.now();
-      const out = items.map((i) => this.deleteOne(b, i.key, i.versionId, now, i.bypass === true));
+      const out = items.map((i): VersionedDelete | undefined => {
+        const refused = i.check?.(this.objects.get(objectKey(bucket, i.key)));
+        return refused !== undefined ? { refused } : this.deleteOne(b, i.key, i.versionId, now, i.bypass === true);
+      });
       inTxn?.(out);
       return out;
     });

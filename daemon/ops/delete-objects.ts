@@ -1,6 +1,7 @@
 // DeleteObjects: up to 1000 keys (or versions) in one request, one LMDB commit; missing keys
 // count as deleted (S3 semantics), a version id that names nothing is NoSuchVersion; in a
 // versioned bucket a key without a version id gets a delete marker. Quiet mode reports only errors.
+// An Object's ETag, Size or LastModifiedTime makes its delete conditional (PreconditionFailed).
 
 import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
@@ -11,28 +12,34 @@ import { bypassGovernance } from './object-lock.js';
 import { clientVersionId } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
+import { deleteConditionFailure } from './object-headers.js';
+import type { ObjectRecord } from '../meta/records.js';
 
 const MAX_KEYS = 1000;
 
 export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucket = requireBucket(env, ctx.bucket);
-  const doc = parseXml(await ctx.body.readAll(2 * 1024 * 1024));
+  // Keys exactly as sent: a key may begin or end with spaces.
+  const doc = parseXml(await ctx.body.readAll(2 * 1024 * 1024), { trim: false });
   const root = doc.Delete as Record<string, unknown> | undefined;
   if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
   const objects = root.Object as unknown[] | undefined;
   if (!Array.isArray(objects) || objects.length === 0) throw new S3Error('MalformedXML', 'The Delete document must list at least one Object.');
   if (objects.length > MAX_KEYS) throw new S3Error('MalformedXML', `At most ${MAX_KEYS} keys can be deleted in one request.`);
-  const quiet = root.Quiet === 'true';
+  const quiet = typeof root.Quiet === 'string' && root.Quiet.trim() === 'true';
   const errors: XmlObject[] = [];
-  const valid: Array<{ key: string; versionId?: string; bypass?: boolean }> = [];
+  const valid: Array<{ key: string; versionId?: string; bypass?: boolean; check?: (current: ObjectRecord | undefined) => string | undefined }> = [];
   xmlFields(root, ['Object', 'Quiet'], 'Delete');
   for (const o of objects) {
     // An element s3d does not know (a misspelt VersionId) must not turn a version delete into a key delete.
     const rec = xmlFields(o, ['Key', 'VersionId', 'ETag', 'LastModifiedTime', 'Size'], 'Object');
     const key = rec.Key;
     if (typeof key !== 'string' || key === '') throw new S3Error('MalformedXML', 'Each Object needs a Key.');
-    const version = rec.VersionId;
-    if (version !== undefined && (typeof version !== 'string' || version === '')) throw new S3Error('MalformedXML', 'A VersionId must be text.');
+    // An empty <VersionId/> names no version (minio-js writes one for every key; MinIO agrees).
+    const rawVersion = rec.VersionId;
+    if (rawVersion !== undefined && typeof rawVersion !== 'string') throw new S3Error('MalformedXML', 'A VersionId must be text.');
+    const version = rawVersion === undefined || rawVersion.trim() === '' ? undefined : rawVersion.trim();
+    const check = conditionOf(rec);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
@@ -40,9 +47,9 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
       // A user's policies decide per key, as S3 does: the others are deleted.
       errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied.' });
-    } else if (version === undefined) valid.push({ key });
+    } else if (version === undefined) valid.push({ key, check });
     // The governance bypass is judged per key too: a policy may grant it on some keys only.
-    else valid.push({ key, versionId: version, bypass: bypassGovernance(env, ctx, key) });
+    else valid.push({ key, versionId: version, bypass: bypassGovernance(env, ctx, key), check });
   }
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
@@ -53,6 +60,11 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     const r = results[i];
     if (r === undefined) {
       errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
+      return;
+    }
+    if (r.refused !== undefined) {
+      const message = r.refused === 'NoSuchKey' ? 'The specified key does not exist.' : 'At least one of the pre-conditions you specified did not hold.';
+      errors.push({ Key: item.key, ...(item.versionId !== undefined ? { VersionId: item.versionId } : {}), Code: r.refused, Message: message });
       return;
     }
     if (r.locked) {
@@ -66,4 +78,22 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   });
   const body: XmlObject = { Deleted: deleted, Error: errors };
   return { status: 200, headers: { 'content-type': 'application/xml' }, body: toXml('DeleteResult', body) };
+}
+
+/** An Object's conditions (ETag, Size, LastModifiedTime), judged against the key's current version. */
+function conditionOf(rec: Record<string, unknown>): ((current: ObjectRecord | undefined) => string | undefined) | undefined {
+  const text = (v: unknown, what: string): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') throw new S3Error('MalformedXML', `${what} must be text.`);
+    return v.trim();
+  };
+  const ifMatch = text(rec.ETag, 'ETag');
+  const sizeText = text(rec.Size, 'Size');
+  const timeText = text(rec.LastModifiedTime, 'LastModifiedTime');
+  if (ifMatch === undefined && sizeText === undefined && timeText === undefined) return undefined;
+  if (sizeText !== undefined && !/^\d{1,16}$/.test(sizeText)) throw new S3Error('MalformedXML', 'Size must be a whole number.');
+  const lastModified = timeText === undefined ? undefined : Date.parse(timeText);
+  if (lastModified !== undefined && Number.isNaN(lastModified)) throw new S3Error('MalformedXML', 'LastModifiedTime must be a timestamp.');
+  const cond = { ifMatch, size: sizeText === undefined ? undefined : Number(sizeText), lastModified };
+  return (current) => deleteConditionFailure(cond, current);
 }

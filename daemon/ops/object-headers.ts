@@ -180,6 +180,25 @@ export function writeConditions(headers: Readonly<Record<string, string>>): Writ
 }
 
 /**
+ * A conditional delete's condition on the key's current version (not a delete marker), as S3
+ * has them since 2025: `If-Match` (an ETag, or `*`: the key exists), and in DeleteObjects also
+ * `Size` and `LastModifiedTime`. The error code of the first that fails: NoSuchKey when there is
+ * no current version, PreconditionFailed otherwise; undefined when all hold.
+ */
+export function deleteConditionFailure(
+  cond: { ifMatch?: string; size?: number; lastModified?: number },
+  current: ObjectRecord | undefined,
+): 'NoSuchKey' | 'PreconditionFailed' | undefined {
+  if (cond.ifMatch === undefined && cond.size === undefined && cond.lastModified === undefined) return undefined;
+  if (current === undefined) return 'NoSuchKey';
+  if (cond.ifMatch !== undefined && !etagMatches(cond.ifMatch, current.etag)) return 'PreconditionFailed';
+  if (cond.size !== undefined && cond.size !== current.size) return 'PreconditionFailed';
+  // Last-Modified has whole seconds on the wire.
+  if (cond.lastModified !== undefined && Math.floor(cond.lastModified / 1000) !== Math.floor(current.mtime / 1000)) return 'PreconditionFailed';
+  return undefined;
+}
+
+/**
  * GET/HEAD conditional headers per RFC 7232 as S3 applies them: If-Match / If-Unmodified-Since
  * fail with 412, If-None-Match / If-Modified-Since with 304.
  */

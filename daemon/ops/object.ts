@@ -8,7 +8,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead }
 import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
-import { checkConditions, collectStoredHeaders, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -317,7 +317,13 @@ export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Prom
   const hook = events?.deleted([ctx.key!]);
   const versionId = ctx.query.get('versionId') ?? undefined;
   const bypass = versionId !== undefined && bypassGovernance(env, ctx, ctx.key!);
-  const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId, bypass).catch(metaError);
+  const ifMatch = ctx.headers['if-match'];
+  const check = ifMatch === undefined ? undefined : (current: ObjectRecord | undefined): void => {
+    const failed = deleteConditionFailure({ ifMatch }, current);
+    if (failed === 'NoSuchKey') throw new S3Error('NoSuchKey', 'The specified key does not exist (If-Match).');
+    if (failed !== undefined) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (If-Match: the ETag differs).');
+  };
+  const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId, bypass, check).catch(metaError);
   events?.wake();
   return { status: 204, headers: deleteHeaders(r, versionId) };
 }

@@ -31,6 +31,9 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
+  // Character references (&#13; &#x2028;): the AWS SDKs write CR, LF, NEL and LS in keys that way.
+  // (It would also decode HTML's named entities, but parseXml refuses those first.)
+  htmlEntities: true,
   isArray: (name) => name === 'Object' || name === 'Part' || name === 'Rule',
 });
 
@@ -41,7 +44,8 @@ const exactParser = new XMLParser({
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
-  isArray: (name) => name === 'Tag',
+  htmlEntities: true,
+  isArray: (name) => name === 'Tag' || name === 'Object',
 });
 
 export type XmlValue = string | number | boolean | XmlObject | XmlValue[] | undefined | null;
@@ -49,10 +53,21 @@ export interface XmlObject {
   [key: string]: XmlValue;
 }
 
+// Characters a parser would not give back as sent: CR (end-of-line handling turns it into LF) and
+// the other C0 controls. S3 writes them as character references; every one of them in the built
+// document comes from a value (the builder adds no line breaks).
+const UNSAFE_CHARS = /[\x00-\x08\x0B\x0C\x0D\x0E-\x1F]/g;
+
+function escapeControls(xml: string): string {
+  UNSAFE_CHARS.lastIndex = 0;
+  if (!UNSAFE_CHARS.test(xml)) return xml;
+  return xml.replace(UNSAFE_CHARS, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 /** `<?xml …?><Root xmlns="…">…</Root>` from a plain object (arrays repeat the element). */
 export function toXml(root: string, body: XmlObject, withNamespace = true): string {
   const doc: XmlObject = { [root]: withNamespace ? { '@_xmlns': S3_NS, ...body } : body };
-  return '<?xml version="1.0" encoding="UTF-8"?>\n' + (builder.build(doc) as string);
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + escapeControls(builder.build(doc) as string);
 }
 
 type Ordered = Record<string, unknown>;
@@ -79,8 +94,10 @@ function orderedElement(tag: string, v: XmlValue): Ordered[] {
 export function toXmlInOrder(root: string, children: ReadonlyArray<readonly [string, XmlValue]>): string {
   const body: Ordered[] = children.flatMap(([tag, v]) => orderedElement(tag, v));
   const doc = [{ [root]: body, ':@': { '@_xmlns': S3_NS } }];
-  return '<?xml version="1.0" encoding="UTF-8"?>\n' + (orderedBuilder.build(doc) as string);
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + escapeControls(orderedBuilder.build(doc) as string);
 }
+
+const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
 
 /** Parses a request XML document; malformed input → MalformedXML. */
 export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): Record<string, unknown> {
@@ -88,6 +105,11 @@ export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): 
   if (s.trim() === '') throw new S3Error('MalformedXML');
   const valid = XMLValidator.validate(s);
   if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${valid.err.msg}`);
+  // XML defines five named entities; the validator lets any name through (`&nbsp;`, `&bogus;`).
+  const named = /&([A-Za-z_][\w.-]*);/g;
+  for (let m = named.exec(s); m !== null; m = named.exec(s)) {
+    if (!XML_ENTITIES.has(m[1]!)) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: undefined entity &${m[1]};`);
+  }
   let doc: Record<string, unknown>;
   try {
     doc = (opts.trim === false ? exactParser : parser).parse(s) as Record<string, unknown>;
@@ -123,6 +145,8 @@ export function xmlElement(v: unknown, what: string): Record<string, unknown> {
 export function xmlFields(v: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
   const el = xmlElement(v, what);
   for (const k of Object.keys(el)) {
+    // Indentation between elements, kept by the exact parser.
+    if (k === '#text' && typeof el[k] === 'string' && el[k].trim() === '') continue;
     if (!allowed.includes(k)) throw new S3Error('MalformedXML', k === '#text' ? `${what} holds text where only elements belong.` : `Unknown element ${k} in ${what}.`);
   }
   return el;

@@ -1,11 +1,16 @@
 // Conditional writes (S3's If-None-Match: * and If-Match on PutObject and
-// CompleteMultipartUpload): a refused write changes nothing, and racing writers with
+// CompleteMultipartUpload) and conditional deletes (If-Match on DeleteObject, ETag/Size/
+// LastModifiedTime per object in DeleteObjects): a refused write changes nothing, and racing writers with
 // If-None-Match: * leave exactly one winner, because the condition is checked again inside the
 // metadata commit, not only before the body is read.
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  PutBucketVersioningCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
@@ -102,4 +107,53 @@ t.test('CompleteMultipartUpload: conditions checked at completion, a refusal kee
   );
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'fresh', UploadId: fresh.UploadId, MultipartUpload: { Parts: fresh.parts }, IfNoneMatch: '*' }));
   t.same(await getBytes(s3, { Bucket: bucket, Key: 'fresh' }), part, 'If-None-Match: * completes onto a free key');
+});
+
+t.test('conditional deletes: DeleteObject If-Match and DeleteObjects ETag/Size/LastModifiedTime judge the current version', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const exists = async (bucket: string, key: string): Promise<boolean> => (await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))) === 'ok';
+  for (const versioned of [false, true]) {
+    const bucket = await createBucket(s3, versioned ? 'cdelv' : 'cdel');
+    if (versioned) await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    const what = versioned ? 'versioned' : 'unversioned';
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'hello' }));
+    await expectS3Error(t, s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', IfMatch: '"0123456789abcdef0123456789abcdef"' })), 'PreconditionFailed', 412, `${what}: If-Match with another ETag`);
+    t.ok(await exists(bucket, 'k'), `${what}: the object is still there`);
+    await expectS3Error(t, s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'missing', IfMatch: '*' })), 'NoSuchKey', 404, `${what}: If-Match on a missing key`);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', IfMatch: put.ETag }));
+    t.notOk(await exists(bucket, 'k'), `${what}: If-Match with the current ETag deletes`);
+    if (versioned) {
+      // The current version is now a delete marker: no current object for the condition.
+      await expectS3Error(t, s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', IfMatch: '*' })), 'NoSuchKey', 404, 'If-Match: * over a delete marker');
+    }
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'any', Body: 'x' }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'any', IfMatch: '*' }));
+    t.notOk(await exists(bucket, 'any'), `${what}: If-Match: * deletes an existing key`);
+
+    const a = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: 'aaa' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'b', Body: 'bbb' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'c', Body: 'ccc' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'e', Body: 'eee' }));
+    const headB = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'b' }));
+    const res = await s3.send(new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: {
+        Objects: [
+          { Key: 'a', ETag: a.ETag },
+          { Key: 'b', ETag: '"ffffffffffffffffffffffffffffffff"' },
+          { Key: 'c', Size: 4 },
+          { Key: 'nothing-here', ETag: a.ETag },
+          { Key: 'e', Size: 3, LastModifiedTime: headB.LastModified === undefined ? undefined : new Date(headB.LastModified.getTime() - 3_600_000) },
+        ],
+      },
+    }));
+    t.strictSame((res.Deleted ?? []).map((x) => x.Key), ['a'], `${what}: only the key whose condition holds is deleted`);
+    t.strictSame(
+      (res.Errors ?? []).map((e) => [e.Key, e.Code]).sort(),
+      [['b', 'PreconditionFailed'], ['c', 'PreconditionFailed'], ['e', 'PreconditionFailed'], ['nothing-here', 'NoSuchKey']],
+      `${what}: the others are per-key errors`,
+    );
+    t.strictSame(await Promise.all(['a', 'b', 'c', 'e'].map((k) => exists(bucket, k))), [false, true, true, true], `${what}: b, c and e are still there`);
+  }
 });

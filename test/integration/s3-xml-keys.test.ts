@@ -1,0 +1,68 @@
+// Keys inside XML bodies, both ways. Requests: DeleteObjects keys are read exactly as sent —
+// spaces at either end kept, character references (&#x0D; &#x0A; &#x85; &#x2028;, which the AWS
+// SDKs write for CR, LF, NEL and LS) decoded — so the key named is the key deleted; an empty
+// <VersionId/> (minio-js writes one for every key) names no version; entities XML does not define
+// are refused. Responses: a key holding CR or another control character comes back from a listing
+// as sent (CR as &#13;, which XML end-of-line handling would otherwise turn into LF).
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startDaemonFor } from '../helpers/daemon.js';
+import { raw } from '../helpers/http.js';
+import { minioClient } from '../helpers/minio.js';
+import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
+
+t.test('DeleteObjects deletes exactly the keys named, and listings give every key back as stored', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'xmlkeys');
+  const exists = async (key: string): Promise<boolean> => (await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))) === 'ok';
+  const odd = ['line1\nline2.txt', 'cr\r.txt', 'crlf\r\n.txt', 'nel\u0085.txt', 'sep\u2028.txt', 'ctl\u0001\u001f.txt', 'tab\t.txt', 'amp&#x41;.txt', ' lead', 'trail '];
+  for (const key of [...odd, 'lead', 'trail']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body of ${JSON.stringify(key)}` }));
+
+  // Listed (not url-encoded) and fetched by the listed name.
+  const listed = (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key) ?? [];
+  t.strictSame([...listed].sort(), [...odd, 'lead', 'trail'].sort(), 'ListObjectsV2 gives every key back byte for byte');
+  const versions = (await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }))).Versions?.map((v) => v.Key) ?? [];
+  t.strictSame([...versions].sort(), [...odd, 'lead', 'trail'].sort(), 'so does ListObjectVersions');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'cr\r.txt' })).toString(), 'body of "cr\\r.txt"', 'the listed CR key is the stored one');
+  const rawList = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2' });
+  t.notOk(rawList.body.includes(0x0d), 'no raw CR byte in the listing XML');
+  t.ok(rawList.body.toString().includes('cr&#13;.txt'), 'CR written as &#13;');
+
+  // Deleting the odd keys deletes them, and only them.
+  const res = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: odd.map((Key) => ({ Key })) } }));
+  t.strictSame((res.Deleted ?? []).map((x) => x.Key).sort(), [...odd].sort(), 'every key reported deleted');
+  t.strictSame(res.Errors ?? [], [], 'no errors');
+  t.strictSame(await Promise.all(odd.map(exists)), odd.map(() => false), 'and every one of them is gone');
+  t.ok(await exists('lead'), '"lead" is kept (" lead" was named)');
+  t.ok(await exists('trail'), '"trail" is kept ("trail " was named)');
+});
+
+t.test('minio-js removeObjects with listed objects (<VersionId/> on each) deletes them', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'rmobjs');
+  const keys = ['tmp/0', 'tmp/1', 'tmp/2'];
+  for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'x' }));
+  const mc = minioClient(d);
+  await mc.removeObjects(bucket, keys.map((name) => ({ name })));
+  t.strictSame((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 0, 'all three deleted');
+});
+
+t.test('request XML: undefined entities are MalformedXML; character references decode', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'xmlent');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a\u00a0b', Body: 'x' }));
+  const del = (xml: string): ReturnType<typeof raw> =>
+    raw(d.port, { method: 'POST', path: `/${bucket}`, query: 'delete', body: Buffer.from(xml), headers: { 'content-type': 'application/xml', 'content-md5': createHash('md5').update(xml).digest('base64') }, sign: { payloadHash: 'hash' } });
+  const refused = await del('<Delete><Object><Key>a&nbsp;b</Key></Object></Delete>');
+  t.equal(refused.status, 400, '&nbsp; (an HTML entity) is refused');
+  t.match(refused.body.toString(), /<Code>MalformedXML<\/Code>/);
+  t.ok((await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a\u00a0b' })))) === 'ok', 'and nothing was deleted');
+  const ok = await del('<Delete><Object><Key>a&#xA0;b</Key></Object></Delete>');
+  t.equal(ok.status, 200, 'the same key as a character reference');
+  t.match(ok.body.toString(), /<Deleted><Key>a\u00a0b<\/Key><\/Deleted>/);
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a\u00a0b' }))), 'NotFound/404', 'is deleted');
+});
