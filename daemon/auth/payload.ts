@@ -64,7 +64,7 @@ export function createPayloadDecoder(auth: PayloadAuth, headers: Record<string, 
 // ---------------------------------------------------------------------------------------------
 // Hashes over the decoded payload and the checks made at the end of the body
 
-interface Hasher {
+export interface Hasher {
   update(data: Uint8Array): void;
   digest(): Promise<Uint8Array>;
 }
@@ -79,7 +79,7 @@ function nodeHasher(name: 'sha256' | 'sha1' | 'md5'): Hasher {
   };
 }
 
-function checksumHasher(algorithm: ChecksumAlgorithm): Hasher {
+export function checksumHasher(algorithm: ChecksumAlgorithm): Hasher {
   switch (algorithm) {
     case 'CRC32':
       return new Crc32();

@@ -16,7 +16,8 @@ import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, re
 import type { RequestContext, Result } from './types.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
 import { clientVersionId } from '../meta/versions.js';
-import { isoDate, toXml } from './xml.js';
+import { isoDate, toXml, type XmlObject } from './xml.js';
+import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 
 export interface CopySource {
   bucket: string;
@@ -100,11 +101,37 @@ function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
   return d;
 }
 
-function copyResult(etag: string, mtime: number, extra: Record<string, string>): Result {
+function copyResult(etag: string, mtime: number, extra: Record<string, string>, checksums?: Record<string, string>): Result {
+  const sums: XmlObject = {};
+  for (const [alg, v] of Object.entries(checksums ?? {})) sums[`Checksum${alg}`] = v;
+  if (Object.keys(sums).length > 0) sums.ChecksumType = 'FULL_OBJECT';
   return {
     status: 200,
     headers: { 'content-type': 'application/xml', ...extra },
-    body: toXml('CopyObjectResult', { LastModified: isoDate(mtime), ETag: quoteETag(etag) }),
+    body: toXml('CopyObjectResult', { LastModified: isoDate(mtime), ETag: quoteETag(etag), ...sums }),
+  };
+}
+
+/** `x-amz-checksum-algorithm` on a copy: the checksum the copy gets, computed from its bytes. */
+function requestedChecksum(headers: Readonly<Record<string, string>>): ChecksumAlgorithm | undefined {
+  const raw = headers['x-amz-checksum-algorithm'];
+  if (raw === undefined) return undefined;
+  const alg = CHECKSUM_ALGORITHMS.find((a) => a === raw.trim().toUpperCase());
+  if (alg === undefined) throw new S3Error('InvalidRequest', `Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`);
+  return alg;
+}
+
+/** Hashes `chunks` with `algorithm` as they pass; `value()` once they are through. */
+function checksummed(chunks: AsyncIterable<Buffer>, algorithm: ChecksumAlgorithm): { chunks: AsyncIterable<Buffer>; value: () => Promise<string> } {
+  const hasher = checksumHasher(algorithm);
+  return {
+    chunks: (async function* () {
+      for await (const c of chunks) {
+        hasher.update(c);
+        yield c;
+      }
+    })(),
+    value: async () => Buffer.from(await hasher.digest()).toString('base64'),
   };
 }
 
@@ -130,8 +157,10 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
   }
 
-  // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data.
-  if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C') {
+  const checksumAlgorithm = requestedChecksum(ctx.headers);
+  // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
+  // (unless a checksum the object does not have is asked for: that needs its bytes).
+  if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || src.record.checksums?.[checksumAlgorithm] !== undefined)) {
     const oldKey = parseCustomerKey(ctx.headers, true);
     if (!oldKey) throw new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
     const objectKey = unsealCustomer(src.record.sse, oldKey, src.bucket, src.key);
@@ -156,7 +185,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
         }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
         .catch(metaError);
       events?.wake();
-      return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse) });
+      return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse) }, record.checksums);
     } finally {
       objectKey.fill(0);
       oldKey.key.fill(0);
@@ -168,7 +197,10 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
   let written: WrittenData | undefined;
   const source = await readCopySource(env, ctx, src, 0, src.record.size);
   try {
-    written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+    const summed = checksumAlgorithm === undefined ? undefined : checksummed(source.chunks, checksumAlgorithm);
+    written = await writeData(dataEnv(env), summed?.chunks ?? source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+    // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
+    const checksums = summed !== undefined ? { [checksumAlgorithm!]: await summed.value() } : src.record.checksums && !src.record.parts ? src.record.checksums : undefined;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
     const mtime = Date.now();
     const record: ObjectRecord = {
@@ -180,7 +212,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
       userMeta,
       data: written.data,
       stored: written.stored,
-      ...(src.record.checksums && !src.record.parts ? { checksums: src.record.checksums } : {}),
+      ...(checksums !== undefined ? { checksums } : {}),
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
       ...lockFields(lock),
@@ -188,7 +220,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
     const events = requestEvents(env, ctx, dstBucket);
     const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
     events?.wake();
-    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled) });
+    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled) }, checksums);
   } catch (err) {
     await discardWritten(env, written);
     throw err;

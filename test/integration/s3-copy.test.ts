@@ -10,6 +10,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
@@ -64,7 +65,9 @@ t.test('within and across buckets; CopyObjectResult', async (t) => {
   t.equal(r.CopyObjectResult?.ETag, `"${md5Hex(SRC)}"`);
   t.ok(r.CopyObjectResult?.LastModified instanceof Date);
   t.ok(Math.abs(r.CopyObjectResult!.LastModified!.getTime() - Date.now()) < 60_000, 'LastModified is the copy time');
-  t.match(cap.last(), /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*<CopyObjectResult xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/"><LastModified>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z<\/LastModified><ETag>(&quot;|")[0-9a-f]{32}(&quot;|")<\/ETag><\/CopyObjectResult>$/);
+  t.match(cap.last(), /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*<CopyObjectResult xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/"><LastModified>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z<\/LastModified><ETag>(&quot;|")[0-9a-f]{32}(&quot;|")<\/ETag><ChecksumCRC32>[A-Za-z0-9+/]{6}==<\/ChecksumCRC32><ChecksumType>FULL_OBJECT<\/ChecksumType><\/CopyObjectResult>$/);
+  // The SDK sent a CRC32 with the source (its default); S3 gives the copy's checksum back.
+  t.equal(r.CopyObjectResult?.ChecksumCRC32, (await s3.send(new HeadObjectCommand({ Bucket: A, Key: 'src', ChecksumMode: 'ENABLED' }))).ChecksumCRC32, 'the source\u2019s CRC32');
   t.ok((await getBytes(s3, { Bucket: A, Key: 'dst' })).equals(SRC), 'same bucket: exact bytes');
 
   const x = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'nested/dst', CopySource: `/${A}/src` }));
@@ -185,4 +188,26 @@ t.test('SSE-C key rotation in place: the object still reads after the reaper gra
   // The reaper deletes queued files 5 s after first seeing them (passes every 2 s).
   await sleep(8_000);
   t.ok((await getBytes(s3, { Bucket: A, Key: 'rot', ...ssec(keyB) })).equals(body), 'the rotated object still has its data file');
+});
+
+t.test('x-amz-checksum-algorithm on a copy: the copy gets that checksum of its bytes, in the result and on HEAD', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'sum-src', Body: 'hello', ChecksumAlgorithm: 'SHA256' }));
+  // CRC32C("hello"), as S3 gives it.
+  const out = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'sum-dst', CopySource: `${A}/sum-src`, ChecksumAlgorithm: 'CRC32C' }));
+  t.equal(out.CopyObjectResult?.ChecksumCRC32C, 'mnG7TA==', 'CopyObjectResult carries the CRC32C of the bytes');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'sum-dst', ChecksumMode: 'ENABLED' }));
+  t.equal(head.ChecksumCRC32C, 'mnG7TA==', 'HEAD with ChecksumMode returns it');
+  t.equal(head.ChecksumSHA256, undefined, 'and not the source\u2019s SHA-256');
+  // SSE-C key rotation onto itself with a new algorithm reads the bytes to compute it; the SDK
+  // checks the value against the bytes it downloads (ChecksumMode ENABLED).
+  const body = testBytes(300_000, 93);
+  const keyA = randomBytes(32);
+  const keyB = randomBytes(32);
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'sum-rot', Body: body, ...ssec(keyA) }));
+  const rot = await s3.send(new CopyObjectCommand({ Bucket: A, Key: 'sum-rot', CopySource: `${A}/sum-rot`, ...ssecCopy(keyA), ...ssec(keyB), ChecksumAlgorithm: 'CRC32' }));
+  t.type(rot.CopyObjectResult?.ChecksumCRC32, 'string', 'an SSE-C rotation asked for a checksum computes it');
+  const got = await s3.send(new GetObjectCommand({ Bucket: A, Key: 'sum-rot', ChecksumMode: 'ENABLED', ...ssec(keyB) }));
+  t.equal(got.ChecksumCRC32, rot.CopyObjectResult?.ChecksumCRC32, 'GET returns the same value');
+  t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), 'and the SDK found it matches the bytes');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad', CopySource: `${A}/sum-src`, ChecksumAlgorithm: 'MD5' as never }))), 'InvalidRequest/400', 'an unknown algorithm is refused');
 });
