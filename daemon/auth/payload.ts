@@ -43,6 +43,9 @@ export interface PayloadOptions {
   md5?: boolean;
   /** Also compute these checksums (reported in `checksums`, nothing to verify them against). */
   checksums?: readonly ChecksumAlgorithm[];
+  /** The x-amz-checksum-* headers describe something other than the body (CompleteMultipartUpload: the
+   *  object's checksum, checked by its handler): not checked here. Content-MD5 and trailers still are. */
+  ignoreChecksumHeaders?: boolean;
 }
 
 /** What the decoder needs from authentication (an AuthResult fits). */
@@ -94,7 +97,7 @@ export function checksumHasher(algorithm: ChecksumAlgorithm): Hasher {
   }
 }
 
-function isChecksumValue(algorithm: ChecksumAlgorithm, value: string): boolean {
+export function isChecksumValue(algorithm: ChecksumAlgorithm, value: string): boolean {
   const bytes = Buffer.from(value, 'base64');
   return bytes.length === DIGEST_BYTES[algorithm] && bytes.toString('base64') === value;
 }
@@ -138,7 +141,7 @@ class BodyChecks {
       this.expectedMd5 = md5;
     }
 
-    const sent = CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
+    const sent = options.ignoreChecksumHeaders === true ? [] : CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
     const trailer = headers['x-amz-trailer']?.trim().toLowerCase();
     if (trailer !== undefined && trailer !== '') {
       if (!trailers) throw new S3Error('InvalidRequest', 'x-amz-trailer is only allowed with a STREAMING-*-TRAILER x-amz-content-sha256.');

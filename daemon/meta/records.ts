@@ -171,6 +171,8 @@ export interface UploadRecord {
   readonly userMeta: Record<string, string>;
   readonly sse?: SseRecord;
   readonly checksumAlgorithm?: string;
+  /** How the object checksum is formed from the parts' (absent on older records: the algorithm's default). */
+  readonly checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
   /** Tags for the completed object (x-amz-tagging on CreateMultipartUpload). */
   readonly tags?: TagSet;
   /** Object Lock settings given at CreateMultipartUpload (the bucket's default applies at completion otherwise). */

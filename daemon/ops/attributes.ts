@@ -42,8 +42,11 @@ function checksumXml(checksums: Record<string, string> | undefined): XmlObject |
   if (entries.length === 0) return undefined;
   const out: XmlObject = {};
   for (const [alg, value] of entries) {
-    out[`Checksum${alg}`] = value;
-    out.ChecksumType = /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+    // A multipart object's COMPOSITE checksum is stored (and sent by HEAD and GET) with its "-N";
+    // S3 answers it here without, the type saying what it is.
+    const composite = /-\d+$/.exec(value);
+    out[`Checksum${alg}`] = composite ? value.slice(0, composite.index) : value;
+    out.ChecksumType = composite ? 'COMPOSITE' : 'FULL_OBJECT';
   }
   return out;
 }

@@ -1,9 +1,15 @@
 // Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts and
 // ListMultipartUploads. The object key is generated and sealed once at Create; each part is its
 // own DARE stream under its part key. Complete is one atomic, durable LMDB commit.
+// Flexible checksums as S3 has them: an upload created with x-amz-checksum-algorithm (and
+// x-amz-checksum-type) has a checksum of that algorithm on every part (the client's, verified, or
+// computed here while the part is stored) and the completed object gets one formed from the parts':
+// COMPOSITE, the hash of the concatenated binary part checksums and "-N", or FULL_OBJECT, the CRC
+// of the whole object combined from the part CRCs and sizes (no data is read again).
 
 import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { S3Error } from '../errors.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
@@ -48,6 +54,198 @@ function partNumber(ctx: RequestContext): number {
   return Number(raw);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Checksums
+
+type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+
+interface UploadChecksum {
+  readonly algorithm: ChecksumAlgorithm;
+  readonly type: ChecksumType;
+}
+
+/** S3's default type: FULL_OBJECT for CRC64NVME (the only one it has), COMPOSITE for the others. */
+function defaultType(algorithm: ChecksumAlgorithm): ChecksumType {
+  return algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE';
+}
+
+/** The upload's checksum algorithm and type (a record without a type: the algorithm's default). */
+function uploadChecksum(up: UploadRecord): UploadChecksum | undefined {
+  const algorithm = CHECKSUM_ALGORITHMS.find((a) => a === up.checksumAlgorithm);
+  return algorithm === undefined ? undefined : { algorithm, type: up.checksumType ?? defaultType(algorithm) };
+}
+
+/** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type, refused as S3 refuses them. */
+function requestedChecksum(headers: Readonly<Record<string, string>>): UploadChecksum | undefined {
+  const rawAlgorithm = headers['x-amz-checksum-algorithm']?.trim() ?? '';
+  const rawType = headers['x-amz-checksum-type']?.trim() ?? '';
+  if (rawAlgorithm === '') {
+    if (rawType !== '') throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    return undefined;
+  }
+  const algorithm = CHECKSUM_ALGORITHMS.find((a) => a === rawAlgorithm.toUpperCase());
+  if (algorithm === undefined) {
+    throw new S3Error('InvalidRequest', `Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`);
+  }
+  let type = defaultType(algorithm);
+  if (rawType !== '') {
+    const t = rawType.toUpperCase();
+    if (t !== 'COMPOSITE' && t !== 'FULL_OBJECT') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+    type = t;
+  }
+  const name = algorithm.toLowerCase();
+  if (type === 'FULL_OBJECT' && CRC_POLYNOMIALS[algorithm] === undefined) {
+    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type cannot be used with the ${name} checksum algorithm.`);
+  }
+  if (type === 'COMPOSITE' && algorithm === 'CRC64NVME') {
+    throw new S3Error('InvalidRequest', `The COMPOSITE checksum type cannot be used with the ${name} checksum algorithm.`);
+  }
+  return { algorithm, type };
+}
+
+/**
+ * How a part of a checksummed upload gets its checksum: the client's (its x-amz-checksum-* header
+ * or trailer, verified by the payload decoder) when it sent one of the upload's algorithm, else a
+ * hasher to run over the body. Another algorithm (also as the SDK's x-amz-sdk-checksum-algorithm)
+ * is refused before the body is read.
+ */
+function partChecksum(uc: UploadChecksum | undefined, headers: Readonly<Record<string, string>>): Hasher | undefined {
+  if (uc === undefined) return undefined;
+  const trailer = headers['x-amz-trailer']?.trim().toLowerCase();
+  const sent = CHECKSUM_ALGORITHMS.find((a) => headers[CHECKSUM_HEADERS[a]] !== undefined || CHECKSUM_HEADERS[a] === trailer);
+  const declared = sent ?? (headers['x-amz-sdk-checksum-algorithm']?.trim().toUpperCase() || undefined);
+  if (declared !== undefined && declared !== uc.algorithm) {
+    throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uc.algorithm.toLowerCase()}, actual checksum Type: ${declared.toLowerCase()}`);
+  }
+  return sent === undefined ? checksumHasher(uc.algorithm) : undefined;
+}
+
+/** The source with every chunk also fed to `hasher` (a request body keeps its lent mode). */
+function hashing(source: AsyncIterable<Buffer>, hasher: Hasher): AsyncIterable<Buffer> {
+  async function* through(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of chunks) {
+      hasher.update(chunk);
+      yield chunk;
+    }
+  }
+  const lend = (source as { lend?: () => AsyncIterable<Buffer> }).lend;
+  if (typeof lend !== 'function') return through(source);
+  const out: AsyncIterable<Buffer> & { lend(): AsyncIterable<Buffer> } = {
+    [Symbol.asyncIterator]: () => through(source),
+    lend: () => through(lend.call(source)),
+  };
+  return out;
+}
+
+async function digestBase64(hasher: Hasher): Promise<string> {
+  const d = await hasher.digest();
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64');
+}
+
+/** Checksum<ALG> elements of a part or object (CopyPartResult, ListParts, CompleteMultipartUploadResult). */
+function checksumElements(checksums: Readonly<Record<string, string>> | undefined): XmlObject {
+  return Object.fromEntries(Object.entries(checksums ?? {}).map(([alg, v]) => [`Checksum${alg}`, v]));
+}
+
+/** Reflected generator polynomials (and widths) of the CRCs whose values combine. */
+const CRC_POLYNOMIALS: Partial<Record<ChecksumAlgorithm, { readonly width: number; readonly poly: bigint }>> = {
+  CRC32: { width: 32, poly: 0xedb88320n },
+  CRC32C: { width: 32, poly: 0x82f63b78n },
+  CRC64NVME: { width: 64, poly: 0x9a6c9329ac4bc9b5n },
+};
+
+/** x^(2^k) mod P per algorithm, filled as needed (reflected: the top bit is x^0). */
+const CRC_POWERS = new Map<ChecksumAlgorithm, bigint[]>();
+
+/**
+ * The CRC of a concatenation from the CRCs of its pieces and their lengths (zlib's crc32_combine:
+ * crc(A‖B) = crc(A)·x^(8·|B|) mod P ⊕ crc(B), which holds for these CRCs, whose initial value and
+ * final XOR are all ones). Values are the CRCs as S3 sends them, base64 of the big-endian value.
+ */
+export function combineCrcs(algorithm: ChecksumAlgorithm, pieces: ReadonlyArray<{ readonly crc: string; readonly size: number }>): string {
+  const spec = CRC_POLYNOMIALS[algorithm];
+  if (spec === undefined) throw new Error(`${algorithm} values do not combine`);
+  const width = BigInt(spec.width);
+  const one = 1n << (width - 1n);
+  const multiply = (a: bigint, b: bigint): bigint => {
+    let p = 0n;
+    for (let m = one; m !== 0n; m >>= 1n) {
+      if ((a & m) !== 0n) p ^= b;
+      b = (b & 1n) !== 0n ? (b >> 1n) ^ spec.poly : b >> 1n;
+    }
+    return p;
+  };
+  let powers = CRC_POWERS.get(algorithm);
+  if (powers === undefined) CRC_POWERS.set(algorithm, (powers = [one >> 1n]));
+  const power = (k: number): bigint => {
+    while (powers.length <= k) powers.push(multiply(powers[powers.length - 1]!, powers[powers.length - 1]!));
+    return powers[k]!;
+  };
+  // x^(8n) mod P, once per distinct piece length (all parts but the last usually share one).
+  const shifts = new Map<number, bigint>();
+  const shift = (n: number): bigint => {
+    let p = shifts.get(n);
+    if (p !== undefined) return p;
+    p = one;
+    for (let k = 3, rest = n; rest > 0; k++, rest = Math.floor(rest / 2)) if (rest % 2 === 1) p = multiply(power(k), p);
+    shifts.set(n, p);
+    return p;
+  };
+  const bytes = spec.width / 8;
+  let crc = 0n;
+  for (const { crc: value, size } of pieces) {
+    const piece = BigInt(`0x${Buffer.from(value, 'base64').toString('hex')}`);
+    crc = multiply(shift(size), crc) ^ piece;
+  }
+  return Buffer.from(crc.toString(16).padStart(bytes * 2, '0'), 'hex').toString('base64');
+}
+
+/** The completed object's checksum from its parts' (undefined when a part has none: parts stored before s3d kept them). */
+async function objectChecksum(uc: UploadChecksum, parts: readonly PartRecord[]): Promise<string | undefined> {
+  const values: string[] = [];
+  for (const p of parts) {
+    const v = p.checksums?.[uc.algorithm];
+    if (v === undefined) return undefined;
+    values.push(v);
+  }
+  if (uc.type === 'FULL_OBJECT') return combineCrcs(uc.algorithm, parts.map((p, i) => ({ crc: values[i]!, size: p.size })));
+  const hasher = checksumHasher(uc.algorithm);
+  for (const v of values) hasher.update(Buffer.from(v, 'base64'));
+  return `${await digestBase64(hasher)}-${parts.length}`;
+}
+
+/**
+ * CompleteMultipartUpload's x-amz-checksum-type and x-amz-checksum-* headers: the object's type
+ * and expected checksum (not the XML body's; the payload decoder leaves them alone for this
+ * operation). Returns the expected value, checked once the object checksum is formed.
+ */
+function expectedObjectChecksum(uc: UploadChecksum | undefined, headers: Readonly<Record<string, string>>): { algorithm: ChecksumAlgorithm; value: string } | undefined {
+  const type = headers['x-amz-checksum-type']?.trim().toUpperCase();
+  if (type !== undefined && type !== '') {
+    if (type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+    if (uc === undefined) throw new S3Error('InvalidRequest', 'The upload was created without a checksum algorithm: x-amz-checksum-type does not apply.');
+    if (type !== uc.type) throw new S3Error('InvalidRequest', `The upload was created using the ${uc.type} checksum mode. The complete request must use the same checksum mode.`);
+  }
+  const sent = CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
+  if (sent.length === 0) return undefined;
+  if (sent.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  const algorithm = sent[0]!;
+  const value = headers[CHECKSUM_HEADERS[algorithm]]!.trim();
+  const m = /^(.*?)(-\d{1,5})?$/.exec(value)!;
+  if (!isChecksumValue(algorithm, m[1]!) || (m[2] !== undefined && uc?.type !== 'COMPOSITE')) {
+    throw new S3Error('InvalidRequest', `Value for ${CHECKSUM_HEADERS[algorithm]} header is invalid.`);
+  }
+  if (uc === undefined || uc.algorithm !== algorithm) {
+    throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uc?.algorithm.toLowerCase() ?? 'null'}, actual checksum Type: ${algorithm.toLowerCase()}`);
+  }
+  return { algorithm, value };
+}
+
+/** Whether the client's expected object checksum is the computed one (a COMPOSITE value may leave out its "-N"). */
+function sameObjectChecksum(expected: string, computed: string): boolean {
+  return expected === computed || (!expected.includes('-') && computed.startsWith(`${expected}-`));
+}
+
 /** The object key of an upload, for sealing a part. SSE-C parts must repeat the customer key. */
 async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecord): Promise<Buffer | undefined> {
   const ck = parseCustomerKey(ctx.headers);
@@ -69,7 +267,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, ctx.key!);
   enc?.objectKey.fill(0);
   if (encReq.kind === 'SSE-C') encReq.key.fill(0);
-  const checksumAlgorithm = ctx.headers['x-amz-checksum-algorithm']?.toUpperCase();
+  const checksum = requestedChecksum(ctx.headers);
   const tags = tagsFromHeader(ctx.headers, ctx.query);
   // Explicit Object Lock settings are kept with the upload; the bucket's default applies at completion.
   const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now(), false);
@@ -82,14 +280,18 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     headers: collectStoredHeaders(ctx.headers, ctx.query),
     userMeta: collectUserMeta(ctx.headers, ctx.query),
     ...(enc ? { sse: enc.record } : {}),
-    ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
+    ...(checksum ? { checksumAlgorithm: checksum.algorithm, checksumType: checksum.type } : {}),
     ...tagsField(tags),
     ...lockFields(lock),
   };
   await env.meta.createUpload(upload).catch(metaError);
   return {
     status: 200,
-    headers: { ...XML, ...sseResponseHeaders(upload.sse, bucket.encryption?.bucketKeyEnabled), ...(checksumAlgorithm ? { 'x-amz-checksum-algorithm': checksumAlgorithm } : {}) },
+    headers: {
+      ...XML,
+      ...sseResponseHeaders(upload.sse, bucket.encryption?.bucketKeyEnabled),
+      ...(checksum ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type } : {}),
+    },
     body: toXml('InitiateMultipartUploadResult', { Bucket: upload.bucket, Key: upload.key, UploadId: upload.id }),
   };
 }
@@ -102,7 +304,7 @@ async function storePart(
   source: AsyncIterable<Buffer>,
   length: number | undefined,
   objectKey: Buffer | undefined,
-  checksums: () => Record<string, string>,
+  checksums: () => Record<string, string> | Promise<Record<string, string>>,
   knownMd5?: Buffer,
 ): Promise<PartRecord> {
   const partKey = objectKey ? derivePartKey(objectKey, n) : undefined;
@@ -113,7 +315,7 @@ async function storePart(
     if (length !== undefined && written.size !== length) throw new S3Error('IncompleteBody');
     if (written.size > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
     const etag = clientETag(kind, knownMd5 ?? written.md5, partKey);
-    const sums = checksums();
+    const sums = await checksums();
     const part: PartRecord = {
       v: RECORD_VERSION,
       n,
@@ -139,9 +341,14 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   const up = loadUpload(env, ctx);
   const length = declaredLength(ctx);
   if (length !== undefined && length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
+  const uc = uploadChecksum(up);
+  const hasher = partChecksum(uc, ctx.headers);
   const objectKey = await uploadObjectKey(env, ctx, up);
   try {
-    const part = await storePart(env, ctx, up, n, ctx.body, length, objectKey, () => ctx.body.verifiedChecksums(), contentMd5(ctx));
+    // A part of a checksummed upload the client sent no checksum for gets one computed here.
+    const body = hasher ? hashing(ctx.body, hasher) : ctx.body;
+    const sums = async (): Promise<Record<string, string>> => ({ ...ctx.body.verifiedChecksums(), ...(hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {}) });
+    const part = await storePart(env, ctx, up, n, body, length, objectKey, sums, contentMd5(ctx));
     return { status: 200, headers: { etag: quoteETag(part.etag), ...sseResponseHeaders(up.sse), ...checksumHeaders(part.checksums) }, bytesIn: part.size };
   } finally {
     objectKey?.fill(0);
@@ -167,14 +374,19 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
     end = r.end;
   }
   const length = Math.max(0, end - start + 1);
+  const uc = uploadChecksum(up);
   const objectKey = await uploadObjectKey(env, ctx, up);
   const source = await readCopySource(env, ctx, src, start, length);
   try {
-    const part = await storePart(env, ctx, up, n, source.chunks, length, objectKey, () => ({}));
+    // The copied bytes are checksummed as they are stored, for the upload's algorithm.
+    const hasher = uc ? checksumHasher(uc.algorithm) : undefined;
+    const chunks = hasher ? hashing(source.chunks, hasher) : source.chunks;
+    const sums = async (): Promise<Record<string, string>> => (hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {});
+    const part = await storePart(env, ctx, up, n, chunks, length, objectKey, sums);
     return {
       status: 200,
       headers: { ...XML, ...src.versionHeaders, ...sseResponseHeaders(up.sse) },
-      body: toXml('CopyPartResult', { LastModified: isoDate(part.mtime), ETag: quoteETag(part.etag) }),
+      body: toXml('CopyPartResult', { LastModified: isoDate(part.mtime), ETag: quoteETag(part.etag), ...checksumElements(part.checksums) }),
     };
   } finally {
     await source.wipe();
@@ -185,6 +397,8 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
 interface RequestedPart {
   n: number;
   etag: string;
+  /** Checksum<ALG> elements of the Part: each must be the stored part's. */
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 function parseCompleteBody(body: Buffer): RequestedPart[] {
@@ -199,7 +413,14 @@ function parseCompleteBody(body: Buffer): RequestedPart[] {
     const num = rec.PartNumber;
     const etag = rec.ETag;
     if (typeof num !== 'string' || !/^\d+$/.test(num) || typeof etag !== 'string') throw new S3Error('MalformedXML', 'Each Part needs a PartNumber and an ETag.');
-    return { n: Number(num), etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, '') };
+    const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
+    for (const alg of CHECKSUM_ALGORITHMS) {
+      const v = rec[`Checksum${alg}`];
+      if (v === undefined) continue;
+      if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's Checksum${alg} must be a single value.`);
+      checksums[alg] = v;
+    }
+    return { n: Number(num), etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, ''), checksums };
   });
 }
 
@@ -212,6 +433,8 @@ export function multipartETag(etags: string[]): string {
 
 export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const up = loadUpload(env, ctx);
+  const uc = uploadChecksum(up);
+  const expected = expectedObjectChecksum(uc, ctx.headers);
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(up.bucket, up.key));
   const requested = parseCompleteBody(await ctx.body.readAll(4 * 1024 * 1024));
@@ -223,12 +446,26 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     prev = r.n;
     const p = stored.get(r.n);
     if (!p || p.etag !== r.etag) throw new S3Error('InvalidPart', `Part ${r.n} was not uploaded or its ETag does not match.`);
+    for (const [alg, value] of Object.entries(r.checksums)) {
+      const stored = p.checksums?.[alg];
+      // A part without a checksum of that algorithm: refused in a checksummed upload, else (any
+      // client may list what it computed) only a differing stored value is.
+      if (stored !== undefined ? stored !== value : uc !== undefined) {
+        throw new S3Error('InvalidPart', `Part ${r.n}: the ${alg} checksum given does not match the part's.`);
+      }
+    }
     parts.push(p);
   }
   for (let i = 0; i < parts.length - 1; i++) {
     if (parts[i]!.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', `Part ${parts[i]!.n} is smaller than the 5 MiB minimum.`);
   }
   const etag = multipartETag(parts.map((p) => p.etag));
+  const checksum = uc ? await objectChecksum(uc, parts) : undefined;
+  if (expected !== undefined) {
+    if (checksum === undefined) throw new S3Error('InvalidRequest', `Part checksums are missing: the object's ${expected.algorithm} cannot be checked.`);
+    if (!sameObjectChecksum(expected.value, checksum)) throw new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`);
+  }
+  const checksums = uc && checksum !== undefined ? { [uc.algorithm]: checksum } : undefined;
   const record: ObjectRecord = {
     v: RECORD_VERSION,
     size: parts.reduce((a, p) => a + p.size, 0),
@@ -238,6 +475,7 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     userMeta: up.userMeta,
     stored: parts.reduce((a, p) => a + p.stored, 0),
     parts,
+    ...(checksums ? { checksums } : {}),
     ...(up.sse ? { sse: up.sse } : {}),
     ...tagsField(up.tags),
     ...completedLock(env.meta.getBucket(up.bucket), up, Date.now()),
@@ -254,6 +492,7 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
       Bucket: up.bucket,
       Key: up.key,
       ETag: quoteETag(etag),
+      ...(checksums ? { ...checksumElements(checksums), ChecksumType: uc!.type } : {}),
     }),
   };
 }
@@ -282,16 +521,21 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
     ...(page.length > 0 ? { NextPartNumberMarker: page[page.length - 1]!.n } : {}),
     MaxParts: max,
     IsTruncated: truncated,
-    ...(up.checksumAlgorithm ? { ChecksumAlgorithm: up.checksumAlgorithm } : {}),
+    ...uploadChecksumElements(up),
     Part: page.map((p) => ({
       PartNumber: p.n,
       LastModified: isoDate(p.mtime),
       ETag: quoteETag(p.etag),
       Size: p.size,
-      ...Object.fromEntries(Object.entries(p.checksums ?? {}).map(([alg, v]) => [`Checksum${alg}`, v])),
+      ...checksumElements(p.checksums),
     })),
   };
   return { status: 200, headers: { ...XML, ...sseResponseHeaders(up.sse) }, body: toXml('ListPartsResult', body) };
+}
+
+function uploadChecksumElements(up: UploadRecord): XmlObject {
+  const uc = uploadChecksum(up);
+  return uc ? { ChecksumAlgorithm: uc.algorithm, ChecksumType: uc.type } : {};
 }
 
 export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -360,6 +604,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
       Owner: owner(env),
       StorageClass: 'STANDARD',
       Initiated: isoDate(u.initiated),
+      ...uploadChecksumElements(u),
     })),
     CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
   };

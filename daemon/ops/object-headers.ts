@@ -106,7 +106,11 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams)
     const v = query.get(param);
     if (v !== null) h[header] = v;
   }
-  for (const [alg, value] of Object.entries(rec.checksums ?? {})) h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+  for (const [alg, value] of Object.entries(rec.checksums ?? {})) {
+    h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+    // A multipart object's COMPOSITE checksum ends in "-N" (the part count).
+    h['x-amz-checksum-type'] = /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+  }
   if (rec.parts) h['x-amz-mp-parts-count'] = String(rec.parts.length);
   if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);
   return h;

@@ -270,6 +270,8 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       if (status === 206 || (partNumber !== null && rec.parts)) {
         // Checksums describe the whole object: a partial body must not claim them.
         for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
+        // A whole part has a checksum of its own (its upload's algorithm), as on S3.
+        if (partNumber !== null && rec.parts) Object.assign(headers, checksumHeaders(rec.parts.find((p) => p.n === Number(partNumber))?.checksums));
       }
       if (head) {
         objectKey?.fill(0);

@@ -1,0 +1,238 @@
+// Multipart uploads with flexible checksums, as S3 has them, against the built daemon with the AWS
+// SDK: the upload's algorithm and type (COMPOSITE: the hash of the binary part checksums and
+// "-N"; FULL_OBJECT: the whole object's CRC, combined from the parts') on Create, ListParts,
+// ListMultipartUploads, Complete, HEAD, GET (whole and per part) and GetObjectAttributes; part
+// checksums s3d computes when the client sends none (UploadPart and UploadPartCopy); what is
+// refused (types an algorithm does not have, a part of another algorithm, a part checksum in
+// Complete that is not the part's, a wrong object checksum on Complete, which leaves the upload
+// whole); and all of it after a restart. Expected values are computed here from the bytes.
+
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectAttributesCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type ChecksumAlgorithm,
+  type ChecksumType,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { md5Base64 } from '../helpers/hash.js';
+import { bodyBytes, clientFor, createBucket, expectS3Error, sdkFailure, withHeaders } from '../helpers/s3.js';
+
+const MiB = 1024 * 1024;
+const d = await startDaemonFor(t);
+const s3 = d.s3();
+// Sends no checksum unless the operation requires one: s3d must compute the part checksums.
+const bare = clientFor(d, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+const BUCKET = await createBucket(s3, 'mpc');
+
+const P1 = testBytes(5 * MiB, 31);
+const P2 = testBytes(5 * MiB + 17, 32);
+const P3 = testBytes(70_001, 33);
+
+type Alg = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+
+/** The binary digest of `data`, as S3 sends it (base64 of the big-endian value). */
+async function digest(alg: Alg, data: Buffer): Promise<Buffer> {
+  switch (alg) {
+    case 'CRC32': {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(crc32(data));
+      return out;
+    }
+    case 'CRC32C':
+    case 'CRC64NVME': {
+      const h = alg === 'CRC32C' ? new Crc32c() : new Crc64Nvme();
+      h.update(data);
+      return Buffer.from(await h.digest());
+    }
+    case 'SHA1':
+    case 'SHA256':
+      return createHash(alg.toLowerCase()).update(data).digest();
+  }
+}
+
+const b64 = async (alg: Alg, data: Buffer): Promise<string> => (await digest(alg, data)).toString('base64');
+
+/** S3's COMPOSITE checksum: the algorithm over the concatenated binary part checksums, then -N. */
+async function composite(alg: Alg, parts: Buffer[]): Promise<string> {
+  const raw = Buffer.concat(await Promise.all(parts.map((p) => digest(alg, p))));
+  return `${await b64(alg, raw)}-${parts.length}`;
+}
+
+/** The SDK's field for an algorithm's checksum (ChecksumCRC32, …). */
+function field(alg: Alg): `Checksum${Alg}` {
+  return `Checksum${alg}`;
+}
+
+function sum(out: object, alg: Alg): string | undefined {
+  return (out as Record<string, string | undefined>)[field(alg)];
+}
+
+async function create(key: string, alg: ChecksumAlgorithm, type?: ChecksumType, client: S3Client = s3): Promise<{ id: string; type: string | undefined; alg: string | undefined }> {
+  const r = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ChecksumAlgorithm: alg, ...(type ? { ChecksumType: type } : {}) }));
+  return { id: r.UploadId!, type: r.ChecksumType, alg: r.ChecksumAlgorithm };
+}
+
+async function upload(key: string, id: string, n: number, body: Buffer, alg?: Alg, client: S3Client = s3): Promise<CompletedPart> {
+  const r = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: n, Body: body, ...(alg ? { ChecksumAlgorithm: alg } : {}) }));
+  return { PartNumber: n, ETag: r.ETag, ...Object.fromEntries(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'].flatMap((a) => (sum(r, a as Alg) ? [[field(a as Alg), sum(r, a as Alg)]] : []))) };
+}
+
+function complete(key: string, id: string, parts: CompletedPart[], extra: Record<string, string> = {}): CompleteMultipartUploadCommand {
+  return new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id, MultipartUpload: { Parts: parts }, ...extra });
+}
+
+async function partCount(key: string, id: string): Promise<number> {
+  return (await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id }))).Parts?.length ?? 0;
+}
+
+t.test('COMPOSITE CRC32: part checksums, the object checksum on Complete, HEAD, GET and GetObjectAttributes', async (t) => {
+  const key = 'composite/crc32';
+  const parts = [P1, P2, P3];
+  const up = await create(key, 'CRC32');
+  t.same([up.alg, up.type], ['CRC32', 'COMPOSITE'], 'Create answers the algorithm and its default type, COMPOSITE');
+  const done: CompletedPart[] = [];
+  for (const [i, p] of parts.entries()) done.push(await upload(key, up.id, i + 1, p, 'CRC32'));
+  t.same(done.map((p) => p.ChecksumCRC32), await Promise.all(parts.map((p) => b64('CRC32', p))), 'each part has its CRC32');
+
+  const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: up.id }));
+  t.same([listed.ChecksumAlgorithm, listed.ChecksumType], ['CRC32', 'COMPOSITE'], 'ListParts: the upload\u2019s algorithm and type');
+  t.same(listed.Parts?.map((p) => p.ChecksumCRC32), done.map((p) => p.ChecksumCRC32), 'ListParts: each part\u2019s checksum');
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }));
+  t.same(uploads.Uploads?.map((u) => [u.ChecksumAlgorithm, u.ChecksumType]), [['CRC32', 'COMPOSITE']], 'ListMultipartUploads too');
+
+  const expected = await composite('CRC32', parts);
+  const wrongPart = done.map((p, i) => (i === 1 ? { ...p, ChecksumCRC32: 'AAAAAA==' } : p));
+  await expectS3Error(t, s3.send(complete(key, up.id, wrongPart)), 'InvalidPart', 400, 'a part checksum in Complete that is not the part\u2019s');
+  const wrongSum = { ChecksumCRC32: `AAAAAA==-3`, ChecksumType: 'COMPOSITE' };
+  await expectS3Error(t, s3.send(complete(key, up.id, done, wrongSum)), 'BadDigest', 400, 'a wrong expected object checksum');
+  t.equal(await partCount(key, up.id), 3, 'the refused Completes left the upload and its parts');
+
+  const fin = await s3.send(complete(key, up.id, done, { ChecksumCRC32: expected, ChecksumType: 'COMPOSITE' }));
+  t.same([fin.ChecksumCRC32, fin.ChecksumType], [expected, 'COMPOSITE'], `Complete: the composite checksum ${expected} (the same value expected on the request)`);
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
+  t.same([head.ChecksumCRC32, head.ChecksumType], [expected, 'COMPOSITE'], 'HEAD');
+  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
+  t.equal(got.ChecksumCRC32, expected, 'GET');
+  t.ok((await bodyBytes(got)).equals(Buffer.concat(parts)), 'GET: the bytes');
+  const part2 = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: 2, ChecksumMode: 'ENABLED' }));
+  t.equal(part2.ChecksumCRC32, done[1]!.ChecksumCRC32, 'GET partNumber=2: that part\u2019s checksum (the SDK validates the body against it)');
+  t.ok((await bodyBytes(part2)).equals(P2), 'GET partNumber=2: the bytes');
+
+  const a = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: key, ObjectAttributes: ['Checksum', 'ObjectParts'] }));
+  t.same(a.Checksum, { ChecksumCRC32: expected.replace(/-3$/, ''), ChecksumType: 'COMPOSITE' }, 'GetObjectAttributes: the checksum of checksums, without -N, and its type');
+  t.same(a.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.ChecksumCRC32]), done.map((p) => [p.PartNumber, p.ChecksumCRC32]), 'GetObjectAttributes: the part checksums');
+});
+
+t.test('COMPOSITE SHA256: s3d checksums parts sent without one (UploadPart, UploadPartCopy); a part of another algorithm is refused', async (t) => {
+  const key = 'composite/sha256';
+  const up = await create(key, 'SHA256');
+  t.equal(up.type, 'COMPOSITE');
+  const mismatch = await sdkFailure(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: up.id, PartNumber: 1, Body: P3, ChecksumAlgorithm: 'CRC32' })));
+  t.same([mismatch.name, mismatch.status], ['InvalidRequest', 400], 'a CRC32 part in a SHA256 upload');
+  t.match(mismatch.message, 'Checksum Type mismatch occurred, expected checksum Type: sha256, actual checksum Type: crc32', 'S3\u2019s message');
+  t.equal(await partCount(key, up.id), 0, 'nothing stored');
+
+  const p1 = await upload(key, up.id, 1, P1, undefined, bare);
+  t.equal(p1.ChecksumSHA256, await b64('SHA256', P1), 'UploadPart without a checksum: s3d computed the SHA-256');
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy-source', Body: P2 }));
+  const copied = await s3.send(
+    new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: up.id, PartNumber: 2, CopySource: `${BUCKET}/copy-source`, CopySourceRange: 'bytes=100-200099' }),
+  );
+  const range = P2.subarray(100, 200_100);
+  t.equal(copied.CopyPartResult?.ChecksumSHA256, await b64('SHA256', range), 'UploadPartCopy: the SHA-256 of the copied range');
+  const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: up.id }));
+  t.same(listed.Parts?.map((p) => p.ChecksumSHA256), [p1.ChecksumSHA256, copied.CopyPartResult?.ChecksumSHA256], 'ListParts: both');
+
+  const parts = [p1, { PartNumber: 2, ETag: copied.CopyPartResult?.ETag, ChecksumSHA256: copied.CopyPartResult?.ChecksumSHA256 }];
+  const fin = await bare.send(complete(key, up.id, parts));
+  const expected = await composite('SHA256', [P1, range]);
+  t.same([fin.ChecksumSHA256, fin.ChecksumType], [expected, 'COMPOSITE'], `Complete: ${expected}`);
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
+  t.equal(head.ChecksumSHA256, expected, 'HEAD');
+});
+
+for (const [alg, type] of [
+  ['CRC32C', 'FULL_OBJECT'],
+  ['CRC64NVME', undefined],
+] as const) {
+  t.test(`FULL_OBJECT ${alg}: the whole object's CRC from the part CRCs; the value expected on Complete is the object's`, async (t) => {
+    const key = `full/${alg}`;
+    const up = await create(key, alg, type);
+    t.equal(up.type, 'FULL_OBJECT', type ? 'the type asked for' : 'CRC64NVME\u2019s only type, by default');
+    const done = [await upload(key, up.id, 1, P1, alg), await upload(key, up.id, 2, P3, alg)];
+    t.same(done.map((p) => sum(p, alg)), [await b64(alg, P1), await b64(alg, P3)], 'the part CRCs');
+    const whole = Buffer.concat([P1, P3]);
+    const expected = await b64(alg, whole);
+
+    const typed = { ChecksumType: 'FULL_OBJECT' };
+    await expectS3Error(t, s3.send(complete(key, up.id, done, { ...typed, [field(alg)]: await b64(alg, P1) })), 'BadDigest', 400, 'an expected object CRC that is not the object\u2019s');
+    // Content-MD5 on Complete still describes the XML body.
+    await expectS3Error(t, s3.send(withHeaders(complete(key, up.id, done), { 'content-md5': md5Base64('another body') })), 'BadDigest', 400, 'a Content-MD5 that is not the body\u2019s');
+    await expectS3Error(t, s3.send(complete(key, up.id, done, { ChecksumType: 'COMPOSITE' })), 'InvalidRequest', 400, 'Complete with the other checksum type');
+    t.equal(await partCount(key, up.id), 2, 'the refused Completes left the upload and its parts');
+
+    const fin = await s3.send(complete(key, up.id, done, { ...typed, [field(alg)]: expected }));
+    t.same([sum(fin, alg), fin.ChecksumType], [expected, 'FULL_OBJECT'], `Complete with the object's CRC (not the XML body's): ${expected}`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
+    t.same([sum(got, alg), got.ChecksumType], [expected, 'FULL_OBJECT'], 'GET: the CRC of the whole body (the SDK validated it)');
+    t.ok((await bodyBytes(got)).equals(whole), 'GET: the bytes');
+    const a = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: key, ObjectAttributes: ['Checksum'] }));
+    t.same(a.Checksum, { [field(alg)]: expected, ChecksumType: 'FULL_OBJECT' }, 'GetObjectAttributes');
+  });
+}
+
+t.test('refused at Create and Complete, as S3 refuses them', async (t) => {
+  for (const [alg, type] of [
+    ['SHA1', 'FULL_OBJECT'],
+    ['SHA256', 'FULL_OBJECT'],
+    ['CRC64NVME', 'COMPOSITE'],
+  ] as const) {
+    await expectS3Error(t, create('refused', alg, type), 'InvalidRequest', 400, `${type} with ${alg}`);
+  }
+  await expectS3Error(t, create('refused', 'MD5' as ChecksumAlgorithm), 'InvalidRequest', 400, 'an algorithm S3 does not have');
+  const typeOnly = withHeaders(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'refused' }), { 'x-amz-checksum-type': 'COMPOSITE' });
+  await expectS3Error(t, s3.send(typeOnly), 'InvalidRequest', 400, 'x-amz-checksum-type without an algorithm');
+  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'refused' }));
+  t.equal(listed.Uploads, undefined, 'no upload was created');
+
+  // CRC32 with an explicit FULL_OBJECT, and a single part: the object's CRC32 is the part's.
+  const key = 'full/crc32-one-part';
+  const up = await create(key, 'CRC32', 'FULL_OBJECT');
+  const part = await upload(key, up.id, 1, P3, 'CRC32');
+  await expectS3Error(t, s3.send(complete(key, up.id, [part], { ChecksumSHA256: await b64('SHA256', P3) })), 'InvalidRequest', 400, 'an object checksum of another algorithm');
+  await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumCRC32: undefined, ChecksumSHA1: await b64('SHA1', P3) }])), 'InvalidPart', 400, 'a part checksum of another algorithm');
+  const fin = await s3.send(complete(key, up.id, [part], { ChecksumCRC32: await b64('CRC32', P3) }));
+  t.same([fin.ChecksumCRC32, fin.ChecksumType], [await b64('CRC32', P3), 'FULL_OBJECT'], 'the right object CRC32 completes');
+});
+
+t.test('a restart keeps the upload\u2019s algorithm, type and part checksums, and the objects\u2019 checksums', async (t) => {
+  const key = 'restart/crc32';
+  const up = await create(key, 'CRC32', 'FULL_OBJECT');
+  const p1 = await upload(key, up.id, 1, P1, 'CRC32');
+  await d.stop();
+  const d2 = await startDaemon({ dataDir: d.dataDir });
+  t.teardown(() => d2.stop());
+  const s3b = d2.s3();
+  const listed = await s3b.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: up.id }));
+  t.same([listed.ChecksumAlgorithm, listed.ChecksumType, listed.Parts?.[0]?.ChecksumCRC32], ['CRC32', 'FULL_OBJECT', p1.ChecksumCRC32], 'ListParts after the restart');
+  const p2 = await upload(key, up.id, 2, P3, undefined, clientFor(d2, { requestChecksumCalculation: 'WHEN_REQUIRED' }));
+  t.equal(p2.ChecksumCRC32, await b64('CRC32', P3), 'a part sent without a checksum gets the upload\u2019s CRC32');
+  const fin = await s3b.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: up.id, MultipartUpload: { Parts: [p1, p2] } }));
+  t.same([fin.ChecksumCRC32, fin.ChecksumType], [await b64('CRC32', Buffer.concat([P1, P3])), 'FULL_OBJECT'], 'Complete: the CRC32 of the whole object');
+  const head = await s3b.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'composite/crc32', ChecksumMode: 'ENABLED' }));
+  t.same([head.ChecksumCRC32, head.ChecksumType], [await composite('CRC32', [P1, P2, P3]), 'COMPOSITE'], 'an object completed before the restart keeps its composite checksum');
+});
