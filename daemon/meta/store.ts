@@ -104,6 +104,8 @@ export interface VersionedDelete {
   locked?: true;
   /** A condition of the request did not hold (its S3 error code): nothing was changed. */
   refused?: string;
+  /** The version named does not exist: nothing was changed (S3 answers such a delete as done). */
+  absent?: true;
 }
 
 /**
@@ -332,7 +334,8 @@ export class MetaStore {
   /**
    * Deletes bucket/key as S3 does: unversioned, the object goes (a missing key is no error);
    * versioned, a delete marker becomes the latest version. Given `versionId`, that version is
-   * removed for good (NoSuchVersion when there is none) and the next newest becomes current.
+   * removed for good and the next newest becomes current; a version that is not there is
+   * `absent` (S3 answers 204 all the same: a repeated delete succeeds).
    */
   deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => void): Promise<VersionedDelete> {
     return this.write(() => {
@@ -340,8 +343,7 @@ export class MetaStore {
       if (!b) throw new MetaConflict('NoSuchBucket');
       // Conditional deletes: against the current version, inside the transaction; throwing changes nothing.
       check?.(this.objects.get(objectKey(bucket, key)));
-      const r = this.deleteOne(b, key, versionId, Date.now(), bypassGovernance);
-      if (r === undefined) throw new MetaConflict('NoSuchVersion');
+      const r: VersionedDelete = this.deleteOne(b, key, versionId, Date.now(), bypassGovernance) ?? { absent: true };
       if (r.locked) throw new MetaConflict('ObjectLocked');
       // S3 answers (and notifies) a delete of a missing key as a delete.
       inTxn?.(r);

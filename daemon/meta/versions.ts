@@ -60,6 +60,16 @@ export function stampOfId(id: string): number | undefined {
   return ms * SEQ + seq;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether `id` has the shape of a version id (a UUID as s3d writes them, or `null`): anything
+ * else is S3's 400 "Invalid version id specified"; a UUID that names nothing is NoSuchVersion.
+ */
+export function isVersionIdShape(id: string): boolean {
+  return id === NULL_VERSION || UUID.test(id);
+}
+
 /** The id a client sees for a record (`null` for the null version). */
 export function clientVersionId(rec: Pick<ObjectRecord, 'versionId'>): string {
   return rec.versionId ?? NULL_VERSION;

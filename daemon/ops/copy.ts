@@ -15,7 +15,7 @@ import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMe
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
-import { clientVersionId } from '../meta/versions.js';
+import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import { isoDate, toXml, type XmlObject } from './xml.js';
 import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 
@@ -38,6 +38,7 @@ export function parseCopySource(header: string): { bucket: string; key: string; 
     const params = new URLSearchParams(raw.slice(q + 1));
     versionId = params.get('versionId') ?? undefined;
     if (versionId === '') throw new S3Error('InvalidArgument', 'The copy source version id is empty.');
+    if (versionId !== undefined && !isVersionIdShape(versionId)) throw new S3Error('InvalidArgument', 'Invalid version id specified');
     raw = raw.slice(0, q);
   }
   let decoded: string;

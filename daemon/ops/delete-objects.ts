@@ -1,5 +1,5 @@
 // DeleteObjects: up to 1000 keys (or versions) in one request, one LMDB commit; missing keys
-// count as deleted (S3 semantics), a version id that names nothing is NoSuchVersion; in a
+// and versions count as deleted (S3 semantics: a retried batch succeeds); in a
 // versioned bucket a key without a version id gets a delete marker. Quiet mode reports only errors.
 // An Object's ETag, Size or LastModifiedTime makes its delete conditional (PreconditionFailed).
 
@@ -9,7 +9,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
 import { userMay } from './policy.js';
 import { bypassGovernance } from './object-lock.js';
-import { clientVersionId } from '../meta/versions.js';
+import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 import { deleteConditionFailure } from './object-headers.js';
@@ -40,7 +40,9 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     if (rawVersion !== undefined && typeof rawVersion !== 'string') throw new S3Error('MalformedXML', 'A VersionId must be text.');
     const version = rawVersion === undefined || rawVersion.trim() === '' ? undefined : rawVersion.trim();
     const check = conditionOf(rec);
-    if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    if (version !== undefined && !isVersionIdShape(version)) {
+      errors.push({ Key: key, VersionId: version, Code: 'InvalidArgument', Message: 'Invalid version id specified' });
+    } else if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
@@ -59,7 +61,8 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   valid.forEach((item, i) => {
     const r = results[i];
     if (r === undefined) {
-      errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
+      // A version that is not there counts as deleted, as on S3: a retried batch succeeds.
+      if (!quiet) deleted.push({ Key: item.key, VersionId: item.versionId! });
       return;
     }
     if (r.refused !== undefined) {

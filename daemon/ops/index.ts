@@ -1,6 +1,7 @@
 // One dispatch from the Operation the router named to its handler.
 
 import { S3Error } from '../errors.js';
+import { isVersionIdShape } from '../meta/versions.js';
 import type { Operation } from '../http/router.js';
 import {
   handleCreateBucket,
@@ -120,6 +121,9 @@ export function createDispatcher(env: OpsEnv, extra: ExtraHandlers): Handler {
     if (own) return own(ctx);
     const h = HANDLERS[ctx.op];
     if (!h) throw new S3Error('NotImplemented', `${ctx.op} is not implemented.`);
+    // A version id that cannot be one (S3: 400, not NoSuchVersion).
+    const versionId = ctx.key === undefined ? null : ctx.query.get('versionId');
+    if (versionId !== null && !isVersionIdShape(versionId)) throw new S3Error('InvalidArgument', versionId === '' ? 'Version id cannot be the empty string' : 'Invalid version id specified');
     return h(env, ctx);
   };
 }

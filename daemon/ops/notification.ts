@@ -197,7 +197,7 @@ export class ObjectEvents {
       const time = Date.now();
       keys.forEach((key, i) => {
         const r = results[i];
-        if (r === undefined || r.locked || r.refused !== undefined) return;
+        if (r === undefined || r.locked || r.refused !== undefined || r.absent) return;
         if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, clientVersionId(r.marker));
         else this.stage('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId);
       });

@@ -2,12 +2,13 @@
 // versioning probes on unversioned buckets: GetBucketVersioning (empty configuration),
 // ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
 // (Enabled and Suspended accepted and kept; MFA Delete NotImplemented), versionId=null on object
-// operations (other ids: NoSuchVersion) and boto3's object_versions.delete(), against the built
+// operations (other ids: NoSuchVersion, ids s3d never makes: InvalidArgument) and boto3's object_versions.delete(), against the built
 // daemon. Versioned buckets proper: s3-versioning.test.ts.
 
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -89,7 +90,7 @@ t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) 
     mixed.Errors?.map((e) => [e.Key, e.Code]).sort(),
     [
       [long, 'KeyTooLongError'],
-      ['q2', 'NoSuchVersion'],
+      ['q2', 'InvalidArgument'],
     ].sort(),
     'per-key errors',
   );
@@ -97,7 +98,13 @@ t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) 
 
   const quietErr = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Quiet: true, Objects: [{ Key: 'q2', VersionId: 'other' }] } }));
   t.equal(quietErr.Deleted, undefined);
-  t.same(quietErr.Errors?.map((e) => [e.Key, e.Code, e.VersionId]), [['q2', 'NoSuchVersion', 'other']], 'Quiet still reports errors');
+  t.same(quietErr.Errors?.map((e) => [e.Key, e.Code, e.VersionId]), [['q2', 'InvalidArgument', 'other']], 'Quiet still reports errors (an id s3d never makes)');
+  // A version id of the right shape that names nothing counts as deleted (S3: a retried batch succeeds).
+  const gone = '01890a5d-ac96-774b-bcce-b302099a8057';
+  const retried = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'q2', VersionId: gone }] } }));
+  t.same(retried.Deleted?.map((x) => [x.Key, x.VersionId]), [['q2', gone]], 'a version that is not there is reported deleted');
+  t.equal(retried.Errors, undefined, 'with no error');
+  t.same(await allKeys(bucket), ['q2'], 'and q2 itself stays');
 });
 
 t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning takes Enabled and Suspended, not MFA Delete', async (t) => {
@@ -185,16 +192,22 @@ t.test('ListObjectVersions: every object is the null version, with prefix, delim
   }
 });
 
-t.test('versionId=null names the object; any other version id does not exist', async (t) => {
+t.test('versionId=null names the object; another version id does not exist, one s3d never makes is InvalidArgument', async (t) => {
   const bucket = await createBucket(s3);
   await putMany(s3, bucket, ['a', 'b', 'c']);
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }));
   t.equal(await got.Body?.transformToString(), 'body of a', 'GET with versionId=null reads the object');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }))).ContentLength, 9, 'HEAD with versionId=null');
   t.equal((await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }))).TagSet?.length, 0, 'GetObjectTagging with versionId=null');
-  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a', VersionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' }))), 'NoSuchVersion/404', 'GET of another version');
-  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'v2' }))), 'NotFound/404', 'HEAD of another version');
-  t.equal(await s3Code(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'v2' }))), 'NoSuchVersion/404', 'DELETE of another version');
+  const other = '01890a5d-ac96-774b-bcce-b302099a8057';
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a', VersionId: other }))), 'NoSuchVersion/404', 'GET of another version');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a', VersionId: other }))), 'NotFound/404', 'HEAD of another version');
+  const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a', VersionId: other }));
+  t.equal(del.VersionId, other, 'DELETE of another version: done (204), the id echoed, as S3 answers a repeated delete');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a', VersionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' }))), 'InvalidArgument/400', 'GET with an id s3d never makes');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'v2' }))), 'Unknown/400', 'HEAD likewise (no body: the SDK names no code)');
+  t.equal(await s3Code(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'v2' }))), 'InvalidArgument/400', 'DELETE likewise');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'x', CopySource: `${bucket}/a?versionId=v2` }))), 'InvalidArgument/400', 'a copy source likewise');
   t.same((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((c) => c.Key), ['a', 'b', 'c'], 'refused deletes deleted nothing');
 
   // The way scripts empty a bucket: list the versions, delete each by its id.
