@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { S3Error } from '../errors.js';
+import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
@@ -488,13 +489,25 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     status: 200,
     headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(up.sse, bucket?.encryption?.bucketKeyEnabled) },
     body: toXml('CompleteMultipartUploadResult', {
-      Location: `/${up.bucket}/${encodeURIComponent(up.key)}`,
+      Location: objectLocation(env, ctx, up.bucket, up.key),
       Bucket: up.bucket,
       Key: up.key,
       ETag: quoteETag(etag),
       ...(checksums ? { ...checksumElements(checksums), ChecksumType: uc!.type } : {}),
     }),
   };
+}
+
+/**
+ * The completed object's URL, as S3 writes it: the request's scheme and host, virtual-host style
+ * when the request was, path style otherwise; the key's segments percent-encoded, its slashes kept.
+ */
+function objectLocation(env: OpsEnv, ctx: RequestContext, bucket: string, key: string): string {
+  const path = key.split('/').map(encodeURIComponent).join('/');
+  const host = ctx.headers.host;
+  if (host === undefined || host === '') return `/${encodeURIComponent(bucket)}/${path}`;
+  const origin = `${ctx.secure ? 'https' : 'http'}://${host}`;
+  return bucketFromHost(host, env.config.domains) === bucket ? `${origin}/${path}` : `${origin}/${encodeURIComponent(bucket)}/${path}`;
 }
 
 export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {

@@ -183,6 +183,11 @@ export function writeConditions(headers: Readonly<Record<string, string>>): Writ
   };
 }
 
+/** 304 Not Modified: with the ETag and Last-Modified the client compares (RFC 9110 §15.4.5, as S3 sends them). */
+function notModified(rec: ObjectRecord): S3Error {
+  return new S3Error('NotModified', undefined, { headers: { etag: quoteETag(rec.etag), 'last-modified': httpDate(rec.mtime) } });
+}
+
 /**
  * A conditional delete's condition on the key's current version (not a delete marker), as S3
  * has them since 2025: `If-Match` (an ETag, or `*`: the key exists), and in DeleteObjects also
@@ -219,8 +224,8 @@ export function checkConditions(headers: Readonly<Record<string, string>>, rec: 
     throw new S3Error('PreconditionFailed');
   }
   if (ifNoneMatch !== undefined) {
-    if (etagMatches(ifNoneMatch, rec.etag)) throw copy ? new S3Error('PreconditionFailed') : new S3Error('NotModified', undefined, { headers: { etag: quoteETag(rec.etag) } });
+    if (etagMatches(ifNoneMatch, rec.etag)) throw copy ? new S3Error('PreconditionFailed') : notModified(rec);
   } else if (ifModifiedSince !== undefined && mtimeSec <= ifModifiedSince) {
-    throw copy ? new S3Error('PreconditionFailed') : new S3Error('NotModified', undefined, { headers: { etag: quoteETag(rec.etag) } });
+    throw copy ? new S3Error('PreconditionFailed') : notModified(rec);
   }
 }

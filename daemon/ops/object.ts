@@ -251,6 +251,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       let status = 200;
       const partNumber = ctx.query.get('partNumber');
       if (partNumber !== null) {
+        if (ctx.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
         const pr = partRange(rec, partNumber);
         start = pr.start;
         end = pr.end;

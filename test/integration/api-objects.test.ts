@@ -237,6 +237,7 @@ t.test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unm
       if (status === 304) {
         t.equal(r.body.length, 0, `${what}: 304 has no body`);
         t.equal(r.headers.etag, etag, `${what}: 304 carries the ETag`);
+        t.equal(r.headers['last-modified'], lmHttp, `${what}: and Last-Modified`);
       }
       if (status === 412 && method === 'GET') t.equal(xmlField(r.body, 'Code'), 'PreconditionFailed', `${what}: PreconditionFailed`);
       t.ok(r.headers['x-amz-request-id'], `${what}: request id`);

@@ -49,8 +49,11 @@ async function uploadPart(key: string, uploadId: string, n: number, body: Buffer
   return { PartNumber: n, ETag: r.ETag };
 }
 
+let lastLocation: string | undefined;
+
 async function complete(key: string, uploadId: string, parts: CompletedPart[], client: S3Client = s3): Promise<string | undefined> {
   const r = await client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+  lastLocation = r.Location;
   return r.ETag;
 }
 
@@ -94,6 +97,7 @@ t.test('Create, UploadPart, Complete: exact bytes and the multipart ETag', async
   t.same(parts.map((p) => p.ETag), [P1, P2, P3].map((b) => `"${md5Hex(b)}"`), 'part ETags are the part MD5s');
   const etag = await complete(key, id, parts);
   t.equal(etag, multipartETag([P1, P2, P3]));
+  t.equal(lastLocation, `http://127.0.0.1:${d.port}/${BUCKET}/whole/obj`, 'Location: the object\u2019s URL (path style, slashes kept)');
   const all = Buffer.concat([P1, P2, P3]);
   const got = await readObject(key);
   t.ok(got.body.equals(all), 'GET returns the concatenated parts');
@@ -120,6 +124,7 @@ t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async 
     t.equal(head.ContentLength, bounds[n]! - bounds[n - 1]!);
     t.equal(head.PartsCount, 3);
   }
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: 1, Range: 'bytes=0-9' }))), 'InvalidRequest/400', 'a Range with partNumber is refused, as on S3');
 
   const ranges: Array<[number, number]> = [
     [P1.length - 10, P1.length + 9],
