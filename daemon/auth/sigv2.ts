@@ -13,24 +13,28 @@ import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4
 import { MAX_CLOCK_SKEW_MS, formatAmzDate, lookupSecret, parseAmzDate, parsePayloadMode } from './sigv4.js';
 
 /**
- * Sub-resources that are part of the canonical resource. Signers disagree on the list, so a
- * signature is accepted if it matches the canonical resource of either list:
- * - WIDE: botocore's HmacV1Auth.QSAOfInterest (the signer most V2 traffic comes from today) plus
- *   what AWS and MinIO list;
- * - NARROW: the list in AWS's Signature Version 2 documentation (and minio-go's signer).
- * A second candidate costs one more HMAC, and only when the two differ (a request with a
- * sub-resource outside NARROW) and the first did not match.
+ * Sub-resources that are part of the canonical resource: botocore's HmacV1Auth.QSAOfInterest (the
+ * signer most V2 traffic comes from today) plus what AWS and MinIO list. One list only: every one
+ * of them chooses the operation (or, response-*, the answer), so a signature that left one out
+ * must not be accepted with it added (a presigned download plus `&tagging` would read the tags;
+ * an upload URL plus `&retention` would lock the object). Signers with a shorter list (AWS's old
+ * V2 documentation) fail for requests that carry a sub-resource outside it, as on S3.
  */
-const NARROW = new Set([
+const SUBRESOURCES = new Set([
   'acl', 'delete', 'lifecycle', 'location', 'logging', 'notification', 'partNumber', 'policy', 'requestPayment', 'torrent',
   'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website', 'response-cache-control',
   'response-content-disposition', 'response-content-encoding', 'response-content-language', 'response-content-type',
-  'response-expires',
-]);
-const WIDE = new Set([
-  ...NARROW, 'accelerate', 'analytics', 'cors', 'defaultObjectAcl', 'encryption', 'inventory', 'legal-hold', 'metrics',
+  'response-expires', 'accelerate', 'analytics', 'cors', 'defaultObjectAcl', 'encryption', 'inventory', 'legal-hold', 'metrics',
   'object-lock', 'replication', 'restore', 'retention', 'select', 'select-type', 'storageClass', 'tagging',
 ]);
+
+/**
+ * Sub-resources botocore's V2 signer leaves out (its QSAOfInterest lacks them). Unsigned, they are
+ * accepted only on a PUT whose signed Content-MD5 or SHA checksum binds the body (s3d checks it
+ * against the bytes): a signature made for another request, a presigned upload, cannot carry a
+ * retention or encryption document of the same digest. Reads and deletes must sign them.
+ */
+const BOTOCORE_UNSIGNED = new Set(['encryption', 'legal-hold', 'retention']);
 
 const PRESIGN_V2_PARAMS = ['AWSAccessKeyId', 'Signature', 'Expires'] as const;
 
@@ -77,17 +81,32 @@ function canonicalAmzHeaders(headers: Record<string, string>): string {
 }
 
 /**
- * Every canonical resource a V2 signer may have used, most likely first: one, or two when the
- * sub-resource lists disagree. A bucket's resource is `/bucket/` (AWS's rule, and botocore's),
- * whether or not the request path ended in a slash; a signer that signed the path exactly as sent
- * (`/bucket`) is accepted too.
+ * Every canonical resource a V2 signer may have used, most likely first. A bucket's resource is
+ * `/bucket/` (AWS's rule, and botocore's), whether or not the request path ended in a slash; a
+ * signer that signed the path exactly as sent (`/bucket`) is accepted too. `bodyBound`: a PUT
+ * with a signed, non-empty Content-MD5, which may leave out the BOTOCORE_UNSIGNED sub-resources.
  */
-export function canonicalResources(rawPath: string, rawQuery: string, virtualHostBucket: string | undefined): string[] {
+export function canonicalResources(rawPath: string, rawQuery: string, virtualHostBucket: string | undefined, bodyBound = false): string[] {
   const path = (virtualHostBucket === undefined ? '' : `/${virtualHostBucket}`) + rawPath;
   const paths = /^\/[^/]+$/.test(path) ? [`${path}/`, path] : [path];
-  const wide = subresources(rawQuery, WIDE);
-  const narrow = subresources(rawQuery, NARROW);
-  return paths.flatMap((p) => (wide === narrow ? [p + wide] : [p + wide, p + narrow]));
+  const all = subresources(rawQuery, SUBRESOURCES);
+  const subs = [all];
+  if (bodyBound) {
+    const botocore = subresources(rawQuery, new Set([...SUBRESOURCES].filter((n) => !BOTOCORE_UNSIGNED.has(n))));
+    if (botocore !== all) subs.push(botocore);
+  }
+  return paths.flatMap((p) => subs.map((sub) => p + sub));
+}
+
+/**
+ * A PUT whose body the signature binds (see BOTOCORE_UNSIGNED): a signed Content-MD5, or an
+ * x-amz-checksum-sha1/-sha256 (every x-amz-* header is signed in V2). A CRC is no binding: a
+ * document with a chosen CRC is easy to write.
+ */
+function bodyBound(req: SigV4Request): boolean {
+  if (req.method !== 'PUT') return false;
+  const h = req.headers;
+  return (h['content-md5'] ?? '').trim() !== '' || h['x-amz-checksum-sha256'] !== undefined || h['x-amz-checksum-sha1'] !== undefined;
 }
 
 export function stringToSignV2(req: SigV4Request, dateOrExpires: string, resource: string): string {
@@ -148,7 +167,7 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
   const secret = lookupSecret(creds, accessKeyId);
   if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
   const payload = payloadOf(req.headers);
-  const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket);
+  const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket, bodyBound(req));
   if (!matches(secret, req, xAmzDate === undefined ? (date ?? '') : '', resources, signature)) throw new S3Error('SignatureDoesNotMatch');
   return result(accessKeyId, payload, time, false);
 }
@@ -168,7 +187,7 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
   const secret = lookupSecret(creds, params.get('AWSAccessKeyId') ?? '');
   if (now > Number(expires) * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   const payload = payloadOf(req.headers);
-  const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket);
+  const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket, bodyBound(req));
   // Base64 has no spaces: a '+' some clients leave unescaped in the URL decoded as one.
   const signature = (params.get('Signature') ?? '').replace(/ /g, '+');
   if (!matches(secret, req, expires, resources, signature)) throw new S3Error('SignatureDoesNotMatch');
