@@ -26,6 +26,8 @@ const SUBRESOURCES = new Set([
   'response-content-disposition', 'response-content-encoding', 'response-content-language', 'response-content-type',
   'response-expires', 'accelerate', 'analytics', 'cors', 'defaultObjectAcl', 'encryption', 'inventory', 'legal-hold', 'metrics',
   'object-lock', 'replication', 'restore', 'retention', 'select', 'select-type', 'storageClass', 'tagging',
+  // MinIO's ListenBucketNotification: a listing URL must not become a subscription to the bucket's events.
+  'events',
 ]);
 
 /**

@@ -98,6 +98,7 @@ t.test('canonical resource: bucket slash, sub-resource lists, decoded values', a
   t.same(canonicalResources('/b/k', 'retention&legal-hold&x=1', undefined), ['/b/k?legal-hold&retention'], 'retention and legal-hold are signed (x is not a sub-resource)');
   t.same(canonicalResources('/b/k', 'retention&x=1', undefined, true), ['/b/k?retention', '/b/k'], 'a body-bound PUT may leave out ?retention, as botocore does');
   t.same(canonicalResources('/b/k', 'tagging', undefined, true), ['/b/k?tagging'], 'but never ?tagging');
+  t.same(canonicalResources('/b', 'events=s3:ObjectCreated:*', undefined), ['/b/?events=s3:ObjectCreated:*', '/b?events=s3:ObjectCreated:*'], 'MinIO\u2019s ?events is signed');
   t.same(canonicalResources('/', '', 'bk'), ['/bk/'], 'virtual-host bucket root');
   const toSign = stringToSignV2(req('DELETE', '/b/k', { 'x-amz-date': 'Tue, 27 Mar 2007 21:20:26 +0000', 'x-amz-z': ' v ', 'x-amz-a': 'a1,a2' }), '', '/b/k');
   t.equal(toSign, 'DELETE\n\n\n\nx-amz-a:a1,a2\nx-amz-date:Tue, 27 Mar 2007 21:20:26 +0000\nx-amz-z:v\n/b/k', 'x-amz-* headers sorted, values trimmed, commas inside a value kept');
