@@ -984,13 +984,14 @@ t.test('Retention, LegalHold and Delete documents with misspelled or unknown ele
     t.equal(await readHold(LB, held.key, held.id), 'ON', `LegalHold with ${what}: still ON`);
   }
   // Delete entries whose VersionId is misspelled must not turn into "delete the key" (a delete marker).
+  // (An empty <VersionId/> does name the key: minio-js writes one for every key, and MinIO reads it
+  // so; s3-xml-keys.test.ts checks removeObjects.)
   const deletes: Array<[string, (id: string) => string]> = [
     ['versionid in lower case', (id) => `<Delete><Object><Key>p/gov</Key><versionid>${id}</versionid></Object></Delete>`],
     ['VersionID', (id) => `<Delete><Object><Key>p/gov</Key><VersionID>${id}</VersionID></Object></Delete>`],
     ['VersionId outside Object', (id) => `<Delete><Object><Key>p/gov</Key></Object><VersionId>${id}</VersionId></Delete>`],
     ['a Version element', (id) => `<Delete><Object><Key>p/gov</Key><Version><VersionId>${id}</VersionId></Version></Object></Delete>`],
     ['Objects wrapped in a list', (id) => `<Delete><Objects><Object><Key>p/gov</Key><VersionId>${id}</VersionId></Object></Objects></Delete>`],
-    ['an empty VersionId', () => '<Delete><Object><Key>p/gov</Key><VersionId></VersionId></Object></Delete>'],
     ['two VersionIds', (id) => `<Delete><Object><Key>p/gov</Key><VersionId>${id}</VersionId><VersionId>${ids.mixed1}</VersionId></Object></Delete>`],
     ['two Keys', (id) => `<Delete><Object><Key>p/gov</Key><Key>p/held</Key><VersionId>${id}</VersionId></Object></Delete>`],
   ];
