@@ -81,6 +81,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
   const fetchOwner = q.get('fetch-owner') === 'true';
+  const withMetadata = q.get('metadata') === 'true';
 
   const after = token !== null ? decodeToken(token) : startAfter;
   // Keys order as UTF-8 bytes; JS string comparison (UTF-16) would pick the wrong bound.
@@ -96,10 +97,27 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: Buffer.from(r.next).toString('base64url') } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, fetchOwner ? owner(env) : undefined)),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, withMetadata ? listedMetadata(record) : {}, fetchOwner ? owner(env) : undefined)),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
+}
+
+/**
+ * MinIO's `metadata=true` listing extension (minio-js listObjectsV2WithMetadata, the MinIO
+ * console): each object's user metadata and stored content headers, and its tags as a query
+ * string, from the record the listing read anyway.
+ */
+function listedMetadata(record: ObjectRecord): XmlObject {
+  const meta: XmlObject = {};
+  for (const [name, v] of Object.entries(record.headers)) if (v !== undefined) meta[name] = v;
+  for (const [name, v] of Object.entries(record.userMeta)) {
+    // Element names: a header name may hold characters no XML name can (`a&b`); those are left out.
+    if (/^[a-z][a-z0-9._-]*$/.test(name)) meta[name.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase())] = v;
+  }
+  const out: XmlObject = { UserMetadata: meta };
+  if (record.tags && record.tags.length > 0) out.UserTags = new URLSearchParams(record.tags.map(([k, v]): [string, string] => [k, v])).toString();
+  return out;
 }
 
 export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext): Promise<Result> {

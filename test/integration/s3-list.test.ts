@@ -7,12 +7,14 @@ import {
   CreateBucketCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   paginateListObjectsV2,
   type ListObjectsCommandOutput,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { putMany, s3Code } from '../helpers/s3.js';
+import { minioClient } from '../helpers/minio.js';
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
@@ -250,4 +252,17 @@ t.test('encoding-type=url encodes keys, prefixes and markers; fetch-owner', asyn
   const owned = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, FetchOwner: true, MaxKeys: 2 }));
   t.equal(owned.Contents?.length, 2);
   for (const c of owned.Contents ?? []) t.ok(c.Owner?.ID, 'fetch-owner lists Owner');
+});
+
+t.test('MinIO\u2019s metadata=true listing (minio-js listObjectsV2WithMetadata): user metadata, content headers, tags', async (t) => {
+  const bucket = bucketName('lmeta');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a.txt', Body: 'a', ContentType: 'text/plain', Metadata: { color: 'blue', 'two-words': 'x y' }, Tagging: 'k=v&team=s%203' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'b.bin', Body: 'b' }));
+  const items: Array<{ name?: string; metadata?: Record<string, string> | null }> = [];
+  for await (const item of minioClient(d).extensions.listObjectsV2WithMetadata(bucket, '', true)) items.push(item as never);
+  t.strictSame(items.map((i) => i.name), ['a.txt', 'b.bin'], 'both objects listed');
+  t.match(items[0]?.metadata, { 'content-type': 'text/plain', 'X-Amz-Meta-Color': 'blue', 'X-Amz-Meta-Two-Words': 'x y' }, 'user metadata and the content type');
+  const raw = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  t.equal(raw.Contents?.length, 2, 'a plain listing is unchanged');
 });
