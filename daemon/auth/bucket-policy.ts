@@ -7,6 +7,7 @@
 // narrow access behind the operator's back. Pure: no I/O.
 import { isIPv4, isIPv6 } from 'node:net';
 import { S3Error } from '../errors.js';
+import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
 
 export interface RequestFacts {
   /** e.g. `s3:GetObject`. */
@@ -152,19 +153,40 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
   if (bucket !== undefined && s.Principal === undefined) throw malformed(`${where} has no Principal.`);
   const anyone = bucket === undefined ? true : principalIsAnyone(s.Principal);
   if (s.Action === undefined) throw malformed(`${where} has no Action.`);
+  // Every action must name S3 actions that exist (a misspelt Deny would protect nothing).
+  const actionKinds = new Set<ResourceKind>();
   const actions = list(s.Action, `${where}: Action`).map((a) => {
     if (!/^s3:[A-Za-z*?]+$/i.test(a)) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action.`);
-    return wildcard(a, true);
+    const w = wildcard(a, true);
+    let known = false;
+    for (const [name, kind] of S3_ACTIONS) {
+      if (!w.test(name)) continue;
+      known = true;
+      actionKinds.add(kind);
+    }
+    if (!known) throw malformed(`Policy has invalid action: ${a}`);
+    return w;
   });
   if (s.Resource === undefined) throw malformed(`${where} has no Resource.`);
+  const resourceKinds = new Set<ResourceKind>();
   const resources = list(s.Resource, `${where}: Resource`).map((r) => {
+    // "*" (identity policies only): every bucket and object, and the service.
+    if (r === '*' && bucket === undefined) {
+      for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
+      return wildcard('*');
+    }
     if (!r.startsWith(ARN_PREFIX)) throw malformed(`Policy has invalid resource: ${r}`);
     const rest = r.slice(ARN_PREFIX.length);
     if (rest === '') throw malformed(`Policy has invalid resource: ${r}`);
     // Only this bucket and its objects: a wildcard bucket name could name other buckets too.
     if (bucket !== undefined && rest !== bucket && !rest.startsWith(`${bucket}/`)) throw malformed(`Policy has invalid resource: ${r} (a bucket policy applies to ${ARN_PREFIX}${bucket} and ${ARN_PREFIX}${bucket}/…)`);
+    // `b/…` names objects; `b` a bucket; a wildcard without a slash (`*`, `b*`) may match either.
+    if (rest.includes('/')) resourceKinds.add('object');
+    else if (/[*?]/.test(rest)) for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
+    else resourceKinds.add('bucket');
     return wildcard(rest);
   });
+  if (![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
   return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions: parseConditions(s.Condition, where) };
 }
 
@@ -212,9 +234,15 @@ export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny
   return allowed ? 'allow' : 'none';
 }
 
-/** PolicyStatus.IsPublic: some statement admits anyone without conditions. */
+/**
+ * PolicyStatus.IsPublic, by S3's rule: some Allow statement admits anyone, unless it is pinned to
+ * fixed source addresses (an IpAddress condition on aws:SourceIp with no /0 range). The other
+ * condition keys s3d knows (Referer, User-Agent, SecureTransport, s3:prefix, …) are the client's
+ * to choose and restrict nobody.
+ */
 export function isPublic(policy: BucketPolicy): boolean {
-  return policy.statements.some((s) => s.allow && s.anyone && s.conditions.length === 0);
+  const pinned = (s: Statement): boolean => s.conditions.some((c) => c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => !/\/0+$/.test(cidr.trim())));
+  return policy.statements.some((s) => s.allow && s.anyone && !pinned(s));
 }
 
 function matches(s: Statement, req: RequestFacts): boolean {

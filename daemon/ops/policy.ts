@@ -315,6 +315,8 @@ export async function handleDeleteBucketPolicy(env: OpsEnv, ctx: RequestContext)
 export async function handleGetBucketPolicyStatus(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = requireBucket(env, ctx.bucket);
   const policy = policyOf(b);
-  const body = toXml('PolicyStatus', { IsPublic: String(policy !== undefined && isPublic(policy)) });
+  // As on S3: a bucket without a policy has no policy status.
+  if (policy === undefined) throw new S3Error('NoSuchBucketPolicy');
+  const body = toXml('PolicyStatus', { IsPublic: String(isPublic(policy)) });
   return { status: 200, headers: { 'content-type': 'application/xml' }, body };
 }

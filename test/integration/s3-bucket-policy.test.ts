@@ -37,7 +37,7 @@ import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, typ
 import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { assertXmlError, encodeKey, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
-import { createBucket, expectSdkError, getBytes } from '../helpers/s3.js';
+import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { ssec, ssecHeaders } from '../helpers/sse.js';
 
 const MiB = 1024 * 1024;
@@ -223,7 +223,9 @@ t.test('Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus: the text kept exac
   const sdkPut = await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: conditional }));
   t.equal(sdkPut.$metadata.httpStatusCode, 204, 'SDK PutBucketPolicy: 204');
   t.equal(await policyText(bucket), conditional, 'the new policy replaced the old one');
-  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, false, 'IsPublic false when the only Allow has a Condition');
+  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, false, 'IsPublic false when the only Allow is pinned to a source range');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`], { StringLike: { 'aws:Referer': '*' } })));
+  t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, true, 'IsPublic true when the condition is one the client chooses (Referer *)');
   await setPolicy(bucket, policy(stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`])));
   t.equal((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, false, 'IsPublic false for a Deny-only policy');
   await setPolicy(bucket, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:ListBucket', Resource: arn(bucket) }] }));
@@ -232,6 +234,7 @@ t.test('Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus: the text kept exac
   const del = await raw(d.port, { method: 'DELETE', path: `/${bucket}`, query: 'policy' });
   t.equal(del.status, 204, 'raw DeleteBucketPolicy: 204');
   await expectSdkError(t, s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), 'NoSuchBucketPolicy', 404, 'GetBucketPolicy after the delete');
+  await expectSdkError(t, s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket })), 'NoSuchBucketPolicy', 404, 'GetBucketPolicyStatus without a policy: NoSuchBucketPolicy, as on S3');
   const again = await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
   t.equal(again.$metadata.httpStatusCode, 204, 'SDK DeleteBucketPolicy with no policy: 204');
 
@@ -615,7 +618,13 @@ t.test('action wildcards and case, Principal forms, resource patterns', async (t
   await setPolicy(bucket, one('*', 's3:GetObject', arn(`${bucket}/public/*`)));
   t.equal(await get('public/x.txt'), 200, 'public/* matches public/x.txt');
   t.equal(await get('Public/y.txt'), 403, 'public/* does not match Public/y.txt (resources are case-sensitive)');
-  await setPolicy(bucket, one('*', 's3:GetObject', arn(bucket)));
+  // An object action on the bucket ARN alone, or a misspelt action, is refused as S3 refuses it
+  // (such a statement would match nothing: a Deny written so would protect nothing).
+  t.equal(await s3Code(setPolicy(bucket, one('*', 's3:GetObject', arn(bucket)))), 'MalformedPolicy/400', 'GetObject on the bucket ARN alone: MalformedPolicy');
+  t.equal(await s3Code(setPolicy(bucket, one('*', 's3:GetObjects', arn(`${bucket}/*`)))), 'MalformedPolicy/400', 'a misspelt action: MalformedPolicy');
+  t.equal(await s3Code(setPolicy(bucket, one('*', 's3:ListBucket', arn(`${bucket}/*`)))), 'MalformedPolicy/400', 'ListBucket on objects only: MalformedPolicy');
+  t.equal(await s3Code(setPolicy(bucket, one('*', ['s3:GetObject', 's3:ListBucket'], [arn(bucket), arn(`${bucket}/*`)]))), 'ok', 'each action with a resource it applies to: accepted');
+  await setPolicy(bucket, one('*', 's3:ListBucket', arn(bucket)));
   t.equal(await get('file1.txt'), 403, 'the bucket ARN alone grants no object');
 
   // A statement for someone else never admits an anonymous request.

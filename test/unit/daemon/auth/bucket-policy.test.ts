@@ -2,7 +2,7 @@
 // answers anonymous requests (actions and resources with wildcards, Deny over Allow, each
 // condition operator, IPv4/IPv6 ranges, principals that are not "anyone").
 import t from 'tap';
-import { allowsAnonymous, isPublic, parseBucketPolicy } from '../../../../daemon/auth/bucket-policy.js';
+import { allowsAnonymous, isPublic, parseBucketPolicy, parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
 
 const B = 'pics';
 const doc = (...Statement: unknown[]): string => JSON.stringify({ Version: '2012-10-17', Statement });
@@ -53,7 +53,14 @@ t.test('conditions', async (t) => {
   t.ok(ask(prefix, 's3:ListBucket', B, { 's3:prefix': 'shared/' }));
   t.notOk(ask(prefix, 's3:ListBucket', B, { 's3:prefix': '' }));
   t.notOk(ask(prefix, 's3:ListBucket', B), 'missing key: a positive operator fails');
-  t.notOk(isPublic(parseBucketPolicy(prefix, B)), 'conditional grants are not "public"');
+  t.ok(isPublic(parseBucketPolicy(prefix, B)), 'a prefix condition does not make a grant to anyone non-public (S3\u2019s rule)');
+  const onlyFrom = (cidr: string, key = 'aws:SourceIp', op = 'IpAddress'): string => doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { [op]: { [key]: cidr } } }));
+  t.notOk(isPublic(parseBucketPolicy(onlyFrom('10.1.0.0/16'), B)), 'pinned to a source range: not public');
+  t.ok(isPublic(parseBucketPolicy(onlyFrom('0.0.0.0/0'), B)), '0.0.0.0/0 is everyone');
+  t.ok(isPublic(parseBucketPolicy(onlyFrom('10.1.0.0/16', 'aws:SourceIp', 'NotIpAddress'), B)), 'NotIpAddress restricts nobody much');
+  for (const [op, key, v] of [['StringLike', 'aws:Referer', '*'], ['StringLike', 'aws:UserAgent', '*'], ['Bool', 'aws:SecureTransport', 'false']] as const) {
+    t.ok(isPublic(parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { [op]: { [key]: v } } })), B)), `${key} is the client's to choose: public`);
+  }
   const eq = doc(allow('s3:ListBucket', `arn:aws:s3:::${B}`, { Condition: { StringEquals: { 'S3:Prefix': 'a/' } } }));
   t.ok(ask(eq, 's3:ListBucket', B, { 's3:prefix': 'a/' }), 'condition keys are case-insensitive');
   t.notOk(ask(eq, 's3:ListBucket', B, { 's3:prefix': 'A/' }), 'values are case-sensitive');
@@ -102,9 +109,18 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['bool value', doc({ ...good, Condition: { Bool: { 'aws:SecureTransport': 'yes' } } })],
     ['unknown element', doc({ ...good, Extra: 1 })],
     ['too large', doc({ ...good, Sid: 'x'.repeat(21 * 1024) })],
+    ['unknown action', doc(allow('s3:GetObjects', `arn:aws:s3:::${B}/*`))],
+    ['unknown action pattern', doc(allow('s3:Fly*', `arn:aws:s3:::${B}/*`))],
+    ['object action on the bucket', doc(allow('s3:GetObject', `arn:aws:s3:::${B}`))],
+    ['bucket action on objects', doc(allow('s3:ListBucket', `arn:aws:s3:::${B}/*`))],
+    ['service action in a bucket policy', doc(allow('s3:ListAllMyBuckets', `arn:aws:s3:::${B}`))],
   ];
   for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
   t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
+  t.equal(code(() => parseBucketPolicy(doc(allow(['s3:GetObject', 's3:ListBucket'], [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/*`])), B)), 'ok', 'each action applies to one of the resources');
+  t.equal(code(() => parseBucketPolicy(doc(allow('s3:Get*', `arn:aws:s3:::${B}`)), B)), 'ok', 's3:Get* includes bucket actions');
+  t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:GetObject'], Resource: '*' }] })), 'ok', 'identity policies may name Resource "*"');
+  t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: 'arn:aws:s3:::b/*' }] })), 'MalformedPolicy', 'but a service action needs a resource it applies to');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2008-10-17', Id: 'x', Statement: [{ Sid: 's', ...good }] }), B)), 'ok');
 });
 

@@ -1,0 +1,41 @@
+// The S3 actions a policy may name, with the kind of resource each applies to (AWS's Service
+// Authorization Reference for Amazon S3, plus MinIO's ListenBucketNotification and
+// ListenNotification). A policy naming an action outside this list, or actions none of which
+// apply to any of its statement's resources, is refused as S3 refuses it: such a statement would
+// otherwise be kept and match nothing, and a Deny that matches nothing protects nothing.
+
+export type ResourceKind = 'object' | 'bucket' | 'service';
+
+const OBJECT = [
+  'AbortMultipartUpload', 'BypassGovernanceRetention', 'DeleteObject', 'DeleteObjectTagging', 'DeleteObjectVersion',
+  'DeleteObjectVersionTagging', 'GetObject', 'GetObjectAcl', 'GetObjectAttributes', 'GetObjectLegalHold', 'GetObjectRetention',
+  'GetObjectTagging', 'GetObjectTorrent', 'GetObjectVersion', 'GetObjectVersionAcl', 'GetObjectVersionAttributes',
+  'GetObjectVersionForReplication', 'GetObjectVersionTagging', 'GetObjectVersionTorrent', 'InitiateReplication',
+  'ListMultipartUploadParts', 'ObjectOwnerOverrideToBucketOwner', 'PutObject', 'PutObjectAcl', 'PutObjectLegalHold',
+  'PutObjectRetention', 'PutObjectTagging', 'PutObjectVersionAcl', 'PutObjectVersionTagging', 'ReplicateDelete',
+  'ReplicateObject', 'ReplicateTags', 'RestoreObject',
+];
+
+const BUCKET = [
+  'CreateBucket', 'DeleteBucket', 'DeleteBucketOwnershipControls', 'DeleteBucketPolicy', 'DeleteBucketWebsite',
+  'GetAccelerateConfiguration', 'GetAnalyticsConfiguration', 'GetBucketAcl', 'GetBucketCORS', 'GetBucketLocation',
+  'GetBucketLogging', 'GetBucketNotification', 'GetBucketObjectLockConfiguration', 'GetBucketOwnershipControls',
+  'GetBucketPolicy', 'GetBucketPolicyStatus', 'GetBucketPublicAccessBlock', 'GetBucketRequestPayment', 'GetBucketTagging',
+  'GetBucketVersioning', 'GetBucketWebsite', 'GetEncryptionConfiguration', 'GetIntelligentTieringConfiguration',
+  'GetInventoryConfiguration', 'GetLifecycleConfiguration', 'GetMetricsConfiguration', 'GetReplicationConfiguration',
+  'ListBucket', 'ListBucketMultipartUploads', 'ListBucketVersions', 'ListenBucketNotification', 'PutAccelerateConfiguration',
+  'PutAnalyticsConfiguration', 'PutBucketAcl', 'PutBucketCORS', 'PutBucketLogging', 'PutBucketNotification',
+  'PutBucketObjectLockConfiguration', 'PutBucketOwnershipControls', 'PutBucketPolicy', 'PutBucketPublicAccessBlock',
+  'PutBucketRequestPayment', 'PutBucketTagging', 'PutBucketVersioning', 'PutBucketWebsite', 'PutEncryptionConfiguration',
+  'PutIntelligentTieringConfiguration', 'PutInventoryConfiguration', 'PutLifecycleConfiguration', 'PutMetricsConfiguration',
+  'PutReplicationConfiguration',
+];
+
+const SERVICE = ['ListAllMyBuckets', 'ListenNotification'];
+
+/** Lower-cased `s3:Name` → the kind of resource it applies to (IAM action names ignore case). */
+export const S3_ACTIONS: ReadonlyMap<string, ResourceKind> = new Map([
+  ...OBJECT.map((a) => [`s3:${a}`.toLowerCase(), 'object'] as const),
+  ...BUCKET.map((a) => [`s3:${a}`.toLowerCase(), 'bucket'] as const),
+  ...SERVICE.map((a) => [`s3:${a}`.toLowerCase(), 'service'] as const),
+]);
