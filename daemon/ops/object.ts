@@ -2,7 +2,8 @@
 
 import type { DataFile } from '../storage/files.js';
 import type { VersionedDelete } from '../meta/store.js';
-import { S3Error } from '../errors.js';
+import { S3Error, isS3Error } from '../errors.js';
+import { mayList } from './policy.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
@@ -232,12 +233,26 @@ export function withCleanup(source: AsyncGenerator<Buffer>, cleanup: () => Promi
   };
 }
 
+/**
+ * The record a GET or HEAD reads. A missing key is 403 AccessDenied, as on S3, to a requester who
+ * may not list the bucket (an anonymous reader under a GetObject-only policy, a user limited to a
+ * prefix): NoSuchKey would tell them which keys exist.
+ */
+function readableRecord(env: OpsEnv, ctx: RequestContext, key: string): ObjectRecord {
+  try {
+    return getRecord(env, ctx.bucket, key, ctx.query.get('versionId'));
+  } catch (err) {
+    if (isS3Error(err) && err.code === 'NoSuchKey' && !mayList(env, ctx)) throw new S3Error('AccessDenied');
+    throw err;
+  }
+}
+
 async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promise<Result> {
   const key = ctx.key!;
   rejectSseOnRead(ctx.headers);
   // A concurrent overwrite may delete the old file between the lookup and the open: look again.
   for (let attempt = 0; ; attempt++) {
-    const rec = getRecord(env, ctx.bucket, key, ctx.query.get('versionId'));
+    const rec = readableRecord(env, ctx, key);
     const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
     try {
       checkConditions(ctx.headers, rec);

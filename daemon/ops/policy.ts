@@ -264,6 +264,18 @@ function copySourceCheck(op: Operation, headers: Readonly<Record<string, string>
   }
 }
 
+/**
+ * Whether the requester may list `bucket` (s3:ListBucket, no prefix). S3 answers a read of a
+ * missing key with 403 AccessDenied to one who may not, so that existence does not leak.
+ */
+export function mayList(env: OpsEnv, ctx: { accessKey: string; bucket?: string; headers: Readonly<Record<string, string>>; remoteAddress?: string; secure: boolean }): boolean {
+  if (ctx.accessKey === env.config.rootUser) return true;
+  if (ctx.bucket === undefined) return false;
+  const req = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+  if (ctx.accessKey !== '') return userMay(env, ctx.accessKey, 's3:ListBucket', ctx.bucket, undefined, req);
+  return permits(env, undefined, { bucket: ctx.bucket, action: 's3:ListBucket', resource: ctx.bucket }, requestContext(req));
+}
+
 /** Whether an unsigned request is admitted by the policies of every bucket it touches. */
 export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
   const { route } = req;

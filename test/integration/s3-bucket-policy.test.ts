@@ -652,6 +652,13 @@ t.test('prefix policy: only public/ is readable and listable (s3:prefix with Str
   await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'private/secret.txt') }, 'GET private/secret.txt');
   await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'publicity.txt') }, 'GET publicity.txt');
   await expectDenied(t, { method: 'HEAD', path: objectPath(bucket, 'private/secret.txt') }, 'HEAD private/secret.txt');
+  // A missing key under public/: readable, but the bucket is not listable without a prefix, so
+  // S3 answers 403, not 404 (which would tell the reader the key does not exist).
+  const missing = await anon({ method: 'GET', path: objectPath(bucket, 'public/missing.txt') });
+  t.equal(missing.status, 403, 'GET of a missing public/ key without s3:ListBucket: 403');
+  t.match(missing.body.toString(), /<Code>AccessDenied<\/Code>/);
+  const signedMissing = await raw(d.port, { method: 'GET', path: objectPath(bucket, 'public/missing.txt') });
+  t.equal(signedMissing.status, 404, 'root still gets 404 NoSuchKey');
 
   const l1 = await list('prefix=public%2F');
   t.equal(l1.status, 200, 'list ?prefix=public/: 200');
