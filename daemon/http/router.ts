@@ -215,15 +215,18 @@ export function bucketOf(rawPath: string, host: string, domains: readonly string
   }
 }
 
-/** Bucket name from a virtual-host-style Host header, when it matches a configured domain. */
+/**
+ * Bucket name from a virtual-host-style Host header, when it matches a configured domain; the
+ * longest domain that matches decides (`b.s3.example.com` under `example.com,s3.example.com` is
+ * bucket `b`, not `b.s3`).
+ */
 export function bucketFromHost(host: string, domains: readonly string[]): string | undefined {
   const name = host.replace(/:\d+$/, '').toLowerCase();
+  let best: string | undefined;
   for (const domain of domains) {
-    if (name.length > domain.length + 1 && name.endsWith('.' + domain)) {
-      return name.slice(0, name.length - domain.length - 1);
-    }
+    if (name.length > domain.length + 1 && name.endsWith('.' + domain) && (best === undefined || domain.length > best.length)) best = domain;
   }
-  return undefined;
+  return best === undefined ? undefined : name.slice(0, name.length - best.length - 1);
 }
 
 function adminRoute(method: string, path: string): Route | undefined {

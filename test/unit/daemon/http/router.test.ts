@@ -279,6 +279,9 @@ t.test('bucketFromHost', async (t) => {
   t.equal(bucketFromHost('a.localhost', ['localhost']), 'a');
   t.equal(bucketFromHost('a.localhost:80', ['localhost']), 'a');
   t.equal(bucketFromHost('A.B.S3.Example.com', ['s3.example.com']), 'a.b');
+  t.equal(bucketFromHost('b.s3.example.com', ['example.com', 's3.example.com']), 'b', 'the longest matching domain decides, whatever the order');
+  t.equal(bucketFromHost('b.s3.example.com', ['s3.example.com', 'example.com']), 'b');
+  t.equal(bucketFromHost('b.example.com', ['s3.example.com', 'example.com']), 'b');
   t.equal(bucketFromHost('localhost', ['localhost']), undefined);
   t.equal(bucketFromHost('.localhost', ['localhost']), undefined, 'an empty label is not a bucket');
   t.equal(bucketFromHost('a.localhost', []), undefined);
