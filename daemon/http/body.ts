@@ -102,6 +102,10 @@ export class UwsRequestBody implements RequestBody {
       }
     }
     if (isLast) {
+      // The whole raw body is in: a pause taken on an earlier chunk of this same read (uWS hands a
+      // chunked body's last data and its terminating chunk over as two calls) has nothing left to
+      // hold back, and left paused the connection never reads its next request.
+      this.unpause();
       if (this.failure === undefined) {
         this.end();
         return;
@@ -175,6 +179,10 @@ export class UwsRequestBody implements RequestBody {
    * socket that is not paused stalls uWS's next request on the connection.
    */
   release(): void {
+    this.unpause();
+  }
+
+  private unpause(): void {
     if (this.paused) {
       this.paused = false;
       this.socket.resume();
