@@ -92,6 +92,8 @@ export type TagSet = ReadonlyArray<readonly [string, string]>;
 export interface BucketEncryption {
   readonly algorithm: 'AES256' | 'aws:kms';
   readonly kmsKeyId?: string;
+  /** KMSMasterKeyID exactly as PutBucketEncryption gave it (an ARN form), when not kmsKeyId itself. */
+  readonly kmsKeyIdAsGiven?: string;
   readonly bucketKeyEnabled?: boolean;
 }
 

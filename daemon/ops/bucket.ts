@@ -160,7 +160,9 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   if (algorithm === 'aws:kms') {
     if (keyId !== undefined && typeof keyId !== 'string') throw new S3Error('MalformedXML', 'KMSMasterKeyID must be text.');
     const id = normalizeKmsKeyId(keyId === '' ? undefined : (keyId as string | undefined));
-    return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id } : {}), ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}) };
+    // GetBucketEncryption gives the configuration back as written (tools compare it).
+    const asGiven = id !== undefined && keyId !== id ? { kmsKeyIdAsGiven: keyId as string } : {};
+    return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id, ...asGiven } : {}), ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}) };
   }
   throw new S3Error('MalformedXML', `SSEAlgorithm must be AES256 or aws:kms, got ${JSON.stringify(algorithm)}.`);
 }
@@ -184,7 +186,7 @@ export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext
 
 export function encryptionConfigXml(config: BucketEncryption): string {
   const apply: XmlObject = { SSEAlgorithm: config.algorithm };
-  if (config.kmsKeyId !== undefined) apply.KMSMasterKeyID = config.kmsKeyId;
+  if (config.kmsKeyId !== undefined) apply.KMSMasterKeyID = config.kmsKeyIdAsGiven ?? config.kmsKeyId;
   const rule: XmlObject = { ApplyServerSideEncryptionByDefault: apply };
   if (config.bucketKeyEnabled !== undefined) rule.BucketKeyEnabled = String(config.bucketKeyEnabled);
   return toXml('ServerSideEncryptionConfiguration', { Rule: rule });

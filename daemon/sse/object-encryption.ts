@@ -165,7 +165,8 @@ export function sseResponseHeaders(rec: SseRecord | undefined, bucketKeyEnabled 
   if (!rec) return {};
   switch (rec.kind) {
     case 'SSE-S3':
-      return { 'x-amz-server-side-encryption': 'AES256', ...(bucketKeyEnabled ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}) };
+      // S3 Bucket Keys are an SSE-KMS matter: never announced for SSE-S3.
+      return { 'x-amz-server-side-encryption': 'AES256' };
     case 'SSE-KMS':
       return {
         'x-amz-server-side-encryption': 'aws:kms',

@@ -100,7 +100,7 @@ t.test('Put/Get/DeleteBucketEncryption through the SDK', async (t) => {
   const got2 = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
   const rule = got2.ServerSideEncryptionConfiguration?.Rules?.[0];
   t.equal(rule?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'aws:kms');
-  t.equal(rule?.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID, 'test-key', 'the key id is stored without the arn:aws:kms: prefix');
+  t.equal(rule?.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID, KMS_KEY_ARN, 'the key id comes back as it was written (the ARN form), as on S3');
   t.equal(rule?.BucketKeyEnabled, true, 'BucketKeyEnabled is accepted and returned');
 
   const del = await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
@@ -202,6 +202,10 @@ t.test('the bucket default applies to PutObject, multipart and CopyObject', asyn
   t.equal(put2.ServerSideEncryption, 'aws:kms');
   t.equal(put2.SSEKMSKeyId, KMS_KEY_ARN);
   t.equal(put2.BucketKeyEnabled, true, 'x-amz-server-side-encryption-bucket-key-enabled echoed');
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] } }));
+  const put3 = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 's3-put', Body: body }));
+  t.equal(put3.ServerSideEncryption, 'AES256');
+  t.equal(put3.BucketKeyEnabled, undefined, 'but never for SSE-S3 (S3 Bucket Keys are an SSE-KMS matter)');
   t.same(await kindOf(s3, bucket, 'kms-put'), SSE_KMS, 'plain PUT into an aws:kms bucket is SSE-KMS');
 });
 
