@@ -203,9 +203,20 @@ export async function handleGetObjectRetention(env: OpsEnv, ctx: RequestContext)
  */
 export function retentionChangeAllowed(cur: Retention | undefined, next: Retention | undefined, now: number, bypass: boolean): boolean {
   if (cur === undefined || cur.until <= now) return true;
-  const extends_ = next !== undefined && next.until >= cur.until && (next.mode === 'COMPLIANCE' || cur.mode === 'GOVERNANCE');
+  // Compared in whole seconds, the precision dates are reported in (`….000Z`): writing back the
+  // date GetObjectRetention gave is no shortening (a default retention carries milliseconds).
+  const extends_ = next !== undefined && seconds(next.until) >= seconds(cur.until) && (next.mode === 'COMPLIANCE' || cur.mode === 'GOVERNANCE');
   if (extends_) return true;
   return cur.mode === 'GOVERNANCE' && bypass;
+}
+
+function seconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+/** The retention `next` sets over `cur`: never earlier than `cur` within the second both report (see retentionChangeAllowed). */
+function keptRetention(cur: Retention | undefined, next: Retention): Retention {
+  return cur !== undefined && next.until < cur.until && seconds(next.until) === seconds(cur.until) ? { ...next, until: cur.until } : next;
 }
 
 export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -237,7 +248,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
         // Judged inside the transaction, against the version as it is now.
         if (!retentionChangeAllowed(cur.retention, next, Date.now(), bypass)) throw new S3Error('AccessDenied', 'Access Denied because object protected by object lock.');
         const { retention: _old, ...rest } = cur;
-        return next === undefined ? rest : { ...rest, retention: next };
+        return next === undefined ? rest : { ...rest, retention: keptRetention(cur.retention, next) };
       },
       versionId,
     )

@@ -440,6 +440,12 @@ t.test('default retention applies to PUTs without lock headers; explicit headers
   t.equal(h.ObjectLockMode, 'GOVERNANCE', 'HEAD shows the mode');
   t.equal(isoS(h.ObjectLockRetainUntilDate), isoS(new Date(r.until)), 'HEAD shows the same retain-until');
   t.equal(await del(bucket, 'k', v), DENIED, 'the version is protected');
+  // The date as reported (whole seconds) written back: no shortening, with no bypass needed, and
+  // an upgrade to COMPLIANCE at that date is an extension.
+  const reported = (await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v }))).Retention!;
+  t.equal(await s3Code(s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: reported.RetainUntilDate } }))), OK, 're-applying the reported GOVERNANCE date');
+  t.equal(await s3Code(s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: reported.RetainUntilDate } }))), OK, 'COMPLIANCE at the reported date');
+  t.equal((await retainUntilMs(bucket, 'k', v)).until, r.until, 'the stored date is not a millisecond earlier');
 
   const later = at(5 * DAY);
   const vc = await put(bucket, 'explicit', 'v1', retain('COMPLIANCE', later));
