@@ -24,6 +24,7 @@ import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/us
 import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore } from './storage/files.js';
+import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
@@ -72,7 +73,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   loadUws();
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(join(config.dataDir, '.s3d'), { recursive: true });
+  // Before anything reads or sweeps the directory: a second daemon on it stops here.
+  const dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason));
   const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
   await files.init();
   log.info({ directIo: files.directIo }, files.directIo ? 'data files are written with O_DIRECT' : 'data files are written through the page cache');
@@ -204,6 +207,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         return kms?.close();
       });
       await step('lmdb', () => meta.close());
+      dirLock.release();
       if (failures.length > 0) throw failures[0];
     },
   };
@@ -244,7 +248,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     daemon = await startDaemon(config, log);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof KmsConfigError || err instanceof NativeBindingError) {
+    if (err instanceof ConfigError || err instanceof KmsConfigError || err instanceof NativeBindingError || err instanceof DataDirInUseError) {
       log.fatal({ err: { type: err.name, message: err.message } }, err.message);
       process.stderr.write(`s3d: ${err.message}\n`);
       return 2;

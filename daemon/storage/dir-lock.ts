@@ -1,0 +1,64 @@
+// One s3d per data directory. A second daemon on the same directory (started by hand beside the
+// service, two containers sharing a volume during a rolling update) would sweep the data files of
+// the first one's uploads in flight as crash leftovers at its start, and then both would write the
+// same store. The lock is an exclusive flock(2) on DIR/.s3d/lock, taken before anything else
+// touches the directory. Node has no flock, and no maintained npm package offers one without a
+// native build, so util-linux's `flock` holds it in a child process whose stdin is a pipe from
+// this one: when this process ends, however it ends (SIGKILL included), the pipe closes, the child
+// exits and the kernel releases the lock. Nothing is left behind to go stale.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+
+/** Another process holds the lock: the directory is in use. */
+export class DataDirInUseError extends Error {
+  constructor(dir: string) {
+    super(`the data directory ${dir} is in use by another s3d (its lock ${dir}/.s3d/lock is held); stop that one first, or give this one another directory`);
+    this.name = 'DataDirInUseError';
+  }
+}
+
+export interface DirLock {
+  /** Lets go of the lock (at the end of a graceful shutdown). */
+  release(): void;
+}
+
+const CONFLICT = 75;
+
+/**
+ * Takes the lock on `lockFile` (created if missing) for `dir`, or fails with DataDirInUseError.
+ * Without a `flock` program, `onUnavailable` is told and an unlocked handle is returned: the
+ * daemon still runs, as it did before the lock existed.
+ */
+export function lockDataDir(dir: string, lockFile: string, onUnavailable: (reason: string) => void): Promise<DirLock> {
+  closeSync(openSync(lockFile, 'a', 0o600));
+  return new Promise((resolve, reject) => {
+    // `cat` reads the pipe until this process closes it; `flock` holds the lock until `cat` exits.
+    const child = spawn('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), lockFile, 'sh', '-c', 'echo locked && exec cat >/dev/null'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    child.stdin.on('error', () => undefined);
+    child.stdout.once('data', (d: Buffer) => {
+      if (!d.toString().startsWith('locked')) return;
+      // The child and its pipes must not keep the event loop alive once the daemon is done.
+      child.unref();
+      (child.stdout as unknown as { unref?: () => void }).unref?.();
+      (child.stdin as unknown as { unref?: () => void }).unref?.();
+      settle(() => resolve({ release: () => child.stdin.end() }));
+    });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      settle(() => {
+        onUnavailable(`the data directory cannot be locked against a second s3d (${err.code === 'ENOENT' ? 'no flock program: install util-linux' : err.message})`);
+        resolve({ release: () => undefined });
+      });
+    });
+    child.once('exit', (code) => {
+      settle(() => (code === CONFLICT ? reject(new DataDirInUseError(dir)) : reject(new Error(`flock exited with status ${code} before taking the lock on ${lockFile}`))));
+    });
+  });
+}
