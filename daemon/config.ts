@@ -75,6 +75,48 @@ export interface MinFreeDisk {
  */
 export const DEFAULT_MIN_FREE_DISK: MinFreeDisk = Object.freeze({ bytes: 1024 ** 3, percent: 1 });
 
+/**
+ * Every S3_* variable s3d reads (S3_NOTIFY_WEBHOOK_* are judged by notify/targets.ts, which
+ * refuses what it does not know). Another S3_* name is most likely a misspelt one, whose setting
+ * would silently not apply: the start-up warns about it (not an error: other tools' S3_*
+ * variables may share the environment).
+ */
+export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  'S3_ACCESS_LOG', 'S3_ADDRESS', 'S3_API_CORS_ALLOW_ORIGIN', 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 'S3_API_STALE_UPLOADS_EXPIRY',
+  'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
+  'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
+  'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
+  'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK',
+  'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX',
+]);
+
+/** Levenshtein distance, for naming the variable a misspelt one probably meant. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** A warning for each S3_* variable s3d does not read, naming the closest one it does. */
+export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('S3_') || KNOWN_VARIABLES.has(name) || name.startsWith('S3_NOTIFY_WEBHOOK_')) continue;
+    let best: string | undefined;
+    let bestD = Infinity;
+    for (const known of KNOWN_VARIABLES) {
+      const d = editDistance(name, known);
+      if (d < bestD) [best, bestD] = [known, d];
+    }
+    out.push(`${name} is not a variable s3d reads: it is ignored${best !== undefined && bestD <= 3 ? ` (did you mean ${best}?)` : ''}`);
+  }
+  return out;
+}
+
 const DEV_USER = 's3dadmin';
 const DEV_PASSWORD = 's3dadmin-dev-password';
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -168,7 +210,7 @@ export interface CliOptions {
 }
 
 export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env): Config {
-  const warnings: string[] = [];
+  const warnings: string[] = unknownVariableWarnings(env);
   const dataDir = resolve(cli.dataDir);
 
   let rootUser = env.S3_ROOT_USER ?? '';

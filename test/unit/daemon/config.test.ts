@@ -72,3 +72,12 @@ t.test('S3_ACCESS_LOG: errors by default, off/errors/all in any case, anything e
     t.throws(() => loadConfig(cli, { S3_ACCESS_LOG: raw }), new RegExp(`S3_ACCESS_LOG must be one of off, errors, all, got "${raw}"`), JSON.stringify(raw));
   }
 });
+
+t.test('an S3_* variable s3d does not read is warned about, with the one it probably meant', async (t) => {
+  const warnings = loadConfig(cli, { S3_MIN_FREE_DISKS: '5%', S3_LOG_LEVEL: 'info', S3_NOTIFY_WEBHOOK_QUEUE_LIMIT: '10', S3_BUCKET_OF_SOME_OTHER_TOOL: 'x', HOME: '/root' }).warnings;
+  t.strictSame(
+    warnings.filter((w) => /is not a variable s3d reads/.test(w)),
+    ['S3_BUCKET_OF_SOME_OTHER_TOOL is not a variable s3d reads: it is ignored', 'S3_MIN_FREE_DISKS is not a variable s3d reads: it is ignored (did you mean S3_MIN_FREE_DISK?)'],
+    'the misspelt one names S3_MIN_FREE_DISK; known and webhook variables pass; nothing outside S3_*',
+  );
+});
