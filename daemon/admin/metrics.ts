@@ -62,7 +62,7 @@ export class Metrics {
     const meta = deps.meta;
     new Gauge({
       name: 's3d_lmdb_entries',
-      help: 'Entries in the LMDB metadata store',
+      help: 'Records in the LMDB metadata store (buckets, objects, versions, uploads, parts, queued deletions)',
       registers: [r],
       collect() {
         this.set(meta.stats().entries);
@@ -84,14 +84,7 @@ export class Metrics {
         this.set(meta.stats().mapSize);
       },
     });
-    new Gauge({
-      name: 's3d_list_entries_read_total',
-      help: 'Object entries visited by listings since start',
-      registers: [r],
-      collect() {
-        this.set(meta.listEntriesRead);
-      },
-    });
+    mirrorCounter(r, 's3d_list_entries_read_total', 'Object entries visited by listings since start', { read: () => meta.listEntriesRead });
     const files = deps.files;
     if (files !== undefined) {
       mirrorCounter(r, 's3d_data_file_reads_total', 'Data-file reads by path: sync (small range of a file read or written through the page cache lately) or pool (libuv thread pool)', {

@@ -738,6 +738,9 @@ export class MetaStore {
   /** Approximate size of the LMDB map in use, for metrics. */
   stats(): { pageSize: number; treeDepth: number; entries: number; mapSize: number; usedBytes: number } {
     const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number; lastPageNumber: number };
-    return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries: s.entryCount, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
+    // The root's own count is its named databases; the records are in them.
+    const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
+    const entries = [this.buckets, this.objects, this.versions, this.uploads, this.uploadIndex, this.parts, this.gc].reduce((n, db) => n + count(db), 0);
+    return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
   }
 }
