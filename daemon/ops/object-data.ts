@@ -60,10 +60,48 @@ export async function writeData(
   if (env.disk !== undefined && hold === undefined) throw storageFull();
   try {
     if (storedGuess <= env.inlineThreshold) return await writeInline(source, opts);
-    return await writeFile(env, source, opts);
+    // A body of unknown length (chunked, no declared size) takes its share of the free space as it
+    // comes: without it, it could write the disk full, past the reserve, before anyone said no.
+    const metered = env.disk !== undefined && declared === undefined ? heldAsItComes(env.disk, source) : source;
+    return await writeFile(env, metered, opts);
   } finally {
     hold?.release();
   }
+}
+
+/** Space held per step of a body of unknown length. */
+const UNKNOWN_LENGTH_STEP = 8 * 1024 * 1024;
+
+/**
+ * `source`, holding free space for its bytes a step ahead as they pass (StorageFull when the
+ * reserve would not be left), all released at the end. A body read lent keeps its lent mode.
+ */
+function heldAsItComes(disk: DiskSpace, source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  async function* through(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    const holds: Array<{ release(written?: boolean): void }> = [];
+    let granted = 0;
+    let seen = 0;
+    let complete = false;
+    try {
+      for await (const chunk of chunks) {
+        seen += chunk.length;
+        while (seen > granted) {
+          const h = await disk.hold(UNKNOWN_LENGTH_STEP);
+          if (h === undefined) throw storageFull();
+          holds.push(h);
+          granted += UNKNOWN_LENGTH_STEP;
+        }
+        yield chunk;
+      }
+      complete = true;
+    } finally {
+      // Counted as written only when the body was whole: a refused one's file is deleted.
+      for (const h of holds) h.release(complete);
+    }
+  }
+  const lend = (source as { lend?: () => AsyncIterable<Buffer> }).lend;
+  if (typeof lend !== 'function') return through(source);
+  return { [Symbol.asyncIterator]: () => through(source)[Symbol.asyncIterator](), lend: () => through(lend.call(source)) } as AsyncIterable<Buffer> & { lend(): AsyncIterable<Buffer> };
 }
 
 async function writeInline(source: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; declaredLength: number | undefined }): Promise<WrittenData> {

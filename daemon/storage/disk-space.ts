@@ -52,7 +52,8 @@ export function isNoSpaceError(err: unknown): boolean {
 
 /** A write in progress, counted against the free space until it ends. */
 export interface SpaceHold {
-  release(): void;
+  /** The write ended; `written: false` when what it wrote is being deleted (it never counts). */
+  release(written?: boolean): void;
 }
 
 export class DiskSpace {
@@ -151,11 +152,11 @@ export class DiskSpace {
     this.#held += bytes;
     let released = false;
     return {
-      release: () => {
+      release: (written = true) => {
         if (released) return;
         released = true;
         this.#held -= bytes;
-        this.#written += bytes;
+        if (written) this.#written += bytes;
       },
     };
   }

@@ -247,6 +247,16 @@ t.test('S3_MIN_FREE_DISK=8MiB: writes are refused before the disk is full; reads
   t.match(early.body.toString(), /minimum free drive threshold/, 'with MinIO\'s message');
   t.same(dataFilePaths(d.dataDir), [], 'no data file was created for it');
 
+  // No length at all (plain chunked, as `curl -T -` sends): its bytes take their share of the free
+  // space as they come, so it is refused when it reaches the reserve, not when the disk is full.
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < 20; i++) yield testBytes(MiB, 200 + i);
+  }
+  const chunked = await raw(d.port, { method: 'PUT', path: `/${bucket}/chunked-big`, body: chunks(), headers: { 'transfer-encoding': 'chunked' }, sign: { payloadHash: 'UNSIGNED-PAYLOAD' } });
+  t.equal(chunked.status, 507, 'a 20 MiB chunked body without a length: 507');
+  t.equal(errorCode(chunked.body), FULL, `<Code>${FULL}</Code>`);
+  t.same(dataFilePaths(d.dataDir), [], 'and nothing of it is left');
+
   // A multipart upload with a part, made while there is room.
   const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
   const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, PartNumber: 1, Body: testBytes(300_000, 90) }));
