@@ -184,6 +184,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
       const failures: unknown[] = [];
       const step = async (name: string, fn: () => Promise<void> | undefined): Promise<void> => {
+        log.debug({ step: name }, 'shutdown step');
         try {
           await fn();
         } catch (err) {
@@ -206,11 +207,24 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         objectKeys.clear();
         return kms?.close();
       });
-      await step('lmdb', () => meta.close());
+      // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
+      // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
+      await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
       dirLock.release();
       if (failures.length > 0) throw failures[0];
     },
   };
+}
+
+const LMDB_CLOSE_WAIT_MS = 5_000;
+
+/** `p`, or a rejection with `message` once `ms` have passed. */
+function withDeadline(p: Promise<void>, ms: number, message: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -69,7 +69,7 @@ if (typeof probe !== 'string') probe.unmount();
 const SKIP = typeof probe === 'string' ? probe : false;
 
 /** A tmpfs and a daemon on it for the rest of `t`: the daemon is stopped before the unmount. */
-async function diskFullDaemon(t: Test, env: Record<string, string>): Promise<{ d: TestDaemon; mount: string; restart(): Promise<TestDaemon> }> {
+async function diskFullDaemon(t: Test, env: Record<string, string>): Promise<{ d: TestDaemon; mount: string; restart(): Promise<TestDaemon>; restart2(): Promise<TestDaemon> }> {
   const m = mountTmpfs();
   if (typeof m === 'string') throw new Error(m);
   const dataDir = join(m.dir, 'data');
@@ -85,6 +85,11 @@ async function diskFullDaemon(t: Test, env: Record<string, string>): Promise<{ d
     mount: m.dir,
     async restart() {
       t.equal(await d.stop(), 0, 'the daemon stops cleanly (exit 0)');
+      d = await startDaemon({ dataDir, env });
+      return d;
+    },
+    /** Starts it again after it was stopped (however that ended). */
+    async restart2() {
       d = await startDaemon({ dataDir, env });
       return d;
     },
@@ -213,6 +218,8 @@ t.test('S3_MIN_FREE_DISK=0: uploads run into ENOSPC, get 507, and leave everythi
 
   // Nothing half-written on disk, and a restart finds every object.
   t.equal(await d.stop(), 0, 'the daemon stops cleanly');
+  // Exit 0 alone would not tell: a shutdown step that never settles lets Node exit 0 on an empty loop.
+  t.ok(d.logs.some((l) => l.includes('"msg":"shutdown complete"')), 'and completes its shutdown, LMDB closed (after commits that met ENOSPC)');
   const state = await inspectDataDir(d.dataDir);
   t.same(state.temp, [], 'no temp files');
   t.same(
@@ -344,4 +351,27 @@ t.test('S3_MIN_FREE_DISK=8MiB: writes are refused before the disk is full; reads
     [],
     'no error-level lines',
   );
+});
+
+t.test('a disk filled from outside: deletes are 507 too, and a shutdown after the failed commits ends with exit 1, not a silent 0', { skip: SKIP }, async (t) => {
+  const h = await diskFullDaemon(t, { S3_MIN_FREE_DISK: 'off' });
+  const d = h.d;
+  const s3 = clientFor(d, { maxAttempts: 1 });
+  const bucket = await createBucket(s3, 'outside');
+  for (let i = 0; i < 3; i++) t.equal(await putResult(s3, { Bucket: bucket, Key: `k${i}`, Body: testBytes(2 * MiB, 700 + i) }), 'ok', `k${i} stored`);
+  // Something else takes every free byte.
+  const ballast = join(h.mount, 'ballast');
+  try {
+    writeFileSync(ballast, Buffer.alloc(freeBytes(h.mount)));
+  } catch {
+    // ENOSPC at the end: the filesystem is full, which is the point.
+  }
+  await expectS3Error(t, s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k0' })), FULL, 507, 'a delete needs a page LMDB cannot allocate');
+  // lmdb-js does not settle its close after such commits: the shutdown gives up on it after a
+  // bounded wait and says so, rather than leave Node to exit 0 on an empty event loop.
+  t.equal(await d.stop(), 1, 'SIGTERM: exit 1');
+  t.ok(d.logs.some((l) => l.includes('"msg":"error during shutdown"') && l.includes('LMDB did not close in time')), 'with "error during shutdown" naming LMDB');
+  unlinkSync(ballast);
+  const again = await h.restart2();
+  t.ok((await getBytes(clientFor(again, { maxAttempts: 1 }), { Bucket: bucket, Key: 'k0' })).equals(testBytes(2 * MiB, 700)), 'after freeing space and a restart, k0 (whose delete failed) is still there');
 });
