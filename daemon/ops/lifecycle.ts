@@ -130,6 +130,8 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   }
   if (r.AbortIncompleteMultipartUpload !== undefined) {
     if (filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with a Tag filter.`);
+    // An upload in progress has no size yet: such a filter could only be ignored.
+    if (filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with an object size filter.`);
     rule.abortIncompleteDays = positiveInt(xmlElement(r.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload').DaysAfterInitiation, `${where}: DaysAfterInitiation`);
   }
   if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.noncurrentDays === undefined && rule.abortIncompleteDays === undefined) {
@@ -253,8 +255,9 @@ export function uploadExpired(rules: readonly LifecycleRule[] | undefined, up: U
 }
 
 /** The `x-amz-expiration` header for an object some rule will expire. */
-export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord): Record<string, string> {
-  const e = rules === undefined ? undefined : expiryOf(rules, key, rec);
+export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord, current = true): Record<string, string> {
+  // Expiration rules act on current versions: a noncurrent one read by id gets no date from them.
+  const e = rules === undefined || !current ? undefined : expiryOf(rules, key, rec);
   return e === undefined ? {} : { 'x-amz-expiration': `expiry-date="${httpDate(e.at)}", rule-id="${e.ruleId.replace(/"/g, '\\"')}"` };
 }
 

@@ -217,7 +217,7 @@ t.test('ExpiredObjectDeleteMarker and Expiration on a versioned bucket', async (
   await put(bucket, 'lone/b', 'v1');
   await del(bucket, 'lone/b', 'DM');
   await put(bucket, 'lone/c', 'v1');
-  await put(bucket, 'exp/a', 'v1');
+  const expA = await put(bucket, 'exp/a', 'v1');
   await put(bucket, 'exp/b', 'v1');
   await del(bucket, 'exp/b', 'DM');
   await put(bucket, 'keep/a', 'v1');
@@ -232,6 +232,8 @@ t.test('ExpiredObjectDeleteMarker and Expiration on a versioned bucket', async (
   const markerOnA = got['exp/a']?.[0] ?? '';
   t.match(markerOnA, /^\?.+\*$/, 'exp/a: a new delete marker is the latest version');
   t.same(got, { 'exp/a': [markerOnA, 'v1'], 'exp/b': ['DM*', 'v1'], 'keep/a': ['v1*'], 'lone/b': ['DM*', 'v1'], 'lone/c': ['v1*'] }, 'the lone marker is gone, a marker over a version stays, exp/b has no second marker');
+  const noncurrent = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'exp/a', VersionId: expA }));
+  t.equal(noncurrent.Expiration, undefined, 'HEAD of the now noncurrent exp/a by id: no x-amz-expiration from the Expiration rule (it acts on current versions)');
   await sleep(2500);
   t.same(await state(bucket), got, 'later scans add no marker and remove nothing');
 });

@@ -211,6 +211,13 @@ t.test('refused configurations change nothing', async (t) => {
       400,
       'InvalidArgument',
     ],
+    [
+      // An upload in progress has no size: the filter would be stored and ignored.
+      'AbortIncompleteMultipartUpload with a size filter',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><ObjectSizeGreaterThan>1000000000</ObjectSizeGreaterThan></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>',
+      400,
+      'InvalidArgument',
+    ],
   ];
   for (const [what, body, status, code] of refusals) {
     const c = rawBodyClient(d, body);
