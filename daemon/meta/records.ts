@@ -60,6 +60,8 @@ export interface ObjectRecord {
   readonly stored: number;
   /** Multipart objects: parts in order (each its own DARE stream when encrypted). */
   readonly parts?: readonly PartRecord[];
+  /** The multipart upload this version was completed from: a repeated Complete is answered again. */
+  readonly uploadId?: string;
   readonly sse?: SseRecord;
   /** Object tags (key, value) in the order the client gave them; absent when there are none. */
   readonly tags?: TagSet;

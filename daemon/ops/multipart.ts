@@ -433,7 +433,15 @@ export function multipartETag(etags: string[]): string {
 }
 
 export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const up = loadUpload(env, ctx);
+  let up: UploadRecord;
+  try {
+    up = loadUpload(env, ctx);
+  } catch (err) {
+    // A retry of a Complete that went through (its answer lost on the way): S3 answers it again.
+    const done = completedBefore(env, ctx);
+    if (done !== undefined) return done;
+    throw err;
+  }
   const uc = uploadChecksum(up);
   const expected = expectedObjectChecksum(uc, ctx.headers);
   const check = writeConditions(ctx.headers);
@@ -476,6 +484,7 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
     userMeta: up.userMeta,
     stored: parts.reduce((a, p) => a + p.stored, 0),
     parts,
+    uploadId: up.id,
     ...(checksums ? { checksums } : {}),
     ...(up.sse ? { sse: up.sse } : {}),
     ...tagsField(up.tags),
@@ -484,18 +493,33 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
   const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
   const installed = await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
   events?.wake();
-  const bucket = env.meta.getBucket(up.bucket);
+  return completeResult(env, ctx, installed);
+}
+
+/** CompleteMultipartUpload's answer for the version it installed. */
+function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecord): Result {
+  const bucket = env.meta.getBucket(ctx.bucket!);
+  const checksums = installed.checksums;
+  const composite = Object.values(checksums ?? {}).some((v) => /-\d+$/.test(v));
   return {
     status: 200,
-    headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(up.sse, bucket?.encryption?.bucketKeyEnabled) },
+    headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(installed.sse, bucket?.encryption?.bucketKeyEnabled) },
     body: toXml('CompleteMultipartUploadResult', {
-      Location: objectLocation(env, ctx, up.bucket, up.key),
-      Bucket: up.bucket,
-      Key: up.key,
-      ETag: quoteETag(etag),
-      ...(checksums ? { ...checksumElements(checksums), ChecksumType: uc!.type } : {}),
+      Location: objectLocation(env, ctx, ctx.bucket!, ctx.key!),
+      Bucket: ctx.bucket!,
+      Key: ctx.key!,
+      ETag: quoteETag(installed.etag),
+      ...(checksums ? { ...checksumElements(checksums), ChecksumType: composite ? 'COMPOSITE' : 'FULL_OBJECT' } : {}),
     }),
   };
+}
+
+/** The key's current version, when it was completed from the upload the request names. */
+function completedBefore(env: OpsEnv, ctx: RequestContext): Result | undefined {
+  const id = ctx.query.get('uploadId');
+  if (id === null || id === '' || ctx.bucket === undefined || ctx.key === undefined || env.meta.getBucket(ctx.bucket) === undefined) return undefined;
+  const current = env.meta.getObject(ctx.bucket, ctx.key);
+  return current?.uploadId === id ? completeResult(env, ctx, current) : undefined;
 }
 
 /**

@@ -106,7 +106,15 @@ t.test('Create, UploadPart, Complete: exact bytes and the multipart ETag', async
   t.equal(head.ContentLength, all.length);
 
   t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, Body: 'x' }))), 'NoSuchUpload/404', 'UploadPart after Complete');
-  t.equal(await s3Code(complete(key, id, parts)), 'NoSuchUpload/404', 'Complete twice');
+  t.equal(await complete(key, id, parts), etag, 'Complete repeated (a retry whose answer was lost): answered again with the same ETag, as on S3');
+  t.equal(lastLocation, `http://127.0.0.1:${d.port}/${BUCKET}/whole/obj`, 'and the same Location');
+  // Once the key holds something else, the upload is simply gone.
+  const other = 'again/obj';
+  const id2 = await create(other);
+  const one = [await uploadPart(other, id2, 1, P3)];
+  await complete(other, id2, one);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: other, Body: 'overwritten' }));
+  t.equal(await s3Code(complete(other, id2, one)), 'NoSuchUpload/404', 'Complete again after the key was overwritten: NoSuchUpload');
   t.equal(await s3Code(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id }))), 'NoSuchUpload/404', 'Abort after Complete');
   t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id }))), 'NoSuchUpload/404', 'ListParts after Complete');
 });
