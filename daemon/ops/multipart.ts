@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
-import { S3Error } from '../errors.js';
+import { S3Error, isS3Error } from '../errors.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
@@ -433,15 +433,21 @@ export function multipartETag(etags: string[]): string {
 }
 
 export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  let up: UploadRecord;
   try {
-    up = loadUpload(env, ctx);
+    return await completeUpload(env, ctx);
   } catch (err) {
-    // A retry of a Complete that went through (its answer lost on the way): S3 answers it again.
-    const done = completedBefore(env, ctx);
-    if (done !== undefined) return done;
+    // A retry of a Complete that went through (its answer lost on the way), or one that lost the
+    // race to the commit: S3 answers it as the completion it repeats.
+    if (isS3Error(err) && err.code === 'NoSuchUpload') {
+      const done = completedBefore(env, ctx);
+      if (done !== undefined) return done;
+    }
     throw err;
   }
+}
+
+async function completeUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const up = loadUpload(env, ctx);
   const uc = uploadChecksum(up);
   const expected = expectedObjectChecksum(uc, ctx.headers);
   const check = writeConditions(ctx.headers);
