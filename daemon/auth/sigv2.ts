@@ -37,6 +37,7 @@ const SUBRESOURCES = new Set([
  * retention or encryption document of the same digest. Reads and deletes must sign them.
  */
 const BOTOCORE_UNSIGNED = new Set(['encryption', 'legal-hold', 'retention']);
+const BOTOCORE_SIGNED = new Set([...SUBRESOURCES].filter((n) => !BOTOCORE_UNSIGNED.has(n)));
 
 const PRESIGN_V2_PARAMS = ['AWSAccessKeyId', 'Signature', 'Expires'] as const;
 
@@ -94,7 +95,7 @@ export function canonicalResources(rawPath: string, rawQuery: string, virtualHos
   const all = subresources(rawQuery, SUBRESOURCES);
   const subs = [all];
   if (bodyBound) {
-    const botocore = subresources(rawQuery, new Set([...SUBRESOURCES].filter((n) => !BOTOCORE_UNSIGNED.has(n))));
+    const botocore = subresources(rawQuery, BOTOCORE_SIGNED);
     if (botocore !== all) subs.push(botocore);
   }
   return paths.flatMap((p) => subs.map((sub) => p + sub));

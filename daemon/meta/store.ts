@@ -335,14 +335,16 @@ export class MetaStore {
    * Deletes bucket/key as S3 does: unversioned, the object goes (a missing key is no error);
    * versioned, a delete marker becomes the latest version. Given `versionId`, that version is
    * removed for good and the next newest becomes current; a version that is not there is
-   * `absent` (S3 answers 204 all the same: a repeated delete succeeds).
+   * `absent` (S3 answers 204 all the same: a repeated delete succeeds). `check` judges the key's
+   * current version as in deleteObjects; a condition that does not hold is a MetaConflict of its
+   * code (NoSuchKey, PreconditionFailed) and changes nothing.
    */
-  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => void): Promise<VersionedDelete> {
+  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => 'NoSuchKey' | 'PreconditionFailed' | undefined): Promise<VersionedDelete> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
-      // Conditional deletes: against the current version, inside the transaction; throwing changes nothing.
-      check?.(this.objects.get(objectKey(bucket, key)));
+      const refused = check?.(this.objects.get(objectKey(bucket, key)));
+      if (refused !== undefined) throw new MetaConflict(refused);
       const r: VersionedDelete = this.deleteOne(b, key, versionId, Date.now(), bypassGovernance) ?? { absent: true };
       if (r.locked) throw new MetaConflict('ObjectLocked');
       // S3 answers (and notifies) a delete of a missing key as a delete.

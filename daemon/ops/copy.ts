@@ -16,8 +16,9 @@ import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, re
 import type { RequestContext, Result } from './types.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
-import { isoDate, toXml, type XmlObject } from './xml.js';
-import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
+import { isoDate, toXml } from './xml.js';
+import { checksumHasher } from '../auth/payload.js';
+import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 
 export interface CopySource {
   bucket: string;
@@ -103,36 +104,10 @@ function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
 }
 
 function copyResult(etag: string, mtime: number, extra: Record<string, string>, checksums?: Record<string, string>): Result {
-  const sums: XmlObject = {};
-  for (const [alg, v] of Object.entries(checksums ?? {})) sums[`Checksum${alg}`] = v;
-  if (Object.keys(sums).length > 0) sums.ChecksumType = 'FULL_OBJECT';
   return {
     status: 200,
     headers: { 'content-type': 'application/xml', ...extra },
-    body: toXml('CopyObjectResult', { LastModified: isoDate(mtime), ETag: quoteETag(etag), ...sums }),
-  };
-}
-
-/** `x-amz-checksum-algorithm` on a copy: the checksum the copy gets, computed from its bytes. */
-function requestedChecksum(headers: Readonly<Record<string, string>>): ChecksumAlgorithm | undefined {
-  const raw = headers['x-amz-checksum-algorithm'];
-  if (raw === undefined) return undefined;
-  const alg = CHECKSUM_ALGORITHMS.find((a) => a === raw.trim().toUpperCase());
-  if (alg === undefined) throw new S3Error('InvalidRequest', `Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`);
-  return alg;
-}
-
-/** Hashes `chunks` with `algorithm` as they pass; `value()` once they are through. */
-function checksummed(chunks: AsyncIterable<Buffer>, algorithm: ChecksumAlgorithm): { chunks: AsyncIterable<Buffer>; value: () => Promise<string> } {
-  const hasher = checksumHasher(algorithm);
-  return {
-    chunks: (async function* () {
-      for await (const c of chunks) {
-        hasher.update(c);
-        yield c;
-      }
-    })(),
-    value: async () => Buffer.from(await hasher.digest()).toString('base64'),
+    body: toXml('CopyObjectResult', { LastModified: isoDate(mtime), ETag: quoteETag(etag), ...checksumElements(checksums, true) }),
   };
 }
 
@@ -158,7 +133,9 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
   }
 
-  const checksumAlgorithm = requestedChecksum(ctx.headers);
+  // x-amz-checksum-algorithm: the checksum the copy gets, computed from its bytes.
+  const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
+  const checksumAlgorithm = rawAlgorithm === undefined ? undefined : parseChecksumAlgorithm(rawAlgorithm);
   // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
   // (unless a checksum the object does not have is asked for: that needs its bytes).
   if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || src.record.checksums?.[checksumAlgorithm] !== undefined)) {
@@ -198,10 +175,10 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
   let written: WrittenData | undefined;
   const source = await readCopySource(env, ctx, src, 0, src.record.size);
   try {
-    const summed = checksumAlgorithm === undefined ? undefined : checksummed(source.chunks, checksumAlgorithm);
-    written = await writeData(dataEnv(env), summed?.chunks ?? source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+    const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
+    written = await writeData(dataEnv(env), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
     // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
-    const checksums = summed !== undefined ? { [checksumAlgorithm!]: await summed.value() } : src.record.checksums && !src.record.parts ? src.record.checksums : undefined;
+    const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : src.record.checksums && !src.record.parts ? src.record.checksums : undefined;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
     const mtime = Date.now();
     const record: ObjectRecord = {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
+import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
@@ -84,10 +85,7 @@ function requestedChecksum(headers: Readonly<Record<string, string>>): UploadChe
     if (rawType !== '') throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
     return undefined;
   }
-  const algorithm = CHECKSUM_ALGORITHMS.find((a) => a === rawAlgorithm.toUpperCase());
-  if (algorithm === undefined) {
-    throw new S3Error('InvalidRequest', `Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`);
-  }
+  const algorithm = parseChecksumAlgorithm(rawAlgorithm);
   let type = defaultType(algorithm);
   if (rawType !== '') {
     const t = rawType.toUpperCase();
@@ -119,33 +117,6 @@ function partChecksum(uc: UploadChecksum | undefined, headers: Readonly<Record<s
     throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uc.algorithm.toLowerCase()}, actual checksum Type: ${declared.toLowerCase()}`);
   }
   return sent === undefined ? checksumHasher(uc.algorithm) : undefined;
-}
-
-/** The source with every chunk also fed to `hasher` (a request body keeps its lent mode). */
-function hashing(source: AsyncIterable<Buffer>, hasher: Hasher): AsyncIterable<Buffer> {
-  async function* through(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of chunks) {
-      hasher.update(chunk);
-      yield chunk;
-    }
-  }
-  const lend = (source as { lend?: () => AsyncIterable<Buffer> }).lend;
-  if (typeof lend !== 'function') return through(source);
-  const out: AsyncIterable<Buffer> & { lend(): AsyncIterable<Buffer> } = {
-    [Symbol.asyncIterator]: () => through(source),
-    lend: () => through(lend.call(source)),
-  };
-  return out;
-}
-
-async function digestBase64(hasher: Hasher): Promise<string> {
-  const d = await hasher.digest();
-  return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64');
-}
-
-/** Checksum<ALG> elements of a part or object (CopyPartResult, ListParts, CompleteMultipartUploadResult). */
-function checksumElements(checksums: Readonly<Record<string, string>> | undefined): XmlObject {
-  return Object.fromEntries(Object.entries(checksums ?? {}).map(([alg, v]) => [`Checksum${alg}`, v]));
 }
 
 /** Reflected generator polynomials (and widths) of the CRCs whose values combine. */
@@ -505,8 +476,6 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext): Promise<Result>
 /** CompleteMultipartUpload's answer for the version it installed. */
 function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecord): Result {
   const bucket = env.meta.getBucket(ctx.bucket!);
-  const checksums = installed.checksums;
-  const composite = Object.values(checksums ?? {}).some((v) => /-\d+$/.test(v));
   return {
     status: 200,
     headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(installed.sse, bucket?.encryption?.bucketKeyEnabled) },
@@ -515,7 +484,7 @@ function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecor
       Bucket: ctx.bucket!,
       Key: ctx.key!,
       ETag: quoteETag(installed.etag),
-      ...(checksums ? { ...checksumElements(checksums), ChecksumType: composite ? 'COMPOSITE' : 'FULL_OBJECT' } : {}),
+      ...checksumElements(installed.checksums, true),
     }),
   };
 }

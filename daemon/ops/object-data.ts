@@ -77,7 +77,7 @@ const UNKNOWN_LENGTH_STEP = 8 * 1024 * 1024;
  * reserve would not be left), all released at the end. A body read lent keeps its lent mode.
  */
 function heldAsItComes(disk: DiskSpace, source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  async function* through(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  return throughKeepingLend(source, async function* (chunks) {
     const holds: Array<{ release(written?: boolean): void }> = [];
     let granted = 0;
     let seen = 0;
@@ -98,10 +98,22 @@ function heldAsItComes(disk: DiskSpace, source: AsyncIterable<Buffer>): AsyncIte
       // Counted as written only when the body was whole: a refused one's file is deleted.
       for (const h of holds) h.release(complete);
     }
-  }
+  });
+}
+
+/**
+ * `source` run through `through` (a generator that passes the chunks on, doing something on the
+ * way). A request body that can be read lent (recycled buffers, see lentChunks) stays so: its lent
+ * chunks go through the same generator.
+ */
+export function throughKeepingLend(source: AsyncIterable<Buffer>, through: (chunks: AsyncIterable<Buffer>) => AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const lend = (source as { lend?: () => AsyncIterable<Buffer> }).lend;
   if (typeof lend !== 'function') return through(source);
-  return { [Symbol.asyncIterator]: () => through(source)[Symbol.asyncIterator](), lend: () => through(lend.call(source)) } as AsyncIterable<Buffer> & { lend(): AsyncIterable<Buffer> };
+  const out: AsyncIterable<Buffer> & { lend(): AsyncIterable<Buffer> } = {
+    [Symbol.asyncIterator]: () => through(source)[Symbol.asyncIterator](),
+    lend: () => through(lend.call(source)),
+  };
+  return out;
 }
 
 async function writeInline(source: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; declaredLength: number | undefined }): Promise<WrittenData> {

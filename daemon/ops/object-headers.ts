@@ -4,6 +4,7 @@
 import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
 import { httpDate } from './xml.js';
+import { checksumType } from './checksums.js';
 
 const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
 const MAX_USER_META_BYTES = 2048;
@@ -108,8 +109,7 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams)
   }
   for (const [alg, value] of Object.entries(rec.checksums ?? {})) {
     h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
-    // A multipart object's COMPOSITE checksum ends in "-N" (the part count).
-    h['x-amz-checksum-type'] = /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+    h['x-amz-checksum-type'] = checksumType(value);
   }
   if (rec.parts) h['x-amz-mp-parts-count'] = String(rec.parts.length);
   if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);

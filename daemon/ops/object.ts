@@ -342,11 +342,7 @@ export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Prom
   const versionId = ctx.query.get('versionId') ?? undefined;
   const bypass = versionId !== undefined && bypassGovernance(env, ctx, ctx.key!);
   const ifMatch = ctx.headers['if-match'];
-  const check = ifMatch === undefined ? undefined : (current: ObjectRecord | undefined): void => {
-    const failed = deleteConditionFailure({ ifMatch }, current);
-    if (failed === 'NoSuchKey') throw new S3Error('NoSuchKey', 'The specified key does not exist (If-Match).');
-    if (failed !== undefined) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (If-Match: the ETag differs).');
-  };
+  const check = ifMatch === undefined ? undefined : (current: ObjectRecord | undefined) => deleteConditionFailure({ ifMatch }, current);
   const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId, bypass, check).catch(metaError);
   events?.wake();
   return { status: 204, headers: deleteHeaders(r, versionId) };

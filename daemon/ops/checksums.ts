@@ -1,0 +1,44 @@
+// Flexible checksums as the handlers share them: the algorithm a request names, checksums computed
+// over data as it passes, their XML elements, and the type a stored value has. (Checking a request
+// body against its x-amz-checksum-* headers is the payload decoder's, auth/payload.ts.)
+import { S3Error } from '../errors.js';
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
+import { throughKeepingLend } from './object-data.js';
+import type { XmlObject } from './xml.js';
+
+/** `x-amz-checksum-algorithm`'s value, refused as S3 refuses an unknown one. */
+export function parseChecksumAlgorithm(raw: string): ChecksumAlgorithm {
+  const alg = CHECKSUM_ALGORITHMS.find((a) => a === raw.trim().toUpperCase());
+  if (alg === undefined) throw new S3Error('InvalidRequest', `Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`);
+  return alg;
+}
+
+/** A stored checksum's type: a multipart object's COMPOSITE value ends in "-N" (its part count). */
+export function checksumType(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
+  return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+}
+
+/** Checksum<ALG> elements (CopyObjectResult, CopyPartResult, ListParts, CompleteMultipartUploadResult), with ChecksumType when `withType`. */
+export function checksumElements(checksums: Readonly<Record<string, string>> | undefined, withType = false): XmlObject {
+  const out: XmlObject = {};
+  for (const [alg, v] of Object.entries(checksums ?? {})) {
+    out[`Checksum${alg}`] = v;
+    if (withType) out.ChecksumType = checksumType(v);
+  }
+  return out;
+}
+
+/** `source` with every chunk also fed to `hasher` (a request body keeps its lent mode). */
+export function hashing(source: AsyncIterable<Buffer>, hasher: Hasher): AsyncIterable<Buffer> {
+  return throughKeepingLend(source, async function* (chunks) {
+    for await (const chunk of chunks) {
+      hasher.update(chunk);
+      yield chunk;
+    }
+  });
+}
+
+export async function digestBase64(hasher: Hasher): Promise<string> {
+  const d = await hasher.digest();
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64');
+}
