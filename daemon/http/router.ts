@@ -405,7 +405,8 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
     case 'POST':
       if (query.has('uploads')) return r('CreateMultipartUpload');
       if (uploadId) return r('CompleteMultipartUpload');
-      throw new S3Error('NotImplemented', 'POST object uploads are not implemented.');
+      // S3's answer to a POST on an object without a sub-resource (form uploads go to the bucket).
+      throw new S3Error('MethodNotAllowed');
     case 'DELETE':
       return r(uploadId ? 'AbortMultipartUpload' : 'DeleteObject');
     default:

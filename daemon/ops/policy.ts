@@ -280,6 +280,9 @@ export function mayList(env: OpsEnv, ctx: { accessKey: string; bucket?: string; 
 export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
   const { route } = req;
   if (route.bucket === undefined) return false;
+  // As on S3: an unsigned request to a bucket that does not exist is 404 NoSuchBucket, not 403
+  // (a bucket name's existence is public on S3; anonymous CreateBucket stays AccessDenied).
+  if (route.op !== 'CreateBucket' && env.meta.getBucket(route.bucket) === undefined) throw new S3Error('NoSuchBucket');
   const context = requestContext(req);
   const checks: Check[] = [];
   const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];

@@ -116,6 +116,20 @@ t.test('anonymous requests → AccessDenied', async (t) => {
   }
   t.equal(await headStatus('anon'), 404, 'anonymous PUT stored nothing');
   t.equal(await headStatus('public%3F'), 200, 'anonymous DELETE deleted nothing');
+
+  // As on S3, a bucket that does not exist is NoSuchBucket for anyone (anonymous CreateBucket
+  // stays AccessDenied and creates nothing).
+  const missing = bucketName();
+  for (const [what, opts] of [
+    ['ListObjects', { method: 'GET', path: `/${missing}`, sign: false }],
+    ['GetObject', { method: 'GET', path: `/${missing}/k`, sign: false }],
+    ['PutObject', { method: 'PUT', path: `/${missing}/k`, body: 'x', sign: false }],
+  ] as Array<[string, RawOptions]>) {
+    assertXmlError(t, await raw(d.port, opts), 404, 'NoSuchBucket', `anonymous ${what} of a missing bucket`);
+  }
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${missing}`, sign: false })).status, 404, 'anonymous HeadBucket of a missing bucket: 404');
+  assertXmlError(t, await raw(d.port, { method: 'PUT', path: `/${missing}`, sign: false }), 403, 'AccessDenied', 'anonymous CreateBucket');
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${missing}` })).status, 404, 'and no bucket was created');
 });
 
 t.test('x-amz-content-sha256 is verified; a mismatch stores nothing and keeps the old object', async (t) => {

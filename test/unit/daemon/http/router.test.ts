@@ -103,7 +103,7 @@ t.test('body operations are the ones that read a request body', async (t) => {
   for (const op of ['GetObject', 'HeadObject', 'DeleteObject', 'ListBuckets', 'CopyObject'] as const) t.notOk(BODY_OPERATIONS.has(op), op);
 });
 
-t.test('methods a resource does not support → MethodNotAllowed; POST without a known sub-resource → NotImplemented (PreconditionFailed on a bucket)', async (t) => {
+t.test('methods a resource does not support → MethodNotAllowed; a bucket POST without a known sub-resource → PreconditionFailed', async (t) => {
   t.equal(codeOf(() => r('PUT', '/')), 'MethodNotAllowed');
   t.equal(codeOf(() => r('DELETE', '/')), 'MethodNotAllowed');
   t.equal(codeOf(() => r('POST', '/')), 'MethodNotAllowed');
@@ -115,7 +115,7 @@ t.test('methods a resource does not support → MethodNotAllowed; POST without a
   t.strictSame(r('POST', '/bkt', { headers: { 'content-type': 'multipart/form-data; boundary=xyz' } }), { op: 'PostObject', bucket: 'bkt' }, 'form upload to the bucket URL');
   t.strictSame(r('POST', '/', { host: 'bkt.localhost', headers: { 'content-type': 'Multipart/Form-Data; boundary=x' } }), { op: 'PostObject', bucket: 'bkt', virtualHost: true }, 'virtual-host form upload');
   t.strictSame(r('POST', '/bkt?delete', { headers: { 'content-type': 'multipart/form-data; boundary=x' } }), { op: 'DeleteObjects', bucket: 'bkt' }, '?delete wins');
-  t.equal(codeOf(() => r('POST', '/bkt/k')), 'NotImplemented', 'browser POST uploads are not implemented');
+  t.equal(codeOf(() => r('POST', '/bkt/k')), 'MethodNotAllowed', 'as S3: an object has no plain POST (form uploads go to the bucket URL)');
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
