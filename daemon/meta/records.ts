@@ -22,6 +22,8 @@ export interface SseRecord {
   readonly kmsCiphertext?: Uint8Array;
   /** Base64 canonical JSON of the client's SSE-KMS context, when it sent one. */
   readonly kmsContext?: string;
+  /** SSE-KMS written with an S3 Bucket Key (request header or bucket default): announced on reads as on S3. */
+  readonly bucketKey?: boolean;
   /** SSE-C: base64 MD5 of the customer key (echoed back; the key itself is never stored). */
   readonly customerKeyMd5?: string;
 }

@@ -10,6 +10,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
 import { copyTags, tagsField } from './tagging.js';
+import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
@@ -198,7 +199,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
     const events = requestEvents(env, ctx, dstBucket);
     const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
     events?.wake();
-    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record, dstBucket.encryption?.bucketKeyEnabled) }, checksums);
+    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record), ...expirationHeader(dstBucket.lifecycle, dstKey, record) }, checksums);
   } catch (err) {
     await discardWritten(env, written);
     throw err;

@@ -254,6 +254,20 @@ export function uploadExpired(rules: readonly LifecycleRule[] | undefined, up: U
   return (rules ?? []).some((r) => r.enabled && r.abortIncompleteDays !== undefined && up.key.startsWith(r.prefix) && daysAfter(up.initiated, r.abortIncompleteDays) <= now);
 }
 
+/**
+ * The `x-amz-abort-date` and `x-amz-abort-rule-id` headers of CreateMultipartUpload and ListParts
+ * for an upload an AbortIncompleteMultipartUpload rule will abort (the earliest such rule).
+ */
+export function abortHeaders(rules: readonly LifecycleRule[] | undefined, up: Pick<UploadRecord, 'key' | 'initiated'>): Record<string, string> {
+  let best: { at: number; ruleId: string } | undefined;
+  for (const r of rules ?? []) {
+    if (!r.enabled || r.abortIncompleteDays === undefined || !up.key.startsWith(r.prefix)) continue;
+    const at = daysAfter(up.initiated, r.abortIncompleteDays);
+    if (best === undefined || at < best.at) best = { at, ruleId: r.id };
+  }
+  return best === undefined ? {} : { 'x-amz-abort-date': httpDate(best.at), 'x-amz-abort-rule-id': best.ruleId };
+}
+
 /** The `x-amz-expiration` header for an object some rule will expire. */
 export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord, current = true): Record<string, string> {
   // Expiration rules act on current versions: a noncurrent one read by id gets no date from them.

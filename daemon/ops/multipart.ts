@@ -14,6 +14,7 @@ import { S3Error, isS3Error } from '../errors.js';
 import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../meta/records.js';
+import { abortHeaders, expirationHeader } from './lifecycle.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
 import { parseCustomerKey } from '../sse/params.js';
@@ -261,7 +262,8 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     status: 200,
     headers: {
       ...XML,
-      ...sseResponseHeaders(upload.sse, bucket.encryption?.bucketKeyEnabled),
+      ...sseResponseHeaders(upload.sse),
+      ...abortHeaders(bucket.lifecycle, upload),
       ...(checksum ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type } : {}),
     },
     body: toXml('InitiateMultipartUploadResult', { Bucket: upload.bucket, Key: upload.key, UploadId: upload.id }),
@@ -478,7 +480,7 @@ function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecor
   const bucket = env.meta.getBucket(ctx.bucket!);
   return {
     status: 200,
-    headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(installed.sse, bucket?.encryption?.bucketKeyEnabled) },
+    headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(installed.sse), ...expirationHeader(bucket?.lifecycle, ctx.key!, installed) },
     body: toXml('CompleteMultipartUploadResult', {
       Location: objectLocation(env, ctx, ctx.bucket!, ctx.key!),
       Bucket: ctx.bucket!,
@@ -542,7 +544,7 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
       ...checksumElements(p.checksums),
     })),
   };
-  return { status: 200, headers: { ...XML, ...sseResponseHeaders(up.sse) }, body: toXml('ListPartsResult', body) };
+  return { status: 200, headers: { ...XML, ...sseResponseHeaders(up.sse), ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: toXml('ListPartsResult', body) };
 }
 
 function uploadChecksumElements(up: UploadRecord): XmlObject {

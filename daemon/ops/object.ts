@@ -113,7 +113,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
     events?.wake();
     return {
       status: 200,
-      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
+      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
       bytesIn: written.size,
     };
   } catch (err) {

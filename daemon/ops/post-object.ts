@@ -299,7 +299,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     events?.wake();
     const scheme = ctx.secure ? 'https' : 'http';
     const location = `${scheme}://${ctx.headers.host ?? 'localhost'}/${encodeURIComponent(bucketName)}/${key.split('/').map(encodeURIComponent).join('/')}`;
-    return successResult(fields, bucketName, key, etag, location, { ...versionHeader(storedRecord), ...sseResponseHeaders(enc?.record, bucket.encryption?.bucketKeyEnabled) });
+    return successResult(fields, bucketName, key, etag, location, { ...versionHeader(storedRecord), ...sseResponseHeaders(enc?.record) });
   } catch (err) {
     form.stop(err as Error);
     await discardWritten(env, written);

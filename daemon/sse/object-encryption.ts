@@ -81,6 +81,7 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
       kmsKey: keyName,
       kmsCiphertext: dek.ciphertext,
       ...(clientContext ? { kmsContext: canonicalContext(clientContext).toString('base64') } : {}),
+      ...(req.kind === 'SSE-KMS' && req.bucketKey === true ? { bucketKey: true } : {}),
     };
     return { objectKey, record };
   } finally {
@@ -161,7 +162,7 @@ export function clientETag(kind: SseRecord['kind'] | 'none', md5: Buffer | undef
 }
 
 /** The AWS superset of SSE response headers for an object of this kind. */
-export function sseResponseHeaders(rec: SseRecord | undefined, bucketKeyEnabled = false): Record<string, string> {
+export function sseResponseHeaders(rec: SseRecord | undefined): Record<string, string> {
   if (!rec) return {};
   switch (rec.kind) {
     case 'SSE-S3':
@@ -172,7 +173,7 @@ export function sseResponseHeaders(rec: SseRecord | undefined, bucketKeyEnabled 
         'x-amz-server-side-encryption': 'aws:kms',
         'x-amz-server-side-encryption-aws-kms-key-id': `arn:aws:kms:${rec.kmsKey ?? ''}`,
         ...(rec.kmsContext ? { 'x-amz-server-side-encryption-context': rec.kmsContext } : {}),
-        ...(bucketKeyEnabled ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}),
+        ...(rec.bucketKey === true ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}),
       };
     case 'SSE-C':
       return {

@@ -9,7 +9,7 @@ import type { BucketEncryption } from '../meta/records.js';
 export type EncryptionRequest =
   | { kind: 'none' }
   | { kind: 'SSE-S3' }
-  | { kind: 'SSE-KMS'; keyId: string | undefined; context: Record<string, string> | undefined }
+  | { kind: 'SSE-KMS'; keyId: string | undefined; context: Record<string, string> | undefined; bucketKey?: boolean }
   | { kind: 'SSE-C'; key: Buffer; keyMd5: string };
 
 export interface CustomerKey {
@@ -20,6 +20,7 @@ export interface CustomerKey {
 const SSE = 'x-amz-server-side-encryption';
 const KMS_KEY_ID = 'x-amz-server-side-encryption-aws-kms-key-id';
 const KMS_CONTEXT = 'x-amz-server-side-encryption-context';
+const BUCKET_KEY = 'x-amz-server-side-encryption-bucket-key-enabled';
 const SSEC_PREFIX = 'x-amz-server-side-encryption-customer-';
 const SSEC_COPY_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
 
@@ -109,15 +110,26 @@ export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
   if (sse !== 'aws:kms') {
     throw new S3Error('InvalidArgument', 'The encryption method specified is not supported (use AES256 or aws:kms).');
   }
-  return { kind: 'SSE-KMS', keyId: normalizeKmsKeyId(kmsKey), context: ctx === undefined ? undefined : parseKmsContext(ctx) };
+  const bucketKey = headers[BUCKET_KEY]?.trim().toLowerCase();
+  if (bucketKey !== undefined && bucketKey !== 'true' && bucketKey !== 'false') {
+    throw new S3Error('InvalidArgument', `${BUCKET_KEY} must be true or false.`);
+  }
+  return {
+    kind: 'SSE-KMS',
+    keyId: normalizeKmsKeyId(kmsKey),
+    context: ctx === undefined ? undefined : parseKmsContext(ctx),
+    ...(bucketKey === undefined ? {} : { bucketKey: bucketKey === 'true' }),
+  };
 }
 
 /** Applies the bucket default and auto-encryption to a request that asked for nothing. */
 export function resolveEncryption(req: EncryptionRequest, bucket: BucketEncryption | undefined, autoEncryption: boolean): EncryptionRequest {
+  // An SSE-KMS request that does not say whether to use an S3 Bucket Key gets the bucket's setting.
+  if (req.kind === 'SSE-KMS' && req.bucketKey === undefined && bucket?.bucketKeyEnabled === true) return { ...req, bucketKey: true };
   if (req.kind !== 'none') return req;
   if (bucket) {
     if (bucket.algorithm === 'AES256') return { kind: 'SSE-S3' };
-    return { kind: 'SSE-KMS', keyId: bucket.kmsKeyId, context: undefined };
+    return { kind: 'SSE-KMS', keyId: bucket.kmsKeyId, context: undefined, ...(bucket.bucketKeyEnabled === true ? { bucketKey: true } : {}) };
   }
   if (autoEncryption) return { kind: 'SSE-S3' };
   return req;

@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
   GetBucketLifecycleConfigurationCommand,
@@ -16,8 +18,10 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
+  UploadPartCommand,
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -125,12 +129,20 @@ t.test('expired objects are deleted, only those the enabled rules select', async
   t.equal(get.Expiration, head.Expiration, 'GET announces it too');
   const putOut = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'later/b', Body: 'b' }));
   t.match(putOut.Expiration ?? '', /^expiry-date="[^"]+ 00:00:00 GMT", rule-id="month"$/, 'PUT announces it');
+  const copyOut = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'later/copy', CopySource: `${bucket}/other` }));
+  t.match(copyOut.Expiration ?? '', /^expiry-date="[^"]+ 00:00:00 GMT", rule-id="month"$/, 'CopyObject announces the copy\'s expiry');
+  const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'later/mp' }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'later/mp', UploadId: mp.UploadId, PartNumber: 1, Body: 'p' }));
+  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'later/mp', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  t.match(done.Expiration ?? '', /^expiry-date="[^"]+ 00:00:00 GMT", rule-id="month"$/, 'CompleteMultipartUpload announces it');
+  const otherCopy = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'other-copy', CopySource: `${bucket}/later/a` }));
+  t.equal(otherCopy.Expiration, undefined, 'a copy to a key no rule selects announces nothing');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'other' }))).Expiration, undefined, 'an object no rule selects has no expiry');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'keep/a' }))).Expiration, undefined, 'a Disabled rule announces nothing');
 
   // Objects written later under an expired prefix go at the next scan.
   await put(bucket, 'logs/new');
-  t.same(await waitGone(bucket, ['logs/new']), [...survivors, 'later/b'].sort(), 'a new object under an expired prefix is deleted at the next scan');
+  t.same(await waitGone(bucket, ['logs/new']), [...survivors, 'later/b', 'later/copy', 'later/mp', 'other-copy'].sort(), 'a new object under an expired prefix is deleted at the next scan');
 
   // Deleting the configuration stops expiry.
   await s3.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
@@ -155,6 +167,15 @@ t.test('incomplete uploads younger than AbortIncompleteMultipartUpload stay', as
   await sleep(2500);
   const ups = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   t.same((ups.Uploads ?? []).map((u) => u.UploadId), [up.UploadId], 'a young upload is not aborted');
+
+  // CreateMultipartUpload and ListParts announce when the rule will abort the upload.
+  const later = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'up/b' }));
+  t.equal(later.AbortRuleId, 'abort', 'CreateMultipartUpload names the rule');
+  const initiated = (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads!.find((u) => u.UploadId === later.UploadId)!.Initiated!;
+  t.equal(later.AbortDate?.toISOString(), expiryDate(initiated.getTime(), 1).toISOString(), 'and its date: initiation + 1 day, next midnight UTC');
+  const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'up/b', UploadId: later.UploadId }));
+  t.equal(parts.AbortRuleId, 'abort', 'ListParts names the rule');
+  t.equal(parts.AbortDate?.toISOString(), later.AbortDate?.toISOString(), 'with the same date');
 });
 
 t.test('refused configurations change nothing', async (t) => {

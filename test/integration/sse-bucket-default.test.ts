@@ -202,11 +202,22 @@ t.test('the bucket default applies to PutObject, multipart and CopyObject', asyn
   t.equal(put2.ServerSideEncryption, 'aws:kms');
   t.equal(put2.SSEKMSKeyId, KMS_KEY_ARN);
   t.equal(put2.BucketKeyEnabled, true, 'x-amz-server-side-encryption-bucket-key-enabled echoed');
+  // As on S3, the object remembers it: HEAD and GET announce it too, after the bucket's setting changed.
+  const explicitOff = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms-no-bk', Body: body, ServerSideEncryption: 'aws:kms', BucketKeyEnabled: false }));
+  t.equal(explicitOff.BucketKeyEnabled, undefined, 'a request that turns the bucket key off is not announced as using one');
+  const explicitOn = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms-own-key', Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'test-key' }));
+  t.equal(explicitOn.BucketKeyEnabled, true, 'an explicit SSE-KMS request without the header gets the bucket setting');
   await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] } }));
   const put3 = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 's3-put', Body: body }));
   t.equal(put3.ServerSideEncryption, 'AES256');
   t.equal(put3.BucketKeyEnabled, undefined, 'but never for SSE-S3 (S3 Bucket Keys are an SSE-KMS matter)');
   t.same(await kindOf(s3, bucket, 'kms-put'), SSE_KMS, 'plain PUT into an aws:kms bucket is SSE-KMS');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms-put' }))).BucketKeyEnabled, true, 'HEAD announces the bucket key');
+  const g = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'kms-put' }));
+  await g.Body!.transformToByteArray();
+  t.equal(g.BucketKeyEnabled, true, 'GET too');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms-no-bk' }))).BucketKeyEnabled, undefined, 'not for the object written without one');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 's3-put' }))).BucketKeyEnabled, undefined, 'nor for SSE-S3');
 });
 
 t.test('precedence: request headers > bucket configuration > auto-encryption > none', async (t) => {
