@@ -3,7 +3,7 @@
 // pool and the HTTP front end; handles signals and graceful shutdown.
 
 import { execFile } from 'node:child_process';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { destination, pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
@@ -69,21 +69,50 @@ function readUsers(config: Config, log: Logger): UserDirectory {
   }
 }
 
+/**
+ * A data directory s3d cannot create or write (permissions, a read-only mount, a file in its
+ * place) is a configuration error: exit 2 with the reason, not a stack trace and a restart loop.
+ */
+function dataDirError(dir: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    EACCES: `is not writable by this user (uid ${process.getuid?.() ?? '?'})`,
+    EPERM: `is not writable by this user (uid ${process.getuid?.() ?? '?'})`,
+    EROFS: 'is on a read-only filesystem',
+    ENOTDIR: 'is not a directory (or a path component is a file)',
+    EEXIST: 'is not a directory (or a path component is a file)',
+    ENOSPC: 'is on a full filesystem',
+  };
+  if (code === undefined || why[code] === undefined) return err as Error;
+  return new ConfigError(`the data directory ${dir} ${why[code]}: ${(err as Error).message}`);
+}
+
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   loadUws();
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
-  mkdirSync(join(config.dataDir, '.s3d'), { recursive: true });
+  try {
+    mkdirSync(join(config.dataDir, '.s3d'), { recursive: true });
+    accessSync(join(config.dataDir, '.s3d'), constants.W_OK);
+  } catch (err) {
+    throw dataDirError(config.dataDir, err);
+  }
   // Before anything reads or sweeps the directory: a second daemon on it stops here.
   const dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason));
   const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
-  await files.init();
+  await files.init().catch((err: unknown) => {
+    throw dataDirError(config.dataDir, err);
+  });
   log.info({ directIo: files.directIo }, files.directIo ? 'data files are written with O_DIRECT' : 'data files are written through the page cache');
   const disk = new DiskSpace(files.root, { minFree: config.minFreeDisk, log });
   await disk.start();
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
-  const swept = await files.sweep(meta.referencedFiles());
-  if (swept.temp + swept.orphans > 0) log.info(swept, 'start-up sweep removed crash leftovers');
+  const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
+  const swept = await files.sweep(meta.referencedFiles(), queued);
+  if (swept.temp + swept.orphans > 0) log.info({ temp: swept.temp, orphans: swept.orphans }, 'start-up sweep removed crash leftovers');
+  if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
+  // Every queued file is gone now (removed here or before): the queue need not hold them.
+  if (queued.size > 0) await meta.dequeueFiles([...queued]);
 
   let kms: KeyProvider | null;
   let objectKeys: ObjectKeyCache;

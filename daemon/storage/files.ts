@@ -176,10 +176,15 @@ export class FileStore {
     }
   }
 
-  /** Start-up sweep: temp files are crash leftovers; data files no record references go too. */
-  async sweep(referenced: Set<string>): Promise<{ temp: number; orphans: number }> {
+  /**
+   * Start-up sweep: temp files are crash leftovers; data files no record references go too. Those
+   * the deletion queue holds (overwritten or deleted objects whose grace period had not run out at
+   * the last stop) are counted apart: they are not leftovers of a crash.
+   */
+  async sweep(referenced: Set<string>, queued: ReadonlySet<string> = new Set()): Promise<{ temp: number; orphans: number; queued: number }> {
     let temp = 0;
     let orphans = 0;
+    let queuedRemoved = 0;
     for (const name of await fsp.readdir(this.tmpDir)) {
       await fsp.rm(join(this.tmpDir, name), { force: true, recursive: true });
       temp++;
@@ -196,11 +201,12 @@ export class FileStore {
       for (const name of await fsp.readdir(dir)) {
         if (!referenced.has(name)) {
           await fsp.rm(join(dir, name), { force: true });
-          orphans++;
+          if (queued.has(name)) queuedRemoved++;
+          else orphans++;
         }
       }
     }
-    return { temp, orphans };
+    return { temp, orphans, queued: queuedRemoved };
   }
 
   /** Counts data files (tests use it to prove nothing leaks). */

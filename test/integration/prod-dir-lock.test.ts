@@ -50,3 +50,38 @@ t.test('a second daemon on a directory in use stops with exit 2 and harms no upl
   const third = await runSecond(a.dataDir);
   t.equal(third.code, 2, 'and holds the lock in turn');
 });
+
+t.test('a data directory s3d cannot write is a configuration error: exit 2 with the reason, nothing created', async (t) => {
+  const { mkdtempSync, writeFileSync, mkdirSync, chmodSync, existsSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const work = mkdtempSync(join(tmpdir(), 's3d-dirs-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const file = join(work, 'a-file');
+  writeFileSync(file, 'x');
+  const notDir = await runSecond(file);
+  t.equal(notDir.code, 2, 'a file in place of the directory: exit 2');
+  t.match(notDir.stderr, /data directory .*a-file is not a directory/, 'and says so');
+  t.notMatch(notDir.stderr, /\n\s+at /, 'without a stack trace');
+
+  if (process.getuid?.() === 0) {
+    // root writes anywhere; a read-only bind would need a mount. Check the permission case as
+    // an unprivileged user when the machine has one (runuser, the nobody account).
+    const locked = join(work, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o555);
+    chmodSync(work, 0o755);
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile('runuser', ['-u', 'nobody', '--', process.execPath, MAIN, 'server', join(locked, 'd'), '--dev'], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _o, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+      });
+    });
+    if (r.code === 1 && /runuser|user nobody does not exist|cannot/.test(r.stderr) && !/s3d/.test(r.stderr)) {
+      t.comment(`runuser not usable here: ${r.stderr.trim()}`);
+    } else {
+      t.equal(r.code, 2, 'an unwritable directory (as nobody): exit 2');
+      t.match(r.stderr, /is not writable by this user \(uid \d+\)/, 'and says so');
+      t.notOk(existsSync(join(locked, 'd')), 'nothing was created');
+    }
+  }
+});

@@ -4,7 +4,7 @@
 // reads back after a restart, or fails for its client and leaves nothing behind.
 
 import t, { type Test } from 'tap';
-import { HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'node:http';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { inspectDataDir } from '../helpers/files.js';
@@ -93,6 +93,33 @@ t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new
   t.ok((await readIfExists(d2, bucket, 'plain'))?.equals(plainBody), 'plain object reads back after restart');
   t.ok((await readIfExists(d2, bucket, 'sse'))?.equals(sseBody), 'SSE-S3 object reads back after restart');
   t.equal(await d2.stop('SIGINT'), 0, 'idle daemon exits 0 on SIGINT');
+});
+
+t.test('after a clean stop, files still queued for deletion are deleted at start, not reported as crash leftovers', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.stop('SIGKILL'));
+  const s3 = d.s3();
+  const bucket = await createBucket(s3);
+  for (const key of ['overwritten', 'deleted']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: testBytes(300_000, 5) }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'overwritten', Body: testBytes(300_000, 6) }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'deleted' }));
+  // Stopped inside the reaper's grace period: both old files are still queued.
+  t.equal(await d.stop('SIGTERM'), 0, 'clean stop');
+  const before = await inspectDataDir(d.dataDir);
+  t.equal(before.queued.length, 2, 'two data files wait in the deletion queue');
+
+  const d2 = await startDaemon({ dataDir: d.dataDir });
+  t.teardown(async () => {
+    await d2.stop('SIGKILL');
+    d2.cleanup();
+  });
+  const logs = d2.jsonLogs();
+  t.notOk(logs.some((l) => l.msg === 'start-up sweep removed crash leftovers'), 'no crash leftovers reported after a clean stop');
+  t.ok(logs.some((l) => l.msg === 'start-up sweep deleted the data files queued for deletion' && l.files === 2), 'the queued files are deleted at start');
+  t.ok((await readIfExists(d2, bucket, 'overwritten'))?.equals(testBytes(300_000, 6)), 'the overwriting version reads back');
+  await d2.stop('SIGTERM');
+  const after = await inspectDataDir(d.dataDir);
+  t.same([after.orphans, after.missing, after.queued], [[], [], []], 'no unreferenced file, none missing, the queue empty');
 });
 
 t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothing behind', async (t) => {
