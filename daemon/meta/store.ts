@@ -677,8 +677,14 @@ export class MetaStore {
     const markerBytes = Buffer.from(opts.keyMarker);
     const from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
     const out: UploadRecord[] = [];
-    let passedMarker = opts.uploadIdMarker === '';
-    for (const { value: id } of this.uploadIndex.getRange({ start: from, end })) {
+    // Within key-marker, what follows upload-id-marker: the uploads after it in the index when it
+    // still exists; when it is gone (aborted or completed meanwhile), those whose id sorts after
+    // it, as S3 words the rule (s3d's ids begin with their initiation time, so that is the same
+    // place).
+    const markerUpload = opts.uploadIdMarker === '' ? undefined : this.uploads.get(opts.uploadIdMarker);
+    const markerIndex = markerUpload !== undefined && markerUpload.bucket === bucket && markerUpload.key === opts.keyMarker ? uploadIndexKey(bucket, markerUpload.key, markerUpload.initiated, markerUpload.id) : undefined;
+    const markerIdBytes = Buffer.from(opts.uploadIdMarker);
+    for (const { key: indexKey, value: id } of this.uploadIndex.getRange({ start: from, end })) {
       const u = this.uploads.get(id);
       if (!u) continue;
       const keyBytes = Buffer.from(u.key);
@@ -690,10 +696,8 @@ export class MetaStore {
       if (opts.keyMarker !== '' && vsMarker < 0) continue;
       if (opts.keyMarker !== '' && vsMarker === 0) {
         if (opts.uploadIdMarker === '') continue;
-        if (!passedMarker) {
-          if (u.id === opts.uploadIdMarker) passedMarker = true;
-          continue;
-        }
+        const after = markerIndex !== undefined ? Buffer.compare(indexKey as Buffer, markerIndex) > 0 : Buffer.compare(Buffer.from(u.id), markerIdBytes) > 0;
+        if (!after) continue;
       }
       if (out.length >= opts.limit) return { uploads: out, isTruncated: true };
       out.push(u);

@@ -54,7 +54,9 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     MaxKeys: max,
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     IsTruncated: r.isTruncated,
-    ...(r.isTruncated && r.next !== undefined ? { NextMarker: enc(r.next) } : {}),
+    // As on S3, only with a delimiter: without one, the next marker is the last key (and
+    // minio-js, which prefers NextMarker, re-encoded it and paged forever).
+    ...(r.isTruncated && r.next !== undefined && delimiter !== '' ? { NextMarker: enc(r.next) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
     Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, owner(env))),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),

@@ -234,6 +234,16 @@ async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecor
   return unsealForRead(env, up.sse, {}, up.bucket, up.key);
 }
 
+/**
+ * A new upload id: the initiation time (12 hex digits) and 18 random bytes. Ids of one key then
+ * sort as the uploads do (by initiation), so an upload-id-marker keeps its place in a listing
+ * after that upload was aborted or completed: a client aborting what it lists page by page
+ * would otherwise skip the key's later uploads.
+ */
+function newUploadId(initiated: number): string {
+  return initiated.toString(16).padStart(12, '0') + secureRandom(18).toString('base64url');
+}
+
 export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucket = requireBucket(env, ctx.bucket);
   const encReq = writeEncryption(env, ctx, bucket.encryption);
@@ -244,12 +254,13 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
   const tags = tagsFromHeader(ctx.headers, ctx.query);
   // Explicit Object Lock settings are kept with the upload; the bucket's default applies at completion.
   const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now(), false);
+  const initiated = Date.now();
   const upload: UploadRecord = {
     v: RECORD_VERSION,
-    id: secureRandom(24).toString('base64url'),
+    id: newUploadId(initiated),
     bucket: ctx.bucket!,
     key: ctx.key!,
-    initiated: Date.now(),
+    initiated,
     headers: collectStoredHeaders(ctx.headers, ctx.query),
     userMeta: collectUserMeta(ctx.headers, ctx.query),
     ...(enc ? { sse: enc.record } : {}),
@@ -560,7 +571,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = q.get('upload-id-marker') ?? '';
   const max = intParam(q, 'max-uploads', 1000, 1000);
-  const { enc } = keyEncoder(q);
+  const { url, enc } = keyEncoder(q);
   const uploads: UploadRecord[] = [];
   const prefixes: string[] = [];
   let truncated = false;
@@ -611,6 +622,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     MaxUploads: max,
     IsTruncated: truncated,
+    ...(url ? { EncodingType: 'url' } : {}),
     Upload: uploads.map((u) => ({
       Key: enc(u.key),
       UploadId: u.id,

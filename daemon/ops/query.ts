@@ -15,5 +15,14 @@ export function keyEncoder(q: URLSearchParams): { url: boolean; enc: (s: string)
   const e = q.get('encoding-type');
   if (e === null || e === '') return { url: false, enc: (s) => s };
   if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
-  return { url: true, enc: (s) => encodeURIComponent(s) };
+  return { url: true, enc: uriEncode };
+}
+
+/**
+ * RFC 3986 encoding of everything but the unreserved characters (what SigV4 canonicalises to):
+ * clients such as minio-js send a listing's encoded marker back as it is and sign it raw, so a
+ * `(` left unencoded (encodeURIComponent keeps `!'()*`) made the next page SignatureDoesNotMatch.
+ */
+function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -68,6 +68,7 @@ const trickyKeys = [
   'b/y',
   'b//z',
   'tilde~(x)!*\'',
+  "it's (1)!*~",
 ];
 
 await s3.send(new CreateBucketCommand({ Bucket: MANY }));
@@ -122,10 +123,40 @@ t.test('paginateListObjectsV2 and v1 markers page through every key exactly once
     t.equal(r.Marker ?? '', marker ?? '');
     v1.push(...(r.Contents ?? []).map((c) => c.Key!));
     if (!r.IsTruncated) break;
-    t.equal(r.NextMarker, r.Contents![r.Contents!.length - 1]!.Key, 'NextMarker is the last key');
-    marker = r.NextMarker;
+    // As on S3: NextMarker only with a delimiter; without one, the next marker is the last key.
+    t.equal(r.NextMarker, undefined, 'no NextMarker without a delimiter');
+    marker = r.Contents![r.Contents!.length - 1]!.Key;
   }
   t.same(v1, manyKeys);
+
+  // minio-js pages v1 listings with NextMarker when there is one (and re-encodes it): given one
+  // without a delimiter, it paged from the start again, forever.
+  const viaMinio: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const stream = minioClient(d).listObjects(MANY, '', true);
+    stream.on('data', (o) => {
+      viaMinio.push(o.name!);
+      if (viaMinio.length > manyKeys.length) stream.destroy(new Error('more entries than keys: paging again from the start'));
+    });
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  t.same(viaMinio, manyKeys, 'minio-js listObjects (v1, recursive) lists every key once');
+
+  // minio-js sends a version listing's NextKeyMarker back as it came and signs it raw: a page
+  // ending on a key with '(' failed SignatureDoesNotMatch while s3d left '(' unencoded.
+  const PARENS = bucketName('parens');
+  await s3.send(new CreateBucketCommand({ Bucket: PARENS }));
+  const parenKeys = Array.from({ length: 1001 }, (_, i) => `photo (${String(i).padStart(4, '0')}).jpg`);
+  await putMany(s3, PARENS, parenKeys, () => 'x');
+  const versions: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const stream = minioClient(d).listObjects(PARENS, '', true, { IncludeVersion: true });
+    stream.on('data', (o) => versions.push(o.name!));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  t.same(versions, parenKeys, 'minio-js version listing pages past a key with parentheses');
 
   const after = await s3.send(new ListObjectsV2Command({ Bucket: MANY, StartAfter: 'k1097' }));
   t.same(after.Contents?.map((c) => c.Key), ['k1098', 'k1099']);
@@ -242,6 +273,12 @@ t.test('encoding-type=url encodes keys, prefixes and markers; fetch-owner', asyn
   t.equal(unquotePlus(v1.Prefix!), 'uni/ü');
   t.equal(unquotePlus(v1.Marker!), 'uni/ü');
   t.not(v1.Prefix, 'uni/ü', 'the prefix is returned encoded');
+
+  // Everything but RFC 3986's unreserved characters is encoded, !'()* too: clients send a marker
+  // back as it came and sign it raw (SigV4 canonicalises those characters encoded).
+  const parens = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, EncodingType: 'url', Prefix: "it's (1)" }));
+  t.same(parens.Contents?.map((c) => c.Key), ['it%27s%20%281%29%21%2A~'], "!'()* are percent-encoded, ~ is not");
+  t.equal(parens.Prefix, 'it%27s%20%281%29');
 
   const paged = await s3.send(new ListObjectsCommand({ Bucket: TRICKY, EncodingType: 'url', Delimiter: '/', MaxKeys: 3 }));
   t.equal(paged.IsTruncated, true);

@@ -297,7 +297,32 @@ t.test('ListMultipartUploads: order, prefix, delimiter, key and upload-id marker
       `delimiter, max-uploads=${MaxUploads}`,
     );
   }
+  // encoding-type=url: keys come back encoded, and the answer says so (clients decode only then).
+  const encoded = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, EncodingType: 'url', Prefix: 'dir/sub/' }));
+  t.equal(encoded.EncodingType, 'url', 'EncodingType is returned');
+  t.same(encoded.Uploads?.map((u) => u.Key), ['dir%2Fsub%2Fc', 'dir%2Fsub%2Fd'], 'keys are URL-encoded');
   for (const [key, id] of made) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }));
+});
+
+t.test('ListMultipartUploads: aborting each page as it is listed (a stale-upload clean-up) reaches every upload', async (t) => {
+  const bucket = await createBucket(s3, 'mpa');
+  for (const key of ['k', 'k', 'k', 'k', 'k', 'l']) await create(key, bucket);
+  let aborted = 0;
+  let KeyMarker: string | undefined;
+  let UploadIdMarker: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    const r = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, MaxUploads: 2, KeyMarker, UploadIdMarker }));
+    for (const u of r.Uploads ?? []) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
+      aborted++;
+    }
+    if (!r.IsTruncated) break;
+    // The marker upload is gone now: the next page must still start right after it.
+    KeyMarker = r.NextKeyMarker;
+    UploadIdMarker = r.NextUploadIdMarker;
+  }
+  t.equal(aborted, 6, 'every upload was listed once and aborted');
+  t.same((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [], [], 'none is left');
   const empty = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   t.equal(empty.Uploads, undefined);
 });
