@@ -15,7 +15,7 @@ function requestHeader(headers: Readonly<Record<string, string>>, query: URLSear
 }
 
 /** Canned ACLs that grant nothing beyond the owner: what a bucket with ACLs disabled accepts. */
-const OWNER_ONLY_ACLS = new Set(['private', 'bucket-owner-full-control']);
+export const OWNER_ONLY_ACLS: ReadonlySet<string> = new Set(['private', 'bucket-owner-full-control']);
 /**
  * Refuses write options s3d would not honour, before any data is read, rather than storing the
  * object without them: a storage class other than STANDARD and ACLs granting access to others (s3d has ACLs disabled, as S3's default BucketOwnerEnforced
@@ -87,6 +87,9 @@ const OVERRIDES: Array<[string, string]> = [
   ['response-content-encoding', 'content-encoding'],
 ];
 
+/** The response-* query parameters (GET and HEAD of signed requests only). */
+export const OVERRIDE_PARAMS: readonly string[] = OVERRIDES.map(([param]) => param);
+
 export function quoteETag(etag: string): string {
   return `"${etag}"`;
 }
@@ -133,16 +136,24 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   if (m[1] === '') {
     const n = Number(m[2]);
-    if (n === 0) throw new S3Error('InvalidRange');
-    if (size === 0) throw new S3Error('InvalidRange');
+    if (n === 0) throw new S3Error('InvalidRange', undefined, unsatisfiable(size));
+    // The last N bytes of an empty object are all of it: 200 with no body, as on S3 (tail
+    // readers such as Parquet footer readers ask for that of every file).
+    if (size === 0) return undefined;
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(m[1]);
-  if (!Number.isSafeInteger(start) || start >= size) throw new S3Error('InvalidRange');
+  // first > last is not a valid range at all: ignored, whatever the size (RFC 9110 14.1.1).
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (!Number.isSafeInteger(start) || start >= size) throw new S3Error('InvalidRange', undefined, unsatisfiable(size));
   if (m[2] === '') return { start, end: size - 1 };
   const end = Number(m[2]);
-  if (end < start) return undefined;
   return { start, end: Math.min(end, size - 1) };
+}
+
+/** A 416's Content-Range names the object's size (RFC 9110 14.4), as S3 sends it. */
+function unsatisfiable(size: number): { headers: Record<string, string> } {
+  return { headers: { 'content-range': `bytes */${size}` } };
 }
 
 function parseHttpDate(v: string | undefined): number | undefined {

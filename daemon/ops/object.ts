@@ -9,7 +9,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead }
 import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
-import { checkConditions, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -256,6 +256,11 @@ function readableRecord(env: OpsEnv, ctx: RequestContext, key: string): ObjectRe
 async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promise<Result> {
   const key = ctx.key!;
   rejectSseOnRead(ctx.headers);
+  // As on S3: response-* overrides need a signed request. Anonymously, anyone could make a public
+  // object come back as text/html from this origin (stored XSS).
+  if (ctx.accessKey === '' && OVERRIDE_PARAMS.some((p) => ctx.query.has(p))) {
+    throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+  }
   // A concurrent overwrite may delete the old file between the lookup and the open: look again.
   for (let attempt = 0; ; attempt++) {
     const rec = readableRecord(env, ctx, key);
@@ -276,9 +281,14 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         const pr = partRange(rec, partNumber);
         start = pr.start;
         end = pr.end;
-        headers['x-amz-mp-parts-count'] = String(pr.count);
-        if (rec.parts) status = 206;
-        if (rec.parts || rec.size > 0) headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
+        // A part is a range: 206 with its Content-Range (a single-part object has one part, the
+        // whole object); the parts count only for multipart objects, as on S3.
+        if (rec.parts) headers['x-amz-mp-parts-count'] = String(pr.count);
+        else delete headers['x-amz-mp-parts-count'];
+        if (rec.parts || rec.size > 0) {
+          status = 206;
+          headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
+        }
       } else {
         const range = parseRange(ctx.headers.range, rec.size);
         if (range) {

@@ -192,9 +192,10 @@ t.test('Range: bytes=a-b, a-, -n → 206 + Content-Range; unsatisfiable → 416 
     await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'range', Range: range })), 'InvalidRange', 416, range);
     const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
     assertXmlError(t, r, 416, 'InvalidRange', `raw ${range}`);
+    t.equal(r.headers['content-range'], `bytes */${size}`, `raw ${range}: Content-Range names the size`);
   }
-  // Headers S3 ignores: the whole object with 200.
-  for (const range of ['bytes=10-5', 'bytes=0-1,5-6', 'items=0-1']) {
+  // Headers S3 ignores: the whole object with 200 (an end before the start, even past the size).
+  for (const range of ['bytes=10-5', `bytes=${size + 10}-5`, 'bytes=0-1,5-6', 'items=0-1']) {
     const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
     t.equal(r.status, 200, `${range}: ignored → 200`);
     t.equal(r.body.length, size);
@@ -426,6 +427,13 @@ t.test('empty objects', async (t) => {
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'empty-stream' })).length, 0);
   const r = await raw(d.port, { method: 'GET', path: `/${bucket}/empty`, headers: { range: 'bytes=0-' } });
   assertXmlError(t, r, 416, 'InvalidRange', 'Range on an empty object');
+  t.equal(r.headers['content-range'], 'bytes */0');
+  // The last N bytes of an empty object are all of it (Parquet footer readers ask for them).
+  const tail = await raw(d.port, { method: 'GET', path: `/${bucket}/empty`, headers: { range: 'bytes=-8' } });
+  t.equal(tail.status, 200, 'a suffix range on an empty object: 200');
+  t.equal(tail.body.length, 0, 'with no body');
+  const tailSdk = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'empty', Range: 'bytes=-8' }));
+  t.equal((await tailSdk.Body!.transformToByteArray()).length, 0, 'the SDK reads it');
   const rawGet = await raw(d.port, { method: 'GET', path: `/${bucket}/empty` });
   t.equal(rawGet.status, 200);
   t.equal(rawGet.headers['content-length'], '0');

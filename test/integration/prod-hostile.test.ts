@@ -304,6 +304,11 @@ t.test('absurd ranges and part numbers', async (t) => {
   t.ok(suffix.body.equals(objBody), 'whole body');
   for (const pn of ['0', '10001', 'abc', '-1', '1.5']) expectError(t, await get(undefined, `partNumber=${pn}`), 400, 'InvalidArgument', `partNumber=${pn}`);
   expectError(t, await get(undefined, 'partNumber=2'), 416, ['InvalidPartNumber', 'InvalidRange'], 'partNumber=2 of a single-part object');
+  const one = await get(undefined, 'partNumber=1');
+  t.equal(one.status, 206, 'partNumber=1 of a single-part object: 206, the whole object as its one part');
+  t.equal(one.headers['content-range'], `bytes 0-${size - 1}/${size}`);
+  t.equal(one.headers['x-amz-mp-parts-count'], undefined, 'no parts count: it is not a multipart object');
+  t.ok(one.body.equals(objBody));
   alive(t);
 });
 
