@@ -124,13 +124,20 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
   const sameObject = src.bucket === ctx.bucket && src.key === dstKey && current !== undefined && clientVersionId(current) === clientVersionId(src.record);
   const sseRequested = parseCustomerKey(ctx.headers) !== undefined || ctx.headers['x-amz-server-side-encryption'] !== undefined;
 
-  const headers = mode === 'REPLACE' ? collectStoredHeaders(ctx.headers, ctx.query) : src.record.headers;
+  const requested = collectStoredHeaders(ctx.headers, ctx.query);
+  const redirect = requested['x-amz-website-redirect-location'];
+  // A website redirect belongs to its object: S3 never copies it, the copy gets the request's.
+  const { 'x-amz-website-redirect-location': _sourceRedirect, ...sourceHeaders } = src.record.headers;
+  const headers = mode === 'REPLACE' ? requested : { ...sourceHeaders, ...(redirect !== undefined ? { 'x-amz-website-redirect-location': redirect } : {}) };
   const userMeta = mode === 'REPLACE' ? collectUserMeta(ctx.headers, ctx.query) : src.record.userMeta;
   const tags = copyTags(ctx, src.record.tags);
   // The copy's own Object Lock settings (or the destination's default), never the source's.
   const lock = lockFromHeaders(dstBucket, ctx.headers, ctx.query, Date.now());
 
-  if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none') {
+  // A copy onto itself must change something: metadata (REPLACE), encryption, the website
+  // redirect or the storage class (x-amz-storage-class: STANDARD is how tools "touch" an object).
+  const changes = redirect !== undefined || ctx.headers['x-amz-storage-class'] !== undefined;
+  if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none' && !changes) {
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
   }
 

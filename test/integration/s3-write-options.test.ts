@@ -106,6 +106,20 @@ t.test('the website redirect location is kept and returned', async (t) => {
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page2' }))).WebsiteRedirectLocation, 'https://example.com/x', 'an absolute URL');
   await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'page3', Body: 'x', WebsiteRedirectLocation: 'ftp://example.com/x' })), 'InvalidRedirectLocation', 400, 'another scheme');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page3' }))), 'NotFound/404', 'not stored');
+
+  // As on S3, a copy never takes the source's redirect; it gets the one the request gives.
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'page-copy', CopySource: `${bucket}/page` }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page-copy' }))).WebsiteRedirectLocation, undefined, 'a copy does not take the source\'s redirect');
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'page-copy2', CopySource: `${bucket}/page`, WebsiteRedirectLocation: '/new.html' }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page-copy2' }))).WebsiteRedirectLocation, '/new.html', 'the request\'s redirect, under the COPY directive too');
+  // A copy onto itself that changes only the redirect or names the storage class is allowed.
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'page', CopySource: `${bucket}/page`, WebsiteRedirectLocation: '/moved.html' }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page' }))).WebsiteRedirectLocation, '/moved.html', 'in place: a new redirect');
+  const before = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page2' }))).LastModified!;
+  await new Promise((r) => setTimeout(r, 1100));
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'page2', CopySource: `${bucket}/page2`, StorageClass: 'STANDARD' }));
+  t.ok((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page2' }))).LastModified! > before, 'in place with StorageClass STANDARD: "touched"');
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'page2', CopySource: `${bucket}/page2` })), 'InvalidRequest', 400, 'in place changing nothing is still refused');
 });
 
 t.test('the aws CLI: cp --storage-class GLACIER and --acl public-read fail, STANDARD works', { skip: NO_AWS }, async (t) => {
