@@ -274,7 +274,7 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
   assertXmlError(t, patch, 405, 'MethodNotAllowed', 'PATCH on an object');
 });
 
-t.test('ACLs read back as the canned private ACL; only "private" can be set', async (t) => {
+t.test('ACLs read back as the owner\'s FULL_CONTROL; only ACLs granting exactly that can be set (ACLs disabled, as S3\'s BucketOwnerEnforced)', async (t) => {
   const s3 = d.s3();
   const b = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: b }));
@@ -287,14 +287,25 @@ t.test('ACLs read back as the canned private ACL; only "private" can be set', as
   t.same([objectAcl.Owner, objectAcl.Grants], [owner, privateGrants], 'GetObjectAcl: the same');
   t.equal((await s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', ACL: 'private' }))).$metadata.httpStatusCode, 200, 'PutObjectAcl private');
   t.equal((await s3.send(new PutBucketAclCommand({ Bucket: b, ACL: 'private' }))).$metadata.httpStatusCode, 200, 'PutBucketAcl private');
-  await expectSdkError(t, s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', ACL: 'public-read' })), 'NotImplemented', 501, 'PutObjectAcl public-read');
-  await expectSdkError(t, s3.send(new PutBucketAclCommand({ Bucket: b, GrantRead: 'uri=http://acs.amazonaws.com/groups/global/AllUsers' })), 'NotImplemented', 501, 'PutBucketAcl with a grant');
+  t.equal((await s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', ACL: 'bucket-owner-full-control' }))).$metadata.httpStatusCode, 200, 'PutObjectAcl bucket-owner-full-control (PutObject takes it too)');
+  // Tools that copy ACLs write back what GetObjectAcl gave them.
+  t.equal((await s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', AccessControlPolicy: { Owner: objectAcl.Owner, Grants: objectAcl.Grants } }))).$metadata.httpStatusCode, 200, 'PutObjectAcl with the document GetObjectAcl returned');
+  t.equal((await s3.send(new PutBucketAclCommand({ Bucket: b, AccessControlPolicy: { Owner: bucketAcl.Owner, Grants: bucketAcl.Grants } }))).$metadata.httpStatusCode, 200, 'PutBucketAcl likewise');
+  await expectSdkError(t, s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', ACL: 'public-read' })), 'AccessControlListNotSupported', 400, 'PutObjectAcl public-read');
+  await expectSdkError(t, s3.send(new PutBucketAclCommand({ Bucket: b, GrantRead: 'uri=http://acs.amazonaws.com/groups/global/AllUsers' })), 'AccessControlListNotSupported', 400, 'PutBucketAcl with a grant');
   await expectSdkError(
     t,
     s3.send(new PutBucketAclCommand({ Bucket: b, AccessControlPolicy: { Owner: owner, Grants: [{ Grantee: { Type: 'Group', URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' }] } })),
-    'NotImplemented',
-    501,
-    'PutBucketAcl with a policy document',
+    'AccessControlListNotSupported',
+    400,
+    'PutBucketAcl with a policy document granting others',
+  );
+  await expectSdkError(
+    t,
+    s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', AccessControlPolicy: { Owner: owner, Grants: [{ Grantee: { ...owner, Type: 'CanonicalUser' }, Permission: 'FULL_CONTROL' }, { Grantee: { Type: 'CanonicalUser', ID: 'someone-else' }, Permission: 'READ' }] } })),
+    'AccessControlListNotSupported',
+    400,
+    'PutObjectAcl granting the owner and someone else',
   );
   await expectSdkError(t, s3.send(new GetObjectAclCommand({ Bucket: b, Key: 'missing' })), 'NoSuchKey', 404, 'GetObjectAcl of a missing key');
   await expectSdkError(t, s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'missing', ACL: 'private' })), 'NoSuchKey', 404, 'PutObjectAcl of a missing key');
