@@ -112,6 +112,23 @@ function bodyBound(req: SigV4Request): boolean {
   return (h['content-md5'] ?? '').trim() !== '' || h['x-amz-checksum-sha256'] !== undefined || h['x-amz-checksum-sha1'] !== undefined;
 }
 
+/**
+ * The request with its `x-amz-*` query parameters among its headers, as V2 signs them: boto3's
+ * and aws-sdk-js v2's presigners move signed `x-amz-*` headers (metadata, SSE, ACL, tagging) into
+ * the URL, and s3d applies query `x-amz-*` values like headers, so they must be signed like
+ * headers too (an unsigned one added to a URL would otherwise be applied).
+ */
+function withQueryAmzHeaders(req: SigV4Request): SigV4Request {
+  if (!/(?:^|&)x-amz-/i.test(req.rawQuery)) return req;
+  const headers: Record<string, string> = { ...req.headers };
+  for (const [name, value] of new URLSearchParams(req.rawQuery)) {
+    const n = name.toLowerCase();
+    if (!n.startsWith('x-amz-')) continue;
+    headers[n] = headers[n] === undefined ? value : `${headers[n]},${value}`;
+  }
+  return { ...req, headers };
+}
+
 export function stringToSignV2(req: SigV4Request, dateOrExpires: string, resource: string): string {
   const h = req.headers;
   return `${req.method}\n${(h['content-md5'] ?? '').trim()}\n${(h['content-type'] ?? '').trim()}\n${dateOrExpires}\n${canonicalAmzHeaders(h)}${resource}`;
@@ -121,7 +138,8 @@ export function signV2(secret: string, toSign: string): string {
   return createHmac('sha1', secret).update(toSign, 'utf8').digest('base64');
 }
 
-function matches(secret: string, req: SigV4Request, dateOrExpires: string, resources: string[], given: string): boolean {
+function matches(secret: string, request: SigV4Request, dateOrExpires: string, resources: string[], given: string): boolean {
+  const req = withQueryAmzHeaders(request);
   const givenBytes = Buffer.from(given, 'utf8');
   let ok = false;
   for (const resource of resources) {

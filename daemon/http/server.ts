@@ -323,6 +323,7 @@ export class HttpServer {
       if (this.deps.config.tls === null && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
       }
+      hoistQueryAmzHeaders(headers, query);
     } catch (err) {
       this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, hasBody, 0);
       return;
@@ -566,6 +567,26 @@ function remoteAddress(res: HttpResponse): string {
 }
 
 /** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
+// Query parameters that authenticate or frame the request: never request headers.
+const NOT_HOISTED = new Set([
+  'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders', 'x-amz-signature',
+  'x-amz-security-token', 'x-amz-content-sha256', 'x-amz-decoded-content-length', 'x-amz-trailer',
+]);
+
+/**
+ * `x-amz-*` query parameters count as the request's headers where no header says otherwise: how
+ * presigned URLs carry them (boto3's V2 presigner moves every signed x-amz-* header into the URL;
+ * a V4 URL may carry them as signed query parameters). Both signature versions sign the query's
+ * x-amz-* parameters, so nothing unsigned is hoisted into a signed request.
+ */
+function hoistQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): void {
+  for (const [name, value] of query) {
+    const n = name.toLowerCase();
+    if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || headers[n] !== undefined) continue;
+    headers[n] = value;
+  }
+}
+
 function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {
   for (const name of Object.keys(headers)) {
     if (name.startsWith('x-amz-server-side-encryption-customer-') || name.startsWith('x-amz-copy-source-server-side-encryption-customer-')) return false;
