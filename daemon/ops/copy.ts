@@ -205,6 +205,8 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
     };
     const events = requestEvents(env, ctx, dstBucket);
     const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
+    // Committed: the data file is the object's now, whatever happens to the answer.
+    written = undefined;
     events?.wake();
     return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record), ...expirationHeader(dstBucket.lifecycle, dstKey, record) }, checksums);
   } catch (err) {

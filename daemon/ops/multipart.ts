@@ -312,6 +312,8 @@ async function storePart(
       ...(Object.keys(sums).length > 0 ? { checksums: sums } : {}),
     };
     await env.meta.putPart(up.id, part).catch(metaError);
+    // Committed: the data file is the part's now.
+    written = undefined;
     return part;
   } catch (err) {
     await discardWritten(env, written);
@@ -514,7 +516,7 @@ function completedBefore(env: OpsEnv, ctx: RequestContext): Result | undefined {
  * The completed object's URL, as S3 writes it: the request's scheme and host, virtual-host style
  * when the request was, path style otherwise; the key's segments percent-encoded, its slashes kept.
  */
-function objectLocation(env: OpsEnv, ctx: RequestContext, bucket: string, key: string): string {
+export function objectLocation(env: OpsEnv, ctx: RequestContext, bucket: string, key: string): string {
   const path = key.split('/').map(encodeURIComponent).join('/');
   const host = ctx.headers.host;
   if (host === undefined || host === '') return `/${encodeURIComponent(bucket)}/${path}`;

@@ -110,11 +110,14 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
     };
     const events = requestEvents(env, ctx, bucket);
     const stored = await env.meta.putObject(ctx.bucket!, key, record, check, events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
+    // Committed: the data file is the object's now, whatever happens to the answer.
+    const size = written.size;
+    written = undefined;
     events?.wake();
     return {
       status: 200,
       headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
-      bytesIn: written.size,
+      bytesIn: size,
     };
   } catch (err) {
     await discardWritten(env, written);

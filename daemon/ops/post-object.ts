@@ -16,6 +16,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
+import { objectLocation } from './multipart.js';
 import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
 import { userMay } from './policy.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
@@ -201,6 +202,8 @@ async function peek(source: AsyncIterable<Buffer>, limit: number): Promise<{ len
 /** The form's fields as the request headers a PutObject would carry (names lower-cased). */
 function fieldsAsHeaders(fields: ReadonlyMap<string, string>, file: FormFile): Record<string, string> {
   const h: Record<string, string> = Object.fromEntries(fields);
+  // The form's `acl` field is the x-amz-acl header of a PutObject (checked the same way).
+  if (h.acl !== undefined && h['x-amz-acl'] === undefined) h['x-amz-acl'] = h.acl;
   // The Content-Type field wins; else the type the browser gave the file.
   if (h['content-type'] === undefined && file.mimeType !== '' && file.mimeType !== 'application/octet-stream') h['content-type'] = file.mimeType;
   return h;
@@ -209,8 +212,9 @@ function fieldsAsHeaders(fields: ReadonlyMap<string, string>, file: FormFile): R
 function successResult(fields: ReadonlyMap<string, string>, bucket: string, key: string, etag: string, location: string, extra: Record<string, string>): Result {
   const headers: Record<string, string> = { etag: quoteETag(etag), location, ...extra };
   const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
-  if (redirect !== undefined && /^https?:\/\//i.test(redirect)) {
-    const url = new URL(redirect);
+  // S3: a redirect it cannot interpret is as if the field were absent.
+  const url = redirect !== undefined && /^https?:\/\//i.test(redirect) && URL.canParse(redirect) ? new URL(redirect) : undefined;
+  if (url !== undefined) {
     url.searchParams.set('bucket', bucket);
     url.searchParams.set('key', key);
     url.searchParams.set('etag', quoteETag(etag));
@@ -274,7 +278,11 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, bucketName, key);
     objectKey = enc?.objectKey;
     if (encReq.kind === 'SSE-C') encReq.key.fill(0);
-    written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: source.length, signal: ctx.signal });
+    // A Content-MD5 field is checked against the file, as the header is on PutObject.
+    const wantMd5 = headers['content-md5'];
+    if (wantMd5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(wantMd5.trim())) throw new S3Error('InvalidDigest');
+    written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind) || wantMd5 !== undefined, declaredLength: source.length, signal: ctx.signal });
+    if (wantMd5 !== undefined && (written.md5 === undefined || !Buffer.from(wantMd5.trim(), 'base64').equals(written.md5))) throw new S3Error('BadDigest');
     if (auth.lengthRange && written.size < auth.lengthRange.min) {
       throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`);
     }
@@ -296,9 +304,10 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     };
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
     const storedRecord = await env.meta.putObject(bucketName, key, record, undefined, events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
+    // Committed: the data file is the object's now, whatever happens to the answer.
+    written = undefined;
     events?.wake();
-    const scheme = ctx.secure ? 'https' : 'http';
-    const location = `${scheme}://${ctx.headers.host ?? 'localhost'}/${encodeURIComponent(bucketName)}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    const location = objectLocation(env, ctx, bucketName, key);
     return successResult(fields, bucketName, key, etag, location, { ...versionHeader(storedRecord), ...sseResponseHeaders(enc?.record) });
   } catch (err) {
     form.stop(err as Error);

@@ -44,7 +44,7 @@ const MiB = 1024 * 1024;
 const APP = 'https://app.example.com';
 const FIXTURE = join(ROOT, 'test/fixtures/boto3/presigned_post.py');
 
-const [plain, tls] = await Promise.all([startDaemon(), startDaemon({ tls: true })]);
+const [plain, tls] = await Promise.all([startDaemon({ env: { S3_DOMAIN: 's3.test' } }), startDaemon({ tls: true })]);
 t.teardown(async () => {
   if (process.env.S3D_DUMP_LOGS) for (const d of [plain, tls]) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
   await Promise.all([plain.stop(), tls.stop()]);
@@ -420,6 +420,34 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
     t.same((await getObject(s3, bucket, key)).body, data, `${field}: stored`);
   }
 
+  // To the virtual-host URL of the bucket: the Location is that style too (the bucket is in the
+  // host name, not the path).
+  {
+    const key = 'vhost/v.txt';
+    const fd = signedForm(bucket, key, [['success_action_status', '201']], { conditions: [{ key }, { success_action_status: '201' }] }, { data });
+    const { body, contentType } = await encodeForm(fd);
+    const r = await sendPost(plain, '/', body, { 'content-type': contentType, host: `${bucket}.s3.test:${plain.port}` });
+    t.equal(r.status, 201, 'virtual-host form upload: 201');
+    t.equal(xmlField(r.body, 'Location'), `http://${bucket}.s3.test:${plain.port}/vhost/v.txt`, 'its Location is virtual-host style');
+    t.equal(r.headers.location, `http://${bucket}.s3.test:${plain.port}/vhost/v.txt`, 'the Location header too');
+  }
+
+  // A redirect S3 cannot interpret is as if absent (the status field decides). It used to throw
+  // after the commit, and the error path then deleted the committed object's data.
+  const big = testBytes(300_000, 33);
+  for (const target of ['http://exa mple.com/', 'https://[bad']) {
+    const key = `redirect/bad-${target.length}.bin`;
+    const r = await postForm(plain, bucket, signedForm(bucket, key, [['success_action_redirect', target]], { conditions: [{ key }, { success_action_redirect: target }] }, { data: big }));
+    t.equal(r.status, 204, `unparseable redirect ${JSON.stringify(target)}: 204, no redirect`);
+    t.same((await getObject(s3, bucket, key)).body, big, `unparseable redirect ${JSON.stringify(target)}: the object reads back`);
+  }
+  // An acl field granting only the owner is accepted.
+  const owned = await postForm(plain, bucket, signedForm(bucket, 'acl/owner.bin', [['acl', 'bucket-owner-full-control']], { conditions: [{ key: 'acl/owner.bin' }, { acl: 'bucket-owner-full-control' }] }, { data }));
+  t.equal(owned.status, 204, 'acl=bucket-owner-full-control: accepted');
+  // A right Content-MD5 field is accepted.
+  const withMd5 = await postForm(plain, bucket, signedForm(bucket, 'md5/ok.bin', [['Content-MD5', md5Base64(data)]], { conditions: [{ key: 'md5/ok.bin' }, ['starts-with', '$Content-MD5', '']] }, { data }));
+  t.equal(withMd5.status, 204, 'a matching Content-MD5 field: accepted');
+
   // Everything a form can set on the object.
   const headers: Field[] = [
     ['Content-Type', 'text/csv; charset=utf-8'],
@@ -590,6 +618,18 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
         ];
         return plainForm(key, { conditions: [{ key }, ...fields.map(([n]) => ['starts-with', `$${n}`, ''])] }, fields);
       },
+    },
+    {
+      what: 'an acl field granting others (ACLs are disabled, as on PutObject)',
+      status: 400,
+      codes: ['AccessControlListNotSupported'],
+      form: (key) => plainForm(key, { conditions: [{ key }, { acl: 'public-read' }] }, [['acl', 'public-read']]),
+    },
+    {
+      what: 'a Content-MD5 field the file does not match',
+      status: 400,
+      codes: ['BadDigest'],
+      form: (key) => plainForm(key, { conditions: [{ key }, ['starts-with', '$Content-MD5', '']] }, [['Content-MD5', md5Base64('other bytes')]]),
     },
     { what: 'file over content-length-range', status: 400, codes: ['EntityTooLarge'], form: (key) => plainForm(key, { conditions: [{ key }, ['content-length-range', 0, 499]] }) },
     { what: 'file under content-length-range', status: 400, codes: ['EntityTooSmall'], form: (key) => plainForm(key, { conditions: [{ key }, ['content-length-range', 501, 1000]] }) },
