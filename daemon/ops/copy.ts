@@ -143,7 +143,10 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
 
   // x-amz-checksum-algorithm: the checksum the copy gets, computed from its bytes.
   const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
-  const checksumAlgorithm = rawAlgorithm === undefined ? undefined : parseChecksumAlgorithm(rawAlgorithm);
+  // Without one, a multipart source's algorithm: its COMPOSITE value does not describe the copy (a
+  // single-part object), so the copy gets a FULL_OBJECT checksum of the same algorithm, as on S3.
+  const sourceAlgorithm = src.record.parts && src.record.checksums ? Object.keys(src.record.checksums)[0] : undefined;
+  const checksumAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined;
   // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
   // (unless a checksum the object does not have is asked for: that needs its bytes).
   if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || src.record.checksums?.[checksumAlgorithm] !== undefined)) {

@@ -23,7 +23,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
-import { collectStoredHeaders, collectUserMeta, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
 import { checksumHeaders, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
 import { intParam, keyEncoder } from './query.js';
@@ -355,10 +355,13 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
   if (rangeHeader !== undefined) {
     const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader.trim());
     if (!m) throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last.');
-    const r = parseRange(rangeHeader, src.record.size);
-    if (!r || Number(m[2]) >= src.record.size) throw new S3Error('InvalidRange', 'The x-amz-copy-source-range is not satisfiable.');
-    start = r.start;
-    end = r.end;
+    // As S3 answers it: a range reaching past the source, or ending before it starts, is 400
+    // InvalidArgument (not a GET's 416).
+    const first = Number(m[1]);
+    const last = Number(m[2]);
+    if (last < first || last >= src.record.size) throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${src.record.size}`);
+    start = first;
+    end = last;
   }
   const length = Math.max(0, end - start + 1);
   const uc = uploadChecksum(up);

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
 import {
+  CopyObjectCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectAttributesCommand,
@@ -135,6 +136,14 @@ t.test('COMPOSITE CRC32: part checksums, the object checksum on Complete, HEAD, 
   const a = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: key, ObjectAttributes: ['Checksum', 'ObjectParts'] }));
   t.same(a.Checksum, { ChecksumCRC32: expected.replace(/-3$/, ''), ChecksumType: 'COMPOSITE' }, 'GetObjectAttributes: the checksum of checksums, without -N, and its type');
   t.same(a.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.ChecksumCRC32]), done.map((p) => [p.PartNumber, p.ChecksumCRC32]), 'GetObjectAttributes: the part checksums');
+
+  // A copy is a single-part object: it gets the FULL_OBJECT checksum of the source's algorithm
+  // (it used to get none), as on S3.
+  const copy = await bare.send(new CopyObjectCommand({ Bucket: BUCKET, Key: `${key}-copy`, CopySource: `${BUCKET}/${key}` }));
+  const whole = await b64('CRC32', Buffer.concat(parts));
+  t.equal(copy.CopyObjectResult?.ChecksumCRC32, whole, 'CopyObject of a COMPOSITE CRC32 object: the CRC32 of the whole copy');
+  const copyHead = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${key}-copy`, ChecksumMode: 'ENABLED' }));
+  t.same([copyHead.ChecksumCRC32, copyHead.ChecksumType], [whole, 'FULL_OBJECT'], 'HEAD of the copy: FULL_OBJECT');
 });
 
 t.test('COMPOSITE SHA256: s3d checksums parts sent without one (UploadPart, UploadPartCopy); a part of another algorithm is refused', async (t) => {

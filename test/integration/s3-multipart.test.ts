@@ -339,7 +339,8 @@ t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {
   const e3 = await copyPart(3, 'bytes=100-199');
   t.equal(e1, `"${md5Hex(src.subarray(MiB, 6 * MiB))}"`);
   t.equal(e3, `"${md5Hex(src.subarray(100, 200))}"`);
-  t.equal(await s3Code(copyPart(4, `bytes=0-${src.length}`)), 'InvalidRange/416', 'range past the end');
+  t.equal(await s3Code(copyPart(4, `bytes=0-${src.length}`)), 'InvalidArgument/400', 'range past the end: InvalidArgument, as S3 answers');
+  t.equal(await s3Code(copyPart(4, 'bytes=10-5')), 'InvalidArgument/400', 'range ending before it starts');
   t.equal(await s3Code(copyPart(4, 'bytes=10-')), 'InvalidArgument/400', 'open-ended range');
   t.equal(await s3Code(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, CopySource: `${BUCKET}/copy/missing` }))), 'NoSuchKey/404');
   const etag = await complete(key, id, [
