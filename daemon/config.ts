@@ -53,6 +53,10 @@ export interface Config {
   readonly notify: NotifyConfig;
   /** The users file (S3_IAM_FILE, auth/users.ts); null: the root user is the only one. */
   readonly iamFile: string | null;
+  /** Requests moving object data through files at once (S3_DATA_REQUESTS_MAX; 0: no limit). */
+  readonly dataRequestsMax: number;
+  /** How long a request waits for a place before 503 SlowDown (S3_DATA_REQUESTS_WAIT). */
+  readonly dataRequestsWaitMs: number;
   readonly warnings: readonly string[];
 }
 
@@ -83,7 +87,7 @@ export const DEFAULT_MIN_FREE_DISK: MinFreeDisk = Object.freeze({ bytes: 1024 **
  */
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_ACCESS_LOG', 'S3_ADDRESS', 'S3_API_CORS_ALLOW_ORIGIN', 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 'S3_API_STALE_UPLOADS_EXPIRY',
-  'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
+  'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK',
@@ -270,6 +274,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const staleUploadsIntervalMs = durationVar(env, 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 6 * 3_600_000, false);
   const lifecycleScanIntervalMs = durationVar(env, 'S3_LIFECYCLE_SCAN_INTERVAL', 3_600_000, false);
   const minFreeDisk = parseMinFreeDisk(env.S3_MIN_FREE_DISK);
+  const dataRequestsMax = intVar(env, 'S3_DATA_REQUESTS_MAX', 32, 0, 100_000);
+  const dataRequestsWaitMs = durationVar(env, 'S3_DATA_REQUESTS_WAIT', 10_000, false);
   let notify: NotifyConfig;
   try {
     notify = loadNotifyConfig(env, region);
@@ -310,6 +316,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     minFreeDisk,
     notify,
     iamFile: (env.S3_IAM_FILE ?? '').trim() === '' ? null : resolve(env.S3_IAM_FILE!.trim()),
+    dataRequestsMax,
+    dataRequestsWaitMs,
     warnings: Object.freeze(warnings),
   });
 }

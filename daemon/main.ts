@@ -7,6 +7,7 @@ import { accessSync, constants, mkdirSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { destination, pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
+import { DataGate } from './ops/data-gate.js';
 import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
 import { handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -152,13 +153,14 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, notify: notifier, listeners });
+  const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, notify: notifier, listeners, dataGate });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
   const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : users.get(id)?.secretKey) };
-  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier, listeners, users: () => users };
+  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier, listeners, users: () => users, dataGate };
   const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),

@@ -21,7 +21,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly refused: number } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -160,6 +160,23 @@ export class Metrics {
         },
       });
       mirrorCounter(r, 's3d_notify_listen_dropped_total', 'Events not sent to a listener because it had 4000 unread events waiting', { read: () => listeners.droppedTotal });
+    }
+    const gate = deps.dataGate;
+    if (gate !== undefined) {
+      const gateGauge = (name: string, help: string, read: () => number): void => {
+        new Gauge({
+          name,
+          help,
+          registers: [r],
+          collect() {
+            this.set(read());
+          },
+        });
+      };
+      gateGauge('s3d_data_requests_in_flight', 'Requests moving object data through data files now (at most S3_DATA_REQUESTS_MAX)', () => gate.inUse);
+      gateGauge('s3d_data_requests_waiting', 'Requests waiting for a place among those moving object data (S3_DATA_REQUESTS_MAX)', () => gate.waiting);
+      gateGauge('s3d_data_requests_max', 'S3_DATA_REQUESTS_MAX (0: no limit)', () => gate.limit);
+      mirrorCounter(r, 's3d_data_requests_refused_total', 'Requests answered 503 SlowDown after waiting S3_DATA_REQUESTS_WAIT for a place', { read: () => gate.refused });
     }
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
     const keys = deps.objectKeys;

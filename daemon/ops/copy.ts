@@ -15,6 +15,7 @@ import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
+import type { DataLease } from './data-gate.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import { isoDate, toXml } from './xml.js';
@@ -76,14 +77,23 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
 }
 
 /** Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C key if needed. */
-export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void> }> {
+export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; lease: DataLease | undefined }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
+  // The request's place among those moving data through files; the copy's write shares it.
+  const lease = env.dataGate?.lease();
+  try {
+    await lease?.enter(ctx.signal);
+  } catch (err) {
+    objectKey?.fill(0);
+    throw err;
+  }
   // Like GET: open every source file now, so an overwrite of the source cannot pull them away.
   let handles: ReturnType<typeof openFiles>;
   try {
     handles = openFiles(env, src.record);
   } catch (err) {
     objectKey?.fill(0);
+    lease?.leave();
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.');
     throw err;
   }
@@ -93,9 +103,10 @@ export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: Copy
     if (closed) return;
     closed = true;
     closeFiles(handles);
+    lease?.leave();
   };
-  const chunks = withCleanup(readData({ ...dataEnv(env), handles }, src.record, objectKey, start, length, ctx.signal), wipe);
-  return { chunks, wipe };
+  const chunks = withCleanup(readData({ ...dataEnv(env, lease), handles }, src.record, objectKey, start, length, ctx.signal), wipe);
+  return { chunks, wipe, lease };
 }
 
 function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
@@ -187,7 +198,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
   const source = await readCopySource(env, ctx, src, 0, src.record.size);
   try {
     const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
-    written = await writeData(dataEnv(env), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+    written = await writeData(dataEnv(env, source.lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
     // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
     const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : src.record.checksums && !src.record.parts ? src.record.checksums : undefined;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);

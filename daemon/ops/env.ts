@@ -6,6 +6,7 @@ import type { UserDirectory } from '../auth/users.js';
 import type { Config } from '../config.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import { S3Error } from '../errors.js';
+import type { DataGate } from './data-gate.js';
 import type { KeyProvider } from '../kms/provider.js';
 import { MetaConflict, type MetaStore } from '../meta/store.js';
 import type { BucketRecord } from '../meta/records.js';
@@ -33,6 +34,8 @@ export interface OpsEnv {
   readonly credentials: Credentials;
   /** The users of S3_IAM_FILE as they are now (the file is reloaded on SIGHUP); absent: root only. */
   readonly users?: () => UserDirectory;
+  /** Bounds the requests that move object data through files at once (ops/data-gate.ts); absent: none. */
+  readonly dataGate?: DataGate;
 }
 
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {

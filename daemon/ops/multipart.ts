@@ -19,6 +19,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer,
 import { derivePartKey } from '../sse/object-key.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { loadCopySource, readCopySource } from './copy.js';
+import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
@@ -291,12 +292,13 @@ async function storePart(
   objectKey: Buffer | undefined,
   checksums: () => Record<string, string> | Promise<Record<string, string>>,
   knownMd5?: Buffer,
+  lease?: DataLease,
 ): Promise<PartRecord> {
   const partKey = objectKey ? derivePartKey(objectKey, n) : undefined;
   const kind = up.sse?.kind ?? 'none';
   let written: WrittenData | undefined;
   try {
-    written = await writeData(dataEnv(env), source, { key: partKey, md5: needsMd5(kind) && !knownMd5, declaredLength: length, signal: ctx.signal });
+    written = await writeData(dataEnv(env, lease), source, { key: partKey, md5: needsMd5(kind) && !knownMd5, declaredLength: length, signal: ctx.signal });
     if (length !== undefined && written.size !== length) throw new S3Error('IncompleteBody');
     if (written.size > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
     const etag = clientETag(kind, knownMd5 ?? written.md5, partKey);
@@ -372,7 +374,7 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
     const hasher = uc ? checksumHasher(uc.algorithm) : undefined;
     const chunks = hasher ? hashing(source.chunks, hasher) : source.chunks;
     const sums = async (): Promise<Record<string, string>> => (hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {});
-    const part = await storePart(env, ctx, up, n, chunks, length, objectKey, sums);
+    const part = await storePart(env, ctx, up, n, chunks, length, objectKey, sums, undefined, source.lease);
     return {
       status: 200,
       headers: { ...XML, ...src.versionHeaders, ...sseResponseHeaders(up.sse) },

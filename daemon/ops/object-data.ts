@@ -13,6 +13,7 @@ import type { DataFile, FileStore } from '../storage/files.js';
 import type { DiskSpace } from '../storage/disk-space.js';
 import { storageFull } from './storage-full.js';
 import { sharedInlineArena } from '../crypto/slot-arena.js';
+import type { DataLease } from './data-gate.js';
 import { encryptedSize, openInto, planRange, sealBuffer } from '../../workers/format/index.js';
 import { derivePartKey } from '../sse/object-key.js';
 
@@ -29,6 +30,8 @@ export interface DataEnv {
    * writer): chunks may be views of recycled buffers instead of fresh copies.
    */
   lend?: boolean;
+  /** The request's place among those moving data through files (ops/data-gate.ts); writes to a file take it. */
+  lease?: DataLease;
 }
 
 export interface WrittenData {
@@ -63,7 +66,13 @@ export async function writeData(
     // A body of unknown length (chunked, no declared size) takes its share of the free space as it
     // comes: without it, it could write the disk full, past the reserve, before anyone said no.
     const metered = env.disk !== undefined && declared === undefined ? heldAsItComes(env.disk, source) : source;
-    return await writeFile(env, metered, opts);
+    // A place among the requests moving data through files before a slot is taken or a byte read.
+    await env.lease?.enter(opts.signal);
+    try {
+      return await writeFile(env, metered, opts);
+    } finally {
+      env.lease?.leave();
+    }
   } finally {
     hold?.release();
   }

@@ -9,6 +9,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead }
 import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
+import type { DataLease } from './data-gate.js';
 import { checkConditions, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
@@ -21,8 +22,10 @@ import type { RequestContext, Result, StreamBody } from './types.js';
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
 
-export function dataEnv(env: OpsEnv): DataEnv {
-  return { pool: env.pool, files: env.files, inlineThreshold: env.config.inlineThreshold, disk: env.disk };
+/** What the data path needs; `lease`: the request's place in the data gate, when it already has one (a copy's read and write share it). */
+export function dataEnv(env: OpsEnv, lease?: DataLease): DataEnv {
+  const l = lease ?? env.dataGate?.lease();
+  return { pool: env.pool, files: env.files, inlineThreshold: env.config.inlineThreshold, disk: env.disk, ...(l !== undefined ? { lease: l } : {}) };
 }
 
 /** Checksum headers to echo on a write response. */
@@ -319,17 +322,22 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         accessed();
         return { status, headers, body: inline };
       }
+      // A place among the requests moving data through files, before any file or slot is taken.
+      const data = dataEnv(env);
+      await data.lease?.enter(ctx.signal);
       let handles: Map<string, DataFile>;
       try {
         handles = openFiles(env, rec);
       } catch (err) {
+        data.lease?.leave();
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
         throw err;
       }
       // The response writer is done with each chunk before it asks for the next: lend buffers.
-      const chunks = withCleanup(readData({ ...dataEnv(env), handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
+      const chunks = withCleanup(readData({ ...data, handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
         objectKey?.fill(0);
         closeFiles(handles);
+        data.lease?.leave();
       });
       const body: StreamBody = { length, chunks };
       accessed();

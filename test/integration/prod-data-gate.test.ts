@@ -1,0 +1,80 @@
+// S3_DATA_REQUESTS_MAX bounds the requests moving object data through files at once, so a burst
+// of clients cannot take the daemon's memory (200 concurrent 2 MiB uploads held ~800 MiB of
+// crypto slots for good). Beyond the limit a request waits, before reading its body, and after
+// S3_DATA_REQUESTS_WAIT gets 503 SlowDown, which the SDKs retry; small (inline) objects, copies
+// (one place for their read and their write) and the waiters themselves never deadlock.
+import t from 'tap';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { errorCode, openPut, raw } from '../helpers/http.js';
+import { metricSample, scrape } from '../helpers/kes.js';
+import { bodyBytes, createBucket } from '../helpers/s3.js';
+import { sleep } from '../helpers/wait.js';
+
+const MiB = 1024 * 1024;
+
+t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small objects and copies go on', async (t) => {
+  const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '2', S3_DATA_REQUESTS_WAIT: '1s' } });
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'gate');
+  const big = testBytes(3 * MiB, 5);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'big', Body: big }));
+  // A copy holds one place for its read and its write: with the limit at 1 it would deadlock otherwise.
+  const one = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '1' } });
+  const s3one = one.s3();
+  const b1 = await createBucket(s3one, 'gate1');
+  await s3one.send(new PutObjectCommand({ Bucket: b1, Key: 'src', Body: big }));
+  await s3one.send(new CopyObjectCommand({ Bucket: b1, Key: 'dst', CopySource: `${b1}/src` }));
+  t.ok((await bodyBytes(await s3one.send(new GetObjectCommand({ Bucket: b1, Key: 'dst' })))).equals(big), 'a copy under S3_DATA_REQUESTS_MAX=1 completes');
+
+  // Two uploads that hold their places: half of the body sent, the rest later.
+  const slow = [openPut(d.port, `/${bucket}/slow-a`, big.length), openPut(d.port, `/${bucket}/slow-b`, big.length)];
+  for (const u of slow) await u.write(big.subarray(0, MiB));
+  await sleep(200);
+  let m = await scrape(d.endpoint);
+  t.equal(metricSample(m, 's3d_data_requests_in_flight'), 2, 'both places taken');
+
+  // A third upload waits, and is refused after S3_DATA_REQUESTS_WAIT.
+  const started = Date.now();
+  const third = await raw(d.port, { method: 'PUT', path: `/${bucket}/third`, body: big });
+  t.equal(third.status, 503, 'the third upload: 503');
+  t.equal(errorCode(third.body), 'SlowDown', 'SlowDown, which SDKs retry');
+  t.ok(Date.now() - started >= 900, `after waiting S3_DATA_REQUESTS_WAIT (${Date.now() - started} ms)`);
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/third` })).status, 404, 'nothing stored');
+  // A GET of a file-backed object waits the same way.
+  const getRefused = await raw(d.port, { method: 'GET', path: `/${bucket}/big` });
+  t.equal(getRefused.status, 503, 'a GET of a file-backed object waits too, and is refused');
+
+  // Small objects live in LMDB: no place needed.
+  const small = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'small', Body: 'tiny' }));
+  t.ok(small.ETag, 'a small PUT is not held up');
+  t.equal((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'small' })))).toString(), 'tiny', 'nor a small GET');
+
+  // A waiter gets the place as soon as one frees.
+  const waiting = raw(d.port, { method: 'GET', path: `/${bucket}/big` });
+  await sleep(200);
+  m = await scrape(d.endpoint);
+  t.equal(metricSample(m, 's3d_data_requests_waiting'), 1, 'one request waits');
+  slow[0]!.end(big.subarray(MiB));
+  t.equal((await slow[0]!.response).status, 200, 'the first slow upload completes');
+  const got = await waiting;
+  t.equal(got.status, 200, 'the waiting GET is served once a place is free');
+  t.ok(got.body.equals(big), 'with the object');
+  slow[1]!.end(big.subarray(MiB));
+  t.equal((await slow[1]!.response).status, 200, 'the second slow upload completes');
+  m = await scrape(d.endpoint);
+  t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0, 'every place is free again');
+  t.equal(metricSample(m, 's3d_data_requests_refused_total'), 2, 'the two refusals are counted');
+  t.equal(metricSample(m, 's3d_data_requests_max'), 2);
+});
+
+t.test('the SDK rides out a burst: 24 concurrent uploads through 4 places all succeed', async (t) => {
+  const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '4' } });
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'burst');
+  const body = testBytes(MiB + 7, 9);
+  const results = await Promise.all(Array.from({ length: 24 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `o${i}`, Body: body })).then(() => 'ok', (e: Error) => e.name)));
+  t.same(results.filter((r) => r !== 'ok'), [], 'every upload succeeded');
+  const m = await scrape(d.endpoint);
+  t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0);
+});
