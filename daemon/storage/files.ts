@@ -117,7 +117,11 @@ export class FileStore {
     const id = secureRandom(16).toString('hex');
     const dir = join(this.objDir, id.slice(0, 2));
     if (!this.knownDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      // Not recursive: objects/ exists, and Node's recursive mkdir reports a filesystem out of
+      // inodes (ENOSPC) as ENOENT, which would be a 500 instead of 507 XMinioStorageFull.
+      await fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
       this.knownDirs.add(dir);
     }
     const path = this.pathOf(id);

@@ -43,10 +43,10 @@ const FULL = 'XMinioStorageFull';
 const REAPED_MS = 12_000;
 
 /** Mounts a fresh tmpfs; the reason it cannot, as a string. */
-function mountTmpfs(): string | { dir: string; unmount(): void } {
+function mountTmpfs(extra = ''): string | { dir: string; unmount(): void } {
   const dir = mkdtempSync(join(tmpdir(), 's3d-disk-full-'));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}${extra}`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     return `cannot mount a tmpfs (needs root): ${((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message).trim()}`;
@@ -69,8 +69,8 @@ if (typeof probe !== 'string') probe.unmount();
 const SKIP = typeof probe === 'string' ? probe : false;
 
 /** A tmpfs and a daemon on it for the rest of `t`: the daemon is stopped before the unmount. */
-async function diskFullDaemon(t: Test, env: Record<string, string>): Promise<{ d: TestDaemon; mount: string; restart(): Promise<TestDaemon>; restart2(): Promise<TestDaemon> }> {
-  const m = mountTmpfs();
+async function diskFullDaemon(t: Test, env: Record<string, string>, mountOptions = ''): Promise<{ d: TestDaemon; mount: string; restart(): Promise<TestDaemon>; restart2(): Promise<TestDaemon> }> {
+  const m = mountTmpfs(mountOptions);
   if (typeof m === 'string') throw new Error(m);
   const dataDir = join(m.dir, 'data');
   let d = await startDaemon({ dataDir, env });
@@ -374,4 +374,21 @@ t.test('a disk filled from outside: deletes are 507 too, and a shutdown after th
   unlinkSync(ballast);
   const again = await h.restart2();
   t.ok((await getBytes(clientFor(again, { maxAttempts: 1 }), { Bucket: bucket, Key: 'k0' })).equals(testBytes(2 * MiB, 700)), 'after freeing space and a restart, k0 (whose delete failed) is still there');
+});
+
+t.test('out of inodes with bytes to spare: 507 for every refused upload (a new fan-out directory failed as ENOENT, a 500)', { skip: SKIP }, async (t) => {
+  const h = await diskFullDaemon(t, { S3_MIN_FREE_DISK: '0' }, ',nr_inodes=60');
+  const s3 = h.d.s3();
+  const bucket = await createBucket(s3, 'inodes');
+  const acked: Acked = new Map();
+  const refused: string[] = [];
+  for (let i = 0; i < 80 && refused.length < 6; i++) {
+    const body = testBytes(200_000, 700 + i);
+    const r = await putResult(s3, { Bucket: bucket, Key: `i${i}`, Body: body });
+    if (r === 'ok') acked.set(`i${i}`, body);
+    else refused.push(r);
+  }
+  t.ok(refused.length > 0, `the inodes ran out after ${acked.size} objects`);
+  t.same([...new Set(refused)], [`${FULL}/507`], 'every refused upload: 507 XMinioStorageFull');
+  await expectAllReadable(t, s3, bucket, acked, 'out of inodes');
 });
