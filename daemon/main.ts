@@ -33,7 +33,7 @@ import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { verifyCommand } from './verify.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
@@ -71,6 +71,22 @@ function readUsers(config: Config, log: Logger): UserDirectory {
 }
 
 /**
+ * `mkdir -p`, one component at a time: Node's recursive mkdir reports a read-only filesystem or a
+ * full one as ENOENT, which would hide the reason from the operator.
+ */
+function mkdirEach(path: string): void {
+  const parts = resolvePath(path).split('/');
+  for (let i = 2; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/**
  * A data directory s3d cannot create or write (permissions, a read-only mount, a file in its
  * place) is a configuration error: exit 2 with the reason, not a stack trace and a restart loop.
  */
@@ -93,7 +109,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   try {
-    mkdirSync(join(config.dataDir, '.s3d'), { recursive: true });
+    mkdirEach(join(config.dataDir, '.s3d'));
     accessSync(join(config.dataDir, '.s3d'), constants.W_OK);
   } catch (err) {
     throw dataDirError(config.dataDir, err);
@@ -109,7 +125,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   await disk.start();
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
-  const swept = await files.sweep(meta.referencedFiles(), queued);
+  const swept = await files.sweep(meta.referencedFiles(), queued).catch((err: unknown) => {
+    // Typically files left by a run as another user (root) in the service's directory.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EPERM') {
+      throw new ConfigError(`the data directory ${config.dataDir} holds files this user (uid ${process.getuid?.() ?? '?'}) may not read or remove: ${(err as Error).message}; give them to the service's user (chown -R)`);
+    }
+    throw err;
+  });
   if (swept.temp + swept.orphans > 0) log.info({ temp: swept.temp, orphans: swept.orphans }, 'start-up sweep removed crash leftovers');
   if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
   // Every queued file is gone now (removed here or before): the queue need not hold them.

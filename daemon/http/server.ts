@@ -3,6 +3,8 @@
 
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { ConfigError } from '../config.js';
 import { createSecureContext } from 'node:tls';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
@@ -86,15 +88,16 @@ export class HttpServer {
    * bad file is reported with its name rather than failing deep inside uWS.
    */
   private checkTls(tls: NonNullable<Config['tls']>): { subject: string; validTo: string; fingerprint: string } {
-    const cert = readFileSync(tls.certFile);
-    const key = readFileSync(tls.keyFile);
+    // A configuration matter (exit 2 at start-up: systemd does not restart into the same error).
     try {
+      const cert = readFileSync(tls.certFile);
+      const key = readFileSync(tls.keyFile);
       createSecureContext({ cert, key });
+      const x509 = new X509Certificate(cert);
+      return { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 };
     } catch (err) {
-      throw new Error(`${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
+      throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
     }
-    const x509 = new X509Certificate(cert);
-    return { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 };
   }
 
   private createApp(): TemplatedApp {
@@ -126,7 +129,7 @@ export class HttpServer {
     }
     const app = this.createApp();
     let socket = await this.listenApp(app, config.port);
-    if (!socket) throw new Error(`cannot listen on ${config.host}:${config.port} (S3_ADDRESS): address in use (another s3d?) or not permitted`);
+    if (!socket) throw await listenFailure(config.host, config.port);
     this.port = uws.us_socket_local_port(socket);
     if (config.port === 0) {
       // A port the kernel picked cannot be bound again while connections use it; bound by number,
@@ -585,6 +588,24 @@ function hoistQueryAmzHeaders(headers: Record<string, string>, query: URLSearchP
     if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || headers[n] !== undefined) continue;
     headers[n] = value;
   }
+}
+
+/**
+ * Why uWS could not listen (it says only that it failed): the same bind tried with Node's net.
+ * An address this machine does not have, or a port it may not bind, is a configuration error
+ * (exit 2); a port in use may come free (exit 1: systemd tries again).
+ */
+async function listenFailure(host: string, port: number): Promise<Error> {
+  const code = await new Promise<string | undefined>((resolve) => {
+    const probe = createNetServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+  const where = `${host}:${port} (S3_ADDRESS)`;
+  if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on ${where}: ${host} is not an address of this machine`);
+  if (code === 'EACCES') return new ConfigError(`cannot listen on ${where}: not permitted (ports below 1024 need CAP_NET_BIND_SERVICE)`);
+  if (code === 'EADDRINUSE') return new Error(`cannot listen on ${where}: address in use (another s3d?)`);
+  return new Error(`cannot listen on ${where}${code !== undefined ? `: ${code}` : ''}`);
 }
 
 function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {

@@ -85,3 +85,33 @@ t.test('a data directory s3d cannot write is a configuration error: exit 2 with 
     }
   }
 });
+
+t.test('other start-up configuration errors exit 2 with the reason (systemd does not restart into them)', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const work = mkdtempSync(join(tmpdir(), 's3d-startup-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const run = (env: Record<string, string>): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [MAIN, 'server', join(work, 'data'), '--dev'], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', ...env }, timeout: 20_000 }, (err, _o, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+      });
+    });
+  const garbage = join(work, 'garbage');
+  (await import('node:fs')).mkdirSync(garbage);
+  writeFileSync(join(garbage, 'public.crt'), 'not a certificate');
+  writeFileSync(join(garbage, 'private.key'), 'not a key');
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['S3_CERTS_DIR that does not exist (it used to serve plain HTTP)', { S3_CERTS_DIR: join(work, 'no-such-dir') }, /S3_CERTS_DIR .* holds no public\.crt and private\.key \(it does not exist\)/],
+    ['S3_CERTS_DIR that is empty', { S3_CERTS_DIR: work }, /S3_CERTS_DIR .* holds no public\.crt and private\.key; unset it/],
+    ['a certificate that is not one (it exited 1: a restart loop)', { S3_CERTS_DIR: garbage }, /S3_CERTS_DIR: .* are not a usable certificate and key/],
+    ['S3_ADDRESS on an address this machine does not have', { S3_ADDRESS: '192.0.2.1:9000' }, /192\.0\.2\.1 is not an address of this machine/],
+  ];
+  for (const [what, env, pattern] of cases) {
+    const r = await run(env);
+    t.equal(r.code, 2, `${what}: exit 2`);
+    t.match(r.stderr, pattern, `${what}: says why`);
+    t.notMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+  }
+});
