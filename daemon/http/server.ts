@@ -282,7 +282,8 @@ export class HttpServer {
     const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
     if (this.closing) {
       // Draining: a request on a kept-alive connection. Refuse it unread and close the connection.
-      const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.');
+      // Load balancers probing readiness on a kept-alive connection read why, as on a new one.
+      const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.', { headers: { 'x-s3d-not-ready': 'shutting down' } });
       this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, true, 0);
       return;
     }

@@ -216,12 +216,12 @@ t.test('SIGINT behaves like SIGTERM; requests on kept-alive connections during t
   const { Agent } = await import('node:http');
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
-  const get = (): Promise<{ status: number; code: string | undefined; connection: string | undefined }> =>
+  const get = (): Promise<{ status: number; code: string | undefined; connection: string | undefined; notReady: string | undefined }> =>
     new Promise((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: d.port, path: `/${bucket}?list-type=2`, headers: signedHeaders(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2' }), agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, code: errorCode(Buffer.concat(chunks)), connection: res.headers.connection }));
+        res.on('end', () => resolve({ status: res.statusCode!, code: errorCode(Buffer.concat(chunks)), connection: res.headers.connection, notReady: res.headers['x-s3d-not-ready'] as string | undefined }));
       });
       req.on('error', reject);
       req.end();
@@ -234,6 +234,7 @@ t.test('SIGINT behaves like SIGTERM; requests on kept-alive connections during t
   t.equal(during.status, 503, 'a new request on an old connection is turned away while draining');
   t.equal(during.code, 'ServiceUnavailable');
   t.equal(during.connection, 'close', 'and its connection is closed');
+  t.equal(during.notReady, 'shutting down', 'x-s3d-not-ready says why, as /minio/health/ready does (a readiness probe on a kept-alive connection reads it)');
   up.end(body.subarray(MiB));
   t.equal((await up.response).status, 200, 'the in-flight upload still completes');
   t.equal((await exit).code, 0, 'exit code 0');
