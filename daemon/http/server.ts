@@ -43,6 +43,9 @@ export interface HttpServerDeps {
 
 /** After the shutdown deadline: how long requests whose body has fully arrived may still commit. */
 const COMMIT_GRACE_MS = 5000;
+/** The status logged and counted for a request whose client went away before any answer. */
+const CLIENT_CLOSED = 499;
+
 /** After cutting: how long aborted handlers get to remove their temp files. */
 const CLEANUP_GRACE_MS = 2000;
 
@@ -430,7 +433,7 @@ export class HttpServer {
     closeConnection: boolean,
     bytesIn: number,
   ): void {
-    const done = (bytesOut: number): void => {
+    const done = (bytesOut: number, status = result.status): void => {
       p.ended = true;
       this.inFlight.delete(p);
       if (this.inFlight.size === 0) {
@@ -439,17 +442,19 @@ export class HttpServer {
         for (const w of waiters) w();
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.deps.observe?.({ op: fields.op, status: result.status, bytesIn, bytesOut, seconds });
-      if (shouldLogRequest(this.deps.config.accessLog, result.status, p.aborted)) {
+      this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds });
+      if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
         this.deps.log.info(
-          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status: result.status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined },
+          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined },
           'request',
         );
       }
     };
     if (p.aborted) {
       if (isStream(result.body)) discardBody(result.body);
-      done(0);
+      // Nothing was answered: the client closed the connection first (nginx's 499), not the 400
+      // or 500 its cut-short body made the handler fail with.
+      done(0, CLIENT_CLOSED);
       return;
     }
     const res = p.res;

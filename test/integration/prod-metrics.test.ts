@@ -148,3 +148,26 @@ t.test('data-file reads: a file not known to be in the page cache is read on the
   t.equal(r1.warm, 1, 'after a read the file is warm');
   t.same([r2.pool - r1.pool, r2.sync - r1.sync], [0, 1], 'second GET: one synchronous read of the warm file');
 });
+
+t.test('an upload the client cut short is counted and logged as 499 (client closed), not as a 400 it never got', async (t) => {
+  const d = await startDaemon();
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  const bucket = bucketName('cut');
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
+  const { openPut } = await import('../helpers/http.js');
+  const up = openPut(d.port, `/${bucket}/cut`, 4 * 1024 * 1024);
+  await up.write(testBytes(1024 * 1024, 4));
+  await new Promise((r) => setTimeout(r, 200));
+  up.req.destroy();
+  const { waitForLog } = await import('../helpers/wait.js');
+  let line: Record<string, unknown> = {};
+  await waitForLog(d.logs, (l) => l.op === 'PutObject' && l.aborted === true && (line = l) !== undefined, 5000);
+  t.equal(line.status, 499, 'the log line says 499');
+  const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
+  const count = (status: string): number => samples.filter((s) => s.name === 's3d_requests_total' && s.labels.op === 'PutObject' && s.labels.status === status).reduce((n, s) => n + s.value, 0);
+  t.equal(count('499'), 1, 's3d_requests_total{status="499"}');
+  t.equal(count('400'), 0, 'no 400 counted for it');
+});
