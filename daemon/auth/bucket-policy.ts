@@ -18,9 +18,16 @@ export interface RequestFacts {
   context: ReadonlyMap<string, string>;
 }
 
-type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'ipaddress' | 'notipaddress' | 'bool';
-const OPERATORS: ReadonlySet<string> = new Set<Operator>(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'ipaddress', 'notipaddress', 'bool']);
-const KEYS: ReadonlySet<string> = new Set(['s3:prefix', 's3:delimiter', 's3:max-keys', 'aws:sourceip', 'aws:securetransport', 'aws:referer', 'aws:useragent']);
+type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null';
+const OPERATORS: ReadonlySet<string> = new Set<Operator>(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'ipaddress', 'notipaddress', 'bool', 'null']);
+/**
+ * The SSE keys carry the request's own encryption headers, as on S3: what the classic "deny
+ * unencrypted uploads" policy tests (`Null` or `StringNotEquals` on s3:x-amz-server-side-encryption).
+ */
+const KEYS: ReadonlySet<string> = new Set([
+  's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:sourceip', 'aws:securetransport', 'aws:referer', 'aws:useragent',
+  's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
+]);
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
 
@@ -196,7 +203,7 @@ function parseConditions(raw: unknown, where: string): Condition[] {
   const out: Condition[] = [];
   for (const [opName, block] of Object.entries(raw as Record<string, unknown>)) {
     const op = opName.toLowerCase();
-    if (!OPERATORS.has(op)) throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, IpAddress, NotIpAddress, Bool).`);
+    if (!OPERATORS.has(op)) throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, IpAddress, NotIpAddress, Bool, Null).`);
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
     for (const [keyName, v] of Object.entries(block as Record<string, unknown>)) {
       const key = keyName.toLowerCase();
@@ -206,6 +213,7 @@ function parseConditions(raw: unknown, where: string): Condition[] {
       if ((op === 'ipaddress' || op === 'notipaddress') && key !== 'aws:sourceip') throw malformed(`${where}: ${opName} applies to aws:SourceIp only.`);
       if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
+      if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
       out.push({ op: op as Operator, key, values: values as string[] });
     }
   }
@@ -266,6 +274,9 @@ function holds(c: Condition, context: ReadonlyMap<string, string>): boolean {
       return v !== undefined && c.values.some((cidr) => inCidr(v, cidr));
     case 'notipaddress':
       return v === undefined || !c.values.some((cidr) => inCidr(v, cidr));
+    case 'null':
+      // "true": the key is absent from the request; "false": it is present.
+      return c.values.includes(String(v === undefined));
   }
 }
 

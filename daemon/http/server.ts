@@ -310,10 +310,14 @@ export class HttpServer {
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;
+      // What the request asks for, x-amz-* query parameters included (see hoistQueryAmzHeaders):
+      // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
+      // SSE), while signatures are checked on the request as sent.
+      const asked = hoistQueryAmzHeaders({ ...headers }, query);
       // A form upload authenticates with the signed policy inside its body (ops/post-object.ts).
       if ((ANONYMOUS_OPERATIONS.has(r.op) || r.op === 'PostObject') && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
         auth = ANONYMOUS_CREDENTIALS;
-      } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null })) {
+      } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null })) {
         // Unsigned, and the bucket's policy admits it: no identity, an unsigned payload.
         auth = ANONYMOUS_CREDENTIALS;
       } else {
@@ -324,7 +328,7 @@ export class HttpServer {
         });
         // A user other than root does only what the policies allow (ops/policy.ts).
         if (this.deps.authorize !== undefined && auth.accessKeyId !== this.deps.config.rootUser) {
-          if (!this.deps.authorize({ route: r, query, headers, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null, accessKey: auth.accessKeyId })) throw new S3Error('AccessDenied');
+          if (!this.deps.authorize({ route: r, query, headers: asked, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null, accessKey: auth.accessKeyId })) throw new S3Error('AccessDenied');
         }
       }
       if (this.deps.config.tls === null && !isSecureAllowed(headers, query)) {
@@ -588,12 +592,13 @@ const NOT_HOISTED = new Set([
  * a V4 URL may carry them as signed query parameters). Both signature versions sign the query's
  * x-amz-* parameters, so nothing unsigned is hoisted into a signed request.
  */
-function hoistQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): void {
+function hoistQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): Record<string, string> {
   for (const [name, value] of query) {
     const n = name.toLowerCase();
     if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || headers[n] !== undefined) continue;
     headers[n] = value;
   }
+  return headers;
 }
 
 /**

@@ -160,6 +160,9 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
 }
 
 /** The condition keys every request has (`s3:` listing keys are added per request). */
+/** Request headers that are condition keys of the same name under `s3:`. */
+const SSE_CONDITION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-customer-algorithm'] as const;
+
 function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): Map<string, string> {
   const context = new Map<string, string>([
     ['aws:sourceip', req.remoteAddress],
@@ -167,6 +170,10 @@ function requestContext(req: { headers: Readonly<Record<string, string>>; remote
   ]);
   if (req.headers.referer !== undefined) context.set('aws:referer', req.headers.referer);
   if (req.headers['user-agent'] !== undefined) context.set('aws:useragent', req.headers['user-agent']);
+  for (const name of SSE_CONDITION_HEADERS) {
+    const v = req.headers[name];
+    if (v !== undefined) context.set(`s3:${name}`, v);
+  }
   return context;
 }
 

@@ -692,6 +692,37 @@ t.test('bucket policies: allow a user what its own policies do not; a Deny there
   t.match((await root.send(new GetBucketPolicyCommand({ Bucket: b }))).Policy ?? '', /locked/, 'the policy is unchanged');
 });
 
+t.test('the classic "deny unencrypted uploads" bucket policy: Null and StringNotEquals on s3:x-amz-server-side-encryption', async (t) => {
+  const b = bucketName('iamsse');
+  await root.send(new CreateBucketCommand({ Bucket: b }));
+  await root.send(
+    new PutBucketPolicyCommand({
+      Bucket: b,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'DenyWrongEncryption', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: arn(`${b}/*`), Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } } },
+          { Sid: 'DenyUnencrypted', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: arn(`${b}/*`), Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } },
+        ],
+      }),
+    }),
+  );
+  t.equal(await s3Code(rw.send(new PutObjectCommand({ Bucket: b, Key: 'plain', Body: 'x' }))), DENIED, 'an upload without SSE is denied');
+  t.equal(await s3Code(rw.send(new PutObjectCommand({ Bucket: b, Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms' }))), DENIED, 'an upload with another kind of SSE is denied');
+  t.equal(await s3Code(rw.send(new PutObjectCommand({ Bucket: b, Key: 'sse', Body: 'x', ServerSideEncryption: 'AES256' }))), 'ok', 'an SSE-S3 upload is allowed');
+  t.equal((await root.send(new HeadObjectCommand({ Bucket: b, Key: 'sse' }))).ServerSideEncryption, 'AES256', 'and stored encrypted');
+  // The SSE asked for in a presigned URL's query is what the policy judges.
+  const mcRw = minioClient(d, { accessKey: 'app-rw', secretKey: secretOf('app-rw') });
+  const urlFor = (extra: Record<string, string>): Promise<string> => mcRw.presignedUrl('PUT', b, 'presigned', 300, extra);
+  const viaQuery = await urlFor({ 'x-amz-server-side-encryption': 'AES256' });
+  t.match(viaQuery, /x-amz-server-side-encryption=AES256/, 'the presigner put the SSE header in the query');
+  t.equal((await fetch(viaQuery, { method: 'PUT', body: 'y' })).status, 200, 'a presigned upload asking for SSE-S3 in its query is allowed');
+  t.equal((await root.send(new HeadObjectCommand({ Bucket: b, Key: 'presigned' }))).ServerSideEncryption, 'AES256', 'and stored encrypted');
+  t.equal((await fetch(await urlFor({}), { method: 'PUT', body: 'y' })).status, 403, 'one without is denied');
+  t.equal(await rootSees(b, 'presigned'), 'y', 'and changed nothing');
+  t.equal(await s3Code(root.send(new PutObjectCommand({ Bucket: b, Key: 'root-plain', Body: 'x' }))), 'ok', 'the root user is never restricted');
+});
+
 t.test('DeleteObjects is checked key by key', async (t) => {
   await Promise.all([put(root, B, 'photos/del-1.jpg', '1'), put(root, B, 'photos/keep-del.jpg', 'kept'), put(root, B, 'docs/del-3.txt', '3')]);
   const out = await photos.send(
