@@ -540,7 +540,9 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
   const max = intParam(ctx.query, 'max-parts', 1000, 1000);
   const marker = intParam(ctx.query, 'part-number-marker', 0, MAX_PARTS);
   const parts = env.meta.listParts(up.id, marker, max + 1);
-  const truncated = parts.length > max;
+  // max-parts=0 lists nothing and is not truncated, as listings are: truncated with no next marker
+  // would send a paging client round the same page forever.
+  const truncated = max > 0 && parts.length > max;
   const page = parts.slice(0, max);
   const body: XmlObject = {
     Bucket: up.bucket,
@@ -602,7 +604,8 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
         // A key marker at or inside this prefix: an earlier page already listed it.
         if (keyMarker !== '' && Buffer.compare(Buffer.from(cp), markerBytes) <= 0) continue;
         if (uploads.length + prefixes.length >= max) {
-          truncated = true;
+          // max-uploads=0 lists nothing and is not truncated (a paging client would loop).
+          truncated = max > 0;
           break page;
         }
         prefixes.push(cp);
@@ -610,7 +613,8 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
         nextId = undefined;
       } else {
         if (uploads.length + prefixes.length >= max) {
-          truncated = true;
+          // max-uploads=0 lists nothing and is not truncated (a paging client would loop).
+          truncated = max > 0;
           break page;
         }
         uploads.push(u);

@@ -297,6 +297,13 @@ t.test('ListMultipartUploads: order, prefix, delimiter, key and upload-id marker
       `delimiter, max-uploads=${MaxUploads}`,
     );
   }
+  // max-uploads=0 and max-parts=0 list nothing and are not truncated (truncated with no next
+  // marker would send a paging client round the same empty page forever).
+  const none = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, MaxUploads: 0 }));
+  t.same([none.Uploads ?? [], none.IsTruncated], [[], false], 'max-uploads=0: nothing, not truncated');
+  await s3.send(new UploadPartCommand({ Bucket: bucket, Key: made[0]![0], UploadId: made[0]![1], PartNumber: 1, Body: 'p' }));
+  const noParts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: made[0]![0], UploadId: made[0]![1], MaxParts: 0 }));
+  t.same([noParts.Parts ?? [], noParts.IsTruncated], [[], false], 'max-parts=0: nothing, not truncated');
   // encoding-type=url: keys come back encoded, and the answer says so (clients decode only then).
   const encoded = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, EncodingType: 'url', Prefix: 'dir/sub/' }));
   t.equal(encoded.EncodingType, 'url', 'EncodingType is returned');
