@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** start the daemons under node --cpu-prof and summarize where their time went */
   profile: boolean;
   help: boolean;
+  /** --rounds, --warmup, --measure or --workers given: not the standard run the docs publish */
+  customTiming: boolean;
 }
 
 export class CliError extends Error {
@@ -123,5 +125,6 @@ export function parseCli(argv: readonly string[], defaultOut: string): BenchOpti
     warmupS: o.warmupS ?? (quick ? 0.3 : 1.5),
     measureS: o.measureS ?? (quick ? 1 : 5),
     workers: o.workers ?? 2,
+    customTiming: o.rounds !== undefined || o.warmupS !== undefined || o.measureS !== undefined || o.workers !== undefined,
   };
 }

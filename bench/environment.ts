@@ -44,11 +44,24 @@ export interface BenchEnvironment {
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = { ...MALLOC_ENV };
   // The daemon's tuning knobs pass through, so a probe can compare them (S3_DIRECT_IO=off …).
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'S3_DIRECT_IO', 'S3_CRYPTO_WORKERS', 'S3_ACCESS_LOG', 'S3_INLINE_THRESHOLD', 'S3_SYNC_READ_MAX']) {
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', ...DAEMON_TUNING_VARS]) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }
   return env;
+}
+
+/** The daemon settings a bench run passes through from its own environment. */
+export const DAEMON_TUNING_VARS = ['S3_DIRECT_IO', 'S3_CRYPTO_WORKERS', 'S3_ACCESS_LOG', 'S3_INLINE_THRESHOLD', 'S3_SYNC_READ_MAX', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT'] as const;
+
+/** What this run's daemons were started with beyond their defaults (recorded in the results). */
+export function tuningEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of [...DAEMON_TUNING_VARS, 'S3D_BENCH_NODE_ARGS']) {
+    const v = process.env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 export async function startEnvironment(opts: BenchOptions, say: (line: string) => void): Promise<BenchEnvironment> {

@@ -1,6 +1,7 @@
 // The bench from start to finish: start the environment, verify, measure (RSS, baselines, KMS,
 // A/B rounds, one-off runs), compute the targets and write the results. Entry point: run.ts.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import { measureDisk, measureNewFiles } from './baselines/disk.js';
 import { measureLmdb } from './baselines/lmdb.js';
 import { CliError, parseCli, USAGE } from './cli.js';
 import type { BenchOptions } from './cli.js';
-import { MALLOC_ENV, startEnvironment } from './environment.js';
+import { MALLOC_ENV, startEnvironment, tuningEnv } from './environment.js';
 import type { BenchEnvironment } from './environment.js';
 import { emptyKmsFigures, measureKms } from './kms/measure.js';
 import { LoadPool } from './load/driver.js';
@@ -78,8 +79,8 @@ async function measureBaselines(plan: Plan, env: BenchEnvironment, progress: Pro
   progress.say('baselines: DARE sealing one thread vs the Piscina pool, pool open, MD5, SHA-256 (runCryptoMicro)');
   try {
     const { crypto, backgroundCpu } = await measureCrypto(b.cryptoSeconds, b.cryptoRounds);
-    c.baselines.crypto = crypto;
     const bg = median(backgroundCpu);
+    c.baselines.crypto = { ...crypto, ...(Number.isFinite(bg) ? { backgroundCpu: Number(bg.toFixed(3)) } : {}) };
     if (bg > 0.15) c.notes.push(`runCryptoMicro saw ${Math.round(bg * 100)} % background CPU: its figures are from a noisy machine.`);
   } catch (err) {
     c.baselines.cryptoNote = (err as Error).message;
@@ -264,6 +265,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
         mallocEnv: { ...MALLOC_ENV },
         target: opts.endpoint === undefined ? 'spawned' : 'endpoint',
         ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
+        ...gitState(),
+        daemonEnv: tuningEnv(),
       },
       baselines: c.baselines,
       runs: c.runs,
@@ -277,9 +280,11 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   // The daemons write their profiles as they exit, i.e. during cleanup.
   if (env.profileDir !== undefined) results.profiles = readProfiles(env.profileDir);
   const files = writeOutputs(opts.outDir, results);
-  // A quick run into the default folder also refreshes the table in docs/performance.md.
-  // README.md carries the same block (its chart path is relative to the repository root).
-  if (opts.quick && resolve(opts.outDir) === join(REPO_ROOT, 'bench', 'results')) {
+  // A standard quick run (its own daemons, default timing and settings) into the default folder
+  // also refreshes the table in docs/performance.md; README.md carries the same block (its chart
+  // path is relative to the repository root). Any other run leaves the published tables alone.
+  const standard = opts.endpoint === undefined && !opts.customTiming && Object.keys(tuningEnv()).length === 0;
+  if (opts.quick && standard && resolve(opts.outDir) === join(REPO_ROOT, 'bench', 'results')) {
     for (const [doc, chart] of [
       [join(REPO_ROOT, 'docs', 'performance.md'), '../bench/results/latest.svg'],
       [join(REPO_ROOT, 'README.md'), 'bench/results/latest.svg'],
@@ -296,6 +301,22 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   for (const [name, e] of Object.entries(results.ratios)) {
     process.stdout.write(`  ${name.padEnd(28)} ${fmt(e.value).padStart(8)}  goal ${e.comparison} ${String(e.target).padEnd(5)} ${verdict(e).replaceAll('*', '')}\n`);
   }
+  const noisy = Object.entries(results.ratios).filter(([, e]) => e.noisy === true).map(([n]) => n);
+  if (noisy.length > 0) {
+    process.stdout.write(`\nWARNING: other processes used > 15 % of the machine during every measurement of ${noisy.join(', ')}: those verdicts are inconclusive; rerun on a quiet machine.\n`);
+  }
+  if (opts.quick && !standard) process.stdout.write('\n(not a standard run: docs/performance.md and README.md were left as they were)\n');
   process.stdout.write(`\nwrote ${files.join(', ')}\n`);
   return 0;
+}
+
+/** The commit measured, and whether tracked files differ from it; nothing outside a git checkout. */
+function gitState(): { git?: { commit: string; dirty: boolean } } {
+  try {
+    const commit = execFileSync('git', ['-C', REPO_ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return { git: { commit, dirty } };
+  } catch {
+    return {};
+  }
 }

@@ -19,12 +19,32 @@ const USAGE = 'usage: npm run bench:probe -- <put|get|mixed> <size, e.g. 4KiB> <
   '       [--endpoint URL --access-key KEY --secret-key SECRET [--server-pid PID] [--ca cert.pem]]  (a server already running, e.g. under --trace-gc)';
 const VALUE_FLAGS = ['--c', '--seconds', '--endpoint', '--access-key', '--secret-key', '--server-pid', '--ca'];
 
+function endpointNeedsTls(sse: SseMode, sink: boolean): boolean {
+  return sse === 'sse-c' && !sink;
+}
+
 function arg(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
   return i < 0 ? undefined : args[i + 1];
 }
 
+const BOOLEAN_FLAGS = ['--profile', '--sink', '--help'];
+
+function usageError(message: string): number {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  return 2;
+}
+
 export async function probe(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  for (const [i, a] of argv.entries()) {
+    if (!a.startsWith('--') || (i > 0 && VALUE_FLAGS.includes(argv[i - 1]!))) continue;
+    if (!VALUE_FLAGS.includes(a) && !BOOLEAN_FLAGS.includes(a)) return usageError(`unknown option ${a}`);
+    if (VALUE_FLAGS.includes(a) && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) return usageError(`${a} needs a value`);
+  }
   const positional = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && VALUE_FLAGS.includes(argv[i - 1]!)));
   const [workload, sizeText, sse] = positional as [WorkloadKind, string, SseMode];
   if (!['put', 'get', 'mixed'].includes(workload) || sizeText === undefined || !['none', 'sse-s3', 'sse-kes', 'sse-c'].includes(sse)) {
@@ -38,6 +58,12 @@ export async function probe(argv: string[]): Promise<number> {
   }
   const concurrency = Number(arg(argv, '--c') ?? 16);
   const seconds = Number(arg(argv, '--seconds') ?? 5);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) return usageError('--c must be a whole number of connections from 1 to 1024');
+  if (!(seconds >= 0.2 && seconds <= 3600)) return usageError('--seconds must be between 0.2 and 3600');
+  const pidText = arg(argv, '--server-pid');
+  if (pidText !== undefined && !/^\d+$/.test(pidText)) return usageError('--server-pid must be a process id');
+  if (endpointNeedsTls(sse, argv.includes('--sink')) && arg(argv, '--endpoint') !== undefined && !arg(argv, '--endpoint')!.startsWith('https://')) return usageError('sse-c needs an https:// --endpoint (SSE-C requires TLS)');
+  if (sse === 'sse-kes' && arg(argv, '--endpoint') !== undefined) return usageError('sse-kes needs the KES fixture the probe starts itself: leave out --endpoint');
   const profile = argv.includes('--profile');
   const sink = argv.includes('--sink');
   const endpoint = arg(argv, '--endpoint');
@@ -63,6 +89,7 @@ export async function probe(argv: string[]): Promise<number> {
       workers: 2,
       profile,
       help: false,
+      customTiming: true,
     },
     (l) => process.stderr.write(`${l}\n`),
   );

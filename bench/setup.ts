@@ -33,7 +33,7 @@ export function s3Client(endpoint: string, creds: LoadCredentials, caPem?: strin
     forcePathStyle: true,
     credentials: { accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey },
     maxAttempts: 1,
-    ...(caPem === undefined ? {} : { requestHandler: { httpsAgent: new Agent({ ca: caPem, servername: 'localhost' }) } }),
+    ...(caPem === undefined ? {} : { requestHandler: { httpsAgent: new Agent({ ca: caPem }) } }),
   });
 }
 

@@ -201,6 +201,7 @@ export function computeRatios(inputs: FigureInputs): Record<TargetName, RatioEnt
         otherCpuPerPair: s.otherCpu.map((o) => Number(o.toFixed(3))),
         quietValue: finiteOrNull(s.quietValue),
         cpuModelValue: finiteOrNull(cpuModelRatio(inputs.runs, def.a, def.b)),
+        ...(s.pairs > 0 && s.noisyPairs === s.pairs ? { noisy: true } : {}),
       };
       if (def.alsoVs !== undefined) {
         const alt = finiteOrNull(summarizePairs(pairSamples(inputs.runs, def.a, def.alsoVs)).value);
@@ -211,6 +212,8 @@ export function computeRatios(inputs: FigureInputs): Record<TargetName, RatioEnt
     } else {
       const value = finiteOrNull(figureValue(name, inputs));
       entry = { ...base, value, met: isMet(value, def.target, def.comparison) };
+      const bg = inputs.baselines.crypto?.backgroundCpu;
+      if (name === 'pool_vs_one_thread' && bg !== undefined && bg > 0.15) entry.noisy = true;
     }
     const why = inputs.missing?.[name];
     if (entry.value === null && why !== undefined) entry.note = why;

@@ -59,7 +59,7 @@ export async function startKesForBench(dir: string): Promise<KesForBench> {
 export function parseKmsMetrics(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !/kms/i.test(line)) continue;
+    if (line.startsWith('#') || !/kms|object_key_cache/i.test(line)) continue;
     const m = /^([A-Za-z_:][A-Za-z0-9_:]*(?:\{[^}]*\})?)\s+(-?[0-9.eE+-]+|NaN|[+-]Inf)(?:\s+\d+)?\s*$/.exec(line.trim());
     if (m === null) continue;
     const v = Number(m[2]);
@@ -109,9 +109,15 @@ export function kmsMetricFigures(cold: Record<string, number>, all: Record<strin
     const count = kmsStat(cold, 'latency_decrypt_count');
     if (sum !== undefined && count !== undefined && count > 0) unwrapLatencyMs = sum / count;
   }
+  // Reads whose key needed no KES call: s3d answers a hot read from its unsealed object-key
+  // cache before the KMS data-key cache is even asked, so both count.
+  const keyHits = first(all, ['s3d_sse_object_key_cache_hits_total']);
+  const keyMisses = first(all, ['s3d_sse_object_key_cache_misses_total']);
   const hits = first(all, ['s3d_kms_cache_hits_total']) ?? kmsStat(all, 'hits');
   const misses = first(all, ['s3d_kms_cache_misses_total']) ?? kmsStat(all, 'misses');
-  const cacheHitRate = hits !== undefined && misses !== undefined && hits + misses > 0 ? hits / (hits + misses) : null;
+  let cacheHitRate: number | null = null;
+  if (keyHits !== undefined && keyMisses !== undefined && keyHits + keyMisses > 0) cacheHitRate = (keyHits + (hits ?? 0)) / (keyHits + keyMisses);
+  else if (hits !== undefined && misses !== undefined && hits + misses > 0) cacheHitRate = hits / (hits + misses);
 
   const sizes: Record<string, number> = {};
   const count = first(cold, ['s3d_kms_batch_size_count']);

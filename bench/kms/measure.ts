@@ -40,7 +40,7 @@ export function emptyKmsFigures(note: string): KmsFigures {
 
 /** KMS samples from the daemon's metrics endpoint; {} when it is absent or unreadable. */
 export async function scrapeKmsMetrics(endpoint: string, caPem?: string): Promise<Record<string, number>> {
-  const dispatcher = new Agent(caPem === undefined ? {} : { connect: { ca: caPem, servername: 'localhost' } });
+  const dispatcher = new Agent(caPem === undefined ? {} : { connect: { ca: caPem } });
   try {
     const res = await request(`${endpoint}/minio/v2/metrics/cluster`, { dispatcher, headersTimeout: 5000, bodyTimeout: 5000 });
     const text = await res.body.text();

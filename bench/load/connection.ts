@@ -140,7 +140,6 @@ export class HttpConnection {
         host: t.host,
         port: t.port,
         ca: t.ca,
-        servername: t.ca === undefined ? undefined : 'localhost',
         rejectUnauthorized: t.ca !== undefined,
         onread,
       };

@@ -30,7 +30,8 @@ function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>):
 
 export function verdict(e: RatioEntry): string {
   if (e.value === null) return 'not measured';
-  return e.met ? 'met' : '**MISSED**';
+  // A verdict from a machine busy with other work is printed, and flagged: rerun to trust it.
+  return (e.met ? 'met' : '**MISSED**') + (e.noisy === true ? ' (noisy: inconclusive)' : '');
 }
 
 export function targetsTable(results: BenchResults): string {
@@ -149,6 +150,14 @@ export function machineLine(results: BenchResults): string {
   return `${m.cpuModel}, ${m.cores} cores, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node} (OpenSSL ${m.openssl}); data dir on ${m.dataDirFs}`;
 }
 
+/** The code and daemon settings measured: commit (and uncommitted changes), passed-through variables. */
+export function provenanceLine(results: BenchResults): string {
+  const s = results.settings;
+  const code = s.git === undefined ? 'code: not a git checkout' : `code: commit ${s.git.commit.slice(0, 12)}${s.git.dirty ? ' with uncommitted changes' : ''}`;
+  const env = Object.entries(s.daemonEnv ?? {});
+  return `${code}; daemon settings: ${env.length === 0 ? 'defaults' : env.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+}
+
 export function renderMarkdown(results: BenchResults, chartFile: string | undefined): string {
   const s = results.settings;
   const others = results.runs.map((r) => r.cpu.otherShare);
@@ -157,6 +166,8 @@ export function renderMarkdown(results: BenchResults, chartFile: string | undefi
     `# s3d bench — ${s.mode} run, ${results.startedAt}`,
     '',
     `Machine: ${machineLine(results)}.`,
+    '',
+    `${provenanceLine(results)[0]!.toUpperCase()}${provenanceLine(results).slice(1)}.`,
     '',
     `${s.target === 'endpoint' ? `Target: ${s.endpoint}` : 'Target: s3d started by the bench on a temp dir'}; ${results.runs.length} runs in ${fmt(results.elapsedS)} s; ` +
       `${s.rounds} A/B rounds; each run ${s.warmupS} s warm-up + ${s.measureS} s measured; ${s.clientWorkers} load worker threads. ` +

@@ -58,6 +58,8 @@ export interface RunResult {
 }
 
 export interface CryptoBaseline {
+  /** share of the machine other processes used during the rounds (median); > 0.15 is noisy */
+  backgroundCpu?: number;
   oneThreadSealGBps: number;
   poolSealGBps: number;
   poolOpenGBps: number;
@@ -158,6 +160,8 @@ export interface RatioEntry {
   perPair?: number[];
   otherCpuPerPair?: number[];
   quietValue?: number | null;
+  /** every pair (or the crypto rounds) ran with > 15 % of the machine used by others: the verdict may be wrong */
+  noisy?: boolean;
   /** the same pair judged by CPU per byte (server + client) instead of throughput: steadier under noise */
   cpuModelValue?: number | null;
   note?: string;
@@ -184,6 +188,10 @@ export interface BenchSettings {
   mallocEnv: Record<string, string>;
   target: 'spawned' | 'endpoint';
   endpoint?: string;
+  /** the code measured: the commit, and whether tracked files differed from it */
+  git?: { commit: string; dirty: boolean };
+  /** daemon settings passed through from the bench's environment (S3_DIRECT_IO=off, …) */
+  daemonEnv?: Record<string, string>;
 }
 
 export interface BenchResults {

@@ -12,7 +12,7 @@ import { HttpConnection, parseResponseHead } from '../../../bench/load/connectio
 import { canonicalQueryOf, FastSigner } from '../../../bench/load/signer.js';
 import { buildPlan } from '../../../bench/plan.js';
 import { aggregateRuns } from '../../../bench/report/aggregate.js';
-import { cell, fmt, renderMarkdown } from '../../../bench/report/markdown.js';
+import { cell, fmt, provenanceLine, renderMarkdown, verdict } from '../../../bench/report/markdown.js';
 import { escapeXml, renderSvg } from '../../../bench/report/svg.js';
 import { BLOCK_END, BLOCK_START, latestQuickBlock, replaceBlock } from '../../../bench/report/docs-block.js';
 import type { BenchResults, RunResult, ServerKind, SseMode, WorkloadKind } from '../../../bench/report/types.js';
@@ -190,6 +190,22 @@ t.test('every target is computed with value, target and met', async (t) => {
   t.equal(r.ratios.peak_rss_mib!.value, 300);
   t.equal(r.ratios.peak_rss_mib!.met, false, '300 MiB > 256 MiB');
   t.equal(TARGETS.peak_rss_mib.comparison, '<=');
+});
+
+t.test('verdicts from a machine busy with other work are flagged inconclusive', async (t) => {
+  const pair = TARGETS.sse_put_overhead;
+  if (pair.kind !== 'pair') throw new Error('expected a pair target');
+  const runs: RunResult[] = [];
+  for (let round = 0; round < 3; round++) runs.push(fakeRun(pair.a, round, 600e6, 0.4), fakeRun(pair.b, round, 600e6, 0.05));
+  const noisyCrypto = { oneThreadSealGBps: 1, poolSealGBps: 1.8, poolOpenGBps: 1.5, md5GBps: 0.6, sha256GBps: 1.5, ratio: 1.8, rounds: 3, backgroundCpu: 0.4 };
+  const r = computeRatios({ runs, baselines: { crypto: noisyCrypto, disk: null, lmdb: null, clientCeiling: [] }, kms: emptyKmsFigures('none'), peakRssMiB: null });
+  t.equal(r.sse_put_overhead!.noisy, true, 'every pair noisy: flagged');
+  t.match(verdict(r.sse_put_overhead!), /met \(noisy: inconclusive\)/, 'and the verdict says so');
+  t.equal(r.pool_vs_one_thread!.noisy, true, 'crypto rounds with 40 % background CPU: flagged');
+  const quiet = fakeResults();
+  t.equal(quiet.ratios.ssec_put_vs_sink!.noisy, undefined, 'one noisy pair of three: not flagged');
+  t.equal(verdict(quiet.ratios.ssec_put_vs_sink!), 'met');
+  t.match(provenanceLine({ ...quiet, settings: { ...quiet.settings, git: { commit: '0123456789abcdef', dirty: true }, daemonEnv: { S3_DIRECT_IO: 'off' } } }), /commit 0123456789ab with uncommitted changes; daemon settings: S3_DIRECT_IO=off/);
 });
 
 t.test('a pair whose A side had errors does not count; a missing figure says why', async (t) => {
@@ -390,4 +406,17 @@ t.test('KMS figures from the daemon metrics', async (t) => {
   t.equal(f.cacheHitRate, 0.5);
   t.same(f.batchSizes, { batches: 95, mean: (50 + 3 * 40 + 10 * 5) / 95, '<=1': 50, '<=4': 40, '>last': 5 });
   t.same(kmsMetricFigures({}, {}), { unwrapLatencyMs: null, cacheHitRate: null, batchSizes: null }, 'absent metrics give nulls');
+  // s3d answers hot reads from its unsealed object-key cache before the KMS cache is asked: 300
+  // reads, 200 of them object-key hits, 100 misses of which the KMS cache answered none.
+  const keyed = (okHits: number, okMisses: number, kmsHits: number, kmsMisses: number): Record<string, number> =>
+    parseKmsMetrics(
+      [
+        `s3d_sse_object_key_cache_hits_total ${okHits}`,
+        `s3d_sse_object_key_cache_misses_total ${okMisses}`,
+        `s3d_kms_cache_hits_total ${kmsHits}`,
+        `s3d_kms_cache_misses_total ${kmsMisses}`,
+      ].join('\n'),
+    );
+  const withKeys = kmsMetricFigures({}, metricsDelta(keyed(0, 0, 0, 0), keyed(200, 100, 0, 100)));
+  t.ok(Math.abs(withKeys.cacheHitRate! - 2 / 3) < 1e-9, 'hit rate: reads that needed no KES call, object-key cache hits included');
 });
