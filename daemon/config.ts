@@ -277,7 +277,10 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const lifecycleScanIntervalMs = durationVar(env, 'S3_LIFECYCLE_SCAN_INTERVAL', 3_600_000, false);
   const minFreeDisk = parseMinFreeDisk(env.S3_MIN_FREE_DISK);
   const dataRequestsMax = intVar(env, 'S3_DATA_REQUESTS_MAX', 32, 0, 100_000);
-  const dataRequestsWaitMs = durationVar(env, 'S3_DATA_REQUESTS_WAIT', 10_000, false);
+  const dataRequestsWaitMs = durationVar(env, 'S3_DATA_REQUESTS_WAIT', 8_000, false);
+  // uWebSockets.js closes a connection that carries no traffic for 10 s (a compile-time constant):
+  // a request still waiting then would lose its connection instead of getting SlowDown.
+  if (dataRequestsWaitMs > 9_000) throw new ConfigError(`S3_DATA_REQUESTS_WAIT must be at most 9s (the HTTP layer closes a connection idle for 10 s), got "${env.S3_DATA_REQUESTS_WAIT}"`);
   let notify: NotifyConfig;
   try {
     notify = loadNotifyConfig(env, region);

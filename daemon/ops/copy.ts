@@ -77,10 +77,12 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
 }
 
 /** Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C key if needed. */
-export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; lease: DataLease | undefined }> {
+export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number, held?: DataLease): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; lease: DataLease | undefined }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
-  // The request's place among those moving data through files; the copy's write shares it.
-  const lease = env.dataGate?.lease();
+  // The request's place among those moving data through files (the handler took it before it
+  // looked the source up: a wait after could outlive the reaper's grace for the source's file);
+  // the copy's write shares it.
+  const lease = held ?? env.dataGate?.lease();
   try {
     await lease?.enter(ctx.signal);
   } catch (err) {
@@ -123,7 +125,26 @@ function copyResult(etag: string, mtime: number, extra: Record<string, string>, 
   };
 }
 
-export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+/**
+ * Runs a copy on its place among the requests moving data through files, taken before the
+ * source is looked up: looked up first, a source replaced during a long wait for the place would
+ * have lost its data file to the reaper, and the copy would answer NoSuchKey for a key that exists.
+ */
+export async function withDataPlace(env: OpsEnv, ctx: RequestContext, run: (lease: DataLease | undefined) => Promise<Result>): Promise<Result> {
+  const lease = env.dataGate?.lease();
+  await lease?.enter(ctx.signal);
+  try {
+    return await run(lease);
+  } finally {
+    lease?.leave();
+  }
+}
+
+export function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  return withDataPlace(env, ctx, (lease) => copyObject(env, ctx, lease));
+}
+
+async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
   const dstBucket = requireBucket(env, ctx.bucket);
   const dstKey = ctx.key!;
   checkWriteOptions(ctx.headers, ctx.query);
@@ -195,7 +216,7 @@ export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promis
 
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, dstKey);
   let written: WrittenData | undefined;
-  const source = await readCopySource(env, ctx, src, 0, src.record.size);
+  const source = await readCopySource(env, ctx, src, 0, src.record.size, lease);
   try {
     const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
     written = await writeData(dataEnv(env, source.lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });

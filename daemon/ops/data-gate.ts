@@ -5,6 +5,8 @@
 // the gate, a request beyond the limit waits for a place before it touches any slot or reads its
 // body (the client's bytes wait in the socket); after S3_DATA_REQUESTS_WAIT it gets 503 SlowDown,
 // which every AWS SDK retries with backoff, as MinIO's MINIO_API_REQUESTS_MAX does.
+// A request takes its place before it looks up the record it reads (GET, the source of a copy):
+// a wait can outlast the reaper's grace for the data file of an object replaced meanwhile.
 //
 // A request takes one place however many data streams it runs (a copy reads its source while it
 // writes the copy): a lease enters the gate once and leaves when its last stream is done, so no

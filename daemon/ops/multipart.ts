@@ -18,7 +18,7 @@ import { abortHeaders, expirationHeader } from './lifecycle.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
 import { parseCustomerKey } from '../sse/params.js';
-import { loadCopySource, readCopySource } from './copy.js';
+import { loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
@@ -344,7 +344,11 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   }
 }
 
-export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+export function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  return withDataPlace(env, ctx, (lease) => uploadPartCopy(env, ctx, lease));
+}
+
+async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
   const n = partNumber(ctx);
   const up = loadUpload(env, ctx);
   if (ctx.headers['x-amz-server-side-encryption-aws-kms-key-id'] !== undefined) {
@@ -368,7 +372,7 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
   const length = Math.max(0, end - start + 1);
   const uc = uploadChecksum(up);
   const objectKey = await uploadObjectKey(env, ctx, up);
-  const source = await readCopySource(env, ctx, src, start, length);
+  const source = await readCopySource(env, ctx, src, start, length, lease);
   try {
     // The copied bytes are checksummed as they are stored, for the upload's algorithm.
     const hasher = uc ? checksumHasher(uc.algorithm) : undefined;

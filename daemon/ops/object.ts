@@ -267,6 +267,19 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
   if (ctx.accessKey === '' && OVERRIDE_PARAMS.some((p) => ctx.query.has(p))) {
     throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
   }
+  // A place among the requests moving data through files, taken before the record that is read
+  // is looked up for good: a wait there can outlast the reaper's grace for a replaced object's file.
+  let lease: DataLease | undefined;
+  try {
+    return await readOrHead(env, ctx, head, key, (l) => (lease = l));
+  } catch (err) {
+    lease?.leave();
+    throw err;
+  }
+}
+
+async function readOrHead(env: OpsEnv, ctx: RequestContext, head: boolean, key: string, took: (lease: DataLease) => void): Promise<Result> {
+  let lease: DataLease | undefined;
   // A concurrent overwrite may delete the old file between the lookup and the open: look again.
   for (let attempt = 0; ; attempt++) {
     const rec = readableRecord(env, ctx, key);
@@ -319,17 +332,24 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       const inline = readInlineSync(rec, objectKey, start, length);
       if (inline) {
         objectKey?.fill(0);
+        lease?.leave();
         accessed();
         return { status, headers, body: inline };
       }
-      // A place among the requests moving data through files, before any file or slot is taken.
-      const data = dataEnv(env);
-      await data.lease?.enter(ctx.signal);
+      if (lease === undefined && env.dataGate !== undefined) {
+        // Wait for a place, then look the object up again: the wait may have outlived this record.
+        objectKey?.fill(0);
+        lease = env.dataGate.lease();
+        await lease.enter(ctx.signal);
+        took(lease);
+        attempt--;
+        continue;
+      }
+      const data = dataEnv(env, lease);
       let handles: Map<string, DataFile>;
       try {
         handles = openFiles(env, rec);
       } catch (err) {
-        data.lease?.leave();
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
         throw err;
       }

@@ -78,3 +78,33 @@ t.test('the SDK rides out a burst: 24 concurrent uploads through 4 places all su
   const m = await scrape(d.endpoint);
   t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0);
 });
+
+t.test('a request that waited for a place longer than the reaper\u2019s grace reads what is there then (the source was replaced meanwhile)', async (t) => {
+  const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '1', S3_DATA_REQUESTS_WAIT: '9s' } });
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'gatewait');
+  const v1 = testBytes(2 * MiB, 21);
+  // Small enough to live in LMDB: its PUT needs no place.
+  const v2 = testBytes(100_000, 22);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: v1 }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: v1 }));
+  // An upload holds the only place.
+  const holder = openPut(d.port, `/${bucket}/holder`, 2 * MiB);
+  await holder.write(testBytes(MiB, 23));
+  await sleep(200);
+  const copy = s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: `${bucket}/src` })).then(() => 'ok', (e: Error) => e.name);
+  const get = raw(d.port, { method: 'GET', path: `/${bucket}/obj` });
+  await sleep(300);
+  // Both are replaced while the copy and the GET wait; the old data files go to the reaper, which
+  // deletes them after its 5 s grace.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: v2 }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'small now' }));
+  await sleep(7200);
+  holder.end(testBytes(MiB, 24));
+  t.equal((await holder.response).status, 200, 'the holder completes');
+  t.equal(await copy, 'ok', 'the copy succeeds (it answered NoSuchKey for a source that always existed)');
+  t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst' })))).equals(v2), 'and copied the source as it is now');
+  const got = await get;
+  t.equal(got.status, 200, 'the GET succeeds');
+  t.equal(got.body.toString(), 'small now', 'with the object as it is now');
+});
