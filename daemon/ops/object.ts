@@ -283,6 +283,15 @@ async function readOrHead(env: OpsEnv, ctx: RequestContext, head: boolean, key: 
   // A concurrent overwrite may delete the old file between the lookup and the open: look again.
   for (let attempt = 0; ; attempt++) {
     const rec = readableRecord(env, ctx, key);
+    if (!head && lease === undefined && env.dataGate !== undefined && (rec.parts !== undefined || rec.data === undefined || !('inline' in rec.data))) {
+      // Read from files: wait for a place first, then look the object up again (the wait may
+      // have outlived this record's data file).
+      lease = env.dataGate.lease();
+      await lease.enter(ctx.signal);
+      took(lease);
+      attempt--;
+      continue;
+    }
     const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
     try {
       checkConditions(ctx.headers, rec);
@@ -335,15 +344,6 @@ async function readOrHead(env: OpsEnv, ctx: RequestContext, head: boolean, key: 
         lease?.leave();
         accessed();
         return { status, headers, body: inline };
-      }
-      if (lease === undefined && env.dataGate !== undefined) {
-        // Wait for a place, then look the object up again: the wait may have outlived this record.
-        objectKey?.fill(0);
-        lease = env.dataGate.lease();
-        await lease.enter(ctx.signal);
-        took(lease);
-        attempt--;
-        continue;
       }
       const data = dataEnv(env, lease);
       let handles: Map<string, DataFile>;
