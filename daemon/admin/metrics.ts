@@ -35,55 +35,13 @@ export class Metrics {
       registers: [r],
     });
     const pool = deps.pool;
-    new Gauge({
-      name: 's3d_crypto_pool_queue_depth',
-      help: 'Crypto tasks waiting for a worker',
-      registers: [r],
-      collect() {
-        this.set(pool ? pool.stats().queued : 0);
-      },
-    });
-    new Gauge({
-      name: 's3d_crypto_pool_utilization',
-      help: 'Crypto pool utilisation (0..1)',
-      registers: [r],
-      collect() {
-        this.set(pool ? pool.stats().utilization : 0);
-      },
-    });
-    new Gauge({
-      name: 's3d_crypto_pool_workers',
-      help: 'Crypto pool worker threads',
-      registers: [r],
-      collect() {
-        this.set(pool ? pool.stats().workers : 0);
-      },
-    });
+    readGauge(r, 's3d_crypto_pool_queue_depth', 'Crypto tasks waiting for a worker', () => pool ? pool.stats().queued : 0);
+    readGauge(r, 's3d_crypto_pool_utilization', 'Crypto pool utilisation (0..1)', () => pool ? pool.stats().utilization : 0);
+    readGauge(r, 's3d_crypto_pool_workers', 'Crypto pool worker threads', () => pool ? pool.stats().workers : 0);
     const meta = deps.meta;
-    new Gauge({
-      name: 's3d_lmdb_entries',
-      help: 'Records in the LMDB metadata store (buckets, objects, versions, uploads, parts, queued deletions)',
-      registers: [r],
-      collect() {
-        this.set(meta.stats().entries);
-      },
-    });
-    new Gauge({
-      name: 's3d_lmdb_used_bytes',
-      help: 'Bytes of the LMDB map in use (pages up to the last written one)',
-      registers: [r],
-      collect() {
-        this.set(meta.stats().usedBytes);
-      },
-    });
-    new Gauge({
-      name: 's3d_lmdb_map_size_bytes',
-      help: 'Size of the LMDB memory map',
-      registers: [r],
-      collect() {
-        this.set(meta.stats().mapSize);
-      },
-    });
+    readGauge(r, 's3d_lmdb_entries', 'Records in the LMDB metadata store (buckets, objects, versions, uploads, parts, queued deletions)', () => meta.stats().entries);
+    readGauge(r, 's3d_lmdb_used_bytes', 'Bytes of the LMDB map in use (pages up to the last written one)', () => meta.stats().usedBytes);
+    readGauge(r, 's3d_lmdb_map_size_bytes', 'Size of the LMDB memory map', () => meta.stats().mapSize);
     mirrorCounter(r, 's3d_list_entries_read_total', 'Object entries visited by listings since start', { read: () => meta.listEntriesRead });
     const files = deps.files;
     if (files !== undefined) {
@@ -91,37 +49,17 @@ export class Metrics {
         label: 'mode',
         read: () => files.reads,
       });
-      new Gauge({
-        name: 's3d_data_files_direct_io',
-        help: '1 when data files are written with O_DIRECT (around the page cache), 0 when through it',
-        registers: [r],
-        collect() {
-          this.set(files.directIo ? 1 : 0);
-        },
-      });
-      new Gauge({
-        name: 's3d_data_files_warm',
-        help: 'Data files treated as being in the page cache (read synchronously when small)',
-        registers: [r],
-        collect() {
-          this.set(files.warm.size);
-        },
-      });
+      readGauge(r, 's3d_data_files_direct_io', '1 when data files are written with O_DIRECT (around the page cache), 0 when through it', () => files.directIo ? 1 : 0);
+      readGauge(r, 's3d_data_files_warm', 'Data files treated as being in the page cache (read synchronously when small)', () => files.warm.size);
     }
     const disk = deps.disk;
     if (disk !== undefined) {
       // statfs at most once a second, however often it is scraped.
-      const diskGauge = (name: string, help: string, read: () => number): void => {
-        new Gauge({
-          name,
-          help,
-          registers: [r],
-          async collect() {
-            await disk.current();
-            this.set(read());
-          },
+      const diskGauge = (name: string, help: string, read: () => number): void =>
+        readGauge(r, name, help, async () => {
+          await disk.current();
+          return read();
         });
-      };
       diskGauge('s3d_data_disk_free_bytes', 'Free bytes on the data directory\'s filesystem (available to unprivileged users)', () => disk.freeBytes);
       diskGauge('s3d_data_disk_total_bytes', 'Size of the data directory\'s filesystem in bytes', () => disk.totalBytes);
       diskGauge('s3d_data_disk_min_free_bytes', 'Free space new object writes must leave (S3_MIN_FREE_DISK; 0 = off): below it they get 507 XMinioStorageFull', () => disk.minFreeBytes);
@@ -151,31 +89,14 @@ export class Metrics {
     }
     const listeners = deps.listeners;
     if (listeners !== undefined) {
-      new Gauge({
-        name: 's3d_notify_listeners',
-        help: 'Open ListenBucketNotification/ListenNotification streams (mc watch and the like)',
-        registers: [r],
-        collect() {
-          this.set(listeners.size);
-        },
-      });
+      readGauge(r, 's3d_notify_listeners', 'Open ListenBucketNotification/ListenNotification streams (mc watch and the like)', () => listeners.size);
       mirrorCounter(r, 's3d_notify_listen_dropped_total', 'Events not sent to a listener because it had 4000 unread events waiting', { read: () => listeners.droppedTotal });
     }
     const gate = deps.dataGate;
     if (gate !== undefined) {
-      const gateGauge = (name: string, help: string, read: () => number): void => {
-        new Gauge({
-          name,
-          help,
-          registers: [r],
-          collect() {
-            this.set(read());
-          },
-        });
-      };
-      gateGauge('s3d_data_requests_in_flight', 'Requests moving object data through data files now (at most S3_DATA_REQUESTS_MAX)', () => gate.inUse);
-      gateGauge('s3d_data_requests_waiting', 'Requests waiting for a place among those moving object data (S3_DATA_REQUESTS_MAX)', () => gate.waiting);
-      gateGauge('s3d_data_requests_max', 'S3_DATA_REQUESTS_MAX (0: no limit)', () => gate.limit);
+      readGauge(r, 's3d_data_requests_in_flight', 'Requests moving object data through data files now (at most S3_DATA_REQUESTS_MAX)', () => gate.inUse);
+      readGauge(r, 's3d_data_requests_waiting', 'Requests waiting for a place among those moving object data (S3_DATA_REQUESTS_MAX)', () => gate.waiting);
+      readGauge(r, 's3d_data_requests_max', 'S3_DATA_REQUESTS_MAX (0: no limit)', () => gate.limit);
       mirrorCounter(r, 's3d_data_requests_refused_total', 'Requests answered 503 SlowDown after waiting S3_DATA_REQUESTS_WAIT for a place', { read: () => gate.refused });
     }
     if (deps.kms) this.kmsOff = registerKmsMetrics(r, deps.kms);
@@ -183,14 +104,7 @@ export class Metrics {
     if (keys !== undefined) {
       mirrorCounter(r, 's3d_sse_object_key_cache_hits_total', 'SSE-S3/SSE-KMS reads whose unsealed object key was cached (no KMS unwrap, no unseal)', { read: () => keys.hits });
       mirrorCounter(r, 's3d_sse_object_key_cache_misses_total', 'SSE-S3/SSE-KMS reads that unsealed their object key', { read: () => keys.misses });
-      new Gauge({
-        name: 's3d_sse_object_key_cache_size',
-        help: 'Unsealed object keys held',
-        registers: [r],
-        collect() {
-          this.set(keys.size);
-        },
-      });
+      readGauge(r, 's3d_sse_object_key_cache_size', 'Unsealed object keys held', () => keys.size);
     }
   }
 
@@ -241,6 +155,18 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
  *   `bulk_decrypt_size` (ciphertexts per bulk call).
  * Returns the function that detaches the observers.
  */
+/** A gauge whose value is read when scraped. */
+function readGauge(r: Registry, name: string, help: string, read: () => number | Promise<number>): void {
+  new Gauge({
+    name,
+    help,
+    registers: [r],
+    async collect() {
+      this.set(await read());
+    },
+  });
+}
+
 /**
  * A counter mirrored from a component's own running tallies at scrape time (it increments by the
  * delta since the last scrape). With `label`, `read` returns one tally per label value.
@@ -392,16 +318,7 @@ export function registerKmsMetrics(r: Registry, kms: KeyProvider): () => void {
         this.inc({ reason: 'expired' }, s.expirations);
       },
     });
-    const gauge = (name: string, help: string, pick: (s: ReturnType<CachingKeyProvider['stats']>) => number): void => {
-      new Gauge({
-        name,
-        help,
-        registers: [r],
-        collect() {
-          this.set(pick(cache.stats()));
-        },
-      });
-    };
+    const gauge = (name: string, help: string, pick: (s: ReturnType<CachingKeyProvider['stats']>) => number): void => readGauge(r, name, help, () => pick(cache.stats()));
     gauge('s3d_kms_cache_entries', 'Data keys held in the unwrap cache', (s) => s.size);
     gauge('s3d_kms_unwraps_in_flight', 'KMS unwrap calls in flight (a bulk call counts once; bounded by S3_KMS_MAX_IN_FLIGHT)', (s) => s.inFlight);
     gauge('s3d_kms_unwraps_queued', 'KMS unwrap calls waiting for an in-flight slot', (s) => s.queued);
