@@ -216,6 +216,11 @@ async function rootSees(Bucket: string, Key: string): Promise<string> {
     return `${e.name}/${e.$metadata?.httpStatusCode}`;
   }
 }
+/** The root user sets bucket `b`'s policy to these statements. */
+async function setBucketPolicy(b: string, statements: object[]): Promise<void> {
+  await root.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
+}
+
 async function put(client: S3Client, Bucket: string, Key: string, Body: string | Buffer): Promise<void> {
   await client.send(new PutObjectCommand({ Bucket, Key, Body }));
 }
@@ -664,18 +669,10 @@ t.test('bucket policies: allow a user what its own policies do not; a Deny there
   await Promise.all([put(root, b, 'public/p.txt', 'public p'), put(root, b, 'private/q.txt', 'private q'), put(root, b, 'locked/l.txt', 'locked l')]);
   t.equal(await s3Code(wo.send(new GetObjectCommand({ Bucket: b, Key: 'public/p.txt' }))), DENIED, 'before the bucket policy: writeonly cannot read public/p.txt');
   t.equal(await text(rw, b, 'locked/l.txt'), 'locked l', 'before: readwrite reads locked/l.txt');
-  await root.send(
-    new PutBucketPolicyCommand({
-      Bucket: b,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${b}/public/*`) },
-          { Effect: 'Deny', Principal: { AWS: ['*'] }, Action: 's3:*', Resource: arn(`${b}/locked/*`) },
-        ],
-      }),
-    }),
-  );
+  await setBucketPolicy(b, [
+    { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${b}/public/*`) },
+    { Effect: 'Deny', Principal: { AWS: ['*'] }, Action: 's3:*', Resource: arn(`${b}/locked/*`) },
+  ]);
   t.equal(await text(wo, b, 'public/p.txt'), 'public p', 'writeonly reads public/p.txt (the bucket policy allows)');
   t.equal(await s3Code(wo.send(new GetObjectCommand({ Bucket: b, Key: 'private/q.txt' }))), DENIED, 'but not private/q.txt');
   t.equal(await s3Code(rw.send(new GetObjectCommand({ Bucket: b, Key: 'locked/l.txt' }))), DENIED, 'readwrite: GetObject locked/l.txt → AccessDenied (the bucket policy denies)');
@@ -695,18 +692,10 @@ t.test('bucket policies: allow a user what its own policies do not; a Deny there
 t.test('the classic "deny unencrypted uploads" bucket policy: Null and StringNotEquals on s3:x-amz-server-side-encryption', async (t) => {
   const b = bucketName('iamsse');
   await root.send(new CreateBucketCommand({ Bucket: b }));
-  await root.send(
-    new PutBucketPolicyCommand({
-      Bucket: b,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Sid: 'DenyWrongEncryption', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: arn(`${b}/*`), Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } } },
-          { Sid: 'DenyUnencrypted', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: arn(`${b}/*`), Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } },
-        ],
-      }),
-    }),
-  );
+  await setBucketPolicy(b, [
+    { Sid: 'DenyWrongEncryption', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: arn(`${b}/*`), Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } } },
+    { Sid: 'DenyUnencrypted', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: arn(`${b}/*`), Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } },
+  ]);
   t.equal(await s3Code(rw.send(new PutObjectCommand({ Bucket: b, Key: 'plain', Body: 'x' }))), DENIED, 'an upload without SSE is denied');
   t.equal(await s3Code(rw.send(new PutObjectCommand({ Bucket: b, Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms' }))), DENIED, 'an upload with another kind of SSE is denied');
   t.equal(await s3Code(rw.send(new PutObjectCommand({ Bucket: b, Key: 'sse', Body: 'x', ServerSideEncryption: 'AES256' }))), 'ok', 'an SSE-S3 upload is allowed');
