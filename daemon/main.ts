@@ -24,7 +24,7 @@ import { anonymousAllowed, userAllowed } from './ops/policy.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
-import { FileStore } from './storage/files.js';
+import { FileStore, makeDirs } from './storage/files.js';
 import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
@@ -33,7 +33,7 @@ import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { verifyCommand } from './verify.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
@@ -70,20 +70,8 @@ function readUsers(config: Config, log: Logger): UserDirectory {
   }
 }
 
-/**
- * `mkdir -p`, one component at a time: Node's recursive mkdir reports a read-only filesystem or a
- * full one as ENOENT, which would hide the reason from the operator.
- */
-function mkdirEach(path: string): void {
-  const parts = resolvePath(path).split('/');
-  for (let i = 2; i <= parts.length; i++) {
-    const dir = parts.slice(0, i).join('/');
-    try {
-      mkdirSync(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
+function thisUser(): string {
+  return `uid ${process.getuid?.() ?? '?'}`;
 }
 
 /**
@@ -93,8 +81,8 @@ function mkdirEach(path: string): void {
 function dataDirError(dir: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
   const why: Record<string, string> = {
-    EACCES: `is not writable by this user (uid ${process.getuid?.() ?? '?'})`,
-    EPERM: `is not writable by this user (uid ${process.getuid?.() ?? '?'})`,
+    EACCES: `is not writable by this user (${thisUser()})`,
+    EPERM: `is not writable by this user (${thisUser()})`,
     EROFS: 'is on a read-only filesystem',
     ENOTDIR: 'is not a directory (or a path component is a file)',
     EEXIST: 'is not a directory (or a path component is a file)',
@@ -109,7 +97,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   try {
-    mkdirEach(join(config.dataDir, '.s3d'));
+    makeDirs(join(config.dataDir, '.s3d'));
     accessSync(join(config.dataDir, '.s3d'), constants.W_OK);
   } catch (err) {
     throw dataDirError(config.dataDir, err);
@@ -128,7 +116,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const swept = await files.sweep(meta.referencedFiles(), queued).catch((err: unknown) => {
     // Typically files left by a run as another user (root) in the service's directory.
     if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EPERM') {
-      throw new ConfigError(`the data directory ${config.dataDir} holds files this user (uid ${process.getuid?.() ?? '?'}) may not read or remove: ${(err as Error).message}; give them to the service's user (chown -R)`);
+      throw new ConfigError(`the data directory ${config.dataDir} holds files this user (${thisUser()}) may not read or remove: ${(err as Error).message}; give them to the service's user (chown -R)`);
     }
     throw err;
   });

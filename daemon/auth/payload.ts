@@ -115,6 +115,13 @@ function parseLength(value: string | undefined, name: string): number | undefine
 
 const MALFORMED_TRAILER = 'The request contained trailing data that was not well-formed or did not conform to our published schema.';
 
+/** A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes. */
+export function parseContentMd5(value: string): Buffer {
+  const md5 = Buffer.from(value.trim(), 'base64');
+  if (md5.length !== 16 || md5.toString('base64') !== value.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.');
+  return md5;
+}
+
 /** Validates the body-related headers up front, hashes the payload, and checks it all at the end. */
 class BodyChecks {
   private readonly hashers = new Map<ChecksumAlgorithm | 'MD5', Hasher>();
@@ -135,11 +142,7 @@ class BodyChecks {
     const trailers = (mode.kind === 'streaming-signed' && mode.trailer) || mode.kind === 'streaming-unsigned-trailer';
 
     const contentMd5 = headers['content-md5'];
-    if (contentMd5 !== undefined) {
-      const md5 = Buffer.from(contentMd5.trim(), 'base64');
-      if (md5.length !== 16 || md5.toString('base64') !== contentMd5.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.');
-      this.expectedMd5 = md5;
-    }
+    if (contentMd5 !== undefined) this.expectedMd5 = parseContentMd5(contentMd5);
 
     const sent = options.ignoreChecksumHeaders === true ? [] : CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
     const trailer = headers['x-amz-trailer']?.trim().toLowerCase();

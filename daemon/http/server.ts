@@ -310,10 +310,10 @@ export class HttpServer {
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;
-      // What the request asks for, x-amz-* query parameters included (see hoistQueryAmzHeaders):
+      // What the request asks for, x-amz-* query parameters included (see withQueryAmzHeaders):
       // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
       // SSE), while signatures are checked on the request as sent.
-      const asked = hoistQueryAmzHeaders({ ...headers }, query);
+      const asked = withQueryAmzHeaders(headers, query);
       // A form upload authenticates with the signed policy inside its body (ops/post-object.ts).
       if ((ANONYMOUS_OPERATIONS.has(r.op) || r.op === 'PostObject') && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
         auth = ANONYMOUS_CREDENTIALS;
@@ -334,7 +334,8 @@ export class HttpServer {
       if (this.deps.config.tls === null && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
       }
-      hoistQueryAmzHeaders(headers, query);
+      // From here on the handlers see them as headers too.
+      if (asked !== headers) Object.assign(headers, asked);
     } catch (err) {
       this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, hasBody, 0);
       return;
@@ -579,7 +580,6 @@ function remoteAddress(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
 }
 
-/** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
 // Query parameters that authenticate or frame the request: never request headers.
 const NOT_HOISTED = new Set([
   'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders', 'x-amz-signature',
@@ -592,13 +592,16 @@ const NOT_HOISTED = new Set([
  * a V4 URL may carry them as signed query parameters). Both signature versions sign the query's
  * x-amz-* parameters, so nothing unsigned is hoisted into a signed request.
  */
-function hoistQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): Record<string, string> {
+function withQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): Record<string, string> {
+  let out = headers;
   for (const [name, value] of query) {
     const n = name.toLowerCase();
-    if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || headers[n] !== undefined) continue;
-    headers[n] = value;
+    if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || out[n] !== undefined) continue;
+    // Copied only when there is something to add: most requests have no such parameter.
+    if (out === headers) out = { ...headers };
+    out[n] = value;
   }
-  return headers;
+  return out;
 }
 
 /**
@@ -619,6 +622,7 @@ async function listenFailure(host: string, port: number): Promise<Error> {
   return new Error(`cannot listen on ${where}${code !== undefined ? `: ${code}` : ''}`);
 }
 
+/** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
 function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {
   for (const name of Object.keys(headers)) {
     if (name.startsWith('x-amz-server-side-encryption-customer-') || name.startsWith('x-amz-copy-source-server-side-encryption-customer-')) return false;

@@ -76,26 +76,19 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
   return { bucket, key, record, versionId, versionHeaders: v === undefined ? {} : { 'x-amz-copy-source-version-id': v } };
 }
 
-/** Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C key if needed. */
-export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number, held?: DataLease): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; lease: DataLease | undefined }> {
+/**
+ * Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C
+ * key if needed. `lease`: the copy's place in the data gate, taken by the handler before it looked
+ * the source up (see withDataPlace); the copy's write shares it.
+ */
+export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number, lease: DataLease | undefined): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void> }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
-  // The request's place among those moving data through files (the handler took it before it
-  // looked the source up: a wait after could outlive the reaper's grace for the source's file);
-  // the copy's write shares it.
-  const lease = held ?? env.dataGate?.lease();
-  try {
-    await lease?.enter(ctx.signal);
-  } catch (err) {
-    objectKey?.fill(0);
-    throw err;
-  }
   // Like GET: open every source file now, so an overwrite of the source cannot pull them away.
   let handles: ReturnType<typeof openFiles>;
   try {
     handles = openFiles(env, src.record);
   } catch (err) {
     objectKey?.fill(0);
-    lease?.leave();
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.');
     throw err;
   }
@@ -105,10 +98,9 @@ export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: Copy
     if (closed) return;
     closed = true;
     closeFiles(handles);
-    lease?.leave();
   };
   const chunks = withCleanup(readData({ ...dataEnv(env, lease), handles }, src.record, objectKey, start, length, ctx.signal), wipe);
-  return { chunks, wipe, lease };
+  return { chunks, wipe };
 }
 
 function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
@@ -219,7 +211,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   const source = await readCopySource(env, ctx, src, 0, src.record.size, lease);
   try {
     const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
-    written = await writeData(dataEnv(env, source.lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+    written = await writeData(dataEnv(env, lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
     // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
     const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : src.record.checksums && !src.record.parts ? src.record.checksums : undefined;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);

@@ -259,8 +259,13 @@ async function* readSegment(env: DataEnv, seg: Segment, offset: number, length: 
  * synchronously into one buffer (small objects: no pipeline, no pool round trip). Undefined when
  * the object is not inline.
  */
+/** Whether the object's data lives in its record (inline), not in data files. */
+export function isInline(obj: ReadableObject): obj is ReadableObject & { data: { readonly inline: Uint8Array } } {
+  return obj.parts === undefined && obj.data !== undefined && 'inline' in obj.data;
+}
+
 export function readInlineSync(obj: ReadableObject, objectKey: Buffer | undefined, offset: number, length: number): Buffer | undefined {
-  if (obj.parts || !obj.data || !('inline' in obj.data)) return undefined;
+  if (!isInline(obj)) return undefined;
   const stored = obj.data.inline;
   if (!objectKey) return Buffer.from(stored.buffer, stored.byteOffset + offset, length);
   if (length === 0) return Buffer.alloc(0);

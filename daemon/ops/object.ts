@@ -8,7 +8,7 @@ import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
-import { readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
+import { isInline, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import type { DataLease } from './data-gate.js';
 import { checkConditions, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
@@ -267,105 +267,98 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
   if (ctx.accessKey === '' && OVERRIDE_PARAMS.some((p) => ctx.query.has(p))) {
     throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
   }
-  // A place among the requests moving data through files, taken before the record that is read
-  // is looked up for good: a wait there can outlast the reaper's grace for a replaced object's file.
+  // A GET from data files takes a place among the requests moving data through files, and it
+  // takes it before the record it reads is looked up for good: a wait can outlast the reaper's
+  // grace for the file of an object replaced meanwhile. The place is the stream's once returned.
   let lease: DataLease | undefined;
   try {
-    return await readOrHead(env, ctx, head, key, (l) => (lease = l));
+    // A concurrent overwrite may delete the old file between the lookup and the open: look again.
+    for (let attempt = 0; ; attempt++) {
+      const rec = readableRecord(env, ctx, key);
+      if (!head && lease === undefined && env.dataGate !== undefined && !isInline(rec)) {
+        lease = env.dataGate.lease();
+        await lease.enter(ctx.signal);
+        attempt--;
+        continue;
+      }
+      const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
+      try {
+        checkConditions(ctx.headers, rec);
+        // Heard once the read is answered: not for a refused range or part, nor twice when a
+        // concurrent overwrite sends the loop round again.
+        const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
+        const b = env.meta.getBucket(ctx.bucket!)!;
+        const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
+        let start = 0;
+        let end = rec.size - 1;
+        let status = 200;
+        const partNumber = ctx.query.get('partNumber');
+        if (partNumber !== null) {
+          if (ctx.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+          const pr = partRange(rec, partNumber);
+          start = pr.start;
+          end = pr.end;
+          // A part is a range: 206 with its Content-Range (a single-part object has one part, the
+          // whole object); the parts count only for multipart objects, as on S3.
+          if (rec.parts) headers['x-amz-mp-parts-count'] = String(pr.count);
+          else delete headers['x-amz-mp-parts-count'];
+          if (rec.parts || rec.size > 0) {
+            status = 206;
+            headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
+          }
+        } else {
+          const range = parseRange(ctx.headers.range, rec.size);
+          if (range) {
+            start = range.start;
+            end = range.end;
+            status = 206;
+            headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
+          }
+        }
+        const length = Math.max(0, end - start + 1);
+        if (status === 206 || (partNumber !== null && rec.parts)) {
+          // Checksums describe the whole object: a partial body must not claim them.
+          for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
+          // A whole part has a checksum of its own (its upload's algorithm), as on S3.
+          if (partNumber !== null && rec.parts) Object.assign(headers, checksumHeaders(rec.parts.find((p) => p.n === Number(partNumber))?.checksums));
+        }
+        if (head) {
+          objectKey?.fill(0);
+          accessed();
+          return { status, headers, headLength: length };
+        }
+        const inline = readInlineSync(rec, objectKey, start, length);
+        if (inline) {
+          objectKey?.fill(0);
+          lease?.leave();
+          accessed();
+          return { status, headers, body: inline };
+        }
+        const data = dataEnv(env, lease);
+        let handles: Map<string, DataFile>;
+        try {
+          handles = openFiles(env, rec);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+          throw err;
+        }
+        // The response writer is done with each chunk before it asks for the next: lend buffers.
+        const chunks = withCleanup(readData({ ...data, handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
+          objectKey?.fill(0);
+          closeFiles(handles);
+          lease?.leave();
+        });
+        const body: StreamBody = { length, chunks };
+        accessed();
+        return { status, headers, body };
+      } catch (err) {
+        objectKey?.fill(0);
+        throw err;
+      }
+    }
   } catch (err) {
     lease?.leave();
     throw err;
-  }
-}
-
-async function readOrHead(env: OpsEnv, ctx: RequestContext, head: boolean, key: string, took: (lease: DataLease) => void): Promise<Result> {
-  let lease: DataLease | undefined;
-  // A concurrent overwrite may delete the old file between the lookup and the open: look again.
-  for (let attempt = 0; ; attempt++) {
-    const rec = readableRecord(env, ctx, key);
-    if (!head && lease === undefined && env.dataGate !== undefined && (rec.parts !== undefined || rec.data === undefined || !('inline' in rec.data))) {
-      // Read from files: wait for a place first, then look the object up again (the wait may
-      // have outlived this record's data file).
-      lease = env.dataGate.lease();
-      await lease.enter(ctx.signal);
-      took(lease);
-      attempt--;
-      continue;
-    }
-    const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
-    try {
-      checkConditions(ctx.headers, rec);
-      // Heard once the read is answered: not for a refused range or part, nor twice when a
-      // concurrent overwrite sends the loop round again.
-      const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
-      const b = env.meta.getBucket(ctx.bucket!)!;
-      const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
-      let start = 0;
-      let end = rec.size - 1;
-      let status = 200;
-      const partNumber = ctx.query.get('partNumber');
-      if (partNumber !== null) {
-        if (ctx.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
-        const pr = partRange(rec, partNumber);
-        start = pr.start;
-        end = pr.end;
-        // A part is a range: 206 with its Content-Range (a single-part object has one part, the
-        // whole object); the parts count only for multipart objects, as on S3.
-        if (rec.parts) headers['x-amz-mp-parts-count'] = String(pr.count);
-        else delete headers['x-amz-mp-parts-count'];
-        if (rec.parts || rec.size > 0) {
-          status = 206;
-          headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
-        }
-      } else {
-        const range = parseRange(ctx.headers.range, rec.size);
-        if (range) {
-          start = range.start;
-          end = range.end;
-          status = 206;
-          headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
-        }
-      }
-      const length = Math.max(0, end - start + 1);
-      if (status === 206 || (partNumber !== null && rec.parts)) {
-        // Checksums describe the whole object: a partial body must not claim them.
-        for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
-        // A whole part has a checksum of its own (its upload's algorithm), as on S3.
-        if (partNumber !== null && rec.parts) Object.assign(headers, checksumHeaders(rec.parts.find((p) => p.n === Number(partNumber))?.checksums));
-      }
-      if (head) {
-        objectKey?.fill(0);
-        accessed();
-        return { status, headers, headLength: length };
-      }
-      const inline = readInlineSync(rec, objectKey, start, length);
-      if (inline) {
-        objectKey?.fill(0);
-        lease?.leave();
-        accessed();
-        return { status, headers, body: inline };
-      }
-      const data = dataEnv(env, lease);
-      let handles: Map<string, DataFile>;
-      try {
-        handles = openFiles(env, rec);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
-        throw err;
-      }
-      // The response writer is done with each chunk before it asks for the next: lend buffers.
-      const chunks = withCleanup(readData({ ...data, handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
-        objectKey?.fill(0);
-        closeFiles(handles);
-        data.lease?.leave();
-      });
-      const body: StreamBody = { length, chunks };
-      accessed();
-      return { status, headers, body };
-    } catch (err) {
-      objectKey?.fill(0);
-      throw err;
-    }
   }
 }
 

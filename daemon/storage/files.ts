@@ -3,10 +3,10 @@
 // and the start-up sweep of temp files and files no record points to.
 
 import { secureRandom } from '../../workers/format/random.js';
-import { close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
+import { close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, mkdirSync, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
 import { allocatePageAligned, isMemoryAligned, PAGE_SIZE } from './aligned.js';
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -71,6 +71,23 @@ interface ReadPolicy {
   /** Reads done by path, for the metrics. */
   counts: { sync: number; pool: number };
 }
+
+/**
+ * `mkdir -p`, one directory at a time (those it creates get `mode`). Node's recursive mkdir
+ * reports a read-only or full filesystem as ENOENT (it stats the path after the failed mkdir),
+ * which would hide the reason from the operator; this gives the real error.
+ */
+export function makeDirs(path: string, mode = 0o777): void {
+  const parts = resolve(path).split('/');
+  for (let i = 2; i <= parts.length; i++) {
+    try {
+      mkdirSync(parts.slice(0, i).join('/'), mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 /** A data file being written starts an fdatasync in the background after this many new bytes. */
 const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
 
@@ -98,8 +115,8 @@ export class FileStore {
   }
 
   async init(): Promise<void> {
-    await fsp.mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-    await fsp.mkdir(this.objDir, { recursive: true, mode: 0o700 });
+    makeDirs(this.tmpDir, 0o700);
+    makeDirs(this.objDir, 0o700);
     if (this.directIo) this.directIo = probeDirectIo(join(this.tmpDir, 'direct-io-probe'));
   }
 
@@ -118,7 +135,7 @@ export class FileStore {
     const dir = join(this.objDir, id.slice(0, 2));
     if (!this.knownDirs.has(dir)) {
       // Not recursive: objects/ exists, and Node's recursive mkdir reports a filesystem out of
-      // inodes (ENOSPC) as ENOENT, which would be a 500 instead of 507 XMinioStorageFull.
+      // inodes (ENOSPC) as ENOENT (see makeDirs), which would be a 500 instead of 507.
       await fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
