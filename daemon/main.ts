@@ -143,7 +143,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     await meta.close();
     throw new ConfigError('S3_KMS_AUTO_ENCRYPTION=on needs a KMS: set S3_KMS_KES_ENDPOINT (KES) or S3_KMS_SECRET_KEY (built-in key)');
   }
-  if (!kms) log.warn('no KMS configured: SSE-S3 and SSE-KMS requests will be refused (SSE-C works)');
+  if (!kms) log.warn('no KMS configured: SSE-S3 and SSE-KMS requests will be refused (SSE-C works); objects written without SSE-C are stored unencrypted');
+  else if (!config.autoEncryption) {
+    // As on MinIO, SSE is asked for (headers, a bucket default) unless auto-encryption is on:
+    // say so where the operator looks, since the product is chosen for encryption at rest.
+    log.warn('S3_KMS_AUTO_ENCRYPTION is off: objects written without SSE headers into buckets without default encryption are stored unencrypted; set S3_KMS_AUTO_ENCRYPTION=on to encrypt every object');
+  }
 
   const pool = new CryptoPool({ workers: config.cryptoWorkers });
   const reaper = new Reaper(meta, files, log);

@@ -222,6 +222,9 @@ t.test('the bucket default applies to PutObject, multipart and CopyObject', asyn
 
 t.test('precedence: request headers > bucket configuration > auto-encryption > none', async (t) => {
   const auto = await startDaemonFor(t, { tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
+  const unencryptedWarning = (logs: string[]): boolean => logs.some((l) => /"level":40,.*S3_KMS_AUTO_ENCRYPTION is off: objects written without SSE headers .* are stored unencrypted/.test(l));
+  t.ok(unencryptedWarning(d.logs), 'with a KMS and auto-encryption off, start-up warns that such objects are stored unencrypted');
+  t.notOk(unencryptedWarning(auto.logs), 'with auto-encryption on, no such warning');
   const a = clientWithoutResponseChecksums(auto);
   const ck = randomBytes(32);
   const plainB = bucketName('prec-none');
