@@ -10,12 +10,14 @@ import type { KeyProvider } from '../kms/provider.js';
 import type { MetaStore } from '../meta/store.js';
 import type { ObjectKeyCache } from '../sse/key-cache.js';
 import type { FileStore } from '../storage/files.js';
+import type { ResponseCut } from '../http/server.js';
 import type { DiskSpace } from '../storage/disk-space.js';
 import type { TargetStats } from '../notify/webhook.js';
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'op' | 'status'>;
+  private readonly responsesCut: Counter<'op' | 'reason'>;
   private readonly bytesIn: Counter<'op'>;
   private readonly bytesOut: Counter<'op'>;
   private readonly latency: Histogram<'op'>;
@@ -27,6 +29,12 @@ export class Metrics {
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
     this.bytesIn = new Counter({ name: 's3d_rx_bytes_total', help: 'Request payload bytes received', labelNames: ['op'], registers: [r] });
     this.bytesOut = new Counter({ name: 's3d_tx_bytes_total', help: 'Response body bytes sent', labelNames: ['op'], registers: [r] });
+    this.responsesCut = new Counter({
+      name: 's3d_responses_cut_total',
+      help: 'Responses closed before their end after the status line went out (also counted in s3d_requests_total under that status): reason "tampered" = object data failed authentication, "failed" = another read error',
+      labelNames: ['op', 'reason'],
+      registers: [r],
+    });
     this.latency = new Histogram({
       name: 's3d_request_duration_seconds',
       help: 'Request latency by operation',
@@ -111,7 +119,7 @@ export class Metrics {
   /** Label children per operation (and status): prom-client hashes label objects on every call otherwise. */
   readonly #byOp = new Map<string, { bytesIn: { inc(v: number): void }; bytesOut: { inc(v: number): void }; latency: { observe(v: number): void }; status: Map<number, { inc(): void }> }>();
 
-  observe(info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void {
+  observe(info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number; cut?: ResponseCut }): void {
     let m = this.#byOp.get(info.op);
     if (m === undefined) {
       m = { bytesIn: this.bytesIn.labels(info.op), bytesOut: this.bytesOut.labels(info.op), latency: this.latency.labels(info.op), status: new Map() };
@@ -126,6 +134,7 @@ export class Metrics {
     if (info.bytesIn > 0) m.bytesIn.inc(info.bytesIn);
     if (info.bytesOut > 0) m.bytesOut.inc(info.bytesOut);
     m.latency.observe(info.seconds);
+    if (info.cut !== undefined) this.responsesCut.labels(info.op, info.cut).inc();
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -23,8 +23,11 @@ import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
+/** Why a response was closed before its end, after its status line went out. */
+export type ResponseCut = 'tampered' | 'failed';
+
 export interface RequestObserver {
-  (info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void;
+  (info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number; cut?: ResponseCut }): void;
 }
 
 export interface HttpServerDeps {
@@ -438,7 +441,7 @@ export class HttpServer {
     closeConnection: boolean,
     bytesIn: number,
   ): void {
-    const done = (bytesOut: number, status = result.status): void => {
+    const done = (bytesOut: number, status = result.status, cut?: ResponseCut): void => {
       p.ended = true;
       this.inFlight.delete(p);
       if (this.inFlight.size === 0) {
@@ -447,10 +450,10 @@ export class HttpServer {
         for (const w of waiters) w();
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds });
+      this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut });
       if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
         this.deps.log.info(
-          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined },
+          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
           'request',
         );
       }
@@ -532,16 +535,25 @@ export class HttpServer {
       if (!headersOut.value && !p.aborted) {
         // Nothing sent yet (e.g. the first package failed authentication): a real S3 error.
         p.responding = false;
-        this.finish(p, this.errorResult(toS3Failure(err), id, fields.key ?? ''), id, started, fields, method, closeConnection, bytesIn);
+        const resource = fields.bucket === undefined ? '/' : `/${fields.bucket}${fields.key === undefined ? '' : `/${fields.key}`}`;
+        this.finish(p, this.errorResult(toS3Failure(err), id, resource), id, started, fields, method, closeConnection, bytesIn);
         return;
       }
-      // Headers are out: the only honest signal left is to cut the connection short.
-      this.deps.log.warn({ err, requestId: id }, 'response stream failed; closing connection');
-      if (!p.aborted) {
-        p.aborted = true;
-        res.close();
+      if (p.aborted) {
+        // The client went first; the body's failure is only the consequence.
+        done(0);
+        return;
       }
-      done(0);
+      // Headers are out: the only honest signal left is to cut the connection short. The client
+      // sees fewer bytes than Content-Length announced (the SDKs raise an error).
+      const cut: ResponseCut = isDareError(err) ? 'tampered' : 'failed';
+      const sent = res.getWriteOffset();
+      const where = { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, bytesSent: sent };
+      if (cut === 'tampered') this.deps.log.error({ ...where, err }, 'object data failed authentication after the response began (modified on disk?): connection closed after the authenticated bytes');
+      else this.deps.log.warn({ ...where, err }, 'response stream failed after the response began: connection closed');
+      p.aborted = true;
+      res.close();
+      done(sent, result.status, cut);
     });
   }
 

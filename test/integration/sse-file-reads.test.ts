@@ -17,6 +17,7 @@ import { connect } from 'node:net';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, flipByte } from '../helpers/files.js';
 import { encodeKey, errorCode, send, signedHeaders } from '../helpers/http.js';
+import { metricSample } from '../helpers/kes.js';
 import { parseHttpResponse } from '../helpers/tcp.js';
 
 const KiB = 1024;
@@ -185,6 +186,35 @@ t.test('a flipped byte in a file-backed object on each read path', async (t) => 
     if (damaged > 0) await expectIntact(t, key, plain, 0, damaged * PKG - 1, `${s.name}: before the damage`);
     if ((damaged + 1) * PKG < s.size) await expectIntact(t, key, plain, (damaged + 1) * PKG, s.size - 1, `${s.name}: after the damage`);
   }
+  await alive(t);
+});
+
+t.test('a response cut by damaged data is told apart: metrics, log line, bytes sent; an error before any byte names /bucket/key', async (t) => {
+  const size = 3 * MiB + 4321;
+  const plain = testBytes(size, 77);
+  const key = 'cut/observed';
+  const file = await putFile(key, plain, 'SSE-S3');
+  flipByte(file, 20 * STORED + 500, 0x08); // package 20: the second batch, after the first went out
+  const metrics = async (): Promise<string> => (await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster', sign: false })).body.toString();
+  const before = await metrics();
+  const g = await rawGet(key);
+  expectFailedRead(t, g, plain, 0, size - 1, 'damage in the second batch');
+  t.equal(g.status, 200, 'the status line was out before the damage was read');
+  t.ok(g.body.length >= BATCH, `the first batch arrived (${g.body.length} bytes)`);
+  const after = await metrics();
+  const cut = (text: string): number => metricSample(text, 's3d_responses_cut_total', { op: 'GetObject', reason: 'tampered' }) ?? 0;
+  t.equal(cut(after) - cut(before), 1, 's3d_responses_cut_total{reason="tampered"} counts it');
+  const tx = (text: string): number => metricSample(text, 's3d_tx_bytes_total', { op: 'GetObject' }) ?? 0;
+  t.ok(tx(after) - tx(before) >= g.body.length, `s3d_tx_bytes_total counts the bytes that went out (${tx(after) - tx(before)} ≥ ${g.body.length})`);
+  const line = d.logs.find((l) => l.includes('"level":50') && l.includes('failed authentication after the response began') && l.includes(JSON.stringify(key)));
+  t.ok(line, 'an error-level log line names the object');
+  t.match(line ?? '', new RegExp(`"bucket":"${bucket}"`), 'and its bucket');
+
+  // Damage in the first batch: an S3 error whose Resource is the object's path, as for NoSuchKey.
+  flipByte(file, 2 * STORED + 500, 0x08);
+  const first = await rawGet(key);
+  t.equal(first.status, 500, 'damage in the first batch: an S3 error');
+  t.match(first.body.toString(), `<Resource>/${bucket}/${key}</Resource>`, 'Resource is /bucket/key');
   await alive(t);
 });
 
