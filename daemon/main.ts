@@ -3,7 +3,7 @@
 // pool and the HTTP front end; handles signals and graceful shutdown.
 
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdirSync, realpathSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { destination, pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
@@ -103,7 +103,17 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     throw dataDirError(config.dataDir, err);
   }
   // Before anything reads or sweeps the directory: a second daemon on it stops here.
-  const dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason));
+  let dirLock: Awaited<ReturnType<typeof lockDataDir>>;
+  try {
+    dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason));
+  } catch (err) {
+    // A lock file left by a run as another user (root): the same advice as for the sweep below.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new ConfigError(`the data directory ${config.dataDir} holds files this user (${thisUser()}) may not open: ${(err as Error).message}; give them to the service's user (chown -R)`);
+    }
+    throw err;
+  }
   const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
   await files.init().catch((err: unknown) => {
     throw dataDirError(config.dataDir, err);
@@ -111,9 +121,24 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   log.info({ directIo: files.directIo }, files.directIo ? 'data files are written with O_DIRECT' : 'data files are written through the page cache');
   const disk = new DiskSpace(files.root, { minFree: config.minFreeDisk, log });
   await disk.start();
+  // A missing or empty metadata store beside data files: the store was lost, moved or replaced
+  // (a restore that missed .s3d/meta, a copy without it). Opening it would create an empty one,
+  // and the sweep would then take every data file for a crash leftover.
+  const metaFile = join(config.dataDir, '.s3d', 'meta', 'data.mdb');
+  if ((statSync(metaFile, { throwIfNoEntry: false })?.size ?? 0) === 0) {
+    const { data } = await files.countFiles();
+    if (data > 0) {
+      disk.stop();
+      throw new ConfigError(
+        `the metadata store ${metaFile} is missing or empty, but ${data} data file(s) exist under ${join(files.root, 'objects')}: ` +
+          'restore .s3d/meta from a backup (or start s3d on the right directory); s3d does not start on data files without their metadata. ' +
+          `To discard that data and start afresh, remove ${join(files.root, 'objects')} first`,
+      );
+    }
+  }
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
-  const swept = await files.sweep(meta.referencedFiles(), queued).catch((err: unknown) => {
+  const swept = await files.sweep(meta.referencedFiles(), queued, { storeHasBuckets: meta.listBuckets().length > 0 }).catch((err: unknown) => {
     // Typically files left by a run as another user (root) in the service's directory.
     if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EPERM') {
       throw new ConfigError(`the data directory ${config.dataDir} holds files this user (${thisUser()}) may not read or remove: ${(err as Error).message}; give them to the service's user (chown -R)`);
@@ -121,6 +146,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     throw err;
   });
   if (swept.temp + swept.orphans > 0) log.info({ temp: swept.temp, orphans: swept.orphans }, 'start-up sweep removed crash leftovers');
+  if (swept.quarantined) {
+    log.error(
+      { files: swept.quarantined.files, dir: swept.quarantined.dir },
+      'start-up sweep found far more data files without a record than a crash leaves (or some beside a store without buckets): the metadata store may be an old or wrong one. They were moved aside, not deleted: if .s3d/meta was restored from a backup, stop s3d, restore the right one and move the files back into .s3d/objects/<first two hex digits>/; otherwise delete the directory',
+    );
+  }
   if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
   // Every queued file is gone now (removed here or before): the queue need not hold them.
   if (queued.size > 0) await meta.dequeueFiles([...queued]);

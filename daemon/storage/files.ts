@@ -6,7 +6,7 @@ import { secureRandom } from '../../workers/format/random.js';
 import { close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, mkdirSync, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
 import { allocatePageAligned, isMemoryAligned, PAGE_SIZE } from './aligned.js';
 import { totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -87,6 +87,12 @@ export function makeDirs(path: string, mode = 0o777): void {
     }
   }
 }
+
+/**
+ * The start-up sweep deletes at most this many unreferenced data files (crash leftovers: the
+ * writes in flight at the crash); more are moved to `.s3d/orphans/` instead (see sweep()).
+ */
+export const ORPHAN_QUARANTINE_ABOVE = 256;
 
 /** A data file being written starts an fdatasync in the background after this many new bytes. */
 const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
@@ -202,14 +208,18 @@ export class FileStore {
    * the deletion queue holds (overwritten or deleted objects whose grace period had not run out at
    * the last stop) are counted apart: they are not leftovers of a crash.
    */
-  async sweep(referenced: Set<string>, queued: ReadonlySet<string> = new Set()): Promise<{ temp: number; orphans: number; queued: number }> {
+  async sweep(
+    referenced: Set<string>,
+    queued: ReadonlySet<string> = new Set(),
+    opts: { storeHasBuckets?: boolean; quarantineAbove?: number } = {},
+  ): Promise<{ temp: number; orphans: number; queued: number; quarantined?: { files: number; dir: string } }> {
     let temp = 0;
-    let orphans = 0;
     let queuedRemoved = 0;
     for (const name of await fsp.readdir(this.tmpDir)) {
       await fsp.rm(join(this.tmpDir, name), { force: true, recursive: true });
       temp++;
     }
+    const orphans: string[] = [];
     for (const sub of await fsp.readdir(this.objDir)) {
       const dir = join(this.objDir, sub);
       let st: Stats;
@@ -220,14 +230,25 @@ export class FileStore {
       }
       if (!st.isDirectory()) continue;
       for (const name of await fsp.readdir(dir)) {
-        if (!referenced.has(name)) {
+        if (referenced.has(name)) continue;
+        if (queued.has(name)) {
           await fsp.rm(join(dir, name), { force: true });
-          if (queued.has(name)) queuedRemoved++;
-          else orphans++;
-        }
+          queuedRemoved++;
+        } else orphans.push(join(dir, name));
       }
     }
-    return { temp, orphans, queued: queuedRemoved };
+    // A crash leaves at most the files of the writes in flight (a write needs a bucket). Far more
+    // unreferenced files, or any beside a store without buckets, mean the metadata is not the one
+    // these files belong to (restored from an old backup, replaced, damaged): set them aside in
+    // `.s3d/orphans/<time>/`, never delete them.
+    if (orphans.length > (opts.quarantineAbove ?? ORPHAN_QUARANTINE_ABOVE) || (orphans.length > 0 && opts.storeHasBuckets === false)) {
+      const dir = join(this.root, 'orphans', new Date().toISOString().replace(/[:.]/g, '-'));
+      makeDirs(dir, 0o700);
+      for (const path of orphans) await fsp.rename(path, join(dir, basename(path)));
+      return { temp, orphans: 0, queued: queuedRemoved, quarantined: { files: orphans.length, dir } };
+    }
+    for (const path of orphans) await fsp.rm(path, { force: true });
+    return { temp, orphans: orphans.length, queued: queuedRemoved };
   }
 
   /** Counts data files (tests use it to prove nothing leaks). */

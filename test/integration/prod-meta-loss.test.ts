@@ -1,0 +1,124 @@
+// The start-up sweep deletes data files no record references: crash leftovers. A data directory
+// whose metadata store is missing or empty (a restore or copy that missed .s3d/meta, a store
+// truncated to nothing) made every data file look like one, and the first start deleted them all,
+// turning a restore-from-backup into permanent loss. Now the daemon refuses to start (exit 2,
+// nothing touched), starts normally once the store is back, and a store that references far fewer
+// files than lie beside it (an old backup) gets them moved aside into .s3d/orphans/, not deleted.
+// A lock file left by a run as another user is a configuration error too (exit 2, not 1).
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MAIN, startDaemon, testBytes } from '../helpers/daemon.js';
+import { dataFilePaths, filesUnder } from '../helpers/files.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+
+function run(dataDir: string, asUser?: string): Promise<{ code: number | null; stderr: string }> {
+  const cmd = asUser === undefined ? process.execPath : 'runuser';
+  const args = asUser === undefined ? [MAIN, 'server', dataDir, '--dev'] : ['-u', asUser, '--', process.execPath, MAIN, 'server', dataDir, '--dev'];
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _o, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+    });
+  });
+}
+
+const d = await startDaemon();
+t.teardown(() => d.cleanup());
+const s3 = d.s3();
+const bucket = await createBucket(s3, 'metaloss');
+const bodies = new Map<string, Buffer>();
+for (let i = 0; i < 6; i++) {
+  const body = testBytes(200_000 + i, 40 + i); // above the inline threshold: one data file each
+  bodies.set(`obj-${i}`, body);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `obj-${i}`, Body: body, ...(i % 2 === 1 ? { ServerSideEncryption: 'AES256' as const } : {}) }));
+}
+await d.stop();
+const files = dataFilePaths(d.dataDir).sort();
+const metaDir = join(d.dataDir, '.s3d', 'meta');
+const saved = `${d.dataDir}-meta-backup`;
+cpSync(metaDir, saved, { recursive: true });
+t.teardown(() => rmSync(saved, { recursive: true, force: true }));
+
+t.test('a missing or empty metadata store beside data files: exit 2, every data file kept', async (t) => {
+  t.equal(files.length, 6, 'six data files before');
+  for (const [what, damage] of [
+    ['.s3d/meta removed', () => rmSync(metaDir, { recursive: true, force: true })],
+    ['data.mdb truncated to nothing', () => writeFileSync(join(metaDir, 'data.mdb'), '')],
+  ] as const) {
+    rmSync(metaDir, { recursive: true, force: true });
+    cpSync(saved, metaDir, { recursive: true });
+    damage();
+    const r = await run(d.dataDir);
+    t.equal(r.code, 2, `${what}: exit 2 (systemd does not restart into it)`);
+    t.match(r.stderr, /metadata store .*data\.mdb is missing or empty, but 6 data file\(s\) exist .*restore \.s3d\/meta from a backup/, `${what}: says why and what to do`);
+    t.notMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+    t.same(dataFilePaths(d.dataDir).sort(), files, `${what}: every data file is still there`);
+  }
+});
+
+t.test('with the store restored, the daemon starts and serves every object', async (t) => {
+  rmSync(metaDir, { recursive: true, force: true });
+  cpSync(saved, metaDir, { recursive: true });
+  const again = await startDaemon({ dataDir: d.dataDir });
+  for (const [key, body] of bodies) t.ok((await getBytes(again.s3(), { Bucket: bucket, Key: key })).equals(body), `${key} reads back`);
+  await again.stop();
+});
+
+t.test('far more unreferenced files than a crash leaves: moved to .s3d/orphans/, not deleted', async (t) => {
+  // An old backup of the store: it knows the six objects, not the 300 files written since.
+  const planted: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const id = randomBytes(16).toString('hex');
+    const dir = join(d.dataDir, '.s3d', 'objects', id.slice(0, 2));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, id), `data of ${id}`);
+    planted.push(id);
+  }
+  const again = await startDaemon({ dataDir: d.dataDir });
+  const line = again.jsonLogs().find((l) => l.level === 50 && typeof l.msg === 'string' && l.msg.startsWith('start-up sweep found far more data files without a record'));
+  t.ok(line, 'an error-level line says so');
+  t.equal(line?.files, 300, 'with the count');
+  const orphans = filesUnder(join(d.dataDir, '.s3d', 'orphans'));
+  t.equal(orphans.length, 300, 'all 300 are in .s3d/orphans/');
+  t.same(new Set(orphans.map((p) => p.split('/').pop())), new Set(planted), 'the planted files, by name');
+  t.same(dataFilePaths(d.dataDir).sort(), files, 'the referenced data files stay in place');
+  for (const [key, body] of bodies) t.ok((await getBytes(again.s3(), { Bucket: bucket, Key: key })).equals(body), `${key} reads back`);
+  await again.stop();
+  rmSync(join(d.dataDir, '.s3d', 'orphans'), { recursive: true, force: true });
+
+  // A few, as a crash leaves: deleted as before.
+  const few = randomBytes(16).toString('hex');
+  mkdirSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2)), { recursive: true });
+  writeFileSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2), few), 'leftover');
+  const third = await startDaemon({ dataDir: d.dataDir });
+  t.ok(third.jsonLogs().some((l) => l.msg === 'start-up sweep removed crash leftovers' && l.orphans === 1), 'one leftover: removed and reported');
+  t.notOk(existsSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2), few)), 'it is gone');
+  t.notOk(existsSync(join(d.dataDir, '.s3d', 'orphans')), 'nothing set aside');
+  await third.stop();
+});
+
+t.test('a lock file left by a run as another user: exit 2 with the advice, not a stack trace', { skip: process.getuid?.() !== 0 ? 'needs root to play both users' : false }, async (t) => {
+  const lock = join(d.dataDir, '.s3d', 'lock');
+  writeFileSync(lock, '');
+  chmodSync(lock, 0o600); // root's, as a run as root leaves it
+  // Everything else belongs to the service's user (nobody here).
+  chmodSync(d.dataDir, 0o755);
+  const own = (p: string): void => {
+    chownSync(p, 65534, 65534);
+    for (const e of readdirSync(p, { withFileTypes: true })) if (e.name !== 'lock' || p !== join(d.dataDir, '.s3d')) (e.isDirectory() ? own : (f: string) => chownSync(f, 65534, 65534))(join(p, e.name));
+  };
+  own(d.dataDir);
+  const r = await run(d.dataDir, 'nobody');
+  if (r.code === 1 && /runuser|does not exist|cannot/.test(r.stderr) && !/s3d/.test(r.stderr)) {
+    t.comment(`runuser not usable here: ${r.stderr.trim()}`);
+    return;
+  }
+  t.equal(r.code, 2, `exit 2 (${r.stderr.split('\n').slice(0, 3).join(' ')})`);
+  t.match(r.stderr, /holds files this user \(.*\) may not open: .*lock.*chown -R/, 'names the file and the fix');
+  // (Under tap the child's stderr can also hold tap's own exit hook failing to write as nobody.)
+  t.notMatch(r.stderr, /at lockDataDir/, 'no stack trace of ours');
+  t.same(dataFilePaths(d.dataDir).sort(), files, 'no data file touched');
+});
