@@ -81,14 +81,17 @@ export class S3Error extends Error {
   readonly status: number;
   /** Extra response headers (e.g. Accept for MethodNotAllowed). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Extra elements of the XML error body, after Message (e.g. Region for a wrong region). */
+  readonly fields: Readonly<Record<string, string>>;
 
-  constructor(code: S3ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string>; status?: number }) {
+  constructor(code: S3ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string>; status?: number; fields?: Record<string, string> }) {
     const [status, defaultMessage] = S3_ERRORS[code];
     super(message ?? defaultMessage, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'S3Error';
     this.code = code;
     this.status = options?.status ?? status;
     this.headers = options?.headers ?? {};
+    this.fields = options?.fields ?? {};
   }
 }
 

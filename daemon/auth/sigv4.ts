@@ -55,6 +55,11 @@ export interface AuthResult {
 
 export interface AuthOptions {
   region: string;
+  /**
+   * Accept a credential scoped to any region (signed with that region). Clients that know no
+   * region sign GetBucketLocation and ListBuckets with us-east-1 to find it out (as MinIO does).
+   */
+  anyRegion?: boolean;
   now?: Date;
   service?: 's3';
   /** Accept AWS Signature Version 2 (header and presigned); default false. */
@@ -283,10 +288,12 @@ export function formatAmzDate(time: Date): string {
 interface ParsedCredential {
   accessKeyId: string;
   date: string;
+  region: string;
   scope: string;
 }
 
-function parseCredential(value: string, fail: (message: string) => S3Error, region: string, service: string): ParsedCredential {
+/** `region` undefined: any region is accepted (AuthOptions.anyRegion). */
+function parseCredential(value: string, fail: (message: string, region?: string) => S3Error, region: string | undefined, service: string): ParsedCredential {
   const parts = value.split('/');
   if (parts.length !== 5 || parts[0] === '') {
     throw fail('the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".');
@@ -295,10 +302,11 @@ function parseCredential(value: string, fail: (message: string) => S3Error, regi
   if (!/^\d{8}$/.test(date) || parseAmzDate(`${date}T000000Z`) === undefined) {
     throw fail(`incorrect date format "${date}". This date in the credential must be in the format "yyyyMMdd".`);
   }
-  if (credRegion !== region) throw fail(`the region '${credRegion}' is wrong; expecting '${region}'`);
+  // The error names the right region: clients that guessed retry with it (minio-js, minio-go).
+  if (region !== undefined && credRegion !== region) throw fail(`the region '${credRegion}' is wrong; expecting '${region}'`, region);
   if (credService !== service) throw fail(`incorrect service "${credService}". This endpoint belongs to "${service}".`);
   if (terminal !== 'aws4_request') throw fail(`incorrect terminal "${terminal}". This endpoint uses "aws4_request".`);
-  return { accessKeyId, date, scope: `${date}/${credRegion}/${credService}/aws4_request` };
+  return { accessKeyId, date, region: credRegion, scope: `${date}/${credRegion}/${credService}/aws4_request` };
 }
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
@@ -314,16 +322,16 @@ function parseSignedHeaders(value: string, fail: (message: string) => S3Error): 
   return names;
 }
 
-function headerMalformed(message: string): S3Error {
-  return new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`);
+function headerMalformed(message: string, region?: string): S3Error {
+  return new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`, region === undefined ? undefined : { fields: { Region: region } });
 }
 
-function queryMalformed(message: string): S3Error {
-  return new S3Error('AuthorizationQueryParametersError', message);
+function queryMalformed(message: string, region?: string): S3Error {
+  return new S3Error('AuthorizationQueryParametersError', message, region === undefined ? undefined : { fields: { Region: region } });
 }
 
-function credentialQueryMalformed(message: string): S3Error {
-  return queryMalformed(`Error parsing the X-Amz-Credential parameter; ${message}`);
+function credentialQueryMalformed(message: string, region?: string): S3Error {
+  return queryMalformed(`Error parsing the X-Amz-Credential parameter; ${message}`, region);
 }
 
 interface AuthorizationHeader {
@@ -415,6 +423,7 @@ function hasPresignParams(query: ReadonlyArray<[string, string]>): boolean {
 export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOptions): AuthResult {
   const now = (opts.now ?? new Date()).getTime();
   const service = opts.service ?? 's3';
+  const region = opts.anyRegion === true ? undefined : opts.region;
   const query = parseQuery(req.rawQuery);
   const authorization = req.headers['authorization'];
   const presignedParams = hasPresignParams(query);
@@ -427,9 +436,9 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
   }
   if (authorization !== undefined) {
     if (opts.sigV2 === true && isV2Authorization(authorization)) return authenticateV2Header(req, authorization, creds, now, opts.virtualHostBucket);
-    return authenticateHeader(req, authorization, creds, now, opts.region, service);
+    return authenticateHeader(req, authorization, creds, now, region, service);
   }
-  if (presignedParams) return authenticatePresigned(req, query, creds, now, opts.region, service);
+  if (presignedParams) return authenticatePresigned(req, query, creds, now, region, service);
   if (v2Params) {
     if (opts.sigV2 === true) return authenticateV2Presigned(req, query, creds, now, opts.virtualHostBucket);
     throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
@@ -451,11 +460,11 @@ export function lookupSecret(creds: Credentials, accessKeyId: string): string {
 const parsedAuthorizations = new Map<string, { credential: ParsedCredential; signedHeaders: string[] }>();
 const MAX_PARSED_AUTHORIZATIONS = 256;
 
-function parseAuthorizationCached(authorization: string, region: string, service: string): { credential: ParsedCredential; signedHeaders: string[]; signature: string } {
+function parseAuthorizationCached(authorization: string, region: string | undefined, service: string): { credential: ParsedCredential; signedHeaders: string[]; signature: string } {
   // Cacheable only when Signature is the last component: the prefix then holds everything else.
   const at = authorization.lastIndexOf('Signature=');
   const tail = at < 0 ? ',' : authorization.slice(at + 'Signature='.length);
-  const id = tail.includes(',') ? undefined : `${region}\n${service}\n${authorization.slice(0, at)}`;
+  const id = tail.includes(',') ? undefined : `${region ?? '*'}\n${service}\n${authorization.slice(0, at)}`;
   const cached = id === undefined ? undefined : parsedAuthorizations.get(id);
   if (cached !== undefined) return { ...cached, signature: tail.trim() };
   const parsed = parseAuthorizationHeader(authorization);
@@ -468,7 +477,7 @@ function parseAuthorizationCached(authorization: string, region: string, service
   return { credential, signedHeaders, signature: parsed.signature };
 }
 
-function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string, service: string): AuthResult {
+function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string | undefined, service: string): AuthResult {
   const parsed = parseAuthorizationCached(authorization, region, service);
   const credential = parsed.credential;
   const signedHeaders = parsed.signedHeaders;
@@ -500,7 +509,7 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   if (payloadHash === undefined) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   const payload = parsePayloadMode(payloadHash);
 
-  const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, region, service);
+  const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
   const canonical = canonicalRequest({ method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, signedHeaders, payloadHash });
   const expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, canonical));
   if (!signaturesEqual(expected, parsed.signature)) throw new S3Error('SignatureDoesNotMatch');
@@ -513,7 +522,7 @@ function authenticatePresigned(
   query: ReadonlyArray<[string, string]>,
   creds: Credentials,
   now: number,
-  region: string,
+  region: string | undefined,
   service: string,
 ): AuthResult {
   const params = new Map<string, string>();
@@ -557,7 +566,7 @@ function authenticatePresigned(
   const payloadHash = hashParam?.[1] ?? req.headers['x-amz-content-sha256'] ?? UNSIGNED_PAYLOAD;
   const payload = parsePayloadMode(payloadHash);
 
-  const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, region, service);
+  const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
   const canonical = canonicalRequest({
     method: req.method,
     rawPath: req.rawPath,

@@ -326,6 +326,7 @@ export class HttpServer {
       } else {
         auth = authenticate({ method, rawPath, rawQuery, headers }, this.deps.credentials, {
           region: this.deps.config.region,
+          anyRegion: r.op === 'GetBucketLocation' || r.op === 'ListBuckets',
           sigV2: this.deps.config.sigV2,
           virtualHostBucket: r.virtualHost === true ? r.bucket : undefined,
         });
@@ -427,7 +428,7 @@ export class HttpServer {
       this.deps.log.error({ err, requestId: id }, 'internal error');
       e = new S3Error('InternalError');
     }
-    const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, Resource: resource, RequestId: id }, false);
+    const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, ...e.fields, Resource: resource, RequestId: id }, false);
     return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: xml };
   }
 

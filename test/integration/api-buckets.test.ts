@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { LookupAddress } from 'node:dns';
 import { Agent } from 'node:http';
+import { presignUrl } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { assertXmlError, raw, xmlField, type RawResponse } from '../helpers/http.js';
 import { clientFor, expectSdkError } from '../helpers/s3.js';
@@ -44,6 +45,12 @@ t.teardown(async () => {
   d.cleanup();
   euD.cleanup();
 });
+
+/** The query of a presigned GET of `rawPath` on `daemon`, signed for `region`. */
+function presignedQuery(daemon: TestDaemon, rawPath: string, region: string): string {
+  const url = presignUrl({ method: 'GET', rawPath, rawQuery: 'list-type=2', headers: { host: `127.0.0.1:${daemon.port}` }, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region, expiresIn: 60 });
+  return url.slice(url.indexOf('?') + 1);
+}
 
 /** Every raw response seen, to check x-amz-request-id on all of them at the end. */
 const seen: Array<{ what: string; res: RawResponse; daemon: TestDaemon }> = [];
@@ -89,8 +96,20 @@ t.test('ListBuckets: empty, then the created buckets in name order with creation
   await expectSdkError(t, eu.send(new ListBucketsCommand({ MaxBuckets: 0 })), 'InvalidArgument', 400, 'MaxBuckets 0');
   await expectSdkError(t, eu.send(new ListBucketsCommand({ ContinuationToken: 'not a token!' })), 'InvalidArgument', 400, 'a forged continuation token');
 
-  // A client signing for another region is refused with the region named.
-  await expectSdkError(t, s3.send(new ListBucketsCommand({})), 'AuthorizationHeaderMalformed', 400, 'us-east-1 signature on an eu-west-1 server');
+  // A client signing for another region is refused with the region named, in the message and in
+  // a Region element (clients retry with it), except for ListBuckets and GetBucketLocation: clients
+  // that know no region sign them with us-east-1 to find it out (as MinIO allows).
+  await expectSdkError(t, s3.send(new ListObjectsV2Command({ Bucket: 'aa-first' })), 'AuthorizationHeaderMalformed', 400, 'us-east-1 signature on an eu-west-1 server');
+  const wrong = await req('ListObjectsV2 signed for us-east-1', { method: 'GET', path: '/aa-first', query: 'list-type=2' }, euD);
+  assertXmlError(t, wrong, 400, 'AuthorizationHeaderMalformed', 'us-east-1 signature, raw');
+  t.equal(xmlField(wrong.body, 'Region'), 'eu-west-1', 'the error names the region to sign for');
+  const wrongPresigned = await req('ListObjectsV2 presigned for us-east-1', { method: 'GET', path: '/aa-first', query: presignedQuery(euD, '/aa-first', 'us-east-1'), sign: false }, euD);
+  assertXmlError(t, wrongPresigned, 400, 'AuthorizationQueryParametersError', 'us-east-1 presigned URL');
+  t.equal(xmlField(wrongPresigned.body, 'Region'), 'eu-west-1', 'a presigned URL\'s error names it too');
+  t.same((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name), ['aa-first', 'mm.middle', 'zz-last'], 'ListBuckets signed for us-east-1 is answered');
+  t.equal((await s3.send(new GetBucketLocationCommand({ Bucket: 'aa-first' }))).LocationConstraint, 'eu-west-1', 'so is GetBucketLocation, with the real region');
+  const badSig = await req('ListBuckets us-east-1, wrong secret', { method: 'GET', path: '/', sign: { secretAccessKey: 'not-the-secret' } }, euD);
+  assertXmlError(t, badSig, 403, 'SignatureDoesNotMatch', 'ListBuckets for us-east-1 still checks the signature');
   const loc = await eu.send(new GetBucketLocationCommand({ Bucket: 'aa-first' }));
   t.equal(loc.LocationConstraint, 'eu-west-1', 'GetBucketLocation reports the configured region');
   const r = await req('GetBucketLocation raw', { method: 'GET', path: '/aa-first', query: 'location', sign: { region: 'eu-west-1' } }, euD);

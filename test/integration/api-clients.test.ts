@@ -125,6 +125,30 @@ t.test('minio npm client on one kept-alive connection: statObject (HEAD), then G
   t.notOk(put instanceof Error, `putObject after statObject: ${put instanceof Error ? put.message : 'ok'}`);
 });
 
+t.test('minio npm client with no region against a daemon in eu-west-3: listBuckets, putObject, getObject', async (t) => {
+  // Clients that know no region (minio-js, minio-go, mc) sign ListBuckets and GetBucketLocation
+  // with us-east-1 and then use the region GetBucketLocation reports.
+  const eu = await startDaemon({ env: { S3_REGION: 'eu-west-3' } });
+  t.teardown(async () => {
+    await eu.stop();
+    eu.cleanup();
+  });
+  const c = minioClient(eu, { region: undefined });
+  const b = bucketName('minio-eu');
+  await c.makeBucket(b, 'eu-west-3');
+  t.ok((await c.listBuckets()).some((x) => x.name === b), 'listBuckets, signed for us-east-1');
+  t.equal(await new Promise<string>((resolve, reject) => c.getBucketRegion(b, (err: unknown, region: string) => (err ? reject(err as Error) : resolve(region)))), 'eu-west-3', 'getBucketRegion finds the real region');
+  const body = Buffer.from('stored in eu-west-3');
+  t.equal((await c.putObject(b, 'k', body)).etag, md5Hex(body), 'putObject, signed for the region found');
+  t.ok((await readAll(await c.getObject(b, 'k'))).equals(body), 'getObject');
+  t.equal((await c.statObject(b, 'k')).size, body.length, 'statObject');
+
+  // A client configured with the wrong region is refused, told the right one in the error.
+  const wrong = minioClient(eu, { region: 'us-east-1' });
+  await t.rejects(wrong.putObject(b, 'k2', body), { code: 'AuthorizationHeaderMalformed', region: 'eu-west-3' }, 'a wrong region is refused, naming the right one');
+  t.ok((await wrong.listBuckets()).some((x) => x.name === b), 'its listBuckets still works');
+});
+
 const AWS = spawnSync('aws', ['--version'], { encoding: 'utf8' });
 const HAVE_AWS = AWS.error === undefined && AWS.status === 0;
 

@@ -393,6 +393,27 @@ t.test('the wrong region is AuthorizationHeaderMalformed naming the expected reg
   t.match(messageOf(() => authenticate(getObject, creds, opts)), /the region 'us-east-1' is wrong; expecting 'eu-central-1'/);
   t.equal(codeOf(() => authenticate(presignedGet, creds, opts)), 'AuthorizationQueryParametersError');
   t.match(messageOf(() => authenticate(presignedGet, creds, opts)), /expecting 'eu-central-1'/);
+  const fieldsOf = (fn: () => unknown): unknown => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof S3Error) return err.fields;
+      throw err;
+    }
+    return undefined;
+  };
+  t.same(fieldsOf(() => authenticate(getObject, creds, opts)), { Region: 'eu-central-1' }, 'the error body names the region');
+  t.same(fieldsOf(() => authenticate(presignedGet, creds, opts)), { Region: 'eu-central-1' }, 'for a presigned URL too');
+});
+
+t.test('anyRegion: a credential for any region, checked with that region\'s signing key', async (t) => {
+  const opts = { region: 'eu-central-1', now: EXAMPLE_TIME, anyRegion: true };
+  t.equal(authenticate(getObject, creds, opts).scope, '20130524/us-east-1/s3/aws4_request', 'the header signed for us-east-1');
+  t.equal(authenticate(presignedGet, creds, opts).scope, '20130524/us-east-1/s3/aws4_request', 'the presigned URL signed for us-east-1');
+  const tampered = { ...getObject, headers: { ...getObject.headers, range: 'bytes=0-10' } };
+  t.equal(codeOf(() => authenticate(tampered, creds, opts)), 'SignatureDoesNotMatch', 'the signature is still checked');
+  // The parse cache must not carry the exemption over to a request that has none.
+  t.equal(codeOf(() => authenticate(getObject, creds, { region: 'eu-central-1', now: EXAMPLE_TIME })), 'AuthorizationHeaderMalformed', 'without anyRegion, refused again');
 });
 
 t.test('clock skew', async (t) => {
