@@ -25,15 +25,59 @@ const orderedBuilder = new XMLBuilder({
   format: false,
 });
 
+/**
+ * Decodes the references in request documents' text: XML's five named entities and character
+ * references (`&#1;`, `&#x2028;`), the way S3 writes keys with control characters, CR, NEL or LS.
+ * fast-xml-parser's own decoder drops references to C0 controls and surrogates without a word
+ * (a DeleteObjects of `a&#1;b` would delete "ab"). A reference that denotes no character (0,
+ * a surrogate, past U+10FFFF, no digits) makes the document MalformedXML instead. Other named
+ * entities never get here: parseXml refuses them first.
+ */
+const XML_ENTITY_TEXT: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+const CHARACTER_REFERENCE = /^#(?:x([0-9A-Fa-f]{1,8})|([0-9]{1,10}))$/;
+
+class InvalidReferenceError extends Error {}
+
+export function decodeXmlReferences(text: string): string {
+  let at = text.indexOf('&');
+  if (at < 0) return text;
+  let out = '';
+  let last = 0;
+  while (at >= 0) {
+    const end = text.indexOf(';', at);
+    if (end < 0) throw new InvalidReferenceError(`unterminated reference at ${at}`);
+    const name = text.slice(at + 1, end);
+    let decoded = XML_ENTITY_TEXT[name];
+    if (decoded === undefined) {
+      const m = CHARACTER_REFERENCE.exec(name);
+      const cp = m === null ? NaN : m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
+      if (!(cp >= 1 && cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) throw new InvalidReferenceError(`&${name}; is not a character`);
+      decoded = String.fromCodePoint(cp);
+    }
+    out += text.slice(last, at) + decoded;
+    last = end + 1;
+    at = text.indexOf('&', last);
+  }
+  return out + text.slice(last);
+}
+
+// fast-xml-parser's hook for a decoder of its own (`entityDecoder`): documents' DOCTYPE entities
+// and XML version change nothing here.
+const entityDecoder = {
+  decode: decodeXmlReferences,
+  reset: (): void => {},
+  setXmlVersion: (): void => {},
+  addInputEntities: (): void => {},
+  setExternalEntities: (): void => {},
+};
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
-  // Character references (&#13; &#x2028;): the AWS SDKs write CR, LF, NEL and LS in keys that way.
-  // (It would also decode HTML's named entities, but parseXml refuses those first.)
-  htmlEntities: true,
+  entityDecoder,
   isArray: (name) => name === 'Object' || name === 'Part' || name === 'Rule',
 });
 
@@ -44,7 +88,7 @@ const exactParser = new XMLParser({
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
-  htmlEntities: true,
+  entityDecoder,
   isArray: (name) => name === 'Tag' || name === 'Object',
 });
 
@@ -114,6 +158,7 @@ export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): 
   try {
     doc = (opts.trim === false ? exactParser : parser).parse(s) as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof InvalidReferenceError) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${err.message}`);
     throw new S3Error('MalformedXML', undefined, { cause: err });
   }
   // The validator lets several root elements through (`<R/><R/>`, `<R/><Q/>`); a well-formed

@@ -2,11 +2,12 @@
 // spaces at either end kept, character references (&#x0D; &#x0A; &#x85; &#x2028;, which the AWS
 // SDKs write for CR, LF, NEL and LS) decoded — so the key named is the key deleted; an empty
 // <VersionId/> (minio-js writes one for every key) names no version; entities XML does not define
-// are refused. Responses: a key holding CR or another control character comes back from a listing
+// are refused, and so are character references that denote no character (&#0;, surrogates);
+// references to control characters (&#1;) decode to them. Responses: a key holding CR or another control character comes back from a listing
 // as sent (CR as &#13;, which XML end-of-line handling would otherwise turn into LF).
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startDaemonFor } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
@@ -65,4 +66,37 @@ t.test('request XML: undefined entities are MalformedXML; character references d
   t.equal(ok.status, 200, 'the same key as a character reference');
   t.match(ok.body.toString(), /<Deleted><Key>a\u00a0b<\/Key><\/Deleted>/);
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a\u00a0b' }))), 'NotFound/404', 'is deleted');
+});
+
+t.test('request XML: a reference to a control character names it (never dropped); one to no character is MalformedXML', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'xmlctl');
+  const exists = async (key: string): Promise<boolean> => (await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))) === 'ok';
+  for (const Key of ['a\u0001b', 'ab', 'c\u001fd', 'cd']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Key }));
+  const post = (query: string, path: string, xml: string): ReturnType<typeof raw> =>
+    raw(d.port, { method: query === 'delete' ? 'POST' : 'PUT', path, query, body: Buffer.from(xml), headers: { 'content-type': 'application/xml', 'content-md5': createHash('md5').update(xml).digest('base64') }, sign: { payloadHash: 'hash' } });
+
+  // The listing writes the key as &#1; (XML 1.0 has no other way); that text names it back.
+  const listing = (await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&prefix=a' })).body.toString();
+  const listedKey = /<Key>([^<]*)<\/Key>/.exec(listing)?.[1];
+  t.equal(listedKey, 'a&#1;b', 'ListObjectsV2 writes U+0001 as &#1;');
+  const del = await post('delete', `/${bucket}`, `<Delete><Object><Key>${listedKey}</Key></Object><Object><Key>c&#x1F;d</Key></Object></Delete>`);
+  t.equal(del.status, 200);
+  t.match(del.body.toString(), /<Deleted><Key>a&#1;b<\/Key><\/Deleted>/, 'the deleted key is reported as named');
+  t.match(del.body.toString(), /<Deleted><Key>c&#31;d<\/Key><\/Deleted>/, 'a hexadecimal reference too');
+  t.strictSame(await Promise.all(['a\u0001b', 'ab', 'c\u001fd', 'cd'].map(exists)), [false, true, false, true], '"a\\x01b" and "c\\x1fd" deleted, "ab" and "cd" kept');
+
+  for (const ref of ['&#0;', '&#x0;', '&#xD800;', '&#56320;', '&#x110000;', '&#x;', '&#;']) {
+    const r = await post('delete', `/${bucket}`, `<Delete><Object><Key>a${ref}b</Key></Object><Object><Key>ab</Key></Object></Delete>`);
+    t.equal(r.status, 400, `DeleteObjects naming a${ref}b: 400`);
+    t.match(r.body.toString(), /<Code>MalformedXML<\/Code>/, `${ref} is MalformedXML`);
+  }
+  t.ok(await exists('ab'), 'and nothing was deleted ("ab" was named next to them)');
+
+  // Tag values: a control character is not a tag character, so the set is refused, not stored without it.
+  const tagged = await post('tagging', `/${bucket}/ab`, '<Tagging><TagSet><Tag><Key>k</Key><Value>x&#1;y</Value></Tag></TagSet></Tagging>');
+  t.equal(tagged.status, 400, 'PutObjectTagging with &#1; in a value: 400');
+  t.match(tagged.body.toString(), /<Code>InvalidTag<\/Code>/, 'InvalidTag');
+  t.strictSame((await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'ab' }))).TagSet, [], 'no tag was stored ("xy" least of all)');
 });

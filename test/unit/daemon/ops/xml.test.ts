@@ -41,3 +41,14 @@ t.test('toXmlInOrder writes what toXml writes, in the order given', async (t) =>
   const xml = toXmlInOrder('R', [['V', { K: 'a' }], ['M', { K: 'a' }], ['V', { K: 'b' }], ['M', [{ K: 'c' }, { K: 'd' }]]]);
   t.equal(xml, '<?xml version="1.0" encoding="UTF-8"?>\n<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><V><K>a</K></V><M><K>a</K></M><V><K>b</K></V><M><K>c</K></M><M><K>d</K></M></R>', 'elements interleave');
 });
+
+t.test('character references: every Unicode scalar value decodes as itself; others are MalformedXML', async (t) => {
+  const text = (s: string, trim = true): unknown => (parseXml(`<?xml version="1.0" encoding="UTF-8"?><R><k>${s}</k></R>`, { trim }).R as { k: unknown }).k;
+  t.equal(text('a&#1;b'), 'a\u0001b', 'decimal C0 control');
+  t.equal(text('a&#x1;b&#x1F;'), 'a\u0001b\u001f', 'hexadecimal C0 controls');
+  t.equal(text('&#13;&#x85;&#x2028;&#x1F600;&#xFFFF;&#x10FFFF;'), '\r\u0085\u2028\u{1F600}\uffff\u{10ffff}', 'CR, NEL, LS, astral and the last code points');
+  t.equal(text('&lt;&gt;&amp;&apos;&quot;&amp;#1;'), '<>&\'"&#1;', 'the five named entities; &amp;#1; is text');
+  t.equal(text(' &#1; ', false), ' \u0001 ', 'exact mode');
+  t.equal(text('<![CDATA[&#1;]]>'), '&#1;', 'CDATA is literal');
+  for (const ref of ['&#0;', '&#x0;', '&#xD800;', '&#xDFFF;', '&#55296;', '&#x110000;', '&#1114112;', '&#x;', '&#;', '&#99999999999;']) t.equal(code(`<R><k>a${ref}b</k></R>`), 'MalformedXML', ref);
+});
