@@ -44,8 +44,10 @@ export type Operation =
   | 'PutObjectRetention'
   | 'PutObjectLegalHold'
   | 'GetBucketOwnershipControls'
+  | 'PutBucketOwnershipControls'
   | 'DeleteBucketOwnershipControls'
   | 'GetPublicAccessBlock'
+  | 'PutPublicAccessBlock'
   | 'DeletePublicAccessBlock'
   | 'GetBucketAccelerateConfiguration'
   | 'PutBucketAccelerateConfiguration'
@@ -123,6 +125,8 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutBucketNotificationConfiguration',
   'PutBucketAccelerateConfiguration',
   'PutBucketRequestPayment',
+  'PutBucketOwnershipControls',
+  'PutPublicAccessBlock',
   'CreateBucket',
 ]);
 
@@ -162,8 +166,8 @@ const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
   replication: { GET: 'GetBucketReplication', DELETE: 'DeleteBucketReplication' },
   'object-lock': { GET: 'GetObjectLockConfiguration', PUT: 'PutObjectLockConfiguration' },
-  ownershipControls: { GET: 'GetBucketOwnershipControls', DELETE: 'DeleteBucketOwnershipControls' },
-  publicAccessBlock: { GET: 'GetPublicAccessBlock', DELETE: 'DeletePublicAccessBlock' },
+  ownershipControls: { GET: 'GetBucketOwnershipControls', PUT: 'PutBucketOwnershipControls', DELETE: 'DeleteBucketOwnershipControls' },
+  publicAccessBlock: { GET: 'GetPublicAccessBlock', PUT: 'PutPublicAccessBlock', DELETE: 'DeletePublicAccessBlock' },
   accelerate: { GET: 'GetBucketAccelerateConfiguration', PUT: 'PutBucketAccelerateConfiguration' },
   requestPayment: { GET: 'GetBucketRequestPayment', PUT: 'PutBucketRequestPayment' },
 };

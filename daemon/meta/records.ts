@@ -119,6 +119,8 @@ export interface BucketRecord {
   readonly notification?: readonly NotificationRule[];
   /** CORS rules (PutBucketCors), in the order given: the first that matches a request applies. */
   readonly cors?: readonly CorsRule[];
+  /** A public access block was put (the only one accepted blocks nothing) and not deleted since. */
+  readonly publicAccessBlock?: 'off';
 }
 
 /** One CORSRule, its values as the client wrote them (GetBucketCors gives them back unchanged). */

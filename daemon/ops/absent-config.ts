@@ -2,15 +2,18 @@
 // ownership controls, public access block, transfer acceleration, requester pays). Reading
 // one answers exactly what S3 answers for a bucket that never had it, deleting one succeeds (there
 // is nothing to delete), and writing the "off" value (an empty logging document,
-// Suspended acceleration, BucketOwner pays) is accepted because it is what s3d does anyway.
+// Suspended acceleration, BucketOwner pays, BucketOwnerEnforced ownership, a public access block
+// blocking nothing) is accepted because it is what s3d does anyway.
 // Writing anything else stays 501 NotImplemented: a configuration is never stored and ignored.
 // Tools that read every bucket setting (Terraform's aws_s3_bucket, mc stat, s3api scripts) then
-// work against s3d.
+// work against s3d. Ownership controls read as BucketOwnerEnforced, what s3d is (ACLs disabled).
+// The one thing kept is whether an all-off public access block was written, so that it reads back
+// until deleted (Terraform waits for both).
 import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
-import { requireBucket, type OpsEnv } from './env.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, type XmlObject } from './xml.js';
+import { parseXml, toXml, xmlElement, xmlFields, xmlList, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -39,6 +42,16 @@ const deleted: OpHandler = async (env, ctx) => {
   return { status: 204 };
 };
 
+/** The request's document under `root`: its children (none for an empty root element). */
+async function readConfig(ctx: RequestContext, root: string): Promise<Record<string, unknown>> {
+  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const raw = doc[root];
+  if (raw === undefined) throw new S3Error('MalformedXML', `Expected a ${root} document.`);
+  const conf = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  if (typeof raw === 'string' && raw.trim() !== '') throw new S3Error('MalformedXML', `${root} must be an element with children.`);
+  return conf;
+}
+
 /**
  * Accepts a PUT whose document sets what s3d already does (`isOff` says whether it does), else
  * NotImplemented naming the feature.
@@ -46,16 +59,65 @@ const deleted: OpHandler = async (env, ctx) => {
 function acceptOff(root: string, feature: string, isOff: (conf: Record<string, unknown>) => boolean): OpHandler {
   return async (env, ctx) => {
     requireBucket(env, ctx.bucket);
-    const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
-    const raw = doc[root];
-    if (raw === undefined) throw new S3Error('MalformedXML', `Expected a ${root} document.`);
-    const conf = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-    if (typeof raw === 'string' && raw.trim() !== '') throw new S3Error('MalformedXML', `${root} must be an element with children.`);
-    if (!isOff(conf)) throw new S3Error('NotImplemented', `${feature} is not implemented.`);
+    if (!isOff(await readConfig(ctx, root))) throw new S3Error('NotImplemented', `${feature} is not implemented.`);
     return { status: 200 };
   };
 }
 
+// Ownership controls: s3d has ACLs disabled and the bucket owner owns every object, which S3 calls
+// BucketOwnerEnforced (the setting of every AWS bucket created since April 2023).
+const OBJECT_OWNERSHIPS: ReadonlySet<string> = new Set(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter']);
+
+const getOwnershipControls = empty('OwnershipControls', { Rule: { ObjectOwnership: 'BucketOwnerEnforced' } });
+
+const putOwnershipControls: OpHandler = async (env, ctx) => {
+  requireBucket(env, ctx.bucket);
+  const rules = xmlList(xmlFields(await readConfig(ctx, 'OwnershipControls'), ['Rule'], 'OwnershipControls').Rule);
+  if (rules.length !== 1) throw new S3Error('MalformedXML', 'OwnershipControls must hold exactly one Rule.');
+  const ownership = xmlFields(rules[0], ['ObjectOwnership'], 'Rule').ObjectOwnership;
+  if (typeof ownership !== 'string' || !OBJECT_OWNERSHIPS.has(ownership)) {
+    throw new S3Error('MalformedXML', `ObjectOwnership must be one of ${[...OBJECT_OWNERSHIPS].join(', ')}.`);
+  }
+  if (ownership !== 'BucketOwnerEnforced') throw new S3Error('NotImplemented', `ObjectOwnership ${ownership} is not implemented: s3d's buckets are BucketOwnerEnforced (ACLs disabled).`);
+  return { status: 200 };
+};
+
+// Public access block: s3d blocks nothing (bucket policies may grant public access), so the only
+// configuration it can honour has all four settings false (an absent one is false, as on S3).
+const PUBLIC_ACCESS_SETTINGS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
+
+const getPublicAccessBlock: OpHandler = async (env, ctx) => {
+  const b = requireBucket(env, ctx.bucket);
+  if (b.publicAccessBlock !== 'off') throw new S3Error('NoSuchPublicAccessBlockConfiguration');
+  const body = Object.fromEntries(PUBLIC_ACCESS_SETTINGS.map((name) => [name, false]));
+  return { status: 200, headers: XML, body: toXml('PublicAccessBlockConfiguration', body) };
+};
+
+const putPublicAccessBlock: OpHandler = async (env, ctx) => {
+  requireBucket(env, ctx.bucket);
+  const conf = xmlFields(await readConfig(ctx, 'PublicAccessBlockConfiguration'), PUBLIC_ACCESS_SETTINGS, 'PublicAccessBlockConfiguration');
+  const values = PUBLIC_ACCESS_SETTINGS.flatMap((name) => xmlList(conf[name]).map((v) => [name, v] as const));
+  for (const [name, v] of values) {
+    if (v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', `${name} must be true or false.`);
+  }
+  const blocking = values.filter(([, v]) => v === 'true').map(([name]) => name);
+  if (blocking.length > 0) throw new S3Error('NotImplemented', `Blocking public access (${blocking.join(', ')}) is not implemented; s3d accepts only a configuration with every setting false.`);
+  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, publicAccessBlock: 'off' })).catch(metaError);
+  return { status: 200 };
+};
+
+const deletePublicAccessBlock: OpHandler = async (env, ctx) => {
+  const b = requireBucket(env, ctx.bucket);
+  if (b.publicAccessBlock !== undefined) {
+    await env.meta
+      .updateBucket(ctx.bucket!, (rec) => {
+        const { publicAccessBlock: _drop, ...rest } = rec;
+        return rest;
+      })
+      .catch(metaError);
+  }
+  return { status: 204 };
+};
 
 export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketWebsite: absent('NoSuchWebsiteConfiguration'),
@@ -64,10 +126,12 @@ export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketLogging: acceptOff('BucketLoggingStatus', 'Server access logging', (c) => c.LoggingEnabled === undefined),
   GetBucketReplication: absent('ReplicationConfigurationNotFoundError'),
   DeleteBucketReplication: deleted,
-  GetBucketOwnershipControls: absent('OwnershipControlsNotFoundError'),
+  GetBucketOwnershipControls: getOwnershipControls,
+  PutBucketOwnershipControls: putOwnershipControls,
   DeleteBucketOwnershipControls: deleted,
-  GetPublicAccessBlock: absent('NoSuchPublicAccessBlockConfiguration'),
-  DeletePublicAccessBlock: deleted,
+  GetPublicAccessBlock: getPublicAccessBlock,
+  PutPublicAccessBlock: putPublicAccessBlock,
+  DeletePublicAccessBlock: deletePublicAccessBlock,
   GetBucketAccelerateConfiguration: empty('AccelerateConfiguration'),
   PutBucketAccelerateConfiguration: acceptOff('AccelerateConfiguration', 'Transfer acceleration', (c) => c.Status === 'Suspended'),
   GetBucketRequestPayment: empty('RequestPaymentConfiguration', { Payer: 'BucketOwner' }),

@@ -1,9 +1,15 @@
-// Bucket configurations s3d does not keep, through the AWS SDK and minio-js against the real
+// Bucket configurations s3d does not keep, through the AWS SDK, minio-js and boto3 against the real
 // daemon: every read Terraform's aws_s3_bucket (or mc stat) makes answers what S3 answers for a
 // bucket that never had the configuration, deletes succeed, PUTs of the "off" value are accepted
-// and change nothing, and any other PUT is 501 NotImplemented, never stored and ignored. (CORS
-// rules are kept since PutBucketCors, http-bucket-cors.test.ts; a bucket without them reads as here.)
+// and change nothing, and any other PUT is 501 NotImplemented, never stored and ignored. Ownership
+// controls read as BucketOwnerEnforced (what s3d is); an all-false public access block reads back
+// until deleted, as Terraform's aws_s3_bucket_public_access_block waits for. (CORS rules are kept
+// since PutBucketCors, http-bucket-cors.test.ts; a bucket without them reads as here.)
 import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DeleteBucketCorsCommand,
   DeleteBucketOwnershipControlsCommand,
@@ -24,6 +30,7 @@ import {
   GetPublicAccessBlockCommand,
   PutBucketAccelerateConfigurationCommand,
   PutBucketLoggingCommand,
+  PutBucketOwnershipControlsCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketRequestPaymentCommand,
   PutBucketWebsiteCommand,
@@ -32,9 +39,10 @@ import {
   PutObjectRetentionCommand,
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
-import { startDaemonFor } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
+import { noBoto3, pythonEnv } from '../helpers/python.js';
 import { createBucket, expectS3Error } from '../helpers/s3.js';
 
 const d = await startDaemonFor(t);
@@ -48,7 +56,8 @@ t.test('reads answer as S3 does for a bucket without the configuration', async (
   await expectS3Error(t, s3.send(new GetBucketWebsiteCommand(B)), 'NoSuchWebsiteConfiguration', 404, 'GetBucketWebsite');
   await expectS3Error(t, s3.send(new GetBucketReplicationCommand(B)), 'ReplicationConfigurationNotFoundError', 404, 'GetBucketReplication');
   await expectS3Error(t, s3.send(new GetObjectLockConfigurationCommand(B)), 'ObjectLockConfigurationNotFoundError', 404, 'GetObjectLockConfiguration');
-  await expectS3Error(t, s3.send(new GetBucketOwnershipControlsCommand(B)), 'OwnershipControlsNotFoundError', 404, 'GetBucketOwnershipControls');
+  const ownership = await s3.send(new GetBucketOwnershipControlsCommand(B));
+  t.same(ownership.OwnershipControls?.Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }], 'GetBucketOwnershipControls: BucketOwnerEnforced (ACLs disabled, as s3d is)');
   await expectS3Error(t, s3.send(new GetPublicAccessBlockCommand(B)), 'NoSuchPublicAccessBlockConfiguration', 404, 'GetPublicAccessBlock');
 
   const logging = await s3.send(new GetBucketLoggingCommand(B));
@@ -123,8 +132,32 @@ t.test('PUTs of what s3d already does are accepted; anything else is NotImplemen
     s3.send(new PutPublicAccessBlockCommand({ ...B, PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true } })),
     'NotImplemented',
     501,
-    'PutPublicAccessBlock',
+    'PutPublicAccessBlock blocking public access',
   );
+  await expectS3Error(
+    t,
+    s3.send(new PutPublicAccessBlockCommand({ ...B, PublicAccessBlockConfiguration: { BlockPublicAcls: false, BlockPublicPolicy: true, IgnorePublicAcls: false, RestrictPublicBuckets: false } })),
+    'NotImplemented',
+    501,
+    'PutPublicAccessBlock with one setting true',
+  );
+  await expectS3Error(t, s3.send(new GetPublicAccessBlockCommand(B)), 'NoSuchPublicAccessBlockConfiguration', 404, 'no public access block was stored');
+  for (const ownership of ['BucketOwnerPreferred', 'ObjectWriter'] as const) {
+    await expectS3Error(t, s3.send(new PutBucketOwnershipControlsCommand({ ...B, OwnershipControls: { Rules: [{ ObjectOwnership: ownership }] } })), 'NotImplemented', 501, `ObjectOwnership ${ownership}`);
+  }
+  const xml = (body: string): ReturnType<typeof send> => send(d.port, { method: 'PUT', path: `/${bucket}`, query: body.startsWith('<Own') ? 'ownershipControls' : 'publicAccessBlock', body });
+  for (const body of [
+    '<OwnershipControls><Rule><ObjectOwnership>Nobody</ObjectOwnership></Rule></OwnershipControls>',
+    '<OwnershipControls></OwnershipControls>',
+    '<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>',
+    '<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership><Extra/></Rule></OwnershipControls>',
+    '<PublicAccessBlockConfiguration><BlockPublicAcls>no</BlockPublicAcls></PublicAccessBlockConfiguration>',
+    '<PublicAccessBlockConfiguration><BlockPublicAcls>false</BlockPublicAcls><BlockEverything>false</BlockEverything></PublicAccessBlockConfiguration>',
+  ]) {
+    const r = await xml(body);
+    t.equal(`${r.status} ${/<Code>([^<]+)/.exec(r.body.toString())?.[1]}`, '400 MalformedXML', `refused: ${body}`);
+  }
+  await expectS3Error(t, s3.send(new GetPublicAccessBlockCommand(B)), 'NoSuchPublicAccessBlockConfiguration', 404, 'still no public access block');
   await expectS3Error(
     t,
     s3.send(new PutObjectRetentionCommand({ ...B, Key: 'obj', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) } })),
@@ -155,4 +188,74 @@ t.test('minio-js reads the same answers', async (t) => {
     (err: { code?: string }) => err.code,
   );
   t.equal(rep, 'ReplicationConfigurationNotFoundError', 'getBucketReplication: not found');
+});
+
+t.test('ownership controls and public access block as Terraform sets and removes them (AWS SDK)', async (t) => {
+  const B = { Bucket: await createBucket(s3, 'tf') };
+  // aws_s3_bucket_ownership_controls: put, then read back what was put.
+  t.equal((await s3.send(new PutBucketOwnershipControlsCommand({ ...B, OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } }))).$metadata.httpStatusCode, 200, 'BucketOwnerEnforced is accepted');
+  t.same((await s3.send(new GetBucketOwnershipControlsCommand(B))).OwnershipControls?.Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }], 'and read back');
+  t.equal((await s3.send(new DeleteBucketOwnershipControlsCommand(B))).$metadata.httpStatusCode, 204, 'DeleteBucketOwnershipControls: 204');
+
+  // aws_s3_bucket_public_access_block: put, wait until it reads back; delete, wait until it is gone.
+  const off = { BlockPublicAcls: false, BlockPublicPolicy: false, IgnorePublicAcls: false, RestrictPublicBuckets: false };
+  t.equal((await s3.send(new PutPublicAccessBlockCommand({ ...B, PublicAccessBlockConfiguration: off }))).$metadata.httpStatusCode, 200, 'all four false is accepted');
+  t.same((await s3.send(new GetPublicAccessBlockCommand(B))).PublicAccessBlockConfiguration, off, 'and read back');
+  t.equal((await s3.send(new PutPublicAccessBlockCommand({ ...B, PublicAccessBlockConfiguration: { BlockPublicAcls: false } }))).$metadata.httpStatusCode, 200, 'absent settings are false');
+  t.equal((await s3.send(new DeletePublicAccessBlockCommand(B))).$metadata.httpStatusCode, 204, 'DeletePublicAccessBlock: 204');
+  await expectS3Error(t, s3.send(new GetPublicAccessBlockCommand(B)), 'NoSuchPublicAccessBlockConfiguration', 404, 'gone after the delete');
+  t.equal((await s3.send(new DeletePublicAccessBlockCommand(B))).$metadata.httpStatusCode, 204, 'deleting again: 204');
+});
+
+const work = mkdtempSync(join(tmpdir(), 's3d-absent-'));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+const pyEnv = pythonEnv(work);
+
+const TERRAFORM_CALLS = `
+import json, sys
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+endpoint, key, secret, bucket = sys.argv[1:5]
+s3 = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
+                  region_name='${REGION}', config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
+out = []
+def call(name, fn):
+    try:
+        r = fn()
+        r.pop('ResponseMetadata', None)
+        out.append([name, 'ok', r])
+    except ClientError as e:
+        out.append([name, e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']])
+off = {'BlockPublicAcls': False, 'BlockPublicPolicy': False, 'IgnorePublicAcls': False, 'RestrictPublicBuckets': False}
+call('put_bucket_ownership_controls', lambda: s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={'Rules': [{'ObjectOwnership': 'BucketOwnerEnforced'}]}))
+call('get_bucket_ownership_controls', lambda: s3.get_bucket_ownership_controls(Bucket=bucket))
+call('put_public_access_block', lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=off))
+call('get_public_access_block', lambda: s3.get_public_access_block(Bucket=bucket))
+call('delete_public_access_block', lambda: s3.delete_public_access_block(Bucket=bucket))
+call('get_public_access_block', lambda: s3.get_public_access_block(Bucket=bucket))
+call('delete_bucket_ownership_controls', lambda: s3.delete_bucket_ownership_controls(Bucket=bucket))
+call('put_bucket_ownership_controls', lambda: s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={'Rules': [{'ObjectOwnership': 'ObjectWriter'}]}))
+print(json.dumps(out))
+`;
+
+t.test('boto3: the calls Terraform makes for ownership controls and a public access block', { skip: noBoto3(pyEnv) }, async (t) => {
+  const b = await createBucket(s3, 'tfboto');
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile('python3', ['-c', TERRAFORM_CALLS, d.endpoint, ACCESS_KEY, SECRET_KEY, b], { env: pyEnv }, (err, out, errOut) => {
+      if (err) reject(new Error(`boto3 script failed: ${err.message}\n${errOut}`));
+      else resolve(out);
+    });
+  });
+  const off = { BlockPublicAcls: false, BlockPublicPolicy: false, IgnorePublicAcls: false, RestrictPublicBuckets: false };
+  t.same(JSON.parse(stdout), [
+    ['put_bucket_ownership_controls', 'ok', {}],
+    ['get_bucket_ownership_controls', 'ok', { OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } }],
+    ['put_public_access_block', 'ok', {}],
+    ['get_public_access_block', 'ok', { PublicAccessBlockConfiguration: off }],
+    ['delete_public_access_block', 'ok', {}],
+    ['get_public_access_block', 'NoSuchPublicAccessBlockConfiguration', 404],
+    ['delete_bucket_ownership_controls', 'ok', {}],
+    ['put_bucket_ownership_controls', 'NotImplemented', 501],
+  ]);
 });

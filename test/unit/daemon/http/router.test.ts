@@ -311,8 +311,10 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     ['DELETE', 'replication', 'DeleteBucketReplication'],
     ['GET', 'object-lock', 'GetObjectLockConfiguration'],
     ['GET', 'ownershipControls', 'GetBucketOwnershipControls'],
+    ['PUT', 'ownershipControls', 'PutBucketOwnershipControls'],
     ['DELETE', 'ownershipControls', 'DeleteBucketOwnershipControls'],
     ['GET', 'publicAccessBlock', 'GetPublicAccessBlock'],
+    ['PUT', 'publicAccessBlock', 'PutPublicAccessBlock'],
     ['DELETE', 'publicAccessBlock', 'DeletePublicAccessBlock'],
     ['GET', 'accelerate', 'GetBucketAccelerateConfiguration'],
     ['PUT', 'accelerate', 'PutBucketAccelerateConfiguration'],
@@ -321,7 +323,7 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
   ];
   for (const [method, sub, op] of bucketOps) t.strictSame(r(method, `/bkt?${sub}`), { op, bucket: 'bkt' }, `${method} /bkt?${sub}`);
   t.strictSame(r('PUT', '/bkt?object-lock'), { op: 'PutObjectLockConfiguration', bucket: 'bkt' }, 'PUT /bkt?object-lock');
-  for (const [method, sub] of [['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['DELETE', 'object-lock'], ['PUT', 'ownershipControls'], ['PUT', 'publicAccessBlock'], ['HEAD', 'website']]) {
+  for (const [method, sub] of [['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['DELETE', 'object-lock'], ['POST', 'ownershipControls'], ['POST', 'publicAccessBlock'], ['HEAD', 'website']]) {
     t.equal(codeOf(() => r(method!, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
   }
   t.strictSame(r('GET', '/bkt/k?retention'), { op: 'GetObjectRetention', bucket: 'bkt', key: 'k' });
