@@ -16,11 +16,17 @@ import { deleteConditionFailure } from './object-headers.js';
 import type { ObjectRecord } from '../meta/records.js';
 
 const MAX_KEYS = 1000;
+/**
+ * The largest Delete document read: room for MAX_KEYS maximal keys written in the widest escaping
+ * (a 1024-byte key of control characters as `&#x1F;` is 6 KiB; `&amp;` 5 bytes each) with a
+ * version id and the conditions, about 8 KiB per Object. More is EntityTooLarge.
+ */
+const MAX_DELETE_BODY = 8 * 1024 * 1024;
 
 export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucket = requireBucket(env, ctx.bucket);
   // Keys exactly as sent: a key may begin or end with spaces.
-  const doc = parseXml(await ctx.body.readAll(2 * 1024 * 1024), { trim: false });
+  const doc = parseXml(await ctx.body.readAll(MAX_DELETE_BODY), { trim: false });
   const root = doc.Delete as Record<string, unknown> | undefined;
   if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
   const objects = root.Object as unknown[] | undefined;

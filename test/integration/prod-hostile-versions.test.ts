@@ -741,7 +741,7 @@ function subs(): Sub[] {
     { name: 'retention of the latest (GOVERNANCE)', kind: 'retention', path: `/${LB}/p/gov`, query: 'retention=', good: retentionDoc('GOVERNANCE', GOV_UNTIL.toISOString()), may: 'gov', limit: 64 * KiB },
     { name: 'retention by id (COMPLIANCE)', kind: 'retention', path: `/${LB}/p/comp`, query: `retention=&versionId=${ids.comp1}`, good: retentionDoc('COMPLIANCE', COMP_UNTIL.toISOString()), may: 'comp', limit: 64 * KiB },
     { name: 'legal-hold', kind: 'legal-hold', path: `/${LB}/p/held`, query: `legal-hold=&versionId=${ids.held1}`, good: '<LegalHold><Status>ON</Status></LegalHold>', may: 'held', limit: 64 * KiB },
-    { name: 'delete (locked versions)', kind: 'delete', path: `/${LB}`, query: 'delete=', good: deleteDoc, limit: 2 * 1024 * KiB },
+    { name: 'delete (locked versions)', kind: 'delete', path: `/${LB}`, query: 'delete=', good: deleteDoc, limit: 8 * 1024 * KiB },
   ];
 }
 

@@ -106,9 +106,9 @@ t.test('bad XML bodies → MalformedXML (and friends)', async (t) => {
   expectError(t, await del('<Delete><Object><Key>a</Key></Object>'), 400, 'MalformedXML', 'DeleteObjects, truncated');
   const noMd5 = await send(d.port, { method: 'POST', path: `/${bucket}`, query: 'delete=', body: '<Delete><Object><Key>a</Key></Object></Delete>' });
   t.ok(noMd5.status === 400 || noMd5.status === 200, `DeleteObjects without Content-MD5: ${noMd5.status} ${errorCode(noMd5.body) ?? ''}`);
-  const big = `<Delete>${'<Object><Key>' + 'k'.repeat(900) + '</Key></Object>'.repeat(1)}${' '.repeat(3 * MiB)}</Delete>`;
+  const big = `<Delete>${'<Object><Key>' + 'k'.repeat(900) + '</Key></Object>'.repeat(1)}${' '.repeat(8 * MiB)}</Delete>`;
   const rbig = await del(big);
-  t.equal(rbig.status, 400, `DeleteObjects with a 3 MiB body: 400 ${errorCode(rbig.body)}`);
+  t.equal(rbig.status, 400, `DeleteObjects with a body past 8 MiB: 400 ${errorCode(rbig.body)}`);
   t.ok(errorCode(rbig.body), 'with a code');
 
   // CompleteMultipartUpload and PutBucketEncryption.

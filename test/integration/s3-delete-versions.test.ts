@@ -1,4 +1,5 @@
-// DeleteObjects (1000 keys, >1000 → MalformedXML, Quiet, missing keys, per-key errors) and the
+// DeleteObjects (1000 keys, 1000 maximal keys in the widest escaping, >1000 → MalformedXML,
+// a body past 8 MiB → EntityTooLarge, Quiet, missing keys, per-key errors) and the
 // versioning probes on unversioned buckets: GetBucketVersioning (empty configuration),
 // ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
 // (Enabled and Suspended accepted and kept; MFA Delete NotImplemented), versionId=null on object
@@ -66,6 +67,26 @@ t.test('DeleteObjects: 1000 keys in one request, missing keys reported deleted',
     t.equal(await s3Code(rawBodyClient(d, body).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep/1' }] } }))), 'MalformedXML/400', `MalformedXML: ${name}`);
   }
   t.same(await allKeys(bucket), ['keep/1', 'keep/2'], 'failed requests deleted nothing');
+});
+
+t.test('DeleteObjects: 1000 keys of 1024 bytes escaped at their widest fit; a body past 8 MiB is EntityTooLarge', async (t) => {
+  const bucket = await createBucket(s3, 'delbig');
+  // '&' is written &amp; (5 bytes), U+001F &#x1F; (6): 1000 such keys with version ids make a
+  // document of over 4.5 MiB, a valid request all the same.
+  const amp = '&'.repeat(1024);
+  const ctl = '\u001f'.repeat(1024);
+  const keys = Array.from({ length: 1000 }, (_, i) => (i === 0 ? amp : i === 1 ? ctl : `${String(i).padStart(4, '0')}${'&'.repeat(1020)}`));
+  await putMany(s3, bucket, [amp, ctl, keys[2]!, 'keep'], bodyOf);
+  const objects = keys.map((k) => `<Object><Key>${k.replace(/&/g, '&amp;').replace(/\u001f/g, '&#x1F;')}</Key><VersionId>null</VersionId></Object>`);
+  const doc = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>${objects.join('')}</Delete>`;
+  t.ok(Buffer.byteLength(doc) > 4.5 * 1024 * 1024, `the document is ${Buffer.byteLength(doc)} bytes`);
+  const r = await rawBodyClient(d, doc).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep' }] } }));
+  t.equal(r.Errors, undefined, 'no per-key errors');
+  t.same(await allKeys(bucket), ['keep'], 'the three stored keys of the 1000 are gone, "keep" stays');
+
+  const over = `<Delete><Object><Key>keep</Key></Object>${' '.repeat(8 * 1024 * 1024)}</Delete>`;
+  t.equal(await s3Code(rawBodyClient(d, over).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep' }] } }))), 'EntityTooLarge/400', 'a body past 8 MiB');
+  t.same(await allKeys(bucket), ['keep'], 'and nothing was deleted');
 });
 
 t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) => {
