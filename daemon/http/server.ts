@@ -635,13 +635,19 @@ async function listenFailure(host: string, port: number): Promise<Error> {
   return new Error(`cannot listen on ${where}${code !== undefined ? `: ${code}` : ''}`);
 }
 
-/** SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text). */
+// The customer key of the object written or read, and of a copy's source.
+const SSE_C_PREFIXES = ['x-amz-server-side-encryption-customer-', 'x-amz-copy-source-server-side-encryption-customer-'] as const;
+
+function isSseCName(name: string): boolean {
+  return SSE_C_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/**
+ * SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text), and so do the
+ * same names as query parameters (withQueryAmzHeaders makes them headers).
+ */
 function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {
-  for (const name of Object.keys(headers)) {
-    if (name.startsWith('x-amz-server-side-encryption-customer-') || name.startsWith('x-amz-copy-source-server-side-encryption-customer-')) return false;
-  }
-  for (const name of query.keys()) {
-    if (name.toLowerCase().startsWith('x-amz-server-side-encryption-customer-')) return false;
-  }
+  for (const name of Object.keys(headers)) if (isSseCName(name)) return false;
+  for (const name of query.keys()) if (isSseCName(name.toLowerCase())) return false;
   return true;
 }

@@ -17,10 +17,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
+import { assertXmlError, raw, xmlField } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { clientWithoutResponseChecksums, createBucket, expectS3Error, getBytes, sdkFailure, withHeaders } from '../helpers/s3.js';
 import { ssec, ssecCopy, ssecHeaders } from '../helpers/sse.js';
@@ -366,6 +367,30 @@ t.test('SSE-C over plain HTTP is refused with InvalidRequest', async (t) => {
   await expectS3Error(t, c.send(new CopyObjectCommand({ Bucket: b, Key: 'copy', CopySource: `${b}/obj`, ...ssecCopy(keyA) })), 'InvalidRequest', 400, 'copy-source SSE-C over HTTP');
   await expectS3Error(t, c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp', ...ssec(keyA) })), 'InvalidRequest', 400, 'CreateMultipartUpload with SSE-C over HTTP');
   await expectS3Error(t, c.send(new HeadObjectCommand({ Bucket: b, Key: 'c' })), 'NotFound', 404, 'nothing was stored');
+});
+
+t.test('SSE-C keys as query parameters over plain HTTP are refused too, a copy source\'s included', async (t) => {
+  // The SSE-C source is written over TLS; the same data dir is then served over plain HTTP.
+  const tls = await startDaemon({ tls: true });
+  const dataDir = tls.dataDir;
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const b = await createBucket(clientWithoutResponseChecksums(tls), 'ssecquery');
+  await clientWithoutResponseChecksums(tls).send(new PutObjectCommand({ Bucket: b, Key: 'src', Body: 'customer secret', ...ssec(keyA) }));
+  await tls.stop();
+  const plain = await startDaemon({ dataDir });
+  t.teardown(() => plain.stop());
+  const asQuery = (headers: Record<string, string>, name = (n: string): string => n): string => Object.entries(headers).map(([n, v]) => `${name(n)}=${encodeURIComponent(v)}`).join('&');
+  const refused = async (what: string, opts: Parameters<typeof raw>[1]): Promise<void> => {
+    const r = await raw(plain.port, opts);
+    assertXmlError(t, r, 400, 'InvalidRequest', what);
+    t.match(xmlField(r.body, 'Message'), /must be made over a secure connection/, `${what}: the message says why`);
+  };
+  await refused('CopyObject with the copy source\'s key in the query', {
+    method: 'PUT', path: `/${b}/copy`, query: asQuery(ssecHeaders(keyA, 'x-amz-copy-source-server-side-encryption-customer-')), headers: { 'x-amz-copy-source': `/${b}/src` },
+  });
+  await refused('GetObject with the key in the query', { method: 'GET', path: `/${b}/src`, query: asQuery(ssecHeaders(keyA)) });
+  await refused('CopyObject with the copy source\'s key in the query, names in upper case', { method: 'PUT', path: `/${b}/copy`, query: asQuery(ssecHeaders(keyA, 'x-amz-copy-source-server-side-encryption-customer-'), (n) => n.toUpperCase()), headers: { 'x-amz-copy-source': `/${b}/src` } });
+  t.equal((await raw(plain.port, { method: 'HEAD', path: `/${b}/copy` })).status, 404, 'no copy was made');
 });
 
 t.test('ranged GET through the SDK with its default checksum validation', async (t) => {
