@@ -2,7 +2,7 @@
 // variable or flag that caused it, so a failed start tells the operator what to fix.
 
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCorsOrigins } from './http/cors.js';
 import { loadNotifyConfig, NotifyConfigError, type NotifyConfig } from './notify/targets.js';
@@ -251,6 +251,13 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   if (certsDir) {
     const certFile = join(certsDir, 'public.crt');
     const keyFile = join(certsDir, 'private.key');
+    // existsSync says "no" for a directory this user may not search: name the real reason.
+    try {
+      accessSync(certsDir, constants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new ConfigError(`S3_CERTS_DIR (${certsDir}) may not be read by this user (${code}): give the service's user access to it`);
+    }
     const hasCert = existsSync(certFile);
     const hasKey = existsSync(keyFile);
     if (hasCert !== hasKey) {

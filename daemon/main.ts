@@ -313,6 +313,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE + '\n');
     return args.includes('--help') || args.includes('-h') ? 0 : 2;
   }
+  // SIGHUP's default action ends the process: one during start-up (which can take minutes: the
+  // sweep, the KMS) must not stop the service. It is remembered and carried out once ready.
+  let hupDuringStart = false;
+  const onEarlyHup = (): void => {
+    hupDuringStart = true;
+  };
+  process.on('SIGHUP', onEarlyHup);
   const dev = args.includes('--dev');
   const positional = args.slice(1).filter((a) => !a.startsWith('--'));
   const unknown = args.slice(1).filter((a) => a.startsWith('--') && a !== '--dev');
@@ -377,11 +384,17 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     // SIGHUP (systemctl reload s3d, a certbot deploy hook): reload the TLS certificate and the users.
-    process.on('SIGHUP', () => {
+    const onHup = (): void => {
       if (stopping) return;
       daemon.reloadUsers();
       void daemon.reloadTls();
-    });
+    };
+    process.on('SIGHUP', onHup);
+    process.off('SIGHUP', onEarlyHup);
+    if (hupDuringStart) {
+      log.info('SIGHUP arrived during start-up: reloading now');
+      onHup();
+    }
   });
 }
 

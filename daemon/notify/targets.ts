@@ -109,8 +109,12 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv, region: string): Notify
   const warnings: string[] = [];
   const varName = (field: Field, id: string): string => (id === DEFAULT_TARGET_ID ? VARIABLES[field] : `${VARIABLES[field]}_${id}`);
   const globalLimit = env[VARIABLES.QUEUE_LIMIT];
+  // A queue limit is checked even where no target uses it: a typo must not wait for the day a
+  // target is enabled.
+  if (globalLimit !== undefined) queueLimitOf({ name: VARIABLES.QUEUE_LIMIT, value: globalLimit });
   for (const [id, f] of [...byId].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const enabled = f.ENABLE !== undefined && onOff(f.ENABLE.name, f.ENABLE.value);
+    if (f.QUEUE_LIMIT !== undefined) queueLimitOf(f.QUEUE_LIMIT);
     if (!enabled) {
       // The default id also owns the shared S3_NOTIFY_WEBHOOK_QUEUE_LIMIT: that alone is no target.
       const set = Object.keys(f).filter((k) => k !== 'ENABLE' && !(id === DEFAULT_TARGET_ID && k === 'QUEUE_LIMIT'));
@@ -134,12 +138,7 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv, region: string): Notify
       }
     }
     const limitVar = f.QUEUE_LIMIT ?? (globalLimit !== undefined ? { name: VARIABLES.QUEUE_LIMIT, value: globalLimit } : undefined);
-    let queueLimit = DEFAULT_QUEUE_LIMIT;
-    if (limitVar !== undefined && limitVar.value.trim() !== '') {
-      const v = limitVar.value.trim();
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_QUEUE_LIMIT) throw new NotifyConfigError(`${limitVar.name} must be a whole number between 1 and ${MAX_QUEUE_LIMIT}, got "${limitVar.value}"`);
-      queueLimit = Number(v);
-    }
+    const queueLimit = limitVar === undefined ? DEFAULT_QUEUE_LIMIT : queueLimitOf(limitVar);
     const authorization = f.AUTH_TOKEN === undefined ? undefined : authorizationOf(f.AUTH_TOKEN.value);
     targets.push(
       Object.freeze({
@@ -153,4 +152,12 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv, region: string): Notify
     );
   }
   return Object.freeze({ targets: Object.freeze(targets), warnings: Object.freeze(warnings) });
+}
+
+/** A queue-limit variable's value (empty: the default); a malformed one is a start-up error. */
+function queueLimitOf(limitVar: { name: string; value: string }): number {
+  const v = limitVar.value.trim();
+  if (v === '') return DEFAULT_QUEUE_LIMIT;
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_QUEUE_LIMIT) throw new NotifyConfigError(`${limitVar.name} must be a whole number between 1 and ${MAX_QUEUE_LIMIT}, got "${limitVar.value}"`);
+  return Number(v);
 }

@@ -35,6 +35,8 @@ export interface DaemonOptions {
   dev?: boolean;
   /** Default true: configure TEST_KMS_SECRET unless env sets a KMS. */
   kms?: boolean;
+  /** Called with each stdout line before the daemon listens (e.g. to signal it during start-up). */
+  onStartLine?: (line: string, proc: ChildProcess) => void;
 }
 
 export interface TestDaemon {
@@ -91,14 +93,17 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   if (opts.dev) args.push('--dev');
   const proc = spawn(process.execPath, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
+  let started = false;
   let buffered = '';
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`daemon did not start in 20 s:\n${logs.join('\n')}`)), 20_000);
     const onLine = (line: string): void => {
       logs.push(line);
+      if (!started) opts.onStartLine?.(line, proc);
       if (line.includes('"msg":"listening"')) {
         const m = /"port":(\d+)/.exec(line);
         if (m) {
+          started = true;
           clearTimeout(timer);
           resolvePort(Number(m[1]));
         }

@@ -82,6 +82,18 @@ t.test('a data directory s3d cannot write is a configuration error: exit 2 with 
       t.equal(r.code, 2, 'an unwritable directory (as nobody): exit 2');
       t.match(r.stderr, /is not writable by this user \(uid \d+\)/, 'and says so');
       t.notOk(existsSync(join(locked, 'd')), 'nothing was created');
+      // An S3_CERTS_DIR the user may not search: named as such (it said the files were missing).
+      const certs = join(work, 'certs');
+      mkdirSync(certs, { mode: 0o700 });
+      writeFileSync(join(certs, 'public.crt'), 'x');
+      writeFileSync(join(certs, 'private.key'), 'x');
+      const c = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile('runuser', ['-u', 'nobody', '--', process.execPath, MAIN, 'server', join(work, 'nobody-data'), '--dev'], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', S3_CERTS_DIR: certs }, timeout: 20_000 }, (err, _o, stderr) => {
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+        });
+      });
+      t.equal(c.code, 2, 'an S3_CERTS_DIR nobody may not read: exit 2');
+      t.match(c.stderr, /S3_CERTS_DIR \(.*certs\) may not be read by this user \(EACCES\)/, 'and says so');
     }
   }
 });

@@ -58,6 +58,23 @@ function probe(port: number, agent: Agent): Promise<{ status: number; reused: bo
   });
 }
 
+t.test('SIGHUP during start-up does not end the daemon: the reload runs once it is ready', async (t) => {
+  let sent = 0;
+  const d = await startDaemon({
+    tls: true,
+    onStartLine: (_line, proc) => {
+      if (sent++ === 0) proc.kill('SIGHUP'); // at the first log line: long before it listens
+    },
+  });
+  t.teardown(() => d.cleanup());
+  t.ok(sent > 0, 'SIGHUP was sent before the daemon listened');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(d.proc.exitCode, null, 'the daemon runs');
+  t.ok(d.logs.some((l) => l.includes('SIGHUP arrived during start-up: reloading now')), 'and says it reloads now');
+  t.ok(d.logs.some((l) => /"msg":"TLS certificate reloaded/.test(l)), 'the certificate reload ran');
+  await d.stop();
+});
+
 t.test('SIGHUP reloads the certificate; open connections keep going; a bad certificate is refused', async (t) => {
   const d = await startDaemonFor(t, { tls: true });
   const certsDir = join(d.dataDir, '..', `${d.dataDir.split('/').pop()}-certs`);

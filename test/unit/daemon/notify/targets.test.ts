@@ -68,6 +68,9 @@ t.test('errors name the variable', async (t) => {
   const base = { S3_NOTIFY_WEBHOOK_ENABLE_A: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT_A: 'https://h/' };
   t.match(error(() => loadNotifyConfig({ ...base, S3_NOTIFY_WEBHOOK_QUEUE_LIMIT_A: '0' }, 'r')), /^S3_NOTIFY_WEBHOOK_QUEUE_LIMIT_A must be a whole number/);
   t.match(error(() => loadNotifyConfig({ ...base, S3_NOTIFY_WEBHOOK_QUEUE_LIMIT: 'lots' }, 'r')), /^S3_NOTIFY_WEBHOOK_QUEUE_LIMIT must be a whole number/);
+  // Checked without any target enabled too (it was accepted until a target used it).
+  t.match(error(() => loadNotifyConfig({ S3_NOTIFY_WEBHOOK_QUEUE_LIMIT: 'x' }, 'r')), /^S3_NOTIFY_WEBHOOK_QUEUE_LIMIT must be a whole number/);
+  t.match(error(() => loadNotifyConfig({ S3_NOTIFY_WEBHOOK_QUEUE_LIMIT_B: '-1' }, 'r')), /^S3_NOTIFY_WEBHOOK_QUEUE_LIMIT_B must be a whole number/);
   t.match(error(() => loadNotifyConfig({ ...base, S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: '/x.crt' }, 'r')), /S3_NOTIFY_WEBHOOK_CLIENT_CERT_A and S3_NOTIFY_WEBHOOK_CLIENT_KEY_A must be set together/);
   t.match(error(() => loadNotifyConfig({ ...base, S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: '/nonexistent.crt', S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: '/nonexistent.key' }, 'r')), /^S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: cannot read \/nonexistent\.crt/);
   t.match(
