@@ -11,7 +11,7 @@
 // until deleted (Terraform waits for both).
 import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, xmlElement, xmlFields, xmlList, type XmlObject } from './xml.js';
 
@@ -106,18 +106,7 @@ const putPublicAccessBlock: OpHandler = async (env, ctx) => {
   return { status: 200 };
 };
 
-const deletePublicAccessBlock: OpHandler = async (env, ctx) => {
-  const b = requireBucket(env, ctx.bucket);
-  if (b.publicAccessBlock !== undefined) {
-    await env.meta
-      .updateBucket(ctx.bucket!, (rec) => {
-        const { publicAccessBlock: _drop, ...rest } = rec;
-        return rest;
-      })
-      .catch(metaError);
-  }
-  return { status: 204 };
-};
+const deletePublicAccessBlock: OpHandler = (env, ctx) => clearBucketField(env, ctx.bucket, 'publicAccessBlock');
 
 export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketWebsite: absent('NoSuchWebsiteConfiguration'),

@@ -4,7 +4,7 @@
 import { S3Error } from '../errors.js';
 import type { CorsRule } from '../meta/records.js';
 import { validBucketName } from './bucket.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, xmlList, xmlText, type XmlObject } from './xml.js';
 
@@ -113,12 +113,5 @@ export async function handleGetBucketCors(env: OpsEnv, ctx: RequestContext): Pro
 }
 
 export async function handleDeleteBucketCors(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  await env.meta
-    .updateBucket(ctx.bucket!, (b) => {
-      const { cors: _drop, ...rest } = b;
-      return rest;
-    })
-    .catch(metaError);
-  return { status: 204 };
+  return clearBucketField(env, ctx.bucket, 'cors');
 }

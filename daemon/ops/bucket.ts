@@ -6,7 +6,7 @@ import type { BucketEncryption } from '../meta/records.js';
 import { normalizeKmsKeyId } from '../sse/params.js';
 import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 
@@ -199,12 +199,5 @@ export async function handleGetBucketEncryption(env: OpsEnv, ctx: RequestContext
 }
 
 export async function handleDeleteBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  await env.meta
-    .updateBucket(ctx.bucket!, (b) => {
-      const { encryption: _drop, ...rest } = b;
-      return rest;
-    })
-    .catch(metaError);
-  return { status: 204 };
+  return clearBucketField(env, ctx.bucket, 'encryption');
 }

@@ -46,6 +46,24 @@ export function requireBucket(env: OpsEnv, name: string | undefined): BucketReco
 }
 
 /** Meta-layer conflicts surface as their S3 errors. */
+/**
+ * Delete<Something> of a bucket sub-resource kept in the bucket record (policy, CORS, lifecycle,
+ * encryption, public access block): removes the field; 204 whether or not it was set, as on S3.
+ */
+export async function clearBucketField(env: OpsEnv, bucket: string | undefined, field: keyof BucketRecord & ('policy' | 'cors' | 'lifecycle' | 'encryption' | 'publicAccessBlock')): Promise<{ status: 204 }> {
+  const b = requireBucket(env, bucket);
+  if (b[field] !== undefined) {
+    await env.meta
+      .updateBucket(b.name, (rec) => {
+        const rest = { ...rec };
+        delete rest[field];
+        return rest;
+      })
+      .catch(metaError);
+  }
+  return { status: 204 };
+}
+
 export function metaError(err: unknown): never {
   if (err instanceof MetaConflict) {
     if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied', 'Access Denied because object protected by object lock.');

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
 import { httpDate, parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
@@ -291,12 +291,5 @@ export async function handleGetBucketLifecycle(env: OpsEnv, ctx: RequestContext)
 }
 
 export async function handleDeleteBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  await env.meta
-    .updateBucket(ctx.bucket!, (b) => {
-      const { lifecycle: _drop, ...rest } = b;
-      return rest;
-    })
-    .catch(metaError);
-  return { status: 204 };
+  return clearBucketField(env, ctx.bucket, 'lifecycle');
 }

@@ -12,7 +12,7 @@ import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router
 import { S3Error } from '../errors.js';
 import type { BucketRecord } from '../meta/records.js';
 import { parseCopySource } from './copy.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
 
@@ -326,14 +326,7 @@ export async function handleGetBucketPolicy(env: OpsEnv, ctx: RequestContext): P
 }
 
 export async function handleDeleteBucketPolicy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  await env.meta
-    .updateBucket(ctx.bucket!, (b) => {
-      const { policy: _drop, ...rest } = b;
-      return rest;
-    })
-    .catch(metaError);
-  return { status: 204 };
+  return clearBucketField(env, ctx.bucket, 'policy');
 }
 
 export async function handleGetBucketPolicyStatus(env: OpsEnv, ctx: RequestContext): Promise<Result> {
