@@ -20,7 +20,8 @@ export interface KmsReadiness {
 /**
  * Readiness of the KMS, asked at most once per `memoMs` however many probes arrive (concurrent
  * probes share one check). KES: ready once the default key is known to exist and at least one
- * endpoint answers `/v1/status` with a reachable keystore.
+ * endpoint answers `/v1/status` with a reachable keystore; not ready ('KMS access denied') while
+ * KES refuses s3d's identity.
  */
 export function kmsReadiness(kms: KeyProvider | null, opts: { memoMs?: number; now?: () => number } = {}): () => Promise<KmsReadiness> {
   const memoMs = opts.memoMs ?? READY_MEMO_MS;
@@ -32,6 +33,8 @@ export function kmsReadiness(kms: KeyProvider | null, opts: { memoMs?: number; n
     try {
       const s = await kms.status();
       if (s.ready) return { ready: true };
+      // Refused by KES (403): as unusable as unreachable, and no retry by clients will fix it.
+      if (s.denied !== undefined) return { ready: false, reason: 'KMS access denied' };
       const offline = s.endpoints.filter((e) => !e.online);
       if (offline.length === s.endpoints.length) return { ready: false, reason: 'KMS unreachable' };
       return { ready: false, reason: 'KMS default key not ready' };

@@ -23,7 +23,7 @@ import type {
   ObservableProvider,
 } from './provider.js';
 
-export type KmsLogger = Pick<Logger, 'info' | 'warn' | 'debug'>;
+export type KmsLogger = Pick<Logger, 'error' | 'info' | 'warn' | 'debug'>;
 
 export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 'requestTimeoutMs'> {
   identity?: string;
@@ -161,6 +161,10 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   #startupTimer: NodeJS.Timeout | undefined;
   #startupRunning: Promise<void> | undefined;
   #startupDelayMs = 0;
+  /** Why the last start-up attempt failed, when KES refused s3d's identity (a policy problem). */
+  #startupDenied: string | undefined;
+  /** The last start-up failure logged at warn/error: the same failure again is logged at debug. */
+  #startupLastFailure: string | undefined;
   #closed = false;
   readonly #observers = new Set<KmsObserver>();
 
@@ -457,9 +461,10 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       const res = await this.#attempt(origin, 'GET', '/v1/status', undefined, this.#statusTimeoutMs);
       const latencyMs = Math.round(performance.now() - started);
       if (res.status === 403) {
-        // Reachable, but the policy does not allow /v1/status (common minimal MinIO policies).
+        // Reachable, but KES refuses s3d's identity here: not usable for readiness and status
+        // (a policy that leaves out /v1/status is refused the same way, see docs/kms.md).
         this.#endpoints.succeeded(origin);
-        return { endpoint: origin, online: true, latencyMs, error: kesErrorMessage(res.contentType, res.body) };
+        return { endpoint: origin, online: false, forbidden: true, latencyMs, error: kesErrorMessage(res.contentType, res.body) };
       }
       if (res.status !== 200) {
         return { endpoint: origin, online: false, latencyMs, error: `HTTP ${res.status}: ${kesErrorMessage(res.contentType, res.body)}` };
@@ -479,11 +484,21 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
    */
   async status(): Promise<KmsStatus> {
     const endpoints = await Promise.all(this.#endpoints.all().map((h) => this.#endpointStatus(h.endpoint)));
-    if (!this.#defaultKeyReady && this.#startup !== undefined && endpoints.some((e) => e.online)) {
+    // A refusal is no outage: KES coming back says nothing about the policy, the backoff retries it.
+    if (!this.#defaultKeyReady && this.#startup !== undefined && this.#startupDenied === undefined && endpoints.some((e) => e.online)) {
       if (this.#startupTimer) clearTimeout(this.#startupTimer);
       await this.#runStartup();
     }
-    return { kind: 'kes', defaultKey: this.defaultKeyName, ready: this.#defaultKeyReady && endpoints.some((e) => e.online), endpoints };
+    const online = endpoints.some((e) => e.online);
+    const refused = endpoints.find((e) => e.forbidden);
+    const denied = this.#startupDenied ?? (!online && refused ? `/v1/status at ${refused.endpoint}: ${refused.error ?? 'HTTP 403'}` : undefined);
+    return {
+      kind: 'kes',
+      defaultKey: this.defaultKeyName,
+      ready: this.#defaultKeyReady && online,
+      endpoints,
+      ...(denied === undefined ? {} : { denied }),
+    };
   }
 
   get ready(): boolean {
@@ -529,12 +544,25 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
         this.#log?.debug({ err: describeError(err) }, 'KES /v1/api not readable; bulk decrypt off');
       }
       this.#defaultKeyReady = true;
+      this.#startupDenied = undefined;
       this.#log?.info({ key: this.defaultKeyName, identity: this.identity, bulkDecrypt: this.#bulk }, 'KES reachable, default key ready');
     } catch (err) {
       const unavailable = err instanceof KmsError && (err.code === 'Unavailable' || err.code === 'Internal');
+      const forbidden = err instanceof KmsError && err.code === 'Forbidden';
       const delayMs = this.#startupDelayMs;
       this.#startupDelayMs = Math.min(delayMs * 2, 10_000);
-      this.#log?.warn({ err: describeError(err), retryInMs: delayMs }, unavailable ? 'KES not reachable yet; retrying' : 'KES default key check failed; retrying');
+      this.#startupDenied = forbidden ? describeError(err) : undefined;
+      // Each failure once at warn/error; the same failure on every retry after it at debug.
+      const failure = describeError(err);
+      const repeated = failure === this.#startupLastFailure;
+      this.#startupLastFailure = failure;
+      const fields = { err: failure, key: this.defaultKeyName, identity: this.identity, retryInMs: delayMs };
+      if (repeated) this.#log?.debug(fields, 'KES start-up check failed again; retrying');
+      else if (forbidden) {
+        this.#log?.error(fields,
+          `KES refuses s3d's identity: it lacks permission for the default key '${this.defaultKeyName}' (generate, or create when missing); ` +
+          'allow them in the identity\'s KES policy. SSE-S3/SSE-KMS requests are refused until then; retrying');
+      } else this.#log?.warn(fields, unavailable ? 'KES not reachable yet; retrying' : 'KES default key check failed; retrying');
       if (this.#startupTimer) clearTimeout(this.#startupTimer);
       this.#startupTimer = setTimeout(() => {
         void this.#runStartup();
@@ -548,14 +576,13 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       const dk = await this.generateKey(this.defaultKeyName, Buffer.from('{}'));
       dk.plaintext.fill(0);
     } catch (err) {
-      if (!(err instanceof KmsError)) throw err;
-      if (err.code === 'Forbidden') return; // policy without generate on the default key: tolerated, like MinIO
-      if (err.code !== 'KeyNotFound') throw err;
+      // Forbidden is not tolerated (MinIO does tolerate it): every SSE-S3 PUT would fail on it.
+      if (!(err instanceof KmsError) || err.code !== 'KeyNotFound') throw err;
       try {
         await this.createKey(this.defaultKeyName);
         this.#log?.info({ key: this.defaultKeyName }, 'created the default KES key');
       } catch (createErr) {
-        if (createErr instanceof KmsError && (createErr.code === 'KeyExists' || createErr.code === 'Forbidden')) return;
+        if (createErr instanceof KmsError && createErr.code === 'KeyExists') return;
         throw createErr;
       }
     }

@@ -21,6 +21,8 @@ export interface KmsEndpointStatus {
   online: boolean;
   latencyMs?: number;
   error?: string;
+  /** The endpoint answered but refuses s3d's identity (KES 403): reachable, yet not usable. */
+  forbidden?: boolean;
 }
 
 export interface KmsStatus {
@@ -29,6 +31,11 @@ export interface KmsStatus {
   /** True when the provider can serve generate/decrypt right now. */
   ready: boolean;
   endpoints: KmsEndpointStatus[];
+  /**
+   * Set while the KMS refuses s3d's identity (403 on the default key at start-up, or on
+   * `/v1/status` at every endpoint that answers): what was refused. Not a transient outage.
+   */
+  denied?: string;
 }
 
 export interface KeyProvider {

@@ -23,7 +23,11 @@ export interface ObjectEncryption {
   record: SseRecord;
 }
 
-/** Maps KMS failures to what the client sees: 503 when unreachable, never a stack trace. */
+/**
+ * Maps KMS failures to what the client sees: 503 when unreachable (retryable), 403 AccessDenied
+ * when the KMS refuses s3d's identity (a policy matter retrying cannot fix; MinIO answers 403
+ * `kms:NotAuthorized`, AWS S3 403 `AccessDenied`), never a stack trace.
+ */
 export function kmsError(err: unknown): never {
   if (err instanceof KmsError) {
     switch (err.code) {
@@ -34,7 +38,7 @@ export function kmsError(err: unknown): never {
       case 'NotAuthentic':
         throw new S3Error('InternalError', 'The KMS could not decrypt this object\'s data key: it was sealed under a different KMS key.');
       case 'Forbidden':
-        throw new S3Error('KMSUnavailable', `The key management service refused the request: ${err.message}`);
+        throw new S3Error('AccessDenied', `The key management service does not allow this server's identity to use the key: ${err.message}`);
       default:
         throw new S3Error('InternalError', `KMS error: ${err.message}`);
     }

@@ -8,7 +8,7 @@ import type { KmsStatus } from '../../../../daemon/kms/provider.js';
 
 class Switchable extends StaticKeyProvider {
   calls = 0;
-  state: 'up' | 'down' | 'no-default-key' | 'throws' = 'up';
+  state: 'up' | 'down' | 'no-default-key' | 'denied' | 'throws' = 'up';
   constructor() {
     super({ name: 'k', key: Buffer.alloc(32, 1) });
   }
@@ -16,8 +16,9 @@ class Switchable extends StaticKeyProvider {
     this.calls++;
     await new Promise((r) => setTimeout(r, 5));
     if (this.state === 'throws') throw new Error('boom');
-    const online = this.state !== 'down';
-    return { kind: 'kes', defaultKey: 'k', ready: this.state === 'up', endpoints: [{ endpoint: 'https://a:7373', online }] };
+    const online = this.state !== 'down' && this.state !== 'denied';
+    const denied = this.state === 'denied' ? { denied: 'kes: not authorized: insufficient permissions' } : {};
+    return { kind: 'kes', defaultKey: 'k', ready: this.state === 'up', endpoints: [{ endpoint: 'https://a:7373', online, ...(online ? {} : { forbidden: this.state === 'denied' }) }], ...denied };
   }
 }
 
@@ -30,7 +31,7 @@ t.test('ready: 200 without KMS, 503 while shutting down', async (t) => {
   t.match(await handleHealthReady(null, () => true), { status: 503, headers: { 'x-s3d-not-ready': 'shutting down' } });
 });
 
-t.test('ready follows the KMS: unreachable, default key missing, status throwing', async (t) => {
+t.test('ready follows the KMS: unreachable, default key missing, access denied, status throwing', async (t) => {
   const kms = new Switchable();
   let now = 0;
   const readiness = kmsReadiness(kms, { memoMs: 1000, now: () => now });
@@ -42,6 +43,9 @@ t.test('ready follows the KMS: unreachable, default key missing, status throwing
   kms.state = 'no-default-key';
   now += 1000;
   t.match(await handleHealthReady(readiness, () => false), { status: 503, headers: { 'x-s3d-not-ready': 'KMS default key not ready' } });
+  kms.state = 'denied';
+  now += 1000;
+  t.match(await handleHealthReady(readiness, () => false), { status: 503, headers: { 'x-s3d-not-ready': 'KMS access denied' } }, 'KES refuses the identity: as unusable as unreachable');
   kms.state = 'throws';
   now += 1000;
   t.match(await handleHealthReady(readiness, () => false), { status: 503, headers: { 'x-s3d-not-ready': 'KMS unreachable' } });
