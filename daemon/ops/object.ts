@@ -176,6 +176,13 @@ export async function readKey(env: OpsEnv, rec: ObjectRecord, headers: Readonly<
   return unsealForRead(env, rec.sse, headers, bucket, key, copySource);
 }
 
+/** SSE-C headers on a read of an object that is not SSE-C: refused, as readKey would (without its KMS call). */
+function refuseCustomerKey(rec: ObjectRecord, headers: Readonly<Record<string, string>>): void {
+  if (rec.sse?.kind !== 'SSE-C' && parseCustomerKey(headers)) {
+    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
+  }
+}
+
 /** Part number → its plaintext byte range within the object. */
 export function partRange(rec: ObjectRecord, partNumber: string): { start: number; end: number; count: number } {
   if (!/^\d+$/.test(partNumber)) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000.');
@@ -281,7 +288,13 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         attempt--;
         continue;
       }
-      const objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
+      // SSE-C: the customer key is checked first, HEAD included (as on S3). The KMS kinds are
+      // unsealed only for a body: HEAD and a 304/412 answer from the record (ETag and sizes are
+      // there) and cost no KMS call, so they work while the KMS is down.
+      const customerKey = rec.sse?.kind === 'SSE-C';
+      let objectKey: Buffer | undefined;
+      if (customerKey) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
+      else refuseCustomerKey(rec, ctx.headers);
       try {
         checkConditions(ctx.headers, rec);
         // Heard once the read is answered: not for a refused range or part, nor twice when a
@@ -327,6 +340,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           accessed();
           return { status, headers, headLength: length };
         }
+        if (!customerKey && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
         const inline = readInlineSync(rec, objectKey, start, length);
         if (inline) {
           objectKey?.fill(0);
@@ -339,7 +353,10 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         try {
           handles = openFiles(env, rec);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) {
+            objectKey?.fill(0);
+            continue;
+          }
           throw err;
         }
         // The response writer is done with each chunk before it asks for the next: lend buffers.

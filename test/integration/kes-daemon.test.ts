@@ -184,7 +184,8 @@ t.test('KMS metrics on /minio/v2/metrics/cluster: by endpoint and route, errors,
   t.equal(metricSample(m, 's3d_kms_calls_total', { route: 'generate' }), 2, 'provider calls by route: the two PUTs (admin key status bypasses the cache layer)');
   t.ok((metricSample(m, 's3d_kms_call_duration_seconds_sum', { route: 'generate' }) ?? -1) >= 0);
   t.equal(metricSample(m, 's3d_kms_cache_hits_total'), 2, 'the GETs after their PUTs hit the KMS cache (primed by generate)');
-  t.equal(metricSample(m, 's3d_sse_object_key_cache_hits_total'), 2, 'the HEADs after the GETs hit the unsealed object-key cache');
+  t.equal(metricSample(m, 's3d_sse_object_key_cache_hits_total'), 0, 'the HEADs after the GETs need no object key (the record answers them)');
+  t.equal(metricSample(m, 's3d_sse_object_key_cache_misses_total'), 2, 'the GETs unsealed their object keys');
   t.equal(metricSample(m, 's3d_kms_cache_misses_total'), 0);
   t.equal(metricSample(m, 's3d_kms_cache_entries'), 2);
   t.equal(metricSample(m, 's3d_kms_batch_size_count'), 0);
