@@ -3,6 +3,7 @@
 // with bounded concurrency (one bulk call when the provider supports it), and keeps serving held
 // keys while the KMS is briefly unreachable. Plaintext keys never leave memory; dropped ones are zeroed.
 
+import type { Logger } from 'pino';
 import { isBulkDecryptor, isObservable, KmsConfigError, KmsError } from './provider.js';
 import type { DataKey, DecryptRequest, KeyDescription, KeyProvider, KmsObserver, KmsStatus, ObservableProvider } from './provider.js';
 
@@ -40,6 +41,8 @@ export interface CacheOptions {
   now?: () => number;
   /** Called with each dropped key buffer right after it was zero-filled (tests, diagnostics). */
   onDrop?: (zeroed: Buffer) => void;
+  /** Told once when expired keys start being served through an outage, once when the KMS answers again. */
+  log?: Pick<Logger, 'info' | 'warn'>;
 }
 
 export const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
@@ -155,6 +158,9 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
   readonly #prime: boolean;
   readonly #now: () => number;
   readonly #onDrop: ((zeroed: Buffer) => void) | undefined;
+  readonly #log: Pick<Logger, 'info' | 'warn'> | undefined;
+  /** Expired keys are being served because the KMS is unavailable (logged once per outage). */
+  #servingStale = false;
   readonly #entries = new Map<string, Entry>();
   readonly #flights = new Map<string, Job>();
   #pending: Job[] = [];
@@ -177,6 +183,7 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
     this.#prime = opts.primeOnGenerate ?? true;
     this.#now = opts.now ?? Date.now;
     this.#onDrop = opts.onDrop;
+    this.#log = opts.log;
     for (const [name, v] of [['cacheTtlMs', this.#ttl], ['staleGraceMs', this.#grace], ['batchWindowMs', this.#window]] as const) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be ≥ 0`);
     }
@@ -296,6 +303,7 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
 
   async generateKey(name: string, context: Buffer): Promise<DataKey> {
     const dk = await this.#timed('generate', () => this.inner.generateKey(name, context));
+    this.#kmsAnswered();
     if (this.#prime) this.#store(CachingKeyProvider.#key(name, dk.ciphertext, context), dk.plaintext);
     return dk;
   }
@@ -417,7 +425,15 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
     jobs.forEach((j, i) => this.#settle(j, results[i]!));
   }
 
+  /** A call went through: an outage bridged by expired keys, if any, is over. */
+  #kmsAnswered(): void {
+    if (!this.#servingStale) return;
+    this.#servingStale = false;
+    this.#log?.info('KMS answers again: expired cached data keys are no longer served');
+  }
+
   #settle(job: Job, plaintext: Buffer): void {
+    this.#kmsAnswered();
     this.#flights.delete(job.key);
     this.#store(job.key, plaintext);
     for (const w of job.waiters) w.resolve(ownCopy(plaintext));
@@ -430,6 +446,11 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
     const unavailable = err instanceof KmsError && err.code === 'Unavailable';
     if (entry && unavailable && this.#now() < entry.staleUntil) {
       this.#stats.staleServed += job.waiters.length;
+      if (!this.#servingStale) {
+        this.#servingStale = true;
+        this.#log?.warn({ err: err.message, graceMs: this.#grace },
+          'KMS unavailable: serving cached data keys past their TTL (grace period); keys not cached get 503');
+      }
       for (const w of job.waiters) w.resolve(ownCopy(entry.plaintext));
       return;
     }

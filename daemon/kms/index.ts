@@ -95,7 +95,7 @@ export async function createKeyProviderFromEnv(env: NodeJS.ProcessEnv, opts: Kms
     const client = new KesClient({ ...config, log: opts.log });
     opts.log?.info({ endpoints: config.endpoints, key: config.defaultKeyName, identity: config.identity, auth: config.auth }, 'KMS: KES');
     void client.start();
-    return new CachingKeyProvider(client, cacheOptions);
+    return new CachingKeyProvider(client, { ...cacheOptions, log: opts.log });
   }
   if (secret) {
     const parsed = parseSecretKey(env[SECRET_KEY_ENV]!, SECRET_KEY_ENV);

@@ -165,6 +165,8 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   #startupDenied: string | undefined;
   /** The last start-up failure logged at warn/error: the same failure again is logged at debug. */
   #startupLastFailure: string | undefined;
+  /** The last request failed at every endpoint (logged once until a request works again). */
+  #unreachable = false;
   #closed = false;
   readonly #observers = new Set<KmsObserver>();
 
@@ -271,6 +273,28 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
     }
   }
 
+  // Endpoint state changes are logged once each (warn when one starts failing, info when it works
+  // again), never per request: an outage must show at the default level without flooding it.
+  #endpointWorks(origin: string): void {
+    if (this.#endpoints.succeeded(origin)) this.#log?.info({ endpoint: origin }, 'KES endpoint works again');
+    if (this.#unreachable) {
+      this.#unreachable = false;
+      this.#log?.info({ endpoint: origin }, 'KES reachable again');
+    }
+  }
+
+  #endpointFailed(origin: string, error: string): void {
+    if (this.#endpoints.failed(origin, error)) this.#log?.warn({ endpoint: origin, err: error }, 'KES endpoint failed');
+    else this.#log?.debug({ endpoint: origin, err: error }, 'KES endpoint failed again');
+  }
+
+  #everyEndpointFailed(error: string): void {
+    if (this.#unreachable) return;
+    this.#unreachable = true;
+    this.#log?.warn({ endpoints: this.#endpoints.all().map((h) => h.endpoint), err: error },
+      'KES unreachable: every endpoint failed; SSE-S3/SSE-KMS writes and uncached reads get 503 until one answers');
+  }
+
   #retryDelay(): number {
     return this.#retryBaseMs + Math.random() * this.#retryJitterMs;
   }
@@ -310,11 +334,11 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
             continue;
           }
           if (res.status >= 500 && res.status !== 501) {
-            this.#endpoints.failed(origin, `HTTP ${res.status}`);
+            this.#endpointFailed(origin, `HTTP ${res.status}: ${kesErrorMessage(res.contentType, res.body)}`);
             last = { response: res, endpoint: origin };
             break;
           }
-          this.#endpoints.succeeded(origin);
+          this.#endpointWorks(origin);
           return res;
         } catch (err) {
           const code = errorCode(err);
@@ -323,14 +347,18 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
             await sleep(this.#retryDelay());
             continue;
           }
-          this.#endpoints.failed(origin, describeError(err));
+          this.#endpointFailed(origin, describeError(err));
           last = { error: err, endpoint: origin };
-          this.#log?.debug({ endpoint: origin, err: describeError(err) }, 'KES endpoint failed');
           break;
         }
       }
     }
-    if (last?.response) throw kesError(last.response.status, kesErrorMessage(last.response.contentType, last.response.body));
+    if (last?.response) {
+      const error = kesError(last.response.status, kesErrorMessage(last.response.contentType, last.response.body));
+      this.#everyEndpointFailed(error.message);
+      throw error;
+    }
+    this.#everyEndpointFailed(`${last?.endpoint}: ${describeError(last?.error)}`);
     throw new KmsError('Unavailable', `kes: no endpoint reachable (last: ${last?.endpoint}: ${describeError(last?.error)})`, {
       cause: last?.error,
     });
@@ -463,7 +491,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       if (res.status === 403) {
         // Reachable, but KES refuses s3d's identity here: not usable for readiness and status
         // (a policy that leaves out /v1/status is refused the same way, see docs/kms.md).
-        this.#endpoints.succeeded(origin);
+        this.#endpointWorks(origin);
         return { endpoint: origin, online: false, forbidden: true, latencyMs, error: kesErrorMessage(res.contentType, res.body) };
       }
       if (res.status !== 200) {
@@ -471,7 +499,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       }
       const doc = JSON.parse(res.body.toString('utf8')) as { keystore_unreachable?: boolean };
       if (doc.keystore_unreachable) return { endpoint: origin, online: false, latencyMs, error: 'keystore is unreachable' };
-      this.#endpoints.succeeded(origin);
+      this.#endpointWorks(origin);
       return { endpoint: origin, online: true, latencyMs };
     } catch (err) {
       return { endpoint: origin, online: false, error: describeError(err) };

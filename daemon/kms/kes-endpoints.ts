@@ -11,6 +11,8 @@ export interface EndpointHealth {
   lastError: string | undefined;
   /** A request is currently probing it after its quarantine ran out. */
   probing: boolean;
+  /** Its last verdict was a failure (outlives the quarantine: only a success clears it). */
+  failing: boolean;
 }
 
 /** Host is this machine by name or loopback address (kms-go also resolves names; we do not). */
@@ -32,7 +34,7 @@ export class EndpointSet {
 
   constructor(endpoints: readonly string[], opts: { quarantineMs?: number; now?: () => number; random?: () => number } = {}) {
     if (endpoints.length === 0) throw new RangeError('at least one endpoint');
-    this.#health = endpoints.map((endpoint) => ({ endpoint, quarantinedUntil: 0, lastError: undefined, probing: false }));
+    this.#health = endpoints.map((endpoint) => ({ endpoint, quarantinedUntil: 0, lastError: undefined, probing: false, failing: false }));
     this.#local = this.#health.filter((h) => isLocalEndpoint(h.endpoint));
     this.#remote = this.#health.filter((h) => !isLocalEndpoint(h.endpoint));
     this.#quarantineMs = opts.quarantineMs ?? 30_000;
@@ -76,20 +78,28 @@ export class EndpointSet {
     return this.#health.find((h) => h.endpoint === endpoint);
   }
 
-  succeeded(endpoint: string): void {
+  /** Marks it working; true when it was failing (a state change worth a log line). */
+  succeeded(endpoint: string): boolean {
     const h = this.#find(endpoint);
-    if (!h) return;
+    if (!h) return false;
+    const recovered = h.failing;
     h.quarantinedUntil = 0;
     h.probing = false;
     h.lastError = undefined;
+    h.failing = false;
+    return recovered;
   }
 
-  failed(endpoint: string, error: string): void {
+  /** Quarantines it; true when it was working until now (a state change worth a log line). */
+  failed(endpoint: string, error: string): boolean {
     const h = this.#find(endpoint);
-    if (!h) return;
+    if (!h) return false;
+    const wasWorking = !h.failing;
     h.quarantinedUntil = this.#now() + this.#quarantineMs;
     h.probing = false;
     h.lastError = error;
+    h.failing = true;
+    return wasWorking;
   }
 
   /** A probe that ended without a verdict (e.g. a 4xx, which says nothing about health). */
