@@ -25,7 +25,7 @@ import type {
 
 export type KmsLogger = Pick<Logger, 'error' | 'info' | 'warn' | 'debug'>;
 
-export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 'requestTimeoutMs'> {
+export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 'requestTimeoutMs' | 'warnings'> {
   identity?: string;
   /** Per attempt, including connect (default 10 s). */
   requestTimeoutMs?: number;

@@ -38,6 +38,8 @@ export interface KesConfig {
   readonly identity: string;
   readonly auth: 'api-key' | 'certificate';
   readonly requestTimeoutMs: number;
+  /** Harmless oddities worth a warning at start-up (e.g. a password for an unencrypted key). */
+  readonly warnings: readonly string[];
 }
 
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -108,8 +110,13 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath): str
 }
 
 /** Decrypt (if needed) and normalise a client key: encrypted PKCS#8 and legacy Proc-Type PEM both work. */
+/** An encrypted PKCS#8 (`BEGIN ENCRYPTED PRIVATE KEY`) or legacy OpenSSL (`Proc-Type: 4,ENCRYPTED`) PEM. */
+export function isEncryptedKeyPem(pem: string): boolean {
+  return /ENCRYPTED/.test(pem);
+}
+
 export function loadPrivateKey(pem: string, password: string | undefined, fileVar: string, passwordVar: string): string {
-  const encrypted = /ENCRYPTED/.test(pem);
+  const encrypted = isEncryptedKeyPem(pem);
   if (encrypted && password === undefined) {
     throw new KmsConfigError(passwordVar, `the key in ${fileVar} is encrypted; set ${passwordVar}`);
   }
@@ -149,6 +156,7 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
   const keyFile = nonEmpty(env, KES_ENV.keyFile);
   const password = env[KES_ENV.keyPassword] === undefined || env[KES_ENV.keyPassword] === '' ? undefined : env[KES_ENV.keyPassword];
   const apiKeyRaw = nonEmpty(env, KES_ENV.apiKey);
+  const warnings: string[] = [];
 
   let cert: string;
   let key: string;
@@ -170,12 +178,23 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
     if (keyFile === undefined) throw new KmsConfigError(KES_ENV.keyFile, `required with ${KES_ENV.certFile}`);
     cert = readText(KES_ENV.certFile, certFile);
     if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new KmsConfigError(KES_ENV.certFile, `${certFile} holds no PEM certificate`);
-    key = loadPrivateKey(readText(KES_ENV.keyFile, keyFile), password, KES_ENV.keyFile, KES_ENV.keyPassword);
+    const keyPem = readText(KES_ENV.keyFile, keyFile);
+    key = loadPrivateKey(keyPem, password, KES_ENV.keyFile, KES_ENV.keyPassword);
+    if (password !== undefined && !isEncryptedKeyPem(keyPem)) {
+      warnings.push(`${KES_ENV.keyPassword} is set but the key in ${KES_ENV.keyFile} (${keyFile}) is not encrypted: the password is not used`);
+    }
     let leaf: X509Certificate;
     try {
       leaf = new X509Certificate(cert);
     } catch (err) {
       throw new KmsConfigError(KES_ENV.certFile, `${certFile} holds an unparsable certificate`, { cause: err });
+    }
+    // KES refuses a CA certificate as client identity ("tls: client certificate is required"):
+    // every request would fail later with a confusing error, so refuse it here.
+    if (leaf.ca) {
+      throw new KmsConfigError(KES_ENV.certFile,
+        `${certFile} is a CA certificate (basic constraints CA:TRUE, as plain \`openssl req -x509\` makes) and KES refuses those as client ` +
+        'certificates: use a leaf certificate (`kes identity new`, or openssl with `-addext basicConstraints=critical,CA:FALSE`)');
     }
     if (!leaf.checkPrivateKey(createPrivateKey(key))) {
       throw new KmsConfigError(KES_ENV.keyFile, `the key does not belong to the certificate in ${KES_ENV.certFile}`);
@@ -193,5 +212,6 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
     identity: identityOfCertificate(cert),
     auth,
     requestTimeoutMs: parseTimeout(env),
+    warnings: Object.freeze(warnings),
   });
 }

@@ -5,11 +5,12 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
+import { dirname } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, ROOT_CREDENTIALS, TEST_KMS_SECRET, bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { parseApiKey } from '../../daemon/kms/kes-identity.js';
-import { createTestPki } from '../fixtures/kes-server/certs.js';
+import { createTestPki, writeCertFiles } from '../fixtures/kes-server/certs.js';
 import type { KesServerHandle } from '../fixtures/kes-server/server.js';
 import {
   KES_TEST_KEY,
@@ -92,6 +93,7 @@ t.test('API key (S3_KMS_KES_API_KEY): derived client certificate, identity of th
 t.test('start-up errors name the variables at fault (exit code 2)', async (t) => {
   const kes = await kesServer(t, { pki });
   const env = kesEnv([kes]);
+  const caTrue = await writeCertFiles(dirname(env.S3_KMS_KES_CERT_FILE!), 'ca-true', pki.strangerCa);
   const cases: Array<[string, Record<string, string>, RegExp[]]> = [
     ['two KMS kinds', { ...env, S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, [/S3_KMS_KES_ENDPOINT/, /S3_KMS_SECRET_KEY/]],
     ['two KMS kinds (KES by API key only)', { S3_KMS_KES_API_KEY: API_KEY, S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, [/S3_KMS_KES_API_KEY/, /S3_KMS_SECRET_KEY/]],
@@ -100,6 +102,7 @@ t.test('start-up errors name the variables at fault (exit code 2)', async (t) =>
     ['encrypted key without password', { ...kesEnv([kes], { keyFormat: 'legacy' }), S3_KMS_KES_KEY_PASSWORD: '' }, [/S3_KMS_KES_KEY_PASSWORD/]],
     ['KES half configured', { S3_KMS_KES_KEY_NAME: KES_TEST_KEY }, [/S3_KMS_KES_ENDPOINT: not set/]],
     ['bad cache variable', { ...env, S3_KMS_BATCH_WINDOW_MS: 'soon' }, [/S3_KMS_BATCH_WINDOW_MS: 'soon' must be a number/]],
+    ['CA:TRUE client certificate', { ...env, S3_KMS_KES_CERT_FILE: caTrue.certFile, S3_KMS_KES_KEY_FILE: caTrue.keyFile }, [/^s3d: S3_KMS_KES_CERT_FILE: .* is a CA certificate \(basic constraints CA:TRUE/]],
   ];
   for (const [name, vars, patterns] of cases) {
     const err = await startDaemon({ env: vars }).then(
@@ -115,6 +118,15 @@ t.test('start-up errors name the variables at fault (exit code 2)', async (t) =>
     const line = err?.message.split('\n').find((l) => l.startsWith('s3d: ')) ?? '';
     for (const p of patterns) t.match(line, p, `${name}: ${line}`);
   }
+});
+
+t.test('S3_KMS_KES_KEY_PASSWORD with an unencrypted key file: a start-up warning, and s3d works', async (t) => {
+  const kes = await kesServer(t, { pki });
+  const d = await daemon(t, kesEnv([kes], { extra: { S3_KMS_KES_KEY_PASSWORD: 'not needed' } }));
+  await roundTrip(t, d, kes);
+  const warn = d.jsonLogs().find((l) => l.level === 40 && /S3_KMS_KES_KEY_PASSWORD is set but the key in S3_KMS_KES_KEY_FILE/.test(String(l.msg)));
+  t.ok(warn, 'warned that the password is not used');
+  t.notOk(d.logs.some((l) => l.includes('not needed')), 'the password itself is not logged');
 });
 
 t.test('KMS admin API: MinIO status shapes, key status through KES, root only', async (t) => {

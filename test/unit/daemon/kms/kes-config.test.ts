@@ -45,7 +45,23 @@ t.test('certificate + key files', async (t) => {
   t.equal(c.identity, pki.admin.identity);
   t.equal(c.ca, undefined, 'no CAPATH: Node defaults');
   t.equal(c.requestTimeoutMs, 10_000);
+  t.same(c.warnings, [], 'nothing to warn about');
   t.ok(Object.isFrozen(c));
+});
+
+t.test('a CA:TRUE client certificate (plain `openssl req -x509`) is refused naming S3_KMS_KES_CERT_FILE', async (t) => {
+  const caCert = file('ca-true.crt', pki.strangerCa.cert);
+  const caKey = file('ca-true.key', pki.strangerCa.key);
+  await configError(t, { ...base, S3_KMS_KES_CERT_FILE: caCert, S3_KMS_KES_KEY_FILE: caKey }, 'S3_KMS_KES_CERT_FILE', /is a CA certificate \(basic constraints CA:TRUE.*KES refuses/);
+});
+
+t.test('S3_KMS_KES_KEY_PASSWORD with an unencrypted key: a warning, not an error', async (t) => {
+  const c = await loadKesConfig({ ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: keyFile, S3_KMS_KES_KEY_PASSWORD: 'unused' });
+  t.equal(c.identity, pki.admin.identity);
+  t.equal(c.warnings.length, 1);
+  t.match(c.warnings[0], /^S3_KMS_KES_KEY_PASSWORD is set but the key in S3_KMS_KES_KEY_FILE .* is not encrypted/);
+  const enc = await loadKesConfig({ ...base, S3_KMS_KES_CERT_FILE: certFile, S3_KMS_KES_KEY_FILE: keyPkcs8Enc, S3_KMS_KES_KEY_PASSWORD: 's3cret' });
+  t.same(enc.warnings, [], 'an encrypted key with its password: no warning');
 });
 
 t.test('password-protected keys: encrypted PKCS#8 and legacy Proc-Type PEM', async (t) => {
