@@ -12,14 +12,13 @@ import { join, resolve } from 'node:path';
 import { destination, pino } from 'pino';
 import { intVar } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
-import { isS3Error } from './errors.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
 import type { KeyProvider } from './kms/provider.js';
 import { MetaStore } from './meta/store.js';
 import type { DataRef, ObjectRecord, UploadRecord } from './meta/records.js';
 import { clientVersionId } from './meta/versions.js';
 import { readData } from './ops/object-data.js';
-import { unsealForRead } from './sse/object-encryption.js';
+import { isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
 import { derivePartKey } from './sse/object-key.js';
 import { FileStore } from './storage/files.js';
 import { isDareError } from '../workers/format/dare-error.js';
@@ -203,8 +202,8 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
     try {
       objectKey = await unsealForRead({ kms: env.kms }, rec.sse, {}, bucket, key);
     } catch (err) {
-      // Unreachable or refusing (KMSUnavailable) is the KMS's state, not the object's.
-      if (isS3Error(err) && err.code === 'KMSUnavailable') throw new VerifyAborted(err.message, { cause: err });
+      // Unreachable or refusing s3d's identity is the KMS's state, not the object's.
+      if (isKmsUnusable(err)) throw new VerifyAborted(err.message, { cause: err });
       problem('key', `the object key does not unseal: ${(err as Error).message}`);
       return problems;
     }

@@ -34,16 +34,21 @@ export function kmsError(err: unknown): never {
       case 'KeyNotFound':
         throw new S3Error('KMS.NotFoundException', `The KMS key does not exist: ${err.message}`);
       case 'Unavailable':
-        throw new S3Error('KMSUnavailable', `The key management service is unreachable: ${err.message}`, { headers: { 'retry-after': '5' } });
+        throw new S3Error('KMSUnavailable', `The key management service is unreachable: ${err.message}`, { headers: { 'retry-after': '5' }, cause: err });
       case 'NotAuthentic':
         throw new S3Error('InternalError', 'The KMS could not decrypt this object\'s data key: it was sealed under a different KMS key.');
       case 'Forbidden':
-        throw new S3Error('AccessDenied', `The key management service does not allow this server's identity to use the key: ${err.message}`);
+        throw new S3Error('AccessDenied', `The key management service does not allow this server's identity to use the key: ${err.message}`, { cause: err });
       default:
         throw new S3Error('InternalError', `KMS error: ${err.message}`);
     }
   }
   throw err;
+}
+
+/** A kmsError answer that is the KMS's state (unreachable, or refusing s3d's identity), not the object's. */
+export function isKmsUnusable(err: unknown): err is S3Error {
+  return err instanceof S3Error && err.cause instanceof KmsError && (err.cause.code === 'Unavailable' || err.cause.code === 'Forbidden');
 }
 
 function requireKms(env: SseEnv): KeyProvider {

@@ -2,15 +2,18 @@
 // over real mTLS: a policy problem, not an outage. Clients get a non-retryable 403 AccessDenied
 // (not 503), start-up logs an error naming the missing permission (never "default key ready"),
 // readiness is 503 'KMS access denied' and the KMS status shows no endpoint online; fixing the
-// policy at KES makes s3d ready without a restart.
+// policy at KES makes s3d ready without a restart. `s3d verify --deep` stops (exit 2) instead of
+// reporting every encrypted object as damaged.
 
 import t from 'tap';
 import type { Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ROOT_CREDENTIALS, startDaemonFor } from '../helpers/daemon.js';
+import { MAIN, ROOT_CREDENTIALS, startDaemonFor } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { createTestPki, writeCertFiles } from '../fixtures/kes-server/certs.js';
 import type { CertPair } from '../fixtures/kes-server/certs.js';
@@ -72,4 +75,21 @@ t.test('/v1/status allowed, the default key not: error at start-up, not ready; p
   const bucket = await createBucket(s3);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'x', Body: 'x', ServerSideEncryption: 'AES256' }));
   t.pass('SSE-S3 PUT works once the policy allows it');
+});
+
+t.test('s3d verify --deep with an identity KES refuses: stops with exit 2, reports no object', async (t) => {
+  const kes = await kesServer(t, { pki });
+  const d = await startDaemonFor(t, { env: kesEnv([kes]) });
+  await waitReady(d.endpoint);
+  const s3 = wideS3Client(d);
+  const bucket = await createBucket(s3);
+  for (const key of ['a', 'b']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'secret', ServerSideEncryption: 'AES256' }));
+  const files = await writeCertFiles(dir, 'stranger-verify', pki.stranger);
+  const env = { PATH: process.env.PATH!, S3_CRYPTO_WORKERS: '2', ...kesEnv([kes]), S3_KMS_KES_CERT_FILE: files.certFile, S3_KMS_KES_KEY_FILE: files.keyFile };
+  // Asynchronously: the fixture answers from this process's event loop.
+  const run = await promisify(execFile)(process.execPath, [MAIN, 'verify', d.dataDir, '--deep'], { env, timeout: 60_000 })
+    .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+  t.equal(run.code, 2, `exit 2 (${run.stderr.trim()})`);
+  t.notMatch(run.stdout, /^PROBLEM /m, 'no object reported as damaged');
+  t.match(run.stdout + run.stderr, /not authorized/, 'says why');
 });
