@@ -3,7 +3,8 @@
 //            {"name":"MinIO KES","default-key-id":"…","endpoints":{"https://kes:7373":"online"}}
 //   GET      /minio/admin/v3/kms/key/status?key-id= → madmin KMSKeyStatus
 //            {"key-id":"…","encryption-error":"…","decryption-error":"…"} (errors omitted on success)
-// Errors are JSON like MinIO's admin API: {"Code","Message","Resource","RequestId"}.
+// Errors these handlers answer are JSON like MinIO's admin API: {"Code","Message","Resource","RequestId"};
+// a request authentication refuses first (anonymous, bad signature) gets the usual S3 XML error.
 
 import { timingSafeEqual } from 'node:crypto';
 import { S3Error, wireCode } from '../errors.js';

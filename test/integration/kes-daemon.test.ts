@@ -164,6 +164,9 @@ t.test('KMS admin API: MinIO status shapes, key status through KES, root only', 
   const wrongMethod = await signedFetch(d.endpoint, 'PUT', '/minio/admin/v3/kms/status', ROOT_CREDENTIALS);
   t.equal(wrongMethod.status, 405);
   t.match(JSON.parse(wrongMethod.text), { Code: 'MethodNotAllowed' });
+  const unknownPath = await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/nope', ROOT_CREDENTIALS);
+  t.equal(unknownPath.status, 404, 'an unknown admin sub-path is no admin route (docs/kms.md)');
+  t.match(unknownPath.text, /<Code>NoSuchBucket<\/Code>/, 'read as a request for the bucket "minio": S3 XML');
   t.equal(keyCalls(requestDelta(before, a.counters())), 3, 'refused calls never reached KES');
 });
 
