@@ -11,6 +11,7 @@ import type { Client as MinioClient } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
+import { AWS_BIN } from '../helpers/aws-cli.js';
 
 let d: TestDaemon;
 let work: string;
@@ -149,7 +150,7 @@ t.test('minio npm client with no region against a daemon in eu-west-3: listBucke
   t.ok((await wrong.listBuckets()).some((x) => x.name === b), 'its listBuckets still works');
 });
 
-const AWS = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+const AWS = spawnSync(AWS_BIN, ['--version'], { encoding: 'utf8' });
 const HAVE_AWS = AWS.error === undefined && AWS.status === 0;
 
 interface CliResult {
@@ -172,7 +173,7 @@ function awsCli(args: string[]): Promise<CliResult> {
     AWS_PAGER: '',
   };
   return new Promise((resolve) => {
-    execFile('aws', ['--endpoint-url', d.endpoint, '--output', 'json', ...args], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(AWS_BIN, ['--endpoint-url', d.endpoint, '--output', 'json', ...args], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
       resolve({ code, stdout, stderr });
     });

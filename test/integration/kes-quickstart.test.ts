@@ -22,6 +22,7 @@ import type { TestDaemon } from '../helpers/daemon.js';
 import { waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { waitForLog } from '../helpers/wait.js';
+import { AWS_BIN } from '../helpers/aws-cli.js';
 
 const CLI = join(ROOT, 'dist/test/fixtures/kes-server/cli.js');
 const run = promisify(execFile);
@@ -72,7 +73,7 @@ function quickStartEnv(dev: DevServer): Record<string, string> {
 
 async function awsCli(): Promise<boolean> {
   try {
-    await run('aws', ['--version'], { timeout: 20_000 });
+    await run(AWS_BIN, ['--version'], { timeout: 20_000 });
     return true;
   } catch {
     return false;
@@ -121,7 +122,7 @@ t.test('Quick Start: kes:dev DIR, then s3d with the files it wrote', async (t) =
 
   if (await awsCli()) {
     const awsEnv = { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
-    const { stdout } = await run('aws', ['--endpoint-url', d.endpoint, 's3api', 'head-object', '--bucket', bucket, '--key', 'auto.txt'], { env: awsEnv, timeout: 60_000 });
+    const { stdout } = await run(AWS_BIN, ['--endpoint-url', d.endpoint, 's3api', 'head-object', '--bucket', bucket, '--key', 'auto.txt'], { env: awsEnv, timeout: 60_000 });
     t.match(JSON.parse(stdout), { ServerSideEncryption: 'AES256', ContentLength: body.length }, 'aws s3api head-object shows "ServerSideEncryption": "AES256"');
   } else {
     t.comment('aws CLI not installed: head-object checked through the SDK only');

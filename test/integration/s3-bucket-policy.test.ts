@@ -39,9 +39,10 @@ import { assertXmlError, encodeKey, raw, xmlField, type RawOptions, type RawResp
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { ssec, ssecHeaders } from '../helpers/sse.js';
+import { AWS_BIN } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
-const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+const HAS_AWS = spawnSync(AWS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
 const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3api/s3 policy tests';
 
 const [d, tls, restartable] = await Promise.all([startDaemon(), startDaemon({ tls: true }), startDaemon()]);
@@ -922,7 +923,7 @@ t.test('aws s3api put/get-bucket-policy, get-bucket-policy-status, and aws s3 --
   };
   const aws = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      execFile('aws', ['--endpoint-url', d.endpoint, ...args], { env: awsEnv }, (err, stdout, stderr) => {
+      execFile(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], { env: awsEnv }, (err, stdout, stderr) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
       });
     });

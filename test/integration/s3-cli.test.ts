@@ -15,9 +15,10 @@ import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } fr
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
+import { AWS_BIN } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
-const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+const HAS_AWS = spawnSync(AWS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
 const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3 cp/sync/ls/rm tests';
 
 const d = await startDaemon();
@@ -47,7 +48,7 @@ const awsEnv = {
 
 function aws(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile('aws', ['--endpoint-url', d.endpoint, ...args], { env: awsEnv, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
+    execFile(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], { env: awsEnv, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
       if (err) reject(new Error(`aws ${args.join(' ')} failed: ${err.message}\n${stderr}`));
       else resolve({ stdout, stderr });
     });

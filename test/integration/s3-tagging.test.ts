@@ -41,10 +41,11 @@ import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
+import { AWS_BIN } from '../helpers/aws-cli.js';
 
 type Pair = [string, string];
 
-const HAS_AWS = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+const HAS_AWS = spawnSync(AWS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
 const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3api tagging tests';
 
 const d = await startDaemon();
@@ -555,7 +556,7 @@ t.test('aws CLI: s3api put-object --tagging, put/get/delete-object-tagging, put/
   };
   const aws = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      execFile('aws', ['--endpoint-url', d.endpoint, ...args], { env: awsEnv }, (err, stdout, stderr) => {
+      execFile(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], { env: awsEnv }, (err, stdout, stderr) => {
         resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr });
       });
     });

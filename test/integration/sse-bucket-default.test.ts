@@ -32,6 +32,7 @@ import { errorCode } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { clientWithoutResponseChecksums, createBucket, expectS3Error } from '../helpers/s3.js';
 import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
+import { AWS_BIN } from '../helpers/aws-cli.js';
 
 /** One signed HTTPS request with a raw body (for XML the SDK would never send). */
 function rawRequest(daemon: TestDaemon, method: string, path: string, query: string, body: string): Promise<{ status: number; body: string }> {
@@ -289,7 +290,7 @@ t.test('auto-encryption without a KMS is a start-up error naming the variable', 
 // PutBucketEncryption without a KMS (501 NotImplemented) is checked in sse-s3-kms.test.ts, on
 // the KMS-less daemon that file starts anyway.
 
-const awsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+const awsCli = spawnSync(AWS_BIN, ['--version'], { encoding: 'utf8' });
 const haveCli = awsCli.status === 0;
 
 t.test('the aws CLI flow of the KMS guide', { skip: haveCli ? false : 'the aws CLI is not on PATH: skipping put-bucket-encryption / s3 cp --sse tests' }, async (t) => {
@@ -311,7 +312,7 @@ t.test('the aws CLI flow of the KMS guide', { skip: haveCli ? false : 'the aws C
   const run = async (...args: string[]): Promise<string> => {
     try {
       const t0 = Date.now();
-      const { stdout } = await promisify(execFile)('aws', [...args, '--endpoint-url', d.endpoint, '--ca-bundle', ca], { env, encoding: 'utf8' });
+      const { stdout } = await promisify(execFile)(AWS_BIN, [...args, '--endpoint-url', d.endpoint, '--ca-bundle', ca], { env, encoding: 'utf8' });
       t.comment(`aws ${args[0]} ${args[1]}: ${Date.now() - t0} ms`);
       return stdout;
     } catch (err) {
