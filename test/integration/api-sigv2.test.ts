@@ -12,8 +12,9 @@ import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/d
 import { md5Base64, sha256Hex } from '../helpers/hash.js';
 import { projectPath } from '../helpers/root.js';
 import { assertXmlError, raw } from '../helpers/http.js';
+import { PYTHON_BIN } from '../helpers/python.js';
 
-const HAS_BOTO3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+const HAS_BOTO3 = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
 const SCRIPT = projectPath('test/fixtures/sigv2/boto3_v2.py');
 
 const d = await startDaemonFor(t, { env: { S3_DOMAIN: 's3.test' } });
@@ -41,7 +42,7 @@ t.test('boto3: default presigned URLs (V2) and signature_version=s3 clients', { 
     AWS_EC2_METADATA_DISABLED: 'true',
   };
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile('python3', [SCRIPT, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket], { env, maxBuffer: 4 * 1024 * 1024 }, (err, out, errOut) => {
+    execFile(PYTHON_BIN, [SCRIPT, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket], { env, maxBuffer: 4 * 1024 * 1024 }, (err, out, errOut) => {
       if (err) reject(new Error(`boto3_v2.py failed: ${err.message}\n${errOut}`));
       else resolve(out);
     });

@@ -13,8 +13,9 @@ import { ACCESS_KEY, SECRET_KEY, startDaemonFor } from '../helpers/daemon.js';
 import { buildHeaders } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
 import { tcpConversation } from '../helpers/tcp.js';
+import { PYTHON_BIN } from '../helpers/python.js';
 
-const HAS_BOTO3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+const HAS_BOTO3 = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
 
 t.test('chunked PUTs whose end arrives with their last data, each followed by a GET, on one connection', async (t) => {
   const d = await startDaemonFor(t);
@@ -61,7 +62,7 @@ print(f'{slowest:.3f}')
   t.testdir({});
   writeFileSync(caFile, d.caCert!);
   const slowest = await new Promise<string>((resolve, reject) => {
-    execFile('python3', ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket, caFile], { env: { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' } }, (err, out, errOut) => {
+    execFile(PYTHON_BIN, ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket, caFile], { env: { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' } }, (err, out, errOut) => {
       if (err) reject(new Error(`${err.message}\n${errOut}`));
       else resolve(out.trim());
     });

@@ -42,7 +42,7 @@ import {
 import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
-import { noBoto3, pythonEnv } from '../helpers/python.js';
+import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 import { createBucket, expectS3Error } from '../helpers/s3.js';
 
 const d = await startDaemonFor(t);
@@ -242,7 +242,7 @@ print(json.dumps(out))
 t.test('boto3: the calls Terraform makes for ownership controls and a public access block', { skip: noBoto3(pyEnv) }, async (t) => {
   const b = await createBucket(s3, 'tfboto');
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile('python3', ['-c', TERRAFORM_CALLS, d.endpoint, ACCESS_KEY, SECRET_KEY, b], { env: pyEnv }, (err, out, errOut) => {
+    execFile(PYTHON_BIN, ['-c', TERRAFORM_CALLS, d.endpoint, ACCESS_KEY, SECRET_KEY, b], { env: pyEnv }, (err, out, errOut) => {
       if (err) reject(new Error(`boto3 script failed: ${err.message}\n${errOut}`));
       else resolve(out);
     });

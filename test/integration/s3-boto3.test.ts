@@ -20,7 +20,7 @@ import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes, type 
 import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { getBytes } from '../helpers/s3.js';
 import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
-import { pythonEnv } from '../helpers/python.js';
+import { PYTHON_BIN, pythonEnv } from '../helpers/python.js';
 
 const MiB = 1024 * 1024;
 const CLIENT = join(ROOT, 'test/fixtures/boto3/client.py');
@@ -178,7 +178,7 @@ const work = mkdtempSync(join(tmpdir(), 's3d-boto3-'));
 // Python must not read the user's AWS configuration or credentials, nor reach for instance metadata.
 const pyEnv = pythonEnv(work, { S3D_ACCESS_KEY: ACCESS_KEY, S3D_SECRET_KEY: SECRET_KEY, S3D_WORK: work });
 
-const probe = spawnSync('python3', ['-c', 'import boto3, botocore; print(botocore.__version__)'], { env: pyEnv, encoding: 'utf8' });
+const probe = spawnSync(PYTHON_BIN, ['-c', 'import boto3, botocore; print(botocore.__version__)'], { env: pyEnv, encoding: 'utf8' });
 const NO_BOTO3 = probe.error
   ? 'python3 is not on PATH: skipping the boto3 suite'
   : probe.status !== 0
@@ -230,7 +230,7 @@ async function suite(botocoreVersion: string): Promise<void> {
   function boto3<T>(scenario: string, d: TestDaemon, env: Record<string, string> = {}, b = bucket.get(d)!): Promise<T> {
     return new Promise((resolve, reject) => {
       execFile(
-        'python3',
+        PYTHON_BIN,
         [CLIENT, scenario, d.endpoint, b],
         { env: { ...pyEnv, ...(d === tls ? { S3D_CA_BUNDLE: caFile } : {}), ...env }, maxBuffer: 16 * MiB, timeout: 90_000 },
         (err, stdout, stderr) => {

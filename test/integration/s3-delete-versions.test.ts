@@ -23,8 +23,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
 
-const HAS_BOTO3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+const HAS_BOTO3 = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
 import { createBucket, putMany, rawBodyClient, s3Code } from '../helpers/s3.js';
+import { PYTHON_BIN } from '../helpers/python.js';
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
@@ -248,7 +249,7 @@ b = s3.Bucket(sys.argv[4])
 print(sum(len(r.get('Deleted', [])) for r in b.object_versions.delete()))
 `;
   const out = await new Promise<string>((resolve, reject) => {
-    execFile('python3', ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(PYTHON_BIN, ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
   });
   t.equal(out.trim(), '3', 'boto3 deleted three versions');
   t.equal((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 0, 'the bucket is empty');

@@ -61,7 +61,7 @@ import { minioClient } from '../helpers/minio.js';
 import { bodyBytes, createBucket, s3Code, withHeaders } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 import { shiftedClient, shiftedClockEnv } from '../helpers/clock.js';
-import { noBoto3, pythonEnv } from '../helpers/python.js';
+import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -949,7 +949,7 @@ t.test('boto3: put_object with lock parameters, get/put_object_retention, legal 
   await putLockConfig(bucket, rule('COMPLIANCE', { Days: 9 }));
   const until = at(2 * DAY);
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile('python3', ['-c', BOTO3_SCRIPT, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket, until.toISOString()], { env: pyEnv, maxBuffer: 4 * 1024 * 1024 }, (err, out, errOut) => {
+    execFile(PYTHON_BIN, ['-c', BOTO3_SCRIPT, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket, until.toISOString()], { env: pyEnv, maxBuffer: 4 * 1024 * 1024 }, (err, out, errOut) => {
       if (err) reject(new Error(`boto3 script failed: ${err.message}\n${errOut}`));
       else resolve(out);
     });

@@ -39,6 +39,7 @@ import { minioClient } from '../helpers/minio.js';
 import { bodyBytes, createBucket, expectS3Error, s3Code } from '../helpers/s3.js';
 import { ssec } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
+import { PYTHON_BIN } from '../helpers/python.js';
 
 const MiB = 1024 * 1024;
 const APP = 'https://app.example.com';
@@ -290,9 +291,9 @@ const pyEnv: Record<string, string> = {
   S3D_SECRET_KEY: SECRET_KEY,
 };
 for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) pyEnv[k] = process.env[k]!;
-const userBase = spawnSync('python3', ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
+const userBase = spawnSync(PYTHON_BIN, ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
 if (userBase.status === 0 && userBase.stdout.trim() !== '') pyEnv.PYTHONUSERBASE = userBase.stdout.trim();
-const probe = spawnSync('python3', ['-c', 'import boto3'], { env: pyEnv, encoding: 'utf8' });
+const probe = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { env: pyEnv, encoding: 'utf8' });
 const NO_BOTO3 = probe.error ? 'python3 is not on PATH' : probe.status !== 0 ? 'python3 cannot import boto3' : false;
 
 interface PresignedPost {
@@ -302,7 +303,7 @@ interface PresignedPost {
 
 function boto3Posts(endpoint: string, requests: unknown[]): Promise<PresignedPost[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', [FIXTURE, endpoint], { env: pyEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON_BIN, [FIXTURE, endpoint], { env: pyEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

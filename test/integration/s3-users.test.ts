@@ -67,7 +67,7 @@ import { raw } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { getBytes, s3Code, withHeaders } from '../helpers/s3.js';
 import { sleep } from '../helpers/wait.js';
-import { noBoto3, pythonEnv } from '../helpers/python.js';
+import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 
 const work = mkdtempSync(join(tmpdir(), 's3d-users-'));
 const run = randomBytes(3).toString('hex');
@@ -842,7 +842,7 @@ print(json.dumps(out))
 t.test('boto3 with a user\'s credentials', { skip: NO_BOTO3 }, async (t) => {
   await put(root, B, 'docs/c.txt', 'doc c');
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile('python3', ['-c', BOTO3_SCRIPT, d.endpoint, 'app-photos', secretOf('app-photos'), B], { env: pyEnv, maxBuffer: 4 * 1024 * 1024 }, (err, out, errOut) => {
+    execFile(PYTHON_BIN, ['-c', BOTO3_SCRIPT, d.endpoint, 'app-photos', secretOf('app-photos'), B], { env: pyEnv, maxBuffer: 4 * 1024 * 1024 }, (err, out, errOut) => {
       if (err) reject(new Error(`boto3 script failed: ${err.message}\n${errOut}`));
       else resolve(out);
     });

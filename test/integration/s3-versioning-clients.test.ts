@@ -24,7 +24,7 @@ import { awsCli, NO_AWS } from '../helpers/aws-cli.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 
-const NO_BOTO3: false | string = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0 ? false : 'python3 with boto3 is not available';
+const NO_BOTO3: false | string = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0 ? false : 'python3 with boto3 is not available';
 const VID = /^[0-9a-f-]{36}$/;
 
 const d = await startDaemonFor(t);
@@ -60,7 +60,7 @@ async function sdkDelete(bucket: string, key: string): Promise<string> {
 
 function python(script: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('python3', ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile(PYTHON_BIN, ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
     );
   });
@@ -74,6 +74,7 @@ res = boto3.resource('s3', endpoint_url=ep, aws_access_key_id=ak, aws_secret_acc
 cl = res.meta.client
 out = {}
 `;
+import { PYTHON_BIN } from '../helpers/python.js';
 
 t.test('boto3: versioning calls, object_versions listing, object_versions.delete() empties the bucket', { skip: NO_BOTO3 }, async (t) => {
   const bucket = bucketName('vboto');
