@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAIN, bucketName, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { bucketName, MAIN, nodeChild, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { assertXmlError, raw, type RawResponse } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 
@@ -156,7 +156,7 @@ t.test('a bad S3_API_CORS_ALLOW_ORIGIN stops the daemon at start-up, naming the 
   const dir = mkdtempSync(join(tmpdir(), 's3d-cors-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const value of ['app.example.com', 'https://*.*.example', 'https://app.example.com/path']) {
-    const r = spawnSync(process.execPath, [MAIN, 'server', join(dir, 'data'), '--dev'], {
+    const r = spawnSync(...nodeChild([MAIN, 'server', join(dir, 'data'), '--dev']), {
       env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', S3_API_CORS_ALLOW_ORIGIN: value },
       encoding: 'utf8',
       timeout: 20_000,

@@ -17,7 +17,7 @@ import {
   PutBucketEncryptionCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, ROOT, SECRET_KEY, startDaemon, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, ROOT, SECRET_KEY, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
@@ -36,7 +36,7 @@ interface DevServer {
 
 /** Start the kes:dev CLI on a free port (KES_DEV_PORT=0; the docs' default is 7373). */
 async function devServer(t: Test, dir: string): Promise<DevServer> {
-  const proc = spawn(process.execPath, [CLI, dir], { env: { ...process.env, KES_DEV_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(...nodeChild([CLI, dir]), { env: { ...process.env, KES_DEV_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const endpoint = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kes:dev did not start:\n${output}`)), 20_000);

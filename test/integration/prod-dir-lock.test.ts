@@ -6,14 +6,14 @@
 // directory is free again.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { MAIN, startDaemon, testBytes } from '../helpers/daemon.js';
+import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { md5Hex } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
 
 function runSecond(dataDir: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, 'server', dataDir, '--dev'], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _stdout, stderr) => {
+    execFile(...nodeChild([MAIN, 'server', dataDir, '--dev']), { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
     });
   });
@@ -106,7 +106,7 @@ t.test('other start-up configuration errors exit 2 with the reason (systemd does
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const run = (env: Record<string, string>): Promise<{ code: number | null; stderr: string }> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [MAIN, 'server', join(work, 'data'), '--dev'], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', ...env }, timeout: 20_000 }, (err, _o, stderr) => {
+      execFile(...nodeChild([MAIN, 'server', join(work, 'data'), '--dev']), { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', ...env }, timeout: 20_000 }, (err, _o, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
       });
     });

@@ -10,14 +10,13 @@ import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { MAIN, startDaemon, testBytes } from '../helpers/daemon.js';
+import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
 import { dataFilePaths, filesUnder } from '../helpers/files.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 
 function run(dataDir: string, asUser?: string): Promise<{ code: number | null; stderr: string }> {
-  const cmd = asUser === undefined ? process.execPath : 'runuser';
-  const args = asUser === undefined ? [MAIN, 'server', dataDir, '--dev'] : ['-u', asUser, '--', process.execPath, MAIN, 'server', dataDir, '--dev'];
+  const [cmd, args] = asUser === undefined ? nodeChild([MAIN, 'server', dataDir, '--dev']) : ['runuser', ['-u', asUser, '--', process.execPath, MAIN, 'server', dataDir, '--dev']];
   return new Promise((resolve) => {
     execFile(cmd, args, { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _o, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
