@@ -66,13 +66,14 @@ export function testPki(): Promise<TestPki> {
  * Command and arguments that run `node ...args` for a test: the daemon, `s3d verify`, the KES dev
  * server. Under tap every child's NODE_OPTIONS gets @tapjs/processinfo's --import hooks (to follow
  * coverage into children), which cost ~1.1 s of CPU per daemon start (2.0 s against 0.85 s,
- * measured). Without coverage (`npm test`) the child runs through `env -u NODE_OPTIONS`, which
- * drops them; `npm run test:coverage` (TAP_DISABLE_COVERAGE=0) keeps them, so children are covered.
- * `env` execs node, so the child's pid is node's own (signals reach the daemon).
+ * measured). Without coverage (`npm test`) the child runs through `env NODE_OPTIONS=…`, which
+ * sets NODE_OPTIONS back to what the test gave the child (`childEnv`, e.g. the clock preload of
+ * helpers/clock.ts) after the hook added tap's; `npm run test:coverage` (TAP_DISABLE_COVERAGE=0)
+ * keeps them, so children are covered. `env` execs node: the child's pid is node's own.
  */
-export function nodeChild(args: string[]): [string, string[]] {
+export function nodeChild(args: string[], childEnv: Record<string, string | undefined> = {}): [string, string[]] {
   if (process.env.TAP_DISABLE_COVERAGE === '0' || process.env.NODE_OPTIONS === undefined || !existsSync('/usr/bin/env')) return [process.execPath, args];
-  return ['/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, ...args]];
+  return ['/usr/bin/env', [`NODE_OPTIONS=${childEnv.NODE_OPTIONS ?? ''}`, process.execPath, ...args]];
 }
 
 export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon> {
@@ -104,7 +105,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const args = [MAIN, 'server', dataDir];
   if (opts.dev) args.push('--dev');
-  const proc = spawn(...nodeChild(args), { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(...nodeChild(args, env), { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   let started = false;
   let buffered = '';
