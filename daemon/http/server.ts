@@ -289,6 +289,13 @@ export class HttpServer {
     if (this.closing) {
       // Draining: a request on a kept-alive connection. Refuse it unread and close the connection.
       // Load balancers probing readiness on a kept-alive connection read why, as on a new one.
+      try {
+        // Logged and counted under what it asked for (an unroutable request stays Unknown).
+        const asked = route({ method, rawPath, query, host: headers.host ?? '', headers }, this.deps.config.domains);
+        Object.assign(logFields, { op: asked.op, bucket: asked.bucket, key: asked.key });
+      } catch {
+        // Unknown it is.
+      }
       const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.', { headers: { 'x-s3d-not-ready': 'shutting down' } });
       this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, true, 0);
       return;

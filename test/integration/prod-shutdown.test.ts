@@ -235,6 +235,11 @@ t.test('SIGINT behaves like SIGTERM; requests on kept-alive connections during t
   t.equal(during.code, 'ServiceUnavailable');
   t.equal(during.connection, 'close', 'and its connection is closed');
   t.equal(during.notReady, 'shutting down', 'x-s3d-not-ready says why, as /minio/health/ready does (a readiness probe on a kept-alive connection reads it)');
+  const isRefusal = (l: Record<string, unknown>): boolean => l.msg === 'request' && l.status === 503;
+  await waitForLog(d.logs, isRefusal);
+  const refused = d.jsonLogs().find(isRefusal) ?? {};
+  t.equal(refused.op, 'ListObjectsV2', 'the refusal is logged (and counted) under the operation it asked for, not Unknown');
+  t.equal(refused.bucket, bucket, 'with its bucket');
   up.end(body.subarray(MiB));
   t.equal((await up.response).status, 200, 'the in-flight upload still completes');
   t.equal((await exit).code, 0, 'exit code 0');

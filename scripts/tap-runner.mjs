@@ -1,0 +1,17 @@
+// `npm test` step before tap: tap builds its test runner with the plugins .taprc names (ours
+// removes @tapjs/typescript: the tests run from dist/, compiled by `npm run build`). npm installs
+// the runner built with tap's default plugins, and tap notices the difference only after it has
+// chosen the loaders for the run that notices it: the first `npm test` after `npm ci` (every CI
+// run) loaded the TypeScript loader into every test process, ~2 s of CPU each, and took 14 min
+// instead of 9. Rebuild the runner first when it still carries that loader.
+import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const built = join(root, 'node_modules', '@tapjs', 'test', 'test-built', 'dist', 'esm', 'index.js');
+if (existsSync(built) && /["']@tapjs\/typescript\//.test(readFileSync(built, 'utf8'))) {
+  process.stdout.write('tap-runner: rebuilding tap without @tapjs/typescript (.taprc)\n');
+  execFileSync(process.execPath, [join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), 'build'], { cwd: root, stdio: 'inherit' });
+}
