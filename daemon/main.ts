@@ -3,7 +3,7 @@
 // pool and the HTTP front end; handles signals and graceful shutdown.
 
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { destination, pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
@@ -92,6 +92,16 @@ function dataDirError(dir: string, err: unknown): Error {
   return new ConfigError(`the data directory ${dir} ${why[code]}: ${(err as Error).message}`);
 }
 
+/**
+ * A permission error on files in the data directory: typically left by a run as another user
+ * (root), a configuration matter (exit 2) with the fix; any other error as it is.
+ */
+function foreignFilesError(dir: string, err: unknown, may: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM') return err as Error;
+  return new ConfigError(`the data directory ${dir} holds files this user (${thisUser()}) may not ${may}: ${(err as Error).message}; give them to the service's user (chown -R)`);
+}
+
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   loadUws();
   let users = readUsers(config, log);
@@ -107,12 +117,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   try {
     dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason));
   } catch (err) {
-    // A lock file left by a run as another user (root): the same advice as for the sweep below.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw new ConfigError(`the data directory ${config.dataDir} holds files this user (${thisUser()}) may not open: ${(err as Error).message}; give them to the service's user (chown -R)`);
-    }
-    throw err;
+    throw foreignFilesError(config.dataDir, err, 'open');
   }
   const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
   await files.init().catch((err: unknown) => {
@@ -139,11 +144,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
   const swept = await files.sweep(meta.referencedFiles(), queued, { storeHasBuckets: meta.listBuckets().length > 0 }).catch((err: unknown) => {
-    // Typically files left by a run as another user (root) in the service's directory.
-    if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EPERM') {
-      throw new ConfigError(`the data directory ${config.dataDir} holds files this user (${thisUser()}) may not read or remove: ${(err as Error).message}; give them to the service's user (chown -R)`);
-    }
-    throw err;
+    throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
   if (swept.temp + swept.orphans > 0) log.info({ temp: swept.temp, orphans: swept.orphans }, 'start-up sweep removed crash leftovers');
   if (swept.quarantined) {

@@ -109,12 +109,12 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath): str
   return certs;
 }
 
-/** Decrypt (if needed) and normalise a client key: encrypted PKCS#8 and legacy Proc-Type PEM both work. */
 /** An encrypted PKCS#8 (`BEGIN ENCRYPTED PRIVATE KEY`) or legacy OpenSSL (`Proc-Type: 4,ENCRYPTED`) PEM. */
 export function isEncryptedKeyPem(pem: string): boolean {
   return /ENCRYPTED/.test(pem);
 }
 
+/** Decrypt (if needed) and normalise a client key: encrypted PKCS#8 and legacy Proc-Type PEM both work. */
 export function loadPrivateKey(pem: string, password: string | undefined, fileVar: string, passwordVar: string): string {
   const encrypted = isEncryptedKeyPem(pem);
   if (encrypted && password === undefined) {

@@ -13,7 +13,7 @@ import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, xmlElement, xmlFields, xmlList, type XmlObject } from './xml.js';
+import { parseXml, toXml, xmlFields, xmlList, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;

@@ -45,7 +45,6 @@ export function requireBucket(env: OpsEnv, name: string | undefined): BucketReco
   return b;
 }
 
-/** Meta-layer conflicts surface as their S3 errors. */
 /**
  * Delete<Something> of a bucket sub-resource kept in the bucket record (policy, CORS, lifecycle,
  * encryption, public access block): removes the field; 204 whether or not it was set, as on S3.
@@ -64,6 +63,7 @@ export async function clearBucketField(env: OpsEnv, bucket: string | undefined, 
   return { status: 204 };
 }
 
+/** Meta-layer conflicts surface as their S3 errors. */
 export function metaError(err: unknown): never {
   if (err instanceof MetaConflict) {
     if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied', 'Access Denied because object protected by object lock.');

@@ -135,7 +135,6 @@ export async function handleGetBucketNotification(env: OpsEnv, ctx: RequestConte
 /** The lifecycle scan's identity in events (MinIO's user agent for ILM expiry). */
 export const LIFECYCLE_ORIGIN: EventOrigin = Object.freeze({ requestId: '', principalId: '', sourceIp: '', userAgent: 'Internal: [ILM-Expiry]' });
 
-type Rows = Array<readonly [target: string, body: string]>;
 type Heard = Array<{ readonly name: string; readonly key: string; readonly record: unknown }>;
 
 /**

@@ -5,8 +5,8 @@ import type { VersionedDelete } from '../meta/store.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { mayList } from './policy.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
-import { clientETag, createObjectEncryption, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
-import { parseCustomerKey, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
+import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
+import { parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import type { DataLease } from './data-gate.js';
@@ -37,9 +37,7 @@ export function checksumHeaders(checksums: Record<string, string> | undefined): 
 
 /** The encryption a write asks for, after bucket default and auto-encryption. */
 export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncryption: Parameters<typeof resolveEncryption>[1]): EncryptionRequest {
-  if (ctx.op !== 'CopyObject' && ctx.op !== 'UploadPartCopy' && parseCustomerKey(ctx.headers, true)) {
-    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
-  }
+  if (ctx.op !== 'CopyObject' && ctx.op !== 'UploadPartCopy') refuseCustomerKey(ctx.headers, true);
   return resolveEncryption(parseEncryptionRequest(ctx.headers), bucketEncryption, env.config.autoEncryption);
 }
 
@@ -168,19 +166,10 @@ export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, 
 /** Unseals the object key for a read; refuses SSE-C headers on objects that are not SSE-C. */
 export async function readKey(env: OpsEnv, rec: ObjectRecord, headers: Readonly<Record<string, string>>, bucket: string, key: string, copySource = false): Promise<Buffer | undefined> {
   if (!rec.sse) {
-    if (parseCustomerKey(headers, copySource)) {
-      throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
-    }
+    refuseCustomerKey(headers, copySource);
     return undefined;
   }
   return unsealForRead(env, rec.sse, headers, bucket, key, copySource);
-}
-
-/** SSE-C headers on a read of an object that is not SSE-C: refused, as readKey would (without its KMS call). */
-function refuseCustomerKey(rec: ObjectRecord, headers: Readonly<Record<string, string>>): void {
-  if (rec.sse?.kind !== 'SSE-C' && parseCustomerKey(headers)) {
-    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
-  }
 }
 
 /** Part number → its plaintext byte range within the object. */
@@ -294,7 +283,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       const customerKey = rec.sse?.kind === 'SSE-C';
       let objectKey: Buffer | undefined;
       if (customerKey) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
-      else refuseCustomerKey(rec, ctx.headers);
+      else refuseCustomerKey(ctx.headers);
       try {
         checkConditions(ctx.headers, rec);
         // Heard once the read is answered: not for a refused range or part, nor twice when a

@@ -102,6 +102,14 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
  * The object key of a stored object, for reading. SSE-C needs the customer key from the
  * request (or the copy-source headers); the KMS kinds unwrap their data key through the KMS.
  */
+/**
+ * Customer-key headers (of the object, or with `copySource` of a copy's source) where they do not
+ * apply: a read of an object that is not SSE-C, a write that is no copy. S3 refuses them.
+ */
+export function refuseCustomerKey(headers: Readonly<Record<string, string>>, copySource = false, code: 'InvalidRequest' | 'InvalidArgument' = 'InvalidRequest'): void {
+  if (parseCustomerKey(headers, copySource)) throw new S3Error(code, 'The encryption parameters are not applicable to this object.');
+}
+
 export async function unsealForRead(
   env: SseEnv,
   rec: SseRecord,
@@ -119,9 +127,7 @@ export async function unsealForRead(
     }
     return unsealCustomer(rec, ck, bucket, object);
   }
-  if (parseCustomerKey(headers, copySource)) {
-    throw new S3Error(copySource ? 'InvalidArgument' : 'InvalidRequest', 'The encryption parameters are not applicable to this object.');
-  }
+  refuseCustomerKey(headers, copySource, copySource ? 'InvalidArgument' : 'InvalidRequest');
   const kms = requireKms(env);
   if (!rec.kmsKey || !rec.kmsCiphertext) throw new S3Error('XMinioObjectTampered');
   const cacheId = env.objectKeys?.enabled === true ? ObjectKeyCache.id(rec, bucket, object) : undefined;

@@ -92,7 +92,7 @@ export function makeDirs(path: string, mode = 0o777): void {
  * The start-up sweep deletes at most this many unreferenced data files (crash leftovers: the
  * writes in flight at the crash); more are moved to `.s3d/orphans/` instead (see sweep()).
  */
-export const ORPHAN_QUARANTINE_ABOVE = 256;
+const ORPHAN_QUARANTINE_ABOVE = 256;
 
 /** A data file being written starts an fdatasync in the background after this many new bytes. */
 const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
@@ -211,7 +211,7 @@ export class FileStore {
   async sweep(
     referenced: Set<string>,
     queued: ReadonlySet<string> = new Set(),
-    opts: { storeHasBuckets?: boolean; quarantineAbove?: number } = {},
+    opts: { storeHasBuckets?: boolean } = {},
   ): Promise<{ temp: number; orphans: number; queued: number; quarantined?: { files: number; dir: string } }> {
     let temp = 0;
     let queuedRemoved = 0;
@@ -241,7 +241,7 @@ export class FileStore {
     // unreferenced files, or any beside a store without buckets, mean the metadata is not the one
     // these files belong to (restored from an old backup, replaced, damaged): set them aside in
     // `.s3d/orphans/<time>/`, never delete them.
-    if (orphans.length > (opts.quarantineAbove ?? ORPHAN_QUARANTINE_ABOVE) || (orphans.length > 0 && opts.storeHasBuckets === false)) {
+    if (orphans.length > ORPHAN_QUARANTINE_ABOVE || (orphans.length > 0 && opts.storeHasBuckets === false)) {
       const dir = join(this.root, 'orphans', new Date().toISOString().replace(/[:.]/g, '-'));
       makeDirs(dir, 0o700);
       for (const path of orphans) await fsp.rename(path, join(dir, basename(path)));

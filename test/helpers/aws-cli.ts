@@ -5,15 +5,10 @@ import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACCESS_KEY, REGION, SECRET_KEY } from './daemon.js';
+import { pyenvProgram } from './python.js';
 
-/**
- * The aws executable. pyenv's shim is a bash script that runs `pyenv exec` first (~0.3 s of CPU
- * per call, a third of a CLI call's cost): the tests call the program the shim would run.
- */
-export const AWS_BIN: string = ((): string => {
-  const r = spawnSync('pyenv', ['which', 'aws'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : 'aws';
-})();
+/** The aws executable (not pyenv's shim: see pyenvProgram). */
+export const AWS_BIN: string = pyenvProgram('aws');
 
 /** `false` when `aws` runs, else the reason to skip (for tap's `skip`). */
 export const NO_AWS: false | string = spawnSync(AWS_BIN, ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'the aws CLI is not on PATH';

@@ -5,11 +5,17 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-/** python3's program: pyenv's shim runs `pyenv exec` first (~0.3 s of CPU per call), as for AWS_BIN. */
-export const PYTHON_BIN: string = ((): string => {
-  const r = spawnSync('pyenv', ['which', 'python3'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : 'python3';
-})();
+/**
+ * The program behind a command pyenv manages (python3, aws). pyenv's shim is a bash script that
+ * runs `pyenv exec` first, ~0.3 s of CPU per call (a third of an aws CLI call): tests call the
+ * program the shim would run. Without pyenv, the name itself.
+ */
+export function pyenvProgram(name: string): string {
+  const r = spawnSync('pyenv', ['which', name], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : name;
+}
+
+export const PYTHON_BIN: string = pyenvProgram('python3');
 
 /** The environment for python3 with HOME at `home` (a scratch directory), plus `extra`. */
 export function pythonEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {

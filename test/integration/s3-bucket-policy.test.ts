@@ -13,7 +13,7 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -39,11 +39,9 @@ import { assertXmlError, encodeKey, raw, xmlField, type RawOptions, type RawResp
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { ssec, ssecHeaders } from '../helpers/sse.js';
-import { AWS_BIN } from '../helpers/aws-cli.js';
+import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
-const HAS_AWS = spawnSync(AWS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
-const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3api/s3 policy tests';
 
 const [d, tls, restartable] = await Promise.all([startDaemon(), startDaemon({ tls: true }), startDaemon()]);
 const work = mkdtempSync(join(tmpdir(), 's3d-policy-'));

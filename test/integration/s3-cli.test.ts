@@ -4,7 +4,7 @@
 // listObjectsV2). The CLI part is skipped when `aws` is not on PATH.
 
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,11 +15,9 @@ import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } fr
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
-import { AWS_BIN } from '../helpers/aws-cli.js';
+import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
-const HAS_AWS = spawnSync(AWS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
-const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3 cp/sync/ls/rm tests';
 
 const d = await startDaemon();
 const work = mkdtempSync(join(tmpdir(), 's3d-cli-'));

@@ -15,7 +15,7 @@ import {
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { countFiles, waitForFileCounts, type FileCounts } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
-import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);

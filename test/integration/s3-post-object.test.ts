@@ -13,7 +13,6 @@
 // The boto3 part runs test/fixtures/boto3/presigned_post.py and is skipped without python3/boto3.
 
 import t from 'tap';
-import type { Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

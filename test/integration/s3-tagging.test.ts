@@ -7,7 +7,7 @@
 // minio-js and the aws CLI (skipped when `aws` is not on PATH).
 
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,12 +41,10 @@ import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
-import { AWS_BIN } from '../helpers/aws-cli.js';
+import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
 
 type Pair = [string, string];
 
-const HAS_AWS = spawnSync(AWS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
-const NO_AWS = HAS_AWS ? false : 'the aws CLI is not on PATH: skipping aws s3api tagging tests';
 
 const d = await startDaemon();
 const work = mkdtempSync(join(tmpdir(), 's3d-tagging-'));

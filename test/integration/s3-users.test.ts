@@ -15,7 +15,6 @@
 // changed nothing.
 
 import t from 'tap';
-import type { Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

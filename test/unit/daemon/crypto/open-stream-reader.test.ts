@@ -7,7 +7,7 @@
 import t from 'tap';
 import { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import { openStream, type CiphertextReader, type OpenStreamOptions } from '../../../../daemon/crypto/open-stream.js';
-import { DareError, MAX_PAYLOAD, PACKAGE_SIZE, planRange, sealBuffer } from '../../../../workers/format/index.js';
+import { MAX_PAYLOAD, PACKAGE_SIZE, planRange, sealBuffer } from '../../../../workers/format/index.js';
 import { OPEN_BATCH_BYTES } from '../../../../workers/protocol.js';
 import { chunked, collect, pattern, rng, sourceOf , outcome } from './helpers.js';
 

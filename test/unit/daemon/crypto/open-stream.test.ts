@@ -3,7 +3,7 @@
 import t from 'tap';
 import { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import { openStream, type OpenStreamOptions } from '../../../../daemon/crypto/open-stream.js';
-import { DareError, PACKAGE_SIZE, planRange, sealBuffer } from '../../../../workers/format/index.js';
+import { PACKAGE_SIZE, planRange, sealBuffer } from '../../../../workers/format/index.js';
 import { dareVectors, sha256hex, vectorKey, vectorRandom } from '../../workers/format/vectors.js';
 import { chunked, collect, pattern, rng, sourceOf, spyOnRun , outcome } from './helpers.js';
 
