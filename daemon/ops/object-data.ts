@@ -61,20 +61,28 @@ export async function writeData(
   // alone when the length is unknown); counted against the free space while it is written.
   const hold = await env.disk?.hold(storedGuess === Infinity ? 0 : storedGuess);
   if (env.disk !== undefined && hold === undefined) throw storageFull();
+  let written = false;
   try {
-    if (storedGuess <= env.inlineThreshold) return await writeInline(source, opts);
+    if (storedGuess <= env.inlineThreshold) {
+      const data = await writeInline(source, opts);
+      written = true;
+      return data;
+    }
     // A body of unknown length (chunked, no declared size) takes its share of the free space as it
     // comes: without it, it could write the disk full, past the reserve, before anyone said no.
     const metered = env.disk !== undefined && declared === undefined ? heldAsItComes(env.disk, source) : source;
     // A place among the requests moving data through files before a slot is taken or a byte read.
     await env.lease?.enter(opts.signal);
     try {
-      return await writeFile(env, metered, opts);
+      const data = await writeFile(env, metered, opts);
+      written = true;
+      return data;
     } finally {
       env.lease?.leave();
     }
   } finally {
-    hold?.release();
+    // A failed write's file is deleted: its bytes never count as written.
+    hold?.release(written);
   }
 }
 
@@ -199,6 +207,7 @@ async function writeFile(env: DataEnv, input: AsyncIterable<Buffer>, opts: { key
     }
   } catch (err) {
     await writer.discard();
+    env.disk?.freed();
     throw err;
   }
 }

@@ -73,6 +73,10 @@ export class DiskSpace {
   /** Bytes that writes in progress may still write. */
   #held = 0;
   #refreshing: Promise<void> | undefined;
+  /** Counts freed() calls: files of failed writes deleted, space the snapshot may not show free. */
+  #freedSeq = 0;
+  /** #freedSeq when the snapshot's statfs was issued. */
+  #freedAtSnapshot = 0;
   #timer: NodeJS.Timeout | undefined;
   #belowReserve = false;
   #statfsFailing = false;
@@ -135,7 +139,7 @@ export class DiskSpace {
    */
   async admitsNow(bytes: number): Promise<boolean> {
     if (this.admits(bytes)) return true;
-    if (this.#now() - this.#at > RECHECK_MS) await this.refresh();
+    await this.#recheck();
     return this.admits(bytes);
   }
 
@@ -145,7 +149,7 @@ export class DiskSpace {
    */
   async hold(bytes: number): Promise<SpaceHold | undefined> {
     if (!this.admits(bytes)) {
-      if (this.#now() - this.#at > RECHECK_MS) await this.refresh();
+      await this.#recheck();
       // Decided and counted without an await in between: concurrent writes see each other.
       if (!this.admits(bytes)) return undefined;
     }
@@ -159,6 +163,22 @@ export class DiskSpace {
         if (written) this.#written += bytes;
       },
     };
+  }
+
+  /**
+   * A failed write's file was deleted: the space it took is free again, but a statfs issued while
+   * it was there still counts it. The next refusal looks again however new the snapshot is.
+   */
+  freed(): void {
+    this.#freedSeq++;
+  }
+
+  /** Before a refusal: statfs again unless the snapshot is brand new and nothing was freed since. */
+  async #recheck(): Promise<void> {
+    if (this.#now() - this.#at <= RECHECK_MS && this.#freedSeq === this.#freedAtSnapshot) return;
+    await this.refresh();
+    // A statfs already in flight may have been issued before the space was freed: once more.
+    if (this.#freedSeq !== this.#freedAtSnapshot) await this.refresh();
   }
 
   /** Reads statfs now (one call at a time); logs crossings of the reserve. Never rejects. */
@@ -177,6 +197,7 @@ export class DiskSpace {
   async #read(): Promise<void> {
     const at = this.#now();
     const written = this.#written;
+    const freedSeq = this.#freedSeq;
     let usage: FsUsage;
     try {
       usage = await this.#statfs(this.path);
@@ -192,6 +213,7 @@ export class DiskSpace {
     this.#total = usage.total;
     this.#at = at;
     this.#writtenAtSnapshot = written;
+    this.#freedAtSnapshot = freedSeq;
     const reserve = this.minFreeBytes;
     const below = reserve > 0 && usage.free < reserve;
     if (below === this.#belowReserve) return;

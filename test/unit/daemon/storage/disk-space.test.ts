@@ -1,6 +1,7 @@
 // storage/disk-space.ts with a scripted statfs and clock: the reserve (bytes, percentage, the
 // smaller of both, off), admission against the last statfs less what was written since and what
-// writes in progress hold, when statfs is asked again (age, bytes written, before a refusal), the
+// writes in progress hold, when statfs is asked again (age, bytes written, before a refusal, after
+// a failed write's file was deleted), the
 // warning when free space crosses below the reserve and the info line back above, the rate-limited
 // "disk full" warning, a failing statfs, and which errors mean the disk is full.
 
@@ -119,6 +120,39 @@ t.test('statfs is asked again when the snapshot is a second old or 64 MiB were w
   t.ok(await h.disk.hold(2 * MiB), 'the snapshot admits without looking');
   h.advance(150);
   t.equal(await h.disk.hold(200 * MiB), undefined, 'hold looks again and still refuses');
+});
+
+t.test('a failed write\'s file deleted: the next refusal looks again, however new the snapshot', async (t) => {
+  // A 16 MiB write in progress when statfs ran; it failed and its file was deleted.
+  const h = harness({ bytes: 8 * MiB, percent: Infinity }, { free: 24 * MiB, total: 32 * MiB });
+  await h.disk.refresh();
+  const w = (await h.disk.hold(16 * MiB))!;
+  h.fs.usage.free = 8 * MiB;
+  h.advance(150);
+  await h.disk.refresh();
+  h.fs.usage.free = 24 * MiB;
+  w.release(false);
+  h.advance(10);
+  t.equal(await h.disk.hold(MiB), undefined, 'before freed(): the 10 ms old snapshot still counts the deleted file');
+  const calls = h.fs.calls;
+  h.disk.freed();
+  t.ok(await h.disk.hold(MiB), 'after freed(): statfs again, and the write is admitted');
+  t.equal(h.fs.calls, calls + 1, 'with one statfs');
+  t.equal(await h.disk.hold(30 * MiB), undefined, 'a refusal after that needs no new statfs');
+  t.equal(h.fs.calls, calls + 1, 'and asks none');
+
+  // A statfs issued before the file was deleted (its answer still counts the file) is not the
+  // second look: the scripted statfs reads the usage when called, the answer comes later.
+  const slow = harness({ bytes: 8 * MiB, percent: Infinity }, { free: 8 * MiB, total: 32 * MiB });
+  await slow.disk.refresh();
+  slow.advance(150);
+  const inFlight = slow.disk.refresh();
+  slow.fs.usage.free = 24 * MiB;
+  slow.disk.freed();
+  await inFlight;
+  const before = slow.fs.calls;
+  t.ok(await slow.disk.hold(MiB), 'admitted: statfs asked again after the deletion');
+  t.equal(slow.fs.calls, before + 1, 'once');
 });
 
 t.test('without a reserve every write is admitted and statfs is not asked per write', async (t) => {
