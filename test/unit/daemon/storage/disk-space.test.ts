@@ -1,9 +1,9 @@
 // storage/disk-space.ts with a scripted statfs and clock: the reserve (bytes, percentage, the
 // smaller of both, off), admission against the last statfs less what was written since and what
 // writes in progress hold, when statfs is asked again (age, bytes written, before a refusal, after
-// a failed write's file was deleted), the
-// warning when free space crosses below the reserve and the info line back above, the rate-limited
-// "disk full" warning, a failing statfs, and which errors mean the disk is full.
+// a failed write's file was deleted), the warning when free space crosses below the reserve and
+// the info line back above, the rate-limited "disk full" warning, a failing statfs, and which
+// errors mean the disk is full.
 
 import t from 'tap';
 import type { Logger } from 'pino';
