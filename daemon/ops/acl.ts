@@ -7,7 +7,7 @@
 // then work; a grant to anyone else is refused with AccessControlListNotSupported, as S3 refuses
 // it, rather than silently dropped.
 import { S3Error } from '../errors.js';
-import { requireBucket, type OpsEnv } from './env.js';
+import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { getRecord } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS } from './object-headers.js';
@@ -16,12 +16,8 @@ import { parseXml, toXml, xmlElement, xmlList } from './xml.js';
 const XML = { 'content-type': 'application/xml' };
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 
-function ownerOf(env: OpsEnv): { ID: string; DisplayName: string } {
-  return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
-}
-
 function privateAcl(env: OpsEnv): Result {
-  const owner = ownerOf(env);
+  const owner = bucketOwner(env);
   const body = toXml('AccessControlPolicy', {
     Owner: owner,
     AccessControlList: {

@@ -6,7 +6,7 @@ import type { BucketEncryption } from '../meta/records.js';
 import { normalizeKmsKeyId } from '../sse/params.js';
 import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
-import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { bucketOwner, clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 
@@ -48,7 +48,7 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   const all = region !== null && region !== env.config.region ? [] : env.meta.listBuckets().filter((b) => b.name.startsWith(prefix) && b.name > after);
   const page = all.slice(0, max);
   const body = toXml('ListAllMyBucketsResult', {
-    Owner: { ID: ctx.accessKey, DisplayName: ctx.accessKey },
+    Owner: bucketOwner(env),
     Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created), BucketRegion: env.config.region })) },
     ...(all.length > page.length ? { ContinuationToken: Buffer.from(page[page.length - 1]!.name).toString('base64url') } : {}),
     ...(q.has('prefix') ? { Prefix: prefix } : {}),

@@ -71,3 +71,11 @@ export function metaError(err: unknown): never {
   }
   throw err;
 }
+/**
+ * The owner every bucket and object reports (ACLs, listings, ListBuckets): the root user, as the
+ * one account of an S3 bucket with ACLs disabled. x-amz-expected-bucket-owner is checked against it.
+ */
+export function bucketOwner(env: OpsEnv): { ID: string; DisplayName: string } {
+  return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
+}
+

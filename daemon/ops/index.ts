@@ -15,7 +15,7 @@ import {
   handlePutBucketEncryption,
   handlePutBucketVersioning,
 } from './bucket.js';
-import type { OpsEnv } from './env.js';
+import { bucketOwner, type OpsEnv } from './env.js';
 import { handleListObjectVersions, handleListObjects, handleListObjectsV2 } from './list.js';
 import { handleGetObjectLegalHold, handleGetObjectLockConfiguration, handleGetObjectRetention, handlePutObjectLegalHold, handlePutObjectLockConfiguration, handlePutObjectRetention } from './object-lock.js';
 import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject } from './object.js';
@@ -115,12 +115,31 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   ListMultipartUploads: handleListMultipartUploads,
 };
 
+/**
+ * x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner for a copy's source): a
+ * client's guard against writing to or reading from a bucket someone else owns. Every s3d bucket is
+ * the root user's (the ID its ACLs and listings name); any other value is 403 AccessDenied, as on
+ * S3, before the request does anything.
+ */
+function checkExpectedOwner(env: OpsEnv, ctx: RequestContext): void {
+  const owner = bucketOwner(env).ID;
+  const expected = ctx.headers['x-amz-expected-bucket-owner'];
+  if (expected !== undefined && ctx.bucket !== undefined && expected.trim() !== owner) {
+    throw new S3Error('AccessDenied', 'The bucket is not owned by the account x-amz-expected-bucket-owner names.');
+  }
+  const source = ctx.headers['x-amz-source-expected-bucket-owner'];
+  if (source !== undefined && ctx.headers['x-amz-copy-source'] !== undefined && source.trim() !== owner) {
+    throw new S3Error('AccessDenied', 'The source bucket is not owned by the account x-amz-source-expected-bucket-owner names.');
+  }
+}
+
 export function createDispatcher(env: OpsEnv, extra: ExtraHandlers): Handler {
   return async (ctx) => {
     const own = extra[ctx.op];
     if (own) return own(ctx);
     const h = HANDLERS[ctx.op];
     if (!h) throw new S3Error('NotImplemented', `${ctx.op} is not implemented.`);
+    checkExpectedOwner(env, ctx);
     // A version id that cannot be one (S3: 400, not NoSuchVersion).
     const versionId = ctx.key === undefined ? null : ctx.query.get('versionId');
     if (versionId !== null && !isVersionIdShape(versionId)) throw new S3Error('InvalidArgument', versionId === '' ? 'Version id cannot be the empty string' : 'Invalid version id specified');

@@ -6,7 +6,7 @@ import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
 import type { ListResult, VersionListResult } from '../meta/store.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
-import { requireBucket, type OpsEnv } from './env.js';
+import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
@@ -21,10 +21,6 @@ function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, af
 
 /** Every object and upload belongs to the one user, the root user (whoever lists them: an
  *  anonymous request admitted by a bucket policy has no identity of its own). */
-function owner(env: OpsEnv): XmlObject {
-  return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
-}
-
 /** One object of a listing page (Contents of v1/v2, Version of ListObjectVersions). */
 function entry(key: string, record: ObjectRecord, enc: (s: string) => string, extra: XmlObject, withOwner: XmlObject | undefined): XmlObject {
   return {
@@ -58,7 +54,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     // minio-js, which prefers NextMarker, re-encoded it and paged forever).
     ...(r.isTruncated && r.next !== undefined && delimiter !== '' ? { NextMarker: enc(r.next) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, owner(env))),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, bucketOwner(env))),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
@@ -99,7 +95,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: Buffer.from(r.next).toString('base64url') } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, withMetadata ? listedMetadata(record) : {}, fetchOwner ? owner(env) : undefined)),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, withMetadata ? listedMetadata(record) : {}, fetchOwner ? bucketOwner(env) : undefined)),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
@@ -142,8 +138,8 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const entries: Array<[string, XmlValue]> = r.entries.map(({ key, record, isLatest }) => {
     const extra = { VersionId: clientVersionId(record), IsLatest: isLatest };
     return record.deleteMarker
-      ? ['DeleteMarker', { Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: owner(env) }]
-      : ['Version', entry(key, record, enc, extra, owner(env))];
+      ? ['DeleteMarker', { Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: bucketOwner(env) }]
+      : ['Version', entry(key, record, enc, extra, bucketOwner(env))];
   });
   const head: XmlObject = {
     Name: ctx.bucket!,

@@ -3,7 +3,8 @@
 // bucket that never had the configuration, deletes succeed, PUTs of the "off" value are accepted
 // and change nothing, and any other PUT is 501 NotImplemented, never stored and ignored. Ownership
 // controls read as BucketOwnerEnforced (what s3d is); an all-false public access block reads back
-// until deleted, as Terraform's aws_s3_bucket_public_access_block waits for. (CORS rules are kept
+// until deleted, as Terraform's aws_s3_bucket_public_access_block waits for; the bucket owner is the
+// root user, and x-amz-expected-bucket-owner naming anyone else is refused. (CORS rules are kept
 // since PutBucketCors, http-bucket-cors.test.ts; a bucket without them reads as here.)
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -11,7 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CopyObjectCommand,
   DeleteBucketCorsCommand,
+  DeleteObjectCommand,
+  GetBucketAclCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
   DeleteBucketOwnershipControlsCommand,
   DeleteBucketReplicationCommand,
   DeleteBucketWebsiteCommand,
@@ -205,6 +214,42 @@ t.test('ownership controls and public access block as Terraform sets and removes
   t.equal((await s3.send(new DeletePublicAccessBlockCommand(B))).$metadata.httpStatusCode, 204, 'DeletePublicAccessBlock: 204');
   await expectS3Error(t, s3.send(new GetPublicAccessBlockCommand(B)), 'NoSuchPublicAccessBlockConfiguration', 404, 'gone after the delete');
   t.equal((await s3.send(new DeletePublicAccessBlockCommand(B))).$metadata.httpStatusCode, 204, 'deleting again: 204');
+});
+
+/** The HTTP status a call ended with (HEAD errors have no code to match). */
+async function statusOf(call: Promise<{ $metadata: { httpStatusCode?: number } }>): Promise<number | undefined> {
+  try {
+    return (await call).$metadata.httpStatusCode;
+  } catch (err) {
+    return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  }
+}
+
+t.test('x-amz-expected-bucket-owner: the root user owns every bucket; naming anyone else is 403 and changes nothing', async (t) => {
+  const Bucket = await createBucket(s3, 'owner');
+  const owner = (await s3.send(new GetBucketAclCommand({ Bucket }))).Owner?.ID;
+  t.equal(owner, ACCESS_KEY, 'GetBucketAcl names the root user as the owner');
+  t.equal((await s3.send(new ListBucketsCommand({}))).Owner?.ID, owner, 'and so does ListBuckets');
+  const right = { ExpectedBucketOwner: owner };
+  const wrong = { ExpectedBucketOwner: '123456789012' };
+
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'kept', ...right }));
+  t.pass('PutObject naming the owner succeeds');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'overwritten', ...wrong })), 'AccessDenied', 403, 'PutObject naming another owner');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket, Key: 'new', Body: 'x', ...wrong })), 'AccessDenied', 403, 'PutObject of a new key naming another owner');
+  await expectS3Error(t, s3.send(new DeleteObjectCommand({ Bucket, Key: 'k', ...wrong })), 'AccessDenied', 403, 'DeleteObject naming another owner');
+  await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket, Key: 'k', ...wrong })), 'AccessDenied', 403, 'GetObject naming another owner');
+  await expectS3Error(t, s3.send(new ListObjectsV2Command({ Bucket, ...wrong })), 'AccessDenied', 403, 'ListObjectsV2 naming another owner');
+  t.equal(await statusOf(s3.send(new HeadBucketCommand({ Bucket, ...wrong }))), 403, 'HeadBucket naming another owner: 403');
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket, Key: 'k', ...right }))).Body?.transformToString(), 'kept', 'GetObject naming the owner reads the object the refused calls left alone');
+  t.equal(await statusOf(s3.send(new HeadObjectCommand({ Bucket, Key: 'new' }))), 404, 'the refused new key was not stored');
+  t.equal((await s3.send(new ListObjectsV2Command({ Bucket, ...right }))).KeyCount, 1, 'ListObjectsV2 naming the owner');
+
+  // The copy source's owner is checked as well.
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket, Key: 'copy', CopySource: `${Bucket}/k`, ExpectedSourceBucketOwner: '123456789012' })), 'AccessDenied', 403, 'CopyObject naming another source owner');
+  t.equal(await statusOf(s3.send(new HeadObjectCommand({ Bucket, Key: 'copy' }))), 404, 'the refused copy was not made');
+  await s3.send(new CopyObjectCommand({ Bucket, Key: 'copy', CopySource: `${Bucket}/k`, ExpectedSourceBucketOwner: owner, ...right }));
+  t.pass('CopyObject naming the owner for both buckets succeeds');
 });
 
 const work = mkdtempSync(join(tmpdir(), 's3d-absent-'));
