@@ -98,12 +98,17 @@ export function kesErrorMessage(contentType: string, body: Buffer): string {
   return text.trim();
 }
 
-/** Map a KES error response to a KmsError by status and exact message, as MinIO does. */
+/**
+ * Map a KES error response to a KmsError by status and exact message, as MinIO does. Any 403 is
+ * Forbidden, not only KES's own two messages: a proxy or gateway in front of KES that refuses s3d
+ * is the same policy matter for clients (403, not a retryable 503 or a 500), and the message, which
+ * names what refused, goes to the log and to readiness.
+ */
 export function kesError(status: number, message: string): KmsError {
   let code: KmsErrorCode;
   if (status === 404 && message === 'key does not exist') code = 'KeyNotFound';
   else if (status === 400 && (message === 'key already exists' || message === 'key does already exist')) code = 'KeyExists';
-  else if (status === 403 && (message === 'not authorized: insufficient permissions' || message === 'prohibited by policy')) code = 'Forbidden';
+  else if (status === 403) code = 'Forbidden';
   else if (status === 400 && message === 'decryption failed: ciphertext is not authentic') code = 'NotAuthentic';
   else if (status === 502 || status === 503 || status === 504) code = 'Unavailable';
   else if (status >= 500) code = 'Internal';
