@@ -90,12 +90,20 @@ const OVERRIDES: Array<[string, string]> = [
 /** The response-* query parameters (GET and HEAD of signed requests only). */
 export const OVERRIDE_PARAMS: readonly string[] = OVERRIDES.map(([param]) => param);
 
+/** Whether a GET or HEAD asked for the object's checksums (`x-amz-checksum-mode: ENABLED`). */
+export function checksumModeEnabled(headers: Readonly<Record<string, string>>): boolean {
+  return headers['x-amz-checksum-mode']?.trim().toUpperCase() === 'ENABLED';
+}
+
 export function quoteETag(etag: string): string {
   return `"${etag}"`;
 }
 
-/** Headers GET and HEAD return for an object (without SSE and range headers). */
-export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams): Record<string, string> {
+/**
+ * Headers GET and HEAD return for an object (without SSE and range headers). Its checksums only
+ * when the request asked for them with `x-amz-checksum-mode: ENABLED`, as on S3 and MinIO.
+ */
+export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams, withChecksums: boolean): Record<string, string> {
   const h: Record<string, string> = {
     etag: quoteETag(rec.etag),
     'last-modified': httpDate(rec.mtime),
@@ -110,7 +118,7 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams)
     const v = query.get(param);
     if (v !== null) h[header] = v;
   }
-  for (const [alg, value] of Object.entries(rec.checksums ?? {})) {
+  if (withChecksums) for (const [alg, value] of Object.entries(rec.checksums ?? {})) {
     h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
     h['x-amz-checksum-type'] = checksumType(value);
   }

@@ -10,7 +10,7 @@ import { parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type Encryp
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import type { DataLease } from './data-gate.js';
-import { checkConditions, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -290,7 +290,8 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         // concurrent overwrite sends the loop round again.
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
-        const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
+        const withChecksums = checksumModeEnabled(ctx.headers);
+        const headers = { ...objectResponseHeaders(rec, ctx.query, withChecksums), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
         let start = 0;
         let end = rec.size - 1;
         let status = 200;
@@ -322,7 +323,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // Checksums describe the whole object: a partial body must not claim them.
           for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
           // A whole part has a checksum of its own (its upload's algorithm), as on S3.
-          if (partNumber !== null && rec.parts) Object.assign(headers, checksumHeaders(rec.parts.find((p) => p.n === Number(partNumber))?.checksums));
+          if (withChecksums && partNumber !== null && rec.parts) Object.assign(headers, checksumHeaders(rec.parts.find((p) => p.n === Number(partNumber))?.checksums));
         }
         if (head) {
           objectKey?.fill(0);

@@ -546,6 +546,23 @@ t.test('SDK with keep-alive (its default): HeadObject, then a streaming PutObjec
   ka.destroy();
 });
 
+t.test('checksums are returned only with x-amz-checksum-mode: ENABLED (GET and HEAD, as on S3)', async (t) => {
+  const sdk = client();
+  const body = testBytes(10_000, 9);
+  await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'mode', Body: body, ChecksumAlgorithm: 'SHA256' }));
+  for (const method of ['GET', 'HEAD'] as const) {
+    const plain = await raw(d.port, { method, path: `/${bucket}/mode` });
+    t.equal(plain.status, 200, `${method} without the mode: 200`);
+    t.same(Object.keys(plain.headers).filter((h) => h.startsWith('x-amz-checksum-')), [], `${method} without the mode: no x-amz-checksum-* headers`);
+    const asked = await raw(d.port, { method, path: `/${bucket}/mode`, headers: { 'x-amz-checksum-mode': 'ENABLED' } });
+    t.equal(asked.headers['x-amz-checksum-sha256'], createHash('sha256').update(body).digest('base64'), `${method} with the mode: the SHA-256 checksum`);
+    t.equal(asked.headers['x-amz-checksum-type'], 'FULL_OBJECT', `${method} with the mode: its type`);
+  }
+  const head = await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mode', ChecksumMode: 'ENABLED' }));
+  t.ok(head.ChecksumSHA256, 'SDK HeadObject with ChecksumMode ENABLED reads it');
+  t.equal((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mode' }))).ChecksumSHA256, undefined, 'SDK HeadObject without: none');
+});
+
 t.test('SDK default client: ranged GET of an object uploaded with a checksum', async (t) => {
   const sdk = client();
   const body = testBytes(100_000, 8);

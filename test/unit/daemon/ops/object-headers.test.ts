@@ -178,7 +178,7 @@ t.test('response headers and response-* overrides', async (t) => {
     userMeta: { 'x-amz-meta-color': 'blue' },
     checksums: { CRC32: 'AAAAAA==' },
   });
-  const h = objectResponseHeaders(r, new URLSearchParams());
+  const h = objectResponseHeaders(r, new URLSearchParams(), true);
   t.equal(h.etag, `"${ETAG}"`);
   t.equal(h['last-modified'], LAST_MODIFIED);
   t.equal(h['accept-ranges'], 'bytes');
@@ -186,8 +186,11 @@ t.test('response headers and response-* overrides', async (t) => {
   t.equal(h['content-language'], 'en');
   t.equal(h['cache-control'], 'no-cache');
   t.equal(h['x-amz-meta-color'], 'blue');
-  t.equal(h['x-amz-checksum-crc32'], 'AAAAAA==');
+  t.equal(h['x-amz-checksum-crc32'], 'AAAAAA==', 'checksums when asked for');
+  t.equal(h['x-amz-checksum-type'], 'FULL_OBJECT');
   t.equal(h['x-amz-mp-parts-count'], undefined);
+  const plain = objectResponseHeaders(r, new URLSearchParams(), false);
+  t.same(Object.keys(plain).filter((k) => k.startsWith('x-amz-checksum-')), [], 'none without x-amz-checksum-mode: ENABLED');
   const o = objectResponseHeaders(
     r,
     new URLSearchParams({
@@ -198,6 +201,7 @@ t.test('response headers and response-* overrides', async (t) => {
       'response-content-disposition': 'inline; filename="x.json"',
       'response-content-encoding': 'identity',
     }),
+    false,
   );
   t.equal(o['content-type'], 'application/json');
   t.equal(o['content-language'], 'fr');
