@@ -100,6 +100,15 @@ export function quoteETag(etag: string): string {
 }
 
 /**
+ * A user metadata value as S3 returns it: as stored when it is printable ASCII, else one RFC 2047
+ * encoded word (`=?UTF-8?B?…?=`), which is what S3 documents and what code written for S3 decodes
+ * (raw UTF-8 in a header reads as Latin-1 in most HTTP stacks).
+ */
+export function mailSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
+
+/**
  * Headers GET and HEAD return for an object (without SSE and range headers). Its checksums only
  * when the request asked for them with `x-amz-checksum-mode: ENABLED`, as on S3 and MinIO.
  */
@@ -113,7 +122,7 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams,
     const v = rec.headers[name];
     if (v !== undefined) h[name] = v;
   }
-  for (const [k, v] of Object.entries(rec.userMeta)) h[k] = v;
+  for (const [k, v] of Object.entries(rec.userMeta)) h[k] = mailSafe(v);
   for (const [param, header] of OVERRIDES) {
     const v = query.get(param);
     if (v !== null) h[header] = v;

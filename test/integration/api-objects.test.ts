@@ -24,6 +24,7 @@ import { dataFilePaths, filesUnder } from '../helpers/files.js';
 import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, encodeKey, raw, xmlField, type RawOptions } from '../helpers/http.js';
 import { clientFor, createBucket, expectSdkError, getBytes } from '../helpers/s3.js';
+import { minioClient } from '../helpers/minio.js';
 import { pollUntil } from '../helpers/wait.js';
 
 let d: TestDaemon;
@@ -561,6 +562,26 @@ t.test('checksums are returned only with x-amz-checksum-mode: ENABLED (GET and H
   const head = await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mode', ChecksumMode: 'ENABLED' }));
   t.ok(head.ChecksumSHA256, 'SDK HeadObject with ChecksumMode ENABLED reads it');
   t.equal((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mode' }))).ChecksumSHA256, undefined, 'SDK HeadObject without: none');
+});
+
+t.test('non-ASCII user metadata (a browser form upload) comes back RFC 2047 encoded, as on S3', async (t) => {
+  const sdk = client();
+  const policy = minioClient(d).newPostPolicy();
+  policy.setBucket(bucket);
+  policy.setKey('form-meta');
+  policy.setExpires(new Date(Date.now() + 600_000));
+  policy.setUserMetaData({ title: 'naïve café 東京', plain: 'ascii only' });
+  const { postURL, formData } = await minioClient(d).presignedPostPolicy(policy);
+  const form = new FormData();
+  for (const [k, v] of Object.entries(formData)) form.append(k, v);
+  form.append('file', new Blob(['x']), 'x.txt');
+  t.equal((await fetch(postURL, { method: 'POST', body: form })).status, 204, 'the form upload is stored');
+  const encoded = `=?UTF-8?B?${Buffer.from('naïve café 東京').toString('base64')}?=`;
+  const got = await raw(d.port, { method: 'HEAD', path: `/${bucket}/form-meta` });
+  t.equal(got.headers['x-amz-meta-title'], encoded, 'the value as one RFC 2047 encoded word');
+  t.equal(got.headers['x-amz-meta-plain'], 'ascii only', 'an ASCII value as stored');
+  const head = await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'form-meta' }));
+  t.same(head.Metadata, { title: encoded, plain: 'ascii only' }, 'the SDK reads the same');
 });
 
 t.test('SDK default client: ranged GET of an object uploaded with a checksum', async (t) => {
