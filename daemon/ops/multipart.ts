@@ -428,26 +428,29 @@ export function multipartETag(etags: string[]): string {
 }
 
 export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  // The part list, read once: by the completion, or by the retry check when the upload is gone.
+  let body: Promise<RequestedPart[]> | undefined;
+  const requested = (): Promise<RequestedPart[]> => (body ??= ctx.body.readAll(4 * 1024 * 1024).then(parseCompleteBody));
   try {
-    return await completeUpload(env, ctx);
+    return await completeUpload(env, ctx, requested);
   } catch (err) {
     // A retry of a Complete that went through (its answer lost on the way), or one that lost the
     // race to the commit: S3 answers it as the completion it repeats.
     if (isS3Error(err) && err.code === 'NoSuchUpload') {
-      const done = completedBefore(env, ctx);
+      const done = await completedBefore(env, ctx, requested);
       if (done !== undefined) return done;
     }
     throw err;
   }
 }
 
-async function completeUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: () => Promise<RequestedPart[]>): Promise<Result> {
   const up = loadUpload(env, ctx);
   const uc = uploadChecksum(up);
   const expected = expectedObjectChecksum(uc, ctx.headers);
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(up.bucket, up.key));
-  const requested = parseCompleteBody(await ctx.body.readAll(4 * 1024 * 1024));
+  const requested = await readRequested();
   const stored = new Map(env.meta.listParts(up.id).map((p) => [p.n, p]));
   const parts: PartRecord[] = [];
   let prev = 0;
@@ -513,12 +516,20 @@ function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecor
   };
 }
 
-/** The key's current version, when it was completed from the upload the request names. */
-function completedBefore(env: OpsEnv, ctx: RequestContext): Result | undefined {
+/**
+ * The key's current version, when it was completed from the upload the request names with the
+ * very parts (numbers and ETags) the request lists: a repeat of that completion. A different list
+ * is no retry (its sender would be told an object it did not ask for was made): NoSuchUpload.
+ */
+async function completedBefore(env: OpsEnv, ctx: RequestContext, readRequested: () => Promise<RequestedPart[]>): Promise<Result | undefined> {
   const id = ctx.query.get('uploadId');
   if (id === null || id === '' || ctx.bucket === undefined || ctx.key === undefined || env.meta.getBucket(ctx.bucket) === undefined) return undefined;
   const current = env.meta.getObject(ctx.bucket, ctx.key);
-  return current?.uploadId === id ? completeResult(env, ctx, current) : undefined;
+  if (current?.uploadId !== id || current.parts === undefined) return undefined;
+  const parts = current.parts;
+  const requested = await readRequested().catch(() => undefined);
+  const same = requested !== undefined && requested.length === parts.length && requested.every((r, i) => r.n === parts[i]!.n && r.etag === parts[i]!.etag);
+  return same ? completeResult(env, ctx, current) : undefined;
 }
 
 /**

@@ -108,6 +108,11 @@ t.test('Create, UploadPart, Complete: exact bytes and the multipart ETag', async
   t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, Body: 'x' }))), 'NoSuchUpload/404', 'UploadPart after Complete');
   t.equal(await complete(key, id, parts), etag, 'Complete repeated (a retry whose answer was lost): answered again with the same ETag, as on S3');
   t.equal(lastLocation, `http://127.0.0.1:${d.port}/${BUCKET}/whole/obj`, 'and the same Location');
+  // Only the same list is a retry: any other is told the upload is gone, and changes nothing.
+  t.equal(await s3Code(complete(key, id, parts.slice(0, 2))), 'NoSuchUpload/404', 'Complete again with fewer parts: NoSuchUpload, not the earlier object\'s 200');
+  t.equal(await s3Code(complete(key, id, [parts[0]!, parts[1]!, { ...parts[2]!, ETag: `"${'0'.repeat(32)}"` }])), 'NoSuchUpload/404', 'with a wrong ETag: NoSuchUpload');
+  t.equal(await s3Code(complete(key, id, [...parts, { PartNumber: 7, ETag: parts[0]!.ETag }])), 'NoSuchUpload/404', 'with a part never uploaded: NoSuchUpload');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag, etag, 'the object is still the one completed');
   // Once the key holds something else, the upload is simply gone.
   const other = 'again/obj';
   const id2 = await create(other);
@@ -117,6 +122,24 @@ t.test('Create, UploadPart, Complete: exact bytes and the multipart ETag', async
   t.equal(await s3Code(complete(other, id2, one)), 'NoSuchUpload/404', 'Complete again after the key was overwritten: NoSuchUpload');
   t.equal(await s3Code(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id }))), 'NoSuchUpload/404', 'Abort after Complete');
   t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id }))), 'NoSuchUpload/404', 'ListParts after Complete');
+});
+
+t.test('two Completes of one upload with different part lists at once: one wins, the other is told NoSuchUpload', async (t) => {
+  for (let round = 0; round < 4; round++) {
+    const key = `race/obj-${round}`;
+    const id = await create(key);
+    const parts = [await uploadPart(key, id, 1, P1), await uploadPart(key, id, 2, P3)];
+    const lists = [parts, parts.slice(0, 1)];
+    const outcomes = await Promise.all(lists.map((l) => complete(key, id, l).then((etag) => ({ etag }), (err: { name?: string }) => ({ error: err.name }))));
+    const winners = outcomes.flatMap((o, i) => ('etag' in o ? [i] : []));
+    t.equal(winners.length, 1, `round ${round}: exactly one Complete is acknowledged (${JSON.stringify(outcomes)})`);
+    const loser = outcomes.find((o) => 'error' in o);
+    t.same(loser, { error: 'NoSuchUpload' }, `round ${round}: the other gets NoSuchUpload`);
+    const stored = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    const won = outcomes[winners[0]!] as { etag: string };
+    t.equal(stored.ETag, won.etag, `round ${round}: the stored object is the acknowledged one`);
+    t.equal(stored.ContentLength, lists[winners[0]!]!.length === 2 ? P1.length + P3.length : P1.length, `round ${round}: with its parts`);
+  }
 });
 
 t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async (t) => {
