@@ -21,6 +21,8 @@ export interface Pending {
   responding: boolean;
   /** The response is complete (uWS forbids touching `res` afterwards). */
   ended: boolean;
+  /** Body bytes the socket has taken so far, at least (what a response cut by the client counts). */
+  bytesOut: number;
   /** The raw body's Content-Length, 'chunked' (Transfer-Encoding: known only at its end), or undefined. */
   rawLength: number | 'chunked' | undefined;
   /** The client sent `Connection: close`: uWS closes the connection right after the response. */
@@ -136,11 +138,13 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
       first = false;
     }
     start = res.getWriteOffset();
+    p.bytesOut = start;
     [ok, finished] = res.tryEnd(chunk!, total);
   };
   const onWritable = (offset: number): boolean => {
     // Writing nothing is success: no chunk is waiting (the loop is between chunks or done).
     if (wake === undefined || chunk === undefined || p.aborted) return true;
+    p.bytesOut = offset;
     [ok, finished] = res.tryEnd(chunk.subarray(offset - start), total);
     if (!ok && !finished) return false;
     const w = wake;
@@ -239,6 +243,7 @@ async function streamOpenEnded(p: Pending, chunks: AsyncIterable<Buffer>, writeH
         ok = res.write(c);
       });
       sent += c.length;
+      p.bytesOut = sent;
       if (!ok) {
         if (!handlerOn) {
           handlerOn = true;

@@ -261,6 +261,7 @@ export class HttpServer {
       body: undefined,
       abortController: undefined,
       abortReason: undefined,
+      bytesOut: 0,
       wakeWriter: undefined,
       responding: false,
       ended: false,
@@ -548,8 +549,8 @@ export class HttpServer {
         return;
       }
       if (p.aborted) {
-        // The client went first; the body's failure is only the consequence.
-        done(0);
+        // The client went first; the body's failure is only the consequence. What it got counts.
+        done(p.bytesOut);
         return;
       }
       // Headers are out: the only honest signal left is to cut the connection short. The client

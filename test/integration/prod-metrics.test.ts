@@ -171,3 +171,39 @@ t.test('an upload the client cut short is counted and logged as 499 (client clos
   t.equal(count('499'), 1, 's3d_requests_total{status="499"}');
   t.equal(count('400'), 0, 'no 400 counted for it');
 });
+
+t.test('a download the client cut short logs and counts the bytes it was sent, not 0', async (t) => {
+  const d = await startDaemon();
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  const bucket = bucketName('cutget');
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
+  const size = 24 * 1024 * 1024;
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/big`, body: testBytes(size, 6) })).status, 200);
+  const { signedHeaders } = await import('../helpers/http.js');
+  const received = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: d.port, method: 'GET', path: `/${bucket}/big`, headers: signedHeaders(d.port, { method: 'GET', path: `/${bucket}/big` }), agent: false }, (res) => {
+      let got = 0;
+      res.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got >= 4 * 1024 * 1024) {
+          res.pause();
+          req.destroy();
+          resolve(got);
+        }
+      });
+    });
+    req.on('error', (err) => (err.message.includes('socket hang up') || err.message.includes('aborted') ? undefined : reject(err)));
+    req.end();
+  });
+  const { waitForLog } = await import('../helpers/wait.js');
+  let line: Record<string, unknown> = {};
+  await waitForLog(d.logs, (l) => l.op === 'GetObject' && l.aborted === true && (line = l) !== undefined, 5000);
+  const out = Number(line.bytesOut);
+  t.ok(out >= 1024 * 1024 && out < size, `the log line counts what went out before the cut (${out} bytes; the client read ${received})`);
+  const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
+  const tx = samples.filter((s) => s.name === 's3d_tx_bytes_total' && s.labels.op === 'GetObject').reduce((n, s) => n + s.value, 0);
+  t.ok(tx >= out, `s3d_tx_bytes_total{op="GetObject"} counts them (${tx})`);
+});
