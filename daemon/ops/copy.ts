@@ -83,10 +83,10 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
  */
 export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number, lease: DataLease | undefined): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void> }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
-  // Like GET: open every source file now, so an overwrite of the source cannot pull them away.
-  let handles: ReturnType<typeof openFiles>;
+  // Like GET: claim the source files now, so an overwrite of the source cannot pull them away.
+  let files: ReturnType<typeof openFiles>;
   try {
-    handles = openFiles(env, src.record);
+    files = openFiles(env, src.record, start, length);
   } catch (err) {
     objectKey?.fill(0);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.');
@@ -97,9 +97,9 @@ export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: Copy
     objectKey?.fill(0);
     if (closed) return;
     closed = true;
-    closeFiles(handles);
+    closeFiles(files);
   };
-  const chunks = withCleanup(readData({ ...dataEnv(env, lease), handles }, src.record, objectKey, start, length, ctx.signal), wipe);
+  const chunks = withCleanup(readData({ ...dataEnv(env, lease), handles: files.handles }, src.record, objectKey, start, length, ctx.signal), wipe);
   return { chunks, wipe };
 }
 

@@ -189,20 +189,53 @@ export function partRange(rec: ObjectRecord, partNumber: string): { start: numbe
   throw new S3Error('InvalidPartNumber');
 }
 
-/** Opens every data file of the object up front: a later overwrite cannot pull them away. */
-export function openFiles(env: OpsEnv, rec: ReadableObject): Map<string, DataFile> {
-  const handles = new Map<string, DataFile>();
-  try {
-    for (const f of filesOf(rec)) handles.set(f, env.files.open(f));
-  } catch (err) {
-    closeFiles(handles);
-    throw err;
+/** Objects with up to this many data files in the range read have them all opened up front. */
+const OPEN_AHEAD_MAX = 4;
+
+/** The data files a read of [start, start+length) of the object reads, in order. */
+function filesInRange(rec: ReadableObject, start: number, length: number): string[] {
+  if (!rec.parts) return filesOf(rec);
+  const out: string[] = [];
+  let partStart = 0;
+  const end = start + length;
+  for (const p of rec.parts) {
+    const partEnd = partStart + p.size;
+    if (partEnd > start && partStart < end && 'file' in p.data) out.push(p.data.file);
+    partStart = partEnd;
+    if (partStart >= end) break;
   }
-  return handles;
+  return out;
 }
 
-export function closeFiles(handles: Map<string, DataFile>): void {
-  for (const h of handles.values()) h.close();
+/** The data files a read holds: those open so far (the rest are opened as the read reaches them). */
+export interface ReadFiles {
+  handles: Map<string, DataFile>;
+  release(): void;
+}
+
+/**
+ * Claims the data files a read of [start, start+length) needs, so a later overwrite cannot pull
+ * them away: pinned against the reaper, and checked to exist (ENOENT when the record read was
+ * already stale). A few files are opened now; an object of many parts has each opened when the
+ * read reaches it, so a GET of a 10,000-part object holds one descriptor, not 10,000.
+ */
+export function openFiles(env: OpsEnv, rec: ReadableObject, start = 0, length = rec.size): ReadFiles {
+  const ids = filesInRange(rec, start, length);
+  const release = env.files.pin(ids);
+  const handles = new Map<string, DataFile>();
+  try {
+    if (ids.length <= OPEN_AHEAD_MAX) for (const f of ids) handles.set(f, env.files.open(f));
+    else for (const f of ids) env.files.mustExist(f);
+  } catch (err) {
+    closeFiles({ handles, release });
+    throw err;
+  }
+  return { handles, release };
+}
+
+export function closeFiles(files: ReadFiles): void {
+  for (const h of files.handles.values()) h.close();
+  files.release();
 }
 
 /** An iterable whose cleanup also runs when the consumer gives up before the first chunk. */
@@ -339,9 +372,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           return { status, headers, body: inline };
         }
         const data = dataEnv(env, lease);
-        let handles: Map<string, DataFile>;
+        let files: ReadFiles;
         try {
-          handles = openFiles(env, rec);
+          files = openFiles(env, rec, start, length);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) {
             objectKey?.fill(0);
@@ -350,9 +383,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           throw err;
         }
         // The response writer is done with each chunk before it asks for the next: lend buffers.
-        const chunks = withCleanup(readData({ ...data, handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
+        const chunks = withCleanup(readData({ ...data, handles: files.handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
           objectKey?.fill(0);
-          closeFiles(handles);
+          closeFiles(files);
           lease?.leave();
         });
         const body: StreamBody = { length, chunks };

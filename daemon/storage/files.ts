@@ -3,7 +3,7 @@
 // and the start-up sweep of temp files and files no record points to.
 
 import { secureRandom } from '../../workers/format/random.js';
-import { close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, mkdirSync, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
+import { accessSync, close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, mkdirSync, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
 import { allocatePageAligned, isMemoryAligned, PAGE_SIZE } from './aligned.js';
 import { totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -154,6 +154,36 @@ export class FileStore {
     // Surface a failure at commit(), not as an unhandled rejection.
     dirSynced.catch(() => undefined);
     return new DataWriter(id, path, handle, dirSynced, direct !== 0, this.#reads.warm);
+  }
+
+  /** Files reads in progress still need: the reaper leaves them alone until released. */
+  readonly #pins = new Map<string, number>();
+
+  /**
+   * Keeps `ids` from the reaper until the returned function is called (once): a read that opens
+   * its files one at a time, as it reaches them, still finds them after an overwrite.
+   */
+  pin(ids: readonly string[]): () => void {
+    for (const id of ids) this.#pins.set(id, (this.#pins.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const id of ids) {
+        const n = this.#pins.get(id)! - 1;
+        if (n === 0) this.#pins.delete(id);
+        else this.#pins.set(id, n);
+      }
+    };
+  }
+
+  pinned(id: string): boolean {
+    return this.#pins.has(id);
+  }
+
+  /** Throws the open error (ENOENT when the file is gone) unless the data file exists. */
+  mustExist(id: string): void {
+    accessSync(this.pathOf(id), constants.F_OK);
   }
 
   async remove(id: string): Promise<void> {

@@ -1,5 +1,6 @@
 // Deletes data files that committed transactions queued for deletion, after a grace period
-// (a GET that looked the old record up just before the overwrite can still open its file).
+// (a GET that looked the old record up just before the overwrite can still open its file), and
+// never while a read in progress has them pinned (FileStore.pin).
 
 import type { Logger } from 'pino';
 import type { MetaStore } from '../meta/store.js';
@@ -39,7 +40,8 @@ export class Reaper {
   }
 
   private async pass(graceMs: number): Promise<void> {
-    const due = this.meta.dueFiles(graceMs);
+    // A file a read in progress still needs waits for the next pass after the read.
+    const due = this.meta.dueFiles(graceMs).filter((id) => !this.files.pinned(id));
     if (due.length === 0) return;
     for (const id of due) {
       await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));

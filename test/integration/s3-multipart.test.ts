@@ -1,10 +1,13 @@
 // Multipart uploads against the built daemon: the whole lifecycle with exact bytes and the S3
 // multipart ETag, every CompleteMultipartUpload error code, part replacement, partNumber reads,
 // ranged reads across parts, Abort freeing the parts' data files, ListParts and
-// ListMultipartUploads paging, UploadPartCopy with ranges, and @aws-sdk/lib-storage Upload.
+// ListMultipartUploads paging, UploadPartCopy with ranges, and @aws-sdk/lib-storage Upload; a GET
+// of a many-part object holds one part file open at a time and still reads whole after an overwrite.
 
 import t from 'tap';
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -22,8 +25,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
-import { countFiles, waitForFileCounts } from '../helpers/files.js';
+import { countFiles, dataFilePaths, waitForFileCounts } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
+import { signedHeaders } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 import { bodyBytes, createBucket, rawBodyClient, s3Code } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
@@ -140,6 +145,87 @@ t.test('two Completes of one upload with different part lists at once: one wins,
     t.equal(stored.ETag, won.etag, `round ${round}: the stored object is the acknowledged one`);
     t.equal(stored.ContentLength, lists[winners[0]!]!.length === 2 ? P1.length + P3.length : P1.length, `round ${round}: with its parts`);
   }
+});
+
+t.test('a GET of a many-part object opens its part files as it reaches them, and an overwrite meanwhile cannot take them', async (t) => {
+  const key = 'many/obj';
+  const files0 = new Set(dataFilePaths(d.dataDir));
+  const id = await create(key);
+  const bodies = [P1, P1, P2, P1, P2, P3];
+  const parts: CompletedPart[] = [];
+  for (const [i, b] of bodies.entries()) parts.push(await uploadPart(key, id, i + 1, b));
+  await complete(key, id, parts);
+  const partFiles = dataFilePaths(d.dataDir).filter((f) => !files0.has(f));
+  t.equal(partFiles.length, bodies.length, 'one data file per part');
+  const whole = Buffer.concat(bodies);
+  // A canary: a one-file object overwritten with the big one, to see when the reaper has run.
+  const files1 = new Set(dataFilePaths(d.dataDir));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'many/canary', Body: P3 }));
+  const canary = dataFilePaths(d.dataDir).filter((f) => !files1.has(f));
+  const present = (f: string): boolean => existsSync(f);
+  const fds = (): number => readdirSync(`/proc/${d.proc.pid!}/fd`).length;
+  const idle = fds();
+
+  // A raw GET that reads its first MiB, then stops reading.
+  const path = `/${BUCKET}/${key}`;
+  const sock = connect(d.port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  let got = 0;
+  let ended = false;
+  let paused = false;
+  const firstMiB = new Promise<void>((resolve) => {
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= MiB && !paused) {
+        paused = true;
+        sock.pause();
+        resolve();
+      }
+    });
+  });
+  sock.on('end', () => (ended = true));
+  sock.on('error', () => (ended = true));
+  const head = Object.entries(signedHeaders(d.port, { method: 'GET', path })).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  sock.write(`GET ${path} HTTP/1.1\r\n${head}\r\n\r\n`);
+  await firstMiB;
+  const during = fds() - idle;
+  t.ok(during <= 3, `while the GET of 6 parts waits: ${during} more descriptors (its connection and the part it is on), not one per part`);
+
+  // Overwrite it (and the canary) while the reader waits, until the reaper has taken the canary's file.
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x' }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'many/canary', Body: 'x' }));
+  await pollUntil(() => canary.some(present), (left) => !left, 20_000, 100);
+  t.same(canary.filter(present), [], 'the reaper ran: the canary\'s old file is gone');
+  t.same(partFiles.filter(present), partFiles, 'the part files the reader still needs are not');
+
+  // The connection stays open (keep-alive): done when the whole body is in, or the server closed it.
+  const allIn = (): boolean => {
+    const buf = Buffer.concat(chunks);
+    const at = buf.indexOf('\r\n\r\n');
+    return ended || (at >= 0 && buf.length - at - 4 >= whole.length);
+  };
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (!allIn()) return;
+      sock.off('data', check);
+      sock.off('close', check);
+      resolve();
+    };
+    sock.on('data', check);
+    sock.on('close', () => {
+      ended = true;
+      check();
+    });
+    sock.resume();
+  });
+  sock.destroy();
+  const all = Buffer.concat(chunks);
+  const bodyStart = all.indexOf('\r\n\r\n') + 4;
+  t.match(all.subarray(0, 15).toString(), /^HTTP\/1\.1 200/, 'the GET was answered 200');
+  t.ok(all.subarray(bodyStart).equals(whole), `the reader got all ${whole.length} bytes of the object it started on`);
+  await pollUntil(() => partFiles.some(present), (left) => !left, 20_000, 100);
+  t.same(partFiles.filter(present), [], 'after the read, the reaper deletes the overwritten parts');
 });
 
 t.test('GET/HEAD with partNumber and ranged GETs across part boundaries', async (t) => {
