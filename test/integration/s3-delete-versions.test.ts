@@ -4,7 +4,7 @@
 // ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
 // (Enabled and Suspended accepted and kept; MFA Delete NotImplemented), versionId=null on object
 // operations (other ids: NoSuchVersion, ids s3d never makes: InvalidArgument) and boto3's object_versions.delete(), against the built
-// daemon. Versioned buckets proper: s3-versioning.test.ts.
+// daemon. Versioned buckets proper: s3-versioning-core.test.ts and s3-versioning-ops.test.ts.
 
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
