@@ -278,7 +278,7 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     const r = await req(`${method} ?${sub}`, { method, path, query: sub });
     assertXmlError(t, r, 501, 'NotImplemented', `${method} ${path}?${sub}`);
   }
-  // Object Lock sub-resources exist (s3-object-lock.test.ts), but not on a bucket without Object Lock.
+  // Object Lock sub-resources exist (s3-object-lock-settings.test.ts), but not on a bucket without Object Lock.
   assertXmlError(t, await req('PUT ?retention', { method: 'PUT', path: `/${b}/k`, query: 'retention', body: '<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate></Retention>' }), 400, 'InvalidRequest', 'PUT ?retention without Object Lock');
   for (const path of [`/${b}`, `/${b}/k`]) {
     assertXmlError(t, await req(`DELETE ${path}?acl`, { method: 'DELETE', path, query: 'acl' }), 405, 'MethodNotAllowed', `DELETE ${path}?acl`);

@@ -134,7 +134,7 @@ t.test('PUTs of what s3d already does are accepted; anything else is NotImplemen
   await expectS3Error(t, s3.send(new PutBucketAccelerateConfigurationCommand({ ...B, AccelerateConfiguration: { Status: 'Enabled' } })), 'NotImplemented', 501, 'enabling acceleration');
   await expectS3Error(t, s3.send(new PutBucketRequestPaymentCommand({ ...B, RequestPaymentConfiguration: { Payer: 'Requester' } })), 'NotImplemented', 501, 'requester pays');
   await expectS3Error(t, s3.send(new PutBucketWebsiteCommand({ ...B, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } })), 'NotImplemented', 501, 'PutBucketWebsite');
-  // Object Lock is kept (s3-object-lock.test.ts), but only on a bucket with versioning Enabled.
+  // Object Lock is kept (s3-object-lock-settings.test.ts), but only on a bucket with versioning Enabled.
   await expectS3Error(t, s3.send(new PutObjectLockConfigurationCommand({ ...B, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } })), 'InvalidBucketState', 409, 'PutObjectLockConfiguration on an unversioned bucket');
   await expectS3Error(
     t,

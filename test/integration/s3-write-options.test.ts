@@ -2,7 +2,7 @@
 // ignored: storage classes other than STANDARD, Object Lock retention and legal holds on a bucket
 // without Object Lock, ACLs that grant access to others (s3d has ACLs disabled, like S3's default
 // BucketOwnerEnforced buckets), buckets with ACLs; and the website redirect location is kept and
-// returned. (Buckets with Object Lock: s3-object-lock.test.ts.)
+// returned. (Buckets with Object Lock: s3-object-lock-settings.test.ts and -protection.test.ts.)
 // Through the AWS SDK, minio-js and the aws CLI against the real daemon.
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
