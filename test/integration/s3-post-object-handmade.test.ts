@@ -1,25 +1,18 @@
-// Browser-form uploads (POST Object) against the real daemon: an HTML form posted as
-// multipart/form-data to the bucket URL, authenticated by a signed POST policy instead of an
-// Authorization header. Forms come from real clients (minio-js presignedPostPolicy, boto3
-// generate_presigned_post with SigV4 and with the default client's Signature V2) and from policies
-// signed here by hand; they are sent the way a browser sends them (fetch with a FormData, the file
-// last) or as hand-built multipart bodies for the edge cases. Covers the success statuses
+// Browser-form uploads (POST Object) against the real daemon, with POST policies signed here by
+// hand: an HTML form posted as multipart/form-data to the bucket URL, authenticated by the policy
+// instead of an Authorization header, sent the way a browser sends it (fetch with a FormData, the
+// file last) or as a hand-built multipart body for the edge cases. Covers the success statuses
 // (204/200/201 PostResponse/303 redirect), what is stored (bytes, Content-Type, x-amz-meta-*,
 // Cache-Control, Content-Disposition, tags, ${filename}), case-insensitive field names, fields after
 // the file being ignored, SSE (form field, bucket default, SSE-C over TLS only), every refusal
 // (signature, access key, expiry, conditions, uncovered fields, content-length-range, missing
 // key/file, anonymous, malformed policy or body, missing bucket) leaving nothing stored and an
 // existing object untouched, a 20 MiB form streamed through, an upload aborted mid-file, and CORS.
-// The boto3 part runs test/fixtures/boto3/presigned_post.py and is skipped without python3/boto3.
+// Forms made by minio-js and boto3: s3-post-object-clients.test.ts.
 
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest, type ClientRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -27,22 +20,19 @@ import {
   ListObjectsV2Command,
   PutBucketEncryptionCommand,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import { deriveSigningKey } from '../../daemon/auth/sigv4.js';
-import { ACCESS_KEY, REGION, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { expectNoTempFiles } from '../helpers/files.js';
 import { md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField, type RawResponse } from '../helpers/http.js';
-import { minioClient } from '../helpers/minio.js';
-import { bodyBytes, createBucket, expectS3Error, s3Code } from '../helpers/s3.js';
+import { createBucket, expectS3Error } from '../helpers/s3.js';
 import { ssec } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
-import { PYTHON_BIN } from '../helpers/python.js';
+import { encodeForm, formData, getObject, headCode, locationPath, postForm, quoted, sendPost, unquote, type Field, type FilePart } from '../helpers/post-object.js';
 
 const MiB = 1024 * 1024;
 const APP = 'https://app.example.com';
-const FIXTURE = join(ROOT, 'test/fixtures/boto3/presigned_post.py');
 
 const [plain, tls] = await Promise.all([startDaemon({ env: { S3_DOMAIN: 's3.test' } }), startDaemon({ tls: true })]);
 t.teardown(async () => {
@@ -55,53 +45,6 @@ const s3 = plain.s3();
 const s3tls = tls.s3();
 
 // ---- forms -------------------------------------------------------------------------------------
-
-type Field = [string, string];
-
-interface FilePart {
-  data: Buffer;
-  /** Default upload.bin. */
-  filename?: string;
-  /** The part's Content-Type (a Blob without a type goes out as application/octet-stream). */
-  type?: string;
-}
-
-/** A browser's FormData: the fields in order, then the file (as `<input type=file name=file>`), then `after`. */
-function formData(fields: Field[], file?: FilePart, after: Field[] = []): FormData {
-  const fd = new FormData();
-  for (const [k, v] of fields) fd.append(k, v);
-  if (file) fd.append('file', new Blob([file.data], file.type ? { type: file.type } : {}), file.filename ?? 'upload.bin');
-  for (const [k, v] of after) fd.append(k, v);
-  return fd;
-}
-
-/** The bytes and Content-Type (with its boundary) fetch would send for `fd`. */
-async function encodeForm(fd: FormData): Promise<{ body: Buffer; contentType: string }> {
-  const req = new Request('http://form.invalid/', { method: 'POST', body: fd });
-  return { body: Buffer.from(await req.arrayBuffer()), contentType: req.headers.get('content-type')! };
-}
-
-/** One unsigned POST of `body` on a fresh connection (HTTPS trusting the daemon's CA when it has one). */
-function sendPost(d: TestDaemon, path: string, body: Buffer, headers: Record<string, string>): Promise<RawResponse> {
-  const opts = { host: '127.0.0.1', port: d.port, method: 'POST', path, agent: false as const, headers: { host: `127.0.0.1:${d.port}`, 'content-length': String(body.length), ...headers } };
-  return new Promise((resolve, reject) => {
-    const onResponse = (res: import('node:http').IncomingMessage): void => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    };
-    const req: ClientRequest = d.caCert ? httpsRequest({ ...opts, ca: d.caCert }, onResponse) : httpRequest(opts, onResponse);
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Posts a FormData to /bucket as a browser would (extra request headers such as Origin allowed). */
-async function postForm(d: TestDaemon, bucket: string, fd: FormData, headers: Record<string, string> = {}): Promise<RawResponse> {
-  const { body, contentType } = await encodeForm(fd);
-  return sendPost(d, `/${bucket}`, body, { 'content-type': contentType, ...headers });
-}
 
 interface Part {
   name: string;
@@ -189,186 +132,12 @@ function signedForm(bucket: string, key: string | null, fields: Field[], spec: P
   return formData([...(key === null ? [] : ([['key', key]] as Field[])), ...fields, ...policyFields({ bucket, ...spec, conditions })], file, after);
 }
 
-// ---- reading back --------------------------------------------------------------------------------
-
-const quoted = (md5: string): string => `"${md5}"`;
-const unquote = (etag: string | undefined): string | undefined => etag?.replace(/&quot;/g, '"').replace(/^"|"$/g, '');
-
-async function getObject(client: S3Client, Bucket: string, Key: string, extra: Record<string, string> = {}) {
-  const out = await client.send(new GetObjectCommand({ Bucket, Key, ...extra }));
-  return { out, body: await bodyBytes(out) };
-}
-
-/** 'ok' when the key exists, else `Code/status` (NotFound/404). */
-function headCode(client: S3Client, Bucket: string, Key: string): Promise<string> {
-  return s3Code(client.send(new HeadObjectCommand({ Bucket, Key })));
-}
-
 function exposed(res: RawResponse): string[] {
   return String(res.headers['access-control-expose-headers'] ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
 }
-
-/** The path of a Location URL, percent-decoded. */
-function locationPath(location: string | undefined): string {
-  return decodeURIComponent(new URL(String(location)).pathname);
-}
-
-// ==================================================================================================
-
-t.test('minio-js presignedPostPolicy: a browser form sent with fetch stores the object exactly', async (t) => {
-  const mc = minioClient(plain);
-  const bucket = await createBucket(s3, 'post');
-  const data = testBytes(70_000, 11);
-
-  const policy = mc.newPostPolicy();
-  policy.setBucket(bucket);
-  policy.setKey('forms/photo.jpg');
-  policy.setExpires(new Date(Date.now() + 600_000));
-  policy.setContentType('image/jpeg');
-  policy.setContentLengthRange(1, MiB);
-  policy.setUserMetaData({ album: 'summer' });
-  const { postURL, formData: fields } = await mc.presignedPostPolicy(policy);
-  t.equal(new URL(postURL).pathname.replace(/\/$/, ''), `/${bucket}`, 'minio-js posts to the bucket URL');
-  t.ok('x-amz-signature' in fields && 'policy' in fields, 'a SigV4 form');
-
-  // The part's own type differs: the form's Content-Type field wins.
-  const fd = formData(Object.entries(fields), { data, filename: 'IMG_0001.jpg', type: 'application/octet-stream' });
-  const res = await fetch(postURL, { method: 'POST', body: fd });
-  t.equal(res.status, 204, 'no success_action_status: 204');
-  t.equal(res.headers.get('etag'), quoted(md5Hex(data)), 'ETag header = MD5 of the file');
-  t.equal(locationPath(res.headers.get('location') ?? undefined), `/${bucket}/forms/photo.jpg`, 'Location header names the object');
-  t.equal((await res.arrayBuffer()).byteLength, 0, '204 has no body');
-
-  const { out, body } = await getObject(s3, bucket, 'forms/photo.jpg');
-  t.equal(sha256Hex(body), sha256Hex(data), 'bytes stored exactly');
-  t.equal(out.ContentType, 'image/jpeg', 'Content-Type from the form field');
-  t.same(out.Metadata, { album: 'summer' }, 'x-amz-meta-* fields as user metadata');
-  t.equal(out.ETag, quoted(md5Hex(data)));
-
-  // A key prefix policy: any key under the prefix, nothing outside it.
-  const prefixed = mc.newPostPolicy();
-  prefixed.setBucket(bucket);
-  prefixed.setKeyStartsWith('user-42/');
-  prefixed.setExpires(new Date(Date.now() + 600_000));
-  prefixed.setContentLengthRange(10, 100);
-  const pre = await mc.presignedPostPolicy(prefixed);
-  const withKey = (key: string): Field[] => Object.entries({ ...pre.formData, key });
-  const inside = await fetch(pre.postURL, { method: 'POST', body: formData(withKey('user-42/avatar.png'), { data: testBytes(100, 1), type: 'image/png' }) });
-  t.equal(inside.status, 204, 'key under the prefix, file at the range maximum');
-  const got = await getObject(s3, bucket, 'user-42/avatar.png');
-  t.equal(got.out.ContentType, 'image/png', 'no Content-Type field: the file part\'s type');
-  t.same(got.body, testBytes(100, 1));
-  const atMin = await fetch(pre.postURL, { method: 'POST', body: formData(withKey('user-42/min.bin'), { data: testBytes(10, 2) }) });
-  t.equal(atMin.status, 204, 'file at the range minimum');
-
-  const outside = await postForm(plain, bucket, formData(withKey('user-43/avatar.png'), { data: testBytes(50, 1) }));
-  assertXmlError(t, outside, 403, 'AccessDenied', 'key outside the starts-with prefix');
-  t.equal(await headCode(s3, bucket, 'user-43/avatar.png'), 'NotFound/404', 'nothing stored outside the prefix');
-  const tooBig = await postForm(plain, bucket, formData(withKey('user-42/big.bin'), { data: testBytes(101, 1) }));
-  assertXmlError(t, tooBig, 400, 'EntityTooLarge', 'file one byte over content-length-range');
-  const tooSmall = await postForm(plain, bucket, formData(withKey('user-42/small.bin'), { data: testBytes(9, 1) }));
-  assertXmlError(t, tooSmall, 400, 'EntityTooSmall', 'file one byte under content-length-range');
-  t.equal(await headCode(s3, bucket, 'user-42/big.bin'), 'NotFound/404');
-  t.equal(await headCode(s3, bucket, 'user-42/small.bin'), 'NotFound/404');
-});
-
-// ---- boto3 --------------------------------------------------------------------------------------
-
-const pyWork = mkdtempSync(join(tmpdir(), 's3d-post-boto3-'));
-t.teardown(() => rmSync(pyWork, { recursive: true, force: true }));
-const pyEnv: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: pyWork,
-  AWS_CONFIG_FILE: join(pyWork, 'no-config'),
-  AWS_SHARED_CREDENTIALS_FILE: join(pyWork, 'no-credentials'),
-  AWS_EC2_METADATA_DISABLED: 'true',
-  PYTHONDONTWRITEBYTECODE: '1',
-  S3D_ACCESS_KEY: ACCESS_KEY,
-  S3D_SECRET_KEY: SECRET_KEY,
-};
-for (const k of ['PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'PYTHONPATH']) if (process.env[k]) pyEnv[k] = process.env[k]!;
-const userBase = spawnSync(PYTHON_BIN, ['-c', 'import site; print(site.getuserbase())'], { encoding: 'utf8' });
-if (userBase.status === 0 && userBase.stdout.trim() !== '') pyEnv.PYTHONUSERBASE = userBase.stdout.trim();
-const probe = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { env: pyEnv, encoding: 'utf8' });
-const NO_BOTO3 = probe.error ? 'python3 is not on PATH' : probe.status !== 0 ? 'python3 cannot import boto3' : false;
-
-interface PresignedPost {
-  url: string;
-  fields: Record<string, string>;
-}
-
-function boto3Posts(endpoint: string, requests: unknown[]): Promise<PresignedPost[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON_BIN, [FIXTURE, endpoint], { env: pyEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as PresignedPost[]) : reject(new Error(`presigned_post.py exited ${code}: ${err}`))));
-    child.stdin.end(JSON.stringify(requests));
-  });
-}
-
-t.test('boto3 generate_presigned_post: SigV4 and the default client\'s Signature V2', { skip: NO_BOTO3 }, async (t) => {
-  const bucket = await createBucket(s3, 'post');
-  const [v4, v2, v4exact] = await boto3Posts(plain.endpoint, [
-    {
-      style: 'v4',
-      bucket,
-      key: 'boto/${filename}',
-      fields: { 'Content-Type': 'text/plain', success_action_status: '201' },
-      conditions: [{ 'Content-Type': 'text/plain' }, { success_action_status: '201' }, ['content-length-range', 1, 4096]],
-    },
-    { style: 'default', bucket, key: 'v2/${filename}', fields: { 'x-amz-meta-origin': 'boto3-v2' }, conditions: [{ 'x-amz-meta-origin': 'boto3-v2' }] },
-    { style: 'v4', bucket, key: 'boto/exact.bin' },
-  ]);
-  t.equal(v4!.url, `${plain.endpoint}/${bucket}`, 'path-style bucket URL');
-  t.equal(v4!.fields['x-amz-algorithm'], 'AWS4-HMAC-SHA256', 's3v4 client: SigV4 form');
-  t.ok(v2!.fields.AWSAccessKeyId !== undefined && v2!.fields.signature !== undefined && v2!.fields['x-amz-signature'] === undefined, `default client: Signature V2 form (${Object.keys(v2!.fields).join(', ')})`);
-
-  // SigV4, ${filename}, success_action_status 201.
-  const notes = testBytes(3000, 21);
-  const res = await postForm(plain, bucket, formData(Object.entries(v4!.fields), { data: notes, filename: 'notes 1.txt', type: 'application/octet-stream' }));
-  t.equal(res.status, 201, 'success_action_status 201');
-  t.match(String(res.headers['content-type']), /xml/, 'XML body');
-  t.match(res.body.toString(), /<PostResponse[\s>]/, 'a PostResponse document');
-  t.equal(xmlField(res.body, 'Bucket'), bucket, 'PostResponse Bucket');
-  t.equal(xmlField(res.body, 'Key'), 'boto/notes 1.txt', '${filename} replaced by the file\'s name');
-  t.equal(unquote(xmlField(res.body, 'ETag')), md5Hex(notes), 'PostResponse ETag');
-  t.equal(locationPath(xmlField(res.body, 'Location')), `/${bucket}/boto/notes 1.txt`, 'PostResponse Location');
-  t.equal(res.headers.etag, quoted(md5Hex(notes)), 'ETag header');
-  const { out, body } = await getObject(s3, bucket, 'boto/notes 1.txt');
-  t.same(body, notes, 'stored exactly');
-  t.equal(out.ContentType, 'text/plain');
-  const big = await postForm(plain, bucket, formData(Object.entries(v4!.fields), { data: testBytes(4097, 1), filename: 'big.txt' }));
-  assertXmlError(t, big, 400, 'EntityTooLarge', 'boto3 content-length-range');
-
-  // Signature V2 (AWSAccessKeyId + signature).
-  const v2data = testBytes(5000, 22);
-  const v2res = await postForm(plain, bucket, formData(Object.entries(v2!.fields), { data: v2data, filename: 'legacy.bin' }));
-  t.equal(v2res.status, 204, 'V2 form accepted');
-  t.equal(v2res.headers.etag, quoted(md5Hex(v2data)));
-  const v2got = await getObject(s3, bucket, 'v2/legacy.bin');
-  t.same(v2got.body, v2data, 'V2 upload stored exactly');
-  t.same(v2got.out.Metadata, { origin: 'boto3-v2' });
-  const tamperedV2 = await postForm(plain, bucket, formData(Object.entries({ ...v2!.fields, 'x-amz-meta-origin': 'evil' }), { data: v2data, filename: 'evil.bin' }));
-  assertXmlError(t, tamperedV2, 403, 'AccessDenied', 'V2 form with a field changed against its policy');
-  const badSigV2 = await postForm(plain, bucket, formData(Object.entries({ ...v2!.fields, signature: createHmac('sha1', 'wrong').update('x').digest('base64') }), { data: v2data, filename: 'evil2.bin' }));
-  assertXmlError(t, badSigV2, 403, 'SignatureDoesNotMatch', 'V2 form with a wrong signature');
-  t.equal(await headCode(s3, bucket, 'v2/evil.bin'), 'NotFound/404');
-  t.equal(await headCode(s3, bucket, 'v2/evil2.bin'), 'NotFound/404');
-
-  // An exact-key form does not write another key.
-  const other = await postForm(plain, bucket, formData(Object.entries({ ...v4exact!.fields, key: 'boto/other.bin' }), { data: testBytes(10, 3) }));
-  assertXmlError(t, other, 403, 'AccessDenied', 'exact-key policy, other key');
-  const exact = await postForm(plain, bucket, formData(Object.entries(v4exact!.fields), { data: testBytes(10, 3) }));
-  t.equal(exact.status, 204, 'exact-key policy, its key');
-  t.equal(await headCode(s3, bucket, 'boto/other.bin'), 'NotFound/404');
-});
 
 // ---- handmade SigV4 forms --------------------------------------------------------------------------
 
