@@ -68,7 +68,8 @@ interface Wildcard {
 // `*` and `?` wildcards, everything else literal; whole-string match. Not a RegExp: `^b/.*/.*/.*$`
 // backtracks polynomially, and the policy Resource "arn:aws:s3:::b/*/*/*/*.jpg" held the event
 // loop for 100 s on one anonymous GET of a 1 KiB key of slashes (found by
-// prod-hostile-config.test.ts). The greedy matcher below takes at most pattern × value steps.
+// prod-hostile-config-handpicked.test.ts). The greedy matcher below takes at most
+// pattern × value steps.
 function wildcard(pattern: string, ignoreCase = false): Wildcard {
   const p = ignoreCase ? pattern.toLowerCase() : pattern;
   return { test: (value) => globMatch(p, ignoreCase ? value.toLowerCase() : value) };
@@ -304,7 +305,8 @@ function parseCidr(cidr: string, where: string): { net: Buffer; bits: number } {
   const [addr, len, extra] = cidr.split('/');
   const net = ipBytes(addr ?? '');
   // The prefix length is decimal digits: Number() read "10.0.0.0/" (and "/ ") as /0, which admits
-  // every address, and ignored anything after a second slash (found by prod-hostile-config.test.ts).
+  // every address, and ignored anything after a second slash (found by
+  // prod-hostile-config-handpicked.test.ts).
   const bits = len === undefined ? (net?.length ?? 0) * 8 : /^\d{1,3}$/.test(len) && extra === undefined ? Number(len) : NaN;
   if (!net || !Number.isInteger(bits) || bits < 0 || bits > net.length * 8) throw malformed(`${where}: ${JSON.stringify(cidr)} is not an IP address or CIDR range.`);
   return { net, bits };

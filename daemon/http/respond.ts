@@ -95,7 +95,8 @@ export function discardBody(body: StreamBody): void {
 // redirect and x-amz-meta-* given as query parameters), and uWS writes them verbatim: a CR or LF
 // split the response (header injection), any other control character made Node's HTTP parser,
 // the AWS SDK's, refuse the whole response. A name that is not an HTTP token is left out; control
-// characters in a value (HTAB aside) go out as spaces. Found by prod-hostile-config.test.ts.
+// characters in a value (HTAB aside) go out as spaces. Found by
+// prod-hostile-config-handpicked.test.ts.
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const HEADER_VALUE_CTLS = /[\x00-\x08\x0a-\x1f\x7f]/g;

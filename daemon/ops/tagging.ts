@@ -91,7 +91,7 @@ export function parseTagging(body: Buffer, max: number): TagSet {
   const tagSet = tagging.TagSet;
   if (tagSet === undefined) throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');
   // Two TagSet elements parse as a list, which has no Tag: read as an empty set, the PUT removed
-  // every tag (found by prod-hostile-config.test.ts).
+  // every tag (found by prod-hostile-config-handpicked.test.ts).
   if (Array.isArray(tagSet)) throw new S3Error('MalformedXML', 'The Tagging document holds one TagSet.');
   if (typeof tagSet === 'string') {
     if (tagSet.trim() !== '') throw new S3Error('MalformedXML', 'TagSet holds only Tag elements.');

@@ -1,4 +1,4 @@
-// Shared by the hostile-input suites (prod-hostile-config, prod-hostile-versions-*): a canary HTTP
+// Shared by the hostile-input suites (prod-hostile-config-*, prod-hostile-versions-*): a canary HTTP
 // server no request may ever reach (external entities, DTDs), one request with a deadline over
 // raw node:http (signed with the test credentials unless anonymous), and what makes an answer a
 // well-formed S3 error.
