@@ -118,7 +118,18 @@ export function writeHeaderSafely(res: HttpResponse, name: string, value: string
  * by the crypto pool) and registers a new handler loses it: the old one comes back, finds
  * nothing left of its chunk, and the response stalls. The single handler only continues the
  * chunk the loop is waiting on; with nothing pending it writes nothing.
+ *
+ * While it waits, the socket is also offered the rest of the chunk every POKE_MS. uWS restarts its
+ * 10-second timeout only on a writable event, and the kernel signals one only once half its send
+ * buffer is free: a client reading steadily but slowly (under ~400 KB/s with a few MiB buffered
+ * on loopback) went more than 10 s between events and was cut mid-body. Offered bytes the socket
+ * takes are progress; a client that takes none for STALL_MS is cut, as uWS would have.
  */
+/** How often a response waiting for a full socket offers it the rest of its chunk. */
+const POKE_MS = 2_000;
+/** A response whose client takes no byte for this long is cut (uWS's own idle timeout). */
+const STALL_MS = 10_000;
+
 export async function streamBody(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
   if (body.length === undefined) return streamOpenEnded(p, body.chunks, writeHead);
   const res = p.res;
@@ -154,9 +165,32 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
     w();
     return true;
   };
+  // Progress while waiting: the write offset, and when it last moved.
+  let progressAt = 0;
+  let progressOffset = 0;
+  let poke: NodeJS.Timeout | undefined;
+  const offer = (): void => {
+    if (wake === undefined || chunk === undefined || p.aborted || p.ended) return;
+    const offset = res.getWriteOffset();
+    if (offset > progressOffset) {
+      progressOffset = offset;
+      progressAt = performance.now();
+    } else if (performance.now() - progressAt >= STALL_MS) {
+      // The client took nothing for STALL_MS: cut it, as uWS's own timeout would have.
+      res.close();
+      return;
+    }
+    res.cork(() => onWritable(offset));
+  };
   const waitForSocket = (resolve: () => void): void => {
     wake = resolve;
     p.wakeWriter = resolve;
+    progressAt = performance.now();
+    progressOffset = res.getWriteOffset();
+    if (poke === undefined) {
+      poke = setInterval(offer, POKE_MS);
+      poke.unref();
+    }
   };
   const iterator = body.chunks[Symbol.asyncIterator]();
   try {
@@ -201,6 +235,7 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
     if (sent !== total) throw new Error(`response body produced ${sent} bytes, promised ${total}`);
     return sent;
   } finally {
+    if (poke !== undefined) clearInterval(poke);
     // The handler stays registered until the response ends: it must never see a lent chunk again.
     chunk = undefined;
     wake = undefined;

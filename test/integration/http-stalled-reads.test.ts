@@ -7,6 +7,10 @@
 // The SSE-S3 case of 8 MiB used to stall for good: the next chunk, already opened by the crypto
 // pool, resumed the writer inside uWS's writable callback, and the writable handler it registered
 // there was replaced by the previous one, which had nothing left to write.
+//
+// A client that reads steadily but slowly must get the whole body however long it takes (it was
+// cut after ~10 s: uWS restarts its timeout only on writable events, which the kernel signals only
+// once half its send buffer is free), while one that stops reading is still cut after ~10 s.
 import t from 'tap';
 import type { Test } from 'tap';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -187,4 +191,67 @@ t.test('stalled ranged reads', async (t) => {
     ),
   );
   for (const { got, o, close, want } of all) check(t, got, want, `${o.key} range close=${close}`, { close, status: 206 });
+});
+
+/**
+ * A raw GET read at `rate` bytes/s for `slowMs` (or not read at all after its first MiB, with
+ * rate 0), then as fast as possible: the body bytes received, and whether the server closed first.
+ */
+function slowGet(key: string, rate: number, slowMs: number): Promise<{ body: Buffer; closedAfterMs: number | undefined }> {
+  return new Promise((resolve) => {
+    const sock = connect(d.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let got = 0;
+    let want = -1;
+    let closedAfterMs: number | undefined;
+    const started = Date.now();
+    const done = (): void => {
+      sock.destroy();
+      const data = Buffer.concat(chunks);
+      resolve({ body: data.subarray(data.indexOf('\r\n\r\n') + 4), closedAfterMs });
+    };
+    sock.setNoDelay(true);
+    sock.on('connect', () => sock.write(getRequest(key, {})));
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (want < 0) {
+        const data = Buffer.concat(chunks);
+        const end = data.indexOf('\r\n\r\n');
+        if (end >= 0) want = end + 4 + Number(parseHttpResponse(data.subarray(0, end + 4))?.headers['content-length'] ?? 0);
+      }
+      if (want >= 0 && got >= want) return done();
+      const elapsed = Date.now() - started;
+      if (elapsed >= slowMs) return;
+      // Ahead of the rate (or past the first MiB of a reader that stops): wait before reading on.
+      const ahead = rate === 0 ? (got > MiB ? slowMs - elapsed : 0) : (got / rate) * 1000 - elapsed;
+      if (ahead > 0) {
+        sock.pause();
+        setTimeout(() => sock.resume(), Math.min(ahead, slowMs - elapsed));
+      }
+    });
+    sock.on('end', () => {
+      closedAfterMs ??= Date.now() - started;
+      done();
+    });
+    sock.on('error', () => done());
+  });
+}
+
+t.test('a slow but steady reader gets the whole body; one that stops reading is cut', async (t) => {
+  // Eight 8 MiB parts, as the aws CLI uploads a large file.
+  const key = 'slow-64MiB';
+  const parts = Array.from({ length: 8 }, (_, i) => testBytes(8 * MiB, 61 + i));
+  const body = Buffer.concat(parts);
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const done = [];
+  for (const [i, part] of parts.entries()) {
+    const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: i + 1, Body: part }));
+    done.push({ PartNumber: i + 1, ETag: r.ETag });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
+  const [steady, stopped] = await Promise.all([slowGet(key, 50_000, 14_000), slowGet(key, 0, 20_000)]);
+  t.equal(steady.closedAfterMs, undefined, 'the server never closed the connection of the reader at 50 KB/s for 14 s');
+  t.ok(steady.body.equals(body), `and it got all ${body.length} bytes (${steady.body.length})`);
+  t.ok(stopped.body.length < body.length, `the reader that stopped got ${stopped.body.length} bytes: cut, not finished`);
 });
