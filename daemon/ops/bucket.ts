@@ -23,6 +23,15 @@ export function validBucketName(name: string): boolean {
   return true;
 }
 
+/**
+ * Names no new bucket may take: `minio`, whose paths are the health, metrics and admin endpoints
+ * (path-style `/minio/health/live` could never reach an object; MinIO reserves it too), and the
+ * names AWS reserves (`amzn-s3-demo-…`, directory and table buckets' suffixes).
+ */
+export function reservedBucketName(name: string): boolean {
+  return name === 'minio' || name.startsWith('amzn-s3-demo-') || name.endsWith('--x-s3') || name.endsWith('--table-s3');
+}
+
 const MAX_BUCKETS = 10_000;
 
 /**
@@ -58,7 +67,7 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
 
 export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const name = ctx.bucket!;
-  if (!validBucketName(name)) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${name}`);
+  if (!validBucketName(name) || reservedBucketName(name)) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${name}`);
   // Options s3d would not honour are refused, not ignored (ACLs for others). Object Lock
   // (mc mb --with-lock) makes a bucket with versioning Enabled and Object Lock on.
   const lockHeader = ctx.headers['x-amz-bucket-object-lock-enabled'];

@@ -144,6 +144,10 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
     ['sthree-bucket', 'sthree- prefix'],
     ['bucket-s3alias', '-s3alias suffix'],
     ['bucket--ol-s3', '--ol-s3 suffix'],
+    ['minio', 'minio (its paths are the health, metrics and admin endpoints, as on MinIO)'],
+    ['amzn-s3-demo-bucket', 'amzn-s3-demo- prefix (reserved by AWS)'],
+    ['bucket--x-s3', '--x-s3 suffix (S3 directory buckets)'],
+    ['bucket--table-s3', '--table-s3 suffix (S3 table buckets)'],
     ['sp%20ace', 'space'],
     ['%C3%A9t%C3%A9', 'non-ASCII'],
   ] as const;
