@@ -8,6 +8,7 @@ import type { ListResult, VersionListResult } from '../meta/store.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
+import { checksumType } from './checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, toXml, toXmlInOrder, type XmlObject, type XmlValue } from './xml.js';
@@ -21,6 +22,12 @@ function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, af
 
 /** Every object and upload belongs to the one user, the root user (whoever lists them: an
  *  anonymous request admitted by a bucket policy has no identity of its own). */
+/** ChecksumAlgorithm and ChecksumType of an object stored with a checksum, as S3 lists them. */
+function listedChecksum(record: ObjectRecord): XmlObject {
+  const [alg, value] = Object.entries(record.checksums ?? {})[0] ?? [];
+  return alg === undefined || value === undefined ? {} : { ChecksumAlgorithm: alg, ChecksumType: checksumType(value) };
+}
+
 /** One object of a listing page (Contents of v1/v2, Version of ListObjectVersions). */
 function entry(key: string, record: ObjectRecord, enc: (s: string) => string, extra: XmlObject, withOwner: XmlObject | undefined): XmlObject {
   return {
@@ -28,6 +35,7 @@ function entry(key: string, record: ObjectRecord, enc: (s: string) => string, ex
     ...extra,
     LastModified: isoDate(record.mtime),
     ETag: quoteETag(record.etag),
+    ...listedChecksum(record),
     Size: record.size,
     ...(withOwner ? { Owner: withOwner } : {}),
     StorageClass: 'STANDARD',

@@ -1,6 +1,7 @@
 // ListObjects (v1) and ListObjectsV2 against the built daemon: prefix, delimiter, max-keys
 // (capped at 1000, and 0), marker / continuation-token / start-after, encoding-type=url,
-// fetch-owner, UTF-8 binary order, and complete paging compared with the full key set.
+// fetch-owner, UTF-8 binary order, complete paging compared with the full key set, and the
+// checksum algorithm and type of objects stored with one.
 
 import t from 'tap';
 import {
@@ -302,4 +303,15 @@ t.test('MinIO\u2019s metadata=true listing (minio-js listObjectsV2WithMetadata):
   t.match(items[0]?.metadata, { 'content-type': 'text/plain', 'X-Amz-Meta-Color': 'blue', 'X-Amz-Meta-Two-Words': 'x y' }, 'user metadata and the content type');
   const raw = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   t.equal(raw.Contents?.length, 2, 'a plain listing is unchanged');
+});
+
+t.test('objects stored with a checksum list ChecksumAlgorithm and ChecksumType, as on S3', async (t) => {
+  const bucket = bucketName('lsum');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'crc', Body: 'a', ChecksumAlgorithm: 'CRC32C' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sha', Body: 'b', ChecksumSHA256: 'PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=' }));
+  const v2 = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  t.same(v2.Contents?.map((c) => [c.Key, c.ChecksumAlgorithm, c.ChecksumType]), [['crc', ['CRC32C'], 'FULL_OBJECT'], ['sha', ['SHA256'], 'FULL_OBJECT']], 'ListObjectsV2');
+  const v1 = await s3.send(new ListObjectsCommand({ Bucket: bucket }));
+  t.same(v1.Contents?.map((c) => c.ChecksumAlgorithm), [['CRC32C'], ['SHA256']], 'ListObjects (v1)');
 });
