@@ -26,6 +26,7 @@ import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore, makeDirs } from './storage/files.js';
 import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
+import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker } from './storage/clean-shutdown.js';
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
@@ -143,9 +144,15 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
-  const swept = await files.sweep(meta.referencedFiles(), queued, { storeHasBuckets: meta.listBuckets().length > 0 }).catch((err: unknown) => {
+  // After a clean shutdown of this very store nothing was left behind but temp files and queued
+  // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts).
+  const marker = readCleanMarker(config.dataDir);
+  const cleanStop = marker !== undefined && marker !== '' && marker === meta.shutdownToken();
+  consumeCleanMarker(config.dataDir);
+  const swept = await (cleanStop ? skipScan(files, queued) : files.sweep(meta.referencedFiles(), queued, { storeHasBuckets: meta.listBuckets().length > 0 })).catch((err: unknown) => {
     throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
+  if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
   if (swept.temp + swept.orphans > 0) log.info({ temp: swept.temp, orphans: swept.orphans }, 'start-up sweep removed crash leftovers');
   if (swept.quarantined) {
     log.error(
@@ -272,7 +279,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       };
       // Event streams never end by themselves: end them, or the drain would wait for its deadline.
       await step('listeners', async () => listeners.close());
-      await step('http', () => server.close(config.shutdownTimeoutMs));
+      let drained = false;
+      await step('http', async () => {
+        drained = await server.close(config.shutdownTimeoutMs);
+      });
       await step('upload expiry', () => uploadExpiry.stop());
       await step('lifecycle', () => lifecycle.stop());
       await step('notifications', () => notifier.stop());
@@ -287,7 +297,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       });
       // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
       // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
+      // Every request finished and every step went well: nothing was left behind for the next
+      // start-up sweep to find, and the marker lets it skip its scan.
+      const token = failures.length === 0 && drained ? newShutdownToken() : undefined;
+      if (token !== undefined) await step('clean-shutdown token', () => meta.recordShutdownToken(token));
       await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
+      if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', async () => writeCleanMarker(config.dataDir, token));
       dirLock.release();
       if (failures.length > 0) throw failures[0];
     },
@@ -295,6 +310,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 }
 
 const LMDB_CLOSE_WAIT_MS = 5_000;
+
+/** The start-up sweep after a clean shutdown: temp files and queued deletions only. */
+async function skipScan(files: FileStore, queued: ReadonlySet<string>): Promise<{ temp: number; orphans: number; queued: number; quarantined?: undefined }> {
+  const temp = await files.sweepTemp();
+  for (const id of queued) await files.remove(id);
+  return { temp, orphans: 0, queued: queued.size };
+}
 
 /** `p`, or a rejection with `message` once `ms` have passed. */
 function withDeadline(p: Promise<void>, ms: number, message: string): Promise<void> {

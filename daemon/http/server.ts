@@ -203,7 +203,8 @@ export class HttpServer {
     }
   }
 
-  async close(deadlineMs: number): Promise<void> {
+  /** Stops serving: waits for requests in flight up to `deadlineMs`, then cuts them. True when every handler finished. */
+  async close(deadlineMs: number): Promise<boolean> {
     this.stopAccepting();
     await this.waitIdle(deadlineMs);
     for (const p of [...this.inFlight]) if (p.responding || !p.body?.complete) this.cut(p, 'shutdown deadline reached');
@@ -212,6 +213,7 @@ export class HttpServer {
     // Let handlers observe their abort and clean up (temp files) before the caller tears down.
     await this.waitIdle(CLEANUP_GRACE_MS);
     if (this.inFlight.size > 0) this.deps.log.warn({ requests: this.inFlight.size }, 'shutdown: handlers still running after the deadline');
+    return this.inFlight.size === 0;
   }
 
   /** Resolves when no request is in flight, or after `ms`. */

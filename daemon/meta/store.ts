@@ -732,6 +732,26 @@ export class MetaStore {
     });
   }
 
+  /**
+   * The token the last clean shutdown recorded (main.ts writes the same into `.s3d/clean-shutdown`
+   * after closing the store): '' when none. A store restored from a backup holds an older token.
+   */
+  shutdownToken(): string {
+    try {
+      return (this.root.openDB<string, string>({ name: 'state' }).get('clean-shutdown') as string | undefined) ?? '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** Records a clean shutdown's token, durably. */
+  recordShutdownToken(token: string): Promise<void> {
+    const state = this.root.openDB<string, string>({ name: 'state' });
+    return this.write(() => {
+      void state.put('clean-shutdown', token);
+    });
+  }
+
   /** Every file id some record points at (objects and pending parts). */
   referencedFiles(): Set<string> {
     const out = new Set<string>();

@@ -243,12 +243,8 @@ export class FileStore {
     queued: ReadonlySet<string> = new Set(),
     opts: { storeHasBuckets?: boolean } = {},
   ): Promise<{ temp: number; orphans: number; queued: number; quarantined?: { files: number; dir: string } }> {
-    let temp = 0;
+    const temp = await this.sweepTemp();
     let queuedRemoved = 0;
-    for (const name of await fsp.readdir(this.tmpDir)) {
-      await fsp.rm(join(this.tmpDir, name), { force: true, recursive: true });
-      temp++;
-    }
     const orphans: string[] = [];
     for (const sub of await fsp.readdir(this.objDir)) {
       const dir = join(this.objDir, sub);
@@ -279,6 +275,16 @@ export class FileStore {
     }
     for (const path of orphans) await fsp.rm(path, { force: true });
     return { temp, orphans: orphans.length, queued: queuedRemoved };
+  }
+
+  /** Removes what `.s3d/tmp` holds (leftovers of writes in flight at a crash); their count. */
+  async sweepTemp(): Promise<number> {
+    let temp = 0;
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      await fsp.rm(join(this.tmpDir, name), { force: true, recursive: true });
+      temp++;
+    }
+    return temp;
   }
 
   /** Counts data files (tests use it to prove nothing leaks). */

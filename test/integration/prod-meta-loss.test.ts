@@ -4,7 +4,9 @@
 // turning a restore-from-backup into permanent loss. Now the daemon refuses to start (exit 2,
 // nothing touched), starts normally once the store is back, and a store that references far fewer
 // files than lie beside it (an old backup) gets them moved aside into .s3d/orphans/, not deleted.
-// A lock file left by a run as another user is a configuration error too (exit 2, not 1).
+// After a clean shutdown of the same store the sweep skips its scan of every record (a restart of
+// a large store is not proportional to it); after a crash, or with a store restored from a backup,
+// it scans. A lock file left by a run as another user is a configuration error too (exit 2, not 1).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,7 +69,10 @@ t.test('with the store restored, the daemon starts and serves every object', asy
 });
 
 t.test('far more unreferenced files than a crash leaves: moved to .s3d/orphans/, not deleted', async (t) => {
-  // An old backup of the store: it knows the six objects, not the 300 files written since.
+  // An old backup of the store: it knows the six objects, not the 300 files written since. (It
+  // holds an older clean-shutdown token than the marker: the sweep scans.)
+  rmSync(metaDir, { recursive: true, force: true });
+  cpSync(saved, metaDir, { recursive: true });
   const planted: string[] = [];
   for (let i = 0; i < 300; i++) {
     const id = randomBytes(16).toString('hex');
@@ -85,10 +90,9 @@ t.test('far more unreferenced files than a crash leaves: moved to .s3d/orphans/,
   t.same(new Set(orphans.map((p) => p.split('/').pop())), new Set(planted), 'the planted files, by name');
   t.same(dataFilePaths(d.dataDir).sort(), files, 'the referenced data files stay in place');
   for (const [key, body] of bodies) t.ok((await getBytes(again.s3(), { Bucket: bucket, Key: key })).equals(body), `${key} reads back`);
-  await again.stop();
-  rmSync(join(d.dataDir, '.s3d', 'orphans'), { recursive: true, force: true });
-
   // A few, as a crash leaves: deleted as before.
+  t.equal(await again.stop('SIGKILL'), null, 'killed: no clean shutdown');
+  rmSync(join(d.dataDir, '.s3d', 'orphans'), { recursive: true, force: true });
   const few = randomBytes(16).toString('hex');
   mkdirSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2)), { recursive: true });
   writeFileSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2), few), 'leftover');
@@ -96,6 +100,31 @@ t.test('far more unreferenced files than a crash leaves: moved to .s3d/orphans/,
   t.ok(third.jsonLogs().some((l) => l.msg === 'start-up sweep removed crash leftovers' && l.orphans === 1), 'one leftover: removed and reported');
   t.notOk(existsSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2), few)), 'it is gone');
   t.notOk(existsSync(join(d.dataDir, '.s3d', 'orphans')), 'nothing set aside');
+  await third.stop();
+});
+
+t.test('after a clean shutdown the sweep skips its scan; after a crash it scans', async (t) => {
+  const marker = join(d.dataDir, '.s3d', 'clean-shutdown');
+  const first = await startDaemon({ dataDir: d.dataDir });
+  t.notOk(existsSync(marker), 'a running daemon has no marker (a crash from now on is seen as one)');
+  t.equal(await first.stop(), 0, 'stopped cleanly');
+  t.ok(existsSync(marker), 'a clean shutdown leaves the marker');
+  // A file no record names, beside a cleanly stopped store: not a crash leftover, so not looked for.
+  const stray = randomBytes(16).toString('hex');
+  const strayPath = join(d.dataDir, '.s3d', 'objects', stray.slice(0, 2), stray);
+  mkdirSync(join(strayPath, '..'), { recursive: true });
+  writeFileSync(strayPath, 'stray');
+  writeFileSync(join(d.dataDir, '.s3d', 'tmp', 'left'), 'temp');
+  const second = await startDaemon({ dataDir: d.dataDir });
+  t.ok(second.jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('the last shutdown was clean: start-up sweep skipped its scan') && l.temp === 1), 'the log says the scan was skipped (and the temp file removed)');
+  t.ok(existsSync(strayPath), 'the scan did not run');
+  t.notOk(existsSync(join(d.dataDir, '.s3d', 'tmp', 'left')), 'temp files are removed all the same');
+  for (const [key, body] of bodies) t.ok((await getBytes(second.s3(), { Bucket: bucket, Key: key })).equals(body), `${key} reads back`);
+  t.equal(await second.stop('SIGKILL'), null, 'then killed');
+  t.notOk(existsSync(marker), 'a crash leaves no marker');
+  const third = await startDaemon({ dataDir: d.dataDir });
+  t.ok(third.jsonLogs().some((l) => l.msg === 'start-up sweep removed crash leftovers' && l.orphans === 1), 'after the crash the sweep scans and removes the stray file');
+  t.notOk(existsSync(strayPath), 'it is gone');
   await third.stop();
 });
 

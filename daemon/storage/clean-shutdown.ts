@@ -1,0 +1,63 @@
+// The clean-shutdown marker: lets a restart after a graceful stop skip the start-up sweep's scan
+// of every record, which is proportional to the store (every object, version and part record
+// decoded, small objects' data included) and can take minutes on a large one. A random token is
+// recorded in LMDB, then written to `.s3d/clean-shutdown` once the store is closed; start-up skips
+// the scan only when the file's token is the store's (a store restored from a backup holds another
+// token, and a crash leaves no file), and removes the file before it serves.
+
+import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+
+export function cleanMarkerPath(dataDir: string): string {
+  return join(dataDir, '.s3d', 'clean-shutdown');
+}
+
+/** A new token for a clean shutdown. */
+export function newShutdownToken(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The marker's token, or undefined when there is none (a crash, a first start). */
+export function readCleanMarker(dataDir: string): string | undefined {
+  try {
+    return readFileSync(cleanMarkerPath(dataDir), 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function syncDirOf(path: string): void {
+  const fd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Removes the marker, durably, before the daemon writes anything: a crash from now on is seen as one. */
+export function consumeCleanMarker(dataDir: string): void {
+  const path = cleanMarkerPath(dataDir);
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  syncDirOf(path);
+}
+
+/** Writes the marker durably (after the store recorded the same token and closed). */
+export function writeCleanMarker(dataDir: string, token: string): void {
+  const path = cleanMarkerPath(dataDir);
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  syncDirOf(path);
+}
