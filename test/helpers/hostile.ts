@@ -1,7 +1,7 @@
 // Shared by the hostile-input suites (prod-hostile-config-*, prod-hostile-versions-*): a canary HTTP
 // server no request may ever reach (external entities, DTDs), one request with a deadline over
 // raw node:http (signed with the test credentials unless anonymous), and what makes an answer a
-// well-formed S3 error.
+// well-formed S3 error, and the fuzzers' document surgery (elements, texts, splice).
 
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { createServer, request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
@@ -118,4 +118,24 @@ export function answerProblems(r: Answer, method = 'GET'): string[] {
     return [];
   }
   return errorProblems(r, method);
+}
+
+/** Open-tag positions of a document's elements with a matching close tag (no same-name nesting in these documents). */
+export function elements(doc: string): Array<{ name: string; start: number; end: number }> {
+  const out: Array<{ name: string; start: number; end: number }> = [];
+  for (const m of doc.matchAll(/<([A-Za-z][\w:.-]*)(\s[^>]*)?>/g)) {
+    const close = doc.indexOf(`</${m[1]}>`, m.index);
+    if (close > 0) out.push({ name: m[1]!, start: m.index, end: close + m[1]!.length + 3 });
+  }
+  return out;
+}
+
+/** Positions of a document's text runs between tags. */
+export function texts(doc: string): Array<{ start: number; end: number }> {
+  return [...doc.matchAll(/>([^<]+)</g)].map((m) => ({ start: m.index + 1, end: m.index + 1 + m[1]!.length }));
+}
+
+/** `doc` with [start, end) replaced by `insert` (the fuzzers' mutations). */
+export function splice(doc: string, start: number, end: number, insert: string): string {
+  return doc.slice(0, start) + insert + doc.slice(end);
 }

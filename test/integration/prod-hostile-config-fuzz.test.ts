@@ -12,7 +12,7 @@
 import t from 'tap';
 import { prng, rssKiB, testBytes } from '../helpers/daemon.js';
 import { errorCode } from '../helpers/http.js';
-import { answerProblems, type Answer } from '../helpers/hostile.js';
+import { answerProblems, elements, splice, texts, type Answer } from '../helpers/hostile.js';
 import { sleep } from '../helpers/wait.js';
 import { afterwards, BUCKET, canary, d, exchange, hostilePut, LAUGHS_DTD, NO_CORS_BUCKET, setup, start, stop, subs, type Req, type Sub } from '../helpers/hostile-config.js';
 
@@ -42,24 +42,6 @@ function hostileText(rnd: Rnd): string {
   if (kind === 3) return rnd.pick(SPECIAL);
   if (kind === 4) return rnd.pick(['x', '\u00e9', 'ab', '\u{1F525}']).repeat(rnd.pick([129, 256, 257, 1025, 5000, 70_000]));
   return Array.from({ length: 1 + rnd.int(30) }, () => String.fromCharCode(32 + rnd.int(95))).join('');
-}
-
-/** Open-tag positions of a document's elements with a matching close tag (no same-name nesting in these documents). */
-function elements(doc: string): Array<{ name: string; start: number; end: number }> {
-  const out: Array<{ name: string; start: number; end: number }> = [];
-  for (const m of doc.matchAll(/<([A-Za-z][\w:.-]*)(\s[^>]*)?>/g)) {
-    const close = doc.indexOf(`</${m[1]}>`, m.index);
-    if (close > 0) out.push({ name: m[1]!, start: m.index, end: close + m[1]!.length + 3 });
-  }
-  return out;
-}
-
-function texts(doc: string): Array<{ start: number; end: number }> {
-  return [...doc.matchAll(/>([^<]+)</g)].map((m) => ({ start: m.index + 1, end: m.index + 1 + m[1]!.length }));
-}
-
-function splice(doc: string, start: number, end: number, insert: string): string {
-  return doc.slice(0, start) + insert + doc.slice(end);
 }
 
 /** One mutation of an XML document (may return bytes that are not UTF-8). */

@@ -16,6 +16,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { prng } from '../helpers/daemon.js';
 import { afterwards, canary, caseFor, COMP_UNTIL, d, DAY, GOV_UNTIL, ids, KiB, known, LAUGHS, LB, listingLines, lockHeaderCase, ODD_DATES, PB, read, retentionDoc, run, scratch, sendable, setup, start, stats, stop, subs, uuid, type Case, type Sub } from '../helpers/hostile-versions.js';
 import { judge, ROOTS, S3_NS, type DocKind } from '../helpers/lock-schema.js';
+import { elements, splice, texts } from '../helpers/hostile.js';
 
 const SEED = 0x5eed_7e57;
 const FUZZ_CASES = 600;
@@ -73,23 +74,6 @@ function hostileText(rnd: Rnd): string {
     default:
       return Array.from({ length: 1 + rnd.int(30) }, () => String.fromCharCode(32 + rnd.int(95))).join('');
   }
-}
-
-function elements(doc: string): Array<{ name: string; start: number; end: number }> {
-  const out: Array<{ name: string; start: number; end: number }> = [];
-  for (const m of doc.matchAll(/<([A-Za-z][\w:.-]*)(\s[^>]*)?>/g)) {
-    const close = doc.indexOf(`</${m[1]}>`, m.index);
-    if (close > 0) out.push({ name: m[1]!, start: m.index, end: close + m[1]!.length + 3 });
-  }
-  return out;
-}
-
-function texts(doc: string): Array<{ start: number; end: number }> {
-  return [...doc.matchAll(/>([^<]+)</g)].map((m) => ({ start: m.index + 1, end: m.index + 1 + m[1]!.length }));
-}
-
-function splice(doc: string, start: number, end: number, insert: string): string {
-  return doc.slice(0, start) + insert + doc.slice(end);
 }
 
 /** A value that fits an element of these documents (valid, nearly valid, or hostile). */
