@@ -113,3 +113,32 @@ export async function inspectDataDir(dataDir: string): Promise<DataDirState> {
     await meta.close();
   }
 }
+
+/** Files under dir containing needle (read in chunks with overlap: LMDB files may be large). */
+export function filesContaining(dir: string, needle: Buffer): string[] {
+  const hits: string[] = [];
+  const CHUNK = 4 * 1024 * 1024;
+  const buf = Buffer.alloc(CHUNK + needle.length);
+  for (const f of filesUnder(dir)) {
+    const fd = openSync(f, 'r');
+    try {
+      let carry = 0;
+      let pos = 0;
+      for (;;) {
+        const n = readSync(fd, buf, carry, CHUNK, pos);
+        if (n === 0) break;
+        pos += n;
+        const view = buf.subarray(0, carry + n);
+        if (view.indexOf(needle) >= 0) {
+          hits.push(f);
+          break;
+        }
+        carry = Math.min(needle.length - 1, view.length);
+        view.copy(buf, 0, view.length - carry);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return hits;
+}

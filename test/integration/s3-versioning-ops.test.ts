@@ -27,9 +27,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { countFiles, filesUnder, inspectDataDir, waitForFileCounts } from '../helpers/files.js';
+import { countFiles, filesContaining, inspectDataDir, waitForFileCounts } from '../helpers/files.js';
 import { md5Base64 } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
 import { bodyBytes, clientWithoutResponseChecksums, getBytes, s3Code, sdkFailure } from '../helpers/s3.js';
@@ -339,37 +339,6 @@ t.test('noncurrent versions keep their data files; deleting a version by id free
 });
 
 // ---- 15 & 16. encryption per version, then a restart (TLS for SSE-C) ---------------------------
-
-const MiB = 1024 * 1024;
-
-/** Files under dir containing needle (read in chunks with overlap: LMDB files may be large). */
-function filesContaining(dir: string, needle: Buffer): string[] {
-  const hits: string[] = [];
-  const CHUNK = 4 * MiB;
-  const buf = Buffer.alloc(CHUNK + needle.length);
-  for (const f of filesUnder(dir)) {
-    const fd = openSync(f, 'r');
-    try {
-      let carry = 0;
-      let pos = 0;
-      for (;;) {
-        const n = readSync(fd, buf, carry, CHUNK, pos);
-        if (n === 0) break;
-        pos += n;
-        const view = buf.subarray(0, carry + n);
-        if (view.indexOf(needle) >= 0) {
-          hits.push(f);
-          break;
-        }
-        carry = Math.min(needle.length - 1, view.length);
-        view.copy(buf, 0, view.length - carry);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return hits;
-}
 
 function patterned(unit: string, size: number): Buffer {
   const u = Buffer.from(unit);

@@ -20,7 +20,7 @@ import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { signRequest } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { dataFilePaths, filesUnder } from '../helpers/files.js';
+import { dataFilePaths, filesContaining, filesUnder } from '../helpers/files.js';
 import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';
 import { ssecHeaders, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
 
@@ -49,35 +49,6 @@ function patterned(unit: Buffer, size: number): Buffer {
   const b = Buffer.alloc(size);
   for (let i = 0; i < size; i += unit.length) unit.copy(b, i, 0, Math.min(unit.length, size - i));
   return b;
-}
-
-/** Files under dir containing needle (read in chunks with overlap: LMDB files may be large). */
-function filesContaining(dir: string, needle: Buffer): string[] {
-  const hits: string[] = [];
-  const CHUNK = 4 * MiB;
-  const buf = Buffer.alloc(CHUNK + needle.length);
-  for (const f of filesUnder(dir)) {
-    const fd = openSync(f, 'r');
-    try {
-      let carry = 0;
-      let pos = 0;
-      for (;;) {
-        const n = readSync(fd, buf, carry, CHUNK, pos);
-        if (n === 0) break;
-        pos += n;
-        const view = buf.subarray(0, carry + n);
-        if (view.indexOf(needle) >= 0) {
-          hits.push(f);
-          break;
-        }
-        carry = Math.min(needle.length - 1, view.length);
-        view.copy(buf, 0, view.length - carry);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return hits;
 }
 
 function dataFileIds(d: TestDaemon): Set<string> {
