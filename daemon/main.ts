@@ -299,8 +299,18 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
       // Every request finished and every step went well: nothing was left behind for the next
       // start-up sweep to find, and the marker lets it skip its scan.
-      const token = failures.length === 0 && drained ? newShutdownToken() : undefined;
-      if (token !== undefined) await step('clean-shutdown token', () => meta.recordShutdownToken(token));
+      // Best effort: without the token the next start scans. Not tried on a (nearly) full disk,
+      // where the commit would fail and leave LMDB's close to fail with it.
+      let token = failures.length === 0 && drained && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
+      if (token !== undefined) {
+        token = await withDeadline(meta.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
+          () => token,
+          (err: unknown) => {
+            log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not record the clean shutdown: the next start scans the store for unreferenced data files');
+            return undefined;
+          },
+        );
+      }
       await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
       if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', async () => writeCleanMarker(config.dataDir, token));
       dirLock.release();
@@ -310,6 +320,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 }
 
 const LMDB_CLOSE_WAIT_MS = 5_000;
+const TOKEN_WRITE_WAIT_MS = 2_000;
 
 /** The start-up sweep after a clean shutdown: temp files and queued deletions only. */
 async function skipScan(files: FileStore, queued: ReadonlySet<string>): Promise<{ temp: number; orphans: number; queued: number; quarantined?: undefined }> {
