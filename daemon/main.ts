@@ -148,8 +148,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts).
   const marker = readCleanMarker(config.dataDir);
   const cleanStop = marker !== undefined && marker !== '' && marker === meta.shutdownToken();
-  consumeCleanMarker(config.dataDir);
-  const swept = await (cleanStop ? skipScan(files, queued) : files.sweep(meta.referencedFiles(), queued, { storeHasBuckets: meta.listBuckets().length > 0 })).catch((err: unknown) => {
+  await consumeCleanMarker(config.dataDir);
+  const swept = await files.sweep(cleanStop ? 'clean stop' : meta.referencedFiles(), queued, { storeHasBuckets: meta.listBuckets().length > 0 }).catch((err: unknown) => {
     throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
   if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
@@ -295,12 +295,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         objectKeys.clear();
         return kms?.close();
       });
-      // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
-      // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
       // Every request finished and every step went well: nothing was left behind for the next
-      // start-up sweep to find, and the marker lets it skip its scan.
-      // Best effort: without the token the next start scans. Not tried on a (nearly) full disk,
-      // where the commit would fail and leave LMDB's close to fail with it.
+      // start-up sweep to find, and the marker lets it skip its scan. Best effort: without the
+      // token the next start scans. Not tried on a (nearly) full disk, where the commit would fail
+      // and leave LMDB's close to fail with it.
       let token = failures.length === 0 && drained && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
       if (token !== undefined) {
         token = await withDeadline(meta.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
@@ -311,8 +309,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
           },
         );
       }
+      // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
+      // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
       await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
-      if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', async () => writeCleanMarker(config.dataDir, token));
+      if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', () => writeCleanMarker(config.dataDir, token));
       dirLock.release();
       if (failures.length > 0) throw failures[0];
     },
@@ -321,13 +321,6 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 
 const LMDB_CLOSE_WAIT_MS = 5_000;
 const TOKEN_WRITE_WAIT_MS = 2_000;
-
-/** The start-up sweep after a clean shutdown: temp files and queued deletions only. */
-async function skipScan(files: FileStore, queued: ReadonlySet<string>): Promise<{ temp: number; orphans: number; queued: number; quarantined?: undefined }> {
-  const temp = await files.sweepTemp();
-  for (const id of queued) await files.remove(id);
-  return { temp, orphans: 0, queued: queued.size };
-}
 
 /** `p`, or a rejection with `message` once `ms` have passed. */
 function withDeadline(p: Promise<void>, ms: number, message: string): Promise<void> {

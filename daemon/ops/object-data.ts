@@ -301,16 +301,19 @@ export async function* readData(env: DataEnv, obj: ReadableObject, objectKey: Bu
     yield* readSegment(env, { data: obj.data, size: obj.size, key: objectKey }, offset, length, signal);
     return;
   }
+  for (const { part: p, from, to } of partsInRange(obj.parts, offset, length)) {
+    const key = objectKey ? derivePartKey(objectKey, p.n) : undefined;
+    yield* readSegment(env, { data: p.data, size: p.size, key }, from, to - from, signal);
+  }
+}
+
+/** The parts [offset, offset+length) of a multipart object touches, in order, each with the range [from, to) within it. */
+export function* partsInRange(parts: readonly PartRecord[], offset: number, length: number): Generator<{ part: PartRecord; from: number; to: number }> {
   let partStart = 0;
   const end = offset + length;
-  for (const p of obj.parts) {
-    const partEnd = partStart + p.size;
-    if (partEnd > offset && partStart < end) {
-      const from = Math.max(offset, partStart) - partStart;
-      const to = Math.min(end, partEnd) - partStart;
-      const key = objectKey ? derivePartKey(objectKey, p.n) : undefined;
-      yield* readSegment(env, { data: p.data, size: p.size, key }, from, to - from, signal);
-    }
+  for (const part of parts) {
+    const partEnd = partStart + part.size;
+    if (partEnd > offset && partStart < end) yield { part, from: Math.max(offset, partStart) - partStart, to: Math.min(end, partEnd) - partStart };
     partStart = partEnd;
     if (partStart >= end) break;
   }

@@ -8,7 +8,7 @@ import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
-import { isInline, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
+import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import type { DataLease } from './data-gate.js';
 import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
@@ -195,16 +195,7 @@ const OPEN_AHEAD_MAX = 4;
 /** The data files a read of [start, start+length) of the object reads, in order. */
 function filesInRange(rec: ReadableObject, start: number, length: number): string[] {
   if (!rec.parts) return filesOf(rec);
-  const out: string[] = [];
-  let partStart = 0;
-  const end = start + length;
-  for (const p of rec.parts) {
-    const partEnd = partStart + p.size;
-    if (partEnd > start && partStart < end && 'file' in p.data) out.push(p.data.file);
-    partStart = partEnd;
-    if (partStart >= end) break;
-  }
-  return out;
+  return [...partsInRange(rec.parts, start, length)].flatMap(({ part }) => ('file' in part.data ? [part.data.file] : []));
 }
 
 /** The data files a read holds: those open so far (the rest are opened as the read reaches them). */
@@ -219,7 +210,7 @@ export interface ReadFiles {
  * already stale). A few files are opened now; an object of many parts has each opened when the
  * read reaches it, so a GET of a 10,000-part object holds one descriptor, not 10,000.
  */
-export function openFiles(env: OpsEnv, rec: ReadableObject, start = 0, length = rec.size): ReadFiles {
+export function openFiles(env: OpsEnv, rec: ReadableObject, start: number, length: number): ReadFiles {
   const ids = filesInRange(rec, start, length);
   const release = env.files.pin(ids);
   const handles = new Map<string, DataFile>();

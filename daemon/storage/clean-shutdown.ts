@@ -5,11 +5,12 @@
 // the scan only when the file's token is the store's (a store restored from a backup holds another
 // token, and a crash leaves no file), and removes the file before it serves.
 
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { syncDir } from './files.js';
 
-export function cleanMarkerPath(dataDir: string): string {
+function cleanMarkerPath(dataDir: string): string {
   return join(dataDir, '.s3d', 'clean-shutdown');
 }
 
@@ -28,36 +29,27 @@ export function readCleanMarker(dataDir: string): string | undefined {
   }
 }
 
-function syncDirOf(path: string): void {
-  const fd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Removes the marker, durably, before the daemon writes anything: a crash from now on is seen as one. */
-export function consumeCleanMarker(dataDir: string): void {
+export async function consumeCleanMarker(dataDir: string): Promise<void> {
   const path = cleanMarkerPath(dataDir);
   try {
-    unlinkSync(path);
+    await fsp.unlink(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  syncDirOf(path);
+  await syncDir(dirname(path));
 }
 
 /** Writes the marker durably (after the store recorded the same token and closed). */
-export function writeCleanMarker(dataDir: string, token: string): void {
+export async function writeCleanMarker(dataDir: string, token: string): Promise<void> {
   const path = cleanMarkerPath(dataDir);
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
-  const fd = openSync(path, 'r');
+  const fh = await fsp.open(path, 'w', 0o600);
   try {
-    fsyncSync(fd);
+    await fh.writeFile(`${token}\n`);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
-  syncDirOf(path);
+  await syncDir(dirname(path));
 }
