@@ -23,7 +23,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly refused: number } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -104,6 +104,7 @@ export class Metrics {
     if (gate !== undefined) {
       readGauge(r, 's3d_data_requests_in_flight', 'Requests moving object data through data files now (at most S3_DATA_REQUESTS_MAX)', () => gate.inUse);
       readGauge(r, 's3d_data_requests_waiting', 'Requests waiting for a place among those moving object data (S3_DATA_REQUESTS_MAX)', () => gate.waiting);
+      readGauge(r, 's3d_data_requests_parked', 'GET responses waiting on a slow client without holding a place (at most 4 × S3_DATA_REQUESTS_MAX)', () => gate.parked);
       readGauge(r, 's3d_data_requests_max', 'S3_DATA_REQUESTS_MAX (0: no limit)', () => gate.limit);
       mirrorCounter(r, 's3d_data_requests_refused_total', 'Requests answered 503 SlowDown after waiting S3_DATA_REQUESTS_WAIT for a place', { read: () => gate.refused });
     }

@@ -124,9 +124,15 @@ export function writeHeaderSafely(res: HttpResponse, name: string, value: string
  * buffer is free: a client reading steadily but slowly (under ~400 KB/s with a few MiB buffered
  * on loopback) went more than 10 s between events and was cut mid-body. Offered bytes the socket
  * takes are progress; a client that takes none for STALL_MS is cut, as uWS would have.
+ *
+ * A response that has waited PARK_MS for the socket, and whose source can be parked (a GET from
+ * data files, see ops/data-gate.ts), copies the rest of its chunk and parks: it gives back its
+ * place among the requests moving data, and its crypto slots, until the client has taken that rest.
  */
 /** How often a response waiting for a full socket offers it the rest of its chunk. */
 const POKE_MS = 2_000;
+/** A response waiting this long for the socket gives back its data-gate place, if it can. */
+const PARK_MS = 1_000;
 /** A response whose client takes no byte for this long is cut (uWS's own idle timeout). */
 const STALL_MS = 10_000;
 
@@ -182,6 +188,16 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
     }
     res.cork(() => onWritable(offset));
   };
+  let parkTimer: NodeJS.Timeout | undefined;
+  const park = (): void => {
+    if (wake === undefined || chunk === undefined || p.aborted || p.ended) return;
+    body.park!(() => {
+      // The lent chunk is given back: keep (a copy of) what the socket has not taken.
+      const offset = res.getWriteOffset();
+      chunk = Buffer.from(chunk!.subarray(offset - start));
+      start = offset;
+    });
+  };
   const waitForSocket = (resolve: () => void): void => {
     wake = resolve;
     p.wakeWriter = resolve;
@@ -190,6 +206,10 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
     if (poke === undefined) {
       poke = setInterval(offer, POKE_MS);
       poke.unref();
+    }
+    if (body.park !== undefined) {
+      parkTimer = setTimeout(park, PARK_MS);
+      parkTimer.unref();
     }
   };
   const iterator = body.chunks[Symbol.asyncIterator]();
@@ -226,6 +246,7 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
           res.onWritable(onWritable);
         }
         await new Promise<void>(waitForSocket);
+        clearTimeout(parkTimer);
         wake = undefined;
         if (p.aborted) throw new Error('client disconnected');
       }
@@ -236,6 +257,7 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
     return sent;
   } finally {
     if (poke !== undefined) clearInterval(poke);
+    clearTimeout(parkTimer);
     // The handler stays registered until the response ends: it must never see a lent chunk again.
     chunk = undefined;
     wake = undefined;

@@ -11,13 +11,26 @@
 // A request takes one place however many data streams it runs (a copy reads its source while it
 // writes the copy): a lease enters the gate once and leaves when its last stream is done, so no
 // request ever waits for a place while holding one, and the gate cannot deadlock.
+//
+// A GET whose client reads slowly gives its place back while it waits on the socket (it is
+// "parked", see parkable() and http/respond.ts): it keeps only a copy of the rest of the chunk
+// the socket has not taken (at most one ~1 MiB batch) and its open files, no crypto slots. When
+// the client has taken that rest, it takes a place again, ahead of new requests, and reads on
+// with no prefetch. Slow and stalled downloads used to hold their places for as long as their
+// clients took, so 32 of them made every other large request wait and then fail with SlowDown.
+// At most PARKED_PER_PLACE × the limit responses are parked at once (their copies are the
+// memory they hold); beyond that a waiting response keeps its place, as before.
 
 import { S3Error } from '../errors.js';
+
+/** Parked responses allowed per place of S3_DATA_REQUESTS_MAX (see above). */
+export const PARKED_PER_PLACE = 4;
 
 export class DataGate {
   #inUse = 0;
   #waiting: Array<{ grant: () => void }> = [];
   #refused = 0;
+  #parked = 0;
 
   /** `limit` 0: no limit. */
   constructor(
@@ -43,8 +56,28 @@ export class DataGate {
     return this.#refused;
   }
 
-  /** @internal DataLease's: one place, waiting up to waitMs (SlowDown) or until `signal` aborts. */
-  acquire(signal: AbortSignal | undefined): Promise<void> {
+  /** Responses waiting on a slow client without a place (see above). */
+  get parked(): number {
+    return this.#parked;
+  }
+
+  /** @internal parkable()'s: counts one more parked response, if the bound allows it. */
+  park(): boolean {
+    if (this.limit === 0 || this.#parked >= this.limit * PARKED_PER_PLACE) return false;
+    this.#parked++;
+    return true;
+  }
+
+  /** @internal parkable()'s: a parked response is done waiting (it takes a place again, or ends). */
+  unpark(): void {
+    this.#parked--;
+  }
+
+  /**
+   * @internal DataLease's: one place, waiting up to waitMs (SlowDown) or until `signal` aborts.
+   * `first`: ahead of the other waiters (a response resuming after it was parked).
+   */
+  acquire(signal: AbortSignal | undefined, first = false): Promise<void> {
     if (this.limit === 0) return Promise.resolve();
     signal?.throwIfAborted();
     if (this.#inUse < this.limit) {
@@ -75,7 +108,8 @@ export class DataGate {
         reject(signal!.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(entry);
+      if (first) this.#waiting.unshift(entry);
+      else this.#waiting.push(entry);
     });
   }
 
@@ -95,11 +129,14 @@ export class DataLease {
 
   constructor(private readonly gate: DataGate) {}
 
-  /** Waits for the request's place (at once when another of its streams holds it). Pair with leave(). */
-  async enter(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits for the request's place (at once when another of its streams holds it). Pair with
+   * leave(). `first`: ahead of the requests waiting (a parked response resuming).
+   */
+  async enter(signal?: AbortSignal, first = false): Promise<void> {
     this.#streams++;
     try {
-      this.#entered ??= this.gate.acquire(signal);
+      this.#entered ??= this.gate.acquire(signal, first);
       await this.#entered;
     } catch (err) {
       this.#streams--;
@@ -116,4 +153,88 @@ export class DataLease {
       this.gate.release();
     }
   }
+}
+
+/** A response body whose place can be given back while its client is slow (see parkable()). */
+export interface ParkableChunks extends AsyncIterable<Buffer> {
+  /**
+   * Gives the request's place (and the crypto slots of its read) back until the next chunk is
+   * asked for, if the gate takes one more parked response. `before` runs first: the current lent
+   * chunk is invalid once this returns true, so the caller copies what it still needs of it.
+   * False: nothing changed.
+   */
+  park(before: () => void): boolean;
+}
+
+/**
+ * The chunks of a read that holds `lease`, as `read(offset, slow)` yields them from `offset` on,
+ * which can be parked: the read is stopped and its place given back; the next chunk asked for
+ * takes a place again, ahead of new requests, and restarts the read where it stopped, with `slow`
+ * set (a client that was slow once needs no prefetch). `cleanup` runs once, at the end (the read's
+ * files, key and place). One iteration only, as a response body.
+ */
+export function parkable(gate: DataGate, lease: DataLease, read: (offset: number, slow: boolean) => AsyncGenerator<Buffer>, cleanup: () => Promise<void>, signal?: AbortSignal): ParkableChunks {
+  let source = read(0, false);
+  let offset = 0;
+  let parked = false;
+  let stopping: Promise<void> | undefined;
+  let finished = false;
+  const finish = async (): Promise<void> => {
+    if (finished) return;
+    finished = true;
+    try {
+      if (stopping !== undefined) await stopping;
+      if (parked) {
+        parked = false;
+        gate.unpark();
+      } else await source.return(undefined);
+    } finally {
+      await cleanup();
+    }
+  };
+  const iterator: AsyncIterator<Buffer> = {
+    next: async () => {
+      try {
+        if (stopping !== undefined) await stopping;
+        if (parked) {
+          parked = false;
+          gate.unpark();
+          await lease.enter(signal, true);
+          source = read(offset, true);
+        }
+        const r = await source.next();
+        if (r.done) await finish();
+        else offset += r.value.length;
+        return r;
+      } catch (err) {
+        await finish();
+        throw err;
+      }
+    },
+    return: async () => {
+      await finish();
+      return { done: true, value: undefined };
+    },
+  };
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    park: (before) => {
+      if (finished || parked || stopping !== undefined || !gate.park()) return false;
+      before();
+      parked = true;
+      const stopped = source;
+      stopping = (async () => {
+        try {
+          // Its slots go back to the arena (batches in flight are waited for and dropped).
+          await stopped.return(undefined);
+        } catch {
+          // Whatever failed is read again, and reported then, when the read restarts.
+        } finally {
+          stopping = undefined;
+          lease.leave();
+        }
+      })();
+      return true;
+    },
+  };
 }

@@ -32,6 +32,8 @@ export interface DataEnv {
   lend?: boolean;
   /** The request's place among those moving data through files (ops/data-gate.ts); writes to a file take it. */
   lease?: DataLease;
+  /** Reads: batches being opened or waiting to be consumed (openStream's maxInFlight; default its own). */
+  maxInFlight?: number;
 }
 
 export interface WrittenData {
@@ -246,7 +248,7 @@ async function* readSegment(env: DataEnv, seg: Segment, offset: number, length: 
     return;
   }
   const plan = planRange(seg.size, offset, length);
-  const range = { firstSequence: plan.firstSequence, skip: plan.skip, length: plan.length, expectFinal: plan.expectFinal, signal, lend: env.lend };
+  const range = { firstSequence: plan.firstSequence, skip: plan.skip, length: plan.length, expectFinal: plan.expectFinal, signal, lend: env.lend, ...(env.maxInFlight === undefined ? {} : { maxInFlight: env.maxInFlight }) };
   const data = seg.data;
   if ('file' in data) {
     // Ciphertext goes from the file straight into the open pipeline's slots.

@@ -9,7 +9,7 @@ import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeade
 import { parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
-import type { DataLease } from './data-gate.js';
+import { type DataLease, parkable } from './data-gate.js';
 import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
@@ -374,12 +374,19 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           throw err;
         }
         // The response writer is done with each chunk before it asks for the next: lend buffers.
-        const chunks = withCleanup(readData({ ...data, handles: files.handles, lend: true }, rec, objectKey, start, length, ctx.signal), async () => {
+        const read = (offset: number, slow: boolean): AsyncGenerator<Buffer> =>
+          readData({ ...data, handles: files.handles, lend: true, ...(slow ? { maxInFlight: 1 } : {}) }, rec, objectKey, start + offset, length - offset, ctx.signal);
+        const cleanup = async (): Promise<void> => {
           objectKey?.fill(0);
           closeFiles(files);
           lease?.leave();
-        });
-        const body: StreamBody = { length, chunks };
+        };
+        let body: StreamBody;
+        if (lease !== undefined && env.dataGate !== undefined) {
+          // A slow client's response gives its place back while it waits (ops/data-gate.ts).
+          const chunks = parkable(env.dataGate, lease, read, cleanup, ctx.signal);
+          body = { length, chunks, park: (before) => chunks.park(before) };
+        } else body = { length, chunks: withCleanup(read(0, false), cleanup) };
         accessed();
         return { status, headers, body };
       } catch (err) {

@@ -37,6 +37,12 @@ export interface StreamBody {
   /** Undefined: not known in advance (an endless event stream), sent with chunked encoding. */
   readonly length: number | undefined;
   readonly chunks: AsyncIterable<Buffer>;
+  /**
+   * Lets a response whose client is slow give back its data-gate place while it waits on the
+   * socket (ops/data-gate.ts, parkable()): `before` copies what the writer still needs of the
+   * current chunk. False: not parked.
+   */
+  readonly park?: (before: () => void) => boolean;
 }
 
 export interface Result {

@@ -1,8 +1,9 @@
 // DataGate: at most `limit` requests hold a place; the rest wait in order, give up with 503
 // SlowDown after waitMs or when their request is aborted; a lease (one request) enters once
-// however many of its streams enter, so a copy never waits for itself.
+// however many of its streams enter, so a copy never waits for itself. A parked read gives its
+// place back, takes one again ahead of the waiters and restarts where it stopped.
 import t from 'tap';
-import { DataGate } from '../../../../daemon/ops/data-gate.js';
+import { DataGate, PARKED_PER_PLACE, parkable } from '../../../../daemon/ops/data-gate.js';
 import { isS3Error } from '../../../../daemon/errors.js';
 
 const settled = async (p: Promise<unknown>): Promise<string> => {
@@ -75,4 +76,79 @@ t.test('limit 0: no limit', async (t) => {
   await Promise.all(leases.map((l) => l.enter()));
   t.equal(gate.waiting, 0);
   for (const l of leases) l.leave();
+});
+
+/** A read of `total` bytes in chunks of `size` from `offset`, recording where each (re)start began and whether it was stopped. */
+function source(total: number, size: number, log: string[]): (offset: number, slow: boolean) => AsyncGenerator<Buffer> {
+  return async function* (offset, slow) {
+    log.push(`read from ${offset}${slow ? ' slow' : ''}`);
+    try {
+      for (let p = offset; p < total; p += size) yield Buffer.alloc(Math.min(size, total - p), p / size);
+    } finally {
+      log.push('stopped');
+    }
+  };
+}
+
+t.test('a parked read gives its place back, resumes ahead of the waiters where it stopped, cleans up once', async (t) => {
+  const gate = new DataGate(1, 10_000);
+  const lease = gate.lease();
+  await lease.enter();
+  const log: string[] = [];
+  let cleanups = 0;
+  const chunks = parkable(gate, lease, source(10, 4, log), async () => {
+    cleanups++;
+    lease.leave();
+  });
+  const it = chunks[Symbol.asyncIterator]();
+  const first = await it.next();
+  t.same(first.value, Buffer.alloc(4, 0));
+  let copied = false;
+  t.ok(chunks.park(() => (copied = true)), 'parked');
+  t.ok(copied, 'the caller copied its chunk first');
+  t.notOk(chunks.park(() => t.fail('not twice')), 'a parked read does not park again');
+  t.equal(gate.parked, 1);
+  await new Promise((r) => setTimeout(r, 10));
+  t.equal(gate.inUse, 0, 'its place is free');
+  // Another request takes the place; a third waits for one.
+  const other = gate.lease();
+  await other.enter();
+  const third = gate.lease();
+  const thirdIn = third.enter();
+  const resumed = it.next();
+  t.equal(await settled(resumed), 'pending', 'resuming waits for a place');
+  t.equal(gate.waiting, 2);
+  other.leave();
+  t.same((await resumed).value, Buffer.alloc(4, 1), 'the read goes on where it stopped');
+  t.equal(await settled(thirdIn), 'pending', 'it got the place ahead of the request that was waiting before it');
+  t.same(log, ['read from 0', 'stopped', 'read from 4 slow']);
+  t.equal(gate.parked, 0);
+  t.same((await it.next()).value, Buffer.alloc(2, 2));
+  t.ok((await it.next()).done);
+  await it.return!();
+  t.equal(cleanups, 1, 'cleanup ran once');
+  t.equal(await settled(thirdIn), 'granted', 'the place went on at the end');
+  third.leave();
+  t.equal(gate.inUse, 0);
+});
+
+t.test('parking is bounded, needs a limit, and a read ended while parked leaves no trace', async (t) => {
+  t.notOk(parkable(new DataGate(0, 10), new DataGate(0, 10).lease(), source(8, 4, []), async () => {}).park(() => t.fail('no copy')), 'without a limit there is nothing to give back');
+  const gate = new DataGate(1, 10_000);
+  const reads = [];
+  for (let i = 0; i < PARKED_PER_PLACE + 1; i++) {
+    const lease = gate.lease();
+    await lease.enter();
+    const chunks = parkable(gate, lease, source(8, 4, []), async () => lease.leave());
+    const it = chunks[Symbol.asyncIterator]();
+    await it.next();
+    reads.push({ parked: chunks.park(() => {}), it });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.same(reads.map((r) => r.parked), [...Array(PARKED_PER_PLACE).fill(true), false], `at most ${PARKED_PER_PLACE} parked per place`);
+  t.equal(gate.parked, PARKED_PER_PLACE);
+  t.equal(gate.inUse, 1, 'the one not parked holds its place');
+  for (const r of reads) await r.it.return!();
+  t.equal(gate.parked, 0, 'reads ended while parked are no longer counted');
+  t.equal(gate.inUse, 0, 'and no place is held');
 });
