@@ -54,7 +54,7 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { bucketName, SECRET_KEY, startDaemon, testBytes } from '../helpers/daemon.js';
 import { sha256Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { getBytes, s3Code, withHeaders } from '../helpers/s3.js';
@@ -517,3 +517,11 @@ t.test('DeleteObjects is checked key by key', async (t) => {
   t.equal(await rootSees(B, 'docs/del-3.txt'), 'NoSuchKey/404', 'gone');
 });
 
+
+t.test('no secret key reaches this daemon\u2019s log', async (t) => {
+  // Every user above signed requests, many of them refused: none of their secrets, nor root's, is logged.
+  const all = d.logs.join('\n');
+  t.ok(d.logs.length > 0, 'the daemon logged');
+  const leaked = [...users.map((u) => u.secretKey), SECRET_KEY].filter((s) => all.includes(s));
+  t.same(leaked, [], 'no secret key appears in the log');
+});
