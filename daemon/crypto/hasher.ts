@@ -17,6 +17,8 @@ export interface Md5Hasher {
   digest(): Promise<Buffer>;
   /** Drops the state; `digest` rejects afterwards. */
   abort(): void;
+  /** Gives back any buffer it holds while the producer waits (bytes buffered are hashed now). */
+  park(): void;
 }
 
 export function createMd5(pool: CryptoPool | null): Md5Hasher {
@@ -43,6 +45,8 @@ class InlineMd5 implements Md5Hasher {
   abort(): void {
     this.#hash = undefined;
   }
+
+  park(): void {}
 }
 
 class SlotMd5 implements Md5Hasher {
@@ -104,6 +108,11 @@ class SlotMd5 implements Md5Hasher {
     if (this.#slot !== undefined) this.#pool.arena.release(this.#slot);
     this.#slot = undefined;
     this.#lane?.finish(true).catch(() => {});
+  }
+
+  park(): void {
+    // MD5 takes its input in any pieces: what the slot holds goes to the lane now.
+    if (!this.#finished && this.#slot !== undefined && this.#fill > 0) this.#send();
   }
 
   #send(): void {

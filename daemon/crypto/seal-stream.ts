@@ -44,6 +44,12 @@ export interface Sealer {
   end(): Promise<SealerResult>;
   /** Stops: queued batches are skipped, the sink is not called again, write/end reject. */
   abort(reason?: unknown): void;
+  /**
+   * Gives back the slot being filled while the writer waits for more input (a slow client): its
+   * bytes are kept in a heap copy, put back in a slot by the next write or end(). Not while a
+   * write is pending.
+   */
+  park(): void;
 }
 
 export function createSealer(pool: CryptoPool | null, key: Uint8Array, opts: SealerOptions): Sealer {
@@ -67,6 +73,8 @@ class StreamSealer implements Sealer {
   #lane: Md5Lane | undefined;
   #slot: Slot | undefined;
   #fill = 0;
+  /** The filled part of a slot given back by park(). */
+  #held: Buffer | undefined;
   #nextSequence = 0;
   #plaintextSize = 0;
   #ciphertextSize = 0;
@@ -108,6 +116,7 @@ class StreamSealer implements Sealer {
     if (this.#busy || this.#ended) throw new Error('Sealer.write() while a write is pending or after end()');
     this.#busy = true;
     try {
+      await this.#restore();
       let pos = 0;
       while (pos < plaintext.length) {
         // A full slot is dispatched only now that more bytes exist: it cannot hold the final package.
@@ -133,6 +142,12 @@ class StreamSealer implements Sealer {
   async end(): Promise<SealerResult> {
     this.#check();
     if (this.#busy || this.#ended) throw new Error('Sealer.end() while a write is pending or twice');
+    this.#busy = true;
+    try {
+      await this.#restore();
+    } finally {
+      this.#busy = false;
+    }
     this.#ended = true;
     if (this.#slot !== undefined) this.#dispatch(true);
     while (this.#pumping !== undefined) await this.#pumping;
@@ -153,6 +168,28 @@ class StreamSealer implements Sealer {
 
   abort(reason?: unknown): void {
     this.#fail(reason ?? new DareError('Aborted', 'sealer aborted'));
+  }
+
+  park(): void {
+    if (this.#busy || this.#ended || this.#failure !== undefined || this.#slot === undefined) return;
+    this.#held = Buffer.from(this.#slot.input.subarray(0, this.#fill));
+    this.#arena.release(this.#slot);
+    this.#slot = undefined;
+    this.#fill = 0;
+  }
+
+  /** Puts parked bytes back into a slot (waiting for room like any new slot). */
+  async #restore(): Promise<void> {
+    const held = this.#held;
+    if (held === undefined) return;
+    while (this.#queue.length + this.#sinking.length >= this.#maxInFlight && this.#failure === undefined) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    this.#check();
+    this.#held = undefined;
+    this.#slot = this.#arena.acquire();
+    this.#slot.input.set(held);
+    this.#fill = held.length;
   }
 
   #check(): void {
@@ -251,6 +288,7 @@ class StreamSealer implements Sealer {
     for (const b of this.#queue) SlotArena.cancel(b.slot);
     if (this.#slot !== undefined) this.#arena.release(this.#slot);
     this.#slot = undefined;
+    this.#held = undefined;
     // While the pump runs it owns the head batch (the sink may be reading it); it discards at exit.
     if (this.#pumping === undefined) void discardBatches(this.#arena, this.#queue.splice(0));
     this.#lane?.finish(true).catch(() => {});

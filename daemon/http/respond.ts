@@ -3,6 +3,7 @@
 // server.ts decides what to answer; this file puts it on the wire.
 
 import type { HttpResponse } from 'uWebSockets.js';
+import { PARK_MS } from '../ops/data-gate.js';
 import type { Result, StreamBody } from '../ops/types.js';
 import type { UwsRequestBody } from './body.js';
 import type { CorsDecorator } from './cors.js';
@@ -131,8 +132,6 @@ export function writeHeaderSafely(res: HttpResponse, name: string, value: string
  */
 /** How often a response waiting for a full socket offers it the rest of its chunk. */
 const POKE_MS = 2_000;
-/** A response waiting this long for the socket gives back its data-gate place, if it can. */
-const PARK_MS = 1_000;
 /** A response whose client takes no byte for this long is cut (uWS's own idle timeout). */
 const STALL_MS = 10_000;
 

@@ -12,18 +12,21 @@
 // writes the copy): a lease enters the gate once and leaves when its last stream is done, so no
 // request ever waits for a place while holding one, and the gate cannot deadlock.
 //
-// A GET whose client reads slowly gives its place back while it waits on the socket (it is
-// "parked", see parkable() and http/respond.ts): it keeps only a copy of the rest of the chunk
-// the socket has not taken (at most one ~1 MiB batch) and its open files, no crypto slots. When
-// the client has taken that rest, it takes a place again, ahead of new requests, and reads on
-// with no prefetch. Slow and stalled downloads used to hold their places for as long as their
+// A request whose client is slow gives its place back (it is "parked"): a GET waiting on its
+// socket (parkable(), http/respond.ts), an upload receiving less than 256 KiB/s (object-data.ts,
+// parkWhenSlow). It keeps its open files and at most ~2 MiB of heap (the rest of a batch, bytes
+// collected from its client), no crypto slots. When it has work again, it takes a place ahead of
+// new requests. Slow and stalled transfers used to hold their places for as long as their
 // clients took, so 32 of them made every other large request wait and then fail with SlowDown.
-// At most PARKED_PER_PLACE × the limit responses are parked at once (their copies are the
-// memory they hold); beyond that a waiting response keeps its place, as before.
+// At most PARKED_PER_PLACE × the limit requests are parked at once; beyond that a slow request
+// keeps its place, as before. A copy (two streams on one lease) never parks.
 
 import { S3Error } from '../errors.js';
 
-/** Parked responses allowed per place of S3_DATA_REQUESTS_MAX (see above). */
+/** How long a request must have waited on its client (a GET), or received too little from it (an upload), to park. */
+export const PARK_MS = 1_000;
+
+/** Parked requests allowed per place of S3_DATA_REQUESTS_MAX (see above). */
 export const PARKED_PER_PLACE = 4;
 
 export class DataGate {
@@ -145,6 +148,26 @@ export class DataLease {
     }
   }
 
+  /**
+   * Counts the request as parked if it may park now: it runs one stream (a copy, reading while it
+   * writes, never parks) and holds its place. The caller then gives back what it holds and
+   * leave()s; resume() or parkedEnd() ends the parking.
+   */
+  park(): boolean {
+    return this.#streams === 1 && this.#entered !== undefined && this.gate.park();
+  }
+
+  /** A parked request goes on: it takes a place again, ahead of the requests waiting. */
+  async resume(signal?: AbortSignal): Promise<void> {
+    this.gate.unpark();
+    await this.enter(signal, true);
+  }
+
+  /** A parked request ends without taking a place again. */
+  parkedEnd(): void {
+    this.gate.unpark();
+  }
+
   leave(): void {
     if (this.#streams === 0) return;
     this.#streams--;
@@ -173,7 +196,7 @@ export interface ParkableChunks extends AsyncIterable<Buffer> {
  * set (a client that was slow once needs no prefetch). `cleanup` runs once, at the end (the read's
  * files, key and place). One iteration only, as a response body.
  */
-export function parkable(gate: DataGate, lease: DataLease, read: (offset: number, slow: boolean) => AsyncGenerator<Buffer>, cleanup: () => Promise<void>, signal?: AbortSignal): ParkableChunks {
+export function parkable(lease: DataLease, read: (offset: number, slow: boolean) => AsyncGenerator<Buffer>, cleanup: () => Promise<void>, signal?: AbortSignal): ParkableChunks {
   let source = read(0, false);
   let offset = 0;
   let parked = false;
@@ -186,7 +209,7 @@ export function parkable(gate: DataGate, lease: DataLease, read: (offset: number
       if (stopping !== undefined) await stopping;
       if (parked) {
         parked = false;
-        gate.unpark();
+        lease.parkedEnd();
       } else await source.return(undefined);
     } finally {
       await cleanup();
@@ -198,8 +221,7 @@ export function parkable(gate: DataGate, lease: DataLease, read: (offset: number
         if (stopping !== undefined) await stopping;
         if (parked) {
           parked = false;
-          gate.unpark();
-          await lease.enter(signal, true);
+          await lease.resume(signal);
           source = read(offset, true);
         }
         const r = await source.next();
@@ -219,7 +241,7 @@ export function parkable(gate: DataGate, lease: DataLease, read: (offset: number
   return {
     [Symbol.asyncIterator]: () => iterator,
     park: (before) => {
-      if (finished || parked || stopping !== undefined || !gate.park()) return false;
+      if (finished || parked || stopping !== undefined || !lease.park()) return false;
       before();
       parked = true;
       const stopped = source;

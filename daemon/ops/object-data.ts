@@ -12,8 +12,8 @@ import type { DataRef, PartRecord } from '../meta/records.js';
 import type { DataFile, FileStore } from '../storage/files.js';
 import type { DiskSpace } from '../storage/disk-space.js';
 import { storageFull } from './storage-full.js';
-import { sharedInlineArena } from '../crypto/slot-arena.js';
-import type { DataLease } from './data-gate.js';
+import { type Slot, sharedInlineArena } from '../crypto/slot-arena.js';
+import { PARK_MS, type DataLease } from './data-gate.js';
 import { encryptedSize, openInto, planRange, sealBuffer } from '../../workers/format/index.js';
 import { derivePartKey } from '../sse/object-key.js';
 
@@ -149,6 +149,76 @@ async function writeInline(source: AsyncIterable<Buffer>, opts: { key?: Buffer; 
   return { data: { inline: stored }, size, stored: stored.length, md5 };
 }
 
+/** An upload whose client sends less than this per PARK_MS (~256 KiB/s) is parked. */
+const SLOW_BYTES = 256 * 1024;
+/** How often per PARK_MS an upload's rate is looked at. */
+const CHECKS_PER_PARK = 4;
+/** What a parked upload collects on the heap before it takes a place again to write it. */
+const PARKED_BATCH = 1024 * 1024;
+
+/**
+ * `source`, a request body, with the request parked while its client is slow or silent
+ * (ops/data-gate.ts): an upload that received less than SLOW_BYTES in the last PARK_MS (looked at
+ * four times as often), and is waiting for its client, has `giveBack` copy the bytes the write holds in
+ * slots to the heap and return the slots; then its place goes back. Parked, it collects the
+ * client's bytes on the heap until it has PARKED_BATCH of them (or the body ends), then takes a
+ * place again, ahead of new requests, and passes them on. A request that may not park (a copy,
+ * or the bound reached) goes on holding its place.
+ */
+async function* parkWhenSlow(source: AsyncIterable<Buffer>, lease: DataLease, giveBack: () => void, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  let received = 0;
+  // `received` at each of the last CHECKS_PER_PARK checks: the oldest tells what came in the last PARK_MS.
+  const seen: number[] = [];
+  let parked = false;
+  // The consumer has a chunk (between a yield and its next call): its buffers are in use.
+  let consuming = false;
+  let collected: Buffer[] = [];
+  let collectedBytes = 0;
+  const check = setInterval(() => {
+    seen.push(received);
+    if (seen.length <= CHECKS_PER_PARK) return;
+    const slow = received - seen.shift()! < SLOW_BYTES;
+    if (!slow || parked || consuming || !lease.park()) return;
+    giveBack();
+    lease.leave();
+    parked = true;
+  }, PARK_MS / CHECKS_PER_PARK);
+  check.unref();
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done !== true) received += r.value.length;
+      if (parked) {
+        if (r.done !== true) {
+          // A lent chunk is valid only until the next call: keep a copy.
+          collected.push(Buffer.from(r.value));
+          collectedBytes += r.value.length;
+          if (collectedBytes < PARKED_BATCH) continue;
+        }
+        parked = false;
+        await lease.resume(signal);
+        const out = collected;
+        collected = [];
+        collectedBytes = 0;
+        consuming = true;
+        for (const c of out) yield c;
+        consuming = false;
+        if (r.done === true) return;
+        continue;
+      }
+      if (r.done === true) return;
+      consuming = true;
+      yield r.value;
+      consuming = false;
+    }
+  } finally {
+    clearInterval(check);
+    if (parked) lease.parkedEnd();
+    await it.return?.();
+  }
+}
+
 /** A request body reads in lent mode (recycled buffers); any other source as it is. */
 function lentChunks(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const lend = (source as { lend?: () => AsyncIterable<Buffer> }).lend;
@@ -157,11 +227,17 @@ function lentChunks(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
 
 async function writeFile(env: DataEnv, input: AsyncIterable<Buffer>, opts: { key?: Buffer; md5: boolean; signal?: AbortSignal }): Promise<WrittenData> {
   // Every chunk is copied (into a slot, or the write batch) before the next is read.
-  const source = lentChunks(input);
+  const lease = env.lease;
+  // What the write holds in slots, given back while its client is slow (parkWhenSlow): set once
+  // the write's buffers exist.
+  let giveBack = (): void => {};
+  const chunks = lentChunks(input);
+  const source = lease === undefined ? chunks : parkWhenSlow(chunks, lease, () => giveBack(), opts.signal);
   const writer = await env.files.create();
   try {
     if (opts.key) {
       const sealer = createSealer(env.pool, opts.key, { md5: opts.md5, sink: (buf) => writer.write(buf), signal: opts.signal, concurrentSinks: 2 });
+      giveBack = () => sealer.park();
       try {
         for await (const chunk of source) await sealer.write(chunk);
         const r = await sealer.end();
@@ -175,12 +251,27 @@ async function writeFile(env: DataEnv, input: AsyncIterable<Buffer>, opts: { key
     const hasher = opts.md5 ? createMd5(env.pool) : undefined;
     // The write batch is a recycled slot buffer (already faulted in), not a fresh 1 MiB per PUT.
     const arena = env.pool?.arena ?? sharedInlineArena();
-    const slot = arena.acquire();
-    const batch = slot.input.subarray(0, WRITE_BATCH);
+    let slot: Slot | undefined = arena.acquire();
+    let batch = slot.input.subarray(0, WRITE_BATCH);
     let fill = 0;
     let size = 0;
+    // The batch's bytes while its slot is given back (a parked write).
+    let held: Buffer | undefined;
+    giveBack = () => {
+      hasher?.park();
+      if (slot === undefined) return;
+      if (fill > 0) held = Buffer.from(batch.subarray(0, fill));
+      arena.release(slot);
+      slot = undefined;
+    };
     try {
       for await (const chunk of source) {
+        if (slot === undefined) {
+          slot = arena.acquire();
+          batch = slot.input.subarray(0, WRITE_BATCH);
+          if (held !== undefined) batch.set(held);
+          held = undefined;
+        }
         hasher?.update(chunk);
         size += chunk.length;
         let off = 0;
@@ -196,7 +287,7 @@ async function writeFile(env: DataEnv, input: AsyncIterable<Buffer>, opts: { key
         }
         if (hasher) await hasher.ready();
       }
-      if (fill > 0) await writer.write(batch.subarray(0, fill));
+      if (fill > 0) await writer.write(held ?? batch.subarray(0, fill));
       const md5 = hasher ? await hasher.digest() : undefined;
       await writer.commit();
       return { data: { file: writer.id }, size, stored: size, md5 };
@@ -205,7 +296,7 @@ async function writeFile(env: DataEnv, input: AsyncIterable<Buffer>, opts: { key
       throw err;
     } finally {
       // Every write into the batch has settled by now (each was awaited).
-      arena.release(slot);
+      if (slot !== undefined) arena.release(slot);
     }
   } catch (err) {
     await writer.discard();

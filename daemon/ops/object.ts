@@ -382,9 +382,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           lease?.leave();
         };
         let body: StreamBody;
-        if (lease !== undefined && env.dataGate !== undefined) {
+        if (lease !== undefined) {
           // A slow client's response gives its place back while it waits (ops/data-gate.ts).
-          const chunks = parkable(env.dataGate, lease, read, cleanup, ctx.signal);
+          const chunks = parkable(lease, read, cleanup, ctx.signal);
           body = { length, chunks, park: (before) => chunks.park(before) };
         } else body = { length, chunks: withCleanup(read(0, false), cleanup) };
         accessed();

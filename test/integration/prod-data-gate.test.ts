@@ -10,17 +10,45 @@
 import t from 'tap';
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { encodeKey, errorCode, openPut, raw, signedHeaders } from '../helpers/http.js';
 import { parseHttpResponse } from '../helpers/tcp.js';
 import { metricSample, scrape } from '../helpers/kes.js';
 import { bodyBytes, createBucket } from '../helpers/s3.js';
-import { sleep } from '../helpers/wait.js';
+import { pollUntil, sleep } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
+/**
+ * An upload that streams 32 KiB every ~15 ms (~2 MB/s, far above the 256 KiB/s below which an
+ * upload is parked) and so holds its place until finish() sends the rest of its 24 MiB at once.
+ */
+function steadyPut(port: number, path: string): { finish(): Promise<void>; response: Promise<{ status: number }> } {
+  const total = 24 * MiB;
+  const u = openPut(port, path, total);
+  const piece = testBytes(32 * 1024, 3);
+  let sent = 0;
+  let stop = false;
+  const pumping = (async () => {
+    while (!stop && sent + piece.length < total) {
+      await u.write(piece);
+      sent += piece.length;
+      await sleep(15);
+    }
+  })();
+  return {
+    response: u.response,
+    finish: async () => {
+      stop = true;
+      await pumping;
+      u.end(Buffer.alloc(total - sent, 1));
+    },
+  };
+}
+
 t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small objects and copies go on', async (t) => {
-  const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '2', S3_DATA_REQUESTS_WAIT: '1s' } });
+  const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '2', S3_DATA_REQUESTS_WAIT: '2s' } });
   const s3 = d.s3();
   const bucket = await createBucket(s3, 'gate');
   const big = testBytes(3 * MiB, 5);
@@ -33,10 +61,9 @@ t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small object
   await s3one.send(new CopyObjectCommand({ Bucket: b1, Key: 'dst', CopySource: `${b1}/src` }));
   t.ok((await bodyBytes(await s3one.send(new GetObjectCommand({ Bucket: b1, Key: 'dst' })))).equals(big), 'a copy under S3_DATA_REQUESTS_MAX=1 completes');
 
-  // Two uploads that hold their places: half of the body sent, the rest later.
-  const slow = [openPut(d.port, `/${bucket}/slow-a`, big.length), openPut(d.port, `/${bucket}/slow-b`, big.length)];
-  for (const u of slow) await u.write(big.subarray(0, MiB));
-  await sleep(200);
+  // Two uploads that hold their places: streaming, too fast to be parked, until finished.
+  const slow = [steadyPut(d.port, `/${bucket}/slow-a`), steadyPut(d.port, `/${bucket}/slow-b`)];
+  await sleep(300);
   let m = await scrape(d.endpoint);
   t.equal(metricSample(m, 's3d_data_requests_in_flight'), 2, 'both places taken');
 
@@ -45,7 +72,7 @@ t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small object
   const third = await raw(d.port, { method: 'PUT', path: `/${bucket}/third`, body: big });
   t.equal(third.status, 503, 'the third upload: 503');
   t.equal(errorCode(third.body), 'SlowDown', 'SlowDown, which SDKs retry');
-  t.ok(Date.now() - started >= 900, `after waiting S3_DATA_REQUESTS_WAIT (${Date.now() - started} ms)`);
+  t.ok(Date.now() - started >= 1900, `after waiting S3_DATA_REQUESTS_WAIT (${Date.now() - started} ms)`);
   t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/third` })).status, 404, 'nothing stored');
   // A GET of a file-backed object waits the same way.
   const getRefused = await raw(d.port, { method: 'GET', path: `/${bucket}/big` });
@@ -61,12 +88,12 @@ t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small object
   await sleep(200);
   m = await scrape(d.endpoint);
   t.equal(metricSample(m, 's3d_data_requests_waiting'), 1, 'one request waits');
-  slow[0]!.end(big.subarray(MiB));
+  await slow[0]!.finish();
   t.equal((await slow[0]!.response).status, 200, 'the first slow upload completes');
   const got = await waiting;
   t.equal(got.status, 200, 'the waiting GET is served once a place is free');
   t.ok(got.body.equals(big), 'with the object');
-  slow[1]!.end(big.subarray(MiB));
+  await slow[1]!.finish();
   t.equal((await slow[1]!.response).status, 200, 'the second slow upload completes');
   m = await scrape(d.endpoint);
   t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0, 'every place is free again');
@@ -95,9 +122,8 @@ t.test('a request that waited for a place longer than the reaper\u2019s grace re
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: v1 }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: v1 }));
   // An upload holds the only place.
-  const holder = openPut(d.port, `/${bucket}/holder`, 2 * MiB);
-  await holder.write(testBytes(MiB, 23));
-  await sleep(200);
+  const holder = steadyPut(d.port, `/${bucket}/holder`);
+  await sleep(300);
   const copy = s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: `${bucket}/src` })).then(() => 'ok', (e: Error) => e.name);
   const get = raw(d.port, { method: 'GET', path: `/${bucket}/obj` });
   await sleep(300);
@@ -106,7 +132,7 @@ t.test('a request that waited for a place longer than the reaper\u2019s grace re
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: v2 }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'small now' }));
   await sleep(7200);
-  holder.end(testBytes(MiB, 24));
+  await holder.finish();
   t.equal((await holder.response).status, 200, 'the holder completes');
   t.equal(await copy, 'ok', 'the copy succeeds (it answered NoSuchKey for a source that always existed)');
   t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst' })))).equals(v2), 'and copied the source as it is now');
@@ -179,8 +205,8 @@ t.test('slow downloads give their places back while they wait on their clients',
 
   // Three readers that take nothing: more than the two places.
   const held = ['sse', 'plain', 'mp'].map((key) => heldGet(d.port, `/${bucket}/${encodeKey(key)}`));
-  await sleep(2500);
-  let m = await scrape(d.endpoint);
+  // Each parks once it has waited 1 s on its full socket (the readers must resume within 10 s).
+  let m = await pollUntil(() => scrape(d.endpoint), (m) => metricSample(m, 's3d_data_requests_parked') === 3, 5000, 100);
   t.equal(metricSample(m, 's3d_data_requests_parked'), 3, 'the three stalled responses are parked');
   t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0, 'and hold no place');
   // Other large requests go on meanwhile.
@@ -205,6 +231,66 @@ t.test('slow downloads give their places back while they wait on their clients',
   const [x, y] = await Promise.all(stuttering.map((h) => h.done));
   t.ok(x!.status === 200 && !x!.cut && x!.body.equals(sse), `a stuttering reader gets the SSE-S3 object whole (${x!.body.length} bytes)`);
   t.ok(y!.status === 200 && !y!.cut && y!.body.equals(mp), `and the multipart one (${y!.body.length} bytes)`);
+  m = await scrape(d.endpoint);
+  t.equal(metricSample(m, 's3d_data_requests_parked'), 0, 'nothing is parked at the end');
+  t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0, 'every place is free again');
+});
+
+t.test('slow and stalled uploads give their places back; what they send arrives intact', async (t) => {
+  const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '2', S3_DATA_REQUESTS_WAIT: '2s' } });
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'parkedup');
+  const md5 = (b: Buffer): string => `"${createHash('md5').update(b).digest('hex')}"`;
+  // Stalled part-way through a batch (the write holds a partly filled slot), SSE-S3 (the sealer) and
+  // plain (the write batch and the MD5 hasher).
+  const stalled = [
+    { key: 'stalled-sse', body: testBytes(3 * MiB + 4567, 41), headers: { 'x-amz-server-side-encryption': 'AES256' } },
+    { key: 'stalled-plain', body: testBytes(3 * MiB + 89, 42), headers: {} as Record<string, string> },
+  ].map((o) => ({ ...o, up: openPut(d.port, `/${bucket}/${o.key}`, o.body.length, { headers: o.headers }) }));
+  const first = MiB + 300_001;
+  for (const s of stalled) await s.up.write(s.body.subarray(0, first));
+  let m = await pollUntil(() => scrape(d.endpoint), (m) => metricSample(m, 's3d_data_requests_parked') === 2, 6000, 100);
+  t.equal(metricSample(m, 's3d_data_requests_parked'), 2, 'the two stalled uploads are parked');
+  // A steady uploader at ~128 KiB/s (under the 256 KiB/s below which an upload is parked).
+  const trickle = testBytes(MiB + 999, 43);
+  const slow = openPut(d.port, `/${bucket}/trickle`, trickle.length, { headers: { 'x-amz-server-side-encryption': 'AES256' } });
+  const trickling = (async () => {
+    for (let p = 0; p < trickle.length; p += 32 * 1024) {
+      await slow.write(trickle.subarray(p, Math.min(p + 32 * 1024, trickle.length)));
+      await sleep(250);
+    }
+    slow.end();
+  })();
+
+  m = await pollUntil(() => scrape(d.endpoint), (m) => metricSample(m, 's3d_data_requests_parked') === 3, 6000, 100);
+  t.equal(metricSample(m, 's3d_data_requests_parked'), 3, 'and the slow one too');
+  t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0, 'and hold no place');
+  const big = testBytes(3 * MiB, 44);
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'other', Body: big, ServerSideEncryption: 'AES256' }));
+  t.equal(put.ETag, md5(big), 'another large upload is served meanwhile');
+  t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'other' })))).equals(big), 'and read back');
+  t.equal(metricSample(await scrape(d.endpoint), 's3d_data_requests_refused_total'), 0, 'nothing was refused');
+
+  // The stalled uploads go on in pieces with pauses: each pause parks them again.
+  const rest = async (s: (typeof stalled)[number]): Promise<void> => {
+    const cuts = [first, 2 * MiB + 12_345, 2 * MiB + 700_000, s.body.length];
+    for (let i = 1; i < cuts.length; i++) {
+      await s.up.write(s.body.subarray(cuts[i - 1]!, cuts[i]!));
+      if (i < cuts.length - 1) await sleep(2200);
+    }
+    s.up.end();
+  };
+  await Promise.all([...stalled.map(rest), trickling]);
+  for (const s of stalled) {
+    const r = await s.up.response;
+    t.equal(r.status, 200, `${s.key}: 200`);
+    t.equal(r.headers.etag, md5(s.body), `${s.key}: the ETag is the MD5 of every byte sent`);
+    t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: s.key })))).equals(s.body), `${s.key}: reads back whole`);
+  }
+  const r = await slow.response;
+  t.equal(r.status, 200, 'the slow upload: 200');
+  t.equal(r.headers.etag, md5(trickle), 'its ETag is the MD5 of its body');
+  t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'trickle' })))).equals(trickle), 'and it reads back whole');
   m = await scrape(d.endpoint);
   t.equal(metricSample(m, 's3d_data_requests_parked'), 0, 'nothing is parked at the end');
   t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0, 'every place is free again');

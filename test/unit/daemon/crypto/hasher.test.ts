@@ -77,3 +77,29 @@ t.test('abort drops the state', async (t) => {
   await new Promise((r) => setTimeout(r, 50));
   t.equal(pool.arena.free, pool.arena.allocated, 'aborted hasher returns its slots');
 });
+
+t.test('park hands what the hasher buffers to a lane and returns its slot; the digest is unchanged', async (t) => {
+  for (const size of [1, 100_000, 300_000, 3 * MiB + 5]) {
+    const pt = pattern(size, 13);
+    const h = createMd5(pool);
+    for (const c of chunked(pt, 77_777)) {
+      h.update(c);
+      h.park();
+      await h.ready();
+    }
+    t.equal((await h.digest()).toString('hex'), createHash('md5').update(pt).digest('hex'), `${size} bytes, parked after every piece`);
+    const inline = createMd5(null);
+    inline.update(pt);
+    inline.park();
+    t.equal((await inline.digest()).toString('hex'), createHash('md5').update(pt).digest('hex'), `${size} bytes inline (park does nothing)`);
+  }
+  const before = pool.arena.allocated - pool.arena.free;
+  const h = createMd5(pool);
+  h.update(pattern(1000, 1));
+  t.equal(pool.arena.allocated - pool.arena.free, before + 1, 'the hasher holds a slot');
+  h.park();
+  await h.ready();
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(pool.arena.allocated - pool.arena.free, before, 'parked, it holds none');
+  await h.digest();
+});

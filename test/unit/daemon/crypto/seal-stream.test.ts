@@ -231,3 +231,26 @@ t.test('concurrentSinks: a failing sink call fails the stream; the other call in
   await new Promise((r) => setTimeout(r, 150));
   t.equal(pool.arena.allocated - pool.arena.free, 0, 'every slot is back once the slow call settled');
 });
+
+t.test('park between writes gives the filling slot back and changes no byte of the stream or its MD5', async (t) => {
+  for (const p of [pool, null]) {
+    for (const size of [100_000, MiB, MiB + 1, 3 * MiB + 777]) {
+      const pt = pattern(size, 11);
+      const out: Buffer[] = [];
+      const sealer = createSealer(p, vectorKey, { random: vectorRandom, md5: true, sink: (c) => void out.push(Buffer.from(c)) });
+      const arena = p?.arena;
+      for (const c of chunked(pt, 333_333)) {
+        await sealer.write(c);
+        const inUse = (): number => (arena === undefined ? 0 : arena.allocated - arena.free);
+        const before = inUse();
+        sealer.park();
+        sealer.park();
+        if (arena !== undefined) t.equal(inUse(), before - 1, `${size}: parking returned the filling slot, once`);
+      }
+      const result = await sealer.end();
+      const where = `${size} bytes ${p === null ? 'inline' : 'pool'}`;
+      t.ok(Buffer.concat(out).equals(sealBuffer(vectorKey, pt, vectorRandom)), `${where}: the same DARE stream`);
+      t.equal(result.md5?.toString('hex'), createHash('md5').update(pt).digest('hex'), `${where}: the same MD5`);
+    }
+  }
+});

@@ -96,7 +96,7 @@ t.test('a parked read gives its place back, resumes ahead of the waiters where i
   await lease.enter();
   const log: string[] = [];
   let cleanups = 0;
-  const chunks = parkable(gate, lease, source(10, 4, log), async () => {
+  const chunks = parkable(lease, source(10, 4, log), async () => {
     cleanups++;
     lease.leave();
   });
@@ -133,13 +133,19 @@ t.test('a parked read gives its place back, resumes ahead of the waiters where i
 });
 
 t.test('parking is bounded, needs a limit, and a read ended while parked leaves no trace', async (t) => {
-  t.notOk(parkable(new DataGate(0, 10), new DataGate(0, 10).lease(), source(8, 4, []), async () => {}).park(() => t.fail('no copy')), 'without a limit there is nothing to give back');
+  const unlimited = new DataGate(0, 10).lease();
+  await unlimited.enter();
+  t.notOk(parkable(unlimited, source(8, 4, []), async () => {}).park(() => t.fail('no copy')), 'without a limit there is nothing to give back');
+  const copy = new DataGate(1, 10).lease();
+  await copy.enter();
+  await copy.enter();
+  t.notOk(copy.park(), 'a request running two streams (a copy) does not park');
   const gate = new DataGate(1, 10_000);
   const reads = [];
   for (let i = 0; i < PARKED_PER_PLACE + 1; i++) {
     const lease = gate.lease();
     await lease.enter();
-    const chunks = parkable(gate, lease, source(8, 4, []), async () => lease.leave());
+    const chunks = parkable(lease, source(8, 4, []), async () => lease.leave());
     const it = chunks[Symbol.asyncIterator]();
     await it.next();
     reads.push({ parked: chunks.park(() => {}), it });
