@@ -263,8 +263,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     if (hasCert !== hasKey) {
       throw new ConfigError(`S3_CERTS_DIR (${certsDir}) must hold both public.crt and private.key, found only ${hasCert ? 'public.crt' : 'private.key'}`);
     }
-    // Set but empty or missing (a typo, a volume not mounted): refuse rather than quietly serve
-    // plain HTTP on the port clients expect HTTPS on.
+    // Set to an empty or missing directory (a typo, a volume not mounted): refuse rather than
+    // quietly serve plain HTTP on the port clients expect HTTPS on. An empty value is unset.
     if (!hasCert) throw new ConfigError(`S3_CERTS_DIR (${certsDir}) holds no public.crt and private.key${existsSync(certsDir) ? '' : ' (it does not exist)'}; unset it to serve plain HTTP`);
     tls = { certFile, keyFile };
   }
