@@ -59,19 +59,19 @@ export class DataGate {
     return this.#refused;
   }
 
-  /** Responses waiting on a slow client without a place (see above). */
+  /** Requests waiting on a slow client without a place (see above). */
   get parked(): number {
     return this.#parked;
   }
 
-  /** @internal parkable()'s: counts one more parked response, if the bound allows it. */
+  /** @internal DataLease's: counts one more parked request, if the bound allows it. */
   park(): boolean {
     if (this.limit === 0 || this.#parked >= this.limit * PARKED_PER_PLACE) return false;
     this.#parked++;
     return true;
   }
 
-  /** @internal parkable()'s: a parked response is done waiting (it takes a place again, or ends). */
+  /** @internal DataLease's: a parked request is done waiting (it takes a place again, or ends). */
   unpark(): void {
     this.#parked--;
   }
@@ -182,7 +182,7 @@ export class DataLease {
 export interface ParkableChunks extends AsyncIterable<Buffer> {
   /**
    * Gives the request's place (and the crypto slots of its read) back until the next chunk is
-   * asked for, if the gate takes one more parked response. `before` runs first: the current lent
+   * asked for, if the gate takes one more parked request. `before` runs first: the current lent
    * chunk is invalid once this returns true, so the caller copies what it still needs of it.
    * False: nothing changed.
    */
