@@ -300,7 +300,7 @@ export class HttpServer {
         // Unknown it is.
       }
       const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.', { headers: { 'x-s3d-not-ready': 'shutting down' } });
-      this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, true, 0);
+      this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, true, 0);
       return;
     }
     if (isPreflight(method, headers)) {
@@ -310,7 +310,7 @@ export class HttpServer {
       try {
         result = preflight(headers, this.deps.config.corsOrigins, bucketRules);
       } catch (err) {
-        result = this.errorResult(err, id, rawPath);
+        result = this.errorResult(err, id, rawPath, pending);
       }
       this.finish(pending, result, id, started, logFields, method, hasBody, 0);
       return;
@@ -351,7 +351,7 @@ export class HttpServer {
       // From here on the handlers see them as headers too.
       if (asked !== headers) Object.assign(headers, asked);
     } catch (err) {
-      this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, hasBody, 0);
+      this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);
       return;
     }
 
@@ -367,7 +367,7 @@ export class HttpServer {
       decoder = createPayloadDecoder(auth, headers, r.op === 'CompleteMultipartUpload' ? { ignoreChecksumHeaders: true } : undefined);
     } catch (err) {
       // Malformed body headers (Content-MD5, x-amz-checksum-*, x-amz-trailer, …): a client fault.
-      this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, hasBody, 0);
+      this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);
       return;
     }
     // uWS keeps delivering onData after an early response; the response object is dead by then.
@@ -419,7 +419,7 @@ export class HttpServer {
     };
     this.deps.dispatch(ctx).then(
       (result) => this.finish(pending, result, id, started, logFields, method, !body.complete, result.bytesIn ?? decoder.decodedBytes),
-      (err: unknown) => this.finish(pending, this.errorResult(err, id, rawPath), id, started, logFields, method, !body.complete, decoder.decodedBytes),
+      (err: unknown) => this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, !body.complete, decoder.decodedBytes),
     );
   }
 
@@ -430,12 +430,15 @@ export class HttpServer {
     return bucket === undefined ? undefined : this.deps.bucketCors(bucket);
   }
 
-  private errorResult(err: unknown, id: string, resource: string): Result {
+  private errorResult(err: unknown, id: string, resource: string, p: Pending): Result {
     let e: S3Error;
     err = toS3Failure(err);
     if (isS3Error(err)) e = err;
     else {
-      this.deps.log.error({ err, requestId: id }, 'internal error');
+      // The client went away and the handler stopped on that (a sealer aborted by the request's
+      // signal): the 499 access line says it; no one gets the answer, and nothing failed here.
+      if (p.aborted && err === p.abortReason) this.deps.log.debug({ requestId: id }, 'handler stopped: the client disconnected');
+      else this.deps.log.error({ err, requestId: id }, 'internal error');
       e = new S3Error('InternalError');
     }
     const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, ...e.fields, Resource: resource, RequestId: id }, false);
@@ -547,7 +550,7 @@ export class HttpServer {
         // Nothing sent yet (e.g. the first package failed authentication): a real S3 error.
         p.responding = false;
         const resource = fields.bucket === undefined ? '/' : `/${fields.bucket}${fields.key === undefined ? '' : `/${fields.key}`}`;
-        this.finish(p, this.errorResult(toS3Failure(err), id, resource), id, started, fields, method, closeConnection, bytesIn);
+        this.finish(p, this.errorResult(toS3Failure(err), id, resource, p), id, started, fields, method, closeConnection, bytesIn);
         return;
       }
       if (p.aborted) {

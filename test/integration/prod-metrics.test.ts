@@ -172,6 +172,34 @@ t.test('an upload the client cut short is counted and logged as 499 (client clos
   t.equal(count('400'), 0, 'no 400 counted for it');
 });
 
+t.test('a client that sends a whole SSE-S3 body and leaves before the answer is a 499, not an internal error', async (t) => {
+  const d = await startDaemon();
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  const bucket = bucketName('gone');
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
+  const { openPut } = await import('../helpers/http.js');
+  const size = 4 * 1024 * 1024;
+  const body = testBytes(size, 8);
+  // The body is written whole, then the connection is dropped at once: the sealer is still busy
+  // and fails with the disconnect (it used to be logged at level 50 as "internal error").
+  for (let i = 0; i < 6; i++) {
+    const up = openPut(d.port, `/${bucket}/gone-${i}`, size, { headers: { 'x-amz-server-side-encryption': 'AES256' } });
+    await up.write(body);
+    up.req.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const { pollUntil } = await import('../helpers/wait.js');
+  const parsed = (): Array<Record<string, unknown>> => d.logs.flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; } });
+  const cut = await pollUntil(() => parsed().filter((l) => l.op === 'PutObject' && l.aborted === true), (c) => c.length === 6, 5000, 50);
+  t.equal(cut.length, 6, 'six uploads logged as cut by the client');
+  t.ok(cut.every((l) => l.status === 499), 'each as 499');
+  const errors = parsed().filter((l) => typeof l.level === 'number' && l.level >= 50);
+  t.same(errors.map((l) => l.msg), [], 'no error-level line');
+});
+
 t.test('a download the client cut short logs and counts the bytes it was sent, not 0', async (t) => {
   const d = await startDaemon();
   t.teardown(async () => {
