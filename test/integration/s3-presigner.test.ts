@@ -9,7 +9,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { awsCli, NO_AWS } from '../helpers/aws-cli.js';
@@ -40,6 +40,21 @@ t.test('getSignedUrl: PUT then GET, every key, with fetch', async (t) => {
     const g = await fetchUrl(get);
     t.ok(g.status === 200 && g.body.equals(body), `${key}: presigned GET returns the bytes (${g.status}, ${g.body.length})`);
   }
+});
+
+t.test('getSignedUrl: a multipart upload whose parts go through presigned UploadPart URLs (the browser pattern)', async (t) => {
+  const key = 'multi part.bin';
+  const parts = [testBytes(5 * 1024 * 1024, 21), testBytes(123_457, 22)];
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const done = [];
+  for (const [i, part] of parts.entries()) {
+    const url = await getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: i + 1 }), { expiresIn: 300 });
+    const r = await fetchUrl(url, { method: 'PUT', body: part });
+    t.equal(r.status, 200, `part ${i + 1}: 200`);
+    done.push({ PartNumber: i + 1, ETag: r.headers.get('etag') ?? '' });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
+  t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).equals(Buffer.concat(parts)), 'the object is the parts in order');
 });
 
 t.test('getSignedUrl: response overrides, a hoisted SSE-S3 header, and refusals that change nothing', async (t) => {
