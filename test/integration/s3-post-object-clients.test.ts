@@ -1,7 +1,8 @@
 // Browser-form uploads (POST Object) against the real daemon, with forms made by real clients: an
 // HTML form posted as multipart/form-data to the bucket URL, authenticated by a signed POST policy
-// instead of an Authorization header, from minio-js presignedPostPolicy and from boto3
-// generate_presigned_post (SigV4 and the default client's Signature V2), sent the way a browser
+// instead of an Authorization header, from minio-js presignedPostPolicy, from the JavaScript SDK's
+// createPresignedPost (@aws-sdk/s3-presigned-post) and from boto3 generate_presigned_post (SigV4
+// and the default client's Signature V2), sent the way a browser
 // sends them (fetch with a FormData, the file last): what is stored, and what their policies'
 // conditions refuse. The boto3 part runs test/fixtures/boto3/presigned_post.py and is skipped
 // without python3/boto3. Forms signed here by hand (every success status and refusal, SSE, large
@@ -17,6 +18,7 @@ import { ACCESS_KEY, ROOT, SECRET_KEY, startDaemon, testBytes } from '../helpers
 import { md5Hex, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, xmlField } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { createBucket } from '../helpers/s3.js';
 import { PYTHON_BIN } from '../helpers/python.js';
 import { formData, getObject, headCode, locationPath, postForm, quoted, unquote, type Field } from '../helpers/post-object.js';
@@ -128,6 +130,31 @@ function boto3Posts(endpoint: string, requests: unknown[]): Promise<PresignedPos
     child.stdin.end(JSON.stringify(requests));
   });
 }
+
+t.test('JavaScript SDK createPresignedPost: ${filename} keys, SSE-S3 and a type prefix; the conditions hold', async (t) => {
+  const bucket = await createBucket(s3, 'sdkpost');
+  const { url, fields } = await createPresignedPost(s3, {
+    Bucket: bucket,
+    Key: 'uploads/${filename}',
+    Conditions: [['content-length-range', 1, 100_000], ['starts-with', '$Content-Type', 'image/']],
+    Fields: { 'Content-Type': 'image/png', 'x-amz-server-side-encryption': 'AES256' },
+    Expires: 600,
+  });
+  t.equal(new URL(url).pathname.replace(/\/$/, ''), `/${bucket}`, 'the SDK posts to the bucket URL');
+  const data = testBytes(50_000, 31);
+  const res = await fetch(url, { method: 'POST', body: formData(Object.entries(fields), { data, filename: 'holiday pic.png', type: 'image/png' }) });
+  t.equal(res.status, 204, 'stored: 204');
+  const { out, body } = await getObject(s3, bucket, 'uploads/holiday pic.png');
+  t.equal(sha256Hex(body), sha256Hex(data), '${filename} became the file name, bytes stored exactly');
+  t.equal(out.ContentType, 'image/png');
+  t.equal(out.ServerSideEncryption, 'AES256', 'encrypted as the form asked');
+  const tooBig = await fetch(url, { method: 'POST', body: formData(Object.entries(fields), { data: testBytes(100_001, 32), filename: 'big.png', type: 'image/png' }) });
+  t.equal(tooBig.status, 400, 'a file over content-length-range: 400');
+  const otherType = await fetch(url, { method: 'POST', body: formData(Object.entries({ ...fields, 'Content-Type': 'text/html' }), { data, filename: 'x.html', type: 'text/html' }) });
+  t.equal(otherType.status, 403, 'a Content-Type outside image/: 403');
+  t.equal(await headCode(s3, bucket, 'uploads/big.png'), 'NotFound/404', 'the refused file was not stored');
+  t.equal(await headCode(s3, bucket, 'uploads/x.html'), 'NotFound/404', 'nor the other');
+});
 
 t.test('boto3 generate_presigned_post: SigV4 and the default client\'s Signature V2', { skip: NO_BOTO3 }, async (t) => {
   const bucket = await createBucket(s3, 'post');
