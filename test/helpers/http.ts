@@ -126,6 +126,14 @@ export function signedHeaders(port: number, o: SignedOptions): Record<string, st
   }).headers;
 }
 
+/** A signed request without a body as raw HTTP/1.1 text, for a socket the test drives by hand. */
+export function signedRequestText(port: number, o: SignedOptions): string {
+  const target = o.query ? `${o.path}?${o.query}` : o.path;
+  return `${o.method} ${target} HTTP/1.1\r\n${Object.entries(signedHeaders(port, o))
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
+}
+
 /** One signed request on a fresh connection (content-length added unsigned); resolves with the whole response. */
 export function send(port: number, o: SignedOptions & { body?: Buffer | string; sign?: boolean }): Promise<RawResponse> {
   const headers = o.sign === false ? { host: `127.0.0.1:${port}`, ...(o.headers ?? {}) } : signedHeaders(port, o);

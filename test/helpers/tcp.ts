@@ -54,6 +54,13 @@ export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs
   });
 }
 
+/** The first response's whole length in `data` (head and Content-Length body) once its head is in, else -1. */
+export function responseLength(data: Buffer): number {
+  const end = data.indexOf('\r\n\r\n');
+  if (end < 0) return -1;
+  return end + 4 + Number(parseHttpResponse(data.subarray(0, end + 4))?.headers['content-length'] ?? 0);
+}
+
 /** Parses the first HTTP/1.1 response out of raw bytes. */
 export function parseHttpResponse(data: Buffer): RawResponse | undefined {
   const end = data.indexOf('\r\n\r\n');

@@ -16,9 +16,9 @@ import type { Test } from 'tap';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { connect, type Socket } from 'node:net';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
-import { encodeKey, signedHeaders } from '../helpers/http.js';
+import { encodeKey, signedRequestText } from '../helpers/http.js';
 import { clientFor, createBucket } from '../helpers/s3.js';
-import { parseHttpResponse } from '../helpers/tcp.js';
+import { parseHttpResponse, responseLength } from '../helpers/tcp.js';
 
 const MiB = 1024 * 1024;
 const STALL_MS = 700;
@@ -68,11 +68,7 @@ interface Got extends Response {
 }
 
 function getRequest(key: string, extra: Record<string, string>): string {
-  const path = `/${bucket}/${encodeKey(key)}`;
-  const headers = signedHeaders(d.port, { method: 'GET', path, headers: extra });
-  return `GET ${path} HTTP/1.1\r\n${Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('')}\r\n`;
+  return signedRequestText(d.port, { method: 'GET', path: `/${bucket}/${encodeKey(key)}`, headers: extra });
 }
 
 /**
@@ -215,11 +211,7 @@ function slowGet(key: string, rate: number, slowMs: number): Promise<{ body: Buf
     sock.on('data', (c: Buffer) => {
       chunks.push(c);
       got += c.length;
-      if (want < 0) {
-        const data = Buffer.concat(chunks);
-        const end = data.indexOf('\r\n\r\n');
-        if (end >= 0) want = end + 4 + Number(parseHttpResponse(data.subarray(0, end + 4))?.headers['content-length'] ?? 0);
-      }
+      if (want < 0) want = responseLength(Buffer.concat(chunks));
       if (want >= 0 && got >= want) return done();
       const elapsed = Date.now() - started;
       if (elapsed >= slowMs) return;

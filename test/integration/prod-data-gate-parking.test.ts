@@ -8,8 +8,8 @@ import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObject
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
-import { encodeKey, openPut, raw, signedHeaders } from '../helpers/http.js';
-import { parseHttpResponse } from '../helpers/tcp.js';
+import { encodeKey, openPut, raw, signedRequestText } from '../helpers/http.js';
+import { parseHttpResponse, responseLength } from '../helpers/tcp.js';
 import { metricSample, scrape } from '../helpers/kes.js';
 import { bodyBytes, createBucket } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
@@ -34,18 +34,13 @@ function heldGet(port: number, path: string, opts: { every?: number; pauseMs?: n
       resolve({ status: res?.status ?? 0, body: data.subarray(data.indexOf('\r\n\r\n') + 4), cut });
     };
     sock.on('connect', () => {
-      const headers = signedHeaders(port, { method: 'GET', path });
-      sock.write(`GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      sock.write(signedRequestText(port, { method: 'GET', path }));
       if (opts.every === undefined) sock.pause();
     });
     sock.on('data', (c: Buffer) => {
       chunks.push(c);
       got += c.length;
-      if (want < 0) {
-        const data = Buffer.concat(chunks);
-        const end = data.indexOf('\r\n\r\n');
-        if (end >= 0) want = end + 4 + Number(parseHttpResponse(data.subarray(0, end + 4))?.headers['content-length'] ?? 0);
-      }
+      if (want < 0) want = responseLength(Buffer.concat(chunks));
       if (want >= 0 && got >= want) return finish(false);
       if (got >= nextPause) {
         nextPause += opts.every!;

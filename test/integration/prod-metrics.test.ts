@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { request } from 'node:http';
-import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 
 interface Sample {
@@ -173,11 +173,7 @@ t.test('an upload the client cut short is counted and logged as 499 (client clos
 });
 
 t.test('a client that sends a whole SSE-S3 body and leaves before the answer is a 499, not an internal error', async (t) => {
-  const d = await startDaemon();
-  t.teardown(async () => {
-    await d.stop('SIGKILL');
-    d.cleanup();
-  });
+  const d = await startDaemonFor(t);
   const bucket = bucketName('gone');
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
   const { openPut } = await import('../helpers/http.js');
