@@ -150,11 +150,37 @@ export interface RouteInput {
 export const MAX_KEY_BYTES = 1024;
 
 // Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
-// misread as a plain object or bucket operation.
+// misread as a plain object or bucket operation. The annotation, ABAC and metadata ones were
+// misread: PutObjectAnnotation overwrote the object with the annotation, DeleteObjectAnnotation
+// deleted it (a version for good), DeleteBucketMetadataConfiguration deleted an empty bucket.
 const UNSUPPORTED_SUBRESOURCES = [
   'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
   'select', 'torrent', 'session', 'renameObject', 'metadataTable',
+  'annotation', 'abac', 'metadataConfiguration', 'metadataJournalTable', 'metadataInventoryTable', 'metadataAnnotationTable',
 ];
+
+// Every query parameter s3d reads (the x-amz-* ones aside, see http/server.ts): a parameter
+// outside this list that comes without a value is a sub-resource s3d does not know (one S3
+// added later, or a client's extension), answered NotImplemented rather than run as the plain
+// PUT, DELETE or GET of the object or bucket, which would overwrite or delete it.
+const KNOWN_PARAMS = new Set([
+  // sub-resources
+  'acl', 'tagging', 'policy', 'policyStatus', 'lifecycle', 'cors', 'notification', 'location', 'versioning', 'versions',
+  'encryption', 'uploads', 'delete', 'events', 'attributes', 'retention', 'legal-hold', 'website', 'logging', 'replication',
+  'object-lock', 'ownershipControls', 'publicAccessBlock', 'accelerate', 'requestPayment',
+  // operation parameters
+  'uploadId', 'partNumber', 'versionId', 'list-type', 'prefix', 'delimiter', 'marker', 'max-keys', 'continuation-token',
+  'start-after', 'fetch-owner', 'encoding-type', 'key-marker', 'version-id-marker', 'upload-id-marker', 'max-uploads',
+  'max-parts', 'part-number-marker', 'max-buckets', 'bucket-region', 'metadata', 'suffix', 'ping', 'x-id',
+  'response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
+  'response-content-disposition', 'response-content-encoding',
+  // Signature V2 presigned URLs
+  'AWSAccessKeyId', 'Signature', 'Expires',
+]);
+
+// Sub-resources of buckets only: on an object key they were run as the plain object operation
+// (UpdateObjectEncryption, PUT /bucket/key?encryption, replaced the object's data with its XML).
+const BUCKET_ONLY = ['encryption', 'versioning', 'versions', 'location', 'events', 'delete'];
 
 // Configuration sub-resources routed by method. Most are configurations s3d does not keep
 // (ops/absent-config.ts): reads answer what S3 answers for a bucket without one, deletes succeed,
@@ -255,6 +281,11 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
 
   for (const sub of UNSUPPORTED_SUBRESOURCES) {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
+  }
+  for (const [name, value] of query) {
+    if (value === '' && !KNOWN_PARAMS.has(name) && !name.toLowerCase().startsWith('x-amz-')) {
+      throw new S3Error('NotImplemented', `The ${name} sub-resource is not implemented.`);
+    }
   }
 
   let bucket: string | undefined;
@@ -362,6 +393,9 @@ function taggingRoute(method: string, bucket: string, key: string | undefined): 
 
 function bucketRoute(method: string, bucket: string, query: URLSearchParams, headers: Record<string, string>): Route {
   const r = (op: Operation): Route => ({ op, bucket });
+  // An upload's parameters without its key (a client that lost the key): never a DELETE, PUT or
+  // listing of the bucket itself.
+  if (query.has('uploadId') || query.has('partNumber')) throw new S3Error('InvalidRequest', 'uploadId and partNumber name a multipart upload of an object; this request names no object key.');
   switch (method) {
     case 'GET':
       if (query.has('location')) return r('GetBucketLocation');
@@ -395,6 +429,9 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
 
 function objectRoute(method: string, bucket: string, key: string, query: URLSearchParams, headers: Record<string, string>): Route {
   const r = (op: Operation): Route => ({ op, bucket, key });
+  for (const sub of BUCKET_ONLY) {
+    if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented on objects.`);
+  }
   const uploadId = query.has('uploadId');
   switch (method) {
     case 'GET':

@@ -352,3 +352,36 @@ t.test('?notification is a bucket resource: GET and PUT (an empty document remov
   t.equal(codeOf(() => r('GET', '/?notification')), 'NotImplemented', 'nor has the service');
   t.ok(BODY_OPERATIONS.has('PutBucketNotificationConfiguration'));
 });
+
+t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT, DELETE or GET they used to become', async (t) => {
+  // What the SDK sends for S3's annotation, ABAC and metadata APIs.
+  for (const method of ['GET', 'PUT', 'POST', 'DELETE']) {
+    for (const q of ['annotation&annotationName=note', 'annotation&annotationName=n&versionId=v1', 'abac', 'metadataConfiguration', 'metadataJournalTable', 'metadataInventoryTable', 'metadataAnnotationTable']) {
+      t.equal(codeOf(() => r(method, `/bkt/key?${q}`)), 'NotImplemented', `${method} /bkt/key?${q}`);
+      t.equal(codeOf(() => r(method, `/bkt?${q}`)), 'NotImplemented', `${method} /bkt?${q}`);
+    }
+    // One S3 may add tomorrow: no value, not a parameter s3d reads.
+    t.equal(codeOf(() => r(method, '/bkt/key?somethingNew')), 'NotImplemented', `${method} /bkt/key?somethingNew`);
+    t.equal(codeOf(() => r(method, '/bkt?somethingNew=')), 'NotImplemented', `${method} /bkt?somethingNew=`);
+  }
+  // UpdateObjectEncryption: PUT /bucket/key?encryption, and the other bucket-only sub-resources on a key.
+  for (const sub of ['encryption', 'versioning', 'versions', 'location', 'events', 'delete']) {
+    for (const method of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
+  }
+  // An upload's parameters on the bucket: never DeleteBucket or CreateBucket.
+  for (const method of ['GET', 'PUT', 'DELETE']) {
+    t.equal(codeOf(() => r(method, '/bkt?uploadId=abc')), 'InvalidRequest', `${method} /bkt?uploadId=abc`);
+    t.equal(codeOf(() => r(method, '/bkt?partNumber=1&uploadId=abc')), 'InvalidRequest', `${method} /bkt?partNumber=1&uploadId=abc`);
+  }
+  // What clients do send still routes: empty listing parameters, parameters with values s3d
+  // does not read (the SDK's x-id, a cache buster), presigned URLs' parameters.
+  t.equal(r('GET', '/bkt?list-type=2&prefix=&delimiter=%2F&encoding-type=url&continuation-token=&start-after=&fetch-owner=').op, 'ListObjectsV2');
+  t.equal(r('GET', '/bkt?versions&key-marker=&version-id-marker=&prefix=').op, 'ListObjectVersions');
+  t.equal(r('GET', '/bkt?uploads&key-marker=&upload-id-marker=&max-uploads=10').op, 'ListMultipartUploads');
+  t.equal(r('GET', '/bkt/key?uploadId=u&max-parts=5&part-number-marker=').op, 'ListParts');
+  t.equal(r('PUT', '/bkt/key?x-id=PutObject&_=1733100000').op, 'PutObject');
+  t.equal(r('GET', '/bkt/key?response-content-type=&response-content-disposition=').op, 'GetObject');
+  t.equal(r('PUT', '/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=c&X-Amz-Date=d&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=s&x-amz-checksum-crc32=AAAAAA%3D%3D&x-amz-sdk-checksum-algorithm=CRC32').op, 'PutObject');
+  t.equal(r('GET', '/bkt/key?AWSAccessKeyId=a&Expires=1&Signature=s').op, 'GetObject');
+  t.equal(r('GET', '/bkt?events=s3:ObjectCreated:*&prefix=&suffix=&ping=10').op, 'ListenBucketNotification');
+});

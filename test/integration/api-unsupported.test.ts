@@ -1,0 +1,81 @@
+// S3 APIs s3d does not implement, sent by the JavaScript SDK as real clients send them, are
+// answered 501 NotImplemented and change nothing. Their sub-resources used to fall through to the
+// plain object or bucket operation: PutObjectAnnotation overwrote the object with the annotation,
+// DeleteObjectAnnotation deleted it (with a version id, that version for good),
+// UpdateObjectEncryption replaced its data with the request's XML, DeleteBucketMetadataConfiguration
+// deleted an empty bucket, PutBucketAbac created one, and the reads answered the object's bytes or
+// a listing that the SDK parsed as an empty success.
+import t from 'tap';
+import {
+  CreateBucketMetadataConfigurationCommand,
+  DeleteBucketMetadataConfigurationCommand,
+  DeleteObjectAnnotationCommand,
+  GetBucketAbacCommand,
+  GetBucketMetadataConfigurationCommand,
+  GetObjectAnnotationCommand,
+  HeadBucketCommand,
+  ListObjectAnnotationsCommand,
+  ListObjectVersionsCommand,
+  PutBucketAbacCommand,
+  PutBucketVersioningCommand,
+  PutObjectAnnotationCommand,
+  PutObjectCommand,
+  S3Client,
+  UpdateBucketMetadataJournalTableConfigurationCommand,
+  UpdateObjectEncryptionCommand,
+} from '@aws-sdk/client-s3';
+import { bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { clientFor, createBucket, getBytes, s3Code } from '../helpers/s3.js';
+
+const d = await startDaemonFor(t);
+const s3: S3Client = clientFor(d, { maxAttempts: 1 });
+const bucket = await createBucket(s3, 'unsup');
+const versioned = await createBucket(s3, 'unsupv');
+await s3.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'original' }));
+const v1 = (await s3.send(new PutObjectCommand({ Bucket: versioned, Key: 'obj', Body: 'one' }))).VersionId!;
+await s3.send(new PutObjectCommand({ Bucket: versioned, Key: 'obj', Body: 'two' }));
+
+async function versionsOf(key: string): Promise<string[]> {
+  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: versioned, Prefix: key }));
+  return [...(out.Versions ?? []).map((v) => `v:${v.VersionId}`), ...(out.DeleteMarkers ?? []).map((m) => `m:${m.VersionId}`)].sort();
+}
+
+t.test('object annotations and UpdateObjectEncryption: 501, the object untouched', async (t) => {
+  const before = await versionsOf('obj');
+  const cases: Array<[string, () => Promise<unknown>]> = [
+    ['PutObjectAnnotation', () => s3.send(new PutObjectAnnotationCommand({ Bucket: bucket, Key: 'obj', AnnotationName: 'note', AnnotationPayload: 'annotation text' }))],
+    ['PutObjectAnnotation (missing key)', () => s3.send(new PutObjectAnnotationCommand({ Bucket: bucket, Key: 'ghost', AnnotationName: 'note', AnnotationPayload: 'x' }))],
+    ['DeleteObjectAnnotation', () => s3.send(new DeleteObjectAnnotationCommand({ Bucket: bucket, Key: 'obj', AnnotationName: 'note' }))],
+    ['DeleteObjectAnnotation (versioned)', () => s3.send(new DeleteObjectAnnotationCommand({ Bucket: versioned, Key: 'obj', AnnotationName: 'note' }))],
+    ['DeleteObjectAnnotation (a version)', () => s3.send(new DeleteObjectAnnotationCommand({ Bucket: versioned, Key: 'obj', AnnotationName: 'note', VersionId: v1 }))],
+    ['GetObjectAnnotation', () => s3.send(new GetObjectAnnotationCommand({ Bucket: bucket, Key: 'obj', AnnotationName: 'note' }))],
+    ['ListObjectAnnotations', () => s3.send(new ListObjectAnnotationsCommand({ Bucket: bucket, Key: 'obj' }))],
+    ['UpdateObjectEncryption', () => s3.send(new UpdateObjectEncryptionCommand({ Bucket: bucket, Key: 'obj', ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:1:key/k' } } }))],
+    ['UpdateObjectEncryption (missing key)', () => s3.send(new UpdateObjectEncryptionCommand({ Bucket: bucket, Key: 'ghost2', ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:1:key/k' } } }))],
+  ];
+  for (const [name, send] of cases) t.equal(await s3Code(send()), 'NotImplemented/501', name);
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'obj' })).toString(), 'original', 'the object still holds its data');
+  t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'ghost' })), 'NoSuchKey/404', 'nothing was created under a missing key');
+  t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'ghost2' })), 'NoSuchKey/404', 'nor by UpdateObjectEncryption');
+  t.same(await versionsOf('obj'), before, 'no version removed, no delete marker added');
+  t.equal((await getBytes(s3, { Bucket: versioned, Key: 'obj', VersionId: v1 })).toString(), 'one', 'the first version reads as before');
+});
+
+t.test('bucket ABAC and metadata configurations: 501, no bucket deleted or created', async (t) => {
+  const empty = await createBucket(s3, 'unsupe');
+  const fresh = bucketName('unsupn');
+  const cases: Array<[string, () => Promise<unknown>]> = [
+    ['DeleteBucketMetadataConfiguration', () => s3.send(new DeleteBucketMetadataConfigurationCommand({ Bucket: empty }))],
+    ['GetBucketMetadataConfiguration', () => s3.send(new GetBucketMetadataConfigurationCommand({ Bucket: bucket }))],
+    ['CreateBucketMetadataConfiguration', () => s3.send(new CreateBucketMetadataConfigurationCommand({ Bucket: bucket, MetadataConfiguration: { JournalTableConfiguration: { RecordExpiration: { Expiration: 'DISABLED' } } } }))],
+    ['GetBucketAbac', () => s3.send(new GetBucketAbacCommand({ Bucket: bucket }))],
+    ['PutBucketAbac', () => s3.send(new PutBucketAbacCommand({ Bucket: bucket, AbacStatus: { Status: 'Enabled' } }))],
+    // The SDK sends no body when AbacStatus is left out: that created the bucket.
+    ['PutBucketAbac (no body, new name)', () => s3.send(new PutBucketAbacCommand({ Bucket: fresh } as never))],
+    ['UpdateBucketMetadataJournalTableConfiguration', () => s3.send(new UpdateBucketMetadataJournalTableConfigurationCommand({ Bucket: fresh } as never))],
+  ];
+  for (const [name, send] of cases) t.equal(await s3Code(send()), 'NotImplemented/501', name);
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: empty }))), 'ok', 'the empty bucket still exists');
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: fresh }))), 'NotFound/404', 'no bucket was created');
+});
