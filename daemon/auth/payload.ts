@@ -122,6 +122,20 @@ export function parseContentMd5(value: string): Buffer {
   return md5;
 }
 
+/** x-amz-checksum-* names that are not a checksum value. */
+const CHECKSUM_SETTINGS = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
+
+/**
+ * A checksum of an algorithm s3d does not compute (S3's newer SHA-512, MD5 and XXHASH ones) is
+ * refused: it used to be neither checked nor kept, and the request succeeded whatever it said.
+ */
+function refuseUnknownChecksums(headers: Record<string, string>): void {
+  for (const name of Object.keys(headers)) {
+    if (!name.startsWith('x-amz-checksum-') || CHECKSUM_SETTINGS.has(name) || checksumAlgorithmOf(name) !== undefined) continue;
+    throw new S3Error('NotImplemented', `The ${name} checksum is not implemented: s3d checks CRC32, CRC32C, CRC64NVME, SHA1 and SHA256.`);
+  }
+}
+
 /** Validates the body-related headers up front, hashes the payload, and checks it all at the end. */
 class BodyChecks {
   private readonly hashers = new Map<ChecksumAlgorithm | 'MD5', Hasher>();
@@ -145,6 +159,7 @@ class BodyChecks {
     if (contentMd5 !== undefined) this.expectedMd5 = parseContentMd5(contentMd5);
 
     const sent = options.ignoreChecksumHeaders === true ? [] : CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
+    if (options.ignoreChecksumHeaders !== true) refuseUnknownChecksums(headers);
     const trailer = headers['x-amz-trailer']?.trim().toLowerCase();
     if (trailer !== undefined && trailer !== '') {
       if (!trailers) throw new S3Error('InvalidRequest', 'x-amz-trailer is only allowed with a STREAMING-*-TRAILER x-amz-content-sha256.');
@@ -154,6 +169,13 @@ class BodyChecks {
     }
     if (sent.length + (this.trailerAlgorithm === undefined ? 0 : 1) > 1) {
       throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+    }
+    // What the SDK says it checksums must be what it sends (S3 answers 400 otherwise).
+    const declared = options.ignoreChecksumHeaders === true ? undefined : headers['x-amz-sdk-checksum-algorithm']?.trim().toUpperCase();
+    if (declared !== undefined) {
+      const named = sent[0] ?? this.trailerAlgorithm;
+      if (named === undefined) throw new S3Error('InvalidRequest', `x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.`);
+      if (named !== declared) throw new S3Error('InvalidRequest', `x-amz-sdk-checksum-algorithm ${declared} does not match the ${CHECKSUM_HEADERS[named]} sent.`);
     }
     if (sent.length === 1) {
       const algorithm = sent[0]!;

@@ -81,11 +81,18 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   if (ownership !== undefined && ownership !== 'BucketOwnerEnforced') {
     throw new S3Error('NotImplemented', `Object ownership ${JSON.stringify(ownership)} is not implemented: s3d buckets are BucketOwnerEnforced (ACLs disabled).`);
   }
+  if (ctx.headers['x-amz-bucket-namespace'] !== undefined) throw new S3Error('NotImplemented', 'Bucket namespaces (x-amz-bucket-namespace) are not implemented.');
   const body = await ctx.body.readAll(MAX_XML_BODY);
   if (body.length > 0) {
     const doc = parseXml(body);
     const conf = doc.CreateBucketConfiguration as Record<string, unknown> | undefined;
     if (conf === undefined) throw new S3Error('MalformedXML');
+    // Tags, and a directory bucket's Location and Bucket, were dropped: the bucket was created
+    // without them. PutBucketTagging tags a bucket once it exists.
+    for (const element of Object.keys(conf)) {
+      if (element === 'LocationConstraint' || element.startsWith('@_') || element === '#text') continue;
+      throw new S3Error('NotImplemented', element === 'Tags' ? 'Tags in CreateBucketConfiguration are not implemented: tag the bucket with PutBucketTagging once it exists.' : `${element} in CreateBucketConfiguration is not implemented (s3d has no directory buckets).`);
+    }
     const loc = conf.LocationConstraint;
     if (typeof loc === 'string' && loc !== '' && loc !== env.config.region) {
       throw new S3Error('InvalidArgument', `The location constraint ${loc} is not this server's region (${env.config.region}).`);

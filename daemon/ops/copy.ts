@@ -12,7 +12,7 @@ import { readData, writeData, type WrittenData } from './object-data.js';
 import { copyTags, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
-import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
+import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
 import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import type { DataLease } from './data-gate.js';
@@ -140,6 +140,9 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   const dstBucket = requireBucket(env, ctx.bucket);
   const dstKey = ctx.key!;
   checkWriteOptions(ctx.headers, ctx.query);
+  // If-Match / If-None-Match name the destination, as on PutObject (checked again in the commit).
+  const check = writeConditions(ctx.headers);
+  check?.(env.meta.getObject(ctx.bucket!, dstKey));
   const src = loadCopySource(env, ctx);
   const mode = directive(ctx);
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);
@@ -193,6 +196,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       const events = requestEvents(env, ctx, dstBucket);
       const stored = await env.meta
         .putObject(ctx.bucket!, dstKey, record, (current) => {
+          check?.(current);
           // The data file is shared with the record being replaced: only proceed if it still is that record.
           if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
         }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
@@ -231,7 +235,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       ...lockFields(lock),
     };
     const events = requestEvents(env, ctx, dstBucket);
-    const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, undefined, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
+    const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, check, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.
     written = undefined;
     events?.wake();

@@ -325,7 +325,19 @@ async function storePart(
   }
 }
 
+/**
+ * Encryption is chosen when the upload is created: S3 refuses it on a part or the completion (it
+ * used to be accepted, and the object stored as the upload was, unencrypted). SSE-C's key headers
+ * are another matter: they must come with every part of an SSE-C upload.
+ */
+function refuseEncryptionChoice(headers: Readonly<Record<string, string>>): void {
+  for (const h of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-context']) {
+    if (headers[h] !== undefined) throw new S3Error('InvalidArgument', `The ${h} header is not supported for this operation: encryption is chosen by CreateMultipartUpload.`);
+  }
+}
+
 export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  refuseEncryptionChoice(ctx.headers);
   const n = partNumber(ctx);
   const up = loadUpload(env, ctx);
   const length = declaredLength(ctx);
@@ -445,6 +457,9 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
 }
 
 async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: () => Promise<RequestedPart[]>): Promise<Result> {
+  refuseEncryptionChoice(ctx.headers);
+  const objectSize = ctx.headers['x-amz-mp-object-size'];
+  if (objectSize !== undefined && !/^\d{1,16}$/.test(objectSize.trim())) throw new S3Error('InvalidArgument', 'x-amz-mp-object-size must be a whole number of bytes.');
   const up = loadUpload(env, ctx);
   const uc = uploadChecksum(up);
   const expected = expectedObjectChecksum(uc, ctx.headers);
@@ -472,6 +487,11 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   for (let i = 0; i < parts.length - 1; i++) {
     if (parts[i]!.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', `Part ${parts[i]!.n} is smaller than the 5 MiB minimum.`);
   }
+  const size = parts.reduce((a, p) => a + p.size, 0);
+  // The size the client meant to upload (it was not checked: the object was created whatever it said).
+  if (objectSize !== undefined && Number(objectSize.trim()) !== size) {
+    throw new S3Error('InvalidRequest', `The object would be ${size} bytes, not the ${objectSize.trim()} given by x-amz-mp-object-size.`);
+  }
   const etag = multipartETag(parts.map((p) => p.etag));
   const checksum = uc ? await objectChecksum(uc, parts) : undefined;
   if (expected !== undefined) {
@@ -481,7 +501,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   const checksums = uc && checksum !== undefined ? { [uc.algorithm]: checksum } : undefined;
   const record: ObjectRecord = {
     v: RECORD_VERSION,
-    size: parts.reduce((a, p) => a + p.size, 0),
+    size,
     etag,
     mtime: Date.now(),
     headers: up.headers,
@@ -546,6 +566,13 @@ export function objectLocation(env: OpsEnv, ctx: RequestContext, bucket: string,
 
 export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const up = loadUpload(env, ctx);
+  // Abort only the upload initiated then (it used to abort whatever the header said).
+  const initiated = ctx.headers['x-amz-if-match-initiated-time'];
+  if (initiated !== undefined) {
+    const at = Date.parse(initiated);
+    if (Number.isNaN(at)) throw new S3Error('InvalidArgument', 'x-amz-if-match-initiated-time must be a date.');
+    if (Math.floor(at / 1000) !== Math.floor(up.initiated / 1000)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (x-amz-if-match-initiated-time).');
+  }
   await env.meta.abortUpload(up.id).catch(metaError);
   return { status: 204 };
 }

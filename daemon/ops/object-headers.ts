@@ -36,6 +36,14 @@ export function checkWriteOptions(headers: Readonly<Record<string, string>>, que
   if (redirect !== undefined && (!/^(\/|https?:\/\/)/.test(redirect) || Buffer.byteLength(redirect) > 2048)) {
     throw new S3Error('InvalidRedirectLocation');
   }
+  // An append (a directory-bucket feature) was run as an overwrite of the whole object.
+  if (requestHeader(headers, query, 'x-amz-write-offset-bytes') !== undefined) {
+    throw new S3Error('NotImplemented', 'Appends (x-amz-write-offset-bytes) are not implemented: s3d objects are written whole.');
+  }
+  // Event holds were dropped: the version could be deleted at once.
+  if (Object.keys(headers).some((h) => h.startsWith('x-amz-object-lock-event-hold')) || [...query.keys()].some((k) => k.toLowerCase().startsWith('x-amz-object-lock-event-hold'))) {
+    throw new S3Error('NotImplemented', 'Object Lock event holds (x-amz-object-lock-event-hold) are not implemented; use a legal hold or a retention period.');
+  }
 }
 
 export function collectStoredHeaders(headers: Readonly<Record<string, string>>, query: URLSearchParams): Record<string, string> {

@@ -413,11 +413,31 @@ export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Prom
   const hook = events?.deleted([ctx.key!]);
   const versionId = ctx.query.get('versionId') ?? undefined;
   const bypass = versionId !== undefined && bypassGovernance(env, ctx, ctx.key!);
-  const ifMatch = ctx.headers['if-match'];
-  const check = ifMatch === undefined ? undefined : (current: ObjectRecord | undefined) => deleteConditionFailure({ ifMatch }, current);
+  const cond = deleteConditions(ctx.headers);
+  const check = cond === undefined ? undefined : (current: ObjectRecord | undefined) => deleteConditionFailure(cond, current);
   const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId, bypass, check).catch(metaError);
   events?.wake();
   return { status: 204, headers: deleteHeaders(r, versionId) };
+}
+
+/**
+ * A DeleteObject's conditions on the current version: If-Match, and the size and last-modified
+ * time (x-amz-if-match-size, x-amz-if-match-last-modified-time; DeleteObjects has them per key),
+ * which used to be ignored: the object was deleted whatever they said.
+ */
+function deleteConditions(headers: Readonly<Record<string, string>>): { ifMatch?: string; size?: number; lastModified?: number } | undefined {
+  const ifMatch = headers['if-match'];
+  const sizeText = headers['x-amz-if-match-size'];
+  const timeText = headers['x-amz-if-match-last-modified-time'];
+  if (ifMatch === undefined && sizeText === undefined && timeText === undefined) return undefined;
+  if (sizeText !== undefined && !/^\d{1,16}$/.test(sizeText.trim())) throw new S3Error('InvalidArgument', 'x-amz-if-match-size must be a whole number of bytes.');
+  const lastModified = timeText === undefined ? undefined : Date.parse(timeText);
+  if (lastModified !== undefined && Number.isNaN(lastModified)) throw new S3Error('InvalidArgument', 'x-amz-if-match-last-modified-time must be a date.');
+  return {
+    ...(ifMatch !== undefined ? { ifMatch } : {}),
+    ...(sizeText !== undefined ? { size: Number(sizeText.trim()) } : {}),
+    ...(lastModified !== undefined ? { lastModified } : {}),
+  };
 }
 
 /** What a delete answers: the marker it created, or the version it removed by id. */

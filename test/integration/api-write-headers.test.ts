@@ -1,0 +1,121 @@
+// Request headers that change what a write or delete means are honoured or refused, never
+// accepted and ignored (README: "Write options s3d would not honour are refused before a byte is
+// stored"). Each of these used to succeed while doing something else than asked:
+// - an append (x-amz-write-offset-bytes) replaced the whole object;
+// - CopyObject's If-Match / If-None-Match on the destination were ignored (it was overwritten);
+// - CompleteMultipartUpload's x-amz-mp-object-size was not compared with the object;
+// - DeleteObject's x-amz-if-match-size / -last-modified-time and AbortMultipartUpload's
+//   x-amz-if-match-initiated-time were ignored (deleted, aborted whatever they said);
+// - Object Lock event holds were dropped (the version could be deleted at once);
+// - checksums of algorithms s3d does not compute (SHA-512, MD5, XXHASH) were neither checked nor kept;
+// - x-amz-server-side-encryption on UploadPart and Complete was accepted, the object stored unencrypted;
+// - CreateBucket's Tags (and a directory bucket's configuration, a namespace) were dropped;
+// - x-amz-sdk-checksum-algorithm naming no checksum, or another one, was accepted.
+// Found by a sweep of S3's request headers against the SDK's model.
+import t from 'tap';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { clientFor, createBucket, getBytes, s3Code, withHeaders } from '../helpers/s3.js';
+
+const d = await startDaemonFor(t);
+const s3 = clientFor(d, { maxAttempts: 1 });
+const bucket = await createBucket(s3, 'hdr');
+const MiB = 1024 * 1024;
+
+const text = async (key: string): Promise<string> => (await getBytes(s3, { Bucket: bucket, Key: key })).toString();
+const put = (key: string, body: string): Promise<unknown> => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+
+t.test('an append is refused, not run as an overwrite', async (t) => {
+  await put('log', 'hello');
+  t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'log', Body: 'WORLD' }), { 'x-amz-write-offset-bytes': '5' }))), 'NotImplemented/501');
+  t.equal(await text('log'), 'hello', 'the object is unchanged');
+});
+
+t.test('CopyObject: If-None-Match and If-Match name the destination', async (t) => {
+  await put('src', 'source');
+  await put('dst', 'precious');
+  const copy = (key: string, headers: Record<string, string>): Promise<string> => s3Code(s3.send(withHeaders(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/src` }), headers)));
+  t.equal(await copy('dst', { 'if-none-match': '*' }), 'PreconditionFailed/412', 'If-None-Match: * onto an existing key');
+  t.equal(await copy('dst', { 'if-match': '"0123456789abcdef0123456789abcdef"' }), 'PreconditionFailed/412', 'If-Match with another ETag');
+  t.equal(await text('dst'), 'precious', 'the destination is unchanged');
+  t.equal(await copy('absent', { 'if-match': '*' }), 'NoSuchKey/404', 'If-Match onto a missing key');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'absent' }))), 'NotFound/404', 'which is not created');
+  const etag = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' }))).ETag!;
+  t.equal(await copy('dst', { 'if-match': etag }), 'ok', 'If-Match with its ETag copies');
+  t.equal(await copy('fresh', { 'if-none-match': '*' }), 'ok', 'If-None-Match: * onto a new key copies');
+  t.equal(await text('dst'), 'source');
+  t.equal(await text('fresh'), 'source');
+});
+
+t.test('CompleteMultipartUpload checks x-amz-mp-object-size', async (t) => {
+  const parts = [testBytes(5 * MiB, 1), testBytes(1000, 2)];
+  const size = 5 * MiB + 1000;
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
+  const done: Array<{ PartNumber: number; ETag?: string }> = [];
+  for (const [i, body] of parts.entries()) done.push({ PartNumber: i + 1, ETag: (await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, PartNumber: i + 1, Body: body }))).ETag });
+  const complete = (headers: Record<string, string>): Promise<string> => s3Code(s3.send(withHeaders(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, MultipartUpload: { Parts: done } }), headers)));
+  t.equal(await complete({ 'x-amz-mp-object-size': String(size + 1) }), 'InvalidRequest/400', 'a size the parts do not add up to');
+  t.equal(await complete({ 'x-amz-mp-object-size': '-1' }), 'InvalidArgument/400', 'a size that is not a number of bytes');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mp' }))), 'NotFound/404', 'no object was made');
+  t.equal(await complete({ 'x-amz-mp-object-size': String(size) }), 'ok', 'the right size completes');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mp' }))).ContentLength, size);
+});
+
+t.test('DeleteObject and AbortMultipartUpload honour their conditions', async (t) => {
+  await put('cond', 'twelve bytes');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cond' }));
+  const del = (headers: Record<string, string>): Promise<string> => s3Code(s3.send(withHeaders(new DeleteObjectCommand({ Bucket: bucket, Key: 'cond' }), headers)));
+  t.equal(await del({ 'x-amz-if-match-size': '999' }), 'PreconditionFailed/412', 'another size');
+  t.equal(await del({ 'x-amz-if-match-last-modified-time': 'Sat, 01 Jan 2000 00:00:00 GMT' }), 'PreconditionFailed/412', 'another last-modified time');
+  t.equal(await del({ 'x-amz-if-match-size': 'abc' }), 'InvalidArgument/400', 'a size that is not a number');
+  t.equal(await text('cond'), 'twelve bytes', 'the object is kept');
+  t.equal(await del({ 'x-amz-if-match-size': '12', 'x-amz-if-match-last-modified-time': head.LastModified!.toUTCString() }), 'ok', 'its own size and time: deleted');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cond' }))), 'NotFound/404');
+
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'abort-me' }));
+  const abort = (headers: Record<string, string>): Promise<string> => s3Code(s3.send(withHeaders(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'abort-me', UploadId: up.UploadId }), headers)));
+  t.equal(await abort({ 'x-amz-if-match-initiated-time': 'Sat, 01 Jan 2000 00:00:00 GMT' }), 'PreconditionFailed/412', 'another initiation time');
+  t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'abort-me', UploadId: up.UploadId }))), 'ok', 'the upload is kept');
+  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'abort-me' }));
+  const initiated = listed.Uploads?.find((u) => u.UploadId === up.UploadId)?.Initiated;
+  t.ok(initiated instanceof Date, 'ListMultipartUploads tells when it was initiated');
+  t.equal(await abort({ 'x-amz-if-match-initiated-time': initiated!.toUTCString() }), 'ok', 'that time: aborted');
+  t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'abort-me', UploadId: up.UploadId }))), 'NoSuchUpload/404', 'the upload is gone');
+});
+
+t.test('event holds, unknown checksum algorithms, encryption on parts: refused', async (t) => {
+  t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'held', Body: 'x' }), { 'x-amz-object-lock-event-hold': 'ON' }))), 'NotImplemented/501', 'an event hold');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'held' }))), 'NotFound/404', 'nothing stored');
+  const zeros = Buffer.alloc(64).toString('base64');
+  t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'sha512', Body: 'hello' }), { 'x-amz-checksum-sha512': zeros }))), 'NotImplemented/501', 'a SHA-512 checksum');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sha512' }))), 'NotFound/404', 'nothing stored');
+  t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'declared', Body: 'hello' }), { 'x-amz-sdk-checksum-algorithm': 'SHA256', 'x-amz-checksum-crc32': undefined, 'x-amz-checksum-sha256': undefined, 'x-amz-trailer': undefined }))), 'InvalidRequest/400', 'x-amz-sdk-checksum-algorithm with no checksum');
+
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'enc' }));
+  t.equal(await s3Code(s3.send(withHeaders(new UploadPartCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, PartNumber: 1, Body: 'part' }), { 'x-amz-server-side-encryption': 'AES256' }))), 'InvalidArgument/400', 'SSE on UploadPart');
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, PartNumber: 1, Body: 'part' }));
+  t.equal(await s3Code(s3.send(withHeaders(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }), { 'x-amz-server-side-encryption': 'AES256' }))), 'InvalidArgument/400', 'SSE on CompleteMultipartUpload');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'enc' }))), 'NotFound/404', 'no unencrypted object made');
+});
+
+t.test('CreateBucket: tags, a directory bucket configuration and a namespace are refused, no bucket made', async (t) => {
+  const tagged = bucketName('tagged');
+  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { Tags: [{ Key: 'team', Value: 'finance' }] } }))), 'NotImplemented/501', 'Tags');
+  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { Location: { Type: 'AvailabilityZone', Name: 'use1-az4' }, Bucket: { Type: 'Directory', DataRedundancy: 'SingleAvailabilityZone' } } }))), 'NotImplemented/501', 'a directory bucket');
+  t.equal(await s3Code(s3.send(withHeaders(new CreateBucketCommand({ Bucket: tagged }), { 'x-amz-bucket-namespace': 'account-regional' }))), 'NotImplemented/501', 'a namespace');
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: tagged }))), 'NotFound/404', 'no bucket was created');
+  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { LocationConstraint: undefined } }))), 'ok', 'a plain CreateBucketConfiguration still works');
+});
