@@ -125,13 +125,18 @@ export function parseContentMd5(value: string): Buffer {
 /** x-amz-checksum-* names that are not a checksum value. */
 const CHECKSUM_SETTINGS = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
 
+/** A header (lower-case) that carries a checksum value, of any algorithm, s3d's or not. */
+export function isChecksumValueHeader(name: string): boolean {
+  return name.startsWith('x-amz-checksum-') && !CHECKSUM_SETTINGS.has(name);
+}
+
 /**
  * A checksum of an algorithm s3d does not compute (S3's newer SHA-512, MD5 and XXHASH ones) is
  * refused: it used to be neither checked nor kept, and the request succeeded whatever it said.
  */
 function refuseUnknownChecksums(headers: Record<string, string>): void {
   for (const name of Object.keys(headers)) {
-    if (!name.startsWith('x-amz-checksum-') || CHECKSUM_SETTINGS.has(name) || checksumAlgorithmOf(name) !== undefined) continue;
+    if (!isChecksumValueHeader(name) || checksumAlgorithmOf(name) !== undefined) continue;
     throw new S3Error('NotImplemented', `The ${name} checksum is not implemented: s3d checks CRC32, CRC32C, CRC64NVME, SHA1 and SHA256.`);
   }
 }

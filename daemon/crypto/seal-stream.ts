@@ -121,16 +121,9 @@ class StreamSealer implements Sealer {
       while (pos < plaintext.length) {
         // A full slot is dispatched only now that more bytes exist: it cannot hold the final package.
         if (this.#slot !== undefined && this.#fill === SEAL_BATCH_BYTES) this.#dispatch(false);
-        if (this.#slot === undefined) {
-          while (this.#queue.length + this.#sinking.length >= this.#maxInFlight && this.#failure === undefined) {
-            await new Promise<void>((resolve) => (this.#wake = resolve));
-          }
-          this.#check();
-          this.#slot = this.#arena.acquire();
-          this.#fill = 0;
-        }
+        const slot = this.#slot ?? (await this.#newSlot());
         const n = Math.min(plaintext.length - pos, SEAL_BATCH_BYTES - this.#fill);
-        this.#slot.input.set(plaintext.subarray(pos, pos + n), this.#fill);
+        slot.input.set(plaintext.subarray(pos, pos + n), this.#fill);
         this.#fill += n;
         pos += n;
       }
@@ -178,17 +171,25 @@ class StreamSealer implements Sealer {
     this.#fill = 0;
   }
 
-  /** Puts parked bytes back into a slot (waiting for room like any new slot). */
-  async #restore(): Promise<void> {
-    const held = this.#held;
-    if (held === undefined) return;
+  /** A slot to fill, once fewer than maxInFlight batches are in flight. */
+  async #newSlot(): Promise<Slot> {
     while (this.#queue.length + this.#sinking.length >= this.#maxInFlight && this.#failure === undefined) {
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
     this.#check();
+    const slot = this.#arena.acquire();
+    this.#slot = slot;
+    this.#fill = 0;
+    return slot;
+  }
+
+  /** Puts parked bytes back into a slot (waiting for room like any new slot). */
+  async #restore(): Promise<void> {
+    const held = this.#held;
+    if (held === undefined) return;
+    const slot = await this.#newSlot();
     this.#held = undefined;
-    this.#slot = this.#arena.acquire();
-    this.#slot.input.set(held);
+    slot.input.set(held);
     this.#fill = held.length;
   }
 

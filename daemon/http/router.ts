@@ -2,6 +2,7 @@
 // (path-style and virtual-host-style). Pure: no I/O, unit-tested on its own.
 
 import { S3Error } from '../errors.js';
+import { OVERRIDE_PARAMS } from '../ops/object-headers.js';
 
 export type Operation =
   | 'ListBuckets'
@@ -159,25 +160,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   'annotation', 'abac', 'metadataConfiguration', 'metadataJournalTable', 'metadataInventoryTable', 'metadataAnnotationTable',
 ];
 
-// Every query parameter s3d reads (the x-amz-* ones aside, see http/server.ts): a parameter
-// outside this list that comes without a value is a sub-resource s3d does not know (one S3
-// added later, or a client's extension), answered NotImplemented rather than run as the plain
-// PUT, DELETE or GET of the object or bucket, which would overwrite or delete it.
-const KNOWN_PARAMS = new Set([
-  // sub-resources
-  'acl', 'tagging', 'policy', 'policyStatus', 'lifecycle', 'cors', 'notification', 'location', 'versioning', 'versions',
-  'encryption', 'uploads', 'delete', 'events', 'attributes', 'retention', 'legal-hold', 'website', 'logging', 'replication',
-  'object-lock', 'ownershipControls', 'publicAccessBlock', 'accelerate', 'requestPayment',
-  // operation parameters
-  'uploadId', 'partNumber', 'versionId', 'list-type', 'prefix', 'delimiter', 'marker', 'max-keys', 'continuation-token',
-  'start-after', 'fetch-owner', 'encoding-type', 'key-marker', 'version-id-marker', 'upload-id-marker', 'max-uploads',
-  'max-parts', 'part-number-marker', 'max-buckets', 'bucket-region', 'metadata', 'suffix', 'ping', 'x-id',
-  'response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
-  'response-content-disposition', 'response-content-encoding',
-  // Signature V2 presigned URLs
-  'AWSAccessKeyId', 'Signature', 'Expires',
-]);
-
 // Sub-resources of buckets only: on an object key they were run as the plain object operation
 // (UpdateObjectEncryption, PUT /bucket/key?encryption, replaced the object's data with its XML).
 const BUCKET_ONLY = ['encryption', 'versioning', 'versions', 'location', 'events', 'delete'];
@@ -203,6 +185,25 @@ const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   retention: { GET: 'GetObjectRetention', PUT: 'PutObjectRetention' },
   'legal-hold': { GET: 'GetObjectLegalHold', PUT: 'PutObjectLegalHold' },
 };
+
+// Every query parameter s3d reads (the x-amz-* ones aside, see http/server.ts): a parameter
+// outside this list that comes without a value is a sub-resource s3d does not know (one S3
+// added later, or a client's extension), answered NotImplemented rather than run as the plain
+// PUT, DELETE or GET of the object or bucket, which would overwrite or delete it.
+const KNOWN_PARAMS = new Set([
+  ...Object.keys(BUCKET_CONFIGS),
+  ...Object.keys(OBJECT_CONFIGS),
+  ...OVERRIDE_PARAMS,
+  // the other sub-resources
+  'acl', 'tagging', 'policy', 'policyStatus', 'lifecycle', 'cors', 'notification', 'location', 'versioning', 'versions',
+  'encryption', 'uploads', 'delete', 'events',
+  // operation parameters
+  'uploadId', 'partNumber', 'versionId', 'list-type', 'prefix', 'delimiter', 'marker', 'max-keys', 'continuation-token',
+  'start-after', 'fetch-owner', 'encoding-type', 'key-marker', 'version-id-marker', 'upload-id-marker', 'max-uploads',
+  'max-parts', 'part-number-marker', 'max-buckets', 'bucket-region', 'metadata', 'suffix', 'ping', 'x-id',
+  // Signature V2 presigned URLs
+  'AWSAccessKeyId', 'Signature', 'Expires',
+]);
 
 // Walks the request's parameters (usually none or a few), not the tables.
 function configRoute(method: string, bucket: string, key: string | undefined, query: URLSearchParams): Route | undefined {

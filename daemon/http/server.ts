@@ -9,7 +9,7 @@ import { createSecureContext } from 'node:tls';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { authenticate, authKind, type AuthResult, type Credentials } from '../auth/sigv4.js';
-import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
+import { createPayloadDecoder, isChecksumValueHeader, type PayloadDecoder } from '../auth/payload.js';
 import type { Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
 import { isDareError } from '../../workers/format/dare-error.js';
@@ -616,23 +616,25 @@ const NOT_HOISTED = new Set([
  * Checksums in a URL's query are not the request's: S3 ignores them (its presigned URLs do not
  * support flexible checksums), and the JavaScript SDK's presigner (since 3.729, by default) signs
  * the CRC32 of the empty body it had at signing time into every presigned PutObject URL
- * (`x-amz-checksum-crc32=AAAAAA==`), so checking it made every upload through such a URL fail
- * with BadDigest. A checksum sent as a header is checked as always.
+ * (`x-amz-checksum-crc32=AAAAAA==`, with `x-amz-sdk-checksum-algorithm`), so checking it made every
+ * upload through such a URL fail with BadDigest. A checksum sent as a header is checked as always.
  */
-const QUERY_CHECKSUM = /^x-amz-(checksum-(crc32|crc32c|crc64nvme|sha1|sha256)|sdk-checksum-algorithm)$/;
+function queryChecksum(name: string): boolean {
+  return isChecksumValueHeader(name) || name === 'x-amz-sdk-checksum-algorithm';
+}
 
 /**
  * `x-amz-*` query parameters count as the request's headers where no header says otherwise: how
  * presigned URLs carry them (boto3's V2 presigner moves every signed x-amz-* header into the URL;
  * a V4 URL may carry them as signed query parameters). Both signature versions sign the query's
  * x-amz-* parameters, so nothing unsigned is hoisted into a signed request. Checksums excepted
- * (QUERY_CHECKSUM).
+ * (queryChecksum).
  */
 function withQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): Record<string, string> {
   let out = headers;
   for (const [name, value] of query) {
     const n = name.toLowerCase();
-    if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || out[n] !== undefined || QUERY_CHECKSUM.test(n)) continue;
+    if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || out[n] !== undefined || queryChecksum(n)) continue;
     // Copied only when there is something to add: most requests have no such parameter.
     if (out === headers) out = { ...headers };
     out[n] = value;

@@ -12,7 +12,7 @@ import { bypassGovernance } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
-import { deleteConditionFailure } from './object-headers.js';
+import { deleteConditionFailure, parseDeleteConditions } from './object-headers.js';
 import type { ObjectRecord } from '../meta/records.js';
 
 const MAX_KEYS = 1000;
@@ -96,13 +96,9 @@ function conditionOf(rec: Record<string, unknown>): ((current: ObjectRecord | un
     if (typeof v !== 'string' || v.trim() === '') throw new S3Error('MalformedXML', `${what} must be text.`);
     return v.trim();
   };
-  const ifMatch = text(rec.ETag, 'ETag');
-  const sizeText = text(rec.Size, 'Size');
-  const timeText = text(rec.LastModifiedTime, 'LastModifiedTime');
-  if (ifMatch === undefined && sizeText === undefined && timeText === undefined) return undefined;
-  if (sizeText !== undefined && !/^\d{1,16}$/.test(sizeText)) throw new S3Error('MalformedXML', 'Size must be a whole number.');
-  const lastModified = timeText === undefined ? undefined : Date.parse(timeText);
-  if (lastModified !== undefined && Number.isNaN(lastModified)) throw new S3Error('MalformedXML', 'LastModifiedTime must be a timestamp.');
-  const cond = { ifMatch, size: sizeText === undefined ? undefined : Number(sizeText), lastModified };
-  return (current) => deleteConditionFailure(cond, current);
+  const cond = parseDeleteConditions(
+    { ifMatch: text(rec.ETag, 'ETag'), size: text(rec.Size, 'Size'), lastModified: text(rec.LastModifiedTime, 'LastModifiedTime') },
+    (what) => new S3Error('MalformedXML', what === 'size' ? 'Size must be a whole number.' : 'LastModifiedTime must be a timestamp.'),
+  );
+  return cond === undefined ? undefined : (current) => deleteConditionFailure(cond, current);
 }

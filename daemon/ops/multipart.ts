@@ -17,7 +17,7 @@ import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord }
 import { abortHeaders, expirationHeader } from './lifecycle.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
-import { parseCustomerKey } from '../sse/params.js';
+import { encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
 import { loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
@@ -331,9 +331,8 @@ async function storePart(
  * are another matter: they must come with every part of an SSE-C upload.
  */
 function refuseEncryptionChoice(headers: Readonly<Record<string, string>>): void {
-  for (const h of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-context']) {
-    if (headers[h] !== undefined) throw new S3Error('InvalidArgument', `The ${h} header is not supported for this operation: encryption is chosen by CreateMultipartUpload.`);
-  }
+  const h = encryptionChoiceHeader(headers);
+  if (h !== undefined) throw new S3Error('InvalidArgument', `The ${h} header is not supported for this operation: encryption is chosen by CreateMultipartUpload.`);
 }
 
 export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promise<Result> {

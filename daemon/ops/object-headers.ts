@@ -22,13 +22,18 @@ export const OWNER_ONLY_ACLS: ReadonlySet<string> = new Set(['private', 'bucket-
  * buckets do; bucket policies grant public access). PutObject, CreateMultipartUpload, CopyObject
  * and POST uploads all check.
  */
+/** Whether a header, or an x-amz-* query parameter standing for one, starts with `prefix` (lower-case). */
+function hasRequestHeaderPrefix(headers: Readonly<Record<string, string>>, query: URLSearchParams, prefix: string): boolean {
+  return Object.keys(headers).some((h) => h.startsWith(prefix)) || [...query.keys()].some((k) => k.toLowerCase().startsWith(prefix));
+}
+
 export function checkWriteOptions(headers: Readonly<Record<string, string>>, query: URLSearchParams): void {
   const storageClass = requestHeader(headers, query, 'x-amz-storage-class');
   if (storageClass !== undefined && storageClass !== 'STANDARD') {
     throw new S3Error('InvalidStorageClass', `The storage class ${JSON.stringify(storageClass)} is not available: s3d has one storage class, STANDARD.`);
   }
   const acl = requestHeader(headers, query, 'x-amz-acl');
-  const grants = Object.keys(headers).some((h) => h.startsWith('x-amz-grant-')) || [...query.keys()].some((k) => k.toLowerCase().startsWith('x-amz-grant-'));
+  const grants = hasRequestHeaderPrefix(headers, query, 'x-amz-grant-');
   if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || grants) {
     throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs: s3d has ACLs disabled (as S3 buckets with BucketOwnerEnforced); grant access with a bucket policy.');
   }
@@ -41,7 +46,7 @@ export function checkWriteOptions(headers: Readonly<Record<string, string>>, que
     throw new S3Error('NotImplemented', 'Appends (x-amz-write-offset-bytes) are not implemented: s3d objects are written whole.');
   }
   // Event holds were dropped: the version could be deleted at once.
-  if (Object.keys(headers).some((h) => h.startsWith('x-amz-object-lock-event-hold')) || [...query.keys()].some((k) => k.toLowerCase().startsWith('x-amz-object-lock-event-hold'))) {
+  if (hasRequestHeaderPrefix(headers, query, 'x-amz-object-lock-event-hold')) {
     throw new S3Error('NotImplemented', 'Object Lock event holds (x-amz-object-lock-event-hold) are not implemented; use a legal hold or a retention period.');
   }
 }
@@ -230,6 +235,26 @@ function notModified(rec: ObjectRecord): S3Error {
  * `Size` and `LastModifiedTime`. The error code of the first that fails: NoSuchKey when there is
  * no current version, PreconditionFailed otherwise; undefined when all hold.
  */
+/**
+ * A conditional delete's conditions from their texts (DeleteObject's headers, an Object of
+ * DeleteObjects): undefined when none is given; a size or time that cannot be read is `bad`'s error.
+ */
+export function parseDeleteConditions(
+  texts: { ifMatch: string | undefined; size: string | undefined; lastModified: string | undefined },
+  bad: (what: 'size' | 'lastModified') => S3Error,
+): { ifMatch?: string; size?: number; lastModified?: number } | undefined {
+  const { ifMatch, size, lastModified } = texts;
+  if (ifMatch === undefined && size === undefined && lastModified === undefined) return undefined;
+  if (size !== undefined && !/^\d{1,16}$/.test(size.trim())) throw bad('size');
+  const time = lastModified === undefined ? undefined : Date.parse(lastModified);
+  if (time !== undefined && Number.isNaN(time)) throw bad('lastModified');
+  return {
+    ...(ifMatch !== undefined ? { ifMatch } : {}),
+    ...(size !== undefined ? { size: Number(size.trim()) } : {}),
+    ...(time !== undefined ? { lastModified: time } : {}),
+  };
+}
+
 export function deleteConditionFailure(
   cond: { ifMatch?: string; size?: number; lastModified?: number },
   current: ObjectRecord | undefined,

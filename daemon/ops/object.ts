@@ -10,7 +10,7 @@ import { parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type Encryp
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -426,18 +426,10 @@ export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Prom
  * which used to be ignored: the object was deleted whatever they said.
  */
 function deleteConditions(headers: Readonly<Record<string, string>>): { ifMatch?: string; size?: number; lastModified?: number } | undefined {
-  const ifMatch = headers['if-match'];
-  const sizeText = headers['x-amz-if-match-size'];
-  const timeText = headers['x-amz-if-match-last-modified-time'];
-  if (ifMatch === undefined && sizeText === undefined && timeText === undefined) return undefined;
-  if (sizeText !== undefined && !/^\d{1,16}$/.test(sizeText.trim())) throw new S3Error('InvalidArgument', 'x-amz-if-match-size must be a whole number of bytes.');
-  const lastModified = timeText === undefined ? undefined : Date.parse(timeText);
-  if (lastModified !== undefined && Number.isNaN(lastModified)) throw new S3Error('InvalidArgument', 'x-amz-if-match-last-modified-time must be a date.');
-  return {
-    ...(ifMatch !== undefined ? { ifMatch } : {}),
-    ...(sizeText !== undefined ? { size: Number(sizeText.trim()) } : {}),
-    ...(lastModified !== undefined ? { lastModified } : {}),
-  };
+  return parseDeleteConditions(
+    { ifMatch: headers['if-match'], size: headers['x-amz-if-match-size'], lastModified: headers['x-amz-if-match-last-modified-time'] },
+    (what) => new S3Error('InvalidArgument', what === 'size' ? 'x-amz-if-match-size must be a whole number of bytes.' : 'x-amz-if-match-last-modified-time must be a date.'),
+  );
 }
 
 /** What a delete answers: the marker it created, or the version it removed by id. */

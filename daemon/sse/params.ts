@@ -135,9 +135,14 @@ export function resolveEncryption(req: EncryptionRequest, bucket: BucketEncrypti
   return req;
 }
 
+/** The first header choosing SSE-S3 or SSE-KMS, if any (SSE-C's key headers are not a choice made here). */
+export function encryptionChoiceHeader(headers: Headers): string | undefined {
+  return [SSE, KMS_KEY_ID, KMS_CONTEXT].find((h) => headers[h] !== undefined);
+}
+
 /** Headers that must not come with GET/HEAD (the object's kind decides): InvalidRequest, as MinIO answers (errInvalidEncryptionParameters). */
 export function rejectSseOnRead(headers: Headers): void {
-  if (headers[SSE] !== undefined || headers[KMS_KEY_ID] !== undefined || headers[KMS_CONTEXT] !== undefined) {
+  if (encryptionChoiceHeader(headers) !== undefined) {
     throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object: x-amz-server-side-encryption headers are not allowed on GET or HEAD requests.');
   }
 }
