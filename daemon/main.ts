@@ -26,6 +26,7 @@ import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore, makeDirs } from './storage/files.js';
 import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
+import { OrphanScan } from './storage/orphan-scan.js';
 import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker } from './storage/clean-shutdown.js';
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
@@ -146,20 +147,14 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
   // After a clean shutdown of this very store nothing was left behind but temp files and queued
   // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts).
+  // After a crash it runs while the daemon serves, from a snapshot of the records taken just before it listens (storage/orphan-scan.ts).
   const marker = readCleanMarker(config.dataDir);
   const cleanStop = marker !== undefined && marker !== '' && marker === meta.shutdownToken();
   await consumeCleanMarker(config.dataDir);
-  const swept = await files.sweep(cleanStop ? 'clean stop' : meta.referencedFiles(), queued, { storeHasBuckets: meta.listBuckets().length > 0 }).catch((err: unknown) => {
+  const swept = await files.sweepAtStart(queued).catch((err: unknown) => {
     throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
   if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
-  if (swept.temp + swept.orphans > 0) log.info({ temp: swept.temp, orphans: swept.orphans }, 'start-up sweep removed crash leftovers');
-  if (swept.quarantined) {
-    log.error(
-      { files: swept.quarantined.files, dir: swept.quarantined.dir },
-      'start-up sweep found far more data files without a record than a crash leaves (or some beside a store without buckets): the metadata store may be an old or wrong one. They were moved aside, not deleted: if .s3d/meta was restored from a backup, stop s3d, restore the right one and move the files back into .s3d/objects/<first two hex digits>/; otherwise delete the directory',
-    );
-  }
   if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
   // Every queued file is gone now (removed here or before): the queue need not hold them.
   if (queued.size > 0) await meta.dequeueFiles([...queued]);
@@ -232,8 +227,20 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     authorize: (req) => userAllowed(opsEnv, req),
     bucketCors: (bucket) => bucketCorsRules(opsEnv, bucket),
   });
-  const port = await server.listen();
+  // The snapshot is taken and new files are tracked before anything can write one.
+  const orphanScan = cleanStop ? undefined : new OrphanScan(files, meta.referenceSnapshot(), log, { storeHasBuckets: meta.listBuckets().length > 0, temp: swept.temp });
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (err) {
+    orphanScan?.abandon();
+    throw err;
+  }
   log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
+  if (orphanScan) {
+    log.info('start-up scan for unreferenced data files (the last stop was not clean) runs in the background');
+    void orphanScan.start();
+  }
 
   const stopAccepting = (): void => {
     shuttingDown = true;
@@ -287,6 +294,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       await step('lifecycle', () => lifecycle.stop());
       await step('notifications', () => notifier.stop());
       await step('reaper', () => reaper.stop());
+      await step('start-up scan', () => orphanScan?.stop());
       await step('crypto pool', () => pool.close());
       await step('kms', () => {
         metrics.close();
@@ -299,7 +307,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       // start-up sweep to find, and the marker lets it skip its scan. Best effort: without the
       // token the next start scans. Not tried on a (nearly) full disk, where the commit would fail
       // and leave LMDB's close to fail with it.
-      let token = failures.length === 0 && drained && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
+      // A start-up scan that did not run to its end leaves no marker either: the next start scans.
+      const scanned = orphanScan === undefined || orphanScan.finished;
+      let token = failures.length === 0 && drained && scanned && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
       if (token !== undefined) {
         token = await withDeadline(meta.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
           () => token,

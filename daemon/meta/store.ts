@@ -3,7 +3,7 @@
 // a write's promise resolves only once its commit is flushed to disk.
 // Key layout: keys.ts; listing pages: listing.ts.
 
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
@@ -752,13 +752,30 @@ export class MetaStore {
     });
   }
 
-  /** Every file id some record points at (objects and pending parts). */
+  /** The data-file ids of every record (current objects, versions, pending parts), one record at a time. */
+  private *recordFiles(transaction?: Transaction): Generator<string[]> {
+    const opts = transaction === undefined ? {} : { transaction };
+    for (const { value } of this.objects.getRange(opts)) yield filesOf(value);
+    for (const { value } of this.versions.getRange(opts)) yield filesOf(value);
+    for (const { value } of this.parts.getRange(opts)) yield filesOf({ parts: [value] });
+  }
+
+  /** Every file id some record points at (objects, versions and pending parts). */
   referencedFiles(): Set<string> {
     const out = new Set<string>();
-    for (const { value } of this.objects.getRange({})) for (const f of filesOf(value)) out.add(f);
-    for (const { value } of this.versions.getRange({})) for (const f of filesOf(value)) out.add(f);
-    for (const { value } of this.parts.getRange({})) for (const f of filesOf({ parts: [value] })) out.add(f);
+    for (const files of this.recordFiles()) for (const f of files) out.add(f);
     return out;
+  }
+
+  /**
+   * The records as they are now, for the start-up scan (storage/orphan-scan.ts) to read while the
+   * daemon serves: one read transaction over the three tables, so a record that moves between
+   * them meanwhile (a version made current again, an upload completed) is seen exactly once.
+   * `release()` it when done: LMDB keeps the pages it sees until then.
+   */
+  referenceSnapshot(): ReferenceSnapshot {
+    const txn = this.root.useReadTransaction();
+    return new ReferenceSnapshot(this.recordFiles(txn), () => txn.done());
   }
 
   /** Approximate size of the LMDB map in use, for metrics. */
@@ -768,5 +785,46 @@ export class MetaStore {
     const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
     const entries = [this.buckets, this.objects, this.versions, this.uploads, this.uploadIndex, this.parts, this.gc].reduce((n, db) => n + count(db), 0);
     return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
+  }
+}
+
+/** The data files a snapshot of the records references (MetaStore.referenceSnapshot). */
+export class ReferenceSnapshot {
+  /** Records read so far. */
+  records = 0;
+  readonly #records: Generator<string[]>;
+  readonly #release: () => void;
+  #released = false;
+
+  constructor(records: Generator<string[]>, release: () => void) {
+    this.#records = records;
+    this.#release = release;
+  }
+
+  /**
+   * Collects the referenced file ids, giving the event loop back every `sliceMs` so requests are
+   * served meanwhile (a large store takes seconds: ~8 µs a record, small objects' data included).
+   * Undefined when `stopped()` said so at one of those breaks.
+   */
+  async files(stopped: () => boolean, sliceMs = 10): Promise<Set<string> | undefined> {
+    if (this.#released) throw new Error('the reference snapshot was released');
+    const out = new Set<string>();
+    let since = performance.now();
+    for (const files of this.#records) {
+      for (const f of files) out.add(f);
+      if ((++this.records & 127) === 0 && performance.now() - since >= sliceMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (stopped()) return undefined;
+        since = performance.now();
+      }
+    }
+    return out;
+  }
+
+  /** Ends the read transaction (once; call it after files() has settled). */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#release();
   }
 }

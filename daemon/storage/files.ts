@@ -138,6 +138,7 @@ export class FileStore {
    */
   async create(): Promise<DataWriter> {
     const id = secureRandom(16).toString('hex');
+    this.#newFiles?.add(id);
     const dir = join(this.objDir, id.slice(0, 2));
     if (!this.knownDirs.has(dir)) {
       // Not recursive: objects/ exists, and Node's recursive mkdir reports a filesystem out of
@@ -234,29 +235,48 @@ export class FileStore {
   }
 
   /**
-   * Start-up sweep: temp files are crash leftovers; data files no record references go too. Those
-   * the deletion queue holds (overwritten or deleted objects whose grace period had not run out at
-   * the last stop) are counted apart: they are not leftovers of a crash.
+   * Start-up sweep, before the daemon serves: temp files are crash leftovers, and the files the
+   * deletion queue holds (overwritten or deleted objects whose grace period had not run out at the
+   * last stop) go by name. Data files no record references are looked for afterwards, while the
+   * daemon serves (sweepOrphans, run by storage/orphan-scan.ts).
    */
-  async sweep(
-    referenced: Set<string> | 'clean stop',
-    queued: ReadonlySet<string> = new Set(),
-    opts: { storeHasBuckets?: boolean } = {},
-  ): Promise<{ temp: number; orphans: number; queued: number; quarantined?: { files: number; dir: string } }> {
+  async sweepAtStart(queued: ReadonlySet<string> = new Set()): Promise<{ temp: number; queued: number }> {
     let temp = 0;
     for (const name of await fsp.readdir(this.tmpDir)) {
       await fsp.rm(join(this.tmpDir, name), { force: true, recursive: true });
       temp++;
     }
-    // After a clean shutdown (storage/clean-shutdown.ts) no write left a file behind: the queued
-    // deletions go by name, without walking every data file.
-    if (referenced === 'clean stop') {
-      for (const id of queued) await this.remove(id);
-      return { temp, orphans: 0, queued: queued.size };
-    }
-    let queuedRemoved = 0;
+    for (const id of queued) await this.remove(id);
+    return { temp, queued: queued.size };
+  }
+
+  /** Ids of the files created since trackNewFiles(): never crash leftovers, whatever a snapshot says. */
+  #newFiles: Set<string> | undefined;
+
+  /** From now until untrackNewFiles(), files created are remembered (the start-up scan skips them). */
+  trackNewFiles(): void {
+    this.#newFiles = new Set();
+  }
+
+  untrackNewFiles(): void {
+    this.#newFiles = undefined;
+  }
+
+  /**
+   * Deletes the data files that `referenced` (every file a snapshot of the records taken before
+   * the daemon served references) does not name, except those created since (trackNewFiles): a
+   * file no record named then is a crash leftover no later write can come to name. Undefined when
+   * `stopped()` said so between two directories.
+   */
+  async sweepOrphans(
+    referenced: ReadonlySet<string>,
+    opts: { storeHasBuckets?: boolean } = {},
+    stopped: () => boolean = () => false,
+  ): Promise<{ orphans: number; quarantined?: { files: number; dir: string } } | undefined> {
+    const leftover = (name: string): boolean => !referenced.has(name) && !(this.#newFiles?.has(name) ?? false);
     const orphans: string[] = [];
     for (const sub of await fsp.readdir(this.objDir)) {
+      if (stopped()) return undefined;
       const dir = join(this.objDir, sub);
       let st: Stats;
       try {
@@ -265,13 +285,7 @@ export class FileStore {
         continue;
       }
       if (!st.isDirectory()) continue;
-      for (const name of await fsp.readdir(dir)) {
-        if (referenced.has(name)) continue;
-        if (queued.has(name)) {
-          await fsp.rm(join(dir, name), { force: true });
-          queuedRemoved++;
-        } else orphans.push(join(dir, name));
-      }
+      for (const name of await fsp.readdir(dir)) if (leftover(name)) orphans.push(join(dir, name));
     }
     // A crash leaves at most the files of the writes in flight (a write needs a bucket). Far more
     // unreferenced files, or any beside a store without buckets, mean the metadata is not the one
@@ -281,10 +295,13 @@ export class FileStore {
       const dir = join(this.root, 'orphans', new Date().toISOString().replace(/[:.]/g, '-'));
       makeDirs(dir, 0o700);
       for (const path of orphans) await fsp.rename(path, join(dir, basename(path)));
-      return { temp, orphans: 0, queued: queuedRemoved, quarantined: { files: orphans.length, dir } };
+      return { orphans: 0, quarantined: { files: orphans.length, dir } };
     }
-    for (const path of orphans) await fsp.rm(path, { force: true });
-    return { temp, orphans: orphans.length, queued: queuedRemoved };
+    for (const path of orphans) {
+      // Checked again just before: the walk took time (a file made meanwhile is tracked by now).
+      if (leftover(basename(path))) await fsp.rm(path, { force: true });
+    }
+    return { orphans: orphans.length };
   }
 
   /** Counts data files (tests use it to prove nothing leaks). */

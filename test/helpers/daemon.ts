@@ -54,6 +54,8 @@ export interface TestDaemon {
   cleanup(): void;
   /** Lines of the JSON log parsed. */
   jsonLogs(): Array<Record<string, unknown>>;
+  /** The first JSON log line `match` accepts, once it is there (rejects after `timeoutMs`). */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
 let pkiCache: Promise<TestPki> | undefined;
@@ -137,6 +139,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
       reject(new Error(`daemon exited with ${code} before listening:\n${logs.join('\n')}`));
     });
   });
+  const jsonLogs = (): Array<Record<string, unknown>> =>
+    logs.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
   const scheme = opts.tls ? 'https' : 'http';
   const endpoint = `${scheme}://127.0.0.1:${port}`;
   let exited: Promise<number | null> = new Promise((r) => proc.once('exit', (code) => r(code)));
@@ -160,14 +170,15 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
     },
-    jsonLogs() {
-      return logs.flatMap((l) => {
-        try {
-          return [JSON.parse(l) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      });
+    jsonLogs,
+    async waitForLog(match, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const line = jsonLogs().find(match);
+        if (line) return line;
+        if (Date.now() > deadline) throw new Error(`no such log line in ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
   };
 }

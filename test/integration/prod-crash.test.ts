@@ -251,10 +251,10 @@ t.test(`SIGKILL during mixed load, ${ROUNDS} rounds`, async (t) => {
     stats.writesInFlightAtKill += kinds.writesInFlight;
     t.comment(`round ${round}: killed ${killDelay} ms after ack #${killAtAcks} (${killAfter} ms) with ${kinds.inFlight} requests in flight (${kinds.writesInFlight} writes); acked ${JSON.stringify(opCounts)} ms ${JSON.stringify(opMs)}`);
 
-    // Restart on the same data dir: the start-up sweep runs before it listens.
+    // Restart on the same data dir: the start-up sweep removes temp files before it listens and
+    // looks for unreferenced data files while it serves.
     d = await startDaemon({ tls: true, dataDir });
-    const sweep = d.jsonLogs().find((l) => l.msg === 'start-up sweep removed crash leftovers');
-    if (sweep) t.comment(`round ${round}: sweep removed ${sweep.temp} temp and ${sweep.orphans} orphan files`);
+    const scanned = d.waitForLog((l) => l.msg === 'start-up scan for unreferenced data files finished');
     const reader = client(d);
     let bad = 0;
     for (const k of keys) {
@@ -282,6 +282,9 @@ t.test(`SIGKILL during mixed load, ${ROUNDS} rounds`, async (t) => {
     const expected = keys.filter((k) => model.get(k)!.acked !== null).sort();
     t.same(listed.sort(), expected, `round ${round}: the listing shows exactly the objects that exist`);
     reader.destroy();
+    await scanned;
+    const sweep = d.jsonLogs().find((l) => l.msg === 'start-up sweep removed crash leftovers');
+    if (sweep) t.comment(`round ${round}: sweep removed ${sweep.temp} temp and ${sweep.orphans} orphan files`);
 
     // The sweep left nothing behind: stop cleanly (no writes happened since start) and look.
     t.equal(await d.stop(), 0, `round ${round}: clean stop`);

@@ -82,7 +82,7 @@ t.test('far more unreferenced files than a crash leaves: moved to .s3d/orphans/,
     planted.push(id);
   }
   const again = await startDaemon({ dataDir: d.dataDir });
-  const line = again.jsonLogs().find((l) => l.level === 50 && typeof l.msg === 'string' && l.msg.startsWith('start-up sweep found far more data files without a record'));
+  const line = await again.waitForLog((l) => l.level === 50 && typeof l.msg === 'string' && l.msg.startsWith('start-up sweep found far more data files without a record'));
   t.ok(line, 'an error-level line says so');
   t.equal(line?.files, 300, 'with the count');
   const orphans = filesUnder(join(d.dataDir, '.s3d', 'orphans'));
@@ -97,7 +97,7 @@ t.test('far more unreferenced files than a crash leaves: moved to .s3d/orphans/,
   mkdirSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2)), { recursive: true });
   writeFileSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2), few), 'leftover');
   const third = await startDaemon({ dataDir: d.dataDir });
-  t.ok(third.jsonLogs().some((l) => l.msg === 'start-up sweep removed crash leftovers' && l.orphans === 1), 'one leftover: removed and reported');
+  t.equal((await third.waitForLog((l) => l.msg === 'start-up sweep removed crash leftovers')).orphans, 1, 'one leftover: removed and reported');
   t.notOk(existsSync(join(d.dataDir, '.s3d', 'objects', few.slice(0, 2), few)), 'it is gone');
   t.notOk(existsSync(join(d.dataDir, '.s3d', 'orphans')), 'nothing set aside');
   await third.stop();
@@ -123,7 +123,7 @@ t.test('after a clean shutdown the sweep skips its scan; after a crash it scans'
   t.equal(await second.stop('SIGKILL'), null, 'then killed');
   t.notOk(existsSync(marker), 'a crash leaves no marker');
   const third = await startDaemon({ dataDir: d.dataDir });
-  t.ok(third.jsonLogs().some((l) => l.msg === 'start-up sweep removed crash leftovers' && l.orphans === 1), 'after the crash the sweep scans and removes the stray file');
+  t.equal((await third.waitForLog((l) => l.msg === 'start-up sweep removed crash leftovers')).orphans, 1, 'after the crash the sweep scans and removes the stray file');
   t.notOk(existsSync(strayPath), 'it is gone');
   await third.stop();
 });
