@@ -10,7 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4.js';
-import { MAX_CLOCK_SKEW_MS, formatAmzDate, lookupSecret, parseAmzDate, parsePayloadMode } from './sigv4.js';
+import { MAX_CLOCK_SKEW_MS, clockSkewed, formatAmzDate, lookupSecret, parseAmzDate, parsePayloadMode, presignExpired, signatureMismatch } from './sigv4.js';
 
 /**
  * Sub-resources that are part of the canonical resource: botocore's HmacV1Auth.QSAOfInterest (the
@@ -150,6 +150,11 @@ function matches(secret: string, request: SigV4Request, dateOrExpires: string, r
   return ok;
 }
 
+/** SignatureDoesNotMatch naming the string to sign of the request's own resource form. */
+function mismatch(request: SigV4Request, dateOrExpires: string, resources: string[], accessKeyId: string, given: string): S3Error {
+  return signatureMismatch(accessKeyId, stringToSignV2(withQueryAmzHeaders(request), dateOrExpires, resources[0] ?? ''), given);
+}
+
 function payloadOf(headers: Record<string, string>): PayloadMode {
   const declared = headers['x-amz-content-sha256'];
   if (declared === undefined) return { kind: 'unsigned' };
@@ -186,10 +191,11 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
   }
   if (time === undefined) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   const secret = lookupSecret(creds, accessKeyId);
-  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
+  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(timeText ?? '', now);
   const payload = payloadOf(req.headers);
   const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket, bodyBound(req));
-  if (!matches(secret, req, xAmzDate === undefined ? (date ?? '') : '', resources, signature)) throw new S3Error('SignatureDoesNotMatch');
+  const dateOrEmpty = xAmzDate === undefined ? (date ?? '') : '';
+  if (!matches(secret, req, dateOrEmpty, resources, signature)) throw mismatch(req, dateOrEmpty, resources, accessKeyId, signature);
   return result(accessKeyId, payload, time, false);
 }
 
@@ -206,11 +212,11 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
     throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication (Signature Version 2) requires the AWSAccessKeyId, Expires and Signature parameters, Expires in seconds since the epoch.');
   }
   const secret = lookupSecret(creds, params.get('AWSAccessKeyId') ?? '');
-  if (now > Number(expires) * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  if (now > Number(expires) * 1000) throw presignExpired(Number(expires) * 1000, now);
   const payload = payloadOf(req.headers);
   const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket, bodyBound(req));
   // Base64 has no spaces: a '+' some clients leave unescaped in the URL decoded as one.
   const signature = (params.get('Signature') ?? '').replace(/ /g, '+');
-  if (!matches(secret, req, expires, resources, signature)) throw new S3Error('SignatureDoesNotMatch');
+  if (!matches(secret, req, expires, resources, signature)) throw mismatch(req, expires, resources, params.get('AWSAccessKeyId')!, signature);
   return result(params.get('AWSAccessKeyId')!, payload, now, true);
 }

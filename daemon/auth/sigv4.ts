@@ -322,12 +322,55 @@ function parseSignedHeaders(value: string, fail: (message: string) => S3Error): 
   return names;
 }
 
+/**
+ * A request signed for another region names the right one twice, as S3 does: `<Region>` in the
+ * body, and `x-amz-bucket-region` for a HEAD, which has no body. botocore (the aws CLI, boto3) and
+ * the JavaScript SDK's followRegionRedirects re-sign a HEAD only when that header is there.
+ */
+function wrongRegion(region: string | undefined): { fields: Record<string, string>; headers: Record<string, string> } | undefined {
+  return region === undefined ? undefined : { fields: { Region: region }, headers: { 'x-amz-bucket-region': region } };
+}
+
 function headerMalformed(message: string, region?: string): S3Error {
-  return new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`, region === undefined ? undefined : { fields: { Region: region } });
+  return new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`, wrongRegion(region));
 }
 
 function queryMalformed(message: string, region?: string): S3Error {
-  return new S3Error('AuthorizationQueryParametersError', message, region === undefined ? undefined : { fields: { Region: region } });
+  return new S3Error('AuthorizationQueryParametersError', message, wrongRegion(region));
+}
+
+/**
+ * SignatureDoesNotMatch with what S3 puts in it: the access key, the string to sign and the
+ * canonical request the server computed, and the signature given (what a client's author compares
+ * with their own signer's; nothing here is secret).
+ */
+export function signatureMismatch(accessKeyId: string, stringToSign: string, signatureProvided: string, canonicalRequest?: string): S3Error {
+  return new S3Error('SignatureDoesNotMatch', undefined, {
+    fields: {
+      AWSAccessKeyId: accessKeyId,
+      StringToSign: stringToSign,
+      SignatureProvided: signatureProvided,
+      ...(canonicalRequest === undefined ? {} : { CanonicalRequest: canonicalRequest }),
+    },
+  });
+}
+
+/** RequestTimeTooSkewed with S3's fields: the request's time as sent, the server's, the allowed skew. */
+export function clockSkewed(requestTime: string, now: number): S3Error {
+  return new S3Error('RequestTimeTooSkewed', undefined, {
+    fields: { RequestTime: requestTime, ServerTime: new Date(now).toISOString(), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS) },
+  });
+}
+
+/** An expired presigned URL: AccessDenied with when it expired and the server's time, as on S3. */
+export function presignExpired(expiresAt: number, now: number, expiresSeconds?: number): S3Error {
+  return new S3Error('AccessDenied', 'Request has expired', {
+    fields: {
+      ...(expiresSeconds === undefined ? {} : { 'X-Amz-Expires': String(expiresSeconds) }),
+      Expires: new Date(expiresAt).toISOString(),
+      ServerTime: new Date(now).toISOString(),
+    },
+  });
 }
 
 function credentialQueryMalformed(message: string, region?: string): S3Error {
@@ -448,7 +491,7 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
 
 export function lookupSecret(creds: Credentials, accessKeyId: string): string {
   const secret = creds.lookup(accessKeyId);
-  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId', undefined, { fields: { AWSAccessKeyId: accessKeyId } });
   return secret;
 }
 
@@ -502,7 +545,7 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   }
 
   const secret = lookupSecret(creds, credential.accessKeyId);
-  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
+  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(xAmzDate?.trim() ?? dateHeader ?? '', now);
   requireAmzHeadersSigned(req.headers, signedHeaders);
 
   const payloadHash = req.headers['x-amz-content-sha256'];
@@ -511,8 +554,9 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
 
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
   const canonical = canonicalRequest({ method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, signedHeaders, payloadHash });
-  const expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, canonical));
-  if (!signaturesEqual(expected, parsed.signature)) throw new S3Error('SignatureDoesNotMatch');
+  const toSign = stringToSign(amzDate, credential.scope, canonical);
+  const expected = signatureHex(signingKey, toSign);
+  if (!signaturesEqual(expected, parsed.signature)) throw signatureMismatch(credential.accessKeyId, toSign, parsed.signature, canonical);
 
   return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: false };
 }
@@ -558,7 +602,7 @@ function authenticatePresigned(
 
   const secret = lookupSecret(creds, credential.accessKeyId);
   if (now < time - MAX_CLOCK_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
-  if (now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  if (now > time + expires * 1000) throw presignExpired(time + expires * 1000, now, expires);
   requireAmzHeadersSigned(req.headers, signedHeaders);
 
   // Signers hoist x-amz-content-sha256 into the query under whatever case they were given it.
@@ -576,8 +620,9 @@ function authenticatePresigned(
     payloadHash,
     presigned: true,
   });
-  const expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, canonical));
-  if (!signaturesEqual(expected, get('X-Amz-Signature'))) throw new S3Error('SignatureDoesNotMatch');
+  const toSign = stringToSign(amzDate, credential.scope, canonical);
+  const expected = signatureHex(signingKey, toSign);
+  if (!signaturesEqual(expected, get('X-Amz-Signature'))) throw signatureMismatch(credential.accessKeyId, toSign, get('X-Amz-Signature'), canonical);
 
   return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: true };
 }

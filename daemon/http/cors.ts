@@ -81,7 +81,7 @@ export function preflight(headers: Readonly<Record<string, string>>, allowed: re
 
 /** `headers` plus what makes the response readable by `origin`'s page: every header it carries. */
 export function withCorsHeaders(origin: string, headers: Readonly<Record<string, string>>): Record<string, string> {
-  const expose = new Set(['x-amz-request-id']);
+  const expose = new Set(['x-amz-request-id', 'x-amz-id-2']);
   for (const h of Object.keys(headers)) if (!h.startsWith('access-control-') && h !== 'vary') expose.add(h);
   return {
     ...headers,

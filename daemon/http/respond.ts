@@ -32,6 +32,8 @@ export interface Pending {
   drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
   /** Adds the CORS headers to the response when the request's Origin is allowed (bucket rules or server-wide). */
   cors: CorsDecorator | undefined;
+  /** What the request names, once routed: an error about it says which bucket, key, version or upload. */
+  subject: { bucket?: string; key?: string; query: URLSearchParams } | undefined;
 }
 
 /**

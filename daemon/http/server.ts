@@ -1,7 +1,8 @@
 // With respond.ts, the only code that touches uWS: copies each request out, routes and authenticates it
 // synchronously, hands it to the dispatcher, and answers with its Result (respond.ts writes it).
 
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { ConfigError } from '../config.js';
@@ -85,8 +86,15 @@ export class HttpServer {
   private closing = false;
   port = 0;
 
+  /**
+   * S3's x-amz-id-2 and <HostId>: which server answered (boto3's ResponseMetadata.HostId, the
+   * JavaScript SDK's extendedRequestId). As on MinIO, a hash naming the host and this instance's data directory.
+   */
+  private readonly hostId: string;
+
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
+    this.hostId = createHash('sha256').update(`${hostname()}\n${deps.config.dataDir}`).digest('hex');
   }
 
   /**
@@ -271,6 +279,7 @@ export class HttpServer {
       connectionClose: /(^|,)\s*close\s*(,|$)/i.test(headers.connection ?? ''),
       drain: undefined,
       cors: headers.origin === undefined ? undefined : responseCors(method, headers, this.deps.config.corsOrigins, bucketRules),
+      subject: undefined,
     };
     this.inFlight.add(pending);
     res.onAborted(() => {
@@ -323,6 +332,7 @@ export class HttpServer {
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;
+      pending.subject = { bucket: r.bucket, key: r.key, query };
       // What the request asks for, x-amz-* query parameters included (see withQueryAmzHeaders):
       // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
       // SSE), while signatures are checked on the request as sent.
@@ -441,7 +451,7 @@ export class HttpServer {
       else this.deps.log.error({ err, requestId: id }, 'internal error');
       e = new S3Error('InternalError');
     }
-    const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, ...e.fields, Resource: resource, RequestId: id }, false);
+    const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, ...subjectFields(e.code, p.subject), ...e.fields, Resource: resource, RequestId: id, HostId: this.hostId }, false);
     return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: xml };
   }
 
@@ -502,6 +512,7 @@ export class HttpServer {
     const writeHead = (): void => {
       res.writeStatus(statusLine(result.status));
       res.writeHeader('x-amz-request-id', id);
+      res.writeHeader('x-amz-id-2', this.hostId);
       res.writeHeader('server', 's3d');
       for (const [k, v] of Object.entries(headers)) writeHeaderSafely(res, k, v);
     };
@@ -592,6 +603,35 @@ export function shouldLogRequest(mode: Config['accessLog'], status: number, abor
 function abortRequest(p: Pending, reason: Error): void {
   p.abortReason ??= reason;
   p.abortController?.abort(reason);
+}
+
+/**
+ * The elements S3 adds to an error about a named thing (NoSuchKey's Key, NoSuchBucket's
+ * BucketName, …), from what the request named; an error that names something else (a copy's
+ * source) carries its own fields, which win.
+ */
+function subjectFields(code: string, subject: Pending['subject']): Record<string, string> {
+  if (subject === undefined) return {};
+  const { bucket, key, query } = subject;
+  switch (code) {
+    case 'NoSuchKey':
+      return key === undefined ? {} : { Key: key };
+    case 'NoSuchVersion': {
+      const versionId = query.get('versionId');
+      return key === undefined ? {} : { Key: key, ...(versionId === null ? {} : { VersionId: versionId }) };
+    }
+    case 'NoSuchUpload': {
+      const uploadId = query.get('uploadId');
+      return uploadId === null ? {} : { UploadId: uploadId };
+    }
+    case 'NoSuchBucket':
+    case 'BucketNotEmpty':
+    case 'BucketAlreadyOwnedByYou':
+    case 'BucketAlreadyExists':
+      return bucket === undefined ? {} : { BucketName: bucket };
+    default:
+      return {};
+  }
 }
 
 /** A failure while producing a response body, as the client should see it. */

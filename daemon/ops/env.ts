@@ -41,7 +41,7 @@ export interface OpsEnv {
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {
   if (name === undefined) throw new S3Error('InvalidBucketName');
   const b = env.meta.getBucket(name);
-  if (!b) throw new S3Error('NoSuchBucket', undefined);
+  if (!b) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: name } });
   return b;
 }
 

@@ -166,7 +166,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   if (m[1] === '') {
     const n = Number(m[2]);
-    if (n === 0) throw new S3Error('InvalidRange', undefined, unsatisfiable(size));
+    if (n === 0) throw new S3Error('InvalidRange', undefined, unsatisfiable(size, header));
     // The last N bytes of an empty object are all of it: 200 with no body, as on S3 (tail
     // readers such as Parquet footer readers ask for that of every file).
     if (size === 0) return undefined;
@@ -175,15 +175,20 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   const start = Number(m[1]);
   // first > last is not a valid range at all: ignored, whatever the size (RFC 9110 14.1.1).
   if (m[2] !== '' && Number(m[2]) < start) return undefined;
-  if (!Number.isSafeInteger(start) || start >= size) throw new S3Error('InvalidRange', undefined, unsatisfiable(size));
+  if (!Number.isSafeInteger(start) || start >= size) throw new S3Error('InvalidRange', undefined, unsatisfiable(size, header));
   if (m[2] === '') return { start, end: size - 1 };
   const end = Number(m[2]);
   return { start, end: Math.min(end, size - 1) };
 }
 
-/** A 416's Content-Range names the object's size (RFC 9110 14.4), as S3 sends it. */
-function unsatisfiable(size: number): { headers: Record<string, string> } {
-  return { headers: { 'content-range': `bytes */${size}` } };
+/**
+ * A 416 names the object's size twice, as S3 sends it: Content-Range (RFC 9110 14.4) and the
+ * body's ActualObjectSize, beside the range asked for. The AWS CRT's downloaders (aws-c-s3: the
+ * Java CRT client and transfer manager, mountpoint-s3, boto3 with the CRT) open with a ranged GET
+ * and read ActualObjectSize 0 as "an empty object": without it, no empty object downloads.
+ */
+function unsatisfiable(size: number, asked: string): { headers: Record<string, string>; fields: Record<string, string> } {
+  return { headers: { 'content-range': `bytes */${size}` }, fields: { RangeRequested: asked.trim(), ActualObjectSize: String(size) } };
 }
 
 function parseHttpDate(v: string | undefined): number | undefined {

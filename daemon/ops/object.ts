@@ -154,11 +154,12 @@ export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, 
     const rec = env.meta.getObject(bucket!, key);
     if (rec) return rec;
     const marker = b.versioning === undefined ? undefined : env.meta.latestDeleteMarker(bucket!, key);
-    if (marker) throw new S3Error('NoSuchKey', undefined, { headers: markerHeaders(marker) });
-    throw new S3Error('NoSuchKey');
+    // The key named (a copy's source names its own, not the request's).
+    if (marker) throw new S3Error('NoSuchKey', undefined, { headers: markerHeaders(marker), fields: { Key: key } });
+    throw new S3Error('NoSuchKey', undefined, { fields: { Key: key } });
   }
   const v = env.meta.getVersion(bucket!, key, versionId);
-  if (!v) throw new S3Error('NoSuchVersion');
+  if (!v) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: key, VersionId: versionId } });
   if (v.record.deleteMarker) throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against a delete marker.', { headers: { ...markerHeaders(v.record), allow: 'DELETE' } });
   return v.record;
 }

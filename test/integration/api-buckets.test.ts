@@ -372,7 +372,7 @@ t.test('x-amz-request-id on every response, unique, and echoed in error bodies',
   // One full error body.
   const e = seen.find((s) => s.what === 'anonymous 403')!.res;
   t.equal(e.headers['content-type'], 'application/xml');
-  t.match(e.body.toString(), /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code><Message>[^<]+<\/Message><Resource>\/[^<]+\/k<\/Resource><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>$/);
+  t.match(e.body.toString(), /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code><Message>[^<]+<\/Message><Resource>\/[^<]+\/k<\/Resource><RequestId>[0-9A-F]{16}<\/RequestId><HostId>[0-9a-f]{64}<\/HostId><\/Error>$/);
   // The SDK sees the id too.
   const r = await s3.send(new ListBucketsCommand({}));
   t.match(r.$metadata.requestId, /^[0-9A-F]{16}$/, 'SDK $metadata.requestId');

@@ -125,6 +125,18 @@ t.test('header authentication rules and errors', async (t) => {
   t.equal(codeOf(() => authenticate(signed({ date: 'yesterday' }, `GET\n\n\nyesterday\n/bucket/key`), creds, now)), 'AccessDenied', 'unparseable Date');
   t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS AKIDUNKNOWN:${sign(`GET\n\n\n${date}\n/bucket/key`)}` }), creds, now)), 'InvalidAccessKeyId', 'unknown key');
   t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS ${AKID}:${sign(`GET\n\n\n${date}\n/bucket/key`, 'other')}` }), creds, now)), 'SignatureDoesNotMatch', 'wrong secret');
+  // The elements S3 adds: what the server signed, and the clock it judged by.
+  const fieldsOf = (fn: () => AuthResult): Readonly<Record<string, string>> => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof S3Error) return err.fields;
+    }
+    return {};
+  };
+  const wrongSig = sign(`GET\n\n\n${date}\n/bucket/key`, 'other');
+  t.same(fieldsOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS ${AKID}:${wrongSig}` }), creds, now)), { AWSAccessKeyId: AKID, StringToSign: `GET\n\n\n${date}\n/bucket/key`, SignatureProvided: wrongSig }, 'SignatureDoesNotMatch names the string to sign');
+  t.same(fieldsOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/key`), creds, on('2026-11-30T12:16:00Z'))), { RequestTime: date, ServerTime: '2026-11-30T12:16:00.000Z', MaxAllowedSkewMilliseconds: '900000' }, 'RequestTimeTooSkewed names both times');
   for (const bad of [`AWS ${AKID}`, `AWS ${AKID}:`, 'AWS :c2ln', 'AWS ']) {
     t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: bad }), creds, now)), 'AuthorizationHeaderMalformed', `malformed: "${bad}"`);
   }

@@ -1,0 +1,182 @@
+// What S3 puts in an answer besides the error code, which clients act on and their users read.
+// Found by a sweep of S3's error responses against s3d's:
+//   - a HEAD signed for another region (a client left on eu-west-1) got 400 without
+//     x-amz-bucket-region, so botocore (aws CLI, boto3) and the JavaScript SDK's
+//     followRegionRedirects could not re-sign it: `aws s3 cp s3://b/k .` failed with "Bad Request";
+//   - a 416 lacked ActualObjectSize, which the AWS CRT's downloaders read to tell an empty object;
+//   - errors lacked the elements naming what they are about (Key, BucketName, VersionId, UploadId),
+//     the signature details (StringToSign, CanonicalRequest, …), the clock-skew and expiry times;
+//   - no response carried x-amz-id-2 / <HostId> (boto3's ResponseMetadata.HostId was empty).
+import t from 'tap';
+import type { Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon } from '../helpers/daemon.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
+import { buildHeaders, raw, xmlField, type RawResponse } from '../helpers/http.js';
+import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
+import { createBucket } from '../helpers/s3.js';
+
+const d = await startDaemon();
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+const s3 = d.s3();
+const bucket = await createBucket(s3, 'errdetail');
+await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'hello' }));
+await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'empty', Body: '' }));
+const home = mkdtempSync(join(tmpdir(), 's3d-errdetail-'));
+t.teardown(() => rmSync(home, { recursive: true, force: true }));
+
+/** Every answer, success or error, names the host as S3 does; an error's <HostId> is the same. */
+function hostIdOf(t: Test, res: RawResponse, what: string): void {
+  t.match(res.headers['x-amz-id-2'], /^[0-9a-f]{64}$/, `${what}: x-amz-id-2`);
+  if (res.status >= 400 && res.body.length > 0) t.equal(xmlField(res.body, 'HostId'), res.headers['x-amz-id-2'], `${what}: <HostId> is x-amz-id-2`);
+}
+
+t.test('a request signed for another region names the right one, in a header too (HEAD has no body)', async (t) => {
+  for (const [method, path] of [
+    ['HEAD', `/${bucket}`],
+    ['HEAD', `/${bucket}/obj`],
+    ['GET', `/${bucket}/obj`],
+  ] as const) {
+    const res = await raw(d.port, { method, path, sign: { region: 'eu-west-1' } });
+    t.equal(res.status, 400, `${method} ${path}: 400`);
+    t.equal(res.headers['x-amz-bucket-region'], REGION, `${method} ${path}: x-amz-bucket-region names ${REGION}`);
+    if (method === 'GET') t.equal(xmlField(res.body, 'Region'), REGION, 'and the body <Region>');
+    hostIdOf(t, res, `${method} ${path}`);
+  }
+  // The JavaScript SDK re-signs a HeadBucket for the region the header names (other 400s it
+  // follows only as 301s, which S3 sends from another region's endpoint).
+  const lost = new S3Client({ endpoint: d.endpoint, region: 'eu-west-1', forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, followRegionRedirects: true });
+  t.teardown(() => lost.destroy());
+  t.equal((await lost.send(new HeadBucketCommand({ Bucket: bucket }))).$metadata.httpStatusCode, 200, 'JS SDK (followRegionRedirects): HeadBucket from eu-west-1 succeeds');
+});
+
+t.test('the aws CLI left on another region still reads and heads', { skip: NO_AWS }, async (t) => {
+  const aws = awsCli(d.endpoint, home, { pathStyle: true, global: ['--region', 'eu-west-1'] });
+  t.match(await aws.ok('s3api', 'head-object', '--bucket', bucket, '--key', 'obj'), /"ContentLength": 5/, 'head-object');
+  await aws.ok('s3api', 'head-bucket', '--bucket', bucket);
+  t.equal(await aws.ok('s3', 'cp', `s3://${bucket}/obj`, '-'), 'hello', 's3 cp to stdout (a HEAD first)');
+});
+
+t.test('416 says the object size and the range asked for (ActualObjectSize 0: an empty object)', async (t) => {
+  for (const [key, range, size] of [
+    ['empty', 'bytes=0-8388607', '0'],
+    ['obj', 'bytes=10-20', '5'],
+    ['obj', 'bytes=-0', '5'],
+  ] as const) {
+    const res = await raw(d.port, { method: 'GET', path: `/${bucket}/${key}`, headers: { range } });
+    t.equal(res.status, 416, `${key} ${range}: 416`);
+    t.equal(res.headers['content-range'], `bytes */${size}`, 'Content-Range');
+    t.equal(xmlField(res.body, 'ActualObjectSize'), size, `ActualObjectSize ${size}`);
+    t.equal(xmlField(res.body, 'RangeRequested'), range, 'RangeRequested');
+  }
+});
+
+t.test('errors name the bucket, key, version or upload they are about', async (t) => {
+  const cases: Array<[string, Promise<RawResponse>, string, Record<string, string>]> = [
+    ['GET of a missing key', raw(d.port, { method: 'GET', path: `/${bucket}/no%20such` }), 'NoSuchKey', { Key: 'no such' }],
+    ['GET in a missing bucket', raw(d.port, { method: 'GET', path: '/nosuchbucket-x/k' }), 'NoSuchBucket', { BucketName: 'nosuchbucket-x' }],
+    ['ListParts of a missing upload', raw(d.port, { method: 'GET', path: `/${bucket}/obj`, query: 'uploadId=bogus-upload' }), 'NoSuchUpload', { UploadId: 'bogus-upload' }],
+    ['DeleteBucket of a bucket with objects', raw(d.port, { method: 'DELETE', path: `/${bucket}` }), 'BucketNotEmpty', { BucketName: bucket }],
+    ['CreateBucket of an owned bucket', raw(d.port, { method: 'PUT', path: `/${bucket}` }), 'BucketAlreadyOwnedByYou', { BucketName: bucket }],
+    // A copy's missing source: the source's key, not the destination's.
+    ['CopyObject of a missing source', raw(d.port, { method: 'PUT', path: `/${bucket}/dest`, headers: { 'x-amz-copy-source': `/${bucket}/missing-source` } }), 'NoSuchKey', { Key: 'missing-source' }],
+  ];
+  for (const [what, p, code, fields] of cases) {
+    const res = await p;
+    t.equal(xmlField(res.body, 'Code'), code, `${what}: ${code}`);
+    for (const [name, value] of Object.entries(fields)) t.equal(xmlField(res.body, name), value, `${what}: <${name}>${value}`);
+    hostIdOf(t, res, what);
+  }
+  // A version deleted for good.
+  const vb = await createBucket(s3, 'errver');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: vb, VersioningConfiguration: { Status: 'Enabled' } }));
+  const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: vb, Key: 'k', Body: 'v1' }));
+  await s3.send(new DeleteObjectCommand({ Bucket: vb, Key: 'k', VersionId }));
+  const gone = await raw(d.port, { method: 'GET', path: `/${vb}/k`, query: `versionId=${VersionId!}` });
+  t.equal(xmlField(gone.body, 'Code'), 'NoSuchVersion');
+  t.equal(xmlField(gone.body, 'Key'), 'k', 'NoSuchVersion: <Key>');
+  t.equal(xmlField(gone.body, 'VersionId'), VersionId, 'NoSuchVersion: <VersionId>');
+  // Nothing was made by the failed copy.
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/dest` })).status, 404, 'the failed copy stored nothing');
+});
+
+t.test('authentication errors carry what S3 says about them', async (t) => {
+  const sent = buildHeaders(d.port, { method: 'GET', path: `/${bucket}/obj`, sign: { secretAccessKey: 'not-the-secret' } });
+  const wrong = await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, headers: sent, sign: false });
+  t.equal(xmlField(wrong.body, 'Code'), 'SignatureDoesNotMatch');
+  t.equal(xmlField(wrong.body, 'AWSAccessKeyId'), ACCESS_KEY, '<AWSAccessKeyId>');
+  t.equal(xmlField(wrong.body, 'SignatureProvided'), /Signature=([0-9a-f]{64})/.exec(sent.authorization ?? '')?.[1], '<SignatureProvided> is the signature sent');
+  const decode = (s: string | undefined): string => (s ?? '').replace(/&#xA;|&#10;/g, '\n').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"');
+  const canonical = decode(/<CanonicalRequest>([\s\S]*?)<\/CanonicalRequest>/.exec(wrong.body.toString())?.[1]);
+  const toSign = decode(/<StringToSign>([\s\S]*?)<\/StringToSign>/.exec(wrong.body.toString())?.[1]);
+  t.match(canonical, new RegExp(`^GET\\n/${bucket}/obj\\n\\n`), '<CanonicalRequest> is the request the server signed');
+  t.match(toSign, /^AWS4-HMAC-SHA256\n\d{8}T\d{6}Z\n\d{8}\/us-east-1\/s3\/aws4_request\n[0-9a-f]{64}$/, '<StringToSign>');
+  t.equal(toSign.split('\n')[3], createHash('sha256').update(canonical).digest('hex'), 'whose last line is the hash of <CanonicalRequest>');
+
+  const unknown = await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, sign: { accessKeyId: 'nobody-here' } });
+  t.equal(xmlField(unknown.body, 'Code'), 'InvalidAccessKeyId');
+  t.equal(xmlField(unknown.body, 'AWSAccessKeyId'), 'nobody-here', 'InvalidAccessKeyId: <AWSAccessKeyId>');
+
+  const then = new Date(Date.now() - 3_600_000);
+  const skewed = await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, sign: { now: then } });
+  t.equal(xmlField(skewed.body, 'Code'), 'RequestTimeTooSkewed');
+  t.equal(xmlField(skewed.body, 'RequestTime'), then.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''), '<RequestTime> as sent');
+  t.ok(Math.abs(Date.parse(xmlField(skewed.body, 'ServerTime') ?? '') - Date.now()) < 60_000, '<ServerTime> is now');
+  t.equal(xmlField(skewed.body, 'MaxAllowedSkewMilliseconds'), '900000', '<MaxAllowedSkewMilliseconds>');
+
+  const signedAt = new Date(Date.now() - 120_000);
+  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: 'obj' }), { expiresIn: 60, signingDate: signedAt });
+  const expired = await fetch(url);
+  const body = await expired.text();
+  t.equal(expired.status, 403, 'an expired presigned URL: 403');
+  t.equal(xmlField(body, 'Message'), 'Request has expired');
+  t.equal(xmlField(body, 'X-Amz-Expires'), '60', '<X-Amz-Expires>');
+  t.equal(Date.parse(xmlField(body, 'Expires') ?? ''), Math.floor(signedAt.getTime() / 1000) * 1000 + 60_000, '<Expires> is when it expired');
+  t.ok(Math.abs(Date.parse(xmlField(body, 'ServerTime') ?? '') - Date.now()) < 60_000, '<ServerTime>');
+});
+
+t.test('successes name the host too', async (t) => {
+  hostIdOf(t, await raw(d.port, { method: 'GET', path: `/${bucket}/obj` }), 'GET');
+  hostIdOf(t, await raw(d.port, { method: 'HEAD', path: `/${bucket}/missing` }), 'HEAD 404');
+  const copied = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy', CopySource: `${bucket}/obj` }));
+  t.match(copied.$metadata.extendedRequestId, /^[0-9a-f]{64}$/, "the JS SDK's extendedRequestId");
+});
+
+const pyEnv = pythonEnv(home, { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY });
+t.test('boto3 sees the fields, and follows a wrong region on HEAD', { skip: noBoto3(pyEnv) }, async (t) => {
+  const script = `
+import json, sys, boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+endpoint, bucket = sys.argv[1], sys.argv[2]
+cfg = Config(s3={'addressing_style': 'path'})
+s3 = boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1', config=cfg)
+out = {}
+try:
+    s3.get_object(Bucket=bucket, Key='missing key')
+except ClientError as e:
+    out['error'] = e.response['Error']
+    out['hostId'] = e.response['ResponseMetadata'].get('HostId')
+lost = boto3.client('s3', endpoint_url=endpoint, region_name='eu-west-1', config=cfg)
+out['headObject'] = lost.head_object(Bucket=bucket, Key='obj')['ContentLength']
+out['headBucket'] = lost.head_bucket(Bucket=bucket)['ResponseMetadata']['HTTPStatusCode']
+print(json.dumps(out))
+`;
+  const r = spawnSync(PYTHON_BIN, ['-c', script, d.endpoint, bucket], { env: pyEnv, encoding: 'utf8' });
+  t.equal(r.status, 0, `boto3 ran: ${r.stderr.slice(-500)}`);
+  const out = JSON.parse(r.stdout) as { error: Record<string, string>; hostId: string; headObject: number; headBucket: number };
+  t.equal(out.error.Code, 'NoSuchKey');
+  t.equal(out.error.Key, 'missing key', "e.response['Error']['Key']");
+  t.match(out.hostId, /^[0-9a-f]{64}$/, "ResponseMetadata['HostId']");
+  t.equal(out.headObject, 5, 'head_object from eu-west-1 is redirected and succeeds');
+  t.equal(out.headBucket, 200, 'head_bucket too');
+});
