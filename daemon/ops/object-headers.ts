@@ -208,18 +208,23 @@ function etagMatches(list: string, etag: string): boolean {
 export type WriteCheck = (current: ObjectRecord | undefined) => void;
 
 /**
- * Conditional writes (PutObject, CompleteMultipartUpload), as S3 has them: `If-None-Match: *`
- * refuses with 412 when the key exists (an ETag list there refuses when one matches), and
- * `If-Match: <etag>` refuses with 404 NoSuchKey when it does not exist and 412 when its ETag
- * differs. Callers check once before reading the body, to fail fast, and pass the check to the
- * metadata commit, where it runs in the write transaction: no other write can slip in between.
+ * Conditional writes (PutObject, CopyObject's destination, CompleteMultipartUpload), as S3 has
+ * them: `If-None-Match: *` refuses with 412 when the key exists, and `If-Match: <etag>` refuses
+ * with 404 NoSuchKey when it does not exist and 412 when its ETag differs. `If-None-Match` with
+ * anything but `*` (an ETag: "replace unless it is this version") is 501 NotImplemented, as S3
+ * answers it, before the body is read. Callers check once before reading the body, to fail fast,
+ * and pass the check to the metadata commit, where it runs in the write transaction: no other
+ * write can slip in between.
  */
 export function writeConditions(headers: Readonly<Record<string, string>>): WriteCheck | undefined {
   const ifNoneMatch = headers['if-none-match'];
   const ifMatch = headers['if-match'];
   if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented: If-None-Match on a write takes only "*".');
+  }
   return (current) => {
-    if (ifNoneMatch !== undefined && current !== undefined && etagMatches(ifNoneMatch, current.etag)) {
+    if (ifNoneMatch !== undefined && current !== undefined) {
       throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (If-None-Match: the key exists).');
     }
     if (ifMatch !== undefined) {

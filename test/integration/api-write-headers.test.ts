@@ -49,6 +49,7 @@ t.test('CopyObject: If-None-Match and If-Match name the destination', async (t) 
   await put('dst', 'precious');
   const copy = (key: string, headers: Record<string, string>): Promise<string> => s3Code(s3.send(withHeaders(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/src` }), headers)));
   t.equal(await copy('dst', { 'if-none-match': '*' }), 'PreconditionFailed/412', 'If-None-Match: * onto an existing key');
+  t.equal(await copy('dst', { 'if-none-match': '"0123456789abcdef0123456789abcdef"' }), 'NotImplemented/501', 'If-None-Match with an ETag: 501, as on S3');
   t.equal(await copy('dst', { 'if-match': '"0123456789abcdef0123456789abcdef"' }), 'PreconditionFailed/412', 'If-Match with another ETag');
   t.equal(await text('dst'), 'precious', 'the destination is unchanged');
   t.equal(await copy('absent', { 'if-match': '*' }), 'NoSuchKey/404', 'If-Match onto a missing key');

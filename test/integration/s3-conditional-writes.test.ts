@@ -47,6 +47,15 @@ t.test('PutObject: If-None-Match: * and If-Match', async (t) => {
   const any = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: first, IfMatch: '*' }));
   t.equal(any.ETag, `"${md5Hex(first)}"`, 'If-Match: * replaces any existing object');
 
+  // If-None-Match with an ETag ("replace unless it is this version") is not S3's: 501, as S3
+  // answers it, whether or not the ETag matches, and nothing is written.
+  for (const etag of [any.ETag!, '"0123456789abcdef0123456789abcdef"']) {
+    await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: second, IfNoneMatch: etag })), 'NotImplemented', 501, `If-None-Match: ${etag}`);
+  }
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'new-key', Body: second, IfNoneMatch: '"0123456789abcdef0123456789abcdef"' })), 'NotImplemented', 501, 'If-None-Match: <etag> on a missing key');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'k' }), first, 'unchanged by them');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'new-key' }))), 'NoSuchKey/404', 'nothing created by them');
+
   // The same through the encryption path (SSE-S3), where the object key is made before the body.
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse', Body: first, ServerSideEncryption: 'AES256', IfNoneMatch: '*' }));
   await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse', Body: second, ServerSideEncryption: 'AES256', IfNoneMatch: '*' })), 'PreconditionFailed', 412, 'SSE-S3 If-None-Match: *');
