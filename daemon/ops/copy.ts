@@ -109,10 +109,15 @@ function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
   return d;
 }
 
+/**
+ * The copy's ETag is in the body, as on S3, and in an ETag header as well, as MinIO sends it:
+ * minio-js's copyObject(CopySourceOptions, CopyDestinationOptions) reads only the header (its
+ * result's Etag was '').
+ */
 function copyResult(etag: string, mtime: number, extra: Record<string, string>, checksums?: Record<string, string>): Result {
   return {
     status: 200,
-    headers: { 'content-type': 'application/xml', ...extra },
+    headers: { 'content-type': 'application/xml', etag: quoteETag(etag), ...extra },
     body: toXml('CopyObjectResult', { LastModified: isoDate(mtime), ETag: quoteETag(etag), ...checksumElements(checksums, true) }),
   };
 }
