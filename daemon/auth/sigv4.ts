@@ -166,6 +166,18 @@ export function canonicalQuery(rawQuery: string, options: { omitSignature?: bool
   return pairs.map(([n, v]) => `${n}=${v}`).join('&');
 }
 
+/**
+ * The query as the client wrote it, in canonical order but not re-encoded: what a client that
+ * signs its query string as sent signed. minio-js sends a version listing's NextKeyMarker back as
+ * the listing encoded it (`photo+%281%29.jpg`, `a/b`: S3's listing encoding keeps `/` and writes
+ * a space as `+`) and signs those bytes; the canonical form re-encodes them (`%20`, `%2F`).
+ */
+function literalQuery(rawQuery: string): string {
+  const pairs = splitQuery(rawQuery);
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
+}
+
 /** Header value as signed: trimmed, runs of spaces and tabs collapsed to one space. */
 export function canonicalHeaderValue(value: string): string {
   return value.replace(/[ \t]+/g, ' ').trim();
@@ -181,6 +193,8 @@ export interface CanonicalRequestInput {
   payloadHash: string;
   /** presigned requests leave X-Amz-Signature out of the canonical query */
   presigned?: boolean;
+  /** the query as sent, not re-encoded (literalQuery) */
+  literalQuery?: boolean;
 }
 
 export function canonicalRequest(input: CanonicalRequestInput): string {
@@ -188,7 +202,7 @@ export function canonicalRequest(input: CanonicalRequestInput): string {
   return [
     input.method,
     canonicalUri(input.rawPath),
-    canonicalQuery(input.rawQuery, { omitSignature: input.presigned === true }),
+    input.literalQuery === true ? literalQuery(input.rawQuery) : canonicalQuery(input.rawQuery, { omitSignature: input.presigned === true }),
     headerLines,
     input.signedHeaders.join(';'),
     input.payloadHash,
@@ -553,10 +567,18 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   const payload = parsePayloadMode(payloadHash);
 
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
-  const canonical = canonicalRequest({ method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, signedHeaders, payloadHash });
+  const input = { method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, signedHeaders, payloadHash };
+  const canonical = canonicalRequest(input);
   const toSign = stringToSign(amzDate, credential.scope, canonical);
-  const expected = signatureHex(signingKey, toSign);
-  if (!signaturesEqual(expected, parsed.signature)) throw signatureMismatch(credential.accessKeyId, toSign, parsed.signature, canonical);
+  let expected = signatureHex(signingKey, toSign);
+  if (!signaturesEqual(expected, parsed.signature)) {
+    // Also the query as sent (literalQuery): the signature still covers every byte the request
+    // is read from, so this admits no request its signer did not sign.
+    const mismatch = signatureMismatch(credential.accessKeyId, toSign, parsed.signature, canonical);
+    if (literalQuery(req.rawQuery) === canonicalQuery(req.rawQuery)) throw mismatch;
+    expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, canonicalRequest({ ...input, literalQuery: true })));
+    if (!signaturesEqual(expected, parsed.signature)) throw mismatch;
+  }
 
   return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: false };
 }

@@ -19,10 +19,16 @@ export function keyEncoder(q: URLSearchParams): { url: boolean; enc: (s: string)
 }
 
 /**
- * RFC 3986 encoding of everything but the unreserved characters (what SigV4 canonicalises to):
- * clients such as minio-js send a listing's encoded marker back as it is and sign it raw, so a
- * `(` left unencoded (encodeURIComponent keeps `!'()*`) made the next page SignatureDoesNotMatch.
+ * S3's encoding of listed names (MinIO's s3URLEncode copies it): the UTF-8 bytes, percent-encoded
+ * in upper-case hex, except letters, digits, `-_.` and `/` and `*`; a space is `+`, so `+` itself
+ * is `%2B`. Measured on S3: `a b` → `a+b`, `a+b` → `a%2Bb`, `100%` → `100%25`, `한글/x` →
+ * `%ED%95%9C%EA%B8%80/x`. A `/` encoded reached users: botocore decodes Key, CommonPrefixes and
+ * markers (unquote_plus) but not a v1 listing's Prefix, so `aws s3api list-objects --prefix x/`
+ * printed `x%2F`.
  */
 function uriEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(s)
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+')
+    .replace(/%2F/g, '/');
 }

@@ -127,6 +127,8 @@ interface ListOut {
   delimited_pages: Array<{ keys: string[]; prefixes: string[]; truncated: boolean }>;
   v1_pages: string[][];
   start_after: string[];
+  v1_prefix: string;
+  version_pages: string[][];
   bodies_match: Record<string, boolean>;
 }
 interface DeleteOut {
@@ -458,6 +460,9 @@ async function suite(botocoreVersion: string): Promise<void> {
     t.same(r.v1_pages.flat(), under, 'list_objects (v1) pages with markers');
     t.ok(r.v1_pages.length > 1, 'v1 listing took several pages');
     t.same(r.start_after, sorted.filter((k) => byBytes(k, 'dir/sub/') > 0), 'StartAfter');
+    t.equal(r.v1_prefix, 'dir/', "list_objects (v1): Prefix as sent (botocore does not decode it; S3 leaves '/' unencoded)");
+    t.same(r.version_pages.flat(), sorted, 'list_object_versions paginator: every key decoded back');
+    t.ok(r.version_pages.length > 1, 'in several pages');
   });
 
   t.test('delete_object, delete_objects (with its checksum header), then NoSuchKey', async (t) => {

@@ -416,7 +416,12 @@ t.test('ListMultipartUploads: order, prefix, delimiter, key and upload-id marker
   // encoding-type=url: keys come back encoded, and the answer says so (clients decode only then).
   const encoded = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, EncodingType: 'url', Prefix: 'dir/sub/' }));
   t.equal(encoded.EncodingType, 'url', 'EncodingType is returned');
-  t.same(encoded.Uploads?.map((u) => u.Key), ['dir%2Fsub%2Fc', 'dir%2Fsub%2Fd'], 'keys are URL-encoded');
+  t.same(encoded.Uploads?.map((u) => u.Key), ['dir/sub/c', 'dir/sub/d'], "keys are URL-encoded as S3 encodes them: '/' left as it is");
+  t.equal(encoded.Prefix, 'dir/sub/', 'so is the prefix');
+  const spaced = await create('dir/sub/a b+c', bucket);
+  const plus = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, EncodingType: 'url', Prefix: 'dir/sub/a' }));
+  t.same(plus.Uploads?.map((u) => u.Key), ['dir/sub/a+b%2Bc'], "a space is '+', a '+' is %2B");
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'dir/sub/a b+c', UploadId: spaced }));
   for (const [key, id] of made) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }));
 });
 

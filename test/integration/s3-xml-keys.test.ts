@@ -31,6 +31,19 @@ t.test('DeleteObjects deletes exactly the keys named, and listings give every ke
   t.notOk(rawList.body.includes(0x0d), 'no raw CR byte in the listing XML');
   t.ok(rawList.body.toString().includes('cr&#13;.txt'), 'CR written as &#13;');
 
+  // encoding-type=url, the way clients avoid those references: S3's encoding (control characters
+  // and '&' percent-encoded, a space '+'), and decoded as botocore and minio-js decode it.
+  const encoded = (await s3.send(new ListObjectsV2Command({ Bucket: bucket, EncodingType: 'url' }))).Contents?.map((o) => o.Key!) ?? [];
+  t.strictSame(
+    encoded.filter((k) => /^(ctl|line1|amp|tab|%20lead|\+lead)/.test(k)).sort(),
+    ['+lead', 'amp%26%23x41%3B.txt', 'ctl%01%1F.txt', 'line1%0Aline2.txt', 'tab%09.txt'],
+    'control characters, & # ; percent-encoded, a space as +',
+  );
+  t.strictSame(encoded.map((k) => decodeURIComponent(k.replace(/\+/g, ' '))).sort(), [...odd, 'lead', 'trail'].sort(), 'unquote_plus gives every key back');
+  const viaMinio: string[] = [];
+  for await (const o of minioClient(d).listObjectsV2(bucket, '', true)) viaMinio.push((o as { name: string }).name);
+  t.strictSame(viaMinio.sort(), [...odd, 'lead', 'trail'].sort(), 'so does minio-js (which asks for encoding-type=url)');
+
   // Deleting the odd keys deletes them, and only them.
   const res = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: odd.map((Key) => ({ Key })) } }));
   t.strictSame((res.Deleted ?? []).map((x) => x.Key).sort(), [...odd].sort(), 'every key reported deleted');
