@@ -265,14 +265,25 @@ export function abortHeaders(rules: readonly LifecycleRule[] | undefined, up: Pi
     const at = daysAfter(up.initiated, r.abortIncompleteDays);
     if (best === undefined || at < best.at) best = { at, ruleId: r.id };
   }
-  return best === undefined ? {} : { 'x-amz-abort-date': httpDate(best.at), 'x-amz-abort-rule-id': best.ruleId };
+  return best === undefined ? {} : { 'x-amz-abort-date': httpDate(best.at), 'x-amz-abort-rule-id': ruleIdInHeader(best.ruleId) };
+}
+
+/**
+ * A rule ID as the headers carry it: URL-encoded, as S3 documents for x-amz-expiration ("The value
+ * of the rule-id is URL-encoded"); x-amz-abort-rule-id is encoded the same way (its documentation
+ * says nothing either way, and a header cannot carry the UTF-8 of an ID anyway: clients read it
+ * as Latin-1). Strict RFC 3986, so a quote never ends the quoted value and both unquote and
+ * unquote_plus give the ID back.
+ */
+function ruleIdInHeader(id: string): string {
+  return encodeURIComponent(id).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The `x-amz-expiration` header for an object some rule will expire. */
 export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord, current = true): Record<string, string> {
   // Expiration rules act on current versions: a noncurrent one read by id gets no date from them.
   const e = rules === undefined || !current ? undefined : expiryOf(rules, key, rec);
-  return e === undefined ? {} : { 'x-amz-expiration': `expiry-date="${httpDate(e.at)}", rule-id="${e.ruleId.replace(/"/g, '\\"')}"` };
+  return e === undefined ? {} : { 'x-amz-expiration': `expiry-date="${httpDate(e.at)}", rule-id="${ruleIdInHeader(e.ruleId)}"` };
 }
 
 // ---- handlers

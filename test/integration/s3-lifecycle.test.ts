@@ -178,6 +178,36 @@ t.test('incomplete uploads younger than AbortIncompleteMultipartUpload stay', as
   t.equal(parts.AbortDate?.toISOString(), later.AbortDate?.toISOString(), 'with the same date');
 });
 
+t.test('rule IDs are URL-encoded in x-amz-expiration and x-amz-abort-rule-id, as S3 documents', async (t) => {
+  // Written raw, the UTF-8 of an ID reached clients as Latin-1 (boto3 and Node decode headers so):
+  // "rÃ¨gle"; and a quote had to be escaped inside the quoted rule-id.
+  const bucket = await createBucket(s3);
+  const expireId = 'r\u00e8gle "q" a/b+c';
+  const abortId = 'abandon \u00e9t\u00e9';
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          { ID: expireId, Status: 'Enabled', Filter: { Prefix: 'e/' }, Expiration: { Days: 30 } },
+          { ID: abortId, Status: 'Enabled', Filter: { Prefix: 'u/' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } },
+        ],
+      },
+    }),
+  );
+  const encoded = 'r%C3%A8gle%20%22q%22%20a%2Fb%2Bc';
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'e/x', Body: 'x' }));
+  t.match(put.Expiration, new RegExp(`^expiry-date="[^"]+", rule-id="${encoded}"$`), 'PutObject: rule-id URL-encoded');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'e/x' }));
+  t.equal(head.Expiration, put.Expiration, 'HeadObject: the same');
+  const ruleId = /rule-id="([^"]*)"/.exec(head.Expiration ?? '')?.[1] ?? '';
+  t.equal(decodeURIComponent(ruleId), expireId, 'decodes to the rule ID');
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'u/x' }));
+  t.equal(up.AbortRuleId, 'abandon%20%C3%A9t%C3%A9', 'CreateMultipartUpload: x-amz-abort-rule-id URL-encoded');
+  const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'u/x', UploadId: up.UploadId }));
+  t.equal(decodeURIComponent(parts.AbortRuleId ?? ''), abortId, 'ListParts: decodes to the rule ID');
+});
+
 t.test('refused configurations change nothing', async (t) => {
   const bucket = await createBucket(s3);
   const original: LifecycleRule[] = [{ ID: 'keep', Status: 'Enabled', Filter: { Prefix: 'x/' }, Expiration: { Days: 7 } }];
