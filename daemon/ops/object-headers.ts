@@ -144,7 +144,6 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams,
     h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
     h['x-amz-checksum-type'] = checksumType(value);
   }
-  if (rec.parts) h['x-amz-mp-parts-count'] = String(rec.parts.length);
   if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);
   return h;
 }

@@ -327,9 +327,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           start = pr.start;
           end = pr.end;
           // A part is a range: 206 with its Content-Range (a single-part object has one part, the
-          // whole object); the parts count only for multipart objects, as on S3.
+          // whole object). The parts count only here, with partNumber, and only for multipart
+          // objects: S3 documents PartsCount as "only returned if you specify partNumber".
           if (rec.parts) headers['x-amz-mp-parts-count'] = String(pr.count);
-          else delete headers['x-amz-mp-parts-count'];
           if (rec.parts || rec.size > 0) {
             status = 206;
             headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
