@@ -117,7 +117,8 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
     events?.wake();
     return {
       status: 200,
-      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record), ...checksumHeaders(checksums), ...expirationHeader(bucket.lifecycle, key, record) },
+      // "For PutObject uploads, the checksum type is always FULL_OBJECT" (S3's PutObject ChecksumType).
+      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record), ...checksumHeaders(checksums), ...(Object.keys(checksums).length > 0 ? { 'x-amz-checksum-type': 'FULL_OBJECT' } : {}), ...expirationHeader(bucket.lifecycle, key, record) },
       bytesIn: size,
     };
   } catch (err) {

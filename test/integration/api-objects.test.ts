@@ -550,7 +550,12 @@ t.test('SDK with keep-alive (its default): HeadObject, then a streaming PutObjec
 t.test('checksums are returned only with x-amz-checksum-mode: ENABLED (GET and HEAD, as on S3)', async (t) => {
   const sdk = client();
   const body = testBytes(10_000, 9);
-  await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'mode', Body: body, ChecksumAlgorithm: 'SHA256' }));
+  const put = await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'mode', Body: body, ChecksumAlgorithm: 'SHA256' }));
+  // S3: "For PutObject uploads, the checksum type is always FULL_OBJECT".
+  t.same([put.ChecksumSHA256, put.ChecksumType], [createHash('sha256').update(body).digest('base64'), 'FULL_OBJECT'], 'PutObject echoes the checksum and its type');
+  const unsummed = await raw(d.port, { method: 'PUT', path: `/${bucket}/unsummed`, body: 'x' });
+  t.equal(unsummed.status, 200);
+  t.same(Object.keys(unsummed.headers).filter((h) => h.startsWith('x-amz-checksum-')), [], 'a PutObject without a checksum: no checksum headers, no type');
   for (const method of ['GET', 'HEAD'] as const) {
     const plain = await raw(d.port, { method, path: `/${bucket}/mode` });
     t.equal(plain.status, 200, `${method} without the mode: 200`);
