@@ -2,11 +2,19 @@
 
 import { S3Error } from '../errors.js';
 
-/** A non-negative integer parameter, `fallback` when absent, capped at `max`. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * A non-negative integer parameter, `fallback` when absent, capped at `max`. S3 reads these as
+ * 32-bit signed integers: a value past 2147483647 is 400 InvalidArgument there, not a big page.
+ */
 export function intParam(q: URLSearchParams, name: string, fallback: number, max: number): number {
   const raw = q.get(name);
   if (raw === null || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`);
+  if (!/^\d+$/.test(raw) || Number(raw) > INT32_MAX) {
+    const argument = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    throw new S3Error('InvalidArgument', `Argument ${argument} must be an integer between 0 and ${INT32_MAX}`, { fields: { ArgumentName: argument, ArgumentValue: raw } });
+  }
   return Math.min(max, Number(raw));
 }
 

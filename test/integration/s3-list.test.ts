@@ -5,7 +5,9 @@
 
 import t from 'tap';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -16,6 +18,7 @@ import {
 import { bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { putMany, s3Code } from '../helpers/s3.js';
 import { minioClient } from '../helpers/minio.js';
+import { raw } from '../helpers/http.js';
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
@@ -102,6 +105,28 @@ t.test('max-keys: default and >1000 are capped at 1000; 0 lists nothing; invalid
   t.equal(await s3Code(s3.send(new ListObjectsCommand({ Bucket: MANY, MaxKeys: -5 }))), 'InvalidArgument/400');
   t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
   t.equal(await s3Code(s3.send(new ListObjectsCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
+});
+
+t.test('max-keys, max-uploads, max-parts and part-number-marker past 2147483647: 400 InvalidArgument, as on S3', async (t) => {
+  // S3 reads them as 32-bit signed integers; s3d took any run of digits and capped it.
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: TRICKY, Key: 'up' }));
+  const listings = ['list-type=2&', '', 'versions&', 'uploads&', `uploadId=${up.UploadId}&`];
+  const names = ['max-keys', 'max-keys', 'max-keys', 'max-uploads', 'max-parts'];
+  for (const [i, listing] of listings.entries()) {
+    const name = names[i]!;
+    const path = listing.startsWith('uploadId') ? `/${TRICKY}/up` : `/${TRICKY}`;
+    const top = await raw(d.port, { method: 'GET', path, query: `${listing}${name}=2147483647` });
+    t.equal(top.status, 200, `${listing}${name}=2147483647: 200`);
+    t.match(top.body.toString(), /<Max(Keys|Uploads|Parts)>1000</, 'capped at 1000');
+    for (const value of ['2147483648', '99999999999999999999']) {
+      const r = await raw(d.port, { method: 'GET', path, query: `${listing}${name}=${value}` });
+      t.equal(r.status, 400, `${listing}${name}=${value}: 400`);
+      t.match(r.body.toString(), /<Code>InvalidArgument<\/Code>/);
+    }
+  }
+  const marker = await raw(d.port, { method: 'GET', path: `/${TRICKY}/up`, query: `uploadId=${up.UploadId}&part-number-marker=2147483648` });
+  t.equal(marker.status, 400, 'part-number-marker=2147483648: 400');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: TRICKY, Key: 'up', UploadId: up.UploadId }));
 });
 
 t.test('paginateListObjectsV2 and v1 markers page through every key exactly once', async (t) => {
