@@ -744,6 +744,29 @@ export class MetaStore {
     }
   }
 
+  /**
+   * A value kept in the `state` table under `name`, made by `make` the first time it is asked for
+   * (e.g. a secret that must outlive restarts). It is returned at once and written in the
+   * background: a crash before that commit only means a new value next time.
+   */
+  stateValue(name: string, make: () => string): string {
+    const cached = this.#stateValues.get(name);
+    if (cached !== undefined) return cached;
+    const state = this.root.openDB<string, string>({ name: 'state' });
+    let value = state.get(name) as string | undefined;
+    if (value === undefined) {
+      const made = make();
+      value = made;
+      void this.write(() => {
+        void state.put(name, made);
+      }).catch(() => undefined);
+    }
+    this.#stateValues.set(name, value);
+    return value;
+  }
+
+  readonly #stateValues = new Map<string, string>();
+
   /** Records a clean shutdown's token, durably. */
   recordShutdownToken(token: string): Promise<void> {
     const state = this.root.openDB<string, string>({ name: 'state' });

@@ -2,6 +2,8 @@
 // version and delete marker; objects of an unversioned bucket are `null` versions). Each page is
 // one LMDB range scan (meta/store.ts).
 
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { secureRandom } from '../../workers/format/random.js';
 import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
 import type { ListResult, VersionListResult } from '../meta/store.js';
@@ -68,12 +70,32 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
 }
 
-function decodeToken(token: string): string {
-  const key = Buffer.from(token, 'base64url').toString('utf8');
-  if (Buffer.from(key).toString('base64url') !== token) {
+/**
+ * ListObjectsV2 continuation tokens: base64url of a MAC and the key to list after. S3's tokens are
+ * opaque and S3 refuses one it did not issue; s3d's were the bare key, so a made-up or damaged
+ * token listed from wherever it pointed and silently skipped keys. The MAC (HMAC-SHA-256 cut to
+ * 96 bits, over the bucket and the key) is keyed by a random secret kept in the store's state, so
+ * tokens survive restarts; tokens of versions before it are refused.
+ */
+const TOKEN_MAC_BYTES = 12;
+
+function tokenMac(env: OpsEnv, bucket: string, key: Buffer): Buffer {
+  const secret = env.meta.stateValue('list-token-key', () => secureRandom(32).toString('hex'));
+  return createHmac('sha256', Buffer.from(secret, 'hex')).update(bucket).update('\0').update(key).digest().subarray(0, TOKEN_MAC_BYTES);
+}
+
+function encodeToken(env: OpsEnv, bucket: string, after: string): string {
+  const key = Buffer.from(after);
+  return Buffer.concat([tokenMac(env, bucket, key), key]).toString('base64url');
+}
+
+function decodeToken(env: OpsEnv, bucket: string, token: string): string {
+  const raw = Buffer.from(token, 'base64url');
+  const key = raw.subarray(TOKEN_MAC_BYTES);
+  if (raw.length <= TOKEN_MAC_BYTES || raw.toString('base64url') !== token || !timingSafeEqual(raw.subarray(0, TOKEN_MAC_BYTES), tokenMac(env, bucket, key))) {
     throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
   }
-  return key;
+  return key.toString('utf8');
 }
 
 export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -89,7 +111,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const fetchOwner = q.get('fetch-owner') === 'true';
   const withMetadata = q.get('metadata') === 'true';
 
-  const after = token !== null ? decodeToken(token) : startAfter;
+  const after = token !== null ? decodeToken(env, ctx.bucket!, token) : startAfter;
   // Keys order as UTF-8 bytes; JS string comparison (UTF-16) would pick the wrong bound.
   const r = page(env, ctx.bucket!, prefix, delimiter, Buffer.compare(Buffer.from(after), Buffer.from(startAfter)) > 0 ? after : startAfter, max);
   const body: XmlObject = {
@@ -101,7 +123,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     MaxKeys: max,
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     IsTruncated: r.isTruncated,
-    ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: Buffer.from(r.next).toString('base64url') } : {}),
+    ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: encodeToken(env, ctx.bucket!, r.next) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
     Contents: r.contents.map(({ key, record }) => entry(key, record, enc, withMetadata ? listedMetadata(record) : {}, fetchOwner ? bucketOwner(env) : undefined)),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),

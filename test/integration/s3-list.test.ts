@@ -15,7 +15,7 @@ import {
   type ListObjectsCommandOutput,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { bucketName, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { putMany, s3Code } from '../helpers/s3.js';
 import { minioClient } from '../helpers/minio.js';
 import { raw } from '../helpers/http.js';
@@ -276,6 +276,40 @@ t.test('paging a delimiter listing with every page size matches the full listing
   t.same(astral, ['\u{1F600}', '\u{1F601}'], 'paging after start-after U+FFFD');
   const after = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, Delimiter: '/', StartAfter: 'a/b' }));
   t.same(entriesOf(after), reference(trickyKeys, '', '/', 'a/b'), 'start-after inside a common prefix skips that prefix');
+});
+
+t.test('continuation tokens: only the daemon\u2019s own are taken, for their bucket; they outlive a restart', async (t) => {
+  // S3's tokens are opaque and S3 refuses one it did not issue. s3d's were base64url of the last
+  // key: a made-up one listed from wherever it pointed and silently skipped keys.
+  const refused = async (Bucket: string, ContinuationToken: string, what: string): Promise<void> => {
+    t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket, ContinuationToken }))), 'InvalidArgument/400', what);
+  };
+  await refused(MANY, Buffer.from('k0500').toString('base64url'), 'a hand-made token (base64url of a key) is refused');
+  const first = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: 10 }));
+  const token = first.NextContinuationToken!;
+  t.ok(token.length < 40, `tokens stay short (${token.length} characters)`);
+  const next = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: 10, ContinuationToken: token }));
+  t.equal(next.Contents?.[0]?.Key, 'k0010', 'a token of its own continues the listing');
+  t.equal(next.ContinuationToken, token, 'and is echoed');
+  const flipped = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+  await refused(MANY, flipped, 'a damaged token is refused');
+  await refused(MANY, token.slice(2), 'a truncated token is refused');
+  await refused(TRICKY, token, "another bucket's token is refused");
+
+  const own = await startDaemon();
+  const c = own.s3();
+  const b = bucketName('tokrestart');
+  await c.send(new CreateBucketCommand({ Bucket: b }));
+  await putMany(c, b, ['a', 'b', 'c', 'd']);
+  const page = await c.send(new ListObjectsV2Command({ Bucket: b, MaxKeys: 2 }));
+  t.equal(await own.stop(), 0);
+  const again = await startDaemon({ dataDir: own.dataDir });
+  t.teardown(async () => {
+    await again.stop();
+    again.cleanup();
+  });
+  const rest = await again.s3().send(new ListObjectsV2Command({ Bucket: b, ContinuationToken: page.NextContinuationToken }));
+  t.same(rest.Contents?.map((o) => o.Key), ['c', 'd'], 'a token issued before a restart continues after it');
 });
 
 t.test('encoding-type=url encodes keys, prefixes and markers; fetch-owner', async (t) => {
