@@ -7,7 +7,7 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { destination, pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
-import { DataGate } from './ops/data-gate.js';
+import { DataGate, PARKED_PER_PLACE } from './ops/data-gate.js';
 import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
 import { handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -26,7 +26,7 @@ import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore, makeDirs } from './storage/files.js';
 import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
-import { OrphanScan } from './storage/orphan-scan.js';
+import { OrphanScan, crashLeftoversBound } from './storage/orphan-scan.js';
 import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker } from './storage/clean-shutdown.js';
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
@@ -228,7 +228,14 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     bucketCors: (bucket) => bucketCorsRules(opsEnv, bucket),
   });
   // The snapshot is taken and new files are tracked before anything can write one.
-  const orphanScan = cleanStop ? undefined : new OrphanScan(files, meta.referenceSnapshot(), log, { storeHasBuckets: meta.listBuckets().length > 0, temp: swept.temp });
+  const orphanScan = cleanStop
+    ? undefined
+    : new OrphanScan(files, meta.referenceSnapshot(), log, {
+        storeHasBuckets: meta.listBuckets().length > 0,
+        temp: swept.temp,
+        crashLeftovers: crashLeftoversBound(config.dataRequestsMax * (1 + PARKED_PER_PLACE)),
+        unfinished: { count: meta.unfinishedScans(), set: (n) => meta.setUnfinishedScans(n) },
+      });
   let port: number;
   try {
     port = await server.listen();

@@ -767,6 +767,22 @@ export class MetaStore {
 
   readonly #stateValues = new Map<string, string>();
 
+  /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */
+  unfinishedScans(): number {
+    try {
+      return Number(this.root.openDB<string, string>({ name: 'state' }).get('unfinished-scans') ?? 0) || 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  setUnfinishedScans(n: number): Promise<void> {
+    const state = this.root.openDB<string, string>({ name: 'state' });
+    return this.write(() => {
+      void state.put('unfinished-scans', String(n));
+    });
+  }
+
   /** Records a clean shutdown's token, durably. */
   recordShutdownToken(token: string): Promise<void> {
     const state = this.root.openDB<string, string>({ name: 'state' });
@@ -829,13 +845,13 @@ export class ReferenceSnapshot {
    * served meanwhile (a large store takes seconds: ~8 µs a record, small objects' data included).
    * Undefined when `stopped()` said so at one of those breaks.
    */
-  async files(stopped: () => boolean, sliceMs = 10): Promise<Set<string> | undefined> {
+  async files(stopped: () => boolean, sliceMs = 1): Promise<Set<string> | undefined> {
     if (this.#released) throw new Error('the reference snapshot was released');
     const out = new Set<string>();
     let since = performance.now();
     for (const files of this.#records) {
       for (const f of files) out.add(f);
-      if ((++this.records & 127) === 0 && performance.now() - since >= sliceMs) {
+      if ((++this.records & 31) === 0 && performance.now() - since >= sliceMs) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (stopped()) return undefined;
         since = performance.now();

@@ -89,8 +89,8 @@ export function makeDirs(path: string, mode = 0o777): void {
 }
 
 /**
- * The start-up sweep deletes at most this many unreferenced data files (crash leftovers: the
- * writes in flight at the crash); more are moved to `.s3d/orphans/` instead (see sweep()).
+ * Unreferenced data files the start-up sweep deletes when it is not told a bound: more are moved
+ * to `.s3d/orphans/` instead (sweepOrphans; storage/orphan-scan.ts passes a bound of its own).
  */
 const ORPHAN_QUARANTINE_ABOVE = 256;
 
@@ -270,7 +270,7 @@ export class FileStore {
    */
   async sweepOrphans(
     referenced: ReadonlySet<string>,
-    opts: { storeHasBuckets?: boolean } = {},
+    opts: { storeHasBuckets?: boolean; quarantineAbove?: number } = {},
     stopped: () => boolean = () => false,
   ): Promise<{ orphans: number; quarantined?: { files: number; dir: string } } | undefined> {
     const leftover = (name: string): boolean => !referenced.has(name) && !(this.#newFiles?.has(name) ?? false);
@@ -291,7 +291,7 @@ export class FileStore {
     // unreferenced files, or any beside a store without buckets, mean the metadata is not the one
     // these files belong to (restored from an old backup, replaced, damaged): set them aside in
     // `.s3d/orphans/<time>/`, never delete them.
-    if (orphans.length > ORPHAN_QUARANTINE_ABOVE || (orphans.length > 0 && opts.storeHasBuckets === false)) {
+    if (orphans.length > (opts.quarantineAbove ?? ORPHAN_QUARANTINE_ABOVE) || (orphans.length > 0 && opts.storeHasBuckets === false)) {
       const dir = join(this.root, 'orphans', new Date().toISOString().replace(/[:.]/g, '-'));
       makeDirs(dir, 0o700);
       for (const path of orphans) await fsp.rename(path, join(dir, basename(path)));
