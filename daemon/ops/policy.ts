@@ -244,15 +244,25 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
     const src = copySourceCheck(route.op, req.headers);
     if (src === null) return false;
     if (src !== undefined) checks.push(src);
-    // Tags and Object Lock settings given with an upload need their own actions too, as on S3.
     if (route.op === 'PutObject' || route.op === 'CopyObject' || route.op === 'CreateMultipartUpload') {
-      const resource = `${route.bucket}/${route.key}`;
-      if (req.headers['x-amz-tagging'] !== undefined) checks.push({ bucket: route.bucket, action: 's3:PutObjectTagging', resource });
-      if (req.headers['x-amz-object-lock-mode'] !== undefined || req.headers['x-amz-object-lock-retain-until-date'] !== undefined) checks.push({ bucket: route.bucket, action: 's3:PutObjectRetention', resource });
-      if (req.headers['x-amz-object-lock-legal-hold'] !== undefined) checks.push({ bucket: route.bucket, action: 's3:PutObjectLegalHold', resource });
+      for (const a of uploadOptionActions(req.headers)) checks.push({ bucket: route.bucket, action: a, resource: `${route.bucket}/${route.key}` });
     }
   }
   return checks.every((c) => permits(env, user, c, context));
+}
+
+/**
+ * The actions an upload's options need besides s3:PutObject, as on S3: tags (x-amz-tagging),
+ * Object Lock retention and a legal hold. A retention or hold set with an upload cannot be undone
+ * (COMPLIANCE: not even by root), so it must never ride on s3:PutObject alone — for users, for
+ * anonymous writers of a public bucket, and for form uploads (ops/post-object.ts).
+ */
+export function uploadOptionActions(headers: Readonly<Record<string, string>>): string[] {
+  const actions: string[] = [];
+  if (headers['x-amz-tagging'] !== undefined) actions.push('s3:PutObjectTagging');
+  if (headers['x-amz-object-lock-mode'] !== undefined || headers['x-amz-object-lock-retain-until-date'] !== undefined) actions.push('s3:PutObjectRetention');
+  if (headers['x-amz-object-lock-legal-hold'] !== undefined) actions.push('s3:PutObjectLegalHold');
+  return actions;
 }
 
 function listingContext(context: Map<string, string>, query: URLSearchParams): void {
@@ -301,6 +311,9 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
     const src = copySourceCheck(route.op, req.headers);
     if (src === null) return false;
     if (src !== undefined) checks.push(src);
+    if (route.op === 'PutObject' || route.op === 'CopyObject' || route.op === 'CreateMultipartUpload') {
+      for (const a of uploadOptionActions(req.headers)) checks.push({ bucket: route.bucket, action: a, resource: `${route.bucket}/${route.key}` });
+    }
   } else if (bucketAction !== undefined) {
     if (bucketAction === 's3:ListBucket' || bucketAction === 's3:ListBucketVersions') listingContext(context, req.query);
     checks.push({ bucket: route.bucket, action: bucketAction, resource: route.bucket });

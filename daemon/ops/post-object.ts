@@ -19,7 +19,7 @@ import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-heade
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
 import { objectLocation } from './multipart.js';
 import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
-import { userMay } from './policy.js';
+import { uploadOptionActions, userMay } from './policy.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
 import { requestEvents } from './notification.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
@@ -250,12 +250,20 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const key = rawKey.replaceAll('${filename}', file.filename);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
     if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
-    // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow.
-    const who = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
-    if (!userMay(env, auth.accessKeyId, 's3:PutObject', bucketName, key, who)) throw new S3Error('AccessDenied');
-    if (fields.get('tagging') !== undefined && !userMay(env, auth.accessKeyId, 's3:PutObjectTagging', bucketName, key, who)) throw new S3Error('AccessDenied');
-
+    // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow, and
+    // the actions of the options the form sets (tags, Object Lock), as a PutObject with them
+    // would. Conditions are judged on what the upload does: the form's fields (its SSE is the
+    // form's `x-amz-server-side-encryption` field, not an HTTP header the browser sent beside it);
+    // Referer and User-Agent are the request's.
     const headers = fieldsAsHeaders(fields, file);
+    const judged: Record<string, string> = { ...headers };
+    delete judged.referer;
+    delete judged['user-agent'];
+    for (const name of ['referer', 'user-agent']) if (ctx.headers[name] !== undefined) judged[name] = ctx.headers[name];
+    const who = { headers: judged, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+    const actions = ['s3:PutObject', ...uploadOptionActions(headers), ...(fields.get('tagging') !== undefined ? ['s3:PutObjectTagging'] : [])];
+    if (!actions.every((a) => userMay(env, auth.accessKeyId, a, bucketName, key, who))) throw new S3Error('AccessDenied');
+
     const customerKey = parseCustomerKey(headers);
     if (customerKey) customerKey.key.fill(0);
     if (customerKey && !ctx.secure) {
