@@ -12,6 +12,7 @@ import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
 import { checksumType } from './checksums.js';
 import { intParam, keyEncoder } from './query.js';
+import { requesterJudge } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, toXml, toXmlInOrder, type XmlObject, type XmlValue } from './xml.js';
 
@@ -109,7 +110,9 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
   const fetchOwner = q.get('fetch-owner') === 'true';
-  const withMetadata = q.get('metadata') === 'true';
+  // Each object's metadata and tags only to a requester who may read them (s3:GetObject,
+  // s3:GetObjectTagging on that key), as MinIO decides: s3:ListBucket alone shows neither.
+  const may = q.get('metadata') === 'true' ? requesterJudge(env, ctx) : undefined;
 
   const after = token !== null ? decodeToken(env, ctx.bucket!, token) : startAfter;
   // Keys order as UTF-8 bytes; JS string comparison (UTF-16) would pick the wrong bound.
@@ -125,7 +128,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: encodeToken(env, ctx.bucket!, r.next) } : {}),
     ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, withMetadata ? listedMetadata(record) : {}, fetchOwner ? bucketOwner(env) : undefined)),
+    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : {}, fetchOwner ? bucketOwner(env) : undefined)),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
   return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
@@ -134,18 +137,24 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
 /**
  * MinIO's `metadata=true` listing extension (minio-js listObjectsV2WithMetadata, the MinIO
  * console): each object's user metadata and stored content headers, and its tags as a query
- * string, from the record the listing read anyway.
+ * string, from the record the listing read anyway. Metadata only when the requester may read the
+ * object (`withMeta`), tags only when it may read its tags (`withTags`).
  */
-function listedMetadata(record: ObjectRecord): XmlObject {
+function listedMetadata(record: ObjectRecord, withMeta: boolean, withTags: boolean): XmlObject {
+  const out: XmlObject = {};
+  if (withMeta) out.UserMetadata = userMetadata(record);
+  if (withTags && record.tags && record.tags.length > 0) out.UserTags = new URLSearchParams(record.tags.map(([k, v]): [string, string] => [k, v])).toString();
+  return out;
+}
+
+function userMetadata(record: ObjectRecord): XmlObject {
   const meta: XmlObject = {};
   for (const [name, v] of Object.entries(record.headers)) if (v !== undefined) meta[name] = v;
   for (const [name, v] of Object.entries(record.userMeta)) {
     // Element names: a header name may hold characters no XML name can (`a&b`); those are left out.
     if (/^[a-z][a-z0-9._-]*$/.test(name)) meta[name.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase())] = v;
   }
-  const out: XmlObject = { UserMetadata: meta };
-  if (record.tags && record.tags.length > 0) out.UserTags = new URLSearchParams(record.tags.map(([k, v]): [string, string] => [k, v])).toString();
-  return out;
+  return meta;
 }
 
 export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext): Promise<Result> {

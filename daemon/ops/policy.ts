@@ -283,16 +283,34 @@ function copySourceCheck(op: Operation, headers: Readonly<Record<string, string>
   }
 }
 
+type Requester = { accessKey: string; bucket?: string; headers: Readonly<Record<string, string>>; remoteAddress?: string; secure: boolean };
+
+/**
+ * A judge of what the requester of `ctx` may do in its bucket, for answers a handler shapes per
+ * object (a listing's metadata and tags): `(action, key)` (key undefined: the bucket itself). The
+ * root user always may; a user as its policies and the bucket's decide; an anonymous requester
+ * (accessKey '') as the bucket's policy alone does; an unknown key never. The request's condition
+ * keys are read once.
+ */
+export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, key: string | undefined) => boolean {
+  if (ctx.accessKey === env.config.rootUser) return () => true;
+  const bucket = ctx.bucket;
+  if (bucket === undefined) return () => false;
+  let user: User | undefined;
+  if (ctx.accessKey !== '') {
+    user = env.users?.().get(ctx.accessKey);
+    if (user === undefined) return () => false;
+  }
+  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+  return (action, key) => permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}` }, context);
+}
+
 /**
  * Whether the requester may list `bucket` (s3:ListBucket, no prefix). S3 answers a read of a
  * missing key with 403 AccessDenied to one who may not, so that existence does not leak.
  */
-export function mayList(env: OpsEnv, ctx: { accessKey: string; bucket?: string; headers: Readonly<Record<string, string>>; remoteAddress?: string; secure: boolean }): boolean {
-  if (ctx.accessKey === env.config.rootUser) return true;
-  if (ctx.bucket === undefined) return false;
-  const req = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
-  if (ctx.accessKey !== '') return userMay(env, ctx.accessKey, 's3:ListBucket', ctx.bucket, undefined, req);
-  return permits(env, undefined, { bucket: ctx.bucket, action: 's3:ListBucket', resource: ctx.bucket }, requestContext(req));
+export function mayList(env: OpsEnv, ctx: Requester): boolean {
+  return requesterJudge(env, ctx)('s3:ListBucket', undefined);
 }
 
 /** Whether an unsigned request is admitted by the policies of every bucket it touches. */
