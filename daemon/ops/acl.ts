@@ -8,7 +8,7 @@
 // it, rather than silently dropped.
 import { S3Error } from '../errors.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
-import { getRecord } from './object.js';
+import { readableRecord } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS } from './object-headers.js';
 import { parseXml, toXml, xmlElement, xmlList } from './xml.js';
@@ -63,11 +63,11 @@ export async function handlePutBucketAcl(env: OpsEnv, ctx: RequestContext): Prom
 }
 
 export async function handleGetObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  readableRecord(env, ctx);
   return privateAcl(env);
 }
 
 export async function handlePutObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  readableRecord(env, ctx);
   return acceptOwnerOnly(env, ctx);
 }

@@ -7,7 +7,7 @@ import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
 import { sseResponseHeaders } from '../sse/object-encryption.js';
 import { parseCustomerKey } from '../sse/params.js';
-import { getRecord, readKey, readVersionHeader } from './object.js';
+import { readableRecord, readKey, readVersionHeader } from './object.js';
 import type { OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { httpDate, toXml, type XmlObject } from './xml.js';
@@ -75,7 +75,7 @@ export async function handleGetObjectAttributes(env: OpsEnv, ctx: RequestContext
   const wanted = requestedAttributes(ctx.headers['x-amz-object-attributes']);
   const maxParts = intHeader(ctx.headers['x-amz-max-parts'], 'x-amz-max-parts', 0, 2_147_483_647, MAX_PARTS);
   const marker = intHeader(ctx.headers['x-amz-part-number-marker'], 'x-amz-part-number-marker', 0, 2_147_483_647, 0);
-  const rec = getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  const rec = readableRecord(env, ctx);
   // The customer key of an SSE-C object is checked (and one sent for another object refused), as
   // for HEAD; SSE-S3/SSE-KMS keys are not unsealed: nothing here needs them.
   if (rec.sse?.kind === 'SSE-C' || parseCustomerKey(ctx.headers, false)) await readKey(env, rec, ctx.headers, ctx.bucket!, ctx.key!);

@@ -10,7 +10,7 @@
 import { S3Error } from '../errors.js';
 import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
-import { getRecord, readVersionHeader } from './object.js';
+import { readableRecord, readVersionHeader } from './object.js';
 import { userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
@@ -191,7 +191,7 @@ function lockedBucket(env: OpsEnv, ctx: RequestContext): BucketRecord {
 
 export async function handleGetObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = lockedBucket(env, ctx);
-  const rec = getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  const rec = readableRecord(env, ctx);
   if (rec.retention === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
   return { status: 200, headers: { ...XML, ...readVersionHeader(b, rec) }, body: toXml('Retention', { Mode: rec.retention.mode, RetainUntilDate: isoDate(rec.retention.until) }) };
 }
@@ -222,7 +222,7 @@ function keptRetention(cur: Retention | undefined, next: Retention): Retention {
 export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
-  getRecord(env, ctx.bucket, ctx.key!, versionId);
+  readableRecord(env, ctx);
   const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
   const r = doc.Retention as Record<string, unknown> | string | undefined;
   if (r === undefined) throw new S3Error('MalformedXML', 'Expected a Retention document.');
@@ -258,7 +258,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
 
 export async function handleGetObjectLegalHold(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = lockedBucket(env, ctx);
-  const rec = getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  const rec = readableRecord(env, ctx);
   if (rec.legalHold === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
   return { status: 200, headers: { ...XML, ...readVersionHeader(b, rec) }, body: toXml('LegalHold', { Status: rec.legalHold }) };
 }
@@ -266,7 +266,7 @@ export async function handleGetObjectLegalHold(env: OpsEnv, ctx: RequestContext)
 export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
-  getRecord(env, ctx.bucket, ctx.key!, versionId);
+  readableRecord(env, ctx);
   const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
   if (doc.LegalHold === undefined) throw new S3Error('MalformedXML', 'Expected a LegalHold document.');
   const h = xmlFields(doc.LegalHold, ['Status'], 'LegalHold');

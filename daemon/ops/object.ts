@@ -268,15 +268,17 @@ function isCurrent(env: OpsEnv, bucket: string, key: string, rec: ObjectRecord):
 }
 
 /**
- * The record a GET or HEAD reads. A missing key is 403 AccessDenied, as on S3, to a requester who
- * may not list the bucket (an anonymous reader under a GetObject-only policy, a user limited to a
- * prefix): NoSuchKey would tell them which keys exist.
+ * The record a request on the object `key` (GET, HEAD, and the sub-resources: attributes, tagging,
+ * ACL, retention, legal hold) reads, by the request's `versionId`. A missing key or version is
+ * 403 AccessDenied, as on S3, to a requester who may not list the bucket (an anonymous reader under
+ * a GetObject-only policy, a user limited to a prefix): NoSuchKey or NoSuchVersion would tell them
+ * which keys exist.
  */
-function readableRecord(env: OpsEnv, ctx: RequestContext, key: string): ObjectRecord {
+export function readableRecord(env: OpsEnv, ctx: RequestContext, key: string = ctx.key!): ObjectRecord {
   try {
     return getRecord(env, ctx.bucket, key, ctx.query.get('versionId'));
   } catch (err) {
-    if (isS3Error(err) && err.code === 'NoSuchKey' && !mayList(env, ctx)) throw new S3Error('AccessDenied');
+    if (isS3Error(err) && (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion') && !mayList(env, ctx)) throw new S3Error('AccessDenied');
     throw err;
   }
 }

@@ -6,7 +6,7 @@
 import { S3Error } from '../errors.js';
 import type { TagSet } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
-import { getRecord, readVersionHeader } from './object.js';
+import { readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml } from './xml.js';
 
@@ -115,13 +115,13 @@ function taggingXml(tags: TagSet | undefined): string {
 }
 
 export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const rec = getRecord(env, ctx.bucket, ctx.key!, ctx.query.get('versionId'));
+  const rec = readableRecord(env, ctx);
   return { status: 200, headers: { ...XML, ...readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) }, body: taggingXml(rec.tags) };
 }
 
 export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const versionId = ctx.query.get('versionId') ?? undefined;
-  getRecord(env, ctx.bucket, ctx.key!, versionId);
+  readableRecord(env, ctx);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_OBJECT_TAGS);
   const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId).catch(metaError);
   return { status: 200, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
@@ -129,7 +129,7 @@ export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): 
 
 export async function handleDeleteObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const versionId = ctx.query.get('versionId') ?? undefined;
-  getRecord(env, ctx.bucket, ctx.key!, versionId);
+  readableRecord(env, ctx);
   const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, undefined), versionId).catch(metaError);
   return { status: 204, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }

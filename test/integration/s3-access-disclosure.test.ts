@@ -2,31 +2,72 @@
 // (S3_IAM_FILE) and a public bucket policy: MinIO's metadata=true listing shows an object's user
 // metadata and tags only to one who may read them (s3:GetObject, s3:GetObjectTagging on that key),
 // never to s3:ListBucket alone, for users (minio-js listObjectsV2WithMetadata) and anonymous
-// clients (an anonymous minio-js client). The root user sees everything.
+// clients (an anonymous minio-js client). The root user sees everything. A read of a missing key or
+// version, by GET/HEAD or any object sub-resource (attributes, tagging, ACL, retention, legal hold,
+// and their writes, and a copy's source), is 403 AccessDenied to a requester without s3:ListBucket
+// on the bucket (user or anonymous) and 404 to one with it, as on S3: a 404 would tell which keys
+// exist.
 
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectTaggingCommand,
+  GetObjectAclCommand,
+  GetObjectAttributesCommand,
+  GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutBucketPolicyCommand,
+  PutObjectAclCommand,
+  PutObjectCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Client as MinioClient } from 'minio';
-import { REGION, bucketName, startDaemon } from '../helpers/daemon.js';
+import { REGION, bucketName, s3Client, startDaemon } from '../helpers/daemon.js';
+import { raw } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
-import { allow, arn, doc, writeIam } from '../helpers/users.js';
+import { s3Code } from '../helpers/s3.js';
+import { allow, arn, doc, headStatus, writeIam } from '../helpers/users.js';
+import { MISSING_VID } from '../helpers/versions.js';
 
 /** The users' bucket and the public (bucket-policy) bucket. */
 const L = bucketName('disc');
 const P = bucketName('discpub');
+/** A bucket with Object Lock (so versioned) for the reads of missing keys and versions. */
+const K = bucketName('disclock');
+
+/** Every read and write of an object and its sub-resources, with their version actions. */
+const OBJECT_ACTIONS = [
+  's3:GetObject', 's3:GetObjectVersion', 's3:PutObject',
+  's3:GetObjectAttributes', 's3:GetObjectVersionAttributes',
+  's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging',
+  's3:GetObjectAcl', 's3:PutObjectAcl',
+  's3:GetObjectRetention', 's3:PutObjectRetention', 's3:GetObjectLegalHold', 's3:PutObjectLegalHold',
+];
 
 const USERS = {
   // Lists L; reads objects under public/ only, and the tags of those under tagged/ only.
   lister: { accessKey: 'disc-lister', secretKey: 'disc-lister-secret-1', policies: ['lister'] },
   // Lists L; reads every object but no tags.
   listread: { accessKey: 'disc-listread', secretKey: 'disc-listread-secret-2', policies: ['listread'] },
+  // Every object action on K, without and with s3:ListBucket.
+  reader: { accessKey: 'disc-reader', secretKey: 'disc-reader-secret-3', policies: ['objects'] },
+  listreader: { accessKey: 'disc-listreader', secretKey: 'disc-listreader-secret-4', policies: ['objects', 'list-k'] },
 };
 const policies = {
   lister: doc(allow(['s3:ListBucket'], [L, P]), allow(['s3:GetObject'], [`${L}/public/*`, `${P}/public/*`]), allow(['s3:GetObjectTagging'], [`${L}/tagged/*`])),
   listread: doc(allow(['s3:ListBucket', 's3:GetObject'], [L, `${L}/*`])),
+  objects: doc(allow(OBJECT_ACTIONS, [`${K}/*`])),
+  'list-k': doc(allow(['s3:ListBucket'], [K])),
 };
 
 const work = mkdtempSync(join(tmpdir(), 's3d-disclosure-'));
@@ -108,3 +149,80 @@ t.test('metadata=true listing: metadata only where the requester may GetObject, 
   for await (const item of anonMc.listObjectsV2(P, '', true) as AsyncIterable<{ name?: string }>) plain.push(item.name!);
   t.strictSame(plain.sort(), [...KEYS].sort(), 'the listing itself is unchanged: every key');
 });
+
+// ---- missing keys and versions -------------------------------------------------------------------
+
+await root.send(new CreateBucketCommand({ Bucket: K, ObjectLockEnabledForBucket: true }));
+await root.send(new PutObjectCommand({ Bucket: K, Key: 'here.txt', Body: 'here', Tagging: 'a=b' }));
+/** An SDK client signing as this user. */
+const as = (u: { accessKey: string; secretKey: string }): S3Client => s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: u.accessKey, secretAccessKey: u.secretKey }, maxAttempts: 1 });
+
+/** Every request on one object that reads its record first, each as `Code/status` (HEAD: its status). */
+async function answers(c: S3Client, Key: string, VersionId?: string): Promise<Record<string, string>> {
+  const v = VersionId === undefined ? {} : { VersionId };
+  const o = { Bucket: K, Key, ...v };
+  const future = new Date(Date.now() + 86_400_000);
+  const copySource = `${K}/${encodeURIComponent(Key)}${VersionId === undefined ? '' : `?versionId=${VersionId}`}`;
+  return {
+    GetObject: await s3Code(c.send(new GetObjectCommand(o))),
+    HeadObject: String(await headStatus(c.send(new HeadObjectCommand(o)))),
+    GetObjectAttributes: await s3Code(c.send(new GetObjectAttributesCommand({ ...o, ObjectAttributes: ['ETag', 'ObjectSize'] }))),
+    GetObjectTagging: await s3Code(c.send(new GetObjectTaggingCommand(o))),
+    PutObjectTagging: await s3Code(c.send(new PutObjectTaggingCommand({ ...o, Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } }))),
+    DeleteObjectTagging: await s3Code(c.send(new DeleteObjectTaggingCommand(o))),
+    GetObjectAcl: await s3Code(c.send(new GetObjectAclCommand(o))),
+    PutObjectAcl: await s3Code(c.send(new PutObjectAclCommand({ ...o, ACL: 'private' }))),
+    GetObjectRetention: await s3Code(c.send(new GetObjectRetentionCommand(o))),
+    PutObjectRetention: await s3Code(c.send(new PutObjectRetentionCommand({ ...o, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: future } }))),
+    GetObjectLegalHold: await s3Code(c.send(new GetObjectLegalHoldCommand(o))),
+    PutObjectLegalHold: await s3Code(c.send(new PutObjectLegalHoldCommand({ ...o, LegalHold: { Status: 'OFF' } }))),
+    CopyObject: await s3Code(c.send(new CopyObjectCommand({ Bucket: K, Key: 'copy.txt', CopySource: copySource }))),
+  };
+}
+/** The same answer for every request of `answers` (HEAD: `head`). */
+function all(code: string, head: string): Record<string, string> {
+  const ops = ['GetObject', 'HeadObject', 'GetObjectAttributes', 'GetObjectTagging', 'PutObjectTagging', 'DeleteObjectTagging', 'GetObjectAcl', 'PutObjectAcl', 'GetObjectRetention', 'PutObjectRetention', 'GetObjectLegalHold', 'PutObjectLegalHold', 'CopyObject'];
+  return Object.fromEntries(ops.map((op) => [op, op === 'HeadObject' ? head : code]));
+}
+
+t.test('a missing key or version: 403 AccessDenied without s3:ListBucket, 404 with it, for every object sub-resource', async (t) => {
+  const reader = as(USERS.reader);
+  const listreader = as(USERS.listreader);
+  const present = await answers(reader, 'here.txt');
+  t.equal(present.GetObjectAttributes, 'ok', 'the reader may read attributes of an object that exists');
+  t.equal(present.GetObjectTagging, 'ok', 'and its tags');
+  t.equal(present.GetObjectAcl, 'ok', 'and its ACL');
+  t.equal(present.GetObjectRetention, 'NoSuchObjectLockConfiguration/404', 'and its retention (none set)');
+  t.equal(present.PutObjectLegalHold, 'ok', 'and set its legal hold');
+  t.equal(present.CopyObject, 'ok', 'and copy it');
+
+  t.strictSame(await answers(reader, 'nope.txt'), all('AccessDenied/403', '403'), 'without s3:ListBucket: a missing key is AccessDenied everywhere');
+  t.strictSame(await answers(reader, 'here.txt', MISSING_VID), all('AccessDenied/403', '403'), 'without s3:ListBucket: a missing version is AccessDenied everywhere');
+  t.strictSame(await answers(listreader, 'nope.txt'), all('NoSuchKey/404', '404'), 'with s3:ListBucket: NoSuchKey');
+  t.strictSame(await answers(listreader, 'here.txt', MISSING_VID), all('NoSuchVersion/404', '404'), 'with s3:ListBucket: NoSuchVersion');
+  t.strictSame(await answers(root, 'nope.txt'), all('NoSuchKey/404', '404'), 'root: NoSuchKey');
+});
+
+t.test('anonymous: GetObjectTagging and GetObjectAttributes of a missing key are AccessDenied unless the policy grants s3:ListBucket', async (t) => {
+  const anyone = (actions: string[], resources: string[]): object => ({ Effect: 'Allow', Principal: '*', Action: actions, Resource: resources.map(arn) });
+  const setPolicy = async (...Statement: object[]): Promise<void> => {
+    await root.send(new PutBucketPolicyCommand({ Bucket: K, Policy: JSON.stringify({ Version: '2012-10-17', Statement }) }));
+  };
+  const reads = ['s3:GetObject', 's3:GetObjectTagging', 's3:GetObjectAttributes', 's3:GetObjectVersionTagging', 's3:GetObjectVersionAttributes'];
+  const anon = async (key: string, query: string): Promise<string> => {
+    const r = await raw(d.port, { method: 'GET', path: `/${K}/${key}`, query, headers: { 'x-amz-object-attributes': 'ETag' }, sign: false });
+    return `${/<Code>([^<]*)<\/Code>/.exec(r.body.toString())?.[1] ?? 'ok'}/${r.status}`;
+  };
+  const probes = { tagging: 'tagging', attributes: 'attributes', 'tagging of a version': `tagging&versionId=${MISSING_VID}`, 'attributes of a version': `attributes&versionId=${MISSING_VID}` };
+  await setPolicy(anyone(reads, [`${K}/*`]));
+  t.equal(await anon('here.txt', 'tagging'), 'ok/200', 'GetObjectTagging of an object that exists: 200');
+  t.equal(await anon('here.txt', 'attributes'), 'ok/200', 'GetObjectAttributes of an object that exists: 200');
+  for (const [what, query] of Object.entries(probes)) {
+    t.equal(await anon(what.includes('version') ? 'here.txt' : 'nope.txt', query), 'AccessDenied/403', `without s3:ListBucket, ${what} of a missing object: AccessDenied`);
+  }
+  await setPolicy(anyone(reads, [`${K}/*`]), anyone(['s3:ListBucket'], [K]));
+  t.equal(await anon('nope.txt', 'tagging'), 'NoSuchKey/404', 'with s3:ListBucket: NoSuchKey');
+  t.equal(await anon('nope.txt', 'attributes'), 'NoSuchKey/404', 'with s3:ListBucket: NoSuchKey (attributes)');
+  t.equal(await anon('here.txt', `tagging&versionId=${MISSING_VID}`), 'NoSuchVersion/404', 'with s3:ListBucket: NoSuchVersion');
+});
+
