@@ -3,8 +3,9 @@
 // keys in S3_IAM_FILE: what a user may do, across buckets; no Principal). The root user is never
 // restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
 // NotPrincipal, an unknown condition operator or key, a bucket-policy resource outside its
-// bucket) is refused, never silently ignored, because ignoring part of a policy would widen or
-// narrow access behind the operator's back. Pure: no I/O.
+// bucket, a policy variable such as `${aws:username}`) is refused, never silently ignored,
+// because ignoring part of a policy would widen or narrow access behind the operator's back.
+// Pure: no I/O.
 import { isIPv4, isIPv6 } from 'node:net';
 import { S3Error } from '../errors.js';
 import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
@@ -52,6 +53,15 @@ export interface BucketPolicy {
 
 function malformed(message: string): S3Error {
   return new S3Error('MalformedPolicy', message);
+}
+
+/**
+ * Refuses a policy variable (`${aws:username}`, `${aws:userid}`, `${*}`, …) in a Resource or a
+ * condition value. S3 replaces them by the request's values; s3d does not, and would match the
+ * text literally: a Deny on `arn:aws:s3:::b/home/${aws:username}/*` would protect nothing.
+ */
+function noVariable(value: string, where: string): void {
+  if (value.includes('${')) throw malformed(`${where}: policy variables are not supported (${JSON.stringify(value)}): s3d would match "\${…}" as literal text, not as the request's value.`);
 }
 
 function list(v: unknown, what: string): string[] {
@@ -178,6 +188,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
   if (s.Resource === undefined) throw malformed(`${where} has no Resource.`);
   const resourceKinds = new Set<ResourceKind>();
   const resources = list(s.Resource, `${where}: Resource`).map((r) => {
+    noVariable(r, `${where}: Resource`);
     // "*" (identity policies only): every bucket and object, and the service.
     if (r === '*' && bucket === undefined) {
       for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
@@ -211,6 +222,7 @@ function parseConditions(raw: unknown, where: string): Condition[] {
       if (!KEYS.has(key)) throw malformed(`${where}: condition key ${JSON.stringify(keyName)} is not supported (supported: ${[...KEYS].join(', ')}).`);
       const values = (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'boolean' || typeof x === 'number' ? String(x) : x));
       if (values.length === 0 || !values.every((x) => typeof x === 'string')) throw malformed(`${where}: ${opName} ${keyName} needs string values.`);
+      for (const x of values as string[]) noVariable(x, `${where}: ${opName} ${keyName}`);
       if ((op === 'ipaddress' || op === 'notipaddress') && key !== 'aws:sourceip') throw malformed(`${where}: ${opName} applies to aws:SourceIp only.`);
       if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);

@@ -6,10 +6,12 @@
 // version, by GET/HEAD or any object sub-resource (attributes, tagging, ACL, retention, legal hold,
 // and their writes, and a copy's source), is 403 AccessDenied to a requester without s3:ListBucket
 // on the bucket (user or anonymous) and 404 to one with it, as on S3: a 404 would tell which keys
-// exist.
+// exist. Policy variables (`${aws:username}`, `${*}`, …), which s3d would match as literal text,
+// are refused: a bucket policy with MalformedPolicy (the previous one stays), an IAM file at
+// start-up and at a reload (the previous users stay).
 
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,6 +19,7 @@ import {
   CreateBucketCommand,
   DeleteObjectTaggingCommand,
   GetObjectAclCommand,
+  GetBucketPolicyCommand,
   GetObjectAttributesCommand,
   GetObjectCommand,
   GetObjectLegalHoldCommand,
@@ -226,3 +229,78 @@ t.test('anonymous: GetObjectTagging and GetObjectAttributes of a missing key are
   t.equal(await anon('here.txt', `tagging&versionId=${MISSING_VID}`), 'NoSuchVersion/404', 'with s3:ListBucket: NoSuchVersion');
 });
 
+// ---- policy variables ----------------------------------------------------------------------------
+
+t.test('policy variables in a bucket policy are refused with MalformedPolicy, in Resource and in condition values', async (t) => {
+  const before = (await root.send(new GetBucketPolicyCommand({ Bucket: K }))).Policy;
+  const home = (resource: string, Condition?: object): string =>
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${K}/*`) },
+        { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: arn(resource), ...(Condition ? { Condition } : {}) },
+      ],
+    });
+  const cases: Array<[string, string]> = [
+    ['${aws:username} in a Deny\u2019s Resource', home(`${K}/home/\${aws:username}/*`)],
+    ['${aws:userid} in a Resource', home(`${K}/\${aws:userid}`)],
+    ['${*} (a literal * on S3) in a Resource', home(`${K}/stars/\${*}`)],
+    ['a variable in a condition value', home(`${K}/*`, { StringLike: { 'aws:UserAgent': '${aws:username}*' } })],
+    ['a variable among condition values', home(`${K}/*`, { StringNotEquals: { 's3:prefix': ['home/', 'home/${aws:username}/'] } })],
+    ['a variable in a 2008-10-17 policy too', home(`${K}/home/\${aws:username}/*`).replace('2012-10-17', '2008-10-17')],
+  ];
+  for (const [what, text] of cases) {
+    const r = await raw(d.port, { method: 'PUT', path: `/${K}`, query: 'policy', headers: { 'content-type': 'application/json' }, body: text, sign: { payloadHash: 'hash' } });
+    t.equal(r.status, 400, `${what}: 400`);
+    t.match(r.body.toString(), /<Code>MalformedPolicy<\/Code>/, `${what}: MalformedPolicy`);
+    t.match(r.body.toString(), /policy variables are not supported/, `${what}: saying why`);
+  }
+  t.equal((await root.send(new GetBucketPolicyCommand({ Bucket: K }))).Policy, before, 'the previous policy stays');
+  // A `$` that is no variable is still an ordinary character.
+  const dollar = home(`${K}/price$/*`);
+  await root.send(new PutBucketPolicyCommand({ Bucket: K, Policy: dollar }));
+  t.equal((await root.send(new GetBucketPolicyCommand({ Bucket: K }))).Policy, dollar, 'a "$" without "{" is accepted');
+  await root.send(new PutBucketPolicyCommand({ Bucket: K, Policy: before! }));
+});
+
+t.test('policy variables in the IAM file: start-up fails naming S3_IAM_FILE; a reload is refused and the previous users stay', async (t) => {
+  const withVariable = {
+    policies: { ...policies, homes: doc(allow(['s3:GetObject', 's3:PutObject'], [`${L}/home/\${aws:username}/*`])) },
+    users: [...Object.values(USERS), { accessKey: 'disc-home', secretKey: 'disc-home-secret-5', policies: ['homes'] }],
+  };
+  /** The start-up error of a daemon given this IAM file ('started' when it starts anyway: then stopped). */
+  async function startError(file: string): Promise<string> {
+    try {
+      const x = await startDaemon({ env: { S3_IAM_FILE: file } });
+      await x.stop();
+      x.cleanup();
+      return 'started';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  const bad = writeIam(join(work, 'variables.json'), withVariable);
+  t.match(await startError(bad), /S3_IAM_FILE[^\n]*policy \\?"homes\\?"[^\n]*policy variables are not supported/, 'the daemon does not start, and says which policy and why');
+  const conditioned = writeIam(join(work, 'cond-variables.json'), {
+    policies: { c: doc(allow(['s3:ListBucket'], [L], { StringLike: { 's3:prefix': 'home/${aws:username}/*' } })) },
+    users: [{ accessKey: 'disc-cond', secretKey: 'disc-cond-secret-6', policies: ['c'] }],
+  });
+  t.match(await startError(conditioned), /S3_IAM_FILE[^\n]*policy variables are not supported/, 'a variable in a condition value: the same');
+
+  // The running daemon's file gets the variable: the reload fails, the previous users stay.
+  const good = readFileSync(iamFile, 'utf8');
+  writeIam(iamFile, withVariable);
+  try {
+    const reloads = (): number => d.jsonLogs().filter((l) => String(l.msg).startsWith('users reload')).length;
+    const n = reloads();
+    process.kill(d.proc.pid!, 'SIGHUP');
+    await d.waitForLog(() => reloads() > n, 10_000);
+    const line = d.jsonLogs().filter((l) => String(l.msg).startsWith('users reload'))[n];
+    t.match(String(line?.msg), /^users reload failed/, 'the reload fails');
+    t.match(JSON.stringify(line), /policy variables are not supported/, 'saying why');
+    t.equal(await s3Code(as({ accessKey: 'disc-home', secretKey: 'disc-home-secret-5' }).send(new GetObjectCommand({ Bucket: L, Key: 'home/disc-home/x' }))), 'InvalidAccessKeyId/403', 'the new user was not added');
+    t.equal(await s3Code(as(USERS.listread).send(new GetObjectCommand({ Bucket: L, Key: 'private/s.txt' }))), 'ok', 'the previous users still work');
+  } finally {
+    writeIam(iamFile, good);
+  }
+});

@@ -114,6 +114,10 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['object action on the bucket', doc(allow('s3:GetObject', `arn:aws:s3:::${B}`))],
     ['bucket action on objects', doc(allow('s3:ListBucket', `arn:aws:s3:::${B}/*`))],
     ['service action in a bucket policy', doc(allow('s3:ListAllMyBuckets', `arn:aws:s3:::${B}`))],
+    // Policy variables: S3 substitutes them, s3d would match them as text.
+    ['${aws:username} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username}/*`))],
+    ['${*} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${*}`))],
+    ['a variable in a condition value', doc({ ...good, Condition: { StringLike: { 's3:prefix': 'home/${aws:userid}/*' } } })],
   ];
   for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
   t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
@@ -122,6 +126,8 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:GetObject'], Resource: '*' }] })), 'ok', 'identity policies may name Resource "*"');
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: 'arn:aws:s3:::b/*' }] })), 'MalformedPolicy', 'but a service action needs a resource it applies to');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2008-10-17', Id: 'x', Statement: [{ Sid: 's', ...good }] }), B)), 'ok');
+  t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::b/home/${aws:username}/*' }] })), 'MalformedPolicy', 'identity policies: no policy variables either');
+  t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/$x/{y}/*`)), B)), 'ok', 'a "$" or braces that make no variable are text');
 });
 
 t.test('wildcards: * and ? semantics, and patterns that would backtrack as regexes finish at once', async (t) => {
