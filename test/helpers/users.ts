@@ -4,8 +4,11 @@
 
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
-import { bucketName, s3Client, type TestDaemon } from './daemon.js';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { bucketName, s3Client, startDaemon, type TestDaemon } from './daemon.js';
 import { getBytes } from './s3.js';
 
 /** A random part of the names of this run (buckets of bucket-configuration users, CreateBucket patterns). */
@@ -103,6 +106,23 @@ CONFIG_ACTIONS.forEach((action, i) => {
   policies[`cfg-${i}`] = doc(allow([action], [`${CFG}-*`]));
   users.push({ accessKey: `cfg-user-${i}`, secretKey: `cfg-secret-${i}-xyz`, policies: [`cfg-${i}`] });
 });
+
+/**
+ * A daemon reading this users file (written into a scratch directory), stopped and removed with
+ * the directory at `t`'s teardown; S3D_DUMP_LOGS=1 prints its warnings and errors then.
+ */
+export async function startDaemonWithUsers(t: Test, content: unknown, env: Record<string, string> = {}): Promise<{ d: TestDaemon; iamFile: string; work: string }> {
+  const work = mkdtempSync(join(tmpdir(), 's3d-users-'));
+  const iamFile = writeIam(join(work, 'iam.json'), content);
+  const d = await startDaemon({ env: { S3_IAM_FILE: iamFile, ...env } });
+  t.teardown(async () => {
+    if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
+    await d.stop();
+    d.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+  return { d, iamFile, work };
+}
 
 /** Writes an IAM file with this mode; its path. */
 export function writeIam(path: string, content: unknown, mode = 0o600): string {

@@ -11,8 +11,7 @@
 // start-up and at a reload (the previous users stay).
 
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CopyObjectCommand,
@@ -39,7 +38,7 @@ import { REGION, bucketName, s3Client, startDaemon } from '../helpers/daemon.js'
 import { raw } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { s3Code } from '../helpers/s3.js';
-import { allow, arn, doc, headStatus, writeIam } from '../helpers/users.js';
+import { allow, arn, doc, headStatus, startDaemonWithUsers, writeIam } from '../helpers/users.js';
 import { MISSING_VID } from '../helpers/versions.js';
 
 /** The users' bucket and the public (bucket-policy) bucket. */
@@ -73,15 +72,7 @@ const policies = {
   'list-k': doc(allow(['s3:ListBucket'], [K])),
 };
 
-const work = mkdtempSync(join(tmpdir(), 's3d-disclosure-'));
-const iamFile = writeIam(join(work, 'iam.json'), { policies, users: Object.values(USERS) });
-const d = await startDaemon({ env: { S3_IAM_FILE: iamFile } });
-t.teardown(async () => {
-  if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
-  await d.stop();
-  d.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { d, iamFile, work } = await startDaemonWithUsers(t, { policies, users: Object.values(USERS) });
 
 const root: S3Client = d.s3();
 /** A minio-js client signing as this user. */

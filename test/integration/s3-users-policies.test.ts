@@ -12,9 +12,6 @@
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -54,22 +51,13 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { bucketName, SECRET_KEY, startDaemon, testBytes } from '../helpers/daemon.js';
+import { bucketName, SECRET_KEY, testBytes } from '../helpers/daemon.js';
 import { sha256Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { getBytes, s3Code, withHeaders } from '../helpers/s3.js';
-import { arn, B, CFG, CONFIG_ACTIONS, DENIED, headStatus, keysOf, makeFixtures, policies, put, REFERER, run, secretOf, SRC, text, UA, userClients, users, VB, writeIam } from '../helpers/users.js';
+import { arn, B, CFG, CONFIG_ACTIONS, DENIED, headStatus, keysOf, makeFixtures, policies, put, REFERER, run, secretOf, SRC, text, startDaemonWithUsers, UA, userClients, users, VB } from '../helpers/users.js';
 
-const work = mkdtempSync(join(tmpdir(), 's3d-users-'));
-const iamFile = writeIam(join(work, 'iam.json'), { policies, users });
-
-const d = await startDaemon({ env: { S3_IAM_FILE: iamFile } });
-t.teardown(async () => {
-  if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
-  await d.stop();
-  d.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { d } = await startDaemonWithUsers(t, { policies, users });
 
 const { root, as, rw, ro, wo, photos, rootSees, setBucketPolicy } = userClients(d);
 await makeFixtures(root);
