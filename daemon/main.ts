@@ -20,7 +20,7 @@ import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
-import { anonymousAllowed, userAllowed } from './ops/policy.js';
+import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/policy.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
@@ -158,6 +158,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
   // Every queued file is gone now (removed here or before): the queue need not hold them.
   if (queued.size > 0) await meta.dequeueFiles([...queued]);
+  for (const { bucket, error } of unreadableBucketPolicies(meta.listBuckets())) {
+    log.error({ bucket, error }, 'the bucket policy stored for this bucket is not valid for this version: every request it judges is refused (MalformedPolicy) until the root user replaces or deletes it (put-bucket-policy / delete-bucket-policy)');
+  }
 
   let kms: KeyProvider | null;
   let objectKeys: ObjectKeyCache;

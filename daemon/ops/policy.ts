@@ -161,6 +161,24 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
   return p;
 }
 
+/**
+ * Buckets whose stored policy this version no longer accepts (one written by an earlier version,
+ * e.g. with a policy variable), and why: every request it would judge is refused with
+ * MalformedPolicy, root's excepted, until it is replaced or deleted. Start-up logs them.
+ */
+export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Array<{ bucket: string; error: string }> {
+  const out: Array<{ bucket: string; error: string }> = [];
+  for (const b of buckets) {
+    if (b.policy === undefined) continue;
+    try {
+      parseBucketPolicy(b.policy, b.name);
+    } catch (err) {
+      out.push({ bucket: b.name, error: (err as Error).message });
+    }
+  }
+  return out;
+}
+
 /** The condition keys every request has (`s3:` listing keys are added per request). */
 /** Request headers that are condition keys of the same name under `s3:`. */
 const SSE_CONDITION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-customer-algorithm'] as const;

@@ -25,6 +25,7 @@ import {
   GetObjectRetentionCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutBucketPolicyCommand,
   PutObjectAclCommand,
   PutObjectCommand,
@@ -40,6 +41,7 @@ import { minioClient } from '../helpers/minio.js';
 import { s3Code } from '../helpers/s3.js';
 import { allow, arn, doc, headStatus, startDaemonWithUsers, writeIam } from '../helpers/users.js';
 import { MISSING_VID } from '../helpers/versions.js';
+import { MetaStore } from '../../daemon/meta/store.js';
 
 /** The users' bucket and the public (bucket-policy) bucket. */
 const L = bucketName('disc');
@@ -294,4 +296,29 @@ t.test('policy variables in the IAM file: start-up fails naming S3_IAM_FILE; a r
   } finally {
     writeIam(iamFile, good);
   }
+});
+
+t.test('a stored bucket policy this version no longer accepts (a variable, from an earlier version) is named at start-up', async (t) => {
+  const x = await startDaemon();
+  t.teardown(async () => {
+    await x.stop();
+    x.cleanup();
+  });
+  const bucket = bucketName('oldpolicy');
+  await x.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  t.equal(await x.stop(), 0, 'stopped');
+  // What an earlier version accepted and stored.
+  const old = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${bucket}/home/\${aws:username}/*`) }] });
+  const meta = new MetaStore(join(x.dataDir, '.s3d'));
+  await meta.updateBucket(bucket, (b) => ({ ...b, policy: old }));
+  await meta.close();
+  const again = await startDaemon({ dataDir: x.dataDir });
+  t.teardown(() => again.stop());
+  const line = again.jsonLogs().find((l) => l.level === 50 && l.bucket === bucket);
+  t.match(line?.msg, /bucket policy stored for this bucket is not valid for this version/, 'an error line names the bucket');
+  t.match(line?.error, /policy variables are not supported/, 'and says why');
+  const anon = await raw(again.port, { method: 'GET', path: `/${bucket}/home/x/k`, sign: false });
+  t.equal(anon.status, 400, 'requests it judges are refused meanwhile');
+  t.match(anon.body.toString(), /MalformedPolicy/);
+  t.equal(await s3Code(again.s3().send(new ListObjectsV2Command({ Bucket: bucket }))), 'ok', 'root is unaffected');
 });
