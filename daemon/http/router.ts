@@ -221,6 +221,11 @@ function configRoute(method: string, bucket: string, key: string | undefined, qu
 }
 
 function decodeSegment(raw: string): string {
+  // uWS hands the request target over decoded from UTF-8, and bytes that are not UTF-8 (a raw
+  // surrogate, an overlong form, 0xFF) come out as U+FFFD: several different requests would name
+  // one key, and one signature would fit them all. A raw U+FFFD is refused like invalid
+  // percent-encoding; the character itself is a key's when sent percent-encoded (%EF%BF%BD).
+  if (raw.includes('\uFFFD')) throw new S3Error('InvalidArgument', 'The request path is not valid UTF-8 (send non-ASCII characters percent-encoded).');
   try {
     return decodeURIComponent(raw);
   } catch {

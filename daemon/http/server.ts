@@ -258,9 +258,24 @@ export class HttpServer {
     const rawPath = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
     const headers: Record<string, string> = {};
+    let repeated: string | undefined;
     req.forEach((k, v) => {
-      headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
+      if (headers[k] === undefined) headers[k] = v;
+      else {
+        if (FRAMING_HEADERS.has(k)) repeated = k;
+        headers[k] = `${headers[k]},${v}`;
+      }
     });
+    if (repeated !== undefined || /,/.test(headers['content-length'] ?? '')) {
+      // Two Content-Length (or Host, Transfer-Encoding) headers: uWS frames the body by the first
+      // one and goes on to parse what follows it as the next request on the connection, which a
+      // proxy in front that reads the other one sends as body: a request smuggled past the proxy.
+      // An answer with Connection: close does not stop uWS from running the requests already in
+      // its buffer; closing the socket here does (RFC 9112 6.3: an unrecoverable error).
+      this.deps.log.info({ requestId: id, header: repeated ?? 'content-length', remoteAddress: remoteAddress(res) }, 'connection closed: a request repeated a header that frames it (possible request smuggling)');
+      res.close();
+      return;
+    }
     const contentLength = headers['content-length'];
     const rawLength = headers['transfer-encoding'] !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
     // Only a request with an Origin looks up its bucket's CORS rules.
@@ -604,6 +619,9 @@ function abortRequest(p: Pending, reason: Error): void {
   p.abortReason ??= reason;
   p.abortController?.abort(reason);
 }
+
+/** Headers a request may carry once: two of them let two HTTP parsers frame or route it differently. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /**
  * The elements S3 adds to an error about a named thing (NoSuchKey's Key, NoSuchBucket's

@@ -159,8 +159,10 @@ t.test('oversized and duplicated headers', async (t) => {
   t.ok(['AuthorizationHeaderMalformed', 'SignatureDoesNotMatch', 'InvalidArgument', 'InvalidRequest', 'AccessDenied'].includes(errorCode(dupAuth!.body) ?? ''), 'with an auth error code');
   const dupDate = parseHttpResponse((await tcpExchange(d.port, rawRequest('GET', `/${bucket}/obj`, [...sig, ['x-amz-date', '20200101T000000Z']]))).data);
   t.ok(dupDate && [400, 403].includes(dupDate.status) && errorCode(dupDate.body), `two x-amz-date headers: ${dupDate?.status} ${errorCode(dupDate?.body ?? '')}`);
-  const dupHost = parseHttpResponse((await tcpExchange(d.port, rawRequest('GET', `/${bucket}/obj`, [...sig, ['host', 'evil.example']]))).data);
-  t.ok(dupHost && [400, 403].includes(dupHost.status), `two Host headers: ${dupHost?.status} ${errorCode(dupHost?.body ?? '')}`);
+  // Two Hosts could route the request to two places: the connection is closed (http-request-smuggling.test.ts).
+  const dupHostX = await tcpExchange(d.port, rawRequest('GET', `/${bucket}/obj`, [...sig, ['host', 'evil.example']]));
+  const dupHost = parseHttpResponse(dupHostX.data);
+  t.ok(dupHost === undefined ? dupHostX.closed : [400, 403].includes(dupHost.status), `two Host headers: ${dupHost ? `${dupHost.status} ${errorCode(dupHost.body) ?? ''}` : 'connection closed'}`);
 
   // Two different Content-Lengths: request smuggling; must not store anything.
   const body = 'abcdefghij';

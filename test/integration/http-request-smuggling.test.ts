@@ -1,0 +1,69 @@
+// A request that repeats a header framing or routing it (Content-Length, Transfer-Encoding, Host)
+// closes its connection at once, and nothing sent after it on that connection runs. Found by a
+// wire-level probe: uWebSockets.js frames a body by the first of two Content-Length headers and
+// parses the bytes after it as the next request, while a proxy in front that reads the other one
+// forwards them as body. s3d answered 400 with Connection: close, but uWS still ran the requests
+// already in its buffer: a signed DELETE hidden in the "body" deleted its object.
+import t from 'tap';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { startDaemonFor } from '../helpers/daemon.js';
+import { signedHeaders } from '../helpers/http.js';
+import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
+import { tcpExchange } from '../helpers/tcp.js';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+
+t.test('repeated framing headers: the connection closes, and the request hidden behind them never runs', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'smuggle');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'victim', Body: 'still here' }));
+
+  /** A request's head as raw text, its headers signed (host first), then `extra` header lines. */
+  const head = (method: string, path: string, extra: string[] = [], headers: Record<string, string> = {}): string =>
+    `${method} ${path} HTTP/1.1\r\n${Object.entries(signedHeaders(d.port, { method, path, headers }))
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}${extra.map((l) => `${l}\r\n`).join('')}\r\n`;
+  const hidden = head('DELETE', `/${bucket}/victim`);
+
+  const cases: Array<[string, string]> = [
+    ['Content-Length twice (5, then the whole rest)', head('PUT', `/${bucket}/outer`, [`content-length: 5`, `content-length: ${5 + hidden.length}`]) + 'hello' + hidden],
+    ['Content-Length twice, the same value', head('PUT', `/${bucket}/outer`, ['content-length: 5', 'content-length: 5']) + 'hello' + hidden],
+    ['Content-Length as a list', head('PUT', `/${bucket}/outer`, ['content-length: 5, 5']) + 'hello' + hidden],
+    ['Transfer-Encoding twice', head('PUT', `/${bucket}/outer`, ['transfer-encoding: chunked', 'transfer-encoding: chunked']) + '5\r\nhello\r\n0\r\n\r\n' + hidden],
+    ['Host twice', head('GET', `/${bucket}/victim`, [`host: other.example`]) + hidden],
+  ];
+  for (const [what, bytes] of cases) {
+    const r = await tcpExchange(d.port, bytes, { idleMs: 1500 });
+    t.ok(r.closed, `${what}: the connection is closed`);
+    t.notMatch(r.data.toString('latin1'), /HTTP\/1\.1 20/, `${what}: nothing was answered as done`);
+    t.equal((await getBytes(s3, { Bucket: bucket, Key: 'victim' })).toString(), 'still here', `${what}: the hidden DELETE did not run`);
+  }
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'outer' }))), 'NoSuchKey/404', 'no outer object was stored either');
+  t.ok(d.jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.includes('possible request smuggling')), 'the log says why the connections were closed');
+
+  // The same pipelined pair without the repeated header: both run, in order (the test would pass
+  // vacuously if the hidden request could never run at all).
+  const plain = head('GET', `/${bucket}/victim`) + hidden;
+  const r = await tcpExchange(d.port, plain, { idleMs: 1500 });
+  t.match(r.data.toString('latin1'), /HTTP\/1\.1 200[\s\S]*still here[\s\S]*HTTP\/1\.1 204/, 'a plain pipelined GET and DELETE both run');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'victim' }))), 'NoSuchKey/404', 'and the DELETE took effect');
+});
+
+t.test('a path with bytes that are not UTF-8 is refused, not read as U+FFFD (one key, one signature for many requests)', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'rawbytes');
+  for (const [what, bytes] of [
+    ['a raw surrogate (ED A0 80)', [0xed, 0xa0, 0x80]],
+    ['0xFF', [0xff]],
+    ['an overlong "/" (C0 AF)', [0xc0, 0xaf]],
+  ] as const) {
+    const request = Buffer.concat([Buffer.from(`PUT /${bucket}/raw`), Buffer.from(bytes), Buffer.from(` HTTP/1.1\r\nhost: 127.0.0.1:${d.port}\r\ncontent-length: 1\r\n\r\nx`)]);
+    const r = await tcpExchange(d.port, request, { untilResponse: true });
+    t.match(r.data.toString('latin1'), /^HTTP\/1\.1 400 [\s\S]*<Code>InvalidArgument<\/Code>[\s\S]*not valid UTF-8/, `${what}: 400 InvalidArgument`);
+  }
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'raw\uFFFD' }))), 'NoSuchKey/404', 'nothing was stored');
+  // U+FFFD itself is a key's character when sent percent-encoded, as every SDK sends it.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'replacement \uFFFD char', Body: 'ok' }));
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'replacement \uFFFD char' })).toString(), 'ok', 'a key with U+FFFD, percent-encoded, round-trips');
+});
