@@ -262,9 +262,7 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
     const src = copySourceCheck(route.op, req.headers);
     if (src === null) return false;
     if (src !== undefined) checks.push(src);
-    if (route.op === 'PutObject' || route.op === 'CopyObject' || route.op === 'CreateMultipartUpload') {
-      for (const a of uploadOptionActions(req.headers)) checks.push({ bucket: route.bucket, action: a, resource: `${route.bucket}/${route.key}` });
-    }
+    checks.push(...uploadOptionChecks(route, req.headers));
   }
   return checks.every((c) => permits(env, user, c, context));
 }
@@ -281,6 +279,12 @@ export function uploadOptionActions(headers: Readonly<Record<string, string>>): 
   if (headers['x-amz-object-lock-mode'] !== undefined || headers['x-amz-object-lock-retain-until-date'] !== undefined) actions.push('s3:PutObjectRetention');
   if (headers['x-amz-object-lock-legal-hold'] !== undefined) actions.push('s3:PutObjectLegalHold');
   return actions;
+}
+
+/** The checks of an upload's options (uploadOptionActions) on the key a PutObject, CopyObject or CreateMultipartUpload writes. */
+function uploadOptionChecks(route: Route, headers: Readonly<Record<string, string>>): Check[] {
+  if (route.op !== 'PutObject' && route.op !== 'CopyObject' && route.op !== 'CreateMultipartUpload') return [];
+  return uploadOptionActions(headers).map((action) => ({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` }));
 }
 
 function listingContext(context: Map<string, string>, query: URLSearchParams): void {
@@ -347,9 +351,7 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
     const src = copySourceCheck(route.op, req.headers);
     if (src === null) return false;
     if (src !== undefined) checks.push(src);
-    if (route.op === 'PutObject' || route.op === 'CopyObject' || route.op === 'CreateMultipartUpload') {
-      for (const a of uploadOptionActions(req.headers)) checks.push({ bucket: route.bucket, action: a, resource: `${route.bucket}/${route.key}` });
-    }
+    checks.push(...uploadOptionChecks(route, req.headers));
   } else if (bucketAction !== undefined) {
     if (bucketAction === 's3:ListBucket' || bucketAction === 's3:ListBucketVersions') listingContext(context, req.query);
     checks.push({ bucket: route.bucket, action: bucketAction, resource: route.bucket });
