@@ -162,6 +162,11 @@ export function canonicalQuery(rawQuery: string, options: { omitSignature?: bool
     if (options.omitSignature === true && name === 'X-Amz-Signature') continue;
     pairs.push([name, canonicalComponent(v)]);
   }
+  return joinSorted(pairs);
+}
+
+/** Query pairs sorted by name then value, joined as `n=v&…`. */
+function joinSorted(pairs: Array<[string, string]>): string {
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return pairs.map(([n, v]) => `${n}=${v}`).join('&');
 }
@@ -173,9 +178,7 @@ export function canonicalQuery(rawQuery: string, options: { omitSignature?: bool
  * a space as `+`) and signs those bytes; the canonical form re-encodes them (`%20`, `%2F`).
  */
 function literalQuery(rawQuery: string): string {
-  const pairs = splitQuery(rawQuery);
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
+  return joinSorted(splitQuery(rawQuery));
 }
 
 /** Header value as signed: trimmed, runs of spaces and tabs collapsed to one space. */

@@ -266,7 +266,7 @@ export class HttpServer {
         headers[k] = `${headers[k]},${v}`;
       }
     });
-    if (repeated !== undefined || /,/.test(headers['content-length'] ?? '')) {
+    if (repeated !== undefined || headers['content-length']?.includes(',') === true) {
       // Two Content-Length (or Host, Transfer-Encoding) headers: uWS frames the body by the first
       // one and goes on to parse what follows it as the next request on the connection, which a
       // proxy in front that reads the other one sends as body: a request smuggled past the proxy.

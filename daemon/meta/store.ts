@@ -1,10 +1,12 @@
 // The only LMDB opener: buckets, object records, multipart uploads and parts, and the
 // deletion queue. Writes are async transactions that lmdb-js batches into shared commits;
 // a write's promise resolves only once its commit is flushed to disk.
-// Key layout: keys.ts; listing pages: listing.ts.
+// Key layout: keys.ts; listing pages: listing.ts; its errors: commit-errors.ts; the start-up
+// scan's snapshot: reference-snapshot.ts.
 
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
-import { constants as osConstants } from 'node:os';
+import { ReferenceSnapshot } from './reference-snapshot.js';
+import { MetaConflict, commitFailure, tolerateOrphanCommitRejections } from './commit-errors.js';
 import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
@@ -13,73 +15,8 @@ import { bucketRange, objectKey, partKey, SEP, uploadIndexKey, versionKey, versi
 import { listObjects, listVersions, type ListingTables, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
-
-export class MetaConflict extends Error {
-  readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'NoSuchVersion' | 'MethodNotAllowed' | 'PreconditionFailed' | 'InvalidPart' | 'ObjectLocked';
-  constructor(code: MetaConflict['code']) {
-    super(code);
-    this.code = code;
-  }
-}
-
-/**
- * A commit LMDB could not write; nothing of it became visible. `code` names lmdb-js's error: an
- * errno (ENOSPC, EDQUOT; EIO when the disk took only part of a page write) or an MDB_ code.
- */
-export class MetaCommitError extends Error {
-  readonly code: string;
-  constructor(code: string, cause: unknown) {
-    super(`metadata commit failed (${code})`, { cause });
-    this.name = 'MetaCommitError';
-    this.code = code;
-  }
-}
-
-const MDB_CODES: Readonly<Record<number, string>> = { [-30792]: 'MDB_MAP_FULL', [-30791]: 'MDB_DBS_FULL', [-30788]: 'MDB_TXN_FULL' };
-
-function lmdbCode(code: unknown): string {
-  if (typeof code === 'string') return code;
-  if (typeof code !== 'number') return 'UNKNOWN';
-  for (const [name, n] of Object.entries(osConstants.errno)) if (n === code) return name;
-  return MDB_CODES[code] ?? String(code);
-}
-
-/**
- * lmdb-js rejects every write of a failed commit with a generic Error whose `commitError` is a
- * second promise, rejected with the real failure, that nothing handles (lmdb-js#368): handled
- * here, in the same microtask run, before Node would call it unhandled and end the process.
- */
-async function commitFailure(err: unknown): Promise<unknown> {
-  const detail = (err as { commitError?: unknown } | undefined)?.commitError;
-  if (!(detail instanceof Promise)) return err;
-  let cause: unknown;
-  detail.catch((e: unknown) => {
-    cause = e;
-  });
-  // lmdb-js rejects it in the same callback as the writes; a later settlement is not waited for.
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return cause === undefined ? err : new MetaCommitError(lmdbCode((cause as { code?: unknown }).code), cause);
-}
-
-/**
- * lmdb-js also makes a commit promise per event-turn batch that nothing awaits: when that commit
- * fails (a full disk), the rejection is unhandled, although every write in the batch was rejected
- * to its caller too, and Node would end the process. Those rejections are dropped; any other still
- * ends the process, as Node's default does.
- */
-let orphanCommitsTolerated = false;
-function tolerateOrphanCommitRejections(): void {
-  if (orphanCommitsTolerated) return;
-  orphanCommitsTolerated = true;
-  process.on('unhandledRejection', (reason) => {
-    const detail = (reason as { commitError?: unknown } | undefined)?.commitError;
-    if (reason instanceof Error && detail instanceof Promise) {
-      detail.catch(() => undefined);
-      return;
-    }
-    throw reason;
-  });
-}
+export type { ReferenceSnapshot } from './reference-snapshot.js';
+export { MetaCommitError, MetaConflict } from './commit-errors.js';
 
 export interface UploadListEntry {
   upload: UploadRecord;
@@ -733,15 +670,46 @@ export class MetaStore {
   }
 
   /**
+   * A value of the `state` table (small facts about the store itself: the clean-shutdown token,
+   * the start-up scans left unfinished, the listing-token key); undefined when absent, or when a
+   * read-only store has no such table yet.
+   */
+  #stateGet(name: string): string | undefined {
+    try {
+      return this.root.openDB<string, string>({ name: 'state' }).get(name) as string | undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes a value of the `state` table; resolves once durable. */
+  #statePut(name: string, value: string): Promise<void> {
+    const state = this.root.openDB<string, string>({ name: 'state' });
+    return this.write(() => {
+      void state.put(name, value);
+    });
+  }
+
+  /**
    * The token the last clean shutdown recorded (main.ts writes the same into `.s3d/clean-shutdown`
    * after closing the store): '' when none. A store restored from a backup holds an older token.
    */
   shutdownToken(): string {
-    try {
-      return (this.root.openDB<string, string>({ name: 'state' }).get('clean-shutdown') as string | undefined) ?? '';
-    } catch {
-      return '';
-    }
+    return this.#stateGet('clean-shutdown') ?? '';
+  }
+
+  /** Records a clean shutdown's token, durably. */
+  recordShutdownToken(token: string): Promise<void> {
+    return this.#statePut('clean-shutdown', token);
+  }
+
+  /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */
+  unfinishedScans(): number {
+    return Number(this.#stateGet('unfinished-scans') ?? 0) || 0;
+  }
+
+  setUnfinishedScans(n: number): Promise<void> {
+    return this.#statePut('unfinished-scans', String(n));
   }
 
   /**
@@ -750,46 +718,16 @@ export class MetaStore {
    * background: a crash before that commit only means a new value next time.
    */
   stateValue(name: string, make: () => string): string {
-    const cached = this.#stateValues.get(name);
-    if (cached !== undefined) return cached;
-    const state = this.root.openDB<string, string>({ name: 'state' });
-    let value = state.get(name) as string | undefined;
+    let value = this.#stateValues.get(name) ?? this.#stateGet(name);
     if (value === undefined) {
-      const made = make();
-      value = made;
-      void this.write(() => {
-        void state.put(name, made);
-      }).catch(() => undefined);
+      value = make();
+      void this.#statePut(name, value).catch(() => undefined);
     }
     this.#stateValues.set(name, value);
     return value;
   }
 
   readonly #stateValues = new Map<string, string>();
-
-  /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */
-  unfinishedScans(): number {
-    try {
-      return Number(this.root.openDB<string, string>({ name: 'state' }).get('unfinished-scans') ?? 0) || 0;
-    } catch {
-      return 0;
-    }
-  }
-
-  setUnfinishedScans(n: number): Promise<void> {
-    const state = this.root.openDB<string, string>({ name: 'state' });
-    return this.write(() => {
-      void state.put('unfinished-scans', String(n));
-    });
-  }
-
-  /** Records a clean shutdown's token, durably. */
-  recordShutdownToken(token: string): Promise<void> {
-    const state = this.root.openDB<string, string>({ name: 'state' });
-    return this.write(() => {
-      void state.put('clean-shutdown', token);
-    });
-  }
 
   /** The data-file ids of every record (current objects, versions, pending parts), one record at a time. */
   private *recordFiles(transaction?: Transaction): Generator<string[]> {
@@ -824,46 +762,5 @@ export class MetaStore {
     const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
     const entries = [this.buckets, this.objects, this.versions, this.uploads, this.uploadIndex, this.parts, this.gc].reduce((n, db) => n + count(db), 0);
     return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
-  }
-}
-
-/** The data files a snapshot of the records references (MetaStore.referenceSnapshot). */
-export class ReferenceSnapshot {
-  /** Records read so far. */
-  records = 0;
-  readonly #records: Generator<string[]>;
-  readonly #release: () => void;
-  #released = false;
-
-  constructor(records: Generator<string[]>, release: () => void) {
-    this.#records = records;
-    this.#release = release;
-  }
-
-  /**
-   * Collects the referenced file ids, giving the event loop back every `sliceMs` so requests are
-   * served meanwhile (a large store takes seconds: ~8 µs a record, small objects' data included).
-   * Undefined when `stopped()` said so at one of those breaks.
-   */
-  async files(stopped: () => boolean, sliceMs = 1): Promise<Set<string> | undefined> {
-    if (this.#released) throw new Error('the reference snapshot was released');
-    const out = new Set<string>();
-    let since = performance.now();
-    for (const files of this.#records) {
-      for (const f of files) out.add(f);
-      if ((++this.records & 31) === 0 && performance.now() - since >= sliceMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (stopped()) return undefined;
-        since = performance.now();
-      }
-    }
-    return out;
-  }
-
-  /** Ends the read transaction (once; call it after files() has settled). */
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#release();
   }
 }

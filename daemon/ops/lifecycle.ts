@@ -8,6 +8,7 @@
 // AbortIncompleteMultipartUpload. s3d has one storage class, so Transition and
 // NoncurrentVersionTransition are NotImplemented rather than accepted and never carried out;
 // everything accepted is enforced.
+import { uriEncode } from '../auth/sigv4.js';
 import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
@@ -276,7 +277,7 @@ export function abortHeaders(rules: readonly LifecycleRule[] | undefined, up: Pi
  * unquote_plus give the ID back.
  */
 function ruleIdInHeader(id: string): string {
-  return encodeURIComponent(id).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return uriEncode(id);
 }
 
 /** The `x-amz-expiration` header for an object some rule will expire. */
