@@ -12,9 +12,8 @@ import { readData, writeData, type WrittenData } from './object-data.js';
 import { copyTags, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
-import { mayList } from './policy.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
-import { dataEnv, discardWritten, getRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
+import { dataEnv, discardWritten, readableRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import type { DataLease } from './data-gate.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
@@ -67,11 +66,10 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
   const { bucket, key, versionId } = parseCopySource(ctx.headers['x-amz-copy-source']!);
   let record: ObjectRecord;
   try {
-    record = getRecord(env, bucket, key, versionId);
+    // A missing source is AccessDenied to one who may not list its bucket, as a GET of it is.
+    record = readableRecord(env, ctx, key, { bucket, versionId });
   } catch (err) {
     if (err instanceof S3Error && err.code === 'MethodNotAllowed') throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
-    // A missing source is AccessDenied to one who may not list its bucket, as a GET of it is.
-    if (err instanceof S3Error && (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion') && !mayList(env, { accessKey: ctx.accessKey, bucket, headers: ctx.headers, remoteAddress: ctx.remoteAddress, secure: ctx.secure })) throw new S3Error('AccessDenied');
     throw err;
   }
   checkConditions(ctx.headers, record, 'x-amz-copy-source-if-');

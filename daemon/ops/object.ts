@@ -269,16 +269,22 @@ function isCurrent(env: OpsEnv, bucket: string, key: string, rec: ObjectRecord):
 
 /**
  * The record a request on the object `key` (GET, HEAD, and the sub-resources: attributes, tagging,
- * ACL, retention, legal hold) reads, by the request's `versionId`. A missing key or version is
+ * ACL, retention, legal hold) reads, by the request's `versionId`; `where` names another (a
+ * copy's source, judged by the right to list its own bucket). A missing key or version is
  * 403 AccessDenied, as on S3, to a requester who may not list the bucket (an anonymous reader under
  * a GetObject-only policy, a user limited to a prefix): NoSuchKey or NoSuchVersion would tell them
  * which keys exist.
  */
-export function readableRecord(env: OpsEnv, ctx: RequestContext, key: string = ctx.key!): ObjectRecord {
+export function readableRecord(
+  env: OpsEnv,
+  ctx: RequestContext,
+  key: string = ctx.key!,
+  where: { bucket: string | undefined; versionId: string | null | undefined } = { bucket: ctx.bucket, versionId: ctx.query.get('versionId') },
+): ObjectRecord {
   try {
-    return getRecord(env, ctx.bucket, key, ctx.query.get('versionId'));
+    return getRecord(env, where.bucket, key, where.versionId);
   } catch (err) {
-    if (isS3Error(err) && (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion') && !mayList(env, ctx)) throw new S3Error('AccessDenied');
+    if (isS3Error(err) && (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion') && !mayList(env, { ...ctx, bucket: where.bucket })) throw new S3Error('AccessDenied');
     throw err;
   }
 }
