@@ -217,7 +217,7 @@ export function expiryOf(rules: readonly LifecycleRule[] | undefined, key: strin
 
 /** Whether some enabled rule has an action for the versions of versioned buckets (see versionsDue). */
 export function hasVersionActions(rules: readonly StoredLifecycleRule[] | undefined): boolean {
-  return (rules ?? []).some((r) => r.enabled && (r.noncurrentDays !== undefined || r.expiredObjectDeleteMarker === true));
+  return (rules ?? []).some((r) => r.enabled && (r.noncurrentDays !== undefined || r.expiredObjectDeleteMarker === true || r.expirationDays !== undefined || r.expirationDate !== undefined));
 }
 
 /**
@@ -231,9 +231,13 @@ export function hasVersionActions(rules: readonly StoredLifecycleRule[] | undefi
  * then, rounded up to the next midnight UTC as Expiration Days are, unless it is among the rule's
  * NewerNoncurrentVersions newest noncurrent versions of the key (every noncurrent version counts,
  * delete markers included, selected by the filter or not). The latest version is due only when it
- * is a delete marker, an ExpiredObjectDeleteMarker rule selects it and no other version is left
- * (or every other one is due in this same pass). Returned in the order to remove them: the
- * noncurrent versions newest first, then the marker.
+ * is a delete marker no other version is left under (or every other one is due in this same pass)
+ * and a rule selects it that either says ExpiredObjectDeleteMarker or expires current objects and
+ * would expire the marker by its own age (Days from its mtime, or a Date passed): S3's "when you
+ * specify the Days tag, Amazon S3 automatically performs ExpiredObjectDeleteMarker cleanup when the
+ * delete markers are old enough", and "if the lifecycle configuration is set to delete current
+ * versions … S3 removes the expired object's delete marker" (MinIO does the same). Returned in the
+ * order to remove them: the noncurrent versions newest first, then the marker.
  */
 export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, key: string, versions: ReadonlyArray<{ readonly record: ObjectRecord }>, now: number): ObjectRecord[] {
   const due: ObjectRecord[] = [];
@@ -246,7 +250,11 @@ export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, k
     if (hit) due.push(rec);
   }
   const latest = versions[0]!.record;
-  if (latest.deleteMarker && due.length === versions.length - 1 && rules.some((r) => r.expiredObjectDeleteMarker === true && matches(r, key, latest))) due.push(latest);
+  const markerExpires = (r: StoredLifecycleRule): boolean =>
+    r.expiredObjectDeleteMarker === true ||
+    (r.expirationDays !== undefined && daysAfter(latest.mtime, r.expirationDays) <= now) ||
+    (r.expirationDate !== undefined && r.expirationDate <= now);
+  if (latest.deleteMarker && due.length === versions.length - 1 && rules.some((r) => markerExpires(r) && matches(r, key, latest))) due.push(latest);
   return due;
 }
 

@@ -198,14 +198,15 @@ export async function handleGetObjectRetention(env: OpsEnv, ctx: RequestContext)
 
 /**
  * Whether `next` may replace `cur` as a version's retention at `now`: extending (a later or equal
- * date, the same or a stricter mode) always may; anything else only while `cur` has passed, or for
- * GOVERNANCE with the bypass.
+ * date, the same mode) always may; anything else only once `cur` has passed, or for GOVERNANCE with
+ * the bypass. That includes GOVERNANCE → COMPLIANCE: it alters a governance lock, which S3 (tested
+ * by Ceph against it, ceph/ceph#42505) and MinIO allow only with the bypass.
  */
 export function retentionChangeAllowed(cur: Retention | undefined, next: Retention | undefined, now: number, bypass: boolean): boolean {
   if (cur === undefined || cur.until <= now) return true;
   // Compared in whole seconds, the precision dates are reported in (`….000Z`): writing back the
   // date GetObjectRetention gave is no shortening (a default retention carries milliseconds).
-  const extends_ = next !== undefined && seconds(next.until) >= seconds(cur.until) && (next.mode === 'COMPLIANCE' || cur.mode === 'GOVERNANCE');
+  const extends_ = next !== undefined && seconds(next.until) >= seconds(cur.until) && next.mode === cur.mode;
   if (extends_) return true;
   return cur.mode === 'GOVERNANCE' && bypass;
 }

@@ -18,6 +18,7 @@ import { clientVersionId } from '../meta/versions.js';
 import { bypassGovernance, lockFields, lockFromHeaders, lockHeaders } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
+import { httpDate } from './xml.js';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
@@ -161,7 +162,8 @@ export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, 
   }
   const v = env.meta.getVersion(bucket!, key, versionId);
   if (!v) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: key, VersionId: versionId } });
-  if (v.record.deleteMarker) throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against a delete marker.', { headers: { ...markerHeaders(v.record), allow: 'DELETE' } });
+  // With the marker's Last-Modified: S3's GetObject and HeadObject document it on this 405.
+  if (v.record.deleteMarker) throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against a delete marker.', { headers: { ...markerHeaders(v.record), 'last-modified': httpDate(v.record.mtime), allow: 'DELETE' } });
   return v.record;
 }
 

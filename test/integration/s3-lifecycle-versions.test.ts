@@ -7,7 +7,8 @@
 // successor was written (not since their own write), keeps the newest NewerNoncurrentVersions,
 // selects by prefix and by each version's own tags, spares Disabled rules and keys no rule selects,
 // works in a Suspended bucket, and frees the data files; ExpiredObjectDeleteMarker removes a lone
-// latest delete marker (and not one over a version); Expiration Date on a versioned bucket puts one
+// latest delete marker (and not one over a version), and so does Expiration Days once the marker is
+// that old; Expiration Date on a versioned bucket puts one
 // delete marker on the current version and none on a key already deleted, at every later scan.
 // GetBucketLifecycleConfiguration gives NoncurrentVersionExpiration back as given; transitions and
 // out-of-range values are refused.
@@ -138,6 +139,9 @@ t.test('the first daemon writes three days in the past', async (t) => {
   await del(old, 'dm/k', 'DM');
   await put(old, 'dmkeep/k', 'v1');
   await del(old, 'dmkeep/k', 'DM');
+  const lone = await put(old, 'dmdays/k', 'v1');
+  await del(old, 'dmdays/k', 'DM');
+  await s3.send(new DeleteObjectCommand({ Bucket: old, Key: 'dmdays/k', VersionId: lone }));
   await put(old, 'nm/k', 'v1');
   await del(old, 'nm/k', 'DM');
   await put(old, 'nm/k', 'v2');
@@ -164,6 +168,10 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
   await put(old, 'fresh/k', 'v3');
   const head = await s3.send(new HeadObjectCommand({ Bucket: old, Key: 'fresh/k' }));
   t.ok(Math.abs(Date.now() - head.LastModified!.getTime()) < 60_000, 'the second daemon writes at the present');
+  // A lone marker written now, under the Expiration Days rule below: too young to go.
+  const young = await put(old, 'dmdays/young', 'v1');
+  await del(old, 'dmdays/young', 'DM');
+  await s3.send(new DeleteObjectCommand({ Bucket: old, Key: 'dmdays/young', VersionId: young }));
   const before = await state(old);
   t.same(before['plain/k'], ['v3*', 'v2', 'v1'], 'before the rules every version is there');
   const filesBefore = countFiles(d.dataDir).data;
@@ -176,6 +184,9 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
     { ID: 'tagged', Status: 'Enabled', Filter: { And: { Prefix: 'tagged/', Tags: [{ Key: 'class', Value: 'tmp' }] } }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
     nc('dm', 'dm/', 1, { Expiration: { ExpiredObjectDeleteMarker: true } }),
     nc('dmkeep', 'dmkeep/', 1),
+    // S3 removes a lone delete marker under Expiration Days once the marker is that old, without
+    // ExpiredObjectDeleteMarker (which cannot be given beside Days).
+    { ID: 'dmdays', Status: 'Enabled', Filter: { Prefix: 'dmdays/' }, Expiration: { Days: 2 } },
     nc('nm', 'nm/', 1),
     nc('off', 'off/', 1, { Status: 'Disabled' }),
   ]);
@@ -188,12 +199,13 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
     'long/k': ['v2*', 'v1'],
     'tagged/k': ['v3*', 'v2'],
     'dmkeep/k': ['DM*'],
+    'dmdays/young': ['DM*'],
     'nm/k': ['v2*'],
     'off/k': ['v2*', 'v1'],
     'other/k': ['v2*', 'v1'],
   };
   const got = await pollUntil(() => state(old), (s) => JSON.stringify(s) === JSON.stringify(want), 10_000, 250);
-  t.same(got, want, 'exactly the versions and markers past NoncurrentDays are removed (dm/k entirely: its version, then its lone marker)');
+  t.same(got, want, 'exactly the versions and markers past NoncurrentDays are removed (dm/k entirely: its version, then its lone marker), and the three-day-old lone marker under Expiration Days 2 (dmdays/k), not the young one');
   t.same(
     await pollUntil(() => state(suspended), (s) => JSON.stringify(s) === JSON.stringify({ k: ['null*'] }), 10_000, 250),
     { k: ['null*'] },

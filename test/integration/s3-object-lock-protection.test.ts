@@ -295,7 +295,9 @@ attempt('put_hold', lambda: s3.put_object_legal_hold(Bucket=bucket, Key='boto3.t
 attempt('get_hold', lambda: s3.get_object_legal_hold(Bucket=bucket, Key='boto3.txt', VersionId=vid)['LegalHold']['Status'])
 attempt('delete_bypass', lambda: s3.delete_object(Bucket=bucket, Key='boto3.txt', VersionId=vid, BypassGovernanceRetention=True)['ResponseMetadata']['HTTPStatusCode'])
 attempt('lock_config', lambda: s3.get_object_lock_configuration(Bucket=bucket)['ObjectLockConfiguration'])
-attempt('put_retention', lambda: s3.put_object_retention(Bucket=bucket, Key='boto3.txt', VersionId=vid, Retention={'Mode': 'COMPLIANCE', 'RetainUntilDate': until + datetime.timedelta(days=1)})['ResponseMetadata']['HTTPStatusCode'])
+attempt('put_retention_plain', lambda: s3.put_object_retention(Bucket=bucket, Key='boto3.txt', VersionId=vid, Retention={'Mode': 'COMPLIANCE', 'RetainUntilDate': until + datetime.timedelta(days=1)})['ResponseMetadata']['HTTPStatusCode'])
+attempt('retention_between', lambda: {k: iso(v) for k, v in s3.get_object_retention(Bucket=bucket, Key='boto3.txt', VersionId=vid)['Retention'].items()})
+attempt('put_retention', lambda: s3.put_object_retention(Bucket=bucket, Key='boto3.txt', VersionId=vid, BypassGovernanceRetention=True, Retention={'Mode': 'COMPLIANCE', 'RetainUntilDate': until + datetime.timedelta(days=1)})['ResponseMetadata']['HTTPStatusCode'])
 attempt('retention_after', lambda: {k: iso(v) for k, v in s3.get_object_retention(Bucket=bucket, Key='boto3.txt', VersionId=vid)['Retention'].items()})
 print(json.dumps(out, default=str))
 `;
@@ -327,7 +329,9 @@ t.test('boto3: put_object with lock parameters, get/put_object_retention, legal 
   t.same(r.get_hold, { ok: 'ON' }, 'get_object_legal_hold → ON');
   t.same(r.delete_bypass, { code: 'AccessDenied', status: 403 }, 'delete_object with BypassGovernanceRetention while held → AccessDenied');
   t.same(r.lock_config, { ok: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 9 } } } }, 'get_object_lock_configuration');
-  t.same(r.put_retention, { ok: 200 }, 'put_object_retention GOVERNANCE → COMPLIANCE, a day later');
+  t.same(r.put_retention_plain, { code: 'AccessDenied', status: 403 }, 'put_object_retention GOVERNANCE → COMPLIANCE without BypassGovernanceRetention → AccessDenied (it alters a governance lock)');
+  t.equal(ret(r.retention_between), lock('GOVERNANCE', until), '… and the retention is unchanged');
+  t.same(r.put_retention, { ok: 200 }, 'put_object_retention GOVERNANCE → COMPLIANCE, a day later, with BypassGovernanceRetention');
   t.equal(ret(r.retention_after), lock('COMPLIANCE', new Date(until.getTime() + DAY)), 'read back');
   t.equal(await readable(bucket, 'boto3.txt', vid), 'boto3 locked', 'the version is still there');
 });

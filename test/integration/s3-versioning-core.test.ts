@@ -186,6 +186,11 @@ t.test('DELETE without a version id adds a delete marker; GET/HEAD of it', async
     const h = await raw(d.port, { method: 'HEAD', path: objectPath(bucket, key), query: versionQuery(id) });
     t.equal(h.status, 405, `raw HEAD <${which}> → 405`);
     t.equal(h.headers['x-amz-delete-marker'], 'true', `raw HEAD <${which}>: x-amz-delete-marker: true`);
+    // S3 documents the marker's Last-Modified on this 405 (GetObject's DeleteMarker).
+    for (const [verb, r] of [['GET', g], ['HEAD', h]] as const) {
+      const lm = Date.parse(String(r.headers['last-modified']));
+      t.ok(Math.abs(lm - Date.now()) < 10 * 60_000, `raw ${verb} <${which}>: Last-Modified is the marker's (${String(r.headers['last-modified'])})`);
+    }
   }
 
   // S3: a DELETE of a key that never existed, in a versioned bucket, still adds a marker.

@@ -65,7 +65,7 @@ t.test('NoncurrentVersionExpiration parses, is stored in the rule and reads back
   t.equal(xml.split('NoncurrentVersionExpiration>').length - 1, 4, 'no NoncurrentVersionExpiration on the rule without one');
   t.strictSame(parseLifecycle(Buffer.from(lifecycleXml(rules))), rules, 'what Get gives back parses to the same rules');
   t.ok(hasVersionActions(rules.slice(0, 1)), 'a noncurrent rule acts on versions');
-  t.notOk(hasVersionActions(rules.slice(2)), 'an Expiration Days rule does not');
+  t.ok(hasVersionActions(rules.slice(2)), 'an Expiration Days rule does (it removes lone delete markers old enough)');
   t.notOk(hasVersionActions([{ ...rules[0]!, enabled: false }]), 'nor a Disabled one');
   t.ok(hasVersionActions(parseLifecycle(conf(rule('<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')))), 'ExpiredObjectDeleteMarker true does');
   t.notOk(hasVersionActions(parseLifecycle(conf(rule('<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>')))), 'false does not');
@@ -226,6 +226,23 @@ t.test('which versions of a key are removed for good (versionsDue)', async (t) =
   t.same(versionsDue(eodm, 'm/a', [cur, marker], later), [], 'a noncurrent marker is not an expired object delete marker');
   t.same(versionsDue(lc(rule('<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>')), 'm/a', [marker], later), [], 'false: no action');
   t.same(versionsDue(days1, 'm/a', [marker], later), [], 'a noncurrent rule alone leaves a lone marker');
+  // Expiration Days or Date also removes a lone marker once the marker itself is old enough (S3:
+  // "when you specify the Days tag, Amazon S3 automatically performs ExpiredObjectDeleteMarker
+  // cleanup when the delete markers are old enough to satisfy the age criteria").
+  const expDays = lc(rule('<Filter><Prefix>m/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration>'));
+  const oldMarker = dm(T0 - 5 * DAY);
+  t.same(versionsDue(expDays, 'm/a', [oldMarker], T0), [oldMarker.record], 'Expiration Days: a lone marker older than the days goes');
+  t.same(versionsDue(expDays, 'm/a', [dm(T0 - DAY)], T0), [], 'Expiration Days: a younger lone marker stays');
+  t.same(versionsDue(expDays, 'm/a', [dm(T0)], at('2026-12-04T00:00:00Z') - 1), [], '… until the midnight after its days');
+  t.same(versionsDue(expDays, 'm/a', [dm(T0)], at('2026-12-04T00:00:00Z')).length, 1, '… and from then on');
+  t.same(versionsDue(expDays, 'm/a', [oldMarker, old(6)], later), [], 'Expiration Days: not while a version is left under the marker');
+  t.same(versionsDue(expDays, 'x/a', [oldMarker], later), [], 'Expiration Days: outside the prefix');
+  const expDate = lc(rule('<Filter/><Status>Enabled</Status><Expiration><Date>2026-11-01T00:00:00Z</Date></Expiration>'));
+  t.same(versionsDue(expDate, 'm/a', [marker], T0), [marker.record], 'Expiration Date passed: a lone marker goes');
+  const futureDate = lc(rule('<Filter/><Status>Enabled</Status><Expiration><Date>2027-01-01T00:00:00Z</Date></Expiration>'));
+  t.same(versionsDue(futureDate, 'm/a', [marker], T0), [], 'Expiration Date ahead: it stays');
+  const withNc = lc(rule(`<Filter/><Status>Enabled</Status><Expiration><Days>3</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`));
+  t.same(versionsDue(withNc, 'm/a', [oldMarker, old(6)], later).length, 2, 'AWS\'s example 7 (Days + NoncurrentDays): the version under an old marker and then the marker');
   const both = lc(rule(`<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`));
   const under = [dm(T0), old(1), old(2)];
   t.same(versionsDue(both, 'k', under, T0 + 2 * DAY).map((r) => r.deleteMarker === true), [false, false, true], 'the versions under a marker, then the marker, in one pass');

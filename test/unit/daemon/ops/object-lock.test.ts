@@ -57,7 +57,8 @@ t.test('retention changes', async (t) => {
   const comp = { mode: 'COMPLIANCE' as const, until: NOW + 10 * DAY };
   t.ok(retentionChangeAllowed(undefined, gov, NOW, false), 'setting one where there was none');
   t.ok(retentionChangeAllowed(gov, { ...gov, until: gov.until + DAY }, NOW, false), 'extending GOVERNANCE');
-  t.ok(retentionChangeAllowed(gov, { ...comp, until: gov.until + DAY }, NOW, false), 'GOVERNANCE → COMPLIANCE, later');
+  t.notOk(retentionChangeAllowed(gov, { ...comp, until: gov.until + DAY }, NOW, false), 'GOVERNANCE → COMPLIANCE, later, without the bypass');
+  t.ok(retentionChangeAllowed(gov, { ...comp, until: gov.until + DAY }, NOW, true), 'GOVERNANCE → COMPLIANCE with the bypass');
   t.ok(retentionChangeAllowed(gov, gov, NOW, false), 'the same again');
   t.notOk(retentionChangeAllowed(gov, { ...gov, until: gov.until - DAY }, NOW, false), 'shortening GOVERNANCE');
   t.notOk(retentionChangeAllowed(gov, undefined, NOW, false), 'removing GOVERNANCE');
