@@ -4,10 +4,10 @@
 // (an object rewritten meanwhile is a new object with its own expiry): deleted in an unversioned
 // bucket, a delete marker put on top in a versioned one (MetaStore.deleteObjectsIfUnchanged; a key
 // whose latest version is already a marker has no current object, is not listed and gets no
-// second one). Then, in a versioned bucket (Enabled or Suspended) with NoncurrentVersionExpiration
-// or ExpiredObjectDeleteMarker rules, every version is listed page by page and the versions
-// lifecycle.ts's versionsDue picks per key (noncurrent versions and markers past NoncurrentDays,
-// lone latest delete markers) are removed for good, a page per commit, each only if it is still
+// second one). Then, in a versioned bucket (Enabled or Suspended) with NoncurrentVersionExpiration,
+// ExpiredObjectDeleteMarker or Expiration rules, every version is listed page by page and the
+// versions lifecycle.ts's versionsDue picks per key (noncurrent versions and markers past
+// NoncurrentDays, lone latest delete markers) are removed for good, a page per commit, each only if it is still
 // the version judged (MetaStore.removeVersionsIfUnchanged). Uploads past an
 // AbortIncompleteMultipartUpload rule are aborted. Deleted data files take the usual deletion
 // queue. The scan yields to the event loop between pages, so requests keep being served.
