@@ -162,9 +162,15 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const q = ctx.query;
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
-  const keyMarker = q.get('key-marker') ?? '';
-  const versionIdMarker = q.get('version-id-marker') ?? '';
-  if (versionIdMarker !== '' && keyMarker === '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
+  const keyMarkerParam = q.get('key-marker');
+  const keyMarker = keyMarkerParam ?? '';
+  // As S3 answers (observed against it by gofakes3's s3assumer): a version-id marker without a key
+  // marker is refused, an empty one beside a key marker too, and one beside an empty key marker is
+  // ignored (the first page).
+  const versionIdParam = q.get('version-id-marker');
+  if (versionIdParam === '' && keyMarker !== '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be empty.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: '' } });
+  if (versionIdParam !== null && versionIdParam !== '' && keyMarkerParam === null) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
+  const versionIdMarker = keyMarker === '' ? '' : (versionIdParam ?? '');
   if (versionIdMarker !== '' && versionIdMarker !== NULL_VERSION && stampOfId(versionIdMarker) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified');
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);

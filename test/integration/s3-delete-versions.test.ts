@@ -25,6 +25,7 @@ import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/d
 
 const HAS_BOTO3 = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
 import { createBucket, putMany, rawBodyClient, s3Code } from '../helpers/s3.js';
+import { errorCode, raw, xmlField } from '../helpers/http.js';
 import { PYTHON_BIN } from '../helpers/python.js';
 
 const d = await startDaemonFor(t);
@@ -190,6 +191,13 @@ t.test('ListObjectVersions: every object is the null version, with prefix, delim
 
   t.equal(await s3Code(s3.send(new ListObjectVersionsCommand({ Bucket: bucket, VersionIdMarker: 'null' }))), 'InvalidArgument/400', 'version-id-marker without key-marker');
   t.equal(await s3Code(s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: 'a', VersionIdMarker: 'abc' }))), 'InvalidArgument/400', 'a version id that cannot exist');
+  // Present but empty markers, as S3 answers them (observed against S3 by gofakes3's s3assumer).
+  const emptyVid = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versions=&key-marker=b%2F2&version-id-marker=' });
+  t.equal(`${errorCode(emptyVid.body)}/${emptyVid.status}`, 'InvalidArgument/400', 'key-marker with an empty version-id-marker → 400');
+  t.match(emptyVid.body.toString(), /A version-id marker cannot be empty\.[\s\S]*<ArgumentName>version-id-marker<\/ArgumentName>/, '… saying so');
+  const emptyKey = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versions=&key-marker=&version-id-marker=null' });
+  t.equal(emptyKey.status, 200, 'an empty key-marker with a version-id-marker → 200');
+  t.equal(xmlField(emptyKey.body, 'Key'), 'a', '… the first page (the version-id-marker is ignored)');
   t.equal(await s3Code(s3.send(new ListObjectVersionsCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
 
   // Paging with NextKeyMarker / NextVersionIdMarker visits everything once, with and without a delimiter.
