@@ -25,9 +25,19 @@ import { requestEvents } from './notification.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
 
-/** Largest text field (the policy of a form with many conditions stays far below). */
-const MAX_FIELD_BYTES = 64 * 1024;
+/**
+ * S3's bound on the fields before the file (`MaxPostPreDataLengthBytes` 20480): names and values
+ * together. They are held in memory before anything is authenticated, so the bound is what keeps
+ * unauthenticated forms from filling the heap (one at 64 KiB × 200 fields held 13 MiB).
+ */
+const MAX_PRE_DATA_BYTES = 20 * 1024;
+/** The same bound on the raw body before the file part, with room for part headers and boundaries. */
+const MAX_PRE_DATA_RAW = MAX_PRE_DATA_BYTES + 64 * 1024;
 const MAX_FIELDS = 200;
+
+function preDataTooLarge(): S3Error {
+  return new S3Error('MaxPostPreDataLengthExceeded', undefined, { fields: { MaxPostPreDataLengthBytes: String(MAX_PRE_DATA_BYTES) } });
+}
 /** AWS's limit for one POST upload. */
 const MAX_POST_OBJECT = 5 * 1024 ** 3;
 
@@ -55,7 +65,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     bb = busboy({
       headers: { 'content-type': contentType },
       defParamCharset: 'utf8',
-      limits: { fieldSize: MAX_FIELD_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: 1, fieldNameSize: 200 },
+      limits: { fieldSize: MAX_PRE_DATA_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: 1, fieldNameSize: 200 },
     });
   } catch (err) {
     return Promise.reject(new S3Error('MalformedPOSTRequest', `The body of a POST upload must be multipart/form-data with a boundary: ${(err as Error).message}`));
@@ -65,6 +75,9 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
   let file: FormFile | undefined;
   let fileSeen = false;
   let failure: Error | undefined;
+  /** Bytes of field names and values before the file, and of the raw body before it. */
+  let preData = 0;
+  let fed = 0;
 
   return new Promise<Form>((resolve, reject) => {
     let started = false;
@@ -89,8 +102,13 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     };
     bb.on('field', (name, value, info) => {
       if (fileSeen) return;
-      if (info.nameTruncated || info.valueTruncated) {
-        fail(new S3Error('MalformedPOSTRequest', `The form field ${JSON.stringify(name)} is longer than ${MAX_FIELD_BYTES} bytes.`));
+      preData += Buffer.byteLength(name) + Buffer.byteLength(value);
+      if (info.valueTruncated || preData > MAX_PRE_DATA_BYTES) {
+        fail(preDataTooLarge());
+        return;
+      }
+      if (info.nameTruncated) {
+        fail(new S3Error('MalformedPOSTRequest', `The form field name ${JSON.stringify(name)} is longer than 200 bytes.`));
         return;
       }
       const n = name.toLowerCase();
@@ -131,7 +149,13 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       try {
         for await (const chunk of body) {
           if (stopper.signal.aborted) break;
-          if (!bb.write(chunk)) await once(bb, 'drain', { signal: stopper.signal });
+          fed += chunk.length;
+          const more = bb.write(chunk);
+          if (!fileSeen && fed > MAX_PRE_DATA_RAW) {
+            fail(preDataTooLarge());
+            break;
+          }
+          if (!more) await once(bb, 'drain', { signal: stopper.signal });
         }
         if (!stopper.signal.aborted) {
           const closed = once(bb, 'close', { signal: stopper.signal });
@@ -235,6 +259,8 @@ function successResult(fields: ReadonlyMap<string, string>, bucket: string, key:
 
 export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucketName = ctx.bucket!;
+  // A form to no bucket is answered before its body is read.
+  requireBucket(env, bucketName);
   const form = await readForm(ctx.body, ctx.headers['content-type'] ?? '');
   let written: WrittenData | undefined;
   let objectKey: Buffer | undefined;

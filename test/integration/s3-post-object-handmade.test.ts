@@ -459,6 +459,33 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
   t.equal(unterminated.status, 400, `multipart body without its closing delimiter: 400 (${xmlField(unterminated.body, 'Code')})`);
   t.ok(['MalformedPOSTRequest', 'IncompleteBody', 'InvalidArgument'].includes(xmlField(unterminated.body, 'Code') ?? ''), `unterminated: MalformedPOSTRequest/IncompleteBody/InvalidArgument (got ${xmlField(unterminated.body, 'Code')})`);
 
+  // The fields before the file are bounded as on S3 (MaxPostPreDataLengthBytes 20480): they are
+  // held before the policy is checked, so an unauthenticated form must not fill the heap.
+  const bigFields: Part[] = [{ name: 'key', value: 'guarded.txt' }, ...Array.from({ length: 30 }, (_, i) => ({ name: `x-ignore-${i}`, value: 'f'.repeat(1000) }))];
+  const preData = await sendPost(plain, `/${bucket}`, multipart('b0undary', [...bigFields, { name: 'file', value: payload, filename: 'x.bin' }]), { 'content-type': 'multipart/form-data; boundary=b0undary' });
+  assertXmlError(t, preData, 400, 'MaxPostPreDataLengthExceeded', '30 KB of fields before the file');
+  t.equal(xmlField(preData.body, 'MaxPostPreDataLengthBytes'), '20480', '… naming the bound');
+  // A form that keeps sending fields is answered once past the bound, not after its whole body
+  // (before, 200 fields of up to 64 KiB each were read and held: 13 MiB per connection).
+  const endless = await new Promise<{ status: number; code: string | undefined; ms: number }>((resolve, reject) => {
+    const started = Date.now();
+    const req = httpRequest(
+      { host: '127.0.0.1', port: plain.port, method: 'POST', path: `/${bucket}`, agent: false, headers: { host: `127.0.0.1:${plain.port}`, 'content-type': 'multipart/form-data; boundary=b0undary', 'content-length': String(20 * MiB) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, code: xmlField(Buffer.concat(chunks), 'Code'), ms: Date.now() - started });
+          req.destroy();
+        });
+      },
+    );
+    req.on('error', () => undefined);
+    req.write(multipart('b0undary', Array.from({ length: 16 }, (_, i) => ({ name: `x-ignore-${i}`, value: 'g'.repeat(60_000) })), { unterminated: true }));
+    setTimeout(() => reject(new Error('no answer within 10 s to a form that sent 1 MB of fields and paused')), 10_000).unref();
+  });
+  t.same([endless.status, endless.code], [400, 'MaxPostPreDataLengthExceeded'], `1 MB of fields, body unfinished: answered at once (${endless.ms} ms)`);
+
   // After all that: the guarded object is the original, and nothing else appeared.
   const { out, body } = await getObject(s3, bucket, 'guarded.txt');
   t.same(body, original, 'the existing object keeps its bytes');
