@@ -186,13 +186,21 @@ export class MetaStore {
     });
   }
 
+  /**
+   * Deletes a bucket without objects, versions or delete markers. Its unfinished multipart uploads
+   * go with it (their parts' files to the deletion queue), as on S3, which deletes a bucket with
+   * uploads in progress: an interrupted upload must not keep `aws s3 rb --force` from working.
+   */
   deleteBucket(name: string): Promise<void> {
     return this.bucketWrite(() => {
       if (!this.buckets.get(name)) throw new MetaConflict('NoSuchBucket');
       const { start, end } = bucketRange(name);
       for (const _ of this.objects.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
-      for (const _ of this.uploadIndex.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
       for (const _ of this.versions.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
+      for (const { value: id } of this.uploadIndex.getRange({ start, end })) {
+        const upload = this.uploads.get(id);
+        if (upload) this.dropUpload(upload);
+      }
       void this.buckets.remove(name);
     });
   }
@@ -593,12 +601,17 @@ export class MetaStore {
     return this.write(() => {
       const upload = this.uploads.get(uploadId);
       if (!upload) throw new MetaConflict('NoSuchUpload');
-      for (const p of this.listParts(uploadId)) {
-        this.queueFiles(filesOf({ parts: [p] }));
-        void this.parts.remove(partKey(uploadId, p.n));
-      }
-      this.removeUpload(upload);
+      this.dropUpload(upload);
     });
+  }
+
+  /** An upload and its parts removed, the parts' files queued for deletion (inside a write). */
+  private dropUpload(upload: UploadRecord): void {
+    for (const p of this.listParts(upload.id)) {
+      this.queueFiles(filesOf({ parts: [p] }));
+      void this.parts.remove(partKey(upload.id, p.n));
+    }
+    this.removeUpload(upload);
   }
 
   private removeUpload(upload: UploadRecord): void {

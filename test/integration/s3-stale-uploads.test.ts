@@ -2,14 +2,17 @@
 // S3_API_STALE_UPLOADS_CLEANUP_INTERVAL, as MinIO does): their parts' files leave the disk, the
 // upload id answers NoSuchUpload, young uploads and completed objects are untouched, uploads
 // abandoned while the daemon was down go at start-up, `off` keeps everything, and bad values stop
-// the daemon with the variable named.
+// the daemon with the variable named. DeleteBucket takes a bucket's unfinished uploads with it.
 import t from 'tap';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListMultipartUploadsCommand,
+  PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -125,4 +128,34 @@ t.test('durations: MinIO-style values, off, and refusals naming the variable', a
   ] as const) {
     t.throws(() => cfg({ [name]: value }), new RegExp(name), `${name}=${value}`);
   }
+});
+
+t.test('DeleteBucket of a bucket with only unfinished uploads deletes it and them, as S3 does', async (t) => {
+  const d = await startDaemon({ env: { S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  const s3 = d.s3();
+  const bucket = bucketName('rbuploads');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const before = countFiles(d.dataDir).data;
+  // An interrupted `aws s3 cp` leaves uploads like these behind; `aws s3 rb --force` then deletes
+  // the objects (none) and the bucket.
+  const a = await startUploadWithPart(s3, bucket, 'big/a');
+  await startUploadWithPart(s3, bucket, 'big/b');
+  t.equal(countFiles(d.dataDir).data, before + 2, 'two parts on disk');
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  await expectS3Error(t, s3.send(new HeadBucketCommand({ Bucket: bucket })), 'NotFound', 404, 'the bucket is gone');
+  const counts = await pollUntil(() => countFiles(d.dataDir), (c) => c.data === before, 10_000, 100);
+  t.equal(counts.data, before, "the parts' files leave the disk");
+  // A bucket of the same name starts with no uploads, and the old upload id names nothing.
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  t.same(await uploadIds(s3, bucket), [], 'the new bucket has no uploads');
+  await expectS3Error(t, s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'big/a', UploadId: a.id, PartNumber: 2, Body: PART })), 'NoSuchUpload', 404, 'the old upload id is gone');
+  // Objects still keep a bucket.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  await startUploadWithPart(s3, bucket, 'big/c');
+  await expectS3Error(t, s3.send(new DeleteBucketCommand({ Bucket: bucket })), 'BucketNotEmpty', 409, 'an object and an upload: BucketNotEmpty');
+  t.equal((await uploadIds(s3, bucket)).length, 1, 'and the upload stays');
 });
