@@ -84,6 +84,10 @@ t.test('SSE-KMS PutObject with and without the arn:aws:kms: prefix, and the defa
     ['arn', KMS_KEY_ARN],
     ['full-arn', 'arn:aws:kms:us-east-1:123456789012:key/test-key'],
     ['default', undefined],
+    // AWS's alias of its own S3 key is the default key; alias/NAME names the key NAME.
+    ['aws-alias', 'alias/aws/s3'],
+    ['aws-alias-arn', 'arn:aws:kms:us-east-1:123456789012:alias/aws/s3'],
+    ['alias', 'alias/test-key'],
   ];
   for (const [name, keyId] of cases) {
     const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `kms/${name}`, Body: body, ServerSideEncryption: 'aws:kms', ...(keyId ? { SSEKMSKeyId: keyId } : {}) }));
