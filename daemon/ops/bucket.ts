@@ -98,6 +98,14 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
       throw new S3Error('InvalidArgument', `The location constraint ${loc} is not this server's region (${env.config.region}).`);
     }
   }
+  // Every bucket belongs to the one account. In us-east-1 S3 answers a repeated CreateBucket of an
+  // owned bucket with 200 (legacy behaviour, documented under BucketAlreadyOwnedByYou), so scripts
+  // written for it create buckets to make sure they exist; elsewhere it is 409, as on MinIO. Not
+  // when the request asks for Object Lock the bucket lacks: that must not look granted.
+  const existing = env.meta.getBucket(name);
+  if (existing !== undefined && env.config.region === 'us-east-1' && !(withLock && existing.objectLock === undefined)) {
+    return { status: 200, headers: { location: `/${name}` } };
+  }
   await env.meta.createBucket(name, Date.now(), withLock ? { versioning: 'Enabled', objectLock: {} } : {}).catch(metaError);
   return { status: 200, headers: { location: `/${name}` } };
 }

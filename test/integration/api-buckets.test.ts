@@ -164,9 +164,18 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
 
   const b = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: b }));
-  await expectSdkError(t, s3.send(new CreateBucketCommand({ Bucket: b })), 'BucketAlreadyOwnedByYou', 409, 'CreateBucket twice');
+  // us-east-1: a repeated CreateBucket of an owned bucket is 200, as on S3 (its legacy behaviour
+  // there); elsewhere 409 BucketAlreadyOwnedByYou (the eu-west-1 daemon below).
+  t.equal((await s3.send(new CreateBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, 'CreateBucket twice in us-east-1 → 200');
   const again = await req('CreateBucket twice raw', { method: 'PUT', path: `/${b}` });
-  assertXmlError(t, again, 409, 'BucketAlreadyOwnedByYou', 'CreateBucket twice (raw)');
+  t.equal(again.status, 200, 'CreateBucket twice (raw) → 200');
+  t.equal(again.headers.location, `/${b}`, '… with its Location');
+  const lockAsked = await req('CreateBucket twice asking for Object Lock', { method: 'PUT', path: `/${b}`, headers: { 'x-amz-bucket-object-lock-enabled': 'true' } });
+  assertXmlError(t, lockAsked, 409, 'BucketAlreadyOwnedByYou', 'CreateBucket again asking for Object Lock the bucket lacks (it must not look granted)');
+  const euB = bucketName('eu');
+  const eu = clientFor(euD, { region: 'eu-west-1' });
+  await eu.send(new CreateBucketCommand({ Bucket: euB }));
+  await expectSdkError(t, eu.send(new CreateBucketCommand({ Bucket: euB })), 'BucketAlreadyOwnedByYou', 409, 'CreateBucket twice in eu-west-1');
   // With a CreateBucketConfiguration for this server's region.
   const withConf = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: withConf, CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } }));

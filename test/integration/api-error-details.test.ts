@@ -86,7 +86,7 @@ t.test('errors name the bucket, key, version or upload they are about', async (t
     ['GET in a missing bucket', raw(d.port, { method: 'GET', path: '/nosuchbucket-x/k' }), 'NoSuchBucket', { BucketName: 'nosuchbucket-x' }],
     ['ListParts of a missing upload', raw(d.port, { method: 'GET', path: `/${bucket}/obj`, query: 'uploadId=bogus-upload' }), 'NoSuchUpload', { UploadId: 'bogus-upload' }],
     ['DeleteBucket of a bucket with objects', raw(d.port, { method: 'DELETE', path: `/${bucket}` }), 'BucketNotEmpty', { BucketName: bucket }],
-    ['CreateBucket of an owned bucket', raw(d.port, { method: 'PUT', path: `/${bucket}` }), 'BucketAlreadyOwnedByYou', { BucketName: bucket }],
+    ['CreateBucket of an owned bucket asking for Object Lock', raw(d.port, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-bucket-object-lock-enabled': 'true' } }), 'BucketAlreadyOwnedByYou', { BucketName: bucket }],
     // A copy's missing source: the source's key, not the destination's.
     ['CopyObject of a missing source', raw(d.port, { method: 'PUT', path: `/${bucket}/dest`, headers: { 'x-amz-copy-source': `/${bucket}/missing-source` } }), 'NoSuchKey', { Key: 'missing-source' }],
   ];
