@@ -259,7 +259,9 @@ export class HttpServer {
     const rawQuery = req.getQuery() ?? '';
     const headers: Record<string, string> = {};
     let repeated: string | undefined;
+    let headerBytes = 0;
     req.forEach((k, v) => {
+      headerBytes += k.length + v.length + 4;
       if (headers[k] === undefined) headers[k] = v;
       else {
         if (FRAMING_HEADERS.has(k)) repeated = k;
@@ -348,6 +350,10 @@ export class HttpServer {
       logFields.bucket = r.bucket;
       logFields.key = r.key;
       pending.subject = { bucket: r.bucket, key: r.key, query };
+      // S3's bound on the header section. Beyond it an object could be stored with headers (say a
+      // 20 KB Content-Disposition) that clients cannot read back: Node's HTTP client stops at
+      // 16 KiB of response headers, botocore at 64 KiB per line.
+      if (headerBytes > MAX_HEADER_SECTION_BYTES) throw new S3Error('RequestHeaderSectionTooLarge', undefined, { fields: { MaxSizeAllowed: String(MAX_HEADER_SECTION_BYTES) } });
       // What the request asks for, x-amz-* query parameters included (see withQueryAmzHeaders):
       // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
       // SSE), while signatures are checked on the request as sent.
@@ -621,6 +627,8 @@ function abortRequest(p: Pending, reason: Error): void {
 }
 
 /** Headers a request may carry once: two of them let two HTTP parsers frame or route it differently. */
+/** S3's bound on a request's header section (names, values, `: ` and CRLF). */
+const MAX_HEADER_SECTION_BYTES = 8192;
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /**
