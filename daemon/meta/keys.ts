@@ -7,6 +7,44 @@ import { clientVersionId, stampOf } from './versions.js';
 export const SEP = 0x00;
 export const ZERO_COPY_END = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 
+// What a request may name is checked against these before it becomes part of a key: lmdb-js
+// cannot build a key longer than its buffer (a 5,000-byte listing prefix or upload id was a
+// RangeError, answered 500), and nothing longer can be stored anyway.
+
+/** Object keys are at most this many UTF-8 bytes (S3's limit; the router refuses longer ones). */
+export const MAX_KEY_BYTES = 1024;
+/** Bucket names are at most 63 characters, all ASCII (ops/bucket.ts validBucketName). */
+export const MAX_BUCKET_NAME_BYTES = 63;
+
+/** Whether `name` could name a stored bucket (a longer one cannot: it names none). */
+export function mayBeBucketName(name: string): boolean {
+  return Buffer.byteLength(name) <= MAX_BUCKET_NAME_BYTES;
+}
+
+/** No upload id s3d hands out is longer (ops/multipart.ts newUploadId): no longer one is looked up. */
+export const MAX_UPLOAD_ID_BYTES = 36;
+
+/**
+ * A listing prefix as key bytes, or undefined when it is longer than any key (it matches none).
+ */
+export function prefixBound(prefix: string): Buffer | undefined {
+  const b = Buffer.from(prefix);
+  return b.length > MAX_KEY_BYTES ? undefined : b;
+}
+
+/**
+ * A listing's exclusive lower bound (marker, start-after, key-marker) as key bytes, cut to
+ * MAX_KEY_BYTES + 1 bytes: in the store's byte order, a key (at most MAX_KEY_BYTES, so shorter
+ * than the cut) sorts after the cut bound exactly when it sorts after the whole one. Within the
+ * key's length the two hold the same bytes: the key differs from both at the same byte, or is a
+ * prefix of both and sorts before both; it equals neither. The same holds for a common prefix (a
+ * key's start). The cut stays bytes: it may end inside a character.
+ */
+export function markerBound(marker: string): Buffer {
+  const b = Buffer.from(marker);
+  return b.length > MAX_KEY_BYTES + 1 ? b.subarray(0, MAX_KEY_BYTES + 1) : b;
+}
+
 export function objectKey(bucket: string, key: string): Buffer {
   return Buffer.concat([Buffer.from(bucket), Buffer.from([SEP]), Buffer.from(key)]);
 }

@@ -3,7 +3,7 @@
 // O(bucket). Read-only; MetaStore hands in its tables.
 
 import type { Database } from 'lmdb';
-import { bucketRange, keyOfVersionKey, SEP, ZERO_COPY_END } from './keys.js';
+import { bucketRange, keyOfVersionKey, markerBound, prefixBound, SEP, ZERO_COPY_END } from './keys.js';
 import type { ObjectRecord } from './records.js';
 import { clientVersionId, stampOf, stampOfId } from './versions.js';
 
@@ -81,8 +81,10 @@ function listedBefore(commonPrefix: Buffer, marker: Buffer): boolean {
 export function listObjects(tables: ListingTables, bucket: string, opts: ListOptions): ListResult {
   const bucketStart = bucketRange(bucket).start;
   const end = bucketRange(bucket).end;
-  const prefixBytes = Buffer.from(opts.prefix);
-  const afterBytes = Buffer.from(opts.after);
+  const prefixBytes = prefixBound(opts.prefix);
+  // A prefix longer than any key matches none.
+  if (prefixBytes === undefined) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
+  const afterBytes = markerBound(opts.after);
   const contents: ListEntry[] = [];
   const commonPrefixes: string[] = [];
   let next: string | undefined;
@@ -125,8 +127,9 @@ export function listObjects(tables: ListingTables, bucket: string, opts: ListOpt
  */
 export function listVersions(tables: ListingTables, bucket: string, opts: VersionListOptions): VersionListResult {
   const bucketStart = bucketRange(bucket).start;
-  const prefixBytes = Buffer.from(opts.prefix);
-  const markerBytes = Buffer.from(opts.keyMarker);
+  const prefixBytes = prefixBound(opts.prefix);
+  if (prefixBytes === undefined) return { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined };
+  const markerBytes = markerBound(opts.keyMarker);
   const entries: VersionEntry[] = [];
   const commonPrefixes: string[] = [];
   let nextKey: string | undefined;

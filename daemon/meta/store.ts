@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
-import { bucketRange, objectKey, partKey, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { bucketRange, markerBound, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, prefixBound, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listVersions, type ListingTables, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
@@ -145,6 +145,8 @@ export class MetaStore {
   private readonly bucketCache = new Map<string, { gen: number; record: BucketRecord | undefined }>();
 
   getBucket(name: string): BucketRecord | undefined {
+    // A name no bucket can have is looked up nowhere (a long one is no LMDB key).
+    if (!mayBeBucketName(name)) return undefined;
     const hit = this.bucketCache.get(name);
     if (hit !== undefined && hit.gen === this.bucketGeneration) return hit.record;
     const record = this.buckets.get(name);
@@ -549,8 +551,9 @@ export class MetaStore {
     return out;
   }
 
+  /** The upload `id` names; undefined for an id longer than s3d's are (it is not looked up). */
   getUpload(id: string): UploadRecord | undefined {
-    return this.uploads.get(id);
+    return Buffer.byteLength(id) > MAX_UPLOAD_ID_BYTES ? undefined : this.uploads.get(id);
   }
 
   putPart(uploadId: string, part: PartRecord): Promise<void> {
@@ -622,16 +625,18 @@ export class MetaStore {
   /** Uploads of a bucket in key order, then initiation order. */
   listUploads(bucket: string, opts: { prefix: string; keyMarker: string; uploadIdMarker: string; limit: number }): { uploads: UploadRecord[]; isTruncated: boolean } {
     const { start, end } = bucketRange(bucket);
-    // Keys compare as UTF-8 bytes, the index order (JS string order is UTF-16 and differs).
-    const prefixBytes = Buffer.from(opts.prefix);
-    const markerBytes = Buffer.from(opts.keyMarker);
+    // Keys compare as UTF-8 bytes, the index order (JS string order is UTF-16 and differs). A
+    // prefix longer than any key matches none; a longer marker is cut (keys.ts markerBound).
+    const prefixBytes = prefixBound(opts.prefix);
+    if (prefixBytes === undefined) return { uploads: [], isTruncated: false };
+    const markerBytes = markerBound(opts.keyMarker);
     const from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
     const out: UploadRecord[] = [];
     // Within key-marker, what follows upload-id-marker: the uploads after it in the index when it
     // still exists; when it is gone (aborted or completed meanwhile), those whose id sorts after
     // it, as S3 words the rule (s3d's ids begin with their initiation time, so that is the same
     // place).
-    const markerUpload = opts.uploadIdMarker === '' ? undefined : this.uploads.get(opts.uploadIdMarker);
+    const markerUpload = opts.uploadIdMarker === '' ? undefined : this.getUpload(opts.uploadIdMarker);
     const markerIndex = markerUpload !== undefined && markerUpload.bucket === bucket && markerUpload.key === opts.keyMarker ? uploadIndexKey(bucket, markerUpload.key, markerUpload.initiated, markerUpload.id) : undefined;
     const markerIdBytes = Buffer.from(opts.uploadIdMarker);
     for (const { key: indexKey, value: id } of this.uploadIndex.getRange({ start: from, end })) {
