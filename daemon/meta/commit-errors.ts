@@ -14,7 +14,8 @@ export class MetaConflict extends Error {
 
 /**
  * A commit LMDB could not write; nothing of it became visible. `code` names lmdb-js's error: an
- * errno (ENOSPC, EDQUOT; EIO when the disk took only part of a page write) or an MDB_ code.
+ * errno (ENOSPC, EDQUOT; EIO when the disk took only part of a page write) or an MDB_ code;
+ * UNKNOWN when lmdb-js did not say (commitFailure).
  */
 export class MetaCommitError extends Error {
   readonly code: string;
@@ -34,21 +35,36 @@ function lmdbCode(code: unknown): string {
   return MDB_CODES[code] ?? String(code);
 }
 
+/** How long a failed commit's cause is waited for before it is given up as unknown. */
+const CAUSE_WAIT_MS = 2000;
+
 /**
  * lmdb-js rejects every write of a failed commit with a generic Error whose `commitError` is a
- * second promise, rejected with the real failure, that nothing handles (lmdb-js#368): handled
- * here, in the same microtask run, before Node would call it unhandled and end the process.
+ * second promise that nothing handles (lmdb-js#368), rejected with the real failure (its errno)
+ * when the failed commit's write thread reports its end to the event loop. The writes are
+ * rejected by whatever first sees the commit's failed flag: often that report, but under
+ * concurrent writes another of lmdb-js's callbacks (a progress report queued before it: the stack
+ * is resolveWrites under startWriting's callback) or a later write's poll may see it first, and
+ * the cause then comes one or more event-loop turns later (a single setImmediate, waited before,
+ * missed it: a full disk answered 500). It is waited for (a handler attached in the same
+ * microtask run, before Node would call it unhandled and end the process), at most
+ * CAUSE_WAIT_MS: then the failure is a MetaCommitError of code UNKNOWN.
  */
 export async function commitFailure(err: unknown): Promise<unknown> {
   const detail = (err as { commitError?: unknown } | undefined)?.commitError;
   if (!(detail instanceof Promise)) return err;
-  let cause: unknown;
-  detail.catch((e: unknown) => {
-    cause = e;
-  });
-  // lmdb-js rejects it in the same callback as the writes; a later settlement is not waited for.
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return cause === undefined ? err : new MetaCommitError(lmdbCode((cause as { code?: unknown }).code), cause);
+  let timer: NodeJS.Timeout | undefined;
+  const cause = await Promise.race([
+    detail.then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, CAUSE_WAIT_MS, undefined);
+    }),
+  ]);
+  clearTimeout(timer);
+  return cause === undefined ? new MetaCommitError('UNKNOWN', err) : new MetaCommitError(lmdbCode((cause as { code?: unknown }).code), cause);
 }
 
 /**

@@ -22,11 +22,14 @@ export function storageFull(cause?: unknown): S3Error {
   return new S3Error('XMinioStorageFull', undefined, cause === undefined ? undefined : { cause });
 }
 
-/** Whether a handler's failure means the disk is full (LMDB's EIO only when statfs agrees). */
+/**
+ * Whether a handler's failure means the disk is full: ENOSPC and the like; an LMDB commit that
+ * failed with EIO, or whose cause lmdb-js never named, only when statfs agrees.
+ */
 async function diskWasFull(disk: DiskSpace, err: unknown): Promise<boolean> {
   if (isS3Error(err)) return false;
   if (isNoSpaceError(err)) return true;
-  return err instanceof MetaCommitError && err.code === 'EIO' && (await disk.nearlyFull());
+  return err instanceof MetaCommitError && (err.code === 'EIO' || err.code === 'UNKNOWN') && (await disk.nearlyFull());
 }
 
 /** Wraps the dispatcher: the up-front reserve check, and full-disk failures as XMinioStorageFull. */

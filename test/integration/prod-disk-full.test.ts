@@ -8,6 +8,8 @@
 // of the reserve is logged, and the free space is in the metrics. Plain and SSE-S3 objects alike
 // (the helper configures the built-in KMS key). The SDK keeps its connections alive: a refusal
 // answered after the body began to arrive must leave the connection usable for the next request.
+// Many writers at once on a full disk are all refused with 507, however late lmdb-js names the
+// cause of a failed commit.
 
 import t, { type Test } from 'tap';
 import {
@@ -25,12 +27,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { execFileSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, inspectDataDir, tempFiles } from '../helpers/files.js';
-import { errorCode, openPut, raw } from '../helpers/http.js';
+import { errorCode, openPut, raw, signedHeaders } from '../helpers/http.js';
 import { metricSample } from '../helpers/kes.js';
 import { minioClient } from '../helpers/minio.js';
 import { clientFor, createBucket, expectS3Error, getBytes } from '../helpers/s3.js';
@@ -391,4 +394,77 @@ t.test('out of inodes with bytes to spare: 507 for every refused upload (a new f
   t.ok(refused.length > 0, `the inodes ran out after ${acked.size} objects`);
   t.same([...new Set(refused)], [`${FULL}/507`], 'every refused upload: 507 XMinioStorageFull');
   await expectAllReadable(t, s3, bucket, acked, 'out of inodes');
+});
+
+/** One signed request on `agent`'s connection; a body goes after its headers, in a later packet. */
+function split(agent: Agent, port: number, method: string, path: string, query = '', body?: Buffer, headers: Record<string, string> = {}): Promise<string> {
+  const h = signedHeaders(port, { method, path, query, headers });
+  if (body !== undefined) h['content-length'] = String(body.length);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path: query === '' ? path : `${path}?${query}`, headers: h, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(res.statusCode! < 300 ? 'ok' : `${errorCode(Buffer.concat(chunks)) ?? '-'}/${res.statusCode}`));
+    });
+    req.on('error', reject);
+    if (body === undefined) req.end();
+    else {
+      req.flushHeaders();
+      setTimeout(() => req.end(body), 1);
+    }
+  });
+}
+
+t.test('concurrent writes on a disk filled from outside: every refusal is 507 (lmdb-js named a failed commit\'s cause late: some were 500)', { skip: SKIP }, async (t) => {
+  const h = await diskFullDaemon(t, { S3_MIN_FREE_DISK: '0' });
+  const d = h.d;
+  const s3 = clientFor(d, { maxAttempts: 1 });
+  const bucket = await createBucket(s3, 'concurrent');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: testBytes(10_000, 1) }));
+  const uploads: Array<[string, string]> = [];
+  for (let i = 0; i < 200; i++) uploads.push([`mp-${i}`, (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `mp-${i}` }))).UploadId!]);
+  const ballast = join(h.mount, 'ballast');
+  try {
+    writeFileSync(ballast, Buffer.alloc(freeBytes(h.mount)));
+  } catch {
+    // ENOSPC at the end: the filesystem is full, which is the point.
+  }
+  // Writers at once, each on its own connection: lmdb-js batches their transactions into shared
+  // commits, and when one fails on the full disk, whatever in lmdb-js sees its failed flag first
+  // rejects its writes, often before lmdb-js has the cause. Small objects (stored inline, so the
+  // commit is the write that fails), copies, and Create and AbortMultipartUpload; rounds of
+  // different sizes, as the timing that shows it varies.
+  const results: Record<string, Record<string, number>> = {};
+  const count = (op: string, r: string): void => {
+    results[op] ??= {};
+    results[op][r] = (results[op][r] ?? 0) + 1;
+  };
+  let n = 0;
+  for (const writers of [12, 16, 24, 16, 12, 24]) {
+    await Promise.all(
+      Array.from({ length: writers }, async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        for (let i = 0; i < 40; i++) {
+          const key = `c-${n++}`;
+          const path = `/${bucket}/${key}`;
+          if (i % 8 === 6) count('CopyObject', await split(agent, d.port, 'PUT', path, '', undefined, { 'x-amz-copy-source': `/${bucket}/src` }));
+          else if (i % 16 === 7) count('CreateMultipartUpload', await split(agent, d.port, 'POST', path, 'uploads='));
+          else if (i % 16 === 15 && uploads.length > 0) {
+            const [k, id] = uploads.pop()!;
+            count('AbortMultipartUpload', await split(agent, d.port, 'DELETE', `/${bucket}/${k}`, `uploadId=${encodeURIComponent(id)}`));
+          } else count('PutObject', await split(agent, d.port, 'PUT', path, '', testBytes(10_000, n)));
+        }
+        agent.destroy();
+      }),
+    );
+  }
+  const answers = new Set(Object.values(results).flatMap((r) => Object.keys(r)));
+  t.ok(answers.has(`${FULL}/507`), `writes were refused: ${JSON.stringify(results)}`);
+  t.same([...answers].filter((a) => a !== 'ok' && a !== `${FULL}/507`), [], 'every refusal is 507 XMinioStorageFull');
+  t.same(
+    d.jsonLogs().filter((l) => l.level === 50 || l.msg === 'internal error').map((l) => l.msg),
+    [],
+    'no error-level lines',
+  );
+  unlinkSync(ballast);
 });

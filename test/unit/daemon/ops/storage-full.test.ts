@@ -1,7 +1,8 @@
 // ops/storage-full.ts around a stub dispatcher and a DiskSpace with a scripted statfs: uploads are
 // refused with 507 XMinioStorageFull below the reserve while reads, listings, deletes and aborts
-// run; ENOSPC/EDQUOT from any handler, and an LMDB commit's EIO when statfs shows the disk (nearly)
-// full, become XMinioStorageFull with a warning; other failures pass through unchanged.
+// run; ENOSPC/EDQUOT from any handler, and an LMDB commit's EIO (or a cause never named) when statfs
+// shows the disk (nearly) full, become XMinioStorageFull with a warning; other failures pass through
+// unchanged.
 
 import t from 'tap';
 import type { Logger } from 'pino';
@@ -81,6 +82,15 @@ t.test('an LMDB commit that failed with EIO is a full disk only when statfs says
   t.equal(await s.call('PutObject'), 'raw:metadata commit failed (EIO)', 'plenty of space: an I/O error, passed on (InternalError)');
   s.usage.free = 3 * MiB;
   t.equal(await s.call('PutObject'), 'XMinioStorageFull/507', 'nearly no space: a short write on a full disk');
+});
+
+t.test('an LMDB commit whose cause lmdb-js never named is a full disk only when statfs says so', async (t) => {
+  const s = setup(100 * MiB);
+  await s.disk.refresh();
+  s.fail(new MetaCommitError('UNKNOWN', new Error('Commit failed (see commitError for details)')));
+  t.equal(await s.call('PutObject'), 'raw:metadata commit failed (UNKNOWN)', 'plenty of space: passed on (InternalError)');
+  s.usage.free = 3 * MiB;
+  t.equal(await s.call('CreateMultipartUpload'), 'XMinioStorageFull/507', 'nearly no space: a full disk');
 });
 
 t.test('other failures pass through unchanged', async (t) => {
