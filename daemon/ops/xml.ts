@@ -168,6 +168,52 @@ export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): 
   return doc;
 }
 
+const LT = 0x3c;
+const GT = 0x3e;
+
+/** Whether `doc[i..]` begins with the ASCII `text`. */
+function bytesAt(doc: Buffer, i: number, text: string): boolean {
+  for (let k = 0; k < text.length; k++) if (doc[i + k] !== text.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * Whether a request document holds more than `max` elements named `name` (under any namespace
+ * prefix: the parser drops prefixes), by one pass over its bytes instead of a parse: a Delete of
+ * 290,000 Objects in 8 MiB took the parser 2 s, this scan 1 ms (it stops at `max` + 1), any 8 MiB
+ * at most ~0.1 s. Every `<` outside comments, CDATA sections and processing instructions opens a
+ * tag in well-formed XML (text and attribute values hold none); in a document that is not
+ * well-formed the count may be off, and the parse refuses the document anyway.
+ */
+export function hasMoreElements(doc: Buffer, name: string, max: number): boolean {
+  const len = doc.length;
+  let n = 0;
+  let i = 0;
+  while (i < len) {
+    if (doc[i++] !== LT) continue;
+    if (bytesAt(doc, i, '!--')) {
+      for (i += 3; i < len && !bytesAt(doc, i, '-->'); i++);
+      i += 3;
+    } else if (bytesAt(doc, i, '![CDATA[')) {
+      for (i += 8; i < len && !bytesAt(doc, i, ']]>'); i++);
+      i += 3;
+    } else if (doc[i] === 0x3f) {
+      for (i += 1; i < len && !bytesAt(doc, i, '?>'); i++);
+      i += 2;
+    } else {
+      // A tag's name runs to white space, `/` or `>`; its local part follows any `prefix:`.
+      const start = i;
+      for (; i < len; i++) {
+        const c = doc[i];
+        if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x2f || c === GT || c === LT) break;
+      }
+      const local = i - name.length;
+      if (local >= start && (local === start || doc[local - 1] === 0x3a) && bytesAt(doc, local, name) && ++n > max) return true;
+    }
+  }
+  return false;
+}
+
 // Reading parsed request documents: fast-xml-parser gives a lone element as a value and repeated
 // ones as a list, an empty element as '' and text as a string.
 

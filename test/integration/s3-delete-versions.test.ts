@@ -1,5 +1,5 @@
-// DeleteObjects (1000 keys, 1000 maximal keys in the widest escaping, >1000 → MalformedXML,
-// a body past 8 MiB → EntityTooLarge, Quiet, missing keys, per-key errors) and the
+// DeleteObjects (1000 keys, 1000 maximal keys in the widest escaping, >1000 → MalformedXML, also
+// when counted before the parse, a body past 8 MiB → EntityTooLarge, Quiet, missing keys, per-key errors) and the
 // versioning probes on unversioned buckets: GetBucketVersioning (empty configuration),
 // ListObjectVersions (every object is version "null", IsLatest), PutBucketVersioning
 // (Enabled and Suspended accepted and kept; MFA Delete NotImplemented), versionId=null on object
@@ -16,6 +16,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   GetBucketVersioningCommand,
+  HeadBucketCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutBucketVersioningCommand,
@@ -89,6 +90,42 @@ t.test('DeleteObjects: 1000 keys of 1024 bytes escaped at their widest fit; a bo
   const over = `<Delete><Object><Key>keep</Key></Object>${' '.repeat(8 * 1024 * 1024)}</Delete>`;
   t.equal(await s3Code(rawBodyClient(d, over).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep' }] } }))), 'EntityTooLarge/400', 'a body past 8 MiB');
   t.same(await allKeys(bucket), ['keep'], 'and nothing was deleted');
+});
+
+t.test('DeleteObjects: 288,000 Objects in 8 MiB are refused before the parse, which held every other request for seconds', async (t) => {
+  const bucket = await createBucket(s3, 'delbomb');
+  await putMany(s3, bucket, ['keep', 'k'], bodyOf);
+  const bomb = `<Delete>${'<Object><Key>k</Key></Object>'.repeat(288_000)}</Delete>`;
+  t.ok(Buffer.byteLength(bomb) < 8 * 1024 * 1024, `the document (${Buffer.byteLength(bomb)} bytes) is within the 8 MiB a Delete may take`);
+  // Requests from another client meanwhile: none may wait on the daemon's event loop for long.
+  let done = false;
+  let longest = 0;
+  const pings = (async () => {
+    while (!done) {
+      const started = performance.now();
+      await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      longest = Math.max(longest, performance.now() - started);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const code = await s3Code(rawBodyClient(d, bomb).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep' }] } })));
+  done = true;
+  await pings;
+  t.equal(code, 'MalformedXML/400', 'MalformedXML, as for 1001 keys');
+  t.ok(longest < 1000, `no other request waited a second meanwhile (the longest took ${Math.round(longest)} ms)`);
+  t.same(await allKeys(bucket), ['k', 'keep'], 'nothing was deleted');
+  // Prefixed names count as well (the parser drops prefixes); comments and CDATA hide none.
+  const prefixed = `<s3:Delete xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/">${'<s3:Object><s3:Key>k</s3:Key></s3:Object>'.repeat(1001)}</s3:Delete>`;
+  t.equal(await s3Code(rawBodyClient(d, prefixed).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep' }] } }))), 'MalformedXML/400', '1001 prefixed Objects');
+  const cdataKeys = Array.from({ length: 11 }, (_, i) => `${i}${'<Object>'.repeat(100)}`);
+  const hidden = `<Delete><!-- ${'<Object><Key>x</Key></Object>'.repeat(1001)} -->${cdataKeys.map((k) => `<Object><Key><![CDATA[${k}]]></Key></Object>`).join('')}<Object><Key>k</Key></Object></Delete>`;
+  const r = await rawBodyClient(d, hidden).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'keep' }] } }));
+  t.same(
+    (r.Deleted ?? []).map((x) => x.Key).sort(),
+    [...cdataKeys, 'k'].sort(),
+    'Objects in a comment, and in CDATA keys, are not counted (1,001 and 1,100 of them): the 12 keys are deleted',
+  );
+  t.same(await allKeys(bucket), ['keep'], 'k is gone');
 });
 
 t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) => {

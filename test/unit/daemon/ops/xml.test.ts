@@ -1,8 +1,9 @@
 // Request XML parsing: well-formed documents with one root element parse; anything else is
-// MalformedXML, including several roots (which fast-xml-parser's validator lets through).
+// MalformedXML, including several roots (which fast-xml-parser's validator lets through). The
+// element count taken before a parse (hasMoreElements) agrees with the parser's.
 import t from 'tap';
 import { S3Error } from '../../../../daemon/errors.js';
-import { parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
+import { hasMoreElements, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
 
 function code(s: string): string {
   try {
@@ -51,4 +52,22 @@ t.test('character references: every Unicode scalar value decodes as itself; othe
   t.equal(text(' &#1; ', false), ' \u0001 ', 'exact mode');
   t.equal(text('<![CDATA[&#1;]]>'), '&#1;', 'CDATA is literal');
   for (const ref of ['&#0;', '&#x0;', '&#xD800;', '&#xDFFF;', '&#55296;', '&#x110000;', '&#1114112;', '&#x;', '&#;', '&#99999999999;']) t.equal(code(`<R><k>a${ref}b</k></R>`), 'MalformedXML', ref);
+});
+
+t.test('hasMoreElements counts the elements the parser sees, and stops past the limit', async (t) => {
+  const more = (doc: string, max: number): boolean => hasMoreElements(Buffer.from(doc), 'Object', max);
+  const objects = (n: number): string => '<Object><Key>k</Key></Object>'.repeat(n);
+  t.equal(more(`<Delete>${objects(3)}</Delete>`, 3), false, '3 of at most 3');
+  t.equal(more(`<Delete>${objects(4)}</Delete>`, 3), true, '4 of at most 3');
+  t.equal(more('<Delete><Object/><Object\n><Object\tx="1"></Object></Object></Delete>', 2), true, 'empty tags, white space and attributes after the name');
+  t.equal(more('<s3:Delete><s3:Object/><a:b:Object/><x:Object></x:Object></s3:Delete>', 2), true, 'under any prefix');
+  t.equal(more('<Delete><Objects/><MyObject/><ObjectX/><Object:a/><object/></Delete>', 0), false, 'other names (Objects, MyObject, a prefix Object:, object) are not counted');
+  t.equal(more(`<Delete><!-- ${objects(5)} --><Key><![CDATA[${objects(5)}]]></Key><?pi ${objects(5)}?></Delete>`, 0), false, 'nor anything in comments, CDATA sections and processing instructions');
+  t.equal(more('<Delete><Key>a > b &lt;Object&gt;</Key></Delete>', 0), false, 'nor text, where a `<` is always escaped');
+  t.equal(more(`<Delete>${objects(1)}<!-- unterminated ${objects(5)}`, 0), true, 'an unterminated comment ends the scan');
+  t.equal(more('é<Object>'.repeat(3), 2), true, 'bytes, whatever the characters around');
+  const doc = `<Delete><Quiet>true</Quiet><!-- <Object/> -->${objects(7)}<Object><Key><![CDATA[<Object>]]></Key></Object></Delete>`;
+  const parsed = (parseXml(doc).Delete as { Object: unknown[] }).Object.length;
+  t.equal(parsed, 8, 'the parser finds 8');
+  t.same([more(doc, 7), more(doc, 8)], [true, false], 'and so does the scan');
 });
