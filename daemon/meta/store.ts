@@ -69,6 +69,11 @@ export class MetaStore {
   readonly notifications: NotificationQueue;
   /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
   listEntriesRead = 0;
+  /**
+   * Records of the versions table read since start, by look-ups, listings and writes (proves a
+   * version look-up or a listing page reads what it needs, not every version of a key).
+   */
+  versionEntriesRead = 0;
   private readonly listing: ListingTables;
 
   /** `readOnly`: for tools beside a serving daemon (s3d verify); every write then fails. */
@@ -398,7 +403,9 @@ export class MetaStore {
     const start = versionPrefix(bucket, key);
     const end = Buffer.from(start);
     end[end.length - 1] = SEP + 1;
-    return [...this.versions.getRange({ start, end, ...(limit !== undefined ? { limit } : {}) }).map(({ key: k, value }) => ({ k: Buffer.from(k), rec: value }))];
+    const out = [...this.versions.getRange({ start, end, ...(limit !== undefined ? { limit } : {}) }).map(({ key: k, value }) => ({ k: Buffer.from(k), rec: value }))];
+    this.versionEntriesRead += out.length;
+    return out;
   }
 
   private firstVersion(bucket: string, key: string): { k: Buffer; rec: ObjectRecord } | undefined {
@@ -411,7 +418,9 @@ export class MetaStore {
     if (vs === undefined) return undefined;
     const k = versionKeyOf(bucket, key, vs, versionId);
     const rec = this.versions.get(k);
-    return rec === undefined ? undefined : { k, rec };
+    if (rec === undefined) return undefined;
+    this.versionEntriesRead++;
+    return { k, rec };
   }
 
   /** `record` as the newest version of bucket/key: its stamp, and its id when versioning is Enabled. */
@@ -460,8 +469,14 @@ export class MetaStore {
     const end = Buffer.from(prefix);
     end[end.length - 1] = SEP + 1;
     const at = versionKeyOf(bucket, key, stampOf(gone), '');
-    for (const { value } of this.versions.getRange({ start: at, end, limit: 1 })) for (const f of filesOf(value)) held.add(f);
-    for (const { value } of this.versions.getRange({ start: at, end: prefix, reverse: true, limit: 1 })) for (const f of filesOf(value)) held.add(f);
+    for (const { value } of this.versions.getRange({ start: at, end, limit: 1 })) {
+      this.versionEntriesRead++;
+      for (const f of filesOf(value)) held.add(f);
+    }
+    for (const { value } of this.versions.getRange({ start: at, end: prefix, reverse: true, limit: 1 })) {
+      this.versionEntriesRead++;
+      for (const f of filesOf(value)) held.add(f);
+    }
     this.queueFiles(files.filter((f) => !held.has(f)));
   }
 
