@@ -144,6 +144,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     }
   }
   const meta = new MetaStore(join(config.dataDir, '.s3d'));
+  if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
   // After a clean shutdown of this very store nothing was left behind but temp files and queued
   // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts).

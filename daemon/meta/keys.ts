@@ -71,6 +71,18 @@ export function versionKey(bucket: string, key: string, rec: ObjectRecord): Buff
   return versionKeyOf(bucket, key, stampOf(rec), clientVersionId(rec));
 }
 
+const NULL_ID = Buffer.from('null');
+
+/**
+ * The null version a versions-table key names: `bucket NUL key` (its objects-table key) and its
+ * stamp; undefined for a version with an id (UUIDs are hex: none ends in `null`).
+ */
+export function nullVersionOfKey(k: Buffer): { owner: Buffer; vs: number } | undefined {
+  const at = k.length - NULL_ID.length;
+  if (at < 9 || !k.subarray(at).equals(NULL_ID) || k[at - 9] !== SEP) return undefined;
+  return { owner: k.subarray(0, at - 9), vs: STAMP_TOP - Number(k.readBigUInt64BE(at - 8)) };
+}
+
 /** The object key bytes of a versions-table key (from the bucket's prefix to the next NUL). */
 export function keyOfVersionKey(k: Buffer, base: number): Buffer {
   return k.subarray(base, k.indexOf(SEP, base));

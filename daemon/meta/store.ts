@@ -11,12 +11,15 @@ import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
-import { bucketRange, markerBound, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, prefixBound, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { bucketRange, markerBound, MAX_UPLOAD_ID_BYTES, mayBeBucketName, nullVersionOfKey, objectKey, partKey, prefixBound, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listVersions, type ListingTables, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
 export { MetaCommitError, MetaConflict } from './commit-errors.js';
+
+/** The `state` entry marking the null-version index complete (MetaStore's constructor). */
+const NULL_INDEX_MARK = 'null-version-index';
 
 export interface UploadListEntry {
   upload: UploadRecord;
@@ -65,6 +68,17 @@ export class MetaStore {
   private readonly gc: Database<number, string>;
   /** Noncurrent versions and delete markers of versioned buckets, newest first per key. */
   private readonly versions: Database<ObjectRecord, Buffer>;
+  /**
+   * `bucket NUL key` → the stamp of the key's null version in `versions`, when it has one there
+   * (a key has one null version at most, current or not): versionId=null is found with two reads.
+   * Written in the transactions that write `versions` (putVersion, removeVersion). Undefined
+   * when it is not complete, which only a store opened read-only can find (an earlier version
+   * wrote it and nothing opened it for writing since): a null version is then looked for among
+   * all versions of its key.
+   */
+  private readonly nullVersions: Database<number, Buffer> | undefined;
+  /** Null versions indexed when this open (re)built the index (a store an earlier version wrote); undefined when it was complete. */
+  readonly nullIndexRebuilt: number | undefined;
   /** Bucket-notification events waiting for delivery; written by the in-transaction hooks (`inTxn`) of mutations. */
   readonly notifications: NotificationQueue;
   /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
@@ -92,12 +106,49 @@ export class MetaStore {
     this.gc = this.root.openDB({ name: 'gc' });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
+    // The null-version index is complete when its mark is the clean-shutdown token: both are
+    // written in one transaction at a clean stop (recordShutdownToken) and when the index is
+    // built. A store an earlier version wrote has no mark, or (it ran on a store this version
+    // had indexed) an older one than the token its clean stop left.
+    const complete = this.#stateGet(NULL_INDEX_MARK) === this.shutdownToken();
+    const openIndex = (): Database<number, Buffer> => this.root.openDB({ name: 'null-versions', keyEncoding: 'binary' });
+    if (opts.readOnly === true) {
+      this.nullVersions = complete ? openIndex() : undefined;
+    } else {
+      this.nullVersions = openIndex();
+      if (!complete) this.nullIndexRebuilt = this.indexNullVersions(this.nullVersions);
+    }
     this.listing = {
       objects: this.objects,
       versions: this.versions,
       keyVersions: (bucket, key) => this.keyVersions(bucket, key),
       entryRead: () => void this.listEntriesRead++,
     };
+  }
+
+  /**
+   * (Re)builds the null-version index from the versions table's keys (no record is decoded), in
+   * one synchronous transaction before the store is used, and marks it complete. Returns how
+   * many null versions it indexed.
+   */
+  private indexNullVersions(index: Database<number, Buffer>): number {
+    const state = this.#state();
+    let n = 0;
+    this.root.transactionSync(() => {
+      const stale = [...index.getKeys()].map((k) => Buffer.from(k));
+      for (const k of stale) void index.remove(k);
+      let last: Buffer | undefined;
+      for (const k of this.versions.getKeys()) {
+        const nv = nullVersionOfKey(k);
+        // A key's versions are newest first: should it hold two null versions, the newer is indexed.
+        if (nv === undefined || last?.equals(nv.owner) === true) continue;
+        last = Buffer.from(nv.owner);
+        void index.put(last, nv.vs);
+        n++;
+      }
+      void state.put(NULL_INDEX_MARK, this.shutdownToken());
+    });
+    return n;
   }
 
   async close(): Promise<void> {
@@ -412,15 +463,33 @@ export class MetaStore {
     return this.storedVersions(bucket, key, 1)[0];
   }
 
+  /** The entry of the versions table holding version `versionId` (`null` too) of bucket/key. */
   private findVersion(bucket: string, key: string, versionId: string): { k: Buffer; rec: ObjectRecord } | undefined {
-    if (versionId === NULL_VERSION) return this.storedVersions(bucket, key).find((v) => v.rec.versionId === undefined);
-    const vs = stampOfId(versionId);
+    let vs: number | undefined;
+    if (versionId === NULL_VERSION) {
+      if (this.nullVersions === undefined) return this.storedVersions(bucket, key).find((v) => v.rec.versionId === undefined);
+      vs = this.nullVersions.get(objectKey(bucket, key));
+    } else vs = stampOfId(versionId);
     if (vs === undefined) return undefined;
     const k = versionKeyOf(bucket, key, vs, versionId);
     const rec = this.versions.get(k);
     if (rec === undefined) return undefined;
     this.versionEntriesRead++;
     return { k, rec };
+  }
+
+  /** Puts `rec` into the versions table of bucket/key, and indexes it when it is the null version. */
+  private putVersion(bucket: string, key: string, rec: ObjectRecord): void {
+    void this.versions.put(versionKey(bucket, key, rec), rec);
+    if (rec.versionId === undefined) void this.nullVersions!.put(objectKey(bucket, key), stampOf(rec));
+  }
+
+  /** Removes an entry `storedVersions` or `findVersion` returned from the versions table, and from the null-version index. */
+  private removeVersion(bucket: string, key: string, v: { k: Buffer; rec: ObjectRecord }): void {
+    void this.versions.remove(v.k);
+    if (v.rec.versionId !== undefined) return;
+    const ik = objectKey(bucket, key);
+    if (this.nullVersions!.get(ik) === stampOf(v.rec)) void this.nullVersions!.remove(ik);
   }
 
   /** `record` as the newest version of bucket/key: its stamp, and its id when versioning is Enabled. */
@@ -441,13 +510,13 @@ export class MetaStore {
     const suspended = b.versioning === 'Suspended';
     if (cur) {
       if (suspended && cur.versionId === undefined) replaced.push(cur);
-      else void this.versions.put(versionKey(b.name, key, cur), cur);
+      else this.putVersion(b.name, key, cur);
     }
     if (suspended) {
-      for (const v of this.storedVersions(b.name, key)) {
-        if (v.rec.versionId !== undefined) continue;
-        void this.versions.remove(v.k);
-        replaced.push(v.rec);
+      const nullVersion = this.findVersion(b.name, key, NULL_VERSION);
+      if (nullVersion !== undefined) {
+        this.removeVersion(b.name, key, nullVersion);
+        replaced.push(nullVersion.rec);
       }
     }
     return replaced;
@@ -511,7 +580,7 @@ export class MetaStore {
       const marker = this.stamped(b, key, { v: RECORD_VERSION, size: 0, etag: '', mtime: now, headers: {}, userMeta: {}, stored: 0, deleteMarker: true }, cur);
       const replaced = this.retire(b, key, cur);
       if (cur) void this.objects.remove(k);
-      void this.versions.put(versionKey(b.name, key, marker), marker);
+      this.putVersion(b.name, key, marker);
       for (const r of replaced) this.releaseFiles(b.name, key, r);
       return { marker };
     }
@@ -525,13 +594,13 @@ export class MetaStore {
       if (!found) return undefined;
       if (isLocked(found.rec, now, bypassGovernance)) return { locked: true };
       removed = found.rec;
-      void this.versions.remove(found.k);
+      this.removeVersion(b.name, key, found);
     }
     // With no current object left, the newest remaining version becomes current unless it is a marker.
     if (this.objects.get(k) === undefined) {
       const head = this.firstVersion(b.name, key);
       if (head && !head.rec.deleteMarker) {
-        void this.versions.remove(head.k);
+        this.removeVersion(b.name, key, head);
         void this.objects.put(k, head.rec);
       }
     }
@@ -704,23 +773,27 @@ export class MetaStore {
 
   /**
    * A value of the `state` table (small facts about the store itself: the clean-shutdown token,
-   * the start-up scans left unfinished, the listing-token key); undefined when absent, or when a
-   * read-only store has no such table yet.
+   * the start-up scans left unfinished, the listing-token key, the null-version index's mark);
+   * undefined when absent, or when a read-only store has no such table yet.
    */
   #stateGet(name: string): string | undefined {
     try {
-      return this.root.openDB<string, string>({ name: 'state' }).get(name) as string | undefined;
+      return this.#state().get(name) as string | undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** Writes a value of the `state` table; resolves once durable. */
-  #statePut(name: string, value: string): Promise<void> {
-    const state = this.root.openDB<string, string>({ name: 'state' });
+  /** Writes values of the `state` table in one transaction; resolves once durable. */
+  #statePut(values: Readonly<Record<string, string>>): Promise<void> {
+    const state = this.#state();
     return this.write(() => {
-      void state.put(name, value);
+      for (const [name, value] of Object.entries(values)) void state.put(name, value);
     });
+  }
+
+  #state(): Database<string, string> {
+    return this.root.openDB<string, string>({ name: 'state' });
   }
 
   /**
@@ -731,9 +804,12 @@ export class MetaStore {
     return this.#stateGet('clean-shutdown') ?? '';
   }
 
-  /** Records a clean shutdown's token, durably. */
+  /**
+   * Records a clean shutdown's token, durably, and with it the null-version index's mark (see the
+   * constructor): a clean stop of an earlier version, which keeps no index, changes the token alone.
+   */
   recordShutdownToken(token: string): Promise<void> {
-    return this.#statePut('clean-shutdown', token);
+    return this.#statePut({ 'clean-shutdown': token, [NULL_INDEX_MARK]: token });
   }
 
   /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */
@@ -742,7 +818,7 @@ export class MetaStore {
   }
 
   setUnfinishedScans(n: number): Promise<void> {
-    return this.#statePut('unfinished-scans', String(n));
+    return this.#statePut({ 'unfinished-scans': String(n) });
   }
 
   /**
@@ -754,7 +830,7 @@ export class MetaStore {
     let value = this.#stateValues.get(name) ?? this.#stateGet(name);
     if (value === undefined) {
       value = make();
-      void this.#statePut(name, value).catch(() => undefined);
+      void this.#statePut({ [name]: value }).catch(() => undefined);
     }
     this.#stateValues.set(name, value);
     return value;
