@@ -1,11 +1,12 @@
 // Listing pages of meta/store.ts's tables (ListObjects V1/V2 and ListObjectVersions): LMDB range
-// scans from the start key that seek past each common prefix, so a page costs O(page), not
-// O(bucket). Read-only; MetaStore hands in its tables.
+// scans from the start key that seek past each common prefix (and, for versions, to the version
+// after the version-id marker), so a page costs O(page), not O(bucket) nor O(versions of a key).
+// Read-only; MetaStore hands in its tables.
 
 import type { Database } from 'lmdb';
-import { bucketRange, keyOfVersionKey, markerBound, prefixBound, SEP, ZERO_COPY_END } from './keys.js';
+import { bucketRange, keyOfVersionKey, markerBound, objectKey, prefixBound, SEP, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
 import type { ObjectRecord } from './records.js';
-import { clientVersionId, stampOf, stampOfId } from './versions.js';
+import { clientVersionId, NULL_VERSION, stampOf, stampOfId } from './versions.js';
 
 export interface ListEntry {
   key: string;
@@ -48,10 +49,12 @@ export interface VersionListResult {
 export interface ListingTables {
   objects: Database<ObjectRecord, Buffer>;
   versions: Database<ObjectRecord, Buffer>;
-  /** Every version of bucket/key, newest (the current object, if any) first. */
-  keyVersions(bucket: string, key: string): VersionEntry[];
+  /** The versions-table key of bucket/key's null version, when it is there (MetaStore's null-version index). */
+  nullVersionKey(bucket: string, key: string): Buffer | undefined;
   /** Counts one listed key read (MetaStore.listEntriesRead). */
   entryRead(): void;
+  /** Counts one versions-table record read (MetaStore.versionEntriesRead). */
+  versionRead(): void;
 }
 
 export interface VersionListOptions {
@@ -123,7 +126,8 @@ export function listObjects(tables: ListingTables, bucket: string, opts: ListOpt
 /**
  * One page of ListObjectVersions: every version and delete marker of the bucket's keys in key
  * order, newest first within a key, merged from the current objects and the versions table.
- * Keys under a common prefix are skipped by seeking past it.
+ * Keys under a common prefix are skipped by seeking past it; a key's versions are read as the page
+ * takes them, from the one after the version-id marker.
  */
 export function listVersions(tables: ListingTables, bucket: string, opts: VersionListOptions): VersionListResult {
   const bucketStart = bucketRange(bucket).start;
@@ -156,31 +160,75 @@ export function listVersions(tables: ListingTables, bucket: string, opts: Versio
       nextVersionId = undefined;
       continue;
     }
-    const versions = tables.keyVersions(bucket, key);
-    let i = 0;
-    if (opts.versionIdMarker !== '' && key === opts.keyMarker) {
-      const at = versions.findIndex((v) => clientVersionId(v.record) === opts.versionIdMarker);
-      if (at >= 0) i = at + 1;
-      else {
-        // The marker's version is gone: continue with the versions older than it. A null version
-        // has no stamp in its id: then the key is listed again from its newest version, since
-        // listing a version twice is better than never listing some.
-        const stamp = stampOfId(opts.versionIdMarker);
-        i = stamp === undefined ? 0 : versions.findIndex((v) => stampOf(v.record) < stamp);
-        if (i < 0) i = versions.length;
-      }
-    }
-    for (; i < versions.length; i++) {
+    const marker = opts.versionIdMarker !== '' && key === opts.keyMarker ? opts.versionIdMarker : undefined;
+    for (const v of versionsOfKey(tables, bucket, key, marker)) {
       if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
-      entries.push(versions[i]!);
+      entries.push(v);
       count++;
       nextKey = key;
-      nextVersionId = clientVersionId(versions[i]!.record);
+      nextVersionId = clientVersionId(v.record);
     }
     from = Buffer.from(k);
     inclusive = false;
   }
   return { entries, commonPrefixes, isTruncated: false, nextKey, nextVersionId };
+}
+
+/**
+ * The versions of bucket/key newest first (the current object, when there is one, first), read as
+ * they are taken; with `marker`, those after that version.
+ */
+function* versionsOfKey(tables: ListingTables, bucket: string, key: string, marker: string | undefined): Generator<VersionEntry> {
+  const cur = tables.objects.get(objectKey(bucket, key));
+  const prefix = versionPrefix(bucket, key);
+  const end = Buffer.from(prefix);
+  end[end.length - 1] = SEP + 1;
+  // The current object, when it is listed, then the versions table from `start`.
+  let withCurrent = cur !== undefined;
+  let start = prefix;
+  if (marker !== undefined && (cur === undefined || clientVersionId(cur) !== marker)) {
+    const at = markerEntry(tables, bucket, key, marker);
+    const stamp = stampOfId(marker);
+    if (at !== undefined) {
+      withCurrent = false;
+      // The least key after the marker's.
+      start = Buffer.concat([at, Buffer.from([SEP])]);
+    } else if (stamp !== undefined) {
+      // The marker's version is gone: continue with the versions older than it.
+      withCurrent = cur !== undefined && stampOf(cur) < stamp;
+      start = versionKeyOf(bucket, key, stamp - 1, '');
+    }
+    // Else the marker has no stamp (a null version that is gone, or an id s3d never made): the key
+    // is listed again from its newest version, since listing a version twice is better than never
+    // listing some.
+  } else if (marker !== undefined) {
+    // The marker is the current object: the versions table follows.
+    withCurrent = false;
+  }
+  if (cur !== undefined && withCurrent) yield { key, record: cur, isLatest: true };
+  let first = true;
+  for (const { key: k, value } of tables.versions.getRange({ start, end })) {
+    tables.versionRead();
+    // Without a current object the newest entry of the versions table is the latest version.
+    const isLatest = first && cur === undefined && (start === prefix || isFirstVersion(tables, prefix, end, Buffer.from(k)));
+    first = false;
+    yield { key, record: value, isLatest };
+  }
+}
+
+/** The versions-table key of version `marker` of bucket/key, when it is there. */
+function markerEntry(tables: ListingTables, bucket: string, key: string, marker: string): Buffer | undefined {
+  if (marker === NULL_VERSION) return tables.nullVersionKey(bucket, key);
+  const stamp = stampOfId(marker);
+  if (stamp === undefined) return undefined;
+  const k = versionKeyOf(bucket, key, stamp, marker);
+  return tables.versions.doesExist(k) ? k : undefined;
+}
+
+/** Whether `k` is the first versions-table key of its object (between `prefix` and `end`). */
+function isFirstVersion(tables: ListingTables, prefix: Buffer, end: Buffer, k: Buffer): boolean {
+  for (const head of tables.versions.getKeys({ start: prefix, end, limit: 1 })) return Buffer.compare(head, k) === 0;
+  return false;
 }
 
 /** The first key (bytes) of the bucket at or after `from` that has a current object or any version. */

@@ -121,8 +121,9 @@ export class MetaStore {
     this.listing = {
       objects: this.objects,
       versions: this.versions,
-      keyVersions: (bucket, key) => this.keyVersions(bucket, key),
+      nullVersionKey: (bucket, key) => this.findVersion(bucket, key, NULL_VERSION)?.k,
       entryRead: () => void this.listEntriesRead++,
+      versionRead: () => void this.versionEntriesRead++,
     };
   }
 
