@@ -1,11 +1,12 @@
-// MetaStore fixtures for the unit tests of bucket versioning (test/unit/daemon/meta/versioning-*):
-// a store over a real LMDB in a temp dir, object records, a bucket's versioning state, and
-// versions as text.
+// MetaStore fixtures for the tests of bucket versioning (test/unit/daemon/meta/versioning-*, and
+// s3-versioning-null.test.ts): a store over a real LMDB in a temp dir, object records, a bucket's
+// versioning state, versions as text, and a store as an earlier version left it.
 
 import type { Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { MetaStore, type VersionEntry } from '../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../daemon/meta/records.js';
 import { clientVersionId } from '../../daemon/meta/versions.js';
@@ -40,4 +41,21 @@ export function ids(m: MetaStore, bucket: string, key: string): string[] {
 /** One listing entry as text: key, version id, latest or not, marker or object. */
 export function show(e: VersionEntry): string {
   return `${e.key}|${clientVersionId(e.record)}|${e.isLatest ? 'L' : '-'}|${e.record.deleteMarker ? 'M' : 'O'}`;
+}
+
+/**
+ * Makes the store in `dir` (MetaStore's directory: `.s3d` of a data dir) look as an earlier
+ * version left it: no null-version index ('no index'), or one that version did not keep (it ran
+ * on the store and stopped cleanly: a new clean-shutdown token beside this version's mark).
+ */
+export async function forgetNullIndex(dir: string, how: 'no index' | 'stale index'): Promise<void> {
+  const root = open({ path: join(dir, 'meta'), maxDbs: 16 });
+  const index = root.openDB<number, Buffer>({ name: 'null-versions', keyEncoding: 'binary' });
+  const state = root.openDB<string, string>({ name: 'state' });
+  root.transactionSync(() => {
+    for (const k of [...index.getKeys()].map((k) => Buffer.from(k))) void index.remove(k);
+    if (how === 'no index') void state.remove('null-version-index');
+    else void state.put('clean-shutdown', 'an earlier version stopped cleanly');
+  });
+  await root.close();
 }
