@@ -311,7 +311,16 @@ t.test('multipart: parts replace, complete and abort queue exactly the unused fi
   t.same(m.listParts('u1', 2).map((p) => p.n), [3, 10], 'after a part-number marker');
   t.same(m.listParts('u1', 0, 2).map((p) => p.n), [1, 2], 'limit');
   t.same(m.listParts('u1', 10), []);
-  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty', 'a pending upload keeps the bucket');
+  // A bucket whose only content is pending uploads is deleted with them, as on S3.
+  await m.createBucket('c');
+  await m.createUpload(upload('c', 'k', 'uc', 1000));
+  const pc = part(1);
+  await m.putPart('uc', pc);
+  await m.deleteBucket('c');
+  t.equal(m.getBucket('c'), undefined, 'a bucket with only a pending upload is deleted');
+  t.equal(m.getUpload('uc'), undefined, '… and the upload with it');
+  t.same(m.listParts('uc'), [], '… and its parts');
+  t.ok(m.queuedFiles().includes((pc.data as { file: string }).file), "… the part's file queued");
 
   // An existing object at the key, replaced by the completion.
   const oldFile = fid();
