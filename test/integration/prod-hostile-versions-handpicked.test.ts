@@ -105,7 +105,7 @@ t.test('odd retain-until dates: in Retention documents, by id and on the latest,
     if (dateVerdict(sendable(date)).ok === 'no') await expectRefused(put, `PutObject with x-amz-object-lock-retain-until-date ${JSON.stringify(date)}`);
   }
   // A date past 9999-12-31 (a 4-digit year behind a negative offset): refused, or given back as RFC 3339.
-  // On a scratch version (GOVERNANCE → COMPLIANCE later is an extension anyone may make).
+  // On a scratch version without a retention (setting COMPLIANCE on it is allowed to anyone).
   const far = '9999-12-31T23:59:59-23:59';
   const farId = await putVersion(t, LB, 's/far', 'far');
   known.delete(farId);

@@ -246,11 +246,12 @@ t.test('default retention applies to PUTs without lock headers; explicit headers
   t.equal(h.ObjectLockMode, 'GOVERNANCE', 'HEAD shows the mode');
   t.equal(isoS(h.ObjectLockRetainUntilDate), isoS(new Date(r.until)), 'HEAD shows the same retain-until');
   t.equal(await del(bucket, 'k', v), DENIED, 'the version is protected');
-  // The date as reported (whole seconds) written back: no shortening, with no bypass needed, and
-  // an upgrade to COMPLIANCE at that date is an extension.
+  // The date as reported (whole seconds) written back: no shortening, with no bypass needed; a
+  // change to COMPLIANCE at that date alters the governance lock, so it takes the bypass (as on S3).
   const reported = (await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v }))).Retention!;
   t.equal(await s3Code(s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: reported.RetainUntilDate } }))), OK, 're-applying the reported GOVERNANCE date');
-  t.equal(await s3Code(s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: reported.RetainUntilDate } }))), OK, 'COMPLIANCE at the reported date');
+  t.equal(await s3Code(s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: reported.RetainUntilDate } }))), DENIED, 'COMPLIANCE at the reported date, without the bypass: refused');
+  t.equal(await s3Code(s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v, BypassGovernanceRetention: true, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: reported.RetainUntilDate } }))), OK, 'COMPLIANCE at the reported date, with the bypass');
   t.equal((await retainUntilMs(bucket, 'k', v)).until, r.until, 'the stored date is not a millisecond earlier');
 
   const later = at(5 * DAY);
@@ -319,7 +320,9 @@ t.test('PutObjectRetention: GOVERNANCE changed only with bypass (root), COMPLIAN
   t.equal(await del(bucket, 'gov', vg), OK, 'and the version can be deleted');
 
   const vs = await put(bucket, 'switch', 'v1', retain('GOVERNANCE', d1));
-  t.equal(await setRetention(bucket, 'switch', vs, 'COMPLIANCE', d2), OK, 'GOVERNANCE → COMPLIANCE with a later date, no bypass → ok');
+  t.equal(await setRetention(bucket, 'switch', vs, 'COMPLIANCE', d2), DENIED, 'GOVERNANCE → COMPLIANCE with a later date, no bypass → AccessDenied (it alters a governance lock)');
+  t.equal(await retentionOf(bucket, 'switch', vs), lock('GOVERNANCE', d1), 'still GOVERNANCE');
+  t.equal(await setRetention(bucket, 'switch', vs, 'COMPLIANCE', d2, true), OK, 'GOVERNANCE → COMPLIANCE with a later date and the bypass → ok');
   t.equal(await retentionOf(bucket, 'switch', vs), lock('COMPLIANCE', d2), 'now COMPLIANCE');
   t.equal(await setRetention(bucket, 'switch', vs, 'GOVERNANCE', d2, true), DENIED, 'and it cannot go back to GOVERNANCE, even with bypass');
 
