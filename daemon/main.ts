@@ -18,7 +18,7 @@ import { createKeyProviderFromEnv } from './kms/index.js';
 import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS } from './kms/cache.js';
 import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
-import { MetaStore } from './meta/store.js';
+import { MetaStore, StoreFormatError } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
 import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/policy.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
@@ -143,7 +143,14 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       );
     }
   }
-  const meta = new MetaStore(join(config.dataDir, '.s3d'));
+  let meta: MetaStore;
+  try {
+    meta = new MetaStore(join(config.dataDir, '.s3d'));
+  } catch (err) {
+    if (!(err instanceof StoreFormatError)) throw err;
+    disk.stop();
+    throw new ConfigError(err.message);
+  }
   if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
   // After a clean shutdown of this very store nothing was left behind but temp files and queued

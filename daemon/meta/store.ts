@@ -21,6 +21,27 @@ export { MetaCommitError, MetaConflict } from './commit-errors.js';
 /** The `state` entry marking the null-version index complete (MetaStore's constructor). */
 const NULL_INDEX_MARK = 'null-version-index';
 
+/**
+ * The store's format, kept in the `state` table: raised whenever a version writes what an older
+ * one would misread or damage (2: the null-version index, which an older version would not keep).
+ * A store of a newer format is refused at open, so a downgrade stops at start-up with a message
+ * instead of running on a store it does not understand. Versions before the mark was introduced
+ * do not check it.
+ */
+export const STORE_FORMAT = 2;
+const FORMAT_KEY = 'store-format';
+
+/** The store was written by a newer s3d (a downgrade): not opened. */
+export class StoreFormatError extends Error {
+  constructor(readonly found: number) {
+    super(
+      `the metadata store was written by a newer s3d (store format ${found}; this version reads format ${STORE_FORMAT} and older): ` +
+        'start the newer version again, or restore a backup made before the upgrade. An older version could misread or damage what the newer one wrote',
+    );
+    this.name = 'StoreFormatError';
+  }
+}
+
 export interface UploadListEntry {
   upload: UploadRecord;
 }
@@ -106,6 +127,12 @@ export class MetaStore {
     this.gc = this.root.openDB({ name: 'gc' });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
+    const format = Number(this.#stateGet(FORMAT_KEY) ?? 0) || 0;
+    if (format > STORE_FORMAT) {
+      void this.root.close();
+      throw new StoreFormatError(format);
+    }
+    if (opts.readOnly !== true && format < STORE_FORMAT) this.#state().putSync(FORMAT_KEY, String(STORE_FORMAT));
     // The null-version index is complete when its mark is the clean-shutdown token: both are
     // written in one transaction at a clean stop (recordShutdownToken) and when the index is
     // built. A store an earlier version wrote has no mark, or (it ran on a store this version
