@@ -157,7 +157,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts).
   // After a crash it runs while the daemon serves, from a snapshot of the records taken just before it listens (storage/orphan-scan.ts).
   const marker = readCleanMarker(config.dataDir);
-  const cleanStop = marker !== undefined && marker !== '' && marker === meta.shutdownToken();
+  // The marker's token is the store's, and nothing was committed since (a version that does not
+  // know the marker may have written, and crashed). A marker without a transaction id (an earlier
+  // version's) is not trusted: one scan.
+  const cleanStop = marker !== undefined && marker.token !== '' && marker.token === meta.shutdownToken() && marker.txnId !== undefined && marker.txnId === meta.openedTxnId;
+  if (marker !== undefined && !cleanStop && marker.token !== '' && marker.token === meta.shutdownToken()) {
+    log.info({ markerTxn: marker.txnId, storeTxn: meta.openedTxnId }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
+  }
   await consumeCleanMarker(config.dataDir);
   const swept = await files.sweepAtStart(queued).catch((err: unknown) => {
     throw foreignFilesError(config.dataDir, err, 'read or remove');
@@ -328,9 +334,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       // A start-up scan that did not run to its end leaves no marker either: the next start scans.
       const scanned = orphanScan === undefined || orphanScan.finished;
       let token = failures.length === 0 && drained && scanned && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
+      let txnId: number | undefined;
       if (token !== undefined) {
         token = await withDeadline(meta.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
-          () => token,
+          () => {
+            txnId = meta.lastTxnId();
+            return token;
+          },
           (err: unknown) => {
             log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not record the clean shutdown: the next start scans the store for unreferenced data files');
             return undefined;
@@ -340,7 +350,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
       // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
       await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
-      if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', () => writeCleanMarker(config.dataDir, token));
+      if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', () => writeCleanMarker(config.dataDir, { token, txnId }));
       dirLock.release();
       if (failures.length > 0) throw failures[0];
     },

@@ -111,10 +111,14 @@ export class MetaStore {
   versionEntriesRead = 0;
   private readonly listing: ListingTables;
 
+  /** LMDB's last transaction id when the store was opened, before this process wrote anything. */
+  readonly openedTxnId: number | undefined;
+
   /** `readOnly`: for tools beside a serving daemon (s3d verify); every write then fails. */
   constructor(dir: string, opts: { readOnly?: boolean } = {}) {
     tolerateOrphanCommitRejections();
     this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, maxDbs: 16, readOnly: opts.readOnly === true } as never) as RootDatabase;
+    this.openedTxnId = this.lastTxnId();
     // Values as plain msgpack maps: without shared structures, msgpackr's default records carry
     // their definition inline and decoding rebuilds it every time (~20 % slower gets, measured).
     // Values written either way decode either way.
@@ -838,6 +842,12 @@ export class MetaStore {
    */
   recordShutdownToken(token: string): Promise<void> {
     return this.#statePut({ 'clean-shutdown': token, [NULL_INDEX_MARK]: token });
+  }
+
+  /** LMDB's last committed transaction id (undefined if lmdb-js does not say). */
+  lastTxnId(): number | undefined {
+    const id = (this.root.getStats() as { lastTxnId?: unknown }).lastTxnId;
+    return typeof id === 'number' ? id : undefined;
   }
 
   /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */

@@ -3,7 +3,9 @@
 // decoded, small objects' data included) and can take minutes on a large one. A random token is
 // recorded in LMDB, then written to `.s3d/clean-shutdown` once the store is closed; start-up skips
 // the scan only when the file's token is the store's (a store restored from a backup holds another
-// token, and a crash leaves no file), and removes the file before it serves.
+// token, and a crash leaves no file), and removes the file before it serves. The file also names
+// LMDB's last transaction after the token's: a store written since (by a version that does not
+// know the marker, and may then have crashed) is scanned.
 
 import { promises as fsp, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -19,10 +21,17 @@ export function newShutdownToken(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** The marker's token, or undefined when there is none (a crash, a first start). */
-export function readCleanMarker(dataDir: string): string | undefined {
+export interface CleanMarker {
+  token: string;
+  /** LMDB's last transaction id once the token was committed; undefined in markers of earlier versions. */
+  txnId: number | undefined;
+}
+
+/** The marker, or undefined when there is none (a crash, a first start). */
+export function readCleanMarker(dataDir: string): CleanMarker | undefined {
   try {
-    return readFileSync(cleanMarkerPath(dataDir), 'utf8').trim();
+    const [token = '', txn] = readFileSync(cleanMarkerPath(dataDir), 'utf8').trim().split(/\s+/);
+    return { token, txnId: txn !== undefined && /^\d+$/.test(txn) ? Number(txn) : undefined };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -42,11 +51,11 @@ export async function consumeCleanMarker(dataDir: string): Promise<void> {
 }
 
 /** Writes the marker durably (after the store recorded the same token and closed). */
-export async function writeCleanMarker(dataDir: string, token: string): Promise<void> {
+export async function writeCleanMarker(dataDir: string, marker: CleanMarker): Promise<void> {
   const path = cleanMarkerPath(dataDir);
   const fh = await fsp.open(path, 'w', 0o600);
   try {
-    await fh.writeFile(`${token}\n`);
+    await fh.writeFile(`${marker.token}${marker.txnId !== undefined ? ` ${marker.txnId}` : ''}\n`);
     await fh.sync();
   } finally {
     await fh.close();

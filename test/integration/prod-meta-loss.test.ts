@@ -6,10 +6,12 @@
 // files than lie beside it (an old backup) gets them moved aside into .s3d/orphans/, not deleted.
 // After a clean shutdown of the same store the sweep skips its scan of every record (a restart of
 // a large store is not proportional to it); after a crash, or with a store restored from a backup,
-// it scans. A lock file left by a run as another user is a configuration error too (exit 2, not 1).
+// it scans, and so it does when the store was committed to after the marker was written (by a
+// version that does not know it). A lock file left by a run as another user is a configuration error too (exit 2, not 1).
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open as openLmdb } from 'lmdb';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
@@ -125,6 +127,35 @@ t.test('after a clean shutdown the sweep skips its scan; after a crash it scans'
   const third = await startDaemon({ dataDir: d.dataDir });
   t.equal((await third.waitForLog((l) => l.msg === 'start-up sweep removed crash leftovers')).orphans, 1, 'after the crash the sweep scans and removes the stray file');
   t.notOk(existsSync(strayPath), 'it is gone');
+  await third.stop();
+});
+
+t.test('a store written after its clean shutdown (by a version that ignores the marker) is scanned', async (t) => {
+  // An earlier version, started on a cleanly stopped store, leaves the marker where it is; if it
+  // then crashes, its leftovers would go unseen. The marker names LMDB's last transaction, so a
+  // store committed to since is scanned.
+  const marker = join(d.dataDir, '.s3d', 'clean-shutdown');
+  const first = await startDaemon({ dataDir: d.dataDir });
+  t.equal(await first.stop(), 0, 'stopped cleanly');
+  t.match(readFileSync(marker, 'utf8'), /^[0-9a-f]{32} \d+\n$/, 'the marker holds the token and the transaction id');
+  const stray = randomBytes(16).toString('hex');
+  const strayPath = join(d.dataDir, '.s3d', 'objects', stray.slice(0, 2), stray);
+  mkdirSync(join(strayPath, '..'), { recursive: true });
+  writeFileSync(strayPath, 'left by the other version');
+  // The other version's write: any commit to the store.
+  const root = openLmdb({ path: join(d.dataDir, '.s3d', 'meta') });
+  await root.openDB<string, string>({ name: 'state' }).put('written-by', 'another version');
+  await root.close();
+  const second = await startDaemon({ dataDir: d.dataDir });
+  t.ok(second.jsonLogs().some((l) => l.msg === 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it'), 'the log says why it scans');
+  t.equal((await second.waitForLog((l) => l.msg === 'start-up sweep removed crash leftovers')).orphans, 1, 'the sweep scans and removes the stray file');
+  t.notOk(existsSync(strayPath), 'it is gone');
+  // A marker as earlier versions of s3d wrote it (the token alone) is not trusted either.
+  t.equal(await second.stop(), 0);
+  writeFileSync(marker, `${readFileSync(marker, 'utf8').split(' ')[0]}\n`);
+  writeFileSync(strayPath.replace(stray, `${stray.slice(0, 31)}0`), 'another');
+  const third = await startDaemon({ dataDir: d.dataDir });
+  t.equal((await third.waitForLog((l) => l.msg === 'start-up sweep removed crash leftovers')).orphans, 1, 'a token-only marker: scanned');
   await third.stop();
 });
 
