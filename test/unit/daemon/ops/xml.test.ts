@@ -71,3 +71,21 @@ t.test('hasMoreElements counts the elements the parser sees, and stops past the 
   t.equal(parsed, 8, 'the parser finds 8');
   t.same([more(doc, 7), more(doc, 8)], [true, false], 'and so does the scan');
 });
+
+t.test('markup no S3 document has is refused before the validator (which took seconds over 8 MiB of it)', async (t) => {
+  const refused = (doc: string, reason: RegExp, what: string): void => {
+    try {
+      parseXml(Buffer.from(doc));
+      t.fail(`${what}: accepted`);
+    } catch (err) {
+      t.equal((err as S3Error).code, 'MalformedXML', `${what}: MalformedXML`);
+      t.match((err as Error).message, reason, `${what}: says why`);
+    }
+  };
+  refused(`<Delete>${'<?a b?>'.repeat(100_000)}</Delete>`, /processing instruction/, 'processing instructions');
+  refused('<?xml version="1.0"?><?other x?><Delete/>', /processing instruction/, 'a second one after the declaration');
+  refused('<!DOCTYPE d [<!ENTITY e "x">]><Delete>&e;</Delete>', /document type/, 'a document type');
+  refused(`<Delete>${'<'.repeat(1_000_000)}</Delete>`, /starts no markup/, 'a run of "<"');
+  refused('<Delete>< Object/></Delete>', /starts no markup/, '"< " ');
+  t.same(parseXml('<?xml version="1.0" encoding="UTF-8"?>\n<Delete><!-- c --><Quiet>true</Quiet></Delete>'), { '?xml': '', Delete: { Quiet: 'true' } }, 'the declaration and comments are fine');
+});
