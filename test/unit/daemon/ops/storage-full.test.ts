@@ -75,23 +75,19 @@ t.test('a handler that meets a full disk: XMinioStorageFull, with a warning', as
   t.equal(s.warnings.filter((w) => /data disk is full/.test(w)).length, 1, 'warned once');
 });
 
-t.test('an LMDB commit that failed with EIO is a full disk only when statfs says so', async (t) => {
-  const s = setup(100 * MiB);
-  await s.disk.refresh();
-  s.fail(new MetaCommitError('EIO', new Error('Input/output error')));
-  t.equal(await s.call('PutObject'), 'raw:metadata commit failed (EIO)', 'plenty of space: an I/O error, passed on (InternalError)');
-  s.usage.free = 3 * MiB;
-  t.equal(await s.call('PutObject'), 'XMinioStorageFull/507', 'nearly no space: a short write on a full disk');
-});
-
-t.test('an LMDB commit whose cause lmdb-js never named is a full disk only when statfs says so', async (t) => {
-  const s = setup(100 * MiB);
-  await s.disk.refresh();
-  s.fail(new MetaCommitError('UNKNOWN', new Error('Commit failed (see commitError for details)')));
-  t.equal(await s.call('PutObject'), 'raw:metadata commit failed (UNKNOWN)', 'plenty of space: passed on (InternalError)');
-  s.usage.free = 3 * MiB;
-  t.equal(await s.call('CreateMultipartUpload'), 'XMinioStorageFull/507', 'nearly no space: a full disk');
-});
+for (const [code, what, message] of [
+  ['EIO', 'failed with EIO', 'Input/output error'],
+  ['UNKNOWN', 'whose cause lmdb-js never named', 'Commit failed (see commitError for details)'],
+] as const) {
+  t.test(`an LMDB commit ${what} is a full disk only when statfs says so`, async (t) => {
+    const s = setup(100 * MiB);
+    await s.disk.refresh();
+    s.fail(new MetaCommitError(code, new Error(message)));
+    t.equal(await s.call('PutObject'), `raw:metadata commit failed (${code})`, 'plenty of space: passed on (InternalError)');
+    s.usage.free = 3 * MiB;
+    t.equal(await s.call('CreateMultipartUpload'), 'XMinioStorageFull/507', 'nearly no space: a full disk (a short write, or a failure on it)');
+  });
+}
 
 t.test('other failures pass through unchanged', async (t) => {
   const s = setup(50 * MiB);
