@@ -459,6 +459,13 @@ export class MetaStore {
         if (changed.has(e.key)) return undefined;
         const found = this.findVersion(bucket, e.key, e.versionId);
         if (!found || stampOf(found.rec) !== e.vs) return undefined;
+        // A latest delete marker goes only as the key's last version: were a version it hides still
+        // there (one under Object Lock stays, below), removing it would make that version current
+        // again, bringing back an object its owner deleted.
+        if (found.rec.deleteMarker === true && this.objects.get(objectKey(bucket, e.key)) === undefined) {
+          const [first, second] = this.storedVersions(bucket, e.key, 2);
+          if (first !== undefined && first.k.equals(found.k) && second !== undefined) return undefined;
+        }
         // A version under Object Lock stays (and is not counted).
         const r = this.deleteOne(b, e.key, e.versionId, now, false);
         if (r === undefined || r.locked) return undefined;

@@ -12,6 +12,7 @@ import { uriEncode } from '../auth/sigv4.js';
 import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
+import { isLocked } from '../meta/store.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
@@ -246,7 +247,9 @@ export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, k
     const rec = versions[i]!.record;
     const since = versions[i - 1]!.record.mtime;
     const newer = i - 1;
-    const hit = rules.some((r) => r.noncurrentDays !== undefined && newer >= (r.newerNoncurrentVersions ?? 0) && daysAfter(since, r.noncurrentDays) <= now && matches(r, key, rec));
+    // A version under Object Lock is never due (the store would keep it anyway; counted as due,
+    // the marker above it would go and bring it back).
+    const hit = !isLocked(rec, now, false) && rules.some((r) => r.noncurrentDays !== undefined && newer >= (r.newerNoncurrentVersions ?? 0) && daysAfter(since, r.noncurrentDays) <= now && matches(r, key, rec));
     if (hit) due.push(rec);
   }
   const latest = versions[0]!.record;

@@ -686,6 +686,22 @@ t.test('removeVersionsIfUnchanged removes only the noncurrent versions still as 
   t.equal(await m.removeVersionsIfUnchanged('nobucket', [{ key: 'k', versionId: v2.versionId!, vs: v2.vs! }]), 0);
 });
 
+t.test('removeVersionsIfUnchanged keeps a latest marker while a version it hides stays (Object Lock)', async (t) => {
+  // Lifecycle asked for both; the locked version stays, so the marker must too, or the deleted
+  // object would come back.
+  const m = openStore(t);
+  await versioned(m, 'b', 'Enabled');
+  const locked = await m.putObject('b', 'k', fileObj(fid(), { retention: { mode: 'COMPLIANCE', until: Date.now() + 86_400_000 } }));
+  const dm = (await m.deleteObject('b', 'k')).marker!;
+  const n = await m.removeVersionsIfUnchanged('b', [
+    { key: 'k', versionId: locked.versionId!, vs: locked.vs! },
+    { key: 'k', versionId: dm.versionId!, vs: dm.vs! },
+  ]);
+  t.equal(n, 0, 'nothing removed');
+  t.same(ids(m, 'b', 'k'), [dm.versionId, locked.versionId], 'the marker still hides the locked version');
+  t.equal(m.getObject('b', 'k'), undefined, 'no current object came back');
+});
+
 t.test('completeUpload in an Enabled bucket makes a new version like putObject', async (t) => {
   const m = openStore(t);
   await versioned(m, 'b', 'Enabled');

@@ -243,6 +243,8 @@ t.test('which versions of a key are removed for good (versionsDue)', async (t) =
   t.same(versionsDue(futureDate, 'm/a', [marker], T0), [], 'Expiration Date ahead: it stays');
   const withNc = lc(rule(`<Filter/><Status>Enabled</Status><Expiration><Days>3</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`));
   t.same(versionsDue(withNc, 'm/a', [oldMarker, old(6)], later).length, 2, 'AWS\'s example 7 (Days + NoncurrentDays): the version under an old marker and then the marker');
+  const lockedUnder = v(T0 - 6 * DAY, { retention: { mode: 'COMPLIANCE', until: later + 365 * DAY } });
+  t.same(versionsDue(withNc, 'm/a', [oldMarker, lockedUnder], later), [], 'a version under Object Lock is not due, and the marker hiding it stays');
   const both = lc(rule(`<Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`));
   const under = [dm(T0), old(1), old(2)];
   t.same(versionsDue(both, 'k', under, T0 + 2 * DAY).map((r) => r.deleteMarker === true), [false, false, true], 'the versions under a marker, then the marker, in one pass');
