@@ -162,7 +162,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // version's) is not trusted: one scan.
   const cleanStop = marker !== undefined && marker.token !== '' && marker.token === meta.shutdownToken() && marker.txnId !== undefined && marker.txnId === meta.openedTxnId;
   if (marker !== undefined && !cleanStop && marker.token !== '' && marker.token === meta.shutdownToken()) {
-    log.info({ markerTxn: marker.txnId, storeTxn: meta.openedTxnId }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
+    // Another version wrote after this store's clean stop and may have crashed: neither the token
+    // nor the null-version index's mark tells, so the index is rebuilt as well.
+    const nullVersions = marker.txnId !== undefined ? meta.reindexNullVersions() : undefined;
+    log.info({ markerTxn: marker.txnId, storeTxn: meta.openedTxnId, nullVersions }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
   }
   await consumeCleanMarker(config.dataDir);
   const swept = await files.sweepAtStart(queued).catch((err: unknown) => {

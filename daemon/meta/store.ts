@@ -159,6 +159,15 @@ export class MetaStore {
   }
 
   /**
+   * Rebuilds the null-version index now: for a store found written after its clean shutdown (the
+   * clean-shutdown marker names an earlier transaction), where a version that keeps no index may
+   * have run and crashed, leaving the token, and so the index's mark, as they were.
+   */
+  reindexNullVersions(): number {
+    return this.indexNullVersions(this.nullVersions!);
+  }
+
+  /**
    * (Re)builds the null-version index from the versions table's keys (no record is decoded), in
    * one synchronous transaction before the store is used, and marks it complete. Returns how
    * many null versions it indexed.

@@ -46,16 +46,19 @@ export function show(e: VersionEntry): string {
 /**
  * Makes the store in `dir` (MetaStore's directory: `.s3d` of a data dir) look as an earlier
  * version left it: no null-version index ('no index'), or one that version did not keep (it ran
- * on the store and stopped cleanly: a new clean-shutdown token beside this version's mark).
+ * on the store and stopped cleanly: a new clean-shutdown token beside this version's mark), or
+ * ('crashed writer') one it wrote past after this version's clean stop and then crashed: the
+ * index is out of date while the token and the mark are as this version left them (only LMDB's
+ * transaction id has moved, which the clean-shutdown marker names).
  */
-export async function forgetNullIndex(dir: string, how: 'no index' | 'stale index'): Promise<void> {
+export async function forgetNullIndex(dir: string, how: 'no index' | 'stale index' | 'crashed writer'): Promise<void> {
   const root = open({ path: join(dir, 'meta'), maxDbs: 16 });
   const index = root.openDB<number, Buffer>({ name: 'null-versions', keyEncoding: 'binary' });
   const state = root.openDB<string, string>({ name: 'state' });
   root.transactionSync(() => {
     for (const k of [...index.getKeys()].map((k) => Buffer.from(k))) void index.remove(k);
     if (how === 'no index') void state.remove('null-version-index');
-    else void state.put('clean-shutdown', 'an earlier version stopped cleanly');
+    else if (how === 'stale index') void state.put('clean-shutdown', 'an earlier version stopped cleanly');
   });
   await root.close();
 }

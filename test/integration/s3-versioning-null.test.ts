@@ -287,4 +287,14 @@ t.test('a store an earlier version wrote (no null-version index) is indexed at s
   s3 = (await restart()).s3();
   t.notOk(d().jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('indexed the null versions')), 'the next start has nothing to index');
   t.equal(await nullBody(s3, bucket, 'deep'), 'null deep');
+
+  // A version that keeps no index wrote after this one's clean stop, then crashed: the token and
+  // the mark are unchanged, but the clean-shutdown marker names an earlier transaction.
+  t.equal(await d().stop(), 0);
+  await forgetNullIndex(join(d().dataDir, '.s3d'), 'crashed writer');
+  s3 = (await restart()).s3();
+  const rebuilt = d().jsonLogs().find((l) => typeof l.msg === 'string' && l.msg.startsWith('the store was written after its clean shutdown'));
+  t.equal(rebuilt?.nullVersions, 2, 'the start saw the store written since its clean stop and re-indexed the null versions');
+  t.equal(await nullBody(s3, bucket, 'deep'), 'null deep', 'versionId=null finds the null version again');
+  t.equal(await nullBody(s3, bucket, 'marker'), 'MethodNotAllowed/405', 'and the null delete marker');
 });
