@@ -353,7 +353,11 @@ export class HttpServer {
       // S3's bound on the header section. Beyond it an object could be stored with headers (say a
       // 20 KB Content-Disposition) that clients cannot read back: Node's HTTP client stops at
       // 16 KiB of response headers, botocore at 64 KiB per line.
-      if (headerBytes > MAX_HEADER_SECTION_BYTES) throw new S3Error('RequestHeaderSectionTooLarge', undefined, { fields: { MaxSizeAllowed: String(MAX_HEADER_SECTION_BYTES) } });
+      // Counted in characters while reading (cheap); a UTF-8 character is at most 3 bytes per
+      // UTF-16 unit, so only a section past a third of the bound is counted again in bytes.
+      if (headerBytes > MAX_HEADER_SECTION_BYTES / 3 && headerSectionBytes(headers) > MAX_HEADER_SECTION_BYTES) {
+        throw new S3Error('RequestHeaderSectionTooLarge', undefined, { fields: { MaxSizeAllowed: String(MAX_HEADER_SECTION_BYTES) } });
+      }
       // What the request asks for, x-amz-* query parameters included (see withQueryAmzHeaders):
       // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
       // SSE), while signatures are checked on the request as sent.
@@ -629,6 +633,13 @@ function abortRequest(p: Pending, reason: Error): void {
 /** Headers a request may carry once: two of them let two HTTP parsers frame or route it differently. */
 /** S3's bound on a request's header section (names, values, `: ` and CRLF). */
 const MAX_HEADER_SECTION_BYTES = 8192;
+
+/** The header section's size in bytes as sent (UTF-8), repeated headers joined as they arrived. */
+function headerSectionBytes(headers: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
+  return n;
+}
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /**
