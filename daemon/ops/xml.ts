@@ -150,11 +150,13 @@ export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): 
   // No S3 document holds a processing instruction past its XML declaration, or a document type
   // (entities): refused before the validator, which took ~5 s over 8 MiB of them (a DeleteObjects
   // body may be that large), holding every other request.
-  const declaration = /^\s*<\?xml[\s?]/.test(s) ? s.indexOf('?>') + 2 : 0;
-  if (s.indexOf('<?', declaration) >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a processing instruction; S3 documents have none.');
-  if (s.indexOf('<!DOCTYPE') >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a document type declaration; S3 documents have none.');
+  // Looked for outside CDATA sections and comments, whose text may hold any of it.
+  const markup = s.includes('<!') ? s.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, '') : s;
+  const declaration = /^\s*<\?xml[\s?]/.test(markup) ? markup.indexOf('?>') + 2 : 0;
+  if (markup.indexOf('<?', declaration) >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a processing instruction; S3 documents have none.');
+  if (markup.indexOf('<!DOCTYPE') >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a document type declaration; S3 documents have none.');
   // A `<` that cannot start markup (the validator took ~1.5 s over 8 MiB of `<`).
-  if (/<[^A-Za-z_:/!?\u0080-\uffff]/.test(s)) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed: a "<" that starts no markup.');
+  if (/<[^A-Za-z_:/!?\u0080-\uffff]/.test(markup)) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed: a "<" that starts no markup.');
   const valid = XMLValidator.validate(s);
   if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${valid.err.msg}`);
   // XML defines five named entities; the validator lets any name through (`&nbsp;`, `&bogus;`).

@@ -88,4 +88,8 @@ t.test('markup no S3 document has is refused before the validator (which took se
   refused(`<Delete>${'<'.repeat(1_000_000)}</Delete>`, /starts no markup/, 'a run of "<"');
   refused('<Delete>< Object/></Delete>', /starts no markup/, '"< " ');
   t.same(parseXml('<?xml version="1.0" encoding="UTF-8"?>\n<Delete><!-- c --><Quiet>true</Quiet></Delete>'), { '?xml': '', Delete: { Quiet: 'true' } }, 'the declaration and comments are fine');
+  // CDATA sections and comments may hold any of it (the review found these refused).
+  t.same(parseXml('<Tagging><TagSet><Tag><Key><![CDATA[a<1 <?b <!DOCTYPE]]></Key><Value>v</Value></Tag></TagSet></Tagging>'), { Tagging: { TagSet: { Tag: { Key: 'a<1 <?b <!DOCTYPE', Value: 'v' } } } }, 'CDATA with "<", "<?" and "<!DOCTYPE" in it');
+  t.same(parseXml('<Delete><!-- a <= b, <?x?> --><Quiet>true</Quiet></Delete>'), { Delete: { Quiet: 'true' } }, 'a comment with "<" and "<?"');
+  refused(`<Delete><!-- c -->${'<?a b?>'.repeat(10)}</Delete>`, /processing instruction/, 'processing instructions beside a comment');
 });
