@@ -77,15 +77,16 @@ export function normalizeKmsKeyId(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (raw !== raw.trim()) throw new S3Error('InvalidRequest', 'The specified KMS KeyID contains unsupported characters.');
   let id = raw.startsWith('arn:aws:kms:') ? raw.slice('arn:aws:kms:'.length) : raw;
-  // Full AWS ARNs (arn:aws:kms:region:account:key/NAME) name the key after the last "key/".
-  const slash = id.lastIndexOf('key/');
-  if (slash >= 0 && id.includes(':')) id = id.slice(slash + 4);
   // Aliases, bare or as ARNs (…:alias/NAME): `alias/aws/s3`, AWS's own key for S3, is the default
   // key (scripts written for AWS name it); `alias/NAME` names the key NAME.
   const alias = /^(?:[^:/]*:[^:/]*:)?alias\/(.*)$/.exec(id);
   if (alias) {
     if (alias[1] === '') throw new S3Error('InvalidArgument', `The KMS key id "${raw}" is not a valid key name.`);
     id = alias[1] === 'aws/s3' ? '' : alias[1]!;
+  } else {
+    // Full AWS ARNs (arn:aws:kms:region:account:key/NAME) name the key after the last "key/".
+    const slash = id.lastIndexOf('key/');
+    if (slash >= 0 && id.includes(':')) id = id.slice(slash + 4);
   }
   if (id === '') return undefined;
   if (!/^[0-9A-Za-z_-]{1,80}$/.test(id) || id.startsWith('-') || id.endsWith('-')) {

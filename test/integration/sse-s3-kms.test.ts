@@ -119,6 +119,10 @@ t.test('SSE-KMS PutObject with and without the arn:aws:kms: prefix, and the defa
     400,
     'unknown KMS key as an ARN',
   );
+  // An alias is one name: "key/" inside it is not a key ARN's (it named the key "prod").
+  for (const keyId of ['alias/monkey/prod', 'arn:aws:kms:us-east-1:123456789012:alias/monkey/prod']) {
+    await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms/unknown', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId })), 'InvalidArgument', 400, `alias with a "/" in its name: ${keyId}`);
+  }
   await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms/unknown' })), 'NotFound', 404, 'nothing stored for the unknown key');
 });
 
