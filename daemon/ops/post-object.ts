@@ -31,8 +31,10 @@ import { toXml } from './xml.js';
  * unauthenticated forms from filling the heap (one at 64 KiB × 200 fields held 13 MiB).
  */
 const MAX_PRE_DATA_BYTES = 20 * 1024;
-/** The same bound on the raw body before the file part, with room for part headers and boundaries. */
-const MAX_PRE_DATA_RAW = MAX_PRE_DATA_BYTES + 64 * 1024;
+/** A file sent as a text field (`file=…`, no filename) may be this long; it is not pre-data. */
+const MAX_TEXT_FILE_BYTES = 64 * 1024;
+/** The bound on the raw body before the file, with room for a text file, part headers and boundaries. */
+const MAX_PRE_DATA_RAW = MAX_PRE_DATA_BYTES + MAX_TEXT_FILE_BYTES + 64 * 1024;
 const MAX_FIELDS = 200;
 
 function preDataTooLarge(): S3Error {
@@ -65,7 +67,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     bb = busboy({
       headers: { 'content-type': contentType },
       defParamCharset: 'utf8',
-      limits: { fieldSize: MAX_PRE_DATA_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: 1, fieldNameSize: 200 },
+      limits: { fieldSize: MAX_TEXT_FILE_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: 1, fieldNameSize: 200 },
     });
   } catch (err) {
     return Promise.reject(new S3Error('MalformedPOSTRequest', `The body of a POST upload must be multipart/form-data with a boundary: ${(err as Error).message}`));
@@ -102,16 +104,22 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     };
     bb.on('field', (name, value, info) => {
       if (fileSeen) return;
-      preData += Buffer.byteLength(name) + Buffer.byteLength(value);
-      if (info.valueTruncated || preData > MAX_PRE_DATA_BYTES) {
-        fail(preDataTooLarge());
-        return;
-      }
       if (info.nameTruncated) {
         fail(new S3Error('MalformedPOSTRequest', `The form field name ${JSON.stringify(name)} is longer than 200 bytes.`));
         return;
       }
       const n = name.toLowerCase();
+      if (n !== 'file') {
+        // The file, even as a text field, is not among the fields before it.
+        preData += Buffer.byteLength(name) + Buffer.byteLength(value);
+        if (info.valueTruncated || preData > MAX_PRE_DATA_BYTES) {
+          fail(preDataTooLarge());
+          return;
+        }
+      } else if (info.valueTruncated) {
+        fail(new S3Error('MalformedPOSTRequest', `A file sent as a text field may be at most ${MAX_TEXT_FILE_BYTES} bytes; send it as a file part.`));
+        return;
+      }
       if (n === 'file') {
         // S3 takes the file as a plain text field too (a form without a file input).
         fileSeen = true;
