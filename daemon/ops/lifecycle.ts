@@ -263,7 +263,16 @@ export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, k
 
 /** Whether an incomplete upload is past an AbortIncompleteMultipartUpload rule at `now`. */
 export function uploadExpired(rules: readonly LifecycleRule[] | undefined, up: UploadRecord, now: number): boolean {
-  return (rules ?? []).some((r) => r.enabled && r.abortIncompleteDays !== undefined && up.key.startsWith(r.prefix) && daysAfter(up.initiated, r.abortIncompleteDays) <= now);
+  return (rules ?? []).some((r) => abortsUploads(r, up.key) && daysAfter(up.initiated, r.abortIncompleteDays!) <= now);
+}
+
+/**
+ * Whether a rule aborts the uploads of `key`. Not one with a tag or size filter: an upload has
+ * neither yet, and such rules are refused today, but an earlier version stored some; what they
+ * select cannot be told, so they abort nothing rather than more than was asked.
+ */
+function abortsUploads(r: LifecycleRule, key: string): boolean {
+  return r.enabled && r.abortIncompleteDays !== undefined && key.startsWith(r.prefix) && r.tags.length === 0 && r.sizeGreaterThan === undefined && r.sizeLessThan === undefined;
 }
 
 /**
@@ -273,8 +282,8 @@ export function uploadExpired(rules: readonly LifecycleRule[] | undefined, up: U
 export function abortHeaders(rules: readonly LifecycleRule[] | undefined, up: Pick<UploadRecord, 'key' | 'initiated'>): Record<string, string> {
   let best: { at: number; ruleId: string } | undefined;
   for (const r of rules ?? []) {
-    if (!r.enabled || r.abortIncompleteDays === undefined || !up.key.startsWith(r.prefix)) continue;
-    const at = daysAfter(up.initiated, r.abortIncompleteDays);
+    if (!abortsUploads(r, up.key)) continue;
+    const at = daysAfter(up.initiated, r.abortIncompleteDays!);
     if (best === undefined || at < best.at) best = { at, ruleId: r.id };
   }
   return best === undefined ? {} : { 'x-amz-abort-date': httpDate(best.at), 'x-amz-abort-rule-id': ruleIdInHeader(best.ruleId) };

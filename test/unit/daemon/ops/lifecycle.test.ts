@@ -6,8 +6,8 @@
 // version's own record, noncurrent delete markers, ExpiredObjectDeleteMarker only for a lone
 // marker) at fixed clocks.
 import t from 'tap';
-import { expirationHeader, expiryOf, hasVersionActions, lifecycleXml, parseLifecycle, uploadExpired, versionsDue } from '../../../../daemon/ops/lifecycle.js';
-import { RECORD_VERSION, type ObjectRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
+import { abortHeaders, expirationHeader, expiryOf, hasVersionActions, lifecycleXml, parseLifecycle, uploadExpired, versionsDue } from '../../../../daemon/ops/lifecycle.js';
+import { RECORD_VERSION, type ObjectRecord, type TagSet, type UploadRecord } from '../../../../daemon/meta/records.js';
 
 const conf = (...rules: string[]): Buffer => Buffer.from(`<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${rules.join('')}</LifecycleConfiguration>`);
 const rule = (inner: string): string => `<Rule>${inner}</Rule>`;
@@ -149,6 +149,17 @@ t.test('expiry', async (t) => {
   t.notOk(uploadExpired(rules, up('up/x', T0), T0 + DAY), 'not before the next midnight after a day');
   t.ok(uploadExpired(rules, up('up/x', T0), Date.parse('2026-12-02T00:00:00Z')));
   t.notOk(uploadExpired(rules, up('other', T0 - 30 * DAY), T0), 'outside the prefix');
+  // Rules an earlier version stored with a size or tag filter beside AbortIncompleteMultipartUpload
+  // (refused when written today): an upload has neither, so they abort nothing.
+  const abortRule = rules.find((r) => r.abortIncompleteDays !== undefined)!;
+  for (const [what, extra] of [
+    ['a size filter', { sizeGreaterThan: 1000 }],
+    ['a tag filter', { tags: [['class', 'tmp']] as TagSet }],
+  ] as const) {
+    const stored = [{ ...abortRule, ...extra }];
+    t.notOk(uploadExpired(stored, up('up/x', T0 - 30 * DAY), T0), `a stored rule with ${what} aborts no upload`);
+    t.same(abortHeaders(stored, up('up/x', T0)), {}, `… and announces no abort date`);
+  }
 });
 
 t.test('which versions of a key are removed for good (versionsDue)', async (t) => {
