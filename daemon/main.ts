@@ -143,9 +143,14 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       );
     }
   }
+  // After a clean shutdown of this very store nothing was left behind but temp files and queued
+  // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts;
+  // the store judges whether the marker describes it). After a crash it runs while the daemon
+  // serves, from a snapshot of the records taken just before it listens (storage/orphan-scan.ts).
+  const marker = readCleanMarker(config.dataDir);
   let meta: MetaStore;
   try {
-    meta = new MetaStore(join(config.dataDir, '.s3d'));
+    meta = new MetaStore(join(config.dataDir, '.s3d'), { cleanMarker: marker });
   } catch (err) {
     if (!(err instanceof StoreFormatError)) throw err;
     disk.stop();
@@ -153,20 +158,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
   if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
-  // After a clean shutdown of this very store nothing was left behind but temp files and queued
-  // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts).
-  // After a crash it runs while the daemon serves, from a snapshot of the records taken just before it listens (storage/orphan-scan.ts).
-  const marker = readCleanMarker(config.dataDir);
-  // The marker's token is the store's, and nothing was committed since (a version that does not
-  // know the marker may have written, and crashed). A marker without a transaction id (an earlier
-  // version's) is not trusted: one scan.
-  const cleanStop = marker !== undefined && marker.token !== '' && marker.token === meta.shutdownToken() && marker.txnId !== undefined && marker.txnId === meta.openedTxnId;
-  if (marker !== undefined && !cleanStop && marker.token !== '' && marker.token === meta.shutdownToken()) {
-    // Another version wrote after this store's clean stop and may have crashed: neither the token
-    // nor the null-version index's mark tells, so the index is rebuilt as well.
-    const nullVersions = marker.txnId !== undefined ? meta.reindexNullVersions() : undefined;
-    log.info({ markerTxn: marker.txnId, storeTxn: meta.openedTxnId, nullVersions }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
-  }
+  const cleanStop = meta.cleanStop;
+  if (meta.writtenSinceCleanStop) log.info({ nullVersions: meta.nullIndexRebuilt }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
   await consumeCleanMarker(config.dataDir);
   const swept = await files.sweepAtStart(queued).catch((err: unknown) => {
     throw foreignFilesError(config.dataDir, err, 'read or remove');

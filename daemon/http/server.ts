@@ -631,6 +631,8 @@ function abortRequest(p: Pending, reason: Error): void {
 }
 
 /** Headers a request may carry once: two of them let two HTTP parsers frame or route it differently. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /** S3's bound on a request's header section (names, values, `: ` and CRLF). */
 const MAX_HEADER_SECTION_BYTES = 8192;
 
@@ -640,7 +642,6 @@ function headerSectionBytes(headers: Readonly<Record<string, string>>): number {
   for (const [k, v] of Object.entries(headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
   return n;
 }
-const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /**
  * The elements S3 adds to an error about a named thing (NoSuchKey's Key, NoSuchBucket's

@@ -6,7 +6,7 @@
 import type { Database } from 'lmdb';
 import { bucketRange, keyOfVersionKey, markerBound, objectKey, prefixBound, SEP, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
 import type { ObjectRecord } from './records.js';
-import { clientVersionId, NULL_VERSION, stampOf, stampOfId } from './versions.js';
+import { clientVersionId, stampOf, stampOfId } from './versions.js';
 
 export interface ListEntry {
   key: string;
@@ -49,8 +49,8 @@ export interface VersionListResult {
 export interface ListingTables {
   objects: Database<ObjectRecord, Buffer>;
   versions: Database<ObjectRecord, Buffer>;
-  /** The versions-table key of bucket/key's null version, when it is there (MetaStore's null-version index). */
-  nullVersionKey(bucket: string, key: string): Buffer | undefined;
+  /** The versions-table key of version `versionId` (`null` too) of bucket/key, when it is there (MetaStore.findVersion). */
+  versionKey(bucket: string, key: string, versionId: string): Buffer | undefined;
   /** Counts one listed key read (MetaStore.listEntriesRead). */
   entryRead(): void;
   /** Counts one versions-table record read (MetaStore.versionEntriesRead). */
@@ -187,7 +187,7 @@ function* versionsOfKey(tables: ListingTables, bucket: string, key: string, mark
   let withCurrent = cur !== undefined;
   let start = prefix;
   if (marker !== undefined && (cur === undefined || clientVersionId(cur) !== marker)) {
-    const at = markerEntry(tables, bucket, key, marker);
+    const at = tables.versionKey(bucket, key, marker);
     const stamp = stampOfId(marker);
     if (at !== undefined) {
       withCurrent = false;
@@ -214,15 +214,6 @@ function* versionsOfKey(tables: ListingTables, bucket: string, key: string, mark
     first = false;
     yield { key, record: value, isLatest };
   }
-}
-
-/** The versions-table key of version `marker` of bucket/key, when it is there. */
-function markerEntry(tables: ListingTables, bucket: string, key: string, marker: string): Buffer | undefined {
-  if (marker === NULL_VERSION) return tables.nullVersionKey(bucket, key);
-  const stamp = stampOfId(marker);
-  if (stamp === undefined) return undefined;
-  const k = versionKeyOf(bucket, key, stamp, marker);
-  return tables.versions.doesExist(k) ? k : undefined;
 }
 
 /** Whether `k` is the first versions-table key of its object (between `prefix` and `end`). */

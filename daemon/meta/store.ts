@@ -7,6 +7,7 @@
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { ReferenceSnapshot } from './reference-snapshot.js';
 import { MetaConflict, commitFailure, tolerateOrphanCommitRejections } from './commit-errors.js';
+import type { CleanMarker } from '../storage/clean-shutdown.js';
 import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
@@ -111,14 +112,26 @@ export class MetaStore {
   versionEntriesRead = 0;
   private readonly listing: ListingTables;
 
-  /** LMDB's last transaction id when the store was opened, before this process wrote anything. */
-  readonly openedTxnId: number | undefined;
+  /**
+   * The clean-shutdown marker given to the constructor describes this store as it is: its token,
+   * and no commit since (storage/clean-shutdown.ts). The start-up sweep then skips its scan.
+   */
+  readonly cleanStop: boolean;
+  /**
+   * The marker's token is this store's but the store was committed to after it: a version that
+   * does not know the marker ran on it, and may have crashed. The sweep scans, and the null-version
+   * index is rebuilt (neither the token nor the index's mark could tell).
+   */
+  readonly writtenSinceCleanStop: boolean;
 
-  /** `readOnly`: for tools beside a serving daemon (s3d verify); every write then fails. */
-  constructor(dir: string, opts: { readOnly?: boolean } = {}) {
+  /**
+   * `readOnly`: for tools beside a serving daemon (s3d verify); every write then fails.
+   * `cleanMarker`: the clean-shutdown marker found at start-up (see cleanStop).
+   */
+  constructor(dir: string, opts: { readOnly?: boolean; cleanMarker?: CleanMarker } = {}) {
     tolerateOrphanCommitRejections();
     this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, maxDbs: 16, readOnly: opts.readOnly === true } as never) as RootDatabase;
-    this.openedTxnId = this.lastTxnId();
+    const openedTxnId = this.lastTxnId();
     // Values as plain msgpack maps: without shared structures, msgpackr's default records carry
     // their definition inline and decoding rebuilds it every time (~20 % slower gets, measured).
     // Values written either way decode either way.
@@ -137,11 +150,17 @@ export class MetaStore {
       throw new StoreFormatError(format);
     }
     if (opts.readOnly !== true && format < STORE_FORMAT) this.#state().putSync(FORMAT_KEY, String(STORE_FORMAT));
-    // The null-version index is complete when its mark is the clean-shutdown token: both are
-    // written in one transaction at a clean stop (recordShutdownToken) and when the index is
-    // built. A store an earlier version wrote has no mark, or (it ran on a store this version
-    // had indexed) an older one than the token its clean stop left.
-    const complete = this.#stateGet(NULL_INDEX_MARK) === this.shutdownToken();
+    const token = this.shutdownToken();
+    const marker = opts.cleanMarker;
+    const sameStore = marker !== undefined && marker.token !== '' && marker.token === token;
+    this.cleanStop = sameStore && marker.txnId !== undefined && marker.txnId === openedTxnId;
+    this.writtenSinceCleanStop = sameStore && !this.cleanStop;
+    // The null-version index is complete when its mark is the clean-shutdown token (both are
+    // written in one transaction at a clean stop, recordShutdownToken, and when the index is
+    // built) and nothing wrote the store after that stop. A store an earlier version wrote has no
+    // mark, or (it ran on a store this version had indexed) an older one than the token its clean
+    // stop left; one that crashed there leaves the marker naming an earlier transaction.
+    const complete = this.#stateGet(NULL_INDEX_MARK) === token && !this.writtenSinceCleanStop;
     const openIndex = (): Database<number, Buffer> => this.root.openDB({ name: 'null-versions', keyEncoding: 'binary' });
     if (opts.readOnly === true) {
       this.nullVersions = complete ? openIndex() : undefined;
@@ -152,19 +171,10 @@ export class MetaStore {
     this.listing = {
       objects: this.objects,
       versions: this.versions,
-      nullVersionKey: (bucket, key) => this.findVersion(bucket, key, NULL_VERSION)?.k,
+      versionKey: (bucket, key, versionId) => this.findVersion(bucket, key, versionId)?.k,
       entryRead: () => void this.listEntriesRead++,
       versionRead: () => void this.versionEntriesRead++,
     };
-  }
-
-  /**
-   * Rebuilds the null-version index now: for a store found written after its clean shutdown (the
-   * clean-shutdown marker names an earlier transaction), where a version that keeps no index may
-   * have run and crashed, leaving the token, and so the index's mark, as they were.
-   */
-  reindexNullVersions(): number {
-    return this.indexNullVersions(this.nullVersions!);
   }
 
   /**

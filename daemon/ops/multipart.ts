@@ -45,8 +45,8 @@ function owner(env: OpsEnv): XmlObject {
 function loadUpload(env: OpsEnv, ctx: RequestContext): UploadRecord {
   requireBucket(env, ctx.bucket);
   const id = ctx.query.get('uploadId') ?? '';
-  // An id not shaped as s3d's names no upload: it is not looked up.
-  const up = isUploadIdShape(id) ? env.meta.getUpload(id) : undefined;
+  // An id longer than s3d's names no upload and is not looked up (MetaStore.getUpload).
+  const up = id === '' ? undefined : env.meta.getUpload(id);
   if (!up || up.bucket !== ctx.bucket || up.key !== ctx.key) throw new S3Error('NoSuchUpload');
   return up;
 }
@@ -244,14 +244,6 @@ async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecor
  */
 function newUploadId(initiated: number): string {
   return initiated.toString(16).padStart(12, '0') + secureRandom(18).toString('base64url');
-}
-
-/**
- * Whether `id` is shaped as an upload id s3d hands out (anything else names no upload): as
- * newUploadId's, or 32 base64url characters (24 random bytes: the ids of earlier versions).
- */
-function isUploadIdShape(id: string): boolean {
-  return /^[A-Za-z0-9_-]{32}(?:[A-Za-z0-9_-]{4})?$/.test(id);
 }
 
 export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {

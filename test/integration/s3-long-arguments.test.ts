@@ -80,7 +80,7 @@ t.test('a marker longer than any key lists the keys after it, and is echoed', as
   }
 });
 
-t.test('an upload id that is not shaped as s3d\'s is NoSuchUpload', async (t) => {
+t.test('an upload id s3d never made (one longer than its ids among them) is NoSuchUpload', async (t) => {
   const key = KEYS[0]!;
   const real = uploads.get(key)!;
   const parts = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: real }));
