@@ -247,7 +247,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         storeHasBuckets: meta.listBuckets().length > 0,
         temp: swept.temp,
         crashLeftovers: crashLeftoversBound(config.dataRequestsMax * (1 + PARKED_PER_PLACE)),
-        unfinished: { count: meta.unfinishedScans(), set: (n) => meta.setUnfinishedScans(n) },
+        unfinished: { count: meta.state.unfinishedScans(), set: (n) => meta.state.setUnfinishedScans(n) },
       });
   let port: number;
   try {
@@ -332,7 +332,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       let token = failures.length === 0 && drained && scanned && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
       let txnId: number | undefined;
       if (token !== undefined) {
-        token = await withDeadline(meta.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
+        token = await withDeadline(meta.state.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
           () => {
             txnId = meta.lastTxnId();
             return token;

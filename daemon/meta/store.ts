@@ -8,40 +8,19 @@ import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { ReferenceSnapshot } from './reference-snapshot.js';
 import { MetaConflict, commitFailure, tolerateOrphanCommitRejections } from './commit-errors.js';
 import type { CleanMarker } from '../storage/clean-shutdown.js';
+import { StoreState } from './state.js';
+import { NullVersionIndex } from './null-index.js';
 import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
-import { bucketRange, markerBound, MAX_UPLOAD_ID_BYTES, mayBeBucketName, nullVersionOfKey, objectKey, partKey, prefixBound, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { bucketRange, markerBound, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, prefixBound, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listVersions, type ListingTables, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
 export { MetaCommitError, MetaConflict } from './commit-errors.js';
-
-/** The `state` entry marking the null-version index complete (MetaStore's constructor). */
-const NULL_INDEX_MARK = 'null-version-index';
-
-/**
- * The store's format, kept in the `state` table: raised whenever a version writes what an older
- * one would misread or damage (2: the null-version index, which an older version would not keep).
- * A store of a newer format is refused at open, so a downgrade stops at start-up with a message
- * instead of running on a store it does not understand. Versions before the mark was introduced
- * do not check it.
- */
-export const STORE_FORMAT = 2;
-const FORMAT_KEY = 'store-format';
-
-/** The store was written by a newer s3d (a downgrade): not opened. */
-export class StoreFormatError extends Error {
-  constructor(readonly found: number) {
-    super(
-      `the metadata store was written by a newer s3d (store format ${found}; this version reads format ${STORE_FORMAT} and older): ` +
-        'start the newer version again, or restore a backup made before the upgrade. An older version could misread or damage what the newer one wrote',
-    );
-    this.name = 'StoreFormatError';
-  }
-}
+export { STORE_FORMAT, StoreFormatError } from './state.js';
 
 export interface UploadListEntry {
   upload: UploadRecord;
@@ -91,16 +70,16 @@ export class MetaStore {
   /** Noncurrent versions and delete markers of versioned buckets, newest first per key. */
   private readonly versions: Database<ObjectRecord, Buffer>;
   /**
-   * `bucket NUL key` → the stamp of the key's null version in `versions`, when it has one there
-   * (a key has one null version at most, current or not): versionId=null is found with two reads.
-   * Written in the transactions that write `versions` (putVersion, removeVersion). Undefined
-   * when it is not complete, which only a store opened read-only can find (an earlier version
-   * wrote it and nothing opened it for writing since): a null version is then looked for among
-   * all versions of its key.
+   * The null-version index (null-index.ts), written in the transactions that write `versions`
+   * (putVersion, removeVersion). Undefined when it is not complete, which only a store opened
+   * read-only can find (an earlier version wrote it and nothing opened it for writing since): a
+   * null version is then looked for among all versions of its key.
    */
-  private readonly nullVersions: Database<number, Buffer> | undefined;
+  private readonly nullVersions: NullVersionIndex | undefined;
   /** Null versions indexed when this open (re)built the index (a store an earlier version wrote); undefined when it was complete. */
   readonly nullIndexRebuilt: number | undefined;
+  /** The `state` table: the store's format, the clean-shutdown token, values kept for good (state.ts). */
+  readonly state: StoreState;
   /** Bucket-notification events waiting for delivery; written by the in-transaction hooks (`inTxn`) of mutations. */
   readonly notifications: NotificationQueue;
   /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
@@ -144,13 +123,14 @@ export class MetaStore {
     this.gc = this.root.openDB({ name: 'gc' });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
-    const format = Number(this.#stateGet(FORMAT_KEY) ?? 0) || 0;
-    if (format > STORE_FORMAT) {
+    this.state = new StoreState(this.root, (fn) => this.write(fn));
+    try {
+      this.state.checkFormat(opts.readOnly === true);
+    } catch (err) {
       void this.root.close();
-      throw new StoreFormatError(format);
+      throw err;
     }
-    if (opts.readOnly !== true && format < STORE_FORMAT) this.#state().putSync(FORMAT_KEY, String(STORE_FORMAT));
-    const token = this.shutdownToken();
+    const token = this.state.shutdownToken();
     const marker = opts.cleanMarker;
     const sameStore = marker !== undefined && marker.token !== '' && marker.token === token;
     this.cleanStop = sameStore && marker.txnId !== undefined && marker.txnId === openedTxnId;
@@ -160,13 +140,19 @@ export class MetaStore {
     // built) and nothing wrote the store after that stop. A store an earlier version wrote has no
     // mark, or (it ran on a store this version had indexed) an older one than the token its clean
     // stop left; one that crashed there leaves the marker naming an earlier transaction.
-    const complete = this.#stateGet(NULL_INDEX_MARK) === token && !this.writtenSinceCleanStop;
-    const openIndex = (): Database<number, Buffer> => this.root.openDB({ name: 'null-versions', keyEncoding: 'binary' });
+    const complete = this.state.nullIndexMark() === token && !this.writtenSinceCleanStop;
     if (opts.readOnly === true) {
-      this.nullVersions = complete ? openIndex() : undefined;
+      this.nullVersions = complete ? new NullVersionIndex(this.root) : undefined;
     } else {
-      this.nullVersions = openIndex();
-      if (!complete) this.nullIndexRebuilt = this.indexNullVersions(this.nullVersions);
+      const index = (this.nullVersions = new NullVersionIndex(this.root));
+      // Rebuilt in one synchronous transaction before the store is used, and marked complete.
+      if (!complete) {
+        this.nullIndexRebuilt = this.root.transactionSync(() => {
+          const n = index.rebuild(this.versions.getKeys() as Iterable<Buffer>);
+          this.state.markNullIndex();
+          return n;
+        });
+      }
     }
     this.listing = {
       objects: this.objects,
@@ -175,31 +161,6 @@ export class MetaStore {
       entryRead: () => void this.listEntriesRead++,
       versionRead: () => void this.versionEntriesRead++,
     };
-  }
-
-  /**
-   * (Re)builds the null-version index from the versions table's keys (no record is decoded), in
-   * one synchronous transaction before the store is used, and marks it complete. Returns how
-   * many null versions it indexed.
-   */
-  private indexNullVersions(index: Database<number, Buffer>): number {
-    const state = this.#state();
-    let n = 0;
-    this.root.transactionSync(() => {
-      const stale = [...index.getKeys()].map((k) => Buffer.from(k));
-      for (const k of stale) void index.remove(k);
-      let last: Buffer | undefined;
-      for (const k of this.versions.getKeys()) {
-        const nv = nullVersionOfKey(k);
-        // A key's versions are newest first: should it hold two null versions, the newer is indexed.
-        if (nv === undefined || last?.equals(nv.owner) === true) continue;
-        last = Buffer.from(nv.owner);
-        void index.put(last, nv.vs);
-        n++;
-      }
-      void state.put(NULL_INDEX_MARK, this.shutdownToken());
-    });
-    return n;
   }
 
   async close(): Promise<void> {
@@ -526,7 +487,7 @@ export class MetaStore {
     let vs: number | undefined;
     if (versionId === NULL_VERSION) {
       if (this.nullVersions === undefined) return this.storedVersions(bucket, key).find((v) => v.rec.versionId === undefined);
-      vs = this.nullVersions.get(objectKey(bucket, key));
+      vs = this.nullVersions.stamp(bucket, key);
     } else vs = stampOfId(versionId);
     if (vs === undefined) return undefined;
     const k = versionKeyOf(bucket, key, vs, versionId);
@@ -539,15 +500,13 @@ export class MetaStore {
   /** Puts `rec` into the versions table of bucket/key, and indexes it when it is the null version. */
   private putVersion(bucket: string, key: string, rec: ObjectRecord): void {
     void this.versions.put(versionKey(bucket, key, rec), rec);
-    if (rec.versionId === undefined) void this.nullVersions!.put(objectKey(bucket, key), stampOf(rec));
+    this.nullVersions!.added(bucket, key, rec);
   }
 
   /** Removes an entry `storedVersions` or `findVersion` returned from the versions table, and from the null-version index. */
   private removeVersion(bucket: string, key: string, v: { k: Buffer; rec: ObjectRecord }): void {
     void this.versions.remove(v.k);
-    if (v.rec.versionId !== undefined) return;
-    const ik = objectKey(bucket, key);
-    if (this.nullVersions!.get(ik) === stampOf(v.rec)) void this.nullVersions!.remove(ik);
+    this.nullVersions!.removed(bucket, key, v.rec);
   }
 
   /** `record` as the newest version of bucket/key: its stamp, and its id when versioning is Enabled. */
@@ -829,78 +788,11 @@ export class MetaStore {
     });
   }
 
-  /**
-   * A value of the `state` table (small facts about the store itself: the clean-shutdown token,
-   * the start-up scans left unfinished, the listing-token key, the null-version index's mark);
-   * undefined when absent, or when a read-only store has no such table yet.
-   */
-  #stateGet(name: string): string | undefined {
-    try {
-      return this.#state().get(name) as string | undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Writes values of the `state` table in one transaction; resolves once durable. */
-  #statePut(values: Readonly<Record<string, string>>): Promise<void> {
-    const state = this.#state();
-    return this.write(() => {
-      for (const [name, value] of Object.entries(values)) void state.put(name, value);
-    });
-  }
-
-  #state(): Database<string, string> {
-    return this.root.openDB<string, string>({ name: 'state' });
-  }
-
-  /**
-   * The token the last clean shutdown recorded (main.ts writes the same into `.s3d/clean-shutdown`
-   * after closing the store): '' when none. A store restored from a backup holds an older token.
-   */
-  shutdownToken(): string {
-    return this.#stateGet('clean-shutdown') ?? '';
-  }
-
-  /**
-   * Records a clean shutdown's token, durably, and with it the null-version index's mark (see the
-   * constructor): a clean stop of an earlier version, which keeps no index, changes the token alone.
-   */
-  recordShutdownToken(token: string): Promise<void> {
-    return this.#statePut({ 'clean-shutdown': token, [NULL_INDEX_MARK]: token });
-  }
-
   /** LMDB's last committed transaction id (undefined if lmdb-js does not say). */
   lastTxnId(): number | undefined {
     const id = (this.root.getStats() as { lastTxnId?: unknown }).lastTxnId;
     return typeof id === 'number' ? id : undefined;
   }
-
-  /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */
-  unfinishedScans(): number {
-    return Number(this.#stateGet('unfinished-scans') ?? 0) || 0;
-  }
-
-  setUnfinishedScans(n: number): Promise<void> {
-    return this.#statePut({ 'unfinished-scans': String(n) });
-  }
-
-  /**
-   * A value kept in the `state` table under `name`, made by `make` the first time it is asked for
-   * (e.g. a secret that must outlive restarts). It is returned at once and written in the
-   * background: a crash before that commit only means a new value next time.
-   */
-  stateValue(name: string, make: () => string): string {
-    let value = this.#stateValues.get(name) ?? this.#stateGet(name);
-    if (value === undefined) {
-      value = make();
-      void this.#statePut({ [name]: value }).catch(() => undefined);
-    }
-    this.#stateValues.set(name, value);
-    return value;
-  }
-
-  readonly #stateValues = new Map<string, string>();
 
   /** The data-file ids of every record (current objects, versions, pending parts), one record at a time. */
   private *recordFiles(transaction?: Transaction): Generator<string[]> {

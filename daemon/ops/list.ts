@@ -81,7 +81,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
 const TOKEN_MAC_BYTES = 12;
 
 function tokenMac(env: OpsEnv, bucket: string, key: Buffer): Buffer {
-  const secret = env.meta.stateValue('list-token-key', () => secureRandom(32).toString('hex'));
+  const secret = env.meta.state.value('list-token-key', () => secureRandom(32).toString('hex'));
   return createHmac('sha256', Buffer.from(secret, 'hex')).update(bucket).update('\0').update(key).digest().subarray(0, TOKEN_MAC_BYTES);
 }
 

@@ -204,7 +204,7 @@ for (const how of ['no index', 'stale index'] as const) {
     await versioned(m, 'b', 'Enabled');
     await m.putObject('b', 'c', rec());
     t.same([ids(m, 'b', 'a').at(-1), ids(m, 'b', 'b').includes('null'), ids(m, 'b', 'c')[1]], ['null', false, 'null'], 'a: null oldest of 301; b: none; c: a null delete marker');
-    await m.recordShutdownToken('a clean stop');
+    await m.state.recordShutdownToken('a clean stop');
     await m.close();
     await forgetNullIndex(dir, how);
 

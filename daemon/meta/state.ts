@@ -1,0 +1,122 @@
+// The `state` table of the metadata store: small facts about the store itself, not about buckets
+// or objects. The store's format (a downgrade is refused), the clean-shutdown token, the
+// null-version index's mark, the start-up scans left unfinished, and values made once and kept
+// (the listing-token key). MetaStore opens it and hands over its write path.
+
+import type { Database, RootDatabase } from 'lmdb';
+
+/**
+ * The store's format: raised whenever a version writes what an older one would misread or damage
+ * (2: the null-version index, which an older version would not keep). A store of a newer format
+ * is refused at open, so a downgrade stops at start-up with a message instead of running on a
+ * store it does not understand. Versions before the mark was introduced do not check it.
+ */
+export const STORE_FORMAT = 2;
+const FORMAT_KEY = 'store-format';
+/** The entry marking the null-version index complete (MetaStore's constructor). */
+const NULL_INDEX_MARK = 'null-version-index';
+
+/** The store was written by a newer s3d (a downgrade): not opened. */
+export class StoreFormatError extends Error {
+  constructor(readonly found: number) {
+    super(
+      `the metadata store was written by a newer s3d (store format ${found}; this version reads format ${STORE_FORMAT} and older): ` +
+        'start the newer version again, or restore a backup made before the upgrade. An older version could misread or damage what the newer one wrote',
+    );
+    this.name = 'StoreFormatError';
+  }
+}
+
+export class StoreState {
+  readonly #root: RootDatabase;
+  readonly #write: (fn: () => void) => Promise<void>;
+  readonly #values = new Map<string, string>();
+
+  /** `write`: MetaStore's durable write (one transaction, resolved once flushed). */
+  constructor(root: RootDatabase, write: (fn: () => void) => Promise<void>) {
+    this.#root = root;
+    this.#write = write;
+  }
+
+  /**
+   * Refuses a store of a newer format (StoreFormatError); records this version's on one opened
+   * for writing that holds an older one, or none.
+   */
+  checkFormat(readOnly: boolean): void {
+    const format = Number(this.#get(FORMAT_KEY) ?? 0) || 0;
+    if (format > STORE_FORMAT) throw new StoreFormatError(format);
+    if (!readOnly && format < STORE_FORMAT) this.#db().putSync(FORMAT_KEY, String(STORE_FORMAT));
+  }
+
+  /**
+   * The token the last clean shutdown recorded (main.ts writes the same into `.s3d/clean-shutdown`
+   * after closing the store): '' when none. A store restored from a backup holds an older token.
+   */
+  shutdownToken(): string {
+    return this.#get('clean-shutdown') ?? '';
+  }
+
+  /**
+   * Records a clean shutdown's token, durably, and with it the null-version index's mark (see
+   * MetaStore's constructor): a clean stop of an earlier version, which keeps no index, changes
+   * the token alone.
+   */
+  recordShutdownToken(token: string): Promise<void> {
+    return this.#put({ 'clean-shutdown': token, [NULL_INDEX_MARK]: token });
+  }
+
+  /** The null-version index's mark: the token it was complete under. */
+  nullIndexMark(): string | undefined {
+    return this.#get(NULL_INDEX_MARK);
+  }
+
+  /** Marks the null-version index complete under the current token (inside a transaction). */
+  markNullIndex(): void {
+    void this.#db().put(NULL_INDEX_MARK, this.shutdownToken());
+  }
+
+  /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */
+  unfinishedScans(): number {
+    return Number(this.#get('unfinished-scans') ?? 0) || 0;
+  }
+
+  setUnfinishedScans(n: number): Promise<void> {
+    return this.#put({ 'unfinished-scans': String(n) });
+  }
+
+  /**
+   * A value kept under `name`, made by `make` the first time it is asked for (e.g. a secret that
+   * must outlive restarts). It is returned at once and written in the background: a crash before
+   * that commit only means a new value next time.
+   */
+  value(name: string, make: () => string): string {
+    let value = this.#values.get(name) ?? this.#get(name);
+    if (value === undefined) {
+      value = make();
+      void this.#put({ [name]: value }).catch(() => undefined);
+    }
+    this.#values.set(name, value);
+    return value;
+  }
+
+  /** A value; undefined when absent, or when a read-only store has no such table yet. */
+  #get(name: string): string | undefined {
+    try {
+      return this.#db().get(name) as string | undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes values in one transaction; resolves once durable. */
+  #put(values: Readonly<Record<string, string>>): Promise<void> {
+    const db = this.#db();
+    return this.#write(() => {
+      for (const [name, value] of Object.entries(values)) void db.put(name, value);
+    });
+  }
+
+  #db(): Database<string, string> {
+    return this.#root.openDB<string, string>({ name: 'state' });
+  }
+}
