@@ -36,12 +36,12 @@ const MAX_TEXT_FILE_BYTES = 64 * 1024;
 /** The bound on the raw body before the file, with room for a text file, part headers and boundaries. */
 const MAX_PRE_DATA_RAW = MAX_PRE_DATA_BYTES + MAX_TEXT_FILE_BYTES + 64 * 1024;
 const MAX_FIELDS = 200;
+/** AWS's limit for one POST upload. */
+const MAX_POST_OBJECT = 5 * 1024 ** 3;
 
 function preDataTooLarge(): S3Error {
   return new S3Error('MaxPostPreDataLengthExceeded', undefined, { fields: { MaxPostPreDataLengthBytes: String(MAX_PRE_DATA_BYTES) } });
 }
-/** AWS's limit for one POST upload. */
-const MAX_POST_OBJECT = 5 * 1024 ** 3;
 
 interface FormFile {
   stream: AsyncIterable<Buffer>;
@@ -109,23 +109,22 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         return;
       }
       const n = name.toLowerCase();
-      if (n !== 'file') {
-        // The file, even as a text field, is not among the fields before it.
-        preData += Buffer.byteLength(name) + Buffer.byteLength(value);
-        if (info.valueTruncated || preData > MAX_PRE_DATA_BYTES) {
-          fail(preDataTooLarge());
+      if (n === 'file') {
+        // S3 takes the file as a plain text field too (a form without a file input); it is not
+        // among the fields before the file.
+        if (info.valueTruncated) {
+          fail(new S3Error('MalformedPOSTRequest', `A file sent as a text field may be at most ${MAX_TEXT_FILE_BYTES} bytes; send it as a file part.`));
           return;
         }
-      } else if (info.valueTruncated) {
-        fail(new S3Error('MalformedPOSTRequest', `A file sent as a text field may be at most ${MAX_TEXT_FILE_BYTES} bytes; send it as a file part.`));
-        return;
-      }
-      if (n === 'file') {
-        // S3 takes the file as a plain text field too (a form without a file input).
         fileSeen = true;
         const text = Buffer.from(value, 'utf8');
         file = { stream: [text] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
         start();
+        return;
+      }
+      preData += Buffer.byteLength(name) + Buffer.byteLength(value);
+      if (info.valueTruncated || preData > MAX_PRE_DATA_BYTES) {
+        fail(preDataTooLarge());
         return;
       }
       if (fields.has(n)) {
