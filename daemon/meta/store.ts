@@ -109,7 +109,14 @@ export class MetaStore {
    */
   constructor(dir: string, opts: { readOnly?: boolean; cleanMarker?: CleanMarker } = {}) {
     tolerateOrphanCommitRejections();
-    this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, maxDbs: 16, readOnly: opts.readOnly === true } as never) as RootDatabase;
+    // overlappingSync (lmdb-js's default on Linux) is off: with it a commit is visible to every
+    // reader before its fdatasync, and a failed fdatasync leaves it in effect. Readers then saw
+    // objects and deletes that a power loss would undo, the reaper deleted the files a not yet
+    // durable overwrite released, and after an injected EIO a write answered 500 stayed
+    // visible while its data file was discarded. Without it LMDB syncs the pages first and then
+    // writes the meta page with O_DSYNC: a commit is visible once durable, and a failed sync
+    // aborts it whole.
+    this.root = open({ path: join(dir, 'meta'), compression: false, separateFlushed: true, overlappingSync: false, maxDbs: 16, readOnly: opts.readOnly === true } as never) as RootDatabase;
     const openedTxnId = this.lastTxnId();
     // Values as plain msgpack maps: without shared structures, msgpackr's default records carry
     // their definition inline and decoding rebuilds it every time (~20 % slower gets, measured).
@@ -185,11 +192,9 @@ export class MetaStore {
       }
     });
     // transaction() returns a plain promise for the commit (lmdb-js attaches `flushed` only to
-    // put/remove promises). With overlappingSync a commit may be visible before it is flushed, so
-    // the flush of this batch is awaited too: `root.flushed` read now names this batch's flush
-    // (its `then` reads the pending flush when called). In practice lmdb-js 3.5 flushes before it
-    // reports the commit (fdatasync precedes the resolution under strace), so this costs nothing;
-    // it keeps the guarantee if that changes.
+    // put/remove promises). Without overlappingSync the commit is flushed when it resolves; the
+    // flush of this batch is awaited too (`root.flushed` read now names it), which costs nothing
+    // and keeps the guarantee should the store ever be opened otherwise.
     const flushed = new Promise<void>((resolve, reject) => this.root.flushed.then(() => resolve(), reject));
     // A failed commit is reported below; its flush outcome then matters to nobody.
     flushed.catch(() => undefined);
