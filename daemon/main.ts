@@ -24,7 +24,7 @@ import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/p
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
 import type { OpsEnv } from './ops/env.js';
-import { FileStore, makeDirs } from './storage/files.js';
+import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
 import { OrphanScan, crashLeftoversBound } from './storage/orphan-scan.js';
 import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker } from './storage/clean-shutdown.js';
@@ -156,6 +156,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     disk.stop();
     throw new ConfigError(err.message);
   }
+  // The directories a first start makes (the data directory's .s3d, what is in it, LMDB's files
+  // in meta/) are made durable before anything acknowledged is written into them.
+  await Promise.all([config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'objects')].map(syncDir));
   if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
   const cleanStop = meta.cleanStop;

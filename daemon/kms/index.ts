@@ -2,7 +2,7 @@
 // (S3_KMS_SECRET_KEY), a generated development key (--dev), or none. Wraps KES in the cache.
 
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CachingKeyProvider, cacheOptionsFromEnv } from './cache.js';
 import { KesClient } from './kes-client.js';
@@ -59,11 +59,28 @@ async function devKeyProvider(dataDir: string, log: KmsLogger | undefined): Prom
     text = `${DEV_KEY_NAME}:${key.toString('base64')}\n`;
     key.fill(0);
     // 'wx': never overwrite a key another process just wrote (objects sealed under it would be lost).
+    let fh: FileHandle | undefined;
     try {
-      await writeFile(file, text, { mode: 0o600, flag: 'wx' });
-    } catch (writeErr) {
-      if ((writeErr as NodeJS.ErrnoException).code !== 'EEXIST') throw writeErr;
+      fh = await open(file, 'wx', 0o600);
+    } catch (openErr) {
+      if ((openErr as NodeJS.ErrnoException).code !== 'EEXIST') throw openErr;
       text = await readFile(file, 'utf8');
+    }
+    if (fh !== undefined) {
+      // Durable before any object is sealed under it: a power loss must not leave an empty key
+      // file, or none (a new key would be generated and every SSE object already stored lost).
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const dh = await open(dir, 'r');
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
     }
   }
   await chmod(file, 0o600);

@@ -101,7 +101,8 @@ export class FileStore {
   readonly root: string;
   private readonly tmpDir: string;
   private readonly objDir: string;
-  private readonly knownDirs = new Set<string>();
+  /** Fan-out directories this process has used: each settles once it exists and its entry in objects/ is durable. */
+  private readonly knownDirs = new Map<string, { mkdir: Promise<boolean>; durable: Promise<void> }>();
   /**
    * Data-file writes from page-aligned memory (the crypto slots) go around the page cache
    * (O_DIRECT), as MinIO writes: copying new data into the page cache was ~36 % of the daemon's
@@ -140,18 +141,30 @@ export class FileStore {
     const id = secureRandom(16).toString('hex');
     this.#newFiles?.add(id);
     const dir = join(this.objDir, id.slice(0, 2));
-    if (!this.knownDirs.has(dir)) {
+    let made = this.knownDirs.get(dir);
+    if (made === undefined) {
       // Not recursive: objects/ exists, and Node's recursive mkdir reports a filesystem out of
-      // inodes (ENOSPC) as ENOENT (see makeDirs), which would be a 500 instead of 507.
-      await fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      this.knownDirs.add(dir);
+      // inodes (ENOSPC) as ENOENT (see makeDirs), which would be a 500 instead of 507. A
+      // directory made here has its entry in objects/ made durable too (every file created in it
+      // waits for that): a power loss must not take the directory, and the files in it, away.
+      const mkdir = fsp.mkdir(dir, { mode: 0o700 }).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+          return false;
+        },
+      );
+      const durable = mkdir.then((created) => (created ? syncDir(this.objDir) : undefined));
+      made = { mkdir, durable };
+      this.knownDirs.set(dir, made);
+      // A failed mkdir or sync is tried again by the next write.
+      durable.catch(() => this.knownDirs.delete(dir));
     }
+    await made.mkdir;
     const path = this.pathOf(id);
     const direct = this.directIo ? constants.O_DIRECT : 0;
     const handle = await fsCall<number>((cb) => openCb(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | direct, 0o600, cb));
-    const dirSynced = syncDir(dir);
+    const dirSynced = Promise.all([syncDir(dir), made.durable]).then(() => undefined);
     // Surface a failure at commit(), not as an unhandled rejection.
     dirSynced.catch(() => undefined);
     return new DataWriter(id, path, handle, dirSynced, direct !== 0, this.#reads.warm);
