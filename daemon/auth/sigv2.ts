@@ -59,8 +59,12 @@ function percentDecode(s: string): string {
   }
 }
 
-/** Raw query → the sub-resource part of the canonical resource, for one list ('' when none). */
-function subresources(rawQuery: string, list: ReadonlySet<string>): string {
+/**
+ * Raw query → the sub-resource part of the canonical resource, for one list ('' when none).
+ * `bare`: a sub-resource sent with an empty value (`?uploads=`) is written without `=`, as MinIO
+ * canonicalizes it and as rclone signs it; botocore signs what it sends.
+ */
+function subresources(rawQuery: string, list: ReadonlySet<string>, bare = false): string {
   if (rawQuery === '') return '';
   const picked: Array<[string, string | undefined]> = [];
   for (const part of rawQuery.split('&')) {
@@ -70,7 +74,7 @@ function subresources(rawQuery: string, list: ReadonlySet<string>): string {
   }
   if (picked.length === 0) return '';
   picked.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return `?${picked.map(([n, v]) => (v === undefined ? n : `${n}=${v}`)).join('&')}`;
+  return `?${picked.map(([n, v]) => (v === undefined || (bare && v === '') ? n : `${n}=${v}`)).join('&')}`;
 }
 
 function canonicalAmzHeaders(headers: Record<string, string>): string {
@@ -92,13 +96,12 @@ function canonicalAmzHeaders(headers: Record<string, string>): string {
 export function canonicalResources(rawPath: string, rawQuery: string, virtualHostBucket: string | undefined, bodyBound = false): string[] {
   const path = (virtualHostBucket === undefined ? '' : `/${virtualHostBucket}`) + rawPath;
   const paths = /^\/[^/]+$/.test(path) ? [`${path}/`, path] : [path];
-  const all = subresources(rawQuery, SUBRESOURCES);
-  const subs = [all];
+  const subs = new Set([subresources(rawQuery, SUBRESOURCES), subresources(rawQuery, SUBRESOURCES, true)]);
   if (bodyBound) {
-    const botocore = subresources(rawQuery, BOTOCORE_SIGNED);
-    if (botocore !== all) subs.push(botocore);
+    subs.add(subresources(rawQuery, BOTOCORE_SIGNED));
+    subs.add(subresources(rawQuery, BOTOCORE_SIGNED, true));
   }
-  return paths.flatMap((p) => subs.map((sub) => p + sub));
+  return paths.flatMap((p) => [...subs].map((sub) => p + sub));
 }
 
 /**

@@ -214,6 +214,12 @@ t.test('rclone: copy with multipart, check --download, sync with deletes, SSE, p
   await rclone('copyto', `s3d:${bucket}/tree/a/b/big.bin`, `s3d:${bucket}/copied.bin`);
   t.equal(md5Hex(await getBytes(s3, { Bucket: bucket, Key: 'copied.bin' })), md5Hex(files['a/b/big.bin']!), 'server-side copy');
 
+  // rclone's own V2 signer signs a sub-resource sent with an empty value (`?uploads=`) without
+  // the `=`: multipart uploads, versioning and purge were refused (SignatureDoesNotMatch).
+  await rclone('copyto', '--s3-v2-auth', '--s3-chunk-size', '5M', '--s3-upload-cutoff', '5M', join(tree, 'a/b/big.bin'), `s3d:${bucket}/v2/big.bin`);
+  t.equal(md5Hex(await getBytes(s3, { Bucket: bucket, Key: 'v2/big.bin' })), md5Hex(files['a/b/big.bin']!), 'a multipart upload signed with V2');
+  t.equal((await rclone('backend', 'versioning', '--s3-v2-auth', `s3d:${bucket}`)).stdout.trim(), 'Unversioned', 'GetBucketVersioning signed with V2');
+
   await rclone('purge', `s3d:${bucket}`);
   t.equal((await run('rclone', ['lsd', `s3d:${bucket}`], env)).code !== 0, true, 'the bucket is gone');
 });

@@ -89,6 +89,8 @@ t.test('canonical resource: bucket slash, sub-resource lists, decoded values', a
   t.same(canonicalResources('/bucket', '', undefined), ['/bucket/', '/bucket'], 'a bucket path is tried with the slash first');
   t.same(canonicalResources('/bucket/key%20a', 'uploads', undefined), ['/bucket/key%20a?uploads'], 'object path as sent; a value-less sub-resource');
   t.same(canonicalResources('/bucket/k', 'uploadId=abc&partNumber=2&x-id=UploadPart', undefined), ['/bucket/k?partNumber=2&uploadId=abc'], 'sorted by name, other parameters dropped');
+  t.same(canonicalResources('/bucket/k', 'uploads=', undefined), ['/bucket/k?uploads=', '/bucket/k?uploads'], 'an empty value is tried as sent and without = (rclone signs ?uploads, sends ?uploads=)');
+  t.same(canonicalResources('/bucket', 'versioning=&x=1', undefined), ['/bucket/?versioning=', '/bucket/?versioning', '/bucket?versioning=', '/bucket?versioning'], 'on a bucket too');
   t.same(
     canonicalResources('/bucket/k', 'response-content-disposition=attachment%3B%20filename%3D%22a%20b.txt%22', undefined),
     ['/bucket/k?response-content-disposition=attachment; filename="a b.txt"'],
