@@ -8,6 +8,7 @@ import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
 import { bucketOwner, clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
+import { OWNER_ONLY_ACLS } from './object-headers.js';
 import { isoDate, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -73,8 +74,11 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   const lockHeader = ctx.headers['x-amz-bucket-object-lock-enabled'];
   if (lockHeader !== undefined && !['true', 'false'].includes(lockHeader.toLowerCase())) throw new S3Error('InvalidArgument', 'x-amz-bucket-object-lock-enabled must be true or false.');
   const withLock = lockHeader?.toLowerCase() === 'true';
+  // An ACL granting the owner alone is what the bucket has: `bucket-owner-full-control` too, as
+  // PutBucketAcl accepts it (rclone with `acl = bucket-owner-full-control` sends it on the
+  // CreateBucket it makes sure a bucket exists with).
   const acl = ctx.headers['x-amz-acl'];
-  if ((acl !== undefined && acl !== 'private') || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
+  if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
     throw new S3Error('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting: s3d has ACLs disabled; grant access with a bucket policy.');
   }
   const ownership = ctx.headers['x-amz-object-ownership'];

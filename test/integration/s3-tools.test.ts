@@ -210,6 +210,10 @@ t.test('rclone: copy with multipart, check --download, sync with deletes, SSE, p
 
   await rclone('copyto', '--s3-server-side-encryption', 'AES256', join(tree, 'top.txt'), `s3d:${bucket}/sse.txt`);
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sse.txt' }))).ServerSideEncryption, 'AES256', '--s3-server-side-encryption stores SSE-S3');
+  // rclone makes sure the bucket exists with a CreateBucket carrying its ACL (refused with
+  // InvalidBucketAclWithObjectOwnership before), then uploads with it.
+  await rclone('copyto', '--s3-acl', 'bucket-owner-full-control', join(tree, 'top.txt'), `s3d:${bucket}/acl.txt`);
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'acl.txt' })).toString(), 'changed by rclone\n', '--s3-acl bucket-owner-full-control');
   // Server-side copy of a multipart object.
   await rclone('copyto', `s3d:${bucket}/tree/a/b/big.bin`, `s3d:${bucket}/copied.bin`);
   t.equal(md5Hex(await getBytes(s3, { Bucket: bucket, Key: 'copied.bin' })), md5Hex(files['a/b/big.bin']!), 'server-side copy');
