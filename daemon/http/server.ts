@@ -264,17 +264,27 @@ export class HttpServer {
       headerBytes += k.length + v.length + 4;
       if (headers[k] === undefined) headers[k] = v;
       else {
-        if (FRAMING_HEADERS.has(k)) repeated = k;
+        // Content-Length is judged by its values below.
+        if (FRAMING_HEADERS.has(k) && k !== 'content-length') repeated = k;
         headers[k] = `${headers[k]},${v}`;
       }
     });
-    if (repeated !== undefined || headers['content-length']?.includes(',') === true) {
-      // Two Content-Length (or Host, Transfer-Encoding) headers: uWS frames the body by the first
-      // one and goes on to parse what follows it as the next request on the connection, which a
-      // proxy in front that reads the other one sends as body: a request smuggled past the proxy.
-      // An answer with Connection: close does not stop uWS from running the requests already in
-      // its buffer; closing the socket here does (RFC 9112 6.3: an unrecoverable error).
-      this.deps.log.info({ requestId: id, header: repeated ?? 'content-length', remoteAddress: remoteAddress(res) }, 'connection closed: a request repeated a header that frames it (possible request smuggling)');
+    // Content-Length repeated with one value (`6` twice, or `6, 6`) is that value, as RFC 9110
+    // 8.6 allows: every parser frames the body alike. rclone's presigned uploads send it twice.
+    if (headers['content-length']?.includes(',') === true) {
+      const values = new Set(headers['content-length'].split(',').map((v) => v.trim()));
+      if (values.size === 1 && /^\d+$/.test([...values][0]!)) {
+        headers['content-length'] = [...values][0]!;
+      } else repeated ??= 'content-length';
+    }
+    if (repeated !== undefined) {
+      // Two different Content-Length values (or two Host, Transfer-Encoding headers): uWS frames
+      // the body by the first one and goes on to parse what follows it as the next request on the
+      // connection, which a proxy in front that reads the other one sends as body: a request
+      // smuggled past the proxy. An answer with Connection: close does not stop uWS from running
+      // the requests already in its buffer; closing the socket here does (RFC 9112 6.3: an
+      // unrecoverable error).
+      this.deps.log.info({ requestId: id, header: repeated, remoteAddress: remoteAddress(res) }, 'connection closed: a request repeated a header that frames it (possible request smuggling)');
       res.close();
       return;
     }

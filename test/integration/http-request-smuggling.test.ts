@@ -27,8 +27,10 @@ t.test('repeated framing headers: the connection closes, and the request hidden 
 
   const cases: Array<[string, string]> = [
     ['Content-Length twice (5, then the whole rest)', head('PUT', `/${bucket}/outer`, [`content-length: 5`, `content-length: ${5 + hidden.length}`]) + 'hello' + hidden],
-    ['Content-Length twice, the same value', head('PUT', `/${bucket}/outer`, ['content-length: 5', 'content-length: 5']) + 'hello' + hidden],
+    ['Content-Length twice, one of them as a list', head('PUT', `/${bucket}/outer`, ['content-length: 5', `content-length: 5, ${5 + hidden.length}`]) + 'hello' + hidden],
     ['Content-Length as a list', head('PUT', `/${bucket}/outer`, ['content-length: 5, 5']) + 'hello' + hidden],
+    ['Content-Length as a list of two values', head('PUT', `/${bucket}/outer`, [`content-length: 5, ${5 + hidden.length}`]) + 'hello' + hidden],
+    ['Content-Length twice (the same value) and Host twice', head('PUT', `/${bucket}/outer`, ['content-length: 5', 'content-length: 5', 'host: other.example']) + 'hello' + hidden],
     ['Transfer-Encoding twice', head('PUT', `/${bucket}/outer`, ['transfer-encoding: chunked', 'transfer-encoding: chunked']) + '5\r\nhello\r\n0\r\n\r\n' + hidden],
     ['Host twice', head('GET', `/${bucket}/victim`, [`host: other.example`]) + hidden],
   ];
@@ -47,6 +49,23 @@ t.test('repeated framing headers: the connection closes, and the request hidden 
   const r = await tcpExchange(d.port, plain, { idleMs: 1500 });
   t.match(r.data.toString('latin1'), /HTTP\/1\.1 200[\s\S]*still here[\s\S]*HTTP\/1\.1 204/, 'a plain pipelined GET and DELETE both run');
   t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'victim' }))), 'NoSuchKey/404', 'and the DELETE took effect');
+});
+
+t.test('Content-Length repeated with one value is that value (RFC 9110 8.6; rclone presigned uploads send it twice)', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'samelength');
+  // (One header holding `5, 5` never reaches s3d: uWebSockets.js closes the connection itself.)
+  for (const [key, extra] of [['twice', ['content-length: 5', 'content-length: 5']]] as const) {
+    const path = `/${bucket}/${key}`;
+    const signed = signedHeaders(d.port, { method: 'PUT', path, payloadHash: 'UNSIGNED-PAYLOAD' });
+    const request = `PUT ${path} HTTP/1.1\r\n${Object.entries(signed)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}${extra.map((l) => `${l}\r\n`).join('')}\r\nhello`;
+    const r = await tcpExchange(d.port, request, { idleMs: 1000 });
+    t.match(r.data.toString('latin1'), /^HTTP\/1\.1 200/, `${key}: answered 200`);
+    t.equal((await getBytes(s3, { Bucket: bucket, Key: key })).toString(), 'hello', `${key}: the body stored`);
+  }
 });
 
 t.test('a path with bytes that are not UTF-8 is refused, not read as U+FFFD (one key, one signature for many requests)', async (t) => {
