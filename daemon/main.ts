@@ -3,7 +3,7 @@
 // pool and the HTTP front end; handles signals and graceful shutdown.
 
 import { execFile } from 'node:child_process';
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { destination, pino, type Logger } from 'pino';
 import { Metrics } from './admin/metrics.js';
@@ -94,6 +94,19 @@ function dataDirError(dir: string, err: unknown): Error {
   return new ConfigError(`the data directory ${dir} ${why[code]}: ${(err as Error).message}`);
 }
 
+/** Takes group and other permissions away from `dir` and `paths` (those that exist). */
+function keepPrivate(log: Logger, dir: string, paths: string[]): void {
+  for (const p of [dir, ...paths]) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st === undefined || (st.mode & 0o077) === 0) continue;
+    try {
+      chmodSync(p, st.mode & 0o700);
+    } catch (err) {
+      log.warn({ path: p, mode: (st.mode & 0o777).toString(8), err: { message: (err as Error).message } }, 'could not make the metadata store private to the service user (chmod go-rwx it)');
+    }
+  }
+}
+
 /**
  * A permission error on files in the data directory: typically left by a run as another user
  * (root), a configuration matter (exit 2) with the fix; any other error as it is.
@@ -109,7 +122,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   try {
-    makeDirs(join(config.dataDir, '.s3d'));
+    makeDirs(join(config.dataDir, '.s3d'), 0o700);
     accessSync(join(config.dataDir, '.s3d'), constants.W_OK);
   } catch (err) {
     throw dataDirError(config.dataDir, err);
@@ -156,6 +169,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     disk.stop();
     throw new ConfigError(err.message);
   }
+  // The metadata store holds small objects' data, keys' MD5s, policies and names: only the
+  // service's user may read it, whatever the umask it was started with (the unit's is 0077; a
+  // start by hand under 022 made .s3d and the LMDB files world-readable).
+  keepPrivate(log, join(config.dataDir, '.s3d'), [join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'meta', 'data.mdb'), join(config.dataDir, '.s3d', 'meta', 'lock.mdb')]);
   // The directories a first start makes (the data directory's .s3d, what is in it, LMDB's files
   // in meta/) are made durable before anything acknowledged is written into them.
   await Promise.all([config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'objects')].map(syncDir));
@@ -469,7 +486,9 @@ async function main(argv: string[]): Promise<number> {
  */
 function sdNotify(log: Logger, args: string[]): void {
   if (!process.env.NOTIFY_SOCKET) return;
-  execFile('systemd-notify', args, { timeout: 15_000 }, (err, _stdout, stderr) => {
+  // Only what systemd-notify reads: not the secrets in the daemon's environment.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: process.env.NOTIFY_SOCKET };
+  execFile('systemd-notify', args, { timeout: 15_000, env }, (err, _stdout, stderr) => {
     if (err) log.error({ err: { message: err.message }, stderr: stderr.trim(), args }, 'systemd-notify failed: systemd will not see s3d as ready (is the systemd package installed?)');
   });
 }

@@ -35,6 +35,9 @@ export function lockDataDir(dir: string, lockFile: string, onUnavailable: (reaso
     // `cat` reads the pipe until this process closes it; `flock` holds the lock until `cat` exits.
     const child = spawn('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), lockFile, 'sh', '-c', 'echo locked && exec cat >/dev/null'], {
       stdio: ['pipe', 'pipe', 'ignore'],
+      // Not the daemon's environment: it holds the root password and KMS secrets, which this
+      // long-lived child (and its /proc/PID/environ) has no use for.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     });
     let settled = false;
     const settle = (fn: () => void): void => {
