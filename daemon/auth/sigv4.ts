@@ -365,11 +365,20 @@ export function signatureMismatch(accessKeyId: string, stringToSign: string, sig
   return new S3Error('SignatureDoesNotMatch', undefined, {
     fields: {
       AWSAccessKeyId: accessKeyId,
-      StringToSign: stringToSign,
+      StringToSign: maskCustomerKeys(stringToSign),
       SignatureProvided: signatureProvided,
-      ...(canonicalRequest === undefined ? {} : { CanonicalRequest: canonicalRequest }),
+      ...(canonicalRequest === undefined ? {} : { CanonicalRequest: maskCustomerKeys(canonicalRequest) }),
     },
   });
+}
+
+/**
+ * SSE-C keys in a canonical request or V2 string to sign (header lines `name:value`, query
+ * parameters `name=value`) as `***`: an error body ends up in SDK debug logs, proxies and
+ * application logs, which must not hold the key. The key's MD5 stays.
+ */
+function maskCustomerKeys(text: string): string {
+  return text.replace(/(x-amz-(?:copy-source-)?server-side-encryption-customer-key)([:=])[^\n&]*/gi, '$1$2***');
 }
 
 /** RequestTimeTooSkewed with S3's fields: the request's time as sent, the server's, the allowed skew. */
