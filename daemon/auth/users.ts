@@ -82,7 +82,12 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    fail(`not valid JSON (${(err as Error).message}).`);
+    // Where, not what: V8's message quotes the text around the error, which may be a secret key.
+    const at = /position (\d+)/.exec((err as Error).message);
+    if (at === null) fail('not valid JSON (it ends too early, or has an unexpected character).');
+    const before = text.slice(0, Number(at![1]));
+    const line = before.split('\n').length;
+    fail(`not valid JSON at line ${line}, column ${before.length - before.lastIndexOf('\n')}.`);
   }
   const top = fields(doc, ['policies', 'users'], 'the file', fail);
   const named = new Map<string, BucketPolicy>();

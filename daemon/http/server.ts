@@ -478,8 +478,11 @@ export class HttpServer {
   private errorResult(err: unknown, id: string, resource: string, p: Pending): Result {
     let e: S3Error;
     err = toS3Failure(err);
-    if (isS3Error(err)) e = err;
-    else {
+    if (isS3Error(err)) {
+      e = err;
+      // An internal error whose cause the client is not told (a KMS failure's own words): the log has it.
+      if (e.code === 'InternalError' && e.cause !== undefined) this.deps.log.error({ err: e.cause, requestId: id }, `internal error: ${e.message}`);
+    } else {
       // The client went away and the handler stopped on that (a sealer aborted by the request's
       // signal): the 499 access line says it; no one gets the answer, and nothing failed here.
       if (p.aborted && err === p.abortReason) this.deps.log.debug({ requestId: id }, 'handler stopped: the client disconnected');

@@ -62,11 +62,13 @@ export function parseEndpoints(value: string, variable: string = KES_ENV.endpoin
     try {
       url = new URL(part);
     } catch {
-      throw new KmsConfigError(variable, `'${part}' is not a URL (expected https://host:port)`);
+      throw new KmsConfigError(variable, `entry ${out.length + 1} is not a URL (expected https://host:port)`);
     }
-    if (url.protocol !== 'https:') throw new KmsConfigError(variable, `'${part}' must use https (KES only speaks TLS)`);
-    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
-      throw new KmsConfigError(variable, `'${part}' must be an origin without path, query or credentials`);
+    // Errors show the origin only: a path, query or user part may hold a credential.
+    const shown = `'${url.protocol}//${url.host}'`;
+    if (url.protocol !== 'https:') throw new KmsConfigError(variable, `${shown} must use https (KES only speaks TLS)`);
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
+      throw new KmsConfigError(variable, `${shown} must be an origin without path, query or credentials`);
     }
     if (!out.includes(url.origin)) out.push(url.origin);
   }

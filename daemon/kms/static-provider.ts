@@ -28,7 +28,8 @@ export function parseSecretKey(value: string, varName = 'S3_KMS_SECRET_KEY'): St
   const name = trimmed.slice(0, colon);
   const b64 = trimmed.slice(colon + 1);
   if (!isValidKeyName(name)) {
-    throw new KmsConfigError(varName, `key name '${name}' is empty, too long or contains invalid characters ([0-9A-Za-z_-], at most 80)`);
+    // The name is not echoed: swapping name and key (base64 always has one of + / =) would print the key.
+    throw new KmsConfigError(varName, `the key name (before the ":", ${name.length} characters) is empty, too long or contains invalid characters ([0-9A-Za-z_-], at most 80)`);
   }
   if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
     throw new KmsConfigError(varName, 'the key after the ":" is not standard base64');

@@ -79,14 +79,24 @@ function onOff(name: string, raw: string): boolean {
   throw new NotifyConfigError(`${name} must be "on" or "off", got "${raw}"`);
 }
 
+/**
+ * A webhook endpoint as logs show it: its origin, and `/…` for any path or query, which often
+ * carry the credential (Slack-style URLs, `?token=`).
+ */
+export function shownEndpoint(href: string): string {
+  const url = new URL(href);
+  return url.pathname === '/' && url.search === '' ? url.origin : `${url.origin}/…`;
+}
+
 function endpointOf(name: string, raw: string): string {
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new NotifyConfigError(`${name} must be an http:// or https:// URL, got "${raw}"`);
+    // The value is not echoed: a webhook URL often carries its credential (a token in the path or query).
+    throw new NotifyConfigError(`${name} must be an http:// or https:// URL (it is not a URL)`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NotifyConfigError(`${name} must be an http:// or https:// URL, got "${raw}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NotifyConfigError(`${name} must be an http:// or https:// URL, not ${url.protocol}`);
   if (url.username !== '' || url.password !== '') throw new NotifyConfigError(`${name} must not carry credentials; use the AUTH_TOKEN variable`);
   return url.href;
 }

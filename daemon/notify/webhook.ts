@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { NotificationQueue, QueuedEvent } from '../meta/notify-queue.js';
-import { NotifyConfigError, type NotifyConfig, type WebhookTarget } from './targets.js';
+import { NotifyConfigError, shownEndpoint, type NotifyConfig, type WebhookTarget } from './targets.js';
 
 export interface DeliveryOptions {
   /** Per-attempt timeout (connect, headers, body). */
@@ -137,7 +137,7 @@ class Sender {
     this.down = true;
     this.lastFailureLog = now;
     this.log.warn(
-      { target: this.target.id, endpoint: this.target.endpoint, failure, waiting: this.queue.length(this.target.id) + 1, oldestQueuedAt: new Date(ev.queuedAt).toISOString() },
+      { target: this.target.id, endpoint: shownEndpoint(this.target.endpoint), failure, waiting: this.queue.length(this.target.id) + 1, oldestQueuedAt: new Date(ev.queuedAt).toISOString() },
       'webhook delivery failed: events stay queued and are retried',
     );
   }
@@ -217,7 +217,7 @@ export class WebhookNotifier {
   start(): void {
     if (this.senders.size > 0) {
       this.log.info(
-        { targets: [...this.senders.values()].map((s) => ({ id: s.target.id, arn: s.target.arn, endpoint: s.target.endpoint, waiting: this.queue.length(s.target.id) })) },
+        { targets: [...this.senders.values()].map((s) => ({ id: s.target.id, arn: s.target.arn, endpoint: shownEndpoint(s.target.endpoint), waiting: this.queue.length(s.target.id) })) },
         'bucket notification webhook targets',
       );
     }

@@ -33,14 +33,16 @@ export function kmsError(err: unknown): never {
     switch (err.code) {
       case 'KeyNotFound':
         throw new S3Error('KMS.NotFoundException', `The KMS key does not exist: ${err.message}`);
+      // The KMS's own words (its endpoints, addresses, TLS details) go to the log through `cause`,
+      // not to the S3 client: they describe the server's infrastructure.
       case 'Unavailable':
-        throw new S3Error('KMSUnavailable', `The key management service is unreachable: ${err.message}`, { headers: { 'retry-after': '5' }, cause: err });
+        throw new S3Error('KMSUnavailable', 'The key management service is unreachable; try again later.', { headers: { 'retry-after': '5' }, cause: err });
       case 'NotAuthentic':
         throw new S3Error('InternalError', 'The KMS could not decrypt this object\'s data key: it was sealed under a different KMS key.');
       case 'Forbidden':
-        throw new S3Error('AccessDenied', `The key management service does not allow this server's identity to use the key: ${err.message}`, { cause: err });
+        throw new S3Error('AccessDenied', 'The key management service does not allow this server\'s identity to use the key.', { cause: err });
       default:
-        throw new S3Error('InternalError', `KMS error: ${err.message}`);
+        throw new S3Error('InternalError', 'The key management service failed.', { cause: err });
     }
   }
   throw err;

@@ -108,7 +108,9 @@ t.test('KES down: SSE-S3 PUT 503 with a clear message, cached objects, plain and
   for (const sse of [{ ServerSideEncryption: 'AES256' as const }, { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: KES_TEST_KEY }]) {
     const err = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'new', Body: 'x', ...sse })).then(() => undefined, (e: unknown) => e);
     t.ok(err, `${sse.ServerSideEncryption} PUT refused`);
-    t.match(err, { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 }, message: /key management service is unreachable.*no endpoint reachable/ }, describeErr(err));
+    t.match(err, { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 }, message: /key management service is unreachable/ }, describeErr(err));
+    // Not which endpoints failed, and how: that is the server's infrastructure (the log says it).
+    t.notMatch((err as Error).message, /https:|127\.0\.0\.1|ECONNREFUSED|endpoint/, 'the client is not told the KMS endpoints');
   }
 
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'cached' })).equals(cachedBody), 'a cached SSE-S3 object still reads');

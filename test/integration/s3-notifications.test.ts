@@ -175,7 +175,8 @@ t.test('the targets are logged at start-up with their ARNs, without the tokens',
   t.ok(line, 'logged');
   t.match(line?.targets, [
     { id: 'MTLS' },
-    { id: 'PRIMARY', arn: 'arn:minio:sqs:us-east-1:PRIMARY:webhook', endpoint: `http://127.0.0.1:${receiver.port}/primary` },
+    // Origin only: a webhook URL's path or query often holds its credential.
+    { id: 'PRIMARY', arn: 'arn:minio:sqs:us-east-1:PRIMARY:webhook', endpoint: `http://127.0.0.1:${receiver.port}/…` },
     { id: '_', arn: 'arn:minio:sqs:us-east-1:_:webhook' },
   ]);
   t.notOk(d.logs.some((l) => l.includes('sekret-token') || l.includes('opaque-value')), 'no token in the log');

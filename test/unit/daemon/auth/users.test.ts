@@ -83,6 +83,21 @@ t.test('a file with custom and built-in policies', async (t) => {
   t.ok(may(admin2, 's3:ListAllMyBuckets', '*'));
 });
 
+t.test('a file that is not JSON: the error says where, never the text (it may be a secret key)', async (t) => {
+  for (const text of ['{"users": [{"accessKey": "app1", "secretKey": IAMSECRET-abc123}]}', '{"users": [{"accessKey": "app1", "secretKey": "IAMSECRET-abc123" "x"}]}']) {
+    const err = (() => {
+      try {
+        parseUsers(text, ROOT);
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    t.match(err?.message, /not valid JSON/);
+    t.notMatch(err?.message, /IAMSECRET|abc123/, 'no part of the secret');
+  }
+});
+
 t.test('what a file is refused for', async (t) => {
   const u = (over: Record<string, unknown>) => ({ accessKey: 'app1', secretKey: 'app1-secret', policies: ['readonly'], ...over });
   const cases: Array<[string, string, RegExp]> = [

@@ -19,7 +19,9 @@ t.test('parseSecretKey accepts <name>:<base64 32 bytes>', async (t) => {
 t.test('parseSecretKey errors name the variable and never echo the key', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['no-colon-here', /expected <key-name>:<base64/],
-    [`:${KEY_B64}`, /key name '' is empty/],
+    [`:${KEY_B64}`, /key name \(before the ":", 0 characters\) is empty/],
+    // Name and key swapped: the key (base64, with + / =) is the "name", and must not be echoed.
+    [`${KEY_B64}:my-key`, /key name .* is empty, too long or contains invalid characters/],
     [`bad name:${KEY_B64}`, /invalid characters/],
     ['k:not base64!', /not standard base64/],
     [`k:${Buffer.alloc(16).toString('base64')}`, /invalid key length 16/],

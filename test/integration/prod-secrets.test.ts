@@ -1,0 +1,114 @@
+// Secrets stay where they belong (found by a secrets-hygiene audit): the metadata store is private
+// to the service user whatever the umask; the long-lived lock child does not inherit the daemon's
+// environment (root password, KMS key); a SignatureDoesNotMatch answer does not echo an SSE-C
+// key; configuration errors do not print the KMS key or a webhook URL's token; the log shows a
+// webhook endpoint without its path and query.
+
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAIN, SECRET_KEY, TEST_KMS_SECRET, nodeChild, startDaemonFor } from '../helpers/daemon.js';
+import { send } from '../helpers/http.js';
+import { createBucket } from '../helpers/s3.js';
+
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number),
+  );
+}
+
+t.test('a start under umask 022: the metadata store is private; the lock child has no secrets', async (t) => {
+  const old = process.umask(0o022);
+  let d;
+  try {
+    d = await startDaemonFor(t);
+  } finally {
+    process.umask(old);
+  }
+  const s3d = join(d.dataDir, '.s3d');
+  for (const [path, mode] of [
+    [s3d, 0o700],
+    [join(s3d, 'meta'), 0o700],
+    [join(s3d, 'meta', 'data.mdb'), 0o600],
+    [join(s3d, 'meta', 'lock.mdb'), 0o600],
+  ] as const) {
+    t.equal((statSync(path).mode & 0o777).toString(8), mode.toString(8), `${path.slice(d.dataDir.length)} is ${mode.toString(8)}`);
+  }
+  // The lock is held by `flock` (and the shell and `cat` under it) for the daemon's whole life.
+  const descendants: number[] = [];
+  const walk = (pid: number): void => {
+    for (const c of childrenOf(pid)) {
+      descendants.push(c);
+      walk(c);
+    }
+  };
+  walk(d.proc.pid!);
+  const lockers = descendants.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('flock') || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'cat');
+  t.ok(lockers.length > 0, 'the lock child runs');
+  for (const pid of lockers) {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    t.notOk(environ.includes(SECRET_KEY) || environ.includes('S3_ROOT_PASSWORD'), `child ${pid}: no root password`);
+    t.notOk(environ.includes(TEST_KMS_SECRET.split(':')[1]!), `child ${pid}: no KMS key`);
+  }
+});
+
+t.test('SignatureDoesNotMatch does not echo an SSE-C key', async (t) => {
+  const d = await startDaemonFor(t, { tls: false });
+  const bucket = await createBucket(d.s3(), 'sigssec');
+  const key = Buffer.alloc(32, 9).toString('base64');
+  const r = await send(d.port, {
+    method: 'PUT',
+    path: `/${bucket}/x`,
+    secretKey: 'not-the-secret',
+    payloadHash: 'UNSIGNED-PAYLOAD',
+    headers: {
+      'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+      'x-amz-server-side-encryption-customer-key': key,
+      'x-amz-server-side-encryption-customer-key-md5': 'aGVsbG8=',
+    },
+    body: 'x',
+  });
+  const body = r.body.toString();
+  t.match(body, /<Code>SignatureDoesNotMatch<\/Code>/);
+  t.match(body, /x-amz-server-side-encryption-customer-key:\*\*\*/, 'the canonical request shows the key as ***');
+  t.match(body, /x-amz-server-side-encryption-customer-key-md5:aGVsbG8=/, 'and its MD5 as sent');
+  t.notOk(body.includes(key), 'the key is not in the answer');
+});
+
+function start(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const [cmd, args] = nodeChild([MAIN, 'server', '/nonexistent-s3d-dir', '--dev']);
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, output: stdout + stderr });
+    });
+  });
+}
+
+t.test('configuration errors do not print secrets', async (t) => {
+  const kmsKey = Buffer.alloc(32, 3).toString('base64');
+  const swapped = await start({ S3_KMS_SECRET_KEY: `${kmsKey}:s3d-key` });
+  t.equal(swapped.code, 2, 'a KMS key with name and key swapped: exit 2');
+  t.match(swapped.output, /S3_KMS_SECRET_KEY/, 'naming the variable');
+  t.notOk(swapped.output.includes(kmsKey.slice(0, 20)), 'not the key');
+
+  const kes = await start({ S3_KMS_KES_ENDPOINT: 'https://user:kes-url-password@127.0.0.1:7373', S3_KMS_KES_KEY_NAME: 'k' });
+  t.equal(kes.code, 2, 'a KES endpoint with credentials: exit 2');
+  t.notOk(kes.output.includes('kes-url-password'), 'the password in it is not printed');
+
+  const hook = await start({ S3_NOTIFY_WEBHOOK_ENABLE_X: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT_X: 'ftp://hooks.example/services/T0/B0/hook-url-token' });
+  t.equal(hook.code, 2, 'a webhook endpoint of another scheme: exit 2');
+  t.match(hook.output, /S3_NOTIFY_WEBHOOK_ENDPOINT_X/);
+  t.notOk(hook.output.includes('hook-url-token'), 'its token is not printed');
+});
+
+t.test('the log shows a webhook endpoint without its path and query', async (t) => {
+  const d = await startDaemonFor(t, { env: { S3_NOTIFY_WEBHOOK_ENABLE_X: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT_X: 'http://127.0.0.1:9/services/hook?token=hook-query-token' } });
+  const line = await d.waitForLog((l) => l.msg === 'bucket notification webhook targets');
+  t.match(JSON.stringify(line), /"endpoint":"http:\/\/127\.0\.0\.1:9\/…"/, 'origin and /…');
+  t.notOk(d.logs.some((l) => l.includes('hook-query-token') || l.includes('/services/hook')), 'no log line holds the path or the token');
+});
