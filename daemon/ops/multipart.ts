@@ -586,6 +586,16 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
   // would send a paging client round the same page forever.
   const truncated = max > 0 && parts.length > max;
   const page = parts.slice(0, max);
+  // An SSE-C upload's key MD5 and its parts' checksums (of the plaintext) are shown only to a
+  // request that carries the customer key (checked: it must unseal the upload's key), as S3 asks
+  // for the key to list such parts' checksums; without it, the parts are listed without them.
+  let keyShown = up.sse?.kind !== 'SSE-C';
+  const ck = parseCustomerKey(ctx.headers);
+  if (up.sse?.kind === 'SSE-C' && ck !== undefined) {
+    unsealCustomer(up.sse, ck, up.bucket, up.key).fill(0);
+    keyShown = true;
+  }
+  const sseHeaders = keyShown ? sseResponseHeaders(up.sse) : { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
   const body: XmlObject = {
     Bucket: up.bucket,
     Key: up.key,
@@ -603,10 +613,10 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
       LastModified: isoDate(p.mtime),
       ETag: quoteETag(p.etag),
       Size: p.size,
-      ...checksumElements(p.checksums),
+      ...(keyShown ? checksumElements(p.checksums) : {}),
     })),
   };
-  return { status: 200, headers: { ...XML, ...sseResponseHeaders(up.sse), ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: toXml('ListPartsResult', body) };
+  return { status: 200, headers: { ...XML, ...sseHeaders, ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: toXml('ListPartsResult', body) };
 }
 
 function uploadChecksumElements(up: UploadRecord): XmlObject {

@@ -11,6 +11,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -198,6 +199,31 @@ t.test('multipart upload with SSE-C', async (t) => {
     'part with a different key',
   );
   const up2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 2, Body: p2, ...ssec(keyA) }));
+
+  // ListParts: the key's MD5 and the parts' checksums (of the plaintext) only with the key; anyone
+  // allowed to list parts got both before.
+  const listParts = async (extra: object): Promise<{ md5: string | undefined; checksums: unknown[] }> => {
+    let md5: string | undefined;
+    const cmd = new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, ...extra });
+    cmd.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        md5 = (out.response as { headers: Record<string, string> }).headers['x-amz-server-side-encryption-customer-key-md5'];
+        return out;
+      },
+      { step: 'deserialize', name: 'keyMd5Header' },
+    );
+    const r = await s3.send(cmd);
+    return { md5, checksums: (r.Parts ?? []).map((p) => p.ChecksumCRC32 ?? p.ChecksumCRC64NVME ?? p.ChecksumCRC32C) };
+  };
+  const without = await listParts({});
+  t.equal(without.md5, undefined, 'ListParts without the key: no key MD5');
+  t.same(without.checksums, [undefined, undefined], 'and no part checksums');
+  const withKey = await listParts(ssec(keyA));
+  t.equal(withKey.md5, md5Base64(keyA), 'ListParts with the key: its MD5');
+  t.ok(withKey.checksums.every((c) => typeof c === 'string'), 'and the part checksums');
+  await expectS3Error(t, s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, ...ssec(keyB) })), 'AccessDenied', 403, 'ListParts with another key');
+
   const done = await s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
