@@ -3,7 +3,7 @@
 // full consistency check of a stopped daemon's files against its LMDB records.
 
 import type { Test } from 'tap';
-import { closeSync, existsSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
 import { pollUntil } from './wait.js';
@@ -141,4 +141,18 @@ export function filesContaining(dir: string, needle: Buffer): string[] {
     }
   }
   return hits;
+}
+
+/** Relative path → bytes of every file under `dir`. */
+export function readTree(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (p: string): void => {
+    for (const name of readdirSync(p)) {
+      const full = join(p, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.set(relative(dir, full), readFileSync(full));
+    }
+  };
+  walk(dir);
+  return out;
 }

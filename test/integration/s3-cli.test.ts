@@ -6,12 +6,13 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BucketItem } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { readTree } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
@@ -68,20 +69,6 @@ async function keysOf(bucket: string, prefix = ''): Promise<string[]> {
     out.push(...(r.Contents ?? []).map((c) => c.Key!));
     token = r.NextContinuationToken;
   } while (token);
-  return out;
-}
-
-/** Relative path → bytes of every file under `dir`. */
-function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (p: string): void => {
-    for (const name of readdirSync(p)) {
-      const full = join(p, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else out.set(relative(dir, full), readFileSync(full));
-    }
-  };
-  walk(dir);
   return out;
 }
 

@@ -5,11 +5,12 @@
 
 import t, { type Test } from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { readTree } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { getBytes } from '../helpers/s3.js';
 
@@ -61,20 +62,6 @@ async function keysOf(bucket: string, prefix = ''): Promise<string[]> {
     token = r.NextContinuationToken;
   } while (token);
   return out.sort();
-}
-
-/** Relative path → bytes of every file under `dir`. */
-function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (p: string): void => {
-    for (const name of readdirSync(p)) {
-      const full = join(p, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else out.set(relative(dir, full), readFileSync(full));
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 /** A folder of files with names S3 tools have to encode, one of them multipart-sized. */
