@@ -100,7 +100,7 @@ function keepPrivate(log: Logger, dir: string, paths: string[]): void {
     const st = statSync(p, { throwIfNoEntry: false });
     if (st === undefined || (st.mode & 0o077) === 0) continue;
     try {
-      chmodSync(p, st.mode & 0o700);
+      chmodSync(p, st.mode & 0o7700);
     } catch (err) {
       log.warn({ path: p, mode: (st.mode & 0o777).toString(8), err: { message: (err as Error).message } }, 'could not make the metadata store private to the service user (chmod go-rwx it)');
     }
@@ -175,7 +175,18 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   keepPrivate(log, join(config.dataDir, '.s3d'), [join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'meta', 'data.mdb'), join(config.dataDir, '.s3d', 'meta', 'lock.mdb')]);
   // The directories a first start makes (the data directory's .s3d, what is in it, LMDB's files
   // in meta/) are made durable before anything acknowledged is written into them.
-  await Promise.all([config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'objects')].map(syncDir));
+  // A data directory the service user may enter but not read (a root-owned 0711 parent of a
+  // pre-made .s3d) cannot be opened to sync: its .s3d was not made by this start, so it is skipped.
+  await Promise.all(
+    [config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'objects')].map((dir) =>
+      syncDir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (dir === config.dataDir && (err.code === 'EACCES' || err.code === 'EPERM')) return;
+        meta.close().catch(() => undefined);
+        disk.stop();
+        throw dataDirError(config.dataDir, err);
+      }),
+    ),
+  );
   if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
   const cleanStop = meta.cleanStop;

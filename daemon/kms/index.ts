@@ -2,7 +2,7 @@
 // (S3_KMS_SECRET_KEY), a generated development key (--dev), or none. Wraps KES in the cache.
 
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CachingKeyProvider, cacheOptionsFromEnv } from './cache.js';
 import { KesClient } from './kes-client.js';
@@ -58,29 +58,34 @@ async function devKeyProvider(dataDir: string, log: KmsLogger | undefined): Prom
     const key = randomBytes(32);
     text = `${DEV_KEY_NAME}:${key.toString('base64')}\n`;
     key.fill(0);
-    // 'wx': never overwrite a key another process just wrote (objects sealed under it would be lost).
-    let fh: FileHandle | undefined;
+    // Written whole and fsynced under a temporary name, then linked into place: link() fails with
+    // EEXIST rather than overwrite a key another process just wrote (objects sealed under it would
+    // be lost), and a crash or a full disk never leaves an empty or partial key file behind. The
+    // entry is durable (fsync of .s3d) before any object is sealed under the key: after a power
+    // loss a new key would be generated, and every SSE object already stored lost.
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      fh = await open(file, 'wx', 0o600);
-    } catch (openErr) {
-      if ((openErr as NodeJS.ErrnoException).code !== 'EEXIST') throw openErr;
-      text = await readFile(file, 'utf8');
-    }
-    if (fh !== undefined) {
-      // Durable before any object is sealed under it: a power loss must not leave an empty key
-      // file, or none (a new key would be generated and every SSE object already stored lost).
+      const fh = await open(temp, 'wx', 0o600);
       try {
         await fh.writeFile(text);
         await fh.sync();
       } finally {
         await fh.close();
       }
-      const dh = await open(dir, 'r');
       try {
-        await dh.sync();
-      } finally {
-        await dh.close();
+        await link(temp, file);
+      } catch (linkErr) {
+        if ((linkErr as NodeJS.ErrnoException).code !== 'EEXIST') throw linkErr;
+        text = await readFile(file, 'utf8');
       }
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
     }
   }
   await chmod(file, 0o600);

@@ -57,12 +57,12 @@ function readText(variable: string, file: string): string {
 
 export function parseEndpoints(value: string, variable: string = KES_ENV.endpoint): string[] {
   const out: string[] = [];
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const [i, part] of value.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
     let url: URL;
     try {
       url = new URL(part);
     } catch {
-      throw new KmsConfigError(variable, `entry ${out.length + 1} is not a URL (expected https://host:port)`);
+      throw new KmsConfigError(variable, `entry ${i + 1} is not a URL (expected https://host:port)`);
     }
     // Errors show the origin only: a path, query or user part may hold a credential.
     const shown = `'${url.protocol}//${url.host}'`;

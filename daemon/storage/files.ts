@@ -102,7 +102,7 @@ export class FileStore {
   private readonly tmpDir: string;
   private readonly objDir: string;
   /** Fan-out directories this process has used: each settles once it exists and its entry in objects/ is durable. */
-  private readonly knownDirs = new Map<string, { mkdir: Promise<boolean>; durable: Promise<void> }>();
+  private readonly knownDirs = new Map<string, { mkdir: Promise<void>; durable: Promise<void> }>();
   /**
    * Data-file writes from page-aligned memory (the crypto slots) go around the page cache
    * (O_DIRECT), as MinIO writes: copying new data into the page cache was ~36 % of the daemon's
@@ -144,21 +144,22 @@ export class FileStore {
     let made = this.knownDirs.get(dir);
     if (made === undefined) {
       // Not recursive: objects/ exists, and Node's recursive mkdir reports a filesystem out of
-      // inodes (ENOSPC) as ENOENT (see makeDirs), which would be a 500 instead of 507. A
-      // directory made here has its entry in objects/ made durable too (every file created in it
-      // waits for that): a power loss must not take the directory, and the files in it, away.
-      const mkdir = fsp.mkdir(dir, { mode: 0o700 }).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EEXIST') throw err;
-          return false;
-        },
-      );
-      const durable = mkdir.then((created) => (created ? syncDir(this.objDir) : undefined));
-      made = { mkdir, durable };
-      this.knownDirs.set(dir, made);
+      // inodes (ENOSPC) as ENOENT (see makeDirs), which would be a 500 instead of 507. The
+      // directory's entry in objects/ is made durable before any file created in it is (once per
+      // directory and process, whether this mkdir made it or found it: one a crash or a failed
+      // sync left behind is synced too): a power loss must not take the directory, and the
+      // acknowledged files in it, away.
+      const mkdir = fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      const durable = mkdir.then(() => syncDir(this.objDir));
+      const entry = { mkdir, durable };
+      made = entry;
+      this.knownDirs.set(dir, entry);
       // A failed mkdir or sync is tried again by the next write.
-      durable.catch(() => this.knownDirs.delete(dir));
+      durable.catch(() => {
+        if (this.knownDirs.get(dir) === entry) this.knownDirs.delete(dir);
+      });
     }
     await made.mkdir;
     const path = this.pathOf(id);

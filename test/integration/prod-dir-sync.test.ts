@@ -54,7 +54,7 @@ t.test('a first start and a first upload make their directory entries durable', 
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '1' };
   const proc = spawn(
     'strace',
-    ['-f', '-yy', '-s', '24', '-o', trace, '-e', 'trace=openat,mkdir,mkdirat,fsync,fdatasync,sendto,write,writev', process.execPath, MAIN, 'server', data, '--dev'],
+    ['-f', '-yy', '-s', '24', '-o', trace, '-e', 'trace=openat,mkdir,mkdirat,fsync,fdatasync,link,linkat,sendto,write,writev', process.execPath, MAIN, 'server', data, '--dev'],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise((resolve) => proc.once('exit', resolve));
@@ -90,11 +90,17 @@ t.test('a first start and a first upload make their directory entries durable', 
   const s3d = join(data, '.s3d');
   const fsyncOf = (path: string, after: number): Call | undefined => calls.find((c) => (c.name === 'fsync' || c.name === 'fdatasync') && c.done > after && c.args.replace(/^\d+/, '') === `<${path}>` && c.result === '0');
 
-  const keyOpen = calls.find((c) => c.name === 'openat' && c.args.includes(`${s3d}/kms-dev.key"`) && c.args.includes('O_CREAT'));
-  t.ok(keyOpen, 'the development key file is created');
-  const keySync = keyOpen && fsyncOf(`${s3d}/kms-dev.key`, keyOpen.done);
-  t.ok(keySync, 'the key file is fsynced');
-  t.ok(keySync && fsyncOf(s3d, keySync.done), 'then .s3d, which holds its entry');
+  // The key is written whole under a temporary name, fsynced, then linked into place.
+  const keyOpen = calls.find((c) => c.name === 'openat' && /kms-dev\.key\.\d+\.[0-9a-f]+\.tmp"/.test(c.args) && c.args.includes('O_CREAT'));
+  t.ok(keyOpen, 'the development key is written under a temporary name');
+  const tempPath = keyOpen && /"([^"]+\.tmp)"/.exec(keyOpen.args)![1];
+  const keySync = keyOpen && fsyncOf(tempPath!, keyOpen.done);
+  t.ok(keySync, 'and fsynced');
+  const linked = keySync && calls.find((c) => (c.name === 'link' || c.name === 'linkat') && c.done > keySync.done && c.args.includes(`${s3d}/kms-dev.key"`) && c.result === '0');
+  t.ok(linked, 'then linked into place as kms-dev.key');
+  const firstAnswer = calls.find((c) => (c.name === 'sendto' || c.name === 'write' || c.name === 'writev') && c.args.includes('HTTP/1.1 200'));
+  const s3dSync = linked && fsyncOf(s3d, linked.done);
+  t.ok(s3dSync && firstAnswer && s3dSync.done < firstAnswer.done, 'then .s3d, which holds its entry, before anything is answered');
 
   const mkdir = calls.find((c) => (c.name === 'mkdir' || c.name === 'mkdirat') && new RegExp(`${s3d}/objects/[0-9a-f]{2}"`).test(c.args) && c.result === '0');
   t.ok(mkdir, 'the upload makes a fan-out directory');
