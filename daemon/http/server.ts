@@ -262,21 +262,17 @@ export class HttpServer {
     let headerBytes = 0;
     req.forEach((k, v) => {
       headerBytes += k.length + v.length + 4;
+      // A Content-Length line listing values (`5, 5`) is refused below like two different values.
+      if (k === 'content-length' && v.includes(',')) repeated = k;
       if (headers[k] === undefined) headers[k] = v;
       else {
-        // Content-Length is judged by its values below.
-        if (FRAMING_HEADERS.has(k) && k !== 'content-length') repeated = k;
+        // Content-Length lines that repeat one value are that value (RFC 9110 8.6): every parser
+        // frames the body alike. rclone's presigned uploads send it twice.
+        if (k === 'content-length' && v === headers[k]) return;
+        if (FRAMING_HEADERS.has(k)) repeated = k;
         headers[k] = `${headers[k]},${v}`;
       }
     });
-    // Content-Length repeated with one value (`6` twice, or `6, 6`) is that value, as RFC 9110
-    // 8.6 allows: every parser frames the body alike. rclone's presigned uploads send it twice.
-    if (headers['content-length']?.includes(',') === true) {
-      const values = new Set(headers['content-length'].split(',').map((v) => v.trim()));
-      if (values.size === 1 && /^\d+$/.test([...values][0]!)) {
-        headers['content-length'] = [...values][0]!;
-      } else repeated ??= 'content-length';
-    }
     if (repeated !== undefined) {
       // Two different Content-Length values (or two Host, Transfer-Encoding headers): uWS frames
       // the body by the first one and goes on to parse what follows it as the next request on the
@@ -475,13 +471,25 @@ export class HttpServer {
     return bucket === undefined ? undefined : this.deps.bucketCors(bucket);
   }
 
+  /** When a refusal's cause was last logged, per S3 error code (errorResult). */
+  private readonly causeLogged = new Map<string, number>();
+
   private errorResult(err: unknown, id: string, resource: string, p: Pending): Result {
     let e: S3Error;
     err = toS3Failure(err);
     if (isS3Error(err)) {
       e = err;
-      // An internal error whose cause the client is not told (a KMS failure's own words): the log has it.
-      if (e.code === 'InternalError' && e.cause !== undefined) this.deps.log.error({ err: e.cause, requestId: id }, `internal error: ${e.message}`);
+      // A failure whose cause the client is not told (a KMS's own words, endpoints, addresses):
+      // the log has it. An internal error every time; a KMS refusal or outage once per 10 s per
+      // kind (an outage fails every request, and the KMS client logs its state changes itself).
+      if (e.cause !== undefined) {
+        const now = Date.now();
+        if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, requestId: id }, `internal error: ${e.message}`);
+        else if ((e.cause as { name?: unknown }).name === 'KmsError' && now - (this.causeLogged.get(e.code) ?? 0) >= 10_000) {
+          this.causeLogged.set(e.code, now);
+          this.deps.log.warn({ err: e.cause, requestId: id, code: e.code }, 'KMS request failed');
+        }
+      }
     } else {
       // The client went away and the handler stopped on that (a sealer aborted by the request's
       // signal): the 499 access line says it; no one gets the answer, and nothing failed here.
