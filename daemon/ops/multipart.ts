@@ -13,7 +13,7 @@ import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue,
 import { S3Error, isS3Error } from '../errors.js';
 import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { bucketFromHost } from '../http/router.js';
-import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../meta/records.js';
+import { RECORD_VERSION, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
 import { abortHeaders, expirationHeader } from './lifecycle.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
@@ -523,17 +523,34 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
 /** CompleteMultipartUpload's answer for the version it installed. */
 function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecord): Result {
   const bucket = env.meta.getBucket(ctx.bucket!);
+  const shown = customerKeyShown(ctx, installed.sse, ctx.bucket!, ctx.key!);
   return {
     status: 200,
-    headers: { ...XML, ...versionHeader(installed), ...sseResponseHeaders(installed.sse), ...expirationHeader(bucket?.lifecycle, ctx.key!, installed) },
+    headers: { ...XML, ...versionHeader(installed), ...(shown ? sseResponseHeaders(installed.sse) : SSE_C_ALGORITHM), ...expirationHeader(bucket?.lifecycle, ctx.key!, installed) },
     body: toXml('CompleteMultipartUploadResult', {
       Location: objectLocation(env, ctx, ctx.bucket!, ctx.key!),
       Bucket: ctx.bucket!,
       Key: ctx.key!,
       ETag: quoteETag(installed.etag),
-      ...checksumElements(installed.checksums, true),
+      ...(shown ? checksumElements(installed.checksums, true) : {}),
     }),
   };
+}
+
+const SSE_C_ALGORITHM: Readonly<Record<string, string>> = { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
+
+/**
+ * Whether an answer may show what an SSE-C object's key guards: the key's MD5 and the checksums
+ * of its plaintext. Not SSE-C: yes. SSE-C: only to a request that carries the customer key, and
+ * the right one (it unseals the key it sealed); S3 asks for the key to show such checksums.
+ */
+function customerKeyShown(ctx: RequestContext, sse: SseRecord | undefined, bucket: string, key: string): boolean {
+  if (sse?.kind !== 'SSE-C') return true;
+  const ck = parseCustomerKey(ctx.headers);
+  if (ck === undefined) return false;
+  unsealCustomer(sse, ck, bucket, key).fill(0);
+  ck.key.fill(0);
+  return true;
 }
 
 /**
@@ -586,16 +603,10 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
   // would send a paging client round the same page forever.
   const truncated = max > 0 && parts.length > max;
   const page = parts.slice(0, max);
-  // An SSE-C upload's key MD5 and its parts' checksums (of the plaintext) are shown only to a
-  // request that carries the customer key (checked: it must unseal the upload's key), as S3 asks
-  // for the key to list such parts' checksums; without it, the parts are listed without them.
-  let keyShown = up.sse?.kind !== 'SSE-C';
-  const ck = parseCustomerKey(ctx.headers);
-  if (up.sse?.kind === 'SSE-C' && ck !== undefined) {
-    unsealCustomer(up.sse, ck, up.bucket, up.key).fill(0);
-    keyShown = true;
-  }
-  const sseHeaders = keyShown ? sseResponseHeaders(up.sse) : { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
+  // An SSE-C upload's key MD5 and its parts' checksums only with the key (customerKeyShown);
+  // without it, the parts are listed without them.
+  const keyShown = customerKeyShown(ctx, up.sse, up.bucket, up.key);
+  const sseHeaders = keyShown ? sseResponseHeaders(up.sse) : SSE_C_ALGORITHM;
   const body: XmlObject = {
     Bucket: up.bucket,
     Key: up.key,

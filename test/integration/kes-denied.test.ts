@@ -58,6 +58,8 @@ t.test('an identity KES does not know: 403 AccessDenied to clients, error at sta
   t.match(raw, { message: /key management service does not allow this server's identity/ }, 'the message names the KMS refusal');
   // Not KES's own answer or address: those describe the server's infrastructure, and the log has them.
   t.notMatch((raw as { message: string }).message, /not authorized|https?:\/\/|127\.0\.0\.1/, 'and nothing of the KMS behind it');
+  const logged = await d.waitForLog((l) => l.msg === 'KMS request failed');
+  t.match(JSON.stringify(logged.err), /not authorized/, 'the log has KES\'s answer');
 });
 
 t.test('/v1/status allowed, the default key not: error at start-up, not ready; policy fixed at KES → ready without restart', async (t) => {

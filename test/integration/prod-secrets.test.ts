@@ -6,7 +6,8 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, SECRET_KEY, TEST_KMS_SECRET, nodeChild, startDaemonFor } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
@@ -80,8 +81,11 @@ t.test('SignatureDoesNotMatch does not echo an SSE-C key', async (t) => {
   t.notOk(body.includes(key), 'the key is not in the answer');
 });
 
+const scratch = mkdtempSync(join(tmpdir(), 's3d-secrets-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
 function start(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const [cmd, args] = nodeChild([MAIN, 'server', '/nonexistent-s3d-dir', '--dev']);
+  const [cmd, args] = nodeChild([MAIN, 'server', join(scratch, 'data'), '--dev']);
   return new Promise((resolve) => {
     execFile(cmd, args, { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, output: stdout + stderr });

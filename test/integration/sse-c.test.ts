@@ -12,6 +12,8 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
+  type ListPartsCommandOutput,
+  type CompleteMultipartUploadCommandOutput,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -181,6 +183,22 @@ async function startSsecUpload(key: string, ck: Buffer): Promise<string> {
   return create.UploadId!;
 }
 
+/** Sends `cmd`; resolves with its output and the SSE-C key MD5 response header (undefined when absent). */
+async function withKeyMd5<O>(cmd: { middlewareStack: { add: (...a: never[]) => void }; __out?: O } | object): Promise<[O, string | undefined]> {
+  const c = cmd as { middlewareStack: { add: (...a: never[]) => void } };
+  let md5: string | undefined;
+  (c.middlewareStack.add as (m: unknown, o: unknown) => void)(
+    (next: (a: unknown) => Promise<{ response: { headers: Record<string, string> } }>) => async (args: unknown) => {
+      const out = await next(args);
+      md5 = out.response.headers['x-amz-server-side-encryption-customer-key-md5'];
+      return out;
+    },
+    { step: 'deserialize', name: 'keyMd5Header' },
+  );
+  const out = (await s3.send(cmd as never)) as O;
+  return [out, md5];
+}
+
 t.test('multipart upload with SSE-C', async (t) => {
   const key = 'mp/obj';
   const uploadId = await startSsecUpload(key, keyA);
@@ -203,17 +221,7 @@ t.test('multipart upload with SSE-C', async (t) => {
   // ListParts: the key's MD5 and the parts' checksums (of the plaintext) only with the key; anyone
   // allowed to list parts got both before.
   const listParts = async (extra: object): Promise<{ md5: string | undefined; checksums: unknown[] }> => {
-    let md5: string | undefined;
-    const cmd = new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, ...extra });
-    cmd.middlewareStack.add(
-      (next) => async (args) => {
-        const out = await next(args);
-        md5 = (out.response as { headers: Record<string, string> }).headers['x-amz-server-side-encryption-customer-key-md5'];
-        return out;
-      },
-      { step: 'deserialize', name: 'keyMd5Header' },
-    );
-    const r = await s3.send(cmd);
+    const [r, md5] = await withKeyMd5<ListPartsCommandOutput>(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, ...extra }));
     return { md5, checksums: (r.Parts ?? []).map((p) => p.ChecksumCRC32 ?? p.ChecksumCRC64NVME ?? p.ChecksumCRC32C) };
   };
   const without = await listParts({});
@@ -224,15 +232,21 @@ t.test('multipart upload with SSE-C', async (t) => {
   t.ok(withKey.checksums.every((c) => typeof c === 'string'), 'and the part checksums');
   await expectS3Error(t, s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, ...ssec(keyB) })), 'AccessDenied', 403, 'ListParts with another key');
 
-  const done = await s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      UploadId: uploadId,
-      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up1.ETag }, { PartNumber: 2, ETag: up2.ETag }] },
-    }),
-  );
+  const complete = (extra: object) =>
+    withKeyMd5<CompleteMultipartUploadCommandOutput>(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up1.ETag }, { PartNumber: 2, ETag: up2.ETag }] },
+        ...extra,
+      }),
+    );
+  const [done, doneMd5] = await complete({});
   t.match(done.ETag, /^"[0-9a-f]{32}-2"$/);
+  t.equal(doneMd5, undefined, 'CompleteMultipartUpload without the key: no key MD5');
+  t.equal((await complete(ssec(keyA)))[1], md5Base64(keyA), 'its retry with the key: the key MD5');
+  await expectS3Error(t, complete(ssec(keyB)), 'AccessDenied', 403, 'its retry with another key');
   const whole = Buffer.concat([p1, p2]);
   const got = await getBytes(s3, { Bucket: bucket, Key: key, ...ssec(keyA) });
   t.ok(got.equals(whole), 'multipart SSE-C object reads back exactly');
