@@ -2,7 +2,7 @@
 // body to bytes, S3 error codes and assertions on them, and middleware that edits what the SDK
 // sends (headers, raw bodies).
 
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type GetObjectCommandInput, type S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type GetObjectCommandInput, type S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Test } from 'tap';
 import { bucketName, s3Client, type TestDaemon } from './daemon.js';
 
@@ -140,4 +140,16 @@ export function rawBodyClient(d: TestDaemon, body: string): S3Client {
     { step: 'build', priority: 'low', name: 'rawBody' },
   );
   return c;
+}
+
+/** Every key of `bucket` under `prefix`, in listing order (ListObjectsV2, page by page). */
+export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    out.push(...(r.Contents ?? []).map((c) => c.Key!));
+    token = r.NextContinuationToken;
+  } while (token);
+  return out;
 }

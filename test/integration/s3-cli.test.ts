@@ -9,13 +9,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BucketItem } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
-import { createBucket, getBytes } from '../helpers/s3.js';
+import { createBucket, getBytes, listKeys } from '../helpers/s3.js';
 import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
@@ -61,17 +61,6 @@ function multipartETag(body: Buffer, partSize: number): string {
   return `"${h.digest('hex')}-${n}"`;
 }
 
-async function keysOf(bucket: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  let token: string | undefined;
-  do {
-    const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    out.push(...(r.Contents ?? []).map((c) => c.Key!));
-    token = r.NextContinuationToken;
-  } while (token);
-  return out;
-}
-
 t.test('aws s3 cp of a 40 MB file uses multipart and round-trips', { skip: NO_AWS }, async (t) => {
   const bucket = bucketName('cli');
   await aws('s3', 'mb', `s3://${bucket}`);
@@ -114,7 +103,7 @@ t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: N
   }
   await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--only-show-errors', '--no-progress');
   const want = Object.keys(files).map((k) => `tree/${k}`).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  t.same(await keysOf(bucket), want, 'every file uploaded under its relative path');
+  t.same(await listKeys(s3, bucket), want, 'every file uploaded under its relative path');
   for (const [rel, data] of Object.entries(files)) t.ok((await getBytes(s3, { Bucket: bucket, Key: `tree/${rel}` })).equals(data), `bytes of ${rel}`);
 
   const again = await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--dryrun');
@@ -126,8 +115,8 @@ t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: N
   writeFileSync(join(tree, 'a/new.txt'), 'new\n');
   await aws('s3', 'sync', tree, `s3://${bucket}/tree`, '--delete', '--only-show-errors', '--no-progress');
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'tree/top.txt' })).toString(), 'changed top level, longer\n');
-  t.notOk((await keysOf(bucket)).includes('tree/a/b/c/three.txt'), 'deleted file removed by --delete');
-  t.ok((await keysOf(bucket)).includes('tree/a/new.txt'));
+  t.notOk((await listKeys(s3, bucket)).includes('tree/a/b/c/three.txt'), 'deleted file removed by --delete');
+  t.ok((await listKeys(s3, bucket)).includes('tree/a/new.txt'));
 
   const down = join(work, 'down');
   await aws('s3', 'sync', `s3://${bucket}/tree`, down, '--only-show-errors', '--no-progress');
@@ -152,10 +141,10 @@ t.test('aws s3 sync of a folder tree, ls --recursive, rm --recursive', { skip: N
   );
 
   await aws('s3', 'rm', '--recursive', `s3://${bucket}/tree/a`, '--only-show-errors');
-  t.same((await keysOf(bucket)).filter((k) => k.startsWith('tree/a/')), [], 'rm --recursive of a prefix');
-  t.ok((await keysOf(bucket)).includes('tree/top.txt'), 'keys outside the prefix stay');
+  t.same((await listKeys(s3, bucket)).filter((k) => k.startsWith('tree/a/')), [], 'rm --recursive of a prefix');
+  t.ok((await listKeys(s3, bucket)).includes('tree/top.txt'), 'keys outside the prefix stay');
   await aws('s3', 'rm', '--recursive', `s3://${bucket}/`, '--only-show-errors');
-  t.same(await keysOf(bucket), [], 'rm --recursive empties the bucket');
+  t.same(await listKeys(s3, bucket), [], 'rm --recursive empties the bucket');
   await aws('s3', 'rb', `s3://${bucket}`);
 });
 
