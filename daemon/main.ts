@@ -174,11 +174,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // start by hand under 022 made .s3d and the LMDB files world-readable).
   keepPrivate(log, join(config.dataDir, '.s3d'), [join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'meta', 'data.mdb'), join(config.dataDir, '.s3d', 'meta', 'lock.mdb')]);
   // The directories a first start makes (the data directory's .s3d, what is in it, LMDB's files
-  // in meta/) are made durable before anything acknowledged is written into them.
+  // in meta/) are made durable before anything acknowledged is written into them; objects/ is
+  // synced by FileStore on each fan-out directory's first use.
   // A data directory the service user may enter but not read (a root-owned 0711 parent of a
   // pre-made .s3d) cannot be opened to sync: its .s3d was not made by this start, so it is skipped.
   await Promise.all(
-    [config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'objects')].map((dir) =>
+    [config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta')].map((dir) =>
       syncDir(dir).catch((err: NodeJS.ErrnoException) => {
         if (dir === config.dataDir && (err.code === 'EACCES' || err.code === 'EPERM')) return;
         meta.close().catch(() => undefined);

@@ -191,20 +191,13 @@ export class MetaStore {
         throw err;
       }
     });
-    // transaction() returns a plain promise for the commit (lmdb-js attaches `flushed` only to
-    // put/remove promises). Without overlappingSync the commit is flushed when it resolves; the
-    // flush of this batch is awaited too (`root.flushed` read now names it), which costs nothing
-    // and keeps the guarantee should the store ever be opened otherwise.
-    const flushed = new Promise<void>((resolve, reject) => this.root.flushed.then(() => resolve(), reject));
-    // A failed commit is reported below; its flush outcome then matters to nobody.
-    flushed.catch(() => undefined);
+    // Without overlappingSync (see the constructor) the commit is durable when it resolves.
     try {
       await p;
     } catch (err) {
       if (failure !== undefined) throw failure;
       throw await commitFailure(err);
     }
-    await flushed;
     return out;
   }
 
