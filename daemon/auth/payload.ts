@@ -2,7 +2,7 @@
 // chunk and trailer signatures, x-amz-content-sha256, Content-MD5 and x-amz-checksum-*.
 
 import { createHash, type Hash } from 'node:crypto';
-import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { createRequire } from 'node:module';
 import { S3Error } from '../errors.js';
 import { type AuthResult, EMPTY_SHA256, chunkStringToSign, signatureHex, signaturesEqual, trailerStringToSign } from './sigv4.js';
 
@@ -82,14 +82,22 @@ function nodeHasher(name: 'sha256' | 'sha1' | 'md5'): Hasher {
   };
 }
 
+// The SDK's CRC implementations are loaded on first use: the package pulls in @smithy/core and
+// OpenTelemetry's API, about 100 ms of a start-up that needs none of it until a request names a CRC.
+type CrcModule = typeof import('@aws-sdk/checksums/crc');
+let crcModule: CrcModule | undefined;
+function crc(): CrcModule {
+  return (crcModule ??= createRequire(import.meta.url)('@aws-sdk/checksums/crc') as CrcModule);
+}
+
 export function checksumHasher(algorithm: ChecksumAlgorithm): Hasher {
   switch (algorithm) {
     case 'CRC32':
-      return new Crc32();
+      return new (crc().Crc32)();
     case 'CRC32C':
-      return new Crc32c();
+      return new (crc().Crc32c)();
     case 'CRC64NVME':
-      return new Crc64Nvme();
+      return new (crc().Crc64Nvme)();
     case 'SHA1':
       return nodeHasher('sha1');
     case 'SHA256':

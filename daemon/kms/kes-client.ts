@@ -3,7 +3,8 @@
 // and 503, errors matched by status + message (kes-api.md §1.1), optional legacy bulk decrypt.
 
 import { createSecureContext } from 'node:tls';
-import { Agent } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { EndpointSet } from './kes-endpoints.js';
@@ -22,6 +23,13 @@ import type {
   KmsStatus,
   ObservableProvider,
 } from './provider.js';
+
+// undici is loaded when the first agent is made: it is ~120 ms of start-up, and most daemons have
+// no KES endpoint and no webhook target.
+let agentClass: typeof Agent | undefined;
+function undiciAgent(): typeof Agent {
+  return (agentClass ??= (createRequire(import.meta.url)('undici') as typeof import('undici')).Agent);
+}
 
 export type KmsLogger = Pick<Logger, 'error' | 'info' | 'warn' | 'debug'>;
 
@@ -195,7 +203,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       ...(opts.ca ? { ca: [...opts.ca] } : {}),
       minVersion: 'TLSv1.2',
     });
-    this.#agent = new Agent({
+    this.#agent = new (undiciAgent())({
       connect: {
         secureContext,
         minVersion: 'TLSv1.2',
