@@ -39,12 +39,20 @@ export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs
       arm();
       if (opts.untilResponse) {
         const data = Buffer.concat(chunks);
-        const end = data.indexOf('\r\n\r\n');
-        const res = end < 0 ? undefined : parseHttpResponse(data.subarray(0, end + 4));
-        if (res && res.status >= 200) {
+        // Past interim responses ("100 Continue"): the final one is what the caller waits for.
+        let from = 0;
+        for (;;) {
+          const end = data.indexOf('\r\n\r\n', from);
+          const res = end < 0 ? undefined : parseHttpResponse(data.subarray(from, end + 4));
+          if (!res) break;
+          if (res.status < 200) {
+            from = end + 4;
+            continue;
+          }
           const cl = res.headers['content-length'];
           const len = opts.head || res.status === 204 || res.status === 304 ? 0 : typeof cl === 'string' ? Number(cl) : 0;
           if (data.length >= end + 4 + len) finish(false);
+          break;
         }
       }
     });

@@ -626,7 +626,7 @@ t.test('seeded fuzzer: no crash, no 5xx for client faults, flat memory', async (
         if (rnd.bool(0.2)) bytes = bytes.subarray(0, rnd.int(bytes.length));
       }
       const garbled = mode >= 0.85;
-      const r = await tcpExchange(d.port, bytes, { idleMs: garbled ? 300 : 3000, timeoutMs: 5000, untilResponse: true, head: method === 'HEAD' });
+      const r = await tcpExchange(d.port, bytes, { idleMs: garbled ? 150 : 3000, timeoutMs: 5000, untilResponse: true, head: method === 'HEAD' });
       // Skip a "100 Continue" interim response.
       const text = r.data;
       const final = /^HTTP\/1\.1 100 [^\r]*\r\n\r\n/.exec(text.toString('latin1'));

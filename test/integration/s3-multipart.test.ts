@@ -200,11 +200,10 @@ t.test('a GET of a many-part object opens its part files as it reaches them, and
   t.same(partFiles.filter(present), partFiles, 'the part files the reader still needs are not');
 
   // The connection stays open (keep-alive): done when the whole body is in, or the server closed it.
-  const allIn = (): boolean => {
-    const buf = Buffer.concat(chunks);
-    const at = buf.indexOf('\r\n\r\n');
-    return ended || (at >= 0 && buf.length - at - 4 >= whole.length);
-  };
+  // The head is in the first MiB already read; counting bytes from there keeps this linear (a
+  // concatenation of everything per data event made the read crawl at ~1 MB/s).
+  const headLength = Buffer.concat(chunks).indexOf('\r\n\r\n') + 4;
+  const allIn = (): boolean => ended || (headLength >= 4 && got - headLength >= whole.length);
   await new Promise<void>((resolve) => {
     const check = (): void => {
       if (!allIn()) return;
