@@ -35,7 +35,7 @@ import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { verifyCommand } from './verify.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
@@ -121,8 +121,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   loadUws();
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
+  let madeDirs: string[];
   try {
-    makeDirs(join(config.dataDir, '.s3d'), 0o700);
+    madeDirs = makeDirs(join(config.dataDir, '.s3d'), 0o700);
     accessSync(join(config.dataDir, '.s3d'), constants.W_OK);
   } catch (err) {
     throw dataDirError(config.dataDir, err);
@@ -178,10 +179,14 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // synced by FileStore on each fan-out directory's first use.
   // A data directory the service user may enter but not read (a root-owned 0711 parent of a
   // pre-made .s3d) cannot be opened to sync: its .s3d was not made by this start, so it is skipped.
+  // When this start made the data directory (and maybe directories above it), the entry of each
+  // in the directory above is synced too; an existing parent this user may not read is skipped.
+  const dataDirSyncs = [config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta')];
+  const madeParents = madeDirs.map((d) => dirname(d)).filter((d) => !dataDirSyncs.includes(d));
   await Promise.all(
-    [config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta')].map((dir) =>
+    [...madeParents, ...dataDirSyncs].map((dir) =>
       syncDir(dir).catch((err: NodeJS.ErrnoException) => {
-        if (dir === config.dataDir && (err.code === 'EACCES' || err.code === 'EPERM')) return;
+        if ((dir === config.dataDir || (madeParents.includes(dir) && !madeDirs.includes(dir))) && (err.code === 'EACCES' || err.code === 'EPERM')) return;
         meta.close().catch(() => undefined);
         disk.stop();
         throw dataDirError(config.dataDir, err);

@@ -75,17 +75,22 @@ interface ReadPolicy {
 /**
  * `mkdir -p`, one directory at a time (those it creates get `mode`). Node's recursive mkdir
  * reports a read-only or full filesystem as ENOENT (it stats the path after the failed mkdir),
- * which would hide the reason from the operator; this gives the real error.
+ * which would hide the reason from the operator; this gives the real error. Returns the
+ * directories it made, outermost first.
  */
-export function makeDirs(path: string, mode = 0o777): void {
+export function makeDirs(path: string, mode = 0o777): string[] {
   const parts = resolve(path).split('/');
+  const made: string[] = [];
   for (let i = 2; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
     try {
-      mkdirSync(parts.slice(0, i).join('/'), mode);
+      mkdirSync(dir, mode);
+      made.push(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+  return made;
 }
 
 /**

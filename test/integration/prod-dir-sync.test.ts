@@ -4,7 +4,8 @@
 // in it; a data file's new fan-out directory (.s3d/objects/xx) is made durable in objects/
 // before the upload that created it is answered. Before, neither was: a power loss soon after a
 // first start could take the key (a new one would be generated, and every SSE object already
-// stored was lost) or a directory with the acknowledged files in it. Skipped where strace is
+// stored was lost) or a directory with the acknowledged files in it; nor was the data directory's
+// own entry in its parent when the start made it. Skipped where strace is
 // missing or may not trace.
 
 import t from 'tap';
@@ -49,7 +50,8 @@ function parseTrace(text: string): Call[] {
 t.test('a first start and a first upload make their directory entries durable', { skip: NO_STRACE }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 's3d-dirsync-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const data = join(dir, 'data');
+  // A data directory whose parent does not exist yet: the start makes both.
+  const data = join(dir, 'parent', 'data');
   const trace = join(dir, 'trace.txt');
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '1' };
   const proc = spawn(
@@ -101,6 +103,12 @@ t.test('a first start and a first upload make their directory entries durable', 
   const firstAnswer = calls.find((c) => (c.name === 'sendto' || c.name === 'write' || c.name === 'writev') && c.args.includes('HTTP/1.1 200'));
   const s3dSync = linked && fsyncOf(s3d, linked.done);
   t.ok(s3dSync && firstAnswer && s3dSync.done < firstAnswer.done, 'then .s3d, which holds its entry, before anything is answered');
+  // The directories the start made: each one's entry in the directory above is durable.
+  for (const [above, made] of [[dir, 'parent'], [join(dir, 'parent'), 'data'], [data, '.s3d']] as const) {
+    const mkdirMade = calls.find((c) => (c.name === 'mkdir' || c.name === 'mkdirat') && c.args.includes(`${join(above, made)}"`) && c.result === '0');
+    const synced = mkdirMade && fsyncOf(above, mkdirMade.done);
+    t.ok(synced && firstAnswer && synced.done < firstAnswer.done, `${above} is fsynced after ${made} is made in it, before anything is answered`);
+  }
 
   const mkdir = calls.find((c) => (c.name === 'mkdir' || c.name === 'mkdirat') && new RegExp(`${s3d}/objects/[0-9a-f]{2}"`).test(c.args) && c.result === '0');
   t.ok(mkdir, 'the upload makes a fan-out directory');
