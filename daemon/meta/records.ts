@@ -24,11 +24,37 @@ export interface SseRecord {
   readonly kmsContext?: string;
   /** SSE-KMS written with an S3 Bucket Key (request header or bucket default): announced on reads as on S3. */
   readonly bucketKey?: boolean;
-  /** SSE-C: base64 MD5 of the customer key (echoed back; the key itself is never stored). */
+  /**
+   * SSE-C, records of earlier versions only: base64 MD5 of the customer key. Records written now
+   * keep nothing of the key: a request's key is checked by unsealing `sealedKey` with it.
+   */
   readonly customerKeyMd5?: string;
 }
 
-export interface PartRecord {
+/**
+ * The checksums of an encrypted object or part as they are stored (sse/checksums.ts seals and
+ * opens them): the values sealed, the algorithms and their types in clear (listings show them
+ * without the key, as S3 does).
+ */
+export interface SealedChecksums {
+  /** Algorithm → type of its value (COMPOSITE: a multipart object's value, which ends in "-N"). */
+  readonly types: Readonly<Record<string, 'COMPOSITE' | 'FULL_OBJECT'>>;
+  /**
+   * DARE 2.0 of the JSON object { algorithm: value as clients see it } under
+   * HMAC-SHA256(K, "object-checksum"), K the object key (an object's) or the part key (a part's).
+   */
+  readonly sealed: Uint8Array;
+}
+
+/** Where a record keeps its checksums: in clear, or sealed (never both). */
+export interface ChecksumFields {
+  /** In clear: unencrypted objects and parts, and encrypted ones an earlier version wrote. */
+  readonly checksums?: Record<string, string>;
+  /** Encrypted objects and parts. */
+  readonly sealedChecksums?: SealedChecksums;
+}
+
+export interface PartRecord extends ChecksumFields {
   readonly v: number;
   readonly n: number;
   /** Plaintext size. */
@@ -41,10 +67,9 @@ export interface PartRecord {
   readonly md5?: string;
   readonly data: DataRef;
   readonly mtime: number;
-  readonly checksums?: Record<string, string>;
 }
 
-export interface ObjectRecord {
+export interface ObjectRecord extends ChecksumFields {
   readonly v: number;
   /** Plaintext size. */
   readonly size: number;
@@ -55,7 +80,6 @@ export interface ObjectRecord {
   readonly headers: Record<string, string>;
   /** x-amz-meta-* headers, lower-case full names. */
   readonly userMeta: Record<string, string>;
-  readonly checksums?: Record<string, string>;
   /** Single-part data, or undefined for multipart objects. */
   readonly data?: DataRef;
   /** Stored size of the single-part data. */

@@ -7,11 +7,13 @@ import type { Database, RootDatabase } from 'lmdb';
 
 /**
  * The store's format: raised whenever a version writes what an older one would misread or damage
- * (2: the null-version index, which an older version would not keep). A store of a newer format
+ * (2: the null-version index, which an older version would not keep; 3: encrypted objects'
+ * checksums sealed and SSE-C records without the key's MD5, which an older version would serve
+ * without checksums and with an empty key MD5). A store of a newer format
  * is refused at open, so a downgrade stops at start-up with a message instead of running on a
  * store it does not understand. Versions before the mark was introduced do not check it.
  */
-export const STORE_FORMAT = 2;
+export const STORE_FORMAT = 3;
 const FORMAT_KEY = 'store-format';
 /** The entry marking the null-version index complete (MetaStore's constructor). */
 const NULL_INDEX_MARK = 'null-version-index';

@@ -2,11 +2,14 @@
 // class and size in one call, without reading its data. The attributes come from the
 // `x-amz-object-attributes` header; the part list pages with `x-amz-max-parts` and
 // `x-amz-part-number-marker`, as ListParts does. An SSE-C object needs its customer key, as
-// for HEAD (S3 requires it); other objects are answered from metadata alone (no KMS call).
+// for HEAD (S3 requires it); other objects are answered from metadata alone, except the
+// checksums of an SSE-S3/SSE-KMS object (Checksum, and ObjectParts' part checksums): they are
+// sealed under its key, which is then unsealed through the KMS.
 import { S3Error } from '../errors.js';
-import type { ObjectRecord } from '../meta/records.js';
+import type { ObjectRecord, PartRecord } from '../meta/records.js';
 import { sseResponseHeaders } from '../sse/object-encryption.js';
-import { parseCustomerKey } from '../sse/params.js';
+import { openChecksums, openPartChecksums } from '../sse/checksums.js';
+import { customerKeyMd5, parseCustomerKey } from '../sse/params.js';
 import { readableRecord, readKey, readVersionHeader } from './object.js';
 import type { OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
@@ -51,11 +54,16 @@ function checksumXml(checksums: Record<string, string> | undefined): XmlObject |
   return out;
 }
 
-function partsXml(rec: ObjectRecord, maxParts: number, marker: number): XmlObject {
-  const parts = rec.parts!;
-  const after = parts.filter((p) => p.n > marker);
+/** The parts a page shows (x-amz-max-parts after x-amz-part-number-marker). */
+function partsPage(rec: ObjectRecord, maxParts: number, marker: number): { page: PartRecord[]; truncated: boolean } {
+  const after = rec.parts!.filter((p) => p.n > marker);
   const page = after.slice(0, Math.min(maxParts, MAX_PARTS));
-  const truncated = page.length < after.length;
+  return { page, truncated: page.length < after.length };
+}
+
+function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey: Buffer | undefined): XmlObject {
+  const parts = rec.parts!;
+  const { page, truncated } = partsPage(rec, maxParts, marker);
   return {
     // The wire name of TotalPartsCount.
     PartsCount: parts.length,
@@ -66,7 +74,7 @@ function partsXml(rec: ObjectRecord, maxParts: number, marker: number): XmlObjec
     Part: page.map((p) => ({
       PartNumber: p.n,
       Size: p.size,
-      ...Object.fromEntries(Object.entries(p.checksums ?? {}).map(([alg, v]) => [`Checksum${alg}`, v])),
+      ...Object.fromEntries(Object.entries(openPartChecksums(p, objectKey) ?? {}).map(([alg, v]) => [`Checksum${alg}`, v])),
     })),
   };
 }
@@ -77,20 +85,25 @@ export async function handleGetObjectAttributes(env: OpsEnv, ctx: RequestContext
   const marker = intHeader(ctx.headers['x-amz-part-number-marker'], 'x-amz-part-number-marker', 0, 2_147_483_647, 0);
   const rec = readableRecord(env, ctx);
   // The customer key of an SSE-C object is checked (and one sent for another object refused), as
-  // for HEAD; SSE-S3/SSE-KMS keys are not unsealed: nothing here needs them.
-  if (rec.sse?.kind === 'SSE-C' || parseCustomerKey(ctx.headers, false)) await readKey(env, rec, ctx.headers, ctx.bucket!, ctx.key!);
-  const body: XmlObject = {};
-  if (wanted.has('ETag')) body.ETag = rec.etag;
-  if (wanted.has('Checksum')) {
-    const c = checksumXml(rec.checksums);
-    if (c !== undefined) body.Checksum = c;
+  // for HEAD; an SSE-S3/SSE-KMS key is unsealed only for checksums sealed under it.
+  const sealed = (wanted.has('Checksum') && rec.sealedChecksums !== undefined) || (wanted.has('ObjectParts') && rec.parts !== undefined && partsPage(rec, maxParts, marker).page.some((p) => p.sealedChecksums !== undefined));
+  const objectKey = rec.sse?.kind === 'SSE-C' || parseCustomerKey(ctx.headers, false) || sealed ? await readKey(env, rec, ctx.headers, ctx.bucket!, ctx.key!) : undefined;
+  try {
+    const body: XmlObject = {};
+    if (wanted.has('ETag')) body.ETag = rec.etag;
+    if (wanted.has('Checksum')) {
+      const c = checksumXml(openChecksums(rec, objectKey));
+      if (c !== undefined) body.Checksum = c;
+    }
+    if (wanted.has('ObjectParts') && rec.parts) body.ObjectParts = partsXml(rec, maxParts, marker, objectKey);
+    if (wanted.has('StorageClass')) body.StorageClass = 'STANDARD';
+    if (wanted.has('ObjectSize')) body.ObjectSize = rec.size;
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml', 'last-modified': httpDate(rec.mtime), ...readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)) },
+      body: toXml('GetObjectAttributesResponse', body),
+    };
+  } finally {
+    objectKey?.fill(0);
   }
-  if (wanted.has('ObjectParts') && rec.parts) body.ObjectParts = partsXml(rec, maxParts, marker);
-  if (wanted.has('StorageClass')) body.StorageClass = 'STANDARD';
-  if (wanted.has('ObjectSize')) body.ObjectSize = rec.size;
-  return {
-    status: 200,
-    headers: { 'content-type': 'application/xml', 'last-modified': httpDate(rec.mtime), ...readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec), ...sseResponseHeaders(rec.sse) },
-    body: toXml('GetObjectAttributesResponse', body),
-  };
 }

@@ -6,6 +6,7 @@ import { S3Error } from '../errors.js';
 import { RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
+import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
@@ -79,11 +80,26 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
 
 /**
  * Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C
- * key if needed. `lease`: the copy's place in the data gate, taken by the handler before it looked
- * the source up (see withDataPlace); the copy's write shares it.
+ * key if needed, and the source's own checksums, opened (sealed under its key when encrypted).
+ * `lease`: the copy's place in the data gate, taken by the handler before it looked the source up
+ * (see withDataPlace); the copy's write shares it.
  */
-export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: CopySource, start: number, length: number, lease: DataLease | undefined): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void> }> {
+export async function readCopySource(
+  env: OpsEnv,
+  ctx: RequestContext,
+  src: CopySource,
+  start: number,
+  length: number,
+  lease: DataLease | undefined,
+): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; checksums: Record<string, string> | undefined }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
+  let checksums: Record<string, string> | undefined;
+  try {
+    checksums = openChecksums(src.record, objectKey);
+  } catch (err) {
+    objectKey?.fill(0);
+    throw err;
+  }
   // Like GET: claim the source files now, so an overwrite of the source cannot pull them away.
   let files: ReturnType<typeof openFiles>;
   try {
@@ -101,7 +117,7 @@ export async function readCopySource(env: OpsEnv, ctx: RequestContext, src: Copy
     closeFiles(files);
   };
   const chunks = withCleanup(readData({ ...dataEnv(env, lease), handles: files.handles }, src.record, objectKey, start, length, ctx.signal), wipe);
-  return { chunks, wipe };
+  return { chunks, wipe, checksums };
 }
 
 function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
@@ -178,24 +194,29 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
   // Without one, a multipart source's algorithm: its COMPOSITE value does not describe the copy (a
   // single-part object), so the copy gets a FULL_OBJECT checksum of the same algorithm, as on S3.
-  const sourceAlgorithm = src.record.parts && src.record.checksums ? Object.keys(src.record.checksums)[0] : undefined;
+  const sourceAlgorithm = src.record.parts ? Object.keys(checksumTypes(src.record))[0] : undefined;
   const checksumAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined;
   // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
   // (unless a checksum the object does not have is asked for: that needs its bytes).
-  if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || src.record.checksums?.[checksumAlgorithm] !== undefined)) {
+  if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || checksumTypes(src.record)[checksumAlgorithm] !== undefined)) {
     const oldKey = parseCustomerKey(ctx.headers, true);
     if (!oldKey) throw new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
     const objectKey = unsealCustomer(src.record.sse, oldKey, src.bucket, src.key);
     try {
       const sealed = sealObjectKey(objectKey, encReq.key, 'SSE-C', ctx.bucket!, dstKey);
       const mtime = Date.now();
-      const { tags: _sourceTags, retention: _r, legalHold: _h, ...kept } = src.record;
+      const { tags: _sourceTags, retention: _r, legalHold: _h, checksums: _c, sealedChecksums: _s, parts: sourceParts, ...kept } = src.record;
+      // The object key stays: checksums sealed under it still open; those an earlier version
+      // kept in clear are sealed now (the object's, and each part's under its part key).
+      const checksums = openChecksums(src.record, objectKey);
       const record: ObjectRecord = {
         ...kept,
+        ...checksumFields(checksums, objectKey),
+        ...(sourceParts ? { parts: sourceParts.map((p) => sealedPart(p, objectKey)) } : {}),
         headers,
         userMeta,
         mtime,
-        sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey, customerKeyMd5: encReq.keyMd5 },
+        sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey },
         ...tagsField(tags),
         ...lockFields(lock),
       };
@@ -208,7 +229,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
         }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
         .catch(metaError);
       events?.wake();
-      return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse) }, record.checksums);
+      return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse, encReq.keyMd5) }, checksums);
     } finally {
       objectKey.fill(0);
       oldKey.key.fill(0);
@@ -223,7 +244,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
     written = await writeData(dataEnv(env, lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
     // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
-    const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : src.record.checksums && !src.record.parts ? src.record.checksums : undefined;
+    const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : !src.record.parts ? source.checksums : undefined;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
     const mtime = Date.now();
     const record: ObjectRecord = {
@@ -235,7 +256,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       userMeta,
       data: written.data,
       stored: written.stored,
-      ...(checksums !== undefined ? { checksums } : {}),
+      ...checksumFields(checksums, enc?.objectKey),
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
       ...lockFields(lock),
@@ -245,7 +266,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     // Committed: the data file is the object's now, whatever happens to the answer.
     written = undefined;
     events?.wake();
-    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record), ...expirationHeader(dstBucket.lifecycle, dstKey, record) }, checksums);
+    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined), ...expirationHeader(dstBucket.lifecycle, dstKey, record) }, checksums);
   } catch (err) {
     await discardWritten(env, written);
     throw err;

@@ -10,7 +10,7 @@ import type { ListResult, VersionListResult } from '../meta/store.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { quoteETag } from './object-headers.js';
-import { checksumType } from './checksums.js';
+import { checksumTypes } from '../sse/checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import { requesterJudge } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -27,8 +27,9 @@ function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, af
  *  anonymous request admitted by a bucket policy has no identity of its own). */
 /** ChecksumAlgorithm and ChecksumType of an object stored with a checksum, as S3 lists them. */
 function listedChecksum(record: ObjectRecord): XmlObject {
-  const [alg, value] = Object.entries(record.checksums ?? {})[0] ?? [];
-  return alg === undefined || value === undefined ? {} : { ChecksumAlgorithm: alg, ChecksumType: checksumType(value) };
+  // The algorithm and type only: known without the key of an encrypted object (sealed values).
+  const [alg, type] = Object.entries(checksumTypes(record))[0] ?? [];
+  return alg === undefined || type === undefined ? {} : { ChecksumAlgorithm: alg, ChecksumType: type };
 }
 
 /** One object of a listing page (Contents of v1/v2, Version of ListObjectVersions). */

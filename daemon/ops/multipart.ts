@@ -17,7 +17,8 @@ import { RECORD_VERSION, type ObjectRecord, type PartRecord, type SseRecord, typ
 import { abortHeaders, expirationHeader } from './lifecycle.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
-import { encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
+import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, sealedPart, type Checksums } from '../sse/checksums.js';
+import { customerKeyMd5, encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
 import { loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
@@ -175,11 +176,14 @@ export function combineCrcs(algorithm: ChecksumAlgorithm, pieces: ReadonlyArray<
   return Buffer.from(crc.toString(16).padStart(bytes * 2, '0'), 'hex').toString('base64');
 }
 
-/** The completed object's checksum from its parts' (undefined when a part has none: parts stored before s3d kept them). */
-async function objectChecksum(uc: UploadChecksum, parts: readonly PartRecord[]): Promise<string | undefined> {
+/**
+ * The completed object's checksum from its parts' (`sums`: each part's, opened; undefined when a
+ * part has none: parts stored before s3d kept them).
+ */
+async function objectChecksum(uc: UploadChecksum, parts: readonly PartRecord[], sums: ReadonlyArray<Checksums | undefined>): Promise<string | undefined> {
   const values: string[] = [];
-  for (const p of parts) {
-    const v = p.checksums?.[uc.algorithm];
+  for (const p of sums) {
+    const v = p?.[uc.algorithm];
     if (v === undefined) return undefined;
     values.push(v);
   }
@@ -275,7 +279,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     status: 200,
     headers: {
       ...XML,
-      ...sseResponseHeaders(upload.sse),
+      ...sseResponseHeaders(upload.sse, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined),
       ...abortHeaders(bucket.lifecycle, upload),
       ...(checksum ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type } : {}),
     },
@@ -294,7 +298,7 @@ async function storePart(
   checksums: () => Record<string, string> | Promise<Record<string, string>>,
   knownMd5?: Buffer,
   lease?: DataLease,
-): Promise<PartRecord> {
+): Promise<{ part: PartRecord; checksums: Checksums }> {
   const partKey = objectKey ? derivePartKey(objectKey, n) : undefined;
   const kind = up.sse?.kind ?? 'none';
   let written: WrittenData | undefined;
@@ -312,12 +316,13 @@ async function storePart(
       etag,
       data: written.data,
       mtime: Date.now(),
-      ...(Object.keys(sums).length > 0 ? { checksums: sums } : {}),
+      // An encrypted part's checksums are sealed under its part key.
+      ...partChecksumFields(sums, objectKey, n),
     };
     await env.meta.putPart(up.id, part).catch(metaError);
     // Committed: the data file is the part's now.
     written = undefined;
-    return part;
+    return { part, checksums: sums };
   } catch (err) {
     await discardWritten(env, written);
     throw err;
@@ -349,8 +354,8 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
     // A part of a checksummed upload the client sent no checksum for gets one computed here.
     const body = hasher ? hashing(ctx.body, hasher) : ctx.body;
     const sums = async (): Promise<Record<string, string>> => ({ ...ctx.body.verifiedChecksums(), ...(hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {}) });
-    const part = await storePart(env, ctx, up, n, body, length, objectKey, sums, contentMd5(ctx));
-    return { status: 200, headers: { etag: quoteETag(part.etag), ...sseResponseHeaders(up.sse), ...checksumHeaders(part.checksums) }, bytesIn: part.size };
+    const { part, checksums } = await storePart(env, ctx, up, n, body, length, objectKey, sums, contentMd5(ctx));
+    return { status: 200, headers: { etag: quoteETag(part.etag), ...sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)), ...checksumHeaders(checksums) }, bytesIn: part.size };
   } finally {
     objectKey?.fill(0);
   }
@@ -390,11 +395,11 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
     const hasher = uc ? checksumHasher(uc.algorithm) : undefined;
     const chunks = hasher ? hashing(source.chunks, hasher) : source.chunks;
     const sums = async (): Promise<Record<string, string>> => (hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {});
-    const part = await storePart(env, ctx, up, n, chunks, length, objectKey, sums, undefined, lease);
+    const { part, checksums } = await storePart(env, ctx, up, n, chunks, length, objectKey, sums, undefined, lease);
     return {
       status: 200,
-      headers: { ...XML, ...src.versionHeaders, ...sseResponseHeaders(up.sse) },
-      body: toXml('CopyPartResult', { LastModified: isoDate(part.mtime), ETag: quoteETag(part.etag), ...checksumElements(part.checksums) }),
+      headers: { ...XML, ...src.versionHeaders, ...sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)) },
+      body: toXml('CopyPartResult', { LastModified: isoDate(part.mtime), ETag: quoteETag(part.etag), ...checksumElements(checksums) }),
     };
   } finally {
     await source.wipe();
@@ -467,90 +472,122 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   check?.(env.meta.getObject(up.bucket, up.key));
   const requested = await readRequested();
   const stored = new Map(env.meta.listParts(up.id).map((p) => [p.n, p]));
-  const parts: PartRecord[] = [];
-  let prev = 0;
-  for (const r of requested) {
-    if (r.n <= prev) throw new S3Error('InvalidPartOrder');
-    prev = r.n;
-    const p = stored.get(r.n);
-    if (!p || p.etag !== r.etag) throw new S3Error('InvalidPart', `Part ${r.n} was not uploaded or its ETag does not match.`);
-    for (const [alg, value] of Object.entries(r.checksums)) {
-      const stored = p.checksums?.[alg];
-      // A part without a checksum of that algorithm: refused in a checksummed upload, else (any
-      // client may list what it computed) only a differing stored value is.
-      if (stored !== undefined ? stored !== value : uc !== undefined) {
-        throw new S3Error('InvalidPart', `Part ${r.n}: the ${alg} checksum given does not match the part's.`);
-      }
+  // An encrypted upload's part checksums open with its object key, and the object's checksum is
+  // sealed under it: needed to form that checksum, or to check a part checksum the request lists.
+  // An SSE-C completion that needs it must carry the customer key (as S3 asks of an upload with a
+  // checksum algorithm); one that carries it has it checked before anything is committed. Parts an
+  // earlier version stored with checksums in clear get them sealed when the key is at hand.
+  const needKey = up.sse !== undefined && (uc !== undefined || requested.some((r) => Object.keys(r.checksums).length > 0 && stored.get(r.n)?.sealedChecksums !== undefined));
+  const plainParts = up.sse !== undefined && requested.some((r) => stored.get(r.n)?.checksums !== undefined);
+  const { shown, objectKey } = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, needKey || plainParts);
+  try {
+    if (needKey && objectKey === undefined) {
+      throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C: the completion must carry the customer key to check the parts\' checksums and form the object\'s.');
     }
-    parts.push(p);
+    const parts: PartRecord[] = [];
+    const partSums: Array<Checksums | undefined> = [];
+    let prev = 0;
+    for (const r of requested) {
+      if (r.n <= prev) throw new S3Error('InvalidPartOrder');
+      prev = r.n;
+      const p = stored.get(r.n);
+      if (!p || p.etag !== r.etag) throw new S3Error('InvalidPart', `Part ${r.n} was not uploaded or its ETag does not match.`);
+      const sums = objectKey !== undefined || p.sealedChecksums === undefined ? openPartChecksums(p, objectKey) : undefined;
+      partSums.push(sums);
+      for (const [alg, value] of Object.entries(r.checksums)) {
+        const stored = sums?.[alg];
+        // A part without a checksum of that algorithm: refused in a checksummed upload, else (any
+        // client may list what it computed) only a differing stored value is.
+        if (stored !== undefined ? stored !== value : uc !== undefined) {
+          throw new S3Error('InvalidPart', `Part ${r.n}: the ${alg} checksum given does not match the part's.`);
+        }
+      }
+      parts.push(objectKey !== undefined ? sealedPart(p, objectKey) : p);
+    }
+    for (let i = 0; i < parts.length - 1; i++) {
+      if (parts[i]!.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', `Part ${parts[i]!.n} is smaller than the 5 MiB minimum.`);
+    }
+    const size = parts.reduce((a, p) => a + p.size, 0);
+    // The size the client meant to upload (it was not checked: the object was created whatever it said).
+    if (objectSize !== undefined && Number(objectSize.trim()) !== size) {
+      throw new S3Error('InvalidRequest', `The object would be ${size} bytes, not the ${objectSize.trim()} given by x-amz-mp-object-size.`);
+    }
+    const etag = multipartETag(parts.map((p) => p.etag));
+    const checksum = uc ? await objectChecksum(uc, parts, partSums) : undefined;
+    if (expected !== undefined) {
+      if (checksum === undefined) throw new S3Error('InvalidRequest', `Part checksums are missing: the object's ${expected.algorithm} cannot be checked.`);
+      if (!sameObjectChecksum(expected.value, checksum)) throw new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`);
+    }
+    const checksums = uc && checksum !== undefined ? { [uc.algorithm]: checksum } : undefined;
+    const record: ObjectRecord = {
+      v: RECORD_VERSION,
+      size,
+      etag,
+      mtime: Date.now(),
+      headers: up.headers,
+      userMeta: up.userMeta,
+      stored: parts.reduce((a, p) => a + p.stored, 0),
+      parts,
+      uploadId: up.id,
+      // Sealed under the object key when the upload is encrypted (it then has the key: needKey).
+      ...checksumFields(checksums, objectKey),
+      // Without the SSE-C key MD5 an upload an earlier version created kept.
+      ...(up.sse ? { sse: withoutKeyMd5(up.sse) } : {}),
+      ...tagsField(up.tags),
+      ...completedLock(env.meta.getBucket(up.bucket), up, Date.now()),
+    };
+    const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
+    const installed = await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
+    events?.wake();
+    return completeResult(env, ctx, installed, shown, checksums);
+  } finally {
+    objectKey?.fill(0);
   }
-  for (let i = 0; i < parts.length - 1; i++) {
-    if (parts[i]!.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', `Part ${parts[i]!.n} is smaller than the 5 MiB minimum.`);
-  }
-  const size = parts.reduce((a, p) => a + p.size, 0);
-  // The size the client meant to upload (it was not checked: the object was created whatever it said).
-  if (objectSize !== undefined && Number(objectSize.trim()) !== size) {
-    throw new S3Error('InvalidRequest', `The object would be ${size} bytes, not the ${objectSize.trim()} given by x-amz-mp-object-size.`);
-  }
-  const etag = multipartETag(parts.map((p) => p.etag));
-  const checksum = uc ? await objectChecksum(uc, parts) : undefined;
-  if (expected !== undefined) {
-    if (checksum === undefined) throw new S3Error('InvalidRequest', `Part checksums are missing: the object's ${expected.algorithm} cannot be checked.`);
-    if (!sameObjectChecksum(expected.value, checksum)) throw new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`);
-  }
-  const checksums = uc && checksum !== undefined ? { [uc.algorithm]: checksum } : undefined;
-  const record: ObjectRecord = {
-    v: RECORD_VERSION,
-    size,
-    etag,
-    mtime: Date.now(),
-    headers: up.headers,
-    userMeta: up.userMeta,
-    stored: parts.reduce((a, p) => a + p.stored, 0),
-    parts,
-    uploadId: up.id,
-    ...(checksums ? { checksums } : {}),
-    ...(up.sse ? { sse: up.sse } : {}),
-    ...tagsField(up.tags),
-    ...completedLock(env.meta.getBucket(up.bucket), up, Date.now()),
-  };
-  const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
-  const installed = await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
-  events?.wake();
-  return completeResult(env, ctx, installed);
 }
 
-/** CompleteMultipartUpload's answer for the version it installed. */
-function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecord): Result {
+/**
+ * CompleteMultipartUpload's answer for the version it installed: `shown`, whether it may show
+ * what an SSE-C key guards (see keyForAnswer), and the object's checksums, opened.
+ */
+function completeResult(env: OpsEnv, ctx: RequestContext, installed: ObjectRecord, shown: boolean, checksums: Checksums | undefined): Result {
   const bucket = env.meta.getBucket(ctx.bucket!);
-  const shown = customerKeyShown(ctx, installed.sse, ctx.bucket!, ctx.key!);
   return {
     status: 200,
-    headers: { ...XML, ...versionHeader(installed), ...(shown ? sseResponseHeaders(installed.sse) : SSE_C_ALGORITHM), ...expirationHeader(bucket?.lifecycle, ctx.key!, installed) },
+    headers: { ...XML, ...versionHeader(installed), ...(shown ? sseResponseHeaders(installed.sse, customerKeyMd5(ctx.headers)) : SSE_C_ALGORITHM), ...expirationHeader(bucket?.lifecycle, ctx.key!, installed) },
     body: toXml('CompleteMultipartUploadResult', {
       Location: objectLocation(env, ctx, ctx.bucket!, ctx.key!),
       Bucket: ctx.bucket!,
       Key: ctx.key!,
       ETag: quoteETag(installed.etag),
-      ...(shown ? checksumElements(installed.checksums, true) : {}),
+      ...(shown ? checksumElements(checksums, true) : {}),
     }),
   };
+}
+
+function withoutKeyMd5(sse: SseRecord): SseRecord {
+  const { customerKeyMd5: _old, ...rest } = sse;
+  return rest;
 }
 
 const SSE_C_ALGORITHM: Readonly<Record<string, string>> = { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
 
 /**
- * Whether an answer may show what an SSE-C object's key guards: the key's MD5 and the checksums
- * of its plaintext. Not SSE-C: yes. SSE-C: only to a request that carries the customer key, and
- * the right one (it unseals the key it sealed); S3 asks for the key to show such checksums.
+ * Whether an answer may show what an SSE-C object's key guards (the key's MD5 and the checksums
+ * of its plaintext), and the object key that opens sealed checksums (the caller zeroes it). Not
+ * SSE-C: shown; the key only when `needKey`, unsealed for SSE-S3/SSE-KMS through the KMS. SSE-C:
+ * shown only to a request that carries the customer key, and the right one (it unseals the object
+ * key; a wrong one is AccessDenied); S3 asks for the key to show such checksums.
  */
-function customerKeyShown(ctx: RequestContext, sse: SseRecord | undefined, bucket: string, key: string): boolean {
-  if (sse?.kind !== 'SSE-C') return true;
+async function keyForAnswer(env: OpsEnv, ctx: RequestContext, sse: SseRecord | undefined, bucket: string, key: string, needKey: boolean): Promise<{ shown: boolean; objectKey: Buffer | undefined }> {
+  if (sse === undefined) return { shown: true, objectKey: undefined };
+  if (sse.kind !== 'SSE-C') return { shown: true, objectKey: needKey ? await unsealForRead(env, sse, {}, bucket, key) : undefined };
   const ck = parseCustomerKey(ctx.headers);
-  if (ck === undefined) return false;
-  unsealCustomer(sse, ck, bucket, key).fill(0);
-  ck.key.fill(0);
-  return true;
+  if (ck === undefined) return { shown: false, objectKey: undefined };
+  try {
+    return { shown: true, objectKey: unsealCustomer(sse, ck, bucket, key) };
+  } finally {
+    ck.key.fill(0);
+  }
 }
 
 /**
@@ -566,7 +603,13 @@ async function completedBefore(env: OpsEnv, ctx: RequestContext, readRequested: 
   const parts = current.parts;
   const requested = await readRequested().catch(() => undefined);
   const same = requested !== undefined && requested.length === parts.length && requested.every((r, i) => r.n === parts[i]!.n && r.etag === parts[i]!.etag);
-  return same ? completeResult(env, ctx, current) : undefined;
+  if (!same) return undefined;
+  const { shown, objectKey } = await keyForAnswer(env, ctx, current.sse, ctx.bucket, ctx.key, current.sealedChecksums !== undefined);
+  try {
+    return completeResult(env, ctx, current, shown, shown ? openChecksums(current, objectKey) : undefined);
+  } finally {
+    objectKey?.fill(0);
+  }
 }
 
 /**
@@ -603,10 +646,22 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
   // would send a paging client round the same page forever.
   const truncated = max > 0 && parts.length > max;
   const page = parts.slice(0, max);
-  // An SSE-C upload's key MD5 and its parts' checksums only with the key (customerKeyShown);
-  // without it, the parts are listed without them.
-  const keyShown = customerKeyShown(ctx, up.sse, up.bucket, up.key);
-  const sseHeaders = keyShown ? sseResponseHeaders(up.sse) : SSE_C_ALGORITHM;
+  // An SSE-C upload's key MD5 and its parts' checksums only with the key (keyForAnswer);
+  // without it, the parts are listed without them. Sealed checksums open with the object key.
+  const { shown: keyShown, objectKey } = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, page.some((p) => p.sealedChecksums !== undefined));
+  const sseHeaders = keyShown ? sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)) : SSE_C_ALGORITHM;
+  let listed: XmlObject[];
+  try {
+    listed = page.map((p) => ({
+      PartNumber: p.n,
+      LastModified: isoDate(p.mtime),
+      ETag: quoteETag(p.etag),
+      Size: p.size,
+      ...(keyShown ? checksumElements(openPartChecksums(p, objectKey)) : {}),
+    }));
+  } finally {
+    objectKey?.fill(0);
+  }
   const body: XmlObject = {
     Bucket: up.bucket,
     Key: up.key,
@@ -619,13 +674,7 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
     MaxParts: max,
     IsTruncated: truncated,
     ...uploadChecksumElements(up),
-    Part: page.map((p) => ({
-      PartNumber: p.n,
-      LastModified: isoDate(p.mtime),
-      ETag: quoteETag(p.etag),
-      Size: p.size,
-      ...(keyShown ? checksumElements(p.checksums) : {}),
-    })),
+    Part: listed,
   };
   return { status: 200, headers: { ...XML, ...sseHeaders, ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: toXml('ListPartsResult', body) };
 }

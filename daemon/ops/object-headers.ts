@@ -122,10 +122,11 @@ export function mailSafe(value: string): string {
 }
 
 /**
- * Headers GET and HEAD return for an object (without SSE and range headers). Its checksums only
- * when the request asked for them with `x-amz-checksum-mode: ENABLED`, as on S3 and MinIO.
+ * Headers GET and HEAD return for an object (without SSE and range headers). `checksums`: the
+ * object's, opened, when the request asked for them with `x-amz-checksum-mode: ENABLED` (only
+ * then are they sent, as on S3 and MinIO).
  */
-export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams, withChecksums: boolean): Record<string, string> {
+export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams, checksums: Readonly<Record<string, string>> | undefined): Record<string, string> {
   const h: Record<string, string> = {
     etag: quoteETag(rec.etag),
     'last-modified': httpDate(rec.mtime),
@@ -140,7 +141,7 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams,
     const v = query.get(param);
     if (v !== null) h[header] = v;
   }
-  if (withChecksums) for (const [alg, value] of Object.entries(rec.checksums ?? {})) {
+  for (const [alg, value] of Object.entries(checksums ?? {})) {
     h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
     h['x-amz-checksum-type'] = checksumType(value);
   }

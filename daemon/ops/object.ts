@@ -6,7 +6,8 @@ import { S3Error, isS3Error } from '../errors.js';
 import { mayList } from './policy.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
-import { parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
+import { checksumFields, openChecksums, openPartChecksums } from '../sse/checksums.js';
+import { customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { type DataLease, parkable } from './data-gate.js';
@@ -105,7 +106,8 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       userMeta,
       data: written.data,
       stored: written.stored,
-      ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
+      // An encrypted object's checksums (of its plaintext) are sealed under its key.
+      ...checksumFields(checksums, enc?.objectKey),
       ...(enc ? { sse: enc.record } : {}),
       ...tagsField(tags),
       ...lockFields(lock),
@@ -119,7 +121,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
     return {
       status: 200,
       // "For PutObject uploads, the checksum type is always FULL_OBJECT" (S3's PutObject ChecksumType).
-      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record), ...checksumHeaders(checksums), ...(Object.keys(checksums).length > 0 ? { 'x-amz-checksum-type': 'FULL_OBJECT' } : {}), ...expirationHeader(bucket.lifecycle, key, record) },
+      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined), ...checksumHeaders(checksums), ...(Object.keys(checksums).length > 0 ? { 'x-amz-checksum-type': 'FULL_OBJECT' } : {}), ...expirationHeader(bucket.lifecycle, key, record) },
       bytesIn: size,
     };
   } catch (err) {
@@ -322,12 +324,18 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       else refuseCustomerKey(ctx.headers);
       try {
         checkConditions(ctx.headers, rec);
+        const withChecksums = checksumModeEnabled(ctx.headers);
+        // An encrypted object's checksums are sealed under its key: asked for, they cost an
+        // SSE-S3/SSE-KMS object the unseal of its key (through the KMS and its caches), HEAD
+        // included, and fail as a GET does while the KMS is unusable. Not asked for, nothing more.
+        if (withChecksums && objectKey === undefined && rec.sse && (rec.sealedChecksums !== undefined || rec.parts?.some((p) => p.sealedChecksums !== undefined) === true)) {
+          objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
+        }
         // Heard once the read is answered: not for a refused range or part, nor twice when a
         // concurrent overwrite sends the loop round again.
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
-        const withChecksums = checksumModeEnabled(ctx.headers);
-        const headers = { ...objectResponseHeaders(rec, ctx.query, withChecksums), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
+        const headers = { ...objectResponseHeaders(rec, ctx.query, withChecksums ? openChecksums(rec, objectKey) : undefined), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
         let start = 0;
         let end = rec.size - 1;
         let status = 200;
@@ -359,14 +367,15 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // Checksums describe the whole object: a partial body must not claim them.
           for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
           // A whole part has a checksum of its own (its upload's algorithm), as on S3.
-          if (withChecksums && partNumber !== null && rec.parts) Object.assign(headers, checksumHeaders(rec.parts.find((p) => p.n === Number(partNumber))?.checksums));
+          const part = partNumber !== null ? rec.parts?.find((p) => p.n === Number(partNumber)) : undefined;
+          if (withChecksums && part !== undefined) Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)));
         }
         if (head) {
           objectKey?.fill(0);
           accessed();
           return { status, headers, headLength: length };
         }
-        if (!customerKey && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
+        if (objectKey === undefined && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
         const inline = readInlineSync(rec, objectKey, start, length);
         if (inline) {
           objectKey?.fill(0);

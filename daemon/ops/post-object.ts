@@ -349,7 +349,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     written = undefined;
     events?.wake();
     const location = objectLocation(env, ctx, bucketName, key);
-    return successResult(fields, bucketName, key, etag, location, { ...versionHeader(storedRecord), ...sseResponseHeaders(enc?.record) });
+    return successResult(fields, bucketName, key, etag, location, { ...versionHeader(storedRecord), ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined) });
   } catch (err) {
     form.stop(err as Error);
     await discardWritten(env, written);

@@ -70,7 +70,8 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
   if (req.kind === 'SSE-C') {
     const objectKey = generateObjectKey(req.key);
     const sealed = sealObjectKey(objectKey, req.key, 'SSE-C', bucket, object);
-    return { objectKey, record: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey, customerKeyMd5: req.keyMd5 } };
+    // Nothing of the customer key is kept: a request's key is checked by unsealing the object key.
+    return { objectKey, record: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey } };
   }
   const kms = requireKms(env);
   const keyName = req.kind === 'SSE-KMS' && req.keyId !== undefined ? req.keyId : kms.defaultKeyName;
@@ -178,8 +179,12 @@ export function clientETag(kind: SseRecord['kind'] | 'none', md5: Buffer | undef
   return sealed.subarray(sealed.length - 16).toString('hex');
 }
 
-/** The AWS superset of SSE response headers for an object of this kind. */
-export function sseResponseHeaders(rec: SseRecord | undefined): Record<string, string> {
+/**
+ * The AWS superset of SSE response headers for an object of this kind. SSE-C: `customerKeyMd5` is
+ * the MD5 of the request's key, once that key has unsealed the object key (a record an earlier
+ * version wrote kept it: the same value).
+ */
+export function sseResponseHeaders(rec: SseRecord | undefined, customerKeyMd5?: string): Record<string, string> {
   if (!rec) return {};
   switch (rec.kind) {
     case 'SSE-S3':
@@ -195,7 +200,7 @@ export function sseResponseHeaders(rec: SseRecord | undefined): Record<string, s
     case 'SSE-C':
       return {
         'x-amz-server-side-encryption-customer-algorithm': 'AES256',
-        'x-amz-server-side-encryption-customer-key-md5': rec.customerKeyMd5 ?? '',
+        'x-amz-server-side-encryption-customer-key-md5': customerKeyMd5 ?? rec.customerKeyMd5 ?? '',
       };
   }
 }

@@ -166,3 +166,23 @@ export function unsealETag(objectKey: Uint8Array, sealedETag: Uint8Array): Buffe
     k.fill(0);
   }
 }
+
+/** Metadata sealed under the object key (MinIO's metadataEncrypter): DARE 2.0 of `data` under metadataSubkey(objectKey, label). */
+export function sealMetadata(objectKey: Uint8Array, label: MetadataSubkeyLabel, data: Uint8Array, nonce: Uint8Array = secureRandom(RANDOM_SIZE)): Buffer {
+  const k = metadataSubkey(objectKey, label);
+  try {
+    return sealBuffer(k, data, nonce);
+  } finally {
+    k.fill(0);
+  }
+}
+
+/** Opens sealed metadata; throws a DareError if it was not sealed under this object key and label. */
+export function unsealMetadata(objectKey: Uint8Array, label: MetadataSubkeyLabel, sealed: Uint8Array): Buffer {
+  const k = metadataSubkey(objectKey, label);
+  try {
+    return Buffer.from(openBuffer(k, sealed));
+  } finally {
+    k.fill(0);
+  }
+}

@@ -55,6 +55,14 @@ export function parseCustomerKey(headers: Headers, copySource = false): Customer
   return { key, keyMd5: md5 };
 }
 
+/**
+ * The key MD5 a request sent with its SSE-C key (with `copySource`, its copy-source key): what
+ * responses echo once parseCustomerKey checked it and the key unsealed the object key.
+ */
+export function customerKeyMd5(headers: Headers, copySource = false): string | undefined {
+  return headers[`${copySource ? SSEC_COPY_PREFIX : SSEC_PREFIX}key-md5`]?.trim();
+}
+
 function parseKmsContext(value: string): Record<string, string> {
   const bad = (): S3Error => new S3Error('InvalidArgument', 'The x-amz-server-side-encryption-context header must be base64-encoded JSON of string keys and values.');
   const text = Buffer.from(value, 'base64').toString('utf8');

@@ -178,7 +178,7 @@ t.test('response headers and response-* overrides', async (t) => {
     userMeta: { 'x-amz-meta-color': 'blue' },
     checksums: { CRC32: 'AAAAAA==' },
   });
-  const h = objectResponseHeaders(r, new URLSearchParams(), true);
+  const h = objectResponseHeaders(r, new URLSearchParams(), r.checksums);
   t.equal(h.etag, `"${ETAG}"`);
   t.equal(h['last-modified'], LAST_MODIFIED);
   t.equal(h['accept-ranges'], 'bytes');
@@ -189,7 +189,7 @@ t.test('response headers and response-* overrides', async (t) => {
   t.equal(h['x-amz-checksum-crc32'], 'AAAAAA==', 'checksums when asked for');
   t.equal(h['x-amz-checksum-type'], 'FULL_OBJECT');
   t.equal(h['x-amz-mp-parts-count'], undefined);
-  const plain = objectResponseHeaders(r, new URLSearchParams(), false);
+  const plain = objectResponseHeaders(r, new URLSearchParams(), undefined);
   t.same(Object.keys(plain).filter((k) => k.startsWith('x-amz-checksum-')), [], 'none without x-amz-checksum-mode: ENABLED');
   const o = objectResponseHeaders(
     r,
@@ -201,7 +201,7 @@ t.test('response headers and response-* overrides', async (t) => {
       'response-content-disposition': 'inline; filename="x.json"',
       'response-content-encoding': 'identity',
     }),
-    false,
+    undefined,
   );
   t.equal(o['content-type'], 'application/json');
   t.equal(o['content-language'], 'fr');
