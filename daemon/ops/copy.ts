@@ -80,7 +80,8 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
 
 /**
  * Plaintext of [start, start+length) of the copy source, decrypting with the copy-source SSE-C
- * key if needed, and the source's own checksums, opened (sealed under its key when encrypted).
+ * key if needed, and (opts.checksums) the source's own checksums, opened (sealed under its key
+ * when encrypted).
  * `lease`: the copy's place in the data gate, taken by the handler before it looked the source up
  * (see withDataPlace); the copy's write shares it.
  */
@@ -91,14 +92,18 @@ export async function readCopySource(
   start: number,
   length: number,
   lease: DataLease | undefined,
+  opts: { checksums?: boolean } = {},
 ): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; checksums: Record<string, string> | undefined }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
   let checksums: Record<string, string> | undefined;
-  try {
-    checksums = openChecksums(src.record, objectKey);
-  } catch (err) {
-    objectKey?.fill(0);
-    throw err;
+  // Opened only for a caller that keeps them (sealed under the source's key when encrypted).
+  if (opts.checksums === true) {
+    try {
+      checksums = openChecksums(src.record, objectKey);
+    } catch (err) {
+      objectKey?.fill(0);
+      throw err;
+    }
   }
   // Like GET: claim the source files now, so an overwrite of the source cannot pull them away.
   let files: ReturnType<typeof openFiles>;
@@ -239,8 +244,10 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
 
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, dstKey);
   let written: WrittenData | undefined;
-  const source = await readCopySource(env, ctx, src, 0, src.record.size, lease);
+  let source: Awaited<ReturnType<typeof readCopySource>> | undefined;
   try {
+    // The source's own checksums are kept only when no other is computed and it is single-part.
+    source = await readCopySource(env, ctx, src, 0, src.record.size, lease, { checksums: checksumAlgorithm === undefined && !src.record.parts });
     const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
     written = await writeData(dataEnv(env, lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
     // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
@@ -271,7 +278,8 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     await discardWritten(env, written);
     throw err;
   } finally {
-    await source.wipe();
+    await source?.wipe();
     enc?.objectKey.fill(0);
+    if (encReq.kind === 'SSE-C') encReq.key.fill(0);
   }
 }

@@ -389,8 +389,9 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   const length = Math.max(0, end - start + 1);
   const uc = uploadChecksum(up);
   const objectKey = await uploadObjectKey(env, ctx, up);
-  const source = await readCopySource(env, ctx, src, start, length, lease);
+  let source: Awaited<ReturnType<typeof readCopySource>> | undefined;
   try {
+    source = await readCopySource(env, ctx, src, start, length, lease);
     // The copied bytes are checksummed as they are stored, for the upload's algorithm.
     const hasher = uc ? checksumHasher(uc.algorithm) : undefined;
     const chunks = hasher ? hashing(source.chunks, hasher) : source.chunks;
@@ -402,7 +403,7 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
       body: toXml('CopyPartResult', { LastModified: isoDate(part.mtime), ETag: quoteETag(part.etag), ...checksumElements(checksums) }),
     };
   } finally {
-    await source.wipe();
+    await source?.wipe();
     objectKey?.fill(0);
   }
 }
@@ -472,45 +473,58 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   check?.(env.meta.getObject(up.bucket, up.key));
   const requested = await readRequested();
   const stored = new Map(env.meta.listParts(up.id).map((p) => [p.n, p]));
+  // The part list first: no key is looked at for a list that names parts out of order or not there.
+  const listed: PartRecord[] = [];
+  let prev = 0;
+  for (const r of requested) {
+    if (r.n <= prev) throw new S3Error('InvalidPartOrder');
+    prev = r.n;
+    const p = stored.get(r.n);
+    if (!p || p.etag !== r.etag) throw new S3Error('InvalidPart', `Part ${r.n} was not uploaded or its ETag does not match.`);
+    listed.push(p);
+  }
+  for (let i = 0; i < listed.length - 1; i++) {
+    if (listed[i]!.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', `Part ${listed[i]!.n} is smaller than the 5 MiB minimum.`);
+  }
+  const size = listed.reduce((a, p) => a + p.size, 0);
+  // The size the client meant to upload (it was not checked: the object was created whatever it said).
+  if (objectSize !== undefined && Number(objectSize.trim()) !== size) {
+    throw new S3Error('InvalidRequest', `The object would be ${size} bytes, not the ${objectSize.trim()} given by x-amz-mp-object-size.`);
+  }
   // An encrypted upload's part checksums open with its object key, and the object's checksum is
-  // sealed under it: needed to form that checksum, or to check a part checksum the request lists.
-  // An SSE-C completion that needs it must carry the customer key (as S3 asks of an upload with a
-  // checksum algorithm); one that carries it has it checked before anything is committed. Parts an
-  // earlier version stored with checksums in clear get them sealed when the key is at hand.
-  const needKey = up.sse !== undefined && (uc !== undefined || requested.some((r) => Object.keys(r.checksums).length > 0 && stored.get(r.n)?.sealedChecksums !== undefined));
-  const plainParts = up.sse !== undefined && requested.some((r) => stored.get(r.n)?.checksums !== undefined);
-  const { shown, objectKey } = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, needKey || plainParts);
+  // sealed under it. SSE-S3/SSE-KMS: the key is unsealed (through the KMS) when the upload has a
+  // checksum algorithm, the request lists checksums of sealed parts, or parts an earlier version
+  // stored keep theirs in clear (they are sealed now). SSE-C: the completion of an upload with a
+  // checksum algorithm must carry the customer key, as S3 requires; without an algorithm it may
+  // come without one (the listed part checksums of sealed parts are then not compared, and parts
+  // an earlier version stored keep theirs in clear). A key it carries is checked before anything
+  // is committed.
+  const sealedListed = requested.some((r, i) => Object.keys(r.checksums).length > 0 && listed[i]!.sealedChecksums !== undefined);
+  const plainParts = up.sse !== undefined && listed.some((p) => p.checksums !== undefined);
+  const { shown, objectKey } = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, up.sse !== undefined && (uc !== undefined || sealedListed || plainParts));
   try {
-    if (needKey && objectKey === undefined) {
-      throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C: the completion must carry the customer key to check the parts\' checksums and form the object\'s.');
+    if (up.sse !== undefined && uc !== undefined && objectKey === undefined) {
+      throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C and a checksum algorithm: the completion must carry the customer key to form the object\'s checksum.');
     }
     const parts: PartRecord[] = [];
     const partSums: Array<Checksums | undefined> = [];
-    let prev = 0;
-    for (const r of requested) {
-      if (r.n <= prev) throw new S3Error('InvalidPartOrder');
-      prev = r.n;
-      const p = stored.get(r.n);
-      if (!p || p.etag !== r.etag) throw new S3Error('InvalidPart', `Part ${r.n} was not uploaded or its ETag does not match.`);
-      const sums = objectKey !== undefined || p.sealedChecksums === undefined ? openPartChecksums(p, objectKey) : undefined;
+    for (const [i, r] of requested.entries()) {
+      const p = listed[i]!;
+      // undefined: sealed, and no key to open them (an SSE-C completion without the key).
+      const sums = p.sealedChecksums === undefined ? p.checksums : objectKey !== undefined ? openPartChecksums(p, objectKey) : undefined;
+      const known = p.sealedChecksums === undefined || objectKey !== undefined;
       partSums.push(sums);
-      for (const [alg, value] of Object.entries(r.checksums)) {
-        const stored = sums?.[alg];
-        // A part without a checksum of that algorithm: refused in a checksummed upload, else (any
-        // client may list what it computed) only a differing stored value is.
-        if (stored !== undefined ? stored !== value : uc !== undefined) {
-          throw new S3Error('InvalidPart', `Part ${r.n}: the ${alg} checksum given does not match the part's.`);
+      if (known) {
+        for (const [alg, value] of Object.entries(r.checksums)) {
+          const stored = sums?.[alg];
+          // A part without a checksum of that algorithm: refused in a checksummed upload, else (any
+          // client may list what it computed) only a differing stored value is.
+          if (stored !== undefined ? stored !== value : uc !== undefined) {
+            throw new S3Error('InvalidPart', `Part ${r.n}: the ${alg} checksum given does not match the part's.`);
+          }
         }
       }
       parts.push(objectKey !== undefined ? sealedPart(p, objectKey) : p);
-    }
-    for (let i = 0; i < parts.length - 1; i++) {
-      if (parts[i]!.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', `Part ${parts[i]!.n} is smaller than the 5 MiB minimum.`);
-    }
-    const size = parts.reduce((a, p) => a + p.size, 0);
-    // The size the client meant to upload (it was not checked: the object was created whatever it said).
-    if (objectSize !== undefined && Number(objectSize.trim()) !== size) {
-      throw new S3Error('InvalidRequest', `The object would be ${size} bytes, not the ${objectSize.trim()} given by x-amz-mp-object-size.`);
     }
     const etag = multipartETag(parts.map((p) => p.etag));
     const checksum = uc ? await objectChecksum(uc, parts, partSums) : undefined;
@@ -529,7 +543,8 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       stored: parts.reduce((a, p) => a + p.stored, 0),
       parts,
       uploadId: up.id,
-      // Sealed under the object key when the upload is encrypted (it then has the key: needKey).
+      // Sealed under the object key when the upload is encrypted (an SSE-C completion without the
+      // key has no checksum to seal: its upload has no checksum algorithm).
       ...checksumFields(checksums, objectKey),
       // Without the SSE-C key MD5 an upload an earlier version created kept.
       ...(up.sse ? { sse: withoutKeyMd5(up.sse) } : {}),

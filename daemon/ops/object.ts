@@ -328,14 +328,18 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         // An encrypted object's checksums are sealed under its key: asked for, they cost an
         // SSE-S3/SSE-KMS object the unseal of its key (through the KMS and its caches), HEAD
         // included, and fail as a GET does while the KMS is unusable. Not asked for, nothing more.
-        if (withChecksums && objectKey === undefined && rec.sse && (rec.sealedChecksums !== undefined || rec.parts?.some((p) => p.sealedChecksums !== undefined) === true)) {
+        // With partNumber, a multipart object shows the part's own checksum instead (see below).
+        const askedPart = ctx.query.get('partNumber');
+        const objectSumsShown = askedPart === null || rec.parts === undefined;
+        const sealedShown = objectSumsShown ? rec.sealedChecksums !== undefined : rec.parts?.find((p) => p.n === Number(askedPart))?.sealedChecksums !== undefined;
+        if (withChecksums && objectKey === undefined && rec.sse && sealedShown) {
           objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
         }
         // Heard once the read is answered: not for a refused range or part, nor twice when a
         // concurrent overwrite sends the loop round again.
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
-        const headers = { ...objectResponseHeaders(rec, ctx.query, withChecksums ? openChecksums(rec, objectKey) : undefined), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
+        const headers = { ...objectResponseHeaders(rec, ctx.query, withChecksums && objectSumsShown ? openChecksums(rec, objectKey) : undefined), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
         let start = 0;
         let end = rec.size - 1;
         let status = 200;

@@ -13,6 +13,11 @@ export type Checksums = Record<string, string>;
 
 const LABEL = 'object-checksum';
 
+/** A stored value's type: a multipart object's COMPOSITE value ends in "-N". */
+function typeOf(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
+  return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+}
+
 /**
  * The record fields that keep `sums`: sealed under `key` (an encrypted object's key; a part's part
  * key), in clear without one. No fields when there is no checksum.
@@ -21,7 +26,7 @@ export function checksumFields(sums: Readonly<Checksums> | undefined, key: Uint8
   if (sums === undefined || Object.keys(sums).length === 0) return {};
   if (key === undefined) return { checksums: { ...sums } };
   const types: Record<string, 'COMPOSITE' | 'FULL_OBJECT'> = {};
-  for (const [alg, value] of Object.entries(sums)) types[alg] = /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+  for (const [alg, value] of Object.entries(sums)) types[alg] = typeOf(value);
   const sealedChecksums: SealedChecksums = { types, sealed: sealMetadata(key, LABEL, Buffer.from(JSON.stringify(sums), 'utf8')) };
   return { sealedChecksums };
 }
@@ -52,14 +57,21 @@ export function openChecksums(rec: ChecksumFields, key: Uint8Array | undefined):
   const s = rec.sealedChecksums;
   if (s === undefined) return rec.checksums;
   if (key === undefined) throw new Error('sealed checksums are opened with the object key');
-  let plain: Buffer;
+  const tampered = (): S3Error => new S3Error('XMinioObjectTampered', 'The object\'s checksums do not unseal: the object record was modified or moved.');
+  // An empty value opens to nothing without being authenticated: never what was sealed.
+  if (s.sealed.length === 0) throw tampered();
+  let sums: unknown;
   try {
-    plain = unsealMetadata(key, LABEL, s.sealed);
+    sums = JSON.parse(unsealMetadata(key, LABEL, s.sealed).toString('utf8'));
   } catch (err) {
-    if (err instanceof DareError) throw new S3Error('XMinioObjectTampered', 'The object\'s checksums do not unseal: the object record was modified or moved.');
+    if (err instanceof DareError || err instanceof SyntaxError) throw tampered();
     throw err;
   }
-  return JSON.parse(plain.toString('utf8')) as Checksums;
+  // The algorithms in clear (what listings show) must be those sealed.
+  const algs = typeof sums === 'object' && sums !== null && !Array.isArray(sums) ? Object.entries(sums as Record<string, unknown>) : undefined;
+  const types = Object.keys(s.types);
+  if (algs === undefined || algs.length !== types.length || algs.some(([alg, v]) => typeof v !== 'string' || s.types[alg] !== typeOf(v))) throw tampered();
+  return sums as Checksums;
 }
 
 /** A part's checksums in clear (see openChecksums); `objectKey`: the upload's (the object's) key. */
@@ -78,6 +90,6 @@ export function openPartChecksums(part: ChecksumFields & { readonly n: number },
 export function checksumTypes(rec: ChecksumFields): Readonly<Record<string, 'COMPOSITE' | 'FULL_OBJECT'>> {
   if (rec.sealedChecksums !== undefined) return rec.sealedChecksums.types;
   const out: Record<string, 'COMPOSITE' | 'FULL_OBJECT'> = {};
-  for (const [alg, value] of Object.entries(rec.checksums ?? {})) out[alg] = /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+  for (const [alg, value] of Object.entries(rec.checksums ?? {})) out[alg] = typeOf(value);
   return out;
 }

@@ -128,7 +128,11 @@ export async function unsealForRead(
         ? new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.')
         : new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
     }
-    return unsealCustomer(rec, ck, bucket, object);
+    try {
+      return unsealCustomer(rec, ck, bucket, object);
+    } finally {
+      ck.key.fill(0);
+    }
   }
   refuseCustomerKey(headers, copySource, copySource ? 'InvalidArgument' : 'InvalidRequest');
   const kms = requireKms(env);

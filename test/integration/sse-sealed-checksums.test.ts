@@ -29,6 +29,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { MetaStore } from '../../daemon/meta/store.js';
+import { derivePartKey, unsealMetadata, unsealObjectKey } from '../../daemon/sse/object-key.js';
 import type { ObjectRecord, PartRecord } from '../../daemon/meta/records.js';
 import { startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { filesContaining } from '../helpers/files.js';
@@ -372,6 +373,18 @@ t.test('with KES: checksum mode unseals an SSE-S3/SSE-KMS key (cached), nothing 
     t.equal(a.Checksum?.ChecksumSHA256, value, `${key}: GetObjectAttributes Checksum`);
   }
 
+  // A multipart object without a checksum of its own, whose part has one (sealed): checksum mode
+  // of the object has nothing to open; of that part (partNumber) it unseals the key.
+  const mp = await cs3.send(new CreateMultipartUploadCommand({ Bucket: cb, Key: 'mp', ...kinds.s3 }));
+  const mpPart = await cs3.send(new UploadPartCommand({ Bucket: cb, Key: 'mp', UploadId: mp.UploadId, PartNumber: 1, Body: body, ChecksumAlgorithm: 'CRC32' }));
+  await cs3.send(new CompleteMultipartUploadCommand({ Bucket: cb, Key: 'mp', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: mpPart.ETag! }] } }));
+  const beforeMp = kes.counters();
+  t.equal((await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 'mp', ChecksumMode: 'ENABLED' }))).ChecksumCRC32, undefined, 'a multipart object without an object checksum: HEAD with checksum mode shows none');
+  t.equal(keyCalls(requestDelta(beforeMp, kes.counters())), 0, 'and costs no KES call');
+  const midMp = kes.counters();
+  t.equal((await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 'mp', PartNumber: 1, ChecksumMode: 'ENABLED' }))).ChecksumCRC32, b64('CRC32', body), 'HEAD of its part 1 with checksum mode shows the part’s');
+  t.same(requestDelta(midMp, kes.counters()), { decrypt: 1 }, 'and costs one decrypt');
+
   await kes.stop();
   await waitReady(cold.endpoint, 503, 10_000, cold.caCert);
   for (const key of Object.keys(kinds)) {
@@ -383,4 +396,85 @@ t.test('with KES: checksum mode unseals an SSE-S3/SSE-KMS key (cached), nothing 
     t.equal(await s3Code(cs3.send(new GetObjectAttributesCommand({ Bucket: cb, Key: key, ObjectAttributes: ['Checksum'] }))), get, `KES down, ${key}: GetObjectAttributes Checksum, the same error`);
     t.equal(await s3Code(cs3.send(new GetObjectAttributesCommand({ Bucket: cb, Key: key, ObjectAttributes: ['ObjectSize'] }))), 'ok', `KES down, ${key}: GetObjectAttributes without Checksum still answers`);
   }
+});
+
+t.test('the sealing scheme, tampered values, and SSE-C completions with and without the key', async (t) => {
+  let dd = await startDaemon({ tls: true });
+  t.teardown(async () => {
+    await dd.stop();
+    dd.cleanup();
+  });
+  let c = dd.s3();
+  const b = await createBucket(c, 'scheme');
+  const p1 = testBytes(5 * MiB, 501);
+  const p2 = testBytes(20_000, 502);
+  // An SSE-C upload with SHA256: the object's checksum and each part's, opened here on their own.
+  const up = await c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp', ChecksumAlgorithm: 'SHA256', ...ssec(customerKey) }));
+  const done: CompletedPart[] = [];
+  for (const [i, body] of [p1, p2].entries()) {
+    const r = await c.send(new UploadPartCommand({ Bucket: b, Key: 'mp', UploadId: up.UploadId, PartNumber: i + 1, Body: body, ChecksumSHA256: b64('SHA256', body), ...ssec(customerKey) }));
+    done.push({ PartNumber: i + 1, ETag: r.ETag!, ChecksumSHA256: r.ChecksumSHA256! });
+  }
+  await c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'mp', UploadId: up.UploadId, MultipartUpload: { Parts: done }, ...ssec(customerKey) }));
+  // Tamper candidates: single-part SSE-S3 objects with SHA256 checksums.
+  for (const k of ['empty', 'types', 'swap', 'donor']) {
+    const body = testBytes(2_000, 510 + k.length);
+    await c.send(new PutObjectCommand({ Bucket: b, Key: `t/${k}`, Body: body, ChecksumSHA256: b64('SHA256', body), ServerSideEncryption: 'AES256' }));
+  }
+
+  // SSE-C completions: an upload without a checksum algorithm (its parts still have the SDK's
+  // CRC32s, sealed) completes without the key even when the list names part checksums; one with
+  // an algorithm needs the key (400 without it, as S3 requires); a wrong key is refused (403).
+  const noAlg = await c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'c/noalg', ...ssec(customerKey) }));
+  const crc = await c.send(new UploadPartCommand({ Bucket: b, Key: 'c/noalg', UploadId: noAlg.UploadId, PartNumber: 1, Body: p2, ChecksumAlgorithm: 'CRC32', ...ssec(customerKey) }));
+  t.equal(crc.ChecksumCRC32, b64('CRC32', p2), 'a part of an SSE-C upload without an algorithm, with a CRC32');
+  const fin = await c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/noalg', UploadId: noAlg.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: crc.ETag!, ChecksumCRC32: crc.ChecksumCRC32! }] } }));
+  t.ok(fin.ETag, 'its completion without the key, listing the part checksum, succeeds');
+  const withAlg = await c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'c/alg', ChecksumAlgorithm: 'SHA256', ...ssec(customerKey) }));
+  const part = await c.send(new UploadPartCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, PartNumber: 1, Body: p2, ChecksumSHA256: b64('SHA256', p2), ...ssec(customerKey) }));
+  const parts = { Parts: [{ PartNumber: 1, ETag: part.ETag!, ChecksumSHA256: part.ChecksumSHA256! }] };
+  t.equal(await s3Code(c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, MultipartUpload: parts }))), 'InvalidRequest/400', 'with an algorithm, a completion without the key: InvalidRequest');
+  t.equal(await s3Code(c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, MultipartUpload: parts, ...ssec(otherKey) }))), 'AccessDenied/403', 'with another key: AccessDenied');
+  t.equal(await s3Code(c.send(new HeadObjectCommand({ Bucket: b, Key: 'c/alg', ...ssec(customerKey) }))), 'NotFound/404', 'and neither committed an object');
+  const listed = await c.send(new ListPartsCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, ...ssec(customerKey) }));
+  t.equal(listed.Parts?.[0]?.ChecksumSHA256, b64('SHA256', p2), 'the upload is still there, its part intact');
+  const ok = await c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, MultipartUpload: parts, ...ssec(customerKey) }));
+  t.equal(ok.ChecksumSHA256, composite('SHA256', [p2]), 'with the key it completes');
+
+  t.equal(await dd.stop(), 0);
+  const m = new MetaStore(join(dd.dataDir, '.s3d'));
+  try {
+    const rec = m.getObject(b, 'mp')!;
+    const sse = rec.sse!;
+    const objectKey = unsealObjectKey(sse.sealedKey, customerKey, 'SSE-C', b, 'mp', sse.iv);
+    const open = (key: Buffer, sealed: Uint8Array): unknown => JSON.parse(unsealMetadata(key, 'object-checksum', sealed).toString('utf8'));
+    t.same(open(objectKey, rec.sealedChecksums!.sealed), { SHA256: composite('SHA256', [p1, p2]) }, 'the object\u2019s checksum opens under HMAC(object key, "object-checksum")');
+    for (const [i, body] of [p1, p2].entries()) {
+      const p = rec.parts![i]!;
+      const partKey = derivePartKey(objectKey, p.n);
+      t.same(open(partKey, p.sealedChecksums!.sealed), { SHA256: b64('SHA256', body) }, `part ${p.n}\u2019s opens under its part key`);
+      t.throws(() => open(objectKey, p.sealedChecksums!.sealed), `part ${p.n}\u2019s does not open under the object key`);
+    }
+    t.same(rec.sealedChecksums!.types, { SHA256: 'COMPOSITE' }, 'the algorithm and type in clear');
+    // Tampering: an empty sealed value, an algorithm added in clear, another object's sealed value.
+    const donor = m.getObject(b, 't/donor')!.sealedChecksums!;
+    const edit = (k: string, f: (s: NonNullable<ObjectRecord['sealedChecksums']>) => NonNullable<ObjectRecord['sealedChecksums']>): Promise<unknown> =>
+      m.updateObject(b, `t/${k}`, (r) => ({ ...r, sealedChecksums: f(r.sealedChecksums!) }));
+    await edit('empty', (s) => ({ ...s, sealed: new Uint8Array(0) }));
+    await edit('types', (s) => ({ ...s, types: { ...s.types, CRC32: 'FULL_OBJECT' } }));
+    await edit('swap', () => donor);
+  } finally {
+    await m.close();
+  }
+  dd = await startDaemon({ dataDir: dd.dataDir, tls: true });
+  c = dd.s3();
+  for (const k of ['empty', 'types', 'swap']) {
+    t.equal(await s3Code(c.send(new HeadObjectCommand({ Bucket: b, Key: `t/${k}` }))), 'ok', `tampered ${k}: HEAD without checksum mode answers`);
+    const code = await s3Code(c.send(new GetObjectAttributesCommand({ Bucket: b, Key: `t/${k}`, ObjectAttributes: ['Checksum'] })));
+    t.match(code, /^XMinioObjectTampered\//, `tampered ${k}: its checksums are refused as tampered (${code})`);
+  }
+  // A copy that keeps no checksum of its source never opens them: a part copied from it works.
+  const cp = await c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'c/partcopy', ServerSideEncryption: 'AES256' }));
+  t.equal(await s3Code(c.send(new UploadPartCopyCommand({ Bucket: b, Key: 'c/partcopy', UploadId: cp.UploadId, PartNumber: 1, CopySource: `${b}/t/swap` }))), 'ok', 'UploadPartCopy from a source with tampered checksums still copies its data');
+  t.equal(dd.jsonLogs().filter((l) => l.msg === 'internal error').length, 0, 'no internal error logged');
 });
