@@ -170,7 +170,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     disk.stop();
     throw new ConfigError(err.message);
   }
-  // The metadata store holds small objects' data, keys' MD5s, policies and names: only the
+  // The metadata store holds small objects' data, names, policies, plaintext ETags and checksums
+  // (of unencrypted objects, and what earlier versions kept): only the
   // service's user may read it, whatever the umask it was started with (the unit's is 0077; a
   // start by hand under 022 made .s3d and the LMDB files world-readable).
   keepPrivate(log, join(config.dataDir, '.s3d'), [join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'meta', 'data.mdb'), join(config.dataDir, '.s3d', 'meta', 'lock.mdb')]);

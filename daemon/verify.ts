@@ -14,7 +14,7 @@ import { intVar } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
 import type { KeyProvider } from './kms/provider.js';
-import { MetaStore } from './meta/store.js';
+import { MetaStore, StoreFormatError } from './meta/store.js';
 import type { DataRef, ObjectRecord, UploadRecord } from './meta/records.js';
 import { clientVersionId } from './meta/versions.js';
 import { readData } from './ops/object-data.js';
@@ -303,7 +303,16 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
       return 2;
     }
   }
-  const meta = new MetaStore(metaDir, { readOnly: true });
+  let meta: MetaStore;
+  try {
+    meta = new MetaStore(metaDir, { readOnly: true });
+  } catch (e) {
+    // A store of a newer format (a downgrade): a configuration error, as for the daemon.
+    if (!(e instanceof StoreFormatError)) throw e;
+    await kms?.close();
+    err(`s3d verify: ${e.message}`);
+    return 2;
+  }
   const pool = deep ? new CryptoPool({ workers }) : null;
   const started = Date.now();
   try {
