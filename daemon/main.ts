@@ -187,7 +187,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   await Promise.all(
     [...madeParents, ...dataDirSyncs].map((dir) =>
       syncDir(dir).catch((err: NodeJS.ErrnoException) => {
-        if ((dir === config.dataDir || (madeParents.includes(dir) && !madeDirs.includes(dir))) && (err.code === 'EACCES' || err.code === 'EPERM')) return;
+        if (dir === config.dataDir && (err.code === 'EACCES' || err.code === 'EPERM')) return;
+        if (madeParents.includes(dir) && !madeDirs.includes(dir) && (err.code === 'EACCES' || err.code === 'EPERM')) {
+          log.warn({ dir, code: err.code }, 'cannot open the directory above the new data directory to sync its entry: a power loss soon after this first start could lose the data directory');
+          return;
+        }
         meta.close().catch(() => undefined);
         disk.stop();
         throw dataDirError(config.dataDir, err);

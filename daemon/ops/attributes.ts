@@ -9,7 +9,7 @@ import { S3Error } from '../errors.js';
 import type { ObjectRecord, PartRecord } from '../meta/records.js';
 import { sseResponseHeaders } from '../sse/object-encryption.js';
 import { openChecksums, openPartChecksums } from '../sse/checksums.js';
-import { customerKeyMd5, parseCustomerKey } from '../sse/params.js';
+import { customerKeyMd5, customerKeySent } from '../sse/params.js';
 import { readableRecord, readKey, readVersionHeader } from './object.js';
 import type { OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
@@ -87,7 +87,7 @@ export async function handleGetObjectAttributes(env: OpsEnv, ctx: RequestContext
   // The customer key of an SSE-C object is checked (and one sent for another object refused), as
   // for HEAD; an SSE-S3/SSE-KMS key is unsealed only for checksums sealed under it.
   const sealed = (wanted.has('Checksum') && rec.sealedChecksums !== undefined) || (wanted.has('ObjectParts') && rec.parts !== undefined && partsPage(rec, maxParts, marker).page.some((p) => p.sealedChecksums !== undefined));
-  const objectKey = rec.sse?.kind === 'SSE-C' || parseCustomerKey(ctx.headers, false) || sealed ? await readKey(env, rec, ctx.headers, ctx.bucket!, ctx.key!) : undefined;
+  const objectKey = rec.sse?.kind === 'SSE-C' || customerKeySent(ctx.headers) || sealed ? await readKey(env, rec, ctx.headers, ctx.bucket!, ctx.key!) : undefined;
   try {
     const body: XmlObject = {};
     if (wanted.has('ETag')) body.ETag = rec.etag;

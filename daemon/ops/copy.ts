@@ -173,113 +173,123 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   const src = loadCopySource(env, ctx);
   const mode = directive(ctx);
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);
-  // The same object: the same key, and the current version (copying an older version over its key restores it).
-  const current = src.versionId === undefined ? src.record : env.meta.getObject(src.bucket, src.key);
-  const sameObject = src.bucket === ctx.bucket && src.key === dstKey && current !== undefined && clientVersionId(current) === clientVersionId(src.record);
-  const sseRequested = parseCustomerKey(ctx.headers) !== undefined || ctx.headers['x-amz-server-side-encryption'] !== undefined;
+  // The destination's SSE-C key is zeroed however the copy ends.
+  try {
+    // The same object: the same key, and the current version (copying an older version over its key restores it).
+    const current = src.versionId === undefined ? src.record : env.meta.getObject(src.bucket, src.key);
+    const sameObject = src.bucket === ctx.bucket && src.key === dstKey && current !== undefined && clientVersionId(current) === clientVersionId(src.record);
+    const sseRequested = encReq.kind === 'SSE-C' || ctx.headers['x-amz-server-side-encryption'] !== undefined;
 
-  const requested = collectStoredHeaders(ctx.headers, ctx.query);
-  const redirect = requested['x-amz-website-redirect-location'];
-  // A website redirect belongs to its object: S3 never copies it, the copy gets the request's.
-  const { 'x-amz-website-redirect-location': _sourceRedirect, ...sourceHeaders } = src.record.headers;
-  const headers = mode === 'REPLACE' ? requested : { ...sourceHeaders, ...(redirect !== undefined ? { 'x-amz-website-redirect-location': redirect } : {}) };
-  const userMeta = mode === 'REPLACE' ? collectUserMeta(ctx.headers, ctx.query) : src.record.userMeta;
-  const tags = copyTags(ctx, src.record.tags);
-  // The copy's own Object Lock settings (or the destination's default), never the source's.
-  const lock = lockFromHeaders(dstBucket, ctx.headers, ctx.query, Date.now());
+    const requested = collectStoredHeaders(ctx.headers, ctx.query);
+    const redirect = requested['x-amz-website-redirect-location'];
+    // A website redirect belongs to its object: S3 never copies it, the copy gets the request's.
+    const { 'x-amz-website-redirect-location': _sourceRedirect, ...sourceHeaders } = src.record.headers;
+    const headers = mode === 'REPLACE' ? requested : { ...sourceHeaders, ...(redirect !== undefined ? { 'x-amz-website-redirect-location': redirect } : {}) };
+    const userMeta = mode === 'REPLACE' ? collectUserMeta(ctx.headers, ctx.query) : src.record.userMeta;
+    const tags = copyTags(ctx, src.record.tags);
+    // The copy's own Object Lock settings (or the destination's default), never the source's.
+    const lock = lockFromHeaders(dstBucket, ctx.headers, ctx.query, Date.now());
 
-  // A copy onto itself must change something: metadata (REPLACE), encryption, the website
-  // redirect or the storage class (x-amz-storage-class: STANDARD is how tools "touch" an object).
-  const changes = redirect !== undefined || ctx.headers['x-amz-storage-class'] !== undefined;
-  if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none' && !changes) {
-    throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
-  }
+    // A copy onto itself must change something: metadata (REPLACE), encryption, the website
+    // redirect or the storage class (x-amz-storage-class: STANDARD is how tools "touch" an object).
+    const changes = redirect !== undefined || ctx.headers['x-amz-storage-class'] !== undefined;
+    if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none' && !changes) {
+      throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
+    }
 
-  // x-amz-checksum-algorithm: the checksum the copy gets, computed from its bytes.
-  const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
-  // Without one, a multipart source's algorithm: its COMPOSITE value does not describe the copy (a
-  // single-part object), so the copy gets a FULL_OBJECT checksum of the same algorithm, as on S3.
-  const sourceAlgorithm = src.record.parts ? Object.keys(checksumTypes(src.record))[0] : undefined;
-  const checksumAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined;
-  // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
-  // (unless a checksum the object does not have is asked for: that needs its bytes).
-  if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || checksumTypes(src.record)[checksumAlgorithm] !== undefined)) {
-    const oldKey = parseCustomerKey(ctx.headers, true);
-    if (!oldKey) throw new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
-    const objectKey = unsealCustomer(src.record.sse, oldKey, src.bucket, src.key);
+    // x-amz-checksum-algorithm: the checksum the copy gets, computed from its bytes.
+    const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
+    // Without one, a multipart source's algorithm: its COMPOSITE value does not describe the copy (a
+    // single-part object), so the copy gets a FULL_OBJECT checksum of the same algorithm, as on S3.
+    const sourceAlgorithm = src.record.parts ? Object.keys(checksumTypes(src.record))[0] : undefined;
+    const checksumAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined;
+    // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
+    // (unless a checksum the object does not have is asked for: that needs its bytes).
+    if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || checksumTypes(src.record)[checksumAlgorithm] !== undefined)) {
+      const oldKey = parseCustomerKey(ctx.headers, true);
+      if (!oldKey) throw new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+      let objectKey: Buffer;
+      try {
+        objectKey = unsealCustomer(src.record.sse, oldKey, src.bucket, src.key);
+      } catch (err) {
+        oldKey.key.fill(0);
+        throw err;
+      }
+      try {
+        const sealed = sealObjectKey(objectKey, encReq.key, 'SSE-C', ctx.bucket!, dstKey);
+        const mtime = Date.now();
+        const { tags: _sourceTags, retention: _r, legalHold: _h, checksums: _c, sealedChecksums: _s, parts: sourceParts, ...kept } = src.record;
+        // The object key stays: checksums sealed under it still open; those an earlier version
+        // kept in clear are sealed now (the object's, and each part's under its part key).
+        const checksums = openChecksums(src.record, objectKey);
+        const record: ObjectRecord = {
+          ...kept,
+          ...checksumFields(checksums, objectKey),
+          ...(sourceParts ? { parts: sourceParts.map((p) => sealedPart(p, objectKey)) } : {}),
+          headers,
+          userMeta,
+          mtime,
+          sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey },
+          ...tagsField(tags),
+          ...lockFields(lock),
+        };
+        const events = requestEvents(env, ctx, dstBucket);
+        const stored = await env.meta
+          .putObject(ctx.bucket!, dstKey, record, (current) => {
+            check?.(current);
+            // The data file is shared with the record being replaced: only proceed if it still is that record.
+            if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
+          }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
+          .catch(metaError);
+        events?.wake();
+        return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse, encReq.keyMd5) }, checksums);
+      } finally {
+        objectKey.fill(0);
+        oldKey.key.fill(0);
+        encReq.key.fill(0);
+      }
+    }
+
+    const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, dstKey);
+    let written: WrittenData | undefined;
+    let source: Awaited<ReturnType<typeof readCopySource>> | undefined;
     try {
-      const sealed = sealObjectKey(objectKey, encReq.key, 'SSE-C', ctx.bucket!, dstKey);
+      // The source's own checksums are kept only when no other is computed and it is single-part.
+      source = await readCopySource(env, ctx, src, 0, src.record.size, lease, { checksums: checksumAlgorithm === undefined && !src.record.parts });
+      const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
+      written = await writeData(dataEnv(env, lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+      // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
+      const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : !src.record.parts ? source.checksums : undefined;
+      const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
       const mtime = Date.now();
-      const { tags: _sourceTags, retention: _r, legalHold: _h, checksums: _c, sealedChecksums: _s, parts: sourceParts, ...kept } = src.record;
-      // The object key stays: checksums sealed under it still open; those an earlier version
-      // kept in clear are sealed now (the object's, and each part's under its part key).
-      const checksums = openChecksums(src.record, objectKey);
       const record: ObjectRecord = {
-        ...kept,
-        ...checksumFields(checksums, objectKey),
-        ...(sourceParts ? { parts: sourceParts.map((p) => sealedPart(p, objectKey)) } : {}),
+        v: RECORD_VERSION,
+        size: written.size,
+        etag,
+        mtime,
         headers,
         userMeta,
-        mtime,
-        sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey },
+        data: written.data,
+        stored: written.stored,
+        ...checksumFields(checksums, enc?.objectKey),
+        ...(enc ? { sse: enc.record } : {}),
         ...tagsField(tags),
         ...lockFields(lock),
       };
       const events = requestEvents(env, ctx, dstBucket);
-      const stored = await env.meta
-        .putObject(ctx.bucket!, dstKey, record, (current) => {
-          check?.(current);
-          // The data file is shared with the record being replaced: only proceed if it still is that record.
-          if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
-        }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
-        .catch(metaError);
+      const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, check, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
+      // Committed: the data file is the object's now, whatever happens to the answer.
+      written = undefined;
       events?.wake();
-      return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse, encReq.keyMd5) }, checksums);
+      return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined), ...expirationHeader(dstBucket.lifecycle, dstKey, record) }, checksums);
+    } catch (err) {
+      await discardWritten(env, written);
+      throw err;
     } finally {
-      objectKey.fill(0);
-      oldKey.key.fill(0);
-      encReq.key.fill(0);
+      await source?.wipe();
+      enc?.objectKey.fill(0);
     }
-  }
-
-  const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, dstKey);
-  let written: WrittenData | undefined;
-  let source: Awaited<ReturnType<typeof readCopySource>> | undefined;
-  try {
-    // The source's own checksums are kept only when no other is computed and it is single-part.
-    source = await readCopySource(env, ctx, src, 0, src.record.size, lease, { checksums: checksumAlgorithm === undefined && !src.record.parts });
-    const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
-    written = await writeData(dataEnv(env, lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
-    // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
-    const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : !src.record.parts ? source.checksums : undefined;
-    const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
-    const mtime = Date.now();
-    const record: ObjectRecord = {
-      v: RECORD_VERSION,
-      size: written.size,
-      etag,
-      mtime,
-      headers,
-      userMeta,
-      data: written.data,
-      stored: written.stored,
-      ...checksumFields(checksums, enc?.objectKey),
-      ...(enc ? { sse: enc.record } : {}),
-      ...tagsField(tags),
-      ...lockFields(lock),
-    };
-    const events = requestEvents(env, ctx, dstBucket);
-    const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, check, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
-    // Committed: the data file is the object's now, whatever happens to the answer.
-    written = undefined;
-    events?.wake();
-    return copyResult(etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined), ...expirationHeader(dstBucket.lifecycle, dstKey, record) }, checksums);
-  } catch (err) {
-    await discardWritten(env, written);
-    throw err;
   } finally {
-    await source?.wipe();
-    enc?.objectKey.fill(0);
     if (encReq.kind === 'SSE-C') encReq.key.fill(0);
   }
 }

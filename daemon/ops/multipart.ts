@@ -228,16 +228,20 @@ function sameObjectChecksum(expected: string, computed: string): boolean {
 /** The object key of an upload, for sealing a part. SSE-C parts must repeat the customer key. */
 async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecord): Promise<Buffer | undefined> {
   const ck = parseCustomerKey(ctx.headers);
-  if (!up.sse) {
-    if (ck) throw new S3Error('InvalidRequest', 'The upload was initiated without encryption: SSE-C headers are not applicable.');
-    return undefined;
+  try {
+    if (!up.sse) {
+      if (ck) throw new S3Error('InvalidRequest', 'The upload was initiated without encryption: SSE-C headers are not applicable.');
+      return undefined;
+    }
+    if (up.sse.kind === 'SSE-C') {
+      if (!ck) throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C: every part must carry the same customer key.');
+      return unsealCustomer(up.sse, ck, up.bucket, up.key);
+    }
+    if (ck) throw new S3Error('InvalidRequest', 'SSE-C headers are not applicable to an upload encrypted with SSE-S3 or SSE-KMS.');
+    return await unsealForRead(env, up.sse, {}, up.bucket, up.key);
+  } finally {
+    ck?.key.fill(0);
   }
-  if (up.sse.kind === 'SSE-C') {
-    if (!ck) throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C: every part must carry the same customer key.');
-    return unsealCustomer(up.sse, ck, up.bucket, up.key);
-  }
-  if (ck) throw new S3Error('InvalidRequest', 'SSE-C headers are not applicable to an upload encrypted with SSE-S3 or SSE-KMS.');
-  return unsealForRead(env, up.sse, {}, up.bucket, up.key);
 }
 
 /**

@@ -121,6 +121,16 @@ export function mailSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
+/** An object's checksum headers (its checksums opened), with the checksum's type. */
+export function objectChecksumHeaders(checksums: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const [alg, value] of Object.entries(checksums ?? {})) {
+    h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+    h['x-amz-checksum-type'] = checksumType(value);
+  }
+  return h;
+}
+
 /**
  * Headers GET and HEAD return for an object (without SSE and range headers). `checksums`: the
  * object's, opened, when the request asked for them with `x-amz-checksum-mode: ENABLED` (only
@@ -141,10 +151,7 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams,
     const v = query.get(param);
     if (v !== null) h[header] = v;
   }
-  for (const [alg, value] of Object.entries(checksums ?? {})) {
-    h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
-    h['x-amz-checksum-type'] = checksumType(value);
-  }
+  Object.assign(h, objectChecksumHeaders(checksums));
   if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);
   return h;
 }

@@ -11,7 +11,7 @@ import { customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncrypt
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, objectChecksumHeaders, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -325,21 +325,11 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       try {
         checkConditions(ctx.headers, rec);
         const withChecksums = checksumModeEnabled(ctx.headers);
-        // An encrypted object's checksums are sealed under its key: asked for, they cost an
-        // SSE-S3/SSE-KMS object the unseal of its key (through the KMS and its caches), HEAD
-        // included, and fail as a GET does while the KMS is unusable. Not asked for, nothing more.
-        // With partNumber, a multipart object shows the part's own checksum instead (see below).
-        const askedPart = ctx.query.get('partNumber');
-        const objectSumsShown = askedPart === null || rec.parts === undefined;
-        const sealedShown = objectSumsShown ? rec.sealedChecksums !== undefined : rec.parts?.find((p) => p.n === Number(askedPart))?.sealedChecksums !== undefined;
-        if (withChecksums && objectKey === undefined && rec.sse && sealedShown) {
-          objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
-        }
         // Heard once the read is answered: not for a refused range or part, nor twice when a
         // concurrent overwrite sends the loop round again.
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
-        const headers = { ...objectResponseHeaders(rec, ctx.query, withChecksums && objectSumsShown ? openChecksums(rec, objectKey) : undefined), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
+        const headers = { ...objectResponseHeaders(rec, ctx.query, undefined), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
         let start = 0;
         let end = rec.size - 1;
         let status = 200;
@@ -367,12 +357,18 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           }
         }
         const length = Math.max(0, end - start + 1);
-        if (status === 206 || (partNumber !== null && rec.parts)) {
-          // Checksums describe the whole object: a partial body must not claim them.
-          for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
-          // A whole part has a checksum of its own (its upload's algorithm), as on S3.
-          const part = partNumber !== null ? rec.parts?.find((p) => p.n === Number(partNumber)) : undefined;
-          if (withChecksums && part !== undefined) Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)));
+        if (withChecksums) {
+          // Checksums describe the whole object: a partial body must not claim them. A whole part
+          // of a multipart object has a checksum of its own (its upload's algorithm), as on S3.
+          const partial = status === 206 || (partNumber !== null && rec.parts !== undefined);
+          const part = partial && partNumber !== null ? rec.parts?.find((p) => p.n === Number(partNumber)) : undefined;
+          const shown = partial ? part : rec;
+          // Sealed under the object's key: showing them costs an SSE-S3/SSE-KMS object the unseal
+          // of its key (through the KMS and its caches), HEAD included, and fails as a GET does
+          // while the KMS is unusable. Nothing is unsealed for checksums the answer does not show.
+          if (shown?.sealedChecksums !== undefined && objectKey === undefined && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
+          if (!partial) Object.assign(headers, objectChecksumHeaders(openChecksums(rec, objectKey)));
+          else if (part !== undefined) Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)));
         }
         if (head) {
           objectKey?.fill(0);

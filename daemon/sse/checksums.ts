@@ -56,10 +56,10 @@ export function sealedPart(p: PartRecord, objectKey: Uint8Array): PartRecord {
 export function openChecksums(rec: ChecksumFields, key: Uint8Array | undefined): Checksums | undefined {
   const s = rec.sealedChecksums;
   if (s === undefined) return rec.checksums;
-  if (key === undefined) throw new Error('sealed checksums are opened with the object key');
   const tampered = (): S3Error => new S3Error('XMinioObjectTampered', 'The object\'s checksums do not unseal: the object record was modified or moved.');
-  // An empty value opens to nothing without being authenticated: never what was sealed.
-  if (s.sealed.length === 0) throw tampered();
+  // No key (a record without encryption: s3d never seals there), a malformed value, or an empty
+  // one (it opens to nothing without being authenticated): never what was sealed.
+  if (key === undefined || typeof s.types !== 'object' || s.types === null || !(s.sealed instanceof Uint8Array) || s.sealed.length === 0) throw tampered();
   let sums: unknown;
   try {
     sums = JSON.parse(unsealMetadata(key, LABEL, s.sealed).toString('utf8'));
@@ -77,7 +77,7 @@ export function openChecksums(rec: ChecksumFields, key: Uint8Array | undefined):
 /** A part's checksums in clear (see openChecksums); `objectKey`: the upload's (the object's) key. */
 export function openPartChecksums(part: ChecksumFields & { readonly n: number }, objectKey: Uint8Array | undefined): Checksums | undefined {
   if (part.sealedChecksums === undefined) return part.checksums;
-  if (objectKey === undefined) throw new Error('sealed checksums are opened with the object key');
+  if (objectKey === undefined) return openChecksums(part, undefined);
   const partKey = derivePartKey(objectKey, part.n);
   try {
     return openChecksums(part, partKey);
@@ -88,7 +88,7 @@ export function openPartChecksums(part: ChecksumFields & { readonly n: number },
 
 /** Algorithm → type of a record's checksums, without any key (what listings show). */
 export function checksumTypes(rec: ChecksumFields): Readonly<Record<string, 'COMPOSITE' | 'FULL_OBJECT'>> {
-  if (rec.sealedChecksums !== undefined) return rec.sealedChecksums.types;
+  if (rec.sealedChecksums !== undefined) return rec.sealedChecksums.types ?? {};
   const out: Record<string, 'COMPOSITE' | 'FULL_OBJECT'> = {};
   for (const [alg, value] of Object.entries(rec.checksums ?? {})) out[alg] = typeOf(value);
   return out;

@@ -110,7 +110,11 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
  * apply: a read of an object that is not SSE-C, a write that is no copy. S3 refuses them.
  */
 export function refuseCustomerKey(headers: Readonly<Record<string, string>>, copySource = false, code: 'InvalidRequest' | 'InvalidArgument' = 'InvalidRequest'): void {
-  if (parseCustomerKey(headers, copySource)) throw new S3Error(code, 'The encryption parameters are not applicable to this object.');
+  const ck = parseCustomerKey(headers, copySource);
+  if (ck) {
+    ck.key.fill(0);
+    throw new S3Error(code, 'The encryption parameters are not applicable to this object.');
+  }
 }
 
 export async function unsealForRead(

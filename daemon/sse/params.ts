@@ -26,6 +26,12 @@ const SSEC_COPY_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
 
 type Headers = Readonly<Record<string, string>>;
 
+/** Whether a request carries any SSE-C header (or of its copy-source variant), without parsing the key. */
+export function customerKeySent(headers: Headers, copySource = false): boolean {
+  const prefix = copySource ? SSEC_COPY_PREFIX : SSEC_PREFIX;
+  return headers[`${prefix}algorithm`] !== undefined || headers[`${prefix}key`] !== undefined || headers[`${prefix}key-md5`] !== undefined;
+}
+
 /** Parses SSE-C headers (or their copy-source variant); undefined when none is present. */
 export function parseCustomerKey(headers: Headers, copySource = false): CustomerKey | undefined {
   const prefix = copySource ? SSEC_COPY_PREFIX : SSEC_PREFIX;

@@ -384,6 +384,12 @@ t.test('with KES: checksum mode unseals an SSE-S3/SSE-KMS key (cached), nothing 
   const midMp = kes.counters();
   t.equal((await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 'mp', PartNumber: 1, ChecksumMode: 'ENABLED' }))).ChecksumCRC32, b64('CRC32', body), 'HEAD of its part 1 with checksum mode shows the part’s');
   t.same(requestDelta(midMp, kes.counters()), { decrypt: 1 }, 'and costs one decrypt');
+  // Partial answers of a single-part object show no checksum: nothing to unseal for them.
+  const partial = kes.counters();
+  const p1 = await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 's3', PartNumber: 1, ChecksumMode: 'ENABLED' }));
+  const ranged = await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 's3', Range: 'bytes=0-9', ChecksumMode: 'ENABLED' }));
+  t.same([p1.ChecksumSHA256, ranged.ChecksumSHA256], [undefined, undefined], 'a single-part object’s HEAD with partNumber=1 or a Range shows no checksum');
+  t.equal(keyCalls(requestDelta(partial, kes.counters())), 0, 'and costs no KES call');
 
   await kes.stop();
   await waitReady(cold.endpoint, 503, 10_000, cold.caCert);
@@ -417,9 +423,9 @@ t.test('the sealing scheme, tampered values, and SSE-C completions with and with
   }
   await c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'mp', UploadId: up.UploadId, MultipartUpload: { Parts: done }, ...ssec(customerKey) }));
   // Tamper candidates: single-part SSE-S3 objects with SHA256 checksums.
-  for (const k of ['empty', 'types', 'swap', 'donor']) {
+  for (const k of ['empty', 'types', 'notypes', 'swap', 'donor', 'plain']) {
     const body = testBytes(2_000, 510 + k.length);
-    await c.send(new PutObjectCommand({ Bucket: b, Key: `t/${k}`, Body: body, ChecksumSHA256: b64('SHA256', body), ServerSideEncryption: 'AES256' }));
+    await c.send(new PutObjectCommand({ Bucket: b, Key: `t/${k}`, Body: body, ChecksumSHA256: b64('SHA256', body), ...(k === 'plain' ? {} : { ServerSideEncryption: 'AES256' as const }) }));
   }
 
   // SSE-C completions: an upload without a checksum algorithm (its parts still have the SDK's
@@ -463,12 +469,15 @@ t.test('the sealing scheme, tampered values, and SSE-C completions with and with
     await edit('empty', (s) => ({ ...s, sealed: new Uint8Array(0) }));
     await edit('types', (s) => ({ ...s, types: { ...s.types, CRC32: 'FULL_OBJECT' } }));
     await edit('swap', () => donor);
+    await edit('notypes', (s) => ({ sealed: s.sealed }) as unknown as NonNullable<ObjectRecord['sealedChecksums']>);
+    // Sealed checksums on an unencrypted object's record: s3d never writes that.
+    await m.updateObject(b, 't/plain', (r) => ({ ...r, checksums: undefined, sealedChecksums: donor }));
   } finally {
     await m.close();
   }
   dd = await startDaemon({ dataDir: dd.dataDir, tls: true });
   c = dd.s3();
-  for (const k of ['empty', 'types', 'swap']) {
+  for (const k of ['empty', 'types', 'notypes', 'swap', 'plain']) {
     t.equal(await s3Code(c.send(new HeadObjectCommand({ Bucket: b, Key: `t/${k}` }))), 'ok', `tampered ${k}: HEAD without checksum mode answers`);
     const code = await s3Code(c.send(new GetObjectAttributesCommand({ Bucket: b, Key: `t/${k}`, ObjectAttributes: ['Checksum'] })));
     t.match(code, /^XMinioObjectTampered\//, `tampered ${k}: its checksums are refused as tampered (${code})`);
