@@ -2,7 +2,8 @@
 // multipart uploads in progress, can still be read back.
 // Read-only (LMDB opened read-only, data files only read), so it may run beside a serving daemon.
 // Shallow: each data file exists with the size its record gives. Deep: every byte is read,
-// decrypted and authenticated (DARE), and MD5 ETags are recomputed where the record has one.
+// decrypted and authenticated (DARE), and MD5 ETags are recomputed where the record has one, as
+// are the flexible checksums a record keeps of a part or a single-part object.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,16 +16,20 @@ import { CryptoPool } from './crypto/pool.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
 import type { KeyProvider } from './kms/provider.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
-import type { DataRef, ObjectRecord, UploadRecord } from './meta/records.js';
+import type { ChecksumFields, DataRef, ObjectRecord, UploadRecord } from './meta/records.js';
 import { clientVersionId } from './meta/versions.js';
+import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from './auth/payload.js';
+import { isS3Error } from './errors.js';
 import { readData } from './ops/object-data.js';
+import { digestBase64 } from './ops/checksums.js';
+import { openChecksums, openPartChecksums } from './sse/checksums.js';
 import { isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
 import { derivePartKey } from './sse/object-key.js';
 import { FileStore } from './storage/files.js';
 import { isDareError } from '../workers/format/dare-error.js';
 import { encryptedSize } from '../workers/format/index.js';
 
-export type ProblemKind = 'missing' | 'size' | 'record' | 'key' | 'tampered' | 'md5';
+export type ProblemKind = 'missing' | 'size' | 'record' | 'key' | 'tampered' | 'md5' | 'checksum';
 
 export interface Problem {
   bucket: string;
@@ -87,10 +92,12 @@ interface Segment {
   stored: number;
   /** MD5 hex the plaintext must have, when the record holds one. */
   md5?: string;
+  /** The flexible checksums of this plaintext the record keeps (a part's, or a single-part object's). */
+  sums: ChecksumFields & { readonly n?: number };
 }
 
 /** What a check reads: an object version, or the parts of an upload in progress (no `stored`). */
-type StoredData = Pick<ObjectRecord, 'size' | 'data' | 'parts' | 'sse' | 'etag'> & { stored?: number };
+type StoredData = Pick<ObjectRecord, 'size' | 'data' | 'parts' | 'sse' | 'etag' | 'checksums' | 'sealedChecksums'> & { stored?: number };
 
 const PAGE_SIZE = 1000;
 const MD5_HEX = /^[0-9a-f]{32}$/;
@@ -102,9 +109,9 @@ function segmentsOf(rec: StoredData): Segment[] {
     const m = md5 ?? (md5Etag && MD5_HEX.test(etag) ? etag : undefined);
     return m === undefined ? {} : { md5: m };
   };
-  if (rec.parts) return rec.parts.map((p) => ({ part: p.n, data: p.data, size: p.size, stored: p.stored, ...md5Of(p.etag, p.md5) }));
+  if (rec.parts) return rec.parts.map((p) => ({ part: p.n, data: p.data, size: p.size, stored: p.stored, ...md5Of(p.etag, p.md5), sums: p }));
   if (!rec.data) return [];
-  return [{ data: rec.data, size: rec.size, stored: rec.stored ?? 0, ...md5Of(rec.etag) }];
+  return [{ data: rec.data, size: rec.size, stored: rec.stored ?? 0, ...md5Of(rec.etag), sums: rec }];
 }
 
 export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<VerifyReport> {
@@ -210,11 +217,23 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
   }
   try {
     for (const s of segments) {
+      // The checksums the record keeps of this plaintext (sealed ones open with the object key).
+      let sums: Record<string, string> | undefined;
+      try {
+        sums = s.part !== undefined ? openPartChecksums({ ...s.sums, n: s.part }, objectKey) : openChecksums(s.sums, objectKey);
+      } catch (err) {
+        if (!isS3Error(err)) throw err;
+        problem('tampered', `the checksums in the record do not open: ${err.message}`, s.part);
+      }
+      const hashers = Object.entries(sums ?? {})
+        .filter(([alg, value]) => (CHECKSUM_ALGORITHMS as readonly string[]).includes(alg) && !/-\d+$/.test(value))
+        .map(([alg, value]) => ({ alg, value, hasher: checksumHasher(alg as ChecksumAlgorithm) }));
       const segKey = objectKey && s.part !== undefined ? derivePartKey(objectKey, s.part) : objectKey;
       const md5 = createHash('md5');
       try {
         for await (const chunk of readData({ pool: env.pool, files: env.files, inlineThreshold: 0, lend: true }, { size: s.size, data: s.data }, segKey, 0, s.size)) {
           md5.update(chunk);
+          for (const h of hashers) h.hasher.update(chunk);
           report.bytesRead += chunk.length;
         }
       } catch (err) {
@@ -232,6 +251,10 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
       }
       const got = md5.digest('hex');
       if (s.md5 !== undefined && got !== s.md5) problem('md5', `content MD5 ${got}, the record says ${s.md5}`, s.part);
+      for (const h of hashers) {
+        const digest = await digestBase64(h.hasher);
+        if (digest !== h.value) problem('checksum', `content ${h.alg} ${digest}, the record says ${h.value}`, s.part);
+      }
     }
   } finally {
     objectKey?.fill(0);
@@ -244,7 +267,8 @@ const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
   Checks that every stored object version in DIR, and every part of the multipart uploads in
   progress, can be read back. Read-only: safe to run beside the serving daemon. Without --deep,
   each data file must exist with the size its record gives; --deep also reads every byte,
-  decrypts and authenticates it, and recomputes MD5 ETags.
+  decrypts and authenticates it, and recomputes MD5 ETags and the stored checksums of parts
+  and single-part objects.
   SSE-S3 and SSE-KMS objects need the daemon's KMS for --deep (the same S3_KMS_* variables, or
   --dev for the development key); SSE-C objects get their sizes checked only (s3d never holds
   customer keys). S3_CRYPTO_WORKERS threads decrypt (default: one per core).

@@ -8,6 +8,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { MetaStore } from '../../daemon/meta/store.js';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -178,6 +179,16 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
   rmSync(file(SIZES.plainOld));
   flipByte(file(encryptedSize(SIZES.uplSse2)), 200_000, 0x20);
   rmSync(file(SIZES.uplPlain));
+  // Records whose checksums do not describe their data: a wrong value in clear, a sealed value
+  // that does not open (the daemon is stopped to edit its store).
+  t.equal(await d.stop(), 0);
+  const m = new MetaStore(join(d.dataDir, '.s3d'));
+  try {
+    await m.updateObject(b1, 'small-plain', (r) => ({ ...r, checksums: { CRC32: 'AAAAAA==' } }));
+    await m.updateObject(b1, 'small-sse', (r) => ({ ...r, sealedChecksums: { ...r.sealedChecksums!, sealed: new Uint8Array(0) } }));
+  } finally {
+    await m.close();
+  }
   const norm = (lines: string[]): string[] => lines.map((l) => l.replace(/ version [^\s:]+/, '').replace(/ upload [^\s:]+/, ' upload').replace(/ [0-9a-f]{32} /, ' FILE ').replace(/\d+ bytes, \d+ expected/, 'N bytes, M expected')).sort();
 
   const shallow = await verify(d.dataDir, []);
@@ -193,17 +204,21 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
   t.equal(deep.code, 1, 'deep: exit 1');
   const got = norm(deep.problems);
   t.same(
-    got.map((l) => l.replace(/: (md5|tampered): .*/, ': $1')),
+    got.map((l) => l.replace(/: (md5|tampered|checksum): .*/, ': $1')),
     [
+      `PROBLEM ${b1}/mp-plain part 2: checksum`,
       `PROBLEM ${b1}/mp-plain part 2: md5`,
+      `PROBLEM ${b1}/plain: checksum`,
       `PROBLEM ${b1}/plain: md5`,
       `PROBLEM ${b1}/plain: missing: data file FILE is missing`,
+      `PROBLEM ${b1}/small-plain: checksum`,
+      `PROBLEM ${b1}/small-sse: tampered`,
       `PROBLEM ${b1}/sse-kms: size: data file FILE has N bytes, M expected`,
       `PROBLEM ${b1}/sse-s3: tampered`,
       `PROBLEM ${b1}/upl-plain upload part 1: missing: data file FILE is missing`,
       `PROBLEM ${b1}/upl-sse upload part 2: tampered`,
     ],
-    'deep also finds the flipped bytes: by authentication (SSE-S3) and by MD5 (plain, a plain part); the SSE-C flip is out of its reach',
+    'deep also finds the flipped bytes: by authentication (SSE-S3) and by MD5 and CRC32 (plain, a plain part); the SSE-C flip is out of its reach; and records whose checksums do not match their data or do not open',
   );
-  t.match(deep.stdout, /1 SSE-C object\(s\) checked for size only: 7 problem\(s\)$/m);
+  t.match(deep.stdout, /1 SSE-C object\(s\) checked for size only: 11 problem\(s\)$/m);
 });
