@@ -3,8 +3,8 @@
 // and 503, errors matched by status + message (kes-api.md §1.1), optional legacy bulk decrypt.
 
 import { createSecureContext } from 'node:tls';
-import { createRequire } from 'node:module';
 import type { Agent } from 'undici';
+import { undiciAgent } from '../undici.js';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { EndpointSet } from './kes-endpoints.js';
@@ -23,13 +23,6 @@ import type {
   KmsStatus,
   ObservableProvider,
 } from './provider.js';
-
-// undici is loaded when the first agent is made: it is ~120 ms of start-up, and most daemons have
-// no KES endpoint and no webhook target.
-let agentClass: typeof Agent | undefined;
-function undiciAgent(): typeof Agent {
-  return (agentClass ??= (createRequire(import.meta.url)('undici') as typeof import('undici')).Agent);
-}
 
 export type KmsLogger = Pick<Logger, 'error' | 'info' | 'warn' | 'debug'>;
 

@@ -7,17 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { createRequire } from 'node:module';
 import type { Agent } from 'undici';
+import { undiciAgent } from '../undici.js';
 import type { NotificationQueue, QueuedEvent } from '../meta/notify-queue.js';
 import { NotifyConfigError, shownEndpoint, type NotifyConfig, type WebhookTarget } from './targets.js';
-
-// undici is loaded when the first agent is made: it is ~120 ms of start-up, and most daemons have
-// no KES endpoint and no webhook target.
-let agentClass: typeof Agent | undefined;
-function undiciAgent(): typeof Agent {
-  return (agentClass ??= (createRequire(import.meta.url)('undici') as typeof import('undici')).Agent);
-}
 
 export interface DeliveryOptions {
   /** Per-attempt timeout (connect, headers, body). */

@@ -2,6 +2,7 @@
 // over data as it passes, their XML elements, and the type a stored value has. (Checking a request
 // body against its x-amz-checksum-* headers is the payload decoder's, auth/payload.ts.)
 import { S3Error } from '../errors.js';
+import { checksumType } from '../sse/checksums.js';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { throughKeepingLend } from './object-data.js';
 import type { XmlObject } from './xml.js';
@@ -13,9 +14,16 @@ export function parseChecksumAlgorithm(raw: string): ChecksumAlgorithm {
   return alg;
 }
 
-/** A stored checksum's type: a multipart object's COMPOSITE value ends in "-N" (its part count). */
-export function checksumType(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
-  return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+export { checksumType };
+
+/** x-amz-checksum-* headers, with x-amz-checksum-type when `withType` (an object's, not a part's). */
+export function checksumHeaders(checksums: Readonly<Record<string, string>> | undefined, withType = false): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const [alg, value] of Object.entries(checksums ?? {})) {
+    h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+    if (withType) h['x-amz-checksum-type'] = checksumType(value);
+  }
+  return h;
 }
 
 /** Checksum<ALG> elements (CopyObjectResult, CopyPartResult, ListParts, CompleteMultipartUploadResult), with ChecksumType when `withType`. */

@@ -4,7 +4,7 @@
 import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
 import { httpDate } from './xml.js';
-import { checksumType } from './checksums.js';
+import { checksumHeaders } from './checksums.js';
 
 const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
 const MAX_USER_META_BYTES = 2048;
@@ -121,16 +121,6 @@ export function mailSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
-/** An object's checksum headers (its checksums opened), with the checksum's type. */
-export function objectChecksumHeaders(checksums: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const h: Record<string, string> = {};
-  for (const [alg, value] of Object.entries(checksums ?? {})) {
-    h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
-    h['x-amz-checksum-type'] = checksumType(value);
-  }
-  return h;
-}
-
 /**
  * Headers GET and HEAD return for an object (without SSE and range headers). `checksums`: the
  * object's, opened, when the request asked for them with `x-amz-checksum-mode: ENABLED` (only
@@ -151,7 +141,7 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams,
     const v = query.get(param);
     if (v !== null) h[header] = v;
   }
-  Object.assign(h, objectChecksumHeaders(checksums));
+  Object.assign(h, checksumHeaders(checksums, true));
   if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);
   return h;
 }

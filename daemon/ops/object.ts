@@ -10,8 +10,9 @@ import { checksumFields, openChecksums, openPartChecksums } from '../sse/checksu
 import { customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
+import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, objectChecksumHeaders, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -28,13 +29,6 @@ const MAX_SINGLE_PUT = 5 * 1024 ** 3;
 export function dataEnv(env: OpsEnv, lease?: DataLease): DataEnv {
   const l = lease ?? env.dataGate?.lease();
   return { pool: env.pool, files: env.files, inlineThreshold: env.config.inlineThreshold, disk: env.disk, ...(l !== undefined ? { lease: l } : {}) };
-}
-
-/** Checksum headers to echo on a write response. */
-export function checksumHeaders(checksums: Record<string, string> | undefined): Record<string, string> {
-  const h: Record<string, string> = {};
-  for (const [alg, v] of Object.entries(checksums ?? {})) h[`x-amz-checksum-${alg.toLowerCase()}`] = v;
-  return h;
 }
 
 /** The encryption a write asks for, after bucket default and auto-encryption. */
@@ -120,8 +114,9 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
     events?.wake();
     return {
       status: 200,
-      // "For PutObject uploads, the checksum type is always FULL_OBJECT" (S3's PutObject ChecksumType).
-      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined), ...checksumHeaders(checksums), ...(Object.keys(checksums).length > 0 ? { 'x-amz-checksum-type': 'FULL_OBJECT' } : {}), ...expirationHeader(bucket.lifecycle, key, record) },
+      // "For PutObject uploads, the checksum type is always FULL_OBJECT" (S3's PutObject ChecksumType):
+      // a PUT's verified values carry no "-N".
+      headers: { etag: quoteETag(etag), ...versionHeader(stored), ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined), ...checksumHeaders(checksums, true), ...expirationHeader(bucket.lifecycle, key, record) },
       bytesIn: size,
     };
   } catch (err) {
@@ -367,7 +362,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // of its key (through the KMS and its caches), HEAD included, and fails as a GET does
           // while the KMS is unusable. Nothing is unsealed for checksums the answer does not show.
           if (shown?.sealedChecksums !== undefined && objectKey === undefined && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
-          if (!partial) Object.assign(headers, objectChecksumHeaders(openChecksums(rec, objectKey)));
+          if (!partial) Object.assign(headers, checksumHeaders(openChecksums(rec, objectKey), true));
           else if (part !== undefined) Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)));
         }
         if (head) {

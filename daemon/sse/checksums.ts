@@ -13,8 +13,8 @@ export type Checksums = Record<string, string>;
 
 const LABEL = 'object-checksum';
 
-/** A stored value's type: a multipart object's COMPOSITE value ends in "-N". */
-function typeOf(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
+/** A stored checksum's type: a multipart object's COMPOSITE value ends in "-N" (its part count). */
+export function checksumType(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
   return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
 }
 
@@ -26,7 +26,7 @@ export function checksumFields(sums: Readonly<Checksums> | undefined, key: Uint8
   if (sums === undefined || Object.keys(sums).length === 0) return {};
   if (key === undefined) return { checksums: { ...sums } };
   const types: Record<string, 'COMPOSITE' | 'FULL_OBJECT'> = {};
-  for (const [alg, value] of Object.entries(sums)) types[alg] = typeOf(value);
+  for (const [alg, value] of Object.entries(sums)) types[alg] = checksumType(value);
   const sealedChecksums: SealedChecksums = { types, sealed: sealMetadata(key, LABEL, Buffer.from(JSON.stringify(sums), 'utf8')) };
   return { sealedChecksums };
 }
@@ -70,7 +70,7 @@ export function openChecksums(rec: ChecksumFields, key: Uint8Array | undefined):
   // The algorithms in clear (what listings show) must be those sealed.
   const algs = typeof sums === 'object' && sums !== null && !Array.isArray(sums) ? Object.entries(sums as Record<string, unknown>) : undefined;
   const types = Object.keys(s.types);
-  if (algs === undefined || algs.length !== types.length || algs.some(([alg, v]) => typeof v !== 'string' || s.types[alg] !== typeOf(v))) throw tampered();
+  if (algs === undefined || algs.length !== types.length || algs.some(([alg, v]) => typeof v !== 'string' || s.types[alg] !== checksumType(v))) throw tampered();
   return sums as Checksums;
 }
 
@@ -90,6 +90,6 @@ export function openPartChecksums(part: ChecksumFields & { readonly n: number },
 export function checksumTypes(rec: ChecksumFields): Readonly<Record<string, 'COMPOSITE' | 'FULL_OBJECT'>> {
   if (rec.sealedChecksums !== undefined) return rec.sealedChecksums.types ?? {};
   const out: Record<string, 'COMPOSITE' | 'FULL_OBJECT'> = {};
-  for (const [alg, value] of Object.entries(rec.checksums ?? {})) out[alg] = typeOf(value);
+  for (const [alg, value] of Object.entries(rec.checksums ?? {})) out[alg] = checksumType(value);
   return out;
 }
