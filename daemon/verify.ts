@@ -3,7 +3,8 @@
 // Read-only (LMDB opened read-only, data files only read), so it may run beside a serving daemon.
 // Shallow: each data file exists with the size its record gives. Deep: every byte is read,
 // decrypted and authenticated (DARE), and MD5 ETags are recomputed where the record has one, as
-// are the flexible checksums a record keeps of a part or a single-part object.
+// are the flexible checksums a record keeps of a part or a single-part object; a multipart
+// object's own checksum is formed again from its parts'.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -22,7 +23,8 @@ import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from './a
 import { isS3Error } from './errors.js';
 import { readData } from './ops/object-data.js';
 import { digestBase64 } from './ops/checksums.js';
-import { openChecksums, openPartChecksums } from './sse/checksums.js';
+import { objectChecksum } from './ops/multipart.js';
+import { checksumType, openChecksums, openPartChecksums, type Checksums } from './sse/checksums.js';
 import { isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
 import { derivePartKey } from './sse/object-key.js';
 import { FileStore } from './storage/files.js';
@@ -215,16 +217,19 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
       return problems;
     }
   }
+  // Each part's checksums as the record keeps them (undefined: none, or they did not open).
+  const partSums: Array<Checksums | undefined> = [];
   try {
     for (const s of segments) {
       // The checksums the record keeps of this plaintext (sealed ones open with the object key).
-      let sums: Record<string, string> | undefined;
+      let sums: Checksums | undefined;
       try {
         sums = s.part !== undefined ? openPartChecksums({ ...s.sums, n: s.part }, objectKey) : openChecksums(s.sums, objectKey);
       } catch (err) {
         if (!isS3Error(err)) throw err;
         problem('tampered', `the checksums in the record do not open: ${err.message}`, s.part);
       }
+      if (s.part !== undefined) partSums.push(sums);
       const hashers = Object.entries(sums ?? {})
         .filter(([alg, value]) => (CHECKSUM_ALGORITHMS as readonly string[]).includes(alg) && !/-\d+$/.test(value))
         .map(([alg, value]) => ({ alg, value, hasher: checksumHasher(alg as ChecksumAlgorithm) }));
@@ -256,10 +261,46 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
         if (digest !== h.value) problem('checksum', `content ${h.alg} ${digest}, the record says ${h.value}`, s.part);
       }
     }
+    // A completed multipart object's own checksum (COMPOSITE or FULL_OBJECT) is formed from its
+    // parts' checksums, which the loop above checked against the data: form it again.
+    if (rec.parts !== undefined && rec.etag !== '') await checkObjectChecksum(rec, rec.parts, partSums, objectKey, problem);
   } finally {
     objectKey?.fill(0);
   }
   return problems;
+}
+
+/** Compares a multipart object's stored checksums with those its parts' checksums form. */
+async function checkObjectChecksum(
+  rec: StoredData,
+  parts: NonNullable<StoredData['parts']>,
+  partSums: ReadonlyArray<Checksums | undefined>,
+  objectKey: Uint8Array | undefined,
+  problem: (kind: ProblemKind, detail: string) => void,
+): Promise<void> {
+  let sums: Checksums | undefined;
+  try {
+    sums = openChecksums(rec, objectKey);
+  } catch (err) {
+    if (!isS3Error(err)) throw err;
+    problem('tampered', `the object's checksums in the record do not open: ${err.message}`);
+    return;
+  }
+  if (partSums.length !== parts.length) return;
+  for (const [alg, value] of Object.entries(sums ?? {})) {
+    const algorithm = CHECKSUM_ALGORITHMS.find((a) => a === alg);
+    if (algorithm === undefined) continue;
+    const type = checksumType(value);
+    let formed: string | undefined;
+    try {
+      // undefined: a part without this checksum (stored before s3d kept them).
+      formed = await objectChecksum({ algorithm, type }, parts, partSums);
+    } catch (err) {
+      problem('record', `the object's ${alg} is a ${type} value, which ${alg} cannot have: ${(err as Error).message}`);
+      continue;
+    }
+    if (formed !== undefined && formed !== value) problem('checksum', `object ${alg} (${type}) ${formed} from its parts, the record says ${value}`);
+  }
 }
 
 const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
@@ -268,7 +309,7 @@ const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
   progress, can be read back. Read-only: safe to run beside the serving daemon. Without --deep,
   each data file must exist with the size its record gives; --deep also reads every byte,
   decrypts and authenticates it, and recomputes MD5 ETags and the stored checksums of parts
-  and single-part objects.
+  and objects (a multipart object's COMPOSITE or FULL_OBJECT checksum from its parts').
   SSE-S3 and SSE-KMS objects need the daemon's KMS for --deep (the same S3_KMS_* variables, or
   --dev for the development key); SSE-C objects get their sizes checked only (s3d never holds
   customer keys). S3_CRYPTO_WORKERS threads decrypt (default: one per core).

@@ -65,7 +65,7 @@ function partNumber(ctx: RequestContext): number {
 
 type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 
-interface UploadChecksum {
+export interface UploadChecksum {
   readonly algorithm: ChecksumAlgorithm;
   readonly type: ChecksumType;
 }
@@ -180,7 +180,7 @@ export function combineCrcs(algorithm: ChecksumAlgorithm, pieces: ReadonlyArray<
  * The completed object's checksum from its parts' (`sums`: each part's, opened; undefined when a
  * part has none: parts stored before s3d kept them).
  */
-async function objectChecksum(uc: UploadChecksum, parts: readonly PartRecord[], sums: ReadonlyArray<Checksums | undefined>): Promise<string | undefined> {
+export async function objectChecksum(uc: UploadChecksum, parts: readonly PartRecord[], sums: ReadonlyArray<Checksums | undefined>): Promise<string | undefined> {
   const values: string[] = [];
   for (const p of sums) {
     const v = p?.[uc.algorithm];

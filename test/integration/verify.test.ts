@@ -9,6 +9,8 @@ import { execFile } from 'node:child_process';
 import { rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
+import { checksumHasher } from '../../daemon/auth/payload.js';
+import { digestBase64 } from '../../daemon/ops/checksums.js';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -62,6 +64,13 @@ const s3: S3Client = d.s3();
 // Sizes: files (above the 128 KiB inline threshold) each of a size no other file has.
 const SIZES = { plainOld: 300_001, plain: 300_002, sseS3: 2_000_003, sseKms: 1_000_004, sseC: 700_005, deleted: 200_009, other: 400_008, mpTail: 1_000_006, mpPlainTail: 1_000_007, uplSse1: 300_011, uplSse2: 300_012, uplPlain: 300_013 };
 
+/** The CRC32C (base64) of the concatenation of `pieces`, by the daemon's hasher. */
+async function crc32cOf(...pieces: Buffer[]): Promise<string> {
+  const h = checksumHasher('CRC32C');
+  for (const p of pieces) h.update(p);
+  return digestBase64(h);
+}
+
 const b1 = await createBucket(s3, 'verify');
 await s3.send(new PutBucketVersioningCommand({ Bucket: b1, VersioningConfiguration: { Status: 'Enabled' } }));
 const put = (Key: string, size: number, extra: Record<string, unknown> = {}, bucket = b1) => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: testBytes(size, size), ...extra }));
@@ -75,17 +84,18 @@ await put('small-sse', 1001, { ServerSideEncryption: 'AES256' });
 await put('empty', 0);
 await put('deleted', SIZES.deleted);
 await s3.send(new DeleteObjectCommand({ Bucket: b1, Key: 'deleted' }));
-async function multipart(Key: string, tail: number, sse: boolean): Promise<void> {
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b1, Key, ...(sse ? { ServerSideEncryption: 'AES256' as const } : {}) }));
+// Multipart objects with checksums of their own: COMPOSITE (sealed, SSE-S3) and FULL_OBJECT.
+async function multipart(Key: string, tail: number, sse: boolean, ChecksumAlgorithm: 'CRC32' | 'CRC32C', ChecksumType: 'COMPOSITE' | 'FULL_OBJECT'): Promise<void> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b1, Key, ChecksumAlgorithm, ChecksumType, ...(sse ? { ServerSideEncryption: 'AES256' as const } : {}) }));
   const parts = [];
   for (const [i, size] of [5 * MiB, tail].entries()) {
-    const r = await s3.send(new UploadPartCommand({ Bucket: b1, Key, UploadId, PartNumber: i + 1, Body: testBytes(size, tail + i) }));
-    parts.push({ PartNumber: i + 1, ETag: r.ETag });
+    const r = await s3.send(new UploadPartCommand({ Bucket: b1, Key, UploadId, PartNumber: i + 1, Body: testBytes(size, tail + i), ChecksumAlgorithm }));
+    parts.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32, ChecksumCRC32C: r.ChecksumCRC32C });
   }
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: b1, Key, UploadId, MultipartUpload: { Parts: parts } }));
 }
-await multipart('mp-sse', SIZES.mpTail, true);
-await multipart('mp-plain', SIZES.mpPlainTail, false);
+await multipart('mp-sse', SIZES.mpTail, true, 'CRC32', 'COMPOSITE');
+await multipart('mp-plain', SIZES.mpPlainTail, false, 'CRC32C', 'FULL_OBJECT');
 // Uploads in progress: their parts are data too (completing the upload must find them).
 async function startUpload(Key: string, sizes: number[], sse: boolean): Promise<void> {
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b1, Key, ...(sse ? { ServerSideEncryption: 'AES256' as const } : {}) }));
@@ -186,6 +196,15 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
   try {
     await m.updateObject(b1, 'small-plain', (r) => ({ ...r, checksums: { CRC32: 'AAAAAA==' } }));
     await m.updateObject(b1, 'small-sse', (r) => ({ ...r, sealedChecksums: { ...r.sealedChecksums!, sealed: new Uint8Array(0) } }));
+    // A multipart object's own checksum that its parts' do not form, and one that does not open.
+    await m.updateObject(b1, 'mp-plain', (r) => {
+      if (!/^[A-Za-z0-9+/]{6}==$/.test(r.checksums?.CRC32C ?? '')) throw new Error(`mp-plain has no FULL_OBJECT CRC32C: ${JSON.stringify(r.checksums)}`);
+      return { ...r, checksums: { CRC32C: 'AAAAAA==' } };
+    });
+    await m.updateObject(b1, 'mp-sse', (r) => {
+      if (r.sealedChecksums?.types.CRC32 !== 'COMPOSITE') throw new Error('mp-sse has no sealed COMPOSITE CRC32');
+      return { ...r, sealedChecksums: { ...r.sealedChecksums, sealed: r.sealedChecksums.sealed.subarray(1) } };
+    });
   } finally {
     await m.close();
   }
@@ -208,6 +227,8 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
     [
       `PROBLEM ${b1}/mp-plain part 2: checksum`,
       `PROBLEM ${b1}/mp-plain part 2: md5`,
+      `PROBLEM ${b1}/mp-plain: checksum`,
+      `PROBLEM ${b1}/mp-sse: tampered`,
       `PROBLEM ${b1}/plain: checksum`,
       `PROBLEM ${b1}/plain: md5`,
       `PROBLEM ${b1}/plain: missing: data file FILE is missing`,
@@ -218,7 +239,8 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
       `PROBLEM ${b1}/upl-plain upload part 1: missing: data file FILE is missing`,
       `PROBLEM ${b1}/upl-sse upload part 2: tampered`,
     ],
-    'deep also finds the flipped bytes: by authentication (SSE-S3) and by MD5 and CRC32 (plain, a plain part); the SSE-C flip is out of its reach; and records whose checksums do not match their data or do not open',
+    'deep also finds the flipped bytes: by authentication (SSE-S3) and by MD5 and CRC32 (plain, a plain part); the SSE-C flip is out of its reach; and records whose checksums do not match their data (or, for a multipart object itself, its parts) or do not open',
   );
-  t.match(deep.stdout, /1 SSE-C object\(s\) checked for size only: 11 problem\(s\)$/m);
+  t.match(deep.stdout, /1 SSE-C object\(s\) checked for size only: 13 problem\(s\)$/m);
+  t.ok(got.includes(`PROBLEM ${b1}/mp-plain: checksum: object CRC32C (FULL_OBJECT) ${await crc32cOf(testBytes(5 * MiB, SIZES.mpPlainTail), testBytes(SIZES.mpPlainTail, SIZES.mpPlainTail + 1))} from its parts, the record says AAAAAA==`), 'the FULL_OBJECT value formed again is the CRC32C of the whole (unflipped) content');
 });
