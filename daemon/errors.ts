@@ -5,6 +5,7 @@ export const S3_ERRORS = {
   AccessDenied: [403, 'Access Denied.'],
   AccessControlListNotSupported: [400, 'The bucket does not allow ACLs.'],
   AccessForbidden: [403, 'CORSResponse: This CORS request is not allowed.'],
+  BadRequest: [400, 'Bad Request.'],
   BadDigest: [400, 'The Content-MD5 or checksum value that you specified did not match what the server received.'],
   BucketAlreadyExists: [409, 'The requested bucket name is not available.'],
   BucketAlreadyOwnedByYou: [409, 'Your previous request to create the named bucket succeeded and you already own it.'],

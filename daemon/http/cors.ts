@@ -48,17 +48,19 @@ function wildcardMatch(pattern: string, value: string): boolean {
   return value.length >= pattern.length - 1 && value.startsWith(pattern.slice(0, star)) && value.endsWith(pattern.slice(star + 1));
 }
 
-/** Whether a request is a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method). */
-export function isPreflight(method: string, headers: Readonly<Record<string, string>>): boolean {
-  return method === 'OPTIONS' && headers.origin !== undefined && headers['access-control-request-method'] !== undefined;
-}
-
 /**
- * The answer to a preflight: 200 with what may be sent, or 403 AccessForbidden. With the rules of
- * a bucket that has some, they decide; the matching rule's headers come with the response as with
- * every response to the request (`responseCors`).
+ * The answer to an OPTIONS request, which S3 takes as a CORS preflight (RESTOPTIONSobject: Origin
+ * and Access-Control-Request-Method are required): 400 BadRequest without an Origin or with a
+ * method that is not one of S3's, else 200 with what may be sent, or 403 AccessForbidden. With the
+ * rules of a bucket that has some, they decide; the matching rule's headers come with the response
+ * as with every response to the request (`responseCors`).
  */
 export function preflight(headers: Readonly<Record<string, string>>, allowed: readonly string[], bucketRules?: readonly CorsRule[]): Result {
+  if ((headers.origin ?? '') === '') throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
+  const asked = headers['access-control-request-method'];
+  if (asked === undefined || !METHODS.includes(asked.trim().toUpperCase())) {
+    throw new S3Error('BadRequest', `Invalid Access-Control-Request-Method: ${asked ?? 'null'}`);
+  }
   if (bucketRules !== undefined) {
     if (matchBucketCors(bucketRules, 'OPTIONS', headers) === undefined) throw new S3Error('AccessForbidden', BUCKET_REFUSAL);
     return { status: 200 };

@@ -17,7 +17,7 @@ import { isDareError } from '../../workers/format/dare-error.js';
 import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
-import { isPreflight, preflight, responseCors } from './cors.js';
+import { preflight, responseCors } from './cors.js';
 import { ANONYMOUS_OPERATIONS, bucketOf, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
@@ -335,8 +335,9 @@ export class HttpServer {
       this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, true, 0);
       return;
     }
-    if (isPreflight(method, headers)) {
-      // Browsers send preflights without credentials: answered before routing and authentication.
+    if (method === 'OPTIONS') {
+      // S3 takes every OPTIONS as a CORS preflight. Browsers send them without credentials:
+      // answered before routing and authentication.
       logFields.op = 'CorsPreflight';
       let result: Result;
       try {

@@ -109,13 +109,18 @@ t.test('a browser upload and download through presigned URLs, from any origin by
   t.equal(plain.headers['access-control-expose-headers'], undefined);
 });
 
-t.test('preflights: unsigned, any path, only the S3 methods; a plain OPTIONS is still refused', async (t) => {
+t.test('preflights: unsigned, any path, only the S3 methods; an OPTIONS without Origin or method is 400 BadRequest', async (t) => {
   const missing = await preflight(open, '/no-such-bucket/x', APP, 'GET');
   t.equal(missing.status, 200, 'preflight does not look at the bucket (the real request will)');
   const patch = await preflight(open, '/b/k', APP, 'PATCH');
-  assertXmlError(t, patch, 403, 'AccessForbidden', 'preflight for PATCH');
+  assertXmlError(t, patch, 400, 'BadRequest', 'preflight for PATCH: not a method S3 has');
+  t.match(patch.body.toString(), '<Message>Invalid Access-Control-Request-Method: PATCH</Message>');
   const plainOptions = await raw(open.port, { method: 'OPTIONS', path: '/b/k', sign: false });
-  assertXmlError(t, plainOptions, 405, 'MethodNotAllowed', 'OPTIONS without Origin is not a preflight');
+  assertXmlError(t, plainOptions, 400, 'BadRequest', 'OPTIONS without Origin: S3 requires it');
+  t.match(plainOptions.body.toString(), '<Message>Insufficient information. Origin request header needed.</Message>');
+  const noMethod = await raw(open.port, { method: 'OPTIONS', path: '/', sign: false, headers: { origin: APP } });
+  assertXmlError(t, noMethod, 400, 'BadRequest', 'OPTIONS without Access-Control-Request-Method');
+  t.match(noMethod.body.toString(), '<Message>Invalid Access-Control-Request-Method: null</Message>');
   for (const m of ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']) {
     t.equal((await preflight(open, '/b', APP, m)).status, 200, `preflight ${m}`);
   }

@@ -2,7 +2,7 @@
 // wildcard, case), the preflight answer, and the headers added to a response; a bucket's own
 // rules (first match by origin, method and requested headers) and the headers S3 answers with.
 import t from 'tap';
-import { allowedOrigin, isPreflight, matchBucketCors, parseCorsOrigins, preflight, responseCors, withCorsHeaders } from '../../../../daemon/http/cors.js';
+import { allowedOrigin, matchBucketCors, parseCorsOrigins, preflight, responseCors, withCorsHeaders } from '../../../../daemon/http/cors.js';
 import type { CorsRule } from '../../../../daemon/meta/records.js';
 
 t.test('S3_API_CORS_ALLOW_ORIGIN values', async (t) => {
@@ -32,14 +32,17 @@ t.test('origin matching', async (t) => {
 });
 
 t.test('preflight answers and response headers', async (t) => {
-  t.ok(isPreflight('OPTIONS', { origin: 'https://a', 'access-control-request-method': 'PUT' }));
-  t.notOk(isPreflight('OPTIONS', { origin: 'https://a' }), 'no requested method: an ordinary OPTIONS');
-  t.notOk(isPreflight('GET', { origin: 'https://a', 'access-control-request-method': 'PUT' }));
+  // S3 requires both headers of every OPTIONS: 400 BadRequest without them, as S3 answers.
+  t.throws(() => preflight({}, ['*']), { code: 'BadRequest', message: 'Insufficient information. Origin request header needed.' });
+  t.throws(() => preflight({ origin: '', 'access-control-request-method': 'GET' }, ['*']), { code: 'BadRequest' }, 'an empty Origin');
+  t.throws(() => preflight({ 'access-control-request-method': 'GET' }, ['*'], []), { code: 'BadRequest' }, 'no Origin, bucket rules or not');
+  t.throws(() => preflight({ origin: 'https://a' }, ['*']), { code: 'BadRequest', message: 'Invalid Access-Control-Request-Method: null' });
+  t.throws(() => preflight({ origin: 'https://a', 'access-control-request-method': 'PATCH' }, ['*']), { code: 'BadRequest', message: 'Invalid Access-Control-Request-Method: PATCH' });
+  t.throws(() => preflight({ origin: 'https://a', 'access-control-request-method': 'PATCH' }, ['*'], []), { code: 'BadRequest' }, 'before any bucket rule');
   const ok = preflight({ origin: 'https://a.example', 'access-control-request-method': 'put', 'access-control-request-headers': 'x-amz-date,authorization' }, ['*']);
   t.equal(ok.status, 200);
   t.equal(ok.headers?.['access-control-allow-headers'], 'x-amz-date,authorization');
   t.notOk('access-control-allow-headers' in (preflight({ origin: 'https://a', 'access-control-request-method': 'GET' }, ['*']).headers ?? {}));
-  t.throws(() => preflight({ origin: 'https://a', 'access-control-request-method': 'PATCH' }, ['*']), { code: 'AccessForbidden' });
   t.throws(() => preflight({ origin: 'https://b', 'access-control-request-method': 'GET' }, ['https://a']), { code: 'AccessForbidden' });
   const h = withCorsHeaders('https://a', { etag: '"x"', 'x-amz-meta-k': 'v', vary: 'Origin, Access-Control-Request-Method' });
   t.equal(h['access-control-allow-origin'], 'https://a');
