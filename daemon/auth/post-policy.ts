@@ -37,6 +37,13 @@ function denied(reason: string): S3Error {
 }
 
 /** Checks the form's signature and policy; returns who signed it and the allowed file size. */
+const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
+
+/** S3's answer to a form without a field it needs. */
+function missingField(name: string): S3Error {
+  return new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'. If it is specified, please check the order of the fields.`, { fields: { ArgumentName: name, ArgumentValue: '' } });
+}
+
 export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: PostPolicyOptions): PostAuth {
   const policy = fields.get('policy');
   // s3d has no buckets open to anonymous writes: a form without a policy cannot upload.
@@ -52,8 +59,10 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new S3Error('InvalidPolicyDocument', 'The policy must be a JSON object.');
   const { expiration, conditions } = doc as { expiration?: unknown; conditions?: unknown };
-  if (typeof expiration !== 'string' || Number.isNaN(Date.parse(expiration))) {
-    throw new S3Error('InvalidPolicyDocument', 'The policy must have an "expiration" date (ISO 8601).');
+  // ISO 8601 in UTC, as S3 documents it (2007-12-01T12:00:00.000Z): Date.parse would take
+  // "2007-12-01 12:00" as local time, or "Dec 1 2007".
+  if (typeof expiration !== 'string' || !EXPIRATION.test(expiration) || Number.isNaN(Date.parse(expiration))) {
+    throw new S3Error('InvalidPolicyDocument', 'The policy must have an "expiration" date in ISO 8601 UTC, like 2007-12-01T12:00:00.000Z.');
   }
   if (!Array.isArray(conditions)) throw new S3Error('InvalidPolicyDocument', 'The policy must have a "conditions" array.');
   if (Date.parse(expiration) <= (opts.now ?? new Date()).getTime()) throw denied('Policy expired.');
@@ -80,7 +89,9 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
       const field = a.slice(1).toLowerCase();
       covered.add(field);
       const v = value(field);
-      const ok = v !== undefined && (opName === 'eq' ? v === b : v.startsWith(b));
+      // ["starts-with", "$field", ""] allows any value, as S3 documents it; S3 and MinIO take
+      // an absent field as empty there too.
+      const ok = opName === 'eq' ? v === b : (v ?? '').startsWith(b);
       if (!ok) throw denied(`Policy Condition failed: ${JSON.stringify(cond)}`);
     } else if (typeof cond === 'object' && cond !== null) {
       const entries = Object.entries(cond as Record<string, unknown>);
@@ -124,5 +135,7 @@ function checkSignature(fields: FormFields, policy: string, creds: Credentials, 
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new S3Error('SignatureDoesNotMatch');
     return v2Key;
   }
-  throw new S3Error('AccessDenied', 'The form has a policy but no signature (x-amz-signature, or AWSAccessKeyId and signature).');
+  // A policy without its signature, or a signature without its key: the form is incomplete.
+  if (fields.has('x-amz-credential') || fields.has('x-amz-algorithm')) throw missingField('X-Amz-Signature');
+  throw missingField(v2Signature === undefined ? 'Signature' : 'AWSAccessKeyId');
 }

@@ -67,7 +67,8 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     bb = busboy({
       headers: { 'content-type': contentType },
       defParamCharset: 'utf8',
-      limits: { fieldSize: MAX_TEXT_FILE_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: 1, fieldNameSize: 200 },
+      // Files: form fields may come as parts with a filename too (Python requests' `files=`).
+      limits: { fieldSize: MAX_TEXT_FILE_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: MAX_FIELDS + 1, fieldNameSize: 200 },
     });
   } catch (err) {
     return Promise.reject(new S3Error('MalformedPOSTRequest', `The body of a POST upload must be multipart/form-data with a boundary: ${(err as Error).message}`));
@@ -83,8 +84,15 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
 
   return new Promise<Form>((resolve, reject) => {
     let started = false;
+    /** Fields sent as parts with a filename, still being read; the form starts once they are in. */
+    let pendingFields = 0;
+    let startWhenRead = false;
     const start = (): void => {
       if (started) return;
+      if (pendingFields > 0) {
+        startWhenRead = true;
+        return;
+      }
       started = true;
       resolve({ fields, file, done, stop });
     };
@@ -122,8 +130,11 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         start();
         return;
       }
-      preData += Buffer.byteLength(name) + Buffer.byteLength(value);
-      if (info.valueTruncated || preData > MAX_PRE_DATA_BYTES) {
+      addField(n, value, info.valueTruncated);
+    });
+    const addField = (n: string, value: string, truncated: boolean): void => {
+      preData += Buffer.byteLength(n) + Buffer.byteLength(value);
+      if (truncated || preData > MAX_PRE_DATA_BYTES) {
         fail(preDataTooLarge());
         return;
       }
@@ -132,20 +143,45 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         return;
       }
       fields.set(n, value);
-    });
+    };
     bb.on('file', (name, stream, info) => {
-      if (fileSeen || name.toLowerCase() !== 'file') {
-        // Another file input, or one after the file: read and dropped (its failure is the form's).
-        stream.on('error', () => undefined);
+      stream.on('error', () => undefined);
+      if (!fileSeen && Buffer.byteLength(name) > 200) {
+        fail(new S3Error('MalformedPOSTRequest', `The form field name ${JSON.stringify(name.slice(0, 40))}… is longer than 200 bytes.`));
+        stream.resume();
+        return;
+      }
+      if (!fileSeen && name.toLowerCase() !== 'file') {
+        // A form field sent as a part with a filename (Python requests' `files=` sends every
+        // field so): S3 tells the file by its field name, so this is a field like any other.
+        pendingFields++;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        stream.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          // Beyond the bound it is refused at the end; what is kept stays bounded.
+          if (size <= MAX_PRE_DATA_BYTES + 1) chunks.push(chunk);
+        });
+        stream.on('close', () => {
+          pendingFields--;
+          if (failure === undefined) addField(name.toLowerCase(), Buffer.concat(chunks).toString('utf8'), size > MAX_PRE_DATA_BYTES);
+          if (pendingFields === 0 && startWhenRead) start();
+        });
+        return;
+      }
+      if (fileSeen) {
+        // Another file input after the file: read and dropped (its failure is the form's).
         stream.resume();
         return;
       }
       fileSeen = true;
-      // Failing the stream before anyone reads it must not be an unhandled 'error' event; a
-      // reader that is iterating gets the error from its iterator.
-      stream.on('error', () => undefined);
+      // Failing the stream before anyone reads it must not be an unhandled 'error' event (the
+      // handler above); a reader that is iterating gets the error from its iterator.
       file = { stream, destroy: (err) => stream.destroy(err), filename: info.filename ?? '', mimeType: info.mimeType };
       start();
+    });
+    bb.on('filesLimit', () => {
+      if (!fileSeen) fail(new S3Error('MalformedPOSTRequest', `A POST upload may have at most ${MAX_FIELDS} fields.`));
     });
     bb.on('fieldsLimit', () => fail(new S3Error('MalformedPOSTRequest', `A POST upload may have at most ${MAX_FIELDS} fields.`)));
     bb.on('error', (err: Error) => fail(new S3Error('MalformedPOSTRequest', `The body is not well-formed multipart/form-data: ${err.message}`)));
@@ -278,9 +314,12 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const rawKey = fields.get('key');
     if (rawKey === undefined || rawKey === '') throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key' (before the file).");
     if (file === undefined) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request (a field named "file", after every other field).');
+    // `${filename}` in the key is the file's name, put in before the policy judges the key (as
+    // S3 and MinIO do): the policy's conditions hold for the key the object gets.
+    const key = rawKey.replaceAll('${filename}', file.filename);
+    fields.set('key', key);
     const auth: PostAuth = verifyPostPolicy(fields, env.credentials, { bucket: bucketName, region: env.config.region, sigV2: env.config.sigV2 });
     const bucket = requireBucket(env, bucketName);
-    const key = rawKey.replaceAll('${filename}', file.filename);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
     if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
     // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow, and

@@ -310,6 +310,44 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
 
 // ---- refusals --------------------------------------------------------------------------------------
 
+t.test('forms whose fields are parts with a filename (Python requests\' files=), ${filename} under the policy', async (t) => {
+  const bucket = await createBucket(s3, 'post-files');
+  const data = Buffer.from('bar bytes of the file');
+  // Every field a part with a filename, as `requests.post(url, files={...})` sends a form: S3
+  // tells the file by its field name.
+  const asFileParts = (fields: Field[], file: FilePart, after: Field[] = []): FormData => {
+    const fd = new FormData();
+    for (const [k, v] of fields) fd.append(k, new Blob([v]), k);
+    fd.append('file', new Blob([file.data], file.type ? { type: file.type } : {}), file.filename ?? 'upload.bin');
+    for (const [k, v] of after) fd.append(k, new Blob([v]), k);
+    return fd;
+  };
+  for (const v2 of [false, true]) {
+    const key = `files/${v2 ? 'v2' : 'v4'}.txt`;
+    const fields: Field[] = [['key', key], ['Content-Type', 'text/plain'], ['x-amz-meta-color', 'blue'], ...policyFields({ bucket, v2, conditions: [{ key }, ['starts-with', '$Content-Type', 'text/'], ['starts-with', '$x-amz-meta-color', '']] })];
+    const res = await postForm(plain, bucket, asFileParts(fields, { data, filename: 'foo.txt' }, [['x-amz-meta-late', 'yes']]));
+    t.equal(res.status, 204, `Signature V${v2 ? 2 : 4}: every field a file part (${xmlField(res.body, 'Message') ?? ''})`);
+    const got = await getObject(s3, bucket, key);
+    t.same(got.body, data, 'the file part named file is the file');
+    t.equal(got.out.ContentType, 'text/plain', 'Content-Type from its part');
+    t.same(got.out.Metadata, { color: 'blue' }, 'x-amz-meta-* from its part; a part after the file sets nothing');
+  }
+  // A field part over the 20 KB of fields before the file is refused as a text field is.
+  const big = await postForm(plain, bucket, asFileParts([['key', 'files/big.txt'], ['x-ignore-pad', 'p'.repeat(21_000)], ...policyFields({ bucket, conditions: [{ key: 'files/big.txt' }] })], { data }));
+  assertXmlError(t, big, 400, 'MaxPostPreDataLengthExceeded', 'a 21 KB field part');
+  t.equal(await headCode(s3, bucket, 'files/big.txt'), 'NotFound/404');
+
+  // ${filename} is put into the key before the policy judges it: a policy on the key holds for
+  // the key the object gets.
+  const cond = { conditions: [['starts-with', '$key', 'foo']] };
+  const named = await postForm(plain, bucket, signedForm(bucket, '${filename}', [], cond, { data, filename: 'foo.txt' }));
+  t.equal(named.status, 204, `key \${filename}, file foo.txt, starts-with foo (${xmlField(named.body, 'Message') ?? ''})`);
+  t.same((await getObject(s3, bucket, 'foo.txt')).body, data);
+  const outside = await postForm(plain, bucket, signedForm(bucket, 'foo/${filename}', [], { conditions: [['eq', '$key', 'foo/${filename}']] }, { data, filename: 'passwd' }));
+  assertXmlError(t, outside, 403, 'AccessDenied', 'an eq condition on the unsubstituted key does not cover the key the object would get');
+  t.equal(await headCode(s3, bucket, 'foo/passwd'), 'NotFound/404');
+});
+
 t.test('refusals: the right S3 error, nothing stored, an existing object untouched', async (t) => {
   const bucket = await createBucket(s3, 'post');
   const original = Buffer.from('the original object');
@@ -411,8 +449,8 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
     { what: 'anonymous form (no policy, no signature)', status: 403, codes: ['AccessDenied'], form: (key) => formData([['key', key]], { data: payload }) },
     {
       what: 'a policy without a signature',
-      status: 403,
-      codes: ['AccessDenied'],
+      status: 400,
+      codes: ['InvalidArgument'],
       form: (key) => formData([['key', key], ['policy', b64(JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [{ bucket }, { key }] }))]], { data: payload }),
     },
     { what: 'policy not base64 (signed)', status: 400, codes: ['MalformedPOSTRequest', 'InvalidPolicyDocument'], form: (key) => plainForm(key, { rawPolicy: '%%% not base64 %%%' }) },
