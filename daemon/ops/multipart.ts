@@ -235,7 +235,7 @@ async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecor
     }
     if (up.sse.kind === 'SSE-C') {
       if (!ck) throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C: every part must carry the same customer key.');
-      return unsealCustomer(up.sse, ck, up.bucket, up.key);
+      return unsealCustomer(up.sse, ck, up.bucket, up.key, 'upload');
     }
     if (ck) throw new S3Error('InvalidRequest', 'SSE-C headers are not applicable to an upload encrypted with SSE-S3 or SSE-KMS.');
     return await unsealForRead(env, up.sse, {}, up.bucket, up.key);
@@ -595,7 +595,8 @@ const SSE_C_ALGORITHM: Readonly<Record<string, string>> = { 'x-amz-server-side-e
  * of its plaintext), and the object key that opens sealed checksums (the caller zeroes it). Not
  * SSE-C: shown; the key only when `needKey`, unsealed for SSE-S3/SSE-KMS through the KMS. SSE-C:
  * shown only to a request that carries the customer key, and the right one (it unseals the object
- * key; a wrong one is AccessDenied); S3 asks for the key to show such checksums.
+ * key; a wrong one is 400 InvalidRequest, as S3 answers the requests of an upload); S3 asks for
+ * the key to show such checksums.
  */
 async function keyForAnswer(env: OpsEnv, ctx: RequestContext, sse: SseRecord | undefined, bucket: string, key: string, needKey: boolean): Promise<{ shown: boolean; objectKey: Buffer | undefined }> {
   if (sse === undefined) return { shown: true, objectKey: undefined };
@@ -603,7 +604,7 @@ async function keyForAnswer(env: OpsEnv, ctx: RequestContext, sse: SseRecord | u
   const ck = parseCustomerKey(ctx.headers);
   if (ck === undefined) return { shown: false, objectKey: undefined };
   try {
-    return { shown: true, objectKey: unsealCustomer(sse, ck, bucket, key) };
+    return { shown: true, objectKey: unsealCustomer(sse, ck, bucket, key, 'upload') };
   } finally {
     ck.key.fill(0);
   }

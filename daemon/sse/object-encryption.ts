@@ -165,12 +165,19 @@ export async function unsealForRead(
   }
 }
 
-export function unsealCustomer(rec: SseRecord, ck: CustomerKey, bucket: string, object: string): Buffer {
+/**
+ * The object key of an SSE-C object or upload, unsealed with the customer key. A wrong key is
+ * 403 AccessDenied for an object, as S3 answers a GET, and 400 InvalidRequest for the requests of
+ * a multipart upload (UploadPart, UploadPartCopy, ListParts, CompleteMultipartUpload), as S3
+ * answers them.
+ */
+export function unsealCustomer(rec: SseRecord, ck: CustomerKey, bucket: string, object: string, of: 'object' | 'upload' = 'object'): Buffer {
   try {
     return unsealObjectKey(rec.sealedKey, ck.key, 'SSE-C', bucket, object, rec.iv);
   } catch (err) {
-    if (err instanceof SecretKeyMismatchError) throw new S3Error('AccessDenied', 'The provided SSE-C key does not match the key the object was encrypted with.');
-    throw err;
+    if (!(err instanceof SecretKeyMismatchError)) throw err;
+    if (of === 'upload') throw new S3Error('InvalidRequest', 'The provided encryption parameters did not match the ones used originally.');
+    throw new S3Error('AccessDenied', 'The provided SSE-C key does not match the key the object was encrypted with.');
   }
 }
 

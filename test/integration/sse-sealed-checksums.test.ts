@@ -440,7 +440,7 @@ t.test('the sealing scheme, tampered values, and SSE-C completions with and with
   const part = await c.send(new UploadPartCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, PartNumber: 1, Body: p2, ChecksumSHA256: b64('SHA256', p2), ...ssec(customerKey) }));
   const parts = { Parts: [{ PartNumber: 1, ETag: part.ETag!, ChecksumSHA256: part.ChecksumSHA256! }] };
   t.equal(await s3Code(c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, MultipartUpload: parts }))), 'InvalidRequest/400', 'with an algorithm, a completion without the key: InvalidRequest');
-  t.equal(await s3Code(c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, MultipartUpload: parts, ...ssec(otherKey) }))), 'AccessDenied/403', 'with another key: AccessDenied');
+  t.equal(await s3Code(c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, MultipartUpload: parts, ...ssec(otherKey) }))), 'InvalidRequest/400', 'with another key: 400 InvalidRequest, as S3 answers an upload\'s requests');
   t.equal(await s3Code(c.send(new HeadObjectCommand({ Bucket: b, Key: 'c/alg', ...ssec(customerKey) }))), 'NotFound/404', 'and neither committed an object');
   const listed = await c.send(new ListPartsCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, ...ssec(customerKey) }));
   t.equal(listed.Parts?.[0]?.ChecksumSHA256, b64('SHA256', p2), 'the upload is still there, its part intact');
