@@ -170,10 +170,17 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
   if (bucket === undefined && s.Principal !== undefined) throw malformed(`${where}: an identity policy has no Principal (it applies to its user).`);
   if (bucket !== undefined && s.Principal === undefined) throw malformed(`${where} has no Principal.`);
   const anyone = bucket === undefined ? true : principalIsAnyone(s.Principal);
+  // A statement naming other principals applies to nobody: harmless for an Allow (it grants
+  // nothing), but a Deny the writer believes in would protect nothing, so it is refused.
+  if (!anyone && s.Effect === 'Deny') {
+    throw malformed(`${where}: a Deny must name the Principal "*" (s3d applies bucket policies to anyone, not to named principals; limit a user with its own policies, S3_IAM_FILE).`);
+  }
   if (s.Action === undefined) throw malformed(`${where} has no Action.`);
   // Every action must name S3 actions that exist (a misspelt Deny would protect nothing).
   const actionKinds = new Set<ResourceKind>();
-  const actions = list(s.Action, `${where}: Action`).map((a) => {
+  const actions = list(s.Action, `${where}: Action`).map((given) => {
+    // "*" is every action of every service (IAM's grammar): of S3's, every one.
+    const a = given === '*' ? 's3:*' : given;
     if (!/^s3:[A-Za-z*?]+$/i.test(a)) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action.`);
     const w = wildcard(a, true);
     let known = false;

@@ -158,6 +158,7 @@ t.test('an invalid policy is refused with MalformedPolicy and the old one stays 
     ['Condition DateGreaterThan', doc({ Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } })],
     ['Condition key aws:PrincipalOrgID', doc({ Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123456' } } })],
     ['IpAddress with a value that is no address', doc({ Condition: { IpAddress: { 'aws:SourceIp': 'not-an-ip' } } })],
+    ['a Deny naming a user (it would apply to nobody)', doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/altuser'] } })],
   ];
   for (const [what, text] of cases) {
     const res = await putPolicyRaw(bucket, text);

@@ -118,9 +118,18 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['${aws:username} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username}/*`))],
     ['${*} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${*}`))],
     ['a variable in a condition value', doc({ ...good, Condition: { StringLike: { 's3:prefix': 'home/${aws:userid}/*' } } })],
+    // A Deny for named principals would protect nothing (such statements apply to nobody).
+    ['a Deny naming a user', doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:user/bob' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['a Deny naming users', doc({ Effect: 'Deny', Principal: { AWS: ['bob', 'alice'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
   ];
   for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
   t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
+  t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/bob', '*'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }), B)), 'ok', 'a Deny naming "*" among others: everyone');
+  t.equal(code(() => parseBucketPolicy(doc({ ...good, Principal: { AWS: 'arn:aws:iam::123456789012:root' } }), B)), 'ok', 'an Allow naming others is kept (it applies to nobody)');
+  // Action "*" (IAM's grammar: every action) is every S3 action.
+  const star = doc({ Effect: 'Allow', Principal: '*', Action: '*', Resource: [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/*`] });
+  t.ok(ask(star, 's3:PutObject', `${B}/k`) && ask(star, 's3:ListBucket', B), 'Action "*" allows S3 actions');
+  t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] })), 'ok', 'identity policies too');
   t.equal(code(() => parseBucketPolicy(doc(allow(['s3:GetObject', 's3:ListBucket'], [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/*`])), B)), 'ok', 'each action applies to one of the resources');
   t.equal(code(() => parseBucketPolicy(doc(allow('s3:Get*', `arn:aws:s3:::${B}`)), B)), 'ok', 's3:Get* includes bucket actions');
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:GetObject'], Resource: '*' }] })), 'ok', 'identity policies may name Resource "*"');
