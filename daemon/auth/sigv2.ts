@@ -177,7 +177,8 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
   const value = authorization.trim().slice('AWS '.length).trim();
   const colon = value.lastIndexOf(':');
   if (colon <= 0 || colon === value.length - 1) {
-    throw new S3Error('AuthorizationHeaderMalformed', 'The authorization header is malformed; Signature Version 2 expects "AWS AccessKeyId:Signature".');
+    // S3's answer (ceph s3-tests, Swift's s3api and Scality match it).
+    throw new S3Error('InvalidArgument', 'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature', { fields: { ArgumentName: 'Authorization', ArgumentValue: authorization } });
   }
   const accessKeyId = value.slice(0, colon);
   const signature = value.slice(colon + 1);

@@ -99,7 +99,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
     }
     const loc = conf.LocationConstraint;
     if (typeof loc === 'string' && loc !== '' && loc !== env.config.region) {
-      throw new S3Error('InvalidArgument', `The location constraint ${loc} is not this server's region (${env.config.region}).`);
+      throw new S3Error('IllegalLocationConstraintException', `The ${loc} location constraint is incompatible for the region specific endpoint this request was sent to (this server's region is ${env.config.region}).`);
     }
   }
   // Every bucket belongs to the one account. In us-east-1 S3 answers a repeated CreateBucket of an

@@ -180,6 +180,10 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
   const withConf = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: withConf, CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } }));
   t.pass('CreateBucketConfiguration with this region accepted');
+  // Another region's constraint: S3's code for it, and no bucket.
+  const elsewhere = bucketName('elsewhere');
+  await expectSdkError(t, s3.send(new CreateBucketCommand({ Bucket: elsewhere, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })), 'IllegalLocationConstraintException', 400, 'LocationConstraint eu-west-1 on a us-east-1 server');
+  await expectSdkError(t, s3.send(new HeadBucketCommand({ Bucket: elsewhere })), 'NotFound', 404, 'and no bucket was created');
   const bad = await req('CreateBucket malformed XML', { method: 'PUT', path: `/${bucketName()}`, body: '<CreateBucketConfiguration><Loc', sign: { payloadHash: 'hash' } });
   assertXmlError(t, bad, 400, 'MalformedXML', 'CreateBucket with a malformed body');
 });

@@ -35,6 +35,10 @@ t.test('repeated framing headers: the connection closes, and the request hidden 
     ['Content-Length twice (the same value) and Host twice', head('PUT', `/${bucket}/outer`, ['content-length: 5', 'content-length: 5', 'host: other.example']) + 'hello' + hidden],
     ['Transfer-Encoding twice', head('PUT', `/${bucket}/outer`, ['transfer-encoding: chunked', 'transfer-encoding: chunked']) + '5\r\nhello\r\n0\r\n\r\n' + hidden],
     ['Host twice', head('GET', `/${bucket}/victim`, [`host: other.example`]) + hidden],
+    // uWS takes an empty Content-Length as 0 and what follows as the next request (other values
+    // that are no number, `-1`, `abc`, `+3`, its parser refuses by closing the connection).
+    ['an empty Content-Length', head('PUT', `/${bucket}/outer`, ['content-length: ']) + hidden],
+    ['an empty Content-Length before a body', head('PUT', `/${bucket}/outer`, ['content-length:']) + 'hello' + hidden],
   ];
   for (const [what, bytes] of cases) {
     const r = await tcpExchange(d.port, bytes, { idleMs: 1500 });
