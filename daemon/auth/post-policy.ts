@@ -36,7 +36,7 @@ function denied(reason: string): S3Error {
   return new S3Error('AccessDenied', `Invalid according to Policy: ${reason}`);
 }
 
-/** Checks the form's signature and policy; returns who signed it and the allowed file size. */
+/** A policy's expiration: ISO 8601 in UTC, as S3 documents it. */
 const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
 
 /** S3's answer to a form without a field it needs. */
@@ -44,6 +44,7 @@ function missingField(name: string): S3Error {
   return new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'. If it is specified, please check the order of the fields.`, { fields: { ArgumentName: name, ArgumentValue: '' } });
 }
 
+/** Checks the form's signature and policy; returns who signed it and the allowed file size. */
 export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: PostPolicyOptions): PostAuth {
   const policy = fields.get('policy');
   // s3d has no buckets open to anonymous writes: a form without a policy cannot upload.
