@@ -25,9 +25,14 @@ function chars(s: string): number {
   return n;
 }
 
-/** Throws InvalidTag unless `tags` is a tag set S3 would accept (at most `max` tags). */
+/**
+ * Throws InvalidTag unless `tags` is a tag set S3 would accept; more than `max` tags is S3's
+ * 400 BadRequest.
+ */
 export function validateTags(tags: TagSet, max: number): void {
-  if (tags.length > max) throw new S3Error('InvalidTag', `A tag set can hold at most ${max} tags; this one has ${tags.length}.`);
+  if (tags.length > max) {
+    throw new S3Error('BadRequest', max === MAX_OBJECT_TAGS ? `Object tags cannot be greater than ${max}` : `Bucket tag count cannot be greater than ${max}`);
+  }
   const seen = new Set<string>();
   for (const [key, value] of tags) {
     const keyChars = chars(key);
@@ -50,21 +55,31 @@ export function tagsFromHeader(headers: Readonly<Record<string, string>>, query:
   const raw = headers['x-amz-tagging'] ?? query.get('x-amz-tagging') ?? undefined;
   if (raw === undefined || raw === '') return undefined;
   const tags: Array<[string, string]> = [];
+  const seen = new Set<string>();
   for (const part of raw.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
     const [k, v] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
-    tags.push([decode(k), decode(v)]);
+    const key = decode(k);
+    // What is no tag set in query encoding is S3's InvalidArgument on the header (the tags'
+    // own rules, below, are InvalidTag).
+    if (key === '' || seen.has(key)) throw badTaggingHeader();
+    seen.add(key);
+    tags.push([key, decode(v)]);
   }
   validateTags(tags, MAX_OBJECT_TAGS);
   return tags.length > 0 ? tags : undefined;
+}
+
+function badTaggingHeader(): S3Error {
+  return new S3Error('InvalidArgument', "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.");
 }
 
 function decode(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {
-    throw new S3Error('InvalidTag', 'The x-amz-tagging header is not valid URL query encoding.');
+    throw badTaggingHeader();
   }
 }
 
