@@ -148,7 +148,9 @@ export function parseIdentityPolicy(doc: unknown): BucketPolicy {
 function parseDocument(doc: unknown, bucket: string | undefined): BucketPolicy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed('The policy must be a JSON object.');
   const { Version: version, Statement: rawStatements } = doc as Record<string, unknown>;
-  if (version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');
+  // Without a Version, IAM reads a policy as 2008-10-17 (which lacks policy variables; s3d refuses
+  // those in any version).
+  if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');
   if (rawStatements === undefined) throw malformed('The policy has no Statement.');
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
   if (raws.length === 0) throw malformed('The policy has no Statement.');

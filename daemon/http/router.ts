@@ -346,6 +346,10 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
   else routed = objectRoute(method, bucket, key, query, headers);
   if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) throw new S3Error('NotImplemented', `versionId is not implemented for ${routed.op}.`);
+  // S3 refuses a copy source on anything but a copy (a DELETE with one deleted its object).
+  if (headers['x-amz-copy-source'] !== undefined && routed.op !== 'CopyObject' && routed.op !== 'UploadPartCopy') {
+    throw new S3Error('InvalidArgument', 'You can only specify a copy source header for copy requests.', { fields: { ArgumentName: 'x-amz-copy-source', ArgumentValue: headers['x-amz-copy-source'] } });
+  }
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
 }
@@ -435,6 +439,9 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
 
 function objectRoute(method: string, bucket: string, key: string, query: URLSearchParams, headers: Record<string, string>): Route {
   const r = (op: Operation): Route => ({ op, bucket, key });
+  // S3's answers to a bucket's listings asked of a key.
+  if (query.has('versions')) throw new S3Error('InvalidRequest', 'There is no such thing as the ?versions sub-resource for a key');
+  if (method === 'GET' && query.has('uploads')) throw new S3Error('InvalidRequest', 'Key is not expected for the GET method ?uploads subresource');
   for (const sub of BUCKET_ONLY) {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented on objects.`);
   }
@@ -446,7 +453,8 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
       return r('HeadObject');
     case 'PUT': {
       const copy = headers['x-amz-copy-source'] !== undefined;
-      if (query.has('partNumber') || uploadId) return r(copy ? 'UploadPartCopy' : 'UploadPart');
+      if (query.has('partNumber') && !uploadId) throw new S3Error('InvalidArgument', 'This operation does not accept partNumber without uploadId', { fields: { ArgumentName: 'partNumber', ArgumentValue: query.get('partNumber') ?? '' } });
+      if (uploadId) return r(copy ? 'UploadPartCopy' : 'UploadPart');
       return r(copy ? 'CopyObject' : 'PutObject');
     }
     case 'POST':

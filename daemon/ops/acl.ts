@@ -37,10 +37,16 @@ async function acceptOwnerOnly(env: OpsEnv, ctx: RequestContext): Promise<Result
   if (canned !== undefined && !OWNER_ONLY_ACLS.has(canned.trim())) refuse(`only the canned ACLs private and bucket-owner-full-control can be set, not ${JSON.stringify(canned)}`);
   if (Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) refuse('x-amz-grant-* headers cannot be set');
   const body = await ctx.body.readAll(64 * 1024);
-  if (body.length === 0) return { status: 200 };
+  if (body.length === 0) {
+    // Nothing to set: S3 asks for the ACL.
+    if (canned === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header: x-amz-acl (or an AccessControlPolicy body).');
+    return { status: 200 };
+  }
   if (canned !== undefined) throw new S3Error('UnexpectedContent', 'This request does not support content when x-amz-acl is given.');
   const policy = xmlElement(parseXml(body).AccessControlPolicy, 'AccessControlPolicy');
-  const owners = new Set([env.config.rootUser, ctx.accessKey]);
+  // The owner is the root user (what GetBucketAcl and GetObjectAcl name); a user granting itself
+  // FULL_CONTROL grants someone else than the owner.
+  const owners = new Set([env.config.rootUser]);
   const grants = xmlList(xmlElement(policy.AccessControlList, 'AccessControlList').Grant);
   if (grants.length === 0) refuse('an ACL without the owner\'s FULL_CONTROL grant cannot be set');
   for (const g of grants) {

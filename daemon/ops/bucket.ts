@@ -9,6 +9,9 @@ import { canonicalContext } from '../kms/context.js';
 import { bucketOwner, clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS } from './object-headers.js';
+
+/** S3's canned ACL names (any other x-amz-acl value is no ACL at all). */
+const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
 import { isoDate, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -78,10 +81,16 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   // PutBucketAcl accepts it (rclone with `acl = bucket-owner-full-control` sends it on the
   // CreateBucket it makes sure a bucket exists with).
   const acl = ctx.headers['x-amz-acl'];
+  if (acl !== undefined && !CANNED_ACLS.has(acl)) {
+    throw new S3Error('InvalidArgument', `${JSON.stringify(acl)} is not a canned ACL.`, { fields: { ArgumentName: 'x-amz-acl', ArgumentValue: acl } });
+  }
   if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
     throw new S3Error('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting: s3d has ACLs disabled; grant access with a bucket policy.');
   }
   const ownership = ctx.headers['x-amz-object-ownership'];
+  if (ownership !== undefined && !['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'].includes(ownership)) {
+    throw new S3Error('InvalidArgument', `Invalid x-amz-object-ownership header: ${ownership}`, { fields: { ArgumentName: 'x-amz-object-ownership', ArgumentValue: ownership } });
+  }
   if (ownership !== undefined && ownership !== 'BucketOwnerEnforced') {
     throw new S3Error('NotImplemented', `Object ownership ${JSON.stringify(ownership)} is not implemented: s3d buckets are BucketOwnerEnforced (ACLs disabled).`);
   }

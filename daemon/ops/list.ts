@@ -49,6 +49,8 @@ function entry(key: string, record: ObjectRecord, enc: (s: string) => string, ex
 export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
   const q = ctx.query;
+  // A V2 parameter on a V1 listing: S3 refuses it rather than list from the start.
+  if (q.has('start-after')) throw new S3Error('InvalidArgument', 'startAfter only supported in REST.GET.BUCKET with list-type=2', { fields: { ArgumentName: 'start-after', ArgumentValue: q.get('start-after') ?? '' } });
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const marker = q.get('marker') ?? '';

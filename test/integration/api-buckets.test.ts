@@ -343,6 +343,16 @@ t.test('ACLs read back as the owner\'s FULL_CONTROL; only ACLs granting exactly 
     400,
     'PutObjectAcl granting the owner and someone else',
   );
+  // Nothing to set is S3's MissingSecurityHeader, not a 200 that set nothing.
+  const empty = await req('PutBucketAcl without an ACL', { method: 'PUT', path: `/${b}`, query: 'acl' });
+  assertXmlError(t, empty, 400, 'MissingSecurityHeader', 'PutBucketAcl with neither x-amz-acl nor a body');
+  await expectSdkError(
+    t,
+    s3.send(new PutBucketAclCommand({ Bucket: b, AccessControlPolicy: { Owner: owner, Grants: [{ Grantee: { Type: 'CanonicalUser', ID: 'altuser' }, Permission: 'FULL_CONTROL' }] } })),
+    'AccessControlListNotSupported',
+    400,
+    'PutBucketAcl granting FULL_CONTROL to someone but the owner',
+  );
   await expectSdkError(t, s3.send(new GetObjectAclCommand({ Bucket: b, Key: 'missing' })), 'NoSuchKey', 404, 'GetObjectAcl of a missing key');
   await expectSdkError(t, s3.send(new PutObjectAclCommand({ Bucket: b, Key: 'missing', ACL: 'private' })), 'NoSuchKey', 404, 'PutObjectAcl of a missing key');
   await expectSdkError(t, s3.send(new GetBucketAclCommand({ Bucket: bucketName() })), 'NoSuchBucket', 404, 'GetBucketAcl of a missing bucket');

@@ -124,6 +124,11 @@ t.test('max-keys, max-uploads, max-parts and part-number-marker past 2147483647:
       t.match(r.body.toString(), /<Code>InvalidArgument<\/Code>/);
     }
   }
+  // start-after is V2's: a V1 listing refuses it rather than list from the start.
+  const v1After = await raw(d.port, { method: 'GET', path: `/${TRICKY}`, query: 'start-after=a' });
+  t.equal(v1After.status, 400, 'V1 listing with start-after: 400');
+  t.match(v1After.body.toString(), /<Code>InvalidArgument<\/Code><Message>startAfter only supported in REST.GET.BUCKET with list-type=2/);
+  t.equal((await raw(d.port, { method: 'GET', path: `/${TRICKY}`, query: 'list-type=2&start-after=a' })).status, 200, 'V2 takes it');
   const marker = await raw(d.port, { method: 'GET', path: `/${TRICKY}/up`, query: `uploadId=${up.UploadId}&part-number-marker=2147483648` });
   t.equal(marker.status, 400, 'part-number-marker=2147483648: 400');
   await s3.send(new AbortMultipartUploadCommand({ Bucket: TRICKY, Key: 'up', UploadId: up.UploadId }));

@@ -94,6 +94,9 @@ t.test('ACLs that grant access to others are refused; owner-only ones are accept
   const name = bucketName('acl');
   await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read' })), 'InvalidBucketAclWithObjectOwnership', 400, 'a public-read bucket');
   await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectOwnership: 'ObjectWriter' })), 'NotImplemented', 501, 'ObjectWriter ownership');
+  // Values that are no ACL or ownership at all: S3's InvalidArgument, not "not implemented".
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectOwnership: 'invalid_ownership' as never })), 'InvalidArgument', 400, 'an unknown ownership');
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'invalid_acl' as never })), 'InvalidArgument', 400, 'an unknown canned ACL');
   t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: name }))), 'NotFound/404', 'the bucket was not created');
   await s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'private', ObjectOwnership: 'BucketOwnerEnforced' }));
   t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: name }))), 'ok', 'private with BucketOwnerEnforced creates the bucket');

@@ -124,6 +124,7 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   ];
   for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
   t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
+  t.equal(code(() => parseBucketPolicy(JSON.stringify({ Statement: [good] }), B)), 'ok', 'no Version: IAM reads it as 2008-10-17');
   t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/bob', '*'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }), B)), 'ok', 'a Deny naming "*" among others: everyone');
   t.equal(code(() => parseBucketPolicy(doc({ ...good, Principal: { AWS: 'arn:aws:iam::123456789012:root' } }), B)), 'ok', 'an Allow naming others is kept (it applies to nobody)');
   // Action "*" (IAM's grammar: every action) is every S3 action.

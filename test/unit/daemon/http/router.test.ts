@@ -224,8 +224,10 @@ t.test('?tagging is its own resource on buckets and objects: GET, PUT and DELETE
     t.strictSame(r(method, '/bkt?tagging'), { op: `${verb}BucketTagging`, bucket: 'bkt' }, `${method} /bkt?tagging`);
     t.strictSame(r(method, '/bkt/a/b?tagging='), { op: `${verb}ObjectTagging`, bucket: 'bkt', key: 'a/b' }, `${method} /bkt/a/b?tagging=`);
   }
-  // A PUT with x-amz-copy-source or uploadId is still tagging, never a copy or a part upload.
-  t.strictSame(r('PUT', '/bkt/k?tagging&uploadId=1', { headers: { 'x-amz-copy-source': 'a/b' } }), { op: 'PutObjectTagging', bucket: 'bkt', key: 'k' });
+  // A PUT with uploadId is still tagging, never a part upload; with x-amz-copy-source it is
+  // refused, as S3 refuses a copy source on anything but a copy.
+  t.strictSame(r('PUT', '/bkt/k?tagging&uploadId=1'), { op: 'PutObjectTagging', bucket: 'bkt', key: 'k' });
+  t.equal(codeOf(() => r('PUT', '/bkt/k?tagging&uploadId=1', { headers: { 'x-amz-copy-source': 'a/b' } })), 'InvalidArgument');
   for (const method of ['POST', 'HEAD', 'PATCH']) {
     t.equal(codeOf(() => r(method, '/bkt?tagging')), 'MethodNotAllowed', `${method} /bkt?tagging`);
     t.equal(codeOf(() => r(method, '/bkt/k?tagging')), 'MethodNotAllowed', `${method} /bkt/k?tagging`);
@@ -365,9 +367,21 @@ t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT,
     t.equal(codeOf(() => r(method, '/bkt?somethingNew=')), 'NotImplemented', `${method} /bkt?somethingNew=`);
   }
   // UpdateObjectEncryption: PUT /bucket/key?encryption, and the other bucket-only sub-resources on a key.
-  for (const sub of ['encryption', 'versioning', 'versions', 'location', 'events', 'delete']) {
+  for (const sub of ['encryption', 'versioning', 'location', 'events', 'delete']) {
     for (const method of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
   }
+  // S3's own answers for a bucket's listings asked of a key.
+  for (const method of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(method, '/bkt/key?versions')), 'InvalidRequest', `${method} /bkt/key?versions`);
+  t.equal(codeOf(() => r('GET', '/bkt/key?uploads')), 'InvalidRequest', 'GET /bkt/key?uploads (it was a GetObject)');
+  t.equal(r('POST', '/bkt/key?uploads').op, 'CreateMultipartUpload');
+  // A copy source on anything but a copy: S3's InvalidArgument (a DELETE with one deleted its object).
+  for (const [method, path] of [['DELETE', '/bkt/key'], ['GET', '/bkt/key'], ['HEAD', '/bkt/key'], ['GET', '/bkt'], ['POST', '/bkt/key?uploadId=1'], ['DELETE', '/bkt/key?uploadId=1']]) {
+    t.equal(codeOf(() => r(method!, path!, { headers: { 'x-amz-copy-source': 'bkt/other' } })), 'InvalidArgument', `${method} ${path} with x-amz-copy-source`);
+  }
+  t.equal(r('PUT', '/bkt/key', { headers: { 'x-amz-copy-source': 'bkt/other' } }).op, 'CopyObject');
+  t.equal(r('PUT', '/bkt/key?partNumber=1&uploadId=1', { headers: { 'x-amz-copy-source': 'bkt/other' } }).op, 'UploadPartCopy');
+  // partNumber without uploadId names no upload.
+  t.equal(codeOf(() => r('PUT', '/bkt/key?partNumber=1')), 'InvalidArgument', 'PUT ?partNumber without uploadId (it was NoSuchUpload)');
   // An upload's parameters on the bucket: never DeleteBucket or CreateBucket.
   for (const method of ['GET', 'PUT', 'DELETE']) {
     t.equal(codeOf(() => r(method, '/bkt?uploadId=abc')), 'InvalidRequest', `${method} /bkt?uploadId=abc`);
