@@ -24,7 +24,7 @@ function requestedAttributes(header: string | undefined): Set<Attribute> {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (names.length === 0) throw new S3Error('InvalidArgument', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty.');
+  if (names.length === 0) throw new S3Error('InvalidRequest', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty.');
   const out = new Set<Attribute>();
   for (const n of names) {
     const known = ATTRIBUTES.find((a) => a.toLowerCase() === n.toLowerCase());

@@ -430,13 +430,17 @@ function parseCompleteBody(body: Buffer): RequestedPart[] {
     const rec = p as Record<string, unknown>;
     const num = rec.PartNumber;
     const etag = rec.ETag;
+    // S3's answer to a part number below 1 (a number, not malformed XML).
+    if (typeof num === 'string' && /^\s*(-\d+|0+)\s*$/.test(num)) throw new S3Error('InvalidArgument', 'PartNumber must be >= 1', { fields: { ArgumentName: 'PartNumber', ArgumentValue: num.trim() } });
     if (typeof num !== 'string' || !/^\d+$/.test(num) || typeof etag !== 'string') throw new S3Error('MalformedXML', 'Each Part needs a PartNumber and an ETag.');
     const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
     for (const alg of CHECKSUM_ALGORITHMS) {
       const v = rec[`Checksum${alg}`];
       if (v === undefined) continue;
       if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's Checksum${alg} must be a single value.`);
-      checksums[alg] = v;
+      // A part has one checksum, of the upload's algorithm, in base64 (S3's answer otherwise).
+      if (!isChecksumValue(alg, v.trim()) || Object.keys(checksums).length > 0) throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request');
+      checksums[alg] = v.trim();
     }
     return { n: Number(num), etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, ''), checksums };
   });
@@ -469,6 +473,7 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
 async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: () => Promise<RequestedPart[]>): Promise<Result> {
   refuseEncryptionChoice(ctx.headers);
   const objectSize = ctx.headers['x-amz-mp-object-size'];
+  if (objectSize !== undefined && /^-\d+$/.test(objectSize.trim())) throw new S3Error('InvalidRequest', `Value for x-amz-mp-object-size header is less than zero: '${objectSize.trim()}'`);
   if (objectSize !== undefined && !/^\d{1,16}$/.test(objectSize.trim())) throw new S3Error('InvalidArgument', 'x-amz-mp-object-size must be a whole number of bytes.');
   const up = loadUpload(env, ctx);
   const uc = uploadChecksum(up);
@@ -485,6 +490,10 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     prev = r.n;
     const p = stored.get(r.n);
     if (!p || p.etag !== r.etag) throw new S3Error('InvalidPart', `Part ${r.n} was not uploaded or its ETag does not match.`);
+    // A COMPOSITE checksum is formed of the part checksums the client lists: S3 requires each.
+    if (uc?.type === 'COMPOSITE' && r.checksums[uc.algorithm] === undefined) {
+      throw new S3Error('InvalidRequest', `The upload was created using a ${uc.algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${r.n} in the request.`);
+    }
     listed.push(p);
   }
   for (let i = 0; i < listed.length - 1; i++) {

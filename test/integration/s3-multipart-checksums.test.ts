@@ -30,7 +30,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { md5Base64 } from '../helpers/hash.js';
-import { bodyBytes, clientFor, createBucket, expectS3Error, sdkFailure, withHeaders } from '../helpers/s3.js';
+import { bodyBytes, clientFor, createBucket, expectS3Error, expectSdkError, sdkFailure, withHeaders } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);
@@ -92,7 +92,7 @@ async function upload(key: string, id: string, n: number, body: Buffer, alg?: Al
   return { PartNumber: n, ETag: r.ETag, ...Object.fromEntries(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'].flatMap((a) => (sum(r, a as Alg) ? [[field(a as Alg), sum(r, a as Alg)]] : []))) };
 }
 
-function complete(key: string, id: string, parts: CompletedPart[], extra: Record<string, string> = {}): CompleteMultipartUploadCommand {
+function complete(key: string, id: string, parts: CompletedPart[], extra: Record<string, string | number> = {}): CompleteMultipartUploadCommand {
   return new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id, MultipartUpload: { Parts: parts }, ...extra });
 }
 
@@ -118,6 +118,16 @@ t.test('COMPOSITE CRC32: part checksums, the object checksum on Complete, HEAD, 
   const expected = await composite('CRC32', parts);
   const wrongPart = done.map((p, i) => (i === 1 ? { ...p, ChecksumCRC32: 'AAAAAA==' } : p));
   await expectS3Error(t, s3.send(complete(key, up.id, wrongPart)), 'InvalidPart', 400, 'a part checksum in Complete that is not the part\u2019s');
+  // S3 forms a COMPOSITE checksum of the part checksums the client lists, and requires each.
+  const missing = await expectSdkError(t, s3.send(complete(key, up.id, done.map((p, i) => (i === 2 ? { PartNumber: p.PartNumber, ETag: p.ETag } : p)))), 'InvalidRequest', 400, 'a part listed without its checksum');
+  t.equal(missing?.message, 'The upload was created using a crc32 checksum. The complete request must include the checksum for each part. It was missing for part 3 in the request.');
+  const malformed: Array<[string, CompletedPart[]]> = [
+    ['a part checksum that is no base64 CRC32', done.map((p, i) => (i === 0 ? { ...p, ChecksumCRC32: 'invalid_checksum' } : p))],
+    ['two checksums on one part', done.map((p, i) => (i === 0 ? { ...p, ChecksumSHA1: 'L9ThxnotKPzthJ7hu3bnORuT6xI=' } : p))],
+  ];
+  for (const [what, list] of malformed) await expectS3Error(t, s3.send(complete(key, up.id, list)), 'InvalidArgument', 400, what);
+  await expectS3Error(t, s3.send(complete(key, up.id, done.map((p, i) => (i === 0 ? { ...p, PartNumber: -4 } : p)))), 'InvalidArgument', 400, 'PartNumber -4 (S3: "PartNumber must be >= 1")');
+  await expectS3Error(t, s3.send(complete(key, up.id, done, { MpuObjectSize: -1 })), 'InvalidRequest', 400, 'x-amz-mp-object-size -1');
   const wrongSum = { ChecksumCRC32: `AAAAAA==-3`, ChecksumType: 'COMPOSITE' };
   await expectS3Error(t, s3.send(complete(key, up.id, done, wrongSum)), 'BadDigest', 400, 'a wrong expected object checksum');
   t.equal(await partCount(key, up.id), 3, 'the refused Completes left the upload and its parts');

@@ -112,7 +112,7 @@ t.test('bad requests', async (t) => {
   await expectS3Error(t, s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'missing', ObjectAttributes: ['ETag'] })), 'NoSuchKey', 404, 'a missing key');
   await expectS3Error(t, s3.send(new GetObjectAttributesCommand({ Bucket: 'no-such-bucket-attr', Key: 'k', ObjectAttributes: ['ETag'] })), 'NoSuchBucket', 404, 'a missing bucket');
   const cmd = (): GetObjectAttributesCommand => new GetObjectAttributesCommand({ Bucket: bucket, Key: 'single', ObjectAttributes: ['ETag'] });
-  await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-object-attributes': undefined })), 'InvalidArgument', 400, 'no x-amz-object-attributes header');
+  await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-object-attributes': undefined })), 'InvalidRequest', 400, 'no x-amz-object-attributes header (S3: InvalidRequest)');
   await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-object-attributes': 'ETag,Colour' })), 'InvalidArgument', 400, 'an unknown attribute');
   await expectS3Error(t, s3.send(withHeaders(cmd(), { 'x-amz-max-parts': '-1' })), 'InvalidArgument', 400, 'a negative x-amz-max-parts');
 });

@@ -173,7 +173,7 @@ t.test('encrypted objects\u2019 checksums are sealed in the store, and every rea
     const r = await s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, PartNumber: 1, CopySource: `${bucket}/put/${kind}/SHA256`, ...readInput(kind), ...sseCopySourceInput(kind, customerKey) }));
     t.equal(r.CopyPartResult?.ChecksumSHA256, src.value, `UploadPartCopy ${key}: the part checksum`);
     const value = composite('SHA256', [src.body]);
-    const fin = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r.CopyPartResult!.ETag }] }, ...readInput(kind) }));
+    const fin = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r.CopyPartResult!.ETag, ChecksumSHA256: r.CopyPartResult!.ChecksumSHA256 }] }, ...readInput(kind) }));
     t.equal(fin.ChecksumSHA256, value, `Complete ${key}: the object checksum`);
     objects.set(key, { kind, alg: 'SHA256', value, body: src.body, parts: [src.value] });
     note(kind, value);
