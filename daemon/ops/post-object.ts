@@ -6,12 +6,14 @@
 // policy's content-length-range as it arrives. Fields after the file are ignored, as on S3.
 import busboy from 'busboy';
 import { once } from 'node:events';
-import { parseContentMd5 } from '../auth/payload.js';
+import { createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
 import { verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
+import { checksumFields } from '../sse/checksums.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/object-encryption.js';
+import { checksumHeaders } from './checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
@@ -215,6 +217,23 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
   });
 }
 
+/** A checker of the form's x-amz-checksum-* fields, when it has any (throws S3Error for bad ones). */
+function checksumDecoder(headers: Readonly<Record<string, string>>): PayloadDecoder | undefined {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (isChecksumValueHeader(name)) fields[name] = value;
+  if (Object.keys(fields).length === 0) return undefined;
+  return createPayloadDecoder({ payload: { kind: 'unsigned' }, seedSignature: '', signingKey: Buffer.alloc(0), scope: '', amzDate: '' }, fields);
+}
+
+/** The file's bytes, hashed as they pass; at the end, BadDigest unless they match the checksum. */
+async function* checked(source: AsyncIterable<Buffer>, decoder: PayloadDecoder): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    decoder.push(chunk, () => undefined);
+    yield chunk;
+  }
+  await decoder.finish();
+}
+
 /** The file's bytes, refused as soon as they pass `max` (no need to store 5 GiB to say no). */
 async function* bounded(source: AsyncIterable<Buffer>, max: number, tooLarge: () => S3Error): AsyncGenerator<Buffer> {
   let n = 0;
@@ -349,12 +368,15 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const tags = taggingXml === undefined ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
     const lock = lockFromHeaders(bucket, headers, none, Date.now());
 
+    // x-amz-checksum-* fields are checked against the file and kept, as the headers are on
+    // PutObject (the same rules: one checksum, a valid value, 501 for algorithms s3d lacks).
+    const sums = checksumDecoder(headers);
     const max = Math.min(auth.lengthRange?.max ?? MAX_POST_OBJECT, MAX_POST_OBJECT, MAX_OBJECT_SIZE);
     const tooLarge = (): S3Error =>
       auth.lengthRange && auth.lengthRange.max < MAX_POST_OBJECT
         ? new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`)
         : new S3Error('EntityTooLarge');
-    const source = await peek(bounded(file.stream, max, tooLarge), env.config.inlineThreshold);
+    const source = await peek(bounded(sums ? checked(file.stream, sums) : file.stream, max, tooLarge), env.config.inlineThreshold);
 
     const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, bucketName, key);
     objectKey = enc?.objectKey;
@@ -379,6 +401,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       data: written.data,
       stored: written.stored,
       ...(enc ? { sse: enc.record } : {}),
+      ...checksumFields(sums?.checksums, enc?.objectKey),
       ...tagsField(tags),
       ...lockFields(lock),
     };
@@ -388,7 +411,11 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     written = undefined;
     events?.wake();
     const location = objectLocation(env, ctx, bucketName, key);
-    return successResult(fields, bucketName, key, etag, location, { ...versionHeader(storedRecord), ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined) });
+    return successResult(fields, bucketName, key, etag, location, {
+      ...versionHeader(storedRecord),
+      ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined),
+      ...checksumHeaders(sums?.checksums, true),
+    });
   } catch (err) {
     form.stop(err as Error);
     await discardWritten(env, written);

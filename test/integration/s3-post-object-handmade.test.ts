@@ -22,6 +22,8 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { deriveSigningKey } from '../../daemon/auth/sigv4.js';
+import { checksumHasher } from '../../daemon/auth/payload.js';
+import { digestBase64 } from '../../daemon/ops/checksums.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { expectNoTempFiles } from '../helpers/files.js';
 import { md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
@@ -346,6 +348,32 @@ t.test('forms whose fields are parts with a filename (Python requests\' files=),
   const outside = await postForm(plain, bucket, signedForm(bucket, 'foo/${filename}', [], { conditions: [['eq', '$key', 'foo/${filename}']] }, { data, filename: 'passwd' }));
   assertXmlError(t, outside, 403, 'AccessDenied', 'an eq condition on the unsubstituted key does not cover the key the object would get');
   t.equal(await headCode(s3, bucket, 'foo/passwd'), 'NotFound/404');
+});
+
+t.test('x-amz-checksum-* fields: checked against the file and kept, as the headers of a PutObject', async (t) => {
+  const bucket = await createBucket(s3, 'post-sums');
+  const data = testBytes(300_000, 7);
+  const crc = checksumHasher('CRC32');
+  crc.update(data);
+  const crc32 = await digestBase64(crc);
+  const form = (key: string, sums: Field[]): FormData =>
+    signedForm(bucket, key, sums, { conditions: [{ key }, ...sums.map(([k, v]) => ({ [k]: v }))] }, { data });
+  const ok = await postForm(plain, bucket, form('sums/ok.bin', [['x-amz-checksum-crc32', crc32]]));
+  t.equal(ok.status, 204, `the right CRC32 (${xmlField(ok.body, 'Message') ?? ''})`);
+  t.equal(ok.headers['x-amz-checksum-crc32'], crc32, 'answered with it, as PutObject is');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sums/ok.bin', ChecksumMode: 'ENABLED' }));
+  t.same([head.ChecksumCRC32, head.ChecksumType], [crc32, 'FULL_OBJECT'], 'kept: HEAD in checksum mode shows it');
+  const refusals: Array<[string, Field[], number, string]> = [
+    ['a wrong CRC32', [['x-amz-checksum-crc32', 'AAAAAA==']], 400, 'BadDigest'],
+    ['a CRC32 that is no checksum', [['x-amz-checksum-crc32', 'invalid']], 400, 'InvalidRequest'],
+    ['two checksums', [['x-amz-checksum-crc32', crc32], ['x-amz-checksum-crc32c', 'AAAAAA==']], 400, 'InvalidRequest'],
+    ['an algorithm s3d does not compute', [['x-amz-checksum-sha512', 'AAAA']], 501, 'NotImplemented'],
+  ];
+  for (const [i, [what, sums, status, code]] of refusals.entries()) {
+    const key = `sums/refused-${i}.bin`;
+    assertXmlError(t, await postForm(plain, bucket, form(key, sums)), status, code, what);
+    t.equal(await headCode(s3, bucket, key), 'NotFound/404', `${what}: nothing stored`);
+  }
 });
 
 t.test('refusals: the right S3 error, nothing stored, an existing object untouched', async (t) => {
