@@ -10,7 +10,7 @@ import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse
 import { parseCustomerKey } from '../sse/params.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
-import { copyTags, tagsField } from './tagging.js';
+import { copyTags, taggingDirective, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
@@ -170,8 +170,11 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   // If-Match / If-None-Match name the destination, as on PutObject (checked again in the commit).
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(ctx.bucket!, dstKey));
-  const src = loadCopySource(env, ctx);
+  // The request's own arguments before the source: a bad one is 400 whether or not it exists.
   const mode = directive(ctx);
+  taggingDirective(ctx);
+  if (ctx.headers['x-amz-checksum-algorithm'] !== undefined) parseChecksumAlgorithm(ctx.headers['x-amz-checksum-algorithm']);
+  const src = loadCopySource(env, ctx);
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);
   // The destination's SSE-C key is zeroed however the copy ends.
   try {

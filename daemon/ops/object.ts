@@ -174,10 +174,15 @@ export async function readKey(env: OpsEnv, rec: ObjectRecord, headers: Readonly<
 }
 
 /** Part number → its plaintext byte range within the object. */
-export function partRange(rec: ObjectRecord, partNumber: string): { start: number; end: number; count: number } {
-  if (!/^\d+$/.test(partNumber)) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000.');
-  const n = Number(partNumber);
+/** A GET's or HEAD's partNumber, checked as S3 checks it (before the object is looked up). */
+function partNumberOf(raw: string): number {
+  const n = /^\d+$/.test(raw) ? Number(raw) : 0;
   if (n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000.');
+  return n;
+}
+
+export function partRange(rec: ObjectRecord, partNumber: string): { start: number; end: number; count: number } {
+  const n = partNumberOf(partNumber);
   if (!rec.parts) {
     if (n !== 1) throw new S3Error('InvalidPartNumber');
     return { start: 0, end: rec.size - 1, count: 1 };
@@ -296,6 +301,14 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
   if (ctx.accessKey === '' && OVERRIDE_PARAMS.some((p) => ctx.query.has(p))) {
     throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
   }
+  // The request's own arguments before the object: a bad one is 400 whether or not it exists.
+  for (const [name, value] of ctx.query) {
+    if (name.startsWith('response-') && !OVERRIDE_PARAMS.includes(name)) {
+      throw new S3Error('InvalidArgument', `${name} is not in the set of overridable response headers. Please refer to the S3 API documentation for a complete list of overridable response headers.`, { fields: { ArgumentName: name, ArgumentValue: value } });
+    }
+  }
+  const askedPart = ctx.query.get('partNumber');
+  if (askedPart !== null) partNumberOf(askedPart);
   // A GET from data files takes a place among the requests moving data through files, and it
   // takes it before the record it reads is looked up for good: a wait can outlast the reaper's
   // grace for the file of an object replaced meanwhile. The place is the stream's once returned.

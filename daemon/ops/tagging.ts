@@ -83,10 +83,16 @@ function decode(s: string): string {
   }
 }
 
-/** The tags of a copy: the source's (`x-amz-tagging-directive: COPY`, the default) or the request's. */
-export function copyTags(ctx: RequestContext, source: TagSet | undefined): TagSet | undefined {
+/** A copy's x-amz-tagging-directive (COPY by default); anything else is InvalidArgument. */
+export function taggingDirective(ctx: RequestContext): 'COPY' | 'REPLACE' {
   const directive = (ctx.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown tagging directive: use COPY or REPLACE.');
+  return directive;
+}
+
+/** The tags of a copy: the source's (`x-amz-tagging-directive: COPY`, the default) or the request's. */
+export function copyTags(ctx: RequestContext, source: TagSet | undefined): TagSet | undefined {
+  const directive = taggingDirective(ctx);
   const requested = tagsFromHeader(ctx.headers, ctx.query);
   return directive === 'REPLACE' ? requested : source;
 }

@@ -288,6 +288,19 @@ t.test('response-* query overrides on GET and HEAD (stored headers unchanged)', 
   t.equal(plain.ContentLanguage, 'en');
   t.equal(plain.CacheControl, 'no-store');
   t.equal(plain.ContentDisposition, undefined);
+  // A response-* parameter that is no override, and a bad partNumber: 400, before the object is
+  // looked up (a missing key does not hide them).
+  for (const key of ['override', 'no-such-key']) {
+    for (const method of ['GET', 'HEAD']) {
+      const other = await raw(d.port, { method, path: `/${bucket}/${key}`, query: 'response-content-type=text%2Fplain&response-invalid=value' });
+      t.equal(other.status, 400, `${method} ${key} with response-invalid: 400`);
+      if (method === 'GET') t.match(other.body.toString(), /<Code>InvalidArgument<\/Code><Message>response-invalid is not in the set of overridable response headers/);
+      for (const n of ['0', '-3', '10001', 'abc']) {
+        const part = await raw(d.port, { method, path: `/${bucket}/${key}`, query: `partNumber=${n}` });
+        t.equal(part.status, 400, `${method} ${key}?partNumber=${n}: 400`);
+      }
+    }
+  }
 });
 
 t.test('user metadata and representation headers round trip', async (t) => {

@@ -97,6 +97,12 @@ t.test('metadata directive COPY keeps the source metadata; REPLACE takes the req
   t.ok((await getBytes(s3, { Bucket: A, Key: 'm-replace' })).equals(SRC));
 
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: `${A}/src`, MetadataDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400');
+  // The request's own arguments are checked before the source: a missing one does not hide them.
+  for (const source of [`${A}/src`, `${A}/no-such-source`]) {
+    t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, MetadataDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400', `metadata directive MERGE, ${source}`);
+    t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, TaggingDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400', `tagging directive MERGE, ${source}`);
+    t.match(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, ChecksumAlgorithm: 'MD4' as 'CRC32' }))), /\/400$/, `checksum algorithm MD4, ${source}`);
+  }
 });
 
 t.test('copy onto itself: InvalidRequest without a change, allowed with REPLACE', async (t) => {
