@@ -9,6 +9,9 @@ import { S3Error } from '../errors.js';
 import type { CorsRule } from '../meta/records.js';
 import type { Result } from '../ops/types.js';
 
+/** An HTTP field name (RFC 9110 token). */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** Methods a preflight may ask for. */
 const METHODS = ['GET', 'PUT', 'HEAD', 'POST', 'DELETE'];
 const MAX_AGE_SECONDS = '3600';
@@ -57,9 +60,14 @@ function wildcardMatch(pattern: string, value: string): boolean {
  */
 export function preflight(headers: Readonly<Record<string, string>>, allowed: readonly string[], bucketRules?: readonly CorsRule[]): Result {
   if ((headers.origin ?? '') === '') throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
+  // Methods are case-sensitive (RFC 9110); browsers send S3's in upper case.
   const asked = headers['access-control-request-method'];
-  if (asked === undefined || !METHODS.includes(asked.trim().toUpperCase())) {
+  if (asked === undefined || !METHODS.includes(asked.trim())) {
     throw new S3Error('BadRequest', `Invalid Access-Control-Request-Method: ${asked ?? 'null'}`);
+  }
+  for (const h of (headers['access-control-request-headers'] ?? '').split(',')) {
+    const name = h.trim();
+    if (name !== '' && !HTTP_TOKEN.test(name)) throw new S3Error('BadRequest', `Access-Control-Request-Headers "${name}" contains invalid character.`);
   }
   if (bucketRules !== undefined) {
     if (matchBucketCors(bucketRules, 'OPTIONS', headers) === undefined) throw new S3Error('AccessForbidden', BUCKET_REFUSAL);

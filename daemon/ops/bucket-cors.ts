@@ -2,6 +2,7 @@
 // the synchronous look-up the HTTP layer makes for a request that carries Origin (http/cors.ts
 // evaluates the rules). Documents are checked as S3 checks them; a refused one changes nothing.
 import { S3Error } from '../errors.js';
+import { HTTP_TOKEN } from '../http/cors.js';
 import type { CorsRule } from '../meta/records.js';
 import { validBucketName } from './bucket.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
@@ -35,8 +36,12 @@ function parseRule(raw: unknown, i: number): CorsRule {
   const headers = texts(r.AllowedHeader, 'AllowedHeader');
   for (const h of headers) {
     if (h.split('*').length > 2) throw new S3Error('InvalidRequest', `AllowedHeader "${h}" can not have more than one wildcard.`);
+    if (!HTTP_TOKEN.test(h)) throw new S3Error('InvalidRequest', `AllowedHeader "${h}" contains invalid character.`);
   }
   const expose = texts(r.ExposeHeader, 'ExposeHeader');
+  for (const h of expose) {
+    if (!HTTP_TOKEN.test(h)) throw new S3Error('InvalidRequest', `ExposeHeader "${h}" contains invalid character.`);
+  }
   const rule: { -readonly [K in keyof CorsRule]: CorsRule[K] } = { allowedMethods: methods, allowedOrigins: origins };
   if (r.ID !== undefined) {
     const [id] = texts(r.ID, 'ID');
@@ -48,7 +53,8 @@ function parseRule(raw: unknown, i: number): CorsRule {
   if (expose.length > 0) rule.exposeHeaders = expose;
   if (r.MaxAgeSeconds !== undefined) {
     const [age] = texts(r.MaxAgeSeconds, 'MaxAgeSeconds');
-    if (xmlList(r.MaxAgeSeconds).length > 1 || !/^\d{1,10}$/.test(age!) || Number(age) > 2 ** 31 - 1) {
+    // S3 takes any 32-bit number, negative ones too.
+    if (xmlList(r.MaxAgeSeconds).length > 1 || !/^-?\d{1,10}$/.test(age!) || Math.abs(Number(age)) > 2 ** 31 - 1) {
       throw new S3Error('MalformedXML', `CORSRule ${i + 1}: MaxAgeSeconds must be a whole number of seconds.`);
     }
     rule.maxAgeSeconds = Number(age);

@@ -109,6 +109,13 @@ t.test('refused configurations leave the old one in place', async (t) => {
   t.same([bad?.name, bad?.$metadata?.httpStatusCode, bad?.message], ['InvalidRequest', 400, 'Found unsupported HTTP method in CORS config. Unsupported method is PATCH'], 'an unsupported method');
   await expectS3Error(t, put([{ AllowedOrigins: ['https://*.*.example.com'], AllowedMethods: ['GET'] }]), 'InvalidRequest', 400, 'an origin with two wildcards');
   await expectS3Error(t, put([{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], AllowedHeaders: ['x-*-*'] }]), 'InvalidRequest', 400, 'a header with two wildcards');
+  for (const h of ['invalid header', 'x:y', 'a(b)', 'a/b', 'a[b]', 'a=b', 'a"b']) {
+    await expectS3Error(t, put([{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], AllowedHeaders: [h] }]), 'InvalidRequest', 400, `AllowedHeader ${JSON.stringify(h)}: no HTTP field name`);
+  }
+  await expectS3Error(t, put([{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], ExposeHeaders: ['Bad/Header'] }]), 'InvalidRequest', 400, 'an ExposeHeader that is no field name');
+  await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], MaxAgeSeconds: -100 }] } }));
+  t.equal((await s3.send(new GetBucketCorsCommand({ Bucket: bucket }))).CORSRules?.[0]?.MaxAgeSeconds, -100, 'a negative MaxAgeSeconds is taken, as S3 takes it');
+  await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: RULES } }));
   await expectS3Error(t, put([]), 'MalformedXML', 400, 'no rules');
   await expectS3Error(t, put([{ AllowedOrigins: [], AllowedMethods: ['GET'] }]), 'MalformedXML', 400, 'a rule without an origin');
   await expectS3Error(t, put([{ ID: 'x'.repeat(256), AllowedOrigins: ['*'], AllowedMethods: ['GET'] }]), 'InvalidArgument', 400, 'an ID over 255 characters');

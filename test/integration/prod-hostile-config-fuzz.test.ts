@@ -312,9 +312,12 @@ t.test('seeded fuzzer: config documents, header-driven operations and preflights
         const n = (r.body.toString().match(/<Bucket>/g) ?? []).length;
         if (max !== undefined && n > Number(max)) problems.push(`${what}: ${n} buckets listed, max-buckets ${max}`);
       }
-      // A preflight is 200 or 403; 400 BadRequest only without an Origin or one of S3's methods.
-      const askedMethod = req.headers?.['access-control-request-method']?.trim().toUpperCase();
-      const complete = (req.headers?.origin ?? '') !== '' && ['GET', 'PUT', 'HEAD', 'POST', 'DELETE'].includes(askedMethod ?? '');
+      // A preflight is 200 or 403; 400 BadRequest only without an Origin or one of S3's methods, or
+      // asking for a header name that is no HTTP token.
+      const askedMethod = req.headers?.['access-control-request-method']?.trim();
+      const askedHeaders = (req.headers?.['access-control-request-headers'] ?? '').split(',').map((h) => h.trim());
+      const complete =
+        (req.headers?.origin ?? '') !== '' && ['GET', 'PUT', 'HEAD', 'POST', 'DELETE'].includes(askedMethod ?? '') && askedHeaders.every((h) => h === '' || /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(h));
       if (kind === 'preflight' && (complete ? r.status !== 200 && r.status !== 403 : r.status !== 400)) {
         problems.push(`${what}: a preflight answered ${r.status}`);
       }

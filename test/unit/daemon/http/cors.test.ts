@@ -39,7 +39,9 @@ t.test('preflight answers and response headers', async (t) => {
   t.throws(() => preflight({ origin: 'https://a' }, ['*']), { code: 'BadRequest', message: 'Invalid Access-Control-Request-Method: null' });
   t.throws(() => preflight({ origin: 'https://a', 'access-control-request-method': 'PATCH' }, ['*']), { code: 'BadRequest', message: 'Invalid Access-Control-Request-Method: PATCH' });
   t.throws(() => preflight({ origin: 'https://a', 'access-control-request-method': 'PATCH' }, ['*'], []), { code: 'BadRequest' }, 'before any bucket rule');
-  const ok = preflight({ origin: 'https://a.example', 'access-control-request-method': 'put', 'access-control-request-headers': 'x-amz-date,authorization' }, ['*']);
+  t.throws(() => preflight({ origin: 'https://a.example', 'access-control-request-method': 'put' }, ['*']), { code: 'BadRequest', message: 'Invalid Access-Control-Request-Method: put' }, 'methods are case-sensitive');
+  t.throws(() => preflight({ origin: 'https://a.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-amz-date, invalid header' }, ['*']), { code: 'BadRequest', message: 'Access-Control-Request-Headers "invalid header" contains invalid character.' });
+  const ok = preflight({ origin: 'https://a.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-amz-date,authorization' }, ['*']);
   t.equal(ok.status, 200);
   t.equal(ok.headers?.['access-control-allow-headers'], 'x-amz-date,authorization');
   t.notOk('access-control-allow-headers' in (preflight({ origin: 'https://a', 'access-control-request-method': 'GET' }, ['*']).headers ?? {}));
