@@ -287,11 +287,12 @@ function uploadOptionChecks(route: Route, headers: Readonly<Record<string, strin
   return uploadOptionActions(headers).map((action) => ({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` }));
 }
 
+/** A listing's condition keys: those of the parameters it sends (as on S3, none are made up for the others). */
 function listingContext(context: Map<string, string>, query: URLSearchParams): void {
-  context.set('s3:prefix', query.get('prefix') ?? '');
-  const delimiter = query.get('delimiter');
-  if (delimiter !== null) context.set('s3:delimiter', delimiter);
-  context.set('s3:max-keys', query.get('max-keys') ?? '1000');
+  for (const name of ['prefix', 'delimiter', 'max-keys']) {
+    const value = query.get(name);
+    if (value !== null) context.set(`s3:${name}`, value);
+  }
 }
 
 /** The read a copy needs on its source; undefined when the operation is no copy, null when its source header is bad. */

@@ -83,7 +83,7 @@ export const policies: Record<string, unknown> = {
     allow(['s3:PutObject'], [`${B}/cond/*`], { StringEquals: { 'aws:Referer': REFERER } }),
     deny(['s3:PutObject'], [`${B}/cond/*`], { NotIpAddress: { 'aws:SourceIp': '127.0.0.0/8' } }),
     allow(['s3:ListBucket'], [B], { StringEquals: { 's3:delimiter': '/' }, StringLike: { 's3:prefix': 'cond/*' } }),
-    deny(['s3:ListBucket'], [B], { StringNotEquals: { 's3:max-keys': '1000' } }),
+    deny(['s3:ListBucket'], [B], { StringEquals: { 's3:max-keys': '5' } }),
   ),
   'tls-only': doc(allow(['s3:GetObject', 's3:PutObject'], [`${B}/*`], { Bool: { 'aws:SecureTransport': 'true' } })),
   versions: doc(allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], [VB, `${VB}/*`])),

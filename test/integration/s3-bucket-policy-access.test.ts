@@ -420,12 +420,12 @@ t.test('prefix policy: only public/ is readable and listable (s3:prefix with Str
   const l2 = await list('delimiter=%2F&list-type=2&prefix=public%2F');
   t.equal(l2.status, 200, 'ListObjectsV2 ?prefix=public/&delimiter=/: 200');
   t.match(l2.body.toString(), /<Prefix>public\/sub\/<\/Prefix>/, 'ListObjectsV2: the common prefix');
-  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'list with no prefix (s3:prefix is "")');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'list with no prefix (no s3:prefix)');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'list-type=2' }, 'ListObjectsV2 with no prefix');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=private%2F' }, 'list ?prefix=private/');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=public%2Fsub%2F' }, 'list ?prefix=public/sub/ (StringEquals is exact)');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=publi' }, 'list ?prefix=publi');
-  await expectDenied(t, { method: 'HEAD', path: `/${bucket}` }, 'HeadBucket (s3:prefix is "")');
+  await expectDenied(t, { method: 'HEAD', path: `/${bucket}` }, 'HeadBucket (no s3:prefix)');
 
   await setPolicy(
     bucket,
@@ -444,6 +444,15 @@ t.test('prefix policy: only public/ is readable and listable (s3:prefix with Str
   t.equal((await list('delimiter=%2F&max-keys=2')).status, 200, 's3:delimiter "/" and s3:max-keys "2": admitted');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'max-keys=2' }, 'list without the required delimiter');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'delimiter=%2F&max-keys=3' }, 'list with max-keys 3');
+
+  // A listing's keys are those of the parameters it sends, as on S3: none are made up.
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:ListBucket'], [bucket], { Null: { 's3:prefix': 'true', 's3:max-keys': 'true' } })));
+  t.equal((await list('')).status, 200, 'Null s3:prefix and s3:max-keys "true": a listing without them is admitted');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'prefix=' }, 'a listing with an empty prefix has s3:prefix');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'max-keys=1000' }, 'a listing with max-keys 1000 has s3:max-keys');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:ListBucket'], [bucket], { StringEquals: { 's3:prefix': '' } })));
+  t.equal((await list('prefix=')).status, 200, 'StringEquals s3:prefix "": prefix= is admitted');
+  await expectDenied(t, { method: 'GET', path: `/${bucket}` }, 'StringEquals s3:prefix "": a listing without prefix is not (no key to equal "")');
 });
 
 t.test('Deny wins over Allow; the signed root user is never restricted', async (t) => {

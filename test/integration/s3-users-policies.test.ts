@@ -228,7 +228,7 @@ t.test('conditions: aws:SourceIp, aws:UserAgent, aws:Referer, s3:prefix / s3:del
   t.equal(await list({ Prefix: 'cond/' }), DENIED, 'no delimiter → AccessDenied');
   t.equal(await list({ Prefix: 'cond/', Delimiter: '|' }), DENIED, 'delimiter | → AccessDenied');
   t.equal(await list({ Prefix: 'docs/', Delimiter: '/' }), DENIED, 'prefix docs/ → AccessDenied');
-  t.equal(await list({ Prefix: 'cond/', Delimiter: '/', MaxKeys: 5 }), DENIED, 'max-keys 5 (Deny StringNotEquals s3:max-keys 1000) → AccessDenied');
+  t.equal(await list({ Prefix: 'cond/', Delimiter: '/', MaxKeys: 5 }), DENIED, 'max-keys 5 (Deny StringEquals s3:max-keys 5) → AccessDenied');
   t.equal(await list({ Prefix: 'cond/', Delimiter: '/', MaxKeys: 1000 }), 'ok', 'max-keys 1000 → allowed');
   const listed = await plain.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'cond/', Delimiter: '/' }));
   t.same((listed.Contents ?? []).map((o) => o.Key).sort(), ['cond/referer.txt', 'cond/x.txt'], 'the listing is the full cond/ listing');
