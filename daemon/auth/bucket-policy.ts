@@ -116,7 +116,9 @@ function principalIsAnyone(p: unknown): boolean {
     if (entries.length === 0) throw malformed('Principal must not be empty.');
     for (const [kind, v] of entries) {
       if (kind !== 'AWS') throw malformed(`Principal type ${JSON.stringify(kind)} is not supported (only "*" or {"AWS": …}).`);
-      if (list(v, 'Principal.AWS').includes('*')) return true;
+      const names = list(v, 'Principal.AWS');
+      if (names.some((n) => n.trim() === '')) throw malformed('Invalid principal in policy: an empty name.');
+      if (names.includes('*')) return true;
     }
     return false;
   }
@@ -180,6 +182,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
   if (s.Action === undefined) throw malformed(`${where} has no Action.`);
   // Every action must name S3 actions that exist (a misspelt Deny would protect nothing).
   const actionKinds = new Set<ResourceKind>();
+  const actionNames = new Set<string>();
   const actions = list(s.Action, `${where}: Action`).map((given) => {
     // "*" is every action of every service (IAM's grammar): of S3's, every one.
     const a = given === '*' ? 's3:*' : given;
@@ -190,6 +193,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
       if (!w.test(name)) continue;
       known = true;
       actionKinds.add(kind);
+      actionNames.add(name);
     }
     if (!known) throw malformed(`Policy has invalid action: ${a}`);
     return w;
@@ -215,8 +219,27 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
     return wildcard(rest);
   });
   if (![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
-  return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions: parseConditions(s.Condition, where) };
+  const conditions = parseConditions(s.Condition, where);
+  // A key no action of the statement has never matches: a Deny on it would protect nothing (S3
+  // refuses such a statement too).
+  for (const c of conditions) {
+    const only = KEY_ACTIONS[c.key];
+    if (only !== undefined && !only.some((a) => actionNames.has(a.toLowerCase()))) {
+      throw malformed(`${where}: Conditions do not apply to combination of actions and resources in statement (${c.key} is a key of ${only.join(', ')} only).`);
+    }
+  }
+  return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions };
 }
+
+/** Condition keys that only some actions have (the aws: keys every request has); S3_ACTIONS' names are lower-case. */
+const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  's3:prefix': ['s3:ListBucket', 's3:ListBucketVersions'],
+  's3:delimiter': ['s3:ListBucket', 's3:ListBucketVersions'],
+  's3:max-keys': ['s3:ListBucket', 's3:ListBucketVersions'],
+  's3:x-amz-server-side-encryption': ['s3:PutObject'],
+  's3:x-amz-server-side-encryption-aws-kms-key-id': ['s3:PutObject'],
+  's3:x-amz-server-side-encryption-customer-algorithm': ['s3:PutObject'],
+};
 
 function parseConditions(raw: unknown, where: string): Condition[] {
   if (raw === undefined) return [];

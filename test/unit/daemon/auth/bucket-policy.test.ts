@@ -118,6 +118,10 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['${aws:username} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username}/*`))],
     ['${*} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${*}`))],
     ['a variable in a condition value', doc({ ...good, Condition: { StringLike: { 's3:prefix': 'home/${aws:userid}/*' } } })],
+    // Keys no action of the statement has never match (S3 refuses them too).
+    ['s3:prefix on GetObject', doc({ ...good, Condition: { StringEquals: { 's3:prefix': 'home/' } } })],
+    ['SSE on ListBucket', doc({ ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } })],
+    ['an empty principal', doc({ ...good, Principal: { AWS: '' } })],
     // A Deny for named principals would protect nothing (such statements apply to nobody).
     ['a Deny naming a user', doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:user/bob' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
     ['a Deny naming users', doc({ Effect: 'Deny', Principal: { AWS: ['bob', 'alice'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
@@ -125,6 +129,8 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
   t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Statement: [good] }), B)), 'ok', 'no Version: IAM reads it as 2008-10-17');
+  t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:*', `arn:aws:s3:::${B}/*`), Condition: { StringEquals: { 's3:prefix': 'a/' } } }), B)), 'ok', 's3:* includes the listings s3:prefix applies to');
+  t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${B}/*`, Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } }), B)), 'ok', 'the deny-unencrypted-uploads policy');
   t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/bob', '*'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }), B)), 'ok', 'a Deny naming "*" among others: everyone');
   t.equal(code(() => parseBucketPolicy(doc({ ...good, Principal: { AWS: 'arn:aws:iam::123456789012:root' } }), B)), 'ok', 'an Allow naming others is kept (it applies to nobody)');
   // Action "*" (IAM's grammar: every action) is every S3 action.
