@@ -26,7 +26,7 @@ export const MAX_FILTER_VALUE_BYTES = 1024;
 
 // MinIO's answers (cmd/api-errors.go).
 const ARN_ERROR = 'A specified destination ARN does not exist or is not well-formed. Verify the destination ARN.';
-const EVENT_ERROR = 'A specified event is not supported for notifications.';
+export const EVENT_ERROR = 'A specified event is not supported for notifications.';
 const REGION_ERROR = 'A specified destination is in a different region than the bucket. You must use a destination that resides in the same region as the bucket.';
 const OVERLAP_ERROR = 'Configurations overlap. Configurations on the same bucket cannot share a common event type.';
 

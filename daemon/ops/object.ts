@@ -438,6 +438,11 @@ export function handleHeadObject(env: OpsEnv, ctx: RequestContext): Promise<Resu
 }
 
 export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  // MinIO's force delete removes everything under the key as a prefix: answering 204 after
+  // deleting one key would say it was done.
+  if (ctx.headers['x-minio-force-delete']?.trim().toLowerCase() === 'true') {
+    throw new S3Error('NotImplemented', "MinIO's x-minio-force-delete (every object under a prefix) is not implemented: delete the objects with DeleteObjects.");
+  }
   const events = requestEvents(env, ctx, requireBucket(env, ctx.bucket));
   const hook = events?.deleted([ctx.key!]);
   const versionId = ctx.query.get('versionId') ?? undefined;

@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { clientFor, createBucket, getBytes, s3Code } from '../helpers/s3.js';
+import { assertXmlError, raw } from '../helpers/http.js';
 
 const d = await startDaemonFor(t);
 const s3: S3Client = clientFor(d, { maxAttempts: 1 });
@@ -78,4 +79,14 @@ t.test('bucket ABAC and metadata configurations: 501, no bucket deleted or creat
   for (const [name, send] of cases) t.equal(await s3Code(send()), 'NotImplemented/501', name);
   t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: empty }))), 'ok', 'the empty bucket still exists');
   t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: fresh }))), 'NotFound/404', 'no bucket was created');
+});
+
+t.test("MinIO's x-minio-force-delete: 501 on DeleteObject (it would delete a prefix), nothing deleted", async (t) => {
+  const b = await createBucket(s3, 'unsupf');
+  for (const k of ['dir', 'dir/a', 'dir/b']) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: k }));
+  const res = await raw(d.port, { method: 'DELETE', path: `/${b}/dir`, headers: { 'x-minio-force-delete': 'true' } });
+  assertXmlError(t, res, 501, 'NotImplemented', 'DeleteObject with x-minio-force-delete: true');
+  for (const k of ['dir', 'dir/a', 'dir/b']) t.equal((await getBytes(s3, { Bucket: b, Key: k })).toString(), k, `${k} is still there`);
+  const bucketDelete = await raw(d.port, { method: 'DELETE', path: `/${b}`, headers: { 'x-minio-force-delete': 'true' } });
+  assertXmlError(t, bucketDelete, 409, 'BucketNotEmpty', 'DeleteBucket with the header: a bucket with objects is not empty');
 });
