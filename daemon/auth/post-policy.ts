@@ -36,8 +36,8 @@ function denied(reason: string): S3Error {
   return new S3Error('AccessDenied', `Invalid according to Policy: ${reason}`);
 }
 
-/** A policy's expiration: ISO 8601 in UTC, as S3 documents it. */
-const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
+/** A policy's expiration: ISO 8601 in UTC, as S3 documents it (Z, or Python's +00:00). */
+const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]00:00)$/;
 
 /** S3's answer to a form without a field it needs. */
 function missingField(name: string): S3Error {

@@ -347,11 +347,22 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   else routed = objectRoute(method, bucket, key, query, headers);
   if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) throw new S3Error('NotImplemented', `versionId is not implemented for ${routed.op}.`);
   // S3 refuses a copy source on anything but a copy (a DELETE with one deleted its object).
-  if (headers['x-amz-copy-source'] !== undefined && routed.op !== 'CopyObject' && routed.op !== 'UploadPartCopy') {
-    throw new S3Error('InvalidArgument', 'You can only specify a copy source header for copy requests.', { fields: { ArgumentName: 'x-amz-copy-source', ArgumentValue: headers['x-amz-copy-source'] } });
+  const copySource = copySourceOf(headers, query);
+  if (copySource !== undefined && routed.op !== 'CopyObject' && routed.op !== 'UploadPartCopy') {
+    throw new S3Error('InvalidArgument', 'You can only specify a copy source header for copy requests.', { fields: { ArgumentName: 'x-amz-copy-source', ArgumentValue: copySource } });
   }
   if (hostBucket !== undefined) routed.virtualHost = true;
   return routed;
+}
+
+/**
+ * The request's copy source: its header, or (a presigned CopyObject URL, which the SDK's
+ * presigner makes) its signed query parameter, which handlers see as the header.
+ */
+function copySourceOf(headers: Readonly<Record<string, string>>, query: URLSearchParams): string | undefined {
+  if (headers['x-amz-copy-source'] !== undefined) return headers['x-amz-copy-source'];
+  for (const [name, value] of query) if (name.toLowerCase() === 'x-amz-copy-source') return value;
+  return undefined;
 }
 
 function aclRoute(method: string, bucket: string, key: string | undefined): Route {
@@ -452,7 +463,8 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
     case 'HEAD':
       return r('HeadObject');
     case 'PUT': {
-      const copy = headers['x-amz-copy-source'] !== undefined;
+      // A presigned CopyObject carries its source in the query: it was a PutObject of an empty body.
+      const copy = copySourceOf(headers, query) !== undefined;
       if (query.has('partNumber') && !uploadId) throw new S3Error('InvalidArgument', 'This operation does not accept partNumber without uploadId', { fields: { ArgumentName: 'partNumber', ArgumentValue: query.get('partNumber') ?? '' } });
       if (uploadId) return r(copy ? 'UploadPartCopy' : 'UploadPart');
       return r(copy ? 'CopyObject' : 'PutObject');

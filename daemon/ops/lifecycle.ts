@@ -92,7 +92,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   if (r.Filter !== undefined && r.Prefix !== undefined) throw new S3Error('MalformedXML', `${where}: use Filter or Prefix, not both.`);
   const legacyPrefix = r.Filter === undefined && r.Prefix !== undefined;
   const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
-  if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS);
+  if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS, 'filter');
 
   const rule: { -readonly [K in keyof StoredLifecycleRule]: StoredLifecycleRule[K] } = { id, enabled: status === 'Enabled', prefix: filter.prefix, tags: filter.tags };
   if (filter.sizeGreaterThan !== undefined) rule.sizeGreaterThan = filter.sizeGreaterThan;

@@ -27,11 +27,12 @@ function chars(s: string): number {
 
 /**
  * Throws InvalidTag unless `tags` is a tag set S3 would accept; more than `max` tags is S3's
- * 400 BadRequest.
+ * 400 BadRequest for an object's or a bucket's tags (`of`), InvalidTag for a lifecycle filter's.
  */
-export function validateTags(tags: TagSet, max: number): void {
+export function validateTags(tags: TagSet, max: number, of: 'object' | 'bucket' | 'filter' = max === MAX_OBJECT_TAGS ? 'object' : 'bucket'): void {
   if (tags.length > max) {
-    throw new S3Error('BadRequest', max === MAX_OBJECT_TAGS ? `Object tags cannot be greater than ${max}` : `Bucket tag count cannot be greater than ${max}`);
+    if (of === 'filter') throw new S3Error('InvalidTag', `A filter can name at most ${max} tags; this one names ${tags.length}.`);
+    throw new S3Error('BadRequest', of === 'object' ? `Object tags cannot be greater than ${max}` : `Bucket tag count cannot be greater than ${max}`);
   }
   const seen = new Set<string>();
   for (const [key, value] of tags) {

@@ -9,7 +9,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { awsCli, NO_AWS } from '../helpers/aws-cli.js';
@@ -55,6 +55,22 @@ t.test('getSignedUrl: a multipart upload whose parts go through presigned Upload
   }
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
   t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).equals(Buffer.concat(parts)), 'the object is the parts in order');
+});
+
+t.test('getSignedUrl: a presigned CopyObject (its source in the query) copies; a copy source on a DELETE is refused', async (t) => {
+  const src = testBytes(70_000, 31);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy-src', Body: src }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy-dst', Body: 'keep me' }));
+  const url = await getSignedUrl(s3, new CopyObjectCommand({ Bucket: bucket, Key: 'copy-dst', CopySource: `${bucket}/copy-src` }), { expiresIn: 300 });
+  t.match(url, /[?&]x-amz-copy-source=/, 'the presigner puts the source in the query');
+  const r = await fetchUrl(url, { method: 'PUT' });
+  t.equal(r.status, 200, `presigned CopyObject: 200 (${r.body.toString().slice(0, 200)})`);
+  t.match(r.body.toString(), /<CopyObjectResult[ >]/, 'answered as a copy');
+  t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'copy-dst' })))).equals(src), 'the destination is the source (it was replaced by an empty object)');
+  const del = await getSignedUrl(s3, new DeleteObjectCommand({ Bucket: bucket, Key: 'copy-dst' }), { expiresIn: 300 });
+  const refused = await fetchUrl(`${del}&x-amz-copy-source=${encodeURIComponent(`${bucket}/copy-src`)}`, { method: 'DELETE' });
+  t.equal(refused.status, 400, 'a DELETE with a copy source in its query: 400 (unsigned extra parameter or not, nothing is deleted)');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy-dst' }))), 'ok', 'the object is still there');
 });
 
 t.test('getSignedUrl: response overrides, a hoisted SSE-S3 header, and refusals that change nothing', async (t) => {

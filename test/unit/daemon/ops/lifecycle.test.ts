@@ -108,6 +108,8 @@ t.test('refusals', async (t) => {
     ['expired marker not a boolean', conf(rule('<Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>yes</ExpiredObjectDeleteMarker></Expiration>')), 'MalformedXML'],
     ['too many rules', conf(...Array.from({ length: 1001 }, (_, i) => rule(`<ID>r${i}</ID>${ok}`))), 'InvalidArgument'],
     ['aws: tag', conf(rule(`<Filter><Tag><Key>aws:x</Key><Value>v</Value></Tag></Filter>${ok}`)), 'InvalidTag'],
+    // A filter's tags are no object's tags: not the object tags' BadRequest.
+    ['11 tags in a filter', conf(rule(`<Filter><And>${Array.from({ length: 11 }, (_, i) => `<Tag><Key>k${i}</Key><Value>v</Value></Tag>`).join('')}</And></Filter>${ok}`)), 'InvalidTag'],
   ];
   for (const [what, body, want] of cases) t.equal(code(() => parseLifecycle(body)), want, what);
   t.equal(code(() => parseLifecycle(conf(...Array.from({ length: 1000 }, (_, i) => rule(`<ID>r${i}</ID>${ok}`))))), 'ok', '1000 rules');
