@@ -65,18 +65,17 @@ export function preflight(headers: Readonly<Record<string, string>>, allowed: re
   if (asked === undefined || !METHODS.includes(asked.trim())) {
     throw new S3Error('BadRequest', `Invalid Access-Control-Request-Method: ${asked ?? 'null'}`);
   }
-  for (const h of (headers['access-control-request-headers'] ?? '').split(',')) {
-    const name = h.trim();
-    if (name !== '' && !HTTP_TOKEN.test(name)) throw new S3Error('BadRequest', `Access-Control-Request-Headers "${name}" contains invalid character.`);
+  for (const name of requestedHeaders(headers) ?? []) {
+    if (!HTTP_TOKEN.test(name)) throw new S3Error('BadRequest', `Access-Control-Request-Headers "${name}" contains invalid character.`);
   }
   if (bucketRules !== undefined) {
     if (matchBucketCors(bucketRules, 'OPTIONS', headers) === undefined) throw new S3Error('AccessForbidden', BUCKET_REFUSAL);
     return { status: 200 };
   }
+  // The method is one of S3's (checked above): the origin decides.
   const origin = allowedOrigin(headers.origin, allowed);
-  const method = (headers['access-control-request-method'] ?? '').trim().toUpperCase();
-  if (origin === undefined || !METHODS.includes(method)) {
-    throw new S3Error('AccessForbidden', 'CORSResponse: This CORS request is not allowed: the origin or the requested method is not allowed on this server (S3_API_CORS_ALLOW_ORIGIN).');
+  if (origin === undefined) {
+    throw new S3Error('AccessForbidden', 'CORSResponse: This CORS request is not allowed: the origin is not allowed on this server (S3_API_CORS_ALLOW_ORIGIN).');
   }
   const out: Record<string, string> = {
     'access-control-allow-methods': METHODS.join(', '),

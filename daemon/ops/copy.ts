@@ -173,7 +173,8 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   // The request's own arguments before the source: a bad one is 400 whether or not it exists.
   const mode = directive(ctx);
   taggingDirective(ctx);
-  if (ctx.headers['x-amz-checksum-algorithm'] !== undefined) parseChecksumAlgorithm(ctx.headers['x-amz-checksum-algorithm']);
+  const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
+  const askedAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : undefined;
   const src = loadCopySource(env, ctx);
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);
   // The destination's SSE-C key is zeroed however the copy ends.
@@ -200,12 +201,12 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
     }
 
-    // x-amz-checksum-algorithm: the checksum the copy gets, computed from its bytes.
-    const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
-    // Without one, a multipart source's algorithm: its COMPOSITE value does not describe the copy (a
-    // single-part object), so the copy gets a FULL_OBJECT checksum of the same algorithm, as on S3.
+    // x-amz-checksum-algorithm (askedAlgorithm): the checksum the copy gets, computed from its
+    // bytes. Without one, a multipart source's algorithm: its COMPOSITE value does not describe
+    // the copy (a single-part object), so the copy gets a FULL_OBJECT checksum of that algorithm,
+    // as on S3.
     const sourceAlgorithm = src.record.parts ? Object.keys(checksumTypes(src.record))[0] : undefined;
-    const checksumAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined;
+    const checksumAlgorithm = askedAlgorithm ?? (sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined);
     // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
     // (unless a checksum the object does not have is asked for: that needs its bytes).
     if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || checksumTypes(src.record)[checksumAlgorithm] !== undefined)) {

@@ -4,7 +4,6 @@
 import { S3Error } from '../errors.js';
 import type { ObjectRecord } from '../meta/records.js';
 import { httpDate } from './xml.js';
-import { checksumHeaders } from './checksums.js';
 
 const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
 const MAX_USER_META_BYTES = 2048;
@@ -122,11 +121,10 @@ export function mailSafe(value: string): string {
 }
 
 /**
- * Headers GET and HEAD return for an object (without SSE and range headers). `checksums`: the
- * object's, opened, when the request asked for them with `x-amz-checksum-mode: ENABLED` (only
- * then are they sent, as on S3 and MinIO).
+ * Headers GET and HEAD return for an object (without SSE, range and checksum headers: ops/object.ts
+ * adds the checksums when the request asks with `x-amz-checksum-mode: ENABLED`, as on S3 and MinIO).
  */
-export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams, checksums: Readonly<Record<string, string>> | undefined): Record<string, string> {
+export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams): Record<string, string> {
   const h: Record<string, string> = {
     etag: quoteETag(rec.etag),
     'last-modified': httpDate(rec.mtime),
@@ -141,7 +139,6 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams,
     const v = query.get(param);
     if (v !== null) h[header] = v;
   }
-  Object.assign(h, checksumHeaders(checksums, true));
   if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);
   return h;
 }

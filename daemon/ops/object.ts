@@ -173,7 +173,6 @@ export async function readKey(env: OpsEnv, rec: ObjectRecord, headers: Readonly<
   return unsealForRead(env, rec.sse, headers, bucket, key, copySource);
 }
 
-/** Part number → its plaintext byte range within the object. */
 /** A GET's or HEAD's partNumber, checked as S3 checks it (before the object is looked up). */
 function partNumberOf(raw: string): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : 0;
@@ -181,6 +180,7 @@ function partNumberOf(raw: string): number {
   return n;
 }
 
+/** Part number → its plaintext byte range within the object. */
 export function partRange(rec: ObjectRecord, partNumber: string): { start: number; end: number; count: number } {
   const n = partNumberOf(partNumber);
   if (!rec.parts) {
@@ -337,7 +337,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         // concurrent overwrite sends the loop round again.
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
-        const headers = { ...objectResponseHeaders(rec, ctx.query, undefined), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
+        const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
         let start = 0;
         let end = rec.size - 1;
         let status = 200;

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { S3Error } from '../../../../daemon/errors.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import { checksumHeaders } from '../../../../daemon/ops/checksums.js';
 import {
   checkConditions,
   collectStoredHeaders,
@@ -178,7 +179,8 @@ t.test('response headers and response-* overrides', async (t) => {
     userMeta: { 'x-amz-meta-color': 'blue' },
     checksums: { CRC32: 'AAAAAA==' },
   });
-  const h = objectResponseHeaders(r, new URLSearchParams(), r.checksums);
+  // Checksums come with x-amz-checksum-mode: ENABLED, from checksumHeaders (ops/object.ts adds them).
+  const h = { ...objectResponseHeaders(r, new URLSearchParams()), ...checksumHeaders(r.checksums, true) };
   t.equal(h.etag, `"${ETAG}"`);
   t.equal(h['last-modified'], LAST_MODIFIED);
   t.equal(h['accept-ranges'], 'bytes');
@@ -189,7 +191,7 @@ t.test('response headers and response-* overrides', async (t) => {
   t.equal(h['x-amz-checksum-crc32'], 'AAAAAA==', 'checksums when asked for');
   t.equal(h['x-amz-checksum-type'], 'FULL_OBJECT');
   t.equal(h['x-amz-mp-parts-count'], undefined);
-  const plain = objectResponseHeaders(r, new URLSearchParams(), undefined);
+  const plain = objectResponseHeaders(r, new URLSearchParams());
   t.same(Object.keys(plain).filter((k) => k.startsWith('x-amz-checksum-')), [], 'none without x-amz-checksum-mode: ENABLED');
   const o = objectResponseHeaders(
     r,
@@ -201,7 +203,6 @@ t.test('response headers and response-* overrides', async (t) => {
       'response-content-disposition': 'inline; filename="x.json"',
       'response-content-encoding': 'identity',
     }),
-    undefined,
   );
   t.equal(o['content-type'], 'application/json');
   t.equal(o['content-language'], 'fr');
