@@ -1,11 +1,12 @@
-// Listing pages of meta/store.ts's tables (ListObjects V1/V2 and ListObjectVersions): LMDB range
-// scans from the start key that seek past each common prefix (and, for versions, to the version
-// after the version-id marker), so a page costs O(page), not O(bucket) nor O(versions of a key).
+// Listing pages of meta/store.ts's tables (ListObjects V1/V2, ListObjectVersions and
+// ListMultipartUploads): LMDB range scans from the start key that seek past each common prefix
+// (and, for versions, to the version after the version-id marker), so a page costs O(page), not
+// O(bucket) nor O(versions of a key).
 // Read-only; MetaStore hands in its tables.
 
 import type { Database } from 'lmdb';
-import { bucketRange, keyOfVersionKey, markerBound, objectKey, prefixBound, SEP, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
-import type { ObjectRecord } from './records.js';
+import { bucketRange, keyOfVersionKey, uploadIndexKey, markerBound, objectKey, prefixBound, SEP, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
+import type { ObjectRecord, UploadRecord } from './records.js';
 import { clientVersionId, stampOf, stampOfId } from './versions.js';
 
 export interface ListEntry {
@@ -55,6 +56,21 @@ export interface ListingTables {
   entryRead(): void;
   /** Counts one versions-table record read (MetaStore.versionEntriesRead). */
   versionRead(): void;
+}
+
+/** What ListMultipartUploads reads: MetaStore's uploads table and its (bucket, key, initiated, id) index. */
+export interface UploadListingTables {
+  uploads: Database<UploadRecord, string>;
+  uploadIndex: Database<string, Buffer>;
+  /** The upload an id names (MetaStore.getUpload). */
+  getUpload(id: string): UploadRecord | undefined;
+}
+
+export interface UploadListOptions {
+  prefix: string;
+  keyMarker: string;
+  uploadIdMarker: string;
+  limit: number;
 }
 
 export interface VersionListOptions {
@@ -238,4 +254,42 @@ function nextListedKey(tables: ListingTables, bucketStart: Buffer, from: Buffer,
     if (best === undefined || Buffer.compare(key, best) < 0) best = key;
   }
   return best;
+}
+
+/** One page of ListMultipartUploads: a bucket's uploads in key order, then initiation order. */
+export function listUploads(tables: UploadListingTables, bucket: string, opts: UploadListOptions): { uploads: UploadRecord[]; isTruncated: boolean } {
+  const { start, end } = bucketRange(bucket);
+  // Keys compare as UTF-8 bytes, the index order (JS string order is UTF-16 and differs). A
+  // prefix longer than any key matches none; a longer marker is cut (keys.ts markerBound).
+  const prefixBytes = prefixBound(opts.prefix);
+  if (prefixBytes === undefined) return { uploads: [], isTruncated: false };
+  const markerBytes = markerBound(opts.keyMarker);
+  const from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
+  const out: UploadRecord[] = [];
+  // Within key-marker, what follows upload-id-marker: the uploads after it in the index when it
+  // still exists; when it is gone (aborted or completed meanwhile), those whose id sorts after
+  // it, as S3 words the rule (s3d's ids begin with their initiation time, so that is the same
+  // place).
+  const markerUpload = opts.uploadIdMarker === '' ? undefined : tables.getUpload(opts.uploadIdMarker);
+  const markerIndex = markerUpload !== undefined && markerUpload.bucket === bucket && markerUpload.key === opts.keyMarker ? uploadIndexKey(bucket, markerUpload.key, markerUpload.initiated, markerUpload.id) : undefined;
+  const markerIdBytes = Buffer.from(opts.uploadIdMarker);
+  for (const { key: indexKey, value: id } of tables.uploadIndex.getRange({ start: from, end })) {
+    const u = tables.uploads.get(id);
+    if (!u) continue;
+    const keyBytes = Buffer.from(u.key);
+    if (!u.key.startsWith(opts.prefix)) {
+      if (Buffer.compare(keyBytes, prefixBytes) > 0) break;
+      continue;
+    }
+    const vsMarker = Buffer.compare(keyBytes, markerBytes);
+    if (opts.keyMarker !== '' && vsMarker < 0) continue;
+    if (opts.keyMarker !== '' && vsMarker === 0) {
+      if (opts.uploadIdMarker === '') continue;
+      const after = markerIndex !== undefined ? Buffer.compare(indexKey as Buffer, markerIndex) > 0 : Buffer.compare(Buffer.from(u.id), markerIdBytes) > 0;
+      if (!after) continue;
+    }
+    if (out.length >= opts.limit) return { uploads: out, isTruncated: true };
+    out.push(u);
+  }
+  return { uploads: out, isTruncated: false };
 }

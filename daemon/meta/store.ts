@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
-import { bucketRange, markerBound, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, prefixBound, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
-import { listObjects, listVersions, type ListingTables, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
+import { bucketRange, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { listObjects, listUploads, listVersions, type ListingTables, type UploadListOptions, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
@@ -721,42 +721,9 @@ export class MetaStore {
     void this.uploadIndex.remove(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id));
   }
 
-  /** Uploads of a bucket in key order, then initiation order. */
-  listUploads(bucket: string, opts: { prefix: string; keyMarker: string; uploadIdMarker: string; limit: number }): { uploads: UploadRecord[]; isTruncated: boolean } {
-    const { start, end } = bucketRange(bucket);
-    // Keys compare as UTF-8 bytes, the index order (JS string order is UTF-16 and differs). A
-    // prefix longer than any key matches none; a longer marker is cut (keys.ts markerBound).
-    const prefixBytes = prefixBound(opts.prefix);
-    if (prefixBytes === undefined) return { uploads: [], isTruncated: false };
-    const markerBytes = markerBound(opts.keyMarker);
-    const from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
-    const out: UploadRecord[] = [];
-    // Within key-marker, what follows upload-id-marker: the uploads after it in the index when it
-    // still exists; when it is gone (aborted or completed meanwhile), those whose id sorts after
-    // it, as S3 words the rule (s3d's ids begin with their initiation time, so that is the same
-    // place).
-    const markerUpload = opts.uploadIdMarker === '' ? undefined : this.getUpload(opts.uploadIdMarker);
-    const markerIndex = markerUpload !== undefined && markerUpload.bucket === bucket && markerUpload.key === opts.keyMarker ? uploadIndexKey(bucket, markerUpload.key, markerUpload.initiated, markerUpload.id) : undefined;
-    const markerIdBytes = Buffer.from(opts.uploadIdMarker);
-    for (const { key: indexKey, value: id } of this.uploadIndex.getRange({ start: from, end })) {
-      const u = this.uploads.get(id);
-      if (!u) continue;
-      const keyBytes = Buffer.from(u.key);
-      if (!u.key.startsWith(opts.prefix)) {
-        if (Buffer.compare(keyBytes, prefixBytes) > 0) break;
-        continue;
-      }
-      const vsMarker = Buffer.compare(keyBytes, markerBytes);
-      if (opts.keyMarker !== '' && vsMarker < 0) continue;
-      if (opts.keyMarker !== '' && vsMarker === 0) {
-        if (opts.uploadIdMarker === '') continue;
-        const after = markerIndex !== undefined ? Buffer.compare(indexKey as Buffer, markerIndex) > 0 : Buffer.compare(Buffer.from(u.id), markerIdBytes) > 0;
-        if (!after) continue;
-      }
-      if (out.length >= opts.limit) return { uploads: out, isTruncated: true };
-      out.push(u);
-    }
-    return { uploads: out, isTruncated: false };
+  /** Uploads of a bucket in key order, then initiation order (listing.ts). */
+  listUploads(bucket: string, opts: UploadListOptions): { uploads: UploadRecord[]; isTruncated: boolean } {
+    return listUploads({ uploads: this.uploads, uploadIndex: this.uploadIndex, getUpload: (id) => this.getUpload(id) }, bucket, opts);
   }
 
   // ---- deletion queue and sweep support
