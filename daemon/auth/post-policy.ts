@@ -6,7 +6,7 @@
 // condition, and every form field must be named by one, as S3 requires. Pure: no I/O.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
-import { ALGORITHM, lookupSecret, signatureHex, signaturesEqual, signingKeyFor, type Credentials } from './sigv4.js';
+import { ALGORITHM, lookupSecret, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type Credentials } from './sigv4.js';
 
 /** Form fields, names lower-cased (form field names are case-insensitive). */
 export type FormFields = ReadonlyMap<string, string>;
@@ -41,7 +41,7 @@ const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]00:00)
 
 /** S3's answer to a form without a field it needs. */
 function missingField(name: string): S3Error {
-  return new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'. If it is specified, please check the order of the fields.`, { fields: { ArgumentName: name, ArgumentValue: '' } });
+  return new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`, { fields: { ArgumentName: name, ArgumentValue: '' } });
 }
 
 /** Checks the form's signature and policy; returns who signed it and the allowed file size. */
@@ -114,6 +114,9 @@ function checkSignature(fields: FormFields, policy: string, creds: Credentials, 
   const v4Signature = fields.get('x-amz-signature');
   if (v4Signature !== undefined) {
     const algorithm = fields.get('x-amz-algorithm');
+    if (algorithm === undefined) throw missingField('X-Amz-Algorithm');
+    if (!fields.has('x-amz-credential')) throw missingField('X-Amz-Credential');
+    if (!fields.has('x-amz-date')) throw missingField('X-Amz-Date');
     if (algorithm !== ALGORITHM) throw new S3Error('InvalidArgument', `The x-amz-algorithm field must be ${ALGORITHM}.`);
     const m = CREDENTIAL.exec(fields.get('x-amz-credential') ?? '');
     if (!m) throw new S3Error('InvalidArgument', 'The x-amz-credential field must look like <key id>/<yyyymmdd>/<region>/s3/aws4_request.');
@@ -123,7 +126,7 @@ function checkSignature(fields: FormFields, policy: string, creds: Credentials, 
     if (amzDate === undefined || !amzDate.startsWith(date)) throw new S3Error('InvalidArgument', 'The x-amz-date field must be the day of x-amz-credential, as yyyymmddThhmmssZ.');
     const secret = lookupSecret(creds, accessKeyId);
     const expected = signatureHex(signingKeyFor(accessKeyId, secret, date, region, 's3'), policy);
-    if (!signaturesEqual(expected, v4Signature)) throw new S3Error('SignatureDoesNotMatch');
+    if (!signaturesEqual(expected, v4Signature)) throw signatureMismatch(accessKeyId, policy, v4Signature);
     return accessKeyId;
   }
   const v2Signature = fields.get('signature');
@@ -133,10 +136,13 @@ function checkSignature(fields: FormFields, policy: string, creds: Credentials, 
     const secret = lookupSecret(creds, v2Key);
     const expected = Buffer.from(createHmac('sha1', secret).update(policy, 'utf8').digest('base64'));
     const given = Buffer.from(v2Signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new S3Error('SignatureDoesNotMatch');
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw signatureMismatch(v2Key, policy, v2Signature);
     return v2Key;
   }
-  // A policy without its signature, or a signature without its key: the form is incomplete.
+  // A policy without its signature, or a signature without its key: the form is incomplete. A
+  // form naming no signer at all is anonymous, and s3d takes no anonymous form uploads (S3 answers
+  // such a form AccessDenied unless the bucket is open to anonymous writes).
   if (fields.has('x-amz-credential') || fields.has('x-amz-algorithm')) throw missingField('X-Amz-Signature');
+  if (v2Signature === undefined && v2Key === undefined) throw new S3Error('AccessDenied', 'Access Denied: the form names no signer (AWSAccessKeyId and Signature, or the X-Amz-* fields), and anonymous POST uploads are not allowed.');
   throw missingField(v2Signature === undefined ? 'Signature' : 'AWSAccessKeyId');
 }

@@ -458,13 +458,33 @@ export function parsePayloadMode(value: string): PayloadMode {
   }
 }
 
-/** x-amz-* headers must all be signed (S3 answers AccessDenied otherwise). */
-function requireAmzHeadersSigned(headers: Record<string, string>, signed: readonly string[]): void {
+/**
+ * x-amz-* headers must all be signed (S3 answers AccessDenied otherwise, naming them in
+ * HeadersNotSigned); `exempt` names one S3 lets through unsigned.
+ */
+function requireAmzHeadersSigned(headers: Record<string, string>, signed: readonly string[], exempt?: string): void {
   const set = new Set(signed);
-  const unsigned = Object.keys(headers).filter((name) => name.startsWith('x-amz-') && !set.has(name));
+  const unsigned = Object.keys(headers).filter((name) => name.startsWith('x-amz-') && !set.has(name) && name !== exempt);
   if (unsigned.length > 0) {
-    throw new S3Error('AccessDenied', `There were headers present in the request which were not signed: ${unsigned.sort().join(', ')}`);
+    const names = unsigned.sort().join(', ');
+    throw new S3Error('AccessDenied', `There were headers present in the request which were not signed: ${names}`, { fields: { HeadersNotSigned: names } });
   }
+}
+
+/**
+ * A presigned URL's signed headers as the canonical request has them: a signed header the request
+ * does not send is taken from the query parameter of that name, where presigners hoist x-amz-*
+ * headers (S3 reads it there too; the server applies such parameters as headers afterwards).
+ */
+function withSignedQueryHeaders(headers: Record<string, string>, signed: readonly string[], query: ReadonlyArray<[string, string]>): Record<string, string> {
+  const missing = signed.filter((name) => headers[name] === undefined);
+  if (missing.length === 0) return headers;
+  const out = { ...headers };
+  for (const name of missing) {
+    const param = query.find(([q]) => q.toLowerCase() === name);
+    if (param !== undefined) out[name] = param[1];
+  }
+  return out;
 }
 
 const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'] as const;
@@ -637,11 +657,14 @@ function authenticatePresigned(
   const secret = lookupSecret(creds, credential.accessKeyId);
   if (now < time - MAX_CLOCK_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
   if (now > time + expires * 1000) throw presignExpired(time + expires * 1000, now, expires);
-  requireAmzHeadersSigned(req.headers, signedHeaders);
+  // An unsigned x-amz-content-sha256 beside a presigned URL is ignored, as S3 ignores it (a
+  // client or proxy adds one to every request it sends); signed, it is the payload hash.
+  requireAmzHeadersSigned(req.headers, signedHeaders, 'x-amz-content-sha256');
 
   // Signers hoist x-amz-content-sha256 into the query under whatever case they were given it.
   const hashParam = query.find(([name]) => name.toLowerCase() === 'x-amz-content-sha256');
-  const payloadHash = hashParam?.[1] ?? req.headers['x-amz-content-sha256'] ?? UNSIGNED_PAYLOAD;
+  const hashHeader = signedHeaders.includes('x-amz-content-sha256') ? req.headers['x-amz-content-sha256'] : undefined;
+  const payloadHash = hashParam?.[1] ?? hashHeader ?? UNSIGNED_PAYLOAD;
   const payload = parsePayloadMode(payloadHash);
 
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
@@ -649,7 +672,7 @@ function authenticatePresigned(
     method: req.method,
     rawPath: req.rawPath,
     rawQuery: req.rawQuery,
-    headers: req.headers,
+    headers: withSignedQueryHeaders(req.headers, signedHeaders, query),
     signedHeaders,
     payloadHash,
     presigned: true,

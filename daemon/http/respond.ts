@@ -33,7 +33,7 @@ export interface Pending {
   /** Adds the CORS headers to the response when the request's Origin is allowed (bucket rules or server-wide). */
   cors: CorsDecorator | undefined;
   /** What the request names, once routed: an error about it says which bucket, key, version or upload. */
-  subject: { bucket?: string; key?: string; query: URLSearchParams } | undefined;
+  subject: { method: string; bucket?: string; key?: string; query: URLSearchParams } | undefined;
 }
 
 /**

@@ -360,7 +360,7 @@ export class HttpServer {
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;
-      pending.subject = { bucket: r.bucket, key: r.key, query };
+      pending.subject = { method, bucket: r.bucket, key: r.key, query };
       // S3's bound on the header section. Beyond it an object could be stored with headers (say a
       // 20 KB Content-Disposition) that clients cannot read back: Node's HTTP client stops at
       // 16 KiB of response headers, botocore at 64 KiB per line.
@@ -692,7 +692,23 @@ function subjectFields(code: string, subject: Pending['subject']): Record<string
     case 'BucketNotEmpty':
     case 'BucketAlreadyOwnedByYou':
     case 'BucketAlreadyExists':
+    // A bucket's missing configuration names the bucket, as S3 does.
+    case 'NoSuchBucketPolicy':
+    case 'NoSuchCORSConfiguration':
+    case 'NoSuchLifecycleConfiguration':
+    case 'NoSuchPublicAccessBlockConfiguration':
+    case 'NoSuchWebsiteConfiguration':
+    case 'ObjectLockConfigurationNotFoundError':
+    case 'OwnershipControlsNotFoundError':
+    case 'ReplicationConfigurationNotFoundError':
+    case 'ServerSideEncryptionConfigurationNotFoundError':
       return bucket === undefined ? {} : { BucketName: bucket };
+    case 'MethodNotAllowed':
+      // A request for a delete marker names its method, as S3 does (ops/object.ts getRecord).
+      return { Method: subject.method };
+    case 'NoSuchTagSet':
+      // Only a bucket's tag set can be missing (an object's is empty).
+      return bucket === undefined || key !== undefined ? {} : { BucketName: bucket };
     default:
       return {};
   }

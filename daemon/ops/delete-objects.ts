@@ -52,7 +52,8 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     const version = rawVersion === undefined || rawVersion.trim() === '' ? undefined : rawVersion.trim();
     const check = conditionOf(rec);
     if (version !== undefined && !isVersionIdShape(version)) {
-      errors.push({ Key: key, VersionId: version, Code: 'InvalidArgument', Message: 'Invalid version id specified' });
+      // S3 answers an id that cannot be one so in a batch (a lone DeleteObject gets 400 InvalidArgument).
+      errors.push({ Key: key, VersionId: version, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
     } else if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
@@ -77,7 +78,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       return;
     }
     if (r.refused !== undefined) {
-      const message = r.refused === 'NoSuchKey' ? 'The specified key does not exist.' : 'At least one of the pre-conditions you specified did not hold.';
+      const message = r.refused === 'NoSuchKey' ? 'The specified key does not exist.' : 'At least one of the pre-conditions you specified did not hold';
       errors.push({ Key: item.key, ...(item.versionId !== undefined ? { VersionId: item.versionId } : {}), Code: r.refused, Message: message });
       return;
     }

@@ -142,7 +142,7 @@ export function createDispatcher(env: OpsEnv, extra: ExtraHandlers): Handler {
     checkExpectedOwner(env, ctx);
     // A version id that cannot be one (S3: 400, not NoSuchVersion).
     const versionId = ctx.key === undefined ? null : ctx.query.get('versionId');
-    if (versionId !== null && !isVersionIdShape(versionId)) throw new S3Error('InvalidArgument', versionId === '' ? 'Version id cannot be the empty string' : 'Invalid version id specified');
+    if (versionId !== null && !isVersionIdShape(versionId)) throw new S3Error('InvalidArgument', versionId === '' ? 'Version id cannot be the empty string' : 'Invalid version id specified', { fields: { ArgumentName: 'versionId', ArgumentValue: versionId } });
     return h(env, ctx);
   };
 }

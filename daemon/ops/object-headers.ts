@@ -29,7 +29,7 @@ function hasRequestHeaderPrefix(headers: Readonly<Record<string, string>>, query
 export function checkWriteOptions(headers: Readonly<Record<string, string>>, query: URLSearchParams): void {
   const storageClass = requestHeader(headers, query, 'x-amz-storage-class');
   if (storageClass !== undefined && storageClass !== 'STANDARD') {
-    throw new S3Error('InvalidStorageClass', `The storage class ${JSON.stringify(storageClass)} is not available: s3d has one storage class, STANDARD.`);
+    throw new S3Error('InvalidStorageClass', 'The storage class you specified is not valid (s3d has one, STANDARD)', { fields: { StorageClassRequested: storageClass } });
   }
   const acl = requestHeader(headers, query, 'x-amz-acl');
   const grants = hasRequestHeaderPrefix(headers, query, 'x-amz-grant-');
@@ -215,15 +215,15 @@ export function writeConditions(headers: Readonly<Record<string, string>>): Writ
   const ifMatch = headers['if-match'];
   if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
-    throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented: If-None-Match on a write takes only "*".');
+    throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', { fields: { Header: 'If-None-Match' } });
   }
   return (current) => {
     if (ifNoneMatch !== undefined && current !== undefined) {
-      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (If-None-Match: the key exists).');
+      throw new S3Error('PreconditionFailed', undefined, { fields: { Condition: 'If-None-Match' } });
     }
     if (ifMatch !== undefined) {
       if (current === undefined) throw new S3Error('NoSuchKey', 'The specified key does not exist (If-Match).');
-      if (!etagMatches(ifMatch, current.etag)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (If-Match: the ETag differs).');
+      if (!etagMatches(ifMatch, current.etag)) throw new S3Error('PreconditionFailed', undefined, { fields: { Condition: 'If-Match' } });
     }
   };
 }
@@ -274,23 +274,27 @@ export function deleteConditionFailure(
 
 /**
  * GET/HEAD conditional headers per RFC 7232 as S3 applies them: If-Match / If-Unmodified-Since
- * fail with 412, If-None-Match / If-Modified-Since with 304.
+ * fail with 412, If-None-Match / If-Modified-Since with 304 (a copy's x-amz-copy-source-if-*
+ * all with 412). A 412 names the condition that failed (`Condition`), as S3's does. A
+ * modified-since date in the future is ignored (RFC 7232 3.3: it is invalid), as S3 ignores it.
  */
-export function checkConditions(headers: Readonly<Record<string, string>>, rec: ObjectRecord, prefix = 'if-'): void {
+export function checkConditions(headers: Readonly<Record<string, string>>, rec: ObjectRecord, prefix = 'if-', now = Date.now()): void {
   const ifMatch = headers[`${prefix}match`];
   const ifNoneMatch = headers[`${prefix}none-match`];
-  const ifModifiedSince = parseHttpDate(headers[`${prefix}modified-since`]);
+  const modifiedSince = parseHttpDate(headers[`${prefix}modified-since`]);
+  const ifModifiedSince = modifiedSince !== undefined && modifiedSince > now ? undefined : modifiedSince;
   const ifUnmodifiedSince = parseHttpDate(headers[`${prefix}unmodified-since`]);
   const mtimeSec = Math.floor(rec.mtime / 1000) * 1000;
   const copy = prefix !== 'if-';
+  const failed = (condition: string): S3Error => new S3Error('PreconditionFailed', undefined, { fields: { Condition: copy ? `x-amz-copy-source-${condition}` : condition } });
   if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, rec.etag)) throw new S3Error('PreconditionFailed');
+    if (!etagMatches(ifMatch, rec.etag)) throw failed('If-Match');
   } else if (ifUnmodifiedSince !== undefined && mtimeSec > ifUnmodifiedSince) {
-    throw new S3Error('PreconditionFailed');
+    throw failed('If-Unmodified-Since');
   }
   if (ifNoneMatch !== undefined) {
-    if (etagMatches(ifNoneMatch, rec.etag)) throw copy ? new S3Error('PreconditionFailed') : notModified(rec);
+    if (etagMatches(ifNoneMatch, rec.etag)) throw copy ? failed('If-None-Match') : notModified(rec);
   } else if (ifModifiedSince !== undefined && mtimeSec <= ifModifiedSince) {
-    throw copy ? new S3Error('PreconditionFailed') : notModified(rec);
+    throw copy ? failed('If-Modified-Since') : notModified(rec);
   }
 }

@@ -160,7 +160,7 @@ export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, 
   const v = env.meta.getVersion(bucket!, key, versionId);
   if (!v) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: key, VersionId: versionId } });
   // With the marker's Last-Modified: S3's GetObject and HeadObject document it on this 405.
-  if (v.record.deleteMarker) throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against a delete marker.', { headers: { ...markerHeaders(v.record), 'last-modified': httpDate(v.record.mtime), allow: 'DELETE' } });
+  if (v.record.deleteMarker) throw new S3Error('MethodNotAllowed', undefined, { headers: { ...markerHeaders(v.record), 'last-modified': httpDate(v.record.mtime), allow: 'DELETE' }, fields: { ResourceType: 'DeleteMarker' } });
   return v.record;
 }
 

@@ -479,6 +479,13 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
       what: 'a policy without a signature',
       status: 400,
       codes: ['InvalidArgument'],
+      form: (key) => formData([['key', key], ['AWSAccessKeyId', ACCESS_KEY], ['policy', b64(JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [{ bucket }, { key }] }))]], { data: payload }),
+    },
+    {
+      // No signer named at all: an anonymous form, as S3 (recorded by LocalStack) answers it.
+      what: 'a policy naming no signer',
+      status: 403,
+      codes: ['AccessDenied'],
       form: (key) => formData([['key', key], ['policy', b64(JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [{ bucket }, { key }] }))]], { data: payload }),
     },
     { what: 'policy not base64 (signed)', status: 400, codes: ['MalformedPOSTRequest', 'InvalidPolicyDocument'], form: (key) => plainForm(key, { rawPolicy: '%%% not base64 %%%' }) },

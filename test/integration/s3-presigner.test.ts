@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { presignUrl } from '../../daemon/auth/sigv4.js';
 import { awsCli, NO_AWS } from '../helpers/aws-cli.js';
 import { bodyBytes, createBucket, s3Code } from '../helpers/s3.js';
-import { errorCode } from '../helpers/http.js';
+import { errorCode, xmlField } from '../helpers/http.js';
 import { sleep } from '../helpers/wait.js';
 
 const d = await startDaemonFor(t);
@@ -105,6 +106,33 @@ t.test('getSignedUrl: response overrides, a hoisted SSE-S3 header, and refusals 
   t.match(late.body.toString(), /expired/i, 'saying it expired');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: victim }))), 'NotFound/404', 'nothing was stored under the victim key');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'other.txt' }))), 'NotFound/404', 'nor under the other key');
+});
+
+// From LocalStack's tests recorded against AWS: what S3 does with headers around a presigned URL.
+t.test('presigned URLs: an unsigned x-amz-content-sha256 is ignored, other unsigned x-amz-* are named, signed headers may come in the query', async (t) => {
+  const put = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'hashed.txt' }), { expiresIn: 300 });
+  // A client or proxy that adds x-amz-content-sha256 to every request: S3 takes the upload.
+  const withHash = await fetchUrl(put, { method: 'PUT', body: 'hashed', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+  t.equal(withHash.status, 200, 'an unsigned x-amz-content-sha256 beside a presigned URL: 200');
+  // Unsigned, its value is not the payload hash (a wrong one does not fail the upload).
+  const wrongHash = await fetchUrl(put, { method: 'PUT', body: 'hashed', headers: { 'x-amz-content-sha256': '0'.repeat(64) } });
+  t.equal(wrongHash.status, 200, 'an unsigned hash is not checked');
+  const meta = await fetchUrl(put, { method: 'PUT', body: 'other', headers: { 'x-amz-meta-wrong': '1', 'x-amz-date': '20261202T000000Z' } });
+  t.equal(meta.status, 403, 'an unsigned x-amz-meta-*: 403');
+  t.equal(xmlField(meta.body, 'Message'), 'There were headers present in the request which were not signed: x-amz-date, x-amz-meta-wrong');
+  t.equal(xmlField(meta.body, 'HeadersNotSigned'), 'x-amz-date, x-amz-meta-wrong', '<HeadersNotSigned> lists them');
+  t.equal(Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'hashed.txt' }))).Body!.transformToByteArray()).toString(), 'hashed', 'the refused PUT changed nothing');
+
+  // X-Amz-SignedHeaders names x-amz-server-side-encryption, whose value is in the query only (as
+  // hand-built and some presigners' URLs have it): signed with the query's value, applied as the header.
+  const host = `127.0.0.1:${d.port}`;
+  const path = presignUrl({ method: 'PUT', rawPath: `/${bucket}/in-query.txt`, rawQuery: 'x-amz-server-side-encryption=AES256', headers: { host, 'x-amz-server-side-encryption': 'AES256' }, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: REGION, expiresIn: 300 });
+  t.match(path, /X-Amz-SignedHeaders=host%3Bx-amz-server-side-encryption/, 'the header is signed');
+  const inQuery = await fetchUrl(`http://${host}${path}`, { method: 'PUT', body: 'q' });
+  t.equal(inQuery.status, 200, 'the signed header taken from the query: 200');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'in-query.txt' }))).ServerSideEncryption, 'AES256', 'and applied: stored SSE-S3');
+  const otherValue = await fetchUrl(`http://${host}${path.replace('x-amz-server-side-encryption=AES256', 'x-amz-server-side-encryption=aws%3Akms')}`, { method: 'PUT', body: 'q' });
+  t.equal(otherValue.status, 403, 'another value in the query: SignatureDoesNotMatch');
 });
 
 t.test('aws s3 presign: the URL serves the object to a plain client', { skip: NO_AWS }, async (t) => {

@@ -57,6 +57,26 @@ t.test('Signature Version 4: accepted, and refused when anything signed changes'
   const noSig = new Map(form);
   noSig.delete('x-amz-signature');
   t.equal(code(() => verifyPostPolicy(noSig, creds, opts)), 'InvalidArgument', 'policy without signature: 400, naming X-Amz-Signature');
+  // A missing X-Amz-* field is named as missing (S3's ArgumentName), not judged as a wrong value.
+  for (const [drop, name] of [['x-amz-algorithm', 'X-Amz-Algorithm'], ['x-amz-credential', 'X-Amz-Credential'], ['x-amz-date', 'X-Amz-Date']]) {
+    const f = new Map(form);
+    f.delete(drop!);
+    try {
+      verifyPostPolicy(f, creds, opts);
+      t.fail(`${drop} missing`);
+    } catch (err) {
+      const e = err as { code: string; message: string; fields: Record<string, string> };
+      t.same([e.code, e.fields.ArgumentName], ['InvalidArgument', name], `${drop} missing`);
+      t.equal(e.message, `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`, 'S3\'s text');
+    }
+  }
+  // A wrong signature says what was signed and by whom, as S3 does (the header path's fields).
+  try {
+    verifyPostPolicy(badSig, creds, opts);
+  } catch (err) {
+    const fields = (err as { fields: Record<string, string> }).fields;
+    t.same([fields.AWSAccessKeyId, fields.SignatureProvided, fields.StringToSign], ['AKID', '0'.repeat(64), form.get('policy')], 'SignatureDoesNotMatch names the key, the signature and the policy');
+  }
 });
 
 t.test('Signature Version 2: HMAC-SHA1 of the policy; refused when S3_SIGV2=off', async (t) => {
@@ -83,6 +103,17 @@ t.test('Signature Version 2: HMAC-SHA1 of the policy; refused when S3_SIGV2=off'
   };
   t.match(missing('signature'), ['InvalidArgument', 'Signature', /^Bucket POST must contain a field named 'Signature'/]);
   t.match(missing('awsaccesskeyid'), ['InvalidArgument', 'AWSAccessKeyId']);
+  // Neither signature nor key: an anonymous form, AccessDenied as S3 answers one.
+  const anonymous = new Map(form);
+  anonymous.delete('signature');
+  anonymous.delete('awsaccesskeyid');
+  t.equal(code(() => verifyPostPolicy(anonymous, creds, opts)), 'AccessDenied', 'key and policy only');
+  try {
+    verifyPostPolicy(bad, creds, opts);
+  } catch (err) {
+    const fields = (err as { fields: Record<string, string> }).fields;
+    t.same([fields.AWSAccessKeyId, fields.StringToSign], ['AKID', policy], 'V2 SignatureDoesNotMatch names the key and the policy');
+  }
   t.match(missing('signature', { 'x-amz-credential': 'AKID/20261130/us-east-1/s3/aws4_request' }), ['InvalidArgument', 'X-Amz-Signature']);
 });
 
