@@ -97,7 +97,7 @@ function decodeToken(env: OpsEnv, bucket: string, token: string): string {
   const raw = Buffer.from(token, 'base64url');
   const key = raw.subarray(TOKEN_MAC_BYTES);
   if (raw.length <= TOKEN_MAC_BYTES || raw.toString('base64url') !== token || !timingSafeEqual(raw.subarray(0, TOKEN_MAC_BYTES), tokenMac(env, bucket, key))) {
-    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { fields: { ArgumentName: 'continuation-token' } });
   }
   return key.toString('utf8');
 }
@@ -109,7 +109,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const delimiter = q.get('delimiter') ?? '';
   const startAfter = q.get('start-after') ?? '';
   const token = q.get('continuation-token');
-  if (token === '') throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
+  if (token === '') throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { fields: { ArgumentName: 'continuation-token' } });
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
   const fetchOwner = q.get('fetch-owner') === 'true';
@@ -117,13 +117,14 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   // s3:GetObjectTagging on that key), as MinIO decides: s3:ListBucket alone shows neither.
   const may = q.get('metadata') === 'true' ? requesterJudge(env, ctx) : undefined;
 
+  // A continuation token carries on where its page ended, whatever start-after says (S3 then
+  // ignores start-after, and leaves it out of the answer; recorded by LocalStack against AWS).
   const after = token !== null ? decodeToken(env, ctx.bucket!, token) : startAfter;
-  // Keys order as UTF-8 bytes; JS string comparison (UTF-16) would pick the wrong bound.
-  const r = page(env, ctx.bucket!, prefix, delimiter, Buffer.compare(Buffer.from(after), Buffer.from(startAfter)) > 0 ? after : startAfter, max);
+  const r = page(env, ctx.bucket!, prefix, delimiter, after, max);
   const body: XmlObject = {
     Name: ctx.bucket!,
     Prefix: enc(prefix),
-    ...(startAfter !== '' ? { StartAfter: enc(startAfter) } : {}),
+    ...(startAfter !== '' && token === null ? { StartAfter: enc(startAfter) } : {}),
     ...(token !== null ? { ContinuationToken: token } : {}),
     KeyCount: r.contents.length + r.commonPrefixes.length,
     MaxKeys: max,

@@ -250,6 +250,9 @@ async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecor
  * after that upload was aborted or completed: a client aborting what it lists page by page
  * would otherwise skip the key's later uploads.
  */
+/** What an s3d upload id looks like (newUploadId's; the 32 base64url characters of older versions). */
+const UPLOAD_ID_SHAPE = /^[A-Za-z0-9_-]{32,36}$/;
+
 function newUploadId(initiated: number): string {
   return initiated.toString(16).padStart(12, '0') + secureRandom(18).toString('base64url');
 }
@@ -699,7 +702,8 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
     Owner: owner(env),
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,
-    ...(page.length > 0 ? { NextPartNumberMarker: page[page.length - 1]!.n } : {}),
+    // 0 when the page is empty, as S3 answers.
+    NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.n : 0,
     MaxParts: max,
     IsTruncated: truncated,
     ...uploadChecksumElements(up),
@@ -719,7 +723,17 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const keyMarker = q.get('key-marker') ?? '';
-  const uploadIdMarker = q.get('upload-id-marker') ?? '';
+  // Without a key marker the upload-id marker is ignored (and not echoed), as S3 does.
+  const uploadIdMarker = keyMarker === '' ? '' : (q.get('upload-id-marker') ?? '');
+  if (uploadIdMarker !== '') {
+    // One that cannot be an s3d upload id, or names an upload of another key, is refused as S3
+    // refuses it: it marks no place in this listing. (One of an upload since completed or
+    // aborted still does: the uploads after it in id order, see listUploads.)
+    const marked = UPLOAD_ID_SHAPE.test(uploadIdMarker) ? env.meta.getUpload(uploadIdMarker) : undefined;
+    if (!UPLOAD_ID_SHAPE.test(uploadIdMarker) || (marked !== undefined && (marked.bucket !== ctx.bucket || marked.key !== keyMarker))) {
+      throw new S3Error('InvalidArgument', 'Invalid uploadId marker', { fields: { ArgumentName: 'upload-id-marker', ArgumentValue: uploadIdMarker } });
+    }
+  }
   const max = intParam(q, 'max-uploads', 1000, 1000);
   const { url, enc } = keyEncoder(q);
   const uploads: UploadRecord[] = [];
@@ -769,7 +783,10 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
     Bucket: ctx.bucket!,
     KeyMarker: enc(keyMarker),
     UploadIdMarker: uploadIdMarker,
-    ...(truncated && nextKey !== undefined ? { NextKeyMarker: enc(nextKey), ...(nextId !== undefined ? { NextUploadIdMarker: nextId } : {}) } : {}),
+    // Always there, as S3 sends them: where a truncated page ends (a common prefix has no upload
+    // id), else the last upload listed ("" when none was).
+    NextKeyMarker: enc(truncated && nextKey !== undefined ? nextKey : (uploads[uploads.length - 1]?.key ?? '')),
+    NextUploadIdMarker: truncated && nextKey !== undefined ? (nextId ?? '') : (uploads[uploads.length - 1]?.id ?? ''),
     ...(prefix !== '' ? { Prefix: enc(prefix) } : {}),
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     MaxUploads: max,

@@ -16,7 +16,7 @@ import {
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { bucketName, startDaemon, startDaemonFor } from '../helpers/daemon.js';
-import { putMany, s3Code } from '../helpers/s3.js';
+import { putMany, s3Code, sdkFailure } from '../helpers/s3.js';
 import { minioClient } from '../helpers/minio.js';
 import { raw } from '../helpers/http.js';
 
@@ -203,6 +203,13 @@ t.test('paginateListObjectsV2 and v1 markers page through every key exactly once
   const second = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: 2, StartAfter: 'k0010', ContinuationToken: first.NextContinuationToken }));
   t.same(second.Contents?.map((c) => c.Key), ['k0013', 'k0014']);
   t.equal(second.ContinuationToken, first.NextContinuationToken);
+  // The token alone says where to go on, even beside a later start-after, and StartAfter is then
+  // left out of the answer: S3's answers as LocalStack recorded them.
+  const later = await s3.send(new ListObjectsV2Command({ Bucket: MANY, MaxKeys: 2, StartAfter: 'k0500', ContinuationToken: first.NextContinuationToken }));
+  t.same(later.Contents?.map((c) => c.Key), ['k0013', 'k0014'], 'a continuation token wins over a later start-after too');
+  t.equal(later.StartAfter, undefined, 'no StartAfter beside a token');
+  const empty = await sdkFailure(s3.send(new ListObjectsV2Command({ Bucket: MANY, ContinuationToken: '' })));
+  t.same([empty.name, empty.status, empty.message], ['InvalidArgument', 400, 'The continuation token provided is incorrect'], 'an empty token: 400');
   t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: MANY, ContinuationToken: 'not a token!' }))), 'InvalidArgument/400');
 });
 

@@ -29,7 +29,7 @@ import { countFiles, dataFilePaths, waitForFileCounts } from '../helpers/files.j
 import { md5Hex } from '../helpers/hash.js';
 import { signedHeaders } from '../helpers/http.js';
 import { pollUntil } from '../helpers/wait.js';
-import { bodyBytes, createBucket, rawBodyClient, s3Code } from '../helpers/s3.js';
+import { bodyBytes, createBucket, expectSdkError, rawBodyClient, s3Code } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);
@@ -290,6 +290,8 @@ t.test('re-uploading a part replaces it; ListParts', async (t) => {
   const page2 = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id, MaxParts: 2, PartNumberMarker: page1.NextPartNumberMarker }));
   t.same(page2.Parts?.map((p) => p.PartNumber), [3]);
   t.equal(page2.IsTruncated, false);
+  const past = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumberMarker: '10' }));
+  t.same([past.Parts ?? [], past.PartNumberMarker, past.NextPartNumberMarker], [[], '10', '0'], 'an empty page: NextPartNumberMarker 0, as S3 answers');
 
   t.equal(await s3Code(complete(key, id, [p1, old2, p3])), 'InvalidPart/400', 'the replaced ETag is no longer valid');
   const etag = await complete(key, id, [p1, p2, p3]);
@@ -364,6 +366,19 @@ t.test('ListMultipartUploads: order, prefix, delimiter, key and upload-id marker
   t.same(afterKey.Uploads?.map((u) => u.Key), ['zz/1'], 'key-marker alone skips every upload of that key');
   const afterId = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: 'x', UploadIdMarker: made[5]![1] }));
   t.same(afterId.Uploads?.map((u) => u.UploadId), [made[6]![1], made[7]![1], made[8]![1]], 'upload-id-marker: later uploads of the marker key');
+  // As LocalStack recorded S3's answers: NextKeyMarker/NextUploadIdMarker are always there (the
+  // last upload listed, "" when none was); an upload-id marker is ignored without a key marker,
+  // and one that is no upload id, or an upload of another key, is 400 InvalidArgument.
+  t.same([afterId.IsTruncated, afterId.NextKeyMarker, afterId.NextUploadIdMarker], [false, made[8]![0], made[8]![1]], 'an untruncated page names its last upload');
+  const emptyPage = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'nothing-here/' }));
+  t.same([emptyPage.NextKeyMarker, emptyPage.NextUploadIdMarker], ['', ''], 'an empty page: "" and ""');
+  const idOnly = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, UploadIdMarker: made[5]![1] }));
+  t.same([idOnly.UploadIdMarker, idOnly.Uploads?.length], ['', made.length], 'upload-id-marker without key-marker: ignored, echoed as ""');
+  const otherKey = made.find(([k]) => k !== 'x')!;
+  for (const [what, marker] of [['an upload of another key', otherKey[1]], ['no upload id', 'garbage']] as const) {
+    const e = await expectSdkError(t, s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: 'x', UploadIdMarker: marker })), 'InvalidArgument', 400, `upload-id-marker ${what}`);
+    t.equal((e as unknown as { ArgumentName?: string })?.ArgumentName, 'upload-id-marker', 'ArgumentName upload-id-marker');
+  }
 
   // Paging with every max-uploads size visits every upload exactly once.
   for (const MaxUploads of [1, 2, 3, 4]) {
