@@ -163,7 +163,8 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   for (const k of ['ExcludedPrefixes', 'ExcludeFolders']) {
     if (typeof conf === 'object' && conf[k] !== undefined && !(k === 'ExcludeFolders' && conf[k] === 'false')) throw new S3Error('NotImplemented', `${k} is not implemented: versioning applies to every key.`);
   }
-  if (status === undefined && mfa === undefined) return { status: 200 };
+  // Nothing to set: S3 refuses it (s3d answered 200 and changed nothing).
+  if (status === undefined && mfa === undefined) throw new S3Error('IllegalVersioningConfigurationException');
   if (status !== undefined && status !== 'Suspended' && status !== 'Enabled') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
   if (status === 'Suspended' || status === 'Enabled') {
     await env.meta
@@ -191,7 +192,7 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   if (bke !== undefined && bke !== 'true' && bke !== 'false') throw new S3Error('MalformedXML', 'BucketKeyEnabled must be true or false.');
   const bucketKeyEnabled = bke === undefined ? undefined : bke === 'true';
   if (algorithm === 'AES256') {
-    if (keyId !== undefined && keyId !== '') throw new S3Error('MalformedXML', 'KMSMasterKeyID is only allowed with aws:kms.');
+    if (keyId !== undefined && keyId !== '') throw new S3Error('InvalidArgument', 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms', { fields: { ArgumentName: 'ApplyServerSideEncryptionByDefault' } });
     return { algorithm: 'AES256', ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}) };
   }
   if (algorithm === 'aws:kms') {
@@ -231,6 +232,9 @@ export function encryptionConfigXml(config: BucketEncryption): string {
 
 export async function handleGetBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = requireBucket(env, ctx.bucket);
+  // Under S3_KMS_AUTO_ENCRYPTION every object without its own SSE headers is stored SSE-S3: what
+  // S3 reports for a bucket without a configuration of its own (AES256, no bucket key).
+  if (!b.encryption && env.config.autoEncryption) return { status: 200, headers: XML, body: encryptionConfigXml({ algorithm: 'AES256', bucketKeyEnabled: false }) };
   if (!b.encryption) throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
   return { status: 200, headers: XML, body: encryptionConfigXml(b.encryption) };
 }

@@ -195,9 +195,16 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     const lock = lockFromHeaders(dstBucket, ctx.headers, ctx.query, Date.now());
 
     // A copy onto itself must change something: metadata (REPLACE), encryption, the website
-    // redirect or the storage class (x-amz-storage-class: STANDARD is how tools "touch" an object).
-    const changes = redirect !== undefined || ctx.headers['x-amz-storage-class'] !== undefined;
-    if (sameObject && mode === 'COPY' && !sseRequested && !src.record.sse && encReq.kind === 'none' && !changes) {
+    // redirect or the storage class (x-amz-storage-class: STANDARD is how tools "touch" an object),
+    // or the checksum. Encryption changes when the request asks for some, when the bucket has its
+    // own default (re-encrypting under it), when the source is SSE-KMS (a fresh data key), or when
+    // the copy would be stored otherwise than the source is (an unencrypted object under
+    // auto-encryption); an SSE-S3 object copied onto itself under auto-encryption alone changes
+    // nothing, as S3 (whose every object is SSE-S3 by default) answers it.
+    const sourceKind = src.record.sse?.kind ?? 'none';
+    const encryptionChanges = sseRequested || dstBucket.encryption !== undefined || sourceKind === 'SSE-KMS' || encReq.kind !== sourceKind;
+    const changes = redirect !== undefined || ctx.headers['x-amz-storage-class'] !== undefined || askedAlgorithm !== undefined || encryptionChanges;
+    if (sameObject && mode === 'COPY' && !changes) {
       throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
     }
 

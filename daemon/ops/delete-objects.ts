@@ -8,7 +8,7 @@ import { MAX_KEY_BYTES } from '../http/router.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
 import { userMay } from './policy.js';
-import { bypassGovernance } from './object-lock.js';
+import { bypassGovernance, refuseBypassWithoutLock } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
 import { hasMoreElements, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
@@ -25,6 +25,7 @@ const MAX_DELETE_BODY = 8 * 1024 * 1024;
 
 export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucket = requireBucket(env, ctx.bucket);
+  refuseBypassWithoutLock(bucket, ctx.headers);
   const raw = await ctx.body.readAll(MAX_DELETE_BODY);
   // Counted before the parse, which takes seconds over the hundreds of thousands of Objects 8 MiB
   // can hold (before any key is judged: whoever may send a Delete at all).

@@ -123,6 +123,16 @@ export function lockHeaders(rec: ObjectRecord): Record<string, string> {
   return h;
 }
 
+/**
+ * x-amz-bypass-governance-retention on a bucket without Object Lock (true or false): 400, as S3
+ * answers it; it would bypass nothing, and a client sending it expects a lock to be there.
+ */
+export function refuseBypassWithoutLock(b: BucketRecord, headers: Readonly<Record<string, string>>): void {
+  if (b.objectLock === undefined && headers['x-amz-bypass-governance-retention'] !== undefined) {
+    throw new S3Error('InvalidArgument', 'x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.', { fields: { ArgumentName: 'x-amz-bypass-governance-retention' } });
+  }
+}
+
 /** Whether the request asks to bypass GOVERNANCE retention and its signer may. */
 export function bypassGovernance(env: OpsEnv, ctx: RequestContext, key: string): boolean {
   if ((ctx.headers['x-amz-bypass-governance-retention'] ?? '').toLowerCase() !== 'true') return false;
@@ -151,13 +161,14 @@ function positive(v: unknown, what: string): number {
 }
 
 export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const b = requireBucket(env, ctx.bucket);
+  requireBucket(env, ctx.bucket);
   const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
   const conf = doc.ObjectLockConfiguration as Record<string, unknown> | string | undefined;
   if (conf === undefined || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected an ObjectLockConfiguration document.');
   xmlFields(conf, ['ObjectLockEnabled', 'Rule'], 'ObjectLockConfiguration');
   if (conf.ObjectLockEnabled !== undefined && xmlText(conf.ObjectLockEnabled, 'ObjectLockEnabled').trim() !== 'Enabled') throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled.');
-  if (b.objectLock === undefined && conf.ObjectLockEnabled === undefined) throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled to turn Object Lock on.');
+  // Always required, on a bucket that has Object Lock too (S3 answers MalformedXML without it).
+  if (conf.ObjectLockEnabled === undefined) throw new S3Error('MalformedXML', 'An ObjectLockConfiguration needs ObjectLockEnabled (Enabled).');
   let defaultRetention: NonNullable<BucketRecord['objectLock']>['defaultRetention'];
   if (conf.Rule !== undefined) {
     const rules = xmlList(conf.Rule);

@@ -17,7 +17,7 @@ import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
-import { bypassGovernance, lockFields, lockFromHeaders, lockHeaders } from './object-lock.js';
+import { bypassGovernance, refuseBypassWithoutLock, lockFields, lockFromHeaders, lockHeaders } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 import { httpDate } from './xml.js';
@@ -443,7 +443,9 @@ export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Prom
   if (ctx.headers['x-minio-force-delete']?.trim().toLowerCase() === 'true') {
     throw new S3Error('NotImplemented', "MinIO's x-minio-force-delete (every object under a prefix) is not implemented: delete the objects with DeleteObjects.");
   }
-  const events = requestEvents(env, ctx, requireBucket(env, ctx.bucket));
+  const b = requireBucket(env, ctx.bucket);
+  refuseBypassWithoutLock(b, ctx.headers);
+  const events = requestEvents(env, ctx, b);
   const hook = events?.deleted([ctx.key!]);
   const versionId = ctx.query.get('versionId') ?? undefined;
   const bypass = versionId !== undefined && bypassGovernance(env, ctx, ctx.key!);

@@ -12,6 +12,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutBucketEncryptionCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -19,7 +20,7 @@ import {
 import { bucketName, rssKiB, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { md5Hex } from '../helpers/hash.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
-import { ssec, ssecCopy } from '../helpers/sse.js';
+import { KMS_KEY_ID, ssec, ssecCopy } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -103,6 +104,24 @@ t.test('metadata directive COPY keeps the source metadata; REPLACE takes the req
     t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, TaggingDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400', `tagging directive MERGE, ${source}`);
     t.match(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, ChecksumAlgorithm: 'MD4' as 'CRC32' }))), /\/400$/, `checksum algorithm MD4, ${source}`);
   }
+});
+
+t.test('copy onto itself under auto-encryption: an SSE-S3 object copied as it is changes nothing (InvalidRequest), as on S3', async (t) => {
+  // S3 stores every object SSE-S3 by default and refuses such a copy (LocalStack's recording);
+  // s3d with S3_KMS_AUTO_ENCRYPTION=on accepted it, so a no-op "touch" rewrote the object.
+  const auto = await startDaemonFor(t, { env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
+  const c = auto.s3();
+  const b = await createBucket(c, 'autoself');
+  await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'auto body' }));
+  t.equal((await c.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }))).ServerSideEncryption, 'AES256', 'stored SSE-S3');
+  t.equal(await s3Code(c.send(new CopyObjectCommand({ Bucket: b, Key: 'k', CopySource: `${b}/k` }))), 'InvalidRequest/400', 'no change: InvalidRequest');
+  t.equal(await s3Code(c.send(new CopyObjectCommand({ Bucket: b, Key: 'k', CopySource: `${b}/k`, ServerSideEncryption: 'AES256' }))), 'ok', 'asking for SSE-S3 again: a change (a new object key)');
+  t.equal(await s3Code(c.send(new CopyObjectCommand({ Bucket: b, Key: 'k', CopySource: `${b}/k`, ChecksumAlgorithm: 'SHA256' }))), 'ok', 'a checksum algorithm: a change');
+  await c.send(new PutObjectCommand({ Bucket: b, Key: 'kms', Body: 'kms body', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KMS_KEY_ID }));
+  t.equal(await s3Code(c.send(new CopyObjectCommand({ Bucket: b, Key: 'kms', CopySource: `${b}/kms` }))), 'ok', 'an SSE-KMS source: allowed, as on S3');
+  await c.send(new PutBucketEncryptionCommand({ Bucket: b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  t.equal(await s3Code(c.send(new CopyObjectCommand({ Bucket: b, Key: 'k', CopySource: `${b}/k` }))), 'ok', "the bucket's own default encryption: allowed, as on S3");
+  t.equal((await getBytes(c, { Bucket: b, Key: 'k' })).toString(), 'auto body');
 });
 
 t.test('copy onto itself: InvalidRequest without a change, allowed with REPLACE', async (t) => {

@@ -22,12 +22,14 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   GetObjectRetentionCommand,
   HeadObjectCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
   UploadPartCommand,
   type ObjectLockLegalHoldStatus,
@@ -148,6 +150,27 @@ t.test('PutObjectLockConfiguration: default retention rules stored and read back
   t.equal(await lockConfigOf(bucket), 'Enabled no-rule', 'the default retention is removed');
   const v = await put(bucket, 'k', 'v1');
   t.equal(await retentionOf(bucket, 'k', v), NO_LOCK_CONFIG, 'a PUT afterwards gets no retention');
+});
+
+// S3's answers as LocalStack recorded them against AWS; s3d accepted all three and said 200/204.
+t.test('refused as S3 refuses them: a lock configuration without ObjectLockEnabled, the bypass header without Object Lock, an empty versioning configuration', async (t) => {
+  const locked = await lockBucket('lknoenable');
+  t.equal(await putLockConfig(locked, rule('COMPLIANCE', { Years: 2 })), OK, 'a rule beside ObjectLockEnabled');
+  const noEnabled = await s3Code(s3.send(new PutObjectLockConfigurationCommand({ Bucket: locked, ObjectLockConfiguration: { Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } })));
+  t.equal(noEnabled, 'MalformedXML/400', 'a rule without ObjectLockEnabled, on a bucket that has Object Lock: MalformedXML');
+  t.equal(await lockConfigOf(locked), 'Enabled COMPLIANCE days=- years=2', 'the configuration is unchanged');
+
+  const plain = await createBucket(s3, 'lkbypass');
+  await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'k', Body: 'x' }));
+  for (const value of [true, false]) {
+    t.equal(await s3Code(s3.send(new DeleteObjectCommand({ Bucket: plain, Key: 'k', BypassGovernanceRetention: value }))), 'InvalidArgument/400', `DeleteObject with x-amz-bypass-governance-retention: ${value} on a bucket without Object Lock`);
+    t.equal(await s3Code(s3.send(new DeleteObjectsCommand({ Bucket: plain, BypassGovernanceRetention: value, Delete: { Objects: [{ Key: 'k' }] } }))), 'InvalidArgument/400', `DeleteObjects with it: ${value}`);
+  }
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: plain, Key: 'k' }))), OK, 'the object is still there');
+  t.equal(await s3Code(s3.send(new DeleteObjectCommand({ Bucket: locked, Key: 'k', BypassGovernanceRetention: true }))), OK, 'on a bucket with Object Lock the header is taken');
+
+  t.equal(await s3Code(s3.send(new PutBucketVersioningCommand({ Bucket: plain, VersioningConfiguration: {} }))), 'IllegalVersioningConfigurationException/400', 'an empty VersioningConfiguration');
+  t.equal(await versioningOf(plain), 'unversioned', 'versioning unchanged');
 });
 
 t.test('PutObjectLockConfiguration on existing buckets: enables Object Lock when versioning is Enabled, else InvalidBucketState', async (t) => {

@@ -121,7 +121,7 @@ t.test('malformed and invalid configurations', async (t) => {
   await expectS3Error(t, bad({ Rules: [...aes256.Rules!, ...aes256.Rules!] }), 'MalformedXML', 400, 'two rules');
   await expectS3Error(t, bad({ Rules: [] }), 'MalformedXML', 400, 'no rule');
   await expectS3Error(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse' } }] }), 'MalformedXML', 400, 'aws:kms:dsse');
-  await expectS3Error(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'test-key' } }] }), 'MalformedXML', 400, 'AES256 with a KMS key id');
+  await expectS3Error(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'test-key' } }] }), 'InvalidArgument', 400, 'AES256 with a KMS key id (InvalidArgument, as S3 answers it)');
   await expectS3Error(t, bad({ Rules: [{ BucketKeyEnabled: true }] }), 'MalformedXML', 400, 'rule without ApplyServerSideEncryptionByDefault');
   await expectS3Error(t, bad(kms('no-such-key')), 'KMS.NotFoundException', 400, 'unknown KMS key');
 
@@ -236,6 +236,12 @@ t.test('precedence: request headers > bucket configuration > auto-encryption > n
     await c.send(new PutBucketEncryptionCommand({ Bucket: aesB, ServerSideEncryptionConfiguration: aes256 }));
     await c.send(new PutBucketEncryptionCommand({ Bucket: kmsB, ServerSideEncryptionConfiguration: kms('test-key') }));
   }
+  // Under auto-encryption a bucket without its own configuration reports what its objects get
+  // (AES256, as S3 reports its default); one with its own reports that.
+  const reported = async (c: S3Client, b: string): Promise<unknown> => (await c.send(new GetBucketEncryptionCommand({ Bucket: b }))).ServerSideEncryptionConfiguration?.Rules;
+  t.same(await reported(a, plainB), [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }], 'auto on, no config: GetBucketEncryption says AES256');
+  t.same((await reported(a, kmsB) as Array<{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: string } }>)[0]!.ApplyServerSideEncryptionByDefault.SSEAlgorithm, 'aws:kms', "auto on, a bucket's own config: that one");
+  await expectS3Error(t, s3.send(new GetBucketEncryptionCommand({ Bucket: plainB })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'auto off, no config: 404');
   const cases: Array<[string, S3Client, string, Record<string, string>, Kind, Buffer?]> = [
     ['no config, no auto, no headers → none', s3, plainB, {}, NONE],
     ['no config, auto on → SSE-S3', a, plainB, {}, SSE_S3],
