@@ -126,7 +126,7 @@ const MALFORMED_TRAILER = 'The request contained trailing data that was not well
 /** A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes. */
 export function parseContentMd5(value: string): Buffer {
   const md5 = Buffer.from(value.trim(), 'base64');
-  if (md5.length !== 16 || md5.toString('base64') !== value.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.');
+  if (md5.length !== 16 || md5.toString('base64') !== value.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.', { fields: { 'Content-MD5': value } });
   return md5;
 }
 

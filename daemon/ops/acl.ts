@@ -39,7 +39,7 @@ async function acceptOwnerOnly(env: OpsEnv, ctx: RequestContext): Promise<Result
   const body = await ctx.body.readAll(64 * 1024);
   if (body.length === 0) {
     // Nothing to set: S3 asks for the ACL.
-    if (canned === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header: x-amz-acl (or an AccessControlPolicy body).');
+    if (canned === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
     return { status: 200 };
   }
   if (canned !== undefined) throw new S3Error('UnexpectedContent', 'This request does not support content when x-amz-acl is given.');

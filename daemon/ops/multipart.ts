@@ -55,7 +55,7 @@ function loadUpload(env: OpsEnv, ctx: RequestContext): UploadRecord {
 function partNumber(ctx: RequestContext): number {
   const raw = ctx.query.get('partNumber') ?? '';
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PARTS) {
-    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive.');
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { fields: { ArgumentName: 'partNumber', ArgumentValue: raw } });
   }
   return Number(raw);
 }
@@ -383,13 +383,16 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   let end = src.record.size - 1;
   const rangeHeader = ctx.headers['x-amz-copy-source-range'];
   if (rangeHeader !== undefined) {
+    // As S3 answers them (not a GET's 416): a range that is no range, or ends before it starts, is
+    // InvalidArgument in its form; one starting past the source is InvalidRequest; one starting
+    // inside it but reaching past its end, InvalidArgument naming the size.
+    const argument = { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: rangeHeader };
     const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader.trim());
-    if (!m) throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last.');
-    // As S3 answers it: a range reaching past the source, or ending before it starts, is 400
-    // InvalidArgument (not a GET's 416).
-    const first = Number(m[1]);
-    const last = Number(m[2]);
-    if (last < first || last >= src.record.size) throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${src.record.size}`);
+    const first = Number(m?.[1]);
+    const last = Number(m?.[2]);
+    if (!m || last < first) throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { fields: argument });
+    if (first >= src.record.size) throw new S3Error('InvalidRequest', 'The specified copy range is invalid for the source object size');
+    if (last >= src.record.size) throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${src.record.size}`, { fields: argument });
     start = first;
     end = last;
   }
@@ -422,7 +425,14 @@ interface RequestedPart {
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
+/** S3's InvalidPart, naming the part as listed (its ETag unquoted) and the upload. */
+function invalidPart(r: RequestedPart, uploadId: string): S3Error {
+  return new S3Error('InvalidPart', undefined, { fields: { ETag: r.etag.replace(/^"|"$/g, ''), PartNumber: String(r.n), UploadId: uploadId } });
+}
+
 function parseCompleteBody(body: Buffer): RequestedPart[] {
+  // No body at all (boto3's complete_multipart_upload without MultipartUpload): S3's words.
+  if (body.length === 0) throw new S3Error('InvalidRequest', 'You must specify at least one part');
   const doc = parseXml(body);
   const root = doc.CompleteMultipartUpload as Record<string, unknown> | undefined;
   if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
@@ -489,10 +499,10 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   const listed: PartRecord[] = [];
   let prev = 0;
   for (const r of requested) {
-    if (r.n <= prev) throw new S3Error('InvalidPartOrder');
+    if (r.n <= prev) throw new S3Error('InvalidPartOrder', undefined, { fields: { UploadId: up.id } });
     prev = r.n;
     const p = stored.get(r.n);
-    if (!p || p.etag !== r.etag) throw new S3Error('InvalidPart', `Part ${r.n} was not uploaded or its ETag does not match.`);
+    if (!p || p.etag !== r.etag) throw invalidPart(r, up.id);
     // A COMPOSITE checksum is formed of the part checksums the client lists: S3 requires each.
     if (uc?.type === 'COMPOSITE' && r.checksums[uc.algorithm] === undefined) {
       throw new S3Error('InvalidRequest', `The upload was created using a ${uc.algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${r.n} in the request.`);
@@ -500,7 +510,8 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     listed.push(p);
   }
   for (let i = 0; i < listed.length - 1; i++) {
-    if (listed[i]!.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', `Part ${listed[i]!.n} is smaller than the 5 MiB minimum.`);
+    const p = listed[i]!;
+    if (p.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', undefined, { fields: { ETag: p.etag, MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(p.n), ProposedSize: String(p.size) } });
   }
   const size = listed.reduce((a, p) => a + p.size, 0);
   // The size the client meant to upload (it was not checked: the object was created whatever it said).
@@ -536,7 +547,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
           // A part without a checksum of that algorithm: refused in a checksummed upload, else (any
           // client may list what it computed) only a differing stored value is.
           if (stored !== undefined ? stored !== value : uc !== undefined) {
-            throw new S3Error('InvalidPart', `Part ${r.n}: the ${alg} checksum given does not match the part's.`);
+            throw invalidPart(r, up.id);
           }
         }
       }

@@ -183,8 +183,10 @@ function partNumberOf(raw: string): number {
 /** Part number → its plaintext byte range within the object. */
 export function partRange(rec: ObjectRecord, partNumber: string): { start: number; end: number; count: number } {
   const n = partNumberOf(partNumber);
+  // As S3 answers it: how many parts there are, and which was asked for.
+  const unsatisfiable = (): S3Error => new S3Error('InvalidPartNumber', undefined, { fields: { ActualPartCount: String(rec.parts?.length ?? 1), PartNumberRequested: String(n) } });
   if (!rec.parts) {
-    if (n !== 1) throw new S3Error('InvalidPartNumber');
+    if (n !== 1) throw unsatisfiable();
     return { start: 0, end: rec.size - 1, count: 1 };
   }
   let start = 0;
@@ -192,7 +194,7 @@ export function partRange(rec: ObjectRecord, partNumber: string): { start: numbe
     if (p.n === n) return { start, end: start + p.size - 1, count: rec.parts.length };
     start += p.size;
   }
-  throw new S3Error('InvalidPartNumber');
+  throw unsatisfiable();
 }
 
 /** Objects with up to this many data files in the range read have them all opened up front. */

@@ -272,3 +272,13 @@ t.test('argument errors name the argument: storage class, version ids', async (t
   t.equal(xmlField(del.body, 'Code'), 'NoSuchVersion', 'DeleteObjects: <Error><Code>NoSuchVersion');
   t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/obj` })).status, 200, 'obj is still there');
 });
+
+t.test('InvalidPartNumber says how many parts there are; InvalidDigest the value; MissingSecurityHeader the header', async (t) => {
+  const res = await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, query: 'partNumber=2' });
+  t.equal(res.status, 416, 'part 2 of a single-part object: 416');
+  t.same([xmlField(res.body, 'Code'), xmlField(res.body, 'ActualPartCount'), xmlField(res.body, 'PartNumberRequested')], ['InvalidPartNumber', '1', '2'], 'ActualPartCount and PartNumberRequested');
+  const digest = await raw(d.port, { method: 'PUT', path: `/${bucket}/digest`, headers: { 'content-md5': 'not-md5' }, body: 'x' });
+  t.same([xmlField(digest.body, 'Code'), xmlField(digest.body, 'Content-MD5')], ['InvalidDigest', 'not-md5'], '<Content-MD5> as sent');
+  const acl = await raw(d.port, { method: 'PUT', path: `/${bucket}`, query: 'acl' });
+  t.same([xmlField(acl.body, 'Code'), xmlField(acl.body, 'MissingHeaderName')], ['MissingSecurityHeader', 'x-amz-acl'], '<MissingHeaderName>');
+});

@@ -29,7 +29,7 @@ import { countFiles, dataFilePaths, waitForFileCounts } from '../helpers/files.j
 import { md5Hex } from '../helpers/hash.js';
 import { signedHeaders } from '../helpers/http.js';
 import { pollUntil } from '../helpers/wait.js';
-import { bodyBytes, createBucket, expectSdkError, rawBodyClient, s3Code } from '../helpers/s3.js';
+import { bodyBytes, createBucket, expectSdkError, rawBodyClient, s3Code, sdkFailure } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);
@@ -312,6 +312,23 @@ t.test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityToo
   t.equal(await s3Code(complete(key, id, [p1, { PartNumber: 2, ETag: `"${'0'.repeat(32)}"` }])), 'InvalidPart/400', 'wrong ETag');
   t.equal(await s3Code(complete(key, id, [p1, { PartNumber: 4, ETag: p3.ETag }])), 'InvalidPart/400', 'missing part');
   t.equal(await s3Code(complete(key, id, [p1, p2, p3])), 'EntityTooSmall/400', 'a 1 MiB part that is not last');
+  // The elements S3 adds (LocalStack's recordings): the upload, the part, its ETag and sizes.
+  const fieldsOf = async (p: Promise<unknown>): Promise<Record<string, unknown>> => {
+    try {
+      await p;
+    } catch (err) {
+      return err as Record<string, unknown>;
+    }
+    return {};
+  };
+  t.equal((await fieldsOf(complete(key, id, [p2, p1]))).UploadId, id, 'InvalidPartOrder names the upload');
+  const badPart = await fieldsOf(complete(key, id, [p1, { PartNumber: 2, ETag: `"${'0'.repeat(32)}"` }]));
+  t.same([badPart.ETag, badPart.PartNumber, badPart.UploadId], ['0'.repeat(32), '2', id], 'InvalidPart names the ETag (unquoted), the part and the upload');
+  const small = await fieldsOf(complete(key, id, [p1, p2, p3]));
+  t.same([small.ETag, small.PartNumber, small.ProposedSize, small.MinSizeAllowed], [p2.ETag!.replace(/"/g, ''), '2', String(MiB), '5242880'], 'EntityTooSmall names the part and the sizes');
+  const bigNumber = await fieldsOf(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 10001, Body: 'x' })));
+  t.same([bigNumber.ArgumentName, bigNumber.ArgumentValue], ['partNumber', '10001'], 'a part number out of range names partNumber');
+  t.equal(await s3Code(complete(key, id, [p1], rawBodyClient(d, ''))), 'InvalidRequest/400', 'no body at all: InvalidRequest (You must specify at least one part)');
   for (const [name, body] of [
     ['not XML', 'this is not xml'],
     ['unclosed', '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>'],
@@ -477,6 +494,13 @@ t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {
   t.equal(await s3Code(copyPart(4, `bytes=0-${src.length}`)), 'InvalidArgument/400', 'range past the end: InvalidArgument, as S3 answers');
   t.equal(await s3Code(copyPart(4, 'bytes=10-5')), 'InvalidArgument/400', 'range ending before it starts');
   t.equal(await s3Code(copyPart(4, 'bytes=10-')), 'InvalidArgument/400', 'open-ended range');
+  // As LocalStack recorded S3's answers: a range starting past the source is InvalidRequest; the
+  // InvalidArgument ones name the header and its value.
+  t.equal(await s3Code(copyPart(4, `bytes=${src.length}-${src.length + 10}`)), 'InvalidRequest/400', 'range starting past the end: InvalidRequest');
+  const past = await sdkFailure(copyPart(4, `bytes=0-${src.length}`));
+  t.equal(past.message, `Range specified is not valid for source object of size: ${src.length}`);
+  const e = await expectSdkError(t, copyPart(4, 'bytes=10-5'), 'InvalidArgument', 400, 'range ending before it starts');
+  t.same([(e as unknown as Record<string, string>).ArgumentName, (e as unknown as Record<string, string>).ArgumentValue], ['x-amz-copy-source-range', 'bytes=10-5'], 'ArgumentName/ArgumentValue');
   t.equal(await s3Code(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, CopySource: `${BUCKET}/copy/missing` }))), 'NoSuchKey/404');
   const etag = await complete(key, id, [
     { PartNumber: 1, ETag: e1 },
