@@ -182,6 +182,8 @@ export interface LifecycleRule {
   readonly sizeLessThan?: number;
   /** Written as <Prefix> directly in the Rule (the old form), given back the same way. */
   readonly legacyPrefix?: boolean;
+  /** Written with an empty <Filter/> (or none), given back the same way (not as <Prefix></Prefix>). */
+  readonly emptyFilter?: boolean;
   readonly expirationDays?: number;
   /** Midnight UTC, ms since the epoch. */
   readonly expirationDate?: number;

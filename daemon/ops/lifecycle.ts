@@ -79,6 +79,11 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   return out;
 }
 
+/** A Filter element with nothing in it (`<Filter/>`, `<Filter></Filter>`), or none at all. */
+function isEmptyFilter(f: unknown): boolean {
+  return f === undefined || f === '' || (typeof f === 'object' && f !== null && Object.keys(f).length === 0);
+}
+
 function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   const r = xmlElement(raw, 'Rule');
   const where = `Rule ${i + 1}`;
@@ -92,12 +97,15 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   if (r.Filter !== undefined && r.Prefix !== undefined) throw new S3Error('MalformedXML', `${where}: use Filter or Prefix, not both.`);
   const legacyPrefix = r.Filter === undefined && r.Prefix !== undefined;
   const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
+  // A key named twice: S3's InvalidRequest (the filter's other tag rules are InvalidTag).
+  if (new Set(filter.tags.map(([k]) => k)).size !== filter.tags.length) throw new S3Error('InvalidRequest', 'Duplicate Tag Keys are not allowed.');
   if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS, 'filter');
 
   const rule: { -readonly [K in keyof StoredLifecycleRule]: StoredLifecycleRule[K] } = { id, enabled: status === 'Enabled', prefix: filter.prefix, tags: filter.tags };
   if (filter.sizeGreaterThan !== undefined) rule.sizeGreaterThan = filter.sizeGreaterThan;
   if (filter.sizeLessThan !== undefined) rule.sizeLessThan = filter.sizeLessThan;
   if (legacyPrefix) rule.legacyPrefix = true;
+  else if (isEmptyFilter(r.Filter)) rule.emptyFilter = true;
   if (r.Expiration !== undefined) {
     const e = xmlElement(r.Expiration, 'Expiration');
     const parts = ['Days', 'Date', 'ExpiredObjectDeleteMarker'].filter((k) => e[k] !== undefined);
@@ -106,7 +114,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
     if (e.Date !== undefined) {
       const d = xmlText(e.Date, 'Date').trim();
       const t = Date.parse(d);
-      if (!/^\d{4}-\d{2}-\d{2}T/.test(d) || Number.isNaN(t) || t % DAY_MS !== 0) throw new S3Error('InvalidArgument', `${where}: Expiration Date must be midnight UTC in ISO 8601 (e.g. 2027-01-01T00:00:00Z).`);
+      if (!/^\d{4}-\d{2}-\d{2}T/.test(d) || Number.isNaN(t) || t % DAY_MS !== 0) throw new S3Error('InvalidArgument', "'Date' must be at midnight GMT", { fields: { ArgumentName: 'Date', ArgumentValue: d } });
       rule.expirationDate = t;
     }
     if (e.ExpiredObjectDeleteMarker !== undefined) {
@@ -122,6 +130,9 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   }
   if (r.NoncurrentVersionExpiration !== undefined) {
     const n = xmlElement(r.NoncurrentVersionExpiration, 'NoncurrentVersionExpiration');
+    // Empty, S3 answers MalformedXML (LocalStack's recording); with other elements but no days,
+    // InvalidArgument.
+    if (Object.keys(n).length === 0) throw new S3Error('MalformedXML', `${where}: NoncurrentVersionExpiration is empty.`);
     if (n.NoncurrentDays === undefined) throw new S3Error('InvalidArgument', `${where}: NoncurrentVersionExpiration needs NoncurrentDays.`);
     rule.noncurrentDays = positiveInt(n.NoncurrentDays, `${where}: NoncurrentDays`);
     if (n.NewerNoncurrentVersions !== undefined) {
@@ -171,7 +182,7 @@ export function lifecycleXml(rules: readonly StoredLifecycleRule[]): string {
       else {
         const conds = (r.prefix !== '' ? 1 : 0) + r.tags.length + (r.sizeGreaterThan !== undefined ? 1 : 0) + (r.sizeLessThan !== undefined ? 1 : 0);
         const body: XmlObject = {};
-        if (r.prefix !== '' || conds === 0) body.Prefix = r.prefix;
+        if (r.prefix !== '' || (conds === 0 && r.emptyFilter !== true)) body.Prefix = r.prefix;
         if (r.tags.length > 0) body.Tag = tagXml(r.tags);
         if (r.sizeGreaterThan !== undefined) body.ObjectSizeGreaterThan = r.sizeGreaterThan;
         if (r.sizeLessThan !== undefined) body.ObjectSizeLessThan = r.sizeLessThan;

@@ -267,12 +267,6 @@ export function withCleanup(source: AsyncGenerator<Buffer>, cleanup: () => Promi
   };
 }
 
-/** Whether `rec` is the key's current version (a read by version id may name an older one). */
-function isCurrent(env: OpsEnv, bucket: string, key: string, rec: ObjectRecord): boolean {
-  const cur = env.meta.getObject(bucket, key);
-  return cur !== undefined && cur.versionId === rec.versionId && cur.mtime === rec.mtime;
-}
-
 /**
  * The record a request on the object `key` (GET, HEAD, and the sub-resources: attributes, tagging,
  * ACL, retention, legal hold) reads, by the request's `versionId`; `where` names another (a
@@ -339,7 +333,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         // concurrent overwrite sends the loop round again.
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
-        const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null || isCurrent(env, ctx.bucket!, key, rec))) };
+        const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null)) };
         let start = 0;
         let end = rec.size - 1;
         let status = 200;

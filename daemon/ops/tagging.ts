@@ -35,15 +35,17 @@ export function validateTags(tags: TagSet, max: number, of: 'object' | 'bucket' 
     throw new S3Error('BadRequest', of === 'object' ? `Object tags cannot be greater than ${max}` : `Bucket tag count cannot be greater than ${max}`);
   }
   const seen = new Set<string>();
+  // S3's texts, naming the tag (TagKey, TagValue) as S3's errors do.
+  const invalid = (message: string, key: string, value?: string): S3Error => new S3Error('InvalidTag', message, { fields: { TagKey: key, ...(value !== undefined ? { TagValue: value } : {}) } });
   for (const [key, value] of tags) {
     const keyChars = chars(key);
-    if (keyChars < 1 || keyChars > MAX_KEY_CHARS) throw new S3Error('InvalidTag', `A tag key must be 1 to ${MAX_KEY_CHARS} characters long.`);
-    if (chars(value) > MAX_VALUE_CHARS) throw new S3Error('InvalidTag', `A tag value can be at most ${MAX_VALUE_CHARS} characters long.`);
-    if (key.toLowerCase().startsWith('aws:')) throw new S3Error('InvalidTag', 'Tag keys starting with "aws:" are reserved.');
-    if (!ALLOWED.test(key) || !ALLOWED.test(value)) {
-      throw new S3Error('InvalidTag', 'Tags may contain only letters, numbers, spaces and the characters _ . : / = + - @.');
-    }
-    if (seen.has(key)) throw new S3Error('InvalidTag', `Cannot provide multiple tags with the same key: ${key}.`);
+    if (keyChars < 1) throw invalid('The TagKey you have provided is invalid', key);
+    if (keyChars > MAX_KEY_CHARS) throw invalid(`The TagKey you have provided is too long, max ${MAX_KEY_CHARS}`, key);
+    if (chars(value) > MAX_VALUE_CHARS) throw invalid(`The TagValue you have provided is too long, max ${MAX_VALUE_CHARS}`, key, value);
+    if (key.toLowerCase().startsWith('aws:')) throw invalid(of === 'bucket' ? 'System tags cannot be added/updated by requester' : 'Your TagKey cannot be prefixed with aws:', key);
+    if (!ALLOWED.test(key)) throw invalid('The TagKey you have provided is invalid', key);
+    if (!ALLOWED.test(value)) throw invalid('The TagValue you have provided is invalid', key, value);
+    if (seen.has(key)) throw invalid('Cannot provide multiple Tags with the same key', key);
     seen.add(key);
   }
 }
@@ -61,26 +63,29 @@ export function tagsFromHeader(headers: Readonly<Record<string, string>>, query:
     if (part === '') continue;
     const eq = part.indexOf('=');
     const [k, v] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
-    const key = decode(k);
+    const key = decode(k, raw);
     // What is no tag set in query encoding is S3's InvalidArgument on the header (the tags'
     // own rules, below, are InvalidTag).
-    if (key === '' || seen.has(key)) throw badTaggingHeader();
+    const value = decode(v, raw);
+    // A character no tag may hold is S3's InvalidArgument on the header too ("k1=v1,k2=v2": a
+    // comma in the value), as are an empty or repeated key.
+    if (key === '' || seen.has(key) || !ALLOWED.test(key) || !ALLOWED.test(value)) throw badTaggingHeader(raw);
     seen.add(key);
-    tags.push([key, decode(v)]);
+    tags.push([key, value]);
   }
   validateTags(tags, MAX_OBJECT_TAGS);
   return tags.length > 0 ? tags : undefined;
 }
 
-function badTaggingHeader(): S3Error {
-  return new S3Error('InvalidArgument', "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.");
+function badTaggingHeader(raw: string): S3Error {
+  return new S3Error('InvalidArgument', "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.", { fields: { ArgumentName: 'x-amz-tagging', ArgumentValue: raw } });
 }
 
-function decode(s: string): string {
+function decode(s: string, raw: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {
-    throw badTaggingHeader();
+    throw badTaggingHeader(raw);
   }
 }
 

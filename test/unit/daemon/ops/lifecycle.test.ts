@@ -53,7 +53,7 @@ t.test('NoncurrentVersionExpiration parses, is stored in the rule and reads back
     ),
   );
   t.strictSame(rules[0], { id: 'nc', enabled: true, prefix: 'v/', tags: [], noncurrentDays: 7, newerNoncurrentVersions: 3 });
-  t.strictSame(rules[1], { id: 'both', enabled: true, prefix: '', tags: [], expiredObjectDeleteMarker: true, noncurrentDays: 1, abortIncompleteDays: 2 });
+  t.strictSame(rules[1], { id: 'both', enabled: true, prefix: '', tags: [], emptyFilter: true, expiredObjectDeleteMarker: true, noncurrentDays: 1, abortIncompleteDays: 2 });
   t.equal(rules[2]!.noncurrentDays, undefined, 'a rule without the element has no noncurrent action');
   const xml = lifecycleXml(rules).replace(/>\s+</g, '><');
   t.match(xml, '<Rule><ID>nc</ID><Filter><Prefix>v/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>7</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>', 'both values, in S3\'s order');
@@ -99,7 +99,7 @@ t.test('refusals', async (t) => {
     ['noncurrent days 1.5', conf(rule(nc('<NoncurrentDays>1.5</NoncurrentDays>'))), 'InvalidArgument'],
     ['noncurrent days empty', conf(rule(nc('<NoncurrentDays></NoncurrentDays>'))), 'InvalidArgument'],
     ['no noncurrent days', conf(rule(nc('<NewerNoncurrentVersions>2</NewerNoncurrentVersions>'))), 'InvalidArgument'],
-    ['empty noncurrent expiration', conf(rule(nc(''))), 'InvalidArgument'],
+    ['empty noncurrent expiration', conf(rule(nc(''))), 'MalformedXML'],
     ['newer noncurrent 0', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>0</NewerNoncurrentVersions>'))), 'InvalidArgument'],
     ['newer noncurrent 101', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>101</NewerNoncurrentVersions>'))), 'InvalidArgument'],
     ['newer noncurrent x', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>x</NewerNoncurrentVersions>'))), 'InvalidArgument'],
@@ -263,4 +263,25 @@ t.test('which versions of a key are removed for good (versionsDue)', async (t) =
   t.same(versionsDue(both, 'k', under, T0 + 2 * DAY).map((r) => r.deleteMarker === true), [false, false, true], 'the versions under a marker, then the marker, in one pass');
   // At noon on Dec 1 the oldest is due (noncurrent since Nov 29 15:30), the other (since T0) is not.
   t.same(versionsDue(both, 'k', under, at('2026-12-01T12:00:00Z')).map((r) => r.mtime), [old(2).record.mtime], 'the marker stays while a version it hides is kept');
+});
+
+// S3's answers as LocalStack recorded them against AWS.
+t.test('an empty Filter reads back empty; a filter naming a tag key twice, or a Date not at midnight, is refused as S3 refuses it', async (t) => {
+  const rules = parseLifecycle(conf(rule('<ID>e</ID><Filter/><Status>Enabled</Status><Expiration><Days>5</Days></Expiration>'), rule('<ID>p</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Days>5</Days></Expiration>')));
+  const xml = lifecycleXml(rules).replace(/>\s+</g, '><');
+  t.match(xml, '<ID>e</ID><Filter></Filter><Status>', 'an empty Filter comes back empty (not as <Prefix></Prefix>)');
+  t.match(xml, '<ID>p</ID><Filter><Prefix></Prefix></Filter><Status>', 'an explicit empty Prefix comes back as given');
+  t.strictSame(parseLifecycle(Buffer.from(lifecycleXml(rules))), rules, 'and parses to the same rules');
+  const refusal = (body: Buffer): { code: string; message: string; fields: Record<string, string> } => {
+    try {
+      parseLifecycle(body);
+    } catch (err) {
+      return err as { code: string; message: string; fields: Record<string, string> };
+    }
+    throw new Error('expected a refusal');
+  };
+  const dup = refusal(conf(rule('<Filter><And><Tag><Key>k</Key><Value>1</Value></Tag><Tag><Key>k</Key><Value>2</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>')));
+  t.same([dup.code, dup.message], ['InvalidRequest', 'Duplicate Tag Keys are not allowed.'], 'a tag key twice: InvalidRequest');
+  const date = refusal(conf(rule('<Filter/><Status>Enabled</Status><Expiration><Date>2027-01-01T12:00:00Z</Date></Expiration>')));
+  t.same([date.code, date.message, date.fields.ArgumentName, date.fields.ArgumentValue], ['InvalidArgument', "'Date' must be at midnight GMT", 'Date', '2027-01-01T12:00:00Z'], 'a Date at noon: InvalidArgument naming Date');
 });
