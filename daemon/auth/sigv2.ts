@@ -212,7 +212,9 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
     params.set(name, value);
   }
   const expires = params.get('Expires');
-  if (expires === undefined || !/^\d{1,12}$/.test(expires)) {
+  // A missing one is S3's 403 AccessDenied (LocalStack's recording); one that is no number, 400.
+  if (expires === undefined) throw new S3Error('AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
+  if (!/^\d{1,12}$/.test(expires)) {
     throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication (Signature Version 2) requires the AWSAccessKeyId, Expires and Signature parameters, Expires in seconds since the epoch.');
   }
   const secret = lookupSecret(creds, params.get('AWSAccessKeyId') ?? '');

@@ -58,7 +58,7 @@ function wildcardMatch(pattern: string, value: string): boolean {
  * rules of a bucket that has some, they decide; the matching rule's headers come with the response
  * as with every response to the request (`responseCors`).
  */
-export function preflight(headers: Readonly<Record<string, string>>, allowed: readonly string[], bucketRules?: readonly CorsRule[]): Result {
+export function preflight(headers: Readonly<Record<string, string>>, allowed: readonly string[], bucketRules?: readonly CorsRule[], resourceType: 'BUCKET' | 'OBJECT' = 'BUCKET'): Result {
   if ((headers.origin ?? '') === '') throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
   // Methods are case-sensitive (RFC 9110); browsers send S3's in upper case.
   const asked = headers['access-control-request-method'];
@@ -68,14 +68,16 @@ export function preflight(headers: Readonly<Record<string, string>>, allowed: re
   for (const name of requestedHeaders(headers) ?? []) {
     if (!HTTP_TOKEN.test(name)) throw new S3Error('BadRequest', `Access-Control-Request-Headers "${name}" contains invalid character.`);
   }
+  // A refusal names the method asked for and what the path names, as S3's does.
+  const refused = { Method: asked.trim(), ResourceType: resourceType };
   if (bucketRules !== undefined) {
-    if (matchBucketCors(bucketRules, 'OPTIONS', headers) === undefined) throw new S3Error('AccessForbidden', BUCKET_REFUSAL);
+    if (matchBucketCors(bucketRules, 'OPTIONS', headers) === undefined) throw new S3Error('AccessForbidden', BUCKET_REFUSAL, { fields: refused });
     return { status: 200 };
   }
   // The method is one of S3's (checked above): the origin decides.
   const origin = allowedOrigin(headers.origin, allowed);
   if (origin === undefined) {
-    throw new S3Error('AccessForbidden', 'CORSResponse: This CORS request is not allowed: the origin is not allowed on this server (S3_API_CORS_ALLOW_ORIGIN).');
+    throw new S3Error('AccessForbidden', 'CORSResponse: This CORS request is not allowed: the origin is not allowed on this server (S3_API_CORS_ALLOW_ORIGIN).', { fields: refused });
   }
   const out: Record<string, string> = {
     'access-control-allow-methods': METHODS.join(', '),

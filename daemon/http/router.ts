@@ -251,6 +251,13 @@ export function bucketOf(rawPath: string, host: string, domains: readonly string
   }
 }
 
+/** Whether the request's path names an object (a key after the bucket), not a bucket or the service. */
+export function namesObject(rawPath: string, host: string, domains: readonly string[]): boolean {
+  if (bucketFromHost(host, domains) !== undefined) return rawPath.length > 1;
+  const end = rawPath.indexOf('/', 1);
+  return end !== -1 && end < rawPath.length - 1;
+}
+
 /**
  * Bucket name from a virtual-host-style Host header, when it matches a configured domain; the
  * longest domain that matches decides (`b.s3.example.com` under `example.com,s3.example.com` is

@@ -18,7 +18,7 @@ import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
 import { preflight, responseCors } from './cors.js';
-import { ANONYMOUS_OPERATIONS, bucketOf, route, type Route } from './router.js';
+import { ANONYMOUS_OPERATIONS, bucketOf, namesObject, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
@@ -345,7 +345,7 @@ export class HttpServer {
       logFields.op = 'CorsPreflight';
       let result: Result;
       try {
-        result = preflight(headers, this.deps.config.corsOrigins, bucketRules);
+        result = preflight(headers, this.deps.config.corsOrigins, bucketRules, namesObject(rawPath, headers.host ?? '', this.deps.config.domains) ? 'OBJECT' : 'BUCKET');
       } catch (err) {
         result = this.errorResult(err, id, rawPath, pending);
       }

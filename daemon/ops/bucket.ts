@@ -71,7 +71,7 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
 
 export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const name = ctx.bucket!;
-  if (!validBucketName(name) || reservedBucketName(name)) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${name}`);
+  if (!validBucketName(name) || reservedBucketName(name)) throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { fields: { BucketName: name } });
   // Options s3d would not honour are refused, not ignored (ACLs for others). Object Lock
   // (mc mb --with-lock) makes a bucket with versioning Enabled and Object Lock on.
   const lockHeader = ctx.headers['x-amz-bucket-object-lock-enabled'];
@@ -108,6 +108,8 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
     }
     const loc = conf.LocationConstraint;
     if (typeof loc === 'string' && loc !== '' && loc !== env.config.region) {
+      // Of a bucket the account owns, S3 says so first (LocalStack's recording).
+      if (env.meta.getBucket(name) !== undefined) throw new S3Error('BucketAlreadyOwnedByYou');
       throw new S3Error('IllegalLocationConstraintException', `The ${loc} location constraint is incompatible for the region specific endpoint this request was sent to (this server's region is ${env.config.region}).`);
     }
   }

@@ -282,3 +282,12 @@ t.test('InvalidPartNumber says how many parts there are; InvalidDigest the value
   const acl = await raw(d.port, { method: 'PUT', path: `/${bucket}`, query: 'acl' });
   t.same([xmlField(acl.body, 'Code'), xmlField(acl.body, 'MissingHeaderName')], ['MissingSecurityHeader', 'x-amz-acl'], '<MissingHeaderName>');
 });
+
+t.test('CreateBucket: a name that is not valid is named; an owned bucket asked for in another region is BucketAlreadyOwnedByYou', async (t) => {
+  const bad = await raw(d.port, { method: 'PUT', path: '/TESTUPPERCASE-x' });
+  t.same([bad.status, xmlField(bad.body, 'Code'), xmlField(bad.body, 'BucketName'), xmlField(bad.body, 'Message')], [400, 'InvalidBucketName', 'TESTUPPERCASE-x', 'The specified bucket is not valid.'], 'InvalidBucketName names the bucket');
+  const other = await raw(d.port, { method: 'PUT', path: `/${bucket}`, body: '<CreateBucketConfiguration><LocationConstraint>us-west-1</LocationConstraint></CreateBucketConfiguration>' });
+  t.same([other.status, xmlField(other.body, 'Code'), xmlField(other.body, 'BucketName')], [409, 'BucketAlreadyOwnedByYou', bucket], 'an owned bucket in another region: 409 BucketAlreadyOwnedByYou');
+  const fresh = await raw(d.port, { method: 'PUT', path: '/fresh-bucket-west', body: '<CreateBucketConfiguration><LocationConstraint>us-west-1</LocationConstraint></CreateBucketConfiguration>' });
+  t.equal(xmlField(fresh.body, 'Code'), 'IllegalLocationConstraintException', 'a new bucket in another region: IllegalLocationConstraintException');
+});

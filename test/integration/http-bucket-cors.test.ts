@@ -189,7 +189,11 @@ t.test('preflights: the first rule matching origin, method and every requested h
     assertXmlError(t, r, 403, 'AccessForbidden', what);
     t.match(xmlField(r.body, 'Message')?.replace(/&apos;/g, "'"), DENIED, `${what}: S3's message`);
     t.same(corsHeaders(r), {}, `${what}: no CORS header`);
+    // As S3's refusal (LocalStack's recordings): the method asked for, and what the path names.
+    t.same([xmlField(r.body, 'Method'), xmlField(r.body, 'ResourceType')], [method, 'OBJECT'], `${what}: <Method> and <ResourceType>`);
   }
+  const onBucket = await preflight(d, `/${bucket}`, 'https://elsewhere.test', 'DELETE');
+  t.same([xmlField(onBucket.body, 'Code'), xmlField(onBucket.body, 'Method'), xmlField(onBucket.body, 'ResourceType')], ['AccessForbidden', 'DELETE', 'BUCKET'], 'a preflight of the bucket itself: ResourceType BUCKET');
 });
 
 t.test('actual requests with Origin: the matching rule adds its headers; otherwise none, and the request still goes ahead', async (t) => {
