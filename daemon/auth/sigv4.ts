@@ -472,12 +472,13 @@ function requireAmzHeadersSigned(headers: Record<string, string>, signed: readon
 }
 
 /**
- * A presigned URL's signed headers as the canonical request has them: a signed header the request
- * does not send is taken from the query parameter of that name, where presigners hoist x-amz-*
- * headers (S3 reads it there too; the server applies such parameters as headers afterwards).
+ * A presigned URL's signed headers as the canonical request has them: a signed x-amz-* header the
+ * request does not send is taken from the query parameter of that name, where presigners hoist
+ * them (S3 reads it there too; the server applies such parameters as headers afterwards, which it
+ * does for x-amz-* alone, hence only those).
  */
 function withSignedQueryHeaders(headers: Record<string, string>, signed: readonly string[], query: ReadonlyArray<[string, string]>): Record<string, string> {
-  const missing = signed.filter((name) => headers[name] === undefined);
+  const missing = signed.filter((name) => name.startsWith('x-amz-') && headers[name] === undefined);
   if (missing.length === 0) return headers;
   const out = { ...headers };
   for (const name of missing) {
