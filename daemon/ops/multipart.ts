@@ -244,15 +244,15 @@ async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecor
   }
 }
 
+/** What an s3d upload id looks like (newUploadId's; the 32 base64url characters of older versions). */
+const UPLOAD_ID_SHAPE = /^[A-Za-z0-9_-]{32,36}$/;
+
 /**
  * A new upload id: the initiation time (12 hex digits) and 18 random bytes. Ids of one key then
  * sort as the uploads do (by initiation), so an upload-id-marker keeps its place in a listing
  * after that upload was aborted or completed: a client aborting what it lists page by page
  * would otherwise skip the key's later uploads.
  */
-/** What an s3d upload id looks like (newUploadId's; the 32 base64url characters of older versions). */
-const UPLOAD_ID_SHAPE = /^[A-Za-z0-9_-]{32,36}$/;
-
 function newUploadId(initiated: number): string {
   return initiated.toString(16).padStart(12, '0') + secureRandom(18).toString('base64url');
 }
