@@ -145,6 +145,8 @@ export interface BucketRecord {
   readonly cors?: readonly CorsRule[];
   /** A public access block was put (the only one accepted blocks nothing) and not deleted since. */
   readonly publicAccessBlock?: 'off';
+  /** Transfer acceleration written Suspended (what s3d does anyway), so that it reads back as S3's does. */
+  readonly accelerate?: 'Suspended';
 }
 
 /** One CORSRule, its values as the client wrote them (GetBucketCors gives them back unchanged). */

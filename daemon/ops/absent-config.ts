@@ -7,8 +7,8 @@
 // Writing anything else stays 501 NotImplemented: a configuration is never stored and ignored.
 // Tools that read every bucket setting (Terraform's aws_s3_bucket, mc stat, s3api scripts) then
 // work against s3d. Ownership controls read as BucketOwnerEnforced, what s3d is (ACLs disabled).
-// The one thing kept is whether an all-off public access block was written, so that it reads back
-// until deleted (Terraform waits for both).
+// Two things are kept, so that they read back as on S3: whether an all-off public access block was
+// written (until deleted; Terraform waits for both), and Suspended acceleration.
 import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
@@ -108,6 +108,37 @@ const putPublicAccessBlock: OpHandler = async (env, ctx) => {
 
 const deletePublicAccessBlock: OpHandler = (env, ctx) => clearBucketField(env, ctx.bucket, 'publicAccessBlock');
 
+/**
+ * A setting's value must be one of its enumeration (S3 answers MalformedXML otherwise, before
+ * anything else); `on` is the one s3d does not implement.
+ */
+function enumValue(conf: Record<string, unknown>, name: string, values: readonly [off: string, on: string], feature: string): string {
+  const v = conf[name];
+  if (typeof v !== 'string' || !values.includes(v)) throw new S3Error('MalformedXML', `${name} must be ${values.join(' or ')}.`);
+  if (v === values[1]) throw new S3Error('NotImplemented', `${feature} is not implemented.`);
+  return v;
+}
+
+// Transfer acceleration: Suspended is what s3d does; once written it reads back, as on S3 (a bucket
+// that never had a configuration reads empty).
+const getAccelerate: OpHandler = async (env, ctx) => {
+  const b = requireBucket(env, ctx.bucket);
+  return { status: 200, headers: XML, body: toXml('AccelerateConfiguration', b.accelerate === undefined ? {} : { Status: b.accelerate }) };
+};
+
+const putAccelerate: OpHandler = async (env, ctx) => {
+  requireBucket(env, ctx.bucket);
+  enumValue(xmlFields(await readConfig(ctx, 'AccelerateConfiguration'), ['Status'], 'AccelerateConfiguration'), 'Status', ['Suspended', 'Enabled'], 'Transfer acceleration');
+  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, accelerate: 'Suspended' })).catch(metaError);
+  return { status: 200 };
+};
+
+const putRequestPayment: OpHandler = async (env, ctx) => {
+  requireBucket(env, ctx.bucket);
+  enumValue(xmlFields(await readConfig(ctx, 'RequestPaymentConfiguration'), ['Payer'], 'RequestPaymentConfiguration'), 'Payer', ['BucketOwner', 'Requester'], 'Requester pays');
+  return { status: 200 };
+};
+
 export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketWebsite: absent('NoSuchWebsiteConfiguration'),
   DeleteBucketWebsite: deleted,
@@ -121,8 +152,8 @@ export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetPublicAccessBlock: getPublicAccessBlock,
   PutPublicAccessBlock: putPublicAccessBlock,
   DeletePublicAccessBlock: deletePublicAccessBlock,
-  GetBucketAccelerateConfiguration: empty('AccelerateConfiguration'),
-  PutBucketAccelerateConfiguration: acceptOff('AccelerateConfiguration', 'Transfer acceleration', (c) => c.Status === 'Suspended'),
+  GetBucketAccelerateConfiguration: getAccelerate,
+  PutBucketAccelerateConfiguration: putAccelerate,
   GetBucketRequestPayment: empty('RequestPaymentConfiguration', { Payer: 'BucketOwner' }),
-  PutBucketRequestPayment: acceptOff('RequestPaymentConfiguration', 'Requester pays', (c) => c.Payer === 'BucketOwner'),
+  PutBucketRequestPayment: putRequestPayment,
 };

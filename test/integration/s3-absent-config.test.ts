@@ -115,6 +115,11 @@ t.test('PUTs of what s3d already does are accepted; anything else is NotImplemen
   t.equal((await s3.send(new PutBucketNotificationConfigurationCommand({ ...B, NotificationConfiguration: {} }))).$metadata.httpStatusCode, 200, 'no notifications is accepted');
   t.equal((await s3.send(new PutBucketAccelerateConfigurationCommand({ ...B, AccelerateConfiguration: { Status: 'Suspended' } }))).$metadata.httpStatusCode, 200, 'Suspended acceleration is accepted');
   t.equal((await s3.send(new PutBucketRequestPaymentCommand({ ...B, RequestPaymentConfiguration: { Payer: 'BucketOwner' } }))).$metadata.httpStatusCode, 200, 'BucketOwner pays is accepted');
+  // Once written, Suspended reads back, as on S3 (Terraform compares it); a value outside the
+  // enumeration is MalformedXML, not NotImplemented (moto's and LocalStack's tests of S3).
+  t.equal((await s3.send(new GetBucketAccelerateConfigurationCommand(B))).Status, 'Suspended', 'Suspended acceleration reads back');
+  await expectS3Error(t, s3.send(new PutBucketAccelerateConfigurationCommand({ ...B, AccelerateConfiguration: { Status: 'bad_status' as 'Enabled' } })), 'MalformedXML', 400, 'an acceleration status that does not exist');
+  await expectS3Error(t, s3.send(new PutBucketRequestPaymentCommand({ ...B, RequestPaymentConfiguration: { Payer: 'Bogus' as 'Requester' } })), 'MalformedXML', 400, 'a payer that does not exist');
 
   await expectS3Error(
     t,
