@@ -13,7 +13,7 @@ import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, xmlFields, xmlList, type XmlObject } from './xml.js';
+import { parseConfigXml, toXml, xmlFields, xmlList, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -44,7 +44,7 @@ const deleted: OpHandler = async (env, ctx) => {
 
 /** The request's document under `root`: its children (none for an empty root element). */
 async function readConfig(ctx: RequestContext, root: string): Promise<Record<string, unknown>> {
-  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
   const raw = doc[root];
   if (raw === undefined) throw new S3Error('MalformedXML', `Expected a ${root} document.`);
   const conf = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};

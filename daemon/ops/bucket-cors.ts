@@ -7,7 +7,7 @@ import type { CorsRule } from '../meta/records.js';
 import { validBucketName } from './bucket.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseConfigXml, toXml, xmlList, type XmlObject, xmlText } from './xml.js';
 
 const MAX_RULES = 100;
 const MAX_ID_CHARS = 255;
@@ -64,7 +64,7 @@ function parseRule(raw: unknown, i: number): CorsRule {
 
 /** Parses a CORSConfiguration document into rules (throws the S3 error S3 would). */
 export function parseCorsConfiguration(body: Buffer): CorsRule[] {
-  const doc = parseXml(body);
+  const doc = parseConfigXml(body);
   const conf = doc.CORSConfiguration;
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a CORSConfiguration document.');
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) throw new S3Error('MalformedXML', 'A CORS configuration needs at least one CORSRule.');

@@ -12,7 +12,7 @@ import { OWNER_ONLY_ACLS } from './object-headers.js';
 
 /** S3's canned ACL names (any other x-amz-acl value is no ACL at all). */
 const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
-import { isoDate, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
+import { isoDate, parseConfigXml, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 1024 * 1024;
@@ -127,7 +127,8 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
 
 export async function handleHeadBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  return { status: 200, headers: { 'x-amz-bucket-region': env.config.region } };
+  // With the Content-Type S3 sends on it (moto's test recorded against AWS).
+  return { status: 200, headers: { 'x-amz-bucket-region': env.config.region, 'content-type': 'application/xml' } };
 }
 
 export async function handleDeleteBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -155,7 +156,7 @@ export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext
  */
 export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
   const conf = doc.VersioningConfiguration as Record<string, unknown> | string | undefined;
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a VersioningConfiguration document.');
   const { Status: status, MfaDelete: mfa } = xmlFields(conf, ['Status', 'MfaDelete', 'ExcludedPrefixes', 'ExcludeFolders'], 'VersioningConfiguration');
@@ -180,7 +181,7 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
 }
 
 function parseEncryptionConfig(body: Buffer): BucketEncryption {
-  const doc = parseXml(body);
+  const doc = parseConfigXml(body);
   const conf = doc.ServerSideEncryptionConfiguration as Record<string, unknown> | undefined;
   if (!conf || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected a ServerSideEncryptionConfiguration document.');
   const rules = conf.Rule as unknown[] | undefined;

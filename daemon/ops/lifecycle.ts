@@ -16,7 +16,7 @@ import { isLocked } from '../meta/store.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
-import { httpDate, parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
+import { httpDate, parseConfigXml, toXml, xmlElement, xmlList, type XmlObject, xmlText } from './xml.js';
 
 const DAY_MS = 86_400_000;
 const MAX_RULES = 1000;
@@ -155,7 +155,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
 
 /** Parses a LifecycleConfiguration document into rules (throws the S3 error S3 would). */
 export function parseLifecycle(body: Buffer): StoredLifecycleRule[] {
-  const doc = parseXml(body, { trim: false });
+  const doc = parseConfigXml(body, { trim: false });
   const conf = doc.LifecycleConfiguration;
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a LifecycleConfiguration document.');
   const raws = xmlList(xmlElement(conf, 'LifecycleConfiguration').Rule);

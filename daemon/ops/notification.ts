@@ -16,7 +16,7 @@ import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseConfigXml, toXml, xmlElement, xmlList, type XmlObject, xmlText } from './xml.js';
 
 const MAX_XML_BODY = 256 * 1024;
 const MAX_CONFIGURATIONS = 1000;
@@ -57,7 +57,7 @@ function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
  * ARN must name a configured webhook target in this region (or in none, as MinIO prints ARNs).
  */
 export function parseNotificationConfiguration(body: Buffer, targets: TargetLookup): NotificationRule[] {
-  const doc = parseXml(body);
+  const doc = parseConfigXml(body);
   const raw = doc.NotificationConfiguration;
   if (raw === undefined) throw new S3Error('MalformedXML', 'Expected a NotificationConfiguration document.');
   const conf = xmlElement(raw, 'NotificationConfiguration');

@@ -222,7 +222,7 @@ export function writeConditions(headers: Readonly<Record<string, string>>): Writ
       throw new S3Error('PreconditionFailed', undefined, { fields: { Condition: 'If-None-Match' } });
     }
     if (ifMatch !== undefined) {
-      if (current === undefined) throw new S3Error('NoSuchKey', 'The specified key does not exist (If-Match).');
+      if (current === undefined) throw new S3Error('NoSuchKey');
       if (!etagMatches(ifMatch, current.etag)) throw new S3Error('PreconditionFailed', undefined, { fields: { Condition: 'If-Match' } });
     }
   };

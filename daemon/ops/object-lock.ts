@@ -13,7 +13,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { isoDate, parseConfigXml, toXml, xmlFields, xmlList, type XmlObject, xmlText } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -162,7 +162,7 @@ function positive(v: unknown, what: string): number {
 
 export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
   const conf = doc.ObjectLockConfiguration as Record<string, unknown> | string | undefined;
   if (conf === undefined || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected an ObjectLockConfiguration document.');
   xmlFields(conf, ['ObjectLockEnabled', 'Rule'], 'ObjectLockConfiguration');
@@ -235,7 +235,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
   readableRecord(env, ctx);
-  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
   const r = doc.Retention as Record<string, unknown> | string | undefined;
   if (r === undefined) throw new S3Error('MalformedXML', 'Expected a Retention document.');
   // An empty <Retention/> removes it; anything s3d does not know is refused, never read as "remove".
@@ -279,7 +279,7 @@ export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext)
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
   readableRecord(env, ctx);
-  const doc = parseXml(await ctx.body.readAll(MAX_XML_BODY));
+  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
   if (doc.LegalHold === undefined) throw new S3Error('MalformedXML', 'Expected a LegalHold document.');
   const h = xmlFields(doc.LegalHold, ['Status'], 'LegalHold');
   const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;

@@ -365,7 +365,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const stored = collectStoredHeaders(headers, none);
     const userMeta = collectUserMeta(headers, none);
     const taggingXml = fields.get('tagging');
-    const tags = taggingXml === undefined ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
+    const tags = taggingXml === undefined || taggingXml === '' ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
     const lock = lockFromHeaders(bucket, headers, none, Date.now());
 
     // x-amz-checksum-* fields are checked against the file and kept, as the headers are on

@@ -8,7 +8,7 @@ import type { TagSet } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
-import { parseXml, toXml } from './xml.js';
+import { parseConfigXml, toXml } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -111,7 +111,7 @@ export function tagsField(tags: TagSet | undefined): { tags?: TagSet } {
 /** Parses a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>` document. */
 export function parseTagging(body: Buffer, max: number): TagSet {
   // Values are kept exactly as sent: a tag value may begin or end with a space.
-  const doc = parseXml(body, { trim: false });
+  const doc = parseConfigXml(body, { trim: false });
   const tagging = doc.Tagging as Record<string, unknown> | string | undefined;
   if (tagging === undefined || tagging === null) throw new S3Error('MalformedXML', 'Expected a Tagging document.');
   if (typeof tagging !== 'object') throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');

@@ -143,6 +143,16 @@ export function toXmlInOrder(root: string, children: ReadonlyArray<readonly [str
 
 const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
 
+/**
+ * Parses a configuration PUT's document (tagging, lifecycle, versioning, encryption, CORS,
+ * notifications, Object Lock, …): a request without a body is S3's 400 MissingRequestBodyError,
+ * anything else as parseXml.
+ */
+export function parseConfigXml(body: Buffer, opts: { trim?: boolean } = {}): Record<string, unknown> {
+  if (body.length === 0) throw new S3Error('MissingRequestBodyError');
+  return parseXml(body, opts);
+}
+
 /** Parses a request XML document; malformed input → MalformedXML. */
 export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): Record<string, unknown> {
   const s = typeof text === 'string' ? text : text.toString('utf8');

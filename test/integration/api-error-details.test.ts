@@ -291,3 +291,22 @@ t.test('CreateBucket: a name that is not valid is named; an owned bucket asked f
   const fresh = await raw(d.port, { method: 'PUT', path: '/fresh-bucket-west', body: '<CreateBucketConfiguration><LocationConstraint>us-west-1</LocationConstraint></CreateBucketConfiguration>' });
   t.equal(xmlField(fresh.body, 'Code'), 'IllegalLocationConstraintException', 'a new bucket in another region: IllegalLocationConstraintException');
 });
+
+t.test('a configuration PUT without a body is MissingRequestBodyError, as S3 answers it; HeadBucket has a Content-Type', async (t) => {
+  for (const [path, query] of [
+    [`/${bucket}`, 'tagging'],
+    [`/${bucket}`, 'lifecycle'],
+    [`/${bucket}`, 'versioning'],
+    [`/${bucket}`, 'encryption'],
+    [`/${bucket}`, 'cors'],
+    [`/${bucket}`, 'notification'],
+    [`/${bucket}`, 'object-lock'],
+    [`/${bucket}`, 'accelerate'],
+    [`/${bucket}/obj`, 'tagging'],
+  ] as const) {
+    const res = await raw(d.port, { method: 'PUT', path, query, body: '' });
+    t.same([res.status, xmlField(res.body, 'Code'), xmlField(res.body, 'Message')], [400, 'MissingRequestBodyError', 'Request Body is empty'], `PUT ${path}?${query} without a body`);
+  }
+  const head = await raw(d.port, { method: 'HEAD', path: `/${bucket}` });
+  t.equal(head.headers['content-type'], 'application/xml', 'HeadBucket: Content-Type application/xml');
+});

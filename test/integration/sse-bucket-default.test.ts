@@ -132,7 +132,8 @@ t.test('malformed and invalid configurations', async (t) => {
   };
   await raw('<ServerSideEncryptionConfiguration><Rule>', 'truncated XML');
   await raw('not xml at all', 'not XML');
-  await raw('', 'empty body');
+  const empty = await rawRequest(d, 'PUT', path, 'encryption', '');
+  t.same({ status: empty.status, code: errorCode(empty.body) }, { status: 400, code: 'MissingRequestBodyError' }, 'empty body → MissingRequestBodyError 400, as S3 answers it');
   await raw('<Other><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></Other>', 'wrong root element');
   await raw(
     '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>maybe</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>',
