@@ -413,9 +413,13 @@ function parseAuthorizationHeader(value: string): AuthorizationHeader {
   const trimmed = value.trim();
   const space = trimmed.search(/\s/);
   const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
-  if (algorithm !== ALGORITHM) {
+  // SigV4a, and Signature Version 2 when S3_SIGV2=off: mechanisms S3 knows, not taken here.
+  if (algorithm === 'AWS4-ECDSA-P256-SHA256' || algorithm === 'AWS') {
     throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
   }
+  // Any other scheme (a Bearer token, a header whose Credential= went missing): S3's answer,
+  // checked against s3.amazonaws.com by SeaweedFS's error-compatibility script.
+  if (algorithm !== ALGORITHM) throw new S3Error('InvalidArgument', 'Unsupported Authorization Type', { fields: { ArgumentName: 'Authorization', ArgumentValue: value } });
   const fields = new Map<string, string>();
   const rest = space < 0 ? '' : trimmed.slice(space + 1).trim();
   if (rest !== '') {

@@ -345,8 +345,10 @@ t.test('Authorization header errors', async (t) => {
   t.equal(codeOf(() => authenticate(withHeaders(getObject, { authorization: undefined }), creds, now)), 'AccessDenied', 'no auth at all');
   t.equal(auth(`AWS ${AKID}:frJIUN8DYpKDtOLCwo//yllqDzg=`), 'InvalidSignatureTypeError', 'SigV2');
   t.equal(auth(`AWS4-ECDSA-P256-SHA256 Credential=${AKID}/20130524/s3/aws4_request, SignedHeaders=host, Signature=00`), 'InvalidSignatureTypeError', 'SigV4a');
-  t.equal(auth('Bearer xyz'), 'InvalidSignatureTypeError');
-  t.equal(auth(''), 'InvalidSignatureTypeError');
+  // Other schemes: InvalidArgument "Unsupported Authorization Type", as S3 answers them.
+  t.equal(auth('Bearer xyz'), 'InvalidArgument');
+  t.equal(auth(''), 'InvalidArgument');
+  t.equal(auth(`AWS4-HMAC-SHA256, SignedHeaders=host, Signature=00`), 'InvalidArgument', 'Credential= missing, the comma after the scheme');
   t.equal(auth('AWS4-HMAC-SHA256'), 'AuthorizationHeaderMalformed', 'no components');
   t.equal(auth(`AWS4-HMAC-SHA256 SignedHeaders=${sh},Signature=${sig}`), 'AuthorizationHeaderMalformed', 'no Credential');
   t.equal(auth(`AWS4-HMAC-SHA256 Credential=${EXAMPLE_CREDENTIAL},Signature=${sig}`), 'AuthorizationHeaderMalformed', 'no SignedHeaders');
