@@ -5,7 +5,7 @@
 // Read-only; MetaStore hands in its tables.
 
 import type { Database } from 'lmdb';
-import { bucketRange, keyOfVersionKey, uploadIndexKey, markerBound, objectKey, prefixBound, SEP, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
+import { bucketRange, keyOfVersionKey, markerBound, objectKey, prefixBound, SEP, uploadIndexKey, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
 import type { ObjectRecord, UploadRecord } from './records.js';
 import { clientVersionId, stampOf, stampOfId } from './versions.js';
 

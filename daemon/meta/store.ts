@@ -15,7 +15,7 @@ import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type Par
 import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
 import { bucketRange, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
-import { listObjects, listUploads, listVersions, type ListingTables, type UploadListOptions, type ListOptions, type ListResult, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
+import { listObjects, listUploads, listVersions, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';

@@ -7,7 +7,7 @@ import type { CorsRule } from '../meta/records.js';
 import { validBucketName } from './bucket.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlList, type XmlObject, xmlText } from './xml.js';
+import { parseConfigXml, toXml, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const MAX_RULES = 100;
 const MAX_ID_CHARS = 255;

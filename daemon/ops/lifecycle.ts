@@ -16,7 +16,7 @@ import { isLocked } from '../meta/store.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
-import { httpDate, parseConfigXml, toXml, xmlElement, xmlList, type XmlObject, xmlText } from './xml.js';
+import { httpDate, parseConfigXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const DAY_MS = 86_400_000;
 const MAX_RULES = 1000;

@@ -16,7 +16,7 @@ import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlElement, xmlList, type XmlObject, xmlText } from './xml.js';
+import { parseConfigXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const MAX_XML_BODY = 256 * 1024;
 const MAX_CONFIGURATIONS = 1000;

@@ -13,7 +13,7 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, parseConfigXml, toXml, xmlFields, xmlList, type XmlObject, xmlText } from './xml.js';
+import { isoDate, parseConfigXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;

@@ -17,7 +17,7 @@ import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
-import { bypassGovernance, refuseBypassWithoutLock, lockFields, lockFromHeaders, lockHeaders } from './object-lock.js';
+import { bypassGovernance, lockFields, lockFromHeaders, lockHeaders, refuseBypassWithoutLock } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 import { httpDate } from './xml.js';

@@ -64,11 +64,10 @@ export function tagsFromHeader(headers: Readonly<Record<string, string>>, query:
     const eq = part.indexOf('=');
     const [k, v] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
     const key = decode(k, raw);
-    // What is no tag set in query encoding is S3's InvalidArgument on the header (the tags'
-    // own rules, below, are InvalidTag).
     const value = decode(v, raw);
-    // A character no tag may hold is S3's InvalidArgument on the header too ("k1=v1,k2=v2": a
-    // comma in the value), as are an empty or repeated key.
+    // What is no tag set in query encoding is S3's InvalidArgument on the header: an empty or
+    // repeated key, or a character no tag may hold ("k1=v1,k2=v2": a comma in the value). The
+    // tags' other rules, below, are InvalidTag.
     if (key === '' || seen.has(key) || !ALLOWED.test(key) || !ALLOWED.test(value)) throw badTaggingHeader(raw);
     seen.add(key);
     tags.push([key, value]);
