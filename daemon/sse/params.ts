@@ -123,7 +123,8 @@ export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
     return { kind: 'SSE-C', key: ssec.key, keyMd5: ssec.keyMd5 };
   }
   if (sse === undefined && kmsKey === undefined && ctx === undefined) return { kind: 'none' };
-  if (sse === 'AES256') {
+  // A KMS key id or context beside AES256, or without any SSE header: S3's words for both.
+  if (sse === 'AES256' || sse === undefined) {
     if (kmsKey !== undefined || ctx !== undefined) {
       throw new S3Error('InvalidArgument', 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms');
     }
