@@ -42,11 +42,11 @@ import {
   handleAbortMultipartUpload,
   handleCompleteMultipartUpload,
   handleCreateMultipartUpload,
-  handleListMultipartUploads,
   handleListParts,
   handleUploadPart,
   handleUploadPartCopy,
 } from './multipart.js';
+import { handleListMultipartUploads } from './multipart-list.js';
 import type { Handler, RequestContext, Result } from './types.js';
 
 type OpHandler = (env: OpsEnv, ctx: RequestContext) => Promise<Result>;

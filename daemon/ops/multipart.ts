@@ -1,5 +1,5 @@
-// Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts and
-// ListMultipartUploads. The object key is generated and sealed once at Create; each part is its
+// Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort and ListParts
+// (ListMultipartUploads: multipart-list.ts). The object key is generated and sealed once at Create; each part is its
 // own DARE stream under its part key. Complete is one atomic, durable LMDB commit.
 // Flexible checksums as S3 has them: an upload created with x-amz-checksum-algorithm (and
 // x-amz-checksum-type) has a checksum of that algorithm on every part (the client's, verified, or
@@ -28,7 +28,7 @@ import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
-import { intParam, keyEncoder } from './query.js';
+import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
 
@@ -39,7 +39,7 @@ const MAX_PARTS = 10000;
 
 /** Every object and upload belongs to the one user, the root user (whoever lists them: an
  *  anonymous request admitted by a bucket policy has no identity of its own). */
-function owner(env: OpsEnv): XmlObject {
+export function owner(env: OpsEnv): XmlObject {
   return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
 }
 
@@ -245,7 +245,7 @@ async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecor
 }
 
 /** What an s3d upload id looks like (newUploadId's; the 32 base64url characters of older versions). */
-const UPLOAD_ID_SHAPE = /^[A-Za-z0-9_-]{32,36}$/;
+export const UPLOAD_ID_SHAPE = /^[A-Za-z0-9_-]{32,36}$/;
 
 /**
  * A new upload id: the initiation time (12 hex digits) and 18 random bytes. Ids of one key then
@@ -723,96 +723,7 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
   return { status: 200, headers: { ...XML, ...sseHeaders, ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: toXml('ListPartsResult', body) };
 }
 
-function uploadChecksumElements(up: UploadRecord): XmlObject {
+export function uploadChecksumElements(up: UploadRecord): XmlObject {
   const uc = uploadChecksum(up);
   return uc ? { ChecksumAlgorithm: uc.algorithm, ChecksumType: uc.type } : {};
-}
-
-export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  const q = ctx.query;
-  const prefix = q.get('prefix') ?? '';
-  const delimiter = q.get('delimiter') ?? '';
-  const keyMarker = q.get('key-marker') ?? '';
-  // Without a key marker the upload-id marker is ignored (and not echoed), as S3 does.
-  const uploadIdMarker = keyMarker === '' ? '' : (q.get('upload-id-marker') ?? '');
-  if (uploadIdMarker !== '') {
-    // One that cannot be an s3d upload id, or names an upload of another key, is refused as S3
-    // refuses it: it marks no place in this listing. (One of an upload since completed or
-    // aborted still does: the uploads after it in id order, see listUploads.)
-    const marked = UPLOAD_ID_SHAPE.test(uploadIdMarker) ? env.meta.getUpload(uploadIdMarker) : undefined;
-    if (!UPLOAD_ID_SHAPE.test(uploadIdMarker) || (marked !== undefined && (marked.bucket !== ctx.bucket || marked.key !== keyMarker))) {
-      throw new S3Error('InvalidArgument', 'Invalid uploadId marker', { fields: { ArgumentName: 'upload-id-marker', ArgumentValue: uploadIdMarker } });
-    }
-  }
-  const max = intParam(q, 'max-uploads', 1000, 1000);
-  const { url, enc } = keyEncoder(q);
-  const uploads: UploadRecord[] = [];
-  const prefixes: string[] = [];
-  let truncated = false;
-  // Where the next page starts: the last upload, or the last common prefix (no upload id).
-  let nextKey: string | undefined;
-  let nextId: string | undefined;
-  let cursorKey = keyMarker;
-  let cursorId = uploadIdMarker;
-  const markerBytes = Buffer.from(keyMarker);
-  // Common prefixes collapse many uploads into one entry: read until max entries are collected
-  // and one more entry proves the listing is truncated.
-  page: for (;;) {
-    const r = env.meta.listUploads(ctx.bucket!, { prefix, keyMarker: cursorKey, uploadIdMarker: cursorId, limit: max + 1 });
-    for (const u of r.uploads) {
-      cursorKey = u.key;
-      cursorId = u.id;
-      const i = delimiter === '' ? -1 : u.key.indexOf(delimiter, prefix.length);
-      if (i >= 0) {
-        const cp = u.key.slice(0, i + delimiter.length);
-        if (prefixes[prefixes.length - 1] === cp) continue;
-        // A key marker at or inside this prefix: an earlier page already listed it.
-        if (keyMarker !== '' && Buffer.compare(Buffer.from(cp), markerBytes) <= 0) continue;
-        if (uploads.length + prefixes.length >= max) {
-          // max-uploads=0 lists nothing and is not truncated (a paging client would loop).
-          truncated = max > 0;
-          break page;
-        }
-        prefixes.push(cp);
-        nextKey = cp;
-        nextId = undefined;
-      } else {
-        if (uploads.length + prefixes.length >= max) {
-          // max-uploads=0 lists nothing and is not truncated (a paging client would loop).
-          truncated = max > 0;
-          break page;
-        }
-        uploads.push(u);
-        nextKey = u.key;
-        nextId = u.id;
-      }
-    }
-    if (!r.isTruncated) break;
-  }
-  const body: XmlObject = {
-    Bucket: ctx.bucket!,
-    KeyMarker: enc(keyMarker),
-    UploadIdMarker: uploadIdMarker,
-    // Always there, as S3 sends them: where a truncated page ends (a common prefix has no upload
-    // id), else the last upload listed ("" when none was).
-    NextKeyMarker: enc(truncated && nextKey !== undefined ? nextKey : (uploads[uploads.length - 1]?.key ?? '')),
-    NextUploadIdMarker: truncated && nextKey !== undefined ? (nextId ?? '') : (uploads[uploads.length - 1]?.id ?? ''),
-    ...(prefix !== '' ? { Prefix: enc(prefix) } : {}),
-    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
-    MaxUploads: max,
-    IsTruncated: truncated,
-    ...(url ? { EncodingType: 'url' } : {}),
-    Upload: uploads.map((u) => ({
-      Key: enc(u.key),
-      UploadId: u.id,
-      Initiator: owner(env),
-      Owner: owner(env),
-      StorageClass: 'STANDARD',
-      Initiated: isoDate(u.initiated),
-      ...uploadChecksumElements(u),
-    })),
-    CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
-  };
-  return { status: 200, headers: XML, body: toXml('ListMultipartUploadsResult', body) };
 }
