@@ -18,7 +18,7 @@ import {
 import { bucketName, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { putMany, s3Code, sdkFailure } from '../helpers/s3.js';
 import { minioClient } from '../helpers/minio.js';
-import { raw } from '../helpers/http.js';
+import { raw, xmlField } from '../helpers/http.js';
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
@@ -122,7 +122,20 @@ t.test('max-keys, max-uploads, max-parts and part-number-marker past 2147483647:
       const r = await raw(d.port, { method: 'GET', path, query: `${listing}${name}=${value}` });
       t.equal(r.status, 400, `${listing}${name}=${value}: 400`);
       t.match(r.body.toString(), /<Code>InvalidArgument<\/Code>/);
+      t.equal(xmlField(r.body, 'Message'), `Provided ${name} not an integer or within integer range`, `${name}=${value}: S3's message`);
+      t.same([xmlField(r.body, 'ArgumentName'), xmlField(r.body, 'ArgumentValue')], [name, value], `${name}=${value}: the argument as written`);
     }
+    // S3 names a negative value's argument differently: maxKeys for max-keys (its code's name),
+    // the others as written (moto's and LocalStack's AWS-validated answers).
+    const argument = name === 'max-keys' ? 'maxKeys' : name;
+    for (const value of ['-1', '-2147483648', 'abc', '1e3']) {
+      const r = await raw(d.port, { method: 'GET', path, query: `${listing}${name}=${value}` });
+      t.equal(r.status, 400, `${listing}${name}=${value}: 400`);
+      const negative = value.startsWith('-');
+      t.equal(xmlField(r.body, 'Message'), negative ? `Argument ${argument} must be an integer between 0 and 2147483647` : `Provided ${name} not an integer or within integer range`, `${name}=${value}: S3's message`);
+      t.equal(xmlField(r.body, 'ArgumentName'), negative ? argument : name, `${name}=${value}: ArgumentName`);
+    }
+    t.equal((await raw(d.port, { method: 'GET', path, query: `${listing}${name}=-0` })).status, 200, `${name}=-0 is 0`);
   }
   // start-after is V2's: a V1 listing refuses it rather than list from the start.
   const v1After = await raw(d.port, { method: 'GET', path: `/${TRICKY}`, query: 'start-after=a' });
