@@ -5,6 +5,7 @@
 // it is exactly as durable as the change; notify/webhook.ts delivers it after the response.
 // Buckets without a configuration pay one property check per write.
 
+import { randomUUID } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { BucketRecord, NotificationRule } from '../meta/records.js';
 import { eventRecord, webhookBody, type EventInput, type EventObject, type EventOrigin } from '../notify/event.js';
@@ -88,7 +89,9 @@ export function parseNotificationConfiguration(body: Buffer, targets: TargetLook
     const sig = JSON.stringify([arn.id, [...events].sort(), filter.prefix ?? '', filter.suffix ?? '']);
     if (seen.has(sig)) throw new S3Error('InvalidArgument', OVERLAP_ERROR);
     seen.add(sig);
-    rules.push({ ...(id !== undefined && id !== '' ? { id } : {}), arn: arnText, events, ...filter });
+    // "If you don't provide one, Amazon S3 will assign an ID" (S3's NotificationConfiguration
+    // reference); S3's look like base64 of a UUID. Events then name it as their configurationId.
+    rules.push({ id: id !== undefined && id !== '' ? id : Buffer.from(randomUUID()).toString('base64'), arn: arnText, events, ...filter });
   }
   return rules;
 }

@@ -200,14 +200,19 @@ t.test('configuration: AWS SDK and minio-js write and read it; unknown ARNs and 
   const got = await s3.send(new GetBucketNotificationConfigurationCommand(B));
   t.same(got.QueueConfigurations, [
     { Id: 'jpegs', QueueArn: PRIMARY, Events: ['s3:ObjectCreated:Put', 's3:ObjectRemoved:Delete'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'img/' }, { Name: 'suffix', Value: '.jpg' }] } } },
-    { QueueArn: DEFAULT, Events: ['s3:ObjectCreated:*'] },
+    { Id: got.QueueConfigurations?.[1]?.Id, QueueArn: DEFAULT, Events: ['s3:ObjectCreated:*'] },
   ]);
+  // A configuration without an Id gets one, as on S3 ("If you don't provide one, Amazon S3 will
+  // assign an ID"); it stays the same from one read to the next.
+  const assigned = got.QueueConfigurations?.[1]?.Id;
+  t.match(assigned, /^[A-Za-z0-9+/]{40,}={0,2}$/, 'an Id was assigned to the configuration without one');
+  t.equal((await s3.send(new GetBucketNotificationConfigurationCommand(B))).QueueConfigurations?.[1]?.Id, assigned, 'and it is stored, not made up per read');
 
   const mc = minioClient(d);
   const fromMinio = await mc.getBucketNotification(bucket);
   t.same(fromMinio.QueueConfiguration, [
     { Id: 'jpegs', Queue: PRIMARY, Event: ['s3:ObjectCreated:Put', 's3:ObjectRemoved:Delete'], Filter: [{ Name: 'prefix', Value: 'img/' }, { Name: 'suffix', Value: '.jpg' }] },
-    { Id: undefined, Queue: DEFAULT, Event: ['s3:ObjectCreated:*'], Filter: [] },
+    { Id: assigned, Queue: DEFAULT, Event: ['s3:ObjectCreated:*'], Filter: [] },
   ]);
 
   // What `mc event add ALIAS/bucket arn:minio:sqs::PRIMARY:webhook --event put,delete --suffix .log` sends.
@@ -218,7 +223,9 @@ t.test('configuration: AWS SDK and minio-js write and read it; unknown ARNs and 
   q.addFilterSuffix('.log');
   config.add(q);
   await mc.setBucketNotification(bucket, config);
-  t.same((await mc.getBucketNotification(bucket)).QueueConfiguration, [{ Id: undefined, Queue: PRIMARY, Event: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], Filter: [{ Name: 'suffix', Value: '.log' }] }], 'minio-js replaced it');
+  const replaced = (await mc.getBucketNotification(bucket)).QueueConfiguration;
+  t.notSame(replaced[0]?.Id, assigned, 'the replacement has an Id of its own');
+  t.same(replaced, [{ Id: replaced[0]?.Id, Queue: PRIMARY, Event: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], Filter: [{ Name: 'suffix', Value: '.log' }] }], 'minio-js replaced it');
 
   await expectS3Error(
     t,
@@ -362,7 +369,9 @@ t.test('the default target: its own path, and a token that names its scheme goes
   const [e] = await receiver.of(bucket, 1);
   t.equal(e?.path, '/default?src=s3d');
   t.equal(e?.headers.authorization, 'Custom opaque-value');
-  t.equal(e?.body.Records[0]!.s3.configurationId, 'Config', 'no Id: MinIO\'s "Config"');
+  const id = (await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }))).QueueConfigurations?.[0]?.Id;
+  t.ok(id, 'the configuration without an Id was assigned one');
+  t.equal(e?.body.Records[0]!.s3.configurationId, id, 'the event names the assigned Id as its configurationId, as on S3');
 });
 
 t.test('a target over mTLS presents its client certificate', async (t) => {

@@ -30,15 +30,16 @@ t.test('queue configurations parse and read back the same', async (t) => {
   );
   t.strictSame(rules, [
     { id: 'images', arn: 'arn:minio:sqs::PRIMARY:webhook', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'], prefix: 'img/', suffix: '.jpg' },
-    { arn: 'arn:minio:sqs:us-east-1:_:webhook', events: ['s3:ObjectCreated:Put'] },
+    { id: rules[1]!.id, arn: 'arn:minio:sqs:us-east-1:_:webhook', events: ['s3:ObjectCreated:Put'] },
   ]);
+  t.match(rules[1]!.id, /^[A-Za-z0-9+/]{40,}={0,2}$/, 'a configuration without an Id is assigned one (S3 does)');
   const xml = notificationXml(rules);
   t.match(xml, /<QueueConfiguration><Id>images<\/Id><Filter><S3Key><FilterRule><Name>prefix<\/Name><Value>img\/<\/Value><\/FilterRule><FilterRule><Name>suffix<\/Name><Value>.jpg<\/Value><\/FilterRule><\/S3Key><\/Filter><Event>s3:ObjectCreated:\*<\/Event><Event>s3:ObjectRemoved:Delete<\/Event><Queue>arn:minio:sqs::PRIMARY:webhook<\/Queue><\/QueueConfiguration>/);
   t.strictSame(parseNotificationConfiguration(Buffer.from(xml), targets), rules, 'what Get gives back parses to the same rules');
   t.strictSame(parseNotificationConfiguration(conf(''), targets), [], 'an empty document: no configuration');
   t.strictSame(parseNotificationConfiguration(Buffer.from('<NotificationConfiguration/>'), targets), []);
   t.match(notificationXml([]), /<NotificationConfiguration xmlns="http:\/\/s3.amazonaws.com\/doc\/2006-03-01\/"><\/NotificationConfiguration>$/);
-  t.strictSame(parseNotificationConfiguration(conf(queue(`<Queue>arn:minio:sqs::_:webhook</Queue><Event>s3:ObjectCreated:*</Event>${prefixFilter('prefix', '')}`)), targets), [{ arn: 'arn:minio:sqs::_:webhook', events: ['s3:ObjectCreated:*'] }], 'an empty filter value filters nothing');
+  t.strictSame(parseNotificationConfiguration(conf(queue(`<Queue>arn:minio:sqs::_:webhook</Queue><Event>s3:ObjectCreated:*</Event>${prefixFilter('prefix', '')}`)), targets).map(({ id: _id, ...r }) => r), [{ arn: 'arn:minio:sqs::_:webhook', events: ['s3:ObjectCreated:*'] }], 'an empty filter value filters nothing');
 });
 
 t.test('refusals', async (t) => {
