@@ -71,7 +71,10 @@ function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey
     NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.n : marker,
     MaxParts: maxParts,
     IsTruncated: truncated,
-    Part: page.map((p) => ({
+    // "if an additional checksum … isn't applied to the object specified in the request, the
+    // response doesn't return the Part element" (S3's GetObjectAttributesParts, general purpose
+    // buckets): parts are listed only for an object uploaded with checksums.
+    Part: !parts.some((p) => p.checksums !== undefined || p.sealedChecksums !== undefined) ? [] : page.map((p) => ({
       PartNumber: p.n,
       Size: p.size,
       ...Object.fromEntries(Object.entries(openPartChecksums(p, objectKey) ?? {}).map(([alg, v]) => [`Checksum${alg}`, v])),

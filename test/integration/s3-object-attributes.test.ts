@@ -83,6 +83,23 @@ t.test('a multipart object: parts with sizes and checksums, paged', async (t) =>
   t.equal(page2.ObjectParts?.IsTruncated, false, 'not truncated');
 });
 
+t.test('a multipart object uploaded without checksums: the part count, no Part elements (as S3 documents)', async (t) => {
+  const bare = clientFor(d, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+  t.teardown(() => bare.destroy());
+  const parts = [testBytes(5 * MiB, 4), testBytes(100, 5)];
+  const up = await bare.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multi-bare' }));
+  const done = [];
+  for (const [i, p] of parts.entries()) {
+    const r = await bare.send(new UploadPartCommand({ Bucket: bucket, Key: 'multi-bare', UploadId: up.UploadId, PartNumber: i + 1, Body: p }));
+    done.push({ PartNumber: i + 1, ETag: r.ETag });
+  }
+  await bare.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'multi-bare', UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
+  const a = await bare.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'multi-bare', ObjectAttributes: ['ObjectParts', 'ObjectSize'] }));
+  t.equal(a.ObjectParts?.TotalPartsCount, 2, 'the part count');
+  t.equal(a.ObjectParts?.Parts, undefined, 'no Part elements: no additional checksum was applied');
+  t.equal(a.ObjectSize, 5 * MiB + 100);
+});
+
 t.test('SSE-C objects need their key; SSE-S3 objects need none', async (t) => {
   const key = randomBytes(32);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec', Body: 'secret', ...ssec(key) }));
