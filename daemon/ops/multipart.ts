@@ -345,7 +345,8 @@ async function storePart(
  */
 function refuseEncryptionChoice(headers: Readonly<Record<string, string>>): void {
   const h = encryptionChoiceHeader(headers);
-  if (h !== undefined) throw new S3Error('InvalidArgument', `The ${h} header is not supported for this operation: encryption is chosen by CreateMultipartUpload.`);
+  // S3's answer (as fog-aws recorded it for UploadPartCopy), with the argument named.
+  if (h !== undefined) throw new S3Error('InvalidArgument', `${h} header is not supported for this operation.`, { fields: { ArgumentName: h, ArgumentValue: headers[h]! } });
 }
 
 export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -375,9 +376,8 @@ export function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<
 async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
   const n = partNumber(ctx);
   const up = loadUpload(env, ctx);
-  if (ctx.headers['x-amz-server-side-encryption-aws-kms-key-id'] !== undefined) {
-    throw new S3Error('NotImplemented', 'SSE-KMS headers are not applicable to UploadPartCopy: the part follows the upload.');
-  }
+  // The part follows the upload's encryption, as UploadPart's does.
+  refuseEncryptionChoice(ctx.headers);
   const src = loadCopySource(env, ctx);
   let start = 0;
   let end = src.record.size - 1;

@@ -27,6 +27,7 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { clientFor, createBucket, getBytes, s3Code, withHeaders } from '../helpers/s3.js';
@@ -113,6 +114,22 @@ t.test('event holds, unknown checksum algorithms, encryption on parts: refused',
   const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, PartNumber: 1, Body: 'part' }));
   t.equal(await s3Code(s3.send(withHeaders(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }), { 'x-amz-server-side-encryption': 'AES256' }))), 'InvalidArgument/400', 'SSE on CompleteMultipartUpload');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'enc' }))), 'NotFound/404', 'no unencrypted object made');
+
+  // UploadPartCopy too: it accepted x-amz-server-side-encryption (the part stored as the upload
+  // was, a client asking for aws:kms got AES256) and answered 501 to a KMS key id.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy-src', Body: 'source bytes' }));
+  for (const [h, v] of [['x-amz-server-side-encryption', 'aws:kms'], ['x-amz-server-side-encryption-aws-kms-key-id', 'some-key'], ['x-amz-server-side-encryption-context', 'e30=']] as const) {
+    const err = (await s3.send(withHeaders(new UploadPartCopyCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, PartNumber: 2, CopySource: `${bucket}/copy-src` }), { [h]: v })).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { name?: string; message?: string; ArgumentName?: string; ArgumentValue?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+    t.equal(`${err?.name}/${err?.$metadata?.httpStatusCode}`, 'InvalidArgument/400', `${h} on UploadPartCopy`);
+    t.equal(err?.message, `${h} header is not supported for this operation.`, '… with S3\'s message');
+    t.same([err?.ArgumentName, err?.ArgumentValue], [h, v], '… naming the header and its value');
+  }
+  const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId }));
+  t.same(listed.Parts?.map((p) => p.PartNumber), [1], 'no part 2 was stored');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId }));
 });
 
 t.test('CreateBucket: tags, a directory bucket configuration and a namespace are refused, no bucket made', async (t) => {
