@@ -74,6 +74,21 @@ function requestId(): string {
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
+
+/**
+ * TLS 1.2 suites offered: forward-secret ECDHE with AEAD ciphers only (Mozilla's "intermediate"
+ * list without DHE, which needs DH parameters s3d has none of). CBC-mode and static-RSA suites
+ * stay off, as TLS scanners (mint's security suite among them) expect. TLS 1.3 suites are all
+ * AEAD and not governed by this list; TLS 1.0 and 1.1 are refused by the OpenSSL build.
+ */
+const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 export class HttpServer {
   private readonly deps: HttpServerDeps;
   private app: TemplatedApp | undefined;
@@ -117,7 +132,7 @@ export class HttpServer {
   private createApp(): TemplatedApp {
     const uws = loadUws();
     const { tls } = this.deps.config;
-    const app = tls ? uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile }) : uws.App();
+    const app = tls ? uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, ssl_ciphers: TLS12_CIPHERS }) : uws.App();
     app.any('/*', (res, req) => this.onRequest(res, req));
     return app;
   }

@@ -122,6 +122,37 @@ t.test('SIGHUP reloads the certificate; open connections keep going; a bad certi
   t.equal(d.proc.exitCode, null, 'and is still running');
 });
 
+/** Whether a TLS 1.2 handshake offering only `ciphers` succeeds, and what it negotiated. */
+function tls12With(port: number, ciphers: string): Promise<string | Error> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port, ca: pki.caCert, servername: 'localhost', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers }, () => {
+      const name = s.getCipher().name;
+      s.end();
+      resolve(name);
+    });
+    s.on('error', (err) => resolve(err));
+  });
+}
+
+t.test('TLS 1.2 offers forward-secret AEAD suites only; TLS 1.3 and old-protocol refusal', async (t) => {
+  const d = await startDaemonFor(t, { tls: true });
+  t.equal(await tls12With(d.port, 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256'), 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE with AES-GCM: accepted');
+  t.equal(await tls12With(d.port, 'ECDHE-ECDSA-CHACHA20-POLY1305'), 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE with ChaCha20-Poly1305: accepted');
+  // The test certificate is ECDSA: the CBC-mode ECDHE-ECDSA suites are the ones it could serve.
+  for (const weak of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384']) {
+    t.type(await tls12With(d.port, weak), Error, `${weak} (CBC mode): refused`);
+  }
+  const v13 = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: d.port, ca: pki.caCert, servername: 'localhost', minVersion: 'TLSv1.3' }, () => {
+      const v = s.getProtocol() ?? '';
+      s.end();
+      resolve(v);
+    });
+    s.on('error', reject);
+  });
+  t.equal(v13, 'TLSv1.3', 'TLS 1.3 is negotiated');
+});
+
 t.test('a second daemon on the same port fails to start; SIGHUP without TLS is harmless', async (t) => {
   const d = await startDaemonFor(t);
   const err = await startDaemon({ env: { S3_ADDRESS: `127.0.0.1:${d.port}` } }).then(
