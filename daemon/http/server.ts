@@ -74,7 +74,6 @@ function requestId(): string {
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
-
 /**
  * TLS 1.2 suites offered: forward-secret ECDHE with AEAD ciphers only (Mozilla's "intermediate"
  * list without DHE, which needs DH parameters s3d has none of). CBC-mode and static-RSA suites
@@ -89,6 +88,7 @@ const TLS12_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
+
 export class HttpServer {
   private readonly deps: HttpServerDeps;
   private app: TemplatedApp | undefined;
