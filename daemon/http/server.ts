@@ -1,17 +1,14 @@
 // With respond.ts, the only code that touches uWS: copies each request out, routes and authenticates it
 // synchronously, hands it to the dispatcher, and answers with its Result (respond.ts writes it).
 
-import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
-import { ConfigError } from '../config.js';
-import { createSecureContext } from 'node:tls';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { authenticate, authKind, type AuthResult, type Credentials } from '../auth/sigv4.js';
 import { createPayloadDecoder, isChecksumValueHeader, type PayloadDecoder } from '../auth/payload.js';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
 import { isDareError } from '../../workers/format/dare-error.js';
 import type { Handler, RequestContext, Result } from '../ops/types.js';
@@ -22,6 +19,7 @@ import { ANONYMOUS_OPERATIONS, bucketOf, namesObject, route, type Route } from '
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
+import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
 /** Why a response was closed before its end, after its status line went out. */
@@ -74,21 +72,6 @@ function requestId(): string {
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
-/**
- * TLS 1.2 suites offered: forward-secret ECDHE with AEAD ciphers only (Mozilla's "intermediate"
- * list without DHE, which needs DH parameters s3d has none of). CBC-mode and static-RSA suites
- * stay off, as TLS scanners (mint's security suite among them) expect. TLS 1.3 suites are all
- * AEAD and not governed by this list; TLS 1.0 and 1.1 are refused by the OpenSSL build.
- */
-const TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
-
 export class HttpServer {
   private readonly deps: HttpServerDeps;
   private app: TemplatedApp | undefined;
@@ -110,23 +93,6 @@ export class HttpServer {
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
     this.hostId = createHash('sha256').update(`${hostname()}\n${deps.config.dataDir}`).digest('hex');
-  }
-
-  /**
-   * The TLS certificate in use: checked before use (readable, a PEM certificate and its key), so a
-   * bad file is reported with its name rather than failing deep inside uWS.
-   */
-  private checkTls(tls: NonNullable<Config['tls']>): { subject: string; validTo: string; fingerprint: string } {
-    // A configuration matter (exit 2 at start-up: systemd does not restart into the same error).
-    try {
-      const cert = readFileSync(tls.certFile);
-      const key = readFileSync(tls.keyFile);
-      createSecureContext({ cert, key });
-      const x509 = new X509Certificate(cert);
-      return { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 };
-    } catch (err) {
-      throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
-    }
   }
 
   private createApp(): TemplatedApp {
@@ -153,7 +119,7 @@ export class HttpServer {
     const uws = loadUws();
     const { config } = this.deps;
     if (config.tls) {
-      const c = this.checkTls(config.tls);
+      const c = checkTls(config.tls);
       this.deps.log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate loaded');
     }
     const app = this.createApp();
@@ -183,7 +149,7 @@ export class HttpServer {
     const { config, log } = this.deps;
     if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
     if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
-    const c = this.checkTls(config.tls);
+    const c = checkTls(config.tls);
     const app = this.createApp();
     // The port is exclusive: release it and take it again at once (both calls are synchronous, so
     // no connection attempt lands in between); if that fails, the old listener comes back.
@@ -793,21 +759,4 @@ async function listenFailure(host: string, port: number): Promise<Error> {
   if (code === 'EACCES') return new ConfigError(`cannot listen on ${where}: not permitted (ports below 1024 need CAP_NET_BIND_SERVICE)`);
   if (code === 'EADDRINUSE') return new Error(`cannot listen on ${where}: address in use (another s3d?)`);
   return new Error(`cannot listen on ${where}${code !== undefined ? `: ${code}` : ''}`);
-}
-
-// The customer key of the object written or read, and of a copy's source.
-const SSE_C_PREFIXES = ['x-amz-server-side-encryption-customer-', 'x-amz-copy-source-server-side-encryption-customer-'] as const;
-
-function isSseCName(name: string): boolean {
-  return SSE_C_PREFIXES.some((prefix) => name.startsWith(prefix));
-}
-
-/**
- * SSE-C headers demand TLS (S3 and MinIO refuse customer keys sent in clear text), and so do the
- * same names as query parameters (withQueryAmzHeaders makes them headers).
- */
-function isSecureAllowed(headers: Record<string, string>, query: URLSearchParams): boolean {
-  for (const name of Object.keys(headers)) if (isSseCName(name)) return false;
-  for (const name of query.keys()) if (isSseCName(name.toLowerCase())) return false;
-  return true;
 }
