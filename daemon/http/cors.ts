@@ -120,21 +120,23 @@ function requestedHeaders(headers: Readonly<Record<string, string>>): string[] |
 
 /**
  * The first of a bucket's rules that admits the request, as S3 evaluates them: the Origin matches
- * one of its AllowedOrigin (one `*` standing for any run of characters; compared
- * case-insensitively), the method is one of its AllowedMethod, and every header named in
+ * one of its AllowedOrigin (one `*` standing for any run of characters; compared as sent,
+ * case and all, as S3 does: minio-go's CORS suite, written against S3, has a rule for
+ * `http://UPPERCASEEXAMPLE.com` refuse the origin `http://uppercaseexample.com`, which is what a
+ * browser sends), the method is one of its AllowedMethod, and every header named in
  * Access-Control-Request-Headers matches one of its AllowedHeader. The method is
  * Access-Control-Request-Method whenever that is sent, on any request (S3 evaluates a GET that
  * carries it as a preflight too), else the request's own.
  */
 export function matchBucketCors(rules: readonly CorsRule[], method: string, headers: Readonly<Record<string, string>>): CorsRule | undefined {
-  const origin = headers.origin?.toLowerCase();
+  const origin = headers.origin;
   if (origin === undefined || origin === '') return undefined;
   const m = headers['access-control-request-method']?.trim().toUpperCase() ?? method;
   const asked = requestedHeaders(headers);
   return rules.find(
     (r) =>
       r.allowedMethods.includes(m) &&
-      r.allowedOrigins.some((o) => wildcardMatch(o.toLowerCase(), origin)) &&
+      r.allowedOrigins.some((o) => wildcardMatch(o, origin)) &&
       (asked === undefined || asked.every((h) => (r.allowedHeaders ?? []).some((a) => wildcardMatch(a.toLowerCase(), h)))),
   );
 }

@@ -183,6 +183,9 @@ t.test('preflights: the first rule matching origin, method and every requested h
     ['https://example.com', 'PUT', undefined, 'the wildcard needs a subdomain'],
     ['https://app.example.com.evil.test', 'PUT', undefined, 'a longer origin'],
     ['http://app.example.com', 'PUT', undefined, 'another scheme'],
+    // Origins compare as sent, as on S3 (minio-go's S3-run CORS suite): it matched case-insensitively.
+    ['https://app.EXAMPLE.com', 'PUT', undefined, 'the origin in other case'],
+    ['HTTPS://app.example.com', 'PUT', undefined, 'the scheme in other case'],
   ];
   for (const [origin, method, headers, what] of refused) {
     const r = await preflight(d, `/${bucket}/photo.jpg`, origin, method, headers);

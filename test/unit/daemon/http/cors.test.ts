@@ -66,7 +66,10 @@ const ask = (origin: string, method: string, requestHeaders?: string): Record<st
 t.test('bucket rules: the first rule matching origin, method and every requested header', async (t) => {
   t.equal(matchBucketCors(RULES, 'OPTIONS', ask('https://app.example.com', 'PUT', 'Content-Type, x-amz-date'))?.id, 'app', 'headers compare case-insensitively, with wildcards');
   t.equal(matchBucketCors(RULES, 'OPTIONS', ask('https://build.corp.example', 'PUT'))?.id, 'app', 'wildcard origin');
-  t.equal(matchBucketCors(RULES, 'OPTIONS', ask('HTTPS://APP.EXAMPLE.COM', 'PUT'))?.id, 'app', 'origins compare case-insensitively');
+  t.equal(matchBucketCors(RULES, 'OPTIONS', ask('HTTPS://APP.EXAMPLE.COM', 'PUT')), undefined, 'origins compare as sent, case and all (as on S3)');
+  t.equal(matchBucketCors(RULES, 'OPTIONS', ask('https://build.CORP.example', 'PUT')), undefined, '… a wildcard rule\'s fixed part too');
+  t.equal(matchBucketCors([{ allowedMethods: ['DELETE'], allowedOrigins: ['http://UPPERCASEEXAMPLE.com'] }], 'OPTIONS', ask('http://uppercaseexample.com', 'DELETE')), undefined, 'minio-go\'s case: an upper-case rule does not match the lower-case origin');
+  t.ok(matchBucketCors([{ allowedMethods: ['DELETE'], allowedOrigins: ['http://UPPERCASEEXAMPLE.com'] }], 'OPTIONS', ask('http://UPPERCASEEXAMPLE.com', 'DELETE')), '… and matches itself');
   t.equal(matchBucketCors(RULES, 'OPTIONS', ask('https://evil.example', 'PUT')), undefined, 'no rule allows PUT from elsewhere');
   t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://evil.example', 'GET')), RULES[1], 'the * rule');
   t.strictSame(matchBucketCors(RULES, 'OPTIONS', ask('https://app.example.com', 'PUT', 'content-type,x-custom')), undefined, 'one header not allowed: no rule');
