@@ -4,8 +4,9 @@
 // the bucket's allow this signed one (`userAllowed`)? Each operation maps to the S3 action and
 // resource(s) a policy names (a request naming a version needs the *Version action; a copy needs
 // s3:GetObject on its source as well as s3:PutObject on its destination). Anonymous requests get
-// the few object and listing operations below (bucket configuration, listing buckets and
-// DeleteObjects are never anonymous); users get every S3 operation their policies allow.
+// the few object and listing operations below, and DeleteObjects, judged key by key as for users
+// (bucket configuration and listing buckets are never anonymous); users get every S3 operation
+// their policies allow.
 import { decide, isPublic, parseBucketPolicy, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
@@ -234,8 +235,9 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, context: Rea
  */
 export function userMay(env: OpsEnv, accessKey: string, action: string, bucket: string, key: string | undefined, req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): boolean {
   if (accessKey === env.config.rootUser) return true;
-  const user = env.users?.().get(accessKey);
-  if (user === undefined) return false;
+  // An unsigned request (no access key): only the bucket's policy can allow it.
+  const user = accessKey === '' ? undefined : env.users?.().get(accessKey);
+  if (user === undefined && accessKey !== '') return false;
   return permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}` }, requestContext(req));
 }
 
@@ -343,6 +345,9 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
   // As on S3: an unsigned request to a bucket that does not exist is 404 NoSuchBucket, not 403
   // (a bucket name's existence is public on S3; anonymous CreateBucket stays AccessDenied).
   if (route.op !== 'CreateBucket' && env.meta.getBucket(route.bucket) === undefined) throw new S3Error('NoSuchBucket');
+  // DeleteObjects is judged key by key in its handler (userMay with no access key), as S3 judges
+  // it: keys the bucket's policy does not let anyone delete are AccessDenied entries of a 200.
+  if (route.op === 'DeleteObjects') return true;
   const context = requestContext(req);
   const checks: Check[] = [];
   const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];

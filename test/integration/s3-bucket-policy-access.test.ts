@@ -147,8 +147,15 @@ t.test('`mc anonymous set download`: anonymous GET/HEAD/list work, writes are de
   await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'a.txt'), query: 'tagging', headers: { 'content-md5': md5Base64(taggingXml([['k', 'v']])) }, body: taggingXml([['k', 'v']]) }, 'PutObjectTagging');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'uploads' }, 'ListMultipartUploads (not granted)');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'versions' }, 'ListObjectVersions (not granted)');
+  // DeleteObjects is judged key by key, as on S3: a 200 whose every key is AccessDenied.
+  const denyAll = '<Delete><Object><Key>a.txt</Key></Object><Object><Key>dir/b.txt</Key></Object></Delete>';
+  const multi = await anon({ method: 'POST', path: `/${bucket}`, query: 'delete', headers: { 'content-md5': md5Base64(denyAll) }, body: denyAll });
+  t.equal(multi.status, 200, 'anonymous DeleteObjects without s3:DeleteObject: 200');
+  t.equal((multi.body.toString().match(/<Error><Key>[^<]+<\/Key><Code>AccessDenied<\/Code>/g) ?? []).length, 2, '… with each key AccessDenied');
+  t.notMatch(multi.body.toString(), /<Deleted>/, '… and none deleted');
   t.equal(await signedHeadStatus(bucket, 'new.txt'), 404, 'the denied PUT stored nothing');
-  t.equal(await getBytes(s3, { Bucket: bucket, Key: 'a.txt' }).then((b) => b.toString()), 'hello anonymous', 'the denied overwrite and DELETE changed nothing');
+  t.equal(await getBytes(s3, { Bucket: bucket, Key: 'a.txt' }).then((b) => b.toString()), 'hello anonymous', 'the denied overwrite, DELETE and DeleteObjects changed nothing');
+  t.equal(await signedHeadStatus(bucket, 'dir/b.txt'), 200, 'dir/b.txt is still there');
 
   // minio-js without credentials is an anonymous client.
   const anonMc = new MinioClient({ endPoint: '127.0.0.1', port: d.port, useSSL: false, accessKey: '', secretKey: '', region: REGION, pathStyle: true });
@@ -224,9 +231,19 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
 
   // What readwrite does not grant.
   await expectDenied(t, { method: 'PUT', path: objectPath(bucket, key), query: 'tagging', headers: { 'content-md5': md5Base64(taggingXml([['k', 'v']])) }, body: taggingXml([['k', 'v']]) }, 'PutObjectTagging under readwrite');
-  const multiDelete = '<Delete><Object><Key>up/big.bin</Key></Object></Delete>';
-  await expectDenied(t, { method: 'POST', path: `/${bucket}`, query: 'delete', headers: { 'content-md5': md5Base64(multiDelete) }, body: multiDelete }, 'DeleteObjects under readwrite');
-  t.equal(await signedHeadStatus(bucket, key), 200, 'DeleteObjects deleted nothing');
+  t.equal(await signedHeadStatus(bucket, key), 200, 'the tagging refusal changed nothing');
+
+  // DeleteObjects: readwrite grants s3:DeleteObject, so an anonymous batch deletes (S3 and MinIO
+  // judge each key; s3d refused every anonymous DeleteObjects).
+  const multiDelete = `<Delete><Object><Key>${key}</Key></Object></Delete>`;
+  const multi = await anon({ method: 'POST', path: `/${bucket}`, query: 'delete', headers: { 'content-md5': md5Base64(multiDelete) }, body: multiDelete });
+  t.equal(multi.status, 200, `anonymous DeleteObjects under readwrite: 200 (${multi.body.toString()})`);
+  t.match(multi.body.toString(), new RegExp(`<Deleted><Key>${key}</Key>`), '… reporting the key deleted');
+  t.equal(await signedHeadStatus(bucket, key), 404, 'the object is gone');
+  // A version delete needs s3:DeleteObjectVersion, which readwrite does not grant.
+  const versioned = '<Delete><Object><Key>up/one.txt</Key><VersionId>null</VersionId></Object></Delete>';
+  const vmulti = await anon({ method: 'POST', path: `/${bucket}`, query: 'delete', headers: { 'content-md5': md5Base64(versioned) }, body: versioned });
+  t.match(vmulti.body.toString(), /<Error><Key>up\/one.txt<\/Key><VersionId>null<\/VersionId><Code>AccessDenied<\/Code>/, 'a version in the batch: AccessDenied (s3:DeleteObjectVersion)');
 });
 
 // ---- operation → action -----------------------------------------------------------------------
