@@ -361,6 +361,9 @@ class ChunkedDecoder extends DecoderBase {
     this.previousSignature = auth.seedSignature;
   }
 
+  /** Whether a blank trailer line was taken for the one minio-go puts before its signature line. */
+  private blankBeforeSignature = false;
+
   protected consume(chunk: Buffer, onData: (data: Buffer) => void): void {
     this.rawBytes += chunk.length;
     const end = chunk.length;
@@ -400,13 +403,23 @@ class ChunkedDecoder extends DecoderBase {
           this.lineLength += stop - pos;
           if (newline < 0) return;
           pos = newline + 1;
-          if (this.lineLength === 0 || this.line[this.lineLength - 1] !== 0x0d) throw framingError('line not terminated by CRLF.');
-          const text = this.line.toString('latin1', 0, this.lineLength - 1);
+          const cr = this.lineLength > 0 && this.line[this.lineLength - 1] === 0x0d;
+          // Chunk headers end in CRLF. Trailer lines may end in a bare LF: minio-go (mc, and
+          // every Go program using it) writes `name:value\n`, then `\r\n`, then its signature
+          // line; S3 and MinIO take it.
+          if (!cr && this.state === SIZE_LINE) throw framingError('line not terminated by CRLF.');
+          const text = this.line.toString('latin1', 0, this.lineLength - (cr ? 1 : 0));
           this.lineLength = 0;
           if (this.state === SIZE_LINE) this.onChunkHeader(text);
           else this.onTrailerLine(text);
           break;
         }
+        case DONE:
+          // minio-go's unsigned trailer ends `\r\n\r\n` after its bare-LF line: one blank line
+          // more than the end needs. Line ends are all that may follow.
+          if (chunk[pos] !== 0x0d && chunk[pos] !== 0x0a) throw new S3Error('InvalidRequest', 'Unexpected data after the end of the aws-chunked body.');
+          pos++;
+          break;
         default:
           throw new S3Error('InvalidRequest', 'Unexpected data after the end of the aws-chunked body.');
       }
@@ -448,6 +461,12 @@ class ChunkedDecoder extends DecoderBase {
 
   private onTrailerLine(text: string): void {
     if (text === '') {
+      // minio-go's signed trailer puts a blank line between its checksum lines and the signature
+      // line; the blank line after the signature ends the trailer.
+      if (this.signed && this.trailersAllowed && this.trailerSignature === undefined && this.trailers.length > 0) {
+        this.blankBeforeSignature = true;
+        return;
+      }
       this.endTrailer();
       return;
     }
@@ -493,6 +512,10 @@ class ChunkedDecoder extends DecoderBase {
   }
 
   protected async end(): Promise<void> {
+    if (this.state === TRAILER && this.blankBeforeSignature && this.trailerSignature === undefined && this.lineLength === 0) {
+      // The blank line that would have ended it was taken for minio-go's, before a signature line.
+      throw new S3Error('SignatureDoesNotMatch', 'The x-amz-trailer-signature trailer is missing.');
+    }
     if (this.state !== DONE) {
       // The SDK for JavaScript ends the body right after the final "0\r\n" when it sends no trailer.
       const bareEnd =

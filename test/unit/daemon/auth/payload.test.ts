@@ -363,6 +363,56 @@ t.test('unsigned chunks with a trailer of every checksum algorithm', async (t) =
   t.equal(d.checksums.CRC32, crc);
 });
 
+/**
+ * The trailer as minio-go writes it (pkg/signer request-signature-streaming*.go, what mc and every
+ * Go program using minio-go send): each `name:value` line ends in a bare LF, then CRLF; unsigned,
+ * one more CRLF; signed, the signature line and CRLF.
+ */
+function minioGoTrailer(auth: AuthResult, chunks: Buffer[], name: string, value: string, signed: boolean): Buffer {
+  if (!signed) {
+    const body = encodeUnsigned(chunks, [], false);
+    return Buffer.concat([body, Buffer.from(`${name}:${value}\n\r\n\r\n`)]);
+  }
+  const signedBody = encodeSigned(auth, chunks);
+  // encodeSigned ends with the final chunk's line and CRLF; take off that CRLF and the trailer goes after.
+  const head = signedBody.subarray(0, signedBody.length - 2);
+  const lastSignature = /chunk-signature=([0-9a-f]{64})\r\n$/.exec(head.toString('latin1'))![1]!;
+  const toSign = ['AWS4-HMAC-SHA256-TRAILER', auth.amzDate, auth.scope, lastSignature, sha256Hex(`${name}:${value}\n`)].join('\n');
+  return Buffer.concat([head, Buffer.from(`${name}:${value}\n\r\nx-amz-trailer-signature:${hmacHex(auth.signingKey, toSign)}\r\n\r\n`)]);
+}
+
+t.test('trailers as minio-go writes them (a bare LF after each value) decode, signed and unsigned', async (t) => {
+  const data = randomData(700, 9);
+  const chunks = [data.subarray(0, 500), data.subarray(500)];
+  const value = await digestOf('CRC32C', data);
+  const name = CHECKSUM_HEADERS.CRC32C;
+  for (const [kind, auth] of [
+    ['unsigned', authFor({ kind: 'streaming-unsigned-trailer' })],
+    ['signed', authFor({ kind: 'streaming-signed', trailer: true })],
+  ] as const) {
+    const body = minioGoTrailer(auth, chunks, name, value, kind === 'signed');
+    const headers = { 'x-amz-trailer': name, 'x-amz-decoded-content-length': '700', 'content-length': String(body.length) };
+    let failures = 0;
+    for (let cut = 1; cut < body.length; cut++) {
+      const d = createPayloadDecoder(auth, headers);
+      if (!(await decode(d, body, [cut])).equals(data) || d.checksums.CRC32C !== value) failures++;
+    }
+    t.equal(failures, 0, `${kind}: every split position, the checksum taken`);
+    const bad = minioGoTrailer(auth, chunks, name, await digestOf('CRC32C', randomData(700, 10)), kind === 'signed');
+    t.equal(await codeOf(() => decode(createPayloadDecoder(auth, { 'x-amz-trailer': name }), bad)), 'BadDigest', `${kind}: a wrong value is still BadDigest`);
+    t.equal(await codeOf(() => decode(createPayloadDecoder(auth, { 'x-amz-trailer': name }), Buffer.concat([body, Buffer.from('X')]))), 'InvalidRequest', `${kind}: data after the end is still refused`);
+  }
+  // Signed: the signature still covers the value; a blank line before it is not the end.
+  const auth = authFor({ kind: 'streaming-signed', trailer: true });
+  const good = minioGoTrailer(auth, chunks, name, value, true).toString('latin1');
+  const forged = good.replace(/x-amz-trailer-signature:[0-9a-f]{64}/, `x-amz-trailer-signature:${'0'.repeat(64)}`);
+  t.equal(await codeOf(() => decode(createPayloadDecoder(auth, { 'x-amz-trailer': name }), Buffer.from(forged, 'latin1'))), 'SignatureDoesNotMatch', 'signed: a wrong trailer signature');
+  const unsignedEnd = good.replace(/x-amz-trailer-signature:[0-9a-f]{64}\r\n\r\n$/, '\r\n');
+  t.equal(await codeOf(() => decode(createPayloadDecoder(auth, { 'x-amz-trailer': name }), Buffer.from(unsignedEnd, 'latin1'))), 'SignatureDoesNotMatch', 'signed: the signature line left out');
+  // Chunk headers still need their CR.
+  t.equal(await codeOf(() => decode(createPayloadDecoder(authFor({ kind: 'streaming-unsigned-trailer' }), {}), Buffer.from('3\nabc\r\n0\r\n\r\n'))), 'IncompleteBody', 'a chunk header ending in a bare LF');
+});
+
 t.test('unsigned chunks: the SDK for JavaScript ends with "0\\r\\n" when there is no trailer', async (t) => {
   const auth = authFor({ kind: 'streaming-unsigned-trailer' });
   const data = randomData(10, 5);
