@@ -541,14 +541,14 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       const sums = p.sealedChecksums === undefined ? p.checksums : objectKey !== undefined ? openPartChecksums(p, objectKey) : undefined;
       const known = p.sealedChecksums === undefined || objectKey !== undefined;
       partSums.push(sums);
+      // An upload created without a checksum algorithm takes no part checksums in its completion,
+      // matching or not: S3 answers InvalidPart (aws-sdk-go-v2#3005, aws-sdk-java-v2#6518;
+      // CloudServer's AWS-checked completeMpuChecksum tests).
+      if (uc === undefined && Object.keys(r.checksums).length > 0) throw invalidPart(r, up.id);
       if (known) {
         for (const [alg, value] of Object.entries(r.checksums)) {
-          const stored = sums?.[alg];
-          // A part without a checksum of that algorithm: refused in a checksummed upload, else (any
-          // client may list what it computed) only a differing stored value is.
-          if (stored !== undefined ? stored !== value : uc !== undefined) {
-            throw invalidPart(r, up.id);
-          }
+          // A part without a checksum of that algorithm, or with another value: refused.
+          if (sums?.[alg] !== value) throw invalidPart(r, up.id);
         }
       }
       parts.push(objectKey !== undefined ? sealedPart(p, objectKey) : p);

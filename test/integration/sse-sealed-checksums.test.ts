@@ -429,13 +429,15 @@ t.test('the sealing scheme, tampered values, and SSE-C completions with and with
   }
 
   // SSE-C completions: an upload without a checksum algorithm (its parts still have the SDK's
-  // CRC32s, sealed) completes without the key even when the list names part checksums; one with
-  // an algorithm needs the key (400 without it, as S3 requires); a wrong key is refused (403).
+  // CRC32s, sealed) completes without the key; a list naming part checksums is InvalidPart there,
+  // as on S3 for any upload without an algorithm; one with an algorithm needs the key (400
+  // without it, as S3 requires); a wrong key is refused (403).
   const noAlg = await c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'c/noalg', ...ssec(customerKey) }));
   const crc = await c.send(new UploadPartCommand({ Bucket: b, Key: 'c/noalg', UploadId: noAlg.UploadId, PartNumber: 1, Body: p2, ChecksumAlgorithm: 'CRC32', ...ssec(customerKey) }));
   t.equal(crc.ChecksumCRC32, b64('CRC32', p2), 'a part of an SSE-C upload without an algorithm, with a CRC32');
-  const fin = await c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/noalg', UploadId: noAlg.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: crc.ETag!, ChecksumCRC32: crc.ChecksumCRC32! }] } }));
-  t.ok(fin.ETag, 'its completion without the key, listing the part checksum, succeeds');
+  t.equal(await s3Code(c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/noalg', UploadId: noAlg.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: crc.ETag!, ChecksumCRC32: crc.ChecksumCRC32! }] } }))), 'InvalidPart/400', 'its completion listing the part checksum: InvalidPart, as on S3');
+  const fin = await c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'c/noalg', UploadId: noAlg.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: crc.ETag! }] } }));
+  t.ok(fin.ETag, 'its completion without the key, listing no checksum, succeeds');
   const withAlg = await c.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'c/alg', ChecksumAlgorithm: 'SHA256', ...ssec(customerKey) }));
   const part = await c.send(new UploadPartCommand({ Bucket: b, Key: 'c/alg', UploadId: withAlg.UploadId, PartNumber: 1, Body: p2, ChecksumSHA256: b64('SHA256', p2), ...ssec(customerKey) }));
   const parts = { Parts: [{ PartNumber: 1, ETag: part.ETag!, ChecksumSHA256: part.ChecksumSHA256! }] };
