@@ -20,7 +20,7 @@ import { MAX_CLOCK_SKEW_MS, clockSkewed, formatAmzDate, lookupSecret, parseAmzDa
  * an upload URL plus `&retention` would lock the object). Signers with a shorter list (AWS's old
  * V2 documentation) fail for requests that carry a sub-resource outside it, as on S3.
  */
-const SUBRESOURCES = new Set([
+export const SUBRESOURCES: ReadonlySet<string> = new Set([
   'acl', 'delete', 'lifecycle', 'location', 'logging', 'notification', 'partNumber', 'policy', 'requestPayment', 'torrent',
   'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website', 'response-cache-control',
   'response-content-disposition', 'response-content-encoding', 'response-content-language', 'response-content-type',
@@ -28,6 +28,10 @@ const SUBRESOURCES = new Set([
   'object-lock', 'replication', 'restore', 'retention', 'select', 'select-type', 'storageClass', 'tagging',
   // MinIO's ListenBucketNotification: a listing URL must not become a subscription to the bucket's events.
   'events',
+  // Routed by s3d, outside botocore's list (its V2 signer cannot make these four requests; a
+  // presigned listing plus `&ownershipControls`, a bucket DELETE plus `&publicAccessBlock`, must
+  // not run them).
+  'ownershipControls', 'publicAccessBlock', 'policyStatus', 'attributes',
 ]);
 
 /**

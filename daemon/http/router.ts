@@ -190,13 +190,20 @@ const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
 // outside this list that comes without a value is a sub-resource s3d does not know (one S3
 // added later, or a client's extension), answered NotImplemented rather than run as the plain
 // PUT, DELETE or GET of the object or bucket, which would overwrite or delete it.
-const KNOWN_PARAMS = new Set([
+/**
+ * The sub-resources that choose the operation: a V2 signature must cover each of them
+ * (auth/sigv2.ts SUBRESOURCES; a unit test holds the two lists together).
+ */
+export const OPERATION_SUBRESOURCES: readonly string[] = [
   ...Object.keys(BUCKET_CONFIGS),
   ...Object.keys(OBJECT_CONFIGS),
-  ...OVERRIDE_PARAMS,
-  // the other sub-resources
   'acl', 'tagging', 'policy', 'policyStatus', 'lifecycle', 'cors', 'notification', 'location', 'versioning', 'versions',
   'encryption', 'uploads', 'delete', 'events',
+];
+
+const KNOWN_PARAMS = new Set([
+  ...OPERATION_SUBRESOURCES,
+  ...OVERRIDE_PARAMS,
   // operation parameters
   'uploadId', 'partNumber', 'versionId', 'list-type', 'prefix', 'delimiter', 'marker', 'max-keys', 'continuation-token',
   'start-after', 'fetch-owner', 'encoding-type', 'key-marker', 'version-id-marker', 'upload-id-marker', 'max-uploads',

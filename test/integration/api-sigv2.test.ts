@@ -58,6 +58,10 @@ t.test('boto3: default presigned URLs (V2) and signature_version=s3 clients', { 
   t.equal(r.presigned_get_plus_tagging, 'HTTP 403', 'a download URL with &tagging added is refused (it would read the tags)');
   t.equal(r.presigned_put_plus_tagging, 'HTTP 403', 'an upload URL with &tagging added is refused');
   t.equal(r.presigned_put_plus_retention, 'HTTP 403', 'an upload URL with &retention added is refused (it would lock the object)');
+  t.equal(r.presigned_get_plus_attributes, 'HTTP 403', 'a download URL with &attributes added is refused');
+  t.equal(r.presigned_list_status, 'ok', 'a V2 presigned listing works');
+  t.equal(r.presigned_list_plus_ownership, 'HTTP 403', 'a listing URL with &ownershipControls added is refused (it ran GetBucketOwnershipControls)');
+  t.equal(r.presigned_list_plus_policy_status, 'HTTP 403', 'a listing URL with &policyStatus added is refused');
   t.same(r.tags_after, [{ Key: 'k', Value: 'kept' }], 'the tags are unchanged');
   t.equal(r.presigned_meta_in_url, true, 'boto3 moved x-amz-meta-* into the V2 URL');
   t.equal(r.presigned_meta_status, 'ok', 'a V2 presigned PUT with x-amz-* in its URL is accepted (they are signed as headers)');

@@ -5,7 +5,8 @@ import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { S3Error } from '../../../../daemon/errors.js';
 import { type AuthResult, type SigV4Request, authKind, authenticate } from '../../../../daemon/auth/sigv4.js';
-import { canonicalResources, stringToSignV2 } from '../../../../daemon/auth/sigv2.js';
+import { SUBRESOURCES, canonicalResources, stringToSignV2 } from '../../../../daemon/auth/sigv2.js';
+import { OPERATION_SUBRESOURCES } from '../../../../daemon/http/router.js';
 import { loadConfig } from '../../../../daemon/config.js';
 
 const AKID = 'AKIAIOSFODNN7EXAMPLE';
@@ -102,6 +103,12 @@ t.test('canonical resource: bucket slash, sub-resource lists, decoded values', a
   t.same(canonicalResources('/b/k', 'tagging', undefined, true), ['/b/k?tagging'], 'but never ?tagging');
   t.same(canonicalResources('/b', 'events=s3:ObjectCreated:*', undefined), ['/b/?events=s3:ObjectCreated:*', '/b?events=s3:ObjectCreated:*'], 'MinIO\u2019s ?events is signed');
   t.same(canonicalResources('/', '', 'bk'), ['/bk/'], 'virtual-host bucket root');
+  // Every sub-resource the router chooses an operation by is signed: the list missed
+  // ownershipControls, publicAccessBlock, policyStatus and attributes, so a presigned listing
+  // plus `&ownershipControls` ran GetBucketOwnershipControls.
+  t.same(OPERATION_SUBRESOURCES.filter((n) => !SUBRESOURCES.has(n)), [], 'the router\'s operation sub-resources are all V2 sub-resources');
+  t.same(canonicalResources('/b', 'ownershipControls', undefined), ['/b/?ownershipControls', '/b?ownershipControls'], '?ownershipControls is signed');
+  t.same(canonicalResources('/b/k', 'attributes', undefined), ['/b/k?attributes'], '?attributes is signed');
   const toSign = stringToSignV2(req('DELETE', '/b/k', { 'x-amz-date': 'Tue, 27 Mar 2007 21:20:26 +0000', 'x-amz-z': ' v ', 'x-amz-a': 'a1,a2' }), '', '/b/k');
   t.equal(toSign, 'DELETE\n\n\n\nx-amz-a:a1,a2\nx-amz-date:Tue, 27 Mar 2007 21:20:26 +0000\nx-amz-z:v\n/b/k', 'x-amz-* headers sorted, values trimmed, commas inside a value kept');
 });
