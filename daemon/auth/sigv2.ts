@@ -216,11 +216,10 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
     params.set(name, value);
   }
   const expires = params.get('Expires');
-  // A missing one is S3's 403 AccessDenied (LocalStack's recording); one that is no number, 400.
+  // A missing one is S3's 403 AccessDenied (LocalStack's recording); so is one that is no number
+  // of seconds (milliseconds, the common Date.now() slip, included: uppy#1130 quotes S3's answer).
   if (expires === undefined) throw new S3Error('AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
-  if (!/^\d{1,12}$/.test(expires)) {
-    throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication (Signature Version 2) requires the AWSAccessKeyId, Expires and Signature parameters, Expires in seconds since the epoch.');
-  }
+  if (!/^\d{1,12}$/.test(expires)) throw new S3Error('AccessDenied', `Invalid date (should be seconds since epoch): ${expires.slice(0, 64)}`);
   const secret = lookupSecret(creds, params.get('AWSAccessKeyId') ?? '');
   if (now > Number(expires) * 1000) throw presignExpired(Number(expires) * 1000, now);
   const payload = payloadOf(req.headers);

@@ -187,7 +187,8 @@ t.test('presigned (query) authentication', async (t) => {
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`, '&response-content-type=text%2Fhtml')), creds, now)), 'SignatureDoesNotMatch', 'an override added to the URL');
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`)), creds, on('2026-11-30T13:00:01Z'))), 'AccessDenied', 'expired');
   t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Signature=abc`), creds, now)), 'AccessDenied', 'no Expires: AccessDenied, as S3 answers (LocalStack recorded it)');
-  t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Expires=soon&Signature=abc`), creds, now)), 'AuthorizationQueryParametersError', 'Expires not a number');
+  t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Expires=soon&Signature=abc`), creds, now)), 'AccessDenied', 'Expires not a number: 403, as S3 answers');
+  t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Expires=${Date.now() + 60_000}&Signature=abc`), creds, now)), 'AccessDenied', 'Expires in milliseconds: 403 (Invalid date)');
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`, `&Expires=${expires}`)), creds, now)), 'AuthorizationQueryParametersError', 'Expires twice');
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`, '', 'AKIDUNKNOWN')), creds, now)), 'InvalidAccessKeyId', 'unknown key');
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`), 'GET', { authorization: 'AWS x:y' }), creds, now)), 'InvalidArgument', 'query and header auth together');
