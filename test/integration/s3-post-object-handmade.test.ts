@@ -564,6 +564,13 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
   });
   t.same([endless.status, endless.code], [400, 'MaxPostPreDataLengthExceeded'], `1 MB of fields, body unfinished: answered at once (${endless.ms} ms)`);
 
+  // Parameters in the URL: S3's answer, naming the first (the form alone carries a POST's fields).
+  const { body: goodForm, contentType } = await encodeForm(plainForm('guarded.txt'));
+  const withQuery = await sendPost(plain, `/${bucket}?invalidParam=true`, goodForm, { 'content-type': contentType });
+  assertXmlError(t, withQuery, 400, 'InvalidArgument', 'a form POST with a query parameter');
+  t.equal(xmlField(withQuery.body, 'Message'), 'Query String Parameters not allowed on POST requests.', "… S3's message");
+  t.same([xmlField(withQuery.body, 'ArgumentName'), xmlField(withQuery.body, 'ArgumentValue')], ['invalidParam', 'true'], '… naming the parameter');
+
   // After all that: the guarded object is the original, and nothing else appeared.
   const { out, body } = await getObject(s3, bucket, 'guarded.txt');
   t.same(body, original, 'the existing object keeps its bytes');
