@@ -184,8 +184,14 @@ export interface LifecycleRule {
   readonly sizeLessThan?: number;
   /** Written as <Prefix> directly in the Rule (the old form), given back the same way. */
   readonly legacyPrefix?: boolean;
-  /** Written with an empty <Filter/> (or none), given back the same way (not as <Prefix></Prefix>). */
+  /** Written with an empty <Filter/>, given back the same way (not as <Prefix></Prefix>). */
   readonly emptyFilter?: boolean;
+  /**
+   * Written with the conditions in <And> (whatever their number), given back the same way, with
+   * And's <Prefix> when it had one (even empty): declarative tools compare what they read with
+   * what they wrote.
+   */
+  readonly andFilter?: { readonly prefix: boolean };
   readonly expirationDays?: number;
   /** Midnight UTC, ms since the epoch. */
   readonly expirationDate?: number;

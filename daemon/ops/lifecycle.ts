@@ -28,6 +28,8 @@ const MAX_XML_BODY = 1024 * 1024;
 function positiveInt(v: unknown, what: string): number {
   const s = xmlText(v, what).trim();
   if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
+  // The schema's integers are 32-bit: a larger one is no document S3 parses.
+  if (Number(s) > 2_147_483_647) throw new S3Error('MalformedXML', `${what} is larger than 2147483647.`);
   return Number(s);
 }
 
@@ -54,6 +56,8 @@ interface FilterParts {
   tags: Array<[string, string]>;
   sizeGreaterThan?: number;
   sizeLessThan?: number;
+  /** The conditions came in <And>; `prefix`: And held a <Prefix>. */
+  and?: { prefix: boolean };
 }
 
 function parseFilter(f: Record<string, unknown>): FilterParts {
@@ -68,7 +72,9 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   const direct = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].filter((k) => f[k] !== undefined);
   if (and !== undefined) {
     if (direct.length > 0) throw new S3Error('MalformedXML', 'A Filter holds either And or one condition, not both.');
-    take(xmlElement(and, 'And'));
+    const a = xmlElement(and, 'And');
+    take(a);
+    out.and = { prefix: a.Prefix !== undefined };
   } else {
     if (direct.length > 1 || xmlList(f.Tag).length > 1) throw new S3Error('MalformedXML', 'A Filter with more than one condition must wrap them in And.');
     take(f);
@@ -79,7 +85,7 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   return out;
 }
 
-/** A Filter element with nothing in it (`<Filter/>`, `<Filter></Filter>`), or none at all. */
+/** A Filter element with nothing in it (`<Filter/>`, `<Filter></Filter>`). */
 function isEmptyFilter(f: unknown): boolean {
   return f === undefined || f === '' || (typeof f === 'object' && f !== null && Object.keys(f).length === 0);
 }
@@ -95,6 +101,8 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   const status = typeof r.Status === 'string' ? r.Status.trim() : r.Status;
   if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML', `${where}: Status must be Enabled or Disabled.`);
   if (r.Filter !== undefined && r.Prefix !== undefined) throw new S3Error('MalformedXML', `${where}: use Filter or Prefix, not both.`);
+  // "Filter is required if the LifecycleRule does not contain a Prefix element" (S3's reference).
+  if (r.Filter === undefined && r.Prefix === undefined) throw new S3Error('MalformedXML', `${where}: a rule needs a Filter (or the older Prefix).`);
   const legacyPrefix = r.Filter === undefined && r.Prefix !== undefined;
   const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
   // A key named twice: S3's InvalidRequest (the filter's other tag rules are InvalidTag).
@@ -106,6 +114,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   if (filter.sizeLessThan !== undefined) rule.sizeLessThan = filter.sizeLessThan;
   if (legacyPrefix) rule.legacyPrefix = true;
   else if (isEmptyFilter(r.Filter)) rule.emptyFilter = true;
+  if ('and' in filter && filter.and !== undefined) rule.andFilter = filter.and;
   if (r.Expiration !== undefined) {
     const e = xmlElement(r.Expiration, 'Expiration');
     const parts = ['Days', 'Date', 'ExpiredObjectDeleteMarker'].filter((k) => e[k] !== undefined);
@@ -182,11 +191,11 @@ export function lifecycleXml(rules: readonly StoredLifecycleRule[]): string {
       else {
         const conds = (r.prefix !== '' ? 1 : 0) + r.tags.length + (r.sizeGreaterThan !== undefined ? 1 : 0) + (r.sizeLessThan !== undefined ? 1 : 0);
         const body: XmlObject = {};
-        if (r.prefix !== '' || (conds === 0 && r.emptyFilter !== true)) body.Prefix = r.prefix;
+        if (r.prefix !== '' || (r.andFilter === undefined && conds === 0 && r.emptyFilter !== true) || r.andFilter?.prefix === true) body.Prefix = r.prefix;
         if (r.tags.length > 0) body.Tag = tagXml(r.tags);
         if (r.sizeGreaterThan !== undefined) body.ObjectSizeGreaterThan = r.sizeGreaterThan;
         if (r.sizeLessThan !== undefined) body.ObjectSizeLessThan = r.sizeLessThan;
-        out.Filter = conds > 1 ? { And: body } : body;
+        out.Filter = conds > 1 || r.andFilter !== undefined ? { And: body } : body;
       }
       out.Status = r.enabled ? 'Enabled' : 'Disabled';
       if (r.expirationDays !== undefined) out.Expiration = { Days: r.expirationDays };
