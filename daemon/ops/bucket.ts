@@ -161,14 +161,16 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a VersioningConfiguration document.');
   const { Status: status, MfaDelete: mfa } = xmlFields(conf, ['Status', 'MfaDelete', 'ExcludedPrefixes', 'ExcludeFolders'], 'VersioningConfiguration');
   if (status !== undefined && typeof status !== 'string') throw new S3Error('MalformedXML', 'Status must be text.');
-  if (mfa !== undefined && mfa !== 'Disabled') throw new S3Error('NotImplemented', 'MFA Delete is not implemented.');
+  // Values outside the schema's enums are bad documents (400) before MFA Delete is not implemented.
+  if (mfa !== undefined && mfa !== 'Disabled' && mfa !== 'Enabled') throw new S3Error('MalformedXML', 'MfaDelete must be Enabled or Disabled.');
+  if (status !== undefined && status !== 'Suspended' && status !== 'Enabled') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
+  if (mfa === 'Enabled') throw new S3Error('NotImplemented', 'MFA Delete is not implemented.');
   // MinIO's extensions (versioning off below some prefixes, or for "folder" keys): refused, never ignored.
   for (const k of ['ExcludedPrefixes', 'ExcludeFolders']) {
     if (typeof conf === 'object' && conf[k] !== undefined && !(k === 'ExcludeFolders' && conf[k] === 'false')) throw new S3Error('NotImplemented', `${k} is not implemented: versioning applies to every key.`);
   }
   // Nothing to set: S3 refuses it (s3d answered 200 and changed nothing).
   if (status === undefined && mfa === undefined) throw new S3Error('IllegalVersioningConfigurationException');
-  if (status !== undefined && status !== 'Suspended' && status !== 'Enabled') throw new S3Error('MalformedXML', 'Status must be Enabled or Suspended.');
   if (status === 'Suspended' || status === 'Enabled') {
     await env.meta
       .updateBucket(ctx.bucket!, (b) => {
