@@ -359,7 +359,11 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   else if (query.has('notification')) routed = notificationRoute(method, bucket, key);
   else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
   else routed = objectRoute(method, bucket, key, query, headers);
-  if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) throw new S3Error('NotImplemented', `versionId is not implemented for ${routed.op}.`);
+  // S3's answer to a version id on an operation without one (PutObject, CopyObject, the
+  // multipart calls, the bucket's): a bad request, not an unimplemented feature.
+  if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) {
+    throw new S3Error('InvalidArgument', 'This operation does not accept a version-id.', { fields: { ArgumentName: 'versionId', ArgumentValue: query.get('versionId')! } });
+  }
   // S3 refuses a copy source on anything but a copy (a DELETE with one deleted its object).
   const copySource = copySourceOf(headers, query);
   if (copySource !== undefined && routed.op !== 'CopyObject' && routed.op !== 'UploadPartCopy') {

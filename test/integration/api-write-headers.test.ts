@@ -132,6 +132,20 @@ t.test('event holds, unknown checksum algorithms, encryption on parts: refused',
   await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId }));
 });
 
+t.test('a versionId on PutObject or CopyObject: 400 InvalidArgument, nothing written (was 501)', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'vid-src', Body: 'source' }));
+  for (const [what, query, headers] of [
+    ['PutObject', 'versionId=testVersionId', {}],
+    ['PutObject with an empty versionId', 'versionId=', {}],
+    ['CopyObject', 'versionId=abc', { 'x-amz-copy-source': `/${bucket}/vid-src` }],
+  ] as const) {
+    const r = await raw(d.port, { method: 'PUT', path: `/${bucket}/vid-dest`, query, headers, body: 'x' });
+    t.equal(r.status, 400, `${what}: 400`);
+    t.same([errorCode(r.body), xmlField(r.body, 'Message'), xmlField(r.body, 'ArgumentName')], ['InvalidArgument', 'This operation does not accept a version-id.', 'versionId'], `${what}: S3's answer`);
+  }
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'vid-dest' }))), 'NotFound/404', 'nothing was written');
+});
+
 t.test('CreateBucket: tags, a directory bucket configuration and a namespace are refused, no bucket made', async (t) => {
   const tagged = bucketName('tagged');
   t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { Tags: [{ Key: 'team', Value: 'finance' }] } }))), 'NotImplemented/501', 'Tags');

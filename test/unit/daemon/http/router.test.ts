@@ -139,7 +139,10 @@ t.test('unsupported sub-resources answer NotImplemented on buckets and objects, 
     t.strictSame(r(m, `${target}${sep}versionId=3HL4kqtJlcpXroDTDmJ`), { op, bucket: 'bkt', key: 'k' }, `${m} ${target} with another version`);
   }
   for (const target of ['/bkt/k', '/bkt/k?uploadId=u&partNumber=1', '/bkt?tagging', '/bkt']) {
-    t.equal(codeOf(() => r('PUT', `${target}${target.includes('?') ? '&' : '?'}versionId=null`)), 'NotImplemented', `PUT ${target}: no versionId`);
+    t.equal(codeOf(() => r('PUT', `${target}${target.includes('?') ? '&' : '?'}versionId=null`)), 'InvalidArgument', `PUT ${target}: no versionId (S3's InvalidArgument)`);
+  }
+  for (const [m, target] of [['POST', '/bkt/k?uploadId=u'], ['POST', '/bkt/k?uploads'], ['PUT', '/bkt/k']] as const) {
+    t.equal(codeOf(() => r(m, `${target}${target.includes('?') ? '&' : '?'}versionId=`)), 'InvalidArgument', `${m} ${target}: an empty versionId too`);
   }
   // Names that merely start like a sub-resource are plain parameters.
   t.strictSame(r('GET', '/bkt/k?aclx=1'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
