@@ -6,9 +6,9 @@
 import { S3Error } from '../errors.js';
 import type { TagSet } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
-import { readableRecord, readVersionHeader } from './object.js';
+import { markerHeaders, readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml } from './xml.js';
+import { httpDate, parseConfigXml, toXml } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -140,14 +140,28 @@ function taggingXml(tags: TagSet | undefined): string {
   return toXml('Tagging', { TagSet: { Tag: (tags ?? []).map(([Key, Value]) => ({ Key, Value })) } });
 }
 
+/**
+ * The record whose tags a request reads or changes. A key whose current version is a delete
+ * marker is 405 MethodNotAllowed for the tagging calls, as S3 answers them (LocalStack's
+ * AWS-checked recordings; moto; CloudServer), where GET and HEAD of it are 404: a marker has no
+ * tags to read or set, and the call names it as surely as one naming its version id.
+ */
+function taggedRecord(env: OpsEnv, ctx: RequestContext): ReturnType<typeof readableRecord> {
+  if (ctx.query.get('versionId') === null && env.meta.getObject(ctx.bucket!, ctx.key!) === undefined && requireBucket(env, ctx.bucket).versioning !== undefined) {
+    const marker = env.meta.latestDeleteMarker(ctx.bucket!, ctx.key!);
+    if (marker !== undefined) throw new S3Error('MethodNotAllowed', undefined, { headers: { ...markerHeaders(marker), 'last-modified': httpDate(marker.mtime), allow: 'DELETE' }, fields: { ResourceType: 'DeleteMarker' } });
+  }
+  return readableRecord(env, ctx);
+}
+
 export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const rec = readableRecord(env, ctx);
+  const rec = taggedRecord(env, ctx);
   return { status: 200, headers: { ...XML, ...readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) }, body: taggingXml(rec.tags) };
 }
 
 export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const versionId = ctx.query.get('versionId') ?? undefined;
-  readableRecord(env, ctx);
+  taggedRecord(env, ctx);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_OBJECT_TAGS);
   const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId).catch(metaError);
   return { status: 200, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
@@ -155,7 +169,7 @@ export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): 
 
 export async function handleDeleteObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const versionId = ctx.query.get('versionId') ?? undefined;
-  readableRecord(env, ctx);
+  taggedRecord(env, ctx);
   const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, undefined), versionId).catch(metaError);
   return { status: 204, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }

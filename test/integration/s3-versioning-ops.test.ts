@@ -6,6 +6,7 @@
 // plaintext of the encrypted ones on disk), and a restart. The versions themselves (markers,
 // deletes by id, the null version, Suspended, listings) are in s3-versioning-core.test.ts.
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -204,6 +205,19 @@ t.test('object tagging per version', async (t) => {
   t.equal(g2.TagCount, 2, 'GET v2: x-amz-tagging-count 2');
   t.same(await historyOf(bucket, 'tg'), { v: [[v2, true], [v1, false]], m: [] }, 'tagging made no new versions');
   t.equal(await getString(bucket, 'tg', v1), 'one', 'v1 data untouched by tagging');
+
+  // With a delete marker on top, the tagging calls without a version id are 405, as S3 answers
+  // them (LocalStack's AWS-checked recordings, moto, CloudServer); s3d said 404 NoSuchKey.
+  const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'tg' }));
+  const tagDoc = '<Tagging><TagSet><Tag><Key>x</Key><Value>y</Value></Tag></TagSet></Tagging>';
+  for (const [method, body] of [['GET', undefined], ['PUT', tagDoc], ['DELETE', undefined]] as const) {
+    const r = await raw(d.port, { method, path: `/${bucket}/tg`, query: 'tagging', ...(body !== undefined ? { body, headers: { 'content-md5': createHash('md5').update(body).digest('base64') } } : {}) });
+    t.equal(r.status, 405, `${method} ?tagging on a delete marker: 405`);
+    t.match(r.body.toString(), /<Code>MethodNotAllowed<\/Code>/, `${method}: MethodNotAllowed`);
+    t.same([r.headers['x-amz-delete-marker'], r.headers['x-amz-version-id'], r.headers.allow], ['true', del.VersionId, 'DELETE'], `${method}: the marker's headers`);
+  }
+  t.same((await tags(v2)).set, [['k', 'new'], ['n', '2']], 'v2 keeps its tags');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'tg' }))), 'NoSuchKey/404', 'GET of the key stays 404');
 });
 
 // ---- more S3 semantics around versions ---------------------------------------------------------
