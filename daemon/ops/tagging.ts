@@ -6,6 +6,7 @@
 import { S3Error } from '../errors.js';
 import type { TagSet } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { mayList } from './policy.js';
 import { markerHeaders, readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { httpDate, parseConfigXml, toXml } from './xml.js';
@@ -147,7 +148,9 @@ function taggingXml(tags: TagSet | undefined): string {
  * tags to read or set, and the call names it as surely as one naming its version id.
  */
 function taggedRecord(env: OpsEnv, ctx: RequestContext): ReturnType<typeof readableRecord> {
-  if (ctx.query.get('versionId') === null && env.meta.getObject(ctx.bucket!, ctx.key!) === undefined && requireBucket(env, ctx.bucket).versioning !== undefined) {
+  // Only to a requester who may list the bucket: to others a missing key is AccessDenied
+  // (readableRecord), and the 405 would tell them a marker is there.
+  if (ctx.query.get('versionId') === null && env.meta.getObject(ctx.bucket!, ctx.key!) === undefined && requireBucket(env, ctx.bucket).versioning !== undefined && mayList(env, ctx)) {
     const marker = env.meta.latestDeleteMarker(ctx.bucket!, ctx.key!);
     if (marker !== undefined) throw new S3Error('MethodNotAllowed', undefined, { headers: { ...markerHeaders(marker), 'last-modified': httpDate(marker.mtime), allow: 'DELETE' }, fields: { ResourceType: 'DeleteMarker' } });
   }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  DeleteObjectCommand,
   DeleteObjectTaggingCommand,
   GetObjectAclCommand,
   GetBucketPolicyCommand,
@@ -220,6 +221,13 @@ t.test('anonymous: GetObjectTagging and GetObjectAttributes of a missing key are
   t.equal(await anon('nope.txt', 'tagging'), 'NoSuchKey/404', 'with s3:ListBucket: NoSuchKey');
   t.equal(await anon('nope.txt', 'attributes'), 'NoSuchKey/404', 'with s3:ListBucket: NoSuchKey (attributes)');
   t.equal(await anon('here.txt', `tagging&versionId=${MISSING_VID}`), 'NoSuchVersion/404', 'with s3:ListBucket: NoSuchVersion');
+  // A key under a delete marker: tagging is 405 MethodNotAllowed as on S3, but only to one who may
+  // list; to others it stays AccessDenied (the 405 would tell them the marker is there).
+  await root.send(new PutObjectCommand({ Bucket: K, Key: 'gone.txt', Body: 'x' }));
+  await root.send(new DeleteObjectCommand({ Bucket: K, Key: 'gone.txt' }));
+  t.equal(await anon('gone.txt', 'tagging'), 'MethodNotAllowed/405', 'with s3:ListBucket, tagging of a key under a delete marker: 405');
+  await setPolicy(anyone(reads, [`${K}/*`]));
+  t.equal(await anon('gone.txt', 'tagging'), 'AccessDenied/403', 'without s3:ListBucket: AccessDenied');
 });
 
 // ---- policy variables ----------------------------------------------------------------------------
