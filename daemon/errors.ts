@@ -72,6 +72,7 @@ export const S3_ERRORS = {
   InvalidStorageClass: [400, 'The storage class you specified is not valid.'],
   InvalidBucketAclWithObjectOwnership: [400, 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting.'],
   InvalidTag: [400, 'The tag provided was not a valid tag.'],
+  InvalidToken: [400, 'The provided token is malformed or otherwise invalid.'],
   KMSNotConfigured: [501, 'Server side encryption specified but KMS is not configured.'],
   KMSUnavailable: [503, 'The key management service is unreachable. Please retry.'],
   'KMS.NotFoundException': [400, 'The KMS key does not exist.'],

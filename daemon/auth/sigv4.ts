@@ -528,6 +528,11 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
       'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
     );
   }
+  // s3d issues no temporary credentials (no STS): a session token, in the header or a presigned
+  // URL's query, cannot be valid, and S3 refuses an invalid one rather than use the access key
+  // without it (a stale AWS_SESSION_TOKEN beside s3d's keys then says so).
+  const token = req.headers['x-amz-security-token'] ?? query.find(([n]) => n === 'X-Amz-Security-Token' || n === 'x-amz-security-token')?.[1];
+  if (token !== undefined && (authorization !== undefined || presignedParams || v2Params)) throw new S3Error('InvalidToken');
   if (authorization !== undefined) {
     if (opts.sigV2 === true && isV2Authorization(authorization)) return authenticateV2Header(req, authorization, creds, now, opts.virtualHostBucket);
     return authenticateHeader(req, authorization, creds, now, region, service);

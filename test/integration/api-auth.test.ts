@@ -4,7 +4,8 @@
 // Expect: 100-continue ordering checked on raw sockets.
 import t from 'tap';
 import type { Test } from 'tap';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import {
@@ -21,6 +22,7 @@ import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, typ
 import { expectNoTempFiles } from '../helpers/files.js';
 import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, buildHeaders, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
+import { getBytes } from '../helpers/s3.js';
 
 let d: TestDaemon;
 let s3: S3Client;
@@ -95,6 +97,30 @@ t.test('header authentication errors', async (t) => {
   for (const key of ['wrong-secret', 'unknown-key', 'skew-past', 'skew-future', 'wrong-region', 'other-path', 'signed-path', 'bad-hash-value']) {
     t.equal(await headStatus(key), 404, `${key}: nothing stored`);
   }
+});
+
+t.test('a session token (no STS here: none is valid) is 400 InvalidToken, signed in a header or a presigned URL', async (t) => {
+  // botocore's test_bad_request_on_invalid_credentials, written against AWS; s3d used the access
+  // key and ignored the token.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'token-probe', Body: 'x' }));
+  const withToken = new S3Client({ endpoint: d.endpoint, region: REGION, forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, sessionToken: 'bad-token-causes-400' } });
+  t.teardown(() => withToken.destroy());
+  const err = await withToken.send(new GetObjectCommand({ Bucket: bucket, Key: 'token-probe' })).then(
+    () => undefined,
+    (e: { name?: string; $metadata?: { httpStatusCode?: number } }) => e,
+  );
+  t.same([err?.name, err?.$metadata?.httpStatusCode], ['InvalidToken', 400], 'a signed GET with a session token: 400 InvalidToken');
+  const put = await withToken.send(new PutObjectCommand({ Bucket: bucket, Key: 'token-probe', Body: 'overwritten' })).then(
+    () => 'stored',
+    (e: { name?: string }) => e.name,
+  );
+  t.equal(put, 'InvalidToken', 'a PUT with one is refused');
+  const url = await getSignedUrl(withToken, new GetObjectCommand({ Bucket: bucket, Key: 'token-probe' }), { expiresIn: 60 });
+  t.match(url, /X-Amz-Security-Token=/, 'the presigned URL carries the token');
+  const u = new URL(url);
+  const presigned = await raw(d.port, { method: 'GET', path: u.pathname, query: u.search.slice(1), sign: false });
+  assertXmlError(t, presigned, 400, 'InvalidToken', 'a presigned GET with a token');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'token-probe' })).toString(), 'x', 'nothing was overwritten');
 });
 
 t.test('anonymous requests → AccessDenied', async (t) => {
