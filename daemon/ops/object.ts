@@ -176,7 +176,7 @@ export async function readKey(env: OpsEnv, rec: ObjectRecord, headers: Readonly<
 /** A GET's or HEAD's partNumber, checked as S3 checks it (before the object is looked up). */
 function partNumberOf(raw: string): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : 0;
-  if (n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000.');
+  if (n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { fields: { ArgumentName: 'partNumber', ArgumentValue: raw } });
   return n;
 }
 
@@ -189,12 +189,13 @@ export function partRange(rec: ObjectRecord, partNumber: string): { start: numbe
     if (n !== 1) throw unsatisfiable();
     return { start: 0, end: rec.size - 1, count: 1 };
   }
+  // The Nth part of the object, whatever number it was uploaded as: S3 counts 1..PartsCount
+  // (OpenStack Swift's AWS-checked tests; CloudServer's), so a client reading parts 1 to
+  // x-amz-mp-parts-count gets them all when the upload skipped numbers.
+  if (n > rec.parts.length) throw unsatisfiable();
   let start = 0;
-  for (const p of rec.parts) {
-    if (p.n === n) return { start, end: start + p.size - 1, count: rec.parts.length };
-    start += p.size;
-  }
-  throw unsatisfiable();
+  for (let i = 0; i < n - 1; i++) start += rec.parts[i]!.size;
+  return { start, end: start + rec.parts[n - 1]!.size - 1, count: rec.parts.length };
 }
 
 /** Objects with up to this many data files in the range read have them all opened up front. */
@@ -304,6 +305,8 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
     }
   }
   const askedPart = ctx.query.get('partNumber');
+  // The clash first, as S3 answers it, then the number.
+  if (askedPart !== null && ctx.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   if (askedPart !== null) partNumberOf(askedPart);
   // A GET from data files takes a place among the requests moving data through files, and it
   // takes it before the record it reads is looked up for good: a wait can outlast the reaper's
@@ -365,7 +368,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // Checksums describe the whole object: a partial body must not claim them. A whole part
           // of a multipart object has a checksum of its own (its upload's algorithm), as on S3.
           const partial = status === 206 || (partNumber !== null && rec.parts !== undefined);
-          const part = partial && partNumber !== null ? rec.parts?.find((p) => p.n === Number(partNumber)) : undefined;
+          const part = partial && partNumber !== null ? rec.parts?.[Number(partNumber) - 1] : undefined;
           const shown = partial ? part : rec;
           // Sealed under the object's key: showing them costs an SSE-S3/SSE-KMS object the unseal
           // of its key (through the KMS and its caches), HEAD included, and fails as a GET does
