@@ -564,7 +564,10 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       v: RECORD_VERSION,
       size,
       etag,
-      mtime: Date.now(),
+      // "For multipart uploads, the object creation date is the date of initiation of the
+      // multipart upload" (S3 User Guide, system metadata): Last-Modified, listings, conditions
+      // and lifecycle ages count from CreateMultipartUpload. Versions still order by completion.
+      mtime: up.initiated,
       headers: up.headers,
       userMeta: up.userMeta,
       stored: parts.reduce((a, p) => a + p.stored, 0),

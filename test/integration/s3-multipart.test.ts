@@ -129,6 +129,20 @@ t.test('Create, UploadPart, Complete: exact bytes and the multipart ETag', async
   t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id }))), 'NoSuchUpload/404', 'ListParts after Complete');
 });
 
+t.test('a completed upload\'s Last-Modified is when it was initiated, as S3 documents', async (t) => {
+  // "For multipart uploads, the object creation date is the date of initiation of the multipart
+  // upload" (S3 User Guide); s3d gave the time of completion.
+  const key = 'initiated/obj';
+  const id = await create(key);
+  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }));
+  const initiated = listed.Uploads?.find((u) => u.UploadId === id)?.Initiated;
+  t.ok(initiated, 'ListMultipartUploads gives the Initiated time');
+  await new Promise((r) => setTimeout(r, 1100));
+  await complete(key, id, [await uploadPart(key, id, 1, P3)]);
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+  t.equal(Math.floor(head.LastModified!.getTime() / 1000), Math.floor(initiated!.getTime() / 1000), 'HEAD Last-Modified is the Initiated second, not the completion\'s');
+});
+
 t.test('two Completes of one upload with different part lists at once: one wins, the other is told NoSuchUpload', async (t) => {
   for (let round = 0; round < 2; round++) {
     const key = `race/obj-${round}`;
