@@ -517,9 +517,10 @@ class ChunkedDecoder extends DecoderBase {
   }
 
   protected async end(): Promise<void> {
-    // An unsigned trailer whose body ends right after its last line, without the blank line: S3
-    // takes it (OpenStack Swift's AWS-checked s3api tests). Content-Length still has to hold.
-    if (this.state === TRAILER && this.lineLength === 0 && this.trailers.length > 0 && !this.signed) this.endTrailer();
+    // A trailer whose body ends right after its last line, without the blank line: S3 takes it
+    // (OpenStack Swift's AWS-checked s3api tests), a signed one once its signature line came (the
+    // signature is checked as ever). Content-Length still has to hold.
+    if (this.state === TRAILER && this.lineLength === 0 && this.trailers.length > 0 && (!this.signed || this.trailerSignature !== undefined)) this.endTrailer();
     if (this.state === TRAILER && this.blankBeforeSignature && this.trailerSignature === undefined && this.lineLength === 0) {
       // The blank line that would have ended it was taken for minio-go's, before a signature line.
       throw new S3Error('SignatureDoesNotMatch', 'The x-amz-trailer-signature trailer is missing.');

@@ -458,6 +458,7 @@ export function parsePayloadMode(value: string): PayloadMode {
       throw new S3Error(
         'InvalidArgument',
         'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+        { fields: { ArgumentName: 'x-amz-content-sha256', ArgumentValue: value } },
       );
   }
 }

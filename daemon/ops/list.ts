@@ -174,8 +174,10 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const versionIdParam = q.get('version-id-marker');
   if (versionIdParam === '' && keyMarker !== '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be empty.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: '' } });
   if (versionIdParam !== null && versionIdParam !== '' && keyMarkerParam === null) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
+  // Its shape is checked even where it is then ignored (OpenStack Swift's AWS-checked tests:
+  // `key-marker=&version-id-marker=bogus` is 400 there).
+  if (versionIdParam !== null && versionIdParam !== '' && versionIdParam !== NULL_VERSION && stampOfId(versionIdParam) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
   const versionIdMarker = keyMarker === '' ? '' : (versionIdParam ?? '');
-  if (versionIdMarker !== '' && versionIdMarker !== NULL_VERSION && stampOfId(versionIdMarker) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker } });
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
   const r: VersionListResult =

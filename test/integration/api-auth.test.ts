@@ -199,6 +199,12 @@ t.test('Content-MD5 and x-amz-checksum-* headers', async (t) => {
   await noTempFiles(t, 'digest mismatches');
 });
 
+t.test('an x-amz-content-sha256 that is no hash nor mode: InvalidArgument naming it, as S3 does', async (t) => {
+  const r = await raw(d.port, { method: 'PUT', path: `/${bucket}/bad-sha-header`, body: 'x', sign: { payloadHash: 'invalid' } });
+  assertXmlError(t, r, 400, 'InvalidArgument', 'x-amz-content-sha256: invalid');
+  t.same([xmlField(r.body, 'ArgumentName'), xmlField(r.body, 'ArgumentValue')], ['x-amz-content-sha256', 'invalid'], 'ArgumentName and ArgumentValue (Swift\'s AWS-checked tests)');
+});
+
 t.test('malformed body headers are answered with 400 and the daemon survives', async (t) => {
   const body = testBytes(1000, 14);
   const cases: Array<[string, Record<string, string>, string, string | undefined]> = [

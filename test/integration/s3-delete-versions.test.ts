@@ -240,6 +240,9 @@ t.test('ListObjectVersions: every object is the null version, with prefix, delim
   const emptyKey = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versions=&key-marker=&version-id-marker=null' });
   t.equal(emptyKey.status, 200, 'an empty key-marker with a version-id-marker → 200');
   t.equal(xmlField(emptyKey.body, 'Key'), 'a', '… the first page (the version-id-marker is ignored)');
+  // Ignored, but still checked: one that cannot be a version id is 400 (Swift's AWS-checked tests).
+  const bogus = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versions=&key-marker=&version-id-marker=bogus' });
+  t.same([bogus.status, errorCode(bogus.body), xmlField(bogus.body, 'ArgumentValue')], [400, 'InvalidArgument', 'bogus'], 'an empty key-marker with a malformed version-id-marker → 400');
   t.equal(await s3Code(s3.send(new ListObjectVersionsCommand({ Bucket: bucketName('none') }))), 'NoSuchBucket/404');
 
   // Paging with NextKeyMarker / NextVersionIdMarker visits everything once, with and without a delimiter.
