@@ -59,12 +59,12 @@ export function collectStoredHeaders(headers: Readonly<Record<string, string>>, 
   }
   if (out['content-encoding'] !== undefined) {
     // aws-chunked is transport framing of this request, not a property of the object.
-    const codings = out['content-encoding']
-      .split(',')
-      .map((c) => c.trim())
-      .filter((c) => c !== '' && c.toLowerCase() !== 'aws-chunked');
+    // Kept as sent when it names no aws-chunked; the others joined as S3 joins them (`foo,
+    // aws-chunked, bar` is stored as `foo, bar`: Swift's AWS-checked tests).
+    const all = out['content-encoding'].split(',').map((c) => c.trim());
+    const codings = all.filter((c) => c !== '' && c.toLowerCase() !== 'aws-chunked');
     if (codings.length === 0) delete out['content-encoding'];
-    else out['content-encoding'] = codings.join(',');
+    else if (codings.length !== all.length) out['content-encoding'] = codings.join(', ');
   }
   if (out['content-type'] === undefined) out['content-type'] = 'binary/octet-stream';
   return out;

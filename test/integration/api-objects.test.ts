@@ -150,6 +150,11 @@ t.test('aws-chunked is transport framing: it is not stored as the Content-Encodi
   const gz = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/gzip' }));
   t.equal(gz.ContentEncoding, 'gzip', 'only the client encoding is stored');
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'ce/gzip' })).equals(body), 'bytes are stored as sent (no decoding)');
+  // Codings around aws-chunked are joined as S3 joins them; a value without it is kept as sent.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ce/mixed', Body: streamOf(body), ContentLength: body.length, ContentEncoding: 'foo, aws-chunked, bar' }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/mixed' }))).ContentEncoding, 'foo, bar', '"foo, aws-chunked, bar" is stored as "foo, bar", as on S3');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ce/asis', Body: Buffer.from('x'), ContentEncoding: 'gzip,br' }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ce/asis' }))).ContentEncoding, 'gzip,br', 'a value without aws-chunked is kept as sent');
 });
 
 t.test('PUT with a precomputed SHA-256 payload hash (raw SigV4)', async (t) => {
