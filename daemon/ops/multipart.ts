@@ -585,6 +585,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     };
     const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
     const installed = await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
+    noteFinished(up);
     events?.wake();
     return completeResult(env, ctx, installed, shown, checksums);
   } finally {
@@ -672,7 +673,29 @@ export function objectLocation(env: OpsEnv, ctx: RequestContext, bucket: string,
   return bucketFromHost(host, env.config.domains) === bucket ? `${origin}/${path}` : `${origin}/${encodeURIComponent(bucket)}/${path}`;
 }
 
+/**
+ * Uploads this process saw finish (aborted or completed), by id → `bucket NUL key`, the oldest
+ * forgotten past MAX_FINISHED: S3 answers a repeated AbortMultipartUpload, or one after the
+ * upload completed (even once the object is gone), 204 (OpenStack Swift's AWS-checked tests), so a
+ * client retrying an abort whose answer was lost does not see an error. Upload ids are random
+ * UUIDs: one cannot name another's upload by chance.
+ */
+const finishedUploads = new Map<string, string>();
+const MAX_FINISHED = 10_000;
+
+function noteFinished(up: UploadRecord): void {
+  finishedUploads.delete(up.id);
+  finishedUploads.set(up.id, `${up.bucket}\0${up.key}`);
+  if (finishedUploads.size > MAX_FINISHED) finishedUploads.delete(finishedUploads.keys().next().value!);
+}
+
 export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const id = ctx.query.get('uploadId') ?? '';
+  if (id !== '' && requireBucket(env, ctx.bucket) && env.meta.getUpload(id) === undefined) {
+    // Already finished here: the upload of the current object (completed, also before a restart),
+    // or one this process aborted or completed.
+    if (env.meta.getObject(ctx.bucket!, ctx.key!)?.uploadId === id || finishedUploads.get(id) === `${ctx.bucket}\0${ctx.key}`) return { status: 204 };
+  }
   const up = loadUpload(env, ctx);
   // Abort only the upload initiated then (it used to abort whatever the header said).
   const initiated = ctx.headers['x-amz-if-match-initiated-time'];
@@ -682,6 +705,7 @@ export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContex
     if (Math.floor(at / 1000) !== Math.floor(up.initiated / 1000)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (x-amz-if-match-initiated-time).');
   }
   await env.meta.abortUpload(up.id).catch(metaError);
+  noteFinished(up);
   return { status: 204 };
 }
 
