@@ -3,7 +3,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { S3Error } from '../errors.js';
+import { S3Error, S3_ERRORS } from '../errors.js';
 import { type AuthResult, EMPTY_SHA256, chunkStringToSign, signatureHex, signaturesEqual, trailerStringToSign } from './sigv4.js';
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
@@ -121,7 +121,7 @@ function parseLength(value: string | undefined, name: string): number | undefine
   return n;
 }
 
-const MALFORMED_TRAILER = 'The request contained trailing data that was not well-formed or did not conform to our published schema.';
+const MALFORMED_TRAILER = S3_ERRORS.MalformedTrailerError[1];
 
 /** A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes. */
 export function parseContentMd5(value: string): Buffer {

@@ -87,7 +87,7 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
 
 /** A Filter element with nothing in it (`<Filter/>`, `<Filter></Filter>`). */
 function isEmptyFilter(f: unknown): boolean {
-  return f === undefined || f === '' || (typeof f === 'object' && f !== null && Object.keys(f).length === 0);
+  return f === '' || (typeof f === 'object' && f !== null && Object.keys(f).length === 0);
 }
 
 function parseRule(raw: unknown, i: number): StoredLifecycleRule {
@@ -104,7 +104,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   // "Filter is required if the LifecycleRule does not contain a Prefix element" (S3's reference).
   if (r.Filter === undefined && r.Prefix === undefined) throw new S3Error('MalformedXML', `${where}: a rule needs a Filter (or the older Prefix).`);
   const legacyPrefix = r.Filter === undefined && r.Prefix !== undefined;
-  const filter = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
+  const filter: FilterParts = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
   // A key named twice: S3's InvalidRequest (the filter's other tag rules are InvalidTag).
   if (new Set(filter.tags.map(([k]) => k)).size !== filter.tags.length) throw new S3Error('InvalidRequest', 'Duplicate Tag Keys are not allowed.');
   if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS, 'filter');
@@ -114,7 +114,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   if (filter.sizeLessThan !== undefined) rule.sizeLessThan = filter.sizeLessThan;
   if (legacyPrefix) rule.legacyPrefix = true;
   else if (isEmptyFilter(r.Filter)) rule.emptyFilter = true;
-  if ('and' in filter && filter.and !== undefined) rule.andFilter = filter.and;
+  if (filter.and !== undefined) rule.andFilter = filter.and;
   if (r.Expiration !== undefined) {
     const e = xmlElement(r.Expiration, 'Expiration');
     const parts = ['Days', 'Date', 'ExpiredObjectDeleteMarker'].filter((k) => e[k] !== undefined);

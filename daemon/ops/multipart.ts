@@ -690,12 +690,12 @@ function noteFinished(up: UploadRecord): void {
 }
 
 export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  requireBucket(env, ctx.bucket);
   const id = ctx.query.get('uploadId') ?? '';
-  if (id !== '' && requireBucket(env, ctx.bucket) && env.meta.getUpload(id) === undefined) {
-    // Already finished here: the upload of the current object (completed, also before a restart),
-    // or one this process aborted or completed.
-    if (env.meta.getObject(ctx.bucket!, ctx.key!)?.uploadId === id || finishedUploads.get(id) === `${ctx.bucket}\0${ctx.key}`) return { status: 204 };
-  }
+  // Already finished: the upload of the current object (completed, also before a restart), or
+  // one this process aborted or completed.
+  const finished = id !== '' && env.meta.getUpload(id) === undefined && (env.meta.getObject(ctx.bucket!, ctx.key!)?.uploadId === id || finishedUploads.get(id) === `${ctx.bucket}\0${ctx.key}`);
+  if (finished) return { status: 204 };
   const up = loadUpload(env, ctx);
   // Abort only the upload initiated then (it used to abort whatever the header said).
   const initiated = ctx.headers['x-amz-if-match-initiated-time'];

@@ -142,25 +142,32 @@ export function markerHeaders(marker: ObjectRecord): Record<string, string> {
   return { 'x-amz-delete-marker': 'true', 'x-amz-version-id': clientVersionId(marker) };
 }
 
+/** S3's 405 for a request aimed at a delete marker, with the marker's Last-Modified (GetObject and HeadObject document it). */
+function markerNotAllowed(marker: ObjectRecord): S3Error {
+  return new S3Error('MethodNotAllowed', undefined, { headers: { ...markerHeaders(marker), 'last-modified': httpDate(marker.mtime), allow: 'DELETE' }, fields: { ResourceType: 'DeleteMarker' } });
+}
+
 /**
  * The object a request names: the current version, or the one `versionId` names (`null` is the
  * null version). A key whose latest version is a delete marker is NoSuchKey with the marker's
- * headers; naming a delete marker's version is MethodNotAllowed, as on S3.
+ * headers (GET, HEAD), or MethodNotAllowed with `currentMarker: 'not-allowed'` (the tagging calls,
+ * as S3 answers them: LocalStack's AWS-checked recordings, moto, CloudServer); naming a delete
+ * marker's version is MethodNotAllowed, as on S3.
  */
-export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, versionId?: string | null): ObjectRecord {
+export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, versionId?: string | null, currentMarker: 'not-found' | 'not-allowed' = 'not-found'): ObjectRecord {
   const b = requireBucket(env, bucket);
   if (versionId === undefined || versionId === null) {
     const rec = env.meta.getObject(bucket!, key);
     if (rec) return rec;
     const marker = b.versioning === undefined ? undefined : env.meta.latestDeleteMarker(bucket!, key);
+    if (marker && currentMarker === 'not-allowed') throw markerNotAllowed(marker);
     // The key named (a copy's source names its own, not the request's).
     if (marker) throw new S3Error('NoSuchKey', undefined, { headers: markerHeaders(marker), fields: { Key: key } });
     throw new S3Error('NoSuchKey', undefined, { fields: { Key: key } });
   }
   const v = env.meta.getVersion(bucket!, key, versionId);
   if (!v) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: key, VersionId: versionId } });
-  // With the marker's Last-Modified: S3's GetObject and HeadObject document it on this 405.
-  if (v.record.deleteMarker) throw new S3Error('MethodNotAllowed', undefined, { headers: { ...markerHeaders(v.record), 'last-modified': httpDate(v.record.mtime), allow: 'DELETE' }, fields: { ResourceType: 'DeleteMarker' } });
+  if (v.record.deleteMarker) throw markerNotAllowed(v.record);
   return v.record;
 }
 
@@ -281,11 +288,14 @@ export function readableRecord(
   ctx: RequestContext,
   key: string = ctx.key!,
   where: { bucket: string | undefined; versionId: string | null | undefined } = { bucket: ctx.bucket, versionId: ctx.query.get('versionId') },
+  currentMarker: 'not-found' | 'not-allowed' = 'not-found',
 ): ObjectRecord {
   try {
-    return getRecord(env, where.bucket, key, where.versionId);
+    return getRecord(env, where.bucket, key, where.versionId, currentMarker);
   } catch (err) {
-    if (isS3Error(err) && (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion') && !mayList(env, { ...ctx, bucket: where.bucket })) throw new S3Error('AccessDenied');
+    // A current delete marker's 405 tells as much as a 404 would.
+    const missing = isS3Error(err) && (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion' || (err.code === 'MethodNotAllowed' && (where.versionId ?? null) === null));
+    if (missing && !mayList(env, { ...ctx, bucket: where.bucket })) throw new S3Error('AccessDenied');
     throw err;
   }
 }

@@ -324,7 +324,9 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
   // A form to no bucket is answered before its body is read.
   requireBucket(env, bucketName);
   // S3 takes a form upload's parameters from the form only (its answer, with the parameter named).
-  for (const [name, value] of ctx.query) {
+  const first = ctx.query.entries().next();
+  if (first.done !== true) {
+    const [name, value] = first.value;
     throw new S3Error('InvalidArgument', 'Query String Parameters not allowed on POST requests.', { fields: { ArgumentName: name, ArgumentValue: value === '' ? 'null' : value } });
   }
   const form = await readForm(ctx.body, ctx.headers['content-type'] ?? '');

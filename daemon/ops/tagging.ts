@@ -4,12 +4,11 @@
 // never touches the object's data, its ETag or its Last-Modified, so SSE-C objects are tagged
 // without their key. Every rule S3 applies to a tag set is checked before anything is stored.
 import { S3Error } from '../errors.js';
-import type { TagSet } from '../meta/records.js';
+import type { ObjectRecord, TagSet } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
-import { mayList } from './policy.js';
-import { markerHeaders, readableRecord, readVersionHeader } from './object.js';
+import { readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
-import { httpDate, parseConfigXml, toXml } from './xml.js';
+import { parseConfigXml, toXml } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -143,18 +142,11 @@ function taggingXml(tags: TagSet | undefined): string {
 
 /**
  * The record whose tags a request reads or changes. A key whose current version is a delete
- * marker is 405 MethodNotAllowed for the tagging calls, as S3 answers them (LocalStack's
- * AWS-checked recordings; moto; CloudServer), where GET and HEAD of it are 404: a marker has no
- * tags to read or set, and the call names it as surely as one naming its version id.
+ * marker is 405 MethodNotAllowed for the tagging calls, where GET and HEAD of it are 404: a marker
+ * has no tags to read or set (to a requester who may not list the bucket, AccessDenied).
  */
-function taggedRecord(env: OpsEnv, ctx: RequestContext): ReturnType<typeof readableRecord> {
-  // Only to a requester who may list the bucket: to others a missing key is AccessDenied
-  // (readableRecord), and the 405 would tell them a marker is there.
-  if (ctx.query.get('versionId') === null && env.meta.getObject(ctx.bucket!, ctx.key!) === undefined && requireBucket(env, ctx.bucket).versioning !== undefined && mayList(env, ctx)) {
-    const marker = env.meta.latestDeleteMarker(ctx.bucket!, ctx.key!);
-    if (marker !== undefined) throw new S3Error('MethodNotAllowed', undefined, { headers: { ...markerHeaders(marker), 'last-modified': httpDate(marker.mtime), allow: 'DELETE' }, fields: { ResourceType: 'DeleteMarker' } });
-  }
-  return readableRecord(env, ctx);
+function taggedRecord(env: OpsEnv, ctx: RequestContext): ObjectRecord {
+  return readableRecord(env, ctx, ctx.key!, { bucket: ctx.bucket, versionId: ctx.query.get('versionId') }, 'not-allowed');
 }
 
 export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
