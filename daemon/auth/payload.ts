@@ -241,12 +241,12 @@ class BodyChecks {
       const d = await hasher.digest();
       digests.set(name, Buffer.from(d.buffer, d.byteOffset, d.byteLength));
     }
-    if (this.expectedSha256 !== undefined && digests.get('SHA256')!.toString('hex') !== this.expectedSha256) {
+    if (this.expectedSha256 !== undefined && digests.get('SHA256')!.toString('hex') !== this.expectedSha256.toLowerCase()) {
       throw new S3Error('XAmzContentSHA256Mismatch', undefined, { fields: { ClientComputedContentSHA256: this.expectedSha256, S3ComputedContentSHA256: digests.get('SHA256')!.toString('hex') } });
     }
     const md5 = digests.get('MD5');
     if (this.expectedMd5 !== undefined && !this.expectedMd5.equals(md5!)) {
-      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+      throw badDigest(this.expectedMd5, md5!);
     }
     if (this.checksum !== undefined) {
       if (this.checksum.value === undefined) throw new S3Error('MalformedTrailerError', MALFORMED_TRAILER);
@@ -257,6 +257,16 @@ class BodyChecks {
     for (const algorithm of this.reported) this.results[algorithm] = digests.get(algorithm)!.toString('base64');
     this.md5 = md5;
   }
+}
+
+/**
+ * BadDigest for a Content-MD5 that does not match the body, with the two digests as S3 gives them:
+ * the client's in hex, the one computed in base64.
+ */
+export function badDigest(expected: Buffer, calculated: Buffer): S3Error {
+  return new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
+    fields: { ExpectedDigest: expected.toString('hex'), CalculatedDigest: calculated.toString('base64') },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ export interface Credentials {
 
 export type PayloadMode =
   | { kind: 'unsigned' }
+  /** `expectedHex` as the client spelled it (an error echoes it so); compare it lowercased. */
   | { kind: 'sha256'; expectedHex: string }
   | { kind: 'streaming-signed'; trailer: boolean }
   | { kind: 'streaming-unsigned-trailer' };
@@ -454,7 +455,7 @@ export function parsePayloadMode(value: string): PayloadMode {
     case STREAMING_UNSIGNED_PAYLOAD_TRAILER:
       return { kind: 'streaming-unsigned-trailer' };
     default:
-      if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: 'sha256', expectedHex: value.toLowerCase() };
+      if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: 'sha256', expectedHex: value };
       throw new S3Error(
         'InvalidArgument',
         'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',

@@ -6,7 +6,7 @@
 // policy's content-length-range as it arrives. Fields after the file are ignored, as on S3.
 import busboy from 'busboy';
 import { once } from 'node:events';
-import { createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
+import { badDigest, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
 import { verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
@@ -390,7 +390,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // A Content-MD5 field is checked against the file, as the header is on PutObject.
     const wantMd5 = headers['content-md5'] === undefined ? undefined : parseContentMd5(headers['content-md5']);
     written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind) || wantMd5 !== undefined, declaredLength: source.length, signal: ctx.signal });
-    if (wantMd5 !== undefined && (written.md5 === undefined || !wantMd5.equals(written.md5))) throw new S3Error('BadDigest');
+    if (wantMd5 !== undefined && !wantMd5.equals(written.md5!)) throw badDigest(wantMd5, written.md5!); // asked for above
     if (auth.lengthRange && written.size < auth.lengthRange.min) {
       throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`);
     }

@@ -166,6 +166,11 @@ t.test('x-amz-content-sha256 is verified; a mismatch stores nothing and keeps th
   // Both hashes named, as S3's answer names them (OpenStack Swift's AWS-checked tests).
   t.same([xmlField(r.body, 'ClientComputedContentSHA256'), xmlField(r.body, 'S3ComputedContentSHA256')], [wrong, sha256Hex(body)], 'the client\'s and the computed SHA-256');
   t.equal(await headStatus('sha-mismatch'), 404, 'object not created');
+  // Upper-case hex is the same hash; an error echoes the client's spelling.
+  const upper = await raw(d.port, { method: 'PUT', path: `/${bucket}/sha-upper`, body: 'tiny', sign: { payloadHash: sha256Hex('tiny').toUpperCase() } });
+  t.equal(upper.status, 200, 'an upper-case x-amz-content-sha256 that matches: accepted');
+  const upperWrong = await raw(d.port, { method: 'PUT', path: `/${bucket}/sha-upper`, body: 'tiny', sign: { payloadHash: sha256Hex('tinY').toUpperCase() } });
+  t.equal(xmlField(upperWrong.body, 'ClientComputedContentSHA256'), sha256Hex('tinY').toUpperCase(), 'ClientComputedContentSHA256 is the value as sent');
   const small = await raw(d.port, { method: 'PUT', path: `/${bucket}/sha-small`, body: 'tiny', sign: { payloadHash: sha256Hex('tinY') } });
   assertXmlError(t, small, 400, 'XAmzContentSHA256Mismatch', 'wrong payload hash (inline-sized body)');
   t.equal(await headStatus('sha-small'), 404, 'inline-sized object not created');
@@ -183,7 +188,10 @@ t.test('Content-MD5 and x-amz-checksum-* headers', async (t) => {
   const put = (key: string, headers: Record<string, string>): Promise<RawResponse> => raw(d.port, { method: 'PUT', path: `/${bucket}/${key}`, body, headers });
   const good = await put('md5-good', { 'content-md5': md5Base64(body) });
   t.equal(good.status, 200, 'matching Content-MD5 accepted');
-  assertXmlError(t, await put('md5-bad', { 'content-md5': md5Base64(other) }), 400, 'BadDigest', 'Content-MD5 mismatch');
+  const md5Bad = await put('md5-bad', { 'content-md5': md5Base64(other) });
+  assertXmlError(t, md5Bad, 400, 'BadDigest', 'Content-MD5 mismatch');
+  // Both digests named as S3 names them: the client's in hex, the computed one in base64.
+  t.same([xmlField(md5Bad.body, 'ExpectedDigest'), xmlField(md5Bad.body, 'CalculatedDigest')], [md5Hex(other), md5Base64(body)], 'BadDigest: ExpectedDigest (hex) and CalculatedDigest (base64)');
   const crcGood = await put('crc-good', { 'x-amz-checksum-crc32': crc32Base64(body) });
   t.equal(crcGood.status, 200, 'matching CRC32 accepted');
   t.equal(crcGood.headers['x-amz-checksum-crc32'], crc32Base64(body), 'CRC32 echoed');
@@ -193,6 +201,7 @@ t.test('Content-MD5 and x-amz-checksum-* headers', async (t) => {
   assertXmlError(t, await put('sha256-bad', { 'x-amz-checksum-sha256': createHash('sha256').update(other).digest('base64') }), 400, 'BadDigest', 'SHA256 checksum mismatch');
   const small = await raw(d.port, { method: 'PUT', path: `/${bucket}/md5-small-bad`, body: 'abc', headers: { 'content-md5': md5Base64('abd') } });
   assertXmlError(t, small, 400, 'BadDigest', 'Content-MD5 mismatch on an inline-sized body');
+  t.same([xmlField(small.body, 'ExpectedDigest'), xmlField(small.body, 'CalculatedDigest')], [md5Hex('abd'), md5Base64('abc')], 'inline-sized BadDigest names both digests');
   for (const key of ['md5-bad', 'crc-bad', 'crc32c-bad', 'sha1-bad', 'sha256-bad', 'md5-small-bad']) {
     t.equal(await headStatus(key), 404, `${key}: nothing stored`);
   }

@@ -218,6 +218,8 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
   // A right Content-MD5 field is accepted.
   const withMd5 = await postForm(plain, bucket, signedForm(bucket, 'md5/ok.bin', [['Content-MD5', md5Base64(data)]], { conditions: [{ key: 'md5/ok.bin' }, ['starts-with', '$Content-MD5', '']] }, { data }));
   t.equal(withMd5.status, 204, 'a matching Content-MD5 field: accepted');
+  const wrongMd5 = await postForm(plain, bucket, signedForm(bucket, 'md5/bad.bin', [['Content-MD5', md5Base64('other')]], { conditions: [{ key: 'md5/bad.bin' }, ['starts-with', '$Content-MD5', '']] }, { data }));
+  t.same([wrongMd5.status, xmlField(wrongMd5.body, 'ExpectedDigest'), xmlField(wrongMd5.body, 'CalculatedDigest')], [400, md5Hex('other'), md5Base64(data)], 'a Content-MD5 field the file does not match: BadDigest naming both digests');
 
   // Everything a form can set on the object.
   const headers: Field[] = [
