@@ -343,7 +343,9 @@ const DONE = 5;
 const MAX_CHUNK_LINE = 256;
 const MAX_TRAILER_LINE = 1024;
 const MAX_TRAILERS = 8;
-const SIGNED_CHUNK_LINE = /^([0-9a-fA-F]{1,16});chunk-signature=([0-9a-fA-F]{64})$/;
+// S3 takes spaces around ';' and '=' (OpenStack Swift's AWS-checked tests); a signature that is
+// not 64 hex digits is a wrong signature (403), not a framing error.
+const SIGNED_CHUNK_LINE = /^([0-9a-fA-F]{1,16}) *; *chunk-signature *= *([^ ;]*) *$/;
 const UNSIGNED_CHUNK_LINE = /^[0-9a-fA-F]{1,16}$/;
 
 function framingError(message: string): S3Error {

@@ -294,6 +294,8 @@ interface ChunkedPlan {
   corruptTrailerSignature?: boolean;
   /** Declared decoded length (default: data length). */
   declaredLength?: number;
+  /** How each chunk header spells its signature (default: `;chunk-signature=<sig>`). */
+  chunkHeader?: (i: number, sig: string) => string;
 }
 
 /** Builds and sends an aws-chunked PUT, signing the seed, every chunk and the trailer. */
@@ -307,7 +309,7 @@ async function putChunked(key: string, plan: ChunkedPlan): Promise<RawResponse> 
   const encode = (sig: (i: number, chunk: Buffer) => string, trailerSig: string): Buffer => {
     const parts: Buffer[] = [];
     chunks.forEach((c, i) => {
-      parts.push(Buffer.from(`${c.length.toString(16)}${signed ? `;chunk-signature=${sig(i, c)}` : ''}\r\n`));
+      parts.push(Buffer.from(`${c.length.toString(16)}${signed ? (plan.chunkHeader ?? ((_, v) => `;chunk-signature=${v}`))(i, sig(i, c)) : ''}\r\n`));
       if (c.length > 0) parts.push(c, Buffer.from('\r\n'));
     });
     if (trailer) {
@@ -354,6 +356,10 @@ t.test('signed aws-chunked streams: every chunk signature and the trailer are ve
     const got = await raw(d.port, { method: 'GET', path: `/${bucket}/chunked/${mode}/ok` });
     t.ok(got.body.equals(data), `${mode}: decoded bytes stored`);
   }
+  // S3 takes spaces around the ';' and '=' of a chunk header.
+  const spaced = await putChunked('chunked/spaced', { data, chunkSize: 65_536, mode: 'signed', chunkHeader: (_, v) => ` ; chunk-signature = ${v}` });
+  t.equal(spaced.status, 200, 'chunk headers with spaces around ; and =: accepted');
+  t.ok((await raw(d.port, { method: 'GET', path: `/${bucket}/chunked/spaced` })).body.equals(data), 'and the decoded bytes are stored');
   const bad: Array<[string, ChunkedPlan, number, string]> = [
     ['first chunk signature', { data, chunkSize: 65_536, mode: 'signed', corruptChunk: 0 }, 403, 'SignatureDoesNotMatch'],
     ['middle chunk signature', { data, chunkSize: 65_536, mode: 'signed', corruptChunk: 5 }, 403, 'SignatureDoesNotMatch'],
@@ -364,6 +370,10 @@ t.test('signed aws-chunked streams: every chunk signature and the trailer are ve
     ['unsigned trailer CRC32', { data, chunkSize: 65_536, mode: 'unsigned-trailer', trailerValue: crc32Base64(Buffer.from('other')) }, 400, 'BadDigest'],
     ['decoded length larger than the chunks', { data, chunkSize: 65_536, mode: 'signed', declaredLength: data.length + 1 }, 400, 'IncompleteBody'],
     ['decoded length smaller than the chunks', { data, chunkSize: 65_536, mode: 'signed', declaredLength: data.length - 1 }, 400, 'IncompleteBody'],
+    // Not 64 hex digits: a wrong signature, as S3 answers it (OpenStack Swift's AWS-checked tests).
+    ['chunk-signature=invalid', { data, chunkSize: 65_536, mode: 'signed', chunkHeader: (i, v) => `;chunk-signature=${i === 2 ? 'invalid' : v}` }, 403, 'SignatureDoesNotMatch'],
+    ['an empty chunk-signature', { data, chunkSize: 65_536, mode: 'signed', chunkHeader: (i, v) => `;chunk-signature=${i === 0 ? '' : v}` }, 403, 'SignatureDoesNotMatch'],
+    ['a chunk header without its signature', { data, chunkSize: 65_536, mode: 'signed', chunkHeader: (i, v) => (i === 1 ? '' : `;chunk-signature=${v}`) }, 400, 'IncompleteBody'],
   ];
   for (const [what, plan, status, code] of bad) {
     const key = `chunked/bad/${what.replace(/\W+/g, '-')}`;

@@ -577,7 +577,7 @@ t.test('malformed aws-chunked framing', async (t) => {
 
   const sig = 'a'.repeat(64);
   t.equal(await run(signed, `3\r\nabc\r\n0\r\n\r\n`), 'IncompleteBody', 'unsigned chunk in a signed body');
-  t.equal(await run(signed, `3;chunk-signature=${sig.slice(1)}\r\nabc\r\n`), 'IncompleteBody', 'short chunk signature');
+  t.equal(await run(signed, `3;chunk-signature=${sig.slice(1)}\r\nabc\r\n`), 'SignatureDoesNotMatch', 'short chunk signature: a wrong signature');
   t.equal(await run(signed, `3;chunk-signature=${sig};x=y\r\nabc\r\n`), 'IncompleteBody', 'extension after the signature');
   t.equal(await run(signed, `3;chunk-signatur=${sig}\r\nabc\r\n`), 'IncompleteBody', 'misspelt extension');
   t.equal(await run(signed, `3;chunk-signature=${sig}\r\nabc\r\n`), 'SignatureDoesNotMatch', 'wrong chunk signature');
