@@ -222,6 +222,8 @@ t.test('malformed body headers are answered with 400 and the daemon survives', a
     ['x-amz-checksum-crc32 not a CRC32', { 'x-amz-checksum-crc32': 'zzzz' }, 'InvalidRequest', undefined],
     ['two checksum headers', { 'x-amz-checksum-crc32': crc32Base64(body), 'x-amz-checksum-sha1': createHash('sha1').update(body).digest('base64') }, 'InvalidRequest', undefined],
     ['x-amz-trailer without a trailer payload mode', { 'x-amz-trailer': 'x-amz-checksum-crc32' }, 'MalformedTrailerError', undefined],
+    // Both a checksum header and a trailer: refused for that before the payload mode is looked at.
+    ['x-amz-trailer and a checksum header', { 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-checksum-crc32': crc32Base64(body) }, 'InvalidRequest', undefined],
     // A checksum name S3 does not know: its 400 (s3d said 501, as for SHA-512, which S3 has).
     ['an unknown x-amz-checksum- name', { 'x-amz-checksum-bad': '6Le+Qw==' }, 'InvalidRequest', undefined],
     ['x-amz-decoded-content-length not a number', { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': 'lots' }, 'InvalidArgument', STREAMING_UNSIGNED_PAYLOAD_TRAILER],
