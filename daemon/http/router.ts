@@ -303,7 +303,8 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
   }
   for (const [name, value] of query) {
-    if (value === '' && !KNOWN_PARAMS.has(name) && !name.toLowerCase().startsWith('x-amz-')) {
+    // An empty name (`?=`, which the AWS SDK for Java can send) is ignored, as S3 ignores it.
+    if (value === '' && name !== '' && !KNOWN_PARAMS.has(name) && !name.toLowerCase().startsWith('x-amz-')) {
       throw new S3Error('NotImplemented', `The ${name} sub-resource is not implemented.`);
     }
   }

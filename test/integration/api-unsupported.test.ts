@@ -90,3 +90,13 @@ t.test("MinIO's x-minio-force-delete: 501 on DeleteObject (it would delete a pre
   const bucketDelete = await raw(d.port, { method: 'DELETE', path: `/${b}`, headers: { 'x-minio-force-delete': 'true' } });
   assertXmlError(t, bucketDelete, 409, 'BucketNotEmpty', 'DeleteBucket with the header: a bucket with objects is not empty');
 });
+
+t.test('a query parameter with an empty name (`?=`, the AWS SDK for Java can send it) is ignored, as S3 ignores it', async (t) => {
+  for (const path of ['/', `/${bucket}`, `/${bucket}/obj`]) {
+    const r = await raw(d.port, { method: 'GET', path, query: '=' });
+    t.equal(r.status, 200, `GET ${path}?=: 200`);
+  }
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, query: '=' })).body.toString(), 'original', 'GetObject answers the object');
+  // A named parameter without a value is still a sub-resource s3d does not know.
+  assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, query: 'nosuch' }), 501, 'NotImplemented', 'an unknown sub-resource');
+});

@@ -126,6 +126,7 @@ t.test('unsupported sub-resources answer NotImplemented on buckets and objects, 
       t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
     }
   }
+  t.strictSame(r('GET', '/bkt/key?='), { op: 'GetObject', bucket: 'bkt', key: 'key' }, 'a parameter with an empty name is ignored');
   // Also with a value and next to a supported parameter.
   t.equal(codeOf(() => r('PUT', '/bkt/key?cors=&x=1')), 'NotImplemented');
   t.strictSame(r('GET', '/bkt?list-type=2&website'), { op: 'GetBucketWebsite', bucket: 'bkt' }, 'a configuration sub-resource wins over listing parameters');
