@@ -23,6 +23,7 @@ import { createDispatcher } from './ops/index.js';
 import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/policy.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
+import { validBucketName } from './ops/bucket.js';
 import type { OpsEnv } from './ops/env.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
@@ -281,6 +282,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     anonymous: (req) => anonymousAllowed(opsEnv, req),
     authorize: (req) => userAllowed(opsEnv, req),
     bucketCors: (bucket) => bucketCorsRules(opsEnv, bucket),
+    bucketExists: (bucket) => validBucketName(bucket) && opsEnv.meta.getBucket(bucket) !== undefined,
   });
   // The snapshot is taken and new files are tracked before anything can write one.
   const orphanScan = cleanStop

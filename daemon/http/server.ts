@@ -41,6 +41,8 @@ export interface HttpServerDeps {
   authorize?: (req: AnonymousRequest & { accessKey: string }) => boolean;
   /** The CORS rules of a bucket that has some (PutBucketCors); without it, S3_API_CORS_ALLOW_ORIGIN alone decides. */
   bucketCors?: (bucket: string) => readonly CorsRule[] | undefined;
+  /** Whether a bucket exists: a refused HeadBucket of one still names its region, as S3's does. */
+  bucketExists?: (bucket: string) => boolean;
 }
 
 /** After the shutdown deadline: how long requests whose body has fully arrived may still commit. */
@@ -378,7 +380,13 @@ export class HttpServer {
       // From here on the handlers see them as headers too.
       if (asked !== headers) Object.assign(headers, asked);
     } catch (err) {
-      this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);
+      const result = this.errorResult(err, id, rawPath, pending);
+      // "Regardless of the permissions on the bucket" (HeadBucket): clients find a bucket's region
+      // with an unsigned HEAD (the SDK for Go's manager.GetBucketRegion), and get it from the 403.
+      if (r?.op === 'HeadBucket' && r.bucket !== undefined && this.deps.bucketExists?.(r.bucket) === true) {
+        result.headers = { ...result.headers, 'x-amz-bucket-region': this.deps.config.region };
+      }
+      this.finish(pending, result, id, started, logFields, method, hasBody, 0);
       return;
     }
 

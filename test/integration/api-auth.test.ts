@@ -153,7 +153,16 @@ t.test('anonymous requests → AccessDenied', async (t) => {
   ] as Array<[string, RawOptions]>) {
     assertXmlError(t, await raw(d.port, opts), 404, 'NoSuchBucket', `anonymous ${what} of a missing bucket`);
   }
-  t.equal((await raw(d.port, { method: 'HEAD', path: `/${missing}`, sign: false })).status, 404, 'anonymous HeadBucket of a missing bucket: 404');
+  const headMissing = await raw(d.port, { method: 'HEAD', path: `/${missing}`, sign: false });
+  t.same([headMissing.status, headMissing.headers['x-amz-bucket-region']], [404, undefined], 'anonymous HeadBucket of a missing bucket: 404, no region');
+  // A refused HeadBucket of a bucket that exists names its region "regardless of the permissions"
+  // (S3's HeadBucket; the SDK for Go's manager.GetBucketRegion sends it unsigned).
+  for (const [what, sign] of [['anonymous', false], ['wrong secret', { secretAccessKey: 'not-the-secret-key' }], ['unknown key', { accessKeyId: 'AKIDUNKNOWN' }]] as const) {
+    const head = await raw(d.port, { method: 'HEAD', path: `/${bucket}`, sign });
+    t.same([head.status, head.headers['x-amz-bucket-region']], [403, REGION], `${what} HeadBucket of an existing bucket: 403 naming the region`);
+  }
+  const refusedGet = await raw(d.port, { method: 'GET', path: `/${bucket}`, sign: false });
+  t.same([refusedGet.status, refusedGet.headers['x-amz-bucket-region']], [403, undefined], 'other refused bucket requests do not name it');
   assertXmlError(t, await raw(d.port, { method: 'PUT', path: `/${missing}`, sign: false }), 403, 'AccessDenied', 'anonymous CreateBucket');
   t.equal((await raw(d.port, { method: 'HEAD', path: `/${missing}` })).status, 404, 'and no bucket was created');
 });
