@@ -398,6 +398,11 @@ export class HttpServer {
     }
     let decoder: PayloadDecoder;
     try {
+      // An aws-chunked body must say how long it decodes to, whatever frames it (Content-Length or
+      // Transfer-Encoding: chunked): S3's 411, which the SDK for Go's checksum tests expect.
+      if (decodedHeader === undefined && (auth.payload.kind === 'streaming-signed' || auth.payload.kind === 'streaming-unsigned-trailer')) {
+        throw new S3Error('MissingContentLength', 'You must provide the x-amz-decoded-content-length header with a STREAMING-* x-amz-content-sha256.');
+      }
       // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart.ts), not the XML body's.
       decoder = createPayloadDecoder(auth, headers, r.op === 'CompleteMultipartUpload' ? { ignoreChecksumHeaders: true } : undefined);
     } catch (err) {

@@ -246,6 +246,26 @@ t.test('malformed body headers are answered with 400 and the daemon survives', a
   t.equal((await raw(fragile.port, { method: 'HEAD', path: '/present/malformed' })).status, 404, 'nothing stored');
 });
 
+t.test('an aws-chunked body without x-amz-decoded-content-length is 411 MissingContentLength, however it is framed', async (t) => {
+  const data = Buffer.from('hello aws-chunked');
+  const framed = Buffer.from(`${data.length.toString(16)}\r\n${data.toString()}\r\n0\r\nx-amz-checksum-crc32:${crc32Base64(data)}\r\n\r\n`);
+  const headers = { 'content-encoding': 'aws-chunked', 'x-amz-trailer': 'x-amz-checksum-crc32' };
+  const sign = { payloadHash: STREAMING_UNSIGNED_PAYLOAD_TRAILER };
+  async function* once(): AsyncIterable<Buffer> {
+    yield framed;
+  }
+  // The SDK for Go sends an unseekable body so: Transfer-Encoding: chunked, no length at all.
+  const chunkedTe = await raw(d.port, { method: 'PUT', path: `/${bucket}/no-decoded-te`, body: once(), headers: { ...headers, 'transfer-encoding': 'chunked' }, sign });
+  assertXmlError(t, chunkedTe, 411, 'MissingContentLength', 'Transfer-Encoding: chunked');
+  const withLength = await raw(d.port, { method: 'PUT', path: `/${bucket}/no-decoded-cl`, body: framed, headers, sign });
+  assertXmlError(t, withLength, 411, 'MissingContentLength', 'Content-Length');
+  for (const key of ['no-decoded-te', 'no-decoded-cl']) t.equal(await headStatus(key), 404, `${key}: nothing stored`);
+  // With the decoded length, the same chunked-framed body is stored.
+  const ok = await raw(d.port, { method: 'PUT', path: `/${bucket}/decoded-te`, body: once(), headers: { ...headers, 'transfer-encoding': 'chunked', 'x-amz-decoded-content-length': String(data.length) }, sign });
+  t.equal(ok.status, 200, 'with x-amz-decoded-content-length: stored');
+  t.same((await raw(d.port, { method: 'GET', path: `/${bucket}/decoded-te` })).body.toString(), data.toString(), 'and reads back');
+});
+
 t.test('presigned URLs', async (t) => {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'presigned/get me', Body: 'presigned body' }));
   const host = `127.0.0.1:${d.port}`;
