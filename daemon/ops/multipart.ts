@@ -314,7 +314,7 @@ async function storePart(
   try {
     written = await writeData(dataEnv(env, lease), source, { key: partKey, md5: needsMd5(kind) && !knownMd5, declaredLength: length, signal: ctx.signal });
     if (length !== undefined && written.size !== length) throw new S3Error('IncompleteBody');
-    if (written.size > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
+    if (written.size > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(written.size), MaxSizeAllowed: String(MAX_PART_SIZE) } });
     const etag = clientETag(kind, knownMd5 ?? written.md5, partKey);
     const sums = await checksums();
     const part: PartRecord = {
@@ -356,7 +356,7 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   const n = partNumber(ctx);
   const up = loadUpload(env, ctx);
   const length = declaredLength(ctx);
-  if (length !== undefined && length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
+  if (length !== undefined && length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(length), MaxSizeAllowed: String(MAX_PART_SIZE) } });
   const uc = uploadChecksum(up);
   const hasher = partChecksum(uc, ctx.headers);
   const objectKey = await uploadObjectKey(env, ctx, up);

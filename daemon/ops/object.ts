@@ -67,7 +67,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   const key = ctx.key!;
   const declared = declaredLength(ctx);
   if (declared === undefined && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
-  if (declared !== undefined && declared > MAX_SINGLE_PUT) throw new S3Error('EntityTooLarge');
+  if (declared !== undefined && declared > MAX_SINGLE_PUT) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_SINGLE_PUT) } });
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(ctx.bucket!, key));
   const encReq = writeEncryption(env, ctx, bucket.encryption);

@@ -378,10 +378,12 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // PutObject (the same rules: one checksum, a valid value, 501 for algorithms s3d lacks).
     const sums = checksumDecoder(headers);
     const max = Math.min(auth.lengthRange?.max ?? MAX_POST_OBJECT, MAX_POST_OBJECT, MAX_OBJECT_SIZE);
+    // S3 names the bound (MaxSizeAllowed, MinSizeAllowed) and the size; a file cut off at the bound
+    // has no size yet, so only the bound is named.
     const tooLarge = (): S3Error =>
       auth.lengthRange && auth.lengthRange.max < MAX_POST_OBJECT
-        ? new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`)
-        : new S3Error('EntityTooLarge');
+        ? new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`, { fields: { MaxSizeAllowed: String(max) } })
+        : new S3Error('EntityTooLarge', undefined, { fields: { MaxSizeAllowed: String(max) } });
     const source = await peek(bounded(sums ? checked(file.stream, sums) : file.stream, max, tooLarge), env.config.inlineThreshold);
 
     const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, bucketName, key);
@@ -392,7 +394,9 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind) || wantMd5 !== undefined, declaredLength: source.length, signal: ctx.signal });
     if (wantMd5 !== undefined && !wantMd5.equals(written.md5!)) throw badDigest(wantMd5, written.md5!); // asked for above
     if (auth.lengthRange && written.size < auth.lengthRange.min) {
-      throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`);
+      throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`, {
+        fields: { ProposedSize: String(written.size), MinSizeAllowed: String(auth.lengthRange.min) },
+      });
     }
     // The whole form must have arrived intact before the object becomes visible.
     await form.done;

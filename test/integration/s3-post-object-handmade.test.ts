@@ -654,6 +654,10 @@ t.test('a 20 MiB form streams through; an upload aborted mid-file stores nothing
   // Over content-length-range by megabytes: refused while streaming.
   const over = await postForm(plain, bucket, signedForm(bucket, 'over.bin', [], { conditions: [{ key: 'over.bin' }, ['content-length-range', 0, MiB]] }, { data: testBytes(3 * MiB, 62) }));
   assertXmlError(t, over, 400, 'EntityTooLarge', '3 MiB file, 1 MiB maximum');
+  t.equal(xmlField(over.body, 'MaxSizeAllowed'), String(MiB), 'EntityTooLarge names MaxSizeAllowed, as S3 does');
+  const under = await postForm(plain, bucket, signedForm(bucket, 'under.bin', [], { conditions: [{ key: 'under.bin' }, ['content-length-range', 2000, MiB]] }, { data: testBytes(1234, 63) }));
+  assertXmlError(t, under, 400, 'EntityTooSmall', '1234-byte file, 2000 minimum');
+  t.same([xmlField(under.body, 'ProposedSize'), xmlField(under.body, 'MinSizeAllowed')], ['1234', '2000'], 'EntityTooSmall names ProposedSize and MinSizeAllowed, as S3 does');
   t.equal(await headCode(s3, bucket, 'over.bin'), 'NotFound/404');
 
   // A client gives up after 4 of a declared 20 MiB.
