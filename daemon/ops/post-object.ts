@@ -380,10 +380,11 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const max = Math.min(auth.lengthRange?.max ?? MAX_POST_OBJECT, MAX_POST_OBJECT, MAX_OBJECT_SIZE);
     // S3 names the bound (MaxSizeAllowed, MinSizeAllowed) and the size; a file cut off at the bound
     // has no size yet, so only the bound is named.
-    const tooLarge = (): S3Error =>
-      auth.lengthRange && auth.lengthRange.max < MAX_POST_OBJECT
-        ? new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange.min}-${auth.lengthRange.max}).`, { fields: { MaxSizeAllowed: String(max) } })
-        : new S3Error('EntityTooLarge', undefined, { fields: { MaxSizeAllowed: String(max) } });
+    const tooLarge = (): S3Error => {
+      const byPolicy = auth.lengthRange !== undefined && auth.lengthRange.max < MAX_POST_OBJECT;
+      const message = byPolicy ? `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange!.min}-${auth.lengthRange!.max}).` : undefined;
+      return new S3Error('EntityTooLarge', message, { fields: { MaxSizeAllowed: String(max) } });
+    };
     const source = await peek(bounded(sums ? checked(file.stream, sums) : file.stream, max, tooLarge), env.config.inlineThreshold);
 
     const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, bucketName, key);
