@@ -465,12 +465,26 @@ export function parsePayloadMode(value: string): PayloadMode {
 }
 
 /**
- * x-amz-* headers must all be signed (S3 answers AccessDenied otherwise, naming them in
- * HeadersNotSigned); `exempt` names one S3 lets through unsigned.
+ * The x-amz-* headers a presigned URL's user may send unsigned. Besides x-amz-content-sha256, the
+ * SSE-C key and its MD5: the URL signs the algorithm and whoever holds the key adds it when using
+ * the URL, so the key is never in a URL (S3's "Presigned URLs and SSE-C"; the SDK for .NET's
+ * integration tests do it against S3). An unsigned key still has to be the object's.
  */
-function requireAmzHeadersSigned(headers: Record<string, string>, signed: readonly string[], exempt?: string): void {
+const PRESIGNED_UNSIGNED_OK: ReadonlySet<string> = new Set([
+  'x-amz-content-sha256',
+  'x-amz-server-side-encryption-customer-key',
+  'x-amz-server-side-encryption-customer-key-md5',
+  'x-amz-copy-source-server-side-encryption-customer-key',
+  'x-amz-copy-source-server-side-encryption-customer-key-md5',
+]);
+
+/**
+ * x-amz-* headers must all be signed (S3 answers AccessDenied otherwise, naming them in
+ * HeadersNotSigned); `exempt` names those S3 lets through unsigned.
+ */
+function requireAmzHeadersSigned(headers: Record<string, string>, signed: readonly string[], exempt?: ReadonlySet<string>): void {
   const set = new Set(signed);
-  const unsigned = Object.keys(headers).filter((name) => name.startsWith('x-amz-') && !set.has(name) && name !== exempt);
+  const unsigned = Object.keys(headers).filter((name) => name.startsWith('x-amz-') && !set.has(name) && exempt?.has(name) !== true);
   if (unsigned.length > 0) {
     const names = unsigned.sort().join(', ');
     throw new S3Error('AccessDenied', `There were headers present in the request which were not signed: ${names}`, { fields: { HeadersNotSigned: names } });
@@ -671,7 +685,7 @@ function authenticatePresigned(
   if (now > time + expires * 1000) throw presignExpired(time + expires * 1000, now, expires);
   // An unsigned x-amz-content-sha256 beside a presigned URL is ignored, as S3 ignores it (a
   // client or proxy adds one to every request it sends); signed, it is the payload hash.
-  requireAmzHeadersSigned(req.headers, signedHeaders, 'x-amz-content-sha256');
+  requireAmzHeadersSigned(req.headers, signedHeaders, PRESIGNED_UNSIGNED_OK);
 
   // Signers hoist x-amz-content-sha256 into the query under whatever case they were given it.
   const hashParam = query.find(([name]) => name.toLowerCase() === 'x-amz-content-sha256');
