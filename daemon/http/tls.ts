@@ -1,7 +1,7 @@
 // TLS for the S3 endpoint: the certificate check at start-up and reload, the TLS 1.2 cipher list,
 // and which requests may not travel in clear text (SSE-C customer keys).
 
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigError, type Config } from '../config.js';
@@ -32,6 +32,10 @@ export function checkTls(tls: NonNullable<Config['tls']>): { subject: string; va
     const key = readFileSync(tls.keyFile);
     createSecureContext({ cert, key });
     const x509 = new X509Certificate(cert);
+    // createSecureContext misses a key of another type than the certificate's (an EC key beside an
+    // RSA certificate, as one certbot renewal with another --key-type leaves): uWS then fails
+    // with no reason given.
+    if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('the private key does not belong to the certificate');
     return { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 };
   } catch (err) {
     throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);

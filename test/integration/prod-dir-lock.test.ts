@@ -6,7 +6,7 @@
 // directory is free again.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
+import { MAIN, nodeChild, startDaemon, testBytes, testPki } from '../helpers/daemon.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { md5Hex } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
@@ -114,7 +114,23 @@ t.test('other start-up configuration errors exit 2 with the reason (systemd does
   (await import('node:fs')).mkdirSync(garbage);
   writeFileSync(join(garbage, 'public.crt'), 'not a certificate');
   writeFileSync(join(garbage, 'private.key'), 'not a key');
+  // The test PKI's server certificate (EC P-256) beside a key that is not its own: an RSA key (what
+  // one certbot renewal with another --key-type leaves; it exited 1, "App construction failed") and
+  // another P-256 key.
+  const { generateKeyPairSync } = await import('node:crypto');
+  const pki = await testPki();
+  const foreignKeys: Array<[string, string]> = [
+    ['rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string],
+    ['ec', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string],
+  ];
+  for (const [type, pem] of foreignKeys) {
+    (await import('node:fs')).mkdirSync(join(work, `foreign-${type}`));
+    writeFileSync(join(work, `foreign-${type}`, 'public.crt'), pki.server.cert);
+    writeFileSync(join(work, `foreign-${type}`, 'private.key'), pem, { mode: 0o600 });
+  }
   const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['a certificate beside an RSA key not its own', { S3_CERTS_DIR: join(work, 'foreign-rsa') }, /S3_CERTS_DIR: .* are not a usable certificate and key: the private key does not belong to the certificate/],
+    ['a certificate beside an EC key not its own', { S3_CERTS_DIR: join(work, 'foreign-ec') }, /S3_CERTS_DIR: .* are not a usable certificate and key/],
     ['S3_CERTS_DIR that does not exist (it used to serve plain HTTP)', { S3_CERTS_DIR: join(work, 'no-such-dir') }, /S3_CERTS_DIR .* holds no public\.crt and private\.key \(it does not exist\)/],
     ['S3_CERTS_DIR that is empty', { S3_CERTS_DIR: work }, /S3_CERTS_DIR .* holds no public\.crt and private\.key; unset it/],
     ['a certificate that is not one (it exited 1: a restart loop)', { S3_CERTS_DIR: garbage }, /S3_CERTS_DIR: .* are not a usable certificate and key/],
