@@ -98,11 +98,20 @@ class Sender {
     this.wakeUp = undefined;
   }
 
+  /** The event being delivered or retried, taken off the queue until it is acknowledged. */
+  private current: QueuedEvent | undefined;
+
+  /** Undelivered events: those queued and the one being delivered or retried. */
+  waiting(): number {
+    return this.queue.length(this.target.id) + (this.current === undefined ? 0 : 1);
+  }
+
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
       this.pending = false;
       const ev = this.queue.next(this.target.id);
+      this.current = ev;
       if (ev === undefined) {
         await this.idle();
         continue;
@@ -113,10 +122,11 @@ class Sender {
         if (signal.aborted) return;
         if (failure === undefined) {
           this.queue.ack(ev.key);
+          this.current = undefined;
           this.sent++;
           if (this.down) {
             this.down = false;
-            this.log.info({ target: this.target.id, waiting: this.queue.length(this.target.id) }, 'webhook target reachable again: delivering queued events');
+            this.log.info({ target: this.target.id, waiting: this.waiting() }, 'webhook target reachable again: delivering queued events');
           }
           break;
         }
@@ -138,7 +148,7 @@ class Sender {
     this.down = true;
     this.lastFailureLog = now;
     this.log.warn(
-      { target: this.target.id, endpoint: shownEndpoint(this.target.endpoint), failure, waiting: this.queue.length(this.target.id) + 1, oldestQueuedAt: new Date(ev.queuedAt).toISOString() },
+      { target: this.target.id, endpoint: shownEndpoint(this.target.endpoint), failure, waiting: this.waiting(), oldestQueuedAt: new Date(ev.queuedAt).toISOString() },
       'webhook delivery failed: events stay queued and are retried',
     );
   }
@@ -245,7 +255,7 @@ export class WebhookNotifier {
     const totals = this.queue.totals();
     return [...this.senders.values()].map((s) => {
       const t = totals.get(s.target.id);
-      return { id: s.target.id, queued: t?.queued ?? 0, sent: s.sent, failed: s.failed, dropped: t?.dropped ?? 0, waiting: this.queue.length(s.target.id) };
+      return { id: s.target.id, queued: t?.queued ?? 0, sent: s.sent, failed: s.failed, dropped: t?.dropped ?? 0, waiting: s.waiting() };
     });
   }
 }

@@ -427,6 +427,9 @@ t.test('an outage (503s, then a closed port) delays events, never loses or reord
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'o1' }));
   await sleep(700);
   t.strictSame(await receiver.of(bucket, 0), [], 'nothing delivered while the receiver is down');
+  // The gauge counts every undelivered event, the one being retried included (it read one short).
+  const during = await (await fetch(`${d.endpoint}/minio/v2/metrics/cluster`)).text();
+  t.match(during, /s3d_notify_queue_length\{target="PRIMARY"\} 3\n/, 'three events undelivered: s3d_notify_queue_length 3');
   await receiver.listen(port);
   const got = await receiver.of(bucket, 3, 20_000);
   t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/o1`, `s3:ObjectCreated:Put ${bucket}/o2`, `s3:ObjectRemoved:Delete ${bucket}/o1`]);
