@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, chmodSync, constants, realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { destination, pino, type Logger } from 'pino';
+import { LOG_SERIALIZERS } from './log.js';
 import { Metrics } from './admin/metrics.js';
 import { DataGate, PARKED_PER_PLACE } from './ops/data-gate.js';
 import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
@@ -300,7 +301,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     orphanScan?.abandon();
     throw err;
   }
-  log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
+  log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
   if (orphanScan) {
     log.info('start-up scan for unreferenced data files (the last stop was not clean) runs in the background');
     void orphanScan.start();
@@ -445,7 +446,7 @@ async function main(argv: string[]): Promise<number> {
   // No redaction pass per line: no code path logs headers, keys or secrets (tests check the log).
   // Asynchronous stdout: lines written while a write is in flight go out together in the next one
   // (one syscall per line cost ~8 % of the main thread at 1 MiB GETs); flushed at exit.
-  const log = pino({ level: config.logLevel, base: { svc: 's3d' } }, destination({ dest: 1, sync: false }));
+  const log = pino({ level: config.logLevel, base: { svc: 's3d' }, serializers: LOG_SERIALIZERS }, destination({ dest: 1, sync: false }));
   for (const w of config.warnings) log.warn(w);
   let daemon: Daemon;
   try {

@@ -12,6 +12,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { destination, pino } from 'pino';
+import { LOG_SERIALIZERS } from './log.js';
 import { intVar } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
@@ -356,7 +357,7 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
     return 2;
   }
   // KMS and KES client messages go to stderr; stdout carries the findings.
-  const log = pino({ level: 'warn', base: { svc: 's3d-verify' } }, destination({ dest: 2, sync: true }));
+  const log = pino({ level: 'warn', base: { svc: 's3d-verify' }, serializers: LOG_SERIALIZERS }, destination({ dest: 2, sync: true }));
   let kms: KeyProvider | null = null;
   if (deep) {
     try {

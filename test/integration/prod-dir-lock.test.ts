@@ -143,3 +143,15 @@ t.test('other start-up configuration errors exit 2 with the reason (systemd does
     t.notMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
   }
 });
+
+t.test('an IPv6 S3_ADDRESS: served there, and the listening line brackets the address', async (t) => {
+  const d = await startDaemon({ env: { S3_ADDRESS: '[::1]:0' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  const line = d.jsonLogs().find((l) => l.msg === 'listening');
+  t.equal(line?.address, `http://[::1]:${d.port}`, 'a URL a client can use (it read http://::1:PORT)');
+  const res = await fetch(`http://[::1]:${d.port}/minio/health/live`);
+  t.equal(res.status, 200, 'the daemon answers on ::1');
+});

@@ -334,6 +334,8 @@ t.test('SIGHUP re-reads the file: users added, removed and changed; a broken fil
     const failed = await reload(rd, 'users reload failed');
     t.match(String(failed?.msg), /^users reload failed/, `${what}: "users reload failed" logged`);
     t.equal(failed?.level, 50, `${what}: as an error`);
+    // The reason as logged: its message alone, without an empty stack and a type "Object".
+    t.same(Object.keys((failed?.err ?? {}) as object), ['message'], `${what}: err holds the reason's message only`);
     t.equal(rd.proc.exitCode, null, `${what}: the daemon keeps running`);
     t.equal(await s3Code(added.send(new GetObjectCommand({ Bucket: rb, Key: 'new/n.txt' }))), 'ok', `${what}: r-new still works`);
     t.equal(await s3Code(one().send(new GetObjectCommand({ Bucket: rb, Key: 'a.txt' }))), DENIED, `${what}: r-one still writeonly (not readwrite)`);
