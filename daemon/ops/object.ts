@@ -3,7 +3,7 @@
 import type { DataFile } from '../storage/files.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { S3Error, isS3Error } from '../errors.js';
-import { mayList } from './policy.js';
+import { mayList, requesterJudge } from './policy.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { checksumFields, openChecksums, openPartChecksums } from '../sse/checksums.js';
@@ -347,6 +347,10 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
         const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null)) };
+        // The tag count only to a requester who may read the tags, as S3 sends it.
+        if (headers['x-amz-tagging-count'] !== undefined && !requesterJudge(env, ctx)(ctx.query.get('versionId') === null ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging', key)) {
+          delete headers['x-amz-tagging-count'];
+        }
         let start = 0;
         let end = rec.size - 1;
         let status = 200;

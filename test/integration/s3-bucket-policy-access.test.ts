@@ -651,3 +651,26 @@ t.test('CopyObject and UploadPartCopy need s3:GetObject on the source and s3:Put
   t.equal((await getBytes(s3, { Bucket: pubWrite, Key: 'mp-copy.bin' })).toString(), 'copy me', 'the part copy has the source bytes');
 });
 
+
+// S3 sends x-amz-tagging-count "when you have the relevant permission to read object tags"; s3d
+// sent it to anyone who could read the object.
+t.test('x-amz-tagging-count only to requesters who may read the tags', async (t) => {
+  const bucket = await createBucket(s3, 'tagcount');
+  await putObjects(bucket, { 'public/tagged.txt': 'tagged' });
+  await raw(d.port, { method: 'PUT', path: objectPath(bucket, 'public/tagged.txt'), query: 'tagging', body: '<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>' });
+  const counts = async (): Promise<Array<string | undefined>> => {
+    const out: Array<string | undefined> = [];
+    for (const method of ['GET', 'HEAD']) {
+      const r = await anon({ method, path: objectPath(bucket, 'public/tagged.txt') });
+      t.equal(r.status, 200, `anonymous ${method}: 200`);
+      out.push(r.headers['x-amz-tagging-count'] as string | undefined);
+    }
+    return out;
+  };
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/public/*`])));
+  t.same(await counts(), [undefined, undefined], 's3:GetObject alone: no tag count on GET or HEAD');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject', 's3:GetObjectTagging'], [`${bucket}/public/*`])));
+  t.same(await counts(), ['1', '1'], 'with s3:GetObjectTagging: the count');
+  const signed = await raw(d.port, { method: 'HEAD', path: objectPath(bucket, 'public/tagged.txt') });
+  t.equal(signed.headers['x-amz-tagging-count'], '1', 'the root user: the count');
+});
