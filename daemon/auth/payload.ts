@@ -179,17 +179,15 @@ class BodyChecks {
     const sent = options.ignoreChecksumHeaders === true ? [] : CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
     if (options.ignoreChecksumHeaders !== true) refuseUnknownChecksums(headers);
     const trailer = headers['x-amz-trailer']?.trim().toLowerCase();
-    if (trailer !== undefined && trailer !== '') {
-      // A checksum header besides a trailer is refused for that first, streaming or not, as S3
-      // does (OpenStack Swift's AWS-checked tests).
-      if (sent.length > 0) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+    const hasTrailer = trailer !== undefined && trailer !== '';
+    // Counted before the trailer is looked at: a checksum header besides a trailer is refused for
+    // that first, streaming or not, as S3 does (OpenStack Swift's AWS-checked tests).
+    if (sent.length + (hasTrailer ? 1 : 0) > 1) throw multipleChecksums();
+    if (hasTrailer) {
       if (!trailers) throw new S3Error('MalformedTrailerError', `${MALFORMED_TRAILER} x-amz-trailer is only allowed with a STREAMING-*-TRAILER x-amz-content-sha256.`);
       const algorithm = checksumAlgorithmOf(trailer);
       if (algorithm === undefined) throw new S3Error('InvalidRequest', `The value specified in the x-amz-trailer header is not supported: ${trailer}`);
       this.trailerAlgorithm = algorithm;
-    }
-    if (sent.length > 1) {
-      throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
     }
     // What the SDK says it checksums must be what it sends (S3 answers 400 otherwise).
     const declared = options.ignoreChecksumHeaders === true ? undefined : headers['x-amz-sdk-checksum-algorithm']?.trim().toUpperCase();
@@ -260,6 +258,11 @@ class BodyChecks {
     for (const algorithm of this.reported) this.results[algorithm] = digests.get(algorithm)!.toString('base64');
     this.md5 = md5;
   }
+}
+
+/** More than one checksum named for one body (headers, a trailer): S3's InvalidRequest. */
+export function multipleChecksums(): S3Error {
+  return new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
 }
 
 /**

@@ -392,15 +392,14 @@ export class HttpServer {
 
     let declared: number | undefined;
     const decodedHeader = headers['x-amz-decoded-content-length'];
+    const streaming = auth.payload.kind === 'streaming-signed' || auth.payload.kind === 'streaming-unsigned-trailer';
     if (decodedHeader !== undefined && /^\d+$/.test(decodedHeader)) declared = Number(decodedHeader);
-    else if (auth.payload.kind !== 'streaming-signed' && auth.payload.kind !== 'streaming-unsigned-trailer' && headers['content-length'] !== undefined) {
-      declared = Number(headers['content-length']);
-    }
+    else if (!streaming && headers['content-length'] !== undefined) declared = Number(headers['content-length']);
     let decoder: PayloadDecoder;
     try {
       // An aws-chunked body must say how long it decodes to, whatever frames it (Content-Length or
       // Transfer-Encoding: chunked): S3's 411, which the SDK for Go's checksum tests expect.
-      if (decodedHeader === undefined && (auth.payload.kind === 'streaming-signed' || auth.payload.kind === 'streaming-unsigned-trailer')) {
+      if (streaming && decodedHeader === undefined) {
         throw new S3Error('MissingContentLength', 'You must provide the x-amz-decoded-content-length header with a STREAMING-* x-amz-content-sha256.');
       }
       // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart.ts), not the XML body's.

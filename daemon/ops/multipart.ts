@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
-import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, multipleChecksums, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { checksumElements, checksumHeaders, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { bucketFromHost } from '../http/router.js';
@@ -209,7 +209,7 @@ function expectedObjectChecksum(uc: UploadChecksum | undefined, headers: Readonl
   // An upload created without an algorithm has no object checksum to hold one to: S3 completes it
   // and ignores the header, matching or not (OpenStack Swift's AWS-checked tests).
   if (sent.length === 0 || uc === undefined) return undefined;
-  if (sent.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  if (sent.length > 1) throw multipleChecksums();
   const algorithm = sent[0]!;
   const value = headers[CHECKSUM_HEADERS[algorithm]]!.trim();
   const m = /^(.*?)(-\d{1,5})?$/.exec(value)!;
