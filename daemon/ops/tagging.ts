@@ -175,12 +175,19 @@ export async function handleGetBucketTagging(env: OpsEnv, ctx: RequestContext): 
   return { status: 200, headers: XML, body: taggingXml(bucket.tags) };
 }
 
+/** MinIO's SDKs name themselves `MinIO (os; arch) minio-go/v7…`, `… minio-js/8…`. */
+function isMinioSdk(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && userAgent.startsWith('MinIO (');
+}
+
 export async function handlePutBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_BUCKET_TAGS);
   await env.meta.updateBucket(ctx.bucket!, (b) => withTags(b, tags)).catch(metaError);
-  // 200, as MinIO answers: minio-js accepts nothing else here (the AWS SDKs take any 2xx).
-  return { status: 200 };
+  // S3 answers 204, and boto 2 accepts nothing else; MinIO answers 200, and MinIO's own SDKs
+  // (minio-go, so mc and restic, and minio-js) accept nothing else. Each gets what it was
+  // written against; the AWS SDKs take any 2xx.
+  return { status: isMinioSdk(ctx.headers['user-agent']) ? 200 : 204 };
 }
 
 export async function handleDeleteBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
