@@ -159,6 +159,7 @@ class BodyChecks {
   private readonly hashers = new Map<ChecksumAlgorithm | 'MD5', Hasher>();
   private readonly expectedMd5: Buffer | undefined;
   private readonly expectedSha256: string | undefined;
+  private readonly sha256Presigned: boolean = false;
   /** the client's checksum: from a header now, or from the trailer later */
   private checksum: { algorithm: ChecksumAlgorithm; value: string | undefined } | undefined;
   readonly trailerAlgorithm: ChecksumAlgorithm | undefined;
@@ -209,7 +210,10 @@ class BodyChecks {
     const contentLength = headers['content-length'];
     this.contentLength = contentLength !== undefined && /^\d{1,16}$/.test(contentLength.trim()) ? Number(contentLength.trim()) : undefined;
 
-    if (mode.kind === 'sha256') this.expectedSha256 = mode.expectedHex;
+    if (mode.kind === 'sha256') {
+      this.expectedSha256 = mode.expectedHex;
+      this.sha256Presigned = mode.presigned === true;
+    }
     if (this.expectedSha256 !== undefined) this.hashers.set('SHA256', checksumHasher('SHA256'));
     if (this.expectedMd5 !== undefined || options.md5 === true) this.hashers.set('MD5', nodeHasher('md5'));
     // A SHA-256 hashed only for x-amz-content-sha256 is not reported as a checksum.
@@ -243,6 +247,7 @@ class BodyChecks {
       digests.set(name, Buffer.from(d.buffer, d.byteOffset, d.byteLength));
     }
     if (this.expectedSha256 !== undefined && digests.get('SHA256')!.toString('hex') !== this.expectedSha256.toLowerCase()) {
+      if (this.sha256Presigned) throw new S3Error('SignatureDoesNotMatch');
       throw new S3Error('XAmzContentSHA256Mismatch', undefined, { fields: { ClientComputedContentSHA256: this.expectedSha256, S3ComputedContentSHA256: digests.get('SHA256')!.toString('hex') } });
     }
     const md5 = digests.get('MD5');

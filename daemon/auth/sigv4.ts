@@ -34,8 +34,12 @@ export interface Credentials {
 
 export type PayloadMode =
   | { kind: 'unsigned' }
-  /** `expectedHex` as the client spelled it (an error echoes it so); compare it lowercased. */
-  | { kind: 'sha256'; expectedHex: string }
+  /**
+   * `expectedHex` as the client spelled it (an error echoes it so); compare it lowercased.
+   * `presigned`: the hash is part of a presigned URL's signature, so a body that does not match it
+   * fails that signature (SignatureDoesNotMatch, as S3 answers), not a header check.
+   */
+  | { kind: 'sha256'; expectedHex: string; presigned?: boolean }
   | { kind: 'streaming-signed'; trailer: boolean }
   | { kind: 'streaming-unsigned-trailer' };
 
@@ -691,7 +695,8 @@ function authenticatePresigned(
   const hashParam = query.find(([name]) => name.toLowerCase() === 'x-amz-content-sha256');
   const hashHeader = signedHeaders.includes('x-amz-content-sha256') ? req.headers['x-amz-content-sha256'] : undefined;
   const payloadHash = hashParam?.[1] ?? hashHeader ?? UNSIGNED_PAYLOAD;
-  const payload = parsePayloadMode(payloadHash);
+  const parsed = parsePayloadMode(payloadHash);
+  const payload: PayloadMode = parsed.kind === 'sha256' ? { ...parsed, presigned: true } : parsed;
 
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
   const canonical = canonicalRequest({
