@@ -67,6 +67,9 @@ t.test('boto3: default presigned URLs (V2) and signature_version=s3 clients', { 
   t.equal(r.presigned_meta_status, 'ok', 'a V2 presigned PUT with x-amz-* in its URL is accepted (they are signed as headers)');
   t.same(r.presigned_meta_head, ['42', 'AES256'], 'and applied: the metadata and SSE-S3');
   t.equal(r.presigned_added_meta, 'HTTP 403', 'an x-amz-* parameter added to a V2 URL is refused (it would be applied unsigned)');
+  t.equal(r.presigned_meta_also_header, 'ok', 'the URL used with its x-amz-* also sent as headers, same values: accepted');
+  t.equal(r.presigned_meta_other_header, 'HTTP 403', 'a header with another value than the URL signed: refused');
+  t.equal(r.presigned_meta_after, 'header too', 'the refused upload changed nothing');
   t.same(r.v2_head, [1000, 'joe', 'AES256', 'text/plain'], 'V2 header auth: PUT with metadata and SSE-S3, HEAD');
   t.same(r.v2_list, ['dir/with space+plus%and ü.txt'], 'V2 ListObjectsV2 (bucket resource with a slash the path lacks)');
   t.same(r.v2_multipart, [true, true], 'V2 multipart upload (?uploads, ?partNumber&uploadId) and parallel ranged download');
