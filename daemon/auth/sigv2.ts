@@ -35,13 +35,15 @@ export const SUBRESOURCES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Sub-resources botocore's V2 signer leaves out (its QSAOfInterest lacks them). Unsigned, they are
- * accepted only on a PUT whose signed Content-MD5 or SHA checksum binds the body (s3d checks it
- * against the bytes): a signature made for another request, a presigned upload, cannot carry a
- * retention or encryption document of the same digest. Reads and deletes must sign them.
+ * Sub-resources the SDKs' V2 signers leave out: botocore's (its QSAOfInterest lacks encryption,
+ * legal-hold and retention) and aws-sdk-js v2's (its `s3` signer lacks object-lock too).
+ * Unsigned, they are accepted only on a PUT whose signed Content-MD5 or SHA checksum binds the
+ * body (s3d checks it against the bytes): a signature made for another request, a presigned
+ * upload, cannot carry a retention, lock or encryption document of the same digest. Reads and
+ * deletes must sign them.
  */
-const BOTOCORE_UNSIGNED = new Set(['encryption', 'legal-hold', 'retention']);
-const BOTOCORE_SIGNED = new Set([...SUBRESOURCES].filter((n) => !BOTOCORE_UNSIGNED.has(n)));
+const SDK_UNSIGNED = new Set(['encryption', 'legal-hold', 'retention', 'object-lock']);
+const SDK_SIGNED = new Set([...SUBRESOURCES].filter((n) => !SDK_UNSIGNED.has(n)));
 
 const PRESIGN_V2_PARAMS = ['AWSAccessKeyId', 'Signature', 'Expires'] as const;
 
@@ -95,21 +97,21 @@ function canonicalAmzHeaders(headers: Record<string, string>): string {
  * Every canonical resource a V2 signer may have used, most likely first. A bucket's resource is
  * `/bucket/` (AWS's rule, and botocore's), whether or not the request path ended in a slash; a
  * signer that signed the path exactly as sent (`/bucket`) is accepted too. `bodyBound`: a PUT
- * with a signed, non-empty Content-MD5, which may leave out the BOTOCORE_UNSIGNED sub-resources.
+ * with a signed, non-empty Content-MD5, which may leave out the SDK_UNSIGNED sub-resources.
  */
 export function canonicalResources(rawPath: string, rawQuery: string, virtualHostBucket: string | undefined, bodyBound = false): string[] {
   const path = (virtualHostBucket === undefined ? '' : `/${virtualHostBucket}`) + rawPath;
   const paths = /^\/[^/]+$/.test(path) ? [`${path}/`, path] : [path];
   const subs = new Set([subresources(rawQuery, SUBRESOURCES), subresources(rawQuery, SUBRESOURCES, true)]);
   if (bodyBound) {
-    subs.add(subresources(rawQuery, BOTOCORE_SIGNED));
-    subs.add(subresources(rawQuery, BOTOCORE_SIGNED, true));
+    subs.add(subresources(rawQuery, SDK_SIGNED));
+    subs.add(subresources(rawQuery, SDK_SIGNED, true));
   }
   return paths.flatMap((p) => [...subs].map((sub) => p + sub));
 }
 
 /**
- * A PUT whose body the signature binds (see BOTOCORE_UNSIGNED): a signed Content-MD5, or an
+ * A PUT whose body the signature binds (see SDK_UNSIGNED): a signed Content-MD5, or an
  * x-amz-checksum-sha1/-sha256 (every x-amz-* header is signed in V2). A CRC is no binding: a
  * document with a chosen CRC is easy to write.
  */

@@ -101,6 +101,8 @@ t.test('canonical resource: bucket slash, sub-resource lists, decoded values', a
   t.same(canonicalResources('/b/k', 'retention&legal-hold&x=1', undefined), ['/b/k?legal-hold&retention'], 'retention and legal-hold are signed (x is not a sub-resource)');
   t.same(canonicalResources('/b/k', 'retention&x=1', undefined, true), ['/b/k?retention', '/b/k'], 'a body-bound PUT may leave out ?retention, as botocore does');
   t.same(canonicalResources('/b/k', 'tagging', undefined, true), ['/b/k?tagging'], 'but never ?tagging');
+  t.same(canonicalResources('/b', 'object-lock', undefined, true), ['/b/?object-lock', '/b/', '/b?object-lock', '/b'], 'a body-bound PUT may leave out ?object-lock, as aws-sdk-js v2 does');
+  t.same(canonicalResources('/b', 'object-lock', undefined), ['/b/?object-lock', '/b?object-lock'], 'a read must sign it');
   t.same(canonicalResources('/b', 'events=s3:ObjectCreated:*', undefined), ['/b/?events=s3:ObjectCreated:*', '/b?events=s3:ObjectCreated:*'], 'MinIO\u2019s ?events is signed');
   t.same(canonicalResources('/', '', 'bk'), ['/bk/'], 'virtual-host bucket root');
   // Every sub-resource the router chooses an operation by is signed: the list missed
