@@ -15,7 +15,7 @@ import type { BucketRecord } from '../meta/records.js';
 import { parseCopySource } from './copy.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { toXml } from './xml.js';
+import { toXml, utf8Text } from './xml.js';
 
 const OBJECT_ACTIONS: Partial<Record<Operation, string>> = {
   GetObject: 's3:GetObject',
@@ -370,7 +370,8 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
 
 export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  const text = (await ctx.body.readAll(64 * 1024)).toString('utf8');
+  const text = utf8Text(await ctx.body.readAll(64 * 1024));
+  if (text === undefined) throw new S3Error('MalformedPolicy', 'The policy is not valid UTF-8.');
   parseBucketPolicy(text, ctx.bucket!);
   await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, policy: text })).catch(metaError);
   return { status: 204 };

@@ -153,9 +153,25 @@ export function parseConfigXml(body: Buffer, opts: { trim?: boolean } = {}): Rec
   return parseXml(body, opts);
 }
 
-/** Parses a request XML document; malformed input → MalformedXML. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A request body as the UTF-8 text S3 documents are, or undefined when its bytes are not UTF-8:
+ * replacing them (U+FFFD) would act on names the client never sent, such as a DeleteObjects
+ * key written in Latin-1 (reported deleted, while the object stayed) or a lifecycle prefix.
+ */
+export function utf8Text(body: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses a request XML document; malformed input (and bytes that are not UTF-8) → MalformedXML. */
 export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): Record<string, unknown> {
-  const s = typeof text === 'string' ? text : text.toString('utf8');
+  const s = typeof text === 'string' ? text : utf8Text(text);
+  if (s === undefined) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed: it is not valid UTF-8.');
   if (s.trim() === '') throw new S3Error('MalformedXML');
   // No S3 document holds a processing instruction past its XML declaration, or a document type
   // (entities): refused before the validator, which took ~5 s over 8 MiB of them (a DeleteObjects

@@ -81,6 +81,38 @@ t.test('request XML: undefined entities are MalformedXML; character references d
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a\u00a0b' }))), 'NotFound/404', 'is deleted');
 });
 
+t.test('request bodies that are not UTF-8 are refused, never read with replacement characters', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'xmlutf8');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'x\u00e9y', Body: 'x' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'x\ufffdy', Body: 'x' }));
+  const send = (query: string, body: Buffer, method = 'POST'): ReturnType<typeof raw> =>
+    raw(d.port, { method, path: `/${bucket}`, query, body, headers: { 'content-type': 'application/xml', 'content-md5': createHash('md5').update(body).digest('base64') }, sign: { payloadHash: 'hash' } });
+  // Net::Amazon::S3 writes a Latin-1 key's é as the one byte 0xE9 under encoding="UTF-8".
+  const latin1 = Buffer.concat([Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet><Object><Key>x'), Buffer.from([0xe9]), Buffer.from('y</Key></Object></Delete>')]);
+  const del = await send('delete', latin1);
+  t.equal(del.status, 400, 'DeleteObjects with a byte that is not UTF-8: 400');
+  t.match(del.body.toString(), /<Code>MalformedXML<\/Code>/);
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'x\u00e9y' }))), 'ok', 'x\u00e9y is still there');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'x\ufffdy' }))), 'ok', 'and so is the key holding U+FFFD, which a lossy reading named');
+  const utf8 = await send('delete', Buffer.from('<Delete><Object><Key>x\u00e9y</Key></Object></Delete>'));
+  t.equal(utf8.status, 200, 'the same key in UTF-8 is deleted');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'x\u00e9y' }))), 'NotFound/404');
+
+  const lifecycle = Buffer.concat([Buffer.from('<LifecycleConfiguration><Rule><ID>r1</ID><Filter><Prefix>caf'), Buffer.from([0xe9]), Buffer.from('/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>')]);
+  const lc = await send('lifecycle', lifecycle, 'PUT');
+  t.equal(lc.status, 400, 'PutBucketLifecycleConfiguration with a byte that is not UTF-8: 400');
+  t.match(lc.body.toString(), /<Code>MalformedXML<\/Code>/);
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'lifecycle' })).status, 404, 'no lifecycle configuration was stored');
+
+  const policy = Buffer.concat([Buffer.from(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${bucket}/caf`), Buffer.from([0xe9]), Buffer.from('/*"}]}')]);
+  const pol = await raw(d.port, { method: 'PUT', path: `/${bucket}`, query: 'policy', body: policy, headers: { 'content-type': 'application/json' }, sign: { payloadHash: 'hash' } });
+  t.equal(pol.status, 400, 'PutBucketPolicy with a byte that is not UTF-8: 400');
+  t.match(pol.body.toString(), /<Code>MalformedPolicy<\/Code>/);
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'policy' })).status, 404, 'no policy was stored');
+});
+
 t.test('request XML: a reference to a control character names it (never dropped); one to no character is MalformedXML', async (t) => {
   const d = await startDaemonFor(t);
   const s3 = d.s3();
