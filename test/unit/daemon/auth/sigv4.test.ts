@@ -499,7 +499,7 @@ t.test('presignUrl round trips, with a payload hash and extra signed headers', a
   const hash = createHash('sha256').update('body').digest('hex');
   const withHash = presignUrl({ ...common, method: 'PUT', rawPath: '/b/k', headers: { host: 'h' }, payloadHash: hash });
   const [p2, q2] = withHash.split('?') as [string, string];
-  t.same(authenticate({ method: 'PUT', rawPath: p2, rawQuery: q2, headers: { host: 'h' } }, creds, opts).payload, { kind: 'sha256', expectedHex: hash });
+  t.same(authenticate({ method: 'PUT', rawPath: p2, rawQuery: q2, headers: { host: 'h' } }, creds, opts).payload, { kind: 'sha256', expectedHex: hash, presigned: true }, 'the hash the URL signs: a mismatch fails the signature');
 });
 
 // ---------------------------------------------------------------------------------------------
