@@ -33,8 +33,8 @@ function refuse(what: string): never {
 
 /** Accepts an ACL that grants the owner FULL_CONTROL and nothing else; refuses any other. */
 async function acceptOwnerOnly(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const canned = ctx.headers['x-amz-acl'];
-  if (canned !== undefined && !OWNER_ONLY_ACLS.has(canned.trim())) refuse(`only the canned ACLs private and bucket-owner-full-control can be set, not ${JSON.stringify(canned)}`);
+  const canned = ctx.headers['x-amz-acl']?.trim() || undefined; // empty: none, as S3 reads it
+  if (canned !== undefined && !OWNER_ONLY_ACLS.has(canned)) refuse(`only the canned ACLs private and bucket-owner-full-control can be set, not ${JSON.stringify(canned)}`);
   if (Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) refuse('x-amz-grant-* headers cannot be set');
   const body = await ctx.body.readAll(64 * 1024);
   if (body.length === 0) {

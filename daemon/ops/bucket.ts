@@ -80,7 +80,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   // An ACL granting the owner alone is what the bucket has: `bucket-owner-full-control` too, as
   // PutBucketAcl accepts it (rclone with `acl = bucket-owner-full-control` sends it on the
   // CreateBucket it makes sure a bucket exists with).
-  const acl = ctx.headers['x-amz-acl'];
+  const acl = ctx.headers['x-amz-acl'] || undefined; // empty: none, as S3 reads it
   if (acl !== undefined && !CANNED_ACLS.has(acl)) {
     throw new S3Error('InvalidArgument', `${JSON.stringify(acl)} is not a canned ACL.`, { fields: { ArgumentName: 'x-amz-acl', ArgumentValue: acl } });
   }

@@ -31,7 +31,8 @@ export function checkWriteOptions(headers: Readonly<Record<string, string>>, que
   if (storageClass !== undefined && storageClass !== 'STANDARD') {
     throw new S3Error('InvalidStorageClass', 'The storage class you specified is not valid (s3d has one, STANDARD)', { fields: { StorageClassRequested: storageClass } });
   }
-  const acl = requestHeader(headers, query, 'x-amz-acl');
+  // An empty x-amz-acl (`--acl ''`) grants nothing: S3 ignores it, as if it were absent.
+  const acl = requestHeader(headers, query, 'x-amz-acl') || undefined;
   const grants = hasRequestHeaderPrefix(headers, query, 'x-amz-grant-');
   if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || grants) {
     throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs: s3d has ACLs disabled (as S3 buckets with BucketOwnerEnforced); grant access with a bucket policy.');

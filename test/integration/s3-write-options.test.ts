@@ -22,6 +22,7 @@ import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
 import { REGION, bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectS3Error, s3Code } from '../helpers/s3.js';
+import { raw } from '../helpers/http.js';
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
@@ -89,7 +90,12 @@ t.test('ACLs that grant access to others are refused; owner-only ones are accept
   await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'grant', Body: 'x', GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' })), 'AccessControlListNotSupported', 400, 'a read grant');
   await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'grant-mp', ACL: 'public-read' })), 'AccessControlListNotSupported', 400, 'CreateMultipartUpload public-read');
   await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'grant-copy', CopySource: `${bucket}/src`, ACL: 'public-read' })), 'AccessControlListNotSupported', 400, 'CopyObject public-read');
-  t.same(await keys(), ['acl-bucket-owner-full-control', 'acl-private', 'src', 'std'], 'only the owner-only writes stored anything');
+  // An empty x-amz-acl (`aws s3api put-object --acl ''`) grants nothing: S3 ignores it.
+  const emptyAcl = await raw(d.port, { method: 'PUT', path: `/${bucket}/acl-empty`, body: 'x', headers: { 'x-amz-acl': '' } });
+  t.equal(emptyAcl.status, 200, 'PutObject with an empty x-amz-acl is stored');
+  t.same(await keys(), ['acl-bucket-owner-full-control', 'acl-empty', 'acl-private', 'src', 'std'], 'only the owner-only writes stored anything');
+  const emptyBucket = bucketName('acl-empty');
+  t.equal((await raw(d.port, { method: 'PUT', path: `/${emptyBucket}`, headers: { 'x-amz-acl': '' } })).status, 200, 'CreateBucket with an empty x-amz-acl');
 
   const name = bucketName('acl');
   await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read' })), 'InvalidBucketAclWithObjectOwnership', 400, 'a public-read bucket');
