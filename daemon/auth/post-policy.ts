@@ -6,6 +6,7 @@
 // condition, and every form field must be named by one, as S3 requires. Pure: no I/O.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { utf8Text } from '../utf8.js';
 import { ALGORITHM, lookupSecret, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type Credentials } from './sigv4.js';
 
 /** Form fields, names lower-cased (form field names are case-insensitive). */
@@ -53,7 +54,8 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
 
   let doc: unknown;
   try {
-    const text = Buffer.from(policy, 'base64').toString('utf8');
+    const text = utf8Text(Buffer.from(policy, 'base64'));
+    if (text === undefined) throw new Error('not UTF-8');
     doc = JSON.parse(text);
   } catch {
     throw new S3Error('InvalidPolicyDocument', 'The policy is not base64-encoded JSON.');

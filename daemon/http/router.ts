@@ -3,6 +3,7 @@
 
 import { S3Error } from '../errors.js';
 import { OVERRIDE_PARAMS } from '../ops/object-headers.js';
+import { isUtf8Query } from '../utf8.js';
 
 export type Operation =
   | 'ListBuckets'
@@ -144,6 +145,8 @@ export interface RouteInput {
   /** Raw (still percent-encoded) path, without the query. */
   rawPath: string;
   query: URLSearchParams;
+  /** The query as sent (still percent-encoded): checked to be UTF-8, which `query` cannot show. */
+  rawQuery?: string;
   host: string;
   headers: Record<string, string>;
 }
@@ -292,6 +295,14 @@ function adminRoute(method: string, path: string): Route | undefined {
 
 export function route(input: RouteInput, domains: readonly string[]): Route {
   const { method, rawPath, query, headers } = input;
+  if (input.rawQuery !== undefined && !isUtf8Query(input.rawQuery)) {
+    throw new S3Error('InvalidArgument', 'The query string is not valid percent-encoded UTF-8.');
+  }
+  // uWS hands header values over decoded from UTF-8, a byte that is not UTF-8 as U+FFFD: a copy
+  // source, a metadata value or a condition that is not what was sent is refused, not acted on.
+  for (const name in headers) {
+    if (headers[name]!.includes('\uFFFD')) throw new S3Error('InvalidArgument', `The ${name} header is not valid UTF-8.`);
+  }
   const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
   if (admin) return admin;
   // Prometheus scrapers are anonymous; a signed GET /metrics still lists a bucket named "metrics".

@@ -339,7 +339,7 @@ export class HttpServer {
       // Path-style, GET /metrics is a ListObjects of the bucket "metrics" (and the router says so);
       // unsigned, it could only ever be AccessDenied, so it is the Prometheus scrape instead.
       const scrape = method === 'GET' && rawPath === '/metrics' && rawQuery === '' && authKind({ method, rawPath, rawQuery, headers }) === 'none';
-      r = scrape ? { op: 'Metrics' } : route({ method, rawPath, query, host: headers.host ?? '', headers }, this.deps.config.domains);
+      r = scrape ? { op: 'Metrics' } : route({ method, rawPath, query, rawQuery, host: headers.host ?? '', headers }, this.deps.config.domains);
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;

@@ -12,10 +12,11 @@ import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
 import type { BucketRecord } from '../meta/records.js';
+import { utf8Text } from '../utf8.js';
 import { parseCopySource } from './copy.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { toXml, utf8Text } from './xml.js';
+import { toXml } from './xml.js';
 
 const OBJECT_ACTIONS: Partial<Record<Operation, string>> = {
   GetObject: 's3:GetObject',

@@ -24,6 +24,7 @@ import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
 import { uploadOptionActions, userMay } from './policy.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
 import { requestEvents } from './notification.js';
+import { utf8Text } from '../utf8.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
 
@@ -68,6 +69,11 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
   try {
     bb = busboy({
       headers: { 'content-type': contentType },
+      // Values come as latin1, one character per byte, so no byte is lost: a file sent as a text
+      // field is stored as sent, and text is then read as strict UTF-8 (formText). Names and
+      // filenames come as UTF-8 (raw, or RFC 5987 `filename*`), and one holding U+FFFD, what a
+      // byte that is not UTF-8 becomes, is refused: never a key other than the one sent.
+      defCharset: 'latin1',
       defParamCharset: 'utf8',
       // Files: form fields may come as parts with a filename too (Python requests' `files=`).
       limits: { fieldSize: MAX_TEXT_FILE_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: MAX_FIELDS + 1, fieldNameSize: 200 },
@@ -112,8 +118,10 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       file?.destroy(err);
       stopper.abort(err);
     };
-    bb.on('field', (name, value, info) => {
+    bb.on('field', (rawName, value, info) => {
       if (fileSeen) return;
+      const name = paramText(rawName, 'A form field name');
+      if (name === undefined) return;
       if (info.nameTruncated) {
         fail(new S3Error('MalformedPOSTRequest', `The form field name ${JSON.stringify(name)} is longer than 200 bytes.`));
         return;
@@ -127,13 +135,30 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
           return;
         }
         fileSeen = true;
-        const text = Buffer.from(value, 'utf8');
-        file = { stream: [text] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
+        // A part that named its own charset came decoded by it (characters past U+00FF show it).
+        const bytes = Buffer.from(value, /[^\u0000-\u00ff]/.test(value) ? 'utf8' : 'latin1');
+        file = { stream: [bytes] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
         start();
         return;
       }
-      addField(n, value, info.valueTruncated);
+      const text = formText(value, `The form field ${JSON.stringify(n)}`);
+      if (text !== undefined) addField(n, text, info.valueTruncated);
     });
+    const notUtf8 = (what: string): undefined => {
+      fail(new S3Error('InvalidArgument', `${what} is not valid UTF-8.`));
+      return undefined;
+    };
+    /**
+     * A value busboy read as latin1, as UTF-8; undefined (and the form failed) if it is not. A
+     * part that named its own charset came decoded by it instead: taken unless busboy replaced
+     * something in it.
+     */
+    const formText = (value: string, what: string): string | undefined => {
+      if (/[^\u0000-\u00ff]/.test(value)) return value.includes('\uFFFD') ? notUtf8(what) : value;
+      return utf8Text(Buffer.from(value, 'latin1')) ?? notUtf8(what);
+    };
+    /** A name or filename busboy read as UTF-8; undefined (and the form failed) if it was not. */
+    const paramText = (text: string, what: string): string | undefined => (text.includes('\uFFFD') ? notUtf8(what) : text);
     const addField = (n: string, value: string, truncated: boolean): void => {
       preData += Buffer.byteLength(n) + Buffer.byteLength(value);
       if (truncated || preData > MAX_PRE_DATA_BYTES) {
@@ -146,8 +171,14 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       }
       fields.set(n, value);
     };
-    bb.on('file', (name, stream, info) => {
+    bb.on('file', (rawName, stream, info) => {
       stream.on('error', () => undefined);
+      const name = paramText(rawName, 'A form field name');
+      const filename = paramText(info.filename ?? '', 'The file name');
+      if (name === undefined || filename === undefined) {
+        stream.resume();
+        return;
+      }
       if (!fileSeen && Buffer.byteLength(name) > 200) {
         fail(new S3Error('MalformedPOSTRequest', `The form field name ${JSON.stringify(name.slice(0, 40))}… is longer than 200 bytes.`));
         stream.resume();
@@ -166,7 +197,8 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         });
         stream.on('close', () => {
           pendingFields--;
-          if (failure === undefined) addField(name.toLowerCase(), Buffer.concat(chunks).toString('utf8'), size > MAX_PRE_DATA_BYTES);
+          const text = failure === undefined ? formText(Buffer.concat(chunks).toString('latin1'), `The form field ${JSON.stringify(name)}`) : undefined;
+          if (text !== undefined) addField(name.toLowerCase(), text, size > MAX_PRE_DATA_BYTES);
           if (pendingFields === 0 && startWhenRead) start();
         });
         return;
@@ -179,7 +211,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       fileSeen = true;
       // Failing the stream before anyone reads it must not be an unhandled 'error' event (the
       // handler above); a reader that is iterating gets the error from its iterator.
-      file = { stream, destroy: (err) => stream.destroy(err), filename: info.filename ?? '', mimeType: info.mimeType };
+      file = { stream, destroy: (err) => stream.destroy(err), filename, mimeType: info.mimeType };
       start();
     });
     bb.on('filesLimit', () => {

@@ -3,6 +3,7 @@
 
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { S3Error } from '../errors.js';
+import { utf8Text } from '../utf8.js';
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -151,21 +152,6 @@ const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
 export function parseConfigXml(body: Buffer, opts: { trim?: boolean } = {}): Record<string, unknown> {
   if (body.length === 0) throw new S3Error('MissingRequestBodyError');
   return parseXml(body, opts);
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * A request body as the UTF-8 text S3 documents are, or undefined when its bytes are not UTF-8:
- * replacing them (U+FFFD) would act on names the client never sent, such as a DeleteObjects
- * key written in Latin-1 (reported deleted, while the object stayed) or a lifecycle prefix.
- */
-export function utf8Text(body: Buffer): string | undefined {
-  try {
-    return strictUtf8.decode(body);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Parses a request XML document; malformed input (and bytes that are not UTF-8) → MalformedXML. */

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { BucketEncryption } from '../meta/records.js';
+import { utf8Text } from '../utf8.js';
 
 export type EncryptionRequest =
   | { kind: 'none' }
@@ -71,7 +72,12 @@ export function customerKeyMd5(headers: Headers, copySource = false): string | u
 
 function parseKmsContext(value: string): Record<string, string> {
   const bad = (): S3Error => new S3Error('InvalidArgument', 'The x-amz-server-side-encryption-context header must be base64-encoded JSON of string keys and values.');
-  const text = Buffer.from(value, 'base64').toString('utf8');
+  // Strict: base64 that decodes back to itself, and UTF-8 (a lenient reading stores a context
+  // other than the one sent, and one that many different headers map to).
+  const bytes = Buffer.from(value.trim(), 'base64');
+  if (bytes.toString('base64').replace(/=+$/, '') !== value.trim().replace(/=+$/, '')) throw bad();
+  const text = utf8Text(bytes);
+  if (text === undefined) throw bad();
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
