@@ -293,6 +293,8 @@ function adminRoute(method: string, path: string): Route | undefined {
   return undefined;
 }
 
+const FREE_TEXT_HEADERS: ReadonlySet<string> = new Set(['cookie', 'user-agent', 'referer']);
+
 export function route(input: RouteInput, domains: readonly string[]): Route {
   const { method, rawPath, query, headers } = input;
   if (input.rawQuery !== undefined && !isUtf8Query(input.rawQuery)) {
@@ -300,8 +302,10 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   }
   // uWS hands header values over decoded from UTF-8, a byte that is not UTF-8 as U+FFFD: a copy
   // source, a metadata value or a condition that is not what was sent is refused, not acted on.
+  // Headers s3d only logs or compares loosely (a browser's cookies, user agent, referer) may
+  // hold anything.
   for (const name in headers) {
-    if (headers[name]!.includes('\uFFFD')) throw new S3Error('InvalidArgument', `The ${name} header is not valid UTF-8.`);
+    if (headers[name]!.includes('\uFFFD') && !FREE_TEXT_HEADERS.has(name)) throw new S3Error('InvalidArgument', `The ${name} header is not valid UTF-8.`);
   }
   const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
   if (admin) return admin;

@@ -54,6 +54,14 @@ t.test('a header value holding a byte that is not UTF-8 is InvalidArgument', asy
   t.match(r?.body.toString() ?? '', /<Code>InvalidArgument<\/Code>/);
   t.match(r?.body.toString() ?? '', /x-amz-copy-source header is not valid UTF-8/);
   t.notOk(await exists('hdr'), 'nothing copied');
+  // A browser's cookie or user agent may hold such bytes; s3d never acts on them.
+  const anon = Buffer.concat([
+    Buffer.from(`GET /${bucket}/src HTTP/1.1\r\nHost: 127.0.0.1:${d.port}\r\nCookie: a=`),
+    Buffer.from([0xe9]),
+    Buffer.from('b\r\n\r\n'),
+  ]);
+  const refusedAnon = parseHttpResponse((await tcpExchange(d.port, anon, { untilResponse: true })).data);
+  t.equal(refusedAnon?.status, 403, 'an anonymous GET with such a cookie is judged as any other (AccessDenied), not refused for the cookie');
 });
 
 t.test('the SSE-KMS encryption context must be strict base64 of UTF-8 JSON', async (t) => {
