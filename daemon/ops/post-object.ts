@@ -69,11 +69,9 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
   try {
     bb = busboy({
       headers: { 'content-type': contentType },
-      // Values come as latin1, one character per byte, so no byte is lost: a file sent as a text
-      // field is stored as sent, and text is then read as strict UTF-8 (formText). Names and
-      // filenames come as UTF-8 (raw, or RFC 5987 `filename*`), and one holding U+FFFD, what a
-      // byte that is not UTF-8 becomes, is refused: never a key other than the one sent.
-      defCharset: 'latin1',
+      // Text comes decoded as UTF-8 (or as the charset a part names), names and filenames too
+      // (raw, or RFC 5987 `filename*`); one holding U+FFFD, what a byte that is not UTF-8 becomes,
+      // is refused (formText): never a key other than the one sent, nor one many forms name.
       defParamCharset: 'utf8',
       // Files: form fields may come as parts with a filename too (Python requests' `files=`).
       limits: { fieldSize: MAX_TEXT_FILE_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: MAX_FIELDS + 1, fieldNameSize: 200 },
@@ -120,7 +118,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     };
     bb.on('field', (rawName, value, info) => {
       if (fileSeen) return;
-      const name = paramText(rawName, 'A form field name');
+      const name = formText(rawName, 'A form field name');
       if (name === undefined) return;
       if (info.nameTruncated) {
         fail(new S3Error('MalformedPOSTRequest', `The form field name ${JSON.stringify(name)} is longer than 200 bytes.`));
@@ -135,9 +133,10 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
           return;
         }
         fileSeen = true;
-        // A part that named its own charset came decoded by it (characters past U+00FF show it).
-        const bytes = Buffer.from(value, /[^\u0000-\u00ff]/.test(value) ? 'utf8' : 'latin1');
-        file = { stream: [bytes] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
+        // Decoded as text, a byte that is not UTF-8 is lost: such a file (curl -F 'file=<data.bin')
+        // is refused rather than stored changed; a file part (with a filename) takes any bytes.
+        if (formText(value, 'A file sent as a text field (send binary data as a file part, with a filename)') === undefined) return;
+        file = { stream: [Buffer.from(value, 'utf8')] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
         start();
         return;
       }
@@ -148,17 +147,8 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       fail(new S3Error('InvalidArgument', `${what} is not valid UTF-8.`));
       return undefined;
     };
-    /**
-     * A value busboy read as latin1, as UTF-8; undefined (and the form failed) if it is not. A
-     * part that named its own charset came decoded by it instead: taken unless busboy replaced
-     * something in it.
-     */
-    const formText = (value: string, what: string): string | undefined => {
-      if (/[^\u0000-\u00ff]/.test(value)) return value.includes('\uFFFD') ? notUtf8(what) : value;
-      return utf8Text(Buffer.from(value, 'latin1')) ?? notUtf8(what);
-    };
-    /** A name or filename busboy read as UTF-8; undefined (and the form failed) if it was not. */
-    const paramText = (text: string, what: string): string | undefined => (text.includes('\uFFFD') ? notUtf8(what) : text);
+    /** Text busboy decoded; undefined (and the form failed) if a byte of it was not UTF-8. */
+    const formText = (text: string, what: string): string | undefined => (text.includes('\uFFFD') ? notUtf8(what) : text);
     const addField = (n: string, value: string, truncated: boolean): void => {
       preData += Buffer.byteLength(n) + Buffer.byteLength(value);
       if (truncated || preData > MAX_PRE_DATA_BYTES) {
@@ -173,8 +163,13 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     };
     bb.on('file', (rawName, stream, info) => {
       stream.on('error', () => undefined);
-      const name = paramText(rawName, 'A form field name');
-      const filename = paramText(info.filename ?? '', 'The file name');
+      if (fileSeen) {
+        // Another file input after the file: read and dropped (its failure is the form's).
+        stream.resume();
+        return;
+      }
+      const name = formText(rawName, 'A form field name');
+      const filename = formText(info.filename ?? '', 'The file name');
       if (name === undefined || filename === undefined) {
         stream.resume();
         return;
@@ -197,15 +192,10 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         });
         stream.on('close', () => {
           pendingFields--;
-          const text = failure === undefined ? formText(Buffer.concat(chunks).toString('latin1'), `The form field ${JSON.stringify(name)}`) : undefined;
+          const text = failure === undefined ? (utf8Text(Buffer.concat(chunks)) ?? notUtf8(`The form field ${JSON.stringify(name)}`)) : undefined;
           if (text !== undefined) addField(name.toLowerCase(), text, size > MAX_PRE_DATA_BYTES);
           if (pendingFields === 0 && startWhenRead) start();
         });
-        return;
-      }
-      if (fileSeen) {
-        // Another file input after the file: read and dropped (its failure is the form's).
-        stream.resume();
         return;
       }
       fileSeen = true;

@@ -2,8 +2,8 @@
 // replaced name is another name (the copy source `src\uFFFD` for `src%E9`, a form's key), and
 // many different requests would mean one. Covered: the query (hoisted x-amz-* headers, listing
 // parameters), header values (uWS hands them over decoded, a bad byte as U+FFFD), the SSE-KMS
-// encryption context, and POST form fields, names and filenames. A file sent as a form's text
-// field is stored byte for byte.
+// encryption context, and POST form fields, names and filenames (binary data sent as a form's
+// text field cannot be read back as sent, and is refused; as a file part it is stored exactly).
 import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -35,6 +35,7 @@ t.test('a query that is not percent-encoded UTF-8 is InvalidArgument, and nothin
   assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&prefix=src%FF' }), 400, 'InvalidArgument', 'a listing prefix with %FF');
   assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${bucket}/src`, query: 'response-content-disposition=x%E9y' }), 400, 'InvalidArgument', 'a response override with %E9');
 
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&prefix=100%' })).status, 200, 'a % that starts no escape is a %, as before');
   const fine = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&prefix=src%EF%BF%BD' });
   t.equal(fine.status, 200, 'U+FFFD itself, percent-encoded, is a prefix like any other');
   t.match(fine.body.toString(), /<Key>src\uFFFD<\/Key>/);
@@ -89,11 +90,12 @@ t.test('POST forms: text is strict UTF-8; a file sent as a text field is stored 
   const signature = createHmac('sha256', deriveSigningKey(SECRET_KEY, day, REGION, 's3')).update(policy).digest('hex');
   const fields: Array<[string, Buffer | string]> = [['x-amz-algorithm', 'AWS4-HMAC-SHA256'], ['x-amz-credential', credential], ['x-amz-date', date], ['policy', policy], ['x-amz-signature', signature]];
   const boundary = 'utf8-boundary-41';
-  const post = (parts: Array<{ name: Buffer | string; value: Buffer | string; filename?: Buffer | string }>) => {
+  const post = (parts: Array<{ name: Buffer | string; value: Buffer | string; filename?: Buffer | string; type?: string }>) => {
     const out: Buffer[] = [];
     for (const p of parts) {
       out.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="`), Buffer.from(p.name), Buffer.from('"'));
       if (p.filename !== undefined) out.push(Buffer.from('; filename="'), Buffer.from(p.filename), Buffer.from('"'));
+      if (p.type !== undefined) out.push(Buffer.from(`\r\nContent-Type: ${p.type}`));
       out.push(Buffer.from('\r\n\r\n'), Buffer.from(p.value), Buffer.from('\r\n'));
     }
     out.push(Buffer.from(`--${boundary}--\r\n`));
@@ -101,18 +103,31 @@ t.test('POST forms: text is strict UTF-8; a file sent as a text field is stored 
   };
   const signed = fields.map(([name, value]) => ({ name, value }));
 
-  // curl -F 'file=<bytes.bin' sends the file as a field without a filename.
+  // curl -F 'file=<bytes.bin' sends the file as a field without a filename: read as text, its
+  // bytes that are not UTF-8 would be lost, so it is refused (it was stored changed).
   const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   const asField = await post([{ name: 'key', value: 'as-field.bin' }, ...signed, { name: 'file', value: bytes }]);
-  t.equal(asField.status, 204, 'a file sent as a text field is stored');
-  t.equal(md5Hex(await getBytes(s3, { Bucket: bucket, Key: 'as-field.bin' })), md5Hex(bytes), 'byte for byte (all 256 byte values)');
+  assertXmlError(t, asField, 400, 'InvalidArgument', 'binary data sent as a text field');
+  t.notOk(await exists('as-field.bin'), 'nothing stored');
+  const asPart = await post([{ name: 'key', value: 'as-part.bin' }, ...signed, { name: 'file', value: bytes, filename: 'bytes.bin' }]);
+  t.equal(asPart.status, 204, 'the same bytes as a file part');
+  t.equal(md5Hex(await getBytes(s3, { Bucket: bucket, Key: 'as-part.bin' })), md5Hex(bytes), 'stored byte for byte (all 256 byte values)');
+  const textField = await post([{ name: 'key', value: 'as-field.txt' }, ...signed, { name: 'file', value: 'caf\u00e9 \u20ac', type: 'text/plain; charset=utf-8' }]);
+  t.equal(textField.status, 204, 'UTF-8 text as a text field (with charset=utf-8, as .NET StringContent sends it)');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'as-field.txt' })).toString('hex'), Buffer.from('caf\u00e9 \u20ac').toString('hex'), 'stored as sent');
 
   const latin1Key = await post([{ name: 'key', value: Buffer.from([0x70, 0x6b, 0xe9]) }, ...signed, { name: 'file', value: 'x', filename: 'f.txt' }]);
   assertXmlError(t, latin1Key, 400, 'InvalidArgument', 'a key field holding 0xE9');
   t.notOk(await exists('pk\uFFFD'), 'no key with U+FFFD was made');
+  const declared = await post([{ name: 'key', value: 'caf\u00e9', type: 'text/plain; charset=utf-8' }, ...signed, { name: 'file', value: 'x', filename: 'f.txt' }]);
+  t.equal(declared.status, 204, 'a key field declaring charset=utf-8 is read as UTF-8');
+  t.ok(await exists('caf\u00e9'), 'under the key it spells');
   const latin1Name = await post([{ name: 'key', value: 'up/${filename}' }, ...signed, { name: 'file', value: 'x', filename: Buffer.from([0x66, 0xe9, 0x2e, 0x62]) }]);
   assertXmlError(t, latin1Name, 400, 'InvalidArgument', 'a filename holding 0xE9 in ${filename}');
   const utf8 = await post([{ name: 'key', value: 'up/${filename}' }, ...signed, { name: 'file', value: 'r\u00e9sum\u00e9', filename: 'r\u00e9sum\u00e9.txt' }]);
   t.equal(utf8.status, 204, 'a UTF-8 filename is taken');
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'up/r\u00e9sum\u00e9.txt' })).toString(), 'r\u00e9sum\u00e9', 'under its name, with its bytes');
+  const trailing = await post([{ name: 'key', value: 'trailing.txt' }, ...signed, { name: 'file', value: 'kept', filename: 'f.txt' }, { name: 'other', value: 'x', filename: Buffer.from([0xe9, 0x2e, 0x74]) }]);
+  t.equal(trailing.status, 204, 'a part after the file is dropped unread, whatever its name');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'trailing.txt' })).toString(), 'kept');
 });
