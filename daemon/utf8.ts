@@ -24,7 +24,8 @@ export function isUtf8Query(rawQuery: string): boolean {
   for (const part of rawQuery.split('&')) {
     if (!part.includes('%')) continue;
     try {
-      decodeURIComponent(part.replace(/\+/g, ' '));
+      // A `%` that starts no escape (`prefix=100%`) is a `%`, as URLSearchParams reads it.
+      decodeURIComponent(part.replace(/\+/g, ' ').replace(/%(?![0-9A-Fa-f]{2})/g, '%25'));
     } catch {
       return false;
     }

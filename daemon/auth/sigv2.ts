@@ -126,19 +126,19 @@ function bodyBound(req: SigV4Request): boolean {
  * and aws-sdk-js v2's presigners move signed `x-amz-*` headers (metadata, SSE, ACL, tagging) into
  * the URL, and s3d applies query `x-amz-*` values like headers, so they must be signed like
  * headers too (an unsigned one added to a URL would otherwise be applied). A client that also
- * sends the header the URL names, with the same value, sends one value; a different value joins
- * the signed one (and so fails the signature), since the header is what s3d would apply.
+ * sends the header the URL names sends one value; a header with another value is refused, since
+ * the header is what s3d would apply (joined to the signed value, `a` against a URL signing
+ * `a,b` split in two, it could pass the signature).
  */
 function withQueryAmzHeaders(req: SigV4Request): SigV4Request {
   if (!/(?:^|&)x-amz-/i.test(req.rawQuery)) return req;
   const headers: Record<string, string> = { ...req.headers };
-  const fromQuery = new Set<string>();
   for (const [name, value] of new URLSearchParams(req.rawQuery)) {
     const n = name.toLowerCase();
     if (!n.startsWith('x-amz-')) continue;
-    const sent = headers[n];
-    if (sent === undefined) fromQuery.add(n);
-    headers[n] = sent === undefined || (sent === value && !fromQuery.has(n)) ? value : `${sent},${value}`;
+    const sent = req.headers[n];
+    if (sent !== undefined && sent !== value) throw new S3Error('AccessDenied', `The ${n} header differs from the value the URL signs.`);
+    headers[n] = headers[n] === undefined || sent !== undefined ? value : `${headers[n]},${value}`;
   }
   return { ...req, headers };
 }

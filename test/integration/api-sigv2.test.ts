@@ -70,6 +70,8 @@ t.test('boto3: default presigned URLs (V2) and signature_version=s3 clients', { 
   t.equal(r.presigned_meta_also_header, 'ok', 'the URL used with its x-amz-* also sent as headers, same values: accepted');
   t.equal(r.presigned_meta_other_header, 'HTTP 403', 'a header with another value than the URL signed: refused');
   t.equal(r.presigned_meta_after, 'header too', 'the refused upload changed nothing');
+  t.equal(r.presigned_comma_split, 'HTTP 403', 'a header carrying part of a signed value with a comma, the query the rest: refused');
+  t.equal(r.presigned_comma_whole, 'ok', 'the URL as signed works');
   t.same(r.v2_head, [1000, 'joe', 'AES256', 'text/plain'], 'V2 header auth: PUT with metadata and SSE-S3, HEAD');
   t.same(r.v2_list, ['dir/with space+plus%and ü.txt'], 'V2 ListObjectsV2 (bucket resource with a slash the path lacks)');
   t.same(r.v2_multipart, [true, true], 'V2 multipart upload (?uploads, ?partNumber&uploadId) and parallel ranged download');
