@@ -169,17 +169,16 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         return;
       }
       const name = formText(rawName, 'A form field name');
-      const filename = formText(info.filename ?? '', 'The file name');
-      if (name === undefined || filename === undefined) {
+      if (name === undefined) {
         stream.resume();
         return;
       }
-      if (!fileSeen && Buffer.byteLength(name) > 200) {
+      if (Buffer.byteLength(name) > 200) {
         fail(new S3Error('MalformedPOSTRequest', `The form field name ${JSON.stringify(name.slice(0, 40))}… is longer than 200 bytes.`));
         stream.resume();
         return;
       }
-      if (!fileSeen && name.toLowerCase() !== 'file') {
+      if (name.toLowerCase() !== 'file') {
         // A form field sent as a part with a filename (Python requests' `files=` sends every
         // field so): S3 tells the file by its field name, so this is a field like any other.
         pendingFields++;
@@ -196,6 +195,12 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
           if (text !== undefined) addField(name.toLowerCase(), text, size > MAX_PRE_DATA_BYTES);
           if (pendingFields === 0 && startWhenRead) start();
         });
+        return;
+      }
+      // Only the file's own name is used (`${filename}` in the key); a field part's is not read.
+      const filename = formText(info.filename ?? '', 'The file name');
+      if (filename === undefined) {
+        stream.resume();
         return;
       }
       fileSeen = true;
