@@ -14,7 +14,7 @@ import { handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { HttpServer } from './http/server.js';
-import { NativeBindingError, loadUws } from './http/uws.js';
+import { NativeBindingError, loadUws, uwsBinding } from './http/uws.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
 import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS } from './kms/cache.js';
 import { ObjectKeyCache } from './sse/key-cache.js';
@@ -121,6 +121,12 @@ function foreignFilesError(dir: string, err: unknown, may: string): Error {
 
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   loadUws();
+  const uws = uwsBinding();
+  if (uws?.headerNamesPatched === false && uws.unpatchedReason !== undefined) {
+    // Known limitation on other platforms; a warning only where the patch should have applied.
+    const level = uws.unpatchedReason.startsWith('no header-name patch') ? 'info' : 'warn';
+    log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'HTTP header names with _ or . get no answer (docs/operations.md, Known limitations)');
+  }
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   let madeDirs: string[];

@@ -18,7 +18,7 @@ import { preflight, responseCors } from './cors.js';
 import { ANONYMOUS_OPERATIONS, bucketOf, namesObject, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
-import { loadUws } from './uws.js';
+import { headerName, loadUws } from './uws.js';
 import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
@@ -243,8 +243,11 @@ export class HttpServer {
     const headers: Record<string, string> = {};
     let repeated: string | undefined;
     let headerBytes = 0;
+    let badName: string | undefined;
     req.forEach((k, v) => {
       headerBytes += k.length + v.length + 4;
+      k = headerName(k);
+      if (k.includes('/')) badName ??= k;
       // A Content-Length line listing values (`5, 5`) is refused below like two different values.
       if (k === 'content-length' && v.includes(',')) repeated = k;
       if (headers[k] === undefined) headers[k] = v;
@@ -352,6 +355,8 @@ export class HttpServer {
       if (headerBytes > MAX_HEADER_SECTION_BYTES / 3 && headerSectionBytes(headers) > MAX_HEADER_SECTION_BYTES) {
         throw new S3Error('RequestHeaderSectionTooLarge', undefined, { fields: { MaxSizeAllowed: String(MAX_HEADER_SECTION_BYTES) } });
       }
+      // The parser takes `/` in a header name (uws.ts), which HTTP does not allow.
+      if (badName !== undefined) throw new S3Error('InvalidArgument', `The header name ${JSON.stringify(badName)} is not a valid HTTP field name.`);
       // What the request asks for, x-amz-* query parameters included (see withQueryAmzHeaders):
       // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
       // SSE), while signatures are checked on the request as sent.

@@ -1,8 +1,16 @@
 // Loads the native uWebSockets.js binding directly. The npm build we depend on silently falls
 // back to a slow pure-JS server when its binary fails to load; s3d refuses that fallback.
+//
+// On linux-x64 it loads a copy of that binary with six bytes of its HTTP parser changed (see
+// HEADER_NAME_PATCHES): this build accepts only letters, digits and `-` in a header name and
+// leaves a request with any other byte there unanswered until its 10-second timeout, so boto3's
+// `Metadata={'original_filename': …}` hung and was retried. The copy also takes `_`, `.` and `/`.
 
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type * as Uws from 'uWebSockets.js';
 
 const require = createRequire(import.meta.url);
@@ -20,12 +28,107 @@ export function nativeBindingPath(): string {
   return join(pkgDir, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
 }
 
+/**
+ * Byte edits to one released binary, found by disassembly, each checked before it is made; the
+ * result is checked against `patched` before it is loaded.
+ *
+ * In `uws_linux_x64_115.node` (20.30.0, Node 20) the byte loop that reads a header name (after an
+ * 8-byte fast path that takes letters only) accepts a byte when `(c & 0xdf) - 'A' < 26` (a
+ * letter), `c == '-'`, or `c - '0' <= 9`, and lower-cases every byte it accepts with `c |= 0x20`.
+ * The edits make the second test `c == '_'` and the third `c - '-' <= 12` (`-` `.` `/` and the
+ * digits), in both copies of the loop (the name's first byte and the rest). `_` (0x5f) comes out
+ * of the lower-casing as DEL (0x7f), a byte the parser never accepts otherwise: the server turns
+ * it back (`headerName`). `/` is no token character; the server refuses names holding it.
+ */
+export const HEADER_NAME_PATCHES: Record<string, { original: string; patched: string; edits: Array<[offset: number, from: number, to: number]> }> = {
+  'uws_linux_x64_115.node': {
+    original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
+    patched: 'de61cad9f351fd116049e168de031df96eedd7193e07dd929621a3b7f4e8b816',
+    edits: [
+      // first byte: cmp $0x2d,%dil (0xeb557); lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe
+      [0xeb55a, 0x2d, 0x5f], [0xeb55f, 0xd0, 0xd3], [0xeb561, 0x09, 0x0c],
+      // the loop: lea -0x30(%rdi),%esi (0xeb58a); cmp $0x2d,%dil; cmp $0xa,%sil; jb
+      [0xeb58c, 0xd0, 0xd3], [0xeb590, 0x2d, 0x5f], [0xeb596, 0x0a, 0x0d],
+    ],
+  },
+};
+
+/** A header name as the patched parser hands it over: its `_` come back from DEL. */
+export function headerName(name: string): string {
+  return name.includes('\x7f') ? name.replaceAll('\x7f', '_') : name;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Where the patched copy of `binary` lives: `dist/native/` beside the compiled daemon. */
+export function patchedBindingPath(binary: string): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', binary);
+}
+
+export interface UwsBinding {
+  /** The file loaded. */
+  readonly file: string;
+  /** Whether it takes `_` and `.` in header names (the patched copy). */
+  readonly headerNamesPatched: boolean;
+  /** Why not, when not. */
+  readonly unpatchedReason?: string;
+}
+
+/**
+ * The binary to load for `original`: its patched copy (written on first use, or by `npm run
+ * build`, when missing), or the original when there is no patch for it or the copy cannot be
+ * written (a read-only install without the copy made at build time).
+ */
+export function chooseBinding(original: string): UwsBinding {
+  const binary = original.slice(dirname(original).length + 1);
+  const patch = HEADER_NAME_PATCHES[binary];
+  if (patch === undefined) return { file: original, headerNamesPatched: false, unpatchedReason: `no header-name patch is known for ${binary}` };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(original);
+  } catch {
+    return { file: original, headerNamesPatched: false, unpatchedReason: `${original} cannot be read` };
+  }
+  if (sha256(bytes) !== patch.original) return { file: original, headerNamesPatched: false, unpatchedReason: `${original} is not the release the header-name patch was made for` };
+  const target = patchedBindingPath(binary);
+  try {
+    if (existsSync(target) && sha256(readFileSync(target)) === patch.patched) return { file: target, headerNamesPatched: true };
+  } catch {
+    // Made again below.
+  }
+  for (const [offset, from, to] of patch.edits) {
+    if (bytes[offset] !== from) return { file: original, headerNamesPatched: false, unpatchedReason: `byte 0x${offset.toString(16)} of ${binary} is not the one the patch expects` };
+    bytes[offset] = to;
+  }
+  if (sha256(bytes) !== patch.patched) return { file: original, headerNamesPatched: false, unpatchedReason: `the patched ${binary} does not have the expected digest` };
+  const tmp = `${target}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(tmp, bytes, { mode: 0o644 });
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    return { file: original, headerNamesPatched: false, unpatchedReason: `${target} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run npm run build` };
+  }
+  return { file: target, headerNamesPatched: true };
+}
+
 let loaded: typeof Uws | undefined;
+let binding: UwsBinding | undefined;
+
+/** Which binary loadUws() loaded (after it did). */
+export function uwsBinding(): UwsBinding | undefined {
+  return binding;
+}
 
 /** The native module, or a NativeBindingError that says why it could not load. */
 export function loadUws(): typeof Uws {
   if (loaded) return loaded;
-  const file = nativeBindingPath();
+  const original = nativeBindingPath();
+  const chosen = existsSync(original) ? chooseBinding(original) : { file: original, headerNamesPatched: false };
+  const file = chosen.file;
   let mod: typeof Uws;
   try {
     // Never `require('uWebSockets.js')`: its entry point swallows the failure and returns the
@@ -43,5 +146,6 @@ export function loadUws(): typeof Uws {
     throw new NativeBindingError(`${file} did not export the native uWebSockets.js API`);
   }
   loaded = mod;
+  binding = chosen;
   return mod;
 }

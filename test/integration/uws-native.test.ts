@@ -4,6 +4,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -11,9 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { tcpExchange } from '../helpers/tcp.js';
+import { HEADER_NAME_PATCHES } from '../../daemon/http/uws.js';
 
 const BINARY = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 const PKG = join(ROOT, 'node_modules', 'uWebSockets.js');
+const PATCH = HEADER_NAME_PATCHES[BINARY];
+/** The binary the daemon must map: the header-name patched copy where a patch is known. */
+const EXPECTED = PATCH === undefined ? join(PKG, 'binaries', BINARY) : join(ROOT, 'dist', 'native', BINARY);
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
 
 /** Paths of mapped files in a process whose name is a uWS native binary. */
 function mappedUwsBinaries(pid: number): string[] {
@@ -40,8 +49,11 @@ function probe(port: number): Promise<{ status: number; headers: Record<string, 
 
 async function checkNativeServing(t: Test, d: TestDaemon): Promise<void> {
   t.ok(existsSync(join(PKG, 'binaries', BINARY)), `${BINARY} is installed`);
-  const expected = realpathSync(join(PKG, 'binaries', BINARY));
-  t.strictSame(mappedUwsBinaries(d.proc.pid!), [expected], `daemon maps exactly ${BINARY} from the package's binaries/`);
+  t.strictSame(mappedUwsBinaries(d.proc.pid!), [realpathSync(EXPECTED)], `daemon maps exactly ${EXPECTED}`);
+  if (PATCH !== undefined) {
+    t.equal(sha256File(join(PKG, 'binaries', BINARY)), PATCH.original, 'the package binary is the release the patch was made for');
+    t.equal(sha256File(EXPECTED), PATCH.patched, 'the mapped copy is that release with the header-name patch, nothing else');
+  }
   const res = await probe(d.port);
   t.equal(res.status, 403, 'anonymous GET / is refused');
   // The native build stamps every response with its write mark; the JS fallback does not.
@@ -94,7 +106,7 @@ t.test('HTTPS (S3_CERTS_DIR with public.crt + private.key) is served by the nati
     d.cleanup();
   });
   t.match(d.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
-  t.strictSame(mappedUwsBinaries(d.proc.pid!), [realpathSync(join(PKG, 'binaries', BINARY))], 'native binary mapped');
+  t.strictSame(mappedUwsBinaries(d.proc.pid!), [realpathSync(EXPECTED)], 'native binary mapped');
   const res = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; authorized: boolean }>((resolve, reject) => {
     const req = httpsRequest({ host: '127.0.0.1', port: d.port, path: '/', method: 'GET', ca: d.caCert, servername: 'localhost', agent: false }, (r) => {
       r.resume();
