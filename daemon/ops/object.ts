@@ -347,9 +347,18 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
         const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null)) };
-        // The tag count only to a requester who may read the tags, as S3 sends it.
-        if (headers['x-amz-tagging-count'] !== undefined && !requesterJudge(env, ctx)(ctx.query.get('versionId') === null ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging', key)) {
-          delete headers['x-amz-tagging-count'];
+        // The tag count only to a requester who may read the tags, the lock's mode and date only to
+        // one who may read the retention, the legal hold likewise: as S3 sends them.
+        const lockMode = headers['x-amz-object-lock-mode'] !== undefined;
+        const legalHold = headers['x-amz-object-lock-legal-hold'] !== undefined;
+        if (headers['x-amz-tagging-count'] !== undefined || lockMode || legalHold) {
+          const may = requesterJudge(env, ctx);
+          if (headers['x-amz-tagging-count'] !== undefined && !may(ctx.query.get('versionId') === null ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging', key)) delete headers['x-amz-tagging-count'];
+          if (lockMode && !may('s3:GetObjectRetention', key)) {
+            delete headers['x-amz-object-lock-mode'];
+            delete headers['x-amz-object-lock-retain-until-date'];
+          }
+          if (legalHold && !may('s3:GetObjectLegalHold', key)) delete headers['x-amz-object-lock-legal-hold'];
         }
         let start = 0;
         let end = rec.size - 1;

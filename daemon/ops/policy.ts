@@ -262,6 +262,7 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
   } else {
     if (route.key === undefined) return false;
     checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` });
+    checks.push(...attributesReadCheck(route, req.query));
     const src = copySourceCheck(route.op, req.headers);
     if (src === null) return false;
     if (src !== undefined) checks.push(src);
@@ -296,6 +297,16 @@ function listingContext(context: Map<string, string>, query: URLSearchParams): v
     const value = query.get(name);
     if (value !== null) context.set(`s3:${name}`, value);
   }
+}
+
+/**
+ * GetObjectAttributes needs the read of the object besides its own action, as on S3
+ * (s3:GetObject, or s3:GetObjectVersion with a versionId): the ETag, size and checksums it tells
+ * are a digest of the content, which a Deny of s3:GetObject must keep from the requester.
+ */
+function attributesReadCheck(route: Route, query: URLSearchParams): Check[] {
+  if (route.op !== 'GetObjectAttributes') return [];
+  return [{ bucket: route.bucket, action: query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', resource: `${route.bucket}/${route.key}` }];
 }
 
 /** The read a copy needs on its source; undefined when the operation is no copy, null when its source header is bad. */
@@ -355,6 +366,7 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
   const bucketAction = route.key === undefined ? BUCKET_ACTIONS[route.op] : undefined;
   if (objectAction !== undefined) {
     checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}` });
+    checks.push(...attributesReadCheck(route, req.query));
     const src = copySourceCheck(route.op, req.headers);
     if (src === null) return false;
     if (src !== undefined) checks.push(src);

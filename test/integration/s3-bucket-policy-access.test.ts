@@ -16,12 +16,14 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetBucketPolicyStatusCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Client as MinioClient } from 'minio';
@@ -673,4 +675,55 @@ t.test('x-amz-tagging-count only to requesters who may read the tags', async (t)
   t.same(await counts(), ['1', '1'], 'with s3:GetObjectTagging: the count');
   const signed = await raw(d.port, { method: 'HEAD', path: objectPath(bucket, 'public/tagged.txt') });
   t.equal(signed.headers['x-amz-tagging-count'], '1', 'the root user: the count');
+});
+
+// GetObjectAttributes tells the ETag, size and checksums: S3 needs s3:GetObject (or
+// s3:GetObjectVersion with a versionId) for it besides s3:GetObjectAttributes, so a Deny of the read
+// keeps the digest of the content from the requester too (it gave a 4-digit PIN away).
+t.test('GetObjectAttributes needs the read of the object besides its own action', async (t) => {
+  const bucket = await createBucket(s3, 'attrs');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'secret/pin.txt', Body: '4821', ChecksumAlgorithm: 'SHA256' }));
+  await putObjects(bucket, { 'open/a.txt': 'a' });
+  const attrs = (key: string, versionId?: string): Promise<RawResponse> =>
+    anon({ method: 'GET', path: objectPath(bucket, key), query: `attributes${versionId === undefined ? '' : `&versionId=${versionId}`}`, headers: { 'x-amz-object-attributes': 'ETag,Checksum,ObjectSize' } });
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObjectAttributes'], [`${bucket}/*`])));
+  assertDenied(t, await attrs('open/a.txt'), 'GET', 's3:GetObjectAttributes alone');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject*'], [`${bucket}/*`]), stmt('Deny', ['s3:GetObject', 's3:GetObjectVersion'], [`${bucket}/secret/*`])));
+  const open = await attrs('open/a.txt');
+  t.equal(open.status, 200, 's3:GetObject*: the attributes of open/a.txt');
+  t.equal(xmlField(open.body, 'ObjectSize'), '1');
+  assertDenied(t, await attrs('secret/pin.txt'), 'GET', 'a Deny of s3:GetObject: no attributes');
+  assertDenied(t, await attrs('secret/pin.txt', 'null'), 'GET', 'nor with versionId=null (s3:GetObjectVersion)');
+  const root = await raw(d.port, { method: 'GET', path: objectPath(bucket, 'secret/pin.txt'), query: 'attributes', headers: { 'x-amz-object-attributes': 'ObjectSize' } });
+  t.equal(xmlField(root.body, 'ObjectSize'), '4', 'the root user reads them');
+});
+
+// S3 sends an object's Object Lock headers on GET and HEAD "only if the requester has the
+// s3:GetObjectRetention permission" (mode, date) and s3:GetObjectLegalHold (the hold), as it sends
+// the tag count.
+t.test('Object Lock headers only to requesters who may read the retention and the hold', async (t) => {
+  const bucket = bucketName('lockhdr');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  const until = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'locked.txt', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON' }));
+  const seen = async (): Promise<Array<[string | undefined, string | undefined, string | undefined]>> => {
+    const out: Array<[string | undefined, string | undefined, string | undefined]> = [];
+    for (const method of ['GET', 'HEAD']) {
+      const r = await anon({ method, path: objectPath(bucket, 'locked.txt') });
+      t.equal(r.status, 200, `anonymous ${method}: 200`);
+      out.push([r.headers['x-amz-object-lock-mode'] as string | undefined, r.headers['x-amz-object-lock-retain-until-date'] as string | undefined, r.headers['x-amz-object-lock-legal-hold'] as string | undefined]);
+    }
+    return out;
+  };
+  const date = until.toISOString();
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`])));
+  t.same(await seen(), [[undefined, undefined, undefined], [undefined, undefined, undefined]], 's3:GetObject alone: no lock headers');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject', 's3:GetObjectRetention'], [`${bucket}/*`])));
+  t.same(await seen(), [['GOVERNANCE', date, undefined], ['GOVERNANCE', date, undefined]], 'with s3:GetObjectRetention: mode and date');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject', 's3:GetObjectLegalHold'], [`${bucket}/*`])));
+  t.same(await seen(), [[undefined, undefined, 'ON'], [undefined, undefined, 'ON']], 'with s3:GetObjectLegalHold: the hold');
+  const signed = await raw(d.port, { method: 'HEAD', path: objectPath(bucket, 'locked.txt') });
+  t.same([signed.headers['x-amz-object-lock-mode'], signed.headers['x-amz-object-lock-legal-hold']], ['GOVERNANCE', 'ON'], 'the root user: all of them');
+  // Leave nothing locked behind for the suite's clean-up.
+  await s3.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: 'locked.txt', LegalHold: { Status: 'OFF' } }));
 });
