@@ -9,6 +9,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { S3Error } from '../errors.js';
 import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
+import { repeatedJsonKey } from './json-keys.js';
 
 export interface RequestFacts {
   /** e.g. `s3:GetObject`. */
@@ -134,6 +135,8 @@ export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
   } catch {
     throw malformed('The policy is not valid JSON.');
   }
+  const repeated = repeatedJsonKey(text);
+  if (repeated !== undefined) throw malformed(`The policy names ${JSON.stringify(repeated.key)} twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
   return parseDocument(doc, bucket);
 }
 

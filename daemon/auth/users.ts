@@ -12,6 +12,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
+import { repeatedJsonKey } from './json-keys.js';
 
 export interface User {
   readonly accessKey: string;
@@ -89,6 +90,8 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
     const line = before.split('\n').length;
     fail(`not valid JSON at line ${line}, column ${before.length - before.lastIndexOf('\n')}.`);
   }
+  const repeated = repeatedJsonKey(text);
+  if (repeated !== undefined) fail(`${JSON.stringify(repeated.key)} appears twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
   const top = fields(doc, ['policies', 'users'], 'the file', fail);
   const named = new Map<string, BucketPolicy>();
   for (const [name, body] of Object.entries(CANNED_POLICIES)) named.set(name, parseIdentityPolicy(body));

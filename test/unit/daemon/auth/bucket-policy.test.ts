@@ -125,8 +125,15 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     // A Deny for named principals would protect nothing (such statements apply to nobody).
     ['a Deny naming a user', doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:user/bob' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
     ['a Deny naming users', doc({ Effect: 'Deny', Principal: { AWS: ['bob', 'alice'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    // JSON.parse keeps the last of a repeated name: the policy would not be the one it reads as.
+    ['Effect twice', `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*"}]}`],
+    ['an operator twice', `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*","Condition":{"StringNotEquals":{"aws:UserAgent":"a"},"StringNotEquals":{"aws:Referer":"b"}}}]}`],
+    ['Statement twice', `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*"}],"Statement":[]}`],
+    ['a repeat spelled with an escape', `{"Statement":[{"Eff\\u0065ct":"Deny","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*"}]}`],
   ];
   for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
+  t.match((() => { try { parseBucketPolicy(bad.at(-3)![1], B); } catch (err) { return (err as Error).message; } return ''; })(), /"StringNotEquals" twice in one object \(Statement\[0\]\.Condition\)/, 'the message says which name and where');
+  t.equal(code(() => parseBucketPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*","Condition":{"StringEquals":{"aws:UserAgent":"a"},"StringLike":{"aws:UserAgent":"b*"}}}]}`, B)), 'ok', 'one key under two operators is no repeat');
   t.equal(code(() => parseBucketPolicy(doc(good), B)), 'ok');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Statement: [good] }), B)), 'ok', 'no Version: IAM reads it as 2008-10-17');
   t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:*', `arn:aws:s3:::${B}/*`), Condition: { StringEquals: { 's3:prefix': 'a/' } } }), B)), 'ok', 's3:* includes the listings s3:prefix applies to');

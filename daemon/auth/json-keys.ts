@@ -1,0 +1,55 @@
+// A repeated name in one JSON object (`{"Effect": "Deny", "Effect": "Allow"}`): JSON.parse keeps
+// the last and drops the others without a word, so a policy would be enforced otherwise than it
+// reads. Policies and the users file refuse such documents (a repeated condition operator, say two
+// `StringEquals` blocks, is the likely mistake). jsonc-parser (VS Code's) reads the document's
+// structure, repeats included.
+import jsonc from 'jsonc-parser';
+
+/**
+ * The first name repeated within one object of the JSON `text` and where ("Statement[0]"), or
+ * undefined; `text` must already have parsed with JSON.parse. Reads jsonc-parser's token stream
+ * with a stack of its own (its tree parser recurses, and a file of 100,000 nested lists overflowed
+ * the call stack).
+ */
+export function repeatedJsonKey(text: string): { key: string; path: string } | undefined {
+  type Level = { keys: Set<string> | undefined; path: string; index: number; expectKey: boolean; lastKey: string };
+  const stack: Level[] = [];
+  const child = (): string => {
+    const top = stack.at(-1);
+    if (top === undefined) return '';
+    if (top.keys !== undefined) return top.path === '' ? top.lastKey : `${top.path}.${top.lastKey}`;
+    return `${top.path}[${top.index}]`;
+  };
+  const scanner = jsonc.createScanner(text, true);
+  for (let token = scanner.scan(); token !== jsonc.SyntaxKind.EOF; token = scanner.scan()) {
+    const top = stack.at(-1);
+    switch (token) {
+      case jsonc.SyntaxKind.OpenBraceToken:
+        stack.push({ keys: new Set(), path: child(), index: 0, expectKey: true, lastKey: '' });
+        break;
+      case jsonc.SyntaxKind.OpenBracketToken:
+        stack.push({ keys: undefined, path: child(), index: 0, expectKey: false, lastKey: '' });
+        break;
+      case jsonc.SyntaxKind.CloseBraceToken:
+      case jsonc.SyntaxKind.CloseBracketToken:
+        stack.pop();
+        break;
+      case jsonc.SyntaxKind.CommaToken:
+        if (top?.keys !== undefined) top.expectKey = true;
+        else if (top !== undefined) top.index++;
+        break;
+      case jsonc.SyntaxKind.StringLiteral:
+        if (top?.keys !== undefined && top.expectKey) {
+          const key = scanner.getTokenValue();
+          if (top.keys.has(key)) return { key, path: top.path };
+          top.keys.add(key);
+          top.lastKey = key;
+          top.expectKey = false;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
