@@ -186,11 +186,15 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   const doc = parseConfigXml(body);
   const conf = doc.ServerSideEncryptionConfiguration as Record<string, unknown> | undefined;
   if (!conf || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected a ServerSideEncryptionConfiguration document.');
+  // Every element is one s3d reads: a misspelt one (KMSMasterKeyId) dropped would encrypt under
+  // another key than the one the document names.
+  xmlFields(conf, ['Rule'], 'ServerSideEncryptionConfiguration');
   const rules = conf.Rule as unknown[] | undefined;
   if (!Array.isArray(rules) || rules.length !== 1) throw new S3Error('MalformedXML', 'The configuration must contain exactly one Rule.');
-  const rule = rules[0] as Record<string, unknown>;
+  const rule = xmlFields(rules[0], ['ApplyServerSideEncryptionByDefault', 'BucketKeyEnabled'], 'Rule');
   const apply = rule.ApplyServerSideEncryptionByDefault as Record<string, unknown> | undefined;
   if (!apply || typeof apply !== 'object') throw new S3Error('MalformedXML', 'The Rule must contain ApplyServerSideEncryptionByDefault.');
+  xmlFields(apply, ['SSEAlgorithm', 'KMSMasterKeyID'], 'ApplyServerSideEncryptionByDefault');
   const algorithm = apply.SSEAlgorithm;
   const keyId = apply.KMSMasterKeyID;
   const bke = rule.BucketKeyEnabled;

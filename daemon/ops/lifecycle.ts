@@ -16,7 +16,7 @@ import { isLocked } from '../meta/store.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
-import { httpDate, parseConfigXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
+import { httpDate, parseConfigXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const DAY_MS = 86_400_000;
 const MAX_RULES = 1000;
@@ -47,7 +47,7 @@ function size(v: unknown, what: string): number {
 }
 
 function tagOf(v: unknown): [string, string] {
-  const t = xmlElement(v, 'Tag');
+  const t = xmlFields(v, ['Key', 'Value'], 'Tag');
   return [xmlText(t.Key, 'Tag Key'), typeof t.Value === 'string' ? t.Value : ''];
 }
 
@@ -60,6 +60,16 @@ interface FilterParts {
   and?: { prefix: boolean };
 }
 
+/** What a Filter, or its And, may hold. */
+const CONDITIONS = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'] as const;
+
+/**
+ * The elements of a Rule. Every element of a lifecycle document is checked against S3's schema:
+ * an element s3d did not read would be dropped, and a rule meant for some objects (a Tag filter
+ * misspelt `Tags`, a `Prefx`) would expire the whole bucket.
+ */
+const RULE_ELEMENTS = ['ID', 'Prefix', 'Filter', 'Status', 'Expiration', 'NoncurrentVersionExpiration', 'AbortIncompleteMultipartUpload'] as const;
+
 function parseFilter(f: Record<string, unknown>): FilterParts {
   const out: FilterParts = { prefix: '', tags: [] };
   const take = (src: Record<string, unknown>): void => {
@@ -69,10 +79,10 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
     if (src.ObjectSizeLessThan !== undefined) out.sizeLessThan = size(src.ObjectSizeLessThan, 'ObjectSizeLessThan');
   };
   const and = f.And;
-  const direct = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].filter((k) => f[k] !== undefined);
+  const direct = CONDITIONS.filter((k) => f[k] !== undefined);
   if (and !== undefined) {
     if (direct.length > 0) throw new S3Error('MalformedXML', 'A Filter holds either And or one condition, not both.');
-    const a = xmlElement(and, 'And');
+    const a = xmlFields(and, CONDITIONS, 'And');
     take(a);
     out.and = { prefix: a.Prefix !== undefined };
   } else {
@@ -96,6 +106,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   for (const k of ['Transition', 'Transitions', 'NoncurrentVersionTransition', 'NoncurrentVersionTransitions']) {
     if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: ${k} is not implemented (s3d has one storage class).`);
   }
+  xmlFields(r, RULE_ELEMENTS, where);
   const id = r.ID === undefined || r.ID === '' ? randomBytes(10).toString('hex') : xmlText(r.ID, 'ID').trim();
   if ([...id].length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `${where}: ID can be at most ${MAX_ID_CHARS} characters.`);
   const status = typeof r.Status === 'string' ? r.Status.trim() : r.Status;
@@ -104,7 +115,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   // "Filter is required if the LifecycleRule does not contain a Prefix element" (S3's reference).
   if (r.Filter === undefined && r.Prefix === undefined) throw new S3Error('MalformedXML', `${where}: a rule needs a Filter (or the older Prefix).`);
   const legacyPrefix = r.Filter === undefined && r.Prefix !== undefined;
-  const filter: FilterParts = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlElement(r.Filter, 'Filter'));
+  const filter: FilterParts = legacyPrefix ? { prefix: r.Prefix === '' ? '' : xmlText(r.Prefix, 'Prefix'), tags: [] } : parseFilter(xmlFields(r.Filter, [...CONDITIONS, 'And'], 'Filter'));
   // A key named twice: S3's InvalidRequest (the filter's other tag rules are InvalidTag).
   if (new Set(filter.tags.map(([k]) => k)).size !== filter.tags.length) throw new S3Error('InvalidRequest', 'Duplicate Tag Keys are not allowed.');
   if (filter.tags.length > 0) validateTags(filter.tags, MAX_OBJECT_TAGS, 'filter');
@@ -116,7 +127,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   else if (isEmptyFilter(r.Filter)) rule.emptyFilter = true;
   if (filter.and !== undefined) rule.andFilter = filter.and;
   if (r.Expiration !== undefined) {
-    const e = xmlElement(r.Expiration, 'Expiration');
+    const e = xmlFields(r.Expiration, ['Days', 'Date', 'ExpiredObjectDeleteMarker'], `${where}: Expiration`);
     const parts = ['Days', 'Date', 'ExpiredObjectDeleteMarker'].filter((k) => e[k] !== undefined);
     if (parts.length !== 1) throw new S3Error('MalformedXML', `${where}: Expiration takes exactly one of Days, Date and ExpiredObjectDeleteMarker.`);
     if (e.Days !== undefined) rule.expirationDays = positiveInt(e.Days, `${where}: Expiration Days`);
@@ -138,7 +149,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
     }
   }
   if (r.NoncurrentVersionExpiration !== undefined) {
-    const n = xmlElement(r.NoncurrentVersionExpiration, 'NoncurrentVersionExpiration');
+    const n = xmlFields(r.NoncurrentVersionExpiration, ['NoncurrentDays', 'NewerNoncurrentVersions'], `${where}: NoncurrentVersionExpiration`);
     // Empty, S3 answers MalformedXML (LocalStack's recording); with other elements but no days,
     // InvalidArgument.
     if (Object.keys(n).length === 0) throw new S3Error('MalformedXML', `${where}: NoncurrentVersionExpiration is empty.`);
@@ -154,7 +165,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
     if (filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with a Tag filter.`);
     // An upload in progress has no size yet: such a filter could only be ignored.
     if (filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with an object size filter.`);
-    rule.abortIncompleteDays = positiveInt(xmlElement(r.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload').DaysAfterInitiation, `${where}: DaysAfterInitiation`);
+    rule.abortIncompleteDays = positiveInt(xmlFields(r.AbortIncompleteMultipartUpload, ['DaysAfterInitiation'], `${where}: AbortIncompleteMultipartUpload`).DaysAfterInitiation, `${where}: DaysAfterInitiation`);
   }
   if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.noncurrentDays === undefined && rule.abortIncompleteDays === undefined) {
     throw new S3Error('InvalidArgument', `${where}: a rule needs an action (Expiration, NoncurrentVersionExpiration or AbortIncompleteMultipartUpload).`);
@@ -167,7 +178,7 @@ export function parseLifecycle(body: Buffer): StoredLifecycleRule[] {
   const doc = parseConfigXml(body, { trim: false });
   const conf = doc.LifecycleConfiguration;
   if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a LifecycleConfiguration document.');
-  const raws = xmlList(xmlElement(conf, 'LifecycleConfiguration').Rule);
+  const raws = xmlList(xmlFields(conf, ['Rule'], 'LifecycleConfiguration').Rule);
   if (raws.length === 0) throw new S3Error('MalformedXML', 'A lifecycle configuration needs at least one Rule.');
   if (raws.length > MAX_RULES) throw new S3Error('InvalidArgument', `A lifecycle configuration can hold at most ${MAX_RULES} rules.`);
   const rules = raws.map(parseRule);

@@ -17,7 +17,7 @@ import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlElement, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseConfigXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const MAX_XML_BODY = 256 * 1024;
 const MAX_CONFIGURATIONS = 1000;
@@ -40,8 +40,8 @@ function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
   const filter = xmlElement(raw, 'Filter');
   for (const k of Object.keys(filter)) if (k !== 'S3Key') throw new S3Error('MalformedXML', `Filter holds only S3Key, not ${k}.`);
   const out: { prefix?: string; suffix?: string } = {};
-  for (const r of xmlList(xmlElement(filter.S3Key, 'S3Key').FilterRule)) {
-    const rule = xmlElement(r, 'FilterRule');
+  for (const r of xmlList(xmlFields(filter.S3Key, ['FilterRule'], 'S3Key').FilterRule)) {
+    const rule = xmlFields(r, ['Name', 'Value'], 'FilterRule');
     const name = xmlText(rule.Name ?? '', 'FilterRule Name').toLowerCase();
     if (name !== 'prefix' && name !== 'suffix') throw new S3Error('InvalidArgument', 'filter rule name must be either prefix or suffix');
     if (out[name] !== undefined) throw new S3Error('InvalidArgument', `Cannot specify more than one ${name} rule in a filter.`);

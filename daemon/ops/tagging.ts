@@ -8,7 +8,7 @@ import type { ObjectRecord, TagSet } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml } from './xml.js';
+import { parseConfigXml, toXml, xmlFields } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -114,6 +114,7 @@ export function parseTagging(body: Buffer, max: number): TagSet {
   const tagging = doc.Tagging as Record<string, unknown> | string | undefined;
   if (tagging === undefined || tagging === null) throw new S3Error('MalformedXML', 'Expected a Tagging document.');
   if (typeof tagging !== 'object') throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');
+  xmlFields(tagging, ['TagSet'], 'Tagging');
   const tagSet = tagging.TagSet;
   if (tagSet === undefined) throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');
   // Two TagSet elements parse as a list, which has no Tag: read as an empty set, the PUT removed
@@ -123,12 +124,12 @@ export function parseTagging(body: Buffer, max: number): TagSet {
     if (tagSet.trim() !== '') throw new S3Error('MalformedXML', 'TagSet holds only Tag elements.');
     return [];
   }
-  const list = (tagSet as Record<string, unknown>).Tag ?? [];
+  const list = xmlFields(tagSet, ['Tag'], 'TagSet').Tag ?? [];
   if (!Array.isArray(list)) throw new S3Error('MalformedXML', 'TagSet holds only Tag elements.');
   const tags: Array<[string, string]> = [];
   for (const tag of list as unknown[]) {
     if (typeof tag !== 'object' || tag === null) throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
-    const { Key: key, Value: value } = tag as Record<string, unknown>;
+    const { Key: key, Value: value } = xmlFields(tag, ['Key', 'Value'], 'Tag');
     if (typeof key !== 'string' || typeof value !== 'string') throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
     tags.push([key, value]);
   }

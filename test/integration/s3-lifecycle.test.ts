@@ -310,6 +310,25 @@ t.test('minio-js sets, reads and removes a configuration that the daemon enforce
   await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404, 'after removeBucketLifecycle');
 });
 
+// minio-js's RuleFilterAnd type names the tags `Tags`, which it writes as <Tags>; S3's element is
+// <Tag>. The rule was stored without its tag condition and expired every object in the bucket.
+t.test("minio-js's And filter with Tags is refused, never stored wider than it was written", async (t) => {
+  const mc = minioClient(d);
+  const bucket = await createBucket(s3);
+  await put(bucket, 'keep-me.txt', 'precious');
+  await put(bucket, 'tmp.txt', 'scratch', 'temp=yes');
+  const err = await mc.setBucketLifecycle(bucket, {
+    Rule: [{ ID: 'expire-temp', Status: 'Enabled', Filter: { And: { Prefix: '', Tags: [{ Key: 'temp', Value: 'yes' }] } }, Expiration: { Date: '2020-01-01T00:00:00.000Z' } }],
+  } as never).then(() => undefined, (e: { code?: string }) => e.code);
+  t.equal(err, 'MalformedXML', 'setBucketLifecycle: MalformedXML');
+  await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404, 'no configuration stored');
+  // The same rule written as S3 spells it expires exactly the tagged object.
+  await mc.setBucketLifecycle(bucket, {
+    Rule: [{ ID: 'expire-temp', Status: 'Enabled', Filter: { And: { Prefix: '', Tag: [{ Key: 'temp', Value: 'yes' }] } }, Expiration: { Date: '2020-01-01T00:00:00.000Z' } }],
+  } as never);
+  t.same(await waitGone(bucket, ['tmp.txt']), ['keep-me.txt'], 'with <Tag>: only tmp.txt expires');
+});
+
 t.test('the aws CLI round-trips a configuration', { skip: NO_AWS }, async (t) => {
   const bucket = await createBucket(s3);
   await put(bucket, 'tmp/a');

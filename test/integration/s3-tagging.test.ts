@@ -412,6 +412,10 @@ t.test('MalformedXML: not well-formed or another root; nothing changed', async (
     ['an unclosed root', '<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet>'],
     ['mismatched tags', '<Tagging><TagSet><Tag><Key>a</Value></Tag></TagSet></Tagging>'],
     ['a root other than Tagging', '<NotTagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></NotTagging>'],
+    // Elements s3d does not read were dropped.
+    ['an unknown element in a Tag', '<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value><Kind>x</Kind></Tag></TagSet></Tagging>'],
+    ['an unknown element in the TagSet', '<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tags><Key>b</Key><Value>2</Value></Tags></TagSet></Tagging>'],
+    ['an unknown element beside the TagSet', '<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet><Version>2</Version></Tagging>'],
   ];
   for (const [what, body] of bodies) {
     assertXmlError(t, await putTaggingRaw(d, objectPath(bucket, 'k'), body), 400, 'MalformedXML', `PutObjectTagging: ${what}`);

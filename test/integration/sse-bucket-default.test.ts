@@ -131,6 +131,10 @@ t.test('malformed and invalid configurations', async (t) => {
     t.same({ status: r.status, code: errorCode(r.body) }, { status: 400, code: 'MalformedXML' }, `${what} → MalformedXML 400`);
   };
   await raw('<ServerSideEncryptionConfiguration><Rule>', 'truncated XML');
+  // A misspelt element was dropped: KMSMasterKeyId (not ...ID) stored aws:kms under the default key.
+  await raw('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyId>test-key</KMSMasterKeyId></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>', 'KMSMasterKeyId (misspelt)');
+  await raw('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BlockedEncryptionTypes><EncryptionType>SSE-C</EncryptionType></BlockedEncryptionTypes></Rule></ServerSideEncryptionConfiguration>', 'an element of the Rule s3d does not enforce');
+  await raw('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule><Rules/></ServerSideEncryptionConfiguration>', 'an unknown element beside the Rule');
   await raw('not xml at all', 'not XML');
   const empty = await rawRequest(d, 'PUT', path, 'encryption', '');
   t.same({ status: empty.status, code: errorCode(empty.body) }, { status: 400, code: 'MissingRequestBodyError' }, 'empty body → MissingRequestBodyError 400, as S3 answers it');

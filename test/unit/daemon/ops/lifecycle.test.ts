@@ -134,6 +134,18 @@ t.test('refusals', async (t) => {
     ['aws: tag', conf(rule(`<Filter><Tag><Key>aws:x</Key><Value>v</Value></Tag></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidTag'],
     // A filter's tags are no object's tags: not the object tags' BadRequest.
     ['11 tags in a filter', conf(rule(`<Filter><And>${Array.from({ length: 11 }, (_, i) => `<Tag><Key>k${i}</Key><Value>v</Value></Tag>`).join('')}</And></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidTag'],
+    // An element s3d did not read was dropped: minio-js's And filter writes its tags as <Tags>,
+    // and the rule kept its empty prefix and expired the whole bucket. Unknown at every level.
+    ['Tags (not Tag) in And', conf(rule(`<Filter><And><Prefix></Prefix><Tags><Key>temp</Key><Value>yes</Value></Tags></And></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['Tags in Filter', conf(rule(`<Filter><Tags><Key>temp</Key><Value>yes</Value></Tags></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['Prefx in Filter', conf(rule(`<Filter><Prefx>logs/</Prefx></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['an unknown element in Rule', conf(rule(`${ok}<Priority>1</Priority>`)), 'MalformedXML'],
+    ['an unknown element in Tag', conf(rule(`<Filter><Tag><Key>k</Key><Value>v</Value><Kind>x</Kind></Tag></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['an unknown element in Expiration', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>1</Days><Hours>1</Hours></Expiration>')), 'MalformedXML'],
+    ['an unknown element in NoncurrentVersionExpiration', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NoncurrentHours>1</NoncurrentHours>'))), 'MalformedXML'],
+    ['an unknown element in AbortIncompleteMultipartUpload', conf(rule('<Filter/><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation><Days>1</Days></AbortIncompleteMultipartUpload>')), 'MalformedXML'],
+    ['an unknown element in LifecycleConfiguration', conf(rule(ok), '<Rules/>'), 'MalformedXML'],
+    ['text among the elements of a Filter', conf(rule(`<Filter>logs/<Prefix>a</Prefix></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
   ];
   for (const [what, body, want] of cases) t.equal(code(() => parseLifecycle(body)), want, what);
   t.equal(code(() => parseLifecycle(conf(...Array.from({ length: 1000 }, (_, i) => rule(`<ID>r${i}</ID>${ok}`))))), 'ok', '1000 rules');
@@ -141,6 +153,7 @@ t.test('refusals', async (t) => {
     ['a noncurrent expiration alone is an action', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays>')))],
     ['100 newer noncurrent versions', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>100</NewerNoncurrentVersions>')))],
     ['a noncurrent expiration with a tag filter', conf(rule(`<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>${nc('<NoncurrentDays>3</NoncurrentDays>').replace('<Filter/>', '')}`))],
+    ['indentation between the elements', conf('\n  ' + rule('\n    <ID>x</ID>\n    <Filter>\n      <And>\n        <Prefix>a/</Prefix>\n        <Tag><Key>k</Key><Value>v</Value></Tag>\n      </And>\n    </Filter>\n    <Status>Enabled</Status>\n    <Expiration>\n      <Days>1</Days>\n    </Expiration>\n  ') + '\n')],
     ['ExpiredObjectDeleteMarker false with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>'))],
   ];
   for (const [what, body] of accepted) t.equal(code(() => parseLifecycle(body)), 'ok', what);

@@ -65,6 +65,9 @@ t.test('refusals', async (t) => {
   t.match(fail(conf('<CloudFunctionConfiguration><CloudFunction>arn:aws:lambda:x</CloudFunction><Event>s3:ObjectCreated:*</Event></CloudFunctionConfiguration>')), /^NotImplemented: /);
   t.match(fail(conf('<EventBridgeConfiguration></EventBridgeConfiguration>')), /^NotImplemented: /);
   t.match(fail(conf('<Other/>')), /^MalformedXML: /);
+  // A misspelt filter element was dropped: the notification went out for every key.
+  t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRules><Name>prefix</Name><Value>logs/</Value></FilterRules></S3Key></Filter>'))), /^MalformedXML: Unknown element FilterRules in S3Key/);
+  t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Valu>logs/</Valu></FilterRule></S3Key></Filter>'))), /^MalformedXML: Unknown element Valu in FilterRule/);
   t.match(fail(Buffer.from('<Foo/>')), /^MalformedXML: /);
   t.match(fail(Buffer.from('<NotificationConfiguration><QueueConfiguration>')), /^MalformedXML: /);
 });
