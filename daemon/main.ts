@@ -122,10 +122,10 @@ function foreignFilesError(dir: string, err: unknown, may: string): Error {
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   loadUws();
   const uws = uwsBinding();
-  if (uws?.headerNamesPatched === false && uws.unpatchedReason !== undefined) {
+  if (uws?.parserPatched === false && uws.unpatchedReason !== undefined) {
     // Known limitation on other platforms; a warning only where the patch should have applied.
-    const level = uws.unpatchedReason.startsWith('no header-name patch') ? 'info' : 'warn';
-    log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'HTTP header names with _ or . get no answer (docs/operations.md, Known limitations)');
+    const level = uws.unpatchedReason.startsWith('no parser patch') ? 'info' : 'warn';
+    log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, and bytes above 0x7f at the ends of a header value are dropped (docs/operations.md, Known limitations)');
   }
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');

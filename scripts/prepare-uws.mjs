@@ -5,4 +5,4 @@
 import { chooseBinding, nativeBindingPath } from '../dist/daemon/http/uws.js';
 
 const b = chooseBinding(nativeBindingPath());
-process.stdout.write(b.headerNamesPatched ? `prepare-uws: ${b.file}\n` : `prepare-uws: unpatched binary (${b.unpatchedReason})\n`);
+process.stdout.write(b.parserPatched ? `prepare-uws: ${b.file}\n` : `prepare-uws: unpatched binary (${b.unpatchedReason})\n`);

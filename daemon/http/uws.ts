@@ -1,10 +1,13 @@
 // Loads the native uWebSockets.js binding directly. The npm build we depend on silently falls
 // back to a slow pure-JS server when its binary fails to load; s3d refuses that fallback.
 //
-// On linux-x64 it loads a copy of that binary with six bytes of its HTTP parser changed (see
-// HEADER_NAME_PATCHES): this build accepts only letters, digits and `-` in a header name and
-// leaves a request with any other byte there unanswered until its 10-second timeout, so boto3's
-// `Metadata={'original_filename': …}` hung and was retried. The copy also takes `_`, `.` and `/`.
+// On linux-x64 it loads a copy of that binary with eight bytes of its HTTP parser changed (see
+// PARSER_PATCHES). This build accepts only letters, digits and `-` in a header name and leaves a
+// request with any other byte there unanswered until its 10-second timeout, so boto3's
+// `Metadata={'original_filename': …}` hung and was retried; the copy also takes `_`, `.` and `/`.
+// And it trimmed bytes above 0x7f from both ends of a header value as if they were spaces (a
+// signed-char comparison), so `x-amz-meta-city: café` arrived as `caf` plus half a character;
+// the copy trims only what is at most a space.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,23 +35,29 @@ export function nativeBindingPath(): string {
  * Byte edits to one released binary, found by disassembly, each checked before it is made; the
  * result is checked against `patched` before it is loaded.
  *
- * In `uws_linux_x64_115.node` (20.30.0, Node 20) the byte loop that reads a header name (after an
- * 8-byte fast path that takes letters only) accepts a byte when `(c & 0xdf) - 'A' < 26` (a
- * letter), `c == '-'`, or `c - '0' <= 9`, and lower-cases every byte it accepts with `c |= 0x20`.
- * The edits make the second test `c == '_'` and the third `c - '-' <= 12` (`-` `.` `/` and the
- * digits), in both copies of the loop (the name's first byte and the rest). `_` (0x5f) comes out
- * of the lower-casing as DEL (0x7f), a byte the parser never accepts otherwise: the server turns
- * it back (`headerName`). `/` is no token character; the server refuses names holding it.
+ * In `uws_linux_x64_115.node` (20.30.0, Node 20):
+ * - Header names. The byte loop that reads a name (after an 8-byte fast path that takes letters
+ *   only) accepts a byte when `(c & 0xdf) - 'A' < 26` (a letter), `c == '-'`, or `c - '0' <= 9`,
+ *   and lower-cases every byte it accepts with `c |= 0x20`. The edits make the second test
+ *   `c == '_'` and the third `c - '-' <= 12` (`-` `.` `/` and the digits), in both copies of the
+ *   loop (the name's first byte and the rest). `_` (0x5f) comes out of the lower-casing as DEL
+ *   (0x7f), a byte the parser never accepts otherwise: the server turns it back (`headerName`).
+ *   `/` is no token character; the server refuses names holding it.
+ * - Header values. `while (value.back() < 33) remove_suffix(1)` and the same for the front compare
+ *   signed chars: `cmpb $0x21; jge` and `cmpb $0x20; jg` become `jae` and `ja`, so bytes above
+ *   0x7f are no longer taken for white space.
  */
-export const HEADER_NAME_PATCHES: Record<string, { original: string; patched: string; edits: Array<[offset: number, from: number, to: number]> }> = {
+export const PARSER_PATCHES: Record<string, { original: string; patched: string; edits: Array<[offset: number, from: number, to: number]> }> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
-    patched: 'de61cad9f351fd116049e168de031df96eedd7193e07dd929621a3b7f4e8b816',
+    patched: '41c68bc227aefb2086b51bb3017b8d416ac3c6fea92a3f07a30a7ef22bb6c854',
     edits: [
-      // first byte: cmp $0x2d,%dil (0xeb557); lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe
+      // name, first byte: cmp $0x2d,%dil (0xeb557); lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe
       [0xeb55a, 0x2d, 0x5f], [0xeb55f, 0xd0, 0xd3], [0xeb561, 0x09, 0x0c],
-      // the loop: lea -0x30(%rdi),%esi (0xeb58a); cmp $0x2d,%dil; cmp $0xa,%sil; jb
+      // name, the loop: lea -0x30(%rdi),%esi (0xeb58a); cmp $0x2d,%dil; cmp $0xa,%sil; jb
       [0xeb58c, 0xd0, 0xd3], [0xeb590, 0x2d, 0x5f], [0xeb596, 0x0a, 0x0d],
+      // value, trailing then leading trim: jge (0x7d) → jae (0x73), jg (0x7f) → ja (0x77)
+      [0xeb655, 0x7d, 0x73], [0xeb670, 0x7f, 0x77],
     ],
   },
 };
@@ -70,8 +79,8 @@ export function patchedBindingPath(binary: string): string {
 export interface UwsBinding {
   /** The file loaded. */
   readonly file: string;
-  /** Whether it takes `_` and `.` in header names (the patched copy). */
-  readonly headerNamesPatched: boolean;
+  /** Whether it is the patched copy (`_` and `.` in header names, bytes above 0x7f kept at a value's ends). */
+  readonly parserPatched: boolean;
   /** Why not, when not. */
   readonly unpatchedReason?: string;
 }
@@ -83,26 +92,26 @@ export interface UwsBinding {
  */
 export function chooseBinding(original: string): UwsBinding {
   const binary = original.slice(dirname(original).length + 1);
-  const patch = HEADER_NAME_PATCHES[binary];
-  if (patch === undefined) return { file: original, headerNamesPatched: false, unpatchedReason: `no header-name patch is known for ${binary}` };
+  const patch = PARSER_PATCHES[binary];
+  if (patch === undefined) return { file: original, parserPatched: false, unpatchedReason: `no parser patch is known for ${binary}` };
   let bytes: Buffer;
   try {
     bytes = readFileSync(original);
   } catch {
-    return { file: original, headerNamesPatched: false, unpatchedReason: `${original} cannot be read` };
+    return { file: original, parserPatched: false, unpatchedReason: `${original} cannot be read` };
   }
-  if (sha256(bytes) !== patch.original) return { file: original, headerNamesPatched: false, unpatchedReason: `${original} is not the release the header-name patch was made for` };
+  if (sha256(bytes) !== patch.original) return { file: original, parserPatched: false, unpatchedReason: `${original} is not the release the parser patch was made for` };
   const target = patchedBindingPath(binary);
   try {
-    if (existsSync(target) && sha256(readFileSync(target)) === patch.patched) return { file: target, headerNamesPatched: true };
+    if (existsSync(target) && sha256(readFileSync(target)) === patch.patched) return { file: target, parserPatched: true };
   } catch {
     // Made again below.
   }
   for (const [offset, from, to] of patch.edits) {
-    if (bytes[offset] !== from) return { file: original, headerNamesPatched: false, unpatchedReason: `byte 0x${offset.toString(16)} of ${binary} is not the one the patch expects` };
+    if (bytes[offset] !== from) return { file: original, parserPatched: false, unpatchedReason: `byte 0x${offset.toString(16)} of ${binary} is not the one the patch expects` };
     bytes[offset] = to;
   }
-  if (sha256(bytes) !== patch.patched) return { file: original, headerNamesPatched: false, unpatchedReason: `the patched ${binary} does not have the expected digest` };
+  if (sha256(bytes) !== patch.patched) return { file: original, parserPatched: false, unpatchedReason: `the patched ${binary} does not have the expected digest` };
   const tmp = `${target}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(target), { recursive: true });
@@ -110,9 +119,9 @@ export function chooseBinding(original: string): UwsBinding {
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
-    return { file: original, headerNamesPatched: false, unpatchedReason: `${target} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run npm run build` };
+    return { file: original, parserPatched: false, unpatchedReason: `${target} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run npm run build` };
   }
-  return { file: target, headerNamesPatched: true };
+  return { file: target, parserPatched: true };
 }
 
 let loaded: typeof Uws | undefined;
@@ -127,7 +136,7 @@ export function uwsBinding(): UwsBinding | undefined {
 export function loadUws(): typeof Uws {
   if (loaded) return loaded;
   const original = nativeBindingPath();
-  const chosen = existsSync(original) ? chooseBinding(original) : { file: original, headerNamesPatched: false };
+  const chosen = existsSync(original) ? chooseBinding(original) : { file: original, parserPatched: false };
   const file = chosen.file;
   let mod: typeof Uws;
   try {

@@ -1,5 +1,5 @@
 // User metadata named with '_' and '.', as applications name it (boto3's
-// `Metadata={'original_filename': …}`), through the real clients: the header-name patch of the
+// `Metadata={'original_filename': …}`), through the real clients: the parser patch of the
 // uWebSockets.js parser (daemon/http/uws.ts) serves them where it applies; elsewhere they are the
 // documented limitation (docs/operations.md, Known limitations) and this file has nothing to check.
 import t from 'tap';
@@ -10,15 +10,15 @@ import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEADER_NAME_PATCHES } from '../../daemon/http/uws.js';
+import { PARSER_PATCHES } from '../../daemon/http/uws.js';
 import { ACCESS_KEY, SECRET_KEY, startDaemonFor } from '../helpers/daemon.js';
 import { minioClient } from '../helpers/minio.js';
 import { noBoto3, PYTHON_BIN, pythonEnv } from '../helpers/python.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 
 const BINARY = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
-if (HEADER_NAME_PATCHES[BINARY] === undefined) {
-  t.plan(0, `no header-name patch for ${BINARY}: names with '_' or '.' are a known limitation here`);
+if (PARSER_PATCHES[BINARY] === undefined) {
+  t.plan(0, `no parser patch for ${BINARY}: names with '_' or '.' are a known limitation here`);
 } else {
   const META = { original_filename: 'cat photo.jpg', 'file.name': 'cat', 'a_b.c-d': 'x' };
 

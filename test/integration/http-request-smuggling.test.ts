@@ -11,7 +11,7 @@ import { signedHeaders } from '../helpers/http.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 import { tcpExchange } from '../helpers/tcp.js';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { HEADER_NAME_PATCHES } from '../../daemon/http/uws.js';
+import { PARSER_PATCHES } from '../../daemon/http/uws.js';
 
 t.test('repeated framing headers: the connection closes, and the request hidden behind them never runs', async (t) => {
   const d = await startDaemonFor(t);
@@ -98,7 +98,7 @@ t.test('a path with bytes that are not UTF-8 is refused, not read as U+FFFD (one
 // '-' without an answer (docs/operations.md, Known limitations). s3d loads a copy whose parser
 // also takes '_', '.' and '/' where a patch for the binary is known (daemon/http/uws.ts, linux-x64),
 // and refuses '/' itself. Elsewhere the limit is pinned, so that a build which lifts it shows up.
-const PATCHED = HEADER_NAME_PATCHES[`uws_${process.platform}_${process.arch}_${process.versions.modules}.node`] !== undefined;
+const PATCHED = PARSER_PATCHES[`uws_${process.platform}_${process.arch}_${process.versions.modules}.node`] !== undefined;
 t.test(PATCHED ? "header names with '_' and '.' are served; '/' is refused; the other token characters still get no answer" : "a header name with '_' or '.' gets no answer; letters, digits and '-' do", async (t) => {
   const d = await startDaemonFor(t);
   const s3 = d.s3();

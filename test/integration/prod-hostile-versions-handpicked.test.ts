@@ -16,6 +16,9 @@ import { afterwards, canary, caseFor, DAY, diff, exchange, GOV_UNTIL, ids, known
 import { dateVerdict, judge, RFC3339_UTC, ROOTS } from '../helpers/lock-schema.js';
 import type { Req } from '../helpers/hostile.js';
 import { sleep } from '../helpers/wait.js';
+import { PARSER_PATCHES } from '../../daemon/http/uws.js';
+
+const PATCHED = PARSER_PATCHES[`uws_${process.platform}_${process.arch}_${process.versions.modules}.node`] !== undefined;
 
 t.before(start);
 t.teardown(stop);
@@ -325,11 +328,12 @@ t.test('odd x-amz-bypass-governance-retention values never bypass', async (t) =>
     const label = JSON.stringify(Buffer.from(wire, 'latin1').toString('hex'));
     const del = await run({ kind: 'DELETE', req: { method: 'DELETE', path: `/${LB}/${key}`, query: `versionId=${id}`, headers: { 'x-amz-bypass-governance-retention': 'true' }, sendAs: { 'x-amz-bypass-governance-retention': wire } } });
     t.same(del.problems, [], `DELETE with bypass header bytes ${label}: ${del.status} ${del.code ?? ''}`);
-    // Known limit of the uWebSockets.js build: its parser trims bytes past 0x7f at the ends of a
-    // header value as if they were spaces (a signed-char comparison), before s3d sees it; the
-    // signature is computed over that same trimmed value, so only the signer can do this.
-    const UWS_TRIM = { todo: 'uWS trims header-value bytes > 0x7f at the ends (the signed value is then "true")' };
-    t.equal(del.status, 403, `DELETE a GOVERNANCE version with bypass header bytes ${label} (not "true") → 403 (${del.status} ${del.code ?? ''})`, UWS_TRIM);
+    // The uWebSockets.js build trims bytes past 0x7f at the ends of a header value as if they
+    // were spaces (a signed-char comparison); s3d's parser patch (daemon/http/uws.ts) keeps them,
+    // and such a value is no UTF-8 (400 InvalidArgument). Unpatched, the value s3d sees and the
+    // signature covers is "true": only the signer can do this.
+    const UWS_TRIM = PATCHED ? {} : { todo: 'uWS trims header-value bytes > 0x7f at the ends (the signed value is then "true")' };
+    t.ok(del.status === 403 || del.status === 400, `DELETE a GOVERNANCE version with bypass header bytes ${label} (not "true") → 400 or 403 (${del.status} ${del.code ?? ''})`, UWS_TRIM);
     t.equal(await readRetention(LB, key, id), `GOVERNANCE ${until}`, `bypass header bytes ${label}: the version is still there`, UWS_TRIM);
   }
   // Bypass (in any case) never removes a COMPLIANCE retention or a legal hold.

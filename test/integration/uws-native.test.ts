@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { tcpExchange } from '../helpers/tcp.js';
-import { HEADER_NAME_PATCHES } from '../../daemon/http/uws.js';
+import { PARSER_PATCHES } from '../../daemon/http/uws.js';
 
 const BINARY = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 const PKG = join(ROOT, 'node_modules', 'uWebSockets.js');
-const PATCH = HEADER_NAME_PATCHES[BINARY];
-/** The binary the daemon must map: the header-name patched copy where a patch is known. */
+const PATCH = PARSER_PATCHES[BINARY];
+/** The binary the daemon must map: the parser-patched copy where a patch is known. */
 const EXPECTED = PATCH === undefined ? join(PKG, 'binaries', BINARY) : join(ROOT, 'dist', 'native', BINARY);
 
 function sha256File(path: string): string {
@@ -52,7 +52,7 @@ async function checkNativeServing(t: Test, d: TestDaemon): Promise<void> {
   t.strictSame(mappedUwsBinaries(d.proc.pid!), [realpathSync(EXPECTED)], `daemon maps exactly ${EXPECTED}`);
   if (PATCH !== undefined) {
     t.equal(sha256File(join(PKG, 'binaries', BINARY)), PATCH.original, 'the package binary is the release the patch was made for');
-    t.equal(sha256File(EXPECTED), PATCH.patched, 'the mapped copy is that release with the header-name patch, nothing else');
+    t.equal(sha256File(EXPECTED), PATCH.patched, 'the mapped copy is that release with the parser patch, nothing else');
   }
   const res = await probe(d.port);
   t.equal(res.status, 403, 'anonymous GET / is refused');

@@ -1,11 +1,11 @@
-// The header-name patch of the uWebSockets.js binary (daemon/http/uws.ts) applies only to the
+// The parser patch of the uWebSockets.js binary (daemon/http/uws.ts) applies only to the
 // release it was made for; anything else loads as it is, with the reason.
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEADER_NAME_PATCHES, chooseBinding, headerName, nativeBindingPath, patchedBindingPath } from '../../../../daemon/http/uws.js';
+import { PARSER_PATCHES, chooseBinding, headerName, nativeBindingPath, patchedBindingPath } from '../../../../daemon/http/uws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 's3d-uws-patch-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,19 +18,19 @@ t.test('headerName turns the DEL the patched parser makes of _ back into _', asy
 t.test('an unknown binary, or another release under a known name, is loaded unpatched', async (t) => {
   const unknown = join(dir, 'uws_plan9_mips_1.node');
   writeFileSync(unknown, 'x');
-  t.match(chooseBinding(unknown), { file: unknown, headerNamesPatched: false, unpatchedReason: /no header-name patch is known/ });
-  const name = Object.keys(HEADER_NAME_PATCHES)[0]!;
+  t.match(chooseBinding(unknown), { file: unknown, parserPatched: false, unpatchedReason: /no parser patch is known/ });
+  const name = Object.keys(PARSER_PATCHES)[0]!;
   const other = join(dir, name);
   writeFileSync(other, Buffer.alloc(1 << 20, 1));
-  t.match(chooseBinding(other), { file: other, headerNamesPatched: false, unpatchedReason: /not the release the header-name patch was made for/ });
-  t.match(chooseBinding(join(dir, 'missing', name)), { headerNamesPatched: false, unpatchedReason: /cannot be read/ });
+  t.match(chooseBinding(other), { file: other, parserPatched: false, unpatchedReason: /not the release the parser patch was made for/ });
+  t.match(chooseBinding(join(dir, 'missing', name)), { parserPatched: false, unpatchedReason: /cannot be read/ });
 });
 
 const installed = nativeBindingPath();
-const patch = HEADER_NAME_PATCHES[installed.slice(installed.lastIndexOf('/') + 1)];
+const patch = PARSER_PATCHES[installed.slice(installed.lastIndexOf('/') + 1)];
 t.test('the installed release gets its patched copy: exactly the listed bytes differ', { skip: patch === undefined ? 'no patch for this platform' : false }, async (t) => {
   const chosen = chooseBinding(installed);
-  t.strictSame(chosen, { file: patchedBindingPath(installed.slice(installed.lastIndexOf('/') + 1)), headerNamesPatched: true });
+  t.strictSame(chosen, { file: patchedBindingPath(installed.slice(installed.lastIndexOf('/') + 1)), parserPatched: true });
   const a = readFileSync(installed);
   const b = readFileSync(chosen.file);
   t.equal(a.length, b.length, 'same length');

@@ -1,0 +1,104 @@
+// The parser patch (daemon/http/uws.ts) against the binary it was made from, byte by byte: both
+// serve an echo of the header names and the x-v value they parsed, in child processes, and get the
+// same requests: a header name holding each byte value in its first and in a later position, and
+// an x-v value with each byte value at both ends. Where the original answers, the patched copy
+// answers with the very same names; it answers besides exactly where the name holds `_`, `.` or
+// `/` (the `_` handed over as DEL); values differ only where a byte above 0x7f is at an end, which
+// the original dropped. Nothing else changes: this is what "eight bytes changed" must mean.
+import t from 'tap';
+import type { Test } from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PARSER_PATCHES, chooseBinding, nativeBindingPath } from '../../daemon/http/uws.js';
+import { tcpExchange } from '../helpers/tcp.js';
+
+const original = nativeBindingPath();
+const chosen = chooseBinding(original);
+
+/** Starts an echo server on `binary` in a child; resolves with its port. */
+function echoServer(t: Test, binary: string): Promise<number> {
+  const script = `
+const uws = require(${JSON.stringify(binary)});
+uws.App().any('/*', (res, req) => {
+  const names = [];
+  req.forEach((k) => names.push(Buffer.from(k, 'latin1').toString('hex')));
+  res.end(names.join(',') + '|' + JSON.stringify(req.getHeader('x-v')));
+}).listen('127.0.0.1', 0, (s) => { process.stdout.write(String(uws.us_socket_local_port(s)) + '\\n'); });
+`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    child.kill();
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`echo server on ${binary} exited (${code})`)));
+  });
+}
+
+/** The header names the server echoed (hex of each) and the x-v value, or undefined when it did not answer. */
+async function exchange(port: number, headers: Buffer): Promise<{ names: string[]; value: string } | undefined> {
+  const request = Buffer.concat([Buffer.from('GET / HTTP/1.1\r\nhost: x\r\n'), headers, Buffer.from('\r\n')]);
+  const r = await tcpExchange(port, request, { idleMs: 700, timeoutMs: 3000, untilResponse: true });
+  const text = r.data.toString('utf8');
+  if (!text.startsWith('HTTP/1.1 200')) return undefined;
+  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+  const bar = body.indexOf('|');
+  return { names: body.slice(0, bar).split(','), value: JSON.parse(body.slice(bar + 1)) as string };
+}
+
+async function ask(port: number, name: Buffer): Promise<string[] | undefined> {
+  return (await exchange(port, Buffer.concat([name, Buffer.from(': v\r\n')])))?.names;
+}
+
+const TOKEN_EXTRA = new Set(['_', '.', '/'].map((c) => c.charCodeAt(0)));
+const ORIGINAL_NAME = (b: number): boolean => /[A-Za-z0-9-]/.test(String.fromCharCode(b));
+
+t.test('the patched parser differs from the original exactly on _ . and / in header names', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
+  t.ok(PARSER_PATCHES[original.slice(original.lastIndexOf('/') + 1)], 'a patch is listed for the installed binary');
+  const [before, after] = await Promise.all([echoServer(t, original), echoServer(t, chosen.file)]);
+  const mismatches: string[] = [];
+  const cases: Array<[number, Buffer]> = [];
+  for (let b = 0; b < 256; b++) {
+    if (b === 0x0d || b === 0x0a || b === 0x3a) continue; // CR, LF, ':' end a name by definition
+    cases.push([b, Buffer.from([b, 0x78, 0x61])]); // first byte
+    cases.push([b, Buffer.from([0x78, 0x2d, b, 0x62])]); // a later byte
+  }
+  // In batches: a request that gets no answer waits out its idle time.
+  for (let i = 0; i < cases.length; i += 64) {
+    await Promise.all(cases.slice(i, i + 64).map(async ([b, name]) => {
+      const [o, p] = await Promise.all([ask(before, name), ask(after, name)]);
+      const label = `byte 0x${b.toString(16).padStart(2, '0')} in ${name.toString('hex')}`;
+      const expectOriginal = ORIGINAL_NAME(b);
+      const expectPatched = expectOriginal || TOKEN_EXTRA.has(b);
+      if ((o !== undefined) !== expectOriginal) mismatches.push(`${label}: original ${o === undefined ? 'silent' : 'answered'}`);
+      if ((p !== undefined) !== expectPatched) mismatches.push(`${label}: patched ${p === undefined ? 'silent' : 'answered'}`);
+      if (o !== undefined && p !== undefined && o.join() !== p.join()) mismatches.push(`${label}: names differ (${o.join()} / ${p.join()})`);
+      if (p !== undefined && TOKEN_EXTRA.has(b)) {
+        const want = Buffer.from(name).map((c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c === 0x5f ? 0x7f : c));
+        if (!p.includes(Buffer.from(want).toString('hex'))) mismatches.push(`${label}: patched echoed ${p.join()}, not ${Buffer.from(want).toString('hex')}`);
+      }
+    }));
+  }
+  t.strictSame(mismatches, [], `${cases.length} names, each to both parsers`);
+});
+
+t.test('the patched parser keeps bytes above 0x7f at the ends of a header value, and trims as before otherwise', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
+  const [before, after] = await Promise.all([echoServer(t, original), echoServer(t, chosen.file)]);
+  const mismatches: string[] = [];
+  const bytes = [...Array(256).keys()].filter((b) => b !== 0x0d && b !== 0x0a);
+  for (let i = 0; i < bytes.length; i += 64) {
+    await Promise.all(bytes.slice(i, i + 64).map(async (b) => {
+      const value = Buffer.from([b, 0x78, b]);
+      const [o, p] = await Promise.all([exchange(before, Buffer.concat([Buffer.from('x-v: '), value, Buffer.from('\r\n')])), exchange(after, Buffer.concat([Buffer.from('x-v: '), value, Buffer.from('\r\n')]))]);
+      const label = `value ${value.toString('hex')}`;
+      if ((o === undefined) !== (p === undefined)) mismatches.push(`${label}: original ${o === undefined ? 'silent' : 'answered'}, patched ${p === undefined ? 'silent' : 'answered'}`);
+      if (o === undefined || p === undefined) return;
+      if (b >= 0x80) {
+        if (o.value !== 'x') mismatches.push(`${label}: the original kept ${JSON.stringify(o.value)} (it is expected to drop the ends)`);
+        if (p.value === 'x' || p.value.length < 3 || p.value[1] !== 'x') mismatches.push(`${label}: the patched copy gave ${JSON.stringify(p.value)}`);
+      } else if (o.value !== p.value) {
+        mismatches.push(`${label}: ${JSON.stringify(o.value)} / ${JSON.stringify(p.value)}`);
+      }
+    }));
+  }
+  t.strictSame(mismatches, [], `${bytes.length} values, each to both parsers`);
+});
