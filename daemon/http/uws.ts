@@ -90,7 +90,7 @@ export interface UwsBinding {
  * build`, when missing), or the original when there is no patch for it or the copy cannot be
  * written (a read-only install without the copy made at build time).
  */
-export function chooseBinding(original: string): UwsBinding {
+export function chooseBinding(original: string, target?: string): UwsBinding {
   const binary = original.slice(dirname(original).length + 1);
   const patch = PARSER_PATCHES[binary];
   if (patch === undefined) return { file: original, parserPatched: false, unpatchedReason: `no parser patch is known for ${binary}` };
@@ -101,7 +101,7 @@ export function chooseBinding(original: string): UwsBinding {
     return { file: original, parserPatched: false, unpatchedReason: `${original} cannot be read` };
   }
   if (sha256(bytes) !== patch.original) return { file: original, parserPatched: false, unpatchedReason: `${original} is not the release the parser patch was made for` };
-  const target = patchedBindingPath(binary);
+  target ??= patchedBindingPath(binary);
   try {
     if (existsSync(target) && sha256(readFileSync(target)) === patch.patched) return { file: target, parserPatched: true };
   } catch {
@@ -118,7 +118,11 @@ export function chooseBinding(original: string): UwsBinding {
     writeFileSync(tmp, bytes, { mode: 0o644 });
     renameSync(tmp, target);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // Never made (the directory is not there or cannot be).
+    }
     return { file: original, parserPatched: false, unpatchedReason: `${target} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run npm run build` };
   }
   return { file: target, parserPatched: true };

@@ -39,3 +39,16 @@ t.test('the installed release gets its patched copy: exactly the listed bytes di
   t.strictSame(differ, patch!.edits.map(([o]) => o), 'only the edited offsets differ');
   t.equal(createHash('sha256').update(b).digest('hex'), patch!.patched);
 });
+
+t.test('a copy that cannot be written leaves the original loaded, with the reason; a damaged copy is made again', { skip: patch === undefined ? 'no patch for this platform' : false }, async (t) => {
+  const name = installed.slice(installed.lastIndexOf('/') + 1);
+  // Under a regular file no directory can be made, whoever runs the test (root included).
+  const blocked = join(dir, 'a-file');
+  writeFileSync(blocked, 'x');
+  t.match(chooseBinding(installed, join(blocked, 'native', name)), { file: installed, parserPatched: false, unpatchedReason: /cannot be written \(ENOTDIR\); run npm run build/ });
+  const target = join(dir, 'native', name);
+  t.strictSame(chooseBinding(installed, target), { file: target, parserPatched: true }, 'written where it can be');
+  writeFileSync(target, 'damaged');
+  t.strictSame(chooseBinding(installed, target), { file: target, parserPatched: true }, 'a copy with the wrong digest is written again');
+  t.equal(createHash('sha256').update(readFileSync(target)).digest('hex'), patch!.patched);
+});
