@@ -37,6 +37,8 @@ export interface Config {
   readonly syncReadMax: number;
   /** Write data files with O_DIRECT where the filesystem allows it (S3_DIRECT_IO, default on). */
   readonly directIo: boolean;
+  /** Load the uWebSockets.js binary copy with the parser patch (S3_HTTP_PARSER_PATCH, default on; http/uws.ts). */
+  readonly httpParserPatch: boolean;
   /** Accept AWS Signature Version 2 requests (S3_SIGV2, default on). */
   readonly sigV2: boolean;
   /** Origins allowed for CORS (S3_API_CORS_ALLOW_ORIGIN): ['*'] any (default), [] none. */
@@ -87,7 +89,7 @@ export const DEFAULT_MIN_FREE_DISK: MinFreeDisk = Object.freeze({ bytes: 1024 **
  */
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_ACCESS_LOG', 'S3_ADDRESS', 'S3_API_CORS_ALLOW_ORIGIN', 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 'S3_API_STALE_UPLOADS_EXPIRY',
-  'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
+  'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_HTTP_PARSER_PATCH', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK',
@@ -320,6 +322,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     inlineThreshold,
     syncReadMax,
     directIo: (env.S3_DIRECT_IO ?? '').trim() === '' ? true : onOff(env, 'S3_DIRECT_IO'),
+    httpParserPatch: (env.S3_HTTP_PARSER_PATCH ?? '').trim() === '' ? true : onOff(env, 'S3_HTTP_PARSER_PATCH'),
     sigV2: (env.S3_SIGV2 ?? '').trim() === '' ? true : onOff(env, 'S3_SIGV2'),
     corsOrigins,
     staleUploadsExpiryMs,

@@ -120,11 +120,11 @@ function foreignFilesError(dir: string, err: unknown, may: string): Error {
 }
 
 export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
-  loadUws();
+  loadUws({ patch: config.httpParserPatch });
   const uws = uwsBinding();
   if (uws?.parserPatched === false && uws.unpatchedReason !== undefined) {
     // Known limitation on other platforms; a warning only where the patch should have applied.
-    const level = uws.unpatchedReason.startsWith('no parser patch') ? 'info' : 'warn';
+    const level = uws.unpatchedReason.startsWith('no parser patch') || !config.httpParserPatch ? 'info' : 'warn';
     log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, and bytes above 0x7f at the ends of a header value are dropped (docs/operations.md, Known limitations)');
   }
   let users = readUsers(config, log);

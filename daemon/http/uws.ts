@@ -136,11 +136,19 @@ export function uwsBinding(): UwsBinding | undefined {
   return binding;
 }
 
-/** The native module, or a NativeBindingError that says why it could not load. */
-export function loadUws(): typeof Uws {
+/**
+ * The native module, or a NativeBindingError that says why it could not load. The first call
+ * decides which binary (`patch: false`: the package's own, S3_HTTP_PARSER_PATCH=off); later calls
+ * return the same module.
+ */
+export function loadUws(opts: { patch?: boolean } = {}): typeof Uws {
   if (loaded) return loaded;
   const original = nativeBindingPath();
-  const chosen = existsSync(original) ? chooseBinding(original) : { file: original, parserPatched: false };
+  const chosen: UwsBinding = !existsSync(original)
+    ? { file: original, parserPatched: false }
+    : opts.patch === false
+      ? { file: original, parserPatched: false, unpatchedReason: 'S3_HTTP_PARSER_PATCH=off' }
+      : chooseBinding(original);
   const file = chosen.file;
   let mod: typeof Uws;
   try {

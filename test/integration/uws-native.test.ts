@@ -99,6 +99,19 @@ t.test('UWS_USE_FALLBACK=1 in the environment does not switch the daemon to the 
   );
 });
 
+t.test('S3_HTTP_PARSER_PATCH=off: the package binary as published is mapped, and start-up says what that means', async (t) => {
+  const d = await startDaemon({ env: { S3_HTTP_PARSER_PATCH: 'off' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  t.strictSame(mappedUwsBinaries(d.proc.pid!), [realpathSync(join(PKG, 'binaries', BINARY))], 'the binary from binaries/');
+  const line = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the unpatched uWebSockets.js parser'));
+  t.equal(line.reason, 'S3_HTTP_PARSER_PATCH=off', 'the reason');
+  t.equal(line.level, 30, 'at info: the operator chose it');
+  t.equal((await probe(d.port)).status, 403, 'and it serves');
+});
+
 t.test('HTTPS (S3_CERTS_DIR with public.crt + private.key) is served by the native SSLApp', async (t) => {
   const d = await startDaemon({ tls: true });
   t.teardown(async () => {
