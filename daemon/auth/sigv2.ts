@@ -66,6 +66,17 @@ function percentDecode(s: string): string {
 }
 
 /**
+ * A query parameter's name as the router reads it (URLSearchParams: `%74agging` is `tagging`, `+`
+ * a space). Matched as sent, an encoded sub-resource name was left out of the canonical resource
+ * and still chose the operation: `&%74agging` on a presigned download read the tags,
+ * `&%78-amz-copy-source=…` on a presigned upload copied another object into it.
+ */
+function queryName(raw: string): string {
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
+  return new URLSearchParams(`${raw}=`).keys().next().value ?? raw;
+}
+
+/**
  * Raw query → the sub-resource part of the canonical resource, for one list ('' when none).
  * `bare`: a sub-resource sent with an empty value (`?uploads=`) is written without `=`, as MinIO
  * canonicalizes it and as rclone signs it; botocore signs what it sends.
@@ -75,7 +86,7 @@ function subresources(rawQuery: string, list: ReadonlySet<string>, bare = false)
   const picked: Array<[string, string | undefined]> = [];
   for (const part of rawQuery.split('&')) {
     const eq = part.indexOf('=');
-    const name = eq < 0 ? part : part.slice(0, eq);
+    const name = queryName(eq < 0 ? part : part.slice(0, eq));
     if (list.has(name)) picked.push([name, eq < 0 ? undefined : percentDecode(part.slice(eq + 1))]);
   }
   if (picked.length === 0) return '';
@@ -131,7 +142,8 @@ function bodyBound(req: SigV4Request): boolean {
  * `a,b` split in two, it could pass the signature).
  */
 function withQueryAmzHeaders(req: SigV4Request): SigV4Request {
-  if (!/(?:^|&)x-amz-/i.test(req.rawQuery)) return req;
+  // A name may come percent-encoded (`%78-amz-…`): the router decodes it, so this does too.
+  if (!/(?:^|&)x-amz-/i.test(req.rawQuery) && !req.rawQuery.includes('%')) return req;
   const headers: Record<string, string> = { ...req.headers };
   for (const [name, value] of new URLSearchParams(req.rawQuery)) {
     const n = name.toLowerCase();

@@ -59,6 +59,12 @@ t.test('boto3: default presigned URLs (V2) and signature_version=s3 clients', { 
   t.equal(r.presigned_put_plus_tagging, 'HTTP 403', 'an upload URL with &tagging added is refused');
   t.equal(r.presigned_put_plus_retention, 'HTTP 403', 'an upload URL with &retention added is refused (it would lock the object)');
   t.equal(r.presigned_get_plus_attributes, 'HTTP 403', 'a download URL with &attributes added is refused');
+  t.equal(r.presigned_get_plus_encoded_tagging, 'HTTP 403', 'a download URL with &%74agging (tagging, percent-encoded) added is refused');
+  t.equal(r.presigned_put_plus_encoded_tagging, 'HTTP 403', 'an upload URL with &%74agging added is refused');
+  t.equal(r.presigned_get_plus_encoded_version, 'HTTP 403', 'a download URL with &%76ersionId added is refused');
+  t.equal(r.presigned_get_plus_plus_name, 'HTTP 403', 'a download URL with an encoded response-content-type added is refused');
+  t.equal(r.presigned_put_plus_encoded_copy, 'HTTP 403', 'an upload URL with &%78-amz-copy-source added is refused (it copied another object in)');
+  t.equal(r.encoded_copy_after, 'put through a V2 URL', 'the refused copy changed nothing');
   t.equal(r.presigned_list_status, 'ok', 'a V2 presigned listing works');
   t.equal(r.presigned_list_plus_ownership, 'HTTP 403', 'a listing URL with &ownershipControls added is refused (it ran GetBucketOwnershipControls)');
   t.equal(r.presigned_list_plus_policy_status, 'HTTP 403', 'a listing URL with &policyStatus added is refused');

@@ -89,6 +89,10 @@ t.test("AWS's published Signature Version 2 examples authenticate", async (t) =>
 t.test('canonical resource: bucket slash, sub-resource lists, decoded values', async (t) => {
   t.same(canonicalResources('/bucket', '', undefined), ['/bucket/', '/bucket'], 'a bucket path is tried with the slash first');
   t.same(canonicalResources('/bucket/key%20a', 'uploads', undefined), ['/bucket/key%20a?uploads'], 'object path as sent; a value-less sub-resource');
+  // The router decodes parameter names (URLSearchParams): so does the canonical resource.
+  t.same(canonicalResources('/bucket/k', '%74agging', undefined), ['/bucket/k?tagging'], 'a percent-encoded sub-resource name is that sub-resource');
+  t.same(canonicalResources('/bucket/k', '%76ersion%49d=abc&x=1', undefined), ['/bucket/k?versionId=abc'], 'and with a value');
+  t.same(canonicalResources('/bucket/k', 'response-content-typ%65=a%2Fb', undefined), ['/bucket/k?response-content-type=a/b'], 'encoded anywhere in the name');
   t.same(canonicalResources('/bucket/k', 'uploadId=abc&partNumber=2&x-id=UploadPart', undefined), ['/bucket/k?partNumber=2&uploadId=abc'], 'sorted by name, other parameters dropped');
   t.same(canonicalResources('/bucket/k', 'uploads=', undefined), ['/bucket/k?uploads=', '/bucket/k?uploads'], 'an empty value is tried as sent and without = (rclone signs ?uploads, sends ?uploads=)');
   t.same(canonicalResources('/bucket', 'versioning=&x=1', undefined), ['/bucket/?versioning=', '/bucket/?versioning', '/bucket?versioning=', '/bucket?versioning'], 'on a bucket too');
