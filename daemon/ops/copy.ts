@@ -22,6 +22,7 @@ import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import { isoDate, toXml } from './xml.js';
 import { checksumHasher } from '../auth/payload.js';
 import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
+import { userMay } from './policy.js';
 
 export interface CopySource {
   bucket: string;
@@ -191,6 +192,16 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     const headers = mode === 'REPLACE' ? requested : { ...sourceHeaders, ...(redirect !== undefined ? { 'x-amz-website-redirect-location': redirect } : {}) };
     const userMeta = mode === 'REPLACE' ? collectUserMeta(ctx.headers, ctx.query) : src.record.userMeta;
     const tags = copyTags(ctx, src.record.tags);
+    // Copying the source's tags reads them and writes them: as on S3, a requester needs
+    // s3:GetObjectTagging on the source and s3:PutObjectTagging on the copy for that, besides the
+    // read and write every copy needs (a user denied the tags could otherwise copy them out).
+    if (tags !== undefined && tags.length > 0 && tags === src.record.tags) {
+      const who = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+      const read = src.versionId === undefined ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging';
+      if (!userMay(env, ctx.accessKey, read, src.bucket, src.key, who) || !userMay(env, ctx.accessKey, 's3:PutObjectTagging', ctx.bucket!, dstKey, who)) {
+        throw new S3Error('AccessDenied', 'Copying the source object\'s tags needs s3:GetObjectTagging on it and s3:PutObjectTagging on the copy (or x-amz-tagging-directive: REPLACE).');
+      }
+    }
     // The copy's own Object Lock settings (or the destination's default), never the source's.
     const lock = lockFromHeaders(dstBucket, ctx.headers, ctx.query, Date.now());
 

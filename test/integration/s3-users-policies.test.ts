@@ -291,6 +291,16 @@ t.test('CopyObject needs s3:PutObject on the destination and s3:GetObject on the
   const part = await cp.send(new UploadPartCopyCommand({ Bucket: B, Key: 'copies/mp.txt', UploadId: up.UploadId, PartNumber: 1, CopySource: `${SRC}/open/src.txt` }));
   await cp.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'copies/mp.txt', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.CopyPartResult?.ETag }] } }));
   t.equal(await rootSees(B, 'copies/mp.txt'), 'open source', 'UploadPartCopy from the open source, completed: the open source\'s bytes');
+  // A tagged source: copying its tags (the default directive, COPY) reads and writes them, which
+  // needs s3:GetObjectTagging on the source and s3:PutObjectTagging on the copy, as on S3.
+  await root.send(new PutObjectCommand({ Bucket: SRC, Key: 'open/tagged.txt', Body: 'tagged source', Tagging: 'class=secret' }));
+  t.equal(await s3Code(cp.send(new CopyObjectCommand({ Bucket: B, Key: 'copies/tagged.txt', CopySource: `${SRC}/open/tagged.txt` }))), DENIED, 'a tagged source without the tagging actions → AccessDenied');
+  t.equal(await rootSees(B, 'copies/tagged.txt'), 'NoSuchKey/404', 'no copy made');
+  await cp.send(new CopyObjectCommand({ Bucket: B, Key: 'copies/tagged.txt', CopySource: `${SRC}/open/tagged.txt`, TaggingDirective: 'REPLACE' }));
+  t.equal(await rootSees(B, 'copies/tagged.txt'), 'tagged source', 'TaggingDirective REPLACE (no tags): copied');
+  t.same((await root.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'copies/tagged.txt' }))).TagSet, [], 'without the tags');
+  await rw.send(new CopyObjectCommand({ Bucket: B, Key: 'copies/tagged-rw.txt', CopySource: `${SRC}/open/tagged.txt` }));
+  t.same((await root.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'copies/tagged-rw.txt' }))).TagSet, [{ Key: 'class', Value: 'secret' }], 'readwrite (s3:*) copies it with its tags');
 });
 
 t.test('CreateBucket on a bucket-name pattern; ListBuckets by s3:ListAllMyBuckets', async (t) => {
