@@ -314,12 +314,14 @@ async function peek(source: AsyncIterable<Buffer>, limit: number): Promise<{ len
 }
 
 /** The form's fields as the request headers a PutObject would carry (names lower-cased). */
-function fieldsAsHeaders(fields: ReadonlyMap<string, string>, file: FormFile): Record<string, string> {
+function fieldsAsHeaders(fields: ReadonlyMap<string, string>): Record<string, string> {
   const h: Record<string, string> = Object.fromEntries(fields);
   // The form's `acl` field is the x-amz-acl header of a PutObject (checked the same way).
   if (h.acl !== undefined && h['x-amz-acl'] === undefined) h['x-amz-acl'] = h.acl;
-  // The Content-Type field wins; else the type the browser gave the file.
-  if (h['content-type'] === undefined && file.mimeType !== '' && file.mimeType !== 'application/octet-stream') h['content-type'] = file.mimeType;
+  // The Content-Type field only, which the policy judges: the file part's own type (what the
+  // browser guessed, text/html for a .html file, text/plain from busboy when the part has none)
+  // is no field, so the form's holder could give an object any type the signer never allowed.
+  // As on S3, an object posted without the field is binary/octet-stream.
   return h;
 }
 
@@ -368,7 +370,12 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     if (file === undefined) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request (a field named "file", after every other field).');
     // `${filename}` in the key is the file's name, put in before the policy judges the key (as
     // S3 and MinIO do): the policy's conditions hold for the key the object gets.
-    const key = rawKey.replaceAll('${filename}', file.filename);
+    // The name goes in as it is: a string replacement would read `$$`, `$&` or `` $` `` in it as
+    // patterns (`Q3 $$ report.pdf` was stored as `Q3 $ report.pdf`).
+    const key = rawKey.replaceAll('${filename}', () => file.filename);
+    // An empty file input (`filename=""`, what a browser sends when none was chosen) under a key
+    // of `${filename}` alone: S3 stores no object with an empty key, which nothing could address.
+    if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.');
     fields.set('key', key);
     const auth: PostAuth = verifyPostPolicy(fields, env.credentials, { bucket: bucketName, region: env.config.region, sigV2: env.config.sigV2 });
     const bucket = requireBucket(env, bucketName);
@@ -379,7 +386,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // would. Conditions are judged on what the upload does: the form's fields (its SSE is the
     // form's `x-amz-server-side-encryption` field, not an HTTP header the browser sent beside it);
     // Referer and User-Agent are the request's.
-    const headers = fieldsAsHeaders(fields, file);
+    const headers = fieldsAsHeaders(fields);
     const judged: Record<string, string> = { ...headers };
     delete judged.referer;
     delete judged['user-agent'];

@@ -286,6 +286,26 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
   t.equal(uni.status, 204, '${filename} form');
   t.same((await getObject(s3, bucket, 'files/fotó ü 1.txt')).body, data, 'stored under the UTF-8 file name');
 
+  // The name goes in literally: `$$`, `$&`, `$'` and `` $` `` are no replacement patterns.
+  for (const name of ['Q3 $$ report.pdf', "price$'s.txt", 'a$&b.txt', 'x$`y.txt']) {
+    const res = await postForm(plain, bucket, signedForm(bucket, 'dollar/${filename}', [], { conditions: [['starts-with', '$key', 'dollar/']] }, { data, filename: name }));
+    t.equal(res.status, 204, `\${filename} with ${JSON.stringify(name)}`);
+    t.same((await getObject(s3, bucket, `dollar/${name}`)).body, data, `stored under dollar/${name}`);
+  }
+  // An empty file input (a browser sends filename="" when none was chosen) under a key that is
+  // `${filename}` alone: no object with an empty key, which nothing could delete.
+  const noName = await postForm(plain, bucket, signedForm(bucket, '${filename}', [], { conditions: [['starts-with', '$key', '']] }, { data: Buffer.alloc(0), filename: '' }));
+  assertXmlError(t, noName, 400, 'InvalidArgument', 'an empty file name as the whole key');
+  t.same(((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: '' }))).Contents ?? []).filter((o) => o.Key === '').length, 0, 'no object with an empty key');
+  // The file part's own Content-Type is no field: the policy never judged it, so it is not the
+  // object's type (a form for an image must not store text/html).
+  const typed = await postForm(plain, bucket, signedForm(bucket, 'typed/page.png', [], {}, { data, filename: 'page.html', type: 'text/html' }));
+  t.equal(typed.status, 204, 'a file part typed text/html');
+  t.equal((await getObject(s3, bucket, 'typed/page.png')).out.ContentType, 'binary/octet-stream', 'stored as binary/octet-stream, not text/html');
+  const fielded = await postForm(plain, bucket, signedForm(bucket, 'typed/photo.png', [['Content-Type', 'image/png']], { conditions: [{ key: 'typed/photo.png' }, ['starts-with', '$Content-Type', 'image/']] }, { data, filename: 'photo.png', type: 'text/html' }));
+  t.equal(fielded.status, 204, 'a Content-Type field the policy allows');
+  t.equal((await getObject(s3, bucket, 'typed/photo.png')).out.ContentType, 'image/png', 'the field is the type');
+
   // An empty file, and the file given as a text field (S3: "file or text content").
   const empty = await postForm(plain, bucket, signedForm(bucket, 'edge/empty.bin', [], {}, { data: Buffer.alloc(0) }));
   t.equal(empty.status, 204, 'empty file');
