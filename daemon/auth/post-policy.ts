@@ -83,7 +83,9 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
         if (cond.length !== 3 || !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || max < min) {
           throw new S3Error('InvalidPolicyDocument', `Invalid content-length-range condition: ${JSON.stringify(cond)}`);
         }
-        lengthRange = { min, max };
+        // Every condition holds, this one too: two ranges are their intersection (the last one
+        // alone let a 5-byte file through `[0, 3]` followed by `[0, 100]`).
+        lengthRange = lengthRange === undefined ? { min, max } : { min: Math.max(lengthRange.min, min), max: Math.min(lengthRange.max, max) };
         continue;
       }
       if ((opName !== 'eq' && opName !== 'starts-with') || cond.length !== 3 || typeof a !== 'string' || !a.startsWith('$') || typeof b !== 'string') {

@@ -155,6 +155,7 @@ t.test('conditions: exact, eq, starts-with, $bucket, case of field names, conten
   t.equal(ok([{ bucket: 'other' }, { key: 'k' }], { key: 'k' }), 'AccessDenied');
   t.equal(ok([{ bucket: 'photos' }, { key: 'k' }], { key: 'k', bucket: 'other' }), 'ok', 'a bucket field cannot redirect the upload: $bucket is the URL\'s');
   t.strictSame(verifyPostPolicy(v4Form([{ key: 'k' }, ['content-length-range', 1, '1048576']], { key: 'k' }), creds, opts).lengthRange, { min: 1, max: 1048576 });
+  t.strictSame(verifyPostPolicy(v4Form([{ key: 'k' }, ['content-length-range', 0, 3], ['content-length-range', 2, 100]], { key: 'k' }), creds, opts).lengthRange, { min: 2, max: 3 }, 'two ranges: both hold (their intersection), not the last alone');
 });
 
 t.test('every form field needs a condition, except the exempt ones', async (t) => {
