@@ -31,7 +31,7 @@ export function kmsReadiness(kms: KeyProvider | null, opts: { memoMs?: number; n
   const check = async (): Promise<KmsReadiness> => {
     if (!kms) return { ready: true };
     try {
-      const s = await kms.status();
+      const s = await kms.status({ anyOnline: true });
       if (s.ready) return { ready: true };
       // Refused by KES (403): as unusable as unreachable, and no retry by clients will fix it.
       if (s.denied !== undefined) return { ready: false, reason: 'KMS access denied' };

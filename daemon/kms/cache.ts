@@ -473,8 +473,8 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
     return this.#timed('list', () => this.inner.listKeys(prefix));
   }
 
-  status(): Promise<KmsStatus> {
-    return this.#timed('status', () => this.inner.status());
+  status(opts?: { anyOnline?: boolean }): Promise<KmsStatus> {
+    return this.#timed('status', () => this.inner.status(opts));
   }
 
   async close(): Promise<void> {

@@ -84,8 +84,13 @@ function describeError(err: unknown): string {
   return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
 }
 
-/** The message of a KES error body: JSON `message` (or legacy `error`), else the text. */
+/** The message of a KES error body: JSON `message` (or legacy `error`), else the text (its first 200 characters: a proxy's HTML page goes to the log). */
 export function kesErrorMessage(contentType: string, body: Buffer): string {
+  const message = errorBodyMessage(contentType, body);
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}
+
+function errorBodyMessage(contentType: string, body: Buffer): string {
   const text = body.toString('utf8');
   if (contentType.startsWith('application/json')) {
     try {
@@ -111,16 +116,47 @@ export function kesError(status: number, message: string): KmsError {
   else if (status === 400 && (message === 'key already exists' || message === 'key does already exist')) code = 'KeyExists';
   else if (status === 403) code = 'Forbidden';
   else if (status === 400 && message === 'decryption failed: ciphertext is not authentic') code = 'NotAuthentic';
-  else if (status === 502 || status === 503 || status === 504) code = 'Unavailable';
+  // Any failure of KES itself (a 500 from it, or from a proxy in front of it, too) is an outage
+  // to S3 clients, 503 with Retry-After, logged once per 10 s, not an internal error of s3d's
+  // with a stack trace per request. 501 is an API KES lacks.
+  else if (status >= 500 && status !== 501) code = 'Unavailable';
   else if (status >= 500) code = 'Internal';
   else code = 'BadRequest';
   return new KmsError(code, `kes: ${message || `HTTP ${status}`}`, { status });
 }
 
 function b64(v: unknown, field: string): Buffer {
-  if (typeof v !== 'string') throw new KmsError('Internal', `kes: response field '${field}' missing`);
+  if (typeof v !== 'string') throw new KmsError('Unavailable', `kes: response field '${field}' missing`);
   return Buffer.from(v, 'base64');
 }
+
+/**
+ * A data key from KES: 32 bytes, or the answer is refused before anything caches it (a proxy
+ * that cut it short left two objects unreadable for the cache's TTL after KES was right again).
+ */
+function dataKeyOf(v: unknown): Buffer {
+  const key = b64(v, 'plaintext');
+  if (key.length !== 32) throw new KmsError('Unavailable', `kes: a data key of ${key.length} bytes, not 32`);
+  return key;
+}
+
+/** The statuses of `probes` once one is online (the others as not yet answered), else all of them. */
+function firstOnline(probes: ReadonlyArray<Promise<KmsEndpointStatus>>, endpoints: readonly string[]): Promise<KmsEndpointStatus[]> {
+  return new Promise((resolve) => {
+    const results: Array<KmsEndpointStatus | undefined> = probes.map(() => undefined);
+    let pending = probes.length;
+    probes.forEach((p, i) => {
+      void p.then((r) => {
+        results[i] = r;
+        pending--;
+        if (r.online || pending === 0) resolve(results.map((x, j) => x ?? { endpoint: endpoints[j]!, online: false, error: 'still being probed (another endpoint is online)' }));
+      });
+    });
+  });
+}
+
+/** The largest KES answer read: a bulk decrypt of KES_BULK_MAX keys is well under it. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -258,8 +294,19 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   async #attemptOnce(origin: string, method: Dispatcher.HttpMethod, path: string, body: string | undefined, timeoutMs: number): Promise<KesResponse> {
     const ac = new AbortController();
     const timeout = new AttemptTimeout(timeoutMs);
-    const timer = setTimeout(() => ac.abort(timeout), timeoutMs);
-    try {
+    // undici takes an abort while the connection is still being made as a note for later: against
+    // an endpoint that accepts TCP and never speaks TLS, the request waited out the agent's 10 s
+    // connect timeout whatever `timeoutMs` said (readiness took 10.5 s with one of two endpoints
+    // hung). The attempt ends at its own time; the request left behind is drained when it ends.
+    let expire: () => void = () => {};
+    const expired = new Promise<never>((_, reject) => {
+      expire = () => reject(timeout);
+    });
+    const timer = setTimeout(() => {
+      ac.abort(timeout);
+      expire();
+    }, timeoutMs);
+    const exchange = (async (): Promise<KesResponse> => {
       const res = await this.#agent.request({
         origin,
         path,
@@ -269,13 +316,27 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
         signal: ac.signal,
       });
       const chunks: Buffer[] = [];
-      for await (const c of res.body) chunks.push(c as Buffer);
+      let size = 0;
+      for await (const c of res.body) {
+        size += (c as Buffer).length;
+        // KES answers in kilobytes; a proxy's error page or a stream without end is not read whole.
+        if (size > MAX_RESPONSE_BYTES) {
+          res.body.destroy();
+          throw new KmsError('Unavailable', `kes: an answer of more than ${MAX_RESPONSE_BYTES} bytes from ${path}`);
+        }
+        chunks.push(c as Buffer);
+      }
       const ct = res.headers['content-type'];
       return { status: res.statusCode, contentType: (Array.isArray(ct) ? ct[0] : ct) ?? '', body: Buffer.concat(chunks) };
+    })();
+    try {
+      return await Promise.race([exchange, expired]);
     } catch (err) {
+      exchange.catch(() => {});
       throw ac.signal.aborted ? timeout : err;
     } finally {
       clearTimeout(timer);
+      expired.catch(() => {});
     }
   }
 
@@ -382,7 +443,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
     try {
       return JSON.parse(res.body.toString('utf8')) as T;
     } catch (err) {
-      throw new KmsError('Internal', `kes: invalid JSON from ${path}`, { cause: err });
+      throw new KmsError('Unavailable', `kes: invalid JSON from ${path}`, { cause: err });
     }
   }
 
@@ -405,9 +466,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
     const doc = await this.#json<{ plaintext?: unknown; ciphertext?: unknown }>('POST', `/v1/key/generate/${encodeURIComponent(name)}`, {
       context: context.toString('base64'),
     });
-    const plaintext = b64(doc.plaintext, 'plaintext');
-    if (plaintext.length !== 32) throw new KmsError('Internal', `kes: data key of ${plaintext.length} bytes`);
-    return { plaintext, ciphertext: b64(doc.ciphertext, 'ciphertext') };
+    return { plaintext: dataKeyOf(doc.plaintext), ciphertext: b64(doc.ciphertext, 'ciphertext') };
   }
 
   async decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer> {
@@ -415,7 +474,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       ciphertext: ciphertext.toString('base64'),
       context: context.toString('base64'),
     });
-    return b64(doc.plaintext, 'plaintext');
+    return dataKeyOf(doc.plaintext);
   }
 
   bulkDecryptSupported(): boolean {
@@ -437,10 +496,10 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       try {
         doc = JSON.parse(res.body.toString('utf8'));
       } catch (err) {
-        throw new KmsError('Internal', 'kes: invalid JSON from bulk decrypt', { cause: err });
+        throw new KmsError('Unavailable', 'kes: invalid JSON from bulk decrypt', { cause: err });
       }
       if (!Array.isArray(doc) || doc.length !== chunk.length) throw new KmsError('Internal', 'kes: bulk decrypt returned a wrong count');
-      for (const item of doc as Array<{ plaintext?: unknown }>) out.push(b64(item.plaintext, 'plaintext'));
+      for (const item of doc as Array<{ plaintext?: unknown }>) out.push(dataKeyOf(item.plaintext));
     }
     return out;
   }
@@ -516,8 +575,11 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
    * Every endpoint probed in parallel (`/v1/status`); ready = default key ensured and one online.
    * A probe that finds KES back while start-up is still waiting out its backoff retries at once.
    */
-  async status(): Promise<KmsStatus> {
-    const endpoints = await Promise.all(this.#endpoints.all().map((h) => this.#endpointStatus(h.endpoint)));
+  async status(opts: { anyOnline?: boolean } = {}): Promise<KmsStatus> {
+    const probes = this.#endpoints.all().map((h) => this.#endpointStatus(h.endpoint));
+    // Readiness needs one endpoint online, not the verdict on a hung one (up to the status timeout):
+    // the first online answer settles it, the endpoints still being probed are reported as such.
+    const endpoints = opts.anyOnline === true && probes.length > 1 ? await firstOnline(probes, this.#endpoints.all().map((h) => h.endpoint)) : await Promise.all(probes);
     // A refusal is no outage: KES coming back says nothing about the policy, the backoff retries it.
     if (!this.#defaultKeyReady && this.#startup !== undefined && this.#startupDenied === undefined && endpoints.some((e) => e.online)) {
       if (this.#startupTimer) clearTimeout(this.#startupTimer);

@@ -47,7 +47,8 @@ export interface KeyProvider {
   decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer>;
   describeKey(name: string): Promise<KeyDescription>;
   listKeys(prefix: string): Promise<string[]>;
-  status(): Promise<KmsStatus>;
+  /** `anyOnline`: enough to know whether one endpoint is online (readiness), not every one's state. */
+  status(opts?: { anyOnline?: boolean }): Promise<KmsStatus>;
   close(): Promise<void>;
 }
 

@@ -18,7 +18,10 @@ t.test('KES error responses map to codes by status and message', async (t) => {
     [502, '', 'Unavailable'],
     [503, 'sealed', 'Unavailable'],
     [504, '', 'Unavailable'],
-    [500, 'boom', 'Internal'],
+    // A failure of KES (or a proxy in front of it) is an outage to clients, not s3d's own error.
+    [500, 'boom', 'Unavailable'],
+    [507, '', 'Unavailable'],
+    [501, 'not implemented', 'Internal'],
     [400, 'invalid key name', 'BadRequest'],
     [404, 'not found', 'BadRequest'],
   ];
@@ -39,4 +42,11 @@ t.test('error bodies: JSON message, legacy error, else the text', async (t) => {
   t.equal(kesErrorMessage(`${JSON_TYPE}; charset=utf-8`, Buffer.from('{"error":"prohibited by policy"}')), 'prohibited by policy', 'the legacy field');
   t.equal(kesErrorMessage(JSON_TYPE, Buffer.from('not json ')), 'not json', 'broken JSON: the text');
   t.equal(kesErrorMessage('text/plain', Buffer.from(' sealed\n')), 'sealed', 'plain text, trimmed');
+});
+
+t.test('an error page is cut to 200 characters for the log', async (t) => {
+  const page = `<html>${'x'.repeat(5000)}</html>`;
+  const message = kesErrorMessage('text/html', Buffer.from(page));
+  t.equal(message.length, 201, '200 characters and an ellipsis');
+  t.ok(message.endsWith('…'));
 });

@@ -1,0 +1,88 @@
+// KES, or something in front of it, answering wrong, with the daemon against the fixture over real
+// mTLS (found by a sweep): an endpoint that accepts TCP and never speaks TLS held readiness for
+// 10.5 s beside a working one; a proxy's 500 page was an internal error logged with a stack trace
+// per request; a decrypt answer cut short was cached and broke its objects after KES was right.
+
+import t from 'tap';
+import type { Test } from 'tap';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createServer, type Socket } from 'node:net';
+import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { createTestPki } from '../fixtures/kes-server/certs.js';
+import { kesEnv, kesServer, readyStatus, waitReady, wideS3Client } from '../helpers/kes.js';
+import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
+import { sleep } from '../helpers/wait.js';
+
+const pki = await createTestPki();
+
+/** A listener that takes connections and never answers (no TLS handshake): a hung KES. */
+async function hungListener(t: Test): Promise<string> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const address = server.address();
+  return `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+}
+
+t.test('readiness answers at once when one of two endpoints hangs before TLS and the other is online', async (t) => {
+  const good = await kesServer(t, { pki });
+  const hung = await hungListener(t);
+  const env = kesEnv([good]);
+  env.S3_KMS_KES_ENDPOINT = `${hung},${good.url}`;
+  const d = await startDaemonFor(t, { env });
+  await waitReady(d.endpoint, 200, 60_000);
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await sleep(1200); // past the readiness memo
+    const started = Date.now();
+    t.equal(await readyStatus(d.endpoint), 200, `probe ${i + 1}: ready`);
+    times.push(Date.now() - started);
+  }
+  t.ok(Math.max(...times) < 2500, `each probe answered in under 2.5 s (${times.join(', ')} ms; was 10.5 s)`);
+});
+
+t.test("a proxy's 500 page is a 503 outage to clients, logged once, not an internal error per request", async (t) => {
+  const kes = await kesServer(t, { pki });
+  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
+  await waitReady(d.endpoint);
+  const s3 = wideS3Client(d);
+  const bucket = await createBucket(s3);
+  kes.setFaults({ fail500: 1000 });
+  const codes: string[] = [];
+  for (let i = 0; i < 10; i++) codes.push(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: `k${i}`, Body: 'x' }))));
+  t.strictSame([...new Set(codes)], ['ServiceUnavailable/503'], '10 PUTs: 503 ServiceUnavailable each');
+  kes.setFaults({ fail500: 0 });
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'after', Body: 'x' }))), 'ok', 'KES right again: the PUT works');
+  const errors = d.jsonLogs().filter((l) => (l.level as number) >= 50);
+  t.strictSame(errors.map((l) => l.msg), [], 'no error-level log line');
+  const warned = d.jsonLogs().filter((l) => l.msg === 'KMS request failed');
+  t.ok(warned.length <= 2, `the failure logged at most once per 10 s (${warned.length})`);
+  t.ok(d.logs.every((l) => l.length < 4000), 'no log line carries the proxy page whole');
+});
+
+t.test('a decrypt answer cut short is refused and not cached: the object reads once KES is right', async (t) => {
+  const kes = await kesServer(t, { pki });
+  const env = kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on', S3_KMS_CACHE_TTL: '60' } });
+  const first = await startDaemonFor(t, { env });
+  await waitReady(first.endpoint);
+  const bucket = await createBucket(wideS3Client(first));
+  const body = testBytes(200_000, 7);
+  await wideS3Client(first).send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: body }));
+  await first.stop();
+  // A new process: nothing cached, the read must unwrap its key at KES.
+  const d = await startDaemonFor(t, { env, dataDir: first.dataDir });
+  await waitReady(d.endpoint);
+  const s3 = wideS3Client(d);
+  kes.setFaults({ shortPlaintext: true });
+  t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'obj' })), 'ServiceUnavailable/503', 'a 16-byte data key: 503, not read');
+  kes.setFaults({ shortPlaintext: false });
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'obj' }), body, 'KES right again: the object reads at once (nothing bad was cached)');
+});
