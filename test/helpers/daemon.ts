@@ -165,6 +165,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
       proc.kill(signal);
       const code = await exited;
       exited = Promise.resolve(code);
+      // Ended by a signal, not by its own exit (a crash, the OOM killer, or a signal before its handler): say which, with the last of
+      // its log, so that a rare failure of a clean stop can be read from a CI log.
+      if (code === null && signal !== 'SIGKILL') {
+        process.stderr.write(`daemon pid ${proc.pid} (${dataDir}) ended by ${proc.signalCode} after ${signal}; its last lines:\n${logs.slice(-15).join('\n')}\n`);
+      }
       return code;
     },
     cleanup() {
