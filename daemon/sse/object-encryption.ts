@@ -32,7 +32,9 @@ export function kmsError(err: unknown): never {
   if (err instanceof KmsError) {
     switch (err.code) {
       case 'KeyNotFound':
-        throw new S3Error('KMS.NotFoundException', `The KMS key does not exist: ${err.message}`);
+        // With the KMS's words as the cause, the log says it too (once per 10 s): a default key
+        // deleted at KES fails every SSE-S3 write, and the 400s alone told the operator nothing.
+        throw new S3Error('KMS.NotFoundException', `The KMS key does not exist: ${err.message}`, { cause: err });
       // The KMS's own words (its endpoints, addresses, TLS details) go to the log through `cause`,
       // not to the S3 client: they describe the server's infrastructure.
       case 'Unavailable':

@@ -6,10 +6,11 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { request as httpsRequest } from 'node:https';
 import { createServer, type Socket } from 'node:net';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
-import { kesEnv, kesServer, readyStatus, waitReady, wideS3Client } from '../helpers/kes.js';
+import { KES_TEST_KEY, kesEnv, kesServer, readyStatus, waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -85,4 +86,25 @@ t.test('a decrypt answer cut short is refused and not cached: the object reads o
   t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'obj' })), 'ServiceUnavailable/503', 'a 16-byte data key: 503, not read');
   kes.setFaults({ shortPlaintext: false });
   t.same(await getBytes(s3, { Bucket: bucket, Key: 'obj' }), body, 'KES right again: the object reads at once (nothing bad was cached)');
+});
+
+t.test('the default key deleted at KES: SSE-S3 writes are refused, and the log says why', async (t) => {
+  const kes = await kesServer(t, { pki });
+  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
+  await waitReady(d.endpoint);
+  const s3 = wideS3Client(d);
+  const bucket = await createBucket(s3);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: Number(new URL(kes.url).port), path: `/v1/key/delete/${KES_TEST_KEY}`, method: 'DELETE', key: kes.certs.admin.key, cert: kes.certs.admin.cert, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  t.equal(status, 200, 'the key is deleted at KES');
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }))), 'KMS.NotFoundException/400', 'an SSE-S3 PUT: KMS.NotFoundException');
+  const line = await d.waitForLog((l) => l.msg === 'KMS request failed', 5000);
+  t.equal(line.level, 40, 'a warning');
+  t.match(JSON.stringify(line.err), /does not exist/, 'naming the missing key');
 });
