@@ -576,10 +576,11 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
    * A probe that finds KES back while start-up is still waiting out its backoff retries at once.
    */
   async status(opts: { anyOnline?: boolean } = {}): Promise<KmsStatus> {
-    const probes = this.#endpoints.all().map((h) => this.#endpointStatus(h.endpoint));
+    const origins = this.#endpoints.all().map((h) => h.endpoint);
+    const probes = origins.map((origin) => this.#endpointStatus(origin));
     // Readiness needs one endpoint online, not the verdict on a hung one (up to the status timeout):
     // the first online answer settles it, the endpoints still being probed are reported as such.
-    const endpoints = opts.anyOnline === true && probes.length > 1 ? await firstOnline(probes, this.#endpoints.all().map((h) => h.endpoint)) : await Promise.all(probes);
+    const endpoints = opts.anyOnline === true && probes.length > 1 ? await firstOnline(probes, origins) : await Promise.all(probes);
     // A refusal is no outage: KES coming back says nothing about the policy, the backoff retries it.
     if (!this.#defaultKeyReady && this.#startup !== undefined && this.#startupDenied === undefined && endpoints.some((e) => e.online)) {
       if (this.#startupTimer) clearTimeout(this.#startupTimer);
