@@ -293,8 +293,11 @@ t.test('S3_MIN_FREE_DISK=8MiB: writes are refused before the disk is full; reads
 
   // Push the filesystem below the reserve from outside: everything that adds data is refused.
   const ballast = join(h.mount, 'ballast');
+  // Only a warning logged after the ballast says the daemon saw it (an earlier one, from the
+  // fills above, let the next PUT race the daemon's next statfs).
+  const ballastAt = Date.now();
   writeFileSync(ballast, Buffer.alloc(Math.max(0, freeBytes(h.mount) - reserve + 2 * MiB)));
-  await waitForLog(d.logs, (l) => l.level === 40 && /below S3_MIN_FREE_DISK/.test(String(l.msg)), 8000);
+  await waitForLog(d.logs, (l) => l.level === 40 && /below S3_MIN_FREE_DISK/.test(String(l.msg)) && (l.time as number) >= ballastAt, 8000);
   t.pass('crossing below the reserve is logged as a warning');
   t.equal(await putResult(s3, { Bucket: bucket, Key: 'tiny-2', Body: 'x' }), `${FULL}/507`, 'below the reserve even a 1-byte PUT is refused');
   await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy', CopySource: `${bucket}/fill-0` })), FULL, 507, 'CopyObject');
