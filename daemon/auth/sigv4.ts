@@ -608,7 +608,9 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   if (xAmzDate !== undefined) {
     time = parseAmzDate(xAmzDate.trim());
     amzDate = xAmzDate.trim();
-  } else if (dateHeader !== undefined) {
+  } else if (dateHeader !== undefined && signedHeaders.includes('date')) {
+    // Without x-amz-date the Date header dates the request, so it must be signed: an unsigned one
+    // would let anyone replay a captured request at any later time by sending a fresh Date.
     const t = Date.parse(dateHeader);
     time = Number.isNaN(t) ? undefined : t;
     amzDate = time === undefined ? '' : formatAmzDate(new Date(time));

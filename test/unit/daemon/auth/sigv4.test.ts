@@ -443,6 +443,15 @@ t.test('the Date header stands in for x-amz-date', async (t) => {
   const result = authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers }, creds, { region: 'us-east-1', now });
   t.equal(result.amzDate, '20240305T060708Z');
   t.equal(codeOf(() => authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: { ...headers, date: 'yesterday' } }, creds, { region: 'us-east-1', now })), 'AccessDenied');
+
+  // A Date header left out of SignedHeaders dates nothing: otherwise a captured request could be
+  // replayed at any later time with a fresh Date. Signed correctly over the other headers, it is
+  // refused for want of a signed date.
+  const unsignedList = 'host;x-amz-content-sha256';
+  const unsignedCanonical = canonicalRequest({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers, signedHeaders: unsignedList.split(';'), payloadHash: 'UNSIGNED-PAYLOAD' });
+  const unsignedSignature = hmacHex(deriveSigningKey(SECRET, '20240305', 'us-east-1', 's3'), stringToSign('20240305T060708Z', scope, unsignedCanonical));
+  const replayed = { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${AKID}/${scope}, SignedHeaders=${unsignedList}, Signature=${unsignedSignature}` };
+  t.equal(codeOf(() => authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: replayed }, creds, { region: 'us-east-1', now })), 'AccessDenied', 'an unsigned Date is no date');
 });
 
 t.test('presigned URL errors', async (t) => {
