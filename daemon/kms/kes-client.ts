@@ -59,7 +59,15 @@ interface KesResponse {
   status: number;
   contentType: string;
   body: Buffer;
+  /** What the caller's `accept` made of a 200 answer (see #request). */
+  value?: unknown;
 }
+
+/**
+ * Reads a 200 answer inside the failover loop: a KmsError 'Unavailable' from it (not JSON, a data
+ * key of the wrong length) counts against that endpoint like a 5xx, and the next one is asked.
+ */
+type Accept = (res: KesResponse) => unknown;
 
 class AttemptTimeout extends Error {
   constructor(ms: number) {
@@ -138,6 +146,20 @@ function dataKeyOf(v: unknown): Buffer {
   const key = b64(v, 'plaintext');
   if (key.length !== 32) throw new KmsError('Unavailable', `kes: a data key of ${key.length} bytes, not 32`);
   return key;
+}
+
+function parseJson(body: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new KmsError('Unavailable', `kes: invalid JSON from ${what}`, { cause: err });
+  }
+}
+
+/** The data keys of a legacy bulk-decrypt answer, one per request sent. */
+function bulkKeys(doc: unknown, count: number): Buffer[] {
+  if (!Array.isArray(doc) || doc.length !== count) throw new KmsError('Unavailable', 'kes: bulk decrypt returned a wrong count');
+  return (doc as Array<{ plaintext?: unknown }>).map((item) => dataKeyOf(item?.plaintext));
 }
 
 /** The statuses of `probes` once one is online (the others as not yet answered), else all of them. */
@@ -368,15 +390,16 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
 
   /**
    * One request with failover. 2xx–4xx (except 503 after retries) return the response; a 5xx
-   * other than 501, a network error or a timeout quarantines the endpoint and moves on.
+   * other than 501, a network error or a timeout quarantines the endpoint and moves on, and so
+   * does a 200 that `accept` finds unusable (a proxy's HTML page, a cut-short key).
    */
-  async #request(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<KesResponse> {
+  async #request(method: Dispatcher.HttpMethod, path: string, body?: unknown, accept?: Accept): Promise<KesResponse> {
     if (this.#closed) throw new KmsError('Unavailable', 'kes: client is closed');
     const text = body === undefined ? undefined : JSON.stringify(body);
     const plan = this.#endpoints.plan();
     const progress = { tried: 0 };
     try {
-      return await this.#tryInOrder(plan, method, path, text, progress);
+      return await this.#tryInOrder(plan, method, path, text, progress, accept);
     } finally {
       // A probe slot handed out by plan() but never used must not block future probes.
       for (const origin of plan.slice(progress.tried)) this.#endpoints.released(origin);
@@ -389,6 +412,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
     path: string,
     text: string | undefined,
     progress: { tried: number },
+    accept: Accept | undefined,
   ): Promise<KesResponse> {
     let last: { error?: unknown; response?: KesResponse; endpoint: string } | undefined;
     for (const origin of plan) {
@@ -404,6 +428,14 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
             this.#endpointFailed(origin, `HTTP ${res.status}: ${kesErrorMessage(res.contentType, res.body)}`);
             last = { response: res, endpoint: origin };
             break;
+          }
+          if (accept !== undefined && res.status === 200) {
+            const bad = this.#unusable(res, accept);
+            if (bad !== undefined) {
+              this.#endpointFailed(origin, bad.message);
+              last = { error: bad, endpoint: origin };
+              break;
+            }
           }
           this.#endpointWorks(origin);
           return res;
@@ -426,25 +458,34 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
       throw error;
     }
     this.#everyEndpointFailed(`${last?.endpoint}: ${describeError(last?.error)}`);
+    if (last?.error instanceof KmsError) throw last.error; // every endpoint answered, none usably
     throw new KmsError('Unavailable', `kes: no endpoint reachable (last: ${last?.endpoint}: ${describeError(last?.error)})`, {
       cause: last?.error,
     });
   }
 
+  /** `accept`'s verdict on a 200 answer: undefined when usable (its value kept), else the error. */
+  #unusable(res: KesResponse, accept: Accept): KmsError | undefined {
+    try {
+      res.value = accept(res);
+      return undefined;
+    } catch (err) {
+      if (err instanceof KmsError && err.code === 'Unavailable') return err;
+      throw err;
+    }
+  }
+
   /** Request that must succeed with 200; anything else becomes the mapped KmsError. */
-  async #call(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<KesResponse> {
-    const res = await this.#request(method, path, body);
+  async #call(method: Dispatcher.HttpMethod, path: string, body?: unknown, accept?: Accept): Promise<KesResponse> {
+    const res = await this.#request(method, path, body, accept);
     if (res.status !== 200) throw kesError(res.status, kesErrorMessage(res.contentType, res.body));
     return res;
   }
 
-  async #json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
-    const res = await this.#call(method, path, body);
-    try {
-      return JSON.parse(res.body.toString('utf8')) as T;
-    } catch (err) {
-      throw new KmsError('Unavailable', `kes: invalid JSON from ${path}`, { cause: err });
-    }
+  /** A 200 JSON answer, read by `read` (which may refuse it with 'Unavailable': next endpoint). */
+  async #json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, read: (doc: any) => T = (doc) => doc as T): Promise<T> {
+    const res = await this.#call(method, path, body, (r) => read(parseJson(r.body, path)));
+    return res.value as T;
   }
 
   // ---------------------------------------------------------------- KeyProvider
@@ -463,18 +504,14 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   }
 
   async generateKey(name: string, context: Buffer): Promise<DataKey> {
-    const doc = await this.#json<{ plaintext?: unknown; ciphertext?: unknown }>('POST', `/v1/key/generate/${encodeURIComponent(name)}`, {
-      context: context.toString('base64'),
-    });
-    return { plaintext: dataKeyOf(doc.plaintext), ciphertext: b64(doc.ciphertext, 'ciphertext') };
+    return this.#json('POST', `/v1/key/generate/${encodeURIComponent(name)}`, { context: context.toString('base64') },
+      (doc: { plaintext?: unknown; ciphertext?: unknown }): DataKey => ({ plaintext: dataKeyOf(doc.plaintext), ciphertext: b64(doc.ciphertext, 'ciphertext') }));
   }
 
   async decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer> {
-    const doc = await this.#json<{ plaintext?: unknown }>('POST', `/v1/key/decrypt/${encodeURIComponent(name)}`, {
-      ciphertext: ciphertext.toString('base64'),
-      context: context.toString('base64'),
-    });
-    return dataKeyOf(doc.plaintext);
+    return this.#json('POST', `/v1/key/decrypt/${encodeURIComponent(name)}`,
+      { ciphertext: ciphertext.toString('base64'), context: context.toString('base64') },
+      (doc: { plaintext?: unknown }) => dataKeyOf(doc.plaintext));
   }
 
   bulkDecryptSupported(): boolean {
@@ -486,20 +523,14 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
     for (let i = 0; i < requests.length; i += KES_BULK_MAX) {
       const chunk = requests.slice(i, i + KES_BULK_MAX);
       const res = await this.#request('POST', `${BULK_PATH}${encodeURIComponent(name)}`,
-        chunk.map((r) => ({ ciphertext: r.ciphertext.toString('base64'), context: r.context.toString('base64') })));
+        chunk.map((r) => ({ ciphertext: r.ciphertext.toString('base64'), context: r.context.toString('base64') })),
+        (r) => bulkKeys(parseJson(r.body, 'bulk decrypt'), chunk.length));
       if (res.status === 404 && !res.contentType.startsWith('application/json')) {
         this.#bulk = false; // the server lost the route (upgraded KES): stop trying
         throw new KmsError('BadRequest', 'kes: bulk decrypt is not supported by this server', { status: 404 });
       }
       if (res.status !== 200) throw kesError(res.status, kesErrorMessage(res.contentType, res.body));
-      let doc: unknown;
-      try {
-        doc = JSON.parse(res.body.toString('utf8'));
-      } catch (err) {
-        throw new KmsError('Unavailable', 'kes: invalid JSON from bulk decrypt', { cause: err });
-      }
-      if (!Array.isArray(doc) || doc.length !== chunk.length) throw new KmsError('Internal', 'kes: bulk decrypt returned a wrong count');
-      for (const item of doc as Array<{ plaintext?: unknown }>) out.push(dataKeyOf(item.plaintext));
+      out.push(...(res.value as Buffer[]));
     }
     return out;
   }

@@ -171,6 +171,31 @@ t.test('per-request timeout: a hung endpoint fails over, or fails fast when alon
   t.equal(fast.counters().requests.generate, 1);
 });
 
+t.test('an endpoint answering 200 with something unusable is failed over like a 5xx', async (t) => {
+  // A proxy's HTML page with status 200, or a data key cut short, from one of two endpoints: the
+  // other one is asked (this used to fail the request with 'invalid JSON' while B was fine).
+  const a = await server(t);
+  const b = await server(t);
+  const dk = await client(t, [b]).generateKey(KEY, ctx(1));
+  a.setFaults({ okPage: 1000 });
+  const c = client(t, [a, b], { quarantineMs: 60_000 });
+  const generated = await c.generateKey(KEY, ctx(2));
+  t.equal(generated.plaintext.length, 32, 'generate: answered by B');
+  t.same(await c.decrypt(KEY, dk.ciphertext, ctx(1)), dk.plaintext, 'decrypt: answered by B');
+  t.equal(a.counters().requests.generate, 1, 'A was asked once, then quarantined');
+
+  a.setFaults({ okPage: 0, shortPlaintext: true });
+  const fresh = client(t, [a, b], { quarantineMs: 60_000 });
+  t.same(await fresh.decrypt(KEY, dk.ciphertext, ctx(1)), dk.plaintext, 'a 16-byte key from A: B answers');
+  t.equal(a.counters().requests.decrypt, 1, 'A answered first');
+
+  // With no other endpoint, the bad answer is the error: Unavailable (503 to clients), named.
+  a.setFaults({ shortPlaintext: false, okPage: 1000 });
+  const alone = client(t, [a]);
+  const err = await alone.generateKey(KEY, ctx(3)).then(() => undefined, (e: unknown) => e);
+  t.match(err, { code: 'Unavailable', message: /invalid JSON from \/v1\/key\/generate/ }, 'one endpoint: its bad answer is the error');
+});
+
 t.test('failover: killing one of two servers loses no request; recovery after quarantine', async (t) => {
   const a = await server(t);
   const b = await server(t);
