@@ -124,7 +124,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const uws = uwsBinding();
   if (uws?.parserPatched === false && uws.unpatchedReason !== undefined) {
     // Known limitation on other platforms; a warning only where the patch should have applied.
-    const level = uws.unpatchedReason.startsWith('no parser patch') || !config.httpParserPatch ? 'info' : 'warn';
+    const level = uws.unpatchedByDesign === true ? 'info' : 'warn';
     log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, and bytes above 0x7f at the ends of a header value are dropped (docs/operations.md, Known limitations)');
   }
   let users = readUsers(config, log);

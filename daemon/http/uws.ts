@@ -88,6 +88,8 @@ export interface UwsBinding {
   readonly parserPatched: boolean;
   /** Why not, when not. */
   readonly unpatchedReason?: string;
+  /** Unpatched by design (no patch exists for this binary, or S3_HTTP_PARSER_PATCH=off), not by a fault. */
+  readonly unpatchedByDesign?: boolean;
 }
 
 /**
@@ -98,7 +100,7 @@ export interface UwsBinding {
 export function chooseBinding(original: string, target?: string): UwsBinding {
   const binary = original.slice(dirname(original).length + 1);
   const patch = PARSER_PATCHES[binary];
-  if (patch === undefined) return { file: original, parserPatched: false, unpatchedReason: `no parser patch is known for ${binary}` };
+  if (patch === undefined) return { file: original, parserPatched: false, unpatchedReason: `no parser patch is known for ${binary}`, unpatchedByDesign: true };
   let bytes: Buffer;
   try {
     bytes = readFileSync(original);
@@ -155,7 +157,7 @@ export function loadUws(opts: { patch?: boolean } = {}): typeof Uws {
   const chosen: UwsBinding = !existsSync(original)
     ? { file: original, parserPatched: false }
     : opts.patch === false
-      ? { file: original, parserPatched: false, unpatchedReason: 'S3_HTTP_PARSER_PATCH=off' }
+      ? { file: original, parserPatched: false, unpatchedReason: 'S3_HTTP_PARSER_PATCH=off', unpatchedByDesign: true }
       : chooseBinding(original);
   const file = chosen.file;
   let mod: typeof Uws;

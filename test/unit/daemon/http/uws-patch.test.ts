@@ -18,11 +18,12 @@ t.test('headerName turns the DEL the patched parser makes of _ back into _', asy
 t.test('an unknown binary, or another release under a known name, is loaded unpatched', async (t) => {
   const unknown = join(dir, 'uws_plan9_mips_1.node');
   writeFileSync(unknown, 'x');
-  t.match(chooseBinding(unknown), { file: unknown, parserPatched: false, unpatchedReason: /no parser patch is known/ });
+  t.match(chooseBinding(unknown), { file: unknown, parserPatched: false, unpatchedReason: /no parser patch is known/, unpatchedByDesign: true });
   const name = Object.keys(PARSER_PATCHES)[0]!;
   const other = join(dir, name);
   writeFileSync(other, Buffer.alloc(1 << 20, 1));
   t.match(chooseBinding(other), { file: other, parserPatched: false, unpatchedReason: /not the release the parser patch was made for/ });
+  t.notOk(chooseBinding(other).unpatchedByDesign, 'a fault, not a design choice (logged at warn)');
   t.match(chooseBinding(join(dir, 'missing', name)), { parserPatched: false, unpatchedReason: /cannot be read/ });
 });
 
