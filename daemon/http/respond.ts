@@ -34,6 +34,8 @@ export interface Pending {
   cors: CorsDecorator | undefined;
   /** What the request names, once routed: an error about it says which bucket, key, version or upload. */
   subject: { method: string; bucket?: string; key?: string; query: URLSearchParams } | undefined;
+  /** The connection is TLS: a streamed body goes out in TLS_SLICE pieces (see streamBody). */
+  tls: boolean;
 }
 
 /**
@@ -131,11 +133,21 @@ export function writeHeaderSafely(res: HttpResponse, name: string, value: string
  * A response that has waited PARK_MS for the socket, and whose source can be parked (a GET from
  * data files, see ops/data-gate.ts), copies the rest of its chunk and parks: it gives back its
  * place among the requests moving data, and its crypto slots, until the client has taken that rest.
+ *
+ * Over TLS every `tryEnd` passes at most TLS_SLICE bytes. A write OpenSSL could not finish must be
+ * retried with at least the bytes it was given, and uWS reports none of them written until it
+ * finishes. A corked write longer than uWS's 16 KiB cork buffer is split by uWS (the first part
+ * through the cork buffer, as its own SSL_write): a poke retrying a 1 MiB write that way was
+ * refused by OpenSSL on every later attempt, and a slow reader over TLS was cut after 14 s with
+ * the socket empty. With writes of at most 16 KiB a retry, corked or not, repeats the pending one,
+ * and the write offset moves every 16 KiB, so a slow reader's progress is seen.
  */
 /** How often a response waiting for a full socket offers it the rest of its chunk. */
 const POKE_MS = 2_000;
 /** A response whose client takes no byte for this long is cut (uWS's own idle timeout). */
 const STALL_MS = 10_000;
+/** The most a TLS response passes to one `tryEnd`: uWS's cork buffer (LoopData::CORK_BUFFER_SIZE). */
+export const TLS_SLICE = 16 * 1024;
 
 export async function streamBody(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
   if (body.length === undefined) return streamOpenEnded(p, body.chunks, writeHead);
@@ -151,21 +163,36 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
   // Set only while the loop waits for `chunk` to be taken by the writable handler.
   let wake: (() => void) | undefined;
   let handlerOn = false;
+  const slice = p.tls ? TLS_SLICE : Infinity;
+  /** Offers the socket `chunk` from the write offset `offset` on; false when it took not all of it. */
+  const push = (offset: number): boolean => {
+    p.bytesOut = offset;
+    if (slice === Infinity) {
+      [ok, finished] = res.tryEnd(offset === start ? chunk! : chunk!.subarray(offset - start), total);
+      return ok || finished;
+    }
+    for (;;) {
+      const from = offset - start;
+      const to = Math.min(chunk!.length, from + slice);
+      [ok, finished] = res.tryEnd(chunk!.subarray(from, to), total);
+      if (!ok && !finished) return false;
+      if (finished || to === chunk!.length) return true;
+      offset = start + to;
+      p.bytesOut = offset;
+    }
+  };
   const write = (): void => {
     if (first) {
       writeHead();
       first = false;
     }
     start = res.getWriteOffset();
-    p.bytesOut = start;
-    [ok, finished] = res.tryEnd(chunk!, total);
+    push(start);
   };
   const onWritable = (offset: number): boolean => {
     // Writing nothing is success: no chunk is waiting (the loop is between chunks or done).
     if (wake === undefined || chunk === undefined || p.aborted) return true;
-    p.bytesOut = offset;
-    [ok, finished] = res.tryEnd(chunk.subarray(offset - start), total);
-    if (!ok && !finished) return false;
+    if (!push(offset)) return false;
     const w = wake;
     wake = undefined;
     p.wakeWriter = undefined;

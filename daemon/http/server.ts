@@ -293,6 +293,7 @@ export class HttpServer {
       drain: undefined,
       cors: headers.origin === undefined ? undefined : responseCors(method, headers, this.deps.config.corsOrigins, bucketRules),
       subject: undefined,
+      tls: this.deps.config.tls !== null,
     };
     this.inFlight.add(pending);
     res.onAborted(() => {
