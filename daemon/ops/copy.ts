@@ -164,6 +164,14 @@ export function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promise<Resu
   return withDataPlace(env, ctx, (lease) => copyObject(env, ctx, lease));
 }
 
+/** The largest source CopyObject copies (and UploadPartCopy without a range): S3's 5 GiB. */
+export const MAX_COPY_SOURCE = 5 * 1024 ** 3;
+
+/** S3's answer to a copy of a larger source: the client must copy it in ranges (UploadPartCopy). */
+export function copySourceTooLarge(): S3Error {
+  return new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE}`);
+}
+
 async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
   const dstBucket = requireBucket(env, ctx.bucket);
   const dstKey = ctx.key!;
@@ -177,6 +185,8 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
   const askedAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : undefined;
   const src = loadCopySource(env, ctx);
+  // Before anything is read: S3 refuses these at once, whatever the copy would change.
+  if (src.record.size > MAX_COPY_SOURCE) throw copySourceTooLarge();
   const encReq = writeEncryption(env, ctx, dstBucket.encryption);
   // The destination's SSE-C key is zeroed however the copy ends.
   try {

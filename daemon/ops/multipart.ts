@@ -19,7 +19,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer,
 import { derivePartKey } from '../sse/object-key.js';
 import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, sealedPart, type Checksums } from '../sse/checksums.js';
 import { customerKeyMd5, encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
-import { loadCopySource, readCopySource, withDataPlace } from './copy.js';
+import { MAX_COPY_SOURCE, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
@@ -398,7 +398,10 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
     start = first;
     end = last;
   }
+  // Refused before a byte is read (not after copying 5 GiB to find the part too large).
+  if (rangeHeader === undefined && src.record.size > MAX_COPY_SOURCE) throw copySourceTooLarge();
   const length = Math.max(0, end - start + 1);
+  if (length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(length), MaxSizeAllowed: String(MAX_PART_SIZE) } });
   const uc = uploadChecksum(up);
   const objectKey = await uploadObjectKey(env, ctx, up);
   let source: Awaited<ReturnType<typeof readCopySource>> | undefined;

@@ -373,7 +373,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // whole object). The parts count only here, with partNumber, and only for multipart
           // objects: S3 documents PartsCount as "only returned if you specify partNumber".
           if (rec.parts) headers['x-amz-mp-parts-count'] = String(pr.count);
-          if (rec.parts || rec.size > 0) {
+          // An empty part (or object) has no byte range to name: 200, as for an empty object
+          // (`bytes 0--1/0` was sent, which Content-Range parsers read as garbage).
+          if (end >= start) {
             status = 206;
             headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
           }

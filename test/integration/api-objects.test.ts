@@ -4,7 +4,9 @@
 // stored headers and metadata, ETag, hostile and long keys, empty objects.
 import t from 'tap';
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -12,6 +14,7 @@ import {
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -482,6 +485,31 @@ t.test('empty objects', async (t) => {
   const rawGet = await raw(d.port, { method: 'GET', path: `/${bucket}/empty` });
   t.equal(rawGet.status, 200);
   t.equal(rawGet.headers['content-length'], '0');
+
+  // An empty part has no byte range to name: 200 without Content-Range, as for an empty object
+  // (`bytes 0--1/0` and `bytes 5242880-5242879/5242880` were sent, with 206).
+  const uploads: Array<[string, Buffer[]]> = [['mp-one-empty-part', [Buffer.alloc(0)]], ['mp-empty-last-part', [testBytes(5 * 1024 * 1024, 3), Buffer.alloc(0)]]];
+  for (const [key, parts] of uploads) {
+    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const done = [];
+    for (const [i, body] of parts.entries()) {
+      const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: i + 1, Body: body }));
+      done.push({ PartNumber: i + 1, ETag: r.ETag });
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
+    for (const method of ['GET', 'HEAD']) {
+      const last = await raw(d.port, { method, path: `/${bucket}/${key}`, query: `partNumber=${parts.length}` });
+      t.equal(last.status, 200, `${method} ${key}?partNumber=${parts.length} (empty): 200`);
+      t.equal(last.headers['content-range'], undefined, 'no Content-Range');
+      t.equal(last.headers['content-length'], '0', 'Content-Length: 0');
+      t.equal(last.headers['x-amz-mp-parts-count'], String(parts.length), 'the parts count');
+    }
+    if (parts.length > 1) {
+      const first = await raw(d.port, { method: 'GET', path: `/${bucket}/${key}`, query: 'partNumber=1' });
+      t.equal(first.status, 206, 'a part with bytes: 206');
+      t.equal(first.headers['content-range'], `bytes 0-${5 * 1024 * 1024 - 1}/${5 * 1024 * 1024}`);
+    }
+  }
 });
 
 t.test('missing keys and buckets', async (t) => {
