@@ -139,7 +139,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Before anything reads or sweeps the directory: a second daemon on it stops here.
   let dirLock: Awaited<ReturnType<typeof lockDataDir>>;
   try {
-    dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason));
+    dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason), (reason) => log.error(reason));
   } catch (err) {
     throw foreignFilesError(config.dataDir, err, 'open');
   }

@@ -484,7 +484,11 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
 
   /** A 200 JSON answer, read by `read` (which may refuse it with 'Unavailable': next endpoint). */
   async #json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, read: (doc: any) => T = (doc) => doc as T): Promise<T> {
-    const res = await this.#call(method, path, body, (r) => read(parseJson(r.body, path)));
+    const res = await this.#call(method, path, body, (r) => {
+      const doc = parseJson(r.body, path);
+      if (doc === null || typeof doc !== 'object') throw new KmsError('Unavailable', `kes: an answer from ${path} that is no JSON object or array`);
+      return read(doc);
+    });
     return res.value as T;
   }
 

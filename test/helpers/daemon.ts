@@ -35,6 +35,8 @@ export interface DaemonOptions {
   dev?: boolean;
   /** Default true: configure TEST_KMS_SECRET unless env sets a KMS. */
   kms?: boolean;
+  /** Run the daemon as the leader of a process group of its own (to signal the whole group, as Ctrl-C does). */
+  group?: boolean;
   /** Called with each stdout line before the daemon listens (e.g. to signal it during start-up). */
   onStartLine?: (line: string, proc: ChildProcess) => void;
 }
@@ -107,7 +109,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const args = [MAIN, 'server', dataDir];
   if (opts.dev) args.push('--dev');
-  const proc = spawn(...nodeChild(args, env), { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(...nodeChild(args, env), { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.group === true });
   const logs: string[] = [];
   let started = false;
   let buffered = '';

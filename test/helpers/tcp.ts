@@ -144,3 +144,51 @@ export function tcpConversation(port: number, steps: Array<{ bytes: Buffer; head
     sock.on('error', () => undefined);
   });
 }
+
+/**
+ * Sends `request` on `sock` once it is connected (`ready`: 'connect', or 'secureConnect' for TLS)
+ * and reads the response at `rate` bytes/s for `slowMs` (with rate 0: not at all after its first
+ * MiB), then as fast as it comes: the bytes after the response head, its status, and when the
+ * server closed the connection first.
+ */
+export function readSlowly(sock: Socket, ready: 'connect' | 'secureConnect', request: string, rate: number, slowMs: number): Promise<{ status: number; body: Buffer; closedAfterMs: number | undefined }> {
+  const MiB = 1024 * 1024;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    let want = -1;
+    let closedAfterMs: number | undefined;
+    let finished = false;
+    const started = Date.now();
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
+      sock.destroy();
+      const data = Buffer.concat(chunks);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data.subarray(0, 20).toString('latin1'))?.[1] ?? 0);
+      resolve({ status, body: data.subarray(data.indexOf('\r\n\r\n') + 4), closedAfterMs });
+    };
+    sock.setNoDelay(true);
+    sock.on(ready, () => sock.write(request));
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (want < 0) want = responseLength(Buffer.concat(chunks));
+      if (want >= 0 && got >= want) return done();
+      const elapsed = Date.now() - started;
+      if (elapsed >= slowMs) return;
+      // Ahead of the rate (or past the first MiB of a reader that stops): wait before reading on.
+      const ahead = rate === 0 ? (got > MiB ? slowMs - elapsed : 0) : (got / rate) * 1000 - elapsed;
+      if (ahead > 0) {
+        sock.pause();
+        setTimeout(() => sock.resume(), Math.min(ahead, slowMs - elapsed));
+      }
+    });
+    sock.on('end', () => {
+      closedAfterMs ??= Date.now() - started;
+      done();
+    });
+    sock.on('close', () => done());
+    sock.on('error', () => done());
+  });
+}

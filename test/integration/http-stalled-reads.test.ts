@@ -18,7 +18,7 @@ import { connect, type Socket } from 'node:net';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { encodeKey, signedRequestText } from '../helpers/http.js';
 import { clientFor, createBucket } from '../helpers/s3.js';
-import { parseHttpResponse, responseLength } from '../helpers/tcp.js';
+import { parseHttpResponse, readSlowly } from '../helpers/tcp.js';
 
 const MiB = 1024 * 1024;
 const STALL_MS = 700;
@@ -189,45 +189,9 @@ t.test('stalled ranged reads', async (t) => {
   for (const { got, o, close, want } of all) check(t, got, want, `${o.key} range close=${close}`, { close, status: 206 });
 });
 
-/**
- * A raw GET read at `rate` bytes/s for `slowMs` (or not read at all after its first MiB, with
- * rate 0), then as fast as possible: the body bytes received, and whether the server closed first.
- */
-function slowGet(key: string, rate: number, slowMs: number): Promise<{ body: Buffer; closedAfterMs: number | undefined }> {
-  return new Promise((resolve) => {
-    const sock = connect(d.port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let got = 0;
-    let want = -1;
-    let closedAfterMs: number | undefined;
-    const started = Date.now();
-    const done = (): void => {
-      sock.destroy();
-      const data = Buffer.concat(chunks);
-      resolve({ body: data.subarray(data.indexOf('\r\n\r\n') + 4), closedAfterMs });
-    };
-    sock.setNoDelay(true);
-    sock.on('connect', () => sock.write(getRequest(key, {})));
-    sock.on('data', (c: Buffer) => {
-      chunks.push(c);
-      got += c.length;
-      if (want < 0) want = responseLength(Buffer.concat(chunks));
-      if (want >= 0 && got >= want) return done();
-      const elapsed = Date.now() - started;
-      if (elapsed >= slowMs) return;
-      // Ahead of the rate (or past the first MiB of a reader that stops): wait before reading on.
-      const ahead = rate === 0 ? (got > MiB ? slowMs - elapsed : 0) : (got / rate) * 1000 - elapsed;
-      if (ahead > 0) {
-        sock.pause();
-        setTimeout(() => sock.resume(), Math.min(ahead, slowMs - elapsed));
-      }
-    });
-    sock.on('end', () => {
-      closedAfterMs ??= Date.now() - started;
-      done();
-    });
-    sock.on('error', () => done());
-  });
+/** A raw GET read at `rate` bytes/s for `slowMs` (see readSlowly). */
+function slowGet(key: string, rate: number, slowMs: number): ReturnType<typeof readSlowly> {
+  return readSlowly(connect(d.port, '127.0.0.1'), 'connect', getRequest(key, {}), rate, slowMs);
 }
 
 t.test('a slow but steady reader gets the whole body; one that stops reading is cut', async (t) => {

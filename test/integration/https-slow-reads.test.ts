@@ -14,7 +14,7 @@ import { connect } from 'node:tls';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { encodeKey, signedRequestText } from '../helpers/http.js';
 import { clientFor, createBucket } from '../helpers/s3.js';
-import { responseLength } from '../helpers/tcp.js';
+import { readSlowly } from '../helpers/tcp.js';
 
 const MiB = 1024 * 1024;
 
@@ -29,48 +29,10 @@ const ssec = {
   'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(customerKey).digest('base64'),
 };
 
-/**
- * A raw GET over TLS read at `rate` bytes/s for `slowMs` (with rate 0: not read at all after its
- * first MiB), then as fast as possible: the body received, and when the server closed, if first.
- */
-function tlsGet(key: string, rate: number, slowMs: number, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; closedAfterMs: number | undefined }> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port: d.port, ca: d.caCert, servername: 'localhost' });
-    const chunks: Buffer[] = [];
-    let got = 0;
-    let want = -1;
-    let closedAfterMs: number | undefined;
-    let finished = false;
-    const started = Date.now();
-    const done = (): void => {
-      if (finished) return;
-      finished = true;
-      sock.destroy();
-      const data = Buffer.concat(chunks);
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data.subarray(0, 20).toString('latin1'))?.[1] ?? 0);
-      resolve({ status, body: data.subarray(data.indexOf('\r\n\r\n') + 4), closedAfterMs });
-    };
-    sock.on('secureConnect', () => sock.write(signedRequestText(d.port, { method: 'GET', path: `/${bucket}/${encodeKey(key)}`, headers })));
-    sock.on('data', (c: Buffer) => {
-      chunks.push(c);
-      got += c.length;
-      if (want < 0) want = responseLength(Buffer.concat(chunks));
-      if (want >= 0 && got >= want) return done();
-      const elapsed = Date.now() - started;
-      if (elapsed >= slowMs) return;
-      const ahead = rate === 0 ? (got > MiB ? slowMs - elapsed : 0) : (got / rate) * 1000 - elapsed;
-      if (ahead > 0) {
-        sock.pause();
-        setTimeout(() => sock.resume(), Math.min(ahead, slowMs - elapsed));
-      }
-    });
-    sock.on('end', () => {
-      closedAfterMs ??= Date.now() - started;
-      done();
-    });
-    sock.on('close', () => done());
-    sock.on('error', () => done());
-  });
+/** A raw GET over TLS read at `rate` bytes/s for `slowMs` (see readSlowly). */
+function tlsGet(key: string, rate: number, slowMs: number, headers: Record<string, string> = {}): ReturnType<typeof readSlowly> {
+  const sock = connect({ host: '127.0.0.1', port: d.port, ca: d.caCert, servername: 'localhost' });
+  return readSlowly(sock, 'secureConnect', signedRequestText(d.port, { method: 'GET', path: `/${bucket}/${encodeKey(key)}`, headers }), rate, slowMs);
 }
 
 const plain = testBytes(12 * MiB + 777, 41);

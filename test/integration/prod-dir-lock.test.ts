@@ -10,6 +10,8 @@ import { MAIN, nodeChild, startDaemon, testBytes, testPki } from '../helpers/dae
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { md5Hex } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
+import { descendantsOf } from '../helpers/proc.js';
+import { readFileSync } from 'node:fs';
 
 function runSecond(dataDir: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -49,6 +51,52 @@ t.test('a second daemon on a directory in use stops with exit 2 and harms no upl
   t.ok((await getBytes(b.s3(), { Bucket: bucket, Key: 'in-flight' })).equals(body), 'after the first one died, a daemon starts on the directory and serves it');
   const third = await runSecond(a.dataDir);
   t.equal(third.code, 2, 'and holds the lock in turn');
+});
+
+t.test('a signal to the whole process group (Ctrl-C) does not free the lock while the daemon drains', async (t) => {
+  // The lock's flock child shared the daemon's process group: Ctrl-C killed it at once, and a
+  // second daemon started during the drain swept the file of an upload the first then acknowledged.
+  const a = await startDaemon({ group: true, env: { S3_SHUTDOWN_TIMEOUT: '30' } });
+  t.teardown(() => a.cleanup());
+  const s3 = a.s3();
+  const bucket = await createBucket(s3, 'grp');
+  const body = testBytes(8 * 1024 * 1024, 11);
+  let sent = 0;
+  async function* slow(): AsyncGenerator<Buffer> {
+    for (let off = 0; off < body.length; off += 512 * 1024) {
+      sent = off;
+      yield body.subarray(off, off + 512 * 1024);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const upload = raw(a.port, { method: 'PUT', path: `/${bucket}/drained`, body: slow(), headers: { 'content-length': String(body.length) }, sign: { payloadHash: 'UNSIGNED-PAYLOAD' } });
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(-a.proc.pid!, 'SIGINT');
+  await a.waitForLog((l) => /shutting down|draining/i.test(String(l.msg)), 5000);
+  t.ok(sent < body.length, 'the upload is still in flight while the daemon drains');
+  const second = await runSecond(a.dataDir);
+  t.equal(second.code, 2, 'a second daemon started during the drain exits 2');
+  t.match(second.stderr, /in use by another s3d/, 'the directory is still locked');
+  const put = await upload;
+  t.equal(put.status, 200, 'the upload in flight completes during the drain');
+  t.equal(await new Promise((resolve) => a.proc.once('exit', (code) => resolve(code))), 0, 'the first daemon exits 0 after the drain');
+  const b = await startDaemon({ dataDir: a.dataDir });
+  t.teardown(() => b.stop());
+  t.ok((await getBytes(b.s3(), { Bucket: bucket, Key: 'drained' })).equals(body), 'the acknowledged upload reads back whole');
+});
+
+t.test('a lock child that dies anyway is logged as an error: the directory is no longer protected', async (t) => {
+  const a = await startDaemon();
+  t.teardown(async () => {
+    await a.stop();
+    a.cleanup();
+  });
+  const cat = descendantsOf(a.proc.pid!).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'cat');
+  t.equal(cat.length, 1, 'the lock is held by one cat under flock');
+  process.kill(cat[0]!, 'SIGKILL');
+  const line = await a.waitForLog((l) => /lock .* was lost/.test(String(l.msg)), 5000);
+  t.equal(line.level, 50, 'logged at error');
+  t.match(String(line.msg), /a second s3d could start/, 'saying what it means');
 });
 
 t.test('a data directory s3d cannot write is a configuration error: exit 2 with the reason, nothing created', async (t) => {

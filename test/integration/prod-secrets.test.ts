@@ -6,22 +6,14 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, SECRET_KEY, TEST_KMS_SECRET, nodeChild, startDaemonFor } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
+import { descendantsOf } from '../helpers/proc.js';
 
-function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
-    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number),
-  );
-}
 
 t.test('a start under umask 022: the metadata store is private; the lock child has no secrets', async (t) => {
   const old = process.umask(0o022);
@@ -41,14 +33,7 @@ t.test('a start under umask 022: the metadata store is private; the lock child h
     t.equal((statSync(path).mode & 0o777).toString(8), mode.toString(8), `${path.slice(d.dataDir.length)} is ${mode.toString(8)}`);
   }
   // The lock is held by `flock` (and the shell and `cat` under it) for the daemon's whole life.
-  const descendants: number[] = [];
-  const walk = (pid: number): void => {
-    for (const c of childrenOf(pid)) {
-      descendants.push(c);
-      walk(c);
-    }
-  };
-  walk(d.proc.pid!);
+  const descendants = descendantsOf(d.proc.pid!);
   const lockers = descendants.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('flock') || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'cat');
   t.ok(lockers.length > 0, 'the lock child runs');
   for (const pid of lockers) {
