@@ -51,7 +51,7 @@ export class StoreState {
   }
 
   /**
-   * The token the last clean shutdown recorded (main.ts writes the same into `.s3d/clean-shutdown`
+   * The token the last clean shutdown recorded (cli.ts writes the same into `.s3d/clean-shutdown`
    * after closing the store): '' when none. A store restored from a backup holds an older token.
    */
   shutdownToken(): string {

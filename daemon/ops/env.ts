@@ -1,4 +1,4 @@
-// The concrete parts every operation handler works with, wired once by main.ts.
+// The concrete parts every operation handler works with, wired once by cli.ts.
 
 import type { Logger } from 'pino';
 import type { Credentials } from '../auth/sigv4.js';

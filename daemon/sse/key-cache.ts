@@ -82,7 +82,7 @@ export class ObjectKeyCache {
     this.#entries.set(id, { key: copy, expires: this.#now() + this.#ttlMs });
   }
 
-  /** Drops every expired entry (main.ts calls this periodically). */
+  /** Drops every expired entry (cli.ts calls this periodically). */
   sweepExpired(): number {
     const now = this.#now();
     let dropped = 0;

@@ -1,0 +1,536 @@
+// The s3d command, loaded by main.ts: `s3d server DIR [--dev]` and `s3d verify`. Wires config,
+// logger, storage, LMDB, KMS, crypto pool and the HTTP front end; handles signals and graceful
+// shutdown.
+
+import { holdEarlyHup, releaseEarlyHup } from './early-signals.js';
+import { execFile } from 'node:child_process';
+import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { destination, pino, type Logger } from 'pino';
+import { LOG_SERIALIZERS } from './log.js';
+import { Metrics } from './admin/metrics.js';
+import { DataGate, PARKED_PER_PLACE } from './ops/data-gate.js';
+import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
+import { handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { CryptoPool } from './crypto/pool.js';
+import { HttpServer } from './http/server.js';
+import { NativeBindingError, loadUws, uwsBinding } from './http/uws.js';
+import { createKeyProviderFromEnv } from './kms/index.js';
+import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS } from './kms/cache.js';
+import { ObjectKeyCache } from './sse/key-cache.js';
+import { KmsConfigError, type KeyProvider } from './kms/provider.js';
+import { MetaStore, StoreFormatError } from './meta/store.js';
+import { createDispatcher } from './ops/index.js';
+import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/policy.js';
+import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
+import { bucketCorsRules } from './ops/bucket-cors.js';
+import { validBucketName } from './ops/bucket.js';
+import type { OpsEnv } from './ops/env.js';
+import { FileStore, makeDirs, syncDir } from './storage/files.js';
+import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
+import { OrphanScan, crashLeftoversBound } from './storage/orphan-scan.js';
+import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker } from './storage/clean-shutdown.js';
+import { DiskSpace } from './storage/disk-space.js';
+import { guardStorage } from './ops/storage-full.js';
+import { Reaper } from './storage/reaper.js';
+import { UploadExpiry } from './meta/upload-expiry.js';
+import { LifecycleScanner } from './ops/lifecycle-scanner.js';
+import { EventListeners } from './notify/listen.js';
+import { WebhookNotifier } from './notify/webhook.js';
+import { dirname, join } from 'node:path';
+import { verifyCommand } from './verify.js';
+
+const USAGE = `usage: s3d server DIR [--dev]
+       s3d verify DIR [--deep] [--bucket NAME] [--dev]
+
+  server  serves DIR over the S3 API
+          DIR     data directory (created if missing)
+          --dev   development mode: built-in credentials and a generated KMS key (never in production)
+  verify  checks that every stored object version in DIR can be read back (s3d verify --help)
+
+Configuration comes from S3_* environment variables; see README.md.`;
+
+interface Daemon {
+  port: number;
+  /** Reloads the TLS certificate (SIGHUP); logs the outcome, never throws. */
+  reloadTls(): Promise<void>;
+  /** Reloads S3_IAM_FILE (SIGHUP); logs the outcome, never throws: a bad file keeps the previous users. */
+  reloadUsers(): void;
+  /** Refuses new connections at once (the first step of stop(), which may follow later). */
+  stopAccepting(): void;
+  stop(): Promise<void>;
+}
+
+/** The users of S3_IAM_FILE; a file that does not check is a configuration error. */
+function readUsers(config: Config, log: Logger): UserDirectory {
+  if (config.iamFile === null) return NO_USERS;
+  try {
+    const { users, warnings } = loadUsers(config.iamFile, config.rootUser);
+    for (const w of warnings) log.warn(w);
+    return users;
+  } catch (err) {
+    if (err instanceof IamFileError) throw new ConfigError(`S3_IAM_FILE ${err.message}`);
+    throw err;
+  }
+}
+
+function thisUser(): string {
+  return `uid ${process.getuid?.() ?? '?'}`;
+}
+
+/**
+ * A data directory s3d cannot create or write (permissions, a read-only mount, a file in its
+ * place) is a configuration error: exit 2 with the reason, not a stack trace and a restart loop.
+ */
+function dataDirError(dir: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    EACCES: `is not writable by this user (${thisUser()})`,
+    EPERM: `is not writable by this user (${thisUser()})`,
+    EROFS: 'is on a read-only filesystem',
+    ENOTDIR: 'is not a directory (or a path component is a file)',
+    EEXIST: 'is not a directory (or a path component is a file)',
+    ENOSPC: 'is on a full filesystem',
+  };
+  if (code === undefined || why[code] === undefined) return err as Error;
+  return new ConfigError(`the data directory ${dir} ${why[code]}: ${(err as Error).message}`);
+}
+
+/** Takes group and other permissions away from `dir` and `paths` (those that exist). */
+function keepPrivate(log: Logger, dir: string, paths: string[]): void {
+  for (const p of [dir, ...paths]) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st === undefined || (st.mode & 0o077) === 0) continue;
+    try {
+      chmodSync(p, st.mode & 0o7700);
+    } catch (err) {
+      log.warn({ path: p, mode: (st.mode & 0o777).toString(8), err: { message: (err as Error).message } }, 'could not make the metadata store private to the service user (chmod go-rwx it)');
+    }
+  }
+}
+
+/**
+ * A permission error on files in the data directory: typically left by a run as another user
+ * (root), a configuration matter (exit 2) with the fix; any other error as it is.
+ */
+function foreignFilesError(dir: string, err: unknown, may: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM') return err as Error;
+  return new ConfigError(`the data directory ${dir} holds files this user (${thisUser()}) may not ${may}: ${(err as Error).message}; give them to the service's user (chown -R)`);
+}
+
+export async function startDaemon(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
+  loadUws({ patch: config.httpParserPatch });
+  const uws = uwsBinding();
+  if (uws?.parserPatched === false && uws.unpatchedReason !== undefined) {
+    // Known limitation on other platforms; a warning only where the patch should have applied.
+    const level = uws.unpatchedByDesign === true ? 'info' : 'warn';
+    log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, and bytes above 0x7f at the ends of a header value are dropped (docs/operations.md, Known limitations)');
+  }
+  let users = readUsers(config, log);
+  if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
+  let madeDirs: string[];
+  try {
+    madeDirs = makeDirs(join(config.dataDir, '.s3d'), 0o700);
+    accessSync(join(config.dataDir, '.s3d'), constants.W_OK);
+  } catch (err) {
+    throw dataDirError(config.dataDir, err);
+  }
+  // Before anything reads or sweeps the directory: a second daemon on it stops here.
+  let dirLock: Awaited<ReturnType<typeof lockDataDir>>;
+  try {
+    dirLock = await lockDataDir(config.dataDir, join(config.dataDir, '.s3d', 'lock'), (reason) => log.warn(reason), (reason) => log.error(reason));
+  } catch (err) {
+    throw foreignFilesError(config.dataDir, err, 'open');
+  }
+  const files = new FileStore(config.dataDir, { syncReadMax: config.syncReadMax, directIo: config.directIo });
+  await files.init().catch((err: unknown) => {
+    throw dataDirError(config.dataDir, err);
+  });
+  log.info({ directIo: files.directIo }, files.directIo ? 'data files are written with O_DIRECT' : 'data files are written through the page cache');
+  const disk = new DiskSpace(files.root, { minFree: config.minFreeDisk, log });
+  await disk.start();
+  // A missing or empty metadata store beside data files: the store was lost, moved or replaced
+  // (a restore that missed .s3d/meta, a copy without it). Opening it would create an empty one,
+  // and the sweep would then take every data file for a crash leftover.
+  const metaFile = join(config.dataDir, '.s3d', 'meta', 'data.mdb');
+  if ((statSync(metaFile, { throwIfNoEntry: false })?.size ?? 0) === 0) {
+    const { data } = await files.countFiles();
+    if (data > 0) {
+      disk.stop();
+      throw new ConfigError(
+        `the metadata store ${metaFile} is missing or empty, but ${data} data file(s) exist under ${join(files.root, 'objects')}: ` +
+          'restore .s3d/meta from a backup (or start s3d on the right directory); s3d does not start on data files without their metadata. ' +
+          `To discard that data and start afresh, remove ${join(files.root, 'objects')} first`,
+      );
+    }
+  }
+  // After a clean shutdown of this very store nothing was left behind but temp files and queued
+  // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts;
+  // the store judges whether the marker describes it). After a crash it runs while the daemon
+  // serves, from a snapshot of the records taken just before it listens (storage/orphan-scan.ts).
+  const marker = readCleanMarker(config.dataDir);
+  let meta: MetaStore;
+  try {
+    meta = new MetaStore(join(config.dataDir, '.s3d'), { cleanMarker: marker });
+  } catch (err) {
+    if (!(err instanceof StoreFormatError)) throw err;
+    disk.stop();
+    throw new ConfigError(err.message);
+  }
+  // The metadata store holds small objects' data, names, policies, plaintext ETags and checksums
+  // (of unencrypted objects, and what earlier versions kept): only the
+  // service's user may read it, whatever the umask it was started with (the unit's is 0077; a
+  // start by hand under 022 made .s3d and the LMDB files world-readable).
+  keepPrivate(log, join(config.dataDir, '.s3d'), [join(config.dataDir, '.s3d', 'meta'), join(config.dataDir, '.s3d', 'meta', 'data.mdb'), join(config.dataDir, '.s3d', 'meta', 'lock.mdb')]);
+  // The directories a first start makes (the data directory's .s3d, what is in it, LMDB's files
+  // in meta/) are made durable before anything acknowledged is written into them; objects/ is
+  // synced by FileStore on each fan-out directory's first use.
+  // A data directory the service user may enter but not read (a root-owned 0711 parent of a
+  // pre-made .s3d) cannot be opened to sync: its .s3d was not made by this start, so it is skipped.
+  // When this start made the data directory (and maybe directories above it), the entry of each
+  // in the directory above is synced too; an existing parent this user may not read is skipped.
+  const dataDirSyncs = [config.dataDir, join(config.dataDir, '.s3d'), join(config.dataDir, '.s3d', 'meta')];
+  const madeParents = madeDirs.map((d) => dirname(d)).filter((d) => !dataDirSyncs.includes(d));
+  await Promise.all(
+    [...madeParents, ...dataDirSyncs].map((dir) =>
+      syncDir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (dir === config.dataDir && (err.code === 'EACCES' || err.code === 'EPERM')) return;
+        if (madeParents.includes(dir) && !madeDirs.includes(dir) && (err.code === 'EACCES' || err.code === 'EPERM')) {
+          log.warn({ dir, code: err.code }, 'cannot open the directory above the new data directory to sync its entry: a power loss soon after this first start could lose the data directory');
+          return;
+        }
+        meta.close().catch(() => undefined);
+        disk.stop();
+        throw dataDirError(config.dataDir, err);
+      }),
+    ),
+  );
+  if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
+  const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
+  const cleanStop = meta.cleanStop;
+  if (meta.writtenSinceCleanStop) log.info({ nullVersions: meta.nullIndexRebuilt }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
+  await consumeCleanMarker(config.dataDir);
+  const swept = await files.sweepAtStart(queued).catch((err: unknown) => {
+    throw foreignFilesError(config.dataDir, err, 'read or remove');
+  });
+  if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
+  if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
+  // Every queued file is gone now (removed here or before): the queue need not hold them.
+  if (queued.size > 0) await meta.dequeueFiles([...queued]);
+  for (const { bucket, error } of unreadableBucketPolicies(meta.listBuckets())) {
+    log.error({ bucket, error }, 'the bucket policy stored for this bucket is not valid for this version: every request it judges is refused (MalformedPolicy) until the root user replaces or deletes it (put-bucket-policy / delete-bucket-policy)');
+  }
+
+  let kms: KeyProvider | null;
+  let objectKeys: ObjectKeyCache;
+  try {
+    // Unsealed object keys live as long as the KMS cache would keep their data keys (and a bad
+    // S3_KMS_CACHE_* value fails here, before anything else has started).
+    const cacheEnv = cacheOptionsFromEnv(env);
+    objectKeys = new ObjectKeyCache({ ttlMs: cacheEnv.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, maxEntries: cacheEnv.cacheSize ?? DEFAULT_CACHE_SIZE });
+    kms = await createKeyProviderFromEnv(env, { dataDir: config.dataDir, dev: config.dev, log });
+  } catch (err) {
+    disk.stop();
+    await meta.close();
+    throw err;
+  }
+  if (config.autoEncryption && !kms) {
+    disk.stop();
+    await meta.close();
+    throw new ConfigError('S3_KMS_AUTO_ENCRYPTION=on needs a KMS: set S3_KMS_KES_ENDPOINT (KES) or S3_KMS_SECRET_KEY (built-in key)');
+  }
+  if (!kms) log.warn('no KMS configured: SSE-S3 and SSE-KMS requests will be refused (SSE-C works); objects written without SSE-C are stored unencrypted');
+  else if (!config.autoEncryption) {
+    // As on MinIO, SSE is asked for (headers, a bucket default) unless auto-encryption is on:
+    // say so where the operator looks, since the product is chosen for encryption at rest.
+    log.warn('S3_KMS_AUTO_ENCRYPTION is off: objects written without SSE headers into buckets without default encryption are stored unencrypted; set S3_KMS_AUTO_ENCRYPTION=on to encrypt every object');
+  }
+
+  const pool = new CryptoPool({ workers: config.cryptoWorkers });
+  const reaper = new Reaper(meta, files, log);
+  await reaper.kick(0);
+  reaper.start();
+  const uploadExpiry = new UploadExpiry(meta, log, config.staleUploadsExpiryMs, config.staleUploadsIntervalMs);
+  // Uploads abandoned while the daemon was down are aborted at start-up too.
+  await uploadExpiry.sweep();
+  uploadExpiry.start();
+  // Bucket notifications: events left undelivered before a restart go out first.
+  const notifier = new WebhookNotifier(config.notify, meta.notifications, log);
+  notifier.start();
+  // Open ListenBucketNotification streams (mc watch): events go to them after each commit.
+  const listeners = new EventListeners();
+  const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs, { notifier, region: config.region, listeners });
+  lifecycle.start();
+  // Expired keys are erased within a minute even if nothing reads them again.
+  const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
+  keySweep.unref();
+  const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, notify: notifier, listeners, dataGate });
+  let shuttingDown = false;
+  const kmsReady = kmsReadiness(kms);
+  const adminKms = { kms, rootUser: config.rootUser };
+
+  const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : users.get(id)?.secretKey) };
+  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier, listeners, users: () => users, dataGate };
+  const dispatch = guardStorage(createDispatcher(opsEnv, {
+    HealthLive: () => handleHealthLive(),
+    HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
+    Metrics: () => handleMetrics(metrics),
+    AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
+    AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
+  }), disk);
+  const server = new HttpServer({
+    config,
+    log,
+    credentials,
+    dispatch,
+    observe: (info) => metrics.observe(info),
+    anonymous: (req) => anonymousAllowed(opsEnv, req),
+    authorize: (req) => userAllowed(opsEnv, req),
+    bucketCors: (bucket) => bucketCorsRules(opsEnv, bucket),
+    bucketExists: (bucket) => validBucketName(bucket) && opsEnv.meta.getBucket(bucket) !== undefined,
+  });
+  // The snapshot is taken and new files are tracked before anything can write one.
+  const orphanScan = cleanStop
+    ? undefined
+    : new OrphanScan(files, meta.referenceSnapshot(), log, {
+        storeHasBuckets: meta.listBuckets().length > 0,
+        temp: swept.temp,
+        crashLeftovers: crashLeftoversBound(config.dataRequestsMax * (1 + PARKED_PER_PLACE)),
+        unfinished: { count: meta.state.unfinishedScans(), set: (n) => meta.state.setUnfinishedScans(n) },
+      });
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (err) {
+    orphanScan?.abandon();
+    throw err;
+  }
+  log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
+  if (orphanScan) {
+    log.info('start-up scan for unreferenced data files (the last stop was not clean) runs in the background');
+    void orphanScan.start();
+  }
+
+  const stopAccepting = (): void => {
+    shuttingDown = true;
+    server.stopAccepting();
+  };
+
+  return {
+    port,
+    async reloadTls() {
+      if (!config.tls) {
+        log.info('SIGHUP: TLS is not configured (S3_CERTS_DIR): nothing to reload');
+        return;
+      }
+      try {
+        const c = await server.reloadTls();
+        log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate reloaded');
+      } catch (err) {
+        log.error({ err: { message: (err as Error).message } }, 'TLS certificate reload failed: still serving the previous certificate');
+      }
+    },
+    reloadUsers() {
+      if (config.iamFile === null) return;
+      try {
+        users = readUsers(config, log);
+        log.info({ file: config.iamFile, users: users.size }, 'users reloaded');
+      } catch (err) {
+        log.error({ err: { message: (err as Error).message } }, 'users reload failed: the previous users stay in effect');
+      }
+    },
+    stopAccepting,
+    async stop() {
+      stopAccepting();
+      // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
+      const failures: unknown[] = [];
+      const step = async (name: string, fn: () => Promise<void> | undefined): Promise<void> => {
+        log.debug({ step: name }, 'shutdown step');
+        try {
+          await fn();
+        } catch (err) {
+          log.error({ err, step: name }, 'shutdown step failed');
+          failures.push(err);
+        }
+      };
+      // Event streams never end by themselves: end them, or the drain would wait for its deadline.
+      await step('listeners', async () => listeners.close());
+      let drained = false;
+      await step('http', async () => {
+        drained = await server.close(config.shutdownTimeoutMs);
+      });
+      await step('upload expiry', () => uploadExpiry.stop());
+      await step('lifecycle', () => lifecycle.stop());
+      await step('notifications', () => notifier.stop());
+      await step('reaper', () => reaper.stop());
+      await step('start-up scan', () => orphanScan?.stop());
+      await step('crypto pool', () => pool.close());
+      await step('kms', () => {
+        metrics.close();
+        disk.stop();
+        clearInterval(keySweep);
+        objectKeys.clear();
+        return kms?.close();
+      });
+      // Every request finished and every step went well: nothing was left behind for the next
+      // start-up sweep to find, and the marker lets it skip its scan. Best effort: without the
+      // token the next start scans. Not tried on a (nearly) full disk, where the commit would fail
+      // and leave LMDB's close to fail with it.
+      // A start-up scan that did not run to its end leaves no marker either: the next start scans.
+      const scanned = orphanScan === undefined || orphanScan.finished;
+      let token = failures.length === 0 && drained && scanned && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
+      let txnId: number | undefined;
+      if (token !== undefined) {
+        token = await withDeadline(meta.state.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
+          () => {
+            txnId = meta.lastTxnId();
+            return token;
+          },
+          (err: unknown) => {
+            log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not record the clean shutdown: the next start scans the store for unreferenced data files');
+            return undefined;
+          },
+        );
+      }
+      // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
+      // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
+      await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
+      if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', () => writeCleanMarker(config.dataDir, { token, txnId }));
+      dirLock.release();
+      if (failures.length > 0) throw failures[0];
+    },
+  };
+}
+
+const LMDB_CLOSE_WAIT_MS = 5_000;
+const TOKEN_WRITE_WAIT_MS = 2_000;
+
+/** `p`, or a rejection with `message` once `ms` have passed. */
+function withDeadline(p: Promise<void>, ms: number, message: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = argv.slice(2);
+  if (args[0] === 'verify') {
+    releaseEarlyHup();
+    return verifyCommand(args.slice(1), process.env, (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
+  }
+  if (args[0] !== 'server' || args.length < 2 || args.includes('--help') || args.includes('-h')) {
+    process.stderr.write(USAGE + '\n');
+    return args.includes('--help') || args.includes('-h') ? 0 : 2;
+  }
+  // SIGHUP's default action ends the process: one during start-up (which can take minutes: the
+  // sweep, the KMS) must not stop the service. It is remembered and carried out once ready.
+  holdEarlyHup();
+  const dev = args.includes('--dev');
+  const positional = args.slice(1).filter((a) => !a.startsWith('--'));
+  const unknown = args.slice(1).filter((a) => a.startsWith('--') && a !== '--dev');
+  if (positional.length !== 1 || unknown.length > 0) {
+    process.stderr.write(USAGE + '\n');
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig({ dataDir: positional[0]!, dev });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`s3d: configuration error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  // No redaction pass per line: no code path logs headers, keys or secrets (tests check the log).
+  // Asynchronous stdout: lines written while a write is in flight go out together in the next one
+  // (one syscall per line cost ~8 % of the main thread at 1 MiB GETs); flushed at exit.
+  const log = pino({ level: config.logLevel, base: { svc: 's3d' }, serializers: LOG_SERIALIZERS }, destination({ dest: 1, sync: false }));
+  for (const w of config.warnings) log.warn(w);
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof KmsConfigError || err instanceof NativeBindingError || err instanceof DataDirInUseError) {
+      log.fatal({ err: { type: err.name, message: err.message } }, err.message);
+      process.stderr.write(`s3d: ${err.message}\n`);
+      return 2;
+    }
+    log.fatal({ err }, 'start-up failed');
+    return 1;
+  }
+  sdNotify(log, ['--ready', `--status=serving on port ${daemon.port}`]);
+  // SIGTERM (systemd stop) or SIGINT: drain, then exit 0; 1 when the shutdown itself failed. A
+  // second signal exits at once: what it interrupts is crash-safe and swept at the next start.
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn({ signal: sig }, 'second signal during shutdown: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      // The port closes before anything is said about it: whoever reads the line below (a
+      // supervisor, a test) finds new connections refused already.
+      daemon.stopAccepting();
+      log.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
+      sdNotify(log, ['STOPPING=1', '--status=draining in-flight requests']);
+      daemon.stop().then(
+        () => {
+          log.info('shutdown complete');
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error during shutdown');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    // SIGHUP (systemctl reload s3d, a certbot deploy hook): reload the TLS certificate and the users.
+    const onHup = (): void => {
+      if (stopping) return;
+      daemon.reloadUsers();
+      void daemon.reloadTls();
+    };
+    process.on('SIGHUP', onHup);
+    if (releaseEarlyHup()) {
+      log.info('SIGHUP arrived during start-up: reloading now');
+      onHup();
+    }
+  });
+}
+
+/**
+ * systemd readiness and status (Type=notify, NotifyAccess=all; see systemd/s3d.service). Node
+ * cannot send on the notify socket (a unix datagram socket), so this runs `systemd-notify`,
+ * which waits until systemd has processed the message. No-op outside systemd.
+ */
+function sdNotify(log: Logger, args: string[]): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  // Only what systemd-notify reads: not the secrets in the daemon's environment.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: process.env.NOTIFY_SOCKET };
+  execFile('systemd-notify', args, { timeout: 15_000, env }, (err, _stdout, stderr) => {
+    if (err) log.error({ err: { message: err.message }, stderr: stderr.trim(), args }, 'systemd-notify failed: systemd will not see s3d as ready (is the systemd package installed?)');
+  });
+}
+
+/** Runs the command line of this process and exits with its status (called by main.ts). */
+export function run(): void {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+      // uWS and worker threads are closed by now; exit promptly even if a stray handle lingers.
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`s3d: fatal: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
