@@ -326,8 +326,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         return;
       }
       try {
-        const c = await server.reloadTls();
-        log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate reloaded');
+        const { unchanged, ...c } = await server.reloadTls();
+        if (unchanged) log.info({ certFile: config.tls.certFile, fingerprint: c.fingerprint }, 'TLS certificate and key files unchanged: the listener stays as it is');
+        else log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate reloaded');
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'TLS certificate reload failed: still serving the previous certificate');
       }

@@ -2,6 +2,7 @@
 // synchronously, hands it to the dispatcher, and answers with its Result (respond.ts writes it).
 
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createNetServer } from 'node:net';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -74,12 +75,24 @@ function requestId(): string {
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
+/** One digest of the certificate and key files as they are now. */
+function tlsFilesDigest(tls: NonNullable<Config['tls']>): string {
+  return createHash('sha256').update(readFileSync(tls.certFile)).update('\0').update(readFileSync(tls.keyFile)).digest('hex');
+}
+
 export class HttpServer {
   private readonly deps: HttpServerDeps;
   private app: TemplatedApp | undefined;
   private listenSocket: us_listen_socket | undefined;
   /** Apps replaced by a TLS reload, still serving the connections they accepted. */
+  /**
+   * Apps a certificate change replaced, serving the connections they had. uWebSockets.js keeps
+   * every app until the process ends (~40 KiB each, closed or not): a reload with the same files
+   * builds none (a SIGHUP also reloads S3_IAM_FILE, which may be all that changed).
+   */
   private readonly retiredApps: TemplatedApp[] = [];
+  /** SHA-256 of the certificate and key files the listener serves. */
+  private tlsFiles: string | undefined;
   private readonly inFlight = new Set<Pending>();
   private idleWaiters: Array<() => void> = [];
   /** Set by close(): requests still arriving on open connections are turned away. */
@@ -122,6 +135,7 @@ export class HttpServer {
     const { config } = this.deps;
     if (config.tls) {
       const c = checkTls(config.tls);
+      this.tlsFiles = tlsFilesDigest(config.tls);
       this.deps.log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate loaded');
     }
     const app = this.createApp();
@@ -146,12 +160,15 @@ export class HttpServer {
    * connections finish on the old one. A certificate that cannot be used is reported and the old
    * one stays. Resolves with what was loaded, or throws with the reason nothing changed.
    */
-  async reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string }> {
+  async reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string; unchanged?: true }> {
     const uws = loadUws();
     const { config, log } = this.deps;
     if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
     if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
     const c = checkTls(config.tls);
+    // The same files: the listener stays (replacing it resets connections arriving that instant).
+    const files = tlsFilesDigest(config.tls);
+    if (files === this.tlsFiles) return { ...c, unchanged: true };
     const app = this.createApp();
     // The port is exclusive: release it and take it again at once (both calls are synchronous, so
     // no connection attempt lands in between); if that fails, the old listener comes back.
@@ -173,6 +190,7 @@ export class HttpServer {
     this.retiredApps.push(this.app);
     this.app = app;
     this.listenSocket = socket;
+    this.tlsFiles = files;
     return c;
   }
 

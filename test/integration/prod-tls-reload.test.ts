@@ -73,7 +73,7 @@ t.test('SIGHUP during start-up does not end the daemon: the reload runs once it 
   await new Promise((r) => setTimeout(r, 300));
   t.equal(d.proc.exitCode, null, 'the daemon runs');
   t.ok(d.logs.some((l) => l.includes('SIGHUP arrived during start-up: reloading now')), 'and says it reloads now');
-  t.ok(d.logs.some((l) => /"msg":"TLS certificate reloaded/.test(l)), 'the certificate reload ran');
+  t.ok(d.logs.some((l) => /"msg":"TLS certificate and key files unchanged/.test(l)), 'the certificate reload ran (and found the same files)');
   await d.stop();
 });
 
@@ -137,6 +137,14 @@ t.test('SIGHUP reloads the certificate; open connections keep going; a bad certi
   const s3 = d.s3();
   const bucket = await createBucket(s3);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'kept' }));
+
+  // A SIGHUP with the same files (one sent to reload S3_IAM_FILE) leaves the listener alone: a new
+  // one resets the connections arriving in that instant, and uWS keeps every app it ever built.
+  const hammer = Array.from({ length: 40 }, async () => (await probe(d.port, new Agent())).status);
+  for (let i = 0; i < 5; i++) d.proc.kill('SIGHUP');
+  t.same([...new Set(await Promise.all(hammer))], [200], 'SIGHUPs with unchanged files: 40 new connections meanwhile all answered');
+  await waitForLog(d.logs, (l) => l.msg === 'TLS certificate and key files unchanged: the listener stays as it is' && l.fingerprint === original, 5000);
+  t.notOk(d.logs.some((l) => l.includes('"msg":"TLS certificate reloaded"')), 'and nothing was rebuilt');
 
   const next = await newServerCert('s3d-rotated');
   writeFileSync(join(certsDir, 'public.crt'), next.cert);
