@@ -1,13 +1,15 @@
 // Loads the native uWebSockets.js binding directly. The npm build we depend on silently falls
 // back to a slow pure-JS server when its binary fails to load; s3d refuses that fallback.
 //
-// On linux-x64 it loads a copy of that binary with eight bytes of its HTTP parser changed (see
+// On linux-x64 it loads a copy of that binary with ten bytes of its HTTP parser changed (see
 // PARSER_PATCHES). This build accepts only letters, digits and `-` in a header name and leaves a
 // request with any other byte there unanswered until its 10-second timeout, so boto3's
 // `Metadata={'original_filename': …}` hung and was retried; the copy also takes `_`, `.` and `/`.
 // And it trimmed bytes above 0x7f from both ends of a header value as if they were spaces (a
 // signed-char comparison), so `x-amz-meta-city: café` arrived as `caf` plus half a character;
-// the copy trims only what is at most a space.
+// the copy trims only what is at most a space. And a request head that arrived in more than one
+// read could not grow past 4 KiB (the connection was closed without an answer); the copy allows
+// 16 KiB, so S3's 8 KB header bound is what such a request meets.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +48,10 @@ export function nativeBindingPath(): string {
  * - Header values. `while (value.back() < 33) remove_suffix(1)` and the same for the front compare
  *   signed chars: `cmpb $0x21; jge` and `cmpb $0x20; jg` become `jae` and `ja`, so bytes above
  *   0x7f are no longer taken for white space.
+ * - The request head kept across reads. HttpParser's `MAX_FALLBACK_SIZE` is a member, set to 4096
+ *   when a connection opens (`movq $0x1000,0x90(%rdi)` for TLS connections, `0x80(%rdi)` for
+ *   plain ones) and read at its three uses (`0x28(%r12)` in consumePostPadded); the edits make
+ *   both 0x4000. A head in one read was never bounded by it.
  */
 export const PARSER_PATCHES: Record<string, {
   /** The release's digest (for the record and the tests; `patched` implies it). */
@@ -55,7 +61,7 @@ export const PARSER_PATCHES: Record<string, {
 }> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
-    patched: '41c68bc227aefb2086b51bb3017b8d416ac3c6fea92a3f07a30a7ef22bb6c854',
+    patched: '2b32ee827ee9f6c4fb9a656819aeee2eec0507face09154f98874ade606a0277',
     edits: [
       // name, first byte: cmp $0x2d,%dil (0xeb557); lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe
       [0xeb55a, 0x2d, 0x5f], [0xeb55f, 0xd0, 0xd3], [0xeb561, 0x09, 0x0c],
@@ -63,6 +69,8 @@ export const PARSER_PATCHES: Record<string, {
       [0xeb58c, 0xd0, 0xd3], [0xeb590, 0x2d, 0x5f], [0xeb596, 0x0a, 0x0d],
       // value, trailing then leading trim: jge (0x7d) → jae (0x73), jg (0x7f) → ja (0x77)
       [0xeb655, 0x7d, 0x73], [0xeb670, 0x7f, 0x77],
+      // request head across reads, the bound set at connection open: imm32 0x1000 → 0x4000
+      [0xe98df, 0x10, 0x40], [0xf90ec, 0x10, 0x40],
     ],
   },
 };
