@@ -83,6 +83,8 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   if (and !== undefined) {
     if (direct.length > 0) throw new S3Error('MalformedXML', 'A Filter holds either And or one condition, not both.');
     const a = xmlFields(and, CONDITIONS, 'And');
+    // An empty And is no narrower filter: read as the whole bucket, it would expire everything.
+    if (!CONDITIONS.some((k) => a[k] !== undefined)) throw new S3Error('MalformedXML', 'An And in a Filter must hold at least one condition.');
     take(a);
     out.and = { prefix: a.Prefix !== undefined };
   } else {
@@ -232,6 +234,14 @@ function matches(rule: LifecycleRule, key: string, rec: ObjectRecord): boolean {
 }
 
 /** Days after `time`, rounded up to the next midnight UTC (as S3 computes expiry). */
+/**
+ * The last moment an HTTP date can name (31 Dec 9999): a rule of 2,147,483,647 days (S3's bound, "never" in
+ * practice) expires nothing in this world, and its date is left out of the headers rather than
+ * sent as `Invalid Date`, which the AWS SDKs refuse to parse (a CreateMultipartUpload that made its
+ * upload then failed in the client).
+ */
+const LAST_HTTP_DATE = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 function daysAfter(time: number, days: number): number {
   return Math.ceil((time + days * DAY_MS) / DAY_MS) * DAY_MS;
 }
@@ -317,7 +327,7 @@ export function abortHeaders(rules: readonly LifecycleRule[] | undefined, up: Pi
     const at = daysAfter(up.initiated, r.abortIncompleteDays!);
     if (best === undefined || at < best.at) best = { at, ruleId: r.id };
   }
-  return best === undefined ? {} : { 'x-amz-abort-date': httpDate(best.at), 'x-amz-abort-rule-id': ruleIdInHeader(best.ruleId) };
+  return best === undefined || best.at > LAST_HTTP_DATE ? {} : { 'x-amz-abort-date': httpDate(best.at), 'x-amz-abort-rule-id': ruleIdInHeader(best.ruleId) };
 }
 
 /**
@@ -335,7 +345,7 @@ function ruleIdInHeader(id: string): string {
 export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord, current = true): Record<string, string> {
   // Expiration rules act on current versions: a noncurrent one read by id gets no date from them.
   const e = rules === undefined || !current ? undefined : expiryOf(rules, key, rec);
-  return e === undefined ? {} : { 'x-amz-expiration': `expiry-date="${httpDate(e.at)}", rule-id="${ruleIdInHeader(e.ruleId)}"` };
+  return e === undefined || e.at > LAST_HTTP_DATE ? {} : { 'x-amz-expiration': `expiry-date="${httpDate(e.at)}", rule-id="${ruleIdInHeader(e.ruleId)}"` };
 }
 
 // ---- handlers

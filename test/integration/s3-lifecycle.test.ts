@@ -180,6 +180,31 @@ t.test('incomplete uploads younger than AbortIncompleteMultipartUpload stay', as
   t.equal(parts.AbortDate?.toISOString(), later.AbortDate?.toISOString(), 'with the same date');
 });
 
+t.test('a rule of 2^31 - 1 days ("never") names no date past year 9999: the SDK reads the answers', async (t) => {
+  // Its date was sent as "Invalid Date": the SDK threw on CreateMultipartUpload (after the upload
+  // was made) and on ListParts.
+  const bucket = await createBucket(s3);
+  const never = 2147483647;
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          { ID: 'never', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: never }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: never } },
+        ],
+      },
+    }),
+  );
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  t.equal(put.Expiration, undefined, 'PutObject: no x-amz-expiration');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }))).Expiration, undefined, 'HeadObject: none either');
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'u' }));
+  t.ok(up.UploadId, 'CreateMultipartUpload answers, read by the SDK');
+  t.equal(up.AbortDate, undefined, 'with no abort date');
+  const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'u', UploadId: up.UploadId }));
+  t.equal(parts.AbortDate, undefined, 'ListParts: the same');
+});
+
 t.test('rule IDs are URL-encoded in x-amz-expiration and x-amz-abort-rule-id, as S3 documents', async (t) => {
   // Written raw, the UTF-8 of an ID reached clients as Latin-1 (boto3 and Node decode headers so):
   // "rÃ¨gle"; and a quote had to be escaped inside the quoted rule-id.
@@ -245,6 +270,12 @@ t.test('refused configurations change nothing', async (t) => {
       '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><Expiration><Date>2030-01-01T12:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>',
       400,
       'InvalidArgument',
+    ],
+    [
+      'an empty And (it read as the whole bucket)',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><And></And></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'MalformedXML',
     ],
     [
       'two conditions without And',
