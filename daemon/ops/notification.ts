@@ -200,7 +200,9 @@ export class ObjectEvents {
       keys.forEach((key, i) => {
         const r = results[i];
         if (r === undefined || r.locked || r.refused !== undefined || r.absent) return;
-        if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, clientVersionId(r.marker));
+        // A null version (unversioned or suspended bucket) has no version id in an event, as a
+        // write of one has none: the marker of a suspended bucket is named like the rest.
+        if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, r.marker.versionId === undefined ? undefined : clientVersionId(r.marker));
         else this.stage('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId);
       });
     };

@@ -335,6 +335,22 @@ t.test('a versioned bucket: events carry version ids, a delete without one is De
   ], 'each event names the version it created or removed (s3:ObjectRemoved:* covers DeleteMarkerCreated)');
 });
 
+t.test('a suspended bucket: null versions and null delete markers are named without a version id', async (t) => {
+  // The null delete marker's event said versionId "null" while the write and the removal of null
+  // versions said none.
+  const bucket = await watchedBucket('notesusp');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', VersionId: 'null' }));
+  const got = await receiver.of(bucket, 3);
+  t.strictSame(got.map((e) => [e.body.EventName, e.body.Records[0]!.s3.object.versionId]), [
+    ['s3:ObjectCreated:Put', undefined],
+    ['s3:ObjectRemoved:DeleteMarkerCreated', undefined],
+    ['s3:ObjectRemoved:Delete', undefined],
+  ], 'no event carries a version id');
+});
+
 t.test('prefix, suffix and event types select events; buckets without a configuration send none', async (t) => {
   const bucket = await createBucket(s3, 'notefilter');
   const quiet = await createBucket(s3, 'notequiet');
