@@ -192,3 +192,35 @@ export function readSlowly(sock: Socket, ready: 'connect' | 'secureConnect', req
     sock.on('error', () => done());
   });
 }
+
+/**
+ * `request` written on `sock` in two pieces 60 ms apart (the first `cut` bytes, then the rest), as a
+ * network or a TLS client may deliver a request head: what came back once a whole response with a
+ * Content-Length arrived, the server closed, or `timeoutMs` passed ('' when nothing came).
+ */
+export function sendInTwoPieces(sock: Socket, ready: 'connect' | 'secureConnect', request: Buffer, cut: number, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(data);
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    sock.on(ready, () => {
+      sock.write(request.subarray(0, cut));
+      setTimeout(() => sock.write(request.subarray(cut)), 60);
+    });
+    sock.on('data', (c: Buffer) => {
+      data += c.toString('latin1');
+      const end = data.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)/i.exec(data.slice(0, end))?.[1];
+      if (end >= 0 && data.length >= end + 4 + Number(length ?? 0)) finish();
+    });
+    sock.on('close', finish);
+    sock.on('error', finish);
+  });
+}

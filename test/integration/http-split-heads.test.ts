@@ -9,40 +9,15 @@ import { connect as tlsConnect } from 'node:tls';
 import { startDaemonFor } from '../helpers/daemon.js';
 import { signedRequestText } from '../helpers/http.js';
 import { clientFor, createBucket } from '../helpers/s3.js';
+import { sendInTwoPieces } from '../helpers/tcp.js';
 import { chooseBinding, nativeBindingPath } from '../../daemon/http/uws.js';
 
 const chosen = chooseBinding(nativeBindingPath());
 
-/** `head` written in two pieces 60 ms apart: the status line and the body, or 'no answer'. */
-function splitRequest(open: () => Socket, ready: string, head: string, cut: number): Promise<{ status: string; body: string }> {
-  return new Promise((resolve) => {
-    const sock = open();
-    let data = '';
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      sock.destroy();
-      const status = data.startsWith('HTTP/1.1 ') ? data.slice(9, 12) : 'no answer';
-      resolve({ status, body: data.slice(data.indexOf('\r\n\r\n') + 4) });
-    };
-    const timer = setTimeout(finish, 15_000);
-    sock.on(ready, () => {
-      sock.write(head.slice(0, cut));
-      setTimeout(() => sock.write(head.slice(cut)), 60);
-    });
-    sock.on('data', (c: Buffer) => {
-      data += c.toString('latin1');
-      const end = data.indexOf('\r\n\r\n');
-      const length = /content-length: (\d+)/i.exec(data)?.[1];
-      if (end >= 0 && length !== undefined && data.length >= end + 4 + Number(length)) {
-        clearTimeout(timer);
-        finish();
-      }
-    });
-    sock.on('close', finish);
-    sock.on('error', finish);
-  });
+/** `head` written in two pieces (cut after `cut` bytes): the status code and the body, or 'no answer'. */
+async function splitRequest(open: () => Socket, ready: 'connect' | 'secureConnect', head: string, cut: number): Promise<{ status: string; body: string }> {
+  const data = await sendInTwoPieces(open(), ready, Buffer.from(head), cut, 15_000);
+  return { status: data.startsWith('HTTP/1.1 ') ? data.slice(9, 12) : 'no answer', body: data.slice(data.indexOf('\r\n\r\n') + 4) };
 }
 
 for (const tls of [false, true]) {

@@ -10,7 +10,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PARSER_PATCHES, chooseBinding, nativeBindingPath } from '../../daemon/http/uws.js';
-import { tcpExchange } from '../helpers/tcp.js';
+import { sendInTwoPieces, tcpExchange } from '../helpers/tcp.js';
 import { connect } from 'node:net';
 
 const original = nativeBindingPath();
@@ -105,33 +105,10 @@ t.test('the patched parser keeps bytes above 0x7f at the ends of a header value,
   t.strictSame(mismatches, [], `${bytes.length} values, each to both parsers`);
 });
 
-/** `head` sent in two writes 60 ms apart (cut after `cut` bytes): the status line, or 'no answer'. */
-function splitExchange(port: number, head: Buffer, cut: number): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let data = '';
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      sock.destroy();
-      resolve(data.startsWith('HTTP/1.1 ') ? data.slice(0, data.indexOf('\r\n')) : 'no answer');
-    };
-    const timer = setTimeout(finish, 3000);
-    sock.on('connect', () => {
-      sock.write(head.subarray(0, cut));
-      setTimeout(() => sock.write(head.subarray(cut)), 60);
-    });
-    sock.on('data', (c: Buffer) => {
-      data += c.toString('latin1');
-      if (data.includes('\r\n\r\n')) {
-        clearTimeout(timer);
-        finish();
-      }
-    });
-    sock.on('close', finish);
-    sock.on('error', finish);
-  });
+/** `head` sent in two writes (cut after `cut` bytes): the status line, or 'no answer'. */
+async function splitExchange(port: number, head: Buffer, cut: number): Promise<string> {
+  const data = await sendInTwoPieces(connect(port, '127.0.0.1'), 'connect', head, cut, 3000);
+  return data.startsWith('HTTP/1.1 ') ? data.slice(0, data.indexOf('\r\n')) : 'no answer';
 }
 
 t.test('a request head that arrives in two reads may grow to 16 KiB with the patch (4 KiB before)', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
