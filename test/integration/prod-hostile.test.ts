@@ -146,7 +146,10 @@ t.test('oversized and duplicated headers', async (t) => {
     ['a 20 KiB request target', [['host', 'x']]],
   ] as Array<[string, Array<[string, string]>]>) {
     const target = what.includes('target') ? `/${bucket}/${'a'.repeat(20 * KiB)}` : `/${bucket}/obj`;
-    const r = await tcpExchange(d.port, rawRequest('GET', target, headers), { idleMs: 1500 });
+    // Past ~50 headers this uWS build answers nothing and closes at its 10 s timeout (a known
+    // limitation, docs/operations.md); with 1000 the head (~10 KB) now fits the parser copy's
+    // 16 KiB for a head arriving in pieces, so it meets that limit rather than the old 4 KiB one.
+    const r = await tcpExchange(d.port, rawRequest('GET', target, headers), what === '1000 headers' ? { idleMs: 12_000, timeoutMs: 15_000 } : { idleMs: 1500 });
     const res = parseHttpResponse(r.data);
     t.ok(res === undefined ? r.closed : res.status >= 400 && res.status < 500, `${what}: ${res ? `HTTP ${res.status} ${errorCode(res.body) ?? ''}` : 'connection closed'}`);
   }

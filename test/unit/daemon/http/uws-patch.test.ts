@@ -37,7 +37,7 @@ t.test('the installed release gets its patched copy: exactly the listed bytes di
   t.equal(a.length, b.length, 'same length');
   const differ: number[] = [];
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ.push(i);
-  t.strictSame(differ, patch!.edits.map(([o]) => o), 'only the edited offsets differ');
+  t.strictSame(differ, patch!.edits.map(([o]) => o).sort((x, y) => x - y), 'only the edited offsets differ');
   t.equal(createHash('sha256').update(b).digest('hex'), patch!.patched);
 });
 
