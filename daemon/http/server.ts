@@ -2,7 +2,6 @@
 // synchronously, hands it to the dispatcher, and answers with its Result (respond.ts writes it).
 
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createNetServer } from 'node:net';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -20,7 +19,7 @@ import { ANONYMOUS_OPERATIONS, bucketOf, namesObject, route, type Route } from '
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
-import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
+import { TLS12_CIPHERS, checkTls, isSecureAllowed, tlsFilesDigest } from './tls.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
 /** Why a response was closed before its end, after its status line went out. */
@@ -74,11 +73,6 @@ function requestId(): string {
 
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
-
-/** One digest of the certificate and key files as they are now. */
-function tlsFilesDigest(tls: NonNullable<Config['tls']>): string {
-  return createHash('sha256').update(readFileSync(tls.certFile)).update('\0').update(readFileSync(tls.keyFile)).digest('hex');
-}
 
 export class HttpServer {
   private readonly deps: HttpServerDeps;

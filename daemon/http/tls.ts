@@ -1,7 +1,7 @@
 // TLS for the S3 endpoint: the certificate check at start-up and reload, the TLS 1.2 cipher list,
 // and which requests may not travel in clear text (SSE-C customer keys).
 
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigError, type Config } from '../config.js';
@@ -40,6 +40,11 @@ export function checkTls(tls: NonNullable<Config['tls']>): { subject: string; va
   } catch (err) {
     throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
   }
+}
+
+/** One digest of the certificate and key files as they are now (a reload with the same files changes nothing). */
+export function tlsFilesDigest(tls: NonNullable<Config['tls']>): string {
+  return createHash('sha256').update(readFileSync(tls.certFile)).update('\0').update(readFileSync(tls.keyFile)).digest('hex');
 }
 
 // The customer key of the object written or read, and of a copy's source.
