@@ -78,7 +78,6 @@ export class HttpServer {
   private readonly deps: HttpServerDeps;
   private app: TemplatedApp | undefined;
   private listenSocket: us_listen_socket | undefined;
-  /** Apps replaced by a TLS reload, still serving the connections they accepted. */
   /**
    * Apps a certificate change replaced, serving the connections they had. uWebSockets.js keeps
    * every app until the process ends (~40 KiB each, closed or not): a reload with the same files

@@ -233,15 +233,15 @@ function matches(rule: LifecycleRule, key: string, rec: ObjectRecord): boolean {
   return true;
 }
 
-/** Days after `time`, rounded up to the next midnight UTC (as S3 computes expiry). */
 /**
- * The last moment an HTTP date can name (31 Dec 9999): a rule of 2,147,483,647 days (S3's bound, "never" in
- * practice) expires nothing in this world, and its date is left out of the headers rather than
- * sent as `Invalid Date`, which the AWS SDKs refuse to parse (a CreateMultipartUpload that made its
- * upload then failed in the client).
+ * The last moment an HTTP date can name (31 Dec 9999): a rule of 2,147,483,647 days (S3's bound,
+ * "never" in practice) expires nothing in this world, and its date is left out of the headers
+ * rather than sent as `Invalid Date`, which the AWS SDKs refuse to parse (a CreateMultipartUpload
+ * that made its upload then failed in the client).
  */
 const LAST_HTTP_DATE = Date.UTC(9999, 11, 31, 23, 59, 59);
 
+/** Days after `time`, rounded up to the next midnight UTC (as S3 computes expiry). */
 function daysAfter(time: number, days: number): number {
   return Math.ceil((time + days * DAY_MS) / DAY_MS) * DAY_MS;
 }
