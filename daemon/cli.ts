@@ -125,7 +125,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   if (uws?.parserPatched === false && uws.unpatchedReason !== undefined) {
     // Known limitation on other platforms; a warning only where the patch should have applied.
     const level = uws.unpatchedByDesign === true ? 'info' : 'warn';
-    log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, and bytes above 0x7f at the ends of a header value are dropped (docs/operations.md, Known limitations)');
+    log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, bytes above 0x7f at the ends of a header value are dropped, and a request head arriving in pieces may not pass 4 KiB (docs/operations.md, Known limitations)');
   }
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
