@@ -147,7 +147,7 @@ const POKE_MS = 2_000;
 /** A response whose client takes no byte for this long is cut (uWS's own idle timeout). */
 const STALL_MS = 10_000;
 /** The most a TLS response passes to one `tryEnd`: uWS's cork buffer (LoopData::CORK_BUFFER_SIZE). */
-export const TLS_SLICE = 16 * 1024;
+const TLS_SLICE = 16 * 1024;
 
 export async function streamBody(p: Pending, body: StreamBody, writeHead: () => void): Promise<number> {
   if (body.length === undefined) return streamOpenEnded(p, body.chunks, writeHead);
@@ -167,14 +167,10 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
   /** Offers the socket `chunk` from the write offset `offset` on; false when it took not all of it. */
   const push = (offset: number): boolean => {
     p.bytesOut = offset;
-    if (slice === Infinity) {
-      [ok, finished] = res.tryEnd(offset === start ? chunk! : chunk!.subarray(offset - start), total);
-      return ok || finished;
-    }
     for (;;) {
       const from = offset - start;
       const to = Math.min(chunk!.length, from + slice);
-      [ok, finished] = res.tryEnd(chunk!.subarray(from, to), total);
+      [ok, finished] = res.tryEnd(from === 0 && to === chunk!.length ? chunk! : chunk!.subarray(from, to), total);
       if (!ok && !finished) return false;
       if (finished || to === chunk!.length) return true;
       offset = start + to;

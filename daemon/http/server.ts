@@ -19,7 +19,7 @@ import { ANONYMOUS_OPERATIONS, bucketOf, namesObject, route, type Route } from '
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
-import { TLS12_CIPHERS, checkTls, isSecureAllowed, tlsFilesDigest } from './tls.js';
+import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
 /** Why a response was closed before its end, after its status line went out. */
@@ -127,9 +127,9 @@ export class HttpServer {
     const uws = loadUws();
     const { config } = this.deps;
     if (config.tls) {
-      const c = checkTls(config.tls);
-      this.tlsFiles = tlsFilesDigest(config.tls);
-      this.deps.log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate loaded');
+      const { certificate, files } = checkTls(config.tls);
+      this.tlsFiles = files;
+      this.deps.log.info({ certFile: config.tls.certFile, ...certificate }, 'TLS certificate loaded');
     }
     const app = this.createApp();
     let socket = await this.listenApp(app, config.port);
@@ -158,10 +158,9 @@ export class HttpServer {
     const { config, log } = this.deps;
     if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
     if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
-    const c = checkTls(config.tls);
+    const { certificate, files } = checkTls(config.tls);
     // The same files: the listener stays (replacing it resets connections arriving that instant).
-    const files = tlsFilesDigest(config.tls);
-    if (files === this.tlsFiles) return { ...c, unchanged: true };
+    if (files === this.tlsFiles) return { ...certificate, unchanged: true };
     const app = this.createApp();
     // The port is exclusive: release it and take it again at once (both calls are synchronous, so
     // no connection attempt lands in between); if that fails, the old listener comes back.
@@ -184,7 +183,7 @@ export class HttpServer {
     this.app = app;
     this.listenSocket = socket;
     this.tlsFiles = files;
-    return c;
+    return certificate;
   }
 
   /**

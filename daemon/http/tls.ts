@@ -23,9 +23,10 @@ export const TLS12_CIPHERS = [
 
 /**
  * The TLS certificate in use: checked before use (readable, a PEM certificate and its key), so a
- * bad file is reported with its name rather than failing deep inside uWS.
+ * bad file is reported with its name rather than failing deep inside uWS. `files` is one digest of
+ * the two files' bytes: a reload that finds the same files changes nothing.
  */
-export function checkTls(tls: NonNullable<Config['tls']>): { subject: string; validTo: string; fingerprint: string } {
+export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subject: string; validTo: string; fingerprint: string }; files: string } {
   // A configuration matter (exit 2 at start-up: systemd does not restart into the same error).
   try {
     const cert = readFileSync(tls.certFile);
@@ -36,15 +37,13 @@ export function checkTls(tls: NonNullable<Config['tls']>): { subject: string; va
     // RSA certificate, as one certbot renewal with another --key-type leaves): uWS then fails
     // with no reason given.
     if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('the private key does not belong to the certificate');
-    return { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 };
+    return {
+      certificate: { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 },
+      files: createHash('sha256').update(cert).update('\0').update(key).digest('hex'),
+    };
   } catch (err) {
     throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
   }
-}
-
-/** One digest of the certificate and key files as they are now (a reload with the same files changes nothing). */
-export function tlsFilesDigest(tls: NonNullable<Config['tls']>): string {
-  return createHash('sha256').update(readFileSync(tls.certFile)).update('\0').update(readFileSync(tls.keyFile)).digest('hex');
 }
 
 // The customer key of the object written or read, and of a copy's source.

@@ -35,6 +35,11 @@ import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
 const XML = { 'content-type': 'application/xml' };
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PART_SIZE = 5 * 1024 ** 3;
+
+/** A part over 5 GiB: S3's EntityTooLarge, naming the size. */
+function partTooLarge(size: number): S3Error {
+  return new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PART_SIZE) } });
+}
 const MAX_PARTS = 10000;
 
 /** Every object and upload belongs to the one user, the root user (whoever lists them: an
@@ -314,7 +319,7 @@ async function storePart(
   try {
     written = await writeData(dataEnv(env, lease), source, { key: partKey, md5: needsMd5(kind) && !knownMd5, declaredLength: length, signal: ctx.signal });
     if (length !== undefined && written.size !== length) throw new S3Error('IncompleteBody');
-    if (written.size > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(written.size), MaxSizeAllowed: String(MAX_PART_SIZE) } });
+    if (written.size > MAX_PART_SIZE) throw partTooLarge(written.size);
     const etag = clientETag(kind, knownMd5 ?? written.md5, partKey);
     const sums = await checksums();
     const part: PartRecord = {
@@ -356,7 +361,7 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   const n = partNumber(ctx);
   const up = loadUpload(env, ctx);
   const length = declaredLength(ctx);
-  if (length !== undefined && length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(length), MaxSizeAllowed: String(MAX_PART_SIZE) } });
+  if (length !== undefined && length > MAX_PART_SIZE) throw partTooLarge(length);
   const uc = uploadChecksum(up);
   const hasher = partChecksum(uc, ctx.headers);
   const objectKey = await uploadObjectKey(env, ctx, up);
@@ -401,7 +406,7 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   // Refused before a byte is read (not after copying 5 GiB to find the part too large).
   if (rangeHeader === undefined && src.record.size > MAX_COPY_SOURCE) throw copySourceTooLarge();
   const length = Math.max(0, end - start + 1);
-  if (length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(length), MaxSizeAllowed: String(MAX_PART_SIZE) } });
+  if (length > MAX_PART_SIZE) throw partTooLarge(length);
   const uc = uploadChecksum(up);
   const objectKey = await uploadObjectKey(env, ctx, up);
   let source: Awaited<ReturnType<typeof readCopySource>> | undefined;

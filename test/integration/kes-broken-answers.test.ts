@@ -33,6 +33,15 @@ async function hungListener(t: Test): Promise<string> {
   return `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
 }
 
+/** A fixture, a daemon on it that encrypts every object with its default key (ready), and a bucket. */
+async function autoEncrypting(t: Test): Promise<{ kes: Awaited<ReturnType<typeof kesServer>>; d: Awaited<ReturnType<typeof startDaemonFor>>; s3: ReturnType<typeof wideS3Client>; bucket: string }> {
+  const kes = await kesServer(t, { pki });
+  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
+  await waitReady(d.endpoint);
+  const s3 = wideS3Client(d);
+  return { kes, d, s3, bucket: await createBucket(s3) };
+}
+
 t.test('readiness answers at once when one of two endpoints hangs before TLS and the other is online', async (t) => {
   const good = await kesServer(t, { pki });
   const hung = await hungListener(t);
@@ -51,11 +60,7 @@ t.test('readiness answers at once when one of two endpoints hangs before TLS and
 });
 
 t.test("a proxy's 500 page is a 503 outage to clients, logged once, not an internal error per request", async (t) => {
-  const kes = await kesServer(t, { pki });
-  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
-  await waitReady(d.endpoint);
-  const s3 = wideS3Client(d);
-  const bucket = await createBucket(s3);
+  const { kes, d, s3, bucket } = await autoEncrypting(t);
   kes.setFaults({ fail500: 1000 });
   const codes: string[] = [];
   for (let i = 0; i < 10; i++) codes.push(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: `k${i}`, Body: 'x' }))));
@@ -89,11 +94,7 @@ t.test('a decrypt answer cut short is refused and not cached: the object reads o
 });
 
 t.test('the default key deleted at KES: SSE-S3 writes are refused, and the log says why', async (t) => {
-  const kes = await kesServer(t, { pki });
-  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
-  await waitReady(d.endpoint);
-  const s3 = wideS3Client(d);
-  const bucket = await createBucket(s3);
+  const { kes, d, s3, bucket } = await autoEncrypting(t);
   const status = await new Promise<number>((resolve, reject) => {
     const req = httpsRequest({ host: '127.0.0.1', port: Number(new URL(kes.url).port), path: `/v1/key/delete/${KES_TEST_KEY}`, method: 'DELETE', key: kes.certs.admin.key, cert: kes.certs.admin.cert, rejectUnauthorized: false }, (res) => {
       res.resume();
