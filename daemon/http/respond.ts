@@ -106,6 +106,11 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const HEADER_VALUE_CTLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
 
+/** Whether `name` can go out as a header name (an RFC 9110 token). */
+export function isHeaderName(name: string): boolean {
+  return HEADER_NAME.test(name);
+}
+
 export function writeHeaderSafely(res: HttpResponse, name: string, value: string): void {
   if (!HEADER_NAME.test(name)) return;
   res.writeHeader(name, HEADER_VALUE_CTL.test(value) ? value.replace(HEADER_VALUE_CTLS, ' ') : value);

@@ -2,8 +2,9 @@
 // what GET/HEAD return (with response-* overrides), Range parsing and conditional requests.
 
 import { S3Error } from '../errors.js';
+import { isHeaderName } from '../http/respond.js';
 import type { ObjectRecord } from '../meta/records.js';
-import { httpDate } from './xml.js';
+import { httpDate, parseDateText } from './xml.js';
 
 const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
 const MAX_USER_META_BYTES = 2048;
@@ -71,21 +72,27 @@ export function collectStoredHeaders(headers: Readonly<Record<string, string>>, 
   return out;
 }
 
+/**
+ * The request's x-amz-meta-* entries, from headers and (presigned URLs, POST form fields) query
+ * parameters. A name that cannot go out as a header name (a space, non-ASCII: possible only in a
+ * query parameter or a form field) is refused: GET could never return it.
+ */
 export function collectUserMeta(headers: Readonly<Record<string, string>>, query: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   let bytes = 0;
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.startsWith('x-amz-meta-')) {
-      out[k] = v;
-      bytes += k.length - 11 + Buffer.byteLength(v);
+  const add = (name: string, value: string, asSent: string): void => {
+    if (!isHeaderName(name)) {
+      throw new S3Error('InvalidArgument', "A metadata name (x-amz-meta-*) must be a valid HTTP header name: letters, digits and !#$%&'*+-.^_`|~ only.", {
+        fields: { ArgumentName: 'x-amz-meta-*', ArgumentValue: asSent },
+      });
     }
-  }
+    out[name] = value;
+    bytes += name.length - 11 + Buffer.byteLength(value);
+  };
+  for (const [k, v] of Object.entries(headers)) if (k.startsWith('x-amz-meta-')) add(k, v, k);
   for (const [k, v] of query) {
     const lk = k.toLowerCase();
-    if (lk.startsWith('x-amz-meta-') && out[lk] === undefined) {
-      out[lk] = v;
-      bytes += lk.length - 11 + Buffer.byteLength(v);
-    }
+    if (lk.startsWith('x-amz-meta-') && out[lk] === undefined) add(lk, v, k);
   }
   if (bytes > MAX_USER_META_BYTES) throw new S3Error('MetadataTooLarge');
   return out;
@@ -135,7 +142,14 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams)
     const v = rec.headers[name];
     if (v !== undefined) h[name] = v;
   }
-  for (const [k, v] of Object.entries(rec.userMeta)) h[k] = mailSafe(v);
+  let missing = 0;
+  for (const [k, v] of Object.entries(rec.userMeta)) {
+    if (isHeaderName(k)) h[k] = mailSafe(v);
+    else missing++;
+  }
+  // Entries stored before such names were refused cannot go out as headers: S3 counts metadata
+  // it cannot return in x-amz-missing-meta.
+  if (missing > 0) h['x-amz-missing-meta'] = String(missing);
   for (const [param, header] of OVERRIDES) {
     const v = query.get(param);
     if (v !== null) h[header] = v;
@@ -186,10 +200,9 @@ function unsatisfiable(size: number, asked: string): { headers: Record<string, s
   return { headers: { 'content-range': `bytes */${size}` }, fields: { RangeRequested: asked.trim(), ActualObjectSize: String(size) } };
 }
 
+/** A conditional header's date; one that is not a date is ignored (RFC 9110 13.1.3, 13.1.4). */
 function parseHttpDate(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : t;
+  return v === undefined ? undefined : parseDateText(v);
 }
 
 function etagMatches(list: string, etag: string): boolean {
@@ -251,8 +264,8 @@ export function parseDeleteConditions(
   const { ifMatch, size, lastModified } = texts;
   if (ifMatch === undefined && size === undefined && lastModified === undefined) return undefined;
   if (size !== undefined && !/^\d{1,16}$/.test(size.trim())) throw bad('size');
-  const time = lastModified === undefined ? undefined : Date.parse(lastModified);
-  if (time !== undefined && Number.isNaN(time)) throw bad('lastModified');
+  const time = lastModified === undefined ? undefined : parseDateText(lastModified);
+  if (lastModified !== undefined && time === undefined) throw bad('lastModified');
   return {
     ...(ifMatch !== undefined ? { ifMatch } : {}),
     ...(size !== undefined ? { size: Number(size.trim()) } : {}),

@@ -278,3 +278,55 @@ export function isoDate(ms: number): string {
 export function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
 }
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const WKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const WEEKDAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/** IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const IMF_FIXDATE = new RegExp(`^${WKDAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+/** RFC 850: `Sunday, 06-Nov-94 08:49:37 GMT`. */
+const RFC850_DATE = new RegExp(`^${WEEKDAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+/** asctime: `Sun Nov  6 08:49:37 1994`. */
+const ASCTIME_DATE = new RegExp(`^${WKDAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+/** ISO 8601 / RFC 3339 with a zone: `1994-11-06T08:49:37.000Z` (XML timestamps, some clients' headers). */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+function utc(year: number, month: number, day: number, h: string, m: string, s: string): number | undefined {
+  const hh = Number(h), mm = Number(m), ss = Number(s);
+  if (hh > 23 || mm > 59 || ss > 60) return undefined;
+  const t = Date.UTC(year, month, day, hh, mm, Math.min(ss, 59));
+  // Date.UTC rolls 31 Feb over into March: a day the month does not have is no date.
+  return new Date(t).getUTCDate() === day ? t : undefined;
+}
+
+/**
+ * A date as HTTP sends one (RFC 9110 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime
+ * forms a recipient must accept), or an ISO 8601 timestamp with its zone. Anything else is
+ * undefined: `Date.parse` read "1" or "Foo 12" as dates in 2001, so a conditional request with
+ * a garbled date failed with 412 instead of having the header ignored.
+ */
+export function parseDateText(text: string): number | undefined {
+  const v = text.trim();
+  let m = IMF_FIXDATE.exec(v);
+  if (m) return utc(Number(m[3]), MONTHS.indexOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6]!);
+  m = RFC850_DATE.exec(v);
+  if (m) {
+    // A two-digit year more than 50 years ahead is in the past century (RFC 9110 5.6.7).
+    const now = new Date().getUTCFullYear();
+    let year = Math.floor(now / 100) * 100 + Number(m[3]);
+    if (year > now + 50) year -= 100;
+    return utc(year, MONTHS.indexOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6]!);
+  }
+  m = ASCTIME_DATE.exec(v);
+  if (m) return utc(Number(m[6]), MONTHS.indexOf(m[1]!), Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!);
+  m = ISO_DATE.exec(v);
+  if (m) {
+    const month = Number(m[2]);
+    if (month < 1 || month > 12 || utc(Number(m[1]), month - 1, Number(m[3]), m[4]!, m[5]!, m[6]!) === undefined) return undefined;
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+}

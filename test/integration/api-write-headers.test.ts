@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { clientFor, createBucket, getBytes, s3Code, withHeaders } from '../helpers/s3.js';
-import { errorCode, raw, signedHeaders, xmlField } from '../helpers/http.js';
+import { errorCode, raw, send, signedHeaders, xmlField } from '../helpers/http.js';
 import { tcpExchange } from '../helpers/tcp.js';
 import { PARSER_PATCHES } from '../../daemon/http/uws.js';
 
@@ -88,6 +88,8 @@ t.test('DeleteObject and AbortMultipartUpload honour their conditions', async (t
   t.equal(await del({ 'x-amz-if-match-size': '999' }), 'PreconditionFailed/412', 'another size');
   t.equal(await del({ 'x-amz-if-match-last-modified-time': 'Sat, 01 Jan 2000 00:00:00 GMT' }), 'PreconditionFailed/412', 'another last-modified time');
   t.equal(await del({ 'x-amz-if-match-size': 'abc' }), 'InvalidArgument/400', 'a size that is not a number');
+  // Date.parse read "1" as 2001-01-01: the delete was refused as PreconditionFailed, not as a bad argument.
+  t.equal(await del({ 'x-amz-if-match-last-modified-time': '1' }), 'InvalidArgument/400', 'a time that is no HTTP date');
   t.equal(await text('cond'), 'twelve bytes', 'the object is kept');
   t.equal(await del({ 'x-amz-if-match-size': '12', 'x-amz-if-match-last-modified-time': head.LastModified!.toUTCString() }), 'ok', 'its own size and time: deleted');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cond' }))), 'NotFound/404');
@@ -101,6 +103,20 @@ t.test('DeleteObject and AbortMultipartUpload honour their conditions', async (t
   t.ok(initiated instanceof Date, 'ListMultipartUploads tells when it was initiated');
   t.equal(await abort({ 'x-amz-if-match-initiated-time': initiated!.toUTCString() }), 'ok', 'that time: aborted');
   t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'abort-me', UploadId: up.UploadId }))), 'NoSuchUpload/404', 'the upload is gone');
+});
+
+t.test('a metadata name no header can carry (a presigned URL\'s query) is refused, nothing stored', async (t) => {
+  // Such names were stored, then left out of every GET and HEAD without a word.
+  for (const [query, what] of [['x-amz-meta-a%20b=1', 'a space'], ['x-amz-meta-%C3%BC=1', 'non-ASCII']] as const) {
+    const res = await send(d.port, { method: 'PUT', path: `/${bucket}/odd-meta`, query, body: 'data' });
+    t.equal(res.status, 400, what);
+    t.equal(errorCode(res.body), 'InvalidArgument', what);
+  }
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'odd-meta' }))), 'NotFound/404', 'nothing was stored');
+  const ok = await send(d.port, { method: 'PUT', path: `/${bucket}/odd-meta`, query: 'x-amz-meta-fine_name=1', body: 'data' });
+  t.equal(ok.status, 200, 'a token name is fine');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'odd-meta' }));
+  t.strictSame(head.Metadata, { fine_name: '1' });
 });
 
 t.test('event holds, unknown checksum algorithms, encryption on parts: refused', async (t) => {

@@ -95,6 +95,16 @@ t.test('checkConditions: If-Match / If-Unmodified-Since → 412', async (t) => {
   t.equal(cond({ 'if-unmodified-since': httpDate(MTIME + 60_000) }), 'pass');
   t.equal(cond({ 'if-unmodified-since': httpDate(MTIME - 1000) }), 'PreconditionFailed/412');
   t.equal(cond({ 'if-unmodified-since': 'not a date' }), 'pass', 'invalid dates are ignored');
+  // Date.parse read these as dates in 2001 (and "2020" as 2020-01-01): a garbled date failed the
+  // request with 412 instead of being ignored (RFC 9110 13.1.4).
+  for (const garbled of ['1', '12', '2020', 'Foo 1', 'Sun, 31 Feb 2000 00:00:00 GMT']) {
+    t.equal(cond({ 'if-unmodified-since': garbled }), 'pass', `${JSON.stringify(garbled)} is no date: ignored`);
+  }
+  // The obsolete forms a recipient must accept, and ISO 8601.
+  const before = new Date(MTIME - 86400_000);
+  t.equal(cond({ 'if-unmodified-since': 'Tuesday, 30-Apr-24 12:00:00 GMT' }), 'PreconditionFailed/412', 'RFC 850 date');
+  t.equal(cond({ 'if-unmodified-since': 'Tue Apr 30 12:00:00 2024' }), 'PreconditionFailed/412', 'asctime date');
+  t.equal(cond({ 'if-unmodified-since': before.toISOString() }), 'PreconditionFailed/412', 'ISO 8601');
 });
 
 t.test('checkConditions: If-None-Match / If-Modified-Since → 304 with the ETag', async (t) => {
@@ -112,6 +122,7 @@ t.test('checkConditions: If-None-Match / If-Modified-Since → 304 with the ETag
   t.equal(cond({ 'if-modified-since': httpDate(MTIME + 60_000) }), 'NotModified/304');
   t.equal(cond({ 'if-modified-since': httpDate(MTIME - 1000) }), 'pass');
   t.equal(cond({ 'if-modified-since': 'garbage' }), 'pass');
+  t.equal(cond({ 'if-modified-since': '1' }), 'pass', '"1" (2001 to Date.parse) is no date');
 });
 
 t.test('checkConditions: precedence between the headers (RFC 7232 section 6, S3 docs)', async (t) => {
@@ -171,6 +182,12 @@ t.test('stored headers and user metadata', async (t) => {
   t.strictSame(Object.keys(collectUserMeta({ 'x-amz-meta-k': 'v'.repeat(2047) }, q)), ['x-amz-meta-k'], 'exactly 2048 bytes');
   t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-k': 'v'.repeat(2048) }, q)), 'MetadataTooLarge/400');
   t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-k': 'é'.repeat(1024) }, q)), 'MetadataTooLarge/400', 'counted in UTF-8 bytes');
+  // Names that cannot go out as header names: possible in a query parameter (presigned PUT) or a
+  // POST form field, and used to be stored and then silently left out of every GET.
+  t.equal(outcome(() => collectUserMeta({}, new URLSearchParams('x-amz-meta-a%20b=1'))), 'InvalidArgument/400', 'a space');
+  t.equal(outcome(() => collectUserMeta({}, new URLSearchParams('x-amz-meta-%C3%BC=1'))), 'InvalidArgument/400', 'non-ASCII');
+  t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-a:b': '1' }, q)), 'InvalidArgument/400', 'a form field with a colon');
+  t.strictSame(collectUserMeta({}, new URLSearchParams('x-amz-meta-a_b.c~d=1')), { 'x-amz-meta-a_b.c~d': '1' }, 'token characters are fine');
 });
 
 t.test('response headers and response-* overrides', async (t) => {
@@ -191,6 +208,12 @@ t.test('response headers and response-* overrides', async (t) => {
   t.equal(h['x-amz-checksum-crc32'], 'AAAAAA==', 'checksums when asked for');
   t.equal(h['x-amz-checksum-type'], 'FULL_OBJECT');
   t.equal(h['x-amz-mp-parts-count'], undefined);
+  t.equal(h['x-amz-missing-meta'], undefined);
+  // Metadata stored before unsendable names were refused: counted, as S3 counts what it cannot return.
+  const odd = objectResponseHeaders(rec({ userMeta: { 'x-amz-meta-ok': '1', 'x-amz-meta-a b': '2', 'x-amz-meta-\u00fc': '3' } }), new URLSearchParams());
+  t.equal(odd['x-amz-meta-ok'], '1');
+  t.equal(odd['x-amz-missing-meta'], '2');
+  t.equal(odd['x-amz-meta-a b'], undefined);
   const plain = objectResponseHeaders(r, new URLSearchParams());
   t.same(Object.keys(plain).filter((k) => k.startsWith('x-amz-checksum-')), [], 'none without x-amz-checksum-mode: ENABLED');
   const o = objectResponseHeaders(
