@@ -212,6 +212,12 @@ export interface UploadRecord {
   readonly headers: Record<string, string>;
   readonly userMeta: Record<string, string>;
   readonly sse?: SseRecord;
+  /**
+   * The encryption headers CreateMultipartUpload was sent (x-amz-server-side-encryption and its
+   * -aws-kms-key-id and -customer-algorithm, as sent): the condition keys bucket and user policies
+   * judge UploadPart, UploadPartCopy and CompleteMultipartUpload by, which carry none of their own.
+   */
+  readonly sseRequested?: Readonly<Record<string, string>>;
   readonly checksumAlgorithm?: string;
   /** How the object checksum is formed from the parts' (absent on older records: the algorithm's default). */
   readonly checksumType?: 'COMPOSITE' | 'FULL_OBJECT';

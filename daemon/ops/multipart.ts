@@ -28,6 +28,7 @@ import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
+import { sseRequestedField } from './policy.js';
 import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
@@ -284,6 +285,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     headers: collectStoredHeaders(ctx.headers, ctx.query),
     userMeta: collectUserMeta(ctx.headers, ctx.query),
     ...(enc ? { sse: enc.record } : {}),
+    ...sseRequestedField(ctx.headers),
     ...(checksum ? { checksumAlgorithm: checksum.algorithm, checksumType: checksum.type } : {}),
     ...tagsField(tags),
     ...lockFields(lock),

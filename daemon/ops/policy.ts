@@ -181,10 +181,10 @@ export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Arra
   return out;
 }
 
-/** The condition keys every request has (`s3:` listing keys are added per request). */
 /** Request headers that are condition keys of the same name under `s3:`. */
 const SSE_CONDITION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-customer-algorithm'] as const;
 
+/** The condition keys every request has (`s3:` listing keys are added per request). */
 function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): Map<string, string> {
   const context = new Map<string, string>([
     ['aws:sourceip', req.remoteAddress],
@@ -197,6 +197,31 @@ function requestContext(req: { headers: Readonly<Record<string, string>>; remote
     if (v !== undefined) context.set(`s3:${name}`, v);
   }
   return context;
+}
+
+/** CreateMultipartUpload's encryption headers, kept with the upload (UploadRecord.sseRequested). */
+export function sseRequestedField(headers: Readonly<Record<string, string>>): { sseRequested?: Record<string, string> } {
+  const asked: Record<string, string> = {};
+  for (const name of SSE_CONDITION_HEADERS) if (headers[name] !== undefined) asked[name] = headers[name];
+  return Object.keys(asked).length > 0 ? { sseRequested: asked } : {};
+}
+
+/** The operations that write an open multipart upload's parts or complete it (all s3:PutObject). */
+const UPLOAD_WRITES: ReadonlySet<Operation> = new Set<Operation>(['UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload']);
+
+/**
+ * UploadPart, UploadPartCopy and CompleteMultipartUpload carry no encryption headers for SSE-S3 and
+ * SSE-KMS (S3 refuses them there): the upload's encryption was asked for by CreateMultipartUpload.
+ * Its headers are their encryption condition keys, so the usual "deny uploads without
+ * x-amz-server-side-encryption" policy lets an upload begun with it finish (it refused every
+ * part). Keys the request sends itself (SSE-C parts send their key) stay as sent.
+ */
+function uploadContext(env: OpsEnv, req: AnonymousRequest, context: Map<string, string>): void {
+  if (!UPLOAD_WRITES.has(req.route.op)) return;
+  const id = req.query.get('uploadId') ?? '';
+  const up = id === '' ? undefined : env.meta.getUpload(id);
+  if (up === undefined || up.bucket !== req.route.bucket || up.key !== req.route.key) return;
+  for (const [name, value] of Object.entries(up.sseRequested ?? {})) if (!context.has(`s3:${name}`)) context.set(`s3:${name}`, value);
 }
 
 interface Check {
@@ -253,6 +278,7 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
   const [plain, scope] = entry;
   const action = scope === 'object' && req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? plain) : plain;
   const context = requestContext(req);
+  uploadContext(env, req, context);
   const checks: Check[] = [];
   if (scope === 'service') checks.push({ bucket: undefined, action, resource: '*' });
   else if (route.bucket === undefined) return false;
@@ -361,6 +387,7 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
   // it: keys the bucket's policy does not let anyone delete are AccessDenied entries of a 200.
   if (route.op === 'DeleteObjects') return true;
   const context = requestContext(req);
+  uploadContext(env, req, context);
   const checks: Check[] = [];
   const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];
   const bucketAction = route.key === undefined ? BUCKET_ACTIONS[route.op] : undefined;

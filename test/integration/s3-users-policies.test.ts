@@ -19,6 +19,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
+  DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketEncryptionCommand,
@@ -486,6 +487,29 @@ t.test('the classic "deny unencrypted uploads" bucket policy: Null and StringNot
   t.equal((await fetch(await urlFor({}), { method: 'PUT', body: 'y' })).status, 403, 'one without is denied');
   t.equal(await rootSees(b, 'presigned'), 'y', 'and changed nothing');
   t.equal(await s3Code(root.send(new PutObjectCommand({ Bucket: b, Key: 'root-plain', Body: 'x' }))), 'ok', 'the root user is never restricted');
+
+  // Multipart: the parts and the completion carry no SSE header of their own; the upload's
+  // CreateMultipartUpload asked for it. Every UploadPart used to be denied, so the aws CLI could
+  // not upload a large file with --sse AES256 into such a bucket.
+  t.equal(await s3Code(rw.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp-plain' }))), DENIED, 'a multipart upload without SSE is denied at its start');
+  const mp = await rw.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp', ServerSideEncryption: 'AES256' }));
+  const part1 = testBytes(5 * 1024 * 1024, 71);
+  const p1 = await rw.send(new UploadPartCommand({ Bucket: b, Key: 'mp', UploadId: mp.UploadId, PartNumber: 1, Body: part1 }));
+  const p2 = await rw.send(new UploadPartCopyCommand({ Bucket: b, Key: 'mp', UploadId: mp.UploadId, PartNumber: 2, CopySource: `${b}/sse` }));
+  const done = await rw.send(
+    new CompleteMultipartUploadCommand({ Bucket: b, Key: 'mp', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.CopyPartResult?.ETag }] } }),
+  );
+  t.equal(done.ServerSideEncryption, 'AES256', 'an upload begun with SSE-S3 uploads its parts, copies one and completes');
+  t.equal(sha256Hex(await getBytes(root, { Bucket: b, Key: 'mp' })), sha256Hex(Buffer.concat([part1, Buffer.from('x')])), 'and reads back');
+  // An upload begun before the policy, without SSE, cannot finish under it.
+  await root.send(new DeleteBucketPolicyCommand({ Bucket: b }));
+  const early = await rw.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp-early' }));
+  await setBucketPolicy(b, [{ Sid: 'DenyUnencrypted', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: arn(`${b}/*`), Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } }]);
+  t.equal(await s3Code(rw.send(new UploadPartCommand({ Bucket: b, Key: 'mp-early', UploadId: early.UploadId, PartNumber: 1, Body: 'z' }))), DENIED, 'a part of an upload begun without SSE is denied');
+  // Another key's upload does not lend its SSE: the id must name this key's upload.
+  const other = await rw.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp-other', ServerSideEncryption: 'AES256' }));
+  t.equal(await s3Code(rw.send(new UploadPartCommand({ Bucket: b, Key: 'mp-other', UploadId: other.UploadId, PartNumber: 1, Body: 'z' }))), 'ok', 'its own key: allowed');
+  t.equal(await s3Code(rw.send(new UploadPartCommand({ Bucket: b, Key: 'mp-early', UploadId: other.UploadId, PartNumber: 1, Body: 'z' }))), DENIED, 'an SSE upload\'s id on another key lends nothing');
 });
 
 t.test('DeleteObjects is checked key by key', async (t) => {
