@@ -337,7 +337,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       if (config.iamFile === null) return;
       try {
         users = readUsers(config, log);
-        log.info({ file: config.iamFile, users: users.size }, 'users reloaded');
+        // Open event streams of users removed or restricted end now; new requests are judged anew anyway.
+        const listenersEnded = listeners.revalidate();
+        log.info({ file: config.iamFile, users: users.size, ...(listenersEnded > 0 ? { listenersEnded } : {}) }, 'users reloaded');
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'users reload failed: the previous users stay in effect');
       }

@@ -28,6 +28,12 @@ export interface ListenFilter {
   readonly suffix: string;
   /** Seconds between empty `{"Records":null}` lines; undefined: a space every 500 ms. */
   readonly pingSeconds?: number;
+  /**
+   * Whether the requester may receive events of this bucket (undefined: the listen request itself)
+   * as its access stands now, asked for every event that matches: a Deny on one bucket, a changed
+   * bucket policy or a removed user count at once. Undefined: always (the root user).
+   */
+  readonly may?: (bucket: string | undefined) => boolean;
 }
 
 class Listener {
@@ -41,7 +47,7 @@ class Listener {
     const f = this.filter;
     if (f.bucket !== undefined && f.bucket !== bucket) return false;
     if (!keyMatches(f, key)) return false;
-    return f.events.some((e) => eventCovers(e, name));
+    return f.events.some((e) => eventCovers(e, name)) && (f.may === undefined || f.may(bucket));
   }
 
   /** False when the line was dropped: the listener has MAX_QUEUED lines it has not read. */
@@ -172,6 +178,21 @@ export class EventListeners {
         if (l.matches(bucket, e.name, e.key) && !l.push((line ??= Buffer.from(JSON.stringify({ Records: [e.record] }) + '\n')))) this.droppedTotal++;
       }
     }
+  }
+
+  /**
+   * Ends the bodies of listeners whose requester may no longer listen (a user removed or
+   * restricted by a users-file reload); what was queued for them goes out first. Returns how many.
+   */
+  revalidate(): number {
+    let ended = 0;
+    for (const l of this.all) {
+      if (l.filter.may !== undefined && !l.filter.may(l.filter.bucket)) {
+        l.close();
+        ended++;
+      }
+    }
+    return ended;
   }
 
   /** Ends every listener's body (at shutdown, before the HTTP server drains). */

@@ -369,6 +369,30 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
 }
 
 /**
+ * For a listen request (ops/listen.ts): whether its requester may receive events of `bucket`, or
+ * (undefined) keep listening at all, asked again for every event, so that access is judged as it
+ * stands then. A bucket listener needs s3:ListenBucketNotification on its bucket; one listening
+ * to every bucket needs s3:ListenNotification, and on each event's bucket as well: an explicit
+ * Deny of a bucket (`s3:*` on it) kept its object names out of every other request but not out
+ * of this stream. A user the users file no longer has may do nothing. Undefined for the root user.
+ */
+export function listenJudge(env: OpsEnv, ctx: Requester): ((bucket: string | undefined) => boolean) | undefined {
+  if (ctx.accessKey === env.config.rootUser) return undefined;
+  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+  const action = ctx.bucket === undefined ? 's3:ListenNotification' : 's3:ListenBucketNotification';
+  return (bucket) => {
+    let user: User | undefined;
+    if (ctx.accessKey !== '') {
+      user = env.users?.().get(ctx.accessKey);
+      if (user === undefined) return false;
+    }
+    if (ctx.bucket === undefined && !permits(env, user, { bucket: undefined, action, resource: '*' }, context)) return false;
+    const b = bucket ?? ctx.bucket;
+    return b === undefined || permits(env, user, { bucket: b, action, resource: b }, context);
+  };
+}
+
+/**
  * Whether the requester may list `bucket` (s3:ListBucket, no prefix). S3 answers a read of a
  * missing key with 403 AccessDenied to one who may not, so that existence does not leak.
  */

@@ -252,6 +252,45 @@ t.test('users need s3:ListenBucketNotification', async (t) => {
   await du.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'seen', Body: 'x' }));
   await waitFor(() => s.records().length === 1, 5000);
   t.same(s.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/seen`], 'the watcher hears it');
+
+  // Every bucket but one denied: the denied bucket's events (object names, sizes, ETags) stayed
+  // in the stream of every bucket, though every request to that bucket was refused.
+  const secret = bucketName('listen-secret');
+  await du.s3().send(new CreateBucketCommand({ Bucket: secret }));
+  const everyBucket = (deny: string) => ({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:ListenNotification'], Resource: ['*'] },
+      { Effect: 'Deny', Action: ['s3:*'], Resource: [`arn:aws:s3:::${deny}`, `arn:aws:s3:::${deny}/*`] },
+    ],
+  });
+  const iamWith = (users: Array<{ accessKey: string; secretKey: string; policies: string[] }>): void =>
+    writeFileSync(iam, JSON.stringify({ policies: { watcher: allow(['s3:ListenBucketNotification']), reader: allow(['s3:GetObject', 's3:ListBucket']), all: everyBucket(secret) }, users }), { mode: 0o600 });
+  const watcher = { accessKey: 'listen-watcher', secretKey: 'listen-watcher-secret', policies: ['watcher'] };
+  const wide = { accessKey: 'listen-all', secretKey: 'listen-all-secret-key', policies: ['all'] };
+  iamWith([watcher, wide]);
+  const reloaded = async (): Promise<void> => {
+    const before = du.jsonLogs().filter((l) => l.msg === 'users reloaded').length;
+    process.kill(du.proc.pid!, 'SIGHUP');
+    await waitFor(() => du.jsonLogs().filter((l) => l.msg === 'users reloaded').length > before, 5000);
+  };
+  await reloaded();
+  const w = await open(t, du.port, '/', q, { accessKeyId: 'listen-all', secretAccessKey: 'listen-all-secret-key' });
+  await du.s3().send(new PutObjectCommand({ Bucket: secret, Key: 'payroll/ceo.xlsx', Body: 'x' }));
+  await du.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'open', Body: 'x' }));
+  await waitFor(() => w.records().length >= 1, 5000);
+  await sleep(300);
+  t.same(w.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/open`], 'a user listening to every bucket hears none of the bucket it is denied');
+
+  // A users-file reload that removes a user ends its open stream; one that keeps a user keeps its stream.
+  iamWith([wide]);
+  await reloaded();
+  await s.ended;
+  t.ok(s.res.complete, 'the removed watcher\'s stream ended');
+  await du.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'after', Body: 'x' }));
+  await waitFor(() => w.records().length === 2, 5000);
+  t.same(s.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/seen`, `s3:ObjectCreated:Put ${bucket}/open`], 'it heard nothing after its removal');
+  t.equal(w.records()[1] && summary(w.records()[1]!), `s3:ObjectCreated:Put ${bucket}/after`, 'the user kept still listens');
 });
 
 t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) => {
