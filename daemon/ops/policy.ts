@@ -45,6 +45,8 @@ const VERSION_ACTIONS: Partial<Record<Operation, string>> = {
   GetObjectAttributes: 's3:GetObjectVersionAttributes',
   PutObjectTagging: 's3:PutObjectVersionTagging',
   DeleteObjectTagging: 's3:DeleteObjectVersionTagging',
+  GetObjectAcl: 's3:GetObjectVersionAcl',
+  PutObjectAcl: 's3:PutObjectVersionAcl',
 };
 
 const BUCKET_ACTIONS: Partial<Record<Operation, string>> = {
@@ -290,7 +292,6 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
     checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` });
     checks.push(...attributesReadCheck(route, req.query));
     const src = copySourceCheck(route.op, req.headers);
-    if (src === null) return false;
     if (src !== undefined) checks.push(src);
     checks.push(...uploadOptionChecks(route, req.headers));
   }
@@ -335,14 +336,18 @@ function attributesReadCheck(route: Route, query: URLSearchParams): Check[] {
   return [{ bucket: route.bucket, action: query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', resource: `${route.bucket}/${route.key}` }];
 }
 
-/** The read a copy needs on its source; undefined when the operation is no copy, null when its source header is bad. */
-function copySourceCheck(op: Operation, headers: Readonly<Record<string, string>>): Check | undefined | null {
+/**
+ * The read a copy needs on its source; undefined when the operation is no copy, or when its source
+ * header names no object: the handler refuses that with the parse's 400 before it reads anything
+ * (users got 403 AccessDenied for a typo the root user saw explained).
+ */
+function copySourceCheck(op: Operation, headers: Readonly<Record<string, string>>): Check | undefined {
   if (op !== 'CopyObject' && op !== 'UploadPartCopy') return undefined;
   try {
     const src = parseCopySource(headers['x-amz-copy-source'] ?? '');
     return { bucket: src.bucket, action: src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', resource: `${src.bucket}/${src.key}` };
   } catch {
-    return null;
+    return undefined;
   }
 }
 
@@ -419,7 +424,6 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
     checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}` });
     checks.push(...attributesReadCheck(route, req.query));
     const src = copySourceCheck(route.op, req.headers);
-    if (src === null) return false;
     if (src !== undefined) checks.push(src);
     checks.push(...uploadOptionChecks(route, req.headers));
   } else if (bucketAction !== undefined) {

@@ -86,7 +86,7 @@ export const policies: Record<string, unknown> = {
     deny(['s3:ListBucket'], [B], { StringEquals: { 's3:max-keys': '5' } }),
   ),
   'tls-only': doc(allow(['s3:GetObject', 's3:PutObject'], [`${B}/*`], { Bool: { 'aws:SecureTransport': 'true' } })),
-  versions: doc(allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], [VB, `${VB}/*`])),
+  versions: doc(allow(['s3:GetObject', 's3:GetObjectAcl', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], [VB, `${VB}/*`])),
   copier: doc(allow(['s3:PutObject'], [`${B}/copies/*`]), allow(['s3:GetObject'], [`${SRC}/open/*`])),
   creator: doc(allow(['s3:CreateBucket'], [`usr-${run}-*`]), allow(['s3:ListAllMyBuckets'], ['*'])),
 };

@@ -29,6 +29,7 @@ import {
   GetBucketTaggingCommand,
   GetBucketCorsCommand,
   GetBucketVersioningCommand,
+  GetObjectAclCommand,
   GetObjectAttributesCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -253,6 +254,9 @@ t.test('versions: s3:GetObjectVersion and s3:DeleteObjectVersion are separate ac
   t.equal(await text(root, VB, 'copy-latest.txt'), 'version 2', 'the copy is version 2');
   t.same((await ro.send(new GetObjectTaggingCommand({ Bucket: VB, Key: 'doc.txt', VersionId: v1 }))).TagSet, [], 'readonly: GetObjectTagging ?versionId (s3:GetObjectVersionTagging)');
   t.equal(await s3Code(ver.send(new GetObjectTaggingCommand({ Bucket: VB, Key: 'doc.txt', VersionId: v1 }))), DENIED, 'app-ver: GetObjectTagging ?versionId → AccessDenied');
+  t.equal(await s3Code(ver.send(new GetObjectAclCommand({ Bucket: VB, Key: 'doc.txt' }))), 'ok', 'app-ver: GetObjectAcl (s3:GetObjectAcl)');
+  t.equal(await s3Code(ver.send(new GetObjectAclCommand({ Bucket: VB, Key: 'doc.txt', VersionId: v1 }))), DENIED, 'app-ver: GetObjectAcl ?versionId → AccessDenied (s3:GetObjectVersionAcl, as on S3)');
+  t.equal(await s3Code(rw.send(new GetObjectAclCommand({ Bucket: VB, Key: 'doc.txt', VersionId: v1 }))), 'ok', 'readwrite: GetObjectAcl ?versionId');
 
   t.equal(await s3Code(ver.send(new DeleteObjectCommand({ Bucket: VB, Key: 'doc.txt', VersionId: v1 }))), DENIED, 'DeleteObject ?versionId → AccessDenied (no s3:DeleteObjectVersion)');
   const batch = await ver.send(new DeleteObjectsCommand({ Bucket: VB, Delete: { Objects: [{ Key: 'doc.txt', VersionId: v1 }] } }));
@@ -510,6 +514,16 @@ t.test('the classic "deny unencrypted uploads" bucket policy: Null and StringNot
   const other = await rw.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp-other', ServerSideEncryption: 'AES256' }));
   t.equal(await s3Code(rw.send(new UploadPartCommand({ Bucket: b, Key: 'mp-other', UploadId: other.UploadId, PartNumber: 1, Body: 'z' }))), 'ok', 'its own key: allowed');
   t.equal(await s3Code(rw.send(new UploadPartCommand({ Bucket: b, Key: 'mp-early', UploadId: other.UploadId, PartNumber: 1, Body: 'z' }))), DENIED, 'an SSE upload\'s id on another key lends nothing');
+});
+
+t.test('a copy source that names no object is 400 InvalidArgument for users too (was 403 AccessDenied)', async (t) => {
+  await put(root, B, 'photos/copy-me.jpg', 'copied');
+  for (const CopySource of [B, `${B}/`, '%E0%A4%A', `/${B}`]) {
+    t.equal(await s3Code(rw.send(new CopyObjectCommand({ Bucket: B, Key: 'photos/copy-dst.jpg', CopySource }))), 'InvalidArgument/400', `readwrite, CopySource ${JSON.stringify(CopySource)}`);
+  }
+  t.equal(await rootSees(B, 'photos/copy-dst.jpg'), 'NoSuchKey/404', 'nothing was written');
+  t.equal(await s3Code(ro.send(new CopyObjectCommand({ Bucket: B, Key: 'photos/copy-dst.jpg', CopySource: B }))), DENIED, 'a user that may not write the destination is still denied');
+  t.equal(await s3Code(rw.send(new CopyObjectCommand({ Bucket: B, Key: 'photos/copy-dst.jpg', CopySource: `${B}/photos/copy-me.jpg` }))), 'ok', 'a good source copies');
 });
 
 t.test('DeleteObjects is checked key by key', async (t) => {
