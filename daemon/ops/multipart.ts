@@ -31,7 +31,7 @@ import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionH
 import { sseRequestedField } from './policy.js';
 import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, parseXml, toXml, type XmlObject } from './xml.js';
+import { isoDate, parseDateText, parseXml, toXml, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -704,17 +704,25 @@ export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContex
   const id = ctx.query.get('uploadId') ?? '';
   // Already finished: the upload of the current object (completed, also before a restart), or
   // one this process aborted or completed.
-  const finished = id !== '' && env.meta.getUpload(id) === undefined && (env.meta.getObject(ctx.bucket!, ctx.key!)?.uploadId === id || finishedUploads.get(id) === `${ctx.bucket}\0${ctx.key}`);
-  if (finished) return { status: 204 };
+  const finished = (): boolean =>
+    id !== '' && env.meta.getUpload(id) === undefined && (env.meta.getObject(ctx.bucket!, ctx.key!)?.uploadId === id || finishedUploads.get(id) === `${ctx.bucket}\0${ctx.key}`);
+  if (finished()) return { status: 204 };
   const up = loadUpload(env, ctx);
   // Abort only the upload initiated then (it used to abort whatever the header said).
   const initiated = ctx.headers['x-amz-if-match-initiated-time'];
   if (initiated !== undefined) {
-    const at = Date.parse(initiated);
-    if (Number.isNaN(at)) throw new S3Error('InvalidArgument', 'x-amz-if-match-initiated-time must be a date.');
+    const at = parseDateText(initiated);
+    if (at === undefined) throw new S3Error('InvalidArgument', 'x-amz-if-match-initiated-time must be a date.');
     if (Math.floor(at / 1000) !== Math.floor(up.initiated / 1000)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (x-amz-if-match-initiated-time).');
   }
-  await env.meta.abortUpload(up.id).catch(metaError);
+  try {
+    await env.meta.abortUpload(up.id);
+  } catch (err) {
+    // A Complete (or another Abort) of this upload committed first, while this one waited for its
+    // transaction: answered as an abort arriving just after it (it was 404 NoSuchUpload).
+    if (finished()) return { status: 204 };
+    metaError(err);
+  }
   noteFinished(up);
   return { status: 204 };
 }

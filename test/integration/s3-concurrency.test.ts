@@ -5,6 +5,7 @@
 
 import t from 'tap';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -139,4 +140,31 @@ t.test('racing completions of one upload commit once; the others are answered as
   t.equal(c.data, want, 'the unused part is freed, the used one kept');
   t.equal(c.temp, 0);
   t.ok((await getBytes(s3, { Bucket: BUCKET, Key: 'race' })).equals(winner), 'still reads after the reaper ran');
+});
+
+t.test('an Abort racing a Complete: one of them wins whole, and a losing Abort is answered 204 as after a Complete', async (t) => {
+  const outcomes = new Map<string, number>();
+  for (let round = 0; round < 12; round++) {
+    const key = `abort-race-${round}`;
+    const body = testBytes(200_000, seed++);
+    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const etag = (await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: body }))).ETag!;
+    const answer = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { name: string; $metadata?: { httpStatusCode?: number } }) => `${e.name}/${e.$metadata?.httpStatusCode}`);
+    const complete = answer(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } })));
+    // Half the rounds start the Abort a moment later, so that it finds the upload and then loses it.
+    if (round % 2 === 1) await new Promise((r) => setImmediate(r));
+    const abort = answer(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId })));
+    const [c, a] = await Promise.all([complete, abort]);
+    const exists = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(() => true, () => false);
+    const outcome = `complete ${c}, abort ${a}`;
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    if (exists) {
+      t.equal(c, 'ok', `round ${round}: the object exists, so the Complete won`);
+      t.ok((await getBytes(s3, { Bucket: BUCKET, Key: key })).equals(body), `round ${round}: with the part's bytes`);
+    } else {
+      t.equal(c, 'NoSuchUpload/404', `round ${round}: no object, so the Abort won and the Complete found no upload`);
+    }
+    t.equal(a, 'ok', `round ${round}: the Abort is answered 204 either way (${outcome})`);
+  }
+  t.comment(JSON.stringify([...outcomes]));
 });
