@@ -527,7 +527,7 @@ export class HttpServer {
     closeConnection: boolean,
     bytesIn: number,
   ): void {
-    const done = (bytesOut: number, status = result.status, cut?: ResponseCut): void => {
+    const done = (bytesOut: number, status = result.status, cut?: ResponseCut, outcome?: number): void => {
       p.ended = true;
       this.inFlight.delete(p);
       if (this.inFlight.size === 0) {
@@ -539,7 +539,7 @@ export class HttpServer {
       this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut });
       if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
         this.deps.log.info(
-          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
+          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, outcome, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
           'request',
         );
       }
@@ -547,8 +547,10 @@ export class HttpServer {
     if (p.aborted) {
       if (isStream(result.body)) discardBody(result.body);
       // Nothing was answered: the client closed the connection first (nginx's 499), not the 400
-      // or 500 its cut-short body made the handler fail with.
-      done(0, CLIENT_CLOSED);
+      // or 500 its cut-short body made the handler fail with. A handler that succeeded all the
+      // same puts its status in the line as `outcome`: a PUT with outcome 200 committed (its
+      // whole body had arrived) though its client never heard so.
+      done(0, CLIENT_CLOSED, undefined, result.status < 400 ? result.status : undefined);
       return;
     }
     const res = p.res;

@@ -166,6 +166,7 @@ t.test('an upload the client cut short is counted and logged as 499 (client clos
   let line: Record<string, unknown> = {};
   await waitForLog(d.logs, (l) => l.op === 'PutObject' && l.aborted === true && (line = l) !== undefined, 5000);
   t.equal(line.status, 499, 'the log line says 499');
+  t.equal(line.outcome, undefined, 'no outcome: nothing was stored');
   const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
   const count = (status: string): number => samples.filter((s) => s.name === 's3d_requests_total' && s.labels.op === 'PutObject' && s.labels.status === status).reduce((n, s) => n + s.value, 0);
   t.equal(count('499'), 1, 's3d_requests_total{status="499"}');
@@ -192,8 +193,28 @@ t.test('a client that sends a whole SSE-S3 body and leaves before the answer is 
   const cut = await pollUntil(() => parsed().filter((l) => l.op === 'PutObject' && l.aborted === true), (c) => c.length === 6, 5000, 50);
   t.equal(cut.length, 6, 'six uploads logged as cut by the client');
   t.ok(cut.every((l) => l.status === 499), 'each as 499');
+  // Whether each was stored (the whole body had arrived, so it may have been) is what `outcome` says.
+  for (const l of cut) {
+    const head = await send(d.port, { method: 'HEAD', path: `/${bucket}/${String(l.key)}` });
+    t.equal(head.status === 200 ? 200 : 'not stored', l.outcome === 200 ? 200 : 'not stored', `${String(l.key)}: outcome ${String(l.outcome)}, HEAD ${head.status}`);
+  }
   const errors = parsed().filter((l) => typeof l.level === 'number' && l.level >= 50);
   t.same(errors.map((l) => l.msg), [], 'no error-level line');
+
+  // Without SSE nothing stops on the disconnect: a whole body is stored, and the 499 line says so.
+  for (let i = 0; i < 6; i++) {
+    const up = openPut(d.port, `/${bucket}/whole-${i}`, 300_000);
+    await up.write(testBytes(300_000, 20 + i));
+    up.req.destroy();
+  }
+  // (S3_ACCESS_LOG=errors, the default, logs cut requests only: one answered before the disconnect has no line.)
+  await pollUntil(() => parsed().filter((l) => typeof l.key === 'string' && l.key.startsWith('whole-')), (c) => c.length === 6, 3000, 50);
+  const whole = parsed().filter((l) => typeof l.key === 'string' && l.key.startsWith('whole-') && l.status === 499);
+  t.ok(whole.length >= 1, `plain uploads cut after their whole body are logged as 499 (${whole.length} of 6)`);
+  for (const l of whole) {
+    const head = await send(d.port, { method: 'HEAD', path: `/${bucket}/${String(l.key)}` });
+    t.same([l.outcome, head.status], [200, 200], `${String(l.key)}: outcome 200, and stored`);
+  }
 });
 
 t.test('a download the client cut short logs and counts the bytes it was sent, not 0', async (t) => {
