@@ -25,6 +25,14 @@ export function stampOf(rec: Pick<ObjectRecord, 'vs' | 'mtime'>): number {
   return rec.vs ?? rec.mtime * SEQ;
 }
 
+/**
+ * When a record was written (ms): its stamp's time, which is the commit's. Not its mtime, which is
+ * Last-Modified: a completed multipart upload's is its initiation, as on S3, possibly days earlier.
+ */
+export function writtenAt(rec: Pick<ObjectRecord, 'vs' | 'mtime'>): number {
+  return Math.floor(stampOf(rec) / SEQ);
+}
+
 const rand = Buffer.alloc(8 * 256);
 let randPos = rand.length;
 

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
 import { isLocked } from '../meta/store.js';
+import { writtenAt } from '../meta/versions.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
@@ -263,11 +264,21 @@ export function hasVersionActions(rules: readonly StoredLifecycleRule[] | undefi
 }
 
 /**
+ * When `successor` was written, making the version below it noncurrent: its mtime, except for a
+ * completed multipart upload, whose mtime (Last-Modified, as on S3) is the upload's initiation,
+ * days before it completed perhaps: its commit, from its version stamp. With the initiation, the
+ * versions such a completion replaced were removed at once, as if noncurrent for days.
+ */
+function replacedAt(successor: ObjectRecord): number {
+  return successor.uploadId === undefined ? successor.mtime : Math.max(successor.mtime, writtenAt(successor));
+}
+
+/**
  * Which versions of one key of a versioned bucket lifecycle removes for good at `now`, given
  * every version of the key newest first (the latest first, as MetaStore.keyVersions lists them).
  *
  * A noncurrent version (delete markers too) became noncurrent when its successor, the next newer
- * version, was written (that record's mtime; the successor as it is now: when that was removed by
+ * version, was written (replacedAt; the successor as it is now: when that was removed by
  * id, or replaced as the null version under Suspended, the next newer one counts); it is due under a NoncurrentVersionExpiration rule
  * whose filter selects it (prefix, and its own tags and size) once NoncurrentDays have passed since
  * then, rounded up to the next midnight UTC as Expiration Days are, unless it is among the rule's
@@ -286,7 +297,7 @@ export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, k
   if (rules === undefined || versions.length === 0) return due;
   for (let i = 1; i < versions.length; i++) {
     const rec = versions[i]!.record;
-    const since = versions[i - 1]!.record.mtime;
+    const since = replacedAt(versions[i - 1]!.record);
     const newer = i - 1;
     // A version under Object Lock is never due (the store would keep it anyway; counted as due,
     // the marker above it would go and bring it back).

@@ -220,6 +220,17 @@ t.test('which versions of a key are removed for good (versionsDue)', async (t) =
   t.same(mtimes(versionsDue(days1, 'k', [cur, v2, v1], at('2026-12-02T00:00:00Z') - 1)), [v1.record.mtime], 'not a millisecond before the next midnight');
   t.same(mtimes(versionsDue(days1, 'k', [cur, v2, v1], at('2026-12-02T00:00:00Z'))), [v2.record.mtime, v1.record.mtime], 'from that midnight on, newest first');
   t.same(versionsDue(days1, 'k', [cur], T0 + 100 * DAY), [], 'the current version is never noncurrent-expired');
+  // A multipart upload begun two days before it completed: Last-Modified (mtime) is the upload's
+  // start, as on S3, but it replaced the versions below it when it completed (its stamp). They
+  // were removed at once, as if noncurrent for two days; so was v0 once V had gone.
+  const completedAt = T0;
+  const mpu = v(T0 - 2 * DAY, { vs: completedAt * 1024 + 5, uploadId: 'u1' });
+  const replaced = v(T0 - 1000, { vs: (T0 - 1000) * 1024 });
+  const v0 = v(T0 - 3 * DAY, { vs: (T0 - 3 * DAY) * 1024 });
+  t.same(versionsDue(days1, 'k', [mpu, replaced, v0], T0 + 5000), [], 'versions replaced by a completed upload a moment ago stay');
+  t.same(versionsDue(days1, 'k', [mpu, replaced, v0], at('2026-12-02T00:00:00Z') - 1), [], 'not before NoncurrentDays after the completion (and the PUT), rounded up to midnight');
+  t.same(mtimes(versionsDue(days1, 'k', [mpu, replaced, v0], at('2026-12-02T00:00:00Z'))), [replaced.record.mtime, v0.record.mtime], 'then both');
+  t.same(mtimes(versionsDue(days1, 'k', [mpu, v0], T0 + 5000)), [], 'and the version under it, once that one is gone, by the same rule');
   t.same(versionsDue(days1, 'k', [], T0), [], 'no versions');
   t.same(versionsDue(undefined, 'k', [cur, v2, v1], T0 + 100 * DAY), [], 'no rules');
 
