@@ -224,7 +224,7 @@ export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext
       const dek = await env.kms.generateKey(config.kmsKeyId, canonicalContext({}));
       dek.plaintext.fill(0);
     } catch (err) {
-      kmsError(err);
+      kmsError(err, config.kmsKeyId);
     }
   }
   await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, encryption: config })).catch(metaError);

@@ -28,13 +28,14 @@ export interface ObjectEncryption {
  * when the KMS refuses s3d's identity (a policy matter retrying cannot fix; MinIO answers 403
  * `kms:NotAuthorized`, AWS S3 403 `AccessDenied`), never a stack trace.
  */
-export function kmsError(err: unknown): never {
+export function kmsError(err: unknown, keyName: string): never {
   if (err instanceof KmsError) {
     switch (err.code) {
       case 'KeyNotFound':
-        // With the KMS's words as the cause, the log says it too (once per 10 s): a default key
-        // deleted at KES fails every SSE-S3 write, and the 400s alone told the operator nothing.
-        throw new S3Error('KMS.NotFoundException', `The KMS key does not exist: ${err.message}`, { cause: err });
+        // The client learns which key (its own, or the default one) and no more; with the KMS's
+        // words as the cause, the log says it too (once per 10 s): a default key deleted at KES
+        // fails every SSE-S3 write, and the 400s alone told the operator nothing.
+        throw new S3Error('KMS.NotFoundException', `The KMS key ${JSON.stringify(keyName)} does not exist.`, { cause: err });
       // The KMS's own words (its endpoints, addresses, TLS details) go to the log through `cause`,
       // not to the S3 client: they describe the server's infrastructure.
       case 'Unavailable':
@@ -82,7 +83,7 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
   try {
     dek = await kms.generateKey(keyName, kmsContextFor(bucket, object, clientContext));
   } catch (err) {
-    kmsError(err);
+    kmsError(err, keyName);
   }
   try {
     const objectKey = generateObjectKey(dek.plaintext);
@@ -153,7 +154,7 @@ export async function unsealForRead(
   try {
     dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), kmsContextFor(bucket, object, client));
   } catch (err) {
-    kmsError(err);
+    kmsError(err, rec.kmsKey);
   }
   try {
     const objectKey = unsealObjectKey(rec.sealedKey, dek, rec.kind, bucket, object, rec.iv);

@@ -106,7 +106,11 @@ export function normalizeKmsKeyId(raw: string | undefined): string | undefined {
   } else {
     // Full AWS ARNs (arn:aws:kms:region:account:key/NAME) name the key after the last "key/".
     const slash = id.lastIndexOf('key/');
-    if (slash >= 0 && id.includes(':')) id = id.slice(slash + 4);
+    if (slash >= 0 && id.includes(':')) {
+      id = id.slice(slash + 4);
+      // An ARN that names no key is a mistake, not a wish for the default key (which it became).
+      if (id === '') throw new S3Error('InvalidArgument', `The KMS key id "${raw}" is not a valid key name.`);
+    }
   }
   if (id === '') return undefined;
   if (!/^[0-9A-Za-z_-]{1,80}$/.test(id) || id.startsWith('-') || id.endsWith('-')) {

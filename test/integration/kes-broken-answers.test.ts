@@ -105,6 +105,8 @@ t.test('the default key deleted at KES: SSE-S3 writes are refused, and the log s
   });
   t.equal(status, 200, 'the key is deleted at KES');
   t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }))), 'KMS.NotFoundException/400', 'an SSE-S3 PUT: KMS.NotFoundException');
+  const message = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' })).then(() => '', (e: Error) => e.message);
+  t.equal(message, `The KMS key "${KES_TEST_KEY}" does not exist.`, 'the client is told which key, not KES\'s words');
   const line = await d.waitForLog((l) => l.msg === 'KMS request failed', 5000);
   t.equal(line.level, 40, 'a warning');
   t.match(JSON.stringify(line.err), /does not exist/, 'naming the missing key');

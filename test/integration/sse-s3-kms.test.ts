@@ -119,6 +119,17 @@ t.test('SSE-KMS PutObject with and without the arn:aws:kms: prefix, and the defa
     400,
     'unknown KMS key as an ARN',
   );
+  // The client is told which key, not KES's own words ("kes: key does not exist" reached it).
+  const notFound = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms/unknown', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' })).then(
+    () => 'stored',
+    (e: Error) => e.message,
+  );
+  t.equal(notFound, 'The KMS key "no-such-key" does not exist.', 'the message names the key asked for, nothing of the KMS');
+  // An ARN naming no key was taken for "the default key".
+  for (const keyId of ['arn:aws:kms:us-east-1:123456789012:key/', 'arn:aws:kms:key/']) {
+    await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms/no-key', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId })), 'InvalidArgument', 400, `a key ARN naming no key: ${keyId}`);
+  }
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms/no-key' })), 'NotFound', 404, 'nothing stored');
   // An alias is one name: "key/" inside it is not a key ARN's (it named the key "prod").
   for (const keyId of ['alias/monkey/prod', 'arn:aws:kms:us-east-1:123456789012:alias/monkey/prod']) {
     await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms/unknown', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId })), 'InvalidArgument', 400, `alias with a "/" in its name: ${keyId}`);
