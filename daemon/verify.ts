@@ -121,7 +121,7 @@ export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<
   const report: VerifyReport = { buckets: 0, versions: 0, uploads: 0, bytesRead: 0, keyless: 0, gone: 0, problems: [] };
   const buckets = env.meta.listBuckets().filter((b) => opts.bucket === undefined || b.name === opts.bucket);
   const uploads = new Map<string, UploadRecord[]>();
-  for (const u of env.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER)) {
+  for (const u of env.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER).uploads) {
     const list = uploads.get(u.bucket);
     if (list) list.push(u);
     else uploads.set(u.bucket, [u]);

@@ -64,6 +64,8 @@ export interface UploadListingTables {
   uploadIndex: Database<string, Buffer>;
   /** The upload an id names (MetaStore.getUpload). */
   getUpload(id: string): UploadRecord | undefined;
+  /** Counts one upload record read by a listing (MetaStore.uploadEntriesRead). */
+  uploadRead(): void;
 }
 
 export interface UploadListOptions {
@@ -256,16 +258,20 @@ function nextListedKey(tables: ListingTables, bucketStart: Buffer, from: Buffer,
   return best;
 }
 
-/** One page of ListMultipartUploads: a bucket's uploads in key order, then initiation order. */
-export function listUploads(tables: UploadListingTables, bucket: string, opts: UploadListOptions): { uploads: UploadRecord[]; isTruncated: boolean } {
+/**
+ * A bucket's uploads in key order, then initiation order, from just past the markers (and past
+ * every key starting with `pastPrefix`), read as the caller takes them. The index is entered just past the place the markers name (the marked upload,
+ * or with no upload id every upload of key-marker), not at key-marker's first upload: paging one
+ * key's uploads read every earlier upload of it again on each page (quadratic: 10,000 uploads of
+ * one key paged by 1 stalled the daemon for minutes).
+ */
+export function* uploadsAfter(tables: UploadListingTables, bucket: string, opts: Omit<UploadListOptions, 'limit'> & { pastPrefix?: string }): Generator<UploadRecord> {
   const { start, end } = bucketRange(bucket);
   // Keys compare as UTF-8 bytes, the index order (JS string order is UTF-16 and differs). A
   // prefix longer than any key matches none; a longer marker is cut (keys.ts markerBound).
   const prefixBytes = prefixBound(opts.prefix);
-  if (prefixBytes === undefined) return { uploads: [], isTruncated: false };
+  if (prefixBytes === undefined) return;
   const markerBytes = markerBound(opts.keyMarker);
-  const from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
-  const out: UploadRecord[] = [];
   // Within key-marker, what follows upload-id-marker: the uploads after it in the index when it
   // still exists; when it is gone (aborted or completed meanwhile), those whose id sorts after
   // it, as S3 words the rule (s3d's ids begin with their initiation time, so that is the same
@@ -273,12 +279,25 @@ export function listUploads(tables: UploadListingTables, bucket: string, opts: U
   const markerUpload = opts.uploadIdMarker === '' ? undefined : tables.getUpload(opts.uploadIdMarker);
   const markerIndex = markerUpload !== undefined && markerUpload.bucket === bucket && markerUpload.key === opts.keyMarker ? uploadIndexKey(bucket, markerUpload.key, markerUpload.initiated, markerUpload.id) : undefined;
   const markerIdBytes = Buffer.from(opts.uploadIdMarker);
+  let from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
+  if (opts.keyMarker !== '' && Buffer.compare(markerBytes, prefixBytes) >= 0) {
+    // The index entry right after the marked upload's; or, with no upload id, past every entry of
+    // key-marker (`key NUL …`: keys hold no NUL, so `key 0x01` follows them all).
+    if (markerIndex !== undefined) from = Buffer.concat([markerIndex, Buffer.from([0])]);
+    else if (opts.uploadIdMarker === '') from = Buffer.concat([start, markerBytes, Buffer.from([SEP + 1])]);
+  }
+  if (opts.pastPrefix !== undefined) {
+    // Past every key that starts with it: 0xFF follows every byte UTF-8 has.
+    const past = Buffer.concat([start, Buffer.from(opts.pastPrefix), Buffer.from([0xff])]);
+    if (Buffer.compare(past, from) > 0) from = past;
+  }
   for (const { key: indexKey, value: id } of tables.uploadIndex.getRange({ start: from, end })) {
     const u = tables.uploads.get(id);
+    tables.uploadRead();
     if (!u) continue;
     const keyBytes = Buffer.from(u.key);
     if (!u.key.startsWith(opts.prefix)) {
-      if (Buffer.compare(keyBytes, prefixBytes) > 0) break;
+      if (Buffer.compare(keyBytes, prefixBytes) > 0) return;
       continue;
     }
     const vsMarker = Buffer.compare(keyBytes, markerBytes);
@@ -288,6 +307,14 @@ export function listUploads(tables: UploadListingTables, bucket: string, opts: U
       const after = markerIndex !== undefined ? Buffer.compare(indexKey as Buffer, markerIndex) > 0 : Buffer.compare(Buffer.from(u.id), markerIdBytes) > 0;
       if (!after) continue;
     }
+    yield u;
+  }
+}
+
+/** One page of ListMultipartUploads: at most `limit` uploads of uploadsAfter, and whether more follow. */
+export function listUploads(tables: UploadListingTables, bucket: string, opts: UploadListOptions): { uploads: UploadRecord[]; isTruncated: boolean } {
+  const out: UploadRecord[] = [];
+  for (const u of uploadsAfter(tables, bucket, opts)) {
     if (out.length >= opts.limit) return { uploads: out, isTruncated: true };
     out.push(u);
   }

@@ -13,27 +13,14 @@ import { NullVersionIndex } from './null-index.js';
 import { join } from 'node:path';
 import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
-import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
+import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsFingerprint, NULL_VERSION } from './versions.js';
 import { bucketRange, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
-import { listObjects, listUploads, listVersions, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
+import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListingTables, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
 export { MetaCommitError, MetaConflict } from './commit-errors.js';
 export { STORE_FORMAT, StoreFormatError } from './state.js';
-
-export interface UploadListEntry {
-  upload: UploadRecord;
-}
-
-/**
- * A short digest of a key's versions (newest first): any write or removal changes it (the count,
- * or with a Suspended write that replaces the null version, the newest stamp).
- */
-export function versionsFingerprint(versions: ReadonlyArray<{ record: ObjectRecord }>): string {
-  if (versions.length === 0) return '0';
-  return `${versions.length}:${stampOf(versions[0]!.record)}:${stampOf(versions[versions.length - 1]!.record)}`;
-}
 
 /** What a versioned delete did: the marker it added, or the version it removed. */
 export interface VersionedDelete {
@@ -89,6 +76,8 @@ export class MetaStore {
    * version look-up or a listing page reads what it needs, not every version of a key).
    */
   versionEntriesRead = 0;
+  /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
+  uploadEntriesRead = 0;
   private readonly listing: ListingTables;
 
   /**
@@ -643,11 +632,17 @@ export class MetaStore {
     });
   }
 
-  /** Uploads initiated before `time` (ms since the epoch), in upload-id order. */
-  uploadsInitiatedBefore(time: number): UploadRecord[] {
+  /** Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`: where the following page starts). */
+  uploadsInitiatedBefore(time: number, after = '', limit = Number.MAX_SAFE_INTEGER): { uploads: UploadRecord[]; next?: string } {
     const out: UploadRecord[] = [];
-    for (const { value } of this.uploads.getRange({})) if (value.initiated < time) out.push(value);
-    return out;
+    let [read, last] = [0, undefined as string | undefined];
+    for (const { key, value } of this.uploads.getRange(after === '' ? {} : { start: after })) {
+      if (key === after) continue;
+      if (read++ === limit) return { uploads: out, next: last };
+      last = key;
+      if (value.initiated < time) out.push(value);
+    }
+    return { uploads: out };
   }
 
   /** The upload `id` names; undefined for an id longer than s3d's are (it is not looked up). */
@@ -723,7 +718,16 @@ export class MetaStore {
 
   /** Uploads of a bucket in key order, then initiation order (listing.ts). */
   listUploads(bucket: string, opts: UploadListOptions): { uploads: UploadRecord[]; isTruncated: boolean } {
-    return listUploads({ uploads: this.uploads, uploadIndex: this.uploadIndex, getUpload: (id) => this.getUpload(id) }, bucket, opts);
+    return listUploads(this.uploadTables, bucket, opts);
+  }
+
+  /** A bucket's uploads from just past the markers, read as they are taken (meta/listing.ts uploadsAfter). */
+  uploadsAfter(bucket: string, opts: Omit<UploadListOptions, 'limit'> & { pastPrefix?: string }): Generator<UploadRecord> {
+    return uploadsAfter(this.uploadTables, bucket, opts);
+  }
+
+  private get uploadTables(): UploadListingTables {
+    return { uploads: this.uploads, uploadIndex: this.uploadIndex, getUpload: (id) => this.getUpload(id), uploadRead: () => void this.uploadEntriesRead++ };
   }
 
   // ---- deletion queue and sweep support

@@ -26,6 +26,15 @@ export function stampOf(rec: Pick<ObjectRecord, 'vs' | 'mtime'>): number {
 }
 
 /**
+ * A short digest of a key's versions (newest first): any write or removal changes it (the count,
+ * or with a Suspended write that replaces the null version, the newest stamp).
+ */
+export function versionsFingerprint(versions: ReadonlyArray<{ record: Pick<ObjectRecord, 'vs' | 'mtime'> }>): string {
+  if (versions.length === 0) return '0';
+  return `${versions.length}:${stampOf(versions[0]!.record)}:${stampOf(versions[versions.length - 1]!.record)}`;
+}
+
+/**
  * When a record was written (ms): its stamp's time, which is the commit's. Not its mtime, which is
  * Last-Modified: a completed multipart upload's is its initiation, as on S3, possibly days earlier.
  */

@@ -36,22 +36,23 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   // Where the next page starts: the last upload, or the last common prefix (no upload id).
   let nextKey: string | undefined;
   let nextId: string | undefined;
-  let cursorKey = keyMarker;
-  let cursorId = uploadIdMarker;
+  let pastPrefix: string | undefined;
   const markerBytes = Buffer.from(keyMarker);
   // Common prefixes collapse many uploads into one entry: read until max entries are collected
-  // and one more entry proves the listing is truncated.
+  // and one more entry proves the listing is truncated. Past a common prefix already listed (on
+  // this page, or at or before key-marker on an earlier one) the uploads under it are skipped in
+  // one seek, not read one by one (a page of one common prefix over 20,000 uploads held the
+  // daemon for minutes).
   page: for (;;) {
-    const r = env.meta.listUploads(ctx.bucket!, { prefix, keyMarker: cursorKey, uploadIdMarker: cursorId, limit: max + 1 });
-    for (const u of r.uploads) {
-      cursorKey = u.key;
-      cursorId = u.id;
+    let skip: string | undefined;
+    for (const u of env.meta.uploadsAfter(ctx.bucket!, { prefix, keyMarker, uploadIdMarker, ...(pastPrefix !== undefined ? { pastPrefix } : {}) })) {
       const i = delimiter === '' ? -1 : u.key.indexOf(delimiter, prefix.length);
       if (i >= 0) {
         const cp = u.key.slice(0, i + delimiter.length);
-        if (prefixes[prefixes.length - 1] === cp) continue;
-        // A key marker at or inside this prefix: an earlier page already listed it.
-        if (keyMarker !== '' && Buffer.compare(Buffer.from(cp), markerBytes) <= 0) continue;
+        if (prefixes[prefixes.length - 1] === cp || (keyMarker !== '' && Buffer.compare(Buffer.from(cp), markerBytes) <= 0)) {
+          skip = cp;
+          break;
+        }
         if (uploads.length + prefixes.length >= max) {
           // max-uploads=0 lists nothing and is not truncated (a paging client would loop).
           truncated = max > 0;
@@ -71,7 +72,8 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
         nextId = u.id;
       }
     }
-    if (!r.isTruncated) break;
+    if (skip === undefined) break;
+    pastPrefix = skip;
   }
   const body: XmlObject = {
     Bucket: ctx.bucket!,

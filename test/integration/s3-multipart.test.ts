@@ -16,6 +16,8 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandInput,
+  type ListMultipartUploadsCommandOutput,
   ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
@@ -29,6 +31,7 @@ import { countFiles, dataFilePaths, waitForFileCounts } from '../helpers/files.j
 import { md5Hex } from '../helpers/hash.js';
 import { raw, signedHeaders, xmlField } from '../helpers/http.js';
 import { pollUntil } from '../helpers/wait.js';
+import { metricSample, scrape } from '../helpers/kes.js';
 import { bodyBytes, createBucket, expectSdkError, rawBodyClient, s3Code, sdkFailure } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
@@ -523,6 +526,45 @@ t.test('ListMultipartUploads: aborting each page as it is listed (a stale-upload
   t.same((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [], [], 'none is left');
   const empty = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   t.equal(empty.Uploads, undefined);
+});
+
+t.test('ListMultipartUploads reads what a page lists: many uploads under one prefix or of one key cost no more per page', async (t) => {
+  // 800 uploads of one key under dir/, and a few elsewhere. A page of one common prefix used to read
+  // every upload under it, and each page by upload-id marker every earlier upload of the key (a page
+  // of one over 20,000 uploads held the daemon for minutes). Counted: s3d_upload_entries_read_total.
+  const bucket = await createBucket(s3, 'mpmany');
+  const N = 800;
+  const ids: string[] = [];
+  for (let i = 0; i < N; i += 50) ids.push(...(await Promise.all(Array.from({ length: 50 }, () => create('dir/key', bucket)))));
+  for (const key of ['a', 'dir2/x', 'z']) await create(key, bucket);
+  const reads = async (): Promise<number> => metricSample(await scrape(d.endpoint), 's3d_upload_entries_read_total') ?? NaN;
+  const page = async (input: Omit<ListMultipartUploadsCommandInput, 'Bucket'>): Promise<{ r: ListMultipartUploadsCommandOutput; read: number }> => {
+    const before = await reads();
+    const r = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, ...input }));
+    return { r, read: (await reads()) - before };
+  };
+  const seen: string[] = [];
+  let KeyMarker: string | undefined;
+  let most = 0;
+  for (let i = 0; i < 10; i++) {
+    const { r, read } = await page({ Delimiter: '/', MaxUploads: 1, KeyMarker });
+    most = Math.max(most, read);
+    seen.push(...(r.Uploads ?? []).map((u) => u.Key!), ...(r.CommonPrefixes ?? []).map((p) => p.Prefix!));
+    if (!r.IsTruncated) break;
+    KeyMarker = r.NextKeyMarker;
+  }
+  t.same(seen, ['a', 'dir/', 'dir2/', 'z'], 'delimiter "/", one entry per page: every entry once');
+  t.ok(most <= 6, `each page read at most a few upload records (most: ${most}), not the ${N} under dir/`);
+  // Paging dir/key's uploads one at a time by upload-id marker.
+  let UploadIdMarker: string | undefined;
+  KeyMarker = 'dir/key';
+  UploadIdMarker = ids.sort()[N - 3];
+  const tail = await page({ Prefix: 'dir/', KeyMarker, UploadIdMarker, MaxUploads: 1 });
+  t.equal(tail.r.Uploads?.length, 1, 'a page deep into one key\'s uploads');
+  t.ok(tail.read <= 4, `reads only past its marker (${tail.read} records), not the ${N - 3} uploads before it`);
+  const full = await page({ Delimiter: '/' });
+  t.same((full.r.CommonPrefixes ?? []).map((p) => p.Prefix), ['dir/', 'dir2/'], 'a whole page with a delimiter');
+  t.ok(full.read <= 10, `skips the uploads under a listed prefix (${full.read} records read)`);
 });
 
 t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {

@@ -396,6 +396,23 @@ t.test('listUploads: key order then initiation order, prefix, key and upload-id 
   t.same(ids(m.listUploads('c', all)), ['y', 'fffd', 'emoji']);
   t.same(ids(m.listUploads('c', { ...all, keyMarker: '\uFFFD' })), ['emoji'], 'key marker U+FFFD: U+1F600 sorts after it');
   t.same(ids(m.listUploads('c', { ...all, keyMarker: 'a/1', prefix: '\uFFFD' })), ['fffd'], 'prefix past the marker');
+  t.same(ids(m.listUploads('b', { ...all, keyMarker: 'a/1', uploadIdMarker: 'x0' })), ['x1', 'x2', 'x3', 'x4'], 'an upload-id marker since aborted: the uploads of its key whose ids sort after it, then the next keys');
+  t.same([...m.uploadsAfter('b', { ...all, pastPrefix: 'a/' })].map((u) => u.id), ['x3', 'x4'], 'pastPrefix: past every key starting with it');
+  const before = m.uploadEntriesRead;
+  t.same(ids(m.listUploads('b', { ...all, keyMarker: 'b', uploadIdMarker: 'x3' })), ['x4']);
+  t.equal(m.uploadEntriesRead - before, 1, 'a page after an upload-id marker reads from the marker on, not the key\'s earlier uploads');
+
+  // The stale-upload sweep reads the uploads a page at a time.
+  const pages: string[][] = [];
+  let after = '';
+  for (;;) {
+    const page = m.uploadsInitiatedBefore(35, after, 2);
+    pages.push(page.uploads.map((u) => u.id));
+    if (page.next === undefined) break;
+    after = page.next;
+  }
+  t.same(pages.flat().sort(), ['emoji', 'fffd', 'x1', 'x2', 'x3', 'x4', 'y'], 'every upload initiated before 35 (not x0, aborted; x1 at 30 yes), across pages');
+  t.ok(pages.length >= 4, `in pages of at most 2 read (${pages.length})`);
 });
 
 t.test('bucket records are cached but never stale after a bucket write', async (t) => {
