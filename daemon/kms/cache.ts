@@ -129,7 +129,13 @@ interface Job {
   waiters: Waiter[];
 }
 
-type Task = () => Promise<void>;
+/** An unwrap call waiting for its turn: `fail` answers its jobs without calling the KMS. */
+interface Task {
+  run: () => Promise<void>;
+  fail: (err: KmsError) => void;
+  /** Its place in the order tasks were queued (CachingKeyProvider.#queued). */
+  seq: number;
+}
 
 function histogramBucket(n: number): string {
   if (n <= 1) return '1';
@@ -166,6 +172,10 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
   #pending: Job[] = [];
   #dispatchScheduled = false;
   readonly #queue: Task[] = [];
+  /** Tasks queued so far (their seq). */
+  #queued = 0;
+  /** The KMS found unavailable, and the last task queued before that: those still waiting fail at once. */
+  #outage: { through: number; err: KmsError } | undefined;
   #inFlight = 0;
   readonly #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -372,28 +382,40 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
       if (bulk && group.length > 1) {
         for (let i = 0; i < group.length; i += this.#maxBulk) {
           const chunk = group.slice(i, i + this.#maxBulk);
-          this.#enqueue(() => this.#runBulk(name, chunk));
+          this.#enqueue(() => this.#runBulk(name, chunk), chunk);
         }
       } else {
-        for (const j of group) this.#enqueue(() => this.#runSingle(j));
+        for (const j of group) this.#enqueue(() => this.#runSingle(j), [j]);
       }
     }
   }
 
-  #enqueue(task: Task): void {
-    this.#queue.push(task);
+  #enqueue(run: () => Promise<void>, jobs: Job[]): void {
+    this.#queue.push({ run, fail: (err) => jobs.forEach((j) => this.#fail(j, err)), seq: ++this.#queued });
     this.#pump();
   }
 
   #pump(): void {
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const task = this.#queue.shift()!;
+      // Queued before the KMS was found unavailable: answered now (503, or a key held past its
+      // TTL), not after another full round of timeouts. Behind a hung KES the queue drained in
+      // rounds of S3_KMS_MAX_IN_FLIGHT, each waiting every endpoint's timeout: minutes for the last.
+      if (this.#outage !== undefined && task.seq <= this.#outage.through) {
+        task.fail(this.#outage.err);
+        continue;
+      }
       this.#inFlight++;
-      void task().finally(() => {
+      void task.run().finally(() => {
         this.#inFlight--;
         this.#pump();
       });
     }
+  }
+
+  /** A call found the KMS unavailable: every task queued until now fails without calling it. */
+  #unavailable(err: unknown): void {
+    if (err instanceof KmsError && err.code === 'Unavailable') this.#outage = { through: this.#queued, err };
   }
 
   async #runSingle(job: Job): Promise<void> {
@@ -401,6 +423,7 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
       const pt = await this.#timed('decrypt', () => this.inner.decrypt(job.name, job.ciphertext, job.context));
       this.#settle(job, pt);
     } catch (err) {
+      this.#unavailable(err);
       this.#fail(job, err);
     }
   }
@@ -415,11 +438,12 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
       results = await this.#timed('bulkDecrypt', () => inner.decryptBulk(name, reqs));
     } catch (err) {
       if (err instanceof KmsError && err.code === 'Unavailable') {
+        this.#unavailable(err);
         for (const j of jobs) this.#fail(j, err);
         return;
       }
       // One bad element fails a whole bulk call: find it (and serve the rest) one by one.
-      for (const j of jobs) this.#enqueue(() => this.#runSingle(j));
+      for (const j of jobs) this.#enqueue(() => this.#runSingle(j), [j]);
       return;
     }
     jobs.forEach((j, i) => this.#settle(j, results[i]!));

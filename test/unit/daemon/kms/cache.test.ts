@@ -170,6 +170,24 @@ t.test('outage: an expired key within the grace period keeps serving; past it, U
   await t.rejects(cache.decrypt(NAME, k!.ct, k!.ctx), { code: 'Unavailable' });
 });
 
+t.test('outage: unwraps queued behind calls that find the KMS unavailable fail at once, not in rounds of timeouts', async (t) => {
+  const inner = new Instrumented();
+  inner.delayMs = 30; // a hung KMS: each call waits, then fails
+  const cache = new CachingKeyProvider(inner, { maxInFlight: 4, primeOnGenerate: false });
+  t.teardown(() => cache.close());
+  const keys = await wrapped(inner, 16);
+  inner.decrypts = 0;
+  inner.down = true;
+  const results = await Promise.allSettled(keys.map((k) => cache.decrypt(NAME, k.ct, k.ctx)));
+  t.ok(results.every((r) => r.status === 'rejected' && (r.reason as KmsError).code === 'Unavailable'), 'all 16 fail as Unavailable');
+  t.equal(inner.decrypts, 4, 'only the first 4 (maxInFlight) asked the KMS; the 12 queued behind them failed with their answer (was 16 calls, in 4 rounds)');
+  t.equal(cache.stats().queued, 0);
+  // Unwraps asked after the outage was seen still ask the KMS: that is how its return is noticed.
+  inner.down = false;
+  t.same(await cache.decrypt(NAME, keys[0]!.ct, keys[0]!.ctx), keys[0]!.pt, 'the KMS back: the next unwrap asks it and succeeds');
+  t.equal(inner.decrypts, 5);
+});
+
 t.test('a definite KMS answer (not Unavailable) drops the held key', async (t) => {
   let now = 0;
   const inner = new Instrumented();
