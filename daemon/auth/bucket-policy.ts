@@ -79,35 +79,50 @@ interface Wildcard {
 // `*` and `?` wildcards, everything else literal; whole-string match. Not a RegExp: `^b/.*/.*/.*$`
 // backtracks polynomially, and the policy Resource "arn:aws:s3:::b/*/*/*/*.jpg" held the event
 // loop for 100 s on one anonymous GET of a 1 KiB key of slashes (found by
-// prod-hostile-config-handpicked.test.ts). The greedy matcher below takes at most
-// pattern × value steps.
+// prod-hostile-config-handpicked.test.ts). Nor a character-by-character matcher that retries from
+// the last `*`: that takes pattern × value steps, 0.6 s for a User-Agent of 7,000 `a`s against a
+// condition `*aaa…ab` (found by a complexity sweep). The pattern is cut at its `*`s once; the first
+// piece must start the value, the last end it, and the others are found left to right, each the
+// first place it fits (leftmost is never worse for what follows), by indexOf when it has no `?`.
 function wildcard(pattern: string, ignoreCase = false): Wildcard {
-  const p = ignoreCase ? pattern.toLowerCase() : pattern;
-  return { test: (value) => globMatch(p, ignoreCase ? value.toLowerCase() : value) };
+  const pieces = (ignoreCase ? pattern.toLowerCase() : pattern).split('*');
+  return { test: (value) => globMatch(pieces, ignoreCase ? value.toLowerCase() : value) };
 }
 
-function globMatch(p: string, s: string): boolean {
-  let pi = 0;
-  let si = 0;
-  // The last `*` seen, and where in `s` its current match ends.
-  let star = -1;
-  let mark = 0;
-  while (si < s.length) {
-    const c = pi < p.length ? p.charCodeAt(pi) : -1;
-    if (c === 0x2a) {
-      star = pi++;
-      mark = si;
-    } else if (c !== -1 && (c === 0x3f || c === s.charCodeAt(si))) {
-      pi++;
-      si++;
-    } else if (star !== -1) {
-      // Let the last `*` take one more character and retry from just after it.
-      pi = star + 1;
-      si = ++mark;
-    } else return false;
+/** Whether `piece` (`?` matching any one character) matches `s` at `at`. */
+function pieceAt(piece: string, s: string, at: number): boolean {
+  for (let i = 0; i < piece.length; i++) {
+    const c = piece.charCodeAt(i);
+    if (c !== 0x3f && c !== s.charCodeAt(at + i)) return false;
   }
-  while (pi < p.length && p.charCodeAt(pi) === 0x2a) pi++;
-  return pi === p.length;
+  return true;
+}
+
+/** The first place at or after `from` where `piece` matches and ends by `end`, or -1. */
+function findPiece(piece: string, s: string, from: number, end: number): number {
+  if (!piece.includes('?')) {
+    const i = s.indexOf(piece, from);
+    return i >= 0 && i + piece.length <= end ? i : -1;
+  }
+  for (let i = from; i + piece.length <= end; i++) if (pieceAt(piece, s, i)) return i;
+  return -1;
+}
+
+function globMatch(pieces: readonly string[], s: string): boolean {
+  const first = pieces[0]!;
+  if (pieces.length === 1) return s.length === first.length && pieceAt(first, s, 0);
+  const last = pieces[pieces.length - 1]!;
+  const end = s.length - last.length;
+  if (end < first.length || !pieceAt(first, s, 0) || !pieceAt(last, s, end)) return false;
+  let at = first.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const piece = pieces[i]!;
+    if (piece === '') continue;
+    const found = findPiece(piece, s, at, end);
+    if (found < 0) return false;
+    at = found + piece.length;
+  }
+  return true;
 }
 
 function principalIsAnyone(p: unknown): boolean {

@@ -55,7 +55,7 @@ const OBJECT_ACTIONS = [
   's3:GetObject', 's3:GetObjectVersion', 's3:PutObject',
   's3:GetObjectAttributes', 's3:GetObjectVersionAttributes',
   's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging',
-  's3:GetObjectAcl', 's3:PutObjectAcl',
+  's3:GetObjectAcl', 's3:GetObjectVersionAcl', 's3:PutObjectAcl', 's3:PutObjectVersionAcl',
   's3:GetObjectRetention', 's3:PutObjectRetention', 's3:GetObjectLegalHold', 's3:PutObjectLegalHold',
 ];
 

@@ -170,6 +170,32 @@ t.test('wildcards: * and ? semantics, and patterns that would backtrack as regex
   t.ok(ask(cond, 's3:GetObject', `${B}/k`, { 'aws:useragent': `${'a'.repeat(5000)}b` }));
 });
 
+t.test('wildcards: the piece matcher agrees with a reference regex on every small pattern and value', async (t) => {
+  // Patterns over a, b, * and ? up to 5 characters, values over a and b up to 6: all of them.
+  const words = (alphabet: string, max: number): string[] => {
+    const out = [''];
+    for (let len = 1; len <= max; len++) for (let i = 0; i < alphabet.length ** len; i++) out.push([...Array(len).keys()].map((k) => alphabet[Math.floor(i / alphabet.length ** k) % alphabet.length]).join(''));
+    return out;
+  };
+  const values = words('ab', 6);
+  let checked = 0;
+  let wrong = 0;
+  for (const pattern of words('ab*?', 5)) {
+    if (pattern === '') continue;
+    const policy = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringLike: { 'aws:UserAgent': pattern } } }));
+    const re = new RegExp(`^${pattern.replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+    for (const v of values) {
+      checked++;
+      if (ask(policy, 's3:GetObject', `${B}/k`, { 'aws:useragent': v }) !== re.test(v)) wrong++;
+    }
+  }
+  t.equal(wrong, 0, `${checked} pattern/value pairs, none judged otherwise than the regex`);
+  // A long literal after a `*` against a long value: pattern × value steps before (0.6 s).
+  const long = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringLike: { 'aws:UserAgent': `*${'a'.repeat(3700)}b` } } }));
+  t.notOk(ask(long, 's3:GetObject', `${B}/k`, { 'aws:useragent': 'a'.repeat(7000) }));
+  t.ok(ask(long, 's3:GetObject', `${B}/k`, { 'aws:useragent': `${'a'.repeat(7000)}b` }));
+});
+
 t.test('IP ranges: a prefix length must be 1–3 decimal digits and nothing else', async (t) => {
   for (const bad of ['10.0.0.0/', '10.0.0.0/ ', '10.0.0.0/8/junk', '10.0.0.0/0x8', '10.0.0.0/1e1']) {
     t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { IpAddress: { 'aws:SourceIp': bad } } })), B)), 'MalformedPolicy', JSON.stringify(bad));
