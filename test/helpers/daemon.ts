@@ -170,7 +170,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
       // Ended by a signal, not by its own exit (a crash, the OOM killer, or a signal before its handler): say which, with the last of
       // its log, so that a rare failure of a clean stop can be read from a CI log.
       if (code === null && signal !== 'SIGKILL') {
-        process.stderr.write(`daemon pid ${proc.pid} (${dataDir}) ended by ${proc.signalCode} after ${signal}; its last lines:\n${logs.slice(-15).join('\n')}\n`);
+        // 40 lines: a native crash (SIGABRT) prints its reason above a stack of some 25 lines.
+        process.stderr.write(`daemon pid ${proc.pid} (${dataDir}) ended by ${proc.signalCode} after ${signal}; its last lines:\n${logs.slice(-40).join('\n')}\n`);
       }
       return code;
     },
