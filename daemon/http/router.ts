@@ -271,10 +271,13 @@ export function namesObject(rawPath: string, host: string, domains: readonly str
 /**
  * Bucket name from a virtual-host-style Host header, when it matches a configured domain; the
  * longest domain that matches decides (`b.s3.example.com` under `example.com,s3.example.com` is
- * bucket `b`, not `b.s3`).
+ * bucket `b`, not `b.s3`). A host that is itself a configured domain is the endpoint, its requests
+ * path-style: under `example.com,s3.example.com`, `s3.example.com` was bucket `s3` of
+ * `example.com`, and a path-style PUT to it of `/photos/k` was stored as `photos/k` in bucket `s3`.
  */
 export function bucketFromHost(host: string, domains: readonly string[]): string | undefined {
   const name = host.replace(/:\d+$/, '').toLowerCase();
+  if (domains.includes(name)) return undefined;
   let best: string | undefined;
   for (const domain of domains) {
     if (name.length > domain.length + 1 && name.endsWith('.' + domain) && (best === undefined || domain.length > best.length)) best = domain;

@@ -25,7 +25,7 @@ import type { LookupAddress } from 'node:dns';
 import { Agent } from 'node:http';
 import { presignUrl } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { assertXmlError, raw, xmlField, type RawResponse } from '../helpers/http.js';
+import { assertXmlError, raw, send, xmlField, type RawResponse } from '../helpers/http.js';
 import { clientFor, expectSdkError } from '../helpers/s3.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -33,10 +33,11 @@ let d: TestDaemon;
 let euD: TestDaemon;
 
 t.before(async () => {
-  // S3_DOMAIN turns on virtual-host-style addressing under "localhost". S3_ACCESS_LOG=all: the
-  // log test below finds a line for every request (the default logs only failed ones).
+  // S3_DOMAIN turns on virtual-host-style addressing under "localhost" (and "s3.localhost", one
+  // domain inside another). S3_ACCESS_LOG=all: the log test below finds a line for every request
+  // (the default logs only failed ones).
   [d, euD] = await Promise.all([
-    startDaemon({ env: { S3_DOMAIN: 'localhost', S3_ACCESS_LOG: 'all' } }),
+    startDaemon({ env: { S3_DOMAIN: 'localhost,s3.localhost', S3_ACCESS_LOG: 'all' } }),
     startDaemon({ env: { S3_REGION: 'eu-west-1', S3_ACCESS_LOG: 'all' } }),
   ]);
 });
@@ -234,6 +235,19 @@ function virtualHostClient(port: number): S3Client {
   const httpAgent = new Agent({ keepAlive: false, lookup: lookup as never });
   return s3Client(`http://localhost:${port}`, undefined, false, { requestHandler: { httpAgent } });
 }
+
+t.test('a host that is itself a configured domain is the endpoint: path-style, not a bucket of the shorter domain', async (t) => {
+  const b = bucketName('nested');
+  const at = (path: string, method = 'GET', body?: string) => send(d.port, { method, path, headers: { host: `s3.localhost:${d.port}` }, ...(body !== undefined ? { body } : {}) });
+  t.equal((await at(`/${b}`, 'PUT')).status, 200, 'CreateBucket path-style to s3.localhost');
+  t.equal((await at(`/${b}/k`, 'PUT', 'nested')).status, 200, 'PutObject path-style to s3.localhost');
+  const got = await send(d.port, { method: 'GET', path: `/${b}/k` });
+  t.equal(got.body.toString(), 'nested', `the object is ${b}/k (it went to bucket "s3", key "${b}/k")`);
+  const list = await at('/');
+  t.equal(list.status, 200);
+  t.match(list.body.toString(), /<ListAllMyBucketsResult/, 'GET / is ListBuckets');
+  t.equal((await send(d.port, { method: 'GET', path: '/k', headers: { host: `${b}.s3.localhost:${d.port}` } })).body.toString(), 'nested', 'and BUCKET.s3.localhost is virtual-host style');
+});
 
 t.test('virtual-host-style requests (S3_DOMAIN=localhost)', async (t) => {
   const vh = virtualHostClient(d.port);

@@ -289,6 +289,9 @@ t.test('bucketFromHost', async (t) => {
   t.equal(bucketFromHost('b.s3.example.com', ['s3.example.com', 'example.com']), 'b');
   t.equal(bucketFromHost('b.example.com', ['s3.example.com', 'example.com']), 'b');
   t.equal(bucketFromHost('localhost', ['localhost']), undefined);
+  t.equal(bucketFromHost('s3.example.com', ['example.com', 's3.example.com']), undefined, 'a host that is a configured domain is the endpoint, not bucket "s3" of a shorter one');
+  t.equal(bucketFromHost('objects.test:9000', ['objects.test', 'test']), undefined);
+  t.equal(bucketFromHost('s3.example.com', ['example.com']), 's3', 'unless only the shorter domain is configured');
   t.equal(bucketFromHost('.localhost', ['localhost']), undefined, 'an empty label is not a bucket');
   t.equal(bucketFromHost('a.localhost', []), undefined);
 });
