@@ -296,6 +296,11 @@ function adminRoute(method: string, path: string): Route | undefined {
   return undefined;
 }
 
+/** Whether an Authorization header is one of AWS's signature schemes (V4, or V2's `AWS id:sig`). */
+export function isAwsAuthorization(value: string | undefined): boolean {
+  return value !== undefined && /^\s*AWS(4-HMAC-SHA256)? /.test(value);
+}
+
 const FREE_TEXT_HEADERS: ReadonlySet<string> = new Set(['cookie', 'user-agent', 'referer']);
 
 export function route(input: RouteInput, domains: readonly string[]): Route {
@@ -312,8 +317,9 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   }
   const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
   if (admin) return admin;
-  // Prometheus scrapers are anonymous; a signed GET /metrics still lists a bucket named "metrics".
-  if (rawPath === '/metrics' && method === 'GET' && headers.authorization === undefined && !query.has('X-Amz-Signature')) {
+  // Prometheus scrapers are anonymous (a bearer token of a scrape job carried over from MinIO is
+  // no S3 signature); a signed GET /metrics still lists a bucket named "metrics".
+  if (rawPath === '/metrics' && method === 'GET' && !isAwsAuthorization(headers.authorization) && !query.has('X-Amz-Signature')) {
     return { op: 'Metrics' };
   }
 

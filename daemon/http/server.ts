@@ -15,7 +15,7 @@ import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
 import { preflight, responseCors } from './cors.js';
-import { ANONYMOUS_OPERATIONS, bucketOf, namesObject, route, type Route } from './router.js';
+import { ANONYMOUS_OPERATIONS, bucketOf, isAwsAuthorization, namesObject, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
@@ -352,7 +352,7 @@ export class HttpServer {
     try {
       // Path-style, GET /metrics is a ListObjects of the bucket "metrics" (and the router says so);
       // unsigned, it could only ever be AccessDenied, so it is the Prometheus scrape instead.
-      const scrape = method === 'GET' && rawPath === '/metrics' && rawQuery === '' && authKind({ method, rawPath, rawQuery, headers }) === 'none';
+      const scrape = method === 'GET' && rawPath === '/metrics' && rawQuery === '' && !isAwsAuthorization(headers.authorization);
       r = scrape ? { op: 'Metrics' } : route({ method, rawPath, query, rawQuery, host: headers.host ?? '', headers }, this.deps.config.domains);
       logFields.op = r.op;
       logFields.bucket = r.bucket;
@@ -374,6 +374,10 @@ export class HttpServer {
       const asked = withQueryAmzHeaders(headers, query);
       // A form upload authenticates with the signed policy inside its body (ops/post-object.ts).
       if ((ANONYMOUS_OPERATIONS.has(r.op) || r.op === 'PostObject') && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
+        auth = ANONYMOUS_CREDENTIALS;
+      } else if (ANONYMOUS_OPERATIONS.has(r.op) && !isAwsAuthorization(headers.authorization)) {
+        // Health and metrics read no credentials but AWS's: a MinIO scrape job's bearer_token (or a
+        // balancer's Basic auth) got 400 "Unsupported Authorization Type", the target down.
         auth = ANONYMOUS_CREDENTIALS;
       } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null })) {
         // Unsigned, and the bucket's policy admits it: no identity, an unsigned payload.

@@ -149,6 +149,22 @@ t.test('data-file reads: a file not known to be in the page cache is read on the
   t.same([r2.pool - r1.pool, r2.sync - r1.sync], [0, 1], 'second GET: one synchronous read of the warm file');
 });
 
+t.test('health and metrics ignore credentials of other schemes (a MinIO scrape job\'s bearer token, a balancer\'s Basic auth)', async (t) => {
+  const d = await startDaemonFor(t);
+  for (const path of ['/minio/v2/metrics/cluster', '/metrics', '/minio/health/live', '/minio/health/ready']) {
+    for (const authorization of ['Bearer eyJhbGciOiJIUzUxMiJ9.e30.x', 'Basic dXNlcjpwYXNz']) {
+      const res = await send(d.port, { method: 'GET', path, headers: { authorization }, sign: false });
+      t.equal(res.status, 200, `${path} with ${authorization.split(' ')[0]}: 200 (was 400 Unsupported Authorization Type)`);
+    }
+  }
+  // An AWS signature is still checked: a wrong one is refused, as before.
+  const bad = await send(d.port, { method: 'GET', path: '/minio/health/live', headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00' }, sign: false });
+  t.ok(bad.status >= 400, `a malformed AWS signature is not let through (${bad.status})`);
+  // An S3 request with a bearer token is still refused.
+  const s3 = await send(d.port, { method: 'GET', path: '/', headers: { authorization: 'Bearer eyJhbGciOiJIUzUxMiJ9.e30.x' }, sign: false });
+  t.equal(s3.status, 400, 'ListBuckets with a bearer token: 400, as S3 answers it');
+});
+
 t.test('an upload the client cut short is counted and logged as 499 (client closed), not as a 400 it never got', async (t) => {
   const d = await startDaemon();
   t.teardown(async () => {
