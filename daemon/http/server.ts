@@ -232,6 +232,7 @@ export class HttpServer {
 
   /** Aborts a request: its handler sees the abort signal and a failing body; the connection closes. */
   private cut(p: Pending, reason: string): void {
+    if (!p.aborted) p.cutAtShutdown = true;
     abortRequest(p, new Error(reason));
     if (!p.aborted) {
       p.aborted = true;
@@ -531,7 +532,7 @@ export class HttpServer {
     closeConnection: boolean,
     bytesIn: number,
   ): void {
-    const done = (bytesOut: number, status = result.status, cut?: ResponseCut, outcome?: number): void => {
+    const done = (bytesOut: number, status = result.status, cut?: ResponseCut, outcome?: { outcome?: number; cutAtShutdown?: true }): void => {
       p.ended = true;
       this.inFlight.delete(p);
       if (this.inFlight.size === 0) {
@@ -543,7 +544,7 @@ export class HttpServer {
       this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut });
       if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
         this.deps.log.info(
-          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, outcome, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
+          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, ...outcome, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
           'request',
         );
       }
@@ -554,7 +555,7 @@ export class HttpServer {
       // or 500 its cut-short body made the handler fail with. A handler that succeeded all the
       // same puts its status in the line as `outcome`: a PUT with outcome 200 committed (its
       // whole body had arrived) though its client never heard so.
-      done(0, CLIENT_CLOSED, undefined, result.status < 400 ? result.status : undefined);
+      done(0, CLIENT_CLOSED, undefined, { ...(result.status < 400 ? { outcome: result.status } : {}), ...(p.cutAtShutdown ? { cutAtShutdown: true } : {}) });
       return;
     }
     const res = p.res;

@@ -185,6 +185,10 @@ t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothin
   getRes?.resume();
   t.not(await getDone, 'end', 'the stalled GET was cut, not completed');
   t.ok(getBytesSeen > 0 && getBytesSeen < big.length);
+  // The cut uploads' access lines say the server cut them: 499 alone blamed the clients.
+  const cutLines = d.jsonLogs().filter((l) => l.msg === 'request' && typeof l.key === 'string' && ['slow-plain', 'slow-sse', 'keep', 'mp'].includes(l.key) && l.status === 499);
+  t.ok(cutLines.length >= 4, `the uploads cut at the deadline are logged (${cutLines.length})`);
+  t.ok(cutLines.every((l) => l.cutAtShutdown === true), 'each as cut at shutdown, not by its client');
   await assertClean(t, d.dataDir, 'after cut');
 
   const d2 = await startDaemon({ dataDir: d.dataDir });
