@@ -373,12 +373,10 @@ export class HttpServer {
       // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
       // SSE), while signatures are checked on the request as sent.
       const asked = withQueryAmzHeaders(headers, query);
-      // A form upload authenticates with the signed policy inside its body (ops/post-object.ts).
-      if ((ANONYMOUS_OPERATIONS.has(r.op) || r.op === 'PostObject') && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
-        auth = ANONYMOUS_CREDENTIALS;
-      } else if (ANONYMOUS_OPERATIONS.has(r.op) && !isAwsAuthorization(headers.authorization)) {
-        // Health and metrics read no credentials but AWS's: a MinIO scrape job's bearer_token (or a
-        // balancer's Basic auth) got 400 "Unsupported Authorization Type", the target down.
+      // Health and metrics read no credentials but AWS's: a MinIO scrape job's bearer_token (or a
+      // balancer's Basic auth) got 400 "Unsupported Authorization Type", the target down. A form
+      // upload authenticates with the signed policy inside its body (ops/post-object.ts).
+      if (ANONYMOUS_OPERATIONS.has(r.op) ? !isAwsAuthorization(headers.authorization) : r.op === 'PostObject' && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
         auth = ANONYMOUS_CREDENTIALS;
       } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null })) {
         // Unsigned, and the bucket's policy admits it: no identity, an unsigned payload.
@@ -532,7 +530,7 @@ export class HttpServer {
     closeConnection: boolean,
     bytesIn: number,
   ): void {
-    const done = (bytesOut: number, status = result.status, cut?: ResponseCut, outcome?: { outcome?: number; cutAtShutdown?: true }): void => {
+    const done = (bytesOut: number, status = result.status, cut?: ResponseCut, extra?: { outcome?: number; cutAtShutdown?: true }): void => {
       p.ended = true;
       this.inFlight.delete(p);
       if (this.inFlight.size === 0) {
@@ -544,7 +542,7 @@ export class HttpServer {
       this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut });
       if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
         this.deps.log.info(
-          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, ...outcome, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
+          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
           'request',
         );
       }

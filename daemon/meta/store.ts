@@ -79,6 +79,7 @@ export class MetaStore {
   /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
   uploadEntriesRead = 0;
   private readonly listing: ListingTables;
+  private readonly uploadTables: UploadListingTables;
 
   /**
    * The clean-shutdown marker given to the constructor describes this store as it is: its token,
@@ -157,6 +158,7 @@ export class MetaStore {
       entryRead: () => void this.listEntriesRead++,
       versionRead: () => void this.versionEntriesRead++,
     };
+    this.uploadTables = { uploads: this.uploads, uploadIndex: this.uploadIndex, getUpload: (id) => this.getUpload(id), uploadRead: () => void this.uploadEntriesRead++ };
   }
 
   async close(): Promise<void> {
@@ -635,7 +637,8 @@ export class MetaStore {
   /** Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`: where the following page starts). */
   uploadsInitiatedBefore(time: number, after = '', limit = Number.MAX_SAFE_INTEGER): { uploads: UploadRecord[]; next?: string } {
     const out: UploadRecord[] = [];
-    let [read, last] = [0, undefined as string | undefined];
+    let read = 0;
+    let last: string | undefined;
     for (const { key, value } of this.uploads.getRange(after === '' ? {} : { start: after })) {
       if (key === after) continue;
       if (read++ === limit) return { uploads: out, next: last };
@@ -726,9 +729,6 @@ export class MetaStore {
     return uploadsAfter(this.uploadTables, bucket, opts);
   }
 
-  private get uploadTables(): UploadListingTables {
-    return { uploads: this.uploads, uploadIndex: this.uploadIndex, getUpload: (id) => this.getUpload(id), uploadRead: () => void this.uploadEntriesRead++ };
-  }
 
   // ---- deletion queue and sweep support
 

@@ -4,6 +4,7 @@
 // transaction, and their part files go to the deletion queue like any abort's.
 
 import type { Logger } from 'pino';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetaConflict, type MetaStore } from './store.js';
 
 /** Uploads read per page of a pass. */
@@ -57,7 +58,7 @@ export class UploadExpiry {
       }
       if (page.next === undefined || this.stopped) break;
       after = page.next;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     if (n > 0) {
       this.aborted += n;
