@@ -205,10 +205,18 @@ function parseHttpDate(v: string | undefined): number | undefined {
   return v === undefined ? undefined : parseDateText(v);
 }
 
-function etagMatches(list: string, etag: string): boolean {
+/**
+ * Whether an If-Match / If-None-Match list names the ETag. If-Match compares strongly (RFC 9110
+ * 13.1.1): a weak tag (`W/"…"`) never matches, so a write or read conditioned on it fails rather
+ * than proceeding on a validator that does not promise identical bytes. If-None-Match compares
+ * weakly (13.1.2): `W/` is ignored, as a browser sends it back for a compressed response.
+ */
+function etagMatches(list: string, etag: string, weak = false): boolean {
   return list.split(',').some((e) => {
     const t = e.trim();
-    return t === '*' || t.replace(/^W\//, '').replace(/^"|"$/g, '') === etag;
+    if (t === '*') return true;
+    if (t.startsWith('W/') && !weak) return false;
+    return t.replace(/^W\//, '').replace(/^"|"$/g, '') === etag;
   });
 }
 
@@ -307,7 +315,7 @@ export function checkConditions(headers: Readonly<Record<string, string>>, rec: 
     throw failed('If-Unmodified-Since');
   }
   if (ifNoneMatch !== undefined) {
-    if (etagMatches(ifNoneMatch, rec.etag)) throw copy ? failed('If-None-Match') : notModified(rec);
+    if (etagMatches(ifNoneMatch, rec.etag, true)) throw copy ? failed('If-None-Match') : notModified(rec);
   } else if (ifModifiedSince !== undefined && mtimeSec <= ifModifiedSince) {
     throw copy ? failed('If-Modified-Since') : notModified(rec);
   }

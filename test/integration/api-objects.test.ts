@@ -263,6 +263,11 @@ t.test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unm
     [{ 'if-none-match': etag, 'if-modified-since': before }, 304],
     [{ 'if-none-match': '"other"', 'if-modified-since': later }, 200],
     [{ 'if-match': '"other"', 'if-none-match': '"other"' }, 412],
+    // If-Match compares strongly (RFC 9110 13.1.1): a weak tag never matches; If-None-Match weakly.
+    [{ 'if-match': `W/${etag}` }, 412],
+    [{ 'if-match': `"other", W/${etag}` }, 412],
+    [{ 'if-match': `W/"other", ${etag}` }, 200],
+    [{ 'if-none-match': `W/${etag}` }, 304],
   ];
   for (const [headers, status] of cases) {
     for (const method of ['GET', 'HEAD']) {

@@ -41,6 +41,10 @@ t.test('PutObject: If-None-Match: * and If-Match', async (t) => {
   t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'missing' }))), 'NoSuchKey/404', 'and nothing was created');
   t.same(await getBytes(s3, { Bucket: bucket, Key: 'k' }), first, 'still unchanged');
 
+  // A weak tag never matches If-Match (strong comparison, RFC 9110 13.1.1): no replacement.
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: second, IfMatch: `W/${created.ETag}` })), 'PreconditionFailed', 412, 'If-Match with the current ETag marked weak');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'k' }), first, 'unchanged by a weak If-Match');
+
   const replaced = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: second, IfMatch: created.ETag }));
   t.equal(replaced.ETag, `"${md5Hex(second)}"`, 'If-Match with the current ETag replaces');
   t.same(await getBytes(s3, { Bucket: bucket, Key: 'k' }), second, 'the new body is served');
