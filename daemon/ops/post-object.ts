@@ -72,6 +72,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       // Text comes decoded as UTF-8 (or as the charset a part names), names and filenames too
       // (raw, or RFC 5987 `filename*`); one holding U+FFFD, what a byte that is not UTF-8 becomes,
       // is refused (formText): never a key other than the one sent, nor one many forms name.
+      // Busboy keeps no raw bytes of text, so a U+FFFD sent as such is refused too (documented).
       defParamCharset: 'utf8',
       // Files: form fields may come as parts with a filename too (Python requests' `files=`).
       limits: { fieldSize: MAX_TEXT_FILE_BYTES, fields: MAX_FIELDS, parts: MAX_FIELDS + 10, files: MAX_FIELDS + 1, fieldNameSize: 200 },
@@ -116,7 +117,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       file?.destroy(err);
       stopper.abort(err);
     };
-    bb.on('field', (rawName, value, info) => {
+    bb.on('field', (rawName: string | undefined, value, info) => {
       if (fileSeen) return;
       const name = formText(rawName, 'A form field name');
       if (name === undefined) return;
@@ -135,8 +136,9 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         fileSeen = true;
         // Decoded as text, a byte that is not UTF-8 is lost: such a file (curl -F 'file=<data.bin')
         // is refused rather than stored changed; a file part (with a filename) takes any bytes.
-        if (formText(value, 'A file sent as a text field (send binary data as a file part, with a filename)') === undefined) return;
-        file = { stream: [Buffer.from(value, 'utf8')] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
+        const content = formText(value, 'A file sent as a text field (send binary data as a file part, with a filename)');
+        if (content === undefined) return;
+        file = { stream: [Buffer.from(content, 'utf8')] as unknown as AsyncIterable<Buffer>, destroy: () => undefined, filename: '', mimeType: '' };
         start();
         return;
       }
@@ -147,8 +149,17 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       fail(new S3Error('InvalidArgument', `${what} is not valid UTF-8.`));
       return undefined;
     };
-    /** Text busboy decoded; undefined (and the form failed) if a byte of it was not UTF-8. */
-    const formText = (text: string, what: string): string | undefined => (text.includes('\uFFFD') ? notUtf8(what) : text);
+    /**
+     * Text busboy decoded; undefined (and the form failed) if a byte of it was not UTF-8, or if it
+     * is a part's name and the part has none (`form-data` without `name=`: busboy gives undefined).
+     */
+    const formText = (text: string | undefined, what: string): string | undefined => {
+      if (text === undefined) {
+        fail(new S3Error('MalformedPOSTRequest', 'Every part of a POST upload before the file needs a name (Content-Disposition: form-data; name="…").'));
+        return undefined;
+      }
+      return text.includes('\uFFFD') ? notUtf8(what) : text;
+    };
     const addField = (n: string, value: string, truncated: boolean): void => {
       preData += Buffer.byteLength(n) + Buffer.byteLength(value);
       if (truncated || preData > MAX_PRE_DATA_BYTES) {
@@ -161,7 +172,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       }
       fields.set(n, value);
     };
-    bb.on('file', (rawName, stream, info) => {
+    bb.on('file', (rawName: string | undefined, stream, info) => {
       stream.on('error', () => undefined);
       if (fileSeen) {
         // Another file input after the file: read and dropped (its failure is the form's).
@@ -212,7 +223,10 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     bb.on('filesLimit', () => {
       if (!fileSeen) fail(new S3Error('MalformedPOSTRequest', `A POST upload may have at most ${MAX_FIELDS} fields.`));
     });
-    bb.on('fieldsLimit', () => fail(new S3Error('MalformedPOSTRequest', `A POST upload may have at most ${MAX_FIELDS} fields.`)));
+    // Fields after the file are ignored, however many (as on S3).
+    bb.on('fieldsLimit', () => {
+      if (!fileSeen) fail(new S3Error('MalformedPOSTRequest', `A POST upload may have at most ${MAX_FIELDS} fields.`));
+    });
     bb.on('error', (err: Error) => fail(new S3Error('MalformedPOSTRequest', `The body is not well-formed multipart/form-data: ${err.message}`)));
     // The body ended without a file part.
     bb.on('close', start);

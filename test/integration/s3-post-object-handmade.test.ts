@@ -602,6 +602,34 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
   t.same((listed.Contents ?? []).map((o) => o.Key), ['guarded.txt'], 'no other object was stored');
 });
 
+t.test('a part without a name is a 400 before the file and ignored after it; fields after the file are unbounded', async (t) => {
+  const bucket = await createBucket(s3, 'post');
+  const fields = (key: string): Part[] => [{ name: 'key', value: key }, ...policyFields({ bucket, conditions: [{ key }] }).map(([name, value]): Part => ({ name, value }))];
+  const file: Part = { name: 'file', value: 'the file', filename: 'f.txt' };
+  const nameless = (filename?: string): Buffer =>
+    Buffer.from(`--b0undary\r\nContent-Disposition: form-data${filename === undefined ? '' : `; filename="${filename}"`}\r\n\r\nv\r\n`);
+  const body = (before: Buffer, key: string, after: Buffer = Buffer.alloc(0)): Buffer => {
+    const form = multipart('b0undary', [...fields(key), file]);
+    const end = Buffer.from('--b0undary--\r\n');
+    return Buffer.concat([before, form.subarray(0, form.length - end.length), after, end]);
+  };
+  const headers = { 'content-type': 'multipart/form-data; boundary=b0undary' };
+  // Unauthenticated, before any field: a client error, never a 500 (it was: TypeError on the name).
+  for (const [what, part] of [['form-data without name=', nameless()], ['form-data with a filename, without name=', nameless('q.txt')]] as const) {
+    const res = await sendPost(plain, `/${bucket}`, body(part, `nameless-${what.length}.txt`), headers);
+    assertXmlError(t, res, 400, 'MalformedPOSTRequest', `a part ${what} before the file`);
+    t.equal(await headCode(s3, bucket, `nameless-${what.length}.txt`), 'NotFound/404', `${what}: nothing stored`);
+  }
+  t.notOk(plain.logs.some((l) => l.includes('"level":50')), 'no internal error was logged');
+  const after = await sendPost(plain, `/${bucket}`, body(Buffer.alloc(0), 'nameless-after.txt', nameless()), headers);
+  t.equal(after.status, 204, 'a nameless part after the file is ignored');
+  // Fields after the file are ignored however many (as on S3): the 200-field bound is for those before it.
+  const many = Buffer.concat(Array.from({ length: 250 }, (_, i) => Buffer.from(`--b0undary\r\nContent-Disposition: form-data; name="x-late-${i}"\r\n\r\nv\r\n`)));
+  const late = await sendPost(plain, `/${bucket}`, body(Buffer.alloc(0), 'late-fields.txt', many), headers);
+  t.equal(late.status, 204, '250 fields after the file: stored');
+  t.equal((await getObject(s3, bucket, 'late-fields.txt')).body.toString(), 'the file', 'with the file\'s bytes');
+});
+
 // ---- SSE, tagging --------------------------------------------------------------------------------
 
 t.test('SSE-S3 by form field and by bucket default, SSE-C over TLS, tags', async (t) => {
