@@ -85,6 +85,14 @@ t.test('hardening and lifecycle settings', async (t) => {
   t.equal(s('Restart'), 'on-failure');
   t.equal(s('EnvironmentFile'), '/etc/s3d/s3d.env');
   t.notOk(s('MemoryDenyWriteExecute'), 'no MemoryDenyWriteExecute (V8 JIT)');
+  // Memory protection keys: all or nothing. Where the CPU has them (PKU), V8's probe (pkey_alloc)
+  // succeeds and it then guards WebAssembly code (undici's parser: KES, webhooks) with
+  // pkey_mprotect; allowing the probe but not that one fails V8 with EPERM on such a CPU.
+  const filter = (s('SystemCallFilter') ?? '').split(/\s+/);
+  const pkeyCalls = ['pkey_alloc', 'pkey_mprotect', 'pkey_free'];
+  const allowed = (call: string): boolean => filter.includes('@pkey') || filter.includes(call);
+  t.ok(pkeyCalls.every(allowed) || !pkeyCalls.some(allowed), `SystemCallFilter allows all of ${pkeyCalls.join(', ')} or none (${filter.join(' ')})`);
+  t.ok(filter.includes('@system-service'), 'SystemCallFilter starts from @system-service');
 
   const dataDir = argv[argv.length - 1]!;
   t.match(dataDir, /^\//, 'the data dir is absolute');
