@@ -278,7 +278,11 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   if (!ACCESS_LOG_MODES.includes(accessLog)) throw new ConfigError(`S3_ACCESS_LOG must be one of ${ACCESS_LOG_MODES.join(', ')}, got "${env.S3_ACCESS_LOG}"`);
 
   const cryptoWorkers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
-  const shutdownTimeoutMs = intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000;
+  // Whole seconds (0 = no wait), or a duration as the other time settings take it (`45s`, `2m`).
+  const shutdownTimeoutMs = /^\d*$/.test((env.S3_SHUTDOWN_TIMEOUT ?? '').trim())
+    ? intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000
+    : durationVar(env, 'S3_SHUTDOWN_TIMEOUT', 30_000, false);
+  if (shutdownTimeoutMs > 3_600_000) throw new ConfigError(`S3_SHUTDOWN_TIMEOUT must be at most 3600 seconds (1h), got "${env.S3_SHUTDOWN_TIMEOUT}"`);
   const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
   const syncReadMax = intVar(env, 'S3_SYNC_READ_MAX', 1024 * 1024 + 1024, 0, 16 * 1024 * 1024);
   const staleUploadsExpiryMs = durationVar(env, 'S3_API_STALE_UPLOADS_EXPIRY', 24 * 3_600_000, true);

@@ -791,6 +791,8 @@ async function listenFailure(host: string, port: number): Promise<Error> {
   });
   const where = `${host}:${port} (S3_ADDRESS)`;
   if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on ${where}: ${host} is not an address of this machine`);
+  // NXDOMAIN (a typo) is a configuration error; EAI_AGAIN (DNS not up yet) stays worth a retry.
+  if (code === 'ENOTFOUND') return new ConfigError(`cannot listen on ${where}: ${host} is not a host name that resolves (use an address of this machine, or 0.0.0.0)`);
   if (code === 'EACCES') return new ConfigError(`cannot listen on ${where}: not permitted (ports below 1024 need CAP_NET_BIND_SERVICE)`);
   if (code === 'EADDRINUSE') return new Error(`cannot listen on ${where}: address in use (another s3d?)`);
   return new Error(`cannot listen on ${where}${code !== undefined ? `: ${code}` : ''}`);

@@ -183,6 +183,8 @@ t.test('other start-up configuration errors exit 2 with the reason (systemd does
     ['S3_CERTS_DIR that is empty', { S3_CERTS_DIR: work }, /S3_CERTS_DIR .* holds no public\.crt and private\.key; unset it/],
     ['a certificate that is not one (it exited 1: a restart loop)', { S3_CERTS_DIR: garbage }, /S3_CERTS_DIR: .* are not a usable certificate and key/],
     ['S3_ADDRESS on an address this machine does not have', { S3_ADDRESS: '192.0.2.1:9000' }, /192\.0\.2\.1 is not an address of this machine/],
+    // A typo in a host name: exit 2 (no restart loop under Restart=on-failure), not 1 with a stack trace.
+    ['S3_ADDRESS with a host name that does not resolve', { S3_ADDRESS: 'nosuchhost.invalid:9000' }, /nosuchhost\.invalid is not a host name that resolves/],
   ];
   for (const [what, env, pattern] of cases) {
     const r = await run(env);

@@ -1,6 +1,6 @@
 // daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
 // bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
-// errors that name the variable; S3_ACCESS_LOG.
+// errors that name the variable; S3_ACCESS_LOG; S3_SHUTDOWN_TIMEOUT.
 
 import t from 'tap';
 import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
@@ -80,4 +80,17 @@ t.test('an S3_* variable s3d does not read is warned about, with the one it prob
     ['S3_BUCKET_OF_SOME_OTHER_TOOL is not a variable s3d reads: it is ignored', 'S3_MIN_FREE_DISKS is not a variable s3d reads: it is ignored (did you mean S3_MIN_FREE_DISK?)'],
     'the misspelt one names S3_MIN_FREE_DISK; known and webhook variables pass; nothing outside S3_*',
   );
+});
+
+t.test('S3_SHUTDOWN_TIMEOUT: whole seconds (0 = no wait) or a duration like the other time settings', async (t) => {
+  const ms = (raw: string | undefined): number => loadConfig(cli, raw === undefined ? {} : { S3_SHUTDOWN_TIMEOUT: raw }).shutdownTimeoutMs;
+  t.equal(ms(undefined), 30_000, 'unset: 30 s');
+  t.equal(ms(''), 30_000, 'empty: 30 s');
+  t.equal(ms('0'), 0, '0: no wait');
+  t.equal(ms('45'), 45_000, 'whole seconds');
+  t.equal(ms('30s'), 30_000, '30s (it was refused: "must be a whole number")');
+  t.equal(ms('2m'), 120_000, '2m');
+  t.equal(ms('1m30s'), 90_000, '1m30s');
+  t.equal(ms('1h'), 3_600_000, 'at most 1h');
+  for (const raw of ['3601', '2h', 'soon', '-1', '1.5']) t.throws(() => ms(raw), /S3_SHUTDOWN_TIMEOUT must/, `${JSON.stringify(raw)} is refused by name`);
 });
