@@ -235,3 +235,35 @@ export function filesOf(rec: { data?: DataRef; parts?: readonly PartRecord[] }):
   for (const p of rec.parts ?? []) if ('file' in p.data) out.push(p.data.file);
   return out;
 }
+
+/** What a versioned delete did: the marker it added, or the version it removed. */
+export interface VersionedDelete {
+  /** The delete marker created (a delete without a version id in a versioned bucket). */
+  marker?: ObjectRecord;
+  /** The version permanently removed (a delete naming a version, or any delete in an unversioned bucket). */
+  removed?: ObjectRecord;
+  /** The version named is under Object Lock (retention or legal hold): nothing was changed. */
+  locked?: true;
+  /** A condition of the request did not hold (its S3 error code): nothing was changed. */
+  refused?: string;
+  /** The version named does not exist: nothing was changed (S3 answers such a delete as done). */
+  absent?: true;
+}
+
+/**
+ * Whether Object Lock keeps `rec` from being removed at `now`: a legal hold always, a COMPLIANCE
+ * retention until its date, a GOVERNANCE one until its date unless `bypassGovernance`.
+ */
+export function isLocked(rec: ObjectRecord, now: number, bypassGovernance: boolean): boolean {
+  if (rec.legalHold === 'ON') return true;
+  const r = rec.retention;
+  return r !== undefined && r.until > now && (r.mode === 'COMPLIANCE' || !bypassGovernance);
+}
+
+/**
+ * Whether two records under one bucket name are the same bucket, not one deleted and another
+ * created under its name since (MetaStore.createBucket never repeats `created` in a process).
+ */
+export function sameBucket(a: BucketRecord, b: BucketRecord): boolean {
+  return a.created === b.created;
+}

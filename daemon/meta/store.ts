@@ -11,7 +11,7 @@ import type { CleanMarker } from '../storage/clean-shutdown.js';
 import { StoreState } from './state.js';
 import { NullVersionIndex } from './null-index.js';
 import { join } from 'node:path';
-import { filesOf, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
+import { filesOf, isLocked, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsFingerprint, NULL_VERSION } from './versions.js';
 import { bucketRange, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
@@ -21,30 +21,7 @@ export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResul
 export type { ReferenceSnapshot } from './reference-snapshot.js';
 export { MetaCommitError, MetaConflict } from './commit-errors.js';
 export { STORE_FORMAT, StoreFormatError } from './state.js';
-
-/** What a versioned delete did: the marker it added, or the version it removed. */
-export interface VersionedDelete {
-  /** The delete marker created (a delete without a version id in a versioned bucket). */
-  marker?: ObjectRecord;
-  /** The version permanently removed (a delete naming a version, or any delete in an unversioned bucket). */
-  removed?: ObjectRecord;
-  /** The version named is under Object Lock (retention or legal hold): nothing was changed. */
-  locked?: true;
-  /** A condition of the request did not hold (its S3 error code): nothing was changed. */
-  refused?: string;
-  /** The version named does not exist: nothing was changed (S3 answers such a delete as done). */
-  absent?: true;
-}
-
-/**
- * Whether Object Lock keeps `rec` from being removed at `now`: a legal hold always, a COMPLIANCE
- * retention until its date, a GOVERNANCE one until its date unless `bypassGovernance`.
- */
-export function isLocked(rec: ObjectRecord, now: number, bypassGovernance: boolean): boolean {
-  if (rec.legalHold === 'ON') return true;
-  const r = rec.retention;
-  return r !== undefined && r.until > now && (r.mode === 'COMPLIANCE' || !bypassGovernance);
-}
+export { isLocked, type VersionedDelete } from './records.js';
 
 export class MetaStore {
   private readonly root: RootDatabase;
@@ -199,6 +176,7 @@ export class MetaStore {
    * mutation (when it is staged, and again once its transaction has settled) makes them stale.
    */
   private bucketGeneration = 0;
+  private lastCreated = 0;
   private readonly bucketCache = new Map<string, { gen: number; record: BucketRecord | undefined }>();
 
   getBucket(name: string): BucketRecord | undefined {
@@ -227,11 +205,16 @@ export class MetaStore {
     return [...this.buckets.getRange({}).map(({ value }) => value)];
   }
 
-  /** `init`: settings the bucket is created with (versioning and Object Lock, for a lock-enabled bucket). */
+  /**
+   * `init`: settings the bucket is created with (versioning and Object Lock, for a lock-enabled
+   * bucket). `created` never repeats in a process: it tells a bucket from one deleted before it
+   * under its name (sameBucket), whose requests in flight must not write into this one.
+   */
   createBucket(name: string, now = Date.now(), init: Pick<BucketRecord, 'versioning' | 'objectLock'> = {}): Promise<void> {
     return this.bucketWrite(() => {
       if (this.buckets.get(name)) throw new MetaConflict('BucketAlreadyOwnedByYou');
-      void this.buckets.put(name, { v: RECORD_VERSION, name, created: now, ...init });
+      this.lastCreated = Math.max(now, this.lastCreated + 1);
+      void this.buckets.put(name, { v: RECORD_VERSION, name, created: this.lastCreated, ...init });
     });
   }
 
@@ -291,13 +274,14 @@ export class MetaStore {
    * id and stamp in a versioned bucket). Unversioned, the replaced version's files go to the
    * deletion queue in the same transaction; Enabled, it becomes a noncurrent version; Suspended,
    * the new record is the null version and replaces any other. `check` runs inside the
-   * transaction against the current record (conditional writes); throwing aborts the commit.
+   * transaction against the current record (conditional writes) and the bucket (still the one
+   * the request saw?); throwing aborts the commit.
    */
-  putObject(bucket: string, key: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
+  putObject(bucket: string, key: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined, bucket: BucketRecord) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
-      check?.(this.objects.get(objectKey(bucket, key)));
+      check?.(this.objects.get(objectKey(bucket, key)), b);
       const stored = this.install(b, key, record);
       inTxn?.(stored);
       return stored;
@@ -626,9 +610,12 @@ export class MetaStore {
 
   // ---- multipart
 
-  createUpload(upload: UploadRecord): Promise<void> {
+  /** `check` runs inside the transaction against the bucket (still the one the request saw?). */
+  createUpload(upload: UploadRecord, check?: (bucket: BucketRecord) => void): Promise<void> {
     return this.write(() => {
-      if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
+      const b = this.buckets.get(upload.bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      check?.(b);
       void this.uploads.put(upload.id, upload);
       void this.uploadIndex.put(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id), upload.id);
     });

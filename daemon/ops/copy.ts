@@ -8,7 +8,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer 
 import { sealObjectKey } from '../sse/object-key.js';
 import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
 import { copyTags, taggingDirective, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
@@ -112,7 +112,11 @@ export async function readCopySource(
     files = openFiles(env, src.record, start, length);
   } catch (err) {
     objectKey?.fill(0);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !stillStored(env, ctx, src)) {
+      throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.', { fields: { Key: src.key } });
+    }
+    // The source's record is unchanged and its data file is missing: an internal error, as GET answers it (logged).
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new S3Error('InternalError', `The data of the copy source /${src.bucket}/${src.key} is missing.`, { cause: err });
     throw err;
   }
   let closed = false;
@@ -124,6 +128,16 @@ export async function readCopySource(
   };
   const chunks = withCleanup(readData({ ...dataEnv(env, lease), handles: files.handles }, src.record, objectKey, start, length, ctx.signal), wipe);
   return { chunks, wipe, checksums };
+}
+
+/** Whether the copy source's record is still the one looked up (same version, same data). */
+function stillStored(env: OpsEnv, ctx: RequestContext, src: CopySource): boolean {
+  try {
+    const now = readableRecord(env, ctx, src.key, { bucket: src.bucket, versionId: src.versionId });
+    return now.vs === src.record.vs && now.mtime === src.record.mtime && now.etag === src.record.etag;
+  } catch {
+    return false;
+  }
 }
 
 function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
@@ -267,11 +281,11 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
         };
         const events = requestEvents(env, ctx, dstBucket);
         const stored = await env.meta
-          .putObject(ctx.bucket!, dstKey, record, (current) => {
+          .putObject(ctx.bucket!, dstKey, record, inSameBucket(dstBucket, (current) => {
             check?.(current);
             // The data file is shared with the record being replaced: only proceed if it still is that record.
             if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
-          }, events?.created('s3:ObjectCreated:Copy', dstKey, record))
+          }), events?.created('s3:ObjectCreated:Copy', dstKey, record))
           .catch(metaError);
         events?.wake();
         return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse, encReq.keyMd5) }, checksums);
@@ -309,7 +323,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
         ...lockFields(lock),
       };
       const events = requestEvents(env, ctx, dstBucket);
-      const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, check, events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
+      const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, inSameBucket(dstBucket, check), events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
       // Committed: the data file is the object's now, whatever happens to the answer.
       written = undefined;
       events?.wake();

@@ -9,7 +9,7 @@ import { S3Error } from '../errors.js';
 import type { DataGate } from './data-gate.js';
 import type { KeyProvider } from '../kms/provider.js';
 import { MetaConflict, type MetaStore } from '../meta/store.js';
-import type { BucketRecord } from '../meta/records.js';
+import { sameBucket, type BucketRecord, type ObjectRecord } from '../meta/records.js';
 import type { FileStore } from '../storage/files.js';
 import type { DiskSpace } from '../storage/disk-space.js';
 import type { ObjectKeyCache } from '../sse/key-cache.js';
@@ -36,6 +36,19 @@ export interface OpsEnv {
   readonly users?: () => UserDirectory;
   /** Bounds the requests that move object data through files at once (ops/data-gate.ts); absent: none. */
   readonly dataGate?: DataGate;
+}
+
+/**
+ * A commit check: the bucket is still the one the request started with. A bucket deleted and
+ * created again under its name meanwhile is another (its own policy, Object Lock, encryption,
+ * notifications): the write answers NoSuchBucket, as when the bucket is just gone. `check`: the
+ * request's own conditions on the current record, run after.
+ */
+export function inSameBucket(seen: BucketRecord, check?: (current: ObjectRecord | undefined) => void): (current: ObjectRecord | undefined, bucket: BucketRecord) => void {
+  return (current, bucket) => {
+    if (!sameBucket(bucket, seen)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: seen.name } });
+    check?.(current);
+  };
 }
 
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {

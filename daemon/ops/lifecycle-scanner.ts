@@ -17,6 +17,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { expiryOf, hasVersionActions, uploadExpired, versionsDue, type StoredLifecycleRule } from './lifecycle.js';
 import { MetaConflict, type MetaStore, type VersionEntry } from '../meta/store.js';
 import { clientVersionId, stampOf, versionsFingerprint } from '../meta/versions.js';
+import { sameBucket, type BucketRecord } from '../meta/records.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import type { EventListeners } from '../notify/listen.js';
 import { bucketEvents, LIFECYCLE_ORIGIN } from './notification.js';
@@ -78,9 +79,11 @@ export class LifecycleScanner {
         let after = '';
         for (;;) {
           if (this.stopped) return result;
+          const current = this.rulesNow(bucket);
+          if (current === undefined) break;
           const page = this.meta.listObjects(bucket.name, { prefix: '', delimiter: '', after, maxKeys: PAGE });
           const due = page.contents.filter(({ key, record }) => {
-            const e = expiryOf(rules, key, record);
+            const e = expiryOf(current, key, record);
             return e !== undefined && e.at <= now;
           });
           if (due.length > 0) {
@@ -100,7 +103,7 @@ export class LifecycleScanner {
         }
       }
       if (bucket.versioning !== undefined && hasVersionActions(rules)) {
-        if (!(await this.removeVersions(bucket.name, rules, now, result))) return result;
+        if (!(await this.removeVersions(bucket, now, result))) return result;
       }
       if (rules.some((r) => r.abortIncompleteDays !== undefined)) {
         // This bucket's uploads only (its part of the upload index), a page at a time with a turn
@@ -109,10 +112,12 @@ export class LifecycleScanner {
         let keyMarker = '';
         let uploadIdMarker = '';
         for (;;) {
+          const current = this.rulesNow(bucket);
+          if (current === undefined) break;
           const page = this.meta.listUploads(bucket.name, { prefix: '', keyMarker, uploadIdMarker, limit: PAGE });
           for (const up of page.uploads) {
             if (this.stopped) return result;
-            if (!uploadExpired(rules, up, now)) continue;
+            if (!uploadExpired(current, up, now)) continue;
             try {
               await this.meta.abortUpload(up.id);
               result.aborted++;
@@ -141,10 +146,13 @@ export class LifecycleScanner {
    * listing per commit. A key's versions are judged together: a page cut in the middle of a key
    * has that key's versions read whole, and the next page starts after it. False when stopped.
    */
-  private async removeVersions(bucket: string, rules: readonly StoredLifecycleRule[], now: number, result: ScanResult): Promise<boolean> {
+  private async removeVersions(b: BucketRecord, now: number, result: ScanResult): Promise<boolean> {
+    const bucket = b.name;
     let keyMarker = '';
     for (;;) {
       if (this.stopped) return false;
+      const rules = this.rulesNow(b);
+      if (rules === undefined) return true;
       const page = this.meta.listVersions(bucket, { prefix: '', delimiter: '', keyMarker, versionIdMarker: '', maxKeys: PAGE });
       const byKey = new Map<string, VersionEntry[]>();
       for (const e of page.entries) {
@@ -171,6 +179,19 @@ export class LifecycleScanner {
       keyMarker = last;
       await nextTurn();
     }
+  }
+
+  /**
+   * The bucket's enabled rules as they are now (read with each page: rules deleted or changed
+   * during a pass apply from the next page), if it is still the bucket the pass started with: a
+   * bucket deleted and created again under its name meanwhile is another, never judged by the
+   * old one's rules (its objects were expired by them).
+   */
+  private rulesNow(seen: BucketRecord): StoredLifecycleRule[] | undefined {
+    const b = this.meta.getBucket(seen.name);
+    if (b === undefined || !sameBucket(b, seen)) return undefined;
+    const rules = b.lifecycle?.filter((r) => r.enabled);
+    return rules !== undefined && rules.length > 0 ? rules : undefined;
   }
 
   async stop(): Promise<void> {

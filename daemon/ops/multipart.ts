@@ -21,7 +21,7 @@ import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, s
 import { customerKeyMd5, encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
 import { MAX_COPY_SOURCE, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
@@ -290,7 +290,8 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     ...tagsField(tags),
     ...lockFields(lock),
   };
-  await env.meta.createUpload(upload).catch(metaError);
+  // In the bucket the request saw: one created again under its name meanwhile is another.
+  await env.meta.createUpload(upload, (b) => inSameBucket(bucket)(undefined, b)).catch(metaError);
   return {
     status: 200,
     headers: {
@@ -506,6 +507,8 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(up.bucket, up.key));
   const requested = await readRequested();
+  // Aborted (or its bucket deleted) while the part list arrived: NoSuchUpload, not its parts missing.
+  if (env.meta.getUpload(up.id) === undefined) throw new S3Error('NoSuchUpload', undefined, { fields: { UploadId: up.id } });
   const stored = new Map(env.meta.listParts(up.id).map((p) => [p.n, p]));
   // The part list first: no key is looked at for a list that names parts out of order or not there.
   const listed: PartRecord[] = [];

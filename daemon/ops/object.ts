@@ -8,7 +8,7 @@ import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { checksumFields, openChecksums, openPartChecksums } from '../sse/checksums.js';
 import { customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
@@ -107,7 +107,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       ...lockFields(lock),
     };
     const events = requestEvents(env, ctx, bucket);
-    const stored = await env.meta.putObject(ctx.bucket!, key, record, check, events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
+    const stored = await env.meta.putObject(ctx.bucket!, key, record, inSameBucket(bucket, check), events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.
     const size = written.size;
     written = undefined;

@@ -15,7 +15,7 @@ import { checksumFields } from '../sse/checksums.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/object-encryption.js';
 import { checksumHeaders } from './checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
@@ -465,7 +465,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       ...lockFields(lock),
     };
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
-    const storedRecord = await env.meta.putObject(bucketName, key, record, undefined, events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
+    const storedRecord = await env.meta.putObject(bucketName, key, record, inSameBucket(bucket), events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.
     written = undefined;
     events?.wake();

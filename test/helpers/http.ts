@@ -164,11 +164,12 @@ export interface OpenUpload {
   readonly response: Promise<RawResponse>;
 }
 
-/** A signed PUT whose body the test streams by hand (declared Content-Length `total`). */
-export function openPut(port: number, path: string, total: number, opts: { query?: string; headers?: Record<string, string> } = {}): OpenUpload {
-  const headers = signedHeaders(port, { method: 'PUT', path, ...(opts.query ? { query: opts.query } : {}), headers: { ...(opts.headers ?? {}), 'content-length': String(total) } });
+/** A signed PUT (or `opts.method`) whose body the test streams by hand (declared Content-Length `total`). */
+export function openPut(port: number, path: string, total: number, opts: { query?: string; headers?: Record<string, string>; method?: string } = {}): OpenUpload {
+  const method = opts.method ?? 'PUT';
+  const headers = signedHeaders(port, { method, path, ...(opts.query ? { query: opts.query } : {}), headers: { ...(opts.headers ?? {}), 'content-length': String(total) } });
   const fullPath = opts.query ? `${path}?${opts.query}` : path;
-  const req = request({ host: '127.0.0.1', port, method: 'PUT', path: fullPath, headers, agent: false });
+  const req = request({ host: '127.0.0.1', port, method, path: fullPath, headers, agent: false });
   const response = new Promise<RawResponse>((resolve, reject) => {
     req.on('response', (res) => collect(res, resolve, reject));
     req.on('error', reject);

@@ -4,7 +4,9 @@
 // deletion; a lone latest delete marker goes under ExpiredObjectDeleteMarker; Expiration on a
 // versioned bucket adds one delete marker, and no second one at later scans; unversioned buckets
 // keep their objects under noncurrent rules; a key with more versions than a listing page is judged
-// whole (the page cut falls inside it), and the keys around it too.
+// whole (the page cut falls inside it), and the keys around it too. Each page is judged by the
+// bucket as it is then: not by a deleted bucket's rules (one created again under its name), nor
+// by rules removed since the pass began.
 import t, { type Test } from 'tap';
 import type { Logger } from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -181,4 +183,43 @@ t.test('AbortIncompleteMultipartUpload aborts the old uploads of the rule\'s buc
   for (const id of ['old-tmp', 'old-tmp-2']) t.equal(m.getUpload(id), undefined, `${id} is gone`);
   for (const id of ['young-tmp', 'old-keep', 'old-other']) t.ok(m.getUpload(id), `${id} stays (too young, another prefix, another bucket)`);
   t.same((await scanner.scan(now)).aborted, 0, 'a second scan has nothing to abort');
+});
+
+/** `m` as a pass that started earlier sees it: its bucket list is the snapshot taken then. */
+function passStartedWith(m: MetaStore, snapshot: ReturnType<MetaStore['listBuckets']>): MetaStore {
+  return new Proxy(m, {
+    get(target, prop) {
+      if (prop === 'listBuckets') return () => snapshot;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+t.test('a pass judges each page by the bucket as it is now: never by a deleted bucket\'s rules, nor by rules since removed', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  const expireAll = rules('<ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Date>2020-01-01T00:00:00Z</Date></Expiration>');
+  await bucket(m, 'zzz', undefined, expireAll);
+  const snapshot = m.listBuckets();
+  // Deleted and created again under its name (in the same millisecond: still another bucket), without rules.
+  await m.deleteBucket('zzz');
+  await m.createBucket('zzz', snapshot[0]!.created);
+  t.not(m.getBucket('zzz')!.created, snapshot[0]!.created, 'the new bucket is told from the old one');
+  await m.putObject('zzz', 'victim', obj(now - 10 * DAY));
+  const r = await new LifecycleScanner(passStartedWith(m, snapshot), log, 3_600_000).scan(now);
+  t.equal(r.expired, 0, 'the old bucket\'s rule expired nothing in the new one');
+  t.ok(m.getObject('zzz', 'victim'), 'the new bucket\'s object is there');
+
+  // The same bucket, its rules removed after the pass started: nothing expires either.
+  await m.updateBucket('zzz', (b) => ({ ...b, lifecycle: expireAll }));
+  const withRules = m.listBuckets();
+  await m.updateBucket('zzz', ({ lifecycle: _l, ...b }) => b);
+  t.equal((await new LifecycleScanner(passStartedWith(m, withRules), log, 3_600_000).scan(now)).expired, 0, 'rules removed during the pass apply no more');
+  t.ok(m.getObject('zzz', 'victim'), 'the object is still there');
+
+  // Control: the rules on the bucket as it is expire the object.
+  await m.updateBucket('zzz', (b) => ({ ...b, lifecycle: expireAll }));
+  t.equal((await new LifecycleScanner(m, log, 3_600_000).scan(now)).expired, 1, 'with the rule in place the object expires');
+  t.notOk(m.getObject('zzz', 'victim'), 'and is gone');
 });

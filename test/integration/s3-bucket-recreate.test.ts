@@ -1,0 +1,68 @@
+// A bucket deleted and created again under its name is another bucket. A write that started on
+// the old one (its policy, Object Lock default, encryption and notifications judged it) and
+// commits after the new one exists is answered NoSuchBucket, as when the bucket is just gone,
+// and leaves no file; it never lands in the new bucket. And a CompleteMultipartUpload whose
+// upload is aborted while its part list arrives is NoSuchUpload, not InvalidPart.
+
+import t from 'tap';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  GetObjectLockConfigurationCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { waitForFileCounts } from '../helpers/files.js';
+import { errorCode, openPut, xmlField } from '../helpers/http.js';
+
+const MiB = 1024 * 1024;
+const d = await startDaemonFor(t);
+const s3 = d.s3();
+
+t.test('a PUT in flight while its bucket is deleted and created again: NoSuchBucket, nothing in the new bucket', async (t) => {
+  for (const lock of [false, true]) {
+    const bucket = bucketName(lock ? 'recreate-lock' : 'recreate');
+    // The old bucket: with Object Lock (a default retention would bind the object) or plain.
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(lock ? { ObjectLockEnabledForBucket: true } : {}) }));
+    const body = testBytes(2 * MiB, lock ? 2 : 1);
+    const put = openPut(d.port, `/${bucket}/late`, body.length);
+    await put.write(body.subarray(0, MiB));
+    // The handler has read the old bucket and is receiving the body: delete it (it is empty) and create it again.
+    await new Promise((r) => setTimeout(r, 200));
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    put.end(body.subarray(MiB));
+    const res = await put.response;
+    t.equal(res.status, 404, `${lock ? 'lock' : 'plain'}: the PUT is 404 (got ${res.status} ${errorCode(res.body) ?? ''})`);
+    t.equal(errorCode(res.body), 'NoSuchBucket', 'NoSuchBucket');
+    t.equal(xmlField(res.body, 'BucketName'), bucket, 'naming the bucket');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    t.equal(listed.KeyCount, 0, 'the new bucket is empty');
+    await t.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'late' })), { name: 'NotFound' }, 'no object under the key');
+    if (lock) await t.rejects(s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket })), { name: 'ObjectLockConfigurationNotFoundError' }, 'the new bucket has no Object Lock');
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  }
+  const counts = await waitForFileCounts(d.dataDir, (c) => c.data === 0 && c.temp === 0, 25_000);
+  t.same([counts.data, counts.temp], [0, 0], 'the refused bodies left no data or temp file');
+});
+
+t.test('an upload aborted while its Complete body arrives: NoSuchUpload, not InvalidPart', async (t) => {
+  const bucket = bucketName('complete-abort');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k' }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'k', UploadId, PartNumber: 1, Body: testBytes(1000, 3) }));
+  const xml = Buffer.from(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.ETag}</ETag></Part></CompleteMultipartUpload>`);
+  const complete = openPut(d.port, `/${bucket}/k`, xml.length, { method: 'POST', query: `uploadId=${encodeURIComponent(UploadId!)}` });
+  await complete.write(xml.subarray(0, 20));
+  await new Promise((r) => setTimeout(r, 200));
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId }));
+  complete.end(xml.subarray(20));
+  const res = await complete.response;
+  t.equal(res.status, 404, `Complete after the Abort: 404 (got ${res.status} ${errorCode(res.body) ?? ''})`);
+  t.equal(errorCode(res.body), 'NoSuchUpload', 'NoSuchUpload');
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })), { name: 'NotFound' }, 'no object was made');
+});
