@@ -309,7 +309,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
   log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
   if (orphanScan) {
-    log.info('start-up scan for unreferenced data files (the last stop was not clean) runs in the background');
+    log.info('start-up scan for unreferenced data files runs in the background (no clean-stop marker: a first start, or the last stop was not clean)');
     void orphanScan.start();
   }
 

@@ -24,7 +24,7 @@ import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from './a
 import { isS3Error } from './errors.js';
 import { readData } from './ops/object-data.js';
 import { digestBase64 } from './ops/checksums.js';
-import { objectChecksum } from './ops/multipart.js';
+import { multipartETag, objectChecksum } from './ops/multipart.js';
 import { checksumType, openChecksums, openPartChecksums, type Checksums } from './sse/checksums.js';
 import { isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
 import { derivePartKey } from './sse/object-key.js';
@@ -183,6 +183,14 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
   };
   const segments = segmentsOf(rec);
   if (rec.size > 0 && segments.length === 0) problem('record', 'the record names no data');
+  // A completed object's parts: in ascending order, and its ETag is theirs (MD5 of their ETags,
+  // then -N): parts reordered or dropped in the record would be served authenticated but wrong.
+  if (rec.parts && where.uploadId === undefined) {
+    const numbers = rec.parts.map((p) => p.n);
+    if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) problem('record', `part numbers not in ascending order: ${numbers.join(', ')}`);
+    const expected = multipartETag(rec.parts.map((p) => p.etag));
+    if (rec.etag !== expected) problem('record', `the ETag ${rec.etag} is not that of the ${rec.parts.length} parts listed (${expected})`);
+  }
   const total = segments.reduce((n, s) => n + s.size, 0);
   if (segments.length > 0 && total !== rec.size) problem('record', `parts hold ${total} bytes, the object ${rec.size}`);
   for (const s of segments) {

@@ -18,6 +18,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'op' | 'status'>;
   private readonly responsesCut: Counter<'op' | 'reason'>;
+  private readonly tamperedReads: Counter<'op'>;
   private readonly bytesIn: Counter<'op'>;
   private readonly bytesOut: Counter<'op'>;
   private readonly latency: Histogram<'op'>;
@@ -33,6 +34,12 @@ export class Metrics {
       name: 's3d_responses_cut_total',
       help: 'Responses closed before their end after the status line went out (also counted in s3d_requests_total under that status): reason "tampered" = object data failed authentication, "failed" = another read error',
       labelNames: ['op', 'reason'],
+      registers: [r],
+    });
+    this.tamperedReads = new Counter({
+      name: 's3d_tampered_reads_total',
+      help: 'Reads whose object data failed authentication (modified on disk?): refused with XMinioObjectTampered before any byte, or cut after the authenticated bytes; each is logged at error level naming the object',
+      labelNames: ['op'],
       registers: [r],
     });
     this.latency = new Histogram({
@@ -122,7 +129,7 @@ export class Metrics {
   /** Label children per operation (and status): prom-client hashes label objects on every call otherwise. */
   readonly #byOp = new Map<string, { bytesIn: { inc(v: number): void }; bytesOut: { inc(v: number): void }; latency: { observe(v: number): void }; status: Map<number, { inc(): void }> }>();
 
-  observe(info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number; cut?: ResponseCut }): void {
+  observe(info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number; cut?: ResponseCut; tampered?: true }): void {
     let m = this.#byOp.get(info.op);
     if (m === undefined) {
       m = { bytesIn: this.bytesIn.labels(info.op), bytesOut: this.bytesOut.labels(info.op), latency: this.latency.labels(info.op), status: new Map() };
@@ -138,6 +145,7 @@ export class Metrics {
     if (info.bytesOut > 0) m.bytesOut.inc(info.bytesOut);
     m.latency.observe(info.seconds);
     if (info.cut !== undefined) this.responsesCut.labels(info.op, info.cut).inc();
+    if (info.tampered) this.tamperedReads.labels(info.op).inc();
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -38,6 +38,8 @@ export interface Pending {
   tls: boolean;
   /** Cut by the server at the shutdown deadline, not by its client (the access line says so). */
   cutAtShutdown?: true;
+  /** Refused because object data failed authentication before any byte went out (s3d_tampered_reads_total). */
+  tampered?: true;
 }
 
 /**
@@ -354,5 +356,50 @@ async function streamOpenEnded(p: Pending, chunks: AsyncIterable<Buffer>, writeH
     wake = undefined;
     p.wakeWriter = undefined;
     await iterator.return?.();
+  }
+}
+
+/**
+ * The elements S3 adds to an error about a named thing (NoSuchKey's Key, NoSuchBucket's
+ * BucketName, …), from what the request named; an error that names something else (a copy's
+ * source) carries its own fields, which win.
+ */
+export function subjectFields(code: string, subject: Pending['subject']): Record<string, string> {
+  if (subject === undefined) return {};
+  const { bucket, key, query } = subject;
+  switch (code) {
+    case 'NoSuchKey':
+      return key === undefined ? {} : { Key: key };
+    case 'NoSuchVersion': {
+      const versionId = query.get('versionId');
+      return key === undefined ? {} : { Key: key, ...(versionId === null ? {} : { VersionId: versionId }) };
+    }
+    case 'NoSuchUpload': {
+      const uploadId = query.get('uploadId');
+      return uploadId === null ? {} : { UploadId: uploadId };
+    }
+    case 'NoSuchBucket':
+    case 'BucketNotEmpty':
+    case 'BucketAlreadyOwnedByYou':
+    case 'BucketAlreadyExists':
+    // A bucket's missing configuration names the bucket, as S3 does.
+    case 'NoSuchBucketPolicy':
+    case 'NoSuchCORSConfiguration':
+    case 'NoSuchLifecycleConfiguration':
+    case 'NoSuchPublicAccessBlockConfiguration':
+    case 'NoSuchWebsiteConfiguration':
+    case 'ObjectLockConfigurationNotFoundError':
+    case 'OwnershipControlsNotFoundError':
+    case 'ReplicationConfigurationNotFoundError':
+    case 'ServerSideEncryptionConfigurationNotFoundError':
+      return bucket === undefined ? {} : { BucketName: bucket };
+    case 'MethodNotAllowed':
+      // A request for a delete marker names its method, as S3 does (ops/object.ts getRecord).
+      return { Method: subject.method };
+    case 'NoSuchTagSet':
+      // Only a bucket's tag set can be missing (an object's is empty).
+      return bucket === undefined || key !== undefined ? {} : { BucketName: bucket };
+    default:
+      return {};
   }
 }

@@ -20,13 +20,14 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
 import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
-import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
+import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
 
 /** Why a response was closed before its end, after its status line went out. */
 export type ResponseCut = 'tampered' | 'failed';
 
 export interface RequestObserver {
-  (info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number; cut?: ResponseCut }): void;
+  /** `tampered`: object data failed authentication, whether refused before any byte or cut after some. */
+  (info: { op: string; status: number; bytesIn: number; bytesOut: number; seconds: number; cut?: ResponseCut; tampered?: true }): void;
 }
 
 export interface HttpServerDeps {
@@ -493,6 +494,11 @@ export class HttpServer {
 
   private errorResult(err: unknown, id: string, resource: string, p: Pending): Result {
     let e: S3Error;
+    const where = { requestId: id, bucket: p.subject?.bucket, key: p.subject?.key };
+    if (isDareError(err)) {
+      this.deps.log.error({ ...where, err }, 'object data failed authentication (modified on disk?): refused with XMinioObjectTampered, nothing sent');
+      p.tampered = true;
+    }
     err = toS3Failure(err);
     if (isS3Error(err)) {
       e = err;
@@ -501,7 +507,7 @@ export class HttpServer {
       // kind (an outage fails every request, and the KMS client logs its state changes itself).
       if (e.cause !== undefined) {
         const now = Date.now();
-        if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, requestId: id }, `internal error: ${e.message}`);
+        if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, ...where }, `internal error: ${e.message}`);
         else if ((e.cause as { name?: unknown }).name === 'KmsError' && now - (this.causeLogged.get(e.code) ?? 0) >= 10_000) {
           this.causeLogged.set(e.code, now);
           this.deps.log.warn({ err: e.cause, requestId: id, code: e.code }, 'KMS request failed');
@@ -511,7 +517,7 @@ export class HttpServer {
       // The client went away and the handler stopped on that (a sealer aborted by the request's
       // signal): the 499 access line says it; no one gets the answer, and nothing failed here.
       if (p.aborted && err === p.abortReason) this.deps.log.debug({ requestId: id }, 'handler stopped: the client disconnected');
-      else this.deps.log.error({ err, requestId: id }, 'internal error');
+      else this.deps.log.error({ err, ...where }, 'internal error');
       e = new S3Error('InternalError');
     }
     // 304 has no body, and no Content-Type: a cache revalidating with it would take the type on.
@@ -539,7 +545,7 @@ export class HttpServer {
         for (const w of waiters) w();
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut });
+      this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut, ...(p.tampered || cut === 'tampered' ? { tampered: true } : {}) });
       if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
         this.deps.log.info(
           { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
@@ -628,7 +634,7 @@ export class HttpServer {
         // Nothing sent yet (e.g. the first package failed authentication): a real S3 error.
         p.responding = false;
         const resource = fields.bucket === undefined ? '/' : `/${fields.bucket}${fields.key === undefined ? '' : `/${fields.key}`}`;
-        this.finish(p, this.errorResult(toS3Failure(err), id, resource, p), id, started, fields, method, closeConnection, bytesIn);
+        this.finish(p, this.errorResult(err, id, resource, p), id, started, fields, method, closeConnection, bytesIn);
         return;
       }
       if (p.aborted) {
@@ -683,51 +689,6 @@ function headerSectionBytes(headers: Readonly<Record<string, string>>): number {
   let n = 0;
   for (const [k, v] of Object.entries(headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
   return n;
-}
-
-/**
- * The elements S3 adds to an error about a named thing (NoSuchKey's Key, NoSuchBucket's
- * BucketName, …), from what the request named; an error that names something else (a copy's
- * source) carries its own fields, which win.
- */
-function subjectFields(code: string, subject: Pending['subject']): Record<string, string> {
-  if (subject === undefined) return {};
-  const { bucket, key, query } = subject;
-  switch (code) {
-    case 'NoSuchKey':
-      return key === undefined ? {} : { Key: key };
-    case 'NoSuchVersion': {
-      const versionId = query.get('versionId');
-      return key === undefined ? {} : { Key: key, ...(versionId === null ? {} : { VersionId: versionId }) };
-    }
-    case 'NoSuchUpload': {
-      const uploadId = query.get('uploadId');
-      return uploadId === null ? {} : { UploadId: uploadId };
-    }
-    case 'NoSuchBucket':
-    case 'BucketNotEmpty':
-    case 'BucketAlreadyOwnedByYou':
-    case 'BucketAlreadyExists':
-    // A bucket's missing configuration names the bucket, as S3 does.
-    case 'NoSuchBucketPolicy':
-    case 'NoSuchCORSConfiguration':
-    case 'NoSuchLifecycleConfiguration':
-    case 'NoSuchPublicAccessBlockConfiguration':
-    case 'NoSuchWebsiteConfiguration':
-    case 'ObjectLockConfigurationNotFoundError':
-    case 'OwnershipControlsNotFoundError':
-    case 'ReplicationConfigurationNotFoundError':
-    case 'ServerSideEncryptionConfigurationNotFoundError':
-      return bucket === undefined ? {} : { BucketName: bucket };
-    case 'MethodNotAllowed':
-      // A request for a delete marker names its method, as S3 does (ops/object.ts getRecord).
-      return { Method: subject.method };
-    case 'NoSuchTagSet':
-      // Only a bucket's tag set can be missing (an object's is empty).
-      return bucket === undefined || key !== undefined ? {} : { BucketName: bucket };
-    default:
-      return {};
-  }
 }
 
 /** A failure while producing a response body, as the client should see it. */

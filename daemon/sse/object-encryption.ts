@@ -41,7 +41,9 @@ export function kmsError(err: unknown, keyName: string): never {
       case 'Unavailable':
         throw new S3Error('KMSUnavailable', 'The key management service is unreachable; try again later.', { headers: { 'retry-after': '5' }, cause: err });
       case 'NotAuthentic':
-        throw new S3Error('InternalError', 'The KMS could not decrypt this object\'s data key: it was sealed under a different KMS key.');
+        // The KMS key is not the one the data key was sealed under (a changed S3_KMS_SECRET_KEY,
+        // a recreated KES key), or the record was moved to another object (the context binds it).
+        throw new S3Error('InternalError', 'The KMS could not decrypt this object\'s data key: it was sealed under a different KMS key, or for another object (the record was moved or modified).', { cause: err });
       case 'Forbidden':
         throw new S3Error('AccessDenied', 'The key management service does not allow this server\'s identity to use the key.', { cause: err });
       default:

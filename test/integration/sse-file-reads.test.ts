@@ -11,7 +11,7 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
@@ -212,9 +212,35 @@ t.test('a response cut by damaged data is told apart: metrics, log line, bytes s
 
   // Damage in the first batch: an S3 error whose Resource is the object's path, as for NoSuchKey.
   flipByte(file, 2 * STORED + 500, 0x08);
+  const beforeFirst = await metrics();
   const first = await rawGet(key);
   t.equal(first.status, 500, 'damage in the first batch: an S3 error');
   t.match(first.body.toString(), `<Resource>/${bucket}/${key}</Resource>`, 'Resource is /bucket/key');
+  // Told apart too, though nothing was cut: an error-level line naming the object, and counted.
+  const afterFirst = await metrics();
+  const tampered = (text: string): number => metricSample(text, 's3d_tampered_reads_total', { op: 'GetObject' }) ?? 0;
+  t.equal(tampered(afterFirst) - tampered(beforeFirst), 1, 's3d_tampered_reads_total counts the refusal');
+  t.equal(tampered(afterFirst) - tampered(before), 2, '… and counted the cut response too');
+  const refused = d.logs.find((l) => l.includes('"level":50') && l.includes('refused with XMinioObjectTampered') && l.includes(JSON.stringify(key)));
+  t.ok(refused, 'an error-level log line names the object refused before any byte');
+  t.match(refused ?? '', new RegExp(`"bucket":"${bucket}"`), 'and its bucket');
+  await alive(t);
+});
+
+t.test('a missing data file: GET and CopyObject are internal errors naming the object in the log, not NoSuchKey', async (t) => {
+  const key = 'gone/file';
+  const file = await putFile(key, testBytes(200 * KiB, 5), 'SSE-S3');
+  rmSync(file);
+  const g = await rawGet(key);
+  t.equal(g.status, 500, 'GET: 500');
+  const copy = await send(d.port, { method: 'PUT', path: `/${bucket}/gone-copy`, headers: { 'x-amz-copy-source': `/${bucket}/${key}` } });
+  t.equal(copy.status, 500, `CopyObject: 500 (the source is there, its data is not), got ${copy.status}`);
+  t.equal(errorCode(copy.body), 'InternalError', 'InternalError');
+  t.notMatch(copy.body.toString(), '<Key>gone-copy</Key>', 'the error does not name the destination as missing');
+  const head = await send(d.port, { method: 'HEAD', path: `/${bucket}/gone-copy` });
+  t.equal(head.status, 404, 'no copy was made');
+  const lines = d.logs.filter((l) => l.includes('"level":50') && l.includes('internal error') && l.includes(key));
+  t.ok(lines.length >= 2, `error-level lines name the object (${lines.length}), the copy's as its source`);
   await alive(t);
 });
 
