@@ -507,11 +507,12 @@ export class HttpServer {
       // kind (an outage fails every request, and the KMS client logs its state changes itself).
       if (e.cause !== undefined) {
         const now = Date.now();
-        if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, ...where }, `internal error: ${e.message}`);
-        else if ((e.cause as { name?: unknown }).name === 'KmsError' && now - (this.causeLogged.get(e.code) ?? 0) >= 10_000) {
-          this.causeLogged.set(e.code, now);
-          this.deps.log.warn({ err: e.cause, requestId: id, code: e.code }, 'KMS request failed');
-        }
+        if ((e.cause as { name?: unknown }).name === 'KmsError') {
+          if (now - (this.causeLogged.get(e.code) ?? 0) >= 10_000) {
+            this.causeLogged.set(e.code, now);
+            this.deps.log.warn({ err: e.cause, ...where, code: e.code }, `KMS request failed: ${e.message}`);
+          }
+        } else if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, ...where }, `internal error: ${e.message}`);
       }
     } else {
       // The client went away and the handler stopped on that (a sealer aborted by the request's

@@ -87,7 +87,8 @@ t.test('checkConditions: If-Match / If-Unmodified-Since → 412', async (t) => {
   t.equal(cond({ 'if-match': ETAG }), 'pass', 'unquoted');
   t.equal(cond({ 'if-match': '*' }), 'pass');
   t.equal(cond({ 'if-match': `"nope", ${quoteETag(ETAG)}` }), 'pass', 'list with a match');
-  t.equal(cond({ 'if-match': `W/${quoteETag(ETAG)}` }), 'pass', 'weak comparison');
+  t.equal(cond({ 'if-match': `W/${quoteETag(ETAG)}` }), 'PreconditionFailed/412', 'strong comparison: a weak tag never matches');
+  t.equal(cond({ 'if-none-match': `W/${quoteETag(ETAG)}` }), 'NotModified/304', 'If-None-Match compares weakly');
   t.equal(cond({ 'if-match': '"nope"' }), 'PreconditionFailed/412');
   t.equal(cond({ 'if-match': `"${ETAG.toUpperCase()}"` }), 'PreconditionFailed/412', 'ETags are compared exactly');
   t.equal(cond({ 'if-match': `"${ETAG}x"` }), 'PreconditionFailed/412');
