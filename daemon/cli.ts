@@ -39,6 +39,7 @@ import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { dirname, join } from 'node:path';
 import { verifyCommand } from './verify.js';
+import { checkStoredKey } from './sse/key-check.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
@@ -311,6 +312,17 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   if (orphanScan) {
     log.info('start-up scan for unreferenced data files runs in the background (no clean-stop marker: a first start, or the last stop was not clean)');
     void orphanScan.start();
+  }
+  // The built-in KMS's key against a stored object's data key (KES keys live in KES: not probed).
+  if (kms?.kind === 'static') {
+    void checkStoredKey(opsEnv, meta).then(
+      (c) => {
+        if (c?.error !== undefined && !shuttingDown) {
+          log.warn({ bucket: c.bucket, key: c.key, kmsKey: kms.defaultKeyName }, `KMS: the built-in key does not open the data key of stored object ${c.bucket}/${c.key} (${c.error}); was S3_KMS_SECRET_KEY changed? SSE-S3 and SSE-KMS reads fail until the key they were written with is back`);
+        }
+      },
+      (err: unknown) => log.warn({ err }, 'KMS: start-up check of the built-in key failed'),
+    );
   }
 
   const stopAccepting = (): void => {

@@ -315,11 +315,15 @@ t.test('restart with the same S3_KMS_SECRET_KEY reads everything back', async (t
   await restart();
   t.same(filesContaining(dataDir, CANARY), [], 'after a clean shutdown still no file contains the pattern');
   for (const s of stored) t.ok((await readObject(s3, bucket, s.key, s.kind)).bytes.equals(s.body), `${s.key} (${s.kind}) reads back`);
+  t.notOk(d.logs.some((l) => l.includes('was S3_KMS_SECRET_KEY changed')), 'the start-up key check found the key right');
 });
 
 t.test('restart with a different S3_KMS_SECRET_KEY: KMS objects fail cleanly, SSE-C still reads', async (t) => {
   await restart({ S3_KMS_SECRET_KEY: `test-key:${Buffer.alloc(32, 9).toString('base64')}` });
   t.not(TEST_KMS_SECRET.split(':')[1], Buffer.alloc(32, 9).toString('base64'), 'the key really differs');
+  // Said once at start-up, before any read fails: the operator learns it from the log, not from clients.
+  const warned = await d.waitForLog((l) => l.level === 40 && String(l.msg).includes('was S3_KMS_SECRET_KEY changed'));
+  t.ok(warned.bucket === bucket && typeof warned.key === 'string', 'a start-up warning names a stored object the key does not open');
   for (const s of stored) {
     if (s.kind === 'SSE-S3' || s.kind === 'SSE-KMS') {
       const r = await rawGet(d, bucket, s.key);

@@ -1,0 +1,37 @@
+// At start-up with the built-in KMS: does its key open the data key of a stored object? A changed
+// S3_KMS_SECRET_KEY (another key under the same name, or another name) otherwise shows only as
+// every SSE-S3/SSE-KMS read failing with 500, while the daemon looks healthy.
+
+import type { MetaStore } from '../meta/store.js';
+import { unsealForRead, type SseEnv } from './object-encryption.js';
+
+export interface StoredKeyCheck {
+  bucket: string;
+  key: string;
+  /** Why the data key did not open; absent when it did. */
+  error?: string;
+}
+
+/**
+ * Tries the first SSE-S3/SSE-KMS current object among the first `limit` records (across buckets,
+ * in order); undefined when there is none. One unseal, no data read.
+ */
+export async function checkStoredKey(env: SseEnv, meta: MetaStore, limit = 1000): Promise<StoredKeyCheck | undefined> {
+  let read = 0;
+  for (const b of meta.listBuckets()) {
+    const page = meta.listObjects(b.name, { prefix: '', delimiter: '', after: '', maxKeys: Math.max(1, limit - read) });
+    for (const { key, record } of page.contents) {
+      read++;
+      const sse = record.sse;
+      if (sse === undefined || sse.kind === 'SSE-C') continue;
+      try {
+        (await unsealForRead(env, sse, {}, b.name, key)).fill(0);
+        return { bucket: b.name, key };
+      } catch (err) {
+        return { bucket: b.name, key, error: (err as Error).message };
+      }
+    }
+    if (read >= limit) break;
+  }
+  return undefined;
+}
