@@ -279,10 +279,13 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
 
   const cryptoWorkers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
   // Whole seconds (0 = no wait), or a duration as the other time settings take it (`45s`, `2m`).
-  const shutdownTimeoutMs = /^\d*$/.test((env.S3_SHUTDOWN_TIMEOUT ?? '').trim())
+  const shutdownRaw = (env.S3_SHUTDOWN_TIMEOUT ?? '').trim().toLowerCase();
+  const shutdownTimeoutMs = /^\d*$/.test(shutdownRaw)
     ? intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000
-    : durationVar(env, 'S3_SHUTDOWN_TIMEOUT', 30_000, false);
-  if (shutdownTimeoutMs > 3_600_000) throw new ConfigError(`S3_SHUTDOWN_TIMEOUT must be at most 3600 seconds (1h), got "${env.S3_SHUTDOWN_TIMEOUT}"`);
+    : /^(0+[dhms])+$/.test(shutdownRaw)
+      ? 0
+      : durationVar(env, 'S3_SHUTDOWN_TIMEOUT', 30_000, false);
+  if (shutdownTimeoutMs > 3_600_000) throw new ConfigError(`S3_SHUTDOWN_TIMEOUT must be between 0 and 3600 seconds (1h), got "${env.S3_SHUTDOWN_TIMEOUT}"`);
   const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
   const syncReadMax = intVar(env, 'S3_SYNC_READ_MAX', 1024 * 1024 + 1024, 0, 16 * 1024 * 1024);
   const staleUploadsExpiryMs = durationVar(env, 'S3_API_STALE_UPLOADS_EXPIRY', 24 * 3_600_000, true);

@@ -55,6 +55,7 @@ export const S3_ERRORS = {
   NoSuchObjectLockConfiguration: [404, 'The specified object does not have a ObjectLock configuration'],
   NoSuchTagSet: [404, 'The TagSet does not exist'],
   NoSuchVersion: [404, 'The specified version does not exist.'],
+  OperationAborted: [409, 'A conflicting conditional operation is currently in progress against this resource. Please try again.'],
   NoSuchUpload: [404, 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.'],
   NotImplemented: [501, 'A header you provided implies functionality that is not implemented.'],
   NotModified: [304, 'Not Modified.'],

@@ -10,7 +10,7 @@ import { authenticate, authKind, type AuthResult, type Credentials } from '../au
 import { createPayloadDecoder, isChecksumValueHeader, type PayloadDecoder } from '../auth/payload.js';
 import { ConfigError, type Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
-import { isDareError } from '../../workers/format/dare-error.js';
+import { isDareError, type DareError } from '../../workers/format/dare-error.js';
 import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
@@ -491,12 +491,22 @@ export class HttpServer {
 
   /** When a refusal's cause was last logged, per S3 error code (errorResult). */
   private readonly causeLogged = new Map<string, number>();
+  /** When a line about what `what` names was last logged (tampered objects: one line per object per 10 s, whoever asks). */
+  private readonly lastLogged = new Map<string, number>();
+
+  private firstInTen(what: string): boolean {
+    const now = Date.now();
+    if (now - (this.lastLogged.get(what) ?? -Infinity) < 10_000) return false;
+    if (this.lastLogged.size >= 1024) this.lastLogged.clear();
+    this.lastLogged.set(what, now);
+    return true;
+  }
 
   private errorResult(err: unknown, id: string, resource: string, p: Pending): Result {
     let e: S3Error;
     const where = { requestId: id, bucket: p.subject?.bucket, key: p.subject?.key };
-    if (isDareError(err)) {
-      this.deps.log.error({ ...where, err }, 'object data failed authentication (modified on disk?): refused with XMinioObjectTampered, nothing sent');
+    if (isTampered(err)) {
+      if (this.firstInTen(`refused ${p.subject?.bucket}/${p.subject?.key}`)) this.deps.log.error({ ...where, err }, 'object data failed authentication (modified on disk?): refused with XMinioObjectTampered, nothing sent');
       p.tampered = true;
     }
     err = toS3Failure(err);
@@ -645,11 +655,12 @@ export class HttpServer {
       }
       // Headers are out: the only honest signal left is to cut the connection short. The client
       // sees fewer bytes than Content-Length announced (the SDKs raise an error).
-      const cut: ResponseCut = isDareError(err) ? 'tampered' : 'failed';
+      const cut: ResponseCut = isTampered(err) ? 'tampered' : 'failed';
       const sent = res.getWriteOffset();
       const where = { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, bytesSent: sent };
-      if (cut === 'tampered') this.deps.log.error({ ...where, err }, 'object data failed authentication after the response began (modified on disk?): connection closed after the authenticated bytes');
-      else this.deps.log.warn({ ...where, err }, 'response stream failed after the response began: connection closed');
+      if (cut === 'tampered') {
+        if (this.firstInTen(`cut ${fields.bucket}/${fields.key}`)) this.deps.log.error({ ...where, err }, 'object data failed authentication after the response began (modified on disk?): connection closed after the authenticated bytes');
+      } else this.deps.log.warn({ ...where, err }, 'response stream failed after the response began: connection closed');
       p.aborted = true;
       res.close();
       done(sent, result.status, cut);
@@ -692,10 +703,15 @@ function headerSectionBytes(headers: Readonly<Record<string, string>>): number {
   return n;
 }
 
+/** Object data that failed authentication (not a cancelled DARE operation: `Aborted`). */
+function isTampered(err: unknown): err is DareError {
+  return isDareError(err) && err.code !== 'Aborted';
+}
+
 /** A failure while producing a response body, as the client should see it. */
 function toS3Failure(err: unknown): unknown {
   if (isS3Error(err)) return err;
-  if (isDareError(err)) return new S3Error('XMinioObjectTampered', 'The object data failed authentication: it was modified on disk and may be compromised. No data was returned.');
+  if (isTampered(err)) return new S3Error('XMinioObjectTampered', 'The object data failed authentication: it was modified on disk and may be compromised. No data was returned.');
   return err;
 }
 

@@ -98,6 +98,8 @@ export class MetaStore {
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));
+    // From the newest bucket on: a clock set back since, or a restored store, repeats no `created`.
+    for (const { value } of this.buckets.getRange({})) this.lastCreated = Math.max(this.lastCreated, value.created);
     try {
       this.state.checkFormat(opts.readOnly === true);
     } catch (err) {
@@ -207,8 +209,9 @@ export class MetaStore {
 
   /**
    * `init`: settings the bucket is created with (versioning and Object Lock, for a lock-enabled
-   * bucket). `created` never repeats in a process: it tells a bucket from one deleted before it
-   * under its name (sameBucket), whose requests in flight must not write into this one.
+   * bucket). `created` is later than every bucket's in the store when it was opened and every one
+   * created since: it tells a bucket from one deleted before it under its name (sameBucket), whose
+   * requests in flight must not write into this one.
    */
   createBucket(name: string, now = Date.now(), init: Pick<BucketRecord, 'versioning' | 'objectLock'> = {}): Promise<void> {
     return this.bucketWrite(() => {

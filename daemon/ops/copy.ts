@@ -3,7 +3,7 @@
 // key only and leaves the data file untouched. Large copies stream, never buffered whole.
 
 import { S3Error } from '../errors.js';
-import { RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
+import { filesOf, RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
 import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
@@ -134,7 +134,7 @@ export async function readCopySource(
 function stillStored(env: OpsEnv, ctx: RequestContext, src: CopySource): boolean {
   try {
     const now = readableRecord(env, ctx, src.key, { bucket: src.bucket, versionId: src.versionId });
-    return now.vs === src.record.vs && now.mtime === src.record.mtime && now.etag === src.record.etag;
+    return filesOf(now).join() === filesOf(src.record).join();
   } catch {
     return false;
   }

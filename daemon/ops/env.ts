@@ -41,12 +41,14 @@ export interface OpsEnv {
 /**
  * A commit check: the bucket is still the one the request started with. A bucket deleted and
  * created again under its name meanwhile is another (its own policy, Object Lock, encryption,
- * notifications): the write answers NoSuchBucket, as when the bucket is just gone. `check`: the
- * request's own conditions on the current record, run after.
+ * notifications): the write answers 409 OperationAborted, as S3 answers a write that conflicts
+ * with a bucket's deletion or creation (retry: it is judged by the new bucket then). When the
+ * bucket is just gone, the store answers NoSuchBucket. `check`: the request's own conditions on
+ * the current record, run after.
  */
 export function inSameBucket(seen: BucketRecord, check?: (current: ObjectRecord | undefined) => void): (current: ObjectRecord | undefined, bucket: BucketRecord) => void {
   return (current, bucket) => {
-    if (!sameBucket(bucket, seen)) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: seen.name } });
+    if (!sameBucket(bucket, seen)) throw new S3Error('OperationAborted', `The bucket ${seen.name} was deleted and created again while this request ran; retry.`, { fields: { BucketName: seen.name } });
     check?.(current);
   };
 }

@@ -1,7 +1,8 @@
 // A bucket deleted and created again under its name is another bucket. A write that started on
 // the old one (its policy, Object Lock default, encryption and notifications judged it) and
-// commits after the new one exists is answered NoSuchBucket, as when the bucket is just gone,
-// and leaves no file; it never lands in the new bucket. And a CompleteMultipartUpload whose
+// commits after the new one exists is answered 409 OperationAborted (S3's answer to a write that
+// conflicts with a bucket's deletion; a retry is judged by the new bucket), and leaves no file;
+// it never lands in the new bucket. And a CompleteMultipartUpload whose
 // upload is aborted while its part list arrives is NoSuchUpload, not InvalidPart.
 
 import t from 'tap';
@@ -23,7 +24,7 @@ const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);
 const s3 = d.s3();
 
-t.test('a PUT in flight while its bucket is deleted and created again: NoSuchBucket, nothing in the new bucket', async (t) => {
+t.test('a PUT in flight while its bucket is deleted and created again: OperationAborted, nothing in the new bucket', async (t) => {
   for (const lock of [false, true]) {
     const bucket = bucketName(lock ? 'recreate-lock' : 'recreate');
     // The old bucket: with Object Lock (a default retention would bind the object) or plain.
@@ -37,8 +38,8 @@ t.test('a PUT in flight while its bucket is deleted and created again: NoSuchBuc
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     put.end(body.subarray(MiB));
     const res = await put.response;
-    t.equal(res.status, 404, `${lock ? 'lock' : 'plain'}: the PUT is 404 (got ${res.status} ${errorCode(res.body) ?? ''})`);
-    t.equal(errorCode(res.body), 'NoSuchBucket', 'NoSuchBucket');
+    t.equal(res.status, 409, `${lock ? 'lock' : 'plain'}: the PUT is 409 (got ${res.status} ${errorCode(res.body) ?? ''})`);
+    t.equal(errorCode(res.body), 'OperationAborted', 'OperationAborted');
     t.equal(xmlField(res.body, 'BucketName'), bucket, 'naming the bucket');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     t.equal(listed.KeyCount, 0, 'the new bucket is empty');

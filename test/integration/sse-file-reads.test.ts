@@ -224,6 +224,10 @@ t.test('a response cut by damaged data is told apart: metrics, log line, bytes s
   const refused = d.logs.find((l) => l.includes('"level":50') && l.includes('refused with XMinioObjectTampered') && l.includes(JSON.stringify(key)));
   t.ok(refused, 'an error-level log line names the object refused before any byte');
   t.match(refused ?? '', new RegExp(`"bucket":"${bucket}"`), 'and its bucket');
+  // Asked again (anyone may ask, for a public object): counted again, logged once per 10 s.
+  for (let i = 0; i < 5; i++) t.equal((await rawGet(key)).status, 500, `GET ${i + 2} of the damaged object: 500`);
+  t.equal(tampered(await metrics()) - tampered(afterFirst), 5, 'each refusal is counted');
+  t.equal(d.logs.filter((l) => l.includes('refused with XMinioObjectTampered') && l.includes(JSON.stringify(key))).length, 1, 'one error line for them all');
   await alive(t);
 });
 

@@ -87,6 +87,7 @@ t.test('S3_SHUTDOWN_TIMEOUT: whole seconds (0 = no wait) or a duration like the 
   t.equal(ms(undefined), 30_000, 'unset: 30 s');
   t.equal(ms(''), 30_000, 'empty: 30 s');
   t.equal(ms('0'), 0, '0: no wait');
+  t.equal(ms('0s'), 0, '0s: no wait, as 0');
   t.equal(ms('45'), 45_000, 'whole seconds');
   t.equal(ms('30s'), 30_000, '30s (it was refused: "must be a whole number")');
   t.equal(ms('2m'), 120_000, '2m');

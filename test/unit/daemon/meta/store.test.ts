@@ -1,13 +1,14 @@
 // MetaStore over a real LMDB in a temp dir: listing is a range scan that reads one page (not the
 // bucket) and skips whole common prefixes; UTF-8 binary order and paging by `next`; the deletion
-// queue of object overwrites, deletes and multipart uploads; parts and upload listings.
+// queue of object overwrites, deletes and multipart uploads; parts and upload listings; bucket
+// identity (`created`) across re-creation and reopening.
 
 import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaConflict, MetaStore, type ListOptions } from '../../../../daemon/meta/store.js';
-import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
+import { RECORD_VERSION, sameBucket, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
 
 let fileSeq = 0;
 /** A fresh 32-hex data file id. */
@@ -437,4 +438,26 @@ t.test('bucket records are cached but never stale after a bucket write', async (
   t.equal(store.getBucket('cb'), undefined, 'a deleted bucket is gone at once');
   await store.createBucket('cb', 2);
   t.equal(store.getBucket('cb')?.created, 2, 're-created: the new record');
+});
+
+t.test('a bucket created again under its name is told apart, in the same millisecond and across a reopen with the clock set back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-meta-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const at = Date.now();
+  let m = new MetaStore(dir);
+  await m.createBucket('b', at);
+  const first = m.getBucket('b')!;
+  await m.deleteBucket('b');
+  await m.createBucket('b', at);
+  const second = m.getBucket('b')!;
+  t.not(second.created, first.created, 'same millisecond, same process: another `created`');
+  t.notOk(sameBucket(first, second), 'sameBucket tells them apart');
+  await m.close();
+  m = new MetaStore(dir);
+  t.teardown(() => m.close());
+  await m.deleteBucket('b');
+  await m.createBucket('b', at - 60_000); // the clock went back a minute across the restart
+  const third = m.getBucket('b')!;
+  t.ok(third.created > second.created, `after a reopen it is later than every bucket the store held (${third.created} > ${second.created})`);
+  t.ok(sameBucket(third, m.getBucket('b')!), 'and the same record is the same bucket');
 });
