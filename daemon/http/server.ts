@@ -520,7 +520,7 @@ export class HttpServer {
         if ((e.cause as { name?: unknown }).name === 'KmsError') {
           if (now - (this.causeLogged.get(e.code) ?? 0) >= 10_000) {
             this.causeLogged.set(e.code, now);
-            this.deps.log.warn({ err: e.cause, ...where, code: e.code }, `KMS request failed: ${e.message}`);
+            this.deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message }, 'KMS request failed');
           }
         } else if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, ...where }, `internal error: ${e.message}`);
       }
