@@ -38,6 +38,8 @@ export interface EventInput {
   readonly versionId?: string;
   /** Event time, ms since the epoch. */
   readonly time: number;
+  /** Orders the events of a key (nextSequencer); absent: from the object's mtime (read events). */
+  readonly sequencer?: bigint;
 }
 
 /** Go's url.QueryEscape, which MinIO applies to the key: only A-Z a-z 0-9 - _ . ~ stay, space is '+'. */
@@ -57,6 +59,21 @@ function sequencer(ms: number): string {
   return (BigInt(Math.trunc(ms)) * 1_000_000n).toString(16).toUpperCase();
 }
 
+let lastSequencer = 0n;
+
+/**
+ * The sequencer of a write or delete event, taken in its commit transaction: nanoseconds of the
+ * commit, and always above the one before, so that of two events of a key the later commit has the
+ * greater sequencer (as S3 promises receivers that order by it) and no two events share one. The
+ * object's mtime was not: a completed upload carries its initiation time, and a PUT's mtime is
+ * taken before its commit queues behind others.
+ */
+export function nextSequencer(ms: number): bigint {
+  const at = BigInt(Math.trunc(ms)) * 1_000_000n;
+  lastSequencer = at > lastSequencer ? at : lastSequencer + 1n;
+  return lastSequencer;
+}
+
 export function eventRecord(e: EventInput): Record<string, unknown> {
   const o = e.object;
   const object: Record<string, unknown> = { key: queryEscape(e.key) };
@@ -72,7 +89,7 @@ export function eventRecord(e: EventInput): Record<string, unknown> {
   }
   const versionId = o?.versionId ?? e.versionId;
   if (versionId !== undefined) object.versionId = versionId;
-  object.sequencer = sequencer(o?.mtime ?? e.time);
+  object.sequencer = e.sequencer !== undefined ? e.sequencer.toString(16).toUpperCase() : sequencer(o?.mtime ?? e.time);
   return {
     eventVersion: '2.0',
     eventSource: 'minio:s3',

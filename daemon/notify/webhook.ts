@@ -44,6 +44,7 @@ class Sender {
   private lastFailureLog = 0;
   private lastDropLog = 0;
   private droppedSinceLog = 0;
+  private dropLogTimer: NodeJS.Timeout | undefined;
   private down = false;
   done: Promise<void> = Promise.resolve();
   private readonly origin: string;
@@ -75,14 +76,22 @@ class Sender {
     this.wakeUp?.();
   }
 
+  /**
+   * One event dropped at the queue limit. Drops are logged with their count at most once a minute:
+   * the first of a burst (one write may drop thousands once the limit is lowered) after the
+   * transaction that dropped them, later ones when the minute is up, so none goes untold.
+   */
   dropped(): void {
     this.droppedSinceLog++;
-    const now = Date.now();
-    if (now - this.lastDropLog >= LOG_EVERY_MS) {
+    if (this.dropLogTimer !== undefined) return;
+    const wait = Math.max(0, this.lastDropLog + LOG_EVERY_MS - Date.now());
+    this.dropLogTimer = setTimeout(() => {
+      this.dropLogTimer = undefined;
       this.log.warn({ target: this.target.id, dropped: this.droppedSinceLog, queueLimit: this.target.queueLimit }, 'webhook queue full: oldest undelivered events dropped');
-      this.lastDropLog = now;
+      this.lastDropLog = Date.now();
       this.droppedSinceLog = 0;
-    }
+    }, wait);
+    this.dropLogTimer.unref();
   }
 
   private async idle(): Promise<void> {

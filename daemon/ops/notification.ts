@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { BucketRecord, NotificationRule } from '../meta/records.js';
-import { eventRecord, webhookBody, type EventInput, type EventObject, type EventOrigin } from '../notify/event.js';
+import { eventRecord, nextSequencer, webhookBody, type EventInput, type EventObject, type EventOrigin } from '../notify/event.js';
 import type { EventListeners } from '../notify/listen.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { clientVersionId } from '../meta/versions.js';
@@ -160,20 +160,22 @@ export class ObjectEvents {
     private readonly listeners?: EventListeners,
   ) {}
 
-  private input(name: EventName, key: string, object: EventObject | undefined, time: number, configurationId: string, versionId?: string): EventInput {
+  private input(name: EventName, key: string, object: EventObject | undefined, time: number, configurationId: string, versionId: string | undefined, sequencer: bigint): EventInput {
     this.originValue ??= this.origin();
-    return { name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, ...(versionId !== undefined ? { versionId } : {}) };
+    return { name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, sequencer, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
+  /** Called in the commit transaction, in commit order: the event's sequencer is taken here. */
   private stage(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string): void {
+    const sequencer = nextSequencer(time);
     const targets = this.notify === undefined ? undefined : matchTargets(this.rules, name, key);
     for (const [target, configurationId] of targets ?? []) {
       if (!this.notify!.has(target)) continue;
-      this.notify!.queue.push(target, webhookBody(this.input(name, key, object, time, configurationId, versionId)), time);
+      this.notify!.queue.push(target, webhookBody(this.input(name, key, object, time, configurationId, versionId, sequencer)), time);
       this.woken.add(target);
     }
     // Listeners get the event after the commit (wake), as MinIO's listen streams carry it.
-    if (this.listeners?.wants(this.bucket, name, key)) this.heard.push({ name, key, record: eventRecord(this.input(name, key, object, time, 'Config', versionId)) });
+    if (this.listeners?.wants(this.bucket, name, key)) this.heard.push({ name, key, record: eventRecord(this.input(name, key, object, time, 'Config', versionId, sequencer)) });
   }
 
   private wanted(name: EventName, key: string): boolean {

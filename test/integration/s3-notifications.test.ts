@@ -316,6 +316,24 @@ t.test('every object write and delete sends its event with MinIO\'s fields', asy
   t.strictSame(Object.keys(removed).sort(), ['key', 'sequencer'], 'a removed event names the key only');
 });
 
+t.test('sequencers grow in commit order and never repeat: a completed upload after a PUT, racing writes and deletes', async (t) => {
+  const bucket = await watchedBucket('noteseq');
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k' }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'k', UploadId: up.UploadId, PartNumber: 1, Body: Buffer.alloc(100, 1) }));
+  await sleep(1100);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'put after the upload began' }));
+  // Completed last, it is the object now: its event must order after the PUT's (it carried the upload's start time).
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  const racing = Array.from({ length: 24 }, (_, i) => (i % 3 === 2 ? s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' })) : s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: `w${i}` }))));
+  await Promise.all(racing);
+  const events = await receiver.of(bucket, 26);
+  t.equal(events.length, 26, 'one event per write and delete');
+  t.same(events.slice(0, 2).map((e) => e.body.EventName), ['s3:ObjectCreated:Put', 's3:ObjectCreated:CompleteMultipartUpload'], 'delivered in commit order');
+  const seqs = events.map((e) => BigInt(`0x${e.body.Records[0]!.s3.object.sequencer as string}`));
+  t.ok(seqs.every((v, i) => i === 0 || v > seqs[i - 1]!), 'each sequencer is greater than the one before (commit order)');
+  t.equal(new Set(seqs).size, seqs.length, 'no two events share a sequencer');
+});
+
 t.test('a versioned bucket: events carry version ids, a delete without one is DeleteMarkerCreated', async (t) => {
   const bucket = await watchedBucket('notever');
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
@@ -475,4 +493,27 @@ t.test('events undelivered at shutdown are delivered after a restart; the config
   t.same(after.QueueConfigurations, before.QueueConfigurations, 'the configuration is kept');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'r3', Body: '3' }));
   t.equal(short((await receiver.of(bucket, 4))[3]!), `s3:ObjectCreated:Put ${bucket}/r3`, 'and new events follow');
+});
+
+t.test('a queue limit lowered at restart: the events one write drops are logged with their number', async (t) => {
+  // A target that is down (a closed port): events wait in its queue.
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const downEnv = { S3_NOTIFY_WEBHOOK_ENABLE_DOWN: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT_DOWN: `http://127.0.0.1:${port}/`, S3_NOTIFY_WEBHOOK_QUEUE_LIMIT_DOWN: '100' };
+  let down = await startDaemon({ env: downEnv });
+  const bucket = await createBucket(down.s3(), 'notedrop');
+  await down.s3().send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: 'arn:minio:sqs::DOWN:webhook', Events: ['s3:ObjectCreated:*'] }] } }));
+  for (let i = 0; i < 20; i++) await down.s3().send(new PutObjectCommand({ Bucket: bucket, Key: `k${i}`, Body: 'x' }));
+  t.equal(await down.stop(), 0);
+  down = await startDaemon({ env: { ...downEnv, S3_NOTIFY_WEBHOOK_QUEUE_LIMIT_DOWN: '5' }, dataDir: down.dataDir });
+  t.teardown(async () => {
+    await down.stop();
+    down.cleanup();
+  });
+  await down.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'one-more', Body: 'x' }));
+  const line = await down.waitForLog((l) => l.msg === 'webhook queue full: oldest undelivered events dropped', 5000);
+  // 21 queued, 5 kept beside the one the sender holds in flight: 15 dropped by the one write.
+  t.equal(line.dropped, 15, 'the line counts all 15 events the one write dropped (it said 1)');
 });
