@@ -143,11 +143,14 @@ function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
   throw new ConfigError(`${name} must be "on" or "off", got "${env[name]}"`);
 }
 
+/** The range a duration setting takes unless it says otherwise. */
+const DURATION_RANGE = { minMs: 1000, maxMs: 3650 * 86_400_000, text: '1s and 3650d' };
+
 /**
  * A duration as MinIO writes them (`24h`, `90m`, `1h30m`, `45s`, `7d`) or whole seconds; `off`
  * and `0` are 0 when `allowOff`.
  */
-function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, allowOff: boolean): number {
+function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, allowOff: boolean, range = DURATION_RANGE): number {
   const raw = (env[name] ?? '').trim().toLowerCase();
   if (raw === '') return fallbackMs;
   if (allowOff && (raw === 'off' || raw === '0')) return 0;
@@ -156,7 +159,7 @@ function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, a
   if (/^\d+$/.test(raw)) ms = Number(raw) * 1000;
   else if (/^(\d+[dhms])+$/.test(raw)) for (const m of raw.matchAll(/(\d+)([dhms])/g)) ms += Number(m[1]) * unit[m[2]!]!;
   else throw new ConfigError(`${name} must be a duration like 24h, 90m, 1h30m or 45s${allowOff ? ', or off' : ''}, got "${env[name]}"`);
-  if (ms < 1000 || ms > 3650 * 86_400_000) throw new ConfigError(`${name} must be between 1s and 3650d, got "${env[name]}"`);
+  if (ms < range.minMs || ms > range.maxMs) throw new ConfigError(`${name} must be between ${range.text}, got "${env[name]}"`);
   return ms;
 }
 
@@ -278,14 +281,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   if (!ACCESS_LOG_MODES.includes(accessLog)) throw new ConfigError(`S3_ACCESS_LOG must be one of ${ACCESS_LOG_MODES.join(', ')}, got "${env.S3_ACCESS_LOG}"`);
 
   const cryptoWorkers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
-  // Whole seconds (0 = no wait), or a duration as the other time settings take it (`45s`, `2m`).
-  const shutdownRaw = (env.S3_SHUTDOWN_TIMEOUT ?? '').trim().toLowerCase();
-  const shutdownTimeoutMs = /^\d*$/.test(shutdownRaw)
-    ? intVar(env, 'S3_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000
-    : /^(0+[dhms])+$/.test(shutdownRaw)
-      ? 0
-      : durationVar(env, 'S3_SHUTDOWN_TIMEOUT', 30_000, false);
-  if (shutdownTimeoutMs > 3_600_000) throw new ConfigError(`S3_SHUTDOWN_TIMEOUT must be between 0 and 3600 seconds (1h), got "${env.S3_SHUTDOWN_TIMEOUT}"`);
+  // Whole seconds (0 = no wait) or a duration, as the other time settings (`45s`, `2m`).
+  const shutdownTimeoutMs = durationVar(env, 'S3_SHUTDOWN_TIMEOUT', 30_000, false, { minMs: 0, maxMs: 3_600_000, text: '0 and 1h (3600 seconds)' });
   const inlineThreshold = intVar(env, 'S3_INLINE_THRESHOLD', 128 * 1024, 0, 4 * 1024 * 1024);
   const syncReadMax = intVar(env, 'S3_SYNC_READ_MAX', 1024 * 1024 + 1024, 0, 16 * 1024 * 1024);
   const staleUploadsExpiryMs = durationVar(env, 'S3_API_STALE_UPLOADS_EXPIRY', 24 * 3_600_000, true);

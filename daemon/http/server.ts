@@ -489,9 +489,7 @@ export class HttpServer {
     return bucket === undefined ? undefined : this.deps.bucketCors(bucket);
   }
 
-  /** When a refusal's cause was last logged, per S3 error code (errorResult). */
-  private readonly causeLogged = new Map<string, number>();
-  /** When a line about what `what` names was last logged (tampered objects: one line per object per 10 s, whoever asks). */
+  /** When a line about what `what` names was last logged (a KMS refusal per S3 code, a tampered object per key: one per 10 s). */
   private readonly lastLogged = new Map<string, number>();
 
   private firstInTen(what: string): boolean {
@@ -516,12 +514,8 @@ export class HttpServer {
       // the log has it. An internal error every time; a KMS refusal or outage once per 10 s per
       // kind (an outage fails every request, and the KMS client logs its state changes itself).
       if (e.cause !== undefined) {
-        const now = Date.now();
         if ((e.cause as { name?: unknown }).name === 'KmsError') {
-          if (now - (this.causeLogged.get(e.code) ?? 0) >= 10_000) {
-            this.causeLogged.set(e.code, now);
-            this.deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message }, 'KMS request failed');
-          }
+          if (this.firstInTen(`kms ${e.code}`)) this.deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message }, 'KMS request failed');
         } else if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, ...where }, `internal error: ${e.message}`);
       }
     } else {

@@ -262,7 +262,8 @@ export function isLocked(rec: ObjectRecord, now: number, bypassGovernance: boole
 
 /**
  * Whether two records under one bucket name are the same bucket, not one deleted and another
- * created under its name since (MetaStore.createBucket never repeats `created` in a process).
+ * created under its name since (MetaStore.createBucket gives each a `created` later than any
+ * bucket's the store has held since it was opened).
  */
 export function sameBucket(a: BucketRecord, b: BucketRecord): boolean {
   return a.created === b.created;

@@ -719,7 +719,6 @@ export class MetaStore {
     return uploadsAfter(this.uploadTables, bucket, opts);
   }
 
-
   // ---- deletion queue and sweep support
 
   private queueFiles(files: string[]): void {

@@ -112,11 +112,11 @@ export async function readCopySource(
     files = openFiles(env, src.record, start, length);
   } catch (err) {
     objectKey?.fill(0);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !stillStored(env, ctx, src)) {
-      throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.', { fields: { Key: src.key } });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (!stillStored(env, ctx, src)) throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.', { fields: { Key: src.key } });
+      // The source's record is unchanged and its data file is missing: an internal error, as GET answers it (logged).
+      throw new S3Error('InternalError', `The data of the copy source /${src.bucket}/${src.key} is missing.`, { cause: err });
     }
-    // The source's record is unchanged and its data file is missing: an internal error, as GET answers it (logged).
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new S3Error('InternalError', `The data of the copy source /${src.bucket}/${src.key} is missing.`, { cause: err });
     throw err;
   }
   let closed = false;

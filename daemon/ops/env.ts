@@ -48,9 +48,14 @@ export interface OpsEnv {
  */
 export function inSameBucket(seen: BucketRecord, check?: (current: ObjectRecord | undefined) => void): (current: ObjectRecord | undefined, bucket: BucketRecord) => void {
   return (current, bucket) => {
-    if (!sameBucket(bucket, seen)) throw new S3Error('OperationAborted', `The bucket ${seen.name} was deleted and created again while this request ran; retry.`, { fields: { BucketName: seen.name } });
+    requireSameBucket(seen, bucket);
     check?.(current);
   };
+}
+
+/** inSameBucket's test alone, for a write that has no current object to judge (CreateMultipartUpload). */
+export function requireSameBucket(seen: BucketRecord, bucket: BucketRecord): void {
+  if (!sameBucket(bucket, seen)) throw new S3Error('OperationAborted', `The bucket ${seen.name} was deleted and created again while this request ran; retry.`, { fields: { BucketName: seen.name } });
 }
 
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {

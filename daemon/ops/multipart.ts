@@ -21,7 +21,7 @@ import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, s
 import { customerKeyMd5, encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
 import { MAX_COPY_SOURCE, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
-import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
+import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
@@ -291,7 +291,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     ...lockFields(lock),
   };
   // In the bucket the request saw: one created again under its name meanwhile is another.
-  await env.meta.createUpload(upload, (b) => inSameBucket(bucket)(undefined, b)).catch(metaError);
+  await env.meta.createUpload(upload, (b) => requireSameBucket(bucket, b)).catch(metaError);
   return {
     status: 200,
     headers: {
