@@ -107,7 +107,9 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
       throw new S3Error('NotImplemented', element === 'Tags' ? 'Tags in CreateBucketConfiguration are not implemented: tag the bucket with PutBucketTagging once it exists.' : `${element} in CreateBucketConfiguration is not implemented (s3d has no directory buckets).`);
     }
     const loc = conf.LocationConstraint;
-    if (typeof loc === 'string' && loc !== '' && loc !== env.config.region) {
+    // `EU` is S3's legacy name of eu-west-1, which older SDKs and scripts still send.
+    const asked = loc === 'EU' ? 'eu-west-1' : loc;
+    if (typeof asked === 'string' && asked !== '' && asked !== env.config.region) {
       // Of a bucket the account owns, S3 says so first (LocalStack's recording).
       if (env.meta.getBucket(name) !== undefined) throw new S3Error('BucketAlreadyOwnedByYou');
       throw new S3Error('IllegalLocationConstraintException', `The ${loc} location constraint is incompatible for the region specific endpoint this request was sent to (this server's region is ${env.config.region}).`);

@@ -177,6 +177,11 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
   const eu = clientFor(euD, { region: 'eu-west-1' });
   await eu.send(new CreateBucketCommand({ Bucket: euB }));
   await expectSdkError(t, eu.send(new CreateBucketCommand({ Bucket: euB })), 'BucketAlreadyOwnedByYou', 409, 'CreateBucket twice in eu-west-1');
+  // `EU`, S3's legacy name of eu-west-1: accepted there, refused in us-east-1.
+  const legacy = bucketName('legacy-eu');
+  await eu.send(new CreateBucketCommand({ Bucket: legacy, CreateBucketConfiguration: { LocationConstraint: 'EU' } }));
+  t.equal((await eu.send(new HeadBucketCommand({ Bucket: legacy }))).BucketRegion, 'eu-west-1', 'LocationConstraint EU creates the bucket on an eu-west-1 server');
+  await expectSdkError(t, s3.send(new CreateBucketCommand({ Bucket: bucketName('legacy-us'), CreateBucketConfiguration: { LocationConstraint: 'EU' } })), 'IllegalLocationConstraintException', 400, 'LocationConstraint EU on a us-east-1 server');
   // With a CreateBucketConfiguration for this server's region.
   const withConf = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: withConf, CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } }));
