@@ -65,9 +65,32 @@ function requireKms(env: SseEnv): KeyProvider {
 
 /** MinIO's KMS context: the client's (SSE-KMS) plus `bucket: bucket/object` unless it names the bucket. */
 function kmsContextFor(bucket: string, object: string, client: Record<string, string> | undefined): Buffer {
-  const ctx: Record<string, string> = { ...(client ?? {}) };
-  if (ctx[bucket] === undefined) ctx[bucket] = canonicalObjectPath(bucket, object);
+  // Own entries only: on a plain object a bucket named `constructor` found Object's constructor
+  // and got no entry (see legacyKmsContext).
+  const ctx = Object.assign(Object.create(null) as Record<string, string>, client);
+  if (!Object.hasOwn(ctx, bucket)) ctx[bucket] = canonicalObjectPath(bucket, object);
   return canonicalContext(ctx);
+}
+
+/**
+ * The context data keys of a bucket named like an Object.prototype property (`constructor`, the
+ * one valid bucket name among them) were generated under before 2026-12-04: without the bucket
+ * entry, unless the client's context had one. Undefined for every other bucket.
+ */
+function legacyKmsContext(bucket: string, client: Record<string, string> | undefined): Buffer | undefined {
+  if (!(bucket in Object.prototype) || (client !== undefined && Object.hasOwn(client, bucket))) return undefined;
+  return canonicalContext(Object.assign(Object.create(null) as Record<string, string>, client));
+}
+
+/**
+ * A stored client context (its canonical text, base64) as entries that canonicalise to the same
+ * bytes again. Before 2026-12-04 a context with a lone surrogate was accepted and stored with
+ * Go's `\ufffd` escape for it, while a real U+FFFD is stored raw: the escape goes back to a lone
+ * surrogate, which goJsonString escapes the same way, so those objects open again.
+ */
+function storedClientContext(b64: string): Record<string, string> {
+  const text = Buffer.from(b64, 'base64').toString('utf8').replace(/\\(\\|ufffd)/g, (m) => (m === '\\\\' ? m : '\\ud800'));
+  return Object.assign(Object.create(null) as Record<string, string>, JSON.parse(text) as Record<string, string>);
 }
 
 /** A fresh object key for bucket/object, sealed as the request asks. */
@@ -151,12 +174,18 @@ export async function unsealForRead(
     const hit = env.objectKeys!.get(cacheId);
     if (hit !== undefined) return hit;
   }
-  const client = rec.kmsContext ? (JSON.parse(Buffer.from(rec.kmsContext, 'base64').toString('utf8')) as Record<string, string>) : undefined;
+  const client = rec.kmsContext ? storedClientContext(rec.kmsContext) : undefined;
   let dek: Buffer;
   try {
     dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), kmsContextFor(bucket, object, client));
   } catch (err) {
-    kmsError(err, rec.kmsKey);
+    const legacy = err instanceof KmsError && err.code === 'NotAuthentic' ? legacyKmsContext(bucket, client) : undefined;
+    if (legacy === undefined) kmsError(err, rec.kmsKey);
+    try {
+      dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), legacy);
+    } catch {
+      kmsError(err, rec.kmsKey);
+    }
   }
   try {
     const objectKey = unsealObjectKey(rec.sealedKey, dek, rec.kind, bucket, object, rec.iv);

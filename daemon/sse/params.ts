@@ -70,6 +70,9 @@ export function customerKeyMd5(headers: Headers, copySource = false): string | u
   return headers[`${copySource ? SSEC_COPY_PREFIX : SSEC_PREFIX}key-md5`]?.trim();
 }
 
+/** A UTF-16 surrogate not part of a pair (with the u flag, a valid pair is one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function parseKmsContext(value: string): Record<string, string> {
   const bad = (): S3Error => new S3Error('InvalidArgument', 'The x-amz-server-side-encryption-context header must be base64-encoded JSON of string keys and values.');
   // Strict: base64 that decodes back to itself, and UTF-8 (a lenient reading stores a context
@@ -85,9 +88,14 @@ function parseKmsContext(value: string): Record<string, string> {
     throw bad();
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad();
-  const out: Record<string, string> = {};
+  // No prototype: a key `__proto__` is an entry like any other (on a plain object the assignment
+  // set the prototype and the entry was dropped from the stored context).
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(parsed)) {
     if (typeof v !== 'string') throw bad();
+    // JSON may escape a lone surrogate (`"\ud800"`), which no UTF-8 text holds: such a context
+    // cannot be bound as sent (it was acknowledged, and then never opened again).
+    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) throw new S3Error('InvalidArgument', 'The x-amz-server-side-encryption-context header holds a lone UTF-16 surrogate escape (\\ud800-\\udfff unpaired), which is not a Unicode character.');
     out[k] = v;
   }
   return out;

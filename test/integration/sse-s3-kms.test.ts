@@ -159,6 +159,20 @@ t.test('SSE-KMS encryption context: echoed canonicalised, bound to the object', 
   await expectS3Error(t, bad(b64('not json')), 'InvalidArgument', 400, 'context that is not JSON');
   await expectS3Error(t, bad(b64('["a"]')), 'InvalidArgument', 400, 'context that is a JSON array');
   await expectS3Error(t, bad(b64('{"n":1}')), 'InvalidArgument', 400, 'context with a non-string value');
+  // A lone surrogate escape is ASCII and valid JSON but no Unicode text: it was acknowledged and
+  // then never opened again (500 on every GET); now refused, and nothing is stored.
+  await expectS3Error(t, bad(b64('{"a":"\\ud800"}')), 'InvalidArgument', 400, 'context value with a lone surrogate');
+  await expectS3Error(t, bad(b64('{"\\udc00k":"v"}')), 'InvalidArgument', 400, 'context key with a lone surrogate');
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ctx/bad' })), 'NotFound', 404, 'no object was stored');
+  await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'ctx/bad', ServerSideEncryption: 'aws:kms', SSEKMSEncryptionContext: b64('{"a":"\\udfff"}') })), 'InvalidArgument', 400, 'CreateMultipartUpload too');
+  // A surrogate pair (U+1F600) and a real U+FFFD are characters: stored, echoed and readable.
+  const pair = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ctx/pair', Body: 'pair', ServerSideEncryption: 'aws:kms', SSEKMSEncryptionContext: b64('{"a":"\\ud83d\\ude00","b":"\\ufffd"}') }));
+  t.equal(Buffer.from(pair.SSEKMSEncryptionContext!, 'base64').toString('utf8'), '{"a":"\u{1F600}","b":"\uFFFD"}', 'a surrogate pair and U+FFFD are kept as characters');
+  t.equal(Buffer.from(await getBytes(s3, { Bucket: bucket, Key: 'ctx/pair' })).toString(), 'pair', '… and the object reads back');
+  // `__proto__` is a key like any other (it was dropped: stored and echoed as {}).
+  const proto = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ctx/proto', Body: 'proto', ServerSideEncryption: 'aws:kms', SSEKMSEncryptionContext: b64('{"__proto__":"x","z":"y"}') }));
+  t.equal(proto.SSEKMSEncryptionContext, b64('{"__proto__":"x","z":"y"}'), 'a __proto__ key is kept in the stored context');
+  t.equal(Buffer.from(await getBytes(s3, { Bucket: bucket, Key: 'ctx/proto' })).toString(), 'proto', '… and the object reads back');
 });
 
 t.test('Content-MD5 is checked against the plaintext of encrypted PUTs', async (t) => {
