@@ -276,7 +276,10 @@ export function namesObject(rawPath: string, host: string, domains: readonly str
  * `example.com`, and a path-style PUT to it of `/photos/k` was stored as `photos/k` in bucket `s3`.
  */
 export function bucketFromHost(host: string, domains: readonly string[]): string | undefined {
-  const name = host.replace(/:\d+$/, '').toLowerCase();
+  // A fully qualified name's trailing dot (`b.s3.example.com.`, what resolvers and some clients
+  // send) names the same host: without it stripped, the request went path-style, and a PutObject
+  // of `b.s3.example.com./k` created the bucket `k` (a DeleteObject deleted one).
+  const name = host.replace(/:\d*$/, '').replace(/\.$/, '').toLowerCase();
   if (domains.includes(name)) return undefined;
   let best: string | undefined;
   for (const domain of domains) {
@@ -315,12 +318,17 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   for (const name in headers) {
     if (headers[name]!.includes('\uFFFD') && !FREE_TEXT_HEADERS.has(name)) throw new S3Error('InvalidArgument', `The ${name} header is not valid UTF-8.`);
   }
-  const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
-  if (admin) return admin;
-  // Prometheus scrapers are anonymous (a bearer token of a scrape job carried over from MinIO is
-  // no S3 signature); a signed GET /metrics still lists a bucket named "metrics".
-  if (rawPath === '/metrics' && method === 'GET' && !isAwsAuthorization(headers.authorization) && !query.has('X-Amz-Signature')) {
-    return { op: 'Metrics' };
+  // Virtual-host style, the whole path is the key: `/minio/health/live` or `/metrics` on
+  // `b.s3.example.com` is an object of bucket b (its GET answered the probe, 200 and no data).
+  const hostBucket = bucketFromHost(input.host, domains);
+  if (hostBucket === undefined) {
+    const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
+    if (admin) return admin;
+    // Prometheus scrapers are anonymous (a bearer token of a scrape job carried over from MinIO is
+    // no S3 signature); a signed GET /metrics still lists a bucket named "metrics".
+    if (rawPath === '/metrics' && method === 'GET' && !isAwsAuthorization(headers.authorization) && !query.has('X-Amz-Signature')) {
+      return { op: 'Metrics' };
+    }
   }
 
   for (const sub of UNSUPPORTED_SUBRESOURCES) {
@@ -335,7 +343,6 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
 
   let bucket: string | undefined;
   let keyPart: string;
-  const hostBucket = bucketFromHost(input.host, domains);
   if (hostBucket !== undefined) {
     bucket = hostBucket;
     keyPart = rawPath.slice(1);

@@ -15,7 +15,7 @@ import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
 import { preflight, responseCors } from './cors.js';
-import { ANONYMOUS_OPERATIONS, bucketOf, isAwsAuthorization, namesObject, route, type Route } from './router.js';
+import { ANONYMOUS_OPERATIONS, bucketFromHost, bucketOf, isAwsAuthorization, namesObject, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
@@ -354,7 +354,7 @@ export class HttpServer {
     try {
       // Path-style, GET /metrics is a ListObjects of the bucket "metrics" (and the router says so);
       // unsigned, it could only ever be AccessDenied, so it is the Prometheus scrape instead.
-      const scrape = method === 'GET' && rawPath === '/metrics' && rawQuery === '' && !isAwsAuthorization(headers.authorization);
+      const scrape = method === 'GET' && rawPath === '/metrics' && rawQuery === '' && !isAwsAuthorization(headers.authorization) && bucketFromHost(headers.host ?? '', this.deps.config.domains) === undefined;
       r = scrape ? { op: 'Metrics' } : route({ method, rawPath, query, rawQuery, host: headers.host ?? '', headers }, this.deps.config.domains);
       logFields.op = r.op;
       logFields.bucket = r.bucket;

@@ -287,6 +287,24 @@ t.test('virtual-host-style requests (S3_DOMAIN=localhost)', async (t) => {
   const bareDomain = await req('bare domain ListBuckets', { method: 'GET', path: '/', host: `localhost:${d.port}` });
   t.equal(bareDomain.status, 200, 'Host equal to S3_DOMAIN is path-style (ListBuckets)');
   t.match(bareDomain.body.toString(), new RegExp(`<Name>${b}</Name>`));
+  // A fully qualified Host (trailing dot) is the same virtual host: the PUT stores an object (it
+  // created a bucket named after the key), the DELETE deletes it (it deleted that bucket).
+  const fq = await req('virtual-host PUT, fully qualified host', { method: 'PUT', path: '/fq-key', host: `${b}.localhost.:${d.port}`, body: 'fq' });
+  t.equal(fq.status, 200, 'PUT with Host bucket.localhost. → 200');
+  t.equal(await (await d.s3().send(new GetObjectCommand({ Bucket: b, Key: 'fq-key' }))).Body?.transformToString(), 'fq', '… stored as an object of the bucket');
+  await expectSdkError(t, d.s3().send(new HeadBucketCommand({ Bucket: 'fq-key' })), 'NotFound', 404, '… and no bucket "fq-key" was made');
+  t.equal((await req('virtual-host DELETE, fully qualified host', { method: 'DELETE', path: '/fq-key', host: `${b}.localhost.:${d.port}` })).status, 204);
+  await expectSdkError(t, d.s3().send(new HeadObjectCommand({ Bucket: b, Key: 'fq-key' })), 'NotFound', 404, 'the DELETE removed the object');
+  // Virtual-host style the whole path is the key, admin and health paths too (a GET of the
+  // object answered the liveness probe: 200 and no data).
+  await vh.send(new PutObjectCommand({ Bucket: b, Key: 'minio/health/live', Body: 'not a probe' }));
+  t.equal(await (await vh.send(new GetObjectCommand({ Bucket: b, Key: 'minio/health/live' }))).Body?.transformToString(), 'not a probe', 'virtual-host GET of minio/health/live is the object');
+  await vh.send(new DeleteObjectCommand({ Bucket: b, Key: 'minio/health/live' }));
+  const scrape = await req('anonymous virtual-host GET /metrics', { method: 'GET', path: '/metrics', host: `${b}.localhost:${d.port}`, sign: false });
+  assertXmlError(t, scrape, 403, 'AccessDenied', 'an anonymous virtual-host GET /metrics is a GetObject of "metrics" (it was the Prometheus scrape)');
+  const bare = await req('anonymous GET /metrics on the bare domain', { method: 'GET', path: '/metrics', host: `localhost:${d.port}`, sign: false });
+  t.equal(bare.status, 200, 'on the bare domain it is the scrape');
+  t.match(bare.body.toString(), /^# HELP /m);
   await vh.send(new DeleteObjectCommand({ Bucket: b, Key: 'dir/a b+c.txt' }));
   await vh.send(new DeleteBucketCommand({ Bucket: b }));
   await expectSdkError(t, vh.send(new HeadBucketCommand({ Bucket: b })), 'NotFound', 404, 'virtual-host HeadBucket after delete');

@@ -210,6 +210,19 @@ t.test('virtual-host-style addressing', async (t) => {
   t.strictSame(vh('GET', '/bkt/k', 'bkt.other.org'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
   t.strictSame(vh('GET', '/bkt/k', 'notlocalhost'), { op: 'GetObject', bucket: 'bkt', key: 'k' }, 'suffix must follow a dot');
   t.strictSame(vh('GET', '/bkt/k', '[::1]:9000'), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+  // A fully qualified host (trailing dot), with or without a port, is the same host: it was
+  // path-style, and a PutObject of `/k` created bucket k, a DeleteObject deleted one.
+  t.strictSame(vh('PUT', '/k', 'bkt.localhost.'), { op: 'PutObject', bucket: 'bkt', key: 'k', virtualHost: true });
+  t.strictSame(vh('DELETE', '/k', 'bkt.localhost.:9000'), { op: 'DeleteObject', bucket: 'bkt', key: 'k', virtualHost: true });
+  t.strictSame(vh('PUT', '/k', 'bkt.localhost:'), { op: 'PutObject', bucket: 'bkt', key: 'k', virtualHost: true }, 'an empty port');
+  t.strictSame(vh('PUT', '/bkt/k', 'localhost.:9000'), { op: 'PutObject', bucket: 'bkt', key: 'k' }, 'the bare domain with its dot is path-style');
+  // Virtual-host style the whole path is the key: admin, health and scrape paths are objects.
+  t.strictSame(vh('GET', '/minio/health/live', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: 'minio/health/live', virtualHost: true });
+  t.strictSame(vh('GET', '/minio/admin/v3/kms/status', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: 'minio/admin/v3/kms/status', virtualHost: true });
+  t.strictSame(vh('GET', '/minio/v2/metrics/cluster', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: 'minio/v2/metrics/cluster', virtualHost: true });
+  t.strictSame(vh('GET', '/metrics', 'bkt.localhost'), { op: 'GetObject', bucket: 'bkt', key: 'metrics', virtualHost: true }, 'an anonymous GET /metrics too');
+  t.strictSame(vh('GET', '/minio/health/live', 'localhost:9000'), { op: 'HealthLive' }, 'on the bare domain they stay what they are');
+  t.strictSame(vh('GET', '/metrics', 'localhost'), { op: 'Metrics' });
   // Without S3_DOMAIN, nothing is virtual-host-style.
   t.strictSame(r('GET', '/k', { host: 'bkt.localhost', domains: [] }), { op: 'ListObjects', bucket: 'k' });
   // Sub-resources and key length rules apply the same way.
@@ -294,6 +307,10 @@ t.test('bucketFromHost', async (t) => {
   t.equal(bucketFromHost('s3.example.com', ['example.com']), 's3', 'unless only the shorter domain is configured');
   t.equal(bucketFromHost('.localhost', ['localhost']), undefined, 'an empty label is not a bucket');
   t.equal(bucketFromHost('a.localhost', []), undefined);
+  t.equal(bucketFromHost('a.localhost.', ['localhost']), 'a', 'a trailing dot');
+  t.equal(bucketFromHost('a.localhost.:9000', ['localhost']), 'a');
+  t.equal(bucketFromHost('localhost.', ['localhost']), undefined);
+  t.equal(bucketFromHost('a.localhost..', ['localhost']), undefined, 'only one dot is a fully qualified name');
 });
 
 t.test('?acl: GET and PUT on buckets and objects, nothing else (never a delete)', async (t) => {
