@@ -274,15 +274,20 @@ export class HttpServer {
     // A Content-Length that is no number (uWS takes an empty one as 0 and parses the body after it
     // as the next request) is refused as a repeated one is.
     const invalidLength = repeated === undefined && headers['content-length'] !== undefined && !/^\d+$/.test(headers['content-length']);
-    if (repeated !== undefined || invalidLength) {
+    // uWS decodes any Transfer-Encoding as chunked (`identity`, `gzip`, `xchunked`); a proxy in
+    // front that reads such a value otherwise frames the body differently (RFC 9112 6.1: a final
+    // coding that is not chunked is refused, the connection closed).
+    const te = headers['transfer-encoding'];
+    const invalidCoding = repeated === undefined && te !== undefined && te.trim().toLowerCase() !== 'chunked';
+    if (repeated !== undefined || invalidLength || invalidCoding) {
       // Two different Content-Length values (or two Host, Transfer-Encoding headers): uWS frames
       // the body by the first one and goes on to parse what follows it as the next request on the
       // connection, which a proxy in front that reads the other one sends as body: a request
       // smuggled past the proxy. An answer with Connection: close does not stop uWS from running
       // the requests already in its buffer; closing the socket here does (RFC 9112 6.3: an
       // unrecoverable error).
-      const why = invalidLength ? 'a request framed by a Content-Length that is no number' : 'a request repeated a header that frames it';
-      this.deps.log.info({ requestId: id, header: repeated ?? 'content-length', remoteAddress: remoteAddress(res) }, `connection closed: ${why} (possible request smuggling)`);
+      const why = invalidLength ? 'a request framed by a Content-Length that is no number' : invalidCoding ? 'a request framed by a Transfer-Encoding other than chunked' : 'a request repeated a header that frames it';
+      this.deps.log.info({ requestId: id, header: repeated ?? (invalidCoding ? 'transfer-encoding' : 'content-length'), remoteAddress: remoteAddress(res) }, `connection closed: ${why} (possible request smuggling)`);
       res.close();
       return;
     }
