@@ -206,7 +206,8 @@ export interface CanonicalRequestInput {
 }
 
 export function canonicalRequest(input: CanonicalRequestInput): string {
-  const headerLines = input.signedHeaders.map((name) => `${name}:${canonicalHeaderValue(input.headers[name] ?? '')}\n`).join('');
+  // Own entries only: a signed name such as `constructor` found Object's constructor (a 500).
+  const headerLines = input.signedHeaders.map((name) => `${name}:${canonicalHeaderValue(Object.hasOwn(input.headers, name) ? input.headers[name]! : '')}\n`).join('');
   return [
     input.method,
     canonicalUri(input.rawPath),

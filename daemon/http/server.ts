@@ -252,7 +252,9 @@ export class HttpServer {
     const method = req.getCaseSensitiveMethod().toUpperCase();
     const rawPath = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
-    const headers: Record<string, string> = {};
+    // No prototype: a header named `__proto__` is kept (an assignment on a plain object dropped it)
+    // and a look-up of `constructor` finds nothing.
+    const headers = Object.create(null) as Record<string, string>;
     let repeated: string | undefined;
     let headerBytes = 0;
     let badName: string | undefined;

@@ -23,6 +23,7 @@ import { expectNoTempFiles } from '../helpers/files.js';
 import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, buildHeaders, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
 import { getBytes } from '../helpers/s3.js';
+import { tcpExchange } from '../helpers/tcp.js';
 
 let d: TestDaemon;
 let s3: S3Client;
@@ -97,6 +98,25 @@ t.test('header authentication errors', async (t) => {
   for (const key of ['wrong-secret', 'unknown-key', 'skew-past', 'skew-future', 'wrong-region', 'other-path', 'signed-path', 'bad-hash-value']) {
     t.equal(await headStatus(key), 404, `${key}: nothing stored`);
   }
+});
+
+t.test('header names that are Object.prototype properties are headers like any other (a signed `constructor` or `__proto__` was a 500)', async (t) => {
+  const path = `/${bucket}/no-such-object`;
+  const send = (headers: Record<string, string>): Promise<{ data: Buffer }> =>
+    tcpExchange(d.port, `GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, { untilResponse: true });
+  // JSON.parse makes `__proto__` an own entry, as a header arriving on the wire is.
+  for (const extra of [{ constructor: 'x' }, JSON.parse('{"__proto__":"x"}') as Record<string, string>, { tostring: 'y', hasownproperty: 'z' }]) {
+    const names = Object.keys(extra).join(', ');
+    const headers = buildHeaders(d.port, { method: 'GET', path, headers: extra });
+    t.match(headers.authorization, new RegExp(`SignedHeaders=[^,]*${Object.keys(extra)[0]}`), `${names}: signed`);
+    const r = await send(headers);
+    t.match(r.data.toString('latin1'), /^HTTP\/1\.1 404[\s\S]*<Code>NoSuchKey<\/Code>/, `${names}: authenticated (404 NoSuchKey for a missing object)`);
+    // Signed, then left out: the canonical request has it empty, so the signature does not match.
+    const dropped = Object.fromEntries(Object.entries(headers).filter(([k]) => !Object.hasOwn(extra, k)));
+    const r2 = await send(dropped);
+    t.match(r2.data.toString('latin1'), /^HTTP\/1\.1 403[\s\S]*<Code>SignatureDoesNotMatch<\/Code>/, `${names}: signed but not sent → 403 SignatureDoesNotMatch`);
+  }
+  t.notOk(d.jsonLogs().some((l) => l.level === 50), 'no internal error was logged');
 });
 
 t.test('a session token (no STS here: none is valid) is 400 InvalidToken, signed in a header or a presigned URL', async (t) => {
