@@ -6,6 +6,7 @@
 // condition, and every form field must be named by one, as S3 requires. Pure: no I/O.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { parseIsoDateTime } from '../dates.js';
 import { utf8Text } from '../utf8.js';
 import { ALGORITHM, lookupSecret, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type Credentials } from './sigv4.js';
 
@@ -64,11 +65,12 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
   const { expiration, conditions } = doc as { expiration?: unknown; conditions?: unknown };
   // ISO 8601 in UTC, as S3 documents it (2007-12-01T12:00:00.000Z): Date.parse would take
   // "2007-12-01 12:00" as local time, or "Dec 1 2007".
-  if (typeof expiration !== 'string' || !EXPIRATION.test(expiration) || Number.isNaN(Date.parse(expiration))) {
+  const expires = typeof expiration === 'string' && EXPIRATION.test(expiration) ? parseIsoDateTime(expiration) : undefined;
+  if (expires === undefined) {
     throw new S3Error('InvalidPolicyDocument', 'The policy must have an "expiration" date in ISO 8601 UTC, like 2007-12-01T12:00:00.000Z.');
   }
   if (!Array.isArray(conditions)) throw new S3Error('InvalidPolicyDocument', 'The policy must have a "conditions" array.');
-  if (Date.parse(expiration) <= (opts.now ?? new Date()).getTime()) throw denied('Policy expired.');
+  if (expires <= (opts.now ?? new Date()).getTime()) throw denied('Policy expired.');
 
   const value = (field: string): string | undefined => (field === 'bucket' ? opts.bucket : fields.get(field));
   const covered = new Set<string>();
@@ -78,8 +80,10 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
       const [op, a, b] = cond as unknown[];
       const opName = typeof op === 'string' ? op.toLowerCase() : '';
       if (opName === 'content-length-range') {
-        const min = Number(a);
-        const max = Number(b);
+        // A JSON integer or a string of decimal digits (Number() took "", "0x10", "1e1", true).
+        const bound = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN);
+        const min = bound(a);
+        const max = bound(b);
         if (cond.length !== 3 || !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || max < min) {
           throw new S3Error('InvalidPolicyDocument', `Invalid content-length-range condition: ${JSON.stringify(cond)}`);
         }

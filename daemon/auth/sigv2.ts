@@ -9,6 +9,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { parseDateText } from '../dates.js';
 import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4.js';
 import { MAX_CLOCK_SKEW_MS, clockSkewed, formatAmzDate, lookupSecret, parseAmzDate, parsePayloadMode, presignExpired, signatureMismatch } from './sigv4.js';
 
@@ -210,11 +211,9 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
   const timeText = xAmzDate ?? date;
   let time: number | undefined;
   if (timeText !== undefined) {
-    time = parseAmzDate(timeText);
-    if (time === undefined) {
-      const t = Date.parse(timeText);
-      time = Number.isNaN(t) ? undefined : t;
-    }
+    // An HTTP date in any of its three forms, in UTC (Date.parse read asctime in the server's
+    // time zone, and "hello 12" as a date in 2001: RequestTimeTooSkewed, not AccessDenied).
+    time = parseAmzDate(timeText) ?? parseDateText(timeText);
   }
   if (time === undefined) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   const secret = lookupSecret(creds, accessKeyId);

@@ -4,6 +4,7 @@
 import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { parseDateText } from '../dates.js';
 import { authenticateV2Header, authenticateV2Presigned, hasV2PresignParams, isV2Authorization } from './sigv2.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -612,8 +613,7 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   } else if (dateHeader !== undefined && signedHeaders.includes('date')) {
     // Without x-amz-date the Date header dates the request, so it must be signed: an unsigned one
     // would let anyone replay a captured request at any later time by sending a fresh Date.
-    const t = Date.parse(dateHeader);
-    time = Number.isNaN(t) ? undefined : t;
+    time = parseDateText(dateHeader);
     amzDate = time === undefined ? '' : formatAmzDate(new Date(time));
   } else {
     amzDate = '';

@@ -13,7 +13,8 @@ import { customerKeyMd5, customerKeySent } from '../sse/params.js';
 import { readableRecord, readKey, readVersionHeader } from './object.js';
 import type { OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { httpDate, toXml, type XmlObject } from './xml.js';
+import { toXml, type XmlObject } from './xml.js';
+import { httpDate } from '../dates.js';
 
 const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 type Attribute = (typeof ATTRIBUTES)[number];

@@ -12,7 +12,8 @@ import { OWNER_ONLY_ACLS } from './object-headers.js';
 
 /** S3's canned ACL names (any other x-amz-acl value is no ACL at all). */
 const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
-import { isoDate, parseConfigXml, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
+import { parseConfigXml, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
+import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 1024 * 1024;

@@ -17,7 +17,8 @@ import { writtenAt } from '../meta/versions.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
-import { httpDate, parseConfigXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseConfigXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { httpDate, parseIsoDateTime } from '../dates.js';
 
 const DAY_MS = 86_400_000;
 const MAX_RULES = 1000;
@@ -136,8 +137,10 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
     if (e.Days !== undefined) rule.expirationDays = positiveInt(e.Days, `${where}: Expiration Days`);
     if (e.Date !== undefined) {
       const d = xmlText(e.Date, 'Date').trim();
-      const t = Date.parse(d);
-      if (!/^\d{4}-\d{2}-\d{2}T/.test(d) || Number.isNaN(t) || t % DAY_MS !== 0) throw new S3Error('InvalidArgument', "'Date' must be at midnight GMT", { fields: { ArgumentName: 'Date', ArgumentValue: d } });
+      // Strictly a calendar date (30 February was moved to 2 March), and without a zone in UTC
+      // (it was the server's time zone, so the same rule was refused or not by host).
+      const t = parseIsoDateTime(d, { zoneless: 'utc' });
+      if (t === undefined || t % DAY_MS !== 0) throw new S3Error('InvalidArgument', "'Date' must be at midnight GMT", { fields: { ArgumentName: 'Date', ArgumentValue: d } });
       rule.expirationDate = t;
     }
     if (e.ExpiredObjectDeleteMarker !== undefined) {

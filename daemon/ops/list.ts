@@ -14,7 +14,8 @@ import { checksumTypes } from '../sse/checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import { requesterJudge } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, toXml, toXmlInOrder, type XmlObject, type XmlValue } from './xml.js';
+import { toXml, toXmlInOrder, type XmlObject, type XmlValue } from './xml.js';
+import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
 

@@ -7,7 +7,8 @@ import { requireBucket, type OpsEnv } from './env.js';
 import { owner, uploadChecksumElements, UPLOAD_ID_SHAPE } from './multipart.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, toXml, type XmlObject } from './xml.js';
+import { toXml, type XmlObject } from './xml.js';
+import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
 

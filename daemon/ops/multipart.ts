@@ -31,7 +31,8 @@ import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionH
 import { sseRequestedField } from './policy.js';
 import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, parseDateText, parseXml, toXml, type XmlObject } from './xml.js';
+import { parseXml, toXml, type XmlObject } from './xml.js';
+import { isoDate, parseDateText } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

@@ -4,7 +4,7 @@
 import { S3Error } from '../errors.js';
 import { isHeaderName } from '../http/respond.js';
 import type { ObjectRecord } from '../meta/records.js';
-import { httpDate, parseDateText } from './xml.js';
+import { httpDate, parseDateText } from '../dates.js';
 
 const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
 const MAX_USER_META_BYTES = 2048;

@@ -13,7 +13,8 @@ import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { isoDate, parseConfigXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseConfigXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { isoDate, parseIsoDateTime } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -37,21 +38,8 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
  * February 30th quietly moved to March), its instant in years 1970–9999. InvalidArgument otherwise.
  */
 function parseDate(text: string, what: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):?(\d{2}))$/.exec(text.trim());
-  const bad = (): never => {
-    throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`);
-  };
-  if (!m) return bad();
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  const dim = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  if (mo < 1 || mo > 12 || d < 1 || d > dim || h > 23 || mi > 59 || s > 59) return bad();
-  const oh = m[10] === undefined ? 0 : Number(m[10]);
-  const om = m[11] === undefined ? 0 : Number(m[11]);
-  if (oh > 23 || om > 59) return bad();
-  const offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
-  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
-  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offset;
-  if (!Number.isFinite(t) || t < 0 || t > LATEST) return bad();
+  const t = parseIsoDateTime(text);
+  if (t === undefined || t < 0 || t > LATEST) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`);
   return t;
 }
 

@@ -20,7 +20,7 @@ import { clientVersionId } from '../meta/versions.js';
 import { bypassGovernance, lockFields, lockFromHeaders, lockHeaders, refuseBypassWithoutLock } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
-import { httpDate } from './xml.js';
+import { httpDate } from '../dates.js';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;

@@ -121,13 +121,15 @@ t.test('expiration and malformed policies', async (t) => {
   t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k' }, '2026-11-30T11:59:59Z'), creds, opts)), 'AccessDenied', 'expired');
   t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k' }, 'tomorrow'), creds, opts)), 'InvalidPolicyDocument');
   // ISO 8601 in UTC only, as S3 documents it; what Date.parse would also take is refused.
-  for (const e of ['2026-12-02 18:38:08.659542+00:00', '2026-12-02T18:38:08+01:00', '2026-12-02T18:38:08', 'Dec 2 2026', '2026-12-02']) {
+  for (const e of ['2026-12-02T24:00:00Z', '2026-02-30T00:00:00Z', '2026-12-02 18:38:08.659542+00:00', '2026-12-02T18:38:08+01:00', '2026-12-02T18:38:08', 'Dec 2 2026', '2026-12-02']) {
     t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k' }, e), creds, opts)), 'InvalidPolicyDocument', `expiration ${e}`);
   }
   for (const e of ['2026-12-02T18:38:08Z', '2026-12-02T18:38:08.123Z', '2026-12-02T18:38:08.659542Z', '2026-12-02T18:38:08.659542+00:00']) {
     t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k' }, e), creds, opts)), 'ok', `expiration ${e}`);
   }
-  for (const cond of [['eq', 'key', 'k'], ['matches', '$key', 'k'], ['eq', '$key'], { a: 'x', b: 'y' }, { key: 5 }, 'key', ['content-length-range', 10, 1], ['content-length-range', 'a', 2]]) {
+  for (const cond of [['eq', 'key', 'k'], ['matches', '$key', 'k'], ['eq', '$key'], { a: 'x', b: 'y' }, { key: 5 }, 'key', ['content-length-range', 10, 1], ['content-length-range', 'a', 2],
+    // Number() took these: "" as 0, hexadecimal, exponents, booleans, blanks, null.
+    ['content-length-range', '', '1e1'], ['content-length-range', '0x0', '0x10'], ['content-length-range', true, ' 20 '], ['content-length-range', null, []], ['content-length-range', 0, 1.5]]) {
     t.equal(code(() => verifyPostPolicy(v4Form([cond], { key: 'k' }), creds, opts)), 'InvalidPolicyDocument', JSON.stringify(cond));
   }
   // Signed, but not JSON.

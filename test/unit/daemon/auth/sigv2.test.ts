@@ -138,6 +138,20 @@ t.test('header authentication rules and errors', async (t) => {
   t.equal(codeOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/key`), creds, on('2026-11-30T11:44:00Z'))), 'RequestTimeTooSkewed', '16 min earlier');
   t.equal(codeOf(() => authenticate(signed({}, `GET\n\n\n\n/bucket/key`), creds, now)), 'AccessDenied', 'no Date nor x-amz-date');
   t.equal(codeOf(() => authenticate(signed({ date: 'yesterday' }, `GET\n\n\nyesterday\n/bucket/key`), creds, now)), 'AccessDenied', 'unparseable Date');
+  // Date.parse read this as a date in 2001: RequestTimeTooSkewed instead of AccessDenied.
+  t.equal(codeOf(() => authenticate(signed({ date: 'hello 12' }, `GET\n\n\nhello 12\n/bucket/key`), creds, now)), 'AccessDenied', 'a Date that is no HTTP date');
+  // asctime is UTC (RFC 9110); Date.parse read it in the server's time zone.
+  const savedTz = process.env.TZ;
+  process.env.TZ = 'America/New_York';
+  try {
+    const asc = 'Mon Nov 30 12:00:00 2026';
+    t.equal(codeOf(() => authenticate(signed({ date: asc }, `GET\n\n\n${asc}\n/bucket/key`), creds, now)), 'no error', 'an asctime Date on a server in New York');
+    const rfc850 = 'Monday, 30-Nov-26 12:00:00 GMT';
+    t.equal(codeOf(() => authenticate(signed({ date: rfc850 }, `GET\n\n\n${rfc850}\n/bucket/key`), creds, now)), 'no error', 'an RFC 850 Date');
+  } finally {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  }
   t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS AKIDUNKNOWN:${sign(`GET\n\n\n${date}\n/bucket/key`)}` }), creds, now)), 'InvalidAccessKeyId', 'unknown key');
   t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS ${AKID}:${sign(`GET\n\n\n${date}\n/bucket/key`, 'other')}` }), creds, now)), 'SignatureDoesNotMatch', 'wrong secret');
   // The elements S3 adds: what the server signed, and the clock it judged by.

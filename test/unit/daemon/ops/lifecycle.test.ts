@@ -332,4 +332,20 @@ t.test('an empty Filter reads back empty; a filter naming a tag key twice, or a 
   t.same([dup.code, dup.message], ['InvalidRequest', 'Duplicate Tag Keys are not allowed.'], 'a tag key twice: InvalidRequest');
   const date = refusal(conf(rule('<Filter/><Status>Enabled</Status><Expiration><Date>2027-01-01T12:00:00Z</Date></Expiration>')));
   t.same([date.code, date.message, date.fields.ArgumentName, date.fields.ArgumentValue], ['InvalidArgument', "'Date' must be at midnight GMT", 'Date', '2027-01-01T12:00:00Z'], 'a Date at noon: InvalidArgument naming Date');
+  // Days the calendar does not have were moved (30 February to 2 March, 24:00 to the next day).
+  for (const bad of ['2027-02-29T00:00:00Z', '2030-04-31T00:00:00.000Z', '2029-12-31T24:00:00Z', '2030-13-01T00:00:00Z', '2030-01-01']) {
+    t.equal(refusal(conf(rule(`<Filter/><Status>Enabled</Status><Expiration><Date>${bad}</Date></Expiration>`))).code, 'InvalidArgument', `Date ${bad}`);
+  }
+  const dateOf = (d: string): number | undefined => parseLifecycle(conf(rule(`<Filter/><Status>Enabled</Status><Expiration><Date>${d}</Date></Expiration>`)))[0]?.expirationDate;
+  t.equal(dateOf('2028-02-29T00:00:00Z'), Date.UTC(2028, 1, 29), 'a leap day');
+  t.equal(dateOf('2030-01-01T02:00:00+02:00'), Date.UTC(2030, 0, 1), 'midnight GMT written with an offset');
+  // Without a zone the date is UTC, on every server (it was the server's own zone).
+  const savedTz = process.env.TZ;
+  process.env.TZ = 'Asia/Tokyo';
+  try {
+    t.equal(dateOf('2030-01-01T00:00:00'), Date.UTC(2030, 0, 1), 'a zone-less Date is midnight UTC on a server in Tokyo');
+  } finally {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  }
 });

@@ -3,7 +3,7 @@
 // element count taken before a parse (hasMoreElements) agrees with the parser's.
 import t from 'tap';
 import { S3Error } from '../../../../daemon/errors.js';
-import { hasMoreElements, parseDateText, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
+import { hasMoreElements, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
 
 function code(s: string): string {
   try {
@@ -94,23 +94,3 @@ t.test('markup no S3 document has is refused before the validator (which took se
   refused(`<Delete><!-- c -->${'<?a b?>'.repeat(10)}</Delete>`, /processing instruction/, 'processing instructions beside a comment');
 });
 
-t.test('parseDateText: the three HTTP-date forms and ISO 8601, nothing else', async (t) => {
-  const iso = (v: string): string | undefined => {
-    const ms = parseDateText(v);
-    return ms === undefined ? undefined : new Date(ms).toISOString();
-  };
-  t.equal(iso('Sun, 06 Nov 1994 08:49:37 GMT'), '1994-11-06T08:49:37.000Z', 'IMF-fixdate');
-  t.equal(iso('Sunday, 06-Nov-94 08:49:37 GMT'), '1994-11-06T08:49:37.000Z', 'RFC 850, two-digit year in the past century');
-  t.equal(iso('Friday, 06-Nov-26 08:49:37 GMT'), '2026-11-06T08:49:37.000Z', 'RFC 850, two-digit year this century');
-  t.equal(iso('Sun Nov  6 08:49:37 1994'), '1994-11-06T08:49:37.000Z', 'asctime, one-digit day');
-  t.equal(iso('Wed Nov 16 08:49:37 1994'), '1994-11-16T08:49:37.000Z', 'asctime, two-digit day');
-  t.equal(iso('1994-11-06T08:49:37Z'), '1994-11-06T08:49:37.000Z', 'ISO 8601');
-  t.equal(iso('1994-11-06T08:49:37.123456Z'), '1994-11-06T08:49:37.123Z', 'ISO 8601 with fractions');
-  t.equal(iso('1994-11-06T10:49:37+02:00'), '1994-11-06T08:49:37.000Z', 'ISO 8601 with an offset');
-  t.equal(iso('  Sun, 06 Nov 1994 08:49:37 GMT '), '1994-11-06T08:49:37.000Z', 'surrounding blanks');
-  for (const bad of ['1', '12', '2020', 'Foo 1', 'garbage', '', 'Sun, 06 Nov 1994 08:49:37', 'Sun, 6 Nov 1994 08:49:37 GMT',
-    'Sun, 31 Feb 1994 08:49:37 GMT', 'Sun, 06 Nov 1994 24:00:00 GMT', 'sun, 06 nov 1994 08:49:37 gmt', '1994-11-06', '1994-13-01T00:00:00Z',
-    '1994-11-06T08:49:37', 'Sun Nov 31 08:49:37 1994']) {
-    t.equal(parseDateText(bad), undefined, `${JSON.stringify(bad)} is no date`);
-  }
-});

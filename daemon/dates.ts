@@ -1,0 +1,86 @@
+// Dates as S3 requests and responses carry them: HTTP dates (RFC 9110) and ISO 8601 timestamps,
+// parsed strictly and always in UTC. `Date.parse` is used nowhere on request input: it reads
+// "hello 12" as a date in 2001, moves 30 February to 2 March, and reads a date without a zone
+// (an asctime `Date` header, an ISO timestamp without `Z`) in the server's own time zone.
+
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+}
+
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const WKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const WEEKDAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/**
+ * IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, and the RFC 5322 dates it is a profile of: a
+ * one-digit day, no weekday, a numeric zone (`Tue, 27 Mar 2007 19:36:42 +0000`, as AWS's own
+ * Signature Version 2 examples write the Date header), `UT` or `UTC`.
+ */
+const IMF_FIXDATE = new RegExp(`^(?:${WKDAY}, )?(\\d{1,2}) ${MONTH} (\\d{4}) ${TIME} (GMT|UTC?|([+-])(\\d{2})(\\d{2}))$`);
+/** RFC 850: `Sunday, 06-Nov-94 08:49:37 GMT`. */
+const RFC850_DATE = new RegExp(`^${WEEKDAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+/** asctime: `Sun Nov  6 08:49:37 1994` (UTC, as RFC 9110 says). */
+const ASCTIME_DATE = new RegExp(`^${WKDAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+/** ISO 8601 / RFC 3339: `1994-11-06T08:49:37.000Z`, a fraction of up to 9 digits, `Z` or ±hh[:]mm. */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):?(\d{2}))?$/;
+
+/** The UTC time of a calendar date and time, or undefined when the calendar has no such day or time (a leap second counts as :59). */
+function utc(year: number, month: number, day: number, h: string, m: string, s: string, ms = 0): number | undefined {
+  const hh = Number(h), mm = Number(m), ss = Number(s);
+  if (month < 0 || month > 11 || day < 1 || hh > 23 || mm > 59 || ss > 60) return undefined;
+  const d = new Date(Date.UTC(year, month, day, hh, mm, Math.min(ss, 59), ms));
+  // Date.UTC rolls 31 February over into March: a day the month does not have is no date. (It
+  // also reads years 0–99 as 1900–1999, hence setUTCFullYear.)
+  d.setUTCFullYear(year, month, day);
+  return d.getUTCDate() === day && d.getUTCMonth() === month ? d.getTime() : undefined;
+}
+
+/**
+ * An ISO 8601 date and time (`2030-01-01T00:00:00Z`, `…T02:00:00.5+02:00`), checked against the
+ * calendar. Without a zone it is undefined, unless `zoneless` is 'utc' (then it is UTC, whatever
+ * the server's time zone).
+ */
+export function parseIsoDateTime(text: string, opts: { zoneless?: 'refuse' | 'utc' } = {}): number | undefined {
+  const m = ISO_DATE.exec(text.trim());
+  if (!m || (m[8] === undefined && opts.zoneless !== 'utc')) return undefined;
+  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
+  const t = utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), m[4]!, m[5]!, m[6]!, ms);
+  if (t === undefined) return undefined;
+  const oh = m[10] === undefined ? 0 : Number(m[10]);
+  const om = m[11] === undefined ? 0 : Number(m[11]);
+  if (oh > 23 || om > 59) return undefined;
+  return t - (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+}
+
+/**
+ * A date as HTTP sends one (RFC 9110 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime
+ * forms a recipient must accept), or an ISO 8601 timestamp with its zone. Anything else is
+ * undefined: `Date.parse` read "1" or "Foo 12" as dates in 2001, so a conditional request with
+ * a garbled date failed with 412 instead of having the header ignored.
+ */
+export function parseDateText(text: string): number | undefined {
+  const v = text.trim();
+  let m = IMF_FIXDATE.exec(v);
+  if (m) {
+    const t = utc(Number(m[3]), MONTHS.indexOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6]!);
+    if (t === undefined || m[8] === undefined) return t;
+    const oh = Number(m[9]), om = Number(m[10]);
+    return oh > 23 || om > 59 ? undefined : t - (m[8] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  m = RFC850_DATE.exec(v);
+  if (m) {
+    // A two-digit year more than 50 years ahead is in the past century (RFC 9110 5.6.7).
+    const now = new Date().getUTCFullYear();
+    let year = Math.floor(now / 100) * 100 + Number(m[3]);
+    if (year > now + 50) year -= 100;
+    return utc(year, MONTHS.indexOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6]!);
+  }
+  m = ASCTIME_DATE.exec(v);
+  if (m) return utc(Number(m[6]), MONTHS.indexOf(m[1]!), Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!);
+  return parseIsoDateTime(v);
+}
