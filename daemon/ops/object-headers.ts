@@ -220,6 +220,22 @@ function etagMatches(list: string, etag: string, weak = false): boolean {
   });
 }
 
+/**
+ * Whether a GET's Range applies under its If-Range (RFC 9110 13.1.5, which S3 honours): without
+ * If-Range it does; with one, only when it names this object, by its ETag (strong comparison: a
+ * weak tag never matches) or by its Last-Modified exactly. Otherwise the whole object is sent
+ * (200): a client resuming a download of an object replaced meanwhile gets the new one whole,
+ * not a piece of it spliced onto the old.
+ */
+export function ifRangeHolds(value: string | undefined, rec: ObjectRecord): boolean {
+  if (value === undefined) return true;
+  const v = value.trim();
+  if (v.startsWith('"')) return v.length >= 2 && v.endsWith('"') && v.slice(1, -1) === rec.etag;
+  if (v.startsWith('W/')) return false;
+  const t = parseDateText(v);
+  return t !== undefined && t === Math.floor(rec.mtime / 1000) * 1000;
+}
+
 /** Runs against the key's current record inside the commit transaction; throws to refuse the write. */
 export type WriteCheck = (current: ObjectRecord | undefined) => void;
 

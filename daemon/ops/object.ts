@@ -12,7 +12,7 @@ import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -380,7 +380,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
             headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
           }
         } else {
-          const range = parseRange(ctx.headers.range, rec.size);
+          const range = ifRangeHolds(ctx.headers['if-range'], rec) ? parseRange(ctx.headers.range, rec.size) : undefined;
           if (range) {
             start = range.start;
             end = range.end;

@@ -226,6 +226,20 @@ t.test('Range: bytes=a-b, a-, -n → 206 + Content-Range; unsatisfiable → 416 
     assertXmlError(t, r, 416, 'InvalidRange', `raw ${range}`);
     t.equal(r.headers['content-range'], `bytes */${size}`, `raw ${range}: Content-Range names the size`);
   }
+  // If-Range: the Range applies only while the validator names this object (RFC 9110 13.1.5).
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'range' }));
+  const lastModified = head.LastModified!.toUTCString();
+  const ifRange = async (value: string): Promise<number> => {
+    const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range: 'bytes=10-19', 'if-range': value } });
+    t.equal(r.body.length, r.status === 206 ? 10 : size, `If-Range ${value}: the body of a ${r.status}`);
+    return r.status;
+  };
+  t.equal(await ifRange(head.ETag!), 206, 'If-Range with the ETag: the range');
+  t.equal(await ifRange(lastModified), 206, 'If-Range with the Last-Modified: the range');
+  t.equal(await ifRange('"0123456789abcdef0123456789abcdef"'), 200, 'If-Range with another ETag: the whole object');
+  t.equal(await ifRange(`W/${head.ETag!}`), 200, 'a weak ETag never matches');
+  t.equal(await ifRange(new Date(head.LastModified!.getTime() - 1000).toUTCString()), 200, 'an older date: the whole object');
+  t.equal(await ifRange('not a validator'), 200, 'an unreadable validator: the whole object');
   // Headers S3 ignores: the whole object with 200 (an end before the start, even past the size).
   for (const range of ['bytes=10-5', `bytes=${size + 10}-5`, 'bytes=0-1,5-6', 'items=0-1']) {
     const r = await raw(d.port, { method: 'GET', path: `/${bucket}/range`, headers: { range } });
