@@ -245,7 +245,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
 
   const domains = (env.S3_DOMAIN ?? '')
     .split(',')
-    .map((d) => d.trim().toLowerCase())
+    // A fully qualified name's trailing dot is dropped, as bucketFromHost drops the Host's.
+    .map((d) => d.trim().toLowerCase().replace(/\.$/, ''))
     .filter((d) => d !== '');
   for (const d of domains) {
     if (!/^[a-z0-9.-]+$/.test(d)) throw new ConfigError(`S3_DOMAIN entries must be host names, got "${d}"`);

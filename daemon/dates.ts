@@ -11,23 +11,31 @@ export function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const WKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
-const WEEKDAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const WKDAY = '(?:mon|tue|wed|thu|fri|sat|sun)';
+const WEEKDAY = '(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)';
 const MONTH = `(${MONTHS.join('|')})`;
-const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
 /**
- * IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, and the RFC 5322 dates it is a profile of: a
- * one-digit day, no weekday, a numeric zone (`Tue, 27 Mar 2007 19:36:42 +0000`, as AWS's own
- * Signature Version 2 examples write the Date header), `UT` or `UTC`.
+ * IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, and the RFC 5322 dates it is a profile of, as
+ * mail-era code still writes Date headers: no weekday, a one-digit day, no seconds, names in any
+ * case, a numeric zone (`+0000`, as AWS's own Signature Version 2 examples write it) or one of
+ * RFC 5322's obsolete US zone names (Go's time.RFC1123 of a time in New York: `… EST`), and a
+ * trailing comment (`+0000 (UTC)`).
  */
-const IMF_FIXDATE = new RegExp(`^(?:${WKDAY}, )?(\\d{1,2}) ${MONTH} (\\d{4}) ${TIME} (GMT|UTC?|([+-])(\\d{2})(\\d{2}))$`);
-/** RFC 850: `Sunday, 06-Nov-94 08:49:37 GMT`. */
-const RFC850_DATE = new RegExp(`^${WEEKDAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+const IMF_DATE = new RegExp(
+  `^(?:${WKDAY}\\s*,\\s*)?(\\d{1,2})\\s+${MONTH}\\s+(\\d{4})\\s+(\\d{2}):(\\d{2})(?::(\\d{2}))?\\s+(gmt|utc?|z|[ecmp][sd]t|([+-])(\\d{2})(\\d{2}))(?:\\s*\\([^()]*\\))?$`,
+  'i',
+);
+/** RFC 5322's obsolete zone names: hours east of UTC. */
+const ZONE_HOURS: Readonly<Record<string, number>> = { gmt: 0, ut: 0, utc: 0, z: 0, est: -5, edt: -4, cst: -6, cdt: -5, mst: -7, mdt: -6, pst: -8, pdt: -7 };
+/** RFC 850: `Sunday, 06-Nov-94 08:49:37 GMT` (and the four-digit year cookies use). */
+const RFC850_DATE = new RegExp(`^${WEEKDAY}, (\\d{2})-${MONTH}-(\\d{2}|\\d{4}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`, 'i');
 /** asctime: `Sun Nov  6 08:49:37 1994` (UTC, as RFC 9110 says). */
-const ASCTIME_DATE = new RegExp(`^${WKDAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
-/** ISO 8601 / RFC 3339: `1994-11-06T08:49:37.000Z`, a fraction of up to 9 digits, `Z` or ±hh[:]mm. */
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):?(\d{2}))?$/;
+const ASCTIME_DATE = new RegExp(`^${WKDAY} ${MONTH} ([ \\d]\\d) (\\d{2}):(\\d{2}):(\\d{2}) (\\d{4})$`, 'i');
+/** ISO 8601 / RFC 3339: `1994-11-06T08:49:37.000Z`, seconds optional, a fraction of up to 9 digits, `Z` or ±hh[:]mm. */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|([+-])(\d{2}):?(\d{2}))?$/;
+
+const monthOf = (name: string): number => MONTHS.indexOf(name.toLowerCase());
 
 /** The UTC time of a calendar date and time, or undefined when the calendar has no such day or time (a leap second counts as :59). */
 function utc(year: number, month: number, day: number, h: string, m: string, s: string, ms = 0): number | undefined {
@@ -49,7 +57,7 @@ export function parseIsoDateTime(text: string, opts: { zoneless?: 'refuse' | 'ut
   const m = ISO_DATE.exec(text.trim());
   if (!m || (m[8] === undefined && opts.zoneless !== 'utc')) return undefined;
   const ms = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
-  const t = utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), m[4]!, m[5]!, m[6]!, ms);
+  const t = utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), m[4]!, m[5]!, m[6] ?? '00', ms);
   if (t === undefined) return undefined;
   const oh = m[10] === undefined ? 0 : Number(m[10]);
   const om = m[11] === undefined ? 0 : Number(m[11]);
@@ -65,22 +73,26 @@ export function parseIsoDateTime(text: string, opts: { zoneless?: 'refuse' | 'ut
  */
 export function parseDateText(text: string): number | undefined {
   const v = text.trim();
-  let m = IMF_FIXDATE.exec(v);
+  let m = IMF_DATE.exec(v);
   if (m) {
-    const t = utc(Number(m[3]), MONTHS.indexOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6]!);
-    if (t === undefined || m[8] === undefined) return t;
+    const t = utc(Number(m[3]), monthOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6] ?? '00');
+    if (t === undefined) return undefined;
+    if (m[8] === undefined) return t - ZONE_HOURS[m[7]!.toLowerCase()]! * 3_600_000;
     const oh = Number(m[9]), om = Number(m[10]);
     return oh > 23 || om > 59 ? undefined : t - (m[8] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
   m = RFC850_DATE.exec(v);
   if (m) {
-    // A two-digit year more than 50 years ahead is in the past century (RFC 9110 5.6.7).
-    const now = new Date().getUTCFullYear();
-    let year = Math.floor(now / 100) * 100 + Number(m[3]);
-    if (year > now + 50) year -= 100;
-    return utc(year, MONTHS.indexOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6]!);
+    let year = Number(m[3]);
+    if (m[3]!.length === 2) {
+      // A two-digit year more than 50 years ahead is in the past century (RFC 9110 5.6.7).
+      const now = new Date().getUTCFullYear();
+      year += Math.floor(now / 100) * 100;
+      if (year > now + 50) year -= 100;
+    }
+    return utc(year, monthOf(m[2]!), Number(m[1]), m[4]!, m[5]!, m[6]!);
   }
   m = ASCTIME_DATE.exec(v);
-  if (m) return utc(Number(m[6]), MONTHS.indexOf(m[1]!), Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!);
+  if (m) return utc(Number(m[6]), monthOf(m[1]!), Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!);
   return parseIsoDateTime(v);
 }

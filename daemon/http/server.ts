@@ -751,7 +751,7 @@ function withQueryAmzHeaders(headers: Record<string, string>, query: URLSearchPa
     const n = name.toLowerCase();
     if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || out[n] !== undefined || queryChecksum(n)) continue;
     // Copied only when there is something to add: most requests have no such parameter.
-    if (out === headers) out = { ...headers };
+    if (out === headers) out = Object.assign(Object.create(null) as Record<string, string>, headers);
     out[n] = value;
   }
   return out;

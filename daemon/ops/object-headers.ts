@@ -232,6 +232,8 @@ export function ifRangeHolds(value: string | undefined, rec: ObjectRecord): bool
   const v = value.trim();
   if (v.startsWith('"')) return v.length >= 2 && v.endsWith('"') && v.slice(1, -1) === rec.etag;
   if (v.startsWith('W/')) return false;
+  // An ETag sent without its quotes, as If-Match takes it too (no date looks like one).
+  if (/^[0-9a-f]{32}(?:-\d+)?$/.test(v)) return v === rec.etag;
   const t = parseDateText(v);
   return t !== undefined && t === Math.floor(rec.mtime / 1000) * 1000;
 }

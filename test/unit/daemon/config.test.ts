@@ -95,3 +95,8 @@ t.test('S3_SHUTDOWN_TIMEOUT: whole seconds (0 = no wait) or a duration like the 
   t.equal(ms('1h'), 3_600_000, 'at most 1h');
   for (const raw of ['3601', '2h', 'soon', '-1', '1.5']) t.throws(() => ms(raw), /S3_SHUTDOWN_TIMEOUT must/, `${JSON.stringify(raw)} is refused by name`);
 });
+
+t.test('S3_DOMAIN: names lower-cased, a fully qualified name\'s trailing dot dropped (the Host\'s is dropped too, so it matched nothing)', async (t) => {
+  t.strictSame(loadConfig(cli, { S3_DOMAIN: 'S3.Example.com., localhost' }).domains, ['s3.example.com', 'localhost']);
+  t.throws(() => loadConfig(cli, { S3_DOMAIN: 'bad_name.example' }), ConfigError, 'not a host name');
+});

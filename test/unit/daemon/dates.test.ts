@@ -23,8 +23,16 @@ t.test('parseDateText: the three HTTP-date forms and ISO 8601, nothing else', as
   t.equal(iso('Tue, 27 Mar 2007 21:36:42 +0200'), '2007-03-27T19:36:42.000Z', 'a numeric offset');
   t.equal(iso('Sun, 6 Nov 1994 08:49:37 GMT'), '1994-11-06T08:49:37.000Z', 'a one-digit day');
   t.equal(iso('06 Nov 1994 08:49:37 UTC'), '1994-11-06T08:49:37.000Z', 'no weekday, UTC');
-  for (const bad of ['1', '12', '2020', 'Foo 1', 'garbage', '', 'Sun, 06 Nov 1994 08:49:37', 'Sun, 06 Nov 1994 08:49:37 +2400', 'Sun, 06 Nov 1994 08:49:37 EST',
-    'Sun, 31 Feb 1994 08:49:37 GMT', 'Sun, 06 Nov 1994 24:00:00 GMT', 'sun, 06 nov 1994 08:49:37 gmt', '1994-11-06', '1994-13-01T00:00:00Z',
+  // What real clients write that Date.parse took (a SigV2 Date header refused is a 403).
+  t.equal(iso('Sun, 06 Nov 1994 03:49:37 EST'), '1994-11-06T08:49:37.000Z', 'an obsolete US zone name (Go time.RFC1123 in New York)');
+  t.equal(iso('Sun, 06 Nov 1994 01:49:37 PDT'), '1994-11-06T08:49:37.000Z', 'PDT');
+  t.equal(iso('sun, 06 nov 1994 08:49:37 gmt'), '1994-11-06T08:49:37.000Z', 'names in any case');
+  t.equal(iso('SUN, 06 NOV 1994 08:49 GMT'), '1994-11-06T08:49:00.000Z', 'no seconds');
+  t.equal(iso('Sun, 06 Nov 1994 08:49:37 +0000 (UTC)'), '1994-11-06T08:49:37.000Z', 'a trailing comment');
+  t.equal(iso('Sunday, 06-Nov-1994 08:49:37 GMT'), '1994-11-06T08:49:37.000Z', 'RFC 850 with a four-digit year');
+  t.equal(iso('1994-11-06T08:49Z'), '1994-11-06T08:49:00.000Z', 'ISO 8601 without seconds');
+  for (const bad of ['1', '12', '2020', 'Foo 1', 'garbage', '', 'Sun, 06 Nov 1994 08:49:37', 'Sun, 06 Nov 1994 08:49:37 +2400', 'Sun, 06 Nov 1994 08:49:37 XST', 'Sun, 06 Nov 1994 08:49 ', 'Sunday, 06-Nov-994 08:49:37 GMT',
+    'Sun, 31 Feb 1994 08:49:37 GMT', 'Sun, 06 Nov 1994 24:00:00 GMT', '1994-11-06', '1994-13-01T00:00:00Z',
     '1994-11-06T08:49:37', 'Sun Nov 31 08:49:37 1994']) {
     t.equal(parseDateText(bad), undefined, `${JSON.stringify(bad)} is no date`);
   }

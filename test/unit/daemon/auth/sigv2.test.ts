@@ -148,6 +148,9 @@ t.test('header authentication rules and errors', async (t) => {
     t.equal(codeOf(() => authenticate(signed({ date: asc }, `GET\n\n\n${asc}\n/bucket/key`), creds, now)), 'no error', 'an asctime Date on a server in New York');
     const rfc850 = 'Monday, 30-Nov-26 12:00:00 GMT';
     t.equal(codeOf(() => authenticate(signed({ date: rfc850 }, `GET\n\n\n${rfc850}\n/bucket/key`), creds, now)), 'no error', 'an RFC 850 Date');
+    // Go's time.RFC1123 of a time in a US zone writes the zone's name, as RFC 5322 allows.
+    const est = 'Mon, 30 Nov 2026 07:00:00 EST';
+    t.equal(codeOf(() => authenticate(signed({ date: est }, `GET\n\n\n${est}\n/bucket/key`), creds, now)), 'no error', 'a Date in EST');
   } finally {
     if (savedTz === undefined) delete process.env.TZ;
     else process.env.TZ = savedTz;
