@@ -7,9 +7,15 @@ import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type Hasher } from '../aut
 import { throughKeepingLend } from './object-data.js';
 import type { XmlObject } from './xml.js';
 
+/** Algorithms S3 takes and s3d does not compute. */
+const S3_ONLY_ALGORITHMS: ReadonlySet<string> = new Set(['SHA512', 'MD5', 'XXHASH3', 'XXHASH64', 'XXHASH128']);
+
 /** `x-amz-checksum-algorithm`'s value, refused as S3 refuses an unknown one. */
 export function parseChecksumAlgorithm(raw: string): ChecksumAlgorithm {
-  const alg = CHECKSUM_ALGORITHMS.find((a) => a === raw.trim().toUpperCase());
+  const name = raw.trim().toUpperCase();
+  const alg = CHECKSUM_ALGORITHMS.find((a) => a === name);
+  // One S3 computes and s3d does not is a missing feature (501, as the value headers get), not a bad request.
+  if (alg === undefined && S3_ONLY_ALGORITHMS.has(name)) throw new S3Error('NotImplemented', `The ${name} checksum algorithm is not implemented: s3d computes ${CHECKSUM_ALGORITHMS.join(', ')}.`);
   if (alg === undefined) throw new S3Error('InvalidRequest', `Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${CHECKSUM_ALGORITHMS.join(', ')}]`);
   return alg;
 }

@@ -237,5 +237,6 @@ t.test('x-amz-checksum-algorithm on a copy: the copy gets that checksum of its b
   const got = await s3.send(new GetObjectCommand({ Bucket: A, Key: 'sum-rot', ChecksumMode: 'ENABLED', ...ssec(keyB) }));
   t.equal(got.ChecksumCRC32, rot.CopyObjectResult?.ChecksumCRC32, 'GET returns the same value');
   t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), 'and the SDK found it matches the bytes');
-  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad', CopySource: `${A}/sum-src`, ChecksumAlgorithm: 'MD5' as never }))), 'InvalidRequest/400', 'an unknown algorithm is refused');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad', CopySource: `${A}/sum-src`, ChecksumAlgorithm: 'MD4' as never }))), 'InvalidRequest/400', 'an unknown algorithm is refused');
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad', CopySource: `${A}/sum-src`, ChecksumAlgorithm: 'MD5' as never }))), 'NotImplemented/501', 'one S3 computes and s3d does not: 501');
 });

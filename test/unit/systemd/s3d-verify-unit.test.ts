@@ -23,11 +23,13 @@ const dataDir = serverArgv[serverArgv.length - 1]!;
 
 t.test('it runs s3d verify --deep on the daemon\'s data directory, as its user, with its environment', async (t) => {
   t.equal(get(verify, 'Service', 'Type'), 'oneshot');
-  t.same(verifyArgv.slice(0, 2), serverArgv.slice(0, 2), 'the same node and main.js as s3d.service');
-  t.same(verifyArgv.slice(2), ['verify', dataDir, '--deep'], `verify ${dataDir} --deep`);
+  // env(1) sets the thread count: EnvironmentFile= (the daemon's s3d.env) overrides Environment=.
+  t.same(verifyArgv.slice(0, 2), ['/usr/bin/env', 'S3_CRYPTO_WORKERS=1'], 'one decrypting thread, whatever s3d.env says');
+  t.same(verifyArgv.slice(2, 4), serverArgv.slice(0, 2), 'the same node and main.js as s3d.service');
+  t.same(verifyArgv.slice(4), ['verify', dataDir, '--deep'], `verify ${dataDir} --deep`);
   for (const k of ['User', 'Group', 'EnvironmentFile']) t.equal(get(verify, 'Service', k), get(service, 'Service', k), `${k} as s3d.service`);
   t.ok((get(verify, 'Service', 'ReadWritePaths') ?? '').split(/\s+/).includes(dataDir), 'the data dir is writable (LMDB\'s reader table in its lock file)');
-  t.equal(get(verify, 'Service', 'Environment'), 'S3_CRYPTO_WORKERS=1', 'one decrypting thread');
+  t.notOk(get(verify, 'Service', 'Environment'), 'no Environment= (s3d.env would override it)');
   t.equal(get(verify, 'Service', 'IOSchedulingClass'), 'idle');
 });
 
@@ -74,9 +76,10 @@ t.test('ExecStart, run on a real (empty) store, checks it and exits 0', async (t
   const meta = new MetaStore(join(dir, '.s3d'));
   await meta.createBucket('empty-bucket');
   await meta.close();
-  const argv = verifyArgv.map((a, i) => (i === 0 ? process.execPath : a === dataDir ? dir : inCheckout(a)));
+  // As systemd runs it: env(1), then this checkout's node and main.js in place of /usr/bin and /opt.
+  const argv = verifyArgv.map((a, i) => (i < 2 ? a : i === 2 ? process.execPath : a === dataDir ? dir : inCheckout(a)));
   const r = await new Promise<{ code: number; out: string; err: string }>((resolve) =>
-    execFile(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH, S3_CRYPTO_WORKERS: '1', S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH, S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
     ),
   );
