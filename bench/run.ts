@@ -31,6 +31,7 @@ async function main(): Promise<number> {
   quietSdkVersionWarning();
   const args = process.argv.slice(2);
   if (args[0] === 'probe') return (await import('./probe.js')).probe(args.slice(1));
+  if (args[0] === 'soak') return (await import('./soak.js')).soak(args.slice(1));
   const { runBench } = await import('./orchestrator.js');
   return runBench(args);
 }
