@@ -509,6 +509,9 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
   const uploadId = query.has('uploadId');
   switch (method) {
     case 'GET':
+      // GetPart (a part of an upload, by uploadId and partNumber) would otherwise be ListParts:
+      // its XML read as the part's bytes.
+      if (uploadId && query.has('partNumber')) throw new S3Error('NotImplemented', 'GetPart is not implemented: read a part of a completed object with partNumber alone.');
       return r(uploadId ? 'ListParts' : 'GetObject');
     case 'HEAD':
       return r('HeadObject');

@@ -8,6 +8,7 @@
 import t from 'tap';
 import {
   CreateBucketMetadataConfigurationCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketMetadataConfigurationCommand,
   DeleteObjectAnnotationCommand,
   GetBucketAbacCommand,
@@ -16,6 +17,7 @@ import {
   HeadBucketCommand,
   ListObjectAnnotationsCommand,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   PutBucketAbacCommand,
   PutBucketVersioningCommand,
   PutObjectAnnotationCommand,
@@ -23,6 +25,7 @@ import {
   S3Client,
   UpdateBucketMetadataJournalTableConfigurationCommand,
   UpdateObjectEncryptionCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { clientFor, createBucket, getBytes, s3Code } from '../helpers/s3.js';
@@ -99,4 +102,15 @@ t.test('a query parameter with an empty name (`?=`, the AWS SDK for Java can sen
   t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, query: '=' })).body.toString(), 'original', 'GetObject answers the object');
   // A named parameter without a value is still a sub-resource s3d does not know.
   assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, query: 'nosuch' }), 501, 'NotImplemented', 'an unknown sub-resource');
+});
+
+t.test('GetPart (GET with uploadId and partNumber) is 501: it was answered as ListParts, the part listing\'s XML as the part\'s bytes', async (t) => {
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu' }));
+  await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu', UploadId: up.UploadId, PartNumber: 1, Body: 'part one' }));
+  const query = `partNumber=1&uploadId=${encodeURIComponent(up.UploadId!)}`;
+  assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${bucket}/mpu`, query }), 501, 'NotImplemented', 'GetPart');
+  const ranged = await raw(d.port, { method: 'GET', path: `/${bucket}/mpu`, query, headers: { range: 'bytes=0-3' } });
+  assertXmlError(t, ranged, 501, 'NotImplemented', 'GetPart with a Range');
+  const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mpu', UploadId: up.UploadId }));
+  t.same(listed.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 8]], 'ListParts (uploadId alone) still lists the part');
 });

@@ -417,6 +417,7 @@ t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT,
   t.equal(r('GET', '/bkt?versions&key-marker=&version-id-marker=&prefix=').op, 'ListObjectVersions');
   t.equal(r('GET', '/bkt?uploads&key-marker=&upload-id-marker=&max-uploads=10').op, 'ListMultipartUploads');
   t.equal(r('GET', '/bkt/key?uploadId=u&max-parts=5&part-number-marker=').op, 'ListParts');
+  t.equal(codeOf(() => r('GET', '/bkt/key?uploadId=u&partNumber=1')), 'NotImplemented', 'GetPart (uploadId with partNumber) is not ListParts');
   t.equal(r('PUT', '/bkt/key?x-id=PutObject&_=1733100000').op, 'PutObject');
   t.equal(r('GET', '/bkt/key?response-content-type=&response-content-disposition=').op, 'GetObject');
   t.equal(r('PUT', '/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=c&X-Amz-Date=d&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=s&x-amz-checksum-crc32=AAAAAA%3D%3D&x-amz-sdk-checksum-algorithm=CRC32').op, 'PutObject');
