@@ -59,7 +59,9 @@ function checksumXml(checksums: Record<string, string> | undefined): XmlObject |
 function partsPage(rec: ObjectRecord, maxParts: number, marker: number): { page: PartRecord[]; truncated: boolean } {
   const after = rec.parts!.filter((p) => p.n > marker);
   const page = after.slice(0, Math.min(maxParts, MAX_PARTS));
-  return { page, truncated: page.length < after.length };
+  // x-amz-max-parts 0 lists nothing and is not truncated, as ListParts answers: truncated with the
+  // marker unchanged sent a paging client round the same empty page forever.
+  return { page, truncated: maxParts > 0 && page.length < after.length };
 }
 
 function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey: Buffer | undefined): XmlObject {
@@ -69,7 +71,8 @@ function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey
     // The wire name of TotalPartsCount.
     PartsCount: parts.length,
     PartNumberMarker: marker,
-    NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.n : marker,
+    // 0 when the page is empty, as S3 answers (and ListParts).
+    NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.n : 0,
     MaxParts: maxParts,
     IsTruncated: truncated,
     // "if an additional checksum … isn't applied to the object specified in the request, the

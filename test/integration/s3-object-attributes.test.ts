@@ -81,6 +81,14 @@ t.test('a multipart object: parts with sizes and checksums, paged', async (t) =>
   );
   t.same(page2.ObjectParts?.Parts?.map((p) => p.PartNumber), [3], 'then the last one');
   t.equal(page2.ObjectParts?.IsTruncated, false, 'not truncated');
+  // MaxParts 0 lists nothing and is not truncated, as ListParts answers: it was truncated with the
+  // marker unchanged, so a paging client asked for the same empty page forever.
+  const none = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'multi', ObjectAttributes: ['ObjectParts'], MaxParts: 0 }));
+  t.same([none.ObjectParts?.Parts ?? [], none.ObjectParts?.IsTruncated, none.ObjectParts?.TotalPartsCount], [[], false, 3], 'MaxParts 0: nothing, not truncated');
+  // A marker past the last part: an empty page whose NextPartNumberMarker is 0, as S3 answers
+  // (LocalStack's AWS-validated snapshot; it was the marker).
+  const past = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'multi', ObjectAttributes: ['ObjectParts'], MaxParts: 1, PartNumberMarker: '10' }));
+  t.same([past.ObjectParts?.Parts ?? [], past.ObjectParts?.IsTruncated, past.ObjectParts?.PartNumberMarker, past.ObjectParts?.NextPartNumberMarker], [[], false, '10', '0'], 'an empty page: NextPartNumberMarker 0');
 });
 
 t.test('a multipart object uploaded without checksums: the part count, no Part elements (as S3 documents)', async (t) => {
