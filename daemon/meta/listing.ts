@@ -151,7 +151,11 @@ export function listVersions(tables: ListingTables, bucket: string, opts: Versio
   const bucketStart = bucketRange(bucket).start;
   const prefixBytes = prefixBound(opts.prefix);
   if (prefixBytes === undefined) return { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined };
-  const markerBytes = markerBound(opts.keyMarker);
+  // Keys hold no NUL, so a key-marker with one lists the keys after its part before the NUL (and
+  // names no key for a version-id marker): whole, it sorted among the versions table's `key NUL
+  // stamp` entries, and `key-marker=k%00%00` listed the versions of k, which sorts before it.
+  const nul = opts.keyMarker.indexOf('\0');
+  const markerBytes = markerBound(nul < 0 ? opts.keyMarker : opts.keyMarker.slice(0, nul));
   const entries: VersionEntry[] = [];
   const commonPrefixes: string[] = [];
   let nextKey: string | undefined;
@@ -159,7 +163,7 @@ export function listVersions(tables: ListingTables, bucket: string, opts: Versio
   let count = 0;
   // Where the scan stands: the next key is the first ≥ `from` (or > it when not inclusive).
   let from: Buffer = Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes;
-  let inclusive = !(opts.keyMarker !== '' && from === markerBytes && opts.versionIdMarker === '');
+  let inclusive = !(opts.keyMarker !== '' && from === markerBytes && (opts.versionIdMarker === '' || nul >= 0));
   for (;;) {
     const k = nextListedKey(tables, bucketStart, from, inclusive);
     if (k === undefined || k.length < prefixBytes.length || !k.subarray(0, prefixBytes.length).equals(prefixBytes)) break;

@@ -10,6 +10,7 @@ import {
   CreateMultipartUploadCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   paginateListObjectsV2,
   type ListObjectsCommandOutput,
@@ -381,6 +382,29 @@ t.test('encoding-type=url encodes keys, prefixes and markers; fetch-owner', asyn
   const owned = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, FetchOwner: true, MaxKeys: 2 }));
   t.equal(owned.Contents?.length, 2);
   for (const c of owned.Contents ?? []) t.ok(c.Owner?.ID, 'fetch-owner lists Owner');
+});
+
+t.test('a ListObjectVersions key-marker holding a NUL lists only the keys after it', async (t) => {
+  // Keys hold no NUL, so `k NUL NUL` sorts after k and before `k!`. The versions table's entries
+  // of k (`k NUL stamp id`) sorted after such a marker, and k's versions were listed again; so
+  // were they after `k NUL` beside a version-id marker.
+  const bucket = bucketName('lnul');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  const ids: string[] = [];
+  for (const key of ['k', 'k', 'k!']) ids.push((await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))).VersionId!);
+  const cases: Array<[string, string | undefined, string[]]> = [
+    ['k%00%00', undefined, ['k%21']],
+    ['k%00%00', ids[0], ['k%21']],
+    ['k%00', ids[1], ['k%21']],
+    ['%00k', undefined, ['k', 'k', 'k%21']],
+  ];
+  for (const [marker, versionId, want] of cases) {
+    const query = `versions=&encoding-type=url&key-marker=${marker}${versionId ? `&version-id-marker=${versionId}` : ''}`;
+    const r = await raw(d.port, { method: 'GET', path: `/${bucket}`, query });
+    t.equal(r.status, 200, query);
+    t.same([...r.body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]), want, `key-marker=${marker}${versionId ? ' and a version-id marker' : ''}`);
+  }
 });
 
 t.test('MinIO\u2019s metadata=true listing (minio-js listObjectsV2WithMetadata): user metadata, content headers, tags', async (t) => {
