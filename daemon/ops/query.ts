@@ -27,8 +27,10 @@ export function intParam(q: URLSearchParams, name: string, fallback: number, max
 /** How keys and prefixes are written back: URL-encoded when `encoding-type=url`. */
 export function keyEncoder(q: URLSearchParams): { url: boolean; enc: (s: string) => string } {
   const e = q.get('encoding-type');
-  if (e === null || e === '') return { url: false, enc: (s) => s };
-  if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
+  if (e === null) return { url: false, enc: (s) => s };
+  // An empty value is refused as an unknown one is, naming the argument: S3's answers to both, as
+  // LocalStack recorded them against AWS for the four listings.
+  if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { fields: { ArgumentName: 'encoding-type', ArgumentValue: e } });
   return { url: true, enc: uriEncode };
 }
 

@@ -378,6 +378,16 @@ t.test('encoding-type=url encodes keys, prefixes and markers; fetch-owner', asyn
   t.ok(paged.NextMarker);
 
   t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: TRICKY, EncodingType: 'base64' as 'url' }))), 'InvalidArgument/400');
+  // An unknown or empty encoding-type is refused by all four listings, naming the argument, as
+  // LocalStack recorded S3's answers (an empty one listed names unencoded).
+  for (const listing of ['list-type=2&', '', 'versions&', 'uploads&']) {
+    for (const value of ['value', '']) {
+      const r = await raw(d.port, { method: 'GET', path: `/${TRICKY}`, query: `${listing}encoding-type=${value}` });
+      t.equal(r.status, 400, `${listing}encoding-type=${value}: 400`);
+      t.same([xmlField(r.body, 'Code'), xmlField(r.body, 'Message')], ['InvalidArgument', 'Invalid Encoding Method specified in Request'], "S3's code and message");
+      t.same([xmlField(r.body, 'ArgumentName'), xmlField(r.body, 'ArgumentValue')], ['encoding-type', value], 'the argument named');
+    }
+  }
 
   const owned = await s3.send(new ListObjectsV2Command({ Bucket: TRICKY, FetchOwner: true, MaxKeys: 2 }));
   t.equal(owned.Contents?.length, 2);
