@@ -52,11 +52,13 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
     throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}.`);
   }
   const max = maxRaw === null ? MAX_BUCKETS : Number(maxRaw);
-  const tokenRaw = q.get('continuation-token');
+  // An empty token starts at the first bucket, as S3 answers it (recorded by LocalStack against AWS);
+  // ListObjectsV2 refuses an empty one.
+  const tokenRaw = q.get('continuation-token') || null;
   let after = '';
   if (tokenRaw !== null) {
     after = Buffer.from(tokenRaw, 'base64url').toString('utf8');
-    if (tokenRaw === '' || !validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
+    if (!validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
   }
   const region = q.get('bucket-region');
   const all = region !== null && region !== env.config.region ? [] : env.meta.listBuckets().filter((b) => b.name.startsWith(prefix) && b.name > after);
