@@ -687,11 +687,13 @@ export class MetaStore {
     });
   }
 
-  abortUpload(uploadId: string): Promise<void> {
+  /** `inTxn` runs in the transaction once the upload is dropped (before any reader sees it gone). */
+  abortUpload(uploadId: string, inTxn?: () => void): Promise<void> {
     return this.write(() => {
       const upload = this.uploads.get(uploadId);
       if (!upload) throw new MetaConflict('NoSuchUpload');
       this.dropUpload(upload);
+      inTxn?.();
     });
   }
 

@@ -598,8 +598,14 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       ...completedLock(env.meta.getBucket(up.bucket), up, Date.now()),
     };
     const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
-    const installed = await env.meta.completeUpload(up, record, check, events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record)).catch(metaError);
-    noteFinished(up);
+    const created = events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record);
+    // Noted in the commit: an Abort arriving once it is visible, before this continues, finds it.
+    const installed = await env.meta
+      .completeUpload(up, record, check, (stored) => {
+        noteFinished(up);
+        created?.(stored);
+      })
+      .catch(metaError);
     events?.wake();
     return completeResult(env, ctx, installed, shown, checksums);
   } finally {
@@ -720,14 +726,14 @@ export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContex
     if (Math.floor(at / 1000) !== Math.floor(up.initiated / 1000)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (x-amz-if-match-initiated-time).');
   }
   try {
-    await env.meta.abortUpload(up.id);
+    // Noted in the commit (see completeUpload): readers see the upload gone before this continues.
+    await env.meta.abortUpload(up.id, () => noteFinished(up));
   } catch (err) {
     // A Complete (or another Abort) of this upload committed first, while this one waited for its
     // transaction: answered as an abort arriving just after it (it was 404 NoSuchUpload).
     if (finished()) return { status: 204 };
     metaError(err);
   }
-  noteFinished(up);
   return { status: 204 };
 }
 

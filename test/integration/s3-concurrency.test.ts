@@ -1,7 +1,8 @@
 // Concurrent PUTs, copies and multipart completions on one key against the built daemon: the
 // last commit wins whole, readers never see a torn or mixed body during the storm, racing
-// completions of one upload commit once, and afterwards exactly the live objects' data files
-// remain (after the reaper's grace) with nothing left in .s3d/tmp.
+// completions of one upload commit once, an Abort losing to a Complete or another Abort is 204,
+// and afterwards exactly the live objects' data files remain (after the reaper's grace) with
+// nothing left in .s3d/tmp.
 
 import t from 'tap';
 import {
@@ -167,4 +168,33 @@ t.test('an Abort racing a Complete: one of them wins whole, and a losing Abort i
     t.equal(a, 'ok', `round ${round}: the Abort is answered 204 either way (${outcome})`);
   }
   t.comment(JSON.stringify([...outcomes]));
+});
+
+t.test('Aborts racing a Complete whose object is replaced at once, and Aborts racing each other: every losing Abort is 204', async (t) => {
+  // The winner's commit is visible to other requests a moment before its own handler goes on: an
+  // Abort in that moment found the upload gone, the key holding another object and the upload not
+  // yet noted as finished, and was answered 404 NoSuchUpload.
+  const refused: string[] = [];
+  let completed = 0;
+  for (let round = 0; round < 60; round++) {
+    const key = `abort-storm-${round}`;
+    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const etag = (await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: testBytes(1000, seed++) }))).ETag!;
+    const answer = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { name: string; $metadata?: { httpStatusCode?: number } }) => `${e.name}/${e.$metadata?.httpStatusCode}`);
+    const abort = (): Promise<string> => answer(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId })));
+    const later = <T>(f: () => Promise<T>): Promise<T> => new Promise((r) => setTimeout(r, 1)).then(f);
+    let aborts: Array<Promise<string>>;
+    if (round % 2 === 0) {
+      const complete = answer(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } })));
+      const put = later(() => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'replaced' })));
+      aborts = Array.from({ length: 4 }, () => later(abort));
+      if ((await complete) === 'ok') completed++;
+      await put;
+    } else {
+      aborts = Array.from({ length: 6 }, abort);
+    }
+    for (const a of await Promise.all(aborts)) if (a !== 'ok') refused.push(`round ${round}: ${a}`);
+  }
+  t.ok(completed > 0, `some Completes won (${completed} of 30)`);
+  t.same(refused, [], 'every Abort is 204, whether a Complete or another Abort finished the upload first');
 });
