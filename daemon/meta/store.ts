@@ -670,10 +670,16 @@ export class MetaStore {
       if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
       check?.(this.objects.get(objectKey(upload.bucket, upload.key)));
       // The caller read the parts before this transaction: a part re-uploaded since then has
-      // had its old file queued for deletion, so the record must not point at it.
-      for (const p of record.parts ?? []) {
-        const cur = this.parts.get(partKey(upload.id, p.n));
-        if (!cur || cur.etag !== p.etag || filesOf({ parts: [cur] }).join() !== filesOf({ parts: [p] }).join()) throw new MetaConflict('InvalidPart');
+      // had its old file queued for deletion, so the record must not point at it. Re-uploaded
+      // with the same bytes (an MD5 ETag, the same sizes) it is still the part the client listed,
+      // as on S3: the record takes it as it is now.
+      if (record.parts !== undefined) {
+        const parts = record.parts.map((p) => {
+          const cur = this.parts.get(partKey(upload.id, p.n));
+          if (!cur || cur.etag !== p.etag || cur.size !== p.size || cur.stored !== p.stored) throw new MetaConflict('InvalidPart');
+          return filesOf({ parts: [cur] }).join() === filesOf({ parts: [p] }).join() ? p : cur;
+        });
+        record = { ...record, parts };
       }
       const used = new Set(filesOf(record));
       for (const p of this.listParts(upload.id)) {
