@@ -365,6 +365,8 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   const n = partNumber(ctx);
   const up = loadUpload(env, ctx);
   const length = declaredLength(ctx);
+  // As PutObject: neither header means no body, not an empty part (S3 answers 411).
+  if (length === undefined && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (length !== undefined && length > MAX_PART_SIZE) throw partTooLarge(length);
   const uc = uploadChecksum(up);
   const hasher = partChecksum(uc, ctx.headers);

@@ -29,7 +29,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { prng, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { countFiles, dataFilePaths, waitForFileCounts } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
-import { raw, signedHeaders, xmlField } from '../helpers/http.js';
+import { raw, signedHeaders, signedRequestText, xmlField } from '../helpers/http.js';
+import { parseHttpResponse, tcpExchange } from '../helpers/tcp.js';
 import { pollUntil } from '../helpers/wait.js';
 import { metricSample, scrape } from '../helpers/kes.js';
 import { bodyBytes, createBucket, expectSdkError, rawBodyClient, s3Code, sdkFailure } from '../helpers/s3.js';
@@ -345,6 +346,19 @@ t.test('re-uploading a part replaces it; ListParts', async (t) => {
   const etag = await complete(key, id, [p1, p2, p3]);
   t.equal(etag, multipartETag([P1, second2, Buffer.from('tail')]));
   t.ok((await readObject(key)).body.equals(Buffer.concat([P1, second2, Buffer.from('tail')])));
+});
+
+t.test('UploadPart without Content-Length (nor Transfer-Encoding) is 411 MissingContentLength, as PutObject, and stores no part', async (t) => {
+  const key = 'nolength/obj';
+  const id = await create(key);
+  const query = `partNumber=1&uploadId=${id}`;
+  const answer = await tcpExchange(d.port, signedRequestText(d.port, { method: 'PUT', path: `/${BUCKET}/${key}`, query }), { untilResponse: true });
+  const res = parseHttpResponse(answer.data);
+  t.equal(res?.status, 411);
+  t.equal(xmlField(res?.body ?? '', 'Code'), 'MissingContentLength');
+  const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id }));
+  t.same(listed.Parts ?? [], [], 'no empty part was stored');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id }));
 });
 
 t.test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityTooSmall, NoSuchUpload, MalformedXML', async (t) => {
