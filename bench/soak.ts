@@ -1,8 +1,9 @@
 // `npm run soak -- [--minutes M] [--concurrency C] [--out DIR]`: hours of mixed, checked S3 traffic
 // against one daemon started as shipped (no malloc tuning), to find what a short bench cannot:
 // memory or file descriptors that grow, data files that leak, acknowledged writes that go missing.
-// Every GET is compared with what was acknowledged; at the end every live key is read back, the
-// daemon is stopped and `s3d verify --deep` checks the store. Exit 0 only when all of that is clean.
+// Every whole GET is compared with what was acknowledged (a ranged one's length); at the end every
+// live key is read back, the daemon is stopped and `s3d verify --deep` checks the store. Exit 0
+// only when all of that is clean.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -140,6 +141,15 @@ function metric(text: string, name: string, filter?: RegExp): number | null {
   return sum;
 }
 
+/**
+ * The daemon's 5xx answers so far, from a metrics scrape; null when the scrape holds no request
+ * counts (it failed, or was refused): unknown, not none.
+ */
+export function status5xxOf(scrape: string): number | null {
+  if (metric(scrape, 's3d_requests_total') === null) return null;
+  return metric(scrape, 's3d_requests_total', /status="5/) ?? 0;
+}
+
 class Soak {
   readonly expected = new Map<string, Expected>();
   readonly locks = new Set<string>();
@@ -245,6 +255,7 @@ class Soak {
       if (exp === undefined && (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
       throw err;
     }));
+    if (exp === undefined && r) this.mismatch(`HEAD ${l.id}: found a deleted key`);
     if (r && exp !== undefined && r.ContentLength !== exp.size) this.mismatch(`HEAD ${l.id}: ${r.ContentLength} bytes, acknowledged ${exp.size}`);
   }
 
@@ -506,7 +517,7 @@ export async function soak(args: string[]): Promise<number> {
     say(`${minutes} min at concurrency ${concurrency} against ${daemon.endpoint} (pid ${pid}), data in ${dataDir}`);
 
     const samples: Sample[] = [];
-    const sample = async (): Promise<void> => {
+    const sample = async (): Promise<Sample> => {
       const m = await fetchText(`${daemon!.endpoint}/minio/v2/metrics/cluster`, tls.certPem).catch(() => '');
       const heap = metric(m, 's3d_nodejs_heap_size_used_bytes');
       const rss = readRssMiB(pid);
@@ -515,11 +526,12 @@ export async function soak(args: string[]): Promise<number> {
         rssMiB: rss === null ? null : Math.round(rss),
         threads: procField(pid, 'Threads'), fds: fdCount(pid),
         heapMiB: heap === null ? null : Math.round(heap / 2 ** 20),
-        status5xx: metric(m, 's3d_requests_total', /status="5/) ?? 0,
+        status5xx: status5xxOf(m),
         dataFiles: countFiles(join(dataDir, '.s3d', 'objects')), tmpFiles: countFiles(join(dataDir, '.s3d', 'tmp')),
       };
       samples.push(s);
       say(`${s.minute} min: ${run.total} ops, RSS ${s.rssMiB} MiB, heap ${s.heapMiB} MiB, ${s.fds} fds, ${s.dataFiles} data files, ${Object.keys(run.errors).length} error kinds, ${run.mismatches.length} mismatches, ${s.status5xx} 5xx`);
+      return s;
     };
     const timer = setInterval(() => void sample(), sampleMs);
     const end = started + minutes * 60_000;
@@ -531,14 +543,14 @@ export async function soak(args: string[]): Promise<number> {
       }
     }));
     clearInterval(timer);
-    await sample();
+    // The last sample is this one (one the timer started may still be on its way).
+    const last = await sample();
     const finalBad = await run.finalCheck();
     s3.destroy();
     await daemon.stop();
     daemon = undefined;
     const verify = await runVerify(dataDir, kmsSecret);
     const errors = Object.values(run.errors).reduce((a, b) => a + b, 0);
-    const last = samples[samples.length - 1]!;
     const steady = samples.slice(Math.floor(samples.length / 4));
     const result = {
       at: new Date(started).toISOString(), minutes, concurrency, operations: run.total, ok: run.ok, errors: run.errors,
@@ -550,7 +562,7 @@ export async function soak(args: string[]): Promise<number> {
       verify: { exitCode: verify.code, summary: verify.out.split('\n').filter((l) => l.startsWith('s3d verify')).pop() ?? verify.out.slice(-500) },
       samples,
     };
-    const passed = errors === 0 && run.mismatches.length === 0 && (last.status5xx ?? 0) === 0 && finalBad === 0 && verify.code === 0;
+    const passed = errors === 0 && run.mismatches.length === 0 && last.status5xx === 0 && finalBad === 0 && verify.code === 0;
     mkdirSync(outDir, { recursive: true });
     const file = join(outDir, `soak-${result.at.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify({ ...result, passed }, null, 1)}\n`);
