@@ -16,9 +16,10 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
-import { countFiles, waitForFileCounts, type FileCounts } from '../helpers/files.js';
+import { countFiles, filesContaining, objectsDir, waitForFileCounts, type FileCounts } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);
@@ -206,6 +207,7 @@ t.test('a part uploaded again with the same bytes while the upload completes is 
   // checksum holds the Complete between the two a little longer (its key and checksum), so the
   // race is met more often.
   const refused: string[] = [];
+  const completed: Array<{ key: string; body: Buffer }> = [];
   for (let round = 0; round < 40; round++) {
     const key = `same-part-${round}`;
     const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ServerSideEncryption: 'AES256', ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }));
@@ -221,7 +223,24 @@ t.test('a part uploaded again with the same bytes while the upload completes is 
     if (complete !== 'ok') {
       refused.push(`round ${round}: Complete ${complete}`);
       await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId }));
-    } else if (!(await getBytes(s3, { Bucket: BUCKET, Key: key })).equals(body)) refused.push(`round ${round}: other bytes`);
+    } else {
+      completed.push({ key, body });
+      if (!(await getBytes(s3, { Bucket: BUCKET, Key: key })).equals(body)) refused.push(`round ${round}: other bytes`);
+    }
   }
   t.same(refused, [], 'every Complete succeeds with the part\u2019s bytes; every repeated UploadPart has the same ETag or finds the upload completed');
+  // The replaced parts' files were queued for deletion: an object pointing at one reads until the
+  // reaper comes. A file replaced after the last round, gone from disk, shows the reaper has been.
+  const gone = testBytes(200_000, seed++);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'same-part-sentinel', Body: gone }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'same-part-sentinel', Body: 'replaced' }));
+  const needle = gone.subarray(50_000, 50_064);
+  await pollUntil(() => filesContaining(objectsDir(d.dataDir), needle).length, (n) => n === 0, 25_000, 250);
+  t.same(filesContaining(objectsDir(d.dataDir), needle), [], 'the reaper ran after the last round');
+  const unreadable: string[] = [];
+  for (const c of completed) {
+    const got = await getBytes(s3, { Bucket: BUCKET, Key: c.key }).catch((e: Error) => e.name);
+    if (typeof got === 'string' || !got.equals(c.body)) unreadable.push(`${c.key}: ${typeof got === 'string' ? got : 'other bytes'}`);
+  }
+  t.same(unreadable, [], `every completed object (${completed.length}) still reads after the reaper ran`);
 });
