@@ -165,6 +165,15 @@ export interface ByteRange {
 }
 
 /**
+ * Whether a request carries a Range at all, as S3 judges it beside partNumber: an empty one (or
+ * only whitespace) is none, as MinIO and LocalStack read it; any other, even one parseRange would
+ * ignore, is a Range.
+ */
+export function rangeSent(header: string | undefined): boolean {
+  return header !== undefined && header.trim() !== '';
+}
+
+/**
  * Parses one `bytes=` range against an object size. Returns undefined when the header should be
  * ignored (absent, or syntactically not a single byte range, as S3 does); throws InvalidRange
  * when it is unsatisfiable.

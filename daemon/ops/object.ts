@@ -12,7 +12,7 @@ import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, writeConditions } from './object-headers.js';
+import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -316,7 +316,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
   }
   const askedPart = ctx.query.get('partNumber');
   // The clash first, as S3 answers it, then the number.
-  if (askedPart !== null && ctx.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+  if (askedPart !== null && rangeSent(ctx.headers.range)) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   if (askedPart !== null) partNumberOf(askedPart);
   // A GET from data files takes a place among the requests moving data through files, and it
   // takes it before the record it reads is looked up for good: a wait can outlast the reaper's
@@ -365,7 +365,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         let status = 200;
         const partNumber = ctx.query.get('partNumber');
         if (partNumber !== null) {
-          if (ctx.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+          if (rangeSent(ctx.headers.range)) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
           const pr = partRange(rec, partNumber);
           start = pr.start;
           end = pr.end;

@@ -10,6 +10,7 @@ import {
   collectUserMeta,
   objectResponseHeaders,
   parseRange,
+  rangeSent,
   quoteETag,
 } from '../../../../daemon/ops/object-headers.js';
 
@@ -79,6 +80,13 @@ t.test('parseRange: headers S3 ignores (full object, 200)', async (t) => {
     t.equal(outcome(() => parseRange(h, 10)), 'ignored', JSON.stringify(h));
   }
   t.strictSame(parseRange('  bytes=1-2  ', 10), { start: 1, end: 2 }, 'surrounding whitespace is trimmed');
+});
+
+t.test('rangeSent: an empty Range is none (beside partNumber), any other is one', async (t) => {
+  t.equal(rangeSent(undefined), false);
+  t.equal(rangeSent(''), false);
+  t.equal(rangeSent('  '), false);
+  for (const h of ['bytes=0-9', 'BYTES=0-9', 'bytes=0-1,3-4', 'bytes=5-3', 'x']) t.equal(rangeSent(h), true, JSON.stringify(h));
 });
 
 t.test('checkConditions: If-Match / If-Unmodified-Since → 412', async (t) => {
