@@ -72,6 +72,10 @@ t.test('parseRange: clamping and unsatisfiable ranges', async (t) => {
   t.equal(outcome(() => parseRange('bytes=0-0', 0)), 'InvalidRange/416');
   t.equal(parseRange('bytes=-5', 0), undefined, 'the last 5 bytes of an empty object are all of it: the whole (empty) object, 200, as on S3');
   t.equal(parseRange('bytes=20-5', 10), undefined, 'an end before the start is no range at all, even past the size');
+  t.equal(parseRange('bytes=9007199254740993-9007199254740992', 10), undefined, 'an end before the start by one, past 2^53');
+  t.equal(parseRange('bytes=100000000000000000001-100000000000000000000', 10), undefined, 'and past 2^64');
+  t.equal(outcome(() => parseRange('bytes=100000000000000000000-100000000000000000000', 10)), 'InvalidRange/416', 'equal positions past the end are a range');
+  t.equal(outcome(() => parseRange('bytes=0100-100', 10)), 'InvalidRange/416', 'leading zeros do not make a start larger');
 });
 
 t.test('parseRange: headers S3 ignores (full object, 200)', async (t) => {
