@@ -4,7 +4,7 @@
 
 import { S3Error } from '../errors.js';
 import { filesOf, RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
-import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
+import { clientETag, createObjectEncryption, customerKeyMissing, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
 import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
@@ -254,7 +254,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     // (unless a checksum the object does not have is asked for: that needs its bytes).
     if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || checksumTypes(src.record)[checksumAlgorithm] !== undefined)) {
       const oldKey = parseCustomerKey(ctx.headers, true);
-      if (!oldKey) throw new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+      if (!oldKey) throw customerKeyMissing();
       let objectKey: Buffer;
       try {
         objectKey = unsealCustomer(src.record.sse, oldKey, src.bucket, src.key);

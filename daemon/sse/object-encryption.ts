@@ -130,21 +130,30 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
 }
 
 /**
- * The object key of a stored object, for reading. SSE-C needs the customer key from the
- * request (or the copy-source headers); the KMS kinds unwrap their data key through the KMS.
- */
-/**
  * Customer-key headers (of the object, or with `copySource` of a copy's source) where they do not
- * apply: a read of an object that is not SSE-C, a write that is no copy. S3 refuses them.
+ * apply: a read of an object that is not SSE-C (a copy's source included, whatever its kind), a
+ * write that is no copy. S3 refuses them: 400 InvalidRequest.
  */
-export function refuseCustomerKey(headers: Readonly<Record<string, string>>, copySource = false, code: 'InvalidRequest' | 'InvalidArgument' = 'InvalidRequest'): void {
+export function refuseCustomerKey(headers: Readonly<Record<string, string>>, copySource = false): void {
   const ck = parseCustomerKey(headers, copySource);
   if (ck) {
     ck.key.fill(0);
-    throw new S3Error(code, 'The encryption parameters are not applicable to this object.');
+    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
   }
 }
 
+/**
+ * An SSE-C object read without its key (a GET, or a copy whose source it is): S3's 400
+ * InvalidRequest, the same for CopyObject and UploadPartCopy as for GET.
+ */
+export function customerKeyMissing(): S3Error {
+  return new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+}
+
+/**
+ * The object key of a stored object, for reading. SSE-C needs the customer key from the
+ * request (or the copy-source headers); the KMS kinds unwrap their data key through the KMS.
+ */
 export async function unsealForRead(
   env: SseEnv,
   rec: SseRecord,
@@ -155,18 +164,14 @@ export async function unsealForRead(
 ): Promise<Buffer> {
   if (rec.kind === 'SSE-C') {
     const ck = parseCustomerKey(headers, copySource);
-    if (!ck) {
-      throw copySource
-        ? new S3Error('InvalidArgument', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.')
-        : new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
-    }
+    if (!ck) throw customerKeyMissing();
     try {
       return unsealCustomer(rec, ck, bucket, object);
     } finally {
       ck.key.fill(0);
     }
   }
-  refuseCustomerKey(headers, copySource, copySource ? 'InvalidArgument' : 'InvalidRequest');
+  refuseCustomerKey(headers, copySource);
   const kms = requireKms(env);
   if (!rec.kmsKey || !rec.kmsCiphertext) throw new S3Error('XMinioObjectTampered');
   const cacheId = env.objectKeys?.enabled === true ? ObjectKeyCache.id(rec, bucket, object) : undefined;

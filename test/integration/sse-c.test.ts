@@ -287,7 +287,7 @@ t.test('UploadPartCopy from an SSE-C source', async (t) => {
   await expectS3Error(
     t,
     s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, CopySource: copySource, ...ssec(keyB) })),
-    'InvalidArgument',
+    'InvalidRequest',
     400,
     'copy part without copy-source key',
   );
@@ -337,7 +337,7 @@ t.test('CopyObject from an SSE-C source', async (t) => {
   const body = testBytes(250_000, 51);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'co/src', Body: body, ...ssec(keyA) }));
   const src = `${bucket}/co/src`;
-  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: src })), 'InvalidArgument', 400, 'copy without copy-source key');
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: src })), 'InvalidRequest', 400, 'copy without copy-source key');
   await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'co/x', CopySource: src, ...ssecCopy(keyB) })), 'AccessDenied', 403, 'copy with the wrong copy-source key');
   await expectS3Error(
     t,

@@ -1,7 +1,8 @@
 // Every copy combination between none, SSE-C, SSE-S3 and SSE-KMS (4 × 4) through CopyObject and
 // through UploadPartCopy, for an inline and a file-backed source, and CopyObject from a multipart
 // source (one DARE stream per part): the destination reads back the exact source bytes and HEAD
-// reports the destination's kind (and only it).
+// reports the destination's kind (and only it). A copy-source SSE-C key that is missing, wrong,
+// malformed or not wanted gets the same answer from CopyObject and UploadPartCopy, S3's.
 import t from 'tap';
 import type { Test } from 'tap';
 import {
@@ -13,14 +14,15 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
+  AbortMultipartUploadCommand,
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
-import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';
-import { KMS_KEY_ARN, sseCopySourceInput, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
+import { bodyBytes, clientWithoutResponseChecksums, expectS3Error, withHeaders } from '../helpers/s3.js';
+import { KMS_KEY_ARN, ssecCopy, ssecHeaders, sseCopySourceInput, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
 
 const KINDS: SseKind[] = ['none', 'SSE-C', 'SSE-S3', 'SSE-KMS'];
 const SIZES = { inline: 1_000, file: 200_000 } as const;
@@ -148,4 +150,40 @@ t.test('CopyObject matrix, multipart source (two parts, 5 MiB + 100 000 bytes)',
       await checkDestination(t, dkey, dst, want, `multipart ${src} → ${dst}`);
     }
   }
+});
+
+t.test('copy-source SSE-C faults: CopyObject and UploadPartCopy answer alike, as S3 does', async (t) => {
+  const COPY_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
+  const short = randomBytes(16);
+  const faults: { what: string; src: SseKind; input: Record<string, string>; headers?: Record<string, string>; code: string; status: number }[] = [
+    // S3's words for a GET without the key, and for a copy of such a source (AWS's answer to opendal's copy, 400).
+    { what: 'an SSE-C source without the copy-source key', src: 'SSE-C', input: {}, code: 'InvalidRequest', status: 400 },
+    // Another key does not open the source: 403, as a GET with the wrong key (LocalStack recorded it against AWS for CopyObject).
+    { what: 'an SSE-C source with another key', src: 'SSE-C', input: ssecCopy(dstKey), code: 'AccessDenied', status: 403 },
+    // A key for a source that has none: the encryption parameters do not apply, as on GET.
+    { what: 'a copy-source key for an unencrypted source', src: 'none', input: ssecCopy(srcKey), code: 'InvalidRequest', status: 400 },
+    { what: 'a copy-source key for an SSE-S3 source', src: 'SSE-S3', input: ssecCopy(srcKey), code: 'InvalidRequest', status: 400 },
+    { what: 'a copy-source key for an SSE-KMS source', src: 'SSE-KMS', input: ssecCopy(srcKey), code: 'InvalidRequest', status: 400 },
+    // Headers that are no key: InvalidArgument, whatever the source.
+    { what: 'a 16-byte copy-source key', src: 'SSE-C', input: {}, headers: ssecHeaders(short, COPY_PREFIX), code: 'InvalidArgument', status: 400 },
+    { what: 'a copy-source key MD5 that is not the key\u2019s', src: 'SSE-C', input: {}, headers: { ...ssecHeaders(srcKey, COPY_PREFIX), [`${COPY_PREFIX}key-md5`]: md5Base64(dstKey) }, code: 'InvalidArgument', status: 400 },
+    { what: 'a copy-source algorithm other than AES256', src: 'SSE-C', input: {}, headers: { ...ssecHeaders(srcKey, COPY_PREFIX), [`${COPY_PREFIX}algorithm`]: 'AES128' }, code: 'InvalidArgument', status: 400 },
+  ];
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'faults/upc' }));
+  for (const f of faults) {
+    const source = `${bucket}/src/inline/${f.src}`;
+    const copy = new CopyObjectCommand({ Bucket: bucket, Key: 'faults/co', CopySource: source, ...f.input });
+    await expectS3Error(t, s3.send(f.headers ? withHeaders(copy, f.headers) : copy), f.code, f.status, `CopyObject, ${f.what}`);
+    const part = new UploadPartCopyCommand({ Bucket: bucket, Key: 'faults/upc', UploadId: up.UploadId, PartNumber: 1, CopySource: source, ...f.input });
+    await expectS3Error(t, s3.send(f.headers ? withHeaders(part, f.headers) : part), f.code, f.status, `UploadPartCopy, ${f.what}`);
+  }
+  // The SSE-C key rotation (a copy onto itself with a new key) checks the old key the same way.
+  const self = `src/inline/SSE-C`;
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: self, CopySource: `${bucket}/${self}`, ...sseWriteInput('SSE-C', dstKey) })), 'InvalidRequest', 400, 'key rotation without the old key');
+  await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: self, CopySource: `${bucket}/${self}`, ...ssecCopy(dstKey), ...sseWriteInput('SSE-C', dstKey) })), 'AccessDenied', 403, 'key rotation with another old key');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'faults/upc', UploadId: up.UploadId }));
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'faults/co' })), 'NotFound', 404, 'no refused copy stored anything');
+  // The source still opens with its own key after the refused rotations.
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: self, ...sseReadInput('SSE-C', srcKey) }));
+  t.ok((await bodyBytes(got)).equals(testBytes(SIZES.inline, SIZES.inline + KINDS.indexOf('SSE-C'))), 'the SSE-C source is unchanged');
 });

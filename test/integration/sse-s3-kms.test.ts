@@ -215,7 +215,7 @@ t.test('conflicting and invalid SSE headers', async (t) => {
   await expectS3Error(
     t,
     s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'conflict', CopySource: `${bucket}/s3/file`, CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: key.toString('base64') })),
-    'InvalidArgument',
+    'InvalidRequest',
     400,
     'copy-source SSE-C key on an SSE-S3 source',
   );
