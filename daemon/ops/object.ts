@@ -6,7 +6,7 @@ import { S3Error, isS3Error } from '../errors.js';
 import { mayList, requesterJudge } from './policy.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
-import { checksumFields, openChecksums, openPartChecksums } from '../sse/checksums.js';
+import { checksumFields, checksumTypes, openChecksums, openPartChecksums } from '../sse/checksums.js';
 import { customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
@@ -394,13 +394,20 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // of a multipart object has a checksum of its own (its upload's algorithm), as on S3.
           const partial = status === 206 || (partNumber !== null && rec.parts !== undefined);
           const part = partial && partNumber !== null ? rec.parts?.[Number(partNumber) - 1] : undefined;
-          const shown = partial ? part : rec;
+          // A part of a COMPOSITE object: its own checksum, typed COMPOSITE, as S3 answers it. A
+          // part of a FULL_OBJECT object: none (S3 shows none: the parts' CRCs are not the
+          // object's), unless it is the whole object, which shows the object's own.
+          const objectType = part !== undefined ? Object.values(checksumTypes(rec))[0] : undefined;
+          const whole = !partial || (objectType === 'FULL_OBJECT' && rec.parts?.length === 1);
+          const shown = whole ? rec : objectType === 'FULL_OBJECT' ? undefined : part;
           // Sealed under the object's key: showing them costs an SSE-S3/SSE-KMS object the unseal
           // of its key (through the KMS and its caches), HEAD included, and fails as a GET does
           // while the KMS is unusable. Nothing is unsealed for checksums the answer does not show.
           if (shown?.sealedChecksums !== undefined && objectKey === undefined && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
-          if (!partial) Object.assign(headers, checksumHeaders(openChecksums(rec, objectKey), true));
-          else if (part !== undefined) Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)));
+          if (whole) Object.assign(headers, checksumHeaders(openChecksums(rec, objectKey), true));
+          else if (shown !== undefined && part !== undefined) {
+            Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)), objectType === 'COMPOSITE' ? { 'x-amz-checksum-type': 'COMPOSITE' } : {});
+          }
         }
         if (head) {
           objectKey?.fill(0);

@@ -1,11 +1,13 @@
 // Multipart uploads with flexible checksums, as S3 has them, against the built daemon with the AWS
 // SDK: the upload's algorithm and type (COMPOSITE: the hash of the binary part checksums and
 // "-N"; FULL_OBJECT: the whole object's CRC, combined from the parts') on Create, ListParts,
-// ListMultipartUploads, Complete, HEAD, GET (whole and per part) and GetObjectAttributes; part
-// checksums s3d computes when the client sends none (UploadPart and UploadPartCopy); what is
-// refused (types an algorithm does not have, a part of another algorithm, a part checksum in
-// Complete that is not the part's, a wrong object checksum on Complete, which leaves the upload
-// whole); and all of it after a restart. Expected values are computed here from the bytes.
+// ListMultipartUploads, Complete, HEAD, GET (whole and per part: a COMPOSITE object's part shows
+// its own checksum, typed COMPOSITE; a FULL_OBJECT object's part none, unless it is the whole
+// object) and GetObjectAttributes; part checksums s3d computes when the client sends none
+// (UploadPart and UploadPartCopy); what is refused (types an algorithm does not have, a part of
+// another algorithm, a part checksum in Complete that is not the part's, a wrong object checksum
+// on Complete, which leaves the upload whole); and all of it after a restart. Expected values are
+// computed here from the bytes.
 
 import t from 'tap';
 import { createHash } from 'node:crypto';
@@ -140,8 +142,10 @@ t.test('COMPOSITE CRC32: part checksums, the object checksum on Complete, HEAD, 
   t.equal(got.ChecksumCRC32, expected, 'GET');
   t.ok((await bodyBytes(got)).equals(Buffer.concat(parts)), 'GET: the bytes');
   const part2 = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: 2, ChecksumMode: 'ENABLED' }));
-  t.equal(part2.ChecksumCRC32, done[1]!.ChecksumCRC32, 'GET partNumber=2: that part\u2019s checksum (the SDK validates the body against it)');
+  t.same([part2.ChecksumCRC32, part2.ChecksumType], [done[1]!.ChecksumCRC32, 'COMPOSITE'], 'GET partNumber=2: that part\u2019s checksum (the SDK validates the body against it), typed COMPOSITE as S3 types it');
   t.ok((await bodyBytes(part2)).equals(P2), 'GET partNumber=2: the bytes');
+  const headPart = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: 3, ChecksumMode: 'ENABLED' }));
+  t.same([headPart.ChecksumCRC32, headPart.ChecksumType], [done[2]!.ChecksumCRC32, 'COMPOSITE'], 'HEAD partNumber=3 likewise');
 
   const a = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: key, ObjectAttributes: ['Checksum', 'ObjectParts'] }));
   t.same(a.Checksum, { ChecksumCRC32: expected.replace(/-3$/, ''), ChecksumType: 'COMPOSITE' }, 'GetObjectAttributes: the checksum of checksums, without -N, and its type');
@@ -211,6 +215,15 @@ for (const [alg, type] of [
     t.ok((await bodyBytes(got)).equals(whole), 'GET: the bytes');
     const a = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: key, ObjectAttributes: ['Checksum'] }));
     t.same(a.Checksum, { [field(alg)]: expected, ChecksumType: 'FULL_OBJECT' }, 'GetObjectAttributes');
+    // A part of a FULL_OBJECT object: S3 shows no checksum (its part CRCs are not the object's,
+    // and S3 keeps none to show); s3d sent the part's CRC, untyped.
+    for (const n of [1, 2]) {
+      const part = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: n, ChecksumMode: 'ENABLED' }));
+      t.same([sum(part, alg), part.ChecksumType], [undefined, undefined], `GET partNumber=${n}: no checksum`);
+      t.ok((await bodyBytes(part)).equals(n === 1 ? P1 : P3), `GET partNumber=${n}: the bytes`);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: n, ChecksumMode: 'ENABLED' }));
+      t.same([sum(head, alg), head.ChecksumType], [undefined, undefined], `HEAD partNumber=${n}: no checksum`);
+    }
   });
 }
 
@@ -240,6 +253,10 @@ t.test('refused at Create and Complete, as S3 refuses them', async (t) => {
   await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumCRC32: undefined, ChecksumSHA1: await b64('SHA1', P3) }])), 'InvalidPart', 400, 'a part checksum of another algorithm');
   const fin = await s3.send(complete(key, up.id, [part], { ChecksumCRC32: await b64('CRC32', P3) }));
   t.same([fin.ChecksumCRC32, fin.ChecksumType], [await b64('CRC32', P3), 'FULL_OBJECT'], 'the right object CRC32 completes');
+  // The only part is the whole object: partNumber=1 shows the object's CRC32 and its type, as S3 does.
+  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: 1, ChecksumMode: 'ENABLED' }));
+  t.same([got.ChecksumCRC32, got.ChecksumType], [await b64('CRC32', P3), 'FULL_OBJECT'], 'GET partNumber=1 of a one-part FULL_OBJECT object: the object\u2019s CRC32, FULL_OBJECT');
+  t.ok((await bodyBytes(got)).equals(P3), 'GET partNumber=1: the bytes');
 });
 
 t.test('an upload created without a checksum algorithm: a completion listing part checksums is InvalidPart, as on S3', async (t) => {

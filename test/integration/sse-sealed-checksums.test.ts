@@ -211,7 +211,9 @@ t.test('encrypted objects\u2019 checksums are sealed in the store, and every rea
     if (e.parts) {
       t.same(a.ObjectParts?.Parts?.map((p) => sumOf(p, e.alg)), e.parts, `GetObjectAttributes ${key}: the part checksums`);
       const part1 = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: 1, ChecksumMode: 'ENABLED', ...readInput(e.kind) }));
-      t.equal(sumOf(part1, e.alg), e.parts[0], `GET ${key} partNumber=1: the part's checksum`);
+      // A COMPOSITE object's part shows its own checksum; a FULL_OBJECT object's of two parts none, as on S3.
+      const composed = /-\d+$/.test(e.value);
+      t.equal(sumOf(part1, e.alg), composed ? e.parts[0] : undefined, `GET ${key} partNumber=1: ${composed ? 'the part\'s checksum' : 'no checksum (FULL_OBJECT)'}`);
       await bodyBytes(part1);
     }
   }
