@@ -742,7 +742,8 @@ export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContex
 export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const up = loadUpload(env, ctx);
   const max = intParam(ctx.query, 'max-parts', 1000, 1000);
-  const marker = intParam(ctx.query, 'part-number-marker', 0, MAX_PARTS);
+  // Any 32-bit marker, echoed as sent (as S3 echoes it); past the last part it lists nothing.
+  const marker = intParam(ctx.query, 'part-number-marker', 0, 2_147_483_647);
   const parts = env.meta.listParts(up.id, marker, max + 1);
   // max-parts=0 lists nothing and is not truncated, as listings are: truncated with no next marker
   // would send a paging client round the same page forever.

@@ -341,6 +341,11 @@ t.test('re-uploading a part replaces it; ListParts', async (t) => {
   t.equal(page2.IsTruncated, false);
   const past = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumberMarker: '10' }));
   t.same([past.Parts ?? [], past.PartNumberMarker, past.NextPartNumberMarker], [[], '10', '0'], 'an empty page: NextPartNumberMarker 0, as S3 answers');
+  // A marker past the last part number there can be is echoed as sent, as S3 echoes it (s3d said 10000).
+  for (const marker of ['10001', '2147483647']) {
+    const beyond = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumberMarker: marker }));
+    t.same([beyond.Parts ?? [], beyond.PartNumberMarker, beyond.NextPartNumberMarker, beyond.IsTruncated], [[], marker, '0', false], `part-number-marker=${marker}: an empty page, the marker as sent`);
+  }
 
   t.equal(await s3Code(complete(key, id, [p1, old2, p3])), 'InvalidPart/400', 'the replaced ETag is no longer valid');
   const etag = await complete(key, id, [p1, p2, p3]);
