@@ -163,9 +163,13 @@ function bucketCorsHeaders(rule: CorsRule, headers: Readonly<Record<string, stri
 export type CorsDecorator = (headers: Readonly<Record<string, string>>) => Record<string, string>;
 
 /**
- * How the responses to a request that carries Origin become readable by the page, or undefined
- * when they do not: by the bucket's first matching rule when the bucket has rules (none matching:
- * no CORS header, the request itself still goes ahead), else by the server-wide list.
+ * How the responses to a request that carries Origin become readable by the page: by the bucket's
+ * first matching rule when the bucket has rules, else by the server-wide list. A refused origin
+ * gets no CORS header (the request itself still goes ahead) but the same Vary as an allowed one:
+ * the answer depends on Origin either way, and a shared cache that stored a refused origin's
+ * answer without it would serve that to an allowed origin's page (S3 sends Vary only when a rule
+ * matches; MinIO's server-wide CORS sends `Vary: Origin` on every response). Undefined (nothing
+ * added) only when nothing could be allowed: no bucket rules and the server-wide list `off`.
  */
 export function responseCors(
   method: string,
@@ -175,10 +179,11 @@ export function responseCors(
 ): CorsDecorator | undefined {
   if (bucketRules !== undefined) {
     const rule = matchBucketCors(bucketRules, method, headers);
-    if (rule === undefined) return undefined;
+    if (rule === undefined) return (h) => ({ ...h, vary: h.vary ?? BUCKET_VARY });
     const extra = bucketCorsHeaders(rule, headers);
     return (h) => ({ ...h, ...extra });
   }
+  if (allowed.length === 0) return undefined;
   const origin = allowedOrigin(headers.origin, allowed);
-  return origin === undefined ? undefined : (h) => withCorsHeaders(origin, h);
+  return origin === undefined ? (h) => ({ ...h, vary: h.vary ?? 'Origin' }) : (h) => withCorsHeaders(origin, h);
 }

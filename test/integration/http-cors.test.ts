@@ -142,12 +142,16 @@ t.test('S3_API_CORS_ALLOW_ORIGIN narrows the origins; a wildcard entry matches s
     const pre = await preflight(narrow, `/${bucket}/k`, origin, 'GET');
     assertXmlError(t, pre, 403, 'AccessForbidden', `preflight from ${origin}`);
     t.equal(pre.headers['access-control-allow-origin'], undefined, `no CORS header for ${origin}`);
+    t.equal(pre.headers.vary, 'Origin', `the refused preflight varies on Origin too (${origin})`);
     const res = await raw(narrow.port, { method: 'GET', ...get, sign: false, headers: { origin } });
     t.equal(res.status, 200, 'the signed request itself still works (CORS is the browser\'s check)');
     t.equal(res.headers['access-control-allow-origin'], undefined, `a page from ${origin} cannot read it`);
+    // A shared cache that kept this answer without Vary would hand it to APP's page, unreadable.
+    t.equal(res.headers.vary, 'Origin', `but it says it varies on Origin (${origin})`);
   }
   const ok = await raw(narrow.port, { method: 'GET', ...get, sign: false, headers: { origin: APP } });
   t.equal(ok.headers['access-control-allow-origin'], APP);
+  t.equal(ok.headers.vary, 'Origin');
 });
 
 t.test('S3_API_CORS_ALLOW_ORIGIN=off: no cross-origin access at all', async (t) => {
@@ -155,6 +159,7 @@ t.test('S3_API_CORS_ALLOW_ORIGIN=off: no cross-origin access at all', async (t) 
   const res = await raw(off.port, { method: 'GET', path: '/', headers: { origin: APP } });
   t.equal(res.status, 200);
   t.equal(res.headers['access-control-allow-origin'], undefined);
+  t.equal(res.headers.vary, undefined, 'nothing depends on Origin: no Vary');
 });
 
 t.test('a bad S3_API_CORS_ALLOW_ORIGIN stops the daemon at start-up, naming the variable', async (t) => {
