@@ -4,6 +4,7 @@
 // never touches the object's data, its ETag or its Last-Modified, so SSE-C objects are tagged
 // without their key. Every rule S3 applies to a tag set is checked before anything is stored.
 import { S3Error } from '../errors.js';
+import { MetaConflict } from '../meta/commit-errors.js';
 import type { ObjectRecord, TagSet } from '../meta/records.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
@@ -150,23 +151,37 @@ function taggedRecord(env: OpsEnv, ctx: RequestContext): ObjectRecord {
   return readableRecord(env, ctx, ctx.key!, { bucket: ctx.bucket, versionId: ctx.query.get('versionId') }, 'not-allowed');
 }
 
+/**
+ * Commits `tags` to the record `taggedRecord` found. A key deleted between that look-up and the
+ * commit (a PutObjectTagging's body arrives meanwhile) answers as the look-up answers now: 405
+ * MethodNotAllowed with the marker's headers when the delete left a delete marker current, 404
+ * NoSuchKey when the key is simply gone (AccessDenied to a requester who may not list the bucket).
+ */
+async function commitTags(env: OpsEnv, ctx: RequestContext, tags: TagSet | undefined): Promise<ObjectRecord> {
+  const versionId = ctx.query.get('versionId') ?? undefined;
+  try {
+    return await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId);
+  } catch (err) {
+    if (err instanceof MetaConflict && err.code === 'NoSuchKey') taggedRecord(env, ctx);
+    return metaError(err);
+  }
+}
+
 export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const rec = taggedRecord(env, ctx);
   return { status: 200, headers: { ...XML, ...readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) }, body: taggingXml(rec.tags) };
 }
 
 export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const versionId = ctx.query.get('versionId') ?? undefined;
   taggedRecord(env, ctx);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_OBJECT_TAGS);
-  const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId).catch(metaError);
+  const rec = await commitTags(env, ctx, tags);
   return { status: 200, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }
 
 export async function handleDeleteObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const versionId = ctx.query.get('versionId') ?? undefined;
   taggedRecord(env, ctx);
-  const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, undefined), versionId).catch(metaError);
+  const rec = await commitTags(env, ctx, undefined);
   return { status: 204, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }
 

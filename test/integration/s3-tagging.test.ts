@@ -3,7 +3,8 @@
 // SSE-C objects tagged without their key), x-amz-tagging on PutObject, CreateMultipartUpload and
 // CopyObject (x-amz-tagging-directive COPY/REPLACE), x-amz-tagging-count on GET/HEAD, AWS's tag
 // limits and character set (InvalidTag, nothing changed), MalformedXML, bucket tagging
-// (NoSuchTagSet when there is none), persistence across a restart, and round trips through
+// (NoSuchTagSet when there is none), a key deleted while its tagging body arrives (404, or 405
+// under a versioned bucket's new delete marker), persistence across a restart, and round trips through
 // minio-js and the aws CLI (skipped when `aws` is not on PATH).
 
 import t from 'tap';
@@ -27,6 +28,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   UploadPartCommand,
@@ -36,7 +38,7 @@ import { CopyDestinationOptions, CopySourceOptions, type S3Error } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
-import { assertXmlError, encodeKey, raw, type RawResponse } from '../helpers/http.js';
+import { assertXmlError, encodeKey, openPut, raw, type RawResponse } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
@@ -187,6 +189,33 @@ t.test('object tagging on a missing key or bucket; tags die with their object', 
   await expectSdkError(t, s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'gone' })), 'NoSuchKey', 404, 'GetObjectTagging after DeleteObject');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gone', Body: 'y' }));
   t.strictSame(await tagsOf(bucket, 'gone'), [], 'a new object under a deleted key does not inherit its tags');
+});
+
+t.test('a key deleted while its PutObjectTagging body arrives: 404 NoSuchKey, or 405 under the delete marker of a versioned bucket', async (t) => {
+  for (const versioned of [false, true]) {
+    const bucket = await createBucket(s3, versioned ? 'tag-race-v' : 'tag-race');
+    if (versioned) await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+    const body = Buffer.from(taggingXml([['a', 'b']]));
+    const put = openPut(d.port, objectPath(bucket, 'k'), body.length, { query: 'tagging', headers: { 'content-md5': md5Base64(body) } });
+    await put.write(body.subarray(0, 10));
+    // The handler has found the object and is reading the body: delete the key.
+    await sleep(200);
+    const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
+    put.end(body.subarray(10));
+    const res = await put.response;
+    const what = versioned ? 'versioned' : 'unversioned';
+    if (!versioned) {
+      // The key is simply gone: the answer a PutObjectTagging of a missing key gets.
+      assertXmlError(t, res, 404, 'NoSuchKey', `${what}: the tagging of a key deleted meanwhile`);
+      t.equal(res.headers['x-amz-delete-marker'], undefined, `${what}: no delete-marker header`);
+    } else {
+      // A delete marker is current: the answer the tagging calls get on one (it said 404 NoSuchKey).
+      assertXmlError(t, res, 405, 'MethodNotAllowed', `${what}: the tagging of a key deleted meanwhile`);
+      t.same([res.headers['x-amz-delete-marker'], res.headers['x-amz-version-id']], ['true', del.VersionId], `${what}: the marker's headers`);
+    }
+    t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }))), 'NotFound/404', `${what}: the tagging brought no object back`);
+  }
 });
 
 t.test('tagging never touches data: SSE-S3, SSE-KMS, SSE-C without its key, multipart (HTTPS)', async (t) => {
