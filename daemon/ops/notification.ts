@@ -70,11 +70,15 @@ export function parseNotificationConfiguration(body: Buffer, targets: TargetLook
   if (queues.length > MAX_CONFIGURATIONS) throw new S3Error('MalformedXML', `At most ${MAX_CONFIGURATIONS} QueueConfiguration entries are allowed.`);
   const rules: NotificationRule[] = [];
   const seen = new Set<string>();
+  const ids = new Set<string>();
   for (const q of queues) {
     const c = xmlElement(q, 'QueueConfiguration');
     for (const k of Object.keys(c)) if (!['Id', 'Queue', 'Event', 'Filter'].includes(k)) throw new S3Error('MalformedXML', `Unexpected element ${k} in QueueConfiguration.`);
     const id = c.Id === undefined ? undefined : xmlText(c.Id, 'Id');
     if (id !== undefined && id.length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `Id is at most ${MAX_ID_CHARS} characters.`);
+    // S3's answer (events name their rule by Id: two rules with one Id could not be told apart).
+    if (id !== undefined && id !== '' && ids.has(id)) throw new S3Error('InvalidArgument', 'Same ID used for multiple configurations. IDs must be unique.');
+    if (id !== undefined) ids.add(id);
     const arnText = c.Queue === undefined ? '' : xmlText(c.Queue, 'Queue').trim();
     const arn = parseArn(arnText);
     if (arn === undefined || arn.type !== 'webhook') throw new S3Error('InvalidArgument', ARN_ERROR);
@@ -85,7 +89,8 @@ export function parseNotificationConfiguration(body: Buffer, targets: TargetLook
     for (const e of events) if (!SUPPORTED_EVENTS.has(e)) throw new S3Error('InvalidArgument', EVENT_ERROR);
     if (new Set(events).size !== events.length) throw new S3Error('InvalidArgument', OVERLAP_ERROR);
     const filter = parseFilter(c.Filter);
-    // MinIO refuses only exact repeats (same target, events and filter).
+    // MinIO refuses only exact repeats (same target, events and filter); S3 also refuses rules of
+    // one event type whose prefixes and suffixes overlap (operations.md, deliberate differences).
     const sig = JSON.stringify([arn.id, [...events].sort(), filter.prefix ?? '', filter.suffix ?? '']);
     if (seen.has(sig)) throw new S3Error('InvalidArgument', OVERLAP_ERROR);
     seen.add(sig);

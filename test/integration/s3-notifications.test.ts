@@ -34,7 +34,7 @@ import {
 import { NotificationConfig, QueueConfig } from 'minio';
 import { ACCESS_KEY, startDaemon, testPki, type TestDaemon } from '../helpers/daemon.js';
 import { minioClient } from '../helpers/minio.js';
-import { createBucket, expectS3Error } from '../helpers/s3.js';
+import { createBucket, expectS3Error, expectSdkError } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 
 // ---- the receiver ------------------------------------------------------------------------------
@@ -241,6 +241,18 @@ t.test('configuration: AWS SDK and minio-js write and read it; unknown ARNs and 
     400,
     'an event s3d never sends',
   );
+  // Events name their rule by Id: S3 refuses two with one Id (they were both stored).
+  const duplicateIds = await expectSdkError(
+    t,
+    s3.send(new PutBucketNotificationConfigurationCommand({ ...B, NotificationConfiguration: { QueueConfigurations: [
+      { Id: 'same', QueueArn: PRIMARY, Events: ['s3:ObjectCreated:*'] },
+      { Id: 'same', QueueArn: DEFAULT, Events: ['s3:ObjectRemoved:*'] },
+    ] } })),
+    'InvalidArgument',
+    400,
+    'two configurations with one Id',
+  );
+  t.equal(duplicateIds?.message, 'Same ID used for multiple configurations. IDs must be unique.', "S3's message");
   await expectS3Error(
     t,
     s3.send(new PutBucketNotificationConfigurationCommand({ ...B, NotificationConfiguration: { TopicConfigurations: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', Events: ['s3:ObjectCreated:*'] }] } })),
