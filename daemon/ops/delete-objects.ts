@@ -23,6 +23,20 @@ const MAX_KEYS = 1000;
  */
 const MAX_DELETE_BODY = 8 * 1024 * 1024;
 
+/** `<Quiet>` values, as Go's boolean reads them (MinIO's DeleteObjects); an empty element is false. */
+const QUIET_VALUES = new Map<string, boolean>([
+  ['', false], ['0', false], ['f', false], ['F', false], ['false', false], ['FALSE', false], ['False', false],
+  ['1', true], ['t', true], ['T', true], ['true', true], ['TRUE', true], ['True', true],
+]);
+
+/** `<Quiet>` as MinIO reads it; any other value is MalformedXML, as on MinIO and under S3's schema (one boolean Quiet), which also refuses two Quiet elements (MinIO takes the last). */
+function quietOf(value: unknown): boolean {
+  if (value === undefined) return false;
+  const quiet = typeof value === 'string' ? QUIET_VALUES.get(value.trim()) : undefined;
+  if (quiet === undefined) throw new S3Error('MalformedXML', 'Quiet must be true or false.');
+  return quiet;
+}
+
 export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucket = requireBucket(env, ctx.bucket);
   refuseBypassWithoutLock(bucket, ctx.headers);
@@ -38,7 +52,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   const objects = root.Object as unknown[] | undefined;
   if (!Array.isArray(objects) || objects.length === 0) throw new S3Error('MalformedXML', 'The Delete document must list at least one Object.');
   if (objects.length > MAX_KEYS) throw tooMany();
-  const quiet = typeof root.Quiet === 'string' && root.Quiet.trim() === 'true';
+  const quiet = quietOf(root.Quiet);
   const errors: XmlObject[] = [];
   const valid: Array<{ key: string; versionId?: string; bypass?: boolean; check?: (current: ObjectRecord | undefined) => string | undefined }> = [];
   xmlFields(root, ['Object', 'Quiet'], 'Delete');

@@ -159,6 +159,26 @@ t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) 
   const quietErr = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Quiet: true, Objects: [{ Key: 'q2', VersionId: 'other' }] } }));
   t.equal(quietErr.Deleted, undefined);
   t.same(quietErr.Errors?.map((e) => [e.Key, e.Code, e.VersionId]), [['q2', 'NoSuchVersion', 'other']], 'Quiet still reports errors (an id s3d never makes)');
+  // Quiet is a boolean, read as MinIO reads it (1 and TRUE are true; an empty element false);
+  // anything else is MalformedXML and deletes nothing (a value other than true was taken as false).
+  await putMany(s3, bucket, ['b1', 'b2', 'b3', 'b4'], bodyOf);
+  const withQuiet = (value: string, key: string): string => `<Delete><Quiet>${value}</Quiet><Object><Key>${key}</Key></Object></Delete>`;
+  const sendDoc = (doc: string) => rawBodyClient(d, doc).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'q2' }] } }));
+  for (const value of ['yes', 'on', 'truee', '2']) {
+    t.equal(await s3Code(sendDoc(withQuiet(value, 'b1'))), 'MalformedXML/400', `<Quiet>${value}</Quiet>: MalformedXML`);
+  }
+  t.equal(await s3Code(sendDoc(`<Delete><Quiet>true</Quiet><Quiet>false</Quiet><Object><Key>b1</Key></Object></Delete>`)), 'MalformedXML/400', 'two Quiet elements: MalformedXML');
+  t.same(await allKeys(bucket), ['b1', 'b2', 'b3', 'b4', 'q2'], 'the refused documents deleted nothing');
+  for (const [value, key] of [['1', 'b1'], ['TRUE', 'b2']] as const) {
+    const r = await sendDoc(withQuiet(value, key));
+    t.same([r.Deleted, r.Errors], [undefined, undefined], `<Quiet>${value}</Quiet> is quiet`);
+  }
+  for (const [value, key] of [['0', 'b3'], ['', 'b4']] as const) {
+    const r = await sendDoc(withQuiet(value, key));
+    t.same(r.Deleted?.map((x) => x.Key), [key], `<Quiet>${value}</Quiet> lists the deleted key`);
+  }
+  t.same(await allKeys(bucket), ['q2'], 'and they deleted their keys');
+
   // A version id of the right shape that names nothing counts as deleted (S3: a retried batch succeeds).
   const gone = '01890a5d-ac96-774b-bcce-b302099a8057';
   const retried = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'q2', VersionId: gone }] } }));
