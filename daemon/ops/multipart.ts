@@ -25,7 +25,7 @@ import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
-import { collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
+import { collectStoredHeaders, collectUserMeta, digitsLess, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
 import { sseRequestedField } from './policy.js';
@@ -403,7 +403,8 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
     const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader.trim());
     const first = Number(m?.[1]);
     const last = Number(m?.[2]);
-    if (!m || last < first) throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { fields: argument });
+    // Compared exactly: past 2^53 two positions can round to one double.
+    if (!m || digitsLess(m[2]!, m[1]!)) throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { fields: argument });
     if (first >= src.record.size) throw new S3Error('InvalidRequest', 'The specified copy range is invalid for the source object size');
     if (last >= src.record.size) throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${src.record.size}`, { fields: argument });
     start = first;

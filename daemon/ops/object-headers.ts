@@ -202,9 +202,10 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 
 /**
  * Whether one run of decimal digits is a smaller number than another, exactly at any length (in
- * linear time: BigInt would take a millisecond for a header of 16,000 digits).
+ * linear time: BigInt would take a millisecond for a header of 16,000 digits). Range and
+ * x-amz-copy-source-range positions past 2^53 round to one double.
  */
-function digitsLess(a: string, b: string): boolean {
+export function digitsLess(a: string, b: string): boolean {
   const x = a.replace(/^0+/, '');
   const y = b.replace(/^0+/, '');
   return x.length !== y.length ? x.length < y.length : x < y;

@@ -648,6 +648,11 @@ t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {
   t.equal(await s3Code(copyPart(4, `bytes=0-${src.length}`)), 'InvalidArgument/400', 'range past the end: InvalidArgument, as S3 answers');
   t.equal(await s3Code(copyPart(4, 'bytes=10-5')), 'InvalidArgument/400', 'range ending before it starts');
   t.equal(await s3Code(copyPart(4, 'bytes=10-')), 'InvalidArgument/400', 'open-ended range');
+  // Also where the two positions differ only past the 53 bits of a double (they were rounded to
+  // one number, read as a range starting past the source: InvalidRequest).
+  for (const range of ['bytes=9007199254740993-9007199254740992', 'bytes=100000000000000000001-100000000000000000000']) {
+    t.equal(await s3Code(copyPart(4, range)), 'InvalidArgument/400', `${range}: a range ending before it starts`);
+  }
   // As LocalStack recorded S3's answers: a range starting past the source is InvalidRequest; the
   // InvalidArgument ones name the header and its value.
   t.equal(await s3Code(copyPart(4, `bytes=${src.length}-${src.length + 10}`)), 'InvalidRequest/400', 'range starting past the end: InvalidRequest');
