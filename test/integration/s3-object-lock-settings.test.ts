@@ -10,7 +10,8 @@
 // with x-amz-bypass-governance-retention; COMPLIANCE never; GOVERNANCE → COMPLIANCE), users of
 // S3_IAM_FILE (s3:BypassGovernanceRetention for bypassing, in DeleteObject and DeleteObjects too;
 // s3:PutObjectRetention / s3:PutObjectLegalHold for lock headers on uploads; each Object Lock
-// operation's own action), PutObjectLegalHold, and CopyObject and multipart uploads with lock
+// operation's own action), PutObjectLegalHold, a key deleted while a retention or legal hold
+// arrives (the look-up's 404 with the delete marker's headers), and CopyObject and multipart uploads with lock
 // headers. What the locks protect: s3-object-lock-protection.test.ts.
 
 import t from 'tap';
@@ -39,6 +40,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { bucketName, s3Client, startDaemon } from '../helpers/daemon.js';
 import { bodyBytes, createBucket, s3Code, withHeaders } from '../helpers/s3.js';
+import { md5Base64 } from '../helpers/hash.js';
+import { assertXmlError, openPut, send } from '../helpers/http.js';
+import { sleep } from '../helpers/wait.js';
 import { at, DAY, DENIED, isoS, lock, lockHelpers, MALFORMED, MIN, NO_LOCK_CONFIG, OK, oneOf, retain, rule, VID } from '../helpers/object-lock.js';
 
 const work = mkdtempSync(join(tmpdir(), 's3d-object-lock-'));
@@ -484,6 +488,33 @@ t.test('PutObjectLegalHold ON/OFF per version; other statuses refused', async (t
   const plain = await createBucket(s3, 'lkholdplain');
   await put(plain, 'k', 'v1');
   t.equal(await setHold(plain, 'k', 'ON'), 'InvalidRequest/400', 'in a bucket without Object Lock → InvalidRequest');
+});
+
+t.test('PutObjectLegalHold and PutObjectRetention of a key deleted while the body arrives: the look-up\u2019s answer, the delete marker\u2019s headers included', async (t) => {
+  const bucket = await lockBucket('lkrace');
+  const docs = {
+    'legal-hold': '<LegalHold><Status>OFF</Status></LegalHold>',
+    retention: `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${at(DAY).toISOString()}</RetainUntilDate></Retention>`,
+  };
+  for (const [query, doc] of Object.entries(docs)) {
+    await put(bucket, 'k', query);
+    const body = Buffer.from(doc);
+    const headers = { 'content-md5': md5Base64(body) };
+    const held = openPut(d.port, `/${bucket}/k`, body.length, { query, headers });
+    await held.write(body.subarray(0, 10));
+    // The handler has found the version and is reading the body: delete the key (a delete marker).
+    await sleep(200);
+    const marker = (await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }))).VersionId;
+    held.end(body.subarray(10));
+    const raced = await held.response;
+    // The same request sent now, once the marker is current, is answered by the look-up.
+    const after = await send(d.port, { method: 'PUT', path: `/${bucket}/k`, query, headers, body });
+    for (const [what, res] of [['raced', raced], ['sent after the delete', after]] as const) {
+      assertXmlError(t, res, 404, 'NoSuchKey', `${query}, ${what}`);
+      // The commit's own NoSuchKey had no marker headers.
+      t.same([res.headers['x-amz-delete-marker'], res.headers['x-amz-version-id']], ['true', marker], `${query}, ${what}: the marker's headers`);
+    }
+  }
 });
 
 // ---- 11. CopyObject and multipart ---------------------------------------------------------------------
