@@ -123,6 +123,11 @@ export interface BucketEncryption {
   /** KMSMasterKeyID exactly as PutBucketEncryption gave it (an ARN form), when not kmsKeyId itself. */
   readonly kmsKeyIdAsGiven?: string;
   readonly bucketKeyEnabled?: boolean;
+  /**
+   * S3's BlockedEncryptionTypes as PutBucketEncryption gave it (`NONE` or `SSE-C`): with `SSE-C`,
+   * writes asking for SSE-C are refused (objects already stored stay readable).
+   */
+  readonly blockedEncryptionTypes?: ReadonlyArray<'NONE' | 'SSE-C'>;
 }
 
 export interface BucketRecord {

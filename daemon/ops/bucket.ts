@@ -12,7 +12,7 @@ import { OWNER_ONLY_ACLS } from './object-headers.js';
 
 /** S3's canned ACL names (any other x-amz-acl value is no ACL at all). */
 const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
-import { parseConfigXml, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
+import { parseConfigXml, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -196,7 +196,8 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   xmlFields(conf, ['Rule'], 'ServerSideEncryptionConfiguration');
   const rules = conf.Rule as unknown[] | undefined;
   if (!Array.isArray(rules) || rules.length !== 1) throw new S3Error('MalformedXML', 'The configuration must contain exactly one Rule.');
-  const rule = xmlFields(rules[0], ['ApplyServerSideEncryptionByDefault', 'BucketKeyEnabled'], 'Rule');
+  const rule = xmlFields(rules[0], ['ApplyServerSideEncryptionByDefault', 'BucketKeyEnabled', 'BlockedEncryptionTypes'], 'Rule');
+  const blocked = parseBlockedEncryptionTypes(rule.BlockedEncryptionTypes);
   const apply = rule.ApplyServerSideEncryptionByDefault as Record<string, unknown> | undefined;
   if (!apply || typeof apply !== 'object') throw new S3Error('MalformedXML', 'The Rule must contain ApplyServerSideEncryptionByDefault.');
   xmlFields(apply, ['SSEAlgorithm', 'KMSMasterKeyID'], 'ApplyServerSideEncryptionByDefault');
@@ -207,16 +208,31 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   const bucketKeyEnabled = bke === undefined ? undefined : bke === 'true';
   if (algorithm === 'AES256') {
     if (keyId !== undefined && keyId !== '') throw new S3Error('InvalidArgument', 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms', { fields: { ArgumentName: 'ApplyServerSideEncryptionByDefault' } });
-    return { algorithm: 'AES256', ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}) };
+    return { algorithm: 'AES256', ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}), ...blocked };
   }
   if (algorithm === 'aws:kms') {
     if (keyId !== undefined && typeof keyId !== 'string') throw new S3Error('MalformedXML', 'KMSMasterKeyID must be text.');
     const id = normalizeKmsKeyId(keyId === '' ? undefined : (keyId as string | undefined));
     // GetBucketEncryption gives the configuration back as written (tools compare it).
     const asGiven = id !== undefined && keyId !== id ? { kmsKeyIdAsGiven: keyId as string } : {};
-    return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id, ...asGiven } : {}), ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}) };
+    return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id, ...asGiven } : {}), ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}), ...blocked };
   }
   throw new S3Error('MalformedXML', `SSEAlgorithm must be AES256 or aws:kms, got ${JSON.stringify(algorithm)}.`);
+}
+
+/**
+ * S3's BlockedEncryptionTypes (2025): `SSE-C` refuses writes that ask for SSE-C, `NONE` allows
+ * them. Values outside S3's enumeration, an empty list, and both values at once are refused
+ * rather than read one way or the other.
+ */
+function parseBlockedEncryptionTypes(v: unknown): { blockedEncryptionTypes?: ReadonlyArray<'NONE' | 'SSE-C'> } {
+  if (v === undefined) return {};
+  const el = xmlFields(v, ['EncryptionType'], 'BlockedEncryptionTypes');
+  const types = xmlList(el.EncryptionType).map((t) => xmlText(t, 'EncryptionType'));
+  for (const t of types) if (t !== 'NONE' && t !== 'SSE-C') throw new S3Error('MalformedXML', `EncryptionType must be NONE or SSE-C, got ${JSON.stringify(t)}.`);
+  if (types.length === 0) throw new S3Error('MalformedXML', 'BlockedEncryptionTypes must hold an EncryptionType (NONE or SSE-C).');
+  if (types.includes('NONE') && types.includes('SSE-C')) throw new S3Error('MalformedXML', 'BlockedEncryptionTypes cannot hold both NONE and SSE-C.');
+  return { blockedEncryptionTypes: types as Array<'NONE' | 'SSE-C'> };
 }
 
 export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -232,7 +248,14 @@ export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext
       kmsError(err, config.kmsKeyId);
     }
   }
-  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, encryption: config })).catch(metaError);
+  // A configuration without BlockedEncryptionTypes keeps the bucket's (as S3 keeps its block on
+  // SSE-C): a tool that does not know the element (minio-js, an older CLI) cannot lift it unseen.
+  await env.meta
+    .updateBucket(ctx.bucket!, (b) => ({
+      ...b,
+      encryption: config.blockedEncryptionTypes === undefined && b.encryption?.blockedEncryptionTypes !== undefined ? { ...config, blockedEncryptionTypes: b.encryption.blockedEncryptionTypes } : config,
+    }))
+    .catch(metaError);
   return { status: 200 };
 }
 
@@ -241,6 +264,7 @@ export function encryptionConfigXml(config: BucketEncryption): string {
   if (config.kmsKeyId !== undefined) apply.KMSMasterKeyID = config.kmsKeyIdAsGiven ?? config.kmsKeyId;
   const rule: XmlObject = { ApplyServerSideEncryptionByDefault: apply };
   if (config.bucketKeyEnabled !== undefined) rule.BucketKeyEnabled = String(config.bucketKeyEnabled);
+  if (config.blockedEncryptionTypes !== undefined) rule.BlockedEncryptionTypes = { EncryptionType: [...config.blockedEncryptionTypes] };
   return toXml('ServerSideEncryptionConfiguration', { Rule: rule });
 }
 

@@ -7,7 +7,7 @@ import { mayList, requesterJudge } from './policy.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { checksumFields, checksumTypes, openChecksums, openPartChecksums } from '../sse/checksums.js';
-import { customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
+import { blocksSseC, customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
@@ -34,7 +34,14 @@ export function dataEnv(env: OpsEnv, lease?: DataLease): DataEnv {
 /** The encryption a write asks for, after bucket default and auto-encryption. */
 export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncryption: Parameters<typeof resolveEncryption>[1]): EncryptionRequest {
   if (ctx.op !== 'CopyObject' && ctx.op !== 'UploadPartCopy') refuseCustomerKey(ctx.headers, true);
-  return resolveEncryption(parseEncryptionRequest(ctx.headers), bucketEncryption, env.config.autoEncryption);
+  const req = parseEncryptionRequest(ctx.headers);
+  // S3's block on SSE-C (BlockedEncryptionTypes): PutObject, CopyObject, PostObject and
+  // CreateMultipartUpload asking for it are 403 AccessDenied; stored objects stay readable.
+  if (req.kind === 'SSE-C' && blocksSseC(bucketEncryption)) {
+    req.key.fill(0);
+    throw new S3Error('AccessDenied', 'Server-side encryption with customer-provided keys (SSE-C) is blocked for this bucket: its default encryption configuration lists SSE-C in BlockedEncryptionTypes.');
+  }
+  return resolveEncryption(req, bucketEncryption, env.config.autoEncryption);
 }
 
 /** Whether a write must hash the plaintext with MD5 (plain and SSE-S3 ETags are the MD5). */

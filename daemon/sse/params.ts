@@ -163,6 +163,11 @@ export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
   };
 }
 
+/** Whether a bucket's encryption configuration refuses writes asking for SSE-C (S3's BlockedEncryptionTypes). */
+export function blocksSseC(config: BucketEncryption | undefined): boolean {
+  return config?.blockedEncryptionTypes?.includes('SSE-C') === true;
+}
+
 /** Applies the bucket default and auto-encryption to a request that asked for nothing. */
 export function resolveEncryption(req: EncryptionRequest, bucket: BucketEncryption | undefined, autoEncryption: boolean): EncryptionRequest {
   // An SSE-KMS request that does not say whether to use an S3 Bucket Key gets the bucket's setting.

@@ -31,7 +31,7 @@ import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { errorCode } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { clientWithoutResponseChecksums, createBucket, expectS3Error } from '../helpers/s3.js';
-import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
+import { KMS_KEY_ARN, ssec, ssecCopy } from '../helpers/sse.js';
 import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
 
 /** One signed HTTPS request with a raw body (for XML the SDK would never send). */
@@ -133,7 +133,7 @@ t.test('malformed and invalid configurations', async (t) => {
   await raw('<ServerSideEncryptionConfiguration><Rule>', 'truncated XML');
   // A misspelt element was dropped: KMSMasterKeyId (not ...ID) stored aws:kms under the default key.
   await raw('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyId>test-key</KMSMasterKeyId></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>', 'KMSMasterKeyId (misspelt)');
-  await raw('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BlockedEncryptionTypes><EncryptionType>SSE-C</EncryptionType></BlockedEncryptionTypes></Rule></ServerSideEncryptionConfiguration>', 'an element of the Rule s3d does not enforce');
+  await raw('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BlockedEncryptionType><EncryptionType>SSE-C</EncryptionType></BlockedEncryptionType></Rule></ServerSideEncryptionConfiguration>', 'a misspelt element of the Rule (BlockedEncryptionType)');
   await raw('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule><Rules/></ServerSideEncryptionConfiguration>', 'an unknown element beside the Rule');
   await raw('not xml at all', 'not XML');
   const empty = await rawRequest(d, 'PUT', path, 'encryption', '');
@@ -224,6 +224,54 @@ t.test('the bucket default applies to PutObject, multipart and CopyObject', asyn
   t.equal(g.BucketKeyEnabled, true, 'GET too');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms-no-bk' }))).BucketKeyEnabled, undefined, 'not for the object written without one');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 's3-put' }))).BucketKeyEnabled, undefined, 'nor for SSE-S3');
+});
+
+t.test('BlockedEncryptionTypes: SSE-C blocks writes that ask for SSE-C (403 AccessDenied), NONE allows them, reads go on', async (t) => {
+  // The element S3 added in 2025 (and set on every new bucket since April 2026): the CLI and the
+  // SDKs send it, AWS's guide writes it with NONE to allow SSE-C. It was MalformedXML here.
+  const bucket = await createBucket(s3, 'bdefblock');
+  const key = randomBytes(32);
+  const body = testBytes(100_000, 203);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: body, ...ssec(key) }));
+  const block = (types: string[], rule: Partial<NonNullable<ServerSideEncryptionConfiguration['Rules']>[number]> = { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }): Promise<unknown> =>
+    s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ...rule, BlockedEncryptionTypes: { EncryptionType: types as Array<'SSE-C'> } }] } }));
+  await block(['SSE-C']);
+  const got = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+  t.same(got.ServerSideEncryptionConfiguration?.Rules?.[0]?.BlockedEncryptionTypes, { EncryptionType: ['SSE-C'] }, 'GetBucketEncryption gives the block back');
+
+  const denied = 'Server-side encryption with customer-provided keys (SSE-C) is blocked for this bucket: its default encryption configuration lists SSE-C in BlockedEncryptionTypes.';
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'c', Body: body, ...ssec(key) })), 'AccessDenied', 403, 'PutObject with SSE-C');
+  await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'c', ...ssec(key) })), 'AccessDenied', 403, 'CreateMultipartUpload with SSE-C');
+  const copy = s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'c', CopySource: `${bucket}/before`, ...ssecCopy(key), ...ssec(key) }));
+  await expectS3Error(t, copy, 'AccessDenied', 403, 'CopyObject to SSE-C');
+  await copy.catch((err: Error) => t.equal(err.message, denied, 'the message says why'));
+  t.same(await kindOf(s3, bucket, 'c').catch((err: { name: string }) => err.name), 'NotFound', 'nothing was written');
+
+  const back = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'before', ...ssec(key) }));
+  t.ok(Buffer.from(await back.Body!.transformToByteArray()).equals(body), 'an SSE-C object stored before the block still reads with its key');
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'out', CopySource: `${bucket}/before`, ...ssecCopy(key) }));
+  t.same(await kindOf(s3, bucket, 'out'), SSE_S3, 'and copies out of SSE-C (to the bucket default)');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms', Body: body, ServerSideEncryption: 'aws:kms' }));
+  t.same(await kindOf(s3, bucket, 'kms'), SSE_KMS, 'SSE-KMS writes go on');
+
+  // A configuration without the element keeps the block (a tool that does not know it cannot lift it unseen).
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms('test-key') }));
+  t.same((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.BlockedEncryptionTypes, { EncryptionType: ['SSE-C'] }, 'a new default without the element keeps the block');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'c', Body: body, ...ssec(key) })), 'AccessDenied', 403, 'still blocked');
+
+  await block(['NONE']);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'c', Body: body, ...ssec(key) }));
+  t.same(await kindOf(s3, bucket, 'c', key), SSE_C, 'NONE allows SSE-C again');
+  t.same((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.BlockedEncryptionTypes, { EncryptionType: ['NONE'] }, 'and is given back');
+
+  await expectS3Error(t, block(['SSE-S3']), 'MalformedXML', 400, 'a value outside NONE and SSE-C');
+  await expectS3Error(t, block(['SSE-C', 'NONE']), 'MalformedXML', 400, 'both at once');
+  await expectS3Error(t, block([]), 'MalformedXML', 400, 'none at all');
+  await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+  await block(['SSE-C']);
+  await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'c2', Body: body, ...ssec(key) }));
+  t.same(await kindOf(s3, bucket, 'c2', key), SSE_C, 'DeleteBucketEncryption lifts the block with the rest of the configuration');
 });
 
 t.test('precedence: request headers > bucket configuration > auto-encryption > none', async (t) => {
