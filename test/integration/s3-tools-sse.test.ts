@@ -329,6 +329,13 @@ t.test('rclone: sse_customer_key copy, check, server-side copy and cat; sse_kms_
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'copied.bin', ...ssec(Buffer.from(KEY1)) })).equals(big), 'server-side copy in parts (UploadPartCopy) with the key');
   t.equal((await rclone('cat', ...c1, `s3d:${bucket}/c/note.txt`)).stdout, 'rclone with a customer key\n', 'cat with the key');
 
+  const c2 = ['--s3-sse-customer-algorithm', 'AES256', '--s3-sse-customer-key', KEY2];
+  const wrongDir = await run('rclone', [...base, 'copy', ...c2, `s3d:${bucket}/c`, join(work, 'rclone-wrong')], env);
+  t.match({ code: wrongDir.code, stderr: wrongDir.stderr }, { code: 1, stderr: /AccessDenied: The provided SSE-C key does not match/ }, 'copy down with another key: AccessDenied');
+  // rclone's own reading (clients.md): one object named with a wrong key fails its HEAD (403, as
+  // on S3), which rclone takes for "not a file": an empty directory, nothing printed, exit 0.
+  t.same(await run('rclone', [...base, 'cat', ...c2, `s3d:${bucket}/c/note.txt`], env).then((r) => [r.code, r.stdout]), [0, ''], 'cat with another key: nothing, exit 0 (rclone\'s reading)');
+
   const kms = ['--s3-server-side-encryption', 'aws:kms', '--s3-sse-kms-key-id', 'test-key'];
   await rclone('copy', ...kms, tree, `s3d:${bucket}/kms`);
   t.match(await head(bucket, 'kms/sub/big.bin'), { sse: 'aws:kms', kmsKey: KMS_KEY_ARN, etag: /-2"$/ }, 'server_side_encryption aws:kms with sse_kms_key_id: multipart SSE-KMS');
