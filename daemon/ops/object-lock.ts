@@ -44,6 +44,15 @@ function parseDate(text: string, what: string): number {
   return t;
 }
 
+/**
+ * S3's Object Lock event holds (2026): a version held until an event releases it, then retained
+ * for a duration. s3d has no holds, so a request for one is refused rather than stored unprotected
+ * (the upload headers are refused in object-headers.ts); `OFF` is what every version already has.
+ */
+function eventHoldNotImplemented(what: string): S3Error {
+  return new S3Error('NotImplemented', `Object Lock event holds (${what}) are not implemented; s3d protects versions with retention and legal holds.`);
+}
+
 function noLock(): S3Error {
   return new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
 }
@@ -164,7 +173,8 @@ export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: Request
     if (rules.length !== 1) throw new S3Error('MalformedXML', 'An ObjectLockConfiguration has at most one Rule.');
     const rule = xmlFields(rules[0], ['DefaultRetention'], 'Rule');
     if (rule.DefaultRetention === undefined) throw new S3Error('MalformedXML', 'A Rule needs a DefaultRetention.');
-    const d = xmlFields(rule.DefaultRetention, ['Mode', 'Days', 'Years'], 'DefaultRetention');
+    const d = xmlFields(rule.DefaultRetention, ['Mode', 'Days', 'Years', 'DefaultEventHold'], 'DefaultRetention');
+    if (d.DefaultEventHold !== undefined) throw eventHoldNotImplemented('DefaultEventHold');
     const mode = d.Mode === undefined ? undefined : xmlText(d.Mode, 'Mode').trim();
     if (mode === undefined || !MODES.has(mode)) throw new S3Error('MalformedXML', 'DefaultRetention needs a Mode of GOVERNANCE or COMPLIANCE.');
     if ((d.Days === undefined) === (d.Years === undefined)) throw new S3Error('MalformedXML', 'DefaultRetention needs either Days or Years.');
@@ -241,9 +251,16 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   const r = doc.Retention as Record<string, unknown> | string | undefined;
   if (r === undefined) throw new S3Error('MalformedXML', 'Expected a Retention document.');
   // An empty <Retention/> removes it; anything s3d does not know is refused, never read as "remove".
-  const fields = xmlFields(r, ['Mode', 'RetainUntilDate'], 'Retention');
+  const fields = xmlFields(r, ['Mode', 'RetainUntilDate', 'EventHold', 'EventHoldDuration'], 'Retention');
+  if (fields.EventHoldDuration !== undefined) throw eventHoldNotImplemented('EventHoldDuration');
+  const eventHold = fields.EventHold === undefined ? undefined : xmlText(fields.EventHold, 'EventHold').trim();
+  if (eventHold !== undefined && eventHold !== 'ON' && eventHold !== 'OFF') throw new S3Error('MalformedXML', 'EventHold must be ON or OFF.');
+  if (eventHold === 'ON') throw eventHoldNotImplemented('EventHold ON');
   const mode = fields.Mode === undefined ? undefined : xmlText(fields.Mode, 'Mode').trim();
   const date = fields.RetainUntilDate === undefined ? undefined : xmlText(fields.RetainUntilDate, 'RetainUntilDate').trim();
+  // EventHold OFF alone releases a hold, which no s3d version has: nothing changes (it must not be
+  // read as the empty Retention that removes the retention).
+  if (eventHold === 'OFF' && mode === undefined && date === undefined) return { status: 200, headers: readVersionHeader(b, readableRecord(env, ctx)) };
   const now = Date.now();
   let next: Retention | undefined;
   if (mode !== undefined || date !== undefined) {

@@ -561,3 +561,42 @@ t.test('CopyObject and multipart uploads carry lock headers', async (t) => {
   t.ok(rc.mode === 'GOVERNANCE' && Math.abs(rc.until - (before + DAY)) < 5 * MIN, `a copy without headers gets the default retention (${rc.mode} ${Number.isNaN(rc.until) ? '' : isoS(new Date(rc.until))})`);
 });
 
+
+// S3's event holds (2026, in the newest SDKs): s3d has none, so asking for one is 501 naming it,
+// never a version stored without the hold it asked for; OFF is what every version has. The
+// documents' elements were MalformedXML (the upload headers were already NotImplemented).
+t.test('Object Lock event holds: NotImplemented in PutObjectLockConfiguration, PutObjectRetention and upload headers; EventHold OFF accepted', async (t) => {
+  const bucket = await lockBucket('lkevent');
+  t.equal(await putLockConfig(bucket, rule('GOVERNANCE', { Days: 1 })), OK, 'a default rule');
+  const withEventHold = { ObjectLockEnabled: 'Enabled' as const, Rule: { DefaultRetention: { DefaultEventHold: { Days: 30 } } } };
+  t.equal(await s3Code(s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: withEventHold }))), 'NotImplemented/501', 'DefaultRetention with DefaultEventHold → NotImplemented');
+  const both = { ObjectLockEnabled: 'Enabled' as const, Rule: { DefaultRetention: { Mode: 'COMPLIANCE' as const, Years: 1, DefaultEventHold: { Years: 1 } } } };
+  t.equal(await s3Code(s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: both }))), 'NotImplemented/501', 'beside Mode and Years too');
+  t.equal(await lockConfigOf(bucket), 'Enabled GOVERNANCE days=1 years=-', 'the configuration is unchanged');
+
+  const until = at(2 * DAY);
+  const v = await put(bucket, 'k', 'v1', retain('GOVERNANCE', until));
+  const retention = (Retention: Record<string, unknown>): Promise<string> => s3Code(s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v, Retention })));
+  t.equal(await retention({ EventHold: 'ON' }), 'NotImplemented/501', 'PutObjectRetention EventHold ON → NotImplemented');
+  t.equal(await retention({ EventHold: 'ON', EventHoldDuration: { Days: 5 } }), 'NotImplemented/501', 'with an EventHoldDuration');
+  t.equal(await retention({ Mode: 'GOVERNANCE', RetainUntilDate: at(3 * DAY), EventHoldDuration: { Years: 1 } }), 'NotImplemented/501', 'an EventHoldDuration beside a retention');
+  t.equal(await retention({ EventHold: 'MAYBE' }), 'MalformedXML/400', 'EventHold MAYBE → MalformedXML');
+  t.equal(await retentionOf(bucket, 'k', v), lock('GOVERNANCE', until), 'the retention is unchanged');
+  t.equal(await retention({ EventHold: 'OFF' }), OK, 'EventHold OFF alone → 200 (there is no hold to release)');
+  t.equal(await retentionOf(bucket, 'k', v), lock('GOVERNANCE', until), 'and the retention is kept, not removed as by an empty Retention');
+  const later = at(4 * DAY);
+  t.equal(await retention({ Mode: 'GOVERNANCE', RetainUntilDate: later, EventHold: 'OFF' }), OK, 'EventHold OFF beside a retention');
+  t.equal(await retentionOf(bucket, 'k', v), lock('GOVERNANCE', later), 'the retention is extended');
+
+  const bad: Array<[string, Partial<PutObjectCommandInput>]> = [
+    ['ObjectLockEventHold ON', { ObjectLockEventHold: 'ON' }],
+    ['ObjectLockEventHoldDurationDays', { ObjectLockEventHoldDurationDays: 7 }],
+    ['ObjectLockEventHoldDurationYears', { ObjectLockEventHoldDurationYears: 1 }],
+  ];
+  for (const [what, extra] of bad) {
+    t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'held', Body: 'x', ...extra }))), 'NotImplemented/501', `PutObject with ${what} → NotImplemented`);
+    t.equal(await s3Code(s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'held', ...extra }))), 'NotImplemented/501', `CreateMultipartUpload with ${what} → NotImplemented`);
+    t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'held', CopySource: `${bucket}/k`, ...extra }))), 'NotImplemented/501', `CopyObject with ${what} → NotImplemented`);
+  }
+  t.equal(await headLock(bucket, 'held'), 'NotFound/404', 'nothing stored');
+});
