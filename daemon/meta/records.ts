@@ -144,6 +144,11 @@ export interface BucketRecord {
   readonly objectLock?: { readonly defaultRetention?: { readonly mode: LockMode; readonly days?: number; readonly years?: number } };
   /** Lifecycle (expiration) rules, in the order given. */
   readonly lifecycle?: readonly LifecycleRule[];
+  /**
+   * The lifecycle configuration's x-amz-transition-default-minimum-object-size, when it was put
+   * with one other than S3's default (all_storage_classes_128K); it governs transitions only.
+   */
+  readonly lifecycleTransitionDefault?: 'varies_by_storage_class';
   /** Event notification rules (PutBucketNotificationConfiguration), in the order given. */
   readonly notification?: readonly NotificationRule[];
   /** CORS rules (PutBucketCors), in the order given: the first that matches a request applies. */

@@ -69,13 +69,14 @@ export function requireBucket(env: OpsEnv, name: string | undefined): BucketReco
  * Delete<Something> of a bucket sub-resource kept in the bucket record (policy, CORS, lifecycle,
  * encryption, public access block): removes the field; 204 whether or not it was set, as on S3.
  */
-export async function clearBucketField(env: OpsEnv, bucket: string | undefined, field: keyof BucketRecord & ('policy' | 'cors' | 'lifecycle' | 'encryption' | 'publicAccessBlock')): Promise<{ status: 204 }> {
+export async function clearBucketField(env: OpsEnv, bucket: string | undefined, field: keyof BucketRecord & ('policy' | 'cors' | 'lifecycle' | 'encryption' | 'publicAccessBlock'), also?: keyof BucketRecord & 'lifecycleTransitionDefault'): Promise<{ status: 204 }> {
   const b = requireBucket(env, bucket);
-  if (b[field] !== undefined) {
+  if (b[field] !== undefined || (also !== undefined && b[also] !== undefined)) {
     await env.meta
       .updateBucket(b.name, (rec) => {
         const rest = { ...rec };
         delete rest[field];
+        if (also !== undefined) delete rest[also];
         return rest;
       })
       .catch(metaError);

@@ -364,19 +364,41 @@ export function expirationHeader(rules: readonly LifecycleRule[] | undefined, ke
 
 // ---- handlers
 
+/**
+ * x-amz-transition-default-minimum-object-size (2024): which objects small ones transitions skip.
+ * s3d has no transitions, so the setting changes nothing here; it is kept and given back, as S3
+ * does (its default, all_storage_classes_128K, when the PUT had none), since tools read it back
+ * (Terraform's transition_default_minimum_object_size, scripts comparing configurations).
+ */
+const TRANSITION_DEFAULT_HEADER = 'x-amz-transition-default-minimum-object-size';
+const TRANSITION_DEFAULTS: ReadonlySet<string> = new Set(['all_storage_classes_128K', 'varies_by_storage_class']);
+
+function transitionDefaultHeader(b: { lifecycleTransitionDefault?: string }): Record<string, string> {
+  return { [TRANSITION_DEFAULT_HEADER]: b.lifecycleTransitionDefault ?? 'all_storage_classes_128K' };
+}
+
 export async function handlePutBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
+  const asked = ctx.headers[TRANSITION_DEFAULT_HEADER];
+  if (asked !== undefined && !TRANSITION_DEFAULTS.has(asked)) {
+    throw new S3Error('InvalidArgument', `${TRANSITION_DEFAULT_HEADER} must be all_storage_classes_128K or varies_by_storage_class.`, { fields: { ArgumentName: TRANSITION_DEFAULT_HEADER, ArgumentValue: asked } });
+  }
   const rules = parseLifecycle(await ctx.body.readAll(MAX_XML_BODY));
-  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, lifecycle: rules })).catch(metaError);
-  return { status: 200 };
+  const b = await env.meta
+    .updateBucket(ctx.bucket!, (cur) => {
+      const { lifecycleTransitionDefault: _old, ...rest } = cur;
+      return { ...rest, lifecycle: rules, ...(asked === 'varies_by_storage_class' ? { lifecycleTransitionDefault: asked } : {}) };
+    })
+    .catch(metaError);
+  return { status: 200, headers: transitionDefaultHeader(b) };
 }
 
 export async function handleGetBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = requireBucket(env, ctx.bucket);
   if (!b.lifecycle || b.lifecycle.length === 0) throw new S3Error('NoSuchLifecycleConfiguration');
-  return { status: 200, headers: { 'content-type': 'application/xml' }, body: lifecycleXml(b.lifecycle) };
+  return { status: 200, headers: { 'content-type': 'application/xml', ...transitionDefaultHeader(b) }, body: lifecycleXml(b.lifecycle) };
 }
 
 export async function handleDeleteBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  return clearBucketField(env, ctx.bucket, 'lifecycle');
+  return clearBucketField(env, ctx.bucket, 'lifecycle', 'lifecycleTransitionDefault');
 }

@@ -326,6 +326,35 @@ t.test('refused configurations change nothing', async (t) => {
   await expectS3Error(t, s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: fresh })), 'NoSuchLifecycleConfiguration', 404, 'GET on a bucket without one');
 });
 
+// x-amz-transition-default-minimum-object-size governs transitions, which s3d has none of; S3
+// keeps it and gives it back (its default when none was put), and Terraform's
+// transition_default_minimum_object_size and scripts comparing configurations read it. s3d
+// ignored the header and answered without it.
+t.test('TransitionDefaultMinimumObjectSize is kept and given back, S3\'s default when none was put', async (t) => {
+  const bucket = await createBucket(s3);
+  const Rules: LifecycleRule[] = [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 30 } }];
+  const put1 = await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules }, TransitionDefaultMinimumObjectSize: 'varies_by_storage_class' }));
+  t.equal(put1.TransitionDefaultMinimumObjectSize, 'varies_by_storage_class', 'the PUT answers with the value put');
+  const got1 = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+  t.equal(got1.TransitionDefaultMinimumObjectSize, 'varies_by_storage_class', 'GET gives it back');
+  t.same(got1.Rules?.map((r) => r.ID), ['r'], 'beside the rules');
+
+  const put2 = await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules } }));
+  t.equal(put2.TransitionDefaultMinimumObjectSize, 'all_storage_classes_128K', 'a PUT without it: S3\'s default');
+  t.equal((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).TransitionDefaultMinimumObjectSize, 'all_storage_classes_128K', 'and GET says so');
+
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules }, TransitionDefaultMinimumObjectSize: 'varies_by_storage_class' }));
+  const bad = await send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'lifecycle', headers: { 'x-amz-transition-default-minimum-object-size': 'all_storage_classes_1M' }, body: '<LifecycleConfiguration><Rule><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>' });
+  t.equal(bad.status, 400, 'a value outside S3\'s two → 400');
+  t.match(bad.body.toString(), /<Code>InvalidArgument<\/Code>/, 'InvalidArgument');
+  const kept = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+  t.same([kept.TransitionDefaultMinimumObjectSize, kept.Rules?.[0]?.Expiration?.Days], ['varies_by_storage_class', 30], 'the configuration is unchanged');
+
+  await s3.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules } }));
+  t.equal((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).TransitionDefaultMinimumObjectSize, 'all_storage_classes_128K', 'DeleteBucketLifecycle removed it with the rules');
+});
+
 t.test('minio-js sets, reads and removes a configuration that the daemon enforces', async (t) => {
   const mc = minioClient(d);
   const bucket = await createBucket(s3);
