@@ -213,7 +213,7 @@ export class MetaStore {
    * created since: it tells a bucket from one deleted before it under its name (sameBucket), whose
    * requests in flight must not write into this one.
    */
-  createBucket(name: string, now = Date.now(), init: Pick<BucketRecord, 'versioning' | 'objectLock'> = {}): Promise<void> {
+  createBucket(name: string, now = Date.now(), init: Pick<BucketRecord, 'versioning' | 'objectLock' | 'tags'> = {}): Promise<void> {
     return this.bucketWrite(() => {
       if (this.buckets.get(name)) throw new MetaConflict('BucketAlreadyOwnedByYou');
       this.lastCreated = Math.max(now, this.lastCreated + 1);

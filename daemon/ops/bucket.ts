@@ -2,7 +2,7 @@
 // the versioning configuration, and bucket default encryption (Put/Get/DeleteBucketEncryption).
 
 import { S3Error } from '../errors.js';
-import type { BucketEncryption } from '../meta/records.js';
+import type { BucketEncryption, TagSet } from '../meta/records.js';
 import { normalizeKmsKeyId } from '../sse/params.js';
 import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
@@ -14,6 +14,8 @@ import { OWNER_ONLY_ACLS } from './object-headers.js';
 const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
 import { parseConfigXml, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
+import { userMay } from './policy.js';
+import { MAX_BUCKET_TAGS, tagsField, validateTags } from './tagging.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 1024 * 1024;
@@ -72,6 +74,24 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   return { status: 200, headers: XML, body };
 }
 
+/** CreateBucketConfiguration's `<Tags><Tag><Key/><Value/></Tag>…</Tags>`, checked as PutBucketTagging's TagSet. */
+function createBucketTags(conf: unknown): TagSet {
+  const tagsEl = xmlFields(conf, ['LocationConstraint', 'Tags'], 'CreateBucketConfiguration').Tags;
+  if (Array.isArray(tagsEl)) throw new S3Error('MalformedXML', 'CreateBucketConfiguration holds one Tags.');
+  if (typeof tagsEl === 'string') {
+    if (tagsEl.trim() !== '') throw new S3Error('MalformedXML', 'Tags holds only Tag elements.');
+    return [];
+  }
+  const tags: Array<[string, string]> = [];
+  for (const tag of xmlList(xmlFields(tagsEl, ['Tag'], 'Tags').Tag)) {
+    const { Key: key, Value: value } = xmlFields(tag, ['Key', 'Value'], 'Tag');
+    if (typeof key !== 'string' || typeof value !== 'string') throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
+    tags.push([key, value]);
+  }
+  validateTags(tags, MAX_BUCKET_TAGS);
+  return tags;
+}
+
 export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const name = ctx.bucket!;
   if (!validBucketName(name) || reservedBucketName(name)) throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { fields: { BucketName: name } });
@@ -99,15 +119,24 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   }
   if (ctx.headers['x-amz-bucket-namespace'] !== undefined) throw new S3Error('NotImplemented', 'Bucket namespaces (x-amz-bucket-namespace) are not implemented.');
   const body = await ctx.body.readAll(MAX_XML_BODY);
+  let tags: TagSet | undefined;
   if (body.length > 0) {
     const doc = parseXml(body);
     const conf = doc.CreateBucketConfiguration as Record<string, unknown> | undefined;
     if (conf === undefined) throw new S3Error('MalformedXML');
-    // Tags, and a directory bucket's Location and Bucket, were dropped: the bucket was created
-    // without them. PutBucketTagging tags a bucket once it exists.
+    // A directory bucket's Location and Bucket are refused: s3d would create a general purpose one.
     for (const element of Object.keys(conf)) {
-      if (element === 'LocationConstraint' || element.startsWith('@_') || element === '#text') continue;
-      throw new S3Error('NotImplemented', element === 'Tags' ? 'Tags in CreateBucketConfiguration are not implemented: tag the bucket with PutBucketTagging once it exists.' : `${element} in CreateBucketConfiguration is not implemented (s3d has no directory buckets).`);
+      if (element === 'LocationConstraint' || element === 'Tags' || element.startsWith('@_') || element === '#text') continue;
+      throw new S3Error('NotImplemented', `${element} in CreateBucketConfiguration is not implemented (s3d has no directory buckets).`);
+    }
+    // Tags (2025): the bucket is created with them, as PutBucketTagging would set them (values
+    // exactly as sent, so read from an untrimmed parse). S3 asks for s3:TagResource; s3d's
+    // users need what tags the bucket afterwards, s3:PutBucketTagging.
+    if (conf.Tags !== undefined) {
+      tags = createBucketTags(parseXml(body, { trim: false }).CreateBucketConfiguration);
+      if (!userMay(env, ctx.accessKey, 's3:PutBucketTagging', name, undefined, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
+        throw new S3Error('AccessDenied', 'Creating a bucket with Tags needs s3:PutBucketTagging on it.');
+      }
     }
     const loc = conf.LocationConstraint;
     // `EU` is S3's legacy name of eu-west-1, which older SDKs and scripts still send.
@@ -126,7 +155,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   if (existing !== undefined && env.config.region === 'us-east-1' && !(withLock && existing.objectLock === undefined)) {
     return { status: 200, headers: { location: `/${name}` } };
   }
-  await env.meta.createBucket(name, Date.now(), withLock ? { versioning: 'Enabled', objectLock: {} } : {}).catch(metaError);
+  await env.meta.createBucket(name, Date.now(), { ...(withLock ? { versioning: 'Enabled', objectLock: {} } : {}), ...tagsField(tags) }).catch(metaError);
   return { status: 200, headers: { location: `/${name}` } };
 }
 

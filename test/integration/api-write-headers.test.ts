@@ -21,6 +21,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -164,13 +165,37 @@ t.test('a versionId on PutObject or CopyObject: 400 InvalidArgument, nothing wri
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'vid-dest' }))), 'NotFound/404', 'nothing was written');
 });
 
-t.test('CreateBucket: tags, a directory bucket configuration and a namespace are refused, no bucket made', async (t) => {
+t.test('CreateBucket: a directory bucket configuration and a namespace are refused, no bucket made', async (t) => {
+  const other = bucketName('dirbucket');
+  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: other, CreateBucketConfiguration: { Location: { Type: 'AvailabilityZone', Name: 'use1-az4' }, Bucket: { Type: 'Directory', DataRedundancy: 'SingleAvailabilityZone' } } }))), 'NotImplemented/501', 'a directory bucket');
+  t.equal(await s3Code(s3.send(withHeaders(new CreateBucketCommand({ Bucket: other }), { 'x-amz-bucket-namespace': 'account-regional' }))), 'NotImplemented/501', 'a namespace');
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: other }))), 'NotFound/404', 'no bucket was created');
+  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: other, CreateBucketConfiguration: { LocationConstraint: undefined } }))), 'ok', 'a plain CreateBucketConfiguration still works');
+});
+
+// CreateBucketConfiguration's Tags (2025) were 501 NotImplemented: the bucket is now created with
+// them, checked as PutBucketTagging checks a TagSet (a refused set creates no bucket).
+t.test('CreateBucket with Tags: the bucket is created tagged; tags PutBucketTagging would refuse create nothing', async (t) => {
   const tagged = bucketName('tagged');
-  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { Tags: [{ Key: 'team', Value: 'finance' }] } }))), 'NotImplemented/501', 'Tags');
-  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { Location: { Type: 'AvailabilityZone', Name: 'use1-az4' }, Bucket: { Type: 'Directory', DataRedundancy: 'SingleAvailabilityZone' } } }))), 'NotImplemented/501', 'a directory bucket');
-  t.equal(await s3Code(s3.send(withHeaders(new CreateBucketCommand({ Bucket: tagged }), { 'x-amz-bucket-namespace': 'account-regional' }))), 'NotImplemented/501', 'a namespace');
-  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: tagged }))), 'NotFound/404', 'no bucket was created');
-  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { LocationConstraint: undefined } }))), 'ok', 'a plain CreateBucketConfiguration still works');
+  const Tags = [{ Key: 'team', Value: 'finance' }, { Key: 'cost centre', Value: ' 42 ' }];
+  t.equal(await s3Code(s3.send(new CreateBucketCommand({ Bucket: tagged, CreateBucketConfiguration: { Tags } }))), 'ok', 'CreateBucket with two tags');
+  t.same((await s3.send(new GetBucketTaggingCommand({ Bucket: tagged }))).TagSet, Tags, 'GetBucketTagging gives them back, values exactly as sent');
+
+  const bad: Array<[string, Array<{ Key: string; Value: string }>]> = [
+    ['a key given twice', [{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }]],
+    ['an aws: key', [{ Key: 'aws:x', Value: '1' }]],
+    ['51 tags', Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }))],
+  ];
+  for (const [what, tags] of bad) {
+    const b = bucketName('badtags');
+    const got = await s3Code(s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { Tags: tags } })));
+    t.ok(/\/400$/.test(got), `${what} → 400 (got ${got})`);
+    t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: b }))), 'NotFound/404', `${what}: no bucket was created`);
+  }
+  const misspelt = bucketName('badtags');
+  const r = await send(d.port, { method: 'PUT', path: `/${misspelt}`, body: '<CreateBucketConfiguration><Tags><Tag><Key>a</Key><Valeu>b</Valeu></Tag></Tags></CreateBucketConfiguration>' });
+  t.equal(`${errorCode(r.body)}/${r.status}`, 'MalformedXML/400', 'a misspelt Value → MalformedXML');
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: misspelt }))), 'NotFound/404', 'no bucket was created');
 });
 
 t.test('a header section past S3\'s 8 KB is refused; just under it the object stores and reads back', async (t) => {

@@ -315,6 +315,10 @@ t.test('CreateBucket on a bucket-name pattern; ListBuckets by s3:ListAllMyBucket
   t.equal(await s3Code(creator.send(new CreateBucketCommand({ Bucket: mine }))), 'ok', `CreateBucket ${mine} (matches usr-${run}-*)`);
   t.equal(await headStatus(root.send(new HeadBucketCommand({ Bucket: mine }))), 200, 'it exists');
   t.equal(await s3Code(creator.send(new CreateBucketCommand({ Bucket: other }))), DENIED, `CreateBucket ${other} → AccessDenied`);
+  // Tags at creation tag the bucket: they need s3:PutBucketTagging, which the creator lacks.
+  const taggedName = `usr-${run}-${randomBytes(3).toString('hex')}`;
+  t.equal(await s3Code(creator.send(new CreateBucketCommand({ Bucket: taggedName, CreateBucketConfiguration: { Tags: [{ Key: 'k', Value: 'v' }] } }))), DENIED, 'CreateBucket with Tags without s3:PutBucketTagging → AccessDenied');
+  t.equal(await headStatus(root.send(new HeadBucketCommand({ Bucket: taggedName }))), 404, 'no bucket made');
   t.equal(await headStatus(root.send(new HeadBucketCommand({ Bucket: other }))), 404, 'no bucket made');
   const names = (await creator.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name) ?? [];
   t.ok(names.includes(mine) && names.includes(B), 'ListBuckets lists every bucket');
