@@ -8,7 +8,7 @@ import { throughKeepingLend } from './object-data.js';
 import type { XmlObject } from './xml.js';
 
 /** Algorithms S3 takes and s3d does not compute. */
-const S3_ONLY_ALGORITHMS: ReadonlySet<string> = new Set(['SHA512', 'MD5', 'XXHASH3', 'XXHASH64', 'XXHASH128']);
+export const S3_ONLY_ALGORITHMS: ReadonlySet<string> = new Set(['SHA512', 'MD5', 'XXHASH3', 'XXHASH64', 'XXHASH128']);
 
 /** `x-amz-checksum-algorithm`'s value, refused as S3 refuses an unknown one. */
 export function parseChecksumAlgorithm(raw: string): ChecksumAlgorithm {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, multipleChecksums, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
-import { checksumElements, checksumHeaders, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
+import { checksumElements, checksumHeaders, digestBase64, hashing, parseChecksumAlgorithm, S3_ONLY_ALGORITHMS } from './checksums.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
 import { abortHeaders, expirationHeader } from './lifecycle.js';
@@ -440,6 +440,11 @@ interface RequestedPart {
   etag: string;
   /** Checksum<ALG> elements of the Part: each must be the stored part's. */
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  /**
+   * A Checksum<ALG> of an algorithm S3 has and s3d does not compute (ChecksumSHA512, …): no
+   * upload here has it (CreateMultipartUpload refuses it), so the part cannot match, as on S3.
+   */
+  foreign?: string;
 }
 
 /** S3's InvalidPart, naming the part as listed (its ETag unquoted) and the upload. */
@@ -464,15 +469,24 @@ function parseCompleteBody(body: Buffer): RequestedPart[] {
     if (typeof num === 'string' && /^\s*(-\d+|0+)\s*$/.test(num)) throw new S3Error('InvalidArgument', 'PartNumber must be >= 1', { fields: { ArgumentName: 'PartNumber', ArgumentValue: num.trim() } });
     if (typeof num !== 'string' || !/^\d+$/.test(num) || typeof etag !== 'string') throw new S3Error('MalformedXML', 'Each Part needs a PartNumber and an ETag.');
     const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
+    // They were ignored: the part completed as if listed without them.
+    let foreign: string | undefined;
+    for (const alg of S3_ONLY_ALGORITHMS) {
+      const v = rec[`Checksum${alg}`];
+      if (v === undefined) continue;
+      if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's Checksum${alg} must be a single value.`);
+      if (foreign !== undefined) throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request');
+      foreign = `Checksum${alg}`;
+    }
     for (const alg of CHECKSUM_ALGORITHMS) {
       const v = rec[`Checksum${alg}`];
       if (v === undefined) continue;
       if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's Checksum${alg} must be a single value.`);
       // A part has one checksum, of the upload's algorithm, in base64 (S3's answer otherwise).
-      if (!isChecksumValue(alg, v.trim()) || Object.keys(checksums).length > 0) throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request');
+      if (!isChecksumValue(alg, v.trim()) || Object.keys(checksums).length > 0 || foreign !== undefined) throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request');
       checksums[alg] = v.trim();
     }
-    return { n: Number(num), etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, ''), checksums };
+    return { n: Number(num), etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, ''), checksums, ...(foreign !== undefined ? { foreign } : {}) };
   });
 }
 
@@ -522,6 +536,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     prev = r.n;
     const p = stored.get(r.n);
     if (!p || p.etag !== r.etag) throw invalidPart(r, up.id);
+    if (r.foreign !== undefined) throw invalidPart(r, up.id);
     // A COMPOSITE checksum is formed of the part checksums the client lists: S3 requires each.
     if (uc?.type === 'COMPOSITE' && r.checksums[uc.algorithm] === undefined) {
       throw new S3Error('InvalidRequest', `The upload was created using a ${uc.algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${r.n} in the request.`);

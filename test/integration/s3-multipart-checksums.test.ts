@@ -251,6 +251,12 @@ t.test('refused at Create and Complete, as S3 refuses them', async (t) => {
   const part = await upload(key, up.id, 1, P3, 'CRC32');
   await expectS3Error(t, s3.send(complete(key, up.id, [part], { ChecksumSHA256: await b64('SHA256', P3) })), 'InvalidRequest', 400, 'an object checksum of another algorithm');
   await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumCRC32: undefined, ChecksumSHA1: await b64('SHA1', P3) }])), 'InvalidPart', 400, 'a part checksum of another algorithm');
+  // S3's newer algorithms (the SDKs' CompletedPart has them) were ignored: the part completed as if
+  // listed without them. No upload here has one, so they are the part checksum of another algorithm.
+  const sha512 = createHash('sha512').update(P3).digest('base64');
+  await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumCRC32: undefined, ChecksumSHA512: sha512 }])), 'InvalidPart', 400, 'a part ChecksumSHA512');
+  await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumCRC32: undefined, ChecksumXXHASH64: 'AAAAAAAAAAA=' }])), 'InvalidPart', 400, 'a part ChecksumXXHASH64');
+  await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumSHA512: sha512 }])), 'InvalidArgument', 400, 'a part ChecksumSHA512 beside its CRC32: multiple checksums');
   const fin = await s3.send(complete(key, up.id, [part], { ChecksumCRC32: await b64('CRC32', P3) }));
   t.same([fin.ChecksumCRC32, fin.ChecksumType], [await b64('CRC32', P3), 'FULL_OBJECT'], 'the right object CRC32 completes');
   // The only part is the whole object: partNumber=1 shows the object's CRC32 and its type, as S3 does.
@@ -266,7 +272,7 @@ t.test('an upload created without a checksum algorithm: a completion listing par
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
   const part = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: P3, ChecksumAlgorithm: 'CRC32' }));
   t.ok(part.ChecksumCRC32, 'the part was sent with the SDK\'s CRC32');
-  for (const listed of [{ ChecksumCRC32: part.ChecksumCRC32! }, { ChecksumSHA256: createHash('sha256').update(P3).digest('base64') }]) {
+  for (const listed of [{ ChecksumCRC32: part.ChecksumCRC32! }, { ChecksumSHA256: createHash('sha256').update(P3).digest('base64') }, { ChecksumMD5: createHash('md5').update(P3).digest('base64') }]) {
     const err = await sdkFailure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag!, ...listed }] } })));
     t.same([err.name, err.status], ['InvalidPart', 400], `listing ${Object.keys(listed)[0]}: InvalidPart`);
   }
