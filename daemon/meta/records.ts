@@ -140,6 +140,8 @@ export interface BucketRecord {
   readonly policy?: string;
   /** Absent until versioning is first configured; a bucket never returns to unversioned. */
   readonly versioning?: 'Enabled' | 'Suspended';
+  /** MfaDelete Disabled was put (S3 gives MfaDelete back once the bucket was configured with it). */
+  readonly mfaDelete?: 'Disabled';
   /** Present once Object Lock is enabled (never disabled again); its default retention, if any. */
   readonly objectLock?: { readonly defaultRetention?: { readonly mode: LockMode; readonly days?: number; readonly years?: number } };
   /** Lifecycle (expiration) rules, in the order given. */

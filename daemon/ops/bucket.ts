@@ -180,7 +180,11 @@ export async function handleGetBucketLocation(env: OpsEnv, ctx: RequestContext):
 
 export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = requireBucket(env, ctx.bucket);
-  return { status: 200, headers: XML, body: toXml('VersioningConfiguration', b.versioning !== undefined ? { Status: b.versioning } : {}) };
+  const body: XmlObject = {};
+  if (b.versioning !== undefined) body.Status = b.versioning;
+  // "Only returned if the bucket has been configured with MFA delete" (S3's reference).
+  if (b.mfaDelete !== undefined) body.MfaDelete = b.mfaDelete;
+  return { status: 200, headers: XML, body: toXml('VersioningConfiguration', body) };
 }
 
 /**
@@ -205,14 +209,14 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   }
   // Nothing to set: S3 refuses it (s3d answered 200 and changed nothing).
   if (status === undefined && mfa === undefined) throw new S3Error('IllegalVersioningConfigurationException');
-  if (status === 'Suspended' || status === 'Enabled') {
-    await env.meta
-      .updateBucket(ctx.bucket!, (b) => {
-        if (status === 'Suspended' && b.objectLock !== undefined) throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
-        return { ...b, versioning: status };
-      })
-      .catch(metaError);
-  }
+  // MfaDelete Disabled (Terraform's mfa_delete = "Disabled") is what s3d does: kept, so that
+  // GetBucketVersioning gives it back as S3 does.
+  await env.meta
+    .updateBucket(ctx.bucket!, (b) => {
+      if (status === 'Suspended' && b.objectLock !== undefined) throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+      return { ...b, ...(status !== undefined ? { versioning: status } : {}), ...(mfa === 'Disabled' ? { mfaDelete: 'Disabled' as const } : {}) };
+    })
+    .catch(metaError);
   return { status: 200 };
 }
 

@@ -211,6 +211,14 @@ t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning 
   t.same(versions.Versions?.map((x) => [x.Key, x.VersionId]), [['k', 'null']], 'an overwrite replaces the null version, as S3 does in a suspended bucket');
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
   t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Enabled', 'Enabled is kept');
+  // MfaDelete Disabled (what s3d does; Terraform's mfa_delete = "Disabled") is given back as S3
+  // gives it back once configured: s3d accepted it and answered without it.
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).MFADelete, undefined, 'no MfaDelete before one was put');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled', MFADelete: 'Disabled' } }));
+  const withMfa = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+  t.same([withMfa.Status, withMfa.MFADelete], ['Enabled', 'Disabled'], 'MfaDelete Disabled is kept beside the status');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).MFADelete, 'Disabled', 'and stays when a later configuration leaves it out, as on S3');
   const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'three' }));
   t.match(put.VersionId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a PUT in an Enabled bucket gets a UUIDv7 version id');
   const after = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
