@@ -106,7 +106,12 @@ t.test('bucket rules: preflight answers and response headers as S3 gives them', 
     'access-control-allow-methods': 'GET, HEAD',
     vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
   }, 'a * rule: *, no credentials, no max-age or expose headers it does not set');
-  t.equal(responseCors('DELETE', { origin: 'https://app.example.com' }, ['*'], RULES), undefined, 'no rule matches: no CORS header, whatever the server-wide list says');
+  t.strictSame(
+    responseCors('DELETE', { origin: 'https://app.example.com' }, ['*'], RULES)!({ etag: '"e"' }),
+    { etag: '"e"', vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method' },
+    'no rule matches: no CORS header, whatever the server-wide list says, only the Vary an admitted request gets',
+  );
+  t.strictSame(responseCors('GET', { origin: 'https://b' }, ['https://a'], undefined)!({}), { vary: 'Origin' }, 'server-wide list, origin refused: only Vary: Origin');
   t.equal(responseCors('GET', { origin: 'https://a' }, ['*'], undefined)!({})['access-control-allow-origin'], 'https://a', 'no bucket rules: the server-wide list');
   t.equal(responseCors('GET', { origin: 'https://a' }, [], undefined), undefined);
 });
