@@ -8,7 +8,6 @@
 // a wrong or missing key. Each tool's part is skipped when it is not installed.
 
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { CopySourceOptions, CopyDestinationOptions } from 'minio';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
+import { missing, toolRunner, type Run } from '../helpers/tools.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
@@ -26,9 +26,6 @@ import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 
 const MiB = 1024 * 1024;
 
-function missing(tool: string): false | string {
-  return spawnSync(tool, ['version'], { stdio: 'ignore' }).error === undefined ? false : `${tool} is not on PATH`;
-}
 const NO_S3CMD = missing('s3cmd');
 const NO_RCLONE = missing('rclone');
 
@@ -55,25 +52,7 @@ const KEY1 = 'k1-0123456789abcdef0123456789abc';
 const KEY2 = 'k2-0123456789abcdef0123456789abc';
 const keyMd5 = (k: string | Buffer): string => createHash('md5').update(k).digest('base64');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH, HOME: work, ...env }, maxBuffer: 32 * MiB, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function ok(cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const r = await run(cmd, args, env);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
+const { run, ok } = toolRunner(work);
 
 async function head(bucket: string, key: string, customerKey?: string): Promise<{ sse?: string; kmsKey?: string; ssec?: string; etag?: string; length?: number }> {
   const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(customerKey !== undefined ? ssec(Buffer.from(customerKey)) : {}) }));

@@ -4,21 +4,18 @@
 // Debian: s3cmd, rclone, restic).
 
 import t, { type Test } from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
+import { missing, toolRunner, type Run } from '../helpers/tools.js';
 import { md5Hex } from '../helpers/hash.js';
 import { getBytes, listKeys } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 
-function missing(tool: string): false | string {
-  return spawnSync(tool, ['version'], { stdio: 'ignore' }).error === undefined ? false : `${tool} is not on PATH`;
-}
 const NO_S3CMD = missing('s3cmd');
 const NO_RCLONE = missing('rclone');
 const NO_RESTIC = missing('restic');
@@ -33,25 +30,7 @@ t.teardown(async () => {
 const s3 = d.s3();
 const hostPort = new URL(d.endpoint).host;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH, HOME: work, ...env }, maxBuffer: 32 * MiB, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function ok(cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const r = await run(cmd, args, env);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
+const { run, ok } = toolRunner(work);
 
 /** A folder of files with names S3 tools have to encode, one of them multipart-sized. */
 function makeTree(dir: string, seed: number): Record<string, Buffer> {
