@@ -2,6 +2,8 @@
 // one is installed, and a runner that gives each a HOME of the test's own and collects its output.
 
 import { execFile, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { ACCESS_KEY, REGION, SECRET_KEY } from './daemon.js';
 
 /** false when `tool` runs, otherwise why its tests are skipped (tap's `skip`). */
 export function missing(tool: string): false | string {
@@ -34,4 +36,31 @@ export function toolRunner(home: string): {
     return r;
   };
   return { run, ok };
+}
+
+/** rclone's configuration in its environment: one remote `s3d:` at `endpoint`, path-style (its config file `configFile`, made empty). */
+export function rcloneEnv(configFile: string, endpoint: string): Record<string, string> {
+  writeFileSync(configFile, '');
+  return {
+    RCLONE_CONFIG: configFile,
+    RCLONE_CONFIG_S3D_TYPE: 's3',
+    RCLONE_CONFIG_S3D_PROVIDER: 'Other',
+    RCLONE_CONFIG_S3D_ACCESS_KEY_ID: ACCESS_KEY,
+    RCLONE_CONFIG_S3D_SECRET_ACCESS_KEY: SECRET_KEY,
+    RCLONE_CONFIG_S3D_ENDPOINT: endpoint,
+    RCLONE_CONFIG_S3D_REGION: REGION,
+    RCLONE_CONFIG_S3D_FORCE_PATH_STYLE: 'true',
+  };
+}
+
+/** Writes an s3cmd configuration for `endpoint` (SigV4, path-style); over HTTPS its certificates are checked against `caFile`. */
+export function writeS3cmdConfig(file: string, endpoint: string, caFile?: string): void {
+  const url = new URL(endpoint);
+  const tls = url.protocol === 'https:'
+    ? ['use_https = True', `ca_certs_file = ${caFile ?? ''}`, 'check_ssl_certificate = True', 'check_ssl_hostname = False']
+    : ['use_https = False', 'check_ssl_certificate = False'];
+  writeFileSync(
+    file,
+    ['[default]', `access_key = ${ACCESS_KEY}`, `secret_key = ${SECRET_KEY}`, `host_base = ${url.host}`, `host_bucket = ${url.host}`, `bucket_location = ${REGION}`, ...tls, 'signature_v2 = False', 'progress_meter = False', ''].join('\n'),
+  );
 }

@@ -16,7 +16,7 @@ import { CopySourceOptions, CopyDestinationOptions } from 'minio';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
-import { missing, toolRunner, type Run } from '../helpers/tools.js';
+import { missing, rcloneEnv, toolRunner, writeS3cmdConfig, type Run } from '../helpers/tools.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
@@ -276,17 +276,7 @@ print(json.dumps(out))
 
 t.test('rclone: sse_customer_key copy, check, server-side copy and cat; sse_kms_key_id', { skip: NO_RCLONE }, async (t) => {
   // rclone 1.60 refuses to start while AWS_CA_BUNDLE is set (see clients.md): --ca-cert instead.
-  const env = {
-    RCLONE_CONFIG: join(work, 'rclone.conf'),
-    RCLONE_CONFIG_S3D_TYPE: 's3',
-    RCLONE_CONFIG_S3D_PROVIDER: 'Other',
-    RCLONE_CONFIG_S3D_ACCESS_KEY_ID: ACCESS_KEY,
-    RCLONE_CONFIG_S3D_SECRET_ACCESS_KEY: SECRET_KEY,
-    RCLONE_CONFIG_S3D_ENDPOINT: d.endpoint,
-    RCLONE_CONFIG_S3D_REGION: REGION,
-    RCLONE_CONFIG_S3D_FORCE_PATH_STYLE: 'true',
-  };
-  writeFileSync(env.RCLONE_CONFIG, '');
+  const env = rcloneEnv(join(work, 'rclone.conf'), d.endpoint);
   const base = ['--ca-cert', caFile, '--retries', '1', '--low-level-retries', '1', '--s3-chunk-size', '5M', '--s3-upload-cutoff', '5M'];
   const rclone = (...args: string[]): Promise<Run> => ok('rclone', [...base, ...args], env);
   const c1 = ['--s3-sse-customer-algorithm', 'AES256', '--s3-sse-customer-key', KEY1];
@@ -326,25 +316,7 @@ t.test('rclone: sse_customer_key copy, check, server-side copy and cat; sse_kms_
 
 t.test('s3cmd: --server-side-encryption-kms-id on a multipart put, get, info', { skip: NO_S3CMD }, async (t) => {
   const cfg = join(work, 's3cfg');
-  const hostPort = new URL(d.endpoint).host;
-  writeFileSync(
-    cfg,
-    [
-      '[default]',
-      `access_key = ${ACCESS_KEY}`,
-      `secret_key = ${SECRET_KEY}`,
-      `host_base = ${hostPort}`,
-      `host_bucket = ${hostPort}`,
-      `bucket_location = ${REGION}`,
-      'use_https = True',
-      `ca_certs_file = ${caFile}`,
-      'check_ssl_certificate = True',
-      'check_ssl_hostname = False',
-      'signature_v2 = False',
-      'progress_meter = False',
-      '',
-    ].join('\n'),
-  );
+  writeS3cmdConfig(cfg, d.endpoint, caFile);
   const s3cmd = (...args: string[]): Promise<Run> => ok('s3cmd', ['-c', cfg, ...args], {});
   const bucket = bucketName('s3cmd-sse');
   await s3cmd('mb', `s3://${bucket}`);

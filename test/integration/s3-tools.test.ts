@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
-import { missing, toolRunner, type Run } from '../helpers/tools.js';
+import { missing, rcloneEnv, toolRunner, writeS3cmdConfig, type Run } from '../helpers/tools.js';
 import { md5Hex } from '../helpers/hash.js';
 import { getBytes, listKeys } from '../helpers/s3.js';
 
@@ -28,7 +28,6 @@ t.teardown(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 const s3 = d.s3();
-const hostPort = new URL(d.endpoint).host;
 
 const { run, ok } = toolRunner(work);
 
@@ -64,22 +63,7 @@ function sameTree(t: Test, got: string, want: string, what: string): void {
 
 t.test('s3cmd: mb, multipart put, get, sync both ways, info, SSE, signature v2, del, rb', { skip: NO_S3CMD }, async (t) => {
   const cfg = join(work, 's3cfg');
-  writeFileSync(
-    cfg,
-    [
-      '[default]',
-      `access_key = ${ACCESS_KEY}`,
-      `secret_key = ${SECRET_KEY}`,
-      `host_base = ${hostPort}`,
-      `host_bucket = ${hostPort}`,
-      `bucket_location = ${REGION}`,
-      'use_https = False',
-      'signature_v2 = False',
-      'check_ssl_certificate = False',
-      'progress_meter = False',
-      '',
-    ].join('\n'),
-  );
+  writeS3cmdConfig(cfg, d.endpoint);
   const s3cmd = (...args: string[]): Promise<Run> => ok('s3cmd', ['-c', cfg, ...args], {});
   const bucket = bucketName('s3cmd');
   await s3cmd('mb', `s3://${bucket}`);
@@ -130,17 +114,7 @@ t.test('s3cmd: mb, multipart put, get, sync both ways, info, SSE, signature v2, 
 });
 
 t.test('rclone: copy with multipart, check --download, sync with deletes, SSE, purge', { skip: NO_RCLONE }, async (t) => {
-  const env = {
-    RCLONE_CONFIG: join(work, 'rclone.conf'),
-    RCLONE_CONFIG_S3D_TYPE: 's3',
-    RCLONE_CONFIG_S3D_PROVIDER: 'Other',
-    RCLONE_CONFIG_S3D_ACCESS_KEY_ID: ACCESS_KEY,
-    RCLONE_CONFIG_S3D_SECRET_ACCESS_KEY: SECRET_KEY,
-    RCLONE_CONFIG_S3D_ENDPOINT: d.endpoint,
-    RCLONE_CONFIG_S3D_REGION: REGION,
-    RCLONE_CONFIG_S3D_FORCE_PATH_STYLE: 'true',
-  };
-  writeFileSync(env.RCLONE_CONFIG, '');
+  const env = rcloneEnv(join(work, 'rclone.conf'), d.endpoint);
   const rclone = (...args: string[]): Promise<Run> => ok('rclone', ['--retries', '1', '--low-level-retries', '1', ...args], env);
   const bucket = bucketName('rclone');
   await rclone('mkdir', `s3d:${bucket}`);
