@@ -25,7 +25,7 @@ import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
-import { collectStoredHeaders, collectUserMeta, digitsLess, quoteETag, writeConditions } from './object-headers.js';
+import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
 import { sseRequestedField } from './policy.js';
@@ -395,21 +395,7 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   let start = 0;
   let end = src.record.size - 1;
   const rangeHeader = ctx.headers['x-amz-copy-source-range'];
-  if (rangeHeader !== undefined) {
-    // As S3 answers them (not a GET's 416): a range that is no range, or ends before it starts, is
-    // InvalidArgument in its form; one starting past the source is InvalidRequest; one starting
-    // inside it but reaching past its end, InvalidArgument naming the size.
-    const argument = { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: rangeHeader };
-    const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader.trim());
-    const first = Number(m?.[1]);
-    const last = Number(m?.[2]);
-    // Compared exactly: past 2^53 two positions can round to one double.
-    if (!m || digitsLess(m[2]!, m[1]!)) throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { fields: argument });
-    if (first >= src.record.size) throw new S3Error('InvalidRequest', 'The specified copy range is invalid for the source object size');
-    if (last >= src.record.size) throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${src.record.size}`, { fields: argument });
-    start = first;
-    end = last;
-  }
+  if (rangeHeader !== undefined) ({ start, end } = parseCopySourceRange(rangeHeader, src.record.size));
   // Refused before a byte is read (not after copying 5 GiB to find the part too large).
   if (rangeHeader === undefined && src.record.size > MAX_COPY_SOURCE) throw copySourceTooLarge();
   const length = Math.max(0, end - start + 1);

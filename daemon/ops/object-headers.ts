@@ -201,11 +201,29 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 }
 
 /**
+ * UploadPartCopy's `x-amz-copy-source-range` against the source's size, as S3 answers it (not a
+ * GET's 416): a range that is no range, or ends before it starts, is InvalidArgument in its form;
+ * one starting past the source is InvalidRequest; one starting inside it but reaching past its end,
+ * InvalidArgument naming the size.
+ */
+export function parseCopySourceRange(header: string, size: number): ByteRange {
+  const argument = { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: header };
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  // Compared exactly: past 2^53 two positions can round to one double.
+  if (!m || digitsLess(m[2]!, m[1]!)) throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { fields: argument });
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  if (first >= size) throw new S3Error('InvalidRequest', 'The specified copy range is invalid for the source object size');
+  if (last >= size) throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${size}`, { fields: argument });
+  return { start: first, end: last };
+}
+
+/**
  * Whether one run of decimal digits is a smaller number than another, exactly at any length (in
  * linear time: BigInt would take a millisecond for a header of 16,000 digits). Range and
  * x-amz-copy-source-range positions past 2^53 round to one double.
  */
-export function digitsLess(a: string, b: string): boolean {
+function digitsLess(a: string, b: string): boolean {
   const x = a.replace(/^0+/, '');
   const y = b.replace(/^0+/, '');
   return x.length !== y.length ? x.length < y.length : x < y;
