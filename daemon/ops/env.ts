@@ -92,6 +92,19 @@ export function metaError(err: unknown): never {
   }
   throw err;
 }
+
+/**
+ * metaError for a commit to a record `lookUp` found before the request's body arrived: a key
+ * deleted meanwhile (NoSuchKey from the commit) answers as the look-up answers now (a delete
+ * marker's headers, AccessDenied to a requester who may not list the bucket).
+ */
+export function metaErrorAfterLookUp(lookUp: () => unknown): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof MetaConflict && err.code === 'NoSuchKey') lookUp();
+    return metaError(err);
+  };
+}
+
 /**
  * The owner every bucket and object reports (ACLs, listings, ListBuckets): the root user, as the
  * one account of an S3 bucket with ACLs disabled. x-amz-expected-bucket-owner is checked against it.

@@ -8,9 +8,8 @@
 // Deletes without a version id only add a delete marker, as on S3.
 
 import { S3Error } from '../errors.js';
-import { MetaConflict } from '../meta/commit-errors.js';
 import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -230,19 +229,6 @@ function keptRetention(cur: Retention | undefined, next: Retention): Retention {
   return cur !== undefined && next.until < cur.until && seconds(next.until) === seconds(cur.until) ? { ...next, until: cur.until } : next;
 }
 
-/**
- * metaError for the commit of a retention or legal hold: a key deleted between the record's look-up
- * and the commit (the body arrives meanwhile) answers as the look-up answers now, as the tagging
- * calls do: NoSuchKey with the headers of the delete marker a versioned bucket's delete left
- * current, AccessDenied to a requester who may not list the bucket.
- */
-function committedError(env: OpsEnv, ctx: RequestContext): (err: unknown) => never {
-  return (err) => {
-    if (err instanceof MetaConflict && err.code === 'NoSuchKey') readableRecord(env, ctx);
-    return metaError(err);
-  };
-}
-
 export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
@@ -283,7 +269,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
       },
       versionId,
     )
-    .catch(committedError(env, ctx));
+    .catch(metaErrorAfterLookUp(() => readableRecord(env, ctx)));
   return { status: 200, headers: readVersionHeader(b, rec) };
 }
 
@@ -303,6 +289,6 @@ export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext)
   const h = xmlFields(doc.LegalHold, ['Status'], 'LegalHold');
   const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
-  const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId).catch(committedError(env, ctx));
+  const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId).catch(metaErrorAfterLookUp(() => readableRecord(env, ctx)));
   return { status: 200, headers: readVersionHeader(b, rec) };
 }

@@ -4,9 +4,8 @@
 // never touches the object's data, its ETag or its Last-Modified, so SSE-C objects are tagged
 // without their key. Every rule S3 applies to a tag set is checked before anything is stored.
 import { S3Error } from '../errors.js';
-import { MetaConflict } from '../meta/commit-errors.js';
 import type { ObjectRecord, TagSet } from '../meta/records.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { parseConfigXml, toXml, xmlFields } from './xml.js';
@@ -159,12 +158,7 @@ function taggedRecord(env: OpsEnv, ctx: RequestContext): ObjectRecord {
  */
 async function commitTags(env: OpsEnv, ctx: RequestContext, tags: TagSet | undefined): Promise<ObjectRecord> {
   const versionId = ctx.query.get('versionId') ?? undefined;
-  try {
-    return await env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId);
-  } catch (err) {
-    if (err instanceof MetaConflict && err.code === 'NoSuchKey') taggedRecord(env, ctx);
-    return metaError(err);
-  }
+  return env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId).catch(metaErrorAfterLookUp(() => taggedRecord(env, ctx)));
 }
 
 export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
