@@ -15,7 +15,7 @@ const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'pub
 import { parseConfigXml, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
 import { userMay } from './policy.js';
-import { MAX_BUCKET_TAGS, tagsField, validateTags } from './tagging.js';
+import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 1024 * 1024;
@@ -78,18 +78,7 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
 function createBucketTags(conf: unknown): TagSet {
   const tagsEl = xmlFields(conf, ['LocationConstraint', 'Tags'], 'CreateBucketConfiguration').Tags;
   if (Array.isArray(tagsEl)) throw new S3Error('MalformedXML', 'CreateBucketConfiguration holds one Tags.');
-  if (typeof tagsEl === 'string') {
-    if (tagsEl.trim() !== '') throw new S3Error('MalformedXML', 'Tags holds only Tag elements.');
-    return [];
-  }
-  const tags: Array<[string, string]> = [];
-  for (const tag of xmlList(xmlFields(tagsEl, ['Tag'], 'Tags').Tag)) {
-    const { Key: key, Value: value } = xmlFields(tag, ['Key', 'Value'], 'Tag');
-    if (typeof key !== 'string' || typeof value !== 'string') throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
-    tags.push([key, value]);
-  }
-  validateTags(tags, MAX_BUCKET_TAGS);
-  return tags;
+  return parseTagList(tagsEl, 'Tags', MAX_BUCKET_TAGS);
 }
 
 export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {

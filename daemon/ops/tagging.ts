@@ -8,7 +8,7 @@ import type { ObjectRecord, TagSet } from '../meta/records.js';
 import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlFields } from './xml.js';
+import { parseConfigXml, toXml, xmlFields, xmlList } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -120,14 +120,20 @@ export function parseTagging(body: Buffer, max: number): TagSet {
   // Two TagSet elements parse as a list, which has no Tag: read as an empty set, the PUT removed
   // every tag (found by prod-hostile-config-handpicked.test.ts).
   if (Array.isArray(tagSet)) throw new S3Error('MalformedXML', 'The Tagging document holds one TagSet.');
-  if (typeof tagSet === 'string') {
-    if (tagSet.trim() !== '') throw new S3Error('MalformedXML', 'TagSet holds only Tag elements.');
+  return parseTagList(tagSet, 'TagSet', max);
+}
+
+/**
+ * A list of `<Tag><Key/><Value/></Tag>` elements (a Tagging document's TagSet, CreateBucketConfiguration's
+ * Tags), checked by validateTags; `element` names the list in errors.
+ */
+export function parseTagList(list: unknown, element: string, max: number): TagSet {
+  if (typeof list === 'string') {
+    if (list.trim() !== '') throw new S3Error('MalformedXML', `${element} holds only Tag elements.`);
     return [];
   }
-  const list = xmlFields(tagSet, ['Tag'], 'TagSet').Tag ?? [];
-  if (!Array.isArray(list)) throw new S3Error('MalformedXML', 'TagSet holds only Tag elements.');
   const tags: Array<[string, string]> = [];
-  for (const tag of list as unknown[]) {
+  for (const tag of xmlList(xmlFields(list, ['Tag'], element).Tag)) {
     if (typeof tag !== 'object' || tag === null) throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
     const { Key: key, Value: value } = xmlFields(tag, ['Key', 'Value'], 'Tag');
     if (typeof key !== 'string' || typeof value !== 'string') throw new S3Error('MalformedXML', 'Every Tag needs a Key and a Value.');
