@@ -40,6 +40,7 @@ import { WebhookNotifier } from './notify/webhook.js';
 import { dirname, join } from 'node:path';
 import { verifyCommand } from './verify.js';
 import { checkStoredKey } from './sse/key-check.js';
+import { aeadImplementation } from '../workers/format/dare-aead.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
@@ -128,6 +129,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     const level = uws.unpatchedByDesign === true ? 'info' : 'warn';
     log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, bytes above 0x7f at the ends of a header value are dropped, and a request head arriving in pieces may not pass 4 KiB (docs/operations.md, Known limitations)');
   }
+  const aead = aeadImplementation();
+  if (aead.native) log.info({ binding: aead.file }, 'AES-256-GCM through the native OpenSSL binding');
+  else log[aead.byDesign === true ? 'info' : 'warn']({ reason: aead.reason }, 'AES-256-GCM through node:crypto, at about half the native binding\'s speed (docs/operations.md, Install)');
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   let madeDirs: string[];

@@ -41,6 +41,11 @@ export interface Config {
   readonly httpParserPatch: boolean;
   /** Accept AWS Signature Version 2 requests (S3_SIGV2, default on). */
   readonly sigV2: boolean;
+  /**
+   * AES-256-GCM through the native binding where it was built (S3_NATIVE_AES, default on). Each
+   * thread reads the variable itself when it loads workers/format/aead-native.ts; this is its check.
+   */
+  readonly nativeAes: boolean;
   /** Origins allowed for CORS (S3_API_CORS_ALLOW_ORIGIN): ['*'] any (default), [] none. */
   readonly corsOrigins: readonly string[];
   /** Multipart uploads older than this are aborted (S3_API_STALE_UPLOADS_EXPIRY; 0: never). */
@@ -92,7 +97,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_HTTP_PARSER_PATCH', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
-  'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK',
+  'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
   'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX',
 ]);
 
@@ -329,6 +334,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     directIo: (env.S3_DIRECT_IO ?? '').trim() === '' ? true : onOff(env, 'S3_DIRECT_IO'),
     httpParserPatch: (env.S3_HTTP_PARSER_PATCH ?? '').trim() === '' ? true : onOff(env, 'S3_HTTP_PARSER_PATCH'),
     sigV2: (env.S3_SIGV2 ?? '').trim() === '' ? true : onOff(env, 'S3_SIGV2'),
+    nativeAes: (env.S3_NATIVE_AES ?? '').trim() === '' ? true : onOff(env, 'S3_NATIVE_AES'),
     corsOrigins,
     staleUploadsExpiryMs,
     staleUploadsIntervalMs,

@@ -2,7 +2,7 @@
 // running MD5 states for the hashing lanes. Imports only workers/ code (never daemon/).
 import { createHash, type Hash } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { DareError, type CipherSuite, openInto, sealInto } from './format/index.js';
+import { DareError, type CipherSuite, aeadImplementation, openInto, sealInto } from './format/index.js';
 import {
   CTRL_CANCEL,
   CTRL_WORDS,
@@ -18,6 +18,8 @@ import {
 
 // MD5 states by stream id. A hashing lane is a one-thread pool, so one stream's tasks arrive in order.
 const md5States = new Map<number, Hash>();
+// Whether this worker seals and opens AES-256-GCM through the native binding (reported with each result).
+const nativeAes = aeadImplementation().native;
 
 function cancelled(slot: SharedArrayBuffer, base: number): boolean {
   return Atomics.load(new Int32Array(slot, base + SLOT_CTRL_OFFSET, CTRL_WORDS), CTRL_CANCEL) !== 0;
@@ -32,7 +34,7 @@ function seal(task: SealTask): CryptoResult {
   const input = new Uint8Array(task.slot, task.base + SLOT_INPUT_OFFSET, task.inLength);
   const output = new Uint8Array(task.slot, task.base + SLOT_OUTPUT_OFFSET, SLOT_REGION_SIZE);
   const length = sealInto(output, 0, input, { key: task.key, random: task.random, firstSequence: task.firstSequence, final: task.final });
-  return { ok: true, length, thread: threadId };
+  return { ok: true, length, thread: threadId, nativeAes };
 }
 
 function open(task: OpenTask): CryptoResult {
@@ -46,7 +48,7 @@ function open(task: OpenTask): CryptoResult {
     random: task.random,
     suite: task.suite as CipherSuite,
   });
-  return { ok: true, length, thread: threadId };
+  return { ok: true, length, thread: threadId, nativeAes };
 }
 
 export default function run(task: CryptoTask): CryptoResult {

@@ -75,6 +75,9 @@ export interface Md5FinishTask {
 export type CryptoTask = SealTask | OpenTask | Md5UpdateTask | Md5FinishTask;
 
 export type CryptoResult =
-  /** `length`: bytes written to the output region (seal/open); `digest` for md5-digest; `thread`: worker's threadId. */
-  | { ok: true; length: number; digest?: Uint8Array; thread?: number }
+  /**
+   * `length`: bytes written to the output region (seal/open); `digest` for md5-digest; `thread`:
+   * worker's threadId; `nativeAes`: seal/open went through the native AES binding.
+   */
+  | { ok: true; length: number; digest?: Uint8Array; thread?: number; nativeAes?: boolean }
   | { ok: false; code: DareErrorCode };

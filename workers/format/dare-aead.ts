@@ -1,9 +1,32 @@
 // The AEAD of one DARE 2.0 package (header ‖ payload ‖ tag) in both directions, over
-// caller-owned buffers. Only this file calls node:crypto's cipher API.
+// caller-owned buffers. Only this file calls node:crypto's cipher API. AES-256-GCM goes through
+// the native binding (aead-native.ts: OpenSSL writing into the caller's buffers, about twice
+// node:crypto's speed) where it was built and loads; ChaCha20-Poly1305, which s3d only reads,
+// and every package without the binding go through node:crypto. Both give the same bytes.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { CipherGCM, DecipherGCM, CipherChaCha20Poly1305, DecipherChaCha20Poly1305 } from 'node:crypto';
+import { type NativeAead, type NativeAeadLoad, loadNativeAead } from './aead-native.js';
 import { DareError } from './dare-error.js';
 import { CipherSuite, HEADER_SIZE, TAG_SIZE, encodeHeader, packageNonce } from './dare-header.js';
+
+const nativeLoad: NativeAeadLoad = loadNativeAead();
+let native: NativeAead | undefined = nativeLoad.binding;
+
+/** Which AES-256-GCM this thread uses, and why not the native one when it does not. */
+export function aeadImplementation(): { native: boolean; file: string; reason?: string; byDesign?: boolean } {
+  return { native: native !== undefined, file: nativeLoad.file, reason: native !== undefined ? undefined : nativeLoad.reason ?? 'switched off', byDesign: nativeLoad.byDesign };
+}
+
+/**
+ * Chooses this thread's AES-256-GCM: `native` (only where the binding loaded) or `node` (node:crypto).
+ * For tests that check both against the same vectors; returns the previous choice.
+ */
+export function useAeadImplementation(which: 'native' | 'node'): 'native' | 'node' {
+  const previous = native !== undefined ? 'native' : 'node';
+  if (which === 'native' && nativeLoad.binding === undefined) throw new Error(`the native AES binding is not loaded: ${nativeLoad.reason}`);
+  native = which === 'native' ? nativeLoad.binding : undefined;
+  return previous;
+}
 
 // One scratch nonce per thread: every call below is synchronous, so it is never shared.
 const nonce = Buffer.alloc(12);
@@ -36,6 +59,10 @@ export function sealPackageInto(
 ): number {
   const n = plaintext.length;
   encodeHeader(out, off, suite, n, final, random);
+  if (native !== undefined && suite === CipherSuite.AES_256_GCM) {
+    native.seal(out, off, key, packageNonce(out, off, sequence, nonce), plaintext);
+    return n + HEADER_SIZE + TAG_SIZE;
+  }
   const c = cipherFor(suite, key, packageNonce(out, off, sequence, nonce));
   c.setAAD(out.subarray(off, off + 4), { plaintextLength: n });
   // update() always allocates its output; at ≤ 64 KiB that is a cheap heap allocation (perf B2).
@@ -49,7 +76,8 @@ export function sealPackageInto(
 
 /**
  * Opens one package whose header has already been checked (`payloadLength` taken from it):
- * verifies the tag and only then copies the plaintext to `out` at `outOff`.
+ * verifies the tag before `out` holds any of its plaintext (node:crypto decrypts aside and copies
+ * after the check; the native binding decrypts in place and zeroes the range on a mismatch).
  */
 export function openPackageInto(
   out: Uint8Array,
@@ -61,6 +89,12 @@ export function openPackageInto(
   sequence: number,
   suite: CipherSuite,
 ): number {
+  if (native !== undefined && suite === CipherSuite.AES_256_GCM) {
+    if (!native.open(out, outOff, key, packageNonce(pkg, pkgOff, sequence, nonce), pkg, pkgOff, payloadLength)) {
+      throw new DareError('NotAuthentic', 'DARE: package authentication failed');
+    }
+    return payloadLength;
+  }
   const d = decipherFor(suite, key, packageNonce(pkg, pkgOff, sequence, nonce));
   d.setAAD(pkg.subarray(pkgOff, pkgOff + 4), { plaintextLength: payloadLength });
   const ctEnd = pkgOff + HEADER_SIZE + payloadLength;
