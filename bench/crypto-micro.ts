@@ -8,10 +8,14 @@ import { pathToFileURL } from 'node:url';
 import { CryptoPool } from '../daemon/crypto/pool.js';
 import { openStream } from '../daemon/crypto/open-stream.js';
 import { createSealer } from '../daemon/crypto/seal-stream.js';
-import { encryptedSize, sealInto } from '../workers/format/index.js';
+import { aeadImplementation, encryptedSize, sealInto, useAeadImplementation } from '../workers/format/index.js';
 
 export interface CryptoMicroResult {
+  /** The AES-256-GCM both sides of the ratio used: the native binding or node:crypto. */
+  aes: 'native' | 'node:crypto';
   oneThreadSealGBps: number;
+  /** With the native binding: node:crypto on one thread too (what s3d seals with without it). */
+  oneThreadNodeSealGBps?: number;
   poolSealGBps: number;
   poolOpenGBps: number;
   md5GBps: number;
@@ -119,6 +123,16 @@ export async function runCryptoMicro(opts: CryptoMicroOptions): Promise<CryptoMi
       one.push(await oneThreadSeal(seconds / rounds, key, random, plaintext));
       pooled.push(await poolSeal(pool, seconds / rounds, key, plaintext));
     }
+    const native = aeadImplementation().native;
+    let oneThreadNodeSealGBps: number | undefined;
+    if (native) {
+      useAeadImplementation('node');
+      try {
+        oneThreadNodeSealGBps = await oneThreadSeal(seconds / rounds, key, random, plaintext);
+      } finally {
+        useAeadImplementation('native');
+      }
+    }
     const poolOpenGBps = await poolOpen(pool, seconds, key, plaintext);
     const md5GBps = await hashRate(seconds, 'md5', plaintext);
     const sha256GBps = await hashRate(seconds, 'sha256', plaintext);
@@ -130,7 +144,9 @@ export async function runCryptoMicro(opts: CryptoMicroOptions): Promise<CryptoMi
         ? undefined
         : Math.max(0, (busy1 - busy0 - (ours.user + ours.system) / 1e6) / (wall * availableParallelism()));
     return {
+      aes: native ? 'native' : 'node:crypto',
       oneThreadSealGBps: median(one),
+      oneThreadNodeSealGBps,
       poolSealGBps: median(pooled),
       poolOpenGBps,
       md5GBps,
@@ -161,7 +177,9 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 2);
   const r = await runCryptoMicro({ seconds });
   const f = (x: number) => x.toFixed(2).padStart(6);
+  console.log(`AES-256-GCM           ${r.aes}`);
   console.log(`one-thread DARE seal  ${f(r.oneThreadSealGBps)} GB/s`);
+  if (r.oneThreadNodeSealGBps !== undefined) console.log(`  node:crypto         ${f(r.oneThreadNodeSealGBps)} GB/s`);
   console.log(`pool seal (2 workers) ${f(r.poolSealGBps)} GB/s`);
   console.log(`pool open (2 workers) ${f(r.poolOpenGBps)} GB/s`);
   console.log(`MD5 per core          ${f(r.md5GBps)} GB/s`);

@@ -12,7 +12,9 @@ export async function measureCrypto(seconds: number, rounds: number): Promise<{ 
   const pick = (f: (r: CryptoMicroResult) => number): number => median(runs.map(f));
   return {
     crypto: {
+      aes: runs[0]?.aes,
       oneThreadSealGBps: pick((r) => r.oneThreadSealGBps),
+      oneThreadNodeSealGBps: runs.every((r) => r.oneThreadNodeSealGBps !== undefined) ? pick((r) => r.oneThreadNodeSealGBps!) : undefined,
       poolSealGBps: pick((r) => r.poolSealGBps),
       poolOpenGBps: pick((r) => r.poolOpenGBps),
       md5GBps: pick((r) => r.md5GBps),

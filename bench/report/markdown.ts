@@ -83,6 +83,14 @@ function baselinesSection(results: BenchResults): string {
       ),
       '',
     );
+    if (c.aes !== undefined) {
+      lines.push(
+        c.aes === 'native'
+          ? `AES-256-GCM through s3d's native binding (OpenSSL into the caller's buffers) on both sides of the ratio, as the daemons ran it; node:crypto on one thread, what s3d uses without the binding: ${c.oneThreadNodeSealGBps === undefined ? 'not measured' : `${fmt(c.oneThreadNodeSealGBps)} GB/s`}.`
+          : 'AES-256-GCM through node:crypto (the native binding was not built, or S3_NATIVE_AES=off).',
+        '',
+      );
+    }
   } else lines.push(`Crypto: not measured${b.cryptoNote === undefined ? '' : ` (${b.cryptoNote})`}.`, '');
   if (b.disk !== null) {
     const d = b.disk;

@@ -60,7 +60,11 @@ export interface RunResult {
 export interface CryptoBaseline {
   /** share of the machine other processes used during the rounds (median); > 0.15 is noisy */
   backgroundCpu?: number;
+  /** The AES-256-GCM the crypto figures used (absent in results written before 2026-12-04: node:crypto). */
+  aes?: 'native' | 'node:crypto';
   oneThreadSealGBps: number;
+  /** node:crypto on one thread, measured beside the native binding (absent without it). */
+  oneThreadNodeSealGBps?: number;
   poolSealGBps: number;
   poolOpenGBps: number;
   md5GBps: number;

@@ -248,6 +248,13 @@ t.test('the Markdown summary has every target and well-formed tables', async (t)
   t.match(md, /!\[throughput and latency\]\(latest\.svg\)/);
   t.match(md, /\*\*MISSED\*\*/, 'peak_rss_mib is missed');
   t.match(md, /a note with a \| pipe/);
+  t.notMatch(md, /AES-256-GCM through/, 'results from before the native binding name no AES implementation');
+  const withAes = (aes: 'native' | 'node:crypto', node?: number) => {
+    const r = fakeResults();
+    return renderMarkdown({ ...r, baselines: { ...r.baselines, crypto: { ...r.baselines.crypto!, aes, oneThreadNodeSealGBps: node } } }, undefined);
+  };
+  t.match(withAes('native', 2.25), /native binding .* on both sides of the ratio.*node:crypto on one thread, what s3d uses without the binding: 2\.25 GB\/s/);
+  t.match(withAes('node:crypto'), /AES-256-GCM through node:crypto \(the native binding was not built, or S3_NATIVE_AES=off\)/);
   // Every table row has as many cells as its header.
   const lines = md.split('\n');
   for (let i = 0; i < lines.length; i++) {
