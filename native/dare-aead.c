@@ -31,7 +31,10 @@ int EVP_DecryptInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, ENGINE *impl
 int EVP_DecryptUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl, const unsigned char *in, int inl);
 int EVP_DecryptFinal_ex(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl);
 int EVP_CIPHER_CTX_ctrl(EVP_CIPHER_CTX *ctx, int type, int arg, void *ptr);
+void EVP_CIPHER_CTX_free(EVP_CIPHER_CTX *ctx);
 int CRYPTO_memcmp(const void *a, const void *b, size_t len);
+void OPENSSL_cleanse(void *ptr, size_t len);
+void ERR_clear_error(void);
 #define EVP_CTRL_GCM_GET_TAG 0x10
 #define EVP_CTRL_GCM_SET_TAG 0x11
 
@@ -40,16 +43,20 @@ int CRYPTO_memcmp(const void *a, const void *b, size_t len);
 #define TAG_SIZE 16
 #define HEADER_SIZE 16
 #define AAD_SIZE 4
-#define MAX_TEXT (1 << 20)
+#define MAX_PAYLOAD 65536
 
 // One context per direction and thread (Piscina workers and the main thread each load the
 // module; every call is synchronous, so a thread never shares its context).
 typedef struct {
   EVP_CIPHER_CTX *ctx;
   unsigned char key[KEY_SIZE];
-  int keyed;
+  int keyed;  // key[] is the schedule the context holds
+  int ready;  // the context has its cipher: a new key needs no cipher look-up
 } Lane;
 static _Thread_local Lane sealLane, openLane;
+// The cleanup hook is registered once per thread (Node aborts on a pair registered twice, which
+// a second initialisation of this module in the same environment would otherwise do).
+static _Thread_local int hooked;
 
 static int bytes(napi_env env, napi_value v, unsigned char **p, size_t *n) {
   napi_typedarray_type type;
@@ -76,21 +83,50 @@ static napi_value fail(napi_env env, const char *message) {
 }
 
 static int overlaps(const unsigned char *a, size_t an, const unsigned char *b, size_t bn) {
-  return an != 0 && bn != 0 && a < b + bn && b < a + an;
+  uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+  return an != 0 && bn != 0 && x < y + bn && y < x + an;
 }
 
 // Keys the lane's context for `iv`, expanding the key schedule only when the key changed.
 static int start(Lane *lane, const unsigned char *key, const unsigned char *iv, int encrypt) {
   if (lane->ctx == NULL && (lane->ctx = EVP_CIPHER_CTX_new()) == NULL) return 0;
   int same = lane->keyed && CRYPTO_memcmp(lane->key, key, KEY_SIZE) == 0;
-  const EVP_CIPHER *cipher = same ? NULL : EVP_aes_256_gcm();
+  const EVP_CIPHER *cipher = lane->ready ? NULL : EVP_aes_256_gcm();
   const unsigned char *k = same ? NULL : key;
   lane->keyed = 0;
   int ok = encrypt ? EVP_EncryptInit_ex(lane->ctx, cipher, NULL, k, iv) : EVP_DecryptInit_ex(lane->ctx, cipher, NULL, k, iv);
-  if (!ok) return 0;
+  if (!ok) {
+    lane->ready = 0;
+    return 0;
+  }
+  lane->ready = 1;
   if (!same) memcpy(lane->key, key, KEY_SIZE);
   lane->keyed = 1;
   return 1;
+}
+
+// An OpenSSL failure: its errors must not stay on this thread's queue, where node:tls on the
+// main thread could read them as its own.
+static napi_value opensslFailed(napi_env env, Lane *lane, const char *message) {
+  ERR_clear_error();
+  lane->keyed = 0;
+  lane->ready = 0;
+  return fail(env, message);
+}
+
+// Frees this thread's contexts and wipes the kept keys when its Node environment ends (a worker
+// thread exiting, or the process).
+static void cleanup(void *unused) {
+  (void)unused;
+  hooked = 0;
+  Lane *lanes[2] = {&sealLane, &openLane};
+  for (int i = 0; i < 2; i++) {
+    if (lanes[i]->ctx != NULL) EVP_CIPHER_CTX_free(lanes[i]->ctx);
+    lanes[i]->ctx = NULL;
+    lanes[i]->keyed = 0;
+    lanes[i]->ready = 0;
+    OPENSSL_cleanse(lanes[i]->key, KEY_SIZE);
+  }
 }
 
 // seal(out, packageOffset, key, iv, plaintext): the package's header is already at
@@ -105,19 +141,18 @@ static napi_value seal(napi_env env, napi_callback_info info) {
   if (!bytes(env, a[0], &out, &outN) || !whole(env, a[1], &off) || !bytes(env, a[2], &key, &keyN) ||
       !bytes(env, a[3], &iv, &ivN) || !bytes(env, a[4], &pt, &ptN))
     return fail(env, "seal: arguments must be Uint8Arrays and an offset");
-  if (keyN != KEY_SIZE || ivN != IV_SIZE || ptN > MAX_TEXT || (size_t)off > outN || outN - off < HEADER_SIZE + ptN + TAG_SIZE)
+  if (keyN != KEY_SIZE || ivN != IV_SIZE || ptN < 1 || ptN > MAX_PAYLOAD || (size_t)off > outN || outN - off < HEADER_SIZE + ptN + TAG_SIZE)
     return fail(env, "seal: wrong key, nonce or output size");
   unsigned char *aad = out + off, *dst = out + off + HEADER_SIZE;
   if (overlaps(aad, HEADER_SIZE + ptN + TAG_SIZE, pt, ptN)) return fail(env, "seal: the package overlaps the plaintext");
-  if (!start(&sealLane, key, iv, 1)) return fail(env, "seal: OpenSSL failed");
+  if (!start(&sealLane, key, iv, 1)) return opensslFailed(env, &sealLane, "seal: OpenSSL failed");
   int n = 0, tail = 0;
   int ok = EVP_EncryptUpdate(sealLane.ctx, NULL, &n, aad, AAD_SIZE) && EVP_EncryptUpdate(sealLane.ctx, dst, &n, pt, (int)ptN) &&
            EVP_EncryptFinal_ex(sealLane.ctx, dst + n, &tail) && (size_t)n + (size_t)tail == ptN &&
            EVP_CIPHER_CTX_ctrl(sealLane.ctx, EVP_CTRL_GCM_GET_TAG, TAG_SIZE, dst + ptN);
   if (!ok) {
-    sealLane.keyed = 0;
     memset(dst, 0, ptN + TAG_SIZE);
-    return fail(env, "seal: OpenSSL failed");
+    return opensslFailed(env, &sealLane, "seal: OpenSSL failed");
   }
   return NULL;
 }
@@ -135,18 +170,22 @@ static napi_value open_(napi_env env, napi_callback_info info) {
       !bytes(env, a[3], &iv, &ivN) || !bytes(env, a[4], &pkg, &pkgN) || !whole(env, a[5], &pkgOff) ||
       !whole(env, a[6], &ctN))
     return fail(env, "open: arguments must be Uint8Arrays and offsets");
-  if (keyN != KEY_SIZE || ivN != IV_SIZE || ctN > MAX_TEXT || (size_t)outOff > outN || outN - outOff < ctN || (size_t)pkgOff > pkgN ||
+  if (keyN != KEY_SIZE || ivN != IV_SIZE || ctN < 1 || ctN > MAX_PAYLOAD || (size_t)outOff > outN || outN - outOff < ctN || (size_t)pkgOff > pkgN ||
       pkgN - pkgOff < HEADER_SIZE + (size_t)ctN + TAG_SIZE)
     return fail(env, "open: wrong key, nonce, package or output size");
   const unsigned char *aad = pkg + pkgOff, *ct = aad + HEADER_SIZE, *tag = ct + ctN;
   unsigned char *dst = out + outOff;
   if (overlaps(dst, ctN, aad, HEADER_SIZE + ctN + TAG_SIZE)) return fail(env, "open: the output overlaps the package");
-  if (!start(&openLane, key, iv, 0)) return fail(env, "open: OpenSSL failed");
+  if (!start(&openLane, key, iv, 0)) return opensslFailed(env, &openLane, "open: OpenSSL failed");
   int n = 0, tail = 0;
   int ok = EVP_DecryptUpdate(openLane.ctx, NULL, &n, aad, AAD_SIZE) && EVP_DecryptUpdate(openLane.ctx, dst, &n, ct, (int)ctN) &&
            EVP_CIPHER_CTX_ctrl(openLane.ctx, EVP_CTRL_GCM_SET_TAG, TAG_SIZE, (void *)tag) &&
            EVP_DecryptFinal_ex(openLane.ctx, dst + n, &tail) > 0 && (size_t)n + (size_t)tail == ctN;
-  if (!ok) memset(dst, 0, ctN);
+  if (!ok) {
+    // A tag mismatch queues no error in OpenSSL 3; anything else must not stay queued either.
+    ERR_clear_error();
+    memset(dst, 0, ctN);
+  }
   napi_value result;
   napi_get_boolean(env, ok, &result);
   return result;
@@ -154,6 +193,10 @@ static napi_value open_(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value f;
+  if (!hooked) {
+    if (napi_add_env_cleanup_hook(env, cleanup, NULL) != napi_ok) return NULL;
+    hooked = 1;
+  }
   if (napi_create_function(env, "seal", NAPI_AUTO_LENGTH, seal, NULL, &f) != napi_ok || napi_set_named_property(env, exports, "seal", f) != napi_ok) return NULL;
   if (napi_create_function(env, "open", NAPI_AUTO_LENGTH, open_, NULL, &f) != napi_ok || napi_set_named_property(env, exports, "open", f) != napi_ok) return NULL;
   return exports;

@@ -31,12 +31,13 @@ try {
 const cc = process.env.CC || 'cc';
 mkdirSync(dirname(target), { recursive: true });
 const args = ['-O2', '-std=c11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-fvisibility=hidden', '-DNAPI_VERSION=8',
+  '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2',
   '-I', includeDir, '-Wl,-z,now', '-Wl,-z,relro', '-o', temp, source];
-const built = spawnSync(cc, args, { encoding: 'utf8' });
+const built = spawnSync(cc, args, { encoding: 'utf8', timeout: 120_000 });
 if (built.error !== undefined) skip(`no C compiler (${cc}: ${built.error.code ?? built.error.message})`);
-if (built.status !== 0) skip(`${cc} failed:\n${built.stderr.trim()}`);
+if (built.status !== 0) skip(`${cc} failed${built.signal ? ` (${built.signal})` : ''}:\n${built.stderr.trim()}`);
 // The known-answer check runs in a child: a binding that cannot load must not take this build down.
-const check = spawnSync(process.execPath, [join(root, 'dist', 'workers', 'format', 'aead-native-check.js'), temp], { encoding: 'utf8' });
-if (check.status !== 0) skip(`the compiled binding failed its check: ${(check.stderr || check.stdout).trim()}`);
+const check = spawnSync(process.execPath, [join(root, 'dist', 'workers', 'format', 'aead-native-check.js'), temp], { encoding: 'utf8', timeout: 60_000 });
+if (check.status !== 0) skip(`the compiled binding failed its check: ${(check.stderr || check.stdout).trim() || check.signal || check.error?.message}`);
 renameSync(temp, target);
 process.stdout.write(`prepare-native: ${target}\n`);

@@ -2,6 +2,7 @@
 // `npm run build` to dist/native/dare-aead.node). dare-aead.ts uses it when it loaded and falls
 // back to node:crypto otherwise; S3_NATIVE_AES=off keeps s3d on node:crypto deliberately. Each
 // thread (the main thread, every crypto worker) loads it for itself.
+import { createCipheriv } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,38 @@ export function nativeAeadPath(): string {
   return fileURLToPath(new URL('../../native/dare-aead.node', import.meta.url));
 }
 
-/** Loads the binding at `file`, unless `S3_NATIVE_AES` is `off`. Never throws. */
+/**
+ * Compares the binding with node:crypto: packages of `sizes` bytes, each under its own nonce,
+ * with the key changing midway and back (a kept key schedule must follow), opened back, and each
+ * tampered copy refused with its output zeroed. Returns what went wrong, or undefined.
+ */
+export function knownAnswerProblem(binding: NativeAead, sizes: readonly number[] = [100]): string | undefined {
+  const keys = [Buffer.alloc(32, 7), Buffer.alloc(32, 9)];
+  try {
+    for (const [i, size] of sizes.entries()) {
+      const key = keys[i === sizes.length >> 1 ? 1 : 0]!;
+      const iv = Buffer.alloc(12, i + 1);
+      const plaintext = Buffer.alloc(size, size & 0xff);
+      const header = Buffer.from([0x20, 0x00, (size - 1) & 0xff, (size - 1) >> 8]);
+      const c = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+      c.setAAD(header);
+      const expected = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+      const pkg = Buffer.alloc(16 + size + 16 + 8, 0xaa);
+      header.copy(pkg, 8);
+      binding.seal(pkg, 8, key, iv, plaintext);
+      if (!pkg.subarray(24, 24 + size + 16).equals(expected)) return `a package of ${size} bytes differs from node:crypto`;
+      const back = Buffer.alloc(size + 2);
+      if (!binding.open(back, 1, key, iv, pkg, 8, size) || !back.subarray(1, 1 + size).equals(plaintext)) return `a package of ${size} bytes does not open`;
+      pkg[24 + size - 1] ^= 1;
+      if (binding.open(back, 1, key, iv, pkg, 8, size) || back.subarray(1, 1 + size).some((b) => b !== 0)) return `a tampered package of ${size} bytes was not refused`;
+    }
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}
+
+/** Loads the binding at `file`, unless `S3_NATIVE_AES` is `off`, and checks one package against node:crypto. Never throws. */
 export function loadNativeAead(file = nativeAeadPath(), env: NodeJS.ProcessEnv = process.env): NativeAeadLoad {
   const setting = (env.S3_NATIVE_AES ?? '').trim().toLowerCase();
   // The values daemon/config.ts reads as off (it refuses anything but these and on, true, 1).
@@ -37,6 +69,9 @@ export function loadNativeAead(file = nativeAeadPath(), env: NodeJS.ProcessEnv =
   try {
     const binding = createRequire(import.meta.url)(file) as Partial<NativeAead>;
     if (typeof binding.seal !== 'function' || typeof binding.open !== 'function') return { file, reason: `${file} is not s3d's AES binding` };
+    // The build checked it against the Node that built it; this Node may be another.
+    const problem = knownAnswerProblem(binding as NativeAead);
+    if (problem !== undefined) return { file, reason: `${file} fails its known-answer check (${problem}): rebuild with npm run build` };
     return { file, binding: binding as NativeAead };
   } catch (err) {
     return { file, reason: `${file} does not load: ${(err as Error).message}` };

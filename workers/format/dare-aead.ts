@@ -75,9 +75,13 @@ export function sealPackageInto(
 }
 
 /**
- * Opens one package whose header has already been checked (`payloadLength` taken from it):
- * verifies the tag before `out` holds any of its plaintext (node:crypto decrypts aside and copies
- * after the check; the native binding decrypts in place and zeroes the range on a mismatch).
+ * Opens one package whose header has already been checked (`payloadLength` taken from it) into
+ * `out` at `outOff`, throwing NotAuthentic when its tag does not match. node:crypto decrypts
+ * aside and copies only after the check; the native binding decrypts into `out` and zeroes the
+ * range on a mismatch before returning. So while this runs `out` may hold unauthenticated
+ * plaintext: nothing may read it (another thread through shared memory included) until the call
+ * has returned or thrown, as the open pipeline guarantees (a slot is read or released only after
+ * its task settled).
  */
 export function openPackageInto(
   out: Uint8Array,

@@ -6,11 +6,12 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { projectPath } from '../../../helpers/root.js';
 import { CryptoPool } from '../../../../daemon/crypto/pool.js';
-import { loadNativeAead, nativeAeadPath, type NativeAead } from '../../../../workers/format/aead-native.js';
+import { knownAnswerProblem, loadNativeAead, nativeAeadPath, type NativeAead } from '../../../../workers/format/aead-native.js';
 import {
   CipherSuite,
   DareError,
@@ -47,6 +48,32 @@ t.test('the binding is built by npm run build and loaded where a C compiler exis
   const rebuilt = spawnSync(process.execPath, [script.pathname], { encoding: 'utf8' });
   t.equal(rebuilt.status, 0, rebuilt.stderr);
   t.match(rebuilt.stdout, /^prepare-native: \/.*dare-aead\.node$/m, 'the build step compiles it and its known-answer check passes');
+});
+
+t.test('the known-answer check catches a binding that gets AES-GCM wrong', { skip: aeadImplementation().native ? false : 'no native binding' }, async (t) => {
+  const real = loadNativeAead().binding!;
+  t.equal(knownAnswerProblem(real, [1, 16, 65536, 33]), undefined, 'the real binding passes');
+  const ignoresNewNonce: NativeAead = {
+    // Seals every package under the first nonce it saw: nonce reuse, which a kept key schedule could cause.
+    seal: (() => {
+      let first: Buffer | undefined;
+      return (out, off, key, iv, pt) => real.seal(out, off, key, (first ??= Buffer.from(iv)), pt);
+    })(),
+    open: (out, outOff, key, iv, pkg, pkgOff, n) => real.open(out, outOff, key, iv, pkg, pkgOff, n),
+  };
+  t.match(knownAnswerProblem(ignoresNewNonce, [1, 16]), /differs from node:crypto/);
+  const keepsFirstKey: NativeAead = {
+    seal: (() => {
+      let first: Buffer | undefined;
+      return (out, off, key, iv, pt) => real.seal(out, off, (first ??= Buffer.from(key)), iv, pt);
+    })(),
+    open: real.open,
+  };
+  t.match(knownAnswerProblem(keepsFirstKey, [1, 16, 17]), /differs from node:crypto/, 'a key change the binding missed');
+  const acceptsAnything: NativeAead = { seal: real.seal, open: (out, outOff, key, iv, pkg, pkgOff, n) => (real.open(out, outOff, key, iv, pkg, pkgOff, n), true) };
+  t.match(knownAnswerProblem(acceptsAnything), /tampered package of 100 bytes was not refused/);
+  const throws: NativeAead = { seal: () => { throw new Error('boom'); }, open: real.open };
+  t.equal(knownAnswerProblem(throws), 'boom');
 });
 
 t.test('loading: S3_NATIVE_AES=off, a missing file and a foreign file each leave node:crypto with the reason', async (t) => {
@@ -123,6 +150,7 @@ t.test('bad arguments are refused with an error, never a crash or a write out of
   const key = randomBytes(32);
   const iv = randomBytes(12);
   const out = Buffer.alloc(100);
+  const back0 = Buffer.alloc(10);
   encodeHeader(out, 0, CipherSuite.AES_256_GCM, 10, true, randomBytes(12));
   t.throws(() => native.seal(out, 0, key.subarray(0, 31), iv, Buffer.alloc(10)), /wrong key/);
   t.throws(() => native.seal(out, 0, key, iv.subarray(0, 11), Buffer.alloc(10)), /wrong key, nonce/);
@@ -134,7 +162,9 @@ t.test('bad arguments are refused with an error, never a crash or a write out of
   t.throws(() => native.open(out, 0, key, iv, out, 0, -10), /arguments/, 'a negative length');
   t.throws(() => (native.seal as (...a: unknown[]) => void)(out, 0, 'key', iv, Buffer.alloc(10)), /arguments/);
   t.throws(() => (native.seal as (...a: unknown[]) => void)(out, 0, key, iv), /five arguments/);
-  t.throws(() => native.seal(out, 0, key, iv, Buffer.alloc(2 ** 20 + 1)), /size/);
+  t.throws(() => native.seal(out, 0, key, iv, Buffer.alloc(65537)), /size/, 'a payload over 64 KiB');
+  t.throws(() => native.seal(out, 0, key, iv, Buffer.alloc(0)), /size/, 'an empty payload (DARE has none)');
+  t.throws(() => native.open(back0, 0, key, iv, out, 0, 0), /size/, 'an empty payload to open');
   native.seal(out, 0, key, iv, Buffer.alloc(10));
   const back = Buffer.alloc(20);
   t.equal(native.open(back, 0, key, iv, out, 0, 10), true);
@@ -175,4 +205,45 @@ t.test('a binding copied elsewhere loads from its path (the systemd install copi
   const expected = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
   r.binding!.seal(out, 0, key, iv, plaintext);
   t.ok(out.subarray(16).equals(expected));
+});
+
+t.test('the build step installs a binding only when it compiled and passed its check', { skip: hasCompiler ? false : 'no C compiler (cc)' }, async (t) => {
+  // A copy of the tree the script works in (its own dist/native/ is not touched: other test
+  // files load it meanwhile).
+  const root = mkdtempSync(join(tmpdir(), 's3d-prepare-native-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  for (const dir of ['scripts', 'native']) mkdirSync(join(root, dir));
+  copyFileSync(projectPath('scripts/prepare-native.mjs'), join(root, 'scripts/prepare-native.mjs'));
+  cpSync(projectPath('dist/workers'), join(root, 'dist/workers'), { recursive: true });
+  symlinkSync(projectPath('node_modules'), join(root, 'node_modules'));
+  const source = readFileSync(projectPath('native/dare-aead.c'), 'utf8');
+  const target = join(root, 'dist/native/dare-aead.node');
+  const build = (env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [join(root, 'scripts/prepare-native.mjs')], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const leftovers = () => (existsSync(join(root, 'dist/native')) ? readdirSync(join(root, 'dist/native')).filter((f) => f !== 'dare-aead.node') : []);
+
+  writeFileSync(join(root, 'native/dare-aead.c'), source);
+  let r = build();
+  t.equal(r.status, 0, r.stderr);
+  t.ok(existsSync(target), 'the real source is built and installed');
+  t.ok(loadNativeAead(target, {}).binding, 'and loads');
+
+  r = build({ CC: join(root, 'no-such-compiler') });
+  t.equal(r.status, 0, 'a missing compiler does not fail the build');
+  t.match(r.stdout, /prepare-native: no C compiler .*node:crypto/);
+  t.notOk(existsSync(target), 'and leaves no binding (not even the one built before)');
+
+  // The tag computed over the wrong AAD: compiles, loads, and is wrong.
+  writeFileSync(join(root, 'native/dare-aead.c'), source.replace('EVP_EncryptUpdate(sealLane.ctx, NULL, &n, aad, AAD_SIZE)', 'EVP_EncryptUpdate(sealLane.ctx, NULL, &n, aad, AAD_SIZE - 1)'));
+  r = build();
+  t.equal(r.status, 0);
+  t.match(r.stdout, /failed its check: .*differs from node:crypto/);
+  t.notOk(existsSync(target), 'a binding that fails its check is not installed');
+
+  writeFileSync(join(root, 'native/dare-aead.c'), `${source}\nint broken(void) { return }\n`);
+  r = build();
+  t.equal(r.status, 0);
+  t.match(r.stdout, /failed:\n/, 'a compile error is reported');
+  t.notOk(existsSync(target));
+  t.same(leftovers(), [], 'no temporary file is left behind');
 });
