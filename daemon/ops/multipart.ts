@@ -18,7 +18,7 @@ import { abortHeaders, expirationHeader } from './lifecycle.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
 import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, sealedPart, type Checksums } from '../sse/checksums.js';
-import { customerKeyMd5, encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
+import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
 import { MAX_COPY_SOURCE, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
@@ -27,7 +27,7 @@ import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
-import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, versionHeader, writeEncryption } from './object.js';
+import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, versionHeader, writeEncryption } from './object.js';
 import { sseRequestedField } from './policy.js';
 import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
@@ -50,12 +50,18 @@ export function owner(env: OpsEnv): XmlObject {
   return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
 }
 
-function loadUpload(env: OpsEnv, ctx: RequestContext): UploadRecord {
+/**
+ * The request's upload. `writes` (a part, a completion): an SSE-C upload started before its bucket
+ * blocked SSE-C is 403, as S3 refuses multipart requests that specify SSE-C in such a bucket, so
+ * no new SSE-C object appears; aborting it stays allowed.
+ */
+function loadUpload(env: OpsEnv, ctx: RequestContext, writes = false): UploadRecord {
   requireBucket(env, ctx.bucket);
   const id = ctx.query.get('uploadId') ?? '';
   // An id longer than s3d's names no upload and is not looked up (MetaStore.getUpload).
   const up = id === '' ? undefined : env.meta.getUpload(id);
   if (!up || up.bucket !== ctx.bucket || up.key !== ctx.key) throw new S3Error('NoSuchUpload');
+  if (writes && up.sse?.kind === 'SSE-C' && blocksSseC(env.meta.getBucket(up.bucket)?.encryption)) throw sseCBlocked();
   return up;
 }
 
@@ -363,7 +369,7 @@ function refuseEncryptionChoice(headers: Readonly<Record<string, string>>): void
 export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   refuseEncryptionChoice(ctx.headers);
   const n = partNumber(ctx);
-  const up = loadUpload(env, ctx);
+  const up = loadUpload(env, ctx, true);
   const length = declaredLength(ctx);
   // As PutObject: neither header means no body, not an empty part (S3 answers 411).
   if (length === undefined && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
@@ -388,7 +394,7 @@ export function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<
 
 async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
   const n = partNumber(ctx);
-  const up = loadUpload(env, ctx);
+  const up = loadUpload(env, ctx, true);
   // The part follows the upload's encryption, as UploadPart's does.
   refuseEncryptionChoice(ctx.headers);
   const src = loadCopySource(env, ctx);
@@ -505,7 +511,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   const objectSize = ctx.headers['x-amz-mp-object-size'];
   if (objectSize !== undefined && /^-\d+$/.test(objectSize.trim())) throw new S3Error('InvalidRequest', `Value for x-amz-mp-object-size header is less than zero: '${objectSize.trim()}'`);
   if (objectSize !== undefined && !/^\d{1,16}$/.test(objectSize.trim())) throw new S3Error('InvalidArgument', 'x-amz-mp-object-size must be a whole number of bytes.');
-  const up = loadUpload(env, ctx);
+  const up = loadUpload(env, ctx, true);
   const uc = uploadChecksum(up);
   const expected = expectedObjectChecksum(uc, ctx.headers);
   const check = writeConditions(ctx.headers);

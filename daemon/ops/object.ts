@@ -39,9 +39,14 @@ export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncrypti
   // CreateMultipartUpload asking for it are 403 AccessDenied; stored objects stay readable.
   if (req.kind === 'SSE-C' && blocksSseC(bucketEncryption)) {
     req.key.fill(0);
-    throw new S3Error('AccessDenied', 'Server-side encryption with customer-provided keys (SSE-C) is blocked for this bucket: its default encryption configuration lists SSE-C in BlockedEncryptionTypes.');
+    throw sseCBlocked();
   }
   return resolveEncryption(req, bucketEncryption, env.config.autoEncryption);
+}
+
+/** S3's answer to a write asking for SSE-C in a bucket whose BlockedEncryptionTypes lists SSE-C. */
+export function sseCBlocked(): S3Error {
+  return new S3Error('AccessDenied', 'Server-side encryption with customer-provided keys (SSE-C) is blocked for this bucket: its default encryption configuration lists SSE-C in BlockedEncryptionTypes.');
 }
 
 /** Whether a write must hash the plaintext with MD5 (plain and SSE-S3 ETags are the MD5). */

@@ -4,6 +4,7 @@
 // auto-encryption without a KMS; and the KMS guide's `aws` CLI flow when the CLI is installed.
 import t from 'tap';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
@@ -15,6 +16,8 @@ import {
   PutBucketEncryptionCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
+  ListPartsCommand,
   type S3Client,
   type ServerSideEncryptionConfiguration,
 } from '@aws-sdk/client-s3';
@@ -246,6 +249,30 @@ t.test('BlockedEncryptionTypes: SSE-C blocks writes that ask for SSE-C (403 Acce
   await expectS3Error(t, copy, 'AccessDenied', 403, 'CopyObject to SSE-C');
   await copy.catch((err: Error) => t.equal(err.message, denied, 'the message says why'));
   t.same(await kindOf(s3, bucket, 'c').catch((err: { name: string }) => err.name), 'NotFound', 'nothing was written');
+
+  // An SSE-C upload started before the block: its parts and its completion ask for SSE-C too.
+  await block(['NONE']);
+  const started = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', ...ssec(key) }));
+  const part1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: started.UploadId, PartNumber: 1, Body: body, ...ssec(key) }));
+  await block(['SSE-C']);
+  await expectS3Error(t, s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: started.UploadId, PartNumber: 2, Body: body, ...ssec(key) })), 'AccessDenied', 403, 'UploadPart into an SSE-C upload started before the block');
+  const partCopy = s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'mp', UploadId: started.UploadId, PartNumber: 2, CopySource: `${bucket}/before`, ...ssecCopy(key), ...ssec(key) }));
+  await expectS3Error(t, partCopy, 'AccessDenied', 403, 'UploadPartCopy into it');
+  await partCopy.catch((err: Error) => t.equal(err.message, denied, 'with the same message'));
+  const complete = (): Promise<unknown> =>
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: started.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part1.ETag }] }, ...ssec(key) }));
+  await expectS3Error(t, complete(), 'AccessDenied', 403, 'CompleteMultipartUpload of it: no new SSE-C object');
+  t.same(await kindOf(s3, bucket, 'mp').catch((err: { name: string }) => err.name), 'NotFound', 'nothing was made');
+  const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mp', UploadId: started.UploadId, ...ssec(key) }));
+  t.same(parts.Parts?.map((p) => p.PartNumber), [1], 'the refused part was not stored, the earlier one stays');
+  await block(['NONE']);
+  await complete();
+  t.same(await kindOf(s3, bucket, 'mp', key), SSE_C, 'unblocked, the same upload completes');
+  await block(['SSE-C']);
+  const aborted = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp2', ServerSideEncryption: 'AES256' }));
+  const sseS3Part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp2', UploadId: aborted.UploadId, PartNumber: 1, Body: body }));
+  t.equal(sseS3Part.ServerSideEncryption, 'AES256', 'an SSE-S3 upload in the blocked bucket takes parts');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mp2', UploadId: aborted.UploadId }));
 
   const back = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'before', ...ssec(key) }));
   t.ok(Buffer.from(await back.Body!.transformToByteArray()).equals(body), 'an SSE-C object stored before the block still reads with its key');
