@@ -220,8 +220,10 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   if (!Array.isArray(rules) || rules.length !== 1) throw new S3Error('MalformedXML', 'The configuration must contain exactly one Rule.');
   const rule = xmlFields(rules[0], ['ApplyServerSideEncryptionByDefault', 'BucketKeyEnabled', 'BlockedEncryptionTypes'], 'Rule');
   const blocked = parseBlockedEncryptionTypes(rule.BlockedEncryptionTypes);
-  const apply = rule.ApplyServerSideEncryptionByDefault as Record<string, unknown> | undefined;
-  if (!apply || typeof apply !== 'object') throw new S3Error('MalformedXML', 'The Rule must contain ApplyServerSideEncryptionByDefault.');
+  // A rule that only blocks (what the AWS CDK writes for a bucket it leaves "unencrypted") keeps
+  // the default every S3 bucket has, SSE-S3, and GetBucketEncryption reports it so, as S3 does.
+  const apply = (rule.ApplyServerSideEncryptionByDefault ?? (blocked.blockedEncryptionTypes !== undefined ? { SSEAlgorithm: 'AES256' } : undefined)) as Record<string, unknown> | undefined;
+  if (!apply || typeof apply !== 'object') throw new S3Error('MalformedXML', 'The Rule must contain ApplyServerSideEncryptionByDefault or BlockedEncryptionTypes.');
   xmlFields(apply, ['SSEAlgorithm', 'KMSMasterKeyID'], 'ApplyServerSideEncryptionByDefault');
   const algorithm = apply.SSEAlgorithm;
   const keyId = apply.KMSMasterKeyID;

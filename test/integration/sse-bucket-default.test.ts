@@ -299,6 +299,17 @@ t.test('BlockedEncryptionTypes: SSE-C blocks writes that ask for SSE-C (403 Acce
   await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'c2', Body: body, ...ssec(key) }));
   t.same(await kindOf(s3, bucket, 'c2', key), SSE_C, 'DeleteBucketEncryption lifts the block with the rest of the configuration');
+
+  // The AWS CDK's rule for a bucket it leaves "unencrypted": the block alone, no default algorithm.
+  // Every S3 bucket encrypts with SSE-S3 at least, and S3 reports it so.
+  await block(['SSE-C'], {});
+  const cdk = (await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0];
+  t.same(cdk?.ApplyServerSideEncryptionByDefault, { SSEAlgorithm: 'AES256' }, 'a rule with only BlockedEncryptionTypes keeps the SSE-S3 default');
+  t.same(cdk?.BlockedEncryptionTypes, { EncryptionType: ['SSE-C'] }, 'and its block');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cdk', Body: body }));
+  t.same(await kindOf(s3, bucket, 'cdk'), SSE_S3, 'objects written without SSE headers are SSE-S3');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cdk-c', Body: body, ...ssec(key) })), 'AccessDenied', 403, 'and SSE-C is blocked');
+  await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
 });
 
 t.test('precedence: request headers > bucket configuration > auto-encryption > none', async (t) => {
