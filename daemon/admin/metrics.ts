@@ -12,6 +12,7 @@ import type { ObjectKeyCache } from '../sse/key-cache.js';
 import type { FileStore } from '../storage/files.js';
 import type { ResponseCut } from '../http/server.js';
 import type { DiskSpace } from '../storage/disk-space.js';
+import { aeadImplementation } from '../../workers/format/dare-aead.js';
 import type { TargetStats } from '../notify/webhook.js';
 
 export class Metrics {
@@ -53,6 +54,7 @@ export class Metrics {
     readGauge(r, 's3d_crypto_pool_queue_depth', 'Crypto tasks waiting for a worker', () => pool ? pool.stats().queued : 0);
     readGauge(r, 's3d_crypto_pool_utilization', 'Crypto pool utilisation (0..1)', () => pool ? pool.stats().utilization : 0);
     readGauge(r, 's3d_crypto_pool_workers', 'Crypto pool worker threads', () => pool ? pool.stats().workers : 0);
+    readGauge(r, 's3d_crypto_native_aes', '1 when AES-256-GCM runs through the native OpenSSL binding (dist/native/dare-aead.node), 0 when through node:crypto', () => (aeadImplementation().native ? 1 : 0));
     const meta = deps.meta;
     readGauge(r, 's3d_lmdb_entries', 'Records in the LMDB metadata store (buckets, objects, versions, uploads, parts, queued deletions)', () => meta.stats().entries);
     readGauge(r, 's3d_lmdb_used_bytes', 'Bytes of the LMDB map in use (pages up to the last written one)', () => meta.stats().usedBytes);

@@ -6,6 +6,7 @@ import t from 'tap';
 import { request } from 'node:http';
 import { bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
+import { aeadImplementation } from '../../workers/format/dare-aead.js';
 
 interface Sample {
   name: string;
@@ -114,6 +115,17 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   const list = await send(d.port, { method: 'GET', path: '/metrics' });
   t.equal(list.status, 200);
   t.match(list.body.toString(), /<ListBucketResult[^>]*>.*<Name>metrics<\/Name>/s, 'signed GET /metrics lists that bucket');
+});
+
+t.test('s3d_crypto_native_aes and the start-up log say which AES-256-GCM runs', async (t) => {
+  const native = aeadImplementation().native;
+  for (const [setting, expected] of [[undefined, native ? 1 : 0], ['off', 0]] as const) {
+    const d = await startDaemonFor(t, setting === undefined ? {} : { env: { S3_NATIVE_AES: setting } });
+    const line = (await scrape(d.port, '/minio/v2/metrics/cluster')).body.split('\n').find((l) => l.startsWith('s3d_crypto_native_aes '));
+    t.equal(line, `s3d_crypto_native_aes ${expected}`, `S3_NATIVE_AES=${setting ?? '(unset)'}`);
+    const said = d.logs.map((l) => /"msg":"(AES-256-GCM through[^"]*)"/.exec(l)?.[1]).find((m) => m !== undefined);
+    t.match(said, expected === 1 ? /^AES-256-GCM through the native OpenSSL binding$/ : /^AES-256-GCM through node:crypto/, 'and the log says so');
+  }
 });
 
 t.test('data-file reads: a file not known to be in the page cache is read on the thread pool, then synchronously', async (t) => {
