@@ -129,20 +129,36 @@ static void cleanup(void *unused) {
   }
 }
 
+// The arguments both calls begin with: out, an offset into it, a 32-byte key and a 12-byte nonce.
+typedef struct {
+  unsigned char *out, *key, *iv;
+  size_t outN;
+  uint32_t off;
+} Common;
+
+static const char *common(napi_env env, const napi_value *a, Common *c) {
+  size_t keyN, ivN;
+  if (!bytes(env, a[0], &c->out, &c->outN) || !whole(env, a[1], &c->off) || !bytes(env, a[2], &c->key, &keyN) || !bytes(env, a[3], &c->iv, &ivN))
+    return "arguments must be Uint8Arrays and offsets";
+  if (keyN != KEY_SIZE || ivN != IV_SIZE || (size_t)c->off > c->outN) return "wrong key, nonce or offset";
+  return NULL;
+}
+
 // seal(out, packageOffset, key, iv, plaintext): the package's header is already at
 // out[packageOffset] (its first 4 bytes are the AAD); writes ciphertext ‖ tag after it.
 static napi_value seal(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value a[5];
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc != 5) return fail(env, "seal: five arguments");
-  unsigned char *out, *key, *iv, *pt;
-  size_t outN, keyN, ivN, ptN;
-  uint32_t off;
-  if (!bytes(env, a[0], &out, &outN) || !whole(env, a[1], &off) || !bytes(env, a[2], &key, &keyN) ||
-      !bytes(env, a[3], &iv, &ivN) || !bytes(env, a[4], &pt, &ptN))
-    return fail(env, "seal: arguments must be Uint8Arrays and an offset");
-  if (keyN != KEY_SIZE || ivN != IV_SIZE || ptN < 1 || ptN > MAX_PAYLOAD || (size_t)off > outN || outN - off < HEADER_SIZE + ptN + TAG_SIZE)
-    return fail(env, "seal: wrong key, nonce or output size");
+  Common c;
+  unsigned char *pt;
+  size_t ptN;
+  const char *bad = common(env, a, &c);
+  if (bad == NULL && !bytes(env, a[4], &pt, &ptN)) bad = "arguments must be Uint8Arrays and offsets";
+  if (bad != NULL) return fail(env, bad);
+  if (ptN < 1 || ptN > MAX_PAYLOAD || c.outN - c.off < HEADER_SIZE + ptN + TAG_SIZE) return fail(env, "seal: wrong plaintext or output size");
+  unsigned char *out = c.out, *key = c.key, *iv = c.iv;
+  uint32_t off = c.off;
   unsigned char *aad = out + off, *dst = out + off + HEADER_SIZE;
   if (overlaps(aad, HEADER_SIZE + ptN + TAG_SIZE, pt, ptN)) return fail(env, "seal: the package overlaps the plaintext");
   if (!start(&sealLane, key, iv, 1)) return opensslFailed(env, &sealLane, "seal: OpenSSL failed");
@@ -163,16 +179,17 @@ static napi_value open_(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value a[7];
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc != 7) return fail(env, "open: seven arguments");
-  unsigned char *out, *key, *iv, *pkg;
-  size_t outN, keyN, ivN, pkgN;
-  uint32_t outOff, pkgOff, ctN;
-  if (!bytes(env, a[0], &out, &outN) || !whole(env, a[1], &outOff) || !bytes(env, a[2], &key, &keyN) ||
-      !bytes(env, a[3], &iv, &ivN) || !bytes(env, a[4], &pkg, &pkgN) || !whole(env, a[5], &pkgOff) ||
-      !whole(env, a[6], &ctN))
-    return fail(env, "open: arguments must be Uint8Arrays and offsets");
-  if (keyN != KEY_SIZE || ivN != IV_SIZE || ctN < 1 || ctN > MAX_PAYLOAD || (size_t)outOff > outN || outN - outOff < ctN || (size_t)pkgOff > pkgN ||
-      pkgN - pkgOff < HEADER_SIZE + (size_t)ctN + TAG_SIZE)
-    return fail(env, "open: wrong key, nonce, package or output size");
+  Common c;
+  unsigned char *pkg;
+  size_t pkgN;
+  uint32_t pkgOff, ctN;
+  const char *bad = common(env, a, &c);
+  if (bad == NULL && (!bytes(env, a[4], &pkg, &pkgN) || !whole(env, a[5], &pkgOff) || !whole(env, a[6], &ctN))) bad = "arguments must be Uint8Arrays and offsets";
+  if (bad != NULL) return fail(env, bad);
+  if (ctN < 1 || ctN > MAX_PAYLOAD || c.outN - c.off < ctN || (size_t)pkgOff > pkgN || pkgN - pkgOff < HEADER_SIZE + (size_t)ctN + TAG_SIZE)
+    return fail(env, "open: wrong package or output size");
+  unsigned char *out = c.out, *key = c.key, *iv = c.iv;
+  uint32_t outOff = c.off;
   const unsigned char *aad = pkg + pkgOff, *ct = aad + HEADER_SIZE, *tag = ct + ctN;
   unsigned char *dst = out + outOff;
   if (overlaps(dst, ctN, aad, HEADER_SIZE + ctN + TAG_SIZE)) return fail(env, "open: the output overlaps the package");

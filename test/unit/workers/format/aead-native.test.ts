@@ -155,7 +155,7 @@ t.test('bad arguments are refused with an error, never a crash or a write out of
   t.throws(() => native.seal(out, 0, key.subarray(0, 31), iv, Buffer.alloc(10)), /wrong key/);
   t.throws(() => native.seal(out, 0, key, iv.subarray(0, 11), Buffer.alloc(10)), /wrong key, nonce/);
   t.throws(() => native.seal(out, 60, key, iv, Buffer.alloc(10)), /output size/, 'no room for the package');
-  t.throws(() => native.seal(out, 101, key, iv, Buffer.alloc(0)), /output size/, 'an offset past the end');
+  t.throws(() => native.seal(out, 101, key, iv, Buffer.alloc(1)), /offset/, 'an offset past the end');
   t.throws(() => native.seal(out, 0, key, iv, out.subarray(20, 30)), /overlaps/);
   t.throws(() => native.seal(out, -1, key, iv, Buffer.alloc(10)), /arguments/, 'a negative offset');
   t.throws(() => native.seal(out, 1.5, key, iv, Buffer.alloc(10)), /arguments/, 'a fractional offset');
