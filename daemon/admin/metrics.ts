@@ -3,6 +3,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CryptoPool } from '../crypto/pool.js';
+import { type SlotArena, sharedInlineArena } from '../crypto/slot-arena.js';
 import { CachingKeyProvider } from '../kms/cache.js';
 import { kesClientOf } from '../kms/index.js';
 import { isObservable } from '../kms/provider.js';
@@ -55,6 +56,10 @@ export class Metrics {
     readGauge(r, 's3d_crypto_pool_utilization', 'Crypto pool utilisation (0..1)', () => pool ? pool.stats().utilization : 0);
     readGauge(r, 's3d_crypto_pool_workers', 'Crypto pool worker threads', () => pool ? pool.stats().workers : 0);
     readGauge(r, 's3d_crypto_native_aes', '1 when AES-256-GCM runs through the native OpenSSL binding (dist/native/dare-aead.node), 0 when through node:crypto', () => (aeadImplementation().native ? 1 : 0));
+    // The arena keeps its peak (slots are recycled, never freed): in use is what requests hold now, and goes back to 0 when idle.
+    const arenas = (): SlotArena[] => (pool ? [pool.arena, sharedInlineArena()] : [sharedInlineArena()]);
+    readGauge(r, 's3d_crypto_slots_in_use', 'Crypto slots (~2 MiB of shared memory each) held by requests now; 0 when idle', () => arenas().reduce((n, a) => n + a.allocated - a.free, 0));
+    readGauge(r, 's3d_crypto_slots_allocated', 'Crypto slots allocated since start (recycled, never freed: the peak in use, rounded up to chunks of 8)', () => arenas().reduce((n, a) => n + a.allocated, 0));
     const meta = deps.meta;
     readGauge(r, 's3d_lmdb_entries', 'Records in the LMDB metadata store (buckets, objects, versions, uploads, parts, queued deletions)', () => meta.stats().entries);
     readGauge(r, 's3d_lmdb_used_bytes', 'Bytes of the LMDB map in use (pages up to the last written one)', () => meta.stats().usedBytes);

@@ -92,6 +92,9 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   const util = get('s3d_crypto_pool_utilization');
   t.equal(util.length, 1, 'crypto pool utilisation exported');
   t.ok(util[0]!.value >= 0 && util[0]!.value <= 1, `utilisation in [0, 1] (${util[0]?.value})`);
+  // Crypto slots: none held once the requests are answered; the arena keeps what it allocated.
+  t.equal(value('s3d_crypto_slots_in_use'), 0, 'no crypto slot held between requests');
+  t.equal(get('s3d_crypto_slots_allocated').length, 1, 'crypto slots allocated exported');
 
   // KMS (SSE-S3 with the built-in key went through the provider).
   const kms = samples.filter((s) => s.name.startsWith('s3d_kms_'));
