@@ -228,25 +228,7 @@ const failures: Record<string, Failure> = {
   'PUT into a bucket deleted meanwhile': async (tg, i) => {
     const b = await createBucket(tg.s3, 'gone');
     const text = head(tg, 'PUT', `/${b}/k`, '', { 'content-length': String(body2.length), 'x-amz-server-side-encryption': 'AES256' });
-    const s = open(tg);
-    const status = new Promise<number>((resolve) => {
-      let got = '';
-      s.on('data', (c: Buffer) => {
-        got += c.toString('latin1');
-        if (got.includes('\r\n\r\n')) resolve(Number(got.slice(9, 12)));
-      });
-      s.on('close', () => resolve(0));
-      setTimeout(() => resolve(0), 5000);
-    });
-    await new Promise((r) => s.once(tg.tls ? 'secureConnect' : 'connect', r));
-    s.write(text);
-    s.write(body2.subarray(0, MiB + (i % 3)));
-    await sleep(50);
-    await tg.s3.send(new DeleteBucketCommand({ Bucket: b })).catch(() => undefined);
-    s.write(body2.subarray(MiB + (i % 3)));
-    const st = await status;
-    s.destroy();
-    return st;
+    return midway(tg, text, body2, () => tg.s3.send(new DeleteBucketCommand({ Bucket: b })), MiB + (i % 3));
   },
 };
 
@@ -316,8 +298,8 @@ function stalled(tg: Target): { close(): void } {
   return { close: () => sockets.forEach((s) => s.destroy()) };
 }
 
-/** An upload whose body is sent in two halves with `between` run in the middle. */
-async function midway(tg: Target, text: string, body: Buffer, between: () => Promise<unknown>): Promise<number> {
+/** An upload whose body is sent in two parts (the first `split` bytes) with `between` run in the middle. */
+async function midway(tg: Target, text: string, body: Buffer, between: () => Promise<unknown>, split = MiB + 1): Promise<number> {
   const s = open(tg);
   const status = new Promise<number>((resolve) => {
     let got = '';
@@ -330,10 +312,10 @@ async function midway(tg: Target, text: string, body: Buffer, between: () => Pro
   });
   await new Promise((r) => s.once(tg.tls ? 'secureConnect' : 'connect', r));
   s.write(text);
-  s.write(body.subarray(0, MiB + 1));
+  s.write(body.subarray(0, split));
   await sleep(50);
   await between().catch(() => undefined);
-  s.write(body.subarray(MiB + 1));
+  s.write(body.subarray(split));
   const st = await status;
   s.destroy();
   return st;
