@@ -1,7 +1,7 @@
 // The Piscina worker entry: seals and opens batches of DARE packages in shared slots and keeps
 // running MD5 states for the hashing lanes. Imports only workers/ code (never daemon/).
 import { createHash, type Hash } from 'node:crypto';
-import { threadId } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { DareError, type CipherSuite, aeadImplementation, openInto, sealInto } from './format/index.js';
 import {
   CTRL_CANCEL,
@@ -14,6 +14,7 @@ import {
   type CryptoTask,
   type OpenTask,
   type SealTask,
+  WORKER_LOADED,
 } from './protocol.js';
 
 // MD5 states by stream id. A hashing lane is a one-thread pool, so one stream's tasks arrive in order.
@@ -81,3 +82,8 @@ export default function run(task: CryptoTask): CryptoResult {
       return { ok: true, length: 0 };
   }
 }
+
+// Tell the pool this worker has loaded (the pool allows for the rest of Piscina's require() of
+// this module, which is still running: see daemon/crypto/pool.ts, whenLoaded). Posted now, as
+// the module ends: an idle worker waits for tasks in Atomics.wait, so a timer would never run.
+parentPort?.postMessage({ [WORKER_LOADED]: threadId });

@@ -81,3 +81,9 @@ export type CryptoResult =
    */
   | { ok: true; length: number; digest?: Uint8Array; thread?: number; nativeAes?: boolean }
   | { ok: false; code: DareErrorCode };
+
+/**
+ * Posted by a crypto worker once the module has finished loading (and Piscina's require() of it
+ * has returned): the pool closes no worker before that (daemon/crypto/pool.ts, whenLoaded).
+ */
+export const WORKER_LOADED = 's3dWorkerLoaded';

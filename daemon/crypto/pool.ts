@@ -2,7 +2,7 @@
 // ordered MD5, and the slot arena both share. Streams (seal-stream.ts, open-stream.ts) drive it.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { CryptoResult, CryptoTask, Md5FinishTask, Md5UpdateTask, OpenTask, SealTask } from '../../workers/protocol.js';
+import { WORKER_LOADED, type CryptoResult, type CryptoTask, type Md5FinishTask, type Md5UpdateTask, type OpenTask, type SealTask } from '../../workers/protocol.js';
 import { SlotArena } from './slot-arena.js';
 
 export interface CryptoPoolOptions {
@@ -12,6 +12,8 @@ export interface CryptoPoolOptions {
   hashLanes?: number;
   /** Worker entry; default workers/crypto next to this build. */
   filename?: string;
+  /** How long close() waits for workers still loading (default 10 s; see whenLoaded). */
+  loadWaitMs?: number;
 }
 
 export interface CryptoPoolStats {
@@ -36,6 +38,32 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
+/** How long close() waits for workers still loading before it ends them anyway. */
+const LOAD_WAIT_MS = 10_000;
+
+/** What whenLoaded allows, after a worker's message, for the end of the require() that sent it. */
+const REQUIRE_SETTLE_MS = 250;
+
+/**
+ * Resolves once `threads` workers of `piscina` have posted WORKER_LOADED, and REQUIRE_SETTLE_MS
+ * more. close() ends no worker before that: Piscina loads the worker module with require(), and
+ * Node 20 aborts the whole process (SIGABRT, an assertion in
+ * ModuleWrap::CreateRequiredModuleFacade) when a worker is terminated inside that require, as a
+ * stop right after a start on a busy machine did (CI, 2026-12-04). The message leaves as the
+ * module's code ends, microseconds before the require returns.
+ */
+function whenLoaded(piscina: Piscina<CryptoTask, CryptoResult>, threads: number): Promise<void> {
+  return new Promise((resolve) => {
+    let left = threads;
+    const onMessage = (m: unknown): void => {
+      if (typeof m !== 'object' || m === null || !(WORKER_LOADED in m) || --left > 0) return;
+      piscina.off('message', onMessage);
+      setTimeout(resolve, REQUIRE_SETTLE_MS);
+    };
+    piscina.on('message', onMessage);
+  });
+}
+
 /** One MD5 lane: a one-thread pool, so the tasks of a stream run in submission order. */
 interface HashLane {
   piscina: Piscina<CryptoTask, CryptoResult>;
@@ -53,11 +81,15 @@ export class CryptoPool {
   readonly #drained: (() => void)[] = [];
   #nextStream = 1;
   #closed = false;
+  /** Each Piscina's workers having loaded (see whenLoaded). */
+  readonly #loaded: Promise<void>[] = [];
+  readonly #loadWaitMs: number;
 
   constructor(opts: CryptoPoolOptions = {}) {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
     this.#maxLanes = positiveInt('hashLanes', opts.hashLanes ?? this.workers);
     this.#filename = opts.filename ?? defaultWorkerFile();
+    this.#loadWaitMs = opts.loadWaitMs ?? LOAD_WAIT_MS;
     this.arena = new SlotArena();
     this.#piscina = new Piscina<CryptoTask, CryptoResult>({
       filename: this.#filename,
@@ -69,10 +101,16 @@ export class CryptoPool {
       // the worker does not idle for a round trip through the main thread (measured: ~35 % idle).
       concurrentTasksPerWorker: 2,
     });
+    this.#loaded.push(whenLoaded(this.#piscina, this.workers));
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Resolves once the seal/open workers have loaded their module (the daemon waits for it before it listens). */
+  get loaded(): Promise<void> {
+    return this.#loaded[0]!;
   }
 
   /** Runs one seal/open batch. Rejects only on a worker failure (data errors are results). */
@@ -107,6 +145,7 @@ export class CryptoPool {
         }),
         streams: 0,
       };
+      this.#loaded.push(whenLoaded(lane.piscina, 1));
       this.#lanes.push(lane);
     }
     lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
@@ -132,6 +171,9 @@ export class CryptoPool {
     this.#closed = true;
     // Piscina's own close() terminates tasks still queued, so drain them here first.
     while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.#loaded), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#loadWaitMs)))]);
+    clearTimeout(timer);
     await Promise.all([this.#piscina.close(), ...this.#lanes.map((l) => l.piscina.close())]);
   }
 }

@@ -52,3 +52,24 @@ t.test('runs batches, reports stats, skips cancelled slots, drains on close', as
   await t.rejects(pool.run(sealTask(pool, 10).task), /closed/);
   t.throws(() => pool.md5Lane(), /closed/);
 });
+
+t.test('close() ends no worker that is still loading its module (Node 20 aborts the process on that)', async (t) => {
+  const slow = new CryptoPool({ workers: 2, filename: new URL('../../../fixtures/crypto-workers/slow-loading.js', import.meta.url).href });
+  let loaded = false;
+  void slow.loaded.then(() => (loaded = true));
+  const started = performance.now();
+  await slow.close();
+  t.ok(loaded, 'close() resolved only after both workers said they loaded');
+  t.ok(performance.now() - started >= 350, `it waited for the 400 ms load (${Math.round(performance.now() - started)} ms)`);
+
+  const silent = new CryptoPool({ workers: 1, filename: new URL('../../../fixtures/crypto-workers/silent.js', import.meta.url).href, loadWaitMs: 300 });
+  const t0 = performance.now();
+  await silent.close();
+  const waited = performance.now() - t0;
+  t.ok(waited >= 290 && waited < 5000, `a worker that never says so is waited for loadWaitMs only (${Math.round(waited)} ms)`);
+
+  const real = new CryptoPool({ workers: 2 });
+  await real.loaded;
+  t.pass('the real worker module says it loaded');
+  await real.close();
+});
