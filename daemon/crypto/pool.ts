@@ -108,7 +108,7 @@ export class CryptoPool {
     return this.#closed;
   }
 
-  /** Resolves once the seal/open workers have loaded their module (the daemon waits for it before it listens). */
+  /** Resolves once the seal/open workers have loaded their module (close() waits for it and the lanes; pool.test.ts reads it). */
   get loaded(): Promise<void> {
     return this.#loaded[0]!;
   }
