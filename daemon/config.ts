@@ -41,11 +41,6 @@ export interface Config {
   readonly httpParserPatch: boolean;
   /** Accept AWS Signature Version 2 requests (S3_SIGV2, default on). */
   readonly sigV2: boolean;
-  /**
-   * AES-256-GCM through the native binding where it was built (S3_NATIVE_AES, default on). Each
-   * thread reads the variable itself when it loads workers/format/aead-native.ts; this is its check.
-   */
-  readonly nativeAes: boolean;
   /** Origins allowed for CORS (S3_API_CORS_ALLOW_ORIGIN): ['*'] any (default), [] none. */
   readonly corsOrigins: readonly string[];
   /** Multipart uploads older than this are aborted (S3_API_STALE_UPLOADS_EXPIRY; 0: never). */
@@ -314,6 +309,10 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`S3_API_CORS_ALLOW_ORIGIN must be "*", "off" or a comma-separated list of origins: ${(err as Error).message}`);
   }
 
+  // S3_NATIVE_AES (default on) is only checked here: each thread reads it itself as it loads
+  // workers/format/aead-native.ts, which takes off/false/0 as off like onOff does.
+  onOff(env, 'S3_NATIVE_AES');
+
   return Object.freeze({
     dataDir,
     dev: cli.dev,
@@ -334,7 +333,6 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     directIo: (env.S3_DIRECT_IO ?? '').trim() === '' ? true : onOff(env, 'S3_DIRECT_IO'),
     httpParserPatch: (env.S3_HTTP_PARSER_PATCH ?? '').trim() === '' ? true : onOff(env, 'S3_HTTP_PARSER_PATCH'),
     sigV2: (env.S3_SIGV2 ?? '').trim() === '' ? true : onOff(env, 'S3_SIGV2'),
-    nativeAes: (env.S3_NATIVE_AES ?? '').trim() === '' ? true : onOff(env, 'S3_NATIVE_AES'),
     corsOrigins,
     staleUploadsExpiryMs,
     staleUploadsIntervalMs,

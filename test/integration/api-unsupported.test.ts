@@ -15,6 +15,7 @@ import {
   GetBucketMetadataConfigurationCommand,
   GetObjectAnnotationCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectAnnotationsCommand,
   ListObjectVersionsCommand,
   ListPartsCommand,
@@ -113,4 +114,21 @@ t.test('GetPart (GET with uploadId and partNumber) is 501: it was answered as Li
   assertXmlError(t, ranged, 501, 'NotImplemented', 'GetPart with a Range');
   const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mpu', UploadId: up.UploadId }));
   t.same(listed.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 8]], 'ListParts (uploadId alone) still lists the part');
+});
+
+t.test('PUT with an uploadId and no partNumber is S3\'s 405 for the upload (it was 400 InvalidArgument on the part number), and changes nothing', async (t) => {
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu-put' }));
+  await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu-put', UploadId: up.UploadId, PartNumber: 1, Body: 'part one' }));
+  const query = `uploadId=${encodeURIComponent(up.UploadId!)}`;
+  for (const [what, headers] of [['a body', {}], ['a copy source', { 'x-amz-copy-source': `/${bucket}/obj` }]] as const) {
+    const res = await raw(d.port, { method: 'PUT', path: `/${bucket}/mpu-put`, query, headers, body: 'not a part' });
+    assertXmlError(t, res, 405, 'MethodNotAllowed', `PUT ?uploadId with ${what}`);
+    t.equal(res.headers.allow, 'DELETE, POST, GET', `${what}: Allow names the upload's methods`);
+    t.match(res.body.toString(), /<Method>PUT<\/Method><ResourceType>UPLOAD<\/ResourceType>/, `${what}: Method and ResourceType, as S3 writes them`);
+  }
+  t.equal(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mpu-put' })).catch((e: Error) => e.name), 'NotFound', 'no object was stored');
+  const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mpu-put', UploadId: up.UploadId }));
+  t.same(listed.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 8]], 'the upload keeps its one part');
+  assertXmlError(t, await raw(d.port, { method: 'POST', path: `/${bucket}/obj` }), 405, 'MethodNotAllowed', 'POST on an object');
+  t.match((await raw(d.port, { method: 'POST', path: `/${bucket}/obj` })).body.toString(), /<Method>POST<\/Method><ResourceType>OBJECT<\/ResourceType>/, 'POST on an object: ResourceType OBJECT, as S3 writes it');
 });

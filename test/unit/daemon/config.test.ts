@@ -1,6 +1,6 @@
 // daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
 // bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
-// errors that name the variable; S3_ACCESS_LOG; S3_SHUTDOWN_TIMEOUT.
+// errors that name the variable; S3_ACCESS_LOG; S3_NATIVE_AES; S3_SHUTDOWN_TIMEOUT.
 
 import t from 'tap';
 import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
@@ -70,6 +70,13 @@ t.test('S3_ACCESS_LOG: errors by default, off/errors/all in any case, anything e
   t.equal(loadConfig(cli, { S3_ACCESS_LOG: 'off' }).accessLog, 'off');
   for (const raw of ['on', 'yes', 'debug', 'error']) {
     t.throws(() => loadConfig(cli, { S3_ACCESS_LOG: raw }), new RegExp(`S3_ACCESS_LOG must be one of off, errors, all, got "${raw}"`), JSON.stringify(raw));
+  }
+});
+
+t.test('S3_NATIVE_AES: on, off and their spellings pass (the AES loader reads it itself), anything else is refused by name', async (t) => {
+  for (const raw of ['', 'on', 'OFF', ' true ', 'false', '1', '0']) t.doesNotThrow(() => loadConfig(cli, { S3_NATIVE_AES: raw }), JSON.stringify(raw));
+  for (const raw of ['no', 'native', 'disabled']) {
+    t.throws(() => loadConfig(cli, { S3_NATIVE_AES: raw }), new RegExp(`S3_NATIVE_AES must be "on" or "off", got "${raw}"`), JSON.stringify(raw));
   }
 });
 

@@ -406,6 +406,16 @@ t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT,
   t.equal(r('PUT', '/bkt/key?partNumber=1&uploadId=1', { headers: { 'x-amz-copy-source': 'bkt/other' } }).op, 'UploadPartCopy');
   // partNumber without uploadId names no upload.
   t.equal(codeOf(() => r('PUT', '/bkt/key?partNumber=1')), 'InvalidArgument', 'PUT ?partNumber without uploadId (it was NoSuchUpload)');
+  // uploadId without partNumber names the upload, which takes no PUT (S3's 405, ResourceType UPLOAD).
+  for (const headers of [{}, { 'x-amz-copy-source': 'bkt/other' }] as Record<string, string>[]) {
+    let err: unknown;
+    try {
+      r('PUT', '/bkt/key?uploadId=1', { headers });
+    } catch (e) {
+      err = e;
+    }
+    t.match(err, { code: 'MethodNotAllowed', headers: { allow: 'DELETE, POST, GET' }, fields: { ResourceType: 'UPLOAD' } }, `PUT ?uploadId without partNumber${'x-amz-copy-source' in headers ? ' (copy)' : ''}: 405 (it was InvalidArgument)`);
+  }
   // An upload's parameters on the bucket: never DeleteBucket or CreateBucket.
   for (const method of ['GET', 'PUT', 'DELETE']) {
     t.equal(codeOf(() => r(method, '/bkt?uploadId=abc')), 'InvalidRequest', `${method} /bkt?uploadId=abc`);
