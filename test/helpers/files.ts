@@ -114,13 +114,22 @@ export async function inspectDataDir(dataDir: string): Promise<DataDirState> {
   }
 }
 
-/** Files under dir containing needle (read in chunks with overlap: LMDB files may be large). */
+/**
+ * Files under dir containing needle (read in chunks with overlap: LMDB files may be large). A file
+ * deleted between the listing and its open (the reaper at work) contains nothing.
+ */
 export function filesContaining(dir: string, needle: Buffer): string[] {
   const hits: string[] = [];
   const CHUNK = 4 * 1024 * 1024;
   const buf = Buffer.alloc(CHUNK + needle.length);
   for (const f of filesUnder(dir)) {
-    const fd = openSync(f, 'r');
+    let fd: number;
+    try {
+      fd = openSync(f, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
     try {
       let carry = 0;
       let pos = 0;
