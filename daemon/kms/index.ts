@@ -115,7 +115,7 @@ export async function createKeyProviderFromEnv(env: NodeJS.ProcessEnv, opts: Kms
     const config = await loadKesConfig(env);
     const cacheOptions = cacheOptionsFromEnv(env);
     const client = new KesClient({ ...config, log: opts.log });
-    opts.log?.info({ endpoints: config.endpoints, key: config.defaultKeyName, identity: config.identity, auth: config.auth }, 'KMS: KES');
+    opts.log?.info({ endpoints: config.endpoints, key: config.defaultKeyName, identity: config.identity, auth: config.auth, trust: config.trust }, 'KMS: KES');
     for (const w of config.warnings) opts.log?.warn(w);
     void client.start();
     return new CachingKeyProvider(client, { ...cacheOptions, log: opts.log });

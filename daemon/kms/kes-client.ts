@@ -26,8 +26,10 @@ import type {
 
 export type KmsLogger = Pick<Logger, 'error' | 'info' | 'warn' | 'debug'>;
 
-export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 'requestTimeoutMs' | 'warnings'> {
+export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 'requestTimeoutMs' | 'warnings' | 'ca' | 'trust'> {
   identity?: string;
+  /** Trusted roots (loadKesConfig's); unset = Node's defaults. */
+  ca?: readonly string[];
   /** Per attempt, including connect (default 10 s). */
   requestTimeoutMs?: number;
   /** Extra attempts on the same endpoint after a network error or 503 (default 2, as kms-go). */

@@ -1,8 +1,9 @@
 // KES client configuration from S3_KMS_KES_* variables: endpoints, key name, mTLS material (cert +
-// possibly encrypted key, or a kes:v1: API key), trust (system roots + CAPATH). Validated up front.
+// possibly encrypted key, or a kes:v1: API key), trust (Node's roots, the system's roots, CAPATH).
+// Validated up front.
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { certificateForApiKey, identityOfCertificate, parseApiKey } from './kes-identity.js';
@@ -32,8 +33,10 @@ export interface KesConfig {
   readonly cert: string;
   /** Client private key, decrypted, PKCS#8 PEM (kept in memory only). */
   readonly key: string;
-  /** Trusted roots: Node's root store plus CAPATH certificates; undefined = Node's defaults. */
-  readonly ca: readonly string[] | undefined;
+  /** Trusted roots: Node's, the system's (systemRoots), NODE_EXTRA_CA_CERTS's and CAPATH's. */
+  readonly ca: readonly string[];
+  /** Where the roots came from, with counts, for the start-up log. */
+  readonly trust: readonly string[];
   /** Our KES identity (SHA-256 of the client certificate's SPKI), for logs and policy setup. */
   readonly identity: string;
   readonly auth: 'api-key' | 'certificate';
@@ -77,6 +80,63 @@ export function parseEndpoints(value: string, variable: string = KES_ENV.endpoin
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * Where Go's crypto/x509 looks for the system's root certificates on Linux, in its order. MinIO's
+ * KES client trusts those and CAPATH's; Node trusts only the roots it ships (Mozilla's list), so a
+ * private CA installed in the operating system's store (update-ca-certificates) would not be.
+ * SSL_CERT_FILE names another file, as it does for Go and OpenSSL.
+ */
+export const SYSTEM_CA_FILES: readonly string[] = [
+  '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu
+  '/etc/pki/tls/certs/ca-bundle.crt', // Fedora, RHEL 6
+  '/etc/ssl/ca-bundle.pem', // openSUSE
+  '/etc/pki/tls/cacert.pem', // OpenELEC
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // CentOS, RHEL 7+
+  '/etc/ssl/cert.pem', // Alpine
+];
+
+/** The certificates of a PEM bundle that parse (a system bundle is not ours to refuse); throws when unreadable. */
+function parsableCerts(file: string): string[] {
+  return (readFileSync(file, 'utf8').match(PEM_CERT) ?? []).filter((pem) => {
+    try {
+      new X509Certificate(pem);
+      return true;
+    } catch {
+      return false;
+    }
+  }).map((pem) => pem + '\n');
+}
+
+/**
+ * The roots s3d trusts for KES beyond CAPATH: Node's, the system's (SSL_CERT_FILE, else the first
+ * of SYSTEM_CA_FILES that exists) and NODE_EXTRA_CA_CERTS's, which Node drops once a connection
+ * names its own roots. A named file that cannot be read is a warning, as Go ignores it.
+ */
+export function systemRoots(env: NodeJS.ProcessEnv, warnings: string[]): { certs: string[]; trust: string[] } {
+  const certs = [...rootCertificates];
+  const trust = [`Node's ${rootCertificates.length} roots`];
+  const seen = new Set(certs.map((pem) => pem.replace(/\s+/g, '')));
+  const add = (variable: string | undefined, file: string): void => {
+    let found: string[];
+    try {
+      found = parsableCerts(file);
+    } catch (err) {
+      warnings.push(`${variable ?? 'the system\'s CA file'} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): its certificates are not trusted for KES`);
+      return;
+    }
+    const fresh = found.filter((pem) => !seen.has(pem.replace(/\s+/g, '')));
+    for (const pem of fresh) seen.add(pem.replace(/\s+/g, ''));
+    certs.push(...fresh);
+    trust.push(`${file}: ${found.length} (${fresh.length} not among Node's)`);
+  };
+  const named = nonEmpty(env, 'SSL_CERT_FILE');
+  const system = named ?? SYSTEM_CA_FILES.find((f) => existsSync(f));
+  if (system !== undefined) add(named === undefined ? undefined : 'SSL_CERT_FILE', system);
+  const extra = nonEmpty(env, 'NODE_EXTRA_CA_CERTS');
+  if (extra !== undefined) add('NODE_EXTRA_CA_CERTS', extra);
+  return { certs, trust };
+}
 
 /** CA certificates from a PEM file or every PEM file in a directory (non-certificate files skipped). */
 export function readCaPath(path: string, variable: string = KES_ENV.caPath): string[] {
@@ -204,13 +264,16 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
     auth = 'certificate';
   }
   const caPath = nonEmpty(env, KES_ENV.caPath);
-  const ca = caPath === undefined ? undefined : [...rootCertificates, ...readCaPath(caPath)];
+  const roots = systemRoots(env, warnings);
+  const own = caPath === undefined ? [] : readCaPath(caPath);
+  if (caPath !== undefined) roots.trust.push(`${KES_ENV.caPath} ${caPath}: ${own.length}`);
   return Object.freeze({
     endpoints: Object.freeze(endpoints),
     defaultKeyName: keyName,
     cert,
     key,
-    ca: ca === undefined ? undefined : Object.freeze(ca),
+    ca: Object.freeze([...roots.certs, ...own]),
+    trust: Object.freeze(roots.trust),
     identity: identityOfCertificate(cert),
     auth,
     requestTimeoutMs: parseTimeout(env),

@@ -112,6 +112,18 @@ t.test('credentials from env: password-protected key (PKCS#8 and legacy PEM), CA
   }
 });
 
+t.test('without CAPATH, a KES whose CA is in the system\'s bundle (SSL_CERT_FILE) is trusted, as by MinIO\'s Go client; one it is not in is refused', async (t) => {
+  const s = await server(t);
+  const creds = { S3_KMS_KES_ENDPOINT: s.url, S3_KMS_KES_KEY_NAME: KEY, S3_KMS_KES_CERT_FILE: write('sys-admin.crt', pki.admin.cert), S3_KMS_KES_KEY_FILE: write('sys-admin.key', pki.admin.key) };
+  const trusted = new KesClient({ ...(await loadKesConfig({ ...creds, SSL_CERT_FILE: write('system-bundle.crt', pki.strangerCa.cert + pki.caCert) })), retryBaseMs: 5, retryJitterMs: 10 });
+  t.teardown(() => trusted.close());
+  const dk = await trusted.generateKey(KEY, ctx(5));
+  t.same(await trusted.decrypt(KEY, dk.ciphertext, ctx(5)), dk.plaintext, 'mTLS with the CA from the system bundle (it was Node\'s roots only: refused)');
+  const refused = new KesClient({ ...(await loadKesConfig({ ...creds, SSL_CERT_FILE: write('other-bundle.crt', pki.strangerCa.cert) })), retries: 0, retryBaseMs: 5, retryJitterMs: 10 });
+  t.teardown(() => refused.close());
+  await t.rejects(refused.generateKey(KEY, ctx(6)), { code: 'Unavailable', message: /certificate/i }, 'a CA in no bundle: the server certificate is refused');
+});
+
 t.test('API key: derived Ed25519 certificate authenticates as the API key identity', async (t) => {
   const apiKey = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
   const s = await server(t, { adminIdentity: parseApiKey(apiKey).identity });

@@ -1,14 +1,15 @@
 // loadKesConfig: S3_KMS_KES_* validation with real files (errors name the variable), encrypted
-// keys in both PEM formats, API keys (kes-api.md §3.4 vector), CAPATH file and directory.
+// keys in both PEM formats, API keys (kes-api.md §3.4 vector), CAPATH file and directory, and
+// the system's roots (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS) beside Node's.
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { loadKesConfig, parseEndpoints, readCaPath } from '../../../../daemon/kms/kes-config.js';
+import { SYSTEM_CA_FILES, loadKesConfig, parseEndpoints, readCaPath } from '../../../../daemon/kms/kes-config.js';
 import { certificateForApiKey, identityOfCertificate, parseApiKey } from '../../../../daemon/kms/kes-identity.js';
 import { KmsConfigError } from '../../../../daemon/kms/provider.js';
 import { createTestPki, encryptKeyPem } from '../../../fixtures/kes-server/certs.js';
@@ -43,7 +44,8 @@ t.test('certificate + key files', async (t) => {
   t.equal(c.defaultKeyName, 'my-minio-key');
   t.equal(c.auth, 'certificate');
   t.equal(c.identity, pki.admin.identity);
-  t.equal(c.ca, undefined, 'no CAPATH: Node defaults');
+  t.ok(c.ca.includes(rootCertificates[0]!) && c.ca.length >= rootCertificates.length, 'no CAPATH: Node\'s roots and the system\'s');
+  t.match(c.trust, [/^Node's \d+ roots$/], 'the log says where the roots came from');
   t.equal(c.requestTimeoutMs, 10_000);
   t.same(c.warnings, [], 'nothing to warn about');
   t.ok(Object.isFrozen(c));
@@ -137,9 +139,40 @@ t.test('CAPATH: file or directory, added to the root store', async (t) => {
   writeFileSync(join(caDir, 'README'), 'not a certificate');
   t.equal(readCaPath(caDir).length, 3);
   t.equal(readCaPath(caFile).length, 1);
-  const c = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: caDir });
-  t.equal(c.ca!.length, rootCertificates.length + 3);
-  t.ok(c.ca!.includes(rootCertificates[0]!), 'system roots kept');
+  const noSystem = file('no-certificates.pem', 'no certificate here');
+  const c = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_CAPATH: caDir, SSL_CERT_FILE: noSystem });
+  t.equal(c.ca.length, rootCertificates.length + 3);
+  t.ok(c.ca.includes(rootCertificates[0]!), 'Node\'s roots kept');
+  t.same(c.trust, [`Node's ${rootCertificates.length} roots`, `${noSystem}: 0 (0 not among Node's)`, `S3_KMS_KES_CAPATH ${caDir}: 3`]);
+});
+
+t.test('the system\'s roots are trusted as Go (MinIO\'s KES client) trusts them: SSL_CERT_FILE, else the distribution\'s bundle; NODE_EXTRA_CA_CERTS too', async (t) => {
+  const has = (ca: readonly string[], pem: string): boolean => ca.some((c) => c.replace(/\s+/g, '') === pem.replace(/\s+/g, ''));
+  // A private CA "installed in the system's store": the file SSL_CERT_FILE names, with a public
+  // root Node already ships (counted once) and a block that does not parse (left out).
+  const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
+  const bundle = file('system-bundle.crt', rootCertificates[0]! + '\n' + broken + pki.caCert);
+  const c = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, SSL_CERT_FILE: bundle });
+  t.ok(has(c.ca, pki.caCert), 'the CA in SSL_CERT_FILE is trusted without CAPATH (it was not: Node\'s roots only)');
+  t.equal(c.ca.length, rootCertificates.length + 1, 'Node\'s root in the bundle counted once, the broken block left out');
+  t.same(c.trust, [`Node's ${rootCertificates.length} roots`, `${bundle}: 2 (1 not among Node's)`]);
+  t.same(c.warnings, []);
+
+  const extra = file('extra.crt', pki.strangerCa.cert);
+  const e = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, SSL_CERT_FILE: bundle, NODE_EXTRA_CA_CERTS: extra, S3_KMS_KES_CAPATH: caFile });
+  t.ok(has(e.ca, pki.strangerCa.cert), 'NODE_EXTRA_CA_CERTS is kept (Node drops it once a connection names its roots)');
+  t.ok(has(e.ca, pki.caCert), 'with CAPATH too');
+
+  const missing = join(dir, 'no-such-bundle.crt');
+  const m = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, SSL_CERT_FILE: missing });
+  t.equal(m.ca.length, rootCertificates.length, 'an unreadable SSL_CERT_FILE leaves Node\'s roots');
+  t.match(m.warnings, [new RegExp(`SSL_CERT_FILE ${missing} cannot be read \\(ENOENT\\)`)], 'with a warning, not a refusal (Go ignores it too)');
+
+  // Without SSL_CERT_FILE, the first bundle of Go's list that exists (this machine's, if any).
+  const system = SYSTEM_CA_FILES.find((f) => existsSync(f));
+  const d = await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY });
+  t.equal(d.trust.length, system === undefined ? 1 : 2, `the distribution's bundle: ${system ?? 'none here'}`);
+  if (system !== undefined) t.match(d.trust[1], `${system}: `);
 });
 
 t.test('endpoints: comma-separated, trimmed, deduplicated origins', async (t) => {
