@@ -12,7 +12,7 @@ export interface CryptoPoolOptions {
   hashLanes?: number;
   /** Worker entry; default workers/crypto next to this build. */
   filename?: string;
-  /** How long close() waits for workers still loading (default 10 s; see whenLoaded). */
+  /** How long close() waits for workers still loading (default 10 s; see LoadWatch). */
   loadWaitMs?: number;
 }
 
@@ -41,32 +41,67 @@ function positiveInt(name: string, v: number): number {
 /** How long close() waits for workers still loading before it ends them anyway. */
 const LOAD_WAIT_MS = 10_000;
 
-/** What whenLoaded allows, after a worker's message, for the end of the require() that sent it. */
+/** What LoadWatch allows, after a worker's message, for the end of the require() that sent it. */
 const REQUIRE_SETTLE_MS = 250;
 
 /**
- * Resolves once `threads` workers of `piscina` have posted WORKER_LOADED, and REQUIRE_SETTLE_MS
- * more. close() ends no worker before that: Piscina loads the worker module with require(), and
- * Node 20 aborts the whole process (SIGABRT, an assertion in
- * ModuleWrap::CreateRequiredModuleFacade) when a worker is terminated inside that require, as a
- * stop right after a start on a busy machine did (CI, 2026-12-04). The message leaves as the
- * module's code ends, microseconds before the require returns.
+ * Which workers of a Piscina have said they loaded their module (WORKER_LOADED carries the thread
+ * id). close() ends no worker that has not, nor one that said so less than REQUIRE_SETTLE_MS ago:
+ * Piscina loads the worker module with require(), and Node 20 aborts the whole process (SIGABRT,
+ * an assertion in ModuleWrap::CreateRequiredModuleFacade) when a worker is terminated inside that
+ * require, as a stop right after a start on a busy machine did (CI, 2026-12-04). The message
+ * leaves as the module's code ends, microseconds before the require returns. Asked by thread,
+ * not counted at start-up, so a worker Piscina starts to replace one that died is waited for too.
  */
-function whenLoaded(piscina: Piscina<CryptoTask, CryptoResult>, threads: number): Promise<void> {
-  return new Promise((resolve) => {
-    let left = threads;
-    const onMessage = (m: unknown): void => {
-      if (typeof m !== 'object' || m === null || !(WORKER_LOADED in m) || --left > 0) return;
-      piscina.off('message', onMessage);
-      setTimeout(resolve, REQUIRE_SETTLE_MS);
-    };
-    piscina.on('message', onMessage);
-  });
+class LoadWatch {
+  readonly #piscina: Piscina<CryptoTask, CryptoResult>;
+  readonly #loaded = new Set<number>();
+  #lastLoadAt = 0;
+  #wake: (() => void)[] = [];
+
+  constructor(piscina: Piscina<CryptoTask, CryptoResult>) {
+    this.#piscina = piscina;
+    piscina.on('message', (m: unknown) => {
+      if (typeof m !== 'object' || m === null || !(WORKER_LOADED in m)) return;
+      this.#loaded.add(Number((m as Record<string, unknown>)[WORKER_LOADED]));
+      this.#lastLoadAt = performance.now();
+      for (const wake of this.#wake.splice(0)) wake();
+    });
+  }
+
+  /** Live workers that have not said they loaded (Piscina lists a replacement as it starts it). */
+  loading(): number {
+    return this.#piscina.threads.filter((w) => !this.#loaded.has(w.threadId)).length;
+  }
+
+  /** Resolves when no worker is loading and the last load is REQUIRE_SETTLE_MS old, or at `deadline`. */
+  async settled(deadline: number): Promise<void> {
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      const settle = this.#lastLoadAt + REQUIRE_SETTLE_MS - performance.now();
+      if (this.loading() === 0 && settle <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake.push(resolve);
+        // A worker that died is listed (thread id -1) until Piscina hears of its exit: look again soon.
+        timer = setTimeout(resolve, this.loading() === 0 ? Math.min(settle, left) : Math.min(50, left));
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves once `threads` workers have said they loaded, and REQUIRE_SETTLE_MS more. */
+  async all(threads: number): Promise<void> {
+    while (this.#loaded.size < threads) await new Promise<void>((resolve) => this.#wake.push(resolve));
+    await new Promise((resolve) => setTimeout(resolve, REQUIRE_SETTLE_MS));
+  }
 }
 
 /** One MD5 lane: a one-thread pool, so the tasks of a stream run in submission order. */
 interface HashLane {
   piscina: Piscina<CryptoTask, CryptoResult>;
+  loads: LoadWatch;
   streams: number;
 }
 
@@ -81,8 +116,9 @@ export class CryptoPool {
   readonly #drained: (() => void)[] = [];
   #nextStream = 1;
   #closed = false;
-  /** Each Piscina's workers having loaded (see whenLoaded). */
-  readonly #loaded: Promise<void>[] = [];
+  /** Which seal/open workers have loaded their module (see LoadWatch). */
+  readonly #loads: LoadWatch;
+  readonly #loaded: Promise<void>;
   readonly #loadWaitMs: number;
 
   constructor(opts: CryptoPoolOptions = {}) {
@@ -101,7 +137,8 @@ export class CryptoPool {
       // the worker does not idle for a round trip through the main thread (measured: ~35 % idle).
       concurrentTasksPerWorker: 2,
     });
-    this.#loaded.push(whenLoaded(this.#piscina, this.workers));
+    this.#loads = new LoadWatch(this.#piscina);
+    this.#loaded = this.#loads.all(this.workers);
   }
 
   get closed(): boolean {
@@ -110,7 +147,7 @@ export class CryptoPool {
 
   /** Resolves once the seal/open workers have loaded their module (close() waits for it and the lanes; pool.test.ts reads it). */
   get loaded(): Promise<void> {
-    return this.#loaded[0]!;
+    return this.#loaded;
   }
 
   /** Runs one seal/open batch. Rejects only on a worker failure (data errors are results). */
@@ -135,17 +172,14 @@ export class CryptoPool {
     if (this.#closed) throw new Error('CryptoPool is closed');
     let lane = this.#lanes.find((l) => l.streams === 0);
     if (lane === undefined && this.#lanes.length < this.#maxLanes) {
-      lane = {
-        piscina: new Piscina<CryptoTask, CryptoResult>({
-          filename: this.#filename,
-          name: 'default',
-          minThreads: 1,
-          maxThreads: 1,
-          idleTimeout: IDLE_TIMEOUT_MS,
-        }),
-        streams: 0,
-      };
-      this.#loaded.push(whenLoaded(lane.piscina, 1));
+      const piscina = new Piscina<CryptoTask, CryptoResult>({
+        filename: this.#filename,
+        name: 'default',
+        minThreads: 1,
+        maxThreads: 1,
+        idleTimeout: IDLE_TIMEOUT_MS,
+      });
+      lane = { piscina, loads: new LoadWatch(piscina), streams: 0 };
       this.#lanes.push(lane);
     }
     lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
@@ -171,9 +205,8 @@ export class CryptoPool {
     this.#closed = true;
     // Piscina's own close() terminates tasks still queued, so drain them here first.
     while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(this.#loaded), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#loadWaitMs)))]);
-    clearTimeout(timer);
+    const deadline = performance.now() + this.#loadWaitMs;
+    await Promise.all([this.#loads.settled(deadline), ...this.#lanes.map((l) => l.loads.settled(deadline))]);
     await Promise.all([this.#piscina.close(), ...this.#lanes.map((l) => l.piscina.close())]);
   }
 }

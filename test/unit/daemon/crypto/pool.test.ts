@@ -73,3 +73,16 @@ t.test('close() ends no worker that is still loading its module (Node 20 aborts 
   t.pass('the real worker module says it loaded');
   await real.close();
 });
+
+t.test('close() right after a worker died waits for the one Piscina starts in its place to load (it ended it mid-load)', async (t) => {
+  const crashing = new CryptoPool({ workers: 1, filename: new URL('../../../fixtures/crypto-workers/crashing.js', import.meta.url).href });
+  await crashing.loaded;
+  const died = await crashing.run({ op: 'crash' } as unknown as SealTask).then(() => 'ran', (err: Error) => err.message);
+  t.match(died, /exited/, 'the task of the worker that exited is rejected');
+  // Piscina started the replacement as it heard of the exit, before rejecting the task; it takes 400 ms to load.
+  const started = performance.now();
+  await crashing.close();
+  const waited = performance.now() - started;
+  t.ok(waited >= 300, `close() waited for the replacement's load (${Math.round(waited)} ms; before, it returned at once: only the first workers were waited for)`);
+  t.ok(waited < 5000, 'and no longer than that');
+});
