@@ -55,6 +55,8 @@ export class Metrics {
     readGauge(r, 's3d_crypto_pool_queue_depth', 'Crypto tasks waiting for a worker', () => pool ? pool.stats().queued : 0);
     readGauge(r, 's3d_crypto_pool_utilization', 'Crypto pool utilisation (0..1)', () => pool ? pool.stats().utilization : 0);
     readGauge(r, 's3d_crypto_pool_workers', 'Crypto pool worker threads', () => pool ? pool.stats().workers : 0);
+    readGauge(r, 's3d_crypto_md5_lanes', 'MD5 hashing lanes started (a worker thread each, kept; at most S3_CRYPTO_WORKERS)', () => (pool ? pool.md5Stats().lanes : 0));
+    readGauge(r, 's3d_crypto_md5_streams', 'Uploads hashing their MD5 ETag through a lane now; 0 when idle', () => (pool ? pool.md5Stats().streams : 0));
     readGauge(r, 's3d_crypto_native_aes', '1 when AES-256-GCM runs through the native OpenSSL binding (dist/native/dare-aead.node), 0 when through node:crypto', () => (aeadImplementation().native ? 1 : 0));
     // The arena keeps its peak (slots are recycled, never freed): in use is what requests hold now, and goes back to 0 when idle.
     const arenas = (): SlotArena[] => (pool ? [pool.arena, sharedInlineArena()] : [sharedInlineArena()]);

@@ -199,6 +199,11 @@ export class CryptoPool {
     };
   }
 
+  /** MD5 lanes started (a thread each, kept) and the streams hashing through them now (0 when idle). */
+  md5Stats(): { lanes: number; streams: number } {
+    return { lanes: this.#lanes.length, streams: this.#lanes.reduce((n, l) => n + l.streams, 0) };
+  }
+
   /** Stops taking work, lets every submitted task finish, then ends the threads. */
   async close(): Promise<void> {
     if (this.#closed) return;

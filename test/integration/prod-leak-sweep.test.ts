@@ -5,7 +5,7 @@
 // meanwhile, POST forms over their length range, tampered and missing data files, requests refused
 // by the data gate or given up while waiting for it, and clients that stall until the daemon cuts
 // them), the daemon's open descriptors (/proc/PID/fd), s3d_data_requests_in_flight/_waiting/_parked,
-// s3d_crypto_slots_in_use and s3d_notify_listeners are back at their idle values, no temp file is
+// s3d_crypto_slots_in_use, s3d_crypto_md5_streams and s3d_notify_listeners are back at their idle values, no temp file is
 // left, RSS stays roughly flat, and once every object and upload is deleted every data file is
 // reaped (no read left a pin, no refused part a file). Found no leak when written (a resource-leak
 // sweep); it fails when a slot or a descriptor of a failed request is not given back.
@@ -356,7 +356,7 @@ function postForm(tg: Target, key: string, file: Buffer, conditions: unknown[]):
 }
 
 /** The daemon's idle state: what must come back after failures. */
-async function idle(tg: Target): Promise<Record<'fds' | 'inFlight' | 'waiting' | 'parked' | 'slots' | 'listeners' | 'allocated' | 'heapMiB' | 'extMiB' | 'rssMiB' | 'data' | 'temp', number>> {
+async function idle(tg: Target): Promise<Record<'fds' | 'inFlight' | 'waiting' | 'parked' | 'slots' | 'md5Streams' | 'listeners' | 'allocated' | 'heapMiB' | 'extMiB' | 'rssMiB' | 'data' | 'temp', number>> {
   const m = await scrape(tg.d.endpoint, tg.d.caCert);
   return {
     fds: fdCount(tg.d.proc.pid!),
@@ -364,6 +364,7 @@ async function idle(tg: Target): Promise<Record<'fds' | 'inFlight' | 'waiting' |
     waiting: metricSample(m, 's3d_data_requests_waiting') ?? -1,
     parked: metricSample(m, 's3d_data_requests_parked') ?? -1,
     slots: metricSample(m, 's3d_crypto_slots_in_use') ?? -1,
+    md5Streams: metricSample(m, 's3d_crypto_md5_streams') ?? -1,
     listeners: metricSample(m, 's3d_notify_listeners') ?? -1,
     allocated: metricSample(m, 's3d_crypto_slots_allocated') ?? -1,
     heapMiB: Math.round((metricSample(m, 's3d_nodejs_heap_size_used_bytes') ?? 0) / MiB),
@@ -492,13 +493,14 @@ t.test(`failing requests give everything back (${tls ? 'TLS' : 'plain HTTP'})`, 
   const leftFiles = pollUntil(() => dataFilePaths(tg.d.dataDir), (f) => f.length === 0, 25_000, 250);
   // The stalled clients still hold their sockets: the daemon must have cut them (over TLS a stalled
   // read is seen as such up to ~16 s after it stopped: its first 16 KiB slices still move the write offset).
-  const end = await pollUntil(() => idle(tg), (s) => s.fds <= base.fds && s.inFlight === 0 && s.waiting === 0 && s.parked === 0 && s.slots === 0 && s.listeners === 0 && s.temp === 0, 20_000, 250);
+  const end = await pollUntil(() => idle(tg), (s) => s.fds <= base.fds && s.inFlight === 0 && s.waiting === 0 && s.parked === 0 && s.slots === 0 && s.md5Streams === 0 && s.listeners === 0 && s.temp === 0, 20_000, 250);
   at('idle');
   t.comment(`idle at the end: ${JSON.stringify(end)}`);
   if (end.fds > base.fds) t.comment(`descriptors beyond the baseline's: ${fdList(tg.d.proc.pid!).filter((f) => !baseFds.includes(f)).join(' ')}`);
   t.ok(end.fds <= base.fds, `open descriptors back to the baseline (${end.fds}, ${base.fds} before)`);
   t.same({ inFlight: end.inFlight, waiting: end.waiting, parked: end.parked }, { inFlight: 0, waiting: 0, parked: 0 }, 'data gate idle');
   t.equal(end.slots, 0, 'no crypto slot held');
+  t.equal(end.md5Streams, 0, 'no upload left hashing through an MD5 lane (cut-short SSE-S3 PUTs finished theirs)');
   t.equal(end.listeners, 0, 'no listen stream left');
   t.equal(end.temp, 0, 'no temp file');
   // The slots' peak is kept for reuse; what else the failures held must not stay.

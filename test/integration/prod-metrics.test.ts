@@ -95,6 +95,8 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   // Crypto slots: none held once the requests are answered; the arena keeps what it allocated.
   t.equal(value('s3d_crypto_slots_in_use'), 0, 'no crypto slot held between requests');
   t.equal(get('s3d_crypto_slots_allocated').length, 1, 'crypto slots allocated exported');
+  t.equal(value('s3d_crypto_md5_streams'), 0, 'no upload hashing through an MD5 lane between requests');
+  t.ok(value('s3d_crypto_md5_lanes') >= 0 && value('s3d_crypto_md5_lanes') <= 2, `MD5 lanes exported, at most S3_CRYPTO_WORKERS (${value('s3d_crypto_md5_lanes')})`);
 
   // KMS (SSE-S3 with the built-in key went through the provider).
   const kms = samples.filter((s) => s.name.startsWith('s3d_kms_'));

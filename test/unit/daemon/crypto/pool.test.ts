@@ -1,5 +1,6 @@
 // CryptoPool: options, stats, worker results as codes, cancel flags, close() draining.
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import { SlotArena } from '../../../../daemon/crypto/slot-arena.js';
 import { openBuffer } from '../../../../workers/format/index.js';
@@ -51,6 +52,21 @@ t.test('runs batches, reports stats, skips cancelled slots, drains on close', as
   t.ok(pool.stats().completed >= 14);
   await t.rejects(pool.run(sealTask(pool, 10).task), /closed/);
   t.throws(() => pool.md5Lane(), /closed/);
+});
+
+t.test('md5Stats: the lanes started and the streams hashing through them now, 0 once they finish', async (t) => {
+  const pool = new CryptoPool({ workers: 2 });
+  t.teardown(() => pool.close());
+  t.same(pool.md5Stats(), { lanes: 0, streams: 0 }, 'no lane before the first stream');
+  const [a, b, c] = [pool.md5Lane(), pool.md5Lane(), pool.md5Lane()];
+  t.same(pool.md5Stats(), { lanes: 2, streams: 3 }, 'two lanes (hashLanes defaults to workers) carry three streams');
+  const buf = new SharedArrayBuffer(16);
+  await a.update(buf, 0, 16);
+  t.equal((await a.finish())?.toString('hex'), createHash('md5').update(Buffer.alloc(16)).digest('hex'), 'the digest');
+  t.same(pool.md5Stats(), { lanes: 2, streams: 2 }, 'a finished stream is no longer counted');
+  await b.finish(true);
+  await c.finish();
+  t.same(pool.md5Stats(), { lanes: 2, streams: 0 }, 'all finished (discarded too): 0, the lanes kept');
 });
 
 t.test('close() ends no worker that is still loading its module (Node 20 aborts the process on that)', async (t) => {
