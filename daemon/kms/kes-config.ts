@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { certificateForApiKey, identityOfCertificate, parseApiKey } from './kes-identity.js';
 import { KmsConfigError } from './provider.js';
-import { isValidKeyName } from './static-provider.js';
+import { KEY_NAME_RULE, isValidKeyName } from './static-provider.js';
 
 export const KES_ENV = {
   endpoint: 'S3_KMS_KES_ENDPOINT',
@@ -212,7 +212,7 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
   const keyName = nonEmpty(env, KES_ENV.keyName)?.trim();
   if (keyName === undefined) throw new KmsConfigError(KES_ENV.keyName, `required with ${KES_ENV.endpoint} (the default key name)`);
   if (!isValidKeyName(keyName)) {
-    throw new KmsConfigError(KES_ENV.keyName, `'${keyName}' is empty, too long or contains invalid characters ([0-9A-Za-z_-], at most 80)`);
+    throw new KmsConfigError(KES_ENV.keyName, `'${keyName}' is empty, too long or contains invalid characters (${KEY_NAME_RULE})`);
   }
   const certFile = nonEmpty(env, KES_ENV.certFile);
   const keyFile = nonEmpty(env, KES_ENV.keyFile);

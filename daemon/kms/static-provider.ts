@@ -13,6 +13,8 @@ export interface StaticKey {
 }
 
 /** KES key-name rule (kes-api.md §1): 1–80 of [0-9A-Za-z_-], no leading/trailing '-', not '_'. */
+export const KEY_NAME_RULE = "1 to 80 of [0-9A-Za-z_-], neither starting nor ending with '-', not '_' alone";
+
 export function isValidKeyName(name: string): boolean {
   return /^[0-9A-Za-z_-]{1,80}$/.test(name) && !name.startsWith('-') && !name.endsWith('-') && name !== '_';
 }
@@ -29,7 +31,7 @@ export function parseSecretKey(value: string, varName = 'S3_KMS_SECRET_KEY'): St
   const b64 = trimmed.slice(colon + 1);
   if (!isValidKeyName(name)) {
     // The name is not echoed: swapping name and key (base64 always has one of + / =) would print the key.
-    throw new KmsConfigError(varName, `the key name (before the ":", ${name.length} characters) is empty, too long or contains invalid characters ([0-9A-Za-z_-], at most 80)`);
+    throw new KmsConfigError(varName, `the key name (before the ":", ${name.length} characters) is empty, too long or contains invalid characters (${KEY_NAME_RULE})`);
   }
   if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
     throw new KmsConfigError(varName, 'the key after the ":" is not standard base64');

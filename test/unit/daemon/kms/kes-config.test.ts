@@ -83,6 +83,10 @@ t.test('validation errors name the variable', async (t) => {
   await configError(t, {}, 'S3_KMS_KES_ENDPOINT', /not set/);
   await configError(t, { ...base, S3_KMS_KES_KEY_NAME: '' , S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /required/);
   await configError(t, { ...base, S3_KMS_KES_KEY_NAME: 'bad name', S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /invalid characters/);
+  // KES's rule beyond the characters: the message says it (it named only the characters and the length).
+  for (const name of ['-lead', 'trail-', '_']) {
+    await configError(t, { ...base, S3_KMS_KES_KEY_NAME: name, S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /neither starting nor ending with '-', not '_' alone/);
+  }
   await configError(t, { ...base }, 'S3_KMS_KES_CERT_FILE', /S3_KMS_KES_API_KEY/);
   await configError(t, { ...base, S3_KMS_KES_CERT_FILE: certFile }, 'S3_KMS_KES_KEY_FILE', /required with S3_KMS_KES_CERT_FILE/);
   await configError(t, { ...base, S3_KMS_KES_KEY_FILE: keyFile }, 'S3_KMS_KES_CERT_FILE', /required with S3_KMS_KES_KEY_FILE/);
