@@ -22,10 +22,14 @@ export interface PostPolicyOptions {
 }
 
 export interface PostAuth {
+  /** The policy's signer; '' for an anonymous form (no policy, no signer). */
   accessKeyId: string;
   /** Inclusive byte bounds of the file from `content-length-range`, when the policy sets them. */
   lengthRange?: { min: number; max: number };
 }
+
+/** Fields that name who signed a form (V2 or V4); a form with none of them and no policy is anonymous. */
+const SIGNER_FIELDS = ['awsaccesskeyid', 'signature', 'x-amz-credential', 'x-amz-signature', 'x-amz-algorithm'];
 
 /** Fields that need no condition (S3's list, with the V2 signature fields). */
 function exempt(name: string): boolean {
@@ -49,8 +53,13 @@ function missingField(name: string): S3Error {
 /** Checks the form's signature and policy; returns who signed it and the allowed file size. */
 export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: PostPolicyOptions): PostAuth {
   const policy = fields.get('policy');
-  // s3d has no buckets open to anonymous writes: a form without a policy cannot upload.
-  if (policy === undefined || policy === '') throw new S3Error('AccessDenied', 'Anonymous POST uploads are not allowed: the form needs a signed policy.');
+  if (policy === undefined || policy === '') {
+    // A form with neither a policy nor a signer is anonymous, as S3 takes it: only the bucket's
+    // policy can admit it (the caller judges it as an unsigned PutObject), with no conditions and
+    // no size bound but S3's. One that names a signer but carries no policy is refused.
+    if (!SIGNER_FIELDS.some((name) => fields.has(name))) return { accessKeyId: '' };
+    throw new S3Error('AccessDenied', 'Access Denied: the form names a signer but carries no policy (the policy field) for the signature to sign.');
+  }
   const accessKeyId = checkSignature(fields, policy, creds, opts);
 
   let doc: unknown;
@@ -148,9 +157,9 @@ function checkSignature(fields: FormFields, policy: string, creds: Credentials, 
     return v2Key;
   }
   // A policy without its signature, or a signature without its key: the form is incomplete. A
-  // form naming no signer at all is anonymous, and s3d takes no anonymous form uploads (S3 answers
-  // such a form AccessDenied unless the bucket is open to anonymous writes).
+  // policy naming no signer at all signs nothing: AccessDenied, as S3 answers it (a form with
+  // neither a policy nor a signer is anonymous, above).
   if (fields.has('x-amz-credential') || fields.has('x-amz-algorithm')) throw missingField('X-Amz-Signature');
-  if (v2Signature === undefined && v2Key === undefined) throw new S3Error('AccessDenied', 'Access Denied: the form names no signer (AWSAccessKeyId and Signature, or the X-Amz-* fields), and anonymous POST uploads are not allowed.');
+  if (v2Signature === undefined && v2Key === undefined) throw new S3Error('AccessDenied', 'Access Denied: the form has a policy but names no signer (AWSAccessKeyId and Signature, or the X-Amz-* fields).');
   throw missingField(v2Signature === undefined ? 'Signature' : 'AWSAccessKeyId');
 }

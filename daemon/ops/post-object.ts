@@ -377,8 +377,9 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
   let objectKey: Buffer | undefined;
   try {
     const { fields, file } = form;
-    // The form's shape first (as S3 does), then its signature: an unsigned form learns nothing
-    // more, not even whether the bucket exists.
+    // The form's shape first (as S3 does), then its signature: a badly signed form learns nothing
+    // more, not even whether the bucket exists. An anonymous form (no policy, no signer) goes on
+    // as an unsigned PutObject would: NoSuchBucket, or what the bucket's policy admits.
     const rawKey = fields.get('key');
     if (rawKey === undefined || rawKey === '') throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key' (before the file).");
     if (file === undefined) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request (a field named "file", after every other field).');
@@ -395,7 +396,8 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const bucket = requireBucket(env, bucketName);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
     if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
-    // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow, and
+    // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow (an
+    // anonymous form: on the key the bucket's policy admits to anyone), and
     // the actions of the options the form sets (tags, Object Lock), as a PutObject with them
     // would. Conditions are judged on what the upload does: the form's fields (its SSE is the
     // form's `x-amz-server-side-encryption` field, not an HTTP header the browser sent beside it);

@@ -1,6 +1,6 @@
 // Bucket policies and anonymous (unsigned) access against the real daemon, what a policy admits:
 // the policies `mc anonymous set download` and `mc anonymous set public` write (anonymous
-// GET/HEAD/list, PUT/multipart/delete); every operation's S3 action (each admitted by exactly its
+// GET/HEAD/list, PUT/form upload/multipart/delete); every operation's S3 action (each admitted by exactly its
 // action and by nothing else); action wildcards and case, Principal forms, resource patterns,
 // prefix policies with s3:prefix conditions, Deny over Allow, aws:SourceIp / aws:SecureTransport /
 // aws:Referer / aws:UserAgent conditions (over HTTP and HTTPS), SSE-S3 and SSE-C objects read
@@ -31,6 +31,7 @@ import { ACCESS_KEY, REGION, bucketName, startDaemon, testBytes } from '../helpe
 import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
+import { formData, postForm } from '../helpers/post-object.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 import { ssec, ssecHeaders } from '../helpers/sse.js';
 import { allowAll, arn, assertDenied, mcDownload, objectPath, policy, policyHelpers, stmt, taggingXml, type Stmt } from '../helpers/bucket-policy.js';
@@ -145,6 +146,8 @@ t.test('`mc anonymous set download`: anonymous GET/HEAD/list work, writes are de
   await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'a.txt'), body: 'overwritten' }, 'PUT over an existing object');
   await expectDenied(t, { method: 'DELETE', path: objectPath(bucket, 'a.txt') }, 'DELETE');
   await expectDenied(t, { method: 'POST', path: objectPath(bucket, 'mpu.bin'), query: 'uploads' }, 'CreateMultipartUpload');
+  const deniedForm = await postForm(d, bucket, formData([['key', 'form.txt']], { data: Buffer.from('intruder') }));
+  assertXmlError(t, deniedForm, 403, 'AccessDenied', 'anonymous form upload (POST Object) without s3:PutObject');
   await expectDenied(t, { method: 'GET', path: objectPath(bucket, 'a.txt'), query: 'tagging' }, 'GetObjectTagging (not granted)');
   await expectDenied(t, { method: 'PUT', path: objectPath(bucket, 'a.txt'), query: 'tagging', headers: { 'content-md5': md5Base64(taggingXml([['k', 'v']])) }, body: taggingXml([['k', 'v']]) }, 'PutObjectTagging');
   await expectDenied(t, { method: 'GET', path: `/${bucket}`, query: 'uploads' }, 'ListMultipartUploads (not granted)');
@@ -156,6 +159,7 @@ t.test('`mc anonymous set download`: anonymous GET/HEAD/list work, writes are de
   t.equal((multi.body.toString().match(/<Error><Key>[^<]+<\/Key><Code>AccessDenied<\/Code>/g) ?? []).length, 2, '… with each key AccessDenied');
   t.notMatch(multi.body.toString(), /<Deleted>/, '… and none deleted');
   t.equal(await signedHeadStatus(bucket, 'new.txt'), 404, 'the denied PUT stored nothing');
+  t.equal(await signedHeadStatus(bucket, 'form.txt'), 404, 'the denied form upload stored nothing');
   t.equal(await getBytes(s3, { Bucket: bucket, Key: 'a.txt' }).then((b) => b.toString()), 'hello anonymous', 'the denied overwrite, DELETE and DeleteObjects changed nothing');
   t.equal(await signedHeadStatus(bucket, 'dir/b.txt'), 200, 'dir/b.txt is still there');
 
@@ -187,6 +191,24 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
   t.equal(put.headers.etag, `"${md5Hex('uploaded anonymously')}"`, 'anonymous PUT: the ETag');
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'up/one.txt' })).toString(), 'uploaded anonymously', 'the root user reads what was uploaded');
   t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'up/one.txt') })).body.toString(), 'uploaded anonymously', 'anonymous GET reads it back');
+
+  // A form upload (POST Object) with neither a policy nor a signature is anonymous, as on S3: the
+  // bucket's policy admits it as it admits the PUT (s3d refused every form without a policy).
+  const form = await postForm(d, bucket, formData([['key', 'up/form.txt'], ['Content-Type', 'text/plain'], ['success_action_status', '201']], { data: Buffer.from('posted anonymously') }));
+  t.equal(form.status, 201, `anonymous form upload: 201 (${form.body.toString().slice(0, 300)})`);
+  t.equal(xmlField(form.body, 'Key'), 'up/form.txt', 'anonymous form upload: the PostResponse names the key');
+  const posted = await anon({ method: 'GET', path: objectPath(bucket, 'up/form.txt') });
+  t.equal(posted.body.toString(), 'posted anonymously', 'the form upload reads back anonymously');
+  t.equal(posted.headers['content-type'], 'text/plain', '… with the form\'s Content-Type');
+  // Tags with it need s3:PutObjectTagging, which readwrite does not grant (as for a PUT with x-amz-tagging).
+  const taggedForm = await postForm(d, bucket, formData([['key', 'up/tagged.txt'], ['tagging', taggingXml([['k', 'v']])]], { data: Buffer.from('tagged') }));
+  assertXmlError(t, taggedForm, 403, 'AccessDenied', 'anonymous form upload with tags under readwrite');
+  t.equal(await signedHeadStatus(bucket, 'up/tagged.txt'), 404, 'the denied tagged form stored nothing');
+  // A form naming a signer still needs its signed policy.
+  const unsignedForm = await postForm(d, bucket, formData([['key', 'up/half.txt'], ['AWSAccessKeyId', ACCESS_KEY]], { data: Buffer.from('half') }));
+  assertXmlError(t, unsignedForm, 403, 'AccessDenied', 'a form naming a signer without a policy');
+  t.equal(await signedHeadStatus(bucket, 'up/half.txt'), 404, '… stores nothing');
+  assertXmlError(t, await postForm(d, 'no-such-bucket-here', formData([['key', 'x.txt']], { data: Buffer.from('x') })), 404, 'NoSuchBucket', 'an anonymous form to a missing bucket');
 
   // Multipart: create, two parts, ListParts, ListMultipartUploads, complete.
   const key = 'up/big.bin';
