@@ -273,6 +273,11 @@ export class HttpServer {
         headers[k] = `${headers[k]},${v}`;
       }
     });
+    // An empty Authorization header (what a proxy that blanks it leaves) is no credential: S3
+    // treats the request as anonymous (403 AccessDenied, or what a bucket policy grants, and a
+    // presigned URL's query signs it), not as an unknown scheme (400 "Unsupported Authorization
+    // Type").
+    if (headers.authorization !== undefined && headers.authorization.trim() === '') delete headers.authorization;
     // A Content-Length that is no number (uWS takes an empty one as 0 and parses the body after it
     // as the next request) is refused as a repeated one is.
     const invalidLength = repeated === undefined && headers['content-length'] !== undefined && !/^\d+$/.test(headers['content-length']);
