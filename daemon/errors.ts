@@ -29,6 +29,7 @@ export const S3_ERRORS = {
   InvalidRange: [416, 'The requested range is not satisfiable'],
   InvalidRedirectLocation: [400, 'The website redirect location must have a prefix of \'http://\' or \'https://\' or \'/\' and be at most 2 KB.'],
   InvalidRequest: [400, 'Invalid Request.'],
+  InvalidURI: [400, "Couldn't parse the specified URI."],
   InvalidObjectState: [403, 'The operation is not valid for the current state of the object.'],
   KeyTooLongError: [400, 'Your key is too long.'],
   MalformedPOSTRequest: [400, 'The body of your POST request is not well-formed multipart/form-data.'],

@@ -235,11 +235,12 @@ function decodeSegment(raw: string): string {
   // surrogate, an overlong form, 0xFF) come out as U+FFFD: several different requests would name
   // one key, and one signature would fit them all. A raw U+FFFD is refused like invalid
   // percent-encoding; the character itself is a key's when sent percent-encoded (%EF%BF%BD).
-  if (raw.includes('\uFFFD')) throw new S3Error('InvalidArgument', 'The request path is not valid UTF-8 (send non-ASCII characters percent-encoded).');
+  // S3 answers a path it cannot decode (a key with a byte that is not UTF-8) 400 InvalidURI.
+  if (raw.includes('\uFFFD')) throw new S3Error('InvalidURI', "Couldn't parse the specified URI: the request path is not valid UTF-8 (send non-ASCII characters percent-encoded).");
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new S3Error('InvalidArgument', 'The request path is not valid percent-encoded UTF-8.');
+    throw new S3Error('InvalidURI', "Couldn't parse the specified URI: the request path is not valid percent-encoded UTF-8.");
   }
 }
 

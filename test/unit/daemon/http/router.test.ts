@@ -162,10 +162,10 @@ t.test('percent-decoding of keys and bucket segments', async (t) => {
   t.strictSame(r('GET', '/bkt/a/../../b'), { op: 'GetObject', bucket: 'bkt', key: 'a/../../b' });
   t.strictSame(r('GET', '/bkt/%3F%23%26'), { op: 'GetObject', bucket: 'bkt', key: '?#&' });
   t.strictSame(r('HEAD', '/my%2Dbkt'), { op: 'HeadBucket', bucket: 'my-bkt' }, 'bucket segment decoded');
-  t.equal(codeOf(() => r('GET', '/bkt/%ZZ')), 'InvalidArgument', 'bad escape');
-  t.equal(codeOf(() => r('GET', '/bkt/%C3')), 'InvalidArgument', 'truncated UTF-8');
-  t.equal(codeOf(() => r('GET', '/bkt/%FF%FE')), 'InvalidArgument', 'not UTF-8');
-  t.equal(codeOf(() => r('GET', '/b%ZZ/k')), 'InvalidArgument', 'bad escape in bucket');
+  t.equal(codeOf(() => r('GET', '/bkt/%ZZ')), 'InvalidURI', 'bad escape');
+  t.equal(codeOf(() => r('GET', '/bkt/%C3')), 'InvalidURI', 'truncated UTF-8');
+  t.equal(codeOf(() => r('GET', '/bkt/%FF%FE')), 'InvalidURI', 'not UTF-8');
+  t.equal(codeOf(() => r('GET', '/b%ZZ/k')), 'InvalidURI', 'bad escape in bucket');
 });
 
 t.test('key length is measured in UTF-8 bytes after decoding', async (t) => {
