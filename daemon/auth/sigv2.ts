@@ -215,7 +215,8 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
     // time zone, and "hello 12" as a date in 2001: RequestTimeTooSkewed, not AccessDenied).
     time = parseAmzDate(timeText) ?? parseDateText(timeText);
   }
-  if (time === undefined) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  // S3 takes a date before 1970 for no date at all (AccessDenied), not for a skewed clock.
+  if (time === undefined || time < 0) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   const secret = lookupSecret(creds, accessKeyId);
   if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(timeText ?? '', now);
   const payload = payloadOf(req.headers);

@@ -618,7 +618,8 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   } else {
     amzDate = '';
   }
-  if (time === undefined) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  // S3 takes a date before 1970 for no date at all (AccessDenied), not for a skewed clock.
+  if (time === undefined || time < 0) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   if (credential.date !== amzDate.slice(0, 8)) {
     throw headerMalformed(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
   }

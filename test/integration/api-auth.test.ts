@@ -75,6 +75,10 @@ t.test('header authentication errors', async (t) => {
   assertXmlError(t, await put('unknown-key', { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: SECRET_KEY }), 403, 'InvalidAccessKeyId', 'unknown access key');
   assertXmlError(t, await put('skew-past', { now: new Date(Date.now() - 20 * 60_000) }), 403, 'RequestTimeTooSkewed', 'clock 20 min behind');
   assertXmlError(t, await put('skew-future', { now: new Date(Date.now() + 20 * 60_000) }), 403, 'RequestTimeTooSkewed', 'clock 20 min ahead');
+  // A date before 1970 is no valid date to S3 (ceph s3-tests' *_amz_date_before_epoch_aws4).
+  const epochPut = await put('before-epoch', { now: new Date(Date.UTC(1950, 6, 7, 21, 53, 4)) });
+  assertXmlError(t, epochPut, 403, 'AccessDenied', 'X-Amz-Date in 1950');
+  t.match(epochPut.body.toString(), /requires a valid Date or x-amz-date header/);
   const within = await put('skew-ok', { now: new Date(Date.now() - 10 * 60_000) });
   t.equal(within.status, 200, '10 min of skew is accepted');
   assertXmlError(t, await put('wrong-region', { region: 'eu-west-1' }), 400, 'AuthorizationHeaderMalformed', 'credential for another region');
@@ -95,7 +99,7 @@ t.test('header authentication errors', async (t) => {
   assertXmlError(t, v2, 403, 'SignatureDoesNotMatch', 'SigV2 Authorization with a wrong signature');
   const sigV4a = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: `AWS4-ECDSA-P256-SHA256 Credential=${ACCESS_KEY}/20130524/s3/aws4_request, SignedHeaders=host, Signature=00` } });
   assertXmlError(t, sigV4a, 400, 'InvalidSignatureTypeError', 'SigV4a Authorization');
-  for (const key of ['wrong-secret', 'unknown-key', 'skew-past', 'skew-future', 'wrong-region', 'other-path', 'signed-path', 'bad-hash-value']) {
+  for (const key of ['wrong-secret', 'unknown-key', 'skew-past', 'skew-future', 'before-epoch', 'wrong-region', 'other-path', 'signed-path', 'bad-hash-value']) {
     t.equal(await headStatus(key), 404, `${key}: nothing stored`);
   }
 });

@@ -141,6 +141,11 @@ t.test('hand-signed V2: virtual-host style, Content-MD5, tampering, expiry', asy
   const old = httpDate(new Date(Date.now() - 20 * 60_000));
   const skewed = await raw(d.port, { method: 'GET', path: `/${bucket}/vh-key`, sign: false, headers: { date: old, authorization: `AWS ${ACCESS_KEY}:${sign(`GET\n\n\n${old}\n/${bucket}/vh-key`)}` } });
   assertXmlError(t, skewed, 403, 'RequestTimeTooSkewed', 'a Date 20 minutes old');
+  // A date before 1970 is no valid date to S3 (ceph s3-tests' test_object_create_bad_date_before_epoch_aws2).
+  const epoch = 'Fri, 07 Jul 1950 21:53:04 GMT';
+  const beforeEpoch = await raw(d.port, { method: 'GET', path: `/${bucket}/vh-key`, sign: false, headers: { 'x-amz-date': epoch, authorization: `AWS ${ACCESS_KEY}:${sign(`GET\n\n\n\nx-amz-date:${epoch}\n/${bucket}/vh-key`)}` } });
+  assertXmlError(t, beforeEpoch, 403, 'AccessDenied', 'an x-amz-date in 1950');
+  t.match(beforeEpoch.body.toString(), /requires a valid Date or x-amz-date header/);
   const expires = String(Math.floor(Date.now() / 1000) - 1);
   const expired = await raw(d.port, {
     method: 'GET',
