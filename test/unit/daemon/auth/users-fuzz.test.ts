@@ -602,5 +602,5 @@ t.test(`seeded mutations (seed 0x${SEED.toString(16)}): IamFileError or a faithf
   const other = problems.filter((p) => !p.includes('(not IamFileError)'));
   t.same(other.slice(0, 10), [], `every directory is faithful, every refusal names the file, nothing slow (${other.length} problems)`);
   t.same(pollution(), [], 'Object.prototype, Array.prototype, Function.prototype, String.prototype and Map.prototype are as before');
-  t.ok(elapsed < BUDGET_MS + 500, `within the time budget (${elapsed.toFixed(0)} ms)`);
+  t.ok(elapsed < BUDGET_MS + 2 * SLOW_MS, `within the time budget (one case past it may still run) (${elapsed.toFixed(0)} ms)`);
 });
