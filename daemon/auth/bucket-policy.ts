@@ -35,6 +35,8 @@ const ARN_PREFIX = 'arn:aws:s3:::';
 
 interface Condition {
   op: Operator;
+  /** The operator was written with the `IfExists` suffix: true when the request has no such key. */
+  ifExists: boolean;
   key: string;
   values: string[];
 }
@@ -264,8 +266,12 @@ function parseConditions(raw: unknown, where: string): Condition[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where}: Condition must be an object.`);
   const out: Condition[] = [];
   for (const [opName, block] of Object.entries(raw as Record<string, unknown>)) {
-    const op = opName.toLowerCase();
-    if (!OPERATORS.has(op)) throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, IpAddress, NotIpAddress, Bool, Null).`);
+    // Any operator but Null may end in IfExists (StringLikeIfExists, …), as on S3: the condition
+    // holds when the request has no such key, and is the plain operator's test when it has one.
+    const lower = opName.toLowerCase();
+    const ifExists = lower.endsWith('ifexists') && lower !== 'nullifexists';
+    const op = ifExists ? lower.slice(0, -'ifexists'.length) : lower;
+    if (!OPERATORS.has(op)) throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
     for (const [keyName, v] of Object.entries(block as Record<string, unknown>)) {
       const key = keyName.toLowerCase();
@@ -277,7 +283,7 @@ function parseConditions(raw: unknown, where: string): Condition[] {
       if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
-      out.push({ op: op as Operator, key, values: values as string[] });
+      out.push({ op: op as Operator, ifExists, key, values: values as string[] });
     }
   }
   return out;
@@ -322,6 +328,7 @@ function matches(s: Statement, req: RequestFacts): boolean {
 
 function holds(c: Condition, context: ReadonlyMap<string, string>): boolean {
   const v = context.get(c.key);
+  if (v === undefined && c.ifExists) return true;
   switch (c.op) {
     case 'stringequals':
       return v !== undefined && c.values.includes(v);

@@ -570,6 +570,16 @@ t.test('conditions: aws:SourceIp, aws:SecureTransport over HTTP, aws:Referer, aw
   assertDenied(t, await get({ referer: 'https://evil.example.net/' }), 'GET', 'aws:Referer StringNotLike https://evil.*, from evil');
   t.equal((await get({ referer: 'https://good.example.net/' })).status, 200, 'aws:Referer StringNotLike https://evil.*, from good: 200');
 
+  // …IfExists (ceph s3-tests test_bucket_policy_set_condition_operator_end_with_IfExists): a
+  // request without the key passes; one with it is tested as by the plain operator.
+  await allowIf({ StringLikeIfExists: { 'aws:Referer': 'http://www.example.com/*' } });
+  t.equal((await get()).status, 200, 'aws:Referer StringLikeIfExists without a Referer: 200');
+  t.equal((await get({ referer: 'http://www.example.com/' })).status, 200, 'aws:Referer StringLikeIfExists with a matching Referer: 200');
+  assertDenied(t, await get({ referer: 'http://example.com' }), 'GET', 'aws:Referer StringLikeIfExists with another Referer');
+  await allowIf({ StringEqualsIfExists: { 'aws:UserAgent': 'agent-a' }, IpAddressIfExists: { 'aws:SourceIp': '127.0.0.0/8' } });
+  t.equal((await get({ 'user-agent': 'agent-a' })).status, 200, 'StringEqualsIfExists aws:UserAgent and IpAddressIfExists, both hold: 200');
+  assertDenied(t, await get({ 'user-agent': 'agent-b' }), 'GET', 'StringEqualsIfExists aws:UserAgent with another agent');
+
   // Several conditions: all must hold.
   await allowIf({ IpAddress: { 'aws:SourceIp': '127.0.0.0/8' }, StringEquals: { 'aws:UserAgent': 'agent-a' } });
   t.equal((await get({ 'user-agent': 'agent-a' })).status, 200, 'two conditions, both hold: 200');

@@ -157,6 +157,8 @@ t.test('an invalid policy is refused with MalformedPolicy and the old one stays 
     ['an action without a service prefix', doc({ Action: 'GetObject' })],
     ['one good and one non-s3 action', doc({ Action: ['s3:GetObject', 'sts:AssumeRole'] })],
     ['Condition DateGreaterThan', doc({ Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } })],
+    ['Condition NullIfExists (S3 has no such operator)', doc({ Condition: { NullIfExists: { 'aws:Referer': 'true' } } })],
+    ['Condition StringLikeIfExists on an unknown key', doc({ Condition: { StringLikeIfExists: { 'aws:PrincipalOrgID': 'o-*' } } })],
     ['Condition key aws:PrincipalOrgID', doc({ Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123456' } } })],
     ['IpAddress with a value that is no address', doc({ Condition: { IpAddress: { 'aws:SourceIp': 'not-an-ip' } } })],
     ['a Deny naming a user (it would apply to nobody)', doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/altuser'] } })],
