@@ -385,6 +385,7 @@ t.test('no KMS configured: SSE-S3/SSE-KMS → 501 NotImplemented, SSE-C still wo
   await expectS3Error(t, c.send(new CopyObjectCommand({ Bucket: b, Key: 'a', CopySource: `${b}/plain`, ServerSideEncryption: 'AES256' })), 'NotImplemented', 501, 'SSE-S3 CopyObject');
   try {
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'a', Body: 'x', ServerSideEncryption: 'AES256' }));
+    t.fail('SSE-S3 PUT without a KMS succeeded');
   } catch (err) {
     t.match((err as Error).message, /KMS is not configured/, 'the message says the KMS is not configured');
   }

@@ -76,6 +76,7 @@ t.test('Signature Version 4: accepted, and refused when anything signed changes'
   // A wrong signature says what was signed and by whom, as S3 does (the header path's fields).
   try {
     verifyPostPolicy(badSig, creds, opts);
+    t.fail('a wrong signature was accepted');
   } catch (err) {
     const fields = (err as { fields: Record<string, string> }).fields;
     t.same([fields.AWSAccessKeyId, fields.SignatureProvided, fields.StringToSign], ['AKID', '0'.repeat(64), form.get('policy')], 'SignatureDoesNotMatch names the key, the signature and the policy');
@@ -113,6 +114,7 @@ t.test('Signature Version 2: HMAC-SHA1 of the policy; refused when S3_SIGV2=off'
   t.equal(code(() => verifyPostPolicy(anonymous, creds, opts)), 'AccessDenied', 'key and policy only');
   try {
     verifyPostPolicy(bad, creds, opts);
+    t.fail('a wrong V2 signature was accepted');
   } catch (err) {
     const fields = (err as { fields: Record<string, string> }).fields;
     t.same([fields.AWSAccessKeyId, fields.StringToSign], ['AKID', policy], 'V2 SignatureDoesNotMatch names the key and the policy');
@@ -168,6 +170,7 @@ t.test('every form field needs a condition, except the exempt ones', async (t) =
   t.match(code(() => verifyPostPolicy(form, creds, opts)), 'AccessDenied');
   try {
     verifyPostPolicy(form, creds, opts);
+    t.fail('a field without a condition was accepted');
   } catch (err) {
     t.match((err as Error).message, /Extra input fields: x-amz-meta-owner/);
   }
