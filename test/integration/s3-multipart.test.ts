@@ -184,6 +184,7 @@ t.test('a GET of a many-part object opens its part files as it reaches them, and
   const files1 = new Set(dataFilePaths(d.dataDir));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'many/canary', Body: P3 }));
   const canary = dataFilePaths(d.dataDir).filter((f) => !files1.has(f));
+  t.equal(canary.length, 1, 'the canary has one data file to watch');
   const present = (f: string): boolean => existsSync(f);
   const fds = (): number => readdirSync(`/proc/${d.proc.pid!}/fd`).length;
   const idle = fds();
