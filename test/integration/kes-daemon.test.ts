@@ -185,7 +185,7 @@ t.test('KMS metrics on /minio/v2/metrics/cluster: by endpoint and route, errors,
   await roundTrip(t, d, kes);
   const s3 = wideS3Client(d);
   const err = await s3.send(new PutObjectCommand({ Bucket: 'nope-' + bucketName(), Key: 'x', Body: 'x' })).catch((e: unknown) => e);
-  t.ok(err, 'unrelated failure');
+  t.match(err, { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }, 'an unrelated failure (NoSuchBucket)');
   await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status?key-id=no-such-key', ROOT_CREDENTIALS);
 
   const m = await scrape(d.endpoint);
