@@ -152,6 +152,8 @@ t.test('partNumber: beside an empty Range it is served as alone; beside any othe
     t.equal(empty.status, 206, `${key}?partNumber=1 with an empty Range: the part`);
     t.equal(empty.headers['content-range'], `bytes 0-${end}/${size}`, `${key}?partNumber=1 with an empty Range: its Content-Range`);
     t.equal(empty.headers['content-length'], String(end + 1));
+    // Absent from both would compare undefined with undefined: the multipart object must name its two parts.
+    if (key === 'mp-sse') t.equal(alone.headers['x-amz-mp-parts-count'], '2', `${key}?partNumber=1: x-amz-mp-parts-count 2`);
     t.equal(empty.headers['x-amz-mp-parts-count'], alone.headers['x-amz-mp-parts-count'], 'the parts count as without the Range');
     t.ok(empty.body.equals(objects.get(key)!.subarray(0, end + 1)), `${key}?partNumber=1 with an empty Range: the part's bytes`);
     // Any Range that is there, whether s3d would apply it or ignore it, clashes with partNumber.
