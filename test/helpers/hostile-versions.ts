@@ -409,6 +409,7 @@ export async function setup(t: Test): Promise<void> {
   t.equal(model.lb.split('\n').length, 9, `lock bucket listing: 9 entries\n${model.lb}`);
   t.equal((model.lb.match(/ DM /g) ?? []).length, 3, '3 of them delete markers');
   t.equal(model.pb.split('\n').length, 5, `plain bucket listing: 5 entries (a null version among them)\n${model.pb}`);
+  t.ok(model.bodies.trim() !== '', 'versions were read back');
   t.notMatch(model.bodies, /^(?!.* ok$).+$/m, 'every version reads back with its body');
 }
 
@@ -543,6 +544,7 @@ export async function afterwards(t: Test): Promise<void> {
   t.match(now.lbVersioning, /<Status>Enabled<\/Status>/, 'the lock bucket is still versioning Enabled');
   t.match(now.pbVersioning, /<Status>Enabled<\/Status>/, 'the plain bucket is still versioning Enabled');
   t.equal(now.pbLock, '404', 'the plain bucket still has no Object Lock');
+  t.ok(now.bodies.trim() !== '', 'protected versions were read back');
   t.notMatch(now.bodies, /^(?!.* ok$).+$/m, 'every protected version reads back with its body');
   for (const [what, id, key] of [['GOVERNANCE', ids.gov2, 'p/gov'], ['COMPLIANCE', ids.comp1, 'p/comp'], ['held', ids.held1, 'p/held']] as const) {
     const r = await read({ method: 'DELETE', path: `/${LB}/${key}`, query: `versionId=${id}` });

@@ -57,6 +57,7 @@ function makeTree(dir: string, seed: number): Record<string, Buffer> {
 function sameTree(t: Test, got: string, want: string, what: string): void {
   const a = readTree(got);
   const b = readTree(want);
+  t.ok(b.size > 0, `${what}: the tree compared holds files`);
   t.same([...a.keys()].sort(), [...b.keys()].sort(), `${what}: the same files`);
   t.same([...b].filter(([rel, data]) => !a.get(rel)?.equals(data)).map(([rel]) => rel), [], `${what}: the same bytes in each`);
 }

@@ -423,6 +423,7 @@ t.test('versions keep their own encryption; versions, markers and status survive
   t.equal(await s3Code(c1.send(new GetObjectCommand({ Bucket: bucket, Key: 'c-latest' }))), 'InvalidRequest/400', 'latest SSE-C version without its key → InvalidRequest');
   const g5 = await c1.send(new GetObjectCommand({ Bucket: bucket, Key: 'c-latest', ...ssec(customerKey) }));
   t.equal(await g5.Body?.transformToString(), 'customer keyed');
+  t.ok(p5.VersionId, 'the SSE-C PUT got a version id');
   t.equal(g5.VersionId, p5.VersionId);
 
   // A marker on top, a suspended bucket with a null version, and a plain bucket.
