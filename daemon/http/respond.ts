@@ -32,7 +32,7 @@ export interface Pending {
   drain: ((chunk: ArrayBuffer, isLast: boolean) => void) | undefined;
   /** Adds the CORS headers to the response when the request's Origin is allowed (bucket rules or server-wide). */
   cors: CorsDecorator | undefined;
-  /** What the request names, once routed: an error about it says which bucket, key, version or upload. */
+  /** What the request names (its method from the start, the rest once routed): an error about it says which method, bucket, key, version or upload. */
   subject: { method: string; bucket?: string; key?: string; query: URLSearchParams } | undefined;
   /** The connection is TLS: a streamed body goes out in TLS_SLICE pieces (see streamBody). */
   tls: boolean;

@@ -522,7 +522,7 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
       if (query.has('partNumber') && !uploadId) throw new S3Error('InvalidArgument', 'This operation does not accept partNumber without uploadId', { fields: { ArgumentName: 'partNumber', ArgumentValue: query.get('partNumber') ?? '' } });
       // An upload id alone names the upload, which takes DELETE, POST and GET (S3's answer, as
       // versitygw recorded it): never a part, nor a PutObject beside it.
-      if (uploadId && !query.has('partNumber')) throw new S3Error('MethodNotAllowed', undefined, { headers: { allow: 'DELETE, POST, GET' }, fields: { Method: method, ResourceType: 'UPLOAD' } });
+      if (uploadId && !query.has('partNumber')) throw new S3Error('MethodNotAllowed', undefined, { headers: { allow: 'DELETE, POST, GET' }, fields: { ResourceType: 'UPLOAD' } });
       if (uploadId) return r(copy ? 'UploadPartCopy' : 'UploadPart');
       return r(copy ? 'CopyObject' : 'PutObject');
     }
@@ -530,10 +530,10 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
       if (query.has('uploads')) return r('CreateMultipartUpload');
       if (uploadId) return r('CompleteMultipartUpload');
       // S3's answer to a POST on an object without a sub-resource (form uploads go to the bucket).
-      throw new S3Error('MethodNotAllowed', undefined, { fields: { Method: method, ResourceType: 'OBJECT' } });
+      throw new S3Error('MethodNotAllowed', undefined, { fields: { ResourceType: 'OBJECT' } });
     case 'DELETE':
       return r(uploadId ? 'AbortMultipartUpload' : 'DeleteObject');
     default:
-      throw new S3Error('MethodNotAllowed', undefined, { fields: { Method: method, ResourceType: 'OBJECT' } });
+      throw new S3Error('MethodNotAllowed', undefined, { fields: { ResourceType: 'OBJECT' } });
   }
 }

@@ -363,6 +363,8 @@ export class HttpServer {
       this.finish(pending, result, id, started, logFields, method, hasBody, 0);
       return;
     }
+    // What an error names before routing says more: the method (a 405's Method, as S3 writes it).
+    pending.subject = { method, query };
     try {
       // Path-style, GET /metrics is a ListObjects of the bucket "metrics" (and the router says so);
       // unsigned, it could only ever be AccessDenied, so it is the Prometheus scrape instead.

@@ -131,4 +131,9 @@ t.test('PUT with an uploadId and no partNumber is S3\'s 405 for the upload (it w
   t.same(listed.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 8]], 'the upload keeps its one part');
   assertXmlError(t, await raw(d.port, { method: 'POST', path: `/${bucket}/obj` }), 405, 'MethodNotAllowed', 'POST on an object');
   t.match((await raw(d.port, { method: 'POST', path: `/${bucket}/obj` })).body.toString(), /<Method>POST<\/Method><ResourceType>OBJECT<\/ResourceType>/, 'POST on an object: ResourceType OBJECT, as S3 writes it');
+  // Every 405 the router gives names the method, as S3 writes it (the server knows it before routing).
+  const service = await raw(d.port, { method: 'POST', path: '/' });
+  assertXmlError(t, service, 405, 'MethodNotAllowed', 'POST on the service');
+  t.match(service.body.toString(), /<Method>POST<\/Method>/, 'POST on the service: Method POST');
+  t.match((await raw(d.port, { method: 'DELETE', path: `/${bucket}`, query: 'notification' })).body.toString(), /<Code>MethodNotAllowed<\/Code>.*<Method>DELETE<\/Method>/, 'DELETE ?notification (S3 has no such call): Method DELETE');
 });
