@@ -96,16 +96,16 @@ export const SYSTEM_CA_FILES: readonly string[] = [
   '/etc/ssl/cert.pem', // Alpine
 ];
 
-/** The certificates of a PEM bundle that parse (a system bundle is not ours to refuse); throws when unreadable. */
-function parsableCerts(file: string): string[] {
-  return (readFileSync(file, 'utf8').match(PEM_CERT) ?? []).filter((pem) => {
+/** The PEM certificates in `text` (each ending in a newline), with the error of each that does not parse. */
+function pemCertificates(text: string): { pem: string; error?: unknown }[] {
+  return (text.match(PEM_CERT) ?? []).map((pem) => {
     try {
       new X509Certificate(pem);
-      return true;
-    } catch {
-      return false;
+      return { pem: pem + '\n' };
+    } catch (error) {
+      return { pem: pem + '\n', error: error ?? new Error('unparsable') };
     }
-  }).map((pem) => pem + '\n');
+  });
 }
 
 /**
@@ -116,17 +116,19 @@ function parsableCerts(file: string): string[] {
 export function systemRoots(env: NodeJS.ProcessEnv, warnings: string[]): { certs: string[]; trust: string[] } {
   const certs = [...rootCertificates];
   const trust = [`Node's ${rootCertificates.length} roots`];
-  const seen = new Set(certs.map((pem) => pem.replace(/\s+/g, '')));
+  const bare = (pem: string): string => pem.replace(/\s+/g, '');
+  const seen = new Set(certs.map(bare));
   const add = (variable: string | undefined, file: string): void => {
     let found: string[];
     try {
-      found = parsableCerts(file);
+      // A certificate of a system bundle that does not parse is left out, not ours to refuse.
+      found = pemCertificates(readFileSync(file, 'utf8')).filter((c) => c.error === undefined).map((c) => c.pem);
     } catch (err) {
       warnings.push(`${variable ?? 'the system\'s CA file'} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): its certificates are not trusted for KES`);
       return;
     }
-    const fresh = found.filter((pem) => !seen.has(pem.replace(/\s+/g, '')));
-    for (const pem of fresh) seen.add(pem.replace(/\s+/g, ''));
+    const fresh = found.filter((pem) => !seen.has(bare(pem)));
+    for (const pem of fresh) seen.add(bare(pem));
     certs.push(...fresh);
     trust.push(`${file}: ${found.length} (${fresh.length} not among Node's)`);
   };
@@ -158,13 +160,9 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath): str
       if (isDir) continue; // e.g. a dangling symlink in a CA directory
       throw new KmsConfigError(variable, `cannot read ${f}: ${String(err)}`, { cause: err });
     }
-    for (const pem of text.match(PEM_CERT) ?? []) {
-      try {
-        new X509Certificate(pem);
-      } catch (err) {
-        throw new KmsConfigError(variable, `${f} contains an unparsable certificate`, { cause: err });
-      }
-      certs.push(pem + '\n');
+    for (const { pem, error } of pemCertificates(text)) {
+      if (error !== undefined) throw new KmsConfigError(variable, `${f} contains an unparsable certificate`, { cause: error });
+      certs.push(pem);
     }
   }
   if (certs.length === 0) throw new KmsConfigError(variable, `no PEM certificate found in ${path}`);
