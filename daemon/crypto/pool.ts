@@ -81,13 +81,18 @@ class LoadWatch {
       if (left <= 0) return;
       const settle = this.#lastLoadAt + REQUIRE_SETTLE_MS - performance.now();
       if (this.loading() === 0 && settle <= 0) return;
-      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
-        this.#wake.push(resolve);
+        const wake = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.#wake.push(wake);
         // A worker that died is listed (thread id -1) until Piscina hears of its exit: look again soon.
-        timer = setTimeout(resolve, this.loading() === 0 ? Math.min(settle, left) : Math.min(50, left));
+        const timer = setTimeout(() => {
+          this.#wake.splice(this.#wake.indexOf(wake), 1);
+          resolve();
+        }, this.loading() === 0 ? Math.min(settle, left) : Math.min(50, left));
       });
-      clearTimeout(timer);
     }
   }
 
