@@ -2,7 +2,7 @@
 // bucket admits from anyone, signed or not) and identity policies (the policies of the access
 // keys in S3_IAM_FILE: what a user may do, across buckets; no Principal). The root user is never
 // restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
-// NotPrincipal, an unknown condition operator or key, a bucket-policy resource outside its
+// NotPrincipal, an unknown condition operator or key, a key no action of its statement has, a bucket-policy resource outside its
 // bucket, a policy variable such as `${aws:username}`) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
 // Pure: no I/O.
@@ -11,13 +11,23 @@ import { S3Error } from '../errors.js';
 import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
 import { repeatedJsonKey } from './json-keys.js';
 
+/**
+ * The request's condition keys, asked by name: the lower-case key (`s3:prefix`, `aws:sourceip`),
+ * except the tag part of the object-tag keys, which keeps its case (`s3:existingobjecttag/Env`:
+ * an object may carry both `Env` and `env`). A multi-valued key (s3:RequestObjectTagKeys) is a
+ * list; undefined: the request has no such key. A `Map` is one; ops/policy.ts answers some keys
+ * lazily (an object's tags are read only when a statement that applies asks for them).
+ */
+export interface ConditionContext {
+  get(key: string): string | readonly string[] | undefined;
+}
+
 export interface RequestFacts {
   /** e.g. `s3:GetObject`. */
   action: string;
   /** `bucket` or `bucket/key` (the ARN without `arn:aws:s3:::`). */
   resource: string;
-  /** Condition keys known for this request (lower-case names), e.g. `s3:prefix`, `aws:sourceip`. */
-  context: ReadonlyMap<string, string>;
+  context: ConditionContext;
 }
 
 type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null';
@@ -29,12 +39,22 @@ const OPERATORS: ReadonlySet<string> = new Set<Operator>(['stringequals', 'strin
 const KEYS: ReadonlySet<string> = new Set([
   's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:sourceip', 'aws:securetransport', 'aws:referer', 'aws:useragent',
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
+  's3:requestobjecttagkeys',
 ]);
+/** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
+export const EXISTING_TAG = 's3:existingobjecttag/';
+export const REQUEST_TAG = 's3:requestobjecttag/';
+const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
+/** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
+const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
+const SUPPORTED_KEYS = [...KEYS].map((k) => (k === 's3:requestobjecttagkeys' ? 's3:RequestObjectTagKeys' : k)).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
 
 interface Condition {
   op: Operator;
+  /** `ForAnyValue:` (some request value passes) or `ForAllValues:` (every one does; none at all counts as every). */
+  set?: 'any' | 'all';
   /** The operator was written with the `IfExists` suffix: true when the request has no such key. */
   ifExists: boolean;
   key: string;
@@ -243,7 +263,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
   // A key no action of the statement has never matches: a Deny on it would protect nothing (S3
   // refuses such a statement too).
   for (const c of conditions) {
-    const only = KEY_ACTIONS[c.key];
+    const only = KEY_ACTIONS[keyFamily(c.key)];
     if (only !== undefined && !only.some((a) => actionNames.has(a.toLowerCase()))) {
       throw malformed(`${where}: Conditions do not apply to combination of actions and resources in statement (${c.key} is a key of ${only.join(', ')} only).`);
     }
@@ -251,7 +271,17 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
   return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions };
 }
 
-/** Condition keys that only some actions have (the aws: keys every request has); S3_ACTIONS' names are lower-case. */
+/** The key a condition names, without the tag key of the object-tag keys. */
+function keyFamily(key: string): string {
+  return TAG_KEY_PREFIXES.find((p) => key.startsWith(p)) ?? key;
+}
+
+const REQUEST_TAG_ACTIONS = ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:BypassGovernanceRetention'];
+
+/**
+ * Condition keys that only some actions have (the aws: keys every request has), as AWS's Service
+ * Authorization Reference for Amazon S3 lists them; S3_ACTIONS' names are lower-case.
+ */
 const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   's3:prefix': ['s3:ListBucket', 's3:ListBucketVersions'],
   's3:delimiter': ['s3:ListBucket', 's3:ListBucketVersions'],
@@ -259,23 +289,69 @@ const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   's3:x-amz-server-side-encryption': ['s3:PutObject'],
   's3:x-amz-server-side-encryption-aws-kms-key-id': ['s3:PutObject'],
   's3:x-amz-server-side-encryption-customer-algorithm': ['s3:PutObject'],
+  // Not PutObject, DeleteObject(Version) or the Object Lock actions: S3 does not judge those by the
+  // tags of the object they replace, delete or lock.
+  [EXISTING_TAG]: [
+    's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectAcl', 's3:GetObjectVersionAcl', 's3:GetObjectAttributes', 's3:GetObjectVersionAttributes',
+    's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObjectTagging',
+    's3:DeleteObjectVersionTagging', 's3:PutObjectAcl', 's3:PutObjectVersionAcl',
+  ],
+  [REQUEST_TAG]: REQUEST_TAG_ACTIONS,
+  's3:requestobjecttagkeys': REQUEST_TAG_ACTIONS,
 };
+
+const KEY_ACTION_SETS = new Map(Object.entries(KEY_ACTIONS).map(([k, actions]) => [k, new Set(actions.map((a) => a.toLowerCase()))]));
+
+/**
+ * Whether the request of `action` has the key `family` (a key, or the prefix of the object-tag
+ * keys): on S3 a key an action lacks is absent from its request, so a statement naming `s3:*`
+ * and s3:ExistingObjectTag/<key> sees no such key for a PutObject.
+ */
+export function actionHasKey(family: string, action: string): boolean {
+  return KEY_ACTION_SETS.get(family)?.has(action.toLowerCase()) ?? true;
+}
+
+/**
+ * A condition key as the context names it: lower case, but the tag key of the object-tag keys as
+ * written (tag keys are case-sensitive: `Env` and `env` are two tags of one object). Undefined
+ * for a key s3d does not know.
+ */
+function conditionKey(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const prefix of TAG_KEY_PREFIXES) {
+    if (!lower.startsWith(prefix)) continue;
+    const tag = name.slice(prefix.length);
+    // A tag key is 1–128 characters; a longer or empty one names no tag any object can carry.
+    return tag.length > 0 && [...tag].length <= 128 ? prefix + tag : undefined;
+  }
+  return KEYS.has(lower) ? lower : undefined;
+}
+
+const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike']);
 
 function parseConditions(raw: unknown, where: string): Condition[] {
   if (raw === undefined) return [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where}: Condition must be an object.`);
   const out: Condition[] = [];
   for (const [opName, block] of Object.entries(raw as Record<string, unknown>)) {
+    // `ForAnyValue:`/`ForAllValues:` before a string operator compare a key's set of values.
+    const qualifier = /^(forAnyValue|forAllValues):(.*)$/i.exec(opName);
+    const set = qualifier === null ? undefined : qualifier[1]!.toLowerCase() === 'foranyvalue' ? 'any' as const : 'all' as const;
     // Any operator but Null may end in IfExists (StringLikeIfExists, …), as on S3: the condition
     // holds when the request has no such key, and is the plain operator's test when it has one.
-    const lower = opName.toLowerCase();
+    const lower = (qualifier === null ? opName : qualifier[2]!).toLowerCase();
     const ifExists = lower.endsWith('ifexists') && lower !== 'nullifexists';
     const op = ifExists ? lower.slice(0, -'ifexists'.length) : lower;
-    if (!OPERATORS.has(op)) throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
+    if (!OPERATORS.has(op) || (set !== undefined && !STRING_OPERATORS.has(op))) {
+      throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, each also after ForAnyValue: or ForAllValues:, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
+    }
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
     for (const [keyName, v] of Object.entries(block as Record<string, unknown>)) {
-      const key = keyName.toLowerCase();
-      if (!KEYS.has(key)) throw malformed(`${where}: condition key ${JSON.stringify(keyName)} is not supported (supported: ${[...KEYS].join(', ')}).`);
+      const key = conditionKey(keyName);
+      if (key === undefined) throw malformed(`${where}: condition key ${JSON.stringify(keyName)} is not supported (supported: ${SUPPORTED_KEYS}).`);
+      // IAM compares a set key without a qualifier value by value, which reads as neither "all"
+      // nor "any" of the request's tags: a writer must say which.
+      if (MULTI_VALUED.has(key) && set === undefined && op !== 'null') throw malformed(`${where}: ${keyName} is a set of values: write ForAnyValue:${opName} or ForAllValues:${opName}.`);
       const values = (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'boolean' || typeof x === 'number' ? String(x) : x));
       if (values.length === 0 || !values.every((x) => typeof x === 'string')) throw malformed(`${where}: ${opName} ${keyName} needs string values.`);
       for (const x of values as string[]) noVariable(x, `${where}: ${opName} ${keyName}`);
@@ -283,7 +359,7 @@ function parseConditions(raw: unknown, where: string): Condition[] {
       if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
-      out.push({ op: op as Operator, ifExists, key, values: values as string[] });
+      out.push({ op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[] });
     }
   }
   return out;
@@ -326,9 +402,23 @@ function matches(s: Statement, req: RequestFacts): boolean {
   return s.actions.some((a) => a.test(req.action)) && s.resources.some((r) => r.test(req.resource)) && s.conditions.every((c) => holds(c, req.context));
 }
 
-function holds(c: Condition, context: ReadonlyMap<string, string>): boolean {
-  const v = context.get(c.key);
+function holds(c: Condition, context: ConditionContext): boolean {
+  const found = context.get(c.key);
+  // An empty set is no key (a request without tags has no s3:RequestObjectTagKeys).
+  const v = Array.isArray(found) && found.length === 0 ? undefined : found;
   if (v === undefined && c.ifExists) return true;
+  if (c.op === 'null') return c.values.includes(String(v === undefined)); // "true": the key is absent; "false": present
+  if (c.set !== undefined) {
+    // IAM's set operators: ForAllValues holds for no values at all, ForAnyValue needs one.
+    const all = v === undefined ? [] : typeof v === 'string' ? [v] : v;
+    return c.set === 'all' ? all.every((x) => holdsOne(c, x)) : all.some((x) => holdsOne(c, x));
+  }
+  // A set key without a qualifier is refused at parse time; a list here has one value per key.
+  return holdsOne(c, typeof v === 'string' || v === undefined ? v : v[0]);
+}
+
+/** The operator's test on one value of the key (undefined: the request has none). */
+function holdsOne(c: Condition, v: string | undefined): boolean {
   switch (c.op) {
     case 'stringequals':
       return v !== undefined && c.values.includes(v);
@@ -345,7 +435,6 @@ function holds(c: Condition, context: ReadonlyMap<string, string>): boolean {
     case 'notipaddress':
       return v === undefined || !c.values.some((cidr) => inCidr(v, cidr));
     case 'null':
-      // "true": the key is absent from the request; "false": it is present.
       return c.values.includes(String(v === undefined));
   }
 }

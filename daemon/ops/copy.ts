@@ -196,7 +196,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   check?.(env.meta.getObject(ctx.bucket!, dstKey));
   // The request's own arguments before the source: a bad one is 400 whether or not it exists.
   const mode = directive(ctx);
-  taggingDirective(ctx);
+  taggingDirective(ctx.headers);
   const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
   const askedAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : undefined;
   const src = loadCopySource(env, ctx);
@@ -223,7 +223,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     if (tags !== undefined && tags.length > 0 && tags === src.record.tags) {
       const who = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
       const read = src.versionId === undefined ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging';
-      if (!userMay(env, ctx.accessKey, read, src.bucket, src.key, who) || !userMay(env, ctx.accessKey, 's3:PutObjectTagging', ctx.bucket!, dstKey, who)) {
+      if (!userMay(env, ctx.accessKey, read, src.bucket, src.key, who, { existing: { versionId: src.versionId } }) || !userMay(env, ctx.accessKey, 's3:PutObjectTagging', ctx.bucket!, dstKey, who)) {
         throw new S3Error('AccessDenied', 'Copying the source object\'s tags needs s3:GetObjectTagging on it and s3:PutObjectTagging on the copy (or x-amz-tagging-directive: REPLACE).');
       }
     }

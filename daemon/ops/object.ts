@@ -365,7 +365,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         const legalHold = headers['x-amz-object-lock-legal-hold'] !== undefined;
         if (headers['x-amz-tagging-count'] !== undefined || lockMode || legalHold) {
           const may = requesterJudge(env, ctx);
-          if (headers['x-amz-tagging-count'] !== undefined && !may(ctx.query.get('versionId') === null ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging', key)) delete headers['x-amz-tagging-count'];
+          if (headers['x-amz-tagging-count'] !== undefined && !may(ctx.query.get('versionId') === null ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging', key, ctx.query.get('versionId') ?? undefined)) delete headers['x-amz-tagging-count'];
           if (lockMode && !may('s3:GetObjectRetention', key)) {
             delete headers['x-amz-object-lock-mode'];
             delete headers['x-amz-object-lock-retain-until-date'];

@@ -7,13 +7,14 @@
 // the few object and listing operations below, and DeleteObjects, judged key by key as for users
 // (bucket configuration and listing buckets are never anonymous); users get every S3 operation
 // their policies allow.
-import { decide, isPublic, parseBucketPolicy, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
+import { actionHasKey, decide, EXISTING_TAG, isPublic, parseBucketPolicy, REQUEST_TAG, type BucketPolicy, type ConditionContext, type RequestFacts } from '../auth/bucket-policy.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
-import type { BucketRecord } from '../meta/records.js';
+import type { BucketRecord, TagSet } from '../meta/records.js';
 import { utf8Text } from '../utf8.js';
 import { parseCopySource } from './copy.js';
+import { taggingDirective, tagsFromHeader } from './tagging.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
@@ -186,19 +187,99 @@ export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Arra
 /** Request headers that are condition keys of the same name under `s3:`. */
 const SSE_CONDITION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-customer-algorithm'] as const;
 
+/**
+ * A request's condition keys: the fixed ones in `keys`, and the tags it sets, parsed only when a
+ * statement that applies asks for them. `requestTags` 'body': they come in the body
+ * (PutObjectTagging), which is read after this judgement; a statement asking for them then sets
+ * `deferred`, and the handler judges again once it has parsed the body (`taggingAllowed`).
+ */
+interface RequestKeys {
+  keys: Map<string, string>;
+  requestTags?: (() => TagSet | undefined) | 'body';
+  deferred: boolean;
+}
+
 /** The condition keys every request has (`s3:` listing keys are added per request). */
-function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): Map<string, string> {
-  const context = new Map<string, string>([
+function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): RequestKeys {
+  const keys = new Map<string, string>([
     ['aws:sourceip', req.remoteAddress],
     ['aws:securetransport', String(req.secure)],
   ]);
-  if (req.headers.referer !== undefined) context.set('aws:referer', req.headers.referer);
-  if (req.headers['user-agent'] !== undefined) context.set('aws:useragent', req.headers['user-agent']);
+  if (req.headers.referer !== undefined) keys.set('aws:referer', req.headers.referer);
+  if (req.headers['user-agent'] !== undefined) keys.set('aws:useragent', req.headers['user-agent']);
   for (const name of SSE_CONDITION_HEADERS) {
     const v = req.headers[name];
-    if (v !== undefined) context.set(`s3:${name}`, v);
+    if (v !== undefined) keys.set(`s3:${name}`, v);
   }
-  return context;
+  return { keys, deferred: false };
+}
+
+/**
+ * The tags a request sets, for s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys: a write's
+ * `x-amz-tagging` (a copy's only with `x-amz-tagging-directive: REPLACE`: with COPY, S3 ignores the
+ * header and the copy keeps its source's tags, which copy.ts judges as s3:GetObjectTagging and
+ * s3:PutObjectTagging), PutObjectTagging's body. A malformed header is the 400 the handler would
+ * give it.
+ */
+function requestTagsOf(op: Operation, headers: Readonly<Record<string, string>>, query: URLSearchParams): RequestKeys['requestTags'] {
+  if (op === 'PutObjectTagging') return 'body';
+  if (op !== 'PutObject' && op !== 'CreateMultipartUpload' && op !== 'CopyObject') return undefined;
+  return () => (op === 'CopyObject' && taggingDirective(headers) === 'COPY' ? undefined : tagsFromHeader(headers, query));
+}
+
+/** Where a check's s3:ExistingObjectTag/<key> reads: the object (the version `versionId`) it acts on. */
+interface ObjectRef {
+  bucket: string;
+  key: string;
+  versionId?: string | undefined;
+}
+
+/**
+ * The tags of the object a check acts on; undefined when it has none, or there is no such
+ * object or version (the handler answers that; a condition sees no key).
+ */
+function existingTags(env: OpsEnv, o: ObjectRef): TagSet | undefined {
+  try {
+    const rec = o.versionId === undefined ? env.meta.getObject(o.bucket, o.key) : env.meta.getVersion(o.bucket, o.key, o.versionId)?.record;
+    return rec?.deleteMarker ? undefined : rec?.tags;
+  } catch {
+    // A version id that is none (the handler refuses it).
+    return undefined;
+  }
+}
+
+/**
+ * The condition keys one check sees. The object-tag keys are looked up only when a statement
+ * whose action and resource match asks for one (the evaluator asks for a condition's key only
+ * then): no LMDB read for a request no such statement applies to; at most one per check.
+ */
+function checkContext(env: OpsEnv, req: RequestKeys, action: string, object: ObjectRef | undefined): ConditionContext {
+  let existing: TagSet | undefined | null = null;
+  let requested: TagSet | undefined | null = null;
+  const tagsAsked = (): TagSet | undefined => {
+    if (req.requestTags === undefined) return undefined;
+    if (req.requestTags === 'body') {
+      req.deferred = true;
+      return undefined;
+    }
+    if (requested === null) requested = req.requestTags();
+    return requested;
+  };
+  return {
+    get(key) {
+      const fixed = req.keys.get(key);
+      if (fixed !== undefined) return fixed;
+      if (key.startsWith(EXISTING_TAG)) {
+        if (object === undefined || !actionHasKey(EXISTING_TAG, action)) return undefined;
+        if (existing === null) existing = existingTags(env, object);
+        return existing?.find(([k]) => k === key.slice(EXISTING_TAG.length))?.[1];
+      }
+      if (!actionHasKey(REQUEST_TAG, action)) return undefined;
+      if (key.startsWith(REQUEST_TAG)) return tagsAsked()?.find(([k]) => k === key.slice(REQUEST_TAG.length))?.[1];
+      if (key === 's3:requestobjecttagkeys') return tagsAsked()?.map(([k]) => k);
+      return undefined;
+    },
+  };
 }
 
 /** CreateMultipartUpload's encryption headers, kept with the upload (UploadRecord.sseRequested). */
@@ -218,12 +299,15 @@ const UPLOAD_WRITES: ReadonlySet<Operation> = new Set<Operation>(['UploadPart', 
  * x-amz-server-side-encryption" policy lets an upload begun with it finish (it refused every
  * part). Keys the request sends itself (SSE-C parts send their key) stay as sent.
  */
-function uploadContext(env: OpsEnv, req: AnonymousRequest, context: Map<string, string>): void {
+function uploadContext(env: OpsEnv, req: AnonymousRequest, context: RequestKeys): void {
   if (!UPLOAD_WRITES.has(req.route.op)) return;
   const id = req.query.get('uploadId') ?? '';
   const up = id === '' ? undefined : env.meta.getUpload(id);
   if (up === undefined || up.bucket !== req.route.bucket || up.key !== req.route.key) return;
-  for (const [name, value] of Object.entries(up.sseRequested ?? {})) if (!context.has(`s3:${name}`)) context.set(`s3:${name}`, value);
+  for (const [name, value] of Object.entries(up.sseRequested ?? {})) if (!context.keys.has(`s3:${name}`)) context.keys.set(`s3:${name}`, value);
+  // Likewise the tags CreateMultipartUpload asked for (x-amz-tagging), which the object gets.
+  const tags = up.tags;
+  context.requestTags = () => tags;
 }
 
 interface Check {
@@ -231,6 +315,8 @@ interface Check {
   bucket: string | undefined;
   action: string;
   resource: string;
+  /** The object the action acts on, for s3:ExistingObjectTag/<key>. */
+  object?: ObjectRef;
 }
 
 /**
@@ -238,8 +324,8 @@ interface Check {
  * policy allows it and none denies it (an explicit Deny anywhere wins), as S3 evaluates a request
  * within one account.
  */
-function permits(env: OpsEnv, user: User | undefined, check: Check, context: ReadonlyMap<string, string>): boolean {
-  const facts: RequestFacts = { action: check.action, resource: check.resource, context };
+function permits(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): boolean {
+  const facts: RequestFacts = { action: check.action, resource: check.resource, context: checkContext(env, req, check.action, check.object) };
   let allowed = false;
   for (const p of user?.policies ?? []) {
     const d = decide(p, facts);
@@ -261,16 +347,36 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, context: Rea
  * for the checks handlers make themselves (each key of DeleteObjects, a form upload's key). The
  * root user always may; unknown keys never.
  */
-export function userMay(env: OpsEnv, accessKey: string, action: string, bucket: string, key: string | undefined, req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): boolean {
+export function userMay(
+  env: OpsEnv,
+  accessKey: string,
+  action: string,
+  bucket: string,
+  key: string | undefined,
+  req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean },
+  opts: { existing?: { versionId?: string | undefined }; requestTags?: TagSet | undefined } = {},
+): boolean {
   if (accessKey === env.config.rootUser) return true;
   // An unsigned request (no access key): only the bucket's policy can allow it.
   const user = accessKey === '' ? undefined : env.users?.().get(accessKey);
   if (user === undefined && accessKey !== '') return false;
-  return permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}` }, requestContext(req));
+  const context = requestContext(req);
+  // The tags the upload sets (a form's `tagging` field), when the caller has them.
+  if (opts.requestTags !== undefined) {
+    const tags = opts.requestTags;
+    context.requestTags = () => tags;
+  }
+  // `existing`: the action acts on the stored object (the version named), whose tags are then
+  // s3:ExistingObjectTag/<key>; not for one a write creates.
+  const object = key === undefined || opts.existing === undefined ? undefined : { bucket, key, versionId: opts.existing.versionId };
+  return permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}`, ...(object ? { object } : {}) }, context);
 }
 
-/** Whether a request signed by a user (not root) is allowed by its policies and the buckets' policies. */
-export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: string }): boolean {
+/**
+ * Whether a request signed by a user (not root) is allowed by its policies and the buckets'
+ * policies. `bodyTags`: the tags PutObjectTagging's body sets, once parsed (taggingAllowed).
+ */
+export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: string }, bodyTags?: TagSet): boolean {
   if (req.accessKey === env.config.rootUser) return true;
   const { route } = req;
   if (ANONYMOUS_OPERATIONS.has(route.op) || SELF_CHECKED.has(route.op)) return true;
@@ -280,22 +386,55 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
   const [plain, scope] = entry;
   const action = scope === 'object' && req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? plain) : plain;
   const context = requestContext(req);
+  context.requestTags = bodyTags !== undefined ? () => bodyTags : requestTagsOf(route.op, req.headers, req.query);
   uploadContext(env, req, context);
   const checks: Check[] = [];
   if (scope === 'service') checks.push({ bucket: undefined, action, resource: '*' });
   else if (route.bucket === undefined) return false;
   else if (scope === 'bucket') {
-    if (action === 's3:ListBucket' || action === 's3:ListBucketVersions') listingContext(context, req.query);
+    if (action === 's3:ListBucket' || action === 's3:ListBucketVersions') listingContext(context.keys, req.query);
     checks.push({ bucket: route.bucket, action, resource: route.bucket });
   } else {
     if (route.key === undefined) return false;
-    checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` });
+    checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}`, object: objectOf(route, req.query) });
     checks.push(...attributesReadCheck(route, req.query));
     const src = copySourceCheck(route.op, req.headers);
     if (src !== undefined) checks.push(src);
     checks.push(...uploadOptionChecks(route, req.headers));
   }
-  return checks.every((c) => permits(env, user, c, context));
+  return allowedOrDeferred(checks.every((c) => permits(env, user, c, context)), context);
+}
+
+/** The object a request acts on (the version its versionId names). */
+function objectOf(route: Route, query: URLSearchParams): ObjectRef {
+  return { bucket: route.bucket!, key: route.key!, versionId: query.get('versionId') ?? undefined };
+}
+
+/**
+ * A refusal that rests on tags still in the body is not given yet: the handler judges the
+ * request again, whole, once it has parsed them, before it changes anything (taggingAllowed).
+ */
+function allowedOrDeferred(allowed: boolean, context: RequestKeys): boolean {
+  return allowed || context.deferred;
+}
+
+/**
+ * For PutObjectTagging, after its body is parsed and before anything is stored: whether the
+ * requester may set `tags`, judged as the request was before its body (userAllowed,
+ * anonymousAllowed) with s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys now known. The
+ * root user always may.
+ */
+export function taggingAllowed(env: OpsEnv, ctx: RequestContext, tags: TagSet): boolean {
+  if (ctx.accessKey === env.config.rootUser) return true;
+  const req: AnonymousRequest & { accessKey: string } = {
+    route: { op: ctx.op, ...(ctx.bucket !== undefined ? { bucket: ctx.bucket } : {}), ...(ctx.key !== undefined ? { key: ctx.key } : {}) },
+    query: ctx.query,
+    headers: ctx.headers,
+    remoteAddress: ctx.remoteAddress ?? '',
+    secure: ctx.secure,
+    accessKey: ctx.accessKey,
+  };
+  return ctx.accessKey === '' ? anonymousAllowed(env, req, tags) : userAllowed(env, req, tags);
 }
 
 /**
@@ -333,7 +472,7 @@ function listingContext(context: Map<string, string>, query: URLSearchParams): v
  */
 function attributesReadCheck(route: Route, query: URLSearchParams): Check[] {
   if (route.op !== 'GetObjectAttributes') return [];
-  return [{ bucket: route.bucket, action: query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', resource: `${route.bucket}/${route.key}` }];
+  return [{ bucket: route.bucket, action: query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', resource: `${route.bucket}/${route.key}`, object: objectOf(route, query) }];
 }
 
 /**
@@ -345,7 +484,7 @@ function copySourceCheck(op: Operation, headers: Readonly<Record<string, string>
   if (op !== 'CopyObject' && op !== 'UploadPartCopy') return undefined;
   try {
     const src = parseCopySource(headers['x-amz-copy-source'] ?? '');
-    return { bucket: src.bucket, action: src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', resource: `${src.bucket}/${src.key}` };
+    return { bucket: src.bucket, action: src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', resource: `${src.bucket}/${src.key}`, object: { bucket: src.bucket, key: src.key, versionId: src.versionId } };
   } catch {
     return undefined;
   }
@@ -358,9 +497,9 @@ type Requester = { accessKey: string; bucket?: string; headers: Readonly<Record<
  * object (a listing's metadata and tags): `(action, key)` (key undefined: the bucket itself). The
  * root user always may; a user as its policies and the bucket's decide; an anonymous requester
  * (accessKey '') as the bucket's policy alone does; an unknown key never. The request's condition
- * keys are read once.
+ * keys are read once; `versionId` names the version an object action acts on.
  */
-export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, key: string | undefined) => boolean {
+export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, key: string | undefined, versionId?: string) => boolean {
   if (ctx.accessKey === env.config.rootUser) return () => true;
   const bucket = ctx.bucket;
   if (bucket === undefined) return () => false;
@@ -370,7 +509,7 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
     if (user === undefined) return () => false;
   }
   const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
-  return (action, key) => permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}` }, context);
+  return (action, key, versionId) => permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}`, ...(key !== undefined ? { object: { bucket, key, versionId } } : {}) }, context);
 }
 
 /**
@@ -405,8 +544,8 @@ export function mayList(env: OpsEnv, ctx: Requester): boolean {
   return requesterJudge(env, ctx)('s3:ListBucket', undefined);
 }
 
-/** Whether an unsigned request is admitted by the policies of every bucket it touches. */
-export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
+/** Whether an unsigned request is admitted by the policies of every bucket it touches (`bodyTags`: as userAllowed). */
+export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, bodyTags?: TagSet): boolean {
   const { route } = req;
   if (route.bucket === undefined) return false;
   // As on S3: an unsigned request to a bucket that does not exist is 404 NoSuchBucket, not 403
@@ -416,24 +555,25 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest): boolean {
   // it: keys the bucket's policy does not let anyone delete are AccessDenied entries of a 200.
   if (route.op === 'DeleteObjects') return true;
   const context = requestContext(req);
+  context.requestTags = bodyTags !== undefined ? () => bodyTags : requestTagsOf(route.op, req.headers, req.query);
   uploadContext(env, req, context);
   const checks: Check[] = [];
   const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];
   const bucketAction = route.key === undefined ? BUCKET_ACTIONS[route.op] : undefined;
   if (objectAction !== undefined) {
-    checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}` });
+    checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}`, object: objectOf(route, req.query) });
     checks.push(...attributesReadCheck(route, req.query));
     const src = copySourceCheck(route.op, req.headers);
     if (src !== undefined) checks.push(src);
     checks.push(...uploadOptionChecks(route, req.headers));
   } else if (bucketAction !== undefined) {
-    if (bucketAction === 's3:ListBucket' || bucketAction === 's3:ListBucketVersions') listingContext(context, req.query);
+    if (bucketAction === 's3:ListBucket' || bucketAction === 's3:ListBucketVersions') listingContext(context.keys, req.query);
     checks.push({ bucket: route.bucket, action: bucketAction, resource: route.bucket });
   } else {
     return false;
   }
   // Anonymous: only bucket policies can allow.
-  return checks.every((c) => permits(env, undefined, c, context));
+  return allowedOrDeferred(checks.every((c) => permits(env, undefined, c, context)), context);
 }
 
 export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): Promise<Result> {

@@ -408,8 +408,11 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     delete judged['user-agent'];
     for (const name of ['referer', 'user-agent']) if (ctx.headers[name] !== undefined) judged[name] = ctx.headers[name];
     const who = { headers: judged, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
-    const actions = ['s3:PutObject', ...uploadOptionActions(headers), ...(fields.get('tagging') !== undefined ? ['s3:PutObjectTagging'] : [])];
-    if (!actions.every((a) => userMay(env, auth.accessKeyId, a, bucketName, key, who))) throw new S3Error('AccessDenied');
+    // The form's tags are its s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys, as S3 judges a POST.
+    const taggingXml = fields.get('tagging');
+    const tags = taggingXml === undefined || taggingXml === '' ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
+    const actions = ['s3:PutObject', ...uploadOptionActions(headers), ...(taggingXml !== undefined ? ['s3:PutObjectTagging'] : [])];
+    if (!actions.every((a) => userMay(env, auth.accessKeyId, a, bucketName, key, who, { requestTags: tags }))) throw new S3Error('AccessDenied');
 
     const customerKey = parseCustomerKey(headers);
     if (customerKey) customerKey.key.fill(0);
@@ -420,8 +423,6 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const none = new URLSearchParams();
     const stored = collectStoredHeaders(headers, none);
     const userMeta = collectUserMeta(headers, none);
-    const taggingXml = fields.get('tagging');
-    const tags = taggingXml === undefined || taggingXml === '' ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
     const lock = lockFromHeaders(bucket, headers, none, Date.now());
 
     // x-amz-checksum-* fields are checked against the file and kept, as the headers are on

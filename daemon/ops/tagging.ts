@@ -7,6 +7,7 @@ import { S3Error } from '../errors.js';
 import type { ObjectRecord, TagSet } from '../meta/records.js';
 import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
+import { taggingAllowed } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { parseConfigXml, toXml, xmlFields, xmlList } from './xml.js';
 
@@ -89,15 +90,15 @@ function decode(s: string, raw: string): string {
 }
 
 /** A copy's x-amz-tagging-directive (COPY by default); anything else is InvalidArgument. */
-export function taggingDirective(ctx: RequestContext): 'COPY' | 'REPLACE' {
-  const directive = (ctx.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
+export function taggingDirective(headers: Readonly<Record<string, string>>): 'COPY' | 'REPLACE' {
+  const directive = (headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown tagging directive: use COPY or REPLACE.');
   return directive;
 }
 
 /** The tags of a copy: the source's (`x-amz-tagging-directive: COPY`, the default) or the request's. */
 export function copyTags(ctx: RequestContext, source: TagSet | undefined): TagSet | undefined {
-  const directive = taggingDirective(ctx);
+  const directive = taggingDirective(ctx.headers);
   const requested = tagsFromHeader(ctx.headers, ctx.query);
   return directive === 'REPLACE' ? requested : source;
 }
@@ -175,6 +176,10 @@ export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): 
 export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   taggedRecord(env, ctx);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_OBJECT_TAGS);
+  // s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys are these tags: the request is judged
+  // again with them, before anything changes (before its body, a policy that asks for them
+  // could not decide; ops/policy.ts deferred it to here).
+  if (!taggingAllowed(env, ctx, tags)) throw new S3Error('AccessDenied');
   const rec = await commitTags(env, ctx, tags);
   return { status: 200, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }

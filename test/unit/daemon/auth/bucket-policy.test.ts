@@ -201,3 +201,63 @@ t.test('IP ranges: a prefix length must be 1–3 decimal digits and nothing else
     t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { IpAddress: { 'aws:SourceIp': bad } } })), B)), 'MalformedPolicy', JSON.stringify(bad));
   }
 });
+
+t.test('object tags: s3:ExistingObjectTag/<key>, s3:RequestObjectTag/<key>, s3:RequestObjectTagKeys', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const askSet = (policy: string, action: string, context: Record<string, string | string[]>): boolean =>
+    allowsAnonymous(parseBucketPolicy(policy, B), { action, resource: `${B}/k`, context: new Map(Object.entries(context)) });
+  const existing = doc(allow(['s3:GetObject', 's3:GetObjectVersion'], O, { Condition: { StringEquals: { 's3:ExistingObjectTag/Env': 'prod' } } }));
+  t.ok(ask(existing, 's3:GetObject', `${B}/k`, { 's3:existingobjecttag/Env': 'prod' }));
+  t.notOk(ask(existing, 's3:GetObject', `${B}/k`, { 's3:existingobjecttag/Env': 'dev' }));
+  t.notOk(ask(existing, 's3:GetObject', `${B}/k`, { 's3:existingobjecttag/env': 'prod' }), 'the tag key keeps its case (Env and env are two tags)');
+  t.notOk(ask(existing, 's3:GetObject', `${B}/k`), 'an object without the tag: no key');
+  t.ok(ask(doc(allow('s3:GetObject', O, { Condition: { StringEquals: { 'S3:EXISTINGOBJECTTAG/Env': 'prod' } } })), 's3:GetObject', `${B}/k`, { 's3:existingobjecttag/Env': 'prod' }), 'the key name itself is case-insensitive');
+  const requireTag = doc(allow('s3:PutObject', O), { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: O, Condition: { StringNotEquals: { 's3:RequestObjectTag/project': ['blue', 'green'] } } });
+  t.ok(ask(requireTag, 's3:PutObject', `${B}/k`, { 's3:requestobjecttag/project': 'blue' }));
+  t.notOk(ask(requireTag, 's3:PutObject', `${B}/k`, { 's3:requestobjecttag/project': 'red' }));
+  t.notOk(ask(requireTag, 's3:PutObject', `${B}/k`), 'no tag: StringNotEquals holds, the Deny applies');
+  // ForAllValues: every tag key of the request is one of these (no tags at all: true).
+  const onlyKeys = doc(allow('s3:PutObjectTagging', O, { Condition: { 'ForAllValues:StringEquals': { 's3:RequestObjectTagKeys': ['Owner', 'Date'] } } }));
+  t.ok(askSet(onlyKeys, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['Owner'] }));
+  t.ok(askSet(onlyKeys, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['Owner', 'Date'] }));
+  t.notOk(askSet(onlyKeys, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['Owner', 'Secret'] }));
+  t.ok(askSet(onlyKeys, 's3:PutObjectTagging', {}), 'ForAllValues holds for no tags at all');
+  t.ok(askSet(onlyKeys, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': [] }), 'nor for an empty set');
+  // ForAnyValue: at least one of them.
+  const anyKey = doc(allow('s3:PutObjectTagging', O, { Condition: { 'forAnyValue:StringLike': { 's3:RequestObjectTagKeys': ['Own*'] } } }));
+  t.ok(askSet(anyKey, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['x', 'Owner'] }));
+  t.notOk(askSet(anyKey, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['x'] }));
+  t.notOk(askSet(anyKey, 's3:PutObjectTagging', {}), 'ForAnyValue fails for no tags');
+  const notAny = doc(allow('s3:PutObjectTagging', O, { Condition: { 'ForAllValues:StringNotEquals': { 's3:RequestObjectTagKeys': 'Secret' } } }));
+  t.notOk(askSet(notAny, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['a', 'Secret'] }), 'ForAllValues with a negated operator: every value passes it');
+  t.ok(askSet(notAny, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['a', 'b'] }));
+  const nullKeys = doc(allow('s3:PutObject', O, { Condition: { Null: { 's3:RequestObjectTagKeys': 'true' } } }));
+  t.ok(askSet(nullKeys, 's3:PutObject', {}), 'Null on a set key: absent');
+  t.ok(askSet(nullKeys, 's3:PutObject', { 's3:requestobjecttagkeys': [] }), 'an empty set is absent');
+  t.notOk(askSet(nullKeys, 's3:PutObject', { 's3:requestobjecttagkeys': ['a'] }));
+  const single = doc(allow('s3:GetObject', O, { Condition: { 'ForAnyValue:StringEquals': { 's3:ExistingObjectTag/Env': 'prod' } } }));
+  t.ok(ask(single, 's3:GetObject', `${B}/k`, { 's3:existingobjecttag/Env': 'prod' }), 'a set operator on a one-value key: a set of one');
+  t.notOk(ask(single, 's3:GetObject', `${B}/k`), 'ForAnyValue on an absent key');
+  const ifExists = doc(allow('s3:GetObject', O, { Condition: { StringEqualsIfExists: { 's3:ExistingObjectTag/Env': 'prod' } } }));
+  t.ok(ask(ifExists, 's3:GetObject', `${B}/k`), 'IfExists: an untagged object passes');
+  t.notOk(ask(ifExists, 's3:GetObject', `${B}/k`, { 's3:existingobjecttag/Env': 'dev' }));
+
+  const good = allow('s3:GetObject', O);
+  const bad: Array<[string, unknown]> = [
+    // AWS's Service Authorization Reference: PutObject, DeleteObject, the Object Lock actions have no ExistingObjectTag.
+    ['ExistingObjectTag on PutObject', { ...allow('s3:PutObject', O), Condition: { StringEquals: { 's3:ExistingObjectTag/a': 'b' } } }],
+    ['ExistingObjectTag on DeleteObject', { ...allow('s3:DeleteObject', O), Condition: { StringEquals: { 's3:ExistingObjectTag/a': 'b' } } }],
+    ['ExistingObjectTag on PutObjectRetention', { ...allow('s3:PutObjectRetention', O), Condition: { StringEquals: { 's3:ExistingObjectTag/a': 'b' } } }],
+    ['RequestObjectTag on GetObject', { ...good, Condition: { StringEquals: { 's3:RequestObjectTag/a': 'b' } } }],
+    ['RequestObjectTagKeys on GetObject', { ...good, Condition: { 'ForAnyValue:StringEquals': { 's3:RequestObjectTagKeys': 'b' } } }],
+    ['a set key without ForAnyValue/ForAllValues', { ...allow('s3:PutObject', O), Condition: { StringEquals: { 's3:RequestObjectTagKeys': 'b' } } }],
+    ['a set operator before Bool', { ...good, Condition: { 'ForAnyValue:Bool': { 'aws:SecureTransport': 'true' } } }],
+    ['an unknown qualifier', { ...good, Condition: { 'ForSomeValues:StringEquals': { 'aws:Referer': 'x' } } }],
+    ['an empty tag key', { ...good, Condition: { StringEquals: { 's3:ExistingObjectTag/': 'b' } } }],
+    ['a tag key longer than 128', { ...good, Condition: { StringEquals: { [`s3:ExistingObjectTag/${'k'.repeat(129)}`]: 'b' } } }],
+  ];
+  for (const [what, s] of bad) t.equal(code(() => parseBucketPolicy(doc(s), B)), 'MalformedPolicy', what);
+  t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:*', O), Condition: { StringEquals: { 's3:ExistingObjectTag/a': 'b' } } }), B)), 'ok', 's3:* includes actions with the key');
+  t.equal(code(() => parseBucketPolicy(doc({ ...allow(['s3:GetObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObjectTagging', 's3:GetObjectAcl'], O), Condition: { StringEquals: { 's3:ExistingObjectTag/a': 'b' } } }), B)), 'ok');
+  t.match((() => { try { parseBucketPolicy(doc({ ...good, Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o' } } }), B); } catch (err) { return (err as Error).message; } return ''; })(), /s3:ExistingObjectTag\/<tag-key>, s3:RequestObjectTag\/<tag-key>/, 'the message lists the tag keys');
+});

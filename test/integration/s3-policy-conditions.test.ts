@@ -1,0 +1,158 @@
+// Condition keys and operators of bucket and user policies beyond the basic ones, against one real
+// daemon: each key shown changing the answer (403 AccessDenied against 200) for an anonymous
+// requester under the bucket's policy, for a user under the bucket's policy, and for a user under
+// its own policy (S3_IAM_FILE). Object tags: s3:ExistingObjectTag/<key> (the tags of the object,
+// or of the version named, as they are at the request), s3:RequestObjectTag/<key> and
+// s3:RequestObjectTagKeys (x-amz-tagging, PutObjectTagging's body, a form's tagging field) with
+// ForAnyValue:/ForAllValues:. The parser and evaluator alone: unit/daemon/auth/bucket-policy.test.ts.
+
+import t from 'tap';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { bucketName, s3Client } from '../helpers/daemon.js';
+import { objectPath, policy, stmt, taggingXml } from '../helpers/bucket-policy.js';
+import { raw } from '../helpers/http.js';
+import { encodeForm, formData, sendPost } from '../helpers/post-object.js';
+import { s3Code } from '../helpers/s3.js';
+import { allow, deny, doc, DENIED, startDaemonWithUsers } from '../helpers/users.js';
+
+const P = bucketName('pcond'); // judged by its bucket policy
+const U = bucketName('ucond'); // judged by the users' own policies
+const V = bucketName('vcond'); // versioned, users' policies
+
+const policies = {
+  // Reads only of objects tagged class=public; writes only with a project tag of blue or green and
+  // no tag keys but project and owner; tagging likewise; nothing of what is tagged locked.
+  abac: doc(
+    allow(['s3:GetObject', 's3:GetObjectVersion'], [`${U}/*`, `${V}/*`], { StringEquals: { 's3:ExistingObjectTag/class': 'public' } }),
+    allow(['s3:PutObject', 's3:PutObjectTagging'], [`${U}/*`], {
+      StringEquals: { 's3:RequestObjectTag/project': ['blue', 'green'] },
+      'ForAllValues:StringEquals': { 's3:RequestObjectTagKeys': ['project', 'owner'] },
+    }),
+    deny(['s3:*'], [`${U}/*`], { StringEquals: { 's3:ExistingObjectTag/class': 'locked' } }),
+  ),
+  // Nothing of its own on P: what it may do there, P's policy says.
+  other: doc(allow(['s3:ListBucket'], [U])),
+};
+const users = [
+  { accessKey: 'abac-user', secretKey: 'abac-secret-0001', policies: ['abac'] },
+  { accessKey: 'other-user', secretKey: 'other-secret-002', policies: ['other'] },
+];
+
+const { d } = await startDaemonWithUsers(t, { policies, users });
+const root = d.s3();
+const as = (accessKey: string): S3Client => s3Client(d.endpoint, d.caCert, true, { credentials: { accessKeyId: accessKey, secretAccessKey: users.find((u) => u.accessKey === accessKey)!.secretKey }, maxAttempts: 1 });
+const abac = as('abac-user');
+const other = as('other-user');
+/** The body `c` reads, or its error (`AccessDenied/403`). */
+async function get(c: S3Client, Bucket: string, Key: string, VersionId?: string): Promise<string> {
+  let body = '';
+  const code = await s3Code(c.send(new GetObjectCommand({ Bucket, Key, ...(VersionId ? { VersionId } : {}) })).then(async (o) => (body = await o.Body!.transformToString())));
+  return code === 'ok' ? body : code;
+}
+const tagsOf = async (Bucket: string, Key: string): Promise<string> => (await root.send(new GetObjectTaggingCommand({ Bucket, Key }))).TagSet!.map((x) => `${x.Key}=${x.Value}`).join('&');
+const anonymous = (method: string, bucket: string, key: string, opts: { query?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> =>
+  raw(d.port, { method, path: objectPath(bucket, key), sign: false, ...opts }).then((r) => r.status);
+
+await Promise.all([P, U, V].map((Bucket) => root.send(new CreateBucketCommand({ Bucket }))));
+await root.send(new PutBucketVersioningCommand({ Bucket: V, VersioningConfiguration: { Status: 'Enabled' } }));
+for (const b of [P, U]) {
+  for (const [key, tagging] of [['pub', 'class=public'], ['priv', 'class=private'], ['untagged', ''], ['locked', 'class=locked&project=blue']]) {
+    await root.send(new PutObjectCommand({ Bucket: b, Key: key!, Body: `body of ${key}`, ...(tagging ? { Tagging: tagging } : {}) }));
+  }
+}
+await root.send(
+  new PutBucketPolicyCommand({
+    Bucket: P,
+    Policy: policy(
+      stmt('Allow', ['s3:GetObject'], [`${P}/*`], { StringEquals: { 's3:ExistingObjectTag/class': 'public' } }),
+      stmt('Allow', ['s3:PutObject', 's3:PutObjectTagging'], [`${P}/up/*`], { StringEquals: { 's3:RequestObjectTag/project': 'blue' } }),
+      // Set keys: no tag key outside project and owner, at any write.
+      stmt('Deny', ['s3:PutObject', 's3:PutObjectTagging'], [`${P}/*`], { 'ForAnyValue:StringNotEquals': { 's3:RequestObjectTagKeys': ['project', 'owner'] } }),
+    ),
+  }),
+);
+
+t.test('s3:ExistingObjectTag/<key> under the bucket policy: anonymous and a user', async (t) => {
+  t.equal(await anonymous('GET', P, 'pub'), 200, 'anonymous: an object tagged class=public');
+  t.equal(await anonymous('GET', P, 'priv'), 403, 'anonymous: class=private');
+  t.equal(await anonymous('GET', P, 'untagged'), 403, 'anonymous: no tag at all (no key)');
+  t.equal(await get(other, P, 'pub'), 'body of pub', 'a user the bucket policy admits');
+  t.equal(await get(other, P, 'priv'), DENIED);
+  // The tags as they are at the request: retagging opens the object at once.
+  await root.send(new PutObjectTaggingCommand({ Bucket: P, Key: 'priv', Tagging: { TagSet: [{ Key: 'class', Value: 'public' }] } }));
+  t.equal(await anonymous('GET', P, 'priv'), 200, 'retagged public: readable');
+  await root.send(new PutObjectTaggingCommand({ Bucket: P, Key: 'priv', Tagging: { TagSet: [{ Key: 'class', Value: 'private' }] } }));
+  t.equal(await anonymous('GET', P, 'priv'), 403, 'and private again: not');
+  t.equal(await anonymous('GET', P, 'absent'), 403, 'a missing object has no tags (and anonymous may not list)');
+});
+
+t.test("s3:ExistingObjectTag/<key> in a user's own policy, per version, and a Deny on it", async (t) => {
+  t.equal(await get(abac, U, 'pub'), 'body of pub');
+  t.equal(await get(abac, U, 'priv'), DENIED);
+  t.equal(await get(abac, U, 'untagged'), DENIED);
+  t.equal(await get(root, U, 'priv'), 'body of priv', 'root is never restricted');
+  // The version named is the one whose tags count.
+  const v1 = (await root.send(new PutObjectCommand({ Bucket: V, Key: 'k', Body: 'v1', Tagging: 'class=public' }))).VersionId!;
+  const v2 = (await root.send(new PutObjectCommand({ Bucket: V, Key: 'k', Body: 'v2', Tagging: 'class=private' }))).VersionId!;
+  t.equal(await get(abac, V, 'k', v1), 'v1', 'the public version, named');
+  t.equal(await get(abac, V, 'k', v2), DENIED, 'the private version, named');
+  t.equal(await get(abac, V, 'k'), DENIED, 'the current version is the private one');
+  // Deny s3:* on class=locked: the tagging calls of a locked object are refused; a PutObject
+  // over it is not (S3 has no s3:ExistingObjectTag for PutObject: the key is absent there).
+  t.equal(await s3Code(abac.send(new PutObjectTaggingCommand({ Bucket: U, Key: 'locked', Tagging: { TagSet: [{ Key: 'project', Value: 'blue' }] } }))), DENIED, 'retagging a locked object');
+  t.equal(await tagsOf(U, 'locked'), 'class=locked&project=blue', 'its tags unchanged');
+  t.equal(await s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key: 'locked', Body: 'over', Tagging: 'project=blue' }))), 'ok', 'PutObject over it: the key is no key of PutObject');
+});
+
+t.test('s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys: x-amz-tagging', async (t) => {
+  // The bucket's policy, anonymous (x-amz-tagging on an unsigned PUT).
+  t.equal(await anonymous('PUT', P, 'up/a', { headers: { 'x-amz-tagging': 'project=blue' }, body: 'a' }), 200, 'anonymous: project=blue');
+  t.equal(await anonymous('PUT', P, 'up/b', { headers: { 'x-amz-tagging': 'project=red' }, body: 'b' }), 403, 'anonymous: project=red');
+  t.equal(await anonymous('PUT', P, 'up/c', { body: 'c' }), 403, 'anonymous: no tags (no key)');
+  t.equal(await anonymous('PUT', P, 'up/d', { headers: { 'x-amz-tagging': 'project=blue&secret=1' }, body: 'd' }), 403, 'anonymous: a tag key outside the set (ForAnyValue:StringNotEquals Deny)');
+  t.equal(await s3Code(other.send(new PutObjectCommand({ Bucket: P, Key: 'up/e', Body: 'e', Tagging: 'project=blue&owner=me' }))), 'ok', 'a user under the bucket policy');
+  t.equal(await s3Code(other.send(new PutObjectCommand({ Bucket: P, Key: 'up/f', Body: 'f', Tagging: 'project=green' }))), DENIED);
+  // The user's own policy.
+  t.equal(await s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key: 'w1', Body: 'w', Tagging: 'project=green&owner=me' }))), 'ok');
+  t.equal(await s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key: 'w2', Body: 'w', Tagging: 'project=red' }))), DENIED, 'a project outside the list');
+  t.equal(await s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key: 'w3', Body: 'w', Tagging: 'project=blue&cost=1' }))), DENIED, 'ForAllValues: a key outside the set');
+  t.equal(await s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key: 'w4', Body: 'w' }))), DENIED, 'no tags: no project tag');
+  t.equal(await s3Code(root.send(new GetObjectCommand({ Bucket: U, Key: 'w2' }))), 'NoSuchKey/404', 'the refused write stored nothing');
+});
+
+t.test("s3:RequestObjectTag/<key>: PutObjectTagging's body, judged once it is parsed, before anything changes", async (t) => {
+  const put = (c: S3Client, Bucket: string, Key: string, tags: Array<[string, string]>): Promise<string> =>
+    s3Code(c.send(new PutObjectTaggingCommand({ Bucket, Key, Tagging: { TagSet: tags.map(([Key, Value]) => ({ Key, Value })) } })));
+  await root.send(new PutObjectCommand({ Bucket: U, Key: 't', Body: 't', Tagging: 'class=public' }));
+  t.equal(await put(abac, U, 't', [['project', 'red']]), DENIED, 'a user: project=red');
+  t.equal(await tagsOf(U, 't'), 'class=public', 'unchanged');
+  t.equal(await put(abac, U, 't', [['project', 'blue'], ['cost', '1']]), DENIED, 'a user: a key outside the set');
+  t.equal(await put(abac, U, 't', [['project', 'blue'], ['owner', 'me']]), 'ok', 'a user: project=blue, owner');
+  t.equal(await tagsOf(U, 't'), 'project=blue&owner=me');
+  // Anonymous, under the bucket's policy: the body of an unsigned PUT ?tagging.
+  await root.send(new PutObjectCommand({ Bucket: P, Key: 'up/t', Body: 't' }));
+  t.equal(await anonymous('PUT', P, 'up/t', { query: 'tagging', body: taggingXml([['project', 'red']]) }), 403, 'anonymous: project=red');
+  t.equal(await tagsOf(P, 'up/t'), '', 'unchanged');
+  t.equal(await anonymous('PUT', P, 'up/t', { query: 'tagging', body: taggingXml([['project', 'blue']]) }), 200, 'anonymous: project=blue');
+  t.equal(await tagsOf(P, 'up/t'), 'project=blue');
+  t.equal(await anonymous('PUT', P, 'pub', { query: 'tagging', body: taggingXml([['project', 'blue']]) }), 403, 'outside up/: no statement allows it whatever the body');
+});
+
+t.test("s3:RequestObjectTag/<key>: a form upload's tagging field", async (t) => {
+  const post = async (key: string, tags: Array<[string, string]>): Promise<number> => {
+    const { body, contentType } = await encodeForm(formData([['key', key], ['tagging', taggingXml(tags)]], { data: Buffer.from('form') }));
+    return (await sendPost(d, `/${P}`, body, { 'content-type': contentType })).status;
+  };
+  t.equal(await post('up/form-red', [['project', 'red']]), 403, 'project=red');
+  t.equal(await post('up/form-blue', [['project', 'blue']]), 204, 'project=blue');
+  t.equal(await tagsOf(P, 'up/form-blue'), 'project=blue');
+});
