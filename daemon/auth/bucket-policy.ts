@@ -7,6 +7,7 @@
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
 // Pure: no I/O.
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseIsoDateTime } from '../dates.js';
 import { S3Error } from '../errors.js';
 import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
 import { repeatedJsonKey } from './json-keys.js';
@@ -30,8 +31,22 @@ export interface RequestFacts {
   context: ConditionContext;
 }
 
-type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null';
-const OPERATORS: ReadonlySet<string> = new Set<Operator>(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'ipaddress', 'notipaddress', 'bool', 'null']);
+type Comparison = 'equals' | 'notequals' | 'lessthan' | 'lessthanequals' | 'greaterthan' | 'greaterthanequals';
+type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null' | `numeric${Comparison}` | `date${Comparison}`;
+const COMPARISONS: readonly Comparison[] = ['equals', 'notequals', 'lessthan', 'lessthanequals', 'greaterthan', 'greaterthanequals'];
+const OPERATORS: ReadonlySet<string> = new Set<Operator>([
+  'stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'ipaddress', 'notipaddress', 'bool', 'null',
+  ...COMPARISONS.map((c) => `numeric${c}` as const), ...COMPARISONS.map((c) => `date${c}` as const),
+]);
+/**
+ * Keys that are numbers (Numeric operators) and dates (Date operators), as IAM types them.
+ * aws:EpochTime is both (seconds since 1970). s3:max-keys, a number typed as a string before
+ * s3d had Numeric operators, keeps the string operators; the other typed keys take only theirs
+ * (and Null): the text of aws:CurrentTime is no stable thing to match a pattern against.
+ */
+const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime']);
+const DATE_KEYS: ReadonlySet<string> = new Set(['aws:currenttime', 'aws:epochtime']);
+const STRING_TYPED_NUMBERS: ReadonlySet<string> = new Set(['s3:max-keys']);
 /**
  * The SSE keys carry the request's own encryption headers, as on S3: what the classic "deny
  * unencrypted uploads" policy tests (`Null` or `StringNotEquals` on s3:x-amz-server-side-encryption).
@@ -39,7 +54,7 @@ const OPERATORS: ReadonlySet<string> = new Set<Operator>(['stringequals', 'strin
 const KEYS: ReadonlySet<string> = new Set([
   's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:sourceip', 'aws:securetransport', 'aws:referer', 'aws:useragent',
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
-  's3:requestobjecttagkeys',
+  's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
 ]);
 /** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
 export const EXISTING_TAG = 's3:existingobjecttag/';
@@ -47,7 +62,8 @@ export const REQUEST_TAG = 's3:requestobjecttag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const SUPPORTED_KEYS = [...KEYS].map((k) => (k === 's3:requestobjecttagkeys' ? 's3:RequestObjectTagKeys' : k)).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime' };
+const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
 
@@ -343,7 +359,7 @@ function parseConditions(raw: unknown, where: string): Condition[] {
     const ifExists = lower.endsWith('ifexists') && lower !== 'nullifexists';
     const op = ifExists ? lower.slice(0, -'ifexists'.length) : lower;
     if (!OPERATORS.has(op) || (set !== undefined && !STRING_OPERATORS.has(op))) {
-      throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, each also after ForAnyValue: or ForAllValues:, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
+      throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, each also after ForAnyValue: or ForAllValues:, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
     }
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
     for (const [keyName, v] of Object.entries(block as Record<string, unknown>)) {
@@ -359,10 +375,40 @@ function parseConditions(raw: unknown, where: string): Condition[] {
       if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
+      checkTyped(op, key, keyName, opName, values as string[], where);
       out.push({ op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[] });
     }
   }
   return out;
+}
+
+/**
+ * Numeric and Date operators apply to keys of their type, with values of it; a typed key takes
+ * no other operator but Null (s3:max-keys excepted, see NUMERIC_KEYS). A value that is no number
+ * or date would make the condition false for every request, which a Deny must not silently be.
+ */
+function checkTyped(op: string, key: string, keyName: string, opName: string, values: readonly string[], where: string): void {
+  const family = keyFamily(key);
+  if (op.startsWith('numeric')) {
+    if (!NUMERIC_KEYS.has(family)) throw malformed(`${where}: ${opName} applies to number keys (${[...NUMERIC_KEYS].map((k) => KEY_SPELLING[k] ?? k).join(', ')}), not ${keyName}.`);
+    for (const v of values) if (policyNumber(v) === undefined) throw malformed(`${where}: ${opName} ${keyName}: ${JSON.stringify(v)} is not a number.`);
+  } else if (op.startsWith('date')) {
+    if (!DATE_KEYS.has(family)) throw malformed(`${where}: ${opName} applies to date keys (${[...DATE_KEYS].map((k) => KEY_SPELLING[k] ?? k).join(', ')}), not ${keyName}.`);
+    for (const v of values) if (policyDate(v) === undefined) throw malformed(`${where}: ${opName} ${keyName}: ${JSON.stringify(v)} is not a date (ISO 8601 with its zone, as 2030-01-01T00:00:00Z, or seconds since 1970).`);
+  } else if (op !== 'null' && (NUMERIC_KEYS.has(family) || DATE_KEYS.has(family)) && !STRING_TYPED_NUMBERS.has(family)) {
+    throw malformed(`${where}: ${keyName} is a ${DATE_KEYS.has(family) ? 'date' : 'number'}: compare it with ${DATE_KEYS.has(family) ? 'Date' : 'Numeric'} operators.`);
+  }
+}
+
+/** A decimal number as IAM writes one (`10`, `-1`, `1.2`), or undefined. */
+function policyNumber(v: string): number | undefined {
+  return /^-?\d{1,15}(\.\d{1,15})?$/.test(v) ? Number(v) : undefined;
+}
+
+/** A date as IAM takes one: ISO 8601 with its zone, or whole seconds since 1970; ms, or undefined. */
+function policyDate(v: string): number | undefined {
+  if (/^\d{1,12}$/.test(v)) return Number(v) * 1000;
+  return parseIsoDateTime(v);
 }
 
 // ---- evaluation
@@ -436,7 +482,38 @@ function holdsOne(c: Condition, v: string | undefined): boolean {
       return v === undefined || !c.values.some((cidr) => inCidr(v, cidr));
     case 'null':
       return c.values.includes(String(v === undefined));
+    default:
+      return compares(c.op, v, c.values);
   }
+}
+
+/**
+ * A Numeric or Date operator's test: true when the key's value compares so with one of the
+ * condition's values (NotEquals: with none of them). A missing key, or a value of another type,
+ * matches no value: false, except for NotEquals (IAM's rule for negated operators).
+ */
+function compares(op: `numeric${Comparison}` | `date${Comparison}`, v: string | undefined, values: readonly string[]): boolean {
+  const date = op.startsWith('date');
+  const parse = date ? policyDate : policyNumber;
+  const comparison = op.slice(date ? 4 : 7) as Comparison;
+  const x = v === undefined ? undefined : parse(v);
+  if (comparison === 'notequals') return x === undefined || !values.some((w) => parse(w) === x);
+  if (x === undefined) return false;
+  return values.some((w) => {
+    const y = parse(w)!;
+    switch (comparison) {
+      case 'equals':
+        return x === y;
+      case 'lessthan':
+        return x < y;
+      case 'lessthanequals':
+        return x <= y;
+      case 'greaterthan':
+        return x > y;
+      case 'greaterthanequals':
+        return x >= y;
+    }
+  });
 }
 
 // ---- IP ranges

@@ -195,6 +195,8 @@ const SSE_CONDITION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-sid
  */
 interface RequestKeys {
   keys: Map<string, string>;
+  /** The request's time for aws:CurrentTime and aws:EpochTime, taken when first asked. */
+  now?: number;
   requestTags?: (() => TagSet | undefined) | 'body';
   deferred: boolean;
 }
@@ -269,6 +271,10 @@ function checkContext(env: OpsEnv, req: RequestKeys, action: string, object: Obj
     get(key) {
       const fixed = req.keys.get(key);
       if (fixed !== undefined) return fixed;
+      if (key === 'aws:currenttime' || key === 'aws:epochtime') {
+        req.now ??= Date.now();
+        return key === 'aws:currenttime' ? new Date(req.now).toISOString() : String(Math.floor(req.now / 1000));
+      }
       if (key.startsWith(EXISTING_TAG)) {
         if (object === undefined || !actionHasKey(EXISTING_TAG, action)) return undefined;
         if (existing === null) existing = existingTags(env, object);

@@ -11,6 +11,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  ListObjectsV2Command,
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -38,6 +39,8 @@ const policies = {
       'ForAllValues:StringEquals': { 's3:RequestObjectTagKeys': ['project', 'owner'] },
     }),
     deny(['s3:*'], [`${U}/*`], { StringEquals: { 's3:ExistingObjectTag/class': 'locked' } }),
+    // Listings of at most 100 keys a page, until 2999.
+    allow(['s3:ListBucket'], [U], { NumericLessThanEquals: { 's3:max-keys': '100' }, DateLessThan: { 'aws:CurrentTime': '2999-01-01T00:00:00Z' } }),
   ),
   // Nothing of its own on P: what it may do there, P's policy says.
   other: doc(allow(['s3:ListBucket'], [U])),
@@ -69,6 +72,7 @@ for (const b of [P, U]) {
     await root.send(new PutObjectCommand({ Bucket: b, Key: key!, Body: `body of ${key}`, ...(tagging ? { Tagging: tagging } : {}) }));
   }
 }
+for (const key of ['expired/x', 'future/x']) await root.send(new PutObjectCommand({ Bucket: P, Key: key, Body: key }));
 await root.send(
   new PutBucketPolicyCommand({
     Bucket: P,
@@ -77,6 +81,11 @@ await root.send(
       stmt('Allow', ['s3:PutObject', 's3:PutObjectTagging'], [`${P}/up/*`], { StringEquals: { 's3:RequestObjectTag/project': 'blue' } }),
       // Set keys: no tag key outside project and owner, at any write.
       stmt('Deny', ['s3:PutObject', 's3:PutObjectTagging'], [`${P}/*`], { 'ForAnyValue:StringNotEquals': { 's3:RequestObjectTagKeys': ['project', 'owner'] } }),
+      // Listing: pages of at most 10 keys; expired/ closed since 2000, future/ from 2999 on.
+      stmt('Allow', ['s3:ListBucket'], [P], { NumericLessThanEquals: { 's3:max-keys': '10' } }),
+      stmt('Allow', ['s3:GetObject'], [`${P}/expired/*`, `${P}/future/*`]),
+      stmt('Deny', ['s3:GetObject'], [`${P}/expired/*`], { DateGreaterThan: { 'aws:CurrentTime': '2000-01-01T00:00:00Z' } }),
+      stmt('Deny', ['s3:GetObject'], [`${P}/future/*`], { NumericGreaterThanEquals: { 'aws:EpochTime': '32472144000' } }),
     ),
   }),
 );
@@ -155,4 +164,20 @@ t.test("s3:RequestObjectTag/<key>: a form upload's tagging field", async (t) => 
   t.equal(await post('up/form-red', [['project', 'red']]), 403, 'project=red');
   t.equal(await post('up/form-blue', [['project', 'blue']]), 204, 'project=blue');
   t.equal(await tagsOf(P, 'up/form-blue'), 'project=blue');
+});
+
+t.test('Numeric operators on s3:max-keys, Date and Numeric ones on aws:CurrentTime and aws:EpochTime', async (t) => {
+  const listing = (query: string): Promise<number> => raw(d.port, { method: 'GET', path: `/${P}`, query, sign: false }).then((r) => r.status);
+  t.equal(await listing('list-type=2&max-keys=10'), 200, 'anonymous: max-keys 10 (NumericLessThanEquals 10)');
+  t.equal(await listing('list-type=2&max-keys=11'), 403, 'anonymous: max-keys 11');
+  t.equal(await listing('list-type=2'), 403, 'anonymous: no max-keys, no key: false');
+  const list = (MaxKeys?: number): Promise<string> => s3Code(abac.send(new ListObjectsV2Command({ Bucket: U, ...(MaxKeys !== undefined ? { MaxKeys } : {}) })));
+  t.equal(await list(100), 'ok', "a user's own policy: max-keys 100");
+  t.equal(await list(101), DENIED, 'max-keys 101');
+  t.equal(await list(), DENIED, 'no max-keys');
+  t.equal(await anonymous('GET', P, 'expired/x'), 403, 'a Deny from a date in the past applies (DateGreaterThan aws:CurrentTime)');
+  t.equal(await anonymous('GET', P, 'future/x'), 200, 'one from a time to come does not (NumericGreaterThanEquals aws:EpochTime)');
+  t.equal(await get(other, P, 'expired/x'), DENIED, 'a user under the bucket policy likewise');
+  t.equal(await get(other, P, 'future/x'), 'future/x');
+  t.equal(await s3Code(root.send(new PutBucketPolicyCommand({ Bucket: P, Policy: policy(stmt('Deny', ['s3:GetObject'], [`${P}/*`], { DateGreaterThan: { 'aws:CurrentTime': 'yesterday' } })) }))), 'MalformedPolicy/400', 'a date that is none: refused when put');
 });

@@ -102,7 +102,7 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['bucket prefix', doc(allow('s3:GetObject', `arn:aws:s3:::${B}x/*`))],
     ['any resource', doc(allow('s3:GetObject', '*'))],
     ['wildcard bucket', doc(allow('s3:GetObject', 'arn:aws:s3:::*'))],
-    ['operator', doc({ ...good, Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } })],
+    ['operator', doc({ ...good, Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::x' } } })],
     ['key', doc({ ...good, Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-1' } } })],
     ['cidr', doc({ ...good, Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/33' } } })],
     ['ip op on other key', doc({ ...good, Condition: { IpAddress: { 's3:prefix': '10.0.0.0/8' } } })],
@@ -260,4 +260,55 @@ t.test('object tags: s3:ExistingObjectTag/<key>, s3:RequestObjectTag/<key>, s3:R
   t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:*', O), Condition: { StringEquals: { 's3:ExistingObjectTag/a': 'b' } } }), B)), 'ok', 's3:* includes actions with the key');
   t.equal(code(() => parseBucketPolicy(doc({ ...allow(['s3:GetObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObjectTagging', 's3:GetObjectAcl'], O), Condition: { StringEquals: { 's3:ExistingObjectTag/a': 'b' } } }), B)), 'ok');
   t.match((() => { try { parseBucketPolicy(doc({ ...good, Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o' } } }), B); } catch (err) { return (err as Error).message; } return ''; })(), /s3:ExistingObjectTag\/<tag-key>, s3:RequestObjectTag\/<tag-key>/, 'the message lists the tag keys');
+});
+
+t.test('Numeric and Date operators', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const list = (op: string, v: unknown): string => doc(allow('s3:ListBucket', `arn:aws:s3:::${B}`, { Condition: { [op]: { 's3:max-keys': v } } }));
+  const cases: Array<[string, string, string | undefined, boolean]> = [
+    ['NumericEquals', '10', '10', true], ['NumericEquals', '10', '010', true], ['NumericEquals', '10', '11', false], ['NumericEquals', '10', undefined, false],
+    ['NumericNotEquals', '10', '10', false], ['NumericNotEquals', '10', '9', true], ['NumericNotEquals', '10', undefined, true],
+    ['NumericLessThan', '100', '99', true], ['NumericLessThan', '100', '100', false],
+    ['NumericLessThanEquals', '100', '100', true], ['NumericLessThanEquals', '100', '101', false],
+    ['NumericGreaterThan', '100', '101', true], ['NumericGreaterThan', '100', '100', false], ['NumericGreaterThan', '100', undefined, false],
+    ['NumericGreaterThanEquals', '100', '100', true], ['NumericGreaterThanEquals', '100', '99', false],
+    ['NumericLessThan', '100', 'abc', false], ['NumericLessThanIfExists', '100', undefined, true], ['NumericLessThanIfExists', '100', '200', false],
+    ['NumericLessThan', '1.5', '1.2', true],
+  ];
+  for (const [op, limit, given, want] of cases) {
+    t.equal(ask(list(op, limit), 's3:ListBucket', B, given === undefined ? {} : { 's3:max-keys': given }), want, `${op} ${limit} on max-keys ${given}`);
+  }
+  t.ok(ask(list('NumericLessThanEquals', 1000), 's3:ListBucket', B, { 's3:max-keys': '5' }), 'a JSON number');
+  t.ok(ask(list('NumericEquals', ['5', '10']), 's3:ListBucket', B, { 's3:max-keys': '10' }), 'any of several values');
+  t.ok(ask(list('StringEquals', '5'), 's3:ListBucket', B, { 's3:max-keys': '5' }), 's3:max-keys keeps the string operators');
+  const time = (op: string, v: unknown, key = 'aws:CurrentTime'): string => doc(allow('s3:GetObject', O, { Condition: { [op]: { [key]: v } } }));
+  const at = (iso: string): Record<string, string> => ({ 'aws:currenttime': iso, 'aws:epochtime': String(Date.parse(iso) / 1000) });
+  t.ok(ask(time('DateLessThan', '2030-01-01T00:00:00Z'), 's3:GetObject', `${B}/k`, at('2029-12-31T23:59:59Z')));
+  t.notOk(ask(time('DateLessThan', '2030-01-01T00:00:00Z'), 's3:GetObject', `${B}/k`, at('2030-01-01T00:00:00Z')));
+  t.ok(ask(time('DateLessThanEquals', '2030-01-01T01:00:00+01:00'), 's3:GetObject', `${B}/k`, at('2030-01-01T00:00:00Z')), 'zones count');
+  t.ok(ask(time('DateGreaterThan', '1893456000'), 's3:GetObject', `${B}/k`, at('2030-01-01T00:00:01Z')), 'epoch seconds as a date value');
+  t.notOk(ask(time('DateGreaterThanEquals', '2030-01-01T00:00:00Z'), 's3:GetObject', `${B}/k`, at('2029-06-01T00:00:00Z')));
+  t.ok(ask(time('DateEquals', '2030-01-01T00:00:00Z'), 's3:GetObject', `${B}/k`, at('2030-01-01T00:00:00.000Z')));
+  t.ok(ask(time('DateNotEquals', '2030-01-01T00:00:00Z'), 's3:GetObject', `${B}/k`, at('2030-01-01T00:00:01Z')));
+  t.ok(ask(time('DateLessThan', '2030-01-01T00:00:00Z', 'aws:EpochTime'), 's3:GetObject', `${B}/k`, at('2029-01-01T00:00:00Z')), 'aws:EpochTime with a Date operator');
+  t.ok(ask(time('NumericLessThan', '1893456000', 'aws:EpochTime'), 's3:GetObject', `${B}/k`, at('2029-01-01T00:00:00Z')), 'aws:EpochTime with a Numeric operator');
+  t.notOk(ask(time('NumericLessThan', '1893456000', 'aws:EpochTime'), 's3:GetObject', `${B}/k`, at('2031-01-01T00:00:00Z')));
+  t.notOk(ask(time('DateGreaterThan', '2020-01-01T00:00:00Z'), 's3:GetObject', `${B}/k`), 'no key: false');
+  const good = allow('s3:GetObject', O);
+  const bad: Array<[string, unknown]> = [
+    ['a number that is none', { ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { NumericLessThan: { 's3:max-keys': 'ten' } } }],
+    ['a number with a unit', { ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { NumericLessThan: { 's3:max-keys': '10k' } } }],
+    ['an empty number', { ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { NumericEquals: { 's3:max-keys': '' } } }],
+    ['a date that is none', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': 'tomorrow' } } }],
+    ['a date without its zone', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00' } } }],
+    ['a date past the calendar', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': '2030-02-30T00:00:00Z' } } }],
+    ['a Numeric operator on a string key', { ...good, Condition: { NumericEquals: { 'aws:Referer': '1' } } }],
+    ['a Date operator on a number key', { ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { DateEquals: { 's3:max-keys': '2030-01-01T00:00:00Z' } } }],
+    ['a string operator on aws:CurrentTime', { ...good, Condition: { StringLike: { 'aws:CurrentTime': '2030-*' } } }],
+    ['a set operator before a Numeric one', { ...good, Condition: { 'ForAnyValue:NumericEquals': { 'aws:EpochTime': '1' } } }],
+    ['NumericNotEqualsIfExist (misspelt)', { ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { NumericNotEqualsIfExist: { 's3:max-keys': '1' } } }],
+  ];
+  for (const [what, st] of bad) t.equal(code(() => parseBucketPolicy(doc(st), B)), 'MalformedPolicy', what);
+  t.equal(code(() => parseBucketPolicy(doc({ ...good, Condition: { Null: { 'aws:CurrentTime': 'false' } } }), B)), 'ok', 'Null on a date key');
+  t.match((() => { try { parseBucketPolicy(doc({ ...good, Condition: { BinaryEquals: { 'aws:Referer': 'x' } } }), B); } catch (err) { return (err as Error).message; } return ''; })(), /NumericLessThanEquals.*DateGreaterThanEquals/, 'the message lists the operators');
 });
