@@ -123,7 +123,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
     // users need what tags the bucket afterwards, s3:PutBucketTagging.
     if (conf.Tags !== undefined) {
       tags = createBucketTags(parseXml(body, { trim: false }).CreateBucketConfiguration);
-      if (!userMay(env, ctx.accessKey, 's3:PutBucketTagging', name, undefined, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
+      if (!userMay(env, ctx.accessKey, 's3:PutBucketTagging', name, undefined, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
         throw new S3Error('AccessDenied', 'Creating a bucket with Tags needs s3:PutBucketTagging on it.');
       }
     }

@@ -221,7 +221,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     // s3:GetObjectTagging on the source and s3:PutObjectTagging on the copy for that, besides the
     // read and write every copy needs (a user denied the tags could otherwise copy them out).
     if (tags !== undefined && tags.length > 0 && tags === src.record.tags) {
-      const who = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+      const who = { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
       const read = src.versionId === undefined ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging';
       if (!userMay(env, ctx.accessKey, read, src.bucket, src.key, who, { existing: { versionId: src.versionId } }) || !userMay(env, ctx.accessKey, 's3:PutObjectTagging', ctx.bucket!, dstKey, who)) {
         throw new S3Error('AccessDenied', 'Copying the source object\'s tags needs s3:GetObjectTagging on it and s3:PutObjectTagging on the copy (or x-amz-tagging-directive: REPLACE).');

@@ -73,7 +73,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
-    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
+    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
       // A user's policies decide per key, as S3 does: the others are deleted.
       errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied.' });
     } else if (version === undefined) valid.push({ key, check });

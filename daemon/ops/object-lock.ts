@@ -133,7 +133,7 @@ export function refuseBypassWithoutLock(b: BucketRecord, headers: Readonly<Recor
 /** Whether the request asks to bypass GOVERNANCE retention and its signer may. */
 export function bypassGovernance(env: OpsEnv, ctx: RequestContext, key: string): boolean {
   if ((ctx.headers['x-amz-bypass-governance-retention'] ?? '').toLowerCase() !== 'true') return false;
-  return userMay(env, ctx.accessKey, 's3:BypassGovernanceRetention', ctx.bucket!, key, { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+  return userMay(env, ctx.accessKey, 's3:BypassGovernanceRetention', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
 }
 
 // ---- bucket configuration

@@ -7,7 +7,7 @@
 // the few object and listing operations below, and DeleteObjects, judged key by key as for users
 // (bucket configuration and listing buckets are never anonymous); users get every S3 operation
 // their policies allow.
-import { actionHasKey, decide, EXISTING_TAG, isPublic, parseBucketPolicy, REQUEST_TAG, type BucketPolicy, type ConditionContext, type RequestFacts } from '../auth/bucket-policy.js';
+import { ACTION_BOUND_KEYS, actionHasKey, decide, EXISTING_TAG, isPublic, parseBucketPolicy, REQUEST_TAG, type BucketPolicy, type ConditionContext, type RequestFacts } from '../auth/bucket-policy.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
@@ -201,8 +201,30 @@ interface RequestKeys {
   deferred: boolean;
 }
 
+/** Request headers that are condition keys of the same name under `s3:`, of the actions KEY_ACTIONS says. */
+const HEADER_KEYS = ['x-amz-acl', 'x-amz-metadata-directive', 'x-amz-storage-class', 'x-amz-content-sha256'] as const;
+
+/** How a request was signed, for s3:authType and s3:signatureversion (undefined: anonymous). */
+export interface SignedBy {
+  authType: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST';
+  signatureVersion: 'AWS' | 'AWS4-HMAC-SHA256';
+}
+
+/**
+ * How a request that passed authentication was signed, read from what carries the signature: the
+ * Authorization header (`AWS4-HMAC-SHA256 …` or V2's `AWS …`), or a presigned URL's query (V4's
+ * X-Amz-Algorithm, V2's Signature). Undefined for an unsigned request.
+ */
+export function signedBy(headers: Readonly<Record<string, string>>, query: URLSearchParams | undefined): SignedBy | undefined {
+  const authorization = headers.authorization;
+  if (authorization !== undefined) return { authType: 'REST-HEADER', signatureVersion: authorization.trimStart().startsWith('AWS ') ? 'AWS' : 'AWS4-HMAC-SHA256' };
+  if (query?.has('X-Amz-Algorithm') || query?.has('X-Amz-Signature')) return { authType: 'REST-QUERY-STRING', signatureVersion: 'AWS4-HMAC-SHA256' };
+  if (query?.has('Signature') && query.has('AWSAccessKeyId')) return { authType: 'REST-QUERY-STRING', signatureVersion: 'AWS' };
+  return undefined;
+}
+
 /** The condition keys every request has (`s3:` listing keys are added per request). */
-function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean }): RequestKeys {
+function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query?: URLSearchParams }, signer = signedBy(req.headers, req.query)): RequestKeys {
   const keys = new Map<string, string>([
     ['aws:sourceip', req.remoteAddress],
     ['aws:securetransport', String(req.secure)],
@@ -212,6 +234,14 @@ function requestContext(req: { headers: Readonly<Record<string, string>>; remote
   for (const name of SSE_CONDITION_HEADERS) {
     const v = req.headers[name];
     if (v !== undefined) keys.set(`s3:${name}`, v);
+  }
+  for (const name of HEADER_KEYS) {
+    const v = req.headers[name];
+    if (v !== undefined) keys.set(`s3:${name}`, v);
+  }
+  if (signer !== undefined) {
+    keys.set('s3:authtype', signer.authType);
+    keys.set('s3:signatureversion', signer.signatureVersion);
   }
   return { keys, deferred: false };
 }
@@ -269,6 +299,9 @@ function checkContext(env: OpsEnv, req: RequestKeys, action: string, object: Obj
   };
   return {
     get(key) {
+      if (ACTION_BOUND_KEYS.has(key) && !actionHasKey(key, action)) return undefined;
+      // The version the check's object action names (a copy source's for its read).
+      if (key === 's3:versionid') return object?.versionId;
       const fixed = req.keys.get(key);
       if (fixed !== undefined) return fixed;
       if (key === 'aws:currenttime' || key === 'aws:epochtime') {
@@ -359,14 +392,15 @@ export function userMay(
   action: string,
   bucket: string,
   key: string | undefined,
-  req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean },
-  opts: { existing?: { versionId?: string | undefined }; requestTags?: TagSet | undefined } = {},
+  req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query?: URLSearchParams },
+  opts: { existing?: { versionId?: string | undefined }; requestTags?: TagSet | undefined; signer?: SignedBy | undefined } = {},
 ): boolean {
   if (accessKey === env.config.rootUser) return true;
   // An unsigned request (no access key): only the bucket's policy can allow it.
   const user = accessKey === '' ? undefined : env.users?.().get(accessKey);
   if (user === undefined && accessKey !== '') return false;
-  const context = requestContext(req);
+  // A form upload's signer is in its fields (`signer`), not in the request's headers.
+  const context = requestContext(req, 'signer' in opts ? opts.signer : signedBy(req.headers, req.query));
   // The tags the upload sets (a form's `tagging` field), when the caller has them.
   if (opts.requestTags !== undefined) {
     const tags = opts.requestTags;
@@ -496,7 +530,7 @@ function copySourceCheck(op: Operation, headers: Readonly<Record<string, string>
   }
 }
 
-type Requester = { accessKey: string; bucket?: string; headers: Readonly<Record<string, string>>; remoteAddress?: string; secure: boolean };
+type Requester = { accessKey: string; bucket?: string; headers: Readonly<Record<string, string>>; query?: URLSearchParams; remoteAddress?: string; secure: boolean };
 
 /**
  * A judge of what the requester of `ctx` may do in its bucket, for answers a handler shapes per
@@ -514,7 +548,7 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
     user = env.users?.().get(ctx.accessKey);
     if (user === undefined) return () => false;
   }
-  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) });
   return (action, key, versionId) => permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}`, ...(key !== undefined ? { object: { bucket, key, versionId } } : {}) }, context);
 }
 
@@ -528,7 +562,7 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
  */
 export function listenJudge(env: OpsEnv, ctx: Requester): ((bucket: string | undefined) => boolean) | undefined {
   if (ctx.accessKey === env.config.rootUser) return undefined;
-  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) });
   const action = ctx.bucket === undefined ? 's3:ListenNotification' : 's3:ListenBucketNotification';
   return (bucket) => {
     let user: User | undefined;

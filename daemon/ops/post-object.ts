@@ -412,7 +412,9 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const taggingXml = fields.get('tagging');
     const tags = taggingXml === undefined || taggingXml === '' ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
     const actions = ['s3:PutObject', ...uploadOptionActions(headers), ...(taggingXml !== undefined ? ['s3:PutObjectTagging'] : [])];
-    if (!actions.every((a) => userMay(env, auth.accessKeyId, a, bucketName, key, who, { requestTags: tags }))) throw new S3Error('AccessDenied');
+    // s3:authType POST; s3:signatureversion as the form was signed (none for an anonymous form).
+    const signer = auth.accessKeyId === '' ? undefined : { authType: 'POST' as const, signatureVersion: fields.has('x-amz-algorithm') ? 'AWS4-HMAC-SHA256' as const : 'AWS' as const };
+    if (!actions.every((a) => userMay(env, auth.accessKeyId, a, bucketName, key, who, { requestTags: tags, signer }))) throw new S3Error('AccessDenied');
 
     const customerKey = parseCustomerKey(headers);
     if (customerKey) customerKey.key.fill(0);

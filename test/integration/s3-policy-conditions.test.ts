@@ -21,6 +21,7 @@ import {
 import { bucketName, s3Client } from '../helpers/daemon.js';
 import { objectPath, policy, stmt, taggingXml } from '../helpers/bucket-policy.js';
 import { raw } from '../helpers/http.js';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { encodeForm, formData, sendPost } from '../helpers/post-object.js';
 import { s3Code } from '../helpers/s3.js';
 import { allow, deny, doc, DENIED, startDaemonWithUsers } from '../helpers/users.js';
@@ -41,6 +42,11 @@ const policies = {
     deny(['s3:*'], [`${U}/*`], { StringEquals: { 's3:ExistingObjectTag/class': 'locked' } }),
     // Listings of at most 100 keys a page, until 2999.
     allow(['s3:ListBucket'], [U], { NumericLessThanEquals: { 's3:max-keys': '100' }, DateLessThan: { 'aws:CurrentTime': '2999-01-01T00:00:00Z' } }),
+    // req/: writes only private (x-amz-acl), by header signatures (no presigned URLs) with a signed
+    // body, and versions read only by id v-allowed.
+    allow(['s3:PutObject'], [`${U}/req/*`], { StringEquals: { 's3:authType': 'REST-HEADER', 's3:signatureversion': 'AWS4-HMAC-SHA256' } }),
+    deny(['s3:PutObject'], [`${U}/req/*`], { StringNotEquals: { 's3:x-amz-acl': 'private' }, Null: { 's3:x-amz-acl': 'false' } }),
+    deny(['s3:PutObject'], [`${U}/req/*`], { StringEquals: { 's3:x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }),
   ),
   // Nothing of its own on P: what it may do there, P's policy says.
   other: doc(allow(['s3:ListBucket'], [U])),
@@ -180,4 +186,19 @@ t.test('Numeric operators on s3:max-keys, Date and Numeric ones on aws:CurrentTi
   t.equal(await get(other, P, 'expired/x'), DENIED, 'a user under the bucket policy likewise');
   t.equal(await get(other, P, 'future/x'), 'future/x');
   t.equal(await s3Code(root.send(new PutBucketPolicyCommand({ Bucket: P, Policy: policy(stmt('Deny', ['s3:GetObject'], [`${P}/*`], { DateGreaterThan: { 'aws:CurrentTime': 'yesterday' } })) }))), 'MalformedPolicy/400', 'a date that is none: refused when put');
+});
+
+t.test('request keys: s3:x-amz-acl, s3:authType, s3:signatureversion, s3:x-amz-content-sha256', async (t) => {
+  const put = (Key: string, extra: Record<string, string> = {}): Promise<string> => s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key, Body: 'r', ...extra })));
+  t.equal(await put('req/plain'), 'ok', 'a header-signed V4 PUT without x-amz-acl');
+  t.equal(await put('req/private', { ACL: 'private' }), 'ok', 'x-amz-acl: private');
+  t.equal(await put('req/public', { ACL: 'public-read' }), DENIED, 'x-amz-acl: public-read');
+  // A presigned PUT: s3:authType REST-QUERY-STRING, not REST-HEADER.
+  const url = await getSignedUrl(abac, new PutObjectCommand({ Bucket: U, Key: 'req/presigned' }), { expiresIn: 60 });
+  const u = new URL(url);
+  t.equal((await raw(d.port, { method: 'PUT', path: u.pathname, query: u.search.slice(1), sign: false, body: 'p' })).status, 403, 'presigned: REST-QUERY-STRING');
+  const unsigned = await raw(d.port, { method: 'PUT', path: objectPath(U, 'req/unsigned-body'), body: 'u', sign: { accessKeyId: 'abac-user', secretAccessKey: 'abac-secret-0001', payloadHash: 'UNSIGNED-PAYLOAD' } });
+  t.equal(unsigned.status, 403, 'x-amz-content-sha256: UNSIGNED-PAYLOAD');
+  const signed = await raw(d.port, { method: 'PUT', path: objectPath(U, 'req/signed-body'), body: 's', sign: { accessKeyId: 'abac-user', secretAccessKey: 'abac-secret-0001', payloadHash: 'hash' } });
+  t.equal(signed.status, 200, 'a signed body');
 });

@@ -312,3 +312,31 @@ t.test('Numeric and Date operators', async (t) => {
   t.equal(code(() => parseBucketPolicy(doc({ ...good, Condition: { Null: { 'aws:CurrentTime': 'false' } } }), B)), 'ok', 'Null on a date key');
   t.match((() => { try { parseBucketPolicy(doc({ ...good, Condition: { BinaryEquals: { 'aws:Referer': 'x' } } }), B); } catch (err) { return (err as Error).message; } return ''; })(), /NumericLessThanEquals.*DateGreaterThanEquals/, 'the message lists the operators');
 });
+
+t.test('request keys: s3:x-amz-acl, s3:x-amz-metadata-directive, s3:x-amz-storage-class, s3:versionid, s3:authType, s3:signatureversion, s3:x-amz-content-sha256', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const denyUnless = (action: string, op: string, key: string, v: string): string => doc(allow('s3:*', O), { Effect: 'Deny', Principal: '*', Action: action, Resource: O, Condition: { [op]: { [key]: v } } });
+  const acl = denyUnless('s3:PutObject', 'StringNotEquals', 's3:x-amz-acl', 'private');
+  t.ok(ask(acl, 's3:PutObject', `${B}/k`, { 's3:x-amz-acl': 'private' }));
+  t.notOk(ask(acl, 's3:PutObject', `${B}/k`, { 's3:x-amz-acl': 'public-read' }));
+  const v4only = denyUnless('s3:*', 'StringNotEquals', 's3:signatureversion', 'AWS4-HMAC-SHA256');
+  t.ok(ask(v4only, 's3:GetObject', `${B}/k`, { 's3:signatureversion': 'AWS4-HMAC-SHA256' }));
+  t.notOk(ask(v4only, 's3:GetObject', `${B}/k`, { 's3:signatureversion': 'AWS' }));
+  const noQuery = denyUnless('s3:*', 'StringEquals', 's3:authType', 'REST-QUERY-STRING');
+  t.notOk(ask(noQuery, 's3:GetObject', `${B}/k`, { 's3:authtype': 'REST-QUERY-STRING' }));
+  t.ok(ask(noQuery, 's3:GetObject', `${B}/k`, { 's3:authtype': 'REST-HEADER' }));
+  const signedBody = denyUnless('s3:PutObject', 'StringEquals', 's3:x-amz-content-sha256', 'UNSIGNED-PAYLOAD');
+  t.notOk(ask(signedBody, 's3:PutObject', `${B}/k`, { 's3:x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }));
+  const version = doc(allow('s3:GetObjectVersion', O, { Condition: { StringEquals: { 's3:versionid': 'v1' } } }));
+  t.ok(ask(version, 's3:GetObjectVersion', `${B}/k`, { 's3:versionid': 'v1' }));
+  t.notOk(ask(version, 's3:GetObjectVersion', `${B}/k`, { 's3:versionid': 'v2' }));
+  const bad: Array<[string, unknown]> = [
+    ['s3:x-amz-acl on GetObject', { ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:x-amz-acl': 'private' } } }],
+    ['s3:versionid on GetObject', { ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:versionid': 'v' } } }],
+    ['s3:x-amz-metadata-directive on GetObject', { ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:x-amz-metadata-directive': 'COPY' } } }],
+    ['s3:x-amz-storage-class on DeleteObject', { ...allow('s3:DeleteObject', O), Condition: { StringEquals: { 's3:x-amz-storage-class': 'STANDARD' } } }],
+    ['s3:TlsVersion (not known to s3d)', { ...allow('s3:GetObject', O), Condition: { NumericGreaterThanEquals: { 's3:TlsVersion': '1.2' } } }],
+  ];
+  for (const [what, st] of bad) t.equal(code(() => parseBucketPolicy(doc(st), B)), 'MalformedPolicy', what);
+  t.equal(code(() => parseBucketPolicy(doc({ ...allow(['s3:PutObject', 's3:PutObjectAcl'], O), Condition: { StringEquals: { 's3:x-amz-acl': 'private', 's3:x-amz-storage-class': 'STANDARD' } } }), B)), 'ok');
+});
