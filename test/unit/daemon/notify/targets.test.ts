@@ -2,7 +2,7 @@
 // and suffixed ids, as MinIO names them), the Authorization header rule, errors naming the
 // variable, and the ARN format.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authorizationOf, loadNotifyConfig, NotifyConfigError, parseArn, targetArn } from '../../../../daemon/notify/targets.js';
@@ -78,6 +78,7 @@ t.test('errors name the variable', async (t) => {
     /needs an https:\/\/ S3_NOTIFY_WEBHOOK_ENDPOINT_A/,
   );
   const dir = mkdtempSync(join(tmpdir(), 's3d-notify-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'c.pem'), 'cert');
   writeFileSync(join(dir, 'k.pem'), 'key');
   const c = loadNotifyConfig({ ...base, S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: join(dir, 'c.pem'), S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: join(dir, 'k.pem') }, 'r');
