@@ -44,9 +44,15 @@ const OPERATORS: ReadonlySet<string> = new Set<Operator>([
  * s3d had Numeric operators, keeps the string operators; the other typed keys take only theirs
  * (and Null): the text of aws:CurrentTime is no stable thing to match a pattern against.
  */
-const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime']);
-const DATE_KEYS: ReadonlySet<string> = new Set(['aws:currenttime', 'aws:epochtime']);
+const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime', 's3:object-lock-remaining-retention-days']);
+const DATE_KEYS: ReadonlySet<string> = new Set(['aws:currenttime', 'aws:epochtime', 's3:object-lock-retain-until-date']);
 const STRING_TYPED_NUMBERS: ReadonlySet<string> = new Set(['s3:max-keys']);
+/**
+ * The Object Lock settings a write asks for (its x-amz-object-lock-* headers) or PutObjectRetention
+ * and PutObjectLegalHold set (their body): what S3's "Setting limits on retention periods" policy
+ * judges (NumericGreaterThan on s3:object-lock-remaining-retention-days, …).
+ */
+export const LOCK_KEYS = ['s3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-remaining-retention-days', 's3:object-lock-legal-hold'] as const;
 /**
  * The SSE keys carry the request's own encryption headers, as on S3: what the classic "deny
  * unencrypted uploads" policy tests (`Null` or `StringNotEquals` on s3:x-amz-server-side-encryption).
@@ -56,12 +62,13 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
   's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
   's3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
+  ...LOCK_KEYS, 's3:if-match', 's3:if-none-match',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
  * every request may send: x-amz-acl on a GetObject is no s3:x-amz-acl.
  */
-export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid']);
+export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match']);
 /** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
 export const EXISTING_TAG = 's3:existingobjecttag/';
 export const REQUEST_TAG = 's3:requestobjecttag/';
@@ -299,6 +306,7 @@ function keyFamily(key: string): string {
 }
 
 const REQUEST_TAG_ACTIONS = ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:BypassGovernanceRetention'];
+const RETENTION_KEY_ACTIONS = ['s3:PutObject', 's3:PutObjectRetention', 's3:BypassGovernanceRetention'];
 
 /**
  * Condition keys that only some actions have (the aws: keys every request has), as AWS's Service
@@ -323,6 +331,14 @@ const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   's3:x-amz-acl': ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectVersionAcl', 's3:PutBucketAcl', 's3:CreateBucket', 's3:BypassGovernanceRetention'],
   's3:x-amz-metadata-directive': ['s3:PutObject', 's3:BypassGovernanceRetention'],
   's3:x-amz-storage-class': ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectVersionAcl', 's3:BypassGovernanceRetention'],
+  // The retention keys: writes and PutObjectRetention; the hold: writes and PutObjectLegalHold.
+  's3:object-lock-mode': RETENTION_KEY_ACTIONS,
+  's3:object-lock-retain-until-date': RETENTION_KEY_ACTIONS,
+  's3:object-lock-remaining-retention-days': RETENTION_KEY_ACTIONS,
+  's3:object-lock-legal-hold': ['s3:PutObject', 's3:PutObjectLegalHold', 's3:BypassGovernanceRetention'],
+  // A conditional write's If-Match and If-None-Match (a GET's are no such keys).
+  's3:if-match': ['s3:PutObject'],
+  's3:if-none-match': ['s3:PutObject'],
   's3:versionid': [
     's3:GetObjectVersion', 's3:GetObjectVersionAcl', 's3:GetObjectVersionAttributes', 's3:GetObjectVersionTagging', 's3:GetObjectVersionTorrent',
     's3:PutObjectVersionAcl', 's3:PutObjectVersionTagging', 's3:DeleteObjectVersion', 's3:DeleteObjectVersionTagging',

@@ -11,7 +11,7 @@ import { S3Error } from '../errors.js';
 import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
 import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
-import { userMay } from './policy.js';
+import { bodyAllowed, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { parseConfigXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate, parseIsoDateTime } from '../dates.js';
@@ -256,6 +256,10 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
     if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
     next = { mode: mode as LockMode, until };
   }
+  // s3:object-lock-mode, -retain-until-date and -remaining-retention-days are this body's: the
+  // request is judged again with them before anything changes (ops/policy.ts deferred it here).
+  const lockKeys: Record<string, string> = next === undefined ? {} : { 's3:object-lock-mode': next.mode, 's3:object-lock-retain-until-date': new Date(next.until).toISOString() };
+  if (!bodyAllowed(env, ctx, { lock: lockKeys })) throw new S3Error('AccessDenied');
   const bypass = bypassGovernance(env, ctx, ctx.key!);
   const rec = await env.meta
     .updateObject(
@@ -289,6 +293,8 @@ export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext)
   const h = xmlFields(doc.LegalHold, ['Status'], 'LegalHold');
   const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
+  // s3:object-lock-legal-hold is this body's Status (judged again with it, as a retention is).
+  if (!bodyAllowed(env, ctx, { lock: { 's3:object-lock-legal-hold': status } })) throw new S3Error('AccessDenied');
   const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId).catch(metaErrorAfterLookUp(() => readableRecord(env, ctx)));
   return { status: 200, headers: readVersionHeader(b, rec) };
 }

@@ -7,7 +7,8 @@
 // the few object and listing operations below, and DeleteObjects, judged key by key as for users
 // (bucket configuration and listing buckets are never anonymous); users get every S3 operation
 // their policies allow.
-import { ACTION_BOUND_KEYS, actionHasKey, decide, EXISTING_TAG, isPublic, parseBucketPolicy, REQUEST_TAG, type BucketPolicy, type ConditionContext, type RequestFacts } from '../auth/bucket-policy.js';
+import { ACTION_BOUND_KEYS, actionHasKey, decide, EXISTING_TAG, isPublic, LOCK_KEYS, parseBucketPolicy, REQUEST_TAG, type BucketPolicy, type ConditionContext, type RequestFacts } from '../auth/bucket-policy.js';
+import { parseIsoDateTime } from '../dates.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
@@ -191,14 +192,62 @@ const SSE_CONDITION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-sid
  * A request's condition keys: the fixed ones in `keys`, and the tags it sets, parsed only when a
  * statement that applies asks for them. `requestTags` 'body': they come in the body
  * (PutObjectTagging), which is read after this judgement; a statement asking for them then sets
- * `deferred`, and the handler judges again once it has parsed the body (`taggingAllowed`).
+ * `deferred`, and the handler judges again once it has parsed the body (`bodyAllowed`). Likewise
+ * `bodyKeys`, the Object Lock keys of PutObjectRetention's and PutObjectLegalHold's bodies.
  */
 interface RequestKeys {
   keys: Map<string, string>;
-  /** The request's time for aws:CurrentTime and aws:EpochTime, taken when first asked. */
+  /** The request's time for aws:CurrentTime, aws:EpochTime and the remaining retention days, taken when first asked. */
   now?: number;
   requestTags?: (() => TagSet | undefined) | 'body';
+  bodyKeys?: ReadonlySet<string>;
   deferred: boolean;
+}
+
+/**
+ * What a request's body says that condition keys judge, once the handler has parsed it: the tags
+ * PutObjectTagging sets, the Object Lock keys (LOCK_KEYS, but the remaining days, which follow
+ * from the date) PutObjectRetention or PutObjectLegalHold set.
+ */
+export interface BodyFacts {
+  tags?: TagSet;
+  lock?: Readonly<Record<string, string>>;
+}
+
+/** The operations whose body holds Object Lock condition keys (read after the first judgement). */
+const LOCK_BODY_KEYS: Partial<Record<Operation, ReadonlySet<string>>> = {
+  PutObjectRetention: new Set(['s3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-remaining-retention-days']),
+  PutObjectLegalHold: new Set(['s3:object-lock-legal-hold']),
+};
+
+/** A write's Object Lock headers, with the condition keys they are. */
+const LOCK_HEADERS = [
+  ['x-amz-object-lock-mode', 's3:object-lock-mode'],
+  ['x-amz-object-lock-retain-until-date', 's3:object-lock-retain-until-date'],
+  ['x-amz-object-lock-legal-hold', 's3:object-lock-legal-hold'],
+] as const;
+
+/**
+ * A retain-until date as the condition key holds it: ISO 8601 in UTC when it is a date (a header
+ * may write it in another zone; the Date operators parse either), else as sent (the handler
+ * refuses it).
+ */
+function lockDateKey(value: string): string {
+  const t = parseIsoDateTime(value);
+  return t === undefined ? value : new Date(t).toISOString();
+}
+
+/**
+ * s3:object-lock-remaining-retention-days: whole days from the request to the retain-until date,
+ * rounded up (a retention asked for as "now + 30 days" reaches here a moment later and still
+ * counts 30), 0 for a date passed; undefined without a date.
+ */
+function remainingDays(req: RequestKeys): string | undefined {
+  const until = req.keys.get('s3:object-lock-retain-until-date');
+  const t = until === undefined ? undefined : parseIsoDateTime(until);
+  if (t === undefined) return undefined;
+  req.now ??= Date.now();
+  return String(Math.max(0, Math.ceil((t - req.now) / 86_400_000)));
 }
 
 /** Request headers that are condition keys of the same name under `s3:`, of the actions KEY_ACTIONS says. */
@@ -239,6 +288,13 @@ function requestContext(req: { headers: Readonly<Record<string, string>>; remote
     const v = req.headers[name];
     if (v !== undefined) keys.set(`s3:${name}`, v);
   }
+  for (const [name, key] of LOCK_HEADERS) {
+    const v = req.headers[name];
+    if (v !== undefined) keys.set(key, key === 's3:object-lock-retain-until-date' ? lockDateKey(v) : v);
+  }
+  // A conditional write's preconditions (ACTION_BOUND_KEYS keeps them from a GET's).
+  if (req.headers['if-match'] !== undefined) keys.set('s3:if-match', req.headers['if-match']);
+  if (req.headers['if-none-match'] !== undefined) keys.set('s3:if-none-match', req.headers['if-none-match']);
   if (signer !== undefined) {
     keys.set('s3:authtype', signer.authType);
     keys.set('s3:signatureversion', signer.signatureVersion);
@@ -302,6 +358,11 @@ function checkContext(env: OpsEnv, req: RequestKeys, action: string, object: Obj
       if (ACTION_BOUND_KEYS.has(key) && !actionHasKey(key, action)) return undefined;
       // The version the check's object action names (a copy source's for its read).
       if (key === 's3:versionid') return object?.versionId;
+      if (req.bodyKeys?.has(key)) {
+        req.deferred = true;
+        return undefined;
+      }
+      if (key === 's3:object-lock-remaining-retention-days') return remainingDays(req);
       const fixed = req.keys.get(key);
       if (fixed !== undefined) return fixed;
       if (key === 'aws:currenttime' || key === 'aws:epochtime') {
@@ -344,9 +405,17 @@ function uploadContext(env: OpsEnv, req: AnonymousRequest, context: RequestKeys)
   const up = id === '' ? undefined : env.meta.getUpload(id);
   if (up === undefined || up.bucket !== req.route.bucket || up.key !== req.route.key) return;
   for (const [name, value] of Object.entries(up.sseRequested ?? {})) if (!context.keys.has(`s3:${name}`)) context.keys.set(`s3:${name}`, value);
-  // Likewise the tags CreateMultipartUpload asked for (x-amz-tagging), which the object gets.
+  // Likewise the tags CreateMultipartUpload asked for (x-amz-tagging), which the object gets, and
+  // its Object Lock headers (a "deny uploads without a COMPLIANCE retention" policy must let the
+  // parts of an upload begun with one through).
   const tags = up.tags;
   context.requestTags = () => tags;
+  const lock: Array<[string, string | undefined]> = [
+    ['s3:object-lock-mode', up.retention?.mode],
+    ['s3:object-lock-retain-until-date', up.retention && new Date(up.retention.until).toISOString()],
+    ['s3:object-lock-legal-hold', up.legalHold],
+  ];
+  for (const [key, value] of lock) if (value !== undefined && !context.keys.has(key)) context.keys.set(key, value);
 }
 
 interface Check {
@@ -414,9 +483,9 @@ export function userMay(
 
 /**
  * Whether a request signed by a user (not root) is allowed by its policies and the buckets'
- * policies. `bodyTags`: the tags PutObjectTagging's body sets, once parsed (taggingAllowed).
+ * policies. `body`: what its body sets, once parsed (bodyAllowed).
  */
-export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: string }, bodyTags?: TagSet): boolean {
+export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: string }, body?: BodyFacts): boolean {
   if (req.accessKey === env.config.rootUser) return true;
   const { route } = req;
   if (ANONYMOUS_OPERATIONS.has(route.op) || SELF_CHECKED.has(route.op)) return true;
@@ -426,7 +495,7 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
   const [plain, scope] = entry;
   const action = scope === 'object' && req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? plain) : plain;
   const context = requestContext(req);
-  context.requestTags = bodyTags !== undefined ? () => bodyTags : requestTagsOf(route.op, req.headers, req.query);
+  bodyContext(context, route.op, req, body);
   uploadContext(env, req, context);
   const checks: Check[] = [];
   if (scope === 'service') checks.push({ bucket: undefined, action, resource: '*' });
@@ -451,20 +520,36 @@ function objectOf(route: Route, query: URLSearchParams): ObjectRef {
 }
 
 /**
- * A refusal that rests on tags still in the body is not given yet: the handler judges the
- * request again, whole, once it has parsed them, before it changes anything (taggingAllowed).
+ * The keys of a request's body: those the handler parsed (`body`), else none yet: a statement
+ * asking for one defers its judgement to the handler (bodyAllowed).
+ */
+function bodyContext(context: RequestKeys, op: Operation, req: AnonymousRequest, body: BodyFacts | undefined): void {
+  context.requestTags = body?.tags !== undefined ? () => body.tags : requestTagsOf(op, req.headers, req.query);
+  if (body?.lock !== undefined) {
+    for (const key of LOCK_KEYS) context.keys.delete(key);
+    for (const [key, value] of Object.entries(body.lock)) context.keys.set(key, value);
+  } else {
+    const pending = LOCK_BODY_KEYS[op];
+    if (pending !== undefined) context.bodyKeys = pending;
+  }
+}
+
+/**
+ * A refusal that rests on keys still in the body is not given yet: the handler judges the
+ * request again, whole, once it has parsed them, before it changes anything (bodyAllowed).
  */
 function allowedOrDeferred(allowed: boolean, context: RequestKeys): boolean {
   return allowed || context.deferred;
 }
 
 /**
- * For PutObjectTagging, after its body is parsed and before anything is stored: whether the
- * requester may set `tags`, judged as the request was before its body (userAllowed,
- * anonymousAllowed) with s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys now known. The
- * root user always may.
+ * For PutObjectTagging, PutObjectRetention and PutObjectLegalHold, after the body is parsed and
+ * before anything is stored: whether the requester may set what it says, judged as the request
+ * was before its body (userAllowed, anonymousAllowed) with the body's keys now known
+ * (s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys; the Object Lock keys). The root user
+ * always may.
  */
-export function taggingAllowed(env: OpsEnv, ctx: RequestContext, tags: TagSet): boolean {
+export function bodyAllowed(env: OpsEnv, ctx: RequestContext, body: BodyFacts): boolean {
   if (ctx.accessKey === env.config.rootUser) return true;
   const req: AnonymousRequest & { accessKey: string } = {
     route: { op: ctx.op, ...(ctx.bucket !== undefined ? { bucket: ctx.bucket } : {}), ...(ctx.key !== undefined ? { key: ctx.key } : {}) },
@@ -474,7 +559,7 @@ export function taggingAllowed(env: OpsEnv, ctx: RequestContext, tags: TagSet): 
     secure: ctx.secure,
     accessKey: ctx.accessKey,
   };
-  return ctx.accessKey === '' ? anonymousAllowed(env, req, tags) : userAllowed(env, req, tags);
+  return ctx.accessKey === '' ? anonymousAllowed(env, req, body) : userAllowed(env, req, body);
 }
 
 /**
@@ -584,8 +669,8 @@ export function mayList(env: OpsEnv, ctx: Requester): boolean {
   return requesterJudge(env, ctx)('s3:ListBucket', undefined);
 }
 
-/** Whether an unsigned request is admitted by the policies of every bucket it touches (`bodyTags`: as userAllowed). */
-export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, bodyTags?: TagSet): boolean {
+/** Whether an unsigned request is admitted by the policies of every bucket it touches (`body`: as userAllowed). */
+export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: BodyFacts): boolean {
   const { route } = req;
   if (route.bucket === undefined) return false;
   // As on S3: an unsigned request to a bucket that does not exist is 404 NoSuchBucket, not 403
@@ -595,7 +680,7 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, bodyTags?: 
   // it: keys the bucket's policy does not let anyone delete are AccessDenied entries of a 200.
   if (route.op === 'DeleteObjects') return true;
   const context = requestContext(req);
-  context.requestTags = bodyTags !== undefined ? () => bodyTags : requestTagsOf(route.op, req.headers, req.query);
+  bodyContext(context, route.op, req, body);
   uploadContext(env, req, context);
   const checks: Check[] = [];
   const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];

@@ -7,7 +7,7 @@ import { S3Error } from '../errors.js';
 import type { ObjectRecord, TagSet } from '../meta/records.js';
 import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
-import { taggingAllowed } from './policy.js';
+import { bodyAllowed } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { parseConfigXml, toXml, xmlFields, xmlList } from './xml.js';
 
@@ -179,7 +179,7 @@ export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): 
   // s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys are these tags: the request is judged
   // again with them, before anything changes (before its body, a policy that asks for them
   // could not decide; ops/policy.ts deferred it to here).
-  if (!taggingAllowed(env, ctx, tags)) throw new S3Error('AccessDenied');
+  if (!bodyAllowed(env, ctx, { tags })) throw new S3Error('AccessDenied');
   const rec = await commitTags(env, ctx, tags);
   return { status: 200, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }

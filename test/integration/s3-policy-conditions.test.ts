@@ -4,7 +4,10 @@
 // its own policy (S3_IAM_FILE). Object tags: s3:ExistingObjectTag/<key> (the tags of the object,
 // or of the version named, as they are at the request), s3:RequestObjectTag/<key> and
 // s3:RequestObjectTagKeys (x-amz-tagging, PutObjectTagging's body, a form's tagging field) with
-// ForAnyValue:/ForAllValues:. The parser and evaluator alone: unit/daemon/auth/bucket-policy.test.ts.
+// ForAnyValue:/ForAllValues:. Object Lock: s3:object-lock-mode, -retain-until-date,
+// -remaining-retention-days and -legal-hold (a write's headers, a multipart upload's parts judged by
+// its CreateMultipartUpload's, PutObjectRetention's and PutObjectLegalHold's bodies), and a
+// conditional write's s3:if-none-match. The parser and evaluator alone: unit/daemon/auth/bucket-policy.test.ts.
 
 import t from 'tap';
 import {
@@ -16,6 +19,13 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  CompleteMultipartUploadCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { bucketName, s3Client } from '../helpers/daemon.js';
@@ -201,4 +211,65 @@ t.test('request keys: s3:x-amz-acl, s3:authType, s3:signatureversion, s3:x-amz-c
   t.equal(unsigned.status, 403, 'x-amz-content-sha256: UNSIGNED-PAYLOAD');
   const signed = await raw(d.port, { method: 'PUT', path: objectPath(U, 'req/signed-body'), body: 's', sign: { accessKeyId: 'abac-user', secretAccessKey: 'abac-secret-0001', payloadHash: 'hash' } });
   t.equal(signed.status, 200, 'a signed body');
+});
+
+t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and PutObjectLegalHold\'s bodies) and s3:if-none-match', async (t) => {
+  const L = bucketName('lcond');
+  await root.send(new CreateBucketCommand({ Bucket: L, ObjectLockEnabledForBucket: true }));
+  await root.send(
+    new PutBucketPolicyCommand({
+      Bucket: L,
+      Policy: policy(
+        stmt('Allow', ['s3:PutObject', 's3:PutObjectRetention', 's3:GetObject'], [`${L}/*`]),
+        // S3's "Setting limits on retention periods": at least 10 days, GOVERNANCE only; holds
+        // may be set, never lifted (an Allow on the body's key: judged once the body is read);
+        // writes under cond/ only with If-None-Match; under mp/ only with a retention mode.
+        stmt('Deny', ['s3:PutObject', 's3:PutObjectRetention'], [`${L}/*`], { NumericLessThan: { 's3:object-lock-remaining-retention-days': '10' } }),
+        stmt('Deny', ['s3:PutObject', 's3:PutObjectRetention'], [`${L}/*`], { StringEquals: { 's3:object-lock-mode': 'COMPLIANCE' } }),
+        stmt('Allow', ['s3:PutObjectLegalHold'], [`${L}/*`], { StringEquals: { 's3:object-lock-legal-hold': 'ON' } }),
+        stmt('Deny', ['s3:PutObject'], [`${L}/cond/*`], { Null: { 's3:if-none-match': 'true' } }),
+        stmt('Deny', ['s3:PutObject'], [`${L}/mp/*`], { Null: { 's3:object-lock-mode': 'true' } }),
+      ),
+    }),
+  );
+  const days = (n: number): Date => new Date(Date.now() + n * 86_400_000);
+  const put = (Key: string, extra: Record<string, unknown> = {}): Promise<string> => s3Code(other.send(new PutObjectCommand({ Bucket: L, Key, Body: Key, ...extra })));
+  const gov = (n: number): Record<string, unknown> => ({ ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: days(n) });
+  t.equal(await put('plain'), 'ok', 'no retention asked: the retention keys are absent, no Deny applies');
+  t.equal(await put('short', gov(5)), DENIED, 'GOVERNANCE for 5 days: under the 10-day minimum');
+  t.equal(await put('long', gov(20)), 'ok', 'GOVERNANCE for 20 days');
+  t.equal(await put('compliance', { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: days(20) }), DENIED, 'COMPLIANCE refused');
+  t.equal(await anonymous('PUT', L, 'anon-short', { headers: { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': days(3).toISOString() }, body: 'a' }), 403, 'anonymous likewise (the header\'s date)');
+
+  const retention = (Key: string, mode: string, n: number): Promise<string> =>
+    s3Code(other.send(new PutObjectRetentionCommand({ Bucket: L, Key, Retention: { Mode: mode as 'GOVERNANCE', RetainUntilDate: days(n) } })));
+  /** The day the retention of Key ends (root reads it), or the error. */
+  const until = async (Key: string): Promise<string> => {
+    let day = '';
+    const code = await s3Code(root.send(new GetObjectRetentionCommand({ Bucket: L, Key })).then((r) => (day = r.Retention!.RetainUntilDate!.toISOString().slice(0, 10))));
+    return code === 'ok' ? day : code;
+  };
+  t.equal(await retention('plain', 'GOVERNANCE', 5), DENIED, 'PutObjectRetention of 5 days: judged by its body');
+  t.equal(await until('plain'), 'NoSuchObjectLockConfiguration/404', 'and no retention was set');
+  t.equal(await retention('plain', 'COMPLIANCE', 30), DENIED, 'COMPLIANCE by PutObjectRetention');
+  t.equal(await retention('plain', 'GOVERNANCE', 30), 'ok', 'GOVERNANCE for 30 days');
+  t.equal(await until('plain'), days(30).toISOString().slice(0, 10), 'is set');
+
+  const hold = (Key: string, Status: 'ON' | 'OFF'): Promise<string> => s3Code(other.send(new PutObjectLegalHoldCommand({ Bucket: L, Key, LegalHold: { Status } })));
+  t.equal(await hold('plain', 'ON'), 'ok', 'a legal hold set');
+  t.equal(await hold('plain', 'OFF'), DENIED, 'and not lifted (s3:object-lock-legal-hold OFF)');
+  t.equal((await root.send(new GetObjectLegalHoldCommand({ Bucket: L, Key: 'plain' }))).LegalHold?.Status, 'ON', 'the hold is still on');
+  await root.send(new PutObjectLegalHoldCommand({ Bucket: L, Key: 'plain', LegalHold: { Status: 'OFF' } }));
+
+  t.equal(await put('cond/a'), DENIED, 'cond/: a write without If-None-Match');
+  t.equal(await put('cond/a', { IfNoneMatch: '*' }), 'ok', 'with If-None-Match: *');
+  t.equal(await put('cond/a', { IfNoneMatch: '*' }), 'PreconditionFailed/412', 'which then holds the write back itself');
+
+  // The parts of an upload begun with a retention carry its keys: the Null Deny on mp/ spares them.
+  t.equal(await put('mp/single'), DENIED, 'mp/: a write without a retention mode');
+  const up = await other.send(new CreateMultipartUploadCommand({ Bucket: L, Key: 'mp/big', ...gov(15), ChecksumAlgorithm: 'CRC32' }));
+  const part = await other.send(new UploadPartCommand({ Bucket: L, Key: 'mp/big', UploadId: up.UploadId, PartNumber: 1, Body: 'part one', ChecksumAlgorithm: 'CRC32' }));
+  const done = await s3Code(other.send(new CompleteMultipartUploadCommand({ Bucket: L, Key: 'mp/big', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] } })));
+  t.equal(done, 'ok', 'its parts and completion are judged by the retention CreateMultipartUpload asked for');
+  t.equal(await until('mp/big'), days(15).toISOString().slice(0, 10), 'the object has it');
 });

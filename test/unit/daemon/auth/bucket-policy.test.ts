@@ -340,3 +340,33 @@ t.test('request keys: s3:x-amz-acl, s3:x-amz-metadata-directive, s3:x-amz-storag
   for (const [what, st] of bad) t.equal(code(() => parseBucketPolicy(doc(st), B)), 'MalformedPolicy', what);
   t.equal(code(() => parseBucketPolicy(doc({ ...allow(['s3:PutObject', 's3:PutObjectAcl'], O), Condition: { StringEquals: { 's3:x-amz-acl': 'private', 's3:x-amz-storage-class': 'STANDARD' } } }), B)), 'ok');
 });
+
+t.test('Object Lock keys and s3:if-match / s3:if-none-match', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const deny = (action: string | string[], Condition: Record<string, unknown>) => ({ Effect: 'Deny', Principal: '*', Action: action, Resource: O, Condition });
+  const limits = doc(
+    allow('s3:*', O),
+    deny(['s3:PutObject', 's3:PutObjectRetention'], { NumericLessThan: { 's3:object-lock-remaining-retention-days': '10' } }),
+    deny(['s3:PutObject', 's3:PutObjectRetention'], { DateGreaterThan: { 's3:object-lock-retain-until-date': '2040-01-01T00:00:00Z' } }),
+    deny('s3:PutObjectLegalHold', { StringEquals: { 's3:object-lock-legal-hold': 'OFF' } }),
+    deny('s3:PutObject', { Null: { 's3:if-none-match': 'true' } }),
+  );
+  const put = (context: Record<string, string>): boolean => ask(limits, 's3:PutObject', `${B}/k`, { 's3:if-none-match': '*', ...context });
+  t.ok(put({}), 'no retention: the retention Denies do not apply');
+  t.notOk(put({ 's3:object-lock-remaining-retention-days': '9' }), '9 days: under the minimum');
+  t.ok(put({ 's3:object-lock-remaining-retention-days': '10', 's3:object-lock-retain-until-date': '2030-01-01T00:00:00.000Z' }), '10 days, before 2040');
+  t.notOk(put({ 's3:object-lock-retain-until-date': '2041-01-01T00:00:00.000Z' }), 'after 2040');
+  t.notOk(ask(limits, 's3:PutObject', `${B}/k`), 'no If-None-Match');
+  t.notOk(ask(limits, 's3:PutObjectLegalHold', `${B}/k`, { 's3:object-lock-legal-hold': 'OFF' }), 'a hold lifted');
+  t.ok(ask(limits, 's3:PutObjectLegalHold', `${B}/k`, { 's3:object-lock-legal-hold': 'ON' }), 'a hold set');
+  const bad: Array<[string, unknown]> = [
+    ['s3:object-lock-mode on GetObject', deny('s3:GetObject', { StringEquals: { 's3:object-lock-mode': 'COMPLIANCE' } })],
+    ['s3:object-lock-legal-hold on PutObjectRetention', deny('s3:PutObjectRetention', { StringEquals: { 's3:object-lock-legal-hold': 'ON' } })],
+    ['s3:object-lock-remaining-retention-days on PutObjectLegalHold', deny('s3:PutObjectLegalHold', { NumericLessThan: { 's3:object-lock-remaining-retention-days': '1' } })],
+    ['s3:if-none-match on GetObject', deny('s3:GetObject', { Null: { 's3:if-none-match': 'true' } })],
+    ['a String operator on the remaining days (a number)', deny('s3:PutObject', { StringEquals: { 's3:object-lock-remaining-retention-days': '10' } })],
+    ['a Numeric operator on the retain-until date', deny('s3:PutObject', { NumericLessThan: { 's3:object-lock-retain-until-date': '10' } })],
+    ['a date that is none', deny('s3:PutObject', { DateLessThan: { 's3:object-lock-retain-until-date': 'soon' } })],
+  ];
+  for (const [what, st] of bad) t.equal(code(() => parseBucketPolicy(doc(st), B)), 'MalformedPolicy', what);
+});
