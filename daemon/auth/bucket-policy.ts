@@ -62,20 +62,20 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
   's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
   's3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
-  ...LOCK_KEYS, 's3:if-match', 's3:if-none-match',
+  ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
  * every request may send: x-amz-acl on a GetObject is no s3:x-amz-acl.
  */
-export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match']);
+export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation']);
 /** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
 export const EXISTING_TAG = 's3:existingobjecttag/';
 export const REQUEST_TAG = 's3:requestobjecttag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType' };
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation' };
 const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
@@ -339,6 +339,9 @@ const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   // A conditional write's If-Match and If-None-Match (a GET's are no such keys).
   's3:if-match': ['s3:PutObject'],
   's3:if-none-match': ['s3:PutObject'],
+  // true for the writes that create an object (PutObject, CopyObject, CompleteMultipartUpload),
+  // false for the multipart calls that cannot carry a precondition.
+  's3:objectcreationoperation': ['s3:PutObject'],
   's3:versionid': [
     's3:GetObjectVersion', 's3:GetObjectVersionAcl', 's3:GetObjectVersionAttributes', 's3:GetObjectVersionTagging', 's3:GetObjectVersionTorrent',
     's3:PutObjectVersionAcl', 's3:PutObjectVersionTagging', 's3:DeleteObjectVersion', 's3:DeleteObjectVersionTagging',

@@ -214,6 +214,20 @@ export interface BodyFacts {
   lock?: Readonly<Record<string, string>>;
 }
 
+/**
+ * s3:ObjectCreationOperation, as on S3: true for the writes that create an object, false for the
+ * multipart calls before the completion (which cannot carry If-None-Match: S3's "enforce
+ * conditional writes" policy pairs its Null on s3:if-none-match with this key being true).
+ */
+const OBJECT_CREATION: Partial<Record<Operation, 'true' | 'false'>> = {
+  PutObject: 'true',
+  CopyObject: 'true',
+  CompleteMultipartUpload: 'true',
+  CreateMultipartUpload: 'false',
+  UploadPart: 'false',
+  UploadPartCopy: 'false',
+};
+
 /** The operations whose body holds Object Lock condition keys (read after the first judgement). */
 const LOCK_BODY_KEYS: Partial<Record<Operation, ReadonlySet<string>>> = {
   PutObjectRetention: new Set(['s3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-remaining-retention-days']),
@@ -520,10 +534,13 @@ function objectOf(route: Route, query: URLSearchParams): ObjectRef {
 }
 
 /**
- * The keys of a request's body: those the handler parsed (`body`), else none yet: a statement
- * asking for one defers its judgement to the handler (bodyAllowed).
+ * The keys of the operation (s3:ObjectCreationOperation) and of its body: those the handler parsed
+ * (`body`), else none yet: a statement asking for one defers its judgement to the handler
+ * (bodyAllowed).
  */
 function bodyContext(context: RequestKeys, op: Operation, req: AnonymousRequest, body: BodyFacts | undefined): void {
+  const creation = OBJECT_CREATION[op];
+  if (creation !== undefined) context.keys.set('s3:objectcreationoperation', creation);
   context.requestTags = body?.tags !== undefined ? () => body.tags : requestTagsOf(op, req.headers, req.query);
   if (body?.lock !== undefined) {
     for (const key of LOCK_KEYS) context.keys.delete(key);

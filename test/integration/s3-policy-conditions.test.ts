@@ -227,7 +227,8 @@ t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and
         stmt('Deny', ['s3:PutObject', 's3:PutObjectRetention'], [`${L}/*`], { NumericLessThan: { 's3:object-lock-remaining-retention-days': '10' } }),
         stmt('Deny', ['s3:PutObject', 's3:PutObjectRetention'], [`${L}/*`], { StringEquals: { 's3:object-lock-mode': 'COMPLIANCE' } }),
         stmt('Allow', ['s3:PutObjectLegalHold'], [`${L}/*`], { StringEquals: { 's3:object-lock-legal-hold': 'ON' } }),
-        stmt('Deny', ['s3:PutObject'], [`${L}/cond/*`], { Null: { 's3:if-none-match': 'true' } }),
+        // S3's "Enforce conditional writes", its multipart calls before the completion exempted.
+        stmt('Deny', ['s3:PutObject'], [`${L}/cond/*`], { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } }),
         stmt('Deny', ['s3:PutObject'], [`${L}/mp/*`], { Null: { 's3:object-lock-mode': 'true' } }),
       ),
     }),
@@ -264,6 +265,12 @@ t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and
   t.equal(await put('cond/a'), DENIED, 'cond/: a write without If-None-Match');
   t.equal(await put('cond/a', { IfNoneMatch: '*' }), 'ok', 'with If-None-Match: *');
   t.equal(await put('cond/a', { IfNoneMatch: '*' }), 'PreconditionFailed/412', 'which then holds the write back itself');
+  const cw = await other.send(new CreateMultipartUploadCommand({ Bucket: L, Key: 'cond/mp', ChecksumAlgorithm: 'CRC32' }));
+  const cwPart = await other.send(new UploadPartCommand({ Bucket: L, Key: 'cond/mp', UploadId: cw.UploadId, PartNumber: 1, Body: 'cw part', ChecksumAlgorithm: 'CRC32' }));
+  const complete = (IfNoneMatch?: string): Promise<string> =>
+    s3Code(other.send(new CompleteMultipartUploadCommand({ Bucket: L, Key: 'cond/mp', UploadId: cw.UploadId, ...(IfNoneMatch ? { IfNoneMatch } : {}), MultipartUpload: { Parts: [{ PartNumber: 1, ETag: cwPart.ETag, ChecksumCRC32: cwPart.ChecksumCRC32 }] } })));
+  t.equal(await complete(), DENIED, 'cond/: its CreateMultipartUpload and UploadPart went through (s3:ObjectCreationOperation false); a completion without If-None-Match does not');
+  t.equal(await complete('*'), 'ok', 'with it, it does');
 
   // The parts of an upload begun with a retention carry its keys: the Null Deny on mp/ spares them.
   t.equal(await put('mp/single'), DENIED, 'mp/: a write without a retention mode');

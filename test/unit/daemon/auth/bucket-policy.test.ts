@@ -370,3 +370,12 @@ t.test('Object Lock keys and s3:if-match / s3:if-none-match', async (t) => {
   ];
   for (const [what, st] of bad) t.equal(code(() => parseBucketPolicy(doc(st), B)), 'MalformedPolicy', what);
 });
+
+t.test('s3:ObjectCreationOperation: a Bool key of s3:PutObject', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const p = doc(allow('s3:*', O), { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: O, Condition: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } } });
+  t.notOk(ask(p, 's3:PutObject', `${B}/k`, { 's3:objectcreationoperation': 'true' }), 'a creating write without If-None-Match');
+  t.ok(ask(p, 's3:PutObject', `${B}/k`, { 's3:objectcreationoperation': 'true', 's3:if-none-match': '*' }), 'with it');
+  t.ok(ask(p, 's3:PutObject', `${B}/k`, { 's3:objectcreationoperation': 'false' }), 'an UploadPart');
+  t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:GetObject', O), Condition: { Bool: { 's3:ObjectCreationOperation': 'true' } } }), B)), 'MalformedPolicy', 'not a key of GetObject');
+});
