@@ -62,13 +62,13 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
   's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
   's3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
-  ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation',
+  ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
  * every request may send: x-amz-acl on a GetObject is no s3:x-amz-acl.
  */
-export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation']);
+export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source']);
 /** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
 export const EXISTING_TAG = 's3:existingobjecttag/';
 export const REQUEST_TAG = 's3:requestobjecttag/';
@@ -342,6 +342,8 @@ const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   // true for the writes that create an object (PutObject, CopyObject, CompleteMultipartUpload),
   // false for the multipart calls that cannot carry a precondition.
   's3:objectcreationoperation': ['s3:PutObject'],
+  // A copy's source (CopyObject, UploadPartCopy: both s3:PutObject), as `bucket/key`.
+  's3:x-amz-copy-source': ['s3:PutObject', 's3:BypassGovernanceRetention'],
   's3:versionid': [
     's3:GetObjectVersion', 's3:GetObjectVersionAcl', 's3:GetObjectVersionAttributes', 's3:GetObjectVersionTagging', 's3:GetObjectVersionTorrent',
     's3:PutObjectVersionAcl', 's3:PutObjectVersionTagging', 's3:DeleteObjectVersion', 's3:DeleteObjectVersionTagging',

@@ -306,6 +306,11 @@ function requestContext(req: { headers: Readonly<Record<string, string>>; remote
     const v = req.headers[name];
     if (v !== undefined) keys.set(key, key === 's3:object-lock-retain-until-date' ? lockDateKey(v) : v);
   }
+  // A copy's source as S3's examples write it (`bucket/public/*`): bucket and key decoded, without
+  // a leading `/` or the versionId, however the client wrote the header; a malformed one as sent
+  // (the handler refuses it).
+  const copySource = req.headers['x-amz-copy-source'];
+  if (copySource !== undefined) keys.set('s3:x-amz-copy-source', copySourceKey(copySource));
   // A conditional write's preconditions (ACTION_BOUND_KEYS keeps them from a GET's).
   if (req.headers['if-match'] !== undefined) keys.set('s3:if-match', req.headers['if-match']);
   if (req.headers['if-none-match'] !== undefined) keys.set('s3:if-none-match', req.headers['if-none-match']);
@@ -394,6 +399,16 @@ function checkContext(env: OpsEnv, req: RequestKeys, action: string, object: Obj
       return undefined;
     },
   };
+}
+
+/** s3:x-amz-copy-source: `bucket/key` of the header (see requestContext). */
+function copySourceKey(header: string): string {
+  try {
+    const src = parseCopySource(header);
+    return `${src.bucket}/${src.key}`;
+  } catch {
+    return header;
+  }
 }
 
 /** CreateMultipartUpload's encryption headers, kept with the upload (UploadRecord.sseRequested). */

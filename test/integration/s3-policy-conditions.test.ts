@@ -26,6 +26,7 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { bucketName, s3Client } from '../helpers/daemon.js';
@@ -230,6 +231,8 @@ t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and
         // S3's "Enforce conditional writes", its multipart calls before the completion exempted.
         stmt('Deny', ['s3:PutObject'], [`${L}/cond/*`], { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } }),
         stmt('Deny', ['s3:PutObject'], [`${L}/mp/*`], { Null: { 's3:object-lock-mode': 'true' } }),
+        // Copies into copies/ only from plain/ (AWS's "restriction on the copy source" example).
+        stmt('Deny', ['s3:PutObject'], [`${L}/copies/*`], { StringNotLike: { 's3:x-amz-copy-source': `${L}/plain*` } }),
       ),
     }),
   );
@@ -271,6 +274,12 @@ t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and
     s3Code(other.send(new CompleteMultipartUploadCommand({ Bucket: L, Key: 'cond/mp', UploadId: cw.UploadId, ...(IfNoneMatch ? { IfNoneMatch } : {}), MultipartUpload: { Parts: [{ PartNumber: 1, ETag: cwPart.ETag, ChecksumCRC32: cwPart.ChecksumCRC32 }] } })));
   t.equal(await complete(), DENIED, 'cond/: its CreateMultipartUpload and UploadPart went through (s3:ObjectCreationOperation false); a completion without If-None-Match does not');
   t.equal(await complete('*'), 'ok', 'with it, it does');
+
+  const copy = (CopySource: string): Promise<string> => s3Code(other.send(new CopyObjectCommand({ Bucket: L, Key: 'copies/c', CopySource })));
+  t.equal(await copy(`${L}/plain`), 'ok', 's3:x-amz-copy-source: a copy from plain');
+  t.equal(await copy(`/${L}/plain`), 'ok', 'the header with a leading / is the same source');
+  t.equal(await copy(`${L}/long`), DENIED, 'a copy from another key');
+  t.equal(await put('copies/direct'), DENIED, 'a write that is no copy has no such key (StringNotLike: true)');
 
   // The parts of an upload begun with a retention carry its keys: the Null Deny on mp/ spares them.
   t.equal(await put('mp/single'), DENIED, 'mp/: a write without a retention mode');
