@@ -44,7 +44,7 @@ const OPERATORS: ReadonlySet<string> = new Set<Operator>([
  * s3d had Numeric operators, keeps the string operators; the other typed keys take only theirs
  * (and Null): the text of aws:CurrentTime is no stable thing to match a pattern against.
  */
-const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime', 's3:object-lock-remaining-retention-days']);
+const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime', 's3:object-lock-remaining-retention-days', 's3:signatureage']);
 const DATE_KEYS: ReadonlySet<string> = new Set(['aws:currenttime', 'aws:epochtime', 's3:object-lock-retain-until-date']);
 const STRING_TYPED_NUMBERS: ReadonlySet<string> = new Set(['s3:max-keys']);
 /**
@@ -62,7 +62,7 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
   's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
   's3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
-  ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source',
+  ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source', 's3:signatureage',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
@@ -75,7 +75,7 @@ export const REQUEST_TAG = 's3:requestobjecttag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation' };
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge' };
 const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';

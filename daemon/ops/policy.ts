@@ -8,7 +8,8 @@
 // (bucket configuration and listing buckets are never anonymous); users get every S3 operation
 // their policies allow.
 import { ACTION_BOUND_KEYS, actionHasKey, decide, EXISTING_TAG, isPublic, LOCK_KEYS, parseBucketPolicy, REQUEST_TAG, type BucketPolicy, type ConditionContext, type RequestFacts } from '../auth/bucket-policy.js';
-import { parseIsoDateTime } from '../dates.js';
+import { parseDateText, parseIsoDateTime } from '../dates.js';
+import { parseAmzDate } from '../auth/sigv4.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
@@ -201,6 +202,8 @@ interface RequestKeys {
   now?: number;
   requestTags?: (() => TagSet | undefined) | 'body';
   bodyKeys?: ReadonlySet<string>;
+  /** When the request's signature was made (its x-amz-date, Date or X-Amz-Date), for s3:signatureAge. */
+  signedAt?: number;
   deferred: boolean;
 }
 
@@ -286,6 +289,21 @@ export function signedBy(headers: Readonly<Record<string, string>>, query: URLSe
   return undefined;
 }
 
+/**
+ * When a signature was made, for s3:signatureAge (milliseconds from then to the request): a V4
+ * signature's x-amz-date (or Date without it), a presigned V4 URL's X-Amz-Date, a V2
+ * signature's x-amz-date or Date. A V2 presigned URL and a form upload carry no signing time.
+ */
+function signatureTime(headers: Readonly<Record<string, string>>, query: URLSearchParams | undefined, signer: SignedBy): number | undefined {
+  const v4 = signer.signatureVersion === 'AWS4-HMAC-SHA256';
+  if (signer.authType === 'REST-QUERY-STRING') return v4 ? parseAmzDate(query?.get('X-Amz-Date') ?? '') : undefined;
+  if (signer.authType !== 'REST-HEADER') return undefined;
+  const amz = headers['x-amz-date'];
+  if (v4 && amz !== undefined) return parseAmzDate(amz);
+  const text = amz ?? headers.date;
+  return text === undefined ? undefined : parseDateText(text);
+}
+
 /** The condition keys every request has (`s3:` listing keys are added per request). */
 function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query?: URLSearchParams }, signer = signedBy(req.headers, req.query)): RequestKeys {
   const keys = new Map<string, string>([
@@ -318,7 +336,8 @@ function requestContext(req: { headers: Readonly<Record<string, string>>; remote
     keys.set('s3:authtype', signer.authType);
     keys.set('s3:signatureversion', signer.signatureVersion);
   }
-  return { keys, deferred: false };
+  const at = signer === undefined ? undefined : signatureTime(req.headers, req.query, signer);
+  return { keys, deferred: false, ...(at !== undefined ? { signedAt: at } : {}) };
 }
 
 /**
@@ -382,6 +401,11 @@ function checkContext(env: OpsEnv, req: RequestKeys, action: string, object: Obj
         return undefined;
       }
       if (key === 's3:object-lock-remaining-retention-days') return remainingDays(req);
+      if (key === 's3:signatureage') {
+        if (req.signedAt === undefined) return undefined;
+        req.now ??= Date.now();
+        return String(Math.max(0, req.now - req.signedAt));
+      }
       const fixed = req.keys.get(key);
       if (fixed !== undefined) return fixed;
       if (key === 'aws:currenttime' || key === 'aws:epochtime') {

@@ -231,6 +231,8 @@ t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and
         // S3's "Enforce conditional writes", its multipart calls before the completion exempted.
         stmt('Deny', ['s3:PutObject'], [`${L}/cond/*`], { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } }),
         stmt('Deny', ['s3:PutObject'], [`${L}/mp/*`], { Null: { 's3:object-lock-mode': 'true' } }),
+        // Presigned URLs honoured for 10 minutes after signing, whatever their expiry.
+        stmt('Deny', ['s3:GetObject'], [`${L}/*`], { NumericGreaterThan: { 's3:signatureAge': '600000' } }),
         // Copies into copies/ only from plain/ (AWS's "restriction on the copy source" example).
         stmt('Deny', ['s3:PutObject'], [`${L}/copies/*`], { StringNotLike: { 's3:x-amz-copy-source': `${L}/plain*` } }),
       ),
@@ -280,6 +282,15 @@ t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and
   t.equal(await copy(`/${L}/plain`), 'ok', 'the header with a leading / is the same source');
   t.equal(await copy(`${L}/long`), DENIED, 'a copy from another key');
   t.equal(await put('copies/direct'), DENIED, 'a write that is no copy has no such key (StringNotLike: true)');
+
+  const presigned = async (signingDate: Date, c: S3Client = other): Promise<number> => {
+    const u = new URL(await getSignedUrl(c, new GetObjectCommand({ Bucket: L, Key: 'plain' }), { expiresIn: 3600, signingDate }));
+    return (await raw(d.port, { method: 'GET', path: u.pathname, query: u.search.slice(1), sign: false })).status;
+  };
+  t.equal(await presigned(new Date()), 200, 's3:signatureAge: a URL signed now');
+  t.equal(await presigned(new Date(Date.now() - 20 * 60_000)), 403, 'one signed 20 minutes ago, though valid for an hour');
+  t.equal(await presigned(new Date(Date.now() - 20 * 60_000), root), 200, 'which root (no policy binds it) may use: the URL itself is valid');
+  t.equal(await get(other, L, 'plain'), 'plain', 'a header-signed GET (its x-amz-date is now)');
 
   // The parts of an upload begun with a retention carry its keys: the Null Deny on mp/ spares them.
   t.equal(await put('mp/single'), DENIED, 'mp/: a write without a retention mode');

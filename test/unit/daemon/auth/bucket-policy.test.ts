@@ -379,3 +379,20 @@ t.test('s3:ObjectCreationOperation: a Bool key of s3:PutObject', async (t) => {
   t.ok(ask(p, 's3:PutObject', `${B}/k`, { 's3:objectcreationoperation': 'false' }), 'an UploadPart');
   t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:GetObject', O), Condition: { Bool: { 's3:ObjectCreationOperation': 'true' } } }), B)), 'MalformedPolicy', 'not a key of GetObject');
 });
+
+t.test('s3:signatureAge and s3:x-amz-copy-source', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const p = doc(
+    allow('s3:*', O),
+    { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: O, Condition: { NumericGreaterThan: { 's3:signatureAge': '600000' } } },
+    { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: O, Condition: { StringNotLike: { 's3:x-amz-copy-source': `${B}/public/*` }, Null: { 's3:x-amz-copy-source': 'false' } } },
+  );
+  t.ok(ask(p, 's3:GetObject', `${B}/k`, { 's3:signatureage': '1000' }));
+  t.notOk(ask(p, 's3:GetObject', `${B}/k`, { 's3:signatureage': '600001' }));
+  t.ok(ask(p, 's3:GetObject', `${B}/k`), 'no signature time: NumericGreaterThan false');
+  t.ok(ask(p, 's3:PutObject', `${B}/k`, { 's3:x-amz-copy-source': `${B}/public/a` }));
+  t.notOk(ask(p, 's3:PutObject', `${B}/k`, { 's3:x-amz-copy-source': `${B}/private/a` }));
+  t.ok(ask(p, 's3:PutObject', `${B}/k`), 'no copy');
+  t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:x-amz-copy-source': 'x/y' } } }), B)), 'MalformedPolicy', 'not a key of GetObject');
+  t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:signatureAge': '5' } } }), B)), 'MalformedPolicy', 'a number: Numeric operators');
+});
