@@ -28,7 +28,7 @@ import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, versionHeader, writeEncryption } from './object.js';
-import { sseRequestedField } from './policy.js';
+import { sseRequestedField } from './condition-keys.js';
 import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { parseXml, toXml, type XmlObject } from './xml.js';
