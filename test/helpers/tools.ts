@@ -1,8 +1,10 @@
 // Running third-party command-line tools (s3cmd, rclone, restic, the aws CLI) from a test: whether
 // one is installed, and a runner that gives each a HOME of the test's own and collects its output.
+// The aws CLI (AWS_BIN) runs through aws-cli.ts's runAws, by default without an `aws` process.
 
 import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { ACCESS_KEY, REGION, SECRET_KEY } from './daemon.js';
 
 /** false when `tool` runs, otherwise why its tests are skipped (tap's `skip`). */
@@ -24,12 +26,22 @@ export function toolRunner(home: string): {
   run(cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run>;
   ok(cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run>;
 } {
-  const run = (cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(cmd, args, { env: { PATH: process.env.PATH, HOME: home, ...env }, maxBuffer: 32 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) =>
+  const run = async (cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run> => {
+    const fullEnv = { PATH: process.env.PATH, HOME: home, ...env };
+    if (basename(cmd) === 'aws') {
+      // Imported here: a test without aws does not start (or probe) it.
+      const { AWS_BIN, runAws } = await import('./aws-cli.js');
+      if (cmd === AWS_BIN) {
+        const r = await runAws(args, { env: fullEnv, timeout: 120_000 });
+        return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+      }
+    }
+    return new Promise((resolve) => {
+      execFile(cmd, args, { env: fullEnv, maxBuffer: 32 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
+  };
   const ok = async (cmd: string, args: string[], env: Record<string, string | undefined>): Promise<Run> => {
     const r = await run(cmd, args, env);
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
