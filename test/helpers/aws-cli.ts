@@ -92,6 +92,18 @@ export async function runAws(args: string[], opts: AwsRunOptions): Promise<AwsOu
   return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+export interface AwsResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** runAws with its output as text, and status 1 for a command a signal ended or that did not start. */
+export async function runAwsText(args: string[], opts: AwsRunOptions): Promise<AwsResult> {
+  const r = await runAws(args, opts);
+  return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+}
+
 /** `aws --version` as it prints it, or undefined when aws does not run. */
 async function awsVersion(): Promise<string | undefined> {
   const env = { PATH: process.env.PATH };
@@ -111,12 +123,6 @@ export const AWS_VERSION: string | undefined = await awsVersion();
 
 /** `false` when `aws` runs, else the reason to skip (for tap's `skip`). */
 export const NO_AWS: false | string = AWS_VERSION !== undefined ? false : 'the aws CLI is not on PATH';
-
-export interface AwsResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 export interface AwsCli {
   /** Runs `aws --endpoint-url … <args>`; resolves with the exit code and output. */
@@ -141,10 +147,7 @@ export function awsCli(endpoint: string, home: string, opts: { pathStyle?: boole
     AWS_PAGER: '',
     PYTHONWARNINGS: 'ignore',
   };
-  const run = async (...args: string[]): Promise<AwsResult> => {
-    const r = await runAws(['--endpoint-url', endpoint, ...(opts.global ?? []), ...args], { env });
-    return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
-  };
+  const run = (...args: string[]): Promise<AwsResult> => runAwsText(['--endpoint-url', endpoint, ...(opts.global ?? []), ...args], { env });
   return {
     run,
     async ok(...args) {

@@ -30,11 +30,8 @@ export function toolRunner(home: string): {
     const fullEnv = { PATH: process.env.PATH, HOME: home, ...env };
     if (basename(cmd) === 'aws') {
       // Imported here: a test without aws does not start (or probe) it.
-      const { AWS_BIN, runAws } = await import('./aws-cli.js');
-      if (cmd === AWS_BIN) {
-        const r = await runAws(args, { env: fullEnv, timeout: 120_000 });
-        return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
-      }
+      const { AWS_BIN, runAwsText } = await import('./aws-cli.js');
+      if (cmd === AWS_BIN) return runAwsText(args, { env: fullEnv, timeout: 120_000 });
     }
     return new Promise((resolve) => {
       execFile(cmd, args, { env: fullEnv, maxBuffer: 32 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) =>

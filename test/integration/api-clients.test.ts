@@ -1,7 +1,6 @@
 // Third-party clients against the real daemon (issue 2, "Tests" and "Done when"): the minio
 // npm client, and the aws CLI's s3api commands (skipped with a message when `aws` is absent).
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import type { Client as MinioClient } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
-import { AWS_BIN } from '../helpers/aws-cli.js';
+import { AWS_VERSION, NO_AWS, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
 
 let d: TestDaemon;
 let work: string;
@@ -150,16 +149,7 @@ t.test('minio npm client with no region against a daemon in eu-west-3: listBucke
   t.ok((await wrong.listBuckets()).some((x) => x.name === b), 'its listBuckets still works');
 });
 
-const AWS = spawnSync(AWS_BIN, ['--version'], { encoding: 'utf8' });
-const HAVE_AWS = AWS.error === undefined && AWS.status === 0;
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function awsCli(args: string[]): Promise<CliResult> {
+function awsCli(args: string[]): Promise<AwsResult> {
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: work,
@@ -172,20 +162,15 @@ function awsCli(args: string[]): Promise<CliResult> {
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
   };
-  return new Promise((resolve) => {
-    execFile(AWS_BIN, ['--endpoint-url', d.endpoint, '--output', 'json', ...args], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runAwsText(['--endpoint-url', d.endpoint, '--output', 'json', ...args], { env, timeout: 60_000 });
 }
 
-function json(r: CliResult): Record<string, unknown> {
+function json(r: AwsResult): Record<string, unknown> {
   return r.stdout.trim() === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>);
 }
 
-t.test('aws CLI s3api: create-bucket, put-object, get-object, head-object, list-buckets, delete-object, delete-bucket', { skip: HAVE_AWS ? false : 'the aws CLI is not on PATH: skipping the aws s3api tests' }, async (t) => {
-  t.comment(`using ${(AWS.stdout || AWS.stderr).trim()}`);
+t.test('aws CLI s3api: create-bucket, put-object, get-object, head-object, list-buckets, delete-object, delete-bucket', { skip: NO_AWS }, async (t) => {
+  t.comment(`using ${AWS_VERSION}`);
   const b = bucketName('cli');
   const ok = async (args: string[], what: string): Promise<Record<string, unknown>> => {
     const r = await awsCli(args);
@@ -216,7 +201,7 @@ t.test('aws CLI s3api: create-bucket, put-object, get-object, head-object, list-
   t.equal(put.ETag, `"${md5Hex(readFileSync(small))}"`, 'put-object ETag');
   t.equal(putBig.ETag, `"${md5Hex(big)}"`, 'put-object 6 MiB ETag');
 
-  // Independent reads, in parallel (each CLI start costs about a second).
+  // Independent reads, in parallel (each CLI command takes a while).
   const out = join(work, 'cli-get.bin');
   const [got, head, buckets, ranged] = await Promise.all([
     ok(['s3api', 'get-object', '--bucket', b, '--key', bigKey, out], 'get-object'),

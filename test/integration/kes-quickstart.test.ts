@@ -22,7 +22,7 @@ import type { TestDaemon } from '../helpers/daemon.js';
 import { waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { waitForLog } from '../helpers/wait.js';
-import { AWS_BIN } from '../helpers/aws-cli.js';
+import { NO_AWS, runAwsText } from '../helpers/aws-cli.js';
 
 const CLI = join(ROOT, 'dist/test/fixtures/kes-server/cli.js');
 const run = promisify(execFile);
@@ -71,14 +71,6 @@ function quickStartEnv(dev: DevServer): Record<string, string> {
   return env;
 }
 
-async function awsCli(): Promise<boolean> {
-  try {
-    await run(AWS_BIN, ['--version'], { timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('Quick Start: kes:dev DIR, then s3d with the files it wrote', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 's3d-kes-dev-'));
@@ -120,10 +112,11 @@ t.test('Quick Start: kes:dev DIR, then s3d with the files it wrote', async (t) =
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bucket.txt', Body: body }));
   t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'bucket.txt' })), { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:s3d-default-key' }, 'bucket default: SSE-KMS');
 
-  if (await awsCli()) {
-    const awsEnv = { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
-    const { stdout } = await run(AWS_BIN, ['--endpoint-url', d.endpoint, 's3api', 'head-object', '--bucket', bucket, '--key', 'auto.txt'], { env: awsEnv, timeout: 60_000 });
-    t.match(JSON.parse(stdout), { ServerSideEncryption: 'AES256', ContentLength: body.length }, 'aws s3api head-object shows "ServerSideEncryption": "AES256"');
+  if (NO_AWS === false) {
+    const awsEnv = { PATH: process.env.PATH, HOME: dir, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+    const head = await runAwsText(['--endpoint-url', d.endpoint, 's3api', 'head-object', '--bucket', bucket, '--key', 'auto.txt'], { env: awsEnv, timeout: 60_000 });
+    t.equal(head.code, 0, `aws s3api head-object exits 0${head.code === 0 ? '' : `: ${head.stderr}`}`);
+    t.match(JSON.parse(head.stdout), { ServerSideEncryption: 'AES256', ContentLength: body.length }, 'aws s3api head-object shows "ServerSideEncryption": "AES256"');
   } else {
     t.comment('aws CLI not installed: head-object checked through the SDK only');
   }

@@ -7,7 +7,6 @@
 // s3-bucket-policy-access.test.ts.
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, type TestDaemo
 import { md5Base64 } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField, type RawOptions } from '../helpers/http.js';
 import { createBucket, expectSdkError } from '../helpers/s3.js';
-import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
+import { NO_AWS, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
 import { allowAll, arn, mcDownload, objectPath, policy, policyHelpers, stmt, taggingXml } from '../helpers/bucket-policy.js';
 
 const [d, restartable] = await Promise.all([startDaemon(), startDaemon()]);
@@ -237,12 +236,7 @@ t.test('aws s3api put/get-bucket-policy, get-bucket-policy-status, and aws s3 --
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
   };
-  const aws = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      execFile(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], { env: awsEnv }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
+  const aws = (...args: string[]): Promise<AwsResult> => runAwsText(['--endpoint-url', d.endpoint, ...args], { env: awsEnv });
 
   const bucket = await createBucket(s3, 'cli');
   await putObjects(bucket, { 'hello.txt': 'hello from the cli bucket' });

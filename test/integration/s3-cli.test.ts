@@ -4,7 +4,6 @@
 // listObjectsV2). The CLI part is skipped when `aws` is not on PATH.
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,7 @@ import { readTree } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes, listKeys } from '../helpers/s3.js';
-import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
+import { NO_AWS, runAwsText } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
 
@@ -45,13 +44,10 @@ const awsEnv = {
   AWS_PAGER: '',
 };
 
-function aws(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], { env: awsEnv, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`aws ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
-  });
+async function aws(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const r = await runAwsText(['--endpoint-url', d.endpoint, ...args], { env: awsEnv });
+  if (r.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${r.code}):\n${r.stderr}`);
+  return r;
 }
 
 function multipartETag(body: Buffer, partSize: number): string {

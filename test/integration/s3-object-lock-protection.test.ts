@@ -347,7 +347,7 @@ t.test('the aws CLI: create-bucket --object-lock-enabled-for-bucket, object lock
   const put0 = await cli.run('s3api', 'put-object-lock-configuration', '--bucket', bucket, '--object-lock-configuration', JSON.stringify({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 3 } } }));
   t.equal(put0.code, 0, `s3api put-object-lock-configuration (${put0.stderr.trim()})`);
   const v = await put(bucket, 'k', 'v1');
-  // Independent of each other: run side by side (each CLI start costs most of a second).
+  // Independent of each other: run side by side (each CLI command takes a while).
   const [get1, hold] = await Promise.all([
     cli.run('s3api', 'get-object-lock-configuration', '--bucket', bucket, '--output', 'json'),
     cli.run('s3api', 'put-object-legal-hold', '--bucket', bucket, '--key', 'k', '--version-id', v, '--legal-hold', 'Status=ON'),

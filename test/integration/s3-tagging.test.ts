@@ -8,7 +8,6 @@
 // minio-js and the aws CLI (skipped when `aws` is not on PATH).
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +42,7 @@ import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
-import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
+import { NO_AWS, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
 
 type Pair = [string, string];
 
@@ -628,12 +627,7 @@ t.test('aws CLI: s3api put-object --tagging, put/get/delete-object-tagging, put/
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
   };
-  const aws = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      execFile(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], { env: awsEnv }, (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr });
-      });
-    });
+  const aws = (...args: string[]): Promise<AwsResult> => runAwsText(['--endpoint-url', d.endpoint, ...args], { env: awsEnv });
   /** The TagSet of a get-*-tagging answer (other fields of the JSON are not compared). */
   const tagSet = (out: { code: number; stdout: string; stderr: string }): unknown => {
     if (out.code !== 0) throw new Error(`aws failed (${out.code}): ${out.stderr}`);

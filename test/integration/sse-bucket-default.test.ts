@@ -21,13 +21,11 @@ import {
   type S3Client,
   type ServerSideEncryptionConfiguration,
 } from '@aws-sdk/client-s3';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { signRequest } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
@@ -35,7 +33,7 @@ import { errorCode } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { clientWithoutResponseChecksums, createBucket, expectS3Error } from '../helpers/s3.js';
 import { KMS_KEY_ARN, ssec, ssecCopy } from '../helpers/sse.js';
-import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
+import { NO_AWS, runAwsText } from '../helpers/aws-cli.js';
 
 /** One signed HTTPS request with a raw body (for XML the SDK would never send). */
 function rawRequest(daemon: TestDaemon, method: string, path: string, query: string, body: string): Promise<{ status: number; body: string }> {
@@ -405,17 +403,13 @@ t.test('the aws CLI flow of the KMS guide', { skip: NO_AWS }, async (t) => {
     AWS_EC2_METADATA_DISABLED: 'true',
   };
   const run = async (...args: string[]): Promise<string> => {
-    try {
-      const t0 = Date.now();
-      const { stdout } = await promisify(execFile)(AWS_BIN, [...args, '--endpoint-url', d.endpoint, '--ca-bundle', ca], { env, encoding: 'utf8' });
-      t.comment(`aws ${args[0]} ${args[1]}: ${Date.now() - t0} ms`);
-      return stdout;
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`aws ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
-    }
+    const t0 = Date.now();
+    const r = await runAwsText([...args, '--endpoint-url', d.endpoint, '--ca-bundle', ca], { env });
+    if (r.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    t.comment(`aws ${args[0]} ${args[1]}: ${Date.now() - t0} ms`);
+    return r.stdout;
   };
-  // Each CLI start costs seconds: the guide's three steps run in sequence, the two `s3 cp`
+  // Each CLI command takes a while: the guide's three steps run in sequence, the two `s3 cp`
   // uploads alongside them, and everything else is checked through the SDK.
   const guide = bucketName('bdefcli');
   const cp = bucketName('bdefcp');
