@@ -32,6 +32,9 @@ const AWS_PYTHON: string | undefined = (() => {
   return program !== undefined && /(^|\/)python[\d.]*$/.test(program) ? program : undefined;
 })();
 
+/** Whether the driver can run aws (it is a Python script), whatever S3D_TEST_AWS_PROCESS says. */
+export const AWS_DRIVER_USABLE: boolean = AWS_PYTHON !== undefined;
+
 /** Whether every command is an `aws` process rather than a fork of the driver. */
 export const AWS_AS_PROCESS: boolean = process.env.S3D_TEST_AWS_PROCESS === '1' || AWS_PYTHON === undefined;
 

@@ -3,7 +3,7 @@
 // stderr for successes, service errors and usage errors; stdin; the working directory; nothing of
 // one command's environment or options left for the next; commands side by side; the timeout;
 // and no driver process left once the test process that started it has ended, however it ended.
-// The `aws` executable itself runs here whatever S3D_TEST_AWS_PROCESS says.
+// Both run here whatever S3D_TEST_AWS_PROCESS says.
 
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -14,13 +14,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, testBytes } from '../helpers/daemon.js';
-import { AWS_AS_PROCESS, AWS_BIN, AWS_VERSION, NO_AWS, awsCliDriver, runAwsProcess, type AwsOutput, type AwsRunOptions } from '../helpers/aws-cli.js';
+import { AWS_BIN, AWS_DRIVER_USABLE, AWS_VERSION, NO_AWS, awsCliDriver, runAwsProcess, type AwsOutput, type AwsRunOptions } from '../helpers/aws-cli.js';
 import { childrenOf } from '../helpers/proc.js';
 import { ROOT } from '../helpers/root.js';
 import { bodyBytes, createBucket } from '../helpers/s3.js';
 import { sleep } from '../helpers/wait.js';
 
-const NO_DRIVER: false | string = NO_AWS || (AWS_AS_PROCESS ? 'the aws CLI driver is not in use (S3D_TEST_AWS_PROCESS=1, or aws is no Python script)' : false);
+// The driver is tested even where S3D_TEST_AWS_PROCESS=1 keeps the other tests off it.
+const NO_DRIVER: false | string = NO_AWS || (AWS_DRIVER_USABLE ? false : 'aws is no Python script: the tests run it as a process');
 
 const d = await startDaemon();
 const s3 = d.s3();
