@@ -96,9 +96,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   const kmsInEnv = opts.env && Object.keys(opts.env).some((k) => k.startsWith('S3_KMS_KES') || k === 'S3_KMS_SECRET_KEY');
   if (opts.kms !== false && !kmsInEnv) env.S3_KMS_SECRET_KEY = TEST_KMS_SECRET;
   let caCert: string | undefined;
+  // Beside the data directory (S3_CERTS_DIR), removed with it by cleanup().
+  const certs = join(dataDir, '..', `${dataDir.split('/').pop()}-certs`);
   if (opts.tls) {
     const pki = await testPki();
-    const certs = join(dataDir, '..', `${dataDir.split('/').pop()}-certs`);
     mkdirSync(certs, { recursive: true });
     writeFileSync(join(certs, 'public.crt'), pki.server.cert);
     writeFileSync(join(certs, 'private.key'), pki.server.key, { mode: 0o600 });
@@ -177,6 +178,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     },
     cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
+      // A TLS daemon's, also when a later daemon on this directory (this one) serves plain HTTP.
+      rmSync(certs, { recursive: true, force: true });
     },
     jsonLogs,
     async waitForLog(match, timeoutMs = 20_000) {

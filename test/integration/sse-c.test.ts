@@ -22,7 +22,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
@@ -466,7 +466,7 @@ t.test('SSE-C keys as query parameters over plain HTTP are refused too, a copy s
   // The SSE-C source is written over TLS; the same data dir is then served over plain HTTP.
   const tls = await startDaemon({ tls: true });
   const dataDir = tls.dataDir;
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  t.teardown(() => tls.cleanup());
   const b = await createBucket(clientWithoutResponseChecksums(tls), 'ssecquery');
   await clientWithoutResponseChecksums(tls).send(new PutObjectCommand({ Bucket: b, Key: 'src', Body: 'customer secret', ...ssec(keyA) }));
   await tls.stop();
