@@ -525,7 +525,8 @@ export function authKind(req: SigV4Request): AuthKind {
   return hasPresignParams(query) || hasV2PresignParams(query) ? 'presigned' : 'none';
 }
 
-function hasPresignParams(query: ReadonlyArray<[string, string]>): boolean {
+/** The query carries a presigned V4 URL's parameters. */
+export function hasPresignParams(query: ReadonlyArray<[string, string]>): boolean {
   return query.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Credential' || n === 'X-Amz-Signature');
 }
 

@@ -6,7 +6,8 @@
 // statement asks), a multipart upload's keys from its CreateMultipartUpload, and the keys a
 // request's body holds, known only once its handler has parsed it (`deferred`, bodyAllowed).
 import { ACTION_BOUND_KEYS, actionHasKey, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, type ConditionContext } from '../auth/bucket-policy.js';
-import { parseAmzDate } from '../auth/sigv4.js';
+import { hasPresignParams, parseAmzDate } from '../auth/sigv4.js';
+import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { parseDateText, parseIsoDateTime } from '../dates.js';
 import type { Operation } from '../http/router.js';
 import type { TagSet } from '../meta/records.js';
@@ -83,6 +84,11 @@ function lockDateKey(value: string): string {
   return t === undefined ? value : new Date(t).toISOString();
 }
 
+/** The request's time, for every key that depends on it: taken when first asked, then the same. */
+function requestTime(req: RequestKeys): number {
+  return (req.now ??= Date.now());
+}
+
 /**
  * s3:object-lock-remaining-retention-days: whole days from the request to the retain-until date,
  * rounded up (a retention asked for as "now + 30 days" reaches here a moment later and still
@@ -92,8 +98,7 @@ function remainingDays(req: RequestKeys): string | undefined {
   const until = req.keys.get('s3:object-lock-retain-until-date');
   const t = until === undefined ? undefined : parseIsoDateTime(until);
   if (t === undefined) return undefined;
-  req.now ??= Date.now();
-  return String(Math.max(0, Math.ceil((t - req.now) / 86_400_000)));
+  return String(Math.max(0, Math.ceil((t - requestTime(req)) / 86_400_000)));
 }
 
 /** Request headers that are condition keys of the same name under `s3:`, of the actions KEY_ACTIONS says. */
@@ -106,15 +111,16 @@ export interface SignedBy {
 }
 
 /**
- * How a request that passed authentication was signed, read from what carries the signature: the
- * Authorization header (`AWS4-HMAC-SHA256 …` or V2's `AWS …`), or a presigned URL's query (V4's
- * X-Amz-Algorithm, V2's Signature). Undefined for an unsigned request.
+ * How a request that passed authentication was signed, read from what carries the signature, by
+ * the tests authentication itself makes: the Authorization header (V2's `AWS …`, else V4), or a
+ * presigned URL's query (V4's or V2's parameters). Undefined for an unsigned request.
  */
 export function signedBy(headers: Readonly<Record<string, string>>, query: URLSearchParams | undefined): SignedBy | undefined {
   const authorization = headers.authorization;
-  if (authorization !== undefined) return { authType: 'REST-HEADER', signatureVersion: authorization.trimStart().startsWith('AWS ') ? 'AWS' : 'AWS4-HMAC-SHA256' };
-  if (query?.has('X-Amz-Algorithm') || query?.has('X-Amz-Signature')) return { authType: 'REST-QUERY-STRING', signatureVersion: 'AWS4-HMAC-SHA256' };
-  if (query?.has('Signature') && query.has('AWSAccessKeyId')) return { authType: 'REST-QUERY-STRING', signatureVersion: 'AWS' };
+  if (authorization !== undefined) return { authType: 'REST-HEADER', signatureVersion: isV2Authorization(authorization) ? 'AWS' : 'AWS4-HMAC-SHA256' };
+  const params = query === undefined ? [] : [...query];
+  if (hasPresignParams(params)) return { authType: 'REST-QUERY-STRING', signatureVersion: 'AWS4-HMAC-SHA256' };
+  if (hasV2PresignParams(params)) return { authType: 'REST-QUERY-STRING', signatureVersion: 'AWS' };
   return undefined;
 }
 
@@ -230,17 +236,11 @@ export function checkContext(env: OpsEnv, req: RequestKeys, action: string, obje
         return undefined;
       }
       if (key === 's3:object-lock-remaining-retention-days') return remainingDays(req);
-      if (key === 's3:signatureage') {
-        if (req.signedAt === undefined) return undefined;
-        req.now ??= Date.now();
-        return String(Math.max(0, req.now - req.signedAt));
-      }
+      if (key === 's3:signatureage') return req.signedAt === undefined ? undefined : String(Math.max(0, requestTime(req) - req.signedAt));
       const fixed = req.keys.get(key);
       if (fixed !== undefined) return fixed;
-      if (key === 'aws:currenttime' || key === 'aws:epochtime') {
-        req.now ??= Date.now();
-        return key === 'aws:currenttime' ? new Date(req.now).toISOString() : String(Math.floor(req.now / 1000));
-      }
+      if (key === 'aws:currenttime') return new Date(requestTime(req)).toISOString();
+      if (key === 'aws:epochtime') return String(Math.floor(requestTime(req) / 1000));
       if (key.startsWith(EXISTING_TAG)) {
         if (object === undefined || !actionHasKey(EXISTING_TAG, action)) return undefined;
         if (existing === null) existing = existingTags(env, object);
@@ -299,7 +299,6 @@ export function uploadContext(env: OpsEnv, req: AnonymousRequest, context: Reque
   ];
   for (const [key, value] of lock) if (value !== undefined && !context.keys.has(key)) context.keys.set(key, value);
 }
-
 
 /**
  * The keys of the operation (s3:ObjectCreationOperation) and of its body: those the handler parsed
