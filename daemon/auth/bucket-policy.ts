@@ -3,14 +3,15 @@
 // keys in S3_IAM_FILE: what a user may do, across buckets; no Principal). The root user is never
 // restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
 // NotPrincipal, an unknown condition operator or key, a key no action of its statement has, a bucket-policy resource outside its
-// bucket, a policy variable such as `${aws:username}`) is refused, never silently ignored,
+// bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
-// Pure: no I/O.
+// Policy variables (`${aws:username}`, …) and wildcards: policy-text.ts. Pure: no I/O.
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseIsoDateTime } from '../dates.js';
 import { S3Error } from '../errors.js';
 import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
 import { repeatedJsonKey } from './json-keys.js';
+import { parsePolicyText, wildcard, type PolicyText, type Wildcard } from './policy-text.js';
 
 /**
  * The request's condition keys, asked by name: the lower-case key (`s3:prefix`, `aws:sourceip`),
@@ -63,6 +64,9 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
   's3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
   ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source', 's3:signatureage',
+  // Who signed: a user's access key (aws:username, aws:userid), `anonymous` (aws:userid of an
+  // unsigned request); aws:PrincipalType `User` or `Anonymous`.
+  'aws:username', 'aws:userid', 'aws:principaltype',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
@@ -75,7 +79,7 @@ export const REQUEST_TAG = 's3:requestobjecttag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge' };
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType' };
 const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
@@ -88,6 +92,8 @@ interface Condition {
   ifExists: boolean;
   key: string;
   values: string[];
+  /** The values of a string operator, as patterns that may hold policy variables. */
+  texts: PolicyText[];
 }
 
 interface Statement {
@@ -95,7 +101,7 @@ interface Statement {
   /** Applies to anonymous requests (Principal "*"). */
   anyone: boolean;
   actions: Wildcard[];
-  resources: Wildcard[];
+  resources: PolicyText[];
   conditions: Condition[];
 }
 
@@ -107,73 +113,10 @@ function malformed(message: string): S3Error {
   return new S3Error('MalformedPolicy', message);
 }
 
-/**
- * Refuses a policy variable (`${aws:username}`, `${aws:userid}`, `${*}`, …) in a Resource or a
- * condition value. S3 replaces them by the request's values; s3d does not, and would match the
- * text literally: a Deny on `arn:aws:s3:::b/home/${aws:username}/*` would protect nothing.
- */
-function noVariable(value: string, where: string): void {
-  if (value.includes('${')) throw malformed(`${where}: policy variables are not supported (${JSON.stringify(value)}): s3d would match "\${…}" as literal text, not as the request's value.`);
-}
-
 function list(v: unknown, what: string): string[] {
   const arr = Array.isArray(v) ? v : [v];
   if (arr.length === 0 || !arr.every((x) => typeof x === 'string')) throw malformed(`${what} must be a string or a non-empty list of strings.`);
   return arr as string[];
-}
-
-/** A compiled `*`/`?` pattern; `test` is a whole-string match. */
-interface Wildcard {
-  test(value: string): boolean;
-}
-
-// `*` and `?` wildcards, everything else literal; whole-string match. Not a RegExp: `^b/.*/.*/.*$`
-// backtracks polynomially, and the policy Resource "arn:aws:s3:::b/*/*/*/*.jpg" held the event
-// loop for 100 s on one anonymous GET of a 1 KiB key of slashes (found by
-// prod-hostile-config-handpicked.test.ts). Nor a character-by-character matcher that retries from
-// the last `*`: that takes pattern × value steps, 0.6 s for a User-Agent of 7,000 `a`s against a
-// condition `*aaa…ab` (found by a complexity sweep). The pattern is cut at its `*`s once; the first
-// piece must start the value, the last end it, and the others are found left to right, each the
-// first place it fits (leftmost is never worse for what follows), by indexOf when it has no `?`.
-function wildcard(pattern: string, ignoreCase = false): Wildcard {
-  const pieces = (ignoreCase ? pattern.toLowerCase() : pattern).split('*');
-  return { test: (value) => globMatch(pieces, ignoreCase ? value.toLowerCase() : value) };
-}
-
-/** Whether `piece` (`?` matching any one character) matches `s` at `at`. */
-function pieceAt(piece: string, s: string, at: number): boolean {
-  for (let i = 0; i < piece.length; i++) {
-    const c = piece.charCodeAt(i);
-    if (c !== 0x3f && c !== s.charCodeAt(at + i)) return false;
-  }
-  return true;
-}
-
-/** The first place at or after `from` where `piece` matches and ends by `end`, or -1. */
-function findPiece(piece: string, s: string, from: number, end: number): number {
-  if (!piece.includes('?')) {
-    const i = s.indexOf(piece, from);
-    return i >= 0 && i + piece.length <= end ? i : -1;
-  }
-  for (let i = from; i + piece.length <= end; i++) if (pieceAt(piece, s, i)) return i;
-  return -1;
-}
-
-function globMatch(pieces: readonly string[], s: string): boolean {
-  const first = pieces[0]!;
-  if (pieces.length === 1) return s.length === first.length && pieceAt(first, s, 0);
-  const last = pieces[pieces.length - 1]!;
-  const end = s.length - last.length;
-  if (end < first.length || !pieceAt(first, s, 0) || !pieceAt(last, s, end)) return false;
-  let at = first.length;
-  for (let i = 1; i < pieces.length - 1; i++) {
-    const piece = pieces[i]!;
-    if (piece === '') continue;
-    const found = findPiece(piece, s, at, end);
-    if (found < 0) return false;
-    at = found + piece.length;
-  }
-  return true;
 }
 
 function principalIsAnyone(p: unknown): boolean {
@@ -219,17 +162,18 @@ export function parseIdentityPolicy(doc: unknown): BucketPolicy {
 function parseDocument(doc: unknown, bucket: string | undefined): BucketPolicy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed('The policy must be a JSON object.');
   const { Version: version, Statement: rawStatements } = doc as Record<string, unknown>;
-  // Without a Version, IAM reads a policy as 2008-10-17 (which lacks policy variables; s3d refuses
-  // those in any version).
+  // Without a Version, IAM reads a policy as 2008-10-17, which has no policy variables.
   if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');
   if (rawStatements === undefined) throw malformed('The policy has no Statement.');
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
   if (raws.length === 0) throw malformed('The policy has no Statement.');
-  const statements = raws.map((raw, i) => parseStatement(raw, i, bucket));
+  const variables = version === '2012-10-17';
+  const statements = raws.map((raw, i) => parseStatement(raw, i, bucket, variables));
   return { statements };
 }
 
-function parseStatement(raw: unknown, i: number, bucket: string | undefined): Statement {
+/** `variables`: the policy is a 2012-10-17 one, whose strings may hold policy variables. */
+function parseStatement(raw: unknown, i: number, bucket: string | undefined, variables: boolean): Statement {
   const where = `Statement ${i + 1}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where} must be an object.`);
   const s = raw as Record<string, unknown>;
@@ -270,31 +214,33 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined): St
   if (s.Resource === undefined) throw malformed(`${where} has no Resource.`);
   const resourceKinds = new Set<ResourceKind>();
   const resources = list(s.Resource, `${where}: Resource`).map((r) => {
-    noVariable(r, `${where}: Resource`);
     // "*" (identity policies only): every bucket and object, and the service.
     if (r === '*' && bucket === undefined) {
       for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
-      return wildcard('*');
+      return parsePolicyText('*', where, false, variableKey);
     }
     if (!r.startsWith(ARN_PREFIX)) throw malformed(`Policy has invalid resource: ${r}`);
     const rest = r.slice(ARN_PREFIX.length);
     if (rest === '') throw malformed(`Policy has invalid resource: ${r}`);
     // Only this bucket and its objects: a wildcard bucket name could name other buckets too.
     if (bucket !== undefined && rest !== bucket && !rest.startsWith(`${bucket}/`)) throw malformed(`Policy has invalid resource: ${r} (a bucket policy applies to ${ARN_PREFIX}${bucket} and ${ARN_PREFIX}${bucket}/…)`);
+    const text = parsePolicyText(rest, `${where}: Resource`, variables, variableKey);
     // `b/…` names objects; `b` a bucket; a wildcard without a slash (`*`, `b*`) may match either.
     if (rest.includes('/')) resourceKinds.add('object');
-    else if (/[*?]/.test(rest)) for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
+    else if (text.wild) for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
     else resourceKinds.add('bucket');
-    return wildcard(rest);
+    return text;
   });
   if (![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
-  const conditions = parseConditions(s.Condition, where);
+  const conditions = parseConditions(s.Condition, where, variables);
   // A key no action of the statement has never matches: a Deny on it would protect nothing (S3
-  // refuses such a statement too).
-  for (const c of conditions) {
-    const only = KEY_ACTIONS[keyFamily(c.key)];
+  // refuses such a statement too). Nor does a Resource or value with a variable of such a key
+  // (without a default): it names nothing.
+  const keysUsed = [...conditions.map((c) => c.key), ...[...resources, ...conditions.flatMap((c) => c.texts)].flatMap((t) => t.needs)];
+  for (const key of keysUsed) {
+    const only = KEY_ACTIONS[keyFamily(key)];
     if (only !== undefined && !only.some((a) => actionNames.has(a.toLowerCase()))) {
-      throw malformed(`${where}: Conditions do not apply to combination of actions and resources in statement (${c.key} is a key of ${only.join(', ')} only).`);
+      throw malformed(`${where}: Conditions do not apply to combination of actions and resources in statement (${key} is a key of ${only.join(', ')} only).`);
     }
   }
   return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions };
@@ -377,9 +323,18 @@ function conditionKey(name: string): string | undefined {
   return KEYS.has(lower) ? lower : undefined;
 }
 
+/**
+ * A policy variable's key as the context names it (see conditionKey); undefined for a key with
+ * no single value to put in its place (s3:RequestObjectTagKeys is a set).
+ */
+function variableKey(name: string): string | undefined {
+  const key = conditionKey(name);
+  return key === undefined || MULTI_VALUED.has(key) ? undefined : key;
+}
+
 const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike']);
 
-function parseConditions(raw: unknown, where: string): Condition[] {
+function parseConditions(raw: unknown, where: string, variables: boolean): Condition[] {
   if (raw === undefined) return [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where}: Condition must be an object.`);
   const out: Condition[] = [];
@@ -404,13 +359,16 @@ function parseConditions(raw: unknown, where: string): Condition[] {
       if (MULTI_VALUED.has(key) && set === undefined && op !== 'null') throw malformed(`${where}: ${keyName} is a set of values: write ForAnyValue:${opName} or ForAllValues:${opName}.`);
       const values = (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'boolean' || typeof x === 'number' ? String(x) : x));
       if (values.length === 0 || !values.every((x) => typeof x === 'string')) throw malformed(`${where}: ${opName} ${keyName} needs string values.`);
-      for (const x of values as string[]) noVariable(x, `${where}: ${opName} ${keyName}`);
+      // Policy variables in the string operators' values only, as IAM takes them.
+      const strings = STRING_OPERATORS.has(op);
+      if (!strings && (values as string[]).some((x) => x.includes('${'))) throw malformed(`${where}: ${opName} ${keyName}: policy variables are taken in Resource and in the values of string operators (StringEquals, StringLike, …) only.`);
+      const texts = strings ? (values as string[]).map((x) => parsePolicyText(x, `${where}: ${opName} ${keyName}`, variables, variableKey)) : [];
       if ((op === 'ipaddress' || op === 'notipaddress') && key !== 'aws:sourceip') throw malformed(`${where}: ${opName} applies to aws:SourceIp only.`);
       if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
       checkTyped(op, key, keyName, opName, values as string[], where);
-      out.push({ op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[] });
+      out.push({ op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts });
     }
   }
   return out;
@@ -469,17 +427,24 @@ export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny
 
 /**
  * PolicyStatus.IsPublic, by S3's rule: some Allow statement admits anyone, unless it is pinned to
- * fixed source addresses (an IpAddress condition on aws:SourceIp with no /0 range). The other
- * condition keys s3d knows (Referer, User-Agent, SecureTransport, s3:prefix, …) are the client's
- * to choose and restrict nobody.
+ * fixed source addresses (an IpAddress condition on aws:SourceIp with no /0 range) or fixed
+ * signers (StringEquals on aws:userid, without `anonymous`). The other condition keys s3d knows
+ * (Referer, User-Agent, SecureTransport, s3:prefix, …) are the client's to choose and restrict
+ * nobody.
  */
 export function isPublic(policy: BucketPolicy): boolean {
-  const pinned = (s: Statement): boolean => s.conditions.some((c) => c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => !/\/0+$/.test(cidr.trim())));
+  const pinned = (s: Statement): boolean =>
+    s.conditions.some(
+      (c) =>
+        (c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => !/\/0+$/.test(cidr.trim()))) ||
+        // Fixed signers (aws:userid, as S3 counts it): users' access keys, not anyone.
+        (c.op === 'stringequals' && !c.ifExists && c.set === undefined && c.key === 'aws:userid' && c.values.every((v) => v !== 'anonymous' && !v.includes('${'))),
+    );
   return policy.statements.some((s) => s.allow && s.anyone && !pinned(s));
 }
 
 function matches(s: Statement, req: RequestFacts): boolean {
-  return s.actions.some((a) => a.test(req.action)) && s.resources.some((r) => r.test(req.resource)) && s.conditions.every((c) => holds(c, req.context));
+  return s.actions.some((a) => a.test(req.action)) && s.resources.some((r) => r.like(req.resource, req.context)) && s.conditions.every((c) => holds(c, req.context));
 }
 
 function holds(c: Condition, context: ConditionContext): boolean {
@@ -491,23 +456,23 @@ function holds(c: Condition, context: ConditionContext): boolean {
   if (c.set !== undefined) {
     // IAM's set operators: ForAllValues holds for no values at all, ForAnyValue needs one.
     const all = v === undefined ? [] : typeof v === 'string' ? [v] : v;
-    return c.set === 'all' ? all.every((x) => holdsOne(c, x)) : all.some((x) => holdsOne(c, x));
+    return c.set === 'all' ? all.every((x) => holdsOne(c, x, context)) : all.some((x) => holdsOne(c, x, context));
   }
   // A set key without a qualifier is refused at parse time; a list here has one value per key.
-  return holdsOne(c, typeof v === 'string' || v === undefined ? v : v[0]);
+  return holdsOne(c, typeof v === 'string' || v === undefined ? v : v[0], context);
 }
 
 /** The operator's test on one value of the key (undefined: the request has none). */
-function holdsOne(c: Condition, v: string | undefined): boolean {
+function holdsOne(c: Condition, v: string | undefined, context: ConditionContext): boolean {
   switch (c.op) {
     case 'stringequals':
-      return v !== undefined && c.values.includes(v);
+      return v !== undefined && c.texts.some((t) => t.equals(v, context));
     case 'stringnotequals':
-      return v === undefined || !c.values.includes(v);
+      return v === undefined || !c.texts.some((t) => t.equals(v, context));
     case 'stringlike':
-      return v !== undefined && c.values.some((p) => wildcard(p).test(v));
+      return v !== undefined && c.texts.some((t) => t.like(v, context));
     case 'stringnotlike':
-      return v === undefined || !c.values.some((p) => wildcard(p).test(v));
+      return v === undefined || !c.texts.some((t) => t.like(v, context));
     case 'bool':
       return v !== undefined && c.values.includes(v);
     case 'ipaddress':

@@ -167,8 +167,8 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
 }
 
 /**
- * Buckets whose stored policy this version no longer accepts (one written by an earlier version,
- * e.g. with a policy variable), and why: every request it would judge is refused with
+ * Buckets whose stored policy this version does not accept (one another version wrote, e.g.
+ * with a condition key this one lacks), and why: every request it would judge is refused with
  * MalformedPolicy, root's excepted, until it is replaced or deleted. Start-up logs them.
  */
 export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Array<{ bucket: string; error: string }> {
@@ -199,6 +199,7 @@ interface Check {
  * within one account.
  */
 function permits(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): boolean {
+  principalKeys(req.keys, user);
   const facts: RequestFacts = { action: check.action, resource: check.resource, context: checkContext(env, req, check.action, check.object) };
   let allowed = false;
   for (const p of user?.policies ?? []) {
@@ -214,6 +215,24 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
     if (d === 'allow') allowed = true;
   }
   return allowed;
+}
+
+/**
+ * The keys that say who signed, as IAM gives them: for a user, its access key as aws:username and
+ * aws:userid (s3d's users have no other name or id; MinIO's are the same), aws:PrincipalType
+ * `User`; for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
+ * aws:username. The root user is never judged.
+ */
+function principalKeys(keys: Map<string, string>, user: User | undefined): void {
+  if (keys.has('aws:principaltype')) return;
+  if (user === undefined) {
+    keys.set('aws:userid', 'anonymous');
+    keys.set('aws:principaltype', 'Anonymous');
+    return;
+  }
+  keys.set('aws:username', user.accessKey);
+  keys.set('aws:userid', user.accessKey);
+  keys.set('aws:principaltype', 'User');
 }
 
 /**

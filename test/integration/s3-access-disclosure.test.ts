@@ -6,9 +6,10 @@
 // version, by GET/HEAD or any object sub-resource (attributes, tagging, ACL, retention, legal hold,
 // and their writes, and a copy's source), is 403 AccessDenied to a requester without s3:ListBucket
 // on the bucket (user or anonymous) and 404 to one with it, as on S3: a 404 would tell which keys
-// exist. Policy variables (`${aws:username}`, `${*}`, …), which s3d would match as literal text,
-// are refused: a bucket policy with MalformedPolicy (the previous one stays), an IAM file at
-// start-up and at a reload (the previous users stay).
+// exist. Policy variables: home directories by `${aws:username}` in a user policy and in a bucket
+// policy, a default for anonymous requests, `${*}`, aws:PrincipalType; a variable s3d cannot fill
+// in (an unknown key, no Version 2012-10-17) is refused: a bucket policy with MalformedPolicy (the
+// previous one stays), an IAM file at start-up and at a reload (the previous users stay).
 
 import t from 'tap';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import {
   DeleteObjectTaggingCommand,
   GetObjectAclCommand,
   GetBucketPolicyCommand,
+  GetBucketPolicyStatusCommand,
   GetObjectAttributesCommand,
   GetObjectCommand,
   GetObjectLegalHoldCommand,
@@ -67,12 +69,19 @@ const USERS = {
   // Every object action on K, without and with s3:ListBucket.
   reader: { accessKey: 'disc-reader', secretKey: 'disc-reader-secret-3', policies: ['objects'] },
   listreader: { accessKey: 'disc-listreader', secretKey: 'disc-listreader-secret-4', policies: ['objects', 'list-k'] },
+  // Each its own home directory in L, home/<access key>/, by one policy with ${aws:username}.
+  alice: { accessKey: 'disc-alice', secretKey: 'disc-alice-secret-7', policies: ['homes'] },
+  bob: { accessKey: 'disc-bob', secretKey: 'disc-bob-secret-8', policies: ['homes'] },
 };
 const policies = {
   lister: doc(allow(['s3:ListBucket'], [L, P]), allow(['s3:GetObject'], [`${L}/public/*`, `${P}/public/*`]), allow(['s3:GetObjectTagging'], [`${L}/tagged/*`])),
   listread: doc(allow(['s3:ListBucket', 's3:GetObject'], [L, `${L}/*`])),
   objects: doc(allow(OBJECT_ACTIONS, [`${K}/*`])),
   'list-k': doc(allow(['s3:ListBucket'], [K])),
+  homes: doc(
+    allow(['s3:ListBucket'], [L], { StringLike: { 's3:prefix': ['home/${aws:username}/*'] } }),
+    allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [`${L}/home/\${aws:username}/*`]),
+  ),
 };
 
 const { d, iamFile, work } = await startDaemonWithUsers(t, { policies, users: Object.values(USERS) });
@@ -232,29 +241,84 @@ t.test('anonymous: GetObjectTagging and GetObjectAttributes of a missing key are
 
 // ---- policy variables ----------------------------------------------------------------------------
 
-t.test('policy variables in a bucket policy are refused with MalformedPolicy, in Resource and in condition values', async (t) => {
+t.test('policy variables in users\u2019 policies: one policy gives each user its own home directory', async (t) => {
+  const alice = as(USERS.alice);
+  const bob = as(USERS.bob);
+  t.equal(await s3Code(alice.send(new PutObjectCommand({ Bucket: L, Key: 'home/disc-alice/a.txt', Body: 'alice\u2019s' }))), 'ok', 'alice writes in home/disc-alice/');
+  t.equal(await s3Code(bob.send(new PutObjectCommand({ Bucket: L, Key: 'home/disc-bob/b.txt', Body: 'bob\u2019s' }))), 'ok', 'bob in home/disc-bob/');
+  t.equal(await s3Code(alice.send(new PutObjectCommand({ Bucket: L, Key: 'home/disc-bob/planted.txt', Body: 'x' }))), 'AccessDenied/403', 'alice cannot write in bob\u2019s');
+  t.equal(await s3Code(alice.send(new GetObjectCommand({ Bucket: L, Key: 'home/disc-bob/b.txt' }))), 'AccessDenied/403', 'nor read there');
+  t.equal(await s3Code(bob.send(new DeleteObjectCommand({ Bucket: L, Key: 'home/disc-alice/a.txt' }))), 'AccessDenied/403', 'bob cannot delete alice\u2019s');
+  t.equal(await (await alice.send(new GetObjectCommand({ Bucket: L, Key: 'home/disc-alice/a.txt' }))).Body!.transformToString(), 'alice\u2019s', 'alice reads her own');
+  t.equal(await s3Code(alice.send(new GetObjectCommand({ Bucket: L, Key: 'home/${aws:username}/a.txt' }))), 'AccessDenied/403', 'the variable\u2019s text names nothing');
+  const listed = await alice.send(new ListObjectsV2Command({ Bucket: L, Prefix: 'home/disc-alice/' }));
+  t.strictSame(listed.Contents?.map((o) => o.Key), ['home/disc-alice/a.txt'], 'alice lists her home (s3:prefix against home/${aws:username}/*)');
+  t.equal(await s3Code(alice.send(new ListObjectsV2Command({ Bucket: L, Prefix: 'home/disc-bob/' }))), 'AccessDenied/403', 'not bob\u2019s');
+  t.equal(await s3Code(alice.send(new ListObjectsV2Command({ Bucket: L }))), 'AccessDenied/403', 'nor the whole bucket');
+  // The same through minio-js.
+  await mc(USERS.bob).putObject(L, 'home/disc-bob/m.txt', 'via minio-js');
+  await t.rejects(mc(USERS.bob).putObject(L, 'home/disc-alice/m.txt', 'x'), { code: 'AccessDenied' }, 'minio-js: the same');
+  t.equal(await s3Code(root.send(new HeadObjectCommand({ Bucket: L, Key: 'home/disc-alice/planted.txt' }))), 'NotFound/404', 'nothing was written where it was refused');
+});
+
+t.test('policy variables in a bucket policy: ${aws:username}, a default for anonymous requests, ${*}, aws:PrincipalType', async (t) => {
+  const H = bucketName('dischome');
+  await root.send(new CreateBucketCommand({ Bucket: H }));
+  t.teardown(async () => {
+    for (const Key of KEYS_H) await root.send(new DeleteObjectCommand({ Bucket: H, Key }));
+  });
+  const KEYS_H = ['home/disc-lister/x', 'home/disc-listread/x', 'drop/guest/x', 'drop/disc-lister/x', 'stars/*', 'stars/x', 'anon/x'];
+  for (const Key of KEYS_H) await root.send(new PutObjectCommand({ Bucket: H, Key, Body: Key }));
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [arn(`${H}/home/\${aws:username}/*`), arn(`${H}/drop/\${aws:username, 'guest'}/*`), arn(`${H}/stars/\${*}`)] },
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${H}/anon/*`), Condition: { StringEquals: { 'aws:PrincipalType': 'Anonymous' } } },
+    ],
+  });
+  await root.send(new PutBucketPolicyCommand({ Bucket: H, Policy: policy }));
+  t.equal((await root.send(new GetBucketPolicyCommand({ Bucket: H }))).Policy, policy, 'accepted and read back unchanged');
+  const lister = as(USERS.lister); // no grant of its own on H: the bucket policy decides
+  const get = async (client: S3Client | undefined, Key: string): Promise<string> => {
+    if (client !== undefined) return s3Code(client.send(new GetObjectCommand({ Bucket: H, Key })));
+    const r = await raw(d.port, { method: 'GET', path: `/${H}/${Key.replace('*', '%2A')}`, sign: false });
+    return r.status === 200 ? 'ok' : `${/<Code>([^<]+)/.exec(r.body.toString())?.[1]}/${r.status}`;
+  };
+  t.equal(await get(lister, 'home/disc-lister/x'), 'ok', 'a user reads home/<its access key>/');
+  t.equal(await get(lister, 'home/disc-listread/x'), 'AccessDenied/403', 'not another user\u2019s');
+  t.equal(await get(undefined, 'home/disc-lister/x'), 'AccessDenied/403', 'anonymous: no aws:username, so no home');
+  t.equal(await get(undefined, 'drop/guest/x'), 'ok', 'anonymous: the default names drop/guest/');
+  t.equal(await get(lister, 'drop/guest/x'), 'AccessDenied/403', 'a user: its own name, not the default');
+  t.equal(await get(lister, 'drop/disc-lister/x'), 'ok');
+  t.equal(await get(undefined, 'stars/*'), 'ok', '${*} is the character *');
+  t.equal(await get(undefined, 'stars/x'), 'AccessDenied/403', 'not a wildcard');
+  t.equal(await get(undefined, 'anon/x'), 'ok', 'aws:PrincipalType Anonymous: unsigned requests');
+  t.equal(await get(lister, 'anon/x'), 'AccessDenied/403', 'not users (User)');
+  t.equal((await root.send(new GetBucketPolicyStatusCommand({ Bucket: H }))).PolicyStatus?.IsPublic, true, 'public: it admits anyone to something');
+});
+
+t.test('policy variables s3d cannot fill in are refused with MalformedPolicy; the previous policy stays', async (t) => {
   const before = (await root.send(new GetBucketPolicyCommand({ Bucket: K }))).Policy;
-  const home = (resource: string, Condition?: object): string =>
+  const home = (resource: string, Condition?: object, Version = '2012-10-17'): string =>
     JSON.stringify({
-      Version: '2012-10-17',
+      Version,
       Statement: [
         { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${K}/*`) },
         { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: arn(resource), ...(Condition ? { Condition } : {}) },
       ],
     });
-  const cases: Array<[string, string]> = [
-    ['${aws:username} in a Deny\u2019s Resource', home(`${K}/home/\${aws:username}/*`)],
-    ['${aws:userid} in a Resource', home(`${K}/\${aws:userid}`)],
-    ['${*} (a literal * on S3) in a Resource', home(`${K}/stars/\${*}`)],
-    ['a variable in a condition value', home(`${K}/*`, { StringLike: { 'aws:UserAgent': '${aws:username}*' } })],
-    ['a variable among condition values', home(`${K}/*`, { StringNotEquals: { 's3:prefix': ['home/', 'home/${aws:username}/'] } })],
-    ['a variable in a 2008-10-17 policy too', home(`${K}/home/\${aws:username}/*`).replace('2012-10-17', '2008-10-17')],
+  const cases: Array<[string, string, RegExp]> = [
+    ['a variable in a 2008-10-17 policy (IAM would read it as text)', home(`${K}/home/\${aws:username}/*`, undefined, '2008-10-17'), /policy variables need (&quot;|")Version(&quot;|"): (&quot;|")2012-10-17/],
+    ['a key s3d has no value for', home(`${K}/home/\${aws:PrincipalTag/team}/*`), /aws:PrincipalTag\/team/],
+    ['a key no action of the statement has', home(`${K}/\${s3:prefix}/*`), /s3:prefix is a key of/],
+    ['a variable in IpAddress', home(`${K}/*`, { IpAddress: { 'aws:SourceIp': '${aws:SourceIp}' } }), /policy variables are taken in Resource and in the values of string operators/],
+    ['an unclosed variable', home(`${K}/home/\${aws:username/*`), /a policy variable is \$\{key\}/],
   ];
-  for (const [what, text] of cases) {
+  for (const [what, text, why] of cases) {
     const r = await raw(d.port, { method: 'PUT', path: `/${K}`, query: 'policy', headers: { 'content-type': 'application/json' }, body: text, sign: { payloadHash: 'hash' } });
     t.equal(r.status, 400, `${what}: 400`);
     t.match(r.body.toString(), /<Code>MalformedPolicy<\/Code>/, `${what}: MalformedPolicy`);
-    t.match(r.body.toString(), /policy variables are not supported/, `${what}: saying why`);
+    t.match(r.body.toString(), why, `${what}: saying why`);
   }
   t.equal((await root.send(new GetBucketPolicyCommand({ Bucket: K }))).Policy, before, 'the previous policy stays');
   // A `$` that is no variable is still an ordinary character.
@@ -264,10 +328,10 @@ t.test('policy variables in a bucket policy are refused with MalformedPolicy, in
   await root.send(new PutBucketPolicyCommand({ Bucket: K, Policy: before! }));
 });
 
-t.test('policy variables in the IAM file: start-up fails naming S3_IAM_FILE; a reload is refused and the previous users stay', async (t) => {
+t.test('a policy variable s3d cannot fill in, in the IAM file: start-up fails naming S3_IAM_FILE; a reload is refused and the previous users stay', async (t) => {
   const withVariable = {
-    policies: { ...policies, homes: doc(allow(['s3:GetObject', 's3:PutObject'], [`${L}/home/\${aws:username}/*`])) },
-    users: [...Object.values(USERS), { accessKey: 'disc-home', secretKey: 'disc-home-secret-5', policies: ['homes'] }],
+    policies: { ...policies, teams: doc(allow(['s3:GetObject', 's3:PutObject'], [`${L}/teams/\${aws:PrincipalTag/team}/*`])) },
+    users: [...Object.values(USERS), { accessKey: 'disc-team', secretKey: 'disc-team-secret-5', policies: ['teams'] }],
   };
   /** The start-up error of a daemon given this IAM file ('started' when it starts anyway: then stopped). */
   async function startError(file: string): Promise<string> {
@@ -281,12 +345,12 @@ t.test('policy variables in the IAM file: start-up fails naming S3_IAM_FILE; a r
     }
   }
   const bad = writeIam(join(work, 'variables.json'), withVariable);
-  t.match(await startError(bad), /S3_IAM_FILE[^\n]*policy \\?"homes\\?"[^\n]*policy variables are not supported/, 'the daemon does not start, and says which policy and why');
-  const conditioned = writeIam(join(work, 'cond-variables.json'), {
-    policies: { c: doc(allow(['s3:ListBucket'], [L], { StringLike: { 's3:prefix': 'home/${aws:username}/*' } })) },
+  t.match(await startError(bad), /S3_IAM_FILE[^\n]*policy \\?"teams\\?"[^\n]*aws:PrincipalTag\/team/, 'the daemon does not start, and says which policy and why');
+  const old = writeIam(join(work, 'old-variables.json'), {
+    policies: { c: { Statement: [{ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: arn(L), Condition: { StringLike: { 's3:prefix': 'home/${aws:username}/*' } } }] } },
     users: [{ accessKey: 'disc-cond', secretKey: 'disc-cond-secret-6', policies: ['c'] }],
   });
-  t.match(await startError(conditioned), /S3_IAM_FILE[^\n]*policy variables are not supported/, 'a variable in a condition value: the same');
+  t.match(await startError(old), /S3_IAM_FILE[^\n]*policy variables need/, 'a variable in a policy without Version 2012-10-17: the same');
 
   // The running daemon's file gets the variable: the reload fails, the previous users stay.
   const good = readFileSync(iamFile, 'utf8');
@@ -298,15 +362,15 @@ t.test('policy variables in the IAM file: start-up fails naming S3_IAM_FILE; a r
     await d.waitForLog(() => reloads() > n, 10_000);
     const line = d.jsonLogs().filter((l) => String(l.msg).startsWith('users reload'))[n];
     t.match(String(line?.msg), /^users reload failed/, 'the reload fails');
-    t.match(JSON.stringify(line), /policy variables are not supported/, 'saying why');
-    t.equal(await s3Code(as({ accessKey: 'disc-home', secretKey: 'disc-home-secret-5' }).send(new GetObjectCommand({ Bucket: L, Key: 'home/disc-home/x' }))), 'InvalidAccessKeyId/403', 'the new user was not added');
+    t.match(JSON.stringify(line), /aws:PrincipalTag\/team/, 'saying why');
+    t.equal(await s3Code(as({ accessKey: 'disc-team', secretKey: 'disc-team-secret-5' }).send(new GetObjectCommand({ Bucket: L, Key: 'teams/x/y' }))), 'InvalidAccessKeyId/403', 'the new user was not added');
     t.equal(await s3Code(as(USERS.listread).send(new GetObjectCommand({ Bucket: L, Key: 'private/s.txt' }))), 'ok', 'the previous users still work');
   } finally {
     writeIam(iamFile, good);
   }
 });
 
-t.test('a stored bucket policy this version no longer accepts (a variable, from an earlier version) is named at start-up', async (t) => {
+t.test('a stored bucket policy this version does not accept (a variable s3d cannot fill in) is named at start-up', async (t) => {
   const x = await startDaemon();
   t.teardown(async () => {
     await x.stop();
@@ -315,8 +379,8 @@ t.test('a stored bucket policy this version no longer accepts (a variable, from 
   const bucket = bucketName('oldpolicy');
   await x.s3().send(new CreateBucketCommand({ Bucket: bucket }));
   t.equal(await x.stop(), 0, 'stopped');
-  // What an earlier version accepted and stored.
-  const old = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${bucket}/home/\${aws:username}/*`) }] });
+  // What this version refuses, written into the store as another version might have.
+  const old = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${bucket}/teams/\${aws:PrincipalTag/team}/*`) }] });
   const meta = new MetaStore(join(x.dataDir, '.s3d'));
   await meta.updateBucket(bucket, (b) => ({ ...b, policy: old }));
   await meta.close();
@@ -324,8 +388,8 @@ t.test('a stored bucket policy this version no longer accepts (a variable, from 
   t.teardown(() => again.stop());
   const line = again.jsonLogs().find((l) => l.level === 50 && l.bucket === bucket);
   t.match(line?.msg, /bucket policy stored for this bucket is not valid for this version/, 'an error line names the bucket');
-  t.match(line?.error, /policy variables are not supported/, 'and says why');
-  const anon = await raw(again.port, { method: 'GET', path: `/${bucket}/home/x/k`, sign: false });
+  t.match(line?.error, /aws:PrincipalTag\/team/, 'and says why');
+  const anon = await raw(again.port, { method: 'GET', path: `/${bucket}/teams/x/k`, sign: false });
   t.equal(anon.status, 400, 'requests it judges are refused meanwhile');
   t.match(anon.body.toString(), /MalformedPolicy/);
   t.equal(await s3Code(again.s3().send(new ListObjectsV2Command({ Bucket: bucket }))), 'ok', 'root is unaffected');

@@ -114,10 +114,9 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['object action on the bucket', doc(allow('s3:GetObject', `arn:aws:s3:::${B}`))],
     ['bucket action on objects', doc(allow('s3:ListBucket', `arn:aws:s3:::${B}/*`))],
     ['service action in a bucket policy', doc(allow('s3:ListAllMyBuckets', `arn:aws:s3:::${B}`))],
-    // Policy variables: S3 substitutes them, s3d would match them as text.
-    ['${aws:username} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username}/*`))],
-    ['${*} in a Resource', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${*}`))],
-    ['a variable in a condition value', doc({ ...good, Condition: { StringLike: { 's3:prefix': 'home/${aws:userid}/*' } } })],
+    // Policy variables s3d cannot fill in (see the policy variables test).
+    ['a variable of an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:PrincipalTag/team}/*`))],
+    ['a variable in a 2008-10-17 policy', JSON.stringify({ Version: '2008-10-17', Statement: [allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username}/*`)] })],
     // Keys no action of the statement has never match (S3 refuses them too).
     ['s3:prefix on GetObject', doc({ ...good, Condition: { StringEquals: { 's3:prefix': 'home/' } } })],
     ['SSE on ListBucket', doc({ ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } })],
@@ -149,7 +148,8 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:GetObject'], Resource: '*' }] })), 'ok', 'identity policies may name Resource "*"');
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: 'arn:aws:s3:::b/*' }] })), 'MalformedPolicy', 'but a service action needs a resource it applies to');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2008-10-17', Id: 'x', Statement: [{ Sid: 's', ...good }] }), B)), 'ok');
-  t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::b/home/${aws:username}/*' }] })), 'MalformedPolicy', 'identity policies: no policy variables either');
+  t.equal(code(() => parseIdentityPolicy({ Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::b/home/${aws:username}/*' }] })), 'MalformedPolicy', 'identity policies: no policy variables without Version 2012-10-17 either');
+  t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::b/home/${aws:username}/*' }] })), 'ok', 'with it they are variables');
   t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/$x/{y}/*`)), B)), 'ok', 'a "$" or braces that make no variable are text');
 });
 
@@ -395,4 +395,77 @@ t.test('s3:signatureAge and s3:x-amz-copy-source', async (t) => {
   t.ok(ask(p, 's3:PutObject', `${B}/k`), 'no copy');
   t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:x-amz-copy-source': 'x/y' } } }), B)), 'MalformedPolicy', 'not a key of GetObject');
   t.equal(code(() => parseBucketPolicy(doc({ ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:signatureAge': '5' } } }), B)), 'MalformedPolicy', 'a number: Numeric operators');
+});
+
+t.test('policy variables: ${key} is the request\u2019s value as text, ${key, \'default\'}, ${*} ${?} ${$}; a key the request lacks matches nothing', async (t) => {
+  const home = doc(allow(['s3:GetObject', 's3:PutObject'], `arn:aws:s3:::${B}/home/\${aws:username}/*`));
+  t.ok(ask(home, 's3:GetObject', `${B}/home/alice/a.txt`, { 'aws:username': 'alice' }), 'the user\u2019s own home');
+  t.notOk(ask(home, 's3:GetObject', `${B}/home/bob/a.txt`, { 'aws:username': 'alice' }), 'not another\u2019s');
+  t.notOk(ask(home, 's3:GetObject', `${B}/home//a.txt`), 'no aws:username (anonymous): the resource names nothing');
+  t.notOk(ask(home, 's3:GetObject', `${B}/home/${'${aws:username}'}/a.txt`), 'nor the literal text of the variable');
+  t.ok(ask(home, 's3:GetObject', `${B}/home/a*/x`, { 'aws:username': 'a*' }), 'a value with * matches itself');
+  t.notOk(ask(home, 's3:GetObject', `${B}/home/ab/x`, { 'aws:username': 'a*' }), 'and is no wildcard');
+  t.notOk(ask(home, 's3:GetObject', `${B}/home/b/x`, { 'aws:username': '?' }), 'nor is ?');
+  t.ok(ask(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${AWS:UserName}/*`)), 's3:GetObject', `${B}/home/alice/x`, { 'aws:username': 'alice' }), 'key names are case-insensitive');
+  // A Deny whose variable has no value names nothing: it does not deny.
+  const denyOthers = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`), { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/private/\${aws:username}/*` });
+  t.notOk(ask(denyOthers, 's3:GetObject', `${B}/private/alice/x`, { 'aws:username': 'alice' }));
+  t.ok(ask(denyOthers, 's3:GetObject', `${B}/private/bob/x`, { 'aws:username': 'alice' }));
+  // Defaults: quoted, '' a quote, one round of substitution only, spaces around ignored.
+  const guest = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username, 'guest'}/*`));
+  t.ok(ask(guest, 's3:GetObject', `${B}/home/guest/x`), 'the default for a request without the key');
+  t.ok(ask(guest, 's3:GetObject', `${B}/home/alice/x`, { 'aws:username': 'alice' }), 'the value when it has it');
+  t.notOk(ask(guest, 's3:GetObject', `${B}/home/guest/x`, { 'aws:username': 'alice' }), 'then not the default');
+  t.ok(ask(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${ aws:username , 'it''s}' }`)), 's3:GetObject', `${B}/it's}`), "'' is a quote; a brace inside quotes is text");
+  t.ok(ask(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username, '\${aws:userid}*'}`)), 's3:GetObject', `${B}/\${aws:userid}*`, { 'aws:userid': 'u' }), 'a default is text: no second round, no wildcard');
+  t.notOk(ask(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username, '*'}`)), 's3:GetObject', `${B}/x`), 'a * in a default is no wildcard');
+  // The escapes.
+  const stars = doc(allow('s3:GetObject', [`arn:aws:s3:::${B}/s/\${*}`, `arn:aws:s3:::${B}/q/\${?}`, `arn:aws:s3:::${B}/d/\${$}{x}`]));
+  t.ok(ask(stars, 's3:GetObject', `${B}/s/*`), '${*} is a *');
+  t.notOk(ask(stars, 's3:GetObject', `${B}/s/x`), 'not a wildcard');
+  t.ok(ask(stars, 's3:GetObject', `${B}/q/?`));
+  t.notOk(ask(stars, 's3:GetObject', `${B}/q/x`));
+  t.ok(ask(stars, 's3:GetObject', `${B}/d/\${x}`), '${$} is a $ (so ${$}{x} is the text ${x})');
+  // Conditions: the string operators' values.
+  const listHome = doc(allow('s3:ListBucket', `arn:aws:s3:::${B}`, { Condition: { StringLike: { 's3:prefix': ['home/${aws:username}/*', ''] } } }));
+  t.ok(ask(listHome, 's3:ListBucket', B, { 's3:prefix': 'home/alice/docs/', 'aws:username': 'alice' }));
+  t.notOk(ask(listHome, 's3:ListBucket', B, { 's3:prefix': 'home/bob/', 'aws:username': 'alice' }));
+  t.ok(ask(listHome, 's3:ListBucket', B, { 's3:prefix': '', 'aws:username': 'alice' }), 'another value of the list');
+  t.notOk(ask(listHome, 's3:ListBucket', B, { 's3:prefix': 'home//' }), 'no aws:username: the value matches nothing');
+  const eq = (op: string, ctx: Record<string, string>): boolean => ask(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { [op]: { 'aws:UserAgent': 'agent-${aws:userid}' } } })), 's3:GetObject', `${B}/k`, ctx);
+  t.ok(eq('StringEquals', { 'aws:useragent': 'agent-u1', 'aws:userid': 'u1' }));
+  t.notOk(eq('StringEquals', { 'aws:useragent': 'agent-u2', 'aws:userid': 'u1' }));
+  t.notOk(eq('StringEquals', { 'aws:useragent': 'agent-' }), 'no value: StringEquals false');
+  t.ok(eq('StringNotEquals', { 'aws:useragent': 'agent-' }), 'and StringNotEquals true (no value equals it)');
+  t.ok(eq('StringNotLike', { 'aws:useragent': 'agent-u2', 'aws:userid': 'u1' }));
+  t.notOk(eq('StringNotLike', { 'aws:useragent': 'agent-u1', 'aws:userid': 'u1' }));
+  // The principal keys as conditions.
+  const users = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringEquals: { 'aws:PrincipalType': 'User' } } }));
+  t.ok(ask(users, 's3:GetObject', `${B}/k`, { 'aws:principaltype': 'User' }));
+  t.notOk(ask(users, 's3:GetObject', `${B}/k`, { 'aws:principaltype': 'Anonymous' }));
+  const pinned = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringEquals: { 'aws:userid': ['app-1', 'app-2'] } } }));
+  t.notOk(isPublic(parseBucketPolicy(pinned, B)), 'pinned to fixed signers (aws:userid): not public');
+  t.ok(isPublic(parseBucketPolicy(pinned.replace('app-2', 'anonymous'), B)), 'unless one is anonymous');
+  t.ok(isPublic(parseBucketPolicy(pinned.replace('StringEquals', 'StringLike').replace('app-2', '*'), B)), 'or a pattern');
+  // What is refused: anything s3d could not fill in, or would not fill in as IAM does.
+  const bad: Array<[string, string]> = [
+    ['no Version (2008-10-17: no variables)', JSON.stringify({ Statement: [allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username}`)] })],
+    ['an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:PrincipalTag/team}`))],
+    ['a set key', doc(allow('s3:PutObject', `arn:aws:s3:::${B}/\${s3:RequestObjectTagKeys}`))],
+    ['not closed', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username`))],
+    ['empty', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${}`))],
+    ['a default without quotes', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username, guest}`))],
+    ['a default not closed', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username, 'guest}`))],
+    ['in a Numeric operator', doc(allow('s3:ListBucket', `arn:aws:s3:::${B}`, { Condition: { NumericLessThan: { 's3:max-keys': '${s3:max-keys}' } } }))],
+    ['in IpAddress', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { IpAddress: { 'aws:SourceIp': '${aws:SourceIp}' } } }))],
+    ['in Bool', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { Bool: { 'aws:SecureTransport': '${aws:SecureTransport}' } } }))],
+    ['a key no action of the statement has', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${s3:prefix}/*`))],
+    ['in a condition value, such a key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringEquals: { 'aws:UserAgent': '${s3:prefix}' } } }))],
+  ];
+  for (const [what, text] of bad) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
+  t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${s3:prefix, 'x'}/*`)), B)), 'ok', 'such a key with a default: it names the default');
+  t.equal(code(() => parseBucketPolicy(doc(allow(['s3:GetObject', 's3:ListBucket'], [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/\${s3:prefix}*`])), B)), 'ok', 'a key of one of its actions');
+  const message = (text: string): string => { try { parseBucketPolicy(text, B); } catch (err) { return (err as Error).message; } return ''; };
+  t.match(message(bad[0]![1]), /policy variables need "Version": "2012-10-17"/, 'the message says why');
+  t.match(message(bad[1]![1]), /aws:PrincipalTag\/team/, 'and which variable');
 });

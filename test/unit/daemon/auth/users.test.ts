@@ -122,7 +122,7 @@ t.test('what a file is refused for', async (t) => {
     ['NotAction', file({ policies: { p: policy({ Effect: 'Allow', NotAction: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /NotAction is not supported/],
     ['a non-S3 resource', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:iam:::user/x' }) }, users: [] }), /invalid resource/],
     ['an empty resource', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::' }) }, users: [] }), /invalid resource/],
-    ['an unknown condition key', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*', Condition: { StringEquals: { 'aws:username': 'x' } } }) }, users: [] }), /condition key/],
+    ['an unknown condition key', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-1' } } }) }, users: [] }), /condition key/],
   ];
   for (const [what, text, want] of cases) t.match(refusal(text), want, what);
   t.match(refusal(file({ users: [u({ accessKey: 'ab' })] })), /^users\.json: users\[0\]/, 'the message names the file and the entry');
