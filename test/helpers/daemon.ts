@@ -80,6 +80,17 @@ export function nodeChild(args: string[], childEnv: Record<string, string | unde
   return ['/usr/bin/env', [`NODE_OPTIONS=${childEnv.NODE_OPTIONS ?? ''}`, process.execPath, ...args]];
 }
 
+/**
+ * The data directories (and TLS certificate directories beside them) startDaemon made in this
+ * process, removed when it exits: a test that forgets cleanup(), or fails before it, leaves
+ * nothing in /tmp. S3D_KEEP_TEST_DIRS=1 keeps them (with their logs) for a post-mortem.
+ */
+const madeDirs = new Set<string>();
+process.once('exit', () => {
+  if (process.env.S3D_KEEP_TEST_DIRS) return;
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 's3d-test-'));
   const env: Record<string, string | undefined> = {
@@ -98,6 +109,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   let caCert: string | undefined;
   // Beside the data directory (S3_CERTS_DIR), removed with it by cleanup().
   const certs = join(dataDir, '..', `${dataDir.split('/').pop()}-certs`);
+  if (opts.dataDir === undefined) madeDirs.add(dataDir).add(certs);
   if (opts.tls) {
     const pki = await testPki();
     mkdirSync(certs, { recursive: true });
