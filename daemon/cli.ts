@@ -22,6 +22,8 @@ import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
 import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/policy.js';
+import { handleAssumeRole } from './ops/sts.js';
+import { SessionTokens, withSessions } from './auth/sts.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
 import { validBucketName } from './ops/bucket.js';
@@ -276,19 +278,23 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
 
+  // Users' own keys only: temporary credentials sign with the key their session token holds.
   const credentials = { lookup: (id: string) => (id === config.rootUser ? config.rootPassword : users.get(id)?.secretKey) };
-  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, notify: notifier, listeners, users: () => users, dataGate };
+  const sessions = new SessionTokens(config.rootPassword, () => users);
+  const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, sessions, notify: notifier, listeners, users: withSessions(() => users, sessions), dataGate };
   const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
     Metrics: () => handleMetrics(metrics),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
+    AssumeRole: (ctx) => handleAssumeRole(opsEnv, sessions, ctx),
   }), disk);
   const server = new HttpServer({
     config,
     log,
     credentials,
+    sessions,
     dispatch,
     observe: (info) => metrics.observe(info),
     anonymous: (req) => anonymousAllowed(opsEnv, req),

@@ -76,6 +76,7 @@ export const S3_ERRORS = {
   InvalidBucketAclWithObjectOwnership: [400, 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting.'],
   InvalidTag: [400, 'The tag provided was not a valid tag.'],
   InvalidToken: [400, 'The provided token is malformed or otherwise invalid.'],
+  ExpiredToken: [400, 'The provided token has expired.'],
   KMSNotConfigured: [501, 'Server side encryption specified but KMS is not configured.'],
   KMSUnavailable: [503, 'The key management service is unreachable. Please retry.'],
   'KMS.NotFoundException': [400, 'The KMS key does not exist.'],

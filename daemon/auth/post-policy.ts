@@ -8,7 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { parseIsoDateTime } from '../dates.js';
 import { utf8Text } from '../utf8.js';
-import { ALGORITHM, lookupSecret, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type Credentials } from './sigv4.js';
+import { ALGORITHM, lookupSecret, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type AuthOptions, type Credentials } from './sigv4.js';
 
 /** Form fields, names lower-cased (form field names are case-insensitive). */
 export type FormFields = ReadonlyMap<string, string>;
@@ -19,6 +19,8 @@ export interface PostPolicyOptions {
   region: string;
   sigV2: boolean;
   now?: Date;
+  /** Opens the session token of temporary credentials (the x-amz-security-token field). */
+  sessions?: AuthOptions['sessions'];
 }
 
 export interface PostAuth {
@@ -129,6 +131,14 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
 
 function checkSignature(fields: FormFields, policy: string, creds: Credentials, opts: PostPolicyOptions): string {
   const v4Signature = fields.get('x-amz-signature');
+  // Temporary credentials: the policy is signed with the key their token holds, with V4 (the
+  // token is a field, which the policy's conditions must name like every x-amz- field).
+  const token = fields.get('x-amz-security-token');
+  if (token !== undefined) {
+    if (opts.sessions === undefined || v4Signature === undefined) throw new S3Error('InvalidToken');
+    const session = opts.sessions.open(token, (opts.now ?? new Date()).getTime());
+    creds = { lookup: (id) => (id === session.accessKeyId ? session.secretKey : undefined) };
+  }
   if (v4Signature !== undefined) {
     const algorithm = fields.get('x-amz-algorithm');
     if (algorithm === undefined) throw missingField('X-Amz-Algorithm');

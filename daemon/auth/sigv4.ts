@@ -67,7 +67,17 @@ export interface AuthOptions {
    */
   anyRegion?: boolean;
   now?: Date;
-  service?: 's3';
+  service?: 's3' | 'sts';
+  /**
+   * The body's SHA-256 (hex), read before authentication (STS's form bodies): the payload hash
+   * of a request without x-amz-content-sha256, which AWS's other services do not send.
+   */
+  payloadHash?: string;
+  /**
+   * Opens a session token (x-amz-security-token): its access key and secret, the only key it
+   * signs with; throws InvalidToken or ExpiredToken. Without it every token is InvalidToken.
+   */
+  sessions?: { open(token: string, now: number): { accessKeyId: string; secretKey: string } };
   /** Accept AWS Signature Version 2 (header and presigned); default false. */
   sigV2?: boolean;
   /** The bucket when the request named it in the Host header (V2 signs it as part of the path). */
@@ -551,14 +561,19 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
       'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
     );
   }
-  // s3d issues no temporary credentials (no STS): a session token, in the header or a presigned
-  // URL's query, cannot be valid, and S3 refuses an invalid one rather than use the access key
-  // without it (a stale AWS_SESSION_TOKEN beside s3d's keys then says so).
+  // A session token (temporary credentials, auth/sts.ts), in the header or a presigned URL's
+  // query: the request must be signed with its key, and with V4. One that is not valid is refused,
+  // never ignored for the access key alone (a stale AWS_SESSION_TOKEN beside s3d's keys then says so).
   const token = req.headers['x-amz-security-token'] ?? query.find(([n]) => n === 'X-Amz-Security-Token' || n === 'x-amz-security-token')?.[1];
-  if (token !== undefined && (authorization !== undefined || presignedParams || v2Params)) throw new S3Error('InvalidToken');
+  if (token !== undefined && (authorization !== undefined || presignedParams || v2Params)) {
+    if (opts.sessions === undefined) throw new S3Error('InvalidToken');
+    if (v2Params || (authorization !== undefined && isV2Authorization(authorization))) throw new S3Error('InvalidToken', `Temporary credentials sign with ${ALGORITHM}, not Signature Version 2.`);
+    const session = opts.sessions.open(token, now);
+    creds = { lookup: (id) => (id === session.accessKeyId ? session.secretKey : undefined) };
+  }
   if (authorization !== undefined) {
     if (opts.sigV2 === true && isV2Authorization(authorization)) return authenticateV2Header(req, authorization, creds, now, opts.virtualHostBucket);
-    return authenticateHeader(req, authorization, creds, now, region, service);
+    return authenticateHeader(req, authorization, creds, now, region, service, opts.payloadHash);
   }
   if (presignedParams) return authenticatePresigned(req, query, creds, now, region, service);
   if (v2Params) {
@@ -599,7 +614,7 @@ function parseAuthorizationCached(authorization: string, region: string | undefi
   return { credential, signedHeaders, signature: parsed.signature };
 }
 
-function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string | undefined, service: string): AuthResult {
+function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string | undefined, service: string, bodyHash?: string): AuthResult {
   const parsed = parseAuthorizationCached(authorization, region, service);
   const credential = parsed.credential;
   const signedHeaders = parsed.signedHeaders;
@@ -629,9 +644,10 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(xAmzDate?.trim() ?? dateHeader ?? '', now);
   requireAmzHeadersSigned(req.headers, signedHeaders);
 
-  const payloadHash = req.headers['x-amz-content-sha256'];
+  const payloadHash = req.headers['x-amz-content-sha256'] ?? bodyHash;
   if (payloadHash === undefined) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   const payload = parsePayloadMode(payloadHash);
+  if (bodyHash !== undefined && payload.kind === 'sha256' && payload.expectedHex.toLowerCase() !== bodyHash) throw new S3Error('XAmzContentSHA256Mismatch');
 
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
   const input = { method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, signedHeaders, payloadHash };

@@ -19,6 +19,11 @@ export interface User {
   readonly secretKey: string;
   readonly policyNames: readonly string[];
   readonly policies: readonly BucketPolicy[];
+  /**
+   * Temporary credentials (auth/sts.ts): the user (`parent`) they act for, whose policies
+   * `policies` are, and the session policy that limits them further.
+   */
+  readonly session?: { readonly parent: string; readonly policy: BucketPolicy | undefined };
 }
 
 export interface UserDirectory {

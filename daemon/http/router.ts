@@ -84,7 +84,8 @@ export type Operation =
   | 'HealthReady'
   | 'Metrics'
   | 'AdminKmsStatus'
-  | 'AdminKmsKeyStatus';
+  | 'AdminKmsKeyStatus'
+  | 'AssumeRole';
 
 /** Operations that are answered without SigV4 (health probes, Prometheus scrapes). */
 export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive', 'HealthReady', 'Metrics']);
@@ -376,6 +377,8 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
       }
     }
     if (method === 'GET') return query.has('events') ? { op: 'ListenNotification' } : { op: 'ListBuckets' };
+    // STS (AssumeRole, as MinIO serves it): a form POSTed to the service, signed for `sts`.
+    if (method === 'POST' && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(headers['content-type'] ?? '')) return { op: 'AssumeRole' };
     throw new S3Error('MethodNotAllowed');
   }
 

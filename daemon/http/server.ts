@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { createServer as createNetServer } from 'node:net';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import { authenticate, authKind, type AuthResult, type Credentials } from '../auth/sigv4.js';
+import { authenticate, authKind, type AuthResult, type AuthOptions, type Credentials } from '../auth/sigv4.js';
 import { createPayloadDecoder, isChecksumValueHeader, type PayloadDecoder } from '../auth/payload.js';
 import { ConfigError, type Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
@@ -34,6 +34,8 @@ export interface HttpServerDeps {
   config: Config;
   log: Logger;
   credentials: Credentials;
+  /** Opens session tokens of temporary credentials (auth/sts.ts); without it every token is refused. */
+  sessions?: AuthOptions['sessions'];
   dispatch: Handler;
   observe?: RequestObserver;
   /** Whether an unsigned request is admitted (bucket policies); without it, none is. */
@@ -393,6 +395,9 @@ export class HttpServer {
       // upload authenticates with the signed policy inside its body (ops/post-object.ts).
       if (ANONYMOUS_OPERATIONS.has(r.op) ? !isAwsAuthorization(headers.authorization) : r.op === 'PostObject' && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
         auth = ANONYMOUS_CREDENTIALS;
+      } else if (r.op === 'AssumeRole') {
+        // STS signs its form body's hash without sending it: ops/sts.ts reads the body, then authenticates.
+        auth = ANONYMOUS_CREDENTIALS;
       } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null })) {
         // Unsigned, and the bucket's policy admits it: no identity, an unsigned payload.
         auth = ANONYMOUS_CREDENTIALS;
@@ -402,6 +407,7 @@ export class HttpServer {
           anyRegion: r.op === 'GetBucketLocation' || r.op === 'ListBuckets',
           sigV2: this.deps.config.sigV2,
           virtualHostBucket: r.virtualHost === true ? r.bucket : undefined,
+          ...(this.deps.sessions !== undefined ? { sessions: this.deps.sessions } : {}),
         });
         // A user other than root does only what the policies allow (ops/policy.ts).
         if (this.deps.authorize !== undefined && auth.accessKeyId !== this.deps.config.rootUser) {

@@ -1,7 +1,7 @@
 // The concrete parts every operation handler works with, wired once by cli.ts.
 
 import type { Logger } from 'pino';
-import type { Credentials } from '../auth/sigv4.js';
+import type { AuthOptions, Credentials } from '../auth/sigv4.js';
 import type { UserDirectory } from '../auth/users.js';
 import type { Config } from '../config.js';
 import type { CryptoPool } from '../crypto/pool.js';
@@ -32,6 +32,8 @@ export interface OpsEnv {
   readonly listeners?: EventListeners;
   /** The access keys, for requests that authenticate inside their body (POST form uploads). */
   readonly credentials: Credentials;
+  /** Opens temporary credentials' session tokens (auth/sts.ts), for form uploads signed with them. */
+  readonly sessions?: AuthOptions['sessions'];
   /** The users of S3_IAM_FILE as they are now (the file is reloaded on SIGHUP); absent: root only. */
   readonly users?: () => UserDirectory;
   /** Bounds the requests that move object data through files at once (ops/data-gate.ts); absent: none. */

@@ -143,7 +143,7 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
 };
 
 /** Operations a user's signature is enough for: their handlers check what they must. */
-const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus']);
+const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus', 'AssumeRole']);
 
 export interface AnonymousRequest {
   route: Route;
@@ -201,6 +201,9 @@ interface Check {
 function permits(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): boolean {
   principalKeys(req.keys, user);
   const facts: RequestFacts = { action: check.action, resource: check.resource, context: checkContext(env, req, check.action, check.object) };
+  // Temporary credentials: their session policy limits whatever else allows (and may deny).
+  const session = user?.session?.policy;
+  if (session !== undefined && decide(session, facts) !== 'allow') return false;
   let allowed = false;
   for (const p of user?.policies ?? []) {
     const d = decide(p, facts);
@@ -220,7 +223,7 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
 /**
  * The keys that say who signed, as IAM gives them: for a user, its access key as aws:username and
  * aws:userid (s3d's users have no other name or id; MinIO's are the same), aws:PrincipalType
- * `User`; for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
+ * `User` (temporary credentials: their user's, and `AssumedRole`); for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
  * aws:username. The root user is never judged.
  */
 function principalKeys(keys: Map<string, string>, user: User | undefined): void {
@@ -230,9 +233,11 @@ function principalKeys(keys: Map<string, string>, user: User | undefined): void 
     keys.set('aws:principaltype', 'Anonymous');
     return;
   }
-  keys.set('aws:username', user.accessKey);
-  keys.set('aws:userid', user.accessKey);
-  keys.set('aws:principaltype', 'User');
+  // Temporary credentials act as their user (MinIO's reading), typed as AWS types a role session.
+  const name = user.session?.parent ?? user.accessKey;
+  keys.set('aws:username', name);
+  keys.set('aws:userid', name);
+  keys.set('aws:principaltype', user.session === undefined ? 'User' : 'AssumedRole');
 }
 
 /**

@@ -399,7 +399,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // of `${filename}` alone: S3 stores no object with an empty key, which nothing could address.
     if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.');
     fields.set('key', key);
-    const auth: PostAuth = verifyPostPolicy(fields, env.credentials, { bucket: bucketName, region: env.config.region, sigV2: env.config.sigV2 });
+    const auth: PostAuth = verifyPostPolicy(fields, env.credentials, { bucket: bucketName, region: env.config.region, sigV2: env.config.sigV2, ...(env.sessions !== undefined ? { sessions: env.sessions } : {}) });
     const bucket = requireBucket(env, bucketName);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
     if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');

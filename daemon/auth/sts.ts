@@ -1,0 +1,131 @@
+// Temporary credentials (STS AssumeRole, ops/sts.ts hands them out): an access key, a secret key
+// and a session token, for a user of S3_IAM_FILE (never the root user, as on AWS), valid until
+// their expiry. The token carries the session itself, sealed with AES-256-GCM under a key derived
+// from the root user's secret: nothing is stored, every s3d with the same root secret accepts it
+// (also after a restart), and changing the root secret revokes every session. A session acts for
+// its user with the user's policies as they stand (a user removed from the file at a reload takes
+// its sessions with it), limited further by the session policy given to AssumeRole, if any.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto';
+import { S3Error } from '../errors.js';
+import { parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
+import type { User, UserDirectory } from './users.js';
+
+/** What a session token holds. */
+export interface Session {
+  accessKeyId: string;
+  secretKey: string;
+  /** The user (access key) whose credentials asked for it. */
+  parent: string;
+  /** Milliseconds since 1970. */
+  expiresAt: number;
+  /** The session policy (JSON), which limits what the parent's policies allow. */
+  policy?: string;
+}
+
+/** Sessions s3d has seen a valid token of, by access key, for the policy checks after authentication. */
+interface Known {
+  parent: string;
+  expiresAt: number;
+  policy: BucketPolicy | undefined;
+}
+
+const VERSION = 1;
+const AAD = Buffer.from('s3d session token v1');
+/** At most this many sessions are remembered between authentication and the policy checks of a request (oldest forgotten first). */
+const MAX_KNOWN = 10_000;
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function randomText(alphabet: string, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+function invalid(why: string): S3Error {
+  return new S3Error('InvalidToken', `The provided token is malformed or otherwise invalid: ${why}.`);
+}
+
+export class SessionTokens {
+  private readonly key: Buffer;
+  private readonly known = new Map<string, Known>();
+
+  /** `rootSecret` keys the tokens; `users` is the current user directory (re-read on reload). */
+  constructor(rootSecret: string, private readonly users: () => UserDirectory) {
+    this.key = Buffer.from(hkdfSync('sha256', rootSecret, 's3d session tokens', 'AES-256-GCM key', 32));
+  }
+
+  /** New credentials for `parent`, valid for `seconds`. */
+  issue(parent: string, seconds: number, policy: string | undefined, now: number): Session & { sessionToken: string } {
+    const session: Session = {
+      // AWS's temporary keys start with ASIA; 20 characters, as theirs.
+      accessKeyId: `ASIA${randomText(KEY_ALPHABET, 16)}`,
+      secretKey: randomText(SECRET_ALPHABET, 40),
+      parent,
+      expiresAt: Math.floor(now / 1000) * 1000 + seconds * 1000,
+      ...(policy !== undefined ? { policy } : {}),
+    };
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    cipher.setAAD(AAD);
+    const sealed = Buffer.concat([cipher.update(JSON.stringify(session), 'utf8'), cipher.final()]);
+    const token = Buffer.concat([Buffer.from([VERSION]), nonce, sealed, cipher.getAuthTag()]).toString('base64url');
+    return { ...session, sessionToken: token };
+  }
+
+  /**
+   * The session a token holds, when it is one this key sealed, not expired, and its user still
+   * exists; remembered for the policy checks of the request (`user`). Throws InvalidToken or
+   * ExpiredToken.
+   */
+  open(token: string, now: number): Session {
+    const raw = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url') : Buffer.alloc(0);
+    if (raw.length < 1 + 12 + 16 + 2 || raw[0] !== VERSION) throw invalid('not a session token of this server');
+    let session: Session;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(1, 13));
+      decipher.setAAD(AAD);
+      decipher.setAuthTag(raw.subarray(raw.length - 16));
+      session = JSON.parse(Buffer.concat([decipher.update(raw.subarray(13, raw.length - 16)), decipher.final()]).toString('utf8')) as Session;
+    } catch {
+      // Another server's (another root secret), or altered.
+      throw invalid('not a session token of this server');
+    }
+    if (session.expiresAt <= now) throw new S3Error('ExpiredToken', 'The provided token has expired.');
+    if (this.users().get(session.parent) === undefined) throw invalid('the user it was issued to no longer exists');
+    const known = this.known.get(session.accessKeyId);
+    if (known === undefined || known.expiresAt !== session.expiresAt) {
+      if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
+      this.known.set(session.accessKeyId, {
+        parent: session.parent,
+        expiresAt: session.expiresAt,
+        policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)),
+      });
+    }
+    return session;
+  }
+
+  /**
+   * The user a session access key acts as (its token was opened for this request): the parent's
+   * policies, the session policy beside them. Undefined for a key no valid token was seen for.
+   */
+  user(accessKeyId: string): User | undefined {
+    const known = this.known.get(accessKeyId);
+    if (known === undefined) return undefined;
+    if (known.expiresAt <= Date.now()) {
+      this.known.delete(accessKeyId);
+      return undefined;
+    }
+    const parent = this.users().get(known.parent);
+    if (parent === undefined) return undefined;
+    return { accessKey: accessKeyId, secretKey: '', policyNames: parent.policyNames, policies: parent.policies, session: { parent: known.parent, policy: known.policy } };
+  }
+}
+
+/** The user directory with the sessions' access keys in it (for the policy checks). */
+export function withSessions(users: () => UserDirectory, sessions: SessionTokens): () => UserDirectory {
+  return () => {
+    const dir = users();
+    return { get: (accessKey) => dir.get(accessKey) ?? sessions.user(accessKey), size: dir.size };
+  };
+}

@@ -1,0 +1,119 @@
+// STS AssumeRole, as MinIO serves it (AWS's STS query API on the S3 endpoint): a user of
+// S3_IAM_FILE POSTs `Action=AssumeRole&Version=2011-06-15` (a form body, or the query) signed with
+// SigV4 for the service `sts`, and gets temporary credentials (auth/sts.ts) acting for it, for
+// DurationSeconds (900 s to 7 days, default 1 h), limited by an optional session Policy.
+// RoleArn and RoleSessionName are taken and not used (MinIO's reading: s3d has no roles). The
+// root user cannot assume a role, as on AWS. Errors are STS's ErrorResponse documents, which the
+// SDKs' STS clients read (not S3's Error).
+import { createHash } from 'node:crypto';
+import { parseIdentityPolicy } from '../auth/bucket-policy.js';
+import { authenticate } from '../auth/sigv4.js';
+import type { SessionTokens } from '../auth/sts.js';
+import { isS3Error } from '../errors.js';
+import type { OpsEnv } from './env.js';
+import type { RequestContext, Result } from './types.js';
+
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+export const MIN_DURATION_S = 900;
+export const MAX_DURATION_S = 7 * 24 * 3600;
+const DEFAULT_DURATION_S = 3600;
+/** A session policy's longest text (MinIO's bound; AWS packs it into 2,048 bytes too). */
+const MAX_POLICY_CHARS = 2048;
+/** The form's longest body: the parameters and a session policy, with room for encoding. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+class StsError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** S3 authentication's errors as STS names them (an unknown key is InvalidClientTokenId there). */
+const STS_CODES: Readonly<Record<string, string>> = { InvalidAccessKeyId: 'InvalidClientTokenId' };
+
+function escape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function xmlResult(status: number, xml: string): Result {
+  return { status, headers: { 'content-type': 'text/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n${xml}` };
+}
+
+function errorResult(err: StsError, requestId: string): Result {
+  const type = err.status >= 500 ? 'Receiver' : 'Sender';
+  return xmlResult(
+    err.status,
+    `<ErrorResponse xmlns="${STS_NS}"><Error><Type>${type}</Type><Code>${escape(err.code)}</Code><Message>${escape(err.message)}</Message></Error><RequestId>${escape(requestId)}</RequestId></ErrorResponse>`,
+  );
+}
+
+/** The request's parameters: the form body's, then the query's (MinIO takes either). */
+function parameters(body: Buffer, query: URLSearchParams): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of query) if (!k.startsWith('X-Amz-')) out.set(k, v);
+  for (const [k, v] of new URLSearchParams(body.toString('utf8'))) out.set(k, v);
+  return out;
+}
+
+export async function handleAssumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext): Promise<Result> {
+  try {
+    let body: Buffer;
+    try {
+      body = await ctx.body.readAll(MAX_BODY_BYTES);
+    } catch {
+      throw new StsError('ValidationError', 400, `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+    }
+    const hash = createHash('sha256').update(body).digest('hex');
+    let accessKey: string;
+    try {
+      // Signed for `sts` by a user's own keys: no session token (no role chaining) and no Signature V2.
+      accessKey = authenticate({ method: ctx.method, rawPath: ctx.rawPath, rawQuery: ctx.query.toString(), headers: ctx.headers as Record<string, string> }, env.credentials, {
+        region: env.config.region,
+        service: 'sts',
+        payloadHash: hash,
+      }).accessKeyId;
+    } catch (err) {
+      if (!isS3Error(err)) throw err;
+      throw new StsError(STS_CODES[err.code] ?? err.code, err.status, err.message);
+    }
+    if (accessKey === env.config.rootUser) throw new StsError('AccessDenied', 403, 'The root user cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
+    const params = parameters(body, ctx.query);
+    const action = params.get('Action');
+    if (action !== 'AssumeRole') throw new StsError('InvalidAction', 400, `Could not find operation ${action ?? '(none)'} for version ${params.get('Version') ?? '(none)'}: s3d serves AssumeRole only.`);
+    if (params.get('Version') !== '2011-06-15') throw new StsError('InvalidParameterValue', 400, 'Version must be 2011-06-15.');
+    const durationText = params.get('DurationSeconds');
+    const duration = durationText === undefined ? DEFAULT_DURATION_S : /^\d{1,9}$/.test(durationText) ? Number(durationText) : NaN;
+    if (!(duration >= MIN_DURATION_S && duration <= MAX_DURATION_S)) {
+      throw new StsError('ValidationError', 400, `1 validation error detected: Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between ${MIN_DURATION_S} and ${MAX_DURATION_S}.`);
+    }
+    // Managed session policies would limit the session: ignoring them would widen it.
+    if ([...params.keys()].some((k) => k.startsWith('PolicyArns.'))) throw new StsError('InvalidParameterValue', 400, 'PolicyArns is not supported: give the session policy inline (Policy).');
+    const policy = params.get('Policy');
+    if (policy !== undefined) {
+      if (policy.length > MAX_POLICY_CHARS) throw new StsError('PackedPolicyTooLarge', 400, `The session policy is ${policy.length} characters; at most ${MAX_POLICY_CHARS}.`);
+      try {
+        parseIdentityPolicy(JSON.parse(policy));
+      } catch (err) {
+        throw new StsError('MalformedPolicyDocument', 400, `The session policy is not valid: ${(err as Error).message}`);
+      }
+    }
+    const issued = sessions.issue(accessKey, duration, policy, Date.now());
+    const sessionName = params.get('RoleSessionName') ?? accessKey;
+    env.log.info({ requestId: ctx.requestId, user: accessKey, accessKeyId: issued.accessKeyId, expires: new Date(issued.expiresAt).toISOString() }, 'temporary credentials issued');
+    return xmlResult(
+      200,
+      `<AssumeRoleResponse xmlns="${STS_NS}"><AssumeRoleResult>` +
+        `<AssumedRoleUser><Arn>${escape(`arn:aws:sts:::assumed-role/${accessKey}/${sessionName}`)}</Arn><AssumedRoleId>${escape(`${issued.accessKeyId}:${sessionName}`)}</AssumedRoleId></AssumedRoleUser>` +
+        `<Credentials><AccessKeyId>${issued.accessKeyId}</AccessKeyId><SecretAccessKey>${escape(issued.secretKey)}</SecretAccessKey><SessionToken>${issued.sessionToken}</SessionToken>` +
+        `<Expiration>${new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}</Expiration></Credentials>` +
+        `</AssumeRoleResult><ResponseMetadata><RequestId>${escape(ctx.requestId)}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+    );
+  } catch (err) {
+    if (err instanceof StsError) return errorResult(err, ctx.requestId);
+    throw err;
+  }
+}

@@ -1,0 +1,202 @@
+// STS AssumeRole (temporary credentials) against the real daemon with users (S3_IAM_FILE), through
+// the AWS SDK's STS client and minio-js's AssumeRoleProvider: the credentials act for their user
+// (its policies, ${aws:username} its name), a session policy limits them further, presigned URLs
+// and minio-js carry the token, and everything wrong is refused with STS's or S3's error: the
+// root user, bad signatures, unknown keys, durations out of range, malformed or too large session
+// policies, a token altered, missing, of another key, or of a user removed at a reload, and
+// role chaining. Tokens outlive a restart, and a new root secret revokes them.
+import t from 'tap';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { Client as MinioClient } from 'minio';
+import { AssumeRoleProvider } from 'minio/dist/esm/AssumeRoleProvider.mjs';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { raw } from '../helpers/http.js';
+import { AWS_VERSION, runAwsText } from '../helpers/aws-cli.js';
+import { s3Code } from '../helpers/s3.js';
+import { allow, doc, startDaemonWithUsers, writeIam } from '../helpers/users.js';
+
+const B = bucketName('sts');
+const OTHER = bucketName('stsother');
+const APP = { accessKey: 'sts-app', secretKey: 'sts-app-secret-1', policies: ['app'] };
+const GONE = { accessKey: 'sts-gone', secretKey: 'sts-gone-secret-2', policies: ['app'] };
+const iam = {
+  policies: {
+    // Its own prefix by name, and reading shared/.
+    app: doc(
+      allow(['s3:GetObject', 's3:PutObject'], [`${B}/home/\${aws:username}/*`]),
+      allow(['s3:GetObject'], [`${B}/shared/*`]),
+      allow(['s3:ListBucket'], [B]),
+    ),
+  },
+  users: [APP, GONE],
+};
+
+const { d, iamFile, work } = await startDaemonWithUsers(t, iam);
+const root = d.s3();
+for (const b of [B, OTHER]) await root.send(new CreateBucketCommand({ Bucket: b }));
+await root.send(new PutObjectCommand({ Bucket: B, Key: 'shared/readme.txt', Body: 'shared' }));
+await root.send(new PutObjectCommand({ Bucket: OTHER, Key: 'x.txt', Body: 'other' }));
+
+const sts = (accessKeyId: string, secretAccessKey: string, sessionToken?: string, daemon: TestDaemon = d): STSClient =>
+  new STSClient({ endpoint: daemon.endpoint, region: REGION, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }, maxAttempts: 1 });
+const assume = async (client: STSClient, extra: { Policy?: string; DurationSeconds?: number } = {}): Promise<StsCredentials> =>
+  (await client.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'tests', ...extra }))).Credentials!;
+const s3As = (c: StsCredentials, daemon: TestDaemon = d): S3Client =>
+  s3Client(daemon.endpoint, undefined, true, { credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }, maxAttempts: 1 });
+/** The token with its 41st character changed. */
+const flip = (token: string): string => token.slice(0, 40) + (token[40] === 'A' ? 'B' : 'A') + token.slice(41);
+const stsCode = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
+    return `${e.name}/${e.$metadata?.httpStatusCode}`;
+  }
+};
+
+t.test('a user assumes a role: temporary credentials that act for it, with its policies and name', async (t) => {
+  const c = await assume(sts(APP.accessKey, APP.secretKey), { DurationSeconds: 900 });
+  t.match(c.AccessKeyId, /^ASIA[A-Z0-9]{16}$/, 'an access key as AWS\u2019s temporary ones');
+  t.equal(c.SecretAccessKey?.length, 40);
+  t.ok((c.SessionToken?.length ?? 0) > 100, 'a session token');
+  const left = c.Expiration!.getTime() - Date.now();
+  t.ok(left > 880_000 && left <= 901_000, `expires in DurationSeconds (${left} ms)`);
+  const s3 = s3As(c);
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: 'home/sts-app/a.txt', Body: 'mine' }))), 'ok', 'writes in home/<its user>/ (${aws:username} is the user)');
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/a.txt' }))).Body!.transformToString(), 'mine');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', 'reads shared/');
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: 'shared/planted.txt', Body: 'x' }))), 'AccessDenied/403', 'no more than its user may');
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: `home/${c.AccessKeyId}/a.txt`, Body: 'x' }))), 'AccessDenied/403', '${aws:username} is not the temporary key');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: OTHER, Key: 'x.txt' }))), 'AccessDenied/403', 'nor in another bucket');
+  // A presigned URL made with them carries the token (X-Amz-Security-Token).
+  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/a.txt' }), { expiresIn: 300 });
+  t.match(url, /X-Amz-Security-Token=/);
+  const got = await fetch(url);
+  t.equal(got.status, 200, 'a presigned GET works');
+  t.equal(await got.text(), 'mine');
+  // So does a form upload's policy (the x-amz-security-token field).
+  const post = await createPresignedPost(s3, { Bucket: B, Key: 'home/sts-app/form.txt', Expires: 300 });
+  t.ok(post.fields['X-Amz-Security-Token'] ?? post.fields['x-amz-security-token'], 'the form carries the token');
+  const form = (fields: Record<string, string>): FormData => {
+    const f = new FormData();
+    for (const [k, v] of Object.entries(fields)) f.append(k, v);
+    f.append('file', new Blob(['by form']), 'form.txt');
+    return f;
+  };
+  t.equal((await fetch(post.url, { method: 'POST', body: form(post.fields) })).status, 204, 'a form upload signed with them: 204');
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/form.txt' }))).Body!.transformToString(), 'by form');
+  const tokenField = Object.keys(post.fields).find((k) => k.toLowerCase() === 'x-amz-security-token')!;
+  const badForm = await fetch(post.url, { method: 'POST', body: form({ ...post.fields, [tokenField]: flip(post.fields[tokenField]!) }) });
+  t.equal(badForm.status, 400, 'an altered token in a form: 400');
+  t.match(await badForm.text(), /<Code>InvalidToken<\/Code>/);
+  const outside = await createPresignedPost(s3, { Bucket: B, Key: 'shared/form.txt', Expires: 300 });
+  t.equal((await fetch(outside.url, { method: 'POST', body: form(outside.fields) })).status, 403, 'a form upload where its user may not write: 403');
+  // Without the token the key is unknown; the token with another key's signature is refused.
+  const noToken = s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey! }, maxAttempts: 1 });
+  t.equal(await s3Code(noToken.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'InvalidAccessKeyId/403', 'the temporary key without its token');
+  const otherKey = s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey, sessionToken: c.SessionToken! }, maxAttempts: 1 });
+  t.equal(await s3Code(otherKey.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'InvalidAccessKeyId/403', 'the token signed with another key');
+  const tampered = flip(c.SessionToken!);
+  t.equal(await s3Code(s3As({ ...c, SessionToken: tampered }).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'InvalidToken/400', 'an altered token');
+  t.equal(await s3Code(s3As({ ...c, SecretAccessKey: 'x'.repeat(40) }).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'SignatureDoesNotMatch/403', 'the wrong secret');
+  // Role chaining is not offered.
+  t.equal(await stsCode(assume(sts(c.AccessKeyId!, c.SecretAccessKey!, c.SessionToken!))), 'InvalidToken/400', 'temporary credentials cannot assume a role');
+});
+
+t.test('a session policy limits the credentials further, never beyond the user\u2019s', async (t) => {
+  const readOnly = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`arn:aws:s3:::${B}/shared/*`, `arn:aws:s3:::${OTHER}/*`] }] });
+  const s3 = s3As(await assume(sts(APP.accessKey, APP.secretKey), { Policy: readOnly }));
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', 'what both allow');
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: 'home/sts-app/b.txt', Body: 'x' }))), 'AccessDenied/403', 'the user may, the session policy does not');
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: 'shared/c.txt', Body: 'x' }))), 'AccessDenied/403', 'the session policy may, the user does not');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: OTHER, Key: 'x.txt' }))), 'AccessDenied/403', 'nor another bucket the session policy names');
+  t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: B }))), 'AccessDenied/403', 'listing: the session policy does not allow it');
+});
+
+t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
+  t.equal(await stsCode(assume(sts(ACCESS_KEY, SECRET_KEY))), 'AccessDenied/403', 'the root user (as on AWS)');
+  t.equal(await stsCode(assume(sts(APP.accessKey, 'wrong-secret'))), 'SignatureDoesNotMatch/403', 'a wrong secret');
+  t.equal(await stsCode(assume(sts('nobody', 'nobody-secret'))), 'InvalidClientTokenId/403', 'an unknown key');
+  const app = sts(APP.accessKey, APP.secretKey);
+  t.equal(await stsCode(assume(app, { DurationSeconds: 899 })), 'ValidationError/400', 'DurationSeconds below 900');
+  t.equal(await stsCode(assume(app, { DurationSeconds: 604_801 })), 'ValidationError/400', 'above 7 days');
+  t.equal(await stsCode(assume(app, { Policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Fly","Resource":"*"}]}' })), 'MalformedPolicyDocumentException/400', 'a session policy s3d would not enforce (the SDK names the code MalformedPolicyDocument so)');
+  t.equal(await stsCode(assume(app, { Policy: 'not json' })), 'MalformedPolicyDocumentException/400', 'one that is no JSON');
+  const big = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(2100), Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+  t.equal(await stsCode(assume(app, { Policy: big })), 'PackedPolicyTooLargeException/400', 'one over 2,048 characters');
+  t.equal(await stsCode(app.send(new GetCallerIdentityCommand({}))), 'InvalidAction/400', 'another action');
+  const unsigned = await raw(d.port, { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=AssumeRole&Version=2011-06-15', sign: false });
+  t.equal(unsigned.status, 403, 'unsigned: 403');
+  t.match(unsigned.body.toString(), /<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type><Code>AccessDenied<\/Code>/, 'AccessDenied in STS\u2019s error document');
+});
+
+t.test('minio-js AssumeRoleProvider: credentials that refresh, used by a minio-js client', async (t) => {
+  const provider = new AssumeRoleProvider({ stsEndpoint: d.endpoint, accessKey: APP.accessKey, secretKey: APP.secretKey, region: REGION, durationSeconds: 900 });
+  const mc = new MinioClient({ endPoint: '127.0.0.1', port: d.port, useSSL: false, region: REGION, pathStyle: true, credentialsProvider: provider as unknown as ConstructorParameters<typeof MinioClient>[0]['credentialsProvider'] });
+  await mc.putObject(B, 'home/sts-app/minio.txt', 'via minio-js');
+  const chunks: Buffer[] = [];
+  for await (const c of await mc.getObject(B, 'home/sts-app/minio.txt')) chunks.push(c as Buffer);
+  t.equal(Buffer.concat(chunks).toString(), 'via minio-js', 'written and read back with temporary credentials');
+  await t.rejects(mc.putObject(B, 'shared/nope.txt', 'x'), { code: 'AccessDenied' }, 'limited as its user');
+  const root = new AssumeRoleProvider({ stsEndpoint: d.endpoint, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION });
+  await t.rejects(root.getCredentials(), /AccessDenied/, 'the root user cannot');
+});
+
+t.test('the aws CLI: sts assume-role, then s3 with the session in its environment', { skip: AWS_VERSION === undefined ? 'no aws CLI' : false }, async (t) => {
+  const env = { PATH: process.env.PATH, HOME: d.dataDir, AWS_ACCESS_KEY_ID: APP.accessKey, AWS_SECRET_ACCESS_KEY: APP.secretKey, AWS_DEFAULT_REGION: REGION };
+  const r = await runAwsText(['--endpoint-url', d.endpoint, 'sts', 'assume-role', '--role-arn', 'arn:aws:iam::000000000000:role/any', '--role-session-name', 'cli', '--duration-seconds', '900'], { env });
+  t.equal(r.code, 0, `assume-role exits 0 ${r.stderr}`);
+  const c = (JSON.parse(r.stdout) as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } }).Credentials;
+  const session = { ...env, AWS_ACCESS_KEY_ID: c.AccessKeyId, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey, AWS_SESSION_TOKEN: c.SessionToken };
+  const cp = await runAwsText(['--endpoint-url', d.endpoint, 's3', 'cp', '-', `s3://${B}/home/sts-app/cli.txt`], { env: session, input: 'by the CLI' });
+  t.equal(cp.code, 0, `s3 cp with the session exits 0 ${cp.stderr}`);
+  t.equal(await (await root.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/cli.txt' }))).Body!.transformToString(), 'by the CLI');
+  const denied = await runAwsText(['--endpoint-url', d.endpoint, 's3', 'cp', '-', `s3://${B}/shared/cli.txt`], { env: session, input: 'x' });
+  t.not(denied.code, 0, 'where its user may not write: refused');
+  t.match(denied.stderr, /AccessDenied/);
+  const asRoot = await runAwsText(['--endpoint-url', d.endpoint, 'sts', 'assume-role', '--role-arn', 'arn:aws:iam::000000000000:role/any', '--role-session-name', 'cli'], { env: { ...env, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY } });
+  t.not(asRoot.code, 0, 'the root user: refused');
+  t.match(asRoot.stderr, /AccessDenied/);
+});
+
+t.test('a user removed at a reload takes its sessions with it', async (t) => {
+  const c = await assume(sts(GONE.accessKey, GONE.secretKey));
+  const s3 = s3As(c);
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', 'valid while the user exists');
+  const before = readFileSync(iamFile, 'utf8');
+  writeIam(iamFile, { ...iam, users: [APP] });
+  try {
+    const reloads = (): number => d.jsonLogs().filter((l) => l.msg === 'users reloaded').length;
+    const n = reloads();
+    process.kill(d.proc.pid!, 'SIGHUP');
+    await d.waitForLog(() => reloads() > n, 10_000);
+    t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'InvalidToken/400', 'then refused');
+  } finally {
+    writeIam(iamFile, before);
+  }
+});
+
+t.test('tokens outlive a restart; a new root secret revokes them', async (t) => {
+  const file = writeIam(join(work, 'restart-iam.json'), iam);
+  const x = await startDaemon({ env: { S3_IAM_FILE: file } });
+  t.teardown(async () => {
+    await x.stop();
+    x.cleanup();
+  });
+  await x.s3().send(new CreateBucketCommand({ Bucket: B }));
+  await x.s3().send(new PutObjectCommand({ Bucket: B, Key: 'shared/readme.txt', Body: 'shared' }));
+  const c = await assume(sts(APP.accessKey, APP.secretKey, undefined, x));
+  t.equal(await x.stop(), 0);
+  const again = await startDaemon({ dataDir: x.dataDir, env: { S3_IAM_FILE: file } });
+  t.equal(await s3Code(s3As(c, again).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', 'the same root secret: still valid');
+  t.equal(await again.stop(), 0);
+  const rotated = await startDaemon({ dataDir: x.dataDir, env: { S3_IAM_FILE: file, S3_ROOT_PASSWORD: 'a-new-root-secret-42' } });
+  t.teardown(() => rotated.stop());
+  t.equal(await s3Code(s3As(c, rotated).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'InvalidToken/400', 'a new root secret: refused');
+});
