@@ -119,6 +119,18 @@ t.test('a session policy limits the credentials further, never beyond the user\u
   t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: B }))), 'AccessDenied/403', 'listing: the session policy does not allow it');
 });
 
+t.test('a session policy of the largest size: its token fits the header section and a presigned URL', async (t) => {
+  const resources = [`arn:aws:s3:::${B}/shared/*`];
+  const text = (): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Large', Effect: 'Allow', Action: ['s3:GetObject'], Resource: resources }] });
+  for (let i = 0; text().length < 2048 - 40; i++) resources.push(`arn:aws:s3:::${B}/"quoted"/p${i}/*`);
+  const c = await assume(sts(APP.accessKey, APP.secretKey), { Policy: text() });
+  t.ok(text().length > 2000 && text().length <= 2048, `a policy of ${text().length} characters`);
+  const s3 = s3As(c);
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', `the token (${c.SessionToken!.length} characters) in a header`);
+  const got = await fetch(await getSignedUrl(s3, new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }), { expiresIn: 300 }));
+  t.equal(got.status, 200, 'and in a presigned URL');
+});
+
 t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
   t.equal(await stsCode(assume(sts(ACCESS_KEY, SECRET_KEY))), 'AccessDenied/403', 'the root user (as on AWS)');
   t.equal(await stsCode(assume(sts(APP.accessKey, 'wrong-secret'))), 'SignatureDoesNotMatch/403', 'a wrong secret');
