@@ -5,6 +5,7 @@ import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { verifyPostPolicy, type FormFields } from '../../../../daemon/auth/post-policy.js';
 import { deriveSigningKey } from '../../../../daemon/auth/sigv4.js';
+import { thrownCode as code } from '../../../helpers/errors.js';
 
 const creds = { lookup: (id: string) => (id === 'AKID' ? 'secret-key-1' : undefined) };
 const NOW = new Date('2026-11-30T12:00:00Z');
@@ -22,15 +23,6 @@ function v4Form(conditions: unknown[], fields: Record<string, string>, expiratio
   const policy = b64({ expiration, conditions: all });
   const sig = createHmac('sha256', deriveSigningKey('secret-key-1', '20261130', 'us-east-1', 's3')).update(policy).digest('hex');
   return new Map(Object.entries({ ...base, ...fields, policy, 'x-amz-signature': sig }).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
 }
 
 t.test('Signature Version 4: accepted, and refused when anything signed changes', async (t) => {

@@ -4,19 +4,12 @@ import t from 'tap';
 import { SessionTokens, withSessions } from '../../../../daemon/auth/sts.js';
 import { parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
 import type { User, UserDirectory } from '../../../../daemon/auth/users.js';
+import { thrownCode as code } from '../../../helpers/errors.js';
 
 const policy = parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] });
 const alice: User = { accessKey: 'alice', secretKey: 'alice-secret', policyNames: ['all'], policies: [policy] };
 let dir: UserDirectory = { get: (k) => (k === 'alice' ? alice : undefined), size: 1 };
 const tokens = new SessionTokens('root-secret', () => dir);
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
 
 t.test('issue and open', async (t) => {
   const now = Date.parse('2026-12-04T12:00:00Z');

@@ -8,6 +8,7 @@
 import t from 'tap';
 import { abortHeaders, expirationHeader, expiryOf, hasVersionActions, lifecycleXml, parseLifecycle, uploadExpired, versionsDue } from '../../../../daemon/ops/lifecycle.js';
 import { RECORD_VERSION, type ObjectRecord, type TagSet, type UploadRecord } from '../../../../daemon/meta/records.js';
+import { thrownCode as code } from '../../../helpers/errors.js';
 
 const conf = (...rules: string[]): Buffer => Buffer.from(`<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${rules.join('')}</LifecycleConfiguration>`);
 const rule = (inner: string): string => `<Rule>${inner}</Rule>`;
@@ -16,15 +17,6 @@ const nc = (inner: string): string => `<Filter/><Status>Enabled</Status><Noncurr
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-30T15:30:00Z');
 const rec = (over: Partial<ObjectRecord> = {}): ObjectRecord => ({ v: RECORD_VERSION, size: 100, etag: 'e', mtime: T0, headers: {}, userMeta: {}, stored: 100, data: { inline: new Uint8Array(0) }, ...over });
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
 
 t.test('filters and actions parse, and read back the same way', async (t) => {
   const rules = parseLifecycle(

@@ -5,6 +5,7 @@ import t from 'tap';
 import { completedLock, defaultRetention, lockFromHeaders, lockHeaders, retentionChangeAllowed } from '../../../../daemon/ops/object-lock.js';
 import { isLocked } from '../../../../daemon/meta/store.js';
 import type { BucketRecord, ObjectRecord } from '../../../../daemon/meta/records.js';
+import { thrownCode as code } from '../../../helpers/errors.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const DAY = 86_400_000;
@@ -12,15 +13,6 @@ const plain: BucketRecord = { v: 1, name: 'b', created: 0 };
 const locked: BucketRecord = { ...plain, versioning: 'Enabled', objectLock: {} };
 const withDefault: BucketRecord = { ...locked, objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 3 } } };
 const none = new URLSearchParams();
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
 
 t.test('upload headers', async (t) => {
   t.same(lockFromHeaders(plain, {}, none, NOW), {}, 'no headers, no lock bucket: nothing');
