@@ -7,7 +7,7 @@
 // SDKs' STS clients read (not S3's Error).
 import { createHash } from 'node:crypto';
 import { parseIdentityPolicy } from '../auth/bucket-policy.js';
-import { authenticate } from '../auth/sigv4.js';
+import { authenticate, type AuthResult } from '../auth/sigv4.js';
 import type { SessionTokens } from '../auth/sts.js';
 import { isS3Error } from '../errors.js';
 import type { OpsEnv } from './env.js';
@@ -68,18 +68,22 @@ export async function handleAssumeRole(env: OpsEnv, sessions: SessionTokens, ctx
       throw new StsError('ValidationError', 400, `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
     }
     const hash = createHash('sha256').update(body).digest('hex');
-    let accessKey: string;
+    let auth: AuthResult;
     try {
       // Signed for `sts` by a user's own keys: no session token (no role chaining) and no Signature V2.
-      accessKey = authenticate({ method: ctx.method, rawPath: ctx.rawPath, rawQuery: ctx.query.toString(), headers: ctx.headers as Record<string, string> }, env.credentials, {
+      auth = authenticate({ method: ctx.method, rawPath: ctx.rawPath, rawQuery: ctx.query.toString(), headers: ctx.headers as Record<string, string> }, env.credentials, {
         region: env.config.region,
         service: 'sts',
         payloadHash: hash,
-      }).accessKeyId;
+      });
     } catch (err) {
       if (!isS3Error(err)) throw err;
       throw new StsError(STS_CODES[err.code] ?? err.code, err.status, err.message);
     }
+    // The parameters must be signed: a body whose hash the signature does not cover (a presigned
+    // URL, UNSIGNED-PAYLOAD) could have been changed on the way (a longer duration, no session policy).
+    if (auth.payload.kind !== 'sha256' && body.length > 0) throw new StsError('AccessDenied', 403, 'The request body is not signed: sign its SHA-256, or send the parameters in the signed query.');
+    const accessKey = auth.accessKeyId;
     if (accessKey === env.config.rootUser) throw new StsError('AccessDenied', 403, 'The root user cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
     const params = parameters(body, ctx.query);
     const action = params.get('Action');

@@ -24,6 +24,8 @@ export interface SignOptions {
   now?: Date;
   /** x-amz-content-sha256; 'hash' computes the hex SHA-256 of a Buffer/string body. Default UNSIGNED-PAYLOAD. */
   payloadHash?: string;
+  /** The service of the credential scope (default s3). */
+  service?: string;
 }
 
 export interface RawOptions {
@@ -66,6 +68,7 @@ export function buildHeaders(port: number, opts: RawOptions): Record<string, str
     region: s.region ?? REGION,
     ...(s.now ? { now: s.now } : {}),
     ...(payloadHash !== undefined ? { payloadHash } : {}),
+    ...(s.service !== undefined ? { service: s.service } : {}),
   }).headers;
 }
 

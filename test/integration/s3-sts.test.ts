@@ -143,6 +143,18 @@ t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
   const big = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(2100), Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
   t.equal(await stsCode(assume(app, { Policy: big })), 'PackedPolicyTooLargeException/400', 'one over 2,048 characters');
   t.equal(await stsCode(app.send(new GetCallerIdentityCommand({}))), 'InvalidAction/400', 'another action');
+  // Raw forms: the parameters must be signed (their hash in x-amz-content-sha256 or computed).
+  const form = (payloadHash: string, body = 'Action=AssumeRole&Version=2011-06-15&DurationSeconds=900') =>
+    raw(d.port, { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, sign: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey, service: 'sts', payloadHash } });
+  const signed = await form('hash');
+  t.equal(signed.status, 200, 'a form whose hash is signed (x-amz-content-sha256, as minio-js sends it): 200');
+  t.match(signed.body.toString(), /<AssumeRoleResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><AssumeRoleResult>.*<SessionToken>[A-Za-z0-9_-]+<\/SessionToken>/);
+  const unsignedBody = await form('UNSIGNED-PAYLOAD');
+  t.equal(unsignedBody.status, 403, 'UNSIGNED-PAYLOAD: the parameters could have been changed on the way: 403');
+  t.match(unsignedBody.body.toString(), /<Code>AccessDenied<\/Code><Message>The request body is not signed/);
+  const wrongHash = await form('0'.repeat(64));
+  t.equal(wrongHash.status, 400, 'a hash that is not the body\u2019s: 400');
+  t.match(wrongHash.body.toString(), /<Code>XAmzContentSHA256Mismatch<\/Code>/);
   const unsigned = await raw(d.port, { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=AssumeRole&Version=2011-06-15', sign: false });
   t.equal(unsigned.status, 403, 'unsigned: 403');
   t.match(unsigned.body.toString(), /<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type><Code>AccessDenied<\/Code>/, 'AccessDenied in STS\u2019s error document');
