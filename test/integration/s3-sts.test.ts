@@ -117,6 +117,13 @@ t.test('a session policy limits the credentials further, never beyond the user\u
   t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: 'shared/c.txt', Body: 'x' }))), 'AccessDenied/403', 'the session policy may, the user does not');
   t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: OTHER, Key: 'x.txt' }))), 'AccessDenied/403', 'nor another bucket the session policy names');
   t.equal(await s3Code(s3.send(new ListObjectsV2Command({ Bucket: B }))), 'AccessDenied/403', 'listing: the session policy does not allow it');
+  // The session's keys: aws:PrincipalType AssumedRole, aws:userid its user.
+  const keyed = (type: string, userid: string): string =>
+    JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalType': type, 'aws:userid': userid } } }] });
+  const get = async (policy: string): Promise<string> => s3Code(s3As(await assume(sts(APP.accessKey, APP.secretKey), { Policy: policy })).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' })));
+  t.equal(await get(keyed('AssumedRole', 'sts-app')), 'ok', 'aws:PrincipalType is AssumedRole, aws:userid its user');
+  t.equal(await get(keyed('User', 'sts-app')), 'AccessDenied/403', 'not User');
+  t.equal(await get(keyed('AssumedRole', 'sts-gone')), 'AccessDenied/403', 'nor another user');
 });
 
 t.test('a session policy of the largest size: its token fits the header section and a presigned URL', async (t) => {
