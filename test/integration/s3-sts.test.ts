@@ -17,6 +17,8 @@ import { AssumeRoleProvider } from 'minio/dist/esm/AssumeRoleProvider.mjs';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
 import { AWS_VERSION, runAwsText } from '../helpers/aws-cli.js';
+import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
+import { execFile } from 'node:child_process';
 import { s3Code } from '../helpers/s3.js';
 import { allow, doc, startDaemonWithUsers, writeIam } from '../helpers/users.js';
 
@@ -194,6 +196,40 @@ t.test('the aws CLI: sts assume-role, then s3 with the session in its environmen
   const asRoot = await runAwsText(['--endpoint-url', d.endpoint, 'sts', 'assume-role', '--role-arn', 'arn:aws:iam::000000000000:role/any', '--role-session-name', 'cli'], { env: { ...env, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY } });
   t.not(asRoot.code, 0, 'the root user: refused');
   t.match(asRoot.stderr, /AccessDenied/);
+});
+
+const BOTO3_STS = `
+import json, sys
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+endpoint, key, secret, bucket = sys.argv[1:5]
+cfg = Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1})
+sts = boto3.client('sts', endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret, region_name='${REGION}', config=cfg)
+c = sts.assume_role(RoleArn='arn:aws:iam::000000000000:role/any', RoleSessionName='boto3', DurationSeconds=900)['Credentials']
+s3 = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'],
+                  aws_session_token=c['SessionToken'], region_name='${REGION}', config=cfg)
+out = {}
+def attempt(name, fn):
+    try:
+        out[name] = {'ok': fn()}
+    except ClientError as e:
+        out[name] = {'code': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode']}
+attempt('put_home', lambda: s3.put_object(Bucket=bucket, Key='home/sts-app/boto3.txt', Body=b'by boto3')['ResponseMetadata']['HTTPStatusCode'])
+attempt('put_shared', lambda: s3.put_object(Bucket=bucket, Key='shared/boto3.txt', Body=b'x')['ResponseMetadata']['HTTPStatusCode'])
+attempt('bad_policy', lambda: sts.assume_role(RoleArn='arn:aws:iam::000000000000:role/any', RoleSessionName='boto3', Policy='not json'))
+print(json.dumps(out))
+`;
+
+t.test('boto3: assume_role, then s3 with the session', { skip: noBoto3(pythonEnv(work)) }, async (t) => {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(PYTHON_BIN, ['-c', BOTO3_STS, d.endpoint, APP.accessKey, APP.secretKey, B], { env: pythonEnv(work) }, (err, out, errOut) => (err ? reject(new Error(`boto3 script failed: ${err.message}\n${errOut}`)) : resolve(out)));
+  });
+  const r = JSON.parse(stdout) as Record<string, unknown>;
+  t.same(r.put_home, { ok: 200 }, 'put_object in its user\u2019s home');
+  t.same(r.put_shared, { code: 'AccessDenied', status: 403 }, 'where its user may not: AccessDenied');
+  t.same(r.bad_policy, { code: 'MalformedPolicyDocument', status: 400 }, 'a session policy that is no JSON: MalformedPolicyDocument, as boto3 reads STS errors');
+  t.equal(await (await root.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/boto3.txt' }))).Body!.transformToString(), 'by boto3');
 });
 
 t.test('a user removed at a reload takes its sessions with it', async (t) => {
