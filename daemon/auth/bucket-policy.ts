@@ -55,6 +55,11 @@ const STRING_TYPED_NUMBERS: ReadonlySet<string> = new Set(['s3:max-keys']);
  */
 export const LOCK_KEYS = ['s3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-remaining-retention-days', 's3:object-lock-legal-hold'] as const;
 /**
+ * The ACL grant headers of a write (x-amz-grant-*), as keys: AWS's "deny grants" policies test
+ * them (s3d keeps ACLs disabled and refuses grants to others whatever a policy says).
+ */
+export const GRANT_KEYS = ['s3:x-amz-grant-read', 's3:x-amz-grant-write', 's3:x-amz-grant-read-acp', 's3:x-amz-grant-write-acp', 's3:x-amz-grant-full-control'] as const;
+/**
  * The SSE keys carry the request's own encryption headers, as on S3: what the classic "deny
  * unencrypted uploads" policy tests (`Null` or `StringNotEquals` on s3:x-amz-server-side-encryption).
  */
@@ -62,7 +67,7 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:sourceip', 'aws:securetransport', 'aws:referer', 'aws:useragent',
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
   's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
-  's3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
+  's3:x-amz-acl', ...GRANT_KEYS, 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
   ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source', 's3:signatureage',
   // Who signed: a user's access key (aws:username, aws:userid), `anonymous` (aws:userid of an
   // unsigned request); aws:PrincipalType `User` or `Anonymous`.
@@ -72,7 +77,7 @@ const KEYS: ReadonlySet<string> = new Set([
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
  * every request may send: x-amz-acl on a GetObject is no s3:x-amz-acl.
  */
-export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source']);
+export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', ...GRANT_KEYS, 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source']);
 /** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
 export const EXISTING_TAG = 's3:existingobjecttag/';
 export const REQUEST_TAG = 's3:requestobjecttag/';
@@ -251,6 +256,7 @@ function keyFamily(key: string): string {
   return TAG_KEY_PREFIXES.find((p) => key.startsWith(p)) ?? key;
 }
 
+const ACL_KEY_ACTIONS = ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectVersionAcl', 's3:PutBucketAcl', 's3:CreateBucket', 's3:BypassGovernanceRetention'];
 const REQUEST_TAG_ACTIONS = ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:BypassGovernanceRetention'];
 const RETENTION_KEY_ACTIONS = ['s3:PutObject', 's3:PutObjectRetention', 's3:BypassGovernanceRetention'];
 
@@ -274,7 +280,8 @@ const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   ],
   [REQUEST_TAG]: REQUEST_TAG_ACTIONS,
   's3:requestobjecttagkeys': REQUEST_TAG_ACTIONS,
-  's3:x-amz-acl': ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectVersionAcl', 's3:PutBucketAcl', 's3:CreateBucket', 's3:BypassGovernanceRetention'],
+  's3:x-amz-acl': ACL_KEY_ACTIONS,
+  ...Object.fromEntries(GRANT_KEYS.map((k) => [k, ACL_KEY_ACTIONS])),
   's3:x-amz-metadata-directive': ['s3:PutObject', 's3:BypassGovernanceRetention'],
   's3:x-amz-storage-class': ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectVersionAcl', 's3:BypassGovernanceRetention'],
   // The retention keys: writes and PutObjectRetention; the hold: writes and PutObjectLegalHold.

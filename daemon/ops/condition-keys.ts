@@ -102,7 +102,10 @@ function remainingDays(req: RequestKeys): string | undefined {
 }
 
 /** Request headers that are condition keys of the same name under `s3:`, of the actions KEY_ACTIONS says. */
-const HEADER_KEYS = ['x-amz-acl', 'x-amz-metadata-directive', 'x-amz-storage-class', 'x-amz-content-sha256'] as const;
+const HEADER_KEYS = [
+  'x-amz-acl', 'x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control',
+  'x-amz-metadata-directive', 'x-amz-storage-class', 'x-amz-content-sha256',
+] as const;
 
 /** How a request was signed, for s3:authType and s3:signatureversion (undefined: anonymous). */
 export interface SignedBy {

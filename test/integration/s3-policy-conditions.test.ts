@@ -58,6 +58,9 @@ const policies = {
     allow(['s3:PutObject'], [`${U}/req/*`], { StringEquals: { 's3:authType': 'REST-HEADER', 's3:signatureversion': 'AWS4-HMAC-SHA256' } }),
     deny(['s3:PutObject'], [`${U}/req/*`], { StringNotEquals: { 's3:x-amz-acl': 'private' }, Null: { 's3:x-amz-acl': 'false' } }),
     deny(['s3:PutObject'], [`${U}/req/*`], { StringEquals: { 's3:x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }),
+    // AWS's "deny ACL grants" statement: any x-amz-grant-* header.
+    deny(['s3:PutObject'], [`${U}/req/*`], { Null: { 's3:x-amz-grant-full-control': 'false' } }),
+    deny(['s3:PutObject'], [`${U}/req/*`], { Null: { 's3:x-amz-grant-read': 'false' } }),
   ),
   // Nothing of its own on P: what it may do there, P's policy says.
   other: doc(allow(['s3:ListBucket'], [U])),
@@ -199,11 +202,14 @@ t.test('Numeric operators on s3:max-keys, Date and Numeric ones on aws:CurrentTi
   t.equal(await s3Code(root.send(new PutBucketPolicyCommand({ Bucket: P, Policy: policy(stmt('Deny', ['s3:GetObject'], [`${P}/*`], { DateGreaterThan: { 'aws:CurrentTime': 'yesterday' } })) }))), 'MalformedPolicy/400', 'a date that is none: refused when put');
 });
 
-t.test('request keys: s3:x-amz-acl, s3:authType, s3:signatureversion, s3:x-amz-content-sha256', async (t) => {
+t.test('request keys: s3:x-amz-acl, s3:x-amz-grant-*, s3:authType, s3:signatureversion, s3:x-amz-content-sha256', async (t) => {
   const put = (Key: string, extra: Record<string, string> = {}): Promise<string> => s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key, Body: 'r', ...extra })));
   t.equal(await put('req/plain'), 'ok', 'a header-signed V4 PUT without x-amz-acl');
   t.equal(await put('req/private', { ACL: 'private' }), 'ok', 'x-amz-acl: private');
   t.equal(await put('req/public', { ACL: 'public-read' }), DENIED, 'x-amz-acl: public-read');
+  t.equal(await put('req/grant-full', { GrantFullControl: 'id=abc' }), DENIED, 's3:x-amz-grant-full-control: present (AccessDenied by the policy, before the handler\u2019s AccessControlListNotSupported)');
+  t.equal(await put('req/grant-read', { GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' }), DENIED, 's3:x-amz-grant-read: present');
+  t.equal(await s3Code(abac.send(new PutObjectCommand({ Bucket: U, Key: 'grant-elsewhere', Body: 'r', GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"', Tagging: 'project=blue' }))), 'AccessControlListNotSupported/400', 'outside req/ the handler refuses the grant itself');
   // A presigned PUT: s3:authType REST-QUERY-STRING, not REST-HEADER.
   const url = await getSignedUrl(abac, new PutObjectCommand({ Bucket: U, Key: 'req/presigned' }), { expiresIn: 60 });
   const u = new URL(url);
