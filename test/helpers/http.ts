@@ -5,7 +5,7 @@
 
 import type { Test } from 'tap';
 import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type ClientRequest } from 'node:http';
-import { signRequest } from '../../daemon/auth/sigv4.js';
+import { signRequest } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY } from './daemon.js';
 import { sha256Hex } from './hash.js';
 

@@ -14,10 +14,10 @@ import {
   STREAMING_UNSIGNED_PAYLOAD_TRAILER,
   chunkStringToSign,
   deriveSigningKey,
-  presignUrl,
   signatureHex,
   trailerStringToSign,
 } from '../../daemon/auth/sigv4.js';
+import { presignUrl } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { expectNoTempFiles } from '../helpers/files.js';
 import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { LookupAddress } from 'node:dns';
 import { Agent } from 'node:http';
-import { presignUrl } from '../../daemon/auth/sigv4.js';
+import { presignUrl } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { assertXmlError, raw, send, xmlField, type RawResponse } from '../helpers/http.js';
 import { clientFor, expectSdkError } from '../helpers/s3.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor, testBytes } from '../helpers/daemon.js';
-import { presignUrl } from '../../daemon/auth/sigv4.js';
+import { presignUrl } from '../../daemon/auth/sign.js';
 import { awsCli, NO_AWS } from '../helpers/aws-cli.js';
 import { bodyBytes, createBucket, s3Code } from '../helpers/s3.js';
 import { errorCode, xmlField } from '../helpers/http.js';

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
-import { signRequest } from '../../daemon/auth/sigv4.js';
+import { signRequest } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, filesContaining, filesUnder } from '../helpers/files.js';
 import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';

@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signRequest } from '../../daemon/auth/sigv4.js';
+import { signRequest } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { errorCode } from '../helpers/http.js';

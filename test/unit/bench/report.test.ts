@@ -5,7 +5,7 @@ import t from 'tap';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { XMLValidator } from 'fast-xml-parser';
-import { signRequest } from '../../../daemon/auth/sigv4.js';
+import { signRequest } from '../../../daemon/auth/sign.js';
 import { parseCli, CliError } from '../../../bench/cli.js';
 import { kmsMetricFigures, kmsStat, metricsDelta, parseKmsMetrics } from '../../../bench/kms/kes.js';
 import { HttpConnection, parseResponseHead } from '../../../bench/load/connection.js';

@@ -17,12 +17,11 @@ import {
   deriveSigningKey,
   formatAmzDate,
   parseAmzDate,
-  presignUrl,
-  signRequest,
   signingKeyFor,
   stringToSign,
   uriEncode,
 } from '../../../../daemon/auth/sigv4.js';
+import { presignUrl, signRequest } from '../../../../daemon/auth/sign.js';
 
 // The example credentials and time of AWS's S3 SigV4 documentation.
 const AKID = 'AKIAIOSFODNN7EXAMPLE';
