@@ -122,6 +122,8 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
     if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`${where}: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = , -.`);
     const key = accessKey as string;
     if (key === rootUser) fail(`${where}: accessKey ${JSON.stringify(key)} is the root user (S3_ROOT_USER).`);
+    // aws:userid of an unsigned request: a user so named would pass for anyone in a policy (and the reverse).
+    if (key.toLowerCase() === 'anonymous') fail(`${where}: accessKey ${JSON.stringify(key)} is what policies call an unsigned request (aws:userid); choose another.`);
     if (users.has(key)) fail(`${where}: accessKey ${JSON.stringify(key)} appears twice.`);
     if (typeof secretKey !== 'string' || secretKey.length < 8 || secretKey.length > 256) fail(`${where} (${key}): secretKey must be 8–256 characters.`);
     if (!Array.isArray(policies) || policies.length === 0 || !policies.every((p) => typeof p === 'string')) fail(`${where} (${key}): policies must be a non-empty list of policy names.`);

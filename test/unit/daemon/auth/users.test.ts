@@ -110,6 +110,7 @@ t.test('what a file is refused for', async (t) => {
     ['access key with a space', file({ users: [u({ accessKey: 'a b c' })] }), /accessKey must be/],
     ['access key of the root user', file({ users: [u({ accessKey: ROOT })] }), /is the root user/],
     ['duplicate access key', file({ users: [u({}), u({})] }), /appears twice/],
+    ['the access key "anonymous" (aws:userid of unsigned requests)', file({ users: [u({ accessKey: 'Anonymous' })] }), /what policies call an unsigned request/],
     ['a name repeated in a user', '{"users": [{"accessKey": "app1", "secretKey": "app1-secret", "policies": ["readwrite"], "policies": ["readonly"]}]}', /"policies" appears twice in one object \(users\[0\]\)/],
     ['a name repeated in a policy', '{"policies": {"p": {"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::*"}]}}, "users": []}', /"Effect" appears twice in one object \(policies\.p\.Statement\[0\]\)/],
     ['short secret', file({ users: [u({ secretKey: 'short' })] }), /secretKey must be 8–256/],
