@@ -31,7 +31,11 @@ interface Known {
 
 const VERSION = 1;
 const AAD = Buffer.from('s3d session token v1');
-/** At most this many sessions are remembered between authentication and the policy checks of a request (oldest forgotten first). */
+/**
+ * At most this many sessions are remembered between authentication and the policy checks of a
+ * request (least recently used forgotten first; a request's checks after its body, such as
+ * DeleteObjects' per key, need its session to stay among them meanwhile).
+ */
 const MAX_KNOWN = 10_000;
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -93,15 +97,16 @@ export class SessionTokens {
     }
     if (session.expiresAt <= now) throw new S3Error('ExpiredToken', 'The provided token has expired.');
     if (this.users().get(session.parent) === undefined) throw invalid('the user it was issued to no longer exists');
+    // Most recently used last: the sessions in use stay when the oldest are forgotten.
     const known = this.known.get(session.accessKeyId);
-    if (known === undefined || known.expiresAt !== session.expiresAt) {
-      if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
-      this.known.set(session.accessKeyId, {
-        parent: session.parent,
-        expiresAt: session.expiresAt,
-        policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)),
-      });
-    }
+    this.known.delete(session.accessKeyId);
+    if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
+    this.known.set(
+      session.accessKeyId,
+      known !== undefined && known.expiresAt === session.expiresAt
+        ? known
+        : { parent: session.parent, expiresAt: session.expiresAt, policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)) },
+    );
     return session;
   }
 

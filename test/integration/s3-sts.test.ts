@@ -9,7 +9,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { Client as MinioClient } from 'minio';
@@ -30,7 +30,7 @@ const iam = {
   policies: {
     // Its own prefix by name, and reading shared/.
     app: doc(
-      allow(['s3:GetObject', 's3:PutObject'], [`${B}/home/\${aws:username}/*`]),
+      allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [`${B}/home/\${aws:username}/*`]),
       allow(['s3:GetObject'], [`${B}/shared/*`]),
       allow(['s3:ListBucket'], [B]),
     ),
@@ -76,6 +76,11 @@ t.test('a user assumes a role: temporary credentials that act for it, with its p
   t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: 'shared/planted.txt', Body: 'x' }))), 'AccessDenied/403', 'no more than its user may');
   t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: `home/${c.AccessKeyId}/a.txt`, Body: 'x' }))), 'AccessDenied/403', '${aws:username} is not the temporary key');
   t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: OTHER, Key: 'x.txt' }))), 'AccessDenied/403', 'nor in another bucket');
+  // DeleteObjects decides per key, after reading its body: as the session's user.
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'home/sts-app/del.txt', Body: 'd' }));
+  const del = await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'home/sts-app/del.txt' }, { Key: 'shared/readme.txt' }] } }));
+  t.strictSame(del.Deleted?.map((x) => x.Key), ['home/sts-app/del.txt'], 'DeleteObjects: its own key deleted');
+  t.strictSame(del.Errors?.map((x) => [x.Key, x.Code]), [['shared/readme.txt', 'AccessDenied']], 'the other refused');
   // A presigned URL made with them carries the token (X-Amz-Security-Token).
   const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/a.txt' }), { expiresIn: 300 });
   t.match(url, /X-Amz-Security-Token=/);
