@@ -45,7 +45,13 @@ const OPERATORS: ReadonlySet<string> = new Set<Operator>([
  * s3d had Numeric operators, keeps the string operators; the other typed keys take only theirs
  * (and Null): the text of aws:CurrentTime is no stable thing to match a pattern against.
  */
-const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime', 's3:object-lock-remaining-retention-days', 's3:signatureage']);
+const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime', 's3:object-lock-remaining-retention-days', 's3:signatureage', 's3:tlsversion']);
+/**
+ * TLS versions s3d's listener speaks (1.0 and 1.1 are refused). uWebSockets.js does not say which
+ * of them a connection uses, so s3:TlsVersion is taken only in conditions that hold alike for
+ * each (AWS's "NumericLessThan 1.2" does; "NumericLessThan 1.3" would need the version).
+ */
+export const TLS_VERSIONS = ['1.2', '1.3'] as const;
 const DATE_KEYS: ReadonlySet<string> = new Set(['aws:currenttime', 'aws:epochtime', 's3:object-lock-retain-until-date']);
 const STRING_TYPED_NUMBERS: ReadonlySet<string> = new Set(['s3:max-keys']);
 /**
@@ -71,7 +77,7 @@ const KEYS: ReadonlySet<string> = new Set([
   ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source', 's3:signatureage',
   // Who signed: a user's access key (aws:username, aws:userid), `anonymous` (aws:userid of an
   // unsigned request); aws:PrincipalType `User` or `Anonymous`.
-  'aws:username', 'aws:userid', 'aws:principaltype',
+  'aws:username', 'aws:userid', 'aws:principaltype', 's3:tlsversion',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
@@ -84,7 +90,7 @@ export const REQUEST_TAG = 's3:requestobjecttag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType' };
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion' };
 const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
@@ -375,7 +381,11 @@ function parseConditions(raw: unknown, where: string, variables: boolean): Condi
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
       checkTyped(op, key, keyName, opName, values as string[], where);
-      out.push({ op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts });
+      const condition: Condition = { op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts };
+      if (key === 's3:tlsversion' && new Set(TLS_VERSIONS.map((v) => holdsOne(condition, v, new Map()))).size > 1) {
+        throw malformed(`${where}: ${opName} ${keyName}: s3d serves TLS ${TLS_VERSIONS.join(' and ')} and cannot tell them apart, so it takes only conditions that hold alike for both (such as NumericLessThan 1.2).`);
+      }
+      out.push(condition);
     }
   }
   return out;

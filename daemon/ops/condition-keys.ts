@@ -5,7 +5,7 @@
 // parameters, the tags a write sets and the tags of the object it acts on (read only when a
 // statement asks), a multipart upload's keys from its CreateMultipartUpload, and the keys a
 // request's body holds, known only once its handler has parsed it (`deferred`, bodyAllowed).
-import { ACTION_BOUND_KEYS, actionHasKey, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, type ConditionContext } from '../auth/bucket-policy.js';
+import { ACTION_BOUND_KEYS, actionHasKey, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS, type ConditionContext } from '../auth/bucket-policy.js';
 import { hasPresignParams, parseAmzDate } from '../auth/sigv4.js';
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { parseDateText, parseIsoDateTime } from '../dates.js';
@@ -148,6 +148,8 @@ export function requestContext(req: { headers: Readonly<Record<string, string>>;
     ['aws:sourceip', req.remoteAddress],
     ['aws:securetransport', String(req.secure)],
   ]);
+  // Over TLS, the lowest version the listener speaks: the conditions taken hold alike for every one (TLS_VERSIONS).
+  if (req.secure) keys.set('s3:tlsversion', TLS_VERSIONS[0]);
   if (req.headers.referer !== undefined) keys.set('aws:referer', req.headers.referer);
   if (req.headers['user-agent'] !== undefined) keys.set('aws:useragent', req.headers['user-agent']);
   for (const name of SSE_CONDITION_HEADERS) {

@@ -605,6 +605,14 @@ t.test('over TLS: aws:SecureTransport holds, SSE-S3 objects read as plaintext, S
   t.equal(insecureOnly.status, 403, 'Allow if aws:SecureTransport false, over HTTPS: 403');
   t.equal(xmlField(insecureOnly.body, 'Code'), 'AccessDenied');
 
+  // s3:TlsVersion: AWS's "deny below TLS 1.2" passes over TLS; an Allow on TLS 1.2 or later admits no plain HTTP.
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`]), stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`], { NumericLessThan: { 's3:TlsVersion': '1.2' } })), s3tls);
+  t.equal((await anonTls({ method: 'GET', path: objectPath(bucket, 'plain.txt') })).status, 200, 'Deny if s3:TlsVersion < 1.2, over HTTPS: 200');
+  await setPolicy(bucket, policy(stmt('Allow', ['s3:GetObject'], [`${bucket}/*`], { NumericGreaterThanEquals: { 's3:TlsVersion': '1.2' } })), s3tls);
+  t.equal((await anonTls({ method: 'GET', path: objectPath(bucket, 'plain.txt') })).status, 200, 'Allow if s3:TlsVersion >= 1.2, over HTTPS: 200');
+  const requires13 = await s3Code(setPolicy(bucket, policy(stmt('Deny', ['s3:*'], [bucket, `${bucket}/*`], { NumericLessThan: { 's3:TlsVersion': '1.3' } })), s3tls));
+  t.equal(requires13, 'MalformedPolicy/400', 'a condition that needs to tell TLS 1.2 from 1.3: MalformedPolicy');
+
   await setPolicy(bucket, mcDownload(bucket), s3tls);
   const sse = await anonTls({ method: 'GET', path: objectPath(bucket, 'sse-s3.txt') });
   t.equal(sse.status, 200, 'anonymous GET of an SSE-S3 object: 200');

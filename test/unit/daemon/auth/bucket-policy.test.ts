@@ -327,7 +327,7 @@ t.test('request keys: s3:x-amz-acl, s3:x-amz-metadata-directive, s3:x-amz-storag
     ['s3:versionid on GetObject', { ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:versionid': 'v' } } }],
     ['s3:x-amz-metadata-directive on GetObject', { ...allow('s3:GetObject', O), Condition: { StringEquals: { 's3:x-amz-metadata-directive': 'COPY' } } }],
     ['s3:x-amz-storage-class on DeleteObject', { ...allow('s3:DeleteObject', O), Condition: { StringEquals: { 's3:x-amz-storage-class': 'STANDARD' } } }],
-    ['s3:TlsVersion (not known to s3d)', { ...allow('s3:GetObject', O), Condition: { NumericGreaterThanEquals: { 's3:TlsVersion': '1.2' } } }],
+    ['s3:TlsVersion where TLS 1.2 and 1.3 differ', { ...allow('s3:GetObject', O), Condition: { NumericGreaterThanEquals: { 's3:TlsVersion': '1.3' } } }],
   ];
   for (const [what, st] of bad) t.equal(code(() => parseBucketPolicy(doc(st), B)), 'MalformedPolicy', what);
   t.equal(code(() => parseBucketPolicy(doc({ ...allow(['s3:PutObject', 's3:PutObjectAcl'], O), Condition: { StringEquals: { 's3:x-amz-acl': 'private', 's3:x-amz-storage-class': 'STANDARD' } } }), B)), 'ok');
@@ -460,4 +460,32 @@ t.test('policy variables: ${key} is the request\u2019s value as text, ${key, \'d
   const message = (text: string): string => { try { parseBucketPolicy(text, B); } catch (err) { return (err as Error).message; } return ''; };
   t.match(message(bad[0]![1]), /policy variables need "Version": "2012-10-17"/, 'the message says why');
   t.match(message(bad[1]![1]), /aws:PrincipalTag\/team/, 'and which variable');
+});
+
+t.test('s3:TlsVersion: only conditions that hold alike for TLS 1.2 and 1.3', async (t) => {
+  const tlsDoc = (Condition: Record<string, unknown>, Effect = 'Allow'): string => doc({ Effect, Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*`, Condition });
+  const ok: Array<Record<string, unknown>> = [
+    { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+    { NumericGreaterThanEquals: { 's3:TlsVersion': '1.2' } },
+    { NumericGreaterThan: { 's3:TlsVersion': '1.1' } },
+    { NumericLessThanEquals: { 's3:TlsVersion': '1.1' } },
+    { NumericLessThanIfExists: { 's3:TlsVersion': '1.2' } },
+    { Null: { 's3:TlsVersion': 'true' } },
+  ];
+  for (const c of ok) t.equal(code(() => parseBucketPolicy(tlsDoc(c), B)), 'ok', JSON.stringify(c));
+  const refused: Array<Record<string, unknown>> = [
+    { NumericLessThan: { 's3:TlsVersion': '1.3' } },
+    { NumericGreaterThanEquals: { 's3:TlsVersion': '1.3' } },
+    { NumericEquals: { 's3:TlsVersion': '1.2' } },
+    { NumericNotEquals: { 's3:TlsVersion': '1.3' } },
+    { StringEquals: { 's3:TlsVersion': '1.2' } },
+  ];
+  for (const c of refused) t.equal(code(() => parseBucketPolicy(tlsDoc(c), B)), 'MalformedPolicy', `${JSON.stringify(c)}: refused`);
+  const deny = tlsDoc({ NumericLessThan: { 's3:TlsVersion': '1.2' } }, 'Deny');
+  const both = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`), JSON.parse(deny).Statement[0]);
+  t.ok(ask(both, 's3:GetObject', `${B}/k`, { 's3:tlsversion': '1.2' }), 'AWS\u2019s deny-below-1.2 statement: TLS passes');
+  t.ok(ask(both, 's3:GetObject', `${B}/k`), 'plain HTTP has no key: NumericLessThan is false');
+  const only = tlsDoc({ NumericGreaterThanEquals: { 's3:TlsVersion': '1.2' } });
+  t.ok(ask(only, 's3:GetObject', `${B}/k`, { 's3:tlsversion': '1.2' }));
+  t.notOk(ask(only, 's3:GetObject', `${B}/k`), 'an Allow on it admits no plain HTTP request');
 });
