@@ -87,11 +87,13 @@ export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', .
 /** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
 export const EXISTING_TAG = 's3:existingobjecttag/';
 export const REQUEST_TAG = 's3:requestobjecttag/';
+/** The signer's tags (S3_IAM_FILE, or an STS session's): tag keys without case, as IAM compares them. */
+export const PRINCIPAL_TAG = 'aws:principaltag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
 const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion' };
-const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>']).join(', ');
+const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>', 'aws:PrincipalTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
 
@@ -327,6 +329,10 @@ export function actionHasKey(family: string, action: string): boolean {
  */
 function conditionKey(name: string): string | undefined {
   const lower = name.toLowerCase();
+  if (lower.startsWith(PRINCIPAL_TAG)) {
+    const tag = lower.slice(PRINCIPAL_TAG.length);
+    return tag.length > 0 && [...tag].length <= 128 ? lower : undefined;
+  }
   for (const prefix of TAG_KEY_PREFIXES) {
     if (!lower.startsWith(prefix)) continue;
     const tag = name.slice(prefix.length);

@@ -20,6 +20,8 @@ export interface Session {
   expiresAt: number;
   /** The session policy (JSON), which limits what the parent's policies allow. */
   policy?: string;
+  /** Session tags (AssumeRole's Tags): aws:PrincipalTag/<key>, over the parent's tags of the same key. */
+  tags?: Array<[string, string]>;
 }
 
 /** Sessions s3d has seen a valid token of, by access key, for the policy checks after authentication. */
@@ -27,6 +29,7 @@ interface Known {
   parent: string;
   expiresAt: number;
   policy: BucketPolicy | undefined;
+  tags: Array<[string, string]> | undefined;
 }
 
 const VERSION = 1;
@@ -60,7 +63,7 @@ export class SessionTokens {
   }
 
   /** New credentials for `parent`, valid for `seconds`. */
-  issue(parent: string, seconds: number, policy: string | undefined, now: number): Session & { sessionToken: string } {
+  issue(parent: string, seconds: number, policy: string | undefined, now: number, tags?: Array<[string, string]>): Session & { sessionToken: string } {
     const session: Session = {
       // AWS's temporary keys start with ASIA; 20 characters, as theirs.
       accessKeyId: `ASIA${randomText(KEY_ALPHABET, 16)}`,
@@ -68,6 +71,7 @@ export class SessionTokens {
       parent,
       expiresAt: Math.floor(now / 1000) * 1000 + seconds * 1000,
       ...(policy !== undefined ? { policy } : {}),
+      ...(tags !== undefined && tags.length > 0 ? { tags } : {}),
     };
     const nonce = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
@@ -105,7 +109,12 @@ export class SessionTokens {
       session.accessKeyId,
       known !== undefined && known.expiresAt === session.expiresAt
         ? known
-        : { parent: session.parent, expiresAt: session.expiresAt, policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)) },
+        : {
+            parent: session.parent,
+            expiresAt: session.expiresAt,
+            policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)),
+            tags: session.tags,
+          },
     );
     return session;
   }
@@ -123,7 +132,10 @@ export class SessionTokens {
     }
     const parent = this.users().get(known.parent);
     if (parent === undefined) return undefined;
-    return { accessKey: accessKeyId, secretKey: '', policyNames: parent.policyNames, policies: parent.policies, session: { parent: known.parent, policy: known.policy } };
+    // The session's tags over its user's of the same key (AWS's rule for session tags).
+    const tags = new Map(parent.tags ?? []);
+    for (const [key, value] of known.tags ?? []) tags.set(key.toLowerCase(), { key, value });
+    return { accessKey: accessKeyId, secretKey: '', policyNames: parent.policyNames, policies: parent.policies, session: { parent: known.parent, policy: known.policy }, ...(tags.size > 0 ? { tags } : {}) };
   }
 }
 

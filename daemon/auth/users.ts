@@ -24,6 +24,8 @@ export interface User {
    * `policies` are, and the session policy that limits them further.
    */
   readonly session?: { readonly parent: string; readonly policy: BucketPolicy | undefined };
+  /** The user's tags (aws:PrincipalTag/<key>), by lower-case key; a session's own tags over its user's. */
+  readonly tags?: ReadonlyMap<string, { key: string; value: string }>;
 }
 
 export interface UserDirectory {
@@ -70,6 +72,35 @@ export class IamFileError extends Error {
 }
 
 const ACCESS_KEY = /^[A-Za-z0-9._@+=,-]{3,128}$/;
+/** IAM's tag characters: letters, spaces, numbers and `_ . : / = + - @`. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+export const MAX_PRINCIPAL_TAGS = 50;
+
+/**
+ * Why a principal tag (a user's in S3_IAM_FILE, or a session's from AssumeRole) is not one IAM
+ * takes: keys of 1–128 and values of 0–256 characters of TAG_TEXT, no key starting `aws:`;
+ * undefined when it is.
+ */
+export function principalTagProblem(key: string, value: string): string | undefined {
+  const keyLength = [...key].length;
+  if (keyLength < 1 || keyLength > 128 || !TAG_TEXT.test(key)) return `tag key ${JSON.stringify(key)} must be 1–128 letters, spaces, digits or _ . : / = + - @`;
+  if (key.toLowerCase().startsWith('aws:')) return `tag key ${JSON.stringify(key)}: the aws: prefix is reserved`;
+  if ([...value].length > 256 || !TAG_TEXT.test(value)) return `the value of tag ${JSON.stringify(key)} must be at most 256 letters, spaces, digits or _ . : / = + - @`;
+  return undefined;
+}
+
+/** Tags by lower-case key (IAM's keys are unique whatever their case); the problem, as a string, when one is not valid. */
+export function principalTags(pairs: ReadonlyArray<readonly [string, string]>): Map<string, { key: string; value: string }> | string {
+  if (pairs.length > MAX_PRINCIPAL_TAGS) return `at most ${MAX_PRINCIPAL_TAGS} tags`;
+  const out = new Map<string, { key: string; value: string }>();
+  for (const [key, value] of pairs) {
+    const problem = principalTagProblem(key, value);
+    if (problem !== undefined) return problem;
+    if (out.has(key.toLowerCase())) return `tag key ${JSON.stringify(key)} appears twice (tag keys are compared without case)`;
+    out.set(key.toLowerCase(), { key, value });
+  }
+  return out;
+}
 const POLICY_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
 function fields(v: unknown, allowed: readonly string[], where: string, fail: (m: string) => never): Record<string, unknown> {
@@ -117,7 +148,7 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
   const users = new Map<string, User>();
   (top.users as unknown[]).forEach((raw, i) => {
     const where = `users[${i}]`;
-    const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'comment'], where, fail);
+    const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'tags', 'comment'], where, fail);
     const { accessKey, secretKey, policies } = u;
     if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`${where}: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = , -.`);
     const key = accessKey as string;
@@ -129,7 +160,15 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
     if (!Array.isArray(policies) || policies.length === 0 || !policies.every((p) => typeof p === 'string')) fail(`${where} (${key}): policies must be a non-empty list of policy names.`);
     const names = policies as string[];
     for (const n of names) if (!named.has(n)) fail(`${where} (${key}): no policy named ${JSON.stringify(n)} (built in: ${Object.keys(CANNED_POLICIES).join(', ')}).`);
-    users.set(key, { accessKey: key, secretKey: secretKey as string, policyNames: names, policies: names.map((n) => named.get(n)!) });
+    let tags: Map<string, { key: string; value: string }> | undefined;
+    if (u.tags !== undefined) {
+      const entries = typeof u.tags === 'object' && u.tags !== null && !Array.isArray(u.tags) ? Object.entries(u.tags as Record<string, unknown>) : undefined;
+      if (entries === undefined || !entries.every(([, v]) => typeof v === 'string')) fail(`${where} (${key}): tags must map tag keys to string values.`);
+      const parsed = principalTags(entries as Array<[string, string]>);
+      if (typeof parsed === 'string') fail(`${where} (${key}): tags: ${parsed}.`);
+      tags = parsed as Map<string, { key: string; value: string }>;
+    }
+    users.set(key, { accessKey: key, secretKey: secretKey as string, policyNames: names, policies: names.map((n) => named.get(n)!), ...(tags !== undefined ? { tags } : {}) });
   });
   return { get: (k) => users.get(k), size: users.size };
 }

@@ -7,7 +7,7 @@
 // the few object and listing operations below, and DeleteObjects, judged key by key as for users
 // (bucket configuration and listing buckets are never anonymous); users get every S3 operation
 // their policies allow.
-import { decide, isPublic, parseBucketPolicy, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
+import { PRINCIPAL_TAG, decide, isPublic, parseBucketPolicy, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
@@ -223,7 +223,8 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
 /**
  * The keys that say who signed, as IAM gives them: for a user, its access key as aws:username and
  * aws:userid (s3d's users have no other name or id; MinIO's are the same), aws:PrincipalType
- * `User` (temporary credentials: their user's, and `AssumedRole`); for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
+ * `User` (temporary credentials: their user's, and `AssumedRole`), its tags as
+ * aws:PrincipalTag/<key>; for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
  * aws:username. The root user is never judged.
  */
 function principalKeys(keys: Map<string, string>, user: User | undefined): void {
@@ -238,6 +239,7 @@ function principalKeys(keys: Map<string, string>, user: User | undefined): void 
   keys.set('aws:username', name);
   keys.set('aws:userid', name);
   keys.set('aws:principaltype', user.session === undefined ? 'User' : 'AssumedRole');
+  for (const [lower, tag] of user.tags ?? []) keys.set(`${PRINCIPAL_TAG}${lower}`, tag.value);
 }
 
 /**

@@ -2,13 +2,15 @@
 // S3_IAM_FILE POSTs `Action=AssumeRole&Version=2011-06-15` (a form body, or the query) signed with
 // SigV4 for the service `sts`, and gets temporary credentials (auth/sts.ts) acting for it, for
 // DurationSeconds (900 s to 7 days, default 1 h), limited by an optional session Policy.
-// RoleArn and RoleSessionName are taken and not used (MinIO's reading: s3d has no roles). The
+// RoleArn and RoleSessionName are taken and not used (MinIO's reading: s3d has no roles); session
+// Tags become aws:PrincipalTag/<key>. The
 // root user cannot assume a role, as on AWS. Errors are STS's ErrorResponse documents, which the
 // SDKs' STS clients read (not S3's Error).
 import { createHash } from 'node:crypto';
 import { parseIdentityPolicy } from '../auth/bucket-policy.js';
 import { authenticate, type AuthResult } from '../auth/sigv4.js';
 import type { SessionTokens } from '../auth/sts.js';
+import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
 import type { OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
@@ -59,6 +61,34 @@ function parameters(body: Buffer, query: URLSearchParams): Map<string, string> {
   return out;
 }
 
+/**
+ * Session tags (`Tags.member.N.Key` and `.Value`, N from 1): aws:PrincipalTag/<key> of the
+ * session, over its user's tags of the same key. TransitiveTagKeys is taken and not used (no
+ * role chaining).
+ */
+function sessionTags(params: ReadonlyMap<string, string>): Array<[string, string]> | undefined {
+  const pairs: Array<[string, string]> = [];
+  for (const [name] of params) {
+    const m = /^Tags\.member\.(\d{1,3})\.(Key|Value)$/.exec(name);
+    if (m === null) {
+      if (name.startsWith('Tags.')) throw new StsError('InvalidParameterValue', 400, `${name} is not a session tag parameter (Tags.member.N.Key, Tags.member.N.Value).`);
+      continue;
+    }
+    if (m[2] !== 'Key') continue;
+    const value = params.get(`Tags.member.${m[1]}.Value`);
+    if (value === undefined) throw new StsError('InvalidParameterValue', 400, `Tags.member.${m[1]} has a Key and no Value.`);
+    pairs.push([params.get(name)!, value]);
+  }
+  for (const [name] of params) {
+    const m = /^Tags\.member\.(\d{1,3})\.Value$/.exec(name);
+    if (m !== null && !params.has(`Tags.member.${m[1]}.Key`)) throw new StsError('InvalidParameterValue', 400, `Tags.member.${m[1]} has a Value and no Key.`);
+  }
+  if (pairs.length === 0) return undefined;
+  const checked = principalTags(pairs);
+  if (typeof checked === 'string') throw new StsError('ValidationError', 400, `Session tags: ${checked}.`);
+  return pairs;
+}
+
 export async function handleAssumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext): Promise<Result> {
   try {
     let body: Buffer;
@@ -105,7 +135,8 @@ export async function handleAssumeRole(env: OpsEnv, sessions: SessionTokens, ctx
         throw new StsError('MalformedPolicyDocument', 400, `The session policy is not valid: ${(err as Error).message}`);
       }
     }
-    const issued = sessions.issue(accessKey, duration, policy, Date.now());
+    const tags = sessionTags(params);
+    const issued = sessions.issue(accessKey, duration, policy, Date.now(), tags);
     const sessionName = params.get('RoleSessionName') ?? accessKey;
     env.log.info({ requestId: ctx.requestId, user: accessKey, accessKeyId: issued.accessKeyId, expires: new Date(issued.expiresAt).toISOString() }, 'temporary credentials issued');
     return xmlResult(

@@ -24,7 +24,7 @@ import { allow, doc, startDaemonWithUsers, writeIam } from '../helpers/users.js'
 
 const B = bucketName('sts');
 const OTHER = bucketName('stsother');
-const APP = { accessKey: 'sts-app', secretKey: 'sts-app-secret-1', policies: ['app'] };
+const APP = { accessKey: 'sts-app', secretKey: 'sts-app-secret-1', policies: ['app'], tags: { Team: 'blue' } };
 const GONE = { accessKey: 'sts-gone', secretKey: 'sts-gone-secret-2', policies: ['app'] };
 const iam = {
   policies: {
@@ -32,6 +32,8 @@ const iam = {
     app: doc(
       allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [`${B}/home/\${aws:username}/*`]),
       allow(['s3:GetObject'], [`${B}/shared/*`]),
+      // Its team's prefix, by its tag (a session's tag over its user's).
+      allow(['s3:PutObject'], [`${B}/teams/\${aws:PrincipalTag/team}/*`]),
       allow(['s3:ListBucket'], [B]),
     ),
   },
@@ -46,7 +48,7 @@ await root.send(new PutObjectCommand({ Bucket: OTHER, Key: 'x.txt', Body: 'other
 
 const sts = (accessKeyId: string, secretAccessKey: string, sessionToken?: string, daemon: TestDaemon = d): STSClient =>
   new STSClient({ endpoint: daemon.endpoint, region: REGION, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }, maxAttempts: 1 });
-const assume = async (client: STSClient, extra: { Policy?: string; DurationSeconds?: number } = {}): Promise<StsCredentials> =>
+const assume = async (client: STSClient, extra: { Policy?: string; DurationSeconds?: number; Tags?: Array<{ Key: string; Value: string }> } = {}): Promise<StsCredentials> =>
   (await client.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'tests', ...extra }))).Credentials!;
 const s3As = (c: StsCredentials, daemon: TestDaemon = d): S3Client =>
   s3Client(daemon.endpoint, undefined, true, { credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }, maxAttempts: 1 });
@@ -114,6 +116,21 @@ t.test('a user assumes a role: temporary credentials that act for it, with its p
   t.equal(await s3Code(s3As({ ...c, SecretAccessKey: 'x'.repeat(40) }).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'SignatureDoesNotMatch/403', 'the wrong secret');
   // Role chaining is not offered.
   t.equal(await stsCode(assume(sts(c.AccessKeyId!, c.SecretAccessKey!, c.SessionToken!))), 'InvalidToken/400', 'temporary credentials cannot assume a role');
+});
+
+t.test('principal tags: a user\u2019s (S3_IAM_FILE), and a session\u2019s from AssumeRole over them', async (t) => {
+  const user = s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey }, maxAttempts: 1 });
+  const put = (c: S3Client, Key: string): Promise<string> => s3Code(c.send(new PutObjectCommand({ Bucket: B, Key, Body: 't' })));
+  t.equal(await put(user, 'teams/blue/a.txt'), 'ok', 'the user writes in its team\u2019s prefix (${aws:PrincipalTag/team}, tag keys without case)');
+  t.equal(await put(user, 'teams/red/a.txt'), 'AccessDenied/403', 'not another team\u2019s');
+  const inherited = s3As(await assume(sts(APP.accessKey, APP.secretKey)));
+  t.equal(await put(inherited, 'teams/blue/b.txt'), 'ok', 'a session has its user\u2019s tags');
+  const red = s3As(await assume(sts(APP.accessKey, APP.secretKey), { Tags: [{ Key: 'team', Value: 'red' }] }));
+  t.equal(await put(red, 'teams/red/b.txt'), 'ok', 'a session tag over the user\u2019s of the same key');
+  t.equal(await put(red, 'teams/blue/c.txt'), 'AccessDenied/403', 'which it then no longer has');
+  t.equal(await stsCode(assume(sts(APP.accessKey, APP.secretKey), { Tags: [{ Key: 'aws:team', Value: 'x' }] })), 'ValidationError/400', 'a session tag s3d does not take (the aws: prefix)');
+  const other = s3As(await assume(sts(GONE.accessKey, GONE.secretKey), { Tags: [{ Key: 'Team', Value: 'blue' }] }));
+  t.equal(await put(other, 'teams/blue/d.txt'), 'ok', 'a user without tags gets them from its session');
 });
 
 t.test('a session policy limits the credentials further, never beyond the user\u2019s', async (t) => {

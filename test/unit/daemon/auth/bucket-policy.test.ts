@@ -107,7 +107,7 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['bucket action on objects', doc(allow('s3:ListBucket', `arn:aws:s3:::${B}/*`))],
     ['service action in a bucket policy', doc(allow('s3:ListAllMyBuckets', `arn:aws:s3:::${B}`))],
     // Policy variables s3d cannot fill in (see the policy variables test).
-    ['a variable of an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:PrincipalTag/team}/*`))],
+    ['a variable of an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:PrincipalAccount}/*`))],
     ['a variable in a 2008-10-17 policy', JSON.stringify({ Version: '2008-10-17', Statement: [allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username}/*`)] })],
     // Keys no action of the statement has never match (S3 refuses them too).
     ['s3:prefix on GetObject', doc({ ...good, Condition: { StringEquals: { 's3:prefix': 'home/' } } })],
@@ -442,7 +442,7 @@ t.test('policy variables: ${key} is the request\u2019s value as text, ${key, \'d
   // What is refused: anything s3d could not fill in, or would not fill in as IAM does.
   const bad: Array<[string, string]> = [
     ['no Version (2008-10-17: no variables)', JSON.stringify({ Statement: [allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username}`)] })],
-    ['an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:PrincipalTag/team}`))],
+    ['an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:PrincipalAccount}`))],
     ['a set key', doc(allow('s3:PutObject', `arn:aws:s3:::${B}/\${s3:RequestObjectTagKeys}`))],
     ['not closed', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username`))],
     ['empty', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${}`))],
@@ -459,7 +459,7 @@ t.test('policy variables: ${key} is the request\u2019s value as text, ${key, \'d
   t.equal(code(() => parseBucketPolicy(doc(allow(['s3:GetObject', 's3:ListBucket'], [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/\${s3:prefix}*`])), B)), 'ok', 'a key of one of its actions');
   const message = (text: string): string => { try { parseBucketPolicy(text, B); } catch (err) { return (err as Error).message; } return ''; };
   t.match(message(bad[0]![1]), /policy variables need "Version": "2012-10-17"/, 'the message says why');
-  t.match(message(bad[1]![1]), /aws:PrincipalTag\/team/, 'and which variable');
+  t.match(message(bad[1]![1]), /aws:PrincipalAccount/, 'and which variable');
 });
 
 t.test('s3:TlsVersion: only conditions that hold alike for TLS 1.2 and 1.3', async (t) => {
@@ -488,4 +488,15 @@ t.test('s3:TlsVersion: only conditions that hold alike for TLS 1.2 and 1.3', asy
   const only = tlsDoc({ NumericGreaterThanEquals: { 's3:TlsVersion': '1.2' } });
   t.ok(ask(only, 's3:GetObject', `${B}/k`, { 's3:tlsversion': '1.2' }));
   t.notOk(ask(only, 's3:GetObject', `${B}/k`), 'an Allow on it admits no plain HTTP request');
+});
+
+t.test('aws:PrincipalTag/<key>: the tag key without case, in conditions and as a variable', async (t) => {
+  const team = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringEquals: { 'aws:PrincipalTag/Team': 'blue' } } }));
+  t.ok(ask(team, 's3:GetObject', `${B}/k`, { 'aws:principaltag/team': 'blue' }), 'Team in the policy, team in the request');
+  t.notOk(ask(team, 's3:GetObject', `${B}/k`, { 'aws:principaltag/team': 'Blue' }), 'the value keeps its case');
+  t.notOk(ask(team, 's3:GetObject', `${B}/k`), 'no tag: no key');
+  const home = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/teams/\${aws:PrincipalTag/TEAM}/*`));
+  t.ok(ask(home, 's3:GetObject', `${B}/teams/blue/x`, { 'aws:principaltag/team': 'blue' }), 'as a variable');
+  t.notOk(ask(home, 's3:GetObject', `${B}/teams/red/x`, { 'aws:principaltag/team': 'blue' }));
+  t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringEquals: { 'aws:PrincipalTag/': 'x' } } })), B)), 'MalformedPolicy', 'a key with no tag key');
 });

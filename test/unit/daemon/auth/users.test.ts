@@ -111,6 +111,15 @@ t.test('what a file is refused for', async (t) => {
     ['access key of the root user', file({ users: [u({ accessKey: ROOT })] }), /is the root user/],
     ['duplicate access key', file({ users: [u({}), u({})] }), /appears twice/],
     ['the access key "anonymous" (aws:userid of unsigned requests)', file({ users: [u({ accessKey: 'Anonymous' })] }), /what policies call an unsigned request/],
+    ['tags that are no object', file({ users: [u({ tags: ['team'] })] }), /tags must map tag keys to string values/],
+    ['a tag value that is no string', file({ users: [u({ tags: { team: 1 } })] }), /tags must map tag keys to string values/],
+    ['a tag key with the aws: prefix', file({ users: [u({ tags: { 'aws:team': 'x' } })] }), /the aws: prefix is reserved/],
+    ['a tag key twice, in two cases', file({ users: [u({ tags: { Team: 'a', team: 'b' } })] }), /appears twice \(tag keys are compared without case\)/],
+    ['an empty tag key', file({ users: [u({ tags: { '': 'x' } })] }), /must be 1–128/],
+    ['a tag key of 129 characters', file({ users: [u({ tags: { ['k'.repeat(129)]: 'x' } })] }), /must be 1–128/],
+    ['a tag value of 257 characters', file({ users: [u({ tags: { k: 'v'.repeat(257) } })] }), /at most 256/],
+    ['a tag value with a character IAM does not take', file({ users: [u({ tags: { k: 'a;b' } })] }), /at most 256/],
+    ['51 tags', file({ users: [u({ tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) })] }), /at most 50 tags/],
     ['a name repeated in a user', '{"users": [{"accessKey": "app1", "secretKey": "app1-secret", "policies": ["readwrite"], "policies": ["readonly"]}]}', /"policies" appears twice in one object \(users\[0\]\)/],
     ['a name repeated in a policy', '{"policies": {"p": {"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::*"}]}}, "users": []}', /"Effect" appears twice in one object \(policies\.p\.Statement\[0\]\)/],
     ['short secret', file({ users: [u({ secretKey: 'short' })] }), /secretKey must be 8–256/],
@@ -157,4 +166,14 @@ t.test('loadUsers reads the file and warns when everyone can read it', async (t)
   chmodSync(path, 0o644);
   t.match(loadUsers(path, ROOT).warnings, [/readable by every user \(mode 644\)/]);
   t.throws(() => loadUsers(join(dir, 'missing.json'), ROOT), /missing\.json: cannot be read \(ENOENT\)/);
+});
+
+t.test('user tags: kept by lower-case key with their case, for aws:PrincipalTag/<key>', async (t) => {
+  const users = parseUsers(file({ users: [{ accessKey: 'tagged', secretKey: 'tagged-secret', policies: ['readonly'], tags: { Team: 'blue', 'cost center': 'R-D 1', empty: '' } }] }), ROOT);
+  t.same(
+    [...(users.get('tagged')!.tags ?? [])],
+    [['team', { key: 'Team', value: 'blue' }], ['cost center', { key: 'cost center', value: 'R-D 1' }], ['empty', { key: 'empty', value: '' }]],
+    'letters, spaces, empty values',
+  );
+  t.equal(users.get('tagged')!.tags?.get('team')?.value, 'blue');
 });
