@@ -1,7 +1,7 @@
 // Access keys besides the root user, from the JSON file S3_IAM_FILE names:
 //
 //   { "policies": { "<name>": <IAM policy document>, … },
-//     "users": [ { "accessKey": "…", "secretKey": "…", "policies": ["<name>", …] }, … ] }
+//     "users": [ { "accessKey": "…", "secretKey": "…", "policies": ["<name>", …], "tags": { "<key>": "<value>" } }, … ] }
 //
 // Each user may do what one of its policies allows and none denies (bucket policies can also
 // allow or deny, see ops/policy.ts). Besides the file's own policies, the canned `readwrite`,
