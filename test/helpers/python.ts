@@ -44,3 +44,21 @@ export function noBoto3(env: Record<string, string>): false | string {
   const probe = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { env, encoding: 'utf8' });
   return probe.error ? 'python3 is not on PATH' : probe.status !== 0 ? 'python3 cannot import boto3' : false;
 }
+
+/**
+ * The start of a boto3 script that reports what each call gave: `attempt(name, fn)` puts
+ * `{"ok": result}` or `{"code": S3 error code, "status": HTTP status}` under `name` in `out`,
+ * which the script prints as JSON at its end.
+ */
+export const BOTO3_ATTEMPTS = `
+import json, sys
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+out = {}
+def attempt(name, fn):
+    try:
+        out[name] = {'ok': fn()}
+    except ClientError as e:
+        out[name] = {'code': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode']}
+`;

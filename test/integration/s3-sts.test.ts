@@ -17,7 +17,7 @@ import { AssumeRoleProvider } from 'minio/dist/esm/AssumeRoleProvider.mjs';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
 import { AWS_VERSION, runAwsText } from '../helpers/aws-cli.js';
-import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
+import { BOTO3_ATTEMPTS, PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 import { execFile } from 'node:child_process';
 import { s3Code } from '../helpers/s3.js';
 import { allow, doc, startDaemonWithUsers, writeIam } from '../helpers/users.js';
@@ -220,23 +220,12 @@ t.test('the aws CLI: sts assume-role, then s3 with the session in its environmen
   t.match(asRoot.stderr, /AccessDenied/);
 });
 
-const BOTO3_STS = `
-import json, sys
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-endpoint, key, secret, bucket = sys.argv[1:5]
+const BOTO3_STS = `${BOTO3_ATTEMPTS}endpoint, key, secret, bucket = sys.argv[1:5]
 cfg = Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1})
 sts = boto3.client('sts', endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret, region_name='${REGION}', config=cfg)
 c = sts.assume_role(RoleArn='arn:aws:iam::000000000000:role/any', RoleSessionName='boto3', DurationSeconds=900)['Credentials']
 s3 = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'],
                   aws_session_token=c['SessionToken'], region_name='${REGION}', config=cfg)
-out = {}
-def attempt(name, fn):
-    try:
-        out[name] = {'ok': fn()}
-    except ClientError as e:
-        out[name] = {'code': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode']}
 attempt('put_home', lambda: s3.put_object(Bucket=bucket, Key='home/sts-app/boto3.txt', Body=b'by boto3')['ResponseMetadata']['HTTPStatusCode'])
 attempt('put_shared', lambda: s3.put_object(Bucket=bucket, Key='shared/boto3.txt', Body=b'x')['ResponseMetadata']['HTTPStatusCode'])
 attempt('bad_policy', lambda: sts.assume_role(RoleArn='arn:aws:iam::000000000000:role/any', RoleSessionName='boto3', Policy='not json'))

@@ -28,7 +28,7 @@ import { raw } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { s3Code } from '../helpers/s3.js';
 import { sleep } from '../helpers/wait.js';
-import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
+import { BOTO3_ATTEMPTS, PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 import { allow, arn, B, DENIED, doc, makeFixtures, policies, put, secretOf, text, userClients, users, VB, writeIam, type UserEntry } from '../helpers/users.js';
 
 const work = mkdtempSync(join(tmpdir(), 's3d-users-'));
@@ -174,20 +174,9 @@ t.test('presigned URLs and form uploads signed by a user follow its policies (mi
 const pyEnv = pythonEnv(work);
 const NO_BOTO3 = noBoto3(pyEnv);
 
-const BOTO3_SCRIPT = `
-import json, sys
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-endpoint, key, secret, bucket = sys.argv[1:5]
+const BOTO3_SCRIPT = `${BOTO3_ATTEMPTS}endpoint, key, secret, bucket = sys.argv[1:5]
 s3 = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
                   region_name='${REGION}', config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
-out = {}
-def attempt(name, fn):
-    try:
-        out[name] = {'ok': fn()}
-    except ClientError as e:
-        out[name] = {'code': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode']}
 attempt('list_photos', lambda: sorted(o['Key'] for o in s3.list_objects_v2(Bucket=bucket, Prefix='photos/').get('Contents', [])))
 attempt('list_all', lambda: len(s3.list_objects_v2(Bucket=bucket).get('Contents', [])))
 attempt('get_photo', lambda: s3.get_object(Bucket=bucket, Key='photos/a.jpg')['Body'].read().decode())
