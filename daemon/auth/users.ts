@@ -1,7 +1,8 @@
 // Access keys besides the root user, from the JSON file S3_IAM_FILE names:
 //
 //   { "policies": { "<name>": <IAM policy document>, … },
-//     "users": [ { "accessKey": "…", "secretKey": "…", "policies": ["<name>", …], "tags": { "<key>": "<value>" } }, … ] }
+//     "groups": { "<name>": { "policies": ["<name>", …] }, … },
+//     "users": [ { "accessKey": "…", "secretKey": "…", "policies": ["<name>", …], "groups": ["<name>", …], "tags": { "<key>": "<value>" } }, … ] }
 //
 // Each user may do what one of its policies allows and none denies (bucket policies can also
 // allow or deny, see ops/policy.ts). Besides the file's own policies, the canned `readwrite`,
@@ -63,6 +64,47 @@ export const CANNED_POLICIES: Readonly<Record<string, unknown>> = {
   },
   writeonly: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [ALL] }] },
 };
+
+/** The file's own policies and the built-in ones, by name. */
+function parsePolicies(raw: unknown, fail: (m: string) => never): Map<string, BucketPolicy> {
+  const named = new Map<string, BucketPolicy>();
+  for (const [name, body] of Object.entries(CANNED_POLICIES)) named.set(name, parseIdentityPolicy(body));
+  if (raw === undefined) return named;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('"policies" must map policy names to policies.');
+  for (const [name, body] of Object.entries(raw as Record<string, unknown>)) {
+    if (!POLICY_NAME.test(name)) fail(`policy name ${JSON.stringify(name)} must be 1–128 of A-Z a-z 0-9 . _ -.`);
+    if (Object.hasOwn(CANNED_POLICIES, name)) fail(`policy ${JSON.stringify(name)} is a built-in policy and cannot be redefined.`);
+    try {
+      named.set(name, parseIdentityPolicy(body));
+    } catch (err) {
+      fail(`policy ${JSON.stringify(name)}: ${(err as Error).message}`);
+    }
+  }
+  return named;
+}
+
+/** Groups (`"groups": {"<name>": {"policies": [...]}}`): the policy names of each. */
+function parseGroups(raw: unknown, named: ReadonlyMap<string, BucketPolicy>, fail: (m: string) => never): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  if (raw === undefined) return groups;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('"groups" must map group names to groups.');
+  for (const [name, body] of Object.entries(raw as Record<string, unknown>)) {
+    if (!POLICY_NAME.test(name)) fail(`group name ${JSON.stringify(name)} must be 1–128 of A-Z a-z 0-9 . _ -.`);
+    const g = fields(body, ['policies', 'comment'], `groups.${name}`, fail);
+    const policies = nameList(g.policies, `groups.${name}: policies`, fail);
+    if (policies.length === 0) fail(`groups.${name}: policies must name at least one policy.`);
+    for (const n of policies) if (!named.has(n)) fail(`groups.${name}: no policy named ${JSON.stringify(n)} (built in: ${Object.keys(CANNED_POLICIES).join(', ')}).`);
+    groups.set(name, policies);
+  }
+  return groups;
+}
+
+/** A list of names (absent: none). */
+function nameList(v: unknown, what: string, fail: (m: string) => never): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(`${what} must be a list of names.`);
+  return v as string[];
+}
 
 export class IamFileError extends Error {
   constructor(file: string, message: string) {
@@ -128,28 +170,15 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
   }
   const repeated = repeatedJsonKey(text);
   if (repeated !== undefined) fail(`${JSON.stringify(repeated.key)} appears twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
-  const top = fields(doc, ['policies', 'users'], 'the file', fail);
-  const named = new Map<string, BucketPolicy>();
-  for (const [name, body] of Object.entries(CANNED_POLICIES)) named.set(name, parseIdentityPolicy(body));
-  if (top.policies !== undefined) {
-    if (typeof top.policies !== 'object' || top.policies === null || Array.isArray(top.policies)) fail('"policies" must map policy names to policies.');
-    const pol = fields(top.policies, Object.keys(top.policies as object), 'policies', fail);
-    for (const [name, body] of Object.entries(pol)) {
-      if (!POLICY_NAME.test(name)) fail(`policy name ${JSON.stringify(name)} must be 1–128 of A-Z a-z 0-9 . _ -.`);
-      if (Object.hasOwn(CANNED_POLICIES, name)) fail(`policy ${JSON.stringify(name)} is a built-in policy and cannot be redefined.`);
-      try {
-        named.set(name, parseIdentityPolicy(body));
-      } catch (err) {
-        fail(`policy ${JSON.stringify(name)}: ${(err as Error).message}`);
-      }
-    }
-  }
+  const top = fields(doc, ['policies', 'groups', 'users'], 'the file', fail);
+  const named = parsePolicies(top.policies, fail);
+  const groups = parseGroups(top.groups, named, fail);
   if (!Array.isArray(top.users)) fail('"users" must be a list.');
   const users = new Map<string, User>();
   (top.users as unknown[]).forEach((raw, i) => {
     const where = `users[${i}]`;
-    const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'tags', 'comment'], where, fail);
-    const { accessKey, secretKey, policies } = u;
+    const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'groups', 'tags', 'comment'], where, fail);
+    const { accessKey, secretKey } = u;
     if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`${where}: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = , -.`);
     const key = accessKey as string;
     if (key === rootUser) fail(`${where}: accessKey ${JSON.stringify(key)} is the root user (S3_ROOT_USER).`);
@@ -157,9 +186,13 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
     if (key.toLowerCase() === 'anonymous') fail(`${where}: accessKey ${JSON.stringify(key)} is what policies call an unsigned request (aws:userid); choose another.`);
     if (users.has(key)) fail(`${where}: accessKey ${JSON.stringify(key)} appears twice.`);
     if (typeof secretKey !== 'string' || secretKey.length < 8 || secretKey.length > 256) fail(`${where} (${key}): secretKey must be 8–256 characters.`);
-    if (!Array.isArray(policies) || policies.length === 0 || !policies.every((p) => typeof p === 'string')) fail(`${where} (${key}): policies must be a non-empty list of policy names.`);
-    const names = policies as string[];
-    for (const n of names) if (!named.has(n)) fail(`${where} (${key}): no policy named ${JSON.stringify(n)} (built in: ${Object.keys(CANNED_POLICIES).join(', ')}).`);
+    const own = nameList(u.policies, `${where} (${key}): policies`, fail);
+    for (const n of own) if (!named.has(n)) fail(`${where} (${key}): no policy named ${JSON.stringify(n)} (built in: ${Object.keys(CANNED_POLICIES).join(', ')}).`);
+    const memberOf = nameList(u.groups, `${where} (${key}): groups`, fail);
+    for (const g of memberOf) if (!groups.has(g)) fail(`${where} (${key}): no group named ${JSON.stringify(g)}.`);
+    // Its own policies and its groups', each once.
+    const names = [...new Set([...own, ...memberOf.flatMap((g) => groups.get(g)!)])];
+    if (names.length === 0) fail(`${where} (${key}): a user needs policies, or groups that have them.`);
     let tags: Map<string, { key: string; value: string }> | undefined;
     if (u.tags !== undefined) {
       const entries = typeof u.tags === 'object' && u.tags !== null && !Array.isArray(u.tags) ? Object.entries(u.tags as Record<string, unknown>) : undefined;

@@ -25,7 +25,8 @@ import { allow, doc, startDaemonWithUsers, writeIam } from '../helpers/users.js'
 const B = bucketName('sts');
 const OTHER = bucketName('stsother');
 const APP = { accessKey: 'sts-app', secretKey: 'sts-app-secret-1', policies: ['app'], tags: { Team: 'blue' } };
-const GONE = { accessKey: 'sts-gone', secretKey: 'sts-gone-secret-2', policies: ['app'] };
+// Its policy through a group (S3_IAM_FILE's groups).
+const GONE = { accessKey: 'sts-gone', secretKey: 'sts-gone-secret-2', groups: ['apps'] };
 const iam = {
   policies: {
     // Its own prefix by name, and reading shared/.
@@ -37,6 +38,7 @@ const iam = {
       allow(['s3:ListBucket'], [B]),
     ),
   },
+  groups: { apps: { policies: ['app'] } },
   users: [APP, GONE],
 };
 

@@ -103,7 +103,13 @@ t.test('what a file is refused for', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     ['not JSON', '{"users": [', /not valid JSON/],
     ['an array', '[]', /must be a JSON object/],
-    ['unknown top-level field', file({ users: [], groups: [] }), /unknown field "groups"/],
+    ['unknown top-level field', file({ users: [], roles: [] }), /unknown field "roles"/],
+    ['groups that are a list', file({ users: [], groups: [] }), /"groups" must map group names to groups/],
+    ['a group with no policies', file({ users: [], groups: { devs: { policies: [] } } }), /groups\.devs: policies must name at least one policy/],
+    ['a group naming an unknown policy', file({ users: [], groups: { devs: { policies: ['nope'] } } }), /groups\.devs: no policy named "nope"/],
+    ['a group with an unknown field', file({ users: [], groups: { devs: { policies: ['readonly'], members: ['x'] } } }), /unknown field "members"/],
+    ['a user in an unknown group', file({ users: [u({ groups: ['devs'] })] }), /no group named "devs"/],
+    ['a user with neither policies nor groups', file({ users: [u({ policies: undefined })] }), /needs policies, or groups that have them/],
     ['users missing', file({ policies: {} }), /"users" must be a list/],
     ['unknown user field', file({ users: [u({ enabled: true })] }), /unknown field "enabled"/],
     ['short access key', file({ users: [u({ accessKey: 'ab' })] }), /accessKey must be/],
@@ -124,7 +130,8 @@ t.test('what a file is refused for', async (t) => {
     ['a name repeated in a policy', '{"policies": {"p": {"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::*"}]}}, "users": []}', /"Effect" appears twice in one object \(policies\.p\.Statement\[0\]\)/],
     ['short secret', file({ users: [u({ secretKey: 'short' })] }), /secretKey must be 8–256/],
     ['secret not a string', file({ users: [u({ secretKey: 12345678 })] }), /secretKey must be/],
-    ['no policies', file({ users: [u({ policies: [] })] }), /non-empty list/],
+    ['no policies', file({ users: [u({ policies: [] })] }), /needs policies, or groups that have them/],
+    ['policies that are no list', file({ users: [u({ policies: 'readonly' })] }), /policies must be a list of names/],
     ['unknown policy', file({ users: [u({ policies: ['readonly', 'nope'] })] }), /no policy named "nope"/],
     ['a built-in redefined', file({ policies: { readwrite: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /built-in policy/],
     ['a bad policy name', file({ policies: { 'a b': policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /policy name/],
@@ -176,4 +183,22 @@ t.test('user tags: kept by lower-case key with their case, for aws:PrincipalTag/
     'letters, spaces, empty values',
   );
   t.equal(users.get('tagged')!.tags?.get('team')?.value, 'blue');
+});
+
+t.test('groups: a user has its own policies and its groups\u2019, each once', async (t) => {
+  const users = parseUsers(
+    file({
+      policies: { 'dev-rw': policy({ Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::dev/*' }) },
+      groups: { devs: { policies: ['dev-rw', 'readonly'], comment: 'developers' }, readers: { policies: ['readonly'] } },
+      users: [
+        { accessKey: 'dev1', secretKey: 'dev1-secret', groups: ['devs', 'readers'] },
+        { accessKey: 'dev2', secretKey: 'dev2-secret', policies: ['writeonly'], groups: ['devs'] },
+      ],
+    }),
+    ROOT,
+  );
+  t.same(users.get('dev1')!.policyNames, ['dev-rw', 'readonly'], 'the groups\u2019 policies, readonly once');
+  t.same(users.get('dev2')!.policyNames, ['writeonly', 'dev-rw', 'readonly'], 'its own first');
+  t.ok(may(users.get('dev1')!, 's3:PutObject', 'dev/a'), 'a group\u2019s policy applies');
+  t.notOk(may(users.get('dev1')!, 's3:PutObject', 'prod/a'));
 });
