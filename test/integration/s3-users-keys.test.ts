@@ -357,7 +357,7 @@ t.test('a broken S3_IAM_FILE: the daemon refuses to start, naming S3_IAM_FILE', 
   const user = (o: Partial<UserEntry> & Record<string, unknown> = {}): Record<string, unknown> => ({ accessKey: 'someone', secretKey: 'someone-secret', policies: ['readonly'], ...o });
   const cases: Array<[string, unknown, RegExp]> = [
     ['bad JSON', '{"users": [ {"accessKey": "x", }', /not valid JSON/],
-    ['an unknown top-level field', { users: [user()], groups: {} }, /unknown field "groups"/],
+    ['an unknown top-level field', { users: [user()], roles: {} }, /unknown field "roles"/],
     ['an unknown user field', { users: [user({ group: 'devs' })] }, /unknown field "group"/],
     ["a user with the root user's access key", { users: [user({ accessKey: ACCESS_KEY })] }, /root user/],
     ['a duplicate access key', { users: [user(), user({ secretKey: 'another-secret' })] }, /appears twice/],

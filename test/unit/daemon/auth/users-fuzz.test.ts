@@ -95,7 +95,7 @@ function problemsOf(text: string, outcome: Outcome): string[] {
   const dir = outcome.dir;
   const out: string[] = [];
   if (typeof dir.get !== 'function' || !Number.isInteger(dir.size) || dir.size < 0) return [`not a directory: size ${String(dir.size)}`];
-  let doc: { policies?: Record<string, unknown>; users?: Array<Record<string, unknown>> };
+  let doc: { policies?: Record<string, unknown>; groups?: Record<string, { policies?: unknown }>; users?: Array<Record<string, unknown>> };
   try {
     doc = JSON.parse(text) as typeof doc;
   } catch {
@@ -115,9 +115,17 @@ function problemsOf(text: string, outcome: Outcome): string[] {
     if (typeof key !== 'string' || !ACCESS_KEY.test(key)) out.push(`accepted accessKey ${JSON.stringify(String(key).slice(0, 40))}`);
     if (key === ROOT) out.push('accepted the root user as a user');
     if (typeof u.secretKey !== 'string' || u.secretKey.length < 8 || u.secretKey.length > 256) out.push(`accepted secretKey of ${typeof u.secretKey === 'string' ? u.secretKey.length : typeof u.secretKey} characters`);
-    const names = u.policies as unknown;
-    if (!Array.isArray(names) || names.length === 0) {
-      out.push(`accepted policies ${JSON.stringify(names)?.slice(0, 60)}`);
+    // Its own policies and its groups', each once.
+    const own = (u.policies ?? []) as unknown;
+    const memberOf = (u.groups ?? []) as unknown;
+    if (!Array.isArray(own) || !Array.isArray(memberOf)) {
+      out.push(`accepted policies ${JSON.stringify(own)?.slice(0, 60)} and groups ${JSON.stringify(memberOf)?.slice(0, 60)}`);
+      continue;
+    }
+    const fromGroups = memberOf.flatMap((g) => (Object.hasOwn(doc.groups ?? {}, g as string) && Array.isArray(doc.groups![g as string]!.policies) ? (doc.groups![g as string]!.policies as unknown[]) : [`(no group ${String(g)})`]));
+    const names = [...new Set([...own, ...fromGroups])];
+    if (names.length === 0) {
+      out.push('accepted a user without policies');
       continue;
     }
     for (const n of names) if (typeof n !== 'string' || (!CANNED.includes(n) && !defined.includes(n))) out.push(`accepted a reference to policy ${JSON.stringify(n)?.slice(0, 40)} that the file does not define`);
