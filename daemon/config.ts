@@ -1,6 +1,7 @@
 // Environment (`S3_*`) and CLI flags → one frozen, validated config. Every error names the
 // variable or flag that caused it, so a failed start tells the operator what to fix.
 
+import { ipRange, type IpRange } from './ip-ranges.js';
 import { availableParallelism } from 'node:os';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -43,6 +44,11 @@ export interface Config {
   readonly sigV2: boolean;
   /** Origins allowed for CORS (S3_API_CORS_ALLOW_ORIGIN): ['*'] any (default), [] none. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Reverse proxies (S3_TRUSTED_PROXIES) whose X-Forwarded-For and X-Forwarded-Proto say who the
+   * client is and whether it came over HTTPS; none by default (the TCP peer is the client).
+   */
+  readonly trustedProxies: readonly IpRange[];
   /** Multipart uploads older than this are aborted (S3_API_STALE_UPLOADS_EXPIRY; 0: never). */
   readonly staleUploadsExpiryMs: number;
   /** How often stale uploads are looked for (S3_API_STALE_UPLOADS_CLEANUP_INTERVAL). */
@@ -93,7 +99,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
-  'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX',
+  'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX', 'S3_TRUSTED_PROXIES',
 ]);
 
 /** Levenshtein distance, for naming the variable a misspelt one probably meant. */
@@ -309,6 +315,14 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`S3_API_CORS_ALLOW_ORIGIN must be "*", "off" or a comma-separated list of origins: ${(err as Error).message}`);
   }
 
+  const trustedProxies: IpRange[] = [];
+  for (const item of (env.S3_TRUSTED_PROXIES ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const range = ipRange(item);
+    if (range === undefined) throw new ConfigError(`S3_TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR ranges, got "${item}"`);
+    if (range.bits === 0) throw new ConfigError(`S3_TRUSTED_PROXIES: "${item}" is every address: anyone could then say who the client is (X-Forwarded-For)`);
+    trustedProxies.push(range);
+  }
+
   // S3_NATIVE_AES (default on) is only checked here: each thread reads it itself as it loads
   // workers/format/aead-native.ts, which takes off/false/0 as off like onOff does.
   onOff(env, 'S3_NATIVE_AES');
@@ -334,6 +348,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     httpParserPatch: (env.S3_HTTP_PARSER_PATCH ?? '').trim() === '' ? true : onOff(env, 'S3_HTTP_PARSER_PATCH'),
     sigV2: (env.S3_SIGV2 ?? '').trim() === '' ? true : onOff(env, 'S3_SIGV2'),
     corsOrigins,
+    trustedProxies: Object.freeze(trustedProxies),
     staleUploadsExpiryMs,
     staleUploadsIntervalMs,
     lifecycleScanIntervalMs,

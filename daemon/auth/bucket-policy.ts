@@ -6,8 +6,8 @@
 // bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
 // Policy variables (`${aws:username}`, …) and wildcards: policy-text.ts. Pure: no I/O.
-import { isIPv4, isIPv6 } from 'node:net';
 import { parseIsoDateTime } from '../dates.js';
+import { inRange, ipRange, type IpRange } from '../ip-ranges.js';
 import { S3Error } from '../errors.js';
 import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
 import { repeatedJsonKey } from './json-keys.js';
@@ -538,44 +538,14 @@ function compares(op: `numeric${Comparison}` | `date${Comparison}`, v: string | 
   });
 }
 
-// ---- IP ranges
+// ---- IP ranges (ip-ranges.ts)
 
-function ipBytes(ip: string): Buffer | undefined {
-  const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (v4mapped) ip = v4mapped[1]!;
-  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
-  if (!isIPv6(ip)) return undefined;
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const groups = (s: string | undefined): string[] => (s === undefined || s === '' ? [] : s.split(':'));
-  const h = groups(head);
-  const t = groups(tail);
-  const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  if (all.length !== 8 || !all.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  // An IPv4 client on a dual-stack socket (::ffff:a.b.c.d, in any spelling) is that IPv4 address.
-  if (out.subarray(0, 10).every((b) => b === 0) && out[10] === 0xff && out[11] === 0xff) return out.subarray(12);
-  return out;
-}
-
-function parseCidr(cidr: string, where: string): { net: Buffer; bits: number } {
-  const [addr, len, extra] = cidr.split('/');
-  const net = ipBytes(addr ?? '');
-  // The prefix length is decimal digits: Number() read "10.0.0.0/" (and "/ ") as /0, which admits
-  // every address, and ignored anything after a second slash (found by
-  // prod-hostile-config-handpicked.test.ts).
-  const bits = len === undefined ? (net?.length ?? 0) * 8 : /^\d{1,3}$/.test(len) && extra === undefined ? Number(len) : NaN;
-  if (!net || !Number.isInteger(bits) || bits < 0 || bits > net.length * 8) throw malformed(`${where}: ${JSON.stringify(cidr)} is not an IP address or CIDR range.`);
-  return { net, bits };
+function parseCidr(cidr: string, where: string): IpRange {
+  const range = ipRange(cidr);
+  if (range === undefined) throw malformed(`${where}: ${JSON.stringify(cidr)} is not an IP address or CIDR range.`);
+  return range;
 }
 
 function inCidr(ip: string, cidr: string): boolean {
-  const a = ipBytes(ip);
-  const { net, bits } = parseCidr(cidr, '');
-  if (!a || a.length !== net.length) return false;
-  for (let i = 0; i < bits; i++) {
-    const mask = 0x80 >> (i % 8);
-    if ((a[i >> 3]! & mask) !== (net[i >> 3]! & mask)) return false;
-  }
-  return true;
+  return inRange(ip, parseCidr(cidr, ''));
 }

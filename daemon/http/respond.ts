@@ -36,6 +36,8 @@ export interface Pending {
   subject: { method: string; bucket?: string; key?: string; query: URLSearchParams } | undefined;
   /** The connection is TLS: a streamed body goes out in TLS_SLICE pieces (see streamBody). */
   tls: boolean;
+  /** The client's address (http/client-address.ts) if known or still readable, for the access line. */
+  client?: () => string | undefined;
   /** Cut by the server at the shutdown deadline, not by its client (the access line says so). */
   cutAtShutdown?: true;
   /** Refused because object data failed authentication before any byte went out (s3d_tampered_reads_total). */

@@ -20,6 +20,7 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
 import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
+import { clientOf, type Client } from './client-address.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
 
 /** Why a response was closed before its end, after its status line went out. */
@@ -322,6 +323,13 @@ export class HttpServer {
       tls: this.deps.config.tls !== null,
     };
     this.inFlight.add(pending);
+    // The client (a trusted proxy's X-Forwarded-For and -Proto, else the TCP peer), read when first asked.
+    const tls = this.deps.config.tls !== null;
+    const trusted = this.deps.config.trustedProxies;
+    let client: Client | undefined;
+    const clientInfo = (): Client => (client ??= clientOf(remoteAddress(res), headers, trusted, tls));
+    pending.client = () => (client !== undefined ? client.address : pending.aborted || pending.ended ? undefined : clientInfo().address);
+    const secure = trusted.length === 0 ? tls : clientInfo().secure;
     res.onAborted(() => {
       pending.aborted = true;
       abortRequest(pending, new Error('client disconnected'));
@@ -398,7 +406,7 @@ export class HttpServer {
       } else if (r.op === 'AssumeRole') {
         // STS signs its form body's hash without sending it: ops/sts.ts reads the body, then authenticates.
         auth = ANONYMOUS_CREDENTIALS;
-      } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null })) {
+      } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: clientInfo().address, secure })) {
         // Unsigned, and the bucket's policy admits it: no identity, an unsigned payload.
         auth = ANONYMOUS_CREDENTIALS;
       } else {
@@ -411,10 +419,10 @@ export class HttpServer {
         });
         // A user other than root does only what the policies allow (ops/policy.ts).
         if (this.deps.authorize !== undefined && auth.accessKeyId !== this.deps.config.rootUser) {
-          if (!this.deps.authorize({ route: r, query, headers: asked, remoteAddress: remoteAddress(res), secure: this.deps.config.tls !== null, accessKey: auth.accessKeyId })) throw new S3Error('AccessDenied');
+          if (!this.deps.authorize({ route: r, query, headers: asked, remoteAddress: clientInfo().address, secure, accessKey: auth.accessKeyId })) throw new S3Error('AccessDenied');
         }
       }
-      if (this.deps.config.tls === null && !isSecureAllowed(headers, query)) {
+      if (!secure && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
       }
       // From here on the handlers see them as headers too.
@@ -481,7 +489,7 @@ export class HttpServer {
       rawPath,
       query,
       headers,
-      secure: this.deps.config.tls !== null,
+      secure,
       body,
       get signal() {
         if (!pending.abortController) {
@@ -493,7 +501,7 @@ export class HttpServer {
       accessKey: auth.accessKeyId,
       // Asked only when a notification event is staged, before the response (uWS forbids later access).
       get remoteAddress() {
-        return live() ? remoteAddress(res) : '';
+        return client?.address ?? (live() ? clientInfo().address : '');
       },
     };
     this.deps.dispatch(ctx).then(
@@ -561,6 +569,8 @@ export class HttpServer {
     closeConnection: boolean,
     bytesIn: number,
   ): void {
+    // Read now, while the response can still be asked (uWS forbids it once ended), for the access line.
+    const clientAddress = shouldLogRequest(this.deps.config.accessLog, result.status, p.aborted) || p.aborted ? p.client?.() : undefined;
     const done = (bytesOut: number, status = result.status, cut?: ResponseCut, extra?: { outcome?: number; cutAtShutdown?: true }): void => {
       p.ended = true;
       this.inFlight.delete(p);
@@ -573,7 +583,7 @@ export class HttpServer {
       this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut, ...(p.tampered || cut === 'tampered' ? { tampered: true } : {}) });
       if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
         this.deps.log.info(
-          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
+          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, client: clientAddress, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
           'request',
         );
       }

@@ -143,13 +143,17 @@ function signatureTime(headers: Readonly<Record<string, string>>, query: URLSear
 }
 
 /** The condition keys every request has (`s3:` listing keys are added per request). */
-export function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query?: URLSearchParams }, signer = signedBy(req.headers, req.query)): RequestKeys {
+/**
+ * `ownTls`: the request reached s3d's own TLS listener (not HTTPS that a trusted proxy reports,
+ * whose TLS version s3d cannot know): only then has it s3:TlsVersion.
+ */
+export function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query?: URLSearchParams }, ownTls: boolean, signer = signedBy(req.headers, req.query)): RequestKeys {
   const keys = new Map<string, string>([
     ['aws:sourceip', req.remoteAddress],
     ['aws:securetransport', String(req.secure)],
   ]);
-  // Over TLS, the lowest version the listener speaks: the conditions taken hold alike for every one (TLS_VERSIONS).
-  if (req.secure) keys.set('s3:tlsversion', TLS_VERSIONS[0]);
+  // Over s3d's TLS, the lowest version the listener speaks: the conditions taken hold alike for every one (TLS_VERSIONS).
+  if (ownTls) keys.set('s3:tlsversion', TLS_VERSIONS[0]);
   if (req.headers.referer !== undefined) keys.set('aws:referer', req.headers.referer);
   if (req.headers['user-agent'] !== undefined) keys.set('aws:useragent', req.headers['user-agent']);
   for (const name of SSE_CONDITION_HEADERS) {

@@ -261,7 +261,7 @@ export function userMay(
   const user = accessKey === '' ? undefined : env.users?.().get(accessKey);
   if (user === undefined && accessKey !== '') return false;
   // A form upload's signer is in its fields (`signer`), not in the request's headers.
-  const context = requestContext(req, 'signer' in opts ? opts.signer : signedBy(req.headers, req.query));
+  const context = requestContext(req, env.config.tls !== null, 'signer' in opts ? opts.signer : signedBy(req.headers, req.query));
   // The tags the upload sets (a form's `tagging` field), when the caller has them.
   if (opts.requestTags !== undefined) {
     const tags = opts.requestTags;
@@ -286,7 +286,7 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
   if (user === undefined || entry === undefined) return false;
   const [plain, scope] = entry;
   const action = scope === 'object' && req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? plain) : plain;
-  const context = requestContext(req);
+  const context = requestContext(req, env.config.tls !== null);
   bodyContext(context, route.op, req, body);
   uploadContext(env, req, context);
   const checks: Check[] = [];
@@ -402,7 +402,7 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
     user = env.users?.().get(ctx.accessKey);
     if (user === undefined) return () => false;
   }
-  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) });
+  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) }, env.config.tls !== null);
   return (action, key, versionId) => permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}`, ...(key !== undefined ? { object: { bucket, key, versionId } } : {}) }, context);
 }
 
@@ -416,7 +416,7 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
  */
 export function listenJudge(env: OpsEnv, ctx: Requester): ((bucket: string | undefined) => boolean) | undefined {
   if (ctx.accessKey === env.config.rootUser) return undefined;
-  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) });
+  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) }, env.config.tls !== null);
   const action = ctx.bucket === undefined ? 's3:ListenNotification' : 's3:ListenBucketNotification';
   return (bucket) => {
     let user: User | undefined;
@@ -448,7 +448,7 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: Body
   // DeleteObjects is judged key by key in its handler (userMay with no access key), as S3 judges
   // it: keys the bucket's policy does not let anyone delete are AccessDenied entries of a 200.
   if (route.op === 'DeleteObjects') return true;
-  const context = requestContext(req);
+  const context = requestContext(req, env.config.tls !== null);
   bodyContext(context, route.op, req, body);
   uploadContext(env, req, context);
   const checks: Check[] = [];
