@@ -1,11 +1,11 @@
 // Environment (`S3_*`) and CLI flags → one frozen, validated config. Every error names the
 // variable or flag that caused it, so a failed start tells the operator what to fix.
 
-import { ipRange, type IpRange } from './ip-ranges.js';
 import { availableParallelism } from 'node:os';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCorsOrigins } from './http/cors.js';
+import { ipRange, type IpRange } from './ip-ranges.js';
 import { loadNotifyConfig, NotifyConfigError, type NotifyConfig } from './notify/targets.js';
 
 export class ConfigError extends Error {

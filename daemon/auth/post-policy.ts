@@ -8,7 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { parseIsoDateTime } from '../dates.js';
 import { utf8Text } from '../utf8.js';
-import { ALGORITHM, lookupSecret, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type AuthOptions, type Credentials } from './sigv4.js';
+import { ALGORITHM, lookupSecret, sessionCredentials, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type AuthOptions, type Credentials } from './sigv4.js';
 
 /** Form fields, names lower-cased (form field names are case-insensitive). */
 export type FormFields = ReadonlyMap<string, string>;
@@ -135,9 +135,8 @@ function checkSignature(fields: FormFields, policy: string, creds: Credentials, 
   // token is a field, which the policy's conditions must name like every x-amz- field).
   const token = fields.get('x-amz-security-token');
   if (token !== undefined) {
-    if (opts.sessions === undefined || v4Signature === undefined) throw new S3Error('InvalidToken');
-    const session = opts.sessions.open(token, (opts.now ?? new Date()).getTime());
-    creds = { lookup: (id) => (id === session.accessKeyId ? session.secretKey : undefined) };
+    if (v4Signature === undefined) throw new S3Error('InvalidToken');
+    creds = sessionCredentials(opts.sessions, token, (opts.now ?? new Date()).getTime());
   }
   if (v4Signature !== undefined) {
     const algorithm = fields.get('x-amz-algorithm');

@@ -566,10 +566,8 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
   // never ignored for the access key alone (a stale AWS_SESSION_TOKEN beside s3d's keys then says so).
   const token = req.headers['x-amz-security-token'] ?? query.find(([n]) => n === 'X-Amz-Security-Token' || n === 'x-amz-security-token')?.[1];
   if (token !== undefined && (authorization !== undefined || presignedParams || v2Params)) {
-    if (opts.sessions === undefined) throw new S3Error('InvalidToken');
     if (v2Params || (authorization !== undefined && isV2Authorization(authorization))) throw new S3Error('InvalidToken', `Temporary credentials sign with ${ALGORITHM}, not Signature Version 2.`);
-    const session = opts.sessions.open(token, now);
-    creds = { lookup: (id) => (id === session.accessKeyId ? session.secretKey : undefined) };
+    creds = sessionCredentials(opts.sessions, token, now);
   }
   if (authorization !== undefined) {
     if (opts.sigV2 === true && isV2Authorization(authorization)) return authenticateV2Header(req, authorization, creds, now, opts.virtualHostBucket);
@@ -581,6 +579,17 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
     throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
   }
   throw new S3Error('AccessDenied', 'Access Denied.');
+}
+
+/**
+ * The only credentials a request carrying a session token may sign with: the access key and
+ * secret the token holds. Throws InvalidToken (or ExpiredToken) for a token that opens to none,
+ * and for any token where s3d issues none (`sessions` absent).
+ */
+export function sessionCredentials(sessions: AuthOptions['sessions'], token: string, now: number): Credentials {
+  if (sessions === undefined) throw new S3Error('InvalidToken');
+  const session = sessions.open(token, now);
+  return { lookup: (id) => (id === session.accessKeyId ? session.secretKey : undefined) };
 }
 
 export function lookupSecret(creds: Credentials, accessKeyId: string): string {

@@ -7,7 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { authenticate, authKind, type AuthResult, type AuthOptions, type Credentials } from '../auth/sigv4.js';
-import { createPayloadDecoder, isChecksumValueHeader, type PayloadDecoder } from '../auth/payload.js';
+import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
 import { ConfigError, type Config } from '../config.js';
 import { S3Error, isS3Error, wireCode } from '../errors.js';
 import { isDareError, type DareError } from '../../workers/format/dare-error.js';
@@ -21,6 +21,7 @@ import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
 import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
 import { clientOf, type Client } from './client-address.js';
+import { withQueryAmzHeaders } from './query-headers.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
 
 /** Why a response was closed before its end, after its status line went out. */
@@ -324,12 +325,11 @@ export class HttpServer {
     };
     this.inFlight.add(pending);
     // The client (a trusted proxy's X-Forwarded-For and -Proto, else the TCP peer), read when first asked.
-    const tls = this.deps.config.tls !== null;
     const trusted = this.deps.config.trustedProxies;
     let client: Client | undefined;
-    const clientInfo = (): Client => (client ??= clientOf(remoteAddress(res), headers, trusted, tls));
+    const clientInfo = (): Client => (client ??= clientOf(remoteAddress(res), headers, trusted, pending.tls));
     pending.client = () => (client !== undefined ? client.address : pending.aborted || pending.ended ? undefined : clientInfo().address);
-    const secure = trusted.length === 0 ? tls : clientInfo().secure;
+    const secure = trusted.length === 0 ? pending.tls : clientInfo().secure;
     res.onAborted(() => {
       pending.aborted = true;
       abortRequest(pending, new Error('client disconnected'));
@@ -742,42 +742,6 @@ function toS3Failure(err: unknown): unknown {
 /** The client's IP address (uWS spells IPv4 clients of a dual-stack socket as IPv6). */
 function remoteAddress(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
-}
-
-// Query parameters that authenticate or frame the request: never request headers.
-const NOT_HOISTED = new Set([
-  'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders', 'x-amz-signature',
-  'x-amz-security-token', 'x-amz-content-sha256', 'x-amz-decoded-content-length', 'x-amz-trailer',
-]);
-
-/**
- * Checksums in a URL's query are not the request's: S3 ignores them (its presigned URLs do not
- * support flexible checksums), and the JavaScript SDK's presigner (since 3.729, by default) signs
- * the CRC32 of the empty body it had at signing time into every presigned PutObject URL
- * (`x-amz-checksum-crc32=AAAAAA==`, with `x-amz-sdk-checksum-algorithm`), so checking it made every
- * upload through such a URL fail with BadDigest. A checksum sent as a header is checked as always.
- */
-function queryChecksum(name: string): boolean {
-  return isChecksumValueHeader(name) || name === 'x-amz-sdk-checksum-algorithm';
-}
-
-/**
- * `x-amz-*` query parameters count as the request's headers where no header says otherwise: how
- * presigned URLs carry them (boto3's V2 presigner moves every signed x-amz-* header into the URL;
- * a V4 URL may carry them as signed query parameters). Both signature versions sign the query's
- * x-amz-* parameters, so nothing unsigned is hoisted into a signed request. Checksums excepted
- * (queryChecksum).
- */
-function withQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): Record<string, string> {
-  let out = headers;
-  for (const [name, value] of query) {
-    const n = name.toLowerCase();
-    if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || out[n] !== undefined || queryChecksum(n)) continue;
-    // Copied only when there is something to add: most requests have no such parameter.
-    if (out === headers) out = Object.assign(Object.create(null) as Record<string, string>, headers);
-    out[n] = value;
-  }
-  return out;
 }
 
 /**

@@ -142,9 +142,8 @@ function signatureTime(headers: Readonly<Record<string, string>>, query: URLSear
   return text === undefined ? undefined : parseDateText(text);
 }
 
-/** The condition keys every request has (`s3:` listing keys are added per request). */
 /**
- * `ownTls`: the request reached s3d's own TLS listener (not HTTPS that a trusted proxy reports,
+ * The condition keys every request has (`s3:` listing keys are added per request). `ownTls`: the request reached s3d's own TLS listener (not HTTPS that a trusted proxy reports,
  * whose TLS version s3d cannot know): only then has it s3:TlsVersion.
  */
 export function requestContext(req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query?: URLSearchParams }, ownTls: boolean, signer = signedBy(req.headers, req.query)): RequestKeys {

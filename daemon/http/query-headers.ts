@@ -1,0 +1,38 @@
+// x-amz-* query parameters as request headers: how presigned URLs carry the headers they sign.
+import { isChecksumValueHeader } from '../auth/payload.js';
+
+// Query parameters that authenticate or frame the request: never request headers.
+const NOT_HOISTED = new Set([
+  'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders', 'x-amz-signature',
+  'x-amz-security-token', 'x-amz-content-sha256', 'x-amz-decoded-content-length', 'x-amz-trailer',
+]);
+
+/**
+ * Checksums in a URL's query are not the request's: S3 ignores them (its presigned URLs do not
+ * support flexible checksums), and the JavaScript SDK's presigner (since 3.729, by default) signs
+ * the CRC32 of the empty body it had at signing time into every presigned PutObject URL
+ * (`x-amz-checksum-crc32=AAAAAA==`, with `x-amz-sdk-checksum-algorithm`), so checking it made every
+ * upload through such a URL fail with BadDigest. A checksum sent as a header is checked as always.
+ */
+function queryChecksum(name: string): boolean {
+  return isChecksumValueHeader(name) || name === 'x-amz-sdk-checksum-algorithm';
+}
+
+/**
+ * `x-amz-*` query parameters count as the request's headers where no header says otherwise: how
+ * presigned URLs carry them (boto3's V2 presigner moves every signed x-amz-* header into the URL;
+ * a V4 URL may carry them as signed query parameters). Both signature versions sign the query's
+ * x-amz-* parameters, so nothing unsigned is hoisted into a signed request. Checksums excepted
+ * (queryChecksum).
+ */
+export function withQueryAmzHeaders(headers: Record<string, string>, query: URLSearchParams): Record<string, string> {
+  let out = headers;
+  for (const [name, value] of query) {
+    const n = name.toLowerCase();
+    if (!n.startsWith('x-amz-') || NOT_HOISTED.has(n) || out[n] !== undefined || queryChecksum(n)) continue;
+    // Copied only when there is something to add: most requests have no such parameter.
+    if (out === headers) out = Object.assign(Object.create(null) as Record<string, string>, headers);
+    out[n] = value;
+  }
+  return out;
+}
