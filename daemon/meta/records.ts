@@ -155,10 +155,25 @@ export interface BucketRecord {
   readonly notification?: readonly NotificationRule[];
   /** CORS rules (PutBucketCors), in the order given: the first that matches a request applies. */
   readonly cors?: readonly CorsRule[];
-  /** A public access block was put (the only one accepted blocks nothing) and not deleted since. */
-  readonly publicAccessBlock?: 'off';
+  /**
+   * The bucket's public access block (PutPublicAccessBlock), until deleted. `'off'`, all four
+   * settings false, is how versions before 2026-12-05 stored the only one they accepted.
+   */
+  readonly publicAccessBlock?: 'off' | PublicAccessBlock;
   /** Transfer acceleration written Suspended (what s3d does anyway), so that it reads back as S3's does. */
   readonly accelerate?: 'Suspended';
+}
+
+/** S3's Block Public Access settings of one bucket (an absent setting is false). */
+export interface PublicAccessBlock {
+  /** Refuse writes that carry a public ACL (s3d refuses every ACL granting others anyway). */
+  readonly blockPublicAcls: boolean;
+  /** Ignore public ACLs (s3d has none). */
+  readonly ignorePublicAcls: boolean;
+  /** Refuse PutBucketPolicy of a public policy (403 AccessDenied). */
+  readonly blockPublicPolicy: boolean;
+  /** While the bucket's policy is public, it grants anonymous requests nothing. */
+  readonly restrictPublicBuckets: boolean;
 }
 
 /** One CORSRule, its values as the client wrote them (GetBucketCors gives them back unchanged). */

@@ -1,17 +1,17 @@
 // Bucket configurations s3d does not keep (website, logging, replication,
-// ownership controls, public access block, transfer acceleration, requester pays). Reading
+// ownership controls, transfer acceleration, requester pays). Reading
 // one answers exactly what S3 answers for a bucket that never had it, deleting one succeeds (there
 // is nothing to delete), and writing the "off" value (an empty logging document,
-// Suspended acceleration, BucketOwner pays, BucketOwnerEnforced ownership, a public access block
-// blocking nothing) is accepted because it is what s3d does anyway.
+// Suspended acceleration, BucketOwner pays, BucketOwnerEnforced ownership) is accepted because
+// it is what s3d does anyway.
 // Writing anything else stays 501 NotImplemented: a configuration is never stored and ignored.
 // Tools that read every bucket setting (Terraform's aws_s3_bucket, mc stat, s3api scripts) then
 // work against s3d. Ownership controls read as BucketOwnerEnforced, what s3d is (ACLs disabled).
-// Two things are kept, so that they read back as on S3: whether an all-off public access block was
-// written (until deleted; Terraform waits for both), and Suspended acceleration.
+// One thing is kept, so that it reads back as on S3: Suspended acceleration. (The public access
+// block, once here, is kept and enforced: public-access-block.ts.)
 import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
-import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseConfigXml, toXml, xmlFields, xmlList, type XmlObject } from './xml.js';
 
@@ -82,32 +82,6 @@ const putOwnershipControls: OpHandler = async (env, ctx) => {
   return { status: 200 };
 };
 
-// Public access block: s3d blocks nothing (bucket policies may grant public access), so the only
-// configuration it can honour has all four settings false (an absent one is false, as on S3).
-const PUBLIC_ACCESS_SETTINGS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
-
-const getPublicAccessBlock: OpHandler = async (env, ctx) => {
-  const b = requireBucket(env, ctx.bucket);
-  if (b.publicAccessBlock !== 'off') throw new S3Error('NoSuchPublicAccessBlockConfiguration');
-  const body = Object.fromEntries(PUBLIC_ACCESS_SETTINGS.map((name) => [name, false]));
-  return { status: 200, headers: XML, body: toXml('PublicAccessBlockConfiguration', body) };
-};
-
-const putPublicAccessBlock: OpHandler = async (env, ctx) => {
-  requireBucket(env, ctx.bucket);
-  const conf = xmlFields(await readConfig(ctx, 'PublicAccessBlockConfiguration'), PUBLIC_ACCESS_SETTINGS, 'PublicAccessBlockConfiguration');
-  const values = PUBLIC_ACCESS_SETTINGS.flatMap((name) => xmlList(conf[name]).map((v) => [name, v] as const));
-  for (const [name, v] of values) {
-    if (v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', `${name} must be true or false.`);
-  }
-  const blocking = values.filter(([, v]) => v === 'true').map(([name]) => name);
-  if (blocking.length > 0) throw new S3Error('NotImplemented', `Blocking public access (${blocking.join(', ')}) is not implemented; s3d accepts only a configuration with every setting false.`);
-  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, publicAccessBlock: 'off' })).catch(metaError);
-  return { status: 200 };
-};
-
-const deletePublicAccessBlock: OpHandler = (env, ctx) => clearBucketField(env, ctx.bucket, 'publicAccessBlock');
-
 /**
  * A setting's value must be one of its enumeration (S3 answers MalformedXML otherwise, before
  * anything else); `on` is the one s3d does not implement.
@@ -149,9 +123,6 @@ export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketOwnershipControls: getOwnershipControls,
   PutBucketOwnershipControls: putOwnershipControls,
   DeleteBucketOwnershipControls: deleted,
-  GetPublicAccessBlock: getPublicAccessBlock,
-  PutPublicAccessBlock: putPublicAccessBlock,
-  DeletePublicAccessBlock: deletePublicAccessBlock,
   GetBucketAccelerateConfiguration: getAccelerate,
   PutBucketAccelerateConfiguration: putAccelerate,
   GetBucketRequestPayment: empty('RequestPaymentConfiguration', { Payer: 'BucketOwner' }),

@@ -22,6 +22,7 @@ import { handleDeleteObject, handleGetObject, handleHeadObject, handlePutObject 
 import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
 import { ABSENT_CONFIG_HANDLERS } from './absent-config.js';
+import { PUBLIC_ACCESS_BLOCK_HANDLERS } from './public-access-block.js';
 import { handleGetObjectAttributes } from './attributes.js';
 import { handleDeleteBucketCors, handleGetBucketCors, handlePutBucketCors } from './bucket-cors.js';
 import { handleDeleteBucketLifecycle, handleGetBucketLifecycle, handlePutBucketLifecycle } from './lifecycle.js';
@@ -55,6 +56,7 @@ export type ExtraHandlers = Partial<Record<Operation, Handler>>;
 
 const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   ...ABSENT_CONFIG_HANDLERS,
+  ...PUBLIC_ACCESS_BLOCK_HANDLERS,
   GetObjectAttributes: handleGetObjectAttributes,
   ListBuckets: handleListBuckets,
   CreateBucket: handleCreateBucket,

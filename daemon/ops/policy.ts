@@ -16,6 +16,7 @@ import { utf8Text } from '../utf8.js';
 import { bodyContext, checkContext, listingContext, requestContext, signedBy, uploadContext, type BodyFacts, type ObjectRef, type RequestKeys, type SignedBy } from './condition-keys.js';
 import { parseCopySource } from './copy.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { publicAccessBlockOf } from './public-access-block.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
 
@@ -215,7 +216,8 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
   if (policy) {
     const d = decide(policy, facts);
     if (d === 'deny') return false;
-    if (d === 'allow') allowed = true;
+    // RestrictPublicBuckets: a public policy grants nothing to anonymous requests (its Deny stays).
+    if (d === 'allow' && !(user === undefined && publicAccessBlockOf(record)?.restrictPublicBuckets === true && isPublic(policy))) allowed = true;
   }
   return allowed;
 }
@@ -474,8 +476,15 @@ export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): P
   requireBucket(env, ctx.bucket);
   const text = utf8Text(await ctx.body.readAll(64 * 1024));
   if (text === undefined) throw new S3Error('MalformedPolicy', 'The policy is not valid UTF-8.');
-  parseBucketPolicy(text, ctx.bucket!);
-  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, policy: text })).catch(metaError);
+  const policy = parseBucketPolicy(text, ctx.bucket!);
+  const update = (b: BucketRecord): BucketRecord => {
+    // As on S3, for every requester: checked in the commit, against the block in force then.
+    if (publicAccessBlockOf(b)?.blockPublicPolicy === true && isPublic(policy)) {
+      throw new S3Error('AccessDenied', 'Access Denied: public policies are blocked by the BlockPublicPolicy block public access setting.');
+    }
+    return { ...b, policy: text };
+  };
+  await env.meta.updateBucket(ctx.bucket!, update).catch(metaError);
   return { status: 204 };
 }
 

@@ -141,37 +141,19 @@ t.test('PUTs of what s3d already does are accepted; anything else is NotImplemen
   await expectS3Error(t, s3.send(new PutBucketWebsiteCommand({ ...B, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } })), 'NotImplemented', 501, 'PutBucketWebsite');
   // Object Lock is kept (s3-object-lock-settings.test.ts), but only on a bucket with versioning Enabled.
   await expectS3Error(t, s3.send(new PutObjectLockConfigurationCommand({ ...B, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } })), 'InvalidBucketState', 409, 'PutObjectLockConfiguration on an unversioned bucket');
-  await expectS3Error(
-    t,
-    s3.send(new PutPublicAccessBlockCommand({ ...B, PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true } })),
-    'NotImplemented',
-    501,
-    'PutPublicAccessBlock blocking public access',
-  );
-  await expectS3Error(
-    t,
-    s3.send(new PutPublicAccessBlockCommand({ ...B, PublicAccessBlockConfiguration: { BlockPublicAcls: false, BlockPublicPolicy: true, IgnorePublicAcls: false, RestrictPublicBuckets: false } })),
-    'NotImplemented',
-    501,
-    'PutPublicAccessBlock with one setting true',
-  );
-  await expectS3Error(t, s3.send(new GetPublicAccessBlockCommand(B)), 'NoSuchPublicAccessBlockConfiguration', 404, 'no public access block was stored');
   for (const ownership of ['BucketOwnerPreferred', 'ObjectWriter'] as const) {
     await expectS3Error(t, s3.send(new PutBucketOwnershipControlsCommand({ ...B, OwnershipControls: { Rules: [{ ObjectOwnership: ownership }] } })), 'NotImplemented', 501, `ObjectOwnership ${ownership}`);
   }
-  const xml = (body: string): ReturnType<typeof send> => send(d.port, { method: 'PUT', path: `/${bucket}`, query: body.startsWith('<Own') ? 'ownershipControls' : 'publicAccessBlock', body });
+  const xml = (body: string): ReturnType<typeof send> => send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'ownershipControls', body });
   for (const body of [
     '<OwnershipControls><Rule><ObjectOwnership>Nobody</ObjectOwnership></Rule></OwnershipControls>',
     '<OwnershipControls></OwnershipControls>',
     '<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>',
     '<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership><Extra/></Rule></OwnershipControls>',
-    '<PublicAccessBlockConfiguration><BlockPublicAcls>no</BlockPublicAcls></PublicAccessBlockConfiguration>',
-    '<PublicAccessBlockConfiguration><BlockPublicAcls>false</BlockPublicAcls><BlockEverything>false</BlockEverything></PublicAccessBlockConfiguration>',
   ]) {
     const r = await xml(body);
     t.equal(`${r.status} ${/<Code>([^<]+)/.exec(r.body.toString())?.[1]}`, '400 MalformedXML', `refused: ${body}`);
   }
-  await expectS3Error(t, s3.send(new GetPublicAccessBlockCommand(B)), 'NoSuchPublicAccessBlockConfiguration', 404, 'still no public access block');
   await expectS3Error(
     t,
     s3.send(new PutObjectRetentionCommand({ ...B, Key: 'obj', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) } })),
