@@ -13,6 +13,35 @@ import { raw } from '../helpers/http.js';
 import { descendantsOf } from '../helpers/proc.js';
 import { readFileSync } from 'node:fs';
 
+/**
+ * An upload body that stays in flight until `until` settles: `body` in `step`-byte pieces, every
+ * `ms`, then, with a quarter left, 32 KiB pieces every 250 ms (enough for uWS's 16 KiB/s
+ * minimum) until `until` has settled, then the rest. A second daemon's start can take seconds on a
+ * loaded machine: the upload must still be in flight when it looks at the lock, else the first
+ * daemon may have finished (and, draining, exited) before it and the test proves nothing.
+ */
+async function* heldOpen(body: Buffer, step: number, ms: number, until: Promise<unknown>, sent: { bytes: number }): AsyncGenerator<Buffer> {
+  let settled = false;
+  void until.finally(() => (settled = true));
+  const hold = body.length - Math.floor(body.length / 4);
+  let off = 0;
+  for (; off < hold; off += step) {
+    sent.bytes = off;
+    yield body.subarray(off, Math.min(off + step, hold));
+    await new Promise((r) => setTimeout(r, ms));
+  }
+  off = hold;
+  while (!settled && off + 32 * 1024 < body.length) {
+    sent.bytes = off;
+    yield body.subarray(off, off + 32 * 1024);
+    off += 32 * 1024;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  sent.bytes = off;
+  yield body.subarray(off);
+  sent.bytes = body.length;
+}
+
 function runSecond(dataDir: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     execFile(...nodeChild([MAIN, 'server', dataDir, '--dev']), { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _stdout, stderr) => {
@@ -26,17 +55,16 @@ t.test('a second daemon on a directory in use stops with exit 2 and harms no upl
   t.teardown(() => a.cleanup());
   const s3 = a.s3();
   const bucket = await createBucket(s3, 'lock');
-  // A 24 MiB upload sent slowly enough that the second daemon starts while it is in flight.
+  // A 24 MiB upload still in flight when the second daemon has ended.
   const body = testBytes(24 * 1024 * 1024, 7);
-  async function* slow(): AsyncGenerator<Buffer> {
-    for (let off = 0; off < body.length; off += 1024 * 1024) {
-      yield body.subarray(off, off + 1024 * 1024);
-      await new Promise((r) => setTimeout(r, 40));
-    }
-  }
-  const upload = raw(a.port, { method: 'PUT', path: `/${bucket}/in-flight`, body: slow(), headers: { 'content-length': String(body.length) }, sign: { payloadHash: 'UNSIGNED-PAYLOAD' } });
+  let secondDone!: () => void;
+  const ended = new Promise<void>((r) => (secondDone = r));
+  const sent = { bytes: 0 };
+  const upload = raw(a.port, { method: 'PUT', path: `/${bucket}/in-flight`, body: heldOpen(body, 1024 * 1024, 40, ended, sent), headers: { 'content-length': String(body.length) }, sign: { payloadHash: 'UNSIGNED-PAYLOAD' } });
   await new Promise((r) => setTimeout(r, 150));
   const second = await runSecond(a.dataDir);
+  t.ok(sent.bytes < body.length, 'the upload was still in flight when the second daemon ended');
+  secondDone();
   t.equal(second.code, 2, 'the second daemon exits 2 (a configuration matter: systemd does not restart it)');
   t.match(second.stderr, /data directory .* is in use by another s3d/, 'and says why');
   const put = await upload;
@@ -61,25 +89,23 @@ t.test('a signal to the whole process group (Ctrl-C) does not free the lock whil
   const s3 = a.s3();
   const bucket = await createBucket(s3, 'grp');
   const body = testBytes(8 * 1024 * 1024, 11);
-  let sent = 0;
-  async function* slow(): AsyncGenerator<Buffer> {
-    for (let off = 0; off < body.length; off += 512 * 1024) {
-      sent = off;
-      yield body.subarray(off, off + 512 * 1024);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const upload = raw(a.port, { method: 'PUT', path: `/${bucket}/drained`, body: slow(), headers: { 'content-length': String(body.length) }, sign: { payloadHash: 'UNSIGNED-PAYLOAD' } });
+  let secondDone!: () => void;
+  const ended = new Promise<void>((r) => (secondDone = r));
+  const sent = { bytes: 0 };
+  const exited = new Promise((resolve) => a.proc.once('exit', (code) => resolve(code)));
+  const upload = raw(a.port, { method: 'PUT', path: `/${bucket}/drained`, body: heldOpen(body, 512 * 1024, 100, ended, sent), headers: { 'content-length': String(body.length) }, sign: { payloadHash: 'UNSIGNED-PAYLOAD' } });
   await new Promise((r) => setTimeout(r, 300));
   process.kill(-a.proc.pid!, 'SIGINT');
   await a.waitForLog((l) => /shutting down|draining/i.test(String(l.msg)), 5000);
-  t.ok(sent < body.length, 'the upload is still in flight while the daemon drains');
+  t.ok(sent.bytes < body.length, 'the upload is still in flight while the daemon drains');
   const second = await runSecond(a.dataDir);
+  t.ok(sent.bytes < body.length, 'and still when the second daemon has ended');
+  secondDone();
   t.equal(second.code, 2, 'a second daemon started during the drain exits 2');
   t.match(second.stderr, /in use by another s3d/, 'the directory is still locked');
   const put = await upload;
   t.equal(put.status, 200, 'the upload in flight completes during the drain');
-  t.equal(await new Promise((resolve) => a.proc.once('exit', (code) => resolve(code))), 0, 'the first daemon exits 0 after the drain');
+  t.equal(await exited, 0, 'the first daemon exits 0 after the drain');
   const b = await startDaemon({ dataDir: a.dataDir });
   t.teardown(() => b.stop());
   t.ok((await getBytes(b.s3(), { Bucket: bucket, Key: 'drained' })).equals(body), 'the acknowledged upload reads back whole');
