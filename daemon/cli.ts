@@ -22,7 +22,7 @@ import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
 import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/policy.js';
-import { handleAssumeRole } from './ops/sts.js';
+import { handleSts } from './ops/sts.js';
 import { SessionTokens, withSessions } from './auth/sts.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
@@ -288,7 +288,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     Metrics: () => handleMetrics(metrics),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
-    AssumeRole: (ctx) => handleAssumeRole(opsEnv, sessions, ctx),
+    STS: (ctx) => handleSts(opsEnv, sessions, ctx),
   }), disk);
   const server = new HttpServer({
     config,

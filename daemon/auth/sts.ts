@@ -22,6 +22,15 @@ export interface Session {
   policy?: string;
   /** Session tags (AssumeRole's Tags): aws:PrincipalTag/<key>, over the parent's tags of the same key. */
   tags?: Array<[string, string]>;
+  /** AssumeRole's RoleSessionName, for GetCallerIdentity (absent in tokens issued before 2026-12-05). */
+  name?: string;
+}
+
+/** What AssumeRole asked for besides its user and duration. */
+export interface SessionOptions {
+  policy?: string | undefined;
+  tags?: Array<[string, string]> | undefined;
+  name?: string | undefined;
 }
 
 /** Sessions s3d has seen a valid token of, by access key, for the policy checks after authentication. */
@@ -30,6 +39,7 @@ interface Known {
   expiresAt: number;
   policy: BucketPolicy | undefined;
   tags: Array<[string, string]> | undefined;
+  name: string | undefined;
 }
 
 const VERSION = 1;
@@ -63,7 +73,7 @@ export class SessionTokens {
   }
 
   /** New credentials for `parent`, valid for `seconds`. */
-  issue(parent: string, seconds: number, policy: string | undefined, now: number, tags?: Array<[string, string]>): Session & { sessionToken: string } {
+  issue(parent: string, seconds: number, now: number, { policy, tags, name }: SessionOptions = {}): Session & { sessionToken: string } {
     const session: Session = {
       // AWS's temporary keys start with ASIA; 20 characters, as theirs.
       accessKeyId: `ASIA${randomText(KEY_ALPHABET, 16)}`,
@@ -72,6 +82,7 @@ export class SessionTokens {
       expiresAt: Math.floor(now / 1000) * 1000 + seconds * 1000,
       ...(policy !== undefined ? { policy } : {}),
       ...(tags !== undefined && tags.length > 0 ? { tags } : {}),
+      ...(name !== undefined ? { name } : {}),
     };
     const nonce = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
@@ -114,6 +125,7 @@ export class SessionTokens {
             expiresAt: session.expiresAt,
             policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)),
             tags: session.tags,
+            name: session.name,
           },
     );
     return session;
@@ -135,7 +147,7 @@ export class SessionTokens {
     // The session's tags over its user's of the same key (AWS's rule for session tags).
     const tags = new Map(parent.tags ?? []);
     for (const [key, value] of known.tags ?? []) tags.set(key.toLowerCase(), { key, value });
-    return { accessKey: accessKeyId, secretKey: '', policyNames: parent.policyNames, policies: parent.policies, session: { parent: known.parent, policy: known.policy }, ...(tags.size > 0 ? { tags } : {}) };
+    return { accessKey: accessKeyId, secretKey: '', policyNames: parent.policyNames, policies: parent.policies, session: { parent: known.parent, policy: known.policy, name: known.name }, ...(tags.size > 0 ? { tags } : {}) };
   }
 }
 

@@ -85,7 +85,7 @@ export type Operation =
   | 'Metrics'
   | 'AdminKmsStatus'
   | 'AdminKmsKeyStatus'
-  | 'AssumeRole';
+  | 'STS';
 
 /** Operations that are answered without SigV4 (health probes, Prometheus scrapes). */
 export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive', 'HealthReady', 'Metrics']);
@@ -377,8 +377,8 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
       }
     }
     if (method === 'GET') return query.has('events') ? { op: 'ListenNotification' } : { op: 'ListBuckets' };
-    // STS (AssumeRole, as MinIO serves it): a form POSTed to the service, signed for `sts`.
-    if (method === 'POST' && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(headers['content-type'] ?? '')) return { op: 'AssumeRole' };
+    // STS (AssumeRole as MinIO serves it, and GetCallerIdentity): a form POSTed to the service, signed for `sts`.
+    if (method === 'POST' && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(headers['content-type'] ?? '')) return { op: 'STS' };
     throw new S3Error('MethodNotAllowed');
   }
 

@@ -403,7 +403,7 @@ export class HttpServer {
       // upload authenticates with the signed policy inside its body (ops/post-object.ts).
       if (ANONYMOUS_OPERATIONS.has(r.op) ? !isAwsAuthorization(headers.authorization) : r.op === 'PostObject' && authKind({ method, rawPath, rawQuery, headers }) === 'none') {
         auth = ANONYMOUS_CREDENTIALS;
-      } else if (r.op === 'AssumeRole') {
+      } else if (r.op === 'STS') {
         // STS signs its form body's hash without sending it: ops/sts.ts reads the body, then authenticates.
         auth = ANONYMOUS_CREDENTIALS;
       } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: clientInfo().address, secure })) {

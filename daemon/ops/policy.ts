@@ -144,7 +144,7 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
 };
 
 /** Operations a user's signature is enough for: their handlers check what they must. */
-const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus', 'AssumeRole']);
+const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus', 'STS']);
 
 export interface AnonymousRequest {
   route: Route;

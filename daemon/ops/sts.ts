@@ -1,11 +1,11 @@
-// STS AssumeRole, as MinIO serves it (AWS's STS query API on the S3 endpoint): a user of
-// S3_IAM_FILE POSTs `Action=AssumeRole&Version=2011-06-15` (a form body, or the query) signed with
-// SigV4 for the service `sts`, and gets temporary credentials (auth/sts.ts) acting for it, for
-// DurationSeconds (900 s to 7 days, default 1 h), limited by an optional session Policy.
-// RoleArn and RoleSessionName are taken and not used (MinIO's reading: s3d has no roles); session
-// Tags become aws:PrincipalTag/<key>. The
-// root user cannot assume a role, as on AWS. Errors are STS's ErrorResponse documents, which the
-// SDKs' STS clients read (not S3's Error).
+// STS on the S3 endpoint (AWS's STS query API, as MinIO serves it): a form body (or the query)
+// signed with SigV4 for the service `sts`. AssumeRole: a user of S3_IAM_FILE POSTs
+// `Action=AssumeRole&Version=2011-06-15` and gets temporary credentials (auth/sts.ts) acting for
+// it, for DurationSeconds (900 s to 7 days, default 1 h), limited by an optional session Policy.
+// RoleArn is taken and not used (MinIO's reading: s3d has no roles), RoleSessionName names the
+// session in its ARN; session Tags become aws:PrincipalTag/<key>. The root user cannot assume a
+// role, as on AWS, nor can temporary credentials. GetCallerIdentity: who signed, for any signer.
+// Errors are STS's ErrorResponse documents, which the SDKs' STS clients read (not S3's Error).
 import { createHash } from 'node:crypto';
 import { parseIdentityPolicy } from '../auth/bucket-policy.js';
 import { authenticate, type AuthResult } from '../auth/sigv4.js';
@@ -89,7 +89,16 @@ function sessionTags(params: ReadonlyMap<string, string>): Array<[string, string
   return pairs;
 }
 
-export async function handleAssumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext): Promise<Result> {
+/**
+ * The account s3d's ARNs name: the root user's access key, the one owner of every bucket, which
+ * x-amz-expected-bucket-owner names too (s3d has no 12-digit account number).
+ */
+function account(env: OpsEnv): string {
+  return env.config.rootUser;
+}
+
+/** One STS call (AssumeRole or GetCallerIdentity), answered with STS's XML, errors included. */
+export async function handleSts(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext): Promise<Result> {
   try {
     let body: Buffer;
     try {
@@ -100,11 +109,12 @@ export async function handleAssumeRole(env: OpsEnv, sessions: SessionTokens, ctx
     const hash = createHash('sha256').update(body).digest('hex');
     let auth: AuthResult;
     try {
-      // Signed for `sts` by a user's own keys: no session token (no role chaining) and no Signature V2.
+      // Signed for `sts` (Signature V4 only), by any of s3d's keys: temporary credentials too.
       auth = authenticate({ method: ctx.method, rawPath: ctx.rawPath, rawQuery: ctx.query.toString(), headers: ctx.headers as Record<string, string> }, env.credentials, {
         region: env.config.region,
         service: 'sts',
         payloadHash: hash,
+        sessions,
       });
     } catch (err) {
       if (!isS3Error(err)) throw err;
@@ -113,42 +123,77 @@ export async function handleAssumeRole(env: OpsEnv, sessions: SessionTokens, ctx
     // The parameters must be signed: a body whose hash the signature does not cover (a presigned
     // URL, UNSIGNED-PAYLOAD) could have been changed on the way (a longer duration, no session policy).
     if (auth.payload.kind !== 'sha256' && body.length > 0) throw new StsError('AccessDenied', 403, 'The request body is not signed: sign its SHA-256, or send the parameters in the signed query.');
-    const accessKey = auth.accessKeyId;
-    if (accessKey === env.config.rootUser) throw new StsError('AccessDenied', 403, 'The root user cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
     const params = parameters(body, ctx.query);
     const action = params.get('Action');
-    if (action !== 'AssumeRole') throw new StsError('InvalidAction', 400, `Could not find operation ${action ?? '(none)'} for version ${params.get('Version') ?? '(none)'}: s3d serves AssumeRole only.`);
+    if (action !== 'AssumeRole' && action !== 'GetCallerIdentity') {
+      throw new StsError('InvalidAction', 400, `Could not find operation ${action ?? '(none)'} for version ${params.get('Version') ?? '(none)'}: s3d serves AssumeRole and GetCallerIdentity.`);
+    }
     if (params.get('Version') !== '2011-06-15') throw new StsError('InvalidParameterValue', 400, 'Version must be 2011-06-15.');
-    const durationText = params.get('DurationSeconds');
-    const duration = durationText === undefined ? DEFAULT_DURATION_S : /^\d{1,9}$/.test(durationText) ? Number(durationText) : NaN;
-    if (!(duration >= MIN_DURATION_S && duration <= MAX_DURATION_S)) {
-      throw new StsError('ValidationError', 400, `1 validation error detected: Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between ${MIN_DURATION_S} and ${MAX_DURATION_S}.`);
-    }
-    // Managed session policies would limit the session: ignoring them would widen it.
-    if ([...params.keys()].some((k) => k.startsWith('PolicyArns.'))) throw new StsError('InvalidParameterValue', 400, 'PolicyArns is not supported: give the session policy inline (Policy).');
-    const policy = params.get('Policy');
-    if (policy !== undefined) {
-      if (policy.length > MAX_POLICY_CHARS) throw new StsError('PackedPolicyTooLarge', 400, `The session policy is ${policy.length} characters; at most ${MAX_POLICY_CHARS}.`);
-      try {
-        parseIdentityPolicy(JSON.parse(policy));
-      } catch (err) {
-        throw new StsError('MalformedPolicyDocument', 400, `The session policy is not valid: ${(err as Error).message}`);
-      }
-    }
-    const tags = sessionTags(params);
-    const issued = sessions.issue(accessKey, duration, policy, Date.now(), tags);
-    const sessionName = params.get('RoleSessionName') ?? accessKey;
-    env.log.info({ requestId: ctx.requestId, user: accessKey, accessKeyId: issued.accessKeyId, expires: new Date(issued.expiresAt).toISOString() }, 'temporary credentials issued');
-    return xmlResult(
-      200,
-      `<AssumeRoleResponse xmlns="${STS_NS}"><AssumeRoleResult>` +
-        `<AssumedRoleUser><Arn>${escape(`arn:aws:sts:::assumed-role/${accessKey}/${sessionName}`)}</Arn><AssumedRoleId>${escape(`${issued.accessKeyId}:${sessionName}`)}</AssumedRoleId></AssumedRoleUser>` +
-        `<Credentials><AccessKeyId>${issued.accessKeyId}</AccessKeyId><SecretAccessKey>${escape(issued.secretKey)}</SecretAccessKey><SessionToken>${issued.sessionToken}</SessionToken>` +
-        `<Expiration>${new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}</Expiration></Credentials>` +
-        `</AssumeRoleResult><ResponseMetadata><RequestId>${escape(ctx.requestId)}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
-    );
+    return action === 'AssumeRole' ? assumeRole(env, sessions, ctx, auth.accessKeyId, params) : callerIdentity(env, sessions, ctx, auth.accessKeyId);
   } catch (err) {
     if (err instanceof StsError) return errorResult(err, ctx.requestId);
     throw err;
   }
+}
+
+/**
+ * GetCallerIdentity: who signed, as AWS names it (any signer may ask, as on AWS): the root user
+ * (`…:root`), a user of S3_IAM_FILE (`…:user/<access key>`, its access key as UserId, which
+ * policies know as aws:userid), temporary credentials (the assumed-role ARN AssumeRole gave them).
+ */
+function callerIdentity(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, accessKey: string): Result {
+  const acct = account(env);
+  const session = sessions.user(accessKey)?.session;
+  const [arn, userId] =
+    accessKey === env.config.rootUser
+      ? [`arn:aws:iam::${acct}:root`, acct]
+      : session !== undefined
+        ? [assumedRoleArn(acct, session.parent, session.name ?? session.parent), `${accessKey}:${session.name ?? session.parent}`]
+        : [`arn:aws:iam::${acct}:user/${accessKey}`, accessKey];
+  return xmlResult(
+    200,
+    `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult><Arn>${escape(arn)}</Arn><UserId>${escape(userId)}</UserId><Account>${escape(acct)}</Account></GetCallerIdentityResult>` +
+      `<ResponseMetadata><RequestId>${escape(ctx.requestId)}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+  );
+}
+
+function assumedRoleArn(acct: string, user: string, sessionName: string): string {
+  return `arn:aws:sts::${acct}:assumed-role/${user}/${sessionName}`;
+}
+
+function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, accessKey: string, params: ReadonlyMap<string, string>): Result {
+  if (accessKey === env.config.rootUser) throw new StsError('AccessDenied', 403, 'The root user cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
+  // No role chaining: temporary credentials cannot assume a role (MinIO's rule).
+  if (sessions.user(accessKey) !== undefined) throw new StsError('InvalidToken', 400, 'Temporary credentials cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
+  const durationText = params.get('DurationSeconds');
+  const duration = durationText === undefined ? DEFAULT_DURATION_S : /^\d{1,9}$/.test(durationText) ? Number(durationText) : NaN;
+  if (!(duration >= MIN_DURATION_S && duration <= MAX_DURATION_S)) {
+    throw new StsError('ValidationError', 400, `1 validation error detected: Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between ${MIN_DURATION_S} and ${MAX_DURATION_S}.`);
+  }
+  const name = params.get('RoleSessionName');
+  if (name !== undefined && !/^[\w+=,.@-]{2,64}$/.test(name)) {
+    throw new StsError('ValidationError', 400, `1 validation error detected: Value '${name}' at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64 and match [\\w+=,.@-]*.`);
+  }
+  // Managed session policies would limit the session: ignoring them would widen it.
+  if ([...params.keys()].some((k) => k.startsWith('PolicyArns.'))) throw new StsError('InvalidParameterValue', 400, 'PolicyArns is not supported: give the session policy inline (Policy).');
+  const policy = params.get('Policy');
+  if (policy !== undefined) {
+    if (policy.length > MAX_POLICY_CHARS) throw new StsError('PackedPolicyTooLarge', 400, `The session policy is ${policy.length} characters; at most ${MAX_POLICY_CHARS}.`);
+    try {
+      parseIdentityPolicy(JSON.parse(policy));
+    } catch (err) {
+      throw new StsError('MalformedPolicyDocument', 400, `The session policy is not valid: ${(err as Error).message}`);
+    }
+  }
+  const sessionName = name ?? accessKey;
+  const issued = sessions.issue(accessKey, duration, Date.now(), { policy, tags: sessionTags(params), name: sessionName });
+  env.log.info({ requestId: ctx.requestId, user: accessKey, accessKeyId: issued.accessKeyId, expires: new Date(issued.expiresAt).toISOString() }, 'temporary credentials issued');
+  return xmlResult(
+    200,
+    `<AssumeRoleResponse xmlns="${STS_NS}"><AssumeRoleResult>` +
+      `<AssumedRoleUser><Arn>${escape(assumedRoleArn(account(env), accessKey, sessionName))}</Arn><AssumedRoleId>${escape(`${issued.accessKeyId}:${sessionName}`)}</AssumedRoleId></AssumedRoleUser>` +
+      `<Credentials><AccessKeyId>${issued.accessKeyId}</AccessKeyId><SecretAccessKey>${escape(issued.secretKey)}</SecretAccessKey><SessionToken>${issued.sessionToken}</SessionToken>` +
+      `<Expiration>${new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}</Expiration></Credentials>` +
+      `</AssumeRoleResult><ResponseMetadata><RequestId>${escape(ctx.requestId)}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+  );
 }

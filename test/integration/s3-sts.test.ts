@@ -4,11 +4,12 @@
 // and minio-js carry the token, and everything wrong is refused with STS's or S3's error: the
 // root user, bad signatures, unknown keys, durations out of range, malformed or too large session
 // policies, a token altered, missing, of another key, or of a user removed at a reload, and
-// role chaining. Tokens outlive a restart, and a new root secret revokes them.
+// role chaining. Tokens outlive a restart, and a new root secret revokes them. GetCallerIdentity
+// names the root user, a user and a session as AWS names them (SDK, aws CLI, boto3).
 import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
 import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
@@ -164,6 +165,23 @@ t.test('a session policy of the largest size: its token fits the header section 
   t.equal(got.status, 200, 'and in a presigned URL');
 });
 
+t.test('GetCallerIdentity: the root user, a user and a session, as AWS names them', async (t) => {
+  const root = await sts(ACCESS_KEY, SECRET_KEY).send(new GetCallerIdentityCommand({}));
+  t.same([root.Account, root.Arn, root.UserId], [ACCESS_KEY, `arn:aws:iam::${ACCESS_KEY}:root`, ACCESS_KEY], 'the root user: the account itself (the owner every bucket names)');
+  const user = await sts(APP.accessKey, APP.secretKey).send(new GetCallerIdentityCommand({}));
+  t.same([user.Account, user.Arn, user.UserId], [ACCESS_KEY, `arn:aws:iam::${ACCESS_KEY}:user/${APP.accessKey}`, APP.accessKey], 'a user: its access key (aws:userid in policies)');
+  const out = await sts(APP.accessKey, APP.secretKey).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'ci-job.7@example', DurationSeconds: 900 }));
+  const c = out.Credentials!;
+  const self = await sts(c.AccessKeyId!, c.SecretAccessKey!, c.SessionToken!).send(new GetCallerIdentityCommand({}));
+  t.equal(self.Arn, `arn:aws:sts::${ACCESS_KEY}:assumed-role/${APP.accessKey}/ci-job.7@example`, 'a session: the assumed-role ARN, its user and session name');
+  t.equal(self.Arn, out.AssumedRoleUser?.Arn, 'the ARN AssumeRole gave');
+  t.equal(self.UserId, out.AssumedRoleUser?.AssumedRoleId, 'and the AssumedRoleId');
+  t.equal(self.Account, ACCESS_KEY);
+  t.equal(await stsCode(sts(c.AccessKeyId!, c.SecretAccessKey!, flip(c.SessionToken!)).send(new GetCallerIdentityCommand({}))), 'InvalidToken/400', 'an altered token is refused');
+  t.equal(await stsCode(sts(APP.accessKey, 'wrong-secret').send(new GetCallerIdentityCommand({}))), 'SignatureDoesNotMatch/403', 'a wrong secret');
+  t.equal(await stsCode(sts('nobody', 'nobody-secret').send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an unknown key');
+});
+
 t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
   t.equal(await stsCode(assume(sts(ACCESS_KEY, SECRET_KEY))), 'AccessDenied/403', 'the root user (as on AWS)');
   t.equal(await stsCode(assume(sts(APP.accessKey, 'wrong-secret'))), 'SignatureDoesNotMatch/403', 'a wrong secret');
@@ -175,7 +193,9 @@ t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
   t.equal(await stsCode(assume(app, { Policy: 'not json' })), 'MalformedPolicyDocumentException/400', 'one that is no JSON');
   const big = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(2100), Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
   t.equal(await stsCode(assume(app, { Policy: big })), 'PackedPolicyTooLargeException/400', 'one over 2,048 characters');
-  t.equal(await stsCode(app.send(new GetCallerIdentityCommand({}))), 'InvalidAction/400', 'another action');
+  t.equal(await stsCode(app.send(new GetSessionTokenCommand({}))), 'InvalidAction/400', 'another action');
+  t.equal(await stsCode(app.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'has space' }))), 'ValidationError/400', 'a RoleSessionName AWS would refuse (a space)');
+  t.equal(await stsCode(app.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'x'.repeat(65) }))), 'ValidationError/400', 'one of 65 characters');
   // Raw forms: the parameters must be signed (their hash in x-amz-content-sha256 or computed).
   const form = (payloadHash: string, body = 'Action=AssumeRole&Version=2011-06-15&DurationSeconds=900') =>
     raw(d.port, { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, sign: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey, service: 'sts', payloadHash } });
@@ -214,6 +234,9 @@ t.test('the aws CLI: sts assume-role, then s3 with the session in its environmen
   const cp = await runAwsText(['--endpoint-url', d.endpoint, 's3', 'cp', '-', `s3://${B}/home/sts-app/cli.txt`], { env: session, input: 'by the CLI' });
   t.equal(cp.code, 0, `s3 cp with the session exits 0 ${cp.stderr}`);
   t.equal(await (await root.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/cli.txt' }))).Body!.transformToString(), 'by the CLI');
+  const who = await runAwsText(['--endpoint-url', d.endpoint, 'sts', 'get-caller-identity'], { env: session });
+  t.equal(who.code, 0, `sts get-caller-identity exits 0 ${who.stderr}`);
+  t.equal((JSON.parse(who.stdout) as { Arn: string }).Arn, `arn:aws:sts::${ACCESS_KEY}:assumed-role/${APP.accessKey}/cli`, 'and names the session');
   const denied = await runAwsText(['--endpoint-url', d.endpoint, 's3', 'cp', '-', `s3://${B}/shared/cli.txt`], { env: session, input: 'x' });
   t.not(denied.code, 0, 'where its user may not write: refused');
   t.match(denied.stderr, /AccessDenied/);
@@ -231,6 +254,8 @@ s3 = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id=c['AccessKeyId'
 attempt('put_home', lambda: s3.put_object(Bucket=bucket, Key='home/sts-app/boto3.txt', Body=b'by boto3')['ResponseMetadata']['HTTPStatusCode'])
 attempt('put_shared', lambda: s3.put_object(Bucket=bucket, Key='shared/boto3.txt', Body=b'x')['ResponseMetadata']['HTTPStatusCode'])
 attempt('bad_policy', lambda: sts.assume_role(RoleArn='arn:aws:iam::000000000000:role/any', RoleSessionName='boto3', Policy='not json'))
+attempt('whoami', lambda: boto3.client('sts', endpoint_url=endpoint, aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'],
+                                       aws_session_token=c['SessionToken'], region_name='${REGION}', config=cfg).get_caller_identity()['Arn'])
 print(json.dumps(out))
 `;
 
@@ -242,6 +267,7 @@ t.test('boto3: assume_role, then s3 with the session', { skip: noBoto3(pythonEnv
   t.same(r.put_home, { ok: 200 }, 'put_object in its user\u2019s home');
   t.same(r.put_shared, { code: 'AccessDenied', status: 403 }, 'where its user may not: AccessDenied');
   t.same(r.bad_policy, { code: 'MalformedPolicyDocument', status: 400 }, 'a session policy that is no JSON: MalformedPolicyDocument, as boto3 reads STS errors');
+  t.same(r.whoami, { ok: `arn:aws:sts::${ACCESS_KEY}:assumed-role/${APP.accessKey}/boto3` }, 'get_caller_identity with the session');
   t.equal(await (await root.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/boto3.txt' }))).Body!.transformToString(), 'by boto3');
 });
 

@@ -13,7 +13,7 @@ const tokens = new SessionTokens('root-secret', () => dir);
 
 t.test('issue and open', async (t) => {
   const now = Date.parse('2026-12-04T12:00:00Z');
-  const s = tokens.issue('alice', 900, '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}', now);
+  const s = tokens.issue('alice', 900, now, { policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}' });
   const opened = tokens.open(s.sessionToken, now + 1000);
   t.equal(opened.accessKeyId, s.accessKeyId);
   t.equal(opened.secretKey, s.secretKey);
@@ -31,12 +31,12 @@ t.test('issue and open', async (t) => {
   t.equal(code(() => tokens.open('', now)), 'InvalidToken', 'empty');
   t.equal(code(() => tokens.open('not base64url!', now)), 'InvalidToken', 'not base64url');
   t.equal(code(() => tokens.open(s.sessionToken.slice(0, 30), now)), 'InvalidToken', 'cut short');
-  t.not(tokens.issue('alice', 900, undefined, now).accessKeyId, s.accessKeyId, 'every session its own key');
+  t.not(tokens.issue('alice', 900, now).accessKeyId, s.accessKeyId, 'every session its own key');
 });
 
 t.test('the user a session acts as: its parent\u2019s policies and the session policy; gone with the parent', async (t) => {
   const now = Date.now();
-  const s = tokens.issue('alice', 900, '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}', now);
+  const s = tokens.issue('alice', 900, now, { policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}' });
   const users = withSessions(() => dir, tokens);
   t.equal(users().get(s.accessKeyId), undefined, 'unknown before its token was opened');
   tokens.open(s.sessionToken, now);
@@ -50,7 +50,7 @@ t.test('the user a session acts as: its parent\u2019s policies and the session p
   t.equal(users().get(s.accessKeyId), undefined, 'the parent removed: no user');
   t.equal(code(() => tokens.open(s.sessionToken, now)), 'InvalidToken', 'and the token is refused');
   dir = { get: (k) => (k === 'alice' ? alice : undefined), size: 1 };
-  const expired = tokens.issue('alice', 900, undefined, now - 900_000 - 1);
+  const expired = tokens.issue('alice', 900, now - 900_000 - 1);
   t.equal(code(() => tokens.open(expired.sessionToken, now)), 'ExpiredToken');
   t.equal(users().get(expired.accessKeyId), undefined, 'an expired session is no user');
 });
