@@ -37,6 +37,7 @@ import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
+import { UsageScanner } from './meta/usage.js';
 import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { dirname, join } from 'node:path';
@@ -269,11 +270,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const listeners = new EventListeners();
   const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs, { notifier, region: config.region, listeners });
   lifecycle.start();
+  const usage = new UsageScanner(meta, log, config.usageScanIntervalMs);
+  usage.start();
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
   const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, notify: notifier, listeners, dataGate });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };
@@ -388,6 +391,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       });
       await step('upload expiry', () => uploadExpiry.stop());
       await step('lifecycle', () => lifecycle.stop());
+      await step('usage scan', () => usage.stop());
       await step('notifications', () => notifier.stop());
       await step('reaper', () => reaper.stop());
       await step('start-up scan', () => orphanScan?.stop());

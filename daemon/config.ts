@@ -55,6 +55,8 @@ export interface Config {
   readonly staleUploadsIntervalMs: number;
   /** How often lifecycle rules are carried out (S3_LIFECYCLE_SCAN_INTERVAL). */
   readonly lifecycleScanIntervalMs: number;
+  /** How often per-bucket usage is added up for the metrics (S3_USAGE_SCAN_INTERVAL); 0: never. */
+  readonly usageScanIntervalMs: number;
   /** Free space new object data must leave on the data filesystem (S3_MIN_FREE_DISK). */
   readonly minFreeDisk: MinFreeDisk;
   /** Webhook targets of bucket event notifications (S3_NOTIFY_WEBHOOK_*). */
@@ -99,7 +101,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
-  'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX', 'S3_TRUSTED_PROXIES',
+  'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX', 'S3_TRUSTED_PROXIES', 'S3_USAGE_SCAN_INTERVAL',
 ]);
 
 /** Levenshtein distance, for naming the variable a misspelt one probably meant. */
@@ -295,6 +297,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const staleUploadsExpiryMs = durationVar(env, 'S3_API_STALE_UPLOADS_EXPIRY', 24 * 3_600_000, true);
   const staleUploadsIntervalMs = durationVar(env, 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 6 * 3_600_000, false);
   const lifecycleScanIntervalMs = durationVar(env, 'S3_LIFECYCLE_SCAN_INTERVAL', 3_600_000, false);
+  const usageScanIntervalMs = durationVar(env, 'S3_USAGE_SCAN_INTERVAL', 15 * 60_000, true);
   const minFreeDisk = parseMinFreeDisk(env.S3_MIN_FREE_DISK);
   const dataRequestsMax = intVar(env, 'S3_DATA_REQUESTS_MAX', 32, 0, 100_000);
   const dataRequestsWaitMs = durationVar(env, 'S3_DATA_REQUESTS_WAIT', 8_000, false);
@@ -352,6 +355,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     staleUploadsExpiryMs,
     staleUploadsIntervalMs,
     lifecycleScanIntervalMs,
+    usageScanIntervalMs,
     minFreeDisk,
     notify,
     iamFile: (env.S3_IAM_FILE ?? '').trim() === '' ? null : resolve(env.S3_IAM_FILE!.trim()),

@@ -15,6 +15,13 @@ import type { ResponseCut } from '../http/server.js';
 import type { DiskSpace } from '../storage/disk-space.js';
 import { aeadImplementation } from '../../workers/format/dare-aead.js';
 import type { TargetStats } from '../notify/webhook.js';
+import type { BucketUsage } from '../meta/usage.js';
+
+/** What the bucket usage metrics read (meta/usage.ts UsageScanner). */
+interface UsageFigures {
+  readonly usage: ReadonlyMap<string, BucketUsage>;
+  readonly lastScan: { readonly endedAt: number; readonly seconds: number } | undefined;
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -26,7 +33,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -95,6 +102,28 @@ export class Metrics {
       mirrorCounter(r, 's3d_lifecycle_expired_objects_total', 'Objects expired by bucket lifecycle Expiration rules (deleted, or a delete marker put on top in a versioned bucket)', { read: () => lifecycle.totals.expired });
       mirrorCounter(r, 's3d_lifecycle_removed_versions_total', 'Noncurrent versions and expired delete markers removed by NoncurrentVersionExpiration and ExpiredObjectDeleteMarker rules', { read: () => lifecycle.totals.versions });
       mirrorCounter(r, 's3d_lifecycle_aborted_uploads_total', 'Incomplete multipart uploads aborted by AbortIncompleteMultipartUpload rules', { read: () => lifecycle.totals.aborted });
+    }
+    const usage = deps.usage;
+    if (usage !== undefined) {
+      const perBucket = (name: string, help: string, pick: (u: BucketUsage) => number): void => {
+        new Gauge({
+          name,
+          help: `${help} per bucket, as of the last usage scan (S3_USAGE_SCAN_INTERVAL)`,
+          labelNames: ['bucket'],
+          registers: [r],
+          collect() {
+            this.reset(); // a bucket deleted since the last scan goes
+            for (const [bucket, u] of usage.usage) this.set({ bucket }, pick(u));
+          },
+        });
+      };
+      perBucket('s3d_bucket_objects', 'Current objects (not delete markers)', (u) => u.objects);
+      perBucket('s3d_bucket_object_bytes', 'Plaintext bytes of the current objects', (u) => u.bytes);
+      perBucket('s3d_bucket_noncurrent_versions', 'Noncurrent versions (versioned buckets)', (u) => u.versions);
+      perBucket('s3d_bucket_noncurrent_bytes', 'Plaintext bytes of the noncurrent versions', (u) => u.versionBytes);
+      perBucket('s3d_bucket_delete_markers', 'Delete markers', (u) => u.deleteMarkers);
+      readGauge(r, 's3d_usage_scan_timestamp_seconds', 'When the last bucket usage scan ended (0: none yet)', () => (usage.lastScan?.endedAt ?? 0) / 1000);
+      readGauge(r, 's3d_usage_scan_duration_seconds', 'How long the last bucket usage scan took', () => usage.lastScan?.seconds ?? 0);
     }
     const notify = deps.notify;
     if (notify !== undefined) {

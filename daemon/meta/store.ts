@@ -611,6 +611,12 @@ export class MetaStore {
     return listVersions(this.listing, bucket, opts);
   }
 
+  /** Up to `limit` records of a bucket's current objects or versions after key `after` (next in byte order: `after`, 0x00), for scans (usage.ts). */
+  bucketRecords(table: 'objects' | 'versions', bucket: string, after: Buffer | undefined, limit: number): Array<{ key: Buffer; value: ObjectRecord }> {
+    const { start, end } = bucketRange(bucket);
+    return [...this[table].getRange({ start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit }).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
+  }
+
   // ---- multipart
 
   /** `check` runs inside the transaction against the bucket (still the one the request saw?). */

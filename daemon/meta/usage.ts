@@ -1,0 +1,92 @@
+// Per-bucket usage for the metrics (s3d_bucket_*): current objects and their bytes, noncurrent
+// versions and theirs, delete markers. Added up by a scan of the metadata store every `intervalMs`
+// (S3_USAGE_SCAN_INTERVAL) and shortly after start-up: each bucket's records are read a page at a
+// time, the event loop served between pages, so the figures are those of the last complete scan
+// (a bucket created since has none yet, one deleted since goes at the next). Counting in every
+// commit instead would put work on every write for a figure operators read every few minutes;
+// MinIO's bucket usage metrics come from a scan too.
+import type { Logger } from 'pino';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { MetaStore } from './store.js';
+
+export interface BucketUsage {
+  /** Current objects (not delete markers) and their plaintext bytes. */
+  objects: number;
+  bytes: number;
+  /** Noncurrent versions (versioned buckets) and their plaintext bytes. */
+  versions: number;
+  versionBytes: number;
+  /** Delete markers, current or not. */
+  deleteMarkers: number;
+}
+
+const PAGE = 1000;
+const FIRST_SCAN_DELAY_MS = 5_000;
+
+export class UsageScanner {
+  /** Usage by bucket as of the last complete scan. */
+  usage: ReadonlyMap<string, BucketUsage> = new Map();
+  /** When the last complete scan ended (ms since 1970) and how long it took. */
+  lastScan: { readonly endedAt: number; readonly seconds: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private first: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly log: Logger,
+    /** 0: never (no bucket usage metrics). */
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.intervalMs === 0) return;
+    this.first = setTimeout(() => void this.scan(), Math.min(FIRST_SCAN_DELAY_MS, this.intervalMs));
+    this.first.unref();
+    this.timer = setInterval(() => void this.scan(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass now unless one is running (then that one). */
+  scan(): Promise<void> {
+    this.running ??= this.pass()
+      .catch((err: unknown) => this.log.error({ err }, 'bucket usage scan failed'))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.first);
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const started = performance.now();
+    const out = new Map<string, BucketUsage>();
+    for (const { name } of this.meta.listBuckets()) {
+      const u: BucketUsage = { objects: 0, bytes: 0, versions: 0, versionBytes: 0, deleteMarkers: 0 };
+      for (const table of ['objects', 'versions'] as const) {
+        let after: Buffer | undefined;
+        for (;;) {
+          if (this.stopped) return;
+          const page = this.meta.bucketRecords(table, name, after, PAGE);
+          for (const { value } of page) {
+            if (value.deleteMarker) u.deleteMarkers++;
+            else if (table === 'objects') (u.objects++, (u.bytes += value.size));
+            else (u.versions++, (u.versionBytes += value.size));
+          }
+          if (page.length < PAGE) break;
+          after = page[page.length - 1]!.key;
+          await nextTurn();
+        }
+      }
+      out.set(name, u);
+      await nextTurn();
+    }
+    this.usage = out;
+    this.lastScan = { endedAt: Date.now(), seconds: (performance.now() - started) / 1000 };
+  }
+}
