@@ -13,7 +13,7 @@ const OBJECT = [
   'GetObjectVersionForReplication', 'GetObjectVersionTagging', 'GetObjectVersionTorrent', 'InitiateReplication',
   'ListMultipartUploadParts', 'ObjectOwnerOverrideToBucketOwner', 'PutObject', 'PutObjectAcl', 'PutObjectLegalHold',
   'PutObjectRetention', 'PutObjectTagging', 'PutObjectVersionAcl', 'PutObjectVersionTagging', 'ReplicateDelete',
-  'ReplicateObject', 'ReplicateTags', 'RestoreObject',
+  'ReplicateObject', 'ReplicateTags', 'RestoreObject', 'UpdateObjectEncryption',
 ];
 
 const BUCKET = [

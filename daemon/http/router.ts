@@ -65,6 +65,7 @@ export type Operation =
   | 'DeleteBucketTagging'
   | 'GetObjectTagging'
   | 'PutObjectTagging'
+  | 'UpdateObjectEncryption'
   | 'DeleteObjectTagging'
   | 'ListMultipartUploads'
   | 'DeleteObjects'
@@ -105,6 +106,7 @@ const VERSIONED_OPERATIONS: ReadonlySet<Operation> = new Set<Operation>([
   'GetObjectLegalHold',
   'PutObjectRetention',
   'PutObjectLegalHold',
+  'UpdateObjectEncryption',
 ]);
 
 /** Operations that read a request body the client is expected to stream. */
@@ -130,6 +132,7 @@ export const BODY_OPERATIONS: ReadonlySet<Operation> = new Set([
   'PutBucketRequestPayment',
   'PutBucketOwnershipControls',
   'PutPublicAccessBlock',
+  'UpdateObjectEncryption',
   'CreateBucket',
 ]);
 
@@ -165,7 +168,8 @@ const UNSUPPORTED_SUBRESOURCES = [
 ];
 
 // Sub-resources of buckets only: on an object key they were run as the plain object operation
-// (UpdateObjectEncryption, PUT /bucket/key?encryption, replaced the object's data with its XML).
+// (UpdateObjectEncryption, PUT /bucket/key?encryption, replaced the object's data with its XML;
+// it is routed now, and `encryption` with any other method on a key stays NotImplemented).
 const BUCKET_ONLY = ['encryption', 'versioning', 'versions', 'location', 'events', 'delete'];
 
 // Configuration sub-resources routed by method. Most are configurations s3d does not keep
@@ -507,6 +511,7 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
   // S3's answers to a bucket's listings asked of a key.
   if (query.has('versions')) throw new S3Error('InvalidRequest', 'There is no such thing as the ?versions sub-resource for a key');
   if (method === 'GET' && query.has('uploads')) throw new S3Error('InvalidRequest', 'Key is not expected for the GET method ?uploads subresource');
+  if (method === 'PUT' && query.has('encryption')) return r('UpdateObjectEncryption');
   for (const sub of BUCKET_ONLY) {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented on objects.`);
   }

@@ -23,6 +23,7 @@ import { handleCopyObject } from './copy.js';
 import { handlePostObject } from './post-object.js';
 import { ABSENT_CONFIG_HANDLERS } from './absent-config.js';
 import { PUBLIC_ACCESS_BLOCK_HANDLERS } from './public-access-block.js';
+import { handleUpdateObjectEncryption } from './update-encryption.js';
 import { handleGetObjectAttributes } from './attributes.js';
 import { handleDeleteBucketCors, handleGetBucketCors, handlePutBucketCors } from './bucket-cors.js';
 import { handleDeleteBucketLifecycle, handleGetBucketLifecycle, handlePutBucketLifecycle } from './lifecycle.js';
@@ -58,6 +59,7 @@ const HANDLERS: Partial<Record<Operation, OpHandler>> = {
   ...ABSENT_CONFIG_HANDLERS,
   ...PUBLIC_ACCESS_BLOCK_HANDLERS,
   GetObjectAttributes: handleGetObjectAttributes,
+  UpdateObjectEncryption: handleUpdateObjectEncryption,
   ListBuckets: handleListBuckets,
   CreateBucket: handleCreateBucket,
   DeleteBucket: handleDeleteBucket,

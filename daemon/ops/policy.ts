@@ -141,6 +141,7 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
   GetObjectLegalHold: ['s3:GetObjectLegalHold', 'object'],
   PutObjectRetention: ['s3:PutObjectRetention', 'object'],
   PutObjectLegalHold: ['s3:PutObjectLegalHold', 'object'],
+  UpdateObjectEncryption: ['s3:UpdateObjectEncryption', 'object'],
 };
 
 /** Operations a user's signature is enough for: their handlers check what they must. */

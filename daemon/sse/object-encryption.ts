@@ -130,6 +130,38 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
 }
 
 /**
+ * An SSE-S3 or SSE-KMS object's record re-keyed to SSE-KMS under `keyName` (UpdateObjectEncryption):
+ * the same object key, sealed with a new data key of that KMS key for the same object and client
+ * context. The data, and everything sealed under the object key (ETag, checksums), stay valid.
+ */
+export async function resealUnderKms(env: SseEnv, rec: SseRecord, objectKey: Buffer, keyName: string | undefined, bucketKey: boolean, bucket: string, object: string): Promise<SseRecord> {
+  const kms = requireKms(env);
+  const name = keyName ?? kms.defaultKeyName;
+  const client = rec.kmsContext ? storedClientContext(rec.kmsContext) : undefined;
+  let dek;
+  try {
+    dek = await kms.generateKey(name, kmsContextFor(bucket, object, client));
+  } catch (err) {
+    kmsError(err, name);
+  }
+  try {
+    const sealed = sealObjectKey(objectKey, dek.plaintext, 'SSE-KMS', bucket, object);
+    return {
+      kind: 'SSE-KMS',
+      algorithm: sealed.algorithm,
+      iv: sealed.iv,
+      sealedKey: sealed.sealedKey,
+      kmsKey: name,
+      kmsCiphertext: dek.ciphertext,
+      ...(rec.kmsContext !== undefined ? { kmsContext: rec.kmsContext } : {}),
+      ...(bucketKey ? { bucketKey: true } : {}),
+    };
+  } finally {
+    dek.plaintext.fill(0);
+  }
+}
+
+/**
  * Customer-key headers (of the object, or with `copySource` of a copy's source) where they do not
  * apply: a read of an object that is not SSE-C (a copy's source included, whatever its kind), a
  * write that is no copy. S3 refuses them: 400 InvalidRequest.

@@ -46,7 +46,7 @@ async function versionsOf(key: string): Promise<string[]> {
   return [...(out.Versions ?? []).map((v) => `v:${v.VersionId}`), ...(out.DeleteMarkers ?? []).map((m) => `m:${m.VersionId}`)].sort();
 }
 
-t.test('object annotations and UpdateObjectEncryption: 501, the object untouched', async (t) => {
+t.test('object annotations: 501 (UpdateObjectEncryption: S3\u2019s errors), the object untouched', async (t) => {
   const before = await versionsOf('obj');
   const cases: Array<[string, () => Promise<unknown>]> = [
     ['PutObjectAnnotation', () => s3.send(new PutObjectAnnotationCommand({ Bucket: bucket, Key: 'obj', AnnotationName: 'note', AnnotationPayload: 'annotation text' }))],
@@ -56,10 +56,12 @@ t.test('object annotations and UpdateObjectEncryption: 501, the object untouched
     ['DeleteObjectAnnotation (a version)', () => s3.send(new DeleteObjectAnnotationCommand({ Bucket: versioned, Key: 'obj', AnnotationName: 'note', VersionId: v1 }))],
     ['GetObjectAnnotation', () => s3.send(new GetObjectAnnotationCommand({ Bucket: bucket, Key: 'obj', AnnotationName: 'note' }))],
     ['ListObjectAnnotations', () => s3.send(new ListObjectAnnotationsCommand({ Bucket: bucket, Key: 'obj' }))],
-    ['UpdateObjectEncryption', () => s3.send(new UpdateObjectEncryptionCommand({ Bucket: bucket, Key: 'obj', ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:1:key/k' } } }))],
-    ['UpdateObjectEncryption (missing key)', () => s3.send(new UpdateObjectEncryptionCommand({ Bucket: bucket, Key: 'ghost2', ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:1:key/k' } } }))],
   ];
   for (const [name, send] of cases) t.equal(await s3Code(send()), 'NotImplemented/501', name);
+  // UpdateObjectEncryption is implemented (sse-update-encryption.test.ts): an unencrypted object is S3's InvalidRequest.
+  const encrypt = (Key: string): Promise<unknown> => s3.send(new UpdateObjectEncryptionCommand({ Bucket: bucket, Key, ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:1:key/k' } } }));
+  t.equal(await s3Code(encrypt('obj')), 'InvalidRequest/400', 'UpdateObjectEncryption of an unencrypted object');
+  t.equal(await s3Code(encrypt('ghost2')), 'NoSuchKey/404', 'UpdateObjectEncryption of a missing key');
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'obj' })).toString(), 'original', 'the object still holds its data');
   t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'ghost' })), 'NoSuchKey/404', 'nothing was created under a missing key');
   t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'ghost2' })), 'NoSuchKey/404', 'nor by UpdateObjectEncryption');

@@ -390,9 +390,14 @@ t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT,
     t.equal(codeOf(() => r(method, '/bkt/key?somethingNew')), 'NotImplemented', `${method} /bkt/key?somethingNew`);
     t.equal(codeOf(() => r(method, '/bkt?somethingNew=')), 'NotImplemented', `${method} /bkt?somethingNew=`);
   }
-  // UpdateObjectEncryption: PUT /bucket/key?encryption, and the other bucket-only sub-resources on a key.
+  // UpdateObjectEncryption: PUT /bucket/key?encryption; the other methods, and the other bucket-only sub-resources on a key, are not implemented.
+  t.same(r('PUT', '/bkt/key?encryption'), { op: 'UpdateObjectEncryption', bucket: 'bkt', key: 'key' });
+  t.same(r('PUT', '/bkt/key?encryption&versionId=v1'), { op: 'UpdateObjectEncryption', bucket: 'bkt', key: 'key' });
   for (const sub of ['encryption', 'versioning', 'location', 'events', 'delete']) {
-    for (const method of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      if (sub === 'encryption' && method === 'PUT') continue;
+      t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
+    }
   }
   // S3's own answers for a bucket's listings asked of a key.
   for (const method of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(method, '/bkt/key?versions')), 'InvalidRequest', `${method} /bkt/key?versions`);
