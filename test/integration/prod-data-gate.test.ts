@@ -7,10 +7,11 @@
 import t from 'tap';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { dataFilePaths } from '../helpers/files.js';
 import { errorCode, openPut, raw } from '../helpers/http.js';
 import { metricSample, scrape } from '../helpers/kes.js';
 import { bodyBytes, createBucket } from '../helpers/s3.js';
-import { sleep } from '../helpers/wait.js';
+import { pollUntil, sleep } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -41,6 +42,15 @@ function steadyPut(port: number, path: string): { finish(): Promise<void>; respo
   };
 }
 
+/**
+ * Polls a gauge of the daemon's metrics until it reads `want`, for up to 20 s, and returns its last
+ * value (the caller asserts on it): a request reaches the gate when the daemon gets to it, which a
+ * loaded machine delays past any fixed sleep.
+ */
+async function gauge(endpoint: string, name: string, want: number): Promise<number | undefined> {
+  return pollUntil(async () => metricSample(await scrape(endpoint), name), (v) => v === want, 20_000, 50);
+}
+
 t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small objects and copies go on', async (t) => {
   const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '2', S3_DATA_REQUESTS_WAIT: '2s' } });
   const s3 = d.s3();
@@ -57,9 +67,7 @@ t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small object
 
   // Two uploads that hold their places: streaming, too fast to be parked, until finished.
   const slow = [steadyPut(d.port, `/${bucket}/slow-a`), steadyPut(d.port, `/${bucket}/slow-b`)];
-  await sleep(300);
-  let m = await scrape(d.endpoint);
-  t.equal(metricSample(m, 's3d_data_requests_in_flight'), 2, 'both places taken');
+  t.equal(await gauge(d.endpoint, 's3d_data_requests_in_flight', 2), 2, 'both places taken');
 
   // A third upload waits, and is refused after S3_DATA_REQUESTS_WAIT.
   const started = Date.now();
@@ -79,9 +87,7 @@ t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small object
 
   // A waiter gets the place as soon as one frees.
   const waiting = raw(d.port, { method: 'GET', path: `/${bucket}/big` });
-  await sleep(200);
-  m = await scrape(d.endpoint);
-  t.equal(metricSample(m, 's3d_data_requests_waiting'), 1, 'one request waits');
+  t.equal(await gauge(d.endpoint, 's3d_data_requests_waiting', 1), 1, 'one request waits');
   await slow[0]!.finish();
   t.equal((await slow[0]!.response).status, 200, 'the first slow upload completes');
   const got = await waiting;
@@ -89,7 +95,7 @@ t.test('beyond S3_DATA_REQUESTS_MAX a request waits, then SlowDown; small object
   t.ok(got.body.equals(big), 'with the object');
   await slow[1]!.finish();
   t.equal((await slow[1]!.response).status, 200, 'the second slow upload completes');
-  m = await scrape(d.endpoint);
+  const m = await scrape(d.endpoint);
   t.equal(metricSample(m, 's3d_data_requests_in_flight'), 0, 'every place is free again');
   t.equal(metricSample(m, 's3d_data_requests_refused_total'), 2, 'the two refusals are counted');
   t.equal(metricSample(m, 's3d_data_requests_max'), 2);
@@ -107,6 +113,9 @@ t.test('the SDK rides out a burst: 24 concurrent uploads through 4 places all su
 });
 
 t.test('a request that waited for a place longer than the reaper\u2019s grace reads what is there then (the source was replaced meanwhile)', async (t) => {
+  // The longest wait allowed (uWS closes a connection idle for 10 s): the copy and the GET must
+  // outwait the reaper's grace (5 s, then a pass every 2 s), so every step below is gated on what
+  // it waits for rather than on fixed sleeps, which left ~1.5 s for a loaded machine's delays.
   const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '1', S3_DATA_REQUESTS_WAIT: '9s' } });
   const s3 = d.s3();
   const bucket = await createBucket(s3, 'gatewait');
@@ -115,17 +124,22 @@ t.test('a request that waited for a place longer than the reaper\u2019s grace re
   const v2 = testBytes(100_000, 22);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: v1 }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: v1 }));
+  const v1Files = dataFilePaths(d.dataDir);
+  t.equal(v1Files.length, 2, 'the two first versions have their data files');
   // An upload holds the only place.
   const holder = steadyPut(d.port, `/${bucket}/holder`);
-  await sleep(300);
+  t.equal(await gauge(d.endpoint, 's3d_data_requests_in_flight', 1), 1, 'the upload holds the place');
   const copy = s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: `${bucket}/src` })).then(() => 'ok', (e: Error) => e.name);
   const get = raw(d.port, { method: 'GET', path: `/${bucket}/obj` });
-  await sleep(300);
+  t.equal(await gauge(d.endpoint, 's3d_data_requests_waiting', 2), 2, 'the copy and the GET wait for it');
   // Both are replaced while the copy and the GET wait; the old data files go to the reaper, which
-  // deletes them after its 5 s grace.
+  // deletes them after its 5 s grace: awaited, not assumed done after a fixed sleep.
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: v2 }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'small now' }));
-  await sleep(7200);
+  // (Up to 8.5 s: the waiters are refused after 9 s.)
+  const files = await pollUntil(() => dataFilePaths(d.dataDir), (f) => !v1Files.some((v) => f.includes(v)), 8_500, 100);
+  t.notOk(v1Files.some((v) => files.includes(v)), 'the reaper deleted the replaced data files');
+  t.equal(metricSample(await scrape(d.endpoint), 's3d_data_requests_waiting'), 2, 'while the copy and the GET still waited');
   await holder.finish();
   t.equal((await holder.response).status, 200, 'the holder completes');
   t.equal(await copy, 'ok', 'the copy succeeds (it answered NoSuchKey for a source that always existed)');
