@@ -7,14 +7,21 @@ import t, { type Test } from 'tap';
 import { DeleteObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'node:http';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { inspectDataDir } from '../helpers/files.js';
+import { dataFilePaths, inspectDataDir } from '../helpers/files.js';
 import { errorCode, openPut, send, signedHeaders } from '../helpers/http.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { tryConnect } from '../helpers/tcp.js';
-import { sleep, waitForLog } from '../helpers/wait.js';
+import { pollUntil, sleep, waitForLog } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
+/** S3_SHUTDOWN_TIMEOUT where the test waits for the deadline to cut the uploads still arriving. */
 const DEADLINE_S = 3;
+/**
+ * S3_SHUTDOWN_TIMEOUT where the uploads in flight must complete during the drain: long enough for
+ * a loaded machine (3 s, with the test's own steps between the signal and the last bytes, were
+ * close), and a daemon that waits for nothing still exits at once.
+ */
+const DRAIN_S = 20;
 
 async function readIfExists(d: TestDaemon, bucket: string, key: string): Promise<Buffer | undefined> {
   try {
@@ -58,7 +65,7 @@ async function assertClean(t: Test, dataDir: string, what: string): Promise<void
 }
 
 t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new connections are refused; exit 0', async (t) => {
-  const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DEADLINE_S) } });
+  const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DRAIN_S) } });
   t.teardown(() => d.stop('SIGKILL'));
   const bucket = await createBucket(d.s3());
   const plainBody = testBytes(6 * MiB, 11);
@@ -67,7 +74,10 @@ t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new
   const sse = openPut(d.port, `/${bucket}/sse`, sseBody.length, { headers: { 'x-amz-server-side-encryption': 'AES256' } });
   await plain.write(plainBody.subarray(0, 2 * MiB));
   await sse.write(sseBody.subarray(0, 1 * MiB));
-  await sleep(100);
+  // Both are in flight at the daemon (each has its data file) before the signal: awaited, not
+  // assumed after 100 ms.
+  const started = await pollUntil(() => dataFilePaths(d.dataDir).length, (n) => n === 2, 20_000, 20);
+  t.equal(started, 2, 'both uploads have reached the daemon before the signal');
 
   const exit = exitOf(d);
   const signalled = await signal(d, 'SIGTERM');
@@ -82,7 +92,7 @@ t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new
   t.equal(s.status, 200, 'SSE-S3 upload in flight at SIGTERM completes');
   const { code, at } = await exit;
   t.equal(code, 0, 'exit code 0');
-  t.ok(at - signalled < DEADLINE_S * 1000, `exited as soon as the in-flight requests finished (${at - signalled} ms)`);
+  t.ok(at - signalled < DRAIN_S * 1000, `exited as soon as the in-flight requests finished (${at - signalled} ms)`);
   await assertClean(t, d.dataDir, 'after drain');
 
   const d2 = await startDaemon({ dataDir: d.dataDir });
@@ -148,6 +158,7 @@ t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothin
   let getBytesSeen = 0;
   let getRes: import('node:http').IncomingMessage | undefined;
   let stalled = true;
+  const getStarted = Date.now();
   const getDone = new Promise<string>((resolve) => {
     const req = request({ host: '127.0.0.1', port: d.port, path: `/${bucket}/big`, headers: signedHeaders(d.port, { method: 'GET', path: `/${bucket}/big` }), agent: false }, (res) => {
       getRes = res;
@@ -162,7 +173,9 @@ t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothin
     req.on('error', (e) => resolve(`error:${e.message}`));
     req.end();
   });
-  await sleep(300);
+  // The GET is being answered (and stalls) before the signal: awaited, not assumed after 300 ms.
+  while (getBytesSeen === 0 && Date.now() - getStarted < 20_000) await sleep(20);
+  t.ok(getBytesSeen > 0, 'the GET is under way before the signal');
 
   const exit = exitOf(d);
   const signalled = await signal(d, 'SIGTERM');
@@ -206,7 +219,7 @@ t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothin
 });
 
 t.test('SIGINT behaves like SIGTERM; requests on kept-alive connections during the drain get 503', async (t) => {
-  const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DEADLINE_S) } });
+  const d = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: String(DRAIN_S) } });
   t.teardown(async () => {
     await d.stop('SIGKILL');
     d.cleanup();
