@@ -101,7 +101,9 @@ function stalledGet(key: string, opts: { close: boolean; range?: string; follow?
       const first = responses[0] ?? { status: 0, want: -1, body: Buffer.alloc(0) };
       resolve({ ...first, ...(responses[1] ? { next: responses[1] } : {}), closed, ...(error !== undefined ? { error } : {}) });
     };
-    // Well below uWS's 10 s idle timeout: a stall shows as a short body, not as a cut connection.
+    // 8 s without a byte, well below uWS's 10 s idle timeout: a stall shows as a short body, not as
+    // a cut connection. Restarted by every chunk (below), not a deadline for the whole response:
+    // twelve readers in parallel on a loaded machine can take longer than 8 s and still progress.
     const hard = setTimeout(() => finish(false, 'timeout'), 8000);
     const take = (): void => {
       for (;;) {
@@ -135,6 +137,7 @@ function stalledGet(key: string, opts: { close: boolean; range?: string; follow?
       setTimeout(() => sock.resume(), STALL_MS);
     });
     sock.on('data', (c: Buffer) => {
+      if (!settled) hard.refresh();
       chunks.push(c);
       received += c.length;
       take();
