@@ -193,11 +193,14 @@ t.test('an upload the client cut short is counted and logged as 499 (client clos
   const { openPut } = await import('../helpers/http.js');
   const up = openPut(d.port, `/${bucket}/cut`, 4 * 1024 * 1024);
   await up.write(testBytes(1024 * 1024, 4));
-  await new Promise((r) => setTimeout(r, 200));
+  // The daemon is writing the upload (its data file exists) before the client cuts it: awaited,
+  // not assumed after 200 ms (an upload cut before the daemon read its head has no line at all).
+  const { pollUntil, waitForLog } = await import('../helpers/wait.js');
+  const { dataFilePaths } = await import('../helpers/files.js');
+  t.equal(await pollUntil(() => dataFilePaths(d.dataDir).length, (n) => n === 1, 20_000, 20), 1, 'the upload is under way when the client cuts it');
   up.req.destroy();
-  const { waitForLog } = await import('../helpers/wait.js');
   let line: Record<string, unknown> = {};
-  await waitForLog(d.logs, (l) => l.op === 'PutObject' && l.aborted === true && (line = l) !== undefined, 5000);
+  await waitForLog(d.logs, (l) => l.op === 'PutObject' && l.aborted === true && (line = l) !== undefined, 20_000);
   t.equal(line.status, 499, 'the log line says 499');
   t.equal(line.outcome, undefined, 'no outcome: nothing was stored');
   const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
@@ -223,7 +226,7 @@ t.test('a client that sends a whole SSE-S3 body and leaves before the answer is 
   }
   const { pollUntil } = await import('../helpers/wait.js');
   const parsed = (): Array<Record<string, unknown>> => d.logs.flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; } });
-  const cut = await pollUntil(() => parsed().filter((l) => l.op === 'PutObject' && l.aborted === true), (c) => c.length === 6, 5000, 50);
+  const cut = await pollUntil(() => parsed().filter((l) => l.op === 'PutObject' && l.aborted === true), (c) => c.length === 6, 20_000, 50);
   t.equal(cut.length, 6, 'six uploads logged as cut by the client');
   t.ok(cut.every((l) => l.status === 499), 'each as 499');
   // Whether each was stored (the whole body had arrived, so it may have been) is what `outcome` says.
@@ -241,7 +244,7 @@ t.test('a client that sends a whole SSE-S3 body and leaves before the answer is 
     up.req.destroy();
   }
   // (S3_ACCESS_LOG=errors, the default, logs cut requests only: one answered before the disconnect has no line.)
-  await pollUntil(() => parsed().filter((l) => typeof l.key === 'string' && l.key.startsWith('whole-')), (c) => c.length === 6, 3000, 50);
+  await pollUntil(() => parsed().filter((l) => typeof l.key === 'string' && l.key.startsWith('whole-')), (c) => c.length === 6, 20_000, 50);
   const whole = parsed().filter((l) => typeof l.key === 'string' && l.key.startsWith('whole-') && l.status === 499);
   t.ok(whole.length >= 1, `plain uploads cut after their whole body are logged as 499 (${whole.length} of 6)`);
   for (const l of whole) {
@@ -278,7 +281,7 @@ t.test('a download the client cut short logs and counts the bytes it was sent, n
   });
   const { waitForLog } = await import('../helpers/wait.js');
   let line: Record<string, unknown> = {};
-  await waitForLog(d.logs, (l) => l.op === 'GetObject' && l.aborted === true && (line = l) !== undefined, 5000);
+  await waitForLog(d.logs, (l) => l.op === 'GetObject' && l.aborted === true && (line = l) !== undefined, 20_000);
   const out = Number(line.bytesOut);
   t.ok(out >= 1024 * 1024 && out < size, `the log line counts what went out before the cut (${out} bytes; the client read ${received})`);
   const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
