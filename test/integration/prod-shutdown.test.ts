@@ -92,7 +92,8 @@ t.test('SIGTERM: in-flight uploads that finish within the deadline complete; new
   t.equal(s.status, 200, 'SSE-S3 upload in flight at SIGTERM completes');
   const { code, at } = await exit;
   t.equal(code, 0, 'exit code 0');
-  t.ok(at - signalled < DRAIN_S * 1000, `exited as soon as the in-flight requests finished (${at - signalled} ms)`);
+  // Well before the 20 s deadline: it did not wait for it once the uploads were done.
+  t.ok(at - signalled < (DRAIN_S * 1000) / 2, `exited as soon as the in-flight requests finished (${at - signalled} ms)`);
   await assertClean(t, d.dataDir, 'after drain');
 
   const d2 = await startDaemon({ dataDir: d.dataDir });
