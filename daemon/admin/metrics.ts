@@ -20,6 +20,7 @@ import type { BucketUsage } from '../meta/usage.js';
 /** What the bucket usage metrics read (meta/usage.ts UsageScanner). */
 interface UsageFigures {
   readonly usage: ReadonlyMap<string, BucketUsage>;
+  readonly kmsKeys: ReadonlyMap<string, number>;
   readonly lastScan: { readonly endedAt: number; readonly seconds: number } | undefined;
 }
 
@@ -122,6 +123,16 @@ export class Metrics {
       perBucket('s3d_bucket_noncurrent_versions', 'Noncurrent versions (versioned buckets)', (u) => u.versions);
       perBucket('s3d_bucket_noncurrent_bytes', 'Plaintext bytes of the noncurrent versions', (u) => u.versionBytes);
       perBucket('s3d_bucket_delete_markers', 'Delete markers', (u) => u.deleteMarkers);
+      new Gauge({
+        name: 's3d_kms_key_objects',
+        help: 'Object versions and multipart uploads in progress whose object key this KMS key seals, as of the last usage scan (a key without a series seals nothing stored)',
+        labelNames: ['key'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const [key, n] of usage.kmsKeys) this.set({ key }, n);
+        },
+      });
       readGauge(r, 's3d_usage_scan_timestamp_seconds', 'When the last bucket usage scan ended (0: none yet)', () => (usage.lastScan?.endedAt ?? 0) / 1000);
       readGauge(r, 's3d_usage_scan_duration_seconds', 'How long the last bucket usage scan took', () => usage.lastScan?.seconds ?? 0);
     }

@@ -1,5 +1,7 @@
 // Per-bucket usage for the metrics (s3d_bucket_*): current objects and their bytes, noncurrent
-// versions and theirs, delete markers. Added up by a scan of the metadata store every `intervalMs`
+// versions and theirs, delete markers; and per KMS key the object versions and multipart uploads
+// in progress whose keys it seals (s3d_kms_key_objects: whether a key rotated away from, with
+// UpdateObjectEncryption, still protects anything). Added up by a scan of the metadata store every `intervalMs`
 // (S3_USAGE_SCAN_INTERVAL) and shortly after start-up: each bucket's records are read a page at a
 // time, the event loop served between pages, so the figures are those of the last complete scan
 // (a bucket created since has none yet, one deleted since goes at the next). Counting in every
@@ -26,6 +28,8 @@ const FIRST_SCAN_DELAY_MS = 5_000;
 export class UsageScanner {
   /** Usage by bucket as of the last complete scan. */
   usage: ReadonlyMap<string, BucketUsage> = new Map();
+  /** Object versions and uploads in progress by the KMS key that seals their object key, as of the last complete scan. */
+  kmsKeys: ReadonlyMap<string, number> = new Map();
   /** When the last complete scan ended (ms since 1970) and how long it took. */
   lastScan: { readonly endedAt: number; readonly seconds: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -66,6 +70,8 @@ export class UsageScanner {
   private async pass(): Promise<void> {
     const started = performance.now();
     const out = new Map<string, BucketUsage>();
+    const keys = new Map<string, number>();
+    const sealedBy = (name: string | undefined): void => void (name !== undefined && keys.set(name, (keys.get(name) ?? 0) + 1));
     for (const { name } of this.meta.listBuckets()) {
       const u: BucketUsage = { objects: 0, bytes: 0, versions: 0, versionBytes: 0, deleteMarkers: 0 };
       for (const table of ['objects', 'versions'] as const) {
@@ -74,6 +80,7 @@ export class UsageScanner {
           if (this.stopped) return;
           const page = this.meta.bucketRecords(table, name, after, PAGE);
           for (const { value } of page) {
+            sealedBy(value.sse?.kmsKey);
             if (value.deleteMarker) u.deleteMarkers++;
             else if (table === 'objects') (u.objects++, (u.bytes += value.size));
             else (u.versions++, (u.versionBytes += value.size));
@@ -86,7 +93,15 @@ export class UsageScanner {
       out.set(name, u);
       await nextTurn();
     }
+    for (let after: string | undefined = ''; after !== undefined; ) {
+      if (this.stopped) return;
+      const page = this.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER, after, PAGE);
+      for (const u of page.uploads) sealedBy(u.sse?.kmsKey);
+      after = page.next;
+      await nextTurn();
+    }
     this.usage = out;
+    this.kmsKeys = keys;
     this.lastScan = { endedAt: Date.now(), seconds: (performance.now() - started) / 1000 };
   }
 }

@@ -19,7 +19,7 @@ import { startKesServer } from '../fixtures/kes-server/server.js';
 import type { KesCounters, KesServerHandle, KesServerOptions } from '../fixtures/kes-server/server.js';
 import { REGION, type TestDaemon } from './daemon.js';
 import { clientFor } from './s3.js';
-import { sleep } from './wait.js';
+import { pollUntil, sleep } from './wait.js';
 
 export const KES_TEST_KEY = 'my-minio-key';
 /** The fixture's key material for KES_TEST_KEY. */
@@ -181,4 +181,17 @@ export function metricSample(text: string, name: string, labels: Record<string, 
 /** The daemon's Prometheus exposition (anonymous, as scrapers call it). */
 export async function scrape(endpoint: string, ca?: string): Promise<string> {
   return (await signedFetch(endpoint, 'GET', '/minio/v2/metrics/cluster', undefined, ca)).text;
+}
+
+/**
+ * The metrics after a usage scan (S3_USAGE_SCAN_INTERVAL) that began after this call: the first
+ * scan to end after it may have begun before it, so the one that ends after that one.
+ */
+export async function nextUsageScan(endpoint: string, ca?: string): Promise<string> {
+  const ended = (text: string): number => metricSample(text, 's3d_usage_scan_timestamp_seconds') ?? 0;
+  const called = Date.now() / 1000;
+  const first = ended(await pollUntil(() => scrape(endpoint, ca), (text) => ended(text) > called, 20_000, 100));
+  const text = await pollUntil(() => scrape(endpoint, ca), (text) => ended(text) > first, 20_000, 100);
+  if (!(first > called && ended(text) > first)) throw new Error('no two usage scans ended within 20 s each');
+  return text;
 }

@@ -9,27 +9,15 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
-import { metricSample, scrape } from '../helpers/kes.js';
+import { metricSample, nextUsageScan, scrape } from '../helpers/kes.js';
 import { createBucket, putMany } from '../helpers/s3.js';
-import { pollUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const d = await startDaemon({ env: { S3_USAGE_SCAN_INTERVAL: '1s' } });
 t.teardown(() => d.stop());
 const s3 = d.s3();
 
-/**
- * The metrics of a scan that began after this call: the first scan to end after it may have begun
- * before it, so the one that ends after that one.
- */
-async function nextScan(): Promise<string> {
-  const ended = (text: string): number => metricSample(text, 's3d_usage_scan_timestamp_seconds') ?? 0;
-  const called = Date.now() / 1000;
-  const first = ended(await pollUntil(() => scrape(d.endpoint), (text) => ended(text) > called, 20_000, 100));
-  const text = await pollUntil(() => scrape(d.endpoint), (text) => ended(text) > first, 20_000, 100);
-  if (!(first > called && ended(text) > first)) throw new Error('no two usage scans ended within 20 s each');
-  return text;
-}
+const nextScan = (): Promise<string> => nextUsageScan(d.endpoint);
 const usage = (text: string, bucket: string): Record<string, number | undefined> => ({
   objects: metricSample(text, 's3d_bucket_objects', { bucket }),
   bytes: metricSample(text, 's3d_bucket_object_bytes', { bucket }),

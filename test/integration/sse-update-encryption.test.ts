@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { bucketName, s3Client, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { KES_MASTER_KEY, KES_TEST_KEY, kesEnv, kesServer } from '../helpers/kes.js';
+import { KES_MASTER_KEY, KES_TEST_KEY, kesEnv, kesServer, metricSample, nextUsageScan } from '../helpers/kes.js';
 import { bodyBytes, rawBodyClient, s3Code } from '../helpers/s3.js';
 import { allow, doc, writeIam } from '../helpers/users.js';
 import { awsCli, NO_AWS } from '../helpers/aws-cli.js';
@@ -43,7 +43,7 @@ const kes = await kesServer(t, { keys: [{ name: KES_TEST_KEY, key: KES_MASTER_KE
 const work = mkdtempSync(join(tmpdir(), 's3d-uoe-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
 const iamFile = writeIam(join(work, 'iam.json'), { policies: { 'update-only': doc(allow(['s3:UpdateObjectEncryption', 's3:GetObject'], [`${B}/*`])) }, users: [USER] });
-const env = { ...kesEnv([kes]), S3_IAM_FILE: iamFile };
+const env = { ...kesEnv([kes]), S3_IAM_FILE: iamFile, S3_USAGE_SCAN_INTERVAL: '1s' };
 let d: TestDaemon = await startDaemon({ tls: true, env });
 t.teardown(() => d.stop());
 let s3: S3Client = d.s3();
@@ -87,6 +87,12 @@ t.test('SSE-S3 and SSE-KMS objects re-keyed to SSE-KMS under another key, data, 
     t.same([after.ETag, after.LastModified?.getTime(), after.ContentLength, after.ChecksumCRC32, after.ChecksumSHA256, after.VersionId], [before.ETag, before.LastModified?.getTime(), before.ContentLength, before.ChecksumCRC32, before.ChecksumSHA256, before.VersionId], `${Key}: ETag, Last-Modified, size, checksums and version unchanged`);
   }
   t.equal((await head('versioned')).SSEKMSKeyId, undefined, 'the current version of that key was left alone (SSE-S3)');
+  // What each KMS key still seals (s3d_kms_key_objects): the old key, the two objects left alone
+  // and an upload in progress; the new key, the four re-keyed.
+  await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'in-progress', ServerSideEncryption: 'AES256' }));
+  const text = await nextUsageScan(d.endpoint, d.caCert);
+  t.equal(metricSample(text, 's3d_kms_key_objects', { key: KES_TEST_KEY }), 3, 'the old key still seals two versions and an upload in progress');
+  t.equal(metricSample(text, 's3d_kms_key_objects', { key: NEW_KEY }), 4, 'the new key seals the four re-keyed');
 });
 
 t.test('after a restart (cold caches), with the old key deleted at KES, the re-keyed objects read; one left alone does not', async (t) => {
