@@ -52,7 +52,7 @@ const NUMERIC_KEYS: ReadonlySet<string> = new Set(['s3:max-keys', 'aws:epochtime
  * each (AWS's "NumericLessThan 1.2" does; "NumericLessThan 1.3" would need the version).
  */
 export const TLS_VERSIONS = ['1.2', '1.3'] as const;
-const DATE_KEYS: ReadonlySet<string> = new Set(['aws:currenttime', 'aws:epochtime', 's3:object-lock-retain-until-date']);
+const DATE_KEYS: ReadonlySet<string> = new Set(['aws:currenttime', 'aws:epochtime', 's3:object-lock-retain-until-date', 'aws:tokenissuetime']);
 const STRING_TYPED_NUMBERS: ReadonlySet<string> = new Set(['s3:max-keys']);
 /**
  * The Object Lock settings a write asks for (its x-amz-object-lock-* headers) or PutObjectRetention
@@ -76,8 +76,8 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:x-amz-acl', ...GRANT_KEYS, 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
   ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source', 's3:signatureage',
   // Who signed: a user's access key (aws:username, aws:userid), `anonymous` (aws:userid of an
-  // unsigned request); aws:PrincipalType `User` or `Anonymous`.
-  'aws:username', 'aws:userid', 'aws:principaltype', 's3:tlsversion',
+  // unsigned request); aws:PrincipalType `User` or `Anonymous`; temporary credentials' issue time.
+  'aws:username', 'aws:userid', 'aws:principaltype', 's3:tlsversion', 'aws:tokenissuetime',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
@@ -92,7 +92,7 @@ export const PRINCIPAL_TAG = 'aws:principaltag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion' };
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion', 'aws:tokenissuetime': 'aws:TokenIssueTime' };
 const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>', 'aws:PrincipalTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';

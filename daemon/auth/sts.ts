@@ -24,7 +24,15 @@ export interface Session {
   tags?: Array<[string, string]>;
   /** AssumeRole's RoleSessionName, for GetCallerIdentity (absent in tokens issued before 2026-12-05). */
   name?: string;
+  /** When it was issued, ms since 1970, whole seconds (absent in tokens issued before 2026-12-05). */
+  issuedAt?: number;
 }
+
+/**
+ * The longest session AssumeRole gives: a token without its issue time was issued no earlier than
+ * this before its expiry, which aws:TokenIssueTime then says (a revocation by issue time catches it).
+ */
+const LONGEST_SESSION_MS = 7 * 24 * 3_600_000;
 
 /** What AssumeRole asked for besides its user and duration. */
 export interface SessionOptions {
@@ -40,6 +48,7 @@ interface Known {
   policy: BucketPolicy | undefined;
   tags: Array<[string, string]> | undefined;
   name: string | undefined;
+  issuedAt: number;
 }
 
 const VERSION = 1;
@@ -80,6 +89,7 @@ export class SessionTokens {
       secretKey: randomText(SECRET_ALPHABET, 40),
       parent,
       expiresAt: Math.floor(now / 1000) * 1000 + seconds * 1000,
+      issuedAt: Math.floor(now / 1000) * 1000,
       ...(policy !== undefined ? { policy } : {}),
       ...(tags !== undefined && tags.length > 0 ? { tags } : {}),
       ...(name !== undefined ? { name } : {}),
@@ -126,6 +136,7 @@ export class SessionTokens {
             policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)),
             tags: session.tags,
             name: session.name,
+            issuedAt: session.issuedAt ?? session.expiresAt - LONGEST_SESSION_MS,
           },
     );
     return session;
@@ -147,7 +158,7 @@ export class SessionTokens {
     // The session's tags over its user's of the same key (AWS's rule for session tags).
     const tags = new Map(parent.tags ?? []);
     for (const [key, value] of known.tags ?? []) tags.set(key.toLowerCase(), { key, value });
-    return { accessKey: accessKeyId, secretKey: '', policyNames: parent.policyNames, policies: parent.policies, session: { parent: known.parent, policy: known.policy, name: known.name }, ...(tags.size > 0 ? { tags } : {}) };
+    return { accessKey: accessKeyId, secretKey: '', policyNames: parent.policyNames, policies: parent.policies, session: { parent: known.parent, policy: known.policy, name: known.name, issuedAt: known.issuedAt }, ...(tags.size > 0 ? { tags } : {}) };
   }
 }
 

@@ -24,7 +24,7 @@ export interface User {
    * Temporary credentials (auth/sts.ts): the user (`parent`) they act for, whose policies
    * `policies` are, and the session policy that limits them further.
    */
-  readonly session?: { readonly parent: string; readonly policy: BucketPolicy | undefined; readonly name?: string | undefined };
+  readonly session?: { readonly parent: string; readonly policy: BucketPolicy | undefined; readonly name?: string | undefined; readonly issuedAt?: number };
   /** The user's tags (aws:PrincipalTag/<key>), by lower-case key; a session's own tags over its user's. */
   readonly tags?: ReadonlyMap<string, { key: string; value: string }>;
 }

@@ -226,7 +226,7 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
 /**
  * The keys that say who signed, as IAM gives them: for a user, its access key as aws:username and
  * aws:userid (s3d's users have no other name or id; MinIO's are the same), aws:PrincipalType
- * `User` (temporary credentials: their user's, and `AssumedRole`), its tags as
+ * `User` (temporary credentials: their user's, and `AssumedRole`, and aws:TokenIssueTime), its tags as
  * aws:PrincipalTag/<key>; for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
  * aws:username. The root user is never judged.
  */
@@ -242,6 +242,8 @@ function principalKeys(keys: Map<string, string>, user: User | undefined): void 
   keys.set('aws:username', name);
   keys.set('aws:userid', name);
   keys.set('aws:principaltype', user.session === undefined ? 'User' : 'AssumedRole');
+  // AWS's way to revoke temporary credentials: a Deny on DateLessThan aws:TokenIssueTime.
+  if (user.session?.issuedAt !== undefined) keys.set('aws:tokenissuetime', new Date(user.session.issuedAt).toISOString());
   for (const [lower, tag] of user.tags ?? []) keys.set(`${PRINCIPAL_TAG}${lower}`, tag.value);
 }
 

@@ -4,7 +4,8 @@
 // and minio-js carry the token, and everything wrong is refused with STS's or S3's error: the
 // root user, bad signatures, unknown keys, durations out of range, malformed or too large session
 // policies, a token altered, missing, of another key, or of a user removed at a reload, and
-// role chaining. Tokens outlive a restart, and a new root secret revokes them. GetCallerIdentity
+// role chaining. Tokens outlive a restart, a new root secret revokes them, and a Deny on
+// aws:TokenIssueTime revokes the sessions issued before a time. GetCallerIdentity
 // names the root user, a user and a session as AWS names them (SDK, aws CLI, boto3).
 import t from 'tap';
 import { join } from 'node:path';
@@ -269,6 +270,37 @@ t.test('boto3: assume_role, then s3 with the session', { skip: noBoto3(pythonEnv
   t.same(r.bad_policy, { code: 'MalformedPolicyDocument', status: 400 }, 'a session policy that is no JSON: MalformedPolicyDocument, as boto3 reads STS errors');
   t.same(r.whoami, { ok: `arn:aws:sts::${ACCESS_KEY}:assumed-role/${APP.accessKey}/boto3` }, 'get_caller_identity with the session');
   t.equal(await (await root.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/boto3.txt' }))).Body!.transformToString(), 'by boto3');
+});
+
+t.test('sessions revoked by issue time (a Deny on DateLessThan aws:TokenIssueTime, as on AWS), the user and newer sessions unaffected', async (t) => {
+  const old = await assume(sts(APP.accessKey, APP.secretKey));
+  const s3 = s3As(old);
+  const read = (c: S3Client): Promise<string> => s3Code(c.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' })));
+  t.equal(await read(s3), 'ok', 'the session reads before the revocation');
+  // Issue times are whole seconds: the revocation time is a later second than the old session's.
+  await new Promise((r) => setTimeout(r, 1100));
+  const cutoff = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+  const before = readFileSync(iamFile, 'utf8');
+  const revoke = { Effect: 'Deny', Action: ['s3:*'], Resource: ['*'], Condition: { DateLessThan: { 'aws:TokenIssueTime': cutoff } } };
+  const app = iam.policies.app as { Statement: unknown[] };
+  writeIam(iamFile, { ...iam, policies: { ...iam.policies, app: { ...app, Statement: [...app.Statement, revoke] } } });
+  try {
+    const reloads = (): number => d.jsonLogs().filter((l) => l.msg === 'users reloaded').length;
+    const n = reloads();
+    process.kill(d.proc.pid!, 'SIGHUP');
+    await d.waitForLog(() => reloads() > n, 20_000);
+    t.equal(await read(s3), 'AccessDenied/403', 'the session issued before the cut-off is refused');
+    const user = s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey }, maxAttempts: 1 });
+    t.equal(await read(user), 'ok', 'the user\u2019s own keys have no aws:TokenIssueTime: unaffected');
+    const fresh = await assume(sts(APP.accessKey, APP.secretKey));
+    t.equal(await read(s3As(fresh)), 'ok', 'a session issued after the cut-off works');
+  } finally {
+    writeIam(iamFile, before);
+    const reloads = (): number => d.jsonLogs().filter((l) => l.msg === 'users reloaded').length;
+    const n = reloads();
+    process.kill(d.proc.pid!, 'SIGHUP');
+    await d.waitForLog(() => reloads() > n, 20_000);
+  }
 });
 
 t.test('a user removed at a reload takes its sessions with it', async (t) => {
