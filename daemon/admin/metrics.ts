@@ -106,33 +106,15 @@ export class Metrics {
     }
     const usage = deps.usage;
     if (usage !== undefined) {
-      const perBucket = (name: string, help: string, pick: (u: BucketUsage) => number): void => {
-        new Gauge({
-          name,
-          help: `${help} per bucket, as of the last usage scan (S3_USAGE_SCAN_INTERVAL)`,
-          labelNames: ['bucket'],
-          registers: [r],
-          collect() {
-            this.reset(); // a bucket deleted since the last scan goes
-            for (const [bucket, u] of usage.usage) this.set({ bucket }, pick(u));
-          },
-        });
-      };
+      const perBucket = (name: string, help: string, pick: (u: BucketUsage) => number): void =>
+        labelledGauge(r, name, `${help} per bucket, as of the last usage scan (S3_USAGE_SCAN_INTERVAL)`, 'bucket', () => [...usage.usage].map(([bucket, u]) => [bucket, pick(u)]));
       perBucket('s3d_bucket_objects', 'Current objects (not delete markers)', (u) => u.objects);
       perBucket('s3d_bucket_object_bytes', 'Plaintext bytes of the current objects', (u) => u.bytes);
       perBucket('s3d_bucket_noncurrent_versions', 'Noncurrent versions (versioned buckets)', (u) => u.versions);
       perBucket('s3d_bucket_noncurrent_bytes', 'Plaintext bytes of the noncurrent versions', (u) => u.versionBytes);
       perBucket('s3d_bucket_delete_markers', 'Delete markers', (u) => u.deleteMarkers);
-      new Gauge({
-        name: 's3d_kms_key_objects',
-        help: 'Object versions and multipart uploads in progress whose object key this KMS key seals, as of the last usage scan (a key without a series seals nothing stored)',
-        labelNames: ['key'],
-        registers: [r],
-        collect() {
-          this.reset();
-          for (const [key, n] of usage.kmsKeys) this.set({ key }, n);
-        },
-      });
+      const kmsHelp = 'Object versions and multipart uploads in progress whose object key this KMS key seals, as of the last usage scan (a key without a series seals nothing stored)';
+      labelledGauge(r, 's3d_kms_key_objects', kmsHelp, 'key', () => usage.kmsKeys);
       readGauge(r, 's3d_usage_scan_timestamp_seconds', 'When the last bucket usage scan ended (0: none yet)', () => (usage.lastScan?.endedAt ?? 0) / 1000);
       readGauge(r, 's3d_usage_scan_duration_seconds', 'How long the last bucket usage scan took', () => usage.lastScan?.seconds ?? 0);
     }
@@ -143,15 +125,7 @@ export class Metrics {
       mirrorCounter(r, 's3d_notify_events_sent_total', 'Bucket notification events delivered (2xx) per webhook target', { label: 'target', read: per((s) => s.sent) });
       mirrorCounter(r, 's3d_notify_events_failed_total', 'Failed webhook delivery attempts per target (each is retried)', { label: 'target', read: per((s) => s.failed) });
       mirrorCounter(r, 's3d_notify_events_dropped_total', 'Undelivered events dropped per webhook target because its queue was full (S3_NOTIFY_WEBHOOK_QUEUE_LIMIT)', { label: 'target', read: per((s) => s.dropped) });
-      new Gauge({
-        name: 's3d_notify_queue_length',
-        help: 'Bucket notification events waiting for delivery per webhook target',
-        labelNames: ['target'],
-        registers: [r],
-        collect() {
-          for (const s of notify.stats()) this.set({ target: s.id }, s.waiting);
-        },
-      });
+      labelledGauge(r, 's3d_notify_queue_length', 'Bucket notification events waiting for delivery per webhook target', 'target', () => notify.stats().map((t) => [t.id, t.waiting]));
     }
     const listeners = deps.listeners;
     if (listeners !== undefined) {
@@ -232,6 +206,20 @@ function readGauge(r: Registry, name: string, help: string, read: () => number |
     registers: [r],
     async collect() {
       this.set(await read());
+    },
+  });
+}
+
+/** A gauge with one series per label value `read` gives at scrape time (values it no longer gives go). */
+function labelledGauge(r: Registry, name: string, help: string, label: string, read: () => Iterable<readonly [string, number]>): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: [label],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const [value, n] of read()) this.set({ [label]: value }, n);
     },
   });
 }

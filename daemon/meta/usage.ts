@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetaStore } from './store.js';
+import { Schedule } from '../schedule.js';
 
 export interface BucketUsage {
   /** Current objects (not delete markers) and their plaintext bytes. */
@@ -32,10 +33,7 @@ export class UsageScanner {
   kmsKeys: ReadonlyMap<string, number> = new Map();
   /** When the last complete scan ended (ms since 1970) and how long it took. */
   lastScan: { readonly endedAt: number; readonly seconds: number } | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private first: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly schedule = new Schedule(() => this.pass().catch((err: unknown) => this.log.error({ err }, 'bucket usage scan failed')));
 
   constructor(
     private readonly meta: MetaStore,
@@ -45,26 +43,16 @@ export class UsageScanner {
   ) {}
 
   start(): void {
-    if (this.intervalMs === 0) return;
-    this.first = setTimeout(() => void this.scan(), Math.min(FIRST_SCAN_DELAY_MS, this.intervalMs));
-    this.first.unref();
-    this.timer = setInterval(() => void this.scan(), this.intervalMs);
-    this.timer.unref();
+    if (this.intervalMs > 0) this.schedule.start(this.intervalMs, FIRST_SCAN_DELAY_MS);
   }
 
   /** One pass now unless one is running (then that one). */
   scan(): Promise<void> {
-    this.running ??= this.pass()
-      .catch((err: unknown) => this.log.error({ err }, 'bucket usage scan failed'))
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.schedule.run();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.first);
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   private async pass(): Promise<void> {
@@ -77,7 +65,7 @@ export class UsageScanner {
       for (const table of ['objects', 'versions'] as const) {
         let after: Buffer | undefined;
         for (;;) {
-          if (this.stopped) return;
+          if (this.schedule.stopped) return;
           const page = this.meta.bucketRecords(table, name, after, PAGE);
           for (const { value } of page) {
             sealedBy(value.sse?.kmsKey);
@@ -94,7 +82,7 @@ export class UsageScanner {
       await nextTurn();
     }
     for (let after: string | undefined = ''; after !== undefined; ) {
-      if (this.stopped) return;
+      if (this.schedule.stopped) return;
       const page = this.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER, after, PAGE);
       for (const u of page.uploads) sealedBy(u.sse?.kmsKey);
       after = page.next;

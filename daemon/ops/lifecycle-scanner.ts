@@ -21,6 +21,7 @@ import { sameBucket, type BucketRecord } from '../meta/records.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import type { EventListeners } from '../notify/listen.js';
 import { bucketEvents, LIFECYCLE_ORIGIN } from './notification.js';
+import { Schedule } from '../schedule.js';
 
 const PAGE = 1000;
 const FIRST_SCAN_DELAY_MS = 5_000;
@@ -34,10 +35,7 @@ export interface ScanResult {
 }
 
 export class LifecycleScanner {
-  private timer: NodeJS.Timeout | undefined;
-  private first: NodeJS.Timeout | undefined;
-  private running: Promise<ScanResult> | undefined;
-  private stopped = false;
+  private readonly schedule = new Schedule(() => this.guarded(Date.now()));
   /** Totals since start-up (metrics). */
   readonly totals: ScanResult = { expired: 0, versions: 0, aborted: 0 };
 
@@ -50,24 +48,21 @@ export class LifecycleScanner {
   ) {}
 
   start(): void {
-    this.first = setTimeout(() => void this.scan(), Math.min(FIRST_SCAN_DELAY_MS, this.intervalMs));
-    this.first.unref();
-    this.timer = setInterval(() => void this.scan(), this.intervalMs);
-    this.timer.unref();
+    this.schedule.start(this.intervalMs, FIRST_SCAN_DELAY_MS);
   }
 
   /** One pass now unless one is running (then that one's result). */
   scan(now = Date.now()): Promise<ScanResult> {
-    if (this.stopped) return Promise.resolve({ expired: 0, versions: 0, aborted: 0 });
-    this.running ??= this.pass(now)
-      .catch((err: unknown) => {
-        this.log.error({ err }, 'lifecycle scan failed');
-        return { expired: 0, versions: 0, aborted: 0 };
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
-    return this.running;
+    if (this.schedule.stopped) return Promise.resolve({ expired: 0, versions: 0, aborted: 0 });
+    return this.schedule.run(() => this.guarded(now));
+  }
+
+  /** A pass that logs its failure and counts nothing instead of rejecting. */
+  private guarded(now: number): Promise<ScanResult> {
+    return this.pass(now).catch((err: unknown) => {
+      this.log.error({ err }, 'lifecycle scan failed');
+      return { expired: 0, versions: 0, aborted: 0 };
+    });
   }
 
   private async pass(now: number): Promise<ScanResult> {
@@ -78,7 +73,7 @@ export class LifecycleScanner {
       if (rules.some((r) => r.expirationDays !== undefined || r.expirationDate !== undefined)) {
         let after = '';
         for (;;) {
-          if (this.stopped) return result;
+          if (this.schedule.stopped) return result;
           const current = this.rulesNow(bucket);
           if (current === undefined) break;
           const page = this.meta.listObjects(bucket.name, { prefix: '', delimiter: '', after, maxKeys: PAGE });
@@ -116,7 +111,7 @@ export class LifecycleScanner {
           if (current === undefined) break;
           const page = this.meta.listUploads(bucket.name, { prefix: '', keyMarker, uploadIdMarker, limit: PAGE });
           for (const up of page.uploads) {
-            if (this.stopped) return result;
+            if (this.schedule.stopped) return result;
             if (!uploadExpired(current, up, now)) continue;
             try {
               await this.meta.abortUpload(up.id);
@@ -150,7 +145,7 @@ export class LifecycleScanner {
     const bucket = b.name;
     let keyMarker = '';
     for (;;) {
-      if (this.stopped) return false;
+      if (this.schedule.stopped) return false;
       const rules = this.rulesNow(b);
       if (rules === undefined) return true;
       const page = this.meta.listVersions(bucket, { prefix: '', delimiter: '', keyMarker, versionIdMarker: '', maxKeys: PAGE });
@@ -194,10 +189,7 @@ export class LifecycleScanner {
     return rules !== undefined && rules.length > 0 ? rules : undefined;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.first) clearTimeout(this.first);
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 }

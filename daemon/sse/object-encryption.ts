@@ -103,30 +103,7 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
   }
   const kms = requireKms(env);
   const keyName = req.kind === 'SSE-KMS' && req.keyId !== undefined ? req.keyId : kms.defaultKeyName;
-  const clientContext = req.kind === 'SSE-KMS' ? req.context : undefined;
-  let dek;
-  try {
-    dek = await kms.generateKey(keyName, kmsContextFor(bucket, object, clientContext));
-  } catch (err) {
-    kmsError(err, keyName);
-  }
-  try {
-    const objectKey = generateObjectKey(dek.plaintext);
-    const sealed = sealObjectKey(objectKey, dek.plaintext, req.kind, bucket, object);
-    const record: SseRecord = {
-      kind: req.kind,
-      algorithm: sealed.algorithm,
-      iv: sealed.iv,
-      sealedKey: sealed.sealedKey,
-      kmsKey: keyName,
-      kmsCiphertext: dek.ciphertext,
-      ...(clientContext ? { kmsContext: canonicalContext(clientContext).toString('base64') } : {}),
-      ...(req.kind === 'SSE-KMS' && req.bucketKey === true ? { bucketKey: true } : {}),
-    };
-    return { objectKey, record };
-  } finally {
-    dek.plaintext.fill(0);
-  }
+  return sealUnderKms(kms, req.kind, keyName, req.kind === 'SSE-KMS' ? req.context : undefined, req.kind === 'SSE-KMS' && req.bucketKey === true, bucket, object);
 }
 
 /**
@@ -136,26 +113,46 @@ export async function createObjectEncryption(env: SseEnv, req: Exclude<Encryptio
  */
 export async function resealUnderKms(env: SseEnv, rec: SseRecord, objectKey: Buffer, keyName: string | undefined, bucketKey: boolean, bucket: string, object: string): Promise<SseRecord> {
   const kms = requireKms(env);
-  const name = keyName ?? kms.defaultKeyName;
   const client = rec.kmsContext ? storedClientContext(rec.kmsContext) : undefined;
+  const { record } = await sealUnderKms(kms, 'SSE-KMS', keyName ?? kms.defaultKeyName, client, bucketKey, bucket, object, objectKey);
+  // The context as stored (its canonical bytes, which the new data key is bound to as well).
+  return { ...record, ...(rec.kmsContext !== undefined ? { kmsContext: rec.kmsContext } : {}) };
+}
+
+/**
+ * `objectKey` (a new one, derived from the data key, when absent) sealed for bucket/object under
+ * a new data key of KMS key `keyName`, bound to the object and the client's context.
+ */
+async function sealUnderKms(
+  kms: KeyProvider,
+  kind: 'SSE-S3' | 'SSE-KMS',
+  keyName: string,
+  client: Record<string, string> | undefined,
+  bucketKey: boolean,
+  bucket: string,
+  object: string,
+  objectKey?: Buffer,
+): Promise<ObjectEncryption> {
   let dek;
   try {
-    dek = await kms.generateKey(name, kmsContextFor(bucket, object, client));
+    dek = await kms.generateKey(keyName, kmsContextFor(bucket, object, client));
   } catch (err) {
-    kmsError(err, name);
+    kmsError(err, keyName);
   }
   try {
-    const sealed = sealObjectKey(objectKey, dek.plaintext, 'SSE-KMS', bucket, object);
-    return {
-      kind: 'SSE-KMS',
+    const key = objectKey ?? generateObjectKey(dek.plaintext);
+    const sealed = sealObjectKey(key, dek.plaintext, kind, bucket, object);
+    const record: SseRecord = {
+      kind,
       algorithm: sealed.algorithm,
       iv: sealed.iv,
       sealedKey: sealed.sealedKey,
-      kmsKey: name,
+      kmsKey: keyName,
       kmsCiphertext: dek.ciphertext,
-      ...(rec.kmsContext !== undefined ? { kmsContext: rec.kmsContext } : {}),
+      ...(client ? { kmsContext: canonicalContext(client).toString('base64') } : {}),
       ...(bucketKey ? { bucketKey: true } : {}),
     };
+    return { objectKey: key, record };
   } finally {
     dek.plaintext.fill(0);
   }
