@@ -10,7 +10,7 @@ import { LOG_SERIALIZERS } from './log.js';
 import { Metrics } from './admin/metrics.js';
 import { DataGate, PARKED_PER_PLACE } from './ops/data-gate.js';
 import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
-import { handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
+import { handleKmsCreateKey, handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { HttpServer } from './http/server.js';
@@ -291,6 +291,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     Metrics: () => handleMetrics(metrics),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
+    AdminKmsCreateKey: (ctx) => handleKmsCreateKey(adminKms, ctx),
     STS: (ctx) => handleSts(opsEnv, sessions, ctx),
   }), disk);
   const server = new HttpServer({

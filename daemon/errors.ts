@@ -80,6 +80,7 @@ export const S3_ERRORS = {
   KMSNotConfigured: [501, 'Server side encryption specified but KMS is not configured.'],
   KMSUnavailable: [503, 'The key management service is unreachable. Please retry.'],
   'KMS.NotFoundException': [400, 'The KMS key does not exist.'],
+  XMinioKMSKeyExists: [409, 'The key already exists.'],
   XMinioObjectTampered: [500, 'The requested object was modified and may be compromised.'],
   XMinioStorageFull: [507, 'Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.'],
 } as const satisfies Record<string, readonly [number, string]>;

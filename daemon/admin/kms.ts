@@ -3,6 +3,7 @@
 //            {"name":"MinIO KES","default-key-id":"…","endpoints":{"https://kes:7373":"online"}}
 //   GET      /minio/admin/v3/kms/key/status?key-id= → madmin KMSKeyStatus
 //            {"key-id":"…","encryption-error":"…","decryption-error":"…"} (errors omitted on success)
+//   POST     /minio/admin/v3/kms/key/create?key-id= → 200, no body (madmin CreateKey, `mc admin kms key create`)
 // Errors these handlers answer are JSON like MinIO's admin API: {"Code","Message","Resource","RequestId"};
 // a request authentication refuses first (anonymous, bad signature) gets the usual S3 XML error.
 
@@ -10,7 +11,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { S3Error, wireCode } from '../errors.js';
 import { canonicalContext } from '../kms/context.js';
 import { uncachedProvider } from '../kms/index.js';
-import type { KeyProvider } from '../kms/provider.js';
+import { KmsError, type KeyProvider } from '../kms/provider.js';
+import { kmsError } from '../sse/object-encryption.js';
+import { normalizeKmsKeyId } from '../sse/params.js';
 import type { RequestContext, Result } from '../ops/types.js';
 
 export interface AdminKmsDeps {
@@ -125,5 +128,32 @@ export function handleKmsKeyStatus(deps: AdminKmsDeps, ctx: RequestContext): Pro
       plaintext?.fill(0);
     }
     return json(200, body);
+  });
+}
+
+/**
+ * Key creation, as `mc admin kms key create ALIAS NAME` (before rotating objects onto it with
+ * UpdateObjectEncryption): KES creates the key (/v1/key/create, which s3d's KES identity must be
+ * allowed). A key that exists is 409 XMinioKMSKeyExists, as on MinIO; the built-in KMS has its one
+ * key only (501).
+ */
+export function handleKmsCreateKey(deps: AdminKmsDeps, ctx: RequestContext): Promise<Result> {
+  return guarded(deps, ctx, ['POST'], async (kms) => {
+    const keyId = ctx.query.get('key-id') ?? '';
+    let valid = false;
+    try {
+      valid = normalizeKmsKeyId(keyId) === keyId;
+    } catch {
+      // not a key name
+    }
+    if (!valid) throw new S3Error('InvalidArgument', `key-id must be a key name (letters, digits, - and _, at most 80), got ${JSON.stringify(keyId)}.`);
+    if (kms.kind !== 'kes') throw new S3Error('NotImplemented', 'The built-in KMS (S3_KMS_SECRET_KEY) has its one key; keys are created at KES.');
+    try {
+      await kms.createKey(keyId);
+    } catch (err) {
+      if (err instanceof KmsError && err.code === 'KeyExists') throw new S3Error('XMinioKMSKeyExists', `The key ${JSON.stringify(keyId)} already exists.`);
+      kmsError(err, keyId);
+    }
+    return { status: 200 };
   });
 }

@@ -86,6 +86,7 @@ export type Operation =
   | 'Metrics'
   | 'AdminKmsStatus'
   | 'AdminKmsKeyStatus'
+  | 'AdminKmsCreateKey'
   | 'STS';
 
 /** Operations that are answered without SigV4 (health probes, Prometheus scrapes). */
@@ -302,6 +303,7 @@ function adminRoute(method: string, path: string): Route | undefined {
   if (path === '/minio/v2/metrics/cluster' && method === 'GET') return { op: 'Metrics' };
   if (/^\/minio\/admin\/v3\/kms\/status$/.test(path)) return { op: 'AdminKmsStatus' };
   if (/^\/minio\/admin\/v3\/kms\/key\/status$/.test(path)) return { op: 'AdminKmsKeyStatus' };
+  if (path === '/minio/admin/v3/kms/key/create') return { op: 'AdminKmsCreateKey' };
   return undefined;
 }
 

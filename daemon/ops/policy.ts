@@ -145,7 +145,7 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
 };
 
 /** Operations a user's signature is enough for: their handlers check what they must. */
-const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus', 'STS']);
+const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus', 'AdminKmsCreateKey', 'STS']);
 
 export interface AnonymousRequest {
   route: Route;

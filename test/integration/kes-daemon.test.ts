@@ -170,6 +170,37 @@ t.test('KMS admin API: MinIO status shapes, key status through KES, root only', 
   t.equal(keyCalls(requestDelta(before, a.counters())), 3, 'refused calls never reached KES');
 });
 
+t.test('KMS admin API: key creation (mc admin kms key create), then objects under the new key', async (t) => {
+  const kes = await kesServer(t, { pki });
+  const d = await daemon(t, kesEnv([kes]));
+  await waitReady(d.endpoint);
+  const create = (keyId: string, method = 'POST', creds: typeof ROOT_CREDENTIALS = ROOT_CREDENTIALS) =>
+    signedFetch(d.endpoint, method, `/minio/admin/v3/kms/key/create?key-id=${encodeURIComponent(keyId)}`, creds);
+  const made = await create('s3d-key-2027');
+  t.equal(made.status, 200, 'created: 200');
+  t.equal(made.text, '', 'no body, as MinIO answers');
+  t.same(kes.api.state.keystore.names().includes('s3d-key-2027'), true, 'the key exists at KES');
+  const s3 = wideS3Client(d);
+  const Bucket = await createBucket(s3, 'newkey');
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'under the new key', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 's3d-key-2027' }));
+  t.equal((await getBytes(s3, { Bucket, Key: 'k' })).toString(), 'under the new key', 'an SSE-KMS object under it reads back');
+  const again = await create('s3d-key-2027');
+  t.equal(again.status, 409, 'creating it again: 409');
+  t.match(JSON.parse(again.text), { Code: 'XMinioKMSKeyExists' });
+  for (const bad of ['', 'has space', 'x'.repeat(81), 'alias/aws/s3']) {
+    const r = await create(bad);
+    t.equal(r.status, 400, `key-id ${JSON.stringify(bad)}: 400`);
+    t.match(JSON.parse(r.text), { Code: 'InvalidArgument' });
+  }
+  t.equal((await create('other', 'GET')).status, 405, 'GET: 405');
+  t.equal((await create('other', 'POST', { accessKeyId: 'someone', secretAccessKey: 'whatever-secret' })).status, 403, 'another identity: 403');
+  t.equal((await signedFetch(d.endpoint, 'POST', '/minio/admin/v3/kms/key/create?key-id=other', undefined)).status, 403, 'anonymous: 403');
+  t.notOk(kes.api.state.keystore.names().includes('other'), 'the refused requests created nothing');
+  const builtIn = await daemon(t, {});
+  const r = await signedFetch(builtIn.endpoint, 'POST', '/minio/admin/v3/kms/key/create?key-id=more', ROOT_CREDENTIALS);
+  t.equal(r.status, 501, 'the built-in KMS has its one key: 501');
+});
+
 t.test('KMS admin API without a KMS: 501 NotImplemented (JSON)', async (t) => {
   const d = await daemon(t, {}, { kms: false });
   for (const path of ['/minio/admin/v3/kms/status', '/minio/admin/v3/kms/key/status']) {
