@@ -31,6 +31,11 @@ export interface Config {
   readonly accessLog: AccessLogMode;
   readonly cryptoWorkers: number;
   readonly autoEncryption: boolean;
+  /**
+   * Block Public Access for every bucket (S3_BLOCK_PUBLIC_ACCESS), as S3's account-level setting:
+   * all four settings on, whatever each bucket's own block says.
+   */
+  readonly blockPublicAccess: boolean;
   readonly shutdownTimeoutMs: number;
   /** Objects whose stored size is at most this many bytes live inside LMDB, not in a file. */
   readonly inlineThreshold: number;
@@ -97,7 +102,7 @@ export const DEFAULT_MIN_FREE_DISK: MinFreeDisk = Object.freeze({ bytes: 1024 **
  */
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_ACCESS_LOG', 'S3_ADDRESS', 'S3_API_CORS_ALLOW_ORIGIN', 'S3_API_STALE_UPLOADS_CLEANUP_INTERVAL', 'S3_API_STALE_UPLOADS_EXPIRY',
-  'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_HTTP_PARSER_PATCH', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
+  'S3_BLOCK_PUBLIC_ACCESS', 'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_HTTP_PARSER_PATCH', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
@@ -344,6 +349,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     accessLog,
     cryptoWorkers,
     autoEncryption: onOff(env, 'S3_KMS_AUTO_ENCRYPTION'),
+    blockPublicAccess: onOff(env, 'S3_BLOCK_PUBLIC_ACCESS'),
     shutdownTimeoutMs,
     inlineThreshold,
     syncReadMax,

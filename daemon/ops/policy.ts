@@ -16,7 +16,7 @@ import { utf8Text } from '../utf8.js';
 import { bodyContext, checkContext, listingContext, requestContext, signedBy, uploadContext, type BodyFacts, type ObjectRef, type RequestKeys, type SignedBy } from './condition-keys.js';
 import { parseCopySource } from './copy.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
-import { publicAccessBlockOf } from './public-access-block.js';
+import { blocks } from './public-access-block.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
 
@@ -218,7 +218,7 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
     const d = decide(policy, facts);
     if (d === 'deny') return false;
     // RestrictPublicBuckets: a public policy grants nothing to anonymous requests (its Deny stays).
-    if (d === 'allow' && !(user === undefined && publicAccessBlockOf(record)?.restrictPublicBuckets === true && isPublic(policy))) allowed = true;
+    if (d === 'allow' && !(user === undefined && blocks(env, record, 'restrictPublicBuckets') && isPublic(policy))) allowed = true;
   }
   return allowed;
 }
@@ -482,7 +482,7 @@ export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): P
   const policy = parseBucketPolicy(text, ctx.bucket!);
   const update = (b: BucketRecord): BucketRecord => {
     // As on S3, for every requester: checked in the commit, against the block in force then.
-    if (publicAccessBlockOf(b)?.blockPublicPolicy === true && isPublic(policy)) {
+    if (blocks(env, b, 'blockPublicPolicy') && isPublic(policy)) {
       throw new S3Error('AccessDenied', 'Access Denied: public policies are blocked by the BlockPublicPolicy block public access setting.');
     }
     return { ...b, policy: text };

@@ -6,6 +6,7 @@
 // (`403 AccessDenied`, whoever asks), and RestrictPublicBuckets keeps a public policy from granting
 // anonymous requests anything (ops/policy.ts). s3d's users are all of the bucket owner's account,
 // whom S3 keeps admitting. "Public" is GetBucketPolicyStatus's IsPublic (auth/bucket-policy.ts).
+// S3_BLOCK_PUBLIC_ACCESS=on is S3's account-level block: all four for every bucket (`blocks`).
 import { S3Error } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import type { BucketRecord, PublicAccessBlock } from '../meta/records.js';
@@ -25,6 +26,14 @@ const OFF: PublicAccessBlock = { blockPublicAcls: false, ignorePublicAcls: false
 /** The bucket's public access block, if one was put and not deleted since. */
 export function publicAccessBlockOf(b: BucketRecord): PublicAccessBlock | undefined {
   return b.publicAccessBlock === 'off' ? OFF : b.publicAccessBlock;
+}
+
+/**
+ * What blocks public access to the bucket: its own block, or everything when the server blocks it
+ * for every bucket (S3_BLOCK_PUBLIC_ACCESS, as S3's account-level setting: the stricter of the two).
+ */
+export function blocks(env: OpsEnv, b: BucketRecord, setting: 'blockPublicPolicy' | 'restrictPublicBuckets'): boolean {
+  return env.config.blockPublicAccess || publicAccessBlockOf(b)?.[setting] === true;
 }
 
 type OpHandler = (env: OpsEnv, ctx: RequestContext) => Promise<Result>;

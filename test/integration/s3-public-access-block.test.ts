@@ -4,8 +4,9 @@
 // minio-js, as `mc anonymous set` sends it) while a policy pinned to addresses stays allowed;
 // RestrictPublicBuckets taking anonymous access away from a public policy already in place (its
 // Deny still applying, users of the account still admitted, a non-public policy untouched) and
-// giving it back when the block is deleted; and a block written by a version that stored only
-// "off" reading back as four falses.
+// giving it back when the block is deleted; a block written by a version that stored only
+// "off" reading back as four falses; and S3_BLOCK_PUBLIC_ACCESS=on, the server-wide block (S3's
+// account-level one), over policies stored before it and whatever buckets say.
 
 import t from 'tap';
 import {
@@ -144,4 +145,29 @@ t.test('a block stored by an earlier version (all off) reads as four falses and 
   t.teardown(() => again.stop());
   t.same((await again.s3().send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration, OFF, 'four falses');
   t.equal(await s3Code(again.s3().send(new PutBucketPolicyCommand({ Bucket, Policy: readPolicy(Bucket) }))), 'ok', 'a public policy is accepted');
+});
+
+t.test('S3_BLOCK_PUBLIC_ACCESS=on blocks public access in every bucket, whatever the bucket says', async (t) => {
+  const x = await startDaemon();
+  t.teardown(() => x.stop());
+  const open = await createBucket(x.s3(), 'bpaopen');
+  await x.s3().send(new PutObjectCommand({ Bucket: open, Key: 'k', Body: 'public' }));
+  await x.s3().send(new PutBucketPolicyCommand({ Bucket: open, Policy: readPolicy(open) }));
+  const anon = async (port: number, bucket: string): Promise<number> => (await raw(port, { method: 'GET', path: `/${bucket}/k`, sign: false })).status;
+  t.equal(await anon(x.port, open), 200, 'without it, the public policy admits anonymous reads');
+  t.equal(await x.stop(), 0, 'stopped');
+
+  const y = await startDaemon({ dataDir: x.dataDir, env: { S3_BLOCK_PUBLIC_ACCESS: 'on' } });
+  t.teardown(() => y.stop());
+  const s3y = y.s3();
+  t.equal(await anon(y.port, open), 403, 'with it, the policy stored before admits no anonymous read');
+  await s3y.send(new PutPublicAccessBlockCommand({ Bucket: open, PublicAccessBlockConfiguration: OFF }));
+  t.equal(await anon(y.port, open), 403, 'a bucket\u2019s own all-off block does not lift it');
+  await s3y.send(new DeletePublicAccessBlockCommand({ Bucket: open }));
+  await expectS3Error(t, s3y.send(new GetPublicAccessBlockCommand({ Bucket: open })), 'NoSuchPublicAccessBlockConfiguration', 404, 'GetPublicAccessBlock reports the bucket\u2019s own block only, as S3 does');
+  const other = await createBucket(s3y, 'bpaacct');
+  await expectS3Error(t, s3y.send(new PutBucketPolicyCommand({ Bucket: other, Policy: readPolicy(other) })), 'AccessDenied', 403, 'a new public policy is refused');
+  await s3y.send(new PutObjectCommand({ Bucket: other, Key: 'k', Body: 'pinned' }));
+  await s3y.send(new PutBucketPolicyCommand({ Bucket: other, Policy: readPolicy(other, ['127.0.0.1/32']) }));
+  t.equal(await anon(y.port, other), 200, 'a policy pinned to an address is not public: accepted, and it admits');
 });
