@@ -5,7 +5,9 @@
 // context, so the data, ETag, checksums and Last-Modified stay as they are (S3 keeps them too).
 // As on S3: the caller needs s3:UpdateObjectEncryption and s3:PutObject; unencrypted and SSE-C
 // objects are InvalidRequest; an object under Object Lock (a retention of either mode, or a legal
-// hold) is AccessDenied; the new type can only be SSE-KMS.
+// hold) is AccessDenied; the new type can only be SSE-KMS; a request signed with Signature V2 is
+// InvalidRequest.
+import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { S3Error } from '../errors.js';
 import { isLocked, type ObjectRecord } from '../meta/records.js';
 import { normalizeKmsKeyId } from '../sse/params.js';
@@ -47,6 +49,10 @@ function refuseLocked(rec: ObjectRecord): void {
 
 export async function handleUpdateObjectEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucket = requireBucket(env, ctx.bucket);
+  const authorization = ctx.headers.authorization;
+  if ((authorization !== undefined && isV2Authorization(authorization)) || hasV2PresignParams([...ctx.query])) {
+    throw new S3Error('InvalidRequest', 'Requests that modify an object encryption configuration require AWS Signature Version 4. Modify the request to use AWS Signature Version 4, and then try again.');
+  }
   const key = ctx.key!;
   const versionId = ctx.query.get('versionId') ?? undefined;
   // s3:UpdateObjectEncryption was judged before the request ran (ops/policy.ts); S3 asks for s3:PutObject as well.

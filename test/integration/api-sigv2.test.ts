@@ -138,6 +138,18 @@ t.test('hand-signed V2: virtual-host style, Content-MD5, tampering, expiry', asy
     headers: { date, authorization: `AWS ${ACCESS_KEY}:${sign(`PUT\n\n\n${date}\n/${bucket}/signed-key`)}` },
   });
   assertXmlError(t, tampered, 403, 'SignatureDoesNotMatch', 'a signature for another key');
+  // UpdateObjectEncryption requires Signature V4, as on S3 (the V2 signature itself is good).
+  const xml = '<ObjectEncryption><SSE-KMS><KMSKeyArn>arn:aws:kms:us-east-1:000000000000:key/k</KMSKeyArn></SSE-KMS></ObjectEncryption>';
+  const rekey = await raw(d.port, {
+    method: 'PUT',
+    path: `/${bucket}/vh-key`,
+    query: 'encryption',
+    body: xml,
+    sign: false,
+    headers: { date, 'content-type': 'application/xml', authorization: `AWS ${ACCESS_KEY}:${sign(`PUT\n\napplication/xml\n${date}\n/${bucket}/vh-key?encryption`)}` },
+  });
+  assertXmlError(t, rekey, 400, 'InvalidRequest', 'UpdateObjectEncryption signed with V2');
+  t.match(rekey.body.toString(), /require AWS Signature Version 4/);
   const old = httpDate(new Date(Date.now() - 20 * 60_000));
   const skewed = await raw(d.port, { method: 'GET', path: `/${bucket}/vh-key`, sign: false, headers: { date: old, authorization: `AWS ${ACCESS_KEY}:${sign(`GET\n\n\n${old}\n/${bucket}/vh-key`)}` } });
   assertXmlError(t, skewed, 403, 'RequestTimeTooSkewed', 'a Date 20 minutes old');
