@@ -73,12 +73,17 @@ t.test('a slow but steady reader over TLS gets the whole body; one that stops re
   const [steady, sseSteady, stopped] = await Promise.all([
     tlsGet('plain', 600_000, 30_000),
     tlsGet('sse-c', 150_000, 30_000, ssec),
-    tlsGet('plain', 0, 18_000),
+    // It stops after its first MiB and would read on after 30 s: the server must have cut it by then
+    // (no byte taken for 10 s, checked every 2 s, and over TLS up to ~16 s: docs/operations.md,
+    // Known limitations). 18 s left too little room: one clean-clone CI run on 2 cores saw the cut
+    // come later, the reader read on and got every byte.
+    tlsGet('plain', 0, 30_000),
   ]);
   t.equal(steady.closedAfterMs, undefined, 'the server never closed the connection of the reader at 600 KB/s');
   t.ok(steady.body.equals(plain), `and it got all ${plain.length} bytes, unchanged (${steady.body.length})`);
   t.equal(sseSteady.closedAfterMs, undefined, 'nor that of an SSE-C reader at 150 KB/s');
   t.ok(sseSteady.body.equals(customer), `which got all ${customer.length} bytes, unchanged (${sseSteady.body.length})`);
   t.ok(stopped.body.length < plain.length, `the reader that stopped got ${stopped.body.length} bytes: cut, not finished`);
+  // (The paused reader sees the close only when it reads on, at 30 s: closedAfterMs is no cut time.)
   t.ok(stopped.closedAfterMs !== undefined, 'by the server');
 });
