@@ -29,10 +29,11 @@ export interface Session {
 }
 
 /**
- * The longest session AssumeRole gives: a token without its issue time was issued no earlier than
- * this before its expiry, which aws:TokenIssueTime then says (a revocation by issue time catches it).
+ * The longest session AssumeRole gives (DurationSeconds). A token without its issue time was issued
+ * no earlier than this before its expiry, which aws:TokenIssueTime then says (a revocation by
+ * issue time catches it).
  */
-const LONGEST_SESSION_MS = 7 * 24 * 3_600_000;
+export const LONGEST_SESSION_S = 7 * 24 * 3600;
 
 /** What AssumeRole asked for besides its user and duration. */
 export interface SessionOptions {
@@ -136,7 +137,7 @@ export class SessionTokens {
             policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)),
             tags: session.tags,
             name: session.name,
-            issuedAt: session.issuedAt ?? session.expiresAt - LONGEST_SESSION_MS,
+            issuedAt: session.issuedAt ?? session.expiresAt - LONGEST_SESSION_S * 1000,
           },
     );
     return session;

@@ -24,7 +24,7 @@ const SETTINGS = [
 const OFF: PublicAccessBlock = { blockPublicAcls: false, ignorePublicAcls: false, blockPublicPolicy: false, restrictPublicBuckets: false };
 
 /** The bucket's public access block, if one was put and not deleted since. */
-export function publicAccessBlockOf(b: BucketRecord): PublicAccessBlock | undefined {
+function publicAccessBlockOf(b: BucketRecord): PublicAccessBlock | undefined {
   return b.publicAccessBlock === 'off' ? OFF : b.publicAccessBlock;
 }
 

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { parseIdentityPolicy } from '../auth/bucket-policy.js';
 import { authenticate, type AuthResult } from '../auth/sigv4.js';
-import type { SessionTokens } from '../auth/sts.js';
+import { LONGEST_SESSION_S, type SessionTokens } from '../auth/sts.js';
 import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
 import type { OpsEnv } from './env.js';
@@ -17,7 +17,7 @@ import type { RequestContext, Result } from './types.js';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 export const MIN_DURATION_S = 900;
-export const MAX_DURATION_S = 7 * 24 * 3600;
+export const MAX_DURATION_S = LONGEST_SESSION_S;
 const DEFAULT_DURATION_S = 3600;
 /** A session policy's longest text (MinIO's bound; AWS packs it into 2,048 bytes too). */
 const MAX_POLICY_CHARS = 2048;
