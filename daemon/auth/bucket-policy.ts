@@ -76,8 +76,9 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:x-amz-acl', ...GRANT_KEYS, 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
   ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source', 's3:signatureage',
   // Who signed: a user's access key (aws:username, aws:userid), `anonymous` (aws:userid of an
-  // unsigned request); aws:PrincipalType `User` or `Anonymous`; temporary credentials' issue time.
-  'aws:username', 'aws:userid', 'aws:principaltype', 's3:tlsversion', 'aws:tokenissuetime',
+  // unsigned request); aws:PrincipalType `User` or `Anonymous`; temporary credentials' issue time;
+  // the signer's account and the bucket's (s3d has one: the root user's access key).
+  'aws:username', 'aws:userid', 'aws:principaltype', 's3:tlsversion', 'aws:tokenissuetime', 'aws:principalaccount', 'aws:resourceaccount',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
@@ -92,7 +93,7 @@ export const PRINCIPAL_TAG = 'aws:principaltag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion', 'aws:tokenissuetime': 'aws:TokenIssueTime' };
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion', 'aws:tokenissuetime': 'aws:TokenIssueTime', 'aws:principalaccount': 'aws:PrincipalAccount', 'aws:resourceaccount': 'aws:ResourceAccount' };
 const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>', 'aws:PrincipalTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
@@ -450,18 +451,22 @@ export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny
 
 /**
  * PolicyStatus.IsPublic, by S3's rule: some Allow statement admits anyone, unless it is pinned to
- * fixed source addresses (an IpAddress condition on aws:SourceIp with no /0 range) or fixed
- * signers (StringEquals on aws:userid, without `anonymous`). The other condition keys s3d knows
+ * fixed source addresses (an IpAddress condition on aws:SourceIp with no /0 range), fixed
+ * signers (StringEquals on aws:userid, without `anonymous`) or fixed accounts (StringEquals on
+ * aws:PrincipalAccount, which unsigned requests do not have). The other condition keys s3d knows
  * (Referer, User-Agent, SecureTransport, s3:prefix, …) are the client's to choose and restrict
  * nobody.
  */
 export function isPublic(policy: BucketPolicy): boolean {
+  // StringEquals on `key`, every value fixed (no policy variable) and none `anonymous`.
+  const fixed = (c: Condition, key: string): boolean => c.op === 'stringequals' && !c.ifExists && c.set === undefined && c.key === key && c.values.every((v) => v !== 'anonymous' && !v.includes('${'));
   const pinned = (s: Statement): boolean =>
     s.conditions.some(
       (c) =>
         (c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => !/\/0+$/.test(cidr.trim()))) ||
-        // Fixed signers (aws:userid, as S3 counts it): users' access keys, not anyone.
-        (c.op === 'stringequals' && !c.ifExists && c.set === undefined && c.key === 'aws:userid' && c.values.every((v) => v !== 'anonymous' && !v.includes('${'))),
+        // Fixed signers (aws:userid, as S3 counts it: users' access keys) or accounts: not anyone.
+        fixed(c, 'aws:userid') ||
+        fixed(c, 'aws:principalaccount'),
     );
   return policy.statements.some((s) => s.allow && s.anyone && !pinned(s));
 }

@@ -115,3 +115,12 @@ export function bucketOwner(env: OpsEnv): { ID: string; DisplayName: string } {
   return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
 }
 
+/**
+ * The account s3d's ARNs and policies name (STS's GetCallerIdentity, aws:PrincipalAccount,
+ * aws:ResourceAccount): the root user's access key, the one owner of every bucket, which
+ * x-amz-expected-bucket-owner names too (s3d has no 12-digit account number).
+ */
+export function accountId(env: OpsEnv): string {
+  return env.config.rootUser;
+}
+

@@ -15,7 +15,7 @@ import type { BucketRecord, TagSet } from '../meta/records.js';
 import { utf8Text } from '../utf8.js';
 import { bodyContext, checkContext, listingContext, requestContext, signedBy, uploadContext, type BodyFacts, type ObjectRef, type RequestKeys, type SignedBy } from './condition-keys.js';
 import { parseCopySource } from './copy.js';
-import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { accountId, clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { blocks } from './public-access-block.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
@@ -201,7 +201,7 @@ interface Check {
  * within one account.
  */
 function permits(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): boolean {
-  principalKeys(req.keys, user);
+  principalKeys(req.keys, user, accountId(env));
   const facts: RequestFacts = { action: check.action, resource: check.resource, context: checkContext(env, req, check.action, check.object) };
   // Temporary credentials: their session policy limits whatever else allows (and may deny).
   const session = user?.session?.policy;
@@ -227,11 +227,14 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
  * The keys that say who signed, as IAM gives them: for a user, its access key as aws:username and
  * aws:userid (s3d's users have no other name or id; MinIO's are the same), aws:PrincipalType
  * `User` (temporary credentials: their user's, and `AssumedRole`, and aws:TokenIssueTime), its tags as
- * aws:PrincipalTag/<key>; for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
- * aws:username. The root user is never judged.
+ * aws:PrincipalTag/<key>, and s3d's one account as aws:PrincipalAccount; for an unsigned request
+ * aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no aws:username or aws:PrincipalAccount
+ * (as on AWS). Every request has aws:ResourceAccount, the account owning every bucket. The root
+ * user is never judged.
  */
-function principalKeys(keys: Map<string, string>, user: User | undefined): void {
+function principalKeys(keys: Map<string, string>, user: User | undefined, account: string): void {
   if (keys.has('aws:principaltype')) return;
+  keys.set('aws:resourceaccount', account);
   if (user === undefined) {
     keys.set('aws:userid', 'anonymous');
     keys.set('aws:principaltype', 'Anonymous');
@@ -241,6 +244,7 @@ function principalKeys(keys: Map<string, string>, user: User | undefined): void 
   const name = user.session?.parent ?? user.accessKey;
   keys.set('aws:username', name);
   keys.set('aws:userid', name);
+  keys.set('aws:principalaccount', account);
   keys.set('aws:principaltype', user.session === undefined ? 'User' : 'AssumedRole');
   // AWS's way to revoke temporary credentials: a Deny on DateLessThan aws:TokenIssueTime.
   if (user.session?.issuedAt !== undefined) keys.set('aws:tokenissuetime', new Date(user.session.issuedAt).toISOString());

@@ -12,7 +12,7 @@ import { authenticate, type AuthResult } from '../auth/sigv4.js';
 import { LONGEST_SESSION_S, type SessionTokens } from '../auth/sts.js';
 import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
-import type { OpsEnv } from './env.js';
+import { accountId, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -89,14 +89,6 @@ function sessionTags(params: ReadonlyMap<string, string>): Array<[string, string
   return pairs;
 }
 
-/**
- * The account s3d's ARNs name: the root user's access key, the one owner of every bucket, which
- * x-amz-expected-bucket-owner names too (s3d has no 12-digit account number).
- */
-function account(env: OpsEnv): string {
-  return env.config.rootUser;
-}
-
 /** One STS call (AssumeRole or GetCallerIdentity), answered with STS's XML, errors included. */
 export async function handleSts(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext): Promise<Result> {
   try {
@@ -142,7 +134,7 @@ export async function handleSts(env: OpsEnv, sessions: SessionTokens, ctx: Reque
  * policies know as aws:userid), temporary credentials (the assumed-role ARN AssumeRole gave them).
  */
 function callerIdentity(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, accessKey: string): Result {
-  const acct = account(env);
+  const acct = accountId(env);
   const session = sessions.user(accessKey)?.session;
   const [arn, userId] =
     accessKey === env.config.rootUser
@@ -191,7 +183,7 @@ function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, a
   return xmlResult(
     200,
     `<AssumeRoleResponse xmlns="${STS_NS}"><AssumeRoleResult>` +
-      `<AssumedRoleUser><Arn>${escape(assumedRoleArn(account(env), accessKey, sessionName))}</Arn><AssumedRoleId>${escape(`${issued.accessKeyId}:${sessionName}`)}</AssumedRoleId></AssumedRoleUser>` +
+      `<AssumedRoleUser><Arn>${escape(assumedRoleArn(accountId(env), accessKey, sessionName))}</Arn><AssumedRoleId>${escape(`${issued.accessKeyId}:${sessionName}`)}</AssumedRoleId></AssumedRoleUser>` +
       `<Credentials><AccessKeyId>${issued.accessKeyId}</AccessKeyId><SecretAccessKey>${escape(issued.secretKey)}</SecretAccessKey><SessionToken>${issued.sessionToken}</SessionToken>` +
       `<Expiration>${new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}</Expiration></Credentials>` +
       `</AssumeRoleResult><ResponseMetadata><RequestId>${escape(ctx.requestId)}</RequestId></ResponseMetadata></AssumeRoleResponse>`,

@@ -309,7 +309,7 @@ t.test('policy variables s3d cannot fill in are refused with MalformedPolicy; th
     });
   const cases: Array<[string, string, RegExp]> = [
     ['a variable in a 2008-10-17 policy (IAM would read it as text)', home(`${K}/home/\${aws:username}/*`, undefined, '2008-10-17'), /policy variables need (&quot;|")Version(&quot;|"): (&quot;|")2012-10-17/],
-    ['a key s3d has no value for', home(`${K}/home/\${aws:PrincipalAccount}/*`), /aws:PrincipalAccount/],
+    ['a key s3d has no value for', home(`${K}/home/\${aws:PrincipalOrgID}/*`), /aws:PrincipalOrgID/],
     ['a key no action of the statement has', home(`${K}/\${s3:prefix}/*`), /s3:prefix is a key of/],
     ['a variable in IpAddress', home(`${K}/*`, { IpAddress: { 'aws:SourceIp': '${aws:SourceIp}' } }), /policy variables are taken in Resource and in the values of string operators/],
     ['an unclosed variable', home(`${K}/home/\${aws:username/*`), /a policy variable is \$\{key\}/],
@@ -330,7 +330,7 @@ t.test('policy variables s3d cannot fill in are refused with MalformedPolicy; th
 
 t.test('a policy variable s3d cannot fill in, in the IAM file: start-up fails naming S3_IAM_FILE; a reload is refused and the previous users stay', async (t) => {
   const withVariable = {
-    policies: { ...policies, teams: doc(allow(['s3:GetObject', 's3:PutObject'], [`${L}/teams/\${aws:PrincipalAccount}/*`])) },
+    policies: { ...policies, teams: doc(allow(['s3:GetObject', 's3:PutObject'], [`${L}/teams/\${aws:PrincipalOrgID}/*`])) },
     users: [...Object.values(USERS), { accessKey: 'disc-team', secretKey: 'disc-team-secret-5', policies: ['teams'] }],
   };
   /** The start-up error of a daemon given this IAM file ('started' when it starts anyway: then stopped). */
@@ -345,7 +345,7 @@ t.test('a policy variable s3d cannot fill in, in the IAM file: start-up fails na
     }
   }
   const bad = writeIam(join(work, 'variables.json'), withVariable);
-  t.match(await startError(bad), /S3_IAM_FILE[^\n]*policy \\?"teams\\?"[^\n]*aws:PrincipalAccount/, 'the daemon does not start, and says which policy and why');
+  t.match(await startError(bad), /S3_IAM_FILE[^\n]*policy \\?"teams\\?"[^\n]*aws:PrincipalOrgID/, 'the daemon does not start, and says which policy and why');
   const old = writeIam(join(work, 'old-variables.json'), {
     policies: { c: { Statement: [{ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: arn(L), Condition: { StringLike: { 's3:prefix': 'home/${aws:username}/*' } } }] } },
     users: [{ accessKey: 'disc-cond', secretKey: 'disc-cond-secret-6', policies: ['c'] }],
@@ -362,7 +362,7 @@ t.test('a policy variable s3d cannot fill in, in the IAM file: start-up fails na
     await d.waitForLog(() => reloads() > n, 10_000);
     const line = d.jsonLogs().filter((l) => String(l.msg).startsWith('users reload'))[n];
     t.match(String(line?.msg), /^users reload failed/, 'the reload fails');
-    t.match(JSON.stringify(line), /aws:PrincipalAccount/, 'saying why');
+    t.match(JSON.stringify(line), /aws:PrincipalOrgID/, 'saying why');
     t.equal(await s3Code(as({ accessKey: 'disc-team', secretKey: 'disc-team-secret-5' }).send(new GetObjectCommand({ Bucket: L, Key: 'teams/x/y' }))), 'InvalidAccessKeyId/403', 'the new user was not added');
     t.equal(await s3Code(as(USERS.listread).send(new GetObjectCommand({ Bucket: L, Key: 'private/s.txt' }))), 'ok', 'the previous users still work');
   } finally {
@@ -380,7 +380,7 @@ t.test('a stored bucket policy this version does not accept (a variable s3d cann
   await x.s3().send(new CreateBucketCommand({ Bucket: bucket }));
   t.equal(await x.stop(), 0, 'stopped');
   // What this version refuses, written into the store as another version might have.
-  const old = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${bucket}/teams/\${aws:PrincipalAccount}/*`) }] });
+  const old = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn(`${bucket}/teams/\${aws:PrincipalOrgID}/*`) }] });
   const meta = new MetaStore(join(x.dataDir, '.s3d'));
   await meta.updateBucket(bucket, (b) => ({ ...b, policy: old }));
   await meta.close();
@@ -388,7 +388,7 @@ t.test('a stored bucket policy this version does not accept (a variable s3d cann
   t.teardown(() => again.stop());
   const line = again.jsonLogs().find((l) => l.level === 50 && l.bucket === bucket);
   t.match(line?.msg, /bucket policy stored for this bucket is not valid for this version/, 'an error line names the bucket');
-  t.match(line?.error, /aws:PrincipalAccount/, 'and says why');
+  t.match(line?.error, /aws:PrincipalOrgID/, 'and says why');
   const anon = await raw(again.port, { method: 'GET', path: `/${bucket}/teams/x/k`, sign: false });
   t.equal(anon.status, 400, 'requests it judges are refused meanwhile');
   t.match(anon.body.toString(), /MalformedPolicy/);

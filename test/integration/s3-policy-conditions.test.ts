@@ -7,7 +7,7 @@
 // ForAnyValue:/ForAllValues:. Object Lock: s3:object-lock-mode, -retain-until-date,
 // -remaining-retention-days and -legal-hold (a write's headers, a multipart upload's parts judged by
 // its CreateMultipartUpload's, PutObjectRetention's and PutObjectLegalHold's bodies), and a
-// conditional write's s3:if-none-match. The parser and evaluator alone: unit/daemon/auth/bucket-policy.test.ts.
+// conditional write's s3:if-none-match. aws:PrincipalAccount and aws:ResourceAccount. The parser and evaluator alone: unit/daemon/auth/bucket-policy.test.ts.
 
 import t from 'tap';
 import {
@@ -29,7 +29,7 @@ import {
   CopyObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { bucketName, s3Client } from '../helpers/daemon.js';
+import { ACCESS_KEY, bucketName, s3Client } from '../helpers/daemon.js';
 import { objectPath, policy, stmt, taggingXml } from '../helpers/bucket-policy.js';
 import { raw } from '../helpers/http.js';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -38,6 +38,7 @@ import { s3Code } from '../helpers/s3.js';
 import { allow, deny, doc, DENIED, startDaemonWithUsers } from '../helpers/users.js';
 
 const P = bucketName('pcond'); // judged by its bucket policy
+const A = bucketName('acond'); // a bucket policy by account
 const U = bucketName('ucond'); // judged by the users' own policies
 const V = bucketName('vcond'); // versioned, users' policies
 
@@ -62,8 +63,12 @@ const policies = {
     deny(['s3:PutObject'], [`${U}/req/*`], { Null: { 's3:x-amz-grant-full-control': 'false' } }),
     deny(['s3:PutObject'], [`${U}/req/*`], { Null: { 's3:x-amz-grant-read': 'false' } }),
   ),
-  // Nothing of its own on P: what it may do there, P's policy says.
-  other: doc(allow(['s3:ListBucket'], [U])),
+  // Nothing of its own on P: what it may do there, P's policy says. On U, reads by account.
+  other: doc(
+    allow(['s3:ListBucket'], [U]),
+    allow(['s3:GetObject'], [`${U}/*`], { StringEquals: { 'aws:PrincipalAccount': ACCESS_KEY, 'aws:ResourceAccount': ACCESS_KEY } }),
+    deny(['s3:GetObject'], [`${U}/locked`], { StringNotEquals: { 'aws:ResourceAccount': 'another-account' } }),
+  ),
 };
 const users = [
   { accessKey: 'abac-user', secretKey: 'abac-secret-0001', policies: ['abac'] },
@@ -85,7 +90,7 @@ const tagsOf = async (Bucket: string, Key: string): Promise<string> => (await ro
 const anonymous = (method: string, bucket: string, key: string, opts: { query?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> =>
   raw(d.port, { method, path: objectPath(bucket, key), sign: false, ...opts }).then((r) => r.status);
 
-await Promise.all([P, U, V].map((Bucket) => root.send(new CreateBucketCommand({ Bucket }))));
+await Promise.all([P, U, V, A].map((Bucket) => root.send(new CreateBucketCommand({ Bucket }))));
 await root.send(new PutBucketVersioningCommand({ Bucket: V, VersioningConfiguration: { Status: 'Enabled' } }));
 for (const b of [P, U]) {
   for (const [key, tagging] of [['pub', 'class=public'], ['priv', 'class=private'], ['untagged', ''], ['locked', 'class=locked&project=blue']]) {
@@ -305,4 +310,27 @@ t.test('Object Lock keys (headers, an upload\'s parts, PutObjectRetention\'s and
   const done = await s3Code(other.send(new CompleteMultipartUploadCommand({ Bucket: L, Key: 'mp/big', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] } })));
   t.equal(done, 'ok', 'its parts and completion are judged by the retention CreateMultipartUpload asked for');
   t.equal(await until('mp/big'), days(15).toISOString().slice(0, 10), 'the object has it');
+});
+
+t.test("aws:PrincipalAccount and aws:ResourceAccount: s3d's one account, the root user's access key", async (t) => {
+  for (const key of ['k', 'res/mine', 'res/theirs']) await root.send(new PutObjectCommand({ Bucket: A, Key: key, Body: key }));
+  await root.send(
+    new PutBucketPolicyCommand({
+      Bucket: A,
+      Policy: policy(
+        // Any signer of this account: every user, never anonymous (it has no account).
+        stmt('Allow', ['s3:GetObject'], [`${A}/k`], { StringEquals: { 'aws:PrincipalAccount': ACCESS_KEY } }),
+        stmt('Allow', ['s3:GetObject'], [`${A}/res/mine`], { StringEquals: { 'aws:ResourceAccount': ACCESS_KEY } }),
+        stmt('Allow', ['s3:GetObject'], [`${A}/res/theirs`], { StringEquals: { 'aws:ResourceAccount': 'another-account' } }),
+      ),
+    }),
+  );
+  t.equal(await get(other, A, 'k'), 'k', 'a user: its account is the one the policy names');
+  t.equal(await anonymous('GET', A, 'k'), 403, 'anonymous: no aws:PrincipalAccount');
+  t.equal(await anonymous('GET', A, 'res/mine'), 200, 'aws:ResourceAccount: every request has it, anonymous too');
+  t.equal(await anonymous('GET', A, 'res/theirs'), 403, 'another account: not this bucket');
+  t.equal(await get(other, A, 'res/theirs'), DENIED);
+  // The user's own policy: reads of U by account, a Deny unless the bucket is another account's.
+  t.equal(await get(other, U, 'priv'), 'body of priv', "the user's own policy: both accounts are s3d's");
+  t.equal(await get(other, U, 'locked'), DENIED, 'and its Deny: this bucket is not another-account\'s');
 });

@@ -107,7 +107,7 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['bucket action on objects', doc(allow('s3:ListBucket', `arn:aws:s3:::${B}/*`))],
     ['service action in a bucket policy', doc(allow('s3:ListAllMyBuckets', `arn:aws:s3:::${B}`))],
     // Policy variables s3d cannot fill in (see the policy variables test).
-    ['a variable of an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:PrincipalAccount}/*`))],
+    ['a variable of an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:PrincipalOrgID}/*`))],
     ['a variable in a 2008-10-17 policy', JSON.stringify({ Version: '2008-10-17', Statement: [allow('s3:GetObject', `arn:aws:s3:::${B}/home/\${aws:username}/*`)] })],
     // Keys no action of the statement has never match (S3 refuses them too).
     ['s3:prefix on GetObject', doc({ ...good, Condition: { StringEquals: { 's3:prefix': 'home/' } } })],
@@ -439,10 +439,16 @@ t.test('policy variables: ${key} is the request\u2019s value as text, ${key, \'d
   t.notOk(isPublic(parseBucketPolicy(pinned, B)), 'pinned to fixed signers (aws:userid): not public');
   t.ok(isPublic(parseBucketPolicy(pinned.replace('app-2', 'anonymous'), B)), 'unless one is anonymous');
   t.ok(isPublic(parseBucketPolicy(pinned.replace('StringEquals', 'StringLike').replace('app-2', '*'), B)), 'or a pattern');
+  const account = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringEquals: { 'aws:PrincipalAccount': 'root-key' } } }));
+  t.notOk(isPublic(parseBucketPolicy(account, B)), 'pinned to a fixed account (aws:PrincipalAccount): not public');
+  t.ok(isPublic(parseBucketPolicy(account.replace('root-key', '${aws:username}'), B)), 'unless it is a variable');
+  t.ok(isPublic(parseBucketPolicy(account.replace('PrincipalAccount', 'ResourceAccount'), B)), 'aws:ResourceAccount pins nobody: every request has it');
+  t.ok(ask(account, 's3:GetObject', `${B}/k`, { 'aws:principalaccount': 'root-key' }));
+  t.notOk(ask(account, 's3:GetObject', `${B}/k`, {}), 'no account (anonymous): no match');
   // What is refused: anything s3d could not fill in, or would not fill in as IAM does.
   const bad: Array<[string, string]> = [
     ['no Version (2008-10-17: no variables)', JSON.stringify({ Statement: [allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username}`)] })],
-    ['an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:PrincipalAccount}`))],
+    ['an unknown key', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:PrincipalOrgID}`))],
     ['a set key', doc(allow('s3:PutObject', `arn:aws:s3:::${B}/\${s3:RequestObjectTagKeys}`))],
     ['not closed', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username`))],
     ['empty', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/\${}`))],
@@ -459,7 +465,7 @@ t.test('policy variables: ${key} is the request\u2019s value as text, ${key, \'d
   t.equal(code(() => parseBucketPolicy(doc(allow(['s3:GetObject', 's3:ListBucket'], [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/\${s3:prefix}*`])), B)), 'ok', 'a key of one of its actions');
   const message = (text: string): string => { try { parseBucketPolicy(text, B); } catch (err) { return (err as Error).message; } return ''; };
   t.match(message(bad[0]![1]), /policy variables need "Version": "2012-10-17"/, 'the message says why');
-  t.match(message(bad[1]![1]), /aws:PrincipalAccount/, 'and which variable');
+  t.match(message(bad[1]![1]), /aws:PrincipalOrgID/, 'and which variable');
 });
 
 t.test('s3:TlsVersion: only conditions that hold alike for TLS 1.2 and 1.3', async (t) => {
