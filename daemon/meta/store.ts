@@ -1,8 +1,8 @@
 // The only LMDB opener: buckets, object records, multipart uploads and parts, and the
 // deletion queue. Writes are async transactions that lmdb-js batches into shared commits;
 // a write's promise resolves only once its commit is flushed to disk.
-// Key layout: keys.ts; listing pages: listing.ts; its errors: commit-errors.ts; the start-up
-// scan's snapshot: reference-snapshot.ts.
+// Key layout: keys.ts; listing pages: listing.ts; the multipart tables: upload-tables.ts; its
+// errors: commit-errors.ts; the start-up scan's snapshot: reference-snapshot.ts.
 
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { ReferenceSnapshot } from './reference-snapshot.js';
@@ -13,9 +13,10 @@ import { NullVersionIndex } from './null-index.js';
 import { join } from 'node:path';
 import { filesOf, isLocked, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
+import { UploadTables } from './upload-tables.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsFingerprint, NULL_VERSION } from './versions.js';
-import { bucketRange, MAX_UPLOAD_ID_BYTES, mayBeBucketName, objectKey, partKey, SEP, uploadIndexKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
-import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListingTables, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
+import { bucketRange, mayBeBucketName, objectKey, SEP, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
@@ -27,9 +28,7 @@ export class MetaStore {
   private readonly root: RootDatabase;
   private readonly buckets: Database<BucketRecord, string>;
   private readonly objects: Database<ObjectRecord, Buffer>;
-  private readonly uploads: Database<UploadRecord, string>;
-  private readonly uploadIndex: Database<string, Buffer>;
-  private readonly parts: Database<PartRecord, Buffer>;
+  private readonly multipart: UploadTables;
   private readonly gc: Database<number, string>;
   /** Noncurrent versions and delete markers of versioned buckets, newest first per key. */
   private readonly versions: Database<ObjectRecord, Buffer>;
@@ -56,7 +55,6 @@ export class MetaStore {
   /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
   uploadEntriesRead = 0;
   private readonly listing: ListingTables;
-  private readonly uploadTables: UploadListingTables;
 
   /**
    * The clean-shutdown marker given to the constructor describes this store as it is: its token,
@@ -91,9 +89,7 @@ export class MetaStore {
     const plain = { useRecords: false } as const;
     this.buckets = this.root.openDB({ name: 'buckets', ...plain });
     this.objects = this.root.openDB({ name: 'objects', keyEncoding: 'binary', ...plain });
-    this.uploads = this.root.openDB({ name: 'uploads', ...plain });
-    this.uploadIndex = this.root.openDB({ name: 'upload-index', keyEncoding: 'binary' });
-    this.parts = this.root.openDB({ name: 'parts', keyEncoding: 'binary', ...plain });
+    this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
     this.gc = this.root.openDB({ name: 'gc' });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
@@ -137,7 +133,6 @@ export class MetaStore {
       entryRead: () => void this.listEntriesRead++,
       versionRead: () => void this.versionEntriesRead++,
     };
-    this.uploadTables = { uploads: this.uploads, uploadIndex: this.uploadIndex, getUpload: (id) => this.getUpload(id), uploadRead: () => void this.uploadEntriesRead++ };
   }
 
   async close(): Promise<void> {
@@ -242,10 +237,7 @@ export class MetaStore {
       const { start, end } = bucketRange(name);
       for (const _ of this.objects.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
       for (const _ of this.versions.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
-      for (const { value: id } of this.uploadIndex.getRange({ start, end })) {
-        const upload = this.uploads.get(id);
-        if (upload) this.dropUpload(upload);
-      }
+      for (const upload of this.multipart.ofBucket(name)) this.queueFiles(this.multipart.remove(upload));
       void this.buckets.remove(name);
     });
   }
@@ -625,44 +617,26 @@ export class MetaStore {
       const b = this.buckets.get(upload.bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       check?.(b);
-      void this.uploads.put(upload.id, upload);
-      void this.uploadIndex.put(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id), upload.id);
+      this.multipart.add(upload);
     });
   }
 
   /** Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`: where the following page starts). */
   uploadsInitiatedBefore(time: number, after = '', limit = Number.MAX_SAFE_INTEGER): { uploads: UploadRecord[]; next?: string } {
-    const out: UploadRecord[] = [];
-    let read = 0;
-    let last: string | undefined;
-    for (const { key, value } of this.uploads.getRange(after === '' ? {} : { start: after })) {
-      if (key === after) continue;
-      if (read++ === limit) return { uploads: out, next: last };
-      last = key;
-      if (value.initiated < time) out.push(value);
-    }
-    return { uploads: out };
+    return this.multipart.initiatedBefore(time, after, limit);
   }
 
   /** The upload `id` names; undefined for an id longer than s3d's are (it is not looked up). */
   getUpload(id: string): UploadRecord | undefined {
-    return Buffer.byteLength(id) > MAX_UPLOAD_ID_BYTES ? undefined : this.uploads.get(id);
+    return this.multipart.getUpload(id);
   }
 
   putPart(uploadId: string, part: PartRecord): Promise<void> {
-    return this.write(() => {
-      if (!this.uploads.get(uploadId)) throw new MetaConflict('NoSuchUpload');
-      const k = partKey(uploadId, part.n);
-      const old = this.parts.get(k);
-      if (old) this.queueFiles(filesOf({ parts: [old] }));
-      void this.parts.put(k, part);
-    });
+    return this.write(() => this.queueFiles(this.multipart.putPart(uploadId, part)));
   }
 
   listParts(uploadId: string, afterPart = 0, limit = 10000): PartRecord[] {
-    const start = partKey(uploadId, afterPart + 1);
-    const end = partKey(uploadId, 0xffffffff);
-    return [...this.parts.getRange({ start, end, limit }).map(({ value }) => value)];
+    return this.multipart.listParts(uploadId, afterPart, limit);
   }
 
   /**
@@ -672,28 +646,13 @@ export class MetaStore {
    */
   completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
     return this.write(() => {
-      if (!this.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
-      if (!this.buckets.get(upload.bucket)) throw new MetaConflict('NoSuchBucket');
+      if (!this.multipart.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
+      const b = this.buckets.get(upload.bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
       check?.(this.objects.get(objectKey(upload.bucket, upload.key)));
-      // The caller read the parts before this transaction: a part re-uploaded since then has
-      // had its old file queued for deletion, so the record must not point at it. Re-uploaded
-      // with the same bytes (an MD5 ETag, the same sizes) it is still the part the client listed,
-      // as on S3: the record takes it as it is now.
-      if (record.parts !== undefined) {
-        const parts = record.parts.map((p) => {
-          const cur = this.parts.get(partKey(upload.id, p.n));
-          if (!cur || cur.etag !== p.etag || cur.size !== p.size || cur.stored !== p.stored) throw new MetaConflict('InvalidPart');
-          return filesOf({ parts: [cur] }).join() === filesOf({ parts: [p] }).join() ? p : cur;
-        });
-        record = { ...record, parts };
-      }
-      const used = new Set(filesOf(record));
-      for (const p of this.listParts(upload.id)) {
-        for (const f of filesOf({ parts: [p] })) if (!used.has(f)) this.queueFiles([f]);
-        void this.parts.remove(partKey(upload.id, p.n));
-      }
-      const stored = this.install(this.buckets.get(upload.bucket)!, upload.key, record);
-      this.removeUpload(upload);
+      const current = this.multipart.currentParts(upload.id, record);
+      this.queueFiles(this.multipart.remove(upload, new Set(filesOf(current))));
+      const stored = this.install(b, upload.key, current);
       inTxn?.(stored);
       return stored;
     });
@@ -702,35 +661,21 @@ export class MetaStore {
   /** `inTxn` runs in the transaction once the upload is dropped (before any reader sees it gone). */
   abortUpload(uploadId: string, inTxn?: () => void): Promise<void> {
     return this.write(() => {
-      const upload = this.uploads.get(uploadId);
+      const upload = this.multipart.uploads.get(uploadId);
       if (!upload) throw new MetaConflict('NoSuchUpload');
-      this.dropUpload(upload);
+      this.queueFiles(this.multipart.remove(upload));
       inTxn?.();
     });
   }
 
-  /** An upload and its parts removed, the parts' files queued for deletion (inside a write). */
-  private dropUpload(upload: UploadRecord): void {
-    for (const p of this.listParts(upload.id)) {
-      this.queueFiles(filesOf({ parts: [p] }));
-      void this.parts.remove(partKey(upload.id, p.n));
-    }
-    this.removeUpload(upload);
-  }
-
-  private removeUpload(upload: UploadRecord): void {
-    void this.uploads.remove(upload.id);
-    void this.uploadIndex.remove(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id));
-  }
-
   /** Uploads of a bucket in key order, then initiation order (listing.ts). */
   listUploads(bucket: string, opts: UploadListOptions): { uploads: UploadRecord[]; isTruncated: boolean } {
-    return listUploads(this.uploadTables, bucket, opts);
+    return listUploads(this.multipart, bucket, opts);
   }
 
   /** A bucket's uploads from just past the markers, read as they are taken (meta/listing.ts uploadsAfter). */
   uploadsAfter(bucket: string, opts: Omit<UploadListOptions, 'limit'> & { pastPrefix?: string }): Generator<UploadRecord> {
-    return uploadsAfter(this.uploadTables, bucket, opts);
+    return uploadsAfter(this.multipart, bucket, opts);
   }
 
   // ---- deletion queue and sweep support
@@ -771,7 +716,7 @@ export class MetaStore {
     const opts = transaction === undefined ? {} : { transaction };
     for (const { value } of this.objects.getRange(opts)) yield filesOf(value);
     for (const { value } of this.versions.getRange(opts)) yield filesOf(value);
-    for (const { value } of this.parts.getRange(opts)) yield filesOf({ parts: [value] });
+    for (const { value } of this.multipart.parts.getRange(opts)) yield filesOf({ parts: [value] });
   }
 
   /** Every file id some record points at (objects, versions and pending parts). */
@@ -797,7 +742,8 @@ export class MetaStore {
     const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number; lastPageNumber: number };
     // The root's own count is its named databases; the records are in them.
     const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
-    const entries = [this.buckets, this.objects, this.versions, this.uploads, this.uploadIndex, this.parts, this.gc].reduce((n, db) => n + count(db), 0);
+    const { uploads, uploadIndex, parts } = this.multipart;
+    const entries = [this.buckets, this.objects, this.versions, uploads, uploadIndex, parts, this.gc].reduce((n, db) => n + count(db), 0);
     return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
   }
 }

@@ -1,0 +1,105 @@
+// The multipart tables: uploads by id, the upload index (bucket, key, initiation time, id → id;
+// ListMultipartUploads' order) and parts (upload id, part number). Reads, and changes made inside
+// MetaStore's write transactions: MetaStore owns the transactions and the deletion queue, so a
+// change here returns the data files it released instead of queueing them.
+
+import type { Database, RootDatabase } from 'lmdb';
+import { MetaConflict } from './commit-errors.js';
+import { bucketRange, MAX_UPLOAD_ID_BYTES, partKey, uploadIndexKey } from './keys.js';
+import type { UploadListingTables } from './listing.js';
+import { filesOf, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
+
+export class UploadTables implements UploadListingTables {
+  readonly uploads: Database<UploadRecord, string>;
+  readonly uploadIndex: Database<string, Buffer>;
+  readonly parts: Database<PartRecord, Buffer>;
+
+  /** `uploadRead` counts one upload record read by a listing or a scan (MetaStore.uploadEntriesRead). */
+  constructor(
+    root: RootDatabase,
+    values: { useRecords: false },
+    readonly uploadRead: () => void,
+  ) {
+    this.uploads = root.openDB({ name: 'uploads', ...values });
+    this.uploadIndex = root.openDB({ name: 'upload-index', keyEncoding: 'binary' });
+    this.parts = root.openDB({ name: 'parts', keyEncoding: 'binary', ...values });
+  }
+
+  /** The upload `id` names; undefined for an id longer than s3d's are (it is not looked up). */
+  getUpload(id: string): UploadRecord | undefined {
+    return Buffer.byteLength(id) > MAX_UPLOAD_ID_BYTES ? undefined : this.uploads.get(id);
+  }
+
+  /** Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`: where the following page starts). */
+  initiatedBefore(time: number, after: string, limit: number): { uploads: UploadRecord[]; next?: string } {
+    const out: UploadRecord[] = [];
+    let read = 0;
+    let last: string | undefined;
+    for (const { key, value } of this.uploads.getRange(after === '' ? {} : { start: after })) {
+      if (key === after) continue;
+      if (read++ === limit) return { uploads: out, next: last };
+      last = key;
+      if (value.initiated < time) out.push(value);
+    }
+    return { uploads: out };
+  }
+
+  /** A bucket's uploads, in index order. */
+  *ofBucket(bucket: string): Generator<UploadRecord> {
+    const { start, end } = bucketRange(bucket);
+    for (const { value: id } of this.uploadIndex.getRange({ start, end })) {
+      const upload = this.uploads.get(id);
+      if (upload) yield upload;
+    }
+  }
+
+  listParts(uploadId: string, afterPart: number, limit: number): PartRecord[] {
+    const start = partKey(uploadId, afterPart + 1);
+    const end = partKey(uploadId, 0xffffffff);
+    return [...this.parts.getRange({ start, end, limit }).map(({ value }) => value)];
+  }
+
+  // ---- inside a write transaction
+
+  add(upload: UploadRecord): void {
+    void this.uploads.put(upload.id, upload);
+    void this.uploadIndex.put(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id), upload.id);
+  }
+
+  /** Stores part `part.n` of the upload; the files of the part it replaces are released. */
+  putPart(uploadId: string, part: PartRecord): string[] {
+    if (!this.uploads.get(uploadId)) throw new MetaConflict('NoSuchUpload');
+    const k = partKey(uploadId, part.n);
+    const old = this.parts.get(k);
+    void this.parts.put(k, part);
+    return old ? filesOf({ parts: [old] }) : [];
+  }
+
+  /**
+   * `record`'s parts as they are now. The caller read them before this transaction: a part
+   * re-uploaded since then has had its old file released, so the record must not point at it.
+   * Re-uploaded with the same bytes (an MD5 ETag, the same sizes) it is still the part the client
+   * listed, as on S3: the record takes it as it is now. Another part is InvalidPart.
+   */
+  currentParts(uploadId: string, record: ObjectRecord): ObjectRecord {
+    if (record.parts === undefined) return record;
+    const parts = record.parts.map((p) => {
+      const cur = this.parts.get(partKey(uploadId, p.n));
+      if (!cur || cur.etag !== p.etag || cur.size !== p.size || cur.stored !== p.stored) throw new MetaConflict('InvalidPart');
+      return filesOf({ parts: [cur] }).join() === filesOf({ parts: [p] }).join() ? p : cur;
+    });
+    return { ...record, parts };
+  }
+
+  /** The upload and its parts removed; the parts' files not in `kept` are released. */
+  remove(upload: UploadRecord, kept: ReadonlySet<string> = new Set()): string[] {
+    const released: string[] = [];
+    for (const p of this.listParts(upload.id, 0, Number.MAX_SAFE_INTEGER)) {
+      for (const f of filesOf({ parts: [p] })) if (!kept.has(f)) released.push(f);
+      void this.parts.remove(partKey(upload.id, p.n));
+    }
+    void this.uploads.remove(upload.id);
+    void this.uploadIndex.remove(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id));
+    return released;
+  }
+}
