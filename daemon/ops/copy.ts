@@ -3,7 +3,8 @@
 // key only and leaves the data file untouched. Large copies stream, never buffered whole.
 
 import { S3Error } from '../errors.js';
-import { filesOf, RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
+import { filesOf, type ObjectRecord } from '../meta/records.js';
+import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, customerKeyMissing, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
 import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
@@ -309,20 +310,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : !src.record.parts ? source.checksums : undefined;
       const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
       const mtime = Date.now();
-      const record: ObjectRecord = {
-        v: RECORD_VERSION,
-        size: written.size,
-        etag,
-        mtime,
-        headers,
-        userMeta,
-        data: written.data,
-        stored: written.stored,
-        ...checksumFields(checksums, enc?.objectKey),
-        ...(enc ? { sse: enc.record } : {}),
-        ...tagsField(tags),
-        ...lockFields(lock),
-      };
+      const record = newObjectRecord(written, { etag, mtime, headers, userMeta, checksums, enc, tags, lock });
       const events = requestEvents(env, ctx, dstBucket);
       const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, inSameBucket(dstBucket, check), events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
       // Committed: the data file is the object's now, whatever happens to the answer.

@@ -4,20 +4,21 @@ import type { DataFile } from '../storage/files.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { mayList, requesterJudge } from './policy.js';
-import { RECORD_VERSION, filesOf, type ObjectRecord } from '../meta/records.js';
+import { filesOf, type ObjectRecord } from '../meta/records.js';
+import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
-import { checksumFields, checksumTypes, openChecksums, openPartChecksums } from '../sse/checksums.js';
+import { checksumTypes, openChecksums, openPartChecksums } from '../sse/checksums.js';
 import { blocksSseC, customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
 import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
-import { tagsField, tagsFromHeader } from './tagging.js';
+import { tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
-import { bypassGovernance, lockFields, lockFromHeaders, lockHeaders, refuseBypassWithoutLock } from './object-lock.js';
+import { bypassGovernance, lockFromHeaders, lockHeaders, refuseBypassWithoutLock } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 import { httpDate } from '../dates.js';
@@ -103,21 +104,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
     if (declared !== undefined && written.size !== declared) throw new S3Error('IncompleteBody');
     const etag = clientETag(encReq.kind, known ?? written.md5, enc?.objectKey);
     const checksums = ctx.body.verifiedChecksums();
-    const record: ObjectRecord = {
-      v: RECORD_VERSION,
-      size: written.size,
-      etag,
-      mtime: Date.now(),
-      headers,
-      userMeta,
-      data: written.data,
-      stored: written.stored,
-      // An encrypted object's checksums (of its plaintext) are sealed under its key.
-      ...checksumFields(checksums, enc?.objectKey),
-      ...(enc ? { sse: enc.record } : {}),
-      ...tagsField(tags),
-      ...lockFields(lock),
-    };
+    const record = newObjectRecord(written, { etag, mtime: Date.now(), headers, userMeta, checksums, enc, tags, lock });
     const events = requestEvents(env, ctx, bucket);
     const stored = await env.meta.putObject(ctx.bucket!, key, record, inSameBucket(bucket, check), events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.

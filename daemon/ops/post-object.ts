@@ -12,8 +12,7 @@ import { badDigest, createPayloadDecoder, isChecksumValueHeader, parseContentMd5
 import { verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
-import { RECORD_VERSION, type ObjectRecord } from '../meta/records.js';
-import { checksumFields } from '../sse/checksums.js';
+import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/object-encryption.js';
 import { checksumHeaders } from './checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
@@ -22,9 +21,9 @@ import { writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
 import { objectLocation } from './multipart.js';
-import { MAX_OBJECT_TAGS, parseTagging, tagsField } from './tagging.js';
+import { MAX_OBJECT_TAGS, parseTagging } from './tagging.js';
 import { uploadOptionActions, userMay } from './policy.js';
-import { lockFields, lockFromHeaders } from './object-lock.js';
+import { lockFromHeaders } from './object-lock.js';
 import { requestEvents } from './notification.js';
 import { utf8Text } from '../utf8.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
@@ -462,20 +461,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // The whole form must have arrived intact before the object becomes visible.
     await form.done;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
-    const record: ObjectRecord = {
-      v: RECORD_VERSION,
-      size: written.size,
-      etag,
-      mtime: Date.now(),
-      headers: stored,
-      userMeta,
-      data: written.data,
-      stored: written.stored,
-      ...(enc ? { sse: enc.record } : {}),
-      ...checksumFields(sums?.checksums, enc?.objectKey),
-      ...tagsField(tags),
-      ...lockFields(lock),
-    };
+    const record = newObjectRecord(written, { etag, mtime: Date.now(), headers: stored, userMeta, checksums: sums?.checksums, enc, tags, lock });
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
     const storedRecord = await env.meta.putObject(bucketName, key, record, inSameBucket(bucket), events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.
