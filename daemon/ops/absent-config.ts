@@ -13,7 +13,7 @@ import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlFields, xmlList, type XmlObject } from './xml.js';
+import { parseDocument, toXml, xmlElement, xmlFields, xmlList, type XmlObject } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -44,12 +44,7 @@ const deleted: OpHandler = async (env, ctx) => {
 
 /** The request's document under `root`: its children (none for an empty root element). */
 async function readConfig(ctx: RequestContext, root: string): Promise<Record<string, unknown>> {
-  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
-  const raw = doc[root];
-  if (raw === undefined) throw new S3Error('MalformedXML', `Expected a ${root} document.`);
-  const conf = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  if (typeof raw === 'string' && raw.trim() !== '') throw new S3Error('MalformedXML', `${root} must be an element with children.`);
-  return conf;
+  return xmlElement(parseDocument(await ctx.body.readAll(MAX_XML_BODY), root), root);
 }
 
 /**

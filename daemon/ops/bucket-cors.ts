@@ -7,7 +7,7 @@ import type { CorsRule } from '../meta/records.js';
 import { validBucketName } from './bucket.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseDocument, toXml, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const MAX_RULES = 100;
 const MAX_ID_CHARS = 255;
@@ -64,11 +64,8 @@ function parseRule(raw: unknown, i: number): CorsRule {
 
 /** Parses a CORSConfiguration document into rules (throws the S3 error S3 would). */
 export function parseCorsConfiguration(body: Buffer): CorsRule[] {
-  const doc = parseConfigXml(body);
-  const conf = doc.CORSConfiguration;
-  if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a CORSConfiguration document.');
-  if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) throw new S3Error('MalformedXML', 'A CORS configuration needs at least one CORSRule.');
-  const c = conf as Record<string, unknown>;
+  const c = parseDocument(body, 'CORSConfiguration');
+  if (typeof c === 'string') throw new S3Error('MalformedXML', 'A CORS configuration needs at least one CORSRule.');
   for (const k of Object.keys(c)) if (k !== 'CORSRule') throw new S3Error('MalformedXML', `CORSConfiguration: unknown element ${k}.`);
   const raws = xmlList(c.CORSRule);
   if (raws.length === 0) throw new S3Error('MalformedXML', 'A CORS configuration needs at least one CORSRule.');

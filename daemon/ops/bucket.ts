@@ -12,7 +12,7 @@ import { OWNER_ONLY_ACLS } from './object-headers.js';
 
 /** S3's canned ACL names (any other x-amz-acl value is no ACL at all). */
 const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
-import { parseConfigXml, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseDocument, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
 import { userMay } from './policy.js';
 import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
@@ -183,9 +183,7 @@ export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext
  */
 export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
-  const conf = doc.VersioningConfiguration as Record<string, unknown> | string | undefined;
-  if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a VersioningConfiguration document.');
+  const conf = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'VersioningConfiguration');
   const { Status: status, MfaDelete: mfa } = xmlFields(conf, ['Status', 'MfaDelete', 'ExcludedPrefixes', 'ExcludeFolders'], 'VersioningConfiguration');
   if (status !== undefined && typeof status !== 'string') throw new S3Error('MalformedXML', 'Status must be text.');
   // Values outside the schema's enums are bad documents (400) before MFA Delete is not implemented.
@@ -210,9 +208,7 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
 }
 
 function parseEncryptionConfig(body: Buffer): BucketEncryption {
-  const doc = parseConfigXml(body);
-  const conf = doc.ServerSideEncryptionConfiguration as Record<string, unknown> | undefined;
-  if (!conf || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected a ServerSideEncryptionConfiguration document.');
+  const conf = parseDocument(body, 'ServerSideEncryptionConfiguration', { childless: 'missing' });
   // Every element is one s3d reads: a misspelt one (KMSMasterKeyId) dropped would encrypt under
   // another key than the one the document names.
   xmlFields(conf, ['Rule'], 'ServerSideEncryptionConfiguration');

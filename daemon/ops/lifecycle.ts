@@ -17,7 +17,7 @@ import { writtenAt } from '../meta/versions.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseDocument, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { httpDate, parseIsoDateTime } from '../dates.js';
 
 const DAY_MS = 86_400_000;
@@ -181,9 +181,7 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
 
 /** Parses a LifecycleConfiguration document into rules (throws the S3 error S3 would). */
 export function parseLifecycle(body: Buffer): StoredLifecycleRule[] {
-  const doc = parseConfigXml(body, { trim: false });
-  const conf = doc.LifecycleConfiguration;
-  if (conf === undefined) throw new S3Error('MalformedXML', 'Expected a LifecycleConfiguration document.');
+  const conf = parseDocument(body, 'LifecycleConfiguration', { trim: false });
   const raws = xmlList(xmlFields(conf, ['Rule'], 'LifecycleConfiguration').Rule);
   if (raws.length === 0) throw new S3Error('MalformedXML', 'A lifecycle configuration needs at least one Rule.');
   if (raws.length > MAX_RULES) throw new S3Error('InvalidArgument', `A lifecycle configuration can hold at most ${MAX_RULES} rules.`);

@@ -17,7 +17,7 @@ import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseDocument, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 
 const MAX_XML_BODY = 256 * 1024;
 const MAX_CONFIGURATIONS = 1000;
@@ -58,10 +58,7 @@ function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
  * ARN must name a configured webhook target in this region (or in none, as MinIO prints ARNs).
  */
 export function parseNotificationConfiguration(body: Buffer, targets: TargetLookup): NotificationRule[] {
-  const doc = parseConfigXml(body);
-  const raw = doc.NotificationConfiguration;
-  if (raw === undefined) throw new S3Error('MalformedXML', 'Expected a NotificationConfiguration document.');
-  const conf = xmlElement(raw, 'NotificationConfiguration');
+  const conf = xmlElement(parseDocument(body, 'NotificationConfiguration'), 'NotificationConfiguration');
   for (const k of ['TopicConfiguration', 'CloudFunctionConfiguration', 'EventBridgeConfiguration']) {
     if (conf[k] !== undefined) throw new S3Error('NotImplemented', 's3d sends bucket notifications to webhooks (QueueConfiguration with an arn:minio:sqs ARN) only; Topic, CloudFunction and EventBridge configurations are not supported.');
   }

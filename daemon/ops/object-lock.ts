@@ -13,7 +13,7 @@ import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './e
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseDocument, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate, parseIsoDateTime } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -159,9 +159,7 @@ function positive(v: unknown, what: string): number {
 
 export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
-  const conf = doc.ObjectLockConfiguration as Record<string, unknown> | string | undefined;
-  if (conf === undefined || typeof conf !== 'object') throw new S3Error('MalformedXML', 'Expected an ObjectLockConfiguration document.');
+  const conf = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'ObjectLockConfiguration', { childless: 'missing' });
   xmlFields(conf, ['ObjectLockEnabled', 'Rule'], 'ObjectLockConfiguration');
   if (conf.ObjectLockEnabled !== undefined && xmlText(conf.ObjectLockEnabled, 'ObjectLockEnabled').trim() !== 'Enabled') throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled.');
   // Always required, on a bucket that has Object Lock too (S3 answers MalformedXML without it).
@@ -233,9 +231,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
   readableRecord(env, ctx);
-  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
-  const r = doc.Retention as Record<string, unknown> | string | undefined;
-  if (r === undefined) throw new S3Error('MalformedXML', 'Expected a Retention document.');
+  const r = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'Retention');
   // An empty <Retention/> removes it; anything s3d does not know is refused, never read as "remove".
   const fields = xmlFields(r, ['Mode', 'RetainUntilDate', 'EventHold', 'EventHoldDuration'], 'Retention');
   if (fields.EventHoldDuration !== undefined) throw eventHoldNotImplemented('EventHoldDuration');
@@ -288,9 +284,7 @@ export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext)
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
   readableRecord(env, ctx);
-  const doc = parseConfigXml(await ctx.body.readAll(MAX_XML_BODY));
-  if (doc.LegalHold === undefined) throw new S3Error('MalformedXML', 'Expected a LegalHold document.');
-  const h = xmlFields(doc.LegalHold, ['Status'], 'LegalHold');
+  const h = xmlFields(parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'LegalHold'), ['Status'], 'LegalHold');
   const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
   // s3:object-lock-legal-hold is this body's Status (judged again with it, as a retention is).

@@ -12,7 +12,7 @@ import type { Operation } from '../http/router.js';
 import type { BucketRecord, PublicAccessBlock } from '../meta/records.js';
 import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlFields, xmlList } from './xml.js';
+import { parseDocument, toXml, xmlFields, xmlList } from './xml.js';
 
 const SETTINGS = [
   ['BlockPublicAcls', 'blockPublicAcls'],
@@ -47,10 +47,9 @@ const getPublicAccessBlock: OpHandler = async (env, ctx) => {
 
 const putPublicAccessBlock: OpHandler = async (env, ctx) => {
   requireBucket(env, ctx.bucket);
-  const doc = parseConfigXml(await ctx.body.readAll(64 * 1024));
-  if (doc.PublicAccessBlockConfiguration === undefined) throw new S3Error('MalformedXML', 'Expected a PublicAccessBlockConfiguration document.');
+  const doc = parseDocument(await ctx.body.readAll(64 * 1024), 'PublicAccessBlockConfiguration');
   const names = SETTINGS.map(([name]) => name);
-  const conf = xmlFields(doc.PublicAccessBlockConfiguration, names, 'PublicAccessBlockConfiguration');
+  const conf = xmlFields(doc, names, 'PublicAccessBlockConfiguration');
   const block = { ...OFF } as { -readonly [K in keyof PublicAccessBlock]: boolean };
   for (const [name, field] of SETTINGS) {
     const values = xmlList(conf[name]);

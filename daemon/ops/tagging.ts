@@ -9,7 +9,7 @@ import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './e
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, toXml, xmlFields, xmlList } from './xml.js';
+import { parseDocument, toXml, xmlFields, xmlList } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -111,10 +111,8 @@ export function tagsField(tags: TagSet | undefined): { tags?: TagSet } {
 /** Parses a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>` document. */
 export function parseTagging(body: Buffer, max: number): TagSet {
   // Values are kept exactly as sent: a tag value may begin or end with a space.
-  const doc = parseConfigXml(body, { trim: false });
-  const tagging = doc.Tagging as Record<string, unknown> | string | undefined;
-  if (tagging === undefined || tagging === null) throw new S3Error('MalformedXML', 'Expected a Tagging document.');
-  if (typeof tagging !== 'object') throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');
+  const tagging = parseDocument(body, 'Tagging', { trim: false });
+  if (typeof tagging === 'string') throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');
   xmlFields(tagging, ['TagSet'], 'Tagging');
   const tagSet = tagging.TagSet;
   if (tagSet === undefined) throw new S3Error('MalformedXML', 'The Tagging document must contain a TagSet.');

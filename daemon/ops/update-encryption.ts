@@ -16,13 +16,11 @@ import { metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { requesterJudge } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { parseConfigXml, xmlFields, xmlList, xmlText } from './xml.js';
+import { parseDocument, xmlFields, xmlList, xmlText } from './xml.js';
 
 /** The request's new encryption: the KMS key (undefined: the default key) and BucketKeyEnabled. */
 function parseObjectEncryption(body: Buffer): { keyId: string | undefined; bucketKey: boolean } {
-  const doc = parseConfigXml(body);
-  if (doc.ObjectEncryption === undefined) throw new S3Error('MalformedXML', 'Expected an ObjectEncryption document.');
-  const types = xmlFields(doc.ObjectEncryption, ['SSE-KMS', 'SSE-S3', 'SSE-C', 'DSSE-KMS'], 'ObjectEncryption');
+  const types = xmlFields(parseDocument(body, 'ObjectEncryption'), ['SSE-KMS', 'SSE-S3', 'SSE-C', 'DSSE-KMS'], 'ObjectEncryption');
   const kms = xmlList(types['SSE-KMS']);
   if (kms.length !== 1 || Object.keys(types).some((k) => k !== 'SSE-KMS' && k !== '#text')) {
     throw new S3Error('InvalidRequest', 'Requests that modify an object encryption configuration require a valid new encryption type. Valid values are SSEKMS. Modify the request to specify SSE-KMS for the updated encryption type, and then try again.');

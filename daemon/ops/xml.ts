@@ -154,6 +154,25 @@ export function parseConfigXml(body: Buffer, opts: { trim?: boolean } = {}): Rec
   return parseXml(body, opts);
 }
 
+/**
+ * A configuration PUT's document (as parseConfigXml) read as a `root` document: the root's
+ * content, an object of its children or its text ('' for `<Root/>`). Documents differ on a root
+ * without children: an empty `<Retention/>` removes a retention, an empty `<Tagging/>` is refused
+ * in Tagging's own words, and with `childless: 'missing'` it counts as no document at all.
+ * No `root` element: MalformedXML `Expected a/an <root> document.`.
+ */
+export function parseDocument(body: Buffer, root: string, opts: { trim?: boolean; childless: 'missing' }): Record<string, unknown>;
+export function parseDocument(body: Buffer, root: string, opts?: { trim?: boolean; childless?: 'allowed' }): Record<string, unknown> | string;
+export function parseDocument(body: Buffer, root: string, opts: { trim?: boolean; childless?: 'allowed' | 'missing' } = {}): Record<string, unknown> | string {
+  const content = parseConfigXml(body, opts)[root];
+  if (content === undefined || (opts.childless === 'missing' && typeof content !== 'object')) {
+    throw new S3Error('MalformedXML', `Expected ${/^[AEIOU]/i.test(root) ? 'an' : 'a'} ${root} document.`);
+  }
+  // An element parses to text or to an object of its children, never null (values stay text:
+  // parseTagValue is off) nor a list (parseXml refuses a repeated root).
+  return content as Record<string, unknown> | string;
+}
+
 /** Parses a request XML document; malformed input (and bytes that are not UTF-8) → MalformedXML. */
 export function parseXml(text: Buffer | string, opts: { trim?: boolean } = {}): Record<string, unknown> {
   const s = typeof text === 'string' ? text : utf8Text(text);

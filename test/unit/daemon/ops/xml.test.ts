@@ -1,9 +1,10 @@
 // Request XML parsing: well-formed documents with one root element parse; anything else is
 // MalformedXML, including several roots (which fast-xml-parser's validator lets through). The
-// element count taken before a parse (hasMoreElements) agrees with the parser's.
+// element count taken before a parse (hasMoreElements) agrees with the parser's. A configuration
+// document is read through its root element (parseDocument).
 import t from 'tap';
 import { S3Error } from '../../../../daemon/errors.js';
-import { hasMoreElements, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
+import { hasMoreElements, parseDocument, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
 
 function code(s: string): string {
   try {
@@ -94,3 +95,42 @@ t.test('markup no S3 document has is refused before the validator (which took se
   refused(`<Delete><!-- c -->${'<?a b?>'.repeat(10)}</Delete>`, /processing instruction/, 'processing instructions beside a comment');
 });
 
+
+t.test('parseDocument: the root element\'s content, or MalformedXML naming the document expected', async (t) => {
+  const doc = (s: string): Buffer => Buffer.from(s);
+  // What a call throws: code and message.
+  const thrown = (f: () => unknown): string => {
+    try {
+      f();
+      return 'ok';
+    } catch (err) {
+      return err instanceof S3Error ? `${err.code}: ${err.message}` : 'not an S3Error';
+    }
+  };
+  t.same(parseDocument(doc('<?xml version="1.0" encoding="UTF-8"?><Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet/></Tagging>'), 'Tagging'), { TagSet: '' }, 'children, after a declaration and a namespace');
+  t.same(parseDocument(doc('<s3:Tagging xmlns:s3="x"><s3:TagSet/></s3:Tagging>'), 'Tagging'), { TagSet: '' }, 'under a namespace prefix');
+  for (const [body, what] of [['<Wrong><TagSet/></Wrong>', 'another root'], ['<tagging/>', 'the root in other case'], ['<Outer><Tagging/></Outer>', 'the element below the root']]) {
+    t.equal(thrown(() => parseDocument(doc(body), 'Tagging')), 'MalformedXML: Expected a Tagging document.', what);
+  }
+  for (const root of ['ObjectLockConfiguration', 'ObjectEncryption', 'OwnershipControls', 'AccelerateConfiguration']) {
+    t.equal(thrown(() => parseDocument(doc('<Wrong/>'), root)), `MalformedXML: Expected an ${root} document.`, `"an" before ${root}`);
+  }
+  t.equal(thrown(() => parseDocument(doc('<Wrong/>'), 'LegalHold', { childless: 'missing' })), 'MalformedXML: Expected a LegalHold document.', '"a" before a consonant');
+
+  // A root without children: its text, for the caller to judge, unless it counts as no document.
+  t.equal(parseDocument(doc('<Retention/>'), 'Retention'), '', 'an empty root is ""');
+  t.equal(parseDocument(doc('<Retention>  </Retention>'), 'Retention'), '', 'blank text is trimmed away');
+  t.equal(parseDocument(doc('<Retention>text</Retention>'), 'Retention'), 'text', 'text only');
+  for (const body of ['<ObjectLockConfiguration/>', '<ObjectLockConfiguration></ObjectLockConfiguration>', '<ObjectLockConfiguration> </ObjectLockConfiguration>', '<ObjectLockConfiguration>Enabled</ObjectLockConfiguration>']) {
+    t.equal(thrown(() => parseDocument(doc(body), 'ObjectLockConfiguration', { childless: 'missing' })), 'MalformedXML: Expected an ObjectLockConfiguration document.', `childless 'missing': ${body}`);
+  }
+  t.same(parseDocument(doc('<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>'), 'ObjectLockConfiguration', { childless: 'missing' }), { ObjectLockEnabled: 'Enabled' }, "childless 'missing': children are returned");
+
+  t.same(parseDocument(doc('<Tagging><TagSet><Tag><Key> k </Key><Value> v </Value></Tag></TagSet></Tagging>'), 'Tagging', { trim: false }), { TagSet: { Tag: [{ Key: ' k ', Value: ' v ' }] } }, 'trim: false keeps spaces in values');
+  t.equal(parseDocument(doc('<Tagging>  </Tagging>'), 'Tagging', { trim: false }), '  ', 'and in the root\'s own text');
+  t.same(parseDocument(doc('<Tagging><TagSet><Tag><Key> k </Key><Value> v </Value></Tag></TagSet></Tagging>'), 'Tagging'), { TagSet: { Tag: { Key: 'k', Value: 'v' } } }, 'values are trimmed by default');
+
+  t.equal(thrown(() => parseDocument(Buffer.alloc(0), 'Tagging')), 'MissingRequestBodyError: Request Body is empty', 'no body: MissingRequestBodyError, as parseConfigXml');
+  t.equal(thrown(() => parseDocument(Buffer.alloc(0), 'ObjectLockConfiguration', { childless: 'missing' })), 'MissingRequestBodyError: Request Body is empty', "no body, childless 'missing'");
+  t.match(thrown(() => parseDocument(doc('<Tagging/><Tagging/>'), 'Tagging')), /^MalformedXML: The XML you provided has more than one root element/, 'two roots: refused by the parse first');
+});
