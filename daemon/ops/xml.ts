@@ -149,7 +149,7 @@ const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
  * notifications, Object Lock, …): a request without a body is S3's 400 MissingRequestBodyError,
  * anything else as parseXml.
  */
-export function parseConfigXml(body: Buffer, opts: { trim?: boolean } = {}): Record<string, unknown> {
+function parseConfigXml(body: Buffer, opts: { trim?: boolean } = {}): Record<string, unknown> {
   if (body.length === 0) throw new S3Error('MissingRequestBodyError');
   return parseXml(body, opts);
 }
