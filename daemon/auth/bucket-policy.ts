@@ -1,6 +1,7 @@
 // The IAM policy language, in its two uses: bucket policies (PutBucketPolicy: which requests a
-// bucket admits from anyone, signed or not) and identity policies (the policies of the access
-// keys in S3_IAM_FILE: what a user may do, across buckets; no Principal). The root user is never
+// bucket admits from anyone, signed or not, or from the users its statements name) and identity
+// policies (the policies of the access keys in S3_IAM_FILE: what a user may do, across buckets;
+// no Principal). The root user is never
 // restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
 // NotPrincipal, an unknown condition operator or key, a key no action of its statement has, a bucket-policy resource outside its
 // bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
@@ -30,6 +31,8 @@ export interface RequestFacts {
   /** `bucket` or `bucket/key` (the ARN without `arn:aws:s3:::`). */
   resource: string;
   context: ConditionContext;
+  /** The signer as a bucket policy's Principal names it (`arn:aws:iam::ACCOUNT:user/NAME`); undefined: anonymous or root. */
+  principal?: string;
 }
 
 type Comparison = 'equals' | 'notequals' | 'lessthan' | 'lessthanequals' | 'greaterthan' | 'greaterthanequals';
@@ -112,8 +115,10 @@ interface Condition {
 
 interface Statement {
   allow: boolean;
-  /** Applies to anonymous requests (Principal "*"). */
+  /** Applies to anyone, anonymous requests too (Principal "*"; every identity-policy statement). */
   anyone: boolean;
+  /** The users a bucket-policy statement names (`arn:aws:iam::ACCOUNT:user/NAME`): it applies to them too. */
+  users: readonly string[];
   actions: Wildcard[];
   resources: PolicyText[];
   conditions: Condition[];
@@ -133,20 +138,43 @@ function list(v: unknown, what: string): string[] {
   return arr as string[];
 }
 
-function principalIsAnyone(p: unknown): boolean {
-  if (p === '*') return true;
+/** A user as a Principal names it: IAM's user ARN (no path, no wildcard). */
+const USER_ARN = /^arn:aws:iam::([^:*?]+):user\/([^*?]+)$/;
+
+/** The user a Principal's ARN names, or undefined when it names something else (an account, a role). */
+export function principalUser(arn: string): { account: string; name: string } | undefined {
+  const m = USER_ARN.exec(arn);
+  return m === null ? undefined : { account: m[1]!, name: m[2]! };
+}
+
+/**
+ * Who a bucket-policy statement's Principal names: anyone (`"*"`, or `*` among `{"AWS": […]}`),
+ * users (their ARNs), and whether it names others s3d has none of (accounts, roles, services),
+ * for whom the statement applies to nobody.
+ */
+function parsePrincipal(p: unknown): { anyone: boolean; users: string[]; others: boolean } {
+  if (p === '*') return { anyone: true, users: [], others: false };
   if (typeof p === 'object' && p !== null && !Array.isArray(p)) {
     const entries = Object.entries(p as Record<string, unknown>);
     if (entries.length === 0) throw malformed('Principal must not be empty.');
+    const out = { anyone: false, users: [] as string[], others: false };
     for (const [kind, v] of entries) {
       if (kind !== 'AWS') throw malformed(`Principal type ${JSON.stringify(kind)} is not supported (only "*" or {"AWS": …}).`);
-      const names = list(v, 'Principal.AWS');
-      if (names.some((n) => n.trim() === '')) throw malformed('Invalid principal in policy: an empty name.');
-      if (names.includes('*')) return true;
+      for (const name of list(v, 'Principal.AWS')) {
+        if (name.trim() === '') throw malformed('Invalid principal in policy: an empty name.');
+        if (name === '*') out.anyone = true;
+        else if (principalUser(name) !== undefined) out.users.push(name);
+        else out.others = true;
+      }
     }
-    return false;
+    return out;
   }
   throw malformed('Principal must be "*" or {"AWS": …}.');
+}
+
+/** The users a bucket policy names as principals (for PutBucketPolicy to check they exist). */
+export function namedUsers(policy: BucketPolicy): string[] {
+  return [...new Set(policy.statements.flatMap((s) => s.users))];
 }
 
 /** Parses and checks a policy document for `bucket`; throws MalformedPolicy. */
@@ -200,11 +228,11 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed(`${where}: Effect must be Allow or Deny.`);
   if (bucket === undefined && s.Principal !== undefined) throw malformed(`${where}: an identity policy has no Principal (it applies to its user).`);
   if (bucket !== undefined && s.Principal === undefined) throw malformed(`${where} has no Principal.`);
-  const anyone = bucket === undefined ? true : principalIsAnyone(s.Principal);
-  // A statement naming other principals applies to nobody: harmless for an Allow (it grants
-  // nothing), but a Deny the writer believes in would protect nothing, so it is refused.
-  if (!anyone && s.Effect === 'Deny') {
-    throw malformed(`${where}: a Deny must name the Principal "*" (s3d applies bucket policies to anyone, not to named principals; limit a user with its own policies, S3_IAM_FILE).`);
+  const { anyone, users, others } = bucket === undefined ? { anyone: true, users: [], others: false } : parsePrincipal(s.Principal);
+  // Principals s3d has none of (accounts, roles): harmless in an Allow (it grants them nothing),
+  // but a Deny the writer believes in would protect nothing, so it is refused.
+  if (!anyone && others && s.Effect === 'Deny') {
+    throw malformed(`${where}: a Deny must name the Principal "*" or users (arn:aws:iam::ACCOUNT:user/NAME); s3d has no other principals (accounts, roles) for it to apply to.`);
   }
   if (s.Action === undefined) throw malformed(`${where} has no Action.`);
   // Every action must name S3 actions that exist (a misspelt Deny would protect nothing).
@@ -257,7 +285,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
       throw malformed(`${where}: Conditions do not apply to combination of actions and resources in statement (${key} is a key of ${only.join(', ')} only).`);
     }
   }
-  return { allow: s.Effect === 'Allow', anyone, actions, resources, conditions };
+  return { allow: s.Effect === 'Allow', anyone, users, actions, resources, conditions };
 }
 
 /** The key a condition names, without the tag key of the object-tag keys. */
@@ -437,12 +465,12 @@ export function allowsAnonymous(policy: BucketPolicy, req: RequestFacts): boolea
 /**
  * What the policy says about a request: `deny` when a Deny statement matches (it wins over any
  * Allow, in this policy or another), `allow` when only Allows match, `none` when nothing does.
- * Bucket-policy statements naming principals other than anyone apply to nobody.
+ * A bucket-policy statement applies to anyone (Principal "*") or to the users it names.
  */
 export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny' | 'none' {
   let allowed = false;
   for (const s of policy.statements) {
-    if (!s.anyone || !matches(s, req)) continue;
+    if (!(s.anyone || (req.principal !== undefined && s.users.includes(req.principal))) || !matches(s, req)) continue;
     if (!s.allow) return 'deny';
     allowed = true;
   }

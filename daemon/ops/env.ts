@@ -124,3 +124,8 @@ export function accountId(env: OpsEnv): string {
   return env.config.rootUser;
 }
 
+/** A user's ARN, as GetCallerIdentity gives it and a bucket policy's Principal names it. */
+export function userArn(account: string, accessKey: string): string {
+  return `arn:aws:iam::${account}:user/${accessKey}`;
+}
+

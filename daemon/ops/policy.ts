@@ -7,7 +7,7 @@
 // the few object and listing operations below, and DeleteObjects, judged key by key as for users
 // (bucket configuration and listing buckets are never anonymous); users get every S3 operation
 // their policies allow.
-import { PRINCIPAL_TAG, decide, isPublic, parseBucketPolicy, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
+import { PRINCIPAL_TAG, decide, isPublic, namedUsers, parseBucketPolicy, principalUser, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
@@ -15,7 +15,7 @@ import type { BucketRecord, TagSet } from '../meta/records.js';
 import { utf8Text } from '../utf8.js';
 import { bodyContext, checkContext, listingContext, requestContext, signedBy, uploadContext, type BodyFacts, type ObjectRef, type RequestKeys, type SignedBy } from './condition-keys.js';
 import { parseCopySource } from './copy.js';
-import { accountId, clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { accountId, clearBucketField, userArn, metaError, requireBucket, type OpsEnv } from './env.js';
 import { blocks } from './public-access-block.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
@@ -201,8 +201,11 @@ interface Check {
  * within one account.
  */
 function permits(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): boolean {
-  principalKeys(req.keys, user, accountId(env));
+  const account = accountId(env);
+  principalKeys(req.keys, user, account);
   const facts: RequestFacts = { action: check.action, resource: check.resource, context: checkContext(env, req, check.action, check.object) };
+  // As a bucket policy's Principal names it; temporary credentials act as their user.
+  if (user !== undefined) facts.principal = userArn(account, user.session?.parent ?? user.accessKey);
   // Temporary credentials: their session policy limits whatever else allows (and may deny).
   const session = user?.session?.policy;
   if (session !== undefined && decide(session, facts) !== 'allow') return false;
@@ -484,6 +487,17 @@ export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): P
   const text = utf8Text(await ctx.body.readAll(64 * 1024));
   if (text === undefined) throw new S3Error('MalformedPolicy', 'The policy is not valid UTF-8.');
   const policy = parseBucketPolicy(text, ctx.bucket!);
+  // As on AWS, a Principal must name a user that exists (of this account: s3d has one).
+  const account = accountId(env);
+  const users = env.users?.();
+  for (const arn of namedUsers(policy)) {
+    const named = principalUser(arn)!;
+    const user = users?.get(named.name);
+    // Temporary credentials' access keys are no users (they act as theirs).
+    if (named.account !== account || user === undefined || user.session !== undefined) {
+      throw new S3Error('MalformedPolicy', `Invalid principal in policy: ${arn} (s3d's users are ${userArn(account, 'ACCESS_KEY')}, the access keys of S3_IAM_FILE).`);
+    }
+  }
   const update = (b: BucketRecord): BucketRecord => {
     // As on S3, for every requester: checked in the commit, against the block in force then.
     if (blocks(env, b, 'blockPublicPolicy') && isPublic(policy)) {

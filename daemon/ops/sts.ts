@@ -12,7 +12,7 @@ import { authenticate, type AuthResult } from '../auth/sigv4.js';
 import { LONGEST_SESSION_S, type SessionTokens } from '../auth/sts.js';
 import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
-import { accountId, type OpsEnv } from './env.js';
+import { accountId, userArn, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -141,7 +141,7 @@ function callerIdentity(env: OpsEnv, sessions: SessionTokens, ctx: RequestContex
       ? [`arn:aws:iam::${acct}:root`, acct]
       : session !== undefined
         ? [assumedRoleArn(acct, session.parent, session.name ?? session.parent), `${accessKey}:${session.name ?? session.parent}`]
-        : [`arn:aws:iam::${acct}:user/${accessKey}`, accessKey];
+        : [userArn(acct, accessKey), accessKey];
   return xmlResult(
     200,
     `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult><Arn>${escape(arn)}</Arn><UserId>${escape(userId)}</UserId><Account>${escape(acct)}</Account></GetCallerIdentityResult>` +

@@ -161,7 +161,8 @@ t.test('an invalid policy is refused with MalformedPolicy and the old one stays 
     ['Condition StringLikeIfExists on an unknown key', doc({ Condition: { StringLikeIfExists: { 'aws:PrincipalOrgID': 'o-*' } } })],
     ['Condition key aws:PrincipalOrgID', doc({ Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123456' } } })],
     ['IpAddress with a value that is no address', doc({ Condition: { IpAddress: { 'aws:SourceIp': 'not-an-ip' } } })],
-    ['a Deny naming a user (it would apply to nobody)', doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/altuser'] } })],
+    ['a Deny naming an account (s3d has no other: it would apply to nobody)', doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:root'] } })],
+    ['a user of another account (no such principal)', doc({ Principal: { AWS: ['arn:aws:iam::123456789012:user/altuser'] } })],
     // JSON.parse keeps the last of a repeated name: this one reads as a Deny and would allow.
     ['Effect named twice', doc({}).replace('"Effect":"Allow"', '"Effect":"Deny","Effect":"Allow"')],
   ];

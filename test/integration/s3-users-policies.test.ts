@@ -26,6 +26,7 @@ import {
   GetBucketLocationCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
+  GetBucketPolicyStatusCommand,
   GetBucketTaggingCommand,
   GetBucketCorsCommand,
   GetBucketVersioningCommand,
@@ -53,7 +54,7 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { bucketName, SECRET_KEY, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, bucketName, SECRET_KEY, testBytes } from '../helpers/daemon.js';
 import { sha256Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { getBytes, s3Code, withHeaders } from '../helpers/s3.js';
@@ -472,6 +473,39 @@ t.test('bucket policies: allow a user what its own policies do not; a Deny there
   // A user may manage a bucket's policy when its policies allow s3:PutBucketPolicy; readonly may not.
   t.equal(await s3Code(ro.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: arn(`${b}/*`) }] }) }))), DENIED, 'readonly: PutBucketPolicy → AccessDenied');
   t.match((await root.send(new GetBucketPolicyCommand({ Bucket: b }))).Policy ?? '', /locked/, 'the policy is unchanged');
+});
+
+t.test('bucket policies naming users (arn:aws:iam::ACCOUNT:user/NAME): their statements apply to those users only', async (t) => {
+  const b = bucketName('iamnamed');
+  await root.send(new CreateBucketCommand({ Bucket: b }));
+  await Promise.all([put(root, b, 'shared/s.txt', 'shared s'), put(root, b, 'held/h.txt', 'held h')]);
+  const user = (name: string): string => `arn:aws:iam::${ACCESS_KEY}:user/${name}`;
+  await setBucketPolicy(b, [
+    // writeonly reads shared/ (its own policies give it no read); nobody else gains anything.
+    { Effect: 'Allow', Principal: { AWS: [user('app-wo')] }, Action: 's3:GetObject', Resource: arn(`${b}/shared/*`) },
+    // readwrite may not read held/ (its own policies would let it); readonly may.
+    { Effect: 'Deny', Principal: { AWS: user('app-rw') }, Action: 's3:GetObject', Resource: arn(`${b}/held/*`) },
+  ]);
+  t.equal(await text(wo, b, 'shared/s.txt'), 'shared s', 'writeonly: the user the Allow names reads shared/');
+  t.equal(await s3Code(wo.send(new GetObjectCommand({ Bucket: b, Key: 'held/h.txt' }))), DENIED, 'but only what it names');
+  t.equal(await s3Code(photos.send(new GetObjectCommand({ Bucket: b, Key: 'shared/s.txt' }))), DENIED, 'another user: not named, nothing gained');
+  t.equal(await (await fetch(`${d.endpoint}/${b}/shared/s.txt`)).status, 403, 'anonymous: nothing');
+  t.equal(await s3Code(rw.send(new GetObjectCommand({ Bucket: b, Key: 'held/h.txt' }))), DENIED, 'readwrite: the Deny naming it');
+  t.equal(await text(rw, b, 'shared/s.txt'), 'shared s', 'and only there');
+  t.equal(await text(ro, b, 'held/h.txt'), 'held h', 'readonly: the Deny names someone else');
+  t.equal((await root.send(new GetBucketPolicyStatusCommand({ Bucket: b }))).PolicyStatus?.IsPublic, false, 'a policy for named users is not public');
+
+  // As on AWS, a Principal must be a user that exists: of this account, in S3_IAM_FILE.
+  const refused: Array<[string, string]> = [
+    ['a user S3_IAM_FILE does not have', user('app-nobody')],
+    ['a user of another account', 'arn:aws:iam::123456789012:user/app-wo'],
+    ['the root user, which is no user', user(ACCESS_KEY)],
+  ];
+  for (const [what, principal] of refused) {
+    const code = await s3Code(root.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 's3:GetObject', Resource: arn(`${b}/*`) }] }) })));
+    t.equal(code, 'MalformedPolicy/400', what);
+  }
+  t.equal(await text(wo, b, 'shared/s.txt'), 'shared s', 'the policy in force is unchanged');
 });
 
 t.test('the classic "deny unencrypted uploads" bucket policy: Null and StringNotEquals on s3:x-amz-server-side-encryption', async (t) => {

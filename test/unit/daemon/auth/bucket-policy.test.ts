@@ -2,7 +2,7 @@
 // answers anonymous requests (actions and resources with wildcards, Deny over Allow, each
 // condition operator, IPv4/IPv6 ranges, principals that are not "anyone").
 import t from 'tap';
-import { allowsAnonymous, isPublic, parseBucketPolicy, parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
+import { allowsAnonymous, decide, isPublic, namedUsers, parseBucketPolicy, parseIdentityPolicy, principalUser } from '../../../../daemon/auth/bucket-policy.js';
 import { thrownCode as code } from '../../../helpers/errors.js';
 
 const B = 'pics';
@@ -33,6 +33,22 @@ t.test('wildcards, case, Deny over Allow, principals', async (t) => {
   t.ok(ask(denySecret, 's3:GetObject', `${B}/open`));
   t.notOk(ask(denySecret, 's3:GetObject', `${B}/secret/x`), 'Deny wins');
   t.notOk(ask(doc({ ...allow('s3:GetObject', `arn:aws:s3:::${B}/*`), Principal: { AWS: ['arn:aws:iam::123:user/bob'] } }), 's3:GetObject', `${B}/k`), 'a named principal is not anonymous');
+  // A statement naming users applies to them (and to anyone when it names "*" too), not to others.
+  const forBob = parseBucketPolicy(doc({ ...allow('s3:GetObject', `arn:aws:s3:::${B}/*`), Principal: { AWS: ['arn:aws:iam::acct:user/bob', 'arn:aws:iam::acct:role/r'] } }), B);
+  const as = (principal: string | undefined, p = forBob): string => decide(p, { action: 's3:GetObject', resource: `${B}/k`, context: new Map(), ...(principal ? { principal } : {}) });
+  t.equal(as('arn:aws:iam::acct:user/bob'), 'allow', 'the user it names');
+  t.equal(as('arn:aws:iam::acct:user/alice'), 'none', 'another user');
+  t.equal(as('arn:aws:iam::other:user/bob'), 'none', 'the same name in another account');
+  t.equal(as(undefined), 'none', 'anonymous');
+  t.notOk(isPublic(forBob), 'not public');
+  t.same(namedUsers(forBob), ['arn:aws:iam::acct:user/bob'], 'namedUsers: the users, not the role');
+  const denyBob = parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`), { Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::acct:user/bob' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }), B);
+  t.equal(as('arn:aws:iam::acct:user/bob', denyBob), 'deny', 'a Deny naming a user: that user');
+  t.equal(as('arn:aws:iam::acct:user/alice', denyBob), 'allow', 'others keep the Allow to "*"');
+  t.equal(as(undefined, denyBob), 'allow', 'anonymous too');
+  t.same(principalUser('arn:aws:iam::acct:user/bob'), { account: 'acct', name: 'bob' });
+  t.equal(principalUser('arn:aws:iam::acct:root'), undefined, 'an account is no user');
+  t.equal(principalUser('arn:aws:iam::*:user/bob'), undefined, 'nor a pattern');
   t.ok(ask(doc({ ...allow('s3:GetObject', `arn:aws:s3:::${B}/*`), Principal: '*' }), 's3:GetObject', `${B}/k`), 'Principal "*"');
   t.ok(ask(doc({ ...allow('s3:GetObject', `arn:aws:s3:::${B}/*`), Principal: { AWS: '*' } }), 's3:GetObject', `${B}/k`), 'Principal {"AWS": "*"}');
   t.ok(ask(JSON.stringify({ Version: '2012-10-17', Statement: allow('s3:GetObject', `arn:aws:s3:::${B}/*`) }), 's3:GetObject', `${B}/k`), 'a single Statement object');
@@ -113,9 +129,11 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['s3:prefix on GetObject', doc({ ...good, Condition: { StringEquals: { 's3:prefix': 'home/' } } })],
     ['SSE on ListBucket', doc({ ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } })],
     ['an empty principal', doc({ ...good, Principal: { AWS: '' } })],
-    // A Deny for named principals would protect nothing (such statements apply to nobody).
-    ['a Deny naming a user', doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:user/bob' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
-    ['a Deny naming users', doc({ Effect: 'Deny', Principal: { AWS: ['bob', 'alice'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    // A Deny for principals s3d has none of would protect nothing (such statements apply to nobody).
+    ['a Deny naming an account', doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['a Deny naming a role besides a user', doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/bob', 'arn:aws:iam::123456789012:role/r'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['a Deny naming bare names', doc({ Effect: 'Deny', Principal: { AWS: ['bob', 'alice'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['a Deny naming users by pattern', doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:user/*' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
     // JSON.parse keeps the last of a repeated name: the policy would not be the one it reads as.
     ['Effect twice', `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*"}]}`],
     ['an operator twice', `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*","Condition":{"StringNotEquals":{"aws:UserAgent":"a"},"StringNotEquals":{"aws:Referer":"b"}}}]}`],
@@ -131,6 +149,7 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${B}/*`, Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } } }), B)), 'ok', 'the deny-unencrypted-uploads policy');
   t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/bob', '*'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }), B)), 'ok', 'a Deny naming "*" among others: everyone');
   t.equal(code(() => parseBucketPolicy(doc({ ...good, Principal: { AWS: 'arn:aws:iam::123456789012:root' } }), B)), 'ok', 'an Allow naming others is kept (it applies to nobody)');
+  t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::acct:user/bob' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }), B)), 'ok', 'a Deny naming a user applies to that user');
   // Action "*" (IAM's grammar: every action) is every S3 action.
   const star = doc({ Effect: 'Allow', Principal: '*', Action: '*', Resource: [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/*`] });
   t.ok(ask(star, 's3:PutObject', `${B}/k`) && ask(star, 's3:ListBucket', B), 'Action "*" allows S3 actions');
