@@ -36,10 +36,10 @@ export interface RequestFacts {
 }
 
 type Comparison = 'equals' | 'notequals' | 'lessthan' | 'lessthanequals' | 'greaterthan' | 'greaterthanequals';
-type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null' | `numeric${Comparison}` | `date${Comparison}`;
+type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'arnequals' | 'arnlike' | 'arnnotequals' | 'arnnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null' | `numeric${Comparison}` | `date${Comparison}`;
 const COMPARISONS: readonly Comparison[] = ['equals', 'notequals', 'lessthan', 'lessthanequals', 'greaterthan', 'greaterthanequals'];
 const OPERATORS: ReadonlySet<string> = new Set<Operator>([
-  'stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'ipaddress', 'notipaddress', 'bool', 'null',
+  'stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'arnequals', 'arnlike', 'arnnotequals', 'arnnotlike', 'ipaddress', 'notipaddress', 'bool', 'null',
   ...COMPARISONS.map((c) => `numeric${c}` as const), ...COMPARISONS.map((c) => `date${c}` as const),
 ]);
 /**
@@ -81,7 +81,7 @@ const KEYS: ReadonlySet<string> = new Set([
   // Who signed: a user's access key (aws:username, aws:userid), `anonymous` (aws:userid of an
   // unsigned request); aws:PrincipalType `User` or `Anonymous`; temporary credentials' issue time;
   // the signer's account and the bucket's (s3d has one: the root user's access key).
-  'aws:username', 'aws:userid', 'aws:principaltype', 's3:tlsversion', 'aws:tokenissuetime', 'aws:principalaccount', 'aws:resourceaccount',
+  'aws:username', 'aws:userid', 'aws:principaltype', 's3:tlsversion', 'aws:tokenissuetime', 'aws:principalaccount', 'aws:resourceaccount', 'aws:principalarn',
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
@@ -96,7 +96,9 @@ export const PRINCIPAL_TAG = 'aws:principaltag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
 const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion', 'aws:tokenissuetime': 'aws:TokenIssueTime', 'aws:principalaccount': 'aws:PrincipalAccount', 'aws:resourceaccount': 'aws:ResourceAccount' };
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion', 'aws:tokenissuetime': 'aws:TokenIssueTime', 'aws:principalaccount': 'aws:PrincipalAccount', 'aws:resourceaccount': 'aws:ResourceAccount', 'aws:principalarn': 'aws:PrincipalArn' };
+/** Keys whose values are ARNs: the Arn operators compare them (and only them). */
+const ARN_KEYS: ReadonlySet<string> = new Set(['aws:principalarn']);
 const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>', 'aws:PrincipalTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
@@ -380,7 +382,8 @@ function variableKey(name: string): string | undefined {
   return key === undefined || MULTI_VALUED.has(key) ? undefined : key;
 }
 
-const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike']);
+// Operators on text, which take policy variables and ForAnyValue:/ForAllValues:.
+const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'arnequals', 'arnlike', 'arnnotequals', 'arnnotlike']);
 
 function parseConditions(raw: unknown, where: string, variables: boolean): Condition[] {
   if (raw === undefined) return [];
@@ -396,7 +399,7 @@ function parseConditions(raw: unknown, where: string, variables: boolean): Condi
     const ifExists = lower.endsWith('ifexists') && lower !== 'nullifexists';
     const op = ifExists ? lower.slice(0, -'ifexists'.length) : lower;
     if (!OPERATORS.has(op) || (set !== undefined && !STRING_OPERATORS.has(op))) {
-      throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, each also after ForAnyValue: or ForAllValues:, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
+      throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, each also after ForAnyValue: or ForAllValues:, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
     }
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
     for (const [keyName, v] of Object.entries(block as Record<string, unknown>)) {
@@ -414,6 +417,11 @@ function parseConditions(raw: unknown, where: string, variables: boolean): Condi
       if ((op === 'ipaddress' || op === 'notipaddress') && key !== 'aws:sourceip') throw malformed(`${where}: ${opName} applies to aws:SourceIp only.`);
       if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
+      if (op.startsWith('arn')) {
+        if (!ARN_KEYS.has(key)) throw malformed(`${where}: ${opName} compares ARNs: it applies to ${[...ARN_KEYS].map((k) => KEY_SPELLING[k] ?? k).join(', ')}, not ${keyName}.`);
+        // A value that is no ARN would match nothing: a Deny on it would protect nothing.
+        for (const x of values as string[]) if (!/^arn:([^:]*:){4}/.test(x)) throw malformed(`${where}: ${opName} ${keyName}: ${JSON.stringify(x)} is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE).`);
+      }
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
       checkTyped(op, key, keyName, opName, values as string[], where);
       const condition: Condition = { op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts };
@@ -486,15 +494,19 @@ export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny
  * nobody.
  */
 export function isPublic(policy: BucketPolicy): boolean {
-  // StringEquals on `key`, every value fixed (no policy variable) and none `anonymous`.
-  const fixed = (c: Condition, key: string): boolean => c.op === 'stringequals' && !c.ifExists && c.set === undefined && c.key === key && c.values.every((v) => v !== 'anonymous' && !v.includes('${'));
+  // StringEquals (or, for an ARN, ArnEquals or ArnLike) on `key`, every value fixed (no policy
+  // variable, no wildcard in an Arn operator's) and none `anonymous`.
+  const fixed = (c: Condition, key: string): boolean =>
+    (c.op === 'stringequals' || (ARN_KEYS.has(key) && (c.op === 'arnequals' || c.op === 'arnlike') && c.values.every((v) => !/[*?]/.test(v)))) &&
+    !c.ifExists && c.set === undefined && c.key === key && c.values.every((v) => v !== 'anonymous' && !v.includes('${'));
   const pinned = (s: Statement): boolean =>
     s.conditions.some(
       (c) =>
         (c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => !/\/0+$/.test(cidr.trim()))) ||
         // Fixed signers (aws:userid, as S3 counts it: users' access keys) or accounts: not anyone.
         fixed(c, 'aws:userid') ||
-        fixed(c, 'aws:principalaccount'),
+        fixed(c, 'aws:principalaccount') ||
+        fixed(c, 'aws:principalarn'),
     );
   return policy.statements.some((s) => s.allow && s.anyone && !pinned(s));
 }
@@ -529,6 +541,12 @@ function holdsOne(c: Condition, v: string | undefined, context: ConditionContext
       return v !== undefined && c.texts.some((t) => t.like(v, context));
     case 'stringnotlike':
       return v === undefined || !c.texts.some((t) => t.like(v, context));
+    case 'arnequals':
+    case 'arnlike':
+      return v !== undefined && c.texts.some((t) => t.arnLike(v, context));
+    case 'arnnotequals':
+    case 'arnnotlike':
+      return v === undefined || !c.texts.some((t) => t.arnLike(v, context));
     case 'bool':
       return v !== undefined && c.values.includes(v);
     case 'ipaddress':

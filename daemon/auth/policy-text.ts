@@ -28,6 +28,12 @@ export interface PolicyText {
   equals(value: string, context: KeyLookup): boolean;
   /** Wildcard match (Resource, StringLike). */
   like(value: string, context: KeyLookup): boolean;
+  /**
+   * ArnLike and ArnEquals (IAM gives both the same test): each of an ARN's six colon-separated
+   * components (the last keeps any further colons) matched on its own, so no `*` spans a colon
+   * between them. A value or pattern that is no such ARN matches nothing.
+   */
+  arnLike(value: string, context: KeyLookup): boolean;
   /** The condition keys its variables name that have no default (those must exist for it to match anything). */
   readonly needs: readonly string[];
   /** Whether any `*` or `?` of it is a wildcard. */
@@ -91,7 +97,8 @@ function compile(parts: readonly Part[]): PolicyText {
     // No variable: the text and the pattern are fixed.
     const fixed = parts.map((p) => ('text' in p ? p.text : '')).join('');
     const pattern = compileGlob(parts as ReadonlyArray<{ text: string; wild: boolean }>);
-    return { equals: (value) => value === fixed, like: (value) => pattern.test(value), needs, wild };
+    const arn = arnPattern(parts as ReadonlyArray<{ text: string; wild: boolean }>);
+    return { equals: (value) => value === fixed, like: (value) => pattern.test(value), arnLike: (value) => arn(value), needs, wild };
   }
   return {
     equals(value, context) {
@@ -101,6 +108,10 @@ function compile(parts: readonly Part[]): PolicyText {
     like(value, context) {
       const resolved = resolve(parts, context);
       return resolved !== undefined && compileGlob(resolved).test(value);
+    },
+    arnLike(value, context) {
+      const resolved = resolve(parts, context);
+      return resolved !== undefined && arnPattern(resolved)(value);
     },
     needs,
     wild,
@@ -125,6 +136,43 @@ function resolve(parts: readonly Part[], context: KeyLookup): Array<{ text: stri
     out.push({ text, wild: false });
   }
   return out;
+}
+
+const ARN_COMPONENTS = 6;
+
+/** `text` cut at its first five colons: an ARN's six components, or undefined for fewer. */
+function arnComponents(text: string): string[] | undefined {
+  const out: string[] = [];
+  let at = 0;
+  for (let i = 0; i < ARN_COMPONENTS - 1; i++) {
+    const colon = text.indexOf(':', at);
+    if (colon < 0) return undefined;
+    out.push(text.slice(at, colon));
+    at = colon + 1;
+  }
+  out.push(text.slice(at));
+  return out;
+}
+
+/** The ArnLike test of a resolved pattern: component by component (see PolicyText.arnLike). */
+function arnPattern(segments: ReadonlyArray<{ text: string; wild: boolean }>): (value: string) => boolean {
+  // The pattern's segments regrouped per component, each cut at the colons that separate them.
+  const components: Array<Array<{ text: string; wild: boolean }>> = [[]];
+  for (const seg of segments) {
+    let rest = seg.text;
+    for (let colon = rest.indexOf(':'); colon >= 0 && components.length < ARN_COMPONENTS; colon = rest.indexOf(':')) {
+      components.at(-1)!.push({ text: rest.slice(0, colon), wild: seg.wild });
+      components.push([]);
+      rest = rest.slice(colon + 1);
+    }
+    components.at(-1)!.push({ text: rest, wild: seg.wild });
+  }
+  if (components.length < ARN_COMPONENTS) return () => false;
+  const globs = components.map(compileGlob);
+  return (value) => {
+    const parts = arnComponents(value);
+    return parts !== undefined && globs.every((g, i) => g.test(parts[i]!));
+  };
 }
 
 /** A `*`/`?` pattern, everything else literal; whole-string match. `ignoreCase` for action names. */

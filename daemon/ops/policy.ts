@@ -201,11 +201,11 @@ interface Check {
  * within one account.
  */
 function permits(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): boolean {
-  const account = accountId(env);
-  principalKeys(req.keys, user, account);
+  principalKeys(req.keys, user, accountId(env));
   const facts: RequestFacts = { action: check.action, resource: check.resource, context: checkContext(env, req, check.action, check.object) };
-  // As a bucket policy's Principal names it; temporary credentials act as their user.
-  if (user !== undefined) facts.principal = userArn(account, user.session?.parent ?? user.accessKey);
+  // The signer as a bucket policy's Principal names it (aws:PrincipalArn).
+  const principal = req.keys.get('aws:principalarn');
+  if (principal !== undefined) facts.principal = principal;
   // Temporary credentials: their session policy limits whatever else allows (and may deny).
   const session = user?.session?.policy;
   if (session !== undefined && decide(session, facts) !== 'allow') return false;
@@ -230,9 +230,10 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
  * The keys that say who signed, as IAM gives them: for a user, its access key as aws:username and
  * aws:userid (s3d's users have no other name or id; MinIO's are the same), aws:PrincipalType
  * `User` (temporary credentials: their user's, and `AssumedRole`, and aws:TokenIssueTime), its tags as
- * aws:PrincipalTag/<key>, and s3d's one account as aws:PrincipalAccount; for an unsigned request
- * aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no aws:username or aws:PrincipalAccount
- * (as on AWS). Every request has aws:ResourceAccount, the account owning every bucket. The root
+ * aws:PrincipalTag/<key>, s3d's one account as aws:PrincipalAccount and the user's ARN as
+ * aws:PrincipalArn (temporary credentials: their user's, as a bucket policy's Principal matches
+ * them); for an unsigned request aws:userid `anonymous` and aws:PrincipalType `Anonymous`, no
+ * aws:username, aws:PrincipalAccount or aws:PrincipalArn (as on AWS). Every request has aws:ResourceAccount, the account owning every bucket. The root
  * user is never judged.
  */
 function principalKeys(keys: Map<string, string>, user: User | undefined, account: string): void {
@@ -248,6 +249,7 @@ function principalKeys(keys: Map<string, string>, user: User | undefined, accoun
   keys.set('aws:username', name);
   keys.set('aws:userid', name);
   keys.set('aws:principalaccount', account);
+  keys.set('aws:principalarn', userArn(account, name));
   keys.set('aws:principaltype', user.session === undefined ? 'User' : 'AssumedRole');
   // AWS's way to revoke temporary credentials: a Deny on DateLessThan aws:TokenIssueTime.
   if (user.session?.issuedAt !== undefined) keys.set('aws:tokenissuetime', new Date(user.session.issuedAt).toISOString());

@@ -155,7 +155,7 @@ t.test('an invalid policy is refused with MalformedPolicy and the old one stays 
     ['an iam: action', doc({ Action: ['iam:PassRole'] })],
     ['an action without a service prefix', doc({ Action: 'GetObject' })],
     ['one good and one non-s3 action', doc({ Action: ['s3:GetObject', 'sts:AssumeRole'] })],
-    ['Condition ArnLike (no operator s3d has)', doc({ Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::x' } } })],
+    ['Condition ArnLike on aws:SourceArn (a key s3d has not)', doc({ Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::x' } } })],
     ['Condition DateGreaterThan with a value that is no date', doc({ Condition: { DateGreaterThan: { 'aws:CurrentTime': 'yesterday' } } })],
     ['Condition NullIfExists (S3 has no such operator)', doc({ Condition: { NullIfExists: { 'aws:Referer': 'true' } } })],
     ['Condition StringLikeIfExists on an unknown key', doc({ Condition: { StringLikeIfExists: { 'aws:PrincipalOrgID': 'o-*' } } })],

@@ -7,7 +7,7 @@
 // ForAnyValue:/ForAllValues:. Object Lock: s3:object-lock-mode, -retain-until-date,
 // -remaining-retention-days and -legal-hold (a write's headers, a multipart upload's parts judged by
 // its CreateMultipartUpload's, PutObjectRetention's and PutObjectLegalHold's bodies), and a
-// conditional write's s3:if-none-match. aws:PrincipalAccount and aws:ResourceAccount. The parser and evaluator alone: unit/daemon/auth/bucket-policy.test.ts.
+// conditional write's s3:if-none-match. aws:PrincipalAccount, aws:ResourceAccount, aws:PrincipalArn (Arn operators). The parser and evaluator alone: unit/daemon/auth/bucket-policy.test.ts.
 
 import t from 'tap';
 import {
@@ -330,6 +330,20 @@ t.test("aws:PrincipalAccount and aws:ResourceAccount: s3d's one account, the roo
   t.equal(await anonymous('GET', A, 'res/mine'), 200, 'aws:ResourceAccount: every request has it, anonymous too');
   t.equal(await anonymous('GET', A, 'res/theirs'), 403, 'another account: not this bucket');
   t.equal(await get(other, A, 'res/theirs'), DENIED);
+  // aws:PrincipalArn: the user's ARN (GetCallerIdentity's), under the Arn operators.
+  await root.send(new PutObjectCommand({ Bucket: A, Key: 'arn/x', Body: 'arn x' }));
+  await root.send(
+    new PutBucketPolicyCommand({
+      Bucket: A,
+      Policy: policy(
+        stmt('Allow', ['s3:GetObject'], [`${A}/arn/*`], { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${ACCESS_KEY}:user/other-*` } }),
+        stmt('Deny', ['s3:GetObject'], [`${A}/arn/*`], { ArnNotEquals: { 'aws:PrincipalArn': `arn:aws:iam::*:user/other-user` } }),
+      ),
+    }),
+  );
+  t.equal(await get(other, A, 'arn/x'), 'arn x', 'ArnLike on aws:PrincipalArn admits the user, and its ArnNotEquals Deny spares it');
+  t.equal(await get(abac, A, 'arn/x'), DENIED, 'another user: neither');
+  t.equal(await anonymous('GET', A, 'arn/x'), 403, 'anonymous: no aws:PrincipalArn');
   // The user's own policy: reads of U by account, a Deny unless the bucket is another account's.
   t.equal(await get(other, U, 'priv'), 'body of priv', "the user's own policy: both accounts are s3d's");
   t.equal(await get(other, U, 'locked'), DENIED, 'and its Deny: this bucket is not another-account\'s');

@@ -464,6 +464,28 @@ t.test('policy variables: ${key} is the request\u2019s value as text, ${key, \'d
   t.ok(isPublic(parseBucketPolicy(account.replace('PrincipalAccount', 'ResourceAccount'), B)), 'aws:ResourceAccount pins nobody: every request has it');
   t.ok(ask(account, 's3:GetObject', `${B}/k`, { 'aws:principalaccount': 'root-key' }));
   t.notOk(ask(account, 's3:GetObject', `${B}/k`, {}), 'no account (anonymous): no match');
+  // aws:PrincipalArn and the Arn operators: each of the six components matched on its own.
+  const arnCond = (op: string, v: unknown): string => doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { [op]: { 'aws:PrincipalArn': v } } }));
+  const bob = { 'aws:principalarn': 'arn:aws:iam::acct:user/ci-bob' };
+  t.ok(ask(arnCond('ArnLike', 'arn:aws:iam::*:user/ci-*'), 's3:GetObject', `${B}/k`, bob), 'ArnLike: wildcards within components');
+  t.ok(ask(arnCond('ArnEquals', 'arn:aws:iam::acct:user/ci-?ob'), 's3:GetObject', `${B}/k`, bob), 'ArnEquals takes wildcards too (as IAM)');
+  t.notOk(ask(arnCond('ArnLike', 'arn:aws:iam::*:user/ops-*'), 's3:GetObject', `${B}/k`, bob), 'another user');
+  const colons = { 'aws:principalarn': 'arn:aws:iam::acct:user/a:bob' };
+  t.notOk(ask(arnCond('ArnLike', 'arn:aws:iam::*:bob'), 's3:GetObject', `${B}/k`, colons), 'a * does not span the colon between components');
+  t.ok(ask(arnCond('StringLike', 'arn:aws:iam::*:bob'), 's3:GetObject', `${B}/k`, colons), 'StringLike on the same text does');
+  t.notOk(ask(arnCond('ArnLike', 'arn:aws:iam::*:user/ci-*'), 's3:GetObject', `${B}/k`, { 'aws:principalarn': 'arn:aws:iam:acct:user/ci-bob' }), 'a value that is no six-part ARN matches nothing');
+  t.ok(ask(arnCond('ArnLike', 'arn:aws:iam::*:user/a:b*'), 's3:GetObject', `${B}/k`, { 'aws:principalarn': 'arn:aws:iam::acct:user/a:bc' }), 'the last component keeps its colons');
+  t.ok(ask(arnCond('ArnNotLike', 'arn:aws:iam::*:user/ops-*'), 's3:GetObject', `${B}/k`, bob), 'ArnNotLike');
+  t.ok(ask(arnCond('ArnNotLike', 'arn:aws:iam::*:user/ops-*'), 's3:GetObject', `${B}/k`), 'ArnNotLike: no key (anonymous) holds, as for every negated operator');
+  t.notOk(ask(arnCond('ArnLike', 'arn:aws:iam::*:user/*'), 's3:GetObject', `${B}/k`), 'ArnLike: no key, no match');
+  t.ok(ask(arnCond('ArnEquals', 'arn:aws:iam::${aws:PrincipalAccount}:user/ci-bob'), 's3:GetObject', `${B}/k`, { ...bob, 'aws:principalaccount': 'acct' }), 'policy variables in Arn values');
+  t.notOk(isPublic(parseBucketPolicy(arnCond('ArnEquals', 'arn:aws:iam::acct:user/ci-bob'), B)), 'pinned to a fixed ARN: not public');
+  t.ok(isPublic(parseBucketPolicy(arnCond('ArnLike', 'arn:aws:iam::acct:user/ci-*'), B)), 'a pattern is public');
+  for (const [what, text] of [
+    ['an Arn operator on a key that is no ARN', doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { ArnLike: { 'aws:UserAgent': 'arn:aws:iam::*:user/x' } } }))],
+    ['an Arn value that is no ARN', arnCond('ArnLike', 'ci-*')],
+    ['an Arn value of too few components', arnCond('ArnNotLike', 'arn:aws:iam:user/x')],
+  ] as const) t.equal(code(() => parseBucketPolicy(text, B)), 'MalformedPolicy', what);
   // What is refused: anything s3d could not fill in, or would not fill in as IAM does.
   const bad: Array<[string, string]> = [
     ['no Version (2008-10-17: no variables)', JSON.stringify({ Statement: [allow('s3:GetObject', `arn:aws:s3:::${B}/\${aws:username}`)] })],
