@@ -139,13 +139,19 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   // Every bucket belongs to the one account. In us-east-1 S3 answers a repeated CreateBucket of an
   // owned bucket with 200 (legacy behaviour, documented under BucketAlreadyOwnedByYou), so scripts
   // written for it create buckets to make sure they exist; elsewhere it is 409, as on MinIO. Not
-  // when the request asks for Object Lock the bucket lacks: that must not look granted.
+  // when the request asks for Object Lock or tags the bucket lacks: that must not look granted.
   const existing = env.meta.getBucket(name);
-  if (existing !== undefined && env.config.region === 'us-east-1' && !(withLock && existing.objectLock === undefined)) {
+  if (existing !== undefined && env.config.region === 'us-east-1' && !(withLock && existing.objectLock === undefined) && (tags === undefined || sameTags(tags, existing.tags))) {
     return { status: 200, headers: { location: `/${name}` } };
   }
   await env.meta.createBucket(name, Date.now(), { ...(withLock ? { versioning: 'Enabled', objectLock: {} } : {}), ...tagsField(tags) }).catch(metaError);
   return { status: 200, headers: { location: `/${name}` } };
+}
+
+/** Whether two tag sets hold the same tags (in any order). */
+function sameTags(a: TagSet, b: TagSet | undefined): boolean {
+  const have = new Map(b ?? []);
+  return a.length === have.size && a.every(([k, v]) => have.get(k) === v);
 }
 
 export async function handleHeadBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
