@@ -11,7 +11,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
-import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketPolicyCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { Client as MinioClient } from 'minio';
@@ -181,6 +181,19 @@ t.test('GetCallerIdentity: the root user, a user and a session, as AWS names the
   t.equal(await stsCode(sts(c.AccessKeyId!, c.SecretAccessKey!, flip(c.SessionToken!)).send(new GetCallerIdentityCommand({}))), 'InvalidToken/400', 'an altered token is refused');
   t.equal(await stsCode(sts(APP.accessKey, 'wrong-secret').send(new GetCallerIdentityCommand({}))), 'SignatureDoesNotMatch/403', 'a wrong secret');
   t.equal(await stsCode(sts('nobody', 'nobody-secret').send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an unknown key');
+});
+
+t.test("a bucket policy naming a user (the ARN GetCallerIdentity gives): its sessions act as it, within their session policy", async (t) => {
+  const { Arn } = await sts(APP.accessKey, APP.secretKey).send(new GetCallerIdentityCommand({}));
+  const read = (c: S3Client): Promise<string> => s3Code(c.send(new GetObjectCommand({ Bucket: OTHER, Key: 'x.txt' })));
+  const user = s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey }, maxAttempts: 1 });
+  t.equal(await read(user), 'AccessDenied/403', 'before: its own policies give it nothing in OTHER');
+  await root.send(new PutBucketPolicyCommand({ Bucket: OTHER, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: Arn }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${OTHER}/*` }] }) }));
+  t.equal(await read(user), 'ok', 'the user the policy names');
+  t.equal(await read(s3As(await assume(sts(APP.accessKey, APP.secretKey)))), 'ok', 'a session of it');
+  const narrow = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }] });
+  t.equal(await read(s3As(await assume(sts(APP.accessKey, APP.secretKey), { Policy: narrow }))), 'AccessDenied/403', 'a session whose session policy leaves OTHER out');
+  await root.send(new DeleteBucketPolicyCommand({ Bucket: OTHER }));
 });
 
 t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
