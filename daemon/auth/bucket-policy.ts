@@ -1,8 +1,7 @@
 // The IAM policy language, in its two uses: bucket policies (PutBucketPolicy: which requests a
 // bucket admits from anyone, signed or not, or from the users its statements name) and identity
 // policies (the policies of the access keys in S3_IAM_FILE: what a user may do, across buckets;
-// no Principal). The root user is never
-// restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
+// no Principal). The root user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
 // NotPrincipal, an unknown condition operator or key, a key no action of its statement has, a bucket-policy resource outside its
 // bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
@@ -488,8 +487,9 @@ export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny
 /**
  * PolicyStatus.IsPublic, by S3's rule: some Allow statement admits anyone, unless it is pinned to
  * fixed source addresses (an IpAddress condition on aws:SourceIp with no /0 range), fixed
- * signers (StringEquals on aws:userid, without `anonymous`) or fixed accounts (StringEquals on
- * aws:PrincipalAccount, which unsigned requests do not have). The other condition keys s3d knows
+ * signers (StringEquals on aws:userid, without `anonymous`; on aws:PrincipalArn, also ArnEquals or
+ * ArnLike without wildcards) or fixed accounts (StringEquals on aws:PrincipalAccount, which
+ * unsigned requests do not have). The other condition keys s3d knows
  * (Referer, User-Agent, SecureTransport, s3:prefix, …) are the client's to choose and restrict
  * nobody.
  */
