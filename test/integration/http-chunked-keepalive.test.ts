@@ -35,10 +35,15 @@ t.test('chunked PUTs whose end arrives with their last data, each followed by a 
     steps.push({ bytes: Buffer.from(request('GET', path)) });
   }
   const started = Date.now();
-  const { responses, closed } = await tcpConversation(d.port, steps, 8000);
+  // A stalled connection is never answered again: uWS's idle timeout (10 s, 12 s measured) closes
+  // it, which the statuses and `closed` show whatever the machine's pace. The deadline only bounds
+  // the wait; the conversation takes ~0.3 s.
+  const { responses, closed } = await tcpConversation(d.port, steps, 30_000);
+  const elapsed = Date.now() - started;
   t.strictSame(responses.map((r) => r.status), steps.map(() => 200), 'every PUT and GET answered 200 on the one connection');
-  t.ok(Date.now() - started < 5000, `promptly (${Date.now() - started} ms; a stall waits 10 s)`);
   t.notOk(closed, 'and the connection is still open');
+  // Below the 10 s a stall costs, with room for a loaded machine's stalls.
+  t.ok(elapsed < 8000, `promptly (${elapsed} ms; a stall waits 10 s)`);
   bodies.forEach((b, i) => t.ok(responses[2 * i + 1]?.body.equals(b), `GET k${i} returns the ${b.length} bytes put`));
 });
 
@@ -46,26 +51,35 @@ t.test('boto3 over TLS (aws-chunked uploads): 40 PUTs on kept-alive connections,
   const d = await startDaemonFor(t, { tls: true });
   const bucket = await createBucket(d.s3(), 'chunked-boto3');
   const script = `
-import sys, time, boto3
+import json, sys, time, boto3
 from botocore.config import Config
 endpoint, key, secret, bucket, ca = sys.argv[1:6]
 c = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret, region_name='us-east-1', verify=ca,
                  config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}, read_timeout=30))
 slowest = 0
+retried = []
 for i in range(40):
     t0 = time.time()
-    c.put_object(Bucket=bucket, Key=f'k{i}', Body=b'x' * 300_000)
+    r = c.put_object(Bucket=bucket, Key=f'k{i}', Body=b'x' * 300_000)
     slowest = max(slowest, time.time() - t0)
-print(f'{slowest:.3f}')
+    if r['ResponseMetadata'].get('RetryAttempts', 0) > 0:
+        retried.append(i)
+print(json.dumps({'slowest': round(slowest, 3), 'retried': retried}))
 `;
   const caFile = join(t.testdirName, 'ca.pem');
   t.testdir({});
   writeFileSync(caFile, d.caCert!);
-  const slowest = await new Promise<string>((resolve, reject) => {
+  const out = await new Promise<string>((resolve, reject) => {
     execFile(PYTHON_BIN, ['-c', script, d.endpoint, ACCESS_KEY, SECRET_KEY, bucket, caFile], { env: { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' } }, (err, out, errOut) => {
       if (err) reject(new Error(`${err.message}\n${errOut}`));
       else resolve(out.trim());
     });
   });
-  t.ok(Number(slowest) < 5, `the slowest of 40 PUTs took ${slowest} s (a stalled connection costs 10 s)`);
+  const { slowest, retried } = JSON.parse(out) as { slowest: number; retried: number[] };
+  // A stalled connection is closed by uWS's idle timeout and botocore sends the PUT again on a new
+  // one (its one retry): seen however slow the machine, unlike the time it cost.
+  t.same(retried, [], 'no PUT was sent again (a stalled connection is closed after 10 s and the PUT retried)');
+  // Below the 10 s or more a stall costs (11.8 and 12.3 s measured), with room for a loaded
+  // machine's stalls: the slowest PUT takes ~0.1 s.
+  t.ok(slowest < 8, `the slowest of 40 PUTs took ${slowest} s (a stalled connection costs 10 s)`);
 });
