@@ -24,7 +24,8 @@ import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from './a
 import { isS3Error } from './errors.js';
 import { readData } from './ops/object-data.js';
 import { digestBase64 } from './ops/checksums.js';
-import { multipartETag, objectChecksum } from './ops/multipart.js';
+import { multipartETag } from './ops/multipart.js';
+import { objectChecksum } from './ops/multipart-checksums.js';
 import { checksumType, openChecksums, openPartChecksums, type Checksums } from './sse/checksums.js';
 import { isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
 import { derivePartKey } from './sse/object-key.js';

@@ -4,7 +4,8 @@
 import { S3Error } from '../errors.js';
 import type { UploadRecord } from '../meta/records.js';
 import { requireBucket, type OpsEnv } from './env.js';
-import { owner, uploadChecksumElements, UPLOAD_ID_SHAPE } from './multipart.js';
+import { owner, UPLOAD_ID_SHAPE } from './multipart.js';
+import { uploadChecksumElements } from './multipart-checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml, type XmlObject } from './xml.js';
