@@ -75,13 +75,13 @@ export interface Config {
   readonly warnings: readonly string[];
 }
 
+export type AccessLogMode = 'off' | 'errors' | 'all';
+const ACCESS_LOG_MODES: readonly AccessLogMode[] = ['off', 'errors', 'all'];
+
 /**
  * The free-space reserve: the smaller of `bytes` and `percent` % of the filesystem's size
  * (Infinity: that bound is not set). Both 0: off, writes go on until the filesystem is full.
  */
-export type AccessLogMode = 'off' | 'errors' | 'all';
-const ACCESS_LOG_MODES: readonly AccessLogMode[] = ['off', 'errors', 'all'];
-
 export interface MinFreeDisk {
   readonly bytes: number;
   readonly percent: number;

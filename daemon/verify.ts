@@ -1,4 +1,4 @@
-// `s3d verify DIR [--deep]`: checks that every stored object version, and every part of the
+// `s3d verify DIR [--deep] [--bucket NAME] [--dev]`: checks that every stored object version, and every part of the
 // multipart uploads in progress, can still be read back.
 // Read-only (LMDB opened read-only, data files only read), so it may run beside a serving daemon.
 // Shallow: each data file exists with the size its record gives. Deep: every byte is read,

@@ -1,5 +1,7 @@
 // Prometheus metrics (prom-client): requests by operation and status, bytes, latency, crypto
-// pool depth and utilisation, KMS calls and cache, LMDB size. Scraped at /minio/v2/metrics/cluster.
+// pool depth and utilisation, KMS calls and cache, the object-key cache, LMDB size, disk space,
+// the data gate, lifecycle, usage per bucket and KMS key, notifications. Scraped at
+// /minio/v2/metrics/cluster and /metrics (docs/operations.md lists every metric).
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CryptoPool } from '../crypto/pool.js';
