@@ -8,11 +8,14 @@ export class ReferenceSnapshot {
   records = 0;
   readonly #records: Generator<string[]>;
   readonly #release: () => void;
+  readonly #also: readonly string[];
   #released = false;
 
-  constructor(records: Generator<string[]>, release: () => void) {
+  /** `also`: files that count as referenced besides those of the records (the deletion queue's). */
+  constructor(records: Generator<string[]>, release: () => void, also: readonly string[] = []) {
     this.#records = records;
     this.#release = release;
+    this.#also = also;
   }
 
   /**
@@ -22,7 +25,7 @@ export class ReferenceSnapshot {
    */
   async files(stopped: () => boolean, sliceMs = 1): Promise<Set<string> | undefined> {
     if (this.#released) throw new Error('the reference snapshot was released');
-    const out = new Set<string>();
+    const out = new Set<string>(this.#also);
     let since = performance.now();
     for (const files of this.#records) {
       for (const f of files) out.add(f);

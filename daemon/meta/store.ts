@@ -728,13 +728,34 @@ export class MetaStore {
 
   /**
    * The records as they are now, for the start-up scan (storage/orphan-scan.ts) to read while the
-   * daemon serves: one read transaction over the three tables, so a record that moves between
-   * them meanwhile (a version made current again, an upload completed) is seen exactly once.
-   * `release()` it when done: LMDB keeps the pages it sees until then.
+   * daemon serves, and for `s3d backup` to read from its copy: one read transaction over the three
+   * tables, so a record that moves between them meanwhile (a version made current again, an
+   * upload completed) is seen exactly once. `queued`: the files of the deletion queue count as
+   * referenced too (the start-up scan leaves them to the reaper: a start during a backup keeps
+   * them queued, storage/backup-hold.ts). `release()` it when done: LMDB keeps the pages it sees
+   * until then.
    */
-  referenceSnapshot(): ReferenceSnapshot {
+  referenceSnapshot(opts: { queued?: boolean } = {}): ReferenceSnapshot {
     const txn = this.root.useReadTransaction();
-    return new ReferenceSnapshot(this.recordFiles(txn), () => txn.done());
+    const queued = opts.queued === true ? [...this.gc.getKeys({ transaction: txn })] : [];
+    return new ReferenceSnapshot(this.recordFiles(txn), () => txn.done(), queued);
+  }
+
+  /**
+   * Copies the LMDB environment into `dir` (an existing directory without a data.mdb): one
+   * consistent snapshot, LMDB's last committed transaction, read while writers go on
+   * (mdb_env_copy2; it holds the writers back only while it copies the two meta pages). Not
+   * compacted: a compacting copy walks every tree and refuses a store with leaked pages. Not
+   * synced: the caller fsyncs the file and its directory.
+   */
+  async backup(dir: string): Promise<void> {
+    await this.root.backup(dir, false);
+  }
+
+  /** How many current objects, noncurrent versions and delete markers, and uploads in progress the store holds. */
+  recordCounts(): { objects: number; versions: number; uploads: number } {
+    const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
+    return { objects: count(this.objects), versions: count(this.versions), uploads: count(this.multipart.uploads) };
   }
 
   /** Approximate size of the LMDB map in use, for metrics. */
