@@ -35,6 +35,7 @@ import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
+import { DeletionHold } from './storage/backup-hold.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { UsageScanner } from './meta/usage.js';
@@ -216,16 +217,20 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   );
   if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
   const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
+  // Asked after the queue was read (storage/backup-hold.ts): a backup running now may need them.
+  const hold = new DeletionHold(config.dataDir, log);
+  const holding = queued.size > 0 && (await hold.held());
   const cleanStop = meta.cleanStop;
   if (meta.writtenSinceCleanStop) log.info({ nullVersions: meta.nullIndexRebuilt }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
   await consumeCleanMarker(config.dataDir);
-  const swept = await files.sweepAtStart(queued).catch((err: unknown) => {
+  const swept = await files.sweepAtStart(holding ? new Set() : queued).catch((err: unknown) => {
     throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
   if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
   if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
-  // Every queued file is gone now (removed here or before): the queue need not hold them.
-  if (queued.size > 0) await meta.dequeueFiles([...queued]);
+  // Every queued file is gone now (removed here or before): the queue need not hold them. Held
+  // ones stay queued for the reaper.
+  if (queued.size > 0 && !holding) await meta.dequeueFiles([...queued]);
   for (const { bucket, error } of unreadableBucketPolicies(meta.listBuckets())) {
     log.error({ bucket, error }, 'the bucket policy stored for this bucket is not valid for this version: every request it judges is refused (MalformedPolicy) until the root user replaces or deletes it (put-bucket-policy / delete-bucket-policy)');
   }
@@ -256,7 +261,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
 
   const pool = new CryptoPool({ workers: config.cryptoWorkers });
-  const reaper = new Reaper(meta, files, log);
+  const reaper = new Reaper(meta, files, log, hold);
   await reaper.kick(0);
   reaper.start();
   const uploadExpiry = new UploadExpiry(meta, log, config.staleUploadsExpiryMs, config.staleUploadsIntervalMs);
@@ -309,7 +314,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // The snapshot is taken and new files are tracked before anything can write one.
   const orphanScan = cleanStop
     ? undefined
-    : new OrphanScan(files, meta.referenceSnapshot(), log, {
+    : new OrphanScan(files, meta.referenceSnapshot({ queued: true }), log, {
         storeHasBuckets: meta.listBuckets().length > 0,
         temp: swept.temp,
         crashLeftovers: crashLeftoversBound(config.dataRequestsMax * (1 + PARKED_PER_PLACE)),

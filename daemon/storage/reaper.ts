@@ -1,10 +1,16 @@
 // Deletes data files that committed transactions queued for deletion, after a grace period
-// (a GET that looked the old record up just before the overwrite can still open its file), and
-// never while a read in progress has them pinned (FileStore.pin).
+// (a GET that looked the old record up just before the overwrite can still open its file), never
+// while a read in progress has them pinned (FileStore.pin), and none while `s3d backup` holds
+// deletions (storage/backup-hold.ts).
 
 import type { Logger } from 'pino';
 import type { MetaStore } from '../meta/store.js';
 import type { FileStore } from './files.js';
+
+/** Whether a backup holds deletions now (storage/backup-hold.ts DeletionHold). */
+export interface HoldProbe {
+  held(): Promise<boolean>;
+}
 
 const GRACE_MS = 5_000;
 const INTERVAL_MS = 2_000;
@@ -18,6 +24,7 @@ export class Reaper {
     private readonly meta: MetaStore,
     private readonly files: FileStore,
     private readonly log: Logger,
+    private readonly hold?: HoldProbe,
   ) {}
 
   start(): void {
@@ -43,6 +50,9 @@ export class Reaper {
     // A file a read in progress still needs waits for the next pass after the read.
     const due = this.meta.dueFiles(graceMs).filter((id) => !this.files.pinned(id));
     if (due.length === 0) return;
+    // Asked after the list was read, never before: a backup that takes the hold after this
+    // answer snapshots the store after every release on the list (backup-hold.ts).
+    if (this.hold !== undefined && (await this.hold.held())) return;
     for (const id of due) {
       await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
     }
