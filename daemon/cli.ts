@@ -1,4 +1,4 @@
-// The s3d command, loaded by main.ts: `s3d server DIR [--dev]` and `s3d verify`. Wires config,
+// The s3d command, loaded by main.ts: `s3d server DIR [--dev]`, `s3d verify` and `s3d backup`. Wires config,
 // logger, storage, LMDB, KMS, crypto pool and the HTTP front end; handles signals and graceful
 // shutdown.
 
@@ -43,16 +43,19 @@ import { EventListeners } from './notify/listen.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { dirname, join } from 'node:path';
 import { verifyCommand } from './verify.js';
+import { backupCommand, incompleteBackupMarker } from './backup.js';
 import { checkStoredKey } from './sse/key-check.js';
 import { aeadImplementation } from '../workers/format/dare-aead.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
+       s3d backup DIR DEST
 
   server  serves DIR over the S3 API
           DIR     data directory (created if missing)
           --dev   development mode: built-in credentials and a generated KMS key (never in production)
   verify  checks that every stored object version in DIR can be read back (s3d verify --help)
+  backup  copies DIR, while it is served, into a new data directory DEST (s3d backup --help)
 
 Configuration comes from S3_* environment variables; see README.md.`;
 
@@ -138,6 +141,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   else log[aead.byDesign === true ? 'info' : 'warn']({ reason: aead.reason }, 'AES-256-GCM through node:crypto, at about half the native binding\'s speed (docs/operations.md, Install)');
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
+  // A backup that did not finish (killed, or its machine lost power) lacks data: never serve it.
+  const incomplete = incompleteBackupMarker(config.dataDir);
+  if (statSync(incomplete, { throwIfNoEntry: false }) !== undefined) {
+    throw new ConfigError(`${config.dataDir} is an unfinished backup (s3d backup did not end: ${incomplete} is there); it lacks data. Make a new backup, or restore from another one`);
+  }
   let madeDirs: string[];
   try {
     madeDirs = makeDirs(join(config.dataDir, '.s3d'), 0o700);
@@ -456,6 +464,10 @@ async function main(argv: string[]): Promise<number> {
   if (args[0] === 'verify') {
     releaseEarlyHup();
     return verifyCommand(args.slice(1), process.env, (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
+  }
+  if (args[0] === 'backup') {
+    releaseEarlyHup();
+    return backupCommand(args.slice(1), (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
   }
   if (args[0] !== 'server' || args.length < 2 || args.includes('--help') || args.includes('-h')) {
     process.stderr.write(USAGE + '\n');

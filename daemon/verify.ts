@@ -31,6 +31,7 @@ import { isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
 import { derivePartKey } from './sse/object-key.js';
 import { FileStore } from './storage/files.js';
 import { isDareError } from '../workers/format/dare-error.js';
+import { incompleteBackupMarker } from './backup.js';
 import { encryptedSize } from '../workers/format/index.js';
 
 export type ProblemKind = 'missing' | 'size' | 'record' | 'key' | 'tampered' | 'md5' | 'checksum';
@@ -356,6 +357,11 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
   const metaDir = join(dataDir, '.s3d');
   if (!existsSync(join(metaDir, 'meta'))) {
     err(`s3d verify: no s3d data in ${dataDir} (${join(metaDir, 'meta')} does not exist)`);
+    return 2;
+  }
+  // An unfinished backup (backup.ts) lacks data: checking it would only list what is missing.
+  if (existsSync(incompleteBackupMarker(dataDir))) {
+    err(`s3d verify: ${dataDir} is an unfinished backup (s3d backup did not end: ${incompleteBackupMarker(dataDir)} is there); it lacks data`);
     return 2;
   }
   let workers: number;

@@ -1,0 +1,303 @@
+// `s3d backup DIR DEST`: a consistent copy of a data directory while a daemon serves it, without
+// stopping it and without a snapshotting filesystem.
+//   1. The backup hold is taken (storage/backup-hold.ts): from now on the daemon deletes no data
+//      file, so every file the snapshot below references stays on disk until it is copied.
+//   2. The metadata is copied as one LMDB snapshot (MetaStore.backup, mdb_env_copy2: LMDB's last
+//      committed transaction, read while the daemon's writers go on). Every commit is durable
+//      before it is visible (no overlappingSync, meta/store.ts), and a record is committed only
+//      after its data file is fsynced: each file the snapshot references is complete on disk.
+//   3. The copy is opened read-only and the data files its records reference are copied to the
+//      same relative paths (.s3d/objects/xx/<id>), fsynced, then their directories.
+//   4. The hold is released; the built-in development KMS key is copied when there is one.
+// Beside DIR nothing is written but the hold file; LMDB is opened read-only (as s3d verify does).
+// DEST carries `.s3d/backup-incomplete` until the end: `s3d server` and `s3d verify` refuse a
+// backup that did not finish (killed, power lost); on a failure it is removed again.
+
+import { constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { chmod, copyFile, mkdir, open, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { MetaStore, StoreFormatError } from './meta/store.js';
+import { FileStore, makeDirs, syncDir } from './storage/files.js';
+import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
+
+/** Present in a backup's DEST until the backup has ended well. */
+export function incompleteBackupMarker(dataDir: string): string {
+  return join(dataDir, '.s3d', 'backup-incomplete');
+}
+
+const BACKUP_USAGE = `usage: s3d backup DIR DEST
+
+  Copies the s3d data directory DIR into DEST, a new data directory that \`s3d server DEST\`
+  serves: every object version, delete marker and multipart upload in progress that was committed
+  when the backup took its metadata snapshot, byte for byte. Safe beside the serving daemon: the
+  metadata is one consistent LMDB snapshot read while the daemon writes, and the daemon deletes no
+  data file until the backup has copied them (the hold on DIR/.s3d/backup-hold; deletions resume
+  when the backup ends, however it ends). DEST must not exist or be empty.
+
+  The KMS key is not in DIR: back up S3_KMS_SECRET_KEY (or KES's keystore) separately. The
+  development key of --dev (DIR/.s3d/kms-dev.key) is copied.
+
+  Restore: point \`s3d server\` at DEST, or stop the daemon and copy DEST in place of DIR.
+  Run it as the service's user, on another disk than DIR.
+
+  Exit status: 0 the backup is complete; 1 it failed (DEST removed); 2 usage, or DIR or DEST
+  refused.`;
+
+/** A refusal before anything was written: exit 2. */
+class Refused extends Error {}
+
+/** A data file the snapshot references is not in DIR. */
+class MissingDataFile extends Error {}
+
+/** SIGINT or SIGTERM during the backup. */
+class Interrupted extends Error {}
+
+export interface BackupReport {
+  objects: number;
+  versions: number;
+  uploads: number;
+  files: number;
+  bytes: number;
+  metaBytes: number;
+  devKey: boolean;
+}
+
+/** Data files copied at once: copy_file_range keeps a disk busy with few. */
+const COPIES_IN_FLIGHT = 4;
+const PROGRESS_EVERY_MS = 2_000;
+
+/** The `s3d backup` command: progress and the summary to `out`; returns the exit status. */
+export async function backupCommand(args: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    out(BACKUP_USAGE);
+    return 0;
+  }
+  if (args.length !== 2 || args.some((a) => a.startsWith('-'))) {
+    err(BACKUP_USAGE);
+    return 2;
+  }
+  const dataDir = resolve(args[0]!);
+  const dest = resolve(args[1]!);
+  const started = Date.now();
+  // Should the event loop ever empty before the backup has ended, the exit is not a success.
+  process.exitCode = 1;
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted !== undefined) process.exit(1);
+    interrupted = sig;
+    err(`s3d backup: ${sig}: stopping (DEST is removed)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const report = await backupStore(dataDir, dest, { progress: (l) => out(`s3d backup: ${l}`), interrupted: () => interrupted });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    out(
+      `s3d backup: done: ${report.objects} object(s), ${report.versions} noncurrent version(s) and delete marker(s), ${report.uploads} multipart upload(s) in progress; ` +
+        `${report.files} data file(s) (${mib(report.bytes)}) and the metadata (${mib(report.metaBytes)}) copied to ${dest} in ${seconds} s`,
+    );
+    // s3d backup cannot know which KMS the daemon uses: a development key file may be left from
+    // an earlier --dev run.
+    if (report.devKey) out('s3d backup: the development KMS key (.s3d/kms-dev.key) was copied with it');
+    out('s3d backup: S3_KMS_SECRET_KEY (or the KES keystore) is not in the backup: keep it backed up separately; without it SSE-S3 and SSE-KMS objects cannot be decrypted');
+    return 0;
+  } catch (e) {
+    if (e instanceof Refused || e instanceof HoldBusyError || e instanceof HoldUnavailableError || e instanceof StoreFormatError) {
+      err(`s3d backup: ${e.message}`);
+      return 2;
+    }
+    err(`s3d backup: failed: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Refuses a DIR without s3d data and a DEST that is not new or empty (nothing written yet). */
+function checkPaths(dataDir: string, dest: string): void {
+  const mdb = join(dataDir, '.s3d', 'meta', 'data.mdb');
+  if ((statSync(mdb, { throwIfNoEntry: false })?.size ?? 0) === 0) throw new Refused(`no s3d data in ${dataDir} (${mdb} is missing or empty)`);
+  const s3d = join(dataDir, '.s3d');
+  if (dest === s3d || dest.startsWith(s3d + sep)) throw new Refused(`DEST ${dest} is inside the data directory's .s3d`);
+  const st = statSync(dest, { throwIfNoEntry: false });
+  if (st === undefined) return;
+  if (!st.isDirectory()) throw new Refused(`DEST ${dest} exists and is not a directory`);
+  const entries = readdirSync(dest);
+  if (entries.length > 0) throw new Refused(`DEST ${dest} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}): give a new or empty directory`);
+}
+
+/**
+ * Backs `dataDir` up into `dest` (see the top of this file). On any failure what it made in
+ * `dest` is removed and the error thrown.
+ */
+export async function backupStore(
+  dataDir: string,
+  dest: string,
+  opts: { progress: (line: string) => void; interrupted?: () => NodeJS.Signals | undefined },
+): Promise<BackupReport> {
+  checkPaths(dataDir, dest);
+  const checkInterrupted = (): void => {
+    const sig = opts.interrupted?.();
+    if (sig !== undefined) throw new Interrupted(`interrupted by ${sig}`);
+  };
+  // What to remove on failure: the outermost directory this run made, or DEST's .s3d.
+  const made = makeDirs(dest, 0o700);
+  const destS3d = join(dest, '.s3d');
+  const cleanup = made[0] ?? destS3d;
+  let hold: BackupHold | undefined;
+  try {
+    await mkdir(destS3d, { mode: 0o700 });
+    // Durable before any data: a crash from here on leaves a DEST the daemon refuses.
+    await writeFile(incompleteBackupMarker(dest), `s3d backup of ${dataDir} started ${new Date().toISOString()} and has not ended: this directory lacks data\n`, { mode: 0o600 });
+    await syncDir(destS3d);
+    await mkdir(join(destS3d, 'meta'), { mode: 0o700 });
+    await mkdir(join(destS3d, 'objects'), { mode: 0o700 });
+
+    try {
+      hold = await takeBackupHold(dataDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM') {
+        throw new Refused(`cannot create the hold file in ${join(dataDir, '.s3d')}: ${(e as Error).message}; run the backup as the service's user`);
+      }
+      throw e;
+    }
+    opts.progress(`holding the deletion of data files in ${dataDir} (${hold.file})`);
+
+    // The snapshot: after the hold, so no file it references can be deleted before it is copied.
+    const source = new MetaStore(join(dataDir, '.s3d'), { readOnly: true });
+    try {
+      await source.backup(join(destS3d, 'meta'));
+    } finally {
+      await source.close();
+    }
+    const mdb = join(destS3d, 'meta', 'data.mdb');
+    await chmod(mdb, 0o600);
+    const metaBytes = await syncFile(mdb);
+    checkInterrupted();
+
+    // The files the copy references, from the copy itself: exactly the snapshot's.
+    const copy = new MetaStore(destS3d, { readOnly: true });
+    let ids: string[];
+    let counts: ReturnType<MetaStore['recordCounts']>;
+    let txnId: number | undefined;
+    try {
+      counts = copy.recordCounts();
+      txnId = copy.lastTxnId();
+      const snapshot = copy.referenceSnapshot();
+      try {
+        ids = [...((await snapshot.files(() => false)) ?? [])].sort();
+      } finally {
+        snapshot.release();
+      }
+    } finally {
+      await copy.close();
+    }
+    // The read-only open made LMDB's lock file: the daemon makes its own.
+    await rm(join(destS3d, 'meta', 'lock.mdb'), { force: true });
+    opts.progress(
+      `metadata snapshot copied (${mib(metaBytes)}${txnId !== undefined ? `, LMDB transaction ${txnId}` : ''}): ${counts.objects} object(s), ` +
+        `${counts.versions} noncurrent version(s) and delete marker(s), ${counts.uploads} multipart upload(s) in progress; ${ids.length} data file(s) to copy`,
+    );
+
+    const { bytes } = await copyDataFiles(dataDir, dest, ids, opts.progress, checkInterrupted);
+    // Every file is copied: the daemon may delete again.
+    await hold.release();
+    hold = undefined;
+    opts.progress(`${ids.length} data file(s) copied (${mib(bytes)}); deletions in ${dataDir} resume`);
+
+    const devKey = existsSync(join(dataDir, '.s3d', 'kms-dev.key'));
+    if (devKey) {
+      const to = join(destS3d, 'kms-dev.key');
+      await copyFile(join(dataDir, '.s3d', 'kms-dev.key'), to, constants.COPYFILE_EXCL);
+      await chmod(to, 0o600);
+      await syncFile(to);
+    }
+    await syncDir(join(destS3d, 'meta'));
+    await syncDir(destS3d);
+    // Only now is the backup whole: the marker goes, durably.
+    await unlink(incompleteBackupMarker(dest));
+    await syncDir(destS3d);
+    await syncDir(dest);
+    // DEST's own entry (and those of the directories made above it), when this run made them.
+    for (const dir of made) await syncDir(dirname(dir)).catch(() => undefined);
+    return { ...counts, files: ids.length, bytes, metaBytes, devKey };
+  } catch (e) {
+    await hold?.release().catch(() => undefined);
+    await rm(cleanup, { recursive: true, force: true }).catch(() => undefined);
+    if (e instanceof Refused || e instanceof StoreFormatError || e instanceof HoldBusyError || e instanceof HoldUnavailableError) throw e;
+    throw new Error(`${(e as Error).message}; ${made.length > 0 ? `${cleanup} was removed` : `what it wrote in ${dest} was removed`}`, { cause: e });
+  }
+}
+
+/** fsyncs a file; returns its size. */
+async function syncFile(path: string): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+    return (await fh.stat()).size;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Copies the data files `ids` of `dataDir` into `dest` at the same relative paths, each fsynced, then their directories. */
+async function copyDataFiles(dataDir: string, dest: string, ids: readonly string[], progress: (line: string) => void, checkInterrupted: () => void): Promise<{ bytes: number }> {
+  const from = new FileStore(dataDir, { warmBytes: 0 });
+  const to = new FileStore(dest, { warmBytes: 0 });
+  const dirs = new Map<string, Promise<void>>();
+  let next = 0;
+  let done = 0;
+  let bytes = 0;
+  let lastProgress = Date.now();
+  const copyOne = async (id: string): Promise<void> => {
+    const src = from.pathOf(id);
+    const dst = to.pathOf(id);
+    const dir = dirname(dst);
+    let made = dirs.get(dir);
+    if (made === undefined) {
+      made = mkdir(dir, { mode: 0o700 }).then(() => undefined);
+      dirs.set(dir, made);
+    }
+    await made;
+    try {
+      await copyFile(src, dst, constants.COPYFILE_EXCL);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(src)) throw e;
+      // The hold keeps the daemon from deleting it: a file missing now was missing before.
+      throw new MissingDataFile(
+        `data file ${relative(dataDir, src)}, which the snapshot references, is missing in ${dataDir}: the store is damaged (s3d verify ${dataDir} names the object), or something deleted it despite the hold`,
+      );
+    }
+    bytes += await syncFile(dst);
+    done++;
+  };
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) {
+      checkInterrupted();
+      await copyOne(ids[next++]!);
+      if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = Date.now();
+        progress(`copied ${done}/${ids.length} data file(s), ${mib(bytes)}`);
+      }
+    }
+  };
+  // One failure stops the others at their next file.
+  let failure: unknown;
+  await Promise.all(
+    Array.from({ length: Math.min(COPIES_IN_FLIGHT, ids.length) }, () =>
+      worker().catch((e: unknown) => {
+        failure ??= e;
+        next = ids.length;
+      }),
+    ),
+  );
+  if (failure !== undefined) throw failure;
+  for (const dir of dirs.keys()) await syncDir(dir);
+  await syncDir(join(dest, '.s3d', 'objects'));
+  return { bytes };
+}
