@@ -57,7 +57,7 @@ const CONFLICT = 75;
 /** The file at the path is no longer the one locked (a backup ending removed it): try again. */
 const REPLACED = 76;
 const NOT_FOUND = 127;
-/** How long a backup waits for a daemon's probe, or another backup, to let go of the lock. */
+/** How long a backup waits, by default, for a daemon's probe or another backup to let go of the lock. */
 const WAIT_SECONDS = 10;
 const ATTEMPTS = 5;
 
@@ -65,7 +65,7 @@ const ATTEMPTS = 5;
  * Takes the hold for a backup of `dataDir`. The hold file is made readable by all (it is empty),
  * so a daemon running as another user than the backup can still probe it.
  */
-export async function takeBackupHold(dataDir: string): Promise<BackupHold> {
+export async function takeBackupHold(dataDir: string, opts: { waitSeconds?: number } = {}): Promise<BackupHold> {
   const file = holdFile(dataDir);
   for (let attempt = 1; ; attempt++) {
     const fd = openSync(file, 'a', 0o644);
@@ -76,14 +76,14 @@ export async function takeBackupHold(dataDir: string): Promise<BackupHold> {
     } finally {
       closeSync(fd);
     }
-    const hold = await lockOnce(file);
+    const hold = await lockOnce(file, opts.waitSeconds ?? WAIT_SECONDS);
     if (hold !== undefined) return hold;
     if (attempt >= ATTEMPTS) throw new Error(`could not lock ${file}: it was replaced ${ATTEMPTS} times while being locked`);
   }
 }
 
 /** One attempt: the hold, or undefined when the file was replaced under the lock (try again). */
-function lockOnce(file: string): Promise<BackupHold | undefined> {
+function lockOnce(file: string, waitSeconds: number): Promise<BackupHold | undefined> {
   return new Promise((resolve, reject) => {
     // The lock is taken on descriptor 9 of this shell, which stays open while `cat` reads the
     // pipe from the backup. After locking, the file at the path must still be the one locked: a
@@ -91,7 +91,7 @@ function lockOnce(file: string): Promise<BackupHold | undefined> {
     // nothing (the daemon finds no file and deletes).
     const command =
       `trap '' INT TERM HUP QUIT; exec 9<"$0"; ` +
-      `flock --exclusive --wait ${WAIT_SECONDS} --conflict-exit-code ${CONFLICT} 9 || exit $?; ` +
+      `flock --exclusive --wait ${waitSeconds} --conflict-exit-code ${CONFLICT} 9 || exit $?; ` +
       `[ /proc/self/fd/9 -ef "$0" ] || exit ${REPLACED}; echo locked; cat >/dev/null`;
     const child = spawn('sh', ['-c', command, file], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     let settled = false;
