@@ -4,7 +4,7 @@
 
 import { holdEarlyHup, releaseEarlyHup } from './early-signals.js';
 import { execFile } from 'node:child_process';
-import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, statSync } from 'node:fs';
 import { destination, pino, type Logger } from 'pino';
 import { LOG_SERIALIZERS } from './log.js';
 import { Metrics } from './admin/metrics.js';
@@ -143,7 +143,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   // A backup that did not finish (killed, or its machine lost power) lacks data: never serve it.
   const incomplete = incompleteBackupMarker(config.dataDir);
-  if (statSync(incomplete, { throwIfNoEntry: false }) !== undefined) {
+  if (existsSync(incomplete)) {
     throw new ConfigError(`${config.dataDir} is an unfinished backup (s3d backup did not end: ${incomplete} is there); it lacks data. Make a new backup, or restore from another one`);
   }
   let madeDirs: string[];
