@@ -122,6 +122,7 @@ function mib(bytes: number): string {
 function checkPaths(dataDir: string, dest: string): void {
   const mdb = join(dataDir, '.s3d', 'meta', 'data.mdb');
   if ((statSync(mdb, { throwIfNoEntry: false })?.size ?? 0) === 0) throw new Refused(`no s3d data in ${dataDir} (${mdb} is missing or empty)`);
+  if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
   const s3d = join(dataDir, '.s3d');
   if (dest === s3d || dest.startsWith(s3d + sep)) throw new Refused(`DEST ${dest} is inside the data directory's .s3d`);
   const st = statSync(dest, { throwIfNoEntry: false });
@@ -205,6 +206,7 @@ export async function backupStore(
     );
 
     const { bytes } = await copyDataFiles(dataDir, dest, ids, opts.progress, checkInterrupted);
+    checkInterrupted();
     // Every file is copied: the daemon may delete again.
     await hold.release();
     hold = undefined;
@@ -219,6 +221,7 @@ export async function backupStore(
     }
     await syncDir(join(destS3d, 'meta'));
     await syncDir(destS3d);
+    checkInterrupted();
     // Only now is the backup whole: the marker goes, durably.
     await unlink(incompleteBackupMarker(dest));
     await syncDir(destS3d);

@@ -60,6 +60,8 @@ interface BackupRun {
    * tracer detaches its tracees and nothing else: the hold's child is left to see its pipe close.
    */
   kill(): void;
+  /** Sends `sig` to the backup's node process. */
+  signal(sig: NodeJS.Signals): void;
   /** Resolves with the first stdout line that contains `text`. */
   line(text: string): Promise<string>;
   done: Promise<Run>;
@@ -91,6 +93,7 @@ function backup(dir: string, dest: string, opts: { delayCopyMs?: number; args?: 
   proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
   const done = new Promise<Run>((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })));
   return {
+    signal: (sig) => process.kill(traced ? childrenOf(proc.pid!)[0]! : proc.pid!, sig),
     kill: () => {
       process.kill(traced ? childrenOf(proc.pid!)[0]! : proc.pid!, 'SIGKILL');
       if (traced) proc.kill('SIGKILL');
@@ -343,11 +346,24 @@ t.test('a backup SIGKILLed mid-way: the daemon deletes again, DEST is refused', 
   const verified = await verifyDeep(dest);
   t.equal(verified.code, 2, 's3d verify refuses it (exit 2)');
   t.match(verified.stderr, /is an unfinished backup/);
+  const ofUnfinished = await backup(dest, newDest(t)).done;
+  t.equal(ofUnfinished.code, 2, 's3d backup refuses to copy it (exit 2)');
+  t.match(ofUnfinished.stderr, /is an unfinished backup/);
   // The next backup takes the stale hold file over and removes it at its end.
   const again = backup(d.dataDir, newDest(t));
   const r = await again.done;
   t.equal(r.code, 0, `a new backup succeeds (${r.stderr.trim()})`);
   t.notOk(existsSync(holdFile(d.dataDir)), 'and removes the hold file');
+  // SIGINT mid-way: the copies in flight end, then the backup stops and removes DEST.
+  const interruptedDest = newDest(t);
+  const interrupted = backup(d.dataDir, interruptedDest, { delayCopyMs: 2_000 });
+  await interrupted.line('metadata snapshot copied');
+  interrupted.signal('SIGINT');
+  const ri = await interrupted.done;
+  t.equal(ri.code, 1, 'SIGINT: exit 1');
+  t.match(ri.stderr, /failed: interrupted by SIGINT; .* was removed/, 'says so');
+  t.notOk(existsSync(interruptedDest), 'DEST is removed');
+  t.notOk(existsSync(holdFile(d.dataDir)), 'the hold is released');
 });
 
 t.test('refusals and failures', async (t) => {
