@@ -68,7 +68,19 @@ const ATTEMPTS = 5;
 export async function takeBackupHold(dataDir: string, opts: { waitSeconds?: number } = {}): Promise<BackupHold> {
   const file = holdFile(dataDir);
   for (let attempt = 1; ; attempt++) {
-    const fd = openSync(file, 'a', 0o644);
+    let fd: number;
+    try {
+      fd = openSync(file, 'a', 0o644);
+    } catch (err) {
+      // Left behind by a backup run as another user (root): reading is all a lock needs.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      try {
+        fd = openSync(file, 'r');
+      } catch {
+        throw err;
+      }
+    }
     try {
       fchmodSync(fd, 0o644);
     } catch {
