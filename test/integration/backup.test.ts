@@ -154,6 +154,10 @@ function logCount(d: TestDaemon, msg: string): number {
   return d.jsonLogs().filter((l) => l.msg === msg).length;
 }
 
+// Each test has a daemon of its own and spends most of its time waiting out the reaper's grace or
+// a delayed copy: they run side by side.
+t.jobs = 4;
+
 t.test('a backup while a writer overwrites and deletes serves every version committed before its snapshot', async (t) => {
   const d = await startDaemonFor(t, { tls: true, dev: true, kms: false });
   const s3: S3Client = d.s3();
