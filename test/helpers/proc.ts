@@ -1,5 +1,7 @@
 // Processes under a test daemon, read from /proc (Linux): the lock child and what it runs.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The direct children of `pid` (of all its threads). */
 export function childrenOf(pid: number): number[] {
@@ -23,4 +25,16 @@ export function descendantsOf(pid: number): number[] {
   };
   walk(pid);
   return out;
+}
+
+/** For the rest of test `t`, a PATH holding `sh` and nothing else (no util-linux `flock`). */
+export function pathWithOnlySh(t: { teardown(fn: () => void): void }): void {
+  const bin = mkdtempSync(join(tmpdir(), 's3d-no-flock-'));
+  t.teardown(() => rmSync(bin, { recursive: true, force: true }));
+  symlinkSync('/bin/sh', join(bin, 'sh'));
+  const path = process.env.PATH;
+  process.env.PATH = bin;
+  t.teardown(() => {
+    process.env.PATH = path;
+  });
 }

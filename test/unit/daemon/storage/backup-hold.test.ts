@@ -3,8 +3,9 @@
 // that waited for a backup ending gets a hold on the new file (not the removed one), and without
 // a flock program the backup cannot take it and the daemon is not held.
 import t, { type Test } from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { pathWithOnlySh } from '../../../helpers/proc.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DeletionHold, HoldBusyError, HoldUnavailableError, holdFile, takeBackupHold } from '../../../../daemon/storage/backup-hold.js';
@@ -70,14 +71,7 @@ t.test('a backup that waited for one ending holds the new file, not the removed 
 
 t.test('without a flock program: no backup, and the daemon is not held', async (t) => {
   const dir = dataDir(t);
-  const bin = mkdtempSync(join(tmpdir(), 's3d-no-flock-'));
-  t.teardown(() => rmSync(bin, { recursive: true, force: true }));
-  symlinkSync('/bin/sh', join(bin, 'sh'));
-  const path = process.env.PATH;
-  process.env.PATH = bin;
-  t.teardown(() => {
-    process.env.PATH = path;
-  });
+  pathWithOnlySh(t);
   await t.rejects(takeBackupHold(dir), HoldUnavailableError, 'the backup cannot hold');
   const { log, lines } = recorder();
   t.equal(await new DeletionHold(dir, log).held(), false, 'a hold file without flock holds nothing');

@@ -2,8 +2,9 @@
 // is refused; a lock child gone is reported; without a flock program the daemon is told, and gets an
 // unlocked handle, instead of failing to start.
 import t from 'tap';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { pathWithOnlySh } from '../../../helpers/proc.js';
 import { join } from 'node:path';
 import { DataDirInUseError, lockDataDir } from '../../../../daemon/storage/dir-lock.js';
 
@@ -25,15 +26,7 @@ t.test('one holder at a time; released, the next one takes it', async (t) => {
 });
 
 t.test('without a flock program: told why, and an unlocked handle', async (t) => {
-  // A PATH with sh and nothing else.
-  const bin = mkdtempSync(join(tmpdir(), 's3d-no-flock-'));
-  t.teardown(() => rmSync(bin, { recursive: true, force: true }));
-  symlinkSync('/bin/sh', join(bin, 'sh'));
-  const path = process.env.PATH;
-  process.env.PATH = bin;
-  t.teardown(() => {
-    process.env.PATH = path;
-  });
+  pathWithOnlySh(t);
   const reasons: string[] = [];
   const lock = await lockDataDir(dir, join(dir, 'lock2'), (why) => reasons.push(why));
   t.match(reasons, [/no flock program: install util-linux/], 'the reason names the package');
