@@ -19,6 +19,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
+import { newBackupDir, pruneBackups } from './backup-rotate.js';
 
 /** Present in a backup's DEST until the backup has ended well. */
 export function incompleteBackupMarker(dataDir: string): string {
@@ -26,6 +27,7 @@ export function incompleteBackupMarker(dataDir: string): string {
 }
 
 const BACKUP_USAGE = `usage: s3d backup DIR DEST
+       s3d backup DIR --into ROOT [--keep N]
 
   Copies the s3d data directory DIR into DEST, a new data directory that \`s3d server DEST\`
   serves: every object version, delete marker and multipart upload in progress that was committed
@@ -37,11 +39,18 @@ const BACKUP_USAGE = `usage: s3d backup DIR DEST
   The KMS key is not in DIR: back up S3_KMS_SECRET_KEY (or KES's keystore) separately. The
   development key of --dev (DIR/.s3d/kms-dev.key) is copied.
 
+  --into ROOT: the backup goes into a new directory ROOT/<UTC timestamp> (20261205T044900Z; a
+  second one within the same second gets -2), ROOT made if missing. Once it has ended well the
+  oldest finished backups in ROOT beyond the newest N (--keep, N >= 1; default: keep all) are
+  removed, and so are unfinished ones (left by a backup killed earlier) older than it; a failed
+  backup removes nothing. Only directories named so that hold s3d's files count: nothing else in
+  ROOT is touched. systemd/s3d-backup.timer runs it daily.
+
   Restore: point \`s3d server\` at DEST, or stop the daemon and copy DEST in place of DIR.
   Run it as the service's user, on another disk than DIR.
 
-  Exit status: 0 the backup is complete; 1 it failed (DEST removed); 2 usage, or DIR or DEST
-  refused.`;
+  Exit status: 0 the backup is complete (and old ones removed); 1 it failed (DEST removed), or
+  removing old backups failed; 2 usage, or DIR or DEST refused.`;
 
 /** A refusal before anything was written: exit 2. */
 class Refused extends Error {}
@@ -72,13 +81,27 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     out(BACKUP_USAGE);
     return 0;
   }
-  if (args.length !== 2 || args.some((a) => a.startsWith('-'))) {
+  const parsed = parseArgs(args);
+  if (parsed === undefined) {
     err(BACKUP_USAGE);
     return 2;
   }
-  const dataDir = resolve(args[0]!);
-  const dest = resolve(args[1]!);
+  const dataDir = resolve(parsed.dir);
   const started = Date.now();
+  let dest: string;
+  let rotation: { root: string; name: string } | undefined;
+  if (parsed.into !== undefined) {
+    const root = resolve(parsed.into);
+    try {
+      const made = await newBackupDir(root);
+      dest = made.dir;
+      rotation = { root, name: made.name };
+    } catch (e) {
+      err(`s3d backup: cannot make a new directory in ${root}: ${(e as Error).message}`);
+      return 2;
+    }
+    out(`s3d backup: backing up into ${dest}`);
+  } else dest = resolve(parsed.dest!);
   // Should the event loop ever empty before the backup has ended, the exit is not a success.
   process.exitCode = 1;
   let interrupted: NodeJS.Signals | undefined;
@@ -89,6 +112,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let backedUp = false;
   try {
     const report = await backupStore(dataDir, dest, { progress: (l) => out(`s3d backup: ${l}`), interrupted: () => interrupted });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -100,8 +124,24 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     // an earlier --dev run.
     if (report.devKey) out('s3d backup: the development KMS key (.s3d/kms-dev.key) was copied with it');
     out('s3d backup: S3_KMS_SECRET_KEY (or the KES keystore) is not in the backup: keep it backed up separately; without it SSE-S3 and SSE-KMS objects cannot be decrypted');
+    backedUp = true;
+    if (rotation !== undefined) {
+      const { root } = rotation;
+      // Only now: a failed backup must leave every earlier one in place.
+      try {
+        const pruned = await pruneBackups(root, rotation.name, parsed.keep, (name, finished) =>
+          out(`s3d backup: removed ${finished ? 'old backup' : 'unfinished backup'} ${join(root, name)}`),
+        );
+        out(`s3d backup: ${pruned.removed.length} old and ${pruned.unfinished.length} unfinished backup(s) removed from ${rotation.root}${parsed.keep !== undefined ? ` (keeping the newest ${parsed.keep})` : ''}`);
+      } catch (e) {
+        err(`s3d backup: the backup ${dest} is complete, but removing old backups failed: ${(e as Error).message}`);
+        return 1;
+      }
+    }
     return 0;
   } catch (e) {
+    // Its own directory: backupStore removed only what it made inside it.
+    if (rotation !== undefined && !backedUp) await rm(dest, { recursive: true, force: true }).catch(() => undefined);
     if (e instanceof Refused || e instanceof HoldBusyError || e instanceof HoldUnavailableError || e instanceof StoreFormatError) {
       err(`s3d backup: ${e.message}`);
       return 2;
@@ -112,6 +152,30 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** `DIR DEST` or `DIR --into ROOT [--keep N]` (options anywhere after DIR); undefined: a usage error. */
+function parseArgs(args: string[]): { dir: string; dest?: string; into?: string; keep?: number } | undefined {
+  const positional: string[] = [];
+  let into: string | undefined;
+  let keep: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--into' || a === '--keep') {
+      const v = args[++i];
+      if (v === undefined || v === '' || v.startsWith('-')) return undefined;
+      if (a === '--into') {
+        if (into !== undefined) return undefined;
+        into = v;
+      } else {
+        if (keep !== undefined || !/^[1-9]\d{0,5}$/.test(v)) return undefined;
+        keep = Number(v);
+      }
+    } else if (a.startsWith('-')) return undefined;
+    else positional.push(a);
+  }
+  if (into !== undefined) return positional.length === 1 ? { dir: positional[0]!, into, ...(keep !== undefined ? { keep } : {}) } : undefined;
+  return positional.length === 2 && keep === undefined ? { dir: positional[0]!, dest: positional[1]! } : undefined;
 }
 
 function mib(bytes: number): string {

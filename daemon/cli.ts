@@ -50,12 +50,14 @@ import { aeadImplementation } from '../workers/format/dare-aead.js';
 const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
        s3d backup DIR DEST
+       s3d backup DIR --into ROOT [--keep N]
 
   server  serves DIR over the S3 API
           DIR     data directory (created if missing)
           --dev   development mode: built-in credentials and a generated KMS key (never in production)
   verify  checks that every stored object version in DIR can be read back (s3d verify --help)
-  backup  copies DIR, while it is served, into a new data directory DEST (s3d backup --help)
+  backup  copies DIR, while it is served, into a new data directory DEST, or into a new
+          ROOT/<UTC timestamp>, keeping the newest N there (s3d backup --help)
 
 Configuration comes from S3_* environment variables; see README.md.`;
 

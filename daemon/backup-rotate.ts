@@ -1,0 +1,111 @@
+// `s3d backup DIR --into ROOT [--keep N]`: each backup in a new directory ROOT/<UTC timestamp>,
+// and, once it has ended well, the oldest finished backups beyond the newest N removed.
+// Only ROOT's entries named by a timestamp (20261205T044900Z, or 20261205T044900Z-2 for the
+// second backup within one second) that hold s3d metadata or the incomplete marker are backups:
+// nothing else in ROOT is ever touched, so ROOT may hold other files, or be a mount point.
+
+import { lstatSync, readdirSync, existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeDirs, syncDir } from './storage/files.js';
+
+const NAME = /^(\d{8}T\d{6}Z)(?:-([1-9]\d*))?$/;
+
+/** The timestamp part of a backup's name: 20261205T044900Z. */
+export function timestampOf(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+interface Named {
+  name: string;
+  stamp: string;
+  /** 1 for the bare timestamp, n for `-n`. */
+  seq: number;
+}
+
+function parseName(name: string): Named | undefined {
+  const m = NAME.exec(name);
+  return m === null ? undefined : { name, stamp: m[1]!, seq: m[2] === undefined ? 1 : Number(m[2]) };
+}
+
+/** Older first: by timestamp, then by the suffix (numerically: -10 after -9). */
+function compare(a: Named, b: Named): number {
+  return a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.seq - b.seq;
+}
+
+/**
+ * Makes ROOT (if missing) and a new directory ROOT/<timestamp of `now`> (0700) for the next
+ * backup. A second backup in the same second gets `-2` (then `-3`...), after every name of that
+ * second already there, so it still sorts as the newest.
+ */
+export async function newBackupDir(root: string, now: Date = new Date()): Promise<{ dir: string; name: string }> {
+  const made = makeDirs(root, 0o700);
+  for (const dir of made) await syncDir(join(dir, '..')).catch(() => undefined);
+  const stamp = timestampOf(now);
+  let seq = 1;
+  for (const e of readdirSync(root)) {
+    const n = parseName(e);
+    if (n !== undefined && n.stamp === stamp && n.seq >= seq) seq = n.seq + 1;
+  }
+  for (;; seq++) {
+    const name = seq === 1 ? stamp : `${stamp}-${seq}`;
+    try {
+      // Exclusive: a backup started meanwhile by another process takes the next number.
+      await mkdir(join(root, name), { mode: 0o700 });
+      await syncDir(root);
+      return { dir: join(root, name), name };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+export interface PruneResult {
+  /** Finished backups removed (beyond the newest `keep`), oldest first. */
+  removed: string[];
+  /** Unfinished backups older than the new one, removed. */
+  unfinished: string[];
+}
+
+/** What in ROOT counts as a backup: a timestamp-named directory (not a symlink) with s3d's files. */
+function listBackups(root: string): Array<Named & { finished: boolean }> {
+  const out: Array<Named & { finished: boolean }> = [];
+  for (const e of readdirSync(root)) {
+    const n = parseName(e);
+    if (n === undefined) continue;
+    const dir = join(root, e);
+    if (!(lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false)) continue;
+    const hasMeta = existsSync(join(dir, '.s3d', 'meta', 'data.mdb'));
+    const incomplete = existsSync(join(dir, '.s3d', 'backup-incomplete'));
+    // A run killed before its snapshot has the marker without metadata: s3d's own file, so ours.
+    if (!hasMeta && !incomplete) continue;
+    out.push({ ...n, finished: !incomplete });
+  }
+  return out.sort(compare);
+}
+
+/**
+ * After the backup `newest` (a name in ROOT) ended well: removes the finished backups beyond the
+ * newest `keep` (undefined: none), and the unfinished ones older than `newest` (a run killed
+ * earlier; a newer one may be a backup running now). Unfinished backups never count toward `keep`.
+ */
+export async function pruneBackups(root: string, newest: string, keep: number | undefined, removedOne: (name: string, finished: boolean) => void = () => {}): Promise<PruneResult> {
+  const self = parseName(newest);
+  if (self === undefined) throw new Error(`not a backup name: ${newest}`);
+  const all = listBackups(root);
+  const finished = all.filter((b) => b.finished);
+  const doomed = [
+    ...all.filter((b) => !b.finished && compare(b, self) < 0),
+    ...(keep === undefined ? [] : finished.slice(0, Math.max(0, finished.length - keep))),
+  ];
+  const result: PruneResult = { removed: [], unfinished: [] };
+  for (const b of doomed) {
+    // The newest is never removed, whatever the clock did to the names of the others.
+    if (b.name === newest) continue;
+    await rm(join(root, b.name), { recursive: true, force: true });
+    (b.finished ? result.removed : result.unfinished).push(b.name);
+    removedOne(b.name, b.finished);
+  }
+  if (doomed.length > 0) await syncDir(root);
+  return result;
+}
