@@ -1,0 +1,62 @@
+// daemon/backup-rotate.ts: the names of new backups (distinct within one second, and sorting
+// after every earlier name of that second) and what pruning removes.
+
+import t, { type Test } from 'tap';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newBackupDir, pruneBackups, timestampOf } from '../../../daemon/backup-rotate.js';
+
+function tempRoot(t: Test): string {
+  const base = mkdtempSync(join(tmpdir(), 's3d-rotate-unit-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  return join(base, 'a', 'root');
+}
+
+function finish(dir: string, unfinished = false): void {
+  mkdirSync(join(dir, '.s3d', 'meta'), { recursive: true });
+  writeFileSync(join(dir, '.s3d', 'meta', 'data.mdb'), 'x');
+  if (unfinished) writeFileSync(join(dir, '.s3d', 'backup-incomplete'), 'x');
+}
+
+const NOW = new Date('2026-12-05T04:49:00.123Z');
+
+t.test('names: the UTC timestamp, then -2, -3 within the same second', async (t) => {
+  t.equal(timestampOf(NOW), '20261205T044900Z');
+  const root = tempRoot(t);
+  const a = await newBackupDir(root, NOW);
+  t.equal(a.name, '20261205T044900Z', 'ROOT and its parents made');
+  t.equal(statSync(join(root, '..')).mode & 0o777, 0o700, 'made 0700');
+  t.equal(statSync(a.dir).mode & 0o777, 0o700);
+  const b = await newBackupDir(root, NOW);
+  t.equal(b.name, '20261205T044900Z-2', 'the second in the same second');
+  // After the bare name was pruned, the next still sorts after -2.
+  rmSync(a.dir, { recursive: true });
+  t.equal((await newBackupDir(root, NOW)).name, '20261205T044900Z-3');
+  t.equal((await newBackupDir(root, new Date(NOW.getTime() + 1000))).name, '20261205T044901Z');
+});
+
+t.test('pruning: finished beyond keep, older unfinished; -10 sorts after -9; nothing else', async (t) => {
+  const root = tempRoot(t);
+  mkdirSync(root, { recursive: true });
+  for (const n of ['20261205T044900Z-9', '20261205T044900Z-10', '20261205T044901Z']) finish(join(root, n));
+  finish(join(root, '20261205T044800Z'), true);
+  finish(join(root, '20261205T045000Z'), true);
+  // The marker without metadata: a run killed before its snapshot.
+  mkdirSync(join(root, '20261205T044700Z', '.s3d'), { recursive: true });
+  writeFileSync(join(root, '20261205T044700Z', '.s3d', 'backup-incomplete'), 'x');
+  mkdirSync(join(root, '20261205T040000Z'));
+  finish(join(root, '20261205T040000Z.old'));
+  finish(join(root, '20261205T040000Z-0'));
+  writeFileSync(join(root, '20261205T030000Z'), 'a file');
+  const removed: string[] = [];
+  const r = await pruneBackups(root, '20261205T044901Z', 2, (name) => removed.push(name));
+  t.same(r, { removed: ['20261205T044900Z-9'], unfinished: ['20261205T044700Z', '20261205T044800Z'] });
+  t.same(removed.sort(), ['20261205T044700Z', '20261205T044800Z', '20261205T044900Z-9']);
+  t.same(readdirSync(root).sort(), ['20261205T030000Z', '20261205T040000Z', '20261205T040000Z-0', '20261205T040000Z.old', '20261205T044900Z-10', '20261205T044901Z', '20261205T045000Z']);
+  t.same(await pruneBackups(root, '20261205T044901Z', undefined), { removed: [], unfinished: [] }, 'no --keep: none removed');
+  // A finished backup dated after the new one (a clock set back) still never pushes the new one out.
+  finish(join(root, '29990101T000000Z'));
+  t.same((await pruneBackups(root, '20261205T044901Z', 1)).removed, ['20261205T044900Z-10']);
+  t.ok(readdirSync(root).includes('20261205T044901Z'), 'the new backup is kept');
+});
