@@ -4,13 +4,13 @@
 // a real store into a backup root it makes.
 
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../../daemon/meta/store.js';
 import { ROOT } from '../../helpers/daemon.js';
-import { get, inCheckout, parseUnit } from '../../helpers/systemd.js';
+import { ANALYZE, checkAnalyze, checkSameSandbox, get, inCheckout, parseUnit } from '../../helpers/systemd.js';
 
 const serviceText = readFileSync(join(ROOT, 'systemd/s3d.service'), 'utf8');
 const backupText = readFileSync(join(ROOT, 'systemd/s3d-backup.service'), 'utf8');
@@ -39,13 +39,7 @@ t.test("it runs s3d backup --into on the daemon's data directory, as its user, w
 });
 
 t.test('the same sandbox as s3d.service', async (t) => {
-  const keys = [
-    'NoNewPrivileges', 'CapabilityBoundingSet', 'AmbientCapabilities', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices',
-    'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectControlGroups', 'ProtectClock', 'ProtectHostname',
-    'ProtectProc', 'RestrictSUIDSGID', 'RestrictRealtime', 'RestrictNamespaces', 'LockPersonality', 'SystemCallArchitectures',
-    'RestrictAddressFamilies', 'SystemCallFilter', 'SystemCallErrorNumber', 'UMask',
-  ];
-  for (const k of keys) t.equal(get(backup, 'Service', k), get(service, 'Service', k) ?? `(${k} unset in s3d.service)`, `${k}=${get(service, 'Service', k)}`);
+  checkSameSandbox(t, backup, service);
 });
 
 t.test('the timer: daily, spread, catching up after downtime', async (t) => {
@@ -56,24 +50,8 @@ t.test('the timer: daily, spread, catching up after downtime', async (t) => {
   t.notOk(get(timer, 'Timer', 'Unit'), 'it starts the service of its own name');
 });
 
-const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
-
-t.test('systemd-analyze verify and security', { skip: analyze ? false : 'systemd-analyze not installed (Debian package: systemd)' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-backup-unit-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 's3d-backup.service');
-  const text = existsSync(backupArgv[0]!) ? backupText : backupText.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`);
-  writeFileSync(file, text);
-  copyFileSync(join(ROOT, 'systemd/s3d-backup.timer'), join(dir, 's3d-backup.timer'));
-  const r = spawnSync(analyze!, ['verify', '--man=no', file, join(dir, 's3d-backup.timer')], { encoding: 'utf8' });
-  t.equal(r.status, 0, 'systemd-analyze verify passes');
-  t.equal((r.stdout + r.stderr).trim(), '', 'and prints nothing');
-  writeFileSync(join(dir, 's3d-backup.timer'), timerText.replace('Persistent=true', 'Persistant=true'));
-  const bad = spawnSync(analyze!, ['verify', '--man=no', file, join(dir, 's3d-backup.timer')], { encoding: 'utf8' });
-  t.match(bad.stdout + bad.stderr, /Unknown key/, 'a misspelt directive is reported (the check is not vacuous)');
-  const sec = spawnSync(analyze!, ['security', '--offline=yes', '--no-pager', file], { encoding: 'utf8' });
-  const m = /Overall exposure level for s3d-backup\.service: ([\d.]+)/.exec(sec.stdout);
-  t.ok(m && Number(m[1]) <= 2.5, `overall exposure ${m?.[1]} ≤ 2.5`);
+t.test('systemd-analyze verify and security', { skip: ANALYZE ? false : 'systemd-analyze not installed (Debian package: systemd)' }, async (t) => {
+  checkAnalyze(t, 's3d-backup');
 });
 
 t.test('ExecStart, run on a real store, makes ROOT and a timestamped backup in it', async (t) => {

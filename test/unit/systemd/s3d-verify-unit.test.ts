@@ -3,13 +3,13 @@
 // `systemd-analyze verify` without a word, and its ExecStart, run here, checks a real store.
 
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../../daemon/meta/store.js';
 import { ROOT, TEST_KMS_SECRET } from '../../helpers/daemon.js';
-import { get, inCheckout, parseUnit } from '../../helpers/systemd.js';
+import { ANALYZE, checkAnalyze, checkSameSandbox, get, inCheckout, parseUnit } from '../../helpers/systemd.js';
 
 const serviceText = readFileSync(join(ROOT, 'systemd/s3d.service'), 'utf8');
 const verifyText = readFileSync(join(ROOT, 'systemd/s3d-verify.service'), 'utf8');
@@ -34,14 +34,7 @@ t.test('it runs s3d verify --deep on the daemon\'s data directory, as its user, 
 });
 
 t.test('the same sandbox as s3d.service', async (t) => {
-  const keys = [
-    'NoNewPrivileges', 'CapabilityBoundingSet', 'AmbientCapabilities', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices',
-    'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectControlGroups', 'ProtectClock', 'ProtectHostname',
-    'ProtectProc', 'RestrictSUIDSGID', 'RestrictRealtime', 'RestrictNamespaces', 'LockPersonality', 'SystemCallArchitectures',
-    'RestrictAddressFamilies', 'SystemCallFilter', 'SystemCallErrorNumber', 'UMask',
-  ];
-  // Unset in both would compare undefined with undefined: a key s3d.service lacks fails here.
-  for (const k of keys) t.equal(get(verify, 'Service', k), get(service, 'Service', k) ?? `(${k} unset in s3d.service)`, `${k}=${get(service, 'Service', k)}`);
+  checkSameSandbox(t, verify, service);
 });
 
 t.test('the timer: weekly, catching up after downtime', async (t) => {
@@ -51,24 +44,8 @@ t.test('the timer: weekly, catching up after downtime', async (t) => {
   t.notOk(get(timer, 'Timer', 'Unit'), 'it starts the service of its own name');
 });
 
-const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
-
-t.test('systemd-analyze verify and security', { skip: analyze ? false : 'systemd-analyze not installed (Debian package: systemd)' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-verify-unit-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 's3d-verify.service');
-  const text = existsSync(verifyArgv[0]!) ? verifyText : verifyText.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`);
-  writeFileSync(file, text);
-  copyFileSync(join(ROOT, 'systemd/s3d-verify.timer'), join(dir, 's3d-verify.timer'));
-  const r = spawnSync(analyze!, ['verify', '--man=no', file, join(dir, 's3d-verify.timer')], { encoding: 'utf8' });
-  t.equal(r.status, 0, 'systemd-analyze verify passes');
-  t.equal((r.stdout + r.stderr).trim(), '', 'and prints nothing');
-  writeFileSync(join(dir, 's3d-verify.timer'), timerText.replace('Persistent=true', 'Persistant=true'));
-  const bad = spawnSync(analyze!, ['verify', '--man=no', file, join(dir, 's3d-verify.timer')], { encoding: 'utf8' });
-  t.match(bad.stdout + bad.stderr, /Unknown key/, 'a misspelt directive is reported (the check is not vacuous)');
-  const sec = spawnSync(analyze!, ['security', '--offline=yes', '--no-pager', file], { encoding: 'utf8' });
-  const m = /Overall exposure level for s3d-verify\.service: ([\d.]+)/.exec(sec.stdout);
-  t.ok(m && Number(m[1]) <= 2.5, `overall exposure ${m?.[1]} ≤ 2.5`);
+t.test('systemd-analyze verify and security', { skip: ANALYZE ? false : 'systemd-analyze not installed (Debian package: systemd)' }, async (t) => {
+  checkAnalyze(t, 's3d-verify');
 });
 
 t.test('ExecStart, run on a real (empty) store, checks it and exits 0', async (t) => {
