@@ -8,12 +8,13 @@ import { lstatSync, readdirSync, existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirs, syncDir } from './storage/files.js';
+import { basicIsoDateTime } from './dates.js';
 
 const NAME = /^(\d{8}T\d{6}Z)(?:-([1-9]\d*))?$/;
 
 /** The timestamp part of a backup's name: 20261205T044900Z. */
 export function timestampOf(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return basicIsoDateTime(date);
 }
 
 interface Named {

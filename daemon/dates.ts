@@ -7,6 +7,11 @@ export function isoDate(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '.000Z');
 }
 
+/** ISO 8601's basic format to the second, `20261205T044900Z`: SigV4's X-Amz-Date, backup names. */
+export function basicIsoDateTime(time: Date): string {
+  return time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
 export function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
 }

@@ -4,7 +4,7 @@
 import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
-import { parseDateText } from '../dates.js';
+import { basicIsoDateTime, parseDateText } from '../dates.js';
 import { authenticateV2Header, authenticateV2Presigned, hasV2PresignParams, isV2Authorization } from './sigv2.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -316,7 +316,7 @@ function parseAmzDateUncached(value: string): number | undefined {
 }
 
 export function formatAmzDate(time: Date): string {
-  return time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return basicIsoDateTime(time);
 }
 
 interface ParsedCredential {
