@@ -24,6 +24,11 @@ export { MetaCommitError, MetaConflict } from './commit-errors.js';
 export { STORE_FORMAT, StoreFormatError } from './state.js';
 export { isLocked, type VersionedDelete } from './records.js';
 
+/** The number of records in one of the store's databases. */
+function count(db: { getStats(): unknown }): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
+}
+
 export class MetaStore {
   private readonly root: RootDatabase;
   private readonly buckets: Database<BucketRecord, string>;
@@ -754,7 +759,6 @@ export class MetaStore {
 
   /** How many current objects, noncurrent versions and delete markers, and uploads in progress the store holds. */
   recordCounts(): { objects: number; versions: number; uploads: number } {
-    const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
     return { objects: count(this.objects), versions: count(this.versions), uploads: count(this.multipart.uploads) };
   }
 
@@ -762,7 +766,6 @@ export class MetaStore {
   stats(): { pageSize: number; treeDepth: number; entries: number; mapSize: number; usedBytes: number } {
     const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number; lastPageNumber: number };
     // The root's own count is its named databases; the records are in them.
-    const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
     const { uploads, uploadIndex, parts } = this.multipart;
     const entries = [this.buckets, this.objects, this.versions, uploads, uploadIndex, parts, this.gc].reduce((n, db) => n + count(db), 0);
     return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };

@@ -211,9 +211,4 @@ export class DeletionHold {
     }
     return result.held;
   }
-
-  /** Whether the last probe found deletions held. */
-  get holding(): boolean {
-    return this.#holding;
-  }
 }
