@@ -14,9 +14,11 @@
 // backup that did not finish (killed, power lost); on a failure it is removed again.
 
 import { constants, existsSync, readdirSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, open, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { ConfigError, parseMinFreeDisk, type MinFreeDisk } from './config.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
+import { reserveBytes, statfsUsage } from './storage/disk-space.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
 import { newBackupDir, pruneBackups } from './backup-rotate.js';
@@ -26,8 +28,8 @@ export function incompleteBackupMarker(dataDir: string): string {
   return join(dataDir, '.s3d', 'backup-incomplete');
 }
 
-const BACKUP_USAGE = `usage: s3d backup DIR DEST
-       s3d backup DIR --into ROOT [--keep N]
+const BACKUP_USAGE = `usage: s3d backup DIR DEST [--no-space-check]
+       s3d backup DIR --into ROOT [--keep N] [--no-space-check]
 
   Copies the s3d data directory DIR into DEST, a new data directory that \`s3d server DEST\`
   serves: every object version, delete marker and multipart upload in progress that was committed
@@ -46,6 +48,11 @@ const BACKUP_USAGE = `usage: s3d backup DIR DEST
   backup removes nothing. Only directories named so that hold s3d's files count: nothing else in
   ROOT is touched. systemd/s3d-backup.timer runs it daily.
 
+  Before copying, the backup makes sure DEST's filesystem has room for the metadata and the data
+  files; on DIR's own filesystem it also leaves the daemon's S3_MIN_FREE_DISK reserve free (read
+  from the environment, as the server reads it). --no-space-check skips that, for filesystems
+  whose copies share blocks (btrfs, XFS with reflink).
+
   Restore: point \`s3d server\` at DEST, or stop the daemon and copy DEST in place of DIR.
   Run it as the service's user, on another disk than DIR.
 
@@ -57,6 +64,9 @@ class Refused extends Error {}
 
 /** A data file the snapshot references is not in DIR. */
 class MissingDataFile extends Error {}
+
+/** DEST has no room for what the backup would copy: found before it copies it. */
+class NoSpace extends Error {}
 
 /** SIGINT or SIGTERM during the backup. */
 class Interrupted extends Error {}
@@ -87,6 +97,16 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     return 2;
   }
   const dataDir = resolve(parsed.dir);
+  let minFree: MinFreeDisk | undefined;
+  if (parsed.spaceCheck) {
+    try {
+      minFree = parseMinFreeDisk(process.env.S3_MIN_FREE_DISK);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      err(`s3d backup: ${e.message}`);
+      return 2;
+    }
+  }
   const started = Date.now();
   let dest: string;
   let rotation: { root: string; name: string } | undefined;
@@ -114,7 +134,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   process.on('SIGTERM', onSignal);
   let backedUp = false;
   try {
-    const report = await backupStore(dataDir, dest, { progress: (l) => out(`s3d backup: ${l}`), interrupted: () => interrupted });
+    const report = await backupStore(dataDir, dest, { progress: (l) => out(`s3d backup: ${l}`), interrupted: () => interrupted, ...(minFree !== undefined ? { minFree } : {}) });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     out(
       `s3d backup: done: ${report.objects} object(s), ${report.versions} noncurrent version(s) and delete marker(s), ${report.uploads} multipart upload(s) in progress; ` +
@@ -154,14 +174,18 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   }
 }
 
-/** `DIR DEST` or `DIR --into ROOT [--keep N]` (options anywhere after DIR); undefined: a usage error. */
-function parseArgs(args: string[]): { dir: string; dest?: string; into?: string; keep?: number } | undefined {
+/** `DIR DEST` or `DIR --into ROOT [--keep N]`, and `--no-space-check` (options anywhere after DIR); undefined: a usage error. */
+function parseArgs(args: string[]): { dir: string; dest?: string; into?: string; keep?: number; spaceCheck: boolean } | undefined {
   const positional: string[] = [];
   let into: string | undefined;
   let keep: number | undefined;
+  let spaceCheck = true;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--into' || a === '--keep') {
+    if (a === '--no-space-check') {
+      if (!spaceCheck) return undefined;
+      spaceCheck = false;
+    } else if (a === '--into' || a === '--keep') {
       const v = args[++i];
       if (v === undefined || v === '' || v.startsWith('-')) return undefined;
       if (a === '--into') {
@@ -174,8 +198,8 @@ function parseArgs(args: string[]): { dir: string; dest?: string; into?: string;
     } else if (a.startsWith('-')) return undefined;
     else positional.push(a);
   }
-  if (into !== undefined) return positional.length === 1 ? { dir: positional[0]!, into, ...(keep !== undefined ? { keep } : {}) } : undefined;
-  return positional.length === 2 && keep === undefined ? { dir: positional[0]!, dest: positional[1]! } : undefined;
+  if (into !== undefined) return positional.length === 1 ? { dir: positional[0]!, into, spaceCheck, ...(keep !== undefined ? { keep } : {}) } : undefined;
+  return positional.length === 2 && keep === undefined ? { dir: positional[0]!, dest: positional[1]!, spaceCheck } : undefined;
 }
 
 function mib(bytes: number): string {
@@ -203,7 +227,12 @@ function checkPaths(dataDir: string, dest: string): void {
 export async function backupStore(
   dataDir: string,
   dest: string,
-  opts: { progress: (line: string) => void; interrupted?: () => NodeJS.Signals | undefined },
+  opts: {
+    progress: (line: string) => void;
+    interrupted?: () => NodeJS.Signals | undefined;
+    /** Check DEST's free space before each copy, leaving this reserve on DIR's filesystem; unset: no check. */
+    minFree?: MinFreeDisk;
+  },
 ): Promise<BackupReport> {
   checkPaths(dataDir, dest);
   const checkInterrupted = (): void => {
@@ -232,6 +261,10 @@ export async function backupStore(
       throw e;
     }
     opts.progress(`holding the deletion of data files in ${dataDir} (${hold.file})`);
+    const space = await destSpace(dataDir, dest, opts.minFree);
+    if (space.sameFilesystem) opts.progress(`warning: ${dest} is on the filesystem of ${dataDir}: a failing disk takes both; keep backups on another disk`);
+    // LMDB's copy holds its used pages only: the file's size bounds it.
+    await space.check(() => statSync(join(dataDir, '.s3d', 'meta', 'data.mdb')).size, 'the metadata');
 
     // The snapshot: after the hold, so no file it references can be deleted before it is copied.
     const source = new MetaStore(join(dataDir, '.s3d'), { readOnly: true });
@@ -269,6 +302,7 @@ export async function backupStore(
         `${counts.versions} noncurrent version(s) and delete marker(s), ${counts.uploads} multipart upload(s) in progress; ${ids.length} data file(s) to copy`,
     );
 
+    await space.check(() => allocatedBytes(dataDir, ids), `the ${ids.length} data file(s)`);
     const { bytes } = await copyDataFiles(dataDir, dest, ids, opts.progress, checkInterrupted);
     checkInterrupted();
     // Every file is copied: the daemon may delete again.
@@ -299,6 +333,57 @@ export async function backupStore(
     if (e instanceof Refused || e instanceof StoreFormatError || e instanceof HoldBusyError || e instanceof HoldUnavailableError) throw e;
     throw new Error(`${(e as Error).message}; ${made.length > 0 ? `${cleanup} was removed` : `what it wrote in ${dest} was removed`}`, { cause: e });
   }
+}
+
+interface DestSpace {
+  sameFilesystem: boolean;
+  /**
+   * Throws NoSpace unless DEST's filesystem has the `bytes` it is about to copy free beyond the
+   * reserve (statfs now). Without a reserve to keep (--no-space-check) it checks nothing.
+   */
+  check(bytes: () => number | Promise<number>, what: string): Promise<void>;
+}
+
+/**
+ * DEST's free space: enough for what is copied next, and on DIR's own filesystem the daemon's
+ * S3_MIN_FREE_DISK reserve beside it (a backup must not fill the disk the daemon writes).
+ */
+async function destSpace(dataDir: string, dest: string, minFree: MinFreeDisk | undefined): Promise<DestSpace> {
+  const sameFilesystem = (await stat(dataDir)).dev === (await stat(dest)).dev;
+  return {
+    sameFilesystem,
+    async check(size, what) {
+      if (minFree === undefined) return;
+      const bytes = await size();
+      const { free, total } = await statfsUsage(dest);
+      const reserve = sameFilesystem ? reserveBytes(minFree, total) : 0;
+      if (free - bytes >= reserve) return;
+      throw new NoSpace(
+        `not enough free space for the backup in ${dest}: ${what} need ${mib(bytes)}, ${mib(free)} is free` +
+          (sameFilesystem ? `, and on the data directory's own filesystem S3_MIN_FREE_DISK keeps ${mib(reserve)} free for the daemon` : '') +
+          '; free space or back up to another disk (--no-space-check skips this check, for filesystems whose copies share blocks: btrfs, XFS with reflink)',
+      );
+    },
+  };
+}
+
+/** The disk space the data files `ids` of `dataDir` take (allocated blocks); a missing one counts 0 (the copy names it). */
+async function allocatedBytes(dataDir: string, ids: readonly string[]): Promise<number> {
+  const files = new FileStore(dataDir, { warmBytes: 0 });
+  let total = 0;
+  for (let i = 0; i < ids.length; i += 64) {
+    const sizes = await Promise.all(
+      ids.slice(i, i + 64).map(async (id) => {
+        const st = await stat(files.pathOf(id), { bigint: false }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return undefined;
+          throw e;
+        });
+        return st === undefined ? 0 : Math.max(st.blocks * 512, st.size);
+      }),
+    );
+    for (const n of sizes) total += n;
+  }
+  return total;
 }
 
 /** fsyncs a file; returns its size. */
@@ -340,7 +425,9 @@ async function copyDataFiles(dataDir: string, dest: string, ids: readonly string
         `data file ${relative(dataDir, src)}, which the snapshot references, is missing in ${dataDir}: the store is damaged (s3d verify ${dataDir} names the object), or something deleted it despite the hold`,
       );
     }
-    bytes += await syncFile(dst);
+    // Not `bytes += await …`: that reads `bytes` before the wait, losing the other copies' sizes.
+    const size = await syncFile(dst);
+    bytes += size;
     done++;
   };
   const worker = async (): Promise<void> => {

@@ -197,7 +197,7 @@ const SIZE_UNITS: Record<string, number> = {
  * S3_MIN_FREE_DISK: a size (`512MiB`, `1GiB`, `2GB` = 2·10⁹, plain bytes), a percentage of the
  * filesystem (`2%`), or `0`/`off`; unset is DEFAULT_MIN_FREE_DISK.
  */
-function parseMinFreeDisk(raw: string | undefined, name = 'S3_MIN_FREE_DISK'): MinFreeDisk {
+export function parseMinFreeDisk(raw: string | undefined, name = 'S3_MIN_FREE_DISK'): MinFreeDisk {
   const v = (raw ?? '').trim().toLowerCase();
   if (v === '') return DEFAULT_MIN_FREE_DISK;
   if (v === 'off') return Object.freeze({ bytes: 0, percent: 0 });

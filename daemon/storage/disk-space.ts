@@ -15,7 +15,7 @@ export interface FsUsage {
 
 export type StatFs = (path: string) => Promise<FsUsage>;
 
-async function statfsUsage(path: string): Promise<FsUsage> {
+export async function statfsUsage(path: string): Promise<FsUsage> {
   const s = await fsp.statfs(path);
   return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
 }
@@ -48,6 +48,12 @@ export function isNoSpaceError(err: unknown): boolean {
     e = (e as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/** The S3_MIN_FREE_DISK reserve on a filesystem of `total` bytes: the smaller of its size and its share; 0 = off. */
+export function reserveBytes(minFree: MinFreeDisk, total: number): number {
+  const share = minFree.percent === Infinity ? Infinity : Math.ceil((total * minFree.percent) / 100);
+  return Math.min(minFree.bytes, share);
 }
 
 /** A write in progress, counted against the free space until it ends. */
@@ -115,9 +121,7 @@ export class DiskSpace {
 
   /** The reserve in bytes: the smaller of its size and its share of the filesystem; 0 = off. */
   get minFreeBytes(): number {
-    const { bytes, percent } = this.#minFree;
-    const share = percent === Infinity ? Infinity : Math.ceil((this.#total * percent) / 100);
-    return Math.min(bytes, share);
+    return reserveBytes(this.#minFree, this.#total);
   }
 
   /** Free space a new write can count on: the last statfs, less what was written since and what writes in progress may still add. */

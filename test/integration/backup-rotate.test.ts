@@ -122,10 +122,12 @@ t.test('usage errors: exit 2', async (t) => {
     ['d', 'dest', '--keep', '2'],
     ['d', '--into'],
     ['d', '--into', root, '--into', root],
+    ['d', '--into', root, '--no-space-check', '--no-space-check'],
+    ['d', '--no-space-check'],
   ]) {
     const r = await s3d(['backup', ...args]);
     t.equal(r.code, 2, `s3d backup ${args.join(' ')}: exit 2`);
-    t.match(r.stderr, /^usage: s3d backup DIR DEST\n {7}s3d backup DIR --into ROOT \[--keep N\]/);
+    t.match(r.stderr, /^usage: s3d backup DIR DEST \[--no-space-check\]\n {7}s3d backup DIR --into ROOT \[--keep N\] \[--no-space-check\]/);
   }
   t.notOk(existsSync(root), 'ROOT was not made');
   const help = await s3d(['backup', '--help']);

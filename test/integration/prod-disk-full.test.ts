@@ -26,10 +26,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { execFileSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, inspectDataDir, tempFiles } from '../helpers/files.js';
@@ -37,6 +35,7 @@ import { errorCode, openPut, raw, signedHeaders } from '../helpers/http.js';
 import { metricSample } from '../helpers/kes.js';
 import { minioClient } from '../helpers/minio.js';
 import { clientFor, createBucket, expectS3Error, getBytes } from '../helpers/s3.js';
+import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
 import { pollUntil, waitForLog } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -45,35 +44,11 @@ const FULL = 'XMinioStorageFull';
 /** The reaper deletes a deleted object's files ~5 s after the commit (2 s passes). */
 const REAPED_MS = 12_000;
 
-/** Mounts a fresh tmpfs; the reason it cannot, as a string. */
-function mountTmpfs(extra = ''): string | { dir: string; unmount(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-disk-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}${extra}`, 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs (needs root): ${((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message).trim()}`;
-  }
-  return {
-    dir,
-    unmount() {
-      try {
-        execFileSync('umount', [dir], { stdio: 'pipe' });
-      } catch {
-        execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const probe = mountTmpfs();
-if (typeof probe !== 'string') probe.unmount();
-const SKIP = typeof probe === 'string' ? probe : false;
+const SKIP = tmpfsUnavailable();
 
 /** A tmpfs and a daemon on it for the rest of `t`: the daemon is stopped before the unmount. */
 async function diskFullDaemon(t: Test, env: Record<string, string>, mountOptions = ''): Promise<{ d: TestDaemon; mount: string; restart(): Promise<TestDaemon>; restart2(): Promise<TestDaemon> }> {
-  const m = mountTmpfs(mountOptions);
+  const m = mountTmpfs(TMPFS_SIZE, mountOptions);
   if (typeof m === 'string') throw new Error(m);
   const dataDir = join(m.dir, 'data');
   let d = await startDaemon({ dataDir, env });

@@ -1,0 +1,114 @@
+// `s3d backup` checks DEST's free space before it copies, on real filesystems too small for the
+// backup (tmpfs mounts; the file is skipped where mount is not permitted, i.e. not root):
+//  - DEST on another filesystem without room for the data files: exit 1 before any data file is
+//    copied, with a message naming what is needed and what is free; DEST (or the new directory
+//    under --into ROOT) is removed and the hold released;
+//  - DEST on the data directory's own filesystem: a warning that one failing disk takes both, and
+//    the daemon's S3_MIN_FREE_DISK reserve (read from the environment, as the server reads it) is
+//    kept free: a backup that would fit only by eating into it is refused, with the reserve named;
+//    --no-space-check skips the check (for filesystems whose copies share blocks) and the backup
+//    completes; a bad S3_MIN_FREE_DISK is exit 2.
+// Before the check, the first case failed only once copy_file_range met ENOSPC, and the second
+// filled the daemon's disk past its reserve.
+
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
+import { clientFor, createBucket, getBytes } from '../helpers/s3.js';
+import { mountTmpfs, tmpfsUnavailable, type Tmpfs } from '../helpers/tmpfs.js';
+import { holdFile } from '../../daemon/storage/backup-hold.js';
+
+const MiB = 1024 * 1024;
+const SKIP = tmpfsUnavailable();
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function backup(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const [cmd, argv] = nodeChild([MAIN, 'backup', ...args]);
+    const p = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    p.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function mount(bytes: number): Tmpfs {
+  const m = mountTmpfs(bytes);
+  if (typeof m === 'string') throw new Error(m);
+  return m;
+}
+
+t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }, async (t) => {
+  // The data directory's filesystem: 64 MiB holding 18 MiB of data files.
+  const home = mount(64 * MiB);
+  const small = mount(8 * MiB);
+  const dataDir = join(home.dir, 'data');
+  const d = await startDaemon({ dataDir, dev: true, kms: false });
+  t.teardown(async () => {
+    await d.stop();
+    home.unmount();
+    small.unmount();
+  });
+  const s3 = clientFor(d);
+  const bucket = await createBucket(s3, 'space');
+  const bodies = Array.from({ length: 6 }, (_, i) => testBytes(3 * MiB, i + 1));
+  for (const [i, body] of bodies.entries()) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `obj-${i}`, Body: body }));
+
+  t.test('another filesystem without room: refused before any data file is copied', async (t) => {
+    const dest = join(small.dir, 'dest');
+    const r = await backup([dataDir, dest]);
+    t.equal(r.code, 1, `exit 1 (${r.stderr.trim()})`);
+    t.match(r.stderr, /not enough free space for the backup in .*: the 6 data file\(s\) need 18\.\d MiB, \d+\.\d MiB is free;/, 'the error names what is needed and what is free');
+    t.notMatch(r.stderr, /S3_MIN_FREE_DISK keeps/, 'no reserve on a filesystem the daemon does not write');
+    t.notMatch(r.stderr, /ENOSPC/, 'found by the check, not by running out of space');
+    t.notMatch(r.stdout, /copied \d+\/\d+ data file|data file\(s\) copied/, 'no data file was copied');
+    t.notMatch(r.stdout, /warning: .* is on the filesystem of/, 'no same-disk warning');
+    t.same(readdirSync(small.dir), [], 'DEST was removed');
+    t.notOk(existsSync(holdFile(dataDir)), 'the hold was released');
+
+    const root = join(small.dir, 'backups');
+    const r2 = await backup([dataDir, '--into', root, '--keep', '2']);
+    t.equal(r2.code, 1, `--into: exit 1 as well (${r2.stderr.trim()})`);
+    t.match(r2.stderr, /not enough free space for the backup in .*backups\/\d{8}T\d{6}Z: the 6 data file\(s\) need/, 'naming the new directory');
+    t.same(readdirSync(root), [], 'whose new directory is removed');
+  });
+
+  t.test("DIR's own filesystem: the daemon's reserve is kept free; --no-space-check skips the check", async (t) => {
+    const dest = join(home.dir, 'dest');
+    // ~46 MiB free: 18 MiB of data files fit, but not beside a 32 MiB reserve.
+    const refused = await backup([dataDir, dest], { S3_MIN_FREE_DISK: '32MiB' });
+    t.equal(refused.code, 1, `exit 1 (${refused.stderr.trim()})`);
+    t.match(refused.stdout, /warning: .*\/dest is on the filesystem of .*\/data: a failing disk takes both/, 'it warns that DEST shares the data disk');
+    t.match(refused.stderr, /the 6 data file\(s\) need 18\.\d MiB, \d+\.\d MiB is free, and on the data directory's own filesystem S3_MIN_FREE_DISK keeps 32\.0 MiB free for the daemon; .*--no-space-check/, 'the reserve is named, and the way around the check');
+    t.notOk(existsSync(dest), 'DEST was removed');
+
+    const bad = await backup([dataDir, dest], { S3_MIN_FREE_DISK: 'lots' });
+    t.equal(bad.code, 2, 'a bad S3_MIN_FREE_DISK: exit 2');
+    t.match(bad.stderr, /S3_MIN_FREE_DISK must be a size/, 'naming the variable');
+
+    const skipped = await backup([dataDir, dest, '--no-space-check'], { S3_MIN_FREE_DISK: '32MiB' });
+    t.equal(skipped.code, 0, `--no-space-check: the backup completes (${skipped.stderr.trim()})`);
+    t.match(skipped.stdout, /warning: .* is on the filesystem of/, 'still warning about the shared disk');
+    t.match(skipped.stdout, /done: 6 object\(s\).* 6 data file\(s\) \(18\.0 MiB\)/, 'every data file copied');
+
+    // With the default reserve (1 % of 64 MiB) the rest fits: a second backup is accepted.
+    const dest2 = join(home.dir, 'dest2');
+    const fits = await backup([dataDir, dest2]);
+    t.equal(fits.code, 0, `the default reserve leaves room for a second backup (${fits.stderr.trim()})`);
+
+    const d2 = await startDaemon({ dataDir: dest, dev: true, kms: false });
+    t.teardown(() => d2.stop());
+    const s3b = clientFor(d2);
+    for (const [i, body] of bodies.entries()) t.ok((await getBytes(s3b, { Bucket: bucket, Key: `obj-${i}` })).equals(body), `obj-${i} reads back from the backup`);
+  });
+});
