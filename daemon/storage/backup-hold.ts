@@ -11,8 +11,8 @@
 //    it later, and its snapshot later still: every file on the list was released before that
 //    snapshot, which therefore does not name it. If the probe finds it held, nothing is deleted.
 //  - The lock is the kernel's, held through util-linux `flock` in a child process tied to the
-//    backup by a pipe (as dir-lock.ts holds the daemon's lock): when the backup ends, SIGKILL
-//    included, the pipe closes, the child exits and the kernel drops the lock. A stale hold file
+//    backup by a pipe (flock-child.ts, as dir-lock.ts holds the daemon's lock): when the backup
+//    ends, SIGKILL included, the pipe closes, the child exits and the kernel drops the lock. A stale hold file
 //    is then just a file whose lock is free: the daemon deletes again on its next pass.
 //  - A daemon that crashes and restarts during a backup probes again before its start-up sweep.
 //
@@ -26,6 +26,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fchmodSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { CONFLICT, NOT_FOUND, spawnFlock } from './flock-child.js';
 
 export function holdFile(dataDir: string): string {
   return join(dataDir, '.s3d', 'backup-hold');
@@ -53,10 +54,8 @@ export interface BackupHold {
   release(): Promise<void>;
 }
 
-const CONFLICT = 75;
 /** The file at the path is no longer the one locked (a backup ending removed it): try again. */
 const REPLACED = 76;
-const NOT_FOUND = 127;
 /** How long a backup waits, by default, for a daemon's probe or another backup to let go of the lock. */
 const WAIT_SECONDS = 10;
 const ATTEMPTS = 5;
@@ -95,64 +94,42 @@ export async function takeBackupHold(dataDir: string, opts: { waitSeconds?: numb
 }
 
 /** One attempt: the hold, or undefined when the file was replaced under the lock (try again). */
-function lockOnce(file: string, waitSeconds: number): Promise<BackupHold | undefined> {
-  return new Promise((resolve, reject) => {
-    // The lock is taken on descriptor 9 of this shell, which stays open while `cat` reads the
-    // pipe from the backup. After locking, the file at the path must still be the one locked: a
-    // backup that was ending removed it while this one waited, and a lock on a removed file holds
-    // nothing (the daemon finds no file and deletes).
-    const command =
-      `trap '' INT TERM HUP QUIT; exec 9<"$0"; ` +
-      `flock --exclusive --wait ${waitSeconds} --conflict-exit-code ${CONFLICT} 9 || exit $?; ` +
-      `[ /proc/self/fd/9 -ef "$0" ] || exit ${REPLACED}; echo locked; cat >/dev/null`;
-    const child = spawn('sh', ['-c', command, file], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-    let settled = false;
-    let stderr = '';
-    child.stdin.on('error', () => undefined);
-    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.stdout.once('data', (d: Buffer) => {
-      if (settled || !d.toString().startsWith('locked')) return;
-      settled = true;
-      child.unref();
-      (child.stdout as unknown as { unref?: () => void }).unref?.();
-      (child.stdin as unknown as { unref?: () => void }).unref?.();
-      (child.stderr as unknown as { unref?: () => void }).unref?.();
-      let released: Promise<void> | undefined;
-      resolve({
-        file,
-        release: () => {
-          released ??= (async () => {
-            // Removed while still locked: no daemon probes a file that no backup holds.
-            try {
-              unlinkSync(file);
-            } catch {
-              // gone already; nothing else to do
-            }
-            child.stdin.end();
-            // Referenced again: an unreferenced child alone would let the event loop end first.
-            child.ref();
-            await exited;
-          })();
-          return released;
-        },
-      });
-    });
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      reject(new HoldUnavailableError(err.code === 'ENOENT' ? 'no sh program' : err.message));
-    });
-    child.once('exit', (code) => {
-      if (settled) return;
-      settled = true;
-      if (code === CONFLICT) reject(new HoldBusyError(file));
-      else if (code === NOT_FOUND) reject(new HoldUnavailableError('no flock program: install util-linux'));
-      // Replaced, or removed before the shell opened it (2: sh could not open it).
-      else if (code === REPLACED || (code === 2 && statSync(file, { throwIfNoEntry: false }) === undefined)) resolve(undefined);
-      else reject(new Error(`locking ${file} failed (status ${code}): ${stderr.trim()}`));
-    });
-  });
+async function lockOnce(file: string, waitSeconds: number): Promise<BackupHold | undefined> {
+  // The lock is taken on descriptor 9 of this shell, which stays open while `cat` reads the pipe
+  // from the backup. After locking, the file at the path must still be the one locked: a backup
+  // that was ending removed it while this one waited, and a lock on a removed file holds nothing
+  // (the daemon finds no file and deletes).
+  const r = await spawnFlock(
+    `exec 9<"$0"; flock --exclusive --wait ${waitSeconds} --conflict-exit-code ${CONFLICT} 9 || exit $?; ` +
+      `[ /proc/self/fd/9 -ef "$0" ] || exit ${REPLACED}; echo locked; cat >/dev/null`,
+    file,
+  );
+  if ('held' in r) {
+    const { held } = r;
+    let released: Promise<void> | undefined;
+    return {
+      file,
+      release: () => {
+        released ??= (async () => {
+          // Removed while still locked: no daemon probes a file that no backup holds.
+          try {
+            unlinkSync(file);
+          } catch {
+            // gone already; nothing else to do
+          }
+          await held.release();
+        })();
+        return released;
+      },
+    };
+  }
+  const { failed } = r;
+  if ('error' in failed) throw new HoldUnavailableError(failed.error.code === 'ENOENT' ? 'no sh program' : failed.error.message);
+  if (failed.code === CONFLICT) throw new HoldBusyError(file);
+  if (failed.code === NOT_FOUND) throw new HoldUnavailableError('no flock program: install util-linux');
+  // Replaced, or removed before the shell opened it (2: sh could not open it).
+  if (failed.code === REPLACED || (failed.code === 2 && statSync(file, { throwIfNoEntry: false }) === undefined)) return undefined;
+  throw new Error(`locking ${file} failed (status ${failed.code}): ${failed.stderr.trim()}`);
 }
 
 type ProbeResult = { held: boolean; problem?: string };
