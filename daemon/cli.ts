@@ -44,6 +44,7 @@ import { WebhookNotifier } from './notify/webhook.js';
 import { dirname, join } from 'node:path';
 import { verifyCommand } from './verify.js';
 import { backupCommand, incompleteBackupMarker } from './backup.js';
+import { S3D_VERSION, versionLine } from './version.js';
 import { checkStoredKey } from './sse/key-check.js';
 import { aeadImplementation } from '../workers/format/dare-aead.js';
 
@@ -51,6 +52,7 @@ const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
        s3d backup DIR DEST
        s3d backup DIR --into ROOT [--keep N]
+       s3d --version
 
   server  serves DIR over the S3 API
           DIR     data directory (created if missing)
@@ -337,7 +339,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     orphanScan?.abandon();
     throw err;
   }
-  log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers }, 'listening');
+  log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers, version: S3D_VERSION }, 'listening');
   if (orphanScan) {
     log.info('start-up scan for unreferenced data files runs in the background (no clean-stop marker: a first start, or the last stop was not clean)');
     void orphanScan.start();
@@ -471,9 +473,16 @@ async function main(argv: string[]): Promise<number> {
     releaseEarlyHup();
     return backupCommand(args.slice(1), (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
   }
+  if (args.length === 1 && (args[0] === '--version' || args[0] === 'version')) {
+    releaseEarlyHup();
+    process.stdout.write(versionLine() + '\n');
+    return 0;
+  }
   if (args[0] !== 'server' || args.length < 2 || args.includes('--help') || args.includes('-h')) {
-    process.stderr.write(USAGE + '\n');
-    return args.includes('--help') || args.includes('-h') ? 0 : 2;
+    // Asked for: on stdout (`s3d --help | less`); after a usage error: on stderr.
+    const help = args.includes('--help') || args.includes('-h');
+    (help ? process.stdout : process.stderr).write(USAGE + '\n');
+    return help ? 0 : 2;
   }
   // SIGHUP's default action ends the process: one during start-up (which can take minutes: the
   // sweep, the KMS) must not stop the service. It is remembered and carried out once ready.

@@ -18,6 +18,8 @@ import type { DiskSpace } from '../storage/disk-space.js';
 import { aeadImplementation } from '../../workers/format/dare-aead.js';
 import type { TargetStats } from '../notify/webhook.js';
 import type { BucketUsage } from '../meta/usage.js';
+import { STORE_FORMAT } from '../meta/state.js';
+import { S3D_VERSION } from '../version.js';
 
 /** What the bucket usage metrics read (meta/usage.ts UsageScanner). */
 interface UsageFigures {
@@ -61,6 +63,8 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [r],
     });
+    new Gauge({ name: 's3d_build_info', help: 'Always 1: the s3d version running, the metadata store format it writes and its Node.js version, as labels', labelNames: ['version', 'store_format', 'node'], registers: [r] })
+      .set({ version: S3D_VERSION, store_format: String(STORE_FORMAT), node: process.version }, 1);
     const pool = deps.pool;
     readGauge(r, 's3d_crypto_pool_queue_depth', 'Crypto tasks waiting for a worker', () => pool ? pool.stats().queued : 0);
     readGauge(r, 's3d_crypto_pool_utilization', 'Crypto pool utilisation (0..1)', () => pool ? pool.stats().utilization : 0);

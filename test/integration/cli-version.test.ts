@@ -1,0 +1,57 @@
+// `s3d --version` (and `s3d version`) prints package.json's version, the store format it writes
+// and the runtime; the `listening` log line and the s3d_build_info metric carry the same version,
+// so an operator can tell which build answers. `s3d --help` prints the usage on stdout (exit 0),
+// a usage error on stderr (exit 2).
+
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { MAIN, nodeChild, startDaemonFor } from '../helpers/daemon.js';
+import { send } from '../helpers/http.js';
+import { projectPath } from '../helpers/root.js';
+import { STORE_FORMAT } from '../../daemon/meta/state.js';
+
+const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
+
+function s3d(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(...nodeChild([MAIN, ...args]), { env: { PATH: process.env.PATH }, timeout: 20_000 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr }),
+    );
+  });
+}
+
+t.test('s3d --version and s3d version', async (t) => {
+  t.match(version, /^\d+\.\d+\.\d+/, `package.json has a version (${version})`);
+  const want = `s3d ${version} (store format ${STORE_FORMAT}; Node.js ${process.version}, ${process.platform}-${process.arch})\n`;
+  for (const args of [['--version'], ['version']]) {
+    const r = await s3d(args);
+    t.equal(r.code, 0, `s3d ${args.join(' ')}: exit 0`);
+    t.equal(r.stdout, want, 'the version line on stdout');
+    t.equal(r.stderr, '', 'nothing on stderr');
+  }
+  const extra = await s3d(['--version', 'x']);
+  t.equal(extra.code, 2, 's3d --version x: a usage error (exit 2)');
+  t.match(extra.stderr, /^usage: s3d server DIR/, 'with the usage on stderr');
+});
+
+t.test('s3d --help on stdout, a usage error on stderr', async (t) => {
+  const help = await s3d(['--help']);
+  t.equal(help.code, 0, '--help: exit 0');
+  t.match(help.stdout, /^usage: s3d server DIR \[--dev\]\n(.*\n)*\s+s3d --version\n/, 'the usage on stdout, naming --version');
+  t.equal(help.stderr, '');
+  const none = await s3d([]);
+  t.equal(none.code, 2, 'no command: exit 2');
+  t.equal(none.stdout, '');
+  t.match(none.stderr, /^usage: s3d server DIR/, 'the usage on stderr');
+});
+
+t.test('the listening log line and s3d_build_info carry the version', async (t) => {
+  const d = await startDaemonFor(t, {});
+  const line = d.jsonLogs().find((l) => l.msg === 'listening');
+  t.equal(line?.version, version, 'listening names the version');
+  const metrics = (await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster' })).body.toString();
+  t.match(metrics, /# TYPE s3d_build_info gauge\n/, 's3d_build_info is a gauge');
+  const sample = metrics.split('\n').find((l) => l.startsWith('s3d_build_info{'));
+  t.equal(sample, `s3d_build_info{version="${version}",store_format="${STORE_FORMAT}",node="${process.version}"} 1`, 'of value 1, with the version, store format and Node.js version as labels');
+});
