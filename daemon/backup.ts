@@ -302,7 +302,8 @@ export async function backupStore(
         `${counts.versions} noncurrent version(s) and delete marker(s), ${counts.uploads} multipart upload(s) in progress; ${ids.length} data file(s) to copy`,
     );
 
-    await space.check(() => allocatedBytes(dataDir, ids), `the ${ids.length} data file(s)`);
+    const room = await space.check(() => allocatedBytes(dataDir, ids), `the ${ids.length} data file(s)`);
+    if (room !== undefined) opts.progress(`the data files take ${mib(room.bytes)}; ${mib(room.free)} is free in ${dest}`);
     const { bytes } = await copyDataFiles(dataDir, dest, ids, opts.progress, checkInterrupted);
     checkInterrupted();
     // Every file is copied: the daemon may delete again.
@@ -339,9 +340,10 @@ interface DestSpace {
   sameFilesystem: boolean;
   /**
    * Throws NoSpace unless DEST's filesystem has the `bytes` it is about to copy free beyond the
-   * reserve (statfs now). Without a reserve to keep (--no-space-check) it checks nothing.
+   * reserve (statfs now), and returns both figures. Without a reserve to keep (--no-space-check)
+   * it checks nothing.
    */
-  check(bytes: () => number | Promise<number>, what: string): Promise<void>;
+  check(bytes: () => number | Promise<number>, what: string): Promise<{ bytes: number; free: number } | undefined>;
 }
 
 /**
@@ -353,11 +355,11 @@ async function destSpace(dataDir: string, dest: string, minFree: MinFreeDisk | u
   return {
     sameFilesystem,
     async check(size, what) {
-      if (minFree === undefined) return;
+      if (minFree === undefined) return undefined;
       const bytes = await size();
       const { free, total } = await statfsUsage(dest);
       const reserve = sameFilesystem ? reserveBytes(minFree, total) : 0;
-      if (free - bytes >= reserve) return;
+      if (free - bytes >= reserve) return { bytes, free };
       throw new NoSpace(
         `not enough free space for the backup in ${dest}: ${what} need ${mib(bytes)}, ${mib(free)} is free` +
           (sameFilesystem ? `, and on the data directory's own filesystem S3_MIN_FREE_DISK keeps ${mib(reserve)} free for the daemon` : '') +

@@ -105,6 +105,8 @@ t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }
     const dest2 = join(home.dir, 'dest2');
     const fits = await backup([dataDir, dest2]);
     t.equal(fits.code, 0, `the default reserve leaves room for a second backup (${fits.stderr.trim()})`);
+    t.match(fits.stdout, /the data files take 18\.0 MiB; \d+\.\d MiB is free in .*\/dest2\n/, 'and says what the data files take and what is free');
+    t.notMatch(skipped.stdout, /the data files take/, 'which --no-space-check did not measure');
 
     const d2 = await startDaemon({ dataDir: dest, dev: true, kms: false });
     t.teardown(() => d2.stop());
