@@ -293,7 +293,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
   const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate });
+  // The server is made below, and serves its certificate's expiry by the time anyone scrapes.
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };

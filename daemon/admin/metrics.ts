@@ -38,7 +38,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; tlsCertificateExpiry?: () => number | undefined; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -65,6 +65,19 @@ export class Metrics {
     });
     new Gauge({ name: 's3d_build_info', help: 'Always 1: the s3d version running, the metadata store format it writes and its Node.js version, as labels', labelNames: ['version', 'store_format', 'node'], registers: [r] })
       .set({ version: S3D_VERSION, store_format: String(STORE_FORMAT), node: process.version }, 1);
+    const tlsExpiry = deps.tlsCertificateExpiry;
+    if (tlsExpiry !== undefined) {
+      new Gauge({
+        name: 's3d_tls_certificate_expiry_timestamp_seconds',
+        help: 'When the TLS certificate the endpoint serves expires (its notAfter, Unix seconds; alert on it minus time() falling below some days); absent without S3_CERTS_DIR',
+        registers: [r],
+        collect() {
+          const at = tlsExpiry();
+          if (at === undefined) this.reset();
+          else this.set(at);
+        },
+      });
+    }
     const pool = deps.pool;
     readGauge(r, 's3d_crypto_pool_queue_depth', 'Crypto tasks waiting for a worker', () => pool ? pool.stats().queued : 0);
     readGauge(r, 's3d_crypto_pool_utilization', 'Crypto pool utilisation (0..1)', () => pool ? pool.stats().utilization : 0);

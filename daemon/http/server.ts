@@ -19,7 +19,7 @@ import { ANONYMOUS_OPERATIONS, bucketFromHost, bucketOf, isAwsAuthorization, nam
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
-import { TLS12_CIPHERS, checkTls, isSecureAllowed } from './tls.js';
+import { TLS12_CIPHERS, checkTls, isSecureAllowed, validityProblem, type CertificateValidity } from './tls.js';
 import { clientOf, type Client } from './client-address.js';
 import { withQueryAmzHeaders } from './query-headers.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
@@ -78,6 +78,8 @@ function requestId(): string {
 
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
+/** How often the served TLS certificate's expiry is looked at (and warned about when near). */
+const TLS_VALIDITY_CHECK_MS = 12 * 3600_000;
 
 export class HttpServer {
   private readonly deps: HttpServerDeps;
@@ -91,6 +93,10 @@ export class HttpServer {
   private readonly retiredApps: TemplatedApp[] = [];
   /** SHA-256 of the certificate and key files the listener serves. */
   private tlsFiles: string | undefined;
+  /** When the certificate the listener serves is valid. */
+  private tlsValidity: CertificateValidity | undefined;
+  /** Looks at the served certificate's expiry twice a day (a daemon runs for months). */
+  private tlsValidityTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Pending>();
   private idleWaiters: Array<() => void> = [];
   /** Set by close(): requests still arriving on open connections are turned away. */
@@ -132,9 +138,13 @@ export class HttpServer {
     const uws = loadUws();
     const { config } = this.deps;
     if (config.tls) {
-      const { certificate, files } = checkTls(config.tls);
+      const { certificate, validity, files } = checkTls(config.tls);
       this.tlsFiles = files;
+      this.tlsValidity = validity;
       this.deps.log.info({ certFile: config.tls.certFile, ...certificate }, 'TLS certificate loaded');
+      this.reportTlsValidity();
+      this.tlsValidityTimer = setInterval(() => this.reportTlsValidity(), TLS_VALIDITY_CHECK_MS);
+      this.tlsValidityTimer.unref();
     }
     const app = this.createApp();
     let socket = await this.listenApp(app, config.port);
@@ -163,9 +173,12 @@ export class HttpServer {
     const { config, log } = this.deps;
     if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
     if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
-    const { certificate, files } = checkTls(config.tls);
+    const { certificate, validity, files } = checkTls(config.tls);
     // The same files: the listener stays (replacing it resets connections arriving that instant).
-    if (files === this.tlsFiles) return { ...certificate, unchanged: true };
+    if (files === this.tlsFiles) {
+      this.reportTlsValidity();
+      return { ...certificate, unchanged: true };
+    }
     const app = this.createApp();
     // The port is exclusive: release it and take it again at once (both calls are synchronous, so
     // no connection attempt lands in between); if that fails, the old listener comes back.
@@ -188,7 +201,21 @@ export class HttpServer {
     this.app = app;
     this.listenSocket = socket;
     this.tlsFiles = files;
+    this.tlsValidity = validity;
+    this.reportTlsValidity();
     return certificate;
+  }
+
+  /** The served certificate's notAfter in Unix seconds (s3d_tls_certificate_expiry_timestamp_seconds); undefined without TLS. */
+  get tlsCertificateExpiry(): number | undefined {
+    return this.tlsValidity === undefined ? undefined : Math.floor(this.tlsValidity.notAfterMs / 1000);
+  }
+
+  /** Logs an expired, not yet valid or soon expiring certificate (error, error, warn). */
+  private reportTlsValidity(): void {
+    if (this.tlsValidity === undefined || !this.deps.config.tls) return;
+    const problem = validityProblem(this.tlsValidity);
+    if (problem !== undefined) this.deps.log[problem.level]({ certFile: this.deps.config.tls.certFile, validFrom: this.tlsValidity.validFrom, validTo: this.tlsValidity.validTo }, problem.msg);
   }
 
   /**
@@ -203,6 +230,7 @@ export class HttpServer {
   /** Closes the listening socket (new connections are refused); requests in flight go on. */
   stopAccepting(): void {
     this.closing = true;
+    clearInterval(this.tlsValidityTimer);
     if (this.listenSocket) {
       loadUws().us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;

@@ -4,12 +4,13 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
+import { createCertificate } from '../../daemon/kms/x509-writer.js';
 import type { TestPki } from '../fixtures/kes-server/certs.js';
 
 import { ROOT } from './root.js';
@@ -64,6 +65,28 @@ let pkiCache: Promise<TestPki> | undefined;
 export function testPki(): Promise<TestPki> {
   pkiCache ??= createTestPki();
   return pkiCache;
+}
+
+/**
+ * A new server certificate for `localhost` and 127.0.0.1 (a new P-256 key), signed by testPki's
+ * CA, valid from `notBefore` to `notAfter` (the certificate writer's defaults when not given).
+ */
+export async function testServerCert(cn: string, validity: { notBefore?: Date; notAfter?: Date } = {}): Promise<{ cert: string; key: string; fingerprint: string }> {
+  const pki = await testPki();
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const cert = await createCertificate({
+    subjectCN: cn,
+    issuerCN: 'S3D Test CA',
+    publicKey: key,
+    signingKey: createPrivateKey(pki.caKey),
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['serverAuth'],
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    keyIdentifiers: true,
+    ...validity,
+  });
+  return { cert, key: key.export({ type: 'pkcs8', format: 'pem' }).toString(), fingerprint: new X509Certificate(cert).fingerprint256 };
 }
 
 /**

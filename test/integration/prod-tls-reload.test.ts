@@ -4,7 +4,7 @@
 // daemon on the same port fails to start instead of sharing it (the kernel would otherwise split
 // connections between two daemons with different data).
 import t from 'tap';
-import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,28 +12,11 @@ import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { createCertificate } from '../../daemon/kms/x509-writer.js';
-import { MAIN, nodeChild, startDaemon, startDaemonFor, testPki } from '../helpers/daemon.js';
+import { MAIN, nodeChild, startDaemon, startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
 import { createBucket } from '../helpers/s3.js';
 import { waitForLog } from '../helpers/wait.js';
 
 const pki = await testPki();
-
-async function newServerCert(cn: string): Promise<{ cert: string; key: string; fingerprint: string }> {
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const cert = await createCertificate({
-    subjectCN: cn,
-    issuerCN: 'S3D Test CA',
-    publicKey: key,
-    signingKey: createPrivateKey(pki.caKey),
-    keyUsage: ['digitalSignature'],
-    extKeyUsage: ['serverAuth'],
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1'],
-    keyIdentifiers: true,
-  });
-  return { cert, key: key.export({ type: 'pkcs8', format: 'pem' }).toString(), fingerprint: new X509Certificate(cert).fingerprint256 };
-}
 
 /** The fingerprint of the certificate a new TLS connection is served. */
 function servedFingerprint(port: number): Promise<string> {
@@ -154,7 +137,7 @@ t.test('SIGHUP reloads the certificate; open connections keep going; a bad certi
   await waitForLog(d.logs, (l) => l.msg === 'TLS certificate and key files unchanged: the listener stays as it is' && l.fingerprint === original, 20_000);
   t.notOk(d.logs.some((l) => l.includes('"msg":"TLS certificate reloaded"')), 'and nothing was rebuilt');
 
-  const next = await newServerCert('s3d-rotated');
+  const next = await testServerCert('s3d-rotated');
   writeFileSync(join(certsDir, 'public.crt'), next.cert);
   writeFileSync(join(certsDir, 'private.key'), next.key, { mode: 0o600 });
   t.equal(await servedFingerprint(d.port), original, 'new files alone change nothing until the reload');
@@ -172,7 +155,7 @@ t.test('SIGHUP reloads the certificate; open connections keep going; a bad certi
   t.equal(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'after' }))).Body?.transformToString(), 'new', 'and writes after it');
 
   // A certificate without its key (key of another pair): refused, the current one stays.
-  const other = await newServerCert('mismatch');
+  const other = await testServerCert('mismatch');
   writeFileSync(join(certsDir, 'public.crt'), other.cert);
   d.proc.kill('SIGHUP');
   await waitForLog(d.logs, (l) => l.msg === 'TLS certificate reload failed: still serving the previous certificate', 20_000);

@@ -1,0 +1,112 @@
+// The TLS certificate's validity, which clients check and an operator must see coming: a
+// certificate that expires within 14 days is warned about at start-up (and on each reload, and
+// twice a day), an expired or not yet valid one is logged as an error when loaded (the daemon
+// still serves it: refusing to start would not help a client), and
+// s3d_tls_certificate_expiry_timestamp_seconds always holds the served certificate's notAfter,
+// following reloads, for alerts. Without TLS the metric is absent.
+
+import t from 'tap';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
+import { send } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
+
+const DAY = 86_400_000;
+const pki = await testPki();
+const METRIC = 's3d_tls_certificate_expiry_timestamp_seconds';
+
+function scrapeTls(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/minio/v2/metrics/cluster', ca: pki.caCert, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sample = (metrics: string): string | undefined => metrics.split('\n').find((l) => l.startsWith(`${METRIC} `));
+const notAfterSeconds = (cert: string): number => Math.floor(Date.parse(new X509Certificate(cert).validTo) / 1000);
+
+t.test('a certificate near its end is warned about; an expired or future one is an error; the metric follows reloads', async (t) => {
+  const certs = mkdtempSync(join(tmpdir(), 's3d-tls-expiry-'));
+  t.teardown(() => rmSync(certs, { recursive: true, force: true }));
+  const install = (c: { cert: string; key: string }): void => {
+    writeFileSync(join(certs, 'public.crt'), c.cert);
+    writeFileSync(join(certs, 'private.key'), c.key, { mode: 0o600 });
+  };
+  const now = Date.now();
+  const soon = await testServerCert('s3d-soon', { notBefore: new Date(now - DAY), notAfter: new Date(now + 3 * DAY + 3600_000) });
+  install(soon);
+  const d = await startDaemonFor(t, { env: { S3_CERTS_DIR: certs } });
+
+  const warned = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate expires on'), 20_000);
+  t.equal(warned.level, 40, 'a warning at start-up');
+  t.match(warned.msg, /expires on .* 20\d\d GMT, in 3 day\(s\): renew it, copy it into S3_CERTS_DIR and run systemctl reload s3d/, 'naming the date, the days left and what to do');
+  t.equal(warned.validTo, new X509Certificate(soon.cert).validTo, 'with the validTo field');
+  t.equal(sample(await scrapeTls(d.port)), `${METRIC} ${notAfterSeconds(soon.cert)}`, 'the metric holds its notAfter');
+
+  // Expired (a renewal that never came): served (clients decide), and an error each load.
+  const expired = await testServerCert('s3d-expired', { notBefore: new Date(now - 30 * DAY), notAfter: new Date(now - DAY) });
+  install(expired);
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === expired.fingerprint, 20_000);
+  const error = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate expired on'), 20_000);
+  t.equal(error.level, 50, 'an expired certificate: an error at the reload');
+  t.match(error.msg, /clients refuse it; renew it/, 'saying clients refuse it');
+  // The metric is read over TLS, which the expired certificate fails: read it over the socket
+  // without checking the certificate.
+  const expiredScrape = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: d.port, path: '/minio/v2/metrics/cluster', rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  t.equal(sample(expiredScrape), `${METRIC} ${notAfterSeconds(expired.cert)}`, 'the metric follows the reload: in the past now');
+
+  // Not yet valid (a clock behind, or a certificate issued for later).
+  const future = await testServerCert('s3d-future', { notBefore: new Date(now + 2 * DAY), notAfter: new Date(now + 400 * DAY) });
+  install(future);
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === future.fingerprint, 20_000);
+  const early = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate is not valid before'), 20_000);
+  t.equal(early.level, 50, 'a certificate not yet valid: an error');
+  t.match(early.msg, /is this machine's clock right\?/, 'asking about the clock');
+
+  // A good certificate: reloaded with no problem line after it.
+  const good = await testServerCert('s3d-good', { notBefore: new Date(now - DAY), notAfter: new Date(now + 90 * DAY) });
+  install(good);
+  const linesBefore = d.jsonLogs().length;
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === good.fingerprint, 20_000);
+  t.equal(sample(await scrapeTls(d.port)), `${METRIC} ${notAfterSeconds(good.cert)}`, 'a good certificate: the metric holds its notAfter');
+  const after = d.jsonLogs().slice(linesBefore);
+  t.notOk(after.some((l) => typeof l.msg === 'string' && /^the TLS certificate (expire|is not valid)/.test(l.msg)), 'and no warning or error about it');
+
+  // An unchanged reload of a certificate near its end warns again (someone reloading to fix it).
+  install(soon);
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === soon.fingerprint, 20_000);
+  const warnings = (): number => d.jsonLogs().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate expires on')).length;
+  const before = await pollUntil(warnings, (n) => n >= 2, 20_000, 50);
+  t.equal(before, 2, 'the reload back to it warned (once at start-up, once now)');
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('TLS certificate and key files unchanged'), 20_000);
+  t.equal(await pollUntil(warnings, (n) => n > before, 20_000, 50), before + 1, 'an unchanged reload warns again');
+});
+
+t.test('without TLS the metric is absent', async (t) => {
+  const d = await startDaemonFor(t, {});
+  const metrics = (await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster' })).body.toString();
+  t.match(metrics, /s3d_build_info/, 'the metrics are there');
+  t.notMatch(metrics, new RegExp(METRIC), `but not ${METRIC}`);
+});
