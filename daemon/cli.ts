@@ -15,7 +15,9 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { HttpServer } from './http/server.js';
 import { NativeBindingError, loadUws, uwsBinding } from './http/uws.js';
-import { createKeyProviderFromEnv } from './kms/index.js';
+import { createKeyProviderFromEnv, kesClientOf } from './kms/index.js';
+import { KES_CLIENT_CERTIFICATE, KES_ENV } from './kms/kes-config.js';
+import { VALIDITY_CHECK_MS, validityProblem } from './cert-validity.js';
 import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS } from './kms/cache.js';
 import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
@@ -272,6 +274,15 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     log.warn('S3_KMS_AUTO_ENCRYPTION is off: objects written without SSE headers into buckets without default encryption are stored unencrypted; set S3_KMS_AUTO_ENCRYPTION=on to encrypt every object');
   }
 
+  // The client certificate s3d shows KES: looked at now and twice a day (below).
+  const kesClient = kesClientOf(kms);
+  const reportKesCertificate = (): void => {
+    const v = kesClient?.clientCertificate;
+    const problem = v === undefined ? undefined : validityProblem(v, KES_CLIENT_CERTIFICATE.what, KES_CLIENT_CERTIFICATE.renew);
+    if (problem !== undefined) log[problem.level]({ certFile: env[KES_ENV.certFile], validFrom: v!.validFrom, validTo: v!.validTo }, problem.msg);
+  };
+  reportKesCertificate();
+
   const pool = new CryptoPool({ workers: config.cryptoWorkers });
   const reaper = new Reaper(meta, files, log, hold);
   await reaper.kick(0);
@@ -292,6 +303,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Expired keys are erased within a minute even if nothing reads them again.
   const keySweep = setInterval(() => objectKeys.sweepExpired(), 60_000);
   keySweep.unref();
+  // A daemon runs for months: the certificates it presents are looked at again twice a day.
+  const certificateCheck = setInterval(() => {
+    server.reportTlsValidity();
+    reportKesCertificate();
+  }, VALIDITY_CHECK_MS);
+  certificateCheck.unref();
   const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
   // The server is made below, and serves its certificate's expiry by the time anyone scrapes.
   const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
@@ -419,6 +436,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         metrics.close();
         disk.stop();
         clearInterval(keySweep);
+        clearInterval(certificateCheck);
         objectKeys.clear();
         return kms?.close();
       });

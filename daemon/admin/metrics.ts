@@ -352,6 +352,12 @@ export function registerKmsMetrics(r: Registry, kms: KeyProvider): () => void {
     : () => undefined;
 
   const kes = kesClientOf(kms);
+  const clientCertificate = kes?.clientCertificate;
+  if (clientCertificate !== undefined) {
+    new Gauge({ name: 's3d_kms_client_certificate_expiry_timestamp_seconds', help: 'When the client certificate s3d shows KES (S3_KMS_KES_CERT_FILE) expires (its notAfter, Unix seconds): KES refuses it after that; absent without KES or with an API key', registers: [r] }).set(
+      Math.floor(clientCertificate.notAfterMs / 1000),
+    );
+  }
   if (kes) {
     new Gauge({
       name: 's3d_kms_endpoint_healthy',

@@ -19,7 +19,8 @@ import { ANONYMOUS_OPERATIONS, bucketFromHost, bucketOf, isAwsAuthorization, nam
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
-import { TLS12_CIPHERS, checkTls, isSecureAllowed, validityProblem, type CertificateValidity } from './tls.js';
+import { TLS12_CIPHERS, TLS_CERTIFICATE, checkTls, isSecureAllowed } from './tls.js';
+import { validityProblem, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { withQueryAmzHeaders } from './query-headers.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
@@ -78,8 +79,6 @@ function requestId(): string {
 
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
-/** How often the served TLS certificate's expiry is looked at (and warned about when near). */
-const TLS_VALIDITY_CHECK_MS = 12 * 3600_000;
 
 export class HttpServer {
   private readonly deps: HttpServerDeps;
@@ -95,8 +94,6 @@ export class HttpServer {
   private tlsFiles: string | undefined;
   /** When the certificate the listener serves is valid. */
   private tlsValidity: CertificateValidity | undefined;
-  /** Looks at the served certificate's expiry twice a day (a daemon runs for months). */
-  private tlsValidityTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Pending>();
   private idleWaiters: Array<() => void> = [];
   /** Set by close(): requests still arriving on open connections are turned away. */
@@ -143,8 +140,6 @@ export class HttpServer {
       this.tlsValidity = validity;
       this.deps.log.info({ certFile: config.tls.certFile, ...certificate }, 'TLS certificate loaded');
       this.reportTlsValidity();
-      this.tlsValidityTimer = setInterval(() => this.reportTlsValidity(), TLS_VALIDITY_CHECK_MS);
-      this.tlsValidityTimer.unref();
     }
     const app = this.createApp();
     let socket = await this.listenApp(app, config.port);
@@ -211,10 +206,10 @@ export class HttpServer {
     return this.tlsValidity === undefined ? undefined : Math.floor(this.tlsValidity.notAfterMs / 1000);
   }
 
-  /** Logs an expired, not yet valid or soon expiring certificate (error, error, warn). */
-  private reportTlsValidity(): void {
+  /** Logs an expired, not yet valid or soon expiring certificate (error, error, warn): at each load, and twice a day (cli.ts). */
+  reportTlsValidity(): void {
     if (this.tlsValidity === undefined || !this.deps.config.tls) return;
-    const problem = validityProblem(this.tlsValidity);
+    const problem = validityProblem(this.tlsValidity, TLS_CERTIFICATE.what, TLS_CERTIFICATE.renew);
     if (problem !== undefined) this.deps.log[problem.level]({ certFile: this.deps.config.tls.certFile, validFrom: this.tlsValidity.validFrom, validTo: this.tlsValidity.validTo }, problem.msg);
   }
 
@@ -230,7 +225,6 @@ export class HttpServer {
   /** Closes the listening socket (new connections are refused); requests in flight go on. */
   stopAccepting(): void {
     this.closing = true;
-    clearInterval(this.tlsValidityTimer);
     if (this.listenSocket) {
       loadUws().us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;

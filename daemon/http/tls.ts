@@ -4,6 +4,7 @@
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { validityOf, type CertificateValidity } from '../cert-validity.js';
 import { ConfigError, type Config } from '../config.js';
 
 /**
@@ -39,7 +40,7 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
     if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('the private key does not belong to the certificate');
     return {
       certificate: { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 },
-      validity: { notBeforeMs: Date.parse(x509.validFrom), notAfterMs: Date.parse(x509.validTo), validFrom: x509.validFrom, validTo: x509.validTo },
+      validity: validityOf(x509),
       files: createHash('sha256').update(cert).update('\0').update(key).digest('hex'),
     };
   } catch (err) {
@@ -47,30 +48,11 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
   }
 }
 
-/** When a certificate is valid: its notBefore and notAfter, as instants and as the certificate writes them. */
-export interface CertificateValidity {
-  notBeforeMs: number;
-  notAfterMs: number;
-  validFrom: string;
-  validTo: string;
-}
-
-/** A certificate that expires within this many days is warned about (certbot renews at 30 days left). */
-export const EXPIRY_WARNING_DAYS = 14;
-const DAY_MS = 86_400_000;
-
-/**
- * What is wrong with the certificate's validity at `now`, as a log level and message: expired or
- * not yet valid (clients refuse it: error), or expiring within EXPIRY_WARNING_DAYS (warn).
- */
-export function validityProblem(v: CertificateValidity, now = Date.now()): { level: 'error' | 'warn'; msg: string } | undefined {
-  const renew = 'renew it, copy it into S3_CERTS_DIR and run systemctl reload s3d (docs/operations.md, TLS)';
-  if (now >= v.notAfterMs) return { level: 'error', msg: `the TLS certificate expired on ${v.validTo}: clients refuse it; ${renew}` };
-  if (now < v.notBeforeMs) return { level: 'error', msg: `the TLS certificate is not valid before ${v.validFrom}: clients refuse it until then (is this machine's clock right?)` };
-  const days = (v.notAfterMs - now) / DAY_MS;
-  if (days < EXPIRY_WARNING_DAYS) return { level: 'warn', msg: `the TLS certificate expires on ${v.validTo}, in ${days < 1 ? 'less than a day' : `${Math.floor(days)} day(s)`}: ${renew}` };
-  return undefined;
-}
+/** What to do about the served certificate's validity (validityProblem). */
+export const TLS_CERTIFICATE = {
+  what: 'the TLS certificate',
+  renew: 'renew it, copy it into S3_CERTS_DIR and run systemctl reload s3d (docs/operations.md, TLS)',
+} as const;
 
 // The customer key of the object written or read, and of a copy's source.
 const SSE_C_PREFIXES = ['x-amz-server-side-encryption-customer-', 'x-amz-copy-source-server-side-encryption-customer-'] as const;

@@ -7,6 +7,7 @@ import type { Agent } from 'undici';
 import { undiciAgent } from '../undici.js';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import type { CertificateValidity } from '../cert-validity.js';
 import { EndpointSet } from './kes-endpoints.js';
 import type { KesConfig } from './kes-config.js';
 import { KmsError } from './provider.js';
@@ -212,6 +213,8 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   readonly kind = 'kes' as const;
   readonly defaultKeyName: string;
   readonly identity: string | undefined;
+  /** When the client certificate is valid (S3_KMS_KES_CERT_FILE's; undefined with an API key). */
+  readonly clientCertificate: CertificateValidity | undefined;
   readonly #endpoints: EndpointSet;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
@@ -239,6 +242,7 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   constructor(opts: KesClientOptions) {
     this.defaultKeyName = opts.defaultKeyName;
     this.identity = opts.identity;
+    this.clientCertificate = opts.clientCertificate;
     this.#endpoints = new EndpointSet(opts.endpoints, { quarantineMs: opts.quarantineMs });
     this.#timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.#statusTimeoutMs = opts.statusTimeoutMs ?? Math.min(this.#timeoutMs, 5_000);

@@ -6,6 +6,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { validityOf, type CertificateValidity } from '../cert-validity.js';
 import { certificateForApiKey, identityOfCertificate, parseApiKey } from './kes-identity.js';
 import { KmsConfigError } from './provider.js';
 import { KEY_NAME_RULE, isValidKeyName } from './static-provider.js';
@@ -43,7 +44,15 @@ export interface KesConfig {
   readonly requestTimeoutMs: number;
   /** Harmless oddities worth a warning at start-up (e.g. a password for an unencrypted key). */
   readonly warnings: readonly string[];
+  /** When S3_KMS_KES_CERT_FILE's certificate is valid (undefined with an API key, whose certificate s3d makes). */
+  readonly clientCertificate?: CertificateValidity;
 }
+
+/** What to do about the KES client certificate's validity (validityProblem). */
+export const KES_CLIENT_CERTIFICATE = {
+  what: `the KES client certificate (${KES_ENV.certFile})`,
+  renew: 'KES refuses s3d with it, and SSE-S3 and SSE-KMS objects can be neither written nor read; renew it and restart s3d (systemctl restart s3d)',
+} as const;
 
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = env[name];
@@ -221,6 +230,7 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
   let cert: string;
   let key: string;
   let auth: KesConfig['auth'];
+  let clientCertificate: CertificateValidity | undefined;
   if (apiKeyRaw !== undefined) {
     if (certFile !== undefined || keyFile !== undefined || password !== undefined) {
       const others = [certFile && KES_ENV.certFile, keyFile && KES_ENV.keyFile, password !== undefined && KES_ENV.keyPassword].filter(Boolean);
@@ -260,6 +270,7 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
       throw new KmsConfigError(KES_ENV.keyFile, `the key does not belong to the certificate in ${KES_ENV.certFile}`);
     }
     auth = 'certificate';
+    clientCertificate = validityOf(leaf);
   }
   const caPath = nonEmpty(env, KES_ENV.caPath);
   const roots = systemRoots(env, warnings);
@@ -276,5 +287,6 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
     auth,
     requestTimeoutMs: parseTimeout(env),
     warnings: Object.freeze(warnings),
+    ...(clientCertificate !== undefined ? { clientCertificate } : {}),
   });
 }

@@ -1,9 +1,11 @@
-// The TLS certificate's validity, which clients check and an operator must see coming: a
-// certificate that expires within 14 days is warned about at start-up (and on each reload, and
-// twice a day), an expired or not yet valid one is logged as an error when loaded (the daemon
-// still serves it: refusing to start would not help a client), and
+// The validity of the certificates s3d presents, which their peers check and an operator must see
+// coming. The TLS certificate: one that expires within 14 days is warned about at start-up (and on
+// each reload, and twice a day), an expired or not yet valid one is logged as an error when loaded
+// (the daemon still serves it: refusing to start would not help a client), and
 // s3d_tls_certificate_expiry_timestamp_seconds always holds the served certificate's notAfter,
-// following reloads, for alerts. Without TLS the metric is absent.
+// following reloads, for alerts. Without TLS the metric is absent. The KES client certificate
+// (S3_KMS_KES_CERT_FILE), against a KES-API server over real mTLS: the same warning and error at
+// start-up, naming the variable, and s3d_kms_client_certificate_expiry_timestamp_seconds.
 
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
@@ -11,7 +13,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createClientCert } from '../fixtures/kes-server/certs.js';
 import { startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
+import { kesEnv, kesServer, waitReady } from '../helpers/kes.js';
+import { createBucket } from '../helpers/s3.js';
 import { send } from '../helpers/http.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -59,7 +65,7 @@ t.test('a certificate near its end is warned about; an expired or future one is 
   await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === expired.fingerprint, 20_000);
   const error = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate expired on'), 20_000);
   t.equal(error.level, 50, 'an expired certificate: an error at the reload');
-  t.match(error.msg, /clients refuse it; renew it/, 'saying clients refuse it');
+  t.match(error.msg, /: it is refused; renew it/, 'saying it is refused');
   // The metric is read over TLS, which the expired certificate fails: read it over the socket
   // without checking the certificate.
   const expiredScrape = await new Promise<string>((resolve, reject) => {
@@ -80,7 +86,7 @@ t.test('a certificate near its end is warned about; an expired or future one is 
   await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === future.fingerprint, 20_000);
   const early = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate is not valid before'), 20_000);
   t.equal(early.level, 50, 'a certificate not yet valid: an error');
-  t.match(early.msg, /is this machine's clock right\?/, 'asking about the clock');
+  t.match(early.msg, /it is refused until then \(is this machine's clock right\?\)/, 'asking about the clock');
 
   // A good certificate: reloaded with no problem line after it.
   const good = await testServerCert('s3d-good', { notBefore: new Date(now - DAY), notAfter: new Date(now + 90 * DAY) });
@@ -109,4 +115,41 @@ t.test('without TLS the metric is absent', async (t) => {
   const metrics = (await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster' })).body.toString();
   t.match(metrics, /s3d_build_info/, 'the metrics are there');
   t.notMatch(metrics, new RegExp(METRIC), `but not ${METRIC}`);
+});
+
+t.test('the KES client certificate: a warning near its end, an error once expired, and its metric', async (t) => {
+  const kes = await kesServer(t);
+  const dir = mkdtempSync(join(tmpdir(), 's3d-kes-cert-expiry-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ca = { cert: kes.certs.caCert, key: kes.certs.caKey };
+  const now = Date.now();
+  // The admin identity (KES knows identities by their public key) in certificates of other validity.
+  const clientWith = async (name: string, notBefore: Date, notAfter: Date): Promise<{ file: string; cert: string }> => {
+    const pair = await createClientCert('s3d-admin', ca, { key: kes.certs.admin.key, notBefore, notAfter });
+    const file = join(dir, `${name}.crt`);
+    writeFileSync(file, pair.cert);
+    return { file, cert: pair.cert };
+  };
+
+  const soon = await clientWith('soon', new Date(now - DAY), new Date(now + 5 * DAY + 3600_000));
+  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_KES_CERT_FILE: soon.file } }) });
+  const warned = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the KES client certificate (S3_KMS_KES_CERT_FILE) expires on'), 20_000);
+  t.equal(warned.level, 40, 'a warning at start-up');
+  t.match(warned.msg, /in 5 day\(s\): KES refuses s3d with it, .*renew it and restart s3d/, 'naming the days left, what happens then and what to do');
+  t.equal(warned.certFile, soon.file, 'and the file');
+  await waitReady(d.endpoint);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x', ServerSideEncryption: 'AES256' }));
+  t.pass('KES takes it meanwhile: an SSE-S3 PUT works');
+  const metrics = (await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster' })).body.toString();
+  const line = metrics.split('\n').find((l) => l.startsWith('s3d_kms_client_certificate_expiry_timestamp_seconds '));
+  t.equal(line, `s3d_kms_client_certificate_expiry_timestamp_seconds ${notAfterSeconds(soon.cert)}`, 'the metric holds its notAfter');
+  await d.stop();
+
+  const expired = await clientWith('expired', new Date(now - 30 * DAY), new Date(now - DAY));
+  const d2 = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_KES_CERT_FILE: expired.file } }) });
+  const error = await d2.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the KES client certificate (S3_KMS_KES_CERT_FILE) expired on'), 20_000);
+  t.equal(error.level, 50, 'an expired one: an error at start-up');
+  t.match(error.msg, /: it is refused; KES refuses s3d with it/, 'saying KES refuses it');
 });
