@@ -22,6 +22,7 @@ import { reserveBytes, statfsUsage } from './storage/disk-space.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
 import { newBackupDir, pruneBackups } from './backup-rotate.js';
+import { lastBackupFile, recordLastBackup } from './storage/last-backup.js';
 
 /** Present in a backup's DEST until the backup has ended well. */
 export function incompleteBackupMarker(dataDir: string): string {
@@ -145,6 +146,20 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     if (report.devKey) out('s3d backup: the development KMS key (.s3d/kms-dev.key) was copied with it');
     out('s3d backup: S3_KMS_SECRET_KEY (or the KES keystore) is not in the backup: keep it backed up separately; without it SSE-S3 and SSE-KMS objects cannot be decrypted');
     backedUp = true;
+    // For the daemon's metrics (s3d_backup_last_success_timestamp_seconds). The backup is whole
+    // whether or not this works: a failure is said, and monitoring then sees an old backup.
+    try {
+      await recordLastBackup(dataDir, {
+        finished: new Date().toISOString(),
+        dest,
+        seconds: (Date.now() - started) / 1000,
+        files: report.files,
+        bytes: report.bytes + report.metaBytes,
+        objects: report.objects,
+      });
+    } catch (e) {
+      err(`s3d backup: warning: the backup is complete, but ${lastBackupFile(dataDir)} (which the daemon's backup metrics read) could not be written: ${(e as Error).message}`);
+    }
     if (rotation !== undefined) {
       const { root } = rotation;
       // Only now: a failed backup must leave every earlier one in place.

@@ -38,6 +38,7 @@ import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
 import { DeletionHold } from './storage/backup-hold.js';
+import { LastBackupReader } from './storage/last-backup.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { UsageScanner } from './meta/usage.js';
@@ -310,8 +311,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }, VALIDITY_CHECK_MS);
   certificateCheck.unref();
   const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
+  const lastBackup = new LastBackupReader(config.dataDir);
   // The server is made below, and serves its certificate's expiry by the time anyone scrapes.
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, lastBackup: () => lastBackup.read(), ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };

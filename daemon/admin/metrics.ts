@@ -20,6 +20,7 @@ import type { TargetStats } from '../notify/webhook.js';
 import type { BucketUsage } from '../meta/usage.js';
 import { STORE_FORMAT } from '../meta/state.js';
 import { S3D_VERSION } from '../version.js';
+import type { LastBackup } from '../storage/last-backup.js';
 
 /** What the bucket usage metrics read (meta/usage.ts UsageScanner). */
 interface UsageFigures {
@@ -38,7 +39,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; tlsCertificateExpiry?: () => number | undefined; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; tlsCertificateExpiry?: () => number | undefined; lastBackup?: () => LastBackup | undefined; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -65,6 +66,25 @@ export class Metrics {
     });
     new Gauge({ name: 's3d_build_info', help: 'Always 1: the s3d version running, the metadata store format it writes and its Node.js version, as labels', labelNames: ['version', 'store_format', 'node'], registers: [r] })
       .set({ version: S3D_VERSION, store_format: String(STORE_FORMAT), node: process.version }, 1);
+    const lastBackup = deps.lastBackup;
+    if (lastBackup !== undefined) {
+      // 0 until a backup of this data directory has ended well (s3d backup records it): an alert
+      // on the backup's age then fires for a directory never backed up too.
+      const fromLastBackup = (name: string, help: string, pick: (b: LastBackup) => number): void => {
+        new Gauge({
+          name,
+          help,
+          registers: [r],
+          collect() {
+            const b = lastBackup();
+            this.set(b === undefined ? 0 : pick(b));
+          },
+        });
+      };
+      fromLastBackup('s3d_backup_last_success_timestamp_seconds', 'When the last s3d backup of this data directory that ended well finished (Unix seconds; alert when it is older than the schedule allows); 0 before the first', (b) => Date.parse(b.finished) / 1000);
+      fromLastBackup('s3d_backup_last_duration_seconds', 'How long the last s3d backup that ended well took', (b) => b.seconds);
+      fromLastBackup('s3d_backup_last_bytes', 'Bytes the last s3d backup that ended well copied (data files and metadata)', (b) => b.bytes);
+    }
     const tlsExpiry = deps.tlsCertificateExpiry;
     if (tlsExpiry !== undefined) {
       new Gauge({

@@ -7,22 +7,33 @@
 //    the daemon's S3_MIN_FREE_DISK reserve (read from the environment, as the server reads it) is
 //    kept free: a backup that would fit only by eating into it is refused, with the reserve named;
 //    --no-space-check skips the check (for filesystems whose copies share blocks) and the backup
-//    completes; a bad S3_MIN_FREE_DISK is exit 2.
+//    completes; a bad S3_MIN_FREE_DISK is exit 2;
+//  - the record of the last backup that ended well (DIR/.s3d/last-backup), which the daemon
+//    serving DIR exports as s3d_backup_last_* metrics: 0 before the first good backup and after
+//    failed ones, then the newest good one's time, duration and bytes.
 // Before the check, the first case failed only once copy_file_range met ENOSPC, and the second
 // filled the daemon's disk past its reserve.
 
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
 import { clientFor, createBucket, getBytes } from '../helpers/s3.js';
 import { mountTmpfs, tmpfsUnavailable, type Tmpfs } from '../helpers/tmpfs.js';
 import { holdFile } from '../../daemon/storage/backup-hold.js';
+import { lastBackupFile } from '../../daemon/storage/last-backup.js';
+import { send } from '../helpers/http.js';
 
 const MiB = 1024 * 1024;
 const SKIP = tmpfsUnavailable();
+
+/** A gauge's value in a metrics text, undefined when it has no sample. */
+function metric(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
 
 interface Run {
   code: number | null;
@@ -60,6 +71,7 @@ t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }
     small.unmount();
   });
   const s3 = clientFor(d);
+  const scrape = async (): Promise<string> => (await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster' })).body.toString();
   const bucket = await createBucket(s3, 'space');
   const bodies = Array.from({ length: 6 }, (_, i) => testBytes(3 * MiB, i + 1));
   for (const [i, body] of bodies.entries()) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `obj-${i}`, Body: body }));
@@ -74,6 +86,8 @@ t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }
     t.notMatch(r.stdout, /copied \d+\/\d+ data file|data file\(s\) copied/, 'no data file was copied');
     t.notMatch(r.stdout, /warning: .* is on the filesystem of/, 'no same-disk warning');
     t.same(readdirSync(small.dir), [], 'DEST was removed');
+    t.notOk(existsSync(lastBackupFile(dataDir)), 'a failed backup records no last backup');
+    t.equal(metric(await scrape(), 's3d_backup_last_success_timestamp_seconds'), 0, 'and the daemon reports no backup yet (0)');
     t.notOk(existsSync(holdFile(dataDir)), 'the hold was released');
 
     const root = join(small.dir, 'backups');
@@ -106,6 +120,18 @@ t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }
     const fits = await backup([dataDir, dest2]);
     t.equal(fits.code, 0, `the default reserve leaves room for a second backup (${fits.stderr.trim()})`);
     t.match(fits.stdout, /the data files take 18\.0 MiB; \d+\.\d MiB is free in .*\/dest2\n/, 'and says what the data files take and what is free');
+
+    // The last good backup, for monitoring: dest2's.
+    const rec = JSON.parse(readFileSync(lastBackupFile(dataDir), 'utf8')) as Record<string, unknown>;
+    t.match(rec, { dest: dest2, files: 6, objects: 6 }, 'DIR/.s3d/last-backup names the newest good backup');
+    t.ok((rec.bytes as number) > 18 * MiB, `with the bytes it copied, data and metadata (${String(rec.bytes)})`);
+    t.equal(statSync(lastBackupFile(dataDir)).mode & 0o777, 0o644, 'readable by a daemon running as another user');
+    t.notOk(existsSync(join(dest2, '.s3d', 'last-backup')), 'and not copied into the backup');
+    const metrics = await scrape();
+    const at = metric(metrics, 's3d_backup_last_success_timestamp_seconds');
+    t.ok(at !== undefined && Math.abs(at * 1000 - Date.parse(rec.finished as string)) < 1 && Date.now() / 1000 - at < 60, `the daemon exports its time (${String(at)})`);
+    t.equal(metric(metrics, 's3d_backup_last_bytes'), rec.bytes, 'its bytes');
+    t.equal(metric(metrics, 's3d_backup_last_duration_seconds'), rec.seconds, 'and its duration');
     t.notMatch(skipped.stdout, /the data files take/, 'which --no-space-check did not measure');
 
     const d2 = await startDaemon({ dataDir: dest, dev: true, kms: false });
