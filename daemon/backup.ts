@@ -22,7 +22,7 @@ import { reserveBytes, statfsUsage } from './storage/disk-space.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
 import { newBackupDir, pruneBackups } from './backup-rotate.js';
-import { lastBackupFile, recordLastBackup } from './storage/last-backup.js';
+import { lastBackupFile, writeRunRecord } from './storage/run-records.js';
 
 /** Present in a backup's DEST until the backup has ended well. */
 export function incompleteBackupMarker(dataDir: string): string {
@@ -149,7 +149,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     // For the daemon's metrics (s3d_backup_last_success_timestamp_seconds). The backup is whole
     // whether or not this works: a failure is said, and monitoring then sees an old backup.
     try {
-      await recordLastBackup(dataDir, {
+      await writeRunRecord(dataDir, 'last-backup', {
         finished: new Date().toISOString(),
         dest,
         seconds: (Date.now() - started) / 1000,

@@ -38,7 +38,7 @@ import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
 import { DeletionHold } from './storage/backup-hold.js';
-import { LastBackupReader } from './storage/last-backup.js';
+import { RunRecordReader, type LastBackup, type LastVerify } from './storage/run-records.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { UsageScanner } from './meta/usage.js';
@@ -311,9 +311,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }, VALIDITY_CHECK_MS);
   certificateCheck.unref();
   const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
-  const lastBackup = new LastBackupReader(config.dataDir);
+  const lastBackup = new RunRecordReader<LastBackup>(config.dataDir, 'last-backup', ['seconds', 'files', 'bytes', 'objects']);
+  const lastVerify = new RunRecordReader<LastVerify>(config.dataDir, 'last-verify', ['seconds', 'versions', 'problems']);
   // The server is made below, and serves its certificate's expiry by the time anyone scrapes.
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, lastBackup: () => lastBackup.read(), ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, lastBackup: () => lastBackup.read(), lastVerify: () => lastVerify.read(), ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const adminKms = { kms, rootUser: config.rootUser };

@@ -1,6 +1,7 @@
 // `s3d verify DIR [--deep] [--bucket NAME] [--dev]`: checks that every stored object version, and every part of the
 // multipart uploads in progress, can still be read back.
-// Read-only (LMDB opened read-only, data files only read), so it may run beside a serving daemon.
+// Read-only (LMDB opened read-only, data files only read), so it may run beside a serving daemon;
+// a check of the whole store writes its record, DIR/.s3d/last-verify (storage/run-records.ts).
 // Shallow: each data file exists with the size its record gives. Deep: every byte is read,
 // decrypted and authenticated (DARE), and MD5 ETags are recomputed where the record has one, as
 // are the flexible checksums a record keeps of a part or a single-part object; a multipart
@@ -33,6 +34,7 @@ import { FileStore } from './storage/files.js';
 import { isDareError } from '../workers/format/dare-error.js';
 import { incompleteBackupMarker } from './backup.js';
 import { encryptedSize } from '../workers/format/index.js';
+import { runRecordFile, writeRunRecord } from './storage/run-records.js';
 
 export type ProblemKind = 'missing' | 'size' | 'record' | 'key' | 'tampered' | 'md5' | 'checksum';
 
@@ -317,7 +319,9 @@ async function checkObjectChecksum(
 const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
 
   Checks that every stored object version in DIR, and every part of the multipart uploads in
-  progress, can be read back. Read-only: safe to run beside the serving daemon. Without --deep,
+  progress, can be read back. Read-only but for its record (DIR/.s3d/last-verify, for the
+  daemon's s3d_verify_last_* metrics, after a check of the whole store): safe to run beside the
+  serving daemon. Without --deep,
   each data file must exist with the size its record gives; --deep also reads every byte,
   decrypts and authenticates it, and recomputes MD5 ETags and the stored checksums of parts
   and objects (a multipart object's COMPOSITE or FULL_OBJECT checksum from its parts').
@@ -417,6 +421,13 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
       report.gone > 0 ? `${report.gone} removed while checked` : '',
     ].filter((n) => n !== '');
     out(`s3d verify: ${report.versions} version(s) in ${report.buckets} bucket(s) checked in ${seconds} s (${what})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}: ${report.problems.length === 0 ? 'no problems' : `${report.problems.length} problem(s)`}`);
+    // A check of the whole store is recorded for the daemon's metrics (s3d_verify_last_*).
+    if (bucket === undefined) {
+      const rec = { finished: new Date().toISOString(), seconds: (Date.now() - started) / 1000, deep, versions: report.versions, problems: report.problems.length };
+      await writeRunRecord(dataDir, 'last-verify', rec).catch((e: unknown) =>
+        err(`s3d verify: warning: ${runRecordFile(dataDir, 'last-verify')} (which the daemon's verify metrics read) could not be written: ${(e as Error).message}`),
+      );
+    }
     return report.problems.length === 0 ? 0 : 1;
   } catch (e) {
     if (e instanceof VerifyAborted) {

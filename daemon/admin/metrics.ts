@@ -20,7 +20,7 @@ import type { TargetStats } from '../notify/webhook.js';
 import type { BucketUsage } from '../meta/usage.js';
 import { STORE_FORMAT } from '../meta/state.js';
 import { S3D_VERSION } from '../version.js';
-import type { LastBackup } from '../storage/last-backup.js';
+import type { LastBackup, LastVerify } from '../storage/run-records.js';
 
 /** What the bucket usage metrics read (meta/usage.ts UsageScanner). */
 interface UsageFigures {
@@ -39,7 +39,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; tlsCertificateExpiry?: () => number | undefined; lastBackup?: () => LastBackup | undefined; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
+  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; tlsCertificateExpiry?: () => number | undefined; lastBackup?: () => LastBackup | undefined; lastVerify?: () => LastVerify | undefined; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
@@ -66,24 +66,20 @@ export class Metrics {
     });
     new Gauge({ name: 's3d_build_info', help: 'Always 1: the s3d version running, the metadata store format it writes and its Node.js version, as labels', labelNames: ['version', 'store_format', 'node'], registers: [r] })
       .set({ version: S3D_VERSION, store_format: String(STORE_FORMAT), node: process.version }, 1);
+    // The records of the last backup and verify runs (storage/run-records.ts): 0 until there is
+    // one, so an alert on their age fires for a directory never backed up or checked too.
     const lastBackup = deps.lastBackup;
     if (lastBackup !== undefined) {
-      // 0 until a backup of this data directory has ended well (s3d backup records it): an alert
-      // on the backup's age then fires for a directory never backed up too.
-      const fromLastBackup = (name: string, help: string, pick: (b: LastBackup) => number): void => {
-        new Gauge({
-          name,
-          help,
-          registers: [r],
-          collect() {
-            const b = lastBackup();
-            this.set(b === undefined ? 0 : pick(b));
-          },
-        });
-      };
-      fromLastBackup('s3d_backup_last_success_timestamp_seconds', 'When the last s3d backup of this data directory that ended well finished (Unix seconds; alert when it is older than the schedule allows); 0 before the first', (b) => Date.parse(b.finished) / 1000);
-      fromLastBackup('s3d_backup_last_duration_seconds', 'How long the last s3d backup that ended well took', (b) => b.seconds);
-      fromLastBackup('s3d_backup_last_bytes', 'Bytes the last s3d backup that ended well copied (data files and metadata)', (b) => b.bytes);
+      recordGauge(r, 's3d_backup_last_success_timestamp_seconds', 'When the last s3d backup of this data directory that ended well finished (Unix seconds; alert when it is older than the schedule allows); 0 before the first', lastBackup, (b) => Date.parse(b.finished) / 1000);
+      recordGauge(r, 's3d_backup_last_duration_seconds', 'How long the last s3d backup that ended well took', lastBackup, (b) => b.seconds);
+      recordGauge(r, 's3d_backup_last_bytes', 'Bytes the last s3d backup that ended well copied (data files and metadata)', lastBackup, (b) => b.bytes);
+    }
+    const lastVerify = deps.lastVerify;
+    if (lastVerify !== undefined) {
+      recordGauge(r, 's3d_verify_last_run_timestamp_seconds', 'When the last s3d verify of the whole store finished (Unix seconds); 0 before the first', lastVerify, (v) => Date.parse(v.finished) / 1000);
+      recordGauge(r, 's3d_verify_last_problems', 'Problems the last s3d verify of the whole store found (a damaged or missing object version or part each; its output names them); alert on any', lastVerify, (v) => v.problems);
+      recordGauge(r, 's3d_verify_last_deep', '1 when the last s3d verify of the whole store read and authenticated every byte (--deep), 0 when it checked data files and sizes only', lastVerify, (v) => (v.deep ? 1 : 0));
+      recordGauge(r, 's3d_verify_last_versions', 'Object versions the last s3d verify of the whole store checked', lastVerify, (v) => v.versions);
     }
     const tlsExpiry = deps.tlsCertificateExpiry;
     if (tlsExpiry !== undefined) {
@@ -238,6 +234,19 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
  * Returns the function that detaches the observers.
  */
 /** A gauge whose value is read when scraped. */
+/** A gauge of a run record's field at scrape time, 0 while there is no record. */
+function recordGauge<T>(r: Registry, name: string, help: string, read: () => T | undefined, pick: (rec: T) => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [r],
+    collect() {
+      const rec = read();
+      this.set(rec === undefined ? 0 : pick(rec));
+    },
+  });
+}
+
 function readGauge(r: Registry, name: string, help: string, read: () => number | Promise<number>): void {
   new Gauge({
     name,

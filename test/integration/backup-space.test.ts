@@ -23,7 +23,7 @@ import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
 import { clientFor, createBucket, getBytes } from '../helpers/s3.js';
 import { mountTmpfs, tmpfsUnavailable, type Tmpfs } from '../helpers/tmpfs.js';
 import { holdFile } from '../../daemon/storage/backup-hold.js';
-import { lastBackupFile } from '../../daemon/storage/last-backup.js';
+import { lastBackupFile } from '../../daemon/storage/run-records.js';
 import { send } from '../helpers/http.js';
 
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { rmSync, statSync, truncateSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
 import { checksumHasher } from '../../daemon/auth/payload.js';
@@ -23,6 +23,8 @@ import {
 import { MAIN, nodeChild, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
 import { countFiles, dataFilePaths, flipByte, waitForFileCounts } from '../helpers/files.js';
 import { createBucket } from '../helpers/s3.js';
+import { metricSample, scrape } from '../helpers/kes.js';
+import { runRecordFile } from '../../daemon/storage/run-records.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
 import { encryptedSize } from '../../workers/format/index.js';
 
@@ -108,17 +110,30 @@ await put('other', SIZES.other, {}, b2);
 // plain ×2, sse-s3, sse-kms, sse-c, small-plain, small-sse, empty, deleted (its version; the marker is not data), mp-sse, mp-plain; and b2's one.
 const VERSIONS = 12;
 
+/** The record of the last whole-store check (DIR/.s3d/last-verify). */
+const lastVerify = (): Record<string, unknown> => JSON.parse(readFileSync(runRecordFile(d.dataDir, 'last-verify'), 'utf8')) as Record<string, unknown>;
+const verifyMetric = async (name: string): Promise<number | undefined> => metricSample(await scrape(d.endpoint, d.caCert), name);
+
 t.test('a clean store passes, shallow and deep, while the daemon serves', async (t) => {
+  t.equal(await verifyMetric('s3d_verify_last_run_timestamp_seconds'), 0, 'before any check the daemon reports none (0)');
   const shallow = await verify(d.dataDir, []);
   t.equal(shallow.code, 0, `shallow: exit 0 (${shallow.stderr.trim()})`);
   t.match(shallow.stdout, new RegExp(`^s3d verify: ${VERSIONS} version\\(s\\) in 2 bucket\\(s\\) checked in [0-9.]+ s \\(shallow: data files and sizes\\); 2 multipart upload\\(s\\) in progress: no problems$`, 'm'));
+  t.match(lastVerify(), { deep: false, versions: VERSIONS, problems: 0 }, 'the shallow check is recorded in DIR/.s3d/last-verify');
   const deep = await verify(d.dataDir, ['--deep'], KMS_ENV);
   t.equal(deep.code, 0, `deep: exit 0 (${deep.stdout.trim()} ${deep.stderr.trim()})`);
+  const rec = lastVerify();
+  t.match(rec, { deep: true, versions: VERSIONS, problems: 0 }, 'then the deep one');
+  t.equal(await verifyMetric('s3d_verify_last_run_timestamp_seconds'), Date.parse(rec.finished as string) / 1000, 'and the daemon exports its time');
+  t.equal(await verifyMetric('s3d_verify_last_deep'), 1, 'that it was deep');
+  t.equal(await verifyMetric('s3d_verify_last_problems'), 0, 'its problems');
+  t.equal(await verifyMetric('s3d_verify_last_versions'), VERSIONS, 'and the versions it checked');
   t.same(deep.problems, [], 'no problems');
   const bytes = SIZES.plainOld + SIZES.plain + SIZES.sseS3 + SIZES.sseKms + 1000 + 1001 + SIZES.deleted + 2 * 5 * MiB + SIZES.mpTail + SIZES.mpPlainTail + SIZES.other + SIZES.uplSse1 + SIZES.uplSse2 + SIZES.uplPlain;
   t.match(deep.stdout, `deep: ${(bytes / MiB).toFixed(1)} MiB read and authenticated); 2 multipart upload(s) in progress; 1 SSE-C object(s) checked for size only: no problems`, 'every byte but the SSE-C object was read, the parts of uploads in progress too; SSE-C is sizes only');
   const one = await verify(d.dataDir, ['--deep', '--bucket', b2], KMS_ENV);
   t.match(one.stdout, /1 version\(s\) in 1 bucket\(s\)/, '--bucket: only that bucket');
+  t.same(lastVerify(), rec, 'which is no check of the whole store: the record stays');
 });
 
 t.test('a writer overwriting and deleting meanwhile causes no finding', async (t) => {
@@ -149,8 +164,10 @@ t.test('a writer overwriting and deleting meanwhile causes no finding', async (t
 });
 
 t.test('deep without the KMS stops (exit 2); with another KMS key each encrypted object is reported', async (t) => {
+  const before = lastVerify();
   const none = await verify(d.dataDir, ['--deep']);
   t.equal(none.code, 2, 'exit 2');
+  t.same(lastVerify(), before, 'a check that stopped is not recorded');
   t.match(none.stderr, /stopped: .* is SSE-(S3|KMS): its key unseals only through the daemon's KMS \(set the same S3_KMS_\* variables/, 'says why and what to set');
   t.same(none.problems, []);
   const wrong = await verify(d.dataDir, ['--deep'], { S3_KMS_SECRET_KEY: `test-key:${Buffer.alloc(32, 8).toString('base64')}` });
@@ -160,6 +177,7 @@ t.test('deep without the KMS stops (exit 2); with another KMS key each encrypted
     [`PROBLEM ${b1}/mp-sse: key`, `PROBLEM ${b1}/small-sse: key`, `PROBLEM ${b1}/sse-kms: key`, `PROBLEM ${b1}/sse-s3: key`, `PROBLEM ${b1}/upl-sse upload: key`],
     'the four SSE-S3/SSE-KMS versions and the SSE-S3 upload in progress, nothing else',
   );
+  t.equal(await verifyMetric('s3d_verify_last_problems'), 5, 'the daemon exports the problems that check found, for an alert');
   const shallow = await verify(d.dataDir, []);
   t.equal(shallow.code, 0, 'a shallow run needs no KMS');
 });
@@ -242,5 +260,6 @@ t.test('damage: flipped bytes, a truncated file and a deleted file are found', a
     'deep also finds the flipped bytes: by authentication (SSE-S3) and by MD5 and CRC32 (plain, a plain part); the SSE-C flip is out of its reach; and records whose checksums do not match their data (or, for a multipart object itself, its parts) or do not open',
   );
   t.match(deep.stdout, /1 SSE-C object\(s\) checked for size only: 13 problem\(s\)$/m);
+  t.match(lastVerify(), { deep: true, problems: 13 }, 'the problems are recorded (the daemon, stopped here, exports them as s3d_verify_last_problems)');
   t.ok(got.includes(`PROBLEM ${b1}/mp-plain: checksum: object CRC32C (FULL_OBJECT) ${await crc32cOf(testBytes(5 * MiB, SIZES.mpPlainTail), testBytes(SIZES.mpPlainTail, SIZES.mpPlainTail + 1))} from its parts, the record says AAAAAA==`), 'the FULL_OBJECT value formed again is the CRC32C of the whole (unflipped) content');
 });
