@@ -29,6 +29,26 @@ interface UsageFigures {
   readonly lastScan: { readonly endedAt: number; readonly seconds: number } | undefined;
 }
 
+/** What the metrics read, each at scrape time. */
+export interface MetricsDeps {
+  pool: CryptoPool | null;
+  kms: KeyProvider | null;
+  meta: MetaStore;
+  objectKeys?: ObjectKeyCache;
+  files?: FileStore;
+  disk?: DiskSpace;
+  lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } };
+  usage?: UsageFigures;
+  notify?: { stats(): TargetStats[] };
+  listeners?: { readonly size: number; readonly droppedTotal: number };
+  /** The served TLS certificate's notAfter (Unix seconds); unset without TLS. */
+  tlsCertificateExpiry?: () => number | undefined;
+  /** The records of the last good backup and the last whole-store verify (storage/run-records.ts). */
+  lastBackup?: () => LastBackup | undefined;
+  lastVerify?: () => LastVerify | undefined;
+  dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number };
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'op' | 'status'>;
@@ -39,7 +59,7 @@ export class Metrics {
   private readonly latency: Histogram<'op'>;
   private readonly kmsOff: (() => void) | undefined;
 
-  constructor(deps: { pool: CryptoPool | null; kms: KeyProvider | null; meta: MetaStore; objectKeys?: ObjectKeyCache; files?: FileStore; disk?: DiskSpace; lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } }; usage?: UsageFigures; notify?: { stats(): TargetStats[] }; listeners?: { readonly size: number; readonly droppedTotal: number }; tlsCertificateExpiry?: () => number | undefined; lastBackup?: () => LastBackup | undefined; lastVerify?: () => LastVerify | undefined; dataGate?: { readonly limit: number; readonly inUse: number; readonly waiting: number; readonly parked: number; readonly refused: number } }) {
+  constructor(deps: MetricsDeps) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 's3d_' });
     this.requests = new Counter({ name: 's3d_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [r] });
