@@ -3,14 +3,19 @@
 // Only ROOT's entries named by a timestamp (20261205T044900Z, or 20261205T044900Z-2 for the
 // second backup within one second) that hold s3d metadata or the incomplete marker are backups:
 // nothing else in ROOT is ever touched, so ROOT may hold other files, or be a mount point.
+// A backup being removed is first renamed to `<name>.removing`, so that one whose removal failed
+// half-way (its metadata gone, so no longer a backup by the rule above) is still found, and
+// removed, by the next run.
 
-import { lstatSync, readdirSync, existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { accessSync, constants, existsSync, lstatSync, readdirSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirs, syncDir } from './storage/files.js';
 import { basicIsoDateTime } from './dates.js';
 
 const NAME = /^(\d{8}T\d{6}Z)(?:-([1-9]\d*))?$/;
+/** A backup whose removal began: `<name>.removing`. */
+const REMOVING = /^(\d{8}T\d{6}Z(?:-[1-9]\d*)?)\.removing$/;
 
 /** The timestamp part of a backup's name: 20261205T044900Z. */
 export function timestampOf(date: Date): string {
@@ -66,16 +71,34 @@ export interface PruneResult {
   removed: string[];
   /** Unfinished backups older than the new one, removed. */
   unfinished: string[];
+  /** Backups whose removal an earlier run began and did not end, removed now. */
+  leftovers: string[];
+  /** Timestamp-named directories this user cannot look into: not counted, not removed. */
+  unreadable: string[];
+}
+
+/** Whether this user may look into `dir` (a backup made by root, mode 0700, is closed to s3d). */
+function readable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What in ROOT counts as a backup: a timestamp-named directory (not a symlink) with s3d's files. */
-function listBackups(root: string): Array<Named & { finished: boolean }> {
+function listBackups(root: string, unreadable: string[]): Array<Named & { finished: boolean }> {
   const out: Array<Named & { finished: boolean }> = [];
   for (const e of readdirSync(root)) {
     const n = parseName(e);
     if (n === undefined) continue;
     const dir = join(root, e);
     if (!(lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false)) continue;
+    if (!readable(dir)) {
+      unreadable.push(e);
+      continue;
+    }
     const hasMeta = existsSync(join(dir, '.s3d', 'meta', 'data.mdb'));
     const incomplete = existsSync(join(dir, '.s3d', 'backup-incomplete'));
     // A run killed before its snapshot has the marker without metadata: s3d's own file, so ours.
@@ -90,23 +113,40 @@ function listBackups(root: string): Array<Named & { finished: boolean }> {
  * newest `keep` (undefined: none), and the unfinished ones older than `newest` (a run killed
  * earlier; a newer one may be a backup running now). Unfinished backups never count toward `keep`.
  */
-export async function pruneBackups(root: string, newest: string, keep: number | undefined, removedOne: (name: string, finished: boolean) => void = () => {}): Promise<PruneResult> {
+export async function pruneBackups(
+  root: string,
+  newest: string,
+  keep: number | undefined,
+  removedOne: (name: string, kind: 'finished' | 'unfinished' | 'leftover') => void = () => {},
+): Promise<PruneResult> {
   const self = parseName(newest);
   if (self === undefined) throw new Error(`not a backup name: ${newest}`);
-  const all = listBackups(root);
+  const result: PruneResult = { removed: [], unfinished: [], leftovers: [], unreadable: [] };
+  // Removals an earlier run began: finished now, whatever is left of them.
+  for (const e of readdirSync(root)) {
+    const m = REMOVING.exec(e);
+    if (m === null || !(lstatSync(join(root, e), { throwIfNoEntry: false })?.isDirectory() ?? false)) continue;
+    await rm(join(root, e), { recursive: true, force: true });
+    result.leftovers.push(m[1]!);
+    removedOne(m[1]!, 'leftover');
+  }
+  const all = listBackups(root, result.unreadable);
   const finished = all.filter((b) => b.finished);
   const doomed = [
     ...all.filter((b) => !b.finished && compare(b, self) < 0),
     ...(keep === undefined ? [] : finished.slice(0, Math.max(0, finished.length - keep))),
   ];
-  const result: PruneResult = { removed: [], unfinished: [] };
   for (const b of doomed) {
     // The newest is never removed, whatever the clock did to the names of the others.
     if (b.name === newest) continue;
-    await rm(join(root, b.name), { recursive: true, force: true });
+    // Renamed first (atomic): a removal that fails half-way leaves `<name>.removing`, which the
+    // next run finishes, rather than a directory that no longer looks like a backup.
+    const removing = join(root, `${b.name}.removing`);
+    await rename(join(root, b.name), removing);
+    await rm(removing, { recursive: true, force: true });
     (b.finished ? result.removed : result.unfinished).push(b.name);
-    removedOne(b.name, b.finished);
+    removedOne(b.name, b.finished ? 'finished' : 'unfinished');
   }
-  if (doomed.length > 0) await syncDir(root);
+  if (doomed.length > 0 || result.leftovers.length > 0) await syncDir(root);
   return result;
 }

@@ -13,7 +13,7 @@
 // DEST carries `.s3d/backup-incomplete` until the end: `s3d server` and `s3d verify` refuse a
 // backup that did not finish (killed, power lost); on a failure it is removed again.
 
-import { constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { constants, existsSync, lstatSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, parseMinFreeDisk, type MinFreeDisk } from './config.js';
@@ -93,11 +93,21 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     return 0;
   }
   const parsed = parseArgs(args);
-  if (parsed === undefined) {
+  if ('error' in parsed) {
+    err(`s3d backup: ${parsed.error}\n`);
     err(BACKUP_USAGE);
     return 2;
   }
   const dataDir = resolve(parsed.dir);
+  // DIR first: a DIR that is no store, or that this user cannot read, is refused before anything
+  // is made (with --into, before the new directory in ROOT).
+  try {
+    checkSource(dataDir);
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+    err(`s3d backup: ${e.message}`);
+    return 2;
+  }
   let minFree: MinFreeDisk | undefined;
   if (parsed.spaceCheck) {
     try {
@@ -126,16 +136,29 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   // Should the event loop ever empty before the backup has ended, the exit is not a success.
   process.exitCode = 1;
   let interrupted: NodeJS.Signals | undefined;
+  /** What a failure removes (backupStore says, once it has made it). */
+  let cleanup: string | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted !== undefined) process.exit(1);
+    if (interrupted !== undefined) {
+      // A second signal: stop at once, removing what was made (a copy in flight is cut short).
+      const gone = rotation !== undefined ? dest : cleanup;
+      if (gone !== undefined) rmSync(gone, { recursive: true, force: true });
+      err(`s3d backup: ${sig} again: stopped at once${gone !== undefined ? `; ${gone} was removed` : ''}`);
+      process.exit(1);
+    }
     interrupted = sig;
-    err(`s3d backup: ${sig}: stopping (DEST is removed)`);
+    err(`s3d backup: ${sig}: stopping once the data files being copied are done (DEST is removed; ${sig} again stops at once)`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, onSignal);
   let backedUp = false;
   try {
-    const report = await backupStore(dataDir, dest, { progress: (l) => out(`s3d backup: ${l}`), interrupted: () => interrupted, ...(minFree !== undefined ? { minFree } : {}) });
+    const report = await backupStore(dataDir, dest, {
+      progress: (l) => out(`s3d backup: ${l}`),
+      interrupted: () => interrupted,
+      onCleanup: (path) => (cleanup = path),
+      ...(minFree !== undefined ? { minFree } : {}),
+    });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     out(
       `s3d backup: done: ${report.objects} object(s), ${report.versions} noncurrent version(s) and delete marker(s), ${report.uploads} multipart upload(s) in progress; ` +
@@ -164,9 +187,9 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       const { root } = rotation;
       // Only now: a failed backup must leave every earlier one in place.
       try {
-        const pruned = await pruneBackups(root, rotation.name, parsed.keep, (name, finished) =>
-          out(`s3d backup: removed ${finished ? 'old backup' : 'unfinished backup'} ${join(root, name)}`),
-        );
+        const what = { finished: 'old backup', unfinished: 'unfinished backup', leftover: 'what an earlier run left of the removal of backup' } as const;
+        const pruned = await pruneBackups(root, rotation.name, parsed.keep, (name, kind) => out(`s3d backup: removed ${what[kind]} ${join(root, name)}`));
+        for (const name of pruned.unreadable) err(`s3d backup: warning: ${join(root, name)} cannot be read by this user (made by another, e.g. root?): it is neither counted nor removed`);
         out(`s3d backup: ${pruned.removed.length} old and ${pruned.unfinished.length} unfinished backup(s) removed from ${rotation.root}${parsed.keep !== undefined ? ` (keeping the newest ${parsed.keep})` : ''}`);
       } catch (e) {
         err(`s3d backup: the backup ${dest} is complete, but removing old backups failed: ${(e as Error).message}`);
@@ -184,13 +207,14 @@ export async function backupCommand(args: string[], out: (line: string) => void,
     err(`s3d backup: failed: ${(e as Error).message}`);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of signals) process.off(sig, onSignal);
   }
 }
 
-/** `DIR DEST` or `DIR --into ROOT [--keep N]`, and `--no-space-check` (options anywhere after DIR); undefined: a usage error. */
-function parseArgs(args: string[]): { dir: string; dest?: string; into?: string; keep?: number; spaceCheck: boolean } | undefined {
+type Args = { dir: string; dest?: string; into?: string; keep?: number; spaceCheck: boolean };
+
+/** `DIR DEST` or `DIR --into ROOT [--keep N]`, and `--no-space-check` (options anywhere after DIR); or what is wrong. */
+function parseArgs(args: string[]): Args | { error: string } {
   const positional: string[] = [];
   let into: string | undefined;
   let keep: number | undefined;
@@ -198,39 +222,64 @@ function parseArgs(args: string[]): { dir: string; dest?: string; into?: string;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--no-space-check') {
-      if (!spaceCheck) return undefined;
+      if (!spaceCheck) return { error: '--no-space-check given twice' };
       spaceCheck = false;
     } else if (a === '--into' || a === '--keep') {
       const v = args[++i];
-      if (v === undefined || v === '' || v.startsWith('-')) return undefined;
+      if (v === undefined || v === '' || v.startsWith('-')) return { error: `${a} needs a value` };
       if (a === '--into') {
-        if (into !== undefined) return undefined;
+        if (into !== undefined) return { error: '--into given twice' };
         into = v;
       } else {
-        if (keep !== undefined || !/^[1-9]\d{0,5}$/.test(v)) return undefined;
+        if (keep !== undefined) return { error: '--keep given twice' };
+        if (!/^[1-9]\d{0,5}$/.test(v)) return { error: `--keep takes a whole number from 1 to 999999, not "${v}"` };
         keep = Number(v);
       }
-    } else if (a.startsWith('-')) return undefined;
+    } else if (a.startsWith('-')) return { error: `unknown option ${a}` };
+    else if (a === '') return { error: `an empty ${positional.length === 0 ? 'DIR' : 'DEST'} (an unset variable?)` };
     else positional.push(a);
   }
-  if (into !== undefined) return positional.length === 1 ? { dir: positional[0]!, into, spaceCheck, ...(keep !== undefined ? { keep } : {}) } : undefined;
-  return positional.length === 2 && keep === undefined ? { dir: positional[0]!, dest: positional[1]!, spaceCheck } : undefined;
+  if (positional.length === 0) return { error: 'no DIR given' };
+  if (into !== undefined) {
+    if (positional.length !== 1) return { error: 'with --into ROOT, give DIR alone (no DEST)' };
+    return { dir: positional[0]!, into, spaceCheck, ...(keep !== undefined ? { keep } : {}) };
+  }
+  if (keep !== undefined) return { error: '--keep needs --into ROOT' };
+  if (positional.length !== 2) return { error: positional.length === 1 ? 'no DEST given (or --into ROOT)' : 'more than DIR and DEST given' };
+  return { dir: positional[0]!, dest: positional[1]!, spaceCheck };
 }
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
+/** Refuses a DIR without s3d data, or one this user may not read. */
+function checkSource(dataDir: string): void {
+  const mdb = join(dataDir, '.s3d', 'meta', 'data.mdb');
+  let size: number | undefined;
+  try {
+    size = statSync(mdb, { throwIfNoEntry: false })?.size;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new Refused(`cannot read ${dataDir} (${code}): run the backup as the service's user`);
+    throw e;
+  }
+  if ((size ?? 0) === 0) throw new Refused(`no s3d data in ${dataDir} (${mdb} is missing or empty)`);
+  if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
+}
+
 /** Refuses a DIR without s3d data and a DEST that is not new or empty (nothing written yet). */
 function checkPaths(dataDir: string, dest: string): void {
-  const mdb = join(dataDir, '.s3d', 'meta', 'data.mdb');
-  if ((statSync(mdb, { throwIfNoEntry: false })?.size ?? 0) === 0) throw new Refused(`no s3d data in ${dataDir} (${mdb} is missing or empty)`);
-  if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
+  checkSource(dataDir);
   const s3d = join(dataDir, '.s3d');
   if (dest === s3d || dest.startsWith(s3d + sep)) throw new Refused(`DEST ${dest} is inside the data directory's .s3d`);
   const st = statSync(dest, { throwIfNoEntry: false });
-  if (st === undefined) return;
+  if (st === undefined) {
+    if (lstatSync(dest, { throwIfNoEntry: false })?.isSymbolicLink() === true) throw new Refused(`DEST ${dest} is a symbolic link to ${readlinkSync(dest)}, which does not exist`);
+    return;
+  }
   if (!st.isDirectory()) throw new Refused(`DEST ${dest} exists and is not a directory`);
+  if (existsSync(incompleteBackupMarker(dest))) throw new Refused(`DEST ${dest} is an unfinished backup (${incompleteBackupMarker(dest)} is there: a backup into it was killed); remove it and back up again`);
   const entries = readdirSync(dest);
   if (entries.length > 0) throw new Refused(`DEST ${dest} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}): give a new or empty directory`);
 }
@@ -247,6 +296,8 @@ export async function backupStore(
     interrupted?: () => NodeJS.Signals | undefined;
     /** Check DEST's free space before each copy, leaving this reserve on DIR's filesystem; unset: no check. */
     minFree?: MinFreeDisk;
+    /** Told what a failure removes, once it exists (for a second signal, which removes it at once). */
+    onCleanup?: (path: string) => void;
   },
 ): Promise<BackupReport> {
   checkPaths(dataDir, dest);
@@ -255,12 +306,22 @@ export async function backupStore(
     if (sig !== undefined) throw new Interrupted(`interrupted by ${sig}`);
   };
   // What to remove on failure: the outermost directory this run made, or DEST's .s3d.
-  const made = makeDirs(dest, 0o700);
+  let made: string[];
+  try {
+    made = makeDirs(dest, 0o700);
+  } catch (e) {
+    throw notWritable(dest, e);
+  }
   const destS3d = join(dest, '.s3d');
   const cleanup = made[0] ?? destS3d;
+  opts.onCleanup?.(cleanup);
   let hold: BackupHold | undefined;
   try {
-    await mkdir(destS3d, { mode: 0o700 });
+    try {
+      await mkdir(destS3d, { mode: 0o700 });
+    } catch (e) {
+      throw notWritable(dest, e);
+    }
     // Durable before any data: a crash from here on leaves a DEST the daemon refuses.
     await writeFile(incompleteBackupMarker(dest), `s3d backup of ${dataDir} started ${new Date().toISOString()} and has not ended: this directory lacks data\n`, { mode: 0o600 });
     await syncDir(destS3d);
@@ -285,6 +346,8 @@ export async function backupStore(
     const source = new MetaStore(join(dataDir, '.s3d'), { readOnly: true });
     try {
       await source.backup(join(destS3d, 'meta'));
+    } catch (e) {
+      throw new Error(`copying the metadata snapshot to ${join(destS3d, 'meta')} failed: ${(e as Error).message}`, { cause: e });
     } finally {
       await source.close();
     }
@@ -351,6 +414,13 @@ export async function backupStore(
   }
 }
 
+/** DEST (or a directory above it) cannot be made or written by this user: a refusal, nothing was written. */
+function notWritable(dest: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new Refused(`cannot write in DEST ${dest} (${code}${code === 'EROFS' ? ': a read-only filesystem' : ''}): give a directory this user may write`);
+  return e as Error;
+}
+
 interface DestSpace {
   sameFilesystem: boolean;
   /**
@@ -376,7 +446,7 @@ async function destSpace(dataDir: string, dest: string, minFree: MinFreeDisk | u
       const reserve = sameFilesystem ? reserveBytes(minFree, total) : 0;
       if (free - bytes >= reserve) return { bytes, free };
       throw new NoSpace(
-        `not enough free space for the backup in ${dest}: ${what} need ${mib(bytes)}, ${mib(free)} is free` +
+        `not enough free space for the backup in ${dest}: ${what}: ${mib(bytes)} needed, ${mib(free)} free` +
           (sameFilesystem ? `, and on the data directory's own filesystem S3_MIN_FREE_DISK keeps ${mib(reserve)} free for the daemon` : '') +
           '; free space or back up to another disk (--no-space-check skips this check, for filesystems whose copies share blocks: btrfs, XFS with reflink)',
       );

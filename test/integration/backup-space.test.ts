@@ -80,7 +80,7 @@ t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }
     const dest = join(small.dir, 'dest');
     const r = await backup([dataDir, dest]);
     t.equal(r.code, 1, `exit 1 (${r.stderr.trim()})`);
-    t.match(r.stderr, /not enough free space for the backup in .*: the 6 data file\(s\) need 18\.\d MiB, \d+\.\d MiB is free;/, 'the error names what is needed and what is free');
+    t.match(r.stderr, /not enough free space for the backup in .*: the 6 data file\(s\): 18\.\d MiB needed, \d+\.\d MiB free;/, 'the error names what is needed and what is free');
     t.notMatch(r.stderr, /S3_MIN_FREE_DISK keeps/, 'no reserve on a filesystem the daemon does not write');
     t.notMatch(r.stderr, /ENOSPC/, 'found by the check, not by running out of space');
     t.notMatch(r.stdout, /copied \d+\/\d+ data file|data file\(s\) copied/, 'no data file was copied');
@@ -90,10 +90,19 @@ t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }
     t.equal(metric(await scrape(), 's3d_backup_last_success_timestamp_seconds'), 0, 'and the daemon reports no backup yet (0)');
     t.notOk(existsSync(holdFile(dataDir)), 'the hold was released');
 
+    // A DEST this user may not write (a read-only filesystem): refused before anything is made.
+    const ro = mountTmpfs(MiB, ',ro');
+    if (typeof ro === 'string') throw new Error(ro);
+    t.teardown(() => ro.unmount());
+    const readOnly = await backup([dataDir, join(ro.dir, 'dest')]);
+    t.equal(readOnly.code, 2, `a read-only DEST: exit 2 (${readOnly.stderr.trim()})`);
+    t.match(readOnly.stderr, /cannot write in DEST .*\/dest \(EROFS: a read-only filesystem\): give a directory this user may write/, 'says so');
+    t.notMatch(readOnly.stderr, /was removed/, 'and claims no removal of what it never wrote');
+
     const root = join(small.dir, 'backups');
     const r2 = await backup([dataDir, '--into', root, '--keep', '2']);
     t.equal(r2.code, 1, `--into: exit 1 as well (${r2.stderr.trim()})`);
-    t.match(r2.stderr, /not enough free space for the backup in .*backups\/\d{8}T\d{6}Z: the 6 data file\(s\) need/, 'naming the new directory');
+    t.match(r2.stderr, /not enough free space for the backup in .*backups\/\d{8}T\d{6}Z: the 6 data file\(s\): 18\.\d MiB needed/, 'naming the new directory');
     t.same(readdirSync(root), [], 'whose new directory is removed');
   });
 
@@ -103,7 +112,7 @@ t.test('a backup checks the free space of DEST before it copies', { skip: SKIP }
     const refused = await backup([dataDir, dest], { S3_MIN_FREE_DISK: '32MiB' });
     t.equal(refused.code, 1, `exit 1 (${refused.stderr.trim()})`);
     t.match(refused.stdout, /warning: .*\/dest is on the filesystem of .*\/data: a failing disk takes both/, 'it warns that DEST shares the data disk');
-    t.match(refused.stderr, /the 6 data file\(s\) need 18\.\d MiB, \d+\.\d MiB is free, and on the data directory's own filesystem S3_MIN_FREE_DISK keeps 32\.0 MiB free for the daemon; .*--no-space-check/, 'the reserve is named, and the way around the check');
+    t.match(refused.stderr, /the 6 data file\(s\): 18\.\d MiB needed, \d+\.\d MiB free, and on the data directory's own filesystem S3_MIN_FREE_DISK keeps 32\.0 MiB free for the daemon; .*--no-space-check/, 'the reserve is named, and the way around the check');
     t.notOk(existsSync(dest), 'DEST was removed');
 
     const bad = await backup([dataDir, dest], { S3_MIN_FREE_DISK: 'lots' });

@@ -14,7 +14,7 @@
 
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -64,6 +64,8 @@ interface BackupRun {
   signal(sig: NodeJS.Signals): void;
   /** Resolves with the first stdout line that contains `text`. */
   line(text: string): Promise<string>;
+  /** What it wrote to stderr so far. */
+  stderrSoFar(): string;
   done: Promise<Run>;
 }
 
@@ -98,6 +100,7 @@ function backup(dir: string, dest: string, opts: { delayCopyMs?: number; args?: 
       process.kill(traced ? childrenOf(proc.pid!)[0]! : proc.pid!, 'SIGKILL');
       if (traced) proc.kill('SIGKILL');
     },
+    stderrSoFar: () => stderr,
     line: (text) =>
       new Promise((resolve, reject) => {
         const l = stdout.split('\n').find((x) => x.includes(text));
@@ -353,6 +356,9 @@ t.test('a backup SIGKILLed mid-way: the daemon deletes again, DEST is refused', 
   const ofUnfinished = await backup(dest, newDest(t)).done;
   t.equal(ofUnfinished.code, 2, 's3d backup refuses to copy it (exit 2)');
   t.match(ofUnfinished.stderr, /is an unfinished backup/);
+  const intoUnfinished = await backup(d.dataDir, dest).done;
+  t.equal(intoUnfinished.code, 2, 'a backup into it again: exit 2');
+  t.match(intoUnfinished.stderr, /DEST .* is an unfinished backup \(.*backup-incomplete is there: a backup into it was killed\); remove it and back up again/, 'saying what it is, not just "not empty"');
   // The next backup takes the stale hold file over and removes it at its end.
   const again = backup(d.dataDir, newDest(t));
   const r = await again.done;
@@ -365,9 +371,27 @@ t.test('a backup SIGKILLed mid-way: the daemon deletes again, DEST is refused', 
   interrupted.signal('SIGINT');
   const ri = await interrupted.done;
   t.equal(ri.code, 1, 'SIGINT: exit 1');
+  t.match(ri.stderr, /SIGINT: stopping once the data files being copied are done \(DEST is removed; SIGINT again stops at once\)/, 'says what it does, and how to stop at once');
   t.match(ri.stderr, /failed: interrupted by SIGINT; .* was removed/, 'says so');
   t.notOk(existsSync(interruptedDest), 'DEST is removed');
   t.notOk(existsSync(holdFile(d.dataDir)), 'the hold is released');
+  // A second SIGINT (an impatient Ctrl-C) while a copy is held up: it stops at once, and still
+  // removes DEST (it exited before, leaving a partial DEST behind). SIGHUP (a closed terminal)
+  // is a stop like SIGINT.
+  for (const sig of ['SIGINT', 'SIGHUP'] as const) {
+    const twiceDest = newDest(t);
+    const twice = backup(d.dataDir, twiceDest, { delayCopyMs: 30_000 });
+    // The copies start right after this line; the first is held up for 30 s.
+    await twice.line('the data files take');
+    await sleep(1_000);
+    twice.signal(sig);
+    await pollUntil(() => twice.stderrSoFar(), (e) => e.includes('stopping once the data files being copied are done'), 10_000, 50);
+    twice.signal(sig);
+    const r2 = await twice.done;
+    t.equal(r2.code, 1, `${sig} twice: exit 1`);
+    t.match(r2.stderr, new RegExp(`${sig} again: stopped at once; .*dest/\\.s3d was removed|${sig} again: stopped at once; .*dest was removed`), 'at once, saying what it removed');
+    t.notOk(existsSync(join(twiceDest, '.s3d')), 'nothing of the backup is left in DEST');
+  }
 });
 
 t.test('refusals and failures', async (t) => {
@@ -393,6 +417,21 @@ t.test('refusals and failures', async (t) => {
 
   const inside = await backup(d.dataDir, join(d.dataDir, '.s3d', 'copy')).done;
   t.equal(inside.code, 2, 'DEST inside DIR/.s3d: exit 2');
+  // An empty DEST (an unset variable in "$DEST") once meant the working directory.
+  const empty = await backup('', '', { args: [d.dataDir, ''] }).done;
+  t.equal(empty.code, 2, 'an empty DEST: exit 2');
+  t.match(empty.stderr, /^s3d backup: an empty DEST \(an unset variable\?\)\n/, 'saying so before the usage');
+  const dangling = newDest(t);
+  symlinkSync(join(dangling, '..', 'nowhere'), dangling);
+  const toNowhere = await backup(d.dataDir, dangling).done;
+  t.equal(toNowhere.code, 2, 'DEST a dangling symbolic link: exit 2');
+  t.match(toNowhere.stderr, /DEST .* is a symbolic link to .*nowhere, which does not exist/, 'says so');
+  if (spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0) {
+    // DIR (a mkdtemp directory, 0700 root) is closed to nobody.
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, MAIN, 'backup', d.dataDir, '/tmp/s3d-never-made'], { encoding: 'utf8' });
+    t.equal(r.status, 2, 'DIR this user cannot read: exit 2');
+    t.match(r.stderr, /cannot read .* \(EACCES\): run the backup as the service's user/, 'with the hint');
+  }
   t.equal((await backup('', '', { args: [] }).done).code, 2, 'no arguments: exit 2');
   const help = await backup('', '', { args: ['--help'] }).done;
   t.equal(help.code, 0, '--help: exit 0');

@@ -1,8 +1,11 @@
 // daemon/backup-rotate.ts: the names of new backups (distinct within one second, and sorting
-// after every earlier name of that second) and what pruning removes.
+// after every earlier name of that second) and what pruning removes: a removal that failed
+// half-way is finished by the next run; a backup this user cannot read is reported, not touched.
 
 import t, { type Test } from 'tap';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newBackupDir, pruneBackups, timestampOf } from '../../../daemon/backup-rotate.js';
@@ -51,12 +54,56 @@ t.test('pruning: finished beyond keep, older unfinished; -10 sorts after -9; not
   writeFileSync(join(root, '20261205T030000Z'), 'a file');
   const removed: string[] = [];
   const r = await pruneBackups(root, '20261205T044901Z', 2, (name) => removed.push(name));
-  t.same(r, { removed: ['20261205T044900Z-9'], unfinished: ['20261205T044700Z', '20261205T044800Z'] });
+  t.same(r, { removed: ['20261205T044900Z-9'], unfinished: ['20261205T044700Z', '20261205T044800Z'], leftovers: [], unreadable: [] });
   t.same(removed.sort(), ['20261205T044700Z', '20261205T044800Z', '20261205T044900Z-9']);
   t.same(readdirSync(root).sort(), ['20261205T030000Z', '20261205T040000Z', '20261205T040000Z-0', '20261205T040000Z.old', '20261205T044900Z-10', '20261205T044901Z', '20261205T045000Z']);
-  t.same(await pruneBackups(root, '20261205T044901Z', undefined), { removed: [], unfinished: [] }, 'no --keep: none removed');
+  t.same(await pruneBackups(root, '20261205T044901Z', undefined), { removed: [], unfinished: [], leftovers: [], unreadable: [] }, 'no --keep: none removed');
   // A finished backup dated after the new one (a clock set back) still never pushes the new one out.
   finish(join(root, '29990101T000000Z'));
   t.same((await pruneBackups(root, '20261205T044901Z', 1)).removed, ['20261205T044900Z-10']);
   t.ok(readdirSync(root).includes('20261205T044901Z'), 'the new backup is kept');
+});
+
+t.test('a removal that failed half-way is finished by the next run', async (t) => {
+  const root = tempRoot(t);
+  mkdirSync(root, { recursive: true });
+  finish(join(root, '20261205T044901Z'));
+  // What a failed removal leaves: the renamed directory, its metadata already gone.
+  mkdirSync(join(root, '20261205T040000Z.removing', '.s3d', 'objects', 'ab'), { recursive: true });
+  writeFileSync(join(root, '20261205T040000Z.removing', '.s3d', 'objects', 'ab', 'f'), 'data');
+  // Not ours: no timestamp name, or a file.
+  mkdirSync(join(root, 'photos.removing'));
+  writeFileSync(join(root, '20261205T030000Z.removing'), 'a file');
+  const kinds: string[] = [];
+  const r = await pruneBackups(root, '20261205T044901Z', 1, (name, kind) => kinds.push(`${kind} ${name}`));
+  t.same(r.leftovers, ['20261205T040000Z'], 'found and removed');
+  t.same(kinds, ['leftover 20261205T040000Z'], 'and said so');
+  t.same(readdirSync(root).sort(), ['20261205T030000Z.removing', '20261205T044901Z', 'photos.removing'], 'nothing else touched');
+
+  // An old backup is renamed before it is removed: its removal, cut short, leaves `.removing`.
+  finish(join(root, '20261205T050000Z'));
+  const before = (await pruneBackups(root, '20261205T050000Z', 1)).removed;
+  t.same(before, ['20261205T044901Z'], 'the older backup beyond --keep 1 is removed');
+  t.notOk(existsSync(join(root, '20261205T044901Z.removing')), 'with its renamed directory');
+});
+
+const RUNUSER = spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0 ? false : 'runuser -u nobody does not work here';
+
+t.test('a backup this user cannot read is reported, neither counted nor removed', { skip: RUNUSER }, async (t) => {
+  const root = tempRoot(t);
+  mkdirSync(root, { recursive: true });
+  chmodSync(join(root, '..', '..'), 0o755);
+  chmodSync(join(root, '..'), 0o755);
+  // ROOT and the new backup are nobody's; an old backup made by root is closed to nobody.
+  const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+  finish(join(root, '20261205T040000Z'));
+  chmodSync(join(root, '20261205T040000Z'), 0o700);
+  for (const n of ['20261205T044900Z', '20261205T044901Z']) finish(join(root, n));
+  for (const p of [root, join(root, '20261205T044900Z'), join(root, '20261205T044901Z')]) chownSync(p, nobody, nobody);
+  for (const n of ['20261205T044900Z', '20261205T044901Z']) spawnSync('chown', ['-R', 'nobody', join(root, n)]);
+  const mod = pathToFileURL(join(import.meta.dirname, '../../../daemon/backup-rotate.js')).href;
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', `const m = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await m.pruneBackups(${JSON.stringify(root)}, '20261205T044901Z', 1)));`], { encoding: 'utf8' });
+  t.equal(r.status, 0, `pruned as nobody (${r.stderr.trim()})`);
+  t.same(JSON.parse(r.stdout), { removed: ['20261205T044900Z'], unfinished: [], leftovers: [], unreadable: ['20261205T040000Z'] }, "root's backup is reported unreadable; nobody's older one beyond --keep 1 is removed");
+  t.ok(existsSync(join(root, '20261205T040000Z', '.s3d', 'meta', 'data.mdb')), "root's backup is untouched");
 });
