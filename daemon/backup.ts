@@ -138,6 +138,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   let interrupted: NodeJS.Signals | undefined;
   /** What a failure removes (backupStore says, once it has made it). */
   let cleanup: string | undefined;
+  const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     if (interrupted !== undefined) {
       // A second signal: stop at once, removing what was made (a copy in flight is cut short).
@@ -147,6 +148,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       process.exit(1);
     }
     interrupted = sig;
+    stop.abort();
     err(`s3d backup: ${sig}: stopping once the data files being copied are done (DEST is removed; ${sig} again stops at once)`);
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -157,6 +159,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       progress: (l) => out(`s3d backup: ${l}`),
       interrupted: () => interrupted,
       onCleanup: (path) => (cleanup = path),
+      stop: stop.signal,
       ...(minFree !== undefined ? { minFree } : {}),
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -298,6 +301,8 @@ export async function backupStore(
     minFree?: MinFreeDisk;
     /** Told what a failure removes, once it exists (for a second signal, which removes it at once). */
     onCleanup?: (path: string) => void;
+    /** Aborted by a signal: stops the wait for the hold (another backup holding it) at once. */
+    stop?: AbortSignal;
   },
 ): Promise<BackupReport> {
   checkPaths(dataDir, dest);
@@ -329,8 +334,10 @@ export async function backupStore(
     await mkdir(join(destS3d, 'objects'), { mode: 0o700 });
 
     try {
-      hold = await takeBackupHold(dataDir);
+      hold = await takeBackupHold(dataDir, opts.stop !== undefined ? { signal: opts.stop } : {});
     } catch (e) {
+      // A signal while another backup held it: the wait was given up.
+      checkInterrupted();
       if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM') {
         throw new Refused(`cannot create the hold file in ${join(dataDir, '.s3d')}: ${(e as Error).message}; run the backup as the service's user`);
       }

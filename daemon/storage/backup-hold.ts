@@ -64,7 +64,7 @@ const ATTEMPTS = 5;
  * Takes the hold for a backup of `dataDir`. The hold file is made readable by all (it is empty),
  * so a daemon running as another user than the backup can still probe it.
  */
-export async function takeBackupHold(dataDir: string, opts: { waitSeconds?: number } = {}): Promise<BackupHold> {
+export async function takeBackupHold(dataDir: string, opts: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<BackupHold> {
   const file = holdFile(dataDir);
   for (let attempt = 1; ; attempt++) {
     let fd: number;
@@ -87,14 +87,14 @@ export async function takeBackupHold(dataDir: string, opts: { waitSeconds?: numb
     } finally {
       closeSync(fd);
     }
-    const hold = await lockOnce(file, opts.waitSeconds ?? WAIT_SECONDS);
+    const hold = await lockOnce(file, opts.waitSeconds ?? WAIT_SECONDS, opts.signal);
     if (hold !== undefined) return hold;
     if (attempt >= ATTEMPTS) throw new Error(`could not lock ${file}: it was replaced ${ATTEMPTS} times while being locked`);
   }
 }
 
 /** One attempt: the hold, or undefined when the file was replaced under the lock (try again). */
-async function lockOnce(file: string, waitSeconds: number): Promise<BackupHold | undefined> {
+async function lockOnce(file: string, waitSeconds: number, signal?: AbortSignal): Promise<BackupHold | undefined> {
   // The lock is taken on descriptor 9 of this shell, which stays open while `cat` reads the pipe
   // from the backup. After locking, the file at the path must still be the one locked: a backup
   // that was ending removed it while this one waited, and a lock on a removed file holds nothing
@@ -103,6 +103,7 @@ async function lockOnce(file: string, waitSeconds: number): Promise<BackupHold |
     `exec 9<"$0"; flock --exclusive --wait ${waitSeconds} --conflict-exit-code ${CONFLICT} 9 || exit $?; ` +
       `[ /proc/self/fd/9 -ef "$0" ] || exit ${REPLACED}; echo locked; cat >/dev/null`,
     file,
+    signal,
   );
   if ('held' in r) {
     const { held } = r;

@@ -30,9 +30,10 @@ export type FlockFailure = { code: number | null; stderr: string } | { error: No
 /**
  * Runs `sh -c SCRIPT FILE` ($0 is FILE in the script). The script must take the lock, print
  * `locked` and then read stdin until it ends (`cat >/dev/null`), or exit with a status the caller
- * reads. Resolves with the held lock, or with how the child failed before it held it.
+ * reads. Resolves with the held lock, or with how the child failed before it held it. `signal`
+ * aborts the wait for the lock (the child is killed: a failure without a status).
  */
-export function spawnFlock(script: string, file: string): Promise<{ held: FlockChild } | { failed: FlockFailure }> {
+export function spawnFlock(script: string, file: string, signal?: AbortSignal): Promise<{ held: FlockChild } | { failed: FlockFailure }> {
   return new Promise((resolve) => {
     const child = spawn('sh', ['-c', `trap '' INT TERM HUP QUIT; ${script}`, file], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -43,12 +44,18 @@ export function spawnFlock(script: string, file: string): Promise<{ held: FlockC
     });
     let settled = false;
     let stderr = '';
+    // Given up while waiting for the lock: SIGKILL, since the script ignores the polite signals.
+    const abort = (): void => void child.kill('SIGKILL');
+    signal?.addEventListener('abort', abort, { once: true });
+    child.once('exit', () => signal?.removeEventListener('abort', abort));
     child.stdin.on('error', () => undefined);
     child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
     child.stdout.once('data', (d: Buffer) => {
       if (settled || !d.toString().startsWith('locked')) return;
       settled = true;
+      // Held: the holder lets go through release(), not through the signal.
+      signal?.removeEventListener('abort', abort);
       // The child and its pipes must not keep the event loop alive while the lock is held.
       child.unref();
       for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();

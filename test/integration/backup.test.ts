@@ -310,7 +310,22 @@ t.test('the hold keeps replaced files past the grace, through a daemon restart, 
   t.teardown(() => hold.release());
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: testBytes(250_018, 2) }));
   await d.waitForLog((l) => l.msg === HOLDING, 10_000);
-  await sleep(7_500);
+  const graceOver = sleep(7_500);
+  // A backup started meanwhile waits for the hold (up to 10 s); SIGTERM ends that wait at once
+  // (it waited the 10 s out before).
+  const waitingDest = newDest(t);
+  const waiting = backup(d.dataDir, waitingDest);
+  await sleep(1_500);
+  const signalled = Date.now();
+  waiting.signal('SIGTERM');
+  const w = await waiting.done;
+  const took = Date.now() - signalled;
+  t.equal(w.code, 1, `a backup waiting for the hold, SIGTERMed: exit 1 (${w.stderr.trim()})`);
+  t.match(w.stderr, /failed: interrupted by SIGTERM/, 'interrupted');
+  t.ok(took < 4_000, `at once (${took} ms), not after its 10 s wait`);
+  t.notOk(existsSync(waitingDest), 'its DEST is removed');
+  t.ok(existsSync(holdFile(d.dataDir)), 'and the hold it waited for is still held');
+  await graceOver;
   t.ok(fileSizes(d.dataDir).includes(250_017), 'the replaced file is still there 7.5 s after it was released');
   // A daemon that crashes and starts again while the backup runs: its start-up sweep keeps them too.
   t.equal(await d.stop('SIGKILL'), null);
