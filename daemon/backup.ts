@@ -139,12 +139,15 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   /** What a failure removes (backupStore says, once it has made it). */
   let cleanup: string | undefined;
   const stop = new AbortController();
+  /** The backup is complete (what follows is its record and the pruning): never removed. */
+  let backedUp = false;
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted !== undefined) {
-      // A second signal: stop at once, removing what was made (a copy in flight is cut short).
-      const gone = rotation !== undefined ? dest : cleanup;
+    if (interrupted !== undefined || backedUp) {
+      // A second signal (or one once the backup is complete): stop at once, removing what was
+      // made unless it is a complete backup (a copy in flight is cut short).
+      const gone = backedUp ? undefined : rotation !== undefined ? dest : cleanup;
       if (gone !== undefined) rmSync(gone, { recursive: true, force: true });
-      err(`s3d backup: ${sig} again: stopped at once${gone !== undefined ? `; ${gone} was removed` : ''}`);
+      err(`s3d backup: ${sig}${interrupted !== undefined ? ' again' : ''}: stopped at once${gone !== undefined ? `; ${gone} was removed` : ''}${backedUp ? ` (the backup ${dest} is complete)` : ''}`);
       process.exit(1);
     }
     interrupted = sig;
@@ -153,7 +156,6 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const sig of signals) process.on(sig, onSignal);
-  let backedUp = false;
   try {
     const report = await backupStore(dataDir, dest, {
       progress: (l) => out(`s3d backup: ${l}`),
