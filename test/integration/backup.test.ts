@@ -396,9 +396,10 @@ t.test('a backup SIGKILLed mid-way: the daemon deletes again, DEST is refused', 
   for (const sig of ['SIGINT', 'SIGHUP'] as const) {
     const twiceDest = newDest(t);
     const twice = backup(d.dataDir, twiceDest, { delayCopyMs: 30_000 });
-    // The copies start right after this line; the first is held up for 30 s.
+    // The copies start right after this line (within milliseconds; 2.5 s leaves a loaded machine
+    // room); the first is held up for 30 s, so the first signal finds it in flight.
     await twice.line('the data files take');
-    await sleep(1_000);
+    await sleep(2_500);
     twice.signal(sig);
     await pollUntil(() => twice.stderrSoFar(), (e) => e.includes('stopping once the data files being copied are done'), 10_000, 50);
     twice.signal(sig);
