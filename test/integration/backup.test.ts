@@ -315,7 +315,10 @@ t.test('the hold keeps replaced files past the grace, through a daemon restart, 
   // (it waited the 10 s out before).
   const waitingDest = newDest(t);
   const waiting = backup(d.dataDir, waitingDest);
-  await sleep(1_500);
+  // Its marker is written just before it asks for the hold, and after its signal handlers are in
+  // place (a SIGTERM while node still loads ends it by default, with nothing made yet).
+  await pollUntil(() => existsSync(join(waitingDest, '.s3d', 'backup-incomplete')), (made) => made, 20_000, 50);
+  await sleep(500);
   const signalled = Date.now();
   waiting.signal('SIGTERM');
   const w = await waiting.done;
