@@ -4,6 +4,7 @@
 // exported as metrics, so that an expiry is seen coming rather than met as an outage.
 
 import type { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
 
 /** A certificate's notBefore and notAfter, as instants and as the certificate writes them. */
 export interface CertificateValidity {
@@ -34,4 +35,16 @@ export function validityProblem(v: CertificateValidity, what: string, renew: str
   const days = (v.notAfterMs - now) / DAY_MS;
   if (days < EXPIRY_WARNING_DAYS) return { level: 'warn', msg: `${what} expires on ${v.validTo}, in ${days < 1 ? 'less than a day' : `${Math.floor(days)} day(s)`}: ${renew}` };
   return undefined;
+}
+
+/** Which certificate, and what to do about it: the words validityProblem uses. */
+export interface CertificateSubject {
+  what: string;
+  renew: string;
+}
+
+/** Logs what validityProblem finds (error or warn, naming the file and the dates); nothing when the certificate is fine. */
+export function reportValidity(log: Pick<Logger, 'warn' | 'error'>, v: CertificateValidity, subject: CertificateSubject, certFile: string | undefined, now = Date.now()): void {
+  const problem = validityProblem(v, subject.what, subject.renew, now);
+  if (problem !== undefined) log[problem.level]({ certFile, validFrom: v.validFrom, validTo: v.validTo }, problem.msg);
 }

@@ -17,7 +17,7 @@ import { HttpServer } from './http/server.js';
 import { NativeBindingError, loadUws, uwsBinding } from './http/uws.js';
 import { createKeyProviderFromEnv, kesClientOf } from './kms/index.js';
 import { KES_CLIENT_CERTIFICATE, KES_ENV } from './kms/kes-config.js';
-import { VALIDITY_CHECK_MS, validityProblem } from './cert-validity.js';
+import { VALIDITY_CHECK_MS, reportValidity } from './cert-validity.js';
 import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS } from './kms/cache.js';
 import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
@@ -38,7 +38,7 @@ import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
 import { Reaper } from './storage/reaper.js';
 import { DeletionHold } from './storage/backup-hold.js';
-import { RunRecordReader, type LastBackup, type LastVerify } from './storage/run-records.js';
+import { lastBackupReader, lastVerifyReader } from './storage/run-records.js';
 import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { UsageScanner } from './meta/usage.js';
@@ -279,8 +279,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const kesClient = kesClientOf(kms);
   const reportKesCertificate = (): void => {
     const v = kesClient?.clientCertificate;
-    const problem = v === undefined ? undefined : validityProblem(v, KES_CLIENT_CERTIFICATE.what, KES_CLIENT_CERTIFICATE.renew);
-    if (problem !== undefined) log[problem.level]({ certFile: env[KES_ENV.certFile], validFrom: v!.validFrom, validTo: v!.validTo }, problem.msg);
+    if (v !== undefined) reportValidity(log, v, KES_CLIENT_CERTIFICATE, env[KES_ENV.certFile]);
   };
   reportKesCertificate();
 
@@ -311,8 +310,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }, VALIDITY_CHECK_MS);
   certificateCheck.unref();
   const dataGate = new DataGate(config.dataRequestsMax, config.dataRequestsWaitMs);
-  const lastBackup = new RunRecordReader<LastBackup>(config.dataDir, 'last-backup', ['seconds', 'files', 'bytes', 'objects']);
-  const lastVerify = new RunRecordReader<LastVerify>(config.dataDir, 'last-verify', ['seconds', 'versions', 'problems']);
+  const lastBackup = lastBackupReader(config.dataDir);
+  const lastVerify = lastVerifyReader(config.dataDir);
   // The server is made below, and serves its certificate's expiry by the time anyone scrapes.
   const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, lastBackup: () => lastBackup.read(), lastVerify: () => lastVerify.read(), ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
   let shuttingDown = false;

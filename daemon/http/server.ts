@@ -20,7 +20,7 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { headerName, loadUws } from './uws.js';
 import { TLS12_CIPHERS, TLS_CERTIFICATE, checkTls, isSecureAllowed } from './tls.js';
-import { validityProblem, type CertificateValidity } from '../cert-validity.js';
+import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { withQueryAmzHeaders } from './query-headers.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
@@ -209,8 +209,7 @@ export class HttpServer {
   /** Logs an expired, not yet valid or soon expiring certificate (error, error, warn): at each load, and twice a day (cli.ts). */
   reportTlsValidity(): void {
     if (this.tlsValidity === undefined || !this.deps.config.tls) return;
-    const problem = validityProblem(this.tlsValidity, TLS_CERTIFICATE.what, TLS_CERTIFICATE.renew);
-    if (problem !== undefined) this.deps.log[problem.level]({ certFile: this.deps.config.tls.certFile, validFrom: this.tlsValidity.validFrom, validTo: this.tlsValidity.validTo }, problem.msg);
+    reportValidity(this.deps.log, this.tlsValidity, TLS_CERTIFICATE, this.deps.config.tls.certFile);
   }
 
   /**

@@ -96,3 +96,13 @@ export class RunRecordReader<T extends { finished: string }> {
     }
   }
 }
+
+/** The reader of `.s3d/last-backup`, with the fields a usable record has. */
+export function lastBackupReader(dataDir: string): RunRecordReader<LastBackup> {
+  return new RunRecordReader<LastBackup>(dataDir, 'last-backup', ['seconds', 'files', 'bytes', 'objects']);
+}
+
+/** The reader of `.s3d/last-verify`, with the fields a usable record has. */
+export function lastVerifyReader(dataDir: string): RunRecordReader<LastVerify> {
+  return new RunRecordReader<LastVerify>(dataDir, 'last-verify', ['seconds', 'versions', 'problems']);
+}

@@ -103,6 +103,29 @@ export function nodeChild(args: string[], childEnv: Record<string, string | unde
   return ['/usr/bin/env', [`NODE_OPTIONS=${childEnv.NODE_OPTIONS ?? ''}`, process.execPath, ...args]];
 }
 
+/** How an `s3d` command ended: its exit status (null: ended by a signal) and output. */
+export interface S3dRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `s3d ARGS` (the built CLI: verify, backup, --version, a server expected to refuse to start)
+ * to its end, with PATH and `env` as its whole environment; SIGTERM after `timeoutMs`.
+ */
+export function runS3d(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<S3dRun> {
+  return new Promise((resolve) => {
+    const [cmd, argv] = nodeChild([MAIN, ...args]);
+    const p = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    p.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /**
  * The data directories (and TLS certificate directories beside them) startDaemon made in this
  * process, removed when it exits: a test that forgets cleanup(), or fails before it, leaves

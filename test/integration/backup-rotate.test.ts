@@ -5,32 +5,15 @@
 // daemon/backup-rotate.ts pins the names; here two runs back to back).
 
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { runS3d, startDaemonFor, testBytes, type S3dRun } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function s3d(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const [cmd, argv] = nodeChild([MAIN, ...args]);
-    const p = spawn(cmd, argv, { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    p.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const s3d = (args: string[]): Promise<S3dRun> => runS3d(args, {}, 30_000);
 
 const STAMP = /^\d{8}T\d{6}Z(-\d+)?$/;
 

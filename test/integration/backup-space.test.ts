@@ -15,11 +15,10 @@
 // filled the daemon's disk past its reserve.
 
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
+import { runS3d, startDaemon, testBytes, type S3dRun } from '../helpers/daemon.js';
 import { clientFor, createBucket, getBytes } from '../helpers/s3.js';
 import { mountTmpfs, tmpfsUnavailable, type Tmpfs } from '../helpers/tmpfs.js';
 import { holdFile } from '../../daemon/storage/backup-hold.js';
@@ -35,22 +34,8 @@ function metric(text: string, name: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function backup(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const [cmd, argv] = nodeChild([MAIN, 'backup', ...args]);
-    const p = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    p.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function backup(args: string[], env: Record<string, string> = {}): Promise<S3dRun> {
+  return runS3d(['backup', ...args], env);
 }
 
 function mount(bytes: number): Tmpfs {

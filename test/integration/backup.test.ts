@@ -28,7 +28,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { MAIN, nodeChild, runS3d, startDaemon, startDaemonFor, testBytes, type S3dRun, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { childrenOf } from '../helpers/proc.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
@@ -46,11 +46,7 @@ function straceMissing(): false | string {
 }
 const NO_STRACE = straceMissing();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = S3dRun;
 
 interface BackupRun {
   /**
@@ -113,28 +109,12 @@ function backup(dir: string, dest: string, opts: { delayCopyMs?: number; args?: 
 }
 
 function verifyDeep(dir: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const [cmd, args] = nodeChild([MAIN, 'verify', dir, '--deep', '--dev']);
-    const p = spawn(cmd, args, { env: { PATH: process.env.PATH, S3_CRYPTO_WORKERS: '2' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    p.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runS3d(['verify', dir, '--deep', '--dev'], { S3_CRYPTO_WORKERS: '2' });
 }
 
 /** A server started on `dir` that must refuse it: its exit status and output. */
 function serverRefusal(dir: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const [cmd, args] = nodeChild([MAIN, 'server', dir, '--dev']);
-    const p = spawn(cmd, args, { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    p.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runS3d(['server', dir, '--dev'], { S3_ADDRESS: '127.0.0.1:0' }, 20_000);
 }
 
 /** The sizes of the data files of `dataDir` (one the reaper deletes meanwhile is left out). */

@@ -4,22 +4,15 @@
 // a usage error on stderr (exit 2).
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { MAIN, nodeChild, startDaemonFor } from '../helpers/daemon.js';
+import { runS3d, startDaemonFor, type S3dRun } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { projectPath } from '../helpers/root.js';
 import { STORE_FORMAT } from '../../daemon/meta/state.js';
 
 const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
 
-function s3d(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(...nodeChild([MAIN, ...args]), { env: { PATH: process.env.PATH }, timeout: 20_000 }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr }),
-    );
-  });
-}
+const s3d = (args: string[]): Promise<S3dRun> => runS3d(args, {}, 20_000);
 
 t.test('s3d --version and s3d version', async (t) => {
   t.match(version, /^\d+\.\d+\.\d+/, `package.json has a version (${version})`);
