@@ -378,9 +378,10 @@ t.test('a backup SIGKILLed mid-way: the daemon deletes again, DEST is refused', 
   // is a stop like SIGINT.
   for (const sig of ['SIGINT', 'SIGHUP'] as const) {
     const twiceDest = newDest(t);
-    const twice = backup(d.dataDir, twiceDest, { delayCopyMs: 30_000 });
+    const twice = backup(d.dataDir, twiceDest, { delayCopyMs: 6_000 });
     // The copies start right after this line (within milliseconds; 2.5 s leaves a loaded machine
-    // room); the first is held up for 30 s, so the first signal finds it in flight.
+    // room); the first is held up for 6 s, so the first signal finds it in flight (and the exit,
+    // which waits for the thread strace holds, comes soon after).
     await twice.line('the data files take');
     await sleep(2_500);
     twice.signal(sig);
