@@ -121,8 +121,18 @@ export function tcpConversation(port: number, steps: Array<{ bytes: Buffer; head
       sock.write(steps[step]!.bytes);
     };
     sock.on('connect', sendNext);
+    // Chunks are joined once the response they belong to is complete, not on every chunk (which
+    // copies a large body over and over: quadratic).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let need = 0;
     sock.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
+      pending.push(c);
+      pendingBytes += c.length;
+      if (buf.length + pendingBytes < need) return;
+      buf = Buffer.concat([buf, ...pending]);
+      pending = [];
+      pendingBytes = 0;
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) return;
@@ -130,7 +140,9 @@ export function tcpConversation(port: number, steps: Array<{ bytes: Buffer; head
         const noBody = steps[step]?.head || res.status === 204 || res.status === 304;
         const cl = res.headers['content-length'];
         const len = noBody ? 0 : typeof cl === 'string' ? Number(cl) : 0;
-        if (buf.length < end + 4 + len) return;
+        need = end + 4 + len;
+        if (buf.length < need) return;
+        need = 0;
         responses.push({ status: res.status, headers: res.headers, body: buf.subarray(end + 4, end + 4 + len) });
         buf = buf.subarray(end + 4 + len);
         step++;

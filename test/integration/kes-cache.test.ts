@@ -69,20 +69,30 @@ function nextResponse(sock: Socket, head = false): Promise<RawResponse> {
       sock.off('data', onData);
       sock.off('close', onClose);
     };
+    // Chunks are joined once the response is complete, not on every chunk (quadratic).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let need = 0;
     const onData = (c: Buffer): void => {
-      buf = Buffer.concat([buf, c]);
+      pending.push(c);
+      pendingBytes += c.length;
+      if (buf.length + pendingBytes < need) return;
+      buf = Buffer.concat([buf, ...pending]);
+      pending = [];
+      pendingBytes = 0;
       const end = buf.indexOf('\r\n\r\n');
       const res = end < 0 ? undefined : parseHttpResponse(buf.subarray(0, end + 4));
       if (!res) return;
       const cl = res.headers['content-length'];
       const len = head || typeof cl !== 'string' ? 0 : Number(cl);
-      if (buf.length < end + 4 + len) return;
+      need = end + 4 + len;
+      if (buf.length < need) return;
       done();
       resolve({ status: res.status, headers: res.headers, body: buf.subarray(end + 4, end + 4 + len) });
     };
     const onClose = (): void => {
       done();
-      reject(new Error(`connection closed after ${buf.length} bytes of a response`));
+      reject(new Error(`connection closed after ${buf.length + pendingBytes} bytes of a response`));
     };
     sock.on('data', onData);
     sock.on('close', onClose);

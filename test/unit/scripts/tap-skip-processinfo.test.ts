@@ -1,0 +1,58 @@
+// scripts/tap-skip-processinfo.mjs (.taprc test-env): in a run without coverage it keeps
+// @tapjs/processinfo's off-thread module loader from being registered, and only that; with coverage
+// the loader works as tap ships it. Each case runs a child as tap runs a test file: the skip module
+// in NODE_OPTIONS, processinfo's --import on the command line, _TAPJS_PROCESSINFO_COVERAGE_ as the
+// runner sets it. The child imports an ES module and reports which files processinfo recorded
+// (its loader records every ES module it sees) and the NODE_OPTIONS its own children would get.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../../helpers/daemon.js';
+
+// The module tap's runner passes (@tapjs/run, test-argv).
+const processinfoImport = import.meta.resolve('@tapjs/processinfo/import');
+const dir = mkdtempSync(join(tmpdir(), 's3d-tap-skip-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(join(dir, 'dependency.mjs'), 'export const x = 1;\n');
+writeFileSync(
+  join(dir, 'main.mjs'),
+  [
+    "import { x } from './dependency.mjs';",
+    // The loader reports files to the main thread over a message port: give it time to arrive.
+    'await new Promise((r) => setTimeout(r, 300));',
+    "const info = globalThis[Symbol.for('@tapjs/processinfo.ProcessInfoNodeData')];",
+    'process.stdout.write(JSON.stringify({ x, files: info?.files ?? null, nodeOptions: process.env.NODE_OPTIONS ?? "" }));',
+  ].join('\n'),
+);
+
+function run(coverage: '0' | '1'): { files: string[] | null; nodeOptions: string; x: number } {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_OPTIONS: '--import=./scripts/tap-skip-processinfo.mjs',
+    _TAPJS_PROCESSINFO_COVERAGE_: coverage,
+    // processinfo's own records (.tap/processinfo, .tap/coverage) go here, not into the checkout.
+    _TAPJS_PROCESSINFO_CWD_: dir,
+    _TAPJS_PROCESSINFO_COV_FILES_: join(dir, 'dependency.mjs'),
+  };
+  const r = spawnSync(process.execPath, [`--import=${processinfoImport}`, join(dir, 'main.mjs')], { cwd: ROOT, env, encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`child exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { files: string[] | null; nodeOptions: string; x: number };
+}
+
+t.test('without coverage: processinfo runs, its module loader does not', async (t) => {
+  const r = run('0');
+  t.equal(r.x, 1, 'the test module and its ES import loaded');
+  t.ok(Array.isArray(r.files), 'processinfo itself ran (its process record exists)');
+  t.notOk(r.files?.includes(join(dir, 'dependency.mjs')), `no ES module recorded by its loader (files: ${JSON.stringify(r.files)})`);
+  t.notMatch(r.nodeOptions, /tap-skip-processinfo/, 'the skip module took itself out of NODE_OPTIONS (its relative path would fail in a child run elsewhere)');
+  t.match(r.nodeOptions, /@tapjs\/processinfo/, "processinfo's own --import is still passed on to children");
+});
+
+t.test('with coverage: processinfo works as tap ships it', async (t) => {
+  const r = run('1');
+  t.equal(r.x, 1);
+  t.ok(r.files?.includes(join(dir, 'dependency.mjs')), `its loader recorded the ES module (files: ${JSON.stringify(r.files)})`);
+  t.notMatch(r.nodeOptions, /tap-skip-processinfo/);
+});
