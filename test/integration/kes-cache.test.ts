@@ -25,7 +25,7 @@ import type { KesServerHandle } from '../fixtures/kes-server/server.js';
 import { buildHeaders, type RawResponse } from '../helpers/http.js';
 import { kesEnv, kesServer, keyCalls, metricSample, requestDelta, scrape, waitReady, wideS3Client } from '../helpers/kes.js';
 import { getBytes } from '../helpers/s3.js';
-import { parseHttpResponse } from '../helpers/tcp.js';
+import { Received, parseHttpResponse } from '../helpers/tcp.js';
 import { pollUntil } from '../helpers/wait.js';
 
 const N = 64;
@@ -64,35 +64,27 @@ function signedRequest(d: TestDaemon, method: string, path: string): Buffer {
 /** The next whole response on `sock` (head, and a Content-Length body unless `head`). */
 function nextResponse(sock: Socket, head = false): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
+    const got = new Received();
     const done = (): void => {
       sock.off('data', onData);
       sock.off('close', onClose);
     };
-    // Chunks are joined once the response is complete, not on every chunk (quadratic).
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let need = 0;
     const onData = (c: Buffer): void => {
-      pending.push(c);
-      pendingBytes += c.length;
-      if (buf.length + pendingBytes < need) return;
-      buf = Buffer.concat([buf, ...pending]);
-      pending = [];
-      pendingBytes = 0;
+      if (!got.push(c)) return;
+      const buf = got.bytes;
       const end = buf.indexOf('\r\n\r\n');
       const res = end < 0 ? undefined : parseHttpResponse(buf.subarray(0, end + 4));
       if (!res) return;
       const cl = res.headers['content-length'];
       const len = head || typeof cl !== 'string' ? 0 : Number(cl);
-      need = end + 4 + len;
-      if (buf.length < need) return;
+      got.need = end + 4 + len;
+      if (buf.length < got.need) return;
       done();
       resolve({ status: res.status, headers: res.headers, body: buf.subarray(end + 4, end + 4 + len) });
     };
     const onClose = (): void => {
       done();
-      reject(new Error(`connection closed after ${buf.length + pendingBytes} bytes of a response`));
+      reject(new Error(`connection closed after ${got.length} bytes of a response`));
     };
     sock.on('data', onData);
     sock.on('close', onClose);
