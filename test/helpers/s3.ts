@@ -27,9 +27,10 @@ export async function createBucket(s3: S3Client, prefix?: string): Promise<strin
   return bucket;
 }
 
-/** The whole body of a GetObject response. */
+/** The whole body of a GetObject response (a Buffer over the SDK's bytes, not a copy). */
 export async function bodyBytes(out: { Body?: { transformToByteArray(): Promise<Uint8Array> } }): Promise<Buffer> {
-  return Buffer.from(await out.Body!.transformToByteArray());
+  const bytes = await out.Body!.transformToByteArray();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** GetObject and read the whole body. */
