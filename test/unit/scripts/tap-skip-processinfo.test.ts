@@ -47,7 +47,6 @@ t.test('without coverage: processinfo runs, its module loader does not', async (
   t.ok(Array.isArray(r.files), 'processinfo itself ran (its process record exists)');
   t.notOk(r.files?.includes(join(dir, 'dependency.mjs')), `no ES module recorded by its loader (files: ${JSON.stringify(r.files)})`);
   t.notMatch(r.nodeOptions, /tap-skip-processinfo/, 'the skip module took itself out of NODE_OPTIONS (its relative path would fail in a child run elsewhere)');
-  t.match(r.nodeOptions, /@tapjs\/processinfo/, "processinfo's own --import is still passed on to children");
 });
 
 t.test('with coverage: processinfo works as tap ships it', async (t) => {
@@ -55,4 +54,17 @@ t.test('with coverage: processinfo works as tap ships it', async (t) => {
   t.equal(r.x, 1);
   t.ok(r.files?.includes(join(dir, 'dependency.mjs')), `its loader recorded the ES module (files: ${JSON.stringify(r.files)})`);
   t.notMatch(r.nodeOptions, /tap-skip-processinfo/);
+});
+
+// The setting itself: this file, run by `npm test`, runs without the loader (under `npm run
+// test:coverage` with it). Run outside tap, there is no processinfo to look at.
+const info = (globalThis as Record<symbol, { files: string[] } | undefined>)[Symbol.for('@tapjs/processinfo.ProcessInfoNodeData')];
+t.test('this test process, as .taprc has tap start it', { skip: info === undefined ? 'not run by tap' : false }, async (t) => {
+  const probe = join(dir, 'probe.mjs');
+  writeFileSync(probe, 'export const y = 2;\n');
+  t.equal(((await import(probe)) as { y: number }).y, 2);
+  await new Promise((r) => setTimeout(r, 300));
+  const recorded = info!.files.includes(probe);
+  if (process.env._TAPJS_PROCESSINFO_COVERAGE_ === '0') t.notOk(recorded, 'without coverage: no module loader recorded the ES module it imported');
+  else t.ok(recorded, 'with coverage: the loader recorded the ES module it imported');
 });
