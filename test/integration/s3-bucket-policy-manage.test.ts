@@ -16,11 +16,11 @@ import {
   GetBucketPolicyStatusCommand,
   PutBucketPolicyCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { bucketName, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { md5Base64 } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField, type RawOptions } from '../helpers/http.js';
 import { createBucket, expectSdkError } from '../helpers/s3.js';
-import { NO_AWS, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
 import { allowAll, arn, mcDownload, objectPath, policy, policyHelpers, stmt, taggingXml } from '../helpers/bucket-policy.js';
 
 const [d, restartable] = await Promise.all([startDaemon(), startDaemon()]);
@@ -224,20 +224,7 @@ t.test('a policy survives a restart, and so does its deletion', async (t) => {
 // ---- the aws CLI -----------------------------------------------------------------------------------
 
 t.test('aws s3api put/get-bucket-policy, get-bucket-policy-status, and aws s3 --no-sign-request', { skip: NO_AWS }, async (t) => {
-  const awsConfig = join(work, 'aws-config');
-  writeFileSync(awsConfig, '[default]\ns3 =\n    addressing_style = path\n');
-  const awsEnv = {
-    PATH: process.env.PATH,
-    HOME: work,
-    AWS_ACCESS_KEY_ID: ACCESS_KEY,
-    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_CONFIG_FILE: awsConfig,
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  const aws = (...args: string[]): Promise<AwsResult> => runAwsText(['--endpoint-url', d.endpoint, ...args], { env: awsEnv });
+  const aws = awsCli(d.endpoint, work, { pathStyle: true }).run;
 
   const bucket = await createBucket(s3, 'cli');
   await putObjects(bucket, { 'hello.txt': 'hello from the cli bucket' });

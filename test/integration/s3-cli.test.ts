@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BucketItem } from 'minio';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { REGION, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes, listKeys } from '../helpers/s3.js';
-import { NO_AWS, runAwsText } from '../helpers/aws-cli.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,22 +30,9 @@ t.teardown(async () => {
 const s3 = d.s3();
 
 // The CLI must not read the user's configuration: its own config forces path-style addressing.
-const awsConfig = join(work, 'aws-config');
-writeFileSync(awsConfig, '[default]\ns3 =\n    addressing_style = path\n');
-const awsEnv = {
-  PATH: process.env.PATH,
-  HOME: work,
-  AWS_ACCESS_KEY_ID: ACCESS_KEY,
-  AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-  AWS_DEFAULT_REGION: REGION,
-  AWS_CONFIG_FILE: awsConfig,
-  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-  AWS_EC2_METADATA_DISABLED: 'true',
-  AWS_PAGER: '',
-};
-
+const cli = awsCli(d.endpoint, work, { pathStyle: true });
 async function aws(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const r = await runAwsText(['--endpoint-url', d.endpoint, ...args], { env: awsEnv });
+  const r = await cli.run(...args);
   if (r.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${r.code}):\n${r.stderr}`);
   return r;
 }

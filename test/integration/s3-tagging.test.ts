@@ -34,7 +34,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CopyDestinationOptions, CopySourceOptions, type S3Error } from 'minio';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { REGION, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { assertXmlError, encodeKey, openPut, raw, type RawResponse } from '../helpers/http.js';
@@ -42,7 +42,7 @@ import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
-import { NO_AWS, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
+import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
 
 type Pair = [string, string];
 
@@ -614,20 +614,7 @@ t.test('minio-js: object and bucket tagging round trip, copyObject with UserTags
 });
 
 t.test('aws CLI: s3api put-object --tagging, put/get/delete-object-tagging, put/get-bucket-tagging', { skip: NO_AWS }, async (t) => {
-  const awsConfig = join(work, 'aws-config');
-  writeFileSync(awsConfig, '[default]\ns3 =\n    addressing_style = path\n');
-  const awsEnv = {
-    PATH: process.env.PATH,
-    HOME: work,
-    AWS_ACCESS_KEY_ID: ACCESS_KEY,
-    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_CONFIG_FILE: awsConfig,
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  const aws = (...args: string[]): Promise<AwsResult> => runAwsText(['--endpoint-url', d.endpoint, ...args], { env: awsEnv });
+  const aws = awsCli(d.endpoint, work, { pathStyle: true }).run;
   /** The TagSet of a get-*-tagging answer (other fields of the JSON are not compared). */
   const tagSet = (out: { code: number; stdout: string; stderr: string }): unknown => {
     if (out.code !== 0) throw new Error(`aws failed (${out.code}): ${out.stderr}`);
