@@ -375,7 +375,7 @@ export async function backupStore(
       txnId = copy.lastTxnId();
       const snapshot = copy.referenceSnapshot();
       try {
-        ids = [...((await snapshot.files(() => false)) ?? [])].sort();
+        ids = [...((await snapshot.files(new Set<string>(), () => false)) ?? [])].sort();
       } finally {
         snapshot.release();
       }

@@ -19,13 +19,14 @@ export class ReferenceSnapshot {
   }
 
   /**
-   * Collects the referenced file ids, giving the event loop back every `sliceMs` so requests are
-   * served meanwhile (a large store takes seconds: ~8 µs a record, small objects' data included).
+   * Collects the referenced file ids into `out` (a Set, or the start-up scan's compact
+   * storage/file-id-set.ts), giving the event loop back every `sliceMs` so requests are served
+   * meanwhile (a large store takes seconds: ~8 µs a record, small objects' data included).
    * Undefined when `stopped()` said so at one of those breaks.
    */
-  async files(stopped: () => boolean, sliceMs = 1): Promise<Set<string> | undefined> {
+  async files<S extends { add(id: string): unknown }>(out: S, stopped: () => boolean, sliceMs = 1): Promise<S | undefined> {
     if (this.#released) throw new Error('the reference snapshot was released');
-    const out = new Set<string>(this.#also);
+    for (const f of this.#also) out.add(f);
     let since = performance.now();
     for (const files of this.#records) {
       for (const f of files) out.add(f);

@@ -288,7 +288,7 @@ export class FileStore {
    * `stopped()` said so between two directories.
    */
   async sweepOrphans(
-    referenced: ReadonlySet<string>,
+    referenced: { has(id: string): boolean },
     opts: { storeHasBuckets?: boolean; quarantineAbove?: number } = {},
     stopped: () => boolean = () => false,
   ): Promise<{ orphans: number; quarantined?: { files: number; dir: string } } | undefined> {

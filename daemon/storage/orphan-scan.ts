@@ -18,6 +18,7 @@
 import type { Logger } from 'pino';
 import type { ReferenceSnapshot } from '../meta/store.js';
 import type { FileStore } from './files.js';
+import { FileIdSet } from './file-id-set.js';
 
 /**
  * How many unreferenced data files one crash can leave: one per write in flight. Writes that make
@@ -81,7 +82,7 @@ export class OrphanScan {
       // Counted before any leftover is looked for: a crash from now on adds to them.
       // Best effort: unrecorded, the next bound is lower, and more is moved aside, not deleted.
       await this.#unfinished.set(this.#unfinished.count + 1).catch(() => undefined);
-      const referenced = await this.#snapshot.files(stopped);
+      const referenced = await this.#snapshot.files(new FileIdSet(), stopped);
       // The snapshot's pages are not needed past this point.
       this.#snapshot.release();
       if (referenced === undefined) return;
