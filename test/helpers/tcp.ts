@@ -57,6 +57,8 @@ export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs
   const idleMs = opts.idleMs ?? 1000;
   return new Promise((resolve) => {
     const got = new Received();
+    // Without untilResponse nothing is looked at before the end: joined once, then.
+    if (!opts.untilResponse) got.need = Infinity;
     let settled = false;
     const sock: Socket = connect(port, '127.0.0.1');
     let idle: NodeJS.Timeout | undefined;
@@ -79,7 +81,7 @@ export function tcpExchange(port: number, bytes: Buffer | string, opts: { idleMs
     });
     sock.on('data', (c: Buffer) => {
       arm();
-      if (!got.push(c) || !opts.untilResponse) return;
+      if (!got.push(c)) return;
       const data = got.bytes;
       // Past interim responses ("100 Continue"): the final one is what the caller waits for.
       let from = 0;
