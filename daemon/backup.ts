@@ -20,6 +20,7 @@ import { ConfigError, parseMinFreeDisk, type MinFreeDisk } from './config.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { reserveBytes, statfsUsage } from './storage/disk-space.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
+import { FileIdList } from './storage/file-id-list.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
 import { newBackupDir, pruneBackups } from './backup-rotate.js';
 import { lastBackupFile, writeRunRecord } from './storage/run-records.js';
@@ -367,7 +368,7 @@ export async function backupStore(
 
     // The files the copy references, from the copy itself: exactly the snapshot's.
     const copy = new MetaStore(destS3d, { readOnly: true });
-    let ids: string[];
+    let ids: FileIdList;
     let counts: ReturnType<MetaStore['recordCounts']>;
     let txnId: number | undefined;
     try {
@@ -375,7 +376,7 @@ export async function backupStore(
       txnId = copy.lastTxnId();
       const snapshot = copy.referenceSnapshot();
       try {
-        ids = [...((await snapshot.files(new Set<string>(), () => false)) ?? [])].sort();
+        ids = (await snapshot.files(new FileIdList(), () => false))!.sortUnique();
       } finally {
         snapshot.release();
       }
@@ -464,13 +465,13 @@ async function destSpace(dataDir: string, dest: string, minFree: MinFreeDisk | u
 }
 
 /** The disk space the data files `ids` of `dataDir` take (allocated blocks); a missing one counts 0 (the copy names it). */
-async function allocatedBytes(dataDir: string, ids: readonly string[]): Promise<number> {
+async function allocatedBytes(dataDir: string, ids: FileIdList): Promise<number> {
   const files = new FileStore(dataDir, { warmBytes: 0 });
   let total = 0;
   for (let i = 0; i < ids.length; i += 64) {
     const sizes = await Promise.all(
-      ids.slice(i, i + 64).map(async (id) => {
-        const st = await stat(files.pathOf(id), { bigint: false }).catch((e: NodeJS.ErrnoException) => {
+      Array.from({ length: Math.min(64, ids.length - i) }, async (_, k) => {
+        const st = await stat(files.pathOf(ids.at(i + k)), { bigint: false }).catch((e: NodeJS.ErrnoException) => {
           if (e.code === 'ENOENT') return undefined;
           throw e;
         });
@@ -494,7 +495,7 @@ async function syncFile(path: string): Promise<number> {
 }
 
 /** Copies the data files `ids` of `dataDir` into `dest` at the same relative paths, each fsynced, then their directories. */
-async function copyDataFiles(dataDir: string, dest: string, ids: readonly string[], progress: (line: string) => void, checkInterrupted: () => void): Promise<{ bytes: number }> {
+async function copyDataFiles(dataDir: string, dest: string, ids: FileIdList, progress: (line: string) => void, checkInterrupted: () => void): Promise<{ bytes: number }> {
   const from = new FileStore(dataDir, { warmBytes: 0 });
   const to = new FileStore(dest, { warmBytes: 0 });
   const dirs = new Map<string, Promise<void>>();
@@ -529,7 +530,7 @@ async function copyDataFiles(dataDir: string, dest: string, ids: readonly string
   const worker = async (): Promise<void> => {
     while (next < ids.length) {
       checkInterrupted();
-      await copyOne(ids[next++]!);
+      await copyOne(ids.at(next++));
       if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
         lastProgress = Date.now();
         progress(`copied ${done}/${ids.length} data file(s), ${mib(bytes)}`);
