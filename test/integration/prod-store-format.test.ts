@@ -5,22 +5,15 @@
 // from before versioning, started on a newer store, took the noncurrent versions' data files for
 // crash leftovers and deleted them; the mark keeps future versions from doing the like.
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { STORE_FORMAT } from '../../daemon/meta/store.js';
-import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
+import { runS3d, startDaemon, testBytes, type S3dRun } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 
-function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(...nodeChild([MAIN, ...args]), { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '2' }, timeout: 30_000 }, (err, _o, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
-    });
-  });
-}
+const run = (args: string[]): Promise<S3dRun> => runS3d(args, { S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '2' }, 30_000);
 
 /** Reads or sets the store's format mark with lmdb-js directly (the daemon is stopped). */
 async function formatMark(dataDir: string, set?: string): Promise<string | undefined> {
