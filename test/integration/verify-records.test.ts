@@ -6,7 +6,6 @@
 // a message that says it may have been moved, and a warning (KMS refusals are rate-limited) naming the object.
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
@@ -18,19 +17,15 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { MetaStore } from '../../daemon/meta/store.js';
-import { MAIN, nodeChild, startDaemon, TEST_KMS_SECRET, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { runS3d, startDaemon, TEST_KMS_SECRET, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { createBucket } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec, ssecCopy } from '../helpers/sse.js';
 
 const MiB = 1024 * 1024;
 
-function verify(dir: string, deep: boolean): Promise<{ code: number | null; problems: string[]; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(...nodeChild([MAIN, 'verify', dir, ...(deep ? ['--deep'] : [])]), { env: { PATH: process.env.PATH, S3_CRYPTO_WORKERS: '1', S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, timeout: 60_000 }, (err, stdout) => {
-      const code = err ? ((err as { code?: number | null }).code ?? null) : 0;
-      resolve({ code: typeof code === 'number' ? code : null, stdout, problems: stdout.split('\n').filter((l) => l.startsWith('PROBLEM ')) });
-    });
-  });
+async function verify(dir: string, deep: boolean): Promise<{ code: number | null; problems: string[]; stdout: string }> {
+  const { code, stdout } = await runS3d(['verify', dir, ...(deep ? ['--deep'] : [])], { S3_CRYPTO_WORKERS: '1', S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, 60_000);
+  return { code, stdout, problems: stdout.split('\n').filter((l) => l.startsWith('PROBLEM ')) };
 }
 
 let d: TestDaemon = await startDaemon({ tls: true });
