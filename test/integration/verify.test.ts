@@ -5,7 +5,6 @@
 // bytes, a truncated file and a deleted file are each found by the check that can see them.
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
@@ -20,7 +19,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
+import { runS3d, startDaemonFor, TEST_KMS_SECRET, testBytes, type S3dRun } from '../helpers/daemon.js';
 import { countFiles, dataFilePaths, flipByte, waitForFileCounts } from '../helpers/files.js';
 import { createBucket } from '../helpers/s3.js';
 import { metricSample, scrape } from '../helpers/kes.js';
@@ -30,20 +29,13 @@ import { encryptedSize } from '../../workers/format/index.js';
 
 const MiB = 1024 * 1024;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface Run extends S3dRun {
   problems: string[];
 }
 
-function verify(dir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(...nodeChild([MAIN, 'verify', dir, ...args]), { env: { PATH: process.env.PATH, S3_CRYPTO_WORKERS: '2', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number | null }).code ?? null) : 0;
-      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr, problems: stdout.split('\n').filter((l) => l.startsWith('PROBLEM ')) });
-    });
-  });
+async function verify(dir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const run = await runS3d(['verify', dir, ...args], { S3_CRYPTO_WORKERS: '2', ...env }, 60_000);
+  return { ...run, problems: run.stdout.split('\n').filter((l) => l.startsWith('PROBLEM ')) };
 }
 
 /** Data files by size (the test picks sizes no two files share). */
