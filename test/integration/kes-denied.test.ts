@@ -10,10 +10,8 @@ import type { Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, ROOT_CREDENTIALS, startDaemonFor } from '../helpers/daemon.js';
+import { ROOT_CREDENTIALS, runS3d, startDaemonFor } from '../helpers/daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { createTestPki, writeCertFiles } from '../fixtures/kes-server/certs.js';
 import type { CertPair } from '../fixtures/kes-server/certs.js';
@@ -89,10 +87,9 @@ t.test('s3d verify --deep with an identity KES refuses: stops with exit 2, repor
   const bucket = await createBucket(s3);
   for (const key of ['a', 'b']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'secret', ServerSideEncryption: 'AES256' }));
   const files = await writeCertFiles(dir, 'stranger-verify', pki.stranger);
-  const env = { PATH: process.env.PATH!, S3_CRYPTO_WORKERS: '2', ...kesEnv([kes]), S3_KMS_KES_CERT_FILE: files.certFile, S3_KMS_KES_KEY_FILE: files.keyFile };
+  const env = { S3_CRYPTO_WORKERS: '2', ...kesEnv([kes]), S3_KMS_KES_CERT_FILE: files.certFile, S3_KMS_KES_KEY_FILE: files.keyFile };
   // Asynchronously: the fixture answers from this process's event loop.
-  const run = await promisify(execFile)(...nodeChild([MAIN, 'verify', d.dataDir, '--deep']), { env, timeout: 60_000 })
-    .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+  const run = await runS3d(['verify', d.dataDir, '--deep'], env, 60_000);
   t.equal(run.code, 2, `exit 2 (${run.stderr.trim()})`);
   t.notMatch(run.stdout, /^PROBLEM /m, 'no object reported as damaged');
   t.match(run.stdout + run.stderr, /not authorized/, 'says why');
