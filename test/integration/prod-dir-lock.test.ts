@@ -6,7 +6,7 @@
 // directory is free again.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { MAIN, nodeChild, startDaemon, testBytes, testPki } from '../helpers/daemon.js';
+import { MAIN, runS3d, startDaemon, testBytes, testPki, type S3dRun } from '../helpers/daemon.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { md5Hex } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
@@ -42,13 +42,7 @@ async function* heldOpen(body: Buffer, step: number, ms: number, until: Promise<
   sent.bytes = body.length;
 }
 
-function runSecond(dataDir: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(...nodeChild([MAIN, 'server', dataDir, '--dev']), { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
-    });
-  });
-}
+const runSecond = (dataDir: string): Promise<S3dRun> => runS3d(['server', dataDir, '--dev'], { S3_ADDRESS: '127.0.0.1:0' }, 20_000);
 
 t.test('a second daemon on a directory in use stops with exit 2 and harms no upload in flight', async (t) => {
   const a = await startDaemon();
@@ -178,12 +172,7 @@ t.test('other start-up configuration errors exit 2 with the reason (systemd does
   const { join } = await import('node:path');
   const work = mkdtempSync(join(tmpdir(), 's3d-startup-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const run = (env: Record<string, string>): Promise<{ code: number | null; stderr: string }> =>
-    new Promise((resolve) => {
-      execFile(...nodeChild([MAIN, 'server', join(work, 'data'), '--dev']), { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', ...env }, timeout: 20_000 }, (err, _o, stderr) => {
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
-      });
-    });
+  const run = (env: Record<string, string>): Promise<S3dRun> => runS3d(['server', join(work, 'data'), '--dev'], { S3_ADDRESS: '127.0.0.1:0', ...env }, 20_000);
   const garbage = join(work, 'garbage');
   (await import('node:fs')).mkdirSync(garbage);
   writeFileSync(join(garbage, 'public.crt'), 'not a certificate');
