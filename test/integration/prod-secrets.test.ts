@@ -5,11 +5,10 @@
 // webhook endpoint without its path and query.
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAIN, SECRET_KEY, TEST_KMS_SECRET, nodeChild, startDaemonFor } from '../helpers/daemon.js';
+import { SECRET_KEY, TEST_KMS_SECRET, runS3d, startDaemonFor } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
 import { descendantsOf } from '../helpers/proc.js';
@@ -69,13 +68,9 @@ t.test('SignatureDoesNotMatch does not echo an SSE-C key', async (t) => {
 const scratch = mkdtempSync(join(tmpdir(), 's3d-secrets-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-function start(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const [cmd, args] = nodeChild([MAIN, 'server', join(scratch, 'data'), '--dev']);
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, output: stdout + stderr });
-    });
-  });
+async function start(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const { code, stdout, stderr } = await runS3d(['server', join(scratch, 'data'), '--dev'], { S3_ADDRESS: '127.0.0.1:0', ...env }, 20_000);
+  return { code, output: stdout + stderr };
 }
 
 t.test('configuration errors do not print secrets', async (t) => {
