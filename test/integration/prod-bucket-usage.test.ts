@@ -6,9 +6,8 @@
 // series go, and S3_USAGE_SCAN_INTERVAL=off gives none; the interval is checked at start-up.
 
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
+import { runS3d, startDaemon, testBytes } from '../helpers/daemon.js';
 import { metricSample, nextUsageScan, scrape } from '../helpers/kes.js';
 import { createBucket, putMany } from '../helpers/s3.js';
 
@@ -75,11 +74,7 @@ t.test('S3_USAGE_SCAN_INTERVAL=off: no bucket usage series; a bad value stops th
   const text = await scrape(off.endpoint);
   t.notMatch(text, /^s3d_bucket_objects\{/m, 'no per-bucket samples');
   t.equal(metricSample(text, 's3d_usage_scan_timestamp_seconds'), 0, 'and no scan');
-  const bad = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    execFile(...nodeChild([MAIN, 'server', off.dataDir + '-bad', '--dev']), { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', S3_USAGE_SCAN_INTERVAL: 'often' }, timeout: 20_000 }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, out: stdout + stderr }),
-    );
-  });
+  const bad = await runS3d(['server', off.dataDir + '-bad', '--dev'], { S3_ADDRESS: '127.0.0.1:0', S3_USAGE_SCAN_INTERVAL: 'often' }, 20_000);
   t.equal(bad.code, 2, 'S3_USAGE_SCAN_INTERVAL=often: exit 2');
-  t.match(bad.out, /S3_USAGE_SCAN_INTERVAL must be a duration/, 'naming the variable');
+  t.match(bad.stdout + bad.stderr, /S3_USAGE_SCAN_INTERVAL must be a duration/, 'naming the variable');
 });
