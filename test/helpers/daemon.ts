@@ -120,8 +120,9 @@ export function runS3d(args: string[], env: Record<string, string> = {}, timeout
     const p = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    // Decoded as streams: a character split between two chunks stays whole.
+    p.stdout.setEncoding('utf8').on('data', (d: string) => void (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => void (stderr += d));
     p.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
