@@ -33,10 +33,11 @@ export function validBucketName(name: string): boolean {
 /**
  * Names no new bucket may take: `minio`, whose paths are the health, metrics and admin endpoints
  * (path-style `/minio/health/live` could never reach an object; MinIO reserves it too), and the
- * names AWS reserves (`amzn-s3-demo-…`, directory and table buckets' suffixes).
+ * names AWS reserves (`amzn-s3-demo-…`, directory and table buckets' suffixes, and `.mrap`, which
+ * Multi-Region Access Point names end with).
  */
 export function reservedBucketName(name: string): boolean {
-  return name === 'minio' || name.startsWith('amzn-s3-demo-') || name.endsWith('--x-s3') || name.endsWith('--table-s3');
+  return name === 'minio' || name.startsWith('amzn-s3-demo-') || name.endsWith('--x-s3') || name.endsWith('--table-s3') || name.endsWith('.mrap');
 }
 
 const MAX_BUCKETS = 10_000;

@@ -153,6 +153,7 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
     ['amzn-s3-demo-bucket', 'amzn-s3-demo- prefix (reserved by AWS)'],
     ['bucket--x-s3', '--x-s3 suffix (S3 directory buckets)'],
     ['bucket--table-s3', '--table-s3 suffix (S3 table buckets)'],
+    ['bucket.mrap', '.mrap suffix (S3 Multi-Region Access Points)'],
     ['sp%20ace', 'space'],
     ['%C3%A9t%C3%A9', 'non-ASCII'],
   ] as const;
