@@ -398,10 +398,15 @@ function maskCustomerKeys(text: string): string {
   return text.replace(/(x-amz-(?:copy-source-)?server-side-encryption-customer-key)([:=])[^\n&]*/gi, '$1$2***');
 }
 
+/** A time as S3's error bodies write it: ISO 8601 to the second (`2025-09-03T16:21:50Z`), no milliseconds. */
+function errorTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
 /** RequestTimeTooSkewed with S3's fields: the request's time as sent, the server's, the allowed skew. */
 export function clockSkewed(requestTime: string, now: number): S3Error {
   return new S3Error('RequestTimeTooSkewed', undefined, {
-    fields: { RequestTime: requestTime, ServerTime: new Date(now).toISOString(), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS) },
+    fields: { RequestTime: requestTime, ServerTime: errorTime(now), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS) },
   });
 }
 
@@ -410,8 +415,8 @@ export function presignExpired(expiresAt: number, now: number, expiresSeconds?: 
   return new S3Error('AccessDenied', 'Request has expired', {
     fields: {
       ...(expiresSeconds === undefined ? {} : { 'X-Amz-Expires': String(expiresSeconds) }),
-      Expires: new Date(expiresAt).toISOString(),
-      ServerTime: new Date(now).toISOString(),
+      Expires: errorTime(expiresAt),
+      ServerTime: errorTime(now),
     },
   });
 }

@@ -131,6 +131,9 @@ t.test('authentication errors carry what S3 says about them', async (t) => {
   t.equal(xmlField(skewed.body, 'Code'), 'RequestTimeTooSkewed');
   t.equal(xmlField(skewed.body, 'RequestTime'), then.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''), '<RequestTime> as sent');
   t.ok(Math.abs(Date.parse(xmlField(skewed.body, 'ServerTime') ?? '') - Date.now()) < 60_000, '<ServerTime> is now');
+  // S3 writes its times to the second (`2025-09-03T16:21:50Z`), with no milliseconds.
+  const toTheSecond = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+  t.match(xmlField(skewed.body, 'ServerTime'), toTheSecond, '<ServerTime> to the second, as S3 writes it');
   t.equal(xmlField(skewed.body, 'MaxAllowedSkewMilliseconds'), '900000', '<MaxAllowedSkewMilliseconds>');
 
   const signedAt = new Date(Date.now() - 120_000);
@@ -142,6 +145,8 @@ t.test('authentication errors carry what S3 says about them', async (t) => {
   t.equal(xmlField(body, 'X-Amz-Expires'), '60', '<X-Amz-Expires>');
   t.equal(Date.parse(xmlField(body, 'Expires') ?? ''), Math.floor(signedAt.getTime() / 1000) * 1000 + 60_000, '<Expires> is when it expired');
   t.ok(Math.abs(Date.parse(xmlField(body, 'ServerTime') ?? '') - Date.now()) < 60_000, '<ServerTime>');
+  t.match(xmlField(body, 'Expires'), toTheSecond, '<Expires> to the second');
+  t.match(xmlField(body, 'ServerTime'), toTheSecond, '<ServerTime> to the second');
 });
 
 t.test('successes name the host too', async (t) => {
