@@ -148,6 +148,32 @@ t.test('max-keys, max-uploads, max-parts and part-number-marker past 2147483647:
   await s3.send(new AbortMultipartUploadCommand({ Bucket: TRICKY, Key: 'up', UploadId: up.UploadId }));
 });
 
+t.test('a paging parameter of the other listing version is refused, as S3 refuses it', async (t) => {
+  // S3 answers 400 InvalidArgument naming the parameter (and not its value), even for a bucket
+  // that does not exist, rather than list from the start: a client paging a V2 listing with
+  // `marker`, or a V1 one with `continuation-token`, got the first page again and again.
+  const missing = bucketName('none');
+  const cases: Array<[string, string, string]> = [
+    ['list-type=2&marker=k0500', 'marker', 'Marker unsupported with REST.GET.BUCKET in list-type=2'],
+    ['list-type=2&marker=', 'marker', 'Marker unsupported with REST.GET.BUCKET in list-type=2'],
+    ['continuation-token=abc', 'continuation-token', 'continuation-token only supported in REST.GET.BUCKET with list-type=2'],
+    ['continuation-token=', 'continuation-token', 'continuation-token only supported in REST.GET.BUCKET with list-type=2'],
+    ['list-type=1&continuation-token=abc&start-after=a', 'continuation-token', 'continuation-token only supported in REST.GET.BUCKET with list-type=2'],
+    ['start-after=a', 'start-after', 'startAfter only supported in REST.GET.BUCKET with list-type=2'],
+  ];
+  for (const [query, name, message] of cases) {
+    for (const bucket of [MANY, missing]) {
+      const r = await raw(d.port, { method: 'GET', path: `/${bucket}`, query });
+      t.equal(r.status, 400, `${query} on ${bucket === MANY ? 'a bucket' : 'a missing bucket'}: 400`);
+      t.same([xmlField(r.body, 'Code'), xmlField(r.body, 'Message'), xmlField(r.body, 'ArgumentName')], ['InvalidArgument', message, name], `${query}: S3's code, message and argument`);
+      t.notOk(r.body.toString().includes('<ArgumentValue>'), `${query}: no ArgumentValue, as S3 answers`);
+    }
+  }
+  // Each version's own parameters are taken.
+  t.equal((await raw(d.port, { method: 'GET', path: `/${MANY}`, query: 'marker=k0500&max-keys=1' })).status, 200, 'V1 takes marker');
+  t.equal((await raw(d.port, { method: 'GET', path: `/${MANY}`, query: 'list-type=2&start-after=k0500&max-keys=1' })).status, 200, 'V2 takes start-after');
+});
+
 t.test('paginateListObjectsV2 and v1 markers page through every key exactly once', async (t) => {
   const seen: string[] = [];
   let pages = 0;
