@@ -556,14 +556,23 @@ export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContex
   // one this process aborted or completed.
   const finished = (): boolean =>
     id !== '' && env.meta.getUpload(id) === undefined && (env.meta.getObject(ctx.bucket!, ctx.key!)?.uploadId === id || finishedUploads.get(id) === `${ctx.bucket}\0${ctx.key}`);
-  if (finished()) return { status: 204 };
-  const up = loadUpload(env, ctx);
   // Abort only the upload initiated then (it used to abort whatever the header said).
   const initiated = ctx.headers['x-amz-if-match-initiated-time'];
-  if (initiated !== undefined) {
-    const at = parseDateText(initiated);
-    if (at === undefined) throw new S3Error('InvalidArgument', 'x-amz-if-match-initiated-time must be a date.');
-    if (Math.floor(at / 1000) !== Math.floor(up.initiated / 1000)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (x-amz-if-match-initiated-time).');
+  const at = initiated === undefined ? undefined : parseDateText(initiated);
+  if (initiated !== undefined && at === undefined) throw new S3Error('InvalidArgument', 'x-amz-if-match-initiated-time must be a date.');
+  if (finished()) return { status: 204 };
+  let up: UploadRecord;
+  try {
+    up = loadUpload(env, ctx);
+  } catch (err) {
+    // "If the initiated timestamp matches or if the multipart upload doesn't exist, the operation
+    // returns a 204" (S3): a conditional abort of an upload this process never saw finish (one
+    // aborted before a restart, or by lifecycle or stale-upload expiry) was 404 NoSuchUpload.
+    if (at !== undefined && isS3Error(err) && err.code === 'NoSuchUpload') return { status: 204 };
+    throw err;
+  }
+  if (at !== undefined && Math.floor(at / 1000) !== Math.floor(up.initiated / 1000)) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold (x-amz-if-match-initiated-time).');
   }
   try {
     // Noted in the commit (see completeUpload): readers see the upload gone before this continues.

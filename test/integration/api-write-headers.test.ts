@@ -104,6 +104,13 @@ t.test('DeleteObject and AbortMultipartUpload honour their conditions', async (t
   t.ok(initiated instanceof Date, 'ListMultipartUploads tells when it was initiated');
   t.equal(await abort({ 'x-amz-if-match-initiated-time': initiated!.toUTCString() }), 'ok', 'that time: aborted');
   t.equal(await s3Code(s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'abort-me', UploadId: up.UploadId }))), 'NoSuchUpload/404', 'the upload is gone');
+  // "If the initiated timestamp matches or if the multipart upload doesn't exist, the operation
+  // returns a 204" (S3's AbortMultipartUpload): a conditional abort of an upload never seen (one
+  // aborted before a restart, by lifecycle or by the stale-upload sweep) was 404 NoSuchUpload.
+  const unknown = (headers: Record<string, string>): Promise<string> => s3Code(s3.send(withHeaders(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'abort-me', UploadId: 'A'.repeat(36) }), headers)));
+  t.equal(await unknown({ 'x-amz-if-match-initiated-time': initiated!.toUTCString() }), 'ok', 'a conditional abort of an upload that does not exist: 204');
+  t.equal(await unknown({}), 'NoSuchUpload/404', 'without the condition it is still NoSuchUpload');
+  t.equal(await unknown({ 'x-amz-if-match-initiated-time': 'yesterday' }), 'InvalidArgument/400', 'a condition that is no date is still refused');
 });
 
 t.test('a metadata name no header can carry (a presigned URL\'s query) is refused, nothing stored', async (t) => {
