@@ -73,7 +73,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
-    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
+    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure }) || !conditionsReadable(env, ctx, key, rec)) {
       // A user's policies decide per key, as S3 does: the others are deleted.
       errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied.' });
     } else if (version === undefined) valid.push({ key, check });
@@ -108,6 +108,17 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   });
   const body: XmlObject = { Deleted: deleted, Error: errors };
   return { status: 200, headers: { 'content-type': 'application/xml' }, body: toXml('DeleteResult', body) };
+}
+
+/**
+ * Whether the requester may have an Object's conditions judged: comparing the current version's
+ * ETag (not `*`: whether the key exists), size or last-modified time needs s3:GetObject on it
+ * besides the delete, as a DeleteObject's If-Match does (see conditionReadCheck in policy.ts).
+ */
+function conditionsReadable(env: OpsEnv, ctx: RequestContext, key: string, rec: Record<string, unknown>): boolean {
+  const etag = rec.ETag;
+  const compares = (etag !== undefined && (typeof etag !== 'string' || etag.trim() !== '*')) || rec.Size !== undefined || rec.LastModifiedTime !== undefined;
+  return !compares || userMay(env, ctx.accessKey, 's3:GetObject', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure }, { existing: {} });
 }
 
 /** An Object's conditions (ETag, Size, LastModifiedTime), judged against the key's current version. */

@@ -313,6 +313,7 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
     if (route.key === undefined) return false;
     checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}`, object: objectOf(route, req.query) });
     checks.push(...attributesReadCheck(route, req.query));
+    checks.push(...conditionReadCheck(route, req.headers));
     const src = copySourceCheck(route.op, req.headers);
     if (src !== undefined) checks.push(src);
     checks.push(...uploadOptionChecks(route, req.headers));
@@ -382,6 +383,27 @@ function attributesReadCheck(route: Route, query: URLSearchParams): Check[] {
   if (route.op !== 'GetObjectAttributes') return [];
   return [{ bucket: route.bucket, action: query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', resource: `${route.bucket}/${route.key}`, object: objectOf(route, query) }];
 }
+
+/**
+ * A write or delete that compares the object's ETag (If-Match naming one, not `*`) or, for a
+ * delete, its size or last-modified time needs the read of the object besides its own action, as
+ * on S3 ("to perform a conditional write with the HTTP If-Match header, you must have the
+ * s3:PutObject and s3:GetObject permissions"; a conditional delete naming an ETag needs
+ * s3:DeleteObject and s3:GetObject): its answer tells whether the ETag, a digest of the content,
+ * is the one guessed. A writer denied the read used If-Match as that oracle. Whether the key exists
+ * (If-None-Match: *, If-Match: *) the write alone may ask. The current version is compared, whatever
+ * version a delete names. DeleteObjects judges its Objects' conditions itself (conditionsReadable in delete-objects.ts).
+ */
+function conditionReadCheck(route: Route, headers: Readonly<Record<string, string>>): Check[] {
+  if (!CONDITIONAL_WRITES.has(route.op)) return [];
+  const ifMatch = headers['if-match'];
+  const compares = (ifMatch !== undefined && ifMatch.trim() !== '*') || (route.op === 'DeleteObject' && (headers['x-amz-if-match-size'] !== undefined || headers['x-amz-if-match-last-modified-time'] !== undefined));
+  if (!compares) return [];
+  return [{ bucket: route.bucket, action: 's3:GetObject', resource: `${route.bucket}/${route.key}`, object: { bucket: route.bucket!, key: route.key! } }];
+}
+
+/** The operations whose If-Match names the object they write or delete. */
+const CONDITIONAL_WRITES: ReadonlySet<Operation> = new Set<Operation>(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject']);
 
 /**
  * The read a copy needs on its source; undefined when the operation is no copy, or when its source
@@ -471,6 +493,7 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: Body
   if (objectAction !== undefined) {
     checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}`, object: objectOf(route, req.query) });
     checks.push(...attributesReadCheck(route, req.query));
+    checks.push(...conditionReadCheck(route, req.headers));
     const src = copySourceCheck(route.op, req.headers);
     if (src !== undefined) checks.push(src);
     checks.push(...uploadOptionChecks(route, req.headers));

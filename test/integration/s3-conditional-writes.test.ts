@@ -5,8 +5,13 @@
 // metadata commit, not only before the body is read.
 import t from 'tap';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   HeadObjectCommand,
@@ -15,11 +20,13 @@ import {
   GetObjectCommand,
   ListMultipartUploadsCommand,
   PutObjectCommand,
+  S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { expectNoTempFiles, inspectDataDir } from '../helpers/files.js';
 import { createBucket, expectS3Error, getBytes, s3Code } from '../helpers/s3.js';
+import { allow, doc, writeIam } from '../helpers/users.js';
 
 const MiB = 1024 * 1024;
 const md5Hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
@@ -169,4 +176,65 @@ t.test('conditional deletes: DeleteObject If-Match and DeleteObjects ETag/Size/L
     );
     t.strictSame(await Promise.all(['a', 'b', 'c', 'e'].map((k) => exists(bucket, k))), [false, true, true, true], `${what}: b, c and e are still there`);
   }
+});
+
+// S3 lets a write or delete compare the object's ETag only for a requester who may read the object
+// ("to perform a conditional write with the HTTP If-Match header, you must have the s3:PutObject
+// and s3:GetObject permissions"; likewise s3:DeleteObject and s3:GetObject for a conditional
+// delete naming an ETag): the answer tells whether the ETag, a digest of the content, is the one
+// guessed. A writer without s3:GetObject could use If-Match as such an oracle. Asking only whether
+// the key exists (If-None-Match: *, If-Match: *) needs the write alone, as on S3.
+t.test('If-Match naming an ETag (and a delete\'s ETag, Size, LastModifiedTime) needs s3:GetObject on the object too', async (t) => {
+  const B = bucketName('condread');
+  const work = mkdtempSync(join(tmpdir(), 's3d-cond-read-'));
+  const iam = writeIam(join(work, 'iam.json'), {
+    policies: {
+      'write-only': doc(allow(['s3:PutObject', 's3:DeleteObject'], [`${B}/*`]), allow(['s3:GetObject'], [`${B}/src/*`])),
+      'read-write': doc(allow(['s3:PutObject', 's3:DeleteObject', 's3:GetObject'], [`${B}/*`])),
+    },
+    users: [
+      { accessKey: 'writer', secretKey: 'writer-secret', policies: ['write-only'] },
+      { accessKey: 'reader', secretKey: 'reader-secret', policies: ['read-write'] },
+    ],
+  });
+  const d = await startDaemon({ env: { S3_IAM_FILE: iam } });
+  const client = (id: string): S3Client => new S3Client({ endpoint: d.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: id, secretAccessKey: `${id}-secret` } });
+  const writer = client('writer');
+  const reader = client('reader');
+  t.teardown(async () => {
+    writer.destroy();
+    reader.destroy();
+    await d.stop();
+    d.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const root = d.s3();
+  await root.send(new CreateBucketCommand({ Bucket: B }));
+  const secret = Buffer.from('the secret');
+  const put = await root.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: secret }));
+  await root.send(new PutObjectCommand({ Bucket: B, Key: 'src/x', Body: 'copy source' }));
+  const wrong = '"0123456789abcdef0123456789abcdef"';
+  const denied = 'AccessDenied/403';
+
+  for (const etag of [wrong, put.ETag!]) {
+    const which = etag === wrong ? 'another ETag' : 'its ETag';
+    t.equal(await s3Code(writer.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'x', IfMatch: etag }))), denied, `PutObject If-Match with ${which}: denied, not judged`);
+    t.equal(await s3Code(writer.send(new CopyObjectCommand({ Bucket: B, Key: 'k', CopySource: `${B}/src/x`, IfMatch: etag }))), denied, `CopyObject If-Match with ${which}: denied`);
+    t.equal(await s3Code(writer.send(new DeleteObjectCommand({ Bucket: B, Key: 'k', IfMatch: etag }))), denied, `DeleteObject If-Match with ${which}: denied`);
+  }
+  t.equal(await s3Code(writer.send(new DeleteObjectCommand({ Bucket: B, Key: 'k', IfMatchSize: secret.length }))), denied, 'DeleteObject x-amz-if-match-size: denied');
+  const up = await writer.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'k' }));
+  const part = await writer.send(new UploadPartCommand({ Bucket: B, Key: 'k', UploadId: up.UploadId, PartNumber: 1, Body: 'part' }));
+  const complete = (c: S3Client, IfMatch: string) => c.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'k', UploadId: up.UploadId, IfMatch, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  t.equal(await s3Code(complete(writer, put.ETag!)), denied, 'CompleteMultipartUpload If-Match: denied');
+  const batch = await writer.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'k', ETag: put.ETag }, { Key: 'k', Size: secret.length }] } }));
+  t.strictSame((batch.Errors ?? []).map((e) => e.Code), ['AccessDenied', 'AccessDenied'], 'DeleteObjects with an ETag or Size: AccessDenied entries');
+  t.same(await getBytes(root, { Bucket: B, Key: 'k' }), secret, 'the object is unchanged by them all');
+
+  // Whether the key exists is the writer's to ask.
+  t.equal(await s3Code(writer.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'x', IfNoneMatch: '*' }))), 'PreconditionFailed/412', 'If-None-Match: * is judged');
+  t.equal(await s3Code(writer.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: secret, IfMatch: '*' }))), 'ok', 'If-Match: * is judged');
+  // With the read as well, the conditions are judged.
+  t.equal(await s3Code(reader.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'x', IfMatch: wrong }))), 'PreconditionFailed/412', 'with s3:GetObject: If-Match with another ETag is 412');
+  t.equal(await s3Code(complete(reader, put.ETag!)), 'ok', 'with s3:GetObject: CompleteMultipartUpload If-Match with its ETag completes');
 });
