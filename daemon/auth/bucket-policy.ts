@@ -180,13 +180,16 @@ export function namedUsers(policy: BucketPolicy): string[] {
 
 /** Parses and checks a policy document for `bucket`; throws MalformedPolicy. */
 export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
-  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) throw malformed(`Policies are limited to ${MAX_POLICY_BYTES} bytes.`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     throw malformed('The policy is not valid JSON.');
   }
+  // S3 measures a policy without the whitespace that only lays it out (an indented policy file is
+  // often twice its compact size), so the limit applies to the compact JSON. PutBucketPolicy reads
+  // at most 64 KiB, which bounds the parse before it.
+  if (Buffer.byteLength(JSON.stringify(doc)) > MAX_POLICY_BYTES) throw malformed(`Policies are limited to ${MAX_POLICY_BYTES} bytes (not counting whitespace between JSON tokens).`);
   const repeated = repeatedJsonKey(text);
   if (repeated !== undefined) throw malformed(`The policy names ${JSON.stringify(repeated.key)} twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
   return parseDocument(doc, bucket);

@@ -198,6 +198,31 @@ t.test('a policy of up to 20 KiB is accepted, a larger one refused', async (t) =
   t.equal(await policyText(bucket), exact, 'the 20 KiB policy is still the stored one');
 });
 
+// S3 counts the 20 KB of a policy without the whitespace that only lays it out (AWS normalizes a
+// policy before it measures it: JSON.stringify's length is the safe bound). A policy file written
+// with indentation (`aws s3api put-bucket-policy --policy file://policy.json`, Terraform's
+// aws_iam_policy_document, `json.dumps(p, indent=4)`) is often twice its compact size: s3d
+// refused such a policy that S3 takes.
+t.test('the 20 KiB are counted without the whitespace that lays the policy out, as S3 counts them', async (t) => {
+  const bucket = await createBucket(s3, 'sizews');
+  const doc = (n: number): object => ({
+    Version: '2012-10-17',
+    Statement: Array.from({ length: n }, (_, i) => ({ Sid: `S${i}`, ...stmt('Allow', ['s3:GetObject', 's3:GetObjectTagging'], [`${bucket}/prefix-${i}/*`, `${bucket}/other-${i}/*`]) })),
+  });
+  const fits = doc(80);
+  const pretty = JSON.stringify(fits, null, 4);
+  t.ok(Buffer.byteLength(pretty) > 20 * 1024 && Buffer.byteLength(JSON.stringify(fits)) <= 20 * 1024, `laid out ${Buffer.byteLength(pretty)} bytes, compact ${Buffer.byteLength(JSON.stringify(fits))}`);
+  const put = await putPolicyRaw(bucket, pretty);
+  t.equal(put.status, 204, `an indented policy past 20 KiB whose content fits: 204 (${xmlField(put.body, 'Code') ?? ''})`);
+  t.equal(await policyText(bucket), pretty, 'stored as sent');
+
+  const tooMuch = doc(110);
+  t.ok(Buffer.byteLength(JSON.stringify(tooMuch)) > 20 * 1024, 'the larger one is past 20 KiB even compact');
+  const over = await putPolicyRaw(bucket, JSON.stringify(tooMuch, null, 1));
+  t.equal(`${over.status} ${xmlField(over.body, 'Code')}`, '400 MalformedPolicy', 'a policy whose content passes 20 KiB is still refused');
+  t.equal(await policyText(bucket), pretty, 'and the previous one stays');
+});
+
 t.test('a policy survives a restart, and so does its deletion', async (t) => {
   const r1 = restartable.s3();
   const [kept, dropped] = await Promise.all([createBucket(r1, 'keep'), createBucket(r1, 'drop')]);
