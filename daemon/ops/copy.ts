@@ -43,6 +43,12 @@ export function parseCopySource(header: string): { bucket: string; key: string; 
   const q = raw.indexOf('?');
   if (q >= 0) {
     const params = new URLSearchParams(raw.slice(q + 1));
+    // versionId, once, is the only parameter S3 takes here; anything else is InvalidArgument, as
+    // S3 answers it. Ignored, it made a key with an unencoded `?` (`a?b`) name another key (`a`).
+    const names = [...params.keys()];
+    if (names.length > 1 || (names.length === 1 && names[0] !== 'versionId')) {
+      throw new S3Error('InvalidArgument', 'Unsupported copy source parameter.', { fields: { ArgumentName: 'x-amz-copy-source', ArgumentValue: header } });
+    }
     versionId = params.get('versionId') ?? undefined;
     if (versionId === '') throw new S3Error('InvalidArgument', 'The copy source version id is empty.');
     if (versionId !== undefined && !isVersionIdShape(versionId)) throw new S3Error('InvalidArgument', 'Invalid version id specified');

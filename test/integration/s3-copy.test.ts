@@ -1,6 +1,6 @@
 // CopyObject against the built daemon (over TLS, so SSE-C works): within and across buckets,
 // COPY vs REPLACE metadata, copy onto itself, x-amz-copy-source-if-* (412), URL-encoded source
-// keys, the CopyObjectResult document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key
+// keys, copy-source parameters other than versionId (InvalidArgument), the CopyObjectResult document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key
 // rotation in place that still reads back after the deletion reaper has run.
 
 import t from 'tap';
@@ -167,6 +167,22 @@ t.test('URL-encoded copy-source keys with spaces, unicode and reserved character
     t.ok((await getBytes(s3, { Bucket: B, Key: `copied2/${key}` })).equals(body), `fully encoded source ${JSON.stringify(key)}`);
   }
   t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad', CopySource: `${A}/%E0%A4%A` }))), 'InvalidArgument/400', 'broken percent-encoding');
+});
+
+t.test('a copy source naming a parameter other than versionId is InvalidArgument, nothing copied', async (t) => {
+  // A key holding an unencoded `?` (`a?b` sent as is) reached s3d as the key `a` and a parameter
+  // it ignored: the copy took another object, or answered NoSuchKey for one that exists.
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'q', Body: 'the object q' }));
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'q?x', Body: 'the object q?x' }));
+  for (const source of [`${A}/q?x`, `${A}/q?nonsense=1`, `${A}/q?versionId=null&nonsense`, `${A}/q?versionId=null&versionId=null`]) {
+    t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'unsupported', CopySource: source }))), 'InvalidArgument/400', source);
+  }
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'unsupported' }))), 'NotFound/404', 'nothing was copied');
+  // The one parameter S3 takes there, and an empty query, still copy.
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'supported', CopySource: `${A}/q?versionId=null` }));
+  t.equal((await getBytes(s3, { Bucket: B, Key: 'supported' })).toString(), 'the object q');
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'supported', CopySource: `${A}/${encodeURIComponent('q?x')}?` }));
+  t.equal((await getBytes(s3, { Bucket: B, Key: 'supported' })).toString(), 'the object q?x');
 });
 
 t.test('a copy of a multipart object is a single-part object with the MD5 ETag', async (t) => {
