@@ -120,7 +120,7 @@ export type TagSet = ReadonlyArray<readonly [string, string]>;
 export interface BucketEncryption {
   readonly algorithm: 'AES256' | 'aws:kms';
   readonly kmsKeyId?: string;
-  /** KMSMasterKeyID exactly as PutBucketEncryption gave it (an ARN form), when not kmsKeyId itself. */
+  /** KMSMasterKeyID exactly as PutBucketEncryption gave it (an ARN form, or `alias/aws/s3` for the default key), when not kmsKeyId itself. */
   readonly kmsKeyIdAsGiven?: string;
   readonly bucketKeyEnabled?: boolean;
   /**

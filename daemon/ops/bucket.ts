@@ -240,9 +240,10 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   if (algorithm === 'aws:kms') {
     if (keyId !== undefined && typeof keyId !== 'string') throw new S3Error('MalformedXML', 'KMSMasterKeyID must be text.');
     const id = normalizeKmsKeyId(keyId === '' ? undefined : (keyId as string | undefined));
-    // GetBucketEncryption gives the configuration back as written (tools compare it).
-    const asGiven = id !== undefined && keyId !== id ? { kmsKeyIdAsGiven: keyId as string } : {};
-    return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id, ...asGiven } : {}), ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}), ...blocked };
+    // GetBucketEncryption gives the configuration back as written (tools compare it), AWS's own
+    // key for S3 (`alias/aws/s3`, which names the default key and so no kmsKeyId) included.
+    const asGiven = typeof keyId === 'string' && keyId !== '' && keyId !== id ? { kmsKeyIdAsGiven: keyId } : {};
+    return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id } : {}), ...asGiven, ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}), ...blocked };
   }
   throw new S3Error('MalformedXML', `SSEAlgorithm must be AES256 or aws:kms, got ${JSON.stringify(algorithm)}.`);
 }
@@ -288,7 +289,8 @@ export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext
 
 export function encryptionConfigXml(config: BucketEncryption): string {
   const apply: XmlObject = { SSEAlgorithm: config.algorithm };
-  if (config.kmsKeyId !== undefined) apply.KMSMasterKeyID = config.kmsKeyIdAsGiven ?? config.kmsKeyId;
+  const keyId = config.kmsKeyIdAsGiven ?? config.kmsKeyId;
+  if (keyId !== undefined) apply.KMSMasterKeyID = keyId;
   const rule: XmlObject = { ApplyServerSideEncryptionByDefault: apply };
   if (config.bucketKeyEnabled !== undefined) rule.BucketKeyEnabled = String(config.bucketKeyEnabled);
   if (config.blockedEncryptionTypes !== undefined) rule.BlockedEncryptionTypes = { EncryptionType: [...config.blockedEncryptionTypes] };

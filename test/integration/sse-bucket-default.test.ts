@@ -104,6 +104,15 @@ t.test('Put/Get/DeleteBucketEncryption through the SDK', async (t) => {
   t.equal(rule?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'aws:kms');
   t.equal(rule?.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID, KMS_KEY_ARN, 'the key id comes back as it was written (the ARN form), as on S3');
   t.equal(rule?.BucketKeyEnabled, true, 'BucketKeyEnabled is accepted and returned');
+  // AWS's own key for S3, by alias or alias ARN, is s3d's default key: still given back as written
+  // (it was dropped, so Terraform and cloud-custodian saw a configuration other than theirs).
+  for (const keyId of ['alias/aws/s3', 'arn:aws:kms:us-east-1:123456789012:alias/aws/s3']) {
+    await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms(keyId) }));
+    const got3 = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+    t.same(got3.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault, { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyId }, `KMSMasterKeyID ${keyId} comes back as written`);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'aws-s3-alias', Body: 'x' }));
+    t.same(await kindOf(s3, bucket, 'aws-s3-alias'), SSE_KMS, `${keyId}: objects are stored SSE-KMS under the default key`);
+  }
 
   const del = await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
   t.equal(del.$metadata.httpStatusCode, 204, 'DeleteBucketEncryption → 204');
