@@ -105,6 +105,9 @@ export function normalizeKmsKeyId(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (raw !== raw.trim()) throw new S3Error('InvalidRequest', 'The specified KMS KeyID contains unsupported characters.');
   let id = raw.startsWith('arn:aws:kms:') ? raw.slice('arn:aws:kms:'.length) : raw;
+  // The ARN prefix alone (s3d's own `arn:aws:kms:NAME` with NAME left empty) names no key: a
+  // mistake, not a wish for the default key (which it became).
+  if (id === '' && raw !== '') throw new S3Error('InvalidArgument', `The KMS key id "${raw}" is not a valid key name.`);
   // Aliases, bare or as ARNs (…:alias/NAME): `alias/aws/s3`, AWS's own key for S3, is the default
   // key (scripts written for AWS name it); `alias/NAME` names the key NAME.
   const alias = /^(?:[^:/]*:[^:/]*:)?alias\/(.*)$/.exec(id);

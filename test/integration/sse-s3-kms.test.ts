@@ -125,8 +125,9 @@ t.test('SSE-KMS PutObject with and without the arn:aws:kms: prefix, and the defa
     (e: Error) => e.message,
   );
   t.equal(notFound, 'The KMS key "no-such-key" does not exist.', 'the message names the key asked for, nothing of the KMS');
-  // An ARN naming no key was taken for "the default key".
-  for (const keyId of ['arn:aws:kms:us-east-1:123456789012:key/', 'arn:aws:kms:key/']) {
+  // An ARN naming no key was taken for "the default key" (the prefix alone, what s3d's own
+  // `arn:aws:kms:NAME` becomes with an empty NAME, as well).
+  for (const keyId of ['arn:aws:kms:us-east-1:123456789012:key/', 'arn:aws:kms:key/', 'arn:aws:kms:']) {
     await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms/no-key', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId })), 'InvalidArgument', 400, `a key ARN naming no key: ${keyId}`);
   }
   await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms/no-key' })), 'NotFound', 404, 'nothing stored');
