@@ -157,9 +157,14 @@ async function storePart(
   const kind = up.sse?.kind ?? 'none';
   let written: WrittenData | undefined;
   try {
-    written = await writeData(dataEnv(env, lease), source, { key: partKey, md5: needsMd5(kind) && !knownMd5, declaredLength: length, signal: ctx.signal });
+    written = await writeData(dataEnv(env, lease), source, {
+      key: partKey,
+      md5: needsMd5(kind) && !knownMd5,
+      declaredLength: length,
+      signal: ctx.signal,
+      limit: { maxBytes: MAX_PART_SIZE, tooLarge: partTooLarge },
+    });
     if (length !== undefined && written.size !== length) throw new S3Error('IncompleteBody');
-    if (written.size > MAX_PART_SIZE) throw partTooLarge(written.size);
     const etag = clientETag(kind, knownMd5 ?? written.md5, partKey);
     const sums = await checksums();
     const part: PartRecord = {

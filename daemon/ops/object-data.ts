@@ -55,9 +55,11 @@ const WRITE_BATCH = 1024 * 1024;
 export async function writeData(
   env: DataEnv,
   source: AsyncIterable<Buffer>,
-  opts: { key?: Buffer; md5: boolean; declaredLength: number | undefined; signal?: AbortSignal },
+  opts: { key?: Buffer; md5: boolean; declaredLength: number | undefined; signal?: AbortSignal; limit?: BodyLimit },
 ): Promise<WrittenData> {
   const declared = opts.declaredLength;
+  // A declared length the caller checked; a body of unknown length is stopped as it passes the limit.
+  if (declared === undefined && opts.limit !== undefined) source = capped(source, opts.limit);
   const storedGuess = declared === undefined ? Infinity : opts.key ? encryptedSize(declared) : declared;
   // Refused before a byte is read when it would not leave the free-space reserve (the reserve
   // alone when the length is unknown); counted against the free space while it is written.
@@ -86,6 +88,28 @@ export async function writeData(
     // A failed write's file is deleted: its bytes never count as written.
     hold?.release(written);
   }
+}
+
+/** The most bytes a body may hold, and the error past it (S3's EntityTooLarge, naming the limit). */
+export interface BodyLimit {
+  maxBytes: number;
+  tooLarge: (seen: number) => S3Error;
+}
+
+/**
+ * `source`, failing with `limit.tooLarge` once more than `limit.maxBytes` have passed: a body sent
+ * chunked, without a length, is refused as it outgrows the limit (5 GiB for PutObject and a part)
+ * instead of being stored whole. A body read lent keeps its lent mode.
+ */
+export function capped(source: AsyncIterable<Buffer>, limit: BodyLimit): AsyncIterable<Buffer> {
+  return throughKeepingLend(source, async function* (chunks) {
+    let seen = 0;
+    for await (const chunk of chunks) {
+      seen += chunk.length;
+      if (seen > limit.maxBytes) throw limit.tooLarge(seen);
+      yield chunk;
+    }
+  });
 }
 
 /** Space held per step of a body of unknown length. */

@@ -64,6 +64,11 @@ export function contentMd5(ctx: RequestContext): Buffer | undefined {
   return h === undefined ? undefined : Buffer.from(h, 'base64');
 }
 
+/** A PutObject body over 5 GiB: S3's EntityTooLarge, naming the size (declared, or read so far). */
+function singlePutTooLarge(size: number): S3Error {
+  return new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_SINGLE_PUT) } });
+}
+
 export function declaredLength(ctx: RequestContext): number | undefined {
   const n = ctx.body.declaredLength;
   if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new S3Error('InvalidArgument', 'The declared content length is not valid.');
@@ -80,7 +85,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   const key = ctx.key!;
   const declared = declaredLength(ctx);
   if (declared === undefined && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
-  if (declared !== undefined && declared > MAX_SINGLE_PUT) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_SINGLE_PUT) } });
+  if (declared !== undefined && declared > MAX_SINGLE_PUT) throw singlePutTooLarge(declared);
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(ctx.bucket!, key));
   const encReq = writeEncryption(env, ctx, bucket.encryption);
@@ -97,6 +102,7 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
       key: enc?.objectKey,
       md5: needsMd5(encReq.kind) && !known,
       declaredLength: declared,
+      limit: { maxBytes: MAX_SINGLE_PUT, tooLarge: singlePutTooLarge },
       get signal() {
         return ctx.signal;
       },
