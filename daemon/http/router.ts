@@ -173,6 +173,20 @@ const UNSUPPORTED_SUBRESOURCES = [
 // it is routed now, and `encryption` with any other method on a key stays NotImplemented).
 const BUCKET_ONLY = ['encryption', 'versioning', 'versions', 'location', 'events', 'delete'];
 
+// The other sub-resources bucketRoute serves, with the methods each takes. S3 answers any other
+// method on one 405, naming these in Allow (HEAD /bucket?versioning: `Allow: GET, PUT`): they
+// were the plain operation, so DELETE /bucket?versioning deleted an empty bucket and PUT
+// /bucket?location created one.
+const BUCKET_SUBRESOURCE_METHODS: Readonly<Record<string, readonly string[]>> = {
+  versioning: ['GET', 'PUT'],
+  encryption: ['GET', 'PUT', 'DELETE'],
+  location: ['GET'],
+  versions: ['GET'],
+  uploads: ['GET'],
+  events: ['GET'],
+  delete: ['POST'],
+};
+
 // Configuration sub-resources routed by method. Most are configurations s3d does not keep
 // (ops/absent-config.ts): reads answer what S3 answers for a bucket without one, deletes succeed,
 // PUTs of the "off" value are accepted; Object Lock (object-lock, retention, legal-hold) is kept
@@ -477,6 +491,11 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
   // An upload's parameters without its key (a client that lost the key): never a DELETE, PUT or
   // listing of the bucket itself.
   if (query.has('uploadId') || query.has('partNumber')) throw new S3Error('InvalidRequest', 'uploadId and partNumber name a multipart upload of an object; this request names no object key.');
+  for (const sub of query.keys()) {
+    if (!Object.hasOwn(BUCKET_SUBRESOURCE_METHODS, sub)) continue;
+    const methods = BUCKET_SUBRESOURCE_METHODS[sub]!;
+    if (!methods.includes(method)) throw new S3Error('MethodNotAllowed', undefined, { headers: { allow: methods.join(', ') } });
+  }
   switch (method) {
     case 'GET':
       if (query.has('location')) return r('GetBucketLocation');
@@ -513,6 +532,9 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
   // S3's answers to a bucket's listings asked of a key.
   if (query.has('versions')) throw new S3Error('InvalidRequest', 'There is no such thing as the ?versions sub-resource for a key');
   if (method === 'GET' && query.has('uploads')) throw new S3Error('InvalidRequest', 'Key is not expected for the GET method ?uploads subresource');
+  // ?uploads on a key takes POST alone (CreateMultipartUpload): a PUT or DELETE with it was the
+  // plain PutObject or DeleteObject, overwriting or deleting the object.
+  if (method !== 'POST' && method !== 'GET' && query.has('uploads')) throw new S3Error('MethodNotAllowed', undefined, { headers: { allow: 'POST' } });
   if (method === 'PUT' && query.has('encryption')) return r('UpdateObjectEncryption');
   for (const sub of BUCKET_ONLY) {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented on objects.`);

@@ -352,6 +352,47 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
   assertXmlError(t, patch, 405, 'MethodNotAllowed', 'PATCH on an object');
 });
 
+t.test('a method a bucket sub-resource does not take is 405, never the plain DELETE or PUT of the bucket or object', async (t) => {
+  // S3 answers these 405 with the sub-resource's methods in Allow (HEAD ?versioning: Allow GET,
+  // PUT). They were DeleteBucket (an empty bucket deleted), CreateBucket, and, on a key, PutObject
+  // and DeleteObject (the object overwritten or deleted).
+  const s3 = d.s3();
+  const b = bucketName('subm');
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
+  const cases: Array<[string, string, string]> = [
+    ['DELETE', 'versioning', 'GET, PUT'],
+    ['DELETE', 'location', 'GET'],
+    ['DELETE', 'versions', 'GET'],
+    ['DELETE', 'uploads', 'GET'],
+    ['DELETE', 'delete', 'POST'],
+    ['HEAD', 'versioning', 'GET, PUT'],
+    ['POST', 'encryption', 'GET, PUT, DELETE'],
+  ];
+  for (const [method, sub, allow] of cases) {
+    const r = await req(`${method} bucket ?${sub}`, { method, path: `/${b}`, query: sub });
+    t.equal(r.status, 405, `${method} /${b}?${sub}: 405`);
+    if (method !== 'HEAD') t.equal(xmlField(r.body, 'Code'), 'MethodNotAllowed', `${method} /${b}?${sub}: MethodNotAllowed`);
+    t.equal(r.headers.allow, allow, `${method} /${b}?${sub}: Allow ${allow}`);
+    t.equal((await s3.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, `${method} /${b}?${sub}: the bucket is still there`);
+  }
+  const fresh = bucketName('subm');
+  for (const sub of ['location', 'versions', 'uploads']) {
+    const r = await req(`PUT new bucket ?${sub}`, { method: 'PUT', path: `/${fresh}`, query: sub });
+    assertXmlError(t, r, 405, 'MethodNotAllowed', `PUT /${fresh}?${sub}`);
+  }
+  await expectSdkError(t, s3.send(new HeadBucketCommand({ Bucket: fresh })), 'NotFound', 404, 'no bucket was created');
+
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'keep me' }));
+  const put = await req('PUT key ?uploads', { method: 'PUT', path: `/${b}/k`, query: 'uploads', body: 'overwritten' });
+  assertXmlError(t, put, 405, 'MethodNotAllowed', 'PUT /bucket/key?uploads');
+  t.equal(put.headers.allow, 'POST');
+  const del = await req('DELETE key ?uploads', { method: 'DELETE', path: `/${b}/k`, query: 'uploads' });
+  assertXmlError(t, del, 405, 'MethodNotAllowed', 'DELETE /bucket/key?uploads');
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }))).Body?.transformToString(), 'keep me', 'the object is unchanged');
+  await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'k' }));
+  await s3.send(new DeleteBucketCommand({ Bucket: b }));
+});
+
 t.test('ACLs read back as the owner\'s FULL_CONTROL; only ACLs granting exactly that can be set (ACLs disabled, as S3\'s BucketOwnerEnforced)', async (t) => {
   const s3 = d.s3();
   const b = bucketName();

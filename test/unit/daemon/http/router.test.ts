@@ -439,3 +439,38 @@ t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT,
   t.equal(r('GET', '/bkt/key?AWSAccessKeyId=a&Expires=1&Signature=s').op, 'GetObject');
   t.equal(r('GET', '/bkt?events=s3:ObjectCreated:*&prefix=&suffix=&ping=10').op, 'ListenBucketNotification');
 });
+
+t.test('a method a bucket sub-resource does not take is 405 naming its methods, never the plain bucket or object operation', async (t) => {
+  const allowOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof S3Error && err.code === 'MethodNotAllowed') return err.headers.allow;
+      throw err;
+    }
+    return undefined;
+  };
+  const cases: Array<[string, string, string]> = [
+    ['DELETE', 'versioning', 'GET, PUT'],
+    ['HEAD', 'versioning', 'GET, PUT'],
+    ['POST', 'versioning', 'GET, PUT'],
+    ['HEAD', 'encryption', 'GET, PUT, DELETE'],
+    ['PUT', 'location', 'GET'],
+    ['DELETE', 'location', 'GET'],
+    ['PUT', 'versions', 'GET'],
+    ['DELETE', 'versions', 'GET'],
+    ['PUT', 'uploads', 'GET'],
+    ['DELETE', 'uploads', 'GET'],
+    ['DELETE', 'events', 'GET'],
+    ['PUT', 'delete', 'POST'],
+    ['DELETE', 'delete', 'POST'],
+    ['GET', 'delete', 'POST'],
+  ];
+  for (const [method, sub, allow] of cases) {
+    t.equal(allowOf(() => r(method, `/bkt?${sub}`)), allow, `${method} /bkt?${sub}`);
+    t.equal(allowOf(() => r(method, `/?${sub}`, { host: 'bkt.localhost' })), allow, `${method} ?${sub} virtual-host style`);
+  }
+  for (const method of ['PUT', 'DELETE', 'HEAD']) t.equal(allowOf(() => r(method, '/bkt/k?uploads')), 'POST', `${method} /bkt/k?uploads`);
+  t.strictSame(r('POST', '/bkt/k?uploads'), { op: 'CreateMultipartUpload', bucket: 'bkt', key: 'k' });
+  t.strictSame(r('DELETE', '/bkt?encryption'), { op: 'DeleteBucketEncryption', bucket: 'bkt' });
+});
