@@ -547,6 +547,9 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
       if (uploadId && query.has('partNumber')) throw new S3Error('NotImplemented', 'GetPart is not implemented: read a part of a completed object with partNumber alone.');
       return r(uploadId ? 'ListParts' : 'GetObject');
     case 'HEAD':
+      // An upload id names the upload, which has no HEAD (S3's 405, as for a PUT naming it): it
+      // was HeadObject, the object's headers for a request about the upload.
+      if (uploadId) throw uploadMethodNotAllowed();
       return r('HeadObject');
     case 'PUT': {
       // A presigned CopyObject carries its source in the query: it was a PutObject of an empty body.
@@ -554,7 +557,7 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
       if (query.has('partNumber') && !uploadId) throw new S3Error('InvalidArgument', 'This operation does not accept partNumber without uploadId', { fields: { ArgumentName: 'partNumber', ArgumentValue: query.get('partNumber') ?? '' } });
       // An upload id alone names the upload, which takes DELETE, POST and GET (S3's answer, as
       // versitygw recorded it): never a part, nor a PutObject beside it.
-      if (uploadId && !query.has('partNumber')) throw new S3Error('MethodNotAllowed', undefined, { headers: { allow: 'DELETE, POST, GET' }, fields: { ResourceType: 'UPLOAD' } });
+      if (uploadId && !query.has('partNumber')) throw uploadMethodNotAllowed();
       if (uploadId) return r(copy ? 'UploadPartCopy' : 'UploadPart');
       return r(copy ? 'CopyObject' : 'PutObject');
     }
@@ -568,4 +571,9 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
     default:
       throw new S3Error('MethodNotAllowed', undefined, { fields: { ResourceType: 'OBJECT' } });
   }
+}
+
+/** S3's answer to a method an upload (a key's `?uploadId`) does not take. */
+function uploadMethodNotAllowed(): S3Error {
+  return new S3Error('MethodNotAllowed', undefined, { headers: { allow: 'DELETE, POST, GET' }, fields: { ResourceType: 'UPLOAD' } });
 }

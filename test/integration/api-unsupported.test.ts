@@ -128,6 +128,13 @@ t.test('PUT with an uploadId and no partNumber is S3\'s 405 for the upload (it w
     t.equal(res.headers.allow, 'DELETE, POST, GET', `${what}: Allow names the upload's methods`);
     t.match(res.body.toString(), /<Method>PUT<\/Method><ResourceType>UPLOAD<\/ResourceType>/, `${what}: Method and ResourceType, as S3 writes them`);
   }
+  // A HEAD naming the upload is S3's same 405 (it was HeadObject: the object's headers, or a 404,
+  // for a request about the upload).
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'mpu-head', Body: 'an object' }));
+  for (const key of ['mpu-put', 'mpu-head']) {
+    const head = await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}`, query });
+    t.same([head.status, head.headers.allow, head.headers.etag], [405, 'DELETE, POST, GET', undefined], `HEAD /${key}?uploadId: 405 naming the upload's methods, no object headers`);
+  }
   t.equal(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mpu-put' })).catch((e: Error) => e.name), 'NotFound', 'no object was stored');
   const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mpu-put', UploadId: up.UploadId }));
   t.same(listed.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 8]], 'the upload keeps its one part');

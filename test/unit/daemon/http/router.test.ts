@@ -474,3 +474,16 @@ t.test('a method a bucket sub-resource does not take is 405 naming its methods, 
   t.strictSame(r('POST', '/bkt/k?uploads'), { op: 'CreateMultipartUpload', bucket: 'bkt', key: 'k' });
   t.strictSame(r('DELETE', '/bkt?encryption'), { op: 'DeleteBucketEncryption', bucket: 'bkt' });
 });
+
+t.test('HEAD naming an upload (?uploadId) is the upload\'s 405, not HeadObject', async (t) => {
+  for (const target of ['/bkt/k?uploadId=u', '/bkt/k?uploadId=u&partNumber=1']) {
+    let err: unknown;
+    try {
+      r('HEAD', target);
+    } catch (e) {
+      err = e;
+    }
+    t.match(err, { code: 'MethodNotAllowed', headers: { allow: 'DELETE, POST, GET' }, fields: { ResourceType: 'UPLOAD' } }, `HEAD ${target}`);
+  }
+  t.strictSame(r('HEAD', '/bkt/k?partNumber=1'), { op: 'HeadObject', bucket: 'bkt', key: 'k' }, 'a part of a completed object still reads');
+});
