@@ -179,7 +179,7 @@ const BUCKET_ONLY = ['encryption', 'versioning', 'versions', 'location', 'events
 // /bucket?location created one.
 const BUCKET_SUBRESOURCE_METHODS: Readonly<Record<string, readonly string[]>> = {
   versioning: ['GET', 'PUT'],
-  encryption: ['GET', 'PUT', 'DELETE'],
+  encryption: ['DELETE', 'GET', 'PUT'],
   location: ['GET'],
   versions: ['GET'],
   uploads: ['GET'],
@@ -399,7 +399,8 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     if (method === 'GET') return query.has('events') ? { op: 'ListenNotification' } : { op: 'ListBuckets' };
     // STS (AssumeRole as MinIO serves it, and GetCallerIdentity): a form POSTed to the service, signed for `sts`.
     if (method === 'POST' && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(headers['content-type'] ?? '')) return { op: 'STS' };
-    throw new S3Error('MethodNotAllowed');
+    // S3 names GET alone; s3d's service also takes a POST (STS, above).
+    throw methodNotAllowed('GET, POST', 'SERVICE');
   }
 
   // ?acl, ?tagging, ?policy, ?lifecycle, ?cors and ?notification are resources of their own: a method they lack is never a DELETE
@@ -440,7 +441,7 @@ function copySourceOf(headers: Readonly<Record<string, string>>, query: URLSearc
 }
 
 function aclRoute(method: string, bucket: string, key: string | undefined): Route {
-  if (method !== 'GET' && method !== 'PUT') throw new S3Error('MethodNotAllowed');
+  if (method !== 'GET' && method !== 'PUT') throw methodNotAllowed('GET, PUT');
   const op: Operation = key === undefined ? (method === 'GET' ? 'GetBucketAcl' : 'PutBucketAcl') : method === 'GET' ? 'GetObjectAcl' : 'PutObjectAcl';
   return key === undefined ? { op, bucket } : { op, bucket, key };
 }
@@ -448,11 +449,11 @@ function aclRoute(method: string, bucket: string, key: string | undefined): Rout
 function policyRoute(method: string, bucket: string, key: string | undefined, query: URLSearchParams): Route {
   if (key !== undefined) throw new S3Error('NotImplemented', 'Policies apply to buckets; objects have none.');
   if (query.has('policyStatus')) {
-    if (method !== 'GET') throw new S3Error('MethodNotAllowed');
+    if (method !== 'GET') throw methodNotAllowed('GET');
     return { op: 'GetBucketPolicyStatus', bucket };
   }
   const op: Operation | undefined = method === 'GET' ? 'GetBucketPolicy' : method === 'PUT' ? 'PutBucketPolicy' : method === 'DELETE' ? 'DeleteBucketPolicy' : undefined;
-  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  if (op === undefined) throw methodNotAllowed('DELETE, GET, PUT');
   return { op, bucket };
 }
 
@@ -460,7 +461,7 @@ function lifecycleRoute(method: string, bucket: string, key: string | undefined)
   if (key !== undefined) throw new S3Error('NotImplemented', 'Lifecycle rules apply to buckets; objects have none.');
   const op: Operation | undefined =
     method === 'GET' ? 'GetBucketLifecycleConfiguration' : method === 'PUT' ? 'PutBucketLifecycleConfiguration' : method === 'DELETE' ? 'DeleteBucketLifecycle' : undefined;
-  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  if (op === undefined) throw methodNotAllowed('DELETE, GET, PUT');
   return { op, bucket };
 }
 
@@ -468,20 +469,20 @@ function notificationRoute(method: string, bucket: string, key: string | undefin
   if (key !== undefined) throw new S3Error('NotImplemented', 'Event notifications apply to buckets; the notification sub-resource is not implemented on objects.');
   // S3 has no DeleteBucketNotification: an empty configuration removes it.
   const op: Operation | undefined = method === 'GET' ? 'GetBucketNotificationConfiguration' : method === 'PUT' ? 'PutBucketNotificationConfiguration' : undefined;
-  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  if (op === undefined) throw methodNotAllowed('GET, PUT');
   return { op, bucket };
 }
 
 function corsRoute(method: string, bucket: string, key: string | undefined): Route {
   if (key !== undefined) throw new S3Error('NotImplemented', 'CORS rules apply to buckets; the cors sub-resource is not implemented on objects.');
   const op: Operation | undefined = method === 'GET' ? 'GetBucketCors' : method === 'PUT' ? 'PutBucketCors' : method === 'DELETE' ? 'DeleteBucketCors' : undefined;
-  if (op === undefined) throw new S3Error('MethodNotAllowed');
+  if (op === undefined) throw methodNotAllowed('DELETE, GET, PUT');
   return { op, bucket };
 }
 
 function taggingRoute(method: string, bucket: string, key: string | undefined): Route {
   const verb = method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : method === 'DELETE' ? 'Delete' : undefined;
-  if (verb === undefined) throw new S3Error('MethodNotAllowed');
+  if (verb === undefined) throw methodNotAllowed('DELETE, GET, PUT');
   const op = `${verb}${key === undefined ? 'Bucket' : 'Object'}Tagging` as Operation;
   return key === undefined ? { op, bucket } : { op, bucket, key };
 }
@@ -494,7 +495,7 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
   for (const sub of query.keys()) {
     if (!Object.hasOwn(BUCKET_SUBRESOURCE_METHODS, sub)) continue;
     const methods = BUCKET_SUBRESOURCE_METHODS[sub]!;
-    if (!methods.includes(method)) throw new S3Error('MethodNotAllowed', undefined, { headers: { allow: methods.join(', ') } });
+    if (!methods.includes(method)) throw methodNotAllowed(methods.join(', '));
   }
   switch (method) {
     case 'GET':
@@ -523,7 +524,7 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
       // S3's answer to any other POST on a bucket.
       throw new S3Error('PreconditionFailed', 'Bucket POST must be of the enclosure-type multipart/form-data.');
     default:
-      throw new S3Error('MethodNotAllowed');
+      throw methodNotAllowed('HEAD, DELETE, POST, GET, PUT');
   }
 }
 
@@ -534,7 +535,7 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
   if (method === 'GET' && query.has('uploads')) throw new S3Error('InvalidRequest', 'Key is not expected for the GET method ?uploads subresource');
   // ?uploads on a key takes POST alone (CreateMultipartUpload): a PUT or DELETE with it was the
   // plain PutObject or DeleteObject, overwriting or deleting the object.
-  if (method !== 'POST' && method !== 'GET' && query.has('uploads')) throw new S3Error('MethodNotAllowed', undefined, { headers: { allow: 'POST' } });
+  if (method !== 'POST' && method !== 'GET' && query.has('uploads')) throw methodNotAllowed('POST');
   if (method === 'PUT' && query.has('encryption')) return r('UpdateObjectEncryption');
   for (const sub of BUCKET_ONLY) {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented on objects.`);
@@ -569,11 +570,19 @@ function objectRoute(method: string, bucket: string, key: string, query: URLSear
     case 'DELETE':
       return r(uploadId ? 'AbortMultipartUpload' : 'DeleteObject');
     default:
-      throw new S3Error('MethodNotAllowed', undefined, { fields: { ResourceType: 'OBJECT' } });
+      throw methodNotAllowed('HEAD, DELETE, POST, GET, PUT', 'OBJECT');
   }
+}
+
+/**
+ * S3's answer to a method a resource does not take: 405 naming the methods it does in Allow (and,
+ * for the service, an object or an upload, the resource's type), as S3 writes it.
+ */
+function methodNotAllowed(allow: string, resourceType?: string): S3Error {
+  return new S3Error('MethodNotAllowed', undefined, { headers: { allow }, ...(resourceType !== undefined ? { fields: { ResourceType: resourceType } } : {}) });
 }
 
 /** S3's answer to a method an upload (a key's `?uploadId`) does not take. */
 function uploadMethodNotAllowed(): S3Error {
-  return new S3Error('MethodNotAllowed', undefined, { headers: { allow: 'DELETE, POST, GET' }, fields: { ResourceType: 'UPLOAD' } });
+  return methodNotAllowed('DELETE, POST, GET', 'UPLOAD');
 }

@@ -454,7 +454,7 @@ t.test('a method a bucket sub-resource does not take is 405 naming its methods, 
     ['DELETE', 'versioning', 'GET, PUT'],
     ['HEAD', 'versioning', 'GET, PUT'],
     ['POST', 'versioning', 'GET, PUT'],
-    ['HEAD', 'encryption', 'GET, PUT, DELETE'],
+    ['HEAD', 'encryption', 'DELETE, GET, PUT'],
     ['PUT', 'location', 'GET'],
     ['DELETE', 'location', 'GET'],
     ['PUT', 'versions', 'GET'],
@@ -486,4 +486,32 @@ t.test('HEAD naming an upload (?uploadId) is the upload\'s 405, not HeadObject',
     t.match(err, { code: 'MethodNotAllowed', headers: { allow: 'DELETE, POST, GET' }, fields: { ResourceType: 'UPLOAD' } }, `HEAD ${target}`);
   }
   t.strictSame(r('HEAD', '/bkt/k?partNumber=1'), { op: 'HeadObject', bucket: 'bkt', key: 'k' }, 'a part of a completed object still reads');
+});
+
+t.test('every 405 names the methods its resource takes in Allow, as S3 does', async (t) => {
+  const refusal = (method: string, target: string): { allow?: string; type?: string } | undefined => {
+    try {
+      r(method, target);
+    } catch (err) {
+      if (err instanceof S3Error && err.code === 'MethodNotAllowed') return { allow: err.headers.allow, type: err.fields.ResourceType };
+      throw err;
+    }
+    return undefined;
+  };
+  // S3's Allow for these, as measured against it (HEAD /bkt?acl: Allow GET, PUT; PATCH /bkt: Allow HEAD, DELETE, POST, GET, PUT).
+  const cases: Array<[string, string, string, string?]> = [
+    ['HEAD', '/bkt?acl', 'GET, PUT'],
+    ['DELETE', '/bkt/k?acl', 'GET, PUT'],
+    ['HEAD', '/bkt?tagging', 'DELETE, GET, PUT'],
+    ['POST', '/bkt/k?tagging', 'DELETE, GET, PUT'],
+    ['HEAD', '/bkt?policy', 'DELETE, GET, PUT'],
+    ['PUT', '/bkt?policyStatus', 'GET'],
+    ['HEAD', '/bkt?lifecycle', 'DELETE, GET, PUT'],
+    ['POST', '/bkt?cors', 'DELETE, GET, PUT'],
+    ['DELETE', '/bkt?notification', 'GET, PUT'],
+    ['PATCH', '/bkt', 'HEAD, DELETE, POST, GET, PUT'],
+    ['PATCH', '/bkt/k', 'HEAD, DELETE, POST, GET, PUT', 'OBJECT'],
+    ['PUT', '/', 'GET, POST', 'SERVICE'],
+  ];
+  for (const [method, target, allow, type] of cases) t.strictSame(refusal(method, target), { allow, type }, `${method} ${target}`);
 });
