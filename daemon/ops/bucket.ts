@@ -90,6 +90,15 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   const lockHeader = ctx.headers['x-amz-bucket-object-lock-enabled'];
   if (lockHeader !== undefined && !['true', 'false'].includes(lockHeader.toLowerCase())) throw new S3Error('InvalidArgument', 'x-amz-bucket-object-lock-enabled must be true or false.');
   const withLock = lockHeader?.toLowerCase() === 'true';
+  // A bucket made with Object Lock has versioning Enabled and Object Lock on for good: as on S3
+  // (and MinIO), that needs s3:PutBucketObjectLockConfiguration and s3:PutBucketVersioning beside
+  // s3:CreateBucket, or a user allowed only to create buckets could make ones nothing can undo.
+  if (withLock) {
+    const who = { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+    if (!['s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning'].every((action) => userMay(env, ctx.accessKey, action, name, undefined, who))) {
+      throw new S3Error('AccessDenied', 'Creating a bucket with Object Lock needs s3:PutBucketObjectLockConfiguration and s3:PutBucketVersioning on it.');
+    }
+  }
   // An ACL granting the owner alone is what the bucket has: `bucket-owner-full-control` too, as
   // PutBucketAcl accepts it (rclone with `acl = bucket-owner-full-control` sends it on the
   // CreateBucket it makes sure a bucket exists with).

@@ -32,6 +32,7 @@ import {
   GetBucketVersioningCommand,
   GetObjectAclCommand,
   GetObjectAttributesCommand,
+  GetObjectLockConfigurationCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadBucketCommand,
@@ -320,6 +321,13 @@ t.test('CreateBucket on a bucket-name pattern; ListBuckets by s3:ListAllMyBucket
   const taggedName = `usr-${run}-${randomBytes(3).toString('hex')}`;
   t.equal(await s3Code(creator.send(new CreateBucketCommand({ Bucket: taggedName, CreateBucketConfiguration: { Tags: [{ Key: 'k', Value: 'v' }] } }))), DENIED, 'CreateBucket with Tags without s3:PutBucketTagging → AccessDenied');
   t.equal(await headStatus(root.send(new HeadBucketCommand({ Bucket: taggedName }))), 404, 'no bucket made');
+  // Object Lock at creation turns on versioning and Object Lock for good: as on S3 and MinIO, it
+  // needs s3:PutBucketObjectLockConfiguration and s3:PutBucketVersioning too.
+  const lockedName = `usr-${run}-${randomBytes(3).toString('hex')}`;
+  t.equal(await s3Code(creator.send(new CreateBucketCommand({ Bucket: lockedName, ObjectLockEnabledForBucket: true }))), DENIED, 'CreateBucket with Object Lock without s3:PutBucketObjectLockConfiguration → AccessDenied');
+  t.equal(await headStatus(root.send(new HeadBucketCommand({ Bucket: lockedName }))), 404, 'no bucket made');
+  t.equal(await s3Code(rw.send(new CreateBucketCommand({ Bucket: lockedName, ObjectLockEnabledForBucket: true }))), 'ok', 'readwrite (s3:*) creates it with Object Lock');
+  t.equal((await root.send(new GetObjectLockConfigurationCommand({ Bucket: lockedName }))).ObjectLockConfiguration?.ObjectLockEnabled, 'Enabled');
   t.equal(await headStatus(root.send(new HeadBucketCommand({ Bucket: other }))), 404, 'no bucket made');
   const names = (await creator.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name) ?? [];
   t.ok(names.includes(mine) && names.includes(B), 'ListBuckets lists every bucket');
