@@ -8,6 +8,7 @@
 // Errors are STS's ErrorResponse documents, which the SDKs' STS clients read (not S3's Error).
 import { createHash } from 'node:crypto';
 import { parseIdentityPolicy } from '../auth/bucket-policy.js';
+import { repeatedJsonKey } from '../auth/json-keys.js';
 import { authenticate, type AuthResult } from '../auth/sigv4.js';
 import { LONGEST_SESSION_S, type SessionTokens } from '../auth/sts.js';
 import { principalTags } from '../auth/users.js';
@@ -173,6 +174,11 @@ function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, a
     if (policy.length > MAX_POLICY_CHARS) throw new StsError('PackedPolicyTooLarge', 400, `The session policy is ${policy.length} characters; at most ${MAX_POLICY_CHARS}.`);
     try {
       parseIdentityPolicy(JSON.parse(policy));
+      // A name given twice in one object (two StringEquals blocks of one Condition) is refused, as
+      // in every other policy s3d takes: JSON.parse keeps the last, so the session would be
+      // limited less than its policy reads.
+      const repeated = repeatedJsonKey(policy);
+      if (repeated !== undefined) throw new Error(`${JSON.stringify(repeated.key)} appears twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
     } catch (err) {
       throw new StsError('MalformedPolicyDocument', 400, `The session policy is not valid: ${(err as Error).message}`);
     }

@@ -205,6 +205,9 @@ t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
   t.equal(await stsCode(assume(app, { DurationSeconds: 604_801 })), 'ValidationError/400', 'above 7 days');
   t.equal(await stsCode(assume(app, { Policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Fly","Resource":"*"}]}' })), 'MalformedPolicyDocumentException/400', 'a session policy s3d would not enforce (the SDK names the code MalformedPolicyDocument so)');
   t.equal(await stsCode(assume(app, { Policy: 'not json' })), 'MalformedPolicyDocumentException/400', 'one that is no JSON');
+  // Two StringEquals blocks in one Condition: JSON keeps the last, and the session would be limited by one of them only.
+  const twice = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*","Condition":{"StringEquals":{"aws:UserAgent":"nobody"},"StringEquals":{"aws:Referer":"x"}}}]}`;
+  t.equal(await stsCode(assume(app, { Policy: twice })), 'MalformedPolicyDocumentException/400', 'one naming a name twice in one object (as every policy s3d takes)');
   const big = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(2100), Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
   t.equal(await stsCode(assume(app, { Policy: big })), 'PackedPolicyTooLargeException/400', 'one over 2,048 characters');
   t.equal(await stsCode(app.send(new GetSessionTokenCommand({}))), 'InvalidAction/400', 'another action');
