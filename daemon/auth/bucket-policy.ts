@@ -84,9 +84,13 @@ const KEYS: ReadonlySet<string> = new Set([
 ]);
 /**
  * Keys an action without them does not see (KEY_ACTIONS), for the request keys that are headers
- * every request may send: x-amz-acl on a GetObject is no s3:x-amz-acl.
+ * every request may send: x-amz-acl on a GetObject is no s3:x-amz-acl, and x-amz-server-side-encryption
+ * on a DeleteObject or a listing no s3:x-amz-server-side-encryption (an "Allow s3:* when SSE-S3 is
+ * asked for" admitted any request that sent the header).
  */
-export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set(['s3:x-amz-acl', ...GRANT_KEYS, 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source']);
+export const ACTION_BOUND_KEYS: ReadonlySet<string> = new Set([
+  's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
+  's3:x-amz-acl', ...GRANT_KEYS, 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:versionid', ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source']);
 /** Keys followed by a tag key: the value of that tag on the object (existing) or in the request. */
 export const EXISTING_TAG = 's3:existingobjecttag/';
 export const REQUEST_TAG = 's3:requestobjecttag/';

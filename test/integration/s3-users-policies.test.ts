@@ -562,6 +562,26 @@ t.test('the classic "deny unencrypted uploads" bucket policy: Null and StringNot
   t.equal(await s3Code(rw.send(new UploadPartCommand({ Bucket: b, Key: 'mp-early', UploadId: other.UploadId, PartNumber: 1, Body: 'z' }))), DENIED, 'an SSE upload\'s id on another key lends nothing');
 });
 
+t.test('an encryption condition key is PutObject\'s alone: the header on another request grants nothing', async (t) => {
+  // "Allow s3:* when the upload asks for SSE-S3": AWS gives s3:x-amz-server-side-encryption to
+  // s3:PutObject requests only (and s3d refuses a statement naming only other actions with it), so
+  // a listing, a delete or a bucket setting never matches it, whatever headers it carries.
+  const b = bucketName('iamssekey');
+  await root.send(new CreateBucketCommand({ Bucket: b }));
+  await put(root, b, 'keep.txt', 'kept');
+  await setBucketPolicy(b, [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [arn(b), arn(`${b}/*`)], Condition: { StringEquals: { 's3:x-amz-server-side-encryption': 'AES256' } } }]);
+  const sse = { 'x-amz-server-side-encryption': 'AES256' };
+  t.equal(await s3Code(wo.send(new PutObjectCommand({ Bucket: b, Key: 'sse.txt', Body: 'x', ServerSideEncryption: 'AES256' }))), 'ok', 'an SSE-S3 upload: allowed');
+  t.equal(await s3Code(ro.send(new PutObjectCommand({ Bucket: b, Key: 'sse-ro.txt', Body: 'x', ServerSideEncryption: 'AES256' }))), 'ok', 'by a user whose own policies do not allow it too');
+  t.equal(await s3Code(ro.send(new PutObjectCommand({ Bucket: b, Key: 'plain.txt', Body: 'x' }))), DENIED, 'one without SSE: denied');
+  t.equal(await s3Code(wo.send(withHeaders(new ListObjectsV2Command({ Bucket: b }), sse))), DENIED, 'ListObjectsV2 with the header: denied');
+  t.equal(await s3Code(wo.send(withHeaders(new PutBucketTaggingCommand({ Bucket: b, Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }), sse))), DENIED, 'PutBucketTagging with the header: denied');
+  t.equal(await s3Code(root.send(new GetBucketTaggingCommand({ Bucket: b }))), 'NoSuchTagSet/404', 'no tags set');
+  t.equal(await s3Code(ro.send(withHeaders(new DeleteObjectCommand({ Bucket: b, Key: 'keep.txt' }), sse))), DENIED, 'DeleteObject with the header: denied');
+  t.equal((await fetch(`${d.endpoint}/${b}/keep.txt`, { method: 'DELETE', headers: sse })).status, 403, 'an anonymous DELETE with the header: denied');
+  t.equal(await rootSees(b, 'keep.txt'), 'kept', 'the object is still there');
+});
+
 t.test('a copy source that names no object is 400 InvalidArgument for users too (was 403 AccessDenied)', async (t) => {
   await put(root, B, 'photos/copy-me.jpg', 'copied');
   for (const CopySource of [B, `${B}/`, '%E0%A4%A', `/${B}`]) {
