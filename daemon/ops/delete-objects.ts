@@ -73,8 +73,10 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
-    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure }) || !conditionsReadable(env, ctx, key, rec)) {
-      // A user's policies decide per key, as S3 does: the others are deleted.
+    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure }, version === undefined ? {} : { existing: { versionId: version } }) || !conditionsReadable(env, ctx, key, rec)) {
+      // A user's policies decide per key, as S3 does: the others are deleted. A version's delete
+      // is judged with the version it names as s3:versionid, as a DeleteObject naming it is (a
+      // Deny of one version's delete did not stop a DeleteObjects naming it).
       errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied.' });
     } else if (version === undefined) valid.push({ key, check });
     // The governance bypass is judged per key too: a policy may grant it on some keys only.

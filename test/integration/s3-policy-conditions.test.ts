@@ -27,6 +27,8 @@ import {
   UploadPartCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, bucketName, s3Client } from '../helpers/daemon.js';
@@ -347,4 +349,29 @@ t.test("aws:PrincipalAccount and aws:ResourceAccount: s3d's one account, the roo
   // The user's own policy: reads of U by account, a Deny unless the bucket is another account's.
   t.equal(await get(other, U, 'priv'), 'body of priv', "the user's own policy: both accounts are s3d's");
   t.equal(await get(other, U, 'locked'), DENIED, 'and its Deny: this bucket is not another-account\'s');
+});
+
+t.test('s3:versionid: the version a DeleteObject names, and each version a DeleteObjects names', async (t) => {
+  const b = bucketName('vidcond');
+  await root.send(new CreateBucketCommand({ Bucket: b }));
+  await root.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }));
+  const keep = (await root.send(new PutObjectCommand({ Bucket: b, Key: 'doc', Body: 'kept version' }))).VersionId!;
+  const spare = (await root.send(new PutObjectCommand({ Bucket: b, Key: 'doc', Body: 'spare version' }))).VersionId!;
+  const spare2 = (await root.send(new PutObjectCommand({ Bucket: b, Key: 'doc', Body: 'another spare' }))).VersionId!;
+  // The user may delete versions of the bucket's objects, but not the one the Deny names.
+  await root.send(
+    new PutBucketPolicyCommand({
+      Bucket: b,
+      Policy: policy(
+        stmt('Allow', ['s3:DeleteObjectVersion'], [`${b}/*`]),
+        stmt('Deny', ['s3:DeleteObjectVersion'], [`${b}/*`], { StringEquals: { 's3:versionid': keep } }),
+      ),
+    }),
+  );
+  t.equal(await s3Code(other.send(new DeleteObjectCommand({ Bucket: b, Key: 'doc', VersionId: keep }))), DENIED, 'DeleteObject of the version the Deny names: denied');
+  t.equal(await s3Code(other.send(new DeleteObjectCommand({ Bucket: b, Key: 'doc', VersionId: spare }))), 'ok', 'another version: deleted');
+  const out = await other.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'doc', VersionId: keep }, { Key: 'doc', VersionId: spare2 }] } }));
+  t.same((out.Errors ?? []).map((e) => `${e.VersionId}:${e.Code}`), [`${keep}:AccessDenied`], 'DeleteObjects: the version the Deny names is an AccessDenied entry');
+  t.same((out.Deleted ?? []).map((e) => e.VersionId), [spare2], 'and the other is deleted');
+  t.equal(await get(root, b, 'doc', keep), 'kept version', 'the version the Deny names is still there');
 });
