@@ -110,8 +110,10 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
       covered.add(field);
       const v = value(field);
       // ["starts-with", "$field", ""] allows any value, as S3 documents it; S3 and MinIO take
-      // an absent field as empty there too.
-      const ok = opName === 'eq' ? v === b : (v ?? '').startsWith(b);
+      // an absent field as empty there too. A Content-Type with commas is a list to starts-with,
+      // as S3 documents it: every member must have the prefix, or `image/jpg,text/html` would
+      // pass a policy that allows images only.
+      const ok = opName === 'eq' ? v === b : field === 'content-type' ? (v ?? '').split(',').every((t) => t.trim().startsWith(b)) : (v ?? '').startsWith(b);
       if (!ok) throw denied(`Policy Condition failed: ${JSON.stringify(cond)}`);
     } else if (typeof cond === 'object' && cond !== null) {
       const entries = Object.entries(cond as Record<string, unknown>);

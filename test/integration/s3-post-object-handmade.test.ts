@@ -305,6 +305,9 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
   const fielded = await postForm(plain, bucket, signedForm(bucket, 'typed/photo.png', [['Content-Type', 'image/png']], { conditions: [{ key: 'typed/photo.png' }, ['starts-with', '$Content-Type', 'image/']] }, { data, filename: 'photo.png', type: 'text/html' }));
   t.equal(fielded.status, 204, 'a Content-Type field the policy allows');
   t.equal((await getObject(s3, bucket, 'typed/photo.png')).out.ContentType, 'image/png', 'the field is the type');
+  // A Content-Type list whose every member has the prefix meets starts-with (as S3 documents it).
+  const listed = await postForm(plain, bucket, signedForm(bucket, 'typed/list.png', [['Content-Type', 'image/jpg, image/png']], { conditions: [{ key: 'typed/list.png' }, ['starts-with', '$Content-Type', 'image/']] }, { data }));
+  t.equal(listed.status, 204, 'a Content-Type list of images under starts-with image/');
 
   // An empty file, and the file given as a text field (S3: "file or text content").
   const empty = await postForm(plain, bucket, signedForm(bucket, 'edge/empty.bin', [], {}, { data: Buffer.alloc(0) }));
@@ -441,6 +444,13 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
       status: 403,
       codes: ['AccessDenied'],
       form: (key) => plainForm(key, { conditions: [{ key }, { 'Content-Type': 'image/png' }] }, [['Content-Type', 'text/html']]),
+    },
+    {
+      // S3 reads a Content-Type with commas as a list under starts-with: every member must match.
+      what: 'a Content-Type list with a member outside the starts-with prefix',
+      status: 403,
+      codes: ['AccessDenied'],
+      form: (key) => plainForm(key, { conditions: [{ key }, ['starts-with', '$Content-Type', 'image/']] }, [['Content-Type', 'image/jpg,text/html']]),
     },
     {
       what: 'eq compares exactly (case of the value matters)',
