@@ -24,6 +24,7 @@ import { objectLocation } from './multipart.js';
 import { MAX_OBJECT_TAGS, parseTagging } from './tagging.js';
 import { uploadOptionActions, userMay } from './policy.js';
 import { lockFromHeaders } from './object-lock.js';
+import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { utf8Text } from '../utf8.js';
 import type { RequestBody, RequestContext, Result } from './types.js';
@@ -472,6 +473,8 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       ...versionHeader(storedRecord),
       ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined),
       ...checksumHeaders(sums?.checksums, true),
+      // The lifecycle rule that will expire the object, as PutObject's answer (and S3's to a POST) names it.
+      ...expirationHeader(bucket.lifecycle, key, record),
     });
   } catch (err) {
     form.stop(err as Error);

@@ -19,6 +19,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { deriveSigningKey } from '../../daemon/auth/sigv4.js';
@@ -333,6 +334,21 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
   const hand = await sendPost(plain, `/${bucket}`, handBody, { 'content-type': `Multipart/Form-Data; boundary=${boundary}` });
   t.equal(hand.status, 204, 'hand-built body, mixed-case media type');
   t.same((await getObject(s3, bucket, 'edge/hand.bin')).body, data);
+
+  // A lifecycle rule that will expire the object: the answer says so (x-amz-expiration), as
+  // PutObject's does and S3's POST Object does.
+  const expiring = await createBucket(s3, 'post-lc');
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: expiring, LifecycleConfiguration: { Rules: [{ ID: 'tmp rule', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 3 } }] } }));
+  const put = await s3.send(new PutObjectCommand({ Bucket: expiring, Key: 'tmp/put.bin', Body: data }));
+  t.match(put.Expiration, /^expiry-date=".+", rule-id="tmp%20rule"$/, 'PutObject names the rule');
+  for (const status of ['204', '201']) {
+    const key = `tmp/post-${status}.bin`;
+    const r = await postForm(plain, expiring, signedForm(expiring, key, [['success_action_status', status]], { conditions: [{ key }, { success_action_status: status }] }, { data }));
+    t.equal(r.status, Number(status));
+    t.equal(r.headers['x-amz-expiration'], put.Expiration, `a ${status} form upload names the rule too`);
+  }
+  const kept = await postForm(plain, expiring, signedForm(expiring, 'kept.bin', [], {}, { data }));
+  t.equal(kept.headers['x-amz-expiration'], undefined, 'no x-amz-expiration for a key no rule expires');
 });
 
 // ---- refusals --------------------------------------------------------------------------------------
