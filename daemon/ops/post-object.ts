@@ -44,6 +44,14 @@ const MAX_FIELDS = 200;
 /** AWS's limit for one POST upload. */
 const MAX_POST_OBJECT = 5 * 1024 ** 3;
 
+/**
+ * S3's answer to a form without a file, or with more than one (a file input with `multiple`):
+ * it names the field and how many files the form had (`count`, the ones read so far).
+ */
+function notOneFile(count: number): S3Error {
+  return new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.', { fields: { ArgumentName: 'file', ArgumentValue: String(count) } });
+}
+
 function preDataTooLarge(): S3Error {
   return new S3Error('MaxPostPreDataLengthExceeded', undefined, { fields: { MaxPostPreDataLengthBytes: String(MAX_PRE_DATA_BYTES) } });
 }
@@ -124,8 +132,18 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
       file?.destroy(err);
       stopper.abort(err);
     };
+    /**
+     * Another part named `file` after the file: S3 refuses such a form (its other fields after
+     * the file are ignored). It has been stored by now, or is being stored: the form fails before
+     * the object becomes visible (the handler awaits `done`).
+     */
+    let files = 0;
+    const anotherFile = (): void => fail(notOneFile(++files));
     bb.on('field', (rawName: string | undefined, value, info) => {
-      if (fileSeen) return;
+      if (fileSeen) {
+        if (rawName?.toLowerCase() === 'file') anotherFile();
+        return;
+      }
       const name = formText(rawName, 'A form field name');
       if (name === undefined) return;
       if (info.nameTruncated) {
@@ -141,6 +159,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
           return;
         }
         fileSeen = true;
+        files = 1;
         // Decoded as text, a byte that is not UTF-8 is lost: such a file (curl -F 'file=<data.bin')
         // is refused rather than stored changed; a file part (with a filename) takes any bytes.
         const content = formText(value, 'A file sent as a text field (send binary data as a file part, with a filename)');
@@ -182,8 +201,10 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
     bb.on('file', (rawName: string | undefined, stream, info) => {
       stream.on('error', () => undefined);
       if (fileSeen) {
-        // Another file input after the file: read and dropped (its failure is the form's).
+        // A part after the file: read and dropped (its failure is the form's), unless it is
+        // another file.
         stream.resume();
+        if (rawName?.toLowerCase() === 'file') anotherFile();
         return;
       }
       const name = formText(rawName, 'A form field name');
@@ -222,6 +243,7 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         return;
       }
       fileSeen = true;
+      files = 1;
       // Failing the stream before anyone reads it must not be an unhandled 'error' event (the
       // handler above); a reader that is iterating gets the error from its iterator.
       file = { stream, destroy: (err) => stream.destroy(err), filename, mimeType: info.mimeType };
@@ -389,7 +411,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // as an unsigned PutObject would: NoSuchBucket, or what the bucket's policy admits.
     const rawKey = fields.get('key');
     if (rawKey === undefined || rawKey === '') throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key' (before the file).");
-    if (file === undefined) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request (a field named "file", after every other field).');
+    if (file === undefined) throw notOneFile(0);
     // `${filename}` in the key is the file's name, put in before the policy judges the key (as
     // S3 and MinIO do): the policy's conditions hold for the key the object gets.
     // The name goes in as it is: a string replacement would read `$$`, `$&` or `` $` `` in it as

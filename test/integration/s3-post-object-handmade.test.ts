@@ -522,6 +522,27 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
     { what: 'file over content-length-range', status: 400, codes: ['EntityTooLarge'], form: (key) => plainForm(key, { conditions: [{ key }, ['content-length-range', 0, 499]] }) },
     { what: 'file under content-length-range', status: 400, codes: ['EntityTooSmall'], form: (key) => plainForm(key, { conditions: [{ key }, ['content-length-range', 501, 1000]] }) },
     { what: 'no file', status: 400, codes: ['InvalidArgument'], form: (key) => plainForm(key, {}, [], null) },
+    {
+      // A file input with `multiple` and two files chosen: S3 refuses the form, whatever follows.
+      what: 'two files',
+      status: 400,
+      codes: ['InvalidArgument'],
+      form: (key) => {
+        const fd = plainForm(key);
+        fd.append('file', new Blob([Buffer.from('a second file')]), 'second.bin');
+        return fd;
+      },
+    },
+    {
+      what: 'a file, then a text field named File',
+      status: 400,
+      codes: ['InvalidArgument'],
+      form: (key) => {
+        const fd = plainForm(key);
+        fd.append('File', 'typed text');
+        return fd;
+      },
+    },
     { what: 'anonymous form (no policy, no signature)', status: 403, codes: ['AccessDenied'], form: (key) => formData([['key', key]], { data: payload }) },
     {
       what: 'a policy without a signature',
@@ -551,6 +572,14 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
     }
     t.equal(await headCode(s3, bucket, `fresh/${i}.bin`), 'NotFound/404', `${c.what}: nothing stored`);
   }
+
+  // S3 names the field and how many files the form had.
+  const noFile = await postForm(plain, bucket, plainForm('fresh/no-file.bin', {}, [], null));
+  t.same([xmlField(noFile.body, 'Message'), xmlField(noFile.body, 'ArgumentName'), xmlField(noFile.body, 'ArgumentValue')], ['POST requires exactly one file upload per request.', 'file', '0'], 'no file: S3\'s message, naming the field');
+  const two = plainForm('fresh/two-files.bin');
+  two.append('file', new Blob([Buffer.from('second')]), 'second.bin');
+  const twoFiles = await postForm(plain, bucket, two);
+  t.same([xmlField(twoFiles.body, 'Message'), xmlField(twoFiles.body, 'ArgumentName'), xmlField(twoFiles.body, 'ArgumentValue')], ['POST requires exactly one file upload per request.', 'file', '2'], 'two files: S3\'s message, naming the field');
 
   // Missing key: no key field, or the key only after the file (ignored there).
   const noKey = await postForm(plain, bucket, signedForm(bucket, null, [], { conditions: [] }, { data: payload }));
