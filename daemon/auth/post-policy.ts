@@ -48,7 +48,7 @@ function denied(reason: string): S3Error {
 const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]00:00)$/;
 
 /** S3's answer to a form without a field it needs. */
-function missingField(name: string): S3Error {
+export function missingField(name: string): S3Error {
   return new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`, { fields: { ArgumentName: name, ArgumentValue: '' } });
 }
 

@@ -9,7 +9,7 @@ import type BusboyModule from 'busboy';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { badDigest, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
-import { verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
+import { missingField, verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { newObjectRecord } from './new-object.js';
@@ -410,15 +410,18 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // more, not even whether the bucket exists. An anonymous form (no policy, no signer) goes on
     // as an unsigned PutObject would: NoSuchBucket, or what the bucket's policy admits.
     const rawKey = fields.get('key');
-    if (rawKey === undefined || rawKey === '') throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key' (before the file).");
+    // S3's answers: a form without the field (or with it after the file) is told to check the
+    // order of its fields; one with an empty key, as an empty key after `${filename}` below.
+    if (rawKey === undefined) throw missingField('key');
     if (file === undefined) throw notOneFile(0);
     // `${filename}` in the key is the file's name, put in before the policy judges the key (as
     // S3 and MinIO do): the policy's conditions hold for the key the object gets.
     // The name goes in as it is: a string replacement would read `$$`, `$&` or `` $` `` in it as
     // patterns (`Q3 $$ report.pdf` was stored as `Q3 $ report.pdf`).
     const key = rawKey.replaceAll('${filename}', () => file.filename);
-    // An empty file input (`filename=""`, what a browser sends when none was chosen) under a key
-    // of `${filename}` alone: S3 stores no object with an empty key, which nothing could address.
+    // An empty key field, or an empty file input (`filename=""`, what a browser sends when none
+    // was chosen) under a key of `${filename}` alone: S3 stores no object with an empty key,
+    // which nothing could address.
     if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.');
     fields.set('key', key);
     const auth: PostAuth = verifyPostPolicy(fields, env.credentials, { bucket: bucketName, region: env.config.region, sigV2: env.config.sigV2, ...(env.sessions !== undefined ? { sessions: env.sessions } : {}) });

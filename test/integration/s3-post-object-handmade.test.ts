@@ -588,6 +588,10 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
   assertXmlError(t, noKeySigned, 400, 'InvalidArgument', 'no key field (policy has a starts-with $key "" condition)');
   const keyAfterFile = await postForm(plain, bucket, formData(policyFields({ bucket, conditions: [['starts-with', '$key', '']] }), { data: payload }, [['key', 'after/file.bin']]));
   assertXmlError(t, keyAfterFile, 400, 'InvalidArgument', 'key only after the file');
+  t.same([xmlField(keyAfterFile.body, 'Message')?.replace(/&apos;/g, "'"), xmlField(keyAfterFile.body, 'ArgumentName')], ["Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", 'key'], "… S3's message, naming the field");
+  const emptyKey = await postForm(plain, bucket, formData([['key', ''], ...policyFields({ bucket, conditions: [['starts-with', '$key', '']] })], { data: payload }));
+  assertXmlError(t, emptyKey, 400, 'InvalidArgument', 'an empty key field');
+  t.equal(xmlField(emptyKey.body, 'Message'), 'User key must have a length greater than 0.', "… S3's message for it");
   t.equal(await headCode(s3, bucket, 'after/file.bin'), 'NotFound/404');
 
   // A bucket that does not exist.
