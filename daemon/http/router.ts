@@ -1,6 +1,8 @@
 // Parses method + host + path + query once into an Operation named after the AWS API
 // (path-style and virtual-host-style). Pure: no I/O, unit-tested on its own.
 
+import { hasV2PresignParams } from '../auth/sigv2.js';
+import { hasPresignParams } from '../auth/sigv4.js';
 import { S3Error } from '../errors.js';
 import { OVERRIDE_PARAMS } from '../ops/object-headers.js';
 import { isUtf8Query } from '../utf8.js';
@@ -326,6 +328,12 @@ export function isAwsAuthorization(value: string | undefined): boolean {
   return value !== undefined && /^\s*AWS(4-HMAC-SHA256)? /.test(value);
 }
 
+/** Whether a query carries a presigned URL's parameters, V4's or V2's (as authKind reads them). */
+function isPresigned(query: URLSearchParams): boolean {
+  const params = [...query];
+  return hasPresignParams(params) || hasV2PresignParams(params);
+}
+
 const FREE_TEXT_HEADERS: ReadonlySet<string> = new Set(['cookie', 'user-agent', 'referer']);
 
 export function route(input: RouteInput, domains: readonly string[]): Route {
@@ -347,8 +355,9 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     const admin = rawPath.startsWith('/minio/') ? adminRoute(method, rawPath) : undefined;
     if (admin) return admin;
     // Prometheus scrapers are anonymous (a bearer token of a scrape job carried over from MinIO is
-    // no S3 signature); a signed GET /metrics still lists a bucket named "metrics".
-    if (rawPath === '/metrics' && method === 'GET' && !isAwsAuthorization(headers.authorization) && !query.has('X-Amz-Signature')) {
+    // no S3 signature); a signed GET /metrics still lists a bucket named "metrics". A presigned URL
+    // is signed too, a V2 one (boto3's default) included: it was answered with the metrics.
+    if (rawPath === '/metrics' && method === 'GET' && !isAwsAuthorization(headers.authorization) && !isPresigned(query)) {
       return { op: 'Metrics' };
     }
   }

@@ -3,8 +3,9 @@
 // KMS calls and cache, and LMDB size; values move with the traffic that was sent.
 
 import t from 'tap';
+import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
-import { bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { aeadImplementation } from '../../workers/format/dare-aead.js';
 
@@ -120,6 +121,16 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   const list = await send(d.port, { method: 'GET', path: '/metrics' });
   t.equal(list.status, 200);
   t.match(list.body.toString(), /<ListBucketResult[^>]*>.*<Name>metrics<\/Name>/s, 'signed GET /metrics lists that bucket');
+  // A presigned URL is signed too: boto3's generate_presigned_url makes V2 ones by default
+  // (AWSAccessKeyId, Expires, Signature), and a V4 one without its X-Amz-Signature is still no scrape.
+  const expires = String(Math.floor(Date.now() / 1000) + 300);
+  const v2 = createHmac('sha1', SECRET_KEY).update(`GET\n\n\n${expires}\n/metrics/`).digest('base64');
+  const presignedV2 = await send(d.port, { method: 'GET', path: '/metrics', query: `AWSAccessKeyId=${ACCESS_KEY}&Expires=${expires}&Signature=${encodeURIComponent(v2)}`, sign: false });
+  t.equal(presignedV2.status, 200);
+  t.match(presignedV2.body.toString(), /<ListBucketResult[^>]*>.*<Name>metrics<\/Name>/s, 'a V2 presigned GET /metrics lists that bucket');
+  const partialV4 = await send(d.port, { method: 'GET', path: '/metrics', query: `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${ACCESS_KEY}%2F20260101%2Fus-east-1%2Fs3%2Faws4_request`, sign: false });
+  t.not(partialV4.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8', 'a V4 presigned GET /metrics missing its signature is refused as S3 refuses it, not scraped');
+  t.ok(partialV4.status >= 400, `(${partialV4.status})`);
 });
 
 t.test('s3d_crypto_native_aes and the start-up log say which AES-256-GCM runs', async (t) => {
