@@ -367,11 +367,19 @@ export class MetaStore {
 
   /**
    * Deletes, in one commit, each key whose current record is still the version `expected` names
-   * (same ETag and mtime): a version written after the caller looked is never deleted. In a
-   * versioned bucket the object is not removed: a delete marker is put on top of it, as S3's
+   * (same ETag and mtime): a version written after the caller looked is never deleted. With
+   * `stillDue`, each is judged again in the commit, by the bucket and the record as they are
+   * there: a change committed after the caller's look but before this commit (the object's tags,
+   * the bucket's rules) keeps ETag and mtime, and the object is left alone unless it is still due.
+   * In a versioned bucket the object is not removed: a delete marker is put on top of it, as S3's
    * lifecycle expiration does. Returns how many were expired. For background deletions.
    */
-  deleteObjectsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<number> {
+  deleteObjectsIfUnchanged(
+    bucket: string,
+    expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>,
+    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
+    stillDue?: (b: BucketRecord, key: string, current: ObjectRecord) => boolean,
+  ): Promise<number> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) return 0;
@@ -381,6 +389,7 @@ export class MetaStore {
       const results = expected.map((e) => {
         const cur = this.objects.get(objectKey(bucket, e.key));
         if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) return undefined;
+        if (stillDue !== undefined && !stillDue(b, e.key, cur)) return undefined;
         n++;
         return this.deleteOne(b, e.key, undefined, now);
       });
@@ -393,23 +402,36 @@ export class MetaStore {
    * Removes, in one commit, each noncurrent version (or delete marker) still as `expected` names
    * it (key, version id, stamp). With `judged` (key → versionsFingerprint of the versions the
    * caller looked at), a key whose versions changed since is left alone: what to keep may depend
-   * on all of them (NewerNoncurrentVersions). Returns how many went. For lifecycle's noncurrent expiration.
+   * on all of them (NewerNoncurrentVersions). With `stillDue` (the stamps of the versions of a key
+   * due, given the bucket and the key's versions as they are in the commit), a version is removed
+   * only if it is still due there: a version's tags or the bucket's rules changed after the
+   * caller's look, but committed before this commit, change no fingerprint. Returns how many went.
+   * For lifecycle's noncurrent expiration.
    */
-  removeVersionsIfUnchanged(bucket: string, expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>, judged?: ReadonlyMap<string, string>, inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void): Promise<number> {
+  removeVersionsIfUnchanged(
+    bucket: string,
+    expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>,
+    judged?: ReadonlyMap<string, string>,
+    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
+    stillDue?: (b: BucketRecord, key: string, versions: VersionEntry[]) => ReadonlySet<number>,
+  ): Promise<number> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) return 0;
       let n = 0;
       const changed = new Set<string>();
-      if (judged !== undefined) {
-        for (const key of new Set(expected.map((e) => e.key))) {
-          const then = judged.get(key);
-          if (then !== undefined && then !== versionsFingerprint(this.keyVersions(bucket, key))) changed.add(key);
-        }
+      // Judged before anything is removed: each removal changes what the key's versions are.
+      const dueNow = new Map<string, ReadonlySet<number>>();
+      for (const key of new Set(expected.map((e) => e.key))) {
+        const versions = this.keyVersions(bucket, key);
+        const then = judged?.get(key);
+        if (then !== undefined && then !== versionsFingerprint(versions)) changed.add(key);
+        else if (stillDue !== undefined) dueNow.set(key, stillDue(b, key, versions));
       }
       const now = Date.now();
       const results = expected.map((e) => {
         if (changed.has(e.key)) return undefined;
+        if (stillDue !== undefined && dueNow.get(e.key)?.has(e.vs) !== true) return undefined;
         const found = this.findVersion(bucket, e.key, e.versionId);
         if (!found || stampOf(found.rec) !== e.vs) return undefined;
         // A latest delete marker goes only as the key's last version: were a version it hides still

@@ -1,7 +1,8 @@
 // Carries out bucket lifecycle rules: every `intervalMs` (and once shortly after start-up), each
 // bucket with enabled rules is listed page by page, and the objects whose expiry (lifecycle.ts)
 // has come are expired, a page per commit, each only if it is still the version that was judged
-// (an object rewritten meanwhile is a new object with its own expiry): deleted in an unversioned
+// (an object rewritten meanwhile is a new object with its own expiry) and still due when judged again
+// in the commit (its tags and the rules as they are then): deleted in an unversioned
 // bucket, a delete marker put on top in a versioned one (MetaStore.deleteObjectsIfUnchanged; a key
 // whose latest version is already a marker has no current object, is not listed and gets no
 // second one). Then, in a versioned bucket (Enabled or Suspended) with NoncurrentVersionExpiration,
@@ -88,6 +89,12 @@ export class LifecycleScanner {
               bucket.name,
               due.map(({ key, record }) => ({ key, etag: record.etag, mtime: record.mtime })),
               events?.deleted(due.map(({ key }) => key)),
+              // Judged again in the commit: tags removed or rules narrowed after this page was read,
+              // but committed before the deletes, leave the object alone.
+              (b, key, cur) => {
+                const e = expiryOf(this.rulesOf(b, bucket), key, cur);
+                return e !== undefined && e.at <= now;
+              },
             );
             events?.wake();
             result.expired += n;
@@ -167,7 +174,9 @@ export class LifecycleScanner {
       // A key written or pruned since it was judged keeps its versions until the next scan.
       if (due.length > 0) {
         const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket), () => LIFECYCLE_ORIGIN, this.notify?.listeners);
-        result.versions += await this.meta.removeVersionsIfUnchanged(bucket, due, judged, events?.deleted(due.map((d) => d.key)));
+        // Judged again in the commit, as expiries are (see pass).
+        const stillDue = (inCommit: BucketRecord, key: string, versions: VersionEntry[]): ReadonlySet<number> => new Set(versionsDue(this.rulesOf(inCommit, b), key, versions, now).map(stampOf));
+        result.versions += await this.meta.removeVersionsIfUnchanged(bucket, due, judged, events?.deleted(due.map((d) => d.key)), stillDue);
         events?.wake();
       }
       if (!page.isTruncated || last === undefined) return true;
@@ -184,7 +193,12 @@ export class LifecycleScanner {
    */
   private rulesNow(seen: BucketRecord): StoredLifecycleRule[] | undefined {
     const b = this.meta.getBucket(seen.name);
-    if (b === undefined || !sameBucket(b, seen)) return undefined;
+    return b === undefined ? undefined : this.rulesOf(b, seen);
+  }
+
+  /** The enabled rules of bucket record `b`, if it is still the bucket `seen` (see rulesNow). */
+  private rulesOf(b: BucketRecord, seen: BucketRecord): StoredLifecycleRule[] | undefined {
+    if (!sameBucket(b, seen)) return undefined;
     const rules = b.lifecycle?.filter((r) => r.enabled);
     return rules !== undefined && rules.length > 0 ? rules : undefined;
   }

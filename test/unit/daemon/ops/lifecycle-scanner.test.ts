@@ -6,7 +6,8 @@
 // keep their objects under noncurrent rules; a key with more versions than a listing page is judged
 // whole (the page cut falls inside it), and the keys around it too. Each page is judged by the
 // bucket as it is then: not by a deleted bucket's rules (one created again under its name), nor
-// by rules removed since the pass began.
+// by rules removed since the pass began. A tag removal or a rule change committed after a page was
+// read but before its deletes is judged in their commit: it keeps what it no longer selects.
 import t, { type Test } from 'tap';
 import type { Logger } from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
 import { parseLifecycle } from '../../../../daemon/ops/lifecycle.js';
 import { LifecycleScanner } from '../../../../daemon/ops/lifecycle-scanner.js';
+import { clientVersionId } from '../../../../daemon/meta/versions.js';
 
 const DAY = 86_400_000;
 const log = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
@@ -222,4 +224,44 @@ t.test('a pass judges each page by the bucket as it is now: never by a deleted b
   await m.updateBucket('zzz', (b) => ({ ...b, lifecycle: expireAll }));
   t.equal((await new LifecycleScanner(m, log, 3_600_000).scan(now)).expired, 1, 'with the rule in place the object expires');
   t.notOk(m.getObject('zzz', 'victim'), 'and is gone');
+});
+
+t.test('a change committed between a page\'s look and its deletes is judged: tags removed or rules narrowed keep the object', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  const base = now - 100 * DAY;
+  const tagRule = '<ID>t</ID><Filter><Tag><Key>expire</Key><Value>yes</Value></Tag></Filter><Status>Enabled</Status>';
+  await bucket(m, 'ub', undefined, rules(`${tagRule}<Expiration><Days>1</Days></Expiration>`));
+  await m.putObject('ub', 'tagged', obj(base, { tags: [['expire', 'yes']] }));
+  // The tag removal is queued before the pass reads the page, and commits before its deletes.
+  const untag = m.updateObject('ub', 'tagged', (r) => ({ ...r, tags: [] }));
+  const r1 = await new LifecycleScanner(m, log, 3_600_000).scan(now);
+  await untag;
+  t.equal(r1.expired, 0, 'the object whose tag was removed is not expired');
+  t.ok(m.getObject('ub', 'tagged'), 'and is still there');
+
+  // The rules narrowed to another prefix, committed between the look and the deletes.
+  await m.updateBucket('ub', (b) => ({ ...b, lifecycle: rules('<ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>') }));
+  const narrow = m.updateBucket('ub', (b) => ({ ...b, lifecycle: rules('<ID>logs</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>') }));
+  const r2 = await new LifecycleScanner(m, log, 3_600_000).scan(now);
+  await narrow;
+  t.equal(r2.expired, 0, 'nothing outside the narrowed rule is expired');
+  t.ok(m.getObject('ub', 'tagged'), 'the object is still there');
+
+  // A noncurrent version whose tag is removed meanwhile stays too.
+  await bucket(m, 'vb', 'Enabled', rules(`${tagRule}<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`));
+  const old = await m.putObject('vb', 'k', obj(base, { tags: [['expire', 'yes']] }));
+  await m.putObject('vb', 'k', obj(base + DAY));
+  const untagVersion = m.updateObject('vb', 'k', (r) => ({ ...r, tags: [] }), clientVersionId(old));
+  const r3 = await new LifecycleScanner(m, log, 3_600_000).scan(now);
+  await untagVersion;
+  t.equal(r3.versions, 0, 'the noncurrent version whose tag was removed is not removed');
+  t.same(left(m, 'vb', 'k', base), ['V1', 'V0'], 'both versions are there');
+
+  // Control: untagged by a commit before the pass looks, or still tagged, the rules act as they say.
+  await m.updateObject('vb', 'k', (r) => ({ ...r, tags: [['expire', 'yes']] }), clientVersionId(old));
+  t.equal((await new LifecycleScanner(m, log, 3_600_000).scan(now)).versions, 1, 'the tagged noncurrent version goes');
+  await m.updateObject('ub', 'tagged', (r) => ({ ...r, tags: [['expire', 'yes']] }));
+  await m.updateBucket('ub', (b) => ({ ...b, lifecycle: rules(`${tagRule}<Expiration><Days>1</Days></Expiration>`) }));
+  t.equal((await new LifecycleScanner(m, log, 3_600_000).scan(now)).expired, 1, 'the tagged object expires');
 });
