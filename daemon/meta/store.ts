@@ -685,13 +685,22 @@ export class MetaStore {
     });
   }
 
-  /** `inTxn` runs in the transaction once the upload is dropped (before any reader sees it gone). */
-  abortUpload(uploadId: string, inTxn?: () => void): Promise<void> {
+  /**
+   * `inTxn` runs in the transaction once the upload is dropped (before any reader sees it gone).
+   * With `stillDue`, the upload is judged in the commit, by its bucket as it is there, and kept
+   * (false returned) unless it is still due: for background aborts, which judged it earlier.
+   */
+  abortUpload(uploadId: string, inTxn?: () => void, stillDue?: (b: BucketRecord, upload: UploadRecord) => boolean): Promise<boolean> {
     return this.write(() => {
       const upload = this.multipart.uploads.get(uploadId);
       if (!upload) throw new MetaConflict('NoSuchUpload');
+      if (stillDue !== undefined) {
+        const b = this.buckets.get(upload.bucket);
+        if (b === undefined || !stillDue(b, upload)) return false;
+      }
       this.queueFiles(this.multipart.remove(upload));
       inTxn?.();
+      return true;
     });
   }
 

@@ -121,8 +121,9 @@ export class LifecycleScanner {
             if (this.schedule.stopped) return result;
             if (!uploadExpired(current, up, now)) continue;
             try {
-              await this.meta.abortUpload(up.id);
-              result.aborted++;
+              // Judged again in the commit: the aborts of a page take a commit each, and the rules
+              // changed or removed meanwhile apply to the rest of the page.
+              if (await this.meta.abortUpload(up.id, undefined, (b, u) => uploadExpired(this.rulesOf(b, bucket), u, now))) result.aborted++;
             } catch (err) {
               if (!(err instanceof MetaConflict)) throw err;
             }

@@ -7,7 +7,8 @@
 // whole (the page cut falls inside it), and the keys around it too. Each page is judged by the
 // bucket as it is then: not by a deleted bucket's rules (one created again under its name), nor
 // by rules removed since the pass began. A tag removal or a rule change committed after a page was
-// read but before its deletes is judged in their commit: it keeps what it no longer selects.
+// read but before its deletes is judged in their commit: it keeps what it no longer selects; so
+// are upload aborts, each in its own commit.
 import t, { type Test } from 'tap';
 import type { Logger } from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -264,4 +265,18 @@ t.test('a change committed between a page\'s look and its deletes is judged: tag
   await m.updateObject('ub', 'tagged', (r) => ({ ...r, tags: [['expire', 'yes']] }));
   await m.updateBucket('ub', (b) => ({ ...b, lifecycle: rules(`${tagRule}<Expiration><Days>1</Days></Expiration>`) }));
   t.equal((await new LifecycleScanner(m, log, 3_600_000).scan(now)).expired, 1, 'the tagged object expires');
+});
+
+t.test('uploads are judged in the commit of their abort: a rule removed while a page is aborted aborts no more', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  await bucket(m, 'ab', undefined, rules('<ID>a</ID><Status>Enabled</Status><Filter><Prefix></Prefix></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>'));
+  for (const id of ['u1', 'u2', 'u3', 'u4']) await m.createUpload({ v: RECORD_VERSION, id, bucket: 'ab', key: `k/${id}`, initiated: now - 5 * DAY, headers: {}, userMeta: {} });
+  // The pass starts aborting the page; the configuration's removal commits behind its first abort.
+  const scan = new LifecycleScanner(m, log, 3_600_000).scan(now);
+  const removal = m.updateBucket('ab', ({ lifecycle: _l, ...b }) => b);
+  const r = await scan;
+  await removal;
+  t.ok(r.aborted <= 1, `at most the abort committed before the removal (${r.aborted})`);
+  t.equal(['u1', 'u2', 'u3', 'u4'].filter((id) => m.getUpload(id) !== undefined).length, 4 - r.aborted, 'the uploads after it are kept');
 });
