@@ -8,7 +8,7 @@ import type { EventName } from './rules.js';
 /** Who caused the event. */
 export interface EventOrigin {
   readonly requestId: string;
-  /** Access key of the request ('' for anonymous requests and the lifecycle scan). */
+  /** Access key of the request's user (of an STS session: its user's), '' for anonymous requests and the lifecycle scan. */
   readonly principalId: string;
   readonly sourceIp: string;
   readonly userAgent: string;

@@ -230,19 +230,28 @@ export function bucketEvents(notify: WebhookNotifier | undefined, region: string
   return new ObjectEvents(notify, region, b.name, rules, origin, listeners);
 }
 
-function requestOrigin(ctx: RequestContext, principalId: string): () => EventOrigin {
-  return () => ({ requestId: ctx.requestId, principalId, sourceIp: ctx.remoteAddress ?? '', userAgent: ctx.headers['user-agent'] ?? '' });
+/**
+ * Who an event names for a request signed with `accessKey`: the user whose STS session it is, as
+ * MinIO names a session's parent user; the session's temporary key means nothing once it expires.
+ */
+function principalOf(env: OpsEnv, accessKey: string): string {
+  if (accessKey === '') return accessKey;
+  return env.users?.().get(accessKey)?.session?.parent ?? accessKey;
+}
+
+function requestOrigin(env: OpsEnv, ctx: RequestContext, accessKey: string): () => EventOrigin {
+  return () => ({ requestId: ctx.requestId, principalId: principalOf(env, accessKey), sourceIp: ctx.remoteAddress ?? '', userAgent: ctx.headers['user-agent'] ?? '' });
 }
 
 /** The events a request on bucket `b` causes (see bucketEvents); a form upload names its policy's signer. */
-export function requestEvents(env: OpsEnv, ctx: RequestContext, b: BucketRecord | undefined, principalId = ctx.accessKey): ObjectEvents | undefined {
-  return bucketEvents(env.notify, env.config.region, b, requestOrigin(ctx, principalId), env.listeners);
+export function requestEvents(env: OpsEnv, ctx: RequestContext, b: BucketRecord | undefined, accessKey = ctx.accessKey): ObjectEvents | undefined {
+  return bucketEvents(env.notify, env.config.region, b, requestOrigin(env, ctx, accessKey), env.listeners);
 }
 
 /** A read (GET or HEAD of an object) for the listeners that asked for s3:ObjectAccessed events. */
 export function objectAccessed(env: OpsEnv, ctx: RequestContext, name: 's3:ObjectAccessed:Get' | 's3:ObjectAccessed:Head', key: string, object: EventObject): void {
   const l = env.listeners;
   if (l === undefined || !l.wants(ctx.bucket!, name, key)) return;
-  const origin = requestOrigin(ctx, ctx.accessKey)();
+  const origin = requestOrigin(env, ctx, ctx.accessKey)();
   l.publish(ctx.bucket!, [{ name, key, record: eventRecord({ name, region: env.config.region, bucket: ctx.bucket!, key, configurationId: 'Config', origin, object, time: Date.now() }) }]);
 }

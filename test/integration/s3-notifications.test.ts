@@ -5,7 +5,8 @@
 // Events of PutObject, POST Object, CopyObject, CompleteMultipartUpload, DeleteObject and
 // DeleteObjects, and lifecycle expiry arrive with MinIO's fields (version ids and DeleteMarkerCreated in a
 // versioned bucket); prefix/suffix filters and event types select them;
-// buckets without a configuration send nothing; an unknown ARN is refused. Delivery never holds a
+// buckets without a configuration send nothing; an unknown ARN is refused; a write with an STS
+// session's credentials names the session's user. Delivery never holds a
 // request (a receiver that hangs), survives an outage (503s, then a closed port) and a restart of
 // the daemon with events undelivered, in order; the configuration survives the restart too.
 
@@ -32,7 +33,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { NotificationConfig, QueueConfig } from 'minio';
-import { ACCESS_KEY, startDaemon, testPki, type TestDaemon } from '../helpers/daemon.js';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { ACCESS_KEY, s3Client, startDaemon, testPki, type TestDaemon } from '../helpers/daemon.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectS3Error, expectSdkError } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
@@ -130,6 +132,15 @@ const mtls = createHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca:
   });
 });
 await new Promise<void>((resolve) => mtls.listen(0, '127.0.0.1', resolve));
+const WRITER = { accessKey: 'note-writer', secretKey: 'note-writer-secret-1' };
+writeFileSync(
+  join(pem, 'iam.json'),
+  JSON.stringify({
+    policies: { writer: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject'], Resource: ['arn:aws:s3:::*/*'] }] } },
+    users: [{ ...WRITER, policies: ['writer'] }],
+  }),
+  { mode: 0o600 },
+);
 const env = {
   S3_NOTIFY_WEBHOOK_ENABLE_PRIMARY: 'on',
   S3_NOTIFY_WEBHOOK_ENDPOINT_PRIMARY: `http://127.0.0.1:${receiver.port}/primary`,
@@ -143,6 +154,8 @@ const env = {
   S3_NOTIFY_WEBHOOK_CLIENT_KEY_MTLS: join(pem, 'client.key'),
   NODE_EXTRA_CA_CERTS: join(pem, 'ca.crt'),
   S3_LIFECYCLE_SCAN_INTERVAL: '1s',
+  // A user (and its STS sessions) whose writes name it in their events.
+  S3_IAM_FILE: join(pem, 'iam.json'),
 };
 const PRIMARY = 'arn:minio:sqs::PRIMARY:webhook';
 const DEFAULT = 'arn:minio:sqs:us-east-1:_:webhook';
@@ -406,6 +419,28 @@ t.test('prefix, suffix and event types select events; buckets without a configur
   t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/img/a.jpg`, `s3:ObjectCreated:Put ${bucket}/img/b.jpg`, `s3:ObjectRemoved:Delete ${bucket}/zz-sentinel`]);
   t.strictSame(got.map((e) => e.body.Records[0]!.s3.configurationId), ['jpg', 'jpg', 'end'], 'configurationId is the rule Id');
   t.strictSame(await receiver.of(quiet, 0), [], 'no event from a bucket without a configuration');
+});
+
+t.test("a write with an STS session's credentials names the session's user as its principal, as MinIO does", async (t) => {
+  // The session's temporary access key (ASIA…) was sent: a key that means nothing once it expires.
+  const bucket = await watchedBucket('notests');
+  const creds = (await new STSClient({ endpoint: d.endpoint, region: 'us-east-1', credentials: { accessKeyId: WRITER.accessKey, secretAccessKey: WRITER.secretKey }, maxAttempts: 1 }).send(
+    new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'notes' }),
+  )).Credentials!;
+  t.not(creds.AccessKeyId, WRITER.accessKey, 'the session has a key of its own');
+  const asUser = s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: WRITER.accessKey, secretAccessKey: WRITER.secretKey }, maxAttempts: 1 });
+  const asSession = s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: creds.SessionToken! }, maxAttempts: 1 });
+  await asUser.send(new PutObjectCommand({ Bucket: bucket, Key: 'by-user', Body: 'u' }));
+  await asSession.send(new PutObjectCommand({ Bucket: bucket, Key: 'by-session', Body: 's' }));
+  const got = await receiver.of(bucket, 2);
+  t.strictSame(
+    got.map((e) => [e.body.Key, e.body.Records[0]!.userIdentity.principalId, e.body.Records[0]!.requestParameters.principalId]),
+    [
+      [`${bucket}/by-user`, WRITER.accessKey, WRITER.accessKey],
+      [`${bucket}/by-session`, WRITER.accessKey, WRITER.accessKey],
+    ],
+    'both name the user',
+  );
 });
 
 t.test('the default target: its own path, and a token that names its scheme goes out as given', async (t) => {
