@@ -8,6 +8,7 @@ import { undiciAgent } from '../undici.js';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { CertificateValidity } from '../cert-validity.js';
+import { KEY_SIZE, TAG_SIZE, parseCiphertext } from './ciphertext.js';
 import { EndpointSet } from './kes-endpoints.js';
 import type { KesConfig } from './kes-config.js';
 import { KmsError } from './provider.js';
@@ -149,6 +150,24 @@ function dataKeyOf(v: unknown): Buffer {
   const key = b64(v, 'plaintext');
   if (key.length !== 32) throw new KmsError('Unavailable', `kes: a data key of ${key.length} bytes, not 32`);
   return key;
+}
+
+/**
+ * The ciphertext of a generated data key: one KES can open (v3, or a legacy layout, sealing 32
+ * bytes), or the answer is refused before anything is sealed under its key. The record keeps only
+ * the ciphertext: one cut short by a proxy, or empty, left an object that read back from the cache
+ * and was lost for good once its data key left it.
+ */
+function dataKeyCiphertextOf(v: unknown): Buffer {
+  const ciphertext = b64(v, 'ciphertext');
+  let sealed: number;
+  try {
+    sealed = parseCiphertext(ciphertext).sealed.length;
+  } catch {
+    sealed = -1;
+  }
+  if (sealed !== KEY_SIZE + TAG_SIZE) throw new KmsError('Unavailable', `kes: a data key ciphertext of ${ciphertext.length} bytes that KES cannot open`);
+  return ciphertext;
 }
 
 function parseJson(body: Buffer, what: string): unknown {
@@ -515,7 +534,10 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
 
   async generateKey(name: string, context: Buffer): Promise<DataKey> {
     return this.#json('POST', `/v1/key/generate/${encodeURIComponent(name)}`, { context: context.toString('base64') },
-      (doc: { plaintext?: unknown; ciphertext?: unknown }): DataKey => ({ plaintext: dataKeyOf(doc.plaintext), ciphertext: b64(doc.ciphertext, 'ciphertext') }));
+      (doc: { plaintext?: unknown; ciphertext?: unknown }): DataKey => {
+        const ciphertext = dataKeyCiphertextOf(doc.ciphertext);
+        return { plaintext: dataKeyOf(doc.plaintext), ciphertext };
+      });
   }
 
   async decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer> {

@@ -93,6 +93,17 @@ t.test('a decrypt answer cut short is refused and not cached: the object reads o
   t.same(await getBytes(s3, { Bucket: bucket, Key: 'obj' }), body, 'KES right again: the object reads at once (nothing bad was cached)');
 });
 
+t.test('a generate answer whose ciphertext no KES can open is refused: the PUT is a 503 and stores nothing', async (t) => {
+  // The data key would seal the object, and its ciphertext (what the record keeps to get the key
+  // back) would be unreadable for good: the object lost once the data key left the cache.
+  const { kes, s3, bucket } = await autoEncrypting(t);
+  kes.setFaults({ shortCiphertext: true });
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'x' }))), 'ServiceUnavailable/503', 'a 40-byte ciphertext: 503');
+  t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'obj' })), 'NoSuchKey/404', 'nothing was stored');
+  kes.setFaults({ shortCiphertext: false });
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'x' }))), 'ok', 'KES right again: the PUT works');
+});
+
 t.test('the default key deleted at KES: SSE-S3 writes are refused, and the log says why', async (t) => {
   const { kes, d, s3, bucket } = await autoEncrypting(t);
   const status = await new Promise<number>((resolve, reject) => {
