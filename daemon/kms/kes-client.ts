@@ -41,7 +41,7 @@ export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 
   retryJitterMs?: number;
   /** How long a failed endpoint is skipped (default 30 s). */
   quarantineMs?: number;
-  /** Max sockets per endpoint (default 32). */
+  /** Max sockets per endpoint (default: no limit, as Go's transport in MinIO's client). */
   connectionsPerEndpoint?: number;
   /**
    * Negotiate HTTP/2 via ALPN (KES offers h2): one multiplexed connection per endpoint. Default
@@ -286,8 +286,12 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
         timeout: this.#timeoutMs,
       },
       // HTTP/2: one multiplexed connection per endpoint (undici's pool would otherwise open a new
-      // connection whenever a request is still queued on the first). HTTP/1.1: a keep-alive pool.
-      connections: opts.allowH2 ? 1 : (opts.connectionsPerEndpoint ?? 32),
+      // connection whenever a request is still queued on the first). HTTP/1.1: a keep-alive pool
+      // without a cap, as Go's transport (MinIO's client) has none: a request waiting inside s3d
+      // for a busy pool's connection ran its attempt's clock all the same, so a burst of PUTs
+      // against a KES slow but answering timed out, quarantined it and got 503s. Unwraps are
+      // bounded by S3_KMS_MAX_IN_FLIGHT, generate calls by the PUTs in progress.
+      connections: opts.allowH2 ? 1 : (opts.connectionsPerEndpoint ?? null),
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 60_000,
       allowH2: opts.allowH2 ?? false,

@@ -183,6 +183,21 @@ t.test('per-request timeout: a hung endpoint fails over, or fails fast when alon
   t.equal(fast.counters().requests.generate, 1);
 });
 
+t.test('a burst of calls to a slow but healthy KES: none times out waiting for a connection of its own', async (t) => {
+  // 100 SSE-S3 PUTs at once are 100 generate calls. With at most 32 connections per endpoint the
+  // rest queued inside s3d with their attempt's clock running: a KES answering each in 1 s "gave
+  // no answer within" 2.5 s to the last ones, was quarantined and logged as unreachable, and
+  // their PUTs got 503 although KES answered every request it was sent.
+  const s = await server(t);
+  const c = client(t, [s], { requestTimeoutMs: 2_500 });
+  await c.generateKey(KEY, ctx(0));
+  s.setFaults({ latencyMs: 1_000 });
+  const settled = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => c.generateKey(KEY, ctx(i))));
+  const failed = settled.filter((r) => r.status === 'rejected');
+  t.equal(failed.length, 0, `every call answered (${failed.length} failed: ${failed.map((r) => String((r as PromiseRejectedResult).reason?.message)).slice(0, 1).join('')})`);
+  t.notOk(c.endpointHealth()[0]!.quarantined, 'the endpoint is not taken for a failed one');
+});
+
 t.test('an endpoint answering 200 with something unusable is failed over like a 5xx', async (t) => {
   // A proxy's HTML page with status 200, or a data key cut short, from one of two endpoints: the
   // other one is asked (this used to fail the request with 'invalid JSON' while B was fine).
