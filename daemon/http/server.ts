@@ -471,6 +471,14 @@ export class HttpServer {
       if (streaming && decodedHeader === undefined) {
         throw new S3Error('MissingContentLength', 'You must provide the x-amz-decoded-content-length header with a STREAMING-* x-amz-content-sha256.');
       }
+      // aws-chunked framing is decoded only in a STREAMING-* payload mode: with any other (say
+      // UNSIGNED-PAYLOAD) the chunk sizes and signatures would be stored as object data under a
+      // 200. S3 refuses it (400 InvalidArgument, as versitygw recorded it); MinIO stores it.
+      if (!streaming && /(?:^|,)\s*aws-chunked\s*(?:,|$)/i.test(headers['content-encoding'] ?? '')) {
+        throw new S3Error('InvalidArgument', 'Content-Encoding aws-chunked needs a STREAMING-* x-amz-content-sha256: the body would be stored with its chunk framing.', {
+          fields: { ArgumentName: 'Content-Encoding', ArgumentValue: headers['content-encoding']! },
+        });
+      }
       // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart.ts), not the XML body's.
       decoder = createPayloadDecoder(auth, headers, r.op === 'CompleteMultipartUpload' ? { ignoreChecksumHeaders: true } : undefined);
     } catch (err) {

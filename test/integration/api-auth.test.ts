@@ -267,6 +267,9 @@ t.test('malformed body headers are answered with 400 and the daemon survives', a
     // A checksum name S3 does not know: its 400 (s3d said 501, as for SHA-512, which S3 has).
     ['an unknown x-amz-checksum- name', { 'x-amz-checksum-bad': '6Le+Qw==' }, 'InvalidRequest', undefined],
     ['x-amz-decoded-content-length not a number', { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': 'lots' }, 'InvalidArgument', STREAMING_UNSIGNED_PAYLOAD_TRAILER],
+    // aws-chunked framing outside a STREAMING-* mode would be stored as the object's bytes.
+    ['Content-Encoding aws-chunked with UNSIGNED-PAYLOAD', { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(body.length) }, 'InvalidArgument', 'UNSIGNED-PAYLOAD'],
+    ['Content-Encoding gzip, aws-chunked with a signed payload hash', { 'content-encoding': 'gzip, aws-chunked' }, 'InvalidArgument', undefined],
   ];
   for (const [what, headers, code, payloadHash] of cases) {
     const r = await raw(fragile.port, { method: 'PUT', path: '/present/malformed', body, headers, ...(payloadHash ? { sign: { payloadHash } } : {}) }).catch((err: Error) => err);
