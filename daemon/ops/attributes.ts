@@ -8,7 +8,7 @@
 import { S3Error } from '../errors.js';
 import type { ObjectRecord, PartRecord } from '../meta/records.js';
 import { sseResponseHeaders } from '../sse/object-encryption.js';
-import { openChecksums, openPartChecksums } from '../sse/checksums.js';
+import { checksumTypes, openChecksums, openPartChecksums } from '../sse/checksums.js';
 import { customerKeyMd5, customerKeySent } from '../sse/params.js';
 import { readableRecord, readKey, readVersionHeader } from './object.js';
 import type { OpsEnv } from './env.js';
@@ -64,8 +64,22 @@ function partsPage(rec: ObjectRecord, maxParts: number, marker: number): { page:
   return { page, truncated: maxParts > 0 && page.length < after.length };
 }
 
+/**
+ * Whether the part list shows parts: only for an object with a checksum of its own. "If an
+ * additional checksum … isn't applied to the object specified in the request, the response doesn't
+ * return the Part element" (S3's GetObjectAttributesParts, general purpose buckets). The parts of
+ * an upload created without a checksum algorithm may still have checksums (the SDKs send a CRC32
+ * with every part by default), but the object has none: S3 answers the part count alone.
+ */
+function listsParts(rec: ObjectRecord): boolean {
+  return Object.keys(checksumTypes(rec)).length > 0;
+}
+
 function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey: Buffer | undefined): XmlObject {
   const parts = rec.parts!;
+  // The part count alone, as S3 answers it for such an object (versitygw#1001 has its answer): no
+  // paging fields, which would page through pages without parts.
+  if (!listsParts(rec)) return { PartsCount: parts.length };
   const { page, truncated } = partsPage(rec, maxParts, marker);
   return {
     // The wire name of TotalPartsCount.
@@ -75,9 +89,7 @@ function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey
     NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.n : 0,
     MaxParts: maxParts,
     IsTruncated: truncated,
-    // "if an additional checksum … isn't applied to the object specified in the request, the
-    // response doesn't return the Part element" (S3's GetObjectAttributesParts, general purpose
-    // buckets): parts are listed only for an object uploaded with checksums.
+    // Parts an earlier version stored without their checksums are not listed either.
     Part: !parts.some((p) => p.checksums !== undefined || p.sealedChecksums !== undefined) ? [] : page.map((p) => ({
       PartNumber: p.n,
       Size: p.size,
@@ -93,7 +105,7 @@ export async function handleGetObjectAttributes(env: OpsEnv, ctx: RequestContext
   const rec = readableRecord(env, ctx);
   // The customer key of an SSE-C object is checked (and one sent for another object refused), as
   // for HEAD; an SSE-S3/SSE-KMS key is unsealed only for checksums sealed under it.
-  const sealed = (wanted.has('Checksum') && rec.sealedChecksums !== undefined) || (wanted.has('ObjectParts') && rec.parts !== undefined && partsPage(rec, maxParts, marker).page.some((p) => p.sealedChecksums !== undefined));
+  const sealed = (wanted.has('Checksum') && rec.sealedChecksums !== undefined) || (wanted.has('ObjectParts') && rec.parts !== undefined && listsParts(rec) && partsPage(rec, maxParts, marker).page.some((p) => p.sealedChecksums !== undefined));
   const objectKey = rec.sse?.kind === 'SSE-C' || customerKeySent(ctx.headers) || sealed ? await readKey(env, rec, ctx.headers, ctx.bucket!, ctx.key!) : undefined;
   try {
     const body: XmlObject = {};
