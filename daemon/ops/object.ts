@@ -401,17 +401,19 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           const part = partial && partNumber !== null ? rec.parts?.[Number(partNumber) - 1] : undefined;
           // A part of a COMPOSITE object: its own checksum, typed COMPOSITE, as S3 answers it. A
           // part of a FULL_OBJECT object: none (S3 shows none: the parts' CRCs are not the
-          // object's), unless it is the whole object, which shows the object's own.
+          // object's), unless it is the whole object, which shows the object's own. A part of an
+          // object without a checksum (its upload created without an algorithm) shows none either,
+          // though it may have one: the SDKs send a CRC32 with every part by default.
           const objectType = part !== undefined ? Object.values(checksumTypes(rec))[0] : undefined;
           const whole = !partial || (objectType === 'FULL_OBJECT' && rec.parts?.length === 1);
-          const shown = whole ? rec : objectType === 'FULL_OBJECT' ? undefined : part;
+          const shown = whole ? rec : objectType === 'COMPOSITE' ? part : undefined;
           // Sealed under the object's key: showing them costs an SSE-S3/SSE-KMS object the unseal
           // of its key (through the KMS and its caches), HEAD included, and fails as a GET does
           // while the KMS is unusable. Nothing is unsealed for checksums the answer does not show.
           if (shown?.sealedChecksums !== undefined && objectKey === undefined && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
           if (whole) Object.assign(headers, checksumHeaders(openChecksums(rec, objectKey), true));
           else if (shown !== undefined && part !== undefined) {
-            Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)), objectType === 'COMPOSITE' ? { 'x-amz-checksum-type': 'COMPOSITE' } : {});
+            Object.assign(headers, checksumHeaders(openPartChecksums(part, objectKey)), { 'x-amz-checksum-type': 'COMPOSITE' });
           }
         }
         if (head) {

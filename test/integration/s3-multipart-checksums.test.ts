@@ -283,6 +283,13 @@ t.test('an upload created without a checksum algorithm: a completion listing par
   t.ok(fin.ETag, 'the same completion without the part checksums succeeds, a wrong object CRC32 header ignored');
   t.equal(fin.ChecksumCRC32, undefined, '… and no object checksum is claimed');
   t.equal(Buffer.compare(await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))), P3), 0, 'the bytes');
+  // Its part keeps the CRC32 it was sent with, but the object has no checksum: a part of it shows
+  // none, as a part of a FULL_OBJECT object shows none (s3d showed the part's CRC32, untyped).
+  const part1 = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: 1, ChecksumMode: 'ENABLED' }));
+  t.same([part1.ChecksumCRC32, part1.ChecksumType], [undefined, undefined], 'GET partNumber=1: no checksum');
+  t.equal(Buffer.compare(await bodyBytes(part1), P3), 0, 'GET partNumber=1: the bytes');
+  const headPart = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, PartNumber: 1, ChecksumMode: 'ENABLED' }));
+  t.same([headPart.ChecksumCRC32, headPart.ChecksumType], [undefined, undefined], 'HEAD partNumber=1: no checksum');
 });
 
 t.test('a restart keeps the upload\u2019s algorithm, type and part checksums, and the objects\u2019 checksums', async (t) => {

@@ -380,7 +380,7 @@ t.test('with KES: checksum mode unseals an SSE-S3/SSE-KMS key (cached), nothing 
   }
 
   // A multipart object without a checksum of its own, whose part has one (sealed): checksum mode
-  // of the object has nothing to open; of that part (partNumber) it unseals the key.
+  // has nothing to show, of the object or of that part (partNumber), and nothing to open.
   const mp = await cs3.send(new CreateMultipartUploadCommand({ Bucket: cb, Key: 'mp', ...kinds.s3 }));
   const mpPart = await cs3.send(new UploadPartCommand({ Bucket: cb, Key: 'mp', UploadId: mp.UploadId, PartNumber: 1, Body: body, ChecksumAlgorithm: 'CRC32' }));
   await cs3.send(new CompleteMultipartUploadCommand({ Bucket: cb, Key: 'mp', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: mpPart.ETag! }] } }));
@@ -388,8 +388,15 @@ t.test('with KES: checksum mode unseals an SSE-S3/SSE-KMS key (cached), nothing 
   t.equal((await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 'mp', ChecksumMode: 'ENABLED' }))).ChecksumCRC32, undefined, 'a multipart object without an object checksum: HEAD with checksum mode shows none');
   t.equal(keyCalls(requestDelta(beforeMp, kes.counters())), 0, 'and costs no KES call');
   const midMp = kes.counters();
-  t.equal((await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 'mp', PartNumber: 1, ChecksumMode: 'ENABLED' }))).ChecksumCRC32, b64('CRC32', body), 'HEAD of its part 1 with checksum mode shows the part’s');
-  t.same(requestDelta(midMp, kes.counters()), { decrypt: 1 }, 'and costs one decrypt');
+  t.equal((await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 'mp', PartNumber: 1, ChecksumMode: 'ENABLED' }))).ChecksumCRC32, undefined, 'HEAD of its part 1 with checksum mode shows none either');
+  t.equal(keyCalls(requestDelta(midMp, kes.counters())), 0, 'and costs no KES call');
+  // A part of a COMPOSITE object shows its own checksum (partNumber): that unseals the key.
+  const mpc = await cs3.send(new CreateMultipartUploadCommand({ Bucket: cb, Key: 'mpc', ChecksumAlgorithm: 'CRC32', ...kinds.s3 }));
+  const mpcPart = await cs3.send(new UploadPartCommand({ Bucket: cb, Key: 'mpc', UploadId: mpc.UploadId, PartNumber: 1, Body: body, ChecksumAlgorithm: 'CRC32' }));
+  await cs3.send(new CompleteMultipartUploadCommand({ Bucket: cb, Key: 'mpc', UploadId: mpc.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: mpcPart.ETag!, ChecksumCRC32: mpcPart.ChecksumCRC32! }] } }));
+  const midMpc = kes.counters();
+  t.equal((await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 'mpc', PartNumber: 1, ChecksumMode: 'ENABLED' }))).ChecksumCRC32, b64('CRC32', body), 'HEAD of a COMPOSITE object\u2019s part 1 with checksum mode shows the part\u2019s');
+  t.same(requestDelta(midMpc, kes.counters()), { decrypt: 1 }, 'and costs one decrypt');
   // Partial answers of a single-part object show no checksum: nothing to unseal for them.
   const partial = kes.counters();
   const p1 = await cs3.send(new HeadObjectCommand({ Bucket: cb, Key: 's3', PartNumber: 1, ChecksumMode: 'ENABLED' }));
