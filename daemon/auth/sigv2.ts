@@ -58,14 +58,6 @@ export function isV2Authorization(authorization: string): boolean {
   return authorization.trimStart().startsWith('AWS ');
 }
 
-function percentDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 /**
  * A query parameter's name as the router reads it (URLSearchParams: `%74agging` is `tagging`, `+`
  * a space). Matched as sent, an encoded sub-resource name was left out of the canonical resource
@@ -75,6 +67,17 @@ function percentDecode(s: string): string {
 function queryName(raw: string): string {
   if (!raw.includes('%') && !raw.includes('+')) return raw;
   return new URLSearchParams(`${raw}=`).keys().next().value ?? raw;
+}
+
+/**
+ * A query parameter's value as the router reads it (URLSearchParams: `+` is a space, `%2B` a
+ * plus), as MinIO (url.QueryUnescape) and S3 read it. Decoded with its `+` kept, a value signed as
+ * `image%2Fsvg%2Bxml` passed sent as `image%2Fsvg+xml` and was applied as `image/svg xml`; and a
+ * client that writes a space as `+` (Go's url.Values.Encode) and signs the space was refused.
+ */
+function queryValue(raw: string): string {
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
+  return new URLSearchParams(`v=${raw}`).get('v') ?? raw;
 }
 
 /**
@@ -88,7 +91,7 @@ function subresources(rawQuery: string, list: ReadonlySet<string>, bare = false)
   for (const part of rawQuery.split('&')) {
     const eq = part.indexOf('=');
     const name = queryName(eq < 0 ? part : part.slice(0, eq));
-    if (list.has(name)) picked.push([name, eq < 0 ? undefined : percentDecode(part.slice(eq + 1))]);
+    if (list.has(name)) picked.push([name, eq < 0 ? undefined : queryValue(part.slice(eq + 1))]);
   }
   if (picked.length === 0) return '';
   picked.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -101,6 +101,12 @@ t.test('canonical resource: bucket slash, sub-resource lists, decoded values', a
     ['/bucket/k?response-content-disposition=attachment; filename="a b.txt"'],
     'response-* values are signed decoded',
   );
+  // A value is signed as the router reads it (URLSearchParams: `+` is a space, `%2B` a plus), as
+  // MinIO (url.QueryUnescape) and S3 read it. Signed with its `+` kept, `image%2Fsvg%2Bxml` could
+  // be sent as `image%2Fsvg+xml` under the same signature and answer `Content-Type: image/svg xml`;
+  // and a client that writes a space as `+` (Go's url.Values.Encode) and signs the space failed.
+  t.same(canonicalResources('/b/k', 'response-content-type=image%2Fsvg+xml', undefined), ['/b/k?response-content-type=image/svg xml'], 'a + in a value is a space');
+  t.same(canonicalResources('/b/k', 'response-content-type=image%2Fsvg%2Bxml', undefined), ['/b/k?response-content-type=image/svg+xml'], '%2B is a plus');
   t.same(canonicalResources('/', 'tagging', 'bk'), ['/bk/?tagging'], 'every sub-resource is signed: a signature without ?tagging is not tried');
   t.same(canonicalResources('/b/k', 'retention&legal-hold&x=1', undefined), ['/b/k?legal-hold&retention'], 'retention and legal-hold are signed (x is not a sub-resource)');
   t.same(canonicalResources('/b/k', 'retention&x=1', undefined, true), ['/b/k?retention', '/b/k'], 'a body-bound PUT may leave out ?retention, as botocore does');
@@ -208,6 +214,14 @@ t.test('presigned (query) authentication', async (t) => {
     'a signed response-* override',
   );
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`, '&response-content-type=text%2Fhtml')), creds, now)), 'SignatureDoesNotMatch', 'an override added to the URL');
+  const svg = url(`GET\n\n\n${expires}\n/bucket/key?response-content-type=image/svg+xml`);
+  t.equal(codeOf(() => authenticate(get(`${svg}&response-content-type=image%2Fsvg%2Bxml`), creds, now)), 'no error', 'an override with %2B, signed with its plus');
+  t.equal(codeOf(() => authenticate(get(`${svg}&response-content-type=image%2Fsvg+xml`), creds, now)), 'SignatureDoesNotMatch', 'the same URL with the plus sent as +, which the router reads as a space');
+  t.equal(
+    codeOf(() => authenticate(get(`${url(`GET\n\n\n${expires}\n/bucket/key?response-content-disposition=attachment; filename=a b.txt`)}&response-content-disposition=attachment%3B+filename%3Da+b.txt`), creds, now)),
+    'no error',
+    'an override whose spaces the client wrote as + (Go\u2019s url.Values.Encode) and signed as spaces',
+  );
   t.equal(codeOf(() => authenticate(get(url(`GET\n\n\n${expires}\n/bucket/key`)), creds, on('2026-11-30T13:00:01Z'))), 'AccessDenied', 'expired');
   t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Signature=abc`), creds, now)), 'AccessDenied', 'no Expires: AccessDenied, as S3 answers (LocalStack recorded it)');
   t.equal(codeOf(() => authenticate(get(`AWSAccessKeyId=${AKID}&Expires=soon&Signature=abc`), creds, now)), 'AccessDenied', 'Expires not a number: 403, as S3 answers');
