@@ -379,14 +379,23 @@ function queryMalformed(message: string, region?: string): S3Error {
  * with their own signer's; nothing here is secret).
  */
 export function signatureMismatch(accessKeyId: string, stringToSign: string, signatureProvided: string, canonicalRequest?: string): S3Error {
+  const toSign = maskCustomerKeys(stringToSign);
+  const canonical = canonicalRequest === undefined ? undefined : maskCustomerKeys(canonicalRequest);
+  // S3 adds each text's UTF-8 bytes in hex ("47 45 54 0a …"): a client comparing its own string to
+  // sign sees there a non-ASCII or invisible character the text hides.
   return new S3Error('SignatureDoesNotMatch', undefined, {
     fields: {
       AWSAccessKeyId: accessKeyId,
-      StringToSign: maskCustomerKeys(stringToSign),
+      StringToSign: toSign,
       SignatureProvided: signatureProvided,
-      ...(canonicalRequest === undefined ? {} : { CanonicalRequest: maskCustomerKeys(canonicalRequest) }),
+      StringToSignBytes: hexBytes(toSign),
+      ...(canonical === undefined ? {} : { CanonicalRequest: canonical, CanonicalRequestBytes: hexBytes(canonical) }),
     },
   });
+}
+
+function hexBytes(text: string): string {
+  return Buffer.from(text, 'utf8').toString('hex').replace(/(..)(?!$)/g, '$1 ');
 }
 
 /**

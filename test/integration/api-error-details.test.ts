@@ -121,6 +121,10 @@ t.test('authentication errors carry what S3 says about them', async (t) => {
   t.match(canonical, new RegExp(`^GET\\n/${bucket}/obj\\n\\n`), '<CanonicalRequest> is the request the server signed');
   t.match(toSign, /^AWS4-HMAC-SHA256\n\d{8}T\d{6}Z\n\d{8}\/us-east-1\/s3\/aws4_request\n[0-9a-f]{64}$/, '<StringToSign>');
   t.equal(toSign.split('\n')[3], createHash('sha256').update(canonical).digest('hex'), 'whose last line is the hash of <CanonicalRequest>');
+  // S3 adds both texts' UTF-8 bytes in hex, space-separated.
+  const hex = (s: string): string => Buffer.from(s).toString('hex').match(/../g)!.join(' ');
+  t.equal(xmlField(wrong.body, 'StringToSignBytes'), hex(toSign), '<StringToSignBytes>');
+  t.equal(xmlField(wrong.body, 'CanonicalRequestBytes'), hex(canonical), '<CanonicalRequestBytes>');
 
   const unknown = await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, sign: { accessKeyId: 'nobody-here' } });
   t.equal(xmlField(unknown.body, 'Code'), 'InvalidAccessKeyId');

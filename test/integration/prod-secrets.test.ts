@@ -63,6 +63,7 @@ t.test('SignatureDoesNotMatch does not echo an SSE-C key', async (t) => {
   t.match(body, /x-amz-server-side-encryption-customer-key:\*\*\*/, 'the canonical request shows the key as ***');
   t.match(body, /x-amz-server-side-encryption-customer-key-md5:aGVsbG8=/, 'and its MD5 as sent');
   t.notOk(body.includes(key), 'the key is not in the answer');
+  t.notOk(body.includes(Buffer.from(key).toString('hex').match(/../g)!.join(' ')), 'nor its bytes (<StringToSignBytes>, <CanonicalRequestBytes>)');
 });
 
 const scratch = mkdtempSync(join(tmpdir(), 's3d-secrets-'));

@@ -173,7 +173,7 @@ t.test('header authentication rules and errors', async (t) => {
     return {};
   };
   const wrongSig = sign(`GET\n\n\n${date}\n/bucket/key`, 'other');
-  t.same(fieldsOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS ${AKID}:${wrongSig}` }), creds, now)), { AWSAccessKeyId: AKID, StringToSign: `GET\n\n\n${date}\n/bucket/key`, SignatureProvided: wrongSig }, 'SignatureDoesNotMatch names the string to sign');
+  t.same(fieldsOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: `AWS ${AKID}:${wrongSig}` }), creds, now)), { AWSAccessKeyId: AKID, StringToSign: `GET\n\n\n${date}\n/bucket/key`, SignatureProvided: wrongSig, StringToSignBytes: Buffer.from(`GET\n\n\n${date}\n/bucket/key`).toString('hex').match(/../g)!.join(' ') }, 'SignatureDoesNotMatch names the string to sign, and its bytes as S3 does');
   t.same(fieldsOf(() => authenticate(signed({ date }, `GET\n\n\n${date}\n/bucket/key`), creds, on('2026-11-30T12:16:00Z'))), { RequestTime: date, ServerTime: '2026-11-30T12:16:00Z', MaxAllowedSkewMilliseconds: '900000' }, 'RequestTimeTooSkewed names both times');
   for (const bad of [`AWS ${AKID}`, `AWS ${AKID}:`, 'AWS :c2ln', 'AWS ', 'AWS HAHAHA']) {
     t.equal(codeOf(() => authenticate(req('GET', '/bucket/key', { date, authorization: bad }), creds, now)), 'InvalidArgument', `malformed: "${bad}" (S3: InvalidArgument, ArgumentName Authorization)`);
