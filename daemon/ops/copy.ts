@@ -11,6 +11,8 @@ import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse
 import { parseCustomerKey } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
+import { createMd5, type Md5Hasher } from '../crypto/hasher.js';
+import { DareError } from '../../workers/format/index.js';
 import { copyTags, taggingDirective, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
@@ -134,8 +136,38 @@ export async function readCopySource(
     closed = true;
     closeFiles(files);
   };
-  const chunks = withCleanup(readData({ ...dataEnv(env, lease), handles: files.handles }, src.record, objectKey, start, length, ctx.signal), wipe);
+  const read = readData({ ...dataEnv(env, lease), handles: files.handles }, src.record, objectKey, start, length, ctx.signal);
+  // Nothing authenticates an unencrypted object's bytes but its MD5 ETag. A copy of the whole of
+  // one is checked against it: the copy would otherwise store damaged bytes under a fresh ETag
+  // that vouches for them, and a copy onto itself would hide the damage from `s3d verify --deep`.
+  const r = src.record;
+  const checked = r.sse === undefined && r.parts === undefined && start === 0 && length === r.size && MD5_HEX.test(r.etag);
+  const chunks = withCleanup(checked ? matchingMd5(read, r.etag, createMd5(env.pool)) : read, wipe);
   return { chunks, wipe, checksums };
+}
+
+const MD5_HEX = /^[0-9a-f]{32}$/;
+
+/**
+ * `source` (the whole plaintext of an object), failing at its end, before the consumer sees it
+ * end, when its MD5 is not `etag`: the copy's write fails and nothing is stored. The failure is a
+ * DareError, as for encrypted data that fails authentication: answered XMinioObjectTampered,
+ * logged and counted as such.
+ */
+async function* matchingMd5(source: AsyncGenerator<Buffer>, etag: string, md5: Md5Hasher): AsyncGenerator<Buffer> {
+  let digested = false;
+  try {
+    for await (const chunk of source) {
+      md5.update(chunk);
+      await md5.ready();
+      yield chunk;
+    }
+    digested = true;
+    const got = (await md5.digest()).toString('hex');
+    if (got !== etag) throw new DareError('NotAuthentic', `content MD5 ${got} of an unencrypted object, its ETag says ${etag}: modified or damaged on disk`);
+  } finally {
+    if (!digested) md5.abort();
+  }
 }
 
 /** Whether the copy source's record is still the one looked up (same version, same data). */

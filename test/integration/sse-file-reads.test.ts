@@ -340,6 +340,45 @@ t.test('a truncated plain (unencrypted) data file never completes', async (t) =>
   await alive(t);
 });
 
+t.test('a plain (unencrypted) object whose bytes no longer match its MD5 ETag is not copied', async (t) => {
+  // Nothing authenticates a plain object's bytes on a GET, but a copy would store them under a
+  // fresh MD5 ETag that vouches for the damage, and a copy onto itself would hide it from
+  // `s3d verify --deep`, which finds it by that MD5.
+  const plain = testBytes(3 * MiB + 4321, 91);
+  const key = 'plain-flip/src';
+  const file = await putFile(key, plain, 'none');
+  const etag = (await send(d.port, { method: 'HEAD', path: `/${bucket}/${key}` })).headers.etag;
+  flipByte(file, 2 * MiB + 17, 0x01);
+  const filesBefore = dataFilePaths(d.dataDir).length;
+  const copies = [
+    ['to another key', 'plain-flip/dst', {}],
+    ['to another key, SSE-S3', 'plain-flip/dst-sse', { 'x-amz-server-side-encryption': 'AES256' }],
+    ['onto itself', key, { 'x-amz-metadata-directive': 'REPLACE' }],
+  ] as const;
+  for (const [what, dst, headers] of copies) {
+    const r = await send(d.port, { method: 'PUT', path: `/${bucket}/${encodeKey(dst)}`, headers: { 'x-amz-copy-source': `/${bucket}/${key}`, ...headers } });
+    t.equal(r.status, 500, `CopyObject ${what}: 500 (got ${r.status} ${errorCode(r.body) ?? ''})`);
+    t.equal(errorCode(r.body), 'XMinioObjectTampered', `CopyObject ${what}: XMinioObjectTampered`);
+  }
+  t.equal((await send(d.port, { method: 'HEAD', path: `/${bucket}/plain-flip/dst` })).status, 404, 'no copy was stored');
+  t.equal((await send(d.port, { method: 'HEAD', path: `/${bucket}/${key}` })).headers.etag, etag, 'the source keeps its ETag (the damage stays visible to verify)');
+  const create = await send(d.port, { method: 'POST', path: `/${bucket}/plain-flip/mp`, query: 'uploads=' });
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(create.body.toString())?.[1] ?? '';
+  const q = `uploadId=${encodeURIComponent(uploadId)}`;
+  const part = await send(d.port, { method: 'PUT', path: `/${bucket}/plain-flip/mp`, query: `partNumber=1&${q}`, headers: { 'x-amz-copy-source': `/${bucket}/${key}` } });
+  t.equal(errorCode(part.body), 'XMinioObjectTampered', `UploadPartCopy of the whole source: XMinioObjectTampered (HTTP ${part.status})`);
+  const parts = await send(d.port, { method: 'GET', path: `/${bucket}/plain-flip/mp`, query: q });
+  t.notMatch(parts.body.toString(), '<Part>', 'no part was stored');
+  t.equal(dataFilePaths(d.dataDir).length, filesBefore, 'no data file was left behind');
+  // A range of the source has no MD5 to be checked against: copied as a GET would read it.
+  const ranged = await send(d.port, { method: 'PUT', path: `/${bucket}/plain-flip/mp`, query: `partNumber=1&${q}`, headers: { 'x-amz-copy-source': `/${bucket}/${key}`, 'x-amz-copy-source-range': 'bytes=0-999' } });
+  t.equal(ranged.status, 200, 'UploadPartCopy of a range: copied');
+  flipByte(file, 2 * MiB + 17, 0x01);
+  const fixed = await send(d.port, { method: 'PUT', path: `/${bucket}/plain-flip/dst`, headers: { 'x-amz-copy-source': `/${bucket}/${key}` } });
+  t.equal(fixed.status, 200, 'the byte flipped back: the copy succeeds');
+  await alive(t);
+});
+
 /**
  * Sends a GET on a raw socket and reads nothing for `stallMs` (the response stalls in the kernel
  * buffers and uWS), then reads everything; resolves with the parsed response.
