@@ -12,7 +12,7 @@ import { parseCustomerKey } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { readData, writeData, type WrittenData } from './object-data.js';
 import { createMd5, type Md5Hasher } from '../crypto/hasher.js';
-import { DareError } from '../../workers/format/index.js';
+import { DareError, isDareError } from '../../workers/format/index.js';
 import { copyTags, taggingDirective, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
@@ -142,8 +142,22 @@ export async function readCopySource(
   // that vouches for them, and a copy onto itself would hide the damage from `s3d verify --deep`.
   const r = src.record;
   const checked = r.sse === undefined && r.parts === undefined && start === 0 && length === r.size && MD5_HEX.test(r.etag);
-  const chunks = withCleanup(checked ? matchingMd5(read, r.etag, createMd5(env.pool)) : read, wipe);
+  const chunks = withCleanup(namingSource(checked ? matchingMd5(read, r.etag, createMd5(env.pool)) : read, src), wipe);
   return { chunks, wipe, checksums };
+}
+
+/**
+ * `source`, its failures on damaged data naming the copy source: the request's error line names
+ * the copy's destination, which is not the object an operator has to restore.
+ */
+async function* namingSource(source: AsyncGenerator<Buffer>, src: CopySource): AsyncGenerator<Buffer> {
+  try {
+    yield* source;
+  } catch (err) {
+    if (!isDareError(err) || err.code === 'Aborted') throw err;
+    const version = src.versionId === undefined ? '' : ` version ${src.versionId}`;
+    throw new DareError(err.code, `copy source /${src.bucket}/${src.key}${version}: ${err.message}`, { cause: err });
+  }
 }
 
 const MD5_HEX = /^[0-9a-f]{32}$/;

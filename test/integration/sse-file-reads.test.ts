@@ -250,6 +250,21 @@ t.test('a missing data file: GET and CopyObject are internal errors naming the o
   await alive(t);
 });
 
+t.test('a copy of a damaged object: the error line names the damaged source, not the destination', async (t) => {
+  for (const kind of ['SSE-S3', 'none'] as const) {
+    const key = `copy-damaged/${kind}/source`;
+    const file = await putFile(key, testBytes(300_000, 41), kind);
+    flipByte(file, 2 * STORED + 77, 0x01);
+    const dst = `copy-damaged/${kind}/destination`;
+    const r = await send(d.port, { method: 'PUT', path: `/${bucket}/${encodeKey(dst)}`, headers: { 'x-amz-copy-source': `/${bucket}/${encodeKey(key)}` } });
+    t.equal(errorCode(r.body), 'XMinioObjectTampered', `${kind}: XMinioObjectTampered (HTTP ${r.status})`);
+    const line = await pollUntil(() => d.logs.find((l) => l.includes('"level":50') && l.includes('failed authentication') && l.includes(dst)), (l) => l !== undefined, 5000, 50);
+    t.ok(line, `${kind}: an error line for the copy`);
+    t.match(line ?? '', `/${bucket}/${key}`, `${kind}: it names the damaged source /bucket/key`);
+  }
+  await alive(t);
+});
+
 t.test('a truncated data file: the GET fails and never delivers unauthenticated bytes', async (t) => {
   for (const kind of ['SSE-S3', 'SSE-KMS'] as const) {
     for (const s of SHAPES) {
