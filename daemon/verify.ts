@@ -195,24 +195,36 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
     const expected = multipartETag(rec.parts.map((p) => p.etag));
     if (rec.etag !== expected) problem('record', `the ETag ${rec.etag} is not that of the ${rec.parts.length} parts listed (${expected})`);
   }
+  // Segments whose data is missing or short: reading them would only say so again.
+  const unreadable = new Set<(typeof segments)[number]>();
   const total = segments.reduce((n, s) => n + s.size, 0);
   if (segments.length > 0 && total !== rec.size) problem('record', `parts hold ${total} bytes, the object ${rec.size}`);
   for (const s of segments) {
     const expected = rec.sse ? encryptedSize(s.size) : s.size;
     if (s.stored !== expected) problem('record', `stored size ${s.stored} in the record, ${expected} expected for ${s.size} bytes`, s.part);
     if ('inline' in s.data) {
-      if (s.data.inline.length !== s.stored) problem('size', `inline data of ${s.data.inline.length} bytes, ${s.stored} expected`, s.part);
+      if (s.data.inline.length !== s.stored) {
+        problem('size', `inline data of ${s.data.inline.length} bytes, ${s.stored} expected`, s.part);
+        unreadable.add(s);
+      }
       continue;
     }
     try {
       const st = await stat(env.files.pathOf(s.data.file));
-      if (st.size !== s.stored) problem('size', `data file ${s.data.file} has ${st.size} bytes, ${s.stored} expected`, s.part);
+      if (st.size !== s.stored) {
+        problem('size', `data file ${s.data.file} has ${st.size} bytes, ${s.stored} expected`, s.part);
+        // Bytes appended are never read (a GET reads the recorded size): the rest still is.
+        if (st.size < s.stored) unreadable.add(s);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       problem('missing', `data file ${s.data.file} is missing`, s.part);
+      unreadable.add(s);
     }
   }
-  if (!opts.deep || problems.length > 0) return problems;
+  // The other segments are still read: damage in one part (or bytes appended to a file, which a
+  // GET never reads) must not hide damage in another.
+  if (!opts.deep || unreadable.size === segments.length) return problems;
 
   if (rec.sse?.kind === 'SSE-C') {
     report.keyless++;
@@ -234,6 +246,7 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
   const partSums: Array<Checksums | undefined> = [];
   try {
     for (const s of segments) {
+      if (unreadable.has(s)) continue;
       // The checksums the record keeps of this plaintext (sealed ones open with the object key).
       let sums: Checksums | undefined;
       try {
@@ -276,7 +289,8 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
     }
     // A completed multipart object's own checksum (COMPOSITE or FULL_OBJECT) is formed from its
     // parts' checksums, which the loop above checked against the data: form it again.
-    if (rec.parts !== undefined && rec.etag !== '') await checkObjectChecksum(rec, rec.parts, partSums, objectKey, problem);
+    // (Not when a part could not be read: its checksums were not checked against its data.)
+    if (rec.parts !== undefined && rec.etag !== '' && unreadable.size === 0) await checkObjectChecksum(rec, rec.parts, partSums, objectKey, problem);
   } finally {
     objectKey?.fill(0);
   }

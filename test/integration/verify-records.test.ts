@@ -4,8 +4,11 @@
 // on multipart objects of every kind as s3d writes them (plain, SSE-S3, SSE-KMS, SSE-C, an
 // SSE-C key rotated in place, a copy). An SSE-S3 record moved onto another key is refused with
 // a message that says it may have been moved, and a warning (KMS refusals are rate-limited) naming the object.
+// And a deep check reads on past a data file's `size` finding: a part flipped beside a part with
+// bytes appended, and a file both appended to and flipped, each found.
 
 import t from 'tap';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
@@ -18,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { MetaStore } from '../../daemon/meta/store.js';
 import { runS3d, startDaemon, TEST_KMS_SECRET, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { flipByte } from '../helpers/files.js';
 import { createBucket } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec, ssecCopy } from '../helpers/sse.js';
 
@@ -106,4 +110,45 @@ t.test('parts reordered or dropped in a record are found; a moved SSE-S3 record 
   // A KMS refusal is a warning, at most one per 10 s (a changed KMS key fails every such read): it names the object.
   const line = d.logs.find((l) => l.includes('"level":40') && l.includes('moved or modified') && l.includes('"key":"moved"'));
   t.ok(line, 'a warning names the object');
+});
+
+t.test('deep: damage in one part is found beside a part whose file has bytes appended', async (t) => {
+  const s3 = d.s3(); // the daemon restarted above
+  const b = await createBucket(s3, 'vdmg');
+  const Key = 'mp-damaged';
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key, ServerSideEncryption: 'AES256' }));
+  const done = [];
+  for (let n = 1; n <= 2; n++) {
+    const r = await s3.send(new UploadPartCommand({ Bucket: b, Key, UploadId, PartNumber: n, Body: testBytes(5 * MiB, 50 + n) }));
+    done.push({ PartNumber: n, ETag: r.ETag });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key, UploadId, MultipartUpload: { Parts: done } }));
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'single-damaged', Body: testBytes(300_000, 60), ServerSideEncryption: 'AES256' }));
+  // Read-only beside the serving daemon, as verify opens it.
+  const m = new MetaStore(join(d.dataDir, '.s3d'), { readOnly: true });
+  let parts: string[];
+  let single: string;
+  try {
+    parts = m.getObject(b, Key)!.parts!.map((p) => (p.data as { file: string }).file);
+    single = (m.getObject(b, 'single-damaged')!.data as { file: string }).file;
+  } finally {
+    await m.close();
+  }
+  const path = (id: string): string => join(d.dataDir, '.s3d', 'objects', id.slice(0, 2), id);
+  appendFileSync(path(parts[0]!), Buffer.alloc(100, 1)); // never read by a GET
+  flipByte(path(parts[1]!), 3 * (64 * 1024 + 32) + 500, 0x01);
+  appendFileSync(path(single), Buffer.alloc(10, 1));
+  flipByte(path(single), 100, 0x01);
+  const { code, stdout } = await runS3d(['verify', d.dataDir, '--deep', '--bucket', b], { S3_CRYPTO_WORKERS: '1', S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, 60_000);
+  t.equal(code, 1, 'exit 1');
+  const problems = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('PROBLEM '))
+    .map((l) => l.replace(/ version null/, '').replace(/: (size|tampered): .*/, ': $1'))
+    .sort();
+  t.same(
+    problems,
+    [`PROBLEM ${b}/${Key} part 1: size`, `PROBLEM ${b}/${Key} part 2: tampered`, `PROBLEM ${b}/single-damaged: size`, `PROBLEM ${b}/single-damaged: tampered`],
+    'the appended bytes and the flipped ones, each found',
+  );
 });
