@@ -2,7 +2,8 @@
 // the versioning configuration, and bucket default encryption (Put/Get/DeleteBucketEncryption).
 
 import { S3Error } from '../errors.js';
-import type { BucketEncryption, TagSet } from '../meta/records.js';
+import type { BucketEncryption, BucketRecord, TagSet } from '../meta/records.js';
+import { MetaConflict } from '../meta/store.js';
 import { normalizeKmsKeyId } from '../sse/params.js';
 import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
@@ -150,11 +151,18 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   // owned bucket with 200 (legacy behaviour, documented under BucketAlreadyOwnedByYou), so scripts
   // written for it create buckets to make sure they exist; elsewhere it is 409, as on MinIO. Not
   // when the request asks for Object Lock or tags the bucket lacks: that must not look granted.
-  const existing = env.meta.getBucket(name);
-  if (existing !== undefined && env.config.region === 'us-east-1' && !(withLock && existing.objectLock === undefined) && (tags === undefined || sameTags(tags, existing.tags))) {
-    return { status: 200, headers: { location: `/${name}` } };
+  const alreadyMade = (existing: BucketRecord | undefined): boolean =>
+    existing !== undefined && env.config.region === 'us-east-1' && !(withLock && existing.objectLock === undefined) && (tags === undefined || sameTags(tags, existing.tags));
+  if (alreadyMade(env.meta.getBucket(name))) return { status: 200, headers: { location: `/${name}` } };
+  try {
+    await env.meta.createBucket(name, Date.now(), { ...(withLock ? { versioning: 'Enabled', objectLock: {} } : {}), ...tagsField(tags) });
+  } catch (err) {
+    // Another CreateBucket of the name committed while this one ran (parallel workers making
+    // sure their bucket exists): answered as if it had come just after that one, as it would
+    // have been had it arrived later (it was 409 in us-east-1, where a repeat is 200).
+    if (err instanceof MetaConflict && err.code === 'BucketAlreadyOwnedByYou' && alreadyMade(env.meta.getBucket(name))) return { status: 200, headers: { location: `/${name}` } };
+    metaError(err);
   }
-  await env.meta.createBucket(name, Date.now(), { ...(withLock ? { versioning: 'Enabled', objectLock: {} } : {}), ...tagsField(tags) }).catch(metaError);
   return { status: 200, headers: { location: `/${name}` } };
 }
 

@@ -25,7 +25,7 @@ import type { LookupAddress } from 'node:dns';
 import { Agent } from 'node:http';
 import { presignUrl } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { assertXmlError, raw, send, xmlField, type RawResponse } from '../helpers/http.js';
+import { assertXmlError, buildHeaders, raw, send, xmlField, type RawResponse } from '../helpers/http.js';
 import { clientFor, expectSdkError } from '../helpers/s3.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -197,6 +197,26 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
   await expectSdkError(t, s3.send(new HeadBucketCommand({ Bucket: elsewhere })), 'NotFound', 404, 'and no bucket was created');
   const bad = await req('CreateBucket malformed XML', { method: 'PUT', path: `/${bucketName()}`, body: '<CreateBucketConfiguration><Loc', sign: { payloadHash: 'hash' } });
   assertXmlError(t, bad, 400, 'MalformedXML', 'CreateBucket with a malformed body');
+});
+
+t.test('CreateBucket of one name at once from several clients: answered as one after the other', async (t) => {
+  // Parallel workers making sure their bucket exists: in us-east-1 each is 200, as a repeated
+  // CreateBucket is there; elsewhere one is 200 and the others 409 BucketAlreadyOwnedByYou.
+  for (const [daemon, region, expected] of [
+    [d, REGION, [200]],
+    [euD, 'eu-west-1', [200, 409]],
+  ] as const) {
+    for (let round = 0; round < 4; round++) {
+      const path = `/${bucketName('race')}`;
+      // Signed first, then sent together: the requests reach the daemon before any has committed.
+      const signed = Array.from({ length: 6 }, () => buildHeaders(daemon.port, { method: 'PUT', path, sign: { region } }));
+      const all = await Promise.all(signed.map((headers) => req(`CreateBucket race ${region}`, { method: 'PUT', path, headers, sign: false }, daemon)));
+      const seenAnswers = all.map((r) => `${r.status} ${xmlField(r.body, 'Code') ?? ''}`).join(', ');
+      t.same([...new Set(all.map((r) => r.status))].sort(), expected, `${region}: ${seenAnswers}`);
+      t.equal(all.filter((r) => r.status === 200).length, region === REGION ? 6 : 1, `${region}: how many succeed`);
+      t.ok(all.filter((r) => r.status === 409).every((r) => xmlField(r.body, 'Code') === 'BucketAlreadyOwnedByYou'), `${region}: a losing create is BucketAlreadyOwnedByYou`);
+    }
+  }
 });
 
 t.test('HeadBucket, GetBucketLocation, DeleteBucket', async (t) => {
