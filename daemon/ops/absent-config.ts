@@ -11,7 +11,7 @@
 // block, once here, is kept and enforced: public-access-block.ts.)
 import { S3Error, type S3ErrorCode } from '../errors.js';
 import type { Operation } from '../http/router.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlElement, xmlFields, xmlList, type XmlObject } from './xml.js';
 
@@ -96,9 +96,9 @@ const getAccelerate: OpHandler = async (env, ctx) => {
 };
 
 const putAccelerate: OpHandler = async (env, ctx) => {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   enumValue(xmlFields(await readConfig(ctx, 'AccelerateConfiguration'), ['Status'], 'AccelerateConfiguration'), 'Status', ['Suspended', 'Enabled'], 'Transfer acceleration');
-  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, accelerate: 'Suspended' })).catch(metaError);
+  await updateSeenBucket(env, seen, (b) => ({ ...b, accelerate: 'Suspended' }));
   return { status: 200 };
 };
 

@@ -5,7 +5,7 @@ import { S3Error } from '../errors.js';
 import { HTTP_TOKEN } from '../http/cors.js';
 import type { CorsRule } from '../meta/records.js';
 import { validBucketName } from './bucket.js';
-import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlList, xmlText, type XmlObject } from './xml.js';
 
@@ -103,9 +103,9 @@ export function bucketCorsRules(env: OpsEnv, bucket: string): readonly CorsRule[
 // ---- handlers
 
 export async function handlePutBucketCors(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const rules = parseCorsConfiguration(await ctx.body.readAll(MAX_XML_BODY));
-  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, cors: rules })).catch(metaError);
+  await updateSeenBucket(env, seen, (b) => ({ ...b, cors: rules }));
   return { status: 200 };
 }
 

@@ -7,7 +7,7 @@ import { MetaConflict } from '../meta/store.js';
 import { normalizeKmsKeyId } from '../sse/params.js';
 import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
-import { bucketOwner, clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { bucketOwner, clearBucketField, metaError, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS } from './object-headers.js';
 
@@ -206,7 +206,7 @@ export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext
  * NotImplemented rather than promised and not kept.
  */
 export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const conf = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'VersioningConfiguration');
   const { Status: status, MfaDelete: mfa } = xmlFields(conf, ['Status', 'MfaDelete', 'ExcludedPrefixes', 'ExcludeFolders'], 'VersioningConfiguration');
   if (status !== undefined && typeof status !== 'string') throw new S3Error('MalformedXML', 'Status must be text.');
@@ -222,12 +222,10 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   if (status === undefined && mfa === undefined) throw new S3Error('IllegalVersioningConfigurationException');
   // MfaDelete Disabled (Terraform's mfa_delete = "Disabled") is what s3d does: kept, so that
   // GetBucketVersioning gives it back as S3 does.
-  await env.meta
-    .updateBucket(ctx.bucket!, (b) => {
-      if (status === 'Suspended' && b.objectLock !== undefined) throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
-      return { ...b, ...(status !== undefined ? { versioning: status } : {}), ...(mfa === 'Disabled' ? { mfaDelete: 'Disabled' as const } : {}) };
-    })
-    .catch(metaError);
+  await updateSeenBucket(env, seen, (b) => {
+    if (status === 'Suspended' && b.objectLock !== undefined) throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+    return { ...b, ...(status !== undefined ? { versioning: status } : {}), ...(mfa === 'Disabled' ? { mfaDelete: 'Disabled' as const } : {}) };
+  });
   return { status: 200 };
 }
 
@@ -281,7 +279,7 @@ function parseBlockedEncryptionTypes(v: unknown): { blockedEncryptionTypes?: Rea
 }
 
 export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const config = parseEncryptionConfig(await ctx.body.readAll(MAX_XML_BODY));
   if (!env.kms) throw new S3Error('KMSNotConfigured', 'Server side encryption specified but KMS is not configured');
   if (config.algorithm === 'aws:kms' && config.kmsKeyId !== undefined) {
@@ -295,12 +293,10 @@ export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext
   }
   // A configuration without BlockedEncryptionTypes keeps the bucket's (as S3 keeps its block on
   // SSE-C): a tool that does not know the element (minio-js, an older CLI) cannot lift it unseen.
-  await env.meta
-    .updateBucket(ctx.bucket!, (b) => ({
-      ...b,
-      encryption: config.blockedEncryptionTypes === undefined && b.encryption?.blockedEncryptionTypes !== undefined ? { ...config, blockedEncryptionTypes: b.encryption.blockedEncryptionTypes } : config,
-    }))
-    .catch(metaError);
+  await updateSeenBucket(env, seen, (b) => ({
+    ...b,
+    encryption: config.blockedEncryptionTypes === undefined && b.encryption?.blockedEncryptionTypes !== undefined ? { ...config, blockedEncryptionTypes: b.encryption.blockedEncryptionTypes } : config,
+  }));
   return { status: 200 };
 }
 

@@ -60,6 +60,23 @@ export function requireSameBucket(seen: BucketRecord, bucket: BucketRecord): voi
   if (!sameBucket(bucket, seen)) throw new S3Error('OperationAborted', `The bucket ${seen.name} was deleted and created again while this request ran; retry.`, { fields: { BucketName: seen.name } });
 }
 
+/**
+ * updateBucket of the bucket the request started with (`seen`, as requireBucket found it). A
+ * bucket deleted and created again under its name while the request's document arrived is
+ * another: the configuration, judged by the old bucket's policy, must not land on the new one (a
+ * lifecycle rule expiring its objects, a public policy, versioning or Object Lock turned on for
+ * good). It answers 409 OperationAborted, as object writes do (inSameBucket); a bucket just gone
+ * is NoSuchBucket.
+ */
+export function updateSeenBucket(env: OpsEnv, seen: BucketRecord, update: (b: BucketRecord) => BucketRecord): Promise<BucketRecord> {
+  return env.meta
+    .updateBucket(seen.name, (b) => {
+      requireSameBucket(seen, b);
+      return update(b);
+    })
+    .catch(metaError);
+}
+
 export function requireBucket(env: OpsEnv, name: string | undefined): BucketRecord {
   if (name === undefined) throw new S3Error('InvalidBucketName');
   const b = env.meta.getBucket(name);
@@ -74,14 +91,12 @@ export function requireBucket(env: OpsEnv, name: string | undefined): BucketReco
 export async function clearBucketField(env: OpsEnv, bucket: string | undefined, field: keyof BucketRecord & ('policy' | 'cors' | 'lifecycle' | 'encryption' | 'publicAccessBlock'), also?: keyof BucketRecord & 'lifecycleTransitionDefault'): Promise<{ status: 204 }> {
   const b = requireBucket(env, bucket);
   if (b[field] !== undefined || (also !== undefined && b[also] !== undefined)) {
-    await env.meta
-      .updateBucket(b.name, (rec) => {
-        const rest = { ...rec };
-        delete rest[field];
-        if (also !== undefined) delete rest[also];
-        return rest;
-      })
-      .catch(metaError);
+    await updateSeenBucket(env, b, (rec) => {
+      const rest = { ...rec };
+      delete rest[field];
+      if (also !== undefined) delete rest[also];
+      return rest;
+    });
   }
   return { status: 204 };
 }

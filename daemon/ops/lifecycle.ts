@@ -14,7 +14,7 @@ import { S3Error } from '../errors.js';
 import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
 import { isLocked } from '../meta/store.js';
 import { writtenAt } from '../meta/versions.js';
-import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
@@ -376,18 +376,16 @@ function transitionDefaultHeader(b: { lifecycleTransitionDefault?: string }): Re
 }
 
 export async function handlePutBucketLifecycle(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const asked = ctx.headers[TRANSITION_DEFAULT_HEADER];
   if (asked !== undefined && !TRANSITION_DEFAULTS.has(asked)) {
     throw new S3Error('InvalidArgument', `${TRANSITION_DEFAULT_HEADER} must be all_storage_classes_128K or varies_by_storage_class.`, { fields: { ArgumentName: TRANSITION_DEFAULT_HEADER, ArgumentValue: asked } });
   }
   const rules = parseLifecycle(await ctx.body.readAll(MAX_XML_BODY));
-  const b = await env.meta
-    .updateBucket(ctx.bucket!, (cur) => {
-      const { lifecycleTransitionDefault: _old, ...rest } = cur;
-      return { ...rest, lifecycle: rules, ...(asked === 'varies_by_storage_class' ? { lifecycleTransitionDefault: asked } : {}) };
-    })
-    .catch(metaError);
+  const b = await updateSeenBucket(env, seen, (cur) => {
+    const { lifecycleTransitionDefault: _old, ...rest } = cur;
+    return { ...rest, lifecycle: rules, ...(asked === 'varies_by_storage_class' ? { lifecycleTransitionDefault: asked } : {}) };
+  });
   return { status: 200, headers: transitionDefaultHeader(b) };
 }
 

@@ -15,7 +15,7 @@ import { clientVersionId } from '../meta/versions.js';
 import { compileRules, matchTargets, SUPPORTED_EVENTS, type CompiledRule, type EventName } from '../notify/rules.js';
 import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 
@@ -118,15 +118,13 @@ export function notificationXml(rules: readonly NotificationRule[]): string {
 // ---- handlers
 
 export async function handlePutBucketNotification(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const lookup: TargetLookup = { region: env.config.region, has: (id) => env.notify?.has(id) ?? false };
   const rules = parseNotificationConfiguration(await ctx.body.readAll(MAX_XML_BODY), lookup);
-  await env.meta
-    .updateBucket(ctx.bucket!, (b) => {
-      const { notification: _drop, ...rest } = b;
-      return rules.length > 0 ? { ...rest, notification: rules } : rest;
-    })
-    .catch(metaError);
+  await updateSeenBucket(env, seen, (b) => {
+    const { notification: _drop, ...rest } = b;
+    return rules.length > 0 ? { ...rest, notification: rules } : rest;
+  });
   return { status: 200 };
 }
 

@@ -9,7 +9,7 @@
 
 import { S3Error } from '../errors.js';
 import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
-import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
+import { metaErrorAfterLookUp, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -158,7 +158,7 @@ function positive(v: unknown, what: string): number {
 }
 
 export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const conf = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'ObjectLockConfiguration', { childless: 'missing' });
   xmlFields(conf, ['ObjectLockEnabled', 'Rule'], 'ObjectLockConfiguration');
   if (conf.ObjectLockEnabled !== undefined && xmlText(conf.ObjectLockEnabled, 'ObjectLockEnabled').trim() !== 'Enabled') throw new S3Error('MalformedXML', 'ObjectLockEnabled must be Enabled.');
@@ -178,13 +178,11 @@ export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: Request
     defaultRetention = d.Days !== undefined ? { mode: mode as LockMode, days: positive(d.Days, 'Days') } : { mode: mode as LockMode, years: positive(d.Years, 'Years') };
     if ((defaultRetention.days ?? 0) > 36500 || (defaultRetention.years ?? 0) > 100) throw new S3Error('InvalidArgument', 'Default retention is limited to 100 years.');
   }
-  await env.meta
-    .updateBucket(ctx.bucket!, (cur) => {
-      // S3 turns Object Lock on only for a bucket whose versioning is Enabled (and never off again).
-      if (cur.objectLock === undefined && cur.versioning !== 'Enabled') throw new S3Error('InvalidBucketState', 'Versioning must be \'Enabled\' on the bucket to apply a Object Lock configuration');
-      return { ...cur, objectLock: defaultRetention === undefined ? {} : { defaultRetention } };
-    })
-    .catch(metaError);
+  await updateSeenBucket(env, seen, (cur) => {
+    // S3 turns Object Lock on only for a bucket whose versioning is Enabled (and never off again).
+    if (cur.objectLock === undefined && cur.versioning !== 'Enabled') throw new S3Error('InvalidBucketState', 'Versioning must be \'Enabled\' on the bucket to apply a Object Lock configuration');
+    return { ...cur, objectLock: defaultRetention === undefined ? {} : { defaultRetention } };
+  });
   return { status: 200 };
 }
 

@@ -15,7 +15,7 @@ import type { BucketRecord, TagSet } from '../meta/records.js';
 import { utf8Text } from '../utf8.js';
 import { bodyContext, checkContext, listingContext, requestContext, signedBy, uploadContext, type BodyFacts, type ObjectRef, type RequestKeys, type SignedBy } from './condition-keys.js';
 import { parseCopySource } from './copy.js';
-import { accountId, clearBucketField, userArn, metaError, requireBucket, type OpsEnv } from './env.js';
+import { accountId, clearBucketField, userArn, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { blocks } from './public-access-block.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
@@ -508,7 +508,7 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: Body
 }
 
 export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const text = utf8Text(await ctx.body.readAll(64 * 1024));
   if (text === undefined) throw new S3Error('MalformedPolicy', 'The policy is not valid UTF-8.');
   const policy = parseBucketPolicy(text, ctx.bucket!);
@@ -530,7 +530,7 @@ export async function handlePutBucketPolicy(env: OpsEnv, ctx: RequestContext): P
     }
     return { ...b, policy: text };
   };
-  await env.meta.updateBucket(ctx.bucket!, update).catch(metaError);
+  await updateSeenBucket(env, seen, update);
   return { status: 204 };
 }
 

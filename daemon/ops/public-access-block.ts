@@ -10,7 +10,7 @@
 import { S3Error } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import type { BucketRecord, PublicAccessBlock } from '../meta/records.js';
-import { clearBucketField, metaError, requireBucket, type OpsEnv } from './env.js';
+import { clearBucketField, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlFields, xmlList } from './xml.js';
 
@@ -46,7 +46,7 @@ const getPublicAccessBlock: OpHandler = async (env, ctx) => {
 };
 
 const putPublicAccessBlock: OpHandler = async (env, ctx) => {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const doc = parseDocument(await ctx.body.readAll(64 * 1024), 'PublicAccessBlockConfiguration');
   const names = SETTINGS.map(([name]) => name);
   const conf = xmlFields(doc, names, 'PublicAccessBlockConfiguration');
@@ -58,7 +58,7 @@ const putPublicAccessBlock: OpHandler = async (env, ctx) => {
     if (values[0] !== 'true' && values[0] !== 'false') throw new S3Error('MalformedXML', `${name} must be true or false.`);
     block[field] = values[0] === 'true';
   }
-  await env.meta.updateBucket(ctx.bucket!, (b) => ({ ...b, publicAccessBlock: block })).catch(metaError);
+  await updateSeenBucket(env, seen, (b) => ({ ...b, publicAccessBlock: block }));
   return { status: 200 };
 };
 

@@ -5,7 +5,7 @@
 // without their key. Every rule S3 applies to a tag set is checked before anything is stored.
 import { S3Error } from '../errors.js';
 import type { ObjectRecord, TagSet } from '../meta/records.js';
-import { metaError, metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
+import { metaErrorAfterLookUp, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -200,9 +200,9 @@ function isMinioSdk(userAgent: string | undefined): boolean {
 }
 
 export async function handlePutBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_BUCKET_TAGS);
-  await env.meta.updateBucket(ctx.bucket!, (b) => withTags(b, tags)).catch(metaError);
+  await updateSeenBucket(env, seen, (b) => withTags(b, tags));
   // S3 answers 204, and boto 2 accepts nothing else; MinIO answers 200, and MinIO's own SDKs
   // (minio-go, so mc and restic, and minio-js) accept nothing else. Each gets what it was
   // written against; the AWS SDKs take any 2xx.
@@ -210,8 +210,8 @@ export async function handlePutBucketTagging(env: OpsEnv, ctx: RequestContext): 
 }
 
 export async function handleDeleteBucketTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
-  await env.meta.updateBucket(ctx.bucket!, (b) => withTags(b, undefined)).catch(metaError);
+  const seen = requireBucket(env, ctx.bucket);
+  await updateSeenBucket(env, seen, (b) => withTags(b, undefined));
   return { status: 204 };
 }
 

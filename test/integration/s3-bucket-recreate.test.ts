@@ -11,11 +11,16 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
   GetObjectLockConfigurationCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { waitForFileCounts } from '../helpers/files.js';
 import { errorCode, openPut, xmlField } from '../helpers/http.js';
@@ -66,4 +71,50 @@ t.test('an upload aborted while its Complete body arrives: NoSuchUpload, not Inv
   t.equal(res.status, 404, `Complete after the Abort: 404 (got ${res.status} ${errorCode(res.body) ?? ''})`);
   t.equal(errorCode(res.body), 'NoSuchUpload', 'NoSuchUpload');
   await t.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })), { name: 'NotFound' }, 'no object was made');
+});
+
+t.test('a bucket configuration PUT in flight while its bucket is deleted and created again: OperationAborted, the new bucket keeps its own', async (t) => {
+  const configs: Array<{ what: string; query: string; body: (bucket: string) => string; absent: (bucket: string) => Promise<unknown> }> = [
+    {
+      what: 'lifecycle',
+      query: 'lifecycle',
+      body: () => '<LifecycleConfiguration><Rule><ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
+      absent: (bucket) => t.rejects(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), { name: 'NoSuchLifecycleConfiguration' }, 'lifecycle: the new bucket has no rules'),
+    },
+    {
+      what: 'policy',
+      query: 'policy',
+      body: (bucket) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }] }),
+      absent: (bucket) => t.rejects(s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), { name: 'NoSuchBucketPolicy' }, 'policy: the new bucket has none'),
+    },
+    {
+      what: 'versioning',
+      query: 'versioning',
+      body: () => '<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>',
+      absent: async (bucket) => t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, undefined, 'versioning: the new bucket is unversioned'),
+    },
+    {
+      what: 'tagging',
+      query: 'tagging',
+      body: () => '<Tagging><TagSet><Tag><Key>old</Key><Value>bucket</Value></Tag></TagSet></Tagging>',
+      absent: (bucket) => t.rejects(s3.send(new GetBucketTaggingCommand({ Bucket: bucket })), { name: 'NoSuchTagSet' }, 'tagging: the new bucket has no tags'),
+    },
+  ];
+  for (const c of configs) {
+    const bucket = bucketName(`recfg-${c.what}`);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const body = Buffer.from(c.body(bucket));
+    const put = openPut(d.port, `/${bucket}`, body.length, { query: c.query, headers: { 'content-md5': createHash('md5').update(body).digest('base64') } });
+    await put.write(body.subarray(0, 10));
+    // The handler has read the old bucket and is receiving the document: delete the bucket and create it again.
+    await new Promise((r) => setTimeout(r, 200));
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    put.end(body.subarray(10));
+    const res = await put.response;
+    t.equal(res.status, 409, `${c.what}: the PUT is 409 (got ${res.status} ${errorCode(res.body) ?? ''})`);
+    t.equal(errorCode(res.body), 'OperationAborted', `${c.what}: OperationAborted`);
+    await c.absent(bucket);
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  }
 });
