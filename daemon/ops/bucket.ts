@@ -46,7 +46,10 @@ const MAX_BUCKETS = 10_000;
 /**
  * ListBuckets with S3's optional paging and filtering: `prefix`, `max-buckets` (1–10000) and
  * `continuation-token` (the opaque token of the previous page: here the last name, base64url);
- * `bucket-region` other than this server's region matches nothing.
+ * `bucket-region` other than this server's region matches nothing. A request with neither
+ * `max-buckets` nor `continuation-token` is unpaginated and names every bucket, as S3 does
+ * (its default quota is 10,000 buckets) and MinIO does: s3d sets no quota, and clients that
+ * never page (boto3's list_buckets, mc, minio-js) would miss the buckets past the first 10,000.
  */
 export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const q = ctx.query;
@@ -55,10 +58,10 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   if (maxRaw !== null && (!/^\d+$/.test(maxRaw) || Number(maxRaw) < 1 || Number(maxRaw) > MAX_BUCKETS)) {
     throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}.`);
   }
-  const max = maxRaw === null ? MAX_BUCKETS : Number(maxRaw);
   // An empty token starts at the first bucket, as S3 answers it (recorded by LocalStack against AWS);
   // ListObjectsV2 refuses an empty one.
   const tokenRaw = q.get('continuation-token') || null;
+  const max = maxRaw !== null ? Number(maxRaw) : tokenRaw !== null ? MAX_BUCKETS : Infinity;
   let after = '';
   if (tokenRaw !== null) {
     after = Buffer.from(tokenRaw, 'base64url').toString('utf8');
