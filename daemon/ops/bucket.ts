@@ -127,6 +127,9 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
     const doc = parseXml(body);
     const conf = doc.CreateBucketConfiguration as Record<string, unknown> | undefined;
     if (conf === undefined) throw new S3Error('MalformedXML');
+    // One region name, as S3's schema has it: a repeated LocationConstraint, or one holding
+    // elements, was read as none and the bucket made in this region.
+    if (conf.LocationConstraint !== undefined) xmlText(conf.LocationConstraint, 'LocationConstraint');
     // A directory bucket's Location and Bucket are refused: s3d would create a general purpose one.
     for (const element of Object.keys(conf)) {
       if (element === 'LocationConstraint' || element === 'Tags' || element.startsWith('@_') || element === '#text') continue;

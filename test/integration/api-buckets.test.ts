@@ -197,6 +197,18 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
   await expectSdkError(t, s3.send(new HeadBucketCommand({ Bucket: elsewhere })), 'NotFound', 404, 'and no bucket was created');
   const bad = await req('CreateBucket malformed XML', { method: 'PUT', path: `/${bucketName()}`, body: '<CreateBucketConfiguration><Loc', sign: { payloadHash: 'hash' } });
   assertXmlError(t, bad, 400, 'MalformedXML', 'CreateBucket with a malformed body');
+  // A LocationConstraint that is no region name (repeated, or holding elements) does not validate
+  // against S3's schema: refused, and no bucket made in this region in its stead.
+  for (const [why, inner] of [
+    ['two LocationConstraints', '<LocationConstraint>us-east-1</LocationConstraint><LocationConstraint>eu-west-1</LocationConstraint>'],
+    ['a LocationConstraint holding an element', '<LocationConstraint><Region>eu-west-1</Region></LocationConstraint>'],
+  ] as const) {
+    const name = bucketName('badloc');
+    const body = `<CreateBucketConfiguration>${inner}</CreateBucketConfiguration>`;
+    const r = await req(`CreateBucket ${why}`, { method: 'PUT', path: `/${name}`, body, sign: { payloadHash: 'hash' } });
+    assertXmlError(t, r, 400, 'MalformedXML', `CreateBucket with ${why}`);
+    await expectSdkError(t, s3.send(new HeadBucketCommand({ Bucket: name })), 'NotFound', 404, `${why}: no bucket was created`);
+  }
 });
 
 t.test('CreateBucket of one name at once from several clients: answered as one after the other', async (t) => {
