@@ -6,12 +6,13 @@
 import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetaConflict, type MetaStore } from './store.js';
+import { every, type Every } from '../schedule.js';
 
 /** Uploads read per page of a pass. */
 const PAGE = 1000;
 
 export class UploadExpiry {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Every | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
   /** Uploads aborted since start-up (metrics). */
@@ -26,8 +27,8 @@ export class UploadExpiry {
 
   start(): void {
     if (this.expiryMs <= 0) return;
-    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
-    this.timer.unref();
+    // every(): S3_API_STALE_UPLOADS_CLEANUP_INTERVAL may be longer than a Node timer holds.
+    this.timer = every(this.intervalMs, () => void this.sweep());
   }
 
   /** One pass now (unless one runs): resolves to the number of uploads aborted. */
@@ -69,7 +70,7 @@ export class UploadExpiry {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.clear();
     await this.running?.catch(() => undefined);
   }
 }
