@@ -515,6 +515,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE + '\n');
     return 2;
   }
+  // An empty DIR (an unset variable in "$DIR") would resolve to the working directory and serve it.
+  if (positional[0] === '') {
+    process.stderr.write(`s3d: an empty DIR (an unset variable?)\n${USAGE}\n`);
+    return 2;
+  }
   let config: Config;
   try {
     config = loadConfig({ dataDir: positional[0]!, dev });

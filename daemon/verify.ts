@@ -371,6 +371,11 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
     err(VERIFY_USAGE);
     return 2;
   }
+  // An empty DIR (an unset variable in "$DIR") would resolve to the working directory and check it.
+  if (positional[0] === '') {
+    err(`s3d verify: an empty DIR (an unset variable?)\n${VERIFY_USAGE}`);
+    return 2;
+  }
   const dataDir = resolve(positional[0]!);
   const metaDir = join(dataDir, '.s3d');
   if (!existsSync(join(metaDir, 'meta'))) {

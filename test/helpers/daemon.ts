@@ -112,12 +112,13 @@ export interface S3dRun {
 
 /**
  * Runs `s3d ARGS` (the built CLI: verify, backup, --version, a server expected to refuse to start)
- * to its end, with PATH and `env` as its whole environment; SIGTERM after `timeoutMs`.
+ * to its end, with PATH and `env` as its whole environment, in `cwd` (default: this process's);
+ * SIGTERM after `timeoutMs`.
  */
-export function runS3d(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<S3dRun> {
+export function runS3d(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, cwd?: string): Promise<S3dRun> {
   return new Promise((resolve) => {
     const [cmd, argv] = nodeChild([MAIN, ...args]);
-    const p = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const p = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, ...(cwd !== undefined ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     // Decoded as streams: a character split between two chunks stays whole.

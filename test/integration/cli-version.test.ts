@@ -1,11 +1,13 @@
 // `s3d --version` (and `s3d version`) prints package.json's version, the store format it writes
 // and the runtime; the `listening` log line and the s3d_build_info metric carry the same version,
 // so an operator can tell which build answers. `s3d --help` prints the usage on stdout (exit 0),
-// a usage error on stderr (exit 2).
+// a usage error on stderr (exit 2), an empty DIR included (it meant the working directory).
 
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { runS3d, startDaemonFor, type S3dRun } from '../helpers/daemon.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runS3d, startDaemon, startDaemonFor, type S3dRun } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { projectPath } from '../helpers/root.js';
 import { STORE_FORMAT } from '../../daemon/meta/state.js';
@@ -37,6 +39,22 @@ t.test('s3d --help on stdout, a usage error on stderr', async (t) => {
   t.equal(none.code, 2, 'no command: exit 2');
   t.equal(none.stdout, '');
   t.match(none.stderr, /^usage: s3d server DIR/, 'the usage on stderr');
+});
+
+t.test('an empty DIR (an unset variable in "$DIR") is a usage error, not the working directory', async (t) => {
+  // A working directory holding a store: `s3d server ""` served it, and `s3d verify ""` checked it
+  // and said "no problems" about a directory nobody named.
+  const cwd = mkdtempSync(join(tmpdir(), 's3d-empty-dir-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const server = await runS3d(['server', '', '--dev'], { S3_ADDRESS: '127.0.0.1:0' }, 10_000, cwd);
+  t.equal(server.code, 2, 's3d server "": exit 2');
+  t.match(server.stderr, /^s3d: an empty DIR \(an unset variable\?\)\nusage: s3d server DIR/, 'saying so before the usage');
+  t.notOk(existsSync(join(cwd, '.s3d')), 'nothing made in the working directory');
+  const store = await startDaemon({ dataDir: cwd });
+  t.equal(await store.stop(), 0);
+  const verify = await runS3d(['verify', ''], {}, 10_000, cwd);
+  t.equal(verify.code, 2, 's3d verify "": exit 2');
+  t.match(verify.stderr, /^s3d verify: an empty DIR \(an unset variable\?\)\nusage: s3d verify DIR/, 'saying so before the usage');
 });
 
 t.test('the listening log line and s3d_build_info carry the version', async (t) => {
