@@ -250,6 +250,12 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError('S3_ROOT_PASSWORD must be set when S3_ROOT_USER is set');
   }
   if (rootUser.length < 3) throw new ConfigError('S3_ROOT_USER must be at least 3 characters long');
+  // A SigV4 Credential is split on '/' and the Authorization header's components on ',', and a
+  // header carries no byte outside ASCII: such a user's every signed request would fail (MinIO
+  // refuses ',' in access keys too).
+  if (!/^[\t\x20-\x7e]+$/.test(rootUser) || /[/,]/.test(rootUser)) {
+    throw new ConfigError('S3_ROOT_USER must be printable ASCII without "/" or ",": no signed request could name it');
+  }
   if (rootPassword.length < 8) throw new ConfigError('S3_ROOT_PASSWORD must be at least 8 characters long');
 
   const { host, port } = parseAddress(env.S3_ADDRESS || '127.0.0.1:9000');

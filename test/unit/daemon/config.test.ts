@@ -107,3 +107,13 @@ t.test('S3_DOMAIN: names lower-cased, a fully qualified name\'s trailing dot dro
   t.strictSame(loadConfig(cli, { S3_DOMAIN: 'S3.Example.com., localhost' }).domains, ['s3.example.com', 'localhost']);
   t.throws(() => loadConfig(cli, { S3_DOMAIN: 'bad_name.example' }), ConfigError, 'not a host name');
 });
+
+t.test('S3_ROOT_USER that no signed request can name is refused by name (it started, and every SigV4 request of the root user failed)', async (t) => {
+  const env = (user: string): NodeJS.ProcessEnv => ({ S3_ROOT_USER: user, S3_ROOT_PASSWORD: 'password123' });
+  // A Credential is split on '/' and the Authorization header's components on ',': such a user's
+  // requests were AuthorizationHeaderMalformed; a header cannot carry 'é' (InvalidArgument).
+  for (const user of ['ad/min', 'ad,min', 'admé', 'ad\u0001min']) {
+    t.throws(() => loadConfig(cli, env(user)), /S3_ROOT_USER must be printable ASCII without "\/" or ","/, JSON.stringify(user));
+  }
+  for (const user of ['admin', 'ad=min', 'ad:min', 'ad.min@example.com', 'AKIA+x_y-z', 'ad min']) t.equal(loadConfig(cli, env(user)).rootUser, user, `${JSON.stringify(user)} is fine`);
+});
