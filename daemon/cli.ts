@@ -158,6 +158,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     madeDirs = makeDirs(join(config.dataDir, '.s3d'), 0o700);
     accessSync(join(config.dataDir, '.s3d'), constants.W_OK);
   } catch (err) {
+    // mkdir finds no parent only past a symbolic link to nothing (the data directory, or a
+    // directory above it, linked into a file system that is not mounted).
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ConfigError(`the data directory ${config.dataDir} cannot be created: a symbolic link on its path points to nothing (a file system not mounted?): ${(err as Error).message}`);
+    }
     throw dataDirError(config.dataDir, err);
   }
   // Before anything reads or sweeps the directory: a second daemon on it stops here.

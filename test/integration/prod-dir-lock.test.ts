@@ -132,6 +132,16 @@ t.test('a data directory s3d cannot write is a configuration error: exit 2 with 
   t.match(notDir.stderr, /data directory .*a-file is not a directory/, 'and says so');
   t.notMatch(notDir.stderr, /\n\s+at /, 'without a stack trace');
 
+  // A symbolic link whose target is not there (a disk not mounted under it): exit 1 with a stack
+  // trace in the log and nothing on stderr, and systemd restarted into it.
+  const { symlinkSync } = await import('node:fs');
+  const dangling = join(work, 'dangling');
+  symlinkSync(join(work, 'unmounted', 's3d'), dangling);
+  const noTarget = await runSecond(dangling);
+  t.equal(noTarget.code, 2, 'a symbolic link to nothing: exit 2');
+  t.match(noTarget.stderr, /data directory .*dangling cannot be created: a symbolic link on its path points to nothing/, 'and says so');
+  t.notOk(existsSync(join(work, 'unmounted')), 'nothing made where the link points');
+
   if (process.getuid?.() === 0) {
     // root writes anywhere; a read-only bind would need a mount. Check the permission case as
     // an unprivileged user when the machine has one (runuser, the nobody account).
