@@ -203,6 +203,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   try {
     meta = new MetaStore(join(config.dataDir, '.s3d'), { cleanMarker: marker });
   } catch (err) {
+    // lmdb-js names a store file this user may not open by errno's number alone (13: EACCES,
+    // 1: EPERM), without its path: the store restored or left by root.
+    const code = (err as { code?: unknown }).code;
+    if (code === 13 || code === 1) {
+      disk.stop();
+      throw foreignFilesError(config.dataDir, Object.assign(new Error(`${(err as Error).message} (${join(config.dataDir, '.s3d', 'meta')})`), { code: code === 13 ? 'EACCES' : 'EPERM' }), 'open');
+    }
     if (!(err instanceof StoreFormatError)) throw err;
     disk.stop();
     throw new ConfigError(err.message);
@@ -543,7 +550,12 @@ async function main(argv: string[]): Promise<number> {
   let daemon: Daemon;
   try {
     daemon = await startDaemon(config, log);
-  } catch (err) {
+  } catch (caught) {
+    // A file in the data directory this user may not open (the metadata store or the clean-stop
+    // marker restored or left by root), wherever start-up meets it, is the same configuration
+    // matter as a foreign lock file: exit 2 with the fix, not 1, a stack trace and restarts.
+    const path = (caught as NodeJS.ErrnoException | undefined)?.path;
+    const err = typeof path === 'string' && path.startsWith(config.dataDir + '/') ? foreignFilesError(config.dataDir, caught, 'open') : caught;
     if (err instanceof ConfigError || err instanceof KmsConfigError || err instanceof NativeBindingError || err instanceof DataDirInUseError) {
       log.fatal({ err: { type: err.name, message: err.message } }, err.message);
       process.stderr.write(`s3d: ${err.message}\n`);

@@ -7,7 +7,8 @@
 // After a clean shutdown of the same store the sweep skips its scan of every record (a restart of
 // a large store is not proportional to it); after a crash, or with a store restored from a backup,
 // it scans, and so it does when the store was committed to after the marker was written (by a
-// version that does not know it). A lock file left by a run as another user is a configuration error too (exit 2, not 1).
+// version that does not know it). A lock file, metadata store or clean-stop marker left or restored by another user
+// (root) is a configuration error too (exit 2, not 1).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -179,5 +180,43 @@ t.test('a lock file left by a run as another user: exit 2 with the advice, not a
   t.match(r.stderr, /holds files this user \(.*\) may not open: .*lock.*chown -R/, 'names the file and the fix');
   // (Under tap the child's stderr can also hold tap's own exit hook failing to write as nobody.)
   t.notMatch(r.stderr, /at lockDataDir/, 'no stack trace of ours');
+  t.same(dataFilePaths(d.dataDir).sort(), files, 'no data file touched');
+});
+
+t.test('a metadata store restored as another user (root): exit 2 with the advice, not 1 with a stack trace', { skip: process.getuid?.() !== 0 ? 'needs root to play both users' : false }, async (t) => {
+  const meta = join(d.dataDir, '.s3d', 'meta');
+  const own = (p: string, uid: number): void => {
+    chownSync(p, uid, uid);
+    for (const e of readdirSync(p, { withFileTypes: true })) (e.isDirectory() ? (f: string) => own(f, uid) : (f: string) => chownSync(f, uid, uid))(join(p, e.name));
+  };
+  own(d.dataDir, 65534);
+  // `sudo cp -a` of a backup's .s3d/meta: the directory and LMDB's files root's (mode 0700/0600).
+  own(meta, 0);
+  const cases: Array<[string, () => void, RegExp]> = [
+    ['.s3d/meta root\'s', () => undefined, /may not open: .*\.s3d\/meta/],
+    ['only LMDB\'s files root\'s', () => chownSync(meta, 65534, 65534), /may not open: .*\.s3d\/meta/],
+    [
+      'the clean-shutdown marker root\'s',
+      () => {
+        own(meta, 65534);
+        writeFileSync(join(d.dataDir, '.s3d', 'clean-shutdown'), 'x\n', { mode: 0o600 });
+        chownSync(join(d.dataDir, '.s3d', 'clean-shutdown'), 0, 0);
+        chmodSync(join(d.dataDir, '.s3d', 'clean-shutdown'), 0o600);
+      },
+      /may not open: .*clean-shutdown/,
+    ],
+  ];
+  for (const [what, arrange, names] of cases) {
+    arrange();
+    const r = await run(d.dataDir, 'nobody');
+    if (r.code === 1 && /runuser|does not exist|cannot/.test(r.stderr) && !/s3d/.test(r.stderr)) {
+      t.comment(`runuser not usable here: ${r.stderr.trim()}`);
+      return;
+    }
+    t.equal(r.code, 2, `${what}: exit 2 (${r.stderr.split('\n').slice(0, 2).join(' ')})`);
+    t.match(r.stderr, /holds files this user \(uid 65534\) may not open/, `${what}: says so`);
+    t.match(r.stderr, names, `${what}: names the file`);
+    t.match(r.stderr, /chown -R/, `${what}: and the fix`);
+  }
   t.same(dataFilePaths(d.dataDir).sort(), files, 'no data file touched');
 });
