@@ -562,6 +562,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     log.fatal({ err }, 'start-up failed');
+    // The reason on stderr too, as for the errors above: someone running s3d by hand (not under
+    // journald) would otherwise find it only inside a JSON line on stdout.
+    process.stderr.write(`s3d: start-up failed: ${(err as Error | undefined)?.message ?? String(err)}\n`);
     return 1;
   }
   sdNotify(log, ['--ready', `--status=serving on port ${daemon.port}`]);

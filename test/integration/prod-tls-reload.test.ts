@@ -12,7 +12,7 @@ import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, startDaemon, startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
+import { MAIN, nodeChild, startDaemon, startDaemonFor, runS3d, testPki, testServerCert } from '../helpers/daemon.js';
 import { createBucket } from '../helpers/s3.js';
 import { waitForLog } from '../helpers/wait.js';
 
@@ -211,6 +211,13 @@ t.test('a second daemon on the same port fails to start; SIGHUP without TLS is h
     (e: Error) => e.message,
   );
   t.match(err, /cannot listen on 127\.0\.0\.1:\d+ \(S3_ADDRESS\): address in use/, 'the second daemon exits naming the address');
+  // Run by hand: exit 1 (a restart may find the port free) and the reason on stderr, not only in
+  // the JSON log on stdout.
+  const scratch = mkdtempSync(join(tmpdir(), 's3d-port-in-use-'));
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+  const byHand = await runS3d(['server', scratch, '--dev'], { S3_ADDRESS: `127.0.0.1:${d.port}` }, 30_000);
+  t.equal(byHand.code, 1, 'run by hand: exit 1');
+  t.match(byHand.stderr, /^s3d: start-up failed: cannot listen on 127\.0\.0\.1:\d+ \(S3_ADDRESS\): address in use/m, 'and the reason on stderr');
   d.proc.kill('SIGHUP');
   await waitForLog(d.logs, (l) => typeof l.msg === 'string' && l.msg.startsWith('SIGHUP: TLS is not configured'), 20_000);
   const s3 = d.s3();
