@@ -342,7 +342,9 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
           }), events?.created('s3:ObjectCreated:Copy', dstKey, record))
           .catch(metaError);
         events?.wake();
-        return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse, encReq.keyMd5) }, checksums);
+        // The rotated object is a new one to lifecycle rules (its Last-Modified is now): announced
+        // as every other copy announces its expiry.
+        return copyResult(record.etag, mtime, { ...versionHeader(stored), ...src.versionHeaders, ...sseResponseHeaders(record.sse, encReq.keyMd5), ...expirationHeader(dstBucket.lifecycle, dstKey, record) }, checksums);
       } finally {
         objectKey.fill(0);
         oldKey.key.fill(0);

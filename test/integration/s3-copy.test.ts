@@ -13,6 +13,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -232,6 +233,24 @@ t.test('SSE-C key rotation in place: the object still reads after the reaper gra
   // The reaper deletes queued files 5 s after first seeing them (passes every 2 s).
   await sleep(8_000);
   t.ok((await getBytes(s3, { Bucket: A, Key: 'rot', ...ssec(keyB) })).equals(body), 'the rotated object still has its data file');
+});
+
+t.test('an SSE-C key rotation in place announces the expiry a lifecycle rule gives the object, as every other copy does', async (t) => {
+  const bucket = await createBucket(s3, 'cprot');
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [{ ID: 'month', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 30 } }] },
+    }),
+  );
+  const keyA = randomBytes(32);
+  const keyB = randomBytes(32);
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'rot', Body: 'rotate me', ...ssec(keyA) }));
+  t.match(put.Expiration ?? '', /^expiry-date="[^"]+ 00:00:00 GMT", rule-id="month"$/, 'PutObject announces the expiry');
+  const rot = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'rot', CopySource: `${bucket}/rot`, ...ssecCopy(keyA), ...ssec(keyB) }));
+  t.match(rot.Expiration ?? '', /^expiry-date="[^"]+ 00:00:00 GMT", rule-id="month"$/, 'the rotation (a CopyObject) announces it too');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'rot', ...ssec(keyB) }));
+  t.equal(rot.Expiration, head.Expiration, 'the same expiry HEAD announces for the rotated object');
 });
 
 t.test('x-amz-checksum-algorithm on a copy: the copy gets that checksum of its bytes, in the result and on HEAD', async (t) => {
