@@ -53,10 +53,16 @@ export class Reaper {
     // Asked after the list was read, never before: a backup that takes the hold after this
     // answer snapshots the store after every release on the list (backup-hold.ts).
     if (this.hold !== undefined && (await this.hold.held())) return;
+    const removed: string[] = [];
     for (const id of due) {
+      // Asked again at each file: a read may pin one after the list was read (its record looked
+      // up before the release, then slowed past the grace period, say by a KMS unwrap), and the
+      // backup probe and the removals before it take time. Such a file waits for a later pass.
+      if (this.files.pinned(id)) continue;
       await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
+      removed.push(id);
     }
-    await this.meta.dequeueFiles(due);
+    await this.meta.dequeueFiles(removed);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,58 @@
+// Reaper (daemon/storage/reaper.ts) over a real MetaStore and FileStore in a temp dir: a released
+// data file is deleted and dequeued after the grace period, but not one a read pins after the pass
+// read its list (here: while the pass waits on the backup probe); that one stays on disk and
+// queued, and goes in the pass after the read lets go.
+import t from 'tap';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { MetaStore } from '../../../../daemon/meta/store.js';
+import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import { FileStore } from '../../../../daemon/storage/files.js';
+import { Reaper } from '../../../../daemon/storage/reaper.js';
+
+const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-'));
+const files = new FileStore(dir, { warmBytes: 0 });
+await files.init();
+const meta = new MetaStore(join(dir, '.s3d'));
+t.teardown(async () => {
+  await meta.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A committed data file of a few bytes; its id. */
+async function dataFile(): Promise<string> {
+  const w = await files.create();
+  await w.write(Buffer.from('data'));
+  await w.commit();
+  return w.id;
+}
+const rec = (file: string): ObjectRecord => ({ v: RECORD_VERSION, size: 4, etag: 'e', mtime: 1, headers: {}, userMeta: {}, data: { file }, stored: 4 });
+
+t.test('a file pinned after the pass read its list is neither deleted nor dequeued', async (t) => {
+  await meta.createBucket('b');
+  const [a, b, c] = [await dataFile(), await dataFile(), await dataFile()];
+  await meta.putObject('b', 'k', rec(a));
+  await meta.putObject('b', 'k', rec(b));
+  await meta.putObject('b', 'k', rec(c));
+  t.same(meta.queuedFiles().sort(), [a, b].sort(), 'the overwritten files are queued');
+  let unpin: (() => void) | undefined;
+  // The probe runs after the list was read: a read pins `a` meanwhile.
+  const reaper = new Reaper(meta, files, pino({ level: 'silent' }), {
+    held: async () => {
+      unpin ??= files.pin([a]);
+      return false;
+    },
+  });
+  await reaper.kick(0);
+  t.ok(existsSync(files.pathOf(a)), 'the pinned file is still on disk');
+  t.same(meta.queuedFiles(), [a], 'and still queued');
+  t.notOk(existsSync(files.pathOf(b)), 'the other released file is deleted');
+  t.ok(existsSync(files.pathOf(c)), 'the current object’s file is kept');
+  unpin!();
+  await reaper.kick(0);
+  t.notOk(existsSync(files.pathOf(a)), 'once the read let go, the next pass deletes it');
+  t.same(meta.queuedFiles(), [], 'and dequeues it');
+  await reaper.stop();
+});
