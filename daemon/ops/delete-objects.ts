@@ -62,9 +62,11 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     const key = rec.Key;
     if (typeof key !== 'string' || key === '') throw new S3Error('MalformedXML', 'Each Object needs a Key.');
     // An empty <VersionId/> names no version (minio-js writes one for every key; MinIO agrees).
+    // One of white space only is an id as sent, which names no version (MinIO: NoSuchVersion):
+    // read as none, it deleted the key's current object instead.
     const rawVersion = rec.VersionId;
     if (rawVersion !== undefined && typeof rawVersion !== 'string') throw new S3Error('MalformedXML', 'A VersionId must be text.');
-    const version = rawVersion === undefined || rawVersion.trim() === '' ? undefined : rawVersion.trim();
+    const version = rawVersion === undefined || rawVersion === '' ? undefined : rawVersion.trim() === '' ? rawVersion : rawVersion.trim();
     const check = conditionOf(rec);
     if (version !== undefined && !isVersionIdShape(version)) {
       // S3 answers an id that cannot be one so in a batch (a lone DeleteObject gets 400 InvalidArgument).

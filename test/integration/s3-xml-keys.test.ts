@@ -1,13 +1,14 @@
 // Keys inside XML bodies, both ways. Requests: DeleteObjects keys are read exactly as sent —
 // spaces at either end kept, character references (&#x0D; &#x0A; &#x85; &#x2028;, which the AWS
 // SDKs write for CR, LF, NEL and LS) decoded — so the key named is the key deleted; an empty
-// <VersionId/> (minio-js writes one for every key) names no version; entities XML does not define
+// <VersionId/> (minio-js writes one for every key) names no version, one of white space a version
+// that cannot exist (never the key itself); entities XML does not define
 // are refused, and so are character references that denote no character (&#0;, surrogates);
 // references to control characters (&#1;) decode to them. Responses: a key holding CR or another control character comes back from a listing
 // as sent (CR as &#13;, which XML end-of-line handling would otherwise turn into LF).
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { DeleteObjectsCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startDaemonFor } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
@@ -62,6 +63,30 @@ t.test('minio-js removeObjects with listed objects (<VersionId/> on each) delete
   const mc = minioClient(d);
   await mc.removeObjects(bucket, keys.map((name) => ({ name })));
   t.strictSame((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 0, 'all three deleted');
+});
+
+t.test('a VersionId of white space names a version that cannot exist, never the key itself', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'wsversion');
+  const versioned = await createBucket(s3, 'wsversionv');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+  for (const Bucket of [bucket, versioned]) await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'keep' }));
+  const del = (b: string, xml: string): ReturnType<typeof raw> =>
+    raw(d.port, { method: 'POST', path: `/${b}`, query: 'delete', body: Buffer.from(xml), headers: { 'content-type': 'application/xml', 'content-md5': createHash('md5').update(xml).digest('base64') }, sign: { payloadHash: 'hash' } });
+  for (const [b, what] of [[bucket, 'unversioned'], [versioned, 'versioned']] as const) {
+    for (const ws of [' ', '\n  ', '\t']) {
+      // MinIO reads the id as sent (" " is no UUID: NoSuchVersion); s3d read it as no id at all and
+      // deleted the object (a delete marker on it in a versioned bucket).
+      const r = await del(b, `<Delete><Object><Key>k</Key><VersionId>${ws}</VersionId></Object></Delete>`);
+      t.equal(r.status, 200, `${what}, VersionId ${JSON.stringify(ws)}: 200`);
+      t.match(r.body.toString(), /<Error><Key>k<\/Key><VersionId>[^<]*<\/VersionId><Code>NoSuchVersion<\/Code>/, 'an error entry for the key: NoSuchVersion');
+      t.notMatch(r.body.toString(), /<Deleted>/, 'nothing reported deleted');
+      t.equal((await getBytes(s3, { Bucket: b, Key: 'k' })).toString(), 'keep', 'the object is still there, current');
+    }
+  }
+  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: versioned }));
+  t.equal(versions.DeleteMarkers, undefined, 'no delete marker was made');
 });
 
 t.test('request XML: undefined entities are MalformedXML; character references decode', async (t) => {
