@@ -15,7 +15,7 @@ import { OWNER_ONLY_ACLS } from './object-headers.js';
 const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
 import { parseDocument, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
-import { userMay } from './policy.js';
+import { requestFacts, userMay } from './policy.js';
 import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -98,7 +98,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   // (and MinIO), that needs s3:PutBucketObjectLockConfiguration and s3:PutBucketVersioning beside
   // s3:CreateBucket, or a user allowed only to create buckets could make ones nothing can undo.
   if (withLock) {
-    const who = { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+    const who = requestFacts(ctx);
     if (!['s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning'].every((action) => userMay(env, ctx.accessKey, action, name, undefined, who))) {
       throw new S3Error('AccessDenied', 'Creating a bucket with Object Lock needs s3:PutBucketObjectLockConfiguration and s3:PutBucketVersioning on it.');
     }
@@ -140,7 +140,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
     // users need what tags the bucket afterwards, s3:PutBucketTagging.
     if (conf.Tags !== undefined) {
       tags = createBucketTags(parseXml(body, { trim: false }).CreateBucketConfiguration);
-      if (!userMay(env, ctx.accessKey, 's3:PutBucketTagging', name, undefined, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure })) {
+      if (!userMay(env, ctx.accessKey, 's3:PutBucketTagging', name, undefined, requestFacts(ctx))) {
         throw new S3Error('AccessDenied', 'Creating a bucket with Tags needs s3:PutBucketTagging on it.');
       }
     }

@@ -26,7 +26,7 @@ import { toXml } from './xml.js';
 import { isoDate } from '../dates.js';
 import { checksumHasher } from '../auth/payload.js';
 import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
-import { userMay } from './policy.js';
+import { requestFacts, userMay } from './policy.js';
 
 export interface CopySource {
   bucket: string;
@@ -274,7 +274,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     // s3:GetObjectTagging on the source and s3:PutObjectTagging on the copy for that, besides the
     // read and write every copy needs (a user denied the tags could otherwise copy them out).
     if (tags !== undefined && tags.length > 0 && tags === src.record.tags) {
-      const who = { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
+      const who = requestFacts(ctx);
       const read = src.versionId === undefined ? 's3:GetObjectTagging' : 's3:GetObjectVersionTagging';
       if (!userMay(env, ctx.accessKey, read, src.bucket, src.key, who, { existing: { versionId: src.versionId } }) || !userMay(env, ctx.accessKey, 's3:PutObjectTagging', ctx.bucket!, dstKey, who)) {
         throw new S3Error('AccessDenied', 'Copying the source object\'s tags needs s3:GetObjectTagging on it and s3:PutObjectTagging on the copy (or x-amz-tagging-directive: REPLACE).');

@@ -7,7 +7,7 @@ import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { metaError, requireBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
-import { userMay } from './policy.js';
+import { requestFacts, userMay } from './policy.js';
 import { bypassGovernance, refuseBypassWithoutLock } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
@@ -75,7 +75,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
-    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure }, version === undefined ? {} : { existing: { versionId: version } }) || !conditionsReadable(env, ctx, key, rec)) {
+    } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, requestFacts(ctx), version === undefined ? {} : { existing: { versionId: version } }) || !conditionsReadable(env, ctx, key, rec)) {
       // A user's policies decide per key, as S3 does: the others are deleted. A version's delete
       // is judged with the version it names as s3:versionid, as a DeleteObject naming it is (a
       // Deny of one version's delete did not stop a DeleteObjects naming it).
@@ -122,7 +122,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
 function conditionsReadable(env: OpsEnv, ctx: RequestContext, key: string, rec: Record<string, unknown>): boolean {
   const etag = rec.ETag;
   const compares = (etag !== undefined && (typeof etag !== 'string' || etag.trim() !== '*')) || rec.Size !== undefined || rec.LastModifiedTime !== undefined;
-  return !compares || userMay(env, ctx.accessKey, 's3:GetObject', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure }, { existing: {} });
+  return !compares || userMay(env, ctx.accessKey, 's3:GetObject', ctx.bucket!, key, requestFacts(ctx), { existing: {} });
 }
 
 /** An Object's conditions (ETag, Size, LastModifiedTime), judged against the key's current version. */

@@ -11,7 +11,7 @@ import { S3Error } from '../errors.js';
 import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
 import { metaErrorAfterLookUp, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
-import { bodyAllowed, userMay } from './policy.js';
+import { bodyAllowed, requestFacts, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate, parseIsoDateTime } from '../dates.js';
@@ -133,7 +133,7 @@ export function refuseBypassWithoutLock(b: BucketRecord, headers: Readonly<Recor
 /** Whether the request asks to bypass GOVERNANCE retention and its signer may. */
 export function bypassGovernance(env: OpsEnv, ctx: RequestContext, key: string): boolean {
   if ((ctx.headers['x-amz-bypass-governance-retention'] ?? '').toLowerCase() !== 'true') return false;
-  return userMay(env, ctx.accessKey, 's3:BypassGovernanceRetention', ctx.bucket!, key, { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+  return userMay(env, ctx.accessKey, 's3:BypassGovernanceRetention', ctx.bucket!, key, requestFacts(ctx));
 }
 
 // ---- bucket configuration
