@@ -104,7 +104,7 @@ export async function readCopySource(
   length: number,
   lease: DataLease | undefined,
   opts: { checksums?: boolean } = {},
-): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; checksums: Record<string, string> | undefined }> {
+): Promise<{ chunks: AsyncIterable<Buffer>; wipe: () => Promise<void>; checksums: Record<string, string> | undefined; md5: Buffer | undefined }> {
   const objectKey = await readKey(env, src.record, ctx.headers, src.bucket, src.key, true);
   let checksums: Record<string, string> | undefined;
   // Opened only for a caller that keeps them (sealed under the source's key when encrypted).
@@ -143,7 +143,9 @@ export async function readCopySource(
   const r = src.record;
   const checked = r.sse === undefined && r.parts === undefined && start === 0 && length === r.size && MD5_HEX.test(r.etag);
   const chunks = withCleanup(namingSource(checked ? matchingMd5(read, r.etag, createMd5(env.pool)) : read, src), wipe);
-  return { chunks, wipe, checksums };
+  // Checked, the bytes' MD5 is the ETag (the stream fails before its end otherwise): the writer
+  // need not hash them again for the copy's own ETag.
+  return { chunks, wipe, checksums, md5: checked ? Buffer.from(r.etag, 'hex') : undefined };
 }
 
 /**
@@ -359,10 +361,15 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       // The source's own checksums are kept only when no other is computed and it is single-part.
       source = await readCopySource(env, ctx, src, 0, src.record.size, lease, { checksums: checksumAlgorithm === undefined && !src.record.parts });
       const hasher = checksumAlgorithm === undefined ? undefined : checksumHasher(checksumAlgorithm);
-      written = await writeData(dataEnv(env, lease), hasher ? hashing(source.chunks, hasher) : source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind), declaredLength: src.record.size, signal: ctx.signal });
+      written = await writeData(dataEnv(env, lease), hasher ? hashing(source.chunks, hasher) : source.chunks, {
+        key: enc?.objectKey,
+        md5: needsMd5(encReq.kind) && source.md5 === undefined,
+        declaredLength: src.record.size,
+        signal: ctx.signal,
+      });
       // The checksum asked for, or the source's own (a single-part object's is of the same bytes).
       const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : !src.record.parts ? source.checksums : undefined;
-      const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
+      const etag = clientETag(encReq.kind, source.md5 ?? written.md5, enc?.objectKey);
       const mtime = Date.now();
       const record = newObjectRecord(written, { etag, mtime, headers, userMeta, checksums, enc, tags, lock });
       const events = requestEvents(env, ctx, dstBucket);

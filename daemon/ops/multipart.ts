@@ -250,7 +250,7 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
     const hasher = uc ? checksumHasher(uc.algorithm) : undefined;
     const chunks = hasher ? hashing(source.chunks, hasher) : source.chunks;
     const sums = async (): Promise<Record<string, string>> => (hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {});
-    const { part, checksums } = await storePart(env, ctx, up, n, chunks, length, objectKey, sums, undefined, lease);
+    const { part, checksums } = await storePart(env, ctx, up, n, chunks, length, objectKey, sums, source.md5, lease);
     return {
       status: 200,
       headers: { ...XML, ...src.versionHeaders, ...sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)) },
