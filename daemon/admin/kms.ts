@@ -8,7 +8,6 @@
 // a request authentication refuses first (anonymous, bad signature) gets the usual S3 XML error.
 
 import { timingSafeEqual } from 'node:crypto';
-import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { S3Error, wireCode } from '../errors.js';
 import { canonicalContext } from '../kms/context.js';
 import { uncachedProvider } from '../kms/index.js';
@@ -16,6 +15,7 @@ import { KmsError, type KeyProvider } from '../kms/provider.js';
 import { kmsError } from '../sse/object-encryption.js';
 import { normalizeKmsKeyId } from '../sse/params.js';
 import type { RequestContext, Result } from '../ops/types.js';
+import { signedBy } from '../ops/condition-keys.js';
 
 export interface AdminKmsDeps {
   kms: KeyProvider | null;
@@ -59,8 +59,7 @@ async function guarded(deps: AdminKmsDeps, ctx: RequestContext, methods: readonl
     // Signature V2 signs no query parameter but the S3 sub-resources, so a V2 signature for one
     // key-id passed for any other (a captured key creation replayed for a key of one's choosing).
     // MinIO's admin API takes V4 only.
-    const authorization = ctx.headers.authorization;
-    if ((authorization !== undefined && isV2Authorization(authorization)) || hasV2PresignParams([...ctx.query])) {
+    if (signedBy(ctx.headers, ctx.query)?.signatureVersion === 'AWS') {
       throw new S3Error('AccessDenied', 'Access Denied: the KMS admin API requires AWS Signature Version 4.');
     }
     if (ctx.accessKey === '' || ctx.accessKey !== deps.rootUser) {
