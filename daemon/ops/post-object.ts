@@ -17,7 +17,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/o
 import { checksumHeaders } from './checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
-import { writeData, type WrittenData } from './object-data.js';
+import { capped, writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
 import { objectLocation } from './multipart.js';
@@ -306,13 +306,8 @@ async function* checked(source: AsyncIterable<Buffer>, decoder: PayloadDecoder):
 
 /** The file's bytes, refused as soon as they pass `max` (no need to store 5 GiB to say no). */
 async function* bounded(source: AsyncIterable<Buffer>, max: number, tooLarge: () => S3Error): AsyncGenerator<Buffer> {
-  let n = 0;
   try {
-    for await (const chunk of source) {
-      n += chunk.length;
-      if (n > max) throw tooLarge();
-      yield chunk;
-    }
+    yield* capped(source, { maxBytes: max, tooLarge });
   } catch (err) {
     // The parser fails the file part with its own errors (a form cut off before its closing
     // boundary): the client's fault, said as S3 says it.
