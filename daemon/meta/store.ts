@@ -422,7 +422,7 @@ export class MetaStore {
       const changed = new Set<string>();
       // Judged before anything is removed: each removal changes what the key's versions are.
       const dueNow = new Map<string, ReadonlySet<number>>();
-      for (const key of new Set(expected.map((e) => e.key))) {
+      for (const key of judged !== undefined || stillDue !== undefined ? new Set(expected.map((e) => e.key)) : []) {
         const versions = this.keyVersions(bucket, key);
         const then = judged?.get(key);
         if (then !== undefined && then !== versionsFingerprint(versions)) changed.add(key);
