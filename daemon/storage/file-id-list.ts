@@ -11,8 +11,8 @@
 // digits, storage/files.ts), and the copy's order does not depend on the records'.
 
 import { Buffer } from 'node:buffer';
+import { isDataFileId } from './files.js';
 
-const HEX_ID = /^[0-9a-f]{32}$/;
 const ID_BYTES = 16;
 const FIRST_CAPACITY = 1024;
 /** 16-bit digits: 8 passes over 16-byte ids, 65,536 counters each. */
@@ -36,7 +36,7 @@ export class FileIdList {
 
   /** Adds a data file id (32 lowercase hex digits, storage/files.ts); any other string is refused, as storage/files.ts refuses it. */
   add(id: string): this {
-    if (!HEX_ID.test(id)) throw new Error(`invalid data file id ${JSON.stringify(id)}`);
+    if (!isDataFileId(id)) throw new Error(`invalid data file id ${JSON.stringify(id)}`);
     if (ID_BYTES * (this.#length + 1) > this.#bytes.byteLength) {
       // 1.5×: the old and the new buffer are held together while copying.
       const bigger = Buffer.alloc(ID_BYTES * Math.ceil(1.5 * (this.#bytes.byteLength / ID_BYTES)));

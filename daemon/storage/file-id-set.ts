@@ -10,7 +10,8 @@
 // with odds of about n·m/2⁶⁴ over a scan (n ids, m leftovers: ~5e-6 for ten million each). It
 // never answers false for an id that was added. Ids of another shape are kept whole.
 
-const HEX_ID = /^[0-9a-f]{32}$/;
+import { isDataFileId } from './files.js';
+
 const FIRST_CAPACITY = 1024;
 
 export class FileIdSet {
@@ -33,7 +34,7 @@ export class FileIdSet {
   }
 
   add(id: string): this {
-    if (!HEX_ID.test(id)) {
+    if (!isDataFileId(id)) {
       this.#other.add(id);
       return this;
     }
@@ -49,7 +50,7 @@ export class FileIdSet {
   }
 
   has(id: string): boolean {
-    if (!HEX_ID.test(id)) return this.#other.has(id);
+    if (!isDataFileId(id)) return this.#other.has(id);
     const hi = parseInt(id.slice(0, 8), 16);
     const lo = parseInt(id.slice(8, 16), 16);
     if (hi === 0 && lo === 0) return this.#zero;

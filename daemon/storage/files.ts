@@ -102,6 +102,13 @@ const ORPHAN_QUARANTINE_ABOVE = 256;
 /** A data file being written starts an fdatasync in the background after this many new bytes. */
 const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
 
+const DATA_FILE_ID = /^[0-9a-f]{32}$/;
+
+/** Whether `id` has the shape of a data file id: 128 random bits as 32 lowercase hex digits. */
+export function isDataFileId(id: string): boolean {
+  return DATA_FILE_ID.test(id);
+}
+
 export class FileStore {
   readonly root: string;
   private readonly tmpDir: string;
@@ -133,7 +140,7 @@ export class FileStore {
   }
 
   pathOf(id: string): string {
-    if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`invalid data file id ${JSON.stringify(id)}`);
+    if (!isDataFileId(id)) throw new Error(`invalid data file id ${JSON.stringify(id)}`);
     return join(this.objDir, id.slice(0, 2), id);
   }
 
