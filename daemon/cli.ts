@@ -364,11 +364,83 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         crashLeftovers: crashLeftoversBound(config.dataRequestsMax * (1 + PARKED_PER_PLACE)),
         unfinished: { count: meta.state.unfinishedScans(), set: (n) => meta.state.setUnfinishedScans(n) },
       });
+  const stopAccepting = (): void => {
+    shuttingDown = true;
+    server.stopAccepting();
+  };
+
+  /** The graceful stop (SIGTERM), also run when the port cannot be taken (below). */
+  const stop = async (): Promise<void> => {
+    stopAccepting();
+    // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
+    const failures: unknown[] = [];
+    const step = async (name: string, fn: () => Promise<void> | undefined): Promise<void> => {
+      log.debug({ step: name }, 'shutdown step');
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err, step: name }, 'shutdown step failed');
+        failures.push(err);
+      }
+    };
+    // Event streams never end by themselves: end them, or the drain would wait for its deadline.
+    await step('listeners', async () => listeners.close());
+    let drained = false;
+    await step('http', async () => {
+      drained = await server.close(config.shutdownTimeoutMs);
+    });
+    await step('upload expiry', () => uploadExpiry.stop());
+    await step('lifecycle', () => lifecycle.stop());
+    await step('usage scan', () => usage.stop());
+    await step('notifications', () => notifier.stop());
+    await step('reaper', () => reaper.stop());
+    await step('start-up scan', () => orphanScan?.stop());
+    await step('crypto pool', () => pool.close());
+    await step('kms', () => {
+      metrics.close();
+      disk.stop();
+      clearInterval(keySweep);
+      clearInterval(certificateCheck);
+      objectKeys.clear();
+      return kms?.close();
+    });
+    // Every request finished and every step went well: nothing was left behind for the next
+    // start-up sweep to find, and the marker lets it skip its scan. Best effort: without the
+    // token the next start scans. Not tried on a (nearly) full disk, where the commit would fail
+    // and leave LMDB's close to fail with it.
+    // A start-up scan that did not run to its end leaves no marker either: the next start scans.
+    const scanned = orphanScan === undefined || orphanScan.finished;
+    let token = failures.length === 0 && drained && scanned && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
+    let txnId: number | undefined;
+    if (token !== undefined) {
+      token = await withDeadline(meta.state.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
+        () => {
+          txnId = meta.lastTxnId();
+          return token;
+        },
+        (err: unknown) => {
+          log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not record the clean shutdown: the next start scans the store for unreferenced data files');
+          return undefined;
+        },
+      );
+    }
+    // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
+    // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
+    await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
+    if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', () => writeCleanMarker(config.dataDir, { token, txnId }));
+    dirLock.release();
+    if (failures.length > 0) throw failures[0];
+  };
+
   let port: number;
   try {
     port = await server.listen();
   } catch (err) {
+    // A port in use (another daemon, a stale one exiting) or a TLS file that will not load: stop
+    // what started as on SIGTERM, so a stop that was clean leaves the clean-shutdown marker again
+    // (consumed above) and the next start, once the port is free, skips its scan of the store.
     orphanScan?.abandon();
+    await stop().catch((stopErr: unknown) => log.warn({ err: stopErr }, 'stopping after the failed listen failed'));
     throw err;
   }
   log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers, version: S3D_VERSION }, 'listening');
@@ -387,11 +459,6 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       (err: unknown) => log.warn({ err }, 'KMS: start-up check of the built-in key failed'),
     );
   }
-
-  const stopAccepting = (): void => {
-    shuttingDown = true;
-    server.stopAccepting();
-  };
 
   return {
     port,
@@ -420,67 +487,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       }
     },
     stopAccepting,
-    async stop() {
-      stopAccepting();
-      // Every step runs even when an earlier one fails: LMDB must be closed whatever happened.
-      const failures: unknown[] = [];
-      const step = async (name: string, fn: () => Promise<void> | undefined): Promise<void> => {
-        log.debug({ step: name }, 'shutdown step');
-        try {
-          await fn();
-        } catch (err) {
-          log.error({ err, step: name }, 'shutdown step failed');
-          failures.push(err);
-        }
-      };
-      // Event streams never end by themselves: end them, or the drain would wait for its deadline.
-      await step('listeners', async () => listeners.close());
-      let drained = false;
-      await step('http', async () => {
-        drained = await server.close(config.shutdownTimeoutMs);
-      });
-      await step('upload expiry', () => uploadExpiry.stop());
-      await step('lifecycle', () => lifecycle.stop());
-      await step('usage scan', () => usage.stop());
-      await step('notifications', () => notifier.stop());
-      await step('reaper', () => reaper.stop());
-      await step('start-up scan', () => orphanScan?.stop());
-      await step('crypto pool', () => pool.close());
-      await step('kms', () => {
-        metrics.close();
-        disk.stop();
-        clearInterval(keySweep);
-        clearInterval(certificateCheck);
-        objectKeys.clear();
-        return kms?.close();
-      });
-      // Every request finished and every step went well: nothing was left behind for the next
-      // start-up sweep to find, and the marker lets it skip its scan. Best effort: without the
-      // token the next start scans. Not tried on a (nearly) full disk, where the commit would fail
-      // and leave LMDB's close to fail with it.
-      // A start-up scan that did not run to its end leaves no marker either: the next start scans.
-      const scanned = orphanScan === undefined || orphanScan.finished;
-      let token = failures.length === 0 && drained && scanned && !(await disk.nearlyFull()) ? newShutdownToken() : undefined;
-      let txnId: number | undefined;
-      if (token !== undefined) {
-        token = await withDeadline(meta.state.recordShutdownToken(token), TOKEN_WRITE_WAIT_MS, 'the clean-shutdown token was not committed in time').then(
-          () => {
-            txnId = meta.lastTxnId();
-            return token;
-          },
-          (err: unknown) => {
-            log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not record the clean shutdown: the next start scans the store for unreferenced data files');
-            return undefined;
-          },
-        );
-      }
-      // After commits that failed (the disk full) lmdb-js may never settle its close: a bounded
-      // wait, or the shutdown would hang and Node exit 0 on an empty event loop, as if all went well.
-      await step('lmdb', () => withDeadline(meta.close(), LMDB_CLOSE_WAIT_MS, 'LMDB did not close in time (after a failed commit?); every acknowledged write was durable before it was acknowledged'));
-      if (token !== undefined && failures.length === 0) await step('clean-shutdown marker', () => writeCleanMarker(config.dataDir, { token, txnId }));
-      dirLock.release();
-      if (failures.length > 0) throw failures[0];
-    },
+    stop,
   };
 }
 

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
@@ -213,11 +213,22 @@ t.test('a second daemon on the same port fails to start; SIGHUP without TLS is h
   t.match(err, /cannot listen on 127\.0\.0\.1:\d+ \(S3_ADDRESS\): address in use/, 'the second daemon exits naming the address');
   // Run by hand: exit 1 (a restart may find the port free) and the reason on stderr, not only in
   // the JSON log on stdout.
+  // On a store stopped cleanly: the failed start leaves the clean-shutdown marker it consumed
+  // again, so the start that finally gets the port skips its scan of every record.
   const scratch = mkdtempSync(join(tmpdir(), 's3d-port-in-use-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+  const before = await startDaemon({ dataDir: scratch });
+  await before.s3().send(new PutObjectCommand({ Bucket: await createBucket(before.s3()), Key: 'k', Body: 'v' }));
+  t.equal(await before.stop(), 0, 'the store was stopped cleanly');
+  const marker = join(scratch, '.s3d', 'clean-shutdown');
+  t.ok(existsSync(marker), 'and holds the clean-shutdown marker');
   const byHand = await runS3d(['server', scratch, '--dev'], { S3_ADDRESS: `127.0.0.1:${d.port}` }, 30_000);
   t.equal(byHand.code, 1, 'run by hand: exit 1');
   t.match(byHand.stderr, /^s3d: start-up failed: cannot listen on 127\.0\.0\.1:\d+ \(S3_ADDRESS\): address in use/m, 'and the reason on stderr');
+  t.ok(existsSync(marker), 'the failed start left the clean-shutdown marker');
+  const after = await startDaemonFor(t, { dataDir: scratch });
+  t.ok(after.jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('the last shutdown was clean')), 'the next start skips the scan');
+  t.notOk(after.jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('start-up scan for unreferenced data files runs')), 'no background scan');
   d.proc.kill('SIGHUP');
   await waitForLog(d.logs, (l) => typeof l.msg === 'string' && l.msg.startsWith('SIGHUP: TLS is not configured'), 20_000);
   const s3 = d.s3();
