@@ -37,14 +37,15 @@ export interface TargetLookup {
 }
 
 function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
-  const filter = xmlElement(raw, 'Filter');
-  for (const k of Object.keys(filter)) if (k !== 'S3Key') throw new S3Error('MalformedXML', `Filter holds only S3Key, not ${k}.`);
+  const filter = xmlFields(raw, ['S3Key'], 'Filter');
   const out: { prefix?: string; suffix?: string } = {};
   for (const r of xmlList(xmlFields(filter.S3Key, ['FilterRule'], 'S3Key').FilterRule)) {
     const rule = xmlFields(r, ['Name', 'Value'], 'FilterRule');
-    const name = xmlText(rule.Name ?? '', 'FilterRule Name').toLowerCase();
+    const name = xmlText(rule.Name ?? '', 'FilterRule Name').trim().toLowerCase();
     if (name !== 'prefix' && name !== 'suffix') throw new S3Error('InvalidArgument', 'filter rule name must be either prefix or suffix');
     if (out[name] !== undefined) throw new S3Error('InvalidArgument', `Cannot specify more than one ${name} rule in a filter.`);
+    // The value exactly as sent (the document is parsed untrimmed): a key may begin or end with
+    // spaces, and a prefix "logs " trimmed to "logs" would match "logs2/..." as well.
     const value = rule.Value === undefined ? '' : xmlText(rule.Value, 'FilterRule Value');
     if (Buffer.byteLength(value) > MAX_FILTER_VALUE_BYTES) throw new S3Error('InvalidArgument', `A filter rule value is at most ${MAX_FILTER_VALUE_BYTES} bytes.`);
     if (value !== '') out[name] = value;
@@ -58,20 +59,20 @@ function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
  * ARN must name a configured webhook target in this region (or in none, as MinIO prints ARNs).
  */
 export function parseNotificationConfiguration(body: Buffer, targets: TargetLookup): NotificationRule[] {
-  const conf = xmlElement(parseDocument(body, 'NotificationConfiguration'), 'NotificationConfiguration');
+  // Untrimmed: filter values are kept exactly (parseFilter); the other texts are trimmed here.
+  const raw = xmlElement(parseDocument(body, 'NotificationConfiguration', { trim: false }), 'NotificationConfiguration');
   for (const k of ['TopicConfiguration', 'CloudFunctionConfiguration', 'EventBridgeConfiguration']) {
-    if (conf[k] !== undefined) throw new S3Error('NotImplemented', 's3d sends bucket notifications to webhooks (QueueConfiguration with an arn:minio:sqs ARN) only; Topic, CloudFunction and EventBridge configurations are not supported.');
+    if (raw[k] !== undefined) throw new S3Error('NotImplemented', 's3d sends bucket notifications to webhooks (QueueConfiguration with an arn:minio:sqs ARN) only; Topic, CloudFunction and EventBridge configurations are not supported.');
   }
-  for (const k of Object.keys(conf)) if (k !== 'QueueConfiguration') throw new S3Error('MalformedXML', `Unexpected element ${k} in NotificationConfiguration.`);
+  const conf = xmlFields(raw, ['QueueConfiguration'], 'NotificationConfiguration');
   const queues = xmlList(conf.QueueConfiguration);
   if (queues.length > MAX_CONFIGURATIONS) throw new S3Error('MalformedXML', `At most ${MAX_CONFIGURATIONS} QueueConfiguration entries are allowed.`);
   const rules: NotificationRule[] = [];
   const seen = new Set<string>();
   const ids = new Set<string>();
   for (const q of queues) {
-    const c = xmlElement(q, 'QueueConfiguration');
-    for (const k of Object.keys(c)) if (!['Id', 'Queue', 'Event', 'Filter'].includes(k)) throw new S3Error('MalformedXML', `Unexpected element ${k} in QueueConfiguration.`);
-    const id = c.Id === undefined ? undefined : xmlText(c.Id, 'Id');
+    const c = xmlFields(q, ['Id', 'Queue', 'Event', 'Filter'], 'QueueConfiguration');
+    const id = c.Id === undefined ? undefined : xmlText(c.Id, 'Id').trim();
     if (id !== undefined && id.length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `Id is at most ${MAX_ID_CHARS} characters.`);
     // S3's answer (events name their rule by Id: two rules with one Id could not be told apart).
     if (id !== undefined && id !== '' && ids.has(id)) throw new S3Error('InvalidArgument', 'Same ID used for multiple configurations. IDs must be unique.');

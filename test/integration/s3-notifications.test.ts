@@ -421,6 +421,22 @@ t.test('prefix, suffix and event types select events; buckets without a configur
   t.strictSame(await receiver.of(quiet, 0), [], 'no event from a bucket without a configuration');
 });
 
+t.test('a filter value keeps its spaces: a prefix ending in one matches only keys that have it', async (t) => {
+  const bucket = await createBucket(s3, 'notespace');
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: { QueueConfigurations: [{ Id: 'spaced', QueueArn: PRIMARY, Events: ['s3:ObjectCreated:Put'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'dir /' }, { Name: 'suffix', Value: ' end' }] } } }] },
+    }),
+  );
+  const read = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+  t.strictSame(read.QueueConfigurations?.[0]?.Filter?.Key?.FilterRules?.map((r) => r.Value), ['dir /', ' end'], 'read back as written');
+  for (const key of ['dir /end', 'dir /a end', 'dir/b end', 'dir /cend']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'dir /sentinel end', Body: 'x' }));
+  const got = await receiver.of(bucket, 2);
+  t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/dir /a end`, `s3:ObjectCreated:Put ${bucket}/dir /sentinel end`]);
+});
+
 t.test("a write with an STS session's credentials names the session's user as its principal, as MinIO does", async (t) => {
   // The session's temporary access key (ASIA…) was sent: a key that means nothing once it expires.
   const bucket = await watchedBucket('notests');

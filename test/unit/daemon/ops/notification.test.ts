@@ -42,6 +42,27 @@ t.test('queue configurations parse and read back the same', async (t) => {
   t.strictSame(parseNotificationConfiguration(conf(queue(`<Queue>arn:minio:sqs::_:webhook</Queue><Event>s3:ObjectCreated:*</Event>${prefixFilter('prefix', '')}`)), targets).map(({ id: _id, ...r }) => r), [{ arn: 'arn:minio:sqs::_:webhook', events: ['s3:ObjectCreated:*'] }], 'an empty filter value filters nothing');
 });
 
+t.test('filter values are kept exactly; the document may be indented', async (t) => {
+  const doc = `<NotificationConfiguration>
+  <QueueConfiguration>
+    <Id> spaced </Id>
+    <Queue> arn:minio:sqs::PRIMARY:webhook </Queue>
+    <Event> s3:ObjectCreated:* </Event>
+    <Filter>
+      <S3Key>
+        <FilterRule><Name> Prefix </Name><Value> logs </Value></FilterRule>
+        <FilterRule><Name>suffix</Name><Value>.gz </Value></FilterRule>
+      </S3Key>
+    </Filter>
+  </QueueConfiguration>
+</NotificationConfiguration>`;
+  const rules = parseNotificationConfiguration(Buffer.from(doc), targets);
+  t.strictSame(rules, [{ id: 'spaced', arn: 'arn:minio:sqs::PRIMARY:webhook', events: ['s3:ObjectCreated:*'], prefix: ' logs ', suffix: '.gz ' }]);
+  t.strictSame(parseNotificationConfiguration(Buffer.from(notificationXml(rules)), targets), rules, 'and read back the same');
+  t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key/><Tag/></Filter>'))), /^MalformedXML: Unknown element Tag in Filter/);
+  t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectCreated:*</Event>text'))), /^MalformedXML: QueueConfiguration holds text/);
+});
+
 t.test('refusals', async (t) => {
   const ev = '<Event>s3:ObjectCreated:*</Event>';
   const ARN = /^InvalidArgument: A specified destination ARN does not exist or is not well-formed/;
