@@ -68,6 +68,8 @@ export class NotificationQueue {
   onDrop: ((target: string) => void) | undefined;
   /** Called when removing delivered rows failed (they will be delivered again after a restart). */
   onAckError: ((err: unknown) => void) | undefined;
+  /** Inside a write transaction (begin..end): what undoes its pushes' counts; undefined outside. */
+  private undoSteps: Array<() => void> | undefined;
 
   constructor(private readonly root: RootDatabase) {
     this.db = root.openDB({ name: 'notify', keyEncoding: 'binary', useRecords: false } as never) as unknown as Database<Row, Buffer>;
@@ -98,6 +100,26 @@ export class NotificationQueue {
     }
   }
 
+  /** MetaStore: a write transaction's callback starts (its pushes are noted until end()). */
+  begin(): void {
+    this.undoSteps = [];
+  }
+
+  /**
+   * MetaStore: the callback ended. Returns what puts the counts back if the transaction does not
+   * commit (the callback threw, or the commit failed: a full disk): its rows were never written,
+   * nor its drops done, and a count left raised would never come down, so that every event after
+   * enough failed commits would be dropped at once as over the limit. Undefined: nothing pushed.
+   */
+  end(): (() => void) | undefined {
+    const steps = this.undoSteps;
+    this.undoSteps = undefined;
+    if (steps === undefined || steps.length === 0) return undefined;
+    return () => {
+      for (let i = steps.length - 1; i >= 0; i--) steps[i]!();
+    };
+  }
+
   /**
    * Appends an event for `target`. Only inside a MetaStore write transaction (the in-transaction
    * hook of a mutation), so that it commits with the change. Beyond the target's limit the oldest
@@ -110,6 +132,10 @@ export class NotificationQueue {
     void this.db.put(rowKey(target, s.seq), { v: 1, t: now, body });
     s.waiting++;
     s.totals.queued++;
+    this.undoSteps?.push(() => {
+      s.waiting--;
+      s.totals.queued--;
+    });
     while (s.waiting > s.limit) {
       const { start, end } = range(target);
       let oldest: Buffer | undefined;
@@ -118,6 +144,10 @@ export class NotificationQueue {
       void this.db.remove(oldest);
       s.waiting--;
       s.totals.dropped++;
+      this.undoSteps?.push(() => {
+        s.waiting++;
+        s.totals.dropped--;
+      });
       this.onDrop?.(target);
     }
   }

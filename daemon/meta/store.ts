@@ -152,19 +152,25 @@ export class MetaStore {
   private async write<T>(fn: () => T): Promise<T> {
     let out!: T;
     let failure: unknown;
+    let undoEvents: (() => void) | undefined;
     const p = this.root.transaction(() => {
+      this.notifications.begin();
       try {
         out = fn();
       } catch (err) {
         failure = err;
         // Throwing aborts the transaction: nothing of it is written.
         throw err;
+      } finally {
+        undoEvents = this.notifications.end();
       }
     });
     // Without overlappingSync (see the constructor) the commit is durable when it resolves.
     try {
       await p;
     } catch (err) {
+      // Not committed: the events its hooks queued were not either.
+      undoEvents?.();
       if (failure !== undefined) throw failure;
       throw await commitFailure(err);
     }

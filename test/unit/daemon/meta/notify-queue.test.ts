@@ -1,12 +1,14 @@
 // meta/notify-queue.ts through MetaStore over a real LMDB: events are written inside the mutation's
 // own transaction (none when it aborts), come out per target in commit order, survive a reopen
-// until acknowledged, and the oldest waiting one is dropped beyond a target's limit.
+// until acknowledged, and the oldest waiting one is dropped beyond a target's limit; commits a full
+// disk refuses leave the counts as they were (on a tmpfs, when it can be mounted).
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import { mountTmpfs, tmpfsUnavailable } from '../../../helpers/tmpfs.js';
 
 const obj = (etag = 'e'): ObjectRecord => ({ v: RECORD_VERSION, size: 1, etag, mtime: 1, headers: {}, userMeta: {}, data: { inline: new Uint8Array(1) }, stored: 1 });
 
@@ -118,4 +120,40 @@ t.test('closing the store writes pending acknowledgements first (no write after 
   meta.notifications.open('A', 100);
   t.equal(meta.notifications.next('A'), undefined, 'the acknowledged event was removed before the close');
   await meta.close();
+});
+
+t.test('commits a full disk refuses leave the counts as they were: later events are not dropped as over the limit', { skip: tmpfsUnavailable() }, async (t) => {
+  const m = mountTmpfs(8 * 1024 * 1024);
+  if (typeof m === 'string') throw new Error(m);
+  let meta: MetaStore | undefined = new MetaStore(join(m.dir, 'meta'));
+  t.teardown(async () => {
+    await meta?.close().catch(() => undefined);
+    m.unmount();
+  });
+  const q = meta.notifications;
+  q.open('A', 2);
+  await meta.createBucket('bkt');
+  const ballast = join(m.dir, 'ballast');
+  try {
+    const st = statfsSync(m.dir);
+    writeFileSync(ballast, Buffer.alloc(st.bavail * st.bsize));
+  } catch {
+    // ENOSPC at the end: the filesystem is full, which is the point.
+  }
+  const big = (i: number): ObjectRecord => ({ ...obj(), size: 64 * 1024, data: { inline: new Uint8Array(64 * 1024).fill(i) }, stored: 64 * 1024 });
+  let refused = 0;
+  for (let i = 0; i < 4; i++) {
+    await meta.putObject('bkt', `full-${i}`, big(i), undefined, () => q.push('A', `lost ${i}`)).then(
+      () => t.fail(`full-${i} committed on a full disk`),
+      () => refused++,
+    );
+  }
+  t.equal(refused, 4, 'every commit was refused');
+  t.equal(q.length('A'), 0, 'no event of a commit that failed counts as waiting');
+  t.strictSame(q.totals().get('A'), { queued: 0, dropped: 0 });
+  unlinkSync(ballast);
+  for (const i of [1, 2]) await meta.putObject('bkt', `ok-${i}`, obj(), undefined, () => q.push('A', `e${i}`));
+  t.strictSame(drain(meta, 'A'), ['e1', 'e2'], 'the events after the failures are delivered, none dropped');
+  await meta.close();
+  meta = undefined;
 });
