@@ -10,7 +10,7 @@ import { S3Error } from '../errors.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord } from './object.js';
 import type { RequestContext, Result } from './types.js';
-import { OWNER_ONLY_ACLS } from './object-headers.js';
+import { OWNER_ONLY_ACLS, checkCannedAcl } from './object-headers.js';
 import { parseXml, toXml, xmlElement, xmlList } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -34,6 +34,7 @@ function refuse(what: string): never {
 /** Accepts an ACL that grants the owner FULL_CONTROL and nothing else; refuses any other. */
 async function acceptOwnerOnly(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const canned = ctx.headers['x-amz-acl']?.trim() || undefined; // empty: none, as S3 reads it
+  checkCannedAcl(canned);
   if (canned !== undefined && !OWNER_ONLY_ACLS.has(canned)) refuse(`only the canned ACLs private and bucket-owner-full-control can be set, not ${JSON.stringify(canned)}`);
   if (Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) refuse('x-amz-grant-* headers cannot be set');
   const body = await ctx.body.readAll(64 * 1024);

@@ -9,10 +9,7 @@ import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
 import { bucketOwner, clearBucketField, metaError, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { OWNER_ONLY_ACLS } from './object-headers.js';
-
-/** S3's canned ACL names (any other x-amz-acl value is no ACL at all). */
-const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
+import { OWNER_ONLY_ACLS, checkCannedAcl } from './object-headers.js';
 import { parseDocument, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
 import { requestFacts, userMay } from './policy.js';
@@ -107,9 +104,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   // PutBucketAcl accepts it (rclone with `acl = bucket-owner-full-control` sends it on the
   // CreateBucket it makes sure a bucket exists with).
   const acl = ctx.headers['x-amz-acl'] || undefined; // empty: none, as S3 reads it
-  if (acl !== undefined && !CANNED_ACLS.has(acl)) {
-    throw new S3Error('InvalidArgument', `${JSON.stringify(acl)} is not a canned ACL.`, { fields: { ArgumentName: 'x-amz-acl', ArgumentValue: acl } });
-  }
+  checkCannedAcl(acl);
   if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
     throw new S3Error('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting: s3d has ACLs disabled; grant access with a bucket policy.');
   }

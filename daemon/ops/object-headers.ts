@@ -16,6 +16,18 @@ function requestHeader(headers: Readonly<Record<string, string>>, query: URLSear
 
 /** Canned ACLs that grant nothing beyond the owner: what a bucket with ACLs disabled accepts. */
 export const OWNER_ONLY_ACLS: ReadonlySet<string> = new Set(['private', 'bucket-owner-full-control']);
+/** S3's canned ACL names. */
+const CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
+
+/**
+ * Refuses an x-amz-acl that names no canned ACL (`privat`, `public`): S3's 400 InvalidArgument
+ * naming the header, before it asks whether the bucket takes ACLs (a typo is not a grant refused).
+ */
+export function checkCannedAcl(acl: string | undefined): void {
+  if (acl !== undefined && !CANNED_ACLS.has(acl)) {
+    throw new S3Error('InvalidArgument', `${JSON.stringify(acl)} is not a canned ACL.`, { fields: { ArgumentName: 'x-amz-acl', ArgumentValue: acl } });
+  }
+}
 /**
  * Refuses write options s3d would not honour, before any data is read, rather than storing the
  * object without them: a storage class other than STANDARD and ACLs granting access to others (s3d has ACLs disabled, as S3's default BucketOwnerEnforced
@@ -34,6 +46,7 @@ export function checkWriteOptions(headers: Readonly<Record<string, string>>, que
   }
   // An empty x-amz-acl (`--acl ''`) grants nothing: S3 ignores it, as if it were absent.
   const acl = requestHeader(headers, query, 'x-amz-acl') || undefined;
+  checkCannedAcl(acl);
   const grants = hasRequestHeaderPrefix(headers, query, 'x-amz-grant-');
   if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || grants) {
     throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs: s3d has ACLs disabled (as S3 buckets with BucketOwnerEnforced); grant access with a bucket policy.');
