@@ -493,7 +493,9 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: Body
   bodyContext(context, route.op, req, body);
   uploadContext(env, req, context);
   const checks: Check[] = [];
-  const objectAction = route.key === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];
+  // A version's action only for an operation anonymous requests get at all: GetObjectAcl and
+  // PutObjectAcl are never anonymous, and with a versionId they were (s3:GetObjectVersionAcl).
+  const objectAction = route.key === undefined || OBJECT_ACTIONS[route.op] === undefined ? undefined : req.query.has('versionId') ? (VERSION_ACTIONS[route.op] ?? OBJECT_ACTIONS[route.op]) : OBJECT_ACTIONS[route.op];
   const bucketAction = route.key === undefined ? BUCKET_ACTIONS[route.op] : undefined;
   if (objectAction !== undefined) {
     checks.push({ bucket: route.bucket, action: objectAction, resource: `${route.bucket}/${route.key}`, object: objectOf(route, req.query) });

@@ -110,6 +110,10 @@ t.test('policy management and bucket configuration are never anonymous, even und
     ['GetBucketAcl', { method: 'GET', path: `/${bucket}`, query: 'acl' }],
     ['GetBucketVersioning', { method: 'GET', path: `/${bucket}`, query: 'versioning' }],
     ['GetObjectAcl', { method: 'GET', path: objectPath(bucket, 'keep.txt'), query: 'acl' }],
+    ['PutObjectAcl', { method: 'PUT', path: objectPath(bucket, 'keep.txt'), query: 'acl', headers: { 'x-amz-acl': 'private' } }],
+    // Naming a version (here the null one) asks for the *VersionAcl action: still not anonymous.
+    ['GetObjectAcl of a version', { method: 'GET', path: objectPath(bucket, 'keep.txt'), query: 'acl&versionId=null' }],
+    ['PutObjectAcl of a version', { method: 'PUT', path: objectPath(bucket, 'keep.txt'), query: 'acl&versionId=null', headers: { 'x-amz-acl': 'private' } }],
   ];
   for (const [what, o] of cases) await expectDenied(t, o, what);
   // (DeleteObjects is an object operation, judged per key: s3:* lets anyone delete; see
