@@ -100,20 +100,22 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
       throw new S3Error('AccessDenied', 'Creating a bucket with Object Lock needs s3:PutBucketObjectLockConfiguration and s3:PutBucketVersioning on it.');
     }
   }
-  // An ACL granting the owner alone is what the bucket has: `bucket-owner-full-control` too, as
-  // PutBucketAcl accepts it (rclone with `acl = bucket-owner-full-control` sends it on the
-  // CreateBucket it makes sure a bucket exists with).
   const acl = ctx.headers['x-amz-acl'] || undefined; // empty: none, as S3 reads it
   checkCannedAcl(acl);
-  if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
-    throw new S3Error('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting: s3d has ACLs disabled; grant access with a bucket policy.');
-  }
   const ownership = ctx.headers['x-amz-object-ownership'];
   if (ownership !== undefined && !['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'].includes(ownership)) {
     throw new S3Error('InvalidArgument', `Invalid x-amz-object-ownership header: ${ownership}`, { fields: { ArgumentName: 'x-amz-object-ownership', ArgumentValue: ownership } });
   }
+  // Before the ACL: ObjectWriter with public-read is a bucket S3 makes (ACLs enabled), which s3d
+  // cannot, not the clash with BucketOwnerEnforced the ACL check names.
   if (ownership !== undefined && ownership !== 'BucketOwnerEnforced') {
     throw new S3Error('NotImplemented', `Object ownership ${JSON.stringify(ownership)} is not implemented: s3d buckets are BucketOwnerEnforced (ACLs disabled).`);
+  }
+  // An ACL granting the owner alone is what the bucket has: `bucket-owner-full-control` too, as
+  // PutBucketAcl accepts it (rclone with `acl = bucket-owner-full-control` sends it on the
+  // CreateBucket it makes sure a bucket exists with).
+  if ((acl !== undefined && !OWNER_ONLY_ACLS.has(acl)) || Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-grant-'))) {
+    throw new S3Error('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting: s3d has ACLs disabled; grant access with a bucket policy.');
   }
   if (ctx.headers['x-amz-bucket-namespace'] !== undefined) throw new S3Error('NotImplemented', 'Bucket namespaces (x-amz-bucket-namespace) are not implemented.');
   const body = await ctx.body.readAll(MAX_XML_BODY);

@@ -1,15 +1,18 @@
 // ACL headers and sub-resources against the real daemon, beyond api-buckets.test.ts's round trip:
-// an x-amz-acl that names no canned ACL is S3's InvalidArgument on every request that takes one.
+// an x-amz-acl that names no canned ACL is S3's InvalidArgument on every request that takes one,
+// and a bucket asked with ACLs enabled (ObjectWriter) is a bucket s3d cannot make.
 import t from 'tap';
 import {
   CopyObjectCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
+  HeadBucketCommand,
   PutBucketAclCommand,
   PutObjectAclCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { startDaemonFor } from '../helpers/daemon.js';
-import { createBucket, expectS3Error, listKeys } from '../helpers/s3.js';
+import { bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { createBucket, expectS3Error, listKeys, s3Code } from '../helpers/s3.js';
 import { assertXmlError, raw, xmlField } from '../helpers/http.js';
 
 const d = await startDaemonFor(t);
@@ -31,4 +34,15 @@ t.test('an x-amz-acl that is no canned ACL is InvalidArgument, as on S3 (a typo,
   // A canned ACL that grants others is still refused as S3 refuses it with ACLs disabled.
   await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'typo', Body: 'x', ACL: 'bucket-owner-read' })), 'AccessControlListNotSupported', 400, 'PutObject bucket-owner-read');
   t.same(await listKeys(s3, bucket), ['src'], 'nothing was stored');
+});
+
+t.test('CreateBucket of an ObjectWriter bucket with a public ACL is NotImplemented, not a clash with BucketOwnerEnforced', async (t) => {
+  // S3 makes this bucket (ACLs enabled by the request's own ownership); s3d cannot. Its
+  // InvalidBucketAclWithObjectOwnership named a BucketOwnerEnforced setting the request did not ask for.
+  const name = bucketName('acl-writer');
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectOwnership: 'ObjectWriter', ACL: 'public-read' })), 'NotImplemented', 501, 'ObjectWriter + public-read');
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectOwnership: 'BucketOwnerPreferred', GrantRead: 'uri=http://acs.amazonaws.com/groups/global/AllUsers' })), 'NotImplemented', 501, 'BucketOwnerPreferred + a grant');
+  // Without an ownership, or with BucketOwnerEnforced, the ACL is the clash S3 names.
+  await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectOwnership: 'BucketOwnerEnforced', ACL: 'public-read' })), 'InvalidBucketAclWithObjectOwnership', 400, 'BucketOwnerEnforced + public-read');
+  t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: name }))), 'NotFound/404', 'no bucket was created');
 });
