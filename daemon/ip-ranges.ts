@@ -26,6 +26,31 @@ export function ipBytes(ip: string): Buffer | undefined {
   return out;
 }
 
+/**
+ * The address as it is usually written: an IPv4 one (also one mapped into IPv6, as a dual-stack
+ * socket names its IPv4 peers) dotted, an IPv6 one in RFC 5952's compressed lower-case form. uWS
+ * spells every peer of an IPv6 listener as eight groups of four digits
+ * (`0000:0000:0000:0000:0000:ffff:7f00:0001`), which logs and event notifications showed as is.
+ * Text that is no address is returned unchanged.
+ */
+export function canonicalIp(ip: string): string {
+  const b = ipBytes(ip);
+  if (b === undefined) return ip;
+  if (b.length === 4) return b.join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
+  // The longest run of two or more zero groups (the first of equal ones) becomes `::`.
+  let at = -1;
+  let len = 0;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > len && j - i >= 2) [at, len] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (g: number[]): string => g.map((n) => n.toString(16)).join(':');
+  return at < 0 ? hex(groups) : `${hex(groups.slice(0, at))}::${hex(groups.slice(at + len))}`;
+}
+
 /** An address (a range of one) or `address/bits`; undefined for anything else. */
 export function ipRange(cidr: string): IpRange | undefined {
   const [addr, len, extra] = cidr.split('/');

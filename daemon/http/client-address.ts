@@ -3,8 +3,8 @@
 // of S3_TRUSTED_PROXIES: then X-Forwarded-For, read from the nearest hop back, names the client
 // (the first address that is no trusted proxy), and X-Forwarded-Proto `https` (the nearest
 // proxy's, the last value) says it came over HTTPS. A client cannot claim either through a proxy
-// that is not trusted, nor directly. Pure.
-import { inRange, ipBytes, type IpRange } from '../ip-ranges.js';
+// that is not trusted, nor directly. An address is given as usually written (canonicalIp). Pure.
+import { canonicalIp, inRange, ipBytes, type IpRange } from '../ip-ranges.js';
 
 export interface Client {
   address: string;
@@ -23,7 +23,7 @@ export function clientOf(peer: string, headers: Readonly<Record<string, string>>
       const hop = hops[i]!.trim();
       // Not an address (a port, an obfuscated name): nothing before it can be trusted either.
       if (ipBytes(hop) === undefined) break;
-      address = hop;
+      address = canonicalIp(hop);
       if (!isTrusted(hop)) break;
     }
   }

@@ -22,6 +22,7 @@ import { headerName, loadUws } from './uws.js';
 import { TLS12_CIPHERS, TLS_CERTIFICATE, checkTls, isSecureAllowed } from './tls.js';
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
+import { canonicalIp } from '../ip-ranges.js';
 import { withQueryAmzHeaders } from './query-headers.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
 
@@ -768,9 +769,12 @@ function toS3Failure(err: unknown): unknown {
   return err;
 }
 
-/** The client's IP address (uWS spells IPv4 clients of a dual-stack socket as IPv6). */
+/**
+ * The TCP peer's IP address as usually written: uWS spells the peers of an IPv6 listener as eight
+ * groups of four digits, an IPv4 client of a dual-stack socket among them.
+ */
 function remoteAddress(res: HttpResponse): string {
-  return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+  return canonicalIp(Buffer.from(res.getRemoteAddressAsText()).toString('latin1'));
 }
 
 /**
