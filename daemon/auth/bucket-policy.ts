@@ -211,6 +211,12 @@ export function parseIdentityPolicy(doc: unknown): BucketPolicy {
 /** `bucket` undefined: an identity policy. */
 function parseDocument(doc: unknown, bucket: string | undefined): BucketPolicy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed('The policy must be a JSON object.');
+  // IAM's grammar: Version, Id and Statement, nothing else. An element in the wrong place (a
+  // Condition or Principal beside Statement, not in it) would be dropped unread, granting more
+  // than the writer meant, so it is refused as the statements' unknown elements are.
+  for (const k of Object.keys(doc)) {
+    if (!['Version', 'Id', 'Statement'].includes(k)) throw malformed(`The policy has an unknown element ${JSON.stringify(k)}: a policy holds Version, Id and Statement (Effect, Principal, Action, Resource and Condition belong in a statement).`);
+  }
   const { Version: version, Statement: rawStatements } = doc as Record<string, unknown>;
   // Without a Version, IAM reads a policy as 2008-10-17, which has no policy variables.
   if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');

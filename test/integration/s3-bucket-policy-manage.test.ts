@@ -169,6 +169,9 @@ t.test('an invalid policy is refused with MalformedPolicy and the old one stays 
     ['a user of another account (no such principal)', doc({ Principal: { AWS: ['arn:aws:iam::123456789012:user/altuser'] } })],
     // JSON.parse keeps the last of a repeated name: this one reads as a Deny and would allow.
     ['Effect named twice', doc({}).replace('"Effect":"Allow"', '"Effect":"Deny","Effect":"Allow"')],
+    // Beside Statement instead of in it: read as written, it would admit every address.
+    ['a Condition at the top level', doc({}, { Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } } })],
+    ['an unknown top-level element', doc({}, { Comment: 'public read' })],
   ];
   for (const [what, text] of cases) {
     const res = await putPolicyRaw(bucket, text);

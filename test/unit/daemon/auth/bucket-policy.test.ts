@@ -159,6 +159,13 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:GetObject'], Resource: '*' }] })), 'ok', 'identity policies may name Resource "*"');
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: 'arn:aws:s3:::b/*' }] })), 'MalformedPolicy', 'but a service action needs a resource it applies to');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2008-10-17', Id: 'x', Statement: [{ Sid: 's', ...good }] }), B)), 'ok');
+  // A policy holds Version, Id and Statement: a Condition beside Statement was dropped unread.
+  const topCondition = { Version: '2012-10-17', Statement: [good], Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } } };
+  t.equal(code(() => parseBucketPolicy(JSON.stringify(topCondition), B)), 'MalformedPolicy', 'a Condition at the top level');
+  const identity = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] };
+  t.equal(code(() => parseIdentityPolicy(identity)), 'ok');
+  t.equal(code(() => parseIdentityPolicy({ ...identity, Condition: topCondition.Condition })), 'MalformedPolicy', 'in an identity policy too');
+  t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2012-10-17', Statement: [good], statement: [] }), B)), 'MalformedPolicy', 'a second, misspelt Statement');
   t.equal(code(() => parseIdentityPolicy({ Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::b/home/${aws:username}/*' }] })), 'MalformedPolicy', 'identity policies: no policy variables without Version 2012-10-17 either');
   t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::b/home/${aws:username}/*' }] })), 'ok', 'with it they are variables');
   t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/$x/{y}/*`)), B)), 'ok', 'a "$" or braces that make no variable are text');
