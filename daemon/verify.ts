@@ -8,7 +8,7 @@
 // object's own checksum is formed again from its parts'.
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -346,6 +346,34 @@ const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
   Exit status: 0 all good; 1 problems found (one line each on stdout); 2 usage, configuration,
   or a KMS that cannot be reached.`;
 
+/**
+ * Why DIR cannot be verified, before LMDB is opened; undefined when it can. LMDB cannot be asked:
+ * opening a missing data.mdb read-only throws without naming it, and an empty one crashes the
+ * process (SIGSEGV), where the daemon and s3d backup refuse that store by name.
+ */
+function storeRefusal(dataDir: string): string | undefined {
+  const metaDir = join(dataDir, '.s3d', 'meta');
+  const mdb = join(metaDir, 'data.mdb');
+  let meta: Stats | undefined;
+  let size: number | undefined;
+  try {
+    meta = statSync(metaDir, { throwIfNoEntry: false });
+    size = statSync(mdb, { throwIfNoEntry: false })?.size;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // .s3d is the service user's alone (0700): another user would otherwise be told there is no data.
+    if (code === 'EACCES' || code === 'EPERM') return `cannot read ${dataDir} (${code}): run s3d verify as the service's user`;
+    throw e;
+  }
+  if (meta === undefined) return `no s3d data in ${dataDir} (${metaDir} does not exist)`;
+  // An unfinished backup (backup.ts) lacks data: checking it would only list what is missing.
+  const marker = incompleteBackupMarker(dataDir);
+  if (existsSync(marker)) return `${dataDir} is an unfinished backup (s3d backup did not end: ${marker} is there); it lacks data`;
+  // A store that lost its metadata (a restore without .s3d/meta/data.mdb) is not a store without objects.
+  if ((size ?? 0) === 0) return `the metadata store ${mdb} is missing or empty: every object of ${dataDir} is unreadable; restore .s3d/meta from a backup`;
+  return undefined;
+}
+
 /** The `s3d verify` command: prints problems and a summary to `out`; returns the exit status. */
 export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void, err: (line: string) => void): Promise<number> {
   const positional: string[] = [];
@@ -378,13 +406,9 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
   }
   const dataDir = resolve(positional[0]!);
   const metaDir = join(dataDir, '.s3d');
-  if (!existsSync(join(metaDir, 'meta'))) {
-    err(`s3d verify: no s3d data in ${dataDir} (${join(metaDir, 'meta')} does not exist)`);
-    return 2;
-  }
-  // An unfinished backup (backup.ts) lacks data: checking it would only list what is missing.
-  if (existsSync(incompleteBackupMarker(dataDir))) {
-    err(`s3d verify: ${dataDir} is an unfinished backup (s3d backup did not end: ${incompleteBackupMarker(dataDir)} is there); it lacks data`);
+  const refused = storeRefusal(dataDir);
+  if (refused !== undefined) {
+    err(`s3d verify: ${refused}`);
     return 2;
   }
   let workers: number;

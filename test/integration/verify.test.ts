@@ -5,7 +5,8 @@
 // bytes, a truncated file and a deleted file are each found by the check that can see them.
 
 import t from 'tap';
-import { readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
 import { checksumHasher } from '../../daemon/auth/payload.js';
@@ -182,6 +183,20 @@ t.test('usage and configuration errors exit 2', async (t) => {
   t.equal((await verify(d.dataDir, ['--fast'])).code, 2, 'an unknown flag');
   t.equal((await verify(join(d.dataDir, 'nothing-here'), [])).code, 2, 'a directory without s3d data');
   t.equal((await verify(d.dataDir, [], { S3_CRYPTO_WORKERS: 'many' })).code, 2, 'a malformed S3_CRYPTO_WORKERS');
+  // A store that lost its metadata beside its data files (a restore that missed data.mdb): LMDB
+  // threw without naming it (exit 1, a stack trace), and crashed on an empty file (SIGSEGV).
+  const lost = mkdtempSync(join(tmpdir(), 's3d-verify-lost-'));
+  t.teardown(() => rmSync(lost, { recursive: true, force: true }));
+  mkdirSync(join(lost, '.s3d', 'meta'), { recursive: true });
+  mkdirSync(join(lost, '.s3d', 'objects', 'ab'), { recursive: true });
+  writeFileSync(join(lost, '.s3d', 'objects', 'ab', 'ab'.repeat(16)), 'data');
+  for (const [what, make] of [['missing', () => undefined], ['empty', () => writeFileSync(join(lost, '.s3d', 'meta', 'data.mdb'), '')]] as const) {
+    make();
+    const r = await verify(lost, []);
+    t.equal(r.code, 2, `data.mdb ${what}: exit 2`);
+    t.match(r.stderr, `s3d verify: the metadata store ${join(lost, '.s3d', 'meta', 'data.mdb')} is missing or empty`, 'which it names');
+    t.notMatch(r.stdout, /no problems/, 'never a clean bill');
+  }
 });
 
 t.test('damage: flipped bytes, a truncated file and a deleted file are found', async (t) => {
