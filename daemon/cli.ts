@@ -503,6 +503,26 @@ function withDeadline(p: Promise<void>, ms: number, message: string): Promise<vo
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * What is wrong with `args` as `server DIR [--dev]`: '' for no command at all (the usage says
+ * it), undefined when nothing is. Any argument starting with "-" is an option: `-dev` served a
+ * new, empty directory of that name (./-dev is a DIR).
+ */
+function serverUsageError(args: string[]): string | undefined {
+  if (args.length === 0) return '';
+  if (args[0] === '--version' || args[0] === 'version') return `${args[0]} takes no arguments`;
+  if (args[0] !== 'server') return `unknown command ${JSON.stringify(args[0])}`;
+  const rest = args.slice(1);
+  const unknown = rest.find((a) => a.startsWith('-') && a !== '--dev');
+  if (unknown !== undefined) return `unknown option ${unknown}`;
+  const positional = rest.filter((a) => !a.startsWith('-'));
+  if (positional.length === 0) return 'no DIR given';
+  if (positional.length > 1) return `one DIR only, got ${positional.length}: ${positional.map((p) => JSON.stringify(p)).join(' ')}`;
+  // An empty DIR (an unset variable in "$DIR") would resolve to the working directory and serve it.
+  if (positional[0] === '') return 'an empty DIR (an unset variable?)';
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = argv.slice(2);
   if (args[0] === 'verify') {
@@ -518,27 +538,22 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(versionLine() + '\n');
     return 0;
   }
-  if (args[0] !== 'server' || args.length < 2 || args.includes('--help') || args.includes('-h')) {
+  if (args.includes('--help') || args.includes('-h')) {
     // Asked for: on stdout (`s3d --help | less`); after a usage error: on stderr.
-    const help = args.includes('--help') || args.includes('-h');
-    (help ? process.stdout : process.stderr).write(USAGE + '\n');
-    return help ? 0 : 2;
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const usageError = serverUsageError(args);
+  if (usageError !== undefined) {
+    // What is wrong first: a usage alone leaves a typo (serve, -dev) to be found by eye.
+    process.stderr.write(`${usageError === '' ? '' : `s3d: ${usageError}\n`}${USAGE}\n`);
+    return 2;
   }
   // SIGHUP's default action ends the process: one during start-up (which can take minutes: the
   // sweep, the KMS) must not stop the service. It is remembered and carried out once ready.
   holdEarlyHup();
   const dev = args.includes('--dev');
-  const positional = args.slice(1).filter((a) => !a.startsWith('--'));
-  const unknown = args.slice(1).filter((a) => a.startsWith('--') && a !== '--dev');
-  if (positional.length !== 1 || unknown.length > 0) {
-    process.stderr.write(USAGE + '\n');
-    return 2;
-  }
-  // An empty DIR (an unset variable in "$DIR") would resolve to the working directory and serve it.
-  if (positional[0] === '') {
-    process.stderr.write(`s3d: an empty DIR (an unset variable?)\n${USAGE}\n`);
-    return 2;
-  }
+  const positional = args.slice(1).filter((a) => !a.startsWith('-'));
   let config: Config;
   try {
     config = loadConfig({ dataDir: positional[0]!, dev });

@@ -374,37 +374,46 @@ function storeRefusal(dataDir: string): string | undefined {
   return undefined;
 }
 
-/** The `s3d verify` command: prints problems and a summary to `out`; returns the exit status. */
-export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+/** `DIR [--deep] [--bucket NAME] [--dev]` (options anywhere), or what is wrong with them. */
+function parseVerifyArgs(args: string[]): { dir: string; deep: boolean; dev: boolean; bucket?: string } | { error: string } {
   const positional: string[] = [];
   let deep = false;
   let dev = false;
   let bucket: string | undefined;
-  if (args.includes('--help') || args.includes('-h')) {
-    out(VERIFY_USAGE);
-    return 0;
-  }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--deep') deep = true;
     else if (a === '--dev') dev = true;
-    else if (a === '--bucket' && i + 1 < args.length) bucket = args[++i];
-    else if (a.startsWith('--bucket=')) bucket = a.slice('--bucket='.length);
-    else if (a.startsWith('-')) {
-      err(VERIFY_USAGE);
-      return 2;
-    } else positional.push(a);
+    else if (a === '--bucket' || a.startsWith('--bucket=')) {
+      const v = a === '--bucket' ? args[++i] : a.slice('--bucket='.length);
+      // No bucket name starts with "-": `--bucket --deep` lost its name, --deep is not one.
+      if (v === undefined || v === '' || v.startsWith('-')) return { error: '--bucket needs a bucket name' };
+      if (bucket !== undefined) return { error: '--bucket given twice' };
+      bucket = v;
+    } else if (a.startsWith('-')) return { error: `unknown option ${a}` };
+    else positional.push(a);
   }
-  if (positional.length !== 1 || bucket === '') {
-    err(VERIFY_USAGE);
-    return 2;
-  }
+  if (positional.length === 0) return { error: 'no DIR given' };
+  if (positional.length > 1) return { error: `one DIR only, got ${positional.length}: ${positional.map((p) => JSON.stringify(p)).join(' ')}` };
   // An empty DIR (an unset variable in "$DIR") would resolve to the working directory and check it.
-  if (positional[0] === '') {
-    err(`s3d verify: an empty DIR (an unset variable?)\n${VERIFY_USAGE}`);
+  if (positional[0] === '') return { error: 'an empty DIR (an unset variable?)' };
+  return { dir: positional[0]!, deep, dev, ...(bucket !== undefined ? { bucket } : {}) };
+}
+
+/** The `s3d verify` command: prints problems and a summary to `out`; returns the exit status. */
+export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    out(VERIFY_USAGE);
+    return 0;
+  }
+  const parsed = parseVerifyArgs(args);
+  if ('error' in parsed) {
+    // What is wrong first: a usage alone leaves a typo (-deep, --bukcet) to be found by eye.
+    err(`s3d verify: ${parsed.error}\n${VERIFY_USAGE}`);
     return 2;
   }
-  const dataDir = resolve(positional[0]!);
+  const { deep, dev, bucket } = parsed;
+  const dataDir = resolve(parsed.dir);
   const metaDir = join(dataDir, '.s3d');
   const refused = storeRefusal(dataDir);
   if (refused !== undefined) {

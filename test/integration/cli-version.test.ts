@@ -4,7 +4,7 @@
 // a usage error on stderr (exit 2), an empty DIR included (it meant the working directory).
 
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runS3d, startDaemon, startDaemonFor, type S3dRun } from '../helpers/daemon.js';
@@ -27,7 +27,7 @@ t.test('s3d --version and s3d version', async (t) => {
   }
   const extra = await s3d(['--version', 'x']);
   t.equal(extra.code, 2, 's3d --version x: a usage error (exit 2)');
-  t.match(extra.stderr, /^usage: s3d server DIR/, 'with the usage on stderr');
+  t.match(extra.stderr, /^s3d: --version takes no arguments\nusage: s3d server DIR/, 'saying so, with the usage on stderr');
 });
 
 t.test('s3d --help on stdout, a usage error on stderr', async (t) => {
@@ -39,6 +39,32 @@ t.test('s3d --help on stdout, a usage error on stderr', async (t) => {
   t.equal(none.code, 2, 'no command: exit 2');
   t.equal(none.stdout, '');
   t.match(none.stderr, /^usage: s3d server DIR/, 'the usage on stderr');
+});
+
+t.test('a usage error says what is wrong before the usage, and starts nothing', async (t) => {
+  // `-dev` (one dash) was taken for DIR: s3d made and served a new, empty directory named -dev.
+  const cwd = mkdtempSync(join(tmpdir(), 's3d-usage-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const env = { S3_ADDRESS: '127.0.0.1:0', S3_ROOT_USER: 'usage-test', S3_ROOT_PASSWORD: 'usage-test-password' };
+  const cases: Array<[string[], string]> = [
+    [['serve', 'data'], 's3d: unknown command "serve"'],
+    [['server'], 's3d: no DIR given'],
+    [['server', '-dev'], 's3d: unknown option -dev'],
+    [['server', 'data', '--deev'], 's3d: unknown option --deev'],
+    [['server', 'data', 'other'], 's3d: one DIR only, got 2: "data" "other"'],
+    [['verify', 'data', '-deep'], 's3d verify: unknown option -deep'],
+    [['verify', 'data', '--bucket', '--deep'], 's3d verify: --bucket needs a bucket name'],
+    [['verify', 'data', 'other'], 's3d verify: one DIR only, got 2: "data" "other"'],
+    [['verify'], 's3d verify: no DIR given'],
+  ];
+  for (const [args, first] of cases) {
+    const r = await runS3d(args, env, 10_000, cwd);
+    t.equal(r.code, 2, `s3d ${args.join(' ')}: exit 2`);
+    t.equal(r.stderr.split('\n')[0], first, 'says what is wrong first');
+    t.match(r.stderr, /\nusage: s3d (server|verify) DIR/, 'then the usage');
+    t.equal(r.stdout, '', 'nothing on stdout');
+  }
+  t.same(readdirSync(cwd), [], 'no directory was made');
 });
 
 t.test('an empty DIR (an unset variable in "$DIR") is a usage error, not the working directory', async (t) => {
