@@ -124,6 +124,11 @@ export async function backupCommand(args: string[], out: (line: string) => void,
   let rotation: { root: string; name: string } | undefined;
   if (parsed.into !== undefined) {
     const root = resolve(parsed.into);
+    // Before ROOT is made: checkPaths would refuse the backup, but only after ROOT was made there.
+    if (insideStore(dataDir, root)) {
+      err(`s3d backup: ROOT ${root} is inside the data directory's .s3d`);
+      return 2;
+    }
     try {
       const made = await newBackupDir(root);
       dest = made.dir;
@@ -274,11 +279,16 @@ function checkSource(dataDir: string): void {
   if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
 }
 
+/** Whether `path` is DIR's .s3d or inside it (s3d's own files: nothing of a backup belongs there). */
+function insideStore(dataDir: string, path: string): boolean {
+  const s3d = join(dataDir, '.s3d');
+  return path === s3d || path.startsWith(s3d + sep);
+}
+
 /** Refuses a DIR without s3d data and a DEST that is not new or empty (nothing written yet). */
 function checkPaths(dataDir: string, dest: string): void {
   checkSource(dataDir);
-  const s3d = join(dataDir, '.s3d');
-  if (dest === s3d || dest.startsWith(s3d + sep)) throw new Refused(`DEST ${dest} is inside the data directory's .s3d`);
+  if (insideStore(dataDir, dest)) throw new Refused(`DEST ${dest} is inside the data directory's .s3d`);
   const st = statSync(dest, { throwIfNoEntry: false });
   if (st === undefined) {
     if (lstatSync(dest, { throwIfNoEntry: false })?.isSymbolicLink() === true) throw new Refused(`DEST ${dest} is a symbolic link to ${readlinkSync(dest)}, which does not exist`);

@@ -113,6 +113,15 @@ t.test('usage errors: exit 2', async (t) => {
     t.match(r.stderr, /^s3d backup: (--keep takes a whole number|--keep needs|--into needs|--into given twice|--no-space-check given twice|with --into ROOT, give DIR alone|no DEST given)[^\n]*\n\nusage: s3d backup DIR DEST \[--no-space-check\]\n {7}s3d backup DIR --into ROOT \[--keep N\] \[--no-space-check\]/, 'what is wrong, then the usage');
   }
   t.notOk(existsSync(root), 'ROOT was not made');
+  // A ROOT inside DIR's .s3d was made there (with the new backup's directory, removed again)
+  // before the backup was refused: a stray directory among the daemon's own files.
+  const store = join(base, 'store');
+  mkdirSync(join(store, '.s3d', 'meta'), { recursive: true });
+  writeFileSync(join(store, '.s3d', 'meta', 'data.mdb'), 'x');
+  const inside = await s3d(['backup', store, '--into', join(store, '.s3d', 'backups')]);
+  t.equal(inside.code, 2, 'ROOT inside the data directory\'s .s3d: exit 2');
+  t.match(inside.stderr, `s3d backup: ROOT ${join(store, '.s3d', 'backups')} is inside the data directory's .s3d`);
+  t.same(readdirSync(join(store, '.s3d')), ['meta'], 'nothing was made there');
   const help = await s3d(['backup', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /--into ROOT: the backup goes into a new directory ROOT\/<UTC timestamp>/);
