@@ -24,6 +24,7 @@ import { FileIdList } from './storage/file-id-list.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
 import { newBackupDir, pruneBackups } from './backup-rotate.js';
 import { lastBackupFile, writeRunRecord } from './storage/run-records.js';
+import { storeFileDamage } from './meta/store-file.js';
 
 /** Present in a backup's DEST until the backup has ended well. */
 export function incompleteBackupMarker(dataDir: string): string {
@@ -276,6 +277,9 @@ function checkSource(dataDir: string): void {
     throw e;
   }
   if ((size ?? 0) === 0) throw new Refused(`no s3d data in ${dataDir} (${mdb} is missing or empty)`);
+  // A copy of a file LMDB crashes on would not restore either.
+  const damage = storeFileDamage(mdb);
+  if (damage !== undefined) throw new Refused(`${damage}: nothing to back up from it`);
   if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
 }
 

@@ -33,6 +33,7 @@ import type { OpsEnv } from './ops/env.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { DataDirInUseError, lockDataDir } from './storage/dir-lock.js';
 import { OrphanScan, crashLeftoversBound } from './storage/orphan-scan.js';
+import { storeFileDamage } from './meta/store-file.js';
 import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker } from './storage/clean-shutdown.js';
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
@@ -193,6 +194,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
           `To discard that data and start afresh, remove ${join(files.root, 'objects')} first`,
       );
     }
+  }
+  // A file LMDB would crash on (SIGSEGV, and systemd restarting into it): refused by name.
+  const damage = storeFileDamage(metaFile);
+  if (damage !== undefined) {
+    disk.stop();
+    throw new ConfigError(`${damage}: restore .s3d/meta from a backup (s3d backup, docs/operations.md); s3d does not open it`);
   }
   // After a clean shutdown of this very store nothing was left behind but temp files and queued
   // deletions: the scan of every record for unreferenced data files is skipped (storage/clean-shutdown.ts;

@@ -8,6 +8,7 @@
 // object's own checksum is formed again from its parts'.
 
 import { createHash } from 'node:crypto';
+import { storeFileDamage } from './meta/store-file.js';
 import { existsSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -371,6 +372,8 @@ function storeRefusal(dataDir: string): string | undefined {
   if (existsSync(marker)) return `${dataDir} is an unfinished backup (s3d backup did not end: ${marker} is there); it lacks data`;
   // A store that lost its metadata (a restore without .s3d/meta/data.mdb) is not a store without objects.
   if ((size ?? 0) === 0) return `the metadata store ${mdb} is missing or empty: every object of ${dataDir} is unreadable; restore .s3d/meta from a backup`;
+  const damage = storeFileDamage(mdb);
+  if (damage !== undefined) return `${damage}: every object of ${dataDir} is unreadable; restore .s3d/meta from a backup`;
   return undefined;
 }
 

@@ -11,11 +11,11 @@
 // (root) is a configuration error too (exit 2, not 1).
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { open as openLmdb } from 'lmdb';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { MAIN, nodeChild, startDaemon, testBytes } from '../helpers/daemon.js';
+import { MAIN, nodeChild, runS3d, startDaemon, testBytes } from '../helpers/daemon.js';
 import { dataFilePaths, filesUnder } from '../helpers/files.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -59,6 +59,37 @@ t.test('a missing or empty metadata store beside data files: exit 2, every data 
     t.equal(r.code, 2, `${what}: exit 2 (systemd does not restart into it)`);
     t.match(r.stderr, /metadata store .*data\.mdb is missing or empty, but 6 data file\(s\) exist .*restore \.s3d\/meta from a backup/, `${what}: says why and what to do`);
     t.notMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+    t.same(dataFilePaths(d.dataDir).sort(), files, `${what}: every data file is still there`);
+  }
+});
+
+// LMDB trusts its meta pages: a data.mdb of garbage or cut short crashed every command that
+// opened it with SIGSEGV or SIGBUS (no message; systemd restarting into it). Refused by name now.
+t.test('a metadata store LMDB would crash on: the daemon, verify and backup refuse it by name', async (t) => {
+  const mdb = join(metaDir, 'data.mdb');
+  const size = statSync(join(saved, 'data.mdb')).size;
+  t.ok(size >= 4 * 4096, 'the store spans more than its two meta pages');
+  for (const [what, damage, reason] of [
+    ['zeros', () => writeFileSync(mdb, Buffer.alloc(8192)), /is not an LMDB store/],
+    ['random bytes', () => writeFileSync(mdb, randomBytes(100)), /is not an LMDB store/],
+    ['cut to its first page', () => truncateSync(mdb, 4096), /is cut short/],
+    ['cut to half', () => truncateSync(mdb, Math.floor(size / 2 / 4096) * 4096), /is cut short/],
+  ] as const) {
+    rmSync(metaDir, { recursive: true, force: true });
+    cpSync(saved, metaDir, { recursive: true });
+    damage();
+    const r = await run(d.dataDir);
+    t.equal(r.code, 2, `${what}: the daemon exits 2 (it was killed by a signal)`);
+    t.match(r.stderr, reason, `${what}: and says why`);
+    t.match(r.stderr, /restore \.s3d\/meta from a backup/, `${what}: and what to do`);
+    const v = await runS3d(['verify', d.dataDir]);
+    t.equal(v.code, 2, `${what}: s3d verify exits 2`);
+    t.match(v.stderr, reason, `${what}: naming the damage`);
+    const dest = `${d.dataDir}-damaged-backup`;
+    const b = await runS3d(['backup', d.dataDir, dest]);
+    rmSync(dest, { recursive: true, force: true });
+    t.equal(b.code, 2, `${what}: s3d backup exits 2`);
+    t.match(b.stderr, reason, `${what}: naming the damage`);
     t.same(dataFilePaths(d.dataDir).sort(), files, `${what}: every data file is still there`);
   }
 });
