@@ -3,11 +3,13 @@
 // signature, Signature Version 4 (`x-amz-signature`: HMAC-SHA256 with the signing key of
 // `x-amz-credential`'s day and region, over the base64 text) or Version 2 (`signature`:
 // HMAC-SHA1 with the secret). The signature is checked first; then the expiration; then every
-// condition, and every form field must be named by one, as S3 requires. Pure: no I/O.
+// condition, and every form field must be named by one, as S3 requires (but for the fields that
+// only add protection, as MinIO takes them: onlyProtects). Pure: no I/O.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { parseIsoDateTime } from '../dates.js';
 import { utf8Text } from '../utf8.js';
+import { isChecksumValueHeader } from './payload.js';
 import { ALGORITHM, lookupSecret, sessionCredentials, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type AuthOptions, type Credentials } from './sigv4.js';
 
 /** Form fields, names lower-cased (form field names are case-insensitive). */
@@ -35,8 +37,23 @@ const SIGNER_FIELDS = ['awsaccesskeyid', 'signature', 'x-amz-credential', 'x-amz
 
 /** Fields that need no condition (S3's list, with the V2 signature fields). */
 function exempt(name: string): boolean {
-  return name === 'policy' || name === 'x-amz-signature' || name === 'signature' || name === 'awsaccesskeyid' || name === 'file' || name.startsWith('x-ignore-');
+  return name === 'policy' || name === 'x-amz-signature' || name === 'signature' || name === 'awsaccesskeyid' || name === 'file' || name.startsWith('x-ignore-') || onlyProtects(name);
 }
+
+/**
+ * Fields that only add protection, which MinIO, unlike S3, takes without a condition: minio-go's
+ * PostPolicy.SetEncryption and SetChecksum put them in the form and not in the policy, so their
+ * forms failed here. Asking for SSE-S3, SSE-KMS with the default key or an encryption context,
+ * or SSE-C with a key of the form holder's (who chooses the file's bytes anyway), and a checksum
+ * the file is checked against, weaken nothing the signer allowed. The KMS key id is not among
+ * them: it chooses which key seals the object, and needs a condition as on S3. A condition that
+ * names one of these fields holds as any other; bucket and user policies judge them as headers.
+ */
+function onlyProtects(name: string): boolean {
+  if (name === KMS_KEY_ID_FIELD) return false;
+  return name.startsWith('x-amz-server-side-encryption') || name === 'x-amz-checksum-algorithm' || isChecksumValueHeader(name);
+}
+const KMS_KEY_ID_FIELD = 'x-amz-server-side-encryption-aws-kms-key-id';
 
 const CREDENTIAL = /^([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request$/;
 

@@ -18,6 +18,8 @@ import { ACCESS_KEY, ROOT, SECRET_KEY, startDaemon, testBytes } from '../helpers
 import { md5Hex, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, xmlField } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
+import { checksumHasher } from '../../daemon/auth/payload.js';
+import { digestBase64 } from '../../daemon/ops/checksums.js';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { createBucket } from '../helpers/s3.js';
 import { PYTHON_BIN } from '../helpers/python.js';
@@ -91,6 +93,49 @@ t.test('minio-js presignedPostPolicy: a browser form sent with fetch stores the 
   assertXmlError(t, tooSmall, 400, 'EntityTooSmall', 'file one byte under content-length-range');
   t.equal(await headCode(s3, bucket, 'user-42/big.bin'), 'NotFound/404');
   t.equal(await headCode(s3, bucket, 'user-42/small.bin'), 'NotFound/404');
+});
+
+t.test('encryption and checksum fields a client adds to the form only (minio-go SetEncryption, SetChecksum): accepted, as MinIO accepts them', async (t) => {
+  // minio-go's PostPolicy.SetEncryption and SetChecksum put their fields in the form and not in
+  // the policy; minio-js has no setter, so its users add them to formData the same way.
+  const mc = minioClient(plain);
+  const bucket = await createBucket(s3, 'post-sse');
+  const data = testBytes(40_000, 21);
+  const crc = checksumHasher('CRC32C');
+  crc.update(data);
+  const crc32c = await digestBase64(crc);
+  const post = async (key: string, extra: Record<string, string>): Promise<Response> => {
+    const policy = mc.newPostPolicy();
+    policy.setBucket(bucket);
+    policy.setKey(key);
+    policy.setExpires(new Date(Date.now() + 600_000));
+    Object.assign(policy.formData, extra);
+    const { postURL, formData: fields } = await mc.presignedPostPolicy(policy);
+    t.notOk(Buffer.from(fields.policy!, 'base64').toString().includes('encryption'), `${key}: the policy names no SSE field`);
+    return fetch(postURL, { method: 'POST', body: formData(Object.entries(fields), { data }) });
+  };
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['sse-s3.bin', { 'X-Amz-Server-Side-Encryption': 'AES256' }, 'AES256'],
+    ['sse-kms.bin', { 'X-Amz-Server-Side-Encryption': 'aws:kms', 'X-Amz-Server-Side-Encryption-Context': Buffer.from('{"app":"forms"}').toString('base64') }, 'aws:kms'],
+  ];
+  for (const [key, extra, algorithm] of cases) {
+    const res = await post(key, extra);
+    t.equal(res.status, 204, `${key}: stored (${res.status === 204 ? '' : await res.text()})`);
+    const { out, body } = await getObject(s3, bucket, key);
+    t.equal(out.ServerSideEncryption, algorithm, `${key}: encrypted as the form asked`);
+    t.equal(sha256Hex(body), sha256Hex(data), `${key}: bytes read back`);
+  }
+  const summed = await post('summed.bin', { 'X-Amz-Checksum-Algorithm': 'CRC32C', 'X-Amz-Checksum-Crc32c': crc32c });
+  t.equal(summed.status, 204, 'a checksum field and its algorithm');
+  t.equal(summed.headers.get('x-amz-checksum-crc32c'), crc32c, 'checked and kept');
+  const wrong = await post('wrong-sum.bin', { 'X-Amz-Checksum-Algorithm': 'CRC32C', 'X-Amz-Checksum-Crc32c': 'AAAAAA==' });
+  t.equal(wrong.status, 400, 'a checksum the file does not match: BadDigest');
+  t.equal(await headCode(s3, bucket, 'wrong-sum.bin'), 'NotFound/404', 'not stored');
+  // The KMS key id chooses which key seals the object: a holder of the form may not pick it.
+  const keyed = await post('kms-key.bin', { 'X-Amz-Server-Side-Encryption': 'aws:kms', 'X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id': 'test-key' });
+  t.equal(keyed.status, 403, 'a KMS key id no condition names: 403');
+  t.match(await keyed.text(), /Extra input fields: x-amz-server-side-encryption-aws-kms-key-id/);
+  t.equal(await headCode(s3, bucket, 'kms-key.bin'), 'NotFound/404', 'not stored');
 });
 
 // ---- boto3 --------------------------------------------------------------------------------------

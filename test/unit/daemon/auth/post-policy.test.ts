@@ -169,3 +169,21 @@ t.test('every form field needs a condition, except the exempt ones', async (t) =
   t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k', 'x-ignore-submit': 'Upload', file: 'x' }), creds, opts)), 'ok', 'x-ignore-* and file are exempt');
   t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }, ['starts-with', '$success_action_status', '']], { key: 'k', success_action_status: '201' }), creds, opts)), 'ok');
 });
+
+t.test('fields that only add protection need no condition (minio-go SetEncryption and SetChecksum), the KMS key id does', async (t) => {
+  const ok = (fields: Record<string, string>, conds: unknown[] = [{ key: 'k' }]): string => code(() => verifyPostPolicy(v4Form(conds, { key: 'k', ...fields }), creds, opts));
+  // What minio-go puts in the form, Go's canonical header case, and no condition for any of it.
+  t.equal(ok({ 'X-Amz-Server-Side-Encryption': 'AES256' }), 'ok', 'SSE-S3');
+  t.equal(ok({ 'X-Amz-Server-Side-Encryption': 'aws:kms', 'X-Amz-Server-Side-Encryption-Context': 'eyJhIjoiYiJ9' }), 'ok', 'SSE-KMS with the default key and a context');
+  t.equal(
+    ok({ 'X-Amz-Server-Side-Encryption-Customer-Algorithm': 'AES256', 'X-Amz-Server-Side-Encryption-Customer-Key': 'a2V5', 'X-Amz-Server-Side-Encryption-Customer-Key-Md5': 'bWQ1' }),
+    'ok',
+    'SSE-C',
+  );
+  t.equal(ok({ 'X-Amz-Checksum-Algorithm': 'CRC32C', 'X-Amz-Checksum-Crc32c': 'AAAAAA==' }), 'ok', 'a checksum and its algorithm');
+  t.equal(ok({ 'X-Amz-Server-Side-Encryption': 'aws:kms', 'X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id': 'other-key' }), 'AccessDenied', 'the KMS key id chooses the key: it needs a condition');
+  t.equal(ok({ 'X-Amz-Server-Side-Encryption': 'aws:kms', 'X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id': 'k1' }, [{ key: 'k' }, { 'x-amz-server-side-encryption-aws-kms-key-id': 'k1' }]), 'ok', 'with one');
+  t.equal(ok({ 'X-Amz-Server-Side-Encryption': 'aws:kms' }, [{ key: 'k' }, { 'x-amz-server-side-encryption': 'AES256' }]), 'AccessDenied', 'a condition that names an exempt field still holds');
+  t.equal(ok({ 'x-amz-checksum-type': 'COMPOSITE' }), 'AccessDenied', 'other x-amz-checksum-* settings are fields like any other');
+  t.equal(ok({ 'x-amz-meta-sse': 'AES256' }), 'AccessDenied', 'user metadata still needs its condition');
+});
