@@ -30,6 +30,8 @@ export interface PostAuth {
   accessKeyId: string;
   /** Inclusive byte bounds of the file from `content-length-range`, when the policy sets them. */
   lengthRange?: { min: number; max: number };
+  /** SSE fields the form has and no condition names (taken as they only add protection: onlyProtects). */
+  unconditionedSse?: string[];
 }
 
 /** Fields that name who signed a form (V2 or V4); a form with none of them and no policy is anonymous. */
@@ -46,13 +48,16 @@ function exempt(name: string): boolean {
  * forms failed here. Asking for SSE-S3, SSE-KMS with the default key or an encryption context,
  * or SSE-C with a key of the form holder's (who chooses the file's bytes anyway), and a checksum
  * the file is checked against, weaken nothing the signer allowed. The KMS key id is not among
- * them: it chooses which key seals the object, and needs a condition as on S3. A condition that
- * names one of these fields holds as any other; bucket and user policies judge them as headers.
+ * them: it chooses which key seals the object, and needs a condition as on S3; nor are the SSE
+ * fields in a bucket whose default encryption names a KMS key, which they would displace (the
+ * form handler refuses them there: unconditionedSse). A condition that names one of these fields
+ * holds as any other; bucket and user policies judge them as headers.
  */
 function onlyProtects(name: string): boolean {
   if (name === KMS_KEY_ID_FIELD) return false;
-  return name.startsWith('x-amz-server-side-encryption') || name === 'x-amz-checksum-algorithm' || isChecksumValueHeader(name);
+  return name.startsWith(SSE_FIELDS) || name === 'x-amz-checksum-algorithm' || isChecksumValueHeader(name);
 }
+const SSE_FIELDS = 'x-amz-server-side-encryption';
 const KMS_KEY_ID_FIELD = 'x-amz-server-side-encryption-aws-kms-key-id';
 
 const CREDENTIAL = /^([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request$/;
@@ -144,8 +149,14 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
     }
   }
   const extra = [...fields.keys()].filter((f) => !exempt(f) && !covered.has(f));
-  if (extra.length > 0) throw denied(`Extra input fields: ${extra.join(', ')}`);
-  return lengthRange ? { accessKeyId, lengthRange } : { accessKeyId };
+  if (extra.length > 0) throw extraFields(extra);
+  const unconditionedSse = [...fields.keys()].filter((f) => f.startsWith(SSE_FIELDS) && !covered.has(f));
+  return { accessKeyId, ...(lengthRange ? { lengthRange } : {}), ...(unconditionedSse.length > 0 ? { unconditionedSse } : {}) };
+}
+
+/** S3's answer to form fields no condition names. */
+export function extraFields(names: string[]): S3Error {
+  return denied(`Extra input fields: ${names.join(', ')}`);
 }
 
 function checkSignature(fields: FormFields, policy: string, creds: Credentials, opts: PostPolicyOptions): string {

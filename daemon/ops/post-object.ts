@@ -9,7 +9,7 @@ import type BusboyModule from 'busboy';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { badDigest, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
-import { missingField, verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
+import { extraFields, missingField, verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { newObjectRecord } from './new-object.js';
@@ -421,6 +421,12 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     fields.set('key', key);
     const auth: PostAuth = verifyPostPolicy(fields, env.credentials, { bucket: bucketName, region: env.config.region, sigV2: env.config.sigV2, ...(env.sessions !== undefined ? { sessions: env.sessions } : {}) });
     const bucket = requireBucket(env, bucketName);
+    // SSE fields no condition names only add encryption, except where the bucket's default names
+    // a KMS key: there they would move the object off that key (to the server's, or the form
+    // holder's own SSE-C key), which only the signer may choose, in a condition (a key id field
+    // has one: the policy named it).
+    const displacesKey = bucket.encryption?.algorithm === 'aws:kms' && bucket.encryption.kmsKeyId !== undefined && !fields.has('x-amz-server-side-encryption-aws-kms-key-id');
+    if (auth.unconditionedSse !== undefined && displacesKey) throw extraFields(auth.unconditionedSse);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
     if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
     // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow (an

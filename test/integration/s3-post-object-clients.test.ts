@@ -21,6 +21,7 @@ import { minioClient } from '../helpers/minio.js';
 import { checksumHasher } from '../../daemon/auth/payload.js';
 import { digestBase64 } from '../../daemon/ops/checksums.js';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { HeadObjectCommand, PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { createBucket } from '../helpers/s3.js';
 import { PYTHON_BIN } from '../helpers/python.js';
 import { formData, getObject, headCode, locationPath, postForm, quoted, unquote, type Field } from '../helpers/post-object.js';
@@ -136,6 +137,31 @@ t.test('encryption and checksum fields a client adds to the form only (minio-go 
   t.equal(keyed.status, 403, 'a KMS key id no condition names: 403');
   t.match(await keyed.text(), /Extra input fields: x-amz-server-side-encryption-aws-kms-key-id/);
   t.equal(await headCode(s3, bucket, 'kms-key.bin'), 'NotFound/404', 'not stored');
+
+  // Nor may an SSE field move an object off the KMS key the bucket's default encryption names.
+  const keyedBucket = await createBucket(s3, 'post-kms');
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: keyedBucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'test-key' } }] } }));
+  const intoKeyed = async (key: string, extra: Record<string, string>, conditions: string[] = []): Promise<Response> => {
+    const policy = mc.newPostPolicy();
+    policy.setBucket(keyedBucket);
+    policy.setKey(key);
+    policy.setExpires(new Date(Date.now() + 600_000));
+    for (const name of conditions) policy.policy.conditions.push(['eq', `$${name}`, extra[name]!]);
+    Object.assign(policy.formData, extra);
+    const { postURL, formData: fields } = await mc.presignedPostPolicy(policy);
+    return fetch(postURL, { method: 'POST', body: formData(Object.entries(fields), { data }) });
+  };
+  const displaced = await intoKeyed('sse-s3.bin', { 'x-amz-server-side-encryption': 'AES256' });
+  t.equal(displaced.status, 403, 'SSE-S3 without a condition where the bucket names a KMS key: 403');
+  t.match(await displaced.text(), /Extra input fields: x-amz-server-side-encryption/);
+  t.equal(await headCode(s3, keyedBucket, 'sse-s3.bin'), 'NotFound/404', 'not stored');
+  const allowed = await intoKeyed('sse-s3.bin', { 'x-amz-server-side-encryption': 'AES256' }, ['x-amz-server-side-encryption']);
+  t.equal(allowed.status, 204, 'with its condition: the signer chose it');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: keyedBucket, Key: 'sse-s3.bin' }))).ServerSideEncryption, 'AES256');
+  const plainForm = await intoKeyed('default.bin', {});
+  t.equal(plainForm.status, 204, 'a form without SSE fields takes the bucket\'s key');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: keyedBucket, Key: 'default.bin' }));
+  t.same([head.ServerSideEncryption, head.SSEKMSKeyId?.endsWith('test-key')], ['aws:kms', true]);
 });
 
 // ---- boto3 --------------------------------------------------------------------------------------

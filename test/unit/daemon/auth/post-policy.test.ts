@@ -186,4 +186,8 @@ t.test('fields that only add protection need no condition (minio-go SetEncryptio
   t.equal(ok({ 'X-Amz-Server-Side-Encryption': 'aws:kms' }, [{ key: 'k' }, { 'x-amz-server-side-encryption': 'AES256' }]), 'AccessDenied', 'a condition that names an exempt field still holds');
   t.equal(ok({ 'x-amz-checksum-type': 'COMPOSITE' }), 'AccessDenied', 'other x-amz-checksum-* settings are fields like any other');
   t.equal(ok({ 'x-amz-meta-sse': 'AES256' }), 'AccessDenied', 'user metadata still needs its condition');
+  // The handler refuses them where they would displace the bucket's default KMS key: it is told which.
+  const verified = (fields: Record<string, string>, conds: unknown[]) => verifyPostPolicy(v4Form(conds, { key: 'k', ...fields }), creds, opts);
+  t.strictSame(verified({ 'X-Amz-Server-Side-Encryption': 'AES256', 'X-Amz-Checksum-Crc32': 'AAAAAA==' }, [{ key: 'k' }]).unconditionedSse, ['x-amz-server-side-encryption'], 'the SSE fields taken without a condition are named');
+  t.equal(verified({ 'X-Amz-Server-Side-Encryption': 'AES256' }, [{ key: 'k' }, ['starts-with', '$x-amz-server-side-encryption', '']]).unconditionedSse, undefined, 'none when a condition names them');
 });
