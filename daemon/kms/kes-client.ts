@@ -420,7 +420,8 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   /**
    * One request with failover. 2xx–4xx (except 503 after retries) return the response; a 5xx
    * other than 501, a network error or a timeout quarantines the endpoint and moves on, and so
-   * does a 200 that `accept` finds unusable (a proxy's HTML page, a cut-short key).
+   * does a 200 that `accept` finds unusable (a proxy's HTML page, a cut-short key) or an answer
+   * too large to read (at once, without the retries a dropped connection gets).
    */
   async #request(method: Dispatcher.HttpMethod, path: string, body?: unknown, accept?: Accept): Promise<KesResponse> {
     if (this.#closed) throw new KmsError('Unavailable', 'kes: client is closed');
@@ -470,7 +471,10 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
           return res;
         } catch (err) {
           const code = errorCode(err);
-          const moveOn = err instanceof AttemptTimeout || (code !== undefined && (CONNECT_CODES.has(code) || TLS_CODE.test(code)));
+          // A KmsError here is an answer s3d refused to read whole (over MAX_RESPONSE_BYTES): the
+          // endpoint misbehaves like one sending a 200 HTML page, and asking it again reads megabytes
+          // for the same answer. Only a failure of the exchange itself (a dropped connection) is retried.
+          const moveOn = err instanceof AttemptTimeout || err instanceof KmsError || (code !== undefined && (CONNECT_CODES.has(code) || TLS_CODE.test(code)));
           if (!moveOn && attempt < this.#retries && !this.#closed) {
             await sleep(this.#retryDelay());
             continue;

@@ -223,6 +223,26 @@ t.test('an endpoint answering 200 with something unusable is failed over like a 
   t.match(err, { code: 'Unavailable', message: /invalid JSON from \/v1\/key\/generate/ }, 'one endpoint: its bad answer is the error');
 });
 
+t.test('an endpoint answering more than the client reads is failed over at once, not asked again', async (t) => {
+  // A 5 MiB answer (over the 4 MiB bound) is a misbehaving endpoint, like a 200 HTML page: it was
+  // asked twice more (the retries meant for a dropped connection) before B, 15 MiB read for nothing.
+  const a = await server(t);
+  const b = await server(t);
+  a.setFaults({ hugeAnswer: 1000 });
+  const c = client(t, [a, b], { quarantineMs: 60_000 });
+  const dk = await c.generateKey(KEY, ctx(1));
+  t.equal(dk.plaintext.length, 32, 'answered by B');
+  t.equal(a.counters().requests.generate, 1, 'A was asked once');
+  t.equal(b.counters().requests.generate, 1, 'then B');
+  t.ok(c.endpointHealth()[0]!.quarantined, 'A is quarantined');
+  t.match(c.endpointHealth()[0]!.lastError, /more than 4194304 bytes/, 'and why');
+
+  const alone = client(t, [a]);
+  a.resetCounters();
+  await t.rejects(alone.generateKey(KEY, ctx(2)), { code: 'Unavailable', message: /an answer of more than 4194304 bytes from \/v1\/key\/generate/ }, 'alone: the answer is the error');
+  t.equal(a.counters().requests.generate, 1, 'alone: asked once, not retried');
+});
+
 t.test('failover: killing one of two servers loses no request; recovery after quarantine', async (t) => {
   const a = await server(t);
   const b = await server(t);
