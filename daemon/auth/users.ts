@@ -113,7 +113,7 @@ export class IamFileError extends Error {
   }
 }
 
-const ACCESS_KEY = /^[A-Za-z0-9._@+=,-]{3,128}$/;
+const ACCESS_KEY = /^[A-Za-z0-9._@+=-]{3,128}$/;
 /** IAM's tag characters: letters, spaces, numbers and `_ . : / = + - @`. */
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 export const MAX_PRINCIPAL_TAGS = 50;
@@ -179,7 +179,9 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
     const where = `users[${i}]`;
     const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'groups', 'tags', 'comment'], where, fail);
     const { accessKey, secretKey } = u;
-    if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`${where}: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = , -.`);
+    // A SigV4 Authorization header's components are split on ',' (MinIO refuses ',' in access keys too).
+    if (typeof accessKey === 'string' && accessKey.includes(',')) fail(`${where}: accessKey ${JSON.stringify(accessKey)} has a ',': no signed request could name it (the Authorization header is split on ',').`);
+    if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`${where}: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = -.`);
     const key = accessKey as string;
     if (key === rootUser) fail(`${where}: accessKey ${JSON.stringify(key)} is the root user (S3_ROOT_USER).`);
     // aws:userid of an unsigned request: a user so named would pass for anyone in a policy (and the reverse).

@@ -75,7 +75,7 @@ function attempt(text: string): { outcome: Outcome; ms: number } {
   return { outcome, ms: (used.user + used.system) / 1000 };
 }
 
-const ACCESS_KEY = /^[A-Za-z0-9._@+=,-]{3,128}$/;
+const ACCESS_KEY = /^[A-Za-z0-9._@+=-]{3,128}$/;
 const POLICY_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** What is wrong with the answer to `text`: [] when it is a faithful directory or an IamFileError. */
