@@ -2,6 +2,7 @@
 // variable or flag that caused it, so a failed start tells the operator what to fix.
 
 import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCorsOrigins } from './http/cors.js';
@@ -223,6 +224,11 @@ function parseAddress(raw: string): { host: string; port: number } {
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`S3_ADDRESS port must be at most 65535, got ${port}`);
   const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!);
+  // A link-local IPv6 address (fe80::/10) is one on every interface: without a zone id the kernel
+  // cannot tell which is meant and listen fails (EINVAL), which read as a start-up failure (exit 1).
+  if (isIP(host) === 6 && /^fe[89ab][0-9a-f]:/i.test(host) && !host.includes('%')) {
+    throw new ConfigError(`S3_ADDRESS: ${host} is a link-local IPv6 address; name its interface with a zone id, e.g. [${host}%eth0]:${port}`);
+  }
   return { host, port };
 }
 

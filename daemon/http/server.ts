@@ -788,8 +788,11 @@ async function listenFailure(host: string, port: number): Promise<Error> {
     probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
   });
-  const where = `${host}:${port} (S3_ADDRESS)`;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port} (S3_ADDRESS)`;
   if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on ${where}: ${host} is not an address of this machine`);
+  // An IPv6 zone id (`fe80::1%eth0`) naming no interface fails as EINVAL.
+  const zone = host.includes(':') ? /%(.+)$/.exec(host)?.[1] : undefined;
+  if (code === 'EINVAL' && zone !== undefined) return new ConfigError(`cannot listen on ${where}: ${zone} is not a network interface of this machine`);
   // NXDOMAIN (a typo) is a configuration error; EAI_AGAIN (DNS not up yet) stays worth a retry.
   if (code === 'ENOTFOUND') return new ConfigError(`cannot listen on ${where}: ${host} is not a host name that resolves (use an address of this machine, or 0.0.0.0)`);
   if (code === 'EACCES') return new ConfigError(`cannot listen on ${where}: not permitted (ports below 1024 need CAP_NET_BIND_SERVICE)`);

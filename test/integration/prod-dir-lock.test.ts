@@ -12,6 +12,8 @@ import { md5Hex } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
 import { descendantsOf } from '../helpers/proc.js';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { networkInterfaces } from 'node:os';
 
 /**
  * An upload body that stays in flight until `until` settles: `body` in `step`-byte pieces, every
@@ -210,6 +212,9 @@ t.test('other start-up configuration errors exit 2 with the reason (systemd does
     ['S3_ADDRESS on an address this machine does not have', { S3_ADDRESS: '192.0.2.1:9000' }, /192\.0\.2\.1 is not an address of this machine/],
     // A typo in a host name: exit 2 (no restart loop under Restart=on-failure), not 1 with a stack trace.
     ['S3_ADDRESS with a host name that does not resolve', { S3_ADDRESS: 'nosuchhost.invalid:9000' }, /nosuchhost\.invalid is not a host name that resolves/],
+    // Both were exit 1 with "EINVAL": a restart loop on a configuration mistake.
+    ['S3_ADDRESS with a link-local IPv6 address and no zone id', { S3_ADDRESS: '[fe80::1]:9000' }, /S3_ADDRESS: fe80::1 is a link-local IPv6 address; name its interface with a zone id, e\.g\. \[fe80::1%eth0\]:9000/],
+    ['S3_ADDRESS with a zone id that is no interface', { S3_ADDRESS: '[fe80::1%nosuchif0]:9000' }, /nosuchif0 is not a network interface of this machine/],
   ];
   for (const [what, env, pattern] of cases) {
     const r = await run(env);
@@ -229,4 +234,31 @@ t.test('an IPv6 S3_ADDRESS: served there, and the listening line brackets the ad
   t.equal(line?.address, `http://[::1]:${d.port}`, 'a URL a client can use (it read http://::1:PORT)');
   const res = await fetch(`http://[::1]:${d.port}/minio/health/live`);
   t.equal(res.status, 200, 'the daemon answers on ::1');
+});
+
+/** A link-local IPv6 address of this machine with its zone id (`fe80::…%eth0`), if it has one. */
+function linkLocal(): string | undefined {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    const a = addrs?.find((x) => x.family === 'IPv6' && /^fe[89ab][0-9a-f]:/i.test(x.address));
+    if (a) return `${a.address}%${name}`;
+  }
+  return undefined;
+}
+
+t.test('a link-local IPv6 S3_ADDRESS with its zone id is served', { skip: linkLocal() === undefined ? 'no link-local IPv6 address here' : false }, async (t) => {
+  const host = linkLocal()!;
+  const d = await startDaemon({ env: { S3_ADDRESS: `[${host}]:0` } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  const status = await new Promise<number | undefined>((resolve, reject) => {
+    const req = httpRequest({ host, port: d.port, path: '/minio/health/live' }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+  t.equal(status, 200, `the daemon answers on ${host}`);
 });
