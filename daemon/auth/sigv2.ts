@@ -149,12 +149,17 @@ function withQueryAmzHeaders(req: SigV4Request): SigV4Request {
   // A name may come percent-encoded (`%78-amz-…`): the router decodes it, so this does too.
   if (!/(?:^|&)x-amz-/i.test(req.rawQuery) && !req.rawQuery.includes('%')) return req;
   const headers: Record<string, string> = { ...req.headers };
+  const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(req.rawQuery)) {
     const n = name.toLowerCase();
     if (!n.startsWith('x-amz-')) continue;
+    // V2 signs a name's values joined with ',', but s3d applies the first: a URL signing one value
+    // `a,b` passed split in two parameters and stored `a`. Whichever was signed, one is ambiguous.
+    if (seen.has(n)) throw new S3Error('AccessDenied', `The ${n} parameter appears more than once in the URL; a signed URL carries each x-amz-* parameter once.`);
+    seen.add(n);
     const sent = req.headers[n];
     if (sent !== undefined && sent !== value) throw new S3Error('AccessDenied', `The ${n} header differs from the value the URL signs.`);
-    headers[n] = headers[n] === undefined || sent !== undefined ? value : `${headers[n]},${value}`;
+    headers[n] = value;
   }
   return { ...req, headers };
 }
