@@ -17,6 +17,7 @@ import { UploadTables } from './upload-tables.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsFingerprint, NULL_VERSION } from './versions.js';
 import { bucketRange, mayBeBucketName, objectKey, SEP, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
+import { DeletionQueue } from './deletion-queue.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
@@ -34,7 +35,7 @@ export class MetaStore {
   private readonly buckets: Database<BucketRecord, string>;
   private readonly objects: Database<ObjectRecord, Buffer>;
   private readonly multipart: UploadTables;
-  private readonly gc: Database<number, string>;
+  private readonly gc: DeletionQueue;
   /** Noncurrent versions and delete markers of versioned buckets, newest first per key. */
   private readonly versions: Database<ObjectRecord, Buffer>;
   /**
@@ -95,7 +96,7 @@ export class MetaStore {
     this.buckets = this.root.openDB({ name: 'buckets', ...plain });
     this.objects = this.root.openDB({ name: 'objects', keyEncoding: 'binary', ...plain });
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
-    this.gc = this.root.openDB({ name: 'gc' });
+    this.gc = new DeletionQueue(this.root);
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));
@@ -723,28 +724,20 @@ export class MetaStore {
   // ---- deletion queue and sweep support
 
   private queueFiles(files: string[]): void {
-    const now = Date.now();
-    for (const f of files) void this.gc.put(f, now);
+    this.gc.add(files);
   }
 
   queuedFiles(limit = 1000): string[] {
-    return [...this.gc.getKeys({ limit })];
+    return this.gc.queued(limit);
   }
 
   /** Queued file ids whose replacing commit is at least `graceMs` old (the queue stores its time). */
   dueFiles(graceMs: number, now = Date.now(), limit = 1000): string[] {
-    const out: string[] = [];
-    for (const { key, value } of this.gc.getRange({})) {
-      if (now - value >= graceMs) out.push(key);
-      if (out.length >= limit) break;
-    }
-    return out;
+    return this.gc.due(graceMs, now, limit);
   }
 
   dequeueFiles(files: string[]): Promise<void> {
-    return this.write(() => {
-      for (const f of files) void this.gc.remove(f);
-    });
+    return this.write(() => this.gc.remove(files));
   }
 
   /** LMDB's last committed transaction id (undefined if lmdb-js does not say). */
@@ -779,7 +772,7 @@ export class MetaStore {
    */
   referenceSnapshot(opts: { queued?: boolean } = {}): ReferenceSnapshot {
     const txn = this.root.useReadTransaction();
-    const queued = opts.queued === true ? [...this.gc.getKeys({ transaction: txn })] : [];
+    const queued = opts.queued === true ? this.gc.all(txn) : [];
     return new ReferenceSnapshot(this.recordFiles(txn), () => txn.done(), queued);
   }
 
@@ -804,7 +797,7 @@ export class MetaStore {
     const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number; lastPageNumber: number };
     // The root's own count is its named databases; the records are in them.
     const { uploads, uploadIndex, parts } = this.multipart;
-    const entries = [this.buckets, this.objects, this.versions, uploads, uploadIndex, parts, this.gc].reduce((n, db) => n + count(db), 0);
+    const entries = [this.buckets, this.objects, this.versions, uploads, uploadIndex, parts, this.gc.db].reduce((n, db) => n + count(db), 0);
     return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
   }
 }
