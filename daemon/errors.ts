@@ -32,6 +32,7 @@ export const S3_ERRORS = {
   InvalidURI: [400, "Couldn't parse the specified URI."],
   InvalidObjectState: [403, 'The operation is not valid for the current state of the object.'],
   KeyTooLongError: [400, 'Your key is too long.'],
+  MalformedACLError: [400, 'The XML you provided was not well-formed or did not validate against our published schema'],
   MalformedPOSTRequest: [400, 'The body of your POST request is not well-formed multipart/form-data.'],
   MalformedPolicy: [400, 'Policies must be valid JSON and the first byte must be \'{\'.'],
   MissingRequestBodyError: [400, 'Request Body is empty'],

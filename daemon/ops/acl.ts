@@ -11,7 +11,7 @@ import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS, checkCannedAcl } from './object-headers.js';
-import { parseXml, toXml, xmlElement, xmlList } from './xml.js';
+import { parseXml, toXml, xmlList } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -31,6 +31,42 @@ function refuse(what: string): never {
   throw new S3Error('AccessControlListNotSupported', `The bucket does not allow ACLs: s3d has ACLs disabled (as S3 buckets with BucketOwnerEnforced); ${what}. Grant access with a bucket policy.`);
 }
 
+const PERMISSIONS: ReadonlySet<string> = new Set(['FULL_CONTROL', 'READ', 'WRITE', 'READ_ACP', 'WRITE_ACP']);
+
+function malformed(why: string): never {
+  throw new S3Error('MalformedACLError', `The XML you provided was not well-formed or did not validate against our published schema: ${why}.`);
+}
+
+/**
+ * The grants of an AccessControlPolicy document. A document that is not XML, or not an
+ * AccessControlPolicy of Grants each with a Grantee and one of S3's permissions, is S3's
+ * MalformedACLError (not MalformedXML, nor a refused grant): an ACL that cannot be read grants
+ * nothing to refuse.
+ */
+function parseAclGrants(body: Buffer): Array<{ permission: string; id: string | undefined }> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseXml(body);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'MalformedXML') throw new S3Error('MalformedACLError', err.message);
+    throw err;
+  }
+  if (doc.AccessControlPolicy === undefined) malformed('the root element is not AccessControlPolicy');
+  const element = (v: unknown, what: string): Record<string, unknown> => {
+    if (v === undefined || (typeof v === 'string' && v.trim() === '')) return {};
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) malformed(`${what} must be one element with children`);
+    return v as Record<string, unknown>;
+  };
+  const policy = element(doc.AccessControlPolicy, 'AccessControlPolicy');
+  return xmlList(element(policy.AccessControlList, 'AccessControlList').Grant).map((g) => {
+    const grant = element(g, 'Grant');
+    if (grant.Grantee === undefined) malformed('a Grant has no Grantee');
+    const id = element(grant.Grantee, 'Grantee').ID;
+    if (typeof grant.Permission !== 'string' || !PERMISSIONS.has(grant.Permission)) malformed(`a Grant's Permission must be one of ${[...PERMISSIONS].join(', ')}`);
+    return { permission: grant.Permission, id: typeof id === 'string' ? id : undefined };
+  });
+}
+
 /** Accepts an ACL that grants the owner FULL_CONTROL and nothing else; refuses any other. */
 async function acceptOwnerOnly(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const canned = ctx.headers['x-amz-acl']?.trim() || undefined; // empty: none, as S3 reads it
@@ -44,17 +80,13 @@ async function acceptOwnerOnly(env: OpsEnv, ctx: RequestContext): Promise<Result
     return { status: 200 };
   }
   if (canned !== undefined) throw new S3Error('UnexpectedContent', 'This request does not support content when x-amz-acl is given.');
-  const policy = xmlElement(parseXml(body).AccessControlPolicy, 'AccessControlPolicy');
+  const grants = parseAclGrants(body);
   // The owner is the root user (what GetBucketAcl and GetObjectAcl name); a user granting itself
   // FULL_CONTROL grants someone else than the owner.
   const owners = new Set([env.config.rootUser]);
-  const grants = xmlList(xmlElement(policy.AccessControlList, 'AccessControlList').Grant);
   if (grants.length === 0) refuse('an ACL without the owner\'s FULL_CONTROL grant cannot be set');
-  for (const g of grants) {
-    const grant = xmlElement(g, 'Grant');
-    const grantee = xmlElement(grant.Grantee, 'Grantee');
-    const id = grantee.ID;
-    if (grant.Permission !== 'FULL_CONTROL' || typeof id !== 'string' || !owners.has(id.trim())) refuse('only a grant of FULL_CONTROL to the owner can be set');
+  for (const { permission, id } of grants) {
+    if (permission !== 'FULL_CONTROL' || id === undefined || !owners.has(id.trim())) refuse('only a grant of FULL_CONTROL to the owner can be set');
   }
   return { status: 200 };
 }

@@ -11,7 +11,7 @@ import {
   PutObjectAclCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { ACCESS_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { createBucket, expectS3Error, listKeys, s3Code } from '../helpers/s3.js';
 import { assertXmlError, raw, xmlField } from '../helpers/http.js';
 
@@ -45,4 +45,30 @@ t.test('CreateBucket of an ObjectWriter bucket with a public ACL is NotImplement
   // Without an ownership, or with BucketOwnerEnforced, the ACL is the clash S3 names.
   await expectS3Error(t, s3.send(new CreateBucketCommand({ Bucket: name, ObjectOwnership: 'BucketOwnerEnforced', ACL: 'public-read' })), 'InvalidBucketAclWithObjectOwnership', 400, 'BucketOwnerEnforced + public-read');
   t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: name }))), 'NotFound/404', 'no bucket was created');
+});
+
+t.test('an ACL document that is not XML, or not an AccessControlPolicy S3 could read, is MalformedACLError', async (t) => {
+  // S3's answer (and moto's, versitygw's, Swift's s3api): neither MalformedXML nor
+  // AccessControlListNotSupported, which refuses a grant a document that cannot be read never made.
+  const grant = (grantee: string, permission: string): string => `<AccessControlList><Grant>${grantee}<Permission>${permission}</Permission></Grant></AccessControlList>`;
+  const owner = `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${ACCESS_KEY}</ID></Grantee>`;
+  const bodies: Array<[string, string]> = [
+    ['not XML', 'not xml at all'],
+    ['an unclosed element', '<AccessControlPolicy><AccessControlList>'],
+    ['another root element', `<Tagging>${grant(owner, 'FULL_CONTROL')}</Tagging>`],
+    ['a Grant without a Grantee', '<AccessControlPolicy><AccessControlList><Grant><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>'],
+    ['a permission S3 does not have', `<AccessControlPolicy>${grant(owner, 'EVERYTHING')}</AccessControlPolicy>`],
+    ['text for the AccessControlList', '<AccessControlPolicy><AccessControlList>FULL_CONTROL</AccessControlList></AccessControlPolicy>'],
+  ];
+  for (const [why, body] of bodies) {
+    for (const path of [`/${bucket}`, `/${bucket}/src`]) {
+      const res = await raw(d.port, { method: 'PUT', path, query: 'acl', body, headers: { 'content-type': 'application/xml' } });
+      assertXmlError(t, res, 400, 'MalformedACLError', `PUT ${path}?acl with ${why}`);
+    }
+  }
+  // A document S3 reads that grants someone else is still the grant refused.
+  const other = `<AccessControlPolicy>${grant('<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>someone-else</ID></Grantee>', 'READ')}</AccessControlPolicy>`;
+  assertXmlError(t, await raw(d.port, { method: 'PUT', path: `/${bucket}`, query: 'acl', body: other }), 400, 'AccessControlListNotSupported', 'a grant to someone else');
+  const mine = `<AccessControlPolicy>${grant(owner, 'FULL_CONTROL')}</AccessControlPolicy>`;
+  t.equal((await raw(d.port, { method: 'PUT', path: `/${bucket}/src`, query: 'acl', body: mine })).status, 200, 'the owner\'s FULL_CONTROL alone is accepted');
 });
