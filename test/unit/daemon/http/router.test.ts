@@ -98,10 +98,10 @@ t.test('admin and health routes', async (t) => {
 });
 
 t.test('body operations are the ones that read a request body', async (t) => {
-  for (const op of ['PutObject', 'UploadPart', 'CompleteMultipartUpload', 'DeleteObjects', 'PutBucketEncryption', 'PutBucketVersioning', 'CreateBucket'] as const) {
+  for (const op of ['PutObject', 'UploadPart', 'CompleteMultipartUpload', 'DeleteObjects', 'PutBucketEncryption', 'PutBucketVersioning', 'CreateBucket', 'PutBucketAcl', 'PutObjectAcl', 'STS'] as const) {
     t.ok(BODY_OPERATIONS.has(op), op);
   }
-  for (const op of ['GetObject', 'HeadObject', 'DeleteObject', 'ListBuckets', 'CopyObject'] as const) t.notOk(BODY_OPERATIONS.has(op), op);
+  for (const op of ['GetObject', 'HeadObject', 'DeleteObject', 'ListBuckets', 'CopyObject', 'GetBucketAcl', 'GetObjectAcl'] as const) t.notOk(BODY_OPERATIONS.has(op), op);
 });
 
 t.test('methods a resource does not support → MethodNotAllowed; a bucket POST without a known sub-resource → PreconditionFailed', async (t) => {
