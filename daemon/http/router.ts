@@ -201,7 +201,9 @@ const BUCKET_SUBRESOURCE_METHODS: Readonly<Record<string, readonly string[]>> = 
 // Configuration sub-resources routed by method. Most are configurations s3d does not keep
 // (ops/absent-config.ts): reads answer what S3 answers for a bucket without one, deletes succeed,
 // PUTs of the "off" value are accepted; Object Lock (object-lock, retention, legal-hold) is kept
-// (ops/object-lock.ts). Other methods are NotImplemented.
+// (ops/object-lock.ts). A method S3 has for one that s3d does not route (PUT ?website, PUT
+// ?replication) is NotImplemented; a method S3 has not is its 405 naming the ones it has (DELETE
+// ?logging was NotImplemented, as if S3 had a DeleteBucketLogging s3d lacked).
 type ConfigMethods = Partial<Record<'GET' | 'PUT' | 'DELETE', Operation>>;
 const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   website: { GET: 'GetBucketWebsite', DELETE: 'DeleteBucketWebsite' },
@@ -213,6 +215,8 @@ const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   accelerate: { GET: 'GetBucketAccelerateConfiguration', PUT: 'PutBucketAccelerateConfiguration' },
   requestPayment: { GET: 'GetBucketRequestPayment', PUT: 'PutBucketRequestPayment' },
 };
+// S3's methods on configuration sub-resources that s3d does not route.
+const UNROUTED_CONFIG_METHODS: Readonly<Record<string, readonly string[]>> = { website: ['PUT'], replication: ['PUT'] };
 const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   // Not a configuration, but routed the same way: only GET exists.
   attributes: { GET: 'GetObjectAttributes' },
@@ -255,7 +259,11 @@ function configRoute(method: string, bucket: string, key: string | undefined, qu
   for (const sub of query.keys()) {
     if (!Object.hasOwn(table, sub)) continue;
     const op = table[sub]![method as keyof ConfigMethods];
-    if (op === undefined) throw new S3Error('NotImplemented', `${method} of the ${sub} sub-resource is not implemented.`);
+    if (op === undefined) {
+      const unrouted = UNROUTED_CONFIG_METHODS[sub] ?? [];
+      if (unrouted.includes(method)) throw new S3Error('NotImplemented', `${method} of the ${sub} sub-resource is not implemented.`);
+      throw methodNotAllowed([...Object.keys(table[sub]!), ...unrouted].sort().join(', '));
+    }
     return key === undefined ? { op, bucket } : { op, bucket, key };
   }
   return undefined;

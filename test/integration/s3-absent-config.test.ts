@@ -49,7 +49,7 @@ import {
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor } from '../helpers/daemon.js';
-import { send } from '../helpers/http.js';
+import { assertXmlError, send } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 import { createBucket, expectS3Error } from '../helpers/s3.js';
@@ -107,6 +107,14 @@ t.test('deletes succeed: there is nothing to delete', async (t) => {
     t.equal(out.$metadata.httpStatusCode, 204, `${what}: 204`);
   }
   await expectS3Error(t, s3.send(new GetBucketCorsCommand(B)), 'NoSuchCORSConfiguration', 404, 'still no CORS configuration');
+  // S3 has no DeleteBucketLogging, DeleteBucketRequestPayment nor DeleteBucketAccelerateConfiguration:
+  // its 405 naming the methods it has, not a 501 for a call S3 would have (a 501 tells a tool to
+  // try again once s3d implements it).
+  for (const sub of ['logging', 'requestPayment', 'accelerate']) {
+    const res = await send(d.port, { method: 'DELETE', path: `/${bucket}`, query: sub });
+    assertXmlError(t, res, 405, 'MethodNotAllowed', `DELETE ?${sub}`);
+    t.equal(res.headers.allow, 'GET, PUT', `DELETE ?${sub}: Allow names GET and PUT`);
+  }
 });
 
 t.test('PUTs of what s3d already does are accepted; anything else is NotImplemented and changes nothing', async (t) => {

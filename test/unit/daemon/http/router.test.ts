@@ -25,6 +25,17 @@ function codeOf(fn: () => unknown): string {
   return 'no error';
 }
 
+/** The error's code and, for a 405, the methods its Allow header names. */
+function errorOf(fn: () => unknown): { code: string; allow?: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof S3Error) return err.headers.allow === undefined ? { code: err.code } : { code: err.code, allow: err.headers.allow };
+    throw err;
+  }
+  return { code: 'no error' };
+}
+
 t.test('service and bucket operations (path-style)', async (t) => {
   const cases: Array<[string, string, Route]> = [
     ['GET', '/', { op: 'ListBuckets' }],
@@ -326,7 +337,7 @@ t.test('?acl: GET and PUT on buckets and objects, nothing else (never a delete)'
   }
 });
 
-t.test('configurations s3d does not keep: reads, deletes and off-value PUTs route; anything else is NotImplemented', async (t) => {
+t.test('configurations s3d does not keep: reads, deletes and off-value PUTs route; methods S3 lacks are 405, ones s3d lacks NotImplemented', async (t) => {
   const bucketOps: Array<[string, string, string]> = [
     ['GET', 'website', 'GetBucketWebsite'],
     ['DELETE', 'website', 'DeleteBucketWebsite'],
@@ -350,18 +361,33 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
   ];
   for (const [method, sub, op] of bucketOps) t.strictSame(r(method, `/bkt?${sub}`), { op, bucket: 'bkt' }, `${method} /bkt?${sub}`);
   t.strictSame(r('PUT', '/bkt?object-lock'), { op: 'PutObjectLockConfiguration', bucket: 'bkt' }, 'PUT /bkt?object-lock');
-  for (const [method, sub] of [['PUT', 'website'], ['DELETE', 'logging'], ['PUT', 'replication'], ['DELETE', 'object-lock'], ['POST', 'ownershipControls'], ['POST', 'publicAccessBlock'], ['HEAD', 'website']]) {
+  // PutBucketWebsite and PutBucketReplication exist on S3: not implemented here.
+  for (const [method, sub] of [['PUT', 'website'], ['PUT', 'replication']]) {
     t.equal(codeOf(() => r(method!, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
   }
+  // Methods S3 has not on a sub-resource: its 405, naming the ones it has (as for ?acl or ?tagging).
+  const allowed: Array<[string, string, string]> = [
+    ['DELETE', 'logging', 'GET, PUT'],
+    ['DELETE', 'requestPayment', 'GET, PUT'],
+    ['DELETE', 'accelerate', 'GET, PUT'],
+    ['DELETE', 'object-lock', 'GET, PUT'],
+    ['POST', 'ownershipControls', 'DELETE, GET, PUT'],
+    ['POST', 'publicAccessBlock', 'DELETE, GET, PUT'],
+    ['HEAD', 'website', 'DELETE, GET, PUT'],
+    ['POST', 'replication', 'DELETE, GET, PUT'],
+    ['HEAD', 'logging', 'GET, PUT'],
+  ];
+  for (const [method, sub, allow] of allowed) t.same(errorOf(() => r(method, `/bkt?${sub}`)), { code: 'MethodNotAllowed', allow }, `${method} /bkt?${sub}`);
+  t.same(errorOf(() => r('DELETE', '/?logging', { host: 'bkt.localhost' })), { code: 'MethodNotAllowed', allow: 'GET, PUT' }, 'virtual-host style too');
   t.strictSame(r('GET', '/bkt/k?retention'), { op: 'GetObjectRetention', bucket: 'bkt', key: 'k' });
   t.strictSame(r('GET', '/bkt/k?attributes'), { op: 'GetObjectAttributes', bucket: 'bkt', key: 'k' });
-  for (const m of ['PUT', 'DELETE', 'POST', 'HEAD']) t.equal(codeOf(() => r(m, '/bkt/k?attributes')), 'NotImplemented', `${m} ?attributes is never a plain object operation`);
+  for (const m of ['PUT', 'DELETE', 'POST', 'HEAD']) t.same(errorOf(() => r(m, '/bkt/k?attributes')), { code: 'MethodNotAllowed', allow: 'GET' }, `${m} ?attributes is never a plain object operation`);
   t.strictSame(r('GET', '/bkt/k?legal-hold'), { op: 'GetObjectLegalHold', bucket: 'bkt', key: 'k' });
   t.strictSame(r('PUT', '/bkt/k?retention'), { op: 'PutObjectRetention', bucket: 'bkt', key: 'k' });
   t.strictSame(r('PUT', '/bkt/k?legal-hold'), { op: 'PutObjectLegalHold', bucket: 'bkt', key: 'k' });
-  for (const method of ['DELETE', 'POST']) {
-    t.equal(codeOf(() => r(method, '/bkt/k?retention')), 'NotImplemented', `${method} retention`);
-    t.equal(codeOf(() => r(method, '/bkt/k?legal-hold')), 'NotImplemented', `${method} legal-hold`);
+  for (const method of ['DELETE', 'POST', 'HEAD']) {
+    t.same(errorOf(() => r(method, '/bkt/k?retention')), { code: 'MethodNotAllowed', allow: 'GET, PUT' }, `${method} retention`);
+    t.same(errorOf(() => r(method, '/bkt/k?legal-hold')), { code: 'MethodNotAllowed', allow: 'GET, PUT' }, `${method} legal-hold`);
   }
   // Bucket configurations on objects, object ones on buckets, and either on the service.
   for (const sub of ['cors', 'website', 'logging', 'object-lock', 'publicAccessBlock']) t.equal(codeOf(() => r('GET', `/bkt/k?${sub}`)), 'NotImplemented', `GET /bkt/k?${sub}`);
