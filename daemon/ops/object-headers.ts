@@ -28,17 +28,18 @@ export function checkCannedAcl(acl: string | undefined): void {
     throw new S3Error('InvalidArgument', `${JSON.stringify(acl)} is not a canned ACL.`, { fields: { ArgumentName: 'x-amz-acl', ArgumentValue: acl } });
   }
 }
-/**
- * Refuses write options s3d would not honour, before any data is read, rather than storing the
- * object without them: a storage class other than STANDARD and ACLs granting access to others (s3d has ACLs disabled, as S3's default BucketOwnerEnforced
- * buckets do; bucket policies grant public access). PutObject, CreateMultipartUpload, CopyObject
- * and POST uploads all check.
- */
+
 /** Whether a header, or an x-amz-* query parameter standing for one, starts with `prefix` (lower-case). */
 function hasRequestHeaderPrefix(headers: Readonly<Record<string, string>>, query: URLSearchParams, prefix: string): boolean {
   return Object.keys(headers).some((h) => h.startsWith(prefix)) || [...query.keys()].some((k) => k.toLowerCase().startsWith(prefix));
 }
 
+/**
+ * Refuses write options s3d would not honour, before any data is read, rather than storing the
+ * object without them: a storage class other than STANDARD and ACLs granting access to others
+ * (s3d has ACLs disabled, as S3's default BucketOwnerEnforced buckets do; bucket policies grant
+ * public access). PutObject, CreateMultipartUpload, CopyObject and POST uploads all check.
+ */
 export function checkWriteOptions(headers: Readonly<Record<string, string>>, query: URLSearchParams): void {
   const storageClass = requestHeader(headers, query, 'x-amz-storage-class');
   if (storageClass !== undefined && storageClass !== 'STANDARD') {
