@@ -228,7 +228,6 @@ function keptRetention(cur: Retention | undefined, next: Retention): Retention {
 export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
-  readableRecord(env, ctx);
   const r = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'Retention');
   // An empty <Retention/> removes it; anything s3d does not know is refused, never read as "remove".
   const fields = xmlFields(r, ['Mode', 'RetainUntilDate', 'EventHold', 'EventHoldDuration'], 'Retention');
@@ -238,9 +237,6 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   if (eventHold === 'ON') throw eventHoldNotImplemented('EventHold ON');
   const mode = fields.Mode === undefined ? undefined : xmlText(fields.Mode, 'Mode').trim();
   const date = fields.RetainUntilDate === undefined ? undefined : xmlText(fields.RetainUntilDate, 'RetainUntilDate').trim();
-  // EventHold OFF alone releases a hold, which no s3d version has: nothing changes (it must not be
-  // read as the empty Retention that removes the retention).
-  if (eventHold === 'OFF' && mode === undefined && date === undefined) return { status: 200, headers: readVersionHeader(b, readableRecord(env, ctx)) };
   const now = Date.now();
   let next: Retention | undefined;
   if (mode !== undefined || date !== undefined) {
@@ -253,7 +249,12 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   // s3:object-lock-mode, -retain-until-date and -remaining-retention-days are this body's: the
   // request is judged again with them before anything changes (ops/policy.ts deferred it here).
   const lockKeys: Record<string, string> = next === undefined ? {} : { 's3:object-lock-mode': next.mode, 's3:object-lock-retain-until-date': new Date(next.until).toISOString() };
+  // Before the look-up, as S3 decides: a caller the body refuses learns nothing of the key.
   if (!bodyAllowed(env, ctx, { lock: lockKeys })) throw new S3Error('AccessDenied');
+  const found = readableRecord(env, ctx);
+  // EventHold OFF alone releases a hold, which no s3d version has: nothing changes (it must not be
+  // read as the empty Retention that removes the retention).
+  if (eventHold === 'OFF' && next === undefined) return { status: 200, headers: readVersionHeader(b, found) };
   const bypass = bypassGovernance(env, ctx, ctx.key!);
   const rec = await env.meta
     .updateObject(
@@ -281,12 +282,13 @@ export async function handleGetObjectLegalHold(env: OpsEnv, ctx: RequestContext)
 export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = lockedBucket(env, ctx);
   const versionId = ctx.query.get('versionId') ?? undefined;
-  readableRecord(env, ctx);
   const h = xmlFields(parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'LegalHold'), ['Status'], 'LegalHold');
   const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
   // s3:object-lock-legal-hold is this body's Status (judged again with it, as a retention is).
   if (!bodyAllowed(env, ctx, { lock: { 's3:object-lock-legal-hold': status } })) throw new S3Error('AccessDenied');
+  // Only then the key (as for a retention): a caller the body refuses learns nothing of it.
+  readableRecord(env, ctx);
   const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId).catch(metaErrorAfterLookUp(() => readableRecord(env, ctx)));
   return { status: 200, headers: readVersionHeader(b, rec) };
 }

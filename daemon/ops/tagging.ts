@@ -172,12 +172,13 @@ export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): 
 }
 
 export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  taggedRecord(env, ctx);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_OBJECT_TAGS);
   // s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys are these tags: the request is judged
   // again with them, before anything changes (before its body, a policy that asks for them
-  // could not decide; ops/policy.ts deferred it to here).
+  // could not decide; ops/policy.ts deferred it to here). Before the look-up too, as S3 decides:
+  // a caller the body's tags refuse learns nothing of the key (NoSuchKey, NoSuchVersion, 405).
   if (!bodyAllowed(env, ctx, { tags })) throw new S3Error('AccessDenied');
+  taggedRecord(env, ctx);
   const rec = await commitTags(env, ctx, tags);
   return { status: 200, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }

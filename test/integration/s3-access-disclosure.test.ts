@@ -12,6 +12,7 @@
 // previous one stays), an IAM file at start-up and at a reload (the previous users stay).
 
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -69,6 +70,9 @@ const USERS = {
   // Every object action on K, without and with s3:ListBucket.
   reader: { accessKey: 'disc-reader', secretKey: 'disc-reader-secret-3', policies: ['objects'] },
   listreader: { accessKey: 'disc-listreader', secretKey: 'disc-listreader-secret-4', policies: ['objects', 'list-k'] },
+  // Tags, retentions and holds on K only as their bodies say (judged once the body is parsed), without and with s3:ListBucket.
+  gated: { accessKey: 'disc-gated', secretKey: 'disc-gated-secret-05', policies: ['body-gated'] },
+  listgated: { accessKey: 'disc-listgated', secretKey: 'disc-listgated-secret-6', policies: ['body-gated', 'list-k'] },
   // Each its own home directory in L, home/<access key>/, by one policy with ${aws:username}.
   alice: { accessKey: 'disc-alice', secretKey: 'disc-alice-secret-7', policies: ['homes'] },
   bob: { accessKey: 'disc-bob', secretKey: 'disc-bob-secret-8', policies: ['homes'] },
@@ -78,6 +82,11 @@ const policies = {
   listread: doc(allow(['s3:ListBucket', 's3:GetObject'], [L, `${L}/*`])),
   objects: doc(allow(OBJECT_ACTIONS, [`${K}/*`])),
   'list-k': doc(allow(['s3:ListBucket'], [K])),
+  'body-gated': doc(
+    allow(['s3:PutObjectTagging', 's3:PutObjectVersionTagging'], [`${K}/*`], { StringEquals: { 's3:RequestObjectTag/ok': 'yes' } }),
+    allow(['s3:PutObjectRetention'], [`${K}/*`], { StringEquals: { 's3:object-lock-mode': 'GOVERNANCE' } }),
+    allow(['s3:PutObjectLegalHold'], [`${K}/*`], { StringEquals: { 's3:object-lock-legal-hold': 'ON' } }),
+  ),
   homes: doc(
     allow(['s3:ListBucket'], [L], { StringLike: { 's3:prefix': ['home/${aws:username}/*'] } }),
     allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [`${L}/home/\${aws:username}/*`]),
@@ -207,6 +216,49 @@ t.test('a missing key or version: 403 AccessDenied without s3:ListBucket, 404 wi
   t.strictSame(await answers(listreader, 'nope.txt'), all('NoSuchKey/404', '404'), 'with s3:ListBucket: NoSuchKey');
   t.strictSame(await answers(listreader, 'here.txt', MISSING_VID), all('NoSuchVersion/404', '404'), 'with s3:ListBucket: NoSuchVersion');
   t.strictSame(await answers(root, 'nope.txt'), all('NoSuchKey/404', '404'), 'root: NoSuchKey');
+});
+
+t.test('writes judged by their bodies (tags, retention, legal hold): a body the policy refuses is AccessDenied whether or not the key exists', async (t) => {
+  const future = new Date(Date.now() + 86_400_000).toISOString();
+  const bodies = {
+    tagging: { refused: '<Tagging><TagSet><Tag><Key>ok</Key><Value>no</Value></Tag></TagSet></Tagging>', malformed: '<Tagging><TagSet><Tag>' },
+    retention: { refused: `<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>${future}</RetainUntilDate></Retention>`, malformed: '<Retention><Mode>' },
+    'legal-hold': { refused: '<LegalHold><Status>OFF</Status></LegalHold>', malformed: '<LegalHold><Status>' },
+  };
+  /** Each sub-resource's answer (`Code/status`) to `body` on `key`, signed by `u`. */
+  const probe = async (u: { accessKey: string; secretKey: string }, key: string, body: 'refused' | 'malformed', versionId?: string): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const [sub, b] of Object.entries(bodies)) {
+      const r = await raw(d.port, {
+        method: 'PUT',
+        path: `/${K}/${key}`,
+        query: versionId === undefined ? sub : `${sub}&versionId=${versionId}`,
+        headers: { 'content-md5': createHash('md5').update(b[body]).digest('base64') },
+        body: b[body],
+        sign: { accessKeyId: u.accessKey, secretAccessKey: u.secretKey },
+      });
+      out[sub] = `${/<Code>([^<]*)<\/Code>/.exec(r.body.toString())?.[1] ?? 'ok'}/${r.status}`;
+    }
+    return out;
+  };
+  const denied = { tagging: 'AccessDenied/403', retention: 'AccessDenied/403', 'legal-hold': 'AccessDenied/403' };
+  for (const u of [USERS.gated, USERS.listgated]) {
+    const who = u === USERS.gated ? 'without s3:ListBucket' : 'with s3:ListBucket';
+    t.strictSame(await probe(u, 'here.txt', 'refused'), denied, `${who}: a refused body on a key that exists`);
+    t.strictSame(await probe(u, 'nope.txt', 'refused'), denied, `${who}: the same body on a missing key`);
+    t.strictSame(await probe(u, 'here.txt', 'refused', MISSING_VID), denied, `${who}: on a missing version`);
+    t.strictSame(await probe(u, 'nope.txt', 'malformed'), await probe(u, 'here.txt', 'malformed'), `${who}: a malformed body answers alike on a missing key and one that exists`);
+  }
+  // EventHold OFF alone changes nothing, but is still a PutObjectRetention its body must allow.
+  const r = await raw(d.port, { method: 'PUT', path: `/${K}/here.txt`, query: 'retention', body: '<Retention><EventHold>OFF</EventHold></Retention>', sign: { accessKeyId: USERS.gated.accessKey, secretAccessKey: USERS.gated.secretKey } });
+  t.equal(r.status, 403, 'a Retention of EventHold OFF alone, by one its policy does not let remove a retention: 403');
+  // Bodies the policy allows still go through, and a missing key is then answered as before.
+  t.equal(await s3Code(as(USERS.gated).send(new PutObjectLegalHoldCommand({ Bucket: K, Key: 'here.txt', LegalHold: { Status: 'ON' } }))), 'ok', 'an allowed hold is set');
+  await root.send(new PutObjectLegalHoldCommand({ Bucket: K, Key: 'here.txt', LegalHold: { Status: 'OFF' } }));
+  t.equal(await s3Code(as(USERS.gated).send(new PutObjectTaggingCommand({ Bucket: K, Key: 'nope.txt', Tagging: { TagSet: [{ Key: 'ok', Value: 'yes' }] } }))), 'AccessDenied/403', 'an allowed body on a missing key, without s3:ListBucket: AccessDenied');
+  t.equal(await s3Code(as(USERS.listgated).send(new PutObjectTaggingCommand({ Bucket: K, Key: 'nope.txt', Tagging: { TagSet: [{ Key: 'ok', Value: 'yes' }] } }))), 'NoSuchKey/404', 'with s3:ListBucket: NoSuchKey');
+  t.equal(await s3Code(as(USERS.listgated).send(new PutObjectTaggingCommand({ Bucket: K, Key: 'here.txt', Tagging: { TagSet: [{ Key: 'ok', Value: 'yes' }] } }))), 'ok', 'and on a key that exists: ok');
+  await root.send(new PutObjectTaggingCommand({ Bucket: K, Key: 'here.txt', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } }));
 });
 
 t.test('anonymous: GetObjectTagging and GetObjectAttributes of a missing key are AccessDenied unless the policy grants s3:ListBucket', async (t) => {
