@@ -463,7 +463,10 @@ export class HttpServer {
     let declared: number | undefined;
     const decodedHeader = headers['x-amz-decoded-content-length'];
     const streaming = auth.payload.kind === 'streaming-signed' || auth.payload.kind === 'streaming-unsigned-trailer';
-    if (decodedHeader !== undefined && /^\d+$/.test(decodedHeader)) declared = Number(decodedHeader);
+    // x-amz-decoded-content-length is the length of an aws-chunked body only: on a plain one S3
+    // ignores it and stores the Content-Length bytes (so does MinIO). Taken as the length there, a
+    // header that said less or more refused a whole body, and one over 5 GiB a small one.
+    if (streaming && decodedHeader !== undefined && /^\d+$/.test(decodedHeader)) declared = Number(decodedHeader);
     else if (!streaming && headers['content-length'] !== undefined) declared = Number(headers['content-length']);
     let decoder: PayloadDecoder;
     try {

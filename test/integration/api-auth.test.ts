@@ -300,6 +300,27 @@ t.test('an aws-chunked body without x-amz-decoded-content-length is 411 MissingC
   t.same((await raw(d.port, { method: 'GET', path: `/${bucket}/decoded-te` })).body.toString(), data.toString(), 'and reads back');
 });
 
+t.test('x-amz-decoded-content-length on a plain body (no aws-chunked) is not its length: Content-Length is, as on S3', async (t) => {
+  const data = Buffer.from('a plain body of 30 bytes......');
+  const put = (key: string, decoded: string, payloadHash: string, query?: string): Promise<RawResponse> =>
+    raw(d.port, { method: 'PUT', path: `/${bucket}/${key}`, ...(query ? { query } : {}), body: data, headers: { 'x-amz-decoded-content-length': decoded }, sign: { payloadHash } });
+  for (const [what, payloadHash] of [['a signed payload hash', 'hash'], ['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD']] as const) {
+    for (const decoded of ['3', '3000', '6000000000']) {
+      const key = `plain-decoded/${payloadHash}-${decoded}`;
+      const r = await put(key, decoded, payloadHash);
+      t.equal(r.status, 200, `${what}, x-amz-decoded-content-length ${decoded}: stored`);
+      t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/${key}` })).body.toString(), data.toString(), 'the whole body, as Content-Length says');
+    }
+  }
+  // An UploadPart likewise.
+  const created = await raw(d.port, { method: 'POST', path: `/${bucket}/plain-decoded/mp`, query: 'uploads' });
+  const uploadId = xmlField(created.body.toString(), 'UploadId')!;
+  const part = await put('plain-decoded/mp', '3000', 'hash', `partNumber=1&uploadId=${encodeURIComponent(uploadId)}`);
+  t.equal(part.status, 200, 'UploadPart with x-amz-decoded-content-length 3000: stored');
+  t.equal(part.headers.etag, `"${md5Hex(data)}"`, 'the whole body is the part');
+  await raw(d.port, { method: 'DELETE', path: `/${bucket}/plain-decoded/mp`, query: `uploadId=${encodeURIComponent(uploadId)}` });
+});
+
 t.test('presigned URLs', async (t) => {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'presigned/get me', Body: 'presigned body' }));
   const host = `127.0.0.1:${d.port}`;
