@@ -73,7 +73,7 @@ export class Metrics {
     });
     this.tamperedReads = new Counter({
       name: 's3d_tampered_reads_total',
-      help: 'Reads whose object data failed authentication (modified on disk?): refused with XMinioObjectTampered before any byte, or cut after the authenticated bytes; each is logged at error level naming the object',
+      help: 'Reads whose object data failed authentication (modified on disk?), or whose object record failed its own integrity check (a sealed key or checksums that do not open): refused with XMinioObjectTampered before any byte, or cut after the authenticated bytes; each is logged at error level naming the object',
       labelNames: ['op'],
       registers: [r],
     });

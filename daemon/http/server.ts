@@ -567,6 +567,11 @@ export class HttpServer {
     if (isTampered(err)) {
       if (this.firstInTen(`refused ${p.subject?.bucket}/${p.subject?.key}`)) this.deps.log.error({ ...where, err }, 'object data failed authentication (modified on disk?): refused with XMinioObjectTampered, nothing sent');
       p.tampered = true;
+    } else if (isS3Error(err) && err.code === 'XMinioObjectTampered') {
+      // The object's record failed its own check (a sealed key or checksums that do not open):
+      // damage or tampering of a stored object as much as its data's, told apart the same way.
+      if (this.firstInTen(`refused ${p.subject?.bucket}/${p.subject?.key}`)) this.deps.log.error({ ...where, err }, 'object record failed its integrity check (modified or moved?): refused with XMinioObjectTampered, nothing sent');
+      p.tampered = true;
     }
     err = toS3Failure(err);
     if (isS3Error(err)) {
