@@ -43,13 +43,16 @@ const s3 = s3Client(d.endpoint, d.caCert, true, { maxAttempts: 1 });
 
 const metrics = async (): Promise<string> => (await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster', sign: false })).body.toString();
 const tampered = (text: string, op: string): number => metricSample(text, 's3d_tampered_reads_total', { op }) ?? 0;
-const errorLines = (key: string): Array<Record<string, unknown>> => d.jsonLogs().filter((l) => l.level === 50 && l.bucket === bucket && l.key === key);
+const errorLine = (key: string) => (l: Record<string, unknown>): boolean => l.level === 50 && l.bucket === bucket && l.key === key;
+const errorLines = (key: string): Array<Record<string, unknown>> => d.jsonLogs().filter(errorLine(key));
 
 t.test('a sealed object key that does not open: XMinioObjectTampered, counted and logged as tampered data is', async (t) => {
   const before = await metrics();
   t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'moved' }))), 'XMinioObjectTampered/500', 'GET: refused');
   const after = await metrics();
   t.equal(tampered(after, 'GetObject') - tampered(before, 'GetObject'), 1, 's3d_tampered_reads_total{op="GetObject"} counts it');
+  // The log is written asynchronously: the line may follow the response.
+  await d.waitForLog(errorLine('moved'), 5_000);
   t.equal(errorLines('moved').length, 1, 'an error-level line names the object');
   for (let i = 0; i < 3; i++) await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'moved' })));
   t.equal(tampered(await metrics(), 'GetObject') - tampered(after, 'GetObject'), 3, 'each refusal is counted');
@@ -62,5 +65,7 @@ t.test('sealed checksums that do not open: XMinioObjectTampered, counted under t
   const code = await s3Code(s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'sums', ObjectAttributes: ['Checksum'] })));
   t.equal(code, 'XMinioObjectTampered/500', 'GetObjectAttributes Checksum: refused');
   t.equal(tampered(await metrics(), 'GetObjectAttributes') - tampered(before, 'GetObjectAttributes'), 1, 's3d_tampered_reads_total{op="GetObjectAttributes"} counts it');
+  // The log is written asynchronously: the line may follow the response.
+  await d.waitForLog(errorLine('sums'), 5_000);
   t.equal(errorLines('sums').length, 1, 'an error-level line names the object');
 });
