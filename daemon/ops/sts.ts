@@ -15,6 +15,7 @@ import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
 import { accountId, userArn, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
+import { escapeXmlText } from './xml.js';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 export const MIN_DURATION_S = 900;
@@ -38,9 +39,7 @@ class StsError extends Error {
 /** S3 authentication's errors as STS names them (an unknown key is InvalidClientTokenId there). */
 const STS_CODES: Readonly<Record<string, string>> = { InvalidAccessKeyId: 'InvalidClientTokenId' };
 
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+const escape = escapeXmlText;
 
 function xmlResult(status: number, xml: string): Result {
   return { status, headers: { 'content-type': 'text/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n${xml}` };

@@ -109,6 +109,15 @@ function escapeControls(xml: string): string {
   return xml.replace(UNSAFE_CHARS, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * A value as element text, for documents written by hand (STS's): the five characters the
+ * builder escapes, and the controls as toXml writes them (an STS error echoes the request's
+ * RoleSessionName or Action, which may hold a CR or a control character).
+ */
+export function escapeXmlText(s: string): string {
+  return escapeControls(s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;'));
+}
+
 /** `<?xml …?><Root xmlns="…">…</Root>` from a plain object (arrays repeat the element). */
 export function toXml(root: string, body: XmlObject, withNamespace = true): string {
   const doc: XmlObject = { [root]: withNamespace ? { '@_xmlns': S3_NS, ...body } : body };

@@ -4,7 +4,7 @@
 // and minio-js carry the token, and everything wrong is refused with STS's or S3's error: the
 // root user, bad signatures, unknown keys, durations out of range, malformed or too large session
 // policies, a token altered, missing, of another key, or of a user removed at a reload, and
-// role chaining. Tokens outlive a restart, a new root secret revokes them, and a Deny on
+// role chaining (a refused RoleSessionName echoed with its CR and controls as references). Tokens outlive a restart, a new root secret revokes them, and a Deny on
 // aws:TokenIssueTime revokes the sessions issued before a time. GetCallerIdentity
 // names the root user, a user and a session as AWS names them (SDK, aws CLI, boto3).
 import t from 'tap';
@@ -213,6 +213,15 @@ t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
   t.equal(await stsCode(app.send(new GetSessionTokenCommand({}))), 'InvalidAction/400', 'another action');
   t.equal(await stsCode(app.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'has space' }))), 'ValidationError/400', 'a RoleSessionName AWS would refuse (a space)');
   t.equal(await stsCode(app.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'x'.repeat(65) }))), 'ValidationError/400', 'one of 65 characters');
+  // The refused name is echoed in the message: a CR in it as &#13; (a raw CR reads back as LF), a
+  // control character as a reference, as S3's documents write them.
+  const odd = 'a\rb\u0001c<&>';
+  const echoed = await app.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: odd })).catch((e: Error) => e);
+  t.match((echoed as Error).message, `Value '${odd}' at 'roleSessionName'`, 'the SDK reads the refused name back exactly (CR, U+0001, <&>)');
+  const rawEcho = await raw(d.port, { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `Action=AssumeRole&Version=2011-06-15&RoleSessionName=${encodeURIComponent(odd)}`, sign: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey, service: 'sts', payloadHash: 'hash' } });
+  t.equal(rawEcho.status, 400);
+  t.ok(rawEcho.body.toString().includes('a&#13;b&#1;c&lt;&amp;&gt;'), 'written as a&#13;b&#1;c&lt;&amp;&gt;');
+  t.notOk(rawEcho.body.includes(0x0d) || rawEcho.body.includes(0x01), 'no raw CR or control byte in the document');
   // Raw forms: the parameters must be signed (their hash in x-amz-content-sha256 or computed).
   const form = (payloadHash: string, body = 'Action=AssumeRole&Version=2011-06-15&DurationSeconds=900') =>
     raw(d.port, { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, sign: { accessKeyId: APP.accessKey, secretAccessKey: APP.secretKey, service: 'sts', payloadHash } });
