@@ -34,6 +34,8 @@ export interface Pending {
   cors: CorsDecorator | undefined;
   /** What the request names (its method from the start, the rest once routed): an error about it says which method, bucket, key, version or upload. */
   subject: { method: string; bucket?: string; key?: string; query: URLSearchParams } | undefined;
+  /** The request's path as sent (still percent-encoded): an error's Resource, whenever it fails. */
+  rawPath: string;
   /** The connection is TLS: a streamed body goes out in TLS_SLICE pieces (see streamBody). */
   tls: boolean;
   /** The client's address (http/client-address.ts) if known or still readable, for the access line. */

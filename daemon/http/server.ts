@@ -343,6 +343,7 @@ export class HttpServer {
       drain: undefined,
       cors: headers.origin === undefined ? undefined : responseCors(method, headers, this.deps.config.corsOrigins, bucketRules),
       subject: undefined,
+      rawPath,
       tls: this.deps.config.tls !== null,
     };
     this.inFlight.add(pending);
@@ -704,10 +705,11 @@ export class HttpServer {
       writeHead();
     }).then(done, (err: unknown) => {
       if (!headersOut.value && !p.aborted) {
-        // Nothing sent yet (e.g. the first package failed authentication): a real S3 error.
+        // Nothing sent yet (e.g. the first package failed authentication): a real S3 error, whose
+        // Resource is the path as sent, as every other error's (the decoded key was another text
+        // for a key that needs encoding, and named no bucket in a virtual-hosted request's terms).
         p.responding = false;
-        const resource = fields.bucket === undefined ? '/' : `/${fields.bucket}${fields.key === undefined ? '' : `/${fields.key}`}`;
-        this.finish(p, this.errorResult(err, id, resource, p), id, started, fields, method, closeConnection, bytesIn);
+        this.finish(p, this.errorResult(err, id, p.rawPath, p), id, started, fields, method, closeConnection, bytesIn);
         return;
       }
       if (p.aborted) {

@@ -229,6 +229,15 @@ t.test('a response cut by damaged data is told apart: metrics, log line, bytes s
   for (let i = 0; i < 5; i++) t.equal((await rawGet(key)).status, 500, `GET ${i + 2} of the damaged object: 500`);
   t.equal(tampered(await metrics()) - tampered(afterFirst), 5, 'each refusal is counted');
   t.equal(d.logs.filter((l) => l.includes('refused with XMinioObjectTampered') && l.includes(JSON.stringify(key))).length, 1, 'one error line for them all');
+  // A key that needs encoding: the path as sent, as NoSuchKey's Resource (it was the decoded key,
+  // a raw space and a CR written as &#13;).
+  const oddKey = 'cut/a b\r';
+  flipByte(await putFile(oddKey, testBytes(200 * KiB, 78), 'SSE-S3'), STORED + 500, 0x08);
+  const odd = await rawGet(oddKey);
+  t.equal(odd.status, 500, 'damage in an object whose key needs encoding: an S3 error');
+  const missing = await send(d.port, { method: 'GET', path: `/${bucket}/${encodeKey(`${oddKey}-missing`)}` });
+  t.match(missing.body.toString(), `<Resource>/${bucket}/cut/a%20b%0D-missing</Resource>`, 'NoSuchKey names the path as sent');
+  t.match(odd.body.toString(), `<Resource>/${bucket}/cut/a%20b%0D</Resource>`, 'so does the refusal of damaged data');
   await alive(t);
 });
 
