@@ -47,6 +47,8 @@ const VARIABLES = {
   QUEUE_LIMIT: 'S3_NOTIFY_WEBHOOK_QUEUE_LIMIT',
 } as const;
 type Field = keyof typeof VARIABLES;
+/** The default target's variable names (docs and tests check them against what is documented). */
+export const WEBHOOK_VARIABLES: readonly string[] = Object.freeze(Object.values(VARIABLES));
 const FIELDS = Object.keys(VARIABLES) as Field[];
 const PREFIX = 'S3_NOTIFY_WEBHOOK_';
 // Longer field names first, so that AUTH_TOKEN is never read as AUTH with a target id TOKEN.

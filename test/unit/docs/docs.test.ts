@@ -1,0 +1,175 @@
+// The documentation against the code. Operators configure s3d from README.md, docs/*.md and
+// systemd/s3d.env alone: a variable the daemon reads that no table lists cannot be found, and a
+// variable, file or metric the docs name that does not exist (misspelt, renamed, removed) sends
+// them after nothing. systemd/s3d.env is checked by test/unit/systemd/s3d-unit.test.ts and
+// docs/prometheus-alerts.yml by test/integration/prometheus-alerts.test.ts.
+
+import t from 'tap';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { KNOWN_VARIABLES } from '../../../daemon/config.js';
+import { WEBHOOK_VARIABLES } from '../../../daemon/notify/targets.js';
+import { ROOT } from '../../helpers/root.js';
+
+/** The documents users configure and run s3d from (performance*.md are measurements and history). */
+const DOCS = ['README.md', 'docs/architecture.md', 'docs/operations.md', 'docs/kms.md', 'docs/clients.md'];
+const UNIT_FILES = readdirSync(join(ROOT, 'systemd')).map((f) => `systemd/${f}`);
+const read = (rel: string): string => readFileSync(join(ROOT, rel), 'utf8');
+
+/**
+ * S3_* names the docs give that are no daemon variable, each with the file that shows it is real:
+ * the build's switch, and the variable Bun's S3 client reads (docs/clients.md).
+ */
+const NOT_DAEMON_VARIABLES: Readonly<Record<string, string | null>> = { S3_NATIVE_BUILD: 'scripts/prepare-native.mjs', S3_ENDPOINT: null };
+
+const DAEMON_VARIABLES = new Set([...KNOWN_VARIABLES, ...WEBHOOK_VARIABLES]);
+
+/** A section of a Markdown document: from its heading to the next heading of that level or above. */
+function section(text: string, heading: string): string {
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`no heading "${heading}"`);
+  const level = /^#+/.exec(heading)![0].length;
+  const rest = text.slice(start + heading.length + 2);
+  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** The variables a Markdown table names in its first column. */
+function tableVariables(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const first = /^\|([^|]*)\|/.exec(line)?.[1];
+    if (first !== undefined) for (const m of first.matchAll(/\bS3_[A-Z0-9_]*[A-Z0-9]\b/g)) out.add(m[0]);
+  }
+  return out;
+}
+
+t.test('the README Configuration table lists every variable the daemon reads (the KES ones in docs/kms.md)', async (t) => {
+  t.ok(DAEMON_VARIABLES.size >= 40, `${DAEMON_VARIABLES.size} variables`);
+  const readme = tableVariables(section(read('README.md'), '## Configuration'));
+  const kms = tableVariables(section(read('docs/kms.md'), '## Configuration'));
+  for (const v of [...DAEMON_VARIABLES].sort()) {
+    t.ok(readme.has(v) || (v.startsWith('S3_KMS_KES_') && kms.has(v)), `${v} is documented`);
+  }
+  for (const v of [...readme, ...kms].sort()) t.ok(DAEMON_VARIABLES.has(v), `${v} (documented) is read by the daemon`);
+});
+
+t.test('every S3_* name the docs and unit files give is one s3d reads', async (t) => {
+  const webhookPrefixes = WEBHOOK_VARIABLES.map((v) => `${v}_`);
+  let names = 0;
+  for (const rel of [...DOCS, ...UNIT_FILES]) {
+    for (const m of read(rel).matchAll(/\bS3_[A-Z0-9_]+/g)) {
+      const name = m[0];
+      names++;
+      if (DAEMON_VARIABLES.has(name)) continue;
+      if (webhookPrefixes.some((p) => name.startsWith(p))) continue; // S3_NOTIFY_WEBHOOK_ENDPOINT_<ID>
+      if (name.endsWith('_')) {
+        // A family (`S3_KMS_KES_*`, `S3_NOTIFY_WEBHOOK_…`): some variable must start so.
+        t.ok([...DAEMON_VARIABLES].some((v) => v.startsWith(name)), `${rel}: ${name}… names variables s3d reads`);
+        continue;
+      }
+      if (name in NOT_DAEMON_VARIABLES) {
+        const where = NOT_DAEMON_VARIABLES[name];
+        if (where !== null) t.match(read(where), name, `${rel}: ${name} is read by ${where}`);
+        continue;
+      }
+      t.fail(`${rel}: ${name} is not a variable s3d reads`);
+    }
+  }
+  t.ok(names > 100, `${names} names checked`);
+});
+
+t.test('every S3D_* name the docs give is read by the tests or the bench', async (t) => {
+  const sources = [...files('test', /\.ts$/), ...files('bench', /\.ts$/)].map((f) => readFileSync(f, 'utf8')).join('\n');
+  for (const rel of [...DOCS, ...UNIT_FILES, 'docs/performance.md']) {
+    for (const m of read(rel).matchAll(/\bS3D_[A-Z0-9_]*[A-Z0-9]\b/g)) t.ok(sources.includes(`process.env.${m[0]}`), `${rel}: ${m[0]} is read`);
+  }
+});
+
+/** Every file under `dir` (relative to the project root) whose name matches. */
+function files(dir: string, match: RegExp): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (match.test(p)) out.push(p);
+    }
+  };
+  walk(join(ROOT, dir));
+  return out;
+}
+
+const SOURCE_FILES = ['daemon', 'workers', 'test', 'scripts', 'native', 'bench'].flatMap((d) => files(d, /\.(ts|mjs|c|py)$/)).map((f) => f.slice(ROOT.length + 1));
+
+t.test('every project path the docs and unit files cite exists', async (t) => {
+  let cited = 0;
+  for (const rel of [...DOCS, ...UNIT_FILES]) {
+    // A path from the project root, or from the build (`dist/…`); not an installed one (`/opt/s3d/dist/…`).
+    for (const m of read(rel).matchAll(/(?<![\w/.-])((?:dist\/)?(?:daemon|workers|test|scripts|native|bench|docs|systemd)\/[\w./-]*\w)(?![\w<*])/g)) {
+      let path = m[1]!;
+      if (path.startsWith('dist/')) {
+        if (!path.endsWith('.js')) continue; // a build product (dist/native/*.node)
+        path = path.slice('dist/'.length).replace(/\.js$/, '.ts');
+      }
+      cited++;
+      t.ok(existsSync(join(ROOT, path)) || existsSync(join(ROOT, `${path}.ts`)), `${rel}: ${m[1]} exists`);
+    }
+  }
+  t.ok(cited > 50, `${cited} paths checked`);
+});
+
+t.test('every module docs/architecture.md names exists, in the folder its row is about', async (t) => {
+  let named = 0;
+  for (const line of read('docs/architecture.md').split('\n')) {
+    // A row of the module table names its folder first; the prose names modules under daemon/.
+    // A name with a folder of its own (`http/cors.ts` in the ops row) may be anywhere.
+    const row = /^\| `((?:daemon|workers)(?:\/[\w-]+)*)\/?` \|/.exec(line)?.[1];
+    for (const m of line.matchAll(/`([\w./-]+\.(?:ts|mjs|c|py))`/g)) {
+      const name = m[1]!;
+      const folder = name.includes('/') ? undefined : row;
+      named++;
+      const found = SOURCE_FILES.some((f) => (f === name || f.endsWith(`/${name}`)) && (folder === undefined || f.startsWith(`${folder}/`)));
+      t.ok(found, `${name}${folder === undefined ? '' : ` (row ${folder})`} exists`);
+    }
+  }
+  t.ok(named > 150, `${named} module names checked`);
+});
+
+/** The metric names a scrape can show: metrics.ts's own and prom-client's process metrics. */
+async function metricNames(): Promise<Set<string>> {
+  const src = read('daemon/admin/metrics.ts');
+  const names = new Set([...src.matchAll(/'(s3d_[a-z0-9_]+)'/g)].map((m) => m[1]!));
+  const r = new Registry();
+  collectDefaultMetrics({ register: r, prefix: 's3d_' });
+  for (const m of await r.getMetricsAsJSON()) names.add(m.name);
+  for (const n of [...names]) for (const s of ['_bucket', '_sum', '_count']) names.add(n + s);
+  return names;
+}
+
+t.test('every metric the docs name exists', async (t) => {
+  const names = await metricNames();
+  t.ok(names.has('s3d_requests_total') && names.has('s3d_process_open_fds'), 'metrics.ts and the process metrics are read');
+  for (const rel of DOCS) {
+    for (const m of read(rel).matchAll(/\bs3d_[a-z0-9_]+/g)) {
+      const name = m[0];
+      // A family (`s3d_kms_*`, `s3d_bucket_*`): some metric must start so.
+      if (name.endsWith('_')) t.ok([...names].some((n) => n.startsWith(name)), `${rel}: ${name}* names metrics`);
+      else t.ok(names.has(name), `${rel}: ${name} exists`);
+    }
+  }
+  // docs/kms.md's table names the KMS metrics without their s3d_kms_ prefix.
+  const kms = section(read('docs/kms.md'), '## Admin API, health and metrics');
+  const table = kms.slice(kms.indexOf('| metric |'));
+  let rows = 0;
+  for (const line of table.split('\n')) {
+    const first = /^\|([^|]*)\|/.exec(line)?.[1];
+    if (first === undefined || first.includes('metric') || first.includes('---')) continue;
+    for (const m of first.matchAll(/`([a-z0-9_]+)`/g)) {
+      rows++;
+      t.ok(names.has(`s3d_kms_${m[1]}`), `docs/kms.md: s3d_kms_${m[1]} exists`);
+    }
+  }
+  t.ok(rows >= 15, `${rows} KMS metrics checked`);
+});
