@@ -92,6 +92,14 @@ t.test('cp from a pipe and to stdout, multipart by the configured threshold', { 
   const upEmpty = await runAws(['--endpoint-url', d.endpoint, 's3', 'cp', ...q, '-', `s3://${bucket}/empty`], { env, input: Buffer.alloc(0), timeout: 60_000 });
   t.equal(upEmpty.code, 0, upEmpty.stderr.toString());
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'empty' })).length, 0, 'an empty pipe: an empty object');
+  // A pipe under a customer key, with a SHA256 checksum: SSE-C parts of a stream, read back ranged.
+  const sse = ['--sse-c', 'AES256', '--sse-c-key', KEY];
+  const upC = await runAws(['--endpoint-url', d.endpoint, 's3', 'cp', ...q, '-', `s3://${bucket}/piped-c.bin`, ...sse, '--checksum-algorithm', 'SHA256'], { env, input: body, timeout: 60_000 });
+  t.equal(upC.code, 0, upC.stderr.toString());
+  t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'piped-c.bin', ChecksumMode: 'ENABLED', ...ssec(Buffer.from(KEY)) })), { SSECustomerAlgorithm: 'AES256', ETag: /-3"$/, ChecksumSHA256: /-3$/ }, 'SSE-C from a pipe: three parts with SHA256 checksums');
+  const downC = await runAws(['--endpoint-url', d.endpoint, 's3', 'cp', ...q, `s3://${bucket}/piped-c.bin`, '-', ...sse], { env, timeout: 60_000 });
+  t.equal(downC.code, 0, downC.stderr.toString());
+  t.ok(downC.stdout.equals(body), 'cp of it to stdout with the key: the same bytes');
   await awsOk('s3', 'rb', '--force', `s3://${bucket}`);
   t.equal(await s3.send(new HeadBucketCommand({ Bucket: bucket })).then(() => 'found', (e: { name: string }) => e.name), 'NotFound', 'rb --force removed it');
 });
