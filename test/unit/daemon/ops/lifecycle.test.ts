@@ -28,7 +28,9 @@ t.test('filters and actions parse, and read back the same way', async (t) => {
     ),
   );
   t.equal(rules.length, 4);
-  t.match(rules[0], { id: 'a', enabled: true, prefix: 'logs/', tags: [], expirationDays: 30 });
+  t.match(rules[0], { id: 'a', enabled: true, prefix: 'logs/', expirationDays: 30 });
+  // (An empty array in a t.match pattern matches any array: the empty tag list is compared whole.)
+  t.strictSame(rules[0]!.tags, [], 'a Prefix filter has no tags');
   t.match(rules[1], { id: 'b', enabled: false, prefix: 'x/', tags: [['k', 'v'], ['k2', '']], sizeGreaterThan: 10, expirationDate: Date.parse('2027-01-01T00:00:00Z') });
   t.match(rules[2], { id: 'c', prefix: 'old/', legacyPrefix: true, abortIncompleteDays: 7 });
   t.match(rules[3], { enabled: true, prefix: '', expiredObjectDeleteMarker: true });
