@@ -7,7 +7,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { STORE_FORMAT } from '../../daemon/meta/store.js';
 import { runS3d, startDaemon, testBytes, type S3dRun } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
@@ -67,7 +67,7 @@ t.test('a store without the mark (an earlier version wrote it) is opened and mar
   await root.close();
   t.equal(await formatMark(dataDir), undefined, 'the mark removed');
   d = await startDaemon({ dataDir });
-  t.ok(d.s3(), 'the daemon starts');
+  t.equal((await d.s3().send(new HeadBucketCommand({ Bucket: bucket }))).$metadata.httpStatusCode, 200, 'the daemon starts and serves the bucket of the unmarked store');
   await d.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'after', Body: 'x' }));
   t.equal(await d.stop(), 0);
   t.equal(await formatMark(dataDir), String(STORE_FORMAT), 'and the store is marked with this version\'s format');
