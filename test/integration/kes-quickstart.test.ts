@@ -145,5 +145,5 @@ t.test('kes:dev takes no option for a directory: --help prints the usage, anythi
   );
   t.equal(bad.code, 2, 'an option: exit 2');
   t.match(bad.stderr, /^usage:/, 'with the usage');
-  t.throws(() => statSync(join(cwd, '--port')), 'and no directory named after it');
+  t.throws(() => statSync(join(cwd, '--port')), { code: 'ENOENT' }, 'and no directory named after it');
 });

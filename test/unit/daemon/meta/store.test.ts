@@ -432,7 +432,7 @@ t.test('bucket records are cached but never stale after a bucket write', async (
   t.same(store.getBucket('cb')?.encryption, { algorithm: 'AES256' }, 'an update is seen at once');
   await t.rejects(store.updateBucket('cb', () => {
     throw new Error('refused');
-  }));
+  }), /^refused$/, "the update function's own error");
   t.same(store.getBucket('cb')?.encryption, { algorithm: 'AES256' }, 'a failed update changes nothing');
   await store.deleteBucket('cb');
   t.equal(store.getBucket('cb'), undefined, 'a deleted bucket is gone at once');
