@@ -10,7 +10,8 @@
 //    (its content that operation's), and is newer than every acknowledged one;
 //  - GET without a version id and ListObjectsV2 agree with the newest entry of ListObjectVersions;
 //  - every acknowledged part of an upload in progress is listed with its ETag and size;
-//  - after a clean stop: `s3d verify --deep` finds no problem, and no data file is left that no
+//  - after a clean stop: `s3d verify --deep` finds no problem, the start-up scan set nothing aside
+//    in .s3d/orphans, and no data file is left that no
 //    record names (nor a record without its file).
 // SEED (or S3D_CRASH_SEED) replays a run.
 
@@ -31,6 +32,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createCipheriv, createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Agent as HttpsAgent } from 'node:https';
 import { prng, runS3d, startDaemon, TEST_KMS_SECRET, type TestDaemon } from '../helpers/daemon.js';
 import { inspectDataDir } from '../helpers/files.js';
@@ -180,7 +183,9 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
     d.cleanup();
   });
   const bucket = await versionHelpers(client(d)).versionedBucket('crashv');
-  const stats = { acked: 0, cut: 0, scanKills: 0 };
+  /** SSE-C key rotations in place: a key's two versions sharing one data file. */
+  const rotated: Array<{ key: string; vids: string[] }> = [];
+  const stats = { acked: 0, cut: 0, scanKills: 0, versionsRemoved: 0, rotations: 0 };
 
   for (let round = 0; round < ROUNDS; round++) {
     const s3 = client(d);
@@ -242,15 +247,19 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
 
     const copy = (key: string): Promise<void> => {
       const s = model.get(key)!;
+      // Some copies are of the key's current version onto itself (most when it is SSE-C), the rest of any version.
+      const latest = s.history[s.history.length - 1];
+      const self = latest?.body && rnd.bool(latest.body.sse === 'SSE-C' ? 0.8 : 0.3) ? latest : undefined;
       const sources = keys.filter((k) => !model.get(k)!.busy && certainVersions(k).length > 0);
-      if (sources.length === 0) return put(key);
-      const src = rnd.pick(sources);
+      if (!self && sources.length === 0) return put(key);
+      const src = self ? key : rnd.pick(sources);
       const srcState = model.get(src)!;
-      const from = rnd.pick(certainVersions(src));
+      const from = self ?? rnd.pick(certainVersions(src));
       // Onto its own current version a copy must change something (S3 refuses it otherwise):
-      // encrypt it (SSE-C onto SSE-C rotates the key in place, the two versions sharing one file).
-      const onItself = src === key && srcState.history[srcState.history.length - 1] === from;
-      const sse = pickSse();
+      // encrypt it. SSE-C onto SSE-C rotates the key in place: the two versions share one file,
+      // which must outlive the removal of either.
+      const onItself = src === key && latest === from;
+      const sse = onItself && from.body!.sse === 'SSE-C' && rnd.bool(0.8) ? 'SSE-C' : pickSse();
       const body: Body = { parts: from.body!.parts, sse: onItself && sse === 'none' ? 'SSE-S3' : sse };
       const lock = src === key ? [s] : [s, srcState];
       return run(
@@ -266,7 +275,13 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
               ...sseWriteInput(body.sse, SSE_C_KEY),
             }),
           ),
-        (r) => pushed(key, { vid: r.VersionId!, body }),
+        (r) => {
+          pushed(key, { vid: r.VersionId!, body });
+          if (onItself && from.body!.sse === 'SSE-C' && body.sse === 'SSE-C') {
+            stats.rotations++;
+            rotated.push({ key, vids: [from.vid, r.VersionId!] });
+          }
+        },
         () => s.pending.push({ kind: 'write', body }),
       );
     };
@@ -282,15 +297,20 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
       );
     };
 
+    /** Removes a version by id: often one of two versions that share a file. */
     const delVersion = (key: string): Promise<void> => {
       const s = model.get(key)!;
       if (s.history.length === 0) return put(key);
-      const vid = rnd.pick(s.history).vid;
+      const shared = rotated.filter((r) => r.key === key && r.vids.every((v) => s.history.some((e) => e.vid === v)));
+      const vid = shared.length > 0 && rnd.bool(0.7) ? rnd.pick(rnd.pick(shared).vids) : rnd.pick(s.history).vid;
       return run(
         'deleteVersion',
         [s],
         () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: vid })),
-        () => (s.history = s.history.filter((e) => e.vid !== vid)),
+        () => {
+          s.history = s.history.filter((e) => e.vid !== vid);
+          stats.versionsRemoved++;
+        },
         () => s.pending.push({ kind: 'remove', vid }),
       );
     };
@@ -405,7 +425,9 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
           continue;
         }
         const r = rnd.next();
-        if (r < 0.4) await put(key);
+        const pair = rotated.find((p) => !model.get(p.key)!.busy);
+        if (pair && rnd.bool(0.3)) await delVersion(pair.key);
+        else if (r < 0.35) await put(key);
         else if (r < 0.5) await copy(key);
         else if (r < 0.62) await del(key);
         else if (r < 0.72) await delVersion(key);
@@ -450,13 +472,14 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
       [],
       `round ${round}: s3d verify --deep finds no problem`,
     );
+    t.notOk(existsSync(join(dataDir, '.s3d', 'orphans')), `round ${round}: the start-up scan set no file aside`);
     const dir = await inspectDataDir(dataDir);
     t.same(dir.temp, [], `round ${round}: no temp files`);
     t.same(dir.orphans, [], `round ${round}: no data file that no record names`);
     t.same(dir.missing, [], `round ${round}: no record whose data file is missing`);
     d = await startDaemon({ env, tls: true, dataDir });
   }
-  t.ok(stats.cut > 0, `kills cut operations (${stats.cut}); ${stats.acked} acknowledged; ${stats.scanKills} kills during the start-up scan`);
+  t.ok(stats.cut > 0, `kills cut operations (${stats.cut}); ${stats.acked} acknowledged (${stats.rotations} SSE-C rotations in place, ${stats.versionsRemoved} versions removed by id); ${stats.scanKills} kills during the start-up scan`);
   t.equal(await d.stop(), 0);
 });
 
