@@ -11,8 +11,7 @@
 //  - GET without a version id and ListObjectsV2 agree with the newest entry of ListObjectVersions;
 //  - every acknowledged part of an upload in progress is listed with its ETag and size;
 //  - after a clean stop: `s3d verify --deep` finds no problem, the start-up scan set nothing aside
-//    in .s3d/orphans, and no data file is left that no
-//    record names (nor a record without its file).
+//    in .s3d/orphans, and no data file is left that no record names (nor a record without its file).
 // SEED (or S3D_CRASH_SEED) replays a run.
 
 import t, { type Test } from 'tap';
