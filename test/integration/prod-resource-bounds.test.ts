@@ -6,10 +6,12 @@
 
 import t, { type Test } from 'tap';
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { rssKiB, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { errorCode, send, type RawResponse } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
+import { sleep } from '../helpers/wait.js';
 
 let d: TestDaemon;
 let bucket: string;
@@ -28,6 +30,17 @@ function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks * 10;
+}
+
+/** The daemon's open sockets (its listening socket, connections, any KMS or webhook client). */
+function socketCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
 }
 
 function expectError(t: Test, r: RawResponse, status: number, code: string, what: string): void {
@@ -66,5 +79,35 @@ t.test('CompleteMultipartUpload listing tens of thousands of parts is refused be
   // The upload is still there and completes.
   const done = await complete(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.ETag}</ETag></Part></CompleteMultipartUpload>`);
   t.equal(done.status, 200, 'the upload completes with its one part afterwards');
+  t.equal(d.proc.exitCode, null, 'daemon still running');
+});
+
+t.test('slowloris: hundreds of connections that send part of a head and stall are timed out; others are served meanwhile', async (t) => {
+  const pid = d.proc.pid!;
+  const sockets0 = socketCount(pid);
+  const rss0 = rssKiB(pid);
+  const stalled: Socket[] = [];
+  const closed = new Set<Socket>();
+  for (let i = 0; i < 300; i++) {
+    const s = connect(d.port, '127.0.0.1');
+    s.on('error', () => {});
+    s.on('close', () => closed.add(s));
+    // A head without its blank line (half of them with a long header still being "typed").
+    s.write(i % 2 === 0 ? `GET /${bucket}/x HTTP/1.1\r\nHost: a\r\n` : `PUT /${bucket}/x HTTP/1.1\r\nHost: a\r\nx-amz-meta-a: ${'v'.repeat(1000)}`);
+    stalled.push(s);
+  }
+  t.teardown(() => stalled.forEach((s) => s.destroy()));
+  await sleep(500);
+  t.ok(socketCount(pid) >= sockets0 + 250, `the daemon holds the stalled connections (${socketCount(pid) - sockets0})`);
+  const ok = await send(d.port, { method: 'PUT', path: `/${bucket}/meanwhile`, body: 'served' });
+  t.equal(ok.status, 200, 'another client is served while they stall');
+  t.equal((await send(d.port, { method: 'GET', path: `/${bucket}/meanwhile` })).body.toString(), 'served', 'and reads it back');
+  // uWS's 10-second idle timeout closes each; 25 s is room for a loaded machine.
+  const deadline = Date.now() + 25_000;
+  while (Date.now() < deadline && closed.size < stalled.length) await sleep(250);
+  t.equal(stalled.length - closed.size, 0, 'every stalled connection was closed by the daemon');
+  t.ok(socketCount(pid) <= sockets0 + 2, `the daemon's sockets are back to ${socketCount(pid)} (was ${sockets0})`);
+  const grown = (rssKiB(pid) - rss0) / 1024;
+  t.ok(grown < 50, `resident memory grew ${grown.toFixed(0)} MiB (< 50)`);
   t.equal(d.proc.exitCode, null, 'daemon still running');
 });
