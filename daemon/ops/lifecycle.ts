@@ -17,7 +17,7 @@ import { writtenAt } from '../meta/versions.js';
 import { clearBucketField, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { MAX_OBJECT_TAGS, validateTags } from './tagging.js';
 import type { RequestContext, Result } from './types.js';
-import { parseDocument, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { hasMoreElements, parseDocument, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { httpDate, parseIsoDateTime } from '../dates.js';
 
 const DAY_MS = 86_400_000;
@@ -181,10 +181,14 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
 
 /** Parses a LifecycleConfiguration document into rules (throws the S3 error S3 would). */
 export function parseLifecycle(body: Buffer): StoredLifecycleRule[] {
+  const tooMany = (): S3Error => new S3Error('InvalidArgument', `A lifecycle configuration can hold at most ${MAX_RULES} rules.`);
+  // Counted before the parse: the 1 MiB read holds ~28,000 minimal Rules, whose parse held the
+  // event loop (every other request) for ~0.7 s each.
+  if (hasMoreElements(body, 'Rule', MAX_RULES)) throw tooMany();
   const conf = parseDocument(body, 'LifecycleConfiguration', { trim: false });
   const raws = xmlList(xmlFields(conf, ['Rule'], 'LifecycleConfiguration').Rule);
   if (raws.length === 0) throw new S3Error('MalformedXML', 'A lifecycle configuration needs at least one Rule.');
-  if (raws.length > MAX_RULES) throw new S3Error('InvalidArgument', `A lifecycle configuration can hold at most ${MAX_RULES} rules.`);
+  if (raws.length > MAX_RULES) throw tooMany();
   const rules = raws.map(parseRule);
   const ids = new Set<string>();
   for (const r of rules) {

@@ -6,6 +6,7 @@
 
 import t, { type Test } from 'tap';
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { rssKiB, startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -80,6 +81,24 @@ t.test('CompleteMultipartUpload listing tens of thousands of parts is refused be
   const done = await complete(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.ETag}</ETag></Part></CompleteMultipartUpload>`);
   t.equal(done.status, 200, 'the upload completes with its one part afterwards');
   t.equal(d.proc.exitCode, null, 'daemon still running');
+});
+
+t.test('PutBucketLifecycleConfiguration of tens of thousands of rules is refused before the parse', async (t) => {
+  const put = (body: string): Promise<RawResponse> => send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'lifecycle=', body, headers: { 'content-md5': createHash('md5').update(body).digest('base64') } });
+  const rules = (n: number): string => `<LifecycleConfiguration>${'<Rule><Status>Enabled</Status></Rule>'.repeat(n)}</LifecycleConfiguration>`;
+  // ~28,000 Rules fit the 1 MiB read: parsed whole, ~0.3-0.7 s of the event loop's CPU each.
+  const body = rules(28_000);
+  t.ok(body.length < 1024 * 1024, `the document fits the body limit (${body.length} bytes)`);
+  const pid = d.proc.pid!;
+  const cpu0 = cpuMs(pid);
+  const answers = await Promise.all(Array.from({ length: 6 }, () => put(body)));
+  const cpu = cpuMs(pid) - cpu0;
+  for (const r of answers) expectError(t, r, 400, 'InvalidArgument', '28,000 rules');
+  t.ok(cpu < 700, `six such requests took ${cpu} ms of the daemon's CPU (< 700)`);
+  // 1000 rules are legal (each needs a filter and an action to be stored).
+  const legal = `<LifecycleConfiguration>${Array.from({ length: 1000 }, (_, i) => `<Rule><ID>r${i}</ID><Filter><Prefix>p${i}/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>`).join('')}</LifecycleConfiguration>`;
+  t.equal((await put(legal)).status, 200, '1000 rules are stored');
+  expectError(t, await put(legal.replace('</LifecycleConfiguration>', '<Rule><ID>x</ID><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>')), 400, 'InvalidArgument', '1001 rules');
 });
 
 t.test('slowloris: hundreds of connections that send part of a head and stall are timed out; others are served meanwhile', async (t) => {
