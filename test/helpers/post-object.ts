@@ -2,10 +2,12 @@
 // bytes fetch sends for it, an unsigned POST of them to the bucket URL (HTTP or HTTPS), and the
 // object read back.
 
+import { createHmac } from 'node:crypto';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { TestDaemon } from './daemon.js';
+import { deriveSigningKey } from '../../daemon/auth/sigv4.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, type TestDaemon } from './daemon.js';
 import type { RawResponse } from './http.js';
 import { bodyBytes, s3Code } from './s3.js';
 
@@ -76,4 +78,90 @@ export function headCode(client: S3Client, Bucket: string, Key: string): Promise
 /** The path of a Location URL, percent-decoded. */
 export function locationPath(location: string | undefined): string {
   return decodeURIComponent(new URL(String(location)).pathname);
+}
+
+export interface Part {
+  name: string;
+  value: Buffer | string;
+  filename?: string;
+  type?: string;
+}
+
+/** A hand-built multipart/form-data body (CRLF line ends, `--boundary--` at the end unless `unterminated`). */
+export function multipart(boundary: string, parts: Part[], opts: { unterminated?: boolean } = {}): Buffer {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"`;
+    if (p.filename !== undefined) head += `; filename="${p.filename}"`;
+    head += '\r\n';
+    if (p.type !== undefined) head += `Content-Type: ${p.type}\r\n`;
+    out.push(Buffer.from(`${head}\r\n`), Buffer.from(p.value), Buffer.from('\r\n'));
+  }
+  if (!opts.unterminated) out.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(out);
+}
+
+// Policies signed here (SigV4, or V2 fields), for forms built by hand.
+
+export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+
+function amzDate(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+export interface PolicySpec {
+  /** `{"bucket": …}` condition (omitted when null). */
+  bucket: string | null;
+  /** Conditions besides the bucket and the x-amz-* signature fields (which are added, as boto3 does). */
+  conditions?: unknown[];
+  /** Default: ten minutes from now. */
+  expiration?: Date;
+  accessKey?: string;
+  secret?: string;
+  /** Signature Version 2 fields (AWSAccessKeyId, signature) instead of SigV4. */
+  v2?: boolean;
+  /** Sign this text as the policy instead of the base64 JSON built from the rest. */
+  rawPolicy?: string;
+  /** Replaces the policy field after signing (the signature then covers another text). */
+  swapPolicy?: string;
+  /** Replaces the signature. */
+  signature?: string;
+}
+
+/** The policy and signature fields of a form (the credential fields of SigV4 included). */
+export function policyFields(p: PolicySpec): Field[] {
+  const now = new Date();
+  const accessKey = p.accessKey ?? ACCESS_KEY;
+  const secret = p.secret ?? SECRET_KEY;
+  const date = amzDate(now);
+  const day = date.slice(0, 8);
+  const credential = `${accessKey}/${day}/${REGION}/s3/aws4_request`;
+  const conditions: unknown[] = [...(p.conditions ?? [])];
+  if (p.bucket !== null) conditions.push({ bucket: p.bucket });
+  if (!p.v2) conditions.push({ 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date });
+  const expiration = (p.expiration ?? new Date(now.getTime() + 600_000)).toISOString();
+  const policy = p.rawPolicy ?? b64(JSON.stringify({ expiration, conditions }));
+  const sent = p.swapPolicy ?? policy;
+  if (p.v2) {
+    const signature = p.signature ?? createHmac('sha1', secret).update(policy, 'utf8').digest('base64');
+    return [
+      ['AWSAccessKeyId', accessKey],
+      ['policy', sent],
+      ['signature', signature],
+    ];
+  }
+  const signature = p.signature ?? createHmac('sha256', deriveSigningKey(secret, day, REGION, 's3')).update(policy, 'utf8').digest('hex');
+  return [
+    ['x-amz-algorithm', 'AWS4-HMAC-SHA256'],
+    ['x-amz-credential', credential],
+    ['x-amz-date', date],
+    ['policy', sent],
+    ['x-amz-signature', signature],
+  ];
+}
+
+/** The usual form: `key`, then `fields`, then the policy fields; `conditions` default to an exact key. */
+export function signedForm(bucket: string, key: string | null, fields: Field[], spec: Partial<PolicySpec> = {}, file?: FilePart, after: Field[] = []): FormData {
+  const conditions = spec.conditions ?? (key === null ? [] : [{ key }]);
+  return formData([...(key === null ? [] : ([['key', key]] as Field[])), ...fields, ...policyFields({ bucket, ...spec, conditions })], file, after);
 }
