@@ -126,6 +126,42 @@ t.test('planRange edges', async (t) => {
   t.throws(() => planRange(10, -1, 2), RangeError);
 });
 
+t.test('objects past 4 GiB and up to the 5 TiB S3 limit: sizes and range plans stay exact', async (t) => {
+  const GiB = 1024 ** 3;
+  // 2^32 + 100 bytes: 65,536 full packages and a final one of 100 bytes.
+  const size = 4 * GiB + 100;
+  t.equal(encryptedSize(size), 65536 * PACKAGE_SIZE + 132);
+  t.equal(decryptedSize(65536 * PACKAGE_SIZE + 132), size);
+  t.same(planRange(size, 2 ** 32 - 5, 20), { encryptedOffset: 65535 * PACKAGE_SIZE, encryptedLength: PACKAGE_SIZE + 132, firstSequence: 65535, skip: 65531, length: 20, expectFinal: true }, 'a range across 2^32');
+  t.same(planRange(size, 2 ** 32, 1), { encryptedOffset: 65536 * PACKAGE_SIZE, encryptedLength: 132, firstSequence: 65536, skip: 0, length: 1, expectFinal: true }, 'the first byte past 2^32');
+  t.same(planRange(size, 2 ** 31, 65536), { encryptedOffset: 32768 * PACKAGE_SIZE, encryptedLength: PACKAGE_SIZE, firstSequence: 32768, skip: 0, length: 65536, expectFinal: false }, 'one whole package at 2^31');
+  const max = 5 * 1024 ** 4;
+  const packages = max / 65536;
+  t.equal(encryptedSize(max), packages * PACKAGE_SIZE);
+  t.equal(decryptedSize(packages * PACKAGE_SIZE), max);
+  t.same(planRange(max, max - 1, 1), { encryptedOffset: (packages - 1) * PACKAGE_SIZE, encryptedLength: PACKAGE_SIZE, firstSequence: packages - 1, skip: 65535, length: 1, expectFinal: true }, 'the last byte of 5 TiB');
+  t.same(planRange(max, 3 * GiB + 7, 5 * GiB), { encryptedOffset: 49152 * PACKAGE_SIZE, encryptedLength: 81921 * PACKAGE_SIZE, firstSequence: 49152, skip: 7, length: 5 * GiB, expectFinal: false }, 'a 5 GiB range inside 5 TiB');
+  t.equal(planRange(2 ** 48, 2 ** 48 - 1, 1).firstSequence, 2 ** 32 - 1, "the DARE limit's last package is sequence 2^32 − 1");
+});
+
+t.test('sequence numbers past 2^31 seal and open; the nonce is the uint32 XOR sio computes', async (t) => {
+  const pt = patternPlaintext(1000);
+  for (const seq of [2 ** 31 - 1, 2 ** 31, 2 ** 31 + 12345, 2 ** 32 - 1]) {
+    const ct = Buffer.alloc(encryptedSize(pt.length));
+    sealInto(ct, 0, pt, { key: vectorKey, random: vectorRandom, firstSequence: seq, final: true });
+    const nonce = packageNonce(ct, 0, seq, Buffer.alloc(12));
+    t.ok(nonce.subarray(0, 8).equals(ct.subarray(4, 12)), `nonce bytes 0-7 at ${seq}`);
+    t.equal(nonce.readUInt32LE(8), (ct.readUInt32LE(12) ^ seq) >>> 0, `nonce bytes 8-11 at ${seq}`);
+    const back = Buffer.alloc(pt.length);
+    t.equal(openInto(back, 0, ct, { key: vectorKey, firstSequence: seq, final: true }), pt.length);
+    t.ok(back.equals(pt), `opens back at ${seq}`);
+    const other = seq === 2 ** 32 - 1 ? 0 : seq + 1;
+    t.throws(() => openInto(Buffer.alloc(pt.length), 0, ct, { key: vectorKey, firstSequence: other, final: true }), { code: 'NotAuthentic' }, `not at ${other}`);
+  }
+  // Two packages from 2^32 − 1 would need sequence 2^32.
+  t.throws(() => sealInto(Buffer.alloc(encryptedSize(65537)), 0, patternPlaintext(65537), { key: vectorKey, random: vectorRandom, firstSequence: 2 ** 32 - 1, final: true }), RangeError);
+});
+
 t.test('sealInto writes runs into one reused buffer, continuing sequence numbers', async (t) => {
   const pt = patternPlaintext(200000);
   const whole = sealBuffer(vectorKey, pt, vectorRandom);
