@@ -1,0 +1,28 @@
+// Why uWS could not listen: it says only that it failed, so the same bind is tried with Node's
+// net, and its error says which mistake it was.
+
+import { createServer as createNetServer } from 'node:net';
+import { ConfigError } from '../config.js';
+
+/**
+ * Why uWS could not listen (it says only that it failed): the same bind tried with Node's net.
+ * An address this machine does not have, or a port it may not bind, is a configuration error
+ * (exit 2); a port in use may come free (exit 1: systemd tries again).
+ */
+export async function listenFailure(host: string, port: number): Promise<Error> {
+  const code = await new Promise<string | undefined>((resolve) => {
+    const probe = createNetServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port} (S3_ADDRESS)`;
+  if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on ${where}: ${host} is not an address of this machine`);
+  // An IPv6 zone id (`fe80::1%eth0`) naming no interface fails as EINVAL.
+  const zone = host.includes(':') ? /%(.+)$/.exec(host)?.[1] : undefined;
+  if (code === 'EINVAL' && zone !== undefined) return new ConfigError(`cannot listen on ${where}: ${zone} is not a network interface of this machine`);
+  // NXDOMAIN (a typo) is a configuration error; EAI_AGAIN (DNS not up yet) stays worth a retry.
+  if (code === 'ENOTFOUND') return new ConfigError(`cannot listen on ${where}: ${host} is not a host name that resolves (use an address of this machine, or 0.0.0.0)`);
+  if (code === 'EACCES') return new ConfigError(`cannot listen on ${where}: not permitted (ports below 1024 need CAP_NET_BIND_SERVICE)`);
+  if (code === 'EADDRINUSE') return new Error(`cannot listen on ${where}: address in use (another s3d?)`);
+  return new Error(`cannot listen on ${where}${code !== undefined ? `: ${code}` : ''}`);
+}
