@@ -148,7 +148,7 @@ export function cpuModelRatio(runs: readonly RunResult[], a: string, b: string):
   }
   const ratios: number[] = [];
   for (const { a: ra, b: rb } of byRound.values()) {
-    if (ra === undefined || rb === undefined || ra.errors > 0) continue;
+    if (ra === undefined || rb === undefined || ra.errors > 0 || rb.errors > 0) continue;
     ratios.push(cpuPerUnit(rb) / cpuPerUnit(ra));
   }
   return median(ratios);
@@ -167,8 +167,10 @@ export function pairSamples(runs: readonly RunResult[], a: string, b: string): P
   const out: PairSample[] = [];
   for (const [round, { a: ra, b: rb }] of [...rounds].sort((x, y) => x[0] - y[0])) {
     if (ra === undefined || rb === undefined) continue;
-    const okA = ra.errors === 0 ? throughputOf(ra) : Number.NaN;
-    out.push({ round, a: okA, b: throughputOf(rb), otherCpuA: ra.cpu.otherShare, otherCpuB: rb.cpu.otherShare });
+    // A side with failed requests is no measurement: failures of A would pass for speed, failures
+    // of the baseline B (fewer bytes moved) would pass for a better ratio.
+    const clean = ra.errors === 0 && rb.errors === 0;
+    out.push({ round, a: clean ? throughputOf(ra) : Number.NaN, b: clean ? throughputOf(rb) : Number.NaN, otherCpuA: ra.cpu.otherShare, otherCpuB: rb.cpu.otherShare });
   }
   return out;
 }
@@ -208,7 +210,7 @@ export function computeRatios(inputs: FigureInputs): Record<TargetName, RatioEnt
         if (alt !== null) entry.note = `vs the plain-HTTP sink instead: ${alt.toFixed(3)}`;
       }
       if (s.pairs === 0) entry.note = 'no complete pair was measured';
-      else if (value === null) entry.note = 'run A had errors in every round';
+      else if (value === null) entry.note = 'A or B had errors in every round';
     } else {
       const value = finiteOrNull(figureValue(name, inputs));
       entry = { ...base, value, met: isMet(value, def.target, def.comparison) };

@@ -221,6 +221,22 @@ t.test('a pair whose A side had errors does not count; a missing figure says why
   t.equal(r.kes_calls_per_put.value, null);
 });
 
+t.test('a pair whose B side (the denominator) had errors does not count either', async (t) => {
+  // A failing baseline moves fewer bytes: its errors must not turn into a "met" for A.
+  const a = TARGETS.plain_get_vs_source;
+  if (a.kind !== 'pair') throw new Error('expected a pair target');
+  const runs = [fakeRun(a.a, 0, 500e6), fakeRun(a.b, 0, 1e3, 0.05, 40), fakeRun(a.a, 1, 500e6), fakeRun(a.b, 1, 1000e6)];
+  const r = computeRatios({ runs, baselines: { crypto: null, disk: null, lmdb: null, clientCeiling: [] }, kms: emptyKmsFigures('none'), peakRssMiB: null });
+  t.equal(r.plain_get_vs_source.value, 0.5, 'only the clean round counts');
+  t.equal(r.plain_get_vs_source.met, false);
+  t.same(r.plain_get_vs_source.perPair, [null, 0.5].map((x) => (x === null ? Number.NaN : x)));
+  t.equal(r.plain_get_vs_source.cpuModelValue, 0.5, 'the CPU model skips the failed round too');
+  const allBad = computeRatios({ runs: [fakeRun(a.a, 0, 500e6), fakeRun(a.b, 0, 1e3, 0.05, 40)], baselines: { crypto: null, disk: null, lmdb: null, clientCeiling: [] }, kms: emptyKmsFigures('none'), peakRssMiB: null });
+  t.equal(allBad.plain_get_vs_source.value, null);
+  t.equal(allBad.plain_get_vs_source.met, false);
+  t.match(allBad.plain_get_vs_source.note, /errors in every round/);
+});
+
 t.test('aggregated rows carry their ceiling', async (t) => {
   const rows = aggregateRuns(fakeResults().runs);
   const row = rows.find((r) => r.id === runId('put', '1MiB', 16, 'daemon-tls', 'sse-c'))!;
