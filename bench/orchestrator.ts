@@ -11,6 +11,7 @@ import { measureLmdb } from './baselines/lmdb.js';
 import { CliError, parseCli, USAGE } from './cli.js';
 import type { BenchOptions } from './cli.js';
 import { MALLOC_ENV, startEnvironment, tuningEnv } from './environment.js';
+import { stopOnSignal } from './interrupt.js';
 import type { BenchEnvironment } from './environment.js';
 import { emptyKmsFigures, measureKms } from './kms/measure.js';
 import { LoadPool } from './load/driver.js';
@@ -223,21 +224,27 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const mode = opts.quick ? 'quick' : 'full';
   const plan = buildPlan(mode, opts.rounds);
   progress.say(`s3d bench, ${mode} mode: starting the null servers${opts.endpoint === undefined ? ', three daemons (static key, TLS, KES)' : ` and targeting ${opts.endpoint}`}`);
-  const env = await startEnvironment(opts, (l) => progress.say(l));
-  const pool = new LoadPool(opts.workers);
-  let closing = false;
-  const cleanup = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    await pool.close();
-    await env.close();
-  };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    progress.say(`${sig}: stopping servers and removing ${env.dataRoot}`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const envStarting = startEnvironment(opts, (l) => progress.say(l));
+  let pool: LoadPool | undefined;
+  let closing: Promise<void> | undefined;
+  // Once: on a signal and at the end alike. Waits for servers still starting, so a signal during
+  // start-up leaves no daemon or data directory behind.
+  const cleanup = (): Promise<void> =>
+    (closing ??= (async () => {
+      await pool?.close();
+      const started = await envStarting.catch(() => undefined); // a failed start cleaned up after itself
+      await started?.close();
+    })());
+  const stopper = stopOnSignal((l) => progress.say(l), cleanup);
+  let env: BenchEnvironment;
+  try {
+    env = await envStarting;
+  } catch (err) {
+    // The servers died of the same Ctrl-C: the signal handler exits, not this error.
+    if (stopper.signal() !== undefined) return new Promise<number>(() => undefined);
+    throw err;
+  }
+  pool = new LoadPool(opts.workers);
   let results: BenchResults;
   try {
     const ctx: RunContext = {

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEnvironment } from './environment.js';
+import { stopOnSignal } from './interrupt.js';
 import { LoadPool } from './load/driver.js';
 import { newSsecKey } from './load/sse-headers.js';
 import { serverFor } from './plan.js';
@@ -73,7 +74,14 @@ export async function probe(argv: string[]): Promise<number> {
     return 2;
   }
   const out = mkdtempSync(join(tmpdir(), 's3d-probe-'));
-  const env = await startEnvironment(
+  let pool: LoadPool | undefined;
+  let starting: Promise<Awaited<ReturnType<typeof startEnvironment>>> | undefined;
+  const stopper = stopOnSignal((l) => process.stderr.write(`${l}\n`), async () => {
+    await pool?.close();
+    await (await starting?.catch(() => undefined))?.close();
+    rmSync(out, { recursive: true, force: true });
+  });
+  starting = startEnvironment(
     {
       quick: true,
       endpoint,
@@ -93,7 +101,12 @@ export async function probe(argv: string[]): Promise<number> {
     },
     (l) => process.stderr.write(`${l}\n`),
   );
-  const pool = new LoadPool(2);
+  const env = await starting.catch((err: unknown) => {
+    // The servers died of the same Ctrl-C: the signal handler exits, not this error.
+    if (stopper.signal() !== undefined) return new Promise<never>(() => undefined);
+    throw err;
+  });
+  pool = new LoadPool(2);
   try {
     const ctx: RunContext = { pool, servers: env.servers, credentials: env.credentials, ssec: newSsecKey(), warmupMs: 1000, measureMs: seconds * 1000 };
     const server: ServerKind = sink ? (sse === 'sse-c' ? 'sink-tls' : 'sink') : serverFor(sse);
@@ -116,8 +129,11 @@ export async function probe(argv: string[]): Promise<number> {
     });
     process.stdout.write(`${workload} ${sizeText} ${sse} c${concurrency} on ${server}: ${r.opsPerSec.toFixed(0)} ops/s, ${r.mbPerSec.toFixed(0)} MB/s, server ${r.cpu.serverUsPerOp?.toFixed(1)} µs/op, client ${r.cpu.clientUsPerOp.toFixed(1)} µs/op, p50 ${r.latency.p50Ms.toFixed(2)} ms, errors ${r.errors}\n`);
   } finally {
-    await pool.close();
-    await env.close();
+    if (stopper.signal() === undefined) {
+      stopper.dispose();
+      await pool.close();
+      await env.close();
+    }
   }
   if (env.profileDir !== undefined) {
     for (const f of readdirSync(env.profileDir).filter((n) => n.endsWith('.cpuprofile'))) {

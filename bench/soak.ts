@@ -30,6 +30,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { stopOnSignal } from './interrupt.js';
 import { DAEMON_MAIN, startDaemon, type DaemonHandle } from './servers/daemon.js';
 import { createSelfSignedCert } from './servers/tls-cert.js';
 import { readRssMiB } from './sys/proc.js';
@@ -498,13 +499,20 @@ export async function soak(args: string[]): Promise<number> {
   const kmsSecret = `soak-key:${randomBytes(32).toString('base64')}`;
   let daemon: DaemonHandle | undefined;
   const agent = new Agent({ ca: tls.certPem, keepAlive: true, maxSockets: 32 });
+  let starting: Promise<DaemonHandle> | undefined;
+  const stopper = stopOnSignal(say, async () => {
+    agent.destroy();
+    const d = daemon ?? (await starting?.catch(() => undefined));
+    await d?.stop().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
   try {
     // As shipped: the daemon's defaults, no malloc tuning (the bench's launcher sets it for itself).
     const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('S3_')).map(([k, v]) => [k, v ?? '']));
-    daemon = await startDaemon({
+    daemon = await (starting = startDaemon({
       label: 's3d (soak)', dataDir, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, tls: { certsDir: tls.dir, certPem: tls.certPem },
       kmsEnv: { S3_KMS_SECRET_KEY: kmsSecret }, baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', S3_LIFECYCLE_SCAN_INTERVAL: '20s', ...tuning }, readyTimeoutMs: 30_000,
-    });
+    }));
     const pid = daemon.server().pid;
     const s3 = new S3Client({
       endpoint: daemon.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1,
@@ -572,8 +580,12 @@ export async function soak(args: string[]): Promise<number> {
     say(`${passed ? 'PASSED' : 'FAILED'}; results in ${file}`);
     return passed ? 0 : 1;
   } finally {
-    agent.destroy();
-    if (daemon !== undefined) await daemon.stop().catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
+    // After a signal its handler cleans up and exits.
+    if (stopper.signal() === undefined) {
+      stopper.dispose();
+      agent.destroy();
+      if (daemon !== undefined) await daemon.stop().catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    }
   }
 }
