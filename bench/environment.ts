@@ -89,7 +89,7 @@ export async function startEnvironment(opts: BenchOptions, say: (line: string) =
     await Promise.allSettled(children.map((c) => c.stop()));
     if (kes !== null) await kes.close().catch(() => undefined);
     for (const c of clients.values()) c.destroy();
-    rmSync(dataRoot, { recursive: true, force: true });
+    rmSync(dataRoot, { recursive: true, force: true, maxRetries: 3 }); // retried: a file may still appear while it goes
   };
 
   try {

@@ -244,6 +244,10 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     if (stopper.signal() !== undefined) return new Promise<number>(() => undefined);
     throw err;
   }
+  // A signal during start-up: the cleanup is stopping these servers and removing the temporary
+  // data; measuring on would write into the directory it removes (a baseline's files), and the
+  // signal handler exits once it is done.
+  if (stopper.signal() !== undefined) return new Promise<number>(() => undefined);
   pool = new LoadPool(opts.workers);
   let results: BenchResults;
   try {
