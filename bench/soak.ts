@@ -88,10 +88,16 @@ function sseChoice(): { sse: Sse; params: Record<string, string> } {
 
 interface Sample { minute: number; rssMiB: number | null; threads: number | null; fds: number | null; heapMiB: number | null; status5xx: number | null; dataFiles: number; tmpFiles: number }
 
-function percentile(values: number[], p: number): number {
+/**
+ * The nearest-rank percentile (the value at rank ⌈p·n⌉ of the sorted samples, as the bench's
+ * histograms read theirs), to 0.1; 0 without samples. (Index ⌊p·n⌋ was one rank high: the p99 of
+ * 100 samples was their maximum.)
+ */
+export function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const s = [...values].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor(s.length * p))]! * 10) / 10;
+  const rank = Math.min(s.length, Math.max(1, Math.ceil(p * s.length)));
+  return Math.round(s[rank - 1]! * 10) / 10;
 }
 
 function countFiles(dir: string): number {
