@@ -24,7 +24,7 @@ import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag, writeConditions } from './object-headers.js';
 import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
-import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, versionHeader, writeEncryption } from './object.js';
+import { MAX_OBJECT_SIZE, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, versionHeader, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
 import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
@@ -382,6 +382,9 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     if (p.size < MIN_PART_SIZE) throw new S3Error('EntityTooSmall', undefined, { fields: { ETag: p.etag, MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(p.n), ProposedSize: String(p.size) } });
   }
   const size = listed.reduce((a, p) => a + p.size, 0);
+  // S3's largest object: 10,000 parts of up to 5 GiB each could add up to ~48.8 TiB, which was
+  // completed as one object no S3 client expects to exist.
+  if (size > MAX_OBJECT_SIZE) throw new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_OBJECT_SIZE) } });
   // The size the client meant to upload (it was not checked: the object was created whatever it said).
   if (objectSize !== undefined && Number(objectSize.trim()) !== size) {
     throw new S3Error('InvalidRequest', `The object would be ${size} bytes, not the ${objectSize.trim()} given by x-amz-mp-object-size.`);
