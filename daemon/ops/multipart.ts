@@ -223,12 +223,23 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   }
 }
 
+/**
+ * A part has no metadata of its own (the upload's was given at its creation): S3 answers
+ * x-amz-metadata-directive on UploadPartCopy 400 InvalidArgument (bji/libs3#80). Accepted, a
+ * client asking for REPLACE was told its metadata was taken when none was.
+ */
+function refuseMetadataDirective(headers: Readonly<Record<string, string>>): void {
+  const v = headers['x-amz-metadata-directive'];
+  if (v !== undefined) throw new S3Error('InvalidArgument', 'The specified header is not valid in this context', { fields: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: v } });
+}
+
 export function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   return withDataPlace(env, ctx, (lease) => uploadPartCopy(env, ctx, lease));
 }
 
 async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
   const n = partNumber(ctx);
+  refuseMetadataDirective(ctx.headers);
   const up = loadUpload(env, ctx, true);
   // The part follows the upload's encryption, as UploadPart's does.
   refuseEncryptionChoice(ctx.headers);
