@@ -196,8 +196,9 @@ function stillStored(env: OpsEnv, ctx: RequestContext, src: CopySource): boolean
   }
 }
 
+/** x-amz-metadata-directive, in capitals as S3 takes it ("copy" is S3's InvalidArgument, as MinIO's). */
 function directive(ctx: RequestContext): 'COPY' | 'REPLACE' {
-  const d = (ctx.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
+  const d = ctx.headers['x-amz-metadata-directive'] ?? 'COPY';
   if (d !== 'COPY' && d !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
   return d;
 }

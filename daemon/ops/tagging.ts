@@ -89,9 +89,12 @@ function decode(s: string, raw: string): string {
   }
 }
 
-/** A copy's x-amz-tagging-directive (COPY by default); anything else is InvalidArgument. */
+/**
+ * A copy's x-amz-tagging-directive (COPY by default); anything else is InvalidArgument, the
+ * values in lower case too, as S3 and MinIO refuse them (and the metadata directive's).
+ */
 export function taggingDirective(headers: Readonly<Record<string, string>>): 'COPY' | 'REPLACE' {
-  const directive = (headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
+  const directive = headers['x-amz-tagging-directive'] ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown tagging directive: use COPY or REPLACE.');
   return directive;
 }

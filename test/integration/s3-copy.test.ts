@@ -103,6 +103,9 @@ t.test('metadata directive COPY keeps the source metadata; REPLACE takes the req
   for (const source of [`${A}/src`, `${A}/no-such-source`]) {
     t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, MetadataDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400', `metadata directive MERGE, ${source}`);
     t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, TaggingDirective: 'MERGE' as 'COPY' }))), 'InvalidArgument/400', `tagging directive MERGE, ${source}`);
+    // Lower case is no directive either: S3 answers "copy" InvalidArgument (it was taken as COPY).
+    t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, MetadataDirective: 'replace' as 'COPY' }))), 'InvalidArgument/400', `metadata directive replace, ${source}`);
+    t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, TaggingDirective: 'replace' as 'COPY' }))), 'InvalidArgument/400', `tagging directive replace, ${source}`);
     t.match(await s3Code(s3.send(new CopyObjectCommand({ Bucket: A, Key: 'x', CopySource: source, ChecksumAlgorithm: 'MD4' as 'CRC32' }))), /\/400$/, `checksum algorithm MD4, ${source}`);
   }
 });
