@@ -75,7 +75,8 @@ t.test('CompleteMultipartUpload checks x-amz-mp-object-size', async (t) => {
   for (const [i, body] of parts.entries()) done.push({ PartNumber: i + 1, ETag: (await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, PartNumber: i + 1, Body: body }))).ETag });
   const complete = (headers: Record<string, string>): Promise<string> => s3Code(s3.send(withHeaders(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, MultipartUpload: { Parts: done } }), headers)));
   t.equal(await complete({ 'x-amz-mp-object-size': String(size + 1) }), 'InvalidRequest/400', 'a size the parts do not add up to');
-  t.equal(await complete({ 'x-amz-mp-object-size': 'abc' }), 'InvalidArgument/400', 'a size that is not a number of bytes');
+  // Number() read hex, exponents and the empty string as sizes: only decimal digits are one.
+  for (const v of ['abc', '0x10', '1e3', '5.0']) t.equal(await complete({ 'x-amz-mp-object-size': v }), 'InvalidArgument/400', `${v}: not a number of bytes`);
   t.equal(await complete({ 'x-amz-mp-object-size': '-1' }), 'InvalidRequest/400', 'a negative size (S3: "…is less than zero")');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mp' }))), 'NotFound/404', 'no object was made');
   t.equal(await complete({ 'x-amz-mp-object-size': String(size) }), 'ok', 'the right size completes');
