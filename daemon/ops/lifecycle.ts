@@ -26,6 +26,12 @@ const MAX_RULES = 1000;
 const MAX_NEWER_NONCURRENT = 100;
 const MAX_ID_CHARS = 255;
 const MAX_XML_BODY = 1024 * 1024;
+/**
+ * The elements and attributes a lifecycle configuration may hold (parseXml refuses more before
+ * the parse): MAX_RULES Rules of up to 64 each. The most a rule s3d stores can have is ~46 (ID,
+ * Status, a Filter's And with a Prefix, two sizes and 10 Tags, three actions with their fields).
+ */
+const MAX_LIFECYCLE_MARKUP = 2 + MAX_RULES * 64;
 
 function positiveInt(v: unknown, what: string): number {
   const s = xmlText(v, what).trim();
@@ -185,7 +191,7 @@ export function parseLifecycle(body: Buffer): StoredLifecycleRule[] {
   // Counted before the parse: the 1 MiB read holds ~28,000 minimal Rules, whose parse held the
   // event loop (every other request) for ~0.7 s each.
   if (hasMoreElements(body, 'Rule', MAX_RULES)) throw tooMany();
-  const conf = parseDocument(body, 'LifecycleConfiguration', { trim: false });
+  const conf = parseDocument(body, 'LifecycleConfiguration', { trim: false, maxMarkup: MAX_LIFECYCLE_MARKUP });
   const raws = xmlList(xmlFields(conf, ['Rule'], 'LifecycleConfiguration').Rule);
   if (raws.length === 0) throw new S3Error('MalformedXML', 'A lifecycle configuration needs at least one Rule.');
   if (raws.length > MAX_RULES) throw tooMany();

@@ -294,13 +294,20 @@ function tooManyParts(): S3Error {
   return new S3Error('MalformedXML', `Too many parts: at most ${MAX_PARTS}.`);
 }
 
+/**
+ * The elements and attributes a CompleteMultipartUpload may hold: its root (with an xmlns) and
+ * MAX_PARTS Parts, each with every element S3's CompletedPart has (PartNumber, ETag, five
+ * checksums). Past it, parseXml refuses the document before the parse.
+ */
+const MAX_COMPLETE_MARKUP = 2 + MAX_PARTS * 8;
+
 function parseCompleteBody(body: Buffer): RequestedPart[] {
   // No body at all (boto3's complete_multipart_upload without MultipartUpload): S3's words.
   if (body.length === 0) throw new S3Error('InvalidRequest', 'You must specify at least one part');
   // Counted before the parse: the 4 MiB read can list ~80,000 Parts, whose parse held the event
   // loop (every other request) for ~1 s and ~70 MiB of heap each; the scan stops at MAX_PARTS + 1.
   if (hasMoreElements(body, 'Part', MAX_PARTS)) throw tooManyParts();
-  const doc = parseXml(body);
+  const doc = parseXml(body, { maxMarkup: MAX_COMPLETE_MARKUP });
   const root = doc.CompleteMultipartUpload as Record<string, unknown> | undefined;
   if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
   const parts = root.Part as unknown[] | undefined;

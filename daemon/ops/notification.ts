@@ -21,6 +21,13 @@ import { parseDocument, toXml, xmlElement, xmlFields, xmlList, xmlText, type Xml
 
 const MAX_XML_BODY = 256 * 1024;
 const MAX_CONFIGURATIONS = 1000;
+/**
+ * The elements and attributes a notification configuration may hold (parseXml refuses more before
+ * the parse): MAX_CONFIGURATIONS of up to 20 each. A configuration has ~11 besides its Events
+ * (Id, Queue, a Filter of two FilterRules); the 256 KiB read holds ~13,000 elements of legal ones
+ * (an Event is 33 bytes and more, a QueueConfiguration with its Queue ~80).
+ */
+const MAX_NOTIFICATION_MARKUP = 2 + MAX_CONFIGURATIONS * 20;
 const MAX_ID_CHARS = 255;
 /** The longest prefix or suffix filter value (rules here, listen requests in ops/listen.ts). */
 export const MAX_FILTER_VALUE_BYTES = 1024;
@@ -60,7 +67,7 @@ function parseFilter(raw: unknown): { prefix?: string; suffix?: string } {
  */
 export function parseNotificationConfiguration(body: Buffer, targets: TargetLookup): NotificationRule[] {
   // Untrimmed: filter values are kept exactly (parseFilter); the other texts are trimmed here.
-  const raw = xmlElement(parseDocument(body, 'NotificationConfiguration', { trim: false }), 'NotificationConfiguration');
+  const raw = xmlElement(parseDocument(body, 'NotificationConfiguration', { trim: false, maxMarkup: MAX_NOTIFICATION_MARKUP }), 'NotificationConfiguration');
   for (const k of ['TopicConfiguration', 'CloudFunctionConfiguration', 'EventBridgeConfiguration']) {
     if (raw[k] !== undefined) throw new S3Error('NotImplemented', 's3d sends bucket notifications to webhooks (QueueConfiguration with an arn:minio:sqs ARN) only; Topic, CloudFunction and EventBridge configurations are not supported.');
   }

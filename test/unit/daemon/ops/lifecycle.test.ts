@@ -39,6 +39,15 @@ t.test('filters and actions parse, and read back the same way', async (t) => {
   t.equal(code(() => parseLifecycle(conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>2147483647</Days></Expiration>')))), 'ok', 'Days 2147483647 is the largest taken');
 });
 
+t.test('the largest configuration s3d stores (1,000 rules of every element a rule can hold) is not refused as too much markup', async (t) => {
+  const tags = Array.from({ length: 10 }, (_, i) => `<Tag><Key>k${i}</Key><Value>v</Value></Tag>`).join('');
+  const full = (i: number): string =>
+    rule(`<ID>r${i}</ID><Filter><And><Prefix>p/</Prefix>${tags}<ObjectSizeGreaterThan>1</ObjectSizeGreaterThan><ObjectSizeLessThan>9</ObjectSizeLessThan></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration>`);
+  const body = conf(...Array.from({ length: 1000 }, (_, i) => full(i)));
+  t.ok(body.length < 1024 * 1024, `it fits the 1 MiB read (${body.length} bytes)`);
+  t.equal(parseLifecycle(body).length, 1000, '43,000 elements: stored');
+});
+
 t.test('a Filter written with And reads back with And, its Prefix kept even when empty (Terraform compares them)', async (t) => {
   const act = '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration>';
   const cases: Array<[string, string]> = [

@@ -63,6 +63,18 @@ t.test('filter values are kept exactly; the document may be indented', async (t)
   t.match(fail(conf(queue('<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>s3:ObjectCreated:*</Event>text'))), /^MalformedXML: QueueConfiguration holds text/);
 });
 
+t.test('as many configurations as the 256 KiB read holds are not refused as too much markup', async (t) => {
+  // Filtered configurations of 11 elements (Id, Queue, Event, two FilterRules) in ~270 bytes:
+  // the read holds ~970, more elements than other documents may have (MAX_MARKUP).
+  const filtered = (i: number): string =>
+    queue(`<Id/><Queue>arn:minio:sqs::_:webhook</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>${i}</Value></FilterRule><FilterRule><Name>suffix</Name><Value/></FilterRule></S3Key></Filter>`);
+  let body = conf(Array.from({ length: 960 }, (_, i) => filtered(i)).join(''));
+  t.ok(body.length < 256 * 1024, `it fits the read (${body.length} bytes)`);
+  t.equal(parseNotificationConfiguration(body, targets).length, 960, 'parsed: 10,562 elements');
+  body = Buffer.from(body.toString().replace('<Id/>', `<Id/>${'<Event/>'.repeat(10_000)}`));
+  t.match(fail(body), /^MalformedXML: The XML you provided holds more than 20002 elements and attributes/, 'past the bound: refused unparsed');
+});
+
 t.test('refusals', async (t) => {
   const ev = '<Event>s3:ObjectCreated:*</Event>';
   const ARN = /^InvalidArgument: A specified destination ARN does not exist or is not well-formed/;

@@ -1,10 +1,11 @@
 // Request XML parsing: well-formed documents with one root element parse; anything else is
 // MalformedXML, including several roots (which fast-xml-parser's validator lets through). The
-// element count taken before a parse (hasMoreElements) agrees with the parser's. A configuration
+// element count taken before a parse (hasMoreElements) agrees with the parser's; a document of more
+// elements and attributes than any S3 document is refused unparsed (MAX_MARKUP). A configuration
 // document is read through its root element (parseDocument).
 import t from 'tap';
 import { S3Error } from '../../../../daemon/errors.js';
-import { hasMoreElements, parseDocument, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
+import { MAX_MARKUP, hasMoreElements, parseDocument, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
 
 function code(s: string): string {
   try {
@@ -95,6 +96,38 @@ t.test('markup no S3 document has is refused before the validator (which took se
   refused(`<Delete><!-- c -->${'<?a b?>'.repeat(10)}</Delete>`, /processing instruction/, 'processing instructions beside a comment');
 });
 
+
+t.test('more elements and attributes than MAX_MARKUP (or the reader\'s maxMarkup) are refused before the parse', async (t) => {
+  const count = (doc: string, maxMarkup?: number): string => {
+    try {
+      parseXml(doc, maxMarkup === undefined ? {} : { maxMarkup });
+      return 'parsed';
+    } catch (err) {
+      return /more than \d+ elements and attributes/.test((err as Error).message) ? `refused ${(err as S3Error).code}` : `other ${(err as Error).message}`;
+    }
+  };
+  const empty = (n: number): string => `<R>${'<a/>'.repeat(n - 1)}</R>`;
+  t.equal(MAX_MARKUP, 10_000);
+  t.equal(count(empty(MAX_MARKUP)), 'parsed', 'MAX_MARKUP elements');
+  t.equal(count(empty(MAX_MARKUP + 1)), 'refused MalformedXML', 'one more');
+  t.equal(count(`<R>${'<a></a>'.repeat(MAX_MARKUP)}</R>`), 'refused MalformedXML', 'start and end tags count once');
+  t.equal(count(`<R a="1" b='2'>${'<a/>'.repeat(MAX_MARKUP - 3)}</R>`), 'parsed', 'attributes count: 2 + 1 + 9,997');
+  t.equal(count(`<R a="1" b='2' c="3">${'<a/>'.repeat(MAX_MARKUP - 3)}</R>`), 'refused MalformedXML', 'one attribute more');
+  t.equal(count(`<R><a b=" c=d e='f' > ">x = y</a>${'<a/>'.repeat(MAX_MARKUP - 3)}</R>`), 'parsed', '"=" and ">" in quoted values and in text do not count');
+  t.equal(count(`<?xml version="1.0" encoding="UTF-8"?><R><!-- ${'<a b="1"/>'.repeat(20_000)} --><k><![CDATA[${'<a/>'.repeat(20_000)}]]></k>${'<a/>'.repeat(MAX_MARKUP - 2)}</R>`), 'parsed', 'nor the declaration, comments and CDATA sections');
+  t.equal(count(`<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${'<x:a/>'.repeat(MAX_MARKUP)}</R>`), 'refused MalformedXML', 'prefixed names count');
+  t.equal(count(`<R ${Array.from({ length: MAX_MARKUP }, (_, i) => `a${i}="1"`).join(' ')}/>`), 'refused MalformedXML', 'attributes of one element');
+  t.equal(count(empty(50_000), 50_000), 'parsed', 'a reader may allow more');
+  t.equal(count(empty(50_001), 50_000), 'refused MalformedXML', 'and no more than that');
+  t.equal(count(`<R>${'<a>'.repeat(MAX_MARKUP)}`), 'refused MalformedXML', 'nested (not well-formed either)');
+  t.match(count('<R><a/></a></R>'), /^other /, 'a document within the bound is still validated');
+  // A megabyte of empty elements held the event loop for ~1 s; refused, it costs one pass over it.
+  const megabyte = empty(262_000);
+  const before = process.cpuUsage();
+  t.equal(count(megabyte), 'refused MalformedXML', '262,000 empty elements (1 MiB)');
+  const used = process.cpuUsage(before);
+  t.ok((used.user + used.system) / 1000 < 150, `refusing them took ${((used.user + used.system) / 1000).toFixed(0)} ms of CPU (< 150; parsed: ~800)`);
+});
 
 t.test('parseDocument: the root element\'s content, or MalformedXML naming the document expected', async (t) => {
   const doc = (s: string): Buffer => Buffer.from(s);
