@@ -359,15 +359,22 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     ['PUT', `/${b}`, 'website'],
     ['PUT', `/${b}`, 'replication'],
     ['GET', `/${b}/k`, 'cors'],
-    ['DELETE', `/${b}/k`, 'retention'],
-    ['DELETE', `/${b}/k`, 'legal-hold'],
     ['POST', `/${b}/k`, 'restore'],
-    ['PUT', `/${b}/k`, 'attributes'],
     ['GET', `/${b}`, 'inventory'],
   ];
   for (const [method, path, sub] of cases) {
     const r = await req(`${method} ?${sub}`, { method, path, query: sub });
     assertXmlError(t, r, 501, 'NotImplemented', `${method} ${path}?${sub}`);
+  }
+  // Methods S3 has not on a sub-resource (there is no DeleteObjectRetention): its 405, naming the ones it has.
+  for (const [method, path, sub, allow] of [
+    ['DELETE', `/${b}/k`, 'retention', 'GET, PUT'],
+    ['DELETE', `/${b}/k`, 'legal-hold', 'GET, PUT'],
+    ['PUT', `/${b}/k`, 'attributes', 'GET'],
+  ] as const) {
+    const r = await req(`${method} ?${sub}`, { method, path, query: sub });
+    assertXmlError(t, r, 405, 'MethodNotAllowed', `${method} ${path}?${sub}`);
+    t.equal(r.headers.allow, allow, `${method} ${path}?${sub}: Allow names S3's methods`);
   }
   // Object Lock sub-resources exist (s3-object-lock-settings.test.ts), but not on a bucket without Object Lock.
   assertXmlError(t, await req('PUT ?retention', { method: 'PUT', path: `/${b}/k`, query: 'retention', body: '<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate></Retention>' }), 400, 'InvalidRequest', 'PUT ?retention without Object Lock');
