@@ -185,10 +185,15 @@ export async function streamBody(p: Pending, body: StreamBody, writeHead: () => 
       const from = offset - start;
       const to = Math.min(chunk!.length, from + slice);
       [ok, finished] = res.tryEnd(from === 0 && to === chunk!.length ? chunk! : chunk!.subarray(from, to), total);
-      if (!ok && !finished) return false;
-      if (finished || to === chunk!.length) return true;
+      // What the socket took counts as sent, should the client leave before the rest: a download
+      // cut in its first chunk, or before the next chunk was read, counted 0 bytes sent.
+      if (!ok && !finished) {
+        p.bytesOut = res.getWriteOffset();
+        return false;
+      }
       offset = start + to;
       p.bytesOut = offset;
+      if (finished || to === chunk!.length) return true;
     }
   };
   const write = (): void => {

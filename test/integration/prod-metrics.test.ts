@@ -299,3 +299,41 @@ t.test('a download the client cut short logs and counts the bytes it was sent, n
   const tx = samples.filter((s) => s.name === 's3d_tx_bytes_total' && s.labels.op === 'GetObject').reduce((n, s) => n + s.value, 0);
   t.ok(tx >= out, `s3d_tx_bytes_total{op="GetObject"} counts them (${tx})`);
 });
+
+t.test('a download cut in its first chunk counts the bytes the socket took, not 0 (the client read some)', async (t) => {
+  const d = await startDaemonFor(t);
+  const bucket = bucketName('cutfirst');
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
+  const size = 8 * 1024 * 1024;
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/big`, body: testBytes(size, 9), headers: { 'x-amz-server-side-encryption': 'AES256' } })).status, 200);
+  const { signedHeaders } = await import('../helpers/http.js');
+  const counted = new Set<unknown>();
+  // The socket takes part of the first 1 MiB chunk; the client reads a little of it and leaves
+  // before the rest is offered: the count stood at the chunk's start (0) though bytes went out.
+  for (const readAtLeast of [1, 16 * 1024, 64 * 1024, 200 * 1024]) {
+    const path = `/${bucket}/big`;
+    const received = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: d.port, method: 'GET', path, headers: signedHeaders(d.port, { method: 'GET', path }), agent: false }, (res) => {
+        let got = 0;
+        res.on('data', (c: Buffer) => {
+          got += c.length;
+          if (got >= readAtLeast) {
+            res.pause();
+            req.destroy();
+            resolve(got);
+          }
+        });
+      });
+      req.on('error', (err) => (err.message.includes('socket hang up') || err.message.includes('aborted') ? undefined : reject(err)));
+      req.end();
+    });
+    const line = await d.waitForLog((l) => l.op === 'GetObject' && l.aborted === true && !counted.has(l.requestId), 20_000);
+    counted.add(line.requestId);
+    const out = Number(line.bytesOut);
+    t.ok(out >= received && out <= size, `read ${readAtLeast}+ bytes and left: the line counts at least the ${received} the client read (${out})`);
+  }
+  const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
+  const tx = samples.filter((s) => s.name === 's3d_tx_bytes_total' && s.labels.op === 'GetObject').reduce((n, s) => n + s.value, 0);
+  const logged = d.jsonLogs().filter((l) => l.op === 'GetObject' && l.aborted === true).reduce((n, l) => n + Number(l.bytesOut), 0);
+  t.equal(tx, logged, `s3d_tx_bytes_total{op="GetObject"} counts them (${tx})`);
+});
