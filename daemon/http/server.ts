@@ -700,10 +700,13 @@ export class HttpServer {
     }
     p.responding = true;
     const headersOut = { value: false };
+    // A client that left before the status line went out (while the first chunk was read) got
+    // no answer: a 499 as above, not the status it never saw.
+    const gone = (sent: number): void => (headersOut.value ? done(sent) : done(sent, CLIENT_CLOSED, undefined, p.cutAtShutdown ? { cutAtShutdown: true } : undefined));
     void streamBody(p, body, () => {
       headersOut.value = true;
       writeHead();
-    }).then(done, (err: unknown) => {
+    }).then((sent) => (p.aborted ? gone(sent) : done(sent)), (err: unknown) => {
       if (!headersOut.value && !p.aborted) {
         // Nothing sent yet (e.g. the first package failed authentication): a real S3 error, whose
         // Resource is the path as sent, as every other error's (the decoded key was another text
@@ -714,7 +717,7 @@ export class HttpServer {
       }
       if (p.aborted) {
         // The client went first; the body's failure is only the consequence. What it got counts.
-        done(p.bytesOut);
+        gone(p.bytesOut);
         return;
       }
       // Headers are out: the only honest signal left is to cut the connection short. The client

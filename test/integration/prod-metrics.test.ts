@@ -337,3 +337,34 @@ t.test('a download cut in its first chunk counts the bytes the socket took, not 
   const logged = d.jsonLogs().filter((l) => l.op === 'GetObject' && l.aborted === true).reduce((n, l) => n + Number(l.bytesOut), 0);
   t.equal(tx, logged, `s3d_tx_bytes_total{op="GetObject"} counts them (${tx})`);
 });
+
+t.test('a download the client left before its status line went out is a 499, not a 200 it never got', async (t) => {
+  const d = await startDaemonFor(t, { env: { S3_ACCESS_LOG: 'all' } });
+  const bucket = bucketName('gonefirst');
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
+  t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}/big`, body: testBytes(8 * 1024 * 1024, 10), headers: { 'x-amz-server-side-encryption': 'AES256' } })).status, 200);
+  const { signedHeaders } = await import('../helpers/http.js');
+  const path = `/${bucket}/big`;
+  // Left a few hundred µs to a few ms after asking: many leave while the daemon decrypts the first chunk.
+  const N = 30;
+  for (let i = 0; i < N; i++) {
+    const req = request({ host: '127.0.0.1', port: d.port, method: 'GET', path, headers: signedHeaders(d.port, { method: 'GET', path }), agent: false }, (res) => res.resume());
+    req.on('error', () => undefined);
+    req.end();
+    await new Promise((r) => setTimeout(r, 0.2 * i));
+    req.destroy();
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  // (A GET cut before the daemon read its head has no line at all, nor a count.)
+  await new Promise((r) => setTimeout(r, 1000));
+  const lines = d.jsonLogs().filter((l) => l.msg === 'request' && l.op === 'GetObject');
+  const unanswered = lines.filter((l) => l.status === 499);
+  t.ok(unanswered.length > 0, `some left before the status line (${unanswered.length} of ${N})`);
+  t.ok(unanswered.every((l) => l.bytesOut === 0 && l.aborted === true), 'with no byte sent');
+  const silent200 = lines.filter((l) => l.status === 200 && l.bytesOut === 0);
+  t.same(silent200.map((l) => l.requestId), [], 'no 200 counted for a response of which nothing went out');
+  const { samples } = parseProm((await scrape(d.port, '/metrics')).body);
+  const count = (status: string): number => samples.filter((s) => s.name === 's3d_requests_total' && s.labels.op === 'GetObject' && s.labels.status === status).reduce((n, s) => n + s.value, 0);
+  t.equal(count('499'), unanswered.length, 's3d_requests_total{status="499"} counts them');
+  t.equal(count('200'), lines.length - unanswered.length, 'and status 200 the others');
+});
