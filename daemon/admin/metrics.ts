@@ -116,7 +116,7 @@ export class Metrics {
     }
     const pool = deps.pool;
     readGauge(r, 's3d_crypto_pool_queue_depth', 'Crypto tasks waiting for a worker', () => pool ? pool.stats().queued : 0);
-    readGauge(r, 's3d_crypto_pool_utilization', 'Crypto pool utilisation (0..1)', () => pool ? pool.stats().utilization : 0);
+    readGauge(r, 's3d_crypto_pool_utilization', 'Share of the crypto pool workers\' time spent busy over about the last minute (0..1)', () => pool ? pool.stats().utilization : 0);
     readGauge(r, 's3d_crypto_pool_workers', 'Crypto pool worker threads', () => pool ? pool.stats().workers : 0);
     readGauge(r, 's3d_crypto_md5_lanes', 'MD5 hashing lanes started (a worker thread each, kept; at most S3_CRYPTO_WORKERS)', () => (pool ? pool.md5Stats().lanes : 0));
     readGauge(r, 's3d_crypto_md5_streams', 'Uploads hashing their MD5 ETag through a lane now; 0 when idle', () => (pool ? pool.md5Stats().streams : 0));

@@ -14,6 +14,8 @@ export interface CryptoPoolOptions {
   filename?: string;
   /** How long close() waits for workers still loading (default 10 s; see LoadWatch). */
   loadWaitMs?: number;
+  /** The span `utilization` looks back over (default a minute). */
+  utilizationWindowMs?: number;
 }
 
 export interface CryptoPoolStats {
@@ -21,7 +23,54 @@ export interface CryptoPoolStats {
   queued: number;
   running: number;
   completed: number;
+  /** Busy share of the workers' time over about the last `utilizationWindowMs` (0..1). */
   utilization: number;
+}
+
+/**
+ * The seal/open workers' busy time, as the integral of the tasks in flight (at most one per
+ * worker) over time, and the share of it in a recent window. Not Piscina's `utilization`: that is
+ * an average since the pool started, and Piscina 5 divides its run times by 1000 once too many
+ * (a saturated pool read ~0.0005); with two tasks queued per worker its run times overlap too.
+ */
+class BusyTime {
+  #busyMs = 0;
+  #since = performance.now();
+  #running = 0;
+  /** (time, busy ms) seen by earlier reads: the oldest one kept is the window's start. */
+  readonly #marks: Array<{ at: number; busyMs: number }> = [{ at: this.#since, busyMs: 0 }];
+
+  constructor(
+    private readonly workers: number,
+    private readonly windowMs: number,
+  ) {}
+
+  #accrue(now: number): void {
+    this.#busyMs += Math.min(this.#running, this.workers) * (now - this.#since);
+    this.#since = now;
+  }
+
+  started(): void {
+    this.#accrue(performance.now());
+    this.#running++;
+  }
+
+  ended(): void {
+    this.#accrue(performance.now());
+    this.#running--;
+  }
+
+  /** Busy worker time / worker time since the latest mark at least `windowMs` old (or the start). */
+  share(now = performance.now()): number {
+    this.#accrue(now);
+    const marks = this.#marks;
+    while (marks.length > 1 && marks[1]!.at <= now - this.windowMs) marks.shift();
+    const from = marks[0]!;
+    // One mark a second at most, however often it is read.
+    if (now - marks[marks.length - 1]!.at >= 1_000) marks.push({ at: now, busyMs: this.#busyMs });
+    const span = (now - from.at) * this.workers;
+    return span > 0 ? Math.min(1, (this.#busyMs - from.busyMs) / span) : 0;
+  }
 }
 
 // Workers never idle out: a thread start costs milliseconds (perf-limits A6 "thrashing").
@@ -125,12 +174,14 @@ export class CryptoPool {
   readonly #loads: LoadWatch;
   readonly #loaded: Promise<void>;
   readonly #loadWaitMs: number;
+  readonly #busy: BusyTime;
 
   constructor(opts: CryptoPoolOptions = {}) {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
     this.#maxLanes = positiveInt('hashLanes', opts.hashLanes ?? this.workers);
     this.#filename = opts.filename ?? defaultWorkerFile();
     this.#loadWaitMs = opts.loadWaitMs ?? LOAD_WAIT_MS;
+    this.#busy = new BusyTime(this.workers, opts.utilizationWindowMs ?? 60_000);
     this.arena = new SlotArena();
     this.#piscina = new Piscina<CryptoTask, CryptoResult>({
       filename: this.#filename,
@@ -159,7 +210,12 @@ export class CryptoPool {
   async run(task: SealTask | OpenTask): Promise<CryptoResult> {
     if (this.#closed) throw new Error('CryptoPool is closed');
     // The slot is shared, not copied; only the small fields are cloned.
-    return this.#track(this.#piscina.run(task));
+    this.#busy.started();
+    try {
+      return await this.#track(this.#piscina.run(task));
+    } finally {
+      this.#busy.ended();
+    }
   }
 
   /** Counts a submitted task until it settles, so close() can drain. */
@@ -200,7 +256,7 @@ export class CryptoPool {
       queued,
       running: Math.max(0, this.#inFlight - queued),
       completed: this.#piscina.completed,
-      utilization: this.#piscina.utilization,
+      utilization: this.#busy.share(),
     };
   }
 

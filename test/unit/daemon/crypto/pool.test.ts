@@ -102,3 +102,26 @@ t.test('close() right after a worker died waits for the one Piscina starts in it
   t.ok(waited >= 300, `close() waited for the replacement's load (${Math.round(waited)} ms; before, it returned at once: only the first workers were waited for)`);
   t.ok(waited < 5000, 'and no longer than that');
 });
+
+t.test('utilization: the workers\u2019 busy share of a recent window, near 1 while they are kept busy and back near 0 once idle', async (t) => {
+  const pool = new CryptoPool({ workers: 1, utilizationWindowMs: 1_000 });
+  t.teardown(() => pool.close());
+  await pool.loaded;
+  await new Promise((r) => setTimeout(r, 1_100));
+  t.ok(pool.stats().utilization < 0.05, `idle since start: ${pool.stats().utilization}`);
+  // Four batches in flight all the time for 1.5 s: the one worker hardly waits for work.
+  const until = performance.now() + 1_500;
+  const keepBusy = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const { slot, task } = sealTask(pool, SEAL_BATCH_BYTES);
+      await pool.run(task);
+      pool.arena.release(slot);
+    }
+  };
+  await Promise.all([keepBusy(), keepBusy(), keepBusy(), keepBusy()]);
+  const busy = pool.stats().utilization;
+  t.ok(busy > 0.5 && busy <= 1, `kept busy for the last window: ${busy} (Piscina's own figure read ~0.0005)`);
+  await new Promise((r) => setTimeout(r, 1_200));
+  const idle = pool.stats().utilization;
+  t.ok(idle < 0.1, `idle for the last window: ${idle}`);
+});
