@@ -189,7 +189,7 @@ export class Metrics {
     }
     const gate = deps.dataGate;
     if (gate !== undefined) {
-      readGauge(r, 's3d_data_requests_in_flight', 'Requests moving object data through data files now (at most S3_DATA_REQUESTS_MAX)', () => gate.inUse);
+      readGauge(r, 's3d_data_requests_in_flight', 'Requests moving object data through data files now (at most S3_DATA_REQUESTS_MAX unless 0)', () => gate.inUse);
       readGauge(r, 's3d_data_requests_waiting', 'Requests waiting for a place among those moving object data (S3_DATA_REQUESTS_MAX)', () => gate.waiting);
       readGauge(r, 's3d_data_requests_parked', 'Uploads and downloads waiting on a slow client without holding a place (at most 4 × S3_DATA_REQUESTS_MAX)', () => gate.parked);
       readGauge(r, 's3d_data_requests_max', 'S3_DATA_REQUESTS_MAX (0: no limit)', () => gate.limit);

@@ -81,7 +81,11 @@ export class DataGate {
    * `first`: ahead of the other waiters (a response resuming after it was parked).
    */
   acquire(signal: AbortSignal | undefined, first = false): Promise<void> {
-    if (this.limit === 0) return Promise.resolve();
+    if (this.limit === 0) {
+      // No limit: counted all the same (s3d_data_requests_in_flight).
+      this.#inUse++;
+      return Promise.resolve();
+    }
     signal?.throwIfAborted();
     if (this.#inUse < this.limit) {
       this.#inUse++;
@@ -118,7 +122,10 @@ export class DataGate {
 
   /** @internal DataLease's: gives the place to the longest waiter, or frees it. */
   release(): void {
-    if (this.limit === 0) return;
+    if (this.limit === 0) {
+      this.#inUse--;
+      return;
+    }
     const next = this.#waiting.shift();
     if (next !== undefined) next.grant();
     else this.#inUse--;

@@ -75,7 +75,12 @@ t.test('limit 0: no limit', async (t) => {
   const leases = Array.from({ length: 100 }, () => gate.lease());
   await Promise.all(leases.map((l) => l.enter()));
   t.equal(gate.waiting, 0);
+  // s3d_data_requests_in_flight: the requests moving data now, limit or not (it read 0).
+  t.equal(gate.inUse, 100, 'each request in flight is counted');
   for (const l of leases) l.leave();
+  t.equal(gate.inUse, 0, 'and 0 once they are done');
+  leases[0]!.leave();
+  t.equal(gate.inUse, 0, 'leaving twice frees nothing more');
 });
 
 /** A read of `total` bytes in chunks of `size` from `offset`, recording where each (re)start began and whether it was stopped. */
