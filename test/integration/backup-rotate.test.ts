@@ -5,6 +5,7 @@
 // daemon/backup-rotate.ts pins the names; here two runs back to back).
 
 import t from 'tap';
+import { MetaStore } from '../../daemon/meta/store.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,8 +117,8 @@ t.test('usage errors: exit 2', async (t) => {
   // A ROOT inside DIR's .s3d was made there (with the new backup's directory, removed again)
   // before the backup was refused: a stray directory among the daemon's own files.
   const store = join(base, 'store');
-  mkdirSync(join(store, '.s3d', 'meta'), { recursive: true });
-  writeFileSync(join(store, '.s3d', 'meta', 'data.mdb'), 'x');
+  // A real (empty) metadata store: a file LMDB would crash on is refused before the paths are looked at.
+  await new MetaStore(join(store, '.s3d')).close();
   const inside = await s3d(['backup', store, '--into', join(store, '.s3d', 'backups')]);
   t.equal(inside.code, 2, 'ROOT inside the data directory\'s .s3d: exit 2');
   t.match(inside.stderr, `s3d backup: ROOT ${join(store, '.s3d', 'backups')} is inside the data directory's .s3d`);
