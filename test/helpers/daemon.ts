@@ -265,6 +265,26 @@ export async function startDaemonFor(t: Test, opts: DaemonOptions = {}): Promise
 }
 
 /**
+ * A TLS daemon for the suites that drive command-line tools and other clients (aws, boto3,
+ * s3cmd, rclone), with a scratch directory holding its CA certificate (`caFile`, for
+ * AWS_CA_BUNDLE and the like); both go when `t` ends (S3D_DUMP_LOGS=1 prints the daemon's log
+ * lines above info first).
+ */
+export async function startTlsDaemonWithWork(t: Test, prefix: string): Promise<{ d: TestDaemon; work: string; caFile: string }> {
+  const d = await startDaemon({ tls: true });
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(async () => {
+    if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
+    await d.stop();
+    d.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const caFile = join(work, 'ca.pem');
+  writeFileSync(caFile, d.caCert!);
+  return { d, work, caFile };
+}
+
+/**
  * An SDK client with the test credentials, trusting `caCert` (kept-alive HTTPS agent) when given;
  * `config` overrides any setting (a `requestHandler` there replaces the CA agent).
  */

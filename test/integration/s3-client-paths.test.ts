@@ -7,11 +7,10 @@
 
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startTlsDaemonWithWork, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
 import { crc32Base64 } from '../helpers/hash.js';
 import { getBytes, listKeys } from '../helpers/s3.js';
@@ -20,17 +19,8 @@ import { NO_AWS, runAws, runAwsText, type AwsResult } from '../helpers/aws-cli.j
 
 const MiB = 1024 * 1024;
 
-const d = await startDaemon({ tls: true });
-const work = mkdtempSync(join(tmpdir(), 's3d-client-paths-'));
-t.teardown(async () => {
-  if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
-  await d.stop();
-  d.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { d, work, caFile } = await startTlsDaemonWithWork(t, 's3d-client-paths-');
 const s3 = d.s3();
-const caFile = join(work, 'ca.pem');
-writeFileSync(caFile, d.caCert!);
 
 const env = {
   PATH: process.env.PATH,

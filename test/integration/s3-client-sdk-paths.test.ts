@@ -9,15 +9,14 @@
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:https';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { GetObjectTaggingCommand, HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BucketItem } from 'minio';
-import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, startTlsDaemonWithWork, testBytes } from '../helpers/daemon.js';
 import { crc32Base64 } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes, listKeys, putMany } from '../helpers/s3.js';
@@ -26,17 +25,8 @@ import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 
 const MiB = 1024 * 1024;
 
-const d = await startDaemon({ tls: true });
-const work = mkdtempSync(join(tmpdir(), 's3d-sdk-paths-'));
-t.teardown(async () => {
-  if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
-  await d.stop();
-  d.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { d, work, caFile } = await startTlsDaemonWithWork(t, 's3d-sdk-paths-');
 const s3 = d.s3();
-const caFile = join(work, 'ca.pem');
-writeFileSync(caFile, d.caCert!);
 
 /** A stream of `body` in odd-sized pieces, with no length the SDK could read ahead of time. */
 function unknownLength(body: Buffer, piece = 333_333): Readable {

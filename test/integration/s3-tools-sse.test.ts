@@ -9,12 +9,11 @@
 
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CopySourceOptions, CopyDestinationOptions } from 'minio';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startTlsDaemonWithWork, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
 import { missing, rcloneEnv, toolRunner, writeS3cmdConfig, type Run } from '../helpers/tools.js';
 import { md5Hex } from '../helpers/hash.js';
@@ -29,17 +28,8 @@ const MiB = 1024 * 1024;
 const NO_S3CMD = missing('s3cmd');
 const NO_RCLONE = missing('rclone');
 
-const d = await startDaemon({ tls: true });
-const work = mkdtempSync(join(tmpdir(), 's3d-tools-sse-'));
-t.teardown(async () => {
-  if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
-  await d.stop();
-  d.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { d, work, caFile } = await startTlsDaemonWithWork(t, 's3d-tools-sse-');
 const s3 = d.s3();
-const caFile = join(work, 'ca.pem');
-writeFileSync(caFile, d.caCert!);
 
 // Inputs: a small file, and one over 8 MiB (the aws CLI's multipart threshold) and 5 MiB (the
 // part size given to the other tools), so every tool uploads it in parts.
