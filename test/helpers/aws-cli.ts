@@ -134,22 +134,32 @@ export interface AwsCli {
   ok(...args: string[]): Promise<string>;
 }
 
-/** `home` is a scratch directory (HOME and the CLI's config file live there). */
-export function awsCli(endpoint: string, home: string, opts: { pathStyle?: boolean; global?: string[] } = {}): AwsCli {
-  const config = join(home, 'aws-config');
-  writeFileSync(config, opts.pathStyle ? '[default]\ns3 =\n    addressing_style = path\n' : '[default]\n');
-  const env = {
+/**
+ * The environment the CLI runs in: the test credentials and region, HOME and the config file
+ * (`config`, written) in the scratch directory `home`, no shared credentials, instance metadata
+ * or pager; `caFile` trusted for a TLS daemon.
+ */
+export function awsEnv(home: string, opts: { caFile?: string; config?: string } = {}): Record<string, string | undefined> & { AWS_CONFIG_FILE: string } {
+  const AWS_CONFIG_FILE = join(home, 'aws-config');
+  writeFileSync(AWS_CONFIG_FILE, opts.config ?? '[default]\n');
+  return {
     PATH: process.env.PATH,
     HOME: home,
     AWS_ACCESS_KEY_ID: ACCESS_KEY,
     AWS_SECRET_ACCESS_KEY: SECRET_KEY,
     AWS_DEFAULT_REGION: REGION,
-    AWS_CONFIG_FILE: config,
+    ...(opts.caFile !== undefined ? { AWS_CA_BUNDLE: opts.caFile } : {}),
+    AWS_CONFIG_FILE,
     AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
     PYTHONWARNINGS: 'ignore',
   };
+}
+
+/** `home` is a scratch directory (HOME and the CLI's config file live there). */
+export function awsCli(endpoint: string, home: string, opts: { pathStyle?: boolean; global?: string[] } = {}): AwsCli {
+  const env = awsEnv(home, { config: opts.pathStyle ? '[default]\ns3 =\n    addressing_style = path\n' : '[default]\n' });
   const run = (...args: string[]): Promise<AwsResult> => runAwsText(['--endpoint-url', endpoint, ...(opts.global ?? []), ...args], { env });
   return {
     run,

@@ -10,32 +10,19 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startTlsDaemonWithWork, testBytes } from '../helpers/daemon.js';
+import { bucketName, startTlsDaemonWithWork, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
 import { crc32Base64 } from '../helpers/hash.js';
 import { getBytes, listKeys } from '../helpers/s3.js';
 import { ssec } from '../helpers/sse.js';
-import { NO_AWS, runAws, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
+import { NO_AWS, awsEnv, runAws, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
 
 const { d, work, caFile } = await startTlsDaemonWithWork(t, 's3d-client-paths-');
 const s3 = d.s3();
 
-const env = {
-  PATH: process.env.PATH,
-  HOME: work,
-  AWS_ACCESS_KEY_ID: ACCESS_KEY,
-  AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-  AWS_DEFAULT_REGION: REGION,
-  AWS_CA_BUNDLE: caFile,
-  AWS_CONFIG_FILE: join(work, 'aws-config'),
-  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-  AWS_EC2_METADATA_DISABLED: 'true',
-  AWS_PAGER: '',
-  PYTHONWARNINGS: 'ignore',
-};
-writeFileSync(env.AWS_CONFIG_FILE, '');
+const env = awsEnv(work, { caFile, config: '' });
 const aws = (...args: string[]): Promise<AwsResult> => runAwsText(['--endpoint-url', d.endpoint, ...args], { env, timeout: 60_000 });
 async function awsOk(...args: string[]): Promise<string> {
   const r = await aws(...args);

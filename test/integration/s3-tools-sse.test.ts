@@ -20,7 +20,7 @@ import { md5Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
-import { AWS_BIN, NO_AWS } from '../helpers/aws-cli.js';
+import { AWS_BIN, NO_AWS, awsEnv } from '../helpers/aws-cli.js';
 import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 
 const MiB = 1024 * 1024;
@@ -50,20 +50,9 @@ async function head(bucket: string, key: string, customerKey?: string): Promise<
 }
 
 t.test('aws CLI: cp, sync and mv with SSE-S3, SSE-KMS and SSE-C, key rotation, checksums, bucket default encryption, BlockedEncryptionTypes', { skip: NO_AWS }, async (t) => {
-  const awsEnv = {
-    AWS_ACCESS_KEY_ID: ACCESS_KEY,
-    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_CA_BUNDLE: caFile,
-    AWS_CONFIG_FILE: join(work, 'aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-    PYTHONWARNINGS: 'ignore',
-  };
-  writeFileSync(awsEnv.AWS_CONFIG_FILE, '[default]\ns3 =\n    addressing_style = path\n');
-  const aws = (...args: string[]): Promise<Run> => run(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], awsEnv);
-  const awsOk = async (...args: string[]): Promise<string> => (await ok(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], awsEnv)).stdout;
+  const cliEnv = awsEnv(work, { caFile, config: '[default]\ns3 =\n    addressing_style = path\n' });
+  const aws = (...args: string[]): Promise<Run> => run(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], cliEnv);
+  const awsOk = async (...args: string[]): Promise<string> => (await ok(AWS_BIN, ['--endpoint-url', d.endpoint, ...args], cliEnv)).stdout;
   const sseC = (k: string): string[] => ['--sse-c', 'AES256', '--sse-c-key', k];
   const apiC = (k: string): string[] => ['--sse-customer-algorithm', 'AES256', '--sse-customer-key', k];
   const [b1, b2] = [bucketName('cli-sse'), bucketName('cli-sse2')];
