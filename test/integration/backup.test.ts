@@ -311,7 +311,9 @@ t.test('the hold keeps replaced files past the grace, through a daemon restart, 
   const took = Date.now() - signalled;
   t.equal(w.code, 1, `a backup waiting for the hold, SIGTERMed: exit 1 (${w.stderr.trim()})`);
   t.match(w.stderr, /failed: interrupted by SIGTERM/, 'interrupted');
-  t.ok(took < 4_000, `at once (${took} ms), not after its 10 s wait`);
+  // Its 10 s wait began over half a second before the signal: ending after it would take over 9 s.
+  // The bound leaves room for a loaded machine (4.4 s was seen with the suite beside it).
+  t.ok(took < 7_000, `at once (${took} ms), not after its 10 s wait`);
   t.notOk(existsSync(waitingDest), 'its DEST is removed');
   t.ok(existsSync(holdFile(d.dataDir)), 'and the hold it waited for is still held');
   await graceOver;
