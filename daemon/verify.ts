@@ -29,7 +29,7 @@ import { digestBase64 } from './ops/checksums.js';
 import { multipartETag } from './ops/multipart.js';
 import { objectChecksum } from './ops/multipart-checksums.js';
 import { checksumType, openChecksums, openPartChecksums, type Checksums } from './sse/checksums.js';
-import { isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
+import { etagContentMd5, isKmsUnusable, unsealForRead } from './sse/object-encryption.js';
 import { derivePartKey } from './sse/object-key.js';
 import { FileStore } from './storage/files.js';
 import { isDareError } from '../workers/format/dare-error.js';
@@ -108,13 +108,11 @@ interface Segment {
 type StoredData = Pick<ObjectRecord, 'size' | 'data' | 'parts' | 'sse' | 'etag' | 'checksums' | 'sealedChecksums'> & { stored?: number };
 
 const PAGE_SIZE = 1000;
-const MD5_HEX = /^[0-9a-f]{32}$/;
 
 function segmentsOf(rec: StoredData): Segment[] {
   // Plain and SSE-S3 objects and parts carry their content MD5 as ETag (SSE-KMS and SSE-C a sealed one).
-  const md5Etag = !rec.sse || rec.sse.kind === 'SSE-S3';
   const md5Of = (etag: string, md5?: string): { md5?: string } => {
-    const m = md5 ?? (md5Etag && MD5_HEX.test(etag) ? etag : undefined);
+    const m = md5 ?? etagContentMd5(rec.sse?.kind ?? 'none', etag);
     return m === undefined ? {} : { md5: m };
   };
   if (rec.parts) return rec.parts.map((p) => ({ part: p.n, data: p.data, size: p.size, stored: p.stored, ...md5Of(p.etag, p.md5), sums: p }));

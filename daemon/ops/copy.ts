@@ -5,7 +5,7 @@
 import { S3Error } from '../errors.js';
 import { filesOf, type ObjectRecord } from '../meta/records.js';
 import { newObjectRecord } from './new-object.js';
-import { clientETag, createObjectEncryption, customerKeyMissing, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
+import { clientETag, createObjectEncryption, etagContentMd5, customerKeyMissing, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
 import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
@@ -141,7 +141,7 @@ export async function readCopySource(
   // one is checked against it: the copy would otherwise store damaged bytes under a fresh ETag
   // that vouches for them, and a copy onto itself would hide the damage from `s3d verify --deep`.
   const r = src.record;
-  const checked = r.sse === undefined && r.parts === undefined && start === 0 && length === r.size && MD5_HEX.test(r.etag);
+  const checked = r.sse === undefined && r.parts === undefined && start === 0 && length === r.size && etagContentMd5('none', r.etag) !== undefined;
   const chunks = withCleanup(namingSource(checked ? matchingMd5(read, r.etag, createMd5(env.pool)) : read, src), wipe);
   // Checked, the bytes' MD5 is the ETag (the stream fails before its end otherwise): the writer
   // need not hash them again for the copy's own ETag.
@@ -161,8 +161,6 @@ async function* namingSource(source: AsyncGenerator<Buffer>, src: CopySource): A
     throw new DareError(err.code, `copy source /${src.bucket}/${src.key}${version}: ${err.message}`, { cause: err });
   }
 }
-
-const MD5_HEX = /^[0-9a-f]{32}$/;
 
 /**
  * `source` (the whole plaintext of an object), failing at its end, before the consumer sees it

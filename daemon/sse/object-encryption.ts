@@ -250,6 +250,16 @@ export function unsealCustomer(rec: SseRecord, ck: CustomerKey, bucket: string, 
 }
 
 /**
+ * The content MD5 (hex) an object's or part's ETag is, or undefined: plain and SSE-S3 ETags are
+ * the MD5 of the plaintext (clientETag), SSE-KMS and SSE-C ones are sealed, and an ETag of
+ * another shape (a multipart one, `…-N`) is no MD5 of the bytes.
+ */
+export function etagContentMd5(kind: SseRecord['kind'] | 'none', etag: string): string | undefined {
+  return (kind === 'none' || kind === 'SSE-S3') && MD5_HEX.test(etag) ? etag : undefined;
+}
+const MD5_HEX = /^[0-9a-f]{32}$/;
+
+/**
  * The ETag clients see. Plain and SSE-S3: the content MD5 (AWS-compatible). SSE-KMS and SSE-C:
  * the tag of the ETag sealed under the object key, a random-looking value as S3 and MinIO give.
  */
