@@ -6,7 +6,7 @@ import { S3Error } from '../errors.js';
 import { LISTEN_EVENTS } from '../notify/listen.js';
 import { requireBucket, type OpsEnv } from './env.js';
 import { EVENT_ERROR, MAX_FILTER_VALUE_BYTES } from './notification.js';
-import { listenJudge } from './policy.js';
+import { listenJudge, requestFacts } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 
 function single(q: URLSearchParams, name: string): string {
@@ -36,7 +36,7 @@ export async function handleListen(env: OpsEnv, ctx: RequestContext): Promise<Re
   }
   if (env.listeners === undefined) throw new S3Error('NotImplemented', 'Listening to events is not available.');
   // The socket's address now, while the request is live: the judge asks for it with every event.
-  const may = listenJudge(env, { accessKey: ctx.accessKey, ...(ctx.bucket !== undefined ? { bucket: ctx.bucket } : {}), headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure });
+  const may = listenJudge(env, { accessKey: ctx.accessKey, ...(ctx.bucket !== undefined ? { bucket: ctx.bucket } : {}), ...requestFacts(ctx) });
   const filter = { bucket: ctx.bucket, events, prefix, suffix, ...(pingSeconds !== undefined ? { pingSeconds } : {}), ...(may !== undefined ? { may } : {}) };
   const chunks = env.listeners.listen(filter, ctx.signal);
   if (chunks === undefined) throw new S3Error('ServiceUnavailable', 'The server is shutting down.');

@@ -256,16 +256,16 @@ function principalKeys(keys: Map<string, string>, user: User | undefined, accoun
   for (const [lower, tag] of user.tags ?? []) keys.set(`${PRINCIPAL_TAG}${lower}`, tag.value);
 }
 
-/**
- * Whether the access key `accessKey` may do `action` on bucket/key (key undefined: the bucket),
- * for the checks handlers make themselves (each key of DeleteObjects, a form upload's key). The
- * root user always may; unknown keys never.
- */
 /** What userMay judges of the request `ctx` (its headers, query, client address and transport). */
 export function requestFacts(ctx: RequestContext): { headers: Readonly<Record<string, string>>; query: URLSearchParams; remoteAddress: string; secure: boolean } {
   return { headers: ctx.headers, query: ctx.query, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure };
 }
 
+/**
+ * Whether the access key `accessKey` may do `action` on bucket/key (key undefined: the bucket),
+ * for the checks handlers make themselves (each key of DeleteObjects, a form upload's key). The
+ * root user always may; unknown keys never.
+ */
 export function userMay(
   env: OpsEnv,
   accessKey: string,
