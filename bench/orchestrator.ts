@@ -236,18 +236,15 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       await started?.close();
     })());
   const stopper = stopOnSignal((l) => progress.say(l), cleanup);
-  let env: BenchEnvironment;
-  try {
-    env = await envStarting;
-  } catch (err) {
-    // The servers died of the same Ctrl-C: the signal handler exits, not this error.
-    if (stopper.signal() !== undefined) return new Promise<number>(() => undefined);
-    throw err;
-  }
+  // A start that failed of a Ctrl-C (the servers got it too) is the signal handler's to end.
+  const env = await envStarting.catch((err: unknown) => {
+    if (stopper.signal() === undefined) throw err;
+    return undefined;
+  });
   // A signal during start-up: the cleanup is stopping these servers and removing the temporary
   // data; measuring on would write into the directory it removes (a baseline's files), and the
   // signal handler exits once it is done.
-  if (stopper.signal() !== undefined) return new Promise<number>(() => undefined);
+  if (env === undefined || stopper.signal() !== undefined) return new Promise<number>(() => undefined);
   pool = new LoadPool(opts.workers);
   let results: BenchResults;
   try {
