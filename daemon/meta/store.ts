@@ -249,7 +249,7 @@ export class MetaStore {
       const { start, end } = bucketRange(name);
       for (const _ of this.objects.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
       for (const _ of this.versions.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
-      for (const upload of this.multipart.ofBucket(name)) this.queueFiles(this.multipart.remove(upload));
+      for (const upload of this.multipart.ofBucket(name)) this.gc.add(this.multipart.remove(upload));
       void this.buckets.remove(name);
     });
   }
@@ -565,7 +565,7 @@ export class MetaStore {
       this.versionEntriesRead++;
       for (const f of filesOf(value)) held.add(f);
     }
-    this.queueFiles(files.filter((f) => !held.has(f)));
+    this.gc.add(files.filter((f) => !held.has(f)));
   }
 
   private install(b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord {
@@ -574,7 +574,7 @@ export class MetaStore {
     if (b.versioning === undefined) {
       // A record may keep the old data file (SSE-C key rotation reseals only the key).
       const kept = new Set(filesOf(record));
-      if (cur) this.queueFiles(filesOf(cur).filter((f) => !kept.has(f)));
+      if (cur) this.gc.add(filesOf(cur).filter((f) => !kept.has(f)));
       void this.objects.put(k, record);
       return record;
     }
@@ -591,7 +591,7 @@ export class MetaStore {
     const cur = this.objects.get(k);
     if (versionId === undefined && b.versioning === undefined) {
       if (!cur) return {};
-      this.queueFiles(filesOf(cur));
+      this.gc.add(filesOf(cur));
       void this.objects.remove(k);
       return { removed: cur };
     }
@@ -666,7 +666,7 @@ export class MetaStore {
   }
 
   putPart(uploadId: string, part: PartRecord): Promise<void> {
-    return this.write(() => this.queueFiles(this.multipart.putPart(uploadId, part)));
+    return this.write(() => this.gc.add(this.multipart.putPart(uploadId, part)));
   }
 
   listParts(uploadId: string, afterPart = 0, limit = 10000): PartRecord[] {
@@ -685,7 +685,7 @@ export class MetaStore {
       if (!b) throw new MetaConflict('NoSuchBucket');
       check?.(this.objects.get(objectKey(upload.bucket, upload.key)));
       const current = this.multipart.currentParts(upload.id, record);
-      this.queueFiles(this.multipart.remove(upload, new Set(filesOf(current))));
+      this.gc.add(this.multipart.remove(upload, new Set(filesOf(current))));
       const stored = this.install(b, upload.key, current);
       inTxn?.(stored);
       return stored;
@@ -705,7 +705,7 @@ export class MetaStore {
         const b = this.buckets.get(upload.bucket);
         if (b === undefined || !stillDue(b, upload)) return false;
       }
-      this.queueFiles(this.multipart.remove(upload));
+      this.gc.add(this.multipart.remove(upload));
       inTxn?.();
       return true;
     });
@@ -722,10 +722,6 @@ export class MetaStore {
   }
 
   // ---- deletion queue and sweep support
-
-  private queueFiles(files: string[]): void {
-    this.gc.add(files);
-  }
 
   queuedFiles(limit = 1000): string[] {
     return this.gc.queued(limit);
