@@ -170,11 +170,16 @@ function dataKeyCiphertextOf(v: unknown): Buffer {
   return ciphertext;
 }
 
+/**
+ * Where, not what: V8's message (and so a cause carrying it) quotes the text around the error,
+ * which in a generate or decrypt answer is the data key, and the error goes to the log.
+ */
 function parseJson(body: Buffer, what: string): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new KmsError('Unavailable', `kes: invalid JSON from ${what}`, { cause: err });
+    const at = /position (\d+)/.exec((err as Error).message);
+    throw new KmsError('Unavailable', `kes: invalid JSON from ${what}${at === null ? '' : ` (at position ${at[1]})`}`);
   }
 }
 

@@ -18,6 +18,8 @@ import { startKesServer } from '../fixtures/kes-server/server.js';
 import type { KesServerHandle, KesServerOptions } from '../fixtures/kes-server/server.js';
 import { KES_TEST_KEY, kesServer } from '../helpers/kes.js';
 import { sleep } from '../helpers/wait.js';
+import { pino } from 'pino';
+import { LOG_SERIALIZERS } from '../../daemon/log.js';
 
 /** The key every fixture here holds. */
 const KEY = KES_TEST_KEY;
@@ -221,6 +223,26 @@ t.test('an endpoint answering 200 with something unusable is failed over like a 
   const alone = client(t, [a]);
   const err = await alone.generateKey(KEY, ctx(3)).then(() => undefined, (e: unknown) => e);
   t.match(err, { code: 'Unavailable', message: /invalid JSON from \/v1\/key\/generate/ }, 'one endpoint: its bad answer is the error');
+});
+
+t.test('an answer that is not JSON is logged without the data key in it', async (t) => {
+  // V8's JSON.parse message quotes the text around where it stopped ("laintext":c2VjcmV0c2"): in
+  // a decrypt answer that is the data key, and the message went to the log as the error's cause.
+  const a = await server(t);
+  const dk = await client(t, [a]).generateKey(KEY, ctx(1));
+  a.setFaults({ unquotedPlaintext: true });
+  const lines: string[] = [];
+  const log = pino({ level: 'debug', serializers: LOG_SERIALIZERS }, { write: (line: string) => void lines.push(line) });
+  const c = client(t, [a], { log });
+  const err = await c.decrypt(KEY, dk.ciphertext, ctx(1)).then(() => undefined, (e: unknown) => e);
+  t.match(err, { code: 'Unavailable', message: /invalid JSON from \/v1\/key\/decrypt/ }, 'the answer is refused');
+  // What the daemon logs of it: the client's own lines, and the error as its `err` (with causes).
+  log.warn({ err }, 'KMS request failed');
+  const key = dk.plaintext.toString('base64');
+  const pieces = Array.from({ length: key.length - 5 }, (_, i) => key.slice(i, i + 6));
+  t.ok(lines.length >= 2, `${lines.length} log lines`);
+  t.ok(lines.some((l) => l.includes('invalid JSON from /v1/key/decrypt')), 'the log says what was wrong');
+  t.strictSame(pieces.filter((p) => lines.some((l) => l.includes(p))), [], 'no 6 characters of the data key in the log');
 });
 
 t.test('an endpoint answering more than the client reads is failed over at once, not asked again', async (t) => {
