@@ -1,11 +1,13 @@
 // Temporary credentials (STS AssumeRole, ops/sts.ts hands them out): an access key, a secret key
 // and a session token, for a user of S3_IAM_FILE (never the root user, as on AWS), valid until
 // their expiry. The token carries the session itself, sealed with AES-256-GCM under a key derived
-// from the root user's secret: nothing is stored, every s3d with the same root secret accepts it
+// from the root user's secret with scrypt (a token is ciphertext under that key, which every user
+// allowed AssumeRole gets: a cheap derivation would let them test guesses of the root secret
+// offline at millions a second; scrypt makes each guess cost ~50 ms and 16 MiB): nothing is stored, every s3d with the same root secret accepts it
 // (also after a restart), and changing the root secret revokes every session. A session acts for
 // its user with the user's policies as they stand (a user removed from the file at a reload takes
 // its sessions with it), limited further by the session policy given to AssumeRole, if any.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt, scryptSync } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
 import type { User, UserDirectory } from './users.js';
@@ -52,8 +54,17 @@ interface Known {
   issuedAt: number;
 }
 
-const VERSION = 1;
-const AAD = Buffer.from('s3d session token v1');
+/**
+ * Tokens are issued as version 2 (scrypt key). Version 1 (an HKDF key, issued before 2026-12-05)
+ * still opens until its sessions expire: refusing them would end sessions at an upgrade, and
+ * accepting them gives a guesser nothing new (it can no longer obtain one).
+ */
+const VERSION = 2;
+const VERSION_HKDF = 1;
+const AAD: Record<number, Buffer> = { [VERSION_HKDF]: Buffer.from('s3d session token v1'), [VERSION]: Buffer.from('s3d session token v2') };
+/** scrypt's cost: N 2^14, r 8, p 1 (16 MiB, ~50 ms here), once per process, on first use. */
+export const TOKEN_KEY_SCRYPT = { N: 1 << 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+export const TOKEN_KEY_SALT = 's3d session tokens v2';
 /**
  * At most this many sessions are remembered between authentication and the policy checks of a
  * request (least recently used forgotten first; a request's checks after its body, such as
@@ -74,12 +85,26 @@ function invalid(why: string): S3Error {
 }
 
 export class SessionTokens {
-  private readonly key: Buffer;
+  /** By token version, derived on first use: a daemon nobody asks for sessions never pays scrypt. */
+  private readonly keys = new Map<number, Buffer>();
   private readonly known = new Map<string, Known>();
 
   /** `rootSecret` keys the tokens; `users` is the current user directory (re-read on reload). */
-  constructor(rootSecret: string, private readonly users: () => UserDirectory) {
-    this.key = Buffer.from(hkdfSync('sha256', rootSecret, 's3d session tokens', 'AES-256-GCM key', 32));
+  constructor(
+    private readonly rootSecret: string,
+    private readonly users: () => UserDirectory,
+  ) {}
+
+  private key(version: number): Buffer {
+    let key = this.keys.get(version);
+    if (key === undefined) {
+      key =
+        version === VERSION
+          ? scryptSync(this.rootSecret, TOKEN_KEY_SALT, 32, TOKEN_KEY_SCRYPT)
+          : Buffer.from(hkdfSync('sha256', this.rootSecret, 's3d session tokens', 'AES-256-GCM key', 32));
+      this.keys.set(version, key);
+    }
+    return key;
   }
 
   /** New credentials for `parent`, valid for `seconds`. */
@@ -96,8 +121,8 @@ export class SessionTokens {
       ...(name !== undefined ? { name } : {}),
     };
     const nonce = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
-    cipher.setAAD(AAD);
+    const cipher = createCipheriv('aes-256-gcm', this.key(VERSION), nonce);
+    cipher.setAAD(AAD[VERSION]!);
     const sealed = Buffer.concat([cipher.update(JSON.stringify(session), 'utf8'), cipher.final()]);
     const token = Buffer.concat([Buffer.from([VERSION]), nonce, sealed, cipher.getAuthTag()]).toString('base64url');
     return { ...session, sessionToken: token };
@@ -110,11 +135,11 @@ export class SessionTokens {
    */
   open(token: string, now: number): Session {
     const raw = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url') : Buffer.alloc(0);
-    if (raw.length < 1 + 12 + 16 + 2 || raw[0] !== VERSION) throw invalid('not a session token of this server');
+    if (raw.length < 1 + 12 + 16 + 2 || (raw[0] !== VERSION && raw[0] !== VERSION_HKDF)) throw invalid('not a session token of this server');
     let session: Session;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(1, 13));
-      decipher.setAAD(AAD);
+      const decipher = createDecipheriv('aes-256-gcm', this.key(raw[0]!), raw.subarray(1, 13));
+      decipher.setAAD(AAD[raw[0]!]!);
       decipher.setAuthTag(raw.subarray(raw.length - 16));
       session = JSON.parse(Buffer.concat([decipher.update(raw.subarray(13, raw.length - 16)), decipher.final()]).toString('utf8')) as Session;
     } catch {

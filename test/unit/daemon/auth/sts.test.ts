@@ -1,6 +1,7 @@
 // auth/sts.ts on its own: session tokens open only under the key that sealed them, unaltered,
 // before their expiry and while their user exists; the user a session acts as.
 import t from 'tap';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { SessionTokens, withSessions } from '../../../../daemon/auth/sts.js';
 import { parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
 import type { User, UserDirectory } from '../../../../daemon/auth/users.js';
@@ -53,4 +54,49 @@ t.test('the user a session acts as: its parent\u2019s policies and the session p
   const expired = tokens.issue('alice', 900, now - 900_000 - 1);
   t.equal(code(() => tokens.open(expired.sessionToken, now)), 'ExpiredToken');
   t.equal(users().get(expired.accessKeyId), undefined, 'an expired session is no user');
+});
+
+/** A token's session, opened by hand under `key` (the test's own AES-GCM, not sts.ts's). */
+function openWith(key: Buffer, aad: string, token: string): Record<string, unknown> | undefined {
+  const raw = Buffer.from(token, 'base64url');
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, raw.subarray(1, 13));
+    d.setAAD(Buffer.from(aad));
+    d.setAuthTag(raw.subarray(raw.length - 16));
+    return JSON.parse(Buffer.concat([d.update(raw.subarray(13, raw.length - 16)), d.final()]).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('the token key is scrypt of the root secret, not a fast derivation a token holder could test guesses against', async (t) => {
+  const now = Date.now();
+  const s = new SessionTokens('root-secret', () => dir).issue('alice', 900, now);
+  const raw = Buffer.from(s.sessionToken, 'base64url');
+  t.equal(raw[0], 2, 'version 2');
+  const hkdf = Buffer.from(hkdfSync('sha256', 'root-secret', 's3d session tokens', 'AES-256-GCM key', 32));
+  t.equal(openWith(hkdf, 's3d session token v1', s.sessionToken), undefined, 'not sealed under the HKDF key');
+  t.equal(openWith(hkdf, 's3d session token v2', s.sessionToken), undefined);
+  // The parameters written out here, not imported: a cheaper setting must fail this test.
+  const slow = scryptSync('root-secret', 's3d session tokens v2', 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  t.equal(openWith(slow, 's3d session token v2', s.sessionToken)?.['secretKey'], s.secretKey, 'sealed under scrypt (N 2^14, r 8, p 1)');
+});
+
+t.test('a version 1 token (HKDF key, issued before 2026-12-05) still opens until it expires', async (t) => {
+  const now = Date.now();
+  const session = { accessKeyId: 'ASIAOLDTOKEN00000000', secretKey: 'old-secret', parent: 'alice', expiresAt: now + 60_000 };
+  const key = Buffer.from(hkdfSync('sha256', 'root-secret', 's3d session tokens', 'AES-256-GCM key', 32));
+  const nonce = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(Buffer.from('s3d session token v1'));
+  const sealed = Buffer.concat([c.update(JSON.stringify(session), 'utf8'), c.final()]);
+  const token = Buffer.concat([Buffer.from([1]), nonce, sealed, c.getAuthTag()]).toString('base64url');
+  t.equal(tokens.open(token, now).secretKey, 'old-secret');
+  t.equal(code(() => new SessionTokens('another-root-secret', () => dir).open(token, now)), 'InvalidToken', 'under its own root secret only');
+  const v3 = Buffer.from(token, 'base64url');
+  v3[0] = 3;
+  t.equal(code(() => tokens.open(v3.toString('base64url'), now)), 'InvalidToken', 'an unknown version');
+  const v2 = Buffer.from(token, 'base64url');
+  v2[0] = 2;
+  t.equal(code(() => tokens.open(v2.toString('base64url'), now)), 'InvalidToken', 'a version 1 body under version 2\u2019s key');
 });
