@@ -268,14 +268,18 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const region = (env.S3_REGION || 'us-east-1').trim();
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`S3_REGION must be a region name like us-east-1, got "${region}"`);
 
-  const domains = (env.S3_DOMAIN ?? '')
+  const domainEntries = (env.S3_DOMAIN ?? '')
     .split(',')
-    // A fully qualified name's trailing dot is dropped, as bucketFromHost drops the Host's.
-    .map((d) => d.trim().toLowerCase().replace(/\.$/, ''))
+    .map((d) => d.trim().toLowerCase())
     .filter((d) => d !== '');
-  for (const d of domains) {
-    if (!/^[a-z0-9.-]+$/.test(d)) throw new ConfigError(`S3_DOMAIN entries must be host names, got "${d}"`);
+  for (const d of domainEntries) {
+    // Dot-separated labels, none empty: `.s3.example.com` (a wildcard certificate's name without
+    // its `*`) matched no Host, and every virtual-host request went path-style (a PUT of
+    // b.s3.example.com/k created the bucket "k", a DELETE deleted it). MinIO refuses it too.
+    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*\.?$/.test(d)) throw new ConfigError(`S3_DOMAIN entries must be host names, got "${d}"`);
   }
+  // A fully qualified name's trailing dot is dropped, as bucketFromHost drops the Host's.
+  const domains = domainEntries.map((d) => d.replace(/\.$/, ''));
 
   let tls: Config['tls'] = null;
   const certsDir = env.S3_CERTS_DIR;

@@ -108,6 +108,15 @@ t.test('S3_DOMAIN: names lower-cased, a fully qualified name\'s trailing dot dro
   t.throws(() => loadConfig(cli, { S3_DOMAIN: 'bad_name.example' }), ConfigError, 'not a host name');
 });
 
+t.test('S3_DOMAIN: an entry with an empty label is refused (it matched no Host, and every virtual-host request went path-style)', async (t) => {
+  // `.s3.example.com` (a wildcard certificate's name without its `*`): b.s3.example.com/k was
+  // CreateBucket "k" for a PUT and DeleteBucket "k" for a DELETE. MinIO refuses such a MINIO_DOMAIN too.
+  for (const domain of ['.s3.example.com', 's3..example.com', '.', 'localhost,.s3.example.com']) {
+    t.throws(() => loadConfig(cli, { S3_DOMAIN: domain }), { name: 'ConfigError', message: /S3_DOMAIN entries must be host names/ }, JSON.stringify(domain));
+  }
+  t.strictSame(loadConfig(cli, { S3_DOMAIN: 'localhost,,s3.example.com,' }).domains, ['localhost', 's3.example.com'], 'an empty entry (a stray comma) is no domain, as before');
+});
+
 t.test('S3_ROOT_USER that no signed request can name is refused by name (it started, and every SigV4 request of the root user failed)', async (t) => {
   const env = (user: string): NodeJS.ProcessEnv => ({ S3_ROOT_USER: user, S3_ROOT_PASSWORD: 'password123' });
   // A Credential is split on '/' and the Authorization header's components on ',': such a user's
