@@ -326,8 +326,11 @@ export class HttpServer {
     }
     const contentLength = headers['content-length'];
     const rawLength = headers['transfer-encoding'] !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
-    // Only a request with an Origin looks up its bucket's CORS rules.
-    const bucketRules = headers.origin === undefined ? undefined : this.bucketCorsRules(rawPath, headers.host);
+    // Only a request with an Origin looks up its bucket's CORS rules, and none while draining: the
+    // shutdown closes the metadata store while kept-alive connections still send requests, and a
+    // look-up in the closed store threw here, in the uWS handler, which ends the process. Such a
+    // request is only refused (503); S3_API_CORS_ALLOW_ORIGIN alone decides its CORS headers.
+    const bucketRules = headers.origin === undefined || this.closing ? undefined : this.bucketCorsRules(rawPath, headers.host);
     const pending: Pending = {
       res,
       aborted: false,

@@ -6,12 +6,15 @@
 import t, { type Test } from 'tap';
 import { DeleteObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, inspectDataDir } from '../helpers/files.js';
 import { errorCode, openPut, send, signedHeaders } from '../helpers/http.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { tryConnect } from '../helpers/tcp.js';
 import { pollUntil, sleep, waitForLog } from '../helpers/wait.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
 /** S3_SHUTDOWN_TIMEOUT where the test waits for the deadline to cut the uploads still arriving. */
@@ -262,4 +265,55 @@ t.test('SIGINT behaves like SIGTERM; requests on kept-alive connections during t
   t.equal((await up.response).status, 200, 'the in-flight upload still completes');
   t.equal((await exit).code, 0, 'exit code 0');
   await assertClean(t, d.dataDir, 'after SIGINT');
+});
+
+t.test('requests with an Origin on kept-alive connections until the exit: each refused, none ends the process', async (t) => {
+  // A browser keeps connections alive. Its request (Origin: the bucket's CORS rules are looked up)
+  // arriving after the shutdown closed LMDB threw in the uWS handler and ended the process with
+  // status 1 (before the clean-shutdown marker), where it was stopping cleanly.
+  // At debug level the shutdown logs each of its steps.
+  const d = await startDaemon({ env: { S3_LOG_LEVEL: 'debug' } });
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  const sockets: Socket[] = [];
+  // What each connection received (latin1 text), per connection.
+  const answers: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const s = connect(d.port, '127.0.0.1');
+    answers.push('');
+    s.on('error', () => undefined);
+    s.on('data', (c: Buffer) => (answers[i] += c.toString('latin1')));
+    await new Promise((r) => s.once('connect', r));
+    sockets.push(s);
+  }
+  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  // Each connection served a request before the signal: kept alive, not new.
+  for (const s of sockets) s.write('GET /minio/health/live HTTP/1.1\r\nHost: s3d\r\n\r\n');
+  await pollUntil(() => answers.filter((a) => a.startsWith('HTTP/1.1 200') && a.endsWith('\r\n\r\n')).length, (n) => n === sockets.length, 20_000, 20);
+  answers.fill('');
+
+  const exit = exitOf(d);
+  d.proc.kill('SIGTERM');
+  // From just before the store closes, one request a millisecond, each on its own connection,
+  // naming a bucket never looked up (no cached record), until the exit (~200 ms after the close).
+  await waitForLog(d.logs, (l) => l.msg === 'shutdown step' && l.step === 'kms');
+  let next = 0;
+  const sender = setInterval(() => {
+    const s = sockets[next++];
+    if (s === undefined) return clearInterval(sender);
+    s.write(`GET /never-seen-${next}/k HTTP/1.1\r\nHost: s3d\r\nOrigin: https://app.example\r\n\r\n`);
+  }, 1);
+  t.teardown(() => clearInterval(sender));
+  const { code } = await exit;
+  clearInterval(sender);
+  t.ok(next > 0 && next < sockets.length, `requests were sent until the exit (${next})`);
+  t.equal(code, 0, 'exit code 0');
+  t.notOk(d.logs.some((l) => l.includes('closed database')), 'no request met the closed metadata store');
+  t.ok(d.jsonLogs().some((l) => l.msg === 'shutdown complete'), 'the shutdown completed');
+  const answered = answers.filter((a) => a !== '');
+  t.ok(answered.length > 0, `requests were answered during the shutdown (${answered.length})`);
+  t.same(answered.filter((a) => !a.startsWith('HTTP/1.1 503 ')), [], 'every one refused with 503');
+  t.ok(existsSync(join(d.dataDir, '.s3d', 'clean-shutdown')), 'the clean-shutdown marker was written');
 });
