@@ -299,11 +299,13 @@ export class MetaStore {
    * Rewrites the current record of bucket/key (or, given `versionId`, that version) in one
    * transaction (the object's data is never touched: `update` must keep its files). NoSuchKey when
    * the key has no object, NoSuchVersion when the version does not exist, MethodNotAllowed for a
-   * delete marker.
+   * delete marker. `check` judges the bucket first (still the one the request saw?); throwing aborts.
    */
-  updateObject(bucket: string, key: string, update: (current: ObjectRecord) => ObjectRecord, versionId?: string): Promise<ObjectRecord> {
+  updateObject(bucket: string, key: string, update: (current: ObjectRecord) => ObjectRecord, versionId?: string, check?: (bucket: BucketRecord) => void): Promise<ObjectRecord> {
     return this.write(() => {
-      if (!this.buckets.get(bucket)) throw new MetaConflict('NoSuchBucket');
+      const b = this.buckets.get(bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      check?.(b);
       const k = objectKey(bucket, key);
       const cur = this.objects.get(k);
       let old: ObjectRecord;
@@ -352,16 +354,18 @@ export class MetaStore {
    * Deletes many keys (or versions) in one commit; for each: what happened, or undefined when
    * the version it names does not exist. `bypass` (per item) removes GOVERNANCE-locked versions;
    * `check` (per item) judges the key's current version and returns the error code of a condition
-   * that does not hold, which leaves that key alone (`refused`).
+   * that does not hold, which leaves that key alone (`refused`). `bucketCheck` as updateObject's.
    */
   deleteObjects(
     bucket: string,
     items: ReadonlyArray<{ key: string; versionId?: string; bypass?: boolean; check?: (current: ObjectRecord | undefined) => string | undefined }>,
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
+    bucketCheck?: (bucket: BucketRecord) => void,
   ): Promise<Array<VersionedDelete | undefined>> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
+      bucketCheck?.(b);
       const now = Date.now();
       const out = items.map((i): VersionedDelete | undefined => {
         const refused = i.check?.(this.objects.get(objectKey(bucket, i.key)));

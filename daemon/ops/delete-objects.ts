@@ -5,7 +5,7 @@
 
 import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
-import { metaError, requireBucket, type OpsEnv } from './env.js';
+import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
 import { requestFacts, userMay } from './policy.js';
 import { bypassGovernance, refuseBypassWithoutLock } from './object-lock.js';
@@ -86,7 +86,8 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   }
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
-  const results = await env.meta.deleteObjects(ctx.bucket!, valid, events?.deleted(valid.map((v) => v.key))).catch(metaError);
+  // A bucket deleted and created again while the document arrived is another: none of its keys go (OperationAborted).
+  const results = await env.meta.deleteObjects(ctx.bucket!, valid, events?.deleted(valid.map((v) => v.key)), (b) => requireSameBucket(bucket, b)).catch(metaError);
   events?.wake();
   const deleted: XmlObject[] = [];
   valid.forEach((item, i) => {

@@ -9,7 +9,7 @@
 
 import { S3Error } from '../errors.js';
 import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
-import { metaErrorAfterLookUp, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
+import { metaErrorAfterLookUp, requireBucket, requireSameBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed, requestFacts, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -267,6 +267,8 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
         return next === undefined ? rest : { ...rest, retention: keptRetention(cur.retention, next) };
       },
       versionId,
+      // Not on a bucket deleted and created again since the request began (OperationAborted).
+      (cur) => requireSameBucket(b, cur),
     )
     .catch(metaErrorAfterLookUp(() => readableRecord(env, ctx)));
   return { status: 200, headers: readVersionHeader(b, rec) };
@@ -289,6 +291,8 @@ export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext)
   if (!bodyAllowed(env, ctx, { lock: { 's3:object-lock-legal-hold': status } })) throw new S3Error('AccessDenied');
   // Only then the key (as for a retention): a caller the body refuses learns nothing of it.
   readableRecord(env, ctx);
-  const rec = await env.meta.updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId).catch(metaErrorAfterLookUp(() => readableRecord(env, ctx)));
+  const rec = await env.meta
+    .updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId, (cur) => requireSameBucket(b, cur))
+    .catch(metaErrorAfterLookUp(() => readableRecord(env, ctx)));
   return { status: 200, headers: readVersionHeader(b, rec) };
 }

@@ -4,8 +4,8 @@
 // never touches the object's data, its ETag or its Last-Modified, so SSE-C objects are tagged
 // without their key. Every rule S3 applies to a tag set is checked before anything is stored.
 import { S3Error } from '../errors.js';
-import type { ObjectRecord, TagSet } from '../meta/records.js';
-import { metaErrorAfterLookUp, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
+import type { BucketRecord, ObjectRecord, TagSet } from '../meta/records.js';
+import { metaErrorAfterLookUp, requireBucket, requireSameBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -163,10 +163,14 @@ function taggedRecord(env: OpsEnv, ctx: RequestContext): ObjectRecord {
  * commit (a PutObjectTagging's body arrives meanwhile) answers as the look-up answers now: 405
  * MethodNotAllowed with the marker's headers when the delete left a delete marker current, 404
  * NoSuchKey when the key is simply gone (AccessDenied to a requester who may not list the bucket).
+ * A bucket deleted and created again since the request began (`seen`) is another: 409
+ * OperationAborted, its object keeps its tags (the request was judged by the old bucket's policy).
  */
-async function commitTags(env: OpsEnv, ctx: RequestContext, tags: TagSet | undefined): Promise<ObjectRecord> {
+async function commitTags(env: OpsEnv, ctx: RequestContext, seen: BucketRecord, tags: TagSet | undefined): Promise<ObjectRecord> {
   const versionId = ctx.query.get('versionId') ?? undefined;
-  return env.meta.updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId).catch(metaErrorAfterLookUp(() => taggedRecord(env, ctx)));
+  return env.meta
+    .updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId, (b) => requireSameBucket(seen, b))
+    .catch(metaErrorAfterLookUp(() => taggedRecord(env, ctx)));
 }
 
 export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -175,6 +179,7 @@ export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): 
 }
 
 export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const seen = requireBucket(env, ctx.bucket);
   const tags = parseTagging(await ctx.body.readAll(MAX_XML_BODY), MAX_OBJECT_TAGS);
   // s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys are these tags: the request is judged
   // again with them, before anything changes (before its body, a policy that asks for them
@@ -182,13 +187,14 @@ export async function handlePutObjectTagging(env: OpsEnv, ctx: RequestContext): 
   // a caller the body's tags refuse learns nothing of the key (NoSuchKey, NoSuchVersion, 405).
   if (!bodyAllowed(env, ctx, { tags })) throw new S3Error('AccessDenied');
   taggedRecord(env, ctx);
-  const rec = await commitTags(env, ctx, tags);
+  const rec = await commitTags(env, ctx, seen, tags);
   return { status: 200, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }
 
 export async function handleDeleteObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  const seen = requireBucket(env, ctx.bucket);
   taggedRecord(env, ctx);
-  const rec = await commitTags(env, ctx, undefined);
+  const rec = await commitTags(env, ctx, seen, undefined);
   return { status: 204, headers: readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec) };
 }
 

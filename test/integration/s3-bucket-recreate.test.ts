@@ -11,13 +11,20 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
+  DeleteObjectCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
+  GetObjectLegalHoldCommand,
   GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  PutObjectLegalHoldCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -116,5 +123,74 @@ t.test('a bucket configuration PUT in flight while its bucket is deleted and cre
     t.equal(errorCode(res.body), 'OperationAborted', `${c.what}: OperationAborted`);
     await c.absent(bucket);
     await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  }
+});
+
+t.test('an object sub-resource write or DeleteObjects in flight while its bucket is deleted and created again: OperationAborted, the new bucket untouched', async (t) => {
+  const future = new Date(Date.now() + 86_400_000).toISOString();
+  const writes: Array<{ what: string; lock: boolean; method?: string; path: (bucket: string) => string; query: string; body: string; untouched: (bucket: string) => Promise<unknown> }> = [
+    {
+      what: 'tagging',
+      lock: false,
+      path: (bucket) => `/${bucket}/k`,
+      query: 'tagging',
+      body: '<Tagging><TagSet><Tag><Key>old</Key><Value>bucket</Value></Tag></TagSet></Tagging>',
+      untouched: async (bucket) => t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'k' }))).TagSet, [], 'tagging: the new object has no tags'),
+    },
+    {
+      what: 'retention',
+      lock: true,
+      path: (bucket) => `/${bucket}/k`,
+      query: 'retention',
+      body: `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${future}</RetainUntilDate></Retention>`,
+      untouched: (bucket) => t.rejects(s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k' })), { name: 'NoSuchObjectLockConfiguration' }, 'retention: the new object has none'),
+    },
+    {
+      what: 'legal-hold',
+      lock: true,
+      path: (bucket) => `/${bucket}/k`,
+      query: 'legal-hold',
+      body: '<LegalHold><Status>ON</Status></LegalHold>',
+      untouched: (bucket) => t.rejects(s3.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: 'k' })), { name: 'NoSuchObjectLockConfiguration' }, 'legal hold: the new object has none'),
+    },
+    {
+      what: 'delete',
+      lock: false,
+      method: 'POST',
+      path: (bucket) => `/${bucket}`,
+      query: 'delete',
+      body: '<Delete><Object><Key>k</Key></Object></Delete>',
+      untouched: async (bucket) => t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }))).ContentLength, 3, 'delete: the new object is still there'),
+    },
+  ];
+  /** Empties `bucket` (every version, a hold or GOVERNANCE retention a failed run left lifted) and deletes it. */
+  const removeBucket = async (bucket: string, lock: boolean): Promise<void> => {
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    for (const v of [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])]) {
+      if (lock && listed.Versions?.includes(v)) await s3.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }));
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, ...(lock ? { BypassGovernanceRetention: true } : {}) }));
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  };
+  for (const w of writes) {
+    const bucket = bucketName(`recsub-${w.what}`);
+    const create = (): Promise<unknown> => s3.send(new CreateBucketCommand({ Bucket: bucket, ...(w.lock ? { ObjectLockEnabledForBucket: true } : {}) }));
+    await create();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'old' }));
+    const body = Buffer.from(w.body);
+    const req = openPut(d.port, w.path(bucket), body.length, { query: w.query, ...(w.method ? { method: w.method } : {}), headers: { 'content-md5': createHash('md5').update(body).digest('base64') } });
+    await req.write(body.subarray(0, 10));
+    // The handler has started on the old bucket and is receiving the document: empty and delete the
+    // bucket, create it again with an object under the same key.
+    await new Promise((r) => setTimeout(r, 200));
+    await removeBucket(bucket, w.lock);
+    await create();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'new' }));
+    req.end(body.subarray(10));
+    const res = await req.response;
+    t.equal(res.status, 409, `${w.what}: 409 (got ${res.status} ${errorCode(res.body) ?? ''})`);
+    t.equal(errorCode(res.body), 'OperationAborted', `${w.what}: OperationAborted`);
+    await w.untouched(bucket);
+    await removeBucket(bucket, w.lock);
   }
 });
