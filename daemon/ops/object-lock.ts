@@ -226,7 +226,8 @@ function keptRetention(cur: Retention | undefined, next: Retention): Retention {
 }
 
 export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const b = lockedBucket(env, ctx);
+  // Whether the bucket has Object Lock is told only once the body is allowed (below).
+  const b = requireBucket(env, ctx.bucket);
   const versionId = ctx.query.get('versionId') ?? undefined;
   const r = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'Retention');
   // An empty <Retention/> removes it; anything s3d does not know is refused, never read as "remove".
@@ -250,7 +251,9 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   // request is judged again with them before anything changes (ops/policy.ts deferred it here).
   const lockKeys: Record<string, string> = next === undefined ? {} : { 's3:object-lock-mode': next.mode, 's3:object-lock-retain-until-date': new Date(next.until).toISOString() };
   // Before the look-up, as S3 decides: a caller the body refuses learns nothing of the key.
+  // So is whether the bucket has Object Lock at all: a caller the policy refuses learns nothing of its configuration.
   if (!bodyAllowed(env, ctx, { lock: lockKeys })) throw new S3Error('AccessDenied');
+  if (b.objectLock === undefined) throw noLock();
   const found = readableRecord(env, ctx);
   // EventHold OFF alone releases a hold, which no s3d version has: nothing changes (it must not be
   // read as the empty Retention that removes the retention).
@@ -282,14 +285,15 @@ export async function handleGetObjectLegalHold(env: OpsEnv, ctx: RequestContext)
 }
 
 export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const b = lockedBucket(env, ctx);
+  const b = requireBucket(env, ctx.bucket);
   const versionId = ctx.query.get('versionId') ?? undefined;
   const h = xmlFields(parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'LegalHold'), ['Status'], 'LegalHold');
   const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
   // s3:object-lock-legal-hold is this body's Status (judged again with it, as a retention is).
   if (!bodyAllowed(env, ctx, { lock: { 's3:object-lock-legal-hold': status } })) throw new S3Error('AccessDenied');
-  // Only then the key (as for a retention): a caller the body refuses learns nothing of it.
+  // Only then the bucket's Object Lock and the key (as for a retention): a caller the body refuses learns nothing of them.
+  if (b.objectLock === undefined) throw noLock();
   readableRecord(env, ctx);
   const rec = await env.meta
     .updateObject(ctx.bucket!, ctx.key!, (cur) => ({ ...cur, legalHold: status }), versionId, (cur) => requireSameBucket(b, cur))

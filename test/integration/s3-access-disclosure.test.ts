@@ -84,8 +84,8 @@ const policies = {
   'list-k': doc(allow(['s3:ListBucket'], [K])),
   'body-gated': doc(
     allow(['s3:PutObjectTagging', 's3:PutObjectVersionTagging'], [`${K}/*`], { StringEquals: { 's3:RequestObjectTag/ok': 'yes' } }),
-    allow(['s3:PutObjectRetention'], [`${K}/*`], { StringEquals: { 's3:object-lock-mode': 'GOVERNANCE' } }),
-    allow(['s3:PutObjectLegalHold'], [`${K}/*`], { StringEquals: { 's3:object-lock-legal-hold': 'ON' } }),
+    allow(['s3:PutObjectRetention'], [`${K}/*`, `${L}/*`], { StringEquals: { 's3:object-lock-mode': 'GOVERNANCE' } }),
+    allow(['s3:PutObjectLegalHold'], [`${K}/*`, `${L}/*`], { StringEquals: { 's3:object-lock-legal-hold': 'ON' } }),
   ),
   homes: doc(
     allow(['s3:ListBucket'], [L], { StringLike: { 's3:prefix': ['home/${aws:username}/*'] } }),
@@ -259,6 +259,34 @@ t.test('writes judged by their bodies (tags, retention, legal hold): a body the 
   t.equal(await s3Code(as(USERS.listgated).send(new PutObjectTaggingCommand({ Bucket: K, Key: 'nope.txt', Tagging: { TagSet: [{ Key: 'ok', Value: 'yes' }] } }))), 'NoSuchKey/404', 'with s3:ListBucket: NoSuchKey');
   t.equal(await s3Code(as(USERS.listgated).send(new PutObjectTaggingCommand({ Bucket: K, Key: 'here.txt', Tagging: { TagSet: [{ Key: 'ok', Value: 'yes' }] } }))), 'ok', 'and on a key that exists: ok');
   await root.send(new PutObjectTaggingCommand({ Bucket: K, Key: 'here.txt', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } }));
+});
+
+t.test('retention and legal hold on a bucket without Object Lock: decided by the policy before the bucket is asked', async (t) => {
+  const future = new Date(Date.now() + 86_400_000).toISOString();
+  /** The answer (`Code/status`) to a PUT of `body` to the sub-resource, signed by `u` (the test's root user when absent). */
+  const put = async (u: { accessKey: string; secretKey: string } | undefined, sub: string, body: string): Promise<string> => {
+    const r = await raw(d.port, {
+      method: 'PUT',
+      path: `/${L}/public/p.txt`,
+      query: sub,
+      headers: { 'content-md5': createHash('md5').update(body).digest('base64') },
+      body,
+      sign: u === undefined ? {} : { accessKeyId: u.accessKey, secretAccessKey: u.secretKey },
+    });
+    return `${/<Code>([^<]*)<\/Code>/.exec(r.body.toString())?.[1] ?? 'ok'}/${r.status}`;
+  };
+  const retention = (mode: string): string => `<Retention><Mode>${mode}</Mode><RetainUntilDate>${future}</RetainUntilDate></Retention>`;
+  // A body the policy refuses learns nothing of the bucket's configuration.
+  t.equal(await put(USERS.gated, 'retention', retention('COMPLIANCE')), 'AccessDenied/403', 'a refused retention: AccessDenied, not that the bucket has no Object Lock');
+  t.equal(await put(USERS.gated, 'legal-hold', '<LegalHold><Status>OFF</Status></LegalHold>'), 'AccessDenied/403', 'a refused legal hold: AccessDenied');
+  // An allowed one is then told, as root is.
+  t.equal(await put(USERS.gated, 'retention', retention('GOVERNANCE')), 'InvalidRequest/400', 'an allowed retention: the bucket is missing Object Lock');
+  t.equal(await put(USERS.gated, 'legal-hold', '<LegalHold><Status>ON</Status></LegalHold>'), 'InvalidRequest/400', 'an allowed legal hold: likewise');
+  t.equal(await put(undefined, 'retention', retention('COMPLIANCE')), 'InvalidRequest/400', 'root: likewise');
+  // The reads: the gated user may not read either.
+  const gated = as(USERS.gated);
+  t.equal(await s3Code(gated.send(new GetObjectRetentionCommand({ Bucket: L, Key: 'public/p.txt' }))), 'AccessDenied/403', 'GetObjectRetention without the permission: AccessDenied');
+  t.equal(await s3Code(gated.send(new GetObjectLegalHoldCommand({ Bucket: L, Key: 'public/p.txt' }))), 'AccessDenied/403', 'GetObjectLegalHold without the permission: AccessDenied');
 });
 
 t.test('anonymous: GetObjectTagging and GetObjectAttributes of a missing key are AccessDenied unless the policy grants s3:ListBucket', async (t) => {
