@@ -373,10 +373,17 @@ export function uploadOptionActions(headers: Readonly<Record<string, string>>): 
   return actions;
 }
 
-/** The checks of an upload's options (uploadOptionActions) on the key a PutObject, CopyObject or CreateMultipartUpload writes. */
+/**
+ * The checks of an upload's options (uploadOptionActions) on the key a PutObject, CopyObject or
+ * CreateMultipartUpload writes. A copy's x-amz-tagging sets nothing unless its tagging directive is
+ * REPLACE (with COPY, the default, S3 ignores it; copy.ts judges copying the source's tags).
+ */
 function uploadOptionChecks(route: Route, headers: Readonly<Record<string, string>>): Check[] {
   if (route.op !== 'PutObject' && route.op !== 'CopyObject' && route.op !== 'CreateMultipartUpload') return [];
-  return uploadOptionActions(headers).map((action) => ({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` }));
+  const ignoredTags = route.op === 'CopyObject' && (headers['x-amz-tagging-directive'] ?? 'COPY') === 'COPY';
+  return uploadOptionActions(headers)
+    .filter((action) => !(ignoredTags && action === 's3:PutObjectTagging'))
+    .map((action) => ({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}` }));
 }
 
 /**

@@ -15,7 +15,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectLegalHoldCommand, GetObjectRetentionCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectLegalHoldCommand, GetObjectRetentionCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { bucketName, startDaemon } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
@@ -121,4 +121,16 @@ t.test("a form upload's SSE conditions are judged on its fields, which decide th
   t.equal(field.status, 204, 'the SSE field: stored');
   t.equal((await root.send(new HeadObjectCommand({ Bucket: ENCRYPTED, Key: 'field' }))).ServerSideEncryption, 'AES256', 'encrypted');
   t.equal(await s3Code(putOnly.send(new CreateMultipartUploadCommand({ Bucket: ENCRYPTED, Key: 'mpu', ServerSideEncryption: 'AES256' }))), 'ok', 'the same policy admits an encrypted multipart upload');
+});
+
+t.test('a copy keeping its source\'s tags (x-amz-tagging-directive COPY, the default) sets none of x-amz-tagging: no s3:PutObjectTagging asked', async (t) => {
+  await root.send(new PutObjectCommand({ Bucket: LOCKED, Key: 'untagged-src', Body: 'src' }));
+  const copy = (Key: string, TaggingDirective?: 'COPY' | 'REPLACE'): Promise<string> =>
+    s3Code(putOnly.send(new CopyObjectCommand({ Bucket: LOCKED, Key, CopySource: `${LOCKED}/untagged-src`, Tagging: 'a=b', ...(TaggingDirective ? { TaggingDirective } : {}) })));
+  // S3 ignores x-amz-tagging unless the directive is REPLACE: the copy gets the source's (no) tags.
+  t.equal(await copy('copy-default'), 'ok', 'default directive: copied by a user with only s3:PutObject');
+  t.same((await root.send(new GetObjectTaggingCommand({ Bucket: LOCKED, Key: 'copy-default' }))).TagSet, [], 'without the header\'s tags');
+  t.equal(await copy('copy-explicit', 'COPY'), 'ok', 'COPY: likewise');
+  t.equal(await copy('copy-replace', 'REPLACE'), 'AccessDenied/403', 'REPLACE sets them: s3:PutObjectTagging is needed');
+  t.equal(await exists(LOCKED, 'copy-replace'), 'NotFound/404', 'nothing stored');
 });
