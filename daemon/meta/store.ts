@@ -795,9 +795,10 @@ export class MetaStore {
   /** Approximate size of the LMDB map in use, for metrics. */
   stats(): { pageSize: number; treeDepth: number; entries: number; mapSize: number; usedBytes: number } {
     const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number; lastPageNumber: number };
-    // The root's own count is its named databases; the records are in them.
-    const { uploads, uploadIndex, parts } = this.multipart;
-    const entries = [this.buckets, this.objects, this.versions, uploads, uploadIndex, parts, this.gc.db].reduce((n, db) => n + count(db), 0);
+    // The root's own count is its named databases; the records are in them (the upload index
+    // holds a second entry per upload, not a record of its own: not counted).
+    const { uploads, parts } = this.multipart;
+    const entries = [this.buckets, this.objects, this.versions, uploads, parts, this.gc.db].reduce((n, db) => n + count(db), 0);
     return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
   }
 }

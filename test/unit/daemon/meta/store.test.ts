@@ -461,3 +461,14 @@ t.test('a bucket created again under its name is told apart, in the same millise
   t.ok(third.created > second.created, `after a reopen it is later than every bucket the store held (${third.created} > ${second.created})`);
   t.ok(sameBucket(third, m.getBucket('b')!), 'and the same record is the same bucket');
 });
+
+t.test('stats().entries counts records, each once: a multipart upload is one (its index entry is no record)', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  await m.putObject('b', 'k', obj());
+  t.equal(m.stats().entries, 2, 'the bucket and the object');
+  await m.createUpload(upload('b', 'k', 'u1', 1000));
+  t.equal(m.stats().entries, 3, 'and the upload');
+  await m.putPart('u1', part(1));
+  t.equal(m.stats().entries, 4, 'and its part');
+});
