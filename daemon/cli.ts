@@ -601,7 +601,11 @@ async function main(argv: string[]): Promise<number> {
   // second signal exits at once: what it interrupts is crash-safe and swept at the next start.
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let stopped = false;
     const onSignal = (sig: NodeJS.Signals): void => {
+      // After the shutdown completed, in the moment before the exit (run()): nothing is left to
+      // interrupt, and exiting 1 here would report a clean stop as failed.
+      if (stopped) return;
       if (stopping) {
         log.warn({ signal: sig }, 'second signal during shutdown: exiting now');
         process.exit(1);
@@ -614,10 +618,12 @@ async function main(argv: string[]): Promise<number> {
       sdNotify(log, ['STOPPING=1', '--status=draining in-flight requests']);
       daemon.stop().then(
         () => {
+          stopped = true;
           log.info('shutdown complete');
           resolve(0);
         },
         (err: unknown) => {
+          stopped = true;
           log.error({ err }, 'error during shutdown');
           resolve(1);
         },
