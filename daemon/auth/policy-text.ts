@@ -221,39 +221,75 @@ function compileGlob(segments: ReadonlyArray<{ text: string; wild: boolean }>): 
   return { test: (value) => globMatch(pieces, value) };
 }
 
-/** Whether `piece` matches `s` at `at`. */
-function pieceAt(piece: Piece, s: string, at: number): boolean {
-  const { text, any } = piece;
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) !== s.charCodeAt(at + i) && !any?.has(i)) return false;
-  }
-  return true;
+// A wildcard `?` is one character, as IAM and MinIO (which matches runes) have it: a key's emoji
+// or other character past U+FFFF is two UTF-16 code units, and `?` matched only one of them, so
+// `b/photo-?.jpg` missed `photo-😀.jpg` and a Deny of `b/??` covered it. Pieces are matched at
+// character boundaries only; a piece then takes the same number of characters wherever it
+// matches, so the leftmost place still leaves the most for what follows.
+
+/** Whether s[at] is the second half of a surrogate pair (no character starts there). */
+function insidePair(s: string, at: number): boolean {
+  const c = s.charCodeAt(at);
+  return c >= 0xdc00 && c <= 0xdfff && at > 0 && isHighSurrogate(s.charCodeAt(at - 1));
 }
 
-/** The first place at or after `from` where `piece` matches and ends by `end`, or -1. */
-function findPiece(piece: Piece, s: string, from: number, end: number): number {
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+/** Where `piece` ends when it matches `s` at `at` (a wildcard `?` takes one whole character), or -1. */
+function pieceAt(piece: Piece, s: string, at: number): number {
+  const { text, any } = piece;
+  let k = at;
+  for (let i = 0; i < text.length; i++) {
+    if (any?.has(i) === true) {
+      if (k >= s.length) return -1;
+      k += isHighSurrogate(s.charCodeAt(k)) && insidePair(s, k + 1) ? 2 : 1;
+    } else if (text.charCodeAt(i) !== s.charCodeAt(k++)) return -1;
+  }
+  return k;
+}
+
+/** Where `piece` must start to end exactly at the end of `s` (its characters counted back), or -1. */
+function lastPieceStart(piece: Piece, s: string): number {
+  if (piece.any === undefined) return s.length - piece.text.length;
+  let at = s.length;
+  for (let i = piece.text.length - 1; i >= 0; i--) {
+    // A character of the piece's own text is matched unit by unit; a wildcard `?` takes one of s's characters.
+    if (piece.any.has(i)) at -= at >= 2 && insidePair(s, at - 1) ? 2 : 1;
+    else at -= 1;
+  }
+  return at;
+}
+
+/** The first place at or after `from` where `piece` matches and ends by `end`: its start and end, or undefined. */
+function findPiece(piece: Piece, s: string, from: number, end: number): [number, number] | undefined {
   const len = piece.text.length;
   if (piece.any === undefined) {
     const i = s.indexOf(piece.text, from);
-    return i >= 0 && i + len <= end ? i : -1;
+    return i >= 0 && i + len <= end ? [i, i + len] : undefined;
   }
-  for (let i = from; i + len <= end; i++) if (pieceAt(piece, s, i)) return i;
-  return -1;
+  for (let i = from; i < end; i++) {
+    if (insidePair(s, i)) continue;
+    const e = pieceAt(piece, s, i);
+    if (e >= 0 && e <= end) return [i, e];
+  }
+  return undefined;
 }
 
 function globMatch(pieces: readonly Piece[], s: string): boolean {
   const first = pieces[0]!;
-  if (pieces.length === 1) return s.length === first.text.length && pieceAt(first, s, 0);
+  if (pieces.length === 1) return pieceAt(first, s, 0) === s.length;
   const last = pieces[pieces.length - 1]!;
-  const end = s.length - last.text.length;
-  if (end < first.text.length || !pieceAt(first, s, 0) || !pieceAt(last, s, end)) return false;
-  let at = first.text.length;
+  const end = lastPieceStart(last, s);
+  let at = pieceAt(first, s, 0);
+  if (at < 0 || end < at || insidePair(s, end) || pieceAt(last, s, end) !== s.length) return false;
   for (let i = 1; i < pieces.length - 1; i++) {
     const piece = pieces[i]!;
     if (piece.text === '') continue;
     const found = findPiece(piece, s, at, end);
-    if (found < 0) return false;
-    at = found + piece.text.length;
+    if (found === undefined) return false;
+    at = found[1];
   }
   return true;
 }

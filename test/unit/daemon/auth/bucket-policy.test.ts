@@ -214,6 +214,46 @@ t.test('wildcards: the piece matcher agrees with a reference regex on every smal
   t.ok(ask(long, 's3:GetObject', `${B}/k`, { 'aws:useragent': `${'a'.repeat(7000)}b` }));
 });
 
+t.test('wildcards: ? is one character, a character past U+FFFF (two UTF-16 units) too', async (t) => {
+  // IAM's "any single character", and MinIO's rune matching: `?` took one UTF-16 unit, so it
+  // missed an emoji and `??` matched one.
+  const denyOf = (Resource: unknown) => ({ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: 's3:GetObject', Resource });
+  const p = doc(allow('s3:GetObject', [`arn:aws:s3:::${B}/photo-?.jpg`]), denyOf(`arn:aws:s3:::${B}/photo-??.jpg`));
+  t.ok(ask(p, 's3:GetObject', `${B}/photo-\u{1F600}.jpg`), 'photo-?.jpg names photo-😀.jpg (and photo-??.jpg does not)');
+  t.ok(ask(p, 's3:GetObject', `${B}/photo-x.jpg`), 'and photo-x.jpg');
+  const deny = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`), denyOf([`arn:aws:s3:::${B}/?`, `arn:aws:s3:::${B}/*.?`]));
+  t.notOk(ask(deny, 's3:GetObject', `${B}/\u{1F600}`), 'a Deny of b/? covers the one-character key 😀');
+  t.notOk(ask(deny, 's3:GetObject', `${B}/x.\u{1F4F7}`), 'and one of b/*.? the key x.📷');
+  t.ok(ask(deny, 's3:GetObject', `${B}/\u{1F600}\u{1F600}`), 'two characters are not one');
+
+  // Patterns over a, 😀, * and ? up to 4 characters, values over a and 😀 up to 5: all of them,
+  // as Resources and as StringLike values, against a regex matching code points (the u flag).
+  const words = (alphabet: readonly string[], max: number): string[] => {
+    let level = [''];
+    const out = [''];
+    for (let len = 1; len <= max; len++) {
+      level = level.flatMap((w) => alphabet.map((c) => w + c));
+      out.push(...level);
+    }
+    return out;
+  };
+  const values = words(['a', '\u{1F600}'], 5);
+  let checked = 0;
+  let wrong = 0;
+  for (const pattern of words(['a', '\u{1F600}', '*', '?'], 4)) {
+    if (pattern === '') continue;
+    const resource = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/${pattern}`));
+    const condition = doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringLike: { 'aws:UserAgent': pattern } } }));
+    const re = new RegExp(`^${pattern.replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'su');
+    for (const v of values) {
+      checked += 2;
+      if (ask(resource, 's3:GetObject', `${B}/${v}`) !== re.test(v)) wrong++;
+      if (ask(condition, 's3:GetObject', `${B}/k`, { 'aws:useragent': v }) !== re.test(v)) wrong++;
+    }
+  }
+  t.equal(wrong, 0, `${checked} pattern/value pairs, none judged otherwise than the regex`);
+});
+
 t.test('IP ranges: a prefix length must be 1–3 decimal digits and nothing else', async (t) => {
   for (const bad of ['10.0.0.0/', '10.0.0.0/ ', '10.0.0.0/8/junk', '10.0.0.0/0x8', '10.0.0.0/1e1']) {
     t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { IpAddress: { 'aws:SourceIp': bad } } })), B)), 'MalformedPolicy', JSON.stringify(bad));
