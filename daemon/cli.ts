@@ -307,8 +307,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   await reaper.kick(0);
   reaper.start();
   const uploadExpiry = new UploadExpiry(meta, log, config.staleUploadsExpiryMs, config.staleUploadsIntervalMs);
-  // Uploads abandoned while the daemon was down are aborted at start-up too.
-  await uploadExpiry.sweep();
+  // Uploads abandoned while the daemon was down are aborted at start-up too, once it serves (below).
   uploadExpiry.start();
   // Bucket notifications: events left undelivered before a restart go out first.
   const notifier = new WebhookNotifier(config.notify, meta.notifications, log);
@@ -455,6 +454,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     log.info('start-up scan for unreferenced data files runs in the background (no clean-stop marker: a first start, or the last stop was not clean)');
     void orphanScan.start();
   }
+  // In the background: its cost grows with the uploads to abort (meta/upload-expiry.ts).
+  void uploadExpiry.sweep();
   // The built-in KMS's key against a stored object's data key (KES keys live in KES: not probed).
   if (kms?.kind === 'static') {
     void checkStoredKey(opsEnv, meta).then(

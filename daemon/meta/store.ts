@@ -715,6 +715,15 @@ export class MetaStore {
     });
   }
 
+  /** The stale-upload sweep's batch, in one transaction (upload-tables.ts removeSome). */
+  abortUploads(ids: readonly string[], maxParts: number): Promise<{ done: number; aborted: number }> {
+    return this.write(() => {
+      const { released, ...r } = this.multipart.removeSome(ids, maxParts);
+      this.gc.add(released);
+      return r;
+    });
+  }
+
   /** Uploads of a bucket in key order, then initiation order (listing.ts). */
   listUploads(bucket: string, opts: UploadListOptions): { uploads: UploadRecord[]; isTruncated: boolean } {
     return listUploads(this.multipart, bucket, opts);

@@ -91,6 +91,26 @@ export class UploadTables implements UploadListingTables {
     return { ...record, parts };
   }
 
+  /**
+   * The uploads of `ids` still in progress removed in order, stopping after the one whose parts
+   * bring those released to `maxParts` (the stale-upload sweep's batch: its commit stays bounded
+   * however many parts its uploads have). `done`: how many of `ids` it went through.
+   */
+  removeSome(ids: readonly string[], maxParts: number): { done: number; aborted: number; released: string[] } {
+    const released: string[] = [];
+    let done = 0;
+    let aborted = 0;
+    for (let parts = 0; done < ids.length && parts < maxParts; done++) {
+      const upload = this.uploads.get(ids[done]!);
+      if (upload === undefined) continue;
+      const files = this.remove(upload);
+      released.push(...files);
+      parts += Math.max(1, files.length);
+      aborted++;
+    }
+    return { done, aborted, released };
+  }
+
   /** The upload and its parts removed; the parts' files not in `kept` are released. */
   remove(upload: UploadRecord, kept: ReadonlySet<string> = new Set()): string[] {
     const released: string[] = [];

@@ -16,7 +16,10 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { loadConfig } from '../../daemon/config.js';
+import { MetaStore } from '../../daemon/meta/store.js';
 import { bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
 import { countFiles, dataFilePaths } from '../helpers/files.js';
 import { bodyBytes, expectS3Error } from '../helpers/s3.js';
@@ -106,8 +109,45 @@ t.test('uploads abandoned while the daemon was down are aborted at start-up; "of
     await swept.stop();
     swept.cleanup();
   });
-  t.same(await uploadIds(swept.s3(), bucket), [], 'aborted by the start-up sweep (the next one is an hour away)');
-  t.ok(swept.jsonLogs().some((l) => l.msg === 'aborted stale multipart uploads' && l.aborted === 1), 'logged');
+  // The start-up sweep runs once the daemon serves: the upload goes within moments of it.
+  t.same(await pollUntil(() => uploadIds(swept.s3(), bucket), (ids) => ids.length === 0, 10_000, 100), [], 'aborted by the start-up sweep (the next one is an hour away)');
+  await swept.waitForLog((l) => l.msg === 'aborted stale multipart uploads' && l.aborted === 1, 5000);
+});
+
+t.test('the start-up sweep of many stale uploads runs once the daemon serves, many uploads to a commit', async (t) => {
+  // 3,000 uploads of one part each, initiated a month ago, written through the store's own API
+  // (as a store that grew for years would hold them). One synced commit per upload, before the
+  // daemon listened, kept it from answering for ~1 s per 1,000 uploads on an SSD.
+  const N = 3000;
+  const d = await startDaemon({ env: { S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
+  const bucket = bucketName('staleburst');
+  await d.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  await d.stop();
+  t.teardown(() => d.cleanup());
+  const fill = new MetaStore(join(d.dataDir, '.s3d'));
+  const old = Date.now() - 30 * 86400_000;
+  const ids = Array.from({ length: N }, () => randomBytes(16).toString('hex'));
+  await Promise.all(ids.map((id, i) => fill.createUpload({ v: 1, id, bucket, key: `k/${i}`, initiated: old, headers: {}, userMeta: {} })));
+  await Promise.all(ids.map((id) => fill.putPart(id, { v: 1, n: 1, size: 1, stored: 1, etag: 'e', data: { file: randomBytes(16).toString('hex') }, mtime: old })));
+  const txnBefore = fill.lastTxnId()!;
+  await fill.close();
+
+  const swept = await startDaemon({ dataDir: d.dataDir, env: { S3_API_STALE_UPLOADS_EXPIRY: '1h', S3_API_STALE_UPLOADS_CLEANUP_INTERVAL: '6h' } });
+  await swept.waitForLog((l) => l.msg === 'aborted stale multipart uploads', 60_000);
+  const logs = swept.jsonLogs();
+  const listening = logs.findIndex((l) => l.msg === 'listening');
+  const aborted = logs.findIndex((l) => l.msg === 'aborted stale multipart uploads');
+  t.equal(logs[aborted]!.aborted, N, 'every stale upload is aborted');
+  t.ok(listening >= 0 && listening < aborted, 'the daemon listened before the sweep ended');
+  t.same(await uploadIds(swept.s3(), bucket), [], 'no upload is left');
+  await expectS3Error(t, swept.s3().send(new UploadPartCommand({ Bucket: bucket, Key: 'k/0', UploadId: ids[0], PartNumber: 2, Body: 'x' })), 'NoSuchUpload', 404, 'an aborted upload takes no part');
+  t.equal(await swept.stop(), 0);
+
+  // Every commit since the fill: the sweep's batches, the reaper's and the clean-shutdown record.
+  const after = new MetaStore(join(d.dataDir, '.s3d'), { readOnly: true });
+  const commits = after.lastTxnId()! - txnBefore;
+  await after.close();
+  t.ok(commits < N / 20, `the sweep commits many uploads at a time (${commits} commits for ${N} uploads)`);
 });
 
 t.test('durations: MinIO-style values, off, and refusals naming the variable', async (t) => {

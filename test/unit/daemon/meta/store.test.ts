@@ -355,6 +355,34 @@ t.test('multipart: parts replace, complete and abort queue exactly the unused fi
   t.equal(await code(m.putPart('u2', part(3))), 'NoSuchUpload', 'no parts after abort');
 });
 
+t.test('abortUploads: many uploads in one commit, bounded by the parts it releases; gone ones skipped', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  const files: Record<string, string[]> = {};
+  for (const [id, parts] of [['a', 1], ['b', 3], ['c', 0], ['d', 2], ['e', 1]] as const) {
+    await m.createUpload(upload('b', id, id, 1));
+    files[id] = [];
+    for (let n = 1; n <= parts; n++) {
+      const p = part(n);
+      await m.putPart(id, p);
+      files[id]!.push((p.data as { file: string }).file);
+    }
+  }
+  await m.abortUpload('b');
+  const before = m.lastTxnId()!;
+  // 'b' is gone already (skipped); 'c' has no part (counts as one); the batch stops after 'd',
+  // whose parts bring the count past 3.
+  t.same(await m.abortUploads(['a', 'b', 'c', 'd', 'e'], 3), { done: 4, aborted: 3 });
+  t.equal(m.lastTxnId()! - before, 1, 'one commit');
+  for (const id of ['a', 'c', 'd']) t.equal(m.getUpload(id), undefined, `${id} aborted`);
+  t.ok(m.getUpload('e'), 'e is left for the next batch');
+  t.same(m.listParts('d'), [], "d's parts are gone");
+  const queued = new Set(m.queuedFiles());
+  t.ok([...files.a!, ...files.d!].every((f) => queued.has(f)), 'their files are queued');
+  t.notOk(files.e!.some((f) => queued.has(f)), "e's are not");
+  t.same(await m.abortUploads(['e'], 1000), { done: 1, aborted: 1 });
+});
+
 t.test('completeUpload refuses a part that was replaced after the parts were read', async (t) => {
   const m = openStore(t);
   await m.createBucket('b');
