@@ -250,21 +250,16 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     ),
   );
   if ((meta.nullIndexRebuilt ?? 0) > 0) log.info({ nullVersions: meta.nullIndexRebuilt }, 'indexed the null versions of a store an earlier version wrote (versionId=null look-ups read one entry)');
-  const queued = new Set(meta.queuedFiles(Number.MAX_SAFE_INTEGER));
-  // Asked after the queue was read (storage/backup-hold.ts): a backup running now may need them.
   const hold = new DeletionHold(config.dataDir, log);
-  const holding = queued.size > 0 && (await hold.held());
   const cleanStop = meta.cleanStop;
   if (meta.writtenSinceCleanStop) log.info({ nullVersions: meta.nullIndexRebuilt }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
   await consumeCleanMarker(config.dataDir);
-  const swept = await files.sweepAtStart(holding ? new Set() : queued).catch((err: unknown) => {
+  // Temp files only: the data files a stop left queued for deletion are the reaper's, once the
+  // daemon serves (below), since their number has no bound a start may wait for.
+  const swept = await files.sweepAtStart().catch((err: unknown) => {
     throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
   if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
-  if (swept.queued > 0) log.info({ files: swept.queued }, 'start-up sweep deleted the data files queued for deletion');
-  // Every queued file is gone now (removed here or before): the queue need not hold them. Held
-  // ones stay queued for the reaper.
-  if (queued.size > 0 && !holding) await meta.dequeueFiles([...queued]);
   for (const { bucket, error } of unreadableBucketPolicies(meta.listBuckets())) {
     log.error({ bucket, error }, 'the bucket policy stored for this bucket is not valid for this version: every request it judges is refused (MalformedPolicy) until the root user replaces or deletes it (put-bucket-policy / delete-bucket-policy)');
   }
@@ -304,8 +299,6 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 
   const pool = new CryptoPool({ workers: config.cryptoWorkers });
   const reaper = new Reaper(meta, files, log, hold);
-  await reaper.kick(0);
-  reaper.start();
   const uploadExpiry = new UploadExpiry(meta, log, config.staleUploadsExpiryMs, config.staleUploadsIntervalMs);
   // Uploads abandoned while the daemon was down are aborted at start-up too, once it serves (below).
   uploadExpiry.start();
@@ -439,6 +432,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   };
 
   let port: number;
+  // Every file queued by now was released before this process served: no read of it can be in flight.
+  const servingFrom = Date.now();
   try {
     port = await server.listen();
   } catch (err) {
@@ -456,6 +451,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
   // In the background: its cost grows with the uploads to abort (meta/upload-expiry.ts).
   void uploadExpiry.sweep();
+  // The deletion queue a stop left, at once and without a grace period, batch after batch while
+  // the daemon serves (files released since keep theirs); then the reaper's timer. A backup that
+  // holds deletions keeps them queued until it ends (storage/backup-hold.ts).
+  void reaper.kick(0, servingFrom).then((n) => {
+    if (n > 0) log.info({ files: n }, 'start-up sweep deleted the data files queued for deletion');
+  });
+  reaper.start();
   // The built-in KMS's key against a stored object's data key (KES keys live in KES: not probed).
   if (kms?.kind === 'static') {
     void checkStoredKey(opsEnv, meta).then(

@@ -261,19 +261,18 @@ export class FileStore {
   }
 
   /**
-   * Start-up sweep, before the daemon serves: temp files are crash leftovers, and the files the
+   * Start-up sweep, before the daemon serves: temp files are crash leftovers. The files the
    * deletion queue holds (overwritten or deleted objects whose grace period had not run out at the
-   * last stop) go by name. Data files no record references are looked for afterwards, while the
-   * daemon serves (sweepOrphans, run by storage/orphan-scan.ts).
+   * last stop) are the reaper's, and data files no record references are looked for (sweepOrphans,
+   * run by storage/orphan-scan.ts), both while the daemon serves.
    */
-  async sweepAtStart(queued: ReadonlySet<string> = new Set()): Promise<{ temp: number; queued: number }> {
+  async sweepAtStart(): Promise<{ temp: number }> {
     let temp = 0;
     for (const name of await fsp.readdir(this.tmpDir)) {
       await fsp.rm(join(this.tmpDir, name), { force: true, recursive: true });
       temp++;
     }
-    for (const id of queued) await this.remove(id);
-    return { temp, queued: queued.size };
+    return { temp };
   }
 
   /** Ids of the files created since trackNewFiles(): never crash leftovers, whatever a snapshot says. */

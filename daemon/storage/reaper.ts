@@ -1,9 +1,11 @@
 // Deletes data files that committed transactions queued for deletion, after a grace period
 // (a GET that looked the old record up just before the overwrite can still open its file), never
 // while a read in progress has them pinned (FileStore.pin), and none while `s3d backup` holds
-// deletions (storage/backup-hold.ts).
+// deletions (storage/backup-hold.ts). A pass goes on batch after batch while batches come full
+// (a burst of deletes, or the queue a stop left, which start-up hands it once the daemon serves).
 
 import type { Logger } from 'pino';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetaStore } from '../meta/store.js';
 import type { FileStore } from './files.js';
 
@@ -14,10 +16,12 @@ export interface HoldProbe {
 
 const GRACE_MS = 5_000;
 const INTERVAL_MS = 2_000;
+/** Queued files read, deleted and dequeued (one commit) per batch of a pass. */
+const BATCH = 1000;
 
 export class Reaper {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private running: Promise<number> | undefined;
   private stopped = false;
 
   constructor(
@@ -32,13 +36,18 @@ export class Reaper {
     this.timer.unref();
   }
 
-  /** Runs one pass now unless one is running. Never rejects: a failed pass is retried by the next. */
-  kick(graceMs = GRACE_MS): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.running ??= this.pass(graceMs)
+  /**
+   * Runs one pass now unless one is running; resolves to the files it deleted. Never rejects: a
+   * failed pass is retried by the next. `asOf`: the files queued by then are due (with `graceMs`
+   * 0, the queue a stop left: files released since keep their grace).
+   */
+  kick(graceMs = GRACE_MS, asOf?: number): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
+    this.running ??= this.pass(graceMs, asOf)
       .catch((err: unknown) => {
         // A full disk can fail the commit that dequeues the deleted files: they stay queued.
         this.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not update the deletion queue; retrying');
+        return 0;
       })
       .finally(() => {
         this.running = undefined;
@@ -46,23 +55,33 @@ export class Reaper {
     return this.running;
   }
 
-  private async pass(graceMs: number): Promise<void> {
-    // A file a read in progress still needs waits for the next pass after the read.
-    const due = this.meta.dueFiles(graceMs).filter((id) => !this.files.pinned(id));
-    if (due.length === 0) return;
-    // Asked after the list was read, never before: a backup that takes the hold after this
-    // answer snapshots the store after every release on the list (backup-hold.ts).
-    if (this.hold !== undefined && (await this.hold.held())) return;
-    const removed: string[] = [];
-    for (const id of due) {
-      // Asked again at each file: a read may pin one after the list was read (its record looked
-      // up before the release, then slowed past the grace period, say by a KMS unwrap), and the
-      // backup probe and the removals before it take time. Such a file waits for a later pass.
-      if (this.files.pinned(id)) continue;
-      await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
-      removed.push(id);
+  private async pass(graceMs: number, asOf: number | undefined): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const listed = this.meta.dueFiles(graceMs, asOf ?? Date.now(), BATCH);
+      // A file a read in progress still needs waits for the next pass after the read.
+      const due = listed.filter((id) => !this.files.pinned(id));
+      if (due.length === 0) return deleted;
+      // Asked after the list was read, never before: a backup that takes the hold after this
+      // answer snapshots the store after every release on the list (backup-hold.ts).
+      if (this.hold !== undefined && (await this.hold.held())) return deleted;
+      const removed: string[] = [];
+      for (const id of due) {
+        // Asked again at each file: a read may pin one after the list was read (its record looked
+        // up before the release, then slowed past the grace period, say by a KMS unwrap), and the
+        // backup probe and the removals before it take time. Such a file waits for a later pass.
+        if (this.files.pinned(id)) continue;
+        await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
+        removed.push(id);
+      }
+      await this.meta.dequeueFiles(removed);
+      deleted += removed.length;
+      // A full batch: more may be due. The next follows at once (a stop ends the pass here),
+      // after a turn of the event loop for requests: one batch per tick of the timer deleted 500
+      // files a second, fewer than deletes can release.
+      if (listed.length < BATCH || removed.length === 0 || this.stopped) return deleted;
+      await nextTurn();
     }
-    await this.meta.dequeueFiles(removed);
   }
 
   async stop(): Promise<void> {

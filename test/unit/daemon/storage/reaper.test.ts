@@ -56,3 +56,27 @@ t.test('a file pinned after the pass read its list is neither deleted nor dequeu
   t.same(meta.queuedFiles(), [], 'and dequeues it');
   await reaper.stop();
 });
+
+t.test('a pass goes on while batches come full; asOf spares the files released after it', async (t) => {
+  // 2,500 released files: one pass used to delete 1,000 and leave the rest to later ticks of its
+  // 2 s timer (500 files a second, fewer than deletes release).
+  const N = 2500;
+  await meta.createBucket('many');
+  const released: string[] = [];
+  for (let i = 0; i < N; i++) released.push(await dataFile());
+  await Promise.all(released.map((f, i) => meta.putObject('many', `k${i}`, rec(f))));
+  await Promise.all(released.map((_, i) => meta.deleteObject('many', `k${i}`)));
+  const asOf = Date.now();
+  // Released after `asOf`: within its grace, it stays.
+  const late = await dataFile();
+  await meta.putObject('many', 'late', rec(late));
+  await new Promise((r) => setTimeout(r, 5));
+  await meta.deleteObject('many', 'late');
+  const reaper = new Reaper(meta, files, pino({ level: 'silent' }));
+  t.equal(await reaper.kick(0, asOf), N, 'one pass deletes every file released by then');
+  t.same(meta.queuedFiles(), [late], 'the file released after it stays queued');
+  t.ok(existsSync(files.pathOf(late)), 'and on disk');
+  t.notOk(released.some((f) => existsSync(files.pathOf(f))), 'the others are gone');
+  t.equal(await reaper.kick(0), 1, 'a pass without asOf takes it');
+  await reaper.stop();
+});
