@@ -1,5 +1,6 @@
 // The only LMDB opener: buckets, object records, multipart uploads and parts, and the
-// deletion queue. Writes are async transactions that lmdb-js batches into shared commits;
+// deletion queue. Writes are async transactions that lmdb-js batches into shared commits, each a
+// child transaction of the commit (one that throws is rolled back alone);
 // a write's promise resolves only once its commit is flushed to disk.
 // Key layout: keys.ts; listing pages: listing.ts; the multipart tables: upload-tables.ts; its
 // errors: commit-errors.ts; the start-up scan's snapshot: reference-snapshot.ts.
@@ -154,7 +155,10 @@ export class MetaStore {
     let out!: T;
     let failure: unknown;
     let undoEvents: (() => void) | undefined;
-    const p = this.root.transaction(() => {
+    // A child transaction, not transaction(): lmdb-js runs the callbacks queued together in one
+    // LMDB transaction, and one that threw after it wrote left its writes in the shared commit
+    // (a DeleteObjects whose in-transaction hook failed deleted its keys yet answered an error).
+    const p = this.root.childTransaction(() => {
       this.notifications.begin();
       try {
         out = fn();

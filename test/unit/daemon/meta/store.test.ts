@@ -38,6 +38,7 @@ async function code(p: Promise<unknown>): Promise<string> {
     return 'ok';
   } catch (err) {
     if (err instanceof MetaConflict) return err.code;
+    if (err instanceof Error && err.message === 'hook failed') return err.message;
     throw err;
   }
 }
@@ -499,4 +500,28 @@ t.test('stats().entries counts records, each once: a multipart upload is one (it
   t.equal(m.stats().entries, 3, 'and the upload');
   await m.putPart('u1', part(1));
   t.equal(m.stats().entries, 4, 'and its part');
+});
+
+t.test('a mutation that throws after it wrote leaves nothing of it, alone or batched with others into one commit', async (t) => {
+  // lmdb-js runs the transactions queued together in one LMDB transaction; a callback that threw
+  // after its writes left them in the shared commit. Each runs as a child transaction now.
+  const m = openStore(t);
+  await m.createBucket('b');
+  const fx = fid();
+  await m.putObject('b', 'x', fileObj(fx));
+  await m.putObject('b', 'y', obj());
+  const boom = (): never => {
+    throw new Error('hook failed');
+  };
+  // DeleteObjects' in-transaction hook runs after its deletes are written.
+  t.equal(await code(m.deleteObjects('b', [{ key: 'x' }], boom)), 'hook failed', 'alone: the hook\u2019s error');
+  t.ok(m.getObject('b', 'x'), 'alone: the object is still there');
+  t.same(m.queuedFiles(), [], 'and its file not queued for deletion');
+  // Batched: queued in one turn, so lmdb-js runs them in one transaction.
+  const [failed, ok, put] = await Promise.all([code(m.deleteObjects('b', [{ key: 'x' }], boom)), code(m.deleteObjects('b', [{ key: 'y' }])), code(m.putObject('b', 'z', obj()))]);
+  t.same([failed, ok, put], ['hook failed', 'ok', 'ok']);
+  t.ok(m.getObject('b', 'x'), 'batched: the failed delete left the object');
+  t.same(m.queuedFiles(), [], 'and queued nothing');
+  t.equal(m.getObject('b', 'y'), undefined, 'the others in its commit took effect');
+  t.ok(m.getObject('b', 'z'));
 });
