@@ -3,9 +3,16 @@
 // that stopped midway) crashes the process inside lmdb-js with SIGSEGV or SIGBUS, no message, and
 // under systemd a restart loop. The daemon, `s3d verify` and `s3d backup` ask here first and
 // refuse such a file by name. Only what LMDB itself would trip over is looked at (the meta
-// pages' magic, the page size, the last page they name); a file in a layout this does not know
-// is left to LMDB. Read-only; safe on a store a daemon is writing (meta pages keep their magic
-// and page size, and the file never ends before the last page a committed meta page names).
+// pages' magic, the page size, the root pages of its trees); a file in a layout this does not
+// know is left to LMDB. Read-only; safe on a store a daemon is writing (meta pages keep their
+// magic and page size, and a committed meta page names no tree page past the file's end).
+//
+// A file may end before the last page its meta page names: LMDB writes only the pages a commit
+// keeps, and pages a transaction took at the end and freed again (a batch that wrote records and
+// deleted them) are counted in that last page but never written. LMDB opens such a store and never
+// reads those pages: the length alone does not say a store was cut short (refusing it kept a
+// healthy store from starting after a clean stop). A cut copy loses pages its trees still use:
+// their roots, which LMDB reads first, are looked for within the file.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
@@ -19,6 +26,19 @@ const PSIZE_AT = META_AT + 24;
 const LAST_PG_AT = META_AT + 120;
 const TXNID_AT = META_AT + 128;
 const META_BYTES = TXNID_AT + 8;
+/** An MDB_db (48 bytes): its md_root at 40. The meta holds the free DB's, then the main DB's. */
+const DB_ROOT_AT = 40;
+const FREE_ROOT_AT = PSIZE_AT + DB_ROOT_AT;
+const MAIN_ROOT_AT = PSIZE_AT + 48 + DB_ROOT_AT;
+/** The root of an empty tree. */
+const NO_PAGE = 0xffffffffffffffffn;
+/** Page flags (at 18 in the page header), node flags and the header's size (nodes are placed after it). */
+const P_BRANCH = 0x01;
+const P_LEAF = 0x02;
+const F_SUBDATA = 0x02;
+const PAGE_HEADER = 24;
+/** The main DB holds the named databases' records (a dozen): a walk of more pages is no store of s3d's. */
+const MAX_MAIN_PAGES = 64;
 
 function readAt(fd: number, at: number, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -52,9 +72,48 @@ export function storeFileDamage(path: string): string | undefined {
     // LMDB opens the meta page of the later transaction: every page it names must be in the file.
     const meta = second.readBigUInt64LE(TXNID_AT) > first.readBigUInt64LE(TXNID_AT) ? second : first;
     const pages = meta.readBigUInt64LE(LAST_PG_AT) + 1n;
-    if (pages * BigInt(psize) > BigInt(size)) return `${path} is cut short (${size} bytes; its last transaction wrote ${pages} pages of ${psize} bytes)`;
+    if (pages * BigInt(psize) <= BigInt(size)) return undefined;
+    // Shorter than the last page named: healthy when every tree's root is within the file.
+    const inFile = BigInt(Math.floor(size / psize));
+    const past = treeRoots(fd, psize, meta, inFile).find((root) => root >= inFile);
+    if (past !== undefined) return `${path} is cut short (${size} bytes; its last transaction wrote ${pages} pages of ${psize} bytes, and a tree's root is page ${past})`;
     return undefined;
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The root pages of the store's trees: the free DB's, the main DB's and those of the named
+ * databases the main DB records (read from its pages; a main-DB page past the file's end, at
+ * `inFile` or later, is returned as such and not read).
+ */
+function treeRoots(fd: number, psize: number, meta: Buffer, inFile: bigint): bigint[] {
+  const roots = [meta.readBigUInt64LE(FREE_ROOT_AT), meta.readBigUInt64LE(MAIN_ROOT_AT)].filter((r) => r !== NO_PAGE);
+  const main = meta.readBigUInt64LE(MAIN_ROOT_AT);
+  const todo = main === NO_PAGE ? [] : [main];
+  for (let read = 0; todo.length > 0 && read < MAX_MAIN_PAGES; read++) {
+    const pgno = todo.pop()!;
+    if (pgno >= inFile) {
+      roots.push(pgno);
+      continue;
+    }
+    const page = readAt(fd, Number(pgno) * psize, psize);
+    const flags = page.readUInt16LE(18);
+    const keys = page.readUInt16LE(20) >> 1;
+    for (let i = 0; i < keys; i++) {
+      const node = PAGE_HEADER + page.readUInt16LE(PAGE_HEADER + 2 * i);
+      if (node + 8 > page.length) break;
+      const lo = page.readUInt16LE(node);
+      const hi = page.readUInt16LE(node + 2);
+      const nodeFlags = page.readUInt16LE(node + 4);
+      const ksize = page.readUInt16LE(node + 6);
+      if (flags & P_BRANCH) todo.push(BigInt(lo) | (BigInt(hi) << 16n) | (BigInt(nodeFlags) << 32n));
+      else if (flags & P_LEAF && nodeFlags & F_SUBDATA && node + 8 + ksize + 48 <= page.length) {
+        const root = page.readBigUInt64LE(node + 8 + ksize + DB_ROOT_AT);
+        if (root !== NO_PAGE) roots.push(root);
+      }
+    }
+  }
+  return roots;
 }
