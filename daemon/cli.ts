@@ -5,8 +5,8 @@
 import { holdEarlyHup, releaseEarlyHup } from './early-signals.js';
 import { execFile } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, statSync } from 'node:fs';
-import { destination, pino, type Logger } from 'pino';
-import { LOG_SERIALIZERS } from './log.js';
+import type { Logger } from 'pino';
+import { LOG_SERIALIZERS, stdoutLogger } from './log.js';
 import { Metrics } from './admin/metrics.js';
 import { DataGate, PARKED_PER_PLACE } from './ops/data-gate.js';
 import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
@@ -575,9 +575,8 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   // No redaction pass per line: no code path logs headers, keys or secrets (tests check the log).
-  // Asynchronous stdout: lines written while a write is in flight go out together in the next one
-  // (one syscall per line cost ~8 % of the main thread at 1 MiB GETs); flushed at exit.
-  const log = pino({ level: config.logLevel, base: { svc: 's3d' }, serializers: LOG_SERIALIZERS }, destination({ dest: 1, sync: false }));
+  // Asynchronous stdout with a bound on what it holds (log.ts).
+  const log = stdoutLogger({ level: config.logLevel, base: { svc: 's3d' }, serializers: LOG_SERIALIZERS });
   for (const w of config.warnings) log.warn(w);
   let daemon: Daemon;
   try {

@@ -1,5 +1,6 @@
-// What s3d's log lines (the daemon's and s3d verify's) do with the values they carry.
-import { stdSerializers } from 'pino';
+// What s3d's log lines (the daemon's and s3d verify's) do with the values they carry, and where
+// the daemon's go.
+import { destination, pino, stdSerializers, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * `err` in a log line: an Error with its type and stack (pino's serializer); the plain
@@ -7,3 +8,38 @@ import { stdSerializers } from 'pino';
  * `"type":"Object","stack":""` to them).
  */
 export const LOG_SERIALIZERS = { err: (e: unknown): unknown => (e instanceof Error ? stdSerializers.err(e) : e) };
+
+/**
+ * The most bytes of log lines held while stdout takes none (journald stalled, a container
+ * runtime's log pipe full, `s3d | less` paused). Without a bound pino's asynchronous destination
+ * (sonic-boom) kept every line in memory for as long as the stall lasted; past it, lines are
+ * dropped and counted, as journald itself drops lines past its rate limit.
+ */
+export const LOG_BUFFER_MAX = 16 * 1024 * 1024;
+
+/**
+ * The daemon's logger: JSON lines on stdout, written asynchronously (lines written while a write
+ * is in flight go out together in the next one: one syscall per line cost ~8 % of the main thread
+ * at 1 MiB GETs) and flushed at exit (pino registers a synchronous flush on `exit`). Lines dropped
+ * at LOG_BUFFER_MAX are reported in a warning once stdout takes lines again.
+ */
+export function stdoutLogger(options: LoggerOptions): Logger {
+  const dest = destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX });
+  const log = pino(options, dest);
+  let dropped = 0;
+  let reporting = false;
+  dest.on('drop', () => void dropped++);
+  // 'write' is emitted before the written bytes leave sonic-boom's count: the report waits a turn,
+  // when there is room for it. Should it be dropped too, it counts itself and the next write reports again.
+  dest.on('write', () => {
+    if (dropped === 0 || reporting) return;
+    reporting = true;
+    setImmediate(() => {
+      reporting = false;
+      const n = dropped;
+      dropped = 0;
+      log.warn({ dropped: n, bufferBytes: LOG_BUFFER_MAX }, 'log lines dropped: stdout did not take them');
+    });
+  });
+  return log;
+}
