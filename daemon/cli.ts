@@ -297,7 +297,17 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   };
   reportKesCertificate();
 
-  const pool = new CryptoPool({ workers: config.cryptoWorkers });
+  // A thread that cannot start (out of descriptors or memory) fails the requests that needed it;
+  // the warning repeats at most once a minute.
+  let workerErrorLoggedAt = -Infinity;
+  const pool = new CryptoPool({
+    workers: config.cryptoWorkers,
+    onWorkerError: (err, kind) => {
+      if (performance.now() - workerErrorLoggedAt < 60_000) return;
+      workerErrorLoggedAt = performance.now();
+      log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code }, pool: kind }, 'a crypto worker thread failed to start (out of file descriptors or memory?): requests that needed it failed; this warning repeats at most once a minute');
+    },
+  });
   const reaper = new Reaper(meta, files, log, hold);
   const uploadExpiry = new UploadExpiry(meta, log, config.staleUploadsExpiryMs, config.staleUploadsIntervalMs);
   // Uploads abandoned while the daemon was down are aborted at start-up too, once it serves (below).

@@ -97,6 +97,8 @@ class SlotMd5 implements Md5Hasher {
     this.#finished = true;
     const lane = this.#lane;
     const digest = lane.finish();
+    // Thrown below only when no update failed first: it must not be an unhandled rejection then.
+    digest.catch(() => undefined);
     await Promise.allSettled(this.#pending);
     if (this.#failure !== undefined) throw this.#failure;
     return (await digest)!;

@@ -16,6 +16,12 @@ export interface CryptoPoolOptions {
   loadWaitMs?: number;
   /** The span `utilization` looks back over (default a minute). */
   utilizationWindowMs?: number;
+  /**
+   * Told when a worker thread fails with no task to fail in its place (one that could not start:
+   * EMFILE or ENOMEM when the process is out of descriptors or memory). Piscina emits these as
+   * 'error' events, which would end the process if no one listened.
+   */
+  onWorkerError?: (err: Error, pool: 'crypto' | 'md5-lane') => void;
 }
 
 export interface CryptoPoolStats {
@@ -157,6 +163,8 @@ interface HashLane {
   piscina: Piscina<CryptoTask, CryptoResult>;
   loads: LoadWatch;
   streams: number;
+  /** Its thread failed: it takes no new stream, and its streams' tasks fail (see #retire). */
+  retired: boolean;
 }
 
 export class CryptoPool {
@@ -175,6 +183,7 @@ export class CryptoPool {
   readonly #loaded: Promise<void>;
   readonly #loadWaitMs: number;
   readonly #busy: BusyTime;
+  readonly #onWorkerError: (err: Error, pool: 'crypto' | 'md5-lane') => void;
 
   constructor(opts: CryptoPoolOptions = {}) {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
@@ -182,6 +191,7 @@ export class CryptoPool {
     this.#filename = opts.filename ?? defaultWorkerFile();
     this.#loadWaitMs = opts.loadWaitMs ?? LOAD_WAIT_MS;
     this.#busy = new BusyTime(this.workers, opts.utilizationWindowMs ?? 60_000);
+    this.#onWorkerError = opts.onWorkerError ?? (() => undefined);
     this.arena = new SlotArena();
     this.#piscina = new Piscina<CryptoTask, CryptoResult>({
       filename: this.#filename,
@@ -193,6 +203,9 @@ export class CryptoPool {
       // the worker does not idle for a round trip through the main thread (measured: ~35 % idle).
       concurrentTasksPerWorker: 2,
     });
+    // A replacement for a worker that died, failing to start. Its tasks (none are lost: queued
+    // ones wait for the workers left, or for the next run() to start one) are Piscina's to fail.
+    this.#piscina.on('error', (err: Error) => this.#onWorkerError(err, 'crypto'));
     this.#loads = new LoadWatch(this.#piscina);
     this.#loaded = this.#loads.all(this.workers);
   }
@@ -240,13 +253,33 @@ export class CryptoPool {
         maxThreads: 1,
         idleTimeout: IDLE_TIMEOUT_MS,
       });
-      lane = { piscina, loads: new LoadWatch(piscina), streams: 0 };
+      const made: HashLane = { piscina, loads: new LoadWatch(piscina), streams: 0, retired: false };
+      piscina.on('error', (err: Error) => this.#retire(made, err));
+      lane = made;
       this.#lanes.push(lane);
     }
     lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
     lane.streams++;
     const chosen = lane;
-    return new Md5Lane(this.#nextStream++, (task) => this.#track(chosen.piscina.run(task)), () => chosen.streams--);
+    const run = (task: Md5UpdateTask | Md5FinishTask): Promise<CryptoResult> =>
+      chosen.retired ? Promise.reject(new Error('MD5 lane thread failed')) : this.#track(chosen.piscina.run(task));
+    return new Md5Lane(this.#nextStream++, run, () => chosen.streams--);
+  }
+
+  /**
+   * A lane whose thread failed with no task running (it could not start: out of descriptors or
+   * memory). Piscina starts no other thread for it, so its queued tasks would wait forever, and
+   * its stream (each waits for its last task before the next) with them: the lane is dropped, its
+   * queued tasks fail (the uploads hashing through it are answered with an error) and a later
+   * stream starts a new lane.
+   */
+  #retire(lane: HashLane, err: Error): void {
+    this.#onWorkerError(err, 'md5-lane');
+    if (lane.retired) return;
+    lane.retired = true;
+    const at = this.#lanes.indexOf(lane);
+    if (at >= 0) this.#lanes.splice(at, 1);
+    void lane.piscina.destroy();
   }
 
   stats(): CryptoPoolStats {
