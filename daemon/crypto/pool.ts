@@ -279,7 +279,7 @@ export class CryptoPool {
     lane.retired = true;
     const at = this.#lanes.indexOf(lane);
     if (at >= 0) this.#lanes.splice(at, 1);
-    void lane.piscina.destroy();
+    lane.piscina.destroy().catch(() => undefined);
   }
 
   stats(): CryptoPoolStats {
