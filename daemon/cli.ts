@@ -297,15 +297,16 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   };
   reportKesCertificate();
 
-  // A thread that cannot start (out of descriptors or memory) fails the requests that needed it;
-  // the warning repeats at most once a minute.
+  // Not fatal: the uploads and reads that needed the worker fail (500), the daemon serves on. A
+  // thread that cannot start (out of descriptors: every upload may meet it) is logged at most
+  // once a minute.
   let workerErrorLoggedAt = -Infinity;
   const pool = new CryptoPool({
     workers: config.cryptoWorkers,
-    onWorkerError: (err, kind) => {
+    onWorkerError: (err, which) => {
       if (performance.now() - workerErrorLoggedAt < 60_000) return;
       workerErrorLoggedAt = performance.now();
-      log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code }, pool: kind }, 'a crypto worker thread failed to start (out of file descriptors or memory?): requests that needed it failed; this warning repeats at most once a minute');
+      log.error({ err, pool: which }, which === 'md5' ? 'crypto worker failed outside a task (its module did not load, or out of file descriptors or memory): its MD5 lane is retired, the next upload starts a new one; this line repeats at most once a minute' : 'crypto worker failed outside a task (its module did not load, or out of file descriptors or memory): Piscina starts another; this line repeats at most once a minute');
     },
   });
   const reaper = new Reaper(meta, files, log, hold);

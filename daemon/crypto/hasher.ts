@@ -97,7 +97,7 @@ class SlotMd5 implements Md5Hasher {
     this.#finished = true;
     const lane = this.#lane;
     const digest = lane.finish();
-    // Thrown below only when no update failed first: it must not be an unhandled rejection then.
+    // Not awaited when an update failed (that failure is thrown instead): not unhandled then.
     digest.catch(() => undefined);
     await Promise.allSettled(this.#pending);
     if (this.#failure !== undefined) throw this.#failure;

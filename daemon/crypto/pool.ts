@@ -17,11 +17,11 @@ export interface CryptoPoolOptions {
   /** The span `utilization` looks back over (default a minute). */
   utilizationWindowMs?: number;
   /**
-   * Told when a worker thread fails with no task to fail in its place (one that could not start:
-   * EMFILE or ENOMEM when the process is out of descriptors or memory). Piscina emits these as
-   * 'error' events, which would end the process if no one listened.
+   * A worker failed outside a task (its module would not load, it threw between tasks): Piscina's
+   * 'error' event, told here instead of ending the process. `pool` says which: the seal/open
+   * workers, or an MD5 lane (which is retired: see CryptoPool.md5Lane).
    */
-  onWorkerError?: (err: Error, pool: 'crypto' | 'md5-lane') => void;
+  onWorkerError?: (err: unknown, pool: 'crypto' | 'md5') => void;
 }
 
 export interface CryptoPoolStats {
@@ -163,8 +163,8 @@ interface HashLane {
   piscina: Piscina<CryptoTask, CryptoResult>;
   loads: LoadWatch;
   streams: number;
-  /** Its thread failed: it takes no new stream, and its streams' tasks fail (see #retire). */
-  retired: boolean;
+  /** Why the lane was retired: its streams' tasks are refused with it. */
+  failed?: unknown;
 }
 
 export class CryptoPool {
@@ -183,7 +183,9 @@ export class CryptoPool {
   readonly #loaded: Promise<void>;
   readonly #loadWaitMs: number;
   readonly #busy: BusyTime;
-  readonly #onWorkerError: (err: Error, pool: 'crypto' | 'md5-lane') => void;
+  readonly #onWorkerError: (err: unknown, pool: 'crypto' | 'md5') => void;
+  /** The ends of retired lanes' threads, awaited by close(). */
+  readonly #retired: Promise<void>[] = [];
 
   constructor(opts: CryptoPoolOptions = {}) {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
@@ -203,9 +205,10 @@ export class CryptoPool {
       // the worker does not idle for a round trip through the main thread (measured: ~35 % idle).
       concurrentTasksPerWorker: 2,
     });
-    // A replacement for a worker that died, failing to start. Its tasks (none are lost: queued
-    // ones wait for the workers left, or for the next run() to start one) are Piscina's to fail.
-    this.#piscina.on('error', (err: Error) => this.#onWorkerError(err, 'crypto'));
+    // Piscina emits 'error' on the pool for a worker that fails outside a task (a replacement
+    // whose module no longer loads): an EventEmitter 'error' without a listener ends the process.
+    // Piscina replaces the worker itself; tasks it could not run have failed to their callers.
+    this.#piscina.on('error', (err: unknown) => this.#onWorkerError(err, 'crypto'));
     this.#loads = new LoadWatch(this.#piscina);
     this.#loaded = this.#loads.all(this.workers);
   }
@@ -253,33 +256,32 @@ export class CryptoPool {
         maxThreads: 1,
         idleTimeout: IDLE_TIMEOUT_MS,
       });
-      const made: HashLane = { piscina, loads: new LoadWatch(piscina), streams: 0, retired: false };
-      piscina.on('error', (err: Error) => this.#retire(made, err));
+      const made: HashLane = { piscina, loads: new LoadWatch(piscina), streams: 0 };
+      piscina.on('error', (err: unknown) => this.#retireLane(made, err));
       lane = made;
       this.#lanes.push(lane);
     }
     lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
     lane.streams++;
     const chosen = lane;
-    const run = (task: Md5UpdateTask | Md5FinishTask): Promise<CryptoResult> =>
-      chosen.retired ? Promise.reject(new Error('MD5 lane thread failed')) : this.#track(chosen.piscina.run(task));
+    const run = (task: Md5UpdateTask | Md5FinishTask): Promise<CryptoResult> => (chosen.failed !== undefined ? Promise.reject(chosen.failed) : this.#track(chosen.piscina.run(task)));
     return new Md5Lane(this.#nextStream++, run, () => chosen.streams--);
   }
 
   /**
-   * A lane whose thread failed with no task running (it could not start: out of descriptors or
-   * memory). Piscina starts no other thread for it, so its queued tasks would wait forever, and
-   * its stream (each waits for its last task before the next) with them: the lane is dropped, its
-   * queued tasks fail (the uploads hashing through it are answered with an error) and a later
-   * stream starts a new lane.
+   * A lane's worker failed outside a task (it died, or its module did not load when the lane was
+   * started on demand, long after start-up: an installation changed under the daemon). Its MD5
+   * states are gone, and a replacement worker would hash a stream's next bytes from scratch (a
+   * wrong ETag) or, failing to load, leave its tasks queued for ever. The lane is retired: its
+   * streams fail, its queued tasks are refused, and new streams start a lane of their own.
    */
-  #retire(lane: HashLane, err: Error): void {
-    this.#onWorkerError(err, 'md5-lane');
-    if (lane.retired) return;
-    lane.retired = true;
+  #retireLane(lane: HashLane, err: unknown): void {
+    this.#onWorkerError(err, 'md5');
+    if (lane.failed !== undefined) return;
+    lane.failed = err ?? new Error('MD5 lane worker failed');
     const at = this.#lanes.indexOf(lane);
-    if (at >= 0) this.#lanes.splice(at, 1);
-    lane.piscina.destroy().catch(() => undefined);
+    if (at !== -1) this.#lanes.splice(at, 1);
+    this.#retired.push(lane.piscina.destroy().catch(() => undefined));
   }
 
   stats(): CryptoPoolStats {
@@ -306,7 +308,7 @@ export class CryptoPool {
     while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     const deadline = performance.now() + this.#loadWaitMs;
     await Promise.all([this.#loads.settled(deadline), ...this.#lanes.map((l) => l.loads.settled(deadline))]);
-    await Promise.all([this.#piscina.close(), ...this.#lanes.map((l) => l.piscina.close())]);
+    await Promise.all([this.#piscina.close(), ...this.#lanes.map((l) => l.piscina.close()), ...this.#retired]);
   }
 }
 
@@ -334,6 +336,9 @@ export class Md5Lane {
     const task: Md5UpdateTask = { op: 'md5-update', stream: this.#stream, buf, offset, length };
     // A failed update poisons the rest: later updates reject too, finish() rethrows.
     const run = this.#tail.then(() => this.#run(task));
+    // The chain's failure is the caller's (the promise returned) and finish()'s: not unhandled
+    // while no later update or finish has chained onto it yet.
+    run.catch(() => undefined);
     this.#tail = run;
     return run.then(() => undefined);
   }

@@ -213,6 +213,9 @@ class StreamSealer implements Sealer {
       } else {
         this.#lane ??= this.#pool!.md5Lane();
         batch.readers = this.#lane.update(slot.sab, slot.input.byteOffset, length);
+        // It may fail while its batch still waits in the queue (a lane retired: pool.ts): the
+        // failure surfaces when the pump reaches the batch (or discardBatches), not as unhandled.
+        batch.readers.catch(() => undefined);
       }
     }
     if (inline) {

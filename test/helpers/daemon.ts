@@ -40,6 +40,8 @@ export interface DaemonOptions {
   group?: boolean;
   /** Called with each stdout line before the daemon listens (e.g. to signal it during start-up). */
   onStartLine?: (line: string, proc: ChildProcess) => void;
+  /** The daemon's entry point (default MAIN): a copy of the build, to change its files under it. */
+  main?: string;
 }
 
 export interface TestDaemon {
@@ -168,7 +170,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   }
   Object.assign(env, opts.env ?? {});
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-  const args = [MAIN, 'server', dataDir];
+  const args = [opts.main ?? MAIN, 'server', dataDir];
   if (opts.dev) args.push('--dev');
   const proc = spawn(...nodeChild(args, env), { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.group === true });
   const logs: string[] = [];

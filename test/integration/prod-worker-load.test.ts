@@ -1,0 +1,59 @@
+// A crypto worker that cannot load its module while the daemon serves: the MD5 lanes (one thread
+// each) start on demand, at the first upload that needs one, so they load dist/workers/crypto.js
+// long after start-up, from whatever the installation holds then (a build or an upgrade in place
+// that removed or replaced it). Piscina reports a worker that fails outside a task with an 'error'
+// event on its pool; without a listener that event ended the daemon, every request in flight cut.
+
+import t, { type Test } from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import { GetObjectCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { cpSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, startDaemonFor } from '../helpers/daemon.js';
+import { createBucket } from '../helpers/s3.js';
+import { ssec } from '../helpers/sse.js';
+import { sleep } from '../helpers/wait.js';
+
+/** A copy of the build the test may change under the daemon (the project's own stays as it is). */
+function copyOfBuild(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-build-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const sub of ['daemon', 'workers', 'native']) cpSync(join(ROOT, 'dist', sub), join(dir, 'dist', sub), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+t.test('an MD5 lane whose worker cannot load fails its upload; the daemon serves on', async (t) => {
+  const build = copyOfBuild(t);
+  // One seal/open worker (so one MD5 lane at most); TLS for SSE-C.
+  const d = await startDaemonFor(t, { main: join(build, 'dist/daemon/main.js'), tls: true, env: { S3_CRYPTO_WORKERS: '1' } });
+  const s3 = d.s3();
+  const Bucket = await createBucket(s3, 'worker-load');
+  const Body = Buffer.alloc(1024 * 1024, 7);
+  // Sealed on the seal/open worker, which has loaded by the end of it (an SSE-C ETag is no MD5:
+  // no lane yet). Only the lane's worker then meets the missing module.
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'sealed', Body, ...ssec(randomBytes(32)) }));
+  const entry = join(build, 'dist/workers/crypto.js');
+  renameSync(entry, `${entry}.away`);
+  // 1 MiB, unencrypted: stored in a file, its MD5 ETag computed on a hashing lane, started now.
+  const failed = await s3.send(new PutObjectCommand({ Bucket, Key: 'big', Body })).then(
+    () => undefined,
+    (err: { $metadata?: { httpStatusCode?: number }; name?: string }) => err,
+  );
+  t.equal(failed?.$metadata?.httpStatusCode, 500, 'the upload whose ETag could not be computed failed (500)');
+  // Piscina emits its 'error' event after the task's rejection: give it the time to.
+  await sleep(500);
+  t.equal(d.proc.exitCode, null, 'the daemon is still running');
+  t.equal(d.proc.signalCode, null, 'not ended by a signal');
+  await s3.send(new HeadBucketCommand({ Bucket }));
+  const failures = d.jsonLogs().filter((l) => l.level === 50 && String(l.msg).includes('crypto worker failed'));
+  t.ok(failures.length > 0 && failures.every((l) => l.pool === 'md5'), 'the lane\'s failure is logged at error level');
+  // The module back, the next upload starts a new lane and is stored as usual.
+  renameSync(`${entry}.away`, entry);
+  const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'big', Body }));
+  t.equal(put.ETag, `"${createHash('md5').update(Body).digest('hex')}"`, 'stored with its MD5 ETag once the worker loads again');
+  const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'big' }));
+  t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(Body), 'read back whole');
+});
