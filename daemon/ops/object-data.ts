@@ -14,7 +14,7 @@ import type { DiskSpace } from '../storage/disk-space.js';
 import { storageFull } from './storage-full.js';
 import { type Slot, sharedInlineArena } from '../crypto/slot-arena.js';
 import { PARK_MS, type DataLease } from './data-gate.js';
-import { encryptedSize, openInto, planRange, sealBuffer } from '../../workers/format/index.js';
+import { DareError, encryptedSize, openInto, planRange, sealBuffer } from '../../workers/format/index.js';
 import { derivePartKey } from '../sse/object-key.js';
 
 export interface DataEnv {
@@ -337,9 +337,18 @@ interface Segment {
   key: Buffer | undefined;
 }
 
+/**
+ * Bytes [offset, offset+length) of a record's inline data. A record that holds fewer (damaged) is
+ * refused: a view past its bytes would be whatever memory follows them.
+ */
+function inlineSlice(stored: Uint8Array, offset: number, length: number): Buffer {
+  if (offset + length > stored.length) throw new Error(`inline data of ${stored.length} bytes is shorter than its record says (${offset + length})`);
+  return Buffer.from(stored.buffer, stored.byteOffset + offset, length);
+}
+
 async function* readRaw(env: DataEnv, data: DataRef, offset: number, length: number): AsyncGenerator<Buffer> {
   if ('inline' in data) {
-    if (length > 0) yield Buffer.from(data.inline.buffer, data.inline.byteOffset + offset, length);
+    if (length > 0) yield inlineSlice(data.inline, offset, length);
     return;
   }
   if (env.lend !== true) {
@@ -376,8 +385,13 @@ async function* readSegment(env: DataEnv, seg: Segment, offset: number, length: 
     }
     return;
   }
-  const source = readRaw(env, data, plan.encryptedOffset, plan.encryptedLength);
-  yield* openStream(env.pool, seg.key, { ...range, source });
+  // Only the stored bytes: a damaged record holding fewer fails in the open pipeline as Truncated.
+  const source = [data.inline.subarray(plan.encryptedOffset, plan.encryptedOffset + plan.encryptedLength)];
+  yield* openStream(env.pool, seg.key, { ...range, source: toAsync(source) });
+}
+
+async function* toAsync(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }
 
 /**
@@ -393,12 +407,15 @@ export function isInline(obj: ReadableObject): obj is ReadableObject & { data: {
 export function readInlineSync(obj: ReadableObject, objectKey: Buffer | undefined, offset: number, length: number): Buffer | undefined {
   if (!isInline(obj)) return undefined;
   const stored = obj.data.inline;
-  if (!objectKey) return Buffer.from(stored.buffer, stored.byteOffset + offset, length);
+  if (!objectKey) return inlineSlice(stored, offset, length);
   if (length === 0) return Buffer.alloc(0);
   const plan = planRange(obj.size, offset, length);
   const cipher = stored.subarray(plan.encryptedOffset, plan.encryptedOffset + plan.encryptedLength);
   const out = Buffer.allocUnsafe(cipher.length);
-  openInto(out, 0, cipher, { key: objectKey, firstSequence: plan.firstSequence, final: plan.expectFinal });
+  const opened = openInto(out, 0, cipher, { key: objectKey, firstSequence: plan.firstSequence, final: plan.expectFinal });
+  // `out` is uninitialized memory past what was opened: a record holding fewer packages than its
+  // size says (damaged) must fail, as a short data file does, not send those bytes.
+  if (opened < plan.skip + plan.length) throw new DareError('Truncated', 'DARE: the stored ciphertext is shorter than the object');
   return out.subarray(plan.skip, plan.skip + plan.length);
 }
 
