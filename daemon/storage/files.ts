@@ -545,7 +545,11 @@ export class DataWriter {
     const base = this.position;
     this.position += buf.length;
     this.unsynced += buf.length;
-    await Promise.all(this.pieces(buf, base).map(([b, at]) => this.writeAt(b, at)));
+    // Settled only once every piece is: the caller hands `buf` (a crypto slot) back when this
+    // settles, and a piece still being written would copy its next user's bytes (another
+    // object's plaintext, opened into the slot by a GET) into this file.
+    const settled = await Promise.allSettled(this.pieces(buf, base).map(([b, at]) => this.writeAt(b, at)));
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
     // Large uploads flush as they go, so the fdatasync before the acknowledgement has only the
     // tail left to write out (one 64 MiB stream: ~60 ms of disk time otherwise all at the end).
     if (this.unsynced >= BACKGROUND_SYNC_BYTES && this.backgroundSync === undefined) {
