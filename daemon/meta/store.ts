@@ -19,17 +19,13 @@ import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsF
 import { bucketRange, mayBeBucketName, objectKey, SEP, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 import { DeletionQueue } from './deletion-queue.js';
+import { count, storeStats, type StoreStats } from './store-stats.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
 export { MetaCommitError, MetaConflict } from './commit-errors.js';
 export { STORE_FORMAT, StoreFormatError } from './state.js';
 export { isLocked, type VersionedDelete } from './records.js';
-
-/** The number of records in one of the store's databases. */
-function count(db: { getStats(): unknown }): number {
-  return (db.getStats() as { entryCount: number }).entryCount;
-}
 
 export class MetaStore {
   private readonly root: RootDatabase;
@@ -805,13 +801,9 @@ export class MetaStore {
     return { objects: count(this.objects), versions: count(this.versions), uploads: count(this.multipart.uploads) };
   }
 
-  /** Approximate size of the LMDB map in use, for metrics. */
-  stats(): { pageSize: number; treeDepth: number; entries: number; mapSize: number; usedBytes: number } {
-    const s = this.root.getStats() as { pageSize: number; treeDepth: number; entryCount: number; mapSize: number; lastPageNumber: number };
-    // The root's own count is its named databases; the records are in them (the upload index
-    // holds a second entry per upload, not a record of its own: not counted).
+  /** Approximate size of the LMDB map in use, for metrics (the upload index holds a second entry per upload, not a record of its own: not counted). */
+  stats(): StoreStats {
     const { uploads, parts } = this.multipart;
-    const entries = [this.buckets, this.objects, this.versions, uploads, parts, this.gc.db].reduce((n, db) => n + count(db), 0);
-    return { pageSize: s.pageSize, treeDepth: s.treeDepth, entries, mapSize: s.mapSize, usedBytes: (s.lastPageNumber + 1) * s.pageSize };
+    return storeStats(this.root, [this.buckets, this.objects, this.versions, uploads, parts, this.gc.db]);
   }
 }
