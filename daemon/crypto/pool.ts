@@ -186,6 +186,10 @@ export class CryptoPool {
   readonly #onWorkerError: (err: unknown, pool: 'crypto' | 'md5') => void;
   /** The ends of retired lanes' threads, awaited by close(). */
   readonly #retired: Promise<void>[] = [];
+  /** A pending look for stranded tasks (see #refuseStranded). */
+  #strandedCheck: NodeJS.Immediate | undefined;
+  /** How many times stranded tasks were failed: a task's failure says why if it was one of them. */
+  #strandings = 0;
 
   constructor(opts: CryptoPoolOptions = {}) {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
@@ -208,7 +212,13 @@ export class CryptoPool {
     // Piscina emits 'error' on the pool for a worker that fails outside a task (a replacement
     // whose module no longer loads): an EventEmitter 'error' without a listener ends the process.
     // Piscina replaces the worker itself; tasks it could not run have failed to their callers.
-    this.#piscina.on('error', (err: unknown) => this.#onWorkerError(err, 'crypto'));
+    this.#piscina.on('error', (err: unknown) => {
+      this.#onWorkerError(err, 'crypto');
+      this.#refuseStranded();
+    });
+    // A worker that dies in a task: Piscina fails its tasks, and may not replace it (it stops
+    // replacing workers for good once one failed to load), which can leave the queue stranded too.
+    this.#piscina.on('workerDestroy', () => this.#refuseStranded());
     this.#loads = new LoadWatch(this.#piscina);
     this.#loaded = this.#loads.all(this.workers);
   }
@@ -227,11 +237,35 @@ export class CryptoPool {
     if (this.#closed) throw new Error('CryptoPool is closed');
     // The slot is shared, not copied; only the small fields are cloned.
     this.#busy.started();
+    const strandings = this.#strandings;
     try {
       return await this.#track(this.#piscina.run(task));
+    } catch (err) {
+      if (this.#strandings !== strandings && !this.#closed) throw new Error('no crypto worker could run the task: the workers fail as they start (see "crypto worker failed" in the log)', { cause: err });
+      throw err;
     } finally {
       this.#busy.ended();
     }
+  }
+
+  /**
+   * Fails the seal/open tasks left queued with no worker to run them. Piscina starts a worker when
+   * a task is submitted, and one to replace a worker that failed, unless that one failed as it
+   * loaded (the module gone or replaced in an upgrade in place, no descriptor or memory for a
+   * thread): a task queued behind a worker that then fails to load stays queued until another
+   * task is submitted, for ever if none is (its request hangs, close() waits for it). Such tasks
+   * fail now (a 500 for their requests); the next task submitted starts a worker again, and runs
+   * once one loads. Looked at once the failure's handling is over (the worker out of `threads`).
+   */
+  #refuseStranded(): void {
+    if (this.#strandedCheck !== undefined) return;
+    this.#strandedCheck = setImmediate(() => {
+      this.#strandedCheck = undefined;
+      if (this.#piscina.threads.length > 0 || this.#piscina.queueSize === 0) return;
+      // No worker to terminate: destroy() only fails the queued tasks; the pool serves on.
+      this.#strandings++;
+      void this.#piscina.destroy().catch(() => undefined);
+    });
   }
 
   /** Counts a submitted task until it settles, so close() can drain. */

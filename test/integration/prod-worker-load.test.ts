@@ -57,3 +57,44 @@ t.test('an MD5 lane whose worker cannot load fails its upload; the daemon serves
   const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'big' }));
   t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(Body), 'read back whole');
 });
+
+/** How a request ended: its HTTP status, or that the client gave up waiting (`hung`). */
+async function outcome(p: Promise<unknown>): Promise<number | 'hung'> {
+  return p.then(
+    () => 200,
+    (err: { $metadata?: { httpStatusCode?: number }; name?: string }) => (err.name === 'AbortError' ? 'hung' : (err.$metadata?.httpStatusCode ?? -1)),
+  );
+}
+
+// The seal/open workers (started with the daemon, which serves while they load) cannot load their
+// module: Piscina starts one replacement, which fails too, and then none until a task comes. Each
+// task then starts a worker that fails as it loads, before it took the task: the task stayed in
+// Piscina's queue (its request hung until the next one came, for ever if none did) and the
+// shutdown waited for it with no limit (systemd's SIGKILL).
+t.test('seal/open workers that cannot load their module: requests fail in bounded time, and work once the module is back', async (t) => {
+  const build = copyOfBuild(t);
+  const entry = join(build, 'dist/workers/crypto.js');
+  renameSync(entry, `${entry}.away`);
+  const d = await startDaemonFor(t, { main: join(build, 'dist/daemon/main.js'), tls: true, env: { S3_CRYPTO_WORKERS: '1', S3_SHUTDOWN_TIMEOUT: '2' } });
+  await d.waitForLog((l) => l.level === 50 && String(l.msg).includes('crypto worker failed') && l.pool === 'crypto', 20_000);
+  const s3 = d.s3();
+  const Bucket = await createBucket(s3, 'worker-load');
+  const Body = Buffer.alloc(1024 * 1024, 7);
+  const key = randomBytes(32);
+  // SSE-C: sealed on the seal/open workers. The client would retry a 500: it gets 15 s in all.
+  for (const Key of ['first', 'second']) {
+    const status = await outcome(s3.send(new PutObjectCommand({ Bucket, Key, Body, ...ssec(key) }), { abortSignal: AbortSignal.timeout(15_000) }));
+    t.equal(status, 500, `an upload while no worker can load fails with 500, not hangs (${Key})`);
+  }
+  const why = d.jsonLogs().find((l) => l.level === 50 && String(l.msg).startsWith('internal error'));
+  t.match((why?.err as { message?: string } | undefined)?.message, /no crypto worker could run the task/, 'the failed request is logged at error level, saying why');
+  t.equal(d.proc.exitCode, null, 'the daemon is still running');
+  // The module back (the upgrade finished): the next upload starts a worker that loads.
+  renameSync(`${entry}.away`, entry);
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'third', Body, ...ssec(key) }), { abortSignal: AbortSignal.timeout(15_000) });
+  const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'third', ...ssec(key) }), { abortSignal: AbortSignal.timeout(15_000) });
+  t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(Body), 'stored and read back once the workers load again');
+  const started = performance.now();
+  t.equal(await d.stop(), 0, 'a clean stop');
+  t.ok(performance.now() - started < 20_000, 'in bounded time');
+});
