@@ -12,7 +12,7 @@ export interface CryptoPoolOptions {
   hashLanes?: number;
   /** Worker entry; default workers/crypto next to this build. */
   filename?: string;
-  /** How long close() waits for workers still loading (default 10 s; see LoadWatch). */
+  /** How long close() waits for tasks to finish and workers still loading (default 10 s; see LoadWatch). */
   loadWaitMs?: number;
   /** The span `utilization` looks back over (default a minute). */
   utilizationWindowMs?: number;
@@ -93,7 +93,7 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
-/** How long close() waits for workers still loading before it ends them anyway. */
+/** How long close() waits for tasks and workers still loading before it ends them anyway. */
 const LOAD_WAIT_MS = 10_000;
 
 /** What LoadWatch allows, after a worker's message, for the end of the require() that sent it. */
@@ -334,15 +334,38 @@ export class CryptoPool {
     return { lanes: this.#lanes.length, streams: this.#lanes.reduce((n, l) => n + l.streams, 0) };
   }
 
-  /** Stops taking work, lets every submitted task finish, then ends the threads. */
+  /**
+   * Stops taking work, lets every submitted task finish, then ends the threads. Bounded: the
+   * tasks and the workers still loading get `loadWaitMs` together. Tasks left then (a worker whose
+   * load never ends: a stalled filesystem) are failed with their threads, and close() rejects.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Piscina's own close() terminates tasks still queued, so drain them here first.
-    while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     const deadline = performance.now() + this.#loadWaitMs;
+    // Piscina's own close() terminates tasks still queued, so drain them here first.
+    while (this.#inFlight > 0 && (await this.#drain(deadline)));
     await Promise.all([this.#loads.settled(deadline), ...this.#lanes.map((l) => l.loads.settled(deadline))]);
-    await Promise.all([this.#piscina.close(), ...this.#lanes.map((l) => l.piscina.close()), ...this.#retired]);
+    const left = this.#inFlight;
+    // destroy(), not close(): Piscina's close() waits up to 30 s more for tasks its workers hold.
+    const end = (p: Piscina<CryptoTask, CryptoResult>): Promise<void> => (left > 0 ? p.destroy() : p.close());
+    await Promise.all([end(this.#piscina), ...this.#lanes.map((l) => end(l.piscina)), ...this.#retired]);
+    if (left > 0) throw new Error(`${left} crypto tasks still waiting after ${this.#loadWaitMs} ms (a worker that never finished loading?): failed, their workers ended`);
+  }
+
+  /** Resolves true when no task is in flight, false at `deadline`. */
+  #drain(deadline: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#drained.splice(this.#drained.indexOf(wake), 1);
+        resolve(false);
+      }, Math.max(0, deadline - performance.now()));
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#drained.push(wake);
+    });
   }
 }
 

@@ -103,7 +103,7 @@ t.test('hardening and lifecycle settings', async (t) => {
   const drain = Number(env.assigned.S3_SHUTDOWN_TIMEOUT ?? /#S3_SHUTDOWN_TIMEOUT=(\d+)/.exec(envText)?.[1] ?? NaN);
   t.equal(drain, loadConfig({ dataDir: '/tmp/x', dev: true }, {}).shutdownTimeoutMs / 1000, 'the env file shows the real default drain deadline');
   // After the deadline: 5 s commit grace + 2 s cleanup + 2 s token + 5 s LMDB close, and up to
-  // 10 s for workers still loading (crypto/pool.ts LOAD_WAIT_MS).
+  // 10 s for the crypto workers' tasks and loads (crypto/pool.ts LOAD_WAIT_MS).
   t.ok(seconds(s('TimeoutStopSec') ?? '0') >= drain + 30, `TimeoutStopSec (${s('TimeoutStopSec')}) exceeds S3_SHUTDOWN_TIMEOUT (${drain} s) by at least 30 s`);
 
   t.equal(s('Type'), 'notify', 'readiness: Type=notify');

@@ -103,6 +103,20 @@ t.test('close() right after a worker died waits for the one Piscina starts in it
   t.ok(waited < 5000, 'and no longer than that');
 });
 
+t.test('close() is bounded: a task whose worker never loads is failed after loadWaitMs, not waited for', async (t) => {
+  const stalled = new CryptoPool({ workers: 1, filename: new URL('../../../fixtures/crypto-workers/stalled.js', import.meta.url).href, loadWaitMs: 300 });
+  const task = stalled.run({ op: 'seal' } as unknown as SealTask).then(() => 'ran', (err: Error) => err.message);
+  const started = performance.now();
+  const closed = await Promise.race([
+    stalled.close().then(() => 'resolved', (err: Error) => err.message),
+    new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000).unref()),
+  ]);
+  t.match(closed, /crypto tasks still waiting/, 'close() says tasks were left');
+  t.ok(performance.now() - started < 5_000, `within about loadWaitMs (${Math.round(performance.now() - started)} ms)`);
+  const ended = await Promise.race([task, new Promise<string>((resolve) => setTimeout(() => resolve('ran'), 1_000).unref())]);
+  t.not(ended, 'ran', 'the task is failed');
+});
+
 t.test('utilization: the workers\u2019 busy share of a recent window, near 1 while they are kept busy and back near 0 once idle', async (t) => {
   const pool = new CryptoPool({ workers: 1, utilizationWindowMs: 1_000 });
   t.teardown(() => pool.close());
