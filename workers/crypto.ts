@@ -17,8 +17,14 @@ import {
   WORKER_LOADED,
 } from './protocol.js';
 
-// MD5 states by stream id. A hashing lane is a one-thread pool, so one stream's tasks arrive in order.
-const md5States = new Map<number, Hash>();
+// MD5 states by stream id, with the bytes each has hashed. A hashing lane is a one-thread pool, so
+// one stream's tasks arrive in order; a thread Piscina replaced (its predecessor died in a task)
+// has none of its predecessor's states, and refuses the updates that needed one.
+const md5States = new Map<number, { hash: Hash; hashed: number }>();
+
+function lostState(stream: number, at: number, has: number | undefined): Error {
+  return new Error(`MD5 state of stream ${stream} lost (its hashing thread was replaced?): ${at} bytes hashed before, this thread has ${has ?? 'no state'}`);
+}
 // Whether this worker seals and opens AES-256-GCM through the native binding (reported with each result).
 const nativeAes = aeadImplementation().native;
 
@@ -67,15 +73,18 @@ export default function run(task: CryptoTask): CryptoResult {
         task.key.fill(0);
       }
     case 'md5-update': {
-      let h = md5States.get(task.stream);
-      if (h === undefined) md5States.set(task.stream, (h = createHash('md5')));
-      h.update(new Uint8Array(task.buf, task.offset, task.length));
+      let s = md5States.get(task.stream);
+      if (s === undefined && task.at === 0) md5States.set(task.stream, (s = { hash: createHash('md5'), hashed: 0 }));
+      if (s === undefined || s.hashed !== task.at) throw lostState(task.stream, task.at, s?.hashed);
+      s.hash.update(new Uint8Array(task.buf, task.offset, task.length));
+      s.hashed += task.length;
       return { ok: true, length: task.length };
     }
     case 'md5-digest': {
-      const h = md5States.get(task.stream) ?? createHash('md5');
+      const s = md5States.get(task.stream) ?? (task.hashed === undefined || task.hashed === 0 ? { hash: createHash('md5'), hashed: 0 } : undefined);
       md5States.delete(task.stream);
-      return { ok: true, length: 16, digest: h.digest() };
+      if (s === undefined || (task.hashed !== undefined && s.hashed !== task.hashed)) throw lostState(task.stream, task.hashed ?? 0, s?.hashed);
+      return { ok: true, length: 16, digest: s.hash.digest() };
     }
     case 'md5-discard':
       md5States.delete(task.stream);

@@ -65,11 +65,19 @@ export interface Md5UpdateTask {
   buf: SharedArrayBuffer;
   offset: number;
   length: number;
+  /**
+   * Bytes of the stream hashed before this update: a worker that has no state for the stream, or
+   * another count, refuses it (its state was lost with a worker Piscina replaced: going on from a
+   * fresh MD5 would give a wrong ETag without a word).
+   */
+  at: number;
 }
 
 export interface Md5FinishTask {
   op: 'md5-digest' | 'md5-discard';
   stream: number;
+  /** Bytes of the stream hashed (md5-digest checks them, as md5-update checks `at`). */
+  hashed?: number;
 }
 
 export type CryptoTask = SealTask | OpenTask | Md5UpdateTask | Md5FinishTask;

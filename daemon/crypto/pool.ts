@@ -380,6 +380,8 @@ export class Md5Lane {
   readonly #release: () => void;
   #tail: Promise<unknown> = Promise.resolve();
   #done = false;
+  /** Bytes handed to update() so far: each task says how many came before it (workers/crypto.ts). */
+  #hashed = 0;
 
   constructor(stream: number, run: (task: Md5UpdateTask | Md5FinishTask) => Promise<CryptoResult>, release: () => void) {
     this.#stream = stream;
@@ -390,7 +392,8 @@ export class Md5Lane {
   /** Hashes `length` bytes at `offset` of `buf`; the bytes must stay put until this resolves. */
   update(buf: SharedArrayBuffer, offset: number, length: number): Promise<void> {
     if (this.#done) return Promise.reject(new Error('MD5 lane already finished'));
-    const task: Md5UpdateTask = { op: 'md5-update', stream: this.#stream, buf, offset, length };
+    const task: Md5UpdateTask = { op: 'md5-update', stream: this.#stream, buf, offset, length, at: this.#hashed };
+    this.#hashed += length;
     // A failed update poisons the rest: later updates reject too, finish() rethrows.
     const run = this.#tail.then(() => this.#run(task));
     // The chain's failure is the caller's (the promise returned) and finish()'s: not unhandled
@@ -409,9 +412,13 @@ export class Md5Lane {
         () => undefined,
         (err: unknown) => err ?? new Error('MD5 update failed'),
       );
-      const r = await this.#run({ op: discard ? 'md5-discard' : 'md5-digest', stream: this.#stream });
+      // After a failed update the worker's count differs too: the update's failure is the one told.
+      const r = await this.#run({ op: discard ? 'md5-discard' : 'md5-digest', stream: this.#stream, hashed: this.#hashed }).catch((err: unknown) => {
+        if (failure === undefined || discard) throw err;
+        return undefined;
+      });
       if (failure !== undefined && !discard) throw failure;
-      return r.ok && r.digest !== undefined ? Buffer.from(r.digest) : undefined;
+      return r !== undefined && r.ok && r.digest !== undefined ? Buffer.from(r.digest) : undefined;
     } finally {
       this.#release();
     }
