@@ -93,8 +93,9 @@ export class UploadTables implements UploadListingTables {
 
   /**
    * The uploads of `ids` still in progress removed in order, stopping after the one whose parts
-   * bring those released to `maxParts` (the stale-upload sweep's batch: its commit stays bounded
-   * however many parts its uploads have). `done`: how many of `ids` it went through.
+   * bring those removed to `maxParts` (the stale-upload sweep's batch: its commit stays bounded
+   * however many parts its uploads have). Parts are counted, not their files: an inline part has
+   * none, yet its record (with its data) is removed too. `done`: how many of `ids` it went through.
    */
   removeSome(ids: readonly string[], maxParts: number): { done: number; aborted: number; released: string[] } {
     const released: string[] = [];
@@ -103,9 +104,7 @@ export class UploadTables implements UploadListingTables {
     for (let parts = 0; done < ids.length && parts < maxParts; done++) {
       const upload = this.uploads.get(ids[done]!);
       if (upload === undefined) continue;
-      const files = this.remove(upload);
-      released.push(...files);
-      parts += Math.max(1, files.length);
+      parts += Math.max(1, this.#remove(upload, new Set(), released));
       aborted++;
     }
     return { done, aborted, released };
@@ -114,12 +113,19 @@ export class UploadTables implements UploadListingTables {
   /** The upload and its parts removed; the parts' files not in `kept` are released. */
   remove(upload: UploadRecord, kept: ReadonlySet<string> = new Set()): string[] {
     const released: string[] = [];
-    for (const p of this.listParts(upload.id, 0, Number.MAX_SAFE_INTEGER)) {
+    this.#remove(upload, kept, released);
+    return released;
+  }
+
+  /** remove(), the released files pushed to `released`: returns how many parts it removed. */
+  #remove(upload: UploadRecord, kept: ReadonlySet<string>, released: string[]): number {
+    const parts = this.listParts(upload.id, 0, Number.MAX_SAFE_INTEGER);
+    for (const p of parts) {
       for (const f of filesOf({ parts: [p] })) if (!kept.has(f)) released.push(f);
       void this.parts.remove(partKey(upload.id, p.n));
     }
     void this.uploads.remove(upload.id);
     void this.uploadIndex.remove(uploadIndexKey(upload.bucket, upload.key, upload.initiated, upload.id));
-    return released;
+    return parts.length;
   }
 }

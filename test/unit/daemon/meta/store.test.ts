@@ -384,6 +384,18 @@ t.test('abortUploads: many uploads in one commit, bounded by the parts it releas
   t.same(await m.abortUploads(['e'], 1000), { done: 1, aborted: 1 });
 });
 
+t.test('abortUploads: inline parts count toward the batch bound like parts with files', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  // Parts of a few bytes are stored inline (no file): the commit still removes each one's record.
+  for (const id of ['x', 'y', 'z']) {
+    await m.createUpload(upload('b', id, id, 1));
+    for (let n = 1; n <= 3; n++) await m.putPart(id, { ...part(n), data: { inline: new Uint8Array(5) } });
+  }
+  t.same(await m.abortUploads(['x', 'y', 'z'], 4), { done: 2, aborted: 2 }, 'stops once 4 parts are removed');
+  t.ok(m.getUpload('z'), 'z is left for the next batch');
+});
+
 t.test('completeUpload refuses a part that was replaced after the parts were read', async (t) => {
   const m = openStore(t);
   await m.createBucket('b');
