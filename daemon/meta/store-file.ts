@@ -75,7 +75,9 @@ export function storeFileDamage(path: string): string | undefined {
     if (pages * BigInt(psize) <= BigInt(size)) return undefined;
     // Shorter than the last page named: healthy when every tree's root is within the file.
     const inFile = BigInt(Math.floor(size / psize));
-    const past = treeRoots(fd, psize, meta, inFile).find((root) => root >= inFile);
+    const { roots, bad } = treeRoots(fd, psize, meta, inFile);
+    if (bad !== undefined) return `${path} is damaged (page ${bad}, in its main tree, is no tree page)`;
+    const past = roots.find((root) => root >= inFile);
     if (past !== undefined) return `${path} is cut short (${size} bytes; its last transaction wrote ${pages} pages of ${psize} bytes, and a tree's root is page ${past})`;
     return undefined;
   } finally {
@@ -86,9 +88,10 @@ export function storeFileDamage(path: string): string | undefined {
 /**
  * The root pages of the store's trees: the free DB's, the main DB's and those of the named
  * databases the main DB records (read from its pages; a main-DB page past the file's end, at
- * `inFile` or later, is returned as such and not read).
+ * `inFile` or later, is returned as such and not read). `bad`: a main-tree page that is neither a
+ * branch nor a leaf, or whose node list runs past its end (garbage: reading on would throw).
  */
-function treeRoots(fd: number, psize: number, meta: Buffer, inFile: bigint): bigint[] {
+function treeRoots(fd: number, psize: number, meta: Buffer, inFile: bigint): { roots: bigint[]; bad?: bigint } {
   const roots = [meta.readBigUInt64LE(FREE_ROOT_AT), meta.readBigUInt64LE(MAIN_ROOT_AT)].filter((r) => r !== NO_PAGE);
   const main = meta.readBigUInt64LE(MAIN_ROOT_AT);
   const todo = main === NO_PAGE ? [] : [main];
@@ -101,6 +104,7 @@ function treeRoots(fd: number, psize: number, meta: Buffer, inFile: bigint): big
     const page = readAt(fd, Number(pgno) * psize, psize);
     const flags = page.readUInt16LE(18);
     const keys = page.readUInt16LE(20) >> 1;
+    if ((flags & (P_BRANCH | P_LEAF)) === 0 || PAGE_HEADER + 2 * keys > psize) return { roots, bad: pgno };
     for (let i = 0; i < keys; i++) {
       const node = PAGE_HEADER + page.readUInt16LE(PAGE_HEADER + 2 * i);
       if (node + 8 > page.length) break;
@@ -115,5 +119,5 @@ function treeRoots(fd: number, psize: number, meta: Buffer, inFile: bigint): big
       }
     }
   }
-  return roots;
+  return { roots };
 }

@@ -3,7 +3,7 @@
 // not refused, and LMDB opens it; a copy cut short is still refused.
 
 import t from 'tap';
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../../../daemon/meta/store.js';
@@ -43,6 +43,34 @@ t.test('a store whose file ends before its last named page: healthy, not refused
   t.equal(again.getObject('b', 'kept')?.etag, 'e', 'LMDB opens it and reads it back');
   t.equal(again.listObjects('b', { prefix: '', delimiter: '', after: '', maxKeys: 10 }).contents.length, 1, 'only the kept object is listed');
   await again.close();
+});
+
+t.test('a main-tree page that is no tree page: called damaged, not a thrown RangeError', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-store-file-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'meta', 'data.mdb');
+  const m = new MetaStore(dir);
+  await m.createBucket('b');
+  await m.putObject('b', 'kept', obj());
+  const writes: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 1000; i++) writes.push(m.putObject('b', `tmp/${i}`, obj()));
+  writes.push(m.deleteObjects('b', Array.from({ length: 1000 }, (_, i) => ({ key: `tmp/${i}` }))));
+  await Promise.all(writes);
+  await m.close();
+  t.equal(storeFileDamage(file), undefined, 'healthy first');
+  t.ok(statSync(file).size < namedPages(file) * 4096, 'the file ends before its last named page (the roots are looked at)');
+  // The newer meta page's main-DB root: its nodes zeroed, its mp_lower (at 20) past the page's end.
+  const b = readFileSync(file);
+  const [m0, m1] = [0, 4096].map((at) => ({ at, txn: b.readBigUInt64LE(at + 152) }));
+  const meta = m1!.txn > m0!.txn ? m1!.at : m0!.at;
+  const root = Number(b.readBigUInt64LE(meta + 136));
+  t.ok(root >= 2 && (root + 1) * 4096 <= b.length, `the main root (page ${root}) is in the file`);
+  b.fill(0, root * 4096 + 24, (root + 1) * 4096);
+  b.writeUInt16LE(0xfffe, root * 4096 + 20);
+  writeFileSync(file, b);
+  let got: string | undefined;
+  t.doesNotThrow(() => (got = storeFileDamage(file)));
+  t.match(got, /is damaged/);
 });
 
 t.test('a copy cut short is still refused', async (t) => {
