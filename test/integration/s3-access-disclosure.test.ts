@@ -121,6 +121,12 @@ await root.send(
     }),
   }),
 );
+// K, for the missing keys and versions below. Set up here, before the first t.test: tap ends the
+// file's test once it is idle for a few timer turns after a subtest, so an await between two
+// t.test calls that outlasted the subtest before it (these requests on a loaded machine) made
+// the next t.test throw 'cannot create subtest after parent test ends'.
+await root.send(new CreateBucketCommand({ Bucket: K, ObjectLockEnabledForBucket: true }));
+await root.send(new PutObjectCommand({ Bucket: K, Key: 'here.txt', Body: 'here', Tagging: 'a=b' }));
 
 interface Listed {
   name?: string;
@@ -167,8 +173,6 @@ t.test('metadata=true listing: metadata only where the requester may GetObject, 
 
 // ---- missing keys and versions -------------------------------------------------------------------
 
-await root.send(new CreateBucketCommand({ Bucket: K, ObjectLockEnabledForBucket: true }));
-await root.send(new PutObjectCommand({ Bucket: K, Key: 'here.txt', Body: 'here', Tagging: 'a=b' }));
 /** An SDK client signing as this user. */
 const as = (u: { accessKey: string; secretKey: string }): S3Client => s3Client(d.endpoint, undefined, true, { credentials: { accessKeyId: u.accessKey, secretAccessKey: u.secretKey }, maxAttempts: 1 });
 
