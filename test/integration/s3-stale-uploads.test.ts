@@ -93,6 +93,7 @@ t.test('uploads older than the expiry are aborted and their parts deleted; young
 
 t.test('uploads abandoned while the daemon was down are aborted at start-up; "off" keeps them', async (t) => {
   const d = await startDaemon({ env: { S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
+  t.teardown(() => d.stop());
   const s3 = d.s3();
   const bucket = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -101,6 +102,7 @@ t.test('uploads abandoned while the daemon was down are aborted at start-up; "of
   await sleep(1500);
   // Expiry off: a restart keeps it.
   const kept = await startDaemon({ dataDir: d.dataDir, env: { S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
+  t.teardown(() => kept.stop());
   t.same(await uploadIds(kept.s3(), bucket), [id], 'with expiry off the upload survives a restart');
   await kept.stop();
   // A 1 s expiry at start-up: aborted before the first request is served.
@@ -120,10 +122,15 @@ t.test('the start-up sweep of many stale uploads runs once the daemon serves, ma
   // daemon listened, kept it from answering for ~1 s per 1,000 uploads on an SSD.
   const N = 3000;
   const d = await startDaemon({ env: { S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
+  // Registered at once (stop is a no-op on a daemon that exited): a failure before the stop below
+  // left the daemon running, and the file waiting for it until tap's timeout.
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
   const bucket = bucketName('staleburst');
   await d.s3().send(new CreateBucketCommand({ Bucket: bucket }));
   await d.stop();
-  t.teardown(() => d.cleanup());
   const fill = new MetaStore(join(d.dataDir, '.s3d'));
   const old = Date.now() - 30 * 86400_000;
   const ids = Array.from({ length: N }, () => randomBytes(16).toString('hex'));
@@ -133,6 +140,7 @@ t.test('the start-up sweep of many stale uploads runs once the daemon serves, ma
   await fill.close();
 
   const swept = await startDaemon({ dataDir: d.dataDir, env: { S3_API_STALE_UPLOADS_EXPIRY: '1h', S3_API_STALE_UPLOADS_CLEANUP_INTERVAL: '6h' } });
+  t.teardown(() => swept.stop());
   await swept.waitForLog((l) => l.msg === 'aborted stale multipart uploads', 60_000);
   const logs = swept.jsonLogs();
   const listening = logs.findIndex((l) => l.msg === 'listening');
