@@ -55,6 +55,17 @@ function seen(r: AwsOutput): { code: number | null; signal: string | null; stdou
   return { code: r.code, signal: r.signal, stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString('latin1') };
 }
 
+// Before the first t.test: a top-level await between two subtests lets tap end the root test
+// when it outlasts the subtest before it.
+const hangSockets: Socket[] = [];
+const hangServer = createServer((s) => void hangSockets.push(s));
+await new Promise<void>((resolve) => hangServer.listen(0, '127.0.0.1', resolve));
+const hungUrl = `http://127.0.0.1:${(hangServer.address() as { port: number }).port}`;
+t.teardown(() => {
+  for (const s of hangSockets) s.destroy();
+  hangServer.close();
+});
+
 t.test('the aws executable runs: --version and a request', { skip: NO_AWS }, async (t) => {
   const version = await runAwsProcess(['--version'], { env: { PATH: process.env.PATH } });
   t.equal(version.code, 0, `${AWS_BIN} --version exits 0`);
@@ -184,15 +195,6 @@ async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await sleep(50);
   return !existsSync(`/proc/${pid}`);
 }
-
-const hangSockets: Socket[] = [];
-const hangServer = createServer((s) => void hangSockets.push(s));
-await new Promise<void>((resolve) => hangServer.listen(0, '127.0.0.1', resolve));
-const hungUrl = `http://127.0.0.1:${(hangServer.address() as { port: number }).port}`;
-t.teardown(() => {
-  for (const s of hangSockets) s.destroy();
-  hangServer.close();
-});
 
 t.test('no driver outlives the test process', { skip: NO_DRIVER }, async (t) => {
   const ending = helperProcess('exit');

@@ -104,6 +104,10 @@ t.teardown(async () => {
   d?.cleanup();
 });
 
+// Before the first t.test: a top-level await between two subtests lets tap end the root test
+// (and run its teardown) when it takes longer than the subtest before it (openssl under load).
+const pki = await createTestPki();
+
 t.test('encrypted objects\u2019 checksums are sealed in the store, and every read path gives them back', async (t) => {
   // PutObject (inline and file-backed), CopyObject (the source's checksum, and a recomputed one).
   for (const kind of KINDS) {
@@ -342,8 +346,6 @@ t.test('records an earlier version wrote (checksums in clear, the SSE-C key MD5)
     await m.close();
   }
 });
-
-const pki = await createTestPki();
 
 t.test('with KES: checksum mode unseals an SSE-S3/SSE-KMS key (cached), nothing else does; while KES is down it fails as a GET does', async (t) => {
   const kes = await kesServer(t, { pki });
