@@ -2,7 +2,7 @@
 // page its meta page names (pages a batched commit took and freed again are never written) is
 // not refused, and LMDB opens it; a copy cut short is still refused.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,20 +22,27 @@ function namedPages(file: string): number {
   return Number((m1!.txn > m0!.txn ? m1! : m0!).last) + 1;
 }
 
-t.test('a store whose file ends before its last named page: healthy, not refused', async (t) => {
+/**
+ * A store written by MetaStore whose file ends before its last named page: one client's 1,000
+ * small writes and another's DeleteObjects of them, batched into one commit (the pages that commit
+ * took at the end of the file and freed again are never written). Closed; the object `kept` stays.
+ */
+async function shortStore(t: Test): Promise<{ dir: string; file: string }> {
   const dir = mkdtempSync(join(tmpdir(), 's3d-store-file-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'meta', 'data.mdb');
   const m = new MetaStore(dir);
   await m.createBucket('b');
   await m.putObject('b', 'kept', obj());
-  // One client's 1,000 small writes and another's DeleteObjects of them, batched into one commit:
-  // the pages that commit took at the end of the file and freed again are never written.
   const writes: Array<Promise<unknown>> = [];
   for (let i = 0; i < 1000; i++) writes.push(m.putObject('b', `tmp/${i}`, obj()));
   writes.push(m.deleteObjects('b', Array.from({ length: 1000 }, (_, i) => ({ key: `tmp/${i}` }))));
   await Promise.all(writes);
   await m.close();
+  return { dir, file: join(dir, 'meta', 'data.mdb') };
+}
+
+t.test('a store whose file ends before its last named page: healthy, not refused', async (t) => {
+  const { dir, file } = await shortStore(t);
   const size = statSync(file).size;
   t.ok(size < namedPages(file) * 4096, `the file (${size} bytes) ends before the ${namedPages(file)} pages its meta page names`);
   t.equal(storeFileDamage(file), undefined, 'not called damaged');
@@ -46,17 +53,7 @@ t.test('a store whose file ends before its last named page: healthy, not refused
 });
 
 t.test('a main-tree page that is no tree page: called damaged, not a thrown RangeError', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-store-file-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'meta', 'data.mdb');
-  const m = new MetaStore(dir);
-  await m.createBucket('b');
-  await m.putObject('b', 'kept', obj());
-  const writes: Array<Promise<unknown>> = [];
-  for (let i = 0; i < 1000; i++) writes.push(m.putObject('b', `tmp/${i}`, obj()));
-  writes.push(m.deleteObjects('b', Array.from({ length: 1000 }, (_, i) => ({ key: `tmp/${i}` }))));
-  await Promise.all(writes);
-  await m.close();
+  const { file } = await shortStore(t);
   t.equal(storeFileDamage(file), undefined, 'healthy first');
   t.ok(statSync(file).size < namedPages(file) * 4096, 'the file ends before its last named page (the roots are looked at)');
   // The newer meta page's main-DB root: its nodes zeroed, its mp_lower (at 20) past the page's end.
