@@ -22,7 +22,6 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetObjectCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
@@ -33,10 +32,9 @@ import {
 import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent as HttpsAgent } from 'node:https';
-import { prng, runS3d, startDaemon, TEST_KMS_SECRET, type TestDaemon } from '../helpers/daemon.js';
+import { prng, runS3d, startDaemon, TEST_KMS_SECRET } from '../helpers/daemon.js';
 import { inspectDataDir } from '../helpers/files.js';
-import { clientFor } from '../helpers/s3.js';
+import { crashClient, readMd5 } from '../helpers/crash.js';
 import { ssec, ssecCopy, sseWriteInput } from '../helpers/sse.js';
 import { versionHelpers } from '../helpers/versions.js';
 
@@ -109,34 +107,6 @@ interface Upload {
   busy: boolean;
 }
 
-function client(d: TestDaemon): S3Client {
-  return clientFor(d, {
-    maxAttempts: 1,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpsAgent: new HttpsAgent({ ca: d.caCert, keepAlive: true, maxSockets: WORKERS * 2 }) },
-  });
-}
-
-const isStatus = (err: unknown, status: number): boolean => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === status;
-
-/** MD5 of a version's bytes (the current one without `vid`; with the SSE-C key when it needs it), or null for 404. */
-async function readMd5(s3: S3Client, bucket: string, key: string, vid?: string): Promise<string | null> {
-  for (const sse of [{}, ssec(SSE_C_KEY)]) {
-    try {
-      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(vid ? { VersionId: vid } : {}), ...sse }));
-      const bytes = Buffer.from(await r.Body!.transformToByteArray());
-      if (bytes.length !== r.ContentLength) throw new Error(`${key} ${vid}: short body ${bytes.length}/${r.ContentLength}`);
-      return createHash('md5').update(bytes).digest('hex');
-    } catch (err) {
-      if (isStatus(err, 404)) return null;
-      if (isStatus(err, 400) && Object.keys(sse).length === 0) continue; // SSE-C: needs the key
-      throw err;
-    }
-  }
-  throw new Error('unreachable');
-}
-
 /** Every version and marker of the bucket: key → entries newest first. */
 async function listVersions(s3: S3Client, bucket: string): Promise<Map<string, Array<{ vid: string; marker: boolean; latest: boolean; size?: number }>>> {
   const out = new Map<string, Array<{ vid: string; marker: boolean; latest: boolean; stamp: number; size?: number }>>();
@@ -181,13 +151,13 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
     await d.stop('SIGKILL');
     d.cleanup();
   });
-  const bucket = await versionHelpers(client(d)).versionedBucket('crashv');
+  const bucket = await versionHelpers(crashClient(d, WORKERS)).versionedBucket('crashv');
   /** SSE-C key rotations in place: a key's two versions sharing one data file. */
   const rotated: Array<{ key: string; vids: string[] }> = [];
   const stats = { acked: 0, cut: 0, scanKills: 0, versionsRemoved: 0, rotations: 0 };
 
   for (let round = 0; round < ROUNDS; round++) {
-    const s3 = client(d);
+    const s3 = crashClient(d, WORKERS);
     let killed = false;
     let roundAcked = 0;
     const ops: Record<string, number> = {};
@@ -457,7 +427,7 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
       d = await startDaemon({ env, tls: true, dataDir });
     }
     const scanned = d.waitForLog((l) => l.msg === 'start-up scan for unreferenced data files finished', 30_000);
-    const reader = client(d);
+    const reader = crashClient(d, WORKERS);
     await checkVersions(t, reader, bucket, round, keys, model);
     await checkUploads(t, reader, bucket, round, uploads);
     reader.destroy();
@@ -514,7 +484,7 @@ async function checkVersions(t: Test, s3: S3Client, bucket: string, round: numbe
           if (markers-- <= 0) fail(`delete marker ${r.vid} nobody was writing`);
           body = null;
         } else {
-          const got = await readMd5(s3, bucket, key, r.vid);
+          const got = await readMd5(s3, bucket, key, SSE_C_KEY, r.vid);
           const i = writes.findIndex((b) => md5Of(b) === got);
           if (i < 0) {
             fail(`version ${r.vid} holds ${got}, which no write in flight was writing`);
@@ -524,7 +494,7 @@ async function checkVersions(t: Test, s3: S3Client, bucket: string, round: numbe
         }
       }
       if (body !== null && known.has(r.vid)) {
-        const got = await readMd5(s3, bucket, key, r.vid);
+        const got = await readMd5(s3, bucket, key, SSE_C_KEY, r.vid);
         if (got !== md5Of(body)) fail(`version ${r.vid} holds ${got}, not its acknowledged ${md5Of(body)}`);
       }
       next.unshift({ vid: r.vid, body });
@@ -532,7 +502,7 @@ async function checkVersions(t: Test, s3: S3Client, bucket: string, round: numbe
     if (rows.length > 0 && !rows[0]!.latest) fail('the newest entry is not IsLatest');
     if (rows.slice(1).some((r) => r.latest)) fail('an older entry is IsLatest');
     const newest = rows[0];
-    const cur = await readMd5(s3, bucket, key);
+    const cur = await readMd5(s3, bucket, key, SSE_C_KEY);
     const want = newest && !newest.marker ? md5Of(next[next.length - 1]!.body!) : null;
     if (cur !== want) fail(`GET without a version id reads ${cur}, the newest version holds ${want}`);
     if (newest && !newest.marker) current.push(key);

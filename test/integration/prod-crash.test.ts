@@ -18,17 +18,14 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import { createCipheriv, createHash } from 'node:crypto';
-import { Agent as HttpsAgent } from 'node:https';
-import { bucketName, prng, runS3d, startDaemon, TEST_KMS_SECRET, type TestDaemon } from '../helpers/daemon.js';
+import { bucketName, prng, runS3d, startDaemon, TEST_KMS_SECRET } from '../helpers/daemon.js';
 import { inspectDataDir } from '../helpers/files.js';
-import { clientFor } from '../helpers/s3.js';
+import { crashClient, readMd5 } from '../helpers/crash.js';
 import { ssec, ssecCopy, sseWriteInput } from '../helpers/sse.js';
 
 const SEED = 0x5eed_c0de;
@@ -82,36 +79,8 @@ function bodyOf(v: Version): Buffer {
   return Buffer.concat(v.parts.map((p) => testBytes(p.size, p.seed)));
 }
 
-function client(d: TestDaemon): S3Client {
-  return clientFor(d, {
-    maxAttempts: 1,
-    // The SDK's pure-JS CRC32 of every body would dominate the test's CPU; S3 needs no checksum here.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpsAgent: new HttpsAgent({ ca: d.caCert, keepAlive: true, maxSockets: WORKERS * 2 }) },
-  });
-}
-
 function sseParams(sse: Sse): Record<string, string> {
   return sseWriteInput(sse, SSE_C_KEY);
-}
-
-/** Reads an object (retrying with the SSE-C key when it is SSE-C); md5 hex, or null when absent. */
-async function readMd5(s3: S3Client, bucket: string, key: string): Promise<string | null> {
-  for (const withKey of [false, true]) {
-    try {
-      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(withKey ? SSE_C : {}) }));
-      const bytes = Buffer.from(await r.Body!.transformToByteArray());
-      if (r.ContentLength !== undefined && bytes.length !== r.ContentLength) throw new Error(`${key}: short body ${bytes.length}/${r.ContentLength}`);
-      return createHash('md5').update(bytes).digest('hex');
-    } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NoSuchKey') return null;
-      if (!withKey && e.$metadata?.httpStatusCode === 400) continue; // SSE-C object: needs the key
-      throw err;
-    }
-  }
-  throw new Error('unreachable');
 }
 
 t.test(`SIGKILL during mixed load, ${ROUNDS} rounds`, async (t) => {
@@ -130,11 +99,11 @@ t.test(`SIGKILL during mixed load, ${ROUNDS} rounds`, async (t) => {
     await d.stop('SIGKILL');
     d.cleanup();
   });
-  await client(d).send(new CreateBucketCommand({ Bucket: bucket }));
+  await crashClient(d, WORKERS).send(new CreateBucketCommand({ Bucket: bucket }));
   const stats = { acked: 0, failed: 0, inFlightAtKill: 0, writesInFlightAtKill: 0 };
 
   for (let round = 0; round < ROUNDS; round++) {
-    const s3 = client(d);
+    const s3 = crashClient(d, WORKERS);
     let killed = false;
     let roundAcked = 0;
     let inFlight = 0;
@@ -256,11 +225,11 @@ t.test(`SIGKILL during mixed load, ${ROUNDS} rounds`, async (t) => {
     // looks for unreferenced data files while it serves.
     d = await startDaemon({ tls: true, dataDir });
     const scanned = d.waitForLog((l) => l.msg === 'start-up scan for unreferenced data files finished');
-    const reader = client(d);
+    const reader = crashClient(d, WORKERS);
     let bad = 0;
     for (const k of keys) {
       const s = model.get(k)!;
-      const got = await readMd5(reader, bucket, k);
+      const got = await readMd5(reader, bucket, k, SSE_C_KEY);
       const allowed = [s.acked, ...s.maybe].map((v) => (v ? md5Of(v) : null));
       if (!allowed.includes(got)) {
         bad++;
