@@ -224,13 +224,18 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
 }
 
 /**
- * A part has no metadata of its own (the upload's was given at its creation): S3 answers
- * x-amz-metadata-directive on UploadPartCopy 400 InvalidArgument (bji/libs3#80). Accepted, a
- * client asking for REPLACE was told its metadata was taken when none was.
+ * Headers UploadPartCopy refuses, as S3 answers them (400 InvalidArgument naming the header).
+ * x-amz-metadata-directive: a part has no metadata of its own (the upload's was given at its
+ * creation; bji/libs3#80); accepted, a client asking for REPLACE was told its metadata was taken
+ * when none was. Content-MD5: there is no body for it to describe, and S3 refuses it even when it
+ * is the empty body's MD5 (AWS.jl#695; aws-c-s3#173 stopped sending it); ignored, a client that
+ * meant it for the copied bytes was told they matched when nothing had checked them.
  */
-function refuseMetadataDirective(headers: Readonly<Record<string, string>>): void {
-  const v = headers['x-amz-metadata-directive'];
-  if (v !== undefined) throw new S3Error('InvalidArgument', 'The specified header is not valid in this context', { fields: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: v } });
+function refusePartCopyHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const [name, shown] of [['x-amz-metadata-directive', 'x-amz-metadata-directive'], ['content-md5', 'Content-MD5']] as const) {
+    const v = headers[name];
+    if (v !== undefined) throw new S3Error('InvalidArgument', 'The specified header is not valid in this context', { fields: { ArgumentName: shown, ArgumentValue: v } });
+  }
 }
 
 export function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
@@ -239,7 +244,7 @@ export function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<
 
 async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
   const n = partNumber(ctx);
-  refuseMetadataDirective(ctx.headers);
+  refusePartCopyHeaders(ctx.headers);
   const up = loadUpload(env, ctx, true);
   // The part follows the upload's encryption, as UploadPart's does.
   refuseEncryptionChoice(ctx.headers);
