@@ -3,7 +3,7 @@
 // instead of an Authorization header, sent the way a browser sends it (fetch with a FormData, the
 // file last) or as a hand-built multipart body for the edge cases. Covers the success statuses
 // (204/200/201 PostResponse/303 redirect), what is stored (bytes, Content-Type, x-amz-meta-*,
-// Cache-Control, Content-Disposition, tags, ${filename}), case-insensitive field names, fields after
+// Cache-Control, Content-Disposition, tags, ${filename}, a path in the file name cut off), case-insensitive field names, fields after
 // the file being ignored, SSE (form field, bucket default, SSE-C over TLS only), every refusal
 // (in s3-post-object-refusals.test.ts), a 20 MiB form streamed through, an upload aborted
 // mid-file, and CORS. Forms made by minio-js and boto3: s3-post-object-clients.test.ts.
@@ -200,6 +200,16 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
     const res = await postForm(plain, bucket, signedForm(bucket, 'dollar/${filename}', [], { conditions: [['starts-with', '$key', 'dollar/']] }, { data, filename: name }));
     t.equal(res.status, 204, `\${filename} with ${JSON.stringify(name)}`);
     t.same((await getObject(s3, bucket, `dollar/${name}`)).body, data, `stored under dollar/${name}`);
+  }
+  // A path in the file name (old browsers sent the whole Windows path; curl -F can send any): only
+  // the text after its last slash or backslash, as S3 documents ("C:\\Program Files\\directory1\\file.txt
+  // is interpreted as file.txt"). Hand-built: the backslashes go as sent, unescaped, as browsers send them.
+  for (const [name, stored] of [['C:\\Program Files\\directory1\\file.txt', 'file.txt'], ['home/me/notes.txt', 'notes.txt'], ['a\\b.txt', 'b.txt']]) {
+    const boundary = 'path-boundary-7';
+    const parts: Part[] = [{ name: 'key', value: 'paths/${filename}' }, ...policyFields({ bucket, conditions: [['starts-with', '$key', 'paths/']] }).map(([n, value]): Part => ({ name: n, value })), { name: 'file', value: data, filename: name }];
+    const res = await sendPost(plain, `/${bucket}`, multipart(boundary, parts), { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    t.equal(res.status, 204, `\${filename} with ${JSON.stringify(name)}`);
+    t.same((await getObject(s3, bucket, `paths/${stored}`)).body, data, `stored under paths/${stored}`);
   }
   // An empty file input (a browser sends filename="" when none was chosen) under a key that is
   // `${filename}` alone: no object with an empty key, which nothing could delete.
