@@ -2,8 +2,9 @@
 // deletion queue. Writes are async transactions that lmdb-js batches into shared commits, each a
 // child transaction of the commit (one that throws is rolled back alone);
 // a write's promise resolves only once its commit is flushed to disk.
-// Key layout: keys.ts; listing pages: listing.ts; the multipart tables: upload-tables.ts; its
-// errors: commit-errors.ts; the start-up scan's snapshot: reference-snapshot.ts.
+// Key layout: keys.ts; listing pages: listing.ts; the multipart tables: upload-tables.ts, and
+// the multipart write transactions: store-multipart.ts; its errors: commit-errors.ts; the
+// start-up scan's snapshot: reference-snapshot.ts.
 
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { ReferenceSnapshot } from './reference-snapshot.js';
@@ -19,6 +20,7 @@ import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsF
 import { bucketRange, mayBeBucketName, objectKey, SEP, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 import { DeletionQueue } from './deletion-queue.js';
+import { UploadWrites } from './store-multipart.js';
 import { count, storeStats, type StoreStats } from './store-stats.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
@@ -32,6 +34,7 @@ export class MetaStore {
   private readonly buckets: Database<BucketRecord, string>;
   private readonly objects: Database<ObjectRecord, Buffer>;
   private readonly multipart: UploadTables;
+  private readonly uploadWrites: UploadWrites;
   private readonly gc: DeletionQueue;
   /** Noncurrent versions and delete markers of versioned buckets, newest first per key. */
   private readonly versions: Database<ObjectRecord, Buffer>;
@@ -94,6 +97,7 @@ export class MetaStore {
     this.objects = this.root.openDB({ name: 'objects', keyEncoding: 'binary', ...plain });
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
     this.gc = new DeletionQueue(this.root);
+    this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => this.install(b, key, record) });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));
@@ -647,16 +651,11 @@ export class MetaStore {
     return [...this[table].getRange({ start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit }).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
   }
 
-  // ---- multipart
+  // ---- multipart (the write transactions: store-multipart.ts)
 
   /** `check` runs inside the transaction against the bucket (still the one the request saw?). */
   createUpload(upload: UploadRecord, check?: (bucket: BucketRecord) => void): Promise<void> {
-    return this.write(() => {
-      const b = this.buckets.get(upload.bucket);
-      if (!b) throw new MetaConflict('NoSuchBucket');
-      check?.(b);
-      this.multipart.add(upload);
-    });
+    return this.uploadWrites.createUpload(upload, check);
   }
 
   /** Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`: where the following page starts). */
@@ -670,58 +669,26 @@ export class MetaStore {
   }
 
   putPart(uploadId: string, part: PartRecord): Promise<void> {
-    return this.write(() => this.gc.add(this.multipart.putPart(uploadId, part)));
+    return this.uploadWrites.putPart(uploadId, part);
   }
 
   listParts(uploadId: string, afterPart = 0, limit = 10000): PartRecord[] {
     return this.multipart.listParts(uploadId, afterPart, limit);
   }
 
-  /**
-   * Completes an upload atomically: the object record becomes visible, the upload and its part
-   * records go, and parts not used by the object (and the replaced object's files) are queued.
-   * `check` runs first against the current record (conditional writes); throwing changes nothing.
-   */
+  /** Completes an upload atomically, the object made current and unused parts queued (store-multipart.ts); `check` judges the current record first. */
   completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
-    return this.write(() => {
-      if (!this.multipart.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
-      const b = this.buckets.get(upload.bucket);
-      if (!b) throw new MetaConflict('NoSuchBucket');
-      check?.(this.objects.get(objectKey(upload.bucket, upload.key)));
-      const current = this.multipart.currentParts(upload.id, record);
-      this.gc.add(this.multipart.remove(upload, new Set(filesOf(current))));
-      const stored = this.install(b, upload.key, current);
-      inTxn?.(stored);
-      return stored;
-    });
+    return this.uploadWrites.completeUpload(upload, record, check, inTxn);
   }
 
-  /**
-   * `inTxn` runs in the transaction once the upload is dropped (before any reader sees it gone).
-   * With `stillDue`, the upload is judged in the commit, by its bucket as it is there, and kept
-   * (false returned) unless it is still due: for background aborts, which judged it earlier.
-   */
+  /** Drops an upload and queues its parts (store-multipart.ts); with `stillDue`, only if still due in the commit. */
   abortUpload(uploadId: string, inTxn?: () => void, stillDue?: (b: BucketRecord, upload: UploadRecord) => boolean): Promise<boolean> {
-    return this.write(() => {
-      const upload = this.multipart.uploads.get(uploadId);
-      if (!upload) throw new MetaConflict('NoSuchUpload');
-      if (stillDue !== undefined) {
-        const b = this.buckets.get(upload.bucket);
-        if (b === undefined || !stillDue(b, upload)) return false;
-      }
-      this.gc.add(this.multipart.remove(upload));
-      inTxn?.();
-      return true;
-    });
+    return this.uploadWrites.abortUpload(uploadId, inTxn, stillDue);
   }
 
   /** The stale-upload sweep's batch, in one transaction (upload-tables.ts removeSome). */
   abortUploads(ids: readonly string[], maxParts: number): Promise<{ done: number; aborted: number }> {
-    return this.write(() => {
-      const { released, ...r } = this.multipart.removeSome(ids, maxParts);
-      this.gc.add(released);
-      return r;
-    });
+    return this.uploadWrites.abortUploads(ids, maxParts);
   }
 
   /** Uploads of a bucket in key order, then initiation order (listing.ts). */

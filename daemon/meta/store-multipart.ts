@@ -1,0 +1,99 @@
+// The multipart write transactions of the metadata store (MetaStore's createUpload, putPart,
+// completeUpload, abortUpload and abortUploads, which hand over to these): an upload created, a
+// part stored, an upload completed into an object or aborted, the stale-upload sweep's batches.
+// MetaStore owns the transactions, the buckets and objects tables and how a record becomes
+// current (install); the upload tables (upload-tables.ts) return the data files a change
+// releases, queued here in the same transaction.
+
+import type { Database } from 'lmdb';
+import { MetaConflict } from './commit-errors.js';
+import type { DeletionQueue } from './deletion-queue.js';
+import { objectKey } from './keys.js';
+import { filesOf, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
+import type { UploadTables } from './upload-tables.js';
+
+/** What of MetaStore the multipart transactions use. */
+export interface UploadStoreParts {
+  /** MetaStore's durable write: one transaction, resolved once its commit is flushed. */
+  write<T>(fn: () => T): Promise<T>;
+  readonly buckets: Database<BucketRecord, string>;
+  readonly objects: Database<ObjectRecord, Buffer>;
+  readonly multipart: UploadTables;
+  readonly gc: DeletionQueue;
+  /** Inside a transaction: makes `record` the current version of key in bucket `b` (MetaStore's install). */
+  install(b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord;
+}
+
+export class UploadWrites {
+  readonly #s: UploadStoreParts;
+
+  constructor(store: UploadStoreParts) {
+    this.#s = store;
+  }
+
+  /** `check` runs inside the transaction against the bucket (still the one the request saw?). */
+  createUpload(upload: UploadRecord, check?: (bucket: BucketRecord) => void): Promise<void> {
+    const s = this.#s;
+    return s.write(() => {
+      const b = s.buckets.get(upload.bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      check?.(b);
+      s.multipart.add(upload);
+    });
+  }
+
+  putPart(uploadId: string, part: PartRecord): Promise<void> {
+    const s = this.#s;
+    return s.write(() => s.gc.add(s.multipart.putPart(uploadId, part)));
+  }
+
+  /**
+   * Completes an upload atomically: the object record becomes visible, the upload and its part
+   * records go, and parts not used by the object (and the replaced object's files) are queued.
+   * `check` runs first against the current record (conditional writes); throwing changes nothing.
+   */
+  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
+    const s = this.#s;
+    return s.write(() => {
+      if (!s.multipart.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
+      const b = s.buckets.get(upload.bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      check?.(s.objects.get(objectKey(upload.bucket, upload.key)));
+      const current = s.multipart.currentParts(upload.id, record);
+      s.gc.add(s.multipart.remove(upload, new Set(filesOf(current))));
+      const stored = s.install(b, upload.key, current);
+      inTxn?.(stored);
+      return stored;
+    });
+  }
+
+  /**
+   * `inTxn` runs in the transaction once the upload is dropped (before any reader sees it gone).
+   * With `stillDue`, the upload is judged in the commit, by its bucket as it is there, and kept
+   * (false returned) unless it is still due: for background aborts, which judged it earlier.
+   */
+  abortUpload(uploadId: string, inTxn?: () => void, stillDue?: (b: BucketRecord, upload: UploadRecord) => boolean): Promise<boolean> {
+    const s = this.#s;
+    return s.write(() => {
+      const upload = s.multipart.uploads.get(uploadId);
+      if (!upload) throw new MetaConflict('NoSuchUpload');
+      if (stillDue !== undefined) {
+        const b = s.buckets.get(upload.bucket);
+        if (b === undefined || !stillDue(b, upload)) return false;
+      }
+      s.gc.add(s.multipart.remove(upload));
+      inTxn?.();
+      return true;
+    });
+  }
+
+  /** The stale-upload sweep's batch, in one transaction (upload-tables.ts removeSome). */
+  abortUploads(ids: readonly string[], maxParts: number): Promise<{ done: number; aborted: number }> {
+    const s = this.#s;
+    return s.write(() => {
+      const { released, ...r } = s.multipart.removeSome(ids, maxParts);
+      s.gc.add(released);
+      return r;
+    });
+  }
+}
