@@ -33,6 +33,7 @@ export class StoreState {
   readonly #root: RootDatabase;
   readonly #write: (fn: () => void) => Promise<void>;
   readonly #values = new Map<string, string>();
+  #table: Database<string, string> | undefined;
 
   /** `write`: MetaStore's durable write (one transaction, resolved once flushed). */
   constructor(root: RootDatabase, write: (fn: () => void) => Promise<void>) {
@@ -118,7 +119,13 @@ export class StoreState {
     });
   }
 
+  /**
+   * The table, opened on first use and kept (each openDB makes a new handle). Not kept while
+   * missing: a read-only store may have no `state` table yet (lmdb-js returns undefined), and a
+   * daemon beside it may create it later.
+   */
   #db(): Database<string, string> {
-    return this.#root.openDB<string, string>({ name: 'state' });
+    this.#table ??= this.#root.openDB<string, string>({ name: 'state' });
+    return this.#table;
   }
 }
