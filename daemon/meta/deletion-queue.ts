@@ -24,7 +24,7 @@ export class DeletionQueue {
     for (const f of files) void this.db.remove(f);
   }
 
-  /** Up to `limit` queued file ids, in id order. */
+  /** Up to `limit` queued file ids, in id order (for MetaStore.queuedFiles, a test and diagnostic API). */
   queued(limit: number): string[] {
     return [...this.db.getKeys({ limit })];
   }

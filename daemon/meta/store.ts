@@ -703,6 +703,10 @@ export class MetaStore {
 
   // ---- deletion queue and sweep support
 
+  /**
+   * Test and diagnostic API, not used by the daemon: up to `limit` queued file ids, in id order,
+   * however recent (the tests' view of what a commit released; the reaper reads dueFiles).
+   */
   queuedFiles(limit = 1000): string[] {
     return this.gc.queued(limit);
   }
@@ -730,7 +734,11 @@ export class MetaStore {
     for (const { value } of this.multipart.parts.getRange(opts)) yield filesOf({ parts: [value] });
   }
 
-  /** Every file id some record points at (objects, versions and pending parts). */
+  /**
+   * Test and diagnostic API, not used by the daemon: every file id some record points at
+   * (objects, versions and pending parts), read at once (the daemon reads a referenceSnapshot a
+   * slice at a time).
+   */
   referencedFiles(): Set<string> {
     const out = new Set<string>();
     for (const files of this.recordFiles()) for (const f of files) out.add(f);
