@@ -18,7 +18,8 @@ import { preflight, responseCors } from './cors.js';
 import { ANONYMOUS_OPERATIONS, bucketFromHost, bucketOf, isAwsAuthorization, namesObject, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
-import { headerName, loadUws } from './uws.js';
+import { loadUws } from './uws.js';
+import { headError, readHead } from './request-head.js';
 import { TLS12_CIPHERS, TLS_CERTIFICATE, checkTls, isSecureAllowed } from './tls.js';
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
@@ -278,54 +279,19 @@ export class HttpServer {
     const method = req.getCaseSensitiveMethod().toUpperCase();
     const rawPath = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
-    // No prototype: a header named `__proto__` is kept (an assignment on a plain object dropped it)
-    // and a look-up of `constructor` finds nothing.
-    const headers = Object.create(null) as Record<string, string>;
-    let repeated: string | undefined;
-    let headerBytes = 0;
-    let badName: string | undefined;
-    req.forEach((k, v) => {
-      headerBytes += k.length + v.length + 4;
-      k = headerName(k);
-      if (k.includes('/')) badName ??= k;
-      // A Content-Length line listing values (`5, 5`) is refused below like two different values.
-      if (k === 'content-length' && v.includes(',')) repeated = k;
-      if (headers[k] === undefined) headers[k] = v;
-      else {
-        // Content-Length lines that repeat one value are that value (RFC 9110 8.6): every parser
-        // frames the body alike. rclone's presigned uploads send it twice.
-        if (k === 'content-length' && v === headers[k]) return;
-        if (FRAMING_HEADERS.has(k)) repeated = k;
-        headers[k] = `${headers[k]},${v}`;
-      }
-    });
-    // An empty Authorization header (what a proxy that blanks it leaves) is no credential: S3
-    // treats the request as anonymous (403 AccessDenied, or what a bucket policy grants, and a
-    // presigned URL's query signs it), not as an unknown scheme (400 "Unsupported Authorization
-    // Type").
-    if (headers.authorization !== undefined && headers.authorization.trim() === '') delete headers.authorization;
-    // A Content-Length that is no number (uWS takes an empty one as 0 and parses the body after it
-    // as the next request) is refused as a repeated one is.
-    const invalidLength = repeated === undefined && headers['content-length'] !== undefined && !/^\d+$/.test(headers['content-length']);
-    // uWS decodes any Transfer-Encoding as chunked (`identity`, `gzip`, `xchunked`); a proxy in
-    // front that reads such a value otherwise frames the body differently (RFC 9112 6.1: a final
-    // coding that is not chunked is refused, the connection closed).
-    const te = headers['transfer-encoding'];
-    const invalidCoding = repeated === undefined && te !== undefined && te.trim().toLowerCase() !== 'chunked';
-    if (repeated !== undefined || invalidLength || invalidCoding) {
+    const head = readHead(req);
+    const { headers, rawLength } = head;
+    if (head.smuggling !== undefined) {
       // Two different Content-Length values (or two Host, Transfer-Encoding headers): uWS frames
       // the body by the first one and goes on to parse what follows it as the next request on the
       // connection, which a proxy in front that reads the other one sends as body: a request
       // smuggled past the proxy. An answer with Connection: close does not stop uWS from running
       // the requests already in its buffer; closing the socket here does (RFC 9112 6.3: an
       // unrecoverable error).
-      const why = invalidLength ? 'a request framed by a Content-Length that is no number' : invalidCoding ? 'a request framed by a Transfer-Encoding other than chunked' : 'a request repeated a header that frames it';
-      this.deps.log.info({ requestId: id, header: repeated ?? (invalidCoding ? 'transfer-encoding' : 'content-length'), remoteAddress: remoteAddress(res) }, `connection closed: ${why} (possible request smuggling)`);
+      this.deps.log.info({ requestId: id, header: head.smuggling.header, remoteAddress: remoteAddress(res) }, `connection closed: ${head.smuggling.why} (possible request smuggling)`);
       res.close();
       return;
     }
-    const contentLength = headers['content-length'];
-    const rawLength = headers['transfer-encoding'] !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
     // Only a request with an Origin looks up its bucket's CORS rules, and none while draining: the
     // shutdown closes the metadata store while kept-alive connections still send requests, and a
     // look-up in the closed store threw here, in the uWS handler, which ends the process. Such a
@@ -410,16 +376,9 @@ export class HttpServer {
       logFields.bucket = r.bucket;
       logFields.key = r.key;
       pending.subject = { method, bucket: r.bucket, key: r.key, query };
-      // S3's bound on the header section. Beyond it an object could be stored with headers (say a
-      // 20 KB Content-Disposition) that clients cannot read back: Node's HTTP client stops at
-      // 16 KiB of response headers, botocore at 64 KiB per line.
-      // Counted in characters while reading (cheap); a UTF-8 character is at most 3 bytes per
-      // UTF-16 unit, so only a section past a third of the bound is counted again in bytes.
-      if (headerBytes > MAX_HEADER_SECTION_BYTES / 3 && headerSectionBytes(headers) > MAX_HEADER_SECTION_BYTES) {
-        throw new S3Error('RequestHeaderSectionTooLarge', undefined, { fields: { MaxSizeAllowed: String(MAX_HEADER_SECTION_BYTES) } });
-      }
-      // The parser takes `/` in a header name (uws.ts), which HTTP does not allow.
-      if (badName !== undefined) throw new S3Error('InvalidArgument', `The header name ${JSON.stringify(badName)} is not a valid HTTP field name.`);
+      // A header section past S3's bound, or a header name HTTP does not allow (request-head.ts).
+      const refused = headError(head);
+      if (refused !== undefined) throw refused;
       // What the request asks for, x-amz-* query parameters included (see withQueryAmzHeaders):
       // policies judge that (an s3:x-amz-server-side-encryption condition must see a query's
       // SSE), while signatures are checked on the request as sent.
@@ -758,19 +717,6 @@ export function shouldLogRequest(mode: Config['accessLog'], status: number, abor
 function abortRequest(p: Pending, reason: Error): void {
   p.abortReason ??= reason;
   p.abortController?.abort(reason);
-}
-
-/** Headers a request may carry once: two of them let two HTTP parsers frame or route it differently. */
-const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host']);
-
-/** S3's bound on a request's header section (names, values, `: ` and CRLF). */
-const MAX_HEADER_SECTION_BYTES = 8192;
-
-/** The header section's size in bytes as sent (UTF-8), repeated headers joined as they arrived. */
-function headerSectionBytes(headers: Readonly<Record<string, string>>): number {
-  let n = 0;
-  for (const [k, v] of Object.entries(headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
-  return n;
 }
 
 /** Object data that failed authentication (not a cancelled DARE operation: `Aborted`). */
