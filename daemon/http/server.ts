@@ -9,11 +9,10 @@ import { authenticate, authKind, type AuthResult, type AuthOptions, type Credent
 import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
 import type { Config } from '../config.js';
 import { listenFailure } from './listen-failure.js';
-import { S3Error, isS3Error, wireCode } from '../errors.js';
-import { isDareError, type DareError } from '../../workers/format/dare-error.js';
+import { S3Error } from '../errors.js';
 import type { Handler, RequestContext, Result } from '../ops/types.js';
-import { toXml } from '../ops/xml.js';
 import { UwsRequestBody } from './body.js';
+import { ErrorAnswers, isTampered } from './error-answer.js';
 import { preflight, responseCors } from './cors.js';
 import { ANONYMOUS_OPERATIONS, bucketFromHost, bucketOf, isAwsAuthorization, namesObject, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
@@ -25,7 +24,7 @@ import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
 import { withQueryAmzHeaders } from './query-headers.js';
-import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, subjectFields, writeHeaderSafely, type Pending } from './respond.js';
+import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
 /** Why a response was closed before its end, after its status line went out. */
 export type ResponseCut = 'tampered' | 'failed';
@@ -108,9 +107,13 @@ export class HttpServer {
    */
   private readonly hostId: string;
 
+  /** Failures as S3 error answers, and their log lines (error-answer.ts). */
+  private readonly errors: ErrorAnswers;
+
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
     this.hostId = createHash('sha256').update(`${hostname()}\n${deps.config.dataDir}`).digest('hex');
+    this.errors = new ErrorAnswers(deps, this.hostId);
   }
 
   private createApp(): TemplatedApp {
@@ -349,7 +352,7 @@ export class HttpServer {
         // Unknown it is.
       }
       const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.', { headers: { 'x-s3d-not-ready': 'shutting down' } });
-      this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, true, 0);
+      this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, true, 0);
       return;
     }
     if (method === 'OPTIONS') {
@@ -360,7 +363,7 @@ export class HttpServer {
       try {
         result = preflight(headers, this.deps.config.corsOrigins, bucketRules, namesObject(rawPath, headers.host ?? '', this.deps.config.domains) ? 'OBJECT' : 'BUCKET');
       } catch (err) {
-        result = this.errorResult(err, id, rawPath, pending);
+        result = this.errors.result(err, id, rawPath, pending);
       }
       this.finish(pending, result, id, started, logFields, method, hasBody, 0);
       return;
@@ -413,7 +416,7 @@ export class HttpServer {
       // From here on the handlers see them as headers too.
       if (asked !== headers) Object.assign(headers, asked);
     } catch (err) {
-      const result = this.errorResult(err, id, rawPath, pending);
+      const result = this.errors.result(err, id, rawPath, pending);
       // "Regardless of the permissions on the bucket" (HeadBucket): clients find a bucket's region
       // with an unsigned HEAD (the SDK for Go's manager.GetBucketRegion), and get it from the 403.
       if (r?.op === 'HeadBucket' && r.bucket !== undefined && this.deps.bucketExists?.(r.bucket) === true) {
@@ -450,7 +453,7 @@ export class HttpServer {
       decoder = createPayloadDecoder(auth, headers, r.op === 'CompleteMultipartUpload' ? { ignoreChecksumHeaders: true } : undefined);
     } catch (err) {
       // Malformed body headers (Content-MD5, x-amz-checksum-*, x-amz-trailer, …): a client fault.
-      this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);
+      this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);
       return;
     }
     // uWS keeps delivering onData after an early response; the response object is dead by then.
@@ -502,7 +505,7 @@ export class HttpServer {
     };
     this.deps.dispatch(ctx).then(
       (result) => this.finish(pending, result, id, started, logFields, method, !body.complete, result.bytesIn ?? decoder.decodedBytes),
-      (err: unknown) => this.finish(pending, this.errorResult(err, id, rawPath, pending), id, started, logFields, method, !body.complete, decoder.decodedBytes),
+      (err: unknown) => this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, !body.complete, decoder.decodedBytes),
     );
   }
 
@@ -511,53 +514,6 @@ export class HttpServer {
     if (this.deps.bucketCors === undefined) return undefined;
     const bucket = bucketOf(rawPath, host ?? '', this.deps.config.domains);
     return bucket === undefined ? undefined : this.deps.bucketCors(bucket);
-  }
-
-  /** When a line about what `what` names was last logged (a KMS refusal per S3 code, a tampered object per key: one per 10 s). */
-  private readonly lastLogged = new Map<string, number>();
-
-  private firstInTen(what: string): boolean {
-    const now = Date.now();
-    if (now - (this.lastLogged.get(what) ?? -Infinity) < 10_000) return false;
-    if (this.lastLogged.size >= 1024) this.lastLogged.clear();
-    this.lastLogged.set(what, now);
-    return true;
-  }
-
-  private errorResult(err: unknown, id: string, resource: string, p: Pending): Result {
-    let e: S3Error;
-    const where = { requestId: id, bucket: p.subject?.bucket, key: p.subject?.key };
-    if (isTampered(err)) {
-      if (this.firstInTen(`refused ${p.subject?.bucket}/${p.subject?.key}`)) this.deps.log.error({ ...where, err }, 'object data failed authentication (modified on disk?): refused with XMinioObjectTampered, nothing sent');
-      p.tampered = true;
-    } else if (isS3Error(err) && err.code === 'XMinioObjectTampered') {
-      // The object's record failed its own check (a sealed key or checksums that do not open):
-      // damage or tampering of a stored object as much as its data's, told apart the same way.
-      if (this.firstInTen(`refused ${p.subject?.bucket}/${p.subject?.key}`)) this.deps.log.error({ ...where, err }, 'object record failed its integrity check (modified or moved?): refused with XMinioObjectTampered, nothing sent');
-      p.tampered = true;
-    }
-    err = toS3Failure(err);
-    if (isS3Error(err)) {
-      e = err;
-      // A failure whose cause the client is not told (a KMS's own words, endpoints, addresses):
-      // the log has it. An internal error every time; a KMS refusal or outage once per 10 s per
-      // kind (an outage fails every request, and the KMS client logs its state changes itself).
-      if (e.cause !== undefined) {
-        if ((e.cause as { name?: unknown }).name === 'KmsError') {
-          if (this.firstInTen(`kms ${e.code}`)) this.deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message }, 'KMS request failed');
-        } else if (e.code === 'InternalError') this.deps.log.error({ err: e.cause, ...where }, `internal error: ${e.message}`);
-      }
-    } else {
-      // The client went away and the handler stopped on that (a sealer aborted by the request's
-      // signal): the 499 access line says it; no one gets the answer, and nothing failed here.
-      if (p.aborted && err === p.abortReason) this.deps.log.debug({ requestId: id }, 'handler stopped: the client disconnected');
-      else this.deps.log.error({ err, ...where }, 'internal error');
-      e = new S3Error('InternalError');
-    }
-    // 304 has no body, and no Content-Type: a cache revalidating with it would take the type on.
-    if (e.status === 304) return { status: 304, headers: { ...e.headers } };
-    const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, ...subjectFields(e.code, p.subject), ...e.fields, Resource: resource, RequestId: id, HostId: this.hostId }, false);
-    return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: xml };
   }
 
   private finish(
@@ -674,7 +630,7 @@ export class HttpServer {
         // Resource is the path as sent, as every other error's (the decoded key was another text
         // for a key that needs encoding, and named no bucket in a virtual-hosted request's terms).
         p.responding = false;
-        this.finish(p, this.errorResult(err, id, p.rawPath, p), id, started, fields, method, closeConnection, bytesIn);
+        this.finish(p, this.errors.result(err, id, p.rawPath, p), id, started, fields, method, closeConnection, bytesIn);
         return;
       }
       if (p.aborted) {
@@ -688,7 +644,7 @@ export class HttpServer {
       const sent = res.getWriteOffset();
       const where = { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, bytesSent: sent };
       if (cut === 'tampered') {
-        if (this.firstInTen(`cut ${fields.bucket}/${fields.key}`)) this.deps.log.error({ ...where, err }, 'object data failed authentication after the response began (modified on disk?): connection closed after the authenticated bytes');
+        if (this.errors.firstInTen(`cut ${fields.bucket}/${fields.key}`)) this.deps.log.error({ ...where, err }, 'object data failed authentication after the response began (modified on disk?): connection closed after the authenticated bytes');
       } else this.deps.log.warn({ ...where, err }, 'response stream failed after the response began: connection closed');
       p.aborted = true;
       res.close();
@@ -717,18 +673,6 @@ export function shouldLogRequest(mode: Config['accessLog'], status: number, abor
 function abortRequest(p: Pending, reason: Error): void {
   p.abortReason ??= reason;
   p.abortController?.abort(reason);
-}
-
-/** Object data that failed authentication (not a cancelled DARE operation: `Aborted`). */
-function isTampered(err: unknown): err is DareError {
-  return isDareError(err) && err.code !== 'Aborted';
-}
-
-/** A failure while producing a response body, as the client should see it. */
-function toS3Failure(err: unknown): unknown {
-  if (isS3Error(err)) return err;
-  if (isTampered(err)) return new S3Error('XMinioObjectTampered', 'The object data failed authentication: it was modified on disk and may be compromised. No data was returned.');
-  return err;
 }
 
 /**

@@ -1,0 +1,86 @@
+// Failures as the answers S3 gives (server.ts): an S3Error as its XML error document, object data
+// or a record that failed authentication as XMinioObjectTampered, anything else as InternalError;
+// with the log line each asks for, those that come in floods (a KMS outage, one tampered object
+// read again and again) at most once per 10 s.
+
+import type { Logger } from 'pino';
+import { S3Error, isS3Error, wireCode } from '../errors.js';
+import { isDareError, type DareError } from '../../workers/format/dare-error.js';
+import type { Result } from '../ops/types.js';
+import { toXml } from '../ops/xml.js';
+import { subjectFields, type Pending } from './respond.js';
+
+export class ErrorAnswers {
+  readonly #deps: { readonly log: Logger };
+  /** S3's <HostId> (server.ts hostId). */
+  readonly #hostId: string;
+  /** When a line about what `what` names was last logged (a KMS refusal per S3 code, a tampered object per key: one per 10 s). */
+  readonly #lastLogged = new Map<string, number>();
+
+  constructor(deps: { readonly log: Logger }, hostId: string) {
+    this.#deps = deps;
+    this.#hostId = hostId;
+  }
+
+  /** Whether a line about `what` may be logged now: not if one was within the last 10 s. */
+  firstInTen(what: string): boolean {
+    const now = Date.now();
+    if (now - (this.#lastLogged.get(what) ?? -Infinity) < 10_000) return false;
+    if (this.#lastLogged.size >= 1024) this.#lastLogged.clear();
+    this.#lastLogged.set(what, now);
+    return true;
+  }
+
+  /**
+   * The answer to a request that failed with `err` (`resource`: the path as sent): an S3 error
+   * as XML, an internal error for anything else, logged as its kind asks; marks `p` tampered when
+   * the object's data or record failed authentication.
+   */
+  result(err: unknown, id: string, resource: string, p: Pending): Result {
+    let e: S3Error;
+    const where = { requestId: id, bucket: p.subject?.bucket, key: p.subject?.key };
+    if (isTampered(err)) {
+      if (this.firstInTen(`refused ${p.subject?.bucket}/${p.subject?.key}`)) this.#deps.log.error({ ...where, err }, 'object data failed authentication (modified on disk?): refused with XMinioObjectTampered, nothing sent');
+      p.tampered = true;
+    } else if (isS3Error(err) && err.code === 'XMinioObjectTampered') {
+      // The object's record failed its own check (a sealed key or checksums that do not open):
+      // damage or tampering of a stored object as much as its data's, told apart the same way.
+      if (this.firstInTen(`refused ${p.subject?.bucket}/${p.subject?.key}`)) this.#deps.log.error({ ...where, err }, 'object record failed its integrity check (modified or moved?): refused with XMinioObjectTampered, nothing sent');
+      p.tampered = true;
+    }
+    err = toS3Failure(err);
+    if (isS3Error(err)) {
+      e = err;
+      // A failure whose cause the client is not told (a KMS's own words, endpoints, addresses):
+      // the log has it. An internal error every time; a KMS refusal or outage once per 10 s per
+      // kind (an outage fails every request, and the KMS client logs its state changes itself).
+      if (e.cause !== undefined) {
+        if ((e.cause as { name?: unknown }).name === 'KmsError') {
+          if (this.firstInTen(`kms ${e.code}`)) this.#deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message }, 'KMS request failed');
+        } else if (e.code === 'InternalError') this.#deps.log.error({ err: e.cause, ...where }, `internal error: ${e.message}`);
+      }
+    } else {
+      // The client went away and the handler stopped on that (a sealer aborted by the request's
+      // signal): the 499 access line says it; no one gets the answer, and nothing failed here.
+      if (p.aborted && err === p.abortReason) this.#deps.log.debug({ requestId: id }, 'handler stopped: the client disconnected');
+      else this.#deps.log.error({ err, ...where }, 'internal error');
+      e = new S3Error('InternalError');
+    }
+    // 304 has no body, and no Content-Type: a cache revalidating with it would take the type on.
+    if (e.status === 304) return { status: 304, headers: { ...e.headers } };
+    const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, ...subjectFields(e.code, p.subject), ...e.fields, Resource: resource, RequestId: id, HostId: this.#hostId }, false);
+    return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: xml };
+  }
+}
+
+/** Object data that failed authentication (not a cancelled DARE operation: `Aborted`). */
+export function isTampered(err: unknown): err is DareError {
+  return isDareError(err) && err.code !== 'Aborted';
+}
+
+/** A failure while producing a response body, as the client should see it. */
+function toS3Failure(err: unknown): unknown {
+  if (isS3Error(err)) return err;
+  if (isTampered(err)) return new S3Error('XMinioObjectTampered', 'The object data failed authentication: it was modified on disk and may be compromised. No data was returned.');
+  return err;
+}
