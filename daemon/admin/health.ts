@@ -25,7 +25,8 @@ export interface KmsReadiness {
  */
 export function kmsReadiness(kms: KeyProvider | null, opts: { memoMs?: number; now?: () => number } = {}): () => Promise<KmsReadiness> {
   const memoMs = opts.memoMs ?? READY_MEMO_MS;
-  const now = opts.now ?? Date.now;
+  // Monotonic: after the wall clock stepped back, a verdict would stay memoised as long as the step.
+  const now = opts.now ?? (() => performance.now());
   let last: { at: number; verdict: KmsReadiness } | undefined;
   let flight: Promise<KmsReadiness> | undefined;
   const check = async (): Promise<KmsReadiness> => {

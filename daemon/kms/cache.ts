@@ -37,7 +37,7 @@ export interface CacheOptions {
   batchWindowMs?: number;
   /** Also cache the data key of generateKey (a PUT followed by a GET skips the KMS). Default true. */
   primeOnGenerate?: boolean;
-  /** Clock, for tests. */
+  /** Clock, for tests. Monotonic by default: a wall-clock step must neither keep keys past their TTL nor drop them all. */
   now?: () => number;
   /** Called with each dropped key buffer right after it was zero-filled (tests, diagnostics). */
   onDrop?: (zeroed: Buffer) => void;
@@ -191,7 +191,7 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
     this.#maxBulk = opts.maxBulk ?? 1000;
     this.#window = opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
     this.#prime = opts.primeOnGenerate ?? true;
-    this.#now = opts.now ?? Date.now;
+    this.#now = opts.now ?? (() => performance.now());
     this.#onDrop = opts.onDrop;
     this.#log = opts.log;
     for (const [name, v] of [['cacheTtlMs', this.#ttl], ['staleGraceMs', this.#grace], ['batchWindowMs', this.#window]] as const) {

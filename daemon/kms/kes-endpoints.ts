@@ -38,7 +38,8 @@ export class EndpointSet {
     this.#local = this.#health.filter((h) => isLocalEndpoint(h.endpoint));
     this.#remote = this.#health.filter((h) => !isLocalEndpoint(h.endpoint));
     this.#quarantineMs = opts.quarantineMs ?? 30_000;
-    this.#now = opts.now ?? Date.now;
+    // Monotonic: after the wall clock stepped back, a quarantine would last as long as the step.
+    this.#now = opts.now ?? (() => performance.now());
     this.#next = Math.floor((opts.random ?? Math.random)() * Math.max(1, this.#remote.length));
   }
 

@@ -17,6 +17,7 @@ export interface ObjectKeyCacheOptions {
   /** 0 disables the cache. */
   ttlMs: number;
   maxEntries: number;
+  /** Clock, for tests. Monotonic by default: a wall-clock step must not keep keys past their TTL. */
   now?: () => number;
 }
 
@@ -32,7 +33,7 @@ export class ObjectKeyCache {
   constructor(opts: ObjectKeyCacheOptions) {
     this.#ttlMs = opts.ttlMs;
     this.#max = Math.max(1, opts.maxEntries);
-    this.#now = opts.now ?? Date.now;
+    this.#now = opts.now ?? (() => performance.now());
   }
 
   get enabled(): boolean {
