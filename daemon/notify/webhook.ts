@@ -18,13 +18,13 @@ export interface DeliveryOptions {
   /** First retry delay; doubles per failure up to retryMaxMs. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** A target's delivery failures while it stays down, and its dropped events, are logged at most this often. */
+  logEveryMs?: number;
 }
 
-const DEFAULTS = { timeoutMs: 10_000, retryBaseMs: 500, retryMaxMs: 30_000 } as const;
+const DEFAULTS = { timeoutMs: 10_000, retryBaseMs: 500, retryMaxMs: 30_000, logEveryMs: 60_000 } as const;
 /** Idle senders look at the queue this often even without a wake-up (belt and braces). */
 const IDLE_POLL_MS = 5_000;
-/** While a target stays down, its failures are logged at most this often. */
-const LOG_EVERY_MS = 60_000;
 
 export interface TargetStats {
   readonly id: string;
@@ -41,8 +41,10 @@ class Sender {
   private wakeUp: (() => void) | undefined;
   private pending = false;
   private readonly abort = new AbortController();
-  private lastFailureLog = 0;
-  private lastDropLog = 0;
+  // performance.now(): after the wall clock stepped back, a limiter on Date.now() kept a target's
+  // failures and drops untold for as long as the step.
+  private lastFailureLog = -Infinity;
+  private lastDropLog = -Infinity;
   private droppedSinceLog = 0;
   private dropLogTimer: NodeJS.Timeout | undefined;
   private down = false;
@@ -84,11 +86,11 @@ class Sender {
   dropped(): void {
     this.droppedSinceLog++;
     if (this.dropLogTimer !== undefined) return;
-    const wait = Math.max(0, this.lastDropLog + LOG_EVERY_MS - Date.now());
+    const wait = Math.max(0, this.lastDropLog + this.opts.logEveryMs - performance.now());
     this.dropLogTimer = setTimeout(() => {
       this.dropLogTimer = undefined;
       this.log.warn({ target: this.target.id, dropped: this.droppedSinceLog, queueLimit: this.target.queueLimit }, 'webhook queue full: oldest undelivered events dropped');
-      this.lastDropLog = Date.now();
+      this.lastDropLog = performance.now();
       this.droppedSinceLog = 0;
     }, wait);
     this.dropLogTimer.unref();
@@ -152,8 +154,8 @@ class Sender {
   }
 
   private logFailure(failure: string, ev: QueuedEvent): void {
-    const now = Date.now();
-    if (this.down && now - this.lastFailureLog < LOG_EVERY_MS) return;
+    const now = performance.now();
+    if (this.down && now - this.lastFailureLog < this.opts.logEveryMs) return;
     this.down = true;
     this.lastFailureLog = now;
     this.log.warn(
