@@ -79,18 +79,20 @@ class Listener {
     try {
       // Something goes out at once: the client sees its headers (and knows it is listening).
       yield idle;
-      let last = Date.now();
+      // Monotonic: after the wall clock stepped back, the next keep-alive waited as long as the
+      // step, and proxies and clients closed the idle stream long before.
+      let last = performance.now();
       for (;;) {
         if (this.queue.length > 0 && !signal.aborted) {
           // Everything waiting in one chunk: one socket write per wake-up, not per event.
           const batch = Buffer.concat(this.queue.splice(0));
-          last = Date.now();
+          last = performance.now();
           yield batch;
           continue;
         }
         // Closed (shutdown, client gone): what was queued went out first.
         if (this.closed || signal.aborted) return;
-        const wait = Math.max(0, every - (Date.now() - last));
+        const wait = Math.max(0, every - (performance.now() - last));
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await new Promise<boolean>((resolve) => {
           this.wake = () => resolve(false);
@@ -99,7 +101,7 @@ class Listener {
         clearTimeout(timer);
         this.wake = undefined;
         if (timedOut && !this.closed && this.queue.length === 0) {
-          last = Date.now();
+          last = performance.now();
           yield idle;
         }
       }

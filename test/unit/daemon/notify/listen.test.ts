@@ -87,3 +87,21 @@ t.test('close() (shutdown): queued events go out, then the streams end; no new l
   t.equal(await take(it), '<end>', 'then the end');
   t.equal(hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal), undefined, 'closed: no new listener');
 });
+
+t.test('keep-alives keep their pace after the wall clock stepped back an hour', async (t) => {
+  const realNow = Date.now;
+  let offset = 0;
+  Date.now = () => realNow() + offset;
+  t.teardown(() => {
+    Date.now = realNow;
+  });
+  const hub = new EventListeners();
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const sp = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
+  t.equal(await take(sp), ' ');
+  t.equal(await take(sp), ' ', 'a keep-alive after ~500 ms');
+  offset = -3_600_000;
+  const late = new Promise<string>((r) => setTimeout(() => r('<none within 1.5 s>'), 1_500).unref());
+  t.equal(await Promise.race([take(sp), late]), ' ', 'the next one ~500 ms later, not an hour');
+});
