@@ -443,8 +443,6 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   };
 
   let port: number;
-  // Every file queued by now was released before this process served: no read of it can be in flight.
-  const servingFrom = Date.now();
   try {
     port = await server.listen();
   } catch (err) {
@@ -462,10 +460,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
   // In the background: its cost grows with the uploads to abort (meta/upload-expiry.ts).
   void uploadExpiry.sweep();
-  // The deletion queue a stop left, at once and without a grace period, batch after batch while
-  // the daemon serves (files released since keep theirs); then the reaper's timer. A backup that
-  // holds deletions keeps them queued until it ends (storage/backup-hold.ts).
-  void reaper.kick(0, servingFrom).then((n) => {
+  // The deletion queue a stop left, at once and without a grace period (no read of this process
+  // can need those files), batch after batch while the daemon serves (files this process releases
+  // keep theirs: meta/deletion-queue.ts); then the reaper's timer. A backup that holds deletions
+  // keeps them queued until it ends (storage/backup-hold.ts).
+  void reaper.kick().then((n) => {
     if (n > 0) log.info({ files: n }, 'start-up sweep deleted the data files queued for deletion');
   });
   reaper.start();

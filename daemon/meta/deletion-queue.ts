@@ -1,27 +1,59 @@
 // The deletion queue (the `gc` table): data files a commit released (replaced or deleted
 // versions, aborted uploads' parts), keyed by file id, valued by the time of the commit. Added to
 // and removed from inside MetaStore's write transactions, so a file is queued in the very commit
-// that stops referencing it; the reaper (storage/reaper.ts) deletes those past their grace period
-// and the start-up sweep those left at a stop.
+// that stops referencing it; the reaper (storage/reaper.ts) deletes those past their grace period,
+// and those an earlier process left at once.
+//
+// The grace period is timed on the monotonic clock, from when this process released the file: the
+// stored wall-clock time (kept for diagnostics) is not, as a wall clock stepped forward an hour made
+// every file due at once, under reads that had just looked their records up, and one stepped back
+// kept them all on disk for the hour.
 
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 
 export class DeletionQueue {
   readonly db: Database<number, string>;
+  /** The files this process queued: performance.now() when it did. */
+  readonly #releasedAt = new Map<string, number>();
+  /** Those the write transaction running now queued (undone if it does not commit). */
+  #staged: string[] | undefined;
 
   constructor(root: RootDatabase) {
     this.db = root.openDB({ name: 'gc' });
   }
 
+  /** MetaStore: a write transaction's callback starts. */
+  begin(): void {
+    this.#staged = [];
+  }
+
+  /** MetaStore: the callback ended. Returns what forgets its releases if the transaction does not commit. */
+  end(): (() => void) | undefined {
+    const staged = this.#staged;
+    this.#staged = undefined;
+    if (staged === undefined || staged.length === 0) return undefined;
+    return () => {
+      for (const f of staged) this.#releasedAt.delete(f);
+    };
+  }
+
   /** Inside a write transaction: queues `files`, released now. */
   add(files: string[]): void {
     const now = Date.now();
-    for (const f of files) void this.db.put(f, now);
+    const at = performance.now();
+    for (const f of files) {
+      void this.db.put(f, now);
+      this.#releasedAt.set(f, at);
+      this.#staged?.push(f);
+    }
   }
 
   /** Inside a write transaction: forgets `files` (deleted). */
   remove(files: string[]): void {
-    for (const f of files) void this.db.remove(f);
+    for (const f of files) {
+      void this.db.remove(f);
+      this.#releasedAt.delete(f);
+    }
   }
 
   /** Up to `limit` queued file ids, in id order (for MetaStore.queuedFiles, a test and diagnostic API). */
@@ -34,11 +66,16 @@ export class DeletionQueue {
     return [...this.db.getKeys({ transaction })];
   }
 
-  /** Queued file ids whose releasing commit is at least `graceMs` old. */
-  due(graceMs: number, now: number, limit: number): string[] {
+  /**
+   * Queued file ids this process released at least `graceMs` ago, and those an earlier process
+   * queued (a stop, a crash): no read of this one can have looked their records up.
+   */
+  due(graceMs: number, limit: number): string[] {
+    const now = performance.now();
     const out: string[] = [];
-    for (const { key, value } of this.db.getRange({})) {
-      if (now - value >= graceMs) out.push(key);
+    for (const key of this.db.getKeys({})) {
+      const at = this.#releasedAt.get(key);
+      if (at === undefined || now - at >= graceMs) out.push(key);
       if (out.length >= limit) break;
     }
     return out;

@@ -155,11 +155,13 @@ export class MetaStore {
     let out!: T;
     let failure: unknown;
     let undoEvents: (() => void) | undefined;
+    let undoReleases: (() => void) | undefined;
     // A child transaction, not transaction(): lmdb-js runs the callbacks queued together in one
     // LMDB transaction, and one that threw after it wrote left its writes in the shared commit
     // (a DeleteObjects whose in-transaction hook failed deleted its keys yet answered an error).
     const p = this.root.childTransaction(() => {
       this.notifications.begin();
+      this.gc.begin();
       try {
         out = fn();
       } catch (err) {
@@ -168,6 +170,7 @@ export class MetaStore {
         throw err;
       } finally {
         undoEvents = this.notifications.end();
+        undoReleases = this.gc.end();
       }
     });
     // Without overlappingSync (see the constructor) the commit is durable when it resolves.
@@ -176,6 +179,7 @@ export class MetaStore {
     } catch (err) {
       // Not committed: the events its hooks queued were not either.
       undoEvents?.();
+      undoReleases?.();
       if (failure !== undefined) throw failure;
       throw await commitFailure(err);
     }
@@ -711,9 +715,9 @@ export class MetaStore {
     return this.gc.queued(limit);
   }
 
-  /** Queued file ids whose replacing commit is at least `graceMs` old (the queue stores its time). */
-  dueFiles(graceMs: number, now = Date.now(), limit = 1000): string[] {
-    return this.gc.due(graceMs, now, limit);
+  /** Queued file ids released by this process at least `graceMs` ago, or by an earlier one (meta/deletion-queue.ts). */
+  dueFiles(graceMs: number, limit = 1000): string[] {
+    return this.gc.due(graceMs, limit);
   }
 
   dequeueFiles(files: string[]): Promise<void> {

@@ -3,6 +3,8 @@
 // while a read in progress has them pinned (FileStore.pin), and none while `s3d backup` holds
 // deletions (storage/backup-hold.ts). A pass goes on batch after batch while batches come full
 // (a burst of deletes, or the queue a stop left, which start-up hands it once the daemon serves).
+// Only files this process released wait for the grace period, timed on the monotonic clock
+// (meta/deletion-queue.ts): those an earlier process queued are due at once.
 
 import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -38,12 +40,11 @@ export class Reaper {
 
   /**
    * Runs one pass now unless one is running; resolves to the files it deleted. Never rejects: a
-   * failed pass is retried by the next. `asOf`: the files queued by then are due (with `graceMs`
-   * 0, the queue a stop left: files released since keep their grace).
+   * failed pass is retried by the next.
    */
-  kick(graceMs = GRACE_MS, asOf?: number): Promise<number> {
+  kick(graceMs = GRACE_MS): Promise<number> {
     if (this.stopped) return Promise.resolve(0);
-    this.running ??= this.pass(graceMs, asOf)
+    this.running ??= this.pass(graceMs)
       .catch((err: unknown) => {
         // A full disk can fail the commit that dequeues the deleted files: they stay queued.
         this.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not update the deletion queue; retrying');
@@ -55,10 +56,10 @@ export class Reaper {
     return this.running;
   }
 
-  private async pass(graceMs: number, asOf: number | undefined): Promise<number> {
+  private async pass(graceMs: number): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const listed = this.meta.dueFiles(graceMs, asOf ?? Date.now(), BATCH);
+      const listed = this.meta.dueFiles(graceMs, BATCH);
       // A file a read in progress still needs waits for the next pass after the read.
       const due = listed.filter((id) => !this.files.pinned(id));
       if (due.length === 0) return deleted;

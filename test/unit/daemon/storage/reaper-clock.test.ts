@@ -1,0 +1,98 @@
+// The reaper's grace period (storage/reaper.ts, meta/deletion-queue.ts) over a real MetaStore and
+// FileStore: files an earlier process queued (the queue a stop left) are due at once, files this
+// process releases wait out the grace period, timed on the monotonic clock: a wall clock stepped
+// forward an hour must not make them due at once (under reads that just looked their records up),
+// nor one stepped back keep them on disk for the hour. Only Date.now is stepped.
+import t from 'tap';
+import type { Test } from 'tap';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { MetaStore } from '../../../../daemon/meta/store.js';
+import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import { FileStore } from '../../../../daemon/storage/files.js';
+import { Reaper } from '../../../../daemon/storage/reaper.js';
+
+const HOUR = 3_600_000;
+const rec = (file: string): ObjectRecord => ({ v: RECORD_VERSION, size: 4, etag: 'e', mtime: 1, headers: {}, userMeta: {}, data: { file }, stored: 4 });
+
+/** A data directory with its FileStore; `open()` opens (again) its MetaStore. */
+async function store(t: Test): Promise<{ files: FileStore; open(): MetaStore; release(meta: MetaStore, key: string): Promise<string> }> {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-clock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files = new FileStore(dir, { warmBytes: 0 });
+  await files.init();
+  const dataFile = async (): Promise<string> => {
+    const w = await files.create();
+    await w.write(Buffer.from('data'));
+    await w.commit();
+    return w.id;
+  };
+  return {
+    files,
+    open: () => new MetaStore(join(dir, '.s3d')),
+    // Stores `key`, then deletes it: its data file is queued for deletion now. Its id.
+    async release(meta, key) {
+      if (meta.getBucket('b') === undefined) await meta.createBucket('b');
+      const id = await dataFile();
+      await meta.putObject('b', key, rec(id));
+      await meta.deleteObject('b', key);
+      return id;
+    },
+  };
+}
+
+/** Date.now, stepped by the test; restored when it ends. */
+function wallClock(t: Test): { step(ms: number): void } {
+  const real = Date.now;
+  let offset = 0;
+  Date.now = () => real() + offset;
+  t.teardown(() => {
+    Date.now = real;
+  });
+  return { step: (ms) => void (offset += ms) };
+}
+
+t.test('files an earlier process queued are due at once; those this one releases keep their grace', async (t) => {
+  const s = await store(t);
+  const before = s.open();
+  const old = await s.release(before, 'old');
+  await before.close();
+  const meta = s.open();
+  t.teardown(() => meta.close());
+  const fresh = await s.release(meta, 'fresh');
+  const reaper = new Reaper(meta, s.files, pino({ level: 'silent' }));
+  t.equal(await reaper.kick(), 1, 'one file deleted');
+  t.notOk(existsSync(s.files.pathOf(old)), 'the one the earlier process queued');
+  t.ok(existsSync(s.files.pathOf(fresh)), 'not the one released just now');
+  t.same(meta.queuedFiles(), [fresh], 'which stays queued');
+  await reaper.stop();
+});
+
+t.test('a wall clock stepped forward does not cut the grace period short', async (t) => {
+  const wall = wallClock(t);
+  const s = await store(t);
+  const meta = s.open();
+  t.teardown(() => meta.close());
+  const id = await s.release(meta, 'k');
+  wall.step(HOUR);
+  const reaper = new Reaper(meta, s.files, pino({ level: 'silent' }));
+  t.equal(await reaper.kick(), 0, 'nothing due');
+  t.ok(existsSync(s.files.pathOf(id)), 'the file released just now is kept');
+  await reaper.stop();
+});
+
+t.test('a wall clock stepped back does not hold released files past the grace period', async (t) => {
+  const wall = wallClock(t);
+  const s = await store(t);
+  const meta = s.open();
+  t.teardown(() => meta.close());
+  const id = await s.release(meta, 'k');
+  wall.step(-HOUR);
+  await new Promise((r) => setTimeout(r, 120));
+  const reaper = new Reaper(meta, s.files, pino({ level: 'silent' }));
+  t.equal(await reaper.kick(50), 1, 'due once 50 ms passed');
+  t.notOk(existsSync(s.files.pathOf(id)), 'deleted');
+  await reaper.stop();
+});
