@@ -120,7 +120,9 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       return 2;
     }
   }
-  const started = Date.now();
+  // Monotonic: a wall clock stepped during a backup of hours made its duration (the
+  // s3d_backup_last_duration_seconds gauge) negative or hours too long.
+  const started = performance.now();
   let dest: string;
   let rotation: { root: string; name: string } | undefined;
   if (parsed.into !== undefined) {
@@ -171,7 +173,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       stop: stop.signal,
       ...(minFree !== undefined ? { minFree } : {}),
     });
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
     out(
       `s3d backup: done: ${report.objects} object(s), ${report.versions} noncurrent version(s) and delete marker(s), ${report.uploads} multipart upload(s) in progress; ` +
         `${report.files} data file(s) (${mib(report.bytes)}) and the metadata (${mib(report.metaBytes)}) copied to ${dest} in ${seconds} s`,
@@ -187,7 +189,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       await writeRunRecord(dataDir, 'last-backup', {
         finished: new Date().toISOString(),
         dest,
-        seconds: (Date.now() - started) / 1000,
+        seconds: (performance.now() - started) / 1000,
         files: report.files,
         bytes: report.bytes + report.metaBytes,
         objects: report.objects,
@@ -516,7 +518,7 @@ async function copyDataFiles(dataDir: string, dest: string, ids: FileIdList, pro
   let next = 0;
   let done = 0;
   let bytes = 0;
-  let lastProgress = Date.now();
+  let lastProgress = performance.now();
   const copyOne = async (id: string): Promise<void> => {
     const src = from.pathOf(id);
     const dst = to.pathOf(id);
@@ -545,8 +547,8 @@ async function copyDataFiles(dataDir: string, dest: string, ids: FileIdList, pro
     while (next < ids.length) {
       checkInterrupted();
       await copyOne(ids.at(next++));
-      if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
-        lastProgress = Date.now();
+      if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = performance.now();
         progress(`copied ${done}/${ids.length} data file(s), ${mib(bytes)}`);
       }
     }

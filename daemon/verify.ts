@@ -452,7 +452,8 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
     return 2;
   }
   const pool = deep ? new CryptoPool({ workers }) : null;
-  const started = Date.now();
+  // Monotonic: the duration, not when (a wall-clock step during the check would skew it).
+  const started = performance.now();
   try {
     if (bucket !== undefined && meta.getBucket(bucket) === undefined) {
       err(`s3d verify: no bucket named ${bucket}`);
@@ -466,7 +467,7 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
         onProblem: (p) => out(`PROBLEM ${p.bucket}/${p.key} ${p.uploadId !== undefined ? `upload ${p.uploadId}` : `version ${p.versionId}`}${p.part !== undefined ? ` part ${p.part}` : ''}: ${p.kind}: ${p.detail}`),
       },
     );
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const what = deep ? `deep: ${(report.bytesRead / 2 ** 20).toFixed(1)} MiB read and authenticated` : 'shallow: data files and sizes';
     const notes = [
       report.uploads > 0 ? `${report.uploads} multipart upload(s) in progress` : '',
@@ -476,7 +477,7 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
     out(`s3d verify: ${report.versions} version(s) in ${report.buckets} bucket(s) checked in ${seconds} s (${what})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}: ${report.problems.length === 0 ? 'no problems' : `${report.problems.length} problem(s)`}`);
     // A check of the whole store is recorded for the daemon's metrics (s3d_verify_last_*).
     if (bucket === undefined) {
-      const rec = { finished: new Date().toISOString(), seconds: (Date.now() - started) / 1000, deep, versions: report.versions, problems: report.problems.length };
+      const rec = { finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000, deep, versions: report.versions, problems: report.problems.length };
       await writeRunRecord(dataDir, 'last-verify', rec).catch((e: unknown) =>
         err(`s3d verify: warning: ${runRecordFile(dataDir, 'last-verify')} (which the daemon's verify metrics read) could not be written: ${(e as Error).message}`),
       );

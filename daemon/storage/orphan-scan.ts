@@ -76,7 +76,7 @@ export class OrphanScan {
   }
 
   async #run(): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     try {
       const stopped = (): boolean => this.#stopped;
       // Counted before any leftover is looked for: a crash from now on adds to them.
@@ -97,11 +97,11 @@ export class OrphanScan {
         );
       }
       if (this.#temp + swept.orphans > 0) this.#log.info({ temp: this.#temp, orphans: swept.orphans }, 'start-up sweep removed crash leftovers');
-      this.#log.info({ records: this.#snapshot.records, orphans: swept.orphans, ms: Date.now() - started }, 'start-up scan for unreferenced data files finished');
+      this.#log.info({ records: this.#snapshot.records, orphans: swept.orphans, ms: Math.round(performance.now() - started) }, 'start-up scan for unreferenced data files finished');
     } finally {
       this.#snapshot.release();
       this.#files.untrackNewFiles();
-      if (!this.finished && this.#stopped) this.#log.info({ records: this.#snapshot.records, ms: Date.now() - started }, 'start-up scan for unreferenced data files stopped before its end: the next start scans again');
+      if (!this.finished && this.#stopped) this.#log.info({ records: this.#snapshot.records, ms: Math.round(performance.now() - started) }, 'start-up scan for unreferenced data files stopped before its end: the next start scans again');
     }
   }
 

@@ -119,7 +119,7 @@ export interface S3dRun {
  */
 export function runS3d(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, cwd?: string): Promise<S3dRun> {
   return new Promise((resolve) => {
-    const [cmd, argv] = nodeChild([MAIN, ...args]);
+    const [cmd, argv] = nodeChild([MAIN, ...args], env);
     const p = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, ...(cwd !== undefined ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
