@@ -24,7 +24,8 @@ export class ErrorAnswers {
 
   /** Whether a line about `what` may be logged now: not if one was within the last 10 s. */
   firstInTen(what: string): boolean {
-    const now = Date.now();
+    // Monotonic: after the wall clock stepped back, these lines went silent for as long as the step.
+    const now = performance.now();
     if (now - (this.#lastLogged.get(what) ?? -Infinity) < 10_000) return false;
     if (this.#lastLogged.size >= 1024) this.#lastLogged.clear();
     this.#lastLogged.set(what, now);
