@@ -13,6 +13,8 @@ import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
 import { FileStore } from '../../../../daemon/storage/files.js';
 import { Reaper } from '../../../../daemon/storage/reaper.js';
+import { DeletionQueue, RELEASE_MEMORY_MS } from '../../../../daemon/meta/deletion-queue.js';
+import { open } from 'lmdb';
 
 const HOUR = 3_600_000;
 const rec = (file: string): ObjectRecord => ({ v: RECORD_VERSION, size: 4, etag: 'e', mtime: 1, headers: {}, userMeta: {}, data: { file }, stored: 4 });
@@ -95,4 +97,27 @@ t.test('a wall clock stepped back does not hold released files past the grace pe
   t.equal(await reaper.kick(50), 1, 'due once 50 ms passed');
   t.notOk(existsSync(s.files.pathOf(id)), 'deleted');
   await reaper.stop();
+});
+
+t.test('releases are remembered only as long as a grace period can need them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-memory-'));
+  const root = open({ path: dir });
+  t.teardown(async () => {
+    await root.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const gc = new DeletionQueue(root);
+  const real = performance.now.bind(performance);
+  let offset = 0;
+  Object.defineProperty(performance, 'now', { value: () => real() + offset, configurable: true, writable: true });
+  t.teardown(() => {
+    Object.defineProperty(performance, 'now', { value: real, configurable: true, writable: true });
+  });
+  root.transactionSync(() => gc.add(['f1', 'f2']));
+  t.equal(gc.remembered, 2);
+  offset += RELEASE_MEMORY_MS + 1;
+  root.transactionSync(() => gc.add(['f3']));
+  // A backup holding deletions for hours kept one entry per released file in memory.
+  t.equal(gc.remembered, 1, 'the releases past the memory span are forgotten');
+  t.same(gc.due(5_000, 10), ['f1', 'f2'], 'and stay due; the one released just now waits');
 });
