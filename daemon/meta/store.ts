@@ -13,7 +13,8 @@ import type { CleanMarker } from '../storage/clean-shutdown.js';
 import { StoreState } from './state.js';
 import { NullVersionIndex } from './null-index.js';
 import { join } from 'node:path';
-import { filesOf, isLocked, RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { filesOf, isLocked, RECORD_VERSION, sameBucket, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { UploadTables } from './upload-tables.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsFingerprint, NULL_VERSION } from './versions.js';
@@ -28,6 +29,9 @@ export type { ReferenceSnapshot } from './reference-snapshot.js';
 export { MetaCommitError, MetaConflict } from './commit-errors.js';
 export { STORE_FORMAT, StoreFormatError } from './state.js';
 export { isLocked, type VersionedDelete } from './records.js';
+
+/** Parts (or part-less uploads) DeleteBucket removes per transaction, as the stale-upload sweep does. */
+const BUCKET_DELETE_BATCH_PARTS = 1000;
 
 export class MetaStore {
   private readonly root: RootDatabase;
@@ -250,16 +254,28 @@ export class MetaStore {
    * Deletes a bucket without objects, versions or delete markers. Its unfinished multipart uploads
    * go with it (their parts' files to the deletion queue), as on S3, which deletes a bucket with
    * uploads in progress: an interrupted upload must not keep `aws s3 rb --force` from working.
+   * They go 1,000 parts' worth to a transaction, a turn of the event loop between two, the bucket
+   * with the last (one transaction held the event loop ~3.6 s per 100,000 uploads). Each finds the
+   * bucket the same and empty: one that gained an object meanwhile is BucketNotEmpty.
    */
-  deleteBucket(name: string): Promise<void> {
-    return this.bucketWrite(() => {
-      if (!this.buckets.get(name)) throw new MetaConflict('NoSuchBucket');
-      const { start, end } = bucketRange(name);
-      for (const _ of this.objects.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
-      for (const _ of this.versions.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
-      for (const upload of this.multipart.ofBucket(name)) this.gc.add(this.multipart.remove(upload));
-      void this.buckets.remove(name);
-    });
+  async deleteBucket(name: string): Promise<void> {
+    let seen: BucketRecord | undefined;
+    for (;;) {
+      const more = await this.bucketWrite(() => {
+        const b = this.buckets.get(name);
+        if (!b || (seen !== undefined && !sameBucket(b, seen))) throw new MetaConflict('NoSuchBucket');
+        seen = b;
+        const { start, end } = bucketRange(name);
+        for (const _ of this.objects.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
+        for (const _ of this.versions.getKeys({ start, end, limit: 1 })) throw new MetaConflict('BucketNotEmpty');
+        const { released, more } = this.multipart.removeOfBucket(name, BUCKET_DELETE_BATCH_PARTS);
+        this.gc.add(released);
+        if (!more) void this.buckets.remove(name);
+        return more;
+      });
+      if (!more) return;
+      await nextTurn();
+    }
   }
 
   // ---- objects

@@ -53,6 +53,20 @@ export class UploadTables implements UploadListingTables {
     }
   }
 
+  /**
+   * A bucket's uploads removed in index order, stopping after the one whose parts bring those
+   * removed to `maxParts` (parts counted as removeSome counts them). `more`: whether any remain.
+   */
+  removeOfBucket(bucket: string, maxParts: number): { released: string[]; more: boolean } {
+    const released: string[] = [];
+    let parts = 0;
+    for (const upload of this.ofBucket(bucket)) {
+      if (parts >= maxParts) return { released, more: true };
+      parts += Math.max(1, this.#remove(upload, new Set(), released));
+    }
+    return { released, more: false };
+  }
+
   listParts(uploadId: string, afterPart: number, limit: number): PartRecord[] {
     const start = partKey(uploadId, afterPart + 1);
     const end = partKey(uploadId, 0xffffffff);
