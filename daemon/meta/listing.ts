@@ -262,6 +262,19 @@ function nextListedKey(tables: ListingTables, bucketStart: Buffer, from: Buffer,
   return best;
 }
 
+/** An id as ops/multipart.ts newUploadId makes them: the initiation time (12 hex digits), then 24 base64url characters. */
+const TIMED_UPLOAD_ID = /^([0-9a-f]{12})[A-Za-z0-9_-]{24}$/;
+
+/**
+ * The index key an upload of bucket/key with id `id` had, from the initiation time its id begins
+ * with; undefined for an id without one. Among the key's uploads of s3d's ids, those after it
+ * in the index are those whose ids sort after it (the same time in the same 12 digits first).
+ */
+function goneUploadIndexKey(bucket: string, key: string, id: string): Buffer | undefined {
+  const time = TIMED_UPLOAD_ID.exec(id)?.[1];
+  return time === undefined ? undefined : uploadIndexKey(bucket, key, parseInt(time, 16), id);
+}
+
 /**
  * A bucket's uploads in key order, then initiation order, from just past the markers (and past
  * every key starting with `pastPrefix`), read as the caller takes them. The index is entered just past the place the markers name (the marked upload,
@@ -278,10 +291,14 @@ export function* uploadsAfter(tables: UploadListingTables, bucket: string, opts:
   const markerBytes = markerBound(opts.keyMarker);
   // Within key-marker, what follows upload-id-marker: the uploads after it in the index when it
   // still exists; when it is gone (aborted or completed meanwhile), those whose id sorts after
-  // it, as S3 words the rule (s3d's ids begin with their initiation time, so that is the same
-  // place).
+  // it, as S3 words the rule. s3d's ids begin with their initiation time, so that is the place
+  // the upload had in the index, entered there (reading every earlier upload of the key to
+  // compare ids made a page cost the uploads before the marker); ids of earlier versions do not.
   const markerUpload = opts.uploadIdMarker === '' ? undefined : tables.getUpload(opts.uploadIdMarker);
-  const markerIndex = markerUpload !== undefined && markerUpload.bucket === bucket && markerUpload.key === opts.keyMarker ? uploadIndexKey(bucket, markerUpload.key, markerUpload.initiated, markerUpload.id) : undefined;
+  const markerIndex =
+    markerUpload !== undefined && markerUpload.bucket === bucket && markerUpload.key === opts.keyMarker
+      ? uploadIndexKey(bucket, markerUpload.key, markerUpload.initiated, markerUpload.id)
+      : goneUploadIndexKey(bucket, opts.keyMarker, opts.uploadIdMarker);
   const markerIdBytes = Buffer.from(opts.uploadIdMarker);
   let from = Buffer.concat([start, Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes]);
   if (opts.keyMarker !== '' && Buffer.compare(markerBytes, prefixBytes) >= 0) {

@@ -19,8 +19,9 @@ function openStore(t: Test): MetaStore {
   return m;
 }
 
-function upload(bucket: string, key: string, initiated: number): UploadRecord {
-  const id = initiated.toString(16).padStart(12, '0') + 'A'.repeat(24);
+/** An upload with an id as s3d makes them (ops/multipart.ts newUploadId): its initiation time in hex first. */
+function upload(bucket: string, key: string, initiated: number, tail = 'A'.repeat(24)): UploadRecord {
+  const id = initiated.toString(16).padStart(12, '0') + tail;
   return { v: RECORD_VERSION, id, bucket, key, initiated, headers: {}, userMeta: {} };
 }
 
@@ -85,4 +86,22 @@ t.test('deleteBucket with many uploads still refuses a bucket with objects, and 
   await writing;
   t.ok(m.getBucket('b'), 'the bucket stays');
   t.ok(m.getObject('b', 'late'), 'with its object');
+});
+
+t.test('an upload-id marker since aborted: the page starts at its place in the index, the key\'s earlier uploads not read', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  const ups = await manyUploads(m, 'b', 'k', 20_000);
+  // Two more initiated in the same millisecond as the marked one, on either side of its id.
+  const marked = ups[15_000]!;
+  const before = upload('b', 'k', marked.initiated, '0'.repeat(24));
+  const after = upload('b', 'k', marked.initiated, 'z'.repeat(24));
+  await m.createUpload(before);
+  await m.createUpload(after);
+  await m.abortUpload(marked.id);
+  const read = m.uploadEntriesRead;
+  const page = m.listUploads('b', { prefix: '', keyMarker: 'k', uploadIdMarker: marked.id, limit: 3 });
+  t.same(page.uploads.map((u) => u.id), [after.id, ups[15_001]!.id, ups[15_002]!.id], 'the uploads after the marked one, as if it were still there');
+  t.equal(page.isTruncated, true);
+  t.ok(m.uploadEntriesRead - read <= 4, `a page of 3 reads a few uploads, not the 15,000 before the marker (${m.uploadEntriesRead - read})`);
 });
