@@ -157,9 +157,14 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath): str
   } catch (err) {
     throw new KmsConfigError(variable, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
-  const files = isDir
-    ? readdirSync(path, { withFileTypes: true }).filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => join(path, d.name)).sort()
-    : [path];
+  let files: string[];
+  try {
+    files = isDir ? readdirSync(path, { withFileTypes: true }).filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => join(path, d.name)).sort() : [path];
+  } catch (err) {
+    // A directory this user may stat but not list (mode 0311, a root-owned 0700 inside a 0711
+    // parent): it was a bare EACCES naming no variable, exit 1 and systemd restarting into it.
+    throw new KmsConfigError(variable, `cannot list ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
   const certs: string[] = [];
   for (const f of files) {
     let text: string;

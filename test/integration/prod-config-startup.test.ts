@@ -1,0 +1,51 @@
+// Start-up refusals of configuration mistakes an operator makes in the EnvironmentFile: each must
+// end the start with exit 2 (systemd does not restart into it) and a stderr line naming the
+// variable, never exit 1 with a bare errno, nor a start with the setting silently dropped.
+import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAIN, nodeChild, testPki } from '../helpers/daemon.js';
+
+/** A KES API key (any 32 bytes): s3d makes its client certificate without reaching KES. */
+const KES_API_KEY = `kes:v1:${Buffer.concat([Buffer.from([0]), Buffer.alloc(32, 9)]).toString('base64')}`;
+
+/** Runs `s3d server DIR` as the nobody account with `env` (and PATH) as its whole environment. */
+function runAsNobody(dir: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const [cmd, args] = nodeChild([MAIN, 'server', dir]);
+    execFile('runuser', ['-u', 'nobody', '--', cmd, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 }, (err, _o, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+    });
+  });
+}
+
+const nobodyUsable = process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0;
+
+t.test('S3_KMS_KES_CAPATH: a directory the service user may not list is refused by name (exit 2)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-capath-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  chmodSync(work, 0o755);
+  const data = join(work, 'data');
+  mkdirSync(data, { mode: 0o777 });
+  chmodSync(data, 0o777);
+  // Searchable (stat works) but not readable (readdir fails): it was exit 1, "start-up failed:
+  // EACCES: permission denied, scandir '…'", naming no variable.
+  const ca = join(work, 'ca');
+  mkdirSync(ca);
+  writeFileSync(join(ca, 'ca.crt'), (await testPki()).caCert);
+  chmodSync(ca, 0o311);
+  const r = await runAsNobody(data, {
+    S3_ROOT_USER: 'admin',
+    S3_ROOT_PASSWORD: 'password123',
+    S3_ADDRESS: '127.0.0.1:0',
+    S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373',
+    S3_KMS_KES_KEY_NAME: 's3d-key',
+    S3_KMS_KES_API_KEY: KES_API_KEY,
+    S3_KMS_KES_CAPATH: ca,
+  });
+  t.equal(r.code, 2, 'exit 2');
+  t.match(r.stderr, /S3_KMS_KES_CAPATH: cannot list .*\/ca: EACCES/, `names the variable and the reason (${r.stderr.trim()})`);
+  t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
