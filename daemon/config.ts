@@ -215,6 +215,11 @@ export function parseMinFreeDisk(raw: string | undefined, name = 'S3_MIN_FREE_DI
   }
   const bytes = Math.floor(Number(size[1]) * unit);
   if (!Number.isSafeInteger(bytes)) throw new ConfigError(`${name} is too large, got "${raw}"`);
+  // Only a zero turns the reserve off: `0.5` (a fraction meant as a share of the disk?) rounded
+  // down to 0 bytes and silently let uploads fill the filesystem.
+  if (bytes === 0 && Number(size[1]) !== 0) {
+    throw new ConfigError(`${name} is less than one byte, got "${raw}" (a percentage is written 2%; 0 or off turns the reserve off)`);
+  }
   return Object.freeze(bytes === 0 ? { bytes: 0, percent: 0 } : { bytes, percent: Infinity });
 }
 

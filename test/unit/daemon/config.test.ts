@@ -63,6 +63,14 @@ t.test('invalid values stop the start-up and name the variable', async (t) => {
   t.throws(() => loadConfig(cli, { S3_MIN_FREE_DISK: 'lots' }), /a size like 512MiB or 1GiB, a percentage like 2%, or 0\/off, got "lots"/, 'the message says what is accepted');
 });
 
+t.test('a size that is not 0 but less than one byte is refused (it rounded down to 0: the reserve silently off)', async (t) => {
+  for (const raw of ['0.5', '0.99', '0.1b', '0.0001k']) {
+    t.throws(() => loadConfig(cli, { S3_MIN_FREE_DISK: raw }), { name: 'ConfigError', message: new RegExp(`S3_MIN_FREE_DISK is less than one byte, got "${raw}"`) }, JSON.stringify(raw));
+  }
+  t.same(minFree('1.5'), { bytes: 1, percent: Infinity }, 'a fraction above one byte still rounds down');
+  t.same(minFree('0.001k'), { bytes: 1, percent: Infinity }, 'a thousandth of a kB is one byte');
+});
+
 t.test('S3_ACCESS_LOG: errors by default, off/errors/all in any case, anything else refused by name', async (t) => {
   t.equal(loadConfig(cli, {}).accessLog, 'errors');
   t.equal(loadConfig(cli, { S3_ACCESS_LOG: '' }).accessLog, 'errors');
