@@ -121,10 +121,20 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** A warning for each S3_* variable s3d does not read, naming the closest one it does. */
+/**
+ * A warning for each S3_* variable s3d does not read, naming the closest one it does; and for
+ * each MinIO variable whose S3_* twin s3d reads: a setting carried over from a MinIO deployment
+ * (MINIO_KMS_SECRET_KEY, MINIO_KMS_AUTO_ENCRYPTION=on) was silently ignored, and objects were
+ * stored unencrypted.
+ */
 export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const name of Object.keys(env).sort()) {
+    if (name.startsWith('MINIO_')) {
+      const ours = `S3_${name.slice('MINIO_'.length)}`;
+      if (KNOWN_VARIABLES.has(ours) || ours.startsWith('S3_NOTIFY_WEBHOOK_')) out.push(`${name} is MinIO's name, which s3d does not read: it is ignored (s3d reads ${ours})`);
+      continue;
+    }
     if (!name.startsWith('S3_') || KNOWN_VARIABLES.has(name) || name.startsWith('S3_NOTIFY_WEBHOOK_')) continue;
     let best: string | undefined;
     let bestD = Infinity;

@@ -97,6 +97,21 @@ t.test('an S3_* variable s3d does not read is warned about, with the one it prob
   );
 });
 
+t.test('a MinIO variable whose S3_* twin s3d reads is warned about by both names (it was silently ignored)', async (t) => {
+  const warnings = loadConfig(cli, {
+    MINIO_KMS_SECRET_KEY: `my-key:${Buffer.alloc(32, 1).toString('base64')}`,
+    MINIO_KMS_AUTO_ENCRYPTION: 'on',
+    MINIO_NOTIFY_WEBHOOK_ENABLE_PRIMARY: 'on',
+    MINIO_BROWSER: 'off',
+    MINIO_ROOT_USERS: 'x',
+  }).warnings.filter((w) => /MINIO_/.test(w));
+  t.strictSame(warnings, [
+    "MINIO_KMS_AUTO_ENCRYPTION is MinIO's name, which s3d does not read: it is ignored (s3d reads S3_KMS_AUTO_ENCRYPTION)",
+    "MINIO_KMS_SECRET_KEY is MinIO's name, which s3d does not read: it is ignored (s3d reads S3_KMS_SECRET_KEY)",
+    "MINIO_NOTIFY_WEBHOOK_ENABLE_PRIMARY is MinIO's name, which s3d does not read: it is ignored (s3d reads S3_NOTIFY_WEBHOOK_ENABLE_PRIMARY)",
+  ], 'MinIO settings s3d has no twin of (MINIO_BROWSER) pass, and no value is printed');
+});
+
 t.test('S3_SHUTDOWN_TIMEOUT: whole seconds (0 = no wait) or a duration like the other time settings', async (t) => {
   const ms = (raw: string | undefined): number => loadConfig(cli, raw === undefined ? {} : { S3_SHUTDOWN_TIMEOUT: raw }).shutdownTimeoutMs;
   t.equal(ms(undefined), 30_000, 'unset: 30 s');
