@@ -149,8 +149,11 @@ export function systemRoots(env: NodeJS.ProcessEnv, warnings: string[]): { certs
   return { certs, trust };
 }
 
-/** CA certificates from a PEM file or every PEM file in a directory (non-certificate files skipped). */
-export function readCaPath(path: string, variable: string = KES_ENV.caPath): string[] {
+/**
+ * CA certificates from a PEM file or every PEM file in a directory (non-certificate files skipped;
+ * a file of the directory this user may not read is skipped with a warning in `warnings`).
+ */
+export function readCaPath(path: string, variable: string = KES_ENV.caPath, warnings: string[] = []): string[] {
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();
@@ -171,7 +174,12 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath): str
     try {
       text = readFileSync(f, 'utf8');
     } catch (err) {
-      if (isDir) continue; // e.g. a dangling symlink in a CA directory
+      // A dangling symlink (ENOENT) or a link to a directory (EISDIR) holds no certificate; a
+      // file this user may not read may hold the very CA KES's certificate needs, and its loss
+      // showed only later, as a TLS failure on every KES request.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (isDir && code !== 'ENOENT' && code !== 'EISDIR') warnings.push(`${variable}: cannot read ${f} (${code ?? String(err)}): its certificates are not trusted for KES`);
+      if (isDir) continue;
       throw new KmsConfigError(variable, `cannot read ${f}: ${String(err)}`, { cause: err });
     }
     for (const { pem, error } of pemCertificates(text)) {
@@ -279,7 +287,7 @@ export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> 
   }
   const caPath = nonEmpty(env, KES_ENV.caPath);
   const roots = systemRoots(env, warnings);
-  const own = caPath === undefined ? [] : readCaPath(caPath);
+  const own = caPath === undefined ? [] : readCaPath(caPath, KES_ENV.caPath, warnings);
   if (caPath !== undefined) roots.trust.push(`${KES_ENV.caPath} ${caPath}: ${own.length}`);
   return Object.freeze({
     endpoints: Object.freeze(endpoints),

@@ -5,7 +5,8 @@ import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MAIN, nodeChild, testPki } from '../helpers/daemon.js';
 
 /** A KES API key (any 32 bytes): s3d makes its client certificate without reaching KES. */
@@ -48,4 +49,25 @@ t.test('S3_KMS_KES_CAPATH: a directory the service user may not list is refused 
   t.equal(r.code, 2, 'exit 2');
   t.match(r.stderr, /S3_KMS_KES_CAPATH: cannot list .*\/ca: EACCES/, `names the variable and the reason (${r.stderr.trim()})`);
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+t.test('S3_KMS_KES_CAPATH: a file of the directory the service user may not read is named in a warning (its CA was silently not trusted)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-capath-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  chmodSync(work, 0o755);
+  const ca = join(work, 'ca');
+  mkdirSync(ca, { mode: 0o755 });
+  chmodSync(ca, 0o755);
+  const pki = await testPki();
+  writeFileSync(join(ca, 'a.crt'), pki.caCert, { mode: 0o644 });
+  writeFileSync(join(ca, 'b.crt'), pki.caCert, { mode: 0o600 });
+  // The KES configuration as the service user loads it, in a process of its own.
+  const code = 'const m = await import(process.argv[1]); const c = await m.loadKesConfig(JSON.parse(process.argv[2])); process.stdout.write(JSON.stringify(c.warnings));';
+  const env = { S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373', S3_KMS_KES_KEY_NAME: 's3d-key', S3_KMS_KES_API_KEY: KES_API_KEY, S3_KMS_KES_CAPATH: ca };
+  const [cmd, args] = nodeChild(['--input-type=module', '-e', code, pathToFileURL(join(dirname(MAIN), 'kms', 'kes-config.js')).href, JSON.stringify(env)]);
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', cmd, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 20_000 });
+  t.equal(r.status, 0, `loads (${r.stderr.trim()})`);
+  const warnings = JSON.parse(r.stdout || '[]') as string[];
+  t.ok(warnings.some((w) => w === `S3_KMS_KES_CAPATH: cannot read ${join(ca, 'b.crt')} (EACCES): its certificates are not trusted for KES`), `b.crt is named (${JSON.stringify(warnings)})`);
+  t.notOk(warnings.some((w) => w.includes('a.crt')), 'the readable one is not');
 });
