@@ -44,6 +44,7 @@ import { UploadExpiry } from './meta/upload-expiry.js';
 import { LifecycleScanner } from './ops/lifecycle-scanner.js';
 import { UsageScanner } from './meta/usage.js';
 import { EventListeners } from './notify/listen.js';
+import { NotifyConfigError } from './notify/targets.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { dirname, join } from 'node:path';
 import { verifyCommand } from './verify.js';
@@ -597,7 +598,7 @@ async function main(argv: string[]): Promise<number> {
     // matter as a foreign lock file: exit 2 with the fix, not 1, a stack trace and restarts.
     const path = (caught as NodeJS.ErrnoException | undefined)?.path;
     const err = typeof path === 'string' && path.startsWith(config.dataDir + '/') ? foreignFilesError(config.dataDir, caught, 'open') : caught;
-    if (err instanceof ConfigError || err instanceof KmsConfigError || err instanceof NativeBindingError || err instanceof DataDirInUseError) {
+    if (err instanceof ConfigError || err instanceof KmsConfigError || err instanceof NotifyConfigError || err instanceof NativeBindingError || err instanceof DataDirInUseError) {
       log.fatal({ err: { type: err.name, message: err.message } }, err.message);
       process.stderr.write(`s3d: ${err.message}\n`);
       return 2;

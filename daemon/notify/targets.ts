@@ -1,10 +1,11 @@
 // Webhook targets for bucket event notifications, from the environment as MinIO names them under
 // s3d's prefix: S3_NOTIFY_WEBHOOK_<FIELD>_<ID> configures target <ID>, the un-suffixed
-// S3_NOTIFY_WEBHOOK_<FIELD> the default target `_` (MinIO's `notify_webhook:_`). Pure: env in,
-// frozen targets out (client certificate files are only checked for readability); every error
+// S3_NOTIFY_WEBHOOK_<FIELD> the default target `_` (MinIO's `notify_webhook:_`). Env in, frozen
+// targets out (client certificate and key files are read and checked, not kept); every error
 // names the variable. Also the target ARN format.
 
-import { accessSync, constants } from 'node:fs';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 export const DEFAULT_TARGET_ID = '_';
 export const DEFAULT_QUEUE_LIMIT = 100_000;
@@ -141,14 +142,7 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv, region: string): Notify
       throw new NotifyConfigError(`${varName('CLIENT_CERT', id)} and ${varName('CLIENT_KEY', id)} must be set together`);
     }
     if (cert !== undefined && !endpoint.startsWith('https:')) throw new NotifyConfigError(`${varName('CLIENT_CERT', id)} needs an https:// ${varName('ENDPOINT', id)}`);
-    for (const [field, path] of [['CLIENT_CERT', cert], ['CLIENT_KEY', key]] as const) {
-      if (path === undefined) continue;
-      try {
-        accessSync(path, constants.R_OK);
-      } catch (err) {
-        throw new NotifyConfigError(`${varName(field, id)}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      }
-    }
+    if (cert !== undefined && key !== undefined) checkClientPair({ name: varName('CLIENT_CERT', id), path: cert }, { name: varName('CLIENT_KEY', id), path: key });
     const limitVar = f.QUEUE_LIMIT ?? (globalLimit !== undefined ? { name: VARIABLES.QUEUE_LIMIT, value: globalLimit } : undefined);
     const queueLimit = limitVar === undefined ? DEFAULT_QUEUE_LIMIT : queueLimitOf(limitVar);
     const authorization = f.AUTH_TOKEN === undefined ? undefined : authorizationOf(f.AUTH_TOKEN.value);
@@ -164,6 +158,38 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv, region: string): Notify
     );
   }
   return Object.freeze({ targets: Object.freeze(targets), warnings: Object.freeze(warnings) });
+}
+
+/**
+ * The client certificate and key as the webhook's TLS connections will load them. Checking only
+ * that they could be opened let a directory (EISDIR) end the start-up with exit 1 and no variable
+ * named, and a file that is no certificate or key, or a key of another certificate, start a
+ * daemon whose every delivery to the target then failed its TLS handshake.
+ */
+function checkClientPair(cert: { name: string; path: string }, key: { name: string; path: string }): void {
+  const read = (v: { name: string; path: string }): string => {
+    try {
+      return readFileSync(v.path, 'utf8');
+    } catch (err) {
+      throw new NotifyConfigError(`${v.name}: cannot read ${v.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(read(cert));
+  } catch (err) {
+    if (err instanceof NotifyConfigError) throw err;
+    throw new NotifyConfigError(`${cert.name}: ${cert.path} holds no PEM certificate`);
+  }
+  let privateKey: KeyObject;
+  try {
+    // No passphrase: as for MinIO's webhook client key, an encrypted key cannot be used.
+    privateKey = createPrivateKey(read(key));
+  } catch (err) {
+    if (err instanceof NotifyConfigError) throw err;
+    throw new NotifyConfigError(`${key.name}: ${key.path} holds no unencrypted PEM private key`);
+  }
+  if (!x509.checkPrivateKey(privateKey)) throw new NotifyConfigError(`${key.name}: the key in ${key.path} does not belong to the certificate in ${cert.name}`);
 }
 
 /** A queue-limit variable's value (empty: the default); a malformed one is a start-up error. */

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MAIN, nodeChild, testPki } from '../helpers/daemon.js';
+import { MAIN, nodeChild, runS3d, testPki } from '../helpers/daemon.js';
 
 /** A KES API key (any 32 bytes): s3d makes its client certificate without reaching KES. */
 const KES_API_KEY = `kes:v1:${Buffer.concat([Buffer.from([0]), Buffer.alloc(32, 9)]).toString('base64')}`;
@@ -70,4 +70,25 @@ t.test('S3_KMS_KES_CAPATH: a file of the directory the service user may not read
   const warnings = JSON.parse(r.stdout || '[]') as string[];
   t.ok(warnings.some((w) => w === `S3_KMS_KES_CAPATH: cannot read ${join(ca, 'b.crt')} (EACCES): its certificates are not trusted for KES`), `b.crt is named (${JSON.stringify(warnings)})`);
   t.notOk(warnings.some((w) => w.includes('a.crt')), 'the readable one is not');
+});
+
+t.test('S3_NOTIFY_WEBHOOK_CLIENT_CERT/KEY that TLS cannot load stop the start by name (exit 2)', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-webhook-tls-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const pki = await testPki();
+  writeFileSync(join(work, 'client.crt'), pki.app.cert);
+  writeFileSync(join(work, 'garbage.key'), 'not a key');
+  const webhook = { S3_NOTIFY_WEBHOOK_ENABLE_T: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT_T: 'https://127.0.0.1:1/hook' };
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    // It was exit 1 (systemd restarting into it): "start-up failed: webhook target T: cannot read
+    // its client certificate or key: EISDIR", naming no variable.
+    ['a directory as the certificate', { S3_NOTIFY_WEBHOOK_CLIENT_CERT_T: work, S3_NOTIFY_WEBHOOK_CLIENT_KEY_T: join(work, 'garbage.key') }, /S3_NOTIFY_WEBHOOK_CLIENT_CERT_T: cannot read .* \(EISDIR\)/],
+    // It started, and every delivery to the target failed its TLS handshake.
+    ['a file that is no key', { S3_NOTIFY_WEBHOOK_CLIENT_CERT_T: join(work, 'client.crt'), S3_NOTIFY_WEBHOOK_CLIENT_KEY_T: join(work, 'garbage.key') }, /S3_NOTIFY_WEBHOOK_CLIENT_KEY_T: .*garbage\.key holds no unencrypted PEM private key/],
+  ];
+  for (const [what, env, pattern] of cases) {
+    const r = await runS3d(['server', join(work, 'data'), '--dev'], { S3_ADDRESS: '127.0.0.1:0', ...webhook, ...env }, 20_000);
+    t.equal(r.code, 2, `${what}: exit 2`);
+    t.match(r.stderr, pattern, `${what}: names the variable (${r.stderr.trim()})`);
+  }
 });

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authorizationOf, loadNotifyConfig, NotifyConfigError, parseArn, targetArn } from '../../../../daemon/notify/targets.js';
 import { loadConfig } from '../../../../daemon/config.js';
+import { testPki } from '../../../helpers/daemon.js';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 
 function error(fn: () => unknown): string {
   try {
@@ -79,10 +81,37 @@ t.test('errors name the variable', async (t) => {
   );
   const dir = mkdtempSync(join(tmpdir(), 's3d-notify-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'c.pem'), 'cert');
-  writeFileSync(join(dir, 'k.pem'), 'key');
+  const pki = await testPki();
+  writeFileSync(join(dir, 'c.pem'), pki.app.cert);
+  writeFileSync(join(dir, 'k.pem'), pki.app.key);
   const c = loadNotifyConfig({ ...base, S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: join(dir, 'c.pem'), S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: join(dir, 'k.pem') }, 'r');
   t.match(c.targets[0], { clientCert: join(dir, 'c.pem'), clientKey: join(dir, 'k.pem') });
+});
+
+t.test('the client certificate and key are checked as TLS will load them, by variable', async (t) => {
+  // Only readability was checked: a directory ended the start-up later (exit 1, no variable
+  // named), and a file that is no certificate or key, or another certificate's key, started a
+  // daemon whose every delivery to the target failed its TLS handshake.
+  const dir = mkdtempSync(join(tmpdir(), 's3d-notify-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pki = await testPki();
+  const files: Record<string, string> = {
+    'c.pem': pki.app.cert,
+    'k.pem': pki.app.key,
+    'garbage.pem': 'not a PEM file',
+    'other.key': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    'encrypted.key': createPrivateKey(pki.app.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string,
+  };
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const base = { S3_NOTIFY_WEBHOOK_ENABLE_A: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT_A: 'https://h/' };
+  const load = (cert: string, key: string): string => error(() => loadNotifyConfig({ ...base, S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: join(dir, cert), S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: join(dir, key) }, 'r'));
+  t.equal(load('c.pem', 'k.pem'), 'ok', 'a certificate and its key');
+  t.equal(load('', 'k.pem'), `S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: cannot read ${dir} (EISDIR)`, 'a directory');
+  t.equal(load('c.pem', ''), `S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: cannot read ${dir} (EISDIR)`, 'a directory as the key');
+  t.equal(load('garbage.pem', 'k.pem'), `S3_NOTIFY_WEBHOOK_CLIENT_CERT_A: ${join(dir, 'garbage.pem')} holds no PEM certificate`);
+  t.equal(load('c.pem', 'garbage.pem'), `S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: ${join(dir, 'garbage.pem')} holds no unencrypted PEM private key`);
+  t.equal(load('c.pem', 'encrypted.key'), `S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: ${join(dir, 'encrypted.key')} holds no unencrypted PEM private key`, 'an encrypted key (no passphrase to give, as on MinIO)');
+  t.equal(load('c.pem', 'other.key'), `S3_NOTIFY_WEBHOOK_CLIENT_KEY_A: the key in ${join(dir, 'other.key')} does not belong to the certificate in S3_NOTIFY_WEBHOOK_CLIENT_CERT_A`);
 });
 
 t.test('loadConfig carries the targets and turns their errors into ConfigError', async (t) => {
