@@ -18,7 +18,7 @@ import { NativeBindingError, loadUws, uwsBinding } from './http/uws.js';
 import { createKeyProviderFromEnv, kesClientOf } from './kms/index.js';
 import { KES_CLIENT_CERTIFICATE, KES_ENV } from './kms/kes-config.js';
 import { VALIDITY_CHECK_MS, reportValidity } from './cert-validity.js';
-import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS } from './kms/cache.js';
+import { cacheOptionsFromEnv, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL_MS, kesOnlySettingsWarning } from './kms/cache.js';
 import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
@@ -283,6 +283,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     await meta.close();
     throw new ConfigError('S3_KMS_AUTO_ENCRYPTION=on needs a KMS: set S3_KMS_KES_ENDPOINT (KES) or S3_KMS_SECRET_KEY (built-in key)');
   }
+  const kesOnly = kesOnlySettingsWarning(env, kms?.kind ?? null);
+  if (kesOnly !== undefined) log.warn(kesOnly);
   if (!kms) log.warn('no KMS configured: SSE-S3 and SSE-KMS requests will be refused (SSE-C works); objects written without SSE-C are stored unencrypted');
   else if (!config.autoEncryption) {
     // As on MinIO, SSE is asked for (headers, a bucket default) unless auto-encryption is on:

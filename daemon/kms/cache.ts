@@ -83,6 +83,18 @@ export interface KmsCacheStats {
   batches: { count: number; items: number; max: number; histogram: Record<string, number> };
 }
 
+/**
+ * The S3_KMS_* cache settings that apply to KES alone, set while the KMS is another one (`kind`,
+ * null: none): a warning naming them, since they change nothing (S3_KMS_CACHE_TTL and _SIZE also
+ * size the unsealed object-key cache of every KMS).
+ */
+export function kesOnlySettingsWarning(env: NodeJS.ProcessEnv, kind: 'static' | 'kes' | null): string | undefined {
+  if (kind === 'kes') return undefined;
+  const set = [CACHE_ENV.grace, CACHE_ENV.maxInFlight, CACHE_ENV.batchWindow].filter((n) => (env[n] ?? '').trim() !== '');
+  if (set.length === 0) return undefined;
+  return `${set.join(', ')} ${set.length === 1 ? 'applies' : 'apply'} to KES only: ignored ${kind === 'static' ? 'with the built-in key (S3_KMS_SECRET_KEY)' : 'without a KMS'}`;
+}
+
 export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): CacheOptions {
   const num = (name: string, { min, integer }: { min: number; integer: boolean }): number | undefined => {
     const raw = env[name];

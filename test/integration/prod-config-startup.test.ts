@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MAIN, nodeChild, runS3d, testPki } from '../helpers/daemon.js';
+import { MAIN, nodeChild, runS3d, startDaemon, testPki } from '../helpers/daemon.js';
 
 /** A KES API key (any 32 bytes): s3d makes its client certificate without reaching KES. */
 const KES_API_KEY = `kes:v1:${Buffer.concat([Buffer.from([0]), Buffer.alloc(32, 9)]).toString('base64')}`;
@@ -91,4 +91,14 @@ t.test('S3_NOTIFY_WEBHOOK_CLIENT_CERT/KEY that TLS cannot load stop the start by
     t.equal(r.code, 2, `${what}: exit 2`);
     t.match(r.stderr, pattern, `${what}: names the variable (${r.stderr.trim()})`);
   }
+});
+
+t.test('KES-only cache settings with the built-in key are named in a start-up warning (they were silently ignored)', async (t) => {
+  const d = await startDaemon({ env: { S3_KMS_CACHE_GRACE: '5', S3_KMS_BATCH_WINDOW_MS: '10', S3_KMS_CACHE_TTL: '60' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  const lines = d.jsonLogs().filter((l) => l.level === 40 && typeof l.msg === 'string' && /KES only/.test(l.msg));
+  t.strictSame(lines.map((l) => l.msg), ['S3_KMS_CACHE_GRACE, S3_KMS_BATCH_WINDOW_MS apply to KES only: ignored with the built-in key (S3_KMS_SECRET_KEY)'], 'S3_KMS_CACHE_TTL (every KMS) is not named');
 });
