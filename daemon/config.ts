@@ -147,6 +147,12 @@ export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
   return out;
 }
 
+/**
+ * The secret key systemd/s3d.env ships with (beside S3_ADDRESS=0.0.0.0:9000): anyone who has read
+ * the file could sign as root on a service started before it was replaced.
+ */
+export const EXAMPLE_ROOT_PASSWORD = 'change-me-to-a-long-random-secret';
+
 const DEV_USER = 's3dadmin';
 const DEV_PASSWORD = 's3dadmin-dev-password';
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -278,6 +284,9 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError('S3_ROOT_USER must be printable ASCII without "/" or ",": no signed request could name it');
   }
   if (rootPassword.length < 8) throw new ConfigError('S3_ROOT_PASSWORD must be at least 8 characters long');
+  if (rootPassword === EXAMPLE_ROOT_PASSWORD) {
+    warnings.push('S3_ROOT_PASSWORD is still the placeholder of the example s3d.env: anyone who has read that file can sign as the root user; set a long random secret');
+  }
 
   const { host, port } = parseAddress(env.S3_ADDRESS || '127.0.0.1:9000');
   const region = (env.S3_REGION || 'us-east-1').trim();

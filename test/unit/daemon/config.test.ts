@@ -149,3 +149,10 @@ t.test('S3_ROOT_USER that no signed request can name is refused by name (it star
   }
   for (const user of ['admin', 'ad=min', 'ad:min', 'ad.min@example.com', 'AKIA+x_y-z', 'ad min']) t.equal(loadConfig(cli, env(user)).rootUser, user, `${JSON.stringify(user)} is fine`);
 });
+
+t.test('the example s3d.env\'s placeholder secret is warned about (a start with it passed silently)', async (t) => {
+  const warned = (password: string): boolean => loadConfig(cli, { S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: password }).warnings.some((w) => /S3_ROOT_PASSWORD is still the placeholder of the example s3d\.env/.test(w));
+  t.ok(warned('change-me-to-a-long-random-secret'), 'the placeholder');
+  t.notOk(warned('a-real-long-random-secret'), 'another secret');
+  t.notOk(loadConfig(cli, { S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: 'change-me-to-a-long-random-secret' }).warnings.some((w) => w.includes('change-me')), 'the warning does not print the secret');
+});

@@ -190,6 +190,9 @@ t.test('s3d.env lists every S3_* variable the daemon reads, and loads', async (t
   const config = loadConfig({ dataDir: '/var/lib/s3d', dev: false }, env.assigned);
   t.equal(config.dev, false);
   t.equal(config.port, 9000);
+  // The shipped placeholder is the one the start-up warns about (a service started with it
+  // listens on every interface with a secret anyone can read).
+  t.ok(config.warnings.some((w) => /S3_ROOT_PASSWORD is still the placeholder of the example s3d\.env/.test(w)), 'its placeholder secret is warned about');
 });
 
 const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
