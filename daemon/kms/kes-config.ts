@@ -169,6 +169,7 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath, warn
     throw new KmsConfigError(variable, `cannot list ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   const certs: string[] = [];
+  const unreadable: string[] = [];
   for (const f of files) {
     let text: string;
     try {
@@ -178,7 +179,10 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath, warn
       // file this user may not read may hold the very CA KES's certificate needs, and its loss
       // showed only later, as a TLS failure on every KES request.
       const code = (err as NodeJS.ErrnoException).code;
-      if (isDir && code !== 'ENOENT' && code !== 'EISDIR') warnings.push(`${variable}: cannot read ${f} (${code ?? String(err)}): its certificates are not trusted for KES`);
+      if (isDir && code !== 'ENOENT' && code !== 'EISDIR') {
+        warnings.push(`${variable}: cannot read ${f} (${code ?? String(err)}): its certificates are not trusted for KES`);
+        unreadable.push(`${f} (${code ?? String(err)})`);
+      }
       if (isDir) continue;
       throw new KmsConfigError(variable, `cannot read ${f}: ${String(err)}`, { cause: err });
     }
@@ -187,7 +191,8 @@ export function readCaPath(path: string, variable: string = KES_ENV.caPath, warn
       certs.push(pem);
     }
   }
-  if (certs.length === 0) throw new KmsConfigError(variable, `no PEM certificate found in ${path}`);
+  // Only unreadable files (a CA installed 0600 root): say so, not that the directory holds none.
+  if (certs.length === 0) throw new KmsConfigError(variable, `no PEM certificate found in ${path}${unreadable.length > 0 ? `; cannot read ${unreadable.join(', ')}` : ''}`);
   return certs;
 }
 

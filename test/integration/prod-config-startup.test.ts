@@ -102,3 +102,27 @@ t.test('KES-only cache settings with the built-in key are named in a start-up wa
   const lines = d.jsonLogs().filter((l) => l.level === 40 && typeof l.msg === 'string' && /KES only/.test(l.msg));
   t.strictSame(lines.map((l) => l.msg), ['S3_KMS_CACHE_GRACE, S3_KMS_BATCH_WINDOW_MS apply to KES only: ignored with the built-in key (S3_KMS_SECRET_KEY)'], 'S3_KMS_CACHE_TTL (every KMS) is not named');
 });
+
+t.test('S3_KMS_KES_CAPATH: a directory whose only CA file the service user may not read says so (it said the directory held no certificate)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-capath-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  chmodSync(work, 0o755);
+  const data = join(work, 'data');
+  mkdirSync(data, { mode: 0o777 });
+  chmodSync(data, 0o777);
+  const ca = join(work, 'ca');
+  mkdirSync(ca, { mode: 0o755 });
+  chmodSync(ca, 0o755);
+  writeFileSync(join(ca, 'ca.crt'), (await testPki()).caCert, { mode: 0o600 });
+  const r = await runAsNobody(data, {
+    S3_ROOT_USER: 'admin',
+    S3_ROOT_PASSWORD: 'password123',
+    S3_ADDRESS: '127.0.0.1:0',
+    S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373',
+    S3_KMS_KES_KEY_NAME: 's3d-key',
+    S3_KMS_KES_API_KEY: KES_API_KEY,
+    S3_KMS_KES_CAPATH: ca,
+  });
+  t.equal(r.code, 2, 'exit 2');
+  t.match(r.stderr, /S3_KMS_KES_CAPATH: no PEM certificate found in .*\/ca; cannot read .*\/ca\/ca\.crt \(EACCES\)/, `names the file it cannot read (${r.stderr.trim()})`);
+});
