@@ -11,7 +11,7 @@ import { Metrics } from './admin/metrics.js';
 import { DataGate, PARKED_PER_PLACE } from './ops/data-gate.js';
 import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
 import { handleKmsCreateKey, handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, unknownVariableWarnings, type Config } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { HttpServer } from './http/server.js';
 import { NativeBindingError, loadUws, uwsBinding } from './http/uws.js';
@@ -583,6 +583,9 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`s3d: configuration error: ${err.message}\n`);
+      // The warnings a refused configuration never got to log: a misspelt name (S3_ROOT_PASWORD)
+      // is often why a required variable is missing.
+      for (const w of unknownVariableWarnings(process.env)) process.stderr.write(`s3d: warning: ${w}\n`);
       return 2;
     }
     throw err;

@@ -126,3 +126,14 @@ t.test('S3_KMS_KES_CAPATH: a directory whose only CA file the service user may n
   t.equal(r.code, 2, 'exit 2');
   t.match(r.stderr, /S3_KMS_KES_CAPATH: no PEM certificate found in .*\/ca; cannot read .*\/ca\/ca\.crt \(EACCES\)/, `names the file it cannot read (${r.stderr.trim()})`);
 });
+
+t.test('a refused configuration still names the misspelt variables (S3_ROOT_PASWORD: the hint was lost with the start)', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-typo-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const r = await runS3d(['server', join(work, 'data')], { S3_ROOT_USER: 'admin', S3_ROOT_PASWORD: 'password123', MINIO_KMS_SECRET_KEY: `k:${Buffer.alloc(32).toString('base64')}` }, 20_000);
+  t.equal(r.code, 2, 'exit 2');
+  t.match(r.stderr, /S3_ROOT_PASSWORD must be set when S3_ROOT_USER is set/, 'the error');
+  t.match(r.stderr, /S3_ROOT_PASWORD is not a variable s3d reads: it is ignored \(did you mean S3_ROOT_PASSWORD\?\)/, 'and the misspelt name');
+  t.match(r.stderr, /MINIO_KMS_SECRET_KEY is MinIO's name, which s3d does not read: it is ignored \(s3d reads S3_KMS_SECRET_KEY\)/, 'and the MinIO one');
+  t.notMatch(r.stderr, /password123|AAAAAAAA/, 'no value printed');
+});
