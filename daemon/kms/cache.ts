@@ -105,13 +105,20 @@ export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): CacheOptions {
     }
     return v;
   };
+  // Seconds to milliseconds; only 0 is 0: `0.0001` rounded to 0 and silently turned the caches
+  // (or the grace) off.
+  const ms = (name: string, seconds: number): number => {
+    const v = Math.round(seconds * 1000);
+    if (v === 0 && seconds !== 0) throw new KmsConfigError(name, `'${env[name]}' is less than a millisecond (seconds; 0 turns it off)`);
+    return v;
+  };
   const opts: CacheOptions = {};
   const ttl = num(CACHE_ENV.ttl, { min: 0, integer: false });
-  if (ttl !== undefined) opts.cacheTtlMs = Math.round(ttl * 1000);
+  if (ttl !== undefined) opts.cacheTtlMs = ms(CACHE_ENV.ttl, ttl);
   const size = num(CACHE_ENV.size, { min: 1, integer: true });
   if (size !== undefined) opts.cacheSize = size;
   const grace = num(CACHE_ENV.grace, { min: 0, integer: false });
-  if (grace !== undefined) opts.staleGraceMs = Math.round(grace * 1000);
+  if (grace !== undefined) opts.staleGraceMs = ms(CACHE_ENV.grace, grace);
   const inflight = num(CACHE_ENV.maxInFlight, { min: 1, integer: true });
   if (inflight !== undefined) opts.maxInFlight = inflight;
   const window = num(CACHE_ENV.batchWindow, { min: 0, integer: false });

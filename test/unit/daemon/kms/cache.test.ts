@@ -242,5 +242,10 @@ t.test('options from S3_KMS_CACHE_* variables, validated with the variable name'
   t.throws(() => cacheOptionsFromEnv({ S3_KMS_CACHE_SIZE: '0' }), KmsConfigError);
   t.throws(() => cacheOptionsFromEnv({ S3_KMS_CACHE_SIZE: '1.5' }), { name: 'KmsConfigError', message: /^S3_KMS_CACHE_SIZE: / });
   t.throws(() => cacheOptionsFromEnv({ S3_KMS_CACHE_TTL: '-1' }), { name: 'KmsConfigError', message: /^S3_KMS_CACHE_TTL: / });
+  // Seconds that round to 0 ms turned the caches (or the grace) off without a word.
+  for (const name of ['S3_KMS_CACHE_TTL', 'S3_KMS_CACHE_GRACE']) {
+    t.throws(() => cacheOptionsFromEnv({ [name]: '0.0004' }), { name: 'KmsConfigError', message: new RegExp(`^${name}: '0.0004' is less than a millisecond`) }, `${name} below a millisecond`);
+  }
+  t.same(cacheOptionsFromEnv({ S3_KMS_CACHE_TTL: '0.001', S3_KMS_CACHE_GRACE: '0.0' }), { cacheTtlMs: 1, staleGraceMs: 0 }, 'a millisecond, and a zero written 0.0');
   t.throws(() => new CachingKeyProvider(new Instrumented(), { maxInFlight: 0 }), RangeError);
 });
