@@ -583,7 +583,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`s3d: configuration error: ${err.message}\n`);
-      // The warnings a refused configuration never got to log: a misspelt name (S3_ROOT_PASWORD)
+      // The warnings a refused configuration never got to log: a misspelt name (PASWORD for PASSWORD)
       // is often why a required variable is missing.
       for (const w of unknownVariableWarnings(process.env)) process.stderr.write(`s3d: warning: ${w}\n`);
       return 2;
