@@ -220,8 +220,9 @@ function parseTimeout(env: NodeJS.ProcessEnv): number {
   const raw = nonEmpty(env, KES_ENV.timeout);
   if (raw === undefined) return DEFAULT_KES_TIMEOUT_MS;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
-    throw new KmsConfigError(KES_ENV.timeout, `'${raw}' is not a number of seconds in (0, 600]`);
+  // At least a millisecond: `0.0001` rounded to a timeout of 0 ms.
+  if (!Number.isFinite(seconds) || seconds < 0.001 || seconds > 600) {
+    throw new KmsConfigError(KES_ENV.timeout, `'${raw}' is not a number of seconds from 0.001 to 600`);
   }
   return Math.round(seconds * 1000);
 }

@@ -184,4 +184,7 @@ t.test('endpoints: comma-separated, trimmed, deduplicated origins', async (t) =>
   t.throws(() => parseEndpoints('https://a:7373/v1'), { variable: 'S3_KMS_KES_ENDPOINT', message: /without path/ });
   t.throws(() => parseEndpoints(' , '), { message: /no endpoint/ });
   t.equal((await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '2.5' })).requestTimeoutMs, 2500);
+  // It rounded to a timeout of 0 ms.
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '0.0001' }, 'S3_KMS_KES_TIMEOUT', /from 0\.001 to 600/);
+  t.equal((await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '0.001' })).requestTimeoutMs, 1);
 });
