@@ -152,6 +152,15 @@ function fields(v: unknown, allowed: readonly string[], where: string, fail: (m:
   return o;
 }
 
+/**
+ * An access key as messages about the file show it: its first 4 characters. An operator who
+ * swapped the accessKey and secretKey fields has a secret there, and these messages reach the
+ * journal; the entry's index says which one is meant.
+ */
+function keyHint(key: string): string {
+  return JSON.stringify(key.length <= 4 ? key : `${key.slice(0, 4)}…`);
+}
+
 /** Parses the IAM file's text; `rootUser` may not appear as a user. Throws IamFileError. */
 export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE'): UserDirectory {
   const fail = (m: string): never => {
@@ -175,32 +184,34 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
   const groups = parseGroups(top.groups, named, fail);
   if (!Array.isArray(top.users)) fail('"users" must be a list.');
   const users = new Map<string, User>();
+  const indexOf = new Map<string, number>();
   (top.users as unknown[]).forEach((raw, i) => {
-    const where = `users[${i}]`;
-    const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'groups', 'tags', 'comment'], where, fail);
+    const u = fields(raw, ['accessKey', 'secretKey', 'policies', 'groups', 'tags', 'comment'], `users[${i}]`, fail);
     const { accessKey, secretKey } = u;
     // A SigV4 Authorization header's components are split on ',' (MinIO refuses ',' in access keys too).
-    if (typeof accessKey === 'string' && accessKey.includes(',')) fail(`${where}: accessKey ${JSON.stringify(accessKey)} has a ',': no signed request could name it (the Authorization header is split on ',').`);
-    if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`${where}: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = -.`);
+    if (typeof accessKey === 'string' && accessKey.includes(',')) fail(`users[${i}]: accessKey ${keyHint(accessKey)} has a ',': no signed request could name it (the Authorization header is split on ',').`);
+    if (typeof accessKey !== 'string' || !ACCESS_KEY.test(accessKey)) fail(`users[${i}]: accessKey must be 3–128 of A-Z a-z 0-9 . _ @ + = -.`);
     const key = accessKey as string;
-    if (key === rootUser) fail(`${where}: accessKey ${JSON.stringify(key)} is the root user (S3_ROOT_USER).`);
+    if (key === rootUser) fail(`users[${i}]: accessKey ${keyHint(key)} is the root user (S3_ROOT_USER).`);
     // aws:userid of an unsigned request: a user so named would pass for anyone in a policy (and the reverse).
-    if (key.toLowerCase() === 'anonymous') fail(`${where}: accessKey ${JSON.stringify(key)} is what policies call an unsigned request (aws:userid); choose another.`);
-    if (users.has(key)) fail(`${where}: accessKey ${JSON.stringify(key)} appears twice.`);
-    if (typeof secretKey !== 'string' || secretKey.length < 8 || secretKey.length > 256) fail(`${where} (${key}): secretKey must be 8–256 characters.`);
-    const own = nameList(u.policies, `${where} (${key}): policies`, fail);
-    for (const n of own) if (!named.has(n)) fail(`${where} (${key}): no policy named ${JSON.stringify(n)} (built in: ${Object.keys(CANNED_POLICIES).join(', ')}).`);
-    const memberOf = nameList(u.groups, `${where} (${key}): groups`, fail);
-    for (const g of memberOf) if (!groups.has(g)) fail(`${where} (${key}): no group named ${JSON.stringify(g)}.`);
+    if (key.toLowerCase() === 'anonymous') fail(`users[${i}]: accessKey ${JSON.stringify(key)} is what policies call an unsigned request (aws:userid); choose another.`);
+    if (users.has(key)) fail(`users[${i}]: accessKey ${keyHint(key)} appears twice (users[${indexOf.get(key)}] has it too).`);
+    indexOf.set(key, i);
+    const where = `users[${i}] (accessKey ${keyHint(key)})`;
+    if (typeof secretKey !== 'string' || secretKey.length < 8 || secretKey.length > 256) fail(`${where}: secretKey must be 8–256 characters.`);
+    const own = nameList(u.policies, `${where}: policies`, fail);
+    for (const n of own) if (!named.has(n)) fail(`${where}: no policy named ${JSON.stringify(n)} (built in: ${Object.keys(CANNED_POLICIES).join(', ')}).`);
+    const memberOf = nameList(u.groups, `${where}: groups`, fail);
+    for (const g of memberOf) if (!groups.has(g)) fail(`${where}: no group named ${JSON.stringify(g)}.`);
     // Its own policies and its groups', each once.
     const names = [...new Set([...own, ...memberOf.flatMap((g) => groups.get(g)!)])];
-    if (names.length === 0) fail(`${where} (${key}): a user needs policies, or groups that have them.`);
+    if (names.length === 0) fail(`${where}: a user needs policies, or groups that have them.`);
     let tags: Map<string, { key: string; value: string }> | undefined;
     if (u.tags !== undefined) {
       const entries = typeof u.tags === 'object' && u.tags !== null && !Array.isArray(u.tags) ? Object.entries(u.tags as Record<string, unknown>) : undefined;
-      if (entries === undefined || !entries.every(([, v]) => typeof v === 'string')) fail(`${where} (${key}): tags must map tag keys to string values.`);
+      if (entries === undefined || !entries.every(([, v]) => typeof v === 'string')) fail(`${where}: tags must map tag keys to string values.`);
       const parsed = principalTags(entries as Array<[string, string]>);
-      if (typeof parsed === 'string') fail(`${where} (${key}): tags: ${parsed}.`);
+      if (typeof parsed === 'string') fail(`${where}: tags: ${parsed}.`);
       tags = parsed as Map<string, { key: string; value: string }>;
     }
     users.set(key, { accessKey: key, secretKey: secretKey as string, policyNames: names, policies: names.map((n) => named.get(n)!), ...(tags !== undefined ? { tags } : {}) });

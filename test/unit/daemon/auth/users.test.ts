@@ -115,7 +115,7 @@ t.test('what a file is refused for', async (t) => {
     ['short access key', file({ users: [u({ accessKey: 'ab' })] }), /accessKey must be/],
     ['access key with a space', file({ users: [u({ accessKey: 'a b c' })] }), /accessKey must be/],
     // The Authorization header's components are split on ',': such a user could never sign (MinIO refuses ',' too).
-    ['access key with a comma', file({ users: [u({ accessKey: 'app,one' })] }), /users\[0\]: accessKey "app,one" has a ','/],
+    ['access key with a comma', file({ users: [u({ accessKey: 'app,one' })] }), /users\[0\]: accessKey "app,…" has a ','/],
     ['access key of the root user', file({ users: [u({ accessKey: ROOT })] }), /is the root user/],
     ['duplicate access key', file({ users: [u({}), u({})] }), /appears twice/],
     ['the access key "anonymous" (aws:userid of unsigned requests)', file({ users: [u({ accessKey: 'Anonymous' })] }), /what policies call an unsigned request/],
@@ -146,6 +146,29 @@ t.test('what a file is refused for', async (t) => {
   for (const [what, text, want] of cases) t.match(refusal(text), want, what);
   t.match(refusal(file({ users: [u({ accessKey: 'ab' })] })), /^users\.json: users\[0\]/, 'the message names the file and the entry');
   t.equal(refusal(file({ users: [] })), 'accepted', 'no users at all is a valid file');
+});
+
+// An operator who swapped the accessKey and secretKey fields has the secret in "accessKey": no
+// message about the entry may print it (they reach the journal), only the entry's index and a
+// short prefix of the access key.
+t.test('refusals never print a whole access key (it may be a secret in the wrong field)', async (t) => {
+  const secret = 'wJalrXUtnFEMI0K7MDENGbPxRfiCYEXAMPLEKEY';
+  const swapped = (over: Record<string, unknown>) => ({ accessKey: secret, secretKey: 'AKIAIOSFODNN7EXAMPLE', policies: ['readonly'], ...over });
+  const cases: Array<[string, string, RegExp]> = [
+    ['an unknown policy', file({ users: [swapped({ policies: ['nope'] })] }), /users\[0\] \(accessKey "wJal…"\): no policy named "nope"/],
+    ['an unknown group', file({ users: [swapped({ groups: ['devs'] })] }), /users\[0\] \(accessKey "wJal…"\): no group named "devs"/],
+    ['no policies', file({ users: [swapped({ policies: [] })] }), /users\[0\] \(accessKey "wJal…"\): a user needs policies/],
+    ['policies no list', file({ users: [swapped({ policies: 'readonly' })] }), /users\[0\] \(accessKey "wJal…"\): policies must be a list/],
+    ['bad tags', file({ users: [swapped({ tags: { 'aws:x': 'y' } })] }), /users\[0\] \(accessKey "wJal…"\): tags: /],
+    ['a short secret (the access key it was)', file({ users: [swapped({ secretKey: 'AKIA' })] }), /users\[0\] \(accessKey "wJal…"\): secretKey must be 8/],
+    ['the same key twice', file({ users: [swapped({}), swapped({})] }), /users\[1\]: accessKey "wJal…" appears twice \(users\[0\] has it too\)/],
+    ['a comma', file({ users: [swapped({ accessKey: `${secret},x` })] }), /users\[0\]: accessKey "wJal…" has a ','/],
+  ];
+  for (const [what, text, want] of cases) {
+    const m = refusal(text);
+    t.match(m, want, what);
+    t.notOk(m.includes(secret.slice(0, 8)), `${what}: the message holds no more than 4 characters of the key`);
+  }
 });
 
 t.test('identity policies: resources in any bucket, wildcards in bucket names', async (t) => {
