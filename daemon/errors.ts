@@ -118,3 +118,26 @@ export function wireCode(code: S3ErrorCode): string {
   if (code === 'KMSUnavailable') return 'ServiceUnavailable';
   return code;
 }
+
+/** errno names that mean the process (EMFILE) or the system (ENFILE) has no file descriptor left. */
+const DESCRIPTOR_CODES = new Set(['EMFILE', 'ENFILE']);
+
+/**
+ * The errno name when `err` (or an error it wraps as `cause`) failed for want of a file
+ * descriptor: a shortage that passes as connections close, answered 503 SlowDown so that clients
+ * back off and retry rather than take a 500 for a fault. A worker thread that could not start
+ * says it only in its message (`Worker initialization failure: EMFILE`).
+ */
+export function descriptorShortage(err: unknown): string | undefined {
+  let e = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && DESCRIPTOR_CODES.has(code)) return code;
+    if (code === 'ERR_WORKER_INIT_FAILED') {
+      const named = /\b(EMFILE|ENFILE)\b/.exec(String((e as { message?: unknown }).message));
+      if (named !== null) return named[1];
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

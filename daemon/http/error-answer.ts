@@ -4,7 +4,7 @@
 // read again and again) at most once per 10 s.
 
 import type { Logger } from 'pino';
-import { S3Error, isS3Error, wireCode } from '../errors.js';
+import { S3Error, descriptorShortage, isS3Error, wireCode } from '../errors.js';
 import { isDareError, type DareError } from '../../workers/format/dare-error.js';
 import type { Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
@@ -50,6 +50,11 @@ export class ErrorAnswers {
       p.tampered = true;
     }
     err = toS3Failure(err);
+    const shortage = !isS3Error(err) || err.code === 'InternalError' ? descriptorShortage(err) : undefined;
+    if (shortage !== undefined) {
+      if (this.firstInTen('descriptors')) this.#deps.log.warn({ err, ...where, code: shortage }, 'out of file descriptors: answered 503 SlowDown (this line at most once per 10 s); raise LimitNOFILE');
+      err = new S3Error('SlowDown', 'The server is short of resources; please reduce your request rate and retry.');
+    }
     if (isS3Error(err)) {
       e = err;
       // A failure whose cause the client is not told (a KMS's own words, endpoints, addresses):

@@ -1,6 +1,8 @@
 // Out of file descriptors: the running daemon's RLIMIT_NOFILE is lowered (prlimit) to what it
 // holds, plus one, so an upload opens its data file and finds nothing left for the rest (the
-// directory sync, a hashing thread). The upload is answered (500), the daemon stays up (a hashing
+// directory sync, a hashing thread). The upload is answered 503 SlowDown (a shortage that passes,
+// which clients retry after backing off; it was a 500), and so is a GET that cannot open its
+// object's data file; the shortage is logged once, naming the limit. The daemon stays up (a hashing
 // lane whose thread failed to start emitted an unhandled 'error' and ended the process), and once
 // descriptors are free again the same upload succeeds and reads back.
 
@@ -59,7 +61,8 @@ t.test('an upload that runs out of descriptors is answered, and the daemon serve
   const held = readdirSync(`/proc/${d.proc.pid}/fd`).length;
   setSoftNofile(d.proc.pid!, held + 1);
   const refused = await signed(agent, d.port, 'PUT', '/fds/k', body);
-  t.match(refused, /\/50[03]$/, `the upload is answered with an error (${refused})`);
+  // A shortage that passes: S3's retryable 503 SlowDown, which SDKs back off from, not a 500.
+  t.equal(refused, 'SlowDown/503', 'the upload is answered 503 SlowDown');
   // A thread that failed to start is reported asynchronously: give it time to end the process.
   await sleep(1500);
   if (d.proc.exitCode !== null) console.error(d.logs.slice(-15).join('\n'));
@@ -72,4 +75,34 @@ t.test('an upload that runs out of descriptors is answered, and the daemon serve
   t.equal(await signed(agent2, d.port, 'PUT', '/fds/k', body), 'ok:0', 'the same upload succeeds once descriptors are free');
   t.equal(await signed(agent2, d.port, 'GET', '/fds/k'), `ok:${body.length}`, 'and reads back whole');
   t.equal(await signed(agent2, d.port, 'PUT', '/fds/k2', body), 'ok:0', 'a second upload (a second hashing stream) succeeds too');
+});
+
+t.test('a GET that cannot open its data file is answered 503 SlowDown, and the log says why', { skip: prlimitMissing() }, async (t) => {
+  const d = await startDaemon({ env: { S3_CRYPTO_WORKERS: '2', S3_LOG_LEVEL: 'info' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  t.equal(await signed(agent, d.port, 'PUT', '/fdg'), 'ok:0', 'bucket created');
+  const body = testBytes(MiB, 6);
+  t.equal(await signed(agent, d.port, 'PUT', '/fdg/k', body), 'ok:0', 'an object in a data file (over the inline threshold)');
+
+  // The lowest free descriptor number as the limit: the kernel hands out the lowest free number,
+  // so with gaps below the highest, a limit of the count alone would still admit an open.
+  const open = new Set(readdirSync(`/proc/${d.proc.pid}/fd`).map(Number));
+  let lowestFree = 0;
+  while (open.has(lowestFree)) lowestFree++;
+  setSoftNofile(d.proc.pid!, lowestFree);
+  const refused = await signed(agent, d.port, 'GET', '/fdg/k');
+  const again = await signed(agent, d.port, 'GET', '/fdg/k');
+  setSoftNofile(d.proc.pid!, 'unlimited');
+  t.equal(refused, 'SlowDown/503', 'the GET is answered 503 SlowDown');
+  t.equal(again, 'SlowDown/503', 'and so is the next one');
+  const lines = d.logs.filter((l) => l.includes('out of file descriptors'));
+  t.equal(lines.length, 1, `the shortage is logged once for both (${lines.length})`);
+  t.match(lines[0] ?? '', /"code":"EMFILE"/, 'naming the error');
+  t.match(lines[0] ?? '', /LimitNOFILE/, 'and what to raise');
+  t.equal(await signed(agent, d.port, 'GET', '/fdg/k'), `ok:${body.length}`, 'once descriptors are free it reads back whole');
 });
