@@ -37,6 +37,7 @@ import { storeFileDamage } from './meta/store-file.js';
 import { consumeCleanMarker, newShutdownToken, readCleanMarker, writeCleanMarker } from './storage/clean-shutdown.js';
 import { DiskSpace } from './storage/disk-space.js';
 import { guardStorage } from './ops/storage-full.js';
+import { WriteProbe } from './storage/write-probe.js';
 import { Reaper } from './storage/reaper.js';
 import { DeletionHold } from './storage/backup-hold.js';
 import { lastBackupReader, lastVerifyReader } from './storage/run-records.js';
@@ -341,6 +342,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, lastBackup: () => lastBackup.read(), lastVerify: () => lastVerify.read(), ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
+  const writeProbe = new WriteProbe(join(files.root, 'tmp'), { log });
   const adminKms = { kms, rootUser: config.rootUser };
 
   // Users' own keys only: temporary credentials sign with the key their session token holds.
@@ -349,13 +351,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const opsEnv: OpsEnv = { config, log, meta, files, disk, pool, kms, objectKeys, credentials, sessions, notify: notifier, listeners, users: withSessions(() => users, sessions), dataGate };
   const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
-    HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown),
+    HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown, () => writeProbe.check()),
     Metrics: () => handleMetrics(metrics),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
     AdminKmsCreateKey: (ctx) => handleKmsCreateKey(adminKms, ctx),
     STS: (ctx) => handleSts(opsEnv, sessions, ctx),
-  }), disk);
+  }), disk, writeProbe);
   const server = new HttpServer({
     config,
     log,

@@ -1,8 +1,9 @@
 // Health probes (MinIO paths): live = the process serves; ready = it can take traffic, which
-// includes a reachable KMS when one is configured. Also the Prometheus scrape endpoint.
+// includes a data directory that takes writes and a reachable KMS when one is configured. Also the Prometheus scrape endpoint.
 
 import type { KeyProvider } from '../kms/provider.js';
 import type { Result } from '../ops/types.js';
+import type { WriteVerdict } from '../storage/write-probe.js';
 import type { Metrics } from './metrics.js';
 
 export async function handleHealthLive(): Promise<Result> {
@@ -54,8 +55,10 @@ export function kmsReadiness(kms: KeyProvider | null, opts: { memoMs?: number; n
   };
 }
 
-export async function handleHealthReady(kms: (() => Promise<KmsReadiness>) | KeyProvider | null, shuttingDown: () => boolean): Promise<Result> {
+export async function handleHealthReady(kms: (() => Promise<KmsReadiness>) | KeyProvider | null, shuttingDown: () => boolean, dataDir?: () => Promise<WriteVerdict>): Promise<Result> {
   if (shuttingDown()) return { status: 503, headers: { 'x-s3d-not-ready': 'shutting down' } };
+  const data = await dataDir?.();
+  if (data !== undefined && !data.writable) return { status: 503, headers: { 'x-s3d-not-ready': `data directory not writable (${data.code})` } };
   const readiness = typeof kms === 'function' ? kms : kmsReadiness(kms, { memoMs: 0 });
   const verdict = await readiness();
   if (!verdict.ready) return { status: 503, headers: { 'x-s3d-not-ready': verdict.reason ?? 'KMS unreachable' } };

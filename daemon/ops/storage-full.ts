@@ -3,12 +3,15 @@
 // before they read a byte (reads, listings, deletes and aborts go on, so space can be freed); a
 // write that meets a full disk anyway (ENOSPC, EDQUOT, an LMDB commit that could not grow its
 // file) gets the same answer instead of a 500, and has left nothing behind (object-data.ts
-// removes its data file; a failed commit changes nothing).
+// removes its data file; a failed commit changes nothing). A write the data directory refuses
+// (a filesystem remounted read-only, EROFS; permissions changed, EACCES) is answered 503
+// ServiceUnavailable, retryable and saying why, and noted by the write probe for one warning.
 
 import { S3Error, isS3Error } from '../errors.js';
 import type { Operation } from '../http/router.js';
 import { MetaCommitError } from '../meta/store.js';
 import { isNoSpaceError, type DiskSpace } from '../storage/disk-space.js';
+import { notWritableCode, type WriteProbe } from '../storage/write-probe.js';
 import type { Handler } from './types.js';
 
 /**
@@ -32,12 +35,26 @@ async function diskWasFull(disk: DiskSpace, err: unknown): Promise<boolean> {
   return err instanceof MetaCommitError && (err.code === 'EIO' || err.code === 'UNKNOWN') && (await disk.nearlyFull());
 }
 
-/** Wraps the dispatcher: the up-front reserve check, and full-disk failures as XMinioStorageFull. */
-export function guardStorage(dispatch: Handler, disk: DiskSpace): Handler {
+/** The answer to a write the data directory refused with `code`. */
+export function notWritable(code: string, cause: unknown): S3Error {
+  const what = code === 'EROFS' ? 'EROFS: a read-only filesystem' : code;
+  return new S3Error('ServiceUnavailable', `The server cannot write to its data directory (${what}); please retry later.`, { cause });
+}
+
+/**
+ * Wraps the dispatcher: the up-front reserve check, full-disk failures as XMinioStorageFull, and
+ * writes the data directory refuses as ServiceUnavailable.
+ */
+export function guardStorage(dispatch: Handler, disk: DiskSpace, probe?: WriteProbe): Handler {
   const failed = async (err: unknown, op: Operation): Promise<never> => {
     if (await diskWasFull(disk, err)) {
       disk.noteFull(err, op);
       throw storageFull(err);
+    }
+    const refused = probe !== undefined && !isS3Error(err) ? notWritableCode(err) : undefined;
+    if (refused !== undefined) {
+      probe!.noteFailure(refused, op);
+      throw notWritable(refused, err);
     }
     throw err;
   };

@@ -31,6 +31,11 @@ t.test('ready: 200 without KMS, 503 while shutting down', async (t) => {
   t.match(await handleHealthReady(null, () => true), { status: 503, headers: { 'x-s3d-not-ready': 'shutting down' } });
 });
 
+t.test('ready: 503 while the data directory takes no writes, naming the errno', async (t) => {
+  t.same(await handleHealthReady(null, () => false, async () => ({ writable: true })), { status: 200 });
+  t.match(await handleHealthReady(null, () => false, async () => ({ writable: false, code: 'EROFS' })), { status: 503, headers: { 'x-s3d-not-ready': 'data directory not writable (EROFS)' } });
+});
+
 t.test('ready follows the KMS: unreachable, default key missing, access denied, status throwing', async (t) => {
   const kms = new Switchable();
   let now = 0;

@@ -1,0 +1,111 @@
+// Whether the data directory still takes writes: a filesystem the kernel remounted read-only
+// after errors, a volume mounted back read-only, permissions changed under the daemon. Reads go
+// on; uploads cannot. The readiness probe asks (an empty file created and removed in .s3d/tmp,
+// at most once a second however many probes arrive), so a load balancer stops sending traffic;
+// a write that failed so is answered 503 ServiceUnavailable (ops/storage-full.ts) and noted
+// here, for one warning rather than an error line per request.
+
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+
+/** How long one probe's verdict is reused: the readiness probe is anonymous. */
+export const WRITE_PROBE_MEMO_MS = 1_000;
+/** The "not writable" warning repeats at most this often while writes keep failing. */
+const WARNING_INTERVAL_MS = 60_000;
+
+/** errno names (Node's `code`) that say the directory refuses writes, not that the disk is full. */
+const NOT_WRITABLE_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/**
+ * The errno name when `err` (or an error it wraps as `cause`) is a system call refused because
+ * the data directory takes no writes; only errors of a system call (with `syscall`) or of an
+ * LMDB commit, so an EPERM of some other origin is not taken for one.
+ */
+export function notWritableCode(err: unknown): string | undefined {
+  let e = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const { code, syscall, name } = e as { code?: unknown; syscall?: unknown; name?: unknown };
+    if (typeof code === 'string' && NOT_WRITABLE_CODES.has(code) && (typeof syscall === 'string' || name === 'MetaCommitError')) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export interface WriteVerdict {
+  writable: boolean;
+  /** The errno name of the failure, when not writable. */
+  code?: string;
+}
+
+export class WriteProbe {
+  readonly #path: string;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #memoMs: number;
+  #last: { at: number; verdict: WriteVerdict } | undefined;
+  #flight: Promise<WriteVerdict> | undefined;
+  /** Whether the last probe or write said the directory refuses writes. */
+  #failing = false;
+  #lastWarning = -Infinity;
+  #failedSinceWarning = 0;
+
+  /** `tmpDir`: the data directory's .s3d/tmp, swept at start-up (a probe file a crash left goes with it). */
+  constructor(tmpDir: string, opts: { log: Logger; now?: () => number; memoMs?: number }) {
+    this.#path = join(tmpDir, 'write-probe');
+    this.#log = opts.log;
+    this.#now = opts.now ?? Date.now;
+    this.#memoMs = opts.memoMs ?? WRITE_PROBE_MEMO_MS;
+  }
+
+  /** The directory's state, probed at most once per memo period (concurrent callers share one probe). */
+  check(): Promise<WriteVerdict> {
+    if (this.#last && this.#now() - this.#last.at < this.#memoMs) return Promise.resolve(this.#last.verdict);
+    this.#flight ??= this.#probe().then((verdict) => {
+      this.#last = { at: this.#now(), verdict };
+      this.#flight = undefined;
+      if (verdict.writable) this.#recovered();
+      else this.noteFailure(verdict.code!, 'probe');
+      return verdict;
+    });
+    return this.#flight;
+  }
+
+  /** A write refused with `code` (EROFS…): warned about when it starts, then at most once a minute. */
+  noteFailure(code: string, op: string): void {
+    this.#failedSinceWarning++;
+    const now = this.#now();
+    if (this.#failing && now - this.#lastWarning < WARNING_INTERVAL_MS) return;
+    this.#failing = true;
+    this.#lastWarning = now;
+    this.#log.warn(
+      { op, code, failures: this.#failedSinceWarning },
+      'data directory is not writable: uploads are answered 503 ServiceUnavailable and /minio/health/ready 503 (this warning repeats at most once a minute)',
+    );
+    this.#failedSinceWarning = 0;
+  }
+
+  #recovered(): void {
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#failedSinceWarning = 0;
+    this.#lastWarning = -Infinity;
+    this.#log.info('data directory is writable again');
+  }
+
+  async #probe(): Promise<WriteVerdict> {
+    try {
+      // Empty: it needs an inode, not a block, so a full disk (507, its own warning) does not fail it.
+      await (await fsp.open(this.#path, 'w')).close();
+      await fsp.unlink(this.#path);
+      return { writable: true };
+    } catch (err) {
+      // Read-only, refused, failing, or gone (a volume unmounted under the daemon). Anything else
+      // (a full disk, which S3_MIN_FREE_DISK and 507 answer; no descriptor left) is no verdict
+      // on the directory: readiness would flap on a shortage that passes.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== undefined && (NOT_WRITABLE_CODES.has(code) || code === 'EIO' || code === 'ENOENT')) return { writable: false, code };
+      return { writable: true };
+    }
+  }
+}
