@@ -449,6 +449,13 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 
   let port: number;
   try {
+    // The workers loaded while the rest started. A module that never finishes loading would leave
+    // every request that needs a worker waiting, without a word, behind a daemon that says it
+    // serves: start-up fails instead. One that fails to load is reported (and each request that
+    // needed it fails with 500) and tried again with the next task: the daemon serves on, and
+    // recovers once the module is back (an upgrade in place that was not finished).
+    const selfTest = pool.selfTest().catch((err: unknown) => log.error({ err }, 'crypto worker self-test failed at start-up: requests that need a worker fail (500) until one loads its module'));
+    await withDeadline(selfTest, CRYPTO_START_WAIT_MS, `the crypto workers did not run a task within ${CRYPTO_START_WAIT_MS / 1000} s of start-up: their module (${join('dist', 'workers', 'crypto.js')}) does not finish loading (a stalled filesystem? an installation changed under the daemon?)`);
     port = await server.listen();
   } catch (err) {
     // A port in use (another daemon, a stale one exiting) or a TLS file that will not load: stop
@@ -520,6 +527,9 @@ const LMDB_CLOSE_WAIT_MS = 5_000;
 const TOKEN_WRITE_WAIT_MS = 2_000;
 
 /** `p`, or a rejection with `message` once `ms` have passed. */
+/** How long start-up waits for a crypto worker to load and run its self-test before it gives up. */
+const CRYPTO_START_WAIT_MS = 30_000;
+
 function withDeadline(p: Promise<void>, ms: number, message: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((_, reject) => {

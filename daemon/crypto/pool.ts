@@ -2,6 +2,7 @@
 // ordered MD5, and the slot arena both share. Streams (seal-stream.ts, open-stream.ts) drive it.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { CipherSuite, RANDOM_SIZE } from '../../workers/format/index.js';
 import { WORKER_LOADED, type CryptoResult, type CryptoTask, type Md5FinishTask, type Md5UpdateTask, type OpenTask, type SealTask } from '../../workers/protocol.js';
 import { SlotArena } from './slot-arena.js';
 
@@ -230,6 +231,30 @@ export class CryptoPool {
   /** Resolves once the seal/open workers have loaded their module (close() waits for it and the lanes; pool.test.ts reads it). */
   get loaded(): Promise<void> {
     return this.#loaded;
+  }
+
+  /**
+   * One tiny seal and open on the workers, the plaintext compared: proof that a worker loaded its
+   * module and runs tasks. The start-up waits for it (bounded, cli.ts): a module that never loads
+   * (a stalled filesystem, a broken installation) would otherwise leave every request that needs
+   * a worker waiting for ever behind a daemon that says it is ready. Queued like any task, so it
+   * costs nothing once one worker has loaded.
+   */
+  async selfTest(): Promise<void> {
+    const slot = this.arena.acquire();
+    try {
+      const key = new Uint8Array(32).fill(0x5a);
+      const random = new Uint8Array(RANDOM_SIZE).fill(0xa5);
+      const plain = Buffer.from('s3d crypto worker self-test');
+      slot.input.set(plain);
+      const sealed = await this.run({ op: 'seal', slot: slot.sab, base: slot.base, inLength: plain.length, key: key.slice(), random, firstSequence: 0, final: true });
+      if (!sealed.ok) throw new Error(`crypto worker self-test: seal failed (${sealed.code})`);
+      slot.input.set(slot.output.subarray(0, sealed.length));
+      const opened = await this.run({ op: 'open', slot: slot.sab, base: slot.base, inLength: sealed.length, key: key.slice(), firstSequence: 0, final: true, random, suite: CipherSuite.AES_256_GCM });
+      if (!opened.ok || !slot.output.subarray(0, opened.length).equals(plain)) throw new Error(`crypto worker self-test: open did not give the sealed bytes back (${opened.ok ? 'different bytes' : opened.code})`);
+    } finally {
+      this.arena.release(slot);
+    }
   }
 
   /** Runs one seal/open batch. Rejects only on a worker failure (data errors are results). */

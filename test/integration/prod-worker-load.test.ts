@@ -7,10 +7,11 @@
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { GetObjectCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { cpSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startDaemonFor } from '../helpers/daemon.js';
+import { ACCESS_KEY, ROOT, SECRET_KEY, nodeChild, startDaemonFor } from '../helpers/daemon.js';
 import { createBucket } from '../helpers/s3.js';
 import { ssec } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
@@ -97,4 +98,33 @@ t.test('seal/open workers that cannot load their module: requests fail in bounde
   const started = performance.now();
   t.equal(await d.stop(), 0, 'a clean stop');
   t.ok(performance.now() - started < 20_000, 'in bounded time');
+});
+
+// A worker module whose load never ends (a read from a stalled filesystem): the daemon listened
+// and said it was ready while the workers loaded, and every request that needed one waited for
+// ever, with nothing in the log. Start-up now waits for a seal/open round trip on the workers, at
+// most 30 s, and fails saying why.
+t.test('a crypto worker module that never finishes loading: start-up fails within its bound, saying why', async (t) => {
+  const build = copyOfBuild(t);
+  const entry = join(build, 'dist/workers/crypto.js');
+  // Blocks the worker's thread inside its module's load, as a stalled read would (without CPU).
+  writeFileSync(entry, `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\n${readFileSync(entry, 'utf8')}`);
+  const dataDir = mkdtempSync(join(tmpdir(), 's3d-test-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env = { PATH: process.env.PATH, S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '1' };
+  const started = performance.now();
+  const run = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(...nodeChild([join(build, 'dist/daemon/main.js'), 'server', dataDir], env), { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => void (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => void (stderr += d));
+    p.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const took = performance.now() - started;
+  t.notMatch(run.stdout, /"msg":"listening"/, 'it never listened');
+  t.match(run.stderr, /s3d: start-up failed: the crypto workers did not run a task within 30 s of start-up: their module \(dist\/workers\/crypto\.js\) does not finish loading/, 'stderr says why');
+  t.match(run.stdout, /"level":60.*crypto workers did not run a task/, 'and so does the log');
+  t.equal(run.code, 1, `it exits 1 (signal ${run.signal})`);
+  t.ok(took > 29_000 && took < 75_000, `after its bound, not never (${Math.round(took)} ms)`);
 });

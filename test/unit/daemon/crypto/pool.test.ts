@@ -54,6 +54,13 @@ t.test('runs batches, reports stats, skips cancelled slots, drains on close', as
   t.throws(() => pool.md5Lane(), /closed/);
 });
 
+t.test('selfTest: a seal and an open of a few bytes on the workers', async (t) => {
+  const pool = new CryptoPool({ workers: 1 });
+  t.teardown(() => pool.close());
+  await t.resolves(pool.selfTest(), 'resolves once a worker ran both');
+  t.equal(pool.stats().completed, 2, 'two tasks');
+});
+
 t.test('md5Stats: the lanes started and the streams hashing through them now, 0 once they finish', async (t) => {
   const pool = new CryptoPool({ workers: 2 });
   t.teardown(() => pool.close());
