@@ -9,6 +9,9 @@
 import t from 'tap';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDaemon, testBytes } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
 import { clientFor, createBucket, getBytes } from '../helpers/s3.js';
@@ -30,7 +33,16 @@ function unmount(dir: string): void {
 
 /** Whether a read-only bind mount can be made here: false, or why not (for `skip`). */
 function bindUnavailable(): false | string {
-  return process.getuid?.() === 0 ? false : 'a read-only bind mount needs root';
+  const dir = mkdtempSync(join(tmpdir(), 's3d-bind-'));
+  try {
+    mount(['--bind', dir, dir]);
+    unmount(dir);
+    return false;
+  } catch (err) {
+    return `cannot bind-mount (needs root): ${((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message).trim()}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function putResult(s3: S3Client, bucket: string, key: string, body: Buffer): Promise<string> {
