@@ -11,6 +11,12 @@ import type { Logger } from 'pino';
 
 /** How long one probe's verdict is reused: the readiness probe is anonymous. */
 export const WRITE_PROBE_MEMO_MS = 1_000;
+/**
+ * A probe not back within this is a verdict too: a stalled filesystem (a hung NFS server, a dying
+ * disk) answers nothing, and the readiness probe should say so rather than hang with it. No
+ * second probe starts while the first is stuck (each would hold one of libuv's few threads).
+ */
+export const WRITE_PROBE_TIMEOUT_MS = 5_000;
 /** The "not writable" warning repeats at most this often while writes keep failing. */
 const WARNING_INTERVAL_MS = 60_000;
 
@@ -43,32 +49,50 @@ export class WriteProbe {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #memoMs: number;
+  readonly #touch: (path: string) => Promise<void>;
+  readonly #timeoutMs: number;
   #last: { at: number; verdict: WriteVerdict } | undefined;
   #flight: Promise<WriteVerdict> | undefined;
+  #flightStarted = 0;
   /** Whether the last probe or write said the directory refuses writes. */
   #failing = false;
   #lastWarning = -Infinity;
   #failedSinceWarning = 0;
 
   /** `tmpDir`: the data directory's .s3d/tmp, swept at start-up (a probe file a crash left goes with it). */
-  constructor(tmpDir: string, opts: { log: Logger; now?: () => number; memoMs?: number }) {
+  /** `touch`: creates and removes the probe file (tests give one that stalls). */
+  constructor(tmpDir: string, opts: { log: Logger; now?: () => number; memoMs?: number; timeoutMs?: number; touch?: (path: string) => Promise<void> }) {
     this.#path = join(tmpDir, 'write-probe');
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
     this.#memoMs = opts.memoMs ?? WRITE_PROBE_MEMO_MS;
+    this.#timeoutMs = opts.timeoutMs ?? WRITE_PROBE_TIMEOUT_MS;
+    this.#touch = opts.touch ?? touchFile;
   }
 
   /** The directory's state, probed at most once per memo period (concurrent callers share one probe). */
   check(): Promise<WriteVerdict> {
     if (this.#last && this.#now() - this.#last.at < this.#memoMs) return Promise.resolve(this.#last.verdict);
-    this.#flight ??= this.#probe().then((verdict) => {
-      this.#last = { at: this.#now(), verdict };
-      this.#flight = undefined;
-      if (verdict.writable) this.#recovered();
-      else this.noteFailure(verdict.code!, 'probe');
-      return verdict;
+    if (this.#flight === undefined) {
+      this.#flightStarted = this.#now();
+      this.#flight = this.#probe().then((verdict) => {
+        this.#last = { at: this.#now(), verdict };
+        this.#flight = undefined;
+        if (verdict.writable) this.#recovered();
+        else this.noteFailure(verdict.code!, 'probe');
+        return verdict;
+      });
+    }
+    const left = this.#flightStarted + this.#timeoutMs - this.#now();
+    if (left <= 0) return Promise.resolve(STALLED);
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<WriteVerdict>((resolve) => {
+      timer = setTimeout(() => {
+        this.noteFailure(STALLED.code!, 'probe');
+        resolve(STALLED);
+      }, left);
     });
-    return this.#flight;
+    return Promise.race([this.#flight, stalled]).finally(() => clearTimeout(timer));
   }
 
   /** A write refused with `code` (EROFS…): warned about when it starts, then at most once a minute. */
@@ -95,9 +119,7 @@ export class WriteProbe {
 
   async #probe(): Promise<WriteVerdict> {
     try {
-      // Empty: it needs an inode, not a block, so a full disk (507, its own warning) does not fail it.
-      await (await fsp.open(this.#path, 'w')).close();
-      await fsp.unlink(this.#path);
+      await this.#touch(this.#path);
       return { writable: true };
     } catch (err) {
       // Read-only, refused, failing, or gone (a volume unmounted under the daemon). Anything else
@@ -108,4 +130,13 @@ export class WriteProbe {
       return { writable: true };
     }
   }
+}
+
+/** The verdict while a probe has not come back within its time. */
+const STALLED: WriteVerdict = { writable: false, code: 'ETIMEDOUT' };
+
+/** Creates and removes an empty file: it needs an inode, not a block, so a full disk (507, its own warning) does not fail it. */
+async function touchFile(path: string): Promise<void> {
+  await (await fsp.open(path, 'w')).close();
+  await fsp.unlink(path);
 }

@@ -1,0 +1,76 @@
+// storage/write-probe.ts on its own: the verdict on the data directory, probed at most once per
+// memo period, a probe that stalls answered as ETIMEDOUT (and not started again while stuck), the
+// warning when writes start failing and the line when they work again, and which errors mean the
+// directory refuses writes.
+import t from 'tap';
+import type { Logger } from 'pino';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetaCommitError } from '../../../../daemon/meta/store.js';
+import { WriteProbe, notWritableCode } from '../../../../daemon/storage/write-probe.js';
+
+function recorder(): { log: Logger; lines: Array<{ level: string; msg: string }> } {
+  const lines: Array<{ level: string; msg: string }> = [];
+  const rec = (level: string) => (fields: unknown, msg?: string) => lines.push({ level, msg: typeof fields === 'string' ? fields : (msg ?? '') });
+  return { log: { info: rec('info'), warn: rec('warn'), error: rec('error') } as unknown as Logger, lines };
+}
+
+const errno = (code: string, syscall = 'open') => Object.assign(new Error(`${code}: refused`), { code, syscall });
+
+t.test('a writable directory, for real: writable, and the probe file is gone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-probe-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const probe = new WriteProbe(dir, { log: recorder().log });
+  t.same(await probe.check(), { writable: true });
+  t.same(await import('node:fs').then((fs) => fs.readdirSync(dir)), [], 'nothing left behind');
+});
+
+t.test('refused, memoised, warned once, then writable again', async (t) => {
+  let now = 0;
+  let calls = 0;
+  let fail: Error | undefined = errno('EROFS');
+  const { log, lines } = recorder();
+  const probe = new WriteProbe('/nowhere', { log, now: () => now, touch: async () => {
+    calls++;
+    if (fail) throw fail;
+  } });
+  t.same(await probe.check(), { writable: false, code: 'EROFS' });
+  t.same(await probe.check(), { writable: false, code: 'EROFS' }, 'the same verdict within the memo period');
+  t.equal(calls, 1, 'one probe');
+  now += 1000;
+  await probe.check();
+  probe.noteFailure('EROFS', 'PutObject');
+  t.equal(lines.filter((l) => l.level === 'warn').length, 1, 'one warning while it stays so');
+  fail = undefined;
+  now += 1000;
+  t.same(await probe.check(), { writable: true });
+  t.match(lines.at(-1), { level: 'info', msg: 'data directory is writable again' });
+  probe.noteFailure('EACCES', 'PutObject');
+  t.equal(lines.filter((l) => l.level === 'warn').length, 2, 'a new failure is warned about again');
+  fail = Object.assign(new Error('EMFILE'), { code: 'EMFILE' });
+  now += 1000;
+  t.same(await probe.check(), { writable: true }, 'no descriptor left is no verdict on the directory');
+});
+
+t.test('a probe that stalls: ETIMEDOUT after its time, and no second probe while it is stuck', async (t) => {
+  let calls = 0;
+  const { log, lines } = recorder();
+  const probe = new WriteProbe('/nowhere', { log, memoMs: 0, timeoutMs: 50, touch: () => {
+    calls++;
+    return new Promise<void>(() => undefined);
+  } });
+  t.same(await probe.check(), { writable: false, code: 'ETIMEDOUT' });
+  t.same(await probe.check(), { writable: false, code: 'ETIMEDOUT' }, 'at once, the next time');
+  t.equal(calls, 1, 'the stuck probe is not started again');
+  t.equal(lines.filter((l) => l.level === 'warn').length, 1, 'warned');
+});
+
+t.test('notWritableCode: system calls and LMDB commits refused so, not any EPERM', async (t) => {
+  t.equal(notWritableCode(errno('EROFS')), 'EROFS');
+  t.equal(notWritableCode(errno('EACCES', 'mkdir')), 'EACCES');
+  t.equal(notWritableCode(new Error('wrapped', { cause: errno('EPERM') })), 'EPERM', 'as the cause of another error');
+  t.equal(notWritableCode(new MetaCommitError('EROFS', new Error('Read-only file system'))), 'EROFS', 'an LMDB commit');
+  t.equal(notWritableCode(Object.assign(new Error('no'), { code: 'EPERM' })), undefined, 'an EPERM that is no system call');
+  t.equal(notWritableCode(errno('ENOSPC')), undefined, 'a full disk is not this');
+});
