@@ -526,10 +526,10 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 const LMDB_CLOSE_WAIT_MS = 5_000;
 const TOKEN_WRITE_WAIT_MS = 2_000;
 
-/** `p`, or a rejection with `message` once `ms` have passed. */
 /** How long start-up waits for a crypto worker to load and run its self-test before it gives up. */
 const CRYPTO_START_WAIT_MS = 30_000;
 
+/** `p`, or a rejection with `message` once `ms` have passed. */
 function withDeadline(p: Promise<void>, ms: number, message: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((_, reject) => {
