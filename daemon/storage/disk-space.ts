@@ -15,6 +15,12 @@ export interface FsUsage {
 
 export type StatFs = (path: string) => Promise<FsUsage>;
 
+/**
+ * Block counts times `bsize`, although POSIX counts them in fragments (f_frsize): Node (libuv's
+ * statfs(2) on Linux) gives no frsize, and Linux sets f_frsize to f_bsize unless a filesystem says
+ * otherwise, which ext4, xfs, btrfs, tmpfs and NFS do not. Only a FUSE filesystem that reports a
+ * frsize apart from its bsize would be misread here (as `df` is not).
+ */
 export async function statfsUsage(path: string): Promise<FsUsage> {
   const s = await fsp.statfs(path);
   return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
