@@ -58,23 +58,33 @@ export class LifecycleScanner {
     return this.schedule.run(() => this.guarded(now));
   }
 
-  /** A pass that logs its failure and counts nothing instead of rejecting. */
-  private guarded(now: number): Promise<ScanResult> {
-    return this.pass(now).catch((err: unknown) => {
-      this.log.error({ err }, 'lifecycle scan failed');
-      return { expired: 0, versions: 0, aborted: 0 };
-    });
+  /**
+   * A pass that logs its failure instead of rejecting. What it did is counted however it ends
+   * (finished, stopped, or failed part-way): the objects expired before a failure are gone.
+   */
+  private async guarded(now: number): Promise<ScanResult> {
+    const result: ScanResult = { expired: 0, versions: 0, aborted: 0 };
+    try {
+      await this.pass(now, result);
+    } catch (err) {
+      this.log.error({ err, done: result }, 'lifecycle scan failed');
+    }
+    this.totals.expired += result.expired;
+    this.totals.versions += result.versions;
+    this.totals.aborted += result.aborted;
+    if (result.expired + result.versions + result.aborted > 0) this.log.info(result, 'lifecycle: expired objects deleted, incomplete uploads aborted');
+    return result;
   }
 
-  private async pass(now: number): Promise<ScanResult> {
-    const result: ScanResult = { expired: 0, versions: 0, aborted: 0 };
+  /** Adds what it does to `result` as each commit lands, so a pass cut short still counts it. */
+  private async pass(now: number, result: ScanResult): Promise<void> {
     for (const bucket of this.meta.listBuckets()) {
       const rules: StoredLifecycleRule[] | undefined = bucket.lifecycle?.filter((r) => r.enabled);
       if (!rules || rules.length === 0) continue;
       if (rules.some((r) => r.expirationDays !== undefined || r.expirationDate !== undefined)) {
         let after = '';
         for (;;) {
-          if (this.schedule.stopped) return result;
+          if (this.schedule.stopped) return;
           const current = this.rulesNow(bucket);
           if (current === undefined) break;
           const page = this.meta.listObjects(bucket.name, { prefix: '', delimiter: '', after, maxKeys: PAGE });
@@ -105,7 +115,7 @@ export class LifecycleScanner {
         }
       }
       if (bucket.versioning !== undefined && hasVersionActions(rules)) {
-        if (!(await this.removeVersions(bucket, now, result))) return result;
+        if (!(await this.removeVersions(bucket, now, result))) return;
       }
       if (rules.some((r) => r.abortIncompleteDays !== undefined)) {
         // This bucket's uploads only (its part of the upload index), a page at a time with a turn
@@ -118,7 +128,7 @@ export class LifecycleScanner {
           if (current === undefined) break;
           const page = this.meta.listUploads(bucket.name, { prefix: '', keyMarker, uploadIdMarker, limit: PAGE });
           for (const up of page.uploads) {
-            if (this.schedule.stopped) return result;
+            if (this.schedule.stopped) return;
             if (!uploadExpired(current, up, now)) continue;
             try {
               // Judged again in the commit: the aborts of a page take a commit each, and the rules
@@ -137,11 +147,6 @@ export class LifecycleScanner {
         }
       }
     }
-    this.totals.expired += result.expired;
-    this.totals.versions += result.versions;
-    this.totals.aborted += result.aborted;
-    if (result.expired + result.versions + result.aborted > 0) this.log.info(result, 'lifecycle: expired objects deleted, incomplete uploads aborted');
-    return result;
   }
 
   /**

@@ -280,3 +280,28 @@ t.test('uploads are judged in the commit of their abort: a rule removed while a 
   t.ok(r.aborted <= 1, `at most the abort committed before the removal (${r.aborted})`);
   t.equal(['u1', 'u2', 'u3', 'u4'].filter((id) => m.getUpload(id) !== undefined).length, 4 - r.aborted, 'the uploads after it are kept');
 });
+
+t.test('a pass that fails part-way counts what it did before the failure (metrics stay true)', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  const expireAll = rules('<ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>');
+  await bucket(m, 'fails', undefined, expireAll);
+  for (const k of ['a', 'b', 'c']) await m.putObject('fails', k, obj(now - 10 * DAY));
+  await m.createUpload({ v: RECORD_VERSION, id: 'u1', bucket: 'fails', key: 'k', initiated: now - 5 * DAY, headers: {}, userMeta: {} });
+  // The objects' expiry commits; then listing the uploads fails (a disk error, say).
+  const failing = new Proxy(m, {
+    get(target, prop) {
+      if (prop === 'listUploads') return () => { throw new Error('listing failed'); };
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const errors: unknown[] = [];
+  const scanner = new LifecycleScanner(failing, { ...log, error: (o: unknown) => errors.push(o) } as unknown as Logger, 3_600_000);
+  const r = await scanner.scan(now);
+  t.equal(errors.length, 1, 'the failure is logged');
+  for (const k of ['a', 'b', 'c']) t.notOk(m.getObject('fails', k), `${k} was expired before the failure`);
+  t.same(r, { expired: 3, versions: 0, aborted: 0 }, 'the pass answers what it did');
+  t.same(scanner.totals, { expired: 3, versions: 0, aborted: 0 }, 'and the totals (s3d_lifecycle_*) count it');
+  t.ok(m.getUpload('u1'), 'the upload the failure kept from the pass is still there');
+});
