@@ -3,6 +3,9 @@
 // Only ROOT's entries named by a timestamp (20261205T044900Z, or 20261205T044900Z-2 for the
 // second backup within one second) that hold s3d metadata or the incomplete marker are backups:
 // nothing else in ROOT is ever touched, so ROOT may hold other files, or be a mount point.
+// Each backup carries its store's id (storage/store-id.ts): only the backups of the store just
+// backed up are counted and removed, so a ROOT shared by two data directories keeps both's.
+// Backups from before store ids count as the store's own unless ROOT holds another store's.
 // A backup being removed is first renamed to `<name>.removing`, so that one whose removal failed
 // half-way (its metadata gone, so no longer a backup by the rule above) is still found, and
 // removed, by the next run.
@@ -12,6 +15,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirs, syncDir } from './storage/files.js';
 import { basicIsoDateTime } from './dates.js';
+import { readStoreId } from './storage/store-id.js';
 
 const NAME = /^(\d{8}T\d{6}Z)(?:-([1-9]\d*))?$/;
 /** A backup whose removal began: `<name>.removing`. */
@@ -75,6 +79,10 @@ export interface PruneResult {
   leftovers: string[];
   /** Timestamp-named directories this user cannot look into: not counted, not removed. */
   unreadable: string[];
+  /** Backups of another store (another store id): not counted, not removed. */
+  others: string[];
+  /** Backups without a store id while ROOT holds another store's: whose they are is unknown, so not counted, not removed. */
+  unknown: string[];
 }
 
 /** Whether this user may look into `dir` (a backup made by root, mode 0700, is closed to s3d). */
@@ -88,8 +96,8 @@ function readable(dir: string): boolean {
 }
 
 /** What in ROOT counts as a backup: a timestamp-named directory (not a symlink) with s3d's files. */
-function listBackups(root: string, unreadable: string[]): Array<Named & { finished: boolean }> {
-  const out: Array<Named & { finished: boolean }> = [];
+function listBackups(root: string, unreadable: string[]): Array<Named & { finished: boolean; source: string | undefined }> {
+  const out: Array<Named & { finished: boolean; source: string | undefined }> = [];
   for (const e of readdirSync(root)) {
     const n = parseName(e);
     if (n === undefined) continue;
@@ -103,7 +111,7 @@ function listBackups(root: string, unreadable: string[]): Array<Named & { finish
     const incomplete = existsSync(join(dir, '.s3d', 'backup-incomplete'));
     // A run killed before its snapshot has the marker without metadata: s3d's own file, so ours.
     if (!hasMeta && !incomplete) continue;
-    out.push({ ...n, finished: !incomplete });
+    out.push({ ...n, finished: !incomplete, source: readStoreId(dir) });
   }
   return out.sort(compare);
 }
@@ -112,16 +120,19 @@ function listBackups(root: string, unreadable: string[]): Array<Named & { finish
  * After the backup `newest` (a name in ROOT) ended well: removes the finished backups beyond the
  * newest `keep` (undefined: none), and the unfinished ones older than `newest` (a run killed
  * earlier; a newer one may be a backup running now). Unfinished backups never count toward `keep`.
+ * With `source` (the store id of the backup just made) only that store's backups are counted and
+ * removed, and those without an id (made before ids) only while ROOT holds no other store's.
  */
 export async function pruneBackups(
   root: string,
   newest: string,
   keep: number | undefined,
   removedOne: (name: string, kind: 'finished' | 'unfinished' | 'leftover') => void = () => {},
+  source?: string,
 ): Promise<PruneResult> {
   const self = parseName(newest);
   if (self === undefined) throw new Error(`not a backup name: ${newest}`);
-  const result: PruneResult = { removed: [], unfinished: [], leftovers: [], unreadable: [] };
+  const result: PruneResult = { removed: [], unfinished: [], leftovers: [], unreadable: [], others: [], unknown: [] };
   // Removals an earlier run began: finished now, whatever is left of them.
   for (const e of readdirSync(root)) {
     const m = REMOVING.exec(e);
@@ -130,7 +141,15 @@ export async function pruneBackups(
     result.leftovers.push(m[1]!);
     removedOne(m[1]!, 'leftover');
   }
-  const all = listBackups(root, result.unreadable);
+  const listed = listBackups(root, result.unreadable);
+  const shared = source !== undefined && listed.some((b) => b.source !== undefined && b.source !== source);
+  const all = listed.filter((b) => {
+    if (source === undefined || b.source === source) return true;
+    if (b.source !== undefined) result.others.push(b.name);
+    else if (shared) result.unknown.push(b.name);
+    else return true;
+    return false;
+  });
   const finished = all.filter((b) => b.finished);
   const doomed = [
     ...all.filter((b) => !b.finished && compare(b, self) < 0),

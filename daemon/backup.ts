@@ -9,7 +9,7 @@
 //   3. The copy is opened read-only and the data files its records reference are copied to the
 //      same relative paths (.s3d/objects/xx/<id>), fsynced, then their directories.
 //   4. The hold is released; the built-in development KMS key is copied when there is one.
-// Beside DIR nothing is written but the hold file; LMDB is opened read-only (as s3d verify does).
+// In DIR nothing is written but the hold file (and, by the first backup, .s3d/store-id); LMDB is opened read-only (as s3d verify does).
 // DEST carries `.s3d/backup-incomplete` until the end: `s3d server` and `s3d verify` refuse a
 // backup that did not finish (killed, power lost); on a failure it is removed again.
 
@@ -25,6 +25,7 @@ import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } 
 import { newBackupDir, pruneBackups } from './backup-rotate.js';
 import { lastBackupFile, writeRunRecord } from './storage/run-records.js';
 import { storeFileDamage } from './meta/store-file.js';
+import { storeId, storeIdFile, writeBackupStoreId } from './storage/store-id.js';
 
 /** Present in a backup's DEST until the backup has ended well. */
 export function incompleteBackupMarker(dataDir: string): string {
@@ -48,8 +49,8 @@ const BACKUP_USAGE = `usage: s3d backup DIR DEST [--no-space-check]
   second one within the same second gets -2), ROOT made if missing. Once it has ended well the
   oldest finished backups in ROOT beyond the newest N (--keep, N >= 1; default: keep all) are
   removed, and so are unfinished ones (left by a backup killed earlier) older than it; a failed
-  backup removes nothing. Only directories named so that hold s3d's files count: nothing else in
-  ROOT is touched. systemd/s3d-backup.timer runs it daily.
+  backup removes nothing. Only directories named so that hold s3d's files, and that are backups
+  of DIR's store (its .s3d/store-id), count: nothing else in ROOT is touched. systemd/s3d-backup.timer runs it daily.
 
   Before copying, the backup makes sure DEST's filesystem has room for the metadata and the data
   files; on DIR's own filesystem it also leaves the daemon's S3_MIN_FREE_DISK reserve free (read
@@ -82,6 +83,8 @@ export interface BackupReport {
   bytes: number;
   metaBytes: number;
   devKey: boolean;
+  /** The store's id (storage/store-id.ts), which the backup carries. */
+  storeId: string;
 }
 
 /** Data files copied at once: copy_file_range keeps a disk busy with few. */
@@ -202,8 +205,10 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       // Only now: a failed backup must leave every earlier one in place.
       try {
         const what = { finished: 'old backup', unfinished: 'unfinished backup', leftover: 'what an earlier run left of the removal of backup' } as const;
-        const pruned = await pruneBackups(root, rotation.name, parsed.keep, (name, kind) => out(`s3d backup: removed ${what[kind]} ${join(root, name)}`));
+        const pruned = await pruneBackups(root, rotation.name, parsed.keep, (name, kind) => out(`s3d backup: removed ${what[kind]} ${join(root, name)}`), report.storeId);
         for (const name of pruned.unreadable) err(`s3d backup: warning: ${join(root, name)} cannot be read by this user (made by another, e.g. root?): it is neither counted nor removed`);
+        if (pruned.others.length > 0) err(`s3d backup: warning: ${root} also holds ${pruned.others.length} backup(s) of another data directory (another .s3d/store-id), neither counted nor removed: use one ROOT per data directory`);
+        for (const name of pruned.unknown) err(`s3d backup: warning: ${join(root, name)} carries no store id (made by an s3d from before store ids) while ROOT holds backups of another data directory: it is neither counted nor removed; remove it by hand when it is no longer needed`);
         out(`s3d backup: ${pruned.removed.length} old and ${pruned.unfinished.length} unfinished backup(s) removed from ${rotation.root}${parsed.keep !== undefined ? ` (keeping the newest ${parsed.keep})` : ''}`);
       } catch (e) {
         err(`s3d backup: the backup ${dest} is complete, but removing old backups failed: ${(e as Error).message}`);
@@ -346,6 +351,17 @@ export async function backupStore(
     } catch (e) {
       throw notWritable(dest, e);
     }
+    // The store's id first (storage/store-id.ts): a backup killed from here on is known to be
+    // this store's, and only this store's rotation removes it.
+    let id: string;
+    try {
+      id = await storeId(dataDir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new Refused(`cannot create ${storeIdFile(dataDir)}: ${(e as Error).message}; run the backup as the service's user`);
+      throw e;
+    }
+    await writeBackupStoreId(dest, id);
     // Durable before any data: a crash from here on leaves a DEST the daemon refuses.
     await writeFile(incompleteBackupMarker(dest), `s3d backup of ${dataDir} started ${new Date().toISOString()} and has not ended: this directory lacks data\n`, { mode: 0o600 });
     await syncDir(destS3d);
@@ -431,7 +447,7 @@ export async function backupStore(
     await syncDir(dest);
     // DEST's own entry (and those of the directories made above it), when this run made them.
     for (const dir of made) await syncDir(dirname(dir)).catch(() => undefined);
-    return { ...counts, files: ids.length, bytes, metaBytes, devKey };
+    return { ...counts, files: ids.length, bytes, metaBytes, devKey, storeId: id };
   } catch (e) {
     await hold?.release().catch(() => undefined);
     await rm(cleanup, { recursive: true, force: true }).catch(() => undefined);

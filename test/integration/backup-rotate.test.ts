@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { MetaStore } from '../../daemon/meta/store.js';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -91,6 +91,40 @@ t.test('--into ROOT --keep 2, three times beside a serving daemon', async (t) =>
   t.match(failed.stderr, /failed: data file .* is missing/);
   t.notMatch(failed.stdout, /removed/, 'says nothing was removed');
   t.same(readdirSync(root).sort(), before, 'failed: ROOT as it was, every earlier backup kept');
+});
+
+t.test('a ROOT shared by two data directories: each run counts and removes only its own store\'s backups', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 's3d-backup-rotate-shared-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const root = join(base, 'root');
+  const [a, b] = [join(base, 'a'), join(base, 'b')];
+  for (const dir of [a, b]) await new MetaStore(join(dir, '.s3d')).close();
+  // A backup from before store ids: its owner unknown, so kept once ROOT is seen to be shared.
+  fakeBackup(join(root, '20240101T000000Z'), false);
+  const into = async (dir: string): Promise<string> => {
+    const r = await s3d(['backup', dir, '--into', root, '--keep', '1']);
+    t.equal(r.code, 0, `backup of ${dir}: exit 0 ${r.stderr.trim()}`);
+    return /^s3d backup: backing up into (.+)$/m.exec(r.stdout)![1]!.slice(root.length + 1);
+  };
+  const idOf = (dir: string): string | undefined => (existsSync(join(dir, '.s3d', 'store-id')) ? readFileSync(join(dir, '.s3d', 'store-id'), 'utf8') : undefined);
+  const a1 = await into(a);
+  const idA = idOf(a);
+  t.match(idA, /^[0-9a-f]{32}\n$/, 'the first backup gives DIR a store id');
+  t.equal(idOf(join(root, a1)), idA, 'and the backup carries it');
+  t.notOk(existsSync(join(root, '20240101T000000Z')), 'ROOT not yet shared: the backup from before ids counts as A\'s and goes beyond --keep 1');
+  fakeBackup(join(root, '20240101T000000Z'), false);
+  const b1 = await into(b);
+  t.not(idOf(b), idA, 'B has an id of its own');
+  t.ok(existsSync(join(root, a1)), "B's run leaves A's backup");
+  t.ok(existsSync(join(root, '20240101T000000Z')), 'and the one without an id, ROOT being shared');
+  // B's backup running now (unfinished, older than A's next run): A's run must not remove it.
+  const running = '20250101T000000Z';
+  fakeBackup(join(root, running), true);
+  writeFileSync(join(root, running, '.s3d', 'store-id'), idOf(b) ?? '');
+  const a2 = await into(a);
+  t.same(readdirSync(root).sort(), ['20240101T000000Z', running, a2, b1].sort(), "A's run removed its older backup only: B's and B's running one are kept");
+  const b2 = await into(b);
+  t.same(readdirSync(root).sort(), ['20240101T000000Z', a2, b2].sort(), "B's run removed B's older and unfinished ones only");
 });
 
 t.test('usage errors: exit 2', async (t) => {

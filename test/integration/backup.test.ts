@@ -245,7 +245,7 @@ t.test('a backup while a writer overwrites and deletes serves every version comm
   t.notOk(existsSync(holdFile(d.dataDir)), 'the hold file is removed');
 
   // DEST: what a data directory needs, nothing per-process.
-  t.same(readdirSync(join(dest, '.s3d')).sort(), ['kms-dev.key', 'meta', 'objects'], 'DEST/.s3d: the metadata, the data files and the development key only');
+  t.same(readdirSync(join(dest, '.s3d')).sort(), ['kms-dev.key', 'meta', 'objects', 'store-id'], 'DEST/.s3d: the metadata, the data files, the development key and the store id only');
   t.same(readdirSync(join(dest, '.s3d', 'meta')), ['data.mdb'], 'the LMDB data file, no lock file');
   t.equal(statSync(join(dest, '.s3d', 'kms-dev.key')).mode & 0o777, 0o600, 'the key is 0600');
   t.ok(readFileSync(join(dest, '.s3d', 'kms-dev.key')).equals(readFileSync(join(d.dataDir, '.s3d', 'kms-dev.key'))), 'the same key');

@@ -54,10 +54,10 @@ t.test('pruning: finished beyond keep, older unfinished; -10 sorts after -9; not
   writeFileSync(join(root, '20261205T030000Z'), 'a file');
   const removed: string[] = [];
   const r = await pruneBackups(root, '20261205T044901Z', 2, (name) => removed.push(name));
-  t.same(r, { removed: ['20261205T044900Z-9'], unfinished: ['20261205T044700Z', '20261205T044800Z'], leftovers: [], unreadable: [] });
+  t.same(r, { removed: ['20261205T044900Z-9'], unfinished: ['20261205T044700Z', '20261205T044800Z'], leftovers: [], unreadable: [], others: [], unknown: [] });
   t.same(removed.sort(), ['20261205T044700Z', '20261205T044800Z', '20261205T044900Z-9']);
   t.same(readdirSync(root).sort(), ['20261205T030000Z', '20261205T040000Z', '20261205T040000Z-0', '20261205T040000Z.old', '20261205T044900Z-10', '20261205T044901Z', '20261205T045000Z']);
-  t.same(await pruneBackups(root, '20261205T044901Z', undefined), { removed: [], unfinished: [], leftovers: [], unreadable: [] }, 'no --keep: none removed');
+  t.same(await pruneBackups(root, '20261205T044901Z', undefined), { removed: [], unfinished: [], leftovers: [], unreadable: [], others: [], unknown: [] }, 'no --keep: none removed');
   // A finished backup dated after the new one (a clock set back) still never pushes the new one out.
   finish(join(root, '29990101T000000Z'));
   t.same((await pruneBackups(root, '20261205T044901Z', 1)).removed, ['20261205T044900Z-10']);
@@ -104,6 +104,6 @@ t.test('a backup this user cannot read is reported, neither counted nor removed'
   const mod = pathToFileURL(join(import.meta.dirname, '../../../daemon/backup-rotate.js')).href;
   const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', `const m = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await m.pruneBackups(${JSON.stringify(root)}, '20261205T044901Z', 1)));`], { encoding: 'utf8' });
   t.equal(r.status, 0, `pruned as nobody (${r.stderr.trim()})`);
-  t.same(JSON.parse(r.stdout), { removed: ['20261205T044900Z'], unfinished: [], leftovers: [], unreadable: ['20261205T040000Z'] }, "root's backup is reported unreadable; nobody's older one beyond --keep 1 is removed");
+  t.same(JSON.parse(r.stdout), { removed: ['20261205T044900Z'], unfinished: [], leftovers: [], unreadable: ['20261205T040000Z'], others: [], unknown: [] }, "root's backup is reported unreadable; nobody's older one beyond --keep 1 is removed");
   t.ok(existsSync(join(root, '20261205T040000Z', '.s3d', 'meta', 'data.mdb')), "root's backup is untouched");
 });
