@@ -75,6 +75,8 @@ export class Reaper {
         await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
         removed.push(id);
       }
+      // Durable before they are dequeued: else a power loss could bring back files no queue names.
+      await this.files.syncRemovals(removed);
       await this.meta.dequeueFiles(removed);
       deleted += removed.length;
       // A full batch: more may be due. The next follows at once (a stop ends the pass here),

@@ -4,9 +4,9 @@
 // queued, and goes in the pass after the read lets go. The grace period against clock steps and
 // restarts: reaper-clock.test.ts.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fsp, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
@@ -72,4 +72,41 @@ t.test('a pass goes on while batches come full', async (t) => {
   t.same(meta.queuedFiles(), [], 'and dequeues them');
   t.notOk(released.some((f) => existsSync(files.pathOf(f))), 'all gone');
   await reaper.stop();
+});
+
+t.test('the directories of the deleted files are fsynced before the files are dequeued', async (t) => {
+  await meta.createBucket('sync');
+  const released: string[] = [];
+  for (let i = 0; i < 6; i++) released.push(await dataFile());
+  for (const [i, f] of released.entries()) await meta.putObject('sync', `k${i}`, rec(f));
+  for (let i = 0; i < released.length; i++) await meta.deleteObject('sync', `k${i}`);
+  // Watches (changes nothing): which directories were fsynced, and which by the time of the dequeue.
+  const synced = new Set<string>();
+  const realOpen = fsp.open;
+  fsp.open = async (...args: Parameters<typeof realOpen>) => {
+    const fh = await realOpen(...args);
+    const realSync = fh.sync.bind(fh);
+    fh.sync = async () => {
+      await realSync();
+      if (typeof args[0] === 'string' && statSync(args[0]).isDirectory()) synced.add(args[0]);
+    };
+    return fh;
+  };
+  t.teardown(() => {
+    fsp.open = realOpen;
+  });
+  let syncedAtDequeue: string[] | undefined;
+  const watched = new Proxy(meta, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'dequeueFiles') syncedAtDequeue ??= [...synced];
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const reaper = new Reaper(watched, files, pino({ level: 'silent' }));
+  t.equal(await reaper.kick(0), released.length, 'the released files are deleted');
+  await reaper.stop();
+  const dirs = [...new Set(released.map((f) => dirname(files.pathOf(f))))];
+  t.same(dirs.filter((d) => !syncedAtDequeue?.includes(d)), [], `each of their ${dirs.length} directories was fsynced before the dequeue`);
+  t.same(meta.queuedFiles(), [], 'and they are dequeued');
 });
