@@ -3,7 +3,7 @@
 // key only and leaves the data file untouched. Large copies stream, never buffered whole.
 
 import { S3Error } from '../errors.js';
-import { filesOf, type ObjectRecord } from '../meta/records.js';
+import { filesOf, type ObjectRecord, type PartRecord } from '../meta/records.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, etagContentMd5, customerKeyMissing, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
@@ -140,9 +140,12 @@ export async function readCopySource(
   // Nothing authenticates an unencrypted object's bytes but its MD5 ETag. A copy of the whole of
   // one is checked against it: the copy would otherwise store damaged bytes under a fresh ETag
   // that vouches for them, and a copy onto itself would hide the damage from `s3d verify --deep`.
+  // A multipart one has each part's MD5 (its part ETag): the parts the copy reads whole are checked.
   const r = src.record;
   const checked = r.sse === undefined && r.parts === undefined && start === 0 && length === r.size && etagContentMd5('none', r.etag) !== undefined;
-  const chunks = withCleanup(namingSource(checked ? matchingMd5(read, r.etag, createMd5(env.pool)) : read, src), wipe);
+  const segments = checked ? [{ length, etag: r.etag, what: 'an unencrypted object' }] : r.sse === undefined && r.parts !== undefined ? partSegments(r.parts, start, length) : undefined;
+  const verified = segments?.some((seg) => seg.etag !== undefined) === true ? matchingMd5s(read, segments!, () => createMd5(env.pool)) : read;
+  const chunks = withCleanup(namingSource(verified, src), wipe);
   // Checked, the bytes' MD5 is the ETag (the stream fails before its end otherwise): the writer
   // need not hash them again for the copy's own ETag.
   return { chunks, wipe, checksums, md5: checked ? Buffer.from(r.etag, 'hex') : undefined };
@@ -162,25 +165,72 @@ async function* namingSource(source: AsyncGenerator<Buffer>, src: CopySource): A
   }
 }
 
+/** A stretch of a copy's read: `etag`, the MD5 hex its bytes must have (undefined: not checked). */
+interface Segment {
+  readonly length: number;
+  readonly etag: string | undefined;
+  /** What it is, for the failure: "part 3 of an unencrypted object". */
+  readonly what: string;
+}
+
+/** The stretches of [start, start + length) that the parts of an unencrypted object cover: only a part read whole has its MD5 checked. */
+function partSegments(parts: readonly PartRecord[], start: number, length: number): Segment[] {
+  const out: Segment[] = [];
+  let at = 0;
+  for (const p of parts) {
+    const from = Math.max(at, start);
+    const to = Math.min(at + p.size, start + length);
+    const whole = from === at && to === at + p.size;
+    // An empty part has nothing to read, nor to check.
+    if (to > from) out.push({ length: to - from, etag: whole ? etagContentMd5('none', p.etag) : undefined, what: `part ${p.n} of an unencrypted object` });
+    at += p.size;
+  }
+  return out;
+}
+
 /**
- * `source` (the whole plaintext of an object), failing at its end, before the consumer sees it
- * end, when its MD5 is not `etag`: the copy's write fails and nothing is stored. The failure is a
- * DareError, as for encrypted data that fails authentication: answered XMinioObjectTampered,
- * logged and counted as such.
+ * `source` (the plaintext `segments` cover, in order), failing, before the consumer sees its
+ * end, when a segment's MD5 is not its `etag`: the copy's write fails and nothing is stored. The
+ * failure is a DareError, as for encrypted data that fails authentication: answered
+ * XMinioObjectTampered, logged and counted as such.
  */
-async function* matchingMd5(source: AsyncGenerator<Buffer>, etag: string, md5: Md5Hasher): AsyncGenerator<Buffer> {
-  let digested = false;
+async function* matchingMd5s(source: AsyncGenerator<Buffer>, segments: readonly Segment[], newMd5: () => Md5Hasher): AsyncGenerator<Buffer> {
+  let i = -1;
+  let left = 0;
+  let md5: Md5Hasher | undefined;
+  /** Checks segment i (if it is checked), then starts the next. */
+  const next = async (): Promise<void> => {
+    const seg = segments[i];
+    if (md5 !== undefined && seg?.etag !== undefined) {
+      const h = md5;
+      md5 = undefined;
+      const got = (await h.digest()).toString('hex');
+      if (got !== seg.etag) throw new DareError('NotAuthentic', `content MD5 ${got} of ${seg.what}, its ETag says ${seg.etag}: modified or damaged on disk`);
+    }
+    i++;
+    left = segments[i]?.length ?? 0;
+    md5 = segments[i]?.etag !== undefined ? newMd5() : undefined;
+  };
   try {
+    await next();
     for await (const chunk of source) {
-      md5.update(chunk);
-      await md5.ready();
+      for (let off = 0; off < chunk.length; ) {
+        while (left === 0 && i < segments.length) await next();
+        // Bytes past the segments (none are read): passed on unchecked.
+        const n = i < segments.length ? Math.min(left, chunk.length - off) : chunk.length - off;
+        if (md5 !== undefined) {
+          md5.update(chunk.subarray(off, off + n));
+          await md5.ready();
+        }
+        off += n;
+        left -= n;
+      }
       yield chunk;
     }
-    digested = true;
-    const got = (await md5.digest()).toString('hex');
-    if (got !== etag) throw new DareError('NotAuthentic', `content MD5 ${got} of an unencrypted object, its ETag says ${etag}: modified or damaged on disk`);
+    // The last segments (and empty ones at the end), checked before the consumer sees the end.
+    while (i < segments.length) await next();
   } finally {
-    if (!digested) md5.abort();
+    md5?.abort();
   }
 }
 
