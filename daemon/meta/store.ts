@@ -23,6 +23,7 @@ import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTable
 import { DeletionQueue } from './deletion-queue.js';
 import { UploadWrites } from './store-multipart.js';
 import { count, storeStats, type StoreStats } from './store-stats.js';
+import { countNewerVersions, keyVersionsPage, type KeyTables } from './store-key-versions.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
@@ -62,6 +63,7 @@ export class MetaStore {
    * version look-up or a listing page reads what it needs, not every version of a key).
    */
   versionEntriesRead = 0;
+  private readonly keyTables: KeyTables;
   /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
   uploadEntriesRead = 0;
   private readonly listing: ListingTables;
@@ -103,6 +105,7 @@ export class MetaStore {
     this.gc = new DeletionQueue(this.root);
     this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => this.install(b, key, record) });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
+    this.keyTables = { objects: this.objects, versions: this.versions, read: (n) => void (this.versionEntriesRead += n) };
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));
     // From the newest bucket on: a clock set back since, or a restored store, repeats no `created`.
@@ -438,7 +441,7 @@ export class MetaStore {
    * it (key, version id, stamp). With `judged` (key → versionsFingerprint of the versions the
    * caller looked at), a key whose versions changed since is left alone: what to keep may depend
    * on all of them (NewerNoncurrentVersions). With `stillDue` (the stamps of the versions of a key
-   * due, given the bucket and the key's versions as they are in the commit), a version is removed
+   * due, given the bucket and a read of the key's versions as they are in the commit), a version is removed
    * only if it is still due there: a version's tags or the bucket's rules changed after the
    * caller's look, but committed before this commit, change no fingerprint. Returns how many went.
    * For lifecycle's noncurrent expiration.
@@ -448,7 +451,7 @@ export class MetaStore {
     expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>,
     judged?: ReadonlyMap<string, string>,
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
-    stillDue?: (b: BucketRecord, key: string, versions: VersionEntry[]) => ReadonlySet<number>,
+    stillDue?: (b: BucketRecord, key: string, versions: () => VersionEntry[]) => ReadonlySet<number>,
   ): Promise<number> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
@@ -458,10 +461,12 @@ export class MetaStore {
       // Judged before anything is removed: each removal changes what the key's versions are.
       const dueNow = new Map<string, ReadonlySet<number>>();
       for (const key of judged !== undefined || stillDue !== undefined ? new Set(expected.map((e) => e.key)) : []) {
-        const versions = this.keyVersions(bucket, key);
+        // Read only when asked for: a judge of a key of very many versions reads a page of them.
+        let versions: VersionEntry[] | undefined;
+        const read = (): VersionEntry[] => (versions ??= this.keyVersions(bucket, key));
         const then = judged?.get(key);
-        if (then !== undefined && then !== versionsFingerprint(versions)) changed.add(key);
-        else if (stillDue !== undefined) dueNow.set(key, stillDue(b, key, versions));
+        if (then !== undefined && then !== versionsFingerprint(read())) changed.add(key);
+        else if (stillDue !== undefined) dueNow.set(key, stillDue(b, key, read));
       }
       const now = Date.now();
       const results = expected.map((e) => {
@@ -489,11 +494,15 @@ export class MetaStore {
 
   /** Every version of bucket/key, newest first (the current object, when there is one, first). */
   keyVersions(bucket: string, key: string): VersionEntry[] {
-    const out: VersionEntry[] = [];
-    const cur = this.objects.get(objectKey(bucket, key));
-    if (cur) out.push({ key, record: cur, isLatest: true });
-    for (const v of this.storedVersions(bucket, key)) out.push({ key, record: v.rec, isLatest: out.length === 0 });
-    return out;
+    return keyVersionsPage(this.keyTables, bucket, key);
+  }
+
+  /** A page of them, and a count of those newer than a stamp (store-key-versions.ts). */
+  keyVersionsPage(bucket: string, key: string, opts: { below?: number; limit: number }): VersionEntry[] {
+    return keyVersionsPage(this.keyTables, bucket, key, opts);
+  }
+  countNewerVersions(bucket: string, key: string, stamp: number): number {
+    return countNewerVersions(this.keyTables, bucket, key, stamp);
   }
 
   // -- versioning internals (called inside write transactions, whose reads see their own writes)

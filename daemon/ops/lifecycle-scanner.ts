@@ -9,7 +9,8 @@
 // ExpiredObjectDeleteMarker or Expiration rules, every version is listed page by page and the
 // versions lifecycle.ts's versionsDue picks per key (noncurrent versions and markers past
 // NoncurrentDays, lone latest delete markers) are removed for good, a page per commit, each only if it is still
-// the version judged (MetaStore.removeVersionsIfUnchanged). Uploads past an
+// the version judged (MetaStore.removeVersionsIfUnchanged); a key of more versions than a page is
+// read, judged and removed a page of its versions at a time (lifecycle-versions.ts). Uploads past an
 // AbortIncompleteMultipartUpload rule are aborted. Deleted data files take the usual deletion
 // queue. The scan yields to the event loop between pages, so requests keep being served.
 
@@ -23,6 +24,7 @@ import type { WebhookNotifier } from '../notify/webhook.js';
 import type { EventListeners } from '../notify/listen.js';
 import { bucketEvents, LIFECYCLE_ORIGIN } from './notification.js';
 import { Schedule } from '../schedule.js';
+import { removeKeyVersions, type KeyJudge } from './lifecycle-versions.js';
 
 const PAGE = 1000;
 const FIRST_SCAN_DELAY_MS = 5_000;
@@ -152,7 +154,9 @@ export class LifecycleScanner {
   /**
    * Removes the versions of a versioned bucket that versionsDue picks, a page of the version
    * listing per commit. A key's versions are judged together: a page cut in the middle of a key
-   * has that key's versions read whole, and the next page starts after it. False when stopped.
+   * leaves that key to removeKeyVersions (lifecycle-versions.ts: it reads, judges and removes a
+   * key of very many versions a page at a time), and the next page starts after it. False when
+   * stopped.
    */
   private async removeVersions(b: BucketRecord, now: number, result: ScanResult): Promise<boolean> {
     const bucket = b.name;
@@ -169,7 +173,8 @@ export class LifecycleScanner {
         else list.push(e);
       }
       const last = page.entries.at(-1)?.key;
-      if (page.isTruncated && last !== undefined) byKey.set(last, this.meta.keyVersions(bucket, last));
+      const cut = page.isTruncated && last !== undefined ? last : undefined;
+      if (cut !== undefined) byKey.delete(cut);
       const due: Array<{ key: string; versionId: string; vs: number }> = [];
       const judged = new Map<string, string>();
       for (const [key, versions] of byKey) {
@@ -179,16 +184,29 @@ export class LifecycleScanner {
       }
       // A key written or pruned since it was judged keeps its versions until the next scan.
       if (due.length > 0) {
-        const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket), () => LIFECYCLE_ORIGIN, this.notify?.listeners);
+        const events = this.versionEvents(bucket, due.map((d) => d.key));
         // Judged again in the commit, as expiries are (see pass).
-        const stillDue = (inCommit: BucketRecord, key: string, versions: VersionEntry[]): ReadonlySet<number> => new Set(versionsDue(this.rulesOf(inCommit, b), key, versions, now).map(stampOf));
-        result.versions += await this.meta.removeVersionsIfUnchanged(bucket, due, judged, events?.deleted(due.map((d) => d.key)), stillDue);
-        events?.wake();
+        const stillDue = (inCommit: BucketRecord, key: string, versions: () => VersionEntry[]): ReadonlySet<number> => new Set(versionsDue(this.rulesOf(inCommit, b), key, versions(), now).map(stampOf));
+        result.versions += await this.meta.removeVersionsIfUnchanged(bucket, due, judged, events.inTxn, stillDue);
+        events.wake();
+      }
+      if (cut !== undefined) {
+        await nextTurn();
+        const judge = { meta: this.meta, bucket, rulesNow: () => this.rulesNow(b), rulesOf: (cur: BucketRecord) => this.rulesOf(cur, b), events: (keys: readonly string[]) => this.versionEvents(bucket, keys), stopped: () => this.schedule.stopped };
+        const r = await removeKeyVersions(judge, cut, now);
+        result.versions += r.removed;
+        if (r.stopped) return false;
       }
       if (!page.isTruncated || last === undefined) return true;
       keyMarker = last;
       await nextTurn();
     }
+  }
+
+  /** Notifications of versions removed in one commit (s3:ObjectRemoved:Delete). */
+  private versionEvents(bucket: string, keys: readonly string[]): ReturnType<KeyJudge['events']> {
+    const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket), () => LIFECYCLE_ORIGIN, this.notify?.listeners);
+    return { inTxn: events?.deleted(keys), wake: () => events?.wake() };
   }
 
   /**

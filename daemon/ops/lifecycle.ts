@@ -308,20 +308,32 @@ export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, k
   if (rules === undefined || versions.length === 0) return due;
   for (let i = 1; i < versions.length; i++) {
     const rec = versions[i]!.record;
-    const since = replacedAt(versions[i - 1]!.record);
-    const newer = i - 1;
-    // A version under Object Lock is never due (the store would keep it anyway; counted as due,
-    // the marker above it would go and bring it back).
-    const hit = !isLocked(rec, now, false) && rules.some((r) => r.noncurrentDays !== undefined && newer >= (r.newerNoncurrentVersions ?? 0) && daysAfter(since, r.noncurrentDays) <= now && matches(r, key, rec));
-    if (hit) due.push(rec);
+    if (noncurrentDue(rules, key, rec, versions[i - 1]!.record, i - 1, now)) due.push(rec);
   }
   const latest = versions[0]!.record;
+  if (due.length === versions.length - 1 && loneMarkerDue(rules, key, latest, now)) due.push(latest);
+  return due;
+}
+
+/**
+ * versionsDue's judgement of one noncurrent version `rec`, given `successor` (the next newer
+ * version) and `newer` (how many noncurrent versions are newer than it): its inputs, so a key of
+ * very many versions can be judged a page at a time (lifecycle-versions.ts).
+ */
+export function noncurrentDue(rules: readonly StoredLifecycleRule[], key: string, rec: ObjectRecord, successor: ObjectRecord, newer: number, now: number): boolean {
+  const since = replacedAt(successor);
+  // A version under Object Lock is never due (the store would keep it anyway; counted as due,
+  // the marker above it would go and bring it back).
+  return !isLocked(rec, now, false) && rules.some((r) => r.noncurrentDays !== undefined && newer >= (r.newerNoncurrentVersions ?? 0) && daysAfter(since, r.noncurrentDays) <= now && matches(r, key, rec));
+}
+
+/** versionsDue's judgement of the latest version, once every other version of its key is due. */
+export function loneMarkerDue(rules: readonly StoredLifecycleRule[], key: string, latest: ObjectRecord, now: number): boolean {
   const markerExpires = (r: StoredLifecycleRule): boolean =>
     r.expiredObjectDeleteMarker === true ||
     (r.expirationDays !== undefined && daysAfter(latest.mtime, r.expirationDays) <= now) ||
     (r.expirationDate !== undefined && r.expirationDate <= now);
-  if (latest.deleteMarker && due.length === versions.length - 1 && rules.some((r) => markerExpires(r) && matches(r, key, latest))) due.push(latest);
-  return due;
+  return latest.deleteMarker === true && rules.some((r) => markerExpires(r) && matches(r, key, latest));
 }
 
 /** Whether an incomplete upload is past an AbortIncompleteMultipartUpload rule at `now`. */

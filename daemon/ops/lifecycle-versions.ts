@@ -1,0 +1,133 @@
+// Lifecycle's noncurrent expiration of one key of very many versions (more than a listing page:
+// a key overwritten every minute has half a million a year). Judged whole and removed in one
+// commit, such a key held the event loop for seconds (every request waited: 1.86 s for 50,000
+// versions) and made one huge transaction. Here its versions are read a page at a time, newest
+// first, with a turn of the event loop between pages, and each page's due versions are removed
+// in a commit of their own. The judgement is versionsDue's on the whole key as it was when the
+// key's first page was read: a version's successor and how many versions are newer than it are
+// carried from page to page, so a version is judged by its successor as it was even when this
+// pass has removed that successor since (as one commit for the whole key judged it).
+//
+// Each commit judges its page again (its versions' tags and locks, and the rules, as they are
+// then), and leaves the rest of the key to the next scan if the key changed otherwise than by
+// this pass's removals: written since (its newest version is another), or pruned (fewer versions
+// above the page than the judgement's count less this pass's removals, or the page's versions
+// not all there).
+
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { loneMarkerDue, noncurrentDue, type StoredLifecycleRule } from './lifecycle.js';
+import type { MetaStore, VersionEntry } from '../meta/store.js';
+import type { BucketRecord, ObjectRecord, VersionedDelete } from '../meta/records.js';
+import { clientVersionId, stampOf } from '../meta/versions.js';
+
+/** Versions read, judged and removed per page (so per commit at most). */
+export const KEY_PAGE = 1000;
+
+const NONE: ReadonlySet<number> = new Set();
+
+/** What the scan gives the judge of one key. */
+export interface KeyJudge {
+  readonly meta: MetaStore;
+  readonly bucket: string;
+  /** The bucket's enabled rules now; undefined: stop (the bucket is gone, or its rules). */
+  rulesNow(): StoredLifecycleRule[] | undefined;
+  /** In a commit: the enabled rules of bucket record `b`, if it is still the bucket judged. */
+  rulesOf(b: BucketRecord): StoredLifecycleRule[] | undefined;
+  /** Notifications of one commit's removals: the hook for it, and what to do after. */
+  events(keys: readonly string[]): { inTxn: ((results: ReadonlyArray<VersionedDelete | undefined>) => void) | undefined; wake(): void };
+  stopped(): boolean;
+}
+
+/** One page of the key as judged: its versions, the one above them, and how many are above. */
+interface Page {
+  readonly versions: VersionEntry[];
+  readonly successor: ObjectRecord | undefined;
+  /** How many versions of the key were above the page when the key was first read. */
+  readonly index: number;
+}
+
+/** The versions of a page due under `rules` (see versionsDue; the latest version is not judged here). */
+function dueIn(rules: readonly StoredLifecycleRule[], key: string, page: Page, versions: readonly VersionEntry[], now: number): ObjectRecord[] {
+  const due: ObjectRecord[] = [];
+  versions.forEach((v, i) => {
+    const at = page.index + i;
+    if (at === 0) return;
+    const successor = i === 0 ? page.successor! : versions[i - 1]!.record;
+    if (noncurrentDue(rules, key, v.record, successor, at - 1, now)) due.push(v.record);
+  });
+  return due;
+}
+
+/**
+ * Removes the versions of `key` lifecycle's versionsDue picks, a page per commit. Returns how
+ * many went, and whether the scan was stopped meanwhile.
+ */
+export async function removeKeyVersions(j: KeyJudge, key: string, now: number): Promise<{ removed: number; stopped: boolean }> {
+  const { meta, bucket } = j;
+  let versions = meta.keyVersionsPage(bucket, key, { limit: KEY_PAGE });
+  const head = versions[0]?.record;
+  if (head === undefined) return { removed: 0, stopped: false };
+  const headStamp = stampOf(head);
+  let page: Page = { versions, successor: undefined, index: 0 };
+  let removed = 0;
+  let everyOneDue = true;
+  for (;;) {
+    const rules = j.rulesNow();
+    if (rules === undefined) return { removed, stopped: false };
+    const due = dueIn(rules, key, page, page.versions, now);
+    if (due.length < page.versions.length - (page.index === 0 ? 1 : 0)) everyOneDue = false;
+    if (due.length > 0) {
+      const n = await commit(j, key, page, due, headStamp, removed, now);
+      if (n === undefined) return { removed, stopped: false };
+      removed += n;
+    }
+    if (page.versions.length < KEY_PAGE) break;
+    const last = page.versions[page.versions.length - 1]!.record;
+    await nextTurn();
+    if (j.stopped()) return { removed, stopped: true };
+    versions = meta.keyVersionsPage(bucket, key, { below: stampOf(last), limit: KEY_PAGE });
+    if (versions.length === 0) break;
+    page = { versions, successor: last, index: page.index + page.versions.length };
+  }
+  // The latest version, a delete marker, goes last, once nothing is left under it.
+  const rules = j.rulesNow();
+  if (everyOneDue && rules !== undefined && loneMarkerDue(rules, key, head, now)) {
+    const still = (b: BucketRecord): ReadonlySet<number> => {
+      const inCommit = j.rulesOf(b);
+      const top = meta.keyVersionsPage(bucket, key, { limit: 1 })[0]?.record;
+      return inCommit !== undefined && top !== undefined && stampOf(top) === headStamp && loneMarkerDue(inCommit, key, top, now) ? new Set([headStamp]) : NONE;
+    };
+    const events = j.events([key]);
+    removed += await meta.removeVersionsIfUnchanged(bucket, [{ key, versionId: clientVersionId(head), vs: headStamp }], undefined, events.inTxn, still);
+    events.wake();
+  }
+  return { removed, stopped: false };
+}
+
+/**
+ * Removes a page's `due` versions in one commit, each still due there; undefined when the key
+ * changed otherwise than by this pass's removals (`removedAbove` of them, all above the page).
+ */
+async function commit(j: KeyJudge, key: string, page: Page, due: readonly ObjectRecord[], headStamp: number, removedAbove: number, now: number): Promise<number | undefined> {
+  const { meta, bucket } = j;
+  let changed = false;
+  const first = stampOf(page.versions[0]!.record);
+  const still = (b: BucketRecord): ReadonlySet<number> => {
+    const rules = j.rulesOf(b);
+    if (rules === undefined) return NONE;
+    const top = meta.keyVersionsPage(bucket, key, { limit: 1 })[0]?.record;
+    // Counted by LMDB without reading them: what is above the page is mostly kept versions.
+    const above = page.index === 0 ? 0 : meta.countNewerVersions(bucket, key, first);
+    const versions = page.index === 0 ? meta.keyVersionsPage(bucket, key, { limit: page.versions.length }) : meta.keyVersionsPage(bucket, key, { below: stampOf(page.successor!), limit: page.versions.length });
+    const same = versions.length === page.versions.length && versions.every((v, i) => stampOf(v.record) === stampOf(page.versions[i]!.record));
+    if (top === undefined || stampOf(top) !== headStamp || above !== page.index - removedAbove || !same) {
+      changed = true;
+      return NONE;
+    }
+    return new Set(dueIn(rules, key, page, versions, now).map(stampOf));
+  };
+  const events = j.events(due.map(() => key));
+  const n = await meta.removeVersionsIfUnchanged(bucket, due.map((rec) => ({ key, versionId: clientVersionId(rec), vs: stampOf(rec) })), undefined, events.inTxn, still);
+  events.wake();
+  return changed ? undefined : n;
+}
