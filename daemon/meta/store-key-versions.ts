@@ -16,7 +16,7 @@ export interface KeyTables {
 }
 
 /** The end of bucket/key's range in the versions table (its entries sort newest first). */
-function rangeEnd(bucket: string, key: string): Buffer {
+export function keyRangeEnd(bucket: string, key: string): Buffer {
   const end = versionPrefix(bucket, key);
   end[end.length - 1] = SEP + 1;
   return end;
@@ -39,7 +39,7 @@ export function keyVersionsPage(t: KeyTables, bucket: string, key: string, opts:
   if (limit <= 0) return out;
   // The table sorts newest first: the first key of stamp below-1 is the first entry below `below`.
   const start = opts.below === undefined ? versionPrefix(bucket, key) : versionKeyOf(bucket, key, opts.below - 1, '');
-  for (const { value } of t.versions.getRange({ start, end: rangeEnd(bucket, key), limit })) {
+  for (const { value } of t.versions.getRange({ start, end: keyRangeEnd(bucket, key), limit })) {
     out.push({ key, record: value, isLatest: out.length === 0 && opts.below === undefined });
   }
   t.read(out.length);
@@ -53,4 +53,12 @@ export function keyVersionsPage(t: KeyTables, bucket: string, key: string, opts:
 export function countNewerVersions(t: KeyTables, bucket: string, key: string, stamp: number): number {
   const cur = t.objects.get(objectKey(bucket, key)) !== undefined ? 1 : 0;
   return cur + t.versions.getKeysCount({ start: versionPrefix(bucket, key), end: versionKeyOf(bucket, key, stamp, '') });
+}
+
+/** Entries of the versions table for bucket/key, newest first, with their table keys. */
+export function storedVersions(t: KeyTables, bucket: string, key: string, limit?: number): Array<{ k: Buffer; rec: ObjectRecord }> {
+  const range = { start: versionPrefix(bucket, key), end: keyRangeEnd(bucket, key), ...(limit !== undefined ? { limit } : {}) };
+  const out = [...t.versions.getRange(range).map(({ key: k, value }) => ({ k: Buffer.from(k), rec: value }))];
+  t.read(out.length);
+  return out;
 }

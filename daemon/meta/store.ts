@@ -18,12 +18,12 @@ import { filesOf, isLocked, RECORD_VERSION, sameBucket, type BucketRecord, type 
 import { NotificationQueue } from './notify-queue.js';
 import { UploadTables } from './upload-tables.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsFingerprint, NULL_VERSION } from './versions.js';
-import { bucketRange, mayBeBucketName, objectKey, SEP, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { bucketRange, mayBeBucketName, objectKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 import { DeletionQueue } from './deletion-queue.js';
 import { UploadWrites } from './store-multipart.js';
 import { count, storeStats, type StoreStats } from './store-stats.js';
-import { countNewerVersions, keyVersionsPage, type KeyTables } from './store-key-versions.js';
+import { countNewerVersions, keyRangeEnd, keyVersionsPage, storedVersions, type KeyTables } from './store-key-versions.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
@@ -478,7 +478,7 @@ export class MetaStore {
         // there (one under Object Lock stays, below), removing it would make that version current
         // again, bringing back an object its owner deleted.
         if (found.rec.deleteMarker === true && this.objects.get(objectKey(bucket, e.key)) === undefined) {
-          const [first, second] = this.storedVersions(bucket, e.key, 2);
+          const [first, second] = storedVersions(this.keyTables, bucket, e.key, 2);
           if (first !== undefined && first.k.equals(found.k) && second !== undefined) return undefined;
         }
         // A version under Object Lock stays (and is not counted).
@@ -507,25 +507,15 @@ export class MetaStore {
 
   // -- versioning internals (called inside write transactions, whose reads see their own writes)
 
-  /** Entries of the versions table for bucket/key, newest first. */
-  private storedVersions(bucket: string, key: string, limit?: number): Array<{ k: Buffer; rec: ObjectRecord }> {
-    const start = versionPrefix(bucket, key);
-    const end = Buffer.from(start);
-    end[end.length - 1] = SEP + 1;
-    const out = [...this.versions.getRange({ start, end, ...(limit !== undefined ? { limit } : {}) }).map(({ key: k, value }) => ({ k: Buffer.from(k), rec: value }))];
-    this.versionEntriesRead += out.length;
-    return out;
-  }
-
   private firstVersion(bucket: string, key: string): { k: Buffer; rec: ObjectRecord } | undefined {
-    return this.storedVersions(bucket, key, 1)[0];
+    return storedVersions(this.keyTables, bucket, key, 1)[0];
   }
 
   /** The entry of the versions table holding version `versionId` (`null` too) of bucket/key. */
   private findVersion(bucket: string, key: string, versionId: string): { k: Buffer; rec: ObjectRecord } | undefined {
     let vs: number | undefined;
     if (versionId === NULL_VERSION) {
-      if (this.nullVersions === undefined) return this.storedVersions(bucket, key).find((v) => v.rec.versionId === undefined);
+      if (this.nullVersions === undefined) return storedVersions(this.keyTables, bucket, key).find((v) => v.rec.versionId === undefined);
       vs = this.nullVersions.stamp(bucket, key);
     } else vs = stampOfId(versionId);
     if (vs === undefined) return undefined;
@@ -542,7 +532,7 @@ export class MetaStore {
     this.nullVersions!.added(bucket, key, rec);
   }
 
-  /** Removes an entry `storedVersions` or `findVersion` returned from the versions table, and from the null-version index. */
+  /** Removes an entry `storedVersions` (store-key-versions.ts) or `findVersion` returned from the versions table, and from the null-version index. */
   private removeVersion(bucket: string, key: string, v: { k: Buffer; rec: ObjectRecord }): void {
     void this.versions.remove(v.k);
     this.nullVersions!.removed(bucket, key, v.rec);
@@ -591,10 +581,8 @@ export class MetaStore {
     const cur = this.objects.get(objectKey(bucket, key));
     if (cur) for (const f of filesOf(cur)) held.add(f);
     const prefix = versionPrefix(bucket, key);
-    const end = Buffer.from(prefix);
-    end[end.length - 1] = SEP + 1;
     const at = versionKeyOf(bucket, key, stampOf(gone), '');
-    for (const { value } of this.versions.getRange({ start: at, end, limit: 1 })) {
+    for (const { value } of this.versions.getRange({ start: at, end: keyRangeEnd(bucket, key), limit: 1 })) {
       this.versionEntriesRead++;
       for (const f of filesOf(value)) held.add(f);
     }
