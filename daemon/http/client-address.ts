@@ -4,6 +4,7 @@
 // (the first address that is no trusted proxy), and X-Forwarded-Proto `https` (the nearest
 // proxy's, the last value) says it came over HTTPS. A client cannot claim either through a proxy
 // that is not trusted, nor directly. An address is given as usually written (canonicalIp). Pure.
+import { isIPv6 } from 'node:net';
 import { canonicalIp, inRange, ipBytes, type IpRange } from '../ip-ranges.js';
 
 export interface Client {
@@ -20,13 +21,27 @@ export function clientOf(peer: string, headers: Readonly<Record<string, string>>
   if (forwarded !== undefined) {
     const hops = forwarded.split(',');
     for (let i = hops.length - 1; i >= 0; i--) {
-      const hop = hops[i]!.trim();
-      // Not an address (a port, an obfuscated name): nothing before it can be trusted either.
-      if (ipBytes(hop) === undefined) break;
+      const hop = hopAddress(hops[i]!.trim());
+      // Not an address (`unknown`, an obfuscated name): nothing before it can be trusted either.
+      if (hop === undefined) break;
       address = canonicalIp(hop);
       if (!isTrusted(hop)) break;
     }
   }
   const proto = headers['x-forwarded-proto']?.split(',').pop()?.trim().toLowerCase();
   return { address, secure: tls || proto === 'https' };
+}
+
+/**
+ * The address of one X-Forwarded-For hop, or undefined for one that names none. Proxies write a
+ * bare address, but some add the client's port (Azure Application Gateway: `203.0.113.7:4711`,
+ * `[2001:db8::7]:4711`); taken for no address, every client behind such a proxy was the proxy
+ * itself, and a policy that denies by aws:SourceIp let them all through. An IPv6 address without
+ * brackets is all address (its last group is no port).
+ */
+function hopAddress(hop: string): string | undefined {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(hop) ?? /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(hop);
+  const address = m === null ? hop : m[1]!;
+  if (m !== null && ((m[0].startsWith('[') && !isIPv6(address)) || Number(m[2] ?? 0) > 65535)) return undefined;
+  return ipBytes(address) === undefined ? undefined : address;
 }

@@ -41,7 +41,10 @@ t.test('X-Forwarded-For from a trusted proxy names the client for aws:SourceIp',
   t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7, 10.1.2.3' }), 200, 'through a second trusted proxy');
   t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7, 198.51.100.9' }), 403, 'a client cannot prepend the address it wants: the nearest untrusted hop is the client');
   t.equal(await get(behind, 'k', { 'x-forwarded-for': 'unknown, 203.0.113.7' }), 200, 'hops before the client do not matter');
-  t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7:4711' }), 403, 'an entry that is no address: the proxy is the client');
+  t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7:4711' }), 200, 'an address with its port (Azure Application Gateway) is that address');
+  t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7, 10.1.2.3:80' }), 200, 'also a trusted proxy\u2019s');
+  t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7, [2001:db8::7]:4711' }), 403, 'an IPv6 client in brackets is that client, not the one before it');
+  t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7, proxy.example:80' }), 403, 'an entry that is no address: the proxy is the client');
   t.equal(await get(direct, 'k', { 'x-forwarded-for': '203.0.113.7' }), 403, 'without S3_TRUSTED_PROXIES the header is ignored');
 });
 
@@ -63,6 +66,9 @@ t.test('the access log names the client', async (t) => {
   await get(behind, 'k', { 'x-forwarded-for': '203.0.113.99' });
   const line = await behind.waitForLog((l) => l.msg === 'request' && l.client === '203.0.113.99');
   t.equal(line.status, 200, 'the forwarded client, on its request\u2019s line');
+  await get(behind, 'k', { 'x-forwarded-for': '[2001:DB8::99]:4711' });
+  const v6 = await behind.waitForLog((l) => l.msg === 'request' && l.client === '2001:db8::99');
+  t.equal(v6.status, 403, 'an IPv6 client the proxy gave in brackets with its port, written as usual');
   await get(direct, 'k', { 'x-forwarded-for': '203.0.113.99' });
   const peer = await direct.waitForLog((l) => l.msg === 'request' && l.op === 'GetObject' && l.status === 403);
   t.match(String(peer.client), /^(::ffff:)?127\.0\.0\.1$|^::1$/, 'without trust, the TCP peer');
