@@ -241,7 +241,13 @@ export function parseMinFreeDisk(raw: string | undefined, name = 'S3_MIN_FREE_DI
 
 function parseAddress(raw: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw.trim());
-  if (!m) throw new ConfigError(`S3_ADDRESS must look like HOST:PORT (e.g. 127.0.0.1:9000), got "${raw}"`);
+  if (!m) {
+    // `::1:9000`, `::` or `[::1]`: an IPv6 address is only told from its port by brackets, and one
+    // without them failed with the IPv4 example alone.
+    const v6 = /^\[[^\]]*\]$/.test(raw.trim()) || raw.trim().split(':').length > 2;
+    const hint = v6 ? ' (an IPv6 address goes in brackets, the port after them: [::1]:9000, [::]:9000)' : ' (e.g. 127.0.0.1:9000)';
+    throw new ConfigError(`S3_ADDRESS must look like HOST:PORT${hint}, got "${raw}"`);
+  }
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`S3_ADDRESS port must be at most 65535, got ${port}`);
   const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!);

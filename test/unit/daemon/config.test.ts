@@ -1,6 +1,6 @@
 // daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
 // bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
-// errors that name the variable; S3_ACCESS_LOG; S3_NATIVE_AES; S3_SHUTDOWN_TIMEOUT.
+// errors that name the variable; S3_ACCESS_LOG; S3_NATIVE_AES; S3_SHUTDOWN_TIMEOUT; S3_ADDRESS's IPv6 form.
 
 import t from 'tap';
 import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
@@ -155,4 +155,19 @@ t.test('the example s3d.env\'s placeholder secret is warned about (a start with 
   t.ok(warned('change-me-to-a-long-random-secret'), 'the placeholder');
   t.notOk(warned('a-real-long-random-secret'), 'another secret');
   t.notOk(loadConfig(cli, { S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: 'change-me-to-a-long-random-secret' }).warnings.some((w) => w.includes('change-me')), 'the warning does not print the secret');
+});
+
+t.test('S3_ADDRESS: an IPv6 address in brackets; one without them is refused with the way to write it', async (t) => {
+  const address = (v: string): { host: string; port: number } => {
+    const c = loadConfig(cli, { S3_ADDRESS: v });
+    return { host: c.host, port: c.port };
+  };
+  t.same(address('[::1]:9000'), { host: '::1', port: 9000 });
+  t.same(address('[::]:9000'), { host: '::', port: 9000 });
+  t.same(address('[fd00::2]:0'), { host: 'fd00::2', port: 0 });
+  t.same(address(':9000'), { host: '0.0.0.0', port: 9000 }, 'no host: every IPv4 address');
+  for (const v of ['::1:9000', '::1', '[::1]', '::', 'fd00::2:9000', '[::1]9000']) {
+    t.throws(() => address(v), { name: 'ConfigError', message: /^S3_ADDRESS must look like HOST:PORT \(an IPv6 address goes in brackets, the port after them: \[::1\]:9000/ }, v);
+  }
+  t.throws(() => address('localhost'), { name: 'ConfigError', message: /^S3_ADDRESS must look like HOST:PORT \(e\.g\. 127\.0\.0\.1:9000\)/ }, 'no port');
 });
