@@ -58,7 +58,11 @@ export function ipRange(cidr: string): IpRange | undefined {
   // The prefix length is decimal digits: Number() read "10.0.0.0/" (and "/ ") as /0, which admits
   // every address, and ignored anything after a second slash (found by
   // prod-hostile-config-handpicked.test.ts).
-  const bits = len === undefined ? (net?.length ?? 0) * 8 : /^\d{1,3}$/.test(len) && extra === undefined ? Number(len) : NaN;
+  let bits = len === undefined ? (net?.length ?? 0) * 8 : /^\d{1,3}$/.test(len) && extra === undefined ? Number(len) : NaN;
+  // An IPv4-mapped range (`::ffff:10.0.0.0/104`, Go's net.ParseCIDR and so MinIO take it) counts
+  // its prefix over 128 bits: it is the IPv4 range of 96 bits fewer. It was refused (104 > 32),
+  // and a policy naming one was malformed. One shorter than /96 reaches beyond IPv4: refused.
+  if (net?.length === 4 && addr!.includes(':') && len !== undefined) bits = bits >= 96 ? bits - 96 : NaN;
   if (!net || !Number.isInteger(bits) || bits < 0 || bits > net.length * 8) return undefined;
   return { net, bits };
 }

@@ -34,6 +34,8 @@ t.test('on a dual-stack listener, IPv4 and IPv6 clients are named as they usuall
       Policy: policy(
         stmt('Allow', ['s3:GetObject'], [`${bucket}/v4`], { IpAddress: { 'aws:SourceIp': '127.0.0.1/32' } }),
         stmt('Allow', ['s3:GetObject'], [`${bucket}/v6`], { IpAddress: { 'aws:SourceIp': '::1/128' } }),
+        // An IPv4-mapped range (Go's ParseCIDR, so MinIO, takes it) is the IPv4 range /8.
+        stmt('Allow', ['s3:GetObject'], [`${bucket}/mapped`], { IpAddress: { 'aws:SourceIp': '::ffff:127.0.0.0/104' } }),
       ),
     }),
   );
@@ -47,4 +49,8 @@ t.test('on a dual-stack listener, IPv4 and IPv6 clients are named as they usuall
   t.equal(v6.client, '::1', 'the IPv6 client in its compressed form (RFC 5952)');
 
   t.equal(await getFrom('::1', d.port, `/${bucket}/v4`), 403, 'and the IPv6 client is not the IPv4 one');
+
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'mapped', Body: 'for ::ffff:127.0.0.0/104' }));
+  t.equal(await getFrom('127.0.0.2', d.port, `/${bucket}/mapped`), 200, 'an IPv4-mapped range admits the IPv4 clients it maps');
+  t.equal(await getFrom('::1', d.port, `/${bucket}/mapped`), 403, 'and no IPv6 one');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { canonicalIp, ipRange } from '../../../daemon/ip-ranges.js';
+import { canonicalIp, inRange, ipRange } from '../../../daemon/ip-ranges.js';
 import { clientOf } from '../../../daemon/http/client-address.js';
 
 t.test('canonicalIp: IPv4 dotted (mapped ones too), IPv6 in RFC 5952 form, anything else unchanged', async (t) => {
@@ -27,4 +27,18 @@ t.test('clientOf names the client as usually written, the peer and a forwarded h
   const trusted = [ipRange('127.0.0.1')!];
   t.equal(clientOf('127.0.0.1', { 'x-forwarded-for': '2001:0db8:0000:0000:0000:0000:0000:0001' }, trusted, false).address, '2001:db8::1');
   t.equal(clientOf('127.0.0.1', { 'x-forwarded-for': '::ffff:198.51.100.4' }, trusted, false).address, '198.51.100.4');
+});
+
+t.test('an IPv4-mapped range is the IPv4 range of 96 bits fewer', async (t) => {
+  t.same(ipRange('::ffff:10.0.0.0/104'), ipRange('10.0.0.0/8'), '/104 is /8');
+  t.same(ipRange('::FFFF:127.0.0.1/128'), ipRange('127.0.0.1/32'), '/128 is /32');
+  t.same(ipRange('0:0:0:0:0:ffff:a00:0/104'), ipRange('10.0.0.0/8'), 'written in hex groups');
+  t.same(ipRange('::ffff:0.0.0.0/96'), ipRange('0.0.0.0/0'), '/96 is every IPv4 address');
+  t.same(ipRange('::ffff:10.0.0.1'), ipRange('10.0.0.1/32'), 'an address alone, as before');
+  t.ok(inRange('10.1.2.3', ipRange('::ffff:10.0.0.0/104')!), 'an IPv4 client is in it');
+  t.ok(inRange('0000:0000:0000:0000:0000:ffff:0a01:0203', ipRange('::ffff:10.0.0.0/104')!), 'and a dual-stack listener\u2019s mapped one');
+  t.notOk(inRange('11.0.0.1', ipRange('::ffff:10.0.0.0/104')!), 'another is not');
+  t.equal(ipRange('::ffff:10.0.0.0/80'), undefined, 'shorter than /96 it is no IPv4 range');
+  t.equal(ipRange('::ffff:10.0.0.0/129'), undefined, 'longer than /128');
+  t.equal(ipRange('10.0.0.0/104'), undefined, 'an IPv4 range still at most /32');
 });
