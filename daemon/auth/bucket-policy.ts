@@ -515,7 +515,8 @@ export function isPublic(policy: BucketPolicy): boolean {
   const pinned = (s: Statement): boolean =>
     s.conditions.some(
       (c) =>
-        (c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => !/\/0+$/.test(cidr.trim()))) ||
+        // Judged by the parsed prefix: `::ffff:0.0.0.0/96` is every IPv4 address, as 0.0.0.0/0.
+        (c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => ipRange(cidr.trim())?.bits !== 0)) ||
         // Fixed signers (aws:userid, as S3 counts it: users' access keys) or accounts: not anyone.
         fixed(c, 'aws:userid') ||
         fixed(c, 'aws:principalaccount') ||

@@ -65,6 +65,8 @@ t.test('conditions', async (t) => {
   const onlyFrom = (cidr: string, key = 'aws:SourceIp', op = 'IpAddress'): string => doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { [op]: { [key]: cidr } } }));
   t.notOk(isPublic(parseBucketPolicy(onlyFrom('10.1.0.0/16'), B)), 'pinned to a source range: not public');
   t.ok(isPublic(parseBucketPolicy(onlyFrom('0.0.0.0/0'), B)), '0.0.0.0/0 is everyone');
+  t.ok(isPublic(parseBucketPolicy(onlyFrom('::ffff:0.0.0.0/96'), B)), 'so is every IPv4-mapped address (0.0.0.0/0)');
+  t.notOk(isPublic(parseBucketPolicy(onlyFrom('::ffff:10.0.0.0/104'), B)), 'an IPv4-mapped range pins the source like its IPv4 one');
   t.ok(isPublic(parseBucketPolicy(onlyFrom('10.1.0.0/16', 'aws:SourceIp', 'NotIpAddress'), B)), 'NotIpAddress restricts nobody much');
   for (const [op, key, v] of [['StringLike', 'aws:Referer', '*'], ['StringLike', 'aws:UserAgent', '*'], ['Bool', 'aws:SecureTransport', 'false']] as const) {
     t.ok(isPublic(parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { [op]: { [key]: v } } })), B)), `${key} is the client's to choose: public`);
