@@ -100,8 +100,10 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
         openInto(s.output, 0, s.input.subarray(0, inLength), { key, firstSequence: seq, final, random: id.random, suite: id.suite }),
       );
     } else {
-      const task: OpenTask = { op: 'open', slot: s.sab, base: s.base, inLength, key: new Uint8Array(key), firstSequence: seq, final, random: id.random, suite: id.suite };
-      result = pool.run(task);
+      // The worker wipes the clone it is sent; this copy is wiped once the batch settled.
+      const taskKey = new Uint8Array(key);
+      const task: OpenTask = { op: 'open', slot: s.sab, base: s.base, inLength, key: taskKey, firstSequence: seq, final, random: id.random, suite: id.suite };
+      result = pool.run(task).finally(() => taskKey.fill(0));
     }
     queue.push({ slot: s, result });
   };

@@ -223,17 +223,20 @@ class StreamSealer implements Sealer {
         sealInto(slot.output, 0, slot.input.subarray(0, length), { key: this.#key, random: this.#random, firstSequence, final }),
       );
     } else {
+      // A copy per task (Piscina clones it when it posts the task, maybe after an abort wiped
+      // #key). The worker wipes its clone; this one is wiped once the batch settled.
+      const taskKey = new Uint8Array(this.#key);
       const task: SealTask = {
         op: 'seal',
         slot: slot.sab,
         base: slot.base,
         inLength: length,
-        key: new Uint8Array(this.#key),
+        key: taskKey,
         random: this.#random,
         firstSequence,
         final,
       };
-      batch.result = this.#pool!.run(task);
+      batch.result = this.#pool!.run(task).finally(() => taskKey.fill(0));
     }
     this.#plaintextSize += length;
     this.#queue.push(batch);

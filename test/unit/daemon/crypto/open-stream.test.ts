@@ -73,6 +73,18 @@ t.test('both workers open one stream', async (t) => {
   t.equal(spy.threads.size, 2, 'on two worker threads');
 });
 
+// The worker wipes the copy it was sent; the main thread's copy of the object key, one per
+// batch, must not outlive its batch in freed memory either (whatever way the stream ends).
+t.test('the key copy each pool task carries is wiped once its batch is done', async (t) => {
+  const spy = spyOnRun(pool);
+  t.ok((await collect(openRange(pool, bigCt, big.length, 0, big.length))).equals(big));
+  const bad = Buffer.from(bigCt);
+  bad[40 * PACKAGE_SIZE + 1000] ^= 0x01;
+  t.equal((await outcome(openRange(pool, bad, big.length, 0, big.length))).code, 'NotAuthentic');
+  t.ok(spy.calls.length >= 8, `${spy.calls.length} tasks ran`);
+  t.ok(spy.calls.every((c) => c.key.every((b) => b === 0)), 'every task key is zeroed');
+});
+
 t.test('small reads open inline', async (t) => {
   const spy = spyOnRun(pool);
   await collect(openRange(pool, bigCt, big.length, 10, 100_000));

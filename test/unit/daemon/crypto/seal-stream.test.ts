@@ -86,6 +86,20 @@ t.test('a slow sink bounds the bytes in flight and pauses the writer', async (t)
   t.equal((await blocked.end()).plaintextSize, 3 * MiB);
 });
 
+// The worker wipes the copy it was sent; the main thread's copy of the object key, one per
+// batch, must not outlive its batch in freed memory either (whatever way the stream ends).
+t.test('the key copy each pool task carries is wiped once its batch is done', async (t) => {
+  const spy = spyOnRun(pool);
+  await sealAll(pool, pattern(5 * MiB + 3, 7));
+  const sealer = createSealer(pool, key, { sink: () => undefined });
+  for (const c of chunked(pattern(4 * MiB, 8), 1 * MiB)) await sealer.write(c);
+  sealer.abort(new Error('client went away'));
+  await sealer.end().catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the aborted batches settle
+  t.ok(spy.calls.length >= 9, `${spy.calls.length} tasks ran`);
+  t.ok(spy.calls.every((c) => c.key.every((b) => b === 0)), 'every task key is zeroed');
+});
+
 t.test('abort stops the stream, skips queued batches and returns the slots', async (t) => {
   const freeBefore = pool.arena.allocated;
   const gate = deferred();
