@@ -89,6 +89,23 @@ export async function handlePutObject(env: OpsEnv, ctx: RequestContext): Promise
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(ctx.bucket!, key));
   const encReq = writeEncryption(env, ctx, bucket.encryption);
+  try {
+    return await putObject(env, ctx, bucket, key, declared, check, encReq);
+  } finally {
+    // The customer key sealed the object key: wiped as soon as the request is done with it.
+    if (encReq.kind === 'SSE-C') encReq.key.fill(0);
+  }
+}
+
+async function putObject(
+  env: OpsEnv,
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  key: string,
+  declared: number | undefined,
+  check: ReturnType<typeof writeConditions>,
+  encReq: EncryptionRequest,
+): Promise<Result> {
   const headers = collectStoredHeaders(ctx.headers, ctx.query);
   const userMeta = collectUserMeta(ctx.headers, ctx.query);
   const tags = tagsFromHeader(ctx.headers, ctx.query);
