@@ -399,6 +399,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
   const form = await readForm(ctx.body, ctx.headers['content-type'] ?? '');
   let written: WrittenData | undefined;
   let objectKey: Buffer | undefined;
+  let sealingKey: Buffer | undefined;
   try {
     const { fields, file } = form;
     // The form's shape first (as S3 does), then its signature: a badly signed form learns nothing
@@ -455,6 +456,8 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
     }
     const encReq = writeEncryption(env, { ...ctx, op: 'PutObject', headers }, bucket.encryption);
+    // Wiped at the end, whichever way the upload ends.
+    if (encReq.kind === 'SSE-C') sealingKey = encReq.key;
     const none = new URLSearchParams();
     const stored = collectStoredHeaders(headers, none);
     const userMeta = collectUserMeta(headers, none);
@@ -508,5 +511,6 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     throw err;
   } finally {
     objectKey?.fill(0);
+    sealingKey?.fill(0);
   }
 }

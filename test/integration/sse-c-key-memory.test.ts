@@ -19,6 +19,8 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';
 import { ssec, ssecCopy } from '../helpers/sse.js';
+import { md5Base64 } from '../helpers/hash.js';
+import { postForm, signedForm, type Field } from '../helpers/post-object.js';
 
 /** The labels of the `needles` that occur in the process's writable memory. */
 function foundInMemory(pid: number, needles: Map<string, Buffer>): string[] {
@@ -86,6 +88,25 @@ t.test('SSE-C customer keys do not stay in the daemon memory after their request
   const p2 = await s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, PartNumber: 2, CopySource: `${bucket}/large`, ...ssecCopy(put), ...ssec(mp) }));
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.CopyPartResult?.ETag }] }, ...ssec(mp) }));
   t.equal((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mp', ...ssec(mp) })))).length, (5 << 20) + large.length, 'multipart GET');
+
+  // Form uploads (POST Object): one stored, one refused after its key was parsed (an Object Lock
+  // field in a bucket without Object Lock).
+  const forms: Array<[string, Field[], number]> = [
+    ['POST', [], 204],
+    ['POST refused', [['x-amz-object-lock-mode', 'GOVERNANCE']], 400],
+  ];
+  for (const [label, extra, status] of forms) {
+    const key = k(label);
+    const fields: Field[] = [
+      ['x-amz-server-side-encryption-customer-algorithm', 'AES256'],
+      ['x-amz-server-side-encryption-customer-key', key.toString('base64')],
+      ['x-amz-server-side-encryption-customer-key-MD5', md5Base64(key)],
+      ...extra,
+    ];
+    const conditions = [{ key: label }, ...fields.map(([n]) => ['starts-with', `$${n}`, ''])];
+    const res = await postForm(d, bucket, signedForm(bucket, label, fields, { conditions }, { data: small }));
+    t.equal(res.status, status, `${label}: ${res.status}`);
+  }
 
   t.same(foundInMemory(d.proc.pid!, keys), [], 'no customer key is left in the daemon memory');
 });
