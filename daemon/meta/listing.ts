@@ -5,7 +5,7 @@
 // Read-only; MetaStore hands in its tables.
 
 import type { Database } from 'lmdb';
-import { bucketRange, keyOfVersionKey, markerBound, objectKey, prefixBound, SEP, uploadIndexKey, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
+import { bucketRange, keyOfVersionKey, markerBound, MAX_KEY_BYTES, objectKey, prefixBound, SEP, uploadIndexKey, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
 import type { ObjectRecord, UploadRecord } from './records.js';
 import { clientVersionId, stampOf, stampOfId } from './versions.js';
 
@@ -267,12 +267,15 @@ const TIMED_UPLOAD_ID = /^([0-9a-f]{12})[A-Za-z0-9_-]{24}$/;
 
 /**
  * The index key an upload of bucket/key with id `id` had, from the initiation time its id begins
- * with; undefined for an id without one. Among the key's uploads of s3d's ids, those after it
- * in the index are those whose ids sort after it (the same time in the same 12 digits first).
+ * with; undefined for an id without one, or a key longer than any upload's (no upload had it, and
+ * its index key would be longer than lmdb-js can build: a RangeError, answered 500). Among the
+ * key's uploads of s3d's ids, those after it in the index are those whose ids sort after it (the
+ * same time in the same 12 digits first).
  */
 function goneUploadIndexKey(bucket: string, key: string, id: string): Buffer | undefined {
   const time = TIMED_UPLOAD_ID.exec(id)?.[1];
-  return time === undefined ? undefined : uploadIndexKey(bucket, key, parseInt(time, 16), id);
+  if (time === undefined || Buffer.byteLength(key) > MAX_KEY_BYTES) return undefined;
+  return uploadIndexKey(bucket, key, parseInt(time, 16), id);
 }
 
 /**

@@ -75,6 +75,11 @@ t.test('a marker longer than any key lists the keys after it, and is echoed', as
     t.same([verId.KeyMarker, (verId.Versions ?? []).map((v) => v.Key)], [marker, want], `ListObjectVersions key-marker and version-id-marker, ${what}`);
     const up = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, KeyMarker: marker }));
     t.same([up.KeyMarker, (up.Uploads ?? []).map((u) => u.Key)], [marker, want], `ListMultipartUploads key-marker, ${what}`);
+    // An upload-id marker of s3d's shape naming no upload (aborted or completed since) places the
+    // marker by its initiation time: never a key past the 1,024-byte limit (no upload has one).
+    const goneId = '018f00000000' + 'A'.repeat(24);
+    const gone = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, KeyMarker: marker, UploadIdMarker: goneId }));
+    t.same([gone.KeyMarker, gone.UploadIdMarker, (gone.Uploads ?? []).map((u) => u.Key)], [marker, goneId, want], `ListMultipartUploads key-marker and a gone upload-id-marker, ${what}`);
     // An upload-id marker longer than s3d's ids cannot mark a place: 400, as S3 answers one.
     await expectS3Error(t, s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, KeyMarker: marker, UploadIdMarker: 'u'.repeat(5000) })), 'InvalidArgument', 400, `ListMultipartUploads key-marker and a long upload-id-marker, ${what}`);
   }
