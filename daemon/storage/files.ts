@@ -222,11 +222,17 @@ export class FileStore {
    * Makes the removal of these files durable: fsyncs each of their directories once, four at a
    * time (the thread pool also serves reads). Before the removals are recorded: on btrfs a file's
    * fsync (LMDB's commit) does not carry an unlink in another directory, and a file that came back
-   * after a power loss would be a leftover the start-up scan counts against its bound.
+   * after a power loss would be a leftover the start-up scan counts against its bound. A directory
+   * that is gone (removed by hand) holds nothing to make durable: its ENOENT failed every pass, the
+   * same file first in each batch, and the queue never drained again.
    */
   async syncRemovals(ids: readonly string[]): Promise<void> {
     const dirs = [...new Set(ids.map((id) => join(this.objDir, id.slice(0, 2))))];
-    for (let i = 0; i < dirs.length; i += 4) await Promise.all(dirs.slice(i, i + 4).map((d) => syncDir(d)));
+    const sync = (d: string): Promise<void> =>
+      syncDir(d).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    for (let i = 0; i < dirs.length; i += 4) await Promise.all(dirs.slice(i, i + 4).map(sync));
   }
 
   /** Data-file reads so far, synchronous and on the thread pool. */

@@ -110,3 +110,25 @@ t.test('the directories of the deleted files are fsynced before the files are de
   t.same(dirs.filter((d) => !syncedAtDequeue?.includes(d)), [], `each of their ${dirs.length} directories was fsynced before the dequeue`);
   t.same(meta.queuedFiles(), [], 'and they are dequeued');
 });
+
+t.test('a queued file whose directory is gone is dequeued, and the pass goes on with the rest', async (t) => {
+  // Its directory removed (by hand, or a data directory copied without its empty directories):
+  // there is no removal to make durable. The directory's fsync failed the pass with ENOENT, the
+  // same file came first in every later batch, and the queue never drained again.
+  await meta.createBucket('nodir');
+  const [lost, other] = [await dataFile(), await dataFile()];
+  await meta.putObject('nodir', 'a', rec(lost));
+  await meta.putObject('nodir', 'b', rec(other));
+  await meta.deleteObject('nodir', 'a');
+  await meta.deleteObject('nodir', 'b');
+  t.same(meta.queuedFiles().sort(), [lost, other].sort(), 'set up: both queued');
+  // Its directory, and whatever else was in it, gone.
+  const lostDir = dirname(files.pathOf(lost));
+  const inLostDir = other.slice(0, 2) === lost.slice(0, 2);
+  rmSync(lostDir, { recursive: true, force: true });
+  const reaper = new Reaper(meta, files, pino({ level: 'silent' }));
+  t.equal(await reaper.kick(0), 2, 'the pass went through');
+  await reaper.stop();
+  t.same(meta.queuedFiles(), [], 'both are dequeued');
+  if (!inLostDir) t.notOk(existsSync(files.pathOf(other)), 'the other file is deleted');
+});
