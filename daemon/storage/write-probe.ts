@@ -64,7 +64,9 @@ export class WriteProbe {
   constructor(tmpDir: string, opts: { log: Logger; now?: () => number; memoMs?: number; timeoutMs?: number; touch?: (path: string) => Promise<void> }) {
     this.#path = join(tmpDir, 'write-probe');
     this.#log = opts.log;
-    this.#now = opts.now ?? Date.now;
+    // Monotonic: on the wall clock, one stepped back an hour kept the last verdict (and its
+    // warning's pace) for the hour, readiness 503 on a directory writable again.
+    this.#now = opts.now ?? (() => performance.now());
     this.#memoMs = opts.memoMs ?? WRITE_PROBE_MEMO_MS;
     this.#timeoutMs = opts.timeoutMs ?? WRITE_PROBE_TIMEOUT_MS;
     this.#touch = opts.touch ?? touchFile;

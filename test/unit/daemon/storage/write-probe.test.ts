@@ -66,6 +66,25 @@ t.test('a probe that stalls: ETIMEDOUT after its time, and no second probe while
   t.equal(lines.filter((l) => l.level === 'warn').length, 1, 'warned');
 });
 
+t.test('the memo is timed on the monotonic clock: a wall clock stepped back keeps no verdict for the step', async (t) => {
+  const real = Date.now;
+  let offset = 0;
+  Date.now = () => real() + offset;
+  t.teardown(() => {
+    Date.now = real;
+  });
+  let fail: Error | undefined = errno('EROFS');
+  const probe = new WriteProbe('/nowhere', { log: recorder().log, memoMs: 50, touch: async () => {
+    if (fail) throw fail;
+  } });
+  t.same(await probe.check(), { writable: false, code: 'EROFS' });
+  offset = -3_600_000;
+  fail = undefined;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // On the wall clock the verdict was an hour in the future: readiness stayed 503 for the hour.
+  t.same(await probe.check(), { writable: true }, 'probed again once the memo period passed');
+});
+
 t.test('notWritableCode: system calls and LMDB commits refused so, not any EPERM', async (t) => {
   t.equal(notWritableCode(errno('EROFS')), 'EROFS');
   t.equal(notWritableCode(errno('EACCES', 'mkdir')), 'EACCES');
