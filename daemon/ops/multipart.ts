@@ -227,16 +227,22 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
  * Headers UploadPartCopy refuses, as S3 answers them (400 InvalidArgument naming the header).
  * x-amz-metadata-directive: a part has no metadata of its own (the upload's was given at its
  * creation; bji/libs3#80); accepted, a client asking for REPLACE was told its metadata was taken
- * when none was. Content-MD5: there is no body for it to describe, and S3 refuses it even when it
- * is the empty body's MD5 (AWS.jl#695; aws-c-s3#173 stopped sending it); ignored, a client that
- * meant it for the copied bytes was told they matched when nothing had checked them.
+ * when none was. Content-MD5: there is no body for it to describe, and S3 refuses it (AWS.jl#695;
+ * aws-c-s3#173 stopped sending it); ignored, a client that meant it for the copied bytes was told
+ * they matched when nothing had checked them. The empty body's MD5 is accepted, though S3 refuses
+ * it too: it describes the request truly, and minio-java sends it with every PUT that has no body
+ * (its composeObject and copies past 5 GiB are UploadPartCopy requests).
  */
 function refusePartCopyHeaders(headers: Readonly<Record<string, string>>): void {
   for (const [name, shown] of [['x-amz-metadata-directive', 'x-amz-metadata-directive'], ['content-md5', 'Content-MD5']] as const) {
     const v = headers[name];
-    if (v !== undefined) throw new S3Error('InvalidArgument', 'The specified header is not valid in this context', { fields: { ArgumentName: shown, ArgumentValue: v } });
+    if (v === undefined || (name === 'content-md5' && v.trim() === EMPTY_BODY_MD5)) continue;
+    throw new S3Error('InvalidArgument', 'The specified header is not valid in this context', { fields: { ArgumentName: shown, ArgumentValue: v } });
   }
 }
+
+/** Content-MD5 of an empty body. */
+const EMPTY_BODY_MD5 = '1B2M2Y8AsgTpgAmY7PhCfg==';
 
 export function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   return withDataPlace(env, ctx, (lease) => uploadPartCopy(env, ctx, lease));
