@@ -34,13 +34,29 @@ export class DeletionQueue {
     this.#staged = [];
   }
 
-  /** MetaStore: the callback ended. Returns what forgets its releases if the transaction does not commit. */
-  end(): (() => void) | undefined {
+  /**
+   * MetaStore: the callback ended. Returns what to do once the transaction's fate is known: forget
+   * its releases if it did not commit, or start their grace period again when it did. A commit can
+   * take seconds under fsync load, and until it lands reads still find the records that name the
+   * released files: timed from the release, such a read had only what was left of the grace.
+   */
+  end(): { committed(): void; undo(): void } | undefined {
     const staged = this.#staged;
     this.#staged = undefined;
     if (staged === undefined || staged.length === 0) return undefined;
-    return () => {
-      for (const f of staged) this.#releasedAt.delete(f);
+    return {
+      committed: () => {
+        const at = performance.now();
+        for (const f of staged) {
+          // Deleted first so the map's order stays time order (see #forgetOld); one dequeued
+          // meanwhile (a later transaction deleted it) is not brought back.
+          if (!this.#releasedAt.delete(f)) continue;
+          this.#releasedAt.set(f, at);
+        }
+      },
+      undo: () => {
+        for (const f of staged) this.#releasedAt.delete(f);
+      },
     };
   }
 

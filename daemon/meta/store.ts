@@ -162,7 +162,7 @@ export class MetaStore {
     let out!: T;
     let failure: unknown;
     let undoEvents: (() => void) | undefined;
-    let undoReleases: (() => void) | undefined;
+    let releases: ReturnType<DeletionQueue['end']>;
     // A child transaction, not transaction(): lmdb-js runs the callbacks queued together in one
     // LMDB transaction, and one that threw after it wrote left its writes in the shared commit
     // (a DeleteObjects whose in-transaction hook failed deleted its keys yet answered an error).
@@ -177,7 +177,7 @@ export class MetaStore {
         throw err;
       } finally {
         undoEvents = this.notifications.end();
-        undoReleases = this.gc.end();
+        releases = this.gc.end();
       }
     });
     // Without overlappingSync (see the constructor) the commit is durable when it resolves.
@@ -186,10 +186,11 @@ export class MetaStore {
     } catch (err) {
       // Not committed: the events its hooks queued were not either.
       undoEvents?.();
-      undoReleases?.();
+      releases?.undo();
       if (failure !== undefined) throw failure;
       throw await commitFailure(err);
     }
+    releases?.committed();
     return out;
   }
 

@@ -121,3 +121,32 @@ t.test('releases are remembered only as long as a grace period can need them', a
   t.equal(gc.remembered, 1, 'the releases past the memory span are forgotten');
   t.same(gc.due(5_000, 10), ['f1', 'f2'], 'and stay due; the one released just now waits');
 });
+
+t.test('the grace period starts when the releasing commit lands, not when its transaction queued the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-commit-'));
+  const root = open({ path: dir });
+  t.teardown(async () => {
+    await root.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const gc = new DeletionQueue(root);
+  const real = performance.now.bind(performance);
+  let offset = 0;
+  Object.defineProperty(performance, 'now', { value: () => real() + offset, configurable: true, writable: true });
+  t.teardown(() => {
+    Object.defineProperty(performance, 'now', { value: real, configurable: true, writable: true });
+  });
+  let fate: ReturnType<DeletionQueue['end']>;
+  root.transactionSync(() => {
+    gc.begin();
+    gc.add(['slow', 'undone']);
+    fate = gc.end();
+  });
+  // A commit that took 4 s (fsync under load): reads found the old records all that time.
+  offset += 4_000;
+  fate!.committed();
+  offset += 2_000;
+  t.same(gc.due(5_000, 10), [], '2 s after the commit, nothing is due (6 s after the release)');
+  offset += 3_001;
+  t.same(gc.due(5_000, 10), ['slow', 'undone'], 'due once the grace has passed since the commit');
+});
