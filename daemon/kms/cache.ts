@@ -99,8 +99,10 @@ export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): CacheOptions {
   const num = (name: string, { min, integer }: { min: number; integer: boolean }): number | undefined => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return undefined;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    // Plain decimals only, as the config module reads its numbers: Number() also took `0x10`,
+    // `0b11`, `1e3` and `+5`.
+    const v = (integer ? /^\d+$/ : /^\d+(?:\.\d+)?$/).test(raw.trim()) ? Number(raw.trim()) : NaN;
+    if (!Number.isFinite(v) || v < min) {
       throw new KmsConfigError(name, `'${raw}' must be ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
     }
     return v;

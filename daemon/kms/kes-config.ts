@@ -219,7 +219,8 @@ export function loadPrivateKey(pem: string, password: string | undefined, fileVa
 function parseTimeout(env: NodeJS.ProcessEnv): number {
   const raw = nonEmpty(env, KES_ENV.timeout);
   if (raw === undefined) return DEFAULT_KES_TIMEOUT_MS;
-  const seconds = Number(raw);
+  // Plain decimals only, as the config module reads its numbers: Number() also took `0x10` and `1e1`.
+  const seconds = /^\d+(?:\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   // At least a millisecond: `0.0001` rounded to a timeout of 0 ms.
   if (!Number.isFinite(seconds) || seconds < 0.001 || seconds > 600) {
     throw new KmsConfigError(KES_ENV.timeout, `'${raw}' is not a number of seconds from 0.001 to 600`);

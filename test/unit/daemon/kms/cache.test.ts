@@ -248,4 +248,12 @@ t.test('options from S3_KMS_CACHE_* variables, validated with the variable name'
   }
   t.same(cacheOptionsFromEnv({ S3_KMS_CACHE_TTL: '0.001', S3_KMS_CACHE_GRACE: '0.0' }), { cacheTtlMs: 1, staleGraceMs: 0 }, 'a millisecond, and a zero written 0.0');
   t.throws(() => new CachingKeyProvider(new Instrumented(), { maxInFlight: 0 }), RangeError);
+  // Number() read hex, binary, octal and exponents (`0x10` = 16 keys, `1e3` s); the config module's
+  // whole numbers refuse them, so these did too little to catch a typo.
+  for (const name of Object.values({ ttl: 'S3_KMS_CACHE_TTL', size: 'S3_KMS_CACHE_SIZE', grace: 'S3_KMS_CACHE_GRACE', inflight: 'S3_KMS_MAX_IN_FLIGHT', window: 'S3_KMS_BATCH_WINDOW_MS' })) {
+    for (const raw of ['0x10', '0b11', '0o7', '1e3', '-0', 'Infinity', '1_000', '+5']) {
+      t.throws(() => cacheOptionsFromEnv({ [name]: raw }), { name: 'KmsConfigError', message: new RegExp(`^${name}: `) }, `${name}=${raw} refused`);
+    }
+  }
+  t.same(cacheOptionsFromEnv({ S3_KMS_CACHE_SIZE: ' 5 ', S3_KMS_CACHE_TTL: '1.5' }), { cacheSize: 5, cacheTtlMs: 1500 }, 'blanks around a number, a decimal fraction');
 });

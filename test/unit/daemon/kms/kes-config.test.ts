@@ -187,4 +187,9 @@ t.test('endpoints: comma-separated, trimmed, deduplicated origins', async (t) =>
   // It rounded to a timeout of 0 ms.
   await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '0.0001' }, 'S3_KMS_KES_TIMEOUT', /from 0\.001 to 600/);
   t.equal((await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '0.001' })).requestTimeoutMs, 1);
+  // Number() read hex, binary and exponents as seconds.
+  for (const raw of ['0x10', '0b11', '1e1', '+5', '1_0']) {
+    await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: raw }, 'S3_KMS_KES_TIMEOUT', /seconds/);
+  }
+  t.equal((await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: ' 5 ' })).requestTimeoutMs, 5000);
 });
