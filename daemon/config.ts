@@ -177,8 +177,8 @@ function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
 const DURATION_RANGE = { minMs: 1000, maxMs: 3650 * 86_400_000, text: '1s and 3650d' };
 
 /**
- * A duration as MinIO writes them (`24h`, `90m`, `1h30m`, `45s`, `7d`) or whole seconds; `off`
- * and `0` are 0 when `allowOff`.
+ * A duration as MinIO writes them (`24h`, `90m`, `1h30m`, `45s`, `7d`) or whole seconds; `off`,
+ * `0` and any zero duration (`0s`, `0m`) are 0 when `allowOff`.
  */
 function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, allowOff: boolean, range = DURATION_RANGE): number {
   const raw = (env[name] ?? '').trim().toLowerCase();
@@ -189,6 +189,8 @@ function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, a
   if (/^\d+$/.test(raw)) ms = Number(raw) * 1000;
   else if (/^(\d+[dhms])+$/.test(raw)) for (const m of raw.matchAll(/(\d+)([dhms])/g)) ms += Number(m[1]) * unit[m[2]!]!;
   else throw new ConfigError(`${name} must be a duration like 24h, 90m, 1h30m or 45s${allowOff ? ', or off' : ''}, got "${env[name]}"`);
+  // `0s` is off as `0` is: it was refused ("between 1s and 3650d") where S3_SHUTDOWN_TIMEOUT took it.
+  if (allowOff && ms === 0) return 0;
   if (ms < range.minMs || ms > range.maxMs) throw new ConfigError(`${name} must be between ${range.text}, got "${env[name]}"`);
   return ms;
 }

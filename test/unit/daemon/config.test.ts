@@ -126,6 +126,19 @@ t.test('S3_SHUTDOWN_TIMEOUT: whole seconds (0 = no wait) or a duration like the 
   for (const raw of ['3601', '2h', 'soon', '-1', '1.5']) t.throws(() => ms(raw), /S3_SHUTDOWN_TIMEOUT must/, `${JSON.stringify(raw)} is refused by name`);
 });
 
+t.test('durations that may be off: 0s, 0m, 0h0m are off like 0 and off (0s was refused: "between 1s and 3650d")', async (t) => {
+  for (const name of ['S3_API_STALE_UPLOADS_EXPIRY', 'S3_USAGE_SCAN_INTERVAL']) {
+    const ms = (raw: string): number => {
+      const c = loadConfig(cli, { [name]: raw });
+      return name === 'S3_USAGE_SCAN_INTERVAL' ? c.usageScanIntervalMs : c.staleUploadsExpiryMs;
+    };
+    for (const raw of ['0', 'off', '0s', '0m', '0h0m', '0d']) t.equal(ms(raw), 0, `${name}=${raw} is off`);
+    t.equal(ms('90s'), 90_000, `${name}=90s`);
+  }
+  // One that cannot be off still refuses a zero, whichever way it is written.
+  for (const raw of ['0', '0s']) t.throws(() => loadConfig(cli, { S3_LIFECYCLE_SCAN_INTERVAL: raw }), /S3_LIFECYCLE_SCAN_INTERVAL must/);
+});
+
 t.test('S3_DOMAIN: names lower-cased, a fully qualified name\'s trailing dot dropped (the Host\'s is dropped too, so it matched nothing)', async (t) => {
   t.strictSame(loadConfig(cli, { S3_DOMAIN: 'S3.Example.com., localhost' }).domains, ['s3.example.com', 'localhost']);
   t.throws(() => loadConfig(cli, { S3_DOMAIN: 'bad_name.example' }), ConfigError, 'not a host name');
