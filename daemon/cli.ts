@@ -291,6 +291,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     // As on MinIO, SSE is asked for (headers, a bucket default) unless auto-encryption is on:
     // say so where the operator looks, since the product is chosen for encryption at rest.
     log.warn('S3_KMS_AUTO_ENCRYPTION is off: objects written without SSE headers into buckets without default encryption are stored unencrypted; set S3_KMS_AUTO_ENCRYPTION=on to encrypt every object');
+  } else {
+    // "Off" warns; "on" must be visible too, for an operator checking that encryption is in force.
+    log.info({ kms: kms.kind, key: kms.defaultKeyName }, 'S3_KMS_AUTO_ENCRYPTION is on: objects written without SSE headers into buckets without default encryption are encrypted (SSE-S3 under this key)');
   }
 
   // The client certificate s3d shows KES: looked at now and twice a day (below).

@@ -27,7 +27,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signRequest } from '../../daemon/auth/sign.js';
-import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { errorCode } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
@@ -324,6 +324,12 @@ t.test('precedence: request headers > bucket configuration > auto-encryption > n
   const unencryptedWarning = (logs: string[]): boolean => logs.some((l) => /"level":40,.*S3_KMS_AUTO_ENCRYPTION is off: objects written without SSE headers .* are stored unencrypted/.test(l));
   t.ok(unencryptedWarning(d.logs), 'with a KMS and auto-encryption off, start-up warns that such objects are stored unencrypted');
   t.notOk(unencryptedWarning(auto.logs), 'with auto-encryption on, no such warning');
+  // Only "off" was said: nothing told the operator that auto-encryption was on, nor under which KMS.
+  const onLine = auto.logs.find((l) => /"level":30,.*S3_KMS_AUTO_ENCRYPTION is on/.test(l));
+  t.ok(onLine, 'with auto-encryption on, start-up says so at info');
+  t.match(JSON.parse(onLine ?? '{}'), { kms: 'static', key: 'test-key' }, 'naming the KMS kind and its default key');
+  t.notOk(auto.logs.some((l) => l.includes(TEST_KMS_SECRET.split(':')[1]!)), 'and no line holds the secret key');
+  t.notOk(d.logs.some((l) => /S3_KMS_AUTO_ENCRYPTION is on/.test(l)), 'auto-encryption off: not said to be on');
   const a = clientWithoutResponseChecksums(auto);
   const ck = randomBytes(32);
   const plainB = bucketName('prec-none');
