@@ -166,7 +166,7 @@ export function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, m
   return n;
 }
 
-function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
+export function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
   const raw = (env[name] ?? '').trim().toLowerCase();
   if (raw === '' || raw === 'off' || raw === 'false' || raw === '0') return false;
   if (raw === 'on' || raw === 'true' || raw === '1') return true;
@@ -379,8 +379,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     trustedProxies.push(range);
   }
 
-  // S3_NATIVE_AES (default on) is only checked here: each thread reads it itself as it loads
-  // workers/format/aead-native.ts, which takes off/false/0 as off like onOff does.
+  // S3_NATIVE_AES (default on) is only checked here (and by `s3d verify`): each thread reads it
+  // itself as it loads workers/format/aead-native.ts, which takes off/false/0 as off like onOff does.
   onOff(env, 'S3_NATIVE_AES');
 
   return Object.freeze({

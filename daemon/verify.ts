@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { destination, pino } from 'pino';
 import { LOG_SERIALIZERS } from './log.js';
-import { intVar } from './config.js';
+import { intVar, onOff } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
 import type { KeyProvider } from './kms/provider.js';
@@ -424,6 +424,8 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
   let workers: number;
   try {
     workers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
+    // As the daemon: its worker threads take anything but off/false/0 as on, so a typo went unseen.
+    onOff(env, 'S3_NATIVE_AES');
   } catch (e) {
     err(`s3d verify: ${(e as Error).message}`);
     return 2;

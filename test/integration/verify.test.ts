@@ -183,6 +183,11 @@ t.test('usage and configuration errors exit 2', async (t) => {
   t.equal((await verify(d.dataDir, ['--fast'])).code, 2, 'an unknown flag');
   t.equal((await verify(join(d.dataDir, 'nothing-here'), [])).code, 2, 'a directory without s3d data');
   t.equal((await verify(d.dataDir, [], { S3_CRYPTO_WORKERS: 'many' })).code, 2, 'a malformed S3_CRYPTO_WORKERS');
+  // The daemon refuses it; verify took it as on (the worker threads read anything but off as on).
+  const aes = await verify(d.dataDir, [], { S3_NATIVE_AES: 'maybe' });
+  t.equal(aes.code, 2, 'a malformed S3_NATIVE_AES: exit 2, as the daemon');
+  t.match(aes.stderr, /S3_NATIVE_AES must be "on" or "off", got "maybe"/, 'naming it as the daemon does');
+  t.equal((await verify(d.dataDir, [], { S3_NATIVE_AES: 'off' })).code, 0, 'S3_NATIVE_AES=off is fine');
   // A store that lost its metadata beside its data files (a restore that missed data.mdb): LMDB
   // threw without naming it (exit 1, a stack trace), and crashed on an empty file (SIGSEGV).
   const lost = mkdtempSync(join(tmpdir(), 's3d-verify-lost-'));
