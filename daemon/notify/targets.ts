@@ -91,6 +91,11 @@ export function shownEndpoint(href: string): string {
   return url.pathname === '/' && url.search === '' ? url.origin : `${url.origin}/…`;
 }
 
+/** `localhost`, 127.0.0.0/8 or [::1]: a URL's host name that never leaves this machine. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
 function endpointOf(name: string, raw: string): string {
   let url: URL;
   try {
@@ -146,6 +151,12 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv, region: string): Notify
     const limitVar = f.QUEUE_LIMIT ?? (globalLimit !== undefined ? { name: VARIABLES.QUEUE_LIMIT, value: globalLimit } : undefined);
     const queueLimit = limitVar === undefined ? DEFAULT_QUEUE_LIMIT : queueLimitOf(limitVar);
     const authorization = f.AUTH_TOKEN === undefined ? undefined : authorizationOf(f.AUTH_TOKEN.value);
+    // MinIO sends it so too; refusing would break set-ups behind a private network, but the
+    // operator should know the token crosses the wire readable (the name only, never the token).
+    // A loopback endpoint keeps it on this host.
+    if (authorization !== undefined && endpoint.startsWith('http:') && !isLoopback(new URL(endpoint).hostname)) {
+      warnings.push(`${varName('AUTH_TOKEN', id)} is sent in clear to an http:// endpoint (${varName('ENDPOINT', id)}): anyone on the path can read it; use https://`);
+    }
     targets.push(
       Object.freeze({
         id,

@@ -45,7 +45,18 @@ t.test('the default target and suffixed ones', async (t) => {
       { id: 'auth_2', arn: 'arn:minio:sqs:eu-west-1:auth_2:webhook', endpoint: 'http://h/', authorization: 'Token xyz', queueLimit: 500 },
     ],
   );
-  t.strictSame(c.warnings, []);
+  // A token to an http:// endpoint crosses the network in clear (MinIO sends it too): said, by name only.
+  t.strictSame(c.warnings, [
+    'S3_NOTIFY_WEBHOOK_AUTH_TOKEN_auth_2 is sent in clear to an http:// endpoint (S3_NOTIFY_WEBHOOK_ENDPOINT_auth_2): anyone on the path can read it; use https://',
+  ]);
+  t.notOk(c.warnings.some((w) => w.includes('xyz')), 'the token itself is not in the warning');
+  const quiet = loadNotifyConfig({ S3_NOTIFY_WEBHOOK_ENABLE: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT: 'http://h/', S3_NOTIFY_WEBHOOK_AUTH_TOKEN: ' ' }, 'us-east-1');
+  t.strictSame(quiet.warnings, [], 'an empty token (none sent): no warning');
+  for (const host of ['127.0.0.1:8080', 'localhost', '[::1]:9']) {
+    const local = loadNotifyConfig({ S3_NOTIFY_WEBHOOK_ENABLE: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT: `http://${host}/`, S3_NOTIFY_WEBHOOK_AUTH_TOKEN: 't' }, 'us-east-1');
+    t.strictSame(local.warnings, [], `a loopback endpoint (${host}): the token stays on this host, no warning`);
+  }
+  t.strictSame(loadNotifyConfig({ S3_NOTIFY_WEBHOOK_ENABLE: 'on', S3_NOTIFY_WEBHOOK_ENDPOINT: 'HTTP://127.0.0.2.example.com/', S3_NOTIFY_WEBHOOK_AUTH_TOKEN: 't' }, 'us-east-1').warnings.length, 1, 'a name that only starts like a loopback address warns');
   t.ok(Object.isFrozen(c) && Object.isFrozen(c.targets) && Object.isFrozen(c.targets[0]));
 });
 
