@@ -15,8 +15,19 @@ export async function listenFailure(host: string, port: number): Promise<Error> 
     probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
   });
+  return listenError(host, port, code);
+}
+
+/** The error for a bind of host:port that failed with errno `code` (exported for its tests). */
+export function listenError(host: string, port: number, code: string | undefined): Error {
   const where = `${host.includes(':') ? `[${host}]` : host}:${port} (S3_ADDRESS)`;
   if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on ${where}: ${host} is not an address of this machine`);
+  // A kernel without IPv6 (ipv6.disable=1) cannot open an IPv6 socket at all: a plain error (exit
+  // 1) had systemd restart s3d for ever on a setting that cannot work there.
+  if (code === 'EAFNOSUPPORT') {
+    const v6 = host.includes(':');
+    return new ConfigError(`cannot listen on ${where}: this machine has no ${v6 ? 'IPv6' : 'support for this address family'}${v6 ? ` (use an IPv4 address, e.g. 0.0.0.0:${port})` : ''}`);
+  }
   // An IPv6 zone id (`fe80::1%eth0`) naming no interface fails as EINVAL.
   const zone = host.includes(':') ? /%(.+)$/.exec(host)?.[1] : undefined;
   if (code === 'EINVAL' && zone !== undefined) return new ConfigError(`cannot listen on ${where}: ${zone} is not a network interface of this machine`);
