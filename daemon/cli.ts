@@ -468,7 +468,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     await stop().catch((stopErr: unknown) => log.warn({ err: stopErr }, 'stopping after the failed listen failed'));
     throw err;
   }
-  log.info({ address: `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers, version: S3D_VERSION }, 'listening');
+  // An IPv6 zone id's % is %25 in a URL (RFC 6874): http://[fe80::1%eth0]:9000 does not parse.
+  const urlHost = config.host.includes(':') ? `[${config.host.replace('%', '%25')}]` : config.host;
+  log.info({ address: `${config.tls ? 'https' : 'http'}://${urlHost}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers, version: S3D_VERSION }, 'listening');
   if (orphanScan) {
     log.info('start-up scan for unreferenced data files runs in the background (no clean-stop marker: a first start, or the last stop was not clean)');
     void orphanScan.start();

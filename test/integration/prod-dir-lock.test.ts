@@ -261,4 +261,7 @@ t.test('a link-local IPv6 S3_ADDRESS with its zone id is served', { skip: linkLo
     req.end();
   });
   t.equal(status, 200, `the daemon answers on ${host}`);
+  // In a URL the zone id's % is written %25 (RFC 6874): http://[fe80::1%eth0]:9000 is no valid URL.
+  const address = d.jsonLogs().find((l) => l.msg === 'listening')?.address;
+  t.equal(address, `http://[${host.replace('%', '%25')}]:${d.port}`, 'the listening line writes the zone id as %25');
 });
