@@ -9,10 +9,15 @@ export interface IpRange {
 
 /** The address's bytes (4 or 16), or undefined for text that is no IP address. */
 export function ipBytes(ip: string): Buffer | undefined {
-  const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (v4mapped) ip = v4mapped[1]!;
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
   if (!isIPv6(ip)) return undefined;
+  // A dotted IPv4 tail (valid after any prefix: 64:ff9b::1.2.3.4, 0:0:0:0:0:ffff:1.2.3.4) is the
+  // last two groups; only `::ffff:` ones were read, the rest were no address.
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (dotted) {
+    const b = dotted[2]!.split('.').map(Number);
+    ip = `${dotted[1]}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
   const [head, tail] = ip.split('::') as [string, string | undefined];
   const groups = (s: string | undefined): string[] => (s === undefined || s === '' ? [] : s.split(':'));
   const h = groups(head);

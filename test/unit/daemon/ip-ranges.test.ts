@@ -42,3 +42,22 @@ t.test('an IPv4-mapped range is the IPv4 range of 96 bits fewer', async (t) => {
   t.equal(ipRange('::ffff:10.0.0.0/129'), undefined, 'longer than /128');
   t.equal(ipRange('10.0.0.0/104'), undefined, 'an IPv4 range still at most /32');
 });
+
+t.test('every IPv6 text form with a dotted IPv4 tail is an address (only ::ffff: ones were)', async (t) => {
+  const cases: Array<[string, string]> = [
+    // NAT64's well-known prefix (RFC 6052), as a NAT64 gateway names an IPv4 client.
+    ['64:ff9b::1.2.3.4', '64:ff9b::102:304'],
+    ['0:0:0:0:0:ffff:1.2.3.4', '1.2.3.4'],
+    ['0:0:0:0:0:FFFF:10.0.0.1', '10.0.0.1'],
+    ['::ffff:1.2.3.4', '1.2.3.4'],
+    // IPv4-compatible (deprecated): an IPv6 address, not the IPv4 one.
+    ['::1.2.3.4', '::102:304'],
+    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
+  ];
+  for (const [given, want] of cases) t.equal(canonicalIp(given), want, given);
+  t.ok(inRange('64:ff9b::1.2.3.4', ipRange('64:ff9b::/96')!), 'a NAT64 address is in the NAT64 prefix');
+  t.same(ipRange('64:ff9b::1.2.3.0/120'), ipRange('64:ff9b::102:300/120'), 'a range written with a dotted tail');
+  for (const bad of ['::ffff:1.2.3.256', '1::2:3:4:5:6:1.2.3.4', '::1.2.3', '1.2.3.4::', '::ffff:01.2.3.4']) {
+    t.equal(ipRange(bad), undefined, `${bad} is no address`);
+  }
+});
