@@ -106,6 +106,11 @@ export class DeletionQueue {
   /**
    * Queued file ids this process released at least `graceMs` ago, and those an earlier process
    * queued (a stop, a crash): no read of this one can have looked their records up.
+   *
+   * Keys are file ids, not times, so each reaper pass (every 2 s) also walks past the files still
+   * in their grace period. Measured (2026-12-05, lmdb, random ids, none due): 10,000 recent ones
+   * (2,000 deletes/s) cost 3-5 ms a pass, 50,000 (10,000/s) about 25 ms. Left as is: a time index
+   * would cost a second write per release in every deleting commit to save that.
    */
   due(graceMs: number, limit: number): string[] {
     const now = performance.now();
