@@ -360,7 +360,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
     AdminKmsCreateKey: (ctx) => handleKmsCreateKey(adminKms, ctx),
     STS: (ctx) => handleSts(opsEnv, sessions, ctx),
-  }), disk, writeProbe);
+  }), disk, writeProbe, (id) => meta.getUpload(id) !== undefined);
   const server = new HttpServer({
     config,
     log,

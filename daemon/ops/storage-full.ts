@@ -43,9 +43,12 @@ export function notWritable(code: string, cause: unknown): S3Error {
 
 /**
  * Wraps the dispatcher: the up-front reserve check, full-disk failures as XMinioStorageFull, and
- * writes the data directory refuses as ServiceUnavailable.
+ * writes the data directory refuses as ServiceUnavailable. `uploadInProgress` (MetaStore.getUpload):
+ * a CompleteMultipartUpload of an upload no longer in progress writes nothing, it is answered as
+ * the completion it repeats (a retry whose answer was lost) or NoSuchUpload, so it is not refused
+ * for the reserve: a 507, which no SDK retries, told such a client that its completed upload failed.
  */
-export function guardStorage(dispatch: Handler, disk: DiskSpace, probe?: WriteProbe): Handler {
+export function guardStorage(dispatch: Handler, disk: DiskSpace, probe?: WriteProbe, uploadInProgress?: (id: string) => boolean): Handler {
   const failed = async (err: unknown, op: Operation): Promise<never> => {
     if (await diskWasFull(disk, err)) {
       disk.noteFull(err, op);
@@ -67,6 +70,7 @@ export function guardStorage(dispatch: Handler, disk: DiskSpace, probe?: WritePr
     // Reads write nothing: the hottest paths go straight through.
     if (ctx.op === 'GetObject' || ctx.op === 'HeadObject') return dispatch(ctx);
     // The usual answer is known synchronously; only a likely refusal waits for a fresh statfs.
-    return NEW_DATA.has(ctx.op) && !disk.admits(0) ? runIfRoom(ctx) : run(ctx);
+    const adds = NEW_DATA.has(ctx.op) && !(ctx.op === 'CompleteMultipartUpload' && uploadInProgress !== undefined && !uploadInProgress(ctx.query.get('uploadId') ?? ''));
+    return adds && !disk.admits(0) ? runIfRoom(ctx) : run(ctx);
   };
 }

@@ -62,6 +62,22 @@ t.test('below the reserve: uploads are refused before the handler runs; reads, d
   t.equal(await s.call('PutObject'), '200', 'space freed meanwhile is seen at once (statfs asked before refusing)');
 });
 
+t.test('below the reserve: a CompleteMultipartUpload of an upload no longer in progress runs (it writes nothing: a retry is answered as the completion it repeats)', async (t) => {
+  const warnings: string[] = [];
+  const log = { info: () => undefined, warn: (_f: unknown, msg: string) => warnings.push(msg), error: () => undefined } as unknown as Logger;
+  const disk = new DiskSpace('/data', { minFree: { bytes: 10 * MiB, percent: Infinity }, log, statfs: async () => ({ free: 5 * MiB, total: 100 * MiB }) });
+  await disk.refresh();
+  const guarded = guardStorage(async () => ({ status: 200 }), disk, undefined, (id) => id === 'open');
+  const call = (op: Operation, uploadId: string): Promise<string> =>
+    guarded({ op, query: new URLSearchParams({ uploadId }) } as unknown as RequestContext).then(
+      (r) => String(r.status),
+      (err: unknown) => (err instanceof S3Error ? `${err.code}/${err.status}` : 'raw'),
+    );
+  t.equal(await call('CompleteMultipartUpload', 'open'), 'XMinioStorageFull/507', 'an upload in progress: refused');
+  t.equal(await call('CompleteMultipartUpload', 'finished'), '200', 'one no longer in progress: runs');
+  t.equal(await call('UploadPart', 'finished'), 'XMinioStorageFull/507', 'UploadPart is refused whatever its upload');
+});
+
 t.test('a handler that meets a full disk: XMinioStorageFull, with a warning', async (t) => {
   const s = setup(50 * MiB);
   await s.disk.refresh();
