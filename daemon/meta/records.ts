@@ -88,6 +88,11 @@ export interface ObjectRecord extends ChecksumFields {
   readonly parts?: readonly PartRecord[];
   /** The multipart upload this version was completed from: a repeated Complete is answered again. */
   readonly uploadId?: string;
+  /**
+   * That upload's encryption headers (UploadRecord.sseRequested), kept so that the policies judge a
+   * repeated Complete, whose upload is gone, by the condition keys they judged the completion by.
+   */
+  readonly sseRequested?: Readonly<Record<string, string>>;
   readonly sse?: SseRecord;
   /** Object tags (key, value) in the order the client gave them; absent when there are none. */
   readonly tags?: TagSet;

@@ -10,7 +10,7 @@ import { hasPresignParams, parseAmzDate } from '../auth/sigv4.js';
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { parseDateText, parseIsoDateTime } from '../dates.js';
 import type { Operation } from '../http/router.js';
-import type { TagSet } from '../meta/records.js';
+import type { TagSet, UploadRecord } from '../meta/records.js';
 import { parseCopySource } from './copy.js';
 import type { OpsEnv } from './env.js';
 import type { AnonymousRequest } from './policy.js';
@@ -283,6 +283,25 @@ export function sseRequestedField(headers: Readonly<Record<string, string>>): { 
 const UPLOAD_WRITES: ReadonlySet<Operation> = new Set<Operation>(['UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload']);
 
 /**
+ * The upload whose keys judge the request: the one its uploadId names for its key, in progress;
+ * for a CompleteMultipartUpload, also the one the key's current version was completed from, gone
+ * since (a retry whose answer was lost, answered as the completion it repeats: judged without them,
+ * a "deny uploads without x-amz-server-side-encryption" policy refused it 403, and the client
+ * reported its completed upload as failed). Such a version keeps the upload's encryption headers
+ * and tags; its Object Lock settings stand for the upload's (the bucket's default retention included).
+ */
+function judgedUpload(env: OpsEnv, req: AnonymousRequest): Pick<UploadRecord, 'sseRequested' | 'tags' | 'retention' | 'legalHold'> | undefined {
+  const id = req.query.get('uploadId') ?? '';
+  const { bucket, key } = req.route;
+  if (id === '' || bucket === undefined || key === undefined) return undefined;
+  const up = env.meta.getUpload(id);
+  if (up !== undefined) return up.bucket === bucket && up.key === key ? up : undefined;
+  if (req.route.op !== 'CompleteMultipartUpload' || env.meta.getBucket(bucket) === undefined) return undefined;
+  const done = env.meta.getObject(bucket, key);
+  return done?.uploadId === id ? done : undefined;
+}
+
+/**
  * UploadPart, UploadPartCopy and CompleteMultipartUpload carry no encryption headers for SSE-S3 and
  * SSE-KMS (S3 refuses them there): the upload's encryption was asked for by CreateMultipartUpload.
  * Its headers are their encryption condition keys, so the usual "deny uploads without
@@ -291,9 +310,8 @@ const UPLOAD_WRITES: ReadonlySet<Operation> = new Set<Operation>(['UploadPart', 
  */
 export function uploadContext(env: OpsEnv, req: AnonymousRequest, context: RequestKeys): void {
   if (!UPLOAD_WRITES.has(req.route.op)) return;
-  const id = req.query.get('uploadId') ?? '';
-  const up = id === '' ? undefined : env.meta.getUpload(id);
-  if (up === undefined || up.bucket !== req.route.bucket || up.key !== req.route.key) return;
+  const up = judgedUpload(env, req);
+  if (up === undefined) return;
   for (const [name, value] of Object.entries(up.sseRequested ?? {})) if (!context.keys.has(`s3:${name}`)) context.keys.set(`s3:${name}`, value);
   // Likewise the tags CreateMultipartUpload asked for (x-amz-tagging), which the object gets, and
   // its Object Lock headers (a "deny uploads without a COMPLIANCE retention" policy must let the

@@ -473,6 +473,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       stored: parts.reduce((a, p) => a + p.stored, 0),
       parts,
       uploadId: up.id,
+      ...(up.sseRequested ? { sseRequested: up.sseRequested } : {}),
       // Sealed under the object key when the upload is encrypted (an SSE-C completion without the
       // key has no checksum to seal: its upload has no checksum algorithm).
       ...checksumFields(checksums, objectKey),
