@@ -24,6 +24,13 @@ export class DeletionQueue {
   readonly #releasedAt = new Map<string, number>();
   /** Those the write transaction running now queued (undone if it does not commit). */
   #staged: string[] | undefined;
+  /**
+   * Those released by transactions whose fate this process has not heard yet: never due. The
+   * commit is visible to reads (and the reaper's listing) an event-loop turn or more before
+   * MetaStore.write hears it landed; a reaper pass in between found the file stamped at its
+   * release, and after a slow commit deleted it at once.
+   */
+  readonly #pending = new Set<string>();
 
   constructor(root: RootDatabase) {
     this.db = root.openDB({ name: 'gc' });
@@ -48,14 +55,19 @@ export class DeletionQueue {
       committed: () => {
         const at = performance.now();
         for (const f of staged) {
-          // Deleted first so the map's order stays time order (see #forgetOld); one dequeued
-          // meanwhile (a later transaction deleted it) is not brought back.
-          if (!this.#releasedAt.delete(f)) continue;
+          // One dequeued meanwhile (a later transaction deleted it) is not brought back; one
+          // forgotten meanwhile (a commit slower than RELEASE_MEMORY_MS) is remembered again.
+          if (!this.#pending.delete(f)) continue;
+          // Deleted first so the map's order stays time order (see #forgetOld).
+          this.#releasedAt.delete(f);
           this.#releasedAt.set(f, at);
         }
       },
       undo: () => {
-        for (const f of staged) this.#releasedAt.delete(f);
+        for (const f of staged) {
+          this.#pending.delete(f);
+          this.#releasedAt.delete(f);
+        }
       },
     };
   }
@@ -67,7 +79,9 @@ export class DeletionQueue {
     for (const f of files) {
       void this.db.put(f, now);
       this.#releasedAt.set(f, at);
-      this.#staged?.push(f);
+      if (this.#staged === undefined) continue;
+      this.#staged.push(f);
+      this.#pending.add(f);
     }
     this.#forgetOld(at);
   }
@@ -90,6 +104,7 @@ export class DeletionQueue {
     for (const f of files) {
       void this.db.remove(f);
       this.#releasedAt.delete(f);
+      this.#pending.delete(f);
     }
   }
 
@@ -116,6 +131,7 @@ export class DeletionQueue {
     const now = performance.now();
     const out: string[] = [];
     for (const key of this.db.getKeys({})) {
+      if (this.#pending.has(key)) continue;
       const at = this.#releasedAt.get(key);
       if (at === undefined || now - at >= graceMs) out.push(key);
       if (out.length >= limit) break;

@@ -150,3 +150,48 @@ t.test('the grace period starts when the releasing commit lands, not when its tr
   offset += 3_001;
   t.same(gc.due(5_000, 10), ['slow', 'undone'], 'due once the grace has passed since the commit');
 });
+
+t.test('a release is never due between its commit landing and MetaStore hearing it did', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-landing-'));
+  const root = open({ path: dir });
+  t.teardown(async () => {
+    await root.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const gc = new DeletionQueue(root);
+  const real = performance.now.bind(performance);
+  let offset = 0;
+  Object.defineProperty(performance, 'now', { value: () => real() + offset, configurable: true, writable: true });
+  t.teardown(() => {
+    Object.defineProperty(performance, 'now', { value: real, configurable: true, writable: true });
+  });
+  const release = (files: string[]): ReturnType<DeletionQueue['end']> => {
+    let fate: ReturnType<DeletionQueue['end']>;
+    root.transactionSync(() => {
+      gc.begin();
+      gc.add(files);
+      fate = gc.end();
+    });
+    return fate;
+  };
+  const slow = release(['slow']);
+  // The commit took 6 s and is visible (lmdb-js shows it to a timer before the write's promise
+  // resolves): the reaper lists the file, stamped at its release.
+  offset += 6_000;
+  t.same(gc.queued(10), ['slow'], 'the commit is visible');
+  t.same(gc.due(5_000, 10), [], 'not due before the commit is heard of');
+  slow!.committed();
+  t.same(gc.due(5_000, 10), [], 'nor just after');
+  offset += 5_001;
+  t.same(gc.due(5_000, 10), ['slow'], 'due once the grace has passed since the commit');
+
+  // A commit slower than the memory span: a release meanwhile forgets the pending one's stamp.
+  const slower = release(['slower']);
+  offset += RELEASE_MEMORY_MS + 1_000;
+  root.transactionSync(() => gc.add(['other']));
+  t.same(gc.due(5_000, 10), ['slow'], 'the pending release is not due though forgotten');
+  slower!.committed();
+  t.same(gc.due(5_000, 10), ['slow'], 'and is remembered again from its commit');
+  offset += 5_001;
+  t.same(gc.due(5_000, 10), ['other', 'slow', 'slower'], 'all due once the grace has passed');
+});
