@@ -137,6 +137,30 @@ t.test('every module docs/architecture.md names exists, in the folder its row is
   t.ok(named > 150, `${named} module names checked`);
 });
 
+t.test('docs/architecture.md names every module of daemon/ and workers/ in its folder\'s row', async (t) => {
+  // The other way round from the test above: a module split out of another (store-multipart.ts
+  // out of store.ts, request-head.ts out of server.ts) must be added to the table by hand.
+  const rows: { folder: string; names: Set<string> }[] = [];
+  for (const line of read('docs/architecture.md').split('\n')) {
+    const folder = /^\| `((?:daemon|workers)[\w./-]*?)\/?` \|/.exec(line)?.[1];
+    if (folder !== undefined) rows.push({ folder, names: new Set([...line.matchAll(/`([\w./-]+\.ts)`/g)].map((m) => m[1]!)) });
+  }
+  t.ok(rows.length >= 20, `${rows.length} rows`);
+  const modules = SOURCE_FILES.filter((f) => /^(?:daemon|workers)\/.*\.ts$/.test(f));
+  t.ok(modules.length > 100, `${modules.length} modules`);
+  for (const f of modules) {
+    // A row of its own (`daemon/config.ts`), or named in the row of its folder or one above it
+    // (`format/` files in the `workers/` row), by name or by its path from the row's folder.
+    const listed = rows.some(({ folder, names }) => {
+      if (folder === f) return true;
+      if (!f.startsWith(`${folder}/`)) return false;
+      const rel = f.slice(folder.length + 1);
+      return names.has(rel) || names.has(rel.slice(rel.lastIndexOf('/') + 1));
+    });
+    t.ok(listed, `${f} is in the module table`);
+  }
+});
+
 /** The metric names a scrape can show: metrics.ts's own and prom-client's process metrics. */
 async function metricNames(): Promise<Set<string>> {
   const src = read('daemon/admin/metrics.ts');
