@@ -50,7 +50,8 @@ const BACKUP_USAGE = `usage: s3d backup DIR DEST [--no-space-check]
   oldest finished backups in ROOT beyond the newest N (--keep, N >= 1; default: keep all) are
   removed, and so are unfinished ones (left by a backup killed earlier) older than it; a failed
   backup removes nothing. Only directories named so that hold s3d's files, and that are backups
-  of DIR's store (its .s3d/store-id), count: nothing else in ROOT is touched. systemd/s3d-backup.timer runs it daily.
+  of DIR's store (its .s3d/store-id; one made before store ids, unless ROOT holds another
+  store's backups), count: nothing else in ROOT is touched. systemd/s3d-backup.timer runs it daily.
 
   Before copying, the backup makes sure DEST's filesystem has room for the metadata and the data
   files; on DIR's own filesystem it also leaves the daemon's S3_MIN_FREE_DISK reserve free (read
