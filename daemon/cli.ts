@@ -470,6 +470,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
   // An IPv6 zone id's % is %25 in a URL (RFC 6874): http://[fe80::1%eth0]:9000 does not parse.
   const urlHost = config.host.includes(':') ? `[${config.host.replace('%', '%25')}]` : config.host;
+  listening = true;
   log.info({ address: `${config.tls ? 'https' : 'http'}://${urlHost}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers, version: S3D_VERSION }, 'listening');
   if (orphanScan) {
     log.info('start-up scan for unreferenced data files runs in the background (no clean-stop marker: a first start, or the last stop was not clean)');
@@ -612,9 +613,11 @@ async function main(argv: string[]): Promise<number> {
   const log = stdoutLogger({ level: config.logLevel, base: { svc: 's3d' }, serializers: LOG_SERIALIZERS });
   for (const w of config.warnings) log.warn(w);
   let daemon: Daemon;
+  const early = holdEarlyStop();
   try {
     daemon = await startDaemon(config, log);
   } catch (caught) {
+    early.release();
     // A file in the data directory this user may not open (the metadata store or the clean-stop
     // marker restored or left by root), wherever start-up meets it, is the same configuration
     // matter as a foreign lock file: exit 2 with the fix, not 1, a stack trace and restarts.
@@ -666,6 +669,8 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    const asked = early.release();
+    if (asked !== undefined) onSignal(asked);
     // SIGHUP (systemctl reload s3d, a certbot deploy hook): reload the TLS certificate and the users.
     const onHup = (): void => {
       if (stopping) return;
@@ -685,6 +690,38 @@ async function main(argv: string[]): Promise<number> {
  * cannot send on the notify socket (a unix datagram socket), so this runs `systemd-notify`,
  * which waits until systemd has processed the message. No-op outside systemd.
  */
+/** Set just before the "listening" line is logged. */
+let listening = false;
+
+/**
+ * SIGTERM and SIGINT while the daemon starts. Before the "listening" line, their default action
+ * (the process ends by the signal, which systemd counts as a clean stop): nothing was served. From
+ * that line until main() installs its handlers, a supervisor or a test that read the line and
+ * asked for a stop at once found no handler, and the process died by the signal without its
+ * graceful stop or clean-shutdown marker: the stop is remembered and carried out once they are.
+ */
+function holdEarlyStop(): { release(): NodeJS.Signals | undefined } {
+  let asked: NodeJS.Signals | undefined;
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (listening) {
+      asked ??= sig;
+      return;
+    }
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.kill(process.pid, sig);
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  return {
+    release() {
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
+      return asked;
+    },
+  };
+}
+
 function sdNotify(log: Logger, args: string[]): void {
   if (!process.env.NOTIFY_SOCKET) return;
   // Only what systemd-notify reads: not the secrets in the daemon's environment.
