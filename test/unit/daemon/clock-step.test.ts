@@ -4,30 +4,17 @@
 // a readiness verdict memoised, for the length of the step.
 
 import t from 'tap';
-import type { Test } from 'tap';
 import { kmsReadiness } from '../../../daemon/admin/health.js';
 import { CachingKeyProvider } from '../../../daemon/kms/cache.js';
 import { EndpointSet } from '../../../daemon/kms/kes-endpoints.js';
 import type { KmsStatus } from '../../../daemon/kms/provider.js';
 import { StaticKeyProvider } from '../../../daemon/kms/static-provider.js';
 import { ObjectKeyCache } from '../../../daemon/sse/key-cache.js';
+import { wallClock } from '../../helpers/stepped-clock.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const HOUR = 3_600_000;
 
-/**
- * A wall clock (Date.now) the test steps, installed before the component under test is built
- * (which may hold on to Date.now itself); restored when the test ends.
- */
-function wallClock(t: Test): { step(ms: number): void } {
-  const real = Date.now;
-  let offset = 0;
-  Date.now = () => real() + offset;
-  t.teardown(() => {
-    Date.now = real;
-  });
-  return { step: (ms) => void (offset += ms) };
-}
 
 class Counting extends StaticKeyProvider {
   decrypts = 0;

@@ -14,7 +14,8 @@ import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/recor
 import { FileStore } from '../../../../daemon/storage/files.js';
 import { Reaper } from '../../../../daemon/storage/reaper.js';
 import { DeletionQueue, RELEASE_MEMORY_MS } from '../../../../daemon/meta/deletion-queue.js';
-import { open } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
+import { monotonicClock, wallClock } from '../../../helpers/stepped-clock.js';
 
 const HOUR = 3_600_000;
 const rec = (file: string): ObjectRecord => ({ v: RECORD_VERSION, size: 4, etag: 'e', mtime: 1, headers: {}, userMeta: {}, data: { file }, stored: 4 });
@@ -45,16 +46,6 @@ async function store(t: Test): Promise<{ files: FileStore; open(): MetaStore; re
   };
 }
 
-/** Date.now, stepped by the test; restored when it ends. */
-function wallClock(t: Test): { step(ms: number): void } {
-  const real = Date.now;
-  let offset = 0;
-  Date.now = () => real() + offset;
-  t.teardown(() => {
-    Date.now = real;
-  });
-  return { step: (ms) => void (offset += ms) };
-}
 
 t.test('files an earlier process queued are due at once; those this one releases keep their grace', async (t) => {
   const s = await store(t);
@@ -99,23 +90,23 @@ t.test('a wall clock stepped back does not hold released files past the grace pe
   await reaper.stop();
 });
 
-t.test('releases are remembered only as long as a grace period can need them', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-memory-'));
+/** A deletion queue over an LMDB environment of its own, closed and removed when the test ends. */
+function deletionQueue(t: Test): { root: RootDatabase; gc: DeletionQueue } {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-deletion-queue-'));
   const root = open({ path: dir });
   t.teardown(async () => {
     await root.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const gc = new DeletionQueue(root);
-  const real = performance.now.bind(performance);
-  let offset = 0;
-  Object.defineProperty(performance, 'now', { value: () => real() + offset, configurable: true, writable: true });
-  t.teardown(() => {
-    Object.defineProperty(performance, 'now', { value: real, configurable: true, writable: true });
-  });
+  return { root, gc: new DeletionQueue(root) };
+}
+
+t.test('releases are remembered only as long as a grace period can need them', async (t) => {
+  const { root, gc } = deletionQueue(t);
+  const clock = monotonicClock(t);
   root.transactionSync(() => gc.add(['f1', 'f2']));
   t.equal(gc.remembered, 2);
-  offset += RELEASE_MEMORY_MS + 1;
+  clock.advance(RELEASE_MEMORY_MS + 1);
   root.transactionSync(() => gc.add(['f3']));
   // A backup holding deletions for hours kept one entry per released file in memory.
   t.equal(gc.remembered, 1, 'the releases past the memory span are forgotten');
@@ -123,19 +114,8 @@ t.test('releases are remembered only as long as a grace period can need them', a
 });
 
 t.test('the grace period starts when the releasing commit lands, not when its transaction queued the file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-commit-'));
-  const root = open({ path: dir });
-  t.teardown(async () => {
-    await root.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const gc = new DeletionQueue(root);
-  const real = performance.now.bind(performance);
-  let offset = 0;
-  Object.defineProperty(performance, 'now', { value: () => real() + offset, configurable: true, writable: true });
-  t.teardown(() => {
-    Object.defineProperty(performance, 'now', { value: real, configurable: true, writable: true });
-  });
+  const { root, gc } = deletionQueue(t);
+  const clock = monotonicClock(t);
   let fate: ReturnType<DeletionQueue['end']>;
   root.transactionSync(() => {
     gc.begin();
@@ -143,28 +123,17 @@ t.test('the grace period starts when the releasing commit lands, not when its tr
     fate = gc.end();
   });
   // A commit that took 4 s (fsync under load): reads found the old records all that time.
-  offset += 4_000;
+  clock.advance(4_000);
   fate!.committed();
-  offset += 2_000;
+  clock.advance(2_000);
   t.same(gc.due(5_000, 10), [], '2 s after the commit, nothing is due (6 s after the release)');
-  offset += 3_001;
+  clock.advance(3_001);
   t.same(gc.due(5_000, 10), ['slow', 'undone'], 'due once the grace has passed since the commit');
 });
 
 t.test('a release is never due between its commit landing and MetaStore hearing it did', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-reaper-landing-'));
-  const root = open({ path: dir });
-  t.teardown(async () => {
-    await root.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const gc = new DeletionQueue(root);
-  const real = performance.now.bind(performance);
-  let offset = 0;
-  Object.defineProperty(performance, 'now', { value: () => real() + offset, configurable: true, writable: true });
-  t.teardown(() => {
-    Object.defineProperty(performance, 'now', { value: real, configurable: true, writable: true });
-  });
+  const { root, gc } = deletionQueue(t);
+  const clock = monotonicClock(t);
   const release = (files: string[]): ReturnType<DeletionQueue['end']> => {
     let fate: ReturnType<DeletionQueue['end']>;
     root.transactionSync(() => {
@@ -177,21 +146,21 @@ t.test('a release is never due between its commit landing and MetaStore hearing 
   const slow = release(['slow']);
   // The commit took 6 s and is visible (lmdb-js shows it to a timer before the write's promise
   // resolves): the reaper lists the file, stamped at its release.
-  offset += 6_000;
+  clock.advance(6_000);
   t.same(gc.queued(10), ['slow'], 'the commit is visible');
   t.same(gc.due(5_000, 10), [], 'not due before the commit is heard of');
   slow!.committed();
   t.same(gc.due(5_000, 10), [], 'nor just after');
-  offset += 5_001;
+  clock.advance(5_001);
   t.same(gc.due(5_000, 10), ['slow'], 'due once the grace has passed since the commit');
 
   // A commit slower than the memory span: a release meanwhile forgets the pending one's stamp.
   const slower = release(['slower']);
-  offset += RELEASE_MEMORY_MS + 1_000;
+  clock.advance(RELEASE_MEMORY_MS + 1_000);
   root.transactionSync(() => gc.add(['other']));
   t.same(gc.due(5_000, 10), ['slow'], 'the pending release is not due though forgotten');
   slower!.committed();
   t.same(gc.due(5_000, 10), ['slow'], 'and is remembered again from its commit');
-  offset += 5_001;
+  clock.advance(5_001);
   t.same(gc.due(5_000, 10), ['other', 'slow', 'slower'], 'all due once the grace has passed');
 });
