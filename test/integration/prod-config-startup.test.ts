@@ -2,6 +2,7 @@
 // end the start with exit 2 (systemd does not restart into it) and a stderr line naming the
 // variable, never exit 1 with a bare errno, nor a start with the setting silently dropped.
 import t from 'tap';
+import type { Test } from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,15 +23,21 @@ function runAsNobody(dir: string, env: Record<string, string>): Promise<{ code: 
   });
 }
 
-const nobodyUsable = process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0;
-
-t.test('S3_KMS_KES_CAPATH: a directory the service user may not list is refused by name (exit 2)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
+/** A directory `nobody` may enter, removed when the test ends, with a data directory it may write. */
+function nobodyWorkspace(t: Test): { work: string; data: string } {
   const work = mkdtempSync(join(tmpdir(), 's3d-capath-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   chmodSync(work, 0o755);
   const data = join(work, 'data');
   mkdirSync(data, { mode: 0o777 });
   chmodSync(data, 0o777);
+  return { work, data };
+}
+
+const nobodyUsable = process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0;
+
+t.test('S3_KMS_KES_CAPATH: a directory the service user may not list is refused by name (exit 2)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
+  const { work, data } = nobodyWorkspace(t);
   // Searchable (stat works) but not readable (readdir fails): it was exit 1, "start-up failed:
   // EACCES: permission denied, scandir '…'", naming no variable.
   const ca = join(work, 'ca');
@@ -52,9 +59,7 @@ t.test('S3_KMS_KES_CAPATH: a directory the service user may not list is refused 
 });
 
 t.test('S3_KMS_KES_CAPATH: a file of the directory the service user may not read is named in a warning (its CA was silently not trusted)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
-  const work = mkdtempSync(join(tmpdir(), 's3d-capath-'));
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  chmodSync(work, 0o755);
+  const { work } = nobodyWorkspace(t);
   const ca = join(work, 'ca');
   mkdirSync(ca, { mode: 0o755 });
   chmodSync(ca, 0o755);
@@ -104,12 +109,7 @@ t.test('KES-only cache settings with the built-in key are named in a start-up wa
 });
 
 t.test('S3_KMS_KES_CAPATH: a directory whose only CA file the service user may not read says so (it said the directory held no certificate)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
-  const work = mkdtempSync(join(tmpdir(), 's3d-capath-'));
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  chmodSync(work, 0o755);
-  const data = join(work, 'data');
-  mkdirSync(data, { mode: 0o777 });
-  chmodSync(data, 0o777);
+  const { work, data } = nobodyWorkspace(t);
   const ca = join(work, 'ca');
   mkdirSync(ca, { mode: 0o755 });
   chmodSync(ca, 0o755);
