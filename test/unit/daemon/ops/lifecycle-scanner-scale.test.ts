@@ -42,22 +42,26 @@ async function versions(m: MetaStore, bucket: string, key: string, n: number, re
   }
 }
 
+/** Creates versioned bucket `name` with the lifecycle configuration `xml`; its rules. */
+async function versionedBucket(m: MetaStore, name: string, xml: string): Promise<ReturnType<typeof parseLifecycle>> {
+  const lifecycle = parseLifecycle(Buffer.from(xml));
+  await m.createBucket(name);
+  await m.updateBucket(name, (b) => ({ ...b, versioning: 'Enabled' as const, lifecycle }));
+  return lifecycle;
+}
+
 const ids = (m: MetaStore, b: string, key: string): string[] => m.keyVersions(b, key).map((v) => clientVersionId(v.record));
 
 t.test('a key of 20,000 versions: the versions versionsDue picks go, in bounded commits with turns between', async (t) => {
   const m = openStore(t);
   const scanAt = Date.now() + 10 * DAY;
   const base = scanAt - 200 * DAY;
-  const lifecycle = parseLifecycle(
-    Buffer.from(
-      '<LifecycleConfiguration>' +
-        '<Rule><ID>all</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>' +
-        '<Rule><ID>dm</ID><Filter><Prefix>dm/</Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>' +
-        '</LifecycleConfiguration>',
-    ),
+  const lifecycle = await versionedBucket(m, 'vb',
+    '<LifecycleConfiguration>' +
+    '<Rule><ID>all</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>' +
+    '<Rule><ID>dm</ID><Filter><Prefix>dm/</Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>' +
+    '</LifecycleConfiguration>',
   );
-  await m.createBucket('vb');
-  await m.updateBucket('vb', (b) => ({ ...b, versioning: 'Enabled' as const, lifecycle }));
   await m.createBucket('other');
   // 20,000 versions: written over 200 days, the newest ten one day before the scan (not yet
   // noncurrent for 30 days: neither they nor the version under them go), every 1,500th held.
@@ -116,16 +120,12 @@ t.test('a version is judged by its successor as it was, when an earlier commit o
   const m = openStore(t);
   const scanAt = Date.now() + 10 * DAY;
   const base = scanAt - 200 * DAY;
-  const lifecycle = parseLifecycle(
-    Buffer.from(
-      '<LifecycleConfiguration>' +
-        '<Rule><ID>a</ID><Filter><Tag><Key>t</Key><Value>a</Value></Tag></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>' +
-        '<Rule><ID>b</ID><Filter><Tag><Key>t</Key><Value>b</Value></Tag></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays></NoncurrentVersionExpiration></Rule>' +
-        '</LifecycleConfiguration>',
-    ),
+  const lifecycle = await versionedBucket(m, 'vb',
+    '<LifecycleConfiguration>' +
+    '<Rule><ID>a</ID><Filter><Tag><Key>t</Key><Value>a</Value></Tag></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>' +
+    '<Rule><ID>b</ID><Filter><Tag><Key>t</Key><Value>b</Value></Tag></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays></NoncurrentVersionExpiration></Rule>' +
+    '</LifecycleConfiguration>',
   );
-  await m.createBucket('vb');
-  await m.updateBucket('vb', (b) => ({ ...b, versioning: 'Enabled' as const, lifecycle }));
   // Newest first: the current version, a held one of 10 days, 998 of tag a, then 100 of tag b.
   const n = 1100;
   await versions(m, 'vb', 'edge', n, (i) => {
@@ -163,9 +163,9 @@ t.test('a key written or pruned during the pass keeps the rest of its versions u
   const m = openStore(t);
   const scanAt = Date.now() + 10 * DAY;
   const base = scanAt - 200 * DAY;
-  const lifecycle = parseLifecycle(Buffer.from('<LifecycleConfiguration><Rule><ID>all</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>'));
-  await m.createBucket('vb');
-  await m.updateBucket('vb', (b) => ({ ...b, versioning: 'Enabled' as const, lifecycle }));
+  await versionedBucket(m, 'vb',
+    '<LifecycleConfiguration><Rule><ID>all</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>',
+  );
   const N = 6000;
   await versions(m, 'vb', 'w', N, (i) => obj(base + i));
   await versions(m, 'vb', 'x', N, (i) => obj(base + i));
