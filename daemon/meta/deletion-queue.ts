@@ -125,13 +125,14 @@ export class DeletionQueue {
    * Keys are file ids, not times, so each reaper pass (every 2 s) also walks past the files still
    * in their grace period. Measured (2026-12-05, lmdb, random ids, none due): 10,000 recent ones
    * (2,000 deletes/s) cost 3-5 ms a pass, 50,000 (10,000/s) about 25 ms. Left as is: a time index
-   * would cost a second write per release in every deleting commit to save that.
+   * would cost a second write per release in every deleting commit to save that. Those `skip`
+   * names (the reaper's failed removals, waiting for their retry) are passed over, not counted.
    */
-  due(graceMs: number, limit: number): string[] {
+  due(graceMs: number, limit: number, skip?: (id: string) => boolean): string[] {
     const now = performance.now();
     const out: string[] = [];
     for (const key of this.db.getKeys({})) {
-      if (this.#pending.has(key)) continue;
+      if (this.#pending.has(key) || skip?.(key) === true) continue;
       const at = this.#releasedAt.get(key);
       if (at === undefined || now - at >= graceMs) out.push(key);
       if (out.length >= limit) break;

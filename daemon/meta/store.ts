@@ -729,9 +729,9 @@ export class MetaStore {
     return this.gc.queued(limit);
   }
 
-  /** Queued file ids released by this process at least `graceMs` ago, or by an earlier one (meta/deletion-queue.ts). */
-  dueFiles(graceMs: number, limit = 1000): string[] {
-    return this.gc.due(graceMs, limit);
+  /** Queued file ids released by this process at least `graceMs` ago, or by an earlier one, but not those `skip` names (meta/deletion-queue.ts). */
+  dueFiles(graceMs: number, limit = 1000, skip?: (id: string) => boolean): string[] {
+    return this.gc.due(graceMs, limit, skip);
   }
 
   dequeueFiles(files: string[]): Promise<void> {

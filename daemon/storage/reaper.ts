@@ -4,7 +4,8 @@
 // deletions (storage/backup-hold.ts). A pass goes on batch after batch while batches come full
 // (a burst of deletes, or the queue a stop left, which start-up hands it once the daemon serves).
 // Only files this process released wait for the grace period, timed on the monotonic clock
-// (meta/deletion-queue.ts): those an earlier process queued are due at once.
+// (meta/deletion-queue.ts): those an earlier process queued are due at once. A file whose removal
+// fails (EIO, EACCES) stays queued and is retried later, with a backoff (RetryList below).
 
 import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -20,18 +21,63 @@ const GRACE_MS = 5_000;
 const INTERVAL_MS = 2_000;
 /** Queued files read, deleted and dequeued (one commit) per batch of a pass. */
 const BATCH = 1000;
+/** A file whose removal failed is retried after this, then twice as long each time, up to RETRY_MAX_MS. */
+const RETRY_MS = 30_000;
+const RETRY_MAX_MS = 3_600_000;
+/** Failed files remembered: past this, the oldest are forgotten (retried at the next pass). */
+const RETRY_MEMORY = 100_000;
+/** Removal failures are logged at most once a minute per reason (error code). */
+const LOG_EVERY_MS = 60_000;
+
+/**
+ * The files whose removal failed, skipped by the queue listing until their retry is due. Kept
+ * queued, they would otherwise come first in every batch (the listing is in id order): a batch
+ * full of files that always fail would stop the pass before the others.
+ */
+class RetryList {
+  /** id -> when to retry (performance.now()) and the delay to double next time; insertion order is failure order. */
+  readonly #files = new Map<string, { at: number; delay: number }>();
+  readonly #firstMs: number;
+
+  constructor(firstMs: number) {
+    this.#firstMs = firstMs;
+  }
+
+  failed(id: string): void {
+    const delay = Math.min(2 * (this.#files.get(id)?.delay ?? this.#firstMs / 2), RETRY_MAX_MS);
+    this.#files.delete(id);
+    this.#files.set(id, { at: performance.now() + delay, delay });
+    if (this.#files.size > RETRY_MEMORY) this.#files.delete(this.#files.keys().next().value!);
+  }
+
+  removed(id: string): void {
+    this.#files.delete(id);
+  }
+
+  /** Whether `id` failed and is not due to be tried again yet. */
+  waiting(id: string): boolean {
+    const f = this.#files.get(id);
+    return f !== undefined && performance.now() < f.at;
+  }
+}
 
 export class Reaper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
+  private readonly retries: RetryList;
+  /** Per reason (error code): when a removal failure was last logged, and those not logged since. */
+  private readonly logged = new Map<string, { at: number; unlogged: number }>();
 
   constructor(
     private readonly meta: MetaStore,
     private readonly files: FileStore,
     private readonly log: Logger,
     private readonly hold?: HoldProbe,
-  ) {}
+    opts: { retryMs?: number } = {},
+  ) {
+    this.retries = new RetryList(opts.retryMs ?? RETRY_MS);
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), INTERVAL_MS);
@@ -59,7 +105,7 @@ export class Reaper {
   private async pass(graceMs: number): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const listed = this.meta.dueFiles(graceMs, BATCH);
+      const listed = this.meta.dueFiles(graceMs, BATCH, (id) => this.retries.waiting(id));
       // A file a read in progress still needs waits for the next pass after the read.
       const due = listed.filter((id) => !this.files.pinned(id));
       if (due.length === 0) return deleted;
@@ -67,12 +113,22 @@ export class Reaper {
       // answer snapshots the store after every release on the list (backup-hold.ts).
       if (this.hold !== undefined && (await this.hold.held())) return deleted;
       const removed: string[] = [];
+      let failed = 0;
       for (const id of due) {
         // Asked again at each file: a read may pin one after the list was read (its record looked
         // up before the release, then slowed past the grace period, say by a KMS unwrap), and the
         // backup probe and the removals before it take time. Such a file waits for a later pass.
         if (this.files.pinned(id)) continue;
-        await this.files.remove(id).catch((err: unknown) => this.log.warn({ err, file: id }, 'could not delete data file'));
+        try {
+          await this.files.remove(id);
+        } catch (err) {
+          // Left queued (dequeued, nothing would delete it again), and skipped until its retry.
+          this.retries.failed(id);
+          this.logFailure(err, id);
+          failed++;
+          continue;
+        }
+        this.retries.removed(id);
         removed.push(id);
       }
       // Durable before they are dequeued: else a power loss could bring back files no queue names.
@@ -82,9 +138,23 @@ export class Reaper {
       // A full batch: more may be due. The next follows at once (a stop ends the pass here),
       // after a turn of the event loop for requests: one batch per tick of the timer deleted 500
       // files a second, fewer than deletes can release.
-      if (listed.length < BATCH || removed.length === 0 || this.stopped) return deleted;
+      // A batch whose files all failed goes on too: they are skipped now, so the next lists others.
+      if (listed.length < BATCH || removed.length + failed === 0 || this.stopped) return deleted;
       await nextTurn();
     }
+  }
+
+  private logFailure(err: unknown, file: string): void {
+    const reason = String((err as { code?: unknown }).code ?? (err as Error).message);
+    const now = performance.now();
+    const last = this.logged.get(reason);
+    if (last !== undefined && now - last.at < LOG_EVERY_MS) {
+      last.unlogged++;
+      return;
+    }
+    const others = last?.unlogged ?? 0;
+    this.logged.set(reason, { at: now, unlogged: 0 });
+    this.log.warn({ err, file, othersSinceLastLog: others }, 'could not delete data file; it stays queued and is retried later');
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@
 // queued, and goes in the pass after the read lets go. The grace period against clock steps and
 // restarts: reaper-clock.test.ts.
 import t from 'tap';
-import { existsSync, mkdtempSync, promises as fsp, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, promises as fsp, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pino from 'pino';
@@ -131,4 +131,45 @@ t.test('a queued file whose directory is gone is dequeued, and the pass goes on 
   await reaper.stop();
   t.same(meta.queuedFiles(), [], 'both are dequeued');
   if (!inLostDir) t.notOk(existsSync(files.pathOf(other)), 'the other file is deleted');
+});
+
+t.test('a file that cannot be removed stays queued, is retried later, and does not hold up the rest', async (t) => {
+  // Its removal fails (EIO, EACCES: here a non-empty directory in its place, which rm without
+  // `recursive` refuses even as root). It was dequeued anyway and stayed on disk for good. More
+  // failing files than a batch, first in id order: kept queued and listed again at once, they
+  // would fill every batch and the other files would never be deleted.
+  await meta.createBucket('stuck');
+  const stuck: string[] = [];
+  for (let i = 0; i < 1001; i++) stuck.push(`00${i.toString(16).padStart(30, '0')}`);
+  for (const id of stuck) {
+    mkdirSync(files.pathOf(id), { recursive: true });
+    writeFileSync(join(files.pathOf(id), 'x'), 'x');
+  }
+  await Promise.all(stuck.map((f, i) => meta.putObject('stuck', `s${i}`, rec(f))));
+  await Promise.all(stuck.map((_, i) => meta.deleteObject('stuck', `s${i}`)));
+  const ok = await dataFile();
+  await meta.putObject('stuck', 'ok', rec(ok));
+  await meta.deleteObject('stuck', 'ok');
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+  const reaper = new Reaper(meta, files, log, undefined, { retryMs: 300 });
+  t.equal(await reaper.kick(0), 1, 'the pass deletes the file it can');
+  t.notOk(existsSync(files.pathOf(ok)), 'which is gone');
+  t.equal(meta.queuedFiles(2000).length, stuck.length, 'the files it could not remove stay queued');
+  t.ok(stuck.every((f) => existsSync(files.pathOf(f))), 'and on disk');
+  t.equal(lines.length, 1, `the failures are logged once (${lines.length})`);
+  // Released after the failures: the next pass deletes it, the failed ones wait for their retry.
+  const ok2 = await dataFile();
+  await meta.putObject('stuck', 'ok2', rec(ok2));
+  await meta.deleteObject('stuck', 'ok2');
+  t.equal(await reaper.kick(0), 1, 'a later pass deletes a file released since');
+  t.notOk(existsSync(files.pathOf(ok2)), 'which is gone');
+  t.equal(lines.length, 1, 'nothing more logged');
+  for (const f of stuck) rmSync(files.pathOf(f), { recursive: true });
+  for (const f of stuck.slice(0, 3)) writeFileSync(files.pathOf(f), 'data');
+  await new Promise((r) => setTimeout(r, 400));
+  t.equal(await reaper.kick(0), stuck.length, 'once removable, a pass after the retry delay removes them');
+  t.notOk(stuck.slice(0, 3).some((f) => existsSync(files.pathOf(f))), 'they are gone');
+  t.same(meta.queuedFiles(), [], 'and dequeued');
+  await reaper.stop();
 });
