@@ -262,8 +262,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
   if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
-  for (const { bucket, error } of unreadableBucketPolicies(meta.listBuckets())) {
-    log.error({ bucket, error }, 'the bucket policy stored for this bucket is not valid for this version: every request it judges is refused (MalformedPolicy) until the root user replaces or deletes it (put-bucket-policy / delete-bucket-policy)');
+  for (const { bucket, error, ranges } of unreadableBucketPolicies(meta.listBuckets())) {
+    if (error !== undefined) log.error({ bucket, error }, 'the bucket policy stored for this bucket is not valid for this version: every request it judges is refused (MalformedPolicy) until the root user replaces or deletes it (put-bucket-policy / delete-bucket-policy)');
+    else log.warn({ bucket, ranges }, 'the bucket policy stored for this bucket names aws:SourceIp ranges this version does not take (an IPv4-mapped range shorter than /96): conditions on them allow nothing and deny every request, until the root user replaces the policy');
   }
 
   let kms: KeyProvider | null;

@@ -116,6 +116,11 @@ interface Condition {
   values: string[];
   /** The values of a string operator, as patterns that may hold policy variables. */
   texts: PolicyText[];
+  /**
+   * The ranges of IpAddress and NotIpAddress; undefined for one a stored policy names that this
+   * version no longer takes (`::ffff:10.0.0.0/8`, once read as 10.0.0.0/8): see holdsOne.
+   */
+  ranges: Array<IpRange | undefined>;
 }
 
 interface Statement {
@@ -131,6 +136,8 @@ interface Statement {
 
 export interface BucketPolicy {
   readonly statements: readonly Statement[];
+  /** A stored policy's IP ranges this version does not take (parsed with `stored`): to log. */
+  readonly unreadableRanges?: readonly string[];
 }
 
 function malformed(message: string): S3Error {
@@ -182,8 +189,12 @@ export function namedUsers(policy: BucketPolicy): string[] {
   return [...new Set(policy.statements.flatMap((s) => s.users))];
 }
 
-/** Parses and checks a policy document for `bucket`; throws MalformedPolicy. */
-export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
+/**
+ * Parses and checks a policy document for `bucket`; throws MalformedPolicy. `stored`: a policy an
+ * earlier version accepted, whose IP ranges this one may no longer take: such a range is kept as
+ * one that cannot be evaluated (see holdsOne) instead of failing every request the policy judges.
+ */
+export function parseBucketPolicy(text: string, bucket: string, stored = false): BucketPolicy {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -196,7 +207,7 @@ export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
   if (Buffer.byteLength(JSON.stringify(doc)) > MAX_POLICY_BYTES) throw malformed(`Policies are limited to ${MAX_POLICY_BYTES} bytes (not counting whitespace between JSON tokens).`);
   const repeated = repeatedJsonKey(text);
   if (repeated !== undefined) throw malformed(`The policy names ${JSON.stringify(repeated.key)} twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
-  return parseDocument(doc, bucket);
+  return parseDocument(doc, bucket, stored);
 }
 
 /**
@@ -204,12 +215,12 @@ export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
  * it is attached to), resources in any bucket (`arn:aws:s3:::*`, `arn:aws:s3:::photos/*`, …).
  * Throws MalformedPolicy.
  */
-export function parseIdentityPolicy(doc: unknown): BucketPolicy {
-  return parseDocument(doc, undefined);
+export function parseIdentityPolicy(doc: unknown, stored = false): BucketPolicy {
+  return parseDocument(doc, undefined, stored);
 }
 
-/** `bucket` undefined: an identity policy. */
-function parseDocument(doc: unknown, bucket: string | undefined): BucketPolicy {
+/** `bucket` undefined: an identity policy. `stored`: see parseBucketPolicy. */
+function parseDocument(doc: unknown, bucket: string | undefined, stored: boolean): BucketPolicy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed('The policy must be a JSON object.');
   // IAM's grammar: Version, Id and Statement, nothing else. An element in the wrong place (a
   // Condition or Principal beside Statement, not in it) would be dropped unread, granting more
@@ -224,12 +235,16 @@ function parseDocument(doc: unknown, bucket: string | undefined): BucketPolicy {
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
   if (raws.length === 0) throw malformed('The policy has no Statement.');
   const variables = version === '2012-10-17';
-  const statements = raws.map((raw, i) => parseStatement(raw, i, bucket, variables));
-  return { statements };
+  const unreadable = stored ? [] : undefined;
+  const statements = raws.map((raw, i) => parseStatement(raw, i, bucket, variables, unreadable));
+  return unreadable === undefined || unreadable.length === 0 ? { statements } : { statements, unreadableRanges: unreadable };
 }
 
-/** `variables`: the policy is a 2012-10-17 one, whose strings may hold policy variables. */
-function parseStatement(raw: unknown, i: number, bucket: string | undefined, variables: boolean): Statement {
+/**
+ * `variables`: the policy is a 2012-10-17 one, whose strings may hold policy variables.
+ * `unreadable`: a stored policy's list of IP ranges this version does not take (else they throw).
+ */
+function parseStatement(raw: unknown, i: number, bucket: string | undefined, variables: boolean, unreadable: string[] | undefined): Statement {
   const where = `Statement ${i + 1}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where} must be an object.`);
   const s = raw as Record<string, unknown>;
@@ -288,7 +303,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     return text;
   });
   if (![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
-  const conditions = parseConditions(s.Condition, where, variables);
+  const conditions = parseConditions(s.Condition, where, variables, unreadable);
   // A key no action of the statement has never matches: a Deny on it would protect nothing (S3
   // refuses such a statement too). Nor does a Resource or value with a variable of such a key
   // (without a default): it names nothing.
@@ -397,7 +412,7 @@ function variableKey(name: string): string | undefined {
 // Operators on text, which take policy variables and ForAnyValue:/ForAllValues:.
 const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'arnequals', 'arnlike', 'arnnotequals', 'arnnotlike']);
 
-function parseConditions(raw: unknown, where: string, variables: boolean): Condition[] {
+function parseConditions(raw: unknown, where: string, variables: boolean, unreadable: string[] | undefined): Condition[] {
   if (raw === undefined) return [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where}: Condition must be an object.`);
   const out: Condition[] = [];
@@ -427,7 +442,7 @@ function parseConditions(raw: unknown, where: string, variables: boolean): Condi
       if (!strings && (values as string[]).some((x) => x.includes('${'))) throw malformed(`${where}: ${opName} ${keyName}: policy variables are taken in Resource and in the values of string operators (StringEquals, StringLike, …) only.`);
       const texts = strings ? (values as string[]).map((x) => parsePolicyText(x, `${where}: ${opName} ${keyName}`, variables, variableKey)) : [];
       if ((op === 'ipaddress' || op === 'notipaddress') && key !== 'aws:sourceip') throw malformed(`${where}: ${opName} applies to aws:SourceIp only.`);
-      if (op === 'ipaddress' || op === 'notipaddress') for (const c of values as string[]) parseCidr(c, where);
+      const ranges = op === 'ipaddress' || op === 'notipaddress' ? (values as string[]).map((c) => parseCidr(c, where, unreadable)) : [];
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
       if (op.startsWith('arn')) {
         if (!ARN_KEYS.has(key)) throw malformed(`${where}: ${opName} compares ARNs: it applies to ${[...ARN_KEYS].map((k) => KEY_SPELLING[k] ?? k).join(', ')}, not ${keyName}.`);
@@ -436,7 +451,7 @@ function parseConditions(raw: unknown, where: string, variables: boolean): Condi
       }
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
       checkTyped(op, key, keyName, opName, values as string[], where);
-      const condition: Condition = { op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts };
+      const condition: Condition = { op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts, ranges };
       if (key === 's3:tlsversion' && new Set(TLS_VERSIONS.map((v) => holdsOne(condition, v, new Map()))).size > 1) {
         throw malformed(`${where}: ${opName} ${keyName}: s3d serves TLS ${TLS_VERSIONS.join(' and ')} and cannot tell them apart, so it takes only conditions that hold alike for both (such as NumericLessThan 1.2).`);
       }
@@ -526,10 +541,11 @@ export function isPublic(policy: BucketPolicy): boolean {
 }
 
 function matches(s: Statement, req: RequestFacts): boolean {
-  return s.actions.some((a) => a.test(req.action)) && s.resources.some((r) => r.like(req.resource, req.context)) && s.conditions.every((c) => holds(c, req.context));
+  return s.actions.some((a) => a.test(req.action)) && s.resources.some((r) => r.like(req.resource, req.context)) && s.conditions.every((c) => holds(c, req.context, !s.allow));
 }
 
-function holds(c: Condition, context: ConditionContext): boolean {
+/** `unknown`: what a condition that cannot be evaluated counts as (see holdsOne). */
+function holds(c: Condition, context: ConditionContext, unknown: boolean): boolean {
   const found = context.get(c.key);
   // An empty set is no key (a request without tags has no s3:RequestObjectTagKeys).
   const v = Array.isArray(found) && found.length === 0 ? undefined : found;
@@ -541,11 +557,15 @@ function holds(c: Condition, context: ConditionContext): boolean {
     return c.set === 'all' ? all.every((x) => holdsOne(c, x, context)) : all.some((x) => holdsOne(c, x, context));
   }
   // A set key without a qualifier is refused at parse time; a list here has one value per key.
-  return holdsOne(c, typeof v === 'string' || v === undefined ? v : v[0], context);
+  return holdsOne(c, typeof v === 'string' || v === undefined ? v : v[0], context, unknown);
 }
 
-/** The operator's test on one value of the key (undefined: the request has none). */
-function holdsOne(c: Condition, v: string | undefined, context: ConditionContext): boolean {
+/**
+ * The operator's test on one value of the key (undefined: the request has none). An IP condition
+ * that a range this version cannot read decides counts as `unknown`: false in an Allow (it grants
+ * nothing it cannot check), true in a Deny (it keeps denying), never an error per request.
+ */
+function holdsOne(c: Condition, v: string | undefined, context: ConditionContext, unknown = false): boolean {
   switch (c.op) {
     case 'stringequals':
       return v !== undefined && c.texts.some((t) => t.equals(v, context));
@@ -564,9 +584,9 @@ function holdsOne(c: Condition, v: string | undefined, context: ConditionContext
     case 'bool':
       return v !== undefined && c.values.includes(v);
     case 'ipaddress':
-      return v !== undefined && c.values.some((cidr) => inCidr(v, cidr));
+      return v !== undefined && (inSome(v, c.ranges) || (unknown && c.ranges.includes(undefined)));
     case 'notipaddress':
-      return v === undefined || !c.values.some((cidr) => inCidr(v, cidr));
+      return v === undefined || (!inSome(v, c.ranges) && (unknown || !c.ranges.includes(undefined)));
     case 'null':
       return c.values.includes(String(v === undefined));
     default:
@@ -605,12 +625,15 @@ function compares(op: `numeric${Comparison}` | `date${Comparison}`, v: string | 
 
 // ---- IP ranges (ip-ranges.ts)
 
-function parseCidr(cidr: string, where: string): IpRange {
+/** The range; one that does not parse throws, or, for a stored policy, is listed in `unreadable`. */
+function parseCidr(cidr: string, where: string, unreadable?: string[]): IpRange | undefined {
   const range = ipRange(cidr);
-  if (range === undefined) throw malformed(`${where}: ${JSON.stringify(cidr)} is not an IP address or CIDR range.`);
-  return range;
+  if (range !== undefined) return range;
+  if (unreadable === undefined) throw malformed(`${where}: ${JSON.stringify(cidr)} is not an IP address or CIDR range.`);
+  if (!unreadable.includes(cidr)) unreadable.push(cidr);
+  return undefined;
 }
 
-function inCidr(ip: string, cidr: string): boolean {
-  return inRange(ip, parseCidr(cidr, ''));
+function inSome(ip: string, ranges: ReadonlyArray<IpRange | undefined>): boolean {
+  return ranges.some((r) => r !== undefined && inRange(ip, r));
 }

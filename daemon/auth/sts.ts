@@ -159,7 +159,7 @@ export class SessionTokens {
         : {
             parent: session.parent,
             expiresAt: session.expiresAt,
-            policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy)),
+            policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy), true),
             tags: session.tags,
             name: session.name,
             issuedAt: session.issuedAt ?? session.expiresAt - LONGEST_SESSION_S * 1000,

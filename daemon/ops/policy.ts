@@ -162,7 +162,7 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
   if (record.policy === undefined) return undefined;
   let p = parsed.get(record);
   if (p === undefined) {
-    p = parseBucketPolicy(record.policy, record.name);
+    p = parseBucketPolicy(record.policy, record.name, true);
     parsed.set(record, p);
   }
   return p;
@@ -171,14 +171,18 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
 /**
  * Buckets whose stored policy this version does not accept (one another version wrote, e.g.
  * with a condition key this one lacks), and why: every request it would judge is refused with
- * MalformedPolicy, root's excepted, until it is replaced or deleted. Start-up logs them.
+ * MalformedPolicy, root's excepted, until it is replaced or deleted. Also those whose policy names
+ * IP ranges this version no longer takes (`::ffff:10.0.0.0/8`, which an earlier one read as
+ * 10.0.0.0/8): those are read, the ranges `ranges`, whose conditions allow nothing and deny
+ * everything (bucket-policy.ts holdsOne). Start-up logs them.
  */
-export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Array<{ bucket: string; error: string }> {
-  const out: Array<{ bucket: string; error: string }> = [];
+export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Array<{ bucket: string; error?: string; ranges?: readonly string[] }> {
+  const out: Array<{ bucket: string; error?: string; ranges?: readonly string[] }> = [];
   for (const b of buckets) {
     if (b.policy === undefined) continue;
     try {
-      parseBucketPolicy(b.policy, b.name);
+      const ranges = parseBucketPolicy(b.policy, b.name, true).unreadableRanges;
+      if (ranges !== undefined) out.push({ bucket: b.name, ranges });
     } catch (err) {
       out.push({ bucket: b.name, error: (err as Error).message });
     }
