@@ -470,7 +470,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     throw err;
   }
   // An IPv6 zone id's % is %25 in a URL (RFC 6874): http://[fe80::1%eth0]:9000 does not parse.
-  const urlHost = config.host.includes(':') ? `[${config.host.replace('%', '%25')}]` : config.host;
+  // The address listened on (S3_ADDRESS `:PORT`: `[::]`, dual-stack, or 0.0.0.0 without IPv6).
+  const urlHost = server.host.includes(':') ? `[${server.host.replace('%', '%25')}]` : server.host;
   listening = true;
   log.info({ address: `${config.tls ? 'https' : 'http'}://${urlHost}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers, version: S3D_VERSION }, 'listening');
   if (orphanScan) {

@@ -22,6 +22,11 @@ export interface Config {
   readonly rootUser: string;
   readonly rootPassword: string;
   readonly host: string;
+  /**
+   * S3_ADDRESS `:PORT` (no host): `host` is `::`, every address, IPv6 and IPv4 (dual-stack), as
+   * MinIO's `:9000` is; this (0.0.0.0) where the machine has no IPv6 (http/server.ts listen).
+   */
+  readonly hostFallback?: string;
   readonly port: number;
   readonly region: string;
   /** Virtual-host-style requests are recognised under these domains. */
@@ -241,7 +246,7 @@ export function parseMinFreeDisk(raw: string | undefined, name = 'S3_MIN_FREE_DI
   return Object.freeze(bytes === 0 ? { bytes: 0, percent: 0 } : { bytes, percent: Infinity });
 }
 
-function parseAddress(raw: string): { host: string; port: number } {
+function parseAddress(raw: string): { host: string; port: number; hostFallback?: string } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw.trim());
   if (!m) {
     // `::1:9000`, `::` or `[::1]`: an IPv6 address is only told from its port by brackets, and one
@@ -252,7 +257,10 @@ function parseAddress(raw: string): { host: string; port: number } {
   }
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`S3_ADDRESS port must be at most 65535, got ${port}`);
-  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!);
+  // No host: every address, IPv6 too, as on MinIO (`:9000` was 0.0.0.0, which left a MinIO
+  // configuration ported to s3d unreachable over IPv6); IPv4 only where there is no IPv6.
+  if (m[2] === '') return { host: '::', port, hostFallback: '0.0.0.0' };
+  const host = m[1] ?? m[2]!;
   // A link-local IPv6 address (fe80::/10) is one on every interface: without a zone id the kernel
   // cannot tell which is meant and listen fails (EINVAL), which read as a start-up failure (exit 1).
   if (isIP(host) === 6 && /^fe[89ab][0-9a-f]:/i.test(host) && !host.includes('%')) {
@@ -296,7 +304,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     warnings.push('S3_ROOT_PASSWORD is still the placeholder of the example s3d.env: anyone who has read that file can sign as the root user; set a long random secret');
   }
 
-  const { host, port } = parseAddress(env.S3_ADDRESS || '127.0.0.1:9000');
+  const { host, port, hostFallback } = parseAddress(env.S3_ADDRESS || '127.0.0.1:9000');
   const region = (env.S3_REGION || 'us-east-1').trim();
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`S3_REGION must be a region name like us-east-1, got "${region}"`);
 
@@ -389,6 +397,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     rootUser,
     rootPassword,
     host,
+    ...(hostFallback !== undefined ? { hostFallback } : {}),
     port,
     region,
     domains: Object.freeze(domains),

@@ -10,12 +10,26 @@ import { ConfigError } from '../config.js';
  * (exit 2); a port in use may come free (exit 1: systemd tries again).
  */
 export async function listenFailure(host: string, port: number): Promise<Error> {
-  const code = await new Promise<string | undefined>((resolve) => {
+  return listenError(host, port, await bindError(host, port));
+}
+
+/** The errno of a bind of host:port tried with node:net (undefined: it worked, and was closed). */
+export function bindError(host: string, port: number): Promise<string | undefined> {
+  return new Promise<string | undefined>((resolve) => {
     const probe = createNetServer();
     probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
   });
-  return listenError(host, port, code);
+}
+
+/**
+ * Whether a failed listen on `::` (S3_ADDRESS `:PORT`) means this machine has no IPv6, so that
+ * IPv4 alone is listened on: no IPv6 socket at all (EAFNOSUPPORT, a kernel booted with
+ * ipv6.disable=1), no `::` to bind (EADDRNOTAVAIL), or uWS failing where node:net did not
+ * (undefined). Any other error (a port in use) is the same for IPv4: it is reported.
+ */
+export function noIpv6(code: string | undefined): boolean {
+  return code === undefined || code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL';
 }
 
 /** The error for a bind of host:port that failed with errno `code` (exported for its tests). */

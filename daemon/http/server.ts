@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { authenticate, authKind, type AuthResult, type AuthOptions, type Credentials } from '../auth/sigv4.js';
 import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
 import type { Config } from '../config.js';
-import { listenFailure } from './listen-failure.js';
+import { bindError, listenFailure, noIpv6 } from './listen-failure.js';
 import { S3Error } from '../errors.js';
 import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { UwsRequestBody } from './body.js';
@@ -100,6 +100,8 @@ export class HttpServer {
   /** Set by close(): requests still arriving on open connections are turned away. */
   private closing = false;
   port = 0;
+  /** The address listened on: S3_ADDRESS's, or its fallback (Config.hostFallback) when that failed. */
+  host: string;
 
   /**
    * S3's x-amz-id-2 and <HostId>: which server answered (boto3's ResponseMetadata.HostId, the
@@ -112,6 +114,7 @@ export class HttpServer {
 
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
+    this.host = deps.config.host;
     this.hostId = createHash('sha256').update(`${hostname()}\n${deps.config.dataDir}`).digest('hex');
     this.errors = new ErrorAnswers(deps, this.hostId);
   }
@@ -130,10 +133,23 @@ export class HttpServer {
    * would split connections between two daemons with different data).
    */
   private listenApp(app: TemplatedApp, port: number): Promise<us_listen_socket | false> {
-    const { config } = this.deps;
     // The native binding takes (host, port, options, cb); the published typings lack that overload.
     const listen = app.listen.bind(app) as unknown as (host: string, port: number, options: number, cb: (s: us_listen_socket | false) => void) => void;
-    return new Promise((resolve) => listen(config.host, port, LISTEN_EXCLUSIVE_PORT, resolve));
+    return new Promise((resolve) => listen(this.host, port, LISTEN_EXCLUSIVE_PORT, resolve));
+  }
+
+  /**
+   * S3_ADDRESS `:PORT` where `::` could not be listened on: IPv4 alone (Config.hostFallback), if
+   * that is because the machine has no IPv6. Else false, and listen() reports why `::` failed.
+   */
+  private async listenFallback(app: TemplatedApp): Promise<us_listen_socket | false> {
+    const { config, log } = this.deps;
+    if (config.hostFallback === undefined) return false;
+    const code = await bindError(this.host, config.port);
+    if (!noIpv6(code)) return false;
+    log.warn({ code }, `S3_ADDRESS :${config.port}: IPv6 is not available here, so s3d listens on ${config.hostFallback} (IPv4 only)`);
+    this.host = config.hostFallback;
+    return this.listenApp(app, config.port);
   }
 
   async listen(): Promise<number> {
@@ -147,15 +163,15 @@ export class HttpServer {
       this.reportTlsValidity();
     }
     const app = this.createApp();
-    let socket = await this.listenApp(app, config.port);
-    if (!socket) throw await listenFailure(config.host, config.port);
+    let socket = (await this.listenApp(app, config.port)) || (await this.listenFallback(app));
+    if (!socket) throw await listenFailure(this.host, config.port);
     this.port = uws.us_socket_local_port(socket);
     if (config.port === 0) {
       // A port the kernel picked cannot be bound again while connections use it; bound by number,
       // it can (what a TLS reload does). Rebind by number now, before any connection exists.
       uws.us_listen_socket_close(socket);
       socket = await this.listenApp(app, this.port);
-      if (!socket) throw new Error(`cannot listen on ${config.host}:${this.port} (S3_ADDRESS)`);
+      if (!socket) throw new Error(`cannot listen on ${this.host}:${this.port} (S3_ADDRESS)`);
     }
     this.app = app;
     this.listenSocket = socket;

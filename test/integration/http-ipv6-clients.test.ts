@@ -3,7 +3,8 @@
 // S3_DOMAIN set), minio-js and boto3 sign the Host header `[::1]:PORT` and are answered; presigned
 // URLs keep the brackets; CompleteMultipartUpload's Location is a usable URL; the `listening` line
 // names one. KES and a webhook receiver on [::1] (https://[::1]:PORT): reached, their certificate
-// checked against its IP address. Skipped where this machine has no ::1.
+// checked against its IP address. S3_ADDRESS=:PORT (no host) listens dual-stack, as MinIO's does:
+// answered on 127.0.0.1 and on [::1]. Skipped where this machine has no ::1.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createServer as createHttpsServer } from 'node:https';
@@ -16,6 +17,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   PutBucketNotificationConfigurationCommand,
   PutObjectCommand,
@@ -33,6 +35,17 @@ const NO_IPV6 = await new Promise<false | string>((resolve) => {
   const probe = createNetServer();
   probe.once('error', (err: NodeJS.ErrnoException) => resolve(`no IPv6 loopback (${err.code})`));
   probe.listen(0, '::1', () => probe.close(() => resolve(false)));
+});
+
+t.test('S3_ADDRESS=:PORT listens on IPv6 and IPv4, as MinIO does', { skip: NO_IPV6 }, async (t) => {
+  // It listened on 0.0.0.0 alone: a MinIO configuration (`:9000`) ported to s3d was unreachable
+  // over IPv6.
+  const d = await startDaemonFor(t, { env: { S3_ADDRESS: ':0' } });
+  t.equal(d.jsonLogs().find((l) => l.msg === 'listening')?.address, `http://[::]:${d.port}`, 'the listening line names [::]');
+  for (const host of ['127.0.0.1', '[::1]']) {
+    const got = await s3Client(`http://${host}:${d.port}`, undefined).send(new ListBucketsCommand({}));
+    t.ok(Array.isArray(got.Buckets ?? []), `answered on ${host}`);
+  }
 });
 
 t.test('SDK v3, minio-js and boto3 against http://[::1]:PORT', { skip: NO_IPV6 }, async (t) => {

@@ -178,7 +178,10 @@ t.test('S3_ADDRESS: an IPv6 address in brackets; one without them is refused wit
   t.same(address('[::1]:9000'), { host: '::1', port: 9000 });
   t.same(address('[::]:9000'), { host: '::', port: 9000 });
   t.same(address('[fd00::2]:0'), { host: 'fd00::2', port: 0 });
-  t.same(address(':9000'), { host: '0.0.0.0', port: 9000 }, 'no host: every IPv4 address');
+  t.same(address(':9000'), { host: '::', port: 9000 }, 'no host: every address, IPv6 and IPv4 (as on MinIO)');
+  t.equal(loadConfig(cli, { S3_ADDRESS: ':9000' }).hostFallback, '0.0.0.0', 'or every IPv4 one without IPv6');
+  t.same(address('0.0.0.0:9000'), { host: '0.0.0.0', port: 9000 }, '0.0.0.0: every IPv4 address');
+  t.equal(loadConfig(cli, { S3_ADDRESS: '0.0.0.0:9000' }).hostFallback, undefined, 'and no other');
   for (const v of ['::1:9000', '::1', '[::1]', '::', 'fd00::2:9000', '[::1]9000']) {
     t.throws(() => address(v), { name: 'ConfigError', message: /^S3_ADDRESS must look like HOST:PORT \(an IPv6 address goes in brackets, the port after them: \[::1\]:9000/ }, v);
   }

@@ -2,7 +2,7 @@
 // cannot work on this machine is a configuration error (exit 2), one that may come right is not.
 
 import t from 'tap';
-import { listenError, listenFailure } from '../../../../daemon/http/listen-failure.js';
+import { listenError, listenFailure, noIpv6 } from '../../../../daemon/http/listen-failure.js';
 import { ConfigError } from '../../../../daemon/config.js';
 
 t.test('an IPv6 address this machine does not have: a configuration error naming S3_ADDRESS', async (t) => {
@@ -18,4 +18,9 @@ t.test('a kernel without IPv6 (EAFNOSUPPORT): a configuration error, not a failu
   t.type(err, ConfigError);
   t.equal(err.message, 'cannot listen on [::]:9000 (S3_ADDRESS): this machine has no IPv6 (use an IPv4 address, e.g. 0.0.0.0:9000)');
   t.notOk(listenError('::', 9000, 'EADDRINUSE') instanceof ConfigError, 'a port in use may come free: not a configuration error');
+});
+
+t.test('S3_ADDRESS=:PORT falls back to IPv4 when `::` fails for want of IPv6, not for a port in use', async (t) => {
+  for (const code of ['EAFNOSUPPORT', 'EADDRNOTAVAIL', undefined]) t.ok(noIpv6(code), `${code}: IPv4 alone`);
+  for (const code of ['EADDRINUSE', 'EACCES']) t.notOk(noIpv6(code), `${code}: reported`);
 });
