@@ -34,6 +34,19 @@ function nobodyWorkspace(t: Test): { work: string; data: string } {
   return { work, data };
 }
 
+/** A configuration with a KES endpoint whose CA path is `ca` (no KES answers: start-up checks the path first). */
+function kesWithCaPath(ca: string): Record<string, string> {
+  return {
+    S3_ROOT_USER: 'admin',
+    S3_ROOT_PASSWORD: 'password123',
+    S3_ADDRESS: '127.0.0.1:0',
+    S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373',
+    S3_KMS_KES_KEY_NAME: 's3d-key',
+    S3_KMS_KES_API_KEY: KES_API_KEY,
+    S3_KMS_KES_CAPATH: ca,
+  };
+}
+
 const nobodyUsable = process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0;
 
 t.test('S3_KMS_KES_CAPATH: a directory the service user may not list is refused by name (exit 2)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
@@ -44,15 +57,7 @@ t.test('S3_KMS_KES_CAPATH: a directory the service user may not list is refused 
   mkdirSync(ca);
   writeFileSync(join(ca, 'ca.crt'), (await testPki()).caCert);
   chmodSync(ca, 0o311);
-  const r = await runAsNobody(data, {
-    S3_ROOT_USER: 'admin',
-    S3_ROOT_PASSWORD: 'password123',
-    S3_ADDRESS: '127.0.0.1:0',
-    S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373',
-    S3_KMS_KES_KEY_NAME: 's3d-key',
-    S3_KMS_KES_API_KEY: KES_API_KEY,
-    S3_KMS_KES_CAPATH: ca,
-  });
+  const r = await runAsNobody(data, kesWithCaPath(ca));
   t.equal(r.code, 2, 'exit 2');
   t.match(r.stderr, /S3_KMS_KES_CAPATH: cannot list .*\/ca: EACCES/, `names the variable and the reason (${r.stderr.trim()})`);
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -114,15 +119,7 @@ t.test('S3_KMS_KES_CAPATH: a directory whose only CA file the service user may n
   mkdirSync(ca, { mode: 0o755 });
   chmodSync(ca, 0o755);
   writeFileSync(join(ca, 'ca.crt'), (await testPki()).caCert, { mode: 0o600 });
-  const r = await runAsNobody(data, {
-    S3_ROOT_USER: 'admin',
-    S3_ROOT_PASSWORD: 'password123',
-    S3_ADDRESS: '127.0.0.1:0',
-    S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373',
-    S3_KMS_KES_KEY_NAME: 's3d-key',
-    S3_KMS_KES_API_KEY: KES_API_KEY,
-    S3_KMS_KES_CAPATH: ca,
-  });
+  const r = await runAsNobody(data, kesWithCaPath(ca));
   t.equal(r.code, 2, 'exit 2');
   t.match(r.stderr, /S3_KMS_KES_CAPATH: no PEM certificate found in .*\/ca; cannot read .*\/ca\/ca\.crt \(EACCES\)/, `names the file it cannot read (${r.stderr.trim()})`);
 });

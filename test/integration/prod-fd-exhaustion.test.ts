@@ -7,10 +7,11 @@
 // descriptors are free again the same upload succeeds and reads back.
 
 import t from 'tap';
+import type { Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { startDaemon, testBytes } from '../helpers/daemon.js';
+import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { errorCode, signedHeaders } from '../helpers/http.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -46,15 +47,20 @@ function signed(agent: Agent, port: number, method: string, path: string, body?:
   });
 }
 
-t.test('an upload that runs out of descriptors is answered, and the daemon serves on once they are free', { skip: prlimitMissing() }, async (t) => {
+/** A daemon and one kept-alive connection to it (opened before the descriptors run out), both ended with the test. */
+async function daemonWithOneConnection(t: Test): Promise<{ d: TestDaemon; agent: Agent }> {
   const d = await startDaemon({ env: { S3_CRYPTO_WORKERS: '2', S3_LOG_LEVEL: 'info' } });
   t.teardown(async () => {
     await d.stop();
     d.cleanup();
   });
-  // One kept-alive connection, opened before the descriptors run out.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
+  return { d, agent };
+}
+
+t.test('an upload that runs out of descriptors is answered, and the daemon serves on once they are free', { skip: prlimitMissing() }, async (t) => {
+  const { d, agent } = await daemonWithOneConnection(t);
   t.equal(await signed(agent, d.port, 'PUT', '/fds'), 'ok:0', 'bucket created');
   const body = testBytes(3 * MiB, 5);
 
@@ -78,13 +84,7 @@ t.test('an upload that runs out of descriptors is answered, and the daemon serve
 });
 
 t.test('a GET that cannot open its data file is answered 503 SlowDown, and the log says why', { skip: prlimitMissing() }, async (t) => {
-  const d = await startDaemon({ env: { S3_CRYPTO_WORKERS: '2', S3_LOG_LEVEL: 'info' } });
-  t.teardown(async () => {
-    await d.stop();
-    d.cleanup();
-  });
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  t.teardown(() => agent.destroy());
+  const { d, agent } = await daemonWithOneConnection(t);
   t.equal(await signed(agent, d.port, 'PUT', '/fdg'), 'ok:0', 'bucket created');
   const body = testBytes(MiB, 6);
   t.equal(await signed(agent, d.port, 'PUT', '/fdg/k', body), 'ok:0', 'an object in a data file (over the inline threshold)');
