@@ -352,8 +352,12 @@ export async function backupStore(
     } catch (e) {
       throw notWritable(dest, e);
     }
-    // The store's id first (storage/store-id.ts): a backup killed from here on is known to be
-    // this store's, and only this store's rotation removes it.
+    // The marker first, before anything else in DEST: a backup killed from here on is known to be
+    // unfinished (refused by server and verify, removed by rotation, a retry told so). Written
+    // before the store's id, a DEST holding only the id would be none of these: never removed.
+    await writeFile(incompleteBackupMarker(dest), `s3d backup of ${dataDir} started ${new Date().toISOString()} and has not ended: this directory lacks data\n`, { mode: 0o600 });
+    // Then the store's id (storage/store-id.ts): from here on, only this store's rotation removes
+    // it (one killed before it counts as the store's own unless ROOT holds another store's).
     let id: string;
     try {
       id = await storeId(dataDir);
@@ -363,8 +367,7 @@ export async function backupStore(
       throw e;
     }
     await writeBackupStoreId(dest, id);
-    // Durable before any data: a crash from here on leaves a DEST the daemon refuses.
-    await writeFile(incompleteBackupMarker(dest), `s3d backup of ${dataDir} started ${new Date().toISOString()} and has not ended: this directory lacks data\n`, { mode: 0o600 });
+    // Both durable before any data.
     await syncDir(destS3d);
     await mkdir(join(destS3d, 'meta'), { mode: 0o700 });
     await mkdir(join(destS3d, 'objects'), { mode: 0o700 });

@@ -64,7 +64,7 @@ export async function storeId(dataDir: string): Promise<string> {
   return id;
 }
 
-/** Gives the backup in `dest` the store's id (before anything else in its .s3d: see backup.ts). */
+/** Gives the backup in `dest` the store's id (right after its unfinished marker: see backup.ts). */
 export async function writeBackupStoreId(dest: string, id: string): Promise<void> {
   await writeNew(storeIdFile(dest), id);
 }
