@@ -5,6 +5,7 @@
 import { secureRandom } from '../../workers/format/random.js';
 import { accessSync, close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, mkdirSync, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
 import { allocatePageAligned, isMemoryAligned, PAGE_SIZE } from './aligned.js';
+import { readFailure } from './write-probe.js';
 import { totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
@@ -251,7 +252,14 @@ export class FileStore {
    * (measured: open + close were ~15 % of the main thread in a 1 MiB GET).
    */
   open(id: string): DataFile {
-    return new DataFile(id, openSync(this.pathOf(id), constants.O_RDONLY), this.#reads);
+    let fd: number;
+    try {
+      fd = openSync(this.pathOf(id), constants.O_RDONLY);
+    } catch (e) {
+      // An EACCES here (a file made unreadable) is no sign that the directory refuses writes.
+      throw readFailure(e);
+    }
+    return new DataFile(id, fd, this.#reads);
   }
 
   /**

@@ -24,14 +24,29 @@ const WARNING_INTERVAL_MS = 60_000;
 const NOT_WRITABLE_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 /**
+ * System calls that only read: refused so, the data directory may still take writes (and a write
+ * operation that reads, CopyObject opening its source, did not fail for want of writing).
+ */
+const READ_SYSCALLS = new Set(['read', 'stat', 'lstat', 'fstat', 'access', 'scandir', 'opendir', 'readlink', 'realpath']);
+/** Errors of opens for reading: `open` is also how files are created, so its errors say neither. */
+const readFailures = new WeakSet<object>();
+
+/** Marks `err` (thrown by an open for reading) as no sign of a directory refusing writes; returns it. */
+export function readFailure<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) readFailures.add(err);
+  return err;
+}
+
+/**
  * The errno name when `err` (or an error it wraps as `cause`) is a system call refused because
  * the data directory takes no writes; only errors of a system call (with `syscall`) or of an
- * LMDB commit, so an EPERM of some other origin is not taken for one.
+ * LMDB commit, so an EPERM of some other origin is not taken for one, and not of a read.
  */
 export function notWritableCode(err: unknown): string | undefined {
   let e = err;
   for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
     const { code, syscall, name } = e as { code?: unknown; syscall?: unknown; name?: unknown };
+    if (readFailures.has(e) || (typeof syscall === 'string' && READ_SYSCALLS.has(syscall))) return undefined;
     if (typeof code === 'string' && NOT_WRITABLE_CODES.has(code) && (typeof syscall === 'string' || name === 'MetaCommitError')) return code;
     e = (e as { cause?: unknown }).cause;
   }

@@ -1,7 +1,7 @@
 // storage/write-probe.ts on its own: the verdict on the data directory, probed at most once per
 // memo period, a probe that stalls answered as ETIMEDOUT (and not started again while stuck), the
 // warning when writes start failing and the line when they work again, and which errors mean the
-// directory refuses writes.
+// directory refuses writes (not a read's: CopyObject failing to open its source is no 503).
 import t from 'tap';
 import type { Logger } from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaCommitError } from '../../../../daemon/meta/store.js';
 import { WriteProbe, notWritableCode } from '../../../../daemon/storage/write-probe.js';
+import { FileStore } from '../../../../daemon/storage/files.js';
 
 function recorder(): { log: Logger; lines: Array<{ level: string; msg: string }> } {
   const lines: Array<{ level: string; msg: string }> = [];
@@ -92,4 +93,26 @@ t.test('notWritableCode: system calls and LMDB commits refused so, not any EPERM
   t.equal(notWritableCode(new MetaCommitError('EROFS', new Error('Read-only file system'))), 'EROFS', 'an LMDB commit');
   t.equal(notWritableCode(Object.assign(new Error('no'), { code: 'EPERM' })), undefined, 'an EPERM that is no system call');
   t.equal(notWritableCode(errno('ENOSPC')), undefined, 'a full disk is not this');
+});
+
+t.test('notWritableCode: a read refused is not the directory refusing writes', async (t) => {
+  t.equal(notWritableCode(errno('EACCES', 'read')), undefined, 'a read');
+  t.equal(notWritableCode(errno('EPERM', 'stat')), undefined, 'a stat');
+  t.equal(notWritableCode(new Error('wrapped', { cause: errno('EACCES', 'access') })), undefined, 'wrapped');
+  t.equal(notWritableCode(errno('EACCES', 'rename')), 'EACCES', 'a rename still is');
+  // As root no open for reading is refused: a real failure of FileStore.open (ENOENT) stands in,
+  // given EACCES, as a data file made unreadable would fail.
+  const dir = mkdtempSync(join(tmpdir(), 's3d-probe-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files = new FileStore(dir);
+  let err: unknown;
+  try {
+    files.open('0123456789abcdef0123456789abcdef');
+  } catch (e) {
+    err = e;
+  }
+  t.match(err, { code: 'ENOENT', syscall: 'open' }, 'opening a missing data file fails');
+  Object.assign(err as object, { code: 'EACCES' });
+  t.equal(notWritableCode(err), undefined, "a data file's open for reading is a read");
+  t.equal(notWritableCode(errno('EACCES', 'open')), 'EACCES', 'another open (a file created) still is');
 });
