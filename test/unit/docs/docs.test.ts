@@ -1,7 +1,8 @@
 // The documentation against the code. Operators configure s3d from README.md, docs/*.md and
 // systemd/s3d.env alone: a variable the daemon reads that no table lists cannot be found, and a
 // variable, file or metric the docs name that does not exist (misspelt, renamed, removed) sends
-// them after nothing. systemd/s3d.env is checked by test/unit/systemd/s3d-unit.test.ts and
+// them after nothing; a metric metrics.ts registers that no metrics table lists cannot be
+// alerted on. systemd/s3d.env is checked by test/unit/systemd/s3d-unit.test.ts and
 // docs/prometheus-alerts.yml by test/integration/prometheus-alerts.test.ts.
 
 import t from 'tap';
@@ -172,6 +173,65 @@ async function metricNames(): Promise<Set<string>> {
   return names;
 }
 
+/** The metrics docs/kms.md's table names (without their s3d_kms_ prefix there), prefixed. */
+function kmsTableMetrics(): string[] {
+  const kms = section(read('docs/kms.md'), '## Admin API, health and metrics');
+  const out: string[] = [];
+  for (const first of tableFirstCells(kms.slice(kms.indexOf('| metric |')))) {
+    for (const m of first.matchAll(/`([a-z0-9_]+)`/g)) out.push(`s3d_kms_${m[1]}`);
+  }
+  return out;
+}
+
+/** The first cells of a Markdown table's rows (its header and separator left out). */
+function tableFirstCells(table: string): string[] {
+  const out: string[] = [];
+  for (const line of table.split('\n')) {
+    const first = /^\|([^|]*)\|/.exec(line)?.[1];
+    if (first === undefined || first.includes('metric') || first.includes('---')) continue;
+    out.push(first);
+  }
+  return out;
+}
+
+/**
+ * The metrics docs/operations.md's table names: in full (`s3d_notify_events_queued_total`), as
+ * a suffix of the row's first name (`_sent_total`: s3d_notify_events_sent_total), or as a
+ * family (`s3d_kms_*`: whose rows are in docs/kms.md).
+ */
+function operationsTableMetrics(): { names: Set<string>; families: string[] } {
+  const text = section(read('docs/operations.md'), '## Health and metrics');
+  const names = new Set<string>();
+  const families: string[] = [];
+  for (const first of tableFirstCells(text.slice(text.indexOf('| metric | labels |')))) {
+    let full: string | undefined;
+    for (const m of first.matchAll(/`([a-z0-9_*]+)`/g)) {
+      const item = m[1]!;
+      if (item.endsWith('*')) families.push(item.slice(0, -1));
+      else if (item.startsWith('s3d_')) {
+        full ??= item;
+        names.add(item);
+      } else if (item.startsWith('_') && full !== undefined) {
+        // The stem is some leading part of the row's first name: any such part + the suffix.
+        for (let i = full.indexOf('_'); i > 0; i = full.indexOf('_', i + 1)) names.add(full.slice(0, i) + item);
+      }
+    }
+  }
+  return { names, families };
+}
+
+t.test("every metric metrics.ts registers is in docs/operations.md's table (the KMS ones in docs/kms.md's)", async (t) => {
+  const registered = [...new Set([...read('daemon/admin/metrics.ts').matchAll(/'(s3d_[a-z0-9_]+)'/g)].map((m) => m[1]!))].sort();
+  t.ok(registered.length >= 60, `${registered.length} metrics registered`);
+  const ops = operationsTableMetrics();
+  const kms = new Set(kmsTableMetrics());
+  t.ok(ops.families.includes('s3d_kms_'), 'the operations table sends s3d_kms_* to docs/kms.md');
+  for (const name of registered) {
+    if (name.startsWith('s3d_kms_') && kms.has(name)) continue;
+    t.ok(ops.names.has(name), `${name} is documented`);
+  }
+});
+
 t.test('every metric the docs name exists', async (t) => {
   const names = await metricNames();
   t.ok(names.has('s3d_requests_total') && names.has('s3d_process_open_fds'), 'metrics.ts and the process metrics are read');
@@ -184,16 +244,8 @@ t.test('every metric the docs name exists', async (t) => {
     }
   }
   // docs/kms.md's table names the KMS metrics without their s3d_kms_ prefix.
-  const kms = section(read('docs/kms.md'), '## Admin API, health and metrics');
-  const table = kms.slice(kms.indexOf('| metric |'));
-  let rows = 0;
-  for (const line of table.split('\n')) {
-    const first = /^\|([^|]*)\|/.exec(line)?.[1];
-    if (first === undefined || first.includes('metric') || first.includes('---')) continue;
-    for (const m of first.matchAll(/`([a-z0-9_]+)`/g)) {
-      rows++;
-      t.ok(names.has(`s3d_kms_${m[1]}`), `docs/kms.md: s3d_kms_${m[1]} exists`);
-    }
-  }
+  const kms = kmsTableMetrics();
+  for (const name of kms) t.ok(names.has(name), `docs/kms.md: ${name} exists`);
+  const rows = kms.length;
   t.ok(rows >= 15, `${rows} KMS metrics checked`);
 });
