@@ -4,7 +4,7 @@
 // keys while the KMS is briefly unreachable. Plaintext keys never leave memory; dropped ones are zeroed.
 
 import type { Logger } from 'pino';
-import { isBulkDecryptor, isObservable, KmsConfigError, KmsError } from './provider.js';
+import { isBulkDecryptor, isObservable, KmsConfigError, KmsError, plainDecimal } from './provider.js';
 import type { DataKey, DecryptRequest, KeyDescription, KeyProvider, KmsObserver, KmsStatus, ObservableProvider } from './provider.js';
 
 export const CACHE_ENV = {
@@ -99,9 +99,7 @@ export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): CacheOptions {
   const num = (name: string, { min, integer }: { min: number; integer: boolean }): number | undefined => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return undefined;
-    // Plain decimals only, as the config module reads its numbers: Number() also took `0x10`,
-    // `0b11`, `1e3` and `+5`.
-    const v = (integer ? /^\d+$/ : /^\d+(?:\.\d+)?$/).test(raw.trim()) ? Number(raw.trim()) : NaN;
+    const v = plainDecimal(raw, integer);
     if (!Number.isFinite(v) || v < min) {
       throw new KmsConfigError(name, `'${raw}' must be ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
     }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { validityOf, type CertificateValidity } from '../cert-validity.js';
 import { certificateForApiKey, identityOfCertificate, parseApiKey } from './kes-identity.js';
-import { KmsConfigError } from './provider.js';
+import { KmsConfigError, plainDecimal } from './provider.js';
 import { KEY_NAME_RULE, isValidKeyName } from './static-provider.js';
 
 export const KES_ENV = {
@@ -219,8 +219,7 @@ export function loadPrivateKey(pem: string, password: string | undefined, fileVa
 function parseTimeout(env: NodeJS.ProcessEnv): number {
   const raw = nonEmpty(env, KES_ENV.timeout);
   if (raw === undefined) return DEFAULT_KES_TIMEOUT_MS;
-  // Plain decimals only, as the config module reads its numbers: Number() also took `0x10` and `1e1`.
-  const seconds = /^\d+(?:\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  const seconds = plainDecimal(raw);
   // At least a millisecond: `0.0001` rounded to a timeout of 0 ms.
   if (!Number.isFinite(seconds) || seconds < 0.001 || seconds > 600) {
     throw new KmsConfigError(KES_ENV.timeout, `'${raw}' is not a number of seconds from 0.001 to 600`);

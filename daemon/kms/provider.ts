@@ -134,6 +134,15 @@ export function isObservable(p: unknown): p is ObservableProvider {
   return typeof (p as Partial<ObservableProvider> | null)?.addObserver === 'function';
 }
 
+/**
+ * The number an S3_KMS_* value writes as a plain decimal (digits, and a fraction unless `integer`),
+ * else NaN: as the config module reads its numbers; Number() also took `0x10`, `0b11`, `1e3`, `+5`.
+ */
+export function plainDecimal(raw: string, integer = false): number {
+  const v = raw.trim();
+  return (integer ? /^\d+$/ : /^\d+(?:\.\d+)?$/).test(v) ? Number(v) : NaN;
+}
+
 /** Invalid KMS configuration; `variable` names the environment variable (or option) at fault. */
 export class KmsConfigError extends Error {
   readonly code = 'KmsConfigInvalid';
