@@ -4,10 +4,10 @@
 // that stops referencing it; the reaper (storage/reaper.ts) deletes those past their grace period,
 // and those an earlier process left at once.
 //
-// The grace period is timed on the monotonic clock, from when this process released the file: the
-// stored wall-clock time (kept for diagnostics) is not, as a wall clock stepped forward an hour made
-// every file due at once, under reads that had just looked their records up, and one stepped back
-// kept them all on disk for the hour.
+// The grace period is timed on the monotonic clock, from when the commit that released the file
+// landed (in this process): the stored wall-clock time (kept for diagnostics) is not, as a wall
+// clock stepped forward an hour made every file due at once, under reads that had just looked
+// their records up, and one stepped back kept them all on disk for the hour.
 
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 
@@ -20,7 +20,7 @@ export const RELEASE_MEMORY_MS = 60_000;
 
 export class DeletionQueue {
   readonly db: Database<number, string>;
-  /** The files this process queued: performance.now() when it did. */
+  /** The files this process queued: performance.now() when their releasing commit landed. */
   readonly #releasedAt = new Map<string, number>();
   /** Those the write transaction running now queued (undone if it does not commit). */
   #staged: string[] | undefined;
@@ -53,43 +53,41 @@ export class DeletionQueue {
     if (staged === undefined || staged.length === 0) return undefined;
     return {
       committed: () => {
-        const at = performance.now();
-        for (const f of staged) {
-          // One dequeued meanwhile (a later transaction deleted it) is not brought back; one
-          // forgotten meanwhile (a commit slower than RELEASE_MEMORY_MS) is remembered again.
-          if (!this.#pending.delete(f)) continue;
-          // Deleted first so the map's order stays time order (see #forgetOld).
-          this.#releasedAt.delete(f);
-          this.#releasedAt.set(f, at);
-        }
+        // One dequeued meanwhile (a later transaction deleted it) is not brought back.
+        this.#released(staged.filter((f) => this.#pending.delete(f)));
       },
       undo: () => {
-        for (const f of staged) {
-          this.#pending.delete(f);
-          this.#releasedAt.delete(f);
-        }
+        for (const f of staged) this.#pending.delete(f);
       },
     };
   }
 
-  /** Inside a write transaction: queues `files`, released now. */
+  /**
+   * Inside a write transaction: queues `files`. Within MetaStore.write (begin/end) they are pending
+   * until the commit lands, their grace timed from then; outside one, released now.
+   */
   add(files: string[]): void {
     const now = Date.now();
-    const at = performance.now();
+    for (const f of files) void this.db.put(f, now);
+    if (this.#staged === undefined) return this.#released(files);
     for (const f of files) {
-      void this.db.put(f, now);
-      this.#releasedAt.set(f, at);
-      if (this.#staged === undefined) continue;
       this.#staged.push(f);
       this.#pending.add(f);
     }
-    this.#forgetOld(at);
   }
 
-  /** Drops releases older than RELEASE_MEMORY_MS: the map keeps insertion order, which is time order. */
-  #forgetOld(now: number): void {
-    for (const [f, at] of this.#releasedAt) {
-      if (now - at < RELEASE_MEMORY_MS) return;
+  /**
+   * Starts the grace period of `files` now, and forgets releases older than RELEASE_MEMORY_MS (the
+   * map keeps insertion order, which is time order: each is deleted before it is set again).
+   */
+  #released(files: readonly string[]): void {
+    const at = performance.now();
+    for (const f of files) {
+      this.#releasedAt.delete(f);
+      this.#releasedAt.set(f, at);
+    }
+    for (const [f, t] of this.#releasedAt) {
+      if (at - t < RELEASE_MEMORY_MS) return;
       this.#releasedAt.delete(f);
     }
   }
