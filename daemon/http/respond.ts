@@ -120,9 +120,11 @@ export function isHeaderName(name: string): boolean {
   return HEADER_NAME.test(name);
 }
 
-export function writeHeaderSafely(res: HttpResponse, name: string, value: string): void {
+/** `latin1`: the value is ISO-8859-1 text, written one byte a character (uWS writes a string as UTF-8). */
+export function writeHeaderSafely(res: HttpResponse, name: string, value: string, latin1 = false): void {
   if (!HEADER_NAME.test(name)) return;
-  res.writeHeader(name, HEADER_VALUE_CTL.test(value) ? value.replace(HEADER_VALUE_CTLS, ' ') : value);
+  const safe = HEADER_VALUE_CTL.test(value) ? value.replace(HEADER_VALUE_CTLS, ' ') : value;
+  res.writeHeader(name, latin1 ? Buffer.from(safe, 'latin1') : safe);
 }
 
 /**

@@ -595,7 +595,7 @@ export class HttpServer {
       res.writeHeader('x-amz-request-id', id);
       res.writeHeader('x-amz-id-2', this.hostId);
       res.writeHeader('server', 's3d');
-      for (const [k, v] of Object.entries(headers)) writeHeaderSafely(res, k, v);
+      for (const [k, v] of Object.entries(headers)) writeHeaderSafely(res, k, v, result.latin1Headers?.includes(k));
     };
     const body = result.body;
     if (method === 'HEAD' || result.status === 304 || result.status === 204) {

@@ -13,7 +13,7 @@ import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
+import { checkConditions, checkOverrideValues, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, latin1Overrides, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
 import { tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -336,6 +336,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       throw new S3Error('InvalidArgument', `${name} is not in the set of overridable response headers. Please refer to the S3 API documentation for a complete list of overridable response headers.`, { fields: { ArgumentName: name, ArgumentValue: value } });
     }
   }
+  checkOverrideValues(ctx.query);
+  const latin1 = latin1Overrides(ctx.query);
+  const latin1Headers = latin1.length > 0 ? { latin1Headers: latin1 } : {};
   const askedPart = ctx.query.get('partNumber');
   // The clash first, as S3 answers it, then the number.
   if (askedPart !== null && rangeSent(ctx.headers.range)) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
@@ -436,7 +439,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         if (head) {
           objectKey?.fill(0);
           accessed();
-          return { status, headers, headLength: length };
+          return { status, headers, headLength: length, ...latin1Headers };
         }
         if (objectKey === undefined && rec.sse) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
         const inline = readInlineSync(rec, objectKey, start, length);
@@ -444,7 +447,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           objectKey?.fill(0);
           lease?.leave();
           accessed();
-          return { status, headers, body: inline };
+          return { status, headers, body: inline, ...latin1Headers };
         }
         const data = dataEnv(env, lease);
         let files: ReadFiles;
@@ -472,7 +475,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           body = { length, chunks, park: (before) => chunks.park(before) };
         } else body = { length, chunks: withCleanup(read(0, false), cleanup) };
         accessed();
-        return { status, headers, body };
+        return { status, headers, body, ...latin1Headers };
       } catch (err) {
         objectKey?.fill(0);
         throw err;

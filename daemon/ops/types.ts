@@ -48,6 +48,11 @@ export interface StreamBody {
 export interface Result {
   status: number;
   headers?: Record<string, string>;
+  /**
+   * Headers whose values are ISO-8859-1 text, sent one byte a character (GET's response-*
+   * overrides, as S3 sends them); the others go out as UTF-8, as their bytes arrived.
+   */
+  latin1Headers?: readonly string[];
   body?: Buffer | string | StreamBody;
   /** For HEAD: the Content-Length to report without sending a body. */
   headLength?: number;

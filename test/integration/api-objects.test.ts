@@ -359,6 +359,30 @@ t.test('response-* query overrides on GET and HEAD (stored headers unchanged)', 
   }
 });
 
+// S3 writes a response-* value in ISO-8859-1, and answers 400 for one it cannot (a filename with
+// an en dash: "Header value cannot be represented using ISO-8859-1."). Its UTF-8 bytes went out
+// instead: the SDK (and boto3, and browsers) read `café` back as `cafÃ©`.
+t.test('response-* values go out in ISO-8859-1; one it cannot represent is 400 InvalidArgument', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'latin1-override', Body: 'x' }));
+  const disposition = 'attachment; filename="café ß.pdf"';
+  const input = { Bucket: bucket, Key: 'latin1-override', ResponseContentDisposition: disposition, ResponseContentType: 'text/plain; name="é"' };
+  const got = await s3.send(new GetObjectCommand(input));
+  await got.Body!.transformToString();
+  t.equal(got.ContentDisposition, disposition, 'GET: the SDK reads back the value asked for');
+  t.equal(got.ContentType, 'text/plain; name="é"');
+  t.equal((await s3.send(new HeadObjectCommand(input))).ContentDisposition, disposition, 'HEAD likewise');
+  const query = `response-content-disposition=${encodeURIComponent(disposition)}`;
+  const bytes = await raw(d.port, { method: 'GET', path: `/${bucket}/latin1-override`, query });
+  t.strictSame(Buffer.from(bytes.headers['content-disposition'] as string, 'latin1'), Buffer.from(disposition, 'latin1'), 'one byte a character on the wire');
+  for (const value of ['attachment; filename="1976–2016.md"', 'inline; filename="👍.png"']) {
+    await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'latin1-override', ResponseContentDisposition: value })), 'InvalidArgument', 400, `GET ${value}`);
+    const res = await raw(d.port, { method: 'GET', path: `/${bucket}/latin1-override`, query: `response-content-disposition=${encodeURIComponent(value)}` });
+    assertXmlError(t, res, 400, 'InvalidArgument', value);
+    t.equal(xmlField(res.body, 'ArgumentName'), 'response-content-disposition', 'naming the parameter');
+    t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/latin1-override`, query: `response-content-disposition=${encodeURIComponent(value)}` })).status, 400, `HEAD ${value}: 400`);
+  }
+});
+
 t.test('user metadata and representation headers round trip', async (t) => {
   const input: PutObjectCommandInput = {
     Bucket: bucket,
