@@ -51,6 +51,7 @@ import { dirname, join } from 'node:path';
 import { verifyCommand } from './verify.js';
 import { backupCommand, incompleteBackupMarker } from './backup.js';
 import { S3D_VERSION, versionLine } from './version.js';
+import { LogLimit } from './log-limit.js';
 import { checkStoredKey } from './sse/key-check.js';
 import { aeadImplementation } from '../workers/format/dare-aead.js';
 
@@ -308,12 +309,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   // Not fatal: the uploads and reads that needed the worker fail (500), the daemon serves on. A
   // thread that cannot start (out of descriptors: every upload may meet it) is logged at most
   // once a minute.
-  let workerErrorLoggedAt = -Infinity;
+  const workerErrorLines = new LogLimit(60_000);
   const pool = new CryptoPool({
     workers: config.cryptoWorkers,
     onWorkerError: (err, which) => {
-      if (performance.now() - workerErrorLoggedAt < 60_000) return;
-      workerErrorLoggedAt = performance.now();
+      if (!workerErrorLines.hit()) return;
       log.error({ err, pool: which }, which === 'md5' ? 'crypto worker failed outside a task (its module did not load, or out of file descriptors or memory): its MD5 lane is retired, the next upload starts a new one; this line repeats at most once a minute' : 'crypto worker failed outside a task (its module did not load, or out of file descriptors or memory): Piscina starts another; this line repeats at most once a minute');
     },
   });

@@ -8,14 +8,19 @@ import { S3Error, descriptorShortage, isS3Error, wireCode } from '../errors.js';
 import { isDareError, type DareError } from '../../workers/format/dare-error.js';
 import type { Result } from '../ops/types.js';
 import { toXml } from '../ops/xml.js';
+import { KeyedLogLimit } from '../log-limit.js';
 import { subjectFields, type Pending } from './respond.js';
 
 export class ErrorAnswers {
   readonly #deps: { readonly log: Logger };
   /** S3's <HostId> (server.ts hostId). */
   readonly #hostId: string;
-  /** When a line about what `what` names was last logged (a KMS refusal per S3 code, a tampered object per key: one per 10 s). */
-  readonly #lastLogged = new Map<string, number>();
+  /**
+   * Lines about what a key names (a KMS refusal per S3 code, a tampered object per name): one per
+   * 10 s, on the monotonic clock (after the wall clock stepped back, they went silent for as long
+   * as the step). Object names are the client's: 1024 remembered at most.
+   */
+  readonly #lines = new KeyedLogLimit(10_000, { maxKeys: 1024 });
 
   constructor(deps: { readonly log: Logger }, hostId: string) {
     this.#deps = deps;
@@ -24,12 +29,7 @@ export class ErrorAnswers {
 
   /** Whether a line about `what` may be logged now: not if one was within the last 10 s. */
   firstInTen(what: string): boolean {
-    // Monotonic: after the wall clock stepped back, these lines went silent for as long as the step.
-    const now = performance.now();
-    if (now - (this.#lastLogged.get(what) ?? -Infinity) < 10_000) return false;
-    if (this.#lastLogged.size >= 1024) this.#lastLogged.clear();
-    this.#lastLogged.set(what, now);
-    return true;
+    return this.#lines.hit(what);
   }
 
   /**

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import { undiciAgent } from '../undici.js';
+import { LogLimit } from '../log-limit.js';
 import type { NotificationQueue, QueuedEvent } from '../meta/notify-queue.js';
 import { NotifyConfigError, shownEndpoint, type NotifyConfig, type WebhookTarget } from './targets.js';
 
@@ -41,12 +42,10 @@ class Sender {
   private wakeUp: (() => void) | undefined;
   private pending = false;
   private readonly abort = new AbortController();
-  // performance.now(): after the wall clock stepped back, a limiter on Date.now() kept a target's
-  // failures and drops untold for as long as the step.
-  private lastFailureLog = -Infinity;
-  private lastDropLog = -Infinity;
-  private droppedSinceLog = 0;
-  private dropLogTimer: NodeJS.Timeout | undefined;
+  /** Delivery failures while the target stays down (reset when it is reachable again). */
+  private readonly failureLines: LogLimit;
+  /** Events dropped at the queue limit, told with their count. */
+  private readonly dropLines: LogLimit;
   private down = false;
   done: Promise<void> = Promise.resolve();
   private readonly origin: string;
@@ -62,6 +61,8 @@ class Sender {
     const url = new URL(target.endpoint);
     this.origin = url.origin;
     this.path = url.pathname + url.search;
+    this.failureLines = new LogLimit(opts.logEveryMs);
+    this.dropLines = new LogLimit(opts.logEveryMs);
   }
 
   start(): void {
@@ -84,16 +85,7 @@ class Sender {
    * transaction that dropped them, later ones when the minute is up, so none goes untold.
    */
   dropped(): void {
-    this.droppedSinceLog++;
-    if (this.dropLogTimer !== undefined) return;
-    const wait = Math.max(0, this.lastDropLog + this.opts.logEveryMs - performance.now());
-    this.dropLogTimer = setTimeout(() => {
-      this.dropLogTimer = undefined;
-      this.log.warn({ target: this.target.id, dropped: this.droppedSinceLog, queueLimit: this.target.queueLimit }, 'webhook queue full: oldest undelivered events dropped');
-      this.lastDropLog = performance.now();
-      this.droppedSinceLog = 0;
-    }, wait);
-    this.dropLogTimer.unref();
+    this.dropLines.later((dropped) => this.log.warn({ target: this.target.id, dropped, queueLimit: this.target.queueLimit }, 'webhook queue full: oldest undelivered events dropped'));
   }
 
   private async idle(): Promise<void> {
@@ -137,6 +129,7 @@ class Sender {
           this.sent++;
           if (this.down) {
             this.down = false;
+            this.failureLines.reset();
             this.log.info({ target: this.target.id, waiting: this.waiting() }, 'webhook target reachable again: delivering queued events');
           }
           break;
@@ -154,10 +147,9 @@ class Sender {
   }
 
   private logFailure(failure: string, ev: QueuedEvent): void {
-    const now = performance.now();
-    if (this.down && now - this.lastFailureLog < this.opts.logEveryMs) return;
+    // The first failure after the target was reachable is logged at once: run() reset the limit.
+    if (!this.failureLines.hit()) return;
     this.down = true;
-    this.lastFailureLog = now;
     this.log.warn(
       { target: this.target.id, endpoint: shownEndpoint(this.target.endpoint), failure, waiting: this.waiting(), oldestQueuedAt: new Date(ev.queuedAt).toISOString() },
       'webhook delivery failed: events stay queued and are retried',

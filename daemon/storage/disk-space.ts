@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { MinFreeDisk } from '../config.js';
+import { LogLimit } from '../log-limit.js';
 
 /** What statfs says, in bytes: `free` is what an unprivileged user may still write (f_bavail). */
 export interface FsUsage {
@@ -92,8 +93,8 @@ export class DiskSpace {
   #timer: NodeJS.Timeout | undefined;
   #belowReserve = false;
   #statfsFailing = false;
-  #lastFullWarning = -Infinity;
-  #fullSinceWarning = 0;
+  /** The "disk full" warning, with the writes that failed since the last one. */
+  readonly #fullWarnings: LogLimit;
 
   constructor(path: string, opts: { minFree: MinFreeDisk; log: Logger; statfs?: StatFs; now?: () => number }) {
     this.path = path;
@@ -101,6 +102,7 @@ export class DiskSpace {
     this.#log = opts.log;
     this.#statfs = opts.statfs ?? statfsUsage;
     this.#now = opts.now ?? (() => performance.now());
+    this.#fullWarnings = new LogLimit(FULL_WARNING_INTERVAL_MS, this.#now);
   }
 
   /** First reading (logged), then a poll every few seconds. */
@@ -244,18 +246,15 @@ export class DiskSpace {
    * and warns, at most once a minute, with the number of writes that failed since the last warning.
    */
   noteFull(err: unknown, op: string): void {
-    this.#fullSinceWarning++;
     const refreshed = this.refresh();
-    const now = this.#now();
-    if (now - this.#lastFullWarning < FULL_WARNING_INTERVAL_MS) return;
-    this.#lastFullWarning = now;
+    if (!this.#fullWarnings.hit()) return;
     const e = err as { code?: unknown; syscall?: unknown };
+    // Counted when written: writes that fail while statfs is asked are told in this line.
     void refreshed.then(() => {
       this.#log.warn(
-        { op, code: e.code, syscall: e.syscall, failedWrites: this.#fullSinceWarning, freeBytes: this.#free, totalBytes: this.#total },
+        { op, code: e.code, syscall: e.syscall, failedWrites: this.#fullWarnings.take(), freeBytes: this.#free, totalBytes: this.#total },
         'data disk is full: writes fail and are answered 507 XMinioStorageFull; delete objects or free space on the filesystem (this warning repeats at most once a minute)',
       );
-      this.#fullSinceWarning = 0;
     });
   }
 }

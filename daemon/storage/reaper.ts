@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetaStore } from '../meta/store.js';
 import type { FileStore } from './files.js';
+import { KeyedLogLimit } from '../log-limit.js';
 
 /** Whether a backup holds deletions now (storage/backup-hold.ts DeletionHold). */
 export interface HoldProbe {
@@ -66,8 +67,12 @@ export class Reaper {
   private running: Promise<number> | undefined;
   private stopped = false;
   private readonly retries: RetryList;
-  /** Per reason (error code): when a removal failure was last logged, and those not logged since. */
-  private readonly logged = new Map<string, { at: number; unlogged: number }>();
+  /**
+   * Removal failures per reason, with the count of those not logged since. No bound on the keys:
+   * they are the errno names fs.rm fails with (a message only for an error without one), never
+   * anything a client chose.
+   */
+  private readonly failureLines = new KeyedLogLimit(LOG_EVERY_MS, { maxKeys: Infinity });
 
   constructor(
     private readonly meta: MetaStore,
@@ -146,14 +151,9 @@ export class Reaper {
 
   private logFailure(err: unknown, file: string): void {
     const reason = String((err as { code?: unknown }).code ?? (err as Error).message);
-    const now = performance.now();
-    const last = this.logged.get(reason);
-    if (last !== undefined && now - last.at < LOG_EVERY_MS) {
-      last.unlogged++;
-      return;
-    }
-    const others = last?.unlogged ?? 0;
-    this.logged.set(reason, { at: now, unlogged: 0 });
+    if (!this.failureLines.hit(reason)) return;
+    // The count includes this failure, which the line names.
+    const others = this.failureLines.take(reason) - 1;
     this.log.warn({ err, file, othersSinceLastLog: others }, 'could not delete data file; it stays queued and is retried later');
   }
 

@@ -8,6 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { LogLimit } from '../log-limit.js';
 
 /** How long one probe's verdict is reused: the readiness probe is anonymous. */
 export const WRITE_PROBE_MEMO_MS = 1_000;
@@ -71,8 +72,8 @@ export class WriteProbe {
   #flightStarted = 0;
   /** Whether the last probe or write said the directory refuses writes. */
   #failing = false;
-  #lastWarning = -Infinity;
-  #failedSinceWarning = 0;
+  /** The "not writable" warning, with the failures since the last one; reset when writes work again. */
+  readonly #warnings: LogLimit;
 
   /** `tmpDir`: the data directory's .s3d/tmp, swept at start-up (a probe file a crash left goes with it). */
   /** `touch`: creates and removes the probe file (tests give one that stalls). */
@@ -85,6 +86,7 @@ export class WriteProbe {
     this.#memoMs = opts.memoMs ?? WRITE_PROBE_MEMO_MS;
     this.#timeoutMs = opts.timeoutMs ?? WRITE_PROBE_TIMEOUT_MS;
     this.#touch = opts.touch ?? touchFile;
+    this.#warnings = new LogLimit(WARNING_INTERVAL_MS, this.#now);
   }
 
   /** The directory's state, probed at most once per memo period (concurrent callers share one probe). */
@@ -114,23 +116,19 @@ export class WriteProbe {
 
   /** A write refused with `code` (EROFS…): warned about when it starts, then at most once a minute. */
   noteFailure(code: string, op: string): void {
-    this.#failedSinceWarning++;
-    const now = this.#now();
-    if (this.#failing && now - this.#lastWarning < WARNING_INTERVAL_MS) return;
+    // The first failure after writes worked is warned about at once: #recovered() reset the limit.
+    if (!this.#warnings.hit()) return;
     this.#failing = true;
-    this.#lastWarning = now;
     this.#log.warn(
-      { op, code, failures: this.#failedSinceWarning },
+      { op, code, failures: this.#warnings.take() },
       'data directory is not writable: uploads are answered 503 ServiceUnavailable and /minio/health/ready 503 (this warning repeats at most once a minute)',
     );
-    this.#failedSinceWarning = 0;
   }
 
   #recovered(): void {
     if (!this.#failing) return;
     this.#failing = false;
-    this.#failedSinceWarning = 0;
-    this.#lastWarning = -Infinity;
+    this.#warnings.reset();
     this.#log.info('data directory is writable again');
   }
 

@@ -1,0 +1,128 @@
+// log-limit.ts on its own, on stepped clocks: a line at most once per interval with the count of
+// occurrences it stands for, a line logged later (the count taken then), a line told from a
+// timer so no occurrence goes untold, reset() when the condition ended, and the keyed form's
+// bound on the keys it remembers. The default clock is the monotonic one: a wall clock stepped
+// either way changes nothing.
+import t from 'tap';
+import { KeyedLogLimit, LogLimit } from '../../../daemon/log-limit.js';
+import { monotonicClock, wallClock } from '../../helpers/stepped-clock.js';
+
+const HOUR = 3_600_000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('the first occurrence is logged, then at most one per interval, each line with its count', async (t) => {
+  const clock = monotonicClock(t);
+  const l = new LogLimit(60_000);
+  t.ok(l.hit(), 'the first');
+  t.equal(l.take(), 1, 'it stands for itself');
+  t.notOk(l.hit(), 'one at once after it: held back');
+  // The stepped clock runs on in real time too: a margin for a slow machine.
+  clock.advance(59_000);
+  t.notOk(l.hit(), 'one inside the interval: held back');
+  clock.advance(1_000);
+  t.ok(l.hit(), 'the interval is up');
+  t.equal(l.take(), 3, 'the line counts the two held back and itself');
+  t.equal(l.take(), 0, 'taken once');
+  clock.advance(30_000);
+  t.notOk(l.hit(), 'the interval runs from the last line logged');
+});
+
+t.test('a line logged later takes its count then: occurrences meanwhile are in it, not the next', async (t) => {
+  monotonicClock(t);
+  const l = new LogLimit(60_000);
+  t.ok(l.hit());
+  t.notOk(l.hit(), 'a second while the first line waits for its figures: held back');
+  t.equal(l.take(), 2, 'the line, written now, tells both');
+});
+
+t.test('an injected clock is the one read', async (t) => {
+  let now = 0;
+  const l = new LogLimit(1_000, () => now);
+  t.ok(l.hit());
+  t.notOk(l.hit());
+  now = 999;
+  t.notOk(l.due());
+  now = 1_000;
+  t.ok(l.due());
+  t.ok(l.hit());
+});
+
+t.test('the wall clock stepped back or forward changes nothing', async (t) => {
+  const wall = wallClock(t);
+  const clock = monotonicClock(t);
+  const l = new LogLimit(60_000);
+  t.ok(l.hit());
+  wall.step(HOUR);
+  t.notOk(l.hit(), 'a wall clock an hour ahead lets no line through early');
+  wall.step(-2 * HOUR);
+  clock.advance(60_000);
+  t.ok(l.hit(), 'one an hour behind keeps none back once the interval is up');
+});
+
+t.test('reset(): the condition ended, the next occurrence is logged at once, counted afresh', async (t) => {
+  monotonicClock(t);
+  const l = new LogLimit(60_000);
+  t.ok(l.hit());
+  t.notOk(l.hit());
+  l.reset();
+  t.ok(l.hit(), 'logged at once');
+  t.equal(l.take(), 1, 'what was held back before the reset is not told');
+});
+
+t.test('later(): told after the current turn, then once the interval is up, none untold', async (t) => {
+  const clock = monotonicClock(t);
+  const l = new LogLimit(60_000);
+  const told: number[] = [];
+  for (let i = 0; i < 3; i++) l.later((n) => told.push(n));
+  t.same(told, [], 'not within the turn');
+  await sleep(20);
+  t.same(told, [3], 'the burst in one line');
+  clock.advance(59_000);
+  l.later((n) => told.push(n));
+  l.later((n) => told.push(n));
+  await sleep(10);
+  t.same(told, [3], 'held until the interval is up');
+  t.notOk(l.due(), 'no line may be logged meanwhile');
+  for (let i = 0; i < 100 && told.length < 2; i++) await sleep(50);
+  t.same(told, [3, 2], 'then the two in one line');
+  t.notOk(l.due(), 'the interval starts again at that line');
+});
+
+t.test('keyed: each key its own interval and count', async (t) => {
+  const clock = monotonicClock(t);
+  const k = new KeyedLogLimit(10_000, { maxKeys: 100 });
+  t.ok(k.hit('a'));
+  t.ok(k.hit('b'), 'another key is not held back by the first');
+  t.notOk(k.hit('a'));
+  t.notOk(k.hit('a'));
+  t.equal(k.take('b'), 1);
+  clock.advance(10_000);
+  t.ok(k.hit('a'));
+  t.equal(k.take('a'), 4, 'a\'s line tells its three and itself');
+  t.equal(k.take('never'), 0, 'a key never seen');
+  t.equal(k.size, 2);
+});
+
+t.test('keyed: keys are bounded; at the bound all but the key logging are forgotten', async (t) => {
+  const clock = monotonicClock(t);
+  const k = new KeyedLogLimit(10_000, { maxKeys: 3 });
+  for (const key of ['a', 'b', 'c']) t.ok(k.hit(key));
+  t.equal(k.size, 3);
+  t.notOk(k.hit('a'), 'a held back');
+  t.ok(k.hit('d'), 'a new key at the bound is logged');
+  t.equal(k.size, 1, 'the others forgotten');
+  t.ok(k.hit('a'), 'a forgotten key logs once more, early');
+  t.notOk(k.hit('d'), 'd remembered');
+  for (let i = 0; i < 10_000; i++) k.hit(`client-key-${i}`);
+  t.ok(k.size <= 3, `${k.size} keys after 10000 distinct ones`);
+  // A key due again with the map full counts as logging: the others are forgotten (as
+  // http/error-answer.ts did), the key keeps what it had held back.
+  const j = new KeyedLogLimit(10_000, { maxKeys: 2 });
+  t.ok(j.hit('x'));
+  t.notOk(j.hit('x'));
+  t.ok(j.hit('y'));
+  clock.advance(10_000);
+  t.ok(j.hit('x'));
+  t.equal(j.size, 1);
+  t.equal(j.take('x'), 3);
+});
