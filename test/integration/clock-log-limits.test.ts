@@ -1,8 +1,9 @@
 // The daemon's "one line per 10 s" limiter on tampered-object and KMS-refusal log lines
-// (http/server.ts firstInTen) runs on the monotonic clock. A preload makes the daemon's Date.now
-// run an hour ahead at every read (new Date() and the signature check keep the real clock): two
-// GETs of a tampered object in a row still log one error line. On the wall clock, the limiter let
-// every line through when the clock went forward, and after a step back stayed silent for the step.
+// (http/error-answer.ts firstInTen, a daemon/log-limit.ts KeyedLogLimit) runs on the monotonic
+// clock. A preload makes the daemon's Date.now run an hour ahead at every read (new Date() and
+// the signature check keep the real clock): two GETs of a tampered object in a row still log one
+// error line. On the wall clock, the limiter let every line through when the clock went forward,
+// and after a step back stayed silent for the step.
 
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
