@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { isValidKeyName } from '../kms/static-provider.js';
 import type { BucketEncryption } from '../meta/records.js';
 import { utf8Text } from '../utf8.js';
 
@@ -124,7 +125,9 @@ export function normalizeKmsKeyId(raw: string | undefined): string | undefined {
     }
   }
   if (id === '') return undefined;
-  if (!/^[0-9A-Za-z_-]{1,80}$/.test(id) || id.startsWith('-') || id.endsWith('-')) {
+  // KES's rule for key names, the one S3_KMS_KES_KEY_NAME is held to: a name KES refuses (`_`
+  // alone) reached it, and its 400 became a 500 InternalError for the client's own mistake.
+  if (!isValidKeyName(id)) {
     throw new S3Error('InvalidArgument', `The KMS key id "${raw}" is not a valid key name.`);
   }
   return id;
