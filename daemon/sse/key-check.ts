@@ -1,6 +1,7 @@
 // At start-up with the built-in KMS: does its key open the data key of a stored object? A changed
 // S3_KMS_SECRET_KEY (another key under the same name, or another name) otherwise shows only as
-// every SSE-S3/SSE-KMS read failing with 500, while the daemon looks healthy.
+// every SSE-S3/SSE-KMS read failing (500, or 400 KMS.NotFoundException for another name), while
+// the daemon looks healthy.
 
 import type { MetaStore } from '../meta/store.js';
 import { unsealForRead, type SseEnv } from './object-encryption.js';
