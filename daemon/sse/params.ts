@@ -9,7 +9,9 @@ import type { BucketEncryption } from '../meta/records.js';
 import { utf8Text } from '../utf8.js';
 
 export type EncryptionRequest =
-  | { kind: 'none' }
+  // `bucketKeyHeader`: the request's x-amz-server-side-encryption-bucket-key-enabled, which applies
+  // when the bucket's default makes the object SSE-KMS (read then, by resolveEncryption).
+  | { kind: 'none'; bucketKeyHeader?: string }
   | { kind: 'SSE-S3' }
   | { kind: 'SSE-KMS'; keyId: string | undefined; context: Record<string, string> | undefined; bucketKey?: boolean }
   | { kind: 'SSE-C'; key: Buffer; keyMd5: string };
@@ -146,7 +148,10 @@ export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
     }
     return { kind: 'SSE-C', key: ssec.key, keyMd5: ssec.keyMd5 };
   }
-  if (sse === undefined && kmsKey === undefined && ctx === undefined) return { kind: 'none' };
+  if (sse === undefined && kmsKey === undefined && ctx === undefined) {
+    const bucketKeyHeader = headers[BUCKET_KEY];
+    return bucketKeyHeader === undefined ? { kind: 'none' } : { kind: 'none', bucketKeyHeader };
+  }
   // A KMS key id or context beside AES256, or without any SSE header: S3's words for both.
   if (sse === 'AES256' || sse === undefined) {
     if (kmsKey !== undefined || ctx !== undefined) {
@@ -157,16 +162,22 @@ export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
   if (sse !== 'aws:kms') {
     throw new S3Error('InvalidArgument', 'The encryption method specified is not supported (use AES256 or aws:kms).');
   }
-  const bucketKey = headers[BUCKET_KEY]?.trim().toLowerCase();
-  if (bucketKey !== undefined && bucketKey !== 'true' && bucketKey !== 'false') {
-    throw new S3Error('InvalidArgument', `${BUCKET_KEY} must be true or false.`);
-  }
+  const bucketKey = parseBucketKey(headers[BUCKET_KEY]);
   return {
     kind: 'SSE-KMS',
     keyId: normalizeKmsKeyId(kmsKey),
     context: ctx === undefined ? undefined : parseKmsContext(ctx),
-    ...(bucketKey === undefined ? {} : { bucketKey: bucketKey === 'true' }),
+    ...(bucketKey === undefined ? {} : { bucketKey }),
   };
+}
+
+/** x-amz-server-side-encryption-bucket-key-enabled: true or false (any case), or absent. */
+function parseBucketKey(value: string | undefined): boolean | undefined {
+  const v = value?.trim().toLowerCase();
+  if (v !== undefined && v !== 'true' && v !== 'false') {
+    throw new S3Error('InvalidArgument', `${BUCKET_KEY} must be true or false.`);
+  }
+  return v === undefined ? undefined : v === 'true';
 }
 
 /** Whether a bucket's encryption configuration refuses writes asking for SSE-C (S3's BlockedEncryptionTypes). */
@@ -181,7 +192,10 @@ export function resolveEncryption(req: EncryptionRequest, bucket: BucketEncrypti
   if (req.kind !== 'none') return req;
   if (bucket) {
     if (bucket.algorithm === 'AES256') return { kind: 'SSE-S3' };
-    return { kind: 'SSE-KMS', keyId: bucket.kmsKeyId, context: undefined, ...(bucket.bucketKeyEnabled === true ? { bucketKey: true } : {}) };
+    // The request's own bucket-key header wins over the bucket's BucketKeyEnabled, as S3 documents
+    // it ("…unless you disable the keys in the request header"): it was ignored without an SSE header.
+    const bucketKey = parseBucketKey(req.bucketKeyHeader) ?? bucket.bucketKeyEnabled === true;
+    return { kind: 'SSE-KMS', keyId: bucket.kmsKeyId, context: undefined, ...(bucketKey ? { bucketKey: true } : {}) };
   }
   if (autoEncryption) return { kind: 'SSE-S3' };
   return req;

@@ -236,6 +236,36 @@ t.test('the bucket default applies to PutObject, multipart and CopyObject', asyn
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 's3-put' }))).BucketKeyEnabled, undefined, 'nor for SSE-S3');
 });
 
+t.test('a request\'s bucket-key header without an SSE header decides for the object the bucket default makes SSE-KMS', async (t) => {
+  // S3: "your object level operation will automatically use S3 Bucket Keys unless you disable the
+  // keys in the request header"; the header was ignored unless x-amz-server-side-encryption came too.
+  const bucket = await createBucket(s3, 'bdefbk');
+  const body = testBytes(1000, 202);
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms('test-key', true) }));
+  const off = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'off', Body: body, BucketKeyEnabled: false }));
+  t.equal(off.ServerSideEncryption, 'aws:kms', 'the bucket default makes it SSE-KMS');
+  t.equal(off.BucketKeyEnabled, undefined, 'PutObject turning the bucket key off is not announced as using one');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'off' }))).BucketKeyEnabled, undefined, '… nor on HEAD');
+  const copyOff = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy-off', CopySource: `${bucket}/off`, BucketKeyEnabled: false }));
+  t.equal(copyOff.BucketKeyEnabled, undefined, 'CopyObject too');
+  const mpOff = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp-off', BucketKeyEnabled: false }));
+  t.equal(mpOff.BucketKeyEnabled, undefined, 'CreateMultipartUpload too');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mp-off', UploadId: mpOff.UploadId }));
+  const dflt = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'default', Body: body }));
+  t.equal(dflt.BucketKeyEnabled, true, 'without the header, the bucket setting');
+
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: kms('test-key') }));
+  const on = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'on', Body: body, BucketKeyEnabled: true }));
+  t.equal(on.BucketKeyEnabled, true, 'PutObject turning the bucket key on in a bucket without one');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'on' }))).BucketKeyEnabled, true, '… remembered on HEAD');
+  await expectS3Error(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bad', Body: body, BucketKeyEnabled: 'maybe' as unknown as boolean })), 'InvalidArgument', 400, 'a value other than true or false, as with aws:kms');
+
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: aes256 }));
+  const s3put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 's3', Body: body, BucketKeyEnabled: true }));
+  t.equal(s3put.ServerSideEncryption, 'AES256', 'an SSE-S3 default stays SSE-S3');
+  t.equal(s3put.BucketKeyEnabled, undefined, '… with no bucket key');
+});
+
 t.test('BlockedEncryptionTypes: SSE-C blocks writes that ask for SSE-C (403 AccessDenied), NONE allows them, reads go on', async (t) => {
   // The element S3 added in 2025 (and set on every new bucket since April 2026): the CLI and the
   // SDKs send it, AWS's guide writes it with NONE to allow SSE-C. It was MalformedXML here.
