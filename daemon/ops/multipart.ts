@@ -15,7 +15,7 @@ import { abortHeaders, expirationHeader } from './lifecycle.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
 import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, sealedPart, type Checksums } from '../sse/checksums.js';
-import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey } from '../sse/params.js';
+import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey, restatesEncryption } from '../sse/params.js';
 import { MAX_COPY_SOURCE, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
@@ -201,6 +201,16 @@ function refuseEncryptionChoice(headers: Readonly<Record<string, string>>): void
   if (h !== undefined) throw new S3Error('InvalidArgument', `${h} header is not supported for this operation.`, { fields: { ArgumentName: h, ArgumentValue: headers[h]! } });
 }
 
+/**
+ * The completion's: SSE-S3/SSE-KMS headers that only restate the upload's own encryption are taken,
+ * as MinIO takes them (minio-go sends them there, and mc's and minio-go's SSE uploads failed on
+ * the completion with InvalidArgument); headers asking for anything else are refused as on a part.
+ */
+function refuseOtherEncryption(headers: Readonly<Record<string, string>>, sse: SseRecord | undefined): void {
+  if (encryptionChoiceHeader(headers) !== undefined && restatesEncryption(headers, sse)) return;
+  refuseEncryptionChoice(headers);
+}
+
 export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   refuseEncryptionChoice(ctx.headers);
   const n = partNumber(ctx);
@@ -378,11 +388,11 @@ export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestCon
 }
 
 async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: () => Promise<RequestedPart[]>): Promise<Result> {
-  refuseEncryptionChoice(ctx.headers);
   const objectSize = ctx.headers['x-amz-mp-object-size'];
   if (objectSize !== undefined && /^-\d+$/.test(objectSize.trim())) throw new S3Error('InvalidRequest', `Value for x-amz-mp-object-size header is less than zero: '${objectSize.trim()}'`);
   if (objectSize !== undefined && !/^\d{1,16}$/.test(objectSize.trim())) throw new S3Error('InvalidArgument', 'x-amz-mp-object-size must be a whole number of bytes.');
   const up = loadUpload(env, ctx, true);
+  refuseOtherEncryption(ctx.headers, up.sse);
   const uc = uploadChecksum(up);
   const expected = expectedObjectChecksum(uc, ctx.headers);
   const check = writeConditions(ctx.headers);
@@ -558,6 +568,7 @@ async function completedBefore(env: OpsEnv, ctx: RequestContext, readRequested: 
   const requested = await readRequested().catch(() => undefined);
   const same = requested !== undefined && requested.length === parts.length && requested.every((r, i) => r.n === parts[i]!.n && r.etag === parts[i]!.etag);
   if (!same) return undefined;
+  refuseOtherEncryption(ctx.headers, current.sse);
   const { shown, objectKey } = await keyForAnswer(env, ctx, current.sse, ctx.bucket, ctx.key, current.sealedChecksums !== undefined);
   try {
     return completeResult(env, ctx, current, shown, shown ? openChecksums(current, objectKey) : undefined);

@@ -4,8 +4,9 @@
 
 import { createHash } from 'node:crypto';
 import { S3Error } from '../errors.js';
+import { canonicalContext } from '../kms/context.js';
 import { isValidKeyName } from '../kms/static-provider.js';
-import type { BucketEncryption } from '../meta/records.js';
+import type { BucketEncryption, SseRecord } from '../meta/records.js';
 import { utf8Text } from '../utf8.js';
 
 export type EncryptionRequest =
@@ -204,6 +205,21 @@ export function resolveEncryption(req: EncryptionRequest, bucket: BucketEncrypti
 /** The first header choosing SSE-S3 or SSE-KMS, if any (SSE-C's key headers are not a choice made here). */
 export function encryptionChoiceHeader(headers: Headers): string | undefined {
   return [SSE, KMS_KEY_ID, KMS_CONTEXT].find((h) => headers[h] !== undefined);
+}
+
+/**
+ * Whether a request's SSE-S3/SSE-KMS headers (valid ones; each bad one is refused as on PutObject)
+ * ask for no other encryption than `sse`, an upload's or object's: the kind, and the KMS key and
+ * context where the headers name them. minio-go sends its PutObject's SSE headers with
+ * CompleteMultipartUpload to every endpoint but AWS's (minio-go#1777, #1838), as MinIO takes them.
+ */
+export function restatesEncryption(headers: Headers, sse: SseRecord | undefined): boolean {
+  if (sse === undefined || sse.kind === 'SSE-C') return false;
+  const req = parseEncryptionRequest(headers);
+  if (req.kind !== sse.kind) return false;
+  if (req.kind !== 'SSE-KMS') return true;
+  if (req.keyId !== undefined && req.keyId !== sse.kmsKey) return false;
+  return req.context === undefined || canonicalContext(req.context).toString('base64') === (sse.kmsContext ?? '');
 }
 
 /** Headers that must not come with GET/HEAD (the object's kind decides): InvalidRequest, as MinIO answers (errInvalidEncryptionParameters). */
