@@ -72,6 +72,16 @@ export function ipRange(cidr: string): IpRange | undefined {
   return { net, bits };
 }
 
+/**
+ * An IPv4-mapped range shorter than /96 (`::ffff:10.0.0.0/8`): ipRange refuses it (it reaches
+ * beyond IPv4), but earlier versions took it (as the IPv4 range of that many bits), so policies
+ * written for them may name one.
+ */
+export function isShortMappedRange(cidr: string): boolean {
+  const [addr, len, extra] = cidr.split('/');
+  return extra === undefined && len !== undefined && /^\d{1,3}$/.test(len) && Number(len) < 96 && addr!.includes(':') && ipBytes(addr!)?.length === 4;
+}
+
 /** Whether the address lies in the range (never for text that is no address, or another family). */
 export function inRange(ip: string, range: IpRange): boolean {
   const a = ipBytes(ip);

@@ -9,11 +9,13 @@
 // `readonly` and `writeonly` exist. The file is read at start-up and on SIGHUP; a file that does
 // not parse or check is refused whole (at start-up the daemon exits; on reload the previous users
 // stay). Checking is strict: an unknown field, a duplicate or malformed key, an unknown policy
-// name or a policy s3d would not enforce exactly is an error, never ignored.
+// name or a policy s3d would not enforce exactly is an error, never ignored (one exception: an
+// aws:SourceIp range earlier versions took, read as a stored bucket policy is, see oldRangesPolicy).
 
 import { readFileSync, statSync } from 'node:fs';
 import { parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
 import { repeatedJsonKey } from './json-keys.js';
+import { isShortMappedRange } from '../ip-ranges.js';
 
 export interface User {
   readonly accessKey: string;
@@ -65,8 +67,25 @@ export const CANNED_POLICIES: Readonly<Record<string, unknown>> = {
   writeonly: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [ALL] }] },
 };
 
-/** The file's own policies and the built-in ones, by name. */
-function parsePolicies(raw: unknown, fail: (m: string) => never): Map<string, BucketPolicy> {
+/**
+ * A policy the strict parse refused, read as a stored bucket policy is when its only fault is an
+ * IPv4-mapped aws:SourceIp range shorter than /96, which earlier versions took: a file written
+ * for them must not stop the daemon starting. Such a condition allows nothing and in a Deny keeps
+ * denying (bucket-policy.ts holdsOne). Undefined when the policy has another fault.
+ */
+function oldRangesPolicy(body: unknown): { policy: BucketPolicy; ranges: readonly string[] } | undefined {
+  let policy: BucketPolicy;
+  try {
+    policy = parseIdentityPolicy(body, true);
+  } catch {
+    return undefined;
+  }
+  const ranges = policy.unreadableRanges ?? [];
+  return ranges.length > 0 && ranges.every(isShortMappedRange) ? { policy, ranges } : undefined;
+}
+
+/** The file's own policies and the built-in ones, by name; `warnings` gets those read leniently. */
+function parsePolicies(raw: unknown, fail: (m: string) => never, warnings: string[]): Map<string, BucketPolicy> {
   const named = new Map<string, BucketPolicy>();
   for (const [name, body] of Object.entries(CANNED_POLICIES)) named.set(name, parseIdentityPolicy(body));
   if (raw === undefined) return named;
@@ -77,7 +96,10 @@ function parsePolicies(raw: unknown, fail: (m: string) => never): Map<string, Bu
     try {
       named.set(name, parseIdentityPolicy(body));
     } catch (err) {
-      fail(`policy ${JSON.stringify(name)}: ${(err as Error).message}`);
+      const old = oldRangesPolicy(body);
+      if (old === undefined) fail(`policy ${JSON.stringify(name)}: ${(err as Error).message}`);
+      named.set(name, old!.policy);
+      warnings.push(`policy ${JSON.stringify(name)} names aws:SourceIp ranges this version does not take (${old!.ranges.join(', ')}: IPv4-mapped ranges shorter than /96; write the IPv4 range, e.g. 10.0.0.0/8): conditions on them allow nothing and, in a Deny, keep denying`);
     }
   }
   return named;
@@ -161,8 +183,11 @@ function keyHint(key: string): string {
   return JSON.stringify(key.length <= 4 ? key : `${key.slice(0, 4)}…`);
 }
 
-/** Parses the IAM file's text; `rootUser` may not appear as a user. Throws IamFileError. */
-export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE'): UserDirectory {
+/**
+ * Parses the IAM file's text; `rootUser` may not appear as a user. Throws IamFileError. `warnings`
+ * gets what the file holds that is read but not as written (see oldRangesPolicy).
+ */
+export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE', warnings: string[] = []): UserDirectory {
   const fail = (m: string): never => {
     throw new IamFileError(file, m);
   };
@@ -180,7 +205,7 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE')
   const repeated = repeatedJsonKey(text);
   if (repeated !== undefined) fail(`${JSON.stringify(repeated.key)} appears twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
   const top = fields(doc, ['policies', 'groups', 'users'], 'the file', fail);
-  const named = parsePolicies(top.policies, fail);
+  const named = parsePolicies(top.policies, fail, warnings);
   const groups = parseGroups(top.groups, named, fail);
   if (!Array.isArray(top.users)) fail('"users" must be a list.');
   const users = new Map<string, User>();
@@ -230,5 +255,7 @@ export function loadUsers(file: string, rootUser: string): { users: UserDirector
   const warnings: string[] = [];
   const mode = statSync(file).mode & 0o777;
   if ((mode & 0o007) !== 0) warnings.push(`${file} is readable by every user (mode ${mode.toString(8)}); it holds secret keys: chmod 600 (or 640 with the service's group)`);
-  return { users: parseUsers(text, rootUser, file), warnings };
+  const read: string[] = [];
+  const users = parseUsers(text, rootUser, file, read);
+  return { users, warnings: [...warnings, ...read.map((w) => `${file}: ${w}`)] };
 }

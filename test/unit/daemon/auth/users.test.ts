@@ -227,3 +227,44 @@ t.test('groups: a user has its own policies and its groups\u2019, each once', as
   t.ok(may(users.get('dev1')!, 's3:PutObject', 'dev/a'), 'a group\u2019s policy applies');
   t.notOk(may(users.get('dev1')!, 's3:PutObject', 'prod/a'));
 });
+
+// Earlier versions took an IPv4-mapped aws:SourceIp range shorter than /96 (`::ffff:10.0.0.0/8`,
+// as 10.0.0.0/8); this one refuses it. A users file written for them stopped the daemon starting
+// (and a reload failing) after an upgrade; it is now read as a stored bucket policy with such a
+// range is (s3-policy-stored-ranges.test.ts): the condition allows nothing, a Deny on it keeps
+// denying, and loading warns. Any other bad range is still refused.
+t.test('a policy with an IPv4-mapped range shorter than /96 is read, failing closed, with a warning', async (t) => {
+  const OLD = '::ffff:10.0.0.0/8';
+  const ip = (op: string, Effect: string, cidr: string | string[], key: string) => policy({ Effect, Action: 's3:GetObject', Resource: `arn:aws:s3:::b/${key}`, Condition: { [op]: { 'aws:SourceIp': cidr } } });
+  const dir = mkdtempSync(join(tmpdir(), 's3d-users-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'users.json');
+  writeFileSync(
+    path,
+    file({
+      policies: {
+        'only-old': ip('IpAddress', 'Allow', OLD, 'only-old'),
+        mixed: ip('IpAddress', 'Allow', [OLD, '10.1.0.0/16'], 'mixed'),
+        open: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }),
+        'deny-in': ip('IpAddress', 'Deny', '::ffff:0:0/80', 'denied'),
+        'deny-out': ip('NotIpAddress', 'Deny', OLD, 'not-denied'),
+      },
+      users: [{ accessKey: 'app1', secretKey: 'app1-secret', policies: ['only-old', 'mixed', 'open', 'deny-in', 'deny-out'] }],
+    }),
+    { mode: 0o600 },
+  );
+  const { users, warnings } = loadUsers(path, ROOT);
+  const app1 = users.get('app1')!;
+  const from = { 'aws:sourceip': '10.1.2.3' };
+  t.notOk(decide(app1.policies[0]!, { action: 's3:GetObject', resource: 'b/only-old', context: new Map(Object.entries(from)) }) === 'allow', 'an Allow only on the range allows nothing');
+  t.equal(decide(app1.policies[1]!, { action: 's3:GetObject', resource: 'b/mixed', context: new Map(Object.entries(from)) }), 'allow', 'an Allow on it and a good range allows from the good one');
+  t.ok(may(app1, 's3:GetObject', 'b/open', from), 'a policy without the range allows as before');
+  t.notOk(may(app1, 's3:GetObject', 'b/denied', from), 'a Deny IpAddress on the range keeps denying');
+  t.notOk(may(app1, 's3:GetObject', 'b/not-denied', from), 'a Deny NotIpAddress on the range keeps denying');
+  t.equal(warnings.length, 4, 'one warning per policy with such a range');
+  t.match(warnings[0], /users\.json: policy "only-old" names aws:SourceIp ranges this version does not take \(::ffff:10\.0\.0\.0\/8: /);
+  t.match(warnings[2], /policy "deny-in" .*\(::ffff:0:0\/80: /);
+  for (const bad of ['10.0.0.0/', '::1/129', '300.0.0.1', '::ffff:10.0.0.0/8/1']) {
+    t.match(refusal(file({ policies: { p: ip('IpAddress', 'Allow', [OLD, bad], 'x') }, users: [] })), /policy "p": .*is not an IP address or CIDR range/, `${bad} beside it is still refused`);
+  }
+});
