@@ -6,12 +6,15 @@
 // Each backup carries its store's id (storage/store-id.ts): only the backups of the store just
 // backed up are counted and removed, so a ROOT shared by two data directories keeps both's.
 // Backups from before store ids count as the store's own unless ROOT holds another store's.
+// A run killed before it wrote the marker leaves ROOT/<timestamp> empty, or holding only an empty
+// `.s3d`: that too is an unfinished backup of this store (it holds nothing, so it is removed
+// without renaming, one empty directory at a time: never anything holding a file).
 // A backup being removed is first renamed to `<name>.removing`, so that one whose removal failed
 // half-way (its metadata gone, so no longer a backup by the rule above) is still found, and
 // removed, by the next run.
 
 import { accessSync, constants, existsSync, lstatSync, readdirSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirs, syncDir } from './storage/files.js';
 import { basicIsoDateTime } from './dates.js';
@@ -95,9 +98,28 @@ function readable(dir: string): boolean {
   }
 }
 
-/** What in ROOT counts as a backup: a timestamp-named directory (not a symlink) with s3d's files. */
-function listBackups(root: string, unreadable: string[]): Array<Named & { finished: boolean; source: string | undefined }> {
-  const out: Array<Named & { finished: boolean; source: string | undefined }> = [];
+/** A directory that does not exist, is not one (a symlink), or has entries: false. */
+function emptyDir(dir: string): boolean {
+  return (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false) && readdirSync(dir).length === 0;
+}
+
+/**
+ * Whether `dir` (a DEST, readable) is what a backup killed before its unfinished marker leaves:
+ * only an empty `.s3d` (made by the run, nothing written into it yet).
+ */
+export function killedBeforeMarker(dir: string): boolean {
+  const entries = readdirSync(dir);
+  return entries.length === 1 && entries[0] === '.s3d' && emptyDir(join(dir, '.s3d'));
+}
+
+type Listed = Named & { finished: boolean; source: string | undefined; empty?: true };
+
+/**
+ * What in ROOT counts as a backup: a timestamp-named directory (not a symlink) with s3d's files,
+ * or empty (`empty`: a run killed before its marker, see killedBeforeMarker).
+ */
+function listBackups(root: string, unreadable: string[]): Listed[] {
+  const out: Listed[] = [];
   for (const e of readdirSync(root)) {
     const n = parseName(e);
     if (n === undefined) continue;
@@ -105,6 +127,10 @@ function listBackups(root: string, unreadable: string[]): Array<Named & { finish
     if (!(lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false)) continue;
     if (!readable(dir)) {
       unreadable.push(e);
+      continue;
+    }
+    if (readdirSync(dir).length === 0 || killedBeforeMarker(dir)) {
+      out.push({ ...n, finished: false, source: undefined, empty: true });
       continue;
     }
     const hasMeta = existsSync(join(dir, '.s3d', 'meta', 'data.mdb'));
@@ -144,7 +170,8 @@ export async function pruneBackups(
   const listed = listBackups(root, result.unreadable);
   const shared = source !== undefined && listed.some((b) => b.source !== undefined && b.source !== source);
   const all = listed.filter((b) => {
-    if (source === undefined || b.source === source) return true;
+    // Empty: nobody's data, whoever's run made it.
+    if (source === undefined || b.source === source || b.empty) return true;
     if (b.source !== undefined) result.others.push(b.name);
     else if (shared) result.unknown.push(b.name);
     else return true;
@@ -158,6 +185,13 @@ export async function pruneBackups(
   for (const b of doomed) {
     // The newest is never removed, whatever the clock did to the names of the others.
     if (b.name === newest) continue;
+    if (b.empty) {
+      if (await removeEmpty(join(root, b.name))) {
+        result.unfinished.push(b.name);
+        removedOne(b.name, 'unfinished');
+      }
+      continue;
+    }
     // Renamed first (atomic): a removal that fails half-way leaves `<name>.removing`, which the
     // next run finishes, rather than a directory that no longer looks like a backup.
     const removing = join(root, `${b.name}.removing`);
@@ -168,4 +202,22 @@ export async function pruneBackups(
   }
   if (doomed.length > 0 || result.leftovers.length > 0) await syncDir(root);
   return result;
+}
+
+/**
+ * Removes `dir` and its `.s3d` if both are still empty (rmdir, never recursive: a run that wrote
+ * into it meanwhile keeps what it wrote); false when one is not.
+ */
+async function removeEmpty(dir: string): Promise<boolean> {
+  try {
+    await rmdir(join(dir, '.s3d')).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await rmdir(dir);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'ENOENT') return false;
+    throw e;
+  }
 }

@@ -22,7 +22,7 @@ import { reserveBytes, statfsUsage } from './storage/disk-space.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
 import { FileIdList } from './storage/file-id-list.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
-import { newBackupDir, pruneBackups } from './backup-rotate.js';
+import { killedBeforeMarker, newBackupDir, pruneBackups } from './backup-rotate.js';
 import { lastBackupFile, writeRunRecord } from './storage/run-records.js';
 import { storeFileDamage } from './meta/store-file.js';
 import { storeId, storeIdFile, writeBackupStoreId } from './storage/store-id.js';
@@ -51,7 +51,8 @@ const BACKUP_USAGE = `usage: s3d backup DIR DEST [--no-space-check]
   removed, and so are unfinished ones (left by a backup killed earlier) older than it; a failed
   backup removes nothing. Only directories named so that hold s3d's files, and that are backups
   of DIR's store (its .s3d/store-id; one made before store ids, unless ROOT holds another
-  store's backups), count: nothing else in ROOT is touched. systemd/s3d-backup.timer runs it daily.
+  store's backups), count, besides empty ones (a run killed at once, removed as unfinished):
+  nothing else in ROOT is touched. systemd/s3d-backup.timer runs it daily.
 
   Before copying, the backup makes sure DEST's filesystem has room for the metadata and the data
   files; on DIR's own filesystem it also leaves the daemon's S3_MIN_FREE_DISK reserve free (read
@@ -308,6 +309,8 @@ function checkPaths(dataDir: string, dest: string): void {
   }
   if (!st.isDirectory()) throw new Refused(`DEST ${dest} exists and is not a directory`);
   if (existsSync(incompleteBackupMarker(dest))) throw new Refused(`DEST ${dest} is an unfinished backup (${incompleteBackupMarker(dest)} is there: a backup into it was killed); remove it and back up again`);
+  // Killed between making DEST/.s3d and writing the marker: as unfinished, if less far along.
+  if (killedBeforeMarker(dest)) throw new Refused(`DEST ${dest} is an unfinished backup (${join(dest, '.s3d')} is there, empty: a backup into it was killed); remove it and back up again`);
   const entries = readdirSync(dest);
   if (entries.length > 0) throw new Refused(`DEST ${dest} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}): give a new or empty directory`);
 }

@@ -7,7 +7,7 @@
 
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -60,4 +60,34 @@ t.test('a backup killed right after making DEST/.s3d leaves an unfinished backup
   t.equal(r.code, 0, `the next rotated backup ends well ${r.stderr.trim()}`);
   t.match(r.stdout, /removed unfinished backup .*20200101T000000Z$/m, 'and removes the killed one');
   t.notOk(existsSync(dest), 'which is gone');
+});
+
+// Killed a step earlier, between `mkdir DEST/.s3d` (or `--into`'s `mkdir ROOT/<timestamp>`) and
+// the marker: DEST holds only an empty .s3d (or nothing). A retry said "not empty" and rotation
+// never removed it; the states are built by hand (no step blocks between those two).
+t.test('a backup killed before its marker: an empty .s3d, an empty timestamp directory', async (t) => {
+  const d = await startDaemonFor(t, { dev: true, kms: false });
+  const bucket = await createBucket(d.s3(), 'earlier');
+  await d.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: testBytes(1000) }));
+  const base = mkdtempSync(join(tmpdir(), 's3d-backup-earlier-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const root = join(base, 'root');
+  const dest = join(root, '20200101T000000Z');
+  mkdirSync(join(dest, '.s3d'), { recursive: true });
+  mkdirSync(join(root, '20200101T000001Z'));
+  // Not empty: kept.
+  mkdirSync(join(root, '20200101T000002Z', '.s3d'), { recursive: true });
+  writeFileSync(join(root, '20200101T000002Z', '.s3d', 'notes'), 'mine');
+
+  const retry = await runS3d(['backup', d.dataDir, dest], {}, 30_000);
+  t.equal(retry.code, 2, 'a retry into DEST is refused');
+  t.match(retry.stderr, /is an unfinished backup/, `as an unfinished backup: ${retry.stderr.trim()}`);
+
+  const r = await runS3d(['backup', d.dataDir, '--into', root], {}, 30_000);
+  t.equal(r.code, 0, `the next rotated backup ends well ${r.stderr.trim()}`);
+  t.match(r.stdout, /removed unfinished backup .*20200101T000000Z$/m, 'removes the one with an empty .s3d');
+  t.match(r.stdout, /removed unfinished backup .*20200101T000001Z$/m, 'and the empty one');
+  t.notOk(existsSync(dest), 'gone');
+  t.notOk(existsSync(join(root, '20200101T000001Z')), 'gone');
+  t.ok(existsSync(join(root, '20200101T000002Z', '.s3d', 'notes')), 'a timestamp directory holding a file stays');
 });

@@ -49,6 +49,7 @@ t.test('pruning: finished beyond keep, older unfinished; -10 sorts after -9; not
   mkdirSync(join(root, '20261205T044700Z', '.s3d'), { recursive: true });
   writeFileSync(join(root, '20261205T044700Z', '.s3d', 'backup-incomplete'), 'x');
   mkdirSync(join(root, '20261205T040000Z'));
+  writeFileSync(join(root, '20261205T040000Z', 'notes'), 'mine');
   finish(join(root, '20261205T040000Z.old'));
   finish(join(root, '20261205T040000Z-0'));
   writeFileSync(join(root, '20261205T030000Z'), 'a file');
@@ -106,4 +107,37 @@ t.test('a backup this user cannot read is reported, neither counted nor removed'
   t.equal(r.status, 0, `pruned as nobody (${r.stderr.trim()})`);
   t.same(JSON.parse(r.stdout), { removed: ['20261205T044900Z'], unfinished: [], leftovers: [], unreadable: ['20261205T040000Z'], others: [], unknown: [] }, "root's backup is reported unreadable; nobody's older one beyond --keep 1 is removed");
   t.ok(existsSync(join(root, '20261205T040000Z', '.s3d', 'meta', 'data.mdb')), "root's backup is untouched");
+});
+
+// A run killed between making ROOT/<timestamp> and writing its marker leaves that directory empty,
+// or holding only an empty .s3d: no file says it is a backup, so it was never removed. Now it is
+// an unfinished one (older than the new backup: removed; newer: a run going on), whoever's store
+// (it holds nothing), and removed only while it is empty: anything holding a file stays.
+t.test('a run killed before its marker: an empty directory or an empty .s3d is unfinished', async (t) => {
+  const root = tempRoot(t);
+  mkdirSync(root, { recursive: true });
+  const ID = 'a'.repeat(32);
+  const OTHER = 'b'.repeat(32);
+  finish(join(root, '20261205T044901Z'));
+  writeFileSync(join(root, '20261205T044901Z', '.s3d', 'store-id'), ID);
+  // ROOT shared with another store: ids matter, but not for empty directories.
+  finish(join(root, '20261205T040000Z'));
+  writeFileSync(join(root, '20261205T040000Z', '.s3d', 'store-id'), OTHER);
+  mkdirSync(join(root, '20261205T044700Z'));
+  mkdirSync(join(root, '20261205T044800Z', '.s3d'), { recursive: true });
+  // Newer than the new backup: a run going on now.
+  mkdirSync(join(root, '20261205T045000Z', '.s3d'), { recursive: true });
+  mkdirSync(join(root, '20261205T045100Z'));
+  // Not empty: left alone.
+  mkdirSync(join(root, '20261205T044600Z', '.s3d', 'meta'), { recursive: true });
+  mkdirSync(join(root, '20261205T044500Z', '.s3d'), { recursive: true });
+  writeFileSync(join(root, '20261205T044500Z', '.s3d', 'x'), 'mine');
+  mkdirSync(join(root, '20261205T044400Z', '.s3d'), { recursive: true });
+  writeFileSync(join(root, '20261205T044400Z', 'notes'), 'mine');
+  const kinds: string[] = [];
+  const r = await pruneBackups(root, '20261205T044901Z', 1, (name, kind) => kinds.push(`${kind} ${name}`), ID);
+  t.same(r, { removed: [], unfinished: ['20261205T044700Z', '20261205T044800Z'], leftovers: [], unreadable: [], others: ['20261205T040000Z'], unknown: [] });
+  t.same(kinds, ['unfinished 20261205T044700Z', 'unfinished 20261205T044800Z'], 'said so');
+  t.same(readdirSync(root).sort(), ['20261205T040000Z', '20261205T044400Z', '20261205T044500Z', '20261205T044600Z', '20261205T044901Z', '20261205T045000Z', '20261205T045100Z']);
+  t.ok(existsSync(join(root, '20261205T044500Z', '.s3d', 'x')), 'a file in .s3d is kept');
 });
