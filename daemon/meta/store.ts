@@ -21,6 +21,7 @@ import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsF
 import { bucketRange, mayBeBucketName, objectKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 import { DeletionQueue } from './deletion-queue.js';
+import { bucketsPage, type BucketRange } from './bucket-listing.js';
 import { UploadWrites } from './store-multipart.js';
 import { count, storeStats, type StoreStats } from './store-stats.js';
 import { countNewerVersions, keyRangeEnd, keyVersionsPage, storedVersions, type KeyTables } from './store-key-versions.js';
@@ -226,8 +227,8 @@ export class MetaStore {
     }
   }
 
-  listBuckets(): BucketRecord[] {
-    return [...this.buckets.getRange({}).map(({ value }) => value)];
+  listBuckets(range?: BucketRange): BucketRecord[] {
+    return bucketsPage(this.buckets, range);
   }
 
   /**

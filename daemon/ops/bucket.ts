@@ -65,12 +65,13 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
     if (!validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
   }
   const region = q.get('bucket-region');
-  const all = region !== null && region !== env.config.region ? [] : env.meta.listBuckets().filter((b) => b.name.startsWith(prefix) && b.name > after);
-  const page = all.slice(0, max);
+  // One more than the page: whether there is a next page, without reading every bucket.
+  const found = region !== null && region !== env.config.region ? [] : env.meta.listBuckets({ prefix, after, limit: max + 1 });
+  const page = found.slice(0, max);
   const body = toXml('ListAllMyBucketsResult', {
     Owner: bucketOwner(env),
     Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created), BucketRegion: env.config.region })) },
-    ...(all.length > page.length ? { ContinuationToken: Buffer.from(page[page.length - 1]!.name).toString('base64url') } : {}),
+    ...(found.length > page.length ? { ContinuationToken: Buffer.from(page[page.length - 1]!.name).toString('base64url') } : {}),
     ...(q.has('prefix') ? { Prefix: prefix } : {}),
   });
   return { status: 200, headers: XML, body };
