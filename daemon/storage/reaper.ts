@@ -32,7 +32,7 @@ const LOG_EVERY_MS = 60_000;
 
 /**
  * The files whose removal failed, skipped by the queue listing until their retry is due. Kept
- * queued, they would otherwise come first in every batch (the listing is in id order): a batch
+ * queued, they would otherwise come first in every batch (the oldest releases lead the listing): a batch
  * full of files that always fail would stop the pass before the others.
  */
 class RetryList {

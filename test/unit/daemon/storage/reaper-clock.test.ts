@@ -164,3 +164,61 @@ t.test('a release is never due between its commit landing and MetaStore hearing 
   clock.advance(5_001);
   t.same(gc.due(5_000, 10), ['other', 'slow', 'slower'], 'all due once the grace has passed');
 });
+
+// due() walked the whole table on every reaper pass (every 2 s), past every file still in its
+// grace period: 10,000 recent releases cost 3-5 ms of the event loop a pass. Now the remembered
+// releases, in time order, are read up to the first still in its grace, and the table is walked
+// only while it may hold files not remembered (an earlier process's queue, forgotten releases, a
+// dequeue that did not commit). Counted with DeletionQueue.visited.
+t.test('a pass reads what it lists, not the files still in their grace period', async (t) => {
+  const { root, gc } = deletionQueue(t);
+  const clock = monotonicClock(t);
+  const ids = Array.from({ length: 10_000 }, (_, i) => `f${String((i * 7919) % 10_000).padStart(5, '0')}`);
+  for (let i = 0; i < ids.length; i += 1000) root.transactionSync(() => gc.add(ids.slice(i, i + 1000)));
+  const pass = (limit = 1000, skip?: (id: string) => boolean): { due: string[]; visited: number } => {
+    const before = gc.visited;
+    const due = gc.due(5_000, limit, skip);
+    return { due, visited: gc.visited - before };
+  };
+  t.same(pass().due, [], 'none due: the first pass walks the table once (an earlier process may have queued files)');
+  const idle = pass();
+  t.same(idle.due, [], 'none due');
+  t.ok(idle.visited <= 1, `and the next looks at no file in its grace (${idle.visited} visited)`);
+  clock.advance(5_001);
+  const sorted = [...ids].sort();
+  const first = pass(100);
+  t.same(first.due.length, 100, 'past the grace: a batch');
+  t.same(first.due, [...first.due].sort(), 'in id order');
+  t.ok(first.visited <= 101, `reading about the batch (${first.visited} visited)`);
+  root.transactionSync(() => gc.remove(first.due));
+  const skipped = new Set(sorted.filter((id) => !first.due.includes(id)).slice(0, 5));
+  const rest = pass(20_000, (id) => skipped.has(id));
+  t.same(rest.due, sorted.filter((id) => !first.due.includes(id) && !skipped.has(id)), 'the rest, but those skipped');
+
+  // A dequeue that does not commit leaves its files queued and forgotten: found at once.
+  let fate: ReturnType<DeletionQueue['end']>;
+  t.throws(() =>
+    root.transactionSync(() => {
+      gc.begin();
+      gc.remove(rest.due);
+      fate = gc.end();
+      throw new Error('aborted');
+    }),
+  );
+  fate!.undo();
+  root.transactionSync(() => gc.add(['g1']));
+  t.same(pass(20_000).due, [...rest.due, ...skipped].sort(), 'the files of the undone dequeue, still queued, are due; the new release waits');
+  root.transactionSync(() => gc.remove([...rest.due, ...skipped]));
+  pass();
+  const quiet = pass();
+  t.same(quiet.due, [], 'once they are dequeued, none');
+  t.ok(quiet.visited <= 1, `and the table is no longer walked (${quiet.visited} visited)`);
+
+  // Forgotten past the memory span: due, found by a walk of the table.
+  clock.advance(RELEASE_MEMORY_MS + 1);
+  root.transactionSync(() => gc.add(['g2']));
+  t.same(pass().due, ['g1'], 'a release forgotten is due; the new one waits');
+  // Those an earlier process queued (a queue opened again): due at once.
+  const again = new DeletionQueue(root);
+  t.same(again.due(5_000, 10), ['g1', 'g2'], 'an earlier process\u2019s queue is due at once');
+});
