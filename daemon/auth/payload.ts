@@ -194,6 +194,11 @@ class BodyChecks {
     const declared = options.ignoreChecksumHeaders === true ? undefined : headers['x-amz-sdk-checksum-algorithm']?.trim().toUpperCase();
     if (declared !== undefined) {
       const named = sent[0] ?? this.trailerAlgorithm;
+      // An algorithm S3 has and s3d does not compute is a missing feature, not a malformed request:
+      // the SDK's ChecksumAlgorithm MD5 declares MD5 and sends Content-MD5 (no x-amz-checksum-md5).
+      if (named === undefined && S3_ONLY_CHECKSUMS.has(`x-amz-checksum-${declared.toLowerCase()}`)) {
+        throw new S3Error('NotImplemented', `The ${declared} checksum algorithm is not implemented: s3d checks CRC32, CRC32C, CRC64NVME, SHA1 and SHA256.`);
+      }
       if (named === undefined) throw new S3Error('InvalidRequest', `x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.`);
       if (named !== declared) throw new S3Error('InvalidRequest', `x-amz-sdk-checksum-algorithm ${declared} does not match the ${CHECKSUM_HEADERS[named]} sent.`);
     }

@@ -10,7 +10,8 @@
 // - checksums of algorithms s3d does not compute (SHA-512, MD5, XXHASH) were neither checked nor kept;
 // - x-amz-server-side-encryption on UploadPart and Complete was accepted, the object stored unencrypted;
 // - CreateBucket's Tags (and a directory bucket's configuration, a namespace) were dropped;
-// - x-amz-sdk-checksum-algorithm naming no checksum, or another one, was accepted.
+// - x-amz-sdk-checksum-algorithm naming no checksum, or another one, was accepted;
+// - the SDK's ChecksumAlgorithm MD5 (Content-MD5 and x-amz-sdk-checksum-algorithm: MD5) was 400, not 501.
 // Found by a sweep of S3's request headers against the SDK's model. A header section past S3's
 // 8 KB is refused (before, objects were stored with headers no client could read back).
 import t from 'tap';
@@ -135,6 +136,15 @@ t.test('event holds, unknown checksum algorithms, encryption on parts: refused',
   t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'sha512', Body: 'hello' }), { 'x-amz-checksum-sha512': zeros }))), 'NotImplemented/501', 'a SHA-512 checksum');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sha512' }))), 'NotFound/404', 'nothing stored');
   t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'declared', Body: 'hello' }), { 'x-amz-sdk-checksum-algorithm': 'SHA256', 'x-amz-checksum-crc32': undefined, 'x-amz-checksum-sha256': undefined, 'x-amz-trailer': undefined }))), 'InvalidRequest/400', 'x-amz-sdk-checksum-algorithm with no checksum');
+  // The SDK's ChecksumAlgorithm MD5 sends Content-MD5 with x-amz-sdk-checksum-algorithm: MD5: it
+  // was 400 InvalidRequest ("no corresponding x-amz-checksum-* header"), as if the request were
+  // malformed; S3 takes MD5, s3d does not compute it as a checksum (as x-amz-checksum-md5, and
+  // CreateMultipartUpload's MD5, are answered).
+  t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'md5-alg', Body: 'hello', ChecksumAlgorithm: 'MD5' }))), 'NotImplemented/501', "PutObject with the SDK's MD5 checksum algorithm");
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'md5-alg' }))), 'NotFound/404', 'nothing stored');
+  const md5Upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'md5-part' }));
+  t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'md5-part', UploadId: md5Upload.UploadId, PartNumber: 1, Body: 'part', ChecksumAlgorithm: 'MD5' }))), 'NotImplemented/501', "UploadPart with the SDK's MD5 checksum algorithm");
+  t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'xx-alg', Body: 'hello' }), { 'x-amz-sdk-checksum-algorithm': 'XXHASH64', 'x-amz-checksum-crc32': undefined, 'x-amz-trailer': undefined }))), 'NotImplemented/501', 'x-amz-sdk-checksum-algorithm naming another algorithm S3 has and s3d does not compute');
 
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'enc' }));
   t.equal(await s3Code(s3.send(withHeaders(new UploadPartCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, PartNumber: 1, Body: 'part' }), { 'x-amz-server-side-encryption': 'AES256' }))), 'InvalidArgument/400', 'SSE on UploadPart');
