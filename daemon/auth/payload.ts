@@ -187,6 +187,7 @@ class BodyChecks {
     if (hasTrailer) {
       if (!trailers) throw new S3Error('MalformedTrailerError', `${MALFORMED_TRAILER} x-amz-trailer is only allowed with a STREAMING-*-TRAILER x-amz-content-sha256.`);
       const algorithm = checksumAlgorithmOf(trailer);
+      if (algorithm === undefined && S3_ONLY_CHECKSUMS.has(trailer)) throw new S3Error('NotImplemented', `The ${trailer} checksum is not implemented: s3d checks CRC32, CRC32C, CRC64NVME, SHA1 and SHA256.`);
       if (algorithm === undefined) throw new S3Error('InvalidRequest', `The value specified in the x-amz-trailer header is not supported: ${trailer}`);
       this.trailerAlgorithm = algorithm;
     }

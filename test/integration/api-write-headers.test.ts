@@ -15,6 +15,7 @@
 // Found by a sweep of S3's request headers against the SDK's model. A header section past S3's
 // 8 KB is refused (before, objects were stored with headers no client could read back).
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -145,6 +146,18 @@ t.test('event holds, unknown checksum algorithms, encryption on parts: refused',
   const md5Upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'md5-part' }));
   t.equal(await s3Code(s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'md5-part', UploadId: md5Upload.UploadId, PartNumber: 1, Body: 'part', ChecksumAlgorithm: 'MD5' }))), 'NotImplemented/501', "UploadPart with the SDK's MD5 checksum algorithm");
   t.equal(await s3Code(s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'xx-alg', Body: 'hello' }), { 'x-amz-sdk-checksum-algorithm': 'XXHASH64', 'x-amz-checksum-crc32': undefined, 'x-amz-trailer': undefined }))), 'NotImplemented/501', 'x-amz-sdk-checksum-algorithm naming another algorithm S3 has and s3d does not compute');
+  // The same checksum as a trailer (S3 takes one so): it was 400, 'x-amz-trailer not supported'.
+  const sha512 = createHash('sha512').update('data').digest('base64');
+  const framed = `4\r\ndata\r\n0\r\nx-amz-checksum-sha512:${sha512}\r\n\r\n`;
+  const trailed = await raw(d.port, {
+    method: 'PUT',
+    path: `/${bucket}/sha512-trailer`,
+    body: framed,
+    headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '4', 'x-amz-trailer': 'x-amz-checksum-sha512' },
+    sign: { payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' },
+  });
+  t.same([trailed.status, errorCode(trailed.body)], [501, 'NotImplemented'], 'a SHA-512 trailer');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sha512-trailer' }))), 'NotFound/404', 'nothing stored');
 
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'enc' }));
   t.equal(await s3Code(s3.send(withHeaders(new UploadPartCommand({ Bucket: bucket, Key: 'enc', UploadId: up.UploadId, PartNumber: 1, Body: 'part' }), { 'x-amz-server-side-encryption': 'AES256' }))), 'InvalidArgument/400', 'SSE on UploadPart');
