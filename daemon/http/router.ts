@@ -417,10 +417,11 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   if (key !== undefined && key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
 
   if (bucket === undefined) {
+    // The service has none of a bucket's or an object's sub-resources (MinIO's ?events aside). A
+    // virtual-host request whose Host is not under S3_DOMAIN arrives here: GET /?versioning was
+    // ListBuckets, read by the SDK as a bucket never versioned, GET /?versions as no versions.
     for (const sub of query.keys()) {
-      if (sub === 'cors' || sub === 'notification' || Object.hasOwn(BUCKET_CONFIGS, sub) || Object.hasOwn(OBJECT_CONFIGS, sub)) {
-        throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
-      }
+      if (sub !== 'events' && OPERATION_SUBRESOURCES.includes(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
     }
     if (method === 'GET') return query.has('events') ? { op: 'ListenNotification' } : { op: 'ListBuckets' };
     // STS (AssumeRole as MinIO serves it, and GetCallerIdentity): a form POSTed to the service, signed for `sts`.

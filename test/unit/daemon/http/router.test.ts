@@ -406,6 +406,17 @@ t.test('?notification is a bucket resource: GET and PUT (an empty document remov
   t.ok(BODY_OPERATIONS.has('PutBucketNotificationConfiguration'));
 });
 
+// A virtual-host request whose Host is not under S3_DOMAIN arrives as the service's: GET /?versioning
+// was ListBuckets, which the SDK read as a bucket never versioned (GET /?versions as an empty
+// version listing, GET /?policy as a policy made of the listing's XML).
+t.test("the service has none of a bucket's sub-resources: GET of one is NotImplemented, not ListBuckets", async (t) => {
+  const subs = ['acl', 'tagging', 'policy', 'policyStatus', 'lifecycle', 'location', 'versioning', 'versions', 'encryption', 'uploads', 'delete', 'website', 'object-lock', 'attributes'];
+  for (const sub of subs) t.equal(codeOf(() => r('GET', `/?${sub}`)), 'NotImplemented', `GET /?${sub}`);
+  t.strictSame(r('GET', '/?versioning', { host: 'bkt.localhost' }), { op: 'GetBucketVersioning', bucket: 'bkt', virtualHost: true }, 'a bucket named by the Host has it');
+  t.strictSame(r('GET', '/?events'), { op: 'ListenNotification' }, "MinIO's service-wide event stream stays");
+  t.strictSame(r('GET', '/?x-id=ListBuckets&max-buckets=5'), { op: 'ListBuckets' }, 'ListBuckets with its parameters');
+});
+
 t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT, DELETE or GET they used to become', async (t) => {
   // What the SDK sends for S3's annotation, ABAC and metadata APIs.
   for (const method of ['GET', 'PUT', 'POST', 'DELETE']) {
