@@ -349,6 +349,12 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
 
   const accessLog = (env.S3_ACCESS_LOG || 'errors').trim().toLowerCase() as AccessLogMode;
   if (!ACCESS_LOG_MODES.includes(accessLog)) throw new ConfigError(`S3_ACCESS_LOG must be one of ${ACCESS_LOG_MODES.join(', ')}, got "${env.S3_ACCESS_LOG}"`);
+  // Request lines are written at level info: a quieter level drops every one of them, the 5xx
+  // of the default `errors` included, which an operator who chose `warn` to see only trouble
+  // would otherwise miss without a word. (`silent` drops this warning too, as it asks.)
+  if (accessLog !== 'off' && (logLevel === 'warn' || logLevel === 'error' || logLevel === 'fatal')) {
+    warnings.push(`S3_ACCESS_LOG=${accessLog} writes its request lines at level info, which S3_LOG_LEVEL=${logLevel} drops: no request gets a line (set S3_LOG_LEVEL=info, or S3_ACCESS_LOG=off to say none is wanted)`);
+  }
 
   const cryptoWorkers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
   // Whole seconds (0 = no wait) or a duration, as the other time settings (`45s`, `2m`).

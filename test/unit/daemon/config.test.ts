@@ -1,6 +1,6 @@
 // daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
 // bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
-// errors that name the variable; S3_ACCESS_LOG; S3_NATIVE_AES; S3_SHUTDOWN_TIMEOUT; S3_ADDRESS's IPv6 form.
+// errors that name the variable; S3_ACCESS_LOG (and its warning beside a level above info); S3_NATIVE_AES; S3_SHUTDOWN_TIMEOUT; S3_ADDRESS's IPv6 form.
 
 import t from 'tap';
 import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
@@ -79,6 +79,15 @@ t.test('S3_ACCESS_LOG: errors by default, off/errors/all in any case, anything e
   for (const raw of ['on', 'yes', 'debug', 'error']) {
     t.throws(() => loadConfig(cli, { S3_ACCESS_LOG: raw }), new RegExp(`S3_ACCESS_LOG must be one of off, errors, all, got "${raw}"`), JSON.stringify(raw));
   }
+});
+
+t.test('S3_ACCESS_LOG beside an S3_LOG_LEVEL above info: warned, since its info-level lines would all be dropped', async (t) => {
+  const warned = (env: Record<string, string>): string[] => loadConfig(cli, env).warnings.filter((w) => /writes its request lines at level info/.test(w));
+  t.match(warned({ S3_LOG_LEVEL: 'warn' }), [/S3_ACCESS_LOG=errors .* S3_LOG_LEVEL=warn drops: no request gets a line/], 'the default errors under warn');
+  t.match(warned({ S3_LOG_LEVEL: 'ERROR', S3_ACCESS_LOG: 'all' }), [/S3_ACCESS_LOG=all .* S3_LOG_LEVEL=error drops/]);
+  t.equal(warned({ S3_LOG_LEVEL: 'fatal' }).length, 1);
+  for (const level of ['', 'info', 'debug', 'trace', 'silent']) t.same(warned({ S3_LOG_LEVEL: level }), [], `S3_LOG_LEVEL=${level}: nothing to say`);
+  t.same(warned({ S3_LOG_LEVEL: 'warn', S3_ACCESS_LOG: 'off' }), [], 'no request line wanted: nothing lost');
 });
 
 t.test('S3_NATIVE_AES: on, off and their spellings pass (the AES loader reads it itself), anything else is refused by name', async (t) => {
