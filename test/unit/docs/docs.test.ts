@@ -81,6 +81,23 @@ t.test('every S3_* name the docs and unit files give is one s3d reads', async (t
   t.ok(names > 100, `${names} names checked`);
 });
 
+t.test('no S3_* assignment the docs and unit files show carries a comment after its value', async (t) => {
+  // systemd's EnvironmentFile= has comments on lines of their own only: `S3_X=v   # note` sets
+  // S3_X to `v   # note` (systemd issue 12527), so a webhook token pasted with its note went
+  // out as `Authorization: change-me   # sent as …`. A shell line (`export S3_X=v  # note`) is
+  // fine, and `export` is what tells it apart: an env file has none.
+  let lines = 0;
+  for (const rel of [...DOCS, ...UNIT_FILES]) {
+    for (const [i, line] of read(rel).split('\n').entries()) {
+      const m = /^\s*(S3_[A-Z0-9_]+)=(.*)$/.exec(line);
+      if (!m) continue;
+      lines++;
+      t.notMatch(m[2]!, /\s#/, `${rel}:${i + 1}: ${m[1]}'s value must not be followed by a comment (systemd keeps it in the value)`);
+    }
+  }
+  t.ok(lines > 3, `${lines} assignments checked`);
+});
+
 t.test('every S3D_* name the docs give is read by the tests or the bench', async (t) => {
   const sources = [...files('test', /\.ts$/), ...files('bench', /\.ts$/)].map((f) => readFileSync(f, 'utf8')).join('\n');
   for (const rel of [...DOCS, ...UNIT_FILES, 'docs/performance.md']) {
