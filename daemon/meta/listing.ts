@@ -50,7 +50,7 @@ export interface VersionListResult {
 export interface ListingTables {
   objects: Database<ObjectRecord, Buffer>;
   versions: Database<ObjectRecord, Buffer>;
-  /** The versions-table key of version `versionId` (`null` too) of bucket/key, when it is there (MetaStore.findVersion). */
+  /** The versions-table key of version `versionId` (`null` too) of bucket/key, when it is there (store-key-writes.ts findVersion). */
   versionKey(bucket: string, key: string, versionId: string): Buffer | undefined;
   /** Counts one listed key read (MetaStore.listEntriesRead). */
   entryRead(): void;

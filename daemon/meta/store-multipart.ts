@@ -1,9 +1,9 @@
 // The multipart write transactions of the metadata store (MetaStore's createUpload, putPart,
 // completeUpload, abortUpload and abortUploads, which hand over to these): an upload created, a
 // part stored, an upload completed into an object or aborted, the stale-upload sweep's batches.
-// MetaStore owns the transactions, the buckets and objects tables and how a record becomes
-// current (install); the upload tables (upload-tables.ts) return the data files a change
-// releases, queued here in the same transaction.
+// MetaStore owns the transactions and the buckets and objects tables, and hands over how a record
+// becomes current (store-key-writes.ts install); the upload tables (upload-tables.ts) return the
+// data files a change releases, queued here in the same transaction.
 
 import type { Database } from 'lmdb';
 import { MetaConflict } from './commit-errors.js';
@@ -20,7 +20,7 @@ export interface UploadStoreParts {
   readonly objects: Database<ObjectRecord, Buffer>;
   readonly multipart: UploadTables;
   readonly gc: DeletionQueue;
-  /** Inside a transaction: makes `record` the current version of key in bucket `b` (MetaStore's install). */
+  /** Inside a transaction: makes `record` the current version of key in bucket `b` (store-key-writes.ts install). */
   install(b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord;
 }
 

@@ -3,8 +3,10 @@
 // child transaction of the commit (one that throws is rolled back alone);
 // a write's promise resolves only once its commit is flushed to disk.
 // Key layout: keys.ts; listing pages: listing.ts; the multipart tables: upload-tables.ts, and
-// the multipart write transactions: store-multipart.ts; its errors: commit-errors.ts; the
-// start-up scan's snapshot: reference-snapshot.ts.
+// the multipart write transactions: store-multipart.ts; one key's versions read a page at a time:
+// store-key-versions.ts, and changed inside a transaction (a record made current, one delete):
+// store-key-writes.ts; its errors: commit-errors.ts; the start-up scan's snapshot:
+// reference-snapshot.ts.
 
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { ReferenceSnapshot } from './reference-snapshot.js';
@@ -14,17 +16,18 @@ import { StoreState } from './state.js';
 import { NullVersionIndex } from './null-index.js';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { filesOf, isLocked, RECORD_VERSION, sameBucket, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
+import { filesOf, RECORD_VERSION, sameBucket, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { UploadTables } from './upload-tables.js';
-import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, versionsFingerprint, NULL_VERSION } from './versions.js';
-import { bucketRange, mayBeBucketName, objectKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import { clientVersionId, stampOf, versionsFingerprint } from './versions.js';
+import { bucketRange, mayBeBucketName, objectKey } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 import { DeletionQueue } from './deletion-queue.js';
 import { bucketsPage, type BucketRange } from './bucket-listing.js';
 import { UploadWrites } from './store-multipart.js';
 import { count, storeStats, type StoreStats } from './store-stats.js';
-import { countNewerVersions, keyRangeEnd, keyVersionsPage, storedVersions, type KeyTables } from './store-key-versions.js';
+import { countNewerVersions, keyVersionsPage, storedVersions } from './store-key-versions.js';
+import { deleteOne, findVersion, firstVersion, install, type KeyWriteTables } from './store-key-writes.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
@@ -46,7 +49,7 @@ export class MetaStore {
   private readonly versions: Database<ObjectRecord, Buffer>;
   /**
    * The null-version index (null-index.ts), written in the transactions that write `versions`
-   * (putVersion, removeVersion). Undefined when it is not complete, which only a store opened
+   * (store-key-writes.ts putVersion, removeVersion). Undefined when it is not complete, which only a store opened
    * read-only can find (an earlier version wrote it and nothing opened it for writing since): a
    * null version is then looked for among all versions of its key.
    */
@@ -64,7 +67,8 @@ export class MetaStore {
    * version look-up or a listing page reads what it needs, not every version of a key).
    */
   versionEntriesRead = 0;
-  private readonly keyTables: KeyTables;
+  /** The tables one key's reads and changes use (store-key-versions.ts, store-key-writes.ts). */
+  private readonly keyTables: KeyWriteTables;
   /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
   uploadEntriesRead = 0;
   private readonly listing: ListingTables;
@@ -104,9 +108,8 @@ export class MetaStore {
     this.objects = this.root.openDB({ name: 'objects', keyEncoding: 'binary', ...plain });
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
     this.gc = new DeletionQueue(this.root);
-    this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => this.install(b, key, record) });
+    this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => install(this.keyTables, b, key, record) });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
-    this.keyTables = { objects: this.objects, versions: this.versions, read: (n) => void (this.versionEntriesRead += n) };
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));
     // From the newest bucket on: a clock set back since, or a restored store, repeats no `created`.
@@ -141,10 +144,11 @@ export class MetaStore {
         });
       }
     }
+    this.keyTables = { objects: this.objects, versions: this.versions, read: (n) => void (this.versionEntriesRead += n), gc: this.gc, nullVersions: this.nullVersions };
     this.listing = {
       objects: this.objects,
       versions: this.versions,
-      versionKey: (bucket, key, versionId) => this.findVersion(bucket, key, versionId)?.k,
+      versionKey: (bucket, key, versionId) => findVersion(this.keyTables, bucket, key, versionId)?.k,
       entryRead: () => void this.listEntriesRead++,
       versionRead: () => void this.versionEntriesRead++,
     };
@@ -293,15 +297,15 @@ export class MetaStore {
   getVersion(bucket: string, key: string, versionId: string): { record: ObjectRecord; isLatest: boolean } | undefined {
     const cur = this.objects.get(objectKey(bucket, key));
     if (cur !== undefined && clientVersionId(cur) === versionId) return { record: cur, isLatest: true };
-    const found = this.findVersion(bucket, key, versionId);
+    const found = findVersion(this.keyTables, bucket, key, versionId);
     if (found === undefined) return undefined;
-    return { record: found.rec, isLatest: cur === undefined && this.firstVersion(bucket, key)?.k.equals(found.k) === true };
+    return { record: found.rec, isLatest: cur === undefined && firstVersion(this.keyTables, bucket, key)?.k.equals(found.k) === true };
   }
 
   /** The delete marker that is the latest version of bucket/key, when it is one (no current object). */
   latestDeleteMarker(bucket: string, key: string): ObjectRecord | undefined {
     if (this.objects.get(objectKey(bucket, key)) !== undefined) return undefined;
-    const head = this.firstVersion(bucket, key);
+    const head = firstVersion(this.keyTables, bucket, key);
     return head?.rec.deleteMarker ? head.rec : undefined;
   }
 
@@ -318,7 +322,7 @@ export class MetaStore {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       check?.(this.objects.get(objectKey(bucket, key)), b);
-      const stored = this.install(b, key, record);
+      const stored = install(this.keyTables, b, key, record);
       inTxn?.(stored);
       return stored;
     });
@@ -344,7 +348,7 @@ export class MetaStore {
         old = cur;
         at = { db: this.objects, k };
       } else {
-        const found = this.findVersion(bucket, key, versionId);
+        const found = findVersion(this.keyTables, bucket, key, versionId);
         if (!found) throw new MetaConflict('NoSuchVersion');
         if (found.rec.deleteMarker) throw new MetaConflict('MethodNotAllowed');
         old = found.rec;
@@ -371,7 +375,7 @@ export class MetaStore {
       if (!b) throw new MetaConflict('NoSuchBucket');
       const refused = check?.(this.objects.get(objectKey(bucket, key)));
       if (refused !== undefined) throw new MetaConflict(refused);
-      const r: VersionedDelete = this.deleteOne(b, key, versionId, Date.now(), bypassGovernance) ?? { absent: true };
+      const r: VersionedDelete = deleteOne(this.keyTables, b, key, versionId, Date.now(), bypassGovernance) ?? { absent: true };
       if (r.locked) throw new MetaConflict('ObjectLocked');
       // S3 answers (and notifies) a delete of a missing key as a delete.
       inTxn?.(r);
@@ -398,7 +402,7 @@ export class MetaStore {
       const now = Date.now();
       const out = items.map((i): VersionedDelete | undefined => {
         const refused = i.check?.(this.objects.get(objectKey(bucket, i.key)));
-        return refused !== undefined ? { refused } : this.deleteOne(b, i.key, i.versionId, now, i.bypass === true);
+        return refused !== undefined ? { refused } : deleteOne(this.keyTables, b, i.key, i.versionId, now, i.bypass === true);
       });
       inTxn?.(out);
       return out;
@@ -431,7 +435,7 @@ export class MetaStore {
         if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) return undefined;
         if (stillDue !== undefined && !stillDue(b, e.key, cur)) return undefined;
         n++;
-        return this.deleteOne(b, e.key, undefined, now);
+        return deleteOne(this.keyTables, b, e.key, undefined, now);
       });
       if (n > 0) inTxn?.(results);
       return n;
@@ -474,7 +478,7 @@ export class MetaStore {
       const results = expected.map((e) => {
         if (changed.has(e.key)) return undefined;
         if (stillDue !== undefined && dueNow.get(e.key)?.has(e.vs) !== true) return undefined;
-        const found = this.findVersion(bucket, e.key, e.versionId);
+        const found = findVersion(this.keyTables, bucket, e.key, e.versionId);
         if (!found || stampOf(found.rec) !== e.vs) return undefined;
         // A latest delete marker goes only as the key's last version: were a version it hides still
         // there (one under Object Lock stays, below), removing it would make that version current
@@ -484,7 +488,7 @@ export class MetaStore {
           if (first !== undefined && first.k.equals(found.k) && second !== undefined) return undefined;
         }
         // A version under Object Lock stays (and is not counted).
-        const r = this.deleteOne(b, e.key, e.versionId, now, false);
+        const r = deleteOne(this.keyTables, b, e.key, e.versionId, now, false);
         if (r === undefined || r.locked) return undefined;
         n++;
         return r;
@@ -505,153 +509,6 @@ export class MetaStore {
   }
   countNewerVersions(bucket: string, key: string, stamp: number): number {
     return countNewerVersions(this.keyTables, bucket, key, stamp);
-  }
-
-  // -- versioning internals (called inside write transactions, whose reads see their own writes)
-
-  private firstVersion(bucket: string, key: string): { k: Buffer; rec: ObjectRecord } | undefined {
-    return storedVersions(this.keyTables, bucket, key, 1)[0];
-  }
-
-  /** The entry of the versions table holding version `versionId` (`null` too) of bucket/key. */
-  private findVersion(bucket: string, key: string, versionId: string): { k: Buffer; rec: ObjectRecord } | undefined {
-    let vs: number | undefined;
-    if (versionId === NULL_VERSION) {
-      if (this.nullVersions === undefined) return storedVersions(this.keyTables, bucket, key).find((v) => v.rec.versionId === undefined);
-      vs = this.nullVersions.stamp(bucket, key);
-    } else vs = stampOfId(versionId);
-    if (vs === undefined) return undefined;
-    const k = versionKeyOf(bucket, key, vs, versionId);
-    const rec = this.versions.get(k);
-    if (rec === undefined) return undefined;
-    this.versionEntriesRead++;
-    return { k, rec };
-  }
-
-  /** Puts `rec` into the versions table of bucket/key, and indexes it when it is the null version. */
-  private putVersion(bucket: string, key: string, rec: ObjectRecord): void {
-    void this.versions.put(versionKey(bucket, key, rec), rec);
-    this.nullVersions!.added(bucket, key, rec);
-  }
-
-  /** Removes an entry `storedVersions` (store-key-versions.ts) or `findVersion` returned from the versions table, and from the null-version index. */
-  private removeVersion(bucket: string, key: string, v: { k: Buffer; rec: ObjectRecord }): void {
-    void this.versions.remove(v.k);
-    this.nullVersions!.removed(bucket, key, v.rec);
-  }
-
-  /** `record` as the newest version of bucket/key: its stamp, and its id when versioning is Enabled. */
-  private stamped(b: BucketRecord, key: string, record: ObjectRecord, cur: ObjectRecord | undefined): ObjectRecord {
-    const head = this.firstVersion(b.name, key);
-    const vs = nextStamp(Math.max(cur ? stampOf(cur) : 0, head ? stampOf(head.rec) : 0));
-    const { versionId: _id, vs: _vs, ...rest } = record;
-    return b.versioning === 'Enabled' ? { ...rest, vs, versionId: versionIdFor(vs) } : { ...rest, vs };
-  }
-
-  /**
-   * Makes way for a new latest version of bucket/key: the current object becomes noncurrent,
-   * except under Suspended, where the null version (current or not) is replaced. Returns the
-   * versions replaced (to release their files once the transaction's writes are staged).
-   */
-  private retire(b: BucketRecord, key: string, cur: ObjectRecord | undefined): ObjectRecord[] {
-    const replaced: ObjectRecord[] = [];
-    const suspended = b.versioning === 'Suspended';
-    if (cur) {
-      if (suspended && cur.versionId === undefined) replaced.push(cur);
-      else this.putVersion(b.name, key, cur);
-    }
-    if (suspended) {
-      const nullVersion = this.findVersion(b.name, key, NULL_VERSION);
-      if (nullVersion !== undefined) {
-        this.removeVersion(b.name, key, nullVersion);
-        replaced.push(nullVersion.rec);
-      }
-    }
-    return replaced;
-  }
-
-  /**
-   * Queues the files of `gone` (a version just removed from bucket/key) that no remaining version
-   * points at. Versions share a data file only through SSE-C key rotation, which makes the new
-   * version the old one's newer neighbour; a run of sharing versions stays contiguous, so the
-   * current object and the two versions next to where `gone` stood are all there is to check.
-   */
-  private releaseFiles(bucket: string, key: string, gone: ObjectRecord): void {
-    const files = filesOf(gone);
-    if (files.length === 0) return;
-    const held = new Set<string>();
-    const cur = this.objects.get(objectKey(bucket, key));
-    if (cur) for (const f of filesOf(cur)) held.add(f);
-    const prefix = versionPrefix(bucket, key);
-    const at = versionKeyOf(bucket, key, stampOf(gone), '');
-    for (const { value } of this.versions.getRange({ start: at, end: keyRangeEnd(bucket, key), limit: 1 })) {
-      this.versionEntriesRead++;
-      for (const f of filesOf(value)) held.add(f);
-    }
-    for (const { value } of this.versions.getRange({ start: at, end: prefix, reverse: true, limit: 1 })) {
-      this.versionEntriesRead++;
-      for (const f of filesOf(value)) held.add(f);
-    }
-    this.gc.add(files.filter((f) => !held.has(f)));
-  }
-
-  private install(b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord {
-    const k = objectKey(b.name, key);
-    const cur = this.objects.get(k);
-    if (b.versioning === undefined) {
-      // A record may keep the old data file (SSE-C key rotation reseals only the key).
-      const kept = new Set(filesOf(record));
-      if (cur) this.gc.add(filesOf(cur).filter((f) => !kept.has(f)));
-      void this.objects.put(k, record);
-      return record;
-    }
-    const stored = this.stamped(b, key, record, cur);
-    const replaced = this.retire(b, key, cur);
-    void this.objects.put(k, stored);
-    for (const r of replaced) this.releaseFiles(b.name, key, r);
-    return stored;
-  }
-
-  /** One delete (see deleteObject); undefined when `versionId` names no version, `locked` when Object Lock keeps it. */
-  private deleteOne(b: BucketRecord, key: string, versionId: string | undefined, now: number, bypassGovernance = false): VersionedDelete | undefined {
-    const k = objectKey(b.name, key);
-    const cur = this.objects.get(k);
-    if (versionId === undefined && b.versioning === undefined) {
-      if (!cur) return {};
-      this.gc.add(filesOf(cur));
-      void this.objects.remove(k);
-      return { removed: cur };
-    }
-    if (versionId === undefined) {
-      const marker = this.stamped(b, key, { v: RECORD_VERSION, size: 0, etag: '', mtime: now, headers: {}, userMeta: {}, stored: 0, deleteMarker: true }, cur);
-      const replaced = this.retire(b, key, cur);
-      if (cur) void this.objects.remove(k);
-      this.putVersion(b.name, key, marker);
-      for (const r of replaced) this.releaseFiles(b.name, key, r);
-      return { marker };
-    }
-    let removed: ObjectRecord;
-    if (cur !== undefined && clientVersionId(cur) === versionId) {
-      if (isLocked(cur, now, bypassGovernance)) return { locked: true };
-      removed = cur;
-      void this.objects.remove(k);
-    } else {
-      const found = this.findVersion(b.name, key, versionId);
-      if (!found) return undefined;
-      if (isLocked(found.rec, now, bypassGovernance)) return { locked: true };
-      removed = found.rec;
-      this.removeVersion(b.name, key, found);
-    }
-    // With no current object left, the newest remaining version becomes current unless it is a marker.
-    if (this.objects.get(k) === undefined) {
-      const head = this.firstVersion(b.name, key);
-      if (head && !head.rec.deleteMarker) {
-        this.removeVersion(b.name, key, head);
-        void this.objects.put(k, head.rec);
-      }
-    }
-    this.releaseFiles(b.name, key, removed);
-    return { removed };
   }
 
   /** One page of a bucket listing (listing.ts). */

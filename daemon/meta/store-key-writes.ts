@@ -1,0 +1,171 @@
+// One key's changes inside a write transaction of the metadata store: a record made its current
+// version (install: MetaStore.putObject, and store-multipart.ts's completeUpload), one delete
+// (deleteOne: MetaStore's deletes), and the entries of the versions table and the null-version
+// index they move. Each keeps the Versions invariant (docs/architecture.md) within the caller's
+// transaction, whose reads see its writes; MetaStore owns the transactions and the buckets table.
+// The per-key version reads they build on: store-key-versions.ts.
+
+import type { DeletionQueue } from './deletion-queue.js';
+import { objectKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
+import type { NullVersionIndex } from './null-index.js';
+import { filesOf, isLocked, RECORD_VERSION, type BucketRecord, type ObjectRecord, type VersionedDelete } from './records.js';
+import { keyRangeEnd, storedVersions, type KeyTables } from './store-key-versions.js';
+import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor, NULL_VERSION } from './versions.js';
+
+/** What of MetaStore one key's changes use. */
+export interface KeyWriteTables extends KeyTables {
+  /** Where a change queues the data files it releases. */
+  readonly gc: DeletionQueue;
+  /**
+   * The null-version index, written with every entry the versions table gains or loses; undefined
+   * only in a store opened read-only (MetaStore.nullVersions), which writes nothing.
+   */
+  readonly nullVersions: NullVersionIndex | undefined;
+}
+
+/** The newest entry of the versions table for bucket/key. */
+export function firstVersion(t: KeyWriteTables, bucket: string, key: string): { k: Buffer; rec: ObjectRecord } | undefined {
+  return storedVersions(t, bucket, key, 1)[0];
+}
+
+/** The entry of the versions table holding version `versionId` (`null` too) of bucket/key. */
+export function findVersion(t: KeyWriteTables, bucket: string, key: string, versionId: string): { k: Buffer; rec: ObjectRecord } | undefined {
+  let vs: number | undefined;
+  if (versionId === NULL_VERSION) {
+    if (t.nullVersions === undefined) return storedVersions(t, bucket, key).find((v) => v.rec.versionId === undefined);
+    vs = t.nullVersions.stamp(bucket, key);
+  } else vs = stampOfId(versionId);
+  if (vs === undefined) return undefined;
+  const k = versionKeyOf(bucket, key, vs, versionId);
+  const rec = t.versions.get(k);
+  if (rec === undefined) return undefined;
+  t.read(1);
+  return { k, rec };
+}
+
+/** Puts `rec` into the versions table of bucket/key, and indexes it when it is the null version. */
+function putVersion(t: KeyWriteTables, bucket: string, key: string, rec: ObjectRecord): void {
+  void t.versions.put(versionKey(bucket, key, rec), rec);
+  t.nullVersions!.added(bucket, key, rec);
+}
+
+/** Removes an entry `storedVersions` (store-key-versions.ts) or `findVersion` returned from the versions table, and from the null-version index. */
+function removeVersion(t: KeyWriteTables, bucket: string, key: string, v: { k: Buffer; rec: ObjectRecord }): void {
+  void t.versions.remove(v.k);
+  t.nullVersions!.removed(bucket, key, v.rec);
+}
+
+/** `record` as the newest version of bucket/key: its stamp, and its id when versioning is Enabled. */
+function stamped(t: KeyWriteTables, b: BucketRecord, key: string, record: ObjectRecord, cur: ObjectRecord | undefined): ObjectRecord {
+  const head = firstVersion(t, b.name, key);
+  const vs = nextStamp(Math.max(cur ? stampOf(cur) : 0, head ? stampOf(head.rec) : 0));
+  const { versionId: _id, vs: _vs, ...rest } = record;
+  return b.versioning === 'Enabled' ? { ...rest, vs, versionId: versionIdFor(vs) } : { ...rest, vs };
+}
+
+/**
+ * Makes way for a new latest version of bucket/key: the current object becomes noncurrent,
+ * except under Suspended, where the null version (current or not) is replaced. Returns the
+ * versions replaced (to release their files once the transaction's writes are staged).
+ */
+function retire(t: KeyWriteTables, b: BucketRecord, key: string, cur: ObjectRecord | undefined): ObjectRecord[] {
+  const replaced: ObjectRecord[] = [];
+  const suspended = b.versioning === 'Suspended';
+  if (cur) {
+    if (suspended && cur.versionId === undefined) replaced.push(cur);
+    else putVersion(t, b.name, key, cur);
+  }
+  if (suspended) {
+    const nullVersion = findVersion(t, b.name, key, NULL_VERSION);
+    if (nullVersion !== undefined) {
+      removeVersion(t, b.name, key, nullVersion);
+      replaced.push(nullVersion.rec);
+    }
+  }
+  return replaced;
+}
+
+/**
+ * Queues the files of `gone` (a version just removed from bucket/key) that no remaining version
+ * points at. Versions share a data file only through SSE-C key rotation, which makes the new
+ * version the old one's newer neighbour; a run of sharing versions stays contiguous, so the
+ * current object and the two versions next to where `gone` stood are all there is to check.
+ */
+function releaseFiles(t: KeyWriteTables, bucket: string, key: string, gone: ObjectRecord): void {
+  const files = filesOf(gone);
+  if (files.length === 0) return;
+  const held = new Set<string>();
+  const cur = t.objects.get(objectKey(bucket, key));
+  if (cur) for (const f of filesOf(cur)) held.add(f);
+  const prefix = versionPrefix(bucket, key);
+  const at = versionKeyOf(bucket, key, stampOf(gone), '');
+  for (const { value } of t.versions.getRange({ start: at, end: keyRangeEnd(bucket, key), limit: 1 })) {
+    t.read(1);
+    for (const f of filesOf(value)) held.add(f);
+  }
+  for (const { value } of t.versions.getRange({ start: at, end: prefix, reverse: true, limit: 1 })) {
+    t.read(1);
+    for (const f of filesOf(value)) held.add(f);
+  }
+  t.gc.add(files.filter((f) => !held.has(f)));
+}
+
+/** Makes `record` the current version of bucket/key and returns it as stored (see MetaStore.putObject). */
+export function install(t: KeyWriteTables, b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord {
+  const k = objectKey(b.name, key);
+  const cur = t.objects.get(k);
+  if (b.versioning === undefined) {
+    // A record may keep the old data file (SSE-C key rotation reseals only the key).
+    const kept = new Set(filesOf(record));
+    if (cur) t.gc.add(filesOf(cur).filter((f) => !kept.has(f)));
+    void t.objects.put(k, record);
+    return record;
+  }
+  const stored = stamped(t, b, key, record, cur);
+  const replaced = retire(t, b, key, cur);
+  void t.objects.put(k, stored);
+  for (const r of replaced) releaseFiles(t, b.name, key, r);
+  return stored;
+}
+
+/** One delete (see MetaStore.deleteObject); undefined when `versionId` names no version, `locked` when Object Lock keeps it. */
+export function deleteOne(t: KeyWriteTables, b: BucketRecord, key: string, versionId: string | undefined, now: number, bypassGovernance = false): VersionedDelete | undefined {
+  const k = objectKey(b.name, key);
+  const cur = t.objects.get(k);
+  if (versionId === undefined && b.versioning === undefined) {
+    if (!cur) return {};
+    t.gc.add(filesOf(cur));
+    void t.objects.remove(k);
+    return { removed: cur };
+  }
+  if (versionId === undefined) {
+    const marker = stamped(t, b, key, { v: RECORD_VERSION, size: 0, etag: '', mtime: now, headers: {}, userMeta: {}, stored: 0, deleteMarker: true }, cur);
+    const replaced = retire(t, b, key, cur);
+    if (cur) void t.objects.remove(k);
+    putVersion(t, b.name, key, marker);
+    for (const r of replaced) releaseFiles(t, b.name, key, r);
+    return { marker };
+  }
+  let removed: ObjectRecord;
+  if (cur !== undefined && clientVersionId(cur) === versionId) {
+    if (isLocked(cur, now, bypassGovernance)) return { locked: true };
+    removed = cur;
+    void t.objects.remove(k);
+  } else {
+    const found = findVersion(t, b.name, key, versionId);
+    if (!found) return undefined;
+    if (isLocked(found.rec, now, bypassGovernance)) return { locked: true };
+    removed = found.rec;
+    removeVersion(t, b.name, key, found);
+  }
+  // With no current object left, the newest remaining version becomes current unless it is a marker.
+  if (t.objects.get(k) === undefined) {
+    const head = firstVersion(t, b.name, key);
+    if (head && !head.rec.deleteMarker) {
+      removeVersion(t, b.name, key, head);
+      void t.objects.put(k, head.rec);
+    }
+  }
+  releaseFiles(t, b.name, key, removed);
+  return { removed };
+}
