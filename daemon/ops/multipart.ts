@@ -8,11 +8,11 @@ import { secureRandom } from '../../workers/format/random.js';
 import { CHECKSUM_ALGORITHMS, checksumHasher, isChecksumValue, type ChecksumAlgorithm } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { checksumElements, checksumHeaders, digestBase64, hashing, S3_ONLY_ALGORITHMS } from './checksums.js';
-import { expectedObjectChecksum, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements } from './multipart-checksums.js';
+import { expectedObjectChecksum, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
 import { bucketFromHost } from '../http/router.js';
-import { RECORD_VERSION, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
+import { RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
 import { abortHeaders, expirationHeader } from './lifecycle.js';
-import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead } from '../sse/object-encryption.js';
+import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer, unsealForRead, type ObjectEncryption } from '../sse/object-encryption.js';
 import { derivePartKey } from '../sse/object-key.js';
 import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, sealedPart, type Checksums } from '../sse/checksums.js';
 import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey, restatesEncryption } from '../sse/params.js';
@@ -102,16 +102,46 @@ function newUploadId(initiated: number): string {
   return initiated.toString(16).padStart(12, '0') + secureRandom(18).toString('base64url');
 }
 
+/**
+ * The arguments of a CreateMultipartUpload, each checked: the parts of its record that come from
+ * the request's headers (and a presigned URL's query).
+ */
+function uploadArguments(bucket: BucketRecord, ctx: RequestContext): { checksum: UploadChecksum | undefined; fields: Partial<UploadRecord> & Pick<UploadRecord, 'headers' | 'userMeta'> } {
+  const checksum = requestedChecksum(ctx.headers);
+  const tags = tagsFromHeader(ctx.headers, ctx.query);
+  const headers = collectStoredHeaders(ctx.headers, ctx.query);
+  const userMeta = collectUserMeta(ctx.headers, ctx.query);
+  // Explicit Object Lock settings are kept with the upload; the bucket's default applies at completion.
+  const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now(), false);
+  return {
+    checksum,
+    fields: {
+      headers,
+      userMeta,
+      ...sseRequestedField(ctx.headers),
+      ...(checksum ? { checksumAlgorithm: checksum.algorithm, checksumType: checksum.type } : {}),
+      ...tagsField(tags),
+      ...lockFields(lock),
+    },
+  };
+}
+
 export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucket = requireBucket(env, ctx.bucket);
   const encReq = writeEncryption(env, ctx, bucket.encryption);
-  const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, ctx.key!);
+  let args: ReturnType<typeof uploadArguments>;
+  let enc: ObjectEncryption | undefined;
+  try {
+    // Every argument is checked before the data key is made (as PutObject checks them): a request
+    // that can never succeed costs no KMS call, and is answered its 400, not a 503, while the KMS
+    // is down (a client retries a 503).
+    args = uploadArguments(bucket, ctx);
+    enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, ctx.key!);
+  } finally {
+    if (encReq.kind === 'SSE-C') encReq.key.fill(0);
+  }
   enc?.objectKey.fill(0);
-  if (encReq.kind === 'SSE-C') encReq.key.fill(0);
-  const checksum = requestedChecksum(ctx.headers);
-  const tags = tagsFromHeader(ctx.headers, ctx.query);
-  // Explicit Object Lock settings are kept with the upload; the bucket's default applies at completion.
-  const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now(), false);
+  const { checksum, fields } = args;
   const initiated = Date.now();
   const upload: UploadRecord = {
     v: RECORD_VERSION,
@@ -119,13 +149,8 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     bucket: ctx.bucket!,
     key: ctx.key!,
     initiated,
-    headers: collectStoredHeaders(ctx.headers, ctx.query),
-    userMeta: collectUserMeta(ctx.headers, ctx.query),
+    ...fields,
     ...(enc ? { sse: enc.record } : {}),
-    ...sseRequestedField(ctx.headers),
-    ...(checksum ? { checksumAlgorithm: checksum.algorithm, checksumType: checksum.type } : {}),
-    ...tagsField(tags),
-    ...lockFields(lock),
   };
   // In the bucket the request saw: one created again under its name meanwhile is another.
   await env.meta.createUpload(upload, (b) => requireSameBucket(bucket, b)).catch(metaError);
