@@ -5,7 +5,7 @@
 import { S3Error } from '../errors.js';
 import { filesOf, type ObjectRecord, type PartRecord } from '../meta/records.js';
 import { newObjectRecord } from './new-object.js';
-import { clientETag, createObjectEncryption, etagContentMd5, customerKeyMissing, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
+import { clientETag, createObjectEncryption, etagContentMd5, customerKeyMissing, refuseCustomerKey, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
 import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
@@ -87,6 +87,24 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
   checkConditions(ctx.headers, record, 'x-amz-copy-source-if-');
   const v = readVersionHeader(env.meta.getBucket(bucket)!, record)['x-amz-version-id'];
   return { bucket, key, record, versionId, versionHeaders: v === undefined ? {} : { 'x-amz-copy-source-version-id': v } };
+}
+
+/**
+ * The copy source's customer-key headers, judged as readCopySource will judge them, before the
+ * copy spends anything (the destination's data key, an upload's key, both KMS calls): an SSE-C
+ * source needs its key, and the right one; any other source takes none. Cheap (no KMS call), and a
+ * copy that can never succeed is then answered its 4xx, not a KMS error while the KMS is down.
+ */
+export function checkCopySourceKey(ctx: RequestContext, src: CopySource): void {
+  const sse = src.record.sse;
+  if (sse?.kind !== 'SSE-C') return refuseCustomerKey(ctx.headers, true);
+  const ck = parseCustomerKey(ctx.headers, true);
+  if (!ck) throw customerKeyMissing();
+  try {
+    unsealCustomer(sse, ck, src.bucket, src.key).fill(0);
+  } finally {
+    ck.key.fill(0);
+  }
 }
 
 /**
@@ -403,6 +421,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       }
     }
 
+    checkCopySourceKey(ctx, src);
     const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, dstKey);
     let written: WrittenData | undefined;
     let source: Awaited<ReturnType<typeof readCopySource>> | undefined;

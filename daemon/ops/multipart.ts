@@ -16,7 +16,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer,
 import { derivePartKey } from '../sse/object-key.js';
 import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, sealedPart, type Checksums } from '../sse/checksums.js';
 import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey, restatesEncryption } from '../sse/params.js';
-import { MAX_COPY_SOURCE, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
+import { MAX_COPY_SOURCE, checkCopySourceKey, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
@@ -70,19 +70,32 @@ function partNumber(ctx: RequestContext): number {
   return Number(raw);
 }
 
-/** The object key of an upload, for sealing a part. SSE-C parts must repeat the customer key. */
-async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecord): Promise<Buffer | undefined> {
+/**
+ * The object key of an upload, for sealing a part. SSE-C parts must repeat the customer key.
+ * `thenCheck` (UploadPartCopy's source key) runs once the request's own key headers passed, before
+ * the KMS is asked for the upload's key.
+ */
+async function uploadObjectKey(env: OpsEnv, ctx: RequestContext, up: UploadRecord, thenCheck?: () => void): Promise<Buffer | undefined> {
   const ck = parseCustomerKey(ctx.headers);
   try {
     if (!up.sse) {
       if (ck) throw new S3Error('InvalidRequest', 'The upload was initiated without encryption: SSE-C headers are not applicable.');
+      thenCheck?.();
       return undefined;
     }
     if (up.sse.kind === 'SSE-C') {
       if (!ck) throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C: every part must carry the same customer key.');
-      return unsealCustomer(up.sse, ck, up.bucket, up.key, 'upload');
+      const key = unsealCustomer(up.sse, ck, up.bucket, up.key, 'upload');
+      try {
+        thenCheck?.();
+      } catch (err) {
+        key.fill(0);
+        throw err;
+      }
+      return key;
     }
     if (ck) throw new S3Error('InvalidRequest', 'SSE-C headers are not applicable to an upload encrypted with SSE-S3 or SSE-KMS.');
+    thenCheck?.();
     return await unsealForRead(env, up.sse, {}, up.bucket, up.key);
   } finally {
     ck?.key.fill(0);
@@ -299,7 +312,8 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   const length = Math.max(0, end - start + 1);
   if (length > MAX_PART_SIZE) throw partTooLarge(length);
   const uc = uploadChecksum(up);
-  const objectKey = await uploadObjectKey(env, ctx, up);
+  // The source's key headers too, before the upload's key is unsealed (a KMS call).
+  const objectKey = await uploadObjectKey(env, ctx, up, () => checkCopySourceKey(ctx, src));
   let source: Awaited<ReturnType<typeof readCopySource>> | undefined;
   try {
     source = await readCopySource(env, ctx, src, start, length, lease);

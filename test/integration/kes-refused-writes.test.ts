@@ -3,18 +3,22 @@
 // bucket's default, so every write would need a data key) gets S3's 4xx with no KES call, and gets
 // the same 4xx, not a 503, while KES is down (a client retries a 503, and this can never succeed).
 // Covered: CreateMultipartUpload (storage class, ACL, metadata size, tagging, website redirect,
-// Object Lock, checksum algorithm), and PutObject alongside.
+// Object Lock, checksum algorithm), CopyObject and UploadPartCopy (the copy source's SSE-C key
+// headers), and PutObject alongside.
 
 import t from 'tap';
 import type { Test } from 'tap';
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutBucketEncryptionCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutBucketEncryptionCommand,
+  PutObjectCommand, UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import type { S3Client, StorageClass } from '@aws-sdk/client-s3';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
 import { KES_TEST_KEY, keyCalls, kesEnv, kesServer, requestDelta, waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, expectS3Error, listKeys, withHeaders } from '../helpers/s3.js';
 import { countFiles, expectNoTempFiles } from '../helpers/files.js';
-import { ssec } from '../helpers/sse.js';
+import { ssec, ssecCopy } from '../helpers/sse.js';
 
 const pki = await createTestPki();
 
@@ -25,11 +29,12 @@ interface Refused {
   status: number;
 }
 
-function cases(s3: S3Client, bucket: string): Refused[] {
+function cases(s3: S3Client, bucket: string, plainBucket: string, uploadId: string): Refused[] {
   const key = 'refused';
   const create = (extra: Record<string, unknown>, headers: Record<string, string> = {}): Promise<unknown> =>
     s3.send(withHeaders(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...extra }), headers));
   const until = new Date(Date.now() + 86_400_000);
+  const sourceKey = testBytes(32, 9);
   return [
     { what: 'CreateMultipartUpload, storage class BOGUS', send: () => create({ StorageClass: 'BOGUS' as StorageClass }), code: 'InvalidStorageClass', status: 400 },
     { what: 'CreateMultipartUpload, x-amz-acl public-reed', send: () => create({}, { 'x-amz-acl': 'public-reed' }), code: 'InvalidArgument', status: 400 },
@@ -40,6 +45,38 @@ function cases(s3: S3Client, bucket: string): Refused[] {
     { what: 'CreateMultipartUpload, a retention in a bucket without Object Lock', send: () => create({ ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until }), code: 'InvalidRequest', status: 400 },
     { what: 'CreateMultipartUpload, checksum algorithm BOGUS', send: () => create({}, { 'x-amz-checksum-algorithm': 'BOGUS' }), code: 'InvalidRequest', status: 400 },
     { what: 'PutObject, storage class BOGUS', send: () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x', StorageClass: 'BOGUS' as StorageClass })), code: 'InvalidStorageClass', status: 400 },
+    {
+      what: 'CopyObject of an SSE-C source without its key',
+      send: () => s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/ssec-src` })),
+      code: 'InvalidRequest',
+      status: 400,
+    },
+    {
+      what: 'CopyObject of an SSE-C source with another key',
+      send: () => s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/ssec-src`, ...ssecCopy(testBytes(32, 10)) })),
+      code: 'AccessDenied',
+      status: 403,
+    },
+    {
+      what: 'CopyObject of an SSE-C source with a 16-byte key',
+      send: () => s3.send(withHeaders(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/ssec-src`, ...ssecCopy(sourceKey) }), {
+        'x-amz-copy-source-server-side-encryption-customer-key': testBytes(16, 9).toString('base64'),
+      })),
+      code: 'InvalidArgument',
+      status: 400,
+    },
+    {
+      what: 'CopyObject of an unencrypted source with a copy-source SSE-C key',
+      send: () => s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${plainBucket}/plain`, ...ssecCopy(sourceKey) })),
+      code: 'InvalidRequest',
+      status: 400,
+    },
+    {
+      what: 'UploadPartCopy of an SSE-C source without its key (an SSE-KMS upload)',
+      send: () => s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'mp', UploadId: uploadId, PartNumber: 1, CopySource: `${bucket}/ssec-src` })),
+      code: 'InvalidRequest',
+      status: 400,
+    },
   ];
 }
 
@@ -64,7 +101,7 @@ t.test('a write its headers doom is refused before any KES call, with the same 4
   await s3.send(new PutObjectCommand({ Bucket: plainBucket, Key: 'plain', Body: testBytes(1000, 2) }));
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
   t.equal(up.ServerSideEncryption, 'aws:kms', 'the upload is SSE-KMS, by the bucket\'s default');
-  const refused = cases(s3, bucket);
+  const refused = cases(s3, bucket, plainBucket, up.UploadId!);
   const files = countFiles(d.dataDir);
 
   for (const c of refused) {
