@@ -476,11 +476,12 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     };
     const source = await peek(bounded(sums ? checked(file.stream, sums) : file.stream, max, tooLarge), env.config.inlineThreshold);
 
+    // A Content-MD5 field is checked against the file, as the header is on PutObject; its form
+    // before the data key is made: a malformed one costs no KMS call (nor is it a 503 while the KMS is down).
+    const wantMd5 = headers['content-md5'] === undefined ? undefined : parseContentMd5(headers['content-md5']);
     const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, bucketName, key);
     objectKey = enc?.objectKey;
     if (encReq.kind === 'SSE-C') encReq.key.fill(0);
-    // A Content-MD5 field is checked against the file, as the header is on PutObject.
-    const wantMd5 = headers['content-md5'] === undefined ? undefined : parseContentMd5(headers['content-md5']);
     written = await writeData(dataEnv(env), source.chunks, { key: enc?.objectKey, md5: needsMd5(encReq.kind) || wantMd5 !== undefined, declaredLength: source.length, signal: ctx.signal });
     if (wantMd5 !== undefined && !wantMd5.equals(written.md5!)) throw badDigest(wantMd5, written.md5!); // asked for above
     if (auth.lengthRange && written.size < auth.lengthRange.min) {

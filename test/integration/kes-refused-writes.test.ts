@@ -4,7 +4,7 @@
 // the same 4xx, not a 503, while KES is down (a client retries a 503, and this can never succeed).
 // Covered: CreateMultipartUpload (storage class, ACL, metadata size, tagging, website redirect,
 // Object Lock, checksum algorithm), CopyObject and UploadPartCopy (the copy source's SSE-C key
-// headers), and PutObject alongside.
+// headers), POST Object (a malformed Content-MD5 field), and PutObject alongside.
 
 import t from 'tap';
 import type { Test } from 'tap';
@@ -13,12 +13,13 @@ import {
   PutObjectCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client, StorageClass } from '@aws-sdk/client-s3';
-import { startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
 import { KES_TEST_KEY, keyCalls, kesEnv, kesServer, requestDelta, waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, expectS3Error, listKeys, withHeaders } from '../helpers/s3.js';
 import { countFiles, expectNoTempFiles } from '../helpers/files.js';
 import { ssec, ssecCopy } from '../helpers/sse.js';
+import { postForm, signedForm } from '../helpers/post-object.js';
 
 const pki = await createTestPki();
 
@@ -29,7 +30,15 @@ interface Refused {
   status: number;
 }
 
-function cases(s3: S3Client, bucket: string, plainBucket: string, uploadId: string): Refused[] {
+/** A POST form's answer as an SDK-like failure, for expectS3Error. */
+async function posted(d: TestDaemon, bucket: string, fd: FormData): Promise<unknown> {
+  const res = await postForm(d, bucket, fd);
+  if (res.status < 300) return res;
+  const field = (name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(res.body.toString())?.[1];
+  throw Object.assign(new Error(field('Message')), { name: field('Code'), $metadata: { httpStatusCode: res.status } });
+}
+
+function cases(d: TestDaemon, s3: S3Client, bucket: string, plainBucket: string, uploadId: string): Refused[] {
   const key = 'refused';
   const create = (extra: Record<string, unknown>, headers: Record<string, string> = {}): Promise<unknown> =>
     s3.send(withHeaders(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...extra }), headers));
@@ -77,6 +86,12 @@ function cases(s3: S3Client, bucket: string, plainBucket: string, uploadId: stri
       code: 'InvalidRequest',
       status: 400,
     },
+    {
+      what: 'POST Object with a malformed Content-MD5 field',
+      send: () => posted(d, bucket, signedForm(bucket, key, [['Content-MD5', 'not-an-md5']], { conditions: [{ key }, ['starts-with', '$Content-MD5', '']] }, { data: testBytes(1000, 11) })),
+      code: 'InvalidDigest',
+      status: 400,
+    },
   ];
 }
 
@@ -101,7 +116,7 @@ t.test('a write its headers doom is refused before any KES call, with the same 4
   await s3.send(new PutObjectCommand({ Bucket: plainBucket, Key: 'plain', Body: testBytes(1000, 2) }));
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
   t.equal(up.ServerSideEncryption, 'aws:kms', 'the upload is SSE-KMS, by the bucket\'s default');
-  const refused = cases(s3, bucket, plainBucket, up.UploadId!);
+  const refused = cases(d, s3, bucket, plainBucket, up.UploadId!);
   const files = countFiles(d.dataDir);
 
   for (const c of refused) {
