@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetaStore } from '../meta/store.js';
 import type { FileStore } from './files.js';
-import { KeyedLogLimit } from '../log-limit.js';
+import { KeyedLogLimit, LogLimit } from '../log-limit.js';
 
 /** Whether a backup holds deletions now (storage/backup-hold.ts DeletionHold). */
 export interface HoldProbe {
@@ -27,7 +27,7 @@ const RETRY_MS = 30_000;
 const RETRY_MAX_MS = 3_600_000;
 /** Failed files remembered: past this, the oldest are forgotten (retried at the next pass). */
 const RETRY_MEMORY = 100_000;
-/** Removal failures are logged at most once a minute per reason (error code). */
+/** Removal failures are logged at most once a minute per reason (error code), failed passes once a minute. */
 const LOG_EVERY_MS = 60_000;
 
 /**
@@ -73,6 +73,12 @@ export class Reaper {
    * anything a client chose.
    */
   private readonly failureLines = new KeyedLogLimit(LOG_EVERY_MS, { maxKeys: Infinity });
+  /**
+   * Failed passes (the commit that dequeues failing, on a failing disk), logged with the count of
+   * those since the last line: a pass runs every 2 s, and each logged its line while the failure
+   * lasted.
+   */
+  private readonly passFailureLines = new LogLimit(LOG_EVERY_MS);
 
   constructor(
     private readonly meta: MetaStore,
@@ -98,7 +104,11 @@ export class Reaper {
     this.running ??= this.pass(graceMs)
       .catch((err: unknown) => {
         // A full disk can fail the commit that dequeues the deleted files: they stay queued.
-        this.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'could not update the deletion queue; retrying');
+        if (this.passFailureLines.hit()) {
+          // This pass and those not logged since the last line.
+          const failedPasses = this.passFailureLines.take();
+          this.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code }, failedPasses }, 'could not update the deletion queue; retrying (this warning repeats at most once a minute)');
+        }
         return 0;
       })
       .finally(() => {

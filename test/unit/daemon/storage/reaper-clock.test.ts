@@ -2,7 +2,8 @@
 // FileStore: files an earlier process queued (the queue a stop left) are due at once, files this
 // process releases wait out the grace period, timed on the monotonic clock: a wall clock stepped
 // forward an hour must not make them due at once (under reads that just looked their records up),
-// nor one stepped back keep them on disk for the hour. Only Date.now is stepped.
+// nor one stepped back keep them on disk for the hour. Only Date.now is stepped. And a pass that
+// keeps failing (its dequeue refused) is warned about once a minute, on a stepped performance.now.
 import t from 'tap';
 import type { Test } from 'tap';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -221,4 +222,45 @@ t.test('a pass reads what it lists, not the files still in their grace period', 
   // Those an earlier process queued (a queue opened again): due at once.
   const again = new DeletionQueue(root);
   t.same(again.due(5_000, 10), ['g1', 'g2'], 'an earlier process\u2019s queue is due at once');
+});
+
+t.test('a deletion queue that cannot be updated is warned about once a minute, not at every pass', async (t) => {
+  const clock = monotonicClock(t);
+  const s = await store(t);
+  const meta = s.open();
+  t.teardown(() => meta.close());
+  const id = await s.release(meta, 'k');
+  // The commit that dequeues the deleted files fails, as on a failing disk, until `failing` ends.
+  let failing = true;
+  const eio = (): Error => Object.assign(new Error('input/output error'), { code: 'EIO' });
+  const failingMeta = new Proxy(meta, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'dequeueFiles' && failing) return () => Promise.reject(eio());
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const lines: Array<{ msg: string; failedPasses?: number }> = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as { msg: string; failedPasses?: number }) });
+  const reaper = new Reaper(failingMeta, s.files, log);
+  const warned = (): number[] => lines.filter((l) => l.msg.startsWith('could not update the deletion queue')).map((l) => l.failedPasses ?? -1);
+
+  t.equal(await reaper.kick(0), 0, 'the pass failed');
+  t.same(warned(), [1], 'the first failure is warned about at once');
+  // A pass every 2 s (the timer's interval) for 58 s: each failed the same way.
+  for (let i = 0; i < 29; i++) {
+    clock.advance(2_000);
+    await reaper.kick(0);
+  }
+  t.same(warned(), [1], 'the passes within the minute are not (they were: one line every 2 s)');
+  clock.advance(2_000);
+  await reaper.kick(0);
+  t.same(warned(), [1, 30], 'a minute on, one line tells the 30 failed passes since the last');
+  t.same(meta.queuedFiles(), [id], 'the file stayed queued');
+  failing = false;
+  clock.advance(2_000);
+  await reaper.kick(0);
+  t.same(meta.queuedFiles(), [], 'once the commit goes through, it is dequeued');
+  t.same(warned(), [1, 30], 'and nothing more is warned about');
+  await reaper.stop();
 });
