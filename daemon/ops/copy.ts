@@ -3,7 +3,7 @@
 // key only and leaves the data file untouched. Large copies stream, never buffered whole.
 
 import { S3Error } from '../errors.js';
-import { filesOf, type ObjectRecord, type PartRecord } from '../meta/records.js';
+import { filesOf, type BucketRecord, type ObjectRecord, type PartRecord } from '../meta/records.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, etagContentMd5, customerKeyMissing, refuseCustomerKey, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
@@ -24,7 +24,7 @@ import { lockFields, lockFromHeaders } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import { toXml } from './xml.js';
 import { isoDate } from '../dates.js';
-import { checksumHasher } from '../auth/payload.js';
+import { checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { requestFacts, userMay } from './policy.js';
 
@@ -297,8 +297,31 @@ export async function withDataPlace(env: OpsEnv, ctx: RequestContext, run: (leas
   }
 }
 
-export function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  return withDataPlace(env, ctx, (lease) => copyObject(env, ctx, lease));
+export async function handleCopyObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  // Its own arguments judged before it waits for a place (and again once it has one): a copy that
+  // can never succeed is answered at once, not after the wait, nor as the wait's 503 SlowDown
+  // (which clients retry) while the gate is full.
+  copyArguments(env, ctx);
+  return await withDataPlace(env, ctx, (lease) => copyObject(env, ctx, lease));
+}
+
+/**
+ * What a copy checks before it looks its source up, in this order: the destination bucket, the
+ * write options, the destination's conditions (If-Match, If-None-Match: checked again in the
+ * commit), the directives and the checksum algorithm.
+ */
+function copyArguments(env: OpsEnv, ctx: RequestContext): { dstBucket: BucketRecord; check: ReturnType<typeof writeConditions>; mode: 'COPY' | 'REPLACE'; askedAlgorithm: ChecksumAlgorithm | undefined } {
+  const dstBucket = requireBucket(env, ctx.bucket);
+  checkWriteOptions(ctx.headers, ctx.query);
+  // If-Match / If-None-Match name the destination, as on PutObject (checked again in the commit).
+  const check = writeConditions(ctx.headers);
+  check?.(env.meta.getObject(ctx.bucket!, ctx.key!));
+  // The request's own arguments before the source: a bad one is 400 whether or not it exists.
+  const mode = directive(ctx);
+  taggingDirective(ctx.headers);
+  const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
+  const askedAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : undefined;
+  return { dstBucket, check, mode, askedAlgorithm };
 }
 
 /** The largest source CopyObject copies (and UploadPartCopy without a range): S3's 5 GiB. */
@@ -310,17 +333,8 @@ export function copySourceTooLarge(): S3Error {
 }
 
 async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | undefined): Promise<Result> {
-  const dstBucket = requireBucket(env, ctx.bucket);
   const dstKey = ctx.key!;
-  checkWriteOptions(ctx.headers, ctx.query);
-  // If-Match / If-None-Match name the destination, as on PutObject (checked again in the commit).
-  const check = writeConditions(ctx.headers);
-  check?.(env.meta.getObject(ctx.bucket!, dstKey));
-  // The request's own arguments before the source: a bad one is 400 whether or not it exists.
-  const mode = directive(ctx);
-  taggingDirective(ctx.headers);
-  const rawAlgorithm = ctx.headers['x-amz-checksum-algorithm'];
-  const askedAlgorithm = rawAlgorithm !== undefined ? parseChecksumAlgorithm(rawAlgorithm) : undefined;
+  const { dstBucket, check, mode, askedAlgorithm } = copyArguments(env, ctx);
   const src = loadCopySource(env, ctx);
   // Before anything is read: S3 refuses these at once, whatever the copy would change.
   if (src.record.size > MAX_COPY_SOURCE) throw copySourceTooLarge();

@@ -4,13 +4,14 @@
 // S3_DATA_REQUESTS_WAIT gets 503 SlowDown, which the SDKs retry; small (inline) objects, copies
 // (one place for their read and their write) and the waiters themselves never deadlock.
 // Requests whose clients are slow give their places back (parked): prod-data-gate-parking.test.ts.
+// A copy whose arguments doom it is refused before it waits for a place.
 import t from 'tap';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, UploadPartCopyCommand, type StorageClass } from '@aws-sdk/client-s3';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { errorCode, openPut, raw } from '../helpers/http.js';
 import { metricSample, scrape } from '../helpers/kes.js';
-import { bodyBytes, createBucket } from '../helpers/s3.js';
+import { bodyBytes, clientFor, createBucket, expectS3Error, withHeaders } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -147,4 +148,36 @@ t.test('a request that waited for a place longer than the reaper\u2019s grace re
   const got = await get;
   t.equal(got.status, 200, 'the GET succeeds');
   t.equal(got.body.toString(), 'small now', 'with the object as it is now');
+});
+
+t.test('a copy its arguments doom is refused at once, not after waiting for a place (nor as SlowDown)', async (t) => {
+  const WAIT_MS = 3_000;
+  const d = await startDaemonFor(t, { env: { S3_DATA_REQUESTS_MAX: '1', S3_DATA_REQUESTS_WAIT: `${WAIT_MS / 1000}s` } });
+  // One attempt: an SDK retry of a 503 would hide it.
+  const s3 = clientFor(d, { maxAttempts: 1 });
+  const bucket = await createBucket(s3, 'gateargs');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: testBytes(2 * MiB, 31) }));
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
+  // An upload holds the only place.
+  const holder = steadyPut(d.port, `/${bucket}/holder`);
+  t.equal(await gauge(d.endpoint, 's3d_data_requests_in_flight', 1), 1, 'the upload holds the place');
+  const copy = { Bucket: bucket, Key: 'dst', CopySource: `${bucket}/src` };
+  const partCopy = { Bucket: bucket, Key: 'mp', UploadId: up.UploadId, PartNumber: 1, CopySource: `${bucket}/src` };
+  const refused: Array<[string, () => Promise<unknown>, string, number]> = [
+    ['CopyObject, metadata directive in lower case', () => s3.send(withHeaders(new CopyObjectCommand(copy), { 'x-amz-metadata-directive': 'replace' })), 'InvalidArgument', 400],
+    ['CopyObject, storage class BOGUS', () => s3.send(new CopyObjectCommand({ ...copy, StorageClass: 'BOGUS' as StorageClass })), 'InvalidStorageClass', 400],
+    ['CopyObject into a bucket that does not exist', () => s3.send(new CopyObjectCommand({ ...copy, Bucket: `${bucket}-none` })), 'NoSuchBucket', 404],
+    ['UploadPartCopy, part number 10001', () => s3.send(new UploadPartCopyCommand({ ...partCopy, PartNumber: 10001 })), 'InvalidArgument', 400],
+    ['UploadPartCopy to an upload that does not exist', () => s3.send(new UploadPartCopyCommand({ ...partCopy, UploadId: 'no-such-upload' })), 'NoSuchUpload', 404],
+  ];
+  for (const [what, send, code, status] of refused) {
+    const started = Date.now();
+    await expectS3Error(t, send(), code, status, what);
+    const took = Date.now() - started;
+    t.ok(took < WAIT_MS / 2, `${what}: answered at once (${took} ms), not after waiting for the place`);
+  }
+  await holder.finish();
+  t.equal((await holder.response).status, 200, 'the holder completes');
+  await s3.send(new CopyObjectCommand(copy));
+  t.pass('a good copy goes through once the place is free');
 });
