@@ -180,7 +180,8 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
     rule.abortIncompleteDays = positiveInt(xmlFields(r.AbortIncompleteMultipartUpload, ['DaysAfterInitiation'], `${where}: AbortIncompleteMultipartUpload`).DaysAfterInitiation, `${where}: DaysAfterInitiation`);
   }
   if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.noncurrentDays === undefined && rule.abortIncompleteDays === undefined) {
-    throw new S3Error('InvalidArgument', `${where}: a rule needs an action (Expiration, NoncurrentVersionExpiration or AbortIncompleteMultipartUpload).`);
+    // S3's code and words (its error table lists InvalidRequest for this too).
+    throw new S3Error('InvalidRequest', 'At least one action needs to be specified in a rule');
   }
   return rule;
 }

@@ -262,7 +262,7 @@ t.test('refused configurations change nothing', async (t) => {
       400,
       'InvalidArgument',
     ],
-    ['a rule without an action', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/></Rule></LifecycleConfiguration>', 400, 'InvalidArgument'],
+    ['a rule without an action', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/></Rule></LifecycleConfiguration>', 400, 'InvalidRequest'],
     ['a bad Status', '<LifecycleConfiguration><Rule><ID>a</ID><Status>On</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'MalformedXML'],
     ['zero Days', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><Expiration><Days>0</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'InvalidArgument'],
     [

@@ -102,7 +102,8 @@ t.test('refusals', async (t) => {
     ['not lifecycle', Buffer.from('<Other/>'), 'MalformedXML'],
     ['status', conf(rule('<Filter/><Status>On</Status><Expiration><Days>1</Days></Expiration>')), 'MalformedXML'],
     ['no status', conf(rule('<Expiration><Days>1</Days></Expiration>')), 'MalformedXML'],
-    ['no action', conf(rule('<Filter/><Status>Enabled</Status>')), 'InvalidArgument'],
+    // S3's InvalidRequest, "At least one action needs to be specified in a rule" (recorded 2025).
+    ['no action', conf(rule('<Filter/><Status>Enabled</Status>')), 'InvalidRequest'],
     ['days 0', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>0</Days></Expiration>')), 'InvalidArgument'],
     ['days -1', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>-1</Days></Expiration>')), 'InvalidArgument'],
     ['days 1.5', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>1.5</Days></Expiration>')), 'InvalidArgument'],
