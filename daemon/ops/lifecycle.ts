@@ -105,6 +105,11 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   return out;
 }
 
+/** Whether a filter names an object size. */
+function hasSize(f: FilterParts): boolean {
+  return f.sizeGreaterThan !== undefined || f.sizeLessThan !== undefined;
+}
+
 /** A Filter element with nothing in it (`<Filter/>`, `<Filter></Filter>`). */
 function isEmptyFilter(f: unknown): boolean {
   return f === '' || (typeof f === 'object' && f !== null && Object.keys(f).length === 0);
@@ -155,9 +160,8 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
       rule.expiredObjectDeleteMarker = v === 'true';
       // As S3: a delete marker has no tags and no size, so such a rule could never select one.
       if (rule.expiredObjectDeleteMarker && filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: ExpiredObjectDeleteMarker cannot be combined with a Tag filter.`);
-      if (rule.expiredObjectDeleteMarker && (filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined)) {
-        throw new S3Error('MalformedXML', `${where}: ExpiredObjectDeleteMarker cannot be combined with an object size filter.`);
-      }
+      // S3's code and words, whatever the element's value (false too, as recorded).
+      if (hasSize(filter)) throw new S3Error('InvalidRequest', 'ExpiredObjectDeleteMarker cannot be specified with Object Size.');
     }
   }
   if (r.NoncurrentVersionExpiration !== undefined) {
@@ -174,9 +178,10 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
     }
   }
   if (r.AbortIncompleteMultipartUpload !== undefined) {
-    if (filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with a Tag filter.`);
-    // An upload in progress has no size yet: such a filter could only be ignored.
-    if (filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined) throw new S3Error('InvalidArgument', `${where}: AbortIncompleteMultipartUpload cannot be combined with an object size filter.`);
+    // An upload in progress has no tags or size yet: such a filter could only be ignored. S3's
+    // codes and words.
+    if (filter.tags.length > 0) throw new S3Error('InvalidRequest', 'AbortIncompleteMultipartUpload cannot be specified with Tags.');
+    if (hasSize(filter)) throw new S3Error('InvalidRequest', 'AbortIncompleteMultipartUpload cannot be specified with Object Size.');
     rule.abortIncompleteDays = positiveInt(xmlFields(r.AbortIncompleteMultipartUpload, ['DaysAfterInitiation'], `${where}: AbortIncompleteMultipartUpload`).DaysAfterInitiation, `${where}: DaysAfterInitiation`);
   }
   if (rule.expirationDays === undefined && rule.expirationDate === undefined && rule.expiredObjectDeleteMarker === undefined && rule.noncurrentDays === undefined && rule.abortIncompleteDays === undefined) {

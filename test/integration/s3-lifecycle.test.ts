@@ -293,14 +293,21 @@ t.test('refused configurations change nothing', async (t) => {
       'AbortIncompleteMultipartUpload with a tag filter',
       '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>',
       400,
-      'InvalidArgument',
+      'InvalidRequest',
     ],
     [
       // An upload in progress has no size: the filter would be stored and ignored.
       'AbortIncompleteMultipartUpload with a size filter',
       '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><ObjectSizeGreaterThan>1000000000</ObjectSizeGreaterThan></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>',
       400,
-      'InvalidArgument',
+      'InvalidRequest',
+    ],
+    [
+      // S3 refuses it with the element false too (Terraform modules write false beside a size filter).
+      'ExpiredObjectDeleteMarker, even false, with a size filter',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><ObjectSizeLessThan>1000</ObjectSizeLessThan></Filter><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'InvalidRequest',
     ],
   ];
   for (const [what, body, status, code] of refusals) {
