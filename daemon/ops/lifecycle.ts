@@ -48,10 +48,20 @@ function positiveInt(v: unknown, what: string): number {
 /** A rule as stored in the bucket record (meta/records.ts). */
 export type StoredLifecycleRule = LifecycleRule;
 
-function size(v: unknown, what: string): number {
+/** The largest object size a filter may name (1000 TiB), as S3's refusals state it. */
+const MAX_FILTER_SIZE = 1_099_511_627_776_000;
+
+/**
+ * An object size bound of a filter, at least `min`: S3 takes ObjectSizeGreaterThan from 0 and
+ * ObjectSizeLessThan from 1, up to MAX_FILTER_SIZE, and answers others with InvalidRequest in
+ * these words (a LessThan of 0, which selects nothing, was stored).
+ */
+function size(v: unknown, what: string, min: number): number {
   const s = xmlText(v, what).trim();
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a whole number of bytes.`);
-  return Number(s);
+  if (!/^-?\d+$/.test(s)) throw new S3Error('InvalidArgument', `${what} must be a whole number of bytes.`);
+  const n = Number(s);
+  if (n < min || n > MAX_FILTER_SIZE) throw new S3Error('InvalidRequest', `'${what}' should be between ${min} and ${MAX_FILTER_SIZE}.`);
+  return n || 0;
 }
 
 function tagOf(v: unknown): [string, string] {
@@ -83,8 +93,8 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   const take = (src: Record<string, unknown>): void => {
     if (src.Prefix !== undefined) out.prefix = src.Prefix === '' ? '' : xmlText(src.Prefix, 'Prefix');
     for (const t of xmlList(src.Tag)) out.tags.push(tagOf(t));
-    if (src.ObjectSizeGreaterThan !== undefined) out.sizeGreaterThan = size(src.ObjectSizeGreaterThan, 'ObjectSizeGreaterThan');
-    if (src.ObjectSizeLessThan !== undefined) out.sizeLessThan = size(src.ObjectSizeLessThan, 'ObjectSizeLessThan');
+    if (src.ObjectSizeGreaterThan !== undefined) out.sizeGreaterThan = size(src.ObjectSizeGreaterThan, 'ObjectSizeGreaterThan', 0);
+    if (src.ObjectSizeLessThan !== undefined) out.sizeLessThan = size(src.ObjectSizeLessThan, 'ObjectSizeLessThan', 1);
   };
   const and = f.And;
   const direct = CONDITIONS.filter((k) => f[k] !== undefined);
@@ -100,7 +110,7 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
     take(f);
   }
   if (out.sizeGreaterThan !== undefined && out.sizeLessThan !== undefined && out.sizeLessThan <= out.sizeGreaterThan) {
-    throw new S3Error('InvalidArgument', 'ObjectSizeLessThan must be greater than ObjectSizeGreaterThan.');
+    throw new S3Error('InvalidRequest', "'ObjectSizeLessThan' has to be a value greater than 'ObjectSizeGreaterThan'.");
   }
   return out;
 }

@@ -317,6 +317,15 @@ t.test('refused configurations change nothing', async (t) => {
   }
   t.same(await rulesOf(bucket), before, 'the configuration is unchanged after every refusal');
 
+  // Terraform's provider once sent ObjectSizeLessThan 0, which S3 refused; s3d stored a rule that
+  // matched nothing.
+  for (const [what, Filter] of [
+    ['ObjectSizeLessThan 0', { ObjectSizeLessThan: 0 }],
+    ['an ObjectSizeLessThan not above ObjectSizeGreaterThan', { And: { Prefix: 'a/', ObjectSizeGreaterThan: 500, ObjectSizeLessThan: 500 } }],
+  ] as const) {
+    await expectS3Error(t, s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ID: 's', Status: 'Enabled', Filter, Expiration: { Days: 1 } }] } })), 'InvalidRequest', 400, what);
+  }
+
   const unsigned = await send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'lifecycle', body: '<LifecycleConfiguration/>', sign: false });
   t.equal(unsigned.status, 403, 'an unsigned PUT is refused');
   t.same(await rulesOf(bucket), before, 'and changes nothing');

@@ -115,7 +115,14 @@ t.test('refusals', async (t) => {
     ['duplicate ids', conf(rule(`<ID>x</ID>${ok}`), rule(`<ID>x</ID>${ok}`)), 'InvalidArgument'],
     ['long id', conf(rule(`<ID>${'i'.repeat(256)}</ID>${ok}`)), 'InvalidArgument'],
     ['two conditions without And', conf(rule(`<Filter><Prefix>a</Prefix><ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
-    ['size bounds crossed', conf(rule(`<Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidArgument'],
+    // S3's InvalidRequest: "'ObjectSizeLessThan' has to be a value greater than 'ObjectSizeGreaterThan'.",
+    // and "'ObjectSizeLessThan' should be between 1 and 1099511627776000." (recorded 2025, 2026).
+    ['size bounds crossed', conf(rule(`<Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidRequest'],
+    ['size bounds equal', conf(rule(`<Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>10</ObjectSizeLessThan></And></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidRequest'],
+    ['ObjectSizeLessThan 0', conf(rule(`<Filter><ObjectSizeLessThan>0</ObjectSizeLessThan></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidRequest'],
+    ['ObjectSizeLessThan past 1000 TiB', conf(rule(`<Filter><ObjectSizeLessThan>1099511627776001</ObjectSizeLessThan></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidRequest'],
+    ['ObjectSizeGreaterThan -1', conf(rule(`<Filter><ObjectSizeGreaterThan>-1</ObjectSizeGreaterThan></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidRequest'],
+    ['ObjectSizeGreaterThan past 1000 TiB', conf(rule(`<Filter><ObjectSizeGreaterThan>99999999999999999999</ObjectSizeGreaterThan></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidRequest'],
     ['transition', conf(rule(`${ok}<Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition>`)), 'NotImplemented'],
     ['transitions', conf(rule(`${ok}<Transitions><Days>1</Days><StorageClass>GLACIER</StorageClass></Transitions>`)), 'NotImplemented'],
     ['noncurrent transition', conf(rule(`${ok}<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>`)), 'NotImplemented'],
@@ -163,6 +170,8 @@ t.test('refusals', async (t) => {
     ['100 newer noncurrent versions', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>100</NewerNoncurrentVersions>')))],
     ['a noncurrent expiration with a tag filter', conf(rule(`<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>${nc('<NoncurrentDays>3</NoncurrentDays>').replace('<Filter/>', '')}`))],
     ['indentation between the elements', conf('\n  ' + rule('\n    <ID>x</ID>\n    <Filter>\n      <And>\n        <Prefix>a/</Prefix>\n        <Tag><Key>k</Key><Value>v</Value></Tag>\n      </And>\n    </Filter>\n    <Status>Enabled</Status>\n    <Expiration>\n      <Days>1</Days>\n    </Expiration>\n  ') + '\n')],
+    ['the widest sizes S3 takes', conf(rule(`<Filter><And><ObjectSizeGreaterThan>0</ObjectSizeGreaterThan><ObjectSizeLessThan>1099511627776000</ObjectSizeLessThan></And></Filter>${ok.replace('<Filter/>', '')}`))],
+    ['ObjectSizeLessThan 1', conf(rule(`<Filter><ObjectSizeLessThan>1</ObjectSizeLessThan></Filter>${ok.replace('<Filter/>', '')}`))],
     ['ExpiredObjectDeleteMarker false with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>'))],
   ];
   for (const [what, body] of accepted) t.equal(code(() => parseLifecycle(body)), 'ok', what);
