@@ -417,7 +417,8 @@ export async function handlePutBucketLifecycle(env: OpsEnv, ctx: RequestContext)
   const seen = requireBucket(env, ctx.bucket);
   const asked = ctx.headers[TRANSITION_DEFAULT_HEADER];
   if (asked !== undefined && !TRANSITION_DEFAULTS.has(asked)) {
-    throw new S3Error('InvalidArgument', `${TRANSITION_DEFAULT_HEADER} must be all_storage_classes_128K or varies_by_storage_class.`, { fields: { ArgumentName: TRANSITION_DEFAULT_HEADER, ArgumentValue: asked } });
+    // S3's code and words (recorded): InvalidRequest naming the value.
+    throw new S3Error('InvalidRequest', `Invalid TransitionDefaultMinimumObjectSize found: ${asked}`);
   }
   const rules = parseLifecycle(await ctx.body.readAll(MAX_XML_BODY));
   const b = await updateSeenBucket(env, seen, (cur) => {

@@ -362,7 +362,9 @@ t.test('TransitionDefaultMinimumObjectSize is kept and given back, S3\'s default
   await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules }, TransitionDefaultMinimumObjectSize: 'varies_by_storage_class' }));
   const bad = await send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'lifecycle', headers: { 'x-amz-transition-default-minimum-object-size': 'all_storage_classes_1M' }, body: '<LifecycleConfiguration><Rule><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>' });
   t.equal(bad.status, 400, 'a value outside S3\'s two → 400');
-  t.match(bad.body.toString(), /<Code>InvalidArgument<\/Code>/, 'InvalidArgument');
+  // S3's code and words (LocalStack's recording against S3).
+  t.match(bad.body.toString(), /<Code>InvalidRequest<\/Code><Message>Invalid TransitionDefaultMinimumObjectSize found: all_storage_classes_1M<\/Message>/, 'InvalidRequest, naming the value');
+  await expectS3Error(t, s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules }, TransitionDefaultMinimumObjectSize: 'all_storage_classes_64K' as never })), 'InvalidRequest', 400, 'the SDK sending another value');
   const kept = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
   t.same([kept.TransitionDefaultMinimumObjectSize, kept.Rules?.[0]?.Expiration?.Days], ['varies_by_storage_class', 30], 'the configuration is unchanged');
 
