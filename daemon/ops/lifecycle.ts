@@ -21,6 +21,8 @@ import { hasMoreElements, parseDocument, toXml, xmlElement, xmlFields, xmlList, 
 import { httpDate, parseIsoDateTime } from '../dates.js';
 
 const DAY_MS = 86_400_000;
+/** The start of an ISO 8601 date and time (its calendar and clock are checked by parseIsoDateTime). */
+const DATE_TIME_SHAPE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 const MAX_RULES = 1000;
 /** S3's bound on NewerNoncurrentVersions. */
 const MAX_NEWER_NONCURRENT = 100;
@@ -161,6 +163,9 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
       // Strictly a calendar date (30 February was moved to 2 March), and without a zone in UTC
       // (it was the server's time zone, so the same rule was refused or not by host).
       const t = parseIsoDateTime(d, { zoneless: 'utc' });
+      // Text that is no ISO 8601 date and time at all (a date alone, an HTTP-date) is no timestamp
+      // S3's schema takes: MalformedXML, as S3 answers.
+      if (t === undefined && !DATE_TIME_SHAPE.test(d)) throw new S3Error('MalformedXML', `${where}: Date must be an ISO 8601 date and time.`);
       if (t === undefined || t % DAY_MS !== 0) throw new S3Error('InvalidArgument', "'Date' must be at midnight GMT", { fields: { ArgumentName: 'Date', ArgumentValue: d } });
       rule.expirationDate = t;
     }

@@ -351,8 +351,13 @@ t.test('an empty Filter reads back empty; a filter naming a tag key twice, or a 
   const date = refusal(conf(rule('<Filter/><Status>Enabled</Status><Expiration><Date>2027-01-01T12:00:00Z</Date></Expiration>')));
   t.same([date.code, date.message, date.fields.ArgumentName, date.fields.ArgumentValue], ['InvalidArgument', "'Date' must be at midnight GMT", 'Date', '2027-01-01T12:00:00Z'], 'a Date at noon: InvalidArgument naming Date');
   // Days the calendar does not have were moved (30 February to 2 March, 24:00 to the next day).
-  for (const bad of ['2027-02-29T00:00:00Z', '2030-04-31T00:00:00.000Z', '2029-12-31T24:00:00Z', '2030-13-01T00:00:00Z', '2030-01-01']) {
+  for (const bad of ['2027-02-29T00:00:00Z', '2030-04-31T00:00:00.000Z', '2029-12-31T24:00:00Z', '2030-13-01T00:00:00Z']) {
     t.equal(refusal(conf(rule(`<Filter/><Status>Enabled</Status><Expiration><Date>${bad}</Date></Expiration>`))).code, 'InvalidArgument', `Date ${bad}`);
+  }
+  // Text that is no ISO 8601 date and time is no timestamp S3's schema takes: MalformedXML, as S3
+  // answered an HTTP-date (it was InvalidArgument "'Date' must be at midnight GMT", for midnight).
+  for (const bad of ['2030-01-01', 'Fri, 01 Jan 2016 00:00:00 GMT', '1451606400', 'tomorrow']) {
+    t.equal(refusal(conf(rule(`<Filter/><Status>Enabled</Status><Expiration><Date>${bad}</Date></Expiration>`))).code, 'MalformedXML', `Date ${bad}`);
   }
   const dateOf = (d: string): number | undefined => parseLifecycle(conf(rule(`<Filter/><Status>Enabled</Status><Expiration><Date>${d}</Date></Expiration>`)))[0]?.expirationDate;
   t.equal(dateOf('2028-02-29T00:00:00Z'), Date.UTC(2028, 1, 29), 'a leap day');
