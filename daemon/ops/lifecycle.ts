@@ -68,7 +68,9 @@ function size(v: unknown, what: string, min: number): number {
 
 function tagOf(v: unknown): [string, string] {
   const t = xmlFields(v, ['Key', 'Value'], 'Tag');
-  return [xmlText(t.Key, 'Tag Key'), typeof t.Value === 'string' ? t.Value : ''];
+  // No Value is the empty value; a Value that is no text is no Tag S3's schema has (it was read
+  // as '', a rule for another tag than the one written).
+  return [xmlText(t.Key, 'Tag Key'), t.Value === undefined ? '' : xmlText(t.Value, 'Tag Value')];
 }
 
 interface FilterParts {

@@ -156,6 +156,9 @@ t.test('refusals', async (t) => {
     ['Tags in Filter', conf(rule(`<Filter><Tags><Key>temp</Key><Value>yes</Value></Tags></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
     ['Prefx in Filter', conf(rule(`<Filter><Prefx>logs/</Prefx></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
     ['an unknown element in Rule', conf(rule(`${ok}<Priority>1</Priority>`)), 'MalformedXML'],
+    // A Value that is no text was read as '' (a rule for the tag's empty value); a second Key was refused.
+    ['an element in a Tag Value', conf(rule(`<Filter><Tag><Key>k</Key><Value><v>x</v></Value></Tag></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['two Values in a Tag', conf(rule(`<Filter><Tag><Key>k</Key><Value>a</Value><Value>b</Value></Tag></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
     ['an unknown element in Tag', conf(rule(`<Filter><Tag><Key>k</Key><Value>v</Value><Kind>x</Kind></Tag></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
     ['an unknown element in Expiration', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>1</Days><Hours>1</Hours></Expiration>')), 'MalformedXML'],
     ['an unknown element in NoncurrentVersionExpiration', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NoncurrentHours>1</NoncurrentHours>'))), 'MalformedXML'],
@@ -171,6 +174,8 @@ t.test('refusals', async (t) => {
     ['a noncurrent expiration with a tag filter', conf(rule(`<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>${nc('<NoncurrentDays>3</NoncurrentDays>').replace('<Filter/>', '')}`))],
     ['indentation between the elements', conf('\n  ' + rule('\n    <ID>x</ID>\n    <Filter>\n      <And>\n        <Prefix>a/</Prefix>\n        <Tag><Key>k</Key><Value>v</Value></Tag>\n      </And>\n    </Filter>\n    <Status>Enabled</Status>\n    <Expiration>\n      <Days>1</Days>\n    </Expiration>\n  ') + '\n')],
     ['the widest sizes S3 takes', conf(rule(`<Filter><And><ObjectSizeGreaterThan>0</ObjectSizeGreaterThan><ObjectSizeLessThan>1099511627776000</ObjectSizeLessThan></And></Filter>${ok.replace('<Filter/>', '')}`))],
+    ['a Tag with an empty Value', conf(rule(`<Filter><Tag><Key>k</Key><Value/></Tag></Filter>${ok.replace('<Filter/>', '')}`))],
+    ['a Tag without a Value', conf(rule(`<Filter><Tag><Key>k</Key></Tag></Filter>${ok.replace('<Filter/>', '')}`))],
     ['ObjectSizeLessThan 1', conf(rule(`<Filter><ObjectSizeLessThan>1</ObjectSizeLessThan></Filter>${ok.replace('<Filter/>', '')}`))],
     ['ExpiredObjectDeleteMarker false with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>'))],
   ];
