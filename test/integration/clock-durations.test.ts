@@ -4,7 +4,7 @@
 // small and positive. Before, they came out hours negative.
 
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,16 +13,26 @@ import { runS3d, startDaemon, testBytes } from '../helpers/daemon.js';
 import { clientFor, createBucket } from '../helpers/s3.js';
 import { runRecordFile } from '../../daemon/storage/run-records.js';
 
+const work = mkdtempSync(join(tmpdir(), 's3d-clock-durations-'));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+// Each process that loads the preload says so in this file: without it (its NODE_OPTIONS lost on
+// the way to the child) the durations are small and positive anyway, and the tests would pass.
+const loaded = join(work, 'preloaded');
 const STEPPING = `
+import { appendFileSync } from 'node:fs';
+appendFileSync(${JSON.stringify(loaded)}, process.pid + '\\n');
 const realNow = Date.now;
 let steps = 0;
 Date.now = () => realNow() - 3_600_000 * ++steps;
 `;
-
-const work = mkdtempSync(join(tmpdir(), 's3d-clock-durations-'));
-t.teardown(() => rmSync(work, { recursive: true, force: true }));
 const preload = join(work, 'stepping-clock.mjs');
 writeFileSync(preload, STEPPING);
+/** Whether the preload ran in the command just run (and forgets it for the next). */
+const preloaded = (): boolean => {
+  const was = existsSync(loaded);
+  rmSync(loaded, { force: true });
+  return was;
+};
 const env = { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` };
 
 const d = await startDaemon({ dataDir: join(work, 'data') });
@@ -38,6 +48,7 @@ const saidSeconds = (stdout: string): number => Number(/ in (-?[\d.]+) s\b/.exec
 t.test('s3d backup: its duration is not skewed by the wall clock', async (t) => {
   const run = await runS3d(['backup', d.dataDir, join(work, 'dest')], env);
   t.equal(run.code, 0, `backup ok (${run.stderr.trim()})`);
+  t.ok(preloaded(), 'it ran under the stepping clock');
   const said = saidSeconds(run.stdout);
   t.ok(said >= 0 && said < 60, `said ${said} s`);
   const rec = JSON.parse(readFileSync(runRecordFile(d.dataDir, 'last-backup'), 'utf8')) as { seconds: number };
@@ -47,6 +58,7 @@ t.test('s3d backup: its duration is not skewed by the wall clock', async (t) => 
 t.test('s3d verify: its duration is not skewed by the wall clock', async (t) => {
   const run = await runS3d(['verify', d.dataDir], { ...env, S3_CRYPTO_WORKERS: '1' });
   t.equal(run.code, 0, `verify ok (${run.stderr.trim()})`);
+  t.ok(preloaded(), 'it ran under the stepping clock');
   const said = saidSeconds(run.stdout);
   t.ok(said >= 0 && said < 60, `said ${said} s`);
   const rec = JSON.parse(readFileSync(runRecordFile(d.dataDir, 'last-verify'), 'utf8')) as { seconds: number };
