@@ -98,9 +98,9 @@ function readable(dir: string): boolean {
   }
 }
 
-/** A directory that does not exist, is not one (a symlink), or has entries: false. */
+/** A directory that does not exist, is not one (a symlink), has entries or cannot be read: false. */
 function emptyDir(dir: string): boolean {
-  return (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false) && readdirSync(dir).length === 0;
+  return (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false) && readable(dir) && readdirSync(dir).length === 0;
 }
 
 /**
@@ -125,7 +125,9 @@ function listBackups(root: string, unreadable: string[]): Listed[] {
     if (n === undefined) continue;
     const dir = join(root, e);
     if (!(lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false)) continue;
-    if (!readable(dir)) {
+    // Its .s3d too: root's backup handed to this user by a chown without -R is no more readable.
+    const s3d = join(dir, '.s3d');
+    if (!readable(dir) || ((lstatSync(s3d, { throwIfNoEntry: false })?.isDirectory() ?? false) && !readable(s3d))) {
       unreadable.push(e);
       continue;
     }

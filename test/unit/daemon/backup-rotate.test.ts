@@ -109,6 +109,28 @@ t.test('a backup this user cannot read is reported, neither counted nor removed'
   t.ok(existsSync(join(root, '20261205T040000Z', '.s3d', 'meta', 'data.mdb')), "root's backup is untouched");
 });
 
+// A timestamp directory this user may read whose .s3d it may not (root's backup, the directory
+// alone handed to s3d by a chown without -R): looking for an empty .s3d (a run killed before its
+// marker) read that .s3d, and its EACCES failed the whole rotation, on every run from then on.
+t.test("a backup whose .s3d this user cannot read is reported, and the rotation goes on", { skip: RUNUSER }, async (t) => {
+  const root = tempRoot(t);
+  mkdirSync(root, { recursive: true });
+  chmodSync(join(root, '..', '..'), 0o755);
+  chmodSync(join(root, '..'), 0o755);
+  const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+  finish(join(root, '20261205T040000Z'));
+  chmodSync(join(root, '20261205T040000Z'), 0o755);
+  chmodSync(join(root, '20261205T040000Z', '.s3d'), 0o700);
+  for (const n of ['20261205T044900Z', '20261205T044901Z']) finish(join(root, n));
+  chownSync(root, nobody, nobody);
+  for (const n of ['20261205T044900Z', '20261205T044901Z']) spawnSync('chown', ['-R', 'nobody', join(root, n)]);
+  const mod = pathToFileURL(join(import.meta.dirname, '../../../daemon/backup-rotate.js')).href;
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', `const m = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await m.pruneBackups(${JSON.stringify(root)}, '20261205T044901Z', 1)));`], { encoding: 'utf8' });
+  t.equal(r.status, 0, `pruned as nobody (${r.stderr.trim()})`);
+  t.same(r.status === 0 ? JSON.parse(r.stdout) : undefined, { removed: ['20261205T044900Z'], unfinished: [], leftovers: [], unreadable: ['20261205T040000Z'], others: [], unknown: [] }, "root's backup is reported unreadable; nobody's older one beyond --keep 1 is removed");
+  t.ok(existsSync(join(root, '20261205T040000Z', '.s3d', 'meta', 'data.mdb')), "root's backup is untouched");
+});
+
 // A run killed between making ROOT/<timestamp> and writing its marker leaves that directory empty,
 // or holding only an empty .s3d: no file says it is a backup, so it was never removed. Now it is
 // an unfinished one (older than the new backup: removed; newer: a run going on), whoever's store
