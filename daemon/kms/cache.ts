@@ -101,7 +101,8 @@ export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): CacheOptions {
     if (raw === undefined || raw.trim() === '') return undefined;
     const v = plainDecimal(raw, integer);
     if (!Number.isFinite(v) || v < min) {
-      throw new KmsConfigError(name, `'${raw}' must be ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
+      // Say how to write it: `1e3` is a number ≥ 0, refused for its notation alone.
+      throw new KmsConfigError(name, `'${raw}' must be ${integer ? `a whole number ≥ ${min} in plain decimal digits` : `a plain decimal number ≥ ${min}, like 60 or 1.5`}`);
     }
     return v;
   };

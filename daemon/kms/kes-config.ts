@@ -222,7 +222,7 @@ function parseTimeout(env: NodeJS.ProcessEnv): number {
   const seconds = plainDecimal(raw);
   // At least a millisecond: `0.0001` rounded to a timeout of 0 ms.
   if (!Number.isFinite(seconds) || seconds < 0.001 || seconds > 600) {
-    throw new KmsConfigError(KES_ENV.timeout, `'${raw}' is not a number of seconds from 0.001 to 600`);
+    throw new KmsConfigError(KES_ENV.timeout, `'${raw}' must be a plain decimal number of seconds from 0.001 to 600`);
   }
   return Math.round(seconds * 1000);
 }

@@ -101,7 +101,7 @@ t.test('start-up errors name the variables at fault (exit code 2)', async (t) =>
     ['wrong key password', { ...kesEnv([kes], { keyFormat: 'pkcs8', password: 'right' }), S3_KMS_KES_KEY_PASSWORD: 'wrong' }, [/S3_KMS_KES_KEY_PASSWORD/, /wrong password/]],
     ['encrypted key without password', { ...kesEnv([kes], { keyFormat: 'legacy' }), S3_KMS_KES_KEY_PASSWORD: '' }, [/S3_KMS_KES_KEY_PASSWORD/]],
     ['KES half configured', { S3_KMS_KES_KEY_NAME: KES_TEST_KEY }, [/S3_KMS_KES_ENDPOINT: not set/]],
-    ['bad cache variable', { ...env, S3_KMS_BATCH_WINDOW_MS: 'soon' }, [/S3_KMS_BATCH_WINDOW_MS: 'soon' must be a number/]],
+    ['bad cache variable', { ...env, S3_KMS_BATCH_WINDOW_MS: 'soon' }, [/S3_KMS_BATCH_WINDOW_MS: 'soon' must be a plain decimal number/]],
     ['CA:TRUE client certificate', { ...env, S3_KMS_KES_CERT_FILE: caTrue.certFile, S3_KMS_KES_KEY_FILE: caTrue.keyFile }, [/^s3d: S3_KMS_KES_CERT_FILE: .* is a CA certificate \(basic constraints CA:TRUE/]],
   ];
   for (const [name, vars, patterns] of cases) {

@@ -255,5 +255,9 @@ t.test('options from S3_KMS_CACHE_* variables, validated with the variable name'
       t.throws(() => cacheOptionsFromEnv({ [name]: raw }), { name: 'KmsConfigError', message: new RegExp(`^${name}: `) }, `${name}=${raw} refused`);
     }
   }
+  // The refusal says why: `1e3` is a number, it is not written in plain decimal digits.
+  t.throws(() => cacheOptionsFromEnv({ S3_KMS_CACHE_TTL: '1e3' }), { message: "S3_KMS_CACHE_TTL: '1e3' must be a plain decimal number ≥ 0, like 60 or 1.5" });
+  t.throws(() => cacheOptionsFromEnv({ S3_KMS_CACHE_SIZE: '0x10' }), { message: "S3_KMS_CACHE_SIZE: '0x10' must be a whole number ≥ 1 in plain decimal digits" });
+  t.throws(() => cacheOptionsFromEnv({ S3_KMS_MAX_IN_FLIGHT: '0' }), { message: "S3_KMS_MAX_IN_FLIGHT: '0' must be a whole number ≥ 1 in plain decimal digits" });
   t.same(cacheOptionsFromEnv({ S3_KMS_CACHE_SIZE: ' 5 ', S3_KMS_CACHE_TTL: '1.5' }), { cacheSize: 5, cacheTtlMs: 1500 }, 'blanks around a number, a decimal fraction');
 });

@@ -191,5 +191,7 @@ t.test('endpoints: comma-separated, trimmed, deduplicated origins', async (t) =>
   for (const raw of ['0x10', '0b11', '1e1', '+5', '1_0']) {
     await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: raw }, 'S3_KMS_KES_TIMEOUT', /seconds/);
   }
+  // `1e1` is ten seconds, in range: the refusal says it is the notation that is wrong.
+  await configError(t, { ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '1e1' }, 'S3_KMS_KES_TIMEOUT', /^S3_KMS_KES_TIMEOUT: '1e1' must be a plain decimal number of seconds from 0\.001 to 600$/);
   t.equal((await loadKesConfig({ ...base, S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: ' 5 ' })).requestTimeoutMs, 5000);
 });
