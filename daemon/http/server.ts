@@ -23,6 +23,7 @@ import { TLS12_CIPHERS, TLS_CERTIFICATE, checkTls, isSecureAllowed } from './tls
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
+import { KeyedLogLimit } from '../log-limit.js';
 import { withQueryAmzHeaders } from './query-headers.js';
 import { DRAIN_MAX_BYTES, discardBody, drainBody, isStream, statusLine, streamBody, writeHeaderSafely, type Pending } from './respond.js';
 
@@ -111,6 +112,12 @@ export class HttpServer {
 
   /** Failures as S3 error answers, and their log lines (error-answer.ts). */
   private readonly errors: ErrorAnswers;
+
+  /**
+   * Connections closed for a repeated framing header, per client address: a client sends such
+   * requests at will, so one line per address per 10 s, counting the closings it stands for.
+   */
+  private readonly smugglingLines = new KeyedLogLimit(10_000, { maxKeys: 1024 });
 
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
@@ -307,7 +314,12 @@ export class HttpServer {
       // smuggled past the proxy. An answer with Connection: close does not stop uWS from running
       // the requests already in its buffer; closing the socket here does (RFC 9112 6.3: an
       // unrecoverable error).
-      this.deps.log.info({ requestId: id, header: head.smuggling.header, remoteAddress: remoteAddress(res) }, `connection closed: ${head.smuggling.why} (possible request smuggling)`);
+      // A warning: a client probing the front proxy, or a proxy that forwards what it should refuse.
+      const address = remoteAddress(res);
+      if (this.smugglingLines.hit(address)) {
+        const closed = this.smugglingLines.take(address);
+        this.deps.log.warn({ requestId: id, header: head.smuggling.header, remoteAddress: address, closed }, `connection closed: ${head.smuggling.why} (possible request smuggling; one line per client address per 10 s, closed: the connections it stands for)`);
+      }
       res.close();
       return;
     }

@@ -136,3 +136,21 @@ t.test(PATCHED ? "header names with '_' and '.' are served; '/' is refused; the 
   t.match(slash.data.toString('latin1'), /^HTTP\/1\.1 400 [\s\S]*<Code>InvalidArgument<\/Code>[\s\S]*x-amz-meta-a\/b[\s\S]*not a valid HTTP field name/, "a name with '/': 400 InvalidArgument");
   t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'slash' }))), 'NoSuchKey/404', "a name with '/': nothing stored");
 });
+
+t.test('the closing is logged as a warning (S3_LOG_LEVEL=warn keeps it), one line per client address per 10 s', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'smugglelog');
+  // It was logged at info, which S3_LOG_LEVEL=warn (what an operator picks to see only trouble) drops.
+  const repeatedHost = (): string => `GET /${bucket}/x HTTP/1.1\r\n${Object.entries(signedHeaders(d.port, { method: 'GET', path: `/${bucket}/x` }))
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}host: other.example\r\n\r\n`;
+  const tries = 5;
+  for (let i = 0; i < tries; i++) t.ok((await tcpExchange(d.port, repeatedHost(), { idleMs: 300 })).closed, `try ${i + 1}: the connection is closed`);
+  const lines = d.jsonLogs().filter((l) => typeof l.msg === 'string' && l.msg.includes('possible request smuggling'));
+  // A client repeats the header at will: each one a line let it fill the log.
+  t.equal(lines.length, 1, `${tries} closings from one address within 10 s: one line`);
+  t.equal(lines[0]?.level, 40, 'at warn');
+  t.equal(lines[0]?.remoteAddress, '127.0.0.1', 'naming the client');
+  t.equal(lines[0]?.closed, 1, 'the first closing is told at once');
+});
