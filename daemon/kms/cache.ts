@@ -92,7 +92,10 @@ export function kesOnlySettingsWarning(env: NodeJS.ProcessEnv, kind: 'static' | 
   if (kind === 'kes') return undefined;
   const set = [CACHE_ENV.grace, CACHE_ENV.maxInFlight, CACHE_ENV.batchWindow].filter((n) => (env[n] ?? '').trim() !== '');
   if (set.length === 0) return undefined;
-  return `${set.join(', ')} ${set.length === 1 ? 'applies' : 'apply'} to KES only: ignored ${kind === 'static' ? 'with the built-in key (S3_KMS_SECRET_KEY)' : 'without a KMS'}`;
+  // A static key without S3_KMS_SECRET_KEY is --dev's generated key file (kms/index.ts).
+  const secretSet = (env.S3_KMS_SECRET_KEY ?? '').trim() !== '';
+  const staticKey = secretSet ? 'the built-in key (S3_KMS_SECRET_KEY)' : 'the development key file of --dev (.s3d/kms-dev.key)';
+  return `${set.join(', ')} ${set.length === 1 ? 'applies' : 'apply'} to KES only: ignored ${kind === 'static' ? `with ${staticKey}` : 'without a KMS'}`;
 }
 
 export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): CacheOptions {

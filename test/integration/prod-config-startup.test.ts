@@ -113,6 +113,16 @@ t.test('KES-only cache settings with the built-in key are named in a start-up wa
   t.strictSame(lines.map((l) => l.msg), ['S3_KMS_CACHE_GRACE, S3_KMS_BATCH_WINDOW_MS apply to KES only: ignored with the built-in key (S3_KMS_SECRET_KEY)'], 'S3_KMS_CACHE_TTL (every KMS) is not named');
 });
 
+t.test('KES-only cache settings under --dev name the development key file, not S3_KMS_SECRET_KEY (which is not set)', async (t) => {
+  const d = await startDaemon({ dev: true, kms: false, env: { S3_KMS_CACHE_GRACE: '5' } });
+  t.teardown(async () => {
+    await d.stop();
+    d.cleanup();
+  });
+  const lines = d.jsonLogs().filter((l) => l.level === 40 && typeof l.msg === 'string' && /KES only/.test(l.msg));
+  t.strictSame(lines.map((l) => l.msg), ['S3_KMS_CACHE_GRACE applies to KES only: ignored with the development key file of --dev (.s3d/kms-dev.key)']);
+});
+
 t.test('S3_KMS_KES_CAPATH: a directory whose only CA file the service user may not read says so (it said the directory held no certificate)', { skip: nobodyUsable ? false : 'needs root and runuser -u nobody' }, async (t) => {
   const { work, data } = nobodyWorkspace(t);
   const ca = join(work, 'ca');

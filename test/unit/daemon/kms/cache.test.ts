@@ -2,7 +2,7 @@
 // bounded concurrency, per-tick batching and bulk, TTL/LRU eviction with zero-fill, outage grace.
 
 import t from 'tap';
-import { CachingKeyProvider, cacheOptionsFromEnv } from '../../../../daemon/kms/cache.js';
+import { CachingKeyProvider, cacheOptionsFromEnv, kesOnlySettingsWarning } from '../../../../daemon/kms/cache.js';
 import { StaticKeyProvider } from '../../../../daemon/kms/static-provider.js';
 import { KmsConfigError, KmsError } from '../../../../daemon/kms/provider.js';
 import type { BulkDecryptor, DecryptRequest } from '../../../../daemon/kms/provider.js';
@@ -260,4 +260,14 @@ t.test('options from S3_KMS_CACHE_* variables, validated with the variable name'
   t.throws(() => cacheOptionsFromEnv({ S3_KMS_CACHE_SIZE: '0x10' }), { message: "S3_KMS_CACHE_SIZE: '0x10' must be a whole number ≥ 1 in plain decimal digits" });
   t.throws(() => cacheOptionsFromEnv({ S3_KMS_MAX_IN_FLIGHT: '0' }), { message: "S3_KMS_MAX_IN_FLIGHT: '0' must be a whole number ≥ 1 in plain decimal digits" });
   t.same(cacheOptionsFromEnv({ S3_KMS_CACHE_SIZE: ' 5 ', S3_KMS_CACHE_TTL: '1.5' }), { cacheSize: 5, cacheTtlMs: 1500 }, 'blanks around a number, a decimal fraction');
+});
+
+t.test('the KES-only settings warning names the KMS really in use', async (t) => {
+  const grace = { S3_KMS_CACHE_GRACE: '5' };
+  t.equal(kesOnlySettingsWarning({ ...grace, S3_KMS_SECRET_KEY: 'k:x' }, 'static'), 'S3_KMS_CACHE_GRACE applies to KES only: ignored with the built-in key (S3_KMS_SECRET_KEY)');
+  // A static key without S3_KMS_SECRET_KEY is --dev's generated key file: it named S3_KMS_SECRET_KEY.
+  t.equal(kesOnlySettingsWarning(grace, 'static'), 'S3_KMS_CACHE_GRACE applies to KES only: ignored with the development key file of --dev (.s3d/kms-dev.key)');
+  t.equal(kesOnlySettingsWarning({ ...grace, S3_KMS_SECRET_KEY: ' ' }, 'static'), 'S3_KMS_CACHE_GRACE applies to KES only: ignored with the development key file of --dev (.s3d/kms-dev.key)', 'a blank S3_KMS_SECRET_KEY is unset');
+  t.equal(kesOnlySettingsWarning(grace, null), 'S3_KMS_CACHE_GRACE applies to KES only: ignored without a KMS');
+  t.equal(kesOnlySettingsWarning(grace, 'kes'), undefined);
 });
