@@ -77,6 +77,21 @@ class NoSpace extends Error {}
 /** SIGINT or SIGTERM during the backup. */
 class Interrupted extends Error {}
 
+/**
+ * What the backup says of the KMS key (`devKey`: the development key file was copied). s3d backup
+ * cannot know which KMS the daemon uses: a development key file may be left from an earlier --dev
+ * run. So with one, S3_KMS_SECRET_KEY and KES are named as what the daemon may use instead; said
+ * flatly after "copied", they read as the key a --dev daemon lacked.
+ */
+export function kmsKeyLines(devKey: boolean): string[] {
+  const lost = 'is not in the backup: keep it backed up separately; without it SSE-S3 and SSE-KMS objects cannot be decrypted';
+  if (!devKey) return [`S3_KMS_SECRET_KEY (or the KES keystore) ${lost}`];
+  return [
+    'the development KMS key (.s3d/kms-dev.key) was copied with it: the key of a daemon started with --dev and no S3_KMS_SECRET_KEY',
+    `if the daemon uses S3_KMS_SECRET_KEY (or KES) instead, that key ${lost}`,
+  ];
+}
+
 export interface BackupReport {
   objects: number;
   versions: number;
@@ -183,10 +198,7 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       `s3d backup: done: ${report.objects} object(s), ${report.versions} noncurrent version(s) and delete marker(s), ${report.uploads} multipart upload(s) in progress; ` +
         `${report.files} data file(s) (${mib(report.bytes)}) and the metadata (${mib(report.metaBytes)}) copied to ${dest} in ${seconds} s`,
     );
-    // s3d backup cannot know which KMS the daemon uses: a development key file may be left from
-    // an earlier --dev run.
-    if (report.devKey) out('s3d backup: the development KMS key (.s3d/kms-dev.key) was copied with it');
-    out('s3d backup: S3_KMS_SECRET_KEY (or the KES keystore) is not in the backup: keep it backed up separately; without it SSE-S3 and SSE-KMS objects cannot be decrypted');
+    for (const line of kmsKeyLines(report.devKey)) out(`s3d backup: ${line}`);
     backedUp = true;
     // For the daemon's metrics (s3d_backup_last_success_timestamp_seconds). The backup is whole
     // whether or not this works: a failure is said, and monitoring then sees an old backup.

@@ -232,7 +232,7 @@ t.test('a backup while a writer overwrites and deletes serves every version comm
   t.equal(result.code, 0, `exit 0 (${result.stderr.trim()})`);
   t.match(result.stdout, /^s3d backup: holding the deletion of data files in /m, 'says it holds deletions');
   t.match(result.stdout, /^s3d backup: done: \d+ object\(s\), \d+ noncurrent version\(s\) and delete marker\(s\), 1 multipart upload\(s\) in progress; \d+ data file\(s\) \([0-9.]+ MiB\) and the metadata \([0-9.]+ MiB\) copied to /m, 'a summary line');
-  t.match(result.stdout, /S3_KMS_SECRET_KEY \(or the KES keystore\) is not in the backup: keep it backed up separately/, 'says the KMS key is backed up separately');
+  t.match(result.stdout, /if the daemon uses S3_KMS_SECRET_KEY \(or KES\) instead, that key is not in the backup: keep it backed up separately/, 'says the KMS key is backed up separately');
   t.match(result.stdout, /the development KMS key \(\.s3d\/kms-dev\.key\) was copied/, 'and that the development key was copied');
   t.ok(writes > 10, `${writes} writes ran beside the backup`);
   if (NO_STRACE === false) {
