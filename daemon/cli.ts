@@ -490,13 +490,17 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   reaper.start();
   // The built-in KMS's key against a stored object's data key (KES keys live in KES: not probed).
   if (kms?.kind === 'static') {
+    // Without S3_KMS_SECRET_KEY the static key is --dev's generated file (kms/index.ts): the lines
+    // name that, not a variable the operator never set.
+    const devFile = (env.S3_KMS_SECRET_KEY ?? '').trim() === '';
+    const [keyName, changed] = devFile ? ['the development key (.s3d/kms-dev.key)', 'was .s3d/kms-dev.key replaced or deleted?'] : ['the built-in key', 'was S3_KMS_SECRET_KEY changed?'];
     void checkStoredKey(opsEnv, meta).then(
       (c) => {
         if (c?.error !== undefined && !shuttingDown) {
-          log.warn({ bucket: c.bucket, key: c.key, kmsKey: kms.defaultKeyName }, `KMS: the built-in key does not open the data key of stored object ${c.bucket}/${c.key} (${c.error}); was S3_KMS_SECRET_KEY changed? SSE-S3 and SSE-KMS reads fail until the key they were written with is back`);
+          log.warn({ bucket: c.bucket, key: c.key, kmsKey: kms.defaultKeyName }, `KMS: ${keyName} does not open the data key of stored object ${c.bucket}/${c.key} (${c.error}); ${changed} SSE-S3 and SSE-KMS reads fail until the key they were written with is back`);
         }
       },
-      (err: unknown) => log.warn({ err }, 'KMS: start-up check of the built-in key failed'),
+      (err: unknown) => log.warn({ err }, `KMS: start-up check of ${keyName} failed`),
     );
   }
 
