@@ -154,7 +154,7 @@ export function handleKmsCreateKey(deps: AdminKmsDeps, ctx: RequestContext): Pro
       // not a key name
     }
     if (!valid) throw new S3Error('InvalidArgument', `key-id must be a key name (letters, digits, - and _, at most 80), got ${JSON.stringify(keyId)}.`);
-    if (kms.kind !== 'kes') throw new S3Error('NotImplemented', 'The built-in KMS (S3_KMS_SECRET_KEY) has its one key; keys are created at KES.');
+    if (kms.kind !== 'kes') throw new S3Error('NotImplemented', 'The built-in KMS (S3_KMS_SECRET_KEY, or the key file --dev generates) has its one key; keys are created at KES.');
     try {
       await kms.createKey(keyId);
     } catch (err) {

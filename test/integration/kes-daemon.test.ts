@@ -30,7 +30,7 @@ import { createBucket, getBytes } from '../helpers/s3.js';
 const pki = await createTestPki();
 const API_KEY = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
 
-async function daemon(t: Test, env: Record<string, string>, opts: { kms?: boolean } = {}): Promise<TestDaemon> {
+async function daemon(t: Test, env: Record<string, string>, opts: { kms?: boolean; dev?: boolean } = {}): Promise<TestDaemon> {
   const d = await startDaemonFor(t, { env, ...opts });
   return d;
 }
@@ -199,6 +199,12 @@ t.test('KMS admin API: key creation (mc admin kms key create), then objects unde
   const builtIn = await daemon(t, {});
   const r = await signedFetch(builtIn.endpoint, 'POST', '/minio/admin/v3/kms/key/create?key-id=more', ROOT_CREDENTIALS);
   t.equal(r.status, 501, 'the built-in KMS has its one key: 501');
+  t.match(JSON.parse(r.text), { Code: 'NotImplemented', Message: /S3_KMS_SECRET_KEY/ }, 'naming the variable that set it');
+  // Under --dev without S3_KMS_SECRET_KEY the one key is the generated file: the message named the variable alone.
+  const dev = await daemon(t, {}, { kms: false, dev: true });
+  const devAnswer = await signedFetch(dev.endpoint, 'POST', '/minio/admin/v3/kms/key/create?key-id=more', ROOT_CREDENTIALS);
+  t.equal(devAnswer.status, 501, '--dev: 501 as well');
+  t.match(JSON.parse(devAnswer.text), { Code: 'NotImplemented', Message: /--dev/ }, '--dev: the message names its key file too');
 });
 
 t.test('KMS admin API without a KMS: 501 NotImplemented (JSON)', async (t) => {
