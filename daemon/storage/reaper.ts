@@ -76,7 +76,7 @@ export class Reaper {
   /**
    * Failed passes (the commit that dequeues failing, on a failing disk), logged with the count of
    * those since the last line: a pass runs every 2 s, and each logged its line while the failure
-   * lasted.
+   * lasted. Reset by a pass that goes through.
    */
   private readonly passFailureLines = new LogLimit(LOG_EVERY_MS);
 
@@ -102,6 +102,12 @@ export class Reaper {
   kick(graceMs = GRACE_MS): Promise<number> {
     if (this.stopped) return Promise.resolve(0);
     this.running ??= this.pass(graceMs)
+      .then((deleted) => {
+        // The failure (if any) is over: the next is warned about at once, counted alone, as the
+        // data directory's warnings start again (write-probe.ts).
+        this.passFailureLines.reset();
+        return deleted;
+      })
       .catch((err: unknown) => {
         // A full disk can fail the commit that dequeues the deleted files: they stay queued.
         if (this.passFailureLines.hit()) {

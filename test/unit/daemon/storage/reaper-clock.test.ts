@@ -264,3 +264,43 @@ t.test('a deletion queue that cannot be updated is warned about once a minute, n
   t.same(warned(), [1, 30], 'and nothing more is warned about');
   await reaper.stop();
 });
+
+// Once a pass goes through again the failure is over: the next one (a new failure, seconds later)
+// is warned about at once, with its own count, as the disk's other warnings (write-probe.ts) and
+// the webhook's (notify/webhook.ts) start again once their condition ended.
+t.test('a failure after a pass that went through is warned about at once, counted alone', async (t) => {
+  const clock = monotonicClock(t);
+  const s = await store(t);
+  const meta = s.open();
+  t.teardown(() => meta.close());
+  await s.release(meta, 'k');
+  let failing = true;
+  const eio = (): Error => Object.assign(new Error('input/output error'), { code: 'EIO' });
+  const failingMeta = new Proxy(meta, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'dequeueFiles' && failing) return () => Promise.reject(eio());
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const lines: Array<{ msg: string; failedPasses?: number }> = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as { msg: string; failedPasses?: number }) });
+  const reaper = new Reaper(failingMeta, s.files, log);
+  const warned = (): number[] => lines.filter((l) => l.msg.startsWith('could not update the deletion queue')).map((l) => l.failedPasses ?? -1);
+
+  await reaper.kick(0);
+  clock.advance(2_000);
+  await reaper.kick(0);
+  t.same(warned(), [1], 'two failed passes: the first warned about');
+  failing = false;
+  clock.advance(2_000);
+  t.equal(await reaper.kick(0), 1, 'a pass goes through: the file is deleted');
+  t.same(meta.queuedFiles(), [], 'and dequeued');
+  // Another file, and the disk fails again ten seconds later.
+  await s.release(meta, 'k2');
+  failing = true;
+  clock.advance(10_000);
+  await reaper.kick(0);
+  t.same(warned(), [1, 1], 'the new failure is warned about at once, counting itself alone (not the pass before the recovery)');
+  await reaper.stop();
+});
