@@ -303,7 +303,8 @@ function judgedUpload(env: OpsEnv, req: AnonymousRequest): Pick<UploadRecord, 's
 
 /**
  * UploadPart, UploadPartCopy and CompleteMultipartUpload carry no encryption headers for SSE-S3 and
- * SSE-KMS (S3 refuses them there): the upload's encryption was asked for by CreateMultipartUpload.
+ * SSE-KMS (S3 refuses them there; a completion from minio-go may restate the upload's own, which
+ * s3d takes): the upload's encryption was asked for by CreateMultipartUpload.
  * Its headers are their encryption condition keys, so the usual "deny uploads without
  * x-amz-server-side-encryption" policy lets an upload begun with it finish (it refused every
  * part). Keys the request sends itself (SSE-C parts send their key) stay as sent.
