@@ -4,7 +4,7 @@
 import { S3Error } from '../errors.js';
 import type { BucketEncryption, BucketRecord, TagSet } from '../meta/records.js';
 import { MetaConflict } from '../meta/store.js';
-import { normalizeKmsKeyId } from '../sse/params.js';
+import { DSSE_KMS, dsseNotImplemented, normalizeKmsKeyId } from '../sse/params.js';
 import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
 import { bucketOwner, clearBucketField, metaError, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
@@ -264,6 +264,7 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
     const asGiven = typeof keyId === 'string' && keyId !== '' && keyId !== id ? { kmsKeyIdAsGiven: keyId } : {};
     return { algorithm: 'aws:kms', ...(id !== undefined ? { kmsKeyId: id } : {}), ...asGiven, ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}), ...blocked };
   }
+  if (algorithm === DSSE_KMS) throw dsseNotImplemented();
   throw new S3Error('MalformedXML', `SSEAlgorithm must be AES256 or aws:kms, got ${JSON.stringify(algorithm)}.`);
 }
 

@@ -160,6 +160,7 @@ export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
     }
     return { kind: 'SSE-S3' };
   }
+  if (sse === DSSE_KMS) throw dsseNotImplemented();
   if (sse !== 'aws:kms') {
     throw new S3Error('InvalidArgument', 'The encryption method specified is not supported (use AES256 or aws:kms).');
   }
@@ -170,6 +171,17 @@ export function parseEncryptionRequest(headers: Headers): EncryptionRequest {
     context: ctx === undefined ? undefined : parseKmsContext(ctx),
     ...(bucketKey === undefined ? {} : { bucketKey }),
   };
+}
+
+/** S3's dual-layer SSE-KMS, as x-amz-server-side-encryption and SSEAlgorithm name it. */
+export const DSSE_KMS = 'aws:kms:dsse';
+
+/**
+ * DSSE-KMS is an S3 feature s3d lacks: a client asking for it (Terraform, the SDKs) must learn
+ * that, not that its request is malformed (it was a 400 InvalidArgument or MalformedXML).
+ */
+export function dsseNotImplemented(): S3Error {
+  return new S3Error('NotImplemented', 'Dual-layer server-side encryption with KMS keys (aws:kms:dsse, DSSE-KMS) is not implemented: use aws:kms or AES256.');
 }
 
 /** x-amz-server-side-encryption-bucket-key-enabled: true or false (any case), or absent. */
@@ -215,6 +227,8 @@ export function encryptionChoiceHeader(headers: Headers): string | undefined {
  */
 export function restatesEncryption(headers: Headers, sse: SseRecord | undefined): boolean {
   if (sse === undefined || sse.kind === 'SSE-C') return false;
+  // No upload is DSSE-KMS: the completion's header asks for another encryption (refused as on a part).
+  if (headers[SSE] === DSSE_KMS) return false;
   const req = parseEncryptionRequest(headers);
   if (req.kind !== sse.kind) return false;
   if (req.kind !== 'SSE-KMS') return true;

@@ -55,6 +55,8 @@ t.test('the completion takes SSE headers restating the upload\'s encryption, ref
     [{ [SSE]: 'aws:kms', [KEY_ID]: 'other-key' }, 'another KMS key'],
     [{ [SSE]: 'aws:kms', [CONTEXT]: ctxHeader({ app: 'loki' }) }, 'another context'],
     [{ [KEY_ID]: KMS_KEY_ID }, 'a key id without the SSE header'],
+    // No upload is DSSE-KMS (501 on CreateMultipartUpload): on the completion it is a header asking for another encryption.
+    [{ [SSE]: 'aws:kms:dsse', [KEY_ID]: KMS_KEY_ID }, 'DSSE-KMS'],
   ];
   for (const [headers, what] of others) await expectS3Error(t, kmsUp.complete(headers), 'InvalidArgument', 400, `SSE-KMS upload completed with ${what}`);
   await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sse-kms' })), 'NotFound', 404, 'nothing completed by them');
