@@ -136,7 +136,10 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
     if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: ${k} is not implemented (s3d has one storage class).`);
   }
   xmlFields(r, RULE_ELEMENTS, where);
-  const id = r.ID === undefined || r.ID === '' ? randomBytes(10).toString('hex') : xmlText(r.ID, 'ID').trim();
+  // Kept as written, surrounding whitespace included (an opaque string, as MinIO keeps it): trimmed,
+  // " x " read back "x" and "   " read back "", and tools that poll GET until it equals their PUT
+  // (Terraform) waited forever; " x" and "x" were refused as one ID named twice.
+  const id = r.ID === undefined || r.ID === '' ? randomBytes(10).toString('hex') : xmlText(r.ID, 'ID');
   if ([...id].length > MAX_ID_CHARS) throw new S3Error('InvalidArgument', `${where}: ID can be at most ${MAX_ID_CHARS} characters.`);
   const status = typeof r.Status === 'string' ? r.Status.trim() : r.Status;
   if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML', `${where}: Status must be Enabled or Disabled.`);

@@ -236,6 +236,22 @@ t.test('rule IDs are URL-encoded in x-amz-expiration and x-amz-abort-rule-id, as
   t.equal(decodeURIComponent(parts.AbortRuleId ?? ''), abortId, 'ListParts: decodes to the rule ID');
 });
 
+t.test('rule IDs are kept as written, surrounding spaces included: a tool comparing GET with its PUT sees no change', async (t) => {
+  // IDs are opaque strings (at most 255 characters): " x " read back "x" and "   " read back "",
+  // so Terraform, which polls the configuration until it equals what it sent, waited forever.
+  const bucket = await createBucket(s3);
+  const Rules: LifecycleRule[] = [
+    { ID: ' spaced\t', Status: 'Enabled', Filter: { Prefix: 'a/' }, Expiration: { Days: 30 } },
+    { ID: 'spaced', Status: 'Enabled', Filter: { Prefix: 'b/' }, Expiration: { Days: 30 } },
+    { ID: '   ', Status: 'Enabled', Filter: { Prefix: 'c/' }, Expiration: { Days: 30 } },
+  ];
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules } }));
+  const got = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+  t.same(got.Rules?.map((r) => r.ID), [' spaced\t', 'spaced', '   '], 'GetBucketLifecycleConfiguration gives each ID back as sent (" spaced\\t" and "spaced" are two IDs)');
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/x', Body: 'x' }));
+  t.equal(decodeURIComponent(/rule-id="([^"]*)"/.exec(put.Expiration ?? '')?.[1] ?? ''), ' spaced\t', 'x-amz-expiration names the rule as written');
+});
+
 t.test('refused configurations change nothing', async (t) => {
   const bucket = await createBucket(s3);
   const original: LifecycleRule[] = [{ ID: 'keep', Status: 'Enabled', Filter: { Prefix: 'x/' }, Expiration: { Days: 7 } }];
