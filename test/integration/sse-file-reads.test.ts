@@ -207,7 +207,9 @@ t.test('a response cut by damaged data is told apart: metrics, log line, bytes s
   t.equal(cut(after) - cut(before), 1, 's3d_responses_cut_total{reason="tampered"} counts it');
   const tx = (text: string): number => metricSample(text, 's3d_tx_bytes_total', { op: 'GetObject' }) ?? 0;
   t.ok(tx(after) - tx(before) >= g.body.length, `s3d_tx_bytes_total counts the bytes that went out (${tx(after) - tx(before)} ≥ ${g.body.length})`);
-  const line = d.logs.find((l) => l.includes('"level":50') && l.includes('failed authentication after the response began') && l.includes(JSON.stringify(key)));
+  // The daemon's lines reach d.logs through its stdout pipe, which may trail the answer under load.
+  const logLine = (match: (l: string) => boolean): Promise<string | undefined> => pollUntil(() => d.logs.find(match), (l) => l !== undefined, 5_000, 20);
+  const line = await logLine((l) => l.includes('"level":50') && l.includes('failed authentication after the response began') && l.includes(JSON.stringify(key)));
   t.ok(line, 'an error-level log line names the object');
   t.match(line ?? '', new RegExp(`"bucket":"${bucket}"`), 'and its bucket');
 
@@ -222,7 +224,7 @@ t.test('a response cut by damaged data is told apart: metrics, log line, bytes s
   const tampered = (text: string): number => metricSample(text, 's3d_tampered_reads_total', { op: 'GetObject' }) ?? 0;
   t.equal(tampered(afterFirst) - tampered(beforeFirst), 1, 's3d_tampered_reads_total counts the refusal');
   t.equal(tampered(afterFirst) - tampered(before), 2, '… and counted the cut response too');
-  const refused = d.logs.find((l) => l.includes('"level":50') && l.includes('refused with XMinioObjectTampered') && l.includes(JSON.stringify(key)));
+  const refused = await logLine((l) => l.includes('"level":50') && l.includes('refused with XMinioObjectTampered') && l.includes(JSON.stringify(key)));
   t.ok(refused, 'an error-level log line names the object refused before any byte');
   t.match(refused ?? '', new RegExp(`"bucket":"${bucket}"`), 'and its bucket');
   // Asked again (anyone may ask, for a public object): counted again, logged once per 10 s.
