@@ -3,7 +3,7 @@
 // half-way is finished by the next run; a backup this user cannot read is reported, not touched.
 
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,20 +90,31 @@ t.test('a removal that failed half-way is finished by the next run', async (t) =
 
 const RUNUSER = spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0 ? false : 'runuser -u nobody does not work here';
 
-t.test('a backup this user cannot read is reported, neither counted nor removed', { skip: RUNUSER }, async (t) => {
+/** pruneBackups(root, current, keep) run as the user nobody, in a child (its stdout: the result as JSON). */
+function pruneAsNobody(root: string, current: string, keep: number): SpawnSyncReturns<string> {
+  const mod = pathToFileURL(join(import.meta.dirname, '../../../daemon/backup-rotate.js')).href;
+  const code = `const m = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await m.pruneBackups(${JSON.stringify(root)}, ${JSON.stringify(current)}, ${keep})));`;
+  return spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', code], { encoding: 'utf8' });
+}
+
+/** A backup ROOT the user nobody can reach (its parents opened to it), and nobody's uid. */
+function nobodysRoot(t: Test): { root: string; nobody: number } {
   const root = tempRoot(t);
   mkdirSync(root, { recursive: true });
   chmodSync(join(root, '..', '..'), 0o755);
   chmodSync(join(root, '..'), 0o755);
+  return { root, nobody: Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim()) };
+}
+
+t.test('a backup this user cannot read is reported, neither counted nor removed', { skip: RUNUSER }, async (t) => {
   // ROOT and the new backup are nobody's; an old backup made by root is closed to nobody.
-  const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+  const { root, nobody } = nobodysRoot(t);
   finish(join(root, '20261205T040000Z'));
   chmodSync(join(root, '20261205T040000Z'), 0o700);
   for (const n of ['20261205T044900Z', '20261205T044901Z']) finish(join(root, n));
   for (const p of [root, join(root, '20261205T044900Z'), join(root, '20261205T044901Z')]) chownSync(p, nobody, nobody);
   for (const n of ['20261205T044900Z', '20261205T044901Z']) spawnSync('chown', ['-R', 'nobody', join(root, n)]);
-  const mod = pathToFileURL(join(import.meta.dirname, '../../../daemon/backup-rotate.js')).href;
-  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', `const m = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await m.pruneBackups(${JSON.stringify(root)}, '20261205T044901Z', 1)));`], { encoding: 'utf8' });
+  const r = pruneAsNobody(root, '20261205T044901Z', 1);
   t.equal(r.status, 0, `pruned as nobody (${r.stderr.trim()})`);
   t.same(JSON.parse(r.stdout), { removed: ['20261205T044900Z'], unfinished: [], leftovers: [], unreadable: ['20261205T040000Z'], others: [], unknown: [] }, "root's backup is reported unreadable; nobody's older one beyond --keep 1 is removed");
   t.ok(existsSync(join(root, '20261205T040000Z', '.s3d', 'meta', 'data.mdb')), "root's backup is untouched");
@@ -113,19 +124,14 @@ t.test('a backup this user cannot read is reported, neither counted nor removed'
 // alone handed to s3d by a chown without -R): looking for an empty .s3d (a run killed before its
 // marker) read that .s3d, and its EACCES failed the whole rotation, on every run from then on.
 t.test("a backup whose .s3d this user cannot read is reported, and the rotation goes on", { skip: RUNUSER }, async (t) => {
-  const root = tempRoot(t);
-  mkdirSync(root, { recursive: true });
-  chmodSync(join(root, '..', '..'), 0o755);
-  chmodSync(join(root, '..'), 0o755);
-  const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+  const { root, nobody } = nobodysRoot(t);
   finish(join(root, '20261205T040000Z'));
   chmodSync(join(root, '20261205T040000Z'), 0o755);
   chmodSync(join(root, '20261205T040000Z', '.s3d'), 0o700);
   for (const n of ['20261205T044900Z', '20261205T044901Z']) finish(join(root, n));
   chownSync(root, nobody, nobody);
   for (const n of ['20261205T044900Z', '20261205T044901Z']) spawnSync('chown', ['-R', 'nobody', join(root, n)]);
-  const mod = pathToFileURL(join(import.meta.dirname, '../../../daemon/backup-rotate.js')).href;
-  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', `const m = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await m.pruneBackups(${JSON.stringify(root)}, '20261205T044901Z', 1)));`], { encoding: 'utf8' });
+  const r = pruneAsNobody(root, '20261205T044901Z', 1);
   t.equal(r.status, 0, `pruned as nobody (${r.stderr.trim()})`);
   t.same(r.status === 0 ? JSON.parse(r.stdout) : undefined, { removed: ['20261205T044900Z'], unfinished: [], leftovers: [], unreadable: ['20261205T040000Z'], others: [], unknown: [] }, "root's backup is reported unreadable; nobody's older one beyond --keep 1 is removed");
   t.ok(existsSync(join(root, '20261205T040000Z', '.s3d', 'meta', 'data.mdb')), "root's backup is untouched");

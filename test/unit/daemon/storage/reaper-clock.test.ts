@@ -224,26 +224,37 @@ t.test('a pass reads what it lists, not the files still in their grace period', 
   t.same(again.due(5_000, 10), ['g1', 'g2'], 'an earlier process\u2019s queue is due at once');
 });
 
+/**
+ * A Reaper over `meta` whose dequeue commits fail (EIO, as on a failing disk) while `failing.on`,
+ * and the failedPasses of each "could not update the deletion queue" line it warned.
+ */
+function failingReaper(meta: MetaStore, files: FileStore): { reaper: Reaper; failing: { on: boolean }; warned(): number[] } {
+  const failing = { on: true };
+  const eio = (): Error => Object.assign(new Error('input/output error'), { code: 'EIO' });
+  const failingMeta = new Proxy(meta, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'dequeueFiles' && failing.on) return () => Promise.reject(eio());
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const lines: Array<{ msg: string; failedPasses?: number }> = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as { msg: string; failedPasses?: number }) });
+  return {
+    reaper: new Reaper(failingMeta, files, log),
+    failing,
+    warned: () => lines.filter((l) => l.msg.startsWith('could not update the deletion queue')).map((l) => l.failedPasses ?? -1),
+  };
+}
+
 t.test('a deletion queue that cannot be updated is warned about once a minute, not at every pass', async (t) => {
   const clock = monotonicClock(t);
   const s = await store(t);
   const meta = s.open();
   t.teardown(() => meta.close());
   const id = await s.release(meta, 'k');
-  // The commit that dequeues the deleted files fails, as on a failing disk, until `failing` ends.
-  let failing = true;
-  const eio = (): Error => Object.assign(new Error('input/output error'), { code: 'EIO' });
-  const failingMeta = new Proxy(meta, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (prop === 'dequeueFiles' && failing) return () => Promise.reject(eio());
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  const lines: Array<{ msg: string; failedPasses?: number }> = [];
-  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as { msg: string; failedPasses?: number }) });
-  const reaper = new Reaper(failingMeta, s.files, log);
-  const warned = (): number[] => lines.filter((l) => l.msg.startsWith('could not update the deletion queue')).map((l) => l.failedPasses ?? -1);
+  // The commit that dequeues the deleted files fails, as on a failing disk, until `failing.on` ends.
+  const { reaper, failing, warned } = failingReaper(meta, s.files);
 
   t.equal(await reaper.kick(0), 0, 'the pass failed');
   t.same(warned(), [1], 'the first failure is warned about at once');
@@ -257,7 +268,7 @@ t.test('a deletion queue that cannot be updated is warned about once a minute, n
   await reaper.kick(0);
   t.same(warned(), [1, 30], 'a minute on, one line tells the 30 failed passes since the last');
   t.same(meta.queuedFiles(), [id], 'the file stayed queued');
-  failing = false;
+  failing.on = false;
   clock.advance(2_000);
   await reaper.kick(0);
   t.same(meta.queuedFiles(), [], 'once the commit goes through, it is dequeued');
@@ -274,31 +285,19 @@ t.test('a failure after a pass that went through is warned about at once, counte
   const meta = s.open();
   t.teardown(() => meta.close());
   await s.release(meta, 'k');
-  let failing = true;
-  const eio = (): Error => Object.assign(new Error('input/output error'), { code: 'EIO' });
-  const failingMeta = new Proxy(meta, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (prop === 'dequeueFiles' && failing) return () => Promise.reject(eio());
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  const lines: Array<{ msg: string; failedPasses?: number }> = [];
-  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as { msg: string; failedPasses?: number }) });
-  const reaper = new Reaper(failingMeta, s.files, log);
-  const warned = (): number[] => lines.filter((l) => l.msg.startsWith('could not update the deletion queue')).map((l) => l.failedPasses ?? -1);
+  const { reaper, failing, warned } = failingReaper(meta, s.files);
 
   await reaper.kick(0);
   clock.advance(2_000);
   await reaper.kick(0);
   t.same(warned(), [1], 'two failed passes: the first warned about');
-  failing = false;
+  failing.on = false;
   clock.advance(2_000);
   t.equal(await reaper.kick(0), 1, 'a pass goes through: the file is deleted');
   t.same(meta.queuedFiles(), [], 'and dequeued');
   // Another file, and the disk fails again ten seconds later.
   await s.release(meta, 'k2');
-  failing = true;
+  failing.on = true;
   clock.advance(10_000);
   await reaper.kick(0);
   t.same(warned(), [1, 1], 'the new failure is warned about at once, counting itself alone (not the pass before the recovery)');
