@@ -160,7 +160,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
 
 /**
  * MinIO's `metadata=true` listing extension (minio-js listObjectsV2WithMetadata, the MinIO
- * console): each object's user metadata and stored content headers, and its tags as a query
+ * console, minio-go's WithMetadata on ListObjectsV2 and ListObjectVersions): each object's user metadata and stored content headers, and its tags as a query
  * string, from the record the listing read anyway. Metadata only when the requester may read the
  * object (`withMeta`), tags only when it may read its tags (`withTags`).
  */
@@ -200,6 +200,9 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const versionIdMarker = keyMarker === '' ? '' : (versionIdParam ?? '');
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
+  // MinIO's metadata=true here too (minio-go WithVersions and WithMetadata: mc find --versions
+  // --metadata/--tags): each version's own metadata and tags, judged as in ListObjectsV2.
+  const may = q.get('metadata') === 'true' ? requesterJudge(env, ctx) : undefined;
   const r: VersionListResult =
     max === 0
       ? { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined }
@@ -208,9 +211,9 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // that keep the document's order (minio-go, so mc ls --versions) rely on it.
   const entries: Array<[string, XmlValue]> = r.entries.map(({ key, record, isLatest }) => {
     const extra = { VersionId: clientVersionId(record), IsLatest: isLatest };
-    return record.deleteMarker
-      ? ['DeleteMarker', { Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: bucketOwner(env) }]
-      : ['Version', entry(key, record, enc, extra, bucketOwner(env))];
+    if (record.deleteMarker) return ['DeleteMarker', { Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: bucketOwner(env) }];
+    const meta = may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : {};
+    return ['Version', entry(key, record, enc, { ...extra, ...meta }, bucketOwner(env))];
   });
   const head: XmlObject = {
     Name: ctx.bucket!,

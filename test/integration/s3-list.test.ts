@@ -456,6 +456,29 @@ t.test('MinIO\u2019s metadata=true listing (minio-js listObjectsV2WithMetadata):
   t.equal(raw.Contents?.length, 2, 'a plain listing is unchanged');
 });
 
+t.test('metadata=true on ListObjectVersions (minio-go WithVersions+WithMetadata: mc find --versions --tags/--metadata): each version its own', async (t) => {
+  // mc find --versions --metadata/--tags matches what this listing says of each version: without
+  // it, every version failed the match and mc found nothing, silently.
+  const bucket = bucketName('lvmeta');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a.txt', Body: 'old', ContentType: 'text/plain', Metadata: { color: 'red' }, Tagging: 'stage=old' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a.txt', Body: 'new', Metadata: { color: 'blue' }, Tagging: 'stage=new' }));
+  // minio-go's listObjectVersionsQuery, as mc sends it.
+  const query = 'delimiter=&encoding-type=url&metadata=true&prefix=&versions=';
+  const r = await raw(d.port, { method: 'GET', path: `/${bucket}`, query });
+  t.equal(r.status, 200);
+  const versions = [...r.body.toString().matchAll(/<Version>(.*?)<\/Version>/g)].map((m) => m[1]!);
+  t.equal(versions.length, 2, 'two versions listed');
+  t.match(versions[0], /<IsLatest>true<\/IsLatest>/, 'newest first');
+  t.match(versions[0], /<UserMetadata>.*<X-Amz-Meta-Color>blue<\/X-Amz-Meta-Color>.*<\/UserMetadata>/, 'the current version\u2019s metadata');
+  t.match(versions[0], /<UserTags>stage=new<\/UserTags>/, 'the current version\u2019s tags');
+  t.match(versions[1], /<UserMetadata>.*<content-type>text\/plain<\/content-type>.*<X-Amz-Meta-Color>red<\/X-Amz-Meta-Color>.*<\/UserMetadata>/, 'the older version\u2019s own metadata');
+  t.match(versions[1], /<UserTags>stage=old<\/UserTags>/, 'the older version\u2019s own tags');
+  const plain = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versions=' });
+  t.notMatch(plain.body.toString(), /UserMetadata|UserTags/, 'without metadata=true: neither');
+});
+
 t.test('objects stored with a checksum list ChecksumAlgorithm and ChecksumType, as on S3', async (t) => {
   const bucket = bucketName('lsum');
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
