@@ -386,6 +386,8 @@ function successResult(fields: ReadonlyMap<string, string>, bucket: string, key:
   return { status: 204, headers };
 }
 
+const FANOUT_FIELD = 'x-minio-fanout-list';
+
 export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const bucketName = ctx.bucket!;
   // A form to no bucket is answered before its body is read.
@@ -410,6 +412,10 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // order of its fields; one with an empty key, as an empty key after `${filename}` below.
     if (rawKey === undefined) throw missingField('key');
     if (file === undefined) throw notOneFile(0);
+    // MinIO's PutObjectFanOut (minio-go): one file stored under every key of this JSON list. Not
+    // implemented, and said so: as an unconditioned field it was 403 "Extra input fields", which
+    // sent callers to their credentials; a policy naming it stored the file once, the list ignored.
+    if (fields.has(FANOUT_FIELD)) throw new S3Error('NotImplemented', `MinIO's PutObjectFanOut (the ${FANOUT_FIELD} form field) is not implemented; upload each object with PutObject.`);
     // `${filename}` in the key is the file's name, put in before the policy judges the key (as
     // S3 and MinIO do): the policy's conditions hold for the key the object gets.
     // The name goes in as it is: a string replacement would read `$$`, `$&` or `` $` `` in it as

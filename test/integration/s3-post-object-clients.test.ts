@@ -21,7 +21,7 @@ import { minioClient } from '../helpers/minio.js';
 import { checksumHasher } from '../../daemon/auth/payload.js';
 import { digestBase64 } from '../../daemon/ops/checksums.js';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { HeadObjectCommand, PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { createBucket } from '../helpers/s3.js';
 import { PYTHON_BIN } from '../helpers/python.js';
 import { formData, getObject, headCode, locationPath, postForm, quoted, unquote, type Field } from '../helpers/post-object.js';
@@ -162,6 +162,30 @@ t.test('encryption and checksum fields a client adds to the form only (minio-go 
   t.equal(plainForm.status, 204, 'a form without SSE fields takes the bucket\'s key');
   const head = await s3.send(new HeadObjectCommand({ Bucket: keyedBucket, Key: 'default.bin' }));
   t.same([head.ServerSideEncryption, head.SSEKMSKeyId?.endsWith('test-key')], ['aws:kms', true]);
+});
+
+t.test('minio-go PutObjectFanOut (an x-minio-fanout-list field): 501 NotImplemented, nothing stored', async (t) => {
+  // MinIO writes the file once under every key the list names. s3d has no fan-out: it answered
+  // 403 AccessDenied ("Extra input fields"), which sent callers to check their credentials and
+  // policies; were the field covered by a condition, the file would have been stored once under
+  // the policy's placeholder key, the list ignored.
+  const mc = minioClient(plain);
+  const bucket = await createBucket(s3, 'post-fanout');
+  // minio-go's form: bucket, a placeholder key (the time in hex), a 15-minute expiry, then the list
+  // (one JSON object a line) and the file.
+  const policy = mc.newPostPolicy();
+  policy.setBucket(bucket);
+  policy.setKey(Date.now().toString(16));
+  policy.setExpires(new Date(Date.now() + 900_000));
+  const { postURL, formData: fields } = await mc.presignedPostPolicy(policy);
+  const list = `${JSON.stringify({ key: 'a.txt' })}\n${JSON.stringify({ key: 'b.txt', tags: { team: 'x' } })}\n`;
+  const res = await fetch(postURL, { method: 'POST', body: formData([...Object.entries(fields), ['x-minio-fanout-list', list]], { data: Buffer.from('fan out'), filename: 'fanout-content' }) });
+  const text = await res.text();
+  t.equal(res.status, 501, `501 (${text})`);
+  t.equal(xmlField(text, 'Code'), 'NotImplemented');
+  t.match(xmlField(text, 'Message'), /PutObjectFanOut/, 'the message names the feature');
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  t.equal(listed.KeyCount, 0, 'no object stored, under the list\'s keys or the placeholder');
 });
 
 // ---- boto3 --------------------------------------------------------------------------------------
