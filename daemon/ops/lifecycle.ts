@@ -135,6 +135,13 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
   for (const k of ['Transition', 'Transitions', 'NoncurrentVersionTransition', 'NoncurrentVersionTransitions']) {
     if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: ${k} is not implemented (s3d has one storage class).`);
   }
+  // MinIO's own expiry actions (minio-go's lifecycle package writes them for mc ilm rule add):
+  // not implemented, rather than MalformedXML, which told the client its document was broken.
+  const expiration = typeof r.Expiration === 'object' && r.Expiration !== null ? (r.Expiration as Record<string, unknown>) : {};
+  for (const k of ['DelMarkerExpiration', 'AllVersionsExpiration']) {
+    if (r[k] !== undefined) throw new S3Error('NotImplemented', `${where}: MinIO's ${k} is not implemented.`);
+  }
+  if (expiration.ExpiredObjectAllVersions !== undefined) throw new S3Error('NotImplemented', `${where}: MinIO's ExpiredObjectAllVersions is not implemented.`);
   xmlFields(r, RULE_ELEMENTS, where);
   // Kept as written, surrounding whitespace included (an opaque string, as MinIO keeps it): trimmed,
   // " x " read back "x" and "   " read back "", and tools that poll GET until it equals their PUT

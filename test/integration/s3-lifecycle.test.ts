@@ -273,6 +273,27 @@ t.test('refused configurations change nothing', async (t) => {
       501,
       'NotImplemented',
     ],
+    // MinIO's own actions, as minio-go's lifecycle package writes them (mc ilm rule add): not
+    // implemented, which is what they are, rather than MalformedXML, which told mc's users their
+    // document was broken.
+    [
+      'MinIO\'s DelMarkerExpiration',
+      '<LifecycleConfiguration><Rule><DelMarkerExpiration><Days>5</Days></DelMarkerExpiration><ID>d</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status></Rule></LifecycleConfiguration>',
+      501,
+      'NotImplemented',
+    ],
+    [
+      'MinIO\'s ExpiredObjectAllVersions (mc ilm rule add --expire-all-object-versions)',
+      '<LifecycleConfiguration><Rule><Expiration><Days>5</Days><ExpiredObjectAllVersions>true</ExpiredObjectAllVersions></Expiration><ID>e</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status></Rule></LifecycleConfiguration>',
+      501,
+      'NotImplemented',
+    ],
+    [
+      'MinIO\'s AllVersionsExpiration',
+      '<LifecycleConfiguration><Rule><AllVersionsExpiration><Days>5</Days></AllVersionsExpiration><ID>v</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status></Rule></LifecycleConfiguration>',
+      501,
+      'NotImplemented',
+    ],
     [
       'a NoncurrentVersionExpiration without NoncurrentDays',
       '<LifecycleConfiguration><Rule><ID>n</ID><Status>Enabled</Status><Filter/><NoncurrentVersionExpiration><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>',
