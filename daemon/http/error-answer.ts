@@ -75,7 +75,7 @@ export class ErrorAnswers {
     // 304 has no body, and no Content-Type: a cache revalidating with it would take the type on.
     if (e.status === 304) return { status: 304, headers: { ...e.headers } };
     const xml = toXml('Error', { Code: wireCode(e.code), Message: e.message, ...subjectFields(e.code, p.subject), ...e.fields, Resource: resource, RequestId: id, HostId: this.#hostId }, false);
-    return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: xml };
+    return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: xml, error: { code: wireCode(e.code), message: e.message } };
   }
 }
 

@@ -608,6 +608,13 @@ export class HttpServer {
       res.writeHeader('x-amz-id-2', this.hostId);
       res.writeHeader('server', 's3d');
       for (const [k, v] of Object.entries(headers)) writeHeaderSafely(res, k, v, result.latin1Headers?.includes(k));
+      // A HEAD's error has no body to name it: MinIO sends its code and message as headers, and
+      // minio-go (mc) and minio-js read them there; without them minio-go guessed from the status
+      // (any 403 AccessDenied, a missing bucket NoSuchKey, a 400 "400 Bad Request").
+      if (method === 'HEAD' && result.error !== undefined) {
+        writeHeaderSafely(res, 'x-minio-error-code', result.error.code);
+        writeHeaderSafely(res, 'x-minio-error-desc', `"${result.error.message}"`);
+      }
     };
     const body = result.body;
     if (method === 'HEAD' || result.status === 304 || result.status === 204) {

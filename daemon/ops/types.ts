@@ -58,6 +58,8 @@ export interface Result {
   headLength?: number;
   /** Filled by handlers for the access log. */
   bytesIn?: number;
+  /** An error answer's code and message (http/error-answer.ts): a HEAD, which has no body, sends them as headers. */
+  error?: { code: string; message: string };
 }
 
 export type Handler = (ctx: RequestContext) => Promise<Result>;
