@@ -7,7 +7,8 @@
 // copy source, versionId and x-amz-copy-source-if-match), minio-go as thanos-io/objstore drives
 // it (SSE-KMS with an empty encryption context, its ListObjectsV2 query, a streaming-signed empty
 // object sent chunked) and Velero's AWS plugin (a CRC32 multipart upload with tags and SSE-KMS,
-// the presigned GET its CLI downloads, ObjectExists' NotFound). Bytes are compared whole.
+// the presigned GET its CLI downloads, ObjectExists' NotFound); Loki's own client's default region.
+// Bytes are compared whole.
 
 import t from 'tap';
 import { createHash, createHmac } from 'node:crypto';
@@ -260,4 +261,12 @@ t.test("Velero: a CRC32 multipart upload with tags and SSE-KMS, a presigned down
   t.equal(got.status, 200, 'the presigned GET');
   t.ok(got.body.equals(data), 'every byte');
   await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'velero/backups/none/velero-backup.json' })), 'NotFound', 404, 'ObjectExists of a missing key');
+});
+
+t.test("Loki's own S3 client: signed for the region `dummy` unless `region` is set, refused naming the right one", async (t) => {
+  const bucket = await createBucket(s3, 'loki');
+  const res = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&prefix=index%2F', sign: { region: 'dummy' } });
+  t.equal(res.status, 400, 'a request signed for `dummy` is refused, as S3 refuses it');
+  t.equal(xmlField(res.body, 'Code'), 'AuthorizationHeaderMalformed', 'AuthorizationHeaderMalformed');
+  t.equal(xmlField(res.body, 'Region'), REGION, 'naming the region to set');
 });
