@@ -97,6 +97,10 @@ t.test('registry: a resumed upload, moves by copy and by ranged part copies, an 
   // Walk from the root: ListObjectsV2 with an empty start-after.
   const walk = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&max-keys=1000&prefix=&start-after=' });
   t.equal(xmlField(walk.body, 'KeyCount'), '4', 'an empty start-after lists from the start');
+  // With a rootdirectory it sends `start-after=<root>` beside `prefix=<root>/<path>/`: a marker
+  // that sorts before the prefix excludes nothing (SeaweedFS listed nothing, seaweedfs#11321).
+  const rooted = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&max-keys=1000&prefix=docker%2Fregistry%2Fv2%2Frepositories%2F&start-after=docker' });
+  t.equal(xmlField(rooted.body, 'KeyCount'), '2', 'start-after the root directory lists the whole path');
 });
 
 t.test('registry: Delete pages by StartAfter and deletes with Quiet false', async (t) => {
