@@ -22,7 +22,15 @@ const read = (rel: string): string => readFileSync(join(ROOT, rel), 'utf8');
  * S3_* names the docs give that are no daemon variable, each with the file that shows it is real:
  * the build's switch, and the variable Bun's S3 client reads (docs/clients.md).
  */
-const NOT_DAEMON_VARIABLES: Readonly<Record<string, string | null>> = { S3_NATIVE_BUILD: 'scripts/prepare-native.mjs', S3_ENDPOINT: null };
+// Named by the docs but not the daemon's: the build's (read by the script named), and other
+// programs' own settings (null: S3_ENDPOINT of several tools; WAL-G's, in docs/clients.md).
+const NOT_DAEMON_VARIABLES: Readonly<Record<string, string | null>> = {
+  S3_NATIVE_BUILD: 'scripts/prepare-native.mjs',
+  S3_ENDPOINT: null,
+  S3_USE_LIST_OBJECTS_V1: null,
+  S3_RANGE_BATCH_ENABLED: null,
+  S3_SSE_C: null,
+};
 
 const DAEMON_VARIABLES = new Set([...KNOWN_VARIABLES, ...WEBHOOK_VARIABLES]);
 
