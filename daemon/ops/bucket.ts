@@ -184,8 +184,26 @@ export async function handleHeadBucket(env: OpsEnv, ctx: RequestContext): Promis
 
 export async function handleDeleteBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  await env.meta.deleteBucket(ctx.bucket!).catch(metaError);
+  await env.meta.deleteBucket(ctx.bucket!).catch((err: unknown) => {
+    if (err instanceof MetaConflict && err.code === 'BucketNotEmpty' && forceDeleteAsked(ctx)) throw forceDeleteRefused();
+    return metaError(err);
+  });
   return { status: 204 };
+}
+
+/**
+ * MinIO's x-minio-force-delete: true on DeleteBucket deletes every object, version and upload in
+ * it. s3d deletes only an empty bucket (an empty one goes, as on MinIO); for one that is not,
+ * BucketNotEmpty would tell a client that asked for the force that it was refused for a reason it
+ * had already overridden, so the refusal names the header. `mc rb --force` sends it only after
+ * deleting every version itself and meeting BucketNotEmpty (a write landed meanwhile).
+ */
+function forceDeleteAsked(ctx: RequestContext): boolean {
+  return ctx.headers['x-minio-force-delete']?.trim().toLowerCase() === 'true';
+}
+
+function forceDeleteRefused(): S3Error {
+  return new S3Error('NotImplemented', "MinIO's x-minio-force-delete (deleting a bucket with everything in it) is not implemented, and the bucket is not empty: delete its object versions and delete markers (DeleteObjects), then the bucket.");
 }
 
 export async function handleGetBucketLocation(env: OpsEnv, ctx: RequestContext): Promise<Result> {
