@@ -137,12 +137,26 @@ function checkExpectedOwner(env: OpsEnv, ctx: RequestContext): void {
   }
 }
 
+/**
+ * MinIO's x-minio-extract: true (mc's `--zip`: `mc ls/cat/cp/stat --zip`) reads inside a zip
+ * object: a GET or HEAD of `a.zip/inner`, a listing under the prefix `a.zip/`. s3d does not open
+ * zips, and answered as plain requests these were an empty listing and NoSuchKey, which read as a
+ * zip with nothing in it. Where MinIO ignores the header (no `.zip/` in the key or prefix, other
+ * operations) s3d does too.
+ */
+function refuseZipExtract(ctx: RequestContext): void {
+  if (ctx.headers['x-minio-extract']?.trim() !== 'true') return;
+  const inside = ctx.op === 'GetObject' || ctx.op === 'HeadObject' ? ctx.key : ctx.op === 'ListObjects' || ctx.op === 'ListObjectsV2' ? ctx.query.get('prefix') : undefined;
+  if (inside?.includes('.zip/')) throw new S3Error('NotImplemented', "MinIO's x-minio-extract (reading inside a zip object, mc's --zip) is not implemented: get the zip object whole.");
+}
+
 export function createDispatcher(env: OpsEnv, extra: ExtraHandlers): Handler {
   return async (ctx) => {
     const own = extra[ctx.op];
     if (own) return own(ctx);
     const h = HANDLERS[ctx.op];
     if (!h) throw new S3Error('NotImplemented', `${ctx.op} is not implemented.`);
+    refuseZipExtract(ctx);
     checkExpectedOwner(env, ctx);
     // A version id that cannot be one (S3: 400, not NoSuchVersion).
     const versionId = ctx.key === undefined ? null : ctx.query.get('versionId');

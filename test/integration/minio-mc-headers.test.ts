@@ -73,3 +73,22 @@ t.test('DeleteBucket with x-minio-force-delete: true on an empty bucket deletes 
   t.equal((await raw(d.port, { method: 'DELETE', path: `/${b}`, headers: { 'x-minio-force-delete': 'true' } })).status, 204, 'deleted');
   t.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket: b }))), 'NotFound/404', 'the bucket is gone');
 });
+
+t.test("mc's --zip (x-minio-extract: true) inside a zip object is 501, not an empty listing or NoSuchKey; elsewhere the header changes nothing, as on MinIO", async (t) => {
+  const b = await createBucket(s3, 'mczip');
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'docs/a.zip', Body: 'PK not really a zip' }));
+  const extract = { 'x-minio-extract': 'true' };
+  for (const query of ['list-type=2&prefix=docs%2Fa.zip%2F', 'prefix=docs%2Fa.zip%2F&delimiter=%2F']) {
+    assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${b}`, query, headers: extract }), 501, 'NotImplemented', `listing ?${query}`);
+  }
+  assertXmlError(t, await raw(d.port, { method: 'GET', path: `/${b}/docs/a.zip/inner.txt`, headers: extract }), 501, 'NotImplemented', 'GET of a file inside the zip');
+  const head = await raw(d.port, { method: 'HEAD', path: `/${b}/docs/a.zip/inner.txt`, headers: extract });
+  t.same([head.status, head.headers['x-minio-error-code']], [501, 'NotImplemented'], 'HEAD of a file inside the zip');
+  // mc stat --zip first HEADs the zip itself; a listing or GET outside a zip is a plain one.
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${b}/docs/a.zip`, headers: extract })).status, 200, 'HEAD of the zip object');
+  const plain = await raw(d.port, { method: 'GET', path: `/${b}`, query: 'list-type=2&prefix=docs%2F', headers: extract });
+  t.equal(plain.status, 200, 'a listing outside a zip');
+  t.match(plain.body.toString(), /<Key>docs\/a.zip<\/Key>/, 'lists the zip object');
+  t.equal((await raw(d.port, { method: 'GET', path: `/${b}/docs/a.zip`, headers: extract })).body.toString(), 'PK not really a zip', 'GET of the zip object');
+  t.equal((await raw(d.port, { method: 'GET', path: `/${b}`, query: 'list-type=2&prefix=docs%2Fa.zip%2F' })).status, 200, 'without the header the prefix is a plain one');
+});
