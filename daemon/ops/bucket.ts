@@ -9,7 +9,7 @@ import { kmsError } from '../sse/object-encryption.js';
 import { canonicalContext } from '../kms/context.js';
 import { bucketOwner, clearBucketField, metaError, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
-import { OWNER_ONLY_ACLS, checkCannedAcl } from './object-headers.js';
+import { OWNER_ONLY_ACLS, checkCannedAcl, minioForceDelete } from './object-headers.js';
 import { parseDocument, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
 import { requestFacts, userMay } from './policy.js';
@@ -185,7 +185,7 @@ export async function handleHeadBucket(env: OpsEnv, ctx: RequestContext): Promis
 export async function handleDeleteBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
   await env.meta.deleteBucket(ctx.bucket!).catch((err: unknown) => {
-    if (err instanceof MetaConflict && err.code === 'BucketNotEmpty' && forceDeleteAsked(ctx)) throw forceDeleteRefused();
+    if (err instanceof MetaConflict && err.code === 'BucketNotEmpty' && minioForceDelete(ctx.headers)) throw forceDeleteRefused();
     return metaError(err);
   });
   return { status: 204 };
@@ -198,10 +198,6 @@ export async function handleDeleteBucket(env: OpsEnv, ctx: RequestContext): Prom
  * had already overridden, so the refusal names the header. `mc rb --force` sends it only after
  * deleting every version itself and meeting BucketNotEmpty (a write landed meanwhile).
  */
-function forceDeleteAsked(ctx: RequestContext): boolean {
-  return ctx.headers['x-minio-force-delete']?.trim().toLowerCase() === 'true';
-}
-
 function forceDeleteRefused(): S3Error {
   return new S3Error('NotImplemented', "MinIO's x-minio-force-delete (deleting a bucket with everything in it) is not implemented, and the bucket is not empty: delete its object versions and delete markers (DeleteObjects), then the bucket.");
 }

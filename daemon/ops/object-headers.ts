@@ -410,3 +410,8 @@ export function checkConditions(headers: Readonly<Record<string, string>>, rec: 
     throw copy ? failed('If-Modified-Since') : notModified(rec);
   }
 }
+
+/** Whether a request carries MinIO's `x-minio-force-delete: true` (DeleteObject, DeleteBucket: neither is honoured). */
+export function minioForceDelete(headers: Readonly<Record<string, string>>): boolean {
+  return headers['x-minio-force-delete']?.trim().toLowerCase() === 'true';
+}

@@ -13,7 +13,7 @@ import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checkOverrideValues, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, latin1Overrides, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
+import { checkConditions, checkOverrideValues, minioForceDelete, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, latin1Overrides, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
 import { tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -498,7 +498,7 @@ export function handleHeadObject(env: OpsEnv, ctx: RequestContext): Promise<Resu
 export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   // MinIO's force delete removes everything under the key as a prefix: answering 204 after
   // deleting one key would say it was done.
-  if (ctx.headers['x-minio-force-delete']?.trim().toLowerCase() === 'true') {
+  if (minioForceDelete(ctx.headers)) {
     throw new S3Error('NotImplemented', "MinIO's x-minio-force-delete (every object under a prefix) is not implemented: delete the objects with DeleteObjects.");
   }
   const b = requireBucket(env, ctx.bucket);
