@@ -125,22 +125,23 @@ const OVERRIDES: Array<[string, string]> = [
 export const OVERRIDE_PARAMS: readonly string[] = OVERRIDES.map(([param]) => param);
 
 /**
- * S3 sends a response-* value as ISO-8859-1 text, and refuses one it cannot write so (an en dash
- * or an emoji in a filename) with 400 InvalidArgument: sent as UTF-8 instead, `café` read back as
- * `cafÃ©` in the SDKs (Node's and Python's HTTP clients read header bytes as Latin-1).
+ * The headers response-* overrides set with characters past ASCII, to be written in ISO-8859-1
+ * (Result.latin1Headers). S3 sends a response-* value as ISO-8859-1 text, and refuses one it
+ * cannot write so (an en dash or an emoji in a filename) with 400 InvalidArgument: sent as UTF-8
+ * instead, `café` read back as `cafÃ©` in the SDKs (Node's and Python's HTTP clients read header
+ * bytes as Latin-1).
  */
-export function checkOverrideValues(query: URLSearchParams): void {
-  for (const param of OVERRIDE_PARAMS) {
+export function latin1Overrides(query: URLSearchParams): string[] {
+  const out: string[] = [];
+  for (const [param, header] of OVERRIDES) {
     const v = query.get(param);
-    if (v !== null && /[^\x00-\xff]/.test(v)) {
+    if (v === null || !/[^\x00-\x7f]/.test(v)) continue;
+    if (/[^\x00-\xff]/.test(v)) {
       throw new S3Error('InvalidArgument', 'Header value cannot be represented using ISO-8859-1.', { fields: { ArgumentName: param, ArgumentValue: v } });
     }
+    out.push(header);
   }
-}
-
-/** The headers response-* overrides set with characters past ASCII: written in ISO-8859-1 (Result.latin1Headers). */
-export function latin1Overrides(query: URLSearchParams): string[] {
-  return OVERRIDES.filter(([param]) => /[^\x00-\x7f]/.test(query.get(param) ?? '')).map(([, header]) => header);
+  return out;
 }
 
 /** Whether a GET or HEAD asked for the object's checksums (`x-amz-checksum-mode: ENABLED`). */

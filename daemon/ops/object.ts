@@ -13,7 +13,7 @@ import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
 import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
-import { checkConditions, checkOverrideValues, minioForceDelete, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, latin1Overrides, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
+import { checkConditions, minioForceDelete, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, latin1Overrides, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
 import { tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
@@ -336,7 +336,6 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       throw new S3Error('InvalidArgument', `${name} is not in the set of overridable response headers. Please refer to the S3 API documentation for a complete list of overridable response headers.`, { fields: { ArgumentName: name, ArgumentValue: value } });
     }
   }
-  checkOverrideValues(ctx.query);
   const latin1 = latin1Overrides(ctx.query);
   const latin1Headers = latin1.length > 0 ? { latin1Headers: latin1 } : {};
   const askedPart = ctx.query.get('partNumber');
