@@ -583,7 +583,14 @@ export class HttpServer {
       return;
     }
     const res = p.res;
-    const headers = p.cors === undefined ? (result.headers ?? {}) : p.cors(result.headers ?? {});
+    // A HEAD's error has no body to name it: MinIO sends its code and message as headers, and
+    // minio-go (mc) and minio-js read them there; without them minio-go guessed from the status
+    // (any 403 AccessDenied, a missing bucket NoSuchKey, a 400 "400 Bad Request"). They are the
+    // response's own headers, so the server-wide CORS exposes them with the rest.
+    const own = method === 'HEAD' && result.error !== undefined
+      ? { ...result.headers, 'x-minio-error-code': result.error.code, 'x-minio-error-desc': `"${result.error.message}"` }
+      : (result.headers ?? {});
+    const headers = p.cors === undefined ? own : p.cors(own);
     // While draining, no connection is kept alive for another request.
     if (this.closing) closeConnection = true;
     else if (closeConnection && p.drain === undefined) {
@@ -608,13 +615,6 @@ export class HttpServer {
       res.writeHeader('x-amz-id-2', this.hostId);
       res.writeHeader('server', 's3d');
       for (const [k, v] of Object.entries(headers)) writeHeaderSafely(res, k, v, result.latin1Headers?.includes(k));
-      // A HEAD's error has no body to name it: MinIO sends its code and message as headers, and
-      // minio-go (mc) and minio-js read them there; without them minio-go guessed from the status
-      // (any 403 AccessDenied, a missing bucket NoSuchKey, a 400 "400 Bad Request").
-      if (method === 'HEAD' && result.error !== undefined) {
-        writeHeaderSafely(res, 'x-minio-error-code', result.error.code);
-        writeHeaderSafely(res, 'x-minio-error-desc', `"${result.error.message}"`);
-      }
     };
     const body = result.body;
     if (method === 'HEAD' || result.status === 304 || result.status === 204) {

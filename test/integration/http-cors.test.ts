@@ -101,6 +101,13 @@ t.test('a browser upload and download through presigned URLs, from any origin by
   assertXmlError(t, bad, 403, 'SignatureDoesNotMatch', 'tampered presigned GET');
   t.equal(bad.headers['access-control-allow-origin'], APP, 'the error carries CORS headers');
   t.ok(exposed(bad).includes('content-type'));
+  // A HEAD's error has no body: its code and message travel as headers, which the page can read
+  // only when they are exposed like every other header of the response.
+  const headMissing = await raw(open.port, { method: 'HEAD', path: `/${bucket}/nope`, headers: { origin: APP } });
+  t.equal(headMissing.status, 404);
+  t.equal(headMissing.headers['x-minio-error-code'], 'NoSuchKey');
+  t.ok(exposed(headMissing).includes('x-minio-error-code'), "a HEAD's error code is exposed");
+  t.ok(exposed(headMissing).includes('x-minio-error-desc'), "a HEAD's error message is exposed");
 
   // Without Origin nothing changes: no CORS header on ordinary S3 traffic.
   const plain = await raw(open.port, { method: 'GET', path: `/${bucket}/photo.jpg` });
