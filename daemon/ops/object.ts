@@ -172,8 +172,8 @@ function markerNotAllowed(marker: ObjectRecord): S3Error {
 /**
  * The object a request names: the current version, or the one `versionId` names (`null` is the
  * null version). A key whose latest version is a delete marker is NoSuchKey with the marker's
- * headers (GET, HEAD), or MethodNotAllowed with `currentMarker: 'not-allowed'` (the tagging calls,
- * as S3 answers them: LocalStack's AWS-checked recordings, moto, CloudServer); naming a delete
+ * headers (GET, HEAD), or MethodNotAllowed with `currentMarker: 'not-allowed'` (the tagging calls
+ * and PutObjectAcl, as S3 answers them: LocalStack's AWS-checked recordings, moto, CloudServer); naming a delete
  * marker's version is MethodNotAllowed, as on S3.
  */
 export function getRecord(env: OpsEnv, bucket: string | undefined, key: string, versionId?: string | null, currentMarker: 'not-found' | 'not-allowed' = 'not-found'): ObjectRecord {

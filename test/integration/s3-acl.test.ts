@@ -1,12 +1,16 @@
 // ACL headers and sub-resources against the real daemon, beyond api-buckets.test.ts's round trip:
 // an x-amz-acl that names no canned ACL is S3's InvalidArgument on every request that takes one,
-// and a bucket asked with ACLs enabled (ObjectWriter) is a bucket s3d cannot make.
+// a bucket asked with ACLs enabled (ObjectWriter) is a bucket s3d cannot make, and an object ACL
+// of a key whose latest version is a delete marker is answered as S3 answers it.
 import t from 'tap';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectAclCommand,
   HeadBucketCommand,
+  PutBucketVersioningCommand,
   PutBucketAclCommand,
   PutObjectAclCommand,
   PutObjectCommand,
@@ -71,4 +75,24 @@ t.test('an ACL document that is not XML, or not an AccessControlPolicy S3 could 
   assertXmlError(t, await raw(d.port, { method: 'PUT', path: `/${bucket}`, query: 'acl', body: other }), 400, 'AccessControlListNotSupported', 'a grant to someone else');
   const mine = `<AccessControlPolicy>${grant(owner, 'FULL_CONTROL')}</AccessControlPolicy>`;
   t.equal((await raw(d.port, { method: 'PUT', path: `/${bucket}/src`, query: 'acl', body: mine })).status, 200, 'the owner\'s FULL_CONTROL alone is accepted');
+});
+
+t.test('the ACL of a key whose latest version is a delete marker: PUT is 405 MethodNotAllowed, GET 404 NoSuchKey', async (t) => {
+  // As S3 answers them (CloudServer's versioning/objectACL tests, run against AWS): PutObjectAcl
+  // without a version id on a deleted key is 405, as the tagging calls are; GetObjectAcl is 404,
+  // as GET is; naming the marker is 405 for both. The PUT was 404 NoSuchKey.
+  const vb = await createBucket(s3, 'acl-marker');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: vb, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(new PutObjectCommand({ Bucket: vb, Key: 'k', Body: 'v1' }));
+  const marker = (await s3.send(new DeleteObjectCommand({ Bucket: vb, Key: 'k' }))).VersionId!;
+  await expectS3Error(t, s3.send(new PutObjectAclCommand({ Bucket: vb, Key: 'k', ACL: 'private' })), 'MethodNotAllowed', 405, 'PutObjectAcl, latest a delete marker');
+  await expectS3Error(t, s3.send(new GetObjectAclCommand({ Bucket: vb, Key: 'k' })), 'NoSuchKey', 404, 'GetObjectAcl, latest a delete marker');
+  await expectS3Error(t, s3.send(new PutObjectAclCommand({ Bucket: vb, Key: 'k', VersionId: marker, ACL: 'private' })), 'MethodNotAllowed', 405, 'PutObjectAcl naming the marker');
+  await expectS3Error(t, s3.send(new GetObjectAclCommand({ Bucket: vb, Key: 'k', VersionId: marker })), 'MethodNotAllowed', 405, 'GetObjectAcl naming the marker');
+  // The 405 carries the marker's headers, as the tagging calls' does.
+  const res = await raw(d.port, { method: 'PUT', path: `/${vb}/k`, query: 'acl', headers: { 'x-amz-acl': 'private' } });
+  assertXmlError(t, res, 405, 'MethodNotAllowed', 'PUT ?acl of the deleted key');
+  t.same([res.headers['x-amz-delete-marker'], res.headers['x-amz-version-id'], res.headers.allow], ['true', marker, 'DELETE'], 'x-amz-delete-marker, the marker\'s id, Allow');
+  // A key that never existed is still NoSuchKey.
+  await expectS3Error(t, s3.send(new PutObjectAclCommand({ Bucket: vb, Key: 'never', ACL: 'private' })), 'NoSuchKey', 404, 'PutObjectAcl of a key never written');
 });
