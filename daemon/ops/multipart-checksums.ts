@@ -72,15 +72,125 @@ export function partChecksum(uc: UploadChecksum | undefined, headers: Readonly<R
   return sent === undefined ? checksumHasher(uc.algorithm) : undefined;
 }
 
-/** Reflected generator polynomials (and widths) of the CRCs whose values combine. */
-const CRC_POLYNOMIALS: Partial<Record<ChecksumAlgorithm, { readonly width: number; readonly poly: bigint }>> = {
-  CRC32: { width: 32, poly: 0xedb88320n },
-  CRC32C: { width: 32, poly: 0x82f63b78n },
-  CRC64NVME: { width: 64, poly: 0x9a6c9329ac4bc9b5n },
+/**
+ * An element of GF(2)[x]/P as the CRC's register holds it, reflected (the top bit is x^0), in two
+ * 32-bit halves, held as int32 (V8 keeps those as small integers; a uint32 past 2^31 is a heap
+ * number): plain numbers, not BigInt, whose every operation allocates (combining 10,000 parts of
+ * distinct sizes held the event loop 0.5–1.6 s that way). A 32-bit CRC's value is all in `lo`.
+ */
+type Poly = readonly [hi: number, lo: number];
+
+/** The arithmetic of one CRC. */
+interface Crc {
+  readonly width: 32 | 64;
+  /** The generator polynomial, reflected (a 32-bit CRC's hi is 0). */
+  readonly poly: Poly;
+  /** x^(2^k) mod P, filled as needed, each with its byte table (`byteTable`). */
+  readonly powers: Poly[];
+  readonly tables: Int32Array[];
+}
+
+const crcSpec = (width: 32 | 64, hi: number, lo: number): Crc => ({ width, poly: [hi | 0, lo | 0], powers: [], tables: [] });
+
+/** The CRCs whose values combine. */
+const CRC_POLYNOMIALS: Partial<Record<ChecksumAlgorithm, Crc>> = {
+  CRC32: crcSpec(32, 0, 0xedb88320),
+  CRC32C: crcSpec(32, 0, 0x82f63b78),
+  CRC64NVME: crcSpec(64, 0x9a6c9329, 0xac4bc9b5),
 };
 
-/** x^(2^k) mod P per algorithm, filled as needed (reflected: the top bit is x^0). */
-const CRC_POWERS = new Map<ChecksumAlgorithm, bigint[]>();
+/**
+ * v·x mod P: reflected, a right shift across the halves, the x^width term that falls out reduced
+ * by P (a 32-bit CRC's hi, and its polynomial's, are 0: the same steps do).
+ */
+function timesX(crc: Crc, hi: number, lo: number): Poly {
+  const h = hi >>> 1;
+  const l = (lo >>> 1) | (hi << 31);
+  return lo & 1 ? [h ^ crc.poly[0], l ^ crc.poly[1]] : [h, l];
+}
+
+/** a·b mod P by bits: a's from x^0 up, b times x at each step. Once a piece; the rest use tables. */
+function multiply(crc: Crc, a: Poly, b: Poly): Poly {
+  let ahi = crc.width === 32 ? a[1] : a[0];
+  let alo = crc.width === 32 ? 0 : a[1];
+  let bhi = b[0];
+  let blo = b[1];
+  let phi = 0;
+  let plo = 0;
+  // Stops when a has no bits left: the rest would add nothing.
+  while ((ahi | alo) !== 0) {
+    if (ahi < 0) {
+      phi ^= bhi;
+      plo ^= blo;
+    }
+    ahi = (ahi << 1) | (alo >>> 31);
+    alo <<= 1;
+    // b·x, as timesX (inline: no pair allocated 64 times a product).
+    const carry = blo & 1;
+    blo = (blo >>> 1) | (bhi << 31);
+    bhi >>>= 1;
+    if (carry !== 0) {
+      bhi ^= crc.poly[0];
+      blo ^= crc.poly[1];
+    }
+  }
+  return [phi, plo];
+}
+
+/**
+ * The multiples of p by every byte value at every byte of the register: entries 2·(256·j + v) and
+ * the next are hi and lo of v·x^(8j)·p (v's top bit x^0). A product by p is then a look-up a byte.
+ */
+function byteTable(crc: Crc, p: Poly): Int32Array {
+  const table = new Int32Array(crc.width * 64);
+  for (let i = 0, v = p; i < crc.width; i++, v = timesX(crc, v[0], v[1])) {
+    const at = 2 * (256 * (i >>> 3) + (0x80 >>> (i & 7)));
+    table[at] = v[0];
+    table[at + 1] = v[1];
+  }
+  // A byte of several bits: the sum of its lowest bit's multiple and the rest's (filled before it).
+  for (let row = 0; row < 256 * (crc.width / 8); row += 256) {
+    for (let v = 3; v < 256; v++) {
+      const low = v & -v;
+      if (low === v) continue;
+      const at = 2 * (row + v);
+      table[at] = table[2 * (row + low)]! ^ table[2 * (row + v - low)]!;
+      table[at + 1] = table[2 * (row + low) + 1]! ^ table[2 * (row + v - low) + 1]!;
+    }
+  }
+  return table;
+}
+
+/** a·p mod P from p's byte table. */
+function multiplyByTable(crc: Crc, a: Poly, table: Int32Array): Poly {
+  let hi = 0;
+  let lo = 0;
+  // The register's bytes from the top: a 32-bit CRC's are lo's.
+  for (let h = crc.width === 32 ? 1 : 0, row = 0; h < 2; h++) {
+    for (let v = a[h]!, b = 0; b < 4; b++, row += 256, v <<= 8) {
+      const at = 2 * (row + (v >>> 24));
+      hi ^= table[at]!;
+      lo ^= table[at + 1]!;
+    }
+  }
+  return [hi, lo];
+}
+
+/** The byte table of x^(2^k) mod P. */
+function power(crc: Crc, k: number): Int32Array {
+  const { powers, tables } = crc;
+  if (powers.length === 0) {
+    // x^1: the register's second bit from the top.
+    powers.push(crc.width === 32 ? [0, 1 << 30] : [1 << 30, 0]);
+    tables.push(byteTable(crc, powers[0]!));
+  }
+  while (powers.length <= k) {
+    const last = powers.length - 1;
+    powers.push(multiplyByTable(crc, powers[last]!, tables[last]!));
+    tables.push(byteTable(crc, powers[last + 1]!));
+  }
+  return tables[k]!;
+}
 
 /**
  * The CRC of a concatenation from the CRCs of its pieces and their lengths (zlib's crc32_combine:
@@ -88,41 +198,35 @@ const CRC_POWERS = new Map<ChecksumAlgorithm, bigint[]>();
  * final XOR are all ones). Values are the CRCs as S3 sends them, base64 of the big-endian value.
  */
 export function combineCrcs(algorithm: ChecksumAlgorithm, pieces: ReadonlyArray<{ readonly crc: string; readonly size: number }>): string {
-  const spec = CRC_POLYNOMIALS[algorithm];
-  if (spec === undefined) throw new Error(`${algorithm} values do not combine`);
-  const width = BigInt(spec.width);
-  const one = 1n << (width - 1n);
-  const multiply = (a: bigint, b: bigint): bigint => {
-    let p = 0n;
-    for (let m = one; m !== 0n; m >>= 1n) {
-      if ((a & m) !== 0n) p ^= b;
-      b = (b & 1n) !== 0n ? (b >> 1n) ^ spec.poly : b >> 1n;
-    }
-    return p;
-  };
-  let powers = CRC_POWERS.get(algorithm);
-  if (powers === undefined) CRC_POWERS.set(algorithm, (powers = [one >> 1n]));
-  const power = (k: number): bigint => {
-    while (powers.length <= k) powers.push(multiply(powers[powers.length - 1]!, powers[powers.length - 1]!));
-    return powers[k]!;
-  };
+  const crc = CRC_POLYNOMIALS[algorithm];
+  if (crc === undefined) throw new Error(`${algorithm} values do not combine`);
+  const one: Poly = crc.width === 32 ? [0, 1 << 31] : [1 << 31, 0];
   // x^(8n) mod P, once per distinct piece length (all parts but the last usually share one).
-  const shifts = new Map<number, bigint>();
-  const shift = (n: number): bigint => {
+  const shifts = new Map<number, Poly>();
+  const shift = (n: number): Poly => {
     let p = shifts.get(n);
     if (p !== undefined) return p;
     p = one;
-    for (let k = 3, rest = n; rest > 0; k++, rest = Math.floor(rest / 2)) if (rest % 2 === 1) p = multiply(power(k), p);
+    for (let k = 3, rest = n; rest > 0; k++, rest = Math.floor(rest / 2)) if (rest % 2 === 1) p = multiplyByTable(crc, p, power(crc, k));
     shifts.set(n, p);
     return p;
   };
-  const bytes = spec.width / 8;
-  let crc = 0n;
-  for (const { crc: value, size } of pieces) {
-    const piece = BigInt(`0x${Buffer.from(value, 'base64').toString('hex')}`);
-    crc = multiply(shift(size), crc) ^ piece;
+  const bytes = crc.width / 8;
+  let value: Poly = [0, 0];
+  for (const piece of pieces) {
+    const b = Buffer.from(piece.crc, 'base64');
+    // A stored part checksum is always of the algorithm's length (isChecksumValue).
+    if (b.length !== bytes) throw new Error(`${algorithm} value of ${b.length} bytes`);
+    const s = multiply(crc, shift(piece.size), value);
+    value = bytes === 4 ? [0, s[1] ^ b.readInt32BE(0)] : [s[0] ^ b.readInt32BE(0), s[1] ^ b.readInt32BE(4)];
   }
-  return Buffer.from(crc.toString(16).padStart(bytes * 2, '0'), 'hex').toString('base64');
+  const out = Buffer.alloc(bytes);
+  if (bytes === 4) out.writeInt32BE(value[1], 0);
+  else {
+    out.writeInt32BE(value[0], 0);
+    out.writeInt32BE(value[1], 4);
+  }
+  return out.toString('base64');
 }
 
 /**
