@@ -19,7 +19,7 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 import { headError, readHead } from './request-head.js';
-import { TLS12_CIPHERS, TLS_CERTIFICATE, checkTls, isSecureAllowed } from './tls.js';
+import { TLS_CERTIFICATE, checkTls, isSecureAllowed, sslApp } from './tls.js';
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
@@ -129,7 +129,7 @@ export class HttpServer {
   private createApp(): TemplatedApp {
     const uws = loadUws();
     const { tls } = this.deps.config;
-    const app = tls ? uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, ssl_ciphers: TLS12_CIPHERS }) : uws.App();
+    const app = tls ? sslApp(uws, tls) : uws.App();
     app.any('/*', (res, req) => this.onRequest(res, req));
     return app;
   }

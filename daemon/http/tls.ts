@@ -1,9 +1,10 @@
 // TLS for the S3 endpoint: the certificate check at start-up and reload, the TLS 1.2 cipher list,
 // and which requests may not travel in clear text (SSE-C customer keys).
 
-import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import type * as Uws from 'uWebSockets.js';
 import { validityOf, type CertificateValidity } from '../cert-validity.js';
 import { ConfigError, type Config } from '../config.js';
 
@@ -37,7 +38,10 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
     // createSecureContext misses a key of another type than the certificate's (an EC key beside an
     // RSA certificate, as one certbot renewal with another --key-type leaves): uWS then fails
     // with no reason given.
-    if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('the private key does not belong to the certificate');
+    const privateKey = createPrivateKey(key);
+    const unservable = unservableKey(privateKey);
+    if (unservable !== undefined) throw new Error(`the private key is ${unservable}, which the TLS library of uWebSockets.js cannot serve: use an RSA, ECDSA (P-256, P-384, P-521) or Ed25519 key`);
+    if (!x509.checkPrivateKey(privateKey)) throw new Error('the private key does not belong to the certificate');
     return {
       certificate: { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 },
       validity: validityOf(x509),
@@ -46,6 +50,35 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
   } catch (err) {
     throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
   }
+}
+
+/**
+ * uWS's app serving `tls`. checkTls looked at the files just before, but uWS reads them again, and
+ * may refuse what Node took: its bare "App construction failed" becomes the same configuration
+ * error, naming the files (exit 2 at start-up; at a reload, the previous certificate stays).
+ */
+export function sslApp(uws: typeof Uws, tls: NonNullable<Config['tls']>): Uws.TemplatedApp {
+  try {
+    return uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, ssl_ciphers: TLS12_CIPHERS });
+  } catch (err) {
+    throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a certificate and key uWebSockets.js can serve (${(err as Error).message}): were they changed meanwhile?`);
+  }
+}
+
+/** The EC curves uWebSockets.js's TLS library (BoringSSL) signs handshakes with. */
+const SERVABLE_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
+
+/**
+ * What kind of key `key` is when uWS cannot serve it, else undefined. Node's OpenSSL loads and
+ * checks more (RSA-PSS, Ed448, DSA, EC keys on other curves) than uWS's BoringSSL serves, and uWS
+ * refuses those with a bare "App construction failed".
+ */
+function unservableKey(key: KeyObject): string | undefined {
+  const type = key.asymmetricKeyType;
+  if (type === 'rsa' || type === 'ed25519') return undefined;
+  if (type !== 'ec') return `a key of type ${String(type)}`;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return curve !== undefined && SERVABLE_CURVES.has(curve) ? undefined : `an EC key on curve ${String(curve)}`;
 }
 
 /** What to do about the served certificate's validity (validityProblem). */

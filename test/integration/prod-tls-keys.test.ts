@@ -1,0 +1,90 @@
+// Which certificate keys the S3 endpoint can serve, against the real daemon. Node's OpenSSL takes
+// keys that uWebSockets.js's TLS library does not (RSA-PSS, Ed448, EC keys on other curves than
+// P-256/P-384/P-521): such a key must be refused by name, at start-up (exit 2: systemd does not
+// restart into it) and at a reload (the previous certificate stays), not met as uWS's bare
+// "App construction failed" (exit 1, restarted five times by systemd).
+import t from 'tap';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type PeerCertificate } from 'node:tls';
+import { createCertificate } from '../../daemon/kms/x509-writer.js';
+import { ACCESS_KEY, SECRET_KEY, runS3d, startDaemonFor, testPki } from '../helpers/daemon.js';
+import { waitForLog } from '../helpers/wait.js';
+
+const pki = await testPki();
+
+/** A certificate for localhost signed by the test CA, for `key`; both as PEM. */
+async function leafFor(cn: string, key: KeyObject): Promise<{ cert: string; key: string; fingerprint: string }> {
+  const cert = await createCertificate({
+    subjectCN: cn,
+    issuerCN: 'S3D Test CA',
+    publicKey: key,
+    signingKey: createPrivateKey(pki.caKey),
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['serverAuth'],
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    keyIdentifiers: true,
+  });
+  return { cert, key: key.export({ type: 'pkcs8', format: 'pem' }).toString(), fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+/** Keys Node's OpenSSL loads and checks against their certificate, but uWS's TLS library refuses. */
+const UNSERVABLE: Array<[string, () => KeyObject, RegExp]> = [
+  ['RSA-PSS', () => generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey, /a key of type rsa-pss/],
+  ['Ed448', () => generateKeyPairSync('ed448').privateKey, /a key of type ed448/],
+  ['EC secp256k1', () => generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey, /an EC key on curve secp256k1/],
+];
+
+/** The fingerprint of the certificate a new TLS connection is served. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, ca: pki.caCert, servername: 'localhost' }, () => {
+      const fp = (s.getPeerCertificate() as PeerCertificate).fingerprint256;
+      s.end();
+      resolve(fp);
+    });
+    s.on('error', reject);
+  });
+}
+
+t.test('a key uWS cannot serve is a configuration error at start-up, naming the key type', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-tls-keys-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  for (const [name, make, reason] of UNSERVABLE) {
+    const certs = join(work, `certs-${name.replace(/\W/g, '')}`);
+    mkdirSync(certs);
+    const pair = await leafFor(name, make());
+    writeFileSync(join(certs, 'public.crt'), pair.cert);
+    writeFileSync(join(certs, 'private.key'), pair.key, { mode: 0o600 });
+    const r = await runS3d(['server', join(work, `data-${name.replace(/\W/g, '')}`)], { S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY, S3_ADDRESS: '127.0.0.1:0', S3_CERTS_DIR: certs }, 30_000);
+    t.equal(r.code, 2, `${name}: exit 2 (a configuration error systemd does not restart into)`);
+    t.match(r.stderr, /S3_CERTS_DIR: .*private\.key/, `${name}: stderr names the files`);
+    t.match(r.stderr, reason, `${name}: and the key type`);
+    t.notMatch(r.stderr, /App construction failed/, `${name}: not uWS's bare error`);
+  }
+});
+
+t.test('at a reload, such a key is reported and the previous certificate stays in service', async (t) => {
+  const d = await startDaemonFor(t, { tls: true });
+  const certsDir = join(d.dataDir, '..', `${d.dataDir.split('/').pop()}-certs`);
+  const original = new X509Certificate(pki.server.cert).fingerprint256;
+  t.equal(await servedFingerprint(d.port), original, 'the original certificate is served');
+  const pss = await leafFor('rsa-pss', UNSERVABLE[0]![1]());
+  writeFileSync(join(certsDir, 'public.crt'), pss.cert);
+  writeFileSync(join(certsDir, 'private.key'), pss.key, { mode: 0o600 });
+  d.proc.kill('SIGHUP');
+  const failed = await d.waitForLog((l) => l.msg === 'TLS certificate reload failed: still serving the previous certificate', 20_000);
+  t.match(String((failed.err as { message?: string } | undefined)?.message), /a key of type rsa-pss/, 'the log line names the key type');
+  t.equal(await servedFingerprint(d.port), original, 'the previous certificate is still served');
+  t.equal(d.proc.exitCode, null, 'and the daemon runs');
+  // A usable pair afterwards is taken up: the failed attempt left nothing half-done.
+  const p384 = await leafFor('p384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
+  writeFileSync(join(certsDir, 'public.crt'), p384.cert);
+  writeFileSync(join(certsDir, 'private.key'), p384.key, { mode: 0o600 });
+  d.proc.kill('SIGHUP');
+  await waitForLog(d.logs, (l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === p384.fingerprint, 20_000);
+  t.equal(await servedFingerprint(d.port), p384.fingerprint, 'an EC P-384 certificate then replaces it');
+});
