@@ -33,6 +33,8 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
   try {
     const cert = readFileSync(tls.certFile);
     const key = readFileSync(tls.keyFile);
+    // OpenSSL's own words for it are "bad decrypt" (or a passphrase prompt, uWS having none).
+    if (ENCRYPTED_PEM.test(key.toString('latin1'))) throw new Error('the private key is encrypted (protected by a passphrase), which s3d takes none of: store it decrypted (openssl pkey -in KEY -out private.key), readable by the service alone');
     createSecureContext({ cert, key });
     const x509 = new X509Certificate(cert);
     // createSecureContext misses a key of another type than the certificate's (an EC key beside an
@@ -64,6 +66,9 @@ export function sslApp(uws: typeof Uws, tls: NonNullable<Config['tls']>): Uws.Te
     throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a certificate and key uWebSockets.js can serve (${(err as Error).message}): were they changed meanwhile?`);
   }
 }
+
+/** An encrypted PEM private key: PKCS#8's own label, or the traditional forms' header. */
+const ENCRYPTED_PEM = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: *4, *ENCRYPTED/m;
 
 /** The EC curves uWebSockets.js's TLS library (BoringSSL) signs handshakes with. */
 const SERVABLE_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);

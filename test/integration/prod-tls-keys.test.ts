@@ -2,7 +2,8 @@
 // keys that uWebSockets.js's TLS library does not (RSA-PSS, Ed448, EC keys on other curves than
 // P-256/P-384/P-521): such a key must be refused by name, at start-up (exit 2: systemd does not
 // restart into it) and at a reload (the previous certificate stays), not met as uWS's bare
-// "App construction failed" (exit 1, restarted five times by systemd).
+// "App construction failed" (exit 1, restarted five times by systemd). A key encrypted with a
+// passphrase (s3d takes none) is refused saying so, not with OpenSSL's "bad decrypt".
 import t from 'tap';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,4 +88,25 @@ t.test('at a reload, such a key is reported and the previous certificate stays i
   d.proc.kill('SIGHUP');
   await waitForLog(d.logs, (l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === p384.fingerprint, 20_000);
   t.equal(await servedFingerprint(d.port), p384.fingerprint, 'an EC P-384 certificate then replaces it');
+});
+
+t.test('a key protected by a passphrase is refused at start-up saying so, not "bad decrypt"', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 's3d-tls-encrypted-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const pair = await leafFor('encrypted', key);
+  // PKCS#8 (BEGIN ENCRYPTED PRIVATE KEY) and the traditional form (Proc-Type: 4,ENCRYPTED).
+  const forms: Array<[string, string]> = [
+    ['PKCS#8', key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString()],
+    ['SEC1', key.export({ type: 'sec1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString()],
+  ];
+  for (const [name, pem] of forms) {
+    const certs = join(work, `certs-${name.replace(/\W/g, '')}`);
+    mkdirSync(certs);
+    writeFileSync(join(certs, 'public.crt'), pair.cert);
+    writeFileSync(join(certs, 'private.key'), pem, { mode: 0o600 });
+    const r = await runS3d(['server', join(work, `data-${name.replace(/\W/g, '')}`)], { S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY, S3_ADDRESS: '127.0.0.1:0', S3_CERTS_DIR: certs }, 30_000);
+    t.equal(r.code, 2, `${name}: exit 2`);
+    t.match(r.stderr, /private\.key .*the private key is encrypted \(protected by a passphrase\)/, `${name}: stderr says the key is encrypted`);
+  }
 });
