@@ -19,7 +19,7 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 import { headError, readHead } from './request-head.js';
-import { TLS_CERTIFICATE, checkTls, isSecureAllowed, sslApp } from './tls.js';
+import { TLS_CERTIFICATE, checkTls, isSecureAllowed, reportKeyAccess, sslApp } from './tls.js';
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
@@ -234,10 +234,14 @@ export class HttpServer {
     return this.tlsValidity === undefined ? undefined : Math.floor(this.tlsValidity.notAfterMs / 1000);
   }
 
-  /** Logs an expired, not yet valid or soon expiring certificate (error, error, warn): at each load, and twice a day (cli.ts). */
+  /**
+   * Logs an expired, not yet valid or soon expiring certificate (error, error, warn), and a private
+   * key every user may read: at each load or reload, and twice a day (cli.ts).
+   */
   reportTlsValidity(): void {
     if (this.tlsValidity === undefined || !this.deps.config.tls) return;
     reportValidity(this.deps.log, this.tlsValidity, TLS_CERTIFICATE, this.deps.config.tls.certFile);
+    reportKeyAccess(this.deps.log, this.deps.config.tls.keyFile);
   }
 
   /**

@@ -2,7 +2,8 @@
 // and which requests may not travel in clear text (SSE-C customer keys).
 
 import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { createSecureContext } from 'node:tls';
 import type * as Uws from 'uWebSockets.js';
 import { validityOf, type CertificateValidity } from '../cert-validity.js';
@@ -84,6 +85,23 @@ function unservableKey(key: KeyObject): string | undefined {
   if (type !== 'ec') return `a key of type ${String(type)}`;
   const curve = key.asymmetricKeyDetails?.namedCurve;
   return curve !== undefined && SERVABLE_CURVES.has(curve) ? undefined : `an EC key on curve ${String(curve)}`;
+}
+
+/**
+ * Warns when the private key may be read or written by every account on the machine (a copy made
+ * with the default umask, 0644): whoever reads it can impersonate the endpoint. Warned, not
+ * refused: the key is already exposed, and refusing would only take the service down with it.
+ */
+export function reportKeyAccess(log: Pick<Logger, 'warn'>, keyFile: string): void {
+  let mode: number;
+  try {
+    mode = statSync(keyFile).mode & 0o777;
+  } catch {
+    return; // Gone since it was read: the next load reports that.
+  }
+  if ((mode & 0o007) === 0) return;
+  const octal = mode.toString(8).padStart(4, '0');
+  log.warn({ keyFile, mode: octal }, `the TLS private key ${keyFile} is open to every user of this machine (mode ${octal}): chmod o-rwx it (0600 owned by the service's user, or 0640 with its group; docs/operations.md, TLS)`);
 }
 
 /** What to do about the served certificate's validity (validityProblem). */

@@ -6,13 +6,13 @@
 // passphrase (s3d takes none) is refused saying so, not with OpenSSL's "bad decrypt".
 import t from 'tap';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { createCertificate } from '../../daemon/kms/x509-writer.js';
 import { ACCESS_KEY, SECRET_KEY, runS3d, startDaemonFor, testPki } from '../helpers/daemon.js';
-import { waitForLog } from '../helpers/wait.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const pki = await testPki();
 
@@ -86,7 +86,7 @@ t.test('at a reload, such a key is reported and the previous certificate stays i
   writeFileSync(join(certsDir, 'public.crt'), p384.cert);
   writeFileSync(join(certsDir, 'private.key'), p384.key, { mode: 0o600 });
   d.proc.kill('SIGHUP');
-  await waitForLog(d.logs, (l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === p384.fingerprint, 20_000);
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === p384.fingerprint, 20_000);
   t.equal(await servedFingerprint(d.port), p384.fingerprint, 'an EC P-384 certificate then replaces it');
 });
 
@@ -109,4 +109,27 @@ t.test('a key protected by a passphrase is refused at start-up saying so, not "b
     t.equal(r.code, 2, `${name}: exit 2`);
     t.match(r.stderr, /private\.key .*the private key is encrypted \(protected by a passphrase\)/, `${name}: stderr says the key is encrypted`);
   }
+});
+
+t.test('a private key every user may read is warned about, at start-up and at a reload', async (t) => {
+  const certs = mkdtempSync(join(tmpdir(), 's3d-tls-keymode-'));
+  t.teardown(() => rmSync(certs, { recursive: true, force: true }));
+  writeFileSync(join(certs, 'public.crt'), pki.server.cert);
+  writeFileSync(join(certs, 'private.key'), pki.server.key);
+  chmodSync(join(certs, 'private.key'), 0o644); // what cp or install leave with the default umask
+  const exposed = (l: Record<string, unknown>): boolean => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('the TLS private key ');
+  const d = await startDaemonFor(t, { env: { S3_CERTS_DIR: certs } });
+  const line = await d.waitForLog(exposed, 20_000);
+  t.same([line.keyFile, line.mode], [join(certs, 'private.key'), '0644'], 'start-up warns, naming the file and its mode');
+  t.match(String(line.msg), /chmod o-rwx/, 'and says what to do');
+  chmodSync(join(certs, 'private.key'), 0o640);
+  const before = d.jsonLogs().filter(exposed).length;
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('TLS certificate and key files unchanged'), 20_000);
+  t.equal(d.jsonLogs().filter(exposed).length, before, 'once it is 0640, a reload says nothing more');
+  chmodSync(join(certs, 'private.key'), 0o604);
+  d.proc.kill('SIGHUP');
+  await pollUntil(() => d.jsonLogs().filter(exposed).length, (n) => n > before, 20_000, 50);
+  t.pass('made readable by others again, the next reload warns');
+  t.equal(await servedFingerprint(d.port), new X509Certificate(pki.server.cert).fingerprint256, 'the key is served all the while (a warning, not a refusal)');
 });
