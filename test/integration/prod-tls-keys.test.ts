@@ -3,13 +3,16 @@
 // P-256/P-384/P-521): such a key must be refused by name, at start-up (exit 2: systemd does not
 // restart into it) and at a reload (the previous certificate stays), not met as uWS's bare
 // "App construction failed" (exit 1, restarted five times by systemd). A key encrypted with a
-// passphrase (s3d takes none) is refused saying so, not with OpenSSL's "bad decrypt".
+// passphrase (s3d takes none) is refused saying so, not with OpenSSL's "bad decrypt"; one other
+// users may read is warned about. A public.crt holding the chain is served whole, and TLS 1.0 and
+// 1.1 handshakes are refused with a protocol_version alert (the TLS 1.2 cipher list, all AEAD, has
+// no suite for them either).
 import t from 'tap';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type PeerCertificate } from 'node:tls';
+import { connect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { createCertificate } from '../../daemon/kms/x509-writer.js';
 import { ACCESS_KEY, SECRET_KEY, runS3d, startDaemonFor, testPki } from '../helpers/daemon.js';
 import { pollUntil } from '../helpers/wait.js';
@@ -132,4 +135,42 @@ t.test('a private key every user may read is warned about, at start-up and at a 
   await pollUntil(() => d.jsonLogs().filter(exposed).length, (n) => n > before, 20_000, 50);
   t.pass('made readable by others again, the next reload warns');
   t.equal(await servedFingerprint(d.port), new X509Certificate(pki.server.cert).fingerprint256, 'the key is served all the while (a warning, not a refusal)');
+});
+
+/** How a handshake with `opts` ends: the protocol negotiated and the chain the server sent, or the error code. */
+function handshake(port: number, opts: ConnectionOptions): Promise<{ protocol: string | null; chain: string[] } | string> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port, ca: pki.caCert, servername: 'localhost', ...opts }, () => {
+      const chain: string[] = [];
+      const seen = new Set<string>(); // a root is its own issuer
+      for (let c = s.getPeerCertificate(true); c?.subject !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+        seen.add(c.fingerprint256);
+        chain.push(String(c.subject.CN));
+      }
+      const protocol = s.getProtocol();
+      s.end();
+      resolve({ protocol, chain });
+    });
+    s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+t.test('a leaf and its intermediate in public.crt are served whole; TLS 1.0 and 1.1 are refused', async (t) => {
+  const caKey = createPrivateKey(pki.caKey);
+  const intKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const intermediate = await createCertificate({ subjectCN: 'S3D Test Intermediate', issuerCN: 'S3D Test CA', publicKey: intKey, signingKey: caKey, ca: true, keyUsage: ['keyCertSign', 'cRLSign'], keyIdentifiers: true });
+  const leafKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const leaf = await createCertificate({ subjectCN: 'chained', issuerCN: 'S3D Test Intermediate', publicKey: leafKey, signingKey: intKey, keyUsage: ['digitalSignature', 'keyEncipherment'], extKeyUsage: ['serverAuth'], dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], keyIdentifiers: true });
+  const certs = mkdtempSync(join(tmpdir(), 's3d-tls-chain-'));
+  t.teardown(() => rmSync(certs, { recursive: true, force: true }));
+  writeFileSync(join(certs, 'public.crt'), leaf + intermediate); // certbot's fullchain.pem
+  writeFileSync(join(certs, 'private.key'), leafKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+  const d = await startDaemonFor(t, { env: { S3_CERTS_DIR: certs } });
+  // The client trusts the root alone: it verifies only if the intermediate came with the leaf.
+  t.same(await handshake(d.port, {}), { protocol: 'TLSv1.3', chain: ['chained', 'S3D Test Intermediate', 'S3D Test CA'] }, 'TLS 1.3: leaf and intermediate served, verified up to the root');
+  t.same(await handshake(d.port, { maxVersion: 'TLSv1.2' }), { protocol: 'TLSv1.2', chain: ['chained', 'S3D Test Intermediate', 'S3D Test CA'] }, 'TLS 1.2 (RSA key): the same');
+  // The client offers every suite, security level 0: only the server can be what refuses.
+  for (const v of ['TLSv1', 'TLSv1.1'] as const) {
+    t.equal(await handshake(d.port, { minVersion: v, maxVersion: v, ciphers: 'ALL:@SECLEVEL=0' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', `${v}: refused with a protocol_version alert`);
+  }
 });
