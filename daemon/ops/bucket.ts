@@ -10,7 +10,7 @@ import { canonicalContext } from '../kms/context.js';
 import { bucketOwner, clearBucketField, metaError, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS, checkCannedAcl, minioForceDelete } from './object-headers.js';
-import { parseDocument, parseXml, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseDocument, parseXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
 import { requestFacts, userMay } from './policy.js';
 import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
@@ -123,14 +123,18 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   let tags: TagSet | undefined;
   if (body.length > 0) {
     const doc = parseXml(body);
-    const conf = doc.CreateBucketConfiguration as Record<string, unknown> | undefined;
-    if (conf === undefined) throw new S3Error('MalformedXML');
+    if (doc.CreateBucketConfiguration === undefined) throw new S3Error('MalformedXML');
+    // Text where S3's schema has elements is a bad document: as a string, its characters were
+    // taken for elements and the request refused as NotImplemented ("0 in CreateBucketConfiguration").
+    const conf = xmlElement(doc.CreateBucketConfiguration, 'CreateBucketConfiguration');
     // One region name, as S3's schema has it: a repeated LocationConstraint, or one holding
     // elements, was read as none and the bucket made in this region.
     if (conf.LocationConstraint !== undefined) xmlText(conf.LocationConstraint, 'LocationConstraint');
     // A directory bucket's Location and Bucket are refused: s3d would create a general purpose one.
     for (const element of Object.keys(conf)) {
-      if (element === 'LocationConstraint' || element === 'Tags' || element.startsWith('@_') || element === '#text') continue;
+      if (element === 'LocationConstraint' || element === 'Tags' || element.startsWith('@_')) continue;
+      // Text beside the elements (`<CreateBucketConfiguration>eu-west-1<Tags/>…`) was ignored.
+      if (element === '#text') throw new S3Error('MalformedXML', 'CreateBucketConfiguration holds text where only elements belong.');
       throw new S3Error('NotImplemented', `${element} in CreateBucketConfiguration is not implemented (s3d has no directory buckets).`);
     }
     // Tags (2025): the bucket is created with them, as PutBucketTagging would set them (values

@@ -191,6 +191,14 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
   const withConf = bucketName();
   await s3.send(new CreateBucketCommand({ Bucket: withConf, CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } }));
   t.pass('CreateBucketConfiguration with this region accepted');
+  // Indented by hand (curl, scripts), and empty: still a configuration.
+  for (const [why, body] of [
+    ['an indented configuration', '<CreateBucketConfiguration>\n  <LocationConstraint>us-east-1</LocationConstraint>\n</CreateBucketConfiguration>\n'],
+    ['an empty configuration', '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'],
+  ] as const) {
+    const r = await req(`CreateBucket with ${why}`, { method: 'PUT', path: `/${bucketName('conf')}`, body, sign: { payloadHash: 'hash' } });
+    t.equal(r.status, 200, `CreateBucket with ${why}`);
+  }
   // Another region's constraint: S3's code for it, and no bucket.
   const elsewhere = bucketName('elsewhere');
   await expectSdkError(t, s3.send(new CreateBucketCommand({ Bucket: elsewhere, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })), 'IllegalLocationConstraintException', 400, 'LocationConstraint eu-west-1 on a us-east-1 server');
@@ -202,6 +210,10 @@ t.test('CreateBucket: valid names, naming rules, already owned', async (t) => {
   for (const [why, inner] of [
     ['two LocationConstraints', '<LocationConstraint>us-east-1</LocationConstraint><LocationConstraint>eu-west-1</LocationConstraint>'],
     ['a LocationConstraint holding an element', '<LocationConstraint><Region>eu-west-1</Region></LocationConstraint>'],
+    // Text where the schema has elements: it was 501 NotImplemented ("0 in
+    // CreateBucketConfiguration"), and beside elements ignored (the bucket made).
+    ['text for the configuration', 'eu-west-1'],
+    ['text beside the LocationConstraint', 'eu-west-1<LocationConstraint>us-east-1</LocationConstraint>'],
   ] as const) {
     const name = bucketName('badloc');
     const body = `<CreateBucketConfiguration>${inner}</CreateBucketConfiguration>`;
