@@ -2,10 +2,12 @@
 // MalformedXML, including several roots (which fast-xml-parser's validator lets through). The
 // element count taken before a parse (hasMoreElements) agrees with the parser's; a document of more
 // elements and attributes than any S3 document is refused unparsed (MAX_MARKUP). A configuration
-// document is read through its root element (parseDocument).
+// document is read through its root element (parseDocument). parseXml reads fast-xml-parser's
+// ordered form into the object form the library itself gives: the same objects, keys in the same order.
 import t from 'tap';
+import { XMLParser } from 'fast-xml-parser';
 import { S3Error } from '../../../../daemon/errors.js';
-import { MAX_MARKUP, hasMoreElements, parseDocument, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
+import { MAX_MARKUP, decodeXmlReferences, hasMoreElements, parseDocument, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
 
 function code(s: string): string {
   try {
@@ -166,4 +168,71 @@ t.test('parseDocument: the root element\'s content, or MalformedXML naming the d
   t.equal(thrown(() => parseDocument(Buffer.alloc(0), 'Tagging')), 'MissingRequestBodyError: Request Body is empty', 'no body: MissingRequestBodyError, as parseConfigXml');
   t.equal(thrown(() => parseDocument(Buffer.alloc(0), 'ObjectLockConfiguration', { childless: 'missing' })), 'MissingRequestBodyError: Request Body is empty', "no body, childless 'missing'");
   t.match(thrown(() => parseDocument(doc('<Tagging/><Tagging/>'), 'Tagging')), /^MalformedXML: The XML you provided has more than one root element/, 'two roots: refused by the parse first');
+});
+
+// fast-xml-parser's object form, with the options parseXml's parsers had before they gave the
+// ordered form (which parseXml converts itself, faster).
+const entityDecoder = { decode: decodeXmlReferences, reset: (): void => {}, setXmlVersion: (): void => {}, addInputEntities: (): void => {}, setExternalEntities: (): void => {} };
+const libraryForm = (trim: boolean): XMLParser =>
+  new XMLParser({
+    ignoreAttributes: true,
+    removeNSPrefix: true,
+    parseTagValue: false,
+    trimValues: trim,
+    processEntities: true,
+    entityDecoder,
+    isArray: trim ? (name) => name === 'Object' || name === 'Part' || name === 'Rule' : (name) => name === 'Tag' || name === 'Object',
+  });
+
+// A well-formed document of random elements: names that are listed, repeated, prototype
+// properties or the library's renamed ones, under prefixes, with attributes, text between and
+// around children, white space, references, comments and CDATA sections.
+function randomDocument(next: () => number): string {
+  const names = ['Part', 'Object', 'Rule', 'Tag', 'Key', 'a', 'b', 's3:a', 'x:Part', 'toString', 'valueOf', 'isPrototypeOf', 'hasOwnProperty', '__proto__x'];
+  const texts = ['', ' ', '\n  ', 'v', ' v w ', '&amp;&lt;&#1;&#x2028;', '<![CDATA[ <c> ]]>', '<!-- note -->', '<![CDATA[]]>', '0', 'true'];
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+  const element = (depth: number): string => {
+    const name = pick(names);
+    const attrs = next() < 0.2 ? ' id="1" xmlns:x="u"' : '';
+    if (next() < 0.15) return `<${name}${attrs}/>`;
+    let body = '';
+    const n = depth >= 4 ? 0 : Math.floor(next() * 5);
+    for (let i = 0; i < n; i++) body += (next() < 0.4 ? pick(texts) : '') + element(depth + 1);
+    if (n === 0 || next() < 0.3) body += pick(texts);
+    return `<${name}${attrs}>${body}</${name}>`;
+  };
+  return (next() < 0.5 ? '<?xml version="1.0" encoding="UTF-8"?>\n' : '') + `<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${element(0)}${element(0)}</R>`;
+}
+
+t.test('parseXml gives what fast-xml-parser\'s own object form gives, in both modes', async (t) => {
+  let seed = 12345;
+  const next = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const fixed = [
+    '<R/>',
+    '<R>text</R>',
+    '<R> </R>',
+    '<R><a/></R>',
+    '<R>x<a>1</a>y<a>2</a>z</R>',
+    '<R><Part><PartNumber>1</PartNumber></Part></R>',
+    '<R><Tag><Key> k </Key></Tag><Tag/></R>',
+    '<R><Object/><Object>o</Object><Object><Key>k</Key></Object></R>',
+    '<R><a>1</a><b/><a><c/></a><a/></R>',
+    '<R><toString>1</toString><toString>2</toString><valueOf/><isPrototypeOf>p</isPrototypeOf></R>',
+    '<R><a><![CDATA[]]></a><b><![CDATA[c]]>d<!-- e -->f</b></R>',
+    '<?xml version="1.0" encoding="UTF-8"?>\n<s3:R xmlns:s3="u"><s3:a x="1">v</s3:a></s3:R>\n',
+    toXml('Delete', { Object: [{ Key: ' a ' }, { Key: 'b', VersionId: 'v' }], Quiet: 'true' }),
+  ];
+  const docs = [...fixed, ...Array.from({ length: 400 }, () => randomDocument(next))];
+  let compared = 0;
+  for (const trim of [true, false]) {
+    const library = libraryForm(trim);
+    for (const doc of docs) {
+      const ours = parseXml(doc, { trim });
+      const theirs = library.parse(doc) as Record<string, unknown>;
+      // JSON for the order of keys as well; t.strictSame to show how they differ.
+      if (JSON.stringify(ours) === JSON.stringify(theirs)) compared++;
+      else t.strictSame(ours, theirs, `trim ${trim}: ${doc}`);
+    }
+  }
+  t.equal(compared, docs.length * 2, 'the same objects, keys in the same order, for every document');
 });
