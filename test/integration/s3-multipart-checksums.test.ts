@@ -32,7 +32,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { md5Base64 } from '../helpers/hash.js';
-import { bodyBytes, clientFor, createBucket, expectS3Error, expectSdkError, sdkFailure, withHeaders } from '../helpers/s3.js';
+import { bodyBytes, clientFor, createBucket, expectS3Error, expectSdkError, rawBodyClient, sdkFailure, withHeaders, type S3Failure } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);
@@ -257,6 +257,25 @@ t.test('refused at Create and Complete, as S3 refuses them', async (t) => {
   await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumCRC32: undefined, ChecksumSHA512: sha512 }])), 'InvalidPart', 400, 'a part ChecksumSHA512');
   await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumCRC32: undefined, ChecksumXXHASH64: 'AAAAAAAAAAA=' }])), 'InvalidPart', 400, 'a part ChecksumXXHASH64');
   await expectS3Error(t, s3.send(complete(key, up.id, [{ ...part, ChecksumSHA512: sha512 }])), 'InvalidArgument', 400, 'a part ChecksumSHA512 beside its CRC32: multiple checksums');
+  // A Part's checksum elements as written by hand: each named, once, one per Part.
+  const crc = part.ChecksumCRC32!;
+  const raw = async (elements: string): Promise<S3Failure> => {
+    const body = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.ETag}</ETag>${elements}</Part></CompleteMultipartUpload>`;
+    return sdkFailure(rawBodyClient(d, body).send(complete(key, up.id, [part])));
+  };
+  const cases: Array<[string, string, string, string]> = [
+    [`<ChecksumCRC32>${crc}</ChecksumCRC32><ChecksumCRC32>${crc}</ChecksumCRC32>`, 'MalformedXML', "A Part's ChecksumCRC32 must be a single value.", 'ChecksumCRC32 twice'],
+    [`<ChecksumSHA512>${sha512}</ChecksumSHA512><ChecksumSHA512>${sha512}</ChecksumSHA512>`, 'MalformedXML', "A Part's ChecksumSHA512 must be a single value.", 'ChecksumSHA512 twice'],
+    [`<ChecksumXXHASH64>AAAAAAAAAAA=</ChecksumXXHASH64><ChecksumMD5>AAAAAAAAAAAAAAAAAAAAAA==</ChecksumMD5>`, 'InvalidArgument', 'Invalid Base64 or multiple checksums present in request', 'two of S3\u2019s newer checksums'],
+    [`<ChecksumCRC32>${crc}</ChecksumCRC32><ChecksumCRC32C>${crc}</ChecksumCRC32C>`, 'InvalidArgument', 'Invalid Base64 or multiple checksums present in request', 'a CRC32 and a CRC32C'],
+    ['<ChecksumCRC32>not base64!</ChecksumCRC32>', 'InvalidArgument', 'Invalid Base64 or multiple checksums present in request', 'a CRC32 that is not base64'],
+    [`<ChecksumCRC32C>${crc}</ChecksumCRC32C>`, 'InvalidPart', '', 'a CRC32C where the part has a CRC32'],
+  ];
+  for (const [elements, name, message, what] of cases) {
+    const got = await raw(elements);
+    t.same([got.name, got.status], [name, 400], `${what}: ${name} 400`);
+    if (message !== '') t.equal(got.message, message, `${what}: S3's words`);
+  }
   const fin = await s3.send(complete(key, up.id, [part], { ChecksumCRC32: await b64('CRC32', P3) }));
   t.same([fin.ChecksumCRC32, fin.ChecksumType], [await b64('CRC32', P3), 'FULL_OBJECT'], 'the right object CRC32 completes');
   // The only part is the whole object: partNumber=1 shows the object's CRC32 and its type, as S3 does.
