@@ -7,7 +7,7 @@
 import t from 'tap';
 import { XMLParser } from 'fast-xml-parser';
 import { S3Error } from '../../../../daemon/errors.js';
-import { MAX_MARKUP, decodeXmlReferences, hasMoreElements, parseDocument, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
+import { MAX_MARKUP, MAX_TEXT, decodeXmlReferences, hasMoreElements, parseDocument, parseXml, toXml, toXmlInOrder } from '../../../../daemon/ops/xml.js';
 
 function code(s: string): string {
   try {
@@ -98,6 +98,28 @@ t.test('markup no S3 document has is refused before the validator (which took se
   refused(`<Delete><!-- c -->${'<?a b?>'.repeat(10)}</Delete>`, /processing instruction/, 'processing instructions beside a comment');
 });
 
+
+t.test('a stretch of more than MAX_TEXT characters without markup is refused before the parse', async (t) => {
+  const outcome = (doc: string): string => {
+    try {
+      parseXml(doc);
+      return 'parsed';
+    } catch (err) {
+      return /characters without markup/.test((err as Error).message) ? `refused ${(err as S3Error).code}` : `other ${(err as Error).message}`;
+    }
+  };
+  t.equal(MAX_TEXT, 65_536);
+  const key = (n: number): string => `<Delete><Object><Key>${'k'.repeat(n)}</Key></Object></Delete>`;
+  t.equal(outcome(key(MAX_TEXT)), 'parsed', 'a text of MAX_TEXT characters');
+  t.equal(outcome(key(MAX_TEXT + 1)), 'refused MalformedXML', 'one more');
+  t.equal(outcome(`<Delete>${' '.repeat(MAX_TEXT + 1)}<Quiet>true</Quiet></Delete>`), 'refused MalformedXML', 'space between elements');
+  t.equal(outcome(`<Delete><Object><Key>${'a>'.repeat(MAX_TEXT / 2 + 1)}</Key></Object></Delete>`), 'refused MalformedXML', 'a text holding ">"');
+  t.equal(outcome(`<Delete><Object><Key k="1">${'k'.repeat(MAX_TEXT)}</Key></Object></Delete>`), 'parsed', 'a text of MAX_TEXT characters after attributes');
+  // Comments and CDATA sections the parser skips or takes whole (~0.1 s over 8 MiB): counted as tags.
+  t.equal(outcome(`<Delete><!--${'c'.repeat(MAX_TEXT)}--><Quiet>true</Quiet></Delete>`), 'parsed', 'a long comment');
+  t.equal(outcome(`<Delete><Quiet>true</Quiet></Delete>${' '.repeat(MAX_TEXT + 1)}`), 'refused MalformedXML', 'after the root');
+  t.equal(outcome(`<Delete>${'<Object><Key>k</Key></Object>'.repeat(1000)}</Delete>`), 'parsed', 'a long document of short texts');
+});
 
 t.test('more elements and attributes than MAX_MARKUP (or the reader\'s maxMarkup) are refused before the parse', async (t) => {
   const count = (doc: string, maxMarkup?: number): string => {
