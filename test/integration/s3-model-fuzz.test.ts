@@ -46,12 +46,14 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type ObjectIdentifier,
 } from '@aws-sdk/client-s3';
 import { prng, startDaemon } from '../helpers/daemon.js';
 import { buildHeaders, encodeKey, errorCode, xmlField, type RawOptions } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
 import { ssec, ssecCopy, ssecHeaders } from '../helpers/sse.js';
+import { crc32Base64 } from '../helpers/hash.js';
 
 const SEED = process.env.S3D_FUZZ_SEED !== undefined ? Number(process.env.S3D_FUZZ_SEED) : 0x5eed_f022;
 const STEPS = process.env.S3D_FUZZ_STEPS !== undefined ? Number(process.env.S3D_FUZZ_STEPS) : 150;
@@ -77,6 +79,8 @@ interface Version {
   ck: number;
   ctype: string;
   meta: string;
+  /** A multipart object's part sizes. */
+  parts?: number[];
 }
 
 const byBytes = (x: string, y: string): number => Buffer.compare(Buffer.from(x), Buffer.from(y));
@@ -250,36 +254,113 @@ t.test(`random operations against the model (seed ${SEED}, S3D_FUZZ_SEED to repl
     ...(o.ServerSideEncryption !== undefined ? { sse: o.ServerSideEncryption } : {}),
   });
 
-  /** GET or HEAD of one version; `keyChoice` says which customer key headers to send. */
+  /**
+   * GET or HEAD of one version; `keyChoice` says which customer key headers to send. With the
+   * right key (or none needed), sometimes a Range, a partNumber, If-Match or If-None-Match, and
+   * x-amz-checksum-mode: ENABLED (a whole body's CRC32, when shown, must be its own).
+   */
   async function read(key: string, versionId: string | undefined, head: boolean, keyChoice: 'right' | 'none' | 'wrong'): Promise<void> {
     const target = model.find(key, versionId, false);
     let headers: Record<string, string> = {};
     let expected: Record<string, unknown>;
+    let query = versionId === undefined ? '' : `versionId=${encodeURIComponent(versionId)}`;
+    let extra = '';
     if ('status' in target) {
       expected = { status: target.status, ...(head ? {} : { code: target.code }), ...(target.marker ? { deleteMarker: 'true', versionId: target.marker.id } : {}) };
       if (keyChoice !== 'none') headers = ssecHeaders(CUSTOMER_KEYS[rnd.int(2)]!);
-    } else if (target.sse === 'SSE-C') {
-      if (keyChoice === 'right') {
-        headers = ssecHeaders(CUSTOMER_KEYS[target.ck]!);
-        expected = { status: 200, ...body(target, head) };
-      } else if (keyChoice === 'wrong') {
-        headers = ssecHeaders(CUSTOMER_KEYS[1 - target.ck]!);
-        expected = { status: 403, ...(head ? {} : { code: 'AccessDenied' }) };
-      } else expected = { status: 400, ...(head ? {} : { code: 'InvalidRequest' }) };
-    } else if (keyChoice === 'wrong') {
+    } else if (target.sse === 'SSE-C' && keyChoice === 'wrong') {
+      headers = ssecHeaders(CUSTOMER_KEYS[1 - target.ck]!);
+      expected = { status: 403, ...(head ? {} : { code: 'AccessDenied' }) };
+    } else if (target.sse === 'SSE-C' && keyChoice === 'none') {
+      expected = { status: 400, ...(head ? {} : { code: 'InvalidRequest' }) };
+    } else if (target.sse !== 'SSE-C' && keyChoice === 'wrong') {
       headers = ssecHeaders(CUSTOMER_KEYS[rnd.int(2)]!);
       expected = { status: 400, ...(head ? {} : { code: 'InvalidRequest' }) };
-    } else expected = { status: 200, ...body(target, head) };
-    const r = await raw(d.port, { method: head ? 'HEAD' : 'GET', path: `/${bucket}/${encodeKey(key)}`, query: versionId === undefined ? undefined : `versionId=${encodeURIComponent(versionId)}`, headers, agent });
+    } else {
+      if (target.sse === 'SSE-C') headers = ssecHeaders(CUSTOMER_KEYS[target.ck]!);
+      if (rnd.bool(0.3)) headers['x-amz-checksum-mode'] = 'ENABLED';
+      const size = target.body.length;
+      const x = rnd.next();
+      let start = 0;
+      let end = size - 1;
+      let status = 200;
+      let partsCount: string | undefined;
+      let failed: Record<string, unknown> | undefined;
+      if (x < 0.2 && size > 0) {
+        // A range: often around the 5 MiB part boundary or a 64 KiB DARE package boundary.
+        const near = (): number => Math.max(0, Math.min(size - 1, rnd.pick([0, 65536, 5 * 1024 * 1024, size - 1, rnd.int(size)]) + rnd.int(64) - 32));
+        const kind = rnd.int(4);
+        if (kind === 0) {
+          const a = near();
+          const b = a + rnd.pick([0, 1, 15, 16, 17, 65535, 65536, 1_000_000]);
+          headers.range = `bytes=${a}-${b}`;
+          start = a;
+          end = Math.min(b, size - 1);
+        } else if (kind === 1) {
+          start = near();
+          headers.range = `bytes=${start}-`;
+        } else if (kind === 2) {
+          const n = 1 + rnd.pick([0, 15, 16, 100, 65536, size]);
+          headers.range = `bytes=-${n}`;
+          start = Math.max(0, size - n);
+        } else {
+          headers.range = `bytes=${size + rnd.int(3)}-`;
+          failed = { status: 416, ...(head ? {} : { code: 'InvalidRange' }) };
+        }
+        status = 206;
+        extra = ` Range: ${headers.range}`;
+      } else if (x < 0.3) {
+        const parts = target.parts ?? [size];
+        const n = 1 + rnd.int(parts.length + 1);
+        query += `${query === '' ? '' : '&'}partNumber=${n}`;
+        extra = ` partNumber=${n}`;
+        if (n > parts.length) failed = { status: 416, ...(head ? {} : { code: 'InvalidPartNumber' }) };
+        else {
+          start = parts.slice(0, n - 1).reduce((a, b) => a + b, 0);
+          end = start + parts[n - 1]! - 1;
+          status = end >= start ? 206 : 200;
+          if (target.parts) partsCount = String(parts.length);
+        }
+      } else if (x < 0.4) {
+        const match = rnd.bool();
+        const etag = match ? target.etag : '"0123456789abcdef0123456789abcdef"';
+        if (rnd.bool()) {
+          headers['if-match'] = etag;
+          if (!match) failed = { status: 412, ...(head ? {} : { code: 'PreconditionFailed' }) };
+        } else {
+          headers['if-none-match'] = etag;
+          // 304: the ETag (and Last-Modified), no x-amz-version-id (as s3d answers it; what S3 sends is not documented).
+          if (match) failed = { status: 304, etag: target.etag };
+        }
+        extra = ` ${headers['if-match'] !== undefined ? 'If-Match' : 'If-None-Match'}: ${etag}`;
+      }
+      const slice = target.body.subarray(start, end + 1);
+      expected = failed ?? {
+        status,
+        ...(model.readId(target) !== undefined ? { versionId: model.readId(target) } : {}),
+        etag: target.etag,
+        length: slice.length,
+        ...(status === 206 ? { range: `bytes ${start}-${end}/${size}` } : {}),
+        ...(partsCount !== undefined ? { partsCount } : {}),
+        ctype: target.ctype,
+        meta: target.meta,
+        sse: sseAnswer(target.sse, target.ck),
+        ...(head ? {} : { md5: md5(slice).toString('hex') }),
+      };
+    }
+    const r = await raw(d.port, { method: head ? 'HEAD' : 'GET', path: `/${bucket}/${encodeKey(key)}`, query, headers, agent });
     const actual: Record<string, unknown> = { status: r.status };
-    if (r.status !== 200 && !head) actual.code = errorCode(r.body);
-    if (r.status === 200 || r.headers['x-amz-delete-marker'] !== undefined) {
+    if (r.status >= 300 && !head) actual.code = errorCode(r.body);
+    if (r.status < 300 || r.headers['x-amz-delete-marker'] !== undefined) {
       if (r.headers['x-amz-delete-marker'] !== undefined) actual.deleteMarker = String(r.headers['x-amz-delete-marker']);
       if (r.headers['x-amz-version-id'] !== undefined) actual.versionId = String(r.headers['x-amz-version-id']);
     }
-    if (r.status === 200) {
+    if (r.status === 304) actual.etag = r.headers.etag;
+    if (r.status === 200 || r.status === 206) {
       actual.etag = r.headers.etag;
       actual.length = Number(r.headers['content-length']);
+      if (r.headers['content-range'] !== undefined) actual.range = r.headers['content-range'];
+      if (r.headers['x-amz-mp-parts-count'] !== undefined) actual.partsCount = r.headers['x-amz-mp-parts-count'];
       actual.ctype = r.headers['content-type'];
       actual.meta = r.headers['x-amz-meta-step'];
       const sse: Record<string, string> = {};
@@ -288,21 +369,14 @@ t.test(`random operations against the model (seed ${SEED}, S3D_FUZZ_SEED to repl
       if (r.headers['x-amz-server-side-encryption'] !== undefined) sse.sse = String(r.headers['x-amz-server-side-encryption']);
       actual.sse = sse;
       if (!head) actual.md5 = md5(r.body).toString('hex');
+      // A whole body's full-object CRC32, when shown, is the body's.
+      const crc = r.headers['x-amz-checksum-crc32'];
+      if (!head && r.status === 200 && typeof crc === 'string' && !crc.includes('-') && r.headers['x-amz-checksum-type'] !== 'COMPOSITE') {
+        compare(`GET ${key}${vq(versionId)}: x-amz-checksum-crc32 of the body`, crc32Base64(r.body), crc);
+      }
     }
     count(`${head ? 'HEAD' : 'GET'} ${String(expected.status)}`);
-    compare(`${head ? 'HEAD' : 'GET'} ${key}${vq(versionId)} (customer key: ${keyChoice})`, expected, actual);
-
-    function body(v: Version, head: boolean): Record<string, unknown> {
-      return {
-        ...(model.readId(v) !== undefined ? { versionId: model.readId(v) } : {}),
-        etag: v.etag,
-        length: v.body.length,
-        ctype: v.ctype,
-        meta: v.meta,
-        sse: sseAnswer(v.sse, v.ck),
-        ...(head ? {} : { md5: md5(v.body).toString('hex') }),
-      };
-    }
+    compare(`${head ? 'HEAD' : 'GET'} ${key}${vq(versionId)}${extra} (customer key: ${keyChoice})`, expected, actual);
   }
 
   async function listV2(prefix: string, delimiter: string | undefined, maxKeys: number, startAfter: string | undefined): Promise<void> {
@@ -322,7 +396,10 @@ t.test(`random operations against the model (seed ${SEED}, S3D_FUZZ_SEED to repl
     const current = [...model.keys.keys()]
       .filter((k) => k.startsWith(prefix) && (startAfter === undefined || byBytes(k, startAfter) > 0) && model.vs(k)[0] !== undefined && !model.vs(k)[0]!.marker)
       .sort(byBytes);
-    const { direct, prefixes: eprefixes } = rollUp(current, prefix, delimiter);
+    const { direct, prefixes: rolled } = rollUp(current, prefix, delimiter);
+    // A common prefix at or before start-after counts as listed before (as s3d and MinIO answer a
+    // start-after inside a common prefix; S3's documentation does not say).
+    const eprefixes = rolled.filter((p) => startAfter === undefined || byBytes(p, startAfter) > 0);
     count('ListObjectsV2');
     compare(
       `ListObjectsV2 prefix=${prefix} delimiter=${String(delimiter)} max-keys=${maxKeys} start-after=${String(startAfter)}`,
@@ -447,7 +524,9 @@ t.test(`random operations against the model (seed ${SEED}, S3D_FUZZ_SEED to repl
           count(`COPY ${sameObject ? 'onto itself ' : ''}${src.sse}→${sse}`);
           const etag = sse === 'SSE-C' ? res.ok.CopyObjectResult?.ETag ?? '<none>' : plainEtag(src.body);
           const sourceId = model.readId(src);
-          const id = model.write(key, { body: src.body, etag, sse, ck, ctype: replace ? ctype : src.ctype, meta: replace ? meta : src.meta }, fresh(what, res.ok.VersionId));
+          // A copy is a single-part object, but for s3d's SSE-C key rotation in place, which keeps the data (and its parts).
+          const rotation = sameObject && src.sse === 'SSE-C' && sse === 'SSE-C';
+          const id = model.write(key, { body: src.body, etag, sse, ck, ctype: replace ? ctype : src.ctype, meta: replace ? meta : src.meta, ...(rotation && src.parts ? { parts: src.parts } : {}) }, fresh(what, res.ok.VersionId));
           compare(what, { versionId: id, copySourceVersionId: sourceId, etag, sse: sseAnswer(sse, ck) }, { versionId: res.ok.VersionId, copySourceVersionId: res.ok.CopySourceVersionId, etag: res.ok.CopyObjectResult?.ETag, sse: sdkSse(res.ok) });
         }
       }
@@ -486,27 +565,65 @@ t.test(`random operations against the model (seed ${SEED}, S3D_FUZZ_SEED to repl
       });
       compare('DeleteObjects', expected, actual);
     } else if (r < 0.67) {
-      // A multipart upload: a 5 MiB first part and a small last one, or one small part.
+      // A multipart upload: a 5 MiB first part and a small last one, or one small part; the last
+      // part uploaded, or copied (UploadPartCopy) from a range of a version of any key.
       const { sse, ck } = pickSse();
       const two = rnd.bool(0.5);
-      const last = randomBytes(rnd.int(200));
+      const sources = [...model.keys].flatMap(([k, vs]) => vs.filter((v) => !v.marker && v.body.length > 0).map((v) => ({ k, v })));
+      const copied = sources.length > 0 && rnd.bool(0.4) ? rnd.pick(sources) : undefined;
+      let last: Buffer = randomBytes(rnd.int(200));
+      let range: string | undefined;
+      if (copied) {
+        const size = copied.v.body.length;
+        const a = rnd.bool(0.3) ? Math.max(0, 5 * 1024 * 1024 - rnd.int(100)) % size : rnd.int(size);
+        const b = Math.min(size - 1, a + rnd.int(300));
+        range = rnd.bool(0.2) && size <= 300 ? undefined : `bytes=${a}-${b}`;
+        last = range === undefined ? copied.v.body : copied.v.body.subarray(a, b + 1);
+      }
       const parts = two ? [BIG, last] : [last];
       const ctype = rnd.pick(CTYPES);
-      trace.push(`${step}: MULTIPART ${key} ${parts.map((p) => p.length).join('+')}B ${sse}${sse === 'SSE-C' ? ck : ''}`);
+      const copyVid = copied && (model.status === 'Unversioned' || (rnd.bool(0.3) && model.vs(copied.k)[0] === copied.v)) ? undefined : copied?.v.id;
+      trace.push(`${step}: MULTIPART ${key} ${parts.map((p) => p.length).join('+')}B ${sse}${sse === 'SSE-C' ? ck : ''}${copied ? ` last part copied from ${copied.k}${vq(copyVid)} ${range ?? 'whole'} (${copied.v.sse}${copied.v.sse === 'SSE-C' ? copied.v.ck : ''})` : ''}`);
       const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: ctype, Metadata: { step: meta }, ...sseInput(sse, ck) }));
       compare(`CreateMultipartUpload ${key}`, sseAnswer(sse, ck), sdkSse(up));
       const etags: string[] = [];
       for (let i = 0; i < parts.length; i++) {
-        const p = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: i + 1, Body: parts[i], ...(sse === 'SSE-C' ? ssec(CUSTOMER_KEYS[ck]!) : {}) }));
-        if (sse !== 'SSE-C') compare(`UploadPart ${i + 1}`, plainEtag(parts[i]!), p.ETag);
-        etags.push(p.ETag!);
+        const dstKey = sse === 'SSE-C' ? ssec(CUSTOMER_KEYS[ck]!) : {};
+        if (copied && i === parts.length - 1) {
+          const pc = await sdk(
+            s3.send(
+              new UploadPartCopyCommand({
+                Bucket: bucket,
+                Key: key,
+                UploadId: up.UploadId,
+                PartNumber: i + 1,
+                CopySource: `${bucket}/${encodeKey(copied.k)}${copyVid === undefined ? '' : `?versionId=${encodeURIComponent(copyVid)}`}`,
+                ...(range !== undefined ? { CopySourceRange: range } : {}),
+                ...dstKey,
+                ...(copied.v.sse === 'SSE-C' ? ssecCopy(CUSTOMER_KEYS[copied.v.ck]!) : {}),
+              }),
+            ),
+          );
+          if ('err' in pc) {
+            compare(`UploadPartCopy from ${copied.k}${vq(copyVid)} ${range ?? ''}`, 'ok', pc.err);
+            break;
+          }
+          compare(`UploadPartCopy from ${copied.k}${vq(copyVid)}: x-amz-copy-source-version-id`, model.readId(copied.v) ?? null, pc.ok.CopySourceVersionId ?? null);
+          if (sse !== 'SSE-C') compare(`UploadPartCopy ${i + 1} ETag`, plainEtag(last), pc.ok.CopyPartResult?.ETag);
+          etags.push(pc.ok.CopyPartResult!.ETag!);
+        } else {
+          const p = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: i + 1, Body: parts[i], ...dstKey }));
+          if (sse !== 'SSE-C') compare(`UploadPart ${i + 1}`, plainEtag(parts[i]!), p.ETag);
+          etags.push(p.ETag!);
+        }
       }
+      if (divergence !== undefined) break;
       const res = await sdk(s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) } })));
       if ('err' in res) compare(`MULTIPART ${key}`, 'ok', res.err);
       else {
         const etag = sse === 'SSE-C' ? res.ok.ETag! : `"${md5(Buffer.concat(parts.map(md5))).toString('hex')}-${parts.length}"`;
-        const id = model.write(key, { body: Buffer.concat(parts), etag, sse, ck, ctype, meta }, fresh(`MULTIPART ${key}`, res.ok.VersionId));
-        count(`MULTIPART ${sse}`);
+        const id = model.write(key, { body: Buffer.concat(parts), etag, sse, ck, ctype, meta, parts: parts.map((p) => p.length) }, fresh(`MULTIPART ${key}`, res.ok.VersionId));
+        count(`MULTIPART ${sse}${copied ? ' part copied' : ''}`);
         compare(`MULTIPART ${key}`, { versionId: id, etag, sse: sse === 'SSE-S3' ? { sse: 'AES256' } : {} }, { versionId: res.ok.VersionId, etag: res.ok.ETag, sse: sdkSse(res.ok) });
       }
     } else if (r < 0.87) {
