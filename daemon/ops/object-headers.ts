@@ -341,9 +341,18 @@ export function writeConditions(headers: Readonly<Record<string, string>>): Writ
   };
 }
 
-/** 304 Not Modified: with the ETag and Last-Modified the client compares (RFC 9110 §15.4.5, as S3 sends them). */
+/**
+ * 304 Not Modified: with the ETag and Last-Modified the client compares (as S3 sends them), and the
+ * stored Cache-Control and Expires a 200 would carry, which RFC 9110 §15.4.5 requires of a 304: a
+ * cache revalidating with it takes on the headers it brings, and kept an expired freshness without.
+ */
 function notModified(rec: ObjectRecord): S3Error {
-  return new S3Error('NotModified', undefined, { headers: { etag: quoteETag(rec.etag), 'last-modified': httpDate(rec.mtime) } });
+  const headers: Record<string, string> = { etag: quoteETag(rec.etag), 'last-modified': httpDate(rec.mtime) };
+  for (const name of ['cache-control', 'expires'] as const) {
+    const v = rec.headers[name];
+    if (v !== undefined) headers[name] = v;
+  }
+  return new S3Error('NotModified', undefined, { headers });
 }
 
 /**

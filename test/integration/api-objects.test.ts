@@ -301,6 +301,16 @@ t.test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unm
       t.ok(r.headers['x-amz-request-id'], `${what}: request id`);
     }
   }
+  // RFC 9110 15.4.5: a 304 carries the Cache-Control and Expires a 200 would (a cache takes them on).
+  const cached = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cond-cached', Body: 'c', CacheControl: 'max-age=60', Expires: new Date('2037-01-01T00:00:00Z') }));
+  for (const method of ['GET', 'HEAD']) {
+    const r = await raw(d.port, { method, path: `/${bucket}/cond-cached`, headers: { 'if-none-match': cached.ETag! } });
+    t.equal(r.status, 304, `${method} If-None-Match → 304`);
+    t.equal(r.headers['cache-control'], 'max-age=60', `${method}: 304 carries the stored Cache-Control`);
+    t.equal(r.headers.expires, 'Thu, 01 Jan 2037 00:00:00 GMT', `${method}: and Expires`);
+  }
+  const plain = await raw(d.port, { method: 'GET', path: `/${bucket}/cond`, headers: { 'if-none-match': etag } });
+  t.equal(plain.headers['cache-control'], undefined, 'an object without Cache-Control: none on its 304');
   await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfMatch: '"nope"' })), 'PreconditionFailed', 412, 'SDK IfMatch');
   await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfUnmodifiedSince: new Date(lm.getTime() - 5000) })), 'PreconditionFailed', 412, 'SDK IfUnmodifiedSince');
   const ok = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfMatch: etag, IfModifiedSince: new Date(lm.getTime() - 5000) }));
