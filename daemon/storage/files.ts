@@ -209,14 +209,29 @@ export class FileStore {
     return this.#pins.has(id);
   }
 
-  /** Throws the open error (ENOENT when the file is gone) unless the data file exists. */
+  /** Files whose removal has begun (the reaper checked they were not pinned, then asked). */
+  readonly #removing = new Set<string>();
+
+  /**
+   * Throws the open error (ENOENT when the file is gone) unless the data file exists. A file being
+   * removed is gone already: it still exists until the unlink on the thread pool runs, and a read
+   * that pinned it meanwhile (its record looked up before the release, then slowed past the grace
+   * period, say by a KMS unwrap) opened it only on reaching it, after the unlink, and cut its 200
+   * short; ENOENT now sends the read back to look its record up again.
+   */
   mustExist(id: string): void {
+    if (this.#removing.has(id)) throw Object.assign(new Error(`ENOENT: data file ${id} is being removed`), { code: 'ENOENT' });
     accessSync(this.pathOf(id), constants.F_OK);
   }
 
   async remove(id: string): Promise<void> {
     this.#reads.warm.forget(id);
-    await fsp.rm(this.pathOf(id), { force: true });
+    this.#removing.add(id);
+    try {
+      await fsp.rm(this.pathOf(id), { force: true });
+    } finally {
+      this.#removing.delete(id);
+    }
   }
 
   /**

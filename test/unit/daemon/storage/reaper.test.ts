@@ -173,3 +173,19 @@ t.test('a file that cannot be removed stays queued, is retried later, and does n
   t.same(meta.queuedFiles(), [], 'and dequeued');
   await reaper.stop();
 });
+
+t.test('a file whose removal has begun is gone to a read that pins it meanwhile (ENOENT: it looks its record up again)', async (t) => {
+  const a = await dataFile();
+  const removal = files.remove(a);
+  // The unlink has not run yet: the file is still on disk, but a read must not count on it.
+  t.ok(existsSync(files.pathOf(a)), 'still on disk while the removal waits on the thread pool');
+  const unpin = files.pin([a]);
+  t.throws(() => files.mustExist(a), { code: 'ENOENT' }, 'mustExist answers ENOENT');
+  unpin();
+  await removal;
+  t.throws(() => files.mustExist(a), { code: 'ENOENT' }, 'and after the unlink, as before');
+  const b = await dataFile();
+  t.doesNotThrow(() => files.mustExist(b), 'a file no removal touches exists');
+  await files.remove(b);
+  t.throws(() => files.mustExist(b), { code: 'ENOENT' }, 'removed');
+});
