@@ -252,8 +252,10 @@ export const MAX_TEXT = 64 * 1024;
 
 /**
  * Whether `s` has more than `max` characters in a row outside its tags: from the `>` ending a tag
- * (the first after its `<`) to the next `<`. Text may hold `>`; comments and CDATA sections, which
- * the parser skips or takes whole, end at their own `>` and count as tags.
+ * (the first after its `<`) to the next `<`; or a tag of more than `max` (from its `<` to that `>`),
+ * whose name and attributes the parser builds a character at a time too. Text may hold `>`;
+ * comments and CDATA sections, which the parser skips or takes whole, end at their own `>` and count
+ * as tags.
  */
 function hasLongerText(s: string, max: number): boolean {
   let from = 0;
@@ -261,7 +263,9 @@ function hasLongerText(s: string, max: number): boolean {
     const end = i < 0 ? s.length : i;
     if (end - from > max) {
       const tagEnd = from === 0 ? -1 : s.indexOf('>', from);
-      if (end - (tagEnd >= 0 && tagEnd < end ? tagEnd + 1 : from) > max) return true;
+      const textFrom = tagEnd >= 0 && tagEnd < end ? tagEnd + 1 : from;
+      // A comment or CDATA section (`<!`) the parser takes whole: only the text after it counts.
+      if (end - textFrom > max || (textFrom - from > max && s.charCodeAt(from) !== 0x21)) return true;
     }
     if (i < 0) return false;
     from = i + 1;
@@ -315,9 +319,9 @@ export function parseXml(text: Buffer | string, opts: ParseOptions = {}): Record
   if (markup.indexOf('<!DOCTYPE') >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a document type declaration; S3 documents have none.');
   // A `<` that cannot start markup (the validator took ~1.5 s over 8 MiB of `<`).
   if (/<[^A-Za-z_:/!?\u0080-\uffff]/.test(markup)) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed: a "<" that starts no markup.');
-  if (hasLongerText(s, MAX_TEXT)) throw new S3Error('MalformedXML', `The XML you provided holds more than ${MAX_TEXT} characters without markup, more than any field of an S3 document.`);
   const max = opts.maxMarkup ?? MAX_MARKUP;
   if (hasMoreMarkup(markup, max)) throw new S3Error('MalformedXML', `The XML you provided holds more than ${max} elements and attributes, more than any such S3 document.`);
+  if (hasLongerText(s, MAX_TEXT)) throw new S3Error('MalformedXML', `The XML you provided holds more than ${MAX_TEXT} characters without markup, more than any field of an S3 document.`);
   const valid = XMLValidator.validate(s);
   if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${valid.err.msg}`);
   // XML defines five named entities; the validator lets any name through (`&nbsp;`, `&bogus;`).

@@ -119,6 +119,13 @@ t.test('a stretch of more than MAX_TEXT characters without markup is refused bef
   t.equal(outcome(`<Delete><!--${'c'.repeat(MAX_TEXT)}--><Quiet>true</Quiet></Delete>`), 'parsed', 'a long comment');
   t.equal(outcome(`<Delete><Quiet>true</Quiet></Delete>${' '.repeat(MAX_TEXT + 1)}`), 'refused MalformedXML', 'after the root');
   t.equal(outcome(`<Delete>${'<Object><Key>k</Key></Object>'.repeat(1000)}</Delete>`), 'parsed', 'a long document of short texts');
+  // Inside a tag the parser builds its name and attributes a character at a time as well
+  // (an 8 MiB attribute value, name or run of spaces held the event loop 1.3-3.3 s).
+  t.equal(outcome(`<Delete><Object><Key a="${'v'.repeat(MAX_TEXT + 1)}">k</Key></Object></Delete>`), 'refused MalformedXML', 'a long attribute value');
+  t.equal(outcome(`<Delete><Object><Key${' '.repeat(MAX_TEXT + 1)}>k</Key></Object></Delete>`), 'refused MalformedXML', 'a long run of spaces in a tag');
+  t.equal(outcome(`<Delete><Object><K${'k'.repeat(MAX_TEXT)}>k</K${'k'.repeat(MAX_TEXT)}></Object></Delete>`), 'refused MalformedXML', 'a long element name');
+  t.equal(outcome(`<Delete><Object><Key>k</Key${' '.repeat(MAX_TEXT + 1)}></Object></Delete>`), 'refused MalformedXML', 'a long end tag');
+  t.equal(outcome(`<Delete><Object><Key a="${'v'.repeat(MAX_TEXT - 10)}">${'k'.repeat(MAX_TEXT)}</Key></Object></Delete>`), 'parsed', 'a tag and a text each within MAX_TEXT');
 });
 
 t.test('more elements and attributes than MAX_MARKUP (or the reader\'s maxMarkup) are refused before the parse', async (t) => {
