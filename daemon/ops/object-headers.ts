@@ -343,13 +343,16 @@ export function writeConditions(headers: Readonly<Record<string, string>>): Writ
 
 /**
  * 304 Not Modified: with the ETag and Last-Modified the client compares (as S3 sends them), and the
- * stored Cache-Control and Expires a 200 would carry, which RFC 9110 §15.4.5 requires of a 304: a
- * cache revalidating with it takes on the headers it brings, and kept an expired freshness without.
+ * Cache-Control and Expires a 200 to the same request would carry (stored, or a response-*
+ * override's), which RFC 9110 §15.4.5 requires of a 304: a cache revalidating with it takes on the
+ * headers it brings, and kept an expired freshness without. (An override past ASCII, which a 200
+ * writes in ISO-8859-1, is left out: an error's headers are written as ASCII.)
  */
-function notModified(rec: ObjectRecord): S3Error {
+function notModified(rec: ObjectRecord, query: URLSearchParams | undefined): S3Error {
   const headers: Record<string, string> = { etag: quoteETag(rec.etag), 'last-modified': httpDate(rec.mtime) };
   for (const name of ['cache-control', 'expires'] as const) {
-    const v = rec.headers[name];
+    const override = query?.get(`response-${name}`) ?? undefined;
+    const v = override !== undefined ? (/^[\x20-\x7e]*$/.test(override) ? override : undefined) : rec.headers[name];
     if (v !== undefined) headers[name] = v;
   }
   return new S3Error('NotModified', undefined, { headers });
@@ -400,7 +403,7 @@ export function deleteConditionFailure(
  * all with 412). A 412 names the condition that failed (`Condition`), as S3's does. A
  * modified-since date in the future is ignored (RFC 7232 3.3: it is invalid), as S3 ignores it.
  */
-export function checkConditions(headers: Readonly<Record<string, string>>, rec: ObjectRecord, prefix = 'if-', now = Date.now()): void {
+export function checkConditions(headers: Readonly<Record<string, string>>, rec: ObjectRecord, prefix = 'if-', now = Date.now(), query?: URLSearchParams): void {
   const ifMatch = headers[`${prefix}match`];
   const ifNoneMatch = headers[`${prefix}none-match`];
   const modifiedSince = parseHttpDate(headers[`${prefix}modified-since`]);
@@ -415,9 +418,9 @@ export function checkConditions(headers: Readonly<Record<string, string>>, rec: 
     throw failed('If-Unmodified-Since');
   }
   if (ifNoneMatch !== undefined) {
-    if (etagMatches(ifNoneMatch, rec.etag, true)) throw copy ? failed('If-None-Match') : notModified(rec);
+    if (etagMatches(ifNoneMatch, rec.etag, true)) throw copy ? failed('If-None-Match') : notModified(rec, query);
   } else if (ifModifiedSince !== undefined && mtimeSec <= ifModifiedSince) {
-    throw copy ? failed('If-Modified-Since') : notModified(rec);
+    throw copy ? failed('If-Modified-Since') : notModified(rec, query);
   }
 }
 

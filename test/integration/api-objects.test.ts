@@ -309,6 +309,10 @@ t.test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unm
     t.equal(r.headers['cache-control'], 'max-age=60', `${method}: 304 carries the stored Cache-Control`);
     t.equal(r.headers.expires, 'Thu, 01 Jan 2037 00:00:00 GMT', `${method}: and Expires`);
   }
+  const overridden = await raw(d.port, { method: 'GET', path: `/${bucket}/cond-cached`, query: 'response-cache-control=no-cache', headers: { 'if-none-match': cached.ETag! } });
+  t.equal(overridden.status, 304, 'with response-cache-control: 304');
+  t.equal(overridden.headers['cache-control'], 'no-cache', 'carrying the override, as its 200 would');
+  t.equal(overridden.headers.expires, 'Thu, 01 Jan 2037 00:00:00 GMT', 'and the stored Expires');
   const plain = await raw(d.port, { method: 'GET', path: `/${bucket}/cond`, headers: { 'if-none-match': etag } });
   t.equal(plain.headers['cache-control'], undefined, 'an object without Cache-Control: none on its 304');
   await expectSdkError(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cond', IfMatch: '"nope"' })), 'PreconditionFailed', 412, 'SDK IfMatch');
