@@ -112,7 +112,8 @@ export function checkCopySourceKey(ctx: RequestContext, src: CopySource): void {
  * key if needed, and (opts.checksums) the source's own checksums, opened (sealed under its key
  * when encrypted).
  * `lease`: the copy's place in the data gate, taken by the handler before it looked the source up
- * (see withDataPlace); the copy's write shares it.
+ * (see withDataPlace); the copy's write shares it. Runs inside withDataPlace: a source replaced
+ * since its lookup, its data file gone, sends the copy round again from there (SourceReplaced).
  */
 export async function readCopySource(
   env: OpsEnv,
@@ -141,7 +142,9 @@ export async function readCopySource(
   } catch (err) {
     objectKey?.fill(0);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (!stillStored(env, ctx, src)) throw new S3Error('NoSuchKey', 'The copy source was replaced during the copy; retry.', { fields: { Key: src.key } });
+      // Replaced (or deleted) since it was looked up, and its old data file reaped: the copy starts
+      // over from the lookup (withDataPlace), which finds what is there now.
+      if (!stillStored(env, ctx, src)) throw new SourceReplaced();
       // The source's record is unchanged and its data file is missing: an internal error, as GET answers it (logged).
       throw new S3Error('InternalError', `The data of the copy source /${src.bucket}/${src.key} is missing.`, { cause: err });
     }
@@ -282,16 +285,39 @@ function copyResult(etag: string, mtime: number, extra: Record<string, string>, 
   };
 }
 
+/** readCopySource's: the source's record changed since the lookup and its data file is gone. */
+class SourceReplaced extends Error {
+  constructor() {
+    super('the copy source was replaced during the copy');
+  }
+}
+
+/** How many times a copy looks its source up (as a GET looks its object up) before 503 SlowDown. */
+const COPY_LOOKUPS = 4;
+
 /**
  * Runs a copy on its place among the requests moving data through files, taken before the
  * source is looked up: looked up first, a source replaced during a long wait for the place would
- * have lost its data file to the reaper, and the copy would answer NoSuchKey for a key that exists.
+ * have lost its data file to the reaper. A source replaced later (while the copy waited on the
+ * KMS for its key, say) and reaped sends `run` round again, from its source's lookup, as a GET
+ * looks its object up again: the copy is then judged as a fresh request would be (the source's
+ * conditions, its customer key, its size), against what the key holds now, and answers
+ * NoSuchKey or NoSuchVersion only when that is gone. A copy answered NoSuchKey for a key that was
+ * merely overwritten gave up for good (no client retries a 404). After COPY_LOOKUPS, 503
+ * SlowDown, which the SDKs retry.
  */
 export async function withDataPlace(env: OpsEnv, ctx: RequestContext, run: (lease: DataLease | undefined) => Promise<Result>): Promise<Result> {
   const lease = env.dataGate?.lease();
   await lease?.enter(ctx.signal);
   try {
-    return await run(lease);
+    for (let lookup = 1; ; lookup++) {
+      try {
+        return await run(lease);
+      } catch (err) {
+        if (!(err instanceof SourceReplaced)) throw err;
+        if (lookup >= COPY_LOOKUPS) throw new S3Error('SlowDown', 'The copy source was replaced again and again during the copy; please retry.');
+      }
+    }
   } finally {
     lease?.leave();
   }
