@@ -37,7 +37,25 @@ import { incompleteBackupMarker } from './backup.js';
 import { encryptedSize } from '../workers/format/index.js';
 import { runRecordFile, writeRunRecord } from './storage/run-records.js';
 
-export type ProblemKind = 'missing' | 'size' | 'record' | 'key' | 'tampered' | 'md5' | 'checksum';
+export type ProblemKind = 'missing' | 'size' | 'unreadable' | 'record' | 'key' | 'tampered' | 'md5' | 'checksum';
+
+/** Errors of a system call on a data file that say the file is not there. */
+const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR']);
+/**
+ * Errors of a system call on a data file that are the file's own state: the daemon could not read
+ * it either (a bad sector, a filesystem needing fsck, a file restored as another user). Others
+ * (EMFILE, ENOMEM, ...) are this process's, and stop the run rather than blame the object.
+ */
+const UNREADABLE_CODES = new Set(['EIO', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENXIO', 'ESTALE', 'EUCLEAN', 'EBADMSG', 'EOVERFLOW']);
+
+/** A data file's finding for an error of a system call on it; undefined: not the file's. */
+function fileFinding(err: unknown, file: string): { kind: ProblemKind; detail: string } | undefined {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof syscall !== 'string') return undefined;
+  if (MISSING_CODES.has(code)) return { kind: 'missing', detail: `data file ${file} is missing` };
+  if (UNREADABLE_CODES.has(code)) return { kind: 'unreadable', detail: `data file ${file} cannot be read (${syscall}: ${code})` };
+  return undefined;
+}
 
 export interface Problem {
   bucket: string;
@@ -216,8 +234,10 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
         if (st.size < s.stored) unreadable.add(s);
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      problem('missing', `data file ${s.data.file} is missing`, s.part);
+      // Missing, or unreadable (a disk error: what verify is run after): one finding, and the run goes on.
+      const finding = fileFinding(err, s.data.file);
+      if (finding === undefined) throw err;
+      problem(finding.kind, finding.detail, s.part);
       unreadable.add(s);
     }
   }
@@ -271,11 +291,12 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
           problem('tampered', `the data fails authentication (${err.code}): modified or damaged on disk`, s.part);
           continue;
         }
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          problem('missing', `data file ${'file' in s.data ? s.data.file : ''} is missing`, s.part);
-          continue;
-        }
-        throw err;
+        // A bad sector met while reading, or a file the service user may not open (shallow
+        // checks only its size): found, and the other data still read.
+        const finding = 'file' in s.data ? fileFinding(err, s.data.file) : undefined;
+        if (finding === undefined) throw err;
+        problem(finding.kind, finding.detail, s.part);
+        continue;
       } finally {
         segKey?.fill(0);
       }
