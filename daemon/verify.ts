@@ -81,7 +81,8 @@ export interface VerifyReport {
   keyless: number;
   /** Versions and uploads removed or replaced while being checked (a serving daemon): not problems. */
   gone: number;
-  problems: Problem[];
+  /** Problems found (each given to `onProblem`, not kept: a store that lost its data files has millions). */
+  problems: number;
 }
 
 export interface VerifyOptions {
@@ -139,7 +140,7 @@ function segmentsOf(rec: StoredData): Segment[] {
 }
 
 export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<VerifyReport> {
-  const report: VerifyReport = { buckets: 0, versions: 0, uploads: 0, bytesRead: 0, keyless: 0, gone: 0, problems: [] };
+  const report: VerifyReport = { buckets: 0, versions: 0, uploads: 0, bytesRead: 0, keyless: 0, gone: 0, problems: 0 };
   const buckets = env.meta.listBuckets().filter((b) => opts.bucket === undefined || b.name === opts.bucket);
   const uploads = new Map<string, UploadRecord[]>();
   for (const u of env.meta.uploadsInitiatedBefore(Number.MAX_SAFE_INTEGER).uploads) {
@@ -185,7 +186,7 @@ function settle(report: VerifyReport, opts: VerifyOptions, found: Problem[], unc
     return;
   }
   for (const p of found) {
-    report.problems.push(p);
+    report.problems++;
     opts.onProblem?.(p);
   }
 }
@@ -497,15 +498,15 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
       report.keyless > 0 ? `${report.keyless} SSE-C object(s) checked for size only` : '',
       report.gone > 0 ? `${report.gone} removed while checked` : '',
     ].filter((n) => n !== '');
-    out(`s3d verify: ${report.versions} version(s) in ${report.buckets} bucket(s) checked in ${seconds} s (${what})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}: ${report.problems.length === 0 ? 'no problems' : `${report.problems.length} problem(s)`}`);
+    out(`s3d verify: ${report.versions} version(s) in ${report.buckets} bucket(s) checked in ${seconds} s (${what})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}: ${report.problems === 0 ? 'no problems' : `${report.problems} problem(s)`}`);
     // A check of the whole store is recorded for the daemon's metrics (s3d_verify_last_*).
     if (bucket === undefined) {
-      const rec = { finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000, deep, versions: report.versions, problems: report.problems.length };
+      const rec = { finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000, deep, versions: report.versions, problems: report.problems };
       await writeRunRecord(dataDir, 'last-verify', rec).catch((e: unknown) =>
         err(`s3d verify: warning: ${runRecordFile(dataDir, 'last-verify')} (which the daemon's verify metrics read) could not be written: ${(e as Error).message}`),
       );
     }
-    return report.problems.length === 0 ? 0 : 1;
+    return report.problems === 0 ? 0 : 1;
   } catch (e) {
     if (e instanceof VerifyAborted) {
       err(`s3d verify: stopped: ${e.message}`);
