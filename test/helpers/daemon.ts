@@ -4,11 +4,12 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
 import { createCertificate } from '../../daemon/kms/x509-writer.js';
 import type { TestPki } from '../fixtures/kes-server/certs.js';
@@ -70,12 +71,15 @@ export function testPki(): Promise<TestPki> {
 }
 
 /**
- * A new server certificate for `localhost` and 127.0.0.1 (a new P-256 key), signed by testPki's
- * CA, valid from `notBefore` to `notAfter` (the certificate writer's defaults when not given).
+ * A new server certificate for `localhost` and 127.0.0.1 (for `key`, else a new P-256 key), signed
+ * by testPki's CA, valid from `notBefore` to `notAfter` (the certificate writer's defaults when not given).
  */
-export async function testServerCert(cn: string, validity: { notBefore?: Date; notAfter?: Date } = {}): Promise<{ cert: string; key: string; fingerprint: string }> {
+export async function testServerCert(
+  cn: string,
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+  key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+): Promise<{ cert: string; key: string; fingerprint: string }> {
   const pki = await testPki();
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const cert = await createCertificate({
     subjectCN: cn,
     issuerCN: 'S3D Test CA',
@@ -89,6 +93,19 @@ export async function testServerCert(cn: string, validity: { notBefore?: Date; n
     ...validity,
   });
   return { cert, key: key.export({ type: 'pkcs8', format: 'pem' }).toString(), fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+/** The SHA-256 fingerprint of the certificate a new TLS connection to 127.0.0.1:`port` is served. */
+export async function servedFingerprint(port: number): Promise<string> {
+  const pki = await testPki();
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.caCert, servername: 'localhost' }, () => {
+      const fp = (s.getPeerCertificate() as PeerCertificate).fingerprint256;
+      s.end();
+      resolve(fp);
+    });
+    s.on('error', reject);
+  });
 }
 
 /**

@@ -12,28 +12,13 @@ import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject 
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import { connect, type ConnectionOptions } from 'node:tls';
 import { createCertificate } from '../../daemon/kms/x509-writer.js';
-import { ACCESS_KEY, SECRET_KEY, runS3d, startDaemonFor, testPki } from '../helpers/daemon.js';
+import { ACCESS_KEY, SECRET_KEY, runS3d, servedFingerprint, startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
 import { pollUntil } from '../helpers/wait.js';
 
 const pki = await testPki();
 
-/** A certificate for localhost signed by the test CA, for `key`; both as PEM. */
-async function leafFor(cn: string, key: KeyObject): Promise<{ cert: string; key: string; fingerprint: string }> {
-  const cert = await createCertificate({
-    subjectCN: cn,
-    issuerCN: 'S3D Test CA',
-    publicKey: key,
-    signingKey: createPrivateKey(pki.caKey),
-    keyUsage: ['digitalSignature'],
-    extKeyUsage: ['serverAuth'],
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1'],
-    keyIdentifiers: true,
-  });
-  return { cert, key: key.export({ type: 'pkcs8', format: 'pem' }).toString(), fingerprint: new X509Certificate(cert).fingerprint256 };
-}
 
 /** Keys Node's OpenSSL loads and checks against their certificate, but uWS's TLS library refuses. */
 const UNSERVABLE: Array<[string, () => KeyObject, RegExp]> = [
@@ -42,17 +27,6 @@ const UNSERVABLE: Array<[string, () => KeyObject, RegExp]> = [
   ['EC secp256k1', () => generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey, /an EC key on curve secp256k1/],
 ];
 
-/** The fingerprint of the certificate a new TLS connection is served. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, ca: pki.caCert, servername: 'localhost' }, () => {
-      const fp = (s.getPeerCertificate() as PeerCertificate).fingerprint256;
-      s.end();
-      resolve(fp);
-    });
-    s.on('error', reject);
-  });
-}
 
 t.test('a key uWS cannot serve is a configuration error at start-up, naming the key type', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 's3d-tls-keys-'));
@@ -60,7 +34,7 @@ t.test('a key uWS cannot serve is a configuration error at start-up, naming the 
   for (const [name, make, reason] of UNSERVABLE) {
     const certs = join(work, `certs-${name.replace(/\W/g, '')}`);
     mkdirSync(certs);
-    const pair = await leafFor(name, make());
+    const pair = await testServerCert(name, {}, make());
     writeFileSync(join(certs, 'public.crt'), pair.cert);
     writeFileSync(join(certs, 'private.key'), pair.key, { mode: 0o600 });
     const r = await runS3d(['server', join(work, `data-${name.replace(/\W/g, '')}`)], { S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY, S3_ADDRESS: '127.0.0.1:0', S3_CERTS_DIR: certs }, 30_000);
@@ -76,7 +50,7 @@ t.test('at a reload, such a key is reported and the previous certificate stays i
   const certsDir = join(d.dataDir, '..', `${d.dataDir.split('/').pop()}-certs`);
   const original = new X509Certificate(pki.server.cert).fingerprint256;
   t.equal(await servedFingerprint(d.port), original, 'the original certificate is served');
-  const pss = await leafFor('rsa-pss', UNSERVABLE[0]![1]());
+  const pss = await testServerCert('rsa-pss', {}, UNSERVABLE[0]![1]());
   writeFileSync(join(certsDir, 'public.crt'), pss.cert);
   writeFileSync(join(certsDir, 'private.key'), pss.key, { mode: 0o600 });
   d.proc.kill('SIGHUP');
@@ -85,7 +59,7 @@ t.test('at a reload, such a key is reported and the previous certificate stays i
   t.equal(await servedFingerprint(d.port), original, 'the previous certificate is still served');
   t.equal(d.proc.exitCode, null, 'and the daemon runs');
   // A usable pair afterwards is taken up: the failed attempt left nothing half-done.
-  const p384 = await leafFor('p384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
+  const p384 = await testServerCert('p384', {}, generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
   writeFileSync(join(certsDir, 'public.crt'), p384.cert);
   writeFileSync(join(certsDir, 'private.key'), p384.key, { mode: 0o600 });
   d.proc.kill('SIGHUP');
@@ -97,7 +71,7 @@ t.test('a key protected by a passphrase is refused at start-up saying so, not "b
   const work = mkdtempSync(join(tmpdir(), 's3d-tls-encrypted-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const pair = await leafFor('encrypted', key);
+  const pair = await testServerCert('encrypted', {}, key);
   // PKCS#8 (BEGIN ENCRYPTED PRIVATE KEY) and the traditional form (Proc-Type: 4,ENCRYPTED).
   const forms: Array<[string, string]> = [
     ['PKCS#8', key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString()],

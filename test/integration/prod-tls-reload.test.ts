@@ -12,23 +12,12 @@ import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { MAIN, nodeChild, startDaemon, startDaemonFor, runS3d, testPki, testServerCert } from '../helpers/daemon.js';
+import { MAIN, nodeChild, servedFingerprint, startDaemon, startDaemonFor, runS3d, testPki, testServerCert } from '../helpers/daemon.js';
 import { createBucket } from '../helpers/s3.js';
 import { waitForLog } from '../helpers/wait.js';
 
 const pki = await testPki();
 
-/** The fingerprint of the certificate a new TLS connection is served. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, ca: pki.caCert, servername: 'localhost' }, () => {
-      const fp = (s.getPeerCertificate() as PeerCertificate).fingerprint256;
-      s.end();
-      resolve(fp);
-    });
-    s.on('error', reject);
-  });
-}
 
 /** GET /minio/health/live on `agent`; resolves with the status, whether the socket was reused and its peer certificate. */
 function probe(port: number, agent: Agent): Promise<{ status: number; reused: boolean; fingerprint: string }> {

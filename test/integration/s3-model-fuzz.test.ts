@@ -34,7 +34,7 @@
 import t from 'tap';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -54,6 +54,7 @@ import { buildHeaders, encodeKey, errorCode, xmlField, type RawOptions } from '.
 import { createBucket } from '../helpers/s3.js';
 import { ssec, ssecCopy, ssecHeaders } from '../helpers/sse.js';
 import { crc32Base64 } from '../helpers/hash.js';
+import { byBytes, md5, rollUp, type Status } from '../helpers/versioning-model.js';
 
 const SEED = process.env.S3D_FUZZ_SEED !== undefined ? Number(process.env.S3D_FUZZ_SEED) : 0x5eed_f022;
 const STEPS = process.env.S3D_FUZZ_STEPS !== undefined ? Number(process.env.S3D_FUZZ_STEPS) : 150;
@@ -68,7 +69,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BIG = randomBytes(5 * 1024 * 1024);
 
 type Sse = 'none' | 'SSE-S3' | 'SSE-C';
-type Status = 'Unversioned' | 'Enabled' | 'Suspended';
 interface Version {
   id: string;
   marker: boolean;
@@ -83,8 +83,6 @@ interface Version {
   parts?: number[];
 }
 
-const byBytes = (x: string, y: string): number => Buffer.compare(Buffer.from(x), Buffer.from(y));
-const md5 = (b: Buffer): Buffer => createHash('md5').update(b).digest();
 const plainEtag = (b: Buffer): string => `"${md5(b).toString('hex')}"`;
 const describe = (v: Version): string => (v.marker ? `marker ${v.id}` : `${v.id} ${v.sse}${v.sse === 'SSE-C' ? v.ck : ''} ${v.body.length}B ${v.etag}`);
 
@@ -146,18 +144,6 @@ class Model {
   ids(key: string): string[] {
     return this.vs(key).map((v) => v.id);
   }
-}
-
-function rollUp(keys: string[], prefix: string, delimiter: string | undefined): { direct: string[]; prefixes: string[] } {
-  if (delimiter === undefined) return { direct: keys, prefixes: [] };
-  const direct: string[] = [];
-  const prefixes = new Set<string>();
-  for (const k of keys) {
-    const i = k.indexOf(delimiter, prefix.length);
-    if (i < 0) direct.push(k);
-    else prefixes.add(k.slice(0, i + delimiter.length));
-  }
-  return { direct, prefixes: [...prefixes].sort(byBytes) };
 }
 
 // TLS: S3 takes customer keys over secure connections only.
