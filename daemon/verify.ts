@@ -364,8 +364,8 @@ const VERIFY_USAGE = `usage: s3d verify DIR [--deep] [--bucket NAME] [--dev]
   --dev for the development key); SSE-C objects get their sizes checked only (s3d never holds
   customer keys). S3_CRYPTO_WORKERS threads decrypt (default: one per core).
 
-  Exit status: 0 all good; 1 problems found (one line each on stdout); 2 usage, configuration,
-  or a KMS that cannot be reached.`;
+  Exit status: 0 all good; 1 problems found (one line each on stdout), or a failure of the run
+  itself (out of file descriptors or memory); 2 usage, configuration, or a KMS that cannot be reached.`;
 
 /**
  * Why DIR cannot be verified, before LMDB is opened; undefined when it can. LMDB cannot be asked:
