@@ -130,8 +130,10 @@ export function kesError(status: number, message: string): KmsError {
   else if (status === 400 && message === 'decryption failed: ciphertext is not authentic') code = 'NotAuthentic';
   // Any failure of KES itself (a 500 from it, or from a proxy in front of it, too) is an outage
   // to S3 clients, 503 with Retry-After, logged once per 10 s, not an internal error of s3d's
-  // with a stack trace per request. 501 is an API KES lacks.
-  else if (status >= 500 && status !== 501) code = 'Unavailable';
+  // with a stack trace per request. 501 is an API KES lacks. A 429 (a rate limit in front of
+  // KES) is the same passing state: it was BadRequest, a 500 to every client and, to `s3d verify
+  // --deep`, a damaged key on every object it met.
+  else if (status === 429 || (status >= 500 && status !== 501)) code = 'Unavailable';
   else if (status >= 500) code = 'Internal';
   else code = 'BadRequest';
   return new KmsError(code, `kes: ${message || `HTTP ${status}`}`, { status });

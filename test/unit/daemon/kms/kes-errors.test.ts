@@ -22,6 +22,8 @@ t.test('KES error responses map to codes by status and message', async (t) => {
     [500, 'boom', 'Unavailable'],
     [507, '', 'Unavailable'],
     [501, 'not implemented', 'Internal'],
+    // A rate limit (a proxy's) passes as an outage does: retryable, not the request's fault.
+    [429, 'too many requests', 'Unavailable'],
     [400, 'invalid key name', 'BadRequest'],
     [404, 'not found', 'BadRequest'],
   ];
