@@ -127,10 +127,15 @@ export class MetaStore {
     this.writtenSinceCleanStop = sameStore && !this.cleanStop;
     // The null-version index is complete when its mark is the clean-shutdown token (both are
     // written in one transaction at a clean stop, recordShutdownToken, and when the index is
-    // built) and nothing wrote the store after that stop. A store an earlier version wrote has no
-    // mark, or (it ran on a store this version had indexed) an older one than the token its clean
-    // stop left; one that crashed there leaves the marker naming an earlier transaction.
-    const complete = this.state.nullIndexMark() === token && !this.writtenSinceCleanStop;
+    // built) and the store is as that clean stop left it (the marker names its last transaction).
+    // A store an earlier version wrote has no mark, or (it ran on a store this version had
+    // indexed) an older one than the token its clean stop left; one that crashed there leaves the
+    // marker naming an earlier transaction. Without a marker (this version's last stop was not
+    // clean, or left none: its start-up scan had not finished), nothing says who wrote since: an
+    // earlier version that consumed the marker and then crashed left the mark and token equal
+    // over an index it never kept, and versionId=null missed its null versions. Rebuilt then too
+    // (~2 s per million versions; a start without a marker scans the store's records anyway).
+    const complete = this.state.nullIndexMark() === token && this.cleanStop;
     if (opts.readOnly === true) {
       this.nullVersions = complete ? new NullVersionIndex(this.root) : undefined;
     } else {

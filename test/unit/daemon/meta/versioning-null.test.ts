@@ -225,10 +225,18 @@ for (const how of ['no index', 'stale index'] as const) {
     await versioned(m, 'b', 'Suspended');
     await m.putObject('b', 'a', rec());
     t.same(ids(m, 'b', 'a').filter((id) => id === 'null').length, 1, 'a Suspended write replaces the indexed null version');
+    // A clean stop (the token, and the marker naming the last transaction, as cli.ts writes them).
+    await m.state.recordShutdownToken('this version stopped cleanly');
+    const txnId = m.lastTxnId();
+    await m.close();
+    m = new MetaStore(dir, { cleanMarker: { token: 'this version stopped cleanly', txnId } });
+    t.equal(m.nullIndexRebuilt, undefined, 'reopened after a clean stop: the index is complete, not rebuilt');
+    for (const k of ['a', 'b', 'c']) checkNull(t, m, 'b', k, 'reopened');
+    // No marker (a crash: the start consumed it): nothing vouches for the index; it is rebuilt.
     await m.close();
     m = new MetaStore(dir);
-    t.equal(m.nullIndexRebuilt, undefined, 'reopened: the index is complete, not rebuilt');
-    for (const k of ['a', 'b', 'c']) checkNull(t, m, 'b', k, 'reopened');
+    t.equal(m.nullIndexRebuilt, 1, 'reopened without a clean-stop marker: the index is rebuilt (c\'s null marker; a\'s null version is current now)');
+    for (const k of ['a', 'b', 'c']) checkNull(t, m, 'b', k, 'rebuilt after a stop without a marker');
   });
 }
 
