@@ -99,11 +99,13 @@ export function taggingDirective(headers: Readonly<Record<string, string>>): 'CO
   return directive;
 }
 
-/** The tags of a copy: the source's (`x-amz-tagging-directive: COPY`, the default) or the request's. */
+/**
+ * The tags of a copy: the source's (`x-amz-tagging-directive: COPY`, the default) or the request's.
+ * Under COPY x-amz-tagging is ignored, not read: a malformed one does not refuse the copy (as
+ * MinIO; the policy checks treat it as absent there too, see condition-keys.ts).
+ */
 export function copyTags(ctx: RequestContext, source: TagSet | undefined): TagSet | undefined {
-  const directive = taggingDirective(ctx.headers);
-  const requested = tagsFromHeader(ctx.headers, ctx.query);
-  return directive === 'REPLACE' ? requested : source;
+  return taggingDirective(ctx.headers) === 'REPLACE' ? tagsFromHeader(ctx.headers, ctx.query) : source;
 }
 
 /** `{ tags }` when there are any, for spreading into a record. */

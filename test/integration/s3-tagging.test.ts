@@ -333,6 +333,12 @@ t.test('CopyObject: x-amz-tagging-directive COPY (default) and REPLACE; anything
   t.strictSame(await tagsOf(bucket, 'd-copy'), src, 'COPY: the source’s tags, x-amz-tagging ignored');
   await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'd-nodir', CopySource, Tagging: 'ignored=yes' }));
   t.strictSame(await tagsOf(bucket, 'd-nodir'), src, 'x-amz-tagging without a directive is ignored (COPY is the default)');
+  // Ignored means not read: a malformed x-amz-tagging under COPY is no reason to refuse the copy
+  // (MinIO reads it only under REPLACE; s3d's policy checks already treat it as absent there).
+  for (const [label, directive] of [['COPY', { TaggingDirective: 'COPY' as const }], ['no directive', {}]] as const) {
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'd-badtag', CopySource, ...directive, Tagging: 'a=b&a=c&=' }));
+    t.strictSame(await tagsOf(bucket, 'd-badtag'), src, `${label}: a malformed x-amz-tagging is ignored, the source's tags copied`);
+  }
   await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'd-meta', CopySource, MetadataDirective: 'REPLACE', ContentType: 'text/x-new' }));
   t.strictSame(await tagsOf(bucket, 'd-meta'), src, 'x-amz-metadata-directive REPLACE does not drop the tags');
 
