@@ -8,7 +8,8 @@
 // it, rather than silently dropped.
 import { S3Error } from '../errors.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
-import { readableRecord } from './object.js';
+import { readableRecord, readVersionHeader } from './object.js';
+import type { ObjectRecord } from '../meta/records.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS, checkCannedAcl } from './object-headers.js';
 import { parseXml, toXml, xmlList } from './xml.js';
@@ -101,14 +102,26 @@ export async function handlePutBucketAcl(env: OpsEnv, ctx: RequestContext): Prom
   return acceptOwnerOnly(env, ctx);
 }
 
+/**
+ * The version an object ACL call addressed, as S3 names it in `x-amz-version-id` on GetObjectAcl
+ * and PutObjectAcl (its REST reference; CloudServer's versioning tests, run against AWS): in a
+ * bucket that has or had versioning, the version's id, `null` for the null version; none in a
+ * bucket that never had it. The SDKs do not model it, but tools reading the raw headers do.
+ */
+function aclVersionHeader(env: OpsEnv, ctx: RequestContext, rec: ObjectRecord): Record<string, string> {
+  return readVersionHeader(env.meta.getBucket(ctx.bucket!)!, rec);
+}
+
 export async function handleGetObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  readableRecord(env, ctx);
-  return privateAcl(env);
+  const rec = readableRecord(env, ctx);
+  const acl = privateAcl(env);
+  return { ...acl, headers: { ...acl.headers, ...aclVersionHeader(env, ctx, rec) } };
 }
 
 export async function handlePutObjectAcl(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   // A key whose latest version is a delete marker is 405 MethodNotAllowed here, as S3 answers a
   // PutObjectAcl of it (GetObjectAcl of it is 404, as GET is): CloudServer's AWS-run tests.
-  readableRecord(env, ctx, ctx.key!, { bucket: ctx.bucket, versionId: ctx.query.get('versionId') }, 'not-allowed');
-  return acceptOwnerOnly(env, ctx);
+  const rec = readableRecord(env, ctx, ctx.key!, { bucket: ctx.bucket, versionId: ctx.query.get('versionId') }, 'not-allowed');
+  const result = await acceptOwnerOnly(env, ctx);
+  return { ...result, headers: { ...result.headers, ...aclVersionHeader(env, ctx, rec) } };
 }

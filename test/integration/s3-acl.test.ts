@@ -1,7 +1,8 @@
 // ACL headers and sub-resources against the real daemon, beyond api-buckets.test.ts's round trip:
 // an x-amz-acl that names no canned ACL is S3's InvalidArgument on every request that takes one,
 // a bucket asked with ACLs enabled (ObjectWriter) is a bucket s3d cannot make, and an object ACL
-// of a key whose latest version is a delete marker is answered as S3 answers it.
+// of a key whose latest version is a delete marker is answered as S3 answers it, and the object ACL
+// calls name the version they addressed (x-amz-version-id).
 import t from 'tap';
 import {
   CopyObjectCommand,
@@ -95,4 +96,37 @@ t.test('the ACL of a key whose latest version is a delete marker: PUT is 405 Met
   t.same([res.headers['x-amz-delete-marker'], res.headers['x-amz-version-id'], res.headers.allow], ['true', marker, 'DELETE'], 'x-amz-delete-marker, the marker\'s id, Allow');
   // A key that never existed is still NoSuchKey.
   await expectS3Error(t, s3.send(new PutObjectAclCommand({ Bucket: vb, Key: 'never', ACL: 'private' })), 'NoSuchKey', 404, 'PutObjectAcl of a key never written');
+});
+
+t.test('GetObjectAcl and PutObjectAcl name the version they addressed in x-amz-version-id, as S3 does', async (t) => {
+  // S3's REST reference and CloudServer's versioning/objectACL tests (run against AWS): the
+  // version's id, `null` for the null version, once the bucket has (or had) versioning; none in a
+  // bucket that never had it, with versionId=null too. Neither call sent it.
+  const version = async (b: string, method: 'GET' | 'PUT', versionId?: string): Promise<string | undefined> => {
+    const query = `acl${versionId === undefined ? '' : `&versionId=${versionId}`}`;
+    const res = await raw(d.port, { method, path: `/${b}/k`, query, ...(method === 'PUT' ? { headers: { 'x-amz-acl': 'private' } } : {}) });
+    t.equal(res.status, 200, `${method} ?${query}`);
+    const v = res.headers['x-amz-version-id'];
+    return Array.isArray(v) ? v.join(',') : v;
+  };
+  const both = async (b: string, versionId?: string): Promise<Array<string | undefined>> => [await version(b, 'GET', versionId), await version(b, 'PUT', versionId)];
+
+  const plain = await createBucket(s3, 'acl-unversioned');
+  await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'k', Body: 'x' }));
+  t.same(await both(plain), [undefined, undefined], 'a bucket that never had versioning: none');
+  t.same(await both(plain, 'null'), [undefined, undefined], 'none either for versionId=null');
+
+  const vb = await createBucket(s3, 'acl-versioned');
+  await s3.send(new PutObjectCommand({ Bucket: vb, Key: 'k', Body: 'before' }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: vb, VersioningConfiguration: { Status: 'Enabled' } }));
+  t.same(await both(vb), ['null', 'null'], 'the current null version, written before versioning');
+  const v1 = (await s3.send(new PutObjectCommand({ Bucket: vb, Key: 'k', Body: 'v1' }))).VersionId!;
+  const v2 = (await s3.send(new PutObjectCommand({ Bucket: vb, Key: 'k', Body: 'v2' }))).VersionId!;
+  t.same(await both(vb), [v2, v2], 'without a version id: the current version');
+  t.same(await both(vb, v1), [v1, v1], 'the version named');
+  t.same(await both(vb, 'null'), ['null', 'null'], 'the null version named');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: vb, VersioningConfiguration: { Status: 'Suspended' } }));
+  t.same(await both(vb), [v2, v2], 'suspended: the current version is still v2');
+  await s3.send(new PutObjectCommand({ Bucket: vb, Key: 'k', Body: 'suspended' }));
+  t.same(await both(vb), ['null', 'null'], 'suspended: a new null version is current');
 });
