@@ -68,6 +68,9 @@ const BACKUP_USAGE = `usage: s3d backup DIR DEST [--no-space-check]
 /** A refusal before anything was written: exit 2. */
 class Refused extends Error {}
 
+/** DEST/.s3d was made by another run after this one found DEST new or empty: refused, DEST left to that run. */
+class DestTaken extends Refused {}
+
 /** A data file the snapshot references is not in DIR. */
 class MissingDataFile extends Error {}
 
@@ -359,14 +362,18 @@ export async function backupStore(
   }
   const destS3d = join(dest, '.s3d');
   const cleanup = made[0] ?? destS3d;
-  opts.onCleanup?.(cleanup);
   let hold: BackupHold | undefined;
   try {
     try {
       await mkdir(destS3d, { mode: 0o700 });
     } catch (e) {
+      // DEST was new or empty a moment ago: another backup into the same DEST made it since. Its
+      // backup, not this run's: nothing is removed (it was, even once that run had ended well).
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new DestTaken(`another s3d backup into DEST ${dest} began meanwhile (${destS3d} appeared): give each backup a DEST of its own`);
       throw notWritable(dest, e);
     }
+    // Only now is there something of this run's that a second signal may remove.
+    opts.onCleanup?.(cleanup);
     // The marker first, before anything else in DEST: a backup killed from here on is known to be
     // unfinished (refused by server and verify, removed by rotation, a retry told so). Written
     // before the store's id, a DEST holding only the id would be none of these: never removed.
@@ -468,6 +475,7 @@ export async function backupStore(
     for (const dir of made) await syncDir(dirname(dir)).catch(() => undefined);
     return { ...counts, files: ids.length, bytes, metaBytes, devKey, storeId: id };
   } catch (e) {
+    if (e instanceof DestTaken) throw e;
     await hold?.release().catch(() => undefined);
     await rm(cleanup, { recursive: true, force: true }).catch(() => undefined);
     if (e instanceof Refused || e instanceof StoreFormatError || e instanceof HoldBusyError || e instanceof HoldUnavailableError) throw e;
