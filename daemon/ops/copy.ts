@@ -84,7 +84,7 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
     if (err instanceof S3Error && err.code === 'MethodNotAllowed') throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
     throw err;
   }
-  checkConditions(ctx.headers, record, 'x-amz-copy-source-if-');
+  checkConditions(ctx.headers, record, { prefix: 'x-amz-copy-source-if-' });
   const v = readVersionHeader(env.meta.getBucket(bucket)!, record)['x-amz-version-id'];
   return { bucket, key, record, versionId, versionHeaders: v === undefined ? {} : { 'x-amz-copy-source-version-id': v } };
 }

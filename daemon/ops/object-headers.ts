@@ -397,13 +397,24 @@ export function deleteConditionFailure(
   return undefined;
 }
 
+/** How checkConditions reads a request. */
+export interface ConditionOptions {
+  /** The headers' prefix: `if-` (GET, HEAD; the default) or `x-amz-copy-source-if-` (a copy's source). */
+  prefix?: string;
+  /** The time a modified-since date is in the future of (default: now). */
+  now?: number;
+  /** The request's query: a 304 carries the response-cache-control / response-expires it asks for. */
+  query?: URLSearchParams;
+}
+
 /**
  * GET/HEAD conditional headers per RFC 7232 as S3 applies them: If-Match / If-Unmodified-Since
  * fail with 412, If-None-Match / If-Modified-Since with 304 (a copy's x-amz-copy-source-if-*
  * all with 412). A 412 names the condition that failed (`Condition`), as S3's does. A
  * modified-since date in the future is ignored (RFC 7232 3.3: it is invalid), as S3 ignores it.
  */
-export function checkConditions(headers: Readonly<Record<string, string>>, rec: ObjectRecord, prefix = 'if-', now = Date.now(), query?: URLSearchParams): void {
+export function checkConditions(headers: Readonly<Record<string, string>>, rec: ObjectRecord, opts: ConditionOptions = {}): void {
+  const { prefix = 'if-', now = Date.now(), query } = opts;
   const ifMatch = headers[`${prefix}match`];
   const ifNoneMatch = headers[`${prefix}none-match`];
   const modifiedSince = parseHttpDate(headers[`${prefix}modified-since`]);

@@ -364,7 +364,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       if (customerKey) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);
       else refuseCustomerKey(ctx.headers);
       try {
-        checkConditions(ctx.headers, rec, 'if-', Date.now(), ctx.query);
+        checkConditions(ctx.headers, rec, { query: ctx.query });
         const withChecksums = checksumModeEnabled(ctx.headers);
         // Heard once the read is answered: not for a refused range or part, nor twice when a
         // concurrent overwrite sends the loop round again.

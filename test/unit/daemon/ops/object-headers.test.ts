@@ -35,7 +35,7 @@ function outcome(fn: () => unknown): string {
 
 function cond(headers: Record<string, string>, r: ObjectRecord = rec(), prefix?: string): string {
   try {
-    checkConditions(headers, r, prefix);
+    checkConditions(headers, r, { prefix });
     return 'pass';
   } catch (err) {
     if (err instanceof S3Error) return `${err.code}/${err.status}`;
