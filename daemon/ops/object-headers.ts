@@ -153,13 +153,16 @@ export function quoteETag(etag: string): string {
   return `"${etag}"`;
 }
 
+/** Printable ASCII only (what a header value can carry as it is). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /**
  * A user metadata value as S3 returns it: as stored when it is printable ASCII, else one RFC 2047
  * encoded word (`=?UTF-8?B?…?=`), which is what S3 documents and what code written for S3 decodes
  * (raw UTF-8 in a header reads as Latin-1 in most HTTP stacks).
  */
 export function mailSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+  return PRINTABLE_ASCII.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 /**
@@ -352,7 +355,7 @@ function notModified(rec: ObjectRecord, query: URLSearchParams | undefined): S3E
   const headers: Record<string, string> = { etag: quoteETag(rec.etag), 'last-modified': httpDate(rec.mtime) };
   for (const name of ['cache-control', 'expires'] as const) {
     const override = query?.get(`response-${name}`) ?? undefined;
-    const v = override !== undefined ? (/^[\x20-\x7e]*$/.test(override) ? override : undefined) : rec.headers[name];
+    const v = override !== undefined ? (PRINTABLE_ASCII.test(override) ? override : undefined) : rec.headers[name];
     if (v !== undefined) headers[name] = v;
   }
   return new S3Error('NotModified', undefined, { headers });
