@@ -298,25 +298,29 @@ t.test('a store an earlier version wrote (no null-version index) is indexed at s
   t.notOk(d().jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('indexed the null versions')), 'the next start has nothing to index');
   t.equal(await nullBody(s3, bucket, 'deep'), 'null deep');
 
+  /**
+   * After this daemon's stop (`how`), an earlier version that keeps no index writes: the next
+   * start re-indexes the two null versions and says so in a line starting `logged`
+   * (`reason` is the assertion's message), and versionId=null finds them again.
+   */
+  const foreignWriteAfter = async (how: 'clean stop' | 'SIGKILL', logged: string, reason: string): Promise<void> => {
+    if (how === 'SIGKILL') t.equal(await d().stop('SIGKILL'), null, 'the daemon is killed');
+    else t.equal(await d().stop(), 0);
+    await forgetNullIndex(join(d().dataDir, '.s3d'), 'crashed writer');
+    s3 = (await restart()).s3();
+    const line = d().jsonLogs().find((l) => typeof l.msg === 'string' && l.msg.startsWith(logged));
+    t.equal(line?.nullVersions, 2, reason);
+    t.equal(await nullBody(s3, bucket, 'deep'), 'null deep', `versionId=null finds the null version after the ${how} and the foreign write`);
+    t.equal(await nullBody(s3, bucket, 'marker'), 'MethodNotAllowed/405', `and the null delete marker (${how})`);
+  };
+
   // A version that keeps no index wrote after this one's clean stop, then crashed: the token and
   // the mark are unchanged, but the clean-shutdown marker names an earlier transaction. A stop
   // leaves the marker only once the start-up scan finished (the first restart above ran one).
   await scanDone();
-  t.equal(await d().stop(), 0);
-  await forgetNullIndex(join(d().dataDir, '.s3d'), 'crashed writer');
-  s3 = (await restart()).s3();
-  const rebuilt = d().jsonLogs().find((l) => typeof l.msg === 'string' && l.msg.startsWith('the store was written after its clean shutdown'));
-  t.equal(rebuilt?.nullVersions, 2, 'the start saw the store written since its clean stop and re-indexed the null versions');
-  t.equal(await nullBody(s3, bucket, 'deep'), 'null deep', 'versionId=null finds the null version again');
-  t.equal(await nullBody(s3, bucket, 'marker'), 'MethodNotAllowed/405', 'and the null delete marker');
+  await foreignWriteAfter('clean stop', 'the store was written after its clean shutdown', 'the start saw the store written since its clean stop and re-indexed the null versions');
 
   // This version crashed (no marker: its start consumed the last one), then an earlier version
   // that keeps no index wrote: the mark still equals the token, but nothing vouches for the index.
-  t.equal(await d().stop('SIGKILL'), null, 'the daemon is killed');
-  await forgetNullIndex(join(d().dataDir, '.s3d'), 'crashed writer');
-  s3 = (await restart()).s3();
-  const reindexed = d().jsonLogs().find((l) => typeof l.msg === 'string' && l.msg.startsWith('indexed the null versions'));
-  t.equal(reindexed?.nullVersions, 2, 'a start without a clean-stop marker re-indexes the null versions');
-  t.equal(await nullBody(s3, bucket, 'deep'), 'null deep', 'versionId=null finds the null version after the crash and the foreign write');
-  t.equal(await nullBody(s3, bucket, 'marker'), 'MethodNotAllowed/405', 'and the null delete marker');
+  await foreignWriteAfter('SIGKILL', 'indexed the null versions', 'a start without a clean-stop marker re-indexes the null versions');
 });
