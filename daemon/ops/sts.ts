@@ -36,8 +36,16 @@ class StsError extends Error {
   }
 }
 
-/** S3 authentication's errors as STS names them (an unknown key is InvalidClientTokenId there). */
-const STS_CODES: Readonly<Record<string, string>> = { InvalidAccessKeyId: 'InvalidClientTokenId' };
+/**
+ * S3 authentication's errors as AWS STS answers them: an unknown key, and a session token it cannot
+ * use (altered, another server's, its user gone), are both 403 InvalidClientTokenId there ("The
+ * security token included in the request is invalid"), where S3 says 400 InvalidToken of the
+ * token. An expired token is ExpiredToken, 400, on both.
+ */
+const STS_CODES: Readonly<Record<string, { code: string; status: number }>> = {
+  InvalidAccessKeyId: { code: 'InvalidClientTokenId', status: 403 },
+  InvalidToken: { code: 'InvalidClientTokenId', status: 403 },
+};
 
 const escape = escapeXmlText;
 
@@ -110,7 +118,8 @@ export async function handleSts(env: OpsEnv, sessions: SessionTokens, ctx: Reque
       });
     } catch (err) {
       if (!isS3Error(err)) throw err;
-      throw new StsError(STS_CODES[err.code] ?? err.code, err.status, err.message);
+      const sts = STS_CODES[err.code];
+      throw new StsError(sts?.code ?? err.code, sts?.status ?? err.status, err.message);
     }
     // The parameters must be signed: a body whose hash the signature does not cover (a presigned
     // URL, UNSIGNED-PAYLOAD) could have been changed on the way (a longer duration, no session policy).

@@ -178,7 +178,7 @@ t.test('GetCallerIdentity: the root user, a user and a session, as AWS names the
   t.equal(self.Arn, out.AssumedRoleUser?.Arn, 'the ARN AssumeRole gave');
   t.equal(self.UserId, out.AssumedRoleUser?.AssumedRoleId, 'and the AssumedRoleId');
   t.equal(self.Account, ACCESS_KEY);
-  t.equal(await stsCode(sts(c.AccessKeyId!, c.SecretAccessKey!, flip(c.SessionToken!)).send(new GetCallerIdentityCommand({}))), 'InvalidToken/400', 'an altered token is refused');
+  t.equal(await stsCode(sts(c.AccessKeyId!, c.SecretAccessKey!, flip(c.SessionToken!)).send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an altered token is refused (as AWS STS refuses a token it cannot use)');
   t.equal(await stsCode(sts(APP.accessKey, 'wrong-secret').send(new GetCallerIdentityCommand({}))), 'SignatureDoesNotMatch/403', 'a wrong secret');
   t.equal(await stsCode(sts('nobody', 'nobody-secret').send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an unknown key');
 });
