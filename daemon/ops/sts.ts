@@ -169,8 +169,9 @@ function assumedRoleArn(acct: string, user: string, sessionName: string): string
 
 function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, accessKey: string, params: ReadonlyMap<string, string>): Result {
   if (accessKey === env.config.rootUser) throw new StsError('AccessDenied', 403, 'The root user cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
-  // No role chaining: temporary credentials cannot assume a role (MinIO's rule).
-  if (sessions.user(accessKey) !== undefined) throw new StsError('InvalidToken', 400, 'Temporary credentials cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
+  // No role chaining: temporary credentials cannot assume a role (MinIO's rule, and its answer:
+  // 403 AccessDenied; the token is valid, so InvalidToken would send the client after a fault it lacks).
+  if (sessions.user(accessKey) !== undefined) throw new StsError('AccessDenied', 403, 'Temporary credentials cannot assume a role: sign AssumeRole with the keys of a user of S3_IAM_FILE.');
   const durationText = params.get('DurationSeconds');
   const duration = durationText === undefined ? DEFAULT_DURATION_S : /^\d{1,9}$/.test(durationText) ? Number(durationText) : NaN;
   if (!(duration >= MIN_DURATION_S && duration <= MAX_DURATION_S)) {
