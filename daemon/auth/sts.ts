@@ -84,6 +84,23 @@ function invalid(why: string): S3Error {
   return new S3Error('InvalidToken', `The provided token is malformed or otherwise invalid: ${why}.`);
 }
 
+/**
+ * A token's session policy, read by this version's grammar. AssumeRole checked it, but under the
+ * grammar of the version that issued the token (tokens outlive upgrades, up to 7 days), and policy
+ * grammars tighten (an element beside Statement, a condition key an action lacks): one that no
+ * longer reads cannot be enforced, and dropping it would widen the session, so the token is
+ * refused as one s3d cannot use (InvalidToken; a new AssumeRole gives a session that works), not
+ * with MalformedPolicy, an error about a policy the request did not send.
+ */
+function sessionPolicy(session: Session): BucketPolicy | undefined {
+  if (session.policy === undefined) return undefined;
+  try {
+    return parseIdentityPolicy(JSON.parse(session.policy), true);
+  } catch (err) {
+    throw invalid(`its session policy does not read in this version of s3d (${(err as Error).message.replace(/\.$/, '')}); assume the role again`);
+  }
+}
+
 export class SessionTokens {
   /** By token version, derived on first use: a daemon nobody asks for sessions never pays scrypt. */
   private readonly keys = new Map<number, Buffer>();
@@ -148,8 +165,9 @@ export class SessionTokens {
     }
     if (session.expiresAt <= now) throw new S3Error('ExpiredToken', 'The provided token has expired.');
     if (this.users().get(session.parent) === undefined) throw invalid('the user it was issued to no longer exists');
-    // Most recently used last: the sessions in use stay when the oldest are forgotten.
     const known = this.known.get(session.accessKeyId);
+    const policy = known !== undefined && known.expiresAt === session.expiresAt ? known.policy : sessionPolicy(session);
+    // Most recently used last: the sessions in use stay when the oldest are forgotten.
     this.known.delete(session.accessKeyId);
     if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
     this.known.set(
@@ -159,7 +177,7 @@ export class SessionTokens {
         : {
             parent: session.parent,
             expiresAt: session.expiresAt,
-            policy: session.policy === undefined ? undefined : parseIdentityPolicy(JSON.parse(session.policy), true),
+            policy,
             tags: session.tags,
             name: session.name,
             issuedAt: session.issuedAt ?? session.expiresAt - LONGEST_SESSION_S * 1000,

@@ -22,6 +22,7 @@ import { AWS_VERSION, runAwsText } from '../helpers/aws-cli.js';
 import { BOTO3_ATTEMPTS, PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 import { execFile } from 'node:child_process';
 import { s3Code } from '../helpers/s3.js';
+import { SessionTokens } from '../../daemon/auth/sts.js';
 import { allow, doc, startDaemonWithUsers, writeIam } from '../helpers/users.js';
 
 const B = bucketName('sts');
@@ -362,4 +363,19 @@ t.test('tokens outlive a restart; a new root secret revokes them', async (t) => 
   const rotated = await startDaemon({ dataDir: x.dataDir, env: { S3_IAM_FILE: file, S3_ROOT_PASSWORD: 'a-new-root-secret-42' } });
   t.teardown(() => rotated.stop());
   t.equal(await s3Code(s3As(c, rotated).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'InvalidToken/400', 'a new root secret: refused');
+});
+
+t.test('a token whose session policy an earlier version took and this one refuses: InvalidToken, not MalformedPolicy', async (t) => {
+  // What an earlier s3d issued (sealed under the same root secret): its AssumeRole took a Condition
+  // beside Statement, which this version's grammar refuses (it would be dropped unread, widening
+  // the session). Such a token can no longer be honoured: it is one s3d cannot use.
+  const users = { get: (k: string) => (k === APP.accessKey ? { accessKey: k, secretKey: APP.secretKey, policyNames: [], policies: [] } : undefined), size: 1 };
+  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }], Condition: { Bool: { 'aws:SecureTransport': 'true' } } });
+  const old = new SessionTokens(SECRET_KEY, () => users).issue(APP.accessKey, 900, Date.now(), { policy, name: 'old' });
+  const c = { AccessKeyId: old.accessKeyId, SecretAccessKey: old.secretKey, SessionToken: old.sessionToken, Expiration: new Date(old.expiresAt) };
+  t.equal(await s3Code(s3As(c).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'InvalidToken/400', 'an S3 call: refused as a token s3d cannot use (never served without its policy)');
+  const res = await raw(d.port, { method: 'GET', path: `/${B}/shared/readme.txt`, headers: { 'x-amz-security-token': old.sessionToken }, sign: { accessKeyId: old.accessKeyId, secretAccessKey: old.secretKey } });
+  t.match(res.body.toString(), /session policy does not read in this version/, 'and says why');
+  t.equal(await stsCode(sts(c.AccessKeyId, c.SecretAccessKey, c.SessionToken).send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an STS call: AWS STS\u2019s answer to a token it cannot use');
+  t.equal(await s3Code(s3As(await assume(sts(APP.accessKey, APP.secretKey))).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', 'a new AssumeRole gives a session that works');
 });
