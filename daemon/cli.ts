@@ -641,6 +641,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   sdNotify(log, ['--ready', `--status=serving on port ${daemon.port}`]);
+  const stopWatchdog = startWatchdog(log);
   // SIGTERM (systemd stop) or SIGINT: drain, then exit 0; 1 when the shutdown itself failed. A
   // second signal exits at once: what it interrupts is crash-safe and swept at the next start.
   return new Promise<number>((resolve) => {
@@ -655,6 +656,7 @@ async function main(argv: string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      stopWatchdog?.();
       // The port closes before anything is said about it: whoever reads the line below (a
       // supervisor, a test) finds new connections refused already.
       daemon.stopAccepting();
@@ -691,11 +693,6 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-/**
- * systemd readiness and status (Type=notify, NotifyAccess=all; see systemd/s3d.service). Node
- * cannot send on the notify socket (a unix datagram socket), so this runs `systemd-notify`,
- * which waits until systemd has processed the message. No-op outside systemd.
- */
 /** Set just before the "listening" line is logged. */
 let listening = false;
 
@@ -728,13 +725,55 @@ function holdEarlyStop(): { release(): NodeJS.Signals | undefined } {
   };
 }
 
-function sdNotify(log: Logger, args: string[]): void {
+/**
+ * systemd readiness and status (Type=notify, NotifyAccess=all; see systemd/s3d.service). Node
+ * cannot send on the notify socket (a unix datagram socket), so this runs `systemd-notify`,
+ * which waits until systemd has processed the message. No-op outside systemd. `done` runs once
+ * the child has ended (or was killed at its timeout).
+ */
+function sdNotify(log: Logger, args: string[], done?: () => void): void {
   if (!process.env.NOTIFY_SOCKET) return;
   // Only what systemd-notify reads: not the secrets in the daemon's environment.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: process.env.NOTIFY_SOCKET };
-  execFile('systemd-notify', args, { timeout: 15_000, env }, (err, _stdout, stderr) => {
-    if (err) log.error({ err: { message: err.message }, stderr: stderr.trim(), args }, 'systemd-notify failed: systemd will not see s3d as ready (is the systemd package installed?)');
+  execFile('systemd-notify', args, { timeout: SD_NOTIFY_TIMEOUT_MS, env }, (err, _stdout, stderr) => {
+    if (err) {
+      const consequence = args.includes('--ready') ? 'systemd will not see s3d as ready (is the systemd package installed?)' : `systemd did not get ${args[0]}`;
+      log.error({ err: { message: err.message }, stderr: stderr.trim(), args }, `systemd-notify failed: ${consequence}`);
+    }
+    done?.();
   });
+}
+
+const SD_NOTIFY_TIMEOUT_MS = 15_000;
+
+/**
+ * systemd's watchdog (WatchdogSec= in s3d.service): when systemd asks for pings (WATCHDOG_USEC,
+ * and WATCHDOG_PID, if set, is this process), sends WATCHDOG=1 every half of that period. The
+ * timer runs on the event loop, so a wedged loop (a busy loop, a synchronous call that never
+ * returns) stops the pings and systemd kills and restarts the daemon. A ping still running (a
+ * systemd-notify stuck on a busy systemd) is not joined by another: they would pile up. The
+ * timer is unref'd: it never keeps the process alive. Returns the stop (at the shutdown: systemd
+ * no longer watches a stopping service), or undefined when systemd asked for no pings.
+ */
+function startWatchdog(log: Logger, env: NodeJS.ProcessEnv = process.env): (() => void) | undefined {
+  if (!env.NOTIFY_SOCKET) return undefined;
+  const usec = Number(env.WATCHDOG_USEC);
+  if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
+  // Meant for another process (a parent that passed its environment on): not ours to answer.
+  if (env.WATCHDOG_PID !== undefined && env.WATCHDOG_PID !== '' && Number(env.WATCHDOG_PID) !== process.pid) return undefined;
+  let pinging = false;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (pinging || stopped) return;
+    pinging = true;
+    sdNotify(log, ['WATCHDOG=1'], () => (pinging = false));
+  }, Math.max(1, Math.floor(usec / 2000)));
+  timer.unref();
+  log.debug({ intervalMs: Math.floor(usec / 2000) }, 'systemd watchdog: pinging');
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }
 
 /** Runs the command line of this process and exits with its status (called by main.ts). */

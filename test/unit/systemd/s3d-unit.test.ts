@@ -128,7 +128,7 @@ t.test('ExecStart runs the file `npm run build` produces', async (t) => {
 });
 
 /** Runs the unit's ExecStart (mapped onto this checkout) with the example env file, until ready. */
-async function runUnit(t: Test, notify: boolean): Promise<{ out: () => string; record: string; stop: () => Promise<number | null> }> {
+async function runUnit(t: Test, notify: boolean, extraEnv: Record<string, string> = {}): Promise<{ out: () => string; record: string; stop: () => Promise<number | null> }> {
   const tmp = mkdtempSync(join(tmpdir(), 's3d-unit-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   // A stand-in systemd-notify that records its arguments (Node cannot talk to a real notify socket).
@@ -139,9 +139,12 @@ async function runUnit(t: Test, notify: boolean): Promise<{ out: () => string; r
   chmodSync(join(bin, 'systemd-notify'), 0o755);
   const dataDir = join(tmp, 'data');
   const args = [inCheckout(argv[1]!), ...argv.slice(2, -1), dataDir];
-  const childEnv: Record<string, string> = { PATH: `${bin}:${process.env.PATH}`, ...env.assigned, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '1' };
+  const childEnv: Record<string, string> = { PATH: `${bin}:${process.env.PATH}`, ...env.assigned, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '1', ...extraEnv };
   if (notify) childEnv.NOTIFY_SOCKET = join(tmp, 'notify.sock');
-  const proc = spawn(process.execPath, args, { env: childEnv, cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  // WATCHDOG_PID=self: the daemon's own pid, as systemd sets it (a shell that execs node keeps its pid).
+  const [cmd, cmdArgs] = childEnv.WATCHDOG_PID === 'self' ? ['/bin/sh', ['-c', 'WATCHDOG_PID=$$ exec "$0" "$@"', process.execPath, ...args]] : [process.execPath, args];
+  if (childEnv.WATCHDOG_PID === 'self') delete childEnv.WATCHDOG_PID;
+  const proc = spawn(cmd, cmdArgs, { env: childEnv, cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   });
@@ -169,6 +172,50 @@ t.test('the unit started as systemd would: env file, ExecStart argv, readiness a
   t.match(readFileSync(run.record, 'utf8'), /^--ready --status=serving on port \d+$/m, 'and told systemd it is ready (systemd-notify --ready)');
   t.equal(await run.stop(), 0, 'SIGTERM (systemd stop) exits 0');
   t.match(readFileSync(run.record, 'utf8'), /^STOPPING=1 /m, 'and reported STOPPING=1 when the drain began');
+});
+
+t.test('WatchdogSec=: the unit sets a watchdog that restarts a hung daemon', async (t) => {
+  const watchdog = seconds(get(unit, 'Service', 'WatchdogSec') ?? '0');
+  t.ok(watchdog >= 30 && watchdog <= 120, `WatchdogSec=${watchdog} s: long enough for a loaded machine, short enough to matter`);
+  t.equal(get(unit, 'Service', 'Restart'), 'on-failure', 'Restart=on-failure restarts after a watchdog kill');
+  t.notOk(get(unit, 'Service', 'WatchdogSignal'), 'the default WatchdogSignal (SIGABRT, an unclean exit)');
+});
+
+/** The WATCHDOG=1 lines the fake systemd-notify recorded, and how many came after STOPPING=1. */
+function watchdogPings(record: string): { pings: number; afterStopping: number } {
+  const lines = existsSync(record) ? readFileSync(record, 'utf8').split('\n') : [];
+  const stopAt = lines.findIndex((l) => l.startsWith('STOPPING=1'));
+  const pings = lines.filter((l) => l === 'WATCHDOG=1').length;
+  const afterStopping = stopAt < 0 ? 0 : lines.slice(stopAt).filter((l) => l === 'WATCHDOG=1').length;
+  return { pings, afterStopping };
+}
+
+t.test('with WATCHDOG_USEC set, the daemon pings the watchdog every half period until it stops', async (t) => {
+  // 400 ms: a ping every 200 ms.
+  const run = await runUnit(t, true, { WATCHDOG_USEC: '400000', WATCHDOG_PID: 'self' });
+  t.match(run.out(), /"msg":"listening"/);
+  await new Promise((r) => setTimeout(r, 1500));
+  const during = watchdogPings(run.record).pings;
+  t.ok(during >= 3, `repeated WATCHDOG=1 (${during} in 1.5 s)`);
+  t.equal(await run.stop(), 0);
+  await new Promise((r) => setTimeout(r, 500));
+  const { afterStopping } = watchdogPings(run.record);
+  t.ok(afterStopping <= 1, `no pings once stopping (${afterStopping}; one already running may land after STOPPING=1)`);
+});
+
+t.test('WATCHDOG_PID naming another process: no pings', async (t) => {
+  const other = await runUnit(t, true, { WATCHDOG_USEC: '400000', WATCHDOG_PID: '1' });
+  t.match(other.out(), /"msg":"listening"/);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.equal(watchdogPings(other.record).pings, 0, 'WATCHDOG_PID=1 is not this daemon: no WATCHDOG=1');
+  t.equal(await other.stop(), 0);
+});
+
+t.test('without WATCHDOG_USEC, no watchdog pings', async (t) => {
+  const run = await runUnit(t, true);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.equal(watchdogPings(run.record).pings, 0, 'no WATCHDOG=1');
+  t.equal(await run.stop(), 0);
 });
 
 t.test('outside systemd (no NOTIFY_SOCKET) systemd-notify is never run', async (t) => {
