@@ -19,7 +19,7 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 import { headError, readHead } from './request-head.js';
-import { TLS_CERTIFICATE, checkTls, isSecureAllowed, reportKeyAccess, sslApp } from './tls.js';
+import { TLS_CERTIFICATE, checkTls, isSecureAllowed, reportKeyAccess, reportRsaKeySize, sslApp } from './tls.js';
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
@@ -96,6 +96,8 @@ export class HttpServer {
   private tlsFiles: string | undefined;
   /** When the certificate the listener serves is valid. */
   private tlsValidity: CertificateValidity | undefined;
+  /** The size of the served key when it is RSA (reportRsaKeySize). */
+  private tlsRsaBits: number | undefined;
   private readonly inFlight = new Set<Pending>();
   private idleWaiters: Array<() => void> = [];
   /** Set by close(): requests still arriving on open connections are turned away. */
@@ -163,9 +165,10 @@ export class HttpServer {
     const uws = loadUws();
     const { config } = this.deps;
     if (config.tls) {
-      const { certificate, validity, files } = checkTls(config.tls);
+      const { certificate, validity, files, rsaBits } = checkTls(config.tls);
       this.tlsFiles = files;
       this.tlsValidity = validity;
+      this.tlsRsaBits = rsaBits;
       this.deps.log.info({ certFile: config.tls.certFile, ...certificate }, 'TLS certificate loaded');
       this.reportTlsValidity();
     }
@@ -196,7 +199,7 @@ export class HttpServer {
     const { config, log } = this.deps;
     if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
     if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
-    const { certificate, validity, files } = checkTls(config.tls);
+    const { certificate, validity, files, rsaBits } = checkTls(config.tls);
     // The same files: the listener stays (replacing it resets connections arriving that instant).
     if (files === this.tlsFiles) {
       this.reportTlsValidity();
@@ -225,6 +228,7 @@ export class HttpServer {
     this.listenSocket = socket;
     this.tlsFiles = files;
     this.tlsValidity = validity;
+    this.tlsRsaBits = rsaBits;
     this.reportTlsValidity();
     return certificate;
   }
@@ -235,13 +239,14 @@ export class HttpServer {
   }
 
   /**
-   * Logs an expired, not yet valid or soon expiring certificate (error, error, warn), and a private
-   * key every user may read: at each load or reload, and twice a day (cli.ts).
+   * Logs an expired, not yet valid or soon expiring certificate (error, error, warn), a private
+   * key every user may read and an RSA key too small: at each load or reload, and twice a day (cli.ts).
    */
   reportTlsValidity(): void {
     if (this.tlsValidity === undefined || !this.deps.config.tls) return;
     reportValidity(this.deps.log, this.tlsValidity, TLS_CERTIFICATE, this.deps.config.tls.certFile);
     reportKeyAccess(this.deps.log, this.deps.config.tls.keyFile);
+    reportRsaKeySize(this.deps.log, this.deps.config.tls.certFile, this.tlsRsaBits);
   }
 
   /**

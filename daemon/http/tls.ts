@@ -29,7 +29,7 @@ export const TLS12_CIPHERS = [
  * bad file is reported with its name rather than failing deep inside uWS. `files` is one digest of
  * the two files' bytes: a reload that finds the same files changes nothing.
  */
-export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subject: string; validTo: string; fingerprint: string }; validity: CertificateValidity; files: string } {
+export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subject: string; validTo: string; fingerprint: string }; validity: CertificateValidity; files: string; rsaBits?: number } {
   // A configuration matter (exit 2 at start-up: systemd does not restart into the same error).
   try {
     const cert = readFileSync(tls.certFile);
@@ -49,6 +49,7 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
       certificate: { subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, fingerprint: x509.fingerprint256 },
       validity: validityOf(x509),
       files: createHash('sha256').update(cert).update('\0').update(key).digest('hex'),
+      ...(privateKey.asymmetricKeyType === 'rsa' ? { rsaBits: privateKey.asymmetricKeyDetails?.modulusLength } : {}),
     };
   } catch (err) {
     throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
@@ -102,6 +103,20 @@ export function reportKeyAccess(log: Pick<Logger, 'warn'>, keyFile: string): voi
   if ((mode & 0o007) === 0) return;
   const octal = mode.toString(8).padStart(4, '0');
   log.warn({ keyFile, mode: octal }, `the TLS private key ${keyFile} is open to every user of this machine (mode ${octal}): chmod o-rwx it (0600 owned by the service's user, or 0640 with its group; docs/operations.md, TLS)`);
+}
+
+/** The smallest RSA key clients still take: CA/Browser Forum rules, OpenSSL's security level 2. */
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * Warns when the served key is RSA under MIN_RSA_BITS. OpenSSL at security level 2 (the default of
+ * Debian, Ubuntu and RHEL, so of the AWS CLI, boto3 and curl there) refuses such a server key
+ * ("ee key too small"), and no public CA issues one. Warned, not refused: clients at a lower
+ * level still connect, and refusing would only take the service down.
+ */
+export function reportRsaKeySize(log: Pick<Logger, 'warn'>, certFile: string, rsaBits: number | undefined): void {
+  if (rsaBits === undefined || rsaBits >= MIN_RSA_BITS) return;
+  log.warn({ certFile, rsaBits }, `the TLS key is RSA of ${rsaBits} bits: clients refuse keys under ${MIN_RSA_BITS} bits (OpenSSL at its default security level on Debian, Ubuntu and RHEL: "ee key too small"); issue a certificate with an RSA key of ${MIN_RSA_BITS} bits or more, or an ECDSA P-256 key`);
 }
 
 /** What to do about the served certificate's validity (validityProblem). */

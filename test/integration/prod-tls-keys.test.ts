@@ -4,9 +4,9 @@
 // restart into it) and at a reload (the previous certificate stays), not met as uWS's bare
 // "App construction failed" (exit 1, restarted five times by systemd). A key encrypted with a
 // passphrase (s3d takes none) is refused saying so, not with OpenSSL's "bad decrypt"; one other
-// users may read is warned about. A public.crt holding the chain is served whole, and TLS 1.0 and
-// 1.1 handshakes are refused with a protocol_version alert (the TLS 1.2 cipher list, all AEAD, has
-// no suite for them either).
+// users may read is warned about, and so is an RSA key under 2048 bits (served all the same). A
+// public.crt holding the chain is served whole, and TLS 1.0 and 1.1 handshakes are refused with a
+// protocol_version alert (the TLS 1.2 cipher list, all AEAD, has no suite for them either).
 import t from 'tap';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -109,6 +109,37 @@ t.test('a private key every user may read is warned about, at start-up and at a 
   await pollUntil(() => d.jsonLogs().filter(exposed).length, (n) => n > before, 20_000, 50);
   t.pass('made readable by others again, the next reload warns');
   t.equal(await servedFingerprint(d.port), new X509Certificate(pki.server.cert).fingerprint256, 'the key is served all the while (a warning, not a refusal)');
+});
+
+t.test('an RSA key under 2048 bits is warned about, at start-up and at a reload, and still served', async (t) => {
+  const certs = mkdtempSync(join(tmpdir(), 's3d-tls-weak-'));
+  t.teardown(() => rmSync(certs, { recursive: true, force: true }));
+  const install = (pair: { cert: string; key: string }): void => {
+    writeFileSync(join(certs, 'public.crt'), pair.cert);
+    writeFileSync(join(certs, 'private.key'), pair.key, { mode: 0o600 });
+  };
+  const weak = await testServerCert('rsa1024', {}, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey);
+  install(weak);
+  const isWeak = (l: Record<string, unknown>): boolean => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('the TLS key is RSA of 1024 bits');
+  const d = await startDaemonFor(t, { env: { S3_CERTS_DIR: certs } });
+  const line = await d.waitForLog(isWeak, 20_000);
+  t.equal(line.certFile, join(certs, 'public.crt'), 'start-up warns, naming the file');
+  t.match(String(line.msg), /2048/, 'and the size clients ask for');
+  t.equal(await servedFingerprint(d.port), weak.fingerprint, 'and serves it (a warning, not a refusal)');
+  const weak2 = await testServerCert('rsa1024-2', {}, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey);
+  install(weak2);
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === weak2.fingerprint, 20_000);
+  await pollUntil(() => d.jsonLogs().filter(isWeak).length, (n) => n >= 2, 20_000, 50);
+  t.pass('a reload to another 1024-bit key warns again');
+  const strong = await testServerCert('rsa2048', {}, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  install(strong);
+  const before = d.jsonLogs().filter(isWeak).length;
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === strong.fingerprint, 20_000);
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('TLS certificate and key files unchanged'), 20_000);
+  t.equal(d.jsonLogs().filter(isWeak).length, before, 'a 2048-bit key: no warning');
 });
 
 /** How a handshake with `opts` ends: the protocol negotiated and the chain the server sent, or the error code. */
