@@ -19,7 +19,7 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 import { headError, readHead } from './request-head.js';
-import { TLS_CERTIFICATE, checkTls, isSecureAllowed, reportKeyAccess, reportRsaKeySize, sslApp } from './tls.js';
+import { TLS_CERTIFICATE, checkTls, isSecureAllowed, refuseExpiredReplacement, reportKeyAccess, reportRsaKeySize, sslApp } from './tls.js';
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
@@ -191,8 +191,8 @@ export class HttpServer {
   /**
    * Reloads the TLS certificate and key from S3_CERTS_DIR (SIGHUP, `systemctl reload s3d`) without
    * dropping a connection: a new listener serves new connections with the new certificate, open
-   * connections finish on the old one. A certificate that cannot be used is reported and the old
-   * one stays. Resolves with what was loaded, or throws with the reason nothing changed.
+   * connections finish on the old one. A certificate that cannot be used, or an expired one
+   * replacing a valid one, is reported and the old one stays. Resolves with what was loaded, or throws with the reason nothing changed.
    */
   async reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string; unchanged?: true }> {
     const uws = loadUws();
@@ -205,6 +205,7 @@ export class HttpServer {
       this.reportTlsValidity();
       return { ...certificate, unchanged: true };
     }
+    refuseExpiredReplacement(validity, this.tlsValidity);
     const app = this.createApp();
     // The port is exclusive: release it and take it again at once (both calls are synchronous, so
     // no connection attempt lands in between); if that fails, the old listener comes back.

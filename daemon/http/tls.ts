@@ -119,6 +119,19 @@ export function reportRsaKeySize(log: Pick<Logger, 'warn'>, certFile: string, rs
   log.warn({ certFile, rsaBits }, `the TLS key is RSA of ${rsaBits} bits: clients refuse keys under ${MIN_RSA_BITS} bits (OpenSSL at its default security level on Debian, Ubuntu and RHEL: "ee key too small"); issue a certificate with an RSA key of ${MIN_RSA_BITS} bits or more, or an ECDSA P-256 key`);
 }
 
+/**
+ * Throws when a reload would replace the certificate in service, valid now, by an expired one (an
+ * old copy put back, a renewal copied from the wrong place): every client would refuse the
+ * endpoint, so the valid one stays. When the one in service is not valid either, nothing is lost
+ * by taking the new one (it is logged as an error then). Not yet valid is taken: it may be this
+ * machine's clock that is wrong.
+ */
+export function refuseExpiredReplacement(next: CertificateValidity, current: CertificateValidity | undefined, now = Date.now()): void {
+  if (current === undefined || now < next.notAfterMs) return;
+  if (now < current.notBeforeMs || now >= current.notAfterMs) return;
+  throw new Error(`the new certificate expired on ${next.validTo}, while the certificate in service is valid until ${current.validTo}: kept the one in service (renew the new one, copy it into S3_CERTS_DIR and reload again)`);
+}
+
 /** What to do about the served certificate's validity (validityProblem). */
 export const TLS_CERTIFICATE = {
   what: 'the TLS certificate',

@@ -1,7 +1,8 @@
 // The validity of the certificates s3d presents, which their peers check and an operator must see
 // coming. The TLS certificate: one that expires within 14 days is warned about at start-up (and on
 // each reload, and twice a day), an expired or not yet valid one is logged as an error when loaded
-// (the daemon still serves it: refusing to start would not help a client), and
+// (the daemon still serves it: refusing to start would not help a client), a reload refuses an
+// expired certificate while the one in service is valid (keeping that one), and
 // s3d_tls_certificate_expiry_timestamp_seconds always holds the served certificate's notAfter,
 // following reloads, for alerts. Without TLS the metric is absent. The KES client certificate
 // (S3_KMS_KES_CERT_FILE), against a KES-API server over real mTLS: the same warning and error at
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createClientCert } from '../fixtures/kes-server/certs.js';
-import { startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
+import { servedFingerprint, startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
 import { kesEnv, kesServer, waitReady } from '../helpers/kes.js';
 import { createBucket } from '../helpers/s3.js';
 import { send } from '../helpers/http.js';
@@ -58,14 +59,35 @@ t.test('a certificate near its end is warned about; an expired or future one is 
   t.equal(warned.validTo, new X509Certificate(soon.cert).validTo, 'with the validTo field');
   t.equal(sample(await scrapeTls(d.port)), `${METRIC} ${notAfterSeconds(soon.cert)}`, 'the metric holds its notAfter');
 
-  // Expired (a renewal that never came): served (clients decide), and an error each load.
+  // Expired (an old copy put back by mistake) while the one in service is valid: the reload
+  // refuses it and keeps serving the valid one; every client would refuse the expired one.
   const expired = await testServerCert('s3d-expired', { notBefore: new Date(now - 30 * DAY), notAfter: new Date(now - DAY) });
+  install(expired);
+  d.proc.kill('SIGHUP');
+  const refused = await d.waitForLog((l) => l.msg === 'TLS certificate reload failed: still serving the previous certificate', 20_000);
+  t.equal(refused.level, 50, 'an expired replacement of a valid certificate: an error');
+  t.match(String((refused.err as { message?: string } | undefined)?.message), /expired on .* while the certificate in service is valid until .*: kept the one in service/, 'saying why the one in service stays');
+  t.equal(await servedFingerprint(d.port), soon.fingerprint, 'the valid certificate is still served');
+  t.equal(sample(await scrapeTls(d.port)), `${METRIC} ${notAfterSeconds(soon.cert)}`, 'and the metric still holds its notAfter');
+  t.notOk(d.jsonLogs().some((l) => l.msg === 'TLS certificate reloaded'), 'nothing was reloaded');
+
+  // Not yet valid (a clock behind, or a certificate issued for later): taken (the clock may be
+  // what is wrong), with an error.
+  const future = await testServerCert('s3d-future', { notBefore: new Date(now + 2 * DAY), notAfter: new Date(now + 400 * DAY) });
+  install(future);
+  d.proc.kill('SIGHUP');
+  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === future.fingerprint, 20_000);
+  const early = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate is not valid before'), 20_000);
+  t.equal(early.level, 50, 'a certificate not yet valid: an error');
+  t.match(early.msg, /it is refused until then \(is this machine's clock right\?\)/, 'asking about the clock');
+
+  // Expired, replacing one that is not valid either: taken (nothing valid is lost), with an error.
   install(expired);
   d.proc.kill('SIGHUP');
   await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === expired.fingerprint, 20_000);
   const error = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate expired on'), 20_000);
   t.equal(error.level, 50, 'an expired certificate: an error at the reload');
-  t.match(error.msg, /: it is refused; renew it/, 'saying it is refused');
+  t.match(error.msg, /: it is refused; renew it/, 'saying clients refuse it');
   // The metric is read over TLS, which the expired certificate fails: read it over the socket
   // without checking the certificate.
   const expiredScrape = await new Promise<string>((resolve, reject) => {
@@ -78,15 +100,6 @@ t.test('a certificate near its end is warned about; an expired or future one is 
     req.end();
   });
   t.equal(sample(expiredScrape), `${METRIC} ${notAfterSeconds(expired.cert)}`, 'the metric follows the reload: in the past now');
-
-  // Not yet valid (a clock behind, or a certificate issued for later).
-  const future = await testServerCert('s3d-future', { notBefore: new Date(now + 2 * DAY), notAfter: new Date(now + 400 * DAY) });
-  install(future);
-  d.proc.kill('SIGHUP');
-  await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === future.fingerprint, 20_000);
-  const early = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the TLS certificate is not valid before'), 20_000);
-  t.equal(early.level, 50, 'a certificate not yet valid: an error');
-  t.match(early.msg, /it is refused until then \(is this machine's clock right\?\)/, 'asking about the clock');
 
   // A good certificate: reloaded with no problem line after it.
   const good = await testServerCert('s3d-good', { notBefore: new Date(now - DAY), notAfter: new Date(now + 90 * DAY) });
