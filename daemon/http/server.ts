@@ -19,7 +19,7 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 import { headError, readHead } from './request-head.js';
-import { TLS_CERTIFICATE, checkTls, isSecureAllowed, refuseExpiredReplacement, reportKeyAccess, reportRsaKeySize, sslApp } from './tls.js';
+import { TLS_CERTIFICATE, checkTls, isSecureAllowed, refuseExpiredReplacement, reportKeyAccess, reportRsaKeySize, sslApp, type CheckedTls } from './tls.js';
 import { reportValidity, type CertificateValidity } from '../cert-validity.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
@@ -128,10 +128,11 @@ export class HttpServer {
     this.errors = new ErrorAnswers(deps, this.hostId);
   }
 
-  private createApp(): TemplatedApp {
+  /** An app serving `pem` (the bytes checkTls checked) over TLS, or plain HTTP without. */
+  private createApp(pem?: CheckedTls['pem']): TemplatedApp {
     const uws = loadUws();
     const { tls } = this.deps.config;
-    const app = tls ? sslApp(uws, tls) : uws.App();
+    const app = tls && pem ? sslApp(uws, tls, pem) : uws.App();
     app.any('/*', (res, req) => this.onRequest(res, req));
     return app;
   }
@@ -164,15 +165,17 @@ export class HttpServer {
   async listen(): Promise<number> {
     const uws = loadUws();
     const { config } = this.deps;
+    let pem: CheckedTls['pem'] | undefined;
     if (config.tls) {
-      const { certificate, validity, files, rsaBits } = checkTls(config.tls);
+      const { certificate, validity, files, rsaBits, ...checked } = checkTls(config.tls);
+      pem = checked.pem;
       this.tlsFiles = files;
       this.tlsValidity = validity;
       this.tlsRsaBits = rsaBits;
       this.deps.log.info({ certFile: config.tls.certFile, ...certificate }, 'TLS certificate loaded');
       this.reportTlsValidity();
     }
-    const app = this.createApp();
+    const app = this.createApp(pem);
     let socket = (await this.listenApp(app, config.port)) || (await this.listenFallback(app));
     if (!socket) throw await listenFailure(this.host, config.port);
     this.port = uws.us_socket_local_port(socket);
@@ -192,21 +195,22 @@ export class HttpServer {
    * Reloads the TLS certificate and key from S3_CERTS_DIR (SIGHUP, `systemctl reload s3d`) without
    * dropping a connection: a new listener serves new connections with the new certificate, open
    * connections finish on the old one. A certificate that cannot be used, or an expired one
-   * replacing a valid one, is reported and the old one stays. Resolves with what was loaded, or throws with the reason nothing changed.
+   * replacing a valid one, is reported and the old one stays. Resolves with what was loaded, or
+   * throws with the reason nothing changed.
    */
   async reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string; unchanged?: true }> {
     const uws = loadUws();
     const { config, log } = this.deps;
     if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
     if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
-    const { certificate, validity, files, rsaBits } = checkTls(config.tls);
+    const { certificate, validity, files, rsaBits, pem } = checkTls(config.tls);
     // The same files: the listener stays (replacing it resets connections arriving that instant).
     if (files === this.tlsFiles) {
       this.reportTlsValidity();
       return { ...certificate, unchanged: true };
     }
     refuseExpiredReplacement(validity, this.tlsValidity);
-    const app = this.createApp();
+    const app = this.createApp(pem);
     // The port is exclusive: release it and take it again at once (both calls are synchronous, so
     // no connection attempt lands in between); if that fails, the old listener comes back.
     uws.us_listen_socket_close(this.listenSocket);

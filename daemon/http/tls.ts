@@ -1,8 +1,10 @@
 // TLS for the S3 endpoint: the certificate check at start-up and reload, the TLS 1.2 cipher list,
 // and which requests may not travel in clear text (SSE-C customer keys).
 
-import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { X509Certificate, createHash, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
+import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createSecureContext } from 'node:tls';
 import type * as Uws from 'uWebSockets.js';
@@ -29,7 +31,16 @@ export const TLS12_CIPHERS = [
  * bad file is reported with its name rather than failing deep inside uWS. `files` is one digest of
  * the two files' bytes: a reload that finds the same files changes nothing.
  */
-export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subject: string; validTo: string; fingerprint: string }; validity: CertificateValidity; files: string; rsaBits?: number } {
+export interface CheckedTls {
+  certificate: { subject: string; validTo: string; fingerprint: string };
+  validity: CertificateValidity;
+  files: string;
+  rsaBits?: number;
+  /** The bytes checked: what uWS is given (sslApp), not the files read again. */
+  pem: { cert: Buffer; key: Buffer };
+}
+
+export function checkTls(tls: NonNullable<Config['tls']>): CheckedTls {
   // A configuration matter (exit 2 at start-up: systemd does not restart into the same error).
   try {
     const cert = readFileSync(tls.certFile);
@@ -50,6 +61,7 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
       validity: validityOf(x509),
       files: createHash('sha256').update(cert).update('\0').update(key).digest('hex'),
       ...(privateKey.asymmetricKeyType === 'rsa' ? { rsaBits: privateKey.asymmetricKeyDetails?.modulusLength } : {}),
+      pem: { cert, key },
     };
   } catch (err) {
     throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
@@ -57,16 +69,65 @@ export function checkTls(tls: NonNullable<Config['tls']>): { certificate: { subj
 }
 
 /**
- * uWS's app serving `tls`. checkTls looked at the files just before, but uWS reads them again, and
- * may refuse what Node took: its bare "App construction failed" becomes the same configuration
- * error, naming the files (exit 2 at start-up; at a reload, the previous certificate stays).
+ * uWS's app serving `pem`, the bytes checkTls checked: uWS takes only file names, and reading
+ * `tls`'s files again could serve a certificate swapped in after the check, other than the one
+ * checked and logged. uWS may refuse what Node took: its bare "App construction failed" becomes
+ * the same configuration error, naming the files (exit 2 at start-up; at a reload, the previous
+ * certificate stays).
  */
-export function sslApp(uws: typeof Uws, tls: NonNullable<Config['tls']>): Uws.TemplatedApp {
+export function sslApp(uws: typeof Uws, tls: NonNullable<Config['tls']>, pem: CheckedTls['pem']): Uws.TemplatedApp {
   try {
-    return uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, ssl_ciphers: TLS12_CIPHERS });
+    return withUnlinkedCopies([pem.cert, pem.key], ([cert, key]) => uws.SSLApp({ cert_file_name: cert, key_file_name: key, ssl_ciphers: TLS12_CIPHERS }));
   } catch (err) {
-    throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a certificate and key uWebSockets.js can serve (${(err as Error).message}): were they changed meanwhile?`);
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`S3_CERTS_DIR: ${tls.certFile} and ${tls.keyFile} are not a certificate and key uWebSockets.js can serve (${(err as Error).message})`);
   }
+}
+
+/**
+ * Where the copies go: /dev/shm (memory, never a disk; writable under the unit's
+ * ProtectSystem=strict, which spares /dev), else the temp directory (PrivateTmp= in the unit).
+ */
+const COPY_DIRS = ['/dev/shm', tmpdir()];
+
+/**
+ * Runs `use` with a path for each of `contents` that reads exactly those bytes: a file in one of
+ * COPY_DIRS, opened, removed at once (before the key is written into it: no name ever shows it)
+ * and read through /proc/self/fd while this process holds it open. Closed after `use`.
+ */
+function withUnlinkedCopies<T>(contents: Buffer[], use: (paths: string[]) => T): T {
+  const fds: number[] = [];
+  try {
+    for (const bytes of contents) fds.push(unlinkedCopy(bytes));
+    return use(fds.map((fd) => `/proc/self/fd/${fd}`));
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/** An open descriptor of a nameless file holding `bytes` (withUnlinkedCopies). */
+function unlinkedCopy(bytes: Buffer): number {
+  const failures: string[] = [];
+  for (const dir of COPY_DIRS) {
+    const file = join(dir, `s3d-tls-${process.pid}-${randomUUID()}`);
+    let fd: number;
+    try {
+      fd = openSync(file, 'wx', 0o600);
+    } catch (err) {
+      failures.push(`${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      continue;
+    }
+    try {
+      unlinkSync(file);
+      writeFileSync(fd, bytes);
+      return fd;
+    } catch (err) {
+      closeSync(fd);
+      rmSync(file, { force: true });
+      throw new ConfigError(`S3_CERTS_DIR: cannot hand the certificate to uWebSockets.js through ${dir} (${(err as Error).message})`);
+    }
+  }
+  throw new ConfigError(`S3_CERTS_DIR: no directory to hand the certificate to uWebSockets.js through (${failures.join('; ')})`);
 }
 
 /** An encrypted PEM private key: PKCS#8's own label, or the traditional forms' header. */

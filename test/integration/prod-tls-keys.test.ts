@@ -4,11 +4,13 @@
 // restart into it) and at a reload (the previous certificate stays), not met as uWS's bare
 // "App construction failed" (exit 1, restarted five times by systemd). A key encrypted with a
 // passphrase (s3d takes none) is refused saying so, not with OpenSSL's "bad decrypt"; one other
-// users may read is warned about, and so is an RSA key under 2048 bits (served all the same). A
-// public.crt holding the chain is served whole, and TLS 1.0 and 1.1 handshakes are refused with a
+// users may read is warned about, and so is an RSA key under 2048 bits (served all the same). The
+// certificate served is the one checked and logged (the files are read once). A public.crt
+// holding the chain is served whole, and TLS 1.0 and 1.1 handshakes are refused with a
 // protocol_version alert (the TLS 1.2 cipher list, all AEAD, has no suite for them either).
 import t from 'tap';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +142,30 @@ t.test('an RSA key under 2048 bits is warned about, at start-up and at a reload,
   d.proc.kill('SIGHUP');
   await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('TLS certificate and key files unchanged'), 20_000);
   t.equal(d.jsonLogs().filter(isWeak).length, before, 'a 2048-bit key: no warning');
+});
+
+t.test('the certificate served is the one checked and logged, even if the file changes after the check', async (t) => {
+  // public.crt as a FIFO that gives one certificate to its first reader and another (for the same
+  // key) to the next: the daemon's check is the first read; uWS, reading the path again, was the
+  // second and served a certificate other than the one checked and logged. (`exec`: the open that
+  // waits for a reader is the shell's own, ended by the teardown.)
+  const certs = mkdtempSync(join(tmpdir(), 's3d-tls-once-'));
+  t.teardown(() => rmSync(certs, { recursive: true, force: true }));
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const first = await testServerCert('checked', {}, key);
+  const second = await testServerCert('swapped-in', {}, key);
+  writeFileSync(join(certs, 'first.pem'), first.cert);
+  writeFileSync(join(certs, 'second.pem'), second.cert);
+  writeFileSync(join(certs, 'private.key'), first.key, { mode: 0o600 });
+  execFileSync('mkfifo', [join(certs, 'public.crt')]);
+  const writer = spawn('/bin/sh', ['-c', 'cat first.pem > public.crt && exec cat second.pem > public.crt'], { cwd: certs, stdio: 'ignore' });
+  t.teardown(() => {
+    writer.kill('SIGKILL');
+  });
+  const d = await startDaemonFor(t, { env: { S3_CERTS_DIR: certs } });
+  const loaded = await d.waitForLog((l) => l.msg === 'TLS certificate loaded', 20_000);
+  t.equal(loaded.fingerprint, first.fingerprint, 'the check read the first certificate');
+  t.equal(await servedFingerprint(d.port), first.fingerprint, 'and it is the one served');
 });
 
 /** How a handshake with `opts` ends: the protocol negotiated and the chain the server sent, or the error code. */
