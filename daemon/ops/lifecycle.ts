@@ -105,8 +105,12 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
   if (and !== undefined) {
     if (direct.length > 0) throw new S3Error('MalformedXML', 'A Filter holds either And or one condition, not both.');
     const a = xmlFields(and, CONDITIONS, 'And');
-    // An empty And is no narrower filter: read as the whole bucket, it would expire everything.
-    if (!CONDITIONS.some((k) => a[k] !== undefined)) throw new S3Error('MalformedXML', 'An And in a Filter must hold at least one condition.');
+    // An And joins "two or more predicates" (S3's reference): S3 refuses one alone as MalformedXML
+    // (Terraform's provider met it with an And of a Prefix only), as MinIO and CloudServer do. A
+    // Prefix counts when written, empty too (`<Prefix></Prefix>` beside one Tag is Terraform's usual
+    // form). An empty And, read as the whole bucket, would expire everything.
+    const predicates = CONDITIONS.filter((k) => k !== 'Tag' && a[k] !== undefined).length + xmlList(a.Tag).length;
+    if (predicates < 2) throw new S3Error('MalformedXML', 'An And in a Filter must hold at least two conditions.');
     take(a);
     out.and = { prefix: a.Prefix !== undefined };
   } else {

@@ -316,6 +316,19 @@ t.test('refused configurations change nothing', async (t) => {
       'MalformedXML',
     ],
     [
+      // An And joins two or more predicates; S3 refuses one alone (Terraform's provider met it).
+      'an And of a Prefix alone',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><And><Prefix>logs/</Prefix></And></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'MalformedXML',
+    ],
+    [
+      'an And of one Tag alone',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><And><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'MalformedXML',
+    ],
+    [
       'two conditions without And',
       '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><Prefix>a</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
       400,

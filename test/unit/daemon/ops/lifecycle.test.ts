@@ -52,10 +52,9 @@ t.test('a Filter written with And reads back with And, its Prefix kept even when
   const act = '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration>';
   const cases: Array<[string, string]> = [
     ['an empty Prefix and one Tag', '<And><Prefix></Prefix><Tag><Key>key</Key><Value>value</Value></Tag></And>'],
-    ['a Prefix alone', '<And><Prefix>foo</Prefix></And>'],
-    ['one Tag alone', '<And><Tag><Key>k</Key><Value>v</Value></Tag></And>'],
-    ['a size alone', '<And><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan></And>'],
     ['a Prefix and a Tag', '<And><Prefix>p/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And>'],
+    ['two Tags', '<And><Tag><Key>k</Key><Value>v</Value></Tag><Tag><Key>k2</Key><Value>v</Value></Tag></And>'],
+    ['an empty Prefix and a size', '<And><Prefix></Prefix><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan></And>'],
   ];
   for (const [what, filter] of cases) {
     const rules = parseLifecycle(conf(rule(`<ID>r</ID><Filter>${filter}</Filter>${act}`)));
@@ -115,6 +114,12 @@ t.test('refusals', async (t) => {
     ['duplicate ids', conf(rule(`<ID>x</ID>${ok}`), rule(`<ID>x</ID>${ok}`)), 'InvalidArgument'],
     ['long id', conf(rule(`<ID>${'i'.repeat(256)}</ID>${ok}`)), 'InvalidArgument'],
     ['two conditions without And', conf(rule(`<Filter><Prefix>a</Prefix><ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    // An And joins two or more predicates: S3 refuses one alone as MalformedXML (Terraform's
+    // provider met it with a Prefix only), as MinIO and CloudServer do.
+    ['an And of a Prefix alone', conf(rule(`<Filter><And><Prefix>foo</Prefix></And></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['an And of an empty Prefix alone', conf(rule(`<Filter><And><Prefix></Prefix></And></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['an And of one Tag alone', conf(rule(`<Filter><And><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
+    ['an And of a size alone', conf(rule(`<Filter><And><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan></And></Filter>${ok.replace('<Filter/>', '')}`)), 'MalformedXML'],
     // S3's InvalidRequest: "'ObjectSizeLessThan' has to be a value greater than 'ObjectSizeGreaterThan'.",
     // and "'ObjectSizeLessThan' should be between 1 and 1099511627776000." (recorded 2025, 2026).
     ['size bounds crossed', conf(rule(`<Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter>${ok.replace('<Filter/>', '')}`)), 'InvalidRequest'],
