@@ -190,7 +190,10 @@ function parseRule(raw: unknown, i: number): StoredLifecycleRule {
       if (v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', `${where}: ExpiredObjectDeleteMarker must be true or false.`);
       rule.expiredObjectDeleteMarker = v === 'true';
       // As S3: a delete marker has no tags and no size, so such a rule could never select one.
-      if (rule.expiredObjectDeleteMarker && filter.tags.length > 0) throw new S3Error('InvalidArgument', `${where}: ExpiredObjectDeleteMarker cannot be combined with a Tag filter.`);
+      // InvalidRequest, as S3's refusals of the same kind beside it (its Object Size one below,
+      // AbortIncompleteMultipartUpload's with Tags, recorded) and CloudServer's; the words are
+      // theirs in form.
+      if (rule.expiredObjectDeleteMarker && filter.tags.length > 0) throw new S3Error('InvalidRequest', 'ExpiredObjectDeleteMarker cannot be specified with Tags.');
       // S3's code and words, whatever the element's value (false too, as recorded).
       if (hasSize(filter)) throw new S3Error('InvalidRequest', 'ExpiredObjectDeleteMarker cannot be specified with Object Size.');
     }

@@ -354,6 +354,13 @@ t.test('refused configurations change nothing', async (t) => {
       'InvalidRequest',
     ],
     [
+      // A delete marker has no tags: InvalidRequest, as S3's refusals of the same kind.
+      'ExpiredObjectDeleteMarker with a tag filter',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule></LifecycleConfiguration>',
+      400,
+      'InvalidRequest',
+    ],
+    [
       // S3 refuses it with the element false too (Terraform modules write false beside a size filter).
       'ExpiredObjectDeleteMarker, even false, with a size filter',
       '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter><ObjectSizeLessThan>1000</ObjectSizeLessThan></Filter><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration></Rule></LifecycleConfiguration>',

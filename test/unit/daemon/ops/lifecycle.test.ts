@@ -141,7 +141,9 @@ t.test('refusals', async (t) => {
     ['newer noncurrent 0', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>0</NewerNoncurrentVersions>'))), 'InvalidArgument'],
     ['newer noncurrent 101', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>101</NewerNoncurrentVersions>'))), 'InvalidArgument'],
     ['newer noncurrent x', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>x</NewerNoncurrentVersions>'))), 'InvalidArgument'],
-    ['expired marker with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidArgument'],
+    // InvalidRequest, as S3's other refusals of an action beside a filter it cannot apply to.
+    ['expired marker with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidRequest'],
+    ['expired marker with a tag in And', conf(rule('<Filter><And><Prefix>p/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidRequest'],
     // S3's InvalidRequest, "ExpiredObjectDeleteMarker cannot be specified with Object Size.", false
     // too (recorded 2022, 2026; Terraform modules writing false beside a size filter met it).
     ['expired marker with a size', conf(rule('<Filter><ObjectSizeLessThan>10</ObjectSizeLessThan></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidRequest'],
