@@ -238,7 +238,8 @@ export function parseLifecycle(body: Buffer): StoredLifecycleRule[] {
   const rules = raws.map(parseRule);
   const ids = new Set<string>();
   for (const r of rules) {
-    if (ids.has(r.id)) throw new S3Error('InvalidArgument', `Rule ID ${JSON.stringify(r.id)} is used more than once.`);
+    // S3's words, as MinIO and NooBaa give them.
+    if (ids.has(r.id)) throw new S3Error('InvalidArgument', 'Rule ID must be unique. Found same ID for more than one rule');
     ids.add(r.id);
   }
   return rules;

@@ -360,6 +360,8 @@ t.test('an empty Filter reads back empty; a filter naming a tag key twice, or a 
   };
   const dup = refusal(conf(rule('<Filter><And><Tag><Key>k</Key><Value>1</Value></Tag><Tag><Key>k</Key><Value>2</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>')));
   t.same([dup.code, dup.message], ['InvalidRequest', 'Duplicate Tag Keys are not allowed.'], 'a tag key twice: InvalidRequest');
+  const twice = refusal(conf(rule('<ID>x</ID><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), rule('<ID>x</ID><Filter/><Status>Enabled</Status><Expiration><Days>2</Days></Expiration>')));
+  t.same([twice.code, twice.message], ['InvalidArgument', 'Rule ID must be unique. Found same ID for more than one rule'], 'a rule ID twice: InvalidArgument in S3\'s words');
   const date = refusal(conf(rule('<Filter/><Status>Enabled</Status><Expiration><Date>2027-01-01T12:00:00Z</Date></Expiration>')));
   t.same([date.code, date.message, date.fields.ArgumentName, date.fields.ArgumentValue], ['InvalidArgument', "'Date' must be at midnight GMT", 'Date', '2027-01-01T12:00:00Z'], 'a Date at noon: InvalidArgument naming Date');
   // Days the calendar does not have were moved (30 February to 2 March, 24:00 to the next day).
