@@ -13,9 +13,9 @@
 // DEST carries `.s3d/backup-incomplete` until the end: `s3d server` and `s3d verify` refuse a
 // backup that did not finish (killed, power lost); on a failure it is removed again.
 
-import { constants, existsSync, lstatSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, parseMinFreeDisk, type MinFreeDisk } from './config.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { reserveBytes, statfsUsage } from './storage/disk-space.js';
@@ -307,10 +307,27 @@ function checkSource(dataDir: string): void {
   if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
 }
 
-/** Whether `path` is DIR's .s3d or inside it (s3d's own files: nothing of a backup belongs there). */
+/**
+ * Whether `path` is DIR's .s3d or inside it (s3d's own files: nothing of a backup belongs there),
+ * as written or once symbolic links are followed: a DEST reached through a link into .s3d/objects
+ * put a backup among the data files.
+ */
 function insideStore(dataDir: string, path: string): boolean {
-  const s3d = join(dataDir, '.s3d');
-  return path === s3d || path.startsWith(s3d + sep);
+  const within = (p: string, s3d: string): boolean => p === s3d || p.startsWith(s3d + sep);
+  return within(path, join(dataDir, '.s3d')) || within(realPathOf(path), realPathOf(join(dataDir, '.s3d')));
+}
+
+/** `path` with the symbolic links of its longest existing ancestor followed; the rest, not there yet, as written. */
+function realPathOf(path: string): string {
+  const rest: string[] = [];
+  for (let head = resolve(path); ; head = dirname(head)) {
+    try {
+      return join(realpathSync(head), ...rest);
+    } catch {
+      if (dirname(head) === head) return resolve(path);
+      rest.unshift(basename(head));
+    }
+  }
 }
 
 /** Refuses a DIR without s3d data and a DEST that is not new or empty (nothing written yet). */

@@ -425,6 +425,13 @@ t.test('refusals and failures', async (t) => {
 
   const inside = await backup(d.dataDir, join(d.dataDir, '.s3d', 'copy')).done;
   t.equal(inside.code, 2, 'DEST inside DIR/.s3d: exit 2');
+  // The same through a symbolic link: the backup went among the daemon's data files.
+  const link = newDest(t);
+  symlinkSync(join(d.dataDir, '.s3d', 'objects'), link);
+  const linked = await backup(d.dataDir, join(link, 'copy')).done;
+  t.equal(linked.code, 2, 'DEST inside DIR/.s3d through a symbolic link: exit 2');
+  t.match(linked.stderr, /is inside the data directory's \.s3d/, 'says so');
+  t.notOk(existsSync(join(d.dataDir, '.s3d', 'objects', 'copy')), 'and made nothing there');
   // An empty DEST (an unset variable in "$DEST") once meant the working directory.
   const empty = await backup('', '', { args: [d.dataDir, ''] }).done;
   t.equal(empty.code, 2, 'an empty DEST: exit 2');
