@@ -254,15 +254,6 @@ export class HttpServer {
     reportRsaKeySize(this.deps.log, this.deps.config.tls.certFile, this.tlsRsaBits);
   }
 
-  /**
-   * Graceful stop. Closes the listening socket (new connections are refused) and answers
-   * requests arriving on kept-alive connections with 503. In-flight requests get `deadlineMs`
-   * to finish. At the deadline, requests whose body is still arriving and responses still
-   * streaming are cut: such an upload can no longer commit, and its handler removes its temp
-   * file. Requests whose whole body has arrived are committing and get a short grace to do so
-   * (cutting one mid-commit would leave a stored object its client saw fail); whatever still
-   * runs after that is aborted too. Resolves once every handler has settled (or a last bound).
-   */
   /** Closes the listening socket (new connections are refused); requests in flight go on. */
   stopAccepting(): void {
     this.closing = true;
@@ -272,7 +263,16 @@ export class HttpServer {
     }
   }
 
-  /** Stops serving: waits for requests in flight up to `deadlineMs`, then cuts them. True when every handler finished. */
+  /**
+   * Graceful stop. Closes the listening socket (new connections are refused) and answers
+   * requests arriving on kept-alive connections with 503. In-flight requests get `deadlineMs`
+   * to finish. At the deadline, requests whose body is still arriving and responses still
+   * streaming are cut: such an upload can no longer commit, and its handler removes its temp
+   * file. Requests whose whole body has arrived are committing and get a short grace to do so
+   * (cutting one mid-commit would leave a stored object its client saw fail); whatever still
+   * runs after that is aborted too. Resolves once every handler has settled (or a last bound):
+   * true when every handler finished.
+   */
   async close(deadlineMs: number): Promise<boolean> {
     this.stopAccepting();
     await this.waitIdle(deadlineMs);
