@@ -4,21 +4,33 @@
 // backup tools enumerating buckets) would otherwise miss the rest without a sign of it.
 
 import t from 'tap';
-import { CreateBucketCommand, ListBucketsCommand, paginateListBuckets } from '@aws-sdk/client-s3';
+import { ListBucketsCommand, paginateListBuckets } from '@aws-sdk/client-s3';
+import { Agent } from 'node:http';
 import { startDaemonFor } from '../helpers/daemon.js';
+import { raw } from '../helpers/http.js';
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
 const N = 10_003;
 const names = Array.from({ length: N }, (_, i) => `many-${String(i).padStart(5, '0')}`);
 
+// The buckets are made by hand-signed CreateBucket requests on kept-alive connections, not the
+// SDK: its middleware stack cost ~1.3 ms of CPU a request here (13 of the file's 19 s), a signed
+// request of our own ~0.25 ms, and the daemon's side halved too. The listings under test stay
+// the SDK's.
 t.before(async () => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
-      while (next < names.length) await s3.send(new CreateBucketCommand({ Bucket: names[next++]! }));
+      while (next < names.length) {
+        const name = names[next++]!;
+        const r = await raw(d.port, { method: 'PUT', path: `/${name}`, agent });
+        if (r.status !== 200) throw new Error(`CreateBucket ${name}: HTTP ${r.status} ${r.body.toString()}`);
+      }
     }),
   );
+  agent.destroy();
 });
 
 t.test('ListBuckets without max-buckets or continuation-token names every bucket, past 10,000', async (t) => {
