@@ -500,7 +500,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
           log.warn({ bucket: c.bucket, key: c.key, kmsKey: kms.defaultKeyName }, `KMS: ${keyName} does not open the data key of stored object ${c.bucket}/${c.key} (${c.error}); ${changed} SSE-S3 and SSE-KMS reads fail until the key they were written with is back`);
         }
       },
-      (err: unknown) => log.warn({ err }, `KMS: start-up check of ${keyName} failed`),
+      // A stop during the check closes the store under it: not a failure of the key.
+      (err: unknown) => void (!shuttingDown && log.warn({ err }, `KMS: start-up check of ${keyName} failed`)),
     );
   }
 
