@@ -378,7 +378,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const orphanScan = cleanStop
     ? undefined
     : new OrphanScan(files, meta.referenceSnapshot({ queued: true }), log, {
-        storeHasBuckets: meta.listBuckets().length > 0,
+        storeHasBuckets: meta.listBuckets({ limit: 1 }).length > 0,
         temp: swept.temp,
         crashLeftovers: crashLeftoversBound(config.dataRequestsMax * (1 + PARKED_PER_PLACE)),
         unfinished: { count: meta.state.unfinishedScans(), set: (n) => meta.state.setUnfinishedScans(n) },

@@ -3,6 +3,7 @@
 // every bucket for each page.
 
 import type { Database } from 'lmdb';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { BucketRecord } from './records.js';
 
 export interface BucketRange {
@@ -31,4 +32,24 @@ export function bucketsPage(db: Database<BucketRecord, string>, range: BucketRan
     if (out.length >= limit) break;
   }
   return out;
+}
+
+/** Buckets a background pass reads (and looks into) between two turns of the event loop. */
+export const BUCKET_PAGE = 100;
+
+/**
+ * Every bucket, in name order, read BUCKET_PAGE at a time with a turn of the event loop after each
+ * page: for the passes that run while the daemon serves (lifecycle, usage, the KMS key check). All
+ * read at once, and each looked into without a turn between (an empty bucket gives its pass no
+ * page to wait after), 100,000 buckets held every request back ~0.5 s, and a million for seconds.
+ */
+export async function* bucketsByPage(list: (range: BucketRange) => BucketRecord[]): AsyncGenerator<BucketRecord> {
+  let after = '';
+  for (;;) {
+    const page = list({ after, limit: BUCKET_PAGE });
+    yield* page;
+    if (page.length < BUCKET_PAGE) return;
+    after = page[page.length - 1]!.name;
+    await nextTurn();
+  }
 }

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetaStore } from './store.js';
+import { bucketsByPage } from './bucket-listing.js';
 import { Schedule } from '../schedule.js';
 
 export interface BucketUsage {
@@ -60,7 +61,8 @@ export class UsageScanner {
     const out = new Map<string, BucketUsage>();
     const keys = new Map<string, number>();
     const sealedBy = (name: string | undefined): void => void (name !== undefined && keys.set(name, (keys.get(name) ?? 0) + 1));
-    for (const { name } of this.meta.listBuckets()) {
+    // A page of buckets at a time (bucketsByPage): an empty bucket has no page to wait after.
+    for await (const { name } of bucketsByPage((range) => this.meta.listBuckets(range))) {
       const u: BucketUsage = { objects: 0, bytes: 0, versions: 0, versionBytes: 0, deleteMarkers: 0 };
       for (const table of ['objects', 'versions'] as const) {
         let after: Buffer | undefined;

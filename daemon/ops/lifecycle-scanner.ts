@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { expiryOf, hasVersionActions, uploadExpired, versionsDue, type StoredLifecycleRule } from './lifecycle.js';
 import { MetaConflict, type MetaStore, type VersionEntry } from '../meta/store.js';
+import { bucketsByPage } from '../meta/bucket-listing.js';
 import { clientVersionId, stampOf, versionsFingerprint } from '../meta/versions.js';
 import { sameBucket, type BucketRecord } from '../meta/records.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
@@ -80,7 +81,8 @@ export class LifecycleScanner {
 
   /** Adds what it does to `result` as each commit lands, so a pass cut short still counts it. */
   private async pass(now: number, result: ScanResult): Promise<void> {
-    for (const bucket of this.meta.listBuckets()) {
+    // A page of buckets at a time (bucketsByPage): most have no rules and cost a look each.
+    for await (const bucket of bucketsByPage((range) => this.meta.listBuckets(range))) {
       const rules: StoredLifecycleRule[] | undefined = bucket.lifecycle?.filter((r) => r.enabled);
       if (!rules || rules.length === 0) continue;
       if (rules.some((r) => r.expirationDays !== undefined || r.expirationDate !== undefined)) {

@@ -3,8 +3,8 @@
 // every SSE-S3/SSE-KMS read failing (500, or 400 KMS.NotFoundException for another name), while
 // the daemon looks healthy.
 
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetaStore } from '../meta/store.js';
+import { bucketsByPage } from '../meta/bucket-listing.js';
 import { unsealForRead, type SseEnv } from './object-encryption.js';
 
 export interface StoredKeyCheck {
@@ -13,9 +13,6 @@ export interface StoredKeyCheck {
   /** Why the data key did not open; absent when it did. */
   error?: string;
 }
-
-/** Buckets read and looked into between two turns of the event loop. */
-const BUCKET_PAGE = 100;
 
 /**
  * Tries the first SSE-S3/SSE-KMS current object among the first `limit` records (across buckets,
@@ -26,26 +23,20 @@ const BUCKET_PAGE = 100;
  */
 export async function checkStoredKey(env: SseEnv, meta: MetaStore, limit = 1000): Promise<StoredKeyCheck | undefined> {
   let read = 0;
-  let after = '';
-  for (;;) {
-    const buckets = meta.listBuckets({ after, limit: BUCKET_PAGE });
-    for (const b of buckets) {
-      const page = meta.listObjects(b.name, { prefix: '', delimiter: '', after: '', maxKeys: Math.max(1, limit - read) });
-      for (const { key, record } of page.contents) {
-        read++;
-        const sse = record.sse;
-        if (sse === undefined || sse.kind === 'SSE-C') continue;
-        try {
-          (await unsealForRead(env, sse, {}, b.name, key)).fill(0);
-          return { bucket: b.name, key };
-        } catch (err) {
-          return { bucket: b.name, key, error: (err as Error).message };
-        }
+  for await (const b of bucketsByPage((range) => meta.listBuckets(range))) {
+    const page = meta.listObjects(b.name, { prefix: '', delimiter: '', after: '', maxKeys: Math.max(1, limit - read) });
+    for (const { key, record } of page.contents) {
+      read++;
+      const sse = record.sse;
+      if (sse === undefined || sse.kind === 'SSE-C') continue;
+      try {
+        (await unsealForRead(env, sse, {}, b.name, key)).fill(0);
+        return { bucket: b.name, key };
+      } catch (err) {
+        return { bucket: b.name, key, error: (err as Error).message };
       }
-      if (read >= limit) return undefined;
     }
-    if (buckets.length < BUCKET_PAGE) return undefined;
-    after = buckets[buckets.length - 1]!.name;
-    await nextTurn();
+    if (read >= limit) return undefined;
   }
+  return undefined;
 }
