@@ -34,3 +34,23 @@ export async function waitForLog(logs: string[], predicate: (line: Record<string
   }
   throw new Error(`log line not seen within ${ms} ms`);
 }
+
+/**
+ * Runs `pass`, counting the turns of the event loop (setImmediate rounds) while it runs: a pass
+ * that gives the loop back between bounded chunks shows turns, one synchronous stretch none.
+ */
+export async function turnsDuring<T>(pass: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let polling = true;
+  const poll = (): void => {
+    if (!polling) return;
+    turns++;
+    setImmediate(poll);
+  };
+  setImmediate(poll);
+  try {
+    return { result: await pass(), turns };
+  } finally {
+    polling = false;
+  }
+}

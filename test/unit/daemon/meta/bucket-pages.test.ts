@@ -17,6 +17,7 @@ import { BUCKET_PAGE, bucketsByPage } from '../../../../daemon/meta/bucket-listi
 import { UsageScanner } from '../../../../daemon/meta/usage.js';
 import { LifecycleScanner } from '../../../../daemon/ops/lifecycle-scanner.js';
 import { parseLifecycle } from '../../../../daemon/ops/lifecycle.js';
+import { turnsDuring } from '../../../helpers/wait.js';
 
 const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Logger;
 const N = 3000;
@@ -37,21 +38,6 @@ async function manyBuckets(t: Test, mtime = Date.now()): Promise<MetaStore> {
   await m.createBucket('zz-last');
   await m.putObject('zz-last', 'o', obj(mtime));
   return m;
-}
-
-/** Runs `pass`, counting the turns of the event loop while it runs. */
-async function turnsDuring<T>(pass: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let polling = true;
-  const poll = (): void => {
-    if (!polling) return;
-    turns++;
-    setImmediate(poll);
-  };
-  setImmediate(poll);
-  const result = await pass();
-  polling = false;
-  return { result, turns };
 }
 
 /** Records the ranges `m.listBuckets` is called with (the real method still answers). */

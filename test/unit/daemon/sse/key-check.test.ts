@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION } from '../../../../daemon/meta/records.js';
 import { checkStoredKey } from '../../../../daemon/sse/key-check.js';
+import { turnsDuring } from '../../../helpers/wait.js';
 
 t.test('many empty buckets: the check serves the event loop between pages of buckets', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 's3d-key-check-'));
@@ -22,18 +23,9 @@ t.test('many empty buckets: the check serves the event loop between pages of buc
   // The last bucket by name holds an unencrypted object: nothing to unseal, no KMS asked.
   await m.createBucket('zz-plain');
   await m.putObject('zz-plain', 'o', { v: RECORD_VERSION, size: 1, etag: 'e', mtime: 1, headers: {}, userMeta: {}, data: { inline: new Uint8Array(1) }, stored: 1 });
-  let turns = 0;
-  let polling = true;
-  const poll = (): void => {
-    if (!polling) return;
-    turns++;
-    setImmediate(poll);
-  };
-  setImmediate(poll);
   // Every bucket looked into, one after the other without a turn in between, held every request
   // back for as long (~0.5 s per 100,000 empty buckets; the promise settled without a single turn).
-  const found = await checkStoredKey({ kms: null }, m);
-  polling = false;
+  const { result: found, turns } = await turnsDuring(() => checkStoredKey({ kms: null }, m));
   t.equal(found, undefined, 'no SSE-S3/SSE-KMS object: nothing to check');
   t.ok(turns >= 10, `the event loop turned while the check went through ${N + 1} buckets (${turns} turns)`);
 });
