@@ -157,7 +157,6 @@ export async function readCopySource(
     closed = true;
     closeFiles(files);
   };
-  const read = readData({ ...dataEnv(env, lease), handles: files.handles }, src.record, objectKey, start, length, ctx.signal);
   // Nothing authenticates an unencrypted object's bytes but its MD5 ETag. A copy of the whole of
   // one is checked against it: the copy would otherwise store damaged bytes under a fresh ETag
   // that vouches for them, and a copy onto itself would hide the damage from `s3d verify --deep`.
@@ -165,8 +164,19 @@ export async function readCopySource(
   const r = src.record;
   const checked = r.sse === undefined && r.parts === undefined && start === 0 && length === r.size && etagContentMd5('none', r.etag) !== undefined;
   const segments = checked ? [{ length, etag: r.etag, what: 'an unencrypted object' }] : r.sse === undefined && r.parts !== undefined ? partSegments(r.parts, start, length) : undefined;
-  const verified = segments?.some((seg) => seg.etag !== undefined) === true ? matchingMd5s(read, segments!, () => createMd5(env.pool)) : read;
-  const chunks = withCleanup(namingSource(verified, src), wipe);
+  const verify = segments?.some((seg) => seg.etag !== undefined) === true;
+  /** The source's plaintext; lent: views of the open pipeline's slots, each valid until the next is asked for. */
+  const plaintext = (lend: boolean): AsyncIterable<Buffer> => {
+    const read = readData({ ...dataEnv(env, lease), handles: files.handles, lend }, r, objectKey, start, length, ctx.signal);
+    return withCleanup(namingSource(verify ? matchingMd5s(read, segments!, () => createMd5(env.pool)) : read, src), wipe);
+  };
+  // A writer that copies each chunk before it asks for the next (writeData's file path, as for a
+  // request body) reads it lent: one copy less per byte (the open pipeline's into fresh 64 KiB
+  // buffers) and no garbage. Anything else (the inline path keeps its chunks) gets its own copies.
+  const chunks: AsyncIterable<Buffer> & { lend(): AsyncIterable<Buffer> } = {
+    [Symbol.asyncIterator]: () => plaintext(false)[Symbol.asyncIterator](),
+    lend: () => plaintext(true),
+  };
   // Checked, the bytes' MD5 is the ETag (the stream fails before its end otherwise): the writer
   // need not hash them again for the copy's own ETag.
   return { chunks, wipe, checksums, md5: checked ? Buffer.from(r.etag, 'hex') : undefined };
