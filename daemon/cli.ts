@@ -657,13 +657,14 @@ async function main(argv: string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
-      stopWatchdog?.();
       // The port closes before anything is said about it: whoever reads the line below (a
       // supervisor, a test) finds new connections refused already.
       daemon.stopAccepting();
       log.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
       sdNotify(log, ['STOPPING=1', '--status=draining in-flight requests']);
-      daemon.stop().then(
+      // The watchdog is answered through the drain: after a SIGTERM that is not systemd's own stop
+      // (`kill`), the unit is still active and its watchdog armed, and a drain may outlast it.
+      daemon.stop().finally(() => stopWatchdog?.()).then(
         () => {
           stopped = true;
           log.info('shutdown complete');
@@ -753,8 +754,8 @@ const SD_NOTIFY_TIMEOUT_MS = 15_000;
  * timer runs on the event loop, so a wedged loop (a busy loop, a synchronous call that never
  * returns) stops the pings and systemd kills and restarts the daemon. A ping still running (a
  * systemd-notify stuck on a busy systemd) is not joined by another: they would pile up. The
- * timer is unref'd: it never keeps the process alive. Returns the stop (at the shutdown: systemd
- * no longer watches a stopping service), or undefined when systemd asked for no pings.
+ * timer is unref'd: it never keeps the process alive. Returns the stop (once the shutdown's drain
+ * has ended), or undefined when systemd asked for no pings.
  */
 function startWatchdog(log: Logger, env: NodeJS.ProcessEnv = process.env): (() => void) | undefined {
   if (!env.NOTIFY_SOCKET) return undefined;

@@ -9,7 +9,8 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { KNOWN_VARIABLES, loadConfig } from '../../../daemon/config.js';
-import { ROOT } from '../../helpers/daemon.js';
+import { ACCESS_KEY, ROOT, SECRET_KEY } from '../../helpers/daemon.js';
+import { openPut, send } from '../../helpers/http.js';
 import { get, inCheckout, INSTALL_ROOT, parseUnit } from '../../helpers/systemd.js';
 
 const UNIT = join(ROOT, 'systemd/s3d.service');
@@ -190,7 +191,7 @@ function watchdogPings(record: string): { pings: number; afterStopping: number }
   return { pings, afterStopping };
 }
 
-t.test('with WATCHDOG_USEC set, the daemon pings the watchdog every half period until it stops', async (t) => {
+t.test('with WATCHDOG_USEC set, the daemon pings the watchdog every half period until it exits', async (t) => {
   // 400 ms: a ping every 200 ms.
   const run = await runUnit(t, true, { WATCHDOG_USEC: '400000', WATCHDOG_PID: 'self' });
   t.match(run.out(), /"msg":"listening"/);
@@ -199,8 +200,26 @@ t.test('with WATCHDOG_USEC set, the daemon pings the watchdog every half period 
   t.ok(during >= 3, `repeated WATCHDOG=1 (${during} in 1.5 s)`);
   t.equal(await run.stop(), 0);
   await new Promise((r) => setTimeout(r, 500));
+  const { pings } = watchdogPings(run.record);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(watchdogPings(run.record).pings, pings, 'none once the daemon has exited');
+});
+
+t.test('the watchdog is answered through a long drain: a SIGTERM not from systemd leaves it armed', async (t) => {
+  // A drain may last S3_SHUTDOWN_TIMEOUT and more; a `kill -TERM` (not `systemctl stop`) leaves the
+  // unit active and its watchdog armed, which would kill the draining daemon (SIGABRT) mid-drain.
+  const run = await runUnit(t, true, { WATCHDOG_USEC: '400000', WATCHDOG_PID: 'self', S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY });
+  const port = Number(/--status=serving on port (\d+)/.exec(readFileSync(run.record, 'utf8'))?.[1]);
+  t.equal((await send(port, { method: 'PUT', path: '/wd-drain' })).status, 200, 'a bucket');
+  // An upload in flight, its body a quarter sent: the drain waits for it.
+  const up = openPut(port, '/wd-drain/held', 1 << 20);
+  await up.write(Buffer.alloc(256 << 10));
+  const exited = run.stop();
+  await new Promise((r) => setTimeout(r, 1500));
   const { afterStopping } = watchdogPings(run.record);
-  t.ok(afterStopping <= 1, `no pings once stopping (${afterStopping}; one already running may land after STOPPING=1)`);
+  t.ok(afterStopping >= 3, `WATCHDOG=1 went on while the drain waited (${afterStopping} after STOPPING=1)`);
+  up.req.destroy();
+  t.equal(await exited, 0, 'the drain ended once the upload went, exit 0');
 });
 
 t.test('WATCHDOG_PID naming another process: no pings', async (t) => {
