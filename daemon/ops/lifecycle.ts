@@ -261,7 +261,11 @@ export function lifecycleXml(rules: readonly StoredLifecycleRule[]): string {
         if (r.tags.length > 0) body.Tag = tagXml(r.tags);
         if (r.sizeGreaterThan !== undefined) body.ObjectSizeGreaterThan = r.sizeGreaterThan;
         if (r.sizeLessThan !== undefined) body.ObjectSizeLessThan = r.sizeLessThan;
-        out.Filter = conds > 1 || r.andFilter !== undefined ? { And: body } : body;
+        // An And of one condition, stored by versions before PUT refused it, is given back as that
+        // condition alone (the same filter): as an And, every get-modify-put of the configuration
+        // (mc ilm rule add, Terraform, the CLI) would be refused for a rule its client never touched.
+        const written = Object.keys(body).length - (r.tags.length > 0 ? 1 : 0) + r.tags.length;
+        out.Filter = conds > 1 || (r.andFilter !== undefined && written > 1) ? { And: body } : body;
       }
       out.Status = r.enabled ? 'Enabled' : 'Disabled';
       if (r.expirationDays !== undefined) out.Expiration = { Days: r.expirationDays };

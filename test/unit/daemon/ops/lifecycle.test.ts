@@ -6,7 +6,7 @@
 // version's own record, noncurrent delete markers, ExpiredObjectDeleteMarker only for a lone
 // marker) at fixed clocks.
 import t from 'tap';
-import { abortHeaders, expirationHeader, expiryOf, hasVersionActions, lifecycleXml, parseLifecycle, uploadExpired, versionsDue } from '../../../../daemon/ops/lifecycle.js';
+import { abortHeaders, expirationHeader, expiryOf, hasVersionActions, lifecycleXml, parseLifecycle, uploadExpired, versionsDue, type StoredLifecycleRule } from '../../../../daemon/ops/lifecycle.js';
 import { RECORD_VERSION, type ObjectRecord, type TagSet, type UploadRecord } from '../../../../daemon/meta/records.js';
 import { thrownCode as code } from '../../../helpers/errors.js';
 
@@ -64,6 +64,25 @@ t.test('a Filter written with And reads back with And, its Prefix kept even when
   }
   const plain = lifecycleXml(parseLifecycle(conf(rule(`<ID>r</ID><Filter><Prefix>foo</Prefix></Filter>${act}`)))).replace(/>\s+</g, '><');
   t.match(plain, '<Filter><Prefix>foo</Prefix></Filter>', 'a Prefix without And stays without');
+});
+
+t.test('a rule an older version stored with an And of one condition reads back without And, and a PUT of it is taken', async (t) => {
+  // Versions before the two-predicate rule stored such Ands: GET gave them back as an And, which
+  // PUT now refuses, so every get-modify-put (mc ilm rule add, Terraform, aws CLI) failed on them.
+  const base = { enabled: true, tags: [] as TagSet, expirationDays: 1 } as const;
+  const cases: Array<[string, StoredLifecycleRule, string]> = [
+    ['a Prefix alone', { ...base, id: 'p', prefix: 'foo', andFilter: { prefix: true } }, '<Filter><Prefix>foo</Prefix></Filter>'],
+    ['an empty Prefix alone', { ...base, id: 'e', prefix: '', andFilter: { prefix: true } }, '<Filter><Prefix></Prefix></Filter>'],
+    ['one Tag alone', { ...base, id: 't', prefix: '', tags: [['k', 'v']], andFilter: { prefix: false } }, '<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>'],
+    ['a size alone', { ...base, id: 's', prefix: '', sizeGreaterThan: 5, andFilter: { prefix: false } }, '<Filter><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan></Filter>'],
+  ];
+  for (const [what, stored, filter] of cases) {
+    const xml = lifecycleXml([stored]);
+    t.ok(xml.replace(/>\s+</g, '><').includes(filter), `${what}: given back as ${filter}`);
+    t.equal(code(() => parseLifecycle(Buffer.from(xml))), 'ok', `${what}: what GET gives back is taken by PUT`);
+    const [again] = parseLifecycle(Buffer.from(xml));
+    t.match(again, { prefix: stored.prefix, tags: stored.tags, sizeGreaterThan: stored.sizeGreaterThan }, `${what}: the same condition`);
+  }
 });
 
 t.test('NoncurrentVersionExpiration parses, is stored in the rule and reads back as given', async (t) => {
