@@ -219,9 +219,11 @@ export interface LifecycleRule {
   /** Written with an empty <Filter/>, given back the same way (not as <Prefix></Prefix>). */
   readonly emptyFilter?: boolean;
   /**
-   * Written with the conditions in <And> (whatever their number), given back the same way, with
-   * And's <Prefix> when it had one (even empty): declarative tools compare what they read with
-   * what they wrote.
+   * Written with the conditions in <And>, given back the same way, with And's <Prefix> when it
+   * had one (even empty): declarative tools compare what they read with what they wrote. Two or
+   * more conditions since 2026-12-06 (ops/lifecycle.ts); a rule an earlier version stored with
+   * an And of one condition is kept and applied, and given back as that condition without And
+   * (ops/lifecycle.ts lifecycleXml).
    */
   readonly andFilter?: { readonly prefix: boolean };
   readonly expirationDays?: number;
