@@ -245,7 +245,7 @@ export class Metrics {
    * BUCKET_LINES_PER_TURN lines. Through prom-client (a labelled Gauge set at each scrape, then
    * serialised in one go) a scrape cost ~20 µs a bucket, all of it holding the event loop: with
    * 100,000 buckets every request waited ~2 s at each scrape, and a store of a million buckets
-   * would have kept the daemon from pinging systemd's watchdog.
+   * (~20 s a scrape) would have come near systemd's watchdog (60 s without a ping).
    */
   async #renderBucketFamilies(): Promise<string> {
     if (this.#usage === undefined) return '';

@@ -1,6 +1,7 @@
 // ListBuckets' pages as a range scan of the buckets table (keyed by name, so in name order): a
 // page reads the buckets it lists and one more, from where the previous page ended, rather than
-// every bucket for each page.
+// every bucket for each page. And the background passes' walk over every bucket (bucketsByPage),
+// a page at a time with a turn of the event loop between.
 
 import type { Database } from 'lmdb';
 import { setImmediate as nextTurn } from 'node:timers/promises';
