@@ -1,5 +1,7 @@
-// TLS for the S3 endpoint: the certificate check at start-up and reload, the TLS 1.2 cipher list,
-// and which requests may not travel in clear text (SSE-C customer keys).
+// TLS for the S3 endpoint: the certificate check at start-up and reload (and the checked bytes
+// handed to uWS), the warnings about the key (open to other users, RSA too small), an expired
+// certificate refused as a reload's replacement, the TLS 1.2 cipher list, and which requests may
+// not travel in clear text (SSE-C customer keys).
 
 import { X509Certificate, createHash, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -26,20 +28,22 @@ export const TLS12_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-/**
- * The TLS certificate in use: checked before use (readable, a PEM certificate and its key), so a
- * bad file is reported with its name rather than failing deep inside uWS. `files` is one digest of
- * the two files' bytes: a reload that finds the same files changes nothing.
- */
+/** What checkTls found in the certificate and key files. */
 export interface CheckedTls {
   certificate: { subject: string; validTo: string; fingerprint: string };
   validity: CertificateValidity;
   files: string;
+  /** The key's size in bits when it is RSA (reportRsaKeySize). */
   rsaBits?: number;
   /** The bytes checked: what uWS is given (sslApp), not the files read again. */
   pem: { cert: Buffer; key: Buffer };
 }
 
+/**
+ * The TLS certificate in use: checked before use (readable, a PEM certificate and its key), so a
+ * bad file is reported with its name rather than failing deep inside uWS. `files` is one digest of
+ * the two files' bytes: a reload that finds the same files changes nothing.
+ */
 export function checkTls(tls: NonNullable<Config['tls']>): CheckedTls {
   // A configuration matter (exit 2 at start-up: systemd does not restart into the same error).
   try {
