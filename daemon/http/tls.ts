@@ -176,8 +176,10 @@ export const MIN_RSA_BITS = 2048;
 /**
  * Warns when the served key is RSA under MIN_RSA_BITS. OpenSSL at security level 2 (the default of
  * Debian, Ubuntu and RHEL, so of the AWS CLI, boto3 and curl there) refuses such a server key
- * ("ee key too small"), and no public CA issues one. Warned, not refused: clients at a lower
- * level still connect, and refusing would only take the service down.
+ * when it verifies the certificate ("certificate verify failed: EE certificate key too weak";
+ * "ee key too small" is what OpenSSL says loading such a key of its own), and no public CA issues
+ * one. Warned, not refused: clients at a lower level, or not verifying, still connect, and
+ * refusing would only take the service down.
  */
 export function reportRsaKeySize(log: Pick<Logger, 'warn'>, certFile: string, rsaBits: number | undefined): void {
   if (rsaBits === undefined || rsaBits >= MIN_RSA_BITS) return;
