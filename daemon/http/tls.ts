@@ -183,7 +183,7 @@ export const MIN_RSA_BITS = 2048;
  */
 export function reportRsaKeySize(log: Pick<Logger, 'warn'>, certFile: string, rsaBits: number | undefined): void {
   if (rsaBits === undefined || rsaBits >= MIN_RSA_BITS) return;
-  log.warn({ certFile, rsaBits }, `the TLS key is RSA of ${rsaBits} bits: clients refuse keys under ${MIN_RSA_BITS} bits (OpenSSL at its default security level on Debian, Ubuntu and RHEL: "ee key too small"); issue a certificate with an RSA key of ${MIN_RSA_BITS} bits or more, or an ECDSA P-256 key`);
+  log.warn({ certFile, rsaBits }, `the TLS key is RSA of ${rsaBits} bits: clients refuse keys under ${MIN_RSA_BITS} bits (OpenSSL at its default security level on Debian, Ubuntu and RHEL: "EE certificate key too weak"); issue a certificate with an RSA key of ${MIN_RSA_BITS} bits or more, or an ECDSA P-256 key`);
 }
 
 /**
