@@ -108,7 +108,8 @@ function parseFilter(f: Record<string, unknown>): FilterParts {
     // An And joins "two or more predicates" (S3's reference): S3 refuses one alone as MalformedXML
     // (Terraform's provider met it with an And of a Prefix only), as MinIO and CloudServer do. A
     // Prefix counts when written, empty too (`<Prefix></Prefix>` beside one Tag is Terraform's usual
-    // form). An empty And, read as the whole bucket, would expire everything.
+    // form, and mc's: minio-go writes And's Prefix always, and mc puts a lone condition outside And).
+    // An empty And, read as the whole bucket, would expire everything.
     const predicates = CONDITIONS.filter((k) => k !== 'Tag' && a[k] !== undefined).length + xmlList(a.Tag).length;
     if (predicates < 2) throw new S3Error('MalformedXML', 'An And in a Filter must hold at least two conditions.');
     take(a);

@@ -66,6 +66,27 @@ t.test('a Filter written with And reads back with And, its Prefix kept even when
   t.match(plain, '<Filter><Prefix>foo</Prefix></Filter>', 'a Prefix without And stays without');
 });
 
+// mc builds its Filter with minio-go (mc cmd/ilm/options.go, LifecycleOptions.Filter): one condition
+// alone, two or more in an And whose <Prefix> minio-go always writes, empty too (minio-go #1488,
+// May 2021). Before it, mc RELEASE.2021-04-22 (minio-go v7.0.11) wrote `--tags a=b` as an And of that Tag
+// alone, which MinIO refused as MalformedXML (mc #3715, its body verbatim below), as S3 does.
+t.test("mc's ilm rule add documents, byte for byte: taken; mc 2021-04's lone-Tag And refused, as MinIO refused it", async (t) => {
+  const doc = (filter: string): Buffer => Buffer.from(`<LifecycleConfiguration><Rule><Expiration><Days>1</Days></Expiration><ID>cu2h5bkq9c1s7tbe1e9g</ID><Filter>${filter}</Filter><Status>Enabled</Status></Rule></LifecycleConfiguration>`);
+  const taken: Array<[string, string]> = [
+    ['--tags k=v', '<Tag><Key>k</Key><Value>v</Value></Tag>'],
+    ['a Tag without Value (minio-go leaves an empty one out)', '<Tag><Key>k</Key></Tag>'],
+    ["--tags 'k=v&a=b'", '<And><Prefix></Prefix><Tag><Key>k</Key><Value>v</Value></Tag><Tag><Key>a</Key><Value>b</Value></Tag></And>'],
+    ['--prefix p/ --tags k=v', '<And><Prefix>p/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And>'],
+    ['--size-gt 1MiB', '<ObjectSizeGreaterThan>1048576</ObjectSizeGreaterThan>'],
+    ['--size-gt 1MiB --size-lt 1GiB', '<And><Prefix></Prefix><ObjectSizeLessThan>1073741824</ObjectSizeLessThan><ObjectSizeGreaterThan>1048576</ObjectSizeGreaterThan></And>'],
+    // ilm rule edit --tags over a rule of a lone Tag: the new tag goes into an And, its Prefix empty.
+    ['edit --tags k=v2', '<And><Prefix></Prefix><Tag><Key>k</Key><Value>v2</Value></Tag></And>'],
+  ];
+  for (const [what, filter] of taken) t.equal(code(() => parseLifecycle(doc(filter))), 'ok', `${what}: taken`);
+  const mc3715 = '<LifecycleConfiguration><Rule><Expiration><Days>10</Days></Expiration><ID>c2d7h74vh747s6bodq60</ID><Filter><And><Tag><Key>a</Key><Value>b</Value></Tag></And></Filter><Status>Enabled</Status></Rule></LifecycleConfiguration>';
+  t.equal(code(() => parseLifecycle(Buffer.from(mc3715))), 'MalformedXML', 'mc 2021-04-22 --tags a=b: MalformedXML');
+});
+
 t.test('a rule an older version stored with an And of one condition reads back without And, and a PUT of it is taken', async (t) => {
   // Versions before the two-predicate rule stored such Ands: GET gave them back as an And, which
   // PUT now refuses, so every get-modify-put (mc ilm rule add, Terraform, aws CLI) failed on them.
