@@ -1,10 +1,11 @@
 // Hand-made HTTP requests to a test daemon (node:http, a fresh connection each unless an agent is
-// given), SigV4-signed with the test credentials or anonymous, and S3 XML error bodies. Two
+// given; `raw` goes over TLS when that agent is an https one), SigV4-signed with the test credentials or anonymous, and S3 XML error bodies. Two
 // flavours: `raw` signs every header it sends (content-length included) and streams bodies;
 // `send`/`openPut` sign first and add content-length after, and let the test pace the body.
 
 import type { Test } from 'tap';
 import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type ClientRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { signRequest } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY } from './daemon.js';
 import { sha256Hex } from './hash.js';
@@ -41,7 +42,7 @@ export interface RawOptions {
   sign?: SignOptions | false;
   /** Host header (default 127.0.0.1:port). */
   host?: string;
-  /** Connection pool to use (default: a fresh connection per request). */
+  /** Connection pool to use (default: a fresh connection per request); an https.Agent (with the daemon's CA) for a TLS daemon. */
   agent?: Agent;
 }
 
@@ -72,12 +73,13 @@ export function buildHeaders(port: number, opts: RawOptions): Record<string, str
   }).headers;
 }
 
-/** Sends one request (on a fresh connection unless `agent`) and reads the whole response. */
+/** Sends one request (on a fresh connection unless `agent`; over TLS when it is an https.Agent) and reads the whole response. */
 export function raw(port: number, opts: RawOptions): Promise<RawResponse> {
   const headers = buildHeaders(port, opts);
   const path = opts.query ? `${opts.path}?${opts.query}` : opts.path;
+  const send = opts.agent instanceof HttpsAgent ? httpsRequest : request;
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: opts.method, path, headers, agent: opts.agent ?? false }, (res) => {
+    const req = send({ host: '127.0.0.1', port, method: opts.method, path, headers, agent: opts.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), reusedSocket: req.reusedSocket }));

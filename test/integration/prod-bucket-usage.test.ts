@@ -52,7 +52,7 @@ t.test('current objects and bytes, whatever their encryption or number of parts'
 t.test('more objects than one page of the scan (1,000 records)', async (t) => {
   const Bucket = await createBucket(s3, 'usage-many');
   const keys = Array.from({ length: 1005 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
-  await putMany(s3, Bucket, keys, () => 'xyz');
+  await putMany(d, Bucket, keys, () => 'xyz');
   t.same(usage(await nextScan(), Bucket), { objects: 1005, bytes: 3 * 1005, versions: 0, versionBytes: 0, markers: 0 }, 'every object counted once');
 });
 

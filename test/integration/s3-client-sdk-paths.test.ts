@@ -85,7 +85,7 @@ t.test('minio-js: listObjectsV2 and listObjects past 1000 keys, removeObjects of
   const m = minioClient(d);
   const bucket = await createBucket(s3, 'minio-paths');
   const keys = Array.from({ length: 1100 }, (_, i) => `many/${String(i).padStart(4, '0')}${i % 7 === 0 ? ' ü+' : ''}`);
-  await putMany(s3, bucket, keys);
+  await putMany(d, bucket, keys);
   const collect = (stream: NodeJS.ReadableStream): Promise<BucketItem[]> =>
     new Promise((resolve, reject) => {
       const items: BucketItem[] = [];

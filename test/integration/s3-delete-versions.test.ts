@@ -49,7 +49,7 @@ async function allKeys(bucket: string): Promise<string[]> {
 t.test('DeleteObjects: 1000 keys in one request, missing keys reported deleted', async (t) => {
   const bucket = await createBucket(s3, 'del');
   const keys = Array.from({ length: 990 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
-  await putMany(s3, bucket, [...keys, 'keep/1', 'keep/2'], bodyOf);
+  await putMany(d, bucket, [...keys, 'keep/1', 'keep/2'], bodyOf);
   const missing = Array.from({ length: 10 }, (_, i) => `missing/${i}`);
   const r = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [...keys, ...missing].map((Key) => ({ Key })) } }));
   t.equal(r.Deleted?.length, 1000);
@@ -79,7 +79,7 @@ t.test('DeleteObjects: 1000 keys of 1024 bytes escaped at their widest fit; a bo
   const amp = '&'.repeat(1024);
   const ctl = '\u001f'.repeat(1024);
   const keys = Array.from({ length: 1000 }, (_, i) => (i === 0 ? amp : i === 1 ? ctl : `${String(i).padStart(4, '0')}${'&'.repeat(1020)}`));
-  await putMany(s3, bucket, [amp, ctl, keys[2]!, 'keep'], bodyOf);
+  await putMany(d, bucket, [amp, ctl, keys[2]!, 'keep'], bodyOf);
   const objects = keys.map((k) => `<Object><Key>${k.replace(/&/g, '&amp;').replace(/\u001f/g, '&#x1F;')}</Key><VersionId>null</VersionId></Object>`);
   const doc = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>${objects.join('')}</Delete>`;
   t.ok(Buffer.byteLength(doc) > 4.5 * 1024 * 1024, `the document is ${Buffer.byteLength(doc)} bytes`);
@@ -94,7 +94,7 @@ t.test('DeleteObjects: 1000 keys of 1024 bytes escaped at their widest fit; a bo
 
 t.test('DeleteObjects: 288,000 Objects in 8 MiB are refused before the parse, which held every other request for seconds', async (t) => {
   const bucket = await createBucket(s3, 'delbomb');
-  await putMany(s3, bucket, ['keep', 'k'], bodyOf);
+  await putMany(d, bucket, ['keep', 'k'], bodyOf);
   const bomb = `<Delete>${'<Object><Key>k</Key></Object>'.repeat(288_000)}</Delete>`;
   t.ok(Buffer.byteLength(bomb) < 8 * 1024 * 1024, `the document (${Buffer.byteLength(bomb)} bytes) is within the 8 MiB a Delete may take`);
   // Requests from another client meanwhile: none may wait on the daemon's event loop for long.
@@ -131,7 +131,7 @@ t.test('DeleteObjects: 288,000 Objects in 8 MiB are refused before the parse, wh
 t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) => {
   const bucket = await createBucket(s3, 'delq');
   const special = ['a&b<c>"d\'', 'sp ace/ü €', 'q1', 'q2', 'q3'];
-  await putMany(s3, bucket, special, bodyOf);
+  await putMany(d, bucket, special, bodyOf);
 
   const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Quiet: true, Objects: [{ Key: 'q1' }, { Key: 'q-missing' }] } }));
   t.equal(quiet.Deleted, undefined, 'Quiet lists no successes');
@@ -161,7 +161,7 @@ t.test('DeleteObjects: Quiet mode, per-key errors, XML-special keys', async (t) 
   t.same(quietErr.Errors?.map((e) => [e.Key, e.Code, e.VersionId]), [['q2', 'NoSuchVersion', 'other']], 'Quiet still reports errors (an id s3d never makes)');
   // Quiet is a boolean, read as MinIO reads it (1 and TRUE are true; an empty element false);
   // anything else is MalformedXML and deletes nothing (a value other than true was taken as false).
-  await putMany(s3, bucket, ['b1', 'b2', 'b3', 'b4'], bodyOf);
+  await putMany(d, bucket, ['b1', 'b2', 'b3', 'b4'], bodyOf);
   const withQuiet = (value: string, key: string): string => `<Delete><Quiet>${value}</Quiet><Object><Key>${key}</Key></Object></Delete>`;
   const sendDoc = (doc: string) => rawBodyClient(d, doc).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'q2' }] } }));
   for (const value of ['yes', 'on', 'truee', '2']) {
@@ -231,7 +231,7 @@ t.test('GetBucketVersioning answers an empty configuration; PutBucketVersioning 
 t.test('ListObjectVersions: every object is the null version, with prefix, delimiter and key markers', async (t) => {
   const bucket = await createBucket(s3, 'lov');
   const keys = ['a', 'b/1', 'b/2', 'b/c/3', 'c', 'd/x', 'z', 'é']; // UTF-8 order: 'z' (7A) < 'é' (C3 A9)
-  await putMany(s3, bucket, keys, bodyOf);
+  await putMany(d, bucket, keys, bodyOf);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: 'overwritten' }));
 
   const all = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
@@ -297,7 +297,7 @@ t.test('ListObjectVersions: every object is the null version, with prefix, delim
 
 t.test('versionId=null names the object; another version id does not exist, one s3d never makes is InvalidArgument', async (t) => {
   const bucket = await createBucket(s3);
-  await putMany(s3, bucket, ['a', 'b', 'c']);
+  await putMany(d, bucket, ['a', 'b', 'c']);
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }));
   t.equal(await got.Body?.transformToString(), 'body of a', 'GET with versionId=null reads the object');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a', VersionId: 'null' }))).ContentLength, 9, 'HEAD with versionId=null');
@@ -321,7 +321,7 @@ t.test('versionId=null names the object; another version id does not exist, one 
 
 t.test("boto3's bucket.object_versions.delete() empties a bucket", { skip: HAS_BOTO3 ? false : 'python3 with boto3 is not available' }, async (t) => {
   const bucket = await createBucket(s3);
-  await putMany(s3, bucket, ['x/1', 'x/2', 'y']);
+  await putMany(d, bucket, ['x/1', 'x/2', 'y']);
   const script = `
 import sys, boto3
 from botocore.config import Config

@@ -78,7 +78,7 @@ const trickyKeys = [
 
 await s3.send(new CreateBucketCommand({ Bucket: MANY }));
 await s3.send(new CreateBucketCommand({ Bucket: TRICKY }));
-await Promise.all([putMany(s3, MANY, manyKeys), putMany(s3, TRICKY, trickyKeys)]);
+await Promise.all([putMany(d, MANY, manyKeys), putMany(d, TRICKY, trickyKeys)]);
 
 t.test('max-keys: default and >1000 are capped at 1000; 0 lists nothing; invalid values', async (t) => {
   for (const MaxKeys of [undefined, 1000, 5000]) {
@@ -221,7 +221,7 @@ t.test('paginateListObjectsV2 and v1 markers page through every key exactly once
   const PARENS = bucketName('parens');
   await s3.send(new CreateBucketCommand({ Bucket: PARENS }));
   const parenKeys = Array.from({ length: 1001 }, (_, i) => `album/photo (${String(i).padStart(4, '0')}).jpg`);
-  await putMany(s3, PARENS, parenKeys, () => 'x');
+  await putMany(d, PARENS, parenKeys, () => 'x');
   const versions: string[] = [];
   await new Promise<void>((resolve, reject) => {
     const stream = minioClient(d).listObjects(PARENS, '', true, { IncludeVersion: true });
@@ -352,7 +352,7 @@ t.test('continuation tokens: only the daemon\u2019s own are taken, for their buc
   const c = own.s3();
   const b = bucketName('tokrestart');
   await c.send(new CreateBucketCommand({ Bucket: b }));
-  await putMany(c, b, ['a', 'b', 'c', 'd']);
+  await putMany(own, b, ['a', 'b', 'c', 'd']);
   const page = await c.send(new ListObjectsV2Command({ Bucket: b, MaxKeys: 2 }));
   t.equal(await own.stop(), 0);
   const again = await startDaemon({ dataDir: own.dataDir });
