@@ -446,7 +446,7 @@ t.test('refusals and failures', async (t) => {
   t.match(toNowhere.stderr, /DEST .* is a symbolic link to .*nowhere, which does not exist/, 'says so');
   if (spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0) {
     // DIR (a mkdtemp directory, 0700 root) is closed to nobody.
-    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, MAIN, 'backup', d.dataDir, '/tmp/s3d-never-made'], { encoding: 'utf8' });
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', ...nodeChild([MAIN, 'backup', d.dataDir, '/tmp/s3d-never-made']).flat()], { encoding: 'utf8' });
     t.equal(r.status, 2, 'DIR this user cannot read: exit 2');
     t.match(r.stderr, /cannot read .* \(EACCES\): run the backup as the service's user/, 'with the hint');
   }

@@ -6,7 +6,7 @@
 // directory is free again.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { MAIN, runS3d, startDaemon, testBytes, testPki, type S3dRun } from '../helpers/daemon.js';
+import { MAIN, nodeChild, runS3d, startDaemon, testBytes, testPki, type S3dRun } from '../helpers/daemon.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { md5Hex } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
@@ -152,7 +152,7 @@ t.test('a data directory s3d cannot write is a configuration error: exit 2 with 
     chmodSync(locked, 0o555);
     chmodSync(work, 0o755);
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile('runuser', ['-u', 'nobody', '--', process.execPath, MAIN, 'server', join(locked, 'd'), '--dev'], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _o, stderr) => {
+      execFile('runuser', ['-u', 'nobody', '--', ...nodeChild([MAIN, 'server', join(locked, 'd'), '--dev']).flat()], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0' }, timeout: 20_000 }, (err, _o, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
       });
     });
@@ -168,7 +168,7 @@ t.test('a data directory s3d cannot write is a configuration error: exit 2 with 
       writeFileSync(join(certs, 'public.crt'), 'x');
       writeFileSync(join(certs, 'private.key'), 'x');
       const c = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        execFile('runuser', ['-u', 'nobody', '--', process.execPath, MAIN, 'server', join(work, 'nobody-data'), '--dev'], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', S3_CERTS_DIR: certs }, timeout: 20_000 }, (err, _o, stderr) => {
+        execFile('runuser', ['-u', 'nobody', '--', ...nodeChild([MAIN, 'server', join(work, 'nobody-data'), '--dev']).flat()], { env: { PATH: process.env.PATH, S3_ADDRESS: '127.0.0.1:0', S3_CERTS_DIR: certs }, timeout: 20_000 }, (err, _o, stderr) => {
           resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
         });
       });
