@@ -3,8 +3,11 @@
 // "hello 12" as a date in 2001, moves 30 February to 2 March, and reads a date without a zone
 // (an asctime `Date` header, an ISO timestamp without `Z`) in the server's own time zone.
 
+/** ISO 8601 to the second, as S3 writes LastModified: `2026-12-05T04:49:00.000Z` (milliseconds zeroed). */
 export function isoDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+  // toISOString always ends in `.sssZ` (a RangeError for a time it cannot write); slicing it off
+  // costs a listing page of 1,000 entries a fraction of the regular expression's replace.
+  return new Date(ms).toISOString().slice(0, -4) + '000Z';
 }
 
 /** ISO 8601's basic format to the second, `20261205T044900Z`: SigV4's X-Amz-Date, backup names. */

@@ -14,7 +14,8 @@ import { checksumTypes } from '../sse/checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import { requesterJudge } from './policy.js';
 import type { RequestContext, Result } from './types.js';
-import { toXml, toXmlInOrder, type XmlObject, type XmlValue } from './xml.js';
+import type { XmlObject } from './xml.js';
+import { XmlWriter } from './xml-writer.js';
 import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -24,27 +25,31 @@ function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, af
   return env.meta.listObjects(bucket, { prefix, delimiter, after, maxKeys: max });
 }
 
-/** Every object and upload belongs to the one user, the root user (whoever lists them: an
- *  anonymous request admitted by a bucket policy has no identity of its own). */
 /** ChecksumAlgorithm and ChecksumType of an object stored with a checksum, as S3 lists them. */
-function listedChecksum(record: ObjectRecord): XmlObject {
+function writeChecksum(doc: XmlWriter, record: ObjectRecord): void {
   // The algorithm and type only: known without the key of an encrypted object (sealed values).
-  const [alg, type] = Object.entries(checksumTypes(record))[0] ?? [];
-  return alg === undefined || type === undefined ? {} : { ChecksumAlgorithm: alg, ChecksumType: type };
+  const types = checksumTypes(record);
+  for (const alg in types) {
+    doc.text('ChecksumAlgorithm', alg).text('ChecksumType', types[alg]);
+    return;
+  }
 }
 
-/** One object of a listing page (Contents of v1/v2, Version of ListObjectVersions). */
-function entry(key: string, record: ObjectRecord, enc: (s: string) => string, extra: XmlObject, withOwner: XmlObject | undefined): XmlObject {
-  return {
-    Key: enc(key),
-    ...extra,
-    LastModified: isoDate(record.mtime),
-    ETag: quoteETag(record.etag),
-    ...listedChecksum(record),
-    Size: record.size,
-    ...(withOwner ? { Owner: withOwner } : {}),
-    StorageClass: 'STANDARD',
-  };
+/**
+ * One object of a listing page (Contents of v1/v2, Version of ListObjectVersions), `extra` after
+ * its Key. The owner, when listed, is every object's: the root user (bucketOwner).
+ */
+function writeEntry(doc: XmlWriter, tag: string, key: string, record: ObjectRecord, enc: (s: string) => string, extra: XmlObject | undefined, owner: XmlObject | undefined): void {
+  doc.open(tag).text('Key', enc(key));
+  if (extra !== undefined) for (const k in extra) doc.element(k, extra[k]);
+  doc.text('LastModified', isoDate(record.mtime)).text('ETag', quoteETag(record.etag));
+  writeChecksum(doc, record);
+  doc.text('Size', record.size).element('Owner', owner).text('StorageClass', 'STANDARD').close(tag);
+}
+
+/** A page's CommonPrefixes, each its own element as S3 lists them. */
+function writePrefixes(doc: XmlWriter, prefixes: readonly string[], enc: (s: string) => string): void {
+  for (const p of prefixes) doc.open('CommonPrefixes').text('Prefix', enc(p)).close('CommonPrefixes');
 }
 
 /**
@@ -76,21 +81,21 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
   const r = page(env, ctx.bucket!, prefix, delimiter, marker, max);
-  const body: XmlObject = {
-    Name: ctx.bucket!,
-    Prefix: enc(prefix),
-    Marker: enc(marker),
-    MaxKeys: max,
-    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
-    IsTruncated: r.isTruncated,
+  const doc = new XmlWriter('ListBucketResult')
+    .text('Name', ctx.bucket!)
+    .text('Prefix', enc(prefix))
+    .text('Marker', enc(marker))
+    .text('MaxKeys', max)
+    .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
+    .text('IsTruncated', r.isTruncated)
     // As on S3, only with a delimiter: without one, the next marker is the last key (and
     // minio-js, which prefers NextMarker, re-encoded it and paged forever).
-    ...(r.isTruncated && r.next !== undefined && delimiter !== '' ? { NextMarker: enc(r.next) } : {}),
-    ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, bucketOwner(env))),
-    CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
-  };
-  return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
+    .text('NextMarker', r.isTruncated && r.next !== undefined && delimiter !== '' ? enc(r.next) : undefined)
+    .text('EncodingType', url ? 'url' : undefined);
+  const owner = bucketOwner(env);
+  for (const { key, record } of r.contents) writeEntry(doc, 'Contents', key, record, enc, undefined, owner);
+  writePrefixes(doc, r.commonPrefixes, enc);
+  return { status: 200, headers: XML, body: doc.end() };
 }
 
 /**
@@ -141,21 +146,23 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   // ignores start-after, and leaves it out of the answer; recorded by LocalStack against AWS).
   const after = token !== null ? decodeToken(env, ctx.bucket!, token) : startAfter;
   const r = page(env, ctx.bucket!, prefix, delimiter, after, max);
-  const body: XmlObject = {
-    Name: ctx.bucket!,
-    Prefix: enc(prefix),
-    ...(startAfter !== '' && token === null ? { StartAfter: enc(startAfter) } : {}),
-    ...(token !== null ? { ContinuationToken: token } : {}),
-    KeyCount: r.contents.length + r.commonPrefixes.length,
-    MaxKeys: max,
-    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
-    IsTruncated: r.isTruncated,
-    ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: encodeToken(env, ctx.bucket!, r.next) } : {}),
-    ...(url ? { EncodingType: 'url' } : {}),
-    Contents: r.contents.map(({ key, record }) => entry(key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : {}, fetchOwner ? bucketOwner(env) : undefined)),
-    CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
-  };
-  return { status: 200, headers: XML, body: toXml('ListBucketResult', body) };
+  const doc = new XmlWriter('ListBucketResult')
+    .text('Name', ctx.bucket!)
+    .text('Prefix', enc(prefix))
+    .text('StartAfter', startAfter !== '' && token === null ? enc(startAfter) : undefined)
+    .text('ContinuationToken', token ?? undefined)
+    .text('KeyCount', r.contents.length + r.commonPrefixes.length)
+    .text('MaxKeys', max)
+    .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
+    .text('IsTruncated', r.isTruncated)
+    .text('NextContinuationToken', r.isTruncated && r.next !== undefined ? encodeToken(env, ctx.bucket!, r.next) : undefined)
+    .text('EncodingType', url ? 'url' : undefined);
+  const owner = fetchOwner ? bucketOwner(env) : undefined;
+  for (const { key, record } of r.contents) {
+    writeEntry(doc, 'Contents', key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : undefined, owner);
+  }
+  writePrefixes(doc, r.commonPrefixes, enc);
+  return { status: 200, headers: XML, body: doc.end() };
 }
 
 /**
@@ -207,25 +214,28 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     max === 0
       ? { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined }
       : env.meta.listVersions(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
+  const doc = new XmlWriter('ListVersionsResult')
+    .text('Name', ctx.bucket!)
+    .text('Prefix', enc(prefix))
+    .text('KeyMarker', enc(keyMarker))
+    .text('VersionIdMarker', versionIdMarker)
+    .text('MaxKeys', max)
+    .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
+    .text('IsTruncated', r.isTruncated);
+  if (r.isTruncated && r.nextKey !== undefined) doc.text('NextKeyMarker', enc(r.nextKey)).text('NextVersionIdMarker', r.nextVersionId);
+  doc.text('EncodingType', url ? 'url' : undefined);
   // S3 lists versions and delete markers together, by key and newest first within a key; clients
   // that keep the document's order (minio-go, so mc ls --versions) rely on it.
-  const entries: Array<[string, XmlValue]> = r.entries.map(({ key, record, isLatest }) => {
-    const extra = { VersionId: clientVersionId(record), IsLatest: isLatest };
-    if (record.deleteMarker) return ['DeleteMarker', { Key: enc(key), ...extra, LastModified: isoDate(record.mtime), Owner: bucketOwner(env) }];
+  const owner = bucketOwner(env);
+  for (const { key, record, isLatest } of r.entries) {
+    if (record.deleteMarker) {
+      doc.open('DeleteMarker').text('Key', enc(key)).text('VersionId', clientVersionId(record)).text('IsLatest', isLatest);
+      doc.text('LastModified', isoDate(record.mtime)).element('Owner', owner).close('DeleteMarker');
+      continue;
+    }
     const meta = may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : {};
-    return ['Version', entry(key, record, enc, { ...extra, ...meta }, bucketOwner(env))];
-  });
-  const head: XmlObject = {
-    Name: ctx.bucket!,
-    Prefix: enc(prefix),
-    KeyMarker: enc(keyMarker),
-    VersionIdMarker: versionIdMarker,
-    MaxKeys: max,
-    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
-    IsTruncated: r.isTruncated,
-    ...(r.isTruncated && r.nextKey !== undefined ? { NextKeyMarker: enc(r.nextKey), ...(r.nextVersionId !== undefined ? { NextVersionIdMarker: r.nextVersionId } : {}) } : {}),
-    ...(url ? { EncodingType: 'url' } : {}),
-  };
-  const children: Array<[string, XmlValue]> = [...Object.entries(head), ...entries, ['CommonPrefixes', r.commonPrefixes.map((p) => ({ Prefix: enc(p) }))]];
-  return { status: 200, headers: XML, body: toXmlInOrder('ListVersionsResult', children) };
+    writeEntry(doc, 'Version', key, record, enc, { VersionId: clientVersionId(record), IsLatest: isLatest, ...meta }, owner);
+  }
+  writePrefixes(doc, r.commonPrefixes, enc);
+  return { status: 200, headers: XML, body: doc.end() };
 }
