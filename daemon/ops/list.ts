@@ -9,13 +9,12 @@ import type { ObjectRecord } from '../meta/records.js';
 import type { ListResult, VersionListResult } from '../meta/store.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
-import { quoteETag } from './object-headers.js';
 import { checksumTypes } from '../sse/checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import { requesterJudge } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import type { XmlObject } from './xml.js';
-import { XmlWriter } from './xml-writer.js';
+import { XmlWriter, xmlEscape } from './xml-writer.js';
 import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -42,7 +41,9 @@ function writeChecksum(doc: XmlWriter, record: ObjectRecord): void {
 function writeEntry(doc: XmlWriter, tag: string, key: string, record: ObjectRecord, enc: (s: string) => string, extra: XmlObject | undefined, owner: XmlObject | undefined): void {
   doc.open(tag).text('Key', enc(key));
   if (extra !== undefined) for (const k in extra) doc.element(k, extra[k]);
-  doc.text('LastModified', isoDate(record.mtime)).text('ETag', quoteETag(record.etag));
+  // The ETag's quotes written escaped as they are: escaping every quoted ETag took a regular
+  // expression's replaces per entry.
+  doc.text('LastModified', isoDate(record.mtime)).raw(`<ETag>&quot;${xmlEscape(record.etag)}&quot;</ETag>`);
   writeChecksum(doc, record);
   doc.text('Size', record.size).element('Owner', owner).text('StorageClass', 'STANDARD').close(tag);
 }

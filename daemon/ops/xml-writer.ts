@@ -29,6 +29,12 @@ export class XmlWriter {
     return this;
   }
 
+  /** Markup written as it is: the caller escapes what it holds. */
+  raw(markup: string): this {
+    this.out += markup;
+    return this;
+  }
+
   open(tag: string): this {
     this.out += `<${tag}>`;
     return this;
