@@ -109,10 +109,15 @@ function withUnlinkedCopies<T>(contents: Buffer[], use: (paths: string[]) => T):
   }
 }
 
-/** An open descriptor of a nameless file holding `bytes` (withUnlinkedCopies). */
-function unlinkedCopy(bytes: Buffer): number {
+/**
+ * An open descriptor of a nameless file holding `bytes` (withUnlinkedCopies), in the first of
+ * `dirs` that takes it: one that cannot be opened, or fills up while the bytes are written (a
+ * full /dev/shm), is passed over for the next, not taken for a bad certificate (exit 2 at
+ * start-up, which systemd does not restart).
+ */
+export function unlinkedCopy(bytes: Buffer, dirs: readonly string[] = COPY_DIRS): number {
   const failures: string[] = [];
-  for (const dir of COPY_DIRS) {
+  for (const dir of dirs) {
     const file = join(dir, `s3d-tls-${process.pid}-${randomUUID()}`);
     let fd: number;
     try {
@@ -128,7 +133,7 @@ function unlinkedCopy(bytes: Buffer): number {
     } catch (err) {
       closeSync(fd);
       rmSync(file, { force: true });
-      throw new ConfigError(`S3_CERTS_DIR: cannot hand the certificate to uWebSockets.js through ${dir} (${(err as Error).message})`);
+      failures.push(`${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
   throw new ConfigError(`S3_CERTS_DIR: no directory to hand the certificate to uWebSockets.js through (${failures.join('; ')})`);
