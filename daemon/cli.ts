@@ -754,8 +754,8 @@ const SD_NOTIFY_TIMEOUT_MS = 15_000;
  * timer runs on the event loop, so a wedged loop (a busy loop, a synchronous call that never
  * returns) stops the pings and systemd kills and restarts the daemon. A ping still running (a
  * systemd-notify stuck on a busy systemd) is not joined by another: they would pile up. The
- * timer is unref'd: it never keeps the process alive. Returns the stop (once the shutdown's drain
- * has ended), or undefined when systemd asked for no pings.
+ * timer is unref'd: it never keeps the process alive. Returns the stop (once the whole shutdown,
+ * drain included, is done), or undefined when systemd asked for no pings.
  */
 function startWatchdog(log: Logger, env: NodeJS.ProcessEnv = process.env): (() => void) | undefined {
   if (!env.NOTIFY_SOCKET) return undefined;
