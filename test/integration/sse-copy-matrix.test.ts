@@ -152,6 +152,35 @@ t.test('CopyObject matrix, multipart source (two parts, 5 MiB + 100 000 bytes)',
   }
 });
 
+t.test('UploadPartCopy of whole parts of a multipart source: the part ETag is the MD5 of the bytes copied', async (t) => {
+  // The sources of the test above. A range that is exactly one part takes its MD5 from the part's
+  // ETag (an SSE-S3 part's bytes authenticated as they are decrypted, an unencrypted part's
+  // checked); any other range is hashed. Either way the ETag is the copied bytes' MD5.
+  const p1 = testBytes(5 * 1024 * 1024, 901);
+  const p2 = testBytes(100_000, 902);
+  const MiB5 = p1.length;
+  for (const src of KINDS) {
+    for (const dst of ['none', 'SSE-S3'] as const) {
+      const key = `upc/mp/${src}->${dst}`;
+      const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...sseWriteInput(dst, dstKey) }));
+      const copy = async (n: number, from: number, to: number): Promise<string | undefined> => {
+        const r = await s3.send(
+          new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, PartNumber: n, CopySource: `${bucket}/src/mp/${src}`, CopySourceRange: `bytes=${from}-${to}`, ...sseCopySourceInput(src, srcKey) }),
+        );
+        return r.CopyPartResult?.ETag;
+      };
+      const across = Buffer.concat([p1, p2]).subarray(MiB5 - 10, MiB5 + 10);
+      t.equal(await copy(3, MiB5 - 10, MiB5 + 9), `"${md5Hex(across)}"`, `${src} → ${dst}: a range across two parts`);
+      t.equal(await copy(2, MiB5, MiB5 + p2.length - 1), `"${md5Hex(p2)}"`, `${src} → ${dst}: the whole second part`);
+      const e1 = await copy(1, 0, MiB5 - 1);
+      t.equal(e1, `"${md5Hex(p1)}"`, `${src} → ${dst}: the whole first part`);
+      const e2 = await copy(2, MiB5, MiB5 + p2.length - 1);
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }] } }));
+      await checkDestination(t, key, dst, Buffer.concat([p1, p2]), `part copies ${src} → ${dst}`);
+    }
+  }
+});
+
 t.test('copy-source SSE-C faults: CopyObject and UploadPartCopy answer alike, as S3 does', async (t) => {
   const COPY_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
   const short = randomBytes(16);
