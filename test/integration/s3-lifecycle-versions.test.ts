@@ -275,7 +275,7 @@ t.test('NoncurrentVersionExpiration reads back as given; transitions and bad val
     ['a Transition', { ID: 't', Status: 'Enabled', Filter: { Prefix: '' }, Transitions: [{ Days: 30, StorageClass: 'GLACIER' }] }, 'NotImplemented', 501],
     ['NoncurrentDays 0', nc('z', '', 0), 'InvalidArgument', 400],
     ['NewerNoncurrentVersions 101', nc('n', '', 1, { NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 101 } }), 'InvalidArgument', 400],
-    ['ExpiredObjectDeleteMarker with a tag filter', { ID: 'e', Status: 'Enabled', Filter: { Tag: { Key: 'k', Value: 'v' } }, Expiration: { ExpiredObjectDeleteMarker: true } }, 'InvalidArgument', 400],
+    ['ExpiredObjectDeleteMarker with a tag filter', { ID: 'e', Status: 'Enabled', Filter: { Tag: { Key: 'k', Value: 'v' } }, Expiration: { ExpiredObjectDeleteMarker: true } }, 'InvalidRequest', 400],
   ];
   for (const [what, rule, code, status] of refused) {
     await expectS3Error(t, s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [rule] } })), code, status, what);
