@@ -128,11 +128,13 @@ export class HttpServer {
     this.errors = new ErrorAnswers(deps, this.hostId);
   }
 
-  /** An app serving `pem` (the bytes checkTls checked) over TLS, or plain HTTP without. */
-  private createApp(pem?: CheckedTls['pem']): TemplatedApp {
+  /** An app serving `pem` (the bytes checkTls checked) over TLS when TLS is configured, else plain HTTP. */
+  private createApp(pem: CheckedTls['pem'] | undefined): TemplatedApp {
     const uws = loadUws();
     const { tls } = this.deps.config;
-    const app = tls && pem ? sslApp(uws, tls, pem) : uws.App();
+    // Never plain HTTP for want of the checked bytes when TLS is configured.
+    if (tls && !pem) throw new Error('TLS is configured but no checked certificate was given');
+    const app = tls ? sslApp(uws, tls, pem!) : uws.App();
     app.any('/*', (res, req) => this.onRequest(res, req));
     return app;
   }
@@ -167,7 +169,8 @@ export class HttpServer {
     const { config } = this.deps;
     let pem: CheckedTls['pem'] | undefined;
     if (config.tls) {
-      const { certificate, validity, files, rsaBits, ...checked } = checkTls(config.tls);
+      const checked = checkTls(config.tls);
+      const { certificate, validity, files, rsaBits } = checked;
       pem = checked.pem;
       this.tlsFiles = files;
       this.tlsValidity = validity;
