@@ -44,10 +44,10 @@ export const BUCKET_PAGE = 100;
  * read at once, and each looked into without a turn between (an empty bucket gives its pass no
  * page to wait after), 100,000 buckets held every request back ~0.5 s, and a million for seconds.
  */
-export async function* bucketsByPage(list: (range: BucketRange) => BucketRecord[]): AsyncGenerator<BucketRecord> {
+export async function* bucketsByPage(store: { listBuckets(range: BucketRange): BucketRecord[] }): AsyncGenerator<BucketRecord> {
   let after = '';
   for (;;) {
-    const page = list({ after, limit: BUCKET_PAGE });
+    const page = store.listBuckets({ after, limit: BUCKET_PAGE });
     yield* page;
     if (page.length < BUCKET_PAGE) return;
     after = page[page.length - 1]!.name;

@@ -62,7 +62,7 @@ export class UsageScanner {
     const keys = new Map<string, number>();
     const sealedBy = (name: string | undefined): void => void (name !== undefined && keys.set(name, (keys.get(name) ?? 0) + 1));
     // A page of buckets at a time (bucketsByPage): an empty bucket has no page to wait after.
-    for await (const { name } of bucketsByPage((range) => this.meta.listBuckets(range))) {
+    for await (const { name } of bucketsByPage(this.meta)) {
       const u: BucketUsage = { objects: 0, bytes: 0, versions: 0, versionBytes: 0, deleteMarkers: 0 };
       for (const table of ['objects', 'versions'] as const) {
         let after: Buffer | undefined;

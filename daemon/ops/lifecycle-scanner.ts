@@ -82,7 +82,7 @@ export class LifecycleScanner {
   /** Adds what it does to `result` as each commit lands, so a pass cut short still counts it. */
   private async pass(now: number, result: ScanResult): Promise<void> {
     // A page of buckets at a time (bucketsByPage): most have no rules and cost a look each.
-    for await (const bucket of bucketsByPage((range) => this.meta.listBuckets(range))) {
+    for await (const bucket of bucketsByPage(this.meta)) {
       const rules: StoredLifecycleRule[] | undefined = bucket.lifecycle?.filter((r) => r.enabled);
       if (!rules || rules.length === 0) continue;
       if (rules.some((r) => r.expirationDays !== undefined || r.expirationDate !== undefined)) {

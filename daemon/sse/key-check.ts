@@ -23,7 +23,7 @@ export interface StoredKeyCheck {
  */
 export async function checkStoredKey(env: SseEnv, meta: MetaStore, limit = 1000): Promise<StoredKeyCheck | undefined> {
   let read = 0;
-  for await (const b of bucketsByPage((range) => meta.listBuckets(range))) {
+  for await (const b of bucketsByPage(meta)) {
     const page = meta.listObjects(b.name, { prefix: '', delimiter: '', after: '', maxKeys: Math.max(1, limit - read) });
     for (const { key, record } of page.contents) {
       read++;

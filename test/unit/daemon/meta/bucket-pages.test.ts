@@ -63,7 +63,7 @@ t.test('bucketsByPage: every bucket once, in name order, a page at a time with a
   };
   const seen: string[] = [];
   const { turns } = await turnsDuring(async () => {
-    for await (const b of bucketsByPage(list as never)) seen.push((b as { name: string }).name);
+    for await (const b of bucketsByPage({ listBuckets: list } as never)) seen.push((b as { name: string }).name);
   });
   t.strictSame(seen, names);
   t.strictSame(calls, ['', names[BUCKET_PAGE - 1], names[2 * BUCKET_PAGE - 1]], 'a page of BUCKET_PAGE at a time, each after the last');
