@@ -37,10 +37,20 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
  * An ISO 8601 date-time (what S3 takes), as ms since the epoch: a real calendar date and time (no
  * February 30th quietly moved to March), its instant in years 1970–9999. InvalidArgument otherwise.
  */
-function parseDate(text: string, what: string): number {
+function parseDate(text: string, what: string, fields?: Record<string, string>): number {
   const t = parseIsoDateTime(text);
-  if (t === undefined || t < 0 || t > LATEST) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`);
+  if (t === undefined || t < 0 || t > LATEST) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`, fields === undefined ? undefined : { fields });
   return t;
+}
+
+/**
+ * The ArgumentName and ArgumentValue of a refused x-amz-object-lock-* upload header, as S3 gives
+ * them (`<ArgumentName>x-amz-object-lock-mode</ArgumentName><ArgumentValue>abc</ArgumentValue>`
+ * beside "Unknown wormMode directive.", recorded against S3 in versity/versitygw#1736; the others
+ * name their header the same way). A header missing beside its pair is named without a value.
+ */
+function lockArgument(name: string, value?: string): { fields: Record<string, string> } {
+  return { fields: value === undefined ? { ArgumentName: name } : { ArgumentName: name, ArgumentValue: value } };
 }
 
 /**
@@ -82,17 +92,21 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
   if (b.objectLock === undefined) throw noLock();
   const out: LockRequest = {};
   if (mode !== undefined || date !== undefined) {
-    if (mode === undefined || date === undefined) throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied.');
-    if (!MODES.has(mode)) throw new S3Error('InvalidArgument', 'Unknown wormMode directive: the mode must be GOVERNANCE or COMPLIANCE.');
-    const until = parseDate(date, 'x-amz-object-lock-retain-until-date');
-    if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
+    if (mode === undefined || date === undefined) {
+      const missing = mode === undefined ? 'x-amz-object-lock-mode' : 'x-amz-object-lock-retain-until-date';
+      throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied.', lockArgument(missing));
+    }
+    // S3's words, to the letter (the SDKs show the message; scripts match it).
+    if (!MODES.has(mode)) throw new S3Error('InvalidArgument', 'Unknown wormMode directive.', lockArgument('x-amz-object-lock-mode', mode));
+    const until = parseDate(date, 'x-amz-object-lock-retain-until-date', lockArgument('x-amz-object-lock-retain-until-date', date).fields);
+    if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!', lockArgument('x-amz-object-lock-retain-until-date', date));
     out.retention = { mode: mode as LockMode, until };
   } else if (withDefault) {
     const retention = defaultRetention(b, now);
     if (retention !== undefined) out.retention = retention;
   }
   if (hold !== undefined) {
-    if (hold !== 'ON' && hold !== 'OFF') throw new S3Error('InvalidArgument', "Legal Hold must be either of 'ON' or 'OFF'");
+    if (hold !== 'ON' && hold !== 'OFF') throw new S3Error('InvalidArgument', "Legal Hold must be either of 'ON' or 'OFF'", lockArgument('x-amz-object-lock-legal-hold', hold));
     out.legalHold = hold;
   }
   return out;

@@ -41,7 +41,7 @@ import {
 import { bucketName, s3Client, startDaemon } from '../helpers/daemon.js';
 import { bodyBytes, createBucket, s3Code, withHeaders } from '../helpers/s3.js';
 import { md5Base64 } from '../helpers/hash.js';
-import { assertXmlError, openPut, send } from '../helpers/http.js';
+import { assertXmlError, openPut, send, xmlField } from '../helpers/http.js';
 import { sleep } from '../helpers/wait.js';
 import { at, DAY, DENIED, isoS, lock, lockHelpers, MALFORMED, MIN, NO_LOCK_CONFIG, OK, oneOf, retain, rule, VID } from '../helpers/object-lock.js';
 
@@ -252,6 +252,13 @@ t.test('PutObject with lock headers: HEAD and GET show them; invalid combination
   t.equal(await headLock(bucket, 'bad-date'), 'NotFound/404', 'nothing stored');
   t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gov', Body: 'refused', ObjectLockMode: 'GOVERNANCE' }))), 'InvalidArgument/400', 'a refused PUT over an existing key');
   t.same(await versionsOf(bucket, 'gov'), [vg], 'adds no version');
+
+  // On the wire, as S3 answers (versity/versitygw#1736): the header and the value refused.
+  const refused = await send(d.port, { method: 'PUT', path: `/${bucket}/bad-mode`, body: 'refused', headers: { 'x-amz-object-lock-mode': 'abc', 'x-amz-object-lock-retain-until-date': isoS(at(DAY)) } });
+  assertXmlError(t, refused, 400, 'InvalidArgument', 'an unknown mode');
+  t.same([xmlField(refused.body, 'Message'), xmlField(refused.body, 'ArgumentName'), xmlField(refused.body, 'ArgumentValue')], ['Unknown wormMode directive.', 'x-amz-object-lock-mode', 'abc'], 'S3\'s words, ArgumentName and ArgumentValue');
+  const noDate = await send(d.port, { method: 'PUT', path: `/${bucket}/bad-mode`, body: 'refused', headers: { 'x-amz-object-lock-mode': 'GOVERNANCE' } });
+  t.same([xmlField(noDate.body, 'Code'), xmlField(noDate.body, 'ArgumentName')], ['InvalidArgument', 'x-amz-object-lock-retain-until-date'], 'a mode without a date names the date it lacks');
 
   const plain = await createBucket(s3, 'lkputplain');
   t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: plain, Key: 'k', Body: 'x', ...retain('GOVERNANCE', at(DAY)) }))), 'InvalidRequest/400', 'mode + retain-until in a bucket without Object Lock → InvalidRequest');

@@ -35,6 +35,26 @@ t.test('upload headers', async (t) => {
   t.same(lockFromHeaders(locked, { ...explicit, 'x-amz-object-lock-retain-until-date': '2030-01-01T01:00:00+01:00' }, none, NOW).retention?.until, Date.parse('2030-01-01T00:00:00Z'), 'offsets are honoured');
 });
 
+t.test('refused upload headers carry ArgumentName and ArgumentValue, as S3 sends them', async (t) => {
+  const explicit = { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': '2030-01-01T00:00:00Z' };
+  const refusal = (headers: Record<string, string>): [string, string, Record<string, string>] => {
+    try {
+      lockFromHeaders(locked, headers, none, NOW);
+    } catch (err) {
+      const e = err as { code: string; message: string; fields: Record<string, string> };
+      return [e.code, e.message, e.fields];
+    }
+    throw new Error('expected a refusal');
+  };
+  // S3's answer, recorded (versity/versitygw#1736): Unknown wormMode directive. naming the header and its value.
+  t.same(refusal({ ...explicit, 'x-amz-object-lock-mode': 'abc' }), ['InvalidArgument', 'Unknown wormMode directive.', { ArgumentName: 'x-amz-object-lock-mode', ArgumentValue: 'abc' }], 'an unknown mode');
+  t.same(refusal({ 'x-amz-object-lock-legal-hold': 'on' })[2], { ArgumentName: 'x-amz-object-lock-legal-hold', ArgumentValue: 'on' }, 'a legal hold neither ON nor OFF');
+  t.same(refusal({ ...explicit, 'x-amz-object-lock-retain-until-date': '2020-01-01T00:00:00Z' })[2], { ArgumentName: 'x-amz-object-lock-retain-until-date', ArgumentValue: '2020-01-01T00:00:00Z' }, 'a past date');
+  t.same(refusal({ ...explicit, 'x-amz-object-lock-retain-until-date': 'tomorrow' })[2], { ArgumentName: 'x-amz-object-lock-retain-until-date', ArgumentValue: 'tomorrow' }, 'no date');
+  t.same(refusal({ 'x-amz-object-lock-mode': 'GOVERNANCE' })[2], { ArgumentName: 'x-amz-object-lock-retain-until-date' }, 'a mode without a date names the date');
+  t.same(refusal({ 'x-amz-object-lock-retain-until-date': '2030-01-01T00:00:00Z' })[2], { ArgumentName: 'x-amz-object-lock-mode' }, 'a date without a mode names the mode');
+});
+
 t.test('default retention in years, and at multipart completion', async (t) => {
   const years: BucketRecord = { ...locked, objectLock: { defaultRetention: { mode: 'COMPLIANCE', years: 2 } } };
   t.same(defaultRetention(years, NOW), { mode: 'COMPLIANCE', until: Date.parse('2028-12-01T12:00:00Z') }, 'calendar years');
