@@ -154,6 +154,30 @@ export class FileStore {
     const id = secureRandom(16).toString('hex');
     this.#newFiles?.add(id);
     const dir = join(this.objDir, id.slice(0, 2));
+    const path = this.pathOf(id);
+    const direct = this.directIo ? constants.O_DIRECT : 0;
+    const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | direct;
+    let made = await this.#fanOutDir(dir);
+    let handle: number;
+    try {
+      handle = await fsCall<number>((cb) => openCb(path, flags, 0o600, cb));
+    } catch (err) {
+      // The directory went away since this process made or found it (removed by hand, objects/
+      // restored from elsewhere): remembered, every upload whose file lands in it failed (500)
+      // until a restart. It is made (and made durable) again, once.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (this.knownDirs.get(dir) === made) this.knownDirs.delete(dir);
+      made = await this.#fanOutDir(dir);
+      handle = await fsCall<number>((cb) => openCb(path, flags, 0o600, cb));
+    }
+    const dirSynced = Promise.all([syncDir(dir), made.durable]).then(() => undefined);
+    // Surface a failure at commit(), not as an unhandled rejection.
+    dirSynced.catch(() => undefined);
+    return new DataWriter(id, path, handle, dirSynced, direct !== 0, this.#reads.warm);
+  }
+
+  /** The fan-out directory `dir`, made unless this process has made or found it already; resolves once it exists. */
+  async #fanOutDir(dir: string): Promise<{ mkdir: Promise<void>; durable: Promise<void> }> {
     let made = this.knownDirs.get(dir);
     if (made === undefined) {
       // Not recursive: objects/ exists, and Node's recursive mkdir reports a filesystem out of
@@ -175,13 +199,7 @@ export class FileStore {
       });
     }
     await made.mkdir;
-    const path = this.pathOf(id);
-    const direct = this.directIo ? constants.O_DIRECT : 0;
-    const handle = await fsCall<number>((cb) => openCb(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | direct, 0o600, cb));
-    const dirSynced = Promise.all([syncDir(dir), made.durable]).then(() => undefined);
-    // Surface a failure at commit(), not as an unhandled rejection.
-    dirSynced.catch(() => undefined);
-    return new DataWriter(id, path, handle, dirSynced, direct !== 0, this.#reads.warm);
+    return made;
   }
 
   /** Files reads in progress still need: the reaper leaves them alone until released. */
