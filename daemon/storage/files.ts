@@ -533,8 +533,10 @@ export class DataWriter {
   private backgroundSync: Promise<void> | undefined;
   private syncFailure: unknown;
   /**
-   * Positional writes still on the thread pool (two appends at once, each in up to two pieces): discard() waits for them,
-   * since a descriptor closed under a queued write could be reused by another file meanwhile.
+   * Appends not yet settled (two at once, each in up to two pieces, each piece continued after a
+   * short write): discard() waits for them, since a descriptor closed under a queued write could
+   * be reused by another file meanwhile. Whole appends are tracked, not single write calls: a
+   * short write's continuation is issued after discard() may have looked.
    */
   private readonly writing = new Set<Promise<unknown>>();
 
@@ -579,15 +581,9 @@ export class DataWriter {
     let off = 0;
     while (off < buf.length) {
       const use = this.fdFor(buf.subarray(off), position + off);
-      const written = fsCall<number>((cb) => writeCb(use, buf, off, buf.length - off, position + off, cb));
-      this.writing.add(written);
-      try {
-        const n = await written;
-        if (use === this.fd && this.direct) this.directBytes += n;
-        off += n;
-      } finally {
-        this.writing.delete(written);
-      }
+      const n = await fsCall<number>((cb) => writeCb(use, buf, off, buf.length - off, position + off, cb));
+      if (use === this.fd && this.direct) this.directBytes += n;
+      off += n;
     }
   }
 
@@ -606,7 +602,10 @@ export class DataWriter {
     // Settled only once every piece is: the caller hands `buf` (a crypto slot) back when this
     // settles, and a piece still being written would copy its next user's bytes (another
     // object's plaintext, opened into the slot by a GET) into this file.
-    const settled = await Promise.allSettled(this.pieces(buf, base).map(([b, at]) => this.writeAt(b, at)));
+    const all = Promise.allSettled(this.pieces(buf, base).map(([b, at]) => this.writeAt(b, at)));
+    this.writing.add(all);
+    const settled = await all;
+    this.writing.delete(all);
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
     // Large uploads flush as they go, so the fdatasync before the acknowledgement has only the
     // tail left to write out (one 64 MiB stream: ~60 ms of disk time otherwise all at the end).
@@ -651,7 +650,7 @@ export class DataWriter {
 
   /** Removes the file (aborted upload, failed verification). Never throws. */
   async discard(): Promise<void> {
-    await Promise.allSettled(this.writing);
+    while (this.writing.size > 0) await Promise.all(this.writing);
     await this.backgroundSync;
     if (!this.closed) {
       this.closed = true;
