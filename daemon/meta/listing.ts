@@ -6,16 +6,17 @@
 
 import type { Database } from 'lmdb';
 import { bucketRange, keyOfVersionKey, markerBound, MAX_KEY_BYTES, objectKey, prefixBound, SEP, uploadIndexKey, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
+import type { ListedRecord } from './listed-record.js';
 import type { ObjectRecord, UploadRecord } from './records.js';
 import { clientVersionId, stampOf, stampOfId } from './versions.js';
 
-export interface ListEntry {
+export interface ListEntry<R extends ListedRecord = ObjectRecord> {
   key: string;
-  record: ObjectRecord;
+  record: R;
 }
 
-export interface ListResult {
-  contents: ListEntry[];
+export interface ListResult<R extends ListedRecord = ObjectRecord> {
+  contents: Array<ListEntry<R>>;
   commonPrefixes: string[];
   isTruncated: boolean;
   /** Last key or common prefix returned (for NextMarker / continuation). */
@@ -31,14 +32,14 @@ export interface ListOptions {
 }
 
 /** One entry of ListObjectVersions. */
-export interface VersionEntry {
+export interface VersionEntry<R extends ListedRecord = ObjectRecord> {
   key: string;
-  record: ObjectRecord;
+  record: R;
   isLatest: boolean;
 }
 
-export interface VersionListResult {
-  entries: VersionEntry[];
+export interface VersionListResult<R extends ListedRecord = ObjectRecord> {
+  entries: Array<VersionEntry<R>>;
   commonPrefixes: string[];
   isTruncated: boolean;
   /** Where the next page starts: the last key (and version, for a version entry) returned. */
@@ -46,10 +47,13 @@ export interface VersionListResult {
   nextVersionId: string | undefined;
 }
 
-/** What a listing reads: MetaStore's current-objects and versions tables. */
-export interface ListingTables {
-  objects: Database<ObjectRecord, Buffer>;
-  versions: Database<ObjectRecord, Buffer>;
+/**
+ * What a listing reads: MetaStore's current-objects and versions tables, whole records or
+ * without their data and parts (listed-record.ts).
+ */
+export interface ListingTables<R extends ListedRecord = ObjectRecord> {
+  objects: Database<R, Buffer>;
+  versions: Database<R, Buffer>;
   /** The versions-table key of version `versionId` (`null` too) of bucket/key, when it is there (store-key-writes.ts findVersion). */
   versionKey(bucket: string, key: string, versionId: string): Buffer | undefined;
   /** Counts one listed key read (MetaStore.listEntriesRead). */
@@ -99,14 +103,14 @@ function listedBefore(commonPrefix: Buffer, marker: Buffer): boolean {
  * One page of a bucket listing as an LMDB range scan from the start key. Keys below a common
  * prefix are skipped by seeking past the prefix, so a page costs O(page), not O(bucket).
  */
-export function listObjects(tables: ListingTables, bucket: string, opts: ListOptions): ListResult {
+export function listObjects<R extends ListedRecord>(tables: ListingTables<R>, bucket: string, opts: ListOptions): ListResult<R> {
   const bucketStart = bucketRange(bucket).start;
   const end = bucketRange(bucket).end;
   const prefixBytes = prefixBound(opts.prefix);
   // A prefix longer than any key matches none.
   if (prefixBytes === undefined) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
   const afterBytes = markerBound(opts.after);
-  const contents: ListEntry[] = [];
+  const contents: Array<ListEntry<R>> = [];
   const commonPrefixes: string[] = [];
   let next: string | undefined;
   let count = 0;
@@ -147,7 +151,7 @@ export function listObjects(tables: ListingTables, bucket: string, opts: ListOpt
  * Keys under a common prefix are skipped by seeking past it; a key's versions are read as the page
  * takes them, from the one after the version-id marker.
  */
-export function listVersions(tables: ListingTables, bucket: string, opts: VersionListOptions): VersionListResult {
+export function listVersions<R extends ListedRecord>(tables: ListingTables<R>, bucket: string, opts: VersionListOptions): VersionListResult<R> {
   const bucketStart = bucketRange(bucket).start;
   const prefixBytes = prefixBound(opts.prefix);
   if (prefixBytes === undefined) return { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined };
@@ -156,7 +160,7 @@ export function listVersions(tables: ListingTables, bucket: string, opts: Versio
   // stamp` entries, and `key-marker=k%00%00` listed the versions of k, which sorts before it.
   const nul = opts.keyMarker.indexOf('\0');
   const markerBytes = markerBound(nul < 0 ? opts.keyMarker : opts.keyMarker.slice(0, nul));
-  const entries: VersionEntry[] = [];
+  const entries: Array<VersionEntry<R>> = [];
   const commonPrefixes: string[] = [];
   let nextKey: string | undefined;
   let nextVersionId: string | undefined;
@@ -200,7 +204,7 @@ export function listVersions(tables: ListingTables, bucket: string, opts: Versio
  * The versions of bucket/key newest first (the current object, when there is one, first), read as
  * they are taken; with `marker`, those after that version.
  */
-function* versionsOfKey(tables: ListingTables, bucket: string, key: string, marker: string | undefined): Generator<VersionEntry> {
+function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket: string, key: string, marker: string | undefined): Generator<VersionEntry<R>> {
   const cur = tables.objects.get(objectKey(bucket, key));
   const prefix = versionPrefix(bucket, key);
   const end = Buffer.from(prefix);
@@ -239,13 +243,13 @@ function* versionsOfKey(tables: ListingTables, bucket: string, key: string, mark
 }
 
 /** Whether `k` is the first versions-table key of its object (between `prefix` and `end`). */
-function isFirstVersion(tables: ListingTables, prefix: Buffer, end: Buffer, k: Buffer): boolean {
+function isFirstVersion(tables: ListingTables<ListedRecord>, prefix: Buffer, end: Buffer, k: Buffer): boolean {
   for (const head of tables.versions.getKeys({ start: prefix, end, limit: 1 })) return Buffer.compare(head, k) === 0;
   return false;
 }
 
 /** The first key (bytes) of the bucket at or after `from` that has a current object or any version. */
-function nextListedKey(tables: ListingTables, bucketStart: Buffer, from: Buffer, inclusive: boolean): Buffer | undefined {
+function nextListedKey(tables: ListingTables<ListedRecord>, bucketStart: Buffer, from: Buffer, inclusive: boolean): Buffer | undefined {
   const base = bucketStart.length;
   const end = Buffer.from(bucketStart);
   end[end.length - 1] = SEP + 1;

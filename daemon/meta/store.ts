@@ -27,6 +27,7 @@ import { bucketsPage, type BucketRange } from './bucket-listing.js';
 import { UploadWrites } from './store-multipart.js';
 import { count, storeStats, type StoreStats } from './store-stats.js';
 import { countNewerVersions, keyVersionsPage, storedVersions } from './store-key-versions.js';
+import { listedRecordCodec, type ListedRecord, type RecordDecoder } from './listed-record.js';
 import { deleteOne, findVersion, firstVersion, install, type KeyWriteTables } from './store-key-writes.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
@@ -72,6 +73,8 @@ export class MetaStore {
   /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
   uploadEntriesRead = 0;
   private readonly listing: ListingTables;
+  /** The same tables read through views that decode records without their data and parts (listed-record.ts). */
+  private readonly clientListing: ListingTables<ListedRecord>;
 
   /**
    * The clean-shutdown marker given to the constructor describes this store as it is: its token,
@@ -157,6 +160,11 @@ export class MetaStore {
       entryRead: () => void this.listEntriesRead++,
       versionRead: () => void this.versionEntriesRead++,
     };
+    // Second handles of the same LMDB databases (read in the same transactions), never written;
+    // what they keep is decoded by the msgpack decoder lmdb-js made for the table.
+    const listed = (name: string, full: Database<ObjectRecord, Buffer>): Database<ListedRecord, Buffer> =>
+      this.root.openDB({ name, keyEncoding: 'binary', encoder: listedRecordCodec((full as unknown as { decoder: RecordDecoder }).decoder) } as never) as Database<ListedRecord, Buffer>;
+    this.clientListing = { ...this.listing, objects: listed('objects', this.objects), versions: listed('versions', this.versions) };
   }
 
   async close(): Promise<void> {
@@ -524,6 +532,16 @@ export class MetaStore {
   /** One page of ListObjectVersions (listing.ts). */
   listVersions(bucket: string, opts: VersionListOptions): VersionListResult {
     return listVersions(this.listing, bucket, opts);
+  }
+
+  /** listObjects' page with records as a client's listing shows them: without data and parts. */
+  listObjectsForClient(bucket: string, opts: ListOptions): ListResult<ListedRecord> {
+    return listObjects(this.clientListing, bucket, opts);
+  }
+
+  /** listVersions' page with records as a client's listing shows them: without data and parts. */
+  listVersionsForClient(bucket: string, opts: VersionListOptions): VersionListResult<ListedRecord> {
+    return listVersions(this.clientListing, bucket, opts);
   }
 
   /** Up to `limit` records of a bucket's current objects or versions after key `after` (next in byte order: `after`, 0x00), for scans (usage.ts). */

@@ -5,7 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
 import { S3Error } from '../errors.js';
-import type { ObjectRecord } from '../meta/records.js';
+import type { ListedRecord } from '../meta/listed-record.js';
 import type { ListResult, VersionListResult } from '../meta/store.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
@@ -19,13 +19,13 @@ import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
 
-function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult {
+function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult<ListedRecord> {
   if (max === 0) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
-  return env.meta.listObjects(bucket, { prefix, delimiter, after, maxKeys: max });
+  return env.meta.listObjectsForClient(bucket, { prefix, delimiter, after, maxKeys: max });
 }
 
 /** ChecksumAlgorithm and ChecksumType of an object stored with a checksum, as S3 lists them. */
-function writeChecksum(doc: XmlWriter, record: ObjectRecord): void {
+function writeChecksum(doc: XmlWriter, record: ListedRecord): void {
   // The algorithm and type only: known without the key of an encrypted object (sealed values).
   const types = checksumTypes(record);
   for (const alg in types) {
@@ -38,7 +38,7 @@ function writeChecksum(doc: XmlWriter, record: ObjectRecord): void {
  * One object of a listing page (Contents of v1/v2, Version of ListObjectVersions), `extra` after
  * its Key. The owner, when listed, is every object's: the root user (bucketOwner).
  */
-function writeEntry(doc: XmlWriter, tag: string, key: string, record: ObjectRecord, enc: (s: string) => string, extra: XmlObject | undefined, owner: XmlObject | undefined): void {
+function writeEntry(doc: XmlWriter, tag: string, key: string, record: ListedRecord, enc: (s: string) => string, extra: XmlObject | undefined, owner: XmlObject | undefined): void {
   doc.open(tag).text('Key', enc(key));
   if (extra !== undefined) for (const k in extra) doc.element(k, extra[k]);
   // The ETag's quotes written escaped as they are: escaping every quoted ETag took a regular
@@ -172,14 +172,14 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
  * string, from the record the listing read anyway. Metadata only when the requester may read the
  * object (`withMeta`), tags only when it may read its tags (`withTags`).
  */
-function listedMetadata(record: ObjectRecord, withMeta: boolean, withTags: boolean): XmlObject {
+function listedMetadata(record: ListedRecord, withMeta: boolean, withTags: boolean): XmlObject {
   const out: XmlObject = {};
   if (withMeta) out.UserMetadata = userMetadata(record);
   if (withTags && record.tags && record.tags.length > 0) out.UserTags = new URLSearchParams(record.tags.map(([k, v]): [string, string] => [k, v])).toString();
   return out;
 }
 
-function userMetadata(record: ObjectRecord): XmlObject {
+function userMetadata(record: ListedRecord): XmlObject {
   const meta: XmlObject = {};
   for (const [name, v] of Object.entries(record.headers)) if (v !== undefined) meta[name] = v;
   for (const [name, v] of Object.entries(record.userMeta)) {
@@ -211,10 +211,10 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // MinIO's metadata=true here too (minio-go WithVersions and WithMetadata: mc find --versions
   // --metadata/--tags): each version's own metadata and tags, judged as in ListObjectsV2.
   const may = q.get('metadata') === 'true' ? requesterJudge(env, ctx) : undefined;
-  const r: VersionListResult =
+  const r: VersionListResult<ListedRecord> =
     max === 0
       ? { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined }
-      : env.meta.listVersions(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
+      : env.meta.listVersionsForClient(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
   const doc = new XmlWriter('ListVersionsResult')
     .text('Name', ctx.bucket!)
     .text('Prefix', enc(prefix))

@@ -1,0 +1,125 @@
+// Records as client listings read them (meta/listed-record.ts, MetaStore.listObjectsForClient and
+// listVersionsForClient): everything but the data reference and the parts, read from the records
+// as stored (this version's plain msgpack maps, and msgpackr records earlier versions may have
+// written), the inline data and the parts never decoded.
+
+import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { MetaStore } from '../../../../daemon/meta/store.js';
+import { objectKey } from '../../../../daemon/meta/keys.js';
+import type { ListedRecord } from '../../../../daemon/meta/listed-record.js';
+import { RECORD_VERSION, type ObjectRecord, type PartRecord } from '../../../../daemon/meta/records.js';
+import { versioned } from '../../../helpers/meta-versions.js';
+
+const ALL = { prefix: '', delimiter: '', after: '', maxKeys: 1000 };
+const ALL_VERSIONS = { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 };
+
+/** A record of many msgpack types around its data: maps of 16+ entries, long strings, big numbers, binaries, arrays. */
+function record(over: Partial<ObjectRecord>): ObjectRecord {
+  const headers: Record<string, string> = { 'content-type': 'text/plain' };
+  for (let i = 0; i < 20; i++) headers[`x-h-${i}`] = 'v'.repeat(i * 20);
+  return {
+    v: RECORD_VERSION,
+    size: 65536,
+    etag: '9e107d9d372bb6826bd81d3542a419d6',
+    mtime: 1_700_000_000_123,
+    headers,
+    userMeta: { 'x-amz-meta-long': 'é'.repeat(40_000), 'x-amz-meta-s': 'x'.repeat(300) },
+    data: { inline: new Uint8Array(65536).fill(7) },
+    stored: 65600,
+    checksums: { CRC32: 'AAAAAA==' },
+    sse: { kind: 'SSE-S3', algorithm: 'AES256', iv: new Uint8Array(32).fill(1), sealedKey: new Uint8Array(64).fill(2), kmsKey: 'k', kmsCiphertext: new Uint8Array(300).fill(3) },
+    tags: [['a', 'b'], ['c', '']],
+    retention: { mode: 'GOVERNANCE', until: 4_102_444_800_000 },
+    legalHold: 'OFF',
+    ...over,
+  };
+}
+
+function part(n: number): PartRecord {
+  return { v: RECORD_VERSION, n, size: 5 << 20, stored: 5 << 20, etag: `e${n}`, data: { file: `f${n}` }, mtime: 1_700_000_000_000 + n, checksums: { CRC32: 'AAAAAA==' } };
+}
+
+/** A whole record as a listing shows it. */
+function listed(rec: ObjectRecord): ListedRecord {
+  const { data: _data, parts: _parts, ...rest } = rec;
+  return rest;
+}
+
+function tempStore(t: Test): { dir: string; open: () => MetaStore } {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-listed-'));
+  const opened: MetaStore[] = [];
+  t.teardown(async () => {
+    for (const m of opened) await m.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, open: () => (opened.push(new MetaStore(dir)), opened.at(-1)!) };
+}
+
+t.test('client listings read every field but the data and the parts, which they do not decode', async (t) => {
+  const m = tempStore(t).open();
+  await m.createBucket('b');
+  // The data entry first, in the middle and last; a multipart object's parts.
+  const { data, ...noData } = record({});
+  await m.putObject('b', 'first', { data, ...noData } as ObjectRecord);
+  await m.putObject('b', 'middle', record({}));
+  await m.putObject('b', 'last', { ...noData, data } as ObjectRecord);
+  const { data: _d, ...multipart } = record({ parts: Array.from({ length: 300 }, (_, i) => part(i + 1)) });
+  await m.putObject('b', 'multipart', multipart as ObjectRecord);
+  await m.putObject('b', 'small', { v: RECORD_VERSION, size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', mtime: 1, headers: {}, userMeta: {}, data: { inline: new Uint8Array(0) }, stored: 0 });
+
+  const whole = m.listObjects('b', ALL).contents;
+  const client = m.listObjectsForClient('b', ALL).contents;
+  t.same(client.map((e) => e.key), ['first', 'last', 'middle', 'multipart', 'small'], 'the same keys');
+  for (const [i, e] of client.entries()) t.same(listed(e.record as ObjectRecord), listed(whole[i]!.record), `${e.key}: every other field as the whole record has it`);
+  for (const e of client.filter((c) => c.key !== 'small')) {
+    t.notOk('data' in e.record, `${e.key}: its data is not decoded`);
+    t.notOk('parts' in e.record, `${e.key}: its parts are not decoded`);
+  }
+
+  const versions = m.listVersionsForClient('b', ALL_VERSIONS).entries;
+  t.same(versions.map((e) => [e.key, e.isLatest]), client.map((e) => [e.key, true]), 'ListObjectVersions: the same entries');
+  for (const e of versions.filter((c) => c.key !== 'small')) t.notOk('data' in e.record || 'parts' in e.record, `${e.key}: ListObjectVersions decodes no data`);
+});
+
+t.test('client version listings: noncurrent versions and delete markers, from the versions table', async (t) => {
+  const m = tempStore(t).open();
+  await versioned(m, 'v', 'Enabled');
+  for (let i = 0; i < 3; i++) await m.putObject('v', 'k', record({ etag: `e${i}` }));
+  await m.deleteObject('v', 'k');
+  await m.putObject('v', 'k2', record({}));
+  const whole = m.listVersions('v', ALL_VERSIONS).entries;
+  const client = m.listVersionsForClient('v', ALL_VERSIONS).entries;
+  t.equal(client.length, 5, 'three versions and a marker of k, one version of k2');
+  t.same(client.map((e) => ({ key: e.key, isLatest: e.isLatest, record: e.record })), whole.map((e) => ({ key: e.key, isLatest: e.isLatest, record: listed(e.record) })), 'the whole listing, without data');
+  for (const e of client) t.notOk('data' in e.record, `${e.key} ${e.record.versionId}: no data decoded`);
+  // From a version-id marker (the entry after it is looked up, then read).
+  const marker = client[1]!.record.versionId!;
+  const after = m.listVersionsForClient('v', { ...ALL_VERSIONS, keyMarker: 'k', versionIdMarker: marker }).entries;
+  t.same(after.map((e) => e.record.versionId), client.slice(2).map((e) => e.record.versionId), 'paged from a version-id marker');
+});
+
+t.test('records an earlier version wrote as msgpackr records (not plain maps) are listed the same', async (t) => {
+  const store = tempStore(t);
+  const m = store.open();
+  await m.createBucket('b');
+  await m.close();
+  // lmdb-js's default encoding: msgpackr records, their structure written inline.
+  const root = open({ path: join(store.dir, '.', 'meta'), maxDbs: 16 });
+  const objects = root.openDB<ObjectRecord, Buffer>({ name: 'objects', keyEncoding: 'binary' });
+  const old = record({});
+  await objects.put(objectKey('b', 'old'), old);
+  const head = objects.getBinary(objectKey('b', 'old'))![0]!;
+  t.ok((head & 0xf0) !== 0x80 && head !== 0xde && head !== 0xdf, 'stored as a record, not a map');
+  await root.close();
+  const again = store.open();
+  const [e] = again.listObjectsForClient('b', ALL).contents;
+  const [w] = again.listObjects('b', ALL).contents;
+  const inline = (r: ObjectRecord | undefined): Buffer => Buffer.from((r?.data as { inline: Uint8Array }).inline);
+  t.ok(inline(w?.record).equals(inline(old)), 'the whole record reads, its data with it');
+  t.same(e?.record, listed(w!.record), 'decoded whole, then its data left out');
+  t.notOk(e !== undefined && 'data' in e.record, 'no data in the listed record');
+});
