@@ -302,7 +302,16 @@ function checkSource(dataDir: string): void {
   }
   if ((size ?? 0) === 0) throw new Refused(`no s3d data in ${dataDir} (${mdb} is missing or empty)`);
   // A copy of a file LMDB crashes on would not restore either.
-  const damage = storeFileDamage(mdb);
+  let damage: string | undefined;
+  try {
+    damage = storeFileDamage(mdb);
+  } catch (e) {
+    // The store file restored or left by root (0600) while the directory is this user's: refused
+    // with the fix, as the daemon refuses it, not a stack trace (exit 1).
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new Refused(`cannot open ${mdb} (${code}): it is not readable by this user (uid ${process.getuid?.() ?? '?'}); run the backup as the service's user, and give the data directory's files to that user (chown -R)`);
+    throw e;
+  }
   if (damage !== undefined) throw new Refused(`${damage}: nothing to back up from it`);
   if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
 }

@@ -392,7 +392,16 @@ function storeRefusal(dataDir: string): string | undefined {
   if (existsSync(marker)) return `${dataDir} is an unfinished backup (s3d backup did not end: ${marker} is there); it lacks data`;
   // A store that lost its metadata (a restore without .s3d/meta/data.mdb) is not a store without objects.
   if ((size ?? 0) === 0) return `the metadata store ${mdb} is missing or empty: every object of ${dataDir} is unreadable; restore .s3d/meta from a backup`;
-  const damage = storeFileDamage(mdb);
+  let damage: string | undefined;
+  try {
+    damage = storeFileDamage(mdb);
+  } catch (e) {
+    // A store file restored or left by root (0600) in the service user's directory: the daemon
+    // refuses it with exit 2 and the fix; verify stopped with a stack trace (exit 1).
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') return `cannot open ${mdb} (${code}): it is not readable by this user (uid ${process.getuid?.() ?? '?'}); run s3d verify as the service's user, and give the data directory's files to that user (chown -R)`;
+    throw e;
+  }
   if (damage !== undefined) return `${damage}: every object of ${dataDir} is unreadable; restore .s3d/meta from a backup`;
   return undefined;
 }
