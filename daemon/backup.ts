@@ -13,7 +13,7 @@
 // DEST carries `.s3d/backup-incomplete` until the end: `s3d server` and `s3d verify` refuse a
 // backup that did not finish (killed, power lost); on a failure it is removed again.
 
-import { constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, parseMinFreeDisk, type MinFreeDisk } from './config.js';
@@ -313,6 +313,16 @@ function checkSource(dataDir: string): void {
     throw e;
   }
   if (damage !== undefined) throw new Refused(`${damage}: nothing to back up from it`);
+  // The development key is copied last, after every data file: found unreadable then, hours of
+  // copying were thrown away (exit 1, DEST removed) for what this look tells at once.
+  const devKey = join(dataDir, '.s3d', 'kms-dev.key');
+  try {
+    if (existsSync(devKey)) accessSync(devKey, constants.R_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new Refused(`cannot read ${devKey} (${code}): it is not readable by this user (uid ${process.getuid?.() ?? '?'}); run the backup as the service's user, and give the data directory's files to that user (chown -R)`);
+    throw e;
+  }
   if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
 }
 

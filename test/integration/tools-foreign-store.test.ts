@@ -6,7 +6,7 @@
 // check or a failed backup rather than as a configuration matter.
 
 import t from 'tap';
-import { chmodSync, chownSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -57,4 +57,17 @@ t.test('a metadata store file owned by root: verify and backup refuse it by name
   t.equal(asNobody(['verify', d.dataDir, '--deep']).code, 0, 'verify --deep: exit 0 once the file is the service user\'s');
   const ok = asNobody(['backup', d.dataDir, dest]);
   t.equal(ok.code, 0, `backup: exit 0 (${ok.stderr.trim()})`);
+
+  // A development KMS key left root's: refused before any data file is copied (it was found only
+  // after all of them, exit 1, the copy thrown away).
+  const devKey = join(d.dataDir, '.s3d', 'kms-dev.key');
+  writeFileSync(devKey, Buffer.alloc(32, 7), { mode: 0o600 });
+  chownSync(devKey, 0, 0);
+  const dest2 = `${d.dataDir}-copy2`;
+  t.teardown(() => spawnSync('rm', ['-rf', dest2]));
+  const k = asNobody(['backup', d.dataDir, dest2]);
+  t.notMatch(k.stderr, /fatal|\n\s+at /, `backup with root's development key: no stack trace (${k.stderr.trim()})`);
+  t.equal(k.code, 2, 'backup with root\'s development key: exit 2 (refused)');
+  t.match(k.stderr, `s3d backup: cannot read ${devKey} (EACCES)`, 'names the key file');
+  t.notOk(existsSync(dest2), 'DEST was not made');
 });
