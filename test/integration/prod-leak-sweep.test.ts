@@ -12,7 +12,7 @@
 // LEAK_KINDS=a,b runs only the failures whose names contain one of these; LEAK_ROUNDS=n measured
 // rounds (default 1); LEAK_TLS=no plain HTTP (no SSE-C); LEAK_DEBUG=1 prints the statuses seen.
 import t, { type Test } from 'tap';
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, CreateMultipartUploadCommand, DeleteBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHmac } from 'node:crypto';
 import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -211,7 +211,7 @@ const failures: Record<string, Failure> = {
     const b = await createBucket(tg.s3, 'gone');
     const status = exchange(tg, head(tg, 'PUT', `/${b}/k`, '', { 'x-amz-copy-source': `/${tg.bucket}/big` }), Buffer.alloc(0), { waitMs: 5000 });
     await sleep(5 + (i % 4) * 10);
-    await tg.s3.send(new DeleteBucketCommand({ Bucket: b })).catch(() => undefined);
+    await deleteBucketMeanwhile(tg, b, status);
     return status;
   },
   'multipart GET of many parts cut mid-body': (tg, i) => exchange(tg, head(tg, 'GET', `/${tg.bucket}/mp6`, '', i % 2 ? { range: `bytes=${4 * MiB}-` } : {}), Buffer.alloc(0), { readBytes: 6 * MiB + (i % 3) * MiB }),
@@ -237,6 +237,24 @@ const failures: Record<string, Failure> = {
     return midway(tg, text, body2, () => tg.s3.send(new DeleteBucketCommand({ Bucket: b })), MiB + (i % 3));
   },
 };
+
+/**
+ * Deletes bucket `b` while a copy into it (answered `copied`) may still run. A copy that commits
+ * first has succeeded (200, as S3 may answer it too) and its object keeps the bucket from being
+ * deleted (BucketNotEmpty): then the object and the bucket are removed once the copy is answered.
+ * Left, its data file stayed referenced outside the bucket emptied at the end, and the sweep took
+ * it for a leak (1 run in 6 with the copy of an SSE-S3 source not hashed again, d925be2).
+ */
+async function deleteBucketMeanwhile(tg: Target, b: string, copied: Promise<number>): Promise<void> {
+  try {
+    await tg.s3.send(new DeleteBucketCommand({ Bucket: b }));
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'BucketNotEmpty') return;
+    await copied;
+    await tg.s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'k' }));
+    await tg.s3.send(new DeleteBucketCommand({ Bucket: b }));
+  }
+}
 
 /** An upload fast enough never to be parked (64 KiB per 20 ms), so it holds its place until cut. */
 function steadyPut(tg: Target, key: string): { cut(): void; done: Promise<number> } {
@@ -516,6 +534,9 @@ t.test(`failing requests give everything back (${tls ? 'TLS' : 'plain HTTP'})`, 
   // The slots' peak is kept for reuse; what else the failures held must not stay.
   t.ok(end.rssMiB < base.rssMiB + 96, `RSS roughly flat (${base.rssMiB} → ${end.rssMiB} MiB)`);
   t.equal(tg.d.proc.exitCode, null, 'daemon alive');
+  // The buckets made to be deleted during a write are all gone (one a copy landed in first too).
+  const buckets = await tg.s3.send(new ListBucketsCommand({}));
+  t.strictSame((buckets.Buckets ?? []).map((b) => b.Name), [tg.bucket], 'only the bucket emptied above is left');
   t.strictSame(await leftFiles, [], 'every data file reaped once its object or upload is gone (no read left a pin, no refused part or upload left a file)');
   at('reaped');
   t.equal(await tg.d.stop(), 0, 'clean stop');
