@@ -10,7 +10,7 @@ import { sealObjectKey } from '../sse/object-key.js';
 import { checksumFields, checksumTypes, openChecksums, sealedPart } from '../sse/checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
-import { readData, writeData, type WrittenData } from './object-data.js';
+import { partsInRange, readData, writeData, type WrittenData } from './object-data.js';
 import { createMd5, type Md5Hasher } from '../crypto/hasher.js';
 import { DareError, isDareError } from '../../workers/format/index.js';
 import { copyTags, taggingDirective, tagsField } from './tagging.js';
@@ -177,9 +177,29 @@ export async function readCopySource(
     [Symbol.asyncIterator]: () => plaintext(false)[Symbol.asyncIterator](),
     lend: () => plaintext(true),
   };
-  // Checked, the bytes' MD5 is the ETag (the stream fails before its end otherwise): the writer
-  // need not hash them again for the copy's own ETag.
-  return { chunks, wipe, checksums, md5: checked ? Buffer.from(r.etag, 'hex') : undefined };
+  return { chunks, wipe, checksums, md5: provenMd5(r, start, length) };
+}
+
+/**
+ * The MD5 of the copy's bytes, [start, start + length) of `r`, when the record holds it and the
+ * read proves the bytes have it: the range is one whole stored stream (a single-part object, or
+ * one part) whose ETag is its content MD5 (unencrypted or SSE-S3), and the read checks them
+ * against it (unencrypted: matchingMd5s fails the stream before its end otherwise) or
+ * authenticates them (SSE-S3: every DARE package under the object key, the final one included).
+ * The writer need not hash them again for the copy's own ETag: on one lane, MD5 is what bounds a
+ * copy's throughput.
+ */
+function provenMd5(r: ObjectRecord, start: number, length: number): Buffer | undefined {
+  const kind = r.sse?.kind ?? 'none';
+  let etag: string | undefined;
+  if (r.parts === undefined) {
+    if (start === 0 && length === r.size) etag = etagContentMd5(kind, r.etag);
+  } else {
+    const touched = [...partsInRange(r.parts, start, length)];
+    const only = touched.length === 1 ? touched[0]! : undefined;
+    if (only !== undefined && only.from === 0 && only.to === only.part.size) etag = etagContentMd5(kind, only.part.etag);
+  }
+  return etag === undefined ? undefined : Buffer.from(etag, 'hex');
 }
 
 /**
