@@ -36,6 +36,12 @@ export interface PayloadDecoder {
   readonly checksums: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
   /** After finish(): MD5 of the payload when Content-MD5 was sent or options.md5 was set. */
   readonly md5: Buffer | undefined;
+  /**
+   * Known before any byte: whether every byte is checked against a digest the client sent or
+   * signed (Content-MD5, an x-amz-checksum-* header or trailer, a SHA-256 payload hash, signed
+   * aws-chunked chunks), not merely framed. UNSIGNED-PAYLOAD alone is not.
+   */
+  readonly digested: boolean;
 }
 
 export interface PayloadOptions {
@@ -229,6 +235,11 @@ class BodyChecks {
     }
   }
 
+  /** Whether the body is checked against a digest the client gave: Content-MD5, a checksum (header or trailer), a SHA-256 payload hash. */
+  get digested(): boolean {
+    return this.expectedMd5 !== undefined || this.checksum !== undefined || this.expectedSha256 !== undefined;
+  }
+
   update(data: Buffer): void {
     for (const hasher of this.hashers.values()) hasher.update(data);
   }
@@ -306,6 +317,10 @@ abstract class DecoderBase implements PayloadDecoder {
 
   get md5(): Buffer | undefined {
     return this.checks.md5;
+  }
+
+  get digested(): boolean {
+    return this.checks.digested;
   }
 
   push(chunk: Buffer, onData: (data: Buffer) => void): void {
@@ -393,6 +408,11 @@ class ChunkedDecoder extends DecoderBase {
   ) {
     super(checks);
     this.previousSignature = auth.seedSignature;
+  }
+
+  override get digested(): boolean {
+    // Each signed chunk's SHA-256 is part of its signature.
+    return this.signed || this.checks.digested;
   }
 
   /** Whether a blank trailer line was taken for the one minio-go puts before its signature line. */

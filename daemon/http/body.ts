@@ -229,6 +229,10 @@ export class UwsRequestBody implements RequestBody {
     }
   }
 
+  get digested(): boolean {
+    return this.decoder.digested;
+  }
+
   verifiedChecksums(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [alg, value] of Object.entries(this.decoder.checksums)) if (value !== undefined) out[alg] = value;

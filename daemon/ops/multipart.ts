@@ -23,7 +23,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag, writeConditions } from './object-headers.js';
-import { completedLock, lockFields, lockFromHeaders } from './object-lock.js';
+import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum } from './object-lock.js';
 import { MAX_OBJECT_SIZE, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, versionHeader, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
 import { intParam } from './query.js';
@@ -257,6 +257,9 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   // As PutObject: neither header means no body, not an empty part (S3 answers 411).
   if (length === undefined && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (length !== undefined && length > MAX_PART_SIZE) throw partTooLarge(length);
+  // The upload's own lock settings, else the bucket's default retention (which the completed
+  // object will take), as S3 judges a part.
+  requireLockedBodyChecksum(completedLock(env.meta.getBucket(up.bucket), up, Date.now()), ctx.body, 'Put Part');
   const uc = uploadChecksum(up);
   const hasher = partChecksum(uc, ctx.headers);
   const objectKey = await uploadObjectKey(env, ctx, up);

@@ -112,6 +112,29 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
   return out;
 }
 
+/**
+ * Whether a version written with `lock` is under Object Lock from the start: a retention (its own
+ * or the bucket's default) or a legal hold ON. A legal hold OFF protects nothing.
+ */
+export function locksVersion(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }): boolean {
+  return lock.retention !== undefined || lock.legalHold === 'ON';
+}
+
+/**
+ * S3 refuses the body of a version Object Lock will protect (the upload's x-amz-object-lock-*
+ * headers, or just the bucket's default retention) unless the request carries an integrity check
+ * of its own: Content-MD5, an x-amz-checksum-* header or a checksum trailer. Its answer, to the
+ * letter (supabase/storage#423, kopia#711; "Put Part" for UploadPart, s3cmd#1436, opendal#4527),
+ * since clients match it. Checked before any byte is read, so nothing is stored.
+ * S3 does not count a signed SHA-256 payload hash (aws-sdk-php#1694, s3cmd#1436); s3d does, and
+ * signed aws-chunked chunks (`body.digested`): the bytes are checked all the same, and minio-js
+ * over plain HTTP signs a SHA-256 and sends no Content-MD5 (docs/operations.md, Object Lock).
+ */
+export function requireLockedBodyChecksum(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, body: { readonly digested: boolean }, request: 'Put Object' | 'Put Part'): void {
+  if (!locksVersion(lock) || body.digested) return;
+  throw new S3Error('InvalidRequest', `Content-MD5 OR x-amz-checksum- HTTP header is required for ${request} requests with Object Lock parameters`);
+}
+
 /** The record fields of a lock request. */
 export function lockFields(lock: LockRequest | undefined): Pick<ObjectRecord, 'retention' | 'legalHold'> {
   return { ...(lock?.retention !== undefined ? { retention: lock.retention } : {}), ...(lock?.legalHold !== undefined ? { legalHold: lock.legalHold } : {}) };

@@ -18,7 +18,7 @@ import { tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
-import { bypassGovernance, lockFromHeaders, lockHeaders, refuseBypassWithoutLock } from './object-lock.js';
+import { bypassGovernance, lockFromHeaders, lockHeaders, refuseBypassWithoutLock, requireLockedBodyChecksum } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 import { httpDate } from '../dates.js';
@@ -110,6 +110,7 @@ async function putObject(
   const userMeta = collectUserMeta(ctx.headers, ctx.query);
   const tags = tagsFromHeader(ctx.headers, ctx.query);
   const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now());
+  requireLockedBodyChecksum(lock, ctx.body, 'Put Object');
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, key);
   let written: WrittenData | undefined;
   try {

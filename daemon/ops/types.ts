@@ -10,6 +10,8 @@ export interface RequestBody extends AsyncIterable<Buffer> {
   readonly declaredLength: number | undefined;
   /** Checksums verified for this body (algorithm → base64), known once the body ended. */
   verifiedChecksums(): Record<string, string>;
+  /** Whether every byte is checked against a digest the client sent or signed (auth/payload.ts PayloadDecoder.digested). */
+  readonly digested: boolean;
   /** Reads the whole body into memory: only for small XML bodies (bounded by `limit`). */
   readAll(limit: number): Promise<Buffer>;
 }

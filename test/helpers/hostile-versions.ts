@@ -15,6 +15,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import { Agent } from 'node:http';
 import { startDaemon, type TestDaemon } from './daemon.js';
 import { errorCode, xmlField } from './http.js';
+import { md5Base64 } from './hash.js';
 import { answerProblems, exchange as hostileExchange, recorder, type Answer, type Recorder, type Req } from './hostile.js';
 import { judge, lockHeaderVerdict, RFC3339_UTC, S3_NS, type DocKind, type Judged } from './lock-schema.js';
 
@@ -349,9 +350,9 @@ async function must(t: Test, o: Req, what: string): Promise<Answer> {
   return r;
 }
 
-/** A PUT that must succeed; its version id, recorded in `known`. */
+/** A PUT that must succeed (with Content-MD5: a locked version needs a check of its body); its version id, recorded in `known`. */
 export async function putVersion(t: Test, bucket: string, key: string, body: string, headers: Record<string, string> = {}): Promise<string> {
-  const r = await must(t, { method: 'PUT', path: `/${bucket}/${key}`, headers, body }, `PUT ${bucket}/${key} (${body})`);
+  const r = await must(t, { method: 'PUT', path: `/${bucket}/${key}`, headers: { 'content-md5': md5Base64(body), ...headers }, body }, `PUT ${bucket}/${key} (${body})`);
   const id = String(r.headers['x-amz-version-id'] ?? 'null');
   known.set(id, { bucket, key, body });
   return id;

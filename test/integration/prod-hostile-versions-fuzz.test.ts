@@ -14,6 +14,7 @@
 import t from 'tap';
 import { XMLParser } from 'fast-xml-parser';
 import { prng } from '../helpers/daemon.js';
+import { md5Base64 } from '../helpers/hash.js';
 import { afterwards, canary, caseFor, COMP_UNTIL, d, DAY, GOV_UNTIL, ids, KiB, known, LAUGHS, LB, listingLines, lockHeaderCase, ODD_DATES, PB, read, retentionDoc, run, scratch, sendable, setup, start, stats, stop, subs, uuid, type Case, type Sub } from '../helpers/hostile-versions.js';
 import { judge, ROOTS, S3_NS, type DocKind } from '../helpers/lock-schema.js';
 import { elements, splice, texts } from '../helpers/hostile.js';
@@ -396,7 +397,8 @@ function fuzzCase(rnd: Rnd, i: number, all: Sub[]): Case {
   const lock = lockHeaders2(rnd);
   const op = rnd.pick(['PutObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload']);
   const key = `s/lock-${i}`;
-  if (op === 'PutObject') return lockHeaderCase({ method: 'PUT', path: `/${bucket}/${key}`, body: `lock ${i}` }, lock, bucket, op);
+  // With Content-MD5: a version the lock (or LB's default rule) protects needs a check of its body.
+  if (op === 'PutObject') return lockHeaderCase({ method: 'PUT', path: `/${bucket}/${key}`, headers: { 'content-md5': md5Base64(`lock ${i}`) }, body: `lock ${i}` }, lock, bucket, op);
   if (op === 'CopyObject') return lockHeaderCase({ method: 'PUT', path: `/${bucket}/${key}`, headers: { 'x-amz-copy-source': `/${LB}/p/gov?versionId=${rnd.pick([ids.gov1, ids.gov2])}` } }, lock, bucket, op);
   return lockHeaderCase({ method: 'POST', path: `/${bucket}/${key}`, query: 'uploads=' }, lock, bucket, op);
 }

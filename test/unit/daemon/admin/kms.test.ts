@@ -17,6 +17,7 @@ function ctx(over: Partial<{ method: string; accessKey: string; query: string; p
   const body = {
     declaredLength: 0,
     verifiedChecksums: () => ({}),
+    digested: false,
     readAll: async () => Buffer.alloc(0),
     async *[Symbol.asyncIterator]() {},
   };
