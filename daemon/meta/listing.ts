@@ -148,8 +148,10 @@ export function listObjects<R extends ListedRecord>(tables: ListingTables<R>, bu
 /**
  * One page of ListObjectVersions: every version and delete marker of the bucket's keys in key
  * order, newest first within a key, merged from the current objects and the versions table.
- * Keys under a common prefix are skipped by seeking past it; a key's versions are read as the page
- * takes them, from the one after the version-id marker.
+ * Both tables are read by one cursor each, side by side (rowsFrom), restarted only to seek past
+ * a common prefix or past the key-marker's key; the key-marker's key itself, entered at its
+ * version-id marker, is read apart (versionsOfKey). Every read of the page is synchronous, so
+ * all come from lmdb-js's one shared read transaction: one snapshot.
  */
 export function listVersions<R extends ListedRecord>(tables: ListingTables<R>, bucket: string, opts: VersionListOptions): VersionListResult<R> {
   const bucketStart = bucketRange(bucket).start;
@@ -165,39 +167,112 @@ export function listVersions<R extends ListedRecord>(tables: ListingTables<R>, b
   let nextKey: string | undefined;
   let nextVersionId: string | undefined;
   let count = 0;
+  const truncated = (): VersionListResult<R> => ({ entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId });
   // Where the scan stands: the next key is the first ≥ `from` (or > it when not inclusive).
   let from: Buffer = Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes;
   let inclusive = !(opts.keyMarker !== '' && from === markerBytes && (opts.versionIdMarker === '' || nul >= 0));
-  for (;;) {
-    const k = nextListedKey(tables, bucketStart, from, inclusive);
-    if (k === undefined || k.length < prefixBytes.length || !k.subarray(0, prefixBytes.length).equals(prefixBytes)) break;
-    tables.entryRead();
-    const key = k.toString('utf8');
-    const cp = commonPrefixOf(key, opts.prefix, opts.delimiter);
-    if (cp !== undefined) {
-      const cpBytes = Buffer.from(cp);
-      from = Buffer.concat([cpBytes, ZERO_COPY_END]);
-      inclusive = true;
-      if (listedBefore(cpBytes, markerBytes)) continue;
-      if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
-      commonPrefixes.push(cp);
-      count++;
-      nextKey = cp;
-      nextVersionId = undefined;
+  /** Lists common prefix `cp` (unless a previous page did) and seeks past it; false when the page is full. */
+  const rollUp = (cp: string): boolean => {
+    const cpBytes = Buffer.from(cp);
+    from = Buffer.concat([cpBytes, ZERO_COPY_END]);
+    inclusive = true;
+    if (listedBefore(cpBytes, markerBytes)) return true;
+    if (count >= opts.maxKeys) return false;
+    commonPrefixes.push(cp);
+    count++;
+    nextKey = cp;
+    nextVersionId = undefined;
+    return true;
+  };
+  scan: for (;;) {
+    // The next key is looked up alone first: one under a common prefix is seeked past without
+    // opening the cursors, which read a record of each table (a page of common prefixes cost
+    // ~50 % more).
+    const next = nextListedKey(tables, bucketStart, from, inclusive);
+    if (next === undefined || !hasPrefix(next, prefixBytes)) break;
+    const peeked = commonPrefixOf(next.toString('utf8'), opts.prefix, opts.delimiter);
+    if (peeked !== undefined) {
+      tables.entryRead();
+      if (!rollUp(peeked)) return truncated();
       continue;
     }
-    const marker = opts.versionIdMarker !== '' && key === opts.keyMarker ? opts.versionIdMarker : undefined;
-    for (const v of versionsOfKey(tables, bucket, key, marker)) {
-      if (count >= opts.maxKeys) return { entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId };
-      entries.push(v);
+    let key = '';
+    let keyBytes: Buffer | undefined;
+    for (const row of rowsFrom(tables, bucketStart, next, true)) {
+      // The first row of a key is its current object, else its newest version: the latest.
+      const first = keyBytes === undefined || !row.key.equals(keyBytes);
+      if (first) {
+        if (!hasPrefix(row.key, prefixBytes)) break scan;
+        tables.entryRead();
+        key = row.key.toString('utf8');
+        keyBytes = row.key;
+        const cp = commonPrefixOf(key, opts.prefix, opts.delimiter);
+        if (cp !== undefined) {
+          if (!rollUp(cp)) return truncated();
+          continue scan;
+        }
+        if (opts.versionIdMarker !== '' && key === opts.keyMarker) {
+          for (const v of versionsOfKey(tables, bucket, key, opts.versionIdMarker)) {
+            if (count >= opts.maxKeys) return truncated();
+            entries.push(v);
+            count++;
+            nextKey = key;
+            nextVersionId = clientVersionId(v.record);
+          }
+          from = Buffer.from(row.key);
+          inclusive = false;
+          continue scan;
+        }
+      }
+      if (!row.current) tables.versionRead();
+      if (count >= opts.maxKeys) return truncated();
+      entries.push({ key, record: row.record, isLatest: first });
       count++;
       nextKey = key;
-      nextVersionId = clientVersionId(v.record);
+      nextVersionId = clientVersionId(row.record);
     }
-    from = Buffer.from(k);
-    inclusive = false;
+    break;
   }
   return { entries, commonPrefixes, isTruncated: false, nextKey, nextVersionId };
+}
+
+/** One record of the two tables in listing order: a key's current object, or one of its versions. */
+interface Row<R> {
+  /** The object key's bytes. */
+  key: Buffer;
+  record: R;
+  current: boolean;
+}
+
+/**
+ * Every record of the bucket's keys at or after `from` (after it when not inclusive), current
+ * objects and versions merged by one cursor over each table. Keys hold no NUL, so an objects-table
+ * key `bucket NUL key` sorts before its versions (`bucket NUL key NUL stamp id`), and with those of
+ * other keys in key order: the two tables' keys together sort as the listing lists. Read as taken;
+ * both cursors are released when the caller stops.
+ */
+function* rowsFrom<R>(tables: ListingTables<R & ListedRecord>, bucketStart: Buffer, from: Buffer, inclusive: boolean): Generator<Row<R>> {
+  const base = bucketStart.length;
+  const { objStart, verStart, end } = scanBounds(bucketStart, from, inclusive);
+  const objects = tables.objects.getRange({ start: objStart, end })[Symbol.iterator]();
+  const versions = tables.versions.getRange({ start: verStart, end })[Symbol.iterator]();
+  try {
+    let o = objects.next();
+    let v = versions.next();
+    while (!o.done || !v.done) {
+      if (v.done || (!o.done && Buffer.compare(o.value.key, v.value.key) < 0)) {
+        yield { key: o.value.key.subarray(base), record: o.value.value, current: true };
+        o = objects.next();
+      } else {
+        yield { key: keyOfVersionKey(v.value.key, base), record: v.value.value, current: false };
+        v = versions.next();
+      }
+    }
+  } finally {
+    // An abandoned lmdb-js range keeps its cursor, and its read transaction's snapshot, open.
+    objects.return?.();
+    versions.return?.();
+  }
 }
 
 /**
@@ -248,15 +323,14 @@ function isFirstVersion(tables: ListingTables<ListedRecord>, prefix: Buffer, end
   return false;
 }
 
-/** The first key (bytes) of the bucket at or after `from` that has a current object or any version. */
+function hasPrefix(key: Buffer, prefix: Buffer): boolean {
+  return key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix);
+}
+
+/** The first key (bytes) of the bucket at or after `from` (after it when not inclusive) that has a current object or any version. */
 function nextListedKey(tables: ListingTables<ListedRecord>, bucketStart: Buffer, from: Buffer, inclusive: boolean): Buffer | undefined {
   const base = bucketStart.length;
-  const end = Buffer.from(bucketStart);
-  end[end.length - 1] = SEP + 1;
-  // Keys hold no NUL: `key NUL` is the least key after `key` among objects, and `key 0x01` skips
-  // every versions-table entry of `key` (they are `key NUL stamp id`).
-  const objStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP])]);
-  const verStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP + 1])]);
+  const { objStart, verStart, end } = scanBounds(bucketStart, from, inclusive);
   let best: Buffer | undefined;
   for (const k of tables.objects.getKeys({ start: objStart, end, limit: 1 })) best = Buffer.from(k.subarray(base));
   for (const k of tables.versions.getKeys({ start: verStart, end, limit: 1 })) {
@@ -264,6 +338,17 @@ function nextListedKey(tables: ListingTables<ListedRecord>, bucketStart: Buffer,
     if (best === undefined || Buffer.compare(key, best) < 0) best = key;
   }
   return best;
+}
+
+/** Where the objects and versions tables are entered for the keys at or after `from` (after it when not inclusive), and the bucket's end. */
+function scanBounds(bucketStart: Buffer, from: Buffer, inclusive: boolean): { objStart: Buffer; verStart: Buffer; end: Buffer } {
+  const end = Buffer.from(bucketStart);
+  end[end.length - 1] = SEP + 1;
+  // Keys hold no NUL: `key NUL` is the least key after `key` among objects, and `key 0x01` skips
+  // every versions-table entry of `key` (they are `key NUL stamp id`).
+  const objStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP])]);
+  const verStart = Buffer.concat([bucketStart, from, inclusive ? Buffer.alloc(0) : Buffer.from([SEP + 1])]);
+  return { objStart, verStart, end };
 }
 
 /** An id as ops/multipart.ts newUploadId makes them: the initiation time (12 hex digits), then 24 base64url characters. */
