@@ -144,11 +144,8 @@ async function* openGenerator(pool: CryptoPool | null, keyIn: Uint8Array, opts: 
         // this batch (or batches still queued) reaches the client, so a response not yet begun
         // becomes an S3 error instead of a body cut short.
         if (got < n) throw new DareError('Truncated', 'DARE: the stored ciphertext is shorter than the object');
+        // Every pass ends here or in a throw, so no slot is left filling after the loop.
         dispatch(consumed >= total && expectFinal);
-      }
-      if (slot !== undefined && fill === 0) {
-        arena.release(slot);
-        slot = undefined;
       }
     }
     while (iterator !== undefined && consumed < cipherNeeded) {
