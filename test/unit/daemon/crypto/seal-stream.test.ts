@@ -268,3 +268,27 @@ t.test('park between writes gives the filling slot back and changes no byte of t
     }
   }
 });
+
+t.test('abort of a stream hashing on an MD5 lane: its lane state is dropped, every slot returns, the next stream hashes right', async (t) => {
+  const lanes = new CryptoPool({ workers: 1, hashLanes: 1 });
+  t.teardown(() => lanes.close());
+  const gate = deferred();
+  const sealer = createSealer(lanes, key, {
+    md5: true,
+    maxInFlight: 3,
+    sink: () => gate.promise,
+  });
+  for (let i = 0; i < 3; i++) await sealer.write(pattern(MiB, i));
+  t.equal(lanes.md5Stats().streams, 1, 'the stream hashes on the lane');
+  sealer.abort();
+  gate.resolve();
+  await t.rejects(sealer.end(), { code: 'Aborted' }, 'abort() without a reason: DARE Aborted');
+  for (let i = 0; i < 50 && (lanes.md5Stats().streams > 0 || lanes.arena.free < lanes.arena.allocated); i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(lanes.md5Stats().streams, 0, 'the aborted stream no longer holds its lane');
+  t.equal(lanes.arena.free, lanes.arena.allocated, 'every slot is back once the lane and the workers let go of them');
+  // The same lane (one at most) serves the next stream.
+  const pt = pattern(2 * MiB + 5, 9);
+  const { result } = await sealAll(lanes, pt, { md5: true });
+  t.equal(result.md5?.toString('hex'), createHash('md5').update(pt).digest('hex'), 'the next stream on the lane gets its own MD5');
+  t.equal(lanes.md5Stats().lanes, 1, 'on the same lane');
+});
