@@ -60,6 +60,9 @@ t.test('encrypted inline record holding fewer packages than its size: Truncated,
   const obj = { size: body.length, data: { inline: stored(whole.subarray(0, STORED_PKG)) } };
   t.equal(outcome(() => readInlineSync(obj, key, 0, PKG + 100)), 'DareError Truncated', 'a range past the package the record holds');
   t.equal(outcome(() => readInlineSync(obj, key, PKG - 10, 20)), 'DareError Truncated', 'a range across the end of what it holds');
+  // No stored byte at all where the range's packages should be (the codec gets empty ciphertext).
+  t.equal(outcome(() => readInlineSync(obj, key, 2 * PKG, 100)), 'DareError Truncated', 'a range wholly past what it holds');
+  t.equal(outcome(() => readInlineSync(obj, key, 3 * PKG, body.length - 3 * PKG)), 'DareError Truncated', 'the last package, which it does not hold');
   t.ok(readInlineSync(obj, key, 5, 100)!.equals(body.subarray(5, 105)), 'a range within the package it holds still reads');
   const intact = { size: body.length, data: { inline: stored(whole) } };
   t.ok(readInlineSync(intact, key, PKG - 10, 2 * PKG)!.equals(body.subarray(PKG - 10, 3 * PKG - 10)), 'an intact record reads across packages');
