@@ -3,7 +3,7 @@
 // key only and leaves the data file untouched. Large copies stream, never buffered whole.
 
 import { S3Error } from '../errors.js';
-import { filesOf, type BucketRecord, type ObjectRecord, type PartRecord } from '../meta/records.js';
+import { type BucketRecord, type ObjectRecord, type PartRecord } from '../meta/records.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, etagContentMd5, customerKeyMissing, refuseCustomerKey, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
@@ -17,7 +17,7 @@ import { copyTags, taggingDirective, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
-import { dataEnv, discardWritten, readableRecord, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
+import { dataEnv, discardWritten, readableRecord, stillNames, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import type { DataLease } from './data-gate.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
@@ -287,12 +287,7 @@ async function* matchingMd5s(source: AsyncGenerator<Buffer>, segments: readonly 
 
 /** Whether the copy source's record is still the one looked up (same version, same data). */
 function stillStored(env: OpsEnv, ctx: RequestContext, src: CopySource): boolean {
-  try {
-    const now = readableRecord(env, ctx, src.key, { bucket: src.bucket, versionId: src.versionId });
-    return filesOf(now).join() === filesOf(src.record).join();
-  } catch {
-    return false;
-  }
+  return stillNames(env, ctx, src.key, src.record, { bucket: src.bucket, versionId: src.versionId });
 }
 
 /** x-amz-metadata-directive, in capitals as S3 takes it ("copy" is S3's InvalidArgument, as MinIO's). */

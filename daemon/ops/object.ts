@@ -323,6 +323,27 @@ export function readableRecord(
   }
 }
 
+/** How many times a GET looks its object up, each record replaced and reaped before its files were claimed, before 503 SlowDown. */
+const GET_LOOKUPS = 4;
+
+/**
+ * Whether the object a read looked up (`rec`) still names the same data files: false once it was
+ * replaced or deleted (then looked up again, the read answers as a fresh request would).
+ */
+export function stillNames(
+  env: OpsEnv,
+  ctx: RequestContext,
+  key: string,
+  rec: ObjectRecord,
+  where: { bucket: string | undefined; versionId: string | null | undefined } = { bucket: ctx.bucket, versionId: ctx.query.get('versionId') },
+): boolean {
+  try {
+    return filesOf(readableRecord(env, ctx, key, where)).join() === filesOf(rec).join();
+  } catch {
+    return false;
+  }
+}
+
 async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promise<Result> {
   const key = ctx.key!;
   rejectSseOnRead(ctx.headers);
@@ -454,11 +475,15 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         try {
           files = openFiles(env, rec, start, length);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) {
-            objectKey?.fill(0);
-            continue;
-          }
-          throw err;
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          // Found unchanged, the record names data that is gone: lost, an internal error (logged),
+          // never a retryable answer. Else replaced or deleted since, and its old file reaped.
+          if (stillNames(env, ctx, key, rec)) throw new S3Error('InternalError', `The data of /${ctx.bucket!}/${key} is missing.`, { cause: err });
+          objectKey?.fill(0);
+          if (attempt + 1 < GET_LOOKUPS) continue;
+          // Overwritten again before each lookup could claim its files: a busy key, not a fault.
+          // 503 SlowDown, as a copy answers it, which the SDKs retry (500 was logged as an error).
+          throw new S3Error('SlowDown', 'The object was replaced again and again during the read; please retry.');
         }
         // The response writer is done with each chunk before it asks for the next: lend buffers.
         const read = (offset: number, slow: boolean): AsyncGenerator<Buffer> =>
