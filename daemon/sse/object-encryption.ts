@@ -217,8 +217,10 @@ export async function unsealForRead(
     if (legacy === undefined) kmsError(err, rec.kmsKey);
     try {
       dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), legacy);
-    } catch {
-      kmsError(err, rec.kmsKey);
+    } catch (again) {
+      // The first NotAuthentic says only that the current context does not fit: a fallback that
+      // meets an outage answers it (503, retried), not a 500 for an object that may be fine.
+      kmsError(again instanceof KmsError && again.code === 'NotAuthentic' ? err : again, rec.kmsKey);
     }
   }
   try {

@@ -6,6 +6,7 @@
 
 import t from 'tap';
 import { canonicalContext } from '../../../../daemon/kms/context.js';
+import { KmsError } from '../../../../daemon/kms/provider.js';
 import { StaticKeyProvider } from '../../../../daemon/kms/static-provider.js';
 import { createObjectEncryption, unsealForRead } from '../../../../daemon/sse/object-encryption.js';
 
@@ -13,6 +14,8 @@ import { createObjectEncryption, unsealForRead } from '../../../../daemon/sse/ob
 class RecordingKms extends StaticKeyProvider {
   contexts: string[] = [];
   rewrite: ((context: Buffer) => Buffer) | undefined;
+  /** Unwraps under this context fail as an unreachable KMS does. */
+  downFor: string | undefined;
   constructor() {
     super({ name: 'test-key', key: Buffer.alloc(32, 7) });
   }
@@ -20,6 +23,10 @@ class RecordingKms extends StaticKeyProvider {
     const c = this.rewrite ? this.rewrite(context) : context;
     this.contexts.push(c.toString('utf8'));
     return super.generateKey(name, c);
+  }
+  override async decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer> {
+    if (context.toString('utf8') === this.downFor) throw new KmsError('Unavailable', 'connect ECONNREFUSED');
+    return super.decrypt(name, ciphertext, context);
   }
 }
 
@@ -50,6 +57,19 @@ t.test('a `constructor` record written without the bucket entry (before the fix)
   const elsewhere = await createObjectEncryption(env, { kind: 'SSE-S3' }, 'plain', 'obj');
   kms.rewrite = undefined;
   await t.rejects(unsealForRead(env, elsewhere.record, {}, 'plain', 'obj'), { code: 'InternalError' }, 'an unbound data key in another bucket is refused, as a moved record is');
+});
+
+t.test('a `constructor` record written without the bucket entry, the KMS down when its old context is tried: 503, not 500', async (t) => {
+  const kms = new RecordingKms();
+  const env = { kms };
+  kms.rewrite = () => canonicalContext({});
+  const old = await createObjectEncryption(env, { kind: 'SSE-S3' }, 'constructor', 'obj');
+  kms.rewrite = undefined;
+  // The first unwrap (the current context) is answered NotAuthentic; the fallback meets the outage.
+  kms.downFor = '{}';
+  await t.rejects(unsealForRead(env, old.record, {}, 'constructor', 'obj'), { code: 'KMSUnavailable' }, 'the outage, which clients retry (was the first answer: 500 InternalError)');
+  kms.downFor = undefined;
+  t.ok((await unsealForRead(env, old.record, {}, 'constructor', 'obj')).equals(old.objectKey), 'and opens once the KMS is back');
 });
 
 t.test('a context with a lone surrogate, stored before the fix, still opens', async (t) => {
