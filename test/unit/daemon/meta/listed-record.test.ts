@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { open } from 'lmdb';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { objectKey } from '../../../../daemon/meta/keys.js';
-import type { ListedRecord } from '../../../../daemon/meta/listed-record.js';
+import { listedRecordCodec, type ListedRecord } from '../../../../daemon/meta/listed-record.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord } from '../../../../daemon/meta/records.js';
 import { versioned } from '../../../helpers/meta-versions.js';
 
@@ -122,4 +122,26 @@ t.test('records an earlier version wrote as msgpackr records (not plain maps) ar
   t.ok(inline(w?.record).equals(inline(old)), 'the whole record reads, its data with it');
   t.same(e?.record, listed(w!.record), 'decoded whole, then its data left out');
   t.notOk(e !== undefined && 'data' in e.record, 'no data in the listed record');
+});
+
+t.test('the walk hands the decoder the record without its data and parts (not the whole record, then its data dropped)', async (t) => {
+  // The listings above read the same fields whether the map is walked or decoded whole and its
+  // data dropped afterwards: only the bytes the table's decoder is given tell the two apart.
+  const { Packr } = await import('msgpackr');
+  const packr = new Packr({ useRecords: false, copyBuffers: true });
+  const given: number[] = [];
+  const codec = listedRecordCodec({ decode: (b) => (given.push(b.length), packr.decode(b)) });
+  const rec = record({ parts: Array.from({ length: 20 }, (_, i) => part(i + 1)) });
+  const bytes = packr.encode(rec);
+  const { data: _d, parts: _p, ...rest } = rec;
+  const restBytes = packr.encode(rest);
+  t.same(codec.decode(bytes), packr.decode(restBytes), 'every other field');
+  // msgpackr writes every map as map16 (3 bytes of header); the walk writes a fixmap (1 byte).
+  t.same(given, [restBytes.length - 2], 'decoded from the kept entries alone');
+  // Two records read one after the other through the reused buffer keep their own fields.
+  const a = codec.decode(packr.encode(record({ etag: 'a'.repeat(32), sse: { ...record({}).sse!, iv: new Uint8Array(32).fill(9) } })));
+  const b = codec.decode(packr.encode(record({ etag: 'b'.repeat(32) })));
+  t.equal(a.etag, 'a'.repeat(32));
+  t.equal(a.sse!.iv[0], 9, 'a binary field of the first record is not overwritten by the second');
+  t.equal(b.etag, 'b'.repeat(32));
 });
