@@ -11,7 +11,8 @@ import { requestFacts, userMay } from './policy.js';
 import { bypassGovernance, refuseBypassWithoutLock } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
-import { hasMoreElements, parseXml, toXml, xmlFields, type XmlObject } from './xml.js';
+import { hasMoreElements, toXml, xmlFields, type XmlObject } from './xml.js';
+import { parseXmlOffLoop } from './xml-thread.js';
 import { deleteConditionFailure, parseDeleteConditions } from './object-headers.js';
 import type { ObjectRecord } from '../meta/records.js';
 
@@ -45,8 +46,9 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   // can hold (before any key is judged: whoever may send a Delete at all).
   const tooMany = (): S3Error => new S3Error('MalformedXML', `At most ${MAX_KEYS} keys can be deleted in one request.`);
   if (hasMoreElements(raw, 'Object', MAX_KEYS)) throw tooMany();
-  // Keys exactly as sent: a key may begin or end with spaces.
-  const doc = parseXml(raw, { trim: false });
+  // Keys exactly as sent: a key may begin or end with spaces. On the parsing thread when large:
+  // 1,000 keys written as character references (~6 MiB) took ~350-400 ms to parse.
+  const doc = await parseXmlOffLoop(raw, { trim: false });
   const root = doc.Delete as Record<string, unknown> | undefined;
   if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
   const objects = root.Object as unknown[] | undefined;
