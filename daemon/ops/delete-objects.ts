@@ -11,7 +11,8 @@ import { requestFacts, userMay } from './policy.js';
 import { bypassGovernance, refuseBypassWithoutLock } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import type { RequestContext, Result } from './types.js';
-import { hasMoreElements, toXml, xmlFields, type XmlObject } from './xml.js';
+import { hasMoreElements, xmlFields, type XmlObject } from './xml.js';
+import { XmlWriter } from './xml-writer.js';
 import { parseXmlOffLoop } from './xml-thread.js';
 import { deleteConditionFailure, parseDeleteConditions } from './object-headers.js';
 import type { ObjectRecord } from '../meta/records.js';
@@ -113,8 +114,27 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     else if (item.versionId !== undefined) deleted.push({ Key: item.key, VersionId: item.versionId, ...(r.removed?.deleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: item.versionId } : {}) });
     else deleted.push({ Key: item.key });
   });
-  const body: XmlObject = { Deleted: deleted, Error: errors };
-  return { status: 200, headers: { 'content-type': 'application/xml' }, body: toXml('DeleteResult', body) };
+  return { status: 200, headers: { 'content-type': 'application/xml' }, body: await deleteResultXml(deleted, errors) };
+}
+
+/**
+ * Entries of a DeleteResult written between two turns of the event loop: 1,000 keys of control
+ * characters, each written as a character reference, took ~110-140 ms to write through toXml in
+ * one stretch (every other request waiting), ~50 ms through XmlWriter; 100 take a few ms.
+ */
+const RESULT_ENTRIES_PER_TURN = 100;
+
+/** toXml('DeleteResult', { Deleted: deleted, Error: errors }), byte for byte, a slice at a time. */
+export async function deleteResultXml(deleted: readonly XmlObject[], errors: readonly XmlObject[]): Promise<string> {
+  const w = new XmlWriter('DeleteResult');
+  let n = 0;
+  for (const [tag, entries] of [['Deleted', deleted], ['Error', errors]] as const) {
+    for (const entry of entries) {
+      w.element(tag, entry);
+      if (++n % RESULT_ENTRIES_PER_TURN === 0) await new Promise(setImmediate);
+    }
+  }
+  return w.end();
 }
 
 /**

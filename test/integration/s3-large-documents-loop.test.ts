@@ -11,7 +11,7 @@ import { startDaemonFor } from '../helpers/daemon.js';
 import { errorCode, send, xmlField } from '../helpers/http.js';
 import { createBucket, s3Code } from '../helpers/s3.js';
 import type { S3Error } from '../../daemon/errors.js';
-import { parseXml } from '../../daemon/ops/xml.js';
+import { parseXml, toXml } from '../../daemon/ops/xml.js';
 
 const d = await startDaemonFor(t);
 const s3 = d.s3();
@@ -104,4 +104,23 @@ t.test('large documents that are not well-formed: the same MalformedXML as ever'
     inline = err as S3Error;
   }
   t.same([r.status, errorCode(r.body), xmlField(r.body, 'Message')], [400, 'MalformedXML', inline?.message.replace(/'/g, '&apos;')], 'MalformedXML, in the words of a parse on the event loop');
+});
+
+t.test('a DeleteObjects of 1,000 keys of control characters, not quiet: answered while other requests are served; the answer toXml wrote', async (t) => {
+  const keyOf = (i: number): string => String(i).padStart(4, '0') + '\u001f'.repeat(1020);
+  const objects: string[] = [];
+  for (let i = 0; i < 999; i++) objects.push(`<Object><Key>${String(i).padStart(4, '0')}${'&#x1F;'.repeat(1020)}</Key></Object>`);
+  // One error among them: an id that cannot be a version's.
+  objects.push(`<Object><Key>${'&#x1F;'.repeat(10)}&amp;</Key><VersionId>not-a-version</VersionId></Object>`);
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${objects.join('')}</Delete>`;
+  const md5 = (await import('node:crypto')).createHash('md5').update(body).digest('base64');
+  const del = (): ReturnType<typeof send> => send(d.port, { method: 'POST', path: `/${BUCKET}`, query: 'delete=', headers: { 'content-md5': md5 }, body });
+  const { results, longest, probes } = await probedDuring(3, del);
+  // The answer as fast-xml-parser's builder wrote it (toXml), byte for byte.
+  const expected = toXml('DeleteResult', {
+    Deleted: Array.from({ length: 999 }, (_, i) => ({ Key: keyOf(i) })),
+    Error: [{ Key: '\u001f'.repeat(10) + '&', VersionId: 'not-a-version', Code: 'NoSuchVersion', Message: 'The specified version does not exist.' }],
+  });
+  for (const r of results) t.same([r.status, r.body.toString() === expected], [200, true], 'the DeleteResult toXml writes');
+  t.ok(longest < LONGEST_PROBE_MS, `no probe waited long (${probes} probes, the longest ${longest.toFixed(1)} ms)`);
 });
