@@ -224,7 +224,12 @@ function parseConfigXml(body: Buffer, opts: ParseOptions = {}): Record<string, u
 export function parseDocument(body: Buffer, root: string, opts: ParseOptions & { childless: 'missing' }): Record<string, unknown>;
 export function parseDocument(body: Buffer, root: string, opts?: ParseOptions & { childless?: 'allowed' }): Record<string, unknown> | string;
 export function parseDocument(body: Buffer, root: string, opts: ParseOptions & { childless?: 'allowed' | 'missing' } = {}): Record<string, unknown> | string {
-  const content = parseConfigXml(body, opts)[root];
+  return documentRoot(parseConfigXml(body, opts), root, opts);
+}
+
+/** A parsed configuration document's `root` element, as parseDocument reads it. */
+export function documentRoot(doc: Record<string, unknown>, root: string, opts: { childless?: 'allowed' | 'missing' } = {}): Record<string, unknown> | string {
+  const content = doc[root];
   if (content === undefined || (opts.childless === 'missing' && typeof content !== 'object')) {
     throw new S3Error('MalformedXML', `Expected ${/^[AEIOU]/i.test(root) ? 'an' : 'a'} ${root} document.`);
   }
