@@ -116,29 +116,58 @@ export function listObjects<R extends ListedRecord>(tables: ListingTables<R>, bu
   let count = 0;
   let start = Buffer.concat([bucketStart, Buffer.compare(prefixBytes, afterBytes) > 0 ? prefixBytes : afterBytes]);
   const base = bucketStart.length;
+  const truncated = (): ListResult<R> => ({ contents, commonPrefixes, isTruncated: true, next });
+  /** Lists common prefix `cp` (unless a previous page did) and seeks past it; false when the page is full. */
+  const rollUp = (cp: string): boolean => {
+    const cpBytes = Buffer.from(cp);
+    start = Buffer.concat([bucketStart, cpBytes, ZERO_COPY_END]);
+    if (listedBefore(cpBytes, afterBytes)) return true;
+    if (count >= opts.maxKeys) return false;
+    commonPrefixes.push(cp);
+    count++;
+    next = cp;
+    return true;
+  };
+  // Whether the key after a common prefix is looked up alone first (see below).
+  let peek = true;
   outer: for (;;) {
+    // A value cursor decodes the record it stands on, so one restarted past each common prefix
+    // decoded a record per common prefix it then skipped (its inline data copied out, for a
+    // whole-record listing): a page over 1,000 "directories" cost ~6 times the page of keys
+    // alone. The next key is looked up without its value, and one under a common prefix seeked
+    // past at once. Not after a cursor that listed objects before its common prefix: in a run of
+    // objects and common prefixes in turn, the look-up would cost more than the record it saves.
+    if (peek) {
+      const k = nextKey(tables.objects, start, end, base);
+      if (k === undefined || !hasPrefix(k, prefixBytes)) break;
+      const cp = commonPrefixOf(k.toString('utf8'), opts.prefix, opts.delimiter);
+      if (cp !== undefined) {
+        tables.entryRead();
+        if (!rollUp(cp)) return truncated();
+        continue;
+      }
+      // A full page ends before the cursor reads the record of an object it would not list (not
+      // the marker's own key: the cursor passes it, and what follows may be nothing).
+      if (count >= opts.maxKeys && (afterBytes.length === 0 || Buffer.compare(k, afterBytes) > 0)) return truncated();
+    }
+    peek = true;
     for (const { key: k, value } of tables.objects.getRange({ start, end })) {
       tables.entryRead();
       const keyBytes = k.subarray(base);
       if (Buffer.compare(keyBytes, afterBytes) <= 0 && afterBytes.length > 0) continue;
-      if (keyBytes.length < prefixBytes.length || !keyBytes.subarray(0, prefixBytes.length).equals(prefixBytes)) break outer;
+      if (!hasPrefix(keyBytes, prefixBytes)) break outer;
       const key = keyBytes.toString('utf8');
       const cp = commonPrefixOf(key, opts.prefix, opts.delimiter);
       if (cp !== undefined) {
-        const cpBytes = Buffer.from(cp);
         // Seek past every key under this common prefix.
-        start = Buffer.concat([bucketStart, cpBytes, ZERO_COPY_END]);
-        if (listedBefore(cpBytes, afterBytes)) continue outer;
-        if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
-        commonPrefixes.push(cp);
-        count++;
-        next = cp;
+        if (!rollUp(cp)) return truncated();
         continue outer;
       }
-      if (count >= opts.maxKeys) return { contents, commonPrefixes, isTruncated: true, next };
+      if (count >= opts.maxKeys) return truncated();
       contents.push({ key, record: value });
       count++;
       next = key;
+      peek = false;
     }
     break;
   }
@@ -321,6 +350,12 @@ function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket
 function isFirstVersion(tables: ListingTables<ListedRecord>, prefix: Buffer, end: Buffer, k: Buffer): boolean {
   for (const head of tables.versions.getKeys({ start: prefix, end, limit: 1 })) return Buffer.compare(head, k) === 0;
   return false;
+}
+
+/** The first key (bytes, past the bucket's `base` bytes) of `table` at or after `start`, read without its value. */
+function nextKey<V>(table: Database<V, Buffer>, start: Buffer, end: Buffer, base: number): Buffer | undefined {
+  for (const k of table.getKeys({ start, end, limit: 1 })) return Buffer.from(k.subarray(base));
+  return undefined;
 }
 
 function hasPrefix(key: Buffer, prefix: Buffer): boolean {

@@ -7,10 +7,11 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open } from 'lmdb';
+import { open, type Database, type RootDatabase } from 'lmdb';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { objectKey } from '../../../../daemon/meta/keys.js';
-import { listedRecordCodec, type ListedRecord } from '../../../../daemon/meta/listed-record.js';
+import { listObjects, type ListingTables } from '../../../../daemon/meta/listing.js';
+import { listedRecordCodec, type ListedRecord, type RecordDecoder } from '../../../../daemon/meta/listed-record.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord } from '../../../../daemon/meta/records.js';
 import { versioned } from '../../../helpers/meta-versions.js';
 
@@ -144,4 +145,60 @@ t.test('the walk hands the decoder the record without its data and parts (not th
   t.equal(a.etag, 'a'.repeat(32));
   t.equal(a.sse!.iv[0], 9, 'a binary field of the first record is not overwritten by the second');
   t.equal(b.etag, 'b'.repeat(32));
+});
+
+/**
+ * The store's listing tables with the objects table read through another handle of it whose
+ * decoder counts the records it decodes (lmdb-js decodes a value as a cursor reaches it).
+ */
+function countingListing(m: MetaStore): { tables: ListingTables; decoded: () => number } {
+  const inner = m as unknown as { root: RootDatabase; objects: { decoder: RecordDecoder }; listing: ListingTables };
+  const full = inner.objects.decoder;
+  let n = 0;
+  const encoder = {
+    decode: (b: Uint8Array): unknown => (n++, full.decode(b.subarray(0, b.length))),
+    encode: (): never => {
+      throw new Error('read-only');
+    },
+  };
+  const objects = inner.root.openDB({ name: 'objects', keyEncoding: 'binary', encoder } as never) as Database<ObjectRecord, Buffer>;
+  return { tables: { ...inner.listing, objects }, decoded: () => n };
+}
+
+t.test('a delimiter listing decodes no record of the keys it rolls up into common prefixes', async (t) => {
+  const m = tempStore(t).open();
+  await m.createBucket('b');
+  const puts: Array<Promise<unknown>> = [];
+  for (let d = 0; d < 40; d++) for (let j = 0; j < 3; j++) puts.push(m.putObject('b', `dir${String(d).padStart(2, '0')}/o${j}`, record({})));
+  for (let i = 0; i < 5; i++) puts.push(m.putObject('b', `file${i}`, record({})));
+  await Promise.all(puts);
+  const { tables, decoded } = countingListing(m);
+  const page = (opts: Partial<typeof ALL>): { r: ReturnType<typeof listObjects>; decoded: number } => {
+    const before = decoded();
+    const r = listObjects(tables, 'b', { ...ALL, delimiter: '/', ...opts });
+    t.same(r, m.listObjects('b', { ...ALL, delimiter: '/', ...opts }), 'the page the store lists');
+    return { r, decoded: decoded() - before };
+  };
+  // A page of common prefixes alone: 40 "directories" of 3 objects each, none of their records read.
+  const dirs = page({ maxKeys: 40 });
+  t.equal(dirs.r.commonPrefixes.length, 40);
+  t.ok(dirs.r.isTruncated, 'the objects after them are on the next page');
+  t.equal(dirs.decoded, 0, 'no record decoded for a common prefix');
+  // From a marker inside a common prefix a previous page listed: its keys are passed by key alone too.
+  t.equal(page({ after: 'dir05/o1', maxKeys: 10 }).decoded, 0, 'none from a marker inside a listed common prefix');
+  // The objects after them: their own records only.
+  const rest = page({ after: 'dir39/' });
+  t.same(rest.r.contents.map((e) => e.key), ['file0', 'file1', 'file2', 'file3', 'file4']);
+  t.equal(rest.decoded, 5, 'the listed objects’ records alone');
+  // A full page stops at the next key, unless that is the marker's own (nothing may follow it).
+  t.ok(page({ after: 'file3', maxKeys: 0 }).r.isTruncated, 'max-keys 0 with keys after the marker: truncated');
+  t.notOk(page({ after: 'file4', maxKeys: 0 }).r.isTruncated, 'max-keys 0 from the last key: not truncated');
+  // Objects before the common prefixes: the cursor that lists the objects reads the first record
+  // of the directory after them, and of the next (looking each key up alone first costs more where
+  // objects and common prefixes take turns); past those, key by key.
+  await m.putObject('b', 'a-first', record({}));
+  const mixed = page({});
+  t.equal(mixed.r.contents.length, 6);
+  t.equal(mixed.r.commonPrefixes.length, 40);
+  t.ok(mixed.decoded <= 6 + 2, `the listed objects and at most two more (${mixed.decoded})`);
 });
