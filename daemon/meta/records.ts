@@ -288,7 +288,7 @@ export interface VersionedDelete {
  * Whether Object Lock keeps `rec` from being removed at `now`: a legal hold always, a COMPLIANCE
  * retention until its date, a GOVERNANCE one until its date unless `bypassGovernance`.
  */
-export function isLocked(rec: ObjectRecord, now: number, bypassGovernance: boolean): boolean {
+export function isLocked(rec: Pick<ObjectRecord, 'legalHold' | 'retention'>, now: number, bypassGovernance: boolean): boolean {
   if (rec.legalHold === 'ON') return true;
   const r = rec.retention;
   return r !== undefined && r.until > now && (r.mode === 'COMPLIANCE' || !bypassGovernance);

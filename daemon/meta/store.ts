@@ -534,12 +534,12 @@ export class MetaStore {
     return listVersions(this.listing, bucket, opts);
   }
 
-  /** listObjects' page with records as a client's listing shows them: without data and parts. */
+  /** listObjects' page with records as a client's listing shows them: without data and parts (listings, and the scans that judge by metadata: lifecycle, the KMS key check). */
   listObjectsForClient(bucket: string, opts: ListOptions): ListResult<ListedRecord> {
     return listObjects(this.clientListing, bucket, opts);
   }
 
-  /** listVersions' page with records as a client's listing shows them: without data and parts. */
+  /** listVersions' page with records as a client's listing shows them: without data and parts (ListObjectVersions, lifecycle's version scan). */
   listVersionsForClient(bucket: string, opts: VersionListOptions): VersionListResult<ListedRecord> {
     return listVersions(this.clientListing, bucket, opts);
   }

@@ -19,6 +19,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { expiryOf, hasVersionActions, uploadExpired, versionsDue, type StoredLifecycleRule } from './lifecycle.js';
 import { MetaConflict, type MetaStore, type VersionEntry } from '../meta/store.js';
 import { bucketsByPage } from '../meta/bucket-listing.js';
+import type { ListedRecord } from '../meta/listed-record.js';
 import { clientVersionId, stampOf, versionsFingerprint } from '../meta/versions.js';
 import { sameBucket, type BucketRecord } from '../meta/records.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
@@ -91,7 +92,10 @@ export class LifecycleScanner {
           if (this.schedule.stopped) return;
           const current = this.rulesNow(bucket);
           if (current === undefined) break;
-          const page = this.meta.listObjects(bucket.name, { prefix: '', delimiter: '', after, maxKeys: PAGE });
+          // Without their data and parts (listed-record.ts): a page of inline objects read whole
+          // copied their data out and held the event loop ~20 ms. Judged by metadata alone, and
+          // each due object read whole again in the commit that expires it.
+          const page = this.meta.listObjectsForClient(bucket.name, { prefix: '', delimiter: '', after, maxKeys: PAGE });
           const due = page.contents.filter(({ key, record }) => {
             const e = expiryOf(current, key, record);
             return e !== undefined && e.at <= now;
@@ -167,8 +171,9 @@ export class LifecycleScanner {
       if (this.schedule.stopped) return false;
       const rules = this.rulesNow(b);
       if (rules === undefined) return true;
-      const page = this.meta.listVersions(bucket, { prefix: '', delimiter: '', keyMarker, versionIdMarker: '', maxKeys: PAGE });
-      const byKey = new Map<string, VersionEntry[]>();
+      // Without data and parts, as expiries are listed (see pass): the commit reads the key's versions again.
+      const page = this.meta.listVersionsForClient(bucket, { prefix: '', delimiter: '', keyMarker, versionIdMarker: '', maxKeys: PAGE });
+      const byKey = new Map<string, Array<VersionEntry<ListedRecord>>>();
       for (const e of page.entries) {
         const list = byKey.get(e.key);
         if (list === undefined) byKey.set(e.key, [e]);

@@ -11,7 +11,8 @@
 import { uriEncode } from '../auth/sigv4.js';
 import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
-import type { LifecycleRule, ObjectRecord, TagSet, UploadRecord } from '../meta/records.js';
+import type { LifecycleRule, TagSet, UploadRecord } from '../meta/records.js';
+import type { ListedRecord } from '../meta/listed-record.js';
 import { isLocked } from '../meta/store.js';
 import { writtenAt } from '../meta/versions.js';
 import { clearBucketField, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
@@ -309,7 +310,7 @@ export function lifecycleXml(rules: readonly StoredLifecycleRule[]): string {
 
 // ---- matching
 
-function matches(rule: LifecycleRule, key: string, rec: ObjectRecord): boolean {
+function matches(rule: LifecycleRule, key: string, rec: ListedRecord): boolean {
   if (!rule.enabled || !key.startsWith(rule.prefix)) return false;
   if (rule.sizeGreaterThan !== undefined && !(rec.size > rule.sizeGreaterThan)) return false;
   if (rule.sizeLessThan !== undefined && !(rec.size < rule.sizeLessThan)) return false;
@@ -331,7 +332,7 @@ function daysAfter(time: number, days: number): number {
 }
 
 /** When the object expires and under which rule (the earliest), or undefined. */
-export function expiryOf(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord): { at: number; ruleId: string } | undefined {
+export function expiryOf(rules: readonly LifecycleRule[] | undefined, key: string, rec: ListedRecord): { at: number; ruleId: string } | undefined {
   let best: { at: number; ruleId: string } | undefined;
   for (const r of rules ?? []) {
     if ((r.expirationDays === undefined && r.expirationDate === undefined) || !matches(r, key, rec)) continue;
@@ -352,7 +353,7 @@ export function hasVersionActions(rules: readonly StoredLifecycleRule[] | undefi
  * days before it completed perhaps: its commit, from its version stamp. With the initiation, the
  * versions such a completion replaced were removed at once, as if noncurrent for days.
  */
-function replacedAt(successor: ObjectRecord): number {
+function replacedAt(successor: ListedRecord): number {
   return successor.uploadId === undefined ? successor.mtime : Math.max(successor.mtime, writtenAt(successor));
 }
 
@@ -375,8 +376,8 @@ function replacedAt(successor: ObjectRecord): number {
  * versions … S3 removes the expired object's delete marker" (MinIO does the same). Returned in the
  * order to remove them: the noncurrent versions newest first, then the marker.
  */
-export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, key: string, versions: ReadonlyArray<{ readonly record: ObjectRecord }>, now: number): ObjectRecord[] {
-  const due: ObjectRecord[] = [];
+export function versionsDue<R extends ListedRecord>(rules: readonly StoredLifecycleRule[] | undefined, key: string, versions: ReadonlyArray<{ readonly record: R }>, now: number): R[] {
+  const due: R[] = [];
   if (rules === undefined || versions.length === 0) return due;
   for (let i = 1; i < versions.length; i++) {
     const rec = versions[i]!.record;
@@ -392,7 +393,7 @@ export function versionsDue(rules: readonly StoredLifecycleRule[] | undefined, k
  * version) and `newer` (how many noncurrent versions are newer than it): its inputs, so a key of
  * very many versions can be judged a page at a time (lifecycle-versions.ts).
  */
-export function noncurrentDue(rules: readonly StoredLifecycleRule[], key: string, rec: ObjectRecord, successor: ObjectRecord, newer: number, now: number): boolean {
+export function noncurrentDue(rules: readonly StoredLifecycleRule[], key: string, rec: ListedRecord, successor: ListedRecord, newer: number, now: number): boolean {
   const since = replacedAt(successor);
   // A version under Object Lock is never due (the store would keep it anyway; counted as due,
   // the marker above it would go and bring it back).
@@ -400,7 +401,7 @@ export function noncurrentDue(rules: readonly StoredLifecycleRule[], key: string
 }
 
 /** versionsDue's judgement of the latest version, once every other version of its key is due. */
-export function loneMarkerDue(rules: readonly StoredLifecycleRule[], key: string, latest: ObjectRecord, now: number): boolean {
+export function loneMarkerDue(rules: readonly StoredLifecycleRule[], key: string, latest: ListedRecord, now: number): boolean {
   const markerExpires = (r: StoredLifecycleRule): boolean =>
     r.expiredObjectDeleteMarker === true ||
     (r.expirationDays !== undefined && daysAfter(latest.mtime, r.expirationDays) <= now) ||
@@ -448,7 +449,7 @@ function ruleIdInHeader(id: string): string {
 }
 
 /** The `x-amz-expiration` header for an object some rule will expire. */
-export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ObjectRecord, current = true): Record<string, string> {
+export function expirationHeader(rules: readonly LifecycleRule[] | undefined, key: string, rec: ListedRecord, current = true): Record<string, string> {
   // Expiration rules act on current versions: a noncurrent one read by id gets no date from them.
   const e = rules === undefined || !current ? undefined : expiryOf(rules, key, rec);
   return e === undefined || e.at > LAST_HTTP_DATE ? {} : { 'x-amz-expiration': `expiry-date="${httpDate(e.at)}", rule-id="${ruleIdInHeader(e.ruleId)}"` };

@@ -19,6 +19,7 @@ import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/recor
 import { parseLifecycle } from '../../../../daemon/ops/lifecycle.js';
 import { LifecycleScanner } from '../../../../daemon/ops/lifecycle-scanner.js';
 import { clientVersionId } from '../../../../daemon/meta/versions.js';
+import { decodedBytes } from '../../../helpers/meta-decoded.js';
 
 const DAY = 86_400_000;
 const log = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
@@ -304,4 +305,32 @@ t.test('a pass that fails part-way counts what it did before the failure (metric
   t.same(r, { expired: 3, versions: 0, aborted: 0 }, 'the pass answers what it did');
   t.same(scanner.totals, { expired: 3, versions: 0, aborted: 0 }, 'and the totals (s3d_lifecycle_*) count it');
   t.ok(m.getUpload('u1'), 'the upload the failure kept from the pass is still there');
+});
+
+t.test('a scan judges listed records without their inline data; only what is due is read whole, in its commit', async (t) => {
+  const m = openStore(t);
+  const now = Date.now();
+  const inline = (mtime: number): ObjectRecord => obj(mtime, { size: 65536, stored: 65536, data: { inline: new Uint8Array(65536).fill(1) } });
+  await bucket(m, 'ub', undefined, rules('<ID>x</ID><Filter/><Status>Enabled</Status><Expiration><Days>10</Days></Expiration>'));
+  for (let i = 0; i < 10; i++) await m.putObject('ub', `old/${i}`, inline(now - 30 * DAY));
+  for (let i = 0; i < 10; i++) await m.putObject('ub', `new/${i}`, inline(now));
+  await bucket(m, 'vb', 'Enabled', rules('<ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>10</NoncurrentDays></NoncurrentVersionExpiration>'));
+  for (let i = 0; i < 5; i++) for (let v = 0; v < 3; v++) await m.putObject('vb', `k${i}`, inline(now));
+  const scanner = new LifecycleScanner(m, log, 3_600_000);
+
+  // Nothing is due yet in the versioned bucket; 10 objects are in the other.
+  const decoded = decodedBytes(m);
+  const r1 = await scanner.scan(now);
+  t.same(r1, { expired: 10, versions: 0, aborted: 0 }, 'the old objects expire');
+  t.same(m.listObjects('ub', { prefix: '', delimiter: '', after: '', maxKeys: 100 }).contents.map((e) => e.key.slice(0, 4)), Array(10).fill('new/'), 'the new ones stay');
+
+  // Nothing due: 10 objects and 15 versions of 64 KiB judged by their metadata alone (the objects
+  // expired above were read whole in the commit that expired them: that is where they are judged last).
+  const first = decoded();
+  t.same(await scanner.scan(now), { expired: 0, versions: 0, aborted: 0 });
+  t.ok(decoded() - first < 65536, `a scan that removes nothing decodes no data (${decoded() - first} bytes)`);
+
+  // The noncurrent versions, due 11 days on, go: judged the same from listed records.
+  t.same(await scanner.scan(now + 11 * DAY), { expired: 10, versions: 10, aborted: 0 }, 'the rest expire, and the noncurrent versions go');
+  t.same(m.keyVersions('vb', 'k0').length, 1, 'the current version of each key is kept');
 });
