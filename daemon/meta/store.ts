@@ -544,10 +544,15 @@ export class MetaStore {
     return listVersions(this.clientListing, bucket, opts);
   }
 
-  /** Up to `limit` records of a bucket's current objects or versions after key `after` (next in byte order: `after`, 0x00), for scans (usage.ts). */
-  bucketRecords(table: 'objects' | 'versions', bucket: string, after: Buffer | undefined, limit: number): Array<{ key: Buffer; value: ObjectRecord }> {
+  /**
+   * Up to `limit` records of a bucket's current objects or versions after key `after` (next in
+   * byte order: `after`, 0x00), for scans (usage.ts). Without their data and parts
+   * (listed-record.ts): the usage scan reads sizes, markers and KMS keys, and a page of inline
+   * objects read whole copied their data out.
+   */
+  bucketRecords(table: 'objects' | 'versions', bucket: string, after: Buffer | undefined, limit: number): Array<{ key: Buffer; value: ListedRecord }> {
     const { start, end } = bucketRange(bucket);
-    return [...this[table].getRange({ start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit }).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
+    return [...this.clientListing[table].getRange({ start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit }).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
   }
 
   // ---- multipart (the write transactions: store-multipart.ts)
