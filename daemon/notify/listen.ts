@@ -8,10 +8,13 @@
 // what happens while it is connected. A listener that does not read keeps at most MAX_QUEUED
 // lines; later events are dropped for it (as MinIO does), never for anyone else.
 
-import { eventCovers, keyMatches, SUPPORTED_EVENTS } from './rules.js';
+import { eventCovers, keyMatches, OBJECT_EVENTS } from './rules.js';
 
-/** The events a listener may ask for: what webhooks get (objects created, removed), and reads. */
-export const LISTEN_EVENTS: ReadonlySet<string> = new Set([...SUPPORTED_EVENTS, 's3:ObjectAccessed:*', 's3:ObjectAccessed:Get', 's3:ObjectAccessed:Head']);
+/**
+ * The events a listener may ask for: MinIO's (objects created, removed, lifecycle expiry among
+ * them, and reads); S3's s3:LifecycleExpiration names are for webhook rules only.
+ */
+export const LISTEN_EVENTS: ReadonlySet<string> = new Set([...OBJECT_EVENTS, 's3:ObjectAccessed:*', 's3:ObjectAccessed:Get', 's3:ObjectAccessed:Head']);
 
 /** Lines a listener that does not read may have waiting before events are dropped for it. */
 export const MAX_QUEUED = 4000;

@@ -13,14 +13,15 @@ export type EventName =
   | 's3:ObjectCreated:CompleteMultipartUpload'
   | 's3:ObjectRemoved:Delete'
   | 's3:ObjectRemoved:DeleteMarkerCreated'
+  // Lifecycle expiry, to rules that ask for these names (expiryTargets).
+  | 's3:LifecycleExpiration:Delete'
+  | 's3:LifecycleExpiration:DeleteMarkerCreated'
   // Only to listeners (notify/listen.ts), not to webhooks.
   | 's3:ObjectAccessed:Get'
   | 's3:ObjectAccessed:Head';
 
-/**
- * Event names a QueueConfiguration may list. Others MinIO knows (ObjectAccessed:*, tagging, replication, …) are refused: s3d would never send them.
- */
-export const SUPPORTED_EVENTS: ReadonlySet<string> = new Set([
+/** Object event names a QueueConfiguration or a listener (notify/listen.ts) may list. */
+export const OBJECT_EVENTS: ReadonlySet<string> = new Set([
   's3:ObjectCreated:*',
   's3:ObjectCreated:Put',
   's3:ObjectCreated:Post',
@@ -30,6 +31,27 @@ export const SUPPORTED_EVENTS: ReadonlySet<string> = new Set([
   's3:ObjectRemoved:Delete',
   's3:ObjectRemoved:DeleteMarkerCreated',
 ]);
+
+/**
+ * Event names a QueueConfiguration may list: the object events and S3's lifecycle expiry names
+ * (MinIO knows none of these; listeners keep MinIO's names). Others S3 or MinIO know
+ * (ObjectAccessed:*, tagging, replication, restore, transition, …) are refused: s3d would never
+ * send them.
+ */
+export const SUPPORTED_EVENTS: ReadonlySet<string> = new Set([
+  ...OBJECT_EVENTS,
+  's3:LifecycleExpiration:*',
+  's3:LifecycleExpiration:Delete',
+  's3:LifecycleExpiration:DeleteMarkerCreated',
+]);
+
+type RemovedName = 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated';
+
+/** S3's name for a removal done by the lifecycle. */
+const EXPIRY_NAME: Readonly<Record<RemovedName, EventName>> = {
+  's3:ObjectRemoved:Delete': 's3:LifecycleExpiration:Delete',
+  's3:ObjectRemoved:DeleteMarkerCreated': 's3:LifecycleExpiration:DeleteMarkerCreated',
+};
 
 /** Whether a rule's event name (possibly `s3:<Family>:*`) covers the event. */
 export function eventCovers(ruleEvent: string, name: string): boolean {
@@ -74,5 +96,19 @@ export function matchTargets(rules: readonly CompiledRule[], name: EventName, ke
     if (out.has(r.target) || !keyMatches(r, key)) continue;
     if (r.events.some((e) => eventCovers(e, name))) out.set(r.target, r.configurationId);
   }
+  return out;
+}
+
+/**
+ * Target id → the event and configuration id of a removal done by the lifecycle. A target with a
+ * rule asking for the s3:LifecycleExpiration name gets that event (as S3 sends it, which sends no
+ * ObjectRemoved event for lifecycle deletes); one without, but with a rule asking for the
+ * s3:ObjectRemoved name, gets that (as MinIO sends it). One event per target either way.
+ */
+export function expiryTargets(rules: readonly CompiledRule[], removed: RemovedName, key: string): Map<string, { readonly name: EventName; readonly configurationId: string }> {
+  const name = EXPIRY_NAME[removed];
+  const out = new Map<string, { readonly name: EventName; readonly configurationId: string }>();
+  for (const [target, configurationId] of matchTargets(rules, name, key)) out.set(target, { name, configurationId });
+  for (const [target, configurationId] of matchTargets(rules, removed, key)) if (!out.has(target)) out.set(target, { name: removed, configurationId });
   return out;
 }

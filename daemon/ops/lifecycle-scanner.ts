@@ -48,7 +48,7 @@ export class LifecycleScanner {
     private readonly meta: MetaStore,
     private readonly log: Logger,
     private readonly intervalMs: number,
-    /** Expired objects are notified as s3:ObjectRemoved:Delete (as MinIO does) to these targets. */
+    /** Expired objects are notified to these targets (s3:ObjectRemoved:*, as MinIO, or S3's s3:LifecycleExpiration:*, ObjectEvents.deleted). */
     private readonly notify?: { readonly notifier: WebhookNotifier; readonly region: string; readonly listeners?: EventListeners },
   ) {}
 
@@ -106,7 +106,7 @@ export class LifecycleScanner {
             const n = await this.meta.deleteObjectsIfUnchanged(
               bucket.name,
               due.map(({ key, record }) => ({ key, etag: record.etag, mtime: record.mtime })),
-              events?.deleted(due.map(({ key }) => key)),
+              events?.deleted(due.map(({ key }) => key), true),
               // Judged again in the commit: tags removed or rules narrowed after this page was read,
               // but committed before the deletes, leave the object alone.
               (b, key, cur) => {
@@ -210,10 +210,10 @@ export class LifecycleScanner {
     }
   }
 
-  /** Notifications of versions removed in one commit (s3:ObjectRemoved:Delete). */
+  /** Notifications of versions removed in one commit (s3:ObjectRemoved:Delete or s3:LifecycleExpiration:Delete). */
   private versionEvents(bucket: string, keys: readonly string[]): ReturnType<KeyJudge['events']> {
     const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket), () => LIFECYCLE_ORIGIN, this.notify?.listeners);
-    return { inTxn: events?.deleted(keys), wake: () => events?.wake() };
+    return { inTxn: events?.deleted(keys, true), wake: () => events?.wake() };
   }
 
   /**

@@ -12,7 +12,7 @@ import { eventRecord, nextSequencer, webhookBody, type EventInput, type EventObj
 import type { EventListeners } from '../notify/listen.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { clientVersionId } from '../meta/versions.js';
-import { compileRules, matchTargets, SUPPORTED_EVENTS, type CompiledRule, type EventName } from '../notify/rules.js';
+import { compileRules, expiryTargets, matchTargets, SUPPORTED_EVENTS, type CompiledRule, type EventName } from '../notify/rules.js';
 import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
@@ -173,14 +173,20 @@ export class ObjectEvents {
     return { name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, sequencer, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
-  /** Called in the commit transaction, in commit order: the event's sequencer is taken here. */
-  private stage(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string): void {
+  /**
+   * Called in the commit transaction, in commit order: the event's sequencer is taken here. A
+   * removal by the lifecycle goes as s3:LifecycleExpiration:* to the targets that ask for it, as
+   * `name` to the rest (expiryTargets).
+   */
+  private stage(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string, expiry?: 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated'): void {
     const sequencer = nextSequencer(time);
-    const targets = this.notify === undefined ? undefined : matchTargets(this.rules, name, key);
-    for (const [target, configurationId] of targets ?? []) {
-      if (!this.notify!.has(target)) continue;
-      this.notify!.queue.push(target, webhookBody(this.input(name, key, object, time, configurationId, versionId, sequencer)), time);
-      this.woken.add(target);
+    if (this.notify !== undefined) {
+      const targets = expiry !== undefined ? expiryTargets(this.rules, expiry, key) : new Map([...matchTargets(this.rules, name, key)].map(([t, configurationId]) => [t, { name, configurationId }]));
+      for (const [target, sent] of targets) {
+        if (!this.notify.has(target)) continue;
+        this.notify.queue.push(target, webhookBody(this.input(sent.name, key, object, time, sent.configurationId, versionId, sequencer)), time);
+        this.woken.add(target);
+      }
     }
     // Listeners get the event after the commit (wake), as MinIO's listen streams carry it.
     if (this.listeners?.wants(this.bucket, name, key)) this.heard.push({ name, key, record: eventRecord(this.input(name, key, object, time, 'Config', versionId, sequencer)) });
@@ -188,6 +194,12 @@ export class ObjectEvents {
 
   private wanted(name: EventName, key: string): boolean {
     return (this.notify !== undefined && matchTargets(this.rules, name, key).size > 0) || this.listeners?.wants(this.bucket, name, key) === true;
+  }
+
+  private removalWanted(key: string, lifecycle: boolean): boolean {
+    const names: EventName[] = ['s3:ObjectRemoved:Delete', 's3:ObjectRemoved:DeleteMarkerCreated'];
+    if (lifecycle) names.push('s3:LifecycleExpiration:Delete', 's3:LifecycleExpiration:DeleteMarkerCreated');
+    return names.some((n) => this.wanted(n, key));
   }
 
   /**
@@ -200,11 +212,13 @@ export class ObjectEvents {
   }
 
   /**
-   * Keys a request deletes (DeleteObject, DeleteObjects), in order: the hook gets what each delete
-   * did (undefined: nothing, a version that did not exist) and stages Delete or DeleteMarkerCreated.
+   * Keys a request (DeleteObject, DeleteObjects) or the lifecycle (`lifecycle`) deletes, in order:
+   * the hook gets what each delete did (undefined: nothing, a version that did not exist) and
+   * stages Delete or DeleteMarkerCreated (for the lifecycle, S3's LifecycleExpiration names to the
+   * targets that ask for them: see stage).
    */
-  deleted(keys: readonly string[]): ((results: ReadonlyArray<VersionedDelete | undefined>) => void) | undefined {
-    if (!keys.some((k) => this.wanted('s3:ObjectRemoved:Delete', k) || this.wanted('s3:ObjectRemoved:DeleteMarkerCreated', k))) return undefined;
+  deleted(keys: readonly string[], lifecycle = false): ((results: ReadonlyArray<VersionedDelete | undefined>) => void) | undefined {
+    if (!keys.some((k) => this.removalWanted(k, lifecycle))) return undefined;
     return (results) => {
       const time = Date.now();
       keys.forEach((key, i) => {
@@ -212,8 +226,10 @@ export class ObjectEvents {
         if (r === undefined || r.locked || r.refused !== undefined || r.absent) return;
         // A null version (unversioned or suspended bucket) has no version id in an event, as a
         // write of one has none: the marker of a suspended bucket is named like the rest.
-        if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, undefined, time, r.marker.versionId === undefined ? undefined : clientVersionId(r.marker));
-        else this.stage('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId);
+        if (r.marker !== undefined) {
+          const name = 's3:ObjectRemoved:DeleteMarkerCreated';
+          this.stage(name, key, undefined, time, r.marker.versionId === undefined ? undefined : clientVersionId(r.marker), lifecycle ? name : undefined);
+        } else this.stage('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId, lifecycle ? 's3:ObjectRemoved:Delete' : undefined);
       });
     };
   }

@@ -4,7 +4,8 @@
 // PutBucketNotificationConfiguration and minio-js setBucketNotification, read back by both.
 // Events of PutObject, POST Object, CopyObject, CompleteMultipartUpload, DeleteObject and
 // DeleteObjects, and lifecycle expiry arrive with MinIO's fields (version ids and DeleteMarkerCreated in a
-// versioned bucket); prefix/suffix filters and event types select them;
+// versioned bucket; lifecycle expiry as S3's s3:LifecycleExpiration:* to rules asking for those names,
+// as MinIO's s3:ObjectRemoved:* to the others); prefix/suffix filters and event types select them;
 // buckets without a configuration send nothing; an unknown ARN is refused; a write with an STS
 // session's credentials names the session's user. Delivery never holds a
 // request (a receiver that hangs), survives an outage (503s, then a closed port) and a restart of
@@ -492,6 +493,68 @@ t.test('lifecycle expiry is notified as s3:ObjectRemoved:Delete by MinIO\'s ILM 
   const got = await receiver.of(bucket, 3);
   t.strictSame(got.map(short), [`s3:ObjectCreated:Put ${bucket}/old/a`, `s3:ObjectCreated:Put ${bucket}/new/b`, `s3:ObjectRemoved:Delete ${bucket}/old/a`]);
   t.match(got[2]!.body.Records[0], { userIdentity: { principalId: '' }, source: { userAgent: 'Internal: [ILM-Expiry]' } });
+});
+
+t.test("S3's s3:LifecycleExpiration rules get S3's events for lifecycle expiry; s3:ObjectRemoved rules still get MinIO's", async (t) => {
+  const expireOld = { Rules: [{ ID: 'expire-old', Status: 'Enabled' as const, Filter: { Prefix: 'old/' }, Expiration: { Date: new Date('2020-01-01T00:00:00Z') } }] };
+  const at = (e: Received): string => `${e.path.startsWith('/primary') ? 'PRIMARY' : 'DEFAULT'} ${e.body.EventName} ${e.body.Key} ${e.body.Records[0]!.s3.configurationId} ${e.body.Records[0]!.source.userAgent === 'Internal: [ILM-Expiry]' ? ILM : UA}`;
+  const ILM = 'by-ILM';
+  const UA = 'by-request';
+
+  // PRIMARY asks for both kinds (as an S3 configuration may): a lifecycle expiry reaches it once,
+  // as S3 sends it; a DeleteObject as s3:ObjectRemoved. DEFAULT asks for s3:ObjectRemoved only.
+  const bucket = await createBucket(s3, 'notelcaws');
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          { Id: 'aws-lc', QueueArn: PRIMARY, Events: ['s3:LifecycleExpiration:*'] },
+          { Id: 'aws-removed', QueueArn: PRIMARY, Events: ['s3:ObjectRemoved:*'] },
+          { Id: 'minio', QueueArn: DEFAULT, Events: ['s3:ObjectRemoved:*'] },
+        ],
+      },
+    }),
+  );
+  const read = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+  t.strictSame(read.QueueConfigurations?.map((q) => q.Events), [['s3:LifecycleExpiration:*'], ['s3:ObjectRemoved:*'], ['s3:ObjectRemoved:*']], 'stored and read back');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'old/a', Body: 'a' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'keep/b', Body: 'b' }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'keep/b' }));
+  await receiver.of(bucket, 2);
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: expireOld }));
+  const got = await receiver.of(bucket, 4);
+  await sleep(1500); // a second event for one target would have come in the same delivery
+  t.strictSame(receiver.events.filter((e) => e.body.Key.startsWith(`${bucket}/`)).map(at).sort(), [
+    `DEFAULT s3:ObjectRemoved:Delete ${bucket}/keep/b minio ${UA}`,
+    `DEFAULT s3:ObjectRemoved:Delete ${bucket}/old/a minio ${ILM}`,
+    `PRIMARY s3:LifecycleExpiration:Delete ${bucket}/old/a aws-lc ${ILM}`,
+    `PRIMARY s3:ObjectRemoved:Delete ${bucket}/keep/b aws-removed ${UA}`,
+  ]);
+  const lc = got.find((e) => e.body.EventName === 's3:LifecycleExpiration:Delete')!;
+  t.equal(lc.body.Records[0]!.eventName, 's3:LifecycleExpiration:Delete', "the record's eventName too (s3: prefixed, as every s3d event)");
+  t.match(lc.body.Records[0], { userIdentity: { principalId: '' }, s3: { object: { key: 'old%2Fa' } } });
+
+  // A versioned bucket: the lifecycle's delete marker is s3:LifecycleExpiration:DeleteMarkerCreated.
+  const versioned = await createBucket(s3, 'notelcver');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: versioned,
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          { Id: 'aws-lc', QueueArn: PRIMARY, Events: ['s3:LifecycleExpiration:Delete', 's3:LifecycleExpiration:DeleteMarkerCreated'] },
+          { Id: 'minio', QueueArn: DEFAULT, Events: ['s3:ObjectRemoved:*'] },
+        ],
+      },
+    }),
+  );
+  await s3.send(new PutObjectCommand({ Bucket: versioned, Key: 'old/v', Body: 'v' }));
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: versioned, LifecycleConfiguration: expireOld }));
+  const markers = await receiver.of(versioned, 2);
+  const versionIds = markers.map((e) => e.body.Records[0]!.s3.object.versionId);
+  t.strictSame(markers.map(at).sort(), [`DEFAULT s3:ObjectRemoved:DeleteMarkerCreated ${versioned}/old/v minio ${ILM}`, `PRIMARY s3:LifecycleExpiration:DeleteMarkerCreated ${versioned}/old/v aws-lc ${ILM}`]);
+  t.ok(versionIds[0] !== undefined && versionIds[0] === versionIds[1], 'both name the delete marker created');
 });
 
 t.test('a receiver that hangs does not slow PUTs; its events follow in order once it answers', async (t) => {

@@ -1,7 +1,7 @@
 // notify/rules.ts on its own: which rules an event matches (event names and their `*` families,
 // prefix and suffix as MinIO's prefix*suffix pattern), one delivery per target.
 import t from 'tap';
-import { compileRules, eventCovers, keyMatches, matchTargets } from '../../../../daemon/notify/rules.js';
+import { compileRules, eventCovers, expiryTargets, keyMatches, matchTargets } from '../../../../daemon/notify/rules.js';
 import type { NotificationRule } from '../../../../daemon/meta/records.js';
 
 t.test('event names and wildcards', async (t) => {
@@ -40,4 +40,34 @@ t.test('targets an event goes to', async (t) => {
   t.strictSame([...matchTargets(c, 's3:ObjectCreated:Copy', 'a.png')], []);
   t.strictSame([...matchTargets(c, 's3:ObjectRemoved:Delete', 'logs/x')], [['A', 'Config'], ['B', 'b']]);
   t.strictSame([...matchTargets(c, 's3:ObjectRemoved:Delete', 'x')], [['A', 'Config']]);
+});
+
+t.test("a lifecycle expiry: S3's LifecycleExpiration event to targets that ask for it, MinIO's ObjectRemoved to the rest, once per target", async (t) => {
+  const c = compileRules([
+    { id: 'aws', arn: 'arn:minio:sqs::AWS:webhook', events: ['s3:LifecycleExpiration:*'] },
+    { id: 'minio', arn: 'arn:minio:sqs::MINIO:webhook', events: ['s3:ObjectRemoved:*'] },
+    // BOTH asks for both kinds (two rules, the removed one first): it gets the lifecycle event only.
+    { id: 'both-removed', arn: 'arn:minio:sqs::BOTH:webhook', events: ['s3:ObjectRemoved:Delete', 's3:ObjectRemoved:DeleteMarkerCreated'] },
+    { id: 'both-lc', arn: 'arn:minio:sqs::BOTH:webhook', events: ['s3:LifecycleExpiration:Delete'], prefix: 'logs/' },
+    { id: 'marker', arn: 'arn:minio:sqs::MARKER:webhook', events: ['s3:LifecycleExpiration:DeleteMarkerCreated'] },
+  ]);
+  const sent = (removed: 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated', key: string): Array<[string, string, string]> =>
+    [...expiryTargets(c, removed, key)].map(([target, e]) => [target, e.name, e.configurationId]);
+  t.strictSame(sent('s3:ObjectRemoved:Delete', 'logs/a').sort(), [
+    ['AWS', 's3:LifecycleExpiration:Delete', 'aws'],
+    ['BOTH', 's3:LifecycleExpiration:Delete', 'both-lc'],
+    ['MINIO', 's3:ObjectRemoved:Delete', 'minio'],
+  ]);
+  t.strictSame(sent('s3:ObjectRemoved:Delete', 'other').sort(), [
+    ['AWS', 's3:LifecycleExpiration:Delete', 'aws'],
+    ['BOTH', 's3:ObjectRemoved:Delete', 'both-removed'],
+    ['MINIO', 's3:ObjectRemoved:Delete', 'minio'],
+  ], "the lifecycle rule's filter leaves the key out: the removed rule sends it");
+  t.strictSame(sent('s3:ObjectRemoved:DeleteMarkerCreated', 'logs/a').sort(), [
+    ['AWS', 's3:LifecycleExpiration:DeleteMarkerCreated', 'aws'],
+    ['BOTH', 's3:ObjectRemoved:DeleteMarkerCreated', 'both-removed'],
+    ['MARKER', 's3:LifecycleExpiration:DeleteMarkerCreated', 'marker'],
+    ['MINIO', 's3:ObjectRemoved:DeleteMarkerCreated', 'minio'],
+  ]);
+  t.strictSame([...matchTargets(c, 's3:ObjectRemoved:Delete', 'x')].sort(), [['BOTH', 'both-removed'], ['MINIO', 'minio']], 'a delete by a request: ObjectRemoved rules only');
 });

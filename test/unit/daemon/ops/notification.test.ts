@@ -104,3 +104,15 @@ t.test('refusals', async (t) => {
   t.match(fail(Buffer.from('<Foo/>')), /^MalformedXML: /);
   t.match(fail(Buffer.from('<NotificationConfiguration><QueueConfiguration>')), /^MalformedXML: /);
 });
+
+t.test("S3's lifecycle expiry names are accepted (Terraform, boto3 scripts written for S3); the lifecycle events s3d never sends are refused", async (t) => {
+  const lifecycle = ['s3:LifecycleExpiration:*', 's3:LifecycleExpiration:Delete', 's3:LifecycleExpiration:DeleteMarkerCreated'];
+  for (const e of lifecycle) {
+    const rules = parseNotificationConfiguration(conf(queue(`<Id>lc</Id><Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>${e}</Event><Event>s3:ObjectRemoved:*</Event>`)), targets);
+    t.strictSame(rules, [{ id: 'lc', arn: 'arn:minio:sqs::PRIMARY:webhook', events: [e, 's3:ObjectRemoved:*'] }], e);
+    t.strictSame(parseNotificationConfiguration(Buffer.from(notificationXml(rules)), targets), rules, `${e} reads back the same`);
+  }
+  for (const e of ['s3:LifecycleTransition', 's3:IntelligentTiering', 's3:ObjectRestore:*', 's3:Replication:*', 's3:ObjectTagging:*', 's3:ObjectAcl:Put', 's3:LifecycleExpiration:Nope']) {
+    t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>${e}</Event>`))), /^InvalidArgument: A specified event is not supported for notifications/, e);
+  }
+});
