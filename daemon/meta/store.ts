@@ -346,8 +346,9 @@ export class MetaStore {
    * transaction (the object's data is never touched: `update` must keep its files). NoSuchKey when
    * the key has no object, NoSuchVersion when the version does not exist, MethodNotAllowed for a
    * delete marker. `check` judges the bucket first (still the one the request saw?); throwing aborts.
+   * `inTxn` gets the record as stored, inside the transaction (events of the change).
    */
-  updateObject(bucket: string, key: string, update: (current: ObjectRecord) => ObjectRecord, versionId?: string, check?: (bucket: BucketRecord) => void): Promise<ObjectRecord> {
+  updateObject(bucket: string, key: string, update: (current: ObjectRecord) => ObjectRecord, versionId?: string, check?: (bucket: BucketRecord) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
@@ -370,6 +371,7 @@ export class MetaStore {
       const next = update(old);
       if (filesOf(next).join('\n') !== filesOf(old).join('\n')) throw new Error('updateObject must not change the data files of a record');
       void at.db.put(at.k, next);
+      inTxn?.(next);
       return next;
     });
   }

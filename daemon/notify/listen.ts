@@ -8,13 +8,21 @@
 // what happens while it is connected. A listener that does not read keeps at most MAX_QUEUED
 // lines; later events are dropped for it (as MinIO does), never for anyone else.
 
-import { eventCovers, keyMatches, OBJECT_EVENTS } from './rules.js';
+import { eventCovers, keyMatches, OBJECT_EVENTS, TAGGING_NAMES } from './rules.js';
 
 /**
- * The events a listener may ask for: MinIO's (objects created, removed, lifecycle expiry among
- * them, and reads); S3's s3:LifecycleExpiration names are for webhook rules only.
+ * The events a listener may ask for: MinIO's (objects created, tags changed, removed, lifecycle
+ * expiry among them, and reads); S3's s3:LifecycleExpiration, s3:ObjectTagging and s3:ObjectAcl
+ * names are for webhook rules only.
  */
-export const LISTEN_EVENTS: ReadonlySet<string> = new Set([...OBJECT_EVENTS, 's3:ObjectAccessed:*', 's3:ObjectAccessed:Get', 's3:ObjectAccessed:Head']);
+export const LISTEN_EVENTS: ReadonlySet<string> = new Set([
+  ...OBJECT_EVENTS,
+  TAGGING_NAMES.put.minio,
+  TAGGING_NAMES.delete.minio,
+  's3:ObjectAccessed:*',
+  's3:ObjectAccessed:Get',
+  's3:ObjectAccessed:Head',
+]);
 
 /** Lines a listener that does not read may have waiting before events are dropped for it. */
 export const MAX_QUEUED = 4000;

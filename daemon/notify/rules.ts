@@ -16,6 +16,12 @@ export type EventName =
   // Lifecycle expiry, to rules that ask for these names (expiryTargets).
   | 's3:LifecycleExpiration:Delete'
   | 's3:LifecycleExpiration:DeleteMarkerCreated'
+  // PutObjectTagging and DeleteObjectTagging: S3's names to webhook rules, MinIO's to listeners
+  // (TAGGING_NAMES).
+  | 's3:ObjectTagging:Put'
+  | 's3:ObjectTagging:Delete'
+  | 's3:ObjectCreated:PutTagging'
+  | 's3:ObjectCreated:DeleteTagging'
   // Only to listeners (notify/listen.ts), not to webhooks.
   | 's3:ObjectAccessed:Get'
   | 's3:ObjectAccessed:Head';
@@ -33,17 +39,33 @@ export const OBJECT_EVENTS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Event names a QueueConfiguration may list: the object events and S3's lifecycle expiry names
- * (MinIO knows none of these; listeners keep MinIO's names). Others S3 or MinIO know
- * (ObjectAccessed:*, tagging, replication, restore, transition, …) are refused: s3d would never
- * send them.
+ * Event names a QueueConfiguration may list: the object events and S3's lifecycle expiry, object
+ * tagging and object ACL names (MinIO knows none of these; listeners keep MinIO's names).
+ * s3:ObjectAcl:Put is accepted but never sent: S3 sends it only when a PutObjectAcl changes the
+ * ACL, and the one ACL s3d accepts (the owner's FULL_CONTROL, ops/acl.ts) is the one every object
+ * already has. Others S3 or MinIO know (ObjectAccessed:*, replication, restore, transition,
+ * intelligent tiering, …) are refused: s3d would never send them.
  */
 export const SUPPORTED_EVENTS: ReadonlySet<string> = new Set([
   ...OBJECT_EVENTS,
   's3:LifecycleExpiration:*',
   's3:LifecycleExpiration:Delete',
   's3:LifecycleExpiration:DeleteMarkerCreated',
+  's3:ObjectTagging:*',
+  's3:ObjectTagging:Put',
+  's3:ObjectTagging:Delete',
+  's3:ObjectAcl:Put',
 ]);
+
+/**
+ * A change of an object's tags, by its S3 name (webhook rules) and MinIO's (listeners; MinIO
+ * counts it as a write, so a listener's s3:ObjectCreated:* covers it, where S3's
+ * s3:ObjectCreated:* does not).
+ */
+export const TAGGING_NAMES = {
+  put: { s3: 's3:ObjectTagging:Put', minio: 's3:ObjectCreated:PutTagging' },
+  delete: { s3: 's3:ObjectTagging:Delete', minio: 's3:ObjectCreated:DeleteTagging' },
+} as const satisfies Record<string, { s3: EventName; minio: EventName }>;
 
 type RemovedName = 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated';
 

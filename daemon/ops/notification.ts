@@ -12,7 +12,7 @@ import { eventRecord, nextSequencer, webhookBody, type EventInput, type EventObj
 import type { EventListeners } from '../notify/listen.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { clientVersionId } from '../meta/versions.js';
-import { compileRules, expiryTargets, matchTargets, SUPPORTED_EVENTS, type CompiledRule, type EventName } from '../notify/rules.js';
+import { compileRules, expiryTargets, matchTargets, SUPPORTED_EVENTS, TAGGING_NAMES, type CompiledRule, type EventName } from '../notify/rules.js';
 import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
@@ -178,7 +178,7 @@ export class ObjectEvents {
    * removal by the lifecycle goes as s3:LifecycleExpiration:* to the targets that ask for it, as
    * `name` to the rest (expiryTargets).
    */
-  private stage(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string, expiry?: 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated'): void {
+  private stage(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string, expiry?: 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated', heardAs: EventName = name): void {
     const sequencer = nextSequencer(time);
     if (this.notify !== undefined) {
       const targets = expiry !== undefined ? expiryTargets(this.rules, expiry, key) : new Map([...matchTargets(this.rules, name, key)].map(([t, configurationId]) => [t, { name, configurationId }]));
@@ -188,12 +188,13 @@ export class ObjectEvents {
         this.woken.add(target);
       }
     }
-    // Listeners get the event after the commit (wake), as MinIO's listen streams carry it.
-    if (this.listeners?.wants(this.bucket, name, key)) this.heard.push({ name, key, record: eventRecord(this.input(name, key, object, time, 'Config', versionId, sequencer)) });
+    // Listeners get the event after the commit (wake), as MinIO's listen streams carry it (by
+    // MinIO's name: heardAs).
+    if (this.listeners?.wants(this.bucket, heardAs, key)) this.heard.push({ name: heardAs, key, record: eventRecord(this.input(heardAs, key, object, time, 'Config', versionId, sequencer)) });
   }
 
-  private wanted(name: EventName, key: string): boolean {
-    return (this.notify !== undefined && matchTargets(this.rules, name, key).size > 0) || this.listeners?.wants(this.bucket, name, key) === true;
+  private wanted(name: EventName, key: string, heardAs: EventName = name): boolean {
+    return (this.notify !== undefined && matchTargets(this.rules, name, key).size > 0) || this.listeners?.wants(this.bucket, heardAs, key) === true;
   }
 
   private removalWanted(key: string, lifecycle: boolean): boolean {
@@ -209,6 +210,18 @@ export class ObjectEvents {
   created(name: EventName, key: string, object: EventObject): ((stored?: EventObject) => void) | undefined {
     if (!this.wanted(name, key)) return undefined;
     return (stored) => this.stage(name, key, stored ?? object, Date.now());
+  }
+
+  /**
+   * PutObjectTagging (`put`) or DeleteObjectTagging changed the tags of an object: the hook, called
+   * in the update's transaction with the record as stored (its version id, in a versioned bucket
+   * the version addressed), stages s3:ObjectTagging:Put or :Delete for webhook rules and MinIO's
+   * s3:ObjectCreated:PutTagging or :DeleteTagging for listeners.
+   */
+  tagged(kind: keyof typeof TAGGING_NAMES, key: string): ((stored: EventObject) => void) | undefined {
+    const { s3, minio } = TAGGING_NAMES[kind];
+    if (!this.wanted(s3, key, minio)) return undefined;
+    return (stored) => this.stage(s3, key, stored, Date.now(), undefined, undefined, minio);
   }
 
   /**

@@ -2,10 +2,12 @@
 // and the `x-amz-tagging` header on PutObject, CreateMultipartUpload and CopyObject (with
 // `x-amz-tagging-directive`). Tags live in the object's (or bucket's) LMDB record; changing them
 // never touches the object's data, its ETag or its Last-Modified, so SSE-C objects are tagged
-// without their key. Every rule S3 applies to a tag set is checked before anything is stored.
+// without their key. Every rule S3 applies to a tag set is checked before anything is stored. A
+// change of an object's tags is an s3:ObjectTagging:Put or :Delete event (ops/notification.ts).
 import { S3Error } from '../errors.js';
 import type { BucketRecord, ObjectRecord, TagSet } from '../meta/records.js';
 import { metaErrorAfterLookUp, requireBucket, requireSameBucket, updateSeenBucket, type OpsEnv } from './env.js';
+import { requestEvents } from './notification.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -170,9 +172,13 @@ function taggedRecord(env: OpsEnv, ctx: RequestContext): ObjectRecord {
  */
 async function commitTags(env: OpsEnv, ctx: RequestContext, seen: BucketRecord, tags: TagSet | undefined): Promise<ObjectRecord> {
   const versionId = ctx.query.get('versionId') ?? undefined;
-  return env.meta
-    .updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId, (b) => requireSameBucket(seen, b))
+  // s3:ObjectTagging:Put or :Delete, staged in the update's transaction (nothing when it fails).
+  const events = requestEvents(env, ctx, seen);
+  const rec = await env.meta
+    .updateObject(ctx.bucket!, ctx.key!, (r) => withTags(r, tags), versionId, (b) => requireSameBucket(seen, b), events?.tagged(tags === undefined ? 'delete' : 'put', ctx.key!))
     .catch(metaErrorAfterLookUp(() => taggedRecord(env, ctx)));
+  events?.wake();
+  return rec;
 }
 
 export async function handleGetObjectTagging(env: OpsEnv, ctx: RequestContext): Promise<Result> {

@@ -8,7 +8,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { request, type IncomingMessage } from 'node:http';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectTaggingCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectTaggingCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bucketName, prng, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { metricSample, scrape } from '../helpers/kes.js';
 import { buildHeaders, errorCode, type SignOptions } from '../helpers/http.js';
@@ -166,6 +166,25 @@ t.test('versioned bucket: delete markers and removed versions carry their versio
   t.same(b.records().map((r) => `${r.eventName} ${r.s3.object.versionId}`), [`s3:ObjectRemoved:DeleteMarkerCreated ${marker}`], 'the second listener only its event');
 });
 
+t.test("tag changes go to listeners by MinIO's names, s3:ObjectCreated:PutTagging and :DeleteTagging, which s3:ObjectCreated:* covers", async (t) => {
+  const bucket = await createBucket(s3, 'listen-tags');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  const all = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A');
+  const untag = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectCreated%3ADeleteTagging');
+  const v1 = (await put(bucket, 'doc', 'one')).VersionId!;
+  await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'doc', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } }));
+  t.equal(await s3Code(s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'nope', Tagging: { TagSet: [] } }))), 'NoSuchKey/404', 'a refused request');
+  await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'doc', VersionId: v1 }));
+  await waitFor(() => all.records().length >= 3 && untag.records().length >= 1, 5000);
+  await sleep(300);
+  t.same(
+    all.records().map((r) => `${r.eventName} ${r.s3.object.key} ${r.s3.object.versionId}`),
+    [`s3:ObjectCreated:Put doc ${v1}`, `s3:ObjectCreated:PutTagging doc ${v1}`, `s3:ObjectCreated:DeleteTagging doc ${v1}`],
+    'as MinIO streams them; nothing for the refused request',
+  );
+  t.same(untag.records().map((r) => r.eventName), ['s3:ObjectCreated:DeleteTagging']);
+});
+
 t.test('GET /?events= listens to every bucket', async (t) => {
   const b1 = await createBucket(s3, 'listen-all');
   const b2 = await createBucket(s3, 'listen-all');
@@ -184,6 +203,7 @@ t.test('refusals: clear S3 errors, no stream opened', async (t) => {
     ['no events', `/${bucket}`, 'events=', 400, undefined],
     ['an event s3d never sends', `/${bucket}`, 'events=s3%3AObjectAccessed%3AGetRetention', 400, undefined],
     ['an unknown event', `/${bucket}`, 'events=s3%3ANope', 400, undefined],
+    ["S3's tagging event (listeners take MinIO's names)", `/${bucket}`, 'events=s3%3AObjectTagging%3APut', 400, undefined],
     ['two prefixes', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&prefix=a&prefix=b', 400, undefined],
     ['ping=0', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&ping=0', 400, undefined],
     ['ping=abc', `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&ping=abc', 400, undefined],

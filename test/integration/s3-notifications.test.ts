@@ -3,7 +3,7 @@
 // default `_` one with a token that names its own scheme, one over mTLS), configured with the AWS SDK's
 // PutBucketNotificationConfiguration and minio-js setBucketNotification, read back by both.
 // Events of PutObject, POST Object, CopyObject, CompleteMultipartUpload, DeleteObject and
-// DeleteObjects, and lifecycle expiry arrive with MinIO's fields (version ids and DeleteMarkerCreated in a
+// DeleteObjects, PutObjectTagging and DeleteObjectTagging (S3's s3:ObjectTagging names), and lifecycle expiry arrive with MinIO's fields (version ids and DeleteMarkerCreated in a
 // versioned bucket; lifecycle expiry as S3's s3:LifecycleExpiration:* to rules asking for those names,
 // as MinIO's s3:ObjectRemoved:* to the others); prefix/suffix filters and event types select them;
 // buckets without a configuration send nothing; an unknown ARN is refused; a write with an STS
@@ -25,11 +25,14 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  DeleteObjectTaggingCommand,
   GetBucketNotificationConfigurationCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketVersioningCommand,
+  PutObjectAclCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -555,6 +558,52 @@ t.test("S3's s3:LifecycleExpiration rules get S3's events for lifecycle expiry; 
   const versionIds = markers.map((e) => e.body.Records[0]!.s3.object.versionId);
   t.strictSame(markers.map(at).sort(), [`DEFAULT s3:ObjectRemoved:DeleteMarkerCreated ${versioned}/old/v minio ${ILM}`, `PRIMARY s3:LifecycleExpiration:DeleteMarkerCreated ${versioned}/old/v aws-lc ${ILM}`]);
   t.ok(versionIds[0] !== undefined && versionIds[0] === versionIds[1], 'both name the delete marker created');
+});
+
+t.test("PutObjectTagging and DeleteObjectTagging send S3's s3:ObjectTagging events with the version changed; refused requests and PutObjectAcl send none", async (t) => {
+  const at = (e: Received): string => `${e.path.startsWith('/primary') ? 'PRIMARY' : 'DEFAULT'} ${e.body.EventName} ${e.body.Records[0]!.eventName} ${e.body.Records[0]!.s3.configurationId} ${e.body.Records[0]!.s3.object.versionId}`;
+  const bucket = await createBucket(s3, 'notetags');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  // PRIMARY asks for S3's tagging and ACL names; DEFAULT for s3:ObjectCreated:*, which (as S3's)
+  // does not cover tag changes.
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          { Id: 'tags', QueueArn: PRIMARY, Events: ['s3:ObjectTagging:*', 's3:ObjectAcl:Put'] },
+          { Id: 'created', QueueArn: DEFAULT, Events: ['s3:ObjectCreated:*'] },
+        ],
+      },
+    }),
+  );
+  const read = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+  t.strictSame(read.QueueConfigurations?.map((q) => q.Events), [['s3:ObjectTagging:*', 's3:ObjectAcl:Put'], ['s3:ObjectCreated:*']], 'stored and read back');
+  const v1 = (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'doc', Body: 'one' }))).VersionId!;
+  const v2 = (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'doc', Body: 'two!' }))).VersionId!;
+  const tagging = { TagSet: [{ Key: 'team', Value: 'blue' }] };
+  await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'doc', Tagging: tagging }));
+  await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'doc', VersionId: v1, Tagging: tagging }));
+  // Refused: no event. PutObjectAcl of the owner-only ACL changes nothing (S3 then sends no event).
+  await expectS3Error(t, s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'missing', Tagging: tagging })), 'NoSuchKey', 404, 'tagging a missing key');
+  await expectS3Error(t, s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'missing' })), 'NoSuchKey', 404, 'untagging a missing key');
+  await expectS3Error(t, s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'doc', Tagging: { TagSet: [{ Key: 'aws:x', Value: 'y' }] } })), 'InvalidTag', 400, 'a refused tag');
+  await s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'doc', ACL: 'private' }));
+  await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'doc' }));
+  await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'doc', VersionId: v1 }));
+  const got = await receiver.of(bucket, 6);
+  await sleep(1000); // an event of a refused request or of the ACL would be among the ones above (one outbox per target, in order)
+  const sent = receiver.events.filter((e) => e.body.Key === `${bucket}/doc` || e.body.Key === `${bucket}/missing`);
+  const to = (target: string): string[] => sent.map(at).filter((l) => l.startsWith(target));
+  t.strictSame(to('DEFAULT'), [`DEFAULT s3:ObjectCreated:Put s3:ObjectCreated:Put created ${v1}`, `DEFAULT s3:ObjectCreated:Put s3:ObjectCreated:Put created ${v2}`], 's3:ObjectCreated:* gets no tag changes');
+  t.strictSame(to('PRIMARY'), [
+    `PRIMARY s3:ObjectTagging:Put s3:ObjectTagging:Put tags ${v2}`,
+    `PRIMARY s3:ObjectTagging:Put s3:ObjectTagging:Put tags ${v1}`,
+    `PRIMARY s3:ObjectTagging:Delete s3:ObjectTagging:Delete tags ${v2}`,
+    `PRIMARY s3:ObjectTagging:Delete s3:ObjectTagging:Delete tags ${v1}`,
+  ], 'in order, each naming the version its request changed; nothing for the refused requests nor the ACL');
+  const put = got.find((e) => e.body.EventName === 's3:ObjectTagging:Put')!;
+  t.match(put.body.Records[0]!.s3.object, { key: 'doc', size: 4, eTag: /^[0-9a-f]{32}$/, versionId: v2 }, 'the object as tagged');
 });
 
 t.test('a receiver that hangs does not slow PUTs; its events follow in order once it answers', async (t) => {

@@ -1,7 +1,7 @@
 // notify/rules.ts on its own: which rules an event matches (event names and their `*` families,
 // prefix and suffix as MinIO's prefix*suffix pattern), one delivery per target.
 import t from 'tap';
-import { compileRules, eventCovers, expiryTargets, keyMatches, matchTargets } from '../../../../daemon/notify/rules.js';
+import { compileRules, eventCovers, expiryTargets, keyMatches, matchTargets, TAGGING_NAMES } from '../../../../daemon/notify/rules.js';
 import type { NotificationRule } from '../../../../daemon/meta/records.js';
 
 t.test('event names and wildcards', async (t) => {
@@ -70,4 +70,22 @@ t.test("a lifecycle expiry: S3's LifecycleExpiration event to targets that ask f
     ['MINIO', 's3:ObjectRemoved:DeleteMarkerCreated', 'minio'],
   ]);
   t.strictSame([...matchTargets(c, 's3:ObjectRemoved:Delete', 'x')].sort(), [['BOTH', 'both-removed'], ['MINIO', 'minio']], 'a delete by a request: ObjectRemoved rules only');
+});
+
+t.test("a tags change: S3's s3:ObjectTagging names for rules (s3:ObjectCreated:* does not cover them); MinIO's for listeners", async (t) => {
+  const c = compileRules([
+    { id: 'created', arn: 'arn:minio:sqs::CREATED:webhook', events: ['s3:ObjectCreated:*'] },
+    { id: 'tags', arn: 'arn:minio:sqs::TAGS:webhook', events: ['s3:ObjectTagging:*'] },
+    { id: 'put', arn: 'arn:minio:sqs::PUT:webhook', events: ['s3:ObjectTagging:Put'] },
+    { id: 'acl', arn: 'arn:minio:sqs::ACL:webhook', events: ['s3:ObjectAcl:Put'] },
+  ]);
+  t.strictSame([...matchTargets(c, TAGGING_NAMES.put.s3, 'k')], [['TAGS', 'tags'], ['PUT', 'put']]);
+  t.strictSame([...matchTargets(c, TAGGING_NAMES.delete.s3, 'k')], [['TAGS', 'tags']]);
+  t.strictSame(TAGGING_NAMES, {
+    put: { s3: 's3:ObjectTagging:Put', minio: 's3:ObjectCreated:PutTagging' },
+    delete: { s3: 's3:ObjectTagging:Delete', minio: 's3:ObjectCreated:DeleteTagging' },
+  });
+  // MinIO counts a tags change as a write: a listener's s3:ObjectCreated:* covers its names.
+  t.ok(eventCovers('s3:ObjectCreated:*', TAGGING_NAMES.put.minio));
+  t.ok(eventCovers('s3:ObjectCreated:*', TAGGING_NAMES.delete.minio));
 });

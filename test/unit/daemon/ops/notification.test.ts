@@ -112,7 +112,19 @@ t.test("S3's lifecycle expiry names are accepted (Terraform, boto3 scripts writt
     t.strictSame(rules, [{ id: 'lc', arn: 'arn:minio:sqs::PRIMARY:webhook', events: [e, 's3:ObjectRemoved:*'] }], e);
     t.strictSame(parseNotificationConfiguration(Buffer.from(notificationXml(rules)), targets), rules, `${e} reads back the same`);
   }
-  for (const e of ['s3:LifecycleTransition', 's3:IntelligentTiering', 's3:ObjectRestore:*', 's3:Replication:*', 's3:ObjectTagging:*', 's3:ObjectAcl:Put', 's3:LifecycleExpiration:Nope']) {
+  for (const e of ['s3:LifecycleTransition', 's3:IntelligentTiering', 's3:ObjectRestore:*', 's3:Replication:*', 's3:LifecycleExpiration:Nope']) {
+    t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>${e}</Event>`))), /^InvalidArgument: A specified event is not supported for notifications/, e);
+  }
+});
+
+t.test("S3's object tagging and ACL names are accepted; MinIO's tagging names and events s3d never sends are refused", async (t) => {
+  for (const e of ['s3:ObjectTagging:*', 's3:ObjectTagging:Put', 's3:ObjectTagging:Delete', 's3:ObjectAcl:Put']) {
+    const rules = parseNotificationConfiguration(conf(queue(`<Id>tags</Id><Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>${e}</Event>`)), targets);
+    t.strictSame(rules, [{ id: 'tags', arn: 'arn:minio:sqs::PRIMARY:webhook', events: [e] }], e);
+    t.strictSame(parseNotificationConfiguration(Buffer.from(notificationXml(rules)), targets), rules, `${e} reads back the same`);
+  }
+  // MinIO's spellings are for listeners (ListenBucketNotification) only.
+  for (const e of ['s3:ObjectCreated:PutTagging', 's3:ObjectCreated:DeleteTagging', 's3:ObjectTagging:Get', 's3:ObjectAcl:*', 's3:ObjectRestore:Post', 's3:Replication:OperationFailedReplication']) {
     t.match(fail(conf(queue(`<Queue>arn:minio:sqs::PRIMARY:webhook</Queue><Event>${e}</Event>`))), /^InvalidArgument: A specified event is not supported for notifications/, e);
   }
 });
