@@ -30,15 +30,18 @@ let worker: Worker | undefined;
 let nextId = 0;
 const pending = new Map<number, Pending>();
 
-/** The parsing thread, started on first use; it never keeps the process alive by itself. */
+/**
+ * The parsing thread, started on first use. It keeps the process alive while it holds documents
+ * (an awaited parse is not dropped at exit), never while idle.
+ */
 function parsingThread(): Worker {
   if (worker !== undefined) return worker;
   const w = new Worker(new URL('./xml-thread-worker.js', import.meta.url));
-  w.unref();
   w.on('message', (a: ThreadAnswer) => {
     const p = pending.get(a.id);
     if (p === undefined) return;
     pending.delete(a.id);
+    if (pending.size === 0) w.unref();
     if ('doc' in a) p.resolve(a.doc);
     else if ('s3' in a) p.reject(new S3Error(a.s3.code, a.s3.message, { fields: a.s3.fields }));
     else p.reject(new Error(`XML parsing thread: ${a.failed}`));
@@ -52,6 +55,9 @@ function parsingThread(): Worker {
   };
   w.on('error', lost);
   w.on('exit', (code) => lost(new Error(`XML parsing thread exited (${code})`)));
+  // Idle until a document is posted; after the listeners: adding a 'message' listener refs the
+  // thread's port again, and an unref() before it left the idle thread holding the process open.
+  w.unref();
   worker = w;
   return w;
 }
@@ -72,6 +78,7 @@ export function parseXmlOffLoop(body: Buffer, opts: ParseOptions = {}): Promise<
   const w = parsingThread();
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
+    if (pending.size === 1) w.ref();
     // A copy of the bytes: the request's buffer may be a view of a larger one.
     const copy = Uint8Array.prototype.slice.call(body);
     w.postMessage({ id, body: copy, opts }, [copy.buffer]);
