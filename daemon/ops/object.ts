@@ -483,6 +483,8 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           if (attempt + 1 < GET_LOOKUPS) continue;
           // Overwritten again before each lookup could claim its files: a busy key, not a fault.
           // 503 SlowDown, as a copy answers it, which the SDKs retry (500 was logged as an error).
+          // A key (or version) deleted by then answers as a fresh request would: 404.
+          readableRecord(env, ctx, key);
           throw new S3Error('SlowDown', 'The object was replaced again and again during the read; please retry.');
         }
         // The response writer is done with each chunk before it asks for the next: lend buffers.
