@@ -36,7 +36,9 @@ const pending = new Map<number, Pending>();
  */
 function parsingThread(): Worker {
   if (worker !== undefined) return worker;
-  const w = new Worker(new URL('./xml-thread-worker.js', import.meta.url));
+  // Not the parent's node flags (execArgv): a flag meant for an entry script, such as
+  // --input-type=module, stops a worker from loading.
+  const w = new Worker(new URL('./xml-thread-worker.js', import.meta.url), { execArgv: [] });
   w.on('message', (a: ThreadAnswer) => {
     const p = pending.get(a.id);
     if (p === undefined) return;

@@ -38,8 +38,6 @@ t.test('a process that parsed a large document on the thread exits on its own', 
   const code = `const { parseXmlOffLoop } = await import(${JSON.stringify(module)});
 const doc = await parseXmlOffLoop(Buffer.from('<Delete>' + '<Object><Key>k</Key></Object>'.repeat(3000) + '</Delete>'));
 process.stdout.write(String(doc.Delete.Object.length));`;
-  // A file, not --input-type=module -e: the thread inherits the process's execArgv, and
-  // --input-type refuses a worker's file entry.
   const dir = mkdtempSync(join(tmpdir(), 's3d-xml-thread-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const script = join(dir, 'child.mjs');
@@ -56,5 +54,22 @@ process.stdout.write(String(doc.Delete.Object.length));`;
   clearTimeout(timer);
   t.equal(out, '3000', 'the document parsed');
   t.notOk(timedOut, 'exited without being killed (the idle thread kept it alive 10 s)');
+  t.equal(status, 0);
+});
+
+t.test('a process run with --input-type=module -e parses on the thread too (the thread takes none of its node flags)', async (t) => {
+  const module = new URL('../../../../daemon/ops/xml-thread.js', import.meta.url).href;
+  const code = `const { parseXmlOffLoop } = await import(${JSON.stringify(module)});
+const doc = await parseXmlOffLoop(Buffer.from('<Delete>' + '<Object><Key>k</Key></Object>'.repeat(3000) + '</Delete>'));
+process.stdout.write(String(doc.Delete.Object.length));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const status = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  t.equal(out, '3000', `the document parsed (${err.trim().split('\n')[0] ?? ''})`);
   t.equal(status, 0);
 });
