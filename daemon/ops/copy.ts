@@ -340,7 +340,11 @@ export async function withDataPlace(env: OpsEnv, ctx: RequestContext, run: (leas
         return await run(lease);
       } catch (err) {
         if (!(err instanceof SourceReplaced)) throw err;
-        if (lookup >= COPY_LOOKUPS) throw new S3Error('SlowDown', 'The copy source was replaced again and again during the copy; please retry.');
+        if (lookup >= COPY_LOOKUPS) {
+          // A source (or version) deleted by then answers as a fresh request would: 404.
+          loadCopySource(env, ctx);
+          throw new S3Error('SlowDown', 'The copy source was replaced again and again during the copy; please retry.');
+        }
       }
     }
   } finally {
