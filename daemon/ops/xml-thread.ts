@@ -51,7 +51,9 @@ function parsingThread(): Worker {
   // A thread that died (out of memory on its own heap, or it would not load) fails the documents
   // it held; the next document starts another.
   const lost = (err: Error): void => {
-    if (worker === w) worker = undefined;
+    // Once per thread: its 'exit' after its 'error' must not fail documents a successor holds.
+    if (worker !== w) return;
+    worker = undefined;
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
