@@ -105,8 +105,8 @@ function keptEntries(b: Uint8Array): { count: number; runs: number[] } | undefin
   const h = b[0];
   if (h === undefined) return undefined;
   if ((h & 0xf0) === 0x80) [n, at] = [h & 0x0f, 1];
-  else if (h === 0xde && b.length >= 3) [n, at] = [(b[1]! << 8) | b[2]!, 3];
-  else if (h === 0xdf && b.length >= 5) [n, at] = [((b[1]! << 24) | (b[2]! << 16) | (b[3]! << 8) | b[4]!) >>> 0, 5];
+  else if (h === 0xde && b.length >= 3) [n, at] = [be(b, 1, 2), 3];
+  else if (h === 0xdf && b.length >= 5) [n, at] = [be(b, 1, 4), 5];
   else return undefined;
   const runs: number[] = [];
   let count = 0;

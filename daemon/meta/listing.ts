@@ -366,8 +366,7 @@ function hasPrefix(key: Buffer, prefix: Buffer): boolean {
 function nextListedKey(tables: ListingTables<ListedRecord>, bucketStart: Buffer, from: Buffer, inclusive: boolean): Buffer | undefined {
   const base = bucketStart.length;
   const { objStart, verStart, end } = scanBounds(bucketStart, from, inclusive);
-  let best: Buffer | undefined;
-  for (const k of tables.objects.getKeys({ start: objStart, end, limit: 1 })) best = Buffer.from(k.subarray(base));
+  let best = nextKey(tables.objects, objStart, end, base);
   for (const k of tables.versions.getKeys({ start: verStart, end, limit: 1 })) {
     const key = Buffer.from(keyOfVersionKey(k, base));
     if (best === undefined || Buffer.compare(key, best) < 0) best = key;

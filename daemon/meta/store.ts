@@ -74,7 +74,7 @@ export class MetaStore {
   uploadEntriesRead = 0;
   private readonly listing: ListingTables;
   /** The same tables read through views that decode records without their data and parts (listed-record.ts). */
-  private readonly clientListing: ListingTables<ListedRecord>;
+  private readonly listingWithoutData: ListingTables<ListedRecord>;
 
   /**
    * The clean-shutdown marker given to the constructor describes this store as it is: its token,
@@ -164,7 +164,7 @@ export class MetaStore {
     // what they keep is decoded by the msgpack decoder lmdb-js made for the table.
     const listed = (name: string, full: Database<ObjectRecord, Buffer>): Database<ListedRecord, Buffer> =>
       this.root.openDB({ name, keyEncoding: 'binary', encoder: listedRecordCodec((full as unknown as { decoder: RecordDecoder }).decoder) } as never) as Database<ListedRecord, Buffer>;
-    this.clientListing = { ...this.listing, objects: listed('objects', this.objects), versions: listed('versions', this.versions) };
+    this.listingWithoutData = { ...this.listing, objects: listed('objects', this.objects), versions: listed('versions', this.versions) };
   }
 
   async close(): Promise<void> {
@@ -537,13 +537,13 @@ export class MetaStore {
   }
 
   /** listObjects' page with records as a client's listing shows them: without data and parts (listings, and the scans that judge by metadata: lifecycle, the KMS key check). */
-  listObjectsForClient(bucket: string, opts: ListOptions): ListResult<ListedRecord> {
-    return listObjects(this.clientListing, bucket, opts);
+  listObjectsWithoutData(bucket: string, opts: ListOptions): ListResult<ListedRecord> {
+    return listObjects(this.listingWithoutData, bucket, opts);
   }
 
   /** listVersions' page with records as a client's listing shows them: without data and parts (ListObjectVersions, lifecycle's version scan). */
-  listVersionsForClient(bucket: string, opts: VersionListOptions): VersionListResult<ListedRecord> {
-    return listVersions(this.clientListing, bucket, opts);
+  listVersionsWithoutData(bucket: string, opts: VersionListOptions): VersionListResult<ListedRecord> {
+    return listVersions(this.listingWithoutData, bucket, opts);
   }
 
   /**
@@ -554,7 +554,7 @@ export class MetaStore {
    */
   bucketRecords(table: 'objects' | 'versions', bucket: string, after: Buffer | undefined, limit: number): Array<{ key: Buffer; value: ListedRecord }> {
     const { start, end } = bucketRange(bucket);
-    return [...this.clientListing[table].getRange({ start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit }).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
+    return [...this.listingWithoutData[table].getRange({ start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit }).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
   }
 
   // ---- multipart (the write transactions: store-multipart.ts)

@@ -95,7 +95,7 @@ export class LifecycleScanner {
           // Without their data and parts (listed-record.ts): a page of inline objects read whole
           // copied their data out and held the event loop ~20 ms. Judged by metadata alone, and
           // each due object read whole again in the commit that expires it.
-          const page = this.meta.listObjectsForClient(bucket.name, { prefix: '', delimiter: '', after, maxKeys: PAGE });
+          const page = this.meta.listObjectsWithoutData(bucket.name, { prefix: '', delimiter: '', after, maxKeys: PAGE });
           const due = page.contents.filter(({ key, record }) => {
             const e = expiryOf(current, key, record);
             return e !== undefined && e.at <= now;
@@ -172,7 +172,7 @@ export class LifecycleScanner {
       const rules = this.rulesNow(b);
       if (rules === undefined) return true;
       // Without data and parts, as expiries are listed (see pass): the commit reads the key's versions again.
-      const page = this.meta.listVersionsForClient(bucket, { prefix: '', delimiter: '', keyMarker, versionIdMarker: '', maxKeys: PAGE });
+      const page = this.meta.listVersionsWithoutData(bucket, { prefix: '', delimiter: '', keyMarker, versionIdMarker: '', maxKeys: PAGE });
       const byKey = new Map<string, Array<VersionEntry<ListedRecord>>>();
       for (const e of page.entries) {
         const list = byKey.get(e.key);

@@ -21,7 +21,7 @@ const XML = { 'content-type': 'application/xml' };
 
 function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult<ListedRecord> {
   if (max === 0) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
-  return env.meta.listObjectsForClient(bucket, { prefix, delimiter, after, maxKeys: max });
+  return env.meta.listObjectsWithoutData(bucket, { prefix, delimiter, after, maxKeys: max });
 }
 
 /** ChecksumAlgorithm and ChecksumType of an object stored with a checksum, as S3 lists them. */
@@ -214,7 +214,7 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const r: VersionListResult<ListedRecord> =
     max === 0
       ? { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined }
-      : env.meta.listVersionsForClient(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
+      : env.meta.listVersionsWithoutData(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
   const doc = new XmlWriter('ListVersionsResult')
     .text('Name', ctx.bucket!)
     .text('Prefix', enc(prefix))

@@ -27,7 +27,7 @@ export async function checkStoredKey(env: SseEnv, meta: MetaStore, limit = 1000)
     // Records without their data and parts (listed-record.ts): the sealed key is all it reads (a
     // multipart object's parts have no key of their own), and a page of inline objects read whole
     // copied their data out.
-    const page = meta.listObjectsForClient(b.name, { prefix: '', delimiter: '', after: '', maxKeys: Math.max(1, limit - read) });
+    const page = meta.listObjectsWithoutData(b.name, { prefix: '', delimiter: '', after: '', maxKeys: Math.max(1, limit - read) });
     for (const { key, record } of page.contents) {
       read++;
       const sse = record.sse;

@@ -1,5 +1,5 @@
-// Records as client listings read them (meta/listed-record.ts, MetaStore.listObjectsForClient and
-// listVersionsForClient): everything but the data reference and the parts, read from the records
+// Records as client listings read them (meta/listed-record.ts, MetaStore.listObjectsWithoutData and
+// listVersionsWithoutData): everything but the data reference and the parts, read from the records
 // as stored (this version's plain msgpack maps, and msgpackr records earlier versions may have
 // written), the inline data and the parts never decoded.
 
@@ -73,7 +73,7 @@ t.test('client listings read every field but the data and the parts, which they 
   await m.putObject('b', 'small', { v: RECORD_VERSION, size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', mtime: 1, headers: {}, userMeta: {}, data: { inline: new Uint8Array(0) }, stored: 0 });
 
   const whole = m.listObjects('b', ALL).contents;
-  const client = m.listObjectsForClient('b', ALL).contents;
+  const client = m.listObjectsWithoutData('b', ALL).contents;
   t.same(client.map((e) => e.key), ['first', 'last', 'middle', 'multipart', 'small'], 'the same keys');
   for (const [i, e] of client.entries()) t.same(listed(e.record as ObjectRecord), listed(whole[i]!.record), `${e.key}: every other field as the whole record has it`);
   for (const e of client.filter((c) => c.key !== 'small')) {
@@ -81,7 +81,7 @@ t.test('client listings read every field but the data and the parts, which they 
     t.notOk('parts' in e.record, `${e.key}: its parts are not decoded`);
   }
 
-  const versions = m.listVersionsForClient('b', ALL_VERSIONS).entries;
+  const versions = m.listVersionsWithoutData('b', ALL_VERSIONS).entries;
   t.same(versions.map((e) => [e.key, e.isLatest]), client.map((e) => [e.key, true]), 'ListObjectVersions: the same entries');
   for (const e of versions.filter((c) => c.key !== 'small')) t.notOk('data' in e.record || 'parts' in e.record, `${e.key}: ListObjectVersions decodes no data`);
 });
@@ -93,13 +93,13 @@ t.test('client version listings: noncurrent versions and delete markers, from th
   await m.deleteObject('v', 'k');
   await m.putObject('v', 'k2', record({}));
   const whole = m.listVersions('v', ALL_VERSIONS).entries;
-  const client = m.listVersionsForClient('v', ALL_VERSIONS).entries;
+  const client = m.listVersionsWithoutData('v', ALL_VERSIONS).entries;
   t.equal(client.length, 5, 'three versions and a marker of k, one version of k2');
   t.same(client.map((e) => ({ key: e.key, isLatest: e.isLatest, record: e.record })), whole.map((e) => ({ key: e.key, isLatest: e.isLatest, record: listed(e.record) })), 'the whole listing, without data');
   for (const e of client) t.notOk('data' in e.record, `${e.key} ${e.record.versionId}: no data decoded`);
   // From a version-id marker (the entry after it is looked up, then read).
   const marker = client[1]!.record.versionId!;
-  const after = m.listVersionsForClient('v', { ...ALL_VERSIONS, keyMarker: 'k', versionIdMarker: marker }).entries;
+  const after = m.listVersionsWithoutData('v', { ...ALL_VERSIONS, keyMarker: 'k', versionIdMarker: marker }).entries;
   t.same(after.map((e) => e.record.versionId), client.slice(2).map((e) => e.record.versionId), 'paged from a version-id marker');
 });
 
@@ -117,7 +117,7 @@ t.test('records an earlier version wrote as msgpackr records (not plain maps) ar
   t.ok((head & 0xf0) !== 0x80 && head !== 0xde && head !== 0xdf, 'stored as a record, not a map');
   await root.close();
   const again = store.open();
-  const [e] = again.listObjectsForClient('b', ALL).contents;
+  const [e] = again.listObjectsWithoutData('b', ALL).contents;
   const [w] = again.listObjects('b', ALL).contents;
   const inline = (r: ObjectRecord | undefined): Buffer => Buffer.from((r?.data as { inline: Uint8Array }).inline);
   t.ok(inline(w?.record).equals(inline(old)), 'the whole record reads, its data with it');
