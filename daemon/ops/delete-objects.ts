@@ -3,6 +3,7 @@
 // versioned bucket a key without a version id gets a delete marker. Quiet mode reports only errors.
 // An Object's ETag, Size or LastModifiedTime makes its delete conditional (PreconditionFailed).
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
@@ -131,7 +132,7 @@ export async function deleteResultXml(deleted: readonly XmlObject[], errors: rea
   for (const [tag, entries] of [['Deleted', deleted], ['Error', errors]] as const) {
     for (const entry of entries) {
       w.element(tag, entry);
-      if (++n % RESULT_ENTRIES_PER_TURN === 0) await new Promise(setImmediate);
+      if (++n % RESULT_ENTRIES_PER_TURN === 0) await nextTurn();
     }
   }
   return w.end();

@@ -3,6 +3,7 @@
 // own DARE stream under its part key. Complete is one atomic, durable LMDB commit.
 // Flexible checksums of uploads and parts: multipart-checksums.ts.
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
 import { CHECKSUM_ALGORITHMS, checksumHasher, isChecksumValue, type ChecksumAlgorithm } from '../auth/payload.js';
@@ -569,7 +570,7 @@ export async function completedParts(
   const parts: PartRecord[] = [];
   const partSums: Array<Checksums | undefined> = [];
   for (const [i, r] of requested.entries()) {
-    if (i > 0 && i % PARTS_PER_TURN === 0) await new Promise(setImmediate);
+    if (i > 0 && i % PARTS_PER_TURN === 0) await nextTurn();
     const p = listed[i]!;
     // undefined: sealed, and no key to open them (an SSE-C completion without the key).
     const sums = p.sealedChecksums === undefined ? p.checksums : objectKey !== undefined ? openPartChecksums(p, objectKey) : undefined;
