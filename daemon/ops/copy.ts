@@ -17,7 +17,7 @@ import { copyTags, taggingDirective, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
-import { dataEnv, discardWritten, readableRecord, stillNames, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
+import { dataEnv, discardWritten, READ_LOOKUPS, readableRecord, stillNames, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import type { DataLease } from './data-gate.js';
 import { lockFields, lockFromHeaders } from './object-lock.js';
@@ -317,9 +317,6 @@ class SourceReplaced extends Error {
   }
 }
 
-/** How many times a copy looks its source up (as a GET looks its object up) before 503 SlowDown. */
-const COPY_LOOKUPS = 4;
-
 /**
  * Runs a copy on its place among the requests moving data through files, taken before the
  * source is looked up: looked up first, a source replaced during a long wait for the place would
@@ -328,7 +325,7 @@ const COPY_LOOKUPS = 4;
  * looks its object up again: the copy is then judged as a fresh request would be (the source's
  * conditions, its customer key, its size), against what the key holds now, and answers
  * NoSuchKey or NoSuchVersion only when that is gone. A copy answered NoSuchKey for a key that was
- * merely overwritten gave up for good (no client retries a 404). After COPY_LOOKUPS, 503
+ * merely overwritten gave up for good (no client retries a 404). After READ_LOOKUPS, 503
  * SlowDown, which the SDKs retry.
  */
 export async function withDataPlace(env: OpsEnv, ctx: RequestContext, run: (lease: DataLease | undefined) => Promise<Result>): Promise<Result> {
@@ -340,7 +337,7 @@ export async function withDataPlace(env: OpsEnv, ctx: RequestContext, run: (leas
         return await run(lease);
       } catch (err) {
         if (!(err instanceof SourceReplaced)) throw err;
-        if (lookup >= COPY_LOOKUPS) {
+        if (lookup >= READ_LOOKUPS) {
           // A source (or version) deleted by then answers as a fresh request would: 404.
           loadCopySource(env, ctx);
           throw new S3Error('SlowDown', 'The copy source was replaced again and again during the copy; please retry.');

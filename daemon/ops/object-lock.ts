@@ -37,9 +37,9 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
  * An ISO 8601 date-time (what S3 takes), as ms since the epoch: a real calendar date and time (no
  * February 30th quietly moved to March), its instant in years 1970–9999. InvalidArgument otherwise.
  */
-function parseDate(text: string, what: string, fields?: Record<string, string>): number {
+function parseDate(text: string, what: string, argument?: { fields: Record<string, string> }): number {
   const t = parseIsoDateTime(text);
-  if (t === undefined || t < 0 || t > LATEST) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`, fields === undefined ? undefined : { fields });
+  if (t === undefined || t < 0 || t > LATEST) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`, argument);
   return t;
 }
 
@@ -98,7 +98,7 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
     }
     // S3's words, to the letter (the SDKs show the message; scripts match it).
     if (!MODES.has(mode)) throw new S3Error('InvalidArgument', 'Unknown wormMode directive.', lockArgument('x-amz-object-lock-mode', mode));
-    const until = parseDate(date, 'x-amz-object-lock-retain-until-date', lockArgument('x-amz-object-lock-retain-until-date', date).fields);
+    const until = parseDate(date, 'x-amz-object-lock-retain-until-date', lockArgument('x-amz-object-lock-retain-until-date', date));
     if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!', lockArgument('x-amz-object-lock-retain-until-date', date));
     out.retention = { mode: mode as LockMode, until };
   } else if (withDefault) {
@@ -116,7 +116,7 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
  * Whether a version written with `lock` is under Object Lock from the start: a retention (its own
  * or the bucket's default) or a legal hold ON. A legal hold OFF protects nothing.
  */
-export function locksVersion(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }): boolean {
+function locksVersion(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }): boolean {
   return lock.retention !== undefined || lock.legalHold === 'ON';
 }
 

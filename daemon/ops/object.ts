@@ -323,8 +323,8 @@ export function readableRecord(
   }
 }
 
-/** How many times a GET looks its object up, each record replaced and reaped before its files were claimed, before 503 SlowDown. */
-const GET_LOOKUPS = 4;
+/** How many times a read (GET, or a copy's source: copy.ts) looks its object up, each record replaced and reaped before its files were claimed, before 503 SlowDown. */
+export const READ_LOOKUPS = 4;
 
 /**
  * Whether the object a read looked up (`rec`) still names the same data files: false once it was
@@ -480,7 +480,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // never a retryable answer. Else replaced or deleted since, and its old file reaped.
           if (stillNames(env, ctx, key, rec)) throw new S3Error('InternalError', `The data of /${ctx.bucket!}/${key} is missing.`, { cause: err });
           objectKey?.fill(0);
-          if (attempt + 1 < GET_LOOKUPS) continue;
+          if (attempt + 1 < READ_LOOKUPS) continue;
           // Overwritten again before each lookup could claim its files: a busy key, not a fault.
           // 503 SlowDown, as a copy answers it, which the SDKs retry (500 was logged as an error).
           // A key (or version) deleted by then answers as a fresh request would: 404.
