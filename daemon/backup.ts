@@ -25,6 +25,7 @@ import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } 
 import { killedBeforeMarker, newBackupDir, pruneBackups } from './backup-rotate.js';
 import { lastBackupFile, writeRunRecord } from './storage/run-records.js';
 import { storeFileDamage } from './meta/store-file.js';
+import { notThisUsers } from './errors.js';
 import { storeId, storeIdFile, writeBackupStoreId } from './storage/store-id.js';
 
 /** Present in a backup's DEST until the backup has ended well. */
@@ -306,11 +307,10 @@ function checkSource(dataDir: string): void {
   try {
     damage = storeFileDamage(mdb);
   } catch (e) {
-    // The store file restored or left by root (0600) while the directory is this user's: refused
-    // with the fix, as the daemon refuses it, not a stack trace (exit 1).
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new Refused(`cannot open ${mdb} (${code}): it is not readable by this user (uid ${process.getuid?.() ?? '?'}); run the backup as the service's user, and give the data directory's files to that user (chown -R)`);
-    throw e;
+    // The store file restored or left by root (0600) while the directory is this user's: not a
+    // stack trace (exit 1).
+    const refusal = notThisUsers(e, mdb, 'open', 'the backup');
+    throw refusal === undefined ? e : new Refused(refusal);
   }
   if (damage !== undefined) throw new Refused(`${damage}: nothing to back up from it`);
   // The development key is copied last, after every data file: found unreadable then, hours of
@@ -319,9 +319,8 @@ function checkSource(dataDir: string): void {
   try {
     if (existsSync(devKey)) accessSync(devKey, constants.R_OK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new Refused(`cannot read ${devKey} (${code}): it is not readable by this user (uid ${process.getuid?.() ?? '?'}); run the backup as the service's user, and give the data directory's files to that user (chown -R)`);
-    throw e;
+    const refusal = notThisUsers(e, devKey, 'read', 'the backup');
+    throw refusal === undefined ? e : new Refused(refusal);
   }
   if (existsSync(incompleteBackupMarker(dataDir))) throw new Refused(`${dataDir} is an unfinished backup (${incompleteBackupMarker(dataDir)} is there): it lacks data`);
 }

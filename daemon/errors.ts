@@ -141,3 +141,14 @@ export function descriptorShortage(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * What to tell a user of `tool` (s3d verify, s3d backup) who may not `verb` (open, read) `path`:
+ * EACCES or EPERM, a file restored or left by root in the service user's directory, refused by
+ * name with the fix (exit 2) as the daemon refuses it; undefined for any other error.
+ */
+export function notThisUsers(err: unknown, path: string, verb: 'open' | 'read', tool: string): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code !== 'EACCES' && code !== 'EPERM') return undefined;
+  return `cannot ${verb} ${path} (${code}): it is not readable by this user (uid ${process.getuid?.() ?? '?'}); run ${tool} as the service's user, and give the data directory's files to that user (chown -R)`;
+}

@@ -23,7 +23,7 @@ import { MetaStore, StoreFormatError } from './meta/store.js';
 import type { ChecksumFields, DataRef, ObjectRecord, UploadRecord } from './meta/records.js';
 import { clientVersionId } from './meta/versions.js';
 import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from './auth/payload.js';
-import { isS3Error } from './errors.js';
+import { isS3Error, notThisUsers } from './errors.js';
 import { readData } from './ops/object-data.js';
 import { digestBase64 } from './ops/checksums.js';
 import { multipartETag } from './ops/multipart.js';
@@ -396,11 +396,11 @@ function storeRefusal(dataDir: string): string | undefined {
   try {
     damage = storeFileDamage(mdb);
   } catch (e) {
-    // A store file restored or left by root (0600) in the service user's directory: the daemon
-    // refuses it with exit 2 and the fix; verify stopped with a stack trace (exit 1).
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') return `cannot open ${mdb} (${code}): it is not readable by this user (uid ${process.getuid?.() ?? '?'}); run s3d verify as the service's user, and give the data directory's files to that user (chown -R)`;
-    throw e;
+    // A store file restored or left by root (0600) in the service user's directory: verify
+    // stopped with a stack trace (exit 1).
+    const refusal = notThisUsers(e, mdb, 'open', 's3d verify');
+    if (refusal === undefined) throw e;
+    return refusal;
   }
   if (damage !== undefined) return `${damage}: every object of ${dataDir} is unreadable; restore .s3d/meta from a backup`;
   return undefined;
