@@ -7,7 +7,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { S3Error, type S3ErrorCode } from '../errors.js';
-import { documentRoot, parseXml, type ParseOptions } from './xml.js';
+import { documentRoot, parseXml, requireDocumentBody, type ParseOptions } from './xml.js';
 
 /**
  * Documents of at most this many bytes are parsed inline: a few ms at most (~1,000 Parts), less
@@ -91,6 +91,6 @@ export function parseXmlOffLoop(body: Buffer, opts: ParseOptions = {}): Promise<
 
 /** parseDocument's answer (a configuration PUT's `root` element), parsed as parseXmlOffLoop parses. */
 export async function parseDocumentOffLoop(body: Buffer, root: string, opts: ParseOptions & { childless?: 'allowed' } = {}): Promise<Record<string, unknown> | string> {
-  if (body.length === 0) throw new S3Error('MissingRequestBodyError');
+  requireDocumentBody(body);
   return documentRoot(await parseXmlOffLoop(body, opts), root, opts);
 }

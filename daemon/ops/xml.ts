@@ -210,8 +210,13 @@ const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
  * anything else as parseXml.
  */
 function parseConfigXml(body: Buffer, opts: ParseOptions = {}): Record<string, unknown> {
-  if (body.length === 0) throw new S3Error('MissingRequestBodyError');
+  requireDocumentBody(body);
   return parseXml(body, opts);
+}
+
+/** A configuration PUT without a body is MissingRequestBodyError, before any parse (here or on the parsing thread). */
+export function requireDocumentBody(body: Buffer): void {
+  if (body.length === 0) throw new S3Error('MissingRequestBodyError');
 }
 
 /**
