@@ -1,8 +1,10 @@
 // boto3 against the built daemon, the way Python users drive it: put/get/head with boto3's default
 // CRC32 checksums (aws-chunked trailers over TLS, a checksum header over plain HTTP) and without,
 // managed multipart uploads and parallel ranged downloads (s3transfer), SSE-S3, SSE-C (TLS),
-// SSE-KMS, CopyObject and managed copy, paginated listings with awkward keys, single and batch
-// deletes, SigV4 presigned URLs fetched with urllib, bucket operations and error shapes.
+// SSE-KMS, CopyObject and managed copy (an SSE-C source re-keyed in odd ranges), composite
+// checksums (HEAD with ChecksumMode, GetObjectAttributes parts), SHA256 and ContentMD5 puts,
+// paginated listings with awkward keys, single and batch deletes, SigV4 presigned URLs fetched
+// with urllib, bucket operations and error shapes.
 // test/fixtures/boto3/client.py runs one scenario per call and prints JSON outcomes (digests of
 // what came back, response fields, the headers boto3 chose); the assertions here compare them with
 // digests of the inputs computed on this side. Skipped when python3 or boto3 is missing.
@@ -120,6 +122,26 @@ interface CopyOut {
   cross: { etag: string; head: Meta; get: Got };
   cross_replace: { head: Meta };
   managed: { ops: Ops; ranges: string[]; if_match: string[]; source_head: Meta; head: Meta; download_sha256: string };
+}
+interface ChecksumsOut {
+  head: { ETag: string; ChecksumCRC32?: string; ChecksumType?: string };
+  head_part: { ContentLength: number; ContentRange?: string; ChecksumCRC32?: string; PartsCount?: number };
+  attribute_pages: Array<{ etag: string; size: number; checksum: Record<string, string>; total: number; truncated: boolean; parts: Array<[number, number, string | null]> }>;
+  put_sha256: string | null;
+  head_sha256: string | null;
+  get_sha256: string;
+  put_md5_etag: string;
+  put_wrong_md5: Failure;
+  get_md5: string;
+}
+interface SsecCopyOut {
+  ranges: string[];
+  rekeyed_head: Meta;
+  rekeyed_sha256: string;
+  rekeyed_range: Got;
+  rekeyed_old_key: Failure;
+  kms_head: Meta;
+  kms_sha256: string;
 }
 interface ListOut {
   all_pages: string[][];
@@ -421,6 +443,44 @@ async function suite(botocoreVersion: string): Promise<void> {
     t.equal(m.head.ETag, m.source_head.ETag, 'copy made of the same 5 MiB ranges: same ETag');
     t.equal(m.head.ContentLength, inputs.mid.length, 'copy size');
     t.equal(m.download_sha256, sha.mid, 'copy bytes');
+  });
+
+  t.test('checksums after a managed multipart upload: HEAD with ChecksumMode, a part, GetObjectAttributes pages; SHA256 and ContentMD5 puts', async (t) => {
+    const r = await boto3<ChecksumsOut>('checksums', plain);
+    const parts = [0, 1, 2].map((i) => inputs.mid.subarray(i * 5 * MiB, (i + 1) * 5 * MiB));
+    const partCrcs = parts.map((p) => crc32Base64(p));
+    // S3's composite checksum: the CRC32 of the parts' CRC32s, with "-<parts>" (HEAD and GET only).
+    const composite = crc32Base64(Buffer.concat(partCrcs.map((c) => Buffer.from(c, 'base64'))));
+    t.same(r.head, { ETag: multipartETag(inputs.mid, 5 * MiB), ChecksumCRC32: `${composite}-3`, ChecksumType: 'COMPOSITE' }, 'HEAD: the composite checksum of the three parts');
+    t.same(r.head_part, { ContentLength: 5 * MiB, ContentRange: `bytes ${5 * MiB}-${10 * MiB - 1}/${inputs.mid.length}`, ChecksumCRC32: partCrcs[1], PartsCount: 3 }, 'HEAD of part 2: its range and its own CRC32');
+    t.equal(r.attribute_pages.length, 2, 'GetObjectAttributes: two pages of at most two parts');
+    const [first, second] = r.attribute_pages;
+    t.same(first?.parts, [[1, 5 * MiB, partCrcs[0]], [2, 5 * MiB, partCrcs[1]]], 'page 1: parts 1 and 2 with sizes and CRC32s');
+    t.same(second?.parts, [[3, parts[2]!.length, partCrcs[2]]], 'page 2 (from NextPartNumberMarker): part 3');
+    t.same([first?.truncated, second?.truncated, first?.total, second?.total], [true, false, 3, 3], 'IsTruncated and TotalPartsCount');
+    t.same(first?.checksum, { ChecksumCRC32: composite, ChecksumType: 'COMPOSITE' }, 'the composite checksum, without "-N" (as S3 gives it here)');
+    t.same([first?.etag, first?.size], [multipartETag(inputs.mid, 5 * MiB).slice(1, -1), inputs.mid.length], 'ETag (unquoted) and ObjectSize');
+
+    const sha256B64 = createHash('sha256').update(inputs.small).digest('base64');
+    t.same([r.put_sha256, r.head_sha256], [sha256B64, sha256B64], 'ChecksumAlgorithm=SHA256: PUT echoes and HEAD returns the SHA-256');
+    t.equal(r.get_sha256, sha.small, 'GET with ChecksumMode (validated by boto3) returns the bytes');
+    t.equal(r.put_md5_etag, `"${md5Hex(inputs.small)}"`, 'ContentMD5: PUT stored');
+    failed(t, r.put_wrong_md5, 'BadDigest', 400, 'a body that does not match its ContentMD5');
+    t.equal(r.get_md5, sha.small, 'the refused PUT left the object as it was');
+  });
+
+  t.test('managed copy of an SSE-C multipart object to a new customer key and to SSE-KMS, in odd ranges (TLS)', async (t) => {
+    const key = randomBytes(32);
+    const other = randomBytes(32);
+    const r = await boto3<SsecCopyOut>('ssec_copy', tls, { S3D_SSEC_KEY: key.toString('hex'), S3D_SSEC_WRONG_KEY: other.toString('hex') });
+    const chunk = 5 * MiB + 4097;
+    t.same(r.ranges, [`bytes=0-${chunk - 1}`, `bytes=${chunk}-${2 * chunk - 1}`, `bytes=${2 * chunk}-${inputs.mid.length - 1}`].sort(), 'UploadPartCopy ranges off DARE package bounds');
+    t.equal(r.rekeyed_sha256, sha.mid, 'the re-keyed copy downloads (ranged GETs) with the new key');
+    t.same([r.rekeyed_head.ContentLength, r.rekeyed_head.SSECustomerKeyMD5], [inputs.mid.length, md5Base64(other)], 'HEAD: plaintext size, the new key');
+    t.equal(r.rekeyed_range.sha256, sha256Hex(inputs.mid.subarray(5246000, 5300001)), 'a range across the copy\'s first part boundary');
+    failed(t, r.rekeyed_old_key, '403', 403, 'HEAD of the copy with the source key');
+    t.same([r.kms_head.ServerSideEncryption, r.kms_head.SSEKMSKeyId], ['aws:kms', KMS_KEY_ARN], 'the KMS copy reports aws:kms and the key');
+    t.equal(r.kms_sha256, sha.mid, 'the KMS copy downloads without a customer key');
   });
 
   t.test('list_objects_v2 and list_objects paginators with small pages, Prefix, Delimiter, StartAfter, awkward keys', async (t) => {
