@@ -10,7 +10,7 @@ import { MetaConflict } from './commit-errors.js';
 import type { DeletionQueue } from './deletion-queue.js';
 import { objectKey } from './keys.js';
 import { filesOf, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
-import type { UploadTables } from './upload-tables.js';
+import type { StoredParts, UploadTables } from './upload-tables.js';
 
 /** What of MetaStore the multipart transactions use. */
 export interface UploadStoreParts {
@@ -51,16 +51,19 @@ export class UploadWrites {
    * Completes an upload atomically: the object record becomes visible, the upload and its part
    * records go, and parts not used by the object (and the replaced object's files) are queued.
    * `check` runs first against the current record (conditional writes); throwing changes nothing.
+   * `read`: the parts as read before (the record's parts among them); those unchanged since are
+   * not decoded again, and the parts the object keeps are removed undecoded.
    */
-  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
+  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void, read?: StoredParts): Promise<ObjectRecord> {
     const s = this.#s;
     return s.write(() => {
       if (!s.multipart.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
       const b = s.buckets.get(upload.bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       check?.(s.objects.get(objectKey(upload.bucket, upload.key)));
-      const current = s.multipart.currentParts(upload.id, record);
-      s.gc.add(s.multipart.remove(upload, new Set(filesOf(current))));
+      const current = s.multipart.currentParts(upload.id, record, read);
+      // The object's parts are the stored ones (currentParts): their files are all kept.
+      s.gc.add(s.multipart.remove(upload, new Set(filesOf(current)), new Set(current.parts?.map((p) => p.n))));
       const stored = s.install(b, upload.key, current);
       inTxn?.(stored);
       return stored;

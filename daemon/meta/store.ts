@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { filesOf, RECORD_VERSION, sameBucket, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
-import { UploadTables } from './upload-tables.js';
+import { UploadTables, type StoredParts } from './upload-tables.js';
 import { clientVersionId, stampOf, versionsFingerprint } from './versions.js';
 import { bucketRange, mayBeBucketName, objectKey } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
@@ -32,12 +32,16 @@ import { deleteOne, findVersion, firstVersion, install, type KeyWriteTables } fr
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
 export type { ReferenceSnapshot } from './reference-snapshot.js';
+export type { StoredParts } from './upload-tables.js';
 export { MetaCommitError, MetaConflict } from './commit-errors.js';
 export { STORE_FORMAT, StoreFormatError } from './state.js';
 export { isLocked, type VersionedDelete } from './records.js';
 
 /** Parts (or part-less uploads) DeleteBucket removes per transaction, as the stale-upload sweep does. */
 const BUCKET_DELETE_BATCH_PARTS = 1000;
+
+/** Part records partsOfUpload reads between two turns of the event loop (~3-7 µs each). */
+const PARTS_PER_TURN = 1000;
 
 export class MetaStore {
   private readonly root: RootDatabase;
@@ -582,9 +586,31 @@ export class MetaStore {
     return this.multipart.listParts(uploadId, afterPart, limit);
   }
 
-  /** Completes an upload atomically, the object made current and unused parts queued (store-multipart.ts); `check` judges the current record first. */
-  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void): Promise<ObjectRecord> {
-    return this.uploadWrites.completeUpload(upload, record, check, inTxn);
+  /**
+   * Every part of an upload, for its completion: read PARTS_PER_TURN to a turn of the event loop
+   * (10,000 read in one took ~35-70 ms), each with the bytes completeUpload's commit compares.
+   */
+  async partsOfUpload(uploadId: string): Promise<StoredParts> {
+    const parts: PartRecord[] = [];
+    const bytes = new Map<number, Buffer>();
+    for (let after = 0; ; await nextTurn()) {
+      const page = this.multipart.readParts(uploadId, after, PARTS_PER_TURN);
+      for (const { part, bytes: b } of page) {
+        parts.push(part);
+        bytes.set(part.n, b);
+      }
+      if (page.length < PARTS_PER_TURN) return { parts, bytes };
+      after = page[page.length - 1]!.part.n;
+    }
+  }
+
+  /**
+   * Completes an upload atomically, the object made current and unused parts queued
+   * (store-multipart.ts); `check` judges the current record first. `read`: the parts as
+   * partsOfUpload read them, to which `record`'s parts belong.
+   */
+  completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void, read?: StoredParts): Promise<ObjectRecord> {
+    return this.uploadWrites.completeUpload(upload, record, check, inTxn, read);
   }
 
   /** Drops an upload and queues its parts (store-multipart.ts); with `stillDue`, only if still due in the commit. */

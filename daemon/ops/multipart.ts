@@ -457,9 +457,12 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   const check = writeConditions(ctx.headers);
   check?.(env.meta.getObject(up.bucket, up.key));
   const requested = await readRequested();
-  // Aborted (or its bucket deleted) while the part list arrived: NoSuchUpload, not its parts missing.
+  // Read a slice at a time, with the bytes the commit checks them by (MetaStore.partsOfUpload).
+  const read = await env.meta.partsOfUpload(up.id);
+  // Aborted (or its bucket deleted) while the part list arrived or its parts were read:
+  // NoSuchUpload, not its parts missing.
   if (env.meta.getUpload(up.id) === undefined) throw new S3Error('NoSuchUpload', undefined, { fields: { UploadId: up.id } });
-  const stored = new Map(env.meta.listParts(up.id).map((p) => [p.n, p]));
+  const stored = new Map(read.parts.map((p) => [p.n, p]));
   // The part list first: no key is looked at for a list that names parts out of order or not there.
   const listed: PartRecord[] = [];
   let prev = 0;
@@ -539,7 +542,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       .completeUpload(up, record, check, (stored) => {
         noteFinished(up);
         created?.(stored);
-      })
+      }, read)
       .catch(metaError);
     events?.wake();
     return completeResult(env, ctx, installed, shown, checksums);
