@@ -1,4 +1,5 @@
-// S3 XML documents written element by element, for the listing pages (ops/list.ts) and DeleteResult
+// S3 XML documents written element by element, for the listing pages (ops/list.ts, ListParts in
+// ops/multipart.ts) and DeleteResult
 // (ops/delete-objects.ts, a slice of entries to a turn of the event loop). A page of
 // 1,000 entries built as objects and handed to fast-xml-parser's builder (ops/xml.ts toXml) cost
 // ~5 ms (ListObjectsV2) to ~15 ms (ListObjectVersions) of the event loop, most of it the builder's
