@@ -118,13 +118,20 @@ class SlotMd5 implements Md5Hasher {
   }
 
   #send(): void {
+    if (this.#lane === undefined) {
+      // Before the slot leaves #slot: a pool closed meanwhile (shutdown) refuses a lane, and the
+      // hasher is then finished, its slot given back.
+      try {
+        this.#lane = this.#pool.md5Lane();
+      } catch (err) {
+        this.abort();
+        throw err;
+      }
+    }
     const slot = this.#slot!;
     const length = this.#fill;
     this.#slot = undefined;
     this.#fill = 0;
-    if (this.#lane === undefined) {
-      this.#lane = this.#pool.md5Lane();
-    }
     const p = this.#lane
       .update(slot.sab, slot.input.byteOffset, length)
       .catch((err: unknown) => {

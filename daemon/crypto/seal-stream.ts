@@ -200,19 +200,21 @@ class StreamSealer implements Sealer {
   #dispatch(final: boolean): void {
     const slot = this.#slot!;
     const length = this.#fill;
-    this.#slot = undefined;
-    this.#fill = 0;
     const firstSequence = this.#nextSequence;
-    this.#nextSequence += Math.ceil(length / MAX_PAYLOAD);
     // A whole small body is cheaper on this thread than a pool round trip (perf-limits B3/B8).
     const inline = this.#pool === null || (firstSequence === 0 && final && length < INLINE_LIMIT);
+    // The lane before the slot leaves #slot: a pool closed meanwhile (shutdown) refuses one, and
+    // the stream's failure then gives the slot back with the rest.
+    if (this.#wantMd5 && !inline) this.#openLane();
+    this.#slot = undefined;
+    this.#fill = 0;
+    this.#nextSequence += Math.ceil(length / MAX_PAYLOAD);
     const batch: Batch = { slot, result: { ok: false, code: 'Aborted' } };
     if (this.#wantMd5) {
       if (inline) {
         (this.#hash ??= createHash('md5')).update(slot.input.subarray(0, length));
       } else {
-        this.#lane ??= this.#pool!.md5Lane();
-        batch.readers = this.#lane.update(slot.sab, slot.input.byteOffset, length);
+        batch.readers = this.#lane!.update(slot.sab, slot.input.byteOffset, length);
         // It may fail while its batch still waits in the queue (a lane retired: pool.ts): the
         // failure surfaces when the pump reaches the batch (or discardBatches), not as unhandled.
         batch.readers.catch(() => undefined);
@@ -287,6 +289,16 @@ class StreamSealer implements Sealer {
     // No await between the loop's last check and here, so a dispatch cannot be missed.
     this.#pumping = undefined;
     if (this.#failure !== undefined) void discardBatches(this.#arena, this.#queue.splice(0));
+  }
+
+  /** The stream's MD5 lane, opened on its first pool batch; a refusal fails the stream. */
+  #openLane(): void {
+    try {
+      this.#lane ??= this.#pool!.md5Lane();
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
   }
 
   #fail(error: unknown): void {

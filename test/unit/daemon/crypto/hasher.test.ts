@@ -9,6 +9,8 @@ import { chunked, pattern } from './helpers.js';
 const pool = new CryptoPool({ workers: 2, hashLanes: 2 });
 t.teardown(() => pool.close());
 const MiB = 1024 * 1024;
+/** One byte past the bodies hashed inline: the first update sends its slot to a lane. */
+const INLINE_PAST = 256 * 1024 + 1;
 
 function countLanes(): { lanes: number } {
   const counter = { lanes: 0 };
@@ -102,4 +104,13 @@ t.test('park hands what the hasher buffers to a lane and returns its slot; the d
   await new Promise((r) => setTimeout(r, 50));
   t.equal(pool.arena.allocated - pool.arena.free, before, 'parked, it holds none');
   await h.digest();
+});
+
+t.test('a hasher that cannot open its lane (the pool closed: shutdown) keeps the slot it filled and gives it back on abort', async (t) => {
+  const closed = new CryptoPool({ workers: 1, hashLanes: 1 });
+  await closed.close();
+  const h = createMd5(closed);
+  t.throws(() => h.update(pattern(INLINE_PAST)), /closed/, 'past the inline bound it needs a lane: refused');
+  h.abort();
+  t.equal(closed.arena.free, closed.arena.allocated, `every slot is back (${closed.arena.free} of ${closed.arena.allocated}; the slot being sent was lost)`);
 });

@@ -292,3 +292,15 @@ t.test('abort of a stream hashing on an MD5 lane: its lane state is dropped, eve
   t.equal(result.md5?.toString('hex'), createHash('md5').update(pt).digest('hex'), 'the next stream on the lane gets its own MD5');
   t.equal(lanes.md5Stats().lanes, 1, 'on the same lane');
 });
+
+t.test('a sealer that cannot open its MD5 lane (the pool closed: shutdown) fails, and every slot it took returns', async (t) => {
+  const closed = new CryptoPool({ workers: 1, hashLanes: 1 });
+  await closed.close();
+  const sealer = createSealer(closed, key, { md5: true, sink: () => undefined });
+  // Two slots' worth: the first full slot is dispatched (a pool batch, so a lane) as the second fills.
+  await t.rejects(sealer.write(pattern(2 * MiB)), /closed/, 'the write fails');
+  sealer.abort();
+  await t.rejects(sealer.end(), /closed/, 'and so does the end, with the same failure');
+  for (let i = 0; i < 50 && closed.arena.free < closed.arena.allocated; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(closed.arena.free, closed.arena.allocated, `every slot is back (${closed.arena.free} of ${closed.arena.allocated}; the slot being dispatched was lost)`);
+});
