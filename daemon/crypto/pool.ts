@@ -191,6 +191,8 @@ export class CryptoPool {
   #strandedCheck: NodeJS.Immediate | undefined;
   /** How many times stranded tasks were failed: a task's failure says why if it was one of them. */
   #strandings = 0;
+  /** The ends of the threads of pools close() or a retirement destroyed (see #submit). */
+  readonly #ending = new Map<Piscina<CryptoTask, CryptoResult>, Promise<void>>();
 
   constructor(opts: CryptoPoolOptions = {}) {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
@@ -264,7 +266,7 @@ export class CryptoPool {
     this.#busy.started();
     const strandings = this.#strandings;
     try {
-      return await this.#track(this.#piscina.run(task));
+      return await this.#track(this.#submit(this.#piscina, task));
     } catch (err) {
       if (this.#strandings !== strandings && !this.#closed) throw new Error('no crypto worker could run the task: the workers fail as they start (see "crypto worker failed" in the log)', { cause: err });
       throw err;
@@ -287,10 +289,37 @@ export class CryptoPool {
     this.#strandedCheck = setImmediate(() => {
       this.#strandedCheck = undefined;
       if (this.#piscina.threads.length > 0 || this.#piscina.queueSize === 0) return;
-      // No worker to terminate: destroy() only fails the queued tasks; the pool serves on.
+      // No worker to terminate: destroy() only fails the queued tasks, which no thread holds
+      // (so not #destroy: the pool serves on, and later failures need not wait).
       this.#strandings++;
       void this.#piscina.destroy().catch(() => undefined);
     });
+  }
+
+  /**
+   * Runs `task` on `p`. A task Piscina fails because its pool is destroyed (close() past its wait,
+   * a retired lane) fails as the thread is told to end (WorkerInfo.destroy: terminate(), then the
+   * tasks' callbacks), while the thread may still be in native code on the task's slot: a seal or
+   * an open in the AEAD, an MD5 update, a read. Its caller would give the slot back at once, and
+   * the next task to take it would share it with a thread still writing it. Such a failure is
+   * told only once the pool's threads have exited.
+   */
+  async #submit(p: Piscina<CryptoTask, CryptoResult>, task: CryptoTask): Promise<CryptoResult> {
+    try {
+      return await p.run(task);
+    } catch (err) {
+      // Set by #destroy as it returns, before this continuation runs (the task failed inside it).
+      const ending = this.#ending.get(p);
+      if (ending !== undefined) await ending;
+      throw err;
+    }
+  }
+
+  /** Piscina's destroy(), remembered so the tasks it fails wait for their threads' exits (#submit). */
+  #destroy(p: Piscina<CryptoTask, CryptoResult>): Promise<void> {
+    const ended = p.destroy();
+    this.#ending.set(p, ended.catch(() => undefined));
+    return ended;
   }
 
   /** Counts a submitted task until it settles, so close() can drain. */
@@ -323,7 +352,7 @@ export class CryptoPool {
     lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
     lane.streams++;
     const chosen = lane;
-    const run = (task: Md5UpdateTask | Md5FinishTask): Promise<CryptoResult> => (chosen.failed !== undefined ? Promise.reject(chosen.failed) : this.#track(chosen.piscina.run(task)));
+    const run = (task: Md5UpdateTask | Md5FinishTask): Promise<CryptoResult> => (chosen.failed !== undefined ? Promise.reject(chosen.failed) : this.#track(this.#submit(chosen.piscina, task)));
     return new Md5Lane(this.#nextStream++, run, () => chosen.streams--);
   }
 
@@ -340,7 +369,7 @@ export class CryptoPool {
     lane.failed = err ?? new Error('MD5 lane worker failed');
     const at = this.#lanes.indexOf(lane);
     if (at !== -1) this.#lanes.splice(at, 1);
-    this.#retired.push(lane.piscina.destroy().catch(() => undefined));
+    this.#retired.push(this.#destroy(lane.piscina).catch(() => undefined));
   }
 
   stats(): CryptoPoolStats {
@@ -373,7 +402,7 @@ export class CryptoPool {
     await Promise.all([this.#loads.settled(deadline), ...this.#lanes.map((l) => l.loads.settled(deadline))]);
     const left = this.#inFlight;
     // destroy(), not close(): Piscina's close() waits up to 30 s more for tasks its workers hold.
-    const end = (p: Piscina<CryptoTask, CryptoResult>): Promise<void> => (left > 0 ? p.destroy() : p.close());
+    const end = (p: Piscina<CryptoTask, CryptoResult>): Promise<void> => (left > 0 ? this.#destroy(p) : p.close());
     await Promise.all([end(this.#piscina), ...this.#lanes.map((l) => end(l.piscina)), ...this.#retired]);
     if (left > 0) throw new Error(`${left} crypto tasks still waiting after ${this.#loadWaitMs} ms (a worker that never finished loading?): failed, their workers ended`);
   }

@@ -1,6 +1,10 @@
 // CryptoPool: options, stats, worker results as codes, cancel flags, close() draining.
 import t from 'tap';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import { SlotArena } from '../../../../daemon/crypto/slot-arena.js';
 import { openBuffer } from '../../../../workers/format/index.js';
@@ -122,6 +126,33 @@ t.test('close() is bounded: a task whose worker never loads is failed after load
   t.ok(performance.now() - started < 5_000, `within about loadWaitMs (${Math.round(performance.now() - started)} ms)`);
   const ended = await Promise.race([task, new Promise<string>((resolve) => setTimeout(() => resolve('ran'), 1_000).unref())]);
   t.not(ended, 'ran', 'the task is failed');
+});
+
+t.test('a task failed as close() ends its worker settles only once the thread is gone: its slot is not free while the thread can still write it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-pool-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const pool = new CryptoPool({ workers: 1, hashLanes: 1, filename: new URL('../../../fixtures/crypto-workers/blocking-read.js', import.meta.url).href, loadWaitMs: 300 });
+  await pool.loaded;
+  const slot = pool.arena.acquire();
+  let atSettle: string | undefined;
+  const task = pool.run({ op: 'seal', slot: slot.sab, base: slot.base, fifo } as unknown as SealTask).then(
+    () => 'ran',
+    (err: Error) => {
+      // Where the caller would give the slot back (seal-stream.ts, discardBatches).
+      atSettle = slot.input.subarray(0, 4).toString('latin1');
+      return err.message;
+    },
+  );
+  const closed = pool.close().then(() => 'resolved', (err: Error) => err.message);
+  // Past loadWaitMs: close() has ended the worker, whose thread still waits in its read(2).
+  await new Promise((r) => setTimeout(r, 900));
+  writeFileSync(fifo, 'MARK');
+  t.match(await closed, /crypto tasks still waiting/, 'close() failed the task left after loadWaitMs');
+  t.not(await task, 'ran', 'the task failed');
+  t.equal(slot.input.subarray(0, 4).toString('latin1'), 'MARK', 'the thread wrote the slot after close() had ended it');
+  t.equal(atSettle, 'MARK', 'the task failed only after that, once the thread was gone (before, it failed as the thread was told to end, and the slot could go to another task)');
 });
 
 t.test('utilization: the workers\u2019 busy share of a recent window, near 1 while they are kept busy and back near 0 once idle', async (t) => {
