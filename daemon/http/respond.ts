@@ -98,10 +98,19 @@ export function isStream(body: Result['body']): body is StreamBody {
   return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
 }
 
-/** Tells a body source that nothing will read it (it closes its files). */
-export function discardBody(body: StreamBody): void {
-  const it = body.chunks[Symbol.asyncIterator]();
-  void it.return?.();
+/**
+ * Tells a body source that nothing will read it (it closes its files). A source that fails as it
+ * closes goes to `failed`: dropped, its rejection was unhandled, and the daemon's handler for
+ * those (meta/commit-errors.ts) ends the process on any that is not an LMDB commit's.
+ */
+export function discardBody(body: StreamBody, failed: (err: unknown) => void): void {
+  try {
+    const it = body.chunks[Symbol.asyncIterator]();
+    const closing = it.return?.();
+    if (closing !== undefined) void Promise.resolve(closing).catch(failed);
+  } catch (err) {
+    failed(err);
+  }
 }
 
 // Header names and values reach the response from clients too (a lifecycle rule ID in

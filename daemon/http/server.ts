@@ -590,8 +590,9 @@ export class HttpServer {
         );
       }
     };
+    const discardFailed = (err: unknown): void => this.deps.log.warn({ requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, err }, 'closing a response body nothing read failed');
     if (p.aborted) {
-      if (isStream(result.body)) discardBody(result.body);
+      if (isStream(result.body)) discardBody(result.body, discardFailed);
       // Nothing was answered: the client closed the connection first (nginx's 499), not the 400
       // or 500 its cut-short body made the handler fail with. A handler that succeeded all the
       // same puts its status in the line as `outcome`: a PUT with outcome 200 committed (its
@@ -655,7 +656,7 @@ export class HttpServer {
           res.endWithoutBody();
         }
       });
-      if (isStream(body)) discardBody(body);
+      if (isStream(body)) discardBody(body, discardFailed);
       done(0);
       return;
     }
