@@ -700,6 +700,11 @@ export class HttpServer {
       const where = { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, bytesSent: sent };
       if (cut === 'tampered') {
         if (this.errors.firstInTen(`cut ${fields.bucket}/${fields.key}`)) this.deps.log.error({ ...where, err }, 'object data failed authentication after the response began (modified on disk?): connection closed after the authenticated bytes');
+      } else if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+        // A data file opened as the read reached it (a part of a many-part object), gone though
+        // the read pinned it: lost under its record, an error as it is when found before the head
+        // (ops/object.ts: a 500 InternalError, "The data of … is missing").
+        this.deps.log.error({ ...where, err }, 'object data is missing (a data file named by its record is gone) after the response began: connection closed');
       } else this.deps.log.warn({ ...where, err }, 'response stream failed after the response began: connection closed');
       p.aborted = true;
       res.close();
