@@ -256,7 +256,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const hold = new DeletionHold(config.dataDir, log);
   const cleanStop = meta.cleanStop;
   if (meta.writtenSinceCleanStop) log.info({ nullVersions: meta.nullIndexRebuilt }, 'the store was written after its clean shutdown (by another version?): the start-up sweep scans it');
-  await consumeCleanMarker(config.dataDir);
+  // The marker is consumed only just before the daemon listens (below): a start that fails
+  // before then (a configuration error found late, the KMS's, a webhook target's) served nothing
+  // and wrote no data file, and the next start skips the scan still. Whatever start-up commits
+  // to LMDB meanwhile (an upload expired, a notification delivered) moves the store past the
+  // transaction the marker names, so the next start scans then, as after a crash.
   // Temp files only: the data files a stop left queued for deletion are the reaper's, once the
   // daemon serves (below), since their number has no bound a start may wait for.
   const swept = await files.sweepAtStart().catch((err: unknown) => {
@@ -453,6 +457,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 
   let port: number;
   try {
+    // From here a crash is seen as one (see the marker's reading above).
+    await consumeCleanMarker(config.dataDir);
     // The workers loaded while the rest started. A module that never finishes loading would leave
     // every request that needs a worker waiting, without a word, behind a daemon that says it
     // serves: start-up fails instead. One that fails to load is reported (and each request that

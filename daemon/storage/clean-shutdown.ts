@@ -3,9 +3,10 @@
 // decoded, small objects' data included) and can take minutes on a large one. A random token is
 // recorded in LMDB, then written to `.s3d/clean-shutdown` once the store is closed; start-up skips
 // the scan only when the file's token is the store's (a store restored from a backup holds another
-// token, and a crash leaves no file), and removes the file before it serves. The file also names
-// LMDB's last transaction after the token's: a store written since (by a version that does not
-// know the marker, and may then have crashed) is scanned.
+// token, and a crash leaves no file), and removes the file just before it serves (a start that
+// fails before then leaves it). The file also names LMDB's last transaction after the token's: a
+// store written since (by a version that does not know the marker, and may then have crashed) is
+// scanned.
 
 import { promises as fsp, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +39,11 @@ export function readCleanMarker(dataDir: string): CleanMarker | undefined {
   }
 }
 
-/** Removes the marker, durably, before the daemon writes anything: a crash from now on is seen as one. */
+/**
+ * Removes the marker, durably, before the daemon serves (the first data file it could write): a
+ * crash from now on is seen as one. LMDB commits before then need no removal: the marker names
+ * the store's last transaction, and a store committed to since is scanned (meta/store.ts).
+ */
 export async function consumeCleanMarker(dataDir: string): Promise<void> {
   const path = cleanMarkerPath(dataDir);
   try {
