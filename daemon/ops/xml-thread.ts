@@ -4,6 +4,16 @@
 // the first in a process the longest; a Delete of 1,000 keys written as character references,
 // ~6 MiB, ~350-400 ms). The thread runs the same parseXml, so the answer (the document, or the
 // MalformedXML and its message) is the one an inline parse gives.
+//
+// The documents waiting for the thread have no bound of their own, deliberately. Each is a copy of
+// a body its request already read whole (readAll: at most 8 MiB for a Delete, 4 MiB for a Complete,
+// 1 MiB for a lifecycle configuration), after the request was authenticated, and that request
+// holds its own buffer until the parse answers: the queue is at most the bytes the requests in
+// flight already hold, once more, and is gone as they end. A limit here (503 SlowDown beyond so
+// many queued bytes) would refuse a body only once it had been received and buffered, saving the
+// copy and not the buffer; the memory of buffered bodies is bounded, if anywhere, where they are
+// read. Time is bounded the same way: a document queued behind others waits for their parses,
+// which inline would have held the event loop, every other request, for as long.
 
 import { Worker } from 'node:worker_threads';
 import { S3Error, type S3ErrorCode } from '../errors.js';
