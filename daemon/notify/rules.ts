@@ -67,7 +67,7 @@ export const TAGGING_NAMES = {
   delete: { s3: 's3:ObjectTagging:Delete', minio: 's3:ObjectCreated:DeleteTagging' },
 } as const satisfies Record<string, { s3: EventName; minio: EventName }>;
 
-type RemovedName = 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated';
+export type RemovedName = 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated';
 
 /** S3's name for a removal done by the lifecycle. */
 const EXPIRY_NAME: Readonly<Record<RemovedName, EventName>> = {

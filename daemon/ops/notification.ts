@@ -12,7 +12,7 @@ import { eventRecord, nextSequencer, webhookBody, type EventInput, type EventObj
 import type { EventListeners } from '../notify/listen.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { clientVersionId } from '../meta/versions.js';
-import { compileRules, expiryTargets, matchTargets, SUPPORTED_EVENTS, TAGGING_NAMES, type CompiledRule, type EventName } from '../notify/rules.js';
+import { compileRules, expiryTargets, matchTargets, SUPPORTED_EVENTS, TAGGING_NAMES, type CompiledRule, type EventName, type RemovedName } from '../notify/rules.js';
 import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
 import { requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
@@ -148,6 +148,22 @@ export const LIFECYCLE_ORIGIN: EventOrigin = Object.freeze({ requestId: '', prin
 
 type Heard = Array<{ readonly name: string; readonly key: string; readonly record: unknown }>;
 
+/** What an event says besides its name and key, and who gets it by which name. */
+interface StageOptions {
+  /** A created or tagged object, as stored. */
+  readonly object?: EventObject;
+  /** A removal: the version removed or the delete marker created. */
+  readonly versionId?: string;
+  /** A removal done by the lifecycle (targets asking for s3:LifecycleExpiration:* get that name). */
+  readonly lifecycle?: boolean;
+  /** The name listeners hear it by (MinIO's), when not the event's own. */
+  readonly heardAs?: EventName;
+}
+
+function isRemoval(name: EventName): name is RemovedName {
+  return name === 's3:ObjectRemoved:Delete' || name === 's3:ObjectRemoved:DeleteMarkerCreated';
+}
+
 /**
  * The events one operation on one bucket causes. stage*() build the webhook bodies and return the
  * hook a MetaStore mutation runs inside its transaction (undefined when no rule matches and
@@ -168,29 +184,35 @@ export class ObjectEvents {
     private readonly listeners?: EventListeners,
   ) {}
 
-  private input(name: EventName, key: string, object: EventObject | undefined, time: number, configurationId: string, versionId: string | undefined, sequencer: bigint): EventInput {
+  private input(name: EventName, key: string, time: number, configurationId: string, sequencer: bigint, opts: StageOptions): EventInput {
     this.originValue ??= this.origin();
+    const { object, versionId } = opts;
     return { name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, sequencer, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
+  /** Target id → the name and configuration id it gets the event by (a lifecycle removal: expiryTargets). */
+  private targetsOf(name: EventName, key: string, lifecycle: boolean): ReadonlyMap<string, { readonly name: EventName; readonly configurationId: string }> {
+    if (lifecycle && isRemoval(name)) return expiryTargets(this.rules, name, key);
+    return new Map([...matchTargets(this.rules, name, key)].map(([t, configurationId]) => [t, { name, configurationId }]));
+  }
+
   /**
-   * Called in the commit transaction, in commit order: the event's sequencer is taken here. A
-   * removal by the lifecycle goes as s3:LifecycleExpiration:* to the targets that ask for it, as
-   * `name` to the rest (expiryTargets).
+   * Called in the commit transaction, in commit order: the event's sequencer is taken here. The
+   * targets get it by `name` (S3's; a removal by the lifecycle as s3:LifecycleExpiration:* to the
+   * targets that ask for it), the listeners by opts.heardAs (MinIO's) when given.
    */
-  private stage(name: EventName, key: string, object: EventObject | undefined, time: number, versionId?: string, expiry?: 's3:ObjectRemoved:Delete' | 's3:ObjectRemoved:DeleteMarkerCreated', heardAs: EventName = name): void {
+  private stage(name: EventName, key: string, time: number, opts: StageOptions = {}): void {
     const sequencer = nextSequencer(time);
     if (this.notify !== undefined) {
-      const targets = expiry !== undefined ? expiryTargets(this.rules, expiry, key) : new Map([...matchTargets(this.rules, name, key)].map(([t, configurationId]) => [t, { name, configurationId }]));
-      for (const [target, sent] of targets) {
+      for (const [target, sent] of this.targetsOf(name, key, opts.lifecycle === true)) {
         if (!this.notify.has(target)) continue;
-        this.notify.queue.push(target, webhookBody(this.input(sent.name, key, object, time, sent.configurationId, versionId, sequencer)), time);
+        this.notify.queue.push(target, webhookBody(this.input(sent.name, key, time, sent.configurationId, sequencer, opts)), time);
         this.woken.add(target);
       }
     }
-    // Listeners get the event after the commit (wake), as MinIO's listen streams carry it (by
-    // MinIO's name: heardAs).
-    if (this.listeners?.wants(this.bucket, heardAs, key)) this.heard.push({ name: heardAs, key, record: eventRecord(this.input(heardAs, key, object, time, 'Config', versionId, sequencer)) });
+    // Listeners get the event after the commit (wake), as MinIO's listen streams carry it.
+    const heardAs = opts.heardAs ?? name;
+    if (this.listeners?.wants(this.bucket, heardAs, key)) this.heard.push({ name: heardAs, key, record: eventRecord(this.input(heardAs, key, time, 'Config', sequencer, opts)) });
   }
 
   private wanted(name: EventName, key: string, heardAs: EventName = name): boolean {
@@ -209,7 +231,7 @@ export class ObjectEvents {
    */
   created(name: EventName, key: string, object: EventObject): ((stored?: EventObject) => void) | undefined {
     if (!this.wanted(name, key)) return undefined;
-    return (stored) => this.stage(name, key, stored ?? object, Date.now());
+    return (stored) => this.stage(name, key, Date.now(), { object: stored ?? object });
   }
 
   /**
@@ -221,7 +243,7 @@ export class ObjectEvents {
   tagged(kind: keyof typeof TAGGING_NAMES, key: string): ((stored: EventObject) => void) | undefined {
     const { s3, minio } = TAGGING_NAMES[kind];
     if (!this.wanted(s3, key, minio)) return undefined;
-    return (stored) => this.stage(s3, key, stored, Date.now(), undefined, undefined, minio);
+    return (stored) => this.stage(s3, key, Date.now(), { object: stored, heardAs: minio });
   }
 
   /**
@@ -239,10 +261,8 @@ export class ObjectEvents {
         if (r === undefined || r.locked || r.refused !== undefined || r.absent) return;
         // A null version (unversioned or suspended bucket) has no version id in an event, as a
         // write of one has none: the marker of a suspended bucket is named like the rest.
-        if (r.marker !== undefined) {
-          const name = 's3:ObjectRemoved:DeleteMarkerCreated';
-          this.stage(name, key, undefined, time, r.marker.versionId === undefined ? undefined : clientVersionId(r.marker), lifecycle ? name : undefined);
-        } else this.stage('s3:ObjectRemoved:Delete', key, undefined, time, r.removed?.versionId, lifecycle ? 's3:ObjectRemoved:Delete' : undefined);
+        if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, time, { versionId: r.marker.versionId === undefined ? undefined : clientVersionId(r.marker), lifecycle });
+        else this.stage('s3:ObjectRemoved:Delete', key, time, { versionId: r.removed?.versionId, lifecycle });
       });
     };
   }
