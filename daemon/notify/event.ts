@@ -34,7 +34,7 @@ export interface EventInput {
   readonly origin: EventOrigin;
   /** For created events. */
   readonly object?: EventObject;
-  /** For removed events in versioned buckets: the version removed, or the delete marker created. */
+  /** The version named when the object's own is absent: the version removed or delete marker created, "null" for a versioned bucket's null version. */
   readonly versionId?: string;
   /** Event time, ms since the epoch. */
   readonly time: number;

@@ -11,7 +11,7 @@ import type { BucketRecord, NotificationRule } from '../meta/records.js';
 import { eventRecord, nextSequencer, webhookBody, type EventInput, type EventObject, type EventOrigin } from '../notify/event.js';
 import type { EventListeners } from '../notify/listen.js';
 import type { VersionedDelete } from '../meta/store.js';
-import { clientVersionId } from '../meta/versions.js';
+import { NULL_VERSION } from '../meta/versions.js';
 import { compileRules, expiryTargets, matchTargets, SUPPORTED_EVENTS, TAGGING_NAMES, type CompiledRule, type EventName, type RemovedName } from '../notify/rules.js';
 import { parseArn } from '../notify/targets.js';
 import type { WebhookNotifier } from '../notify/webhook.js';
@@ -152,12 +152,22 @@ type Heard = Array<{ readonly name: string; readonly key: string; readonly recor
 interface StageOptions {
   /** A created or tagged object, as stored. */
   readonly object?: EventObject;
-  /** A removal: the version removed or the delete marker created. */
+  /** A removal: the version removed or the delete marker created (undefined: the null version). */
   readonly versionId?: string;
   /** A removal done by the lifecycle (targets asking for s3:LifecycleExpiration:* get that name). */
   readonly lifecycle?: boolean;
   /** The name listeners hear it by (MinIO's), when not the event's own. */
   readonly heardAs?: EventName;
+}
+
+/**
+ * The version id an event names: the version's own, or "null" for the null version of a bucket
+ * that has (or had) versioning, as MinIO names it there (its ToObjectInfo gives the null version
+ * of a versioned or suspended bucket the id "null", which its events carry) and as a read's
+ * x-amz-version-id does (readVersionHeader); none in a bucket never versioned, as S3 and MinIO.
+ */
+function eventVersionId(versioned: boolean, versionId: string | undefined): string | undefined {
+  return versionId ?? (versioned ? NULL_VERSION : undefined);
 }
 
 function isRemoval(name: EventName): name is RemovedName {
@@ -181,12 +191,15 @@ export class ObjectEvents {
     private readonly bucket: string,
     private readonly rules: readonly CompiledRule[],
     private readonly origin: () => EventOrigin,
+    /** Whether the bucket has (or had) versioning: its null version is named "null" (eventVersionId). */
+    private readonly versioned: boolean,
     private readonly listeners?: EventListeners,
   ) {}
 
   private input(name: EventName, key: string, time: number, configurationId: string, sequencer: bigint, opts: StageOptions): EventInput {
     this.originValue ??= this.origin();
-    const { object, versionId } = opts;
+    const { object } = opts;
+    const versionId = eventVersionId(this.versioned, object !== undefined ? object.versionId : opts.versionId);
     return { name, region: this.region, bucket: this.bucket, key, configurationId, origin: this.originValue, object, time, sequencer, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
@@ -259,9 +272,7 @@ export class ObjectEvents {
       keys.forEach((key, i) => {
         const r = results[i];
         if (r === undefined || r.locked || r.refused !== undefined || r.absent) return;
-        // A null version (unversioned or suspended bucket) has no version id in an event, as a
-        // write of one has none: the marker of a suspended bucket is named like the rest.
-        if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, time, { versionId: r.marker.versionId === undefined ? undefined : clientVersionId(r.marker), lifecycle });
+        if (r.marker !== undefined) this.stage('s3:ObjectRemoved:DeleteMarkerCreated', key, time, { versionId: r.marker.versionId, lifecycle });
         else this.stage('s3:ObjectRemoved:Delete', key, time, { versionId: r.removed?.versionId, lifecycle });
       });
     };
@@ -282,7 +293,7 @@ export function bucketEvents(notify: WebhookNotifier | undefined, region: string
   if (b === undefined) return undefined;
   const rules = b.notification === undefined || notify === undefined ? [] : compileRules(b.notification);
   if (rules.length === 0 && listeners?.watching(b.name) !== true) return undefined;
-  return new ObjectEvents(notify, region, b.name, rules, origin, listeners);
+  return new ObjectEvents(notify, region, b.name, rules, origin, b.versioning !== undefined, listeners);
 }
 
 /**
@@ -308,5 +319,7 @@ export function objectAccessed(env: OpsEnv, ctx: RequestContext, name: 's3:Objec
   const l = env.listeners;
   if (l === undefined || !l.wants(ctx.bucket!, name, key)) return;
   const origin = requestOrigin(env, ctx, ctx.accessKey)();
-  l.publish(ctx.bucket!, [{ name, key, record: eventRecord({ name, region: env.config.region, bucket: ctx.bucket!, key, configurationId: 'Config', origin, object, time: Date.now() }) }]);
+  const versionId = eventVersionId(env.meta.getBucket(ctx.bucket!)?.versioning !== undefined, object.versionId);
+  const record = eventRecord({ name, region: env.config.region, bucket: ctx.bucket!, key, configurationId: 'Config', origin, object, time: Date.now(), ...(versionId !== undefined ? { versionId } : {}) });
+  l.publish(ctx.bucket!, [{ name, key, record }]);
 }

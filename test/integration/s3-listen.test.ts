@@ -166,6 +166,16 @@ t.test('versioned bucket: delete markers and removed versions carry their versio
   t.same(b.records().map((r) => `${r.eventName} ${r.s3.object.versionId}`), [`s3:ObjectRemoved:DeleteMarkerCreated ${marker}`], 'the second listener only its event');
 });
 
+t.test('a suspended bucket: the null version is named "null", written and read, as MinIO streams it', async (t) => {
+  const bucket = await createBucket(s3, 'listen-susp');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
+  const s = await open(t, d.port, `/${bucket}`, 'events=s3%3AObjectCreated%3A%2A&events=s3%3AObjectAccessed%3AGet');
+  await put(bucket, 'doc', 'one');
+  await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'doc' })));
+  await waitFor(() => s.records().length >= 2, 5000);
+  t.same(s.records().map((r) => `${r.eventName} ${r.s3.object.versionId}`), ['s3:ObjectCreated:Put null', 's3:ObjectAccessed:Get null']);
+});
+
 t.test("tag changes go to listeners by MinIO's names, s3:ObjectCreated:PutTagging and :DeleteTagging, which s3:ObjectCreated:* covers", async (t) => {
   const bucket = await createBucket(s3, 'listen-tags');
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));

@@ -382,20 +382,26 @@ t.test('a versioned bucket: events carry version ids, a delete without one is De
   ], 'each event names the version it created or removed (s3:ObjectRemoved:* covers DeleteMarkerCreated)');
 });
 
-t.test('a suspended bucket: null versions and null delete markers are named without a version id', async (t) => {
-  // The null delete marker's event said versionId "null" while the write and the removal of null
-  // versions said none.
+t.test('null versions: named "null" once the bucket has versioning (as MinIO names them), without a version id before', async (t) => {
+  // Suspended-bucket events said no version id, where MinIO's say "null" (its ToObjectInfo names the
+  // null version of a versioned or suspended bucket so) and a read's x-amz-version-id says "null".
   const bucket = await watchedBucket('notesusp');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'unversioned' }));
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', VersionId: 'null' }));
-  const got = await receiver.of(bucket, 3);
-  t.strictSame(got.map((e) => [e.body.EventName, e.body.Records[0]!.s3.object.versionId]), [
-    ['s3:ObjectCreated:Put', undefined],
-    ['s3:ObjectRemoved:DeleteMarkerCreated', undefined],
-    ['s3:ObjectRemoved:Delete', undefined],
-  ], 'no event carries a version id');
+  // The null version written before versioning, removed once the bucket is Enabled.
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'before', VersionId: 'null' }));
+  const got = await receiver.of(bucket, 5);
+  t.strictSame(got.map((e) => [e.body.EventName, e.body.Key, e.body.Records[0]!.s3.object.versionId]), [
+    ['s3:ObjectCreated:Put', `${bucket}/before`, undefined],
+    ['s3:ObjectCreated:Put', `${bucket}/k`, 'null'],
+    ['s3:ObjectRemoved:DeleteMarkerCreated', `${bucket}/k`, 'null'],
+    ['s3:ObjectRemoved:Delete', `${bucket}/k`, 'null'],
+    ['s3:ObjectRemoved:Delete', `${bucket}/before`, 'null'],
+  ], 'a never-versioned bucket names no version; a suspended or enabled one names the null version "null"');
 });
 
 t.test('prefix, suffix and event types select events; buckets without a configuration send none', async (t) => {
