@@ -49,6 +49,12 @@ export function queryEscape(s: string): string {
     .replace(/%20/g, '+');
 }
 
+/**
+ * The stored headers MinIO's userMetadata holds, under their lower-case names as it stores them
+ * (its supportedHeaders; Expires is among those but its cleanMetadata leaves it out).
+ */
+const METADATA_HEADERS = ['content-type', 'content-encoding', 'cache-control', 'content-disposition', 'content-language'] as const;
+
 /** x-amz-meta-foo-bar → X-Amz-Meta-Foo-Bar (Go's canonical header form, as MinIO reports it). */
 function canonicalHeader(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
@@ -83,7 +89,7 @@ export function eventRecord(e: EventInput): Record<string, unknown> {
     const contentType = o.headers['content-type'];
     if (contentType !== undefined) object.contentType = contentType;
     const meta: Record<string, string> = {};
-    if (contentType !== undefined) meta['content-type'] = contentType;
+    for (const name of METADATA_HEADERS) if (o.headers[name] !== undefined) meta[name] = o.headers[name];
     for (const [k, v] of Object.entries(o.userMeta)) meta[canonicalHeader(k)] = v;
     object.userMetadata = meta;
   }

@@ -382,6 +382,35 @@ t.test('a versioned bucket: events carry version ids, a delete without one is De
   ], 'each event names the version it created or removed (s3:ObjectRemoved:* covers DeleteMarkerCreated)');
 });
 
+t.test("userMetadata holds the stored headers MinIO reports (not Expires) and the x-amz-meta-* ones", async (t) => {
+  // It held Content-Type and x-amz-meta-* only; MinIO's holds every header it stores with the
+  // object but Expires (its cleanMetadata drops that one).
+  const bucket = await watchedBucket('notemeta');
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'k',
+      Body: 'gz',
+      ContentType: 'text/csv',
+      ContentEncoding: 'gzip',
+      CacheControl: 'max-age=60',
+      ContentDisposition: 'attachment; filename="k.csv"',
+      ContentLanguage: 'de',
+      Expires: new Date('2030-01-01T00:00:00Z'),
+      Metadata: { 'team-name': 'blue' },
+    }),
+  );
+  const [e] = await receiver.of(bucket, 1);
+  t.strictSame(e!.body.Records[0]!.s3.object.userMetadata, {
+    'content-type': 'text/csv',
+    'content-encoding': 'gzip',
+    'cache-control': 'max-age=60',
+    'content-disposition': 'attachment; filename="k.csv"',
+    'content-language': 'de',
+    'X-Amz-Meta-Team-Name': 'blue',
+  });
+});
+
 t.test('null versions: named "null" once the bucket has versioning (as MinIO names them), without a version id before', async (t) => {
   // Suspended-bucket events said no version id, where MinIO's say "null" (its ToObjectInfo names the
   // null version of a versioned or suspended bucket so) and a read's x-amz-version-id says "null".
