@@ -1,7 +1,7 @@
 // Delivers queued bucket events to their webhook targets: one sender per target, POSTing one
 // event at a time, oldest first (per-target order is commit order), over a keep-alive undici
-// Agent with a timeout. Anything but a 2xx is retried with exponential backoff, for as long as it
-// takes; events wait in the LMDB outbox (meta/notify-queue.ts) meanwhile and across restarts, and
+// Agent with a timeout. Anything but a 2xx (a 3xx too: redirects are not followed) is retried with
+// exponential backoff, for as long as it takes; events wait in the LMDB outbox (meta/notify-queue.ts) meanwhile and across restarts, and
 // S3 requests never wait for a webhook.
 
 import { readFileSync } from 'node:fs';
@@ -156,6 +156,17 @@ class Sender {
     );
   }
 
+  /**
+   * A 3xx is a failure, told with where it points, so that the operator sees why events wait.
+   * Redirects are not followed: MinIO's Go client follows them, but turns a POST answered 301, 302
+   * or 303 into a GET without the event, and counts that GET's 200 as the event delivered; the
+   * endpoint should name the final URL. The target is shown as its origin (shownEndpoint).
+   */
+  private redirected(status: number, location: string | string[] | undefined): string {
+    const to = typeof location === 'string' ? URL.parse(location, this.target.endpoint) : null;
+    return `HTTP ${status} redirect${to !== null ? ` to ${shownEndpoint(to.href)}` : ''}, not followed: set the target's endpoint to the final URL`;
+  }
+
   /** One attempt; undefined on a 2xx, else what went wrong. */
   private async post(ev: QueuedEvent): Promise<string | undefined> {
     const ac = new AbortController();
@@ -175,7 +186,8 @@ class Sender {
         signal: ac.signal,
       });
       await res.body.dump();
-      return res.statusCode >= 200 && res.statusCode <= 299 ? undefined : `HTTP ${res.statusCode}`;
+      if (res.statusCode >= 200 && res.statusCode <= 299) return undefined;
+      return res.statusCode >= 300 && res.statusCode <= 399 ? this.redirected(res.statusCode, res.headers.location) : `HTTP ${res.statusCode}`;
     } catch (err) {
       if (ac.signal.aborted) return this.abort.signal.aborted ? 'shutting down' : `timeout after ${this.opts.timeoutMs} ms`;
       return (err as { code?: string }).code ?? (err as Error).message;
