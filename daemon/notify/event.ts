@@ -65,6 +65,13 @@ function sequencer(ms: number): string {
   return (BigInt(Math.trunc(ms)) * 1_000_000n).toString(16).toUpperCase();
 }
 
+/**
+ * In memory only: a clock stepped back across a restart can give a later event a smaller
+ * sequencer than one sent before the restart. Not persisted, deliberately: S3 promises order only
+ * among the events of one key (and says nothing across keys), a key's events across a restart are
+ * ordered unless the clock went back, and storing it would add a write to every commit that
+ * stages an event to guard against a misconfigured clock, which breaks Last-Modified too.
+ */
 let lastSequencer = 0n;
 
 /**
