@@ -12,6 +12,7 @@ import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS, checkCannedAcl, minioForceDelete } from './object-headers.js';
 import { parseDocument, parseXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
+import { writeXml } from './xml-writer.js';
 import { requestFacts, userMay } from './policy.js';
 import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
 
@@ -68,7 +69,8 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   // One more than the page: whether there is a next page, without reading every bucket.
   const found = region !== null && region !== env.config.region ? [] : env.meta.listBuckets({ prefix, after, limit: max + 1 });
   const page = found.slice(0, max);
-  const body = toXml('ListAllMyBucketsResult', {
+  // The bytes toXml writes: 10,000 buckets through fast-xml-parser's builder held the event loop ~23-31 ms.
+  const body = writeXml('ListAllMyBucketsResult', {
     Owner: bucketOwner(env),
     Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created), BucketRegion: env.config.region })) },
     ...(found.length > page.length ? { ContinuationToken: Buffer.from(page[page.length - 1]!.name).toString('base64url') } : {}),

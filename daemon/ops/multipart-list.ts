@@ -8,7 +8,8 @@ import { owner, UPLOAD_ID_SHAPE } from './multipart.js';
 import { uploadChecksumElements } from './multipart-checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
-import { toXml, type XmlObject } from './xml.js';
+import type { XmlObject } from './xml.js';
+import { writeXml } from './xml-writer.js';
 import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -101,5 +102,6 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
     })),
     CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
   };
-  return { status: 200, headers: XML, body: toXml('ListMultipartUploadsResult', body) };
+  // The bytes toXml writes: 1,000 uploads through fast-xml-parser's builder held the event loop ~7-22 ms.
+  return { status: 200, headers: XML, body: writeXml('ListMultipartUploadsResult', body) };
 }

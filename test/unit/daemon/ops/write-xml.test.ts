@@ -95,3 +95,29 @@ t.test('lifecycleXml writes what toXml writes of its configuration', async (t) =
   const big = Array.from({ length: 1000 }, (_, j) => rule(j));
   t.equal(lifecycleXml(big), toXml('LifecycleConfiguration', lifecycleBody(big)), '1,000 rules');
 });
+
+t.test("ListMultipartUploads' and ListBuckets' shapes", async (t) => {
+  const owner = { ID: 'root&<user>', DisplayName: 'root&<user>' };
+  for (let i = 0; i < 100; i++) {
+    const uploads: XmlObject = {
+      Bucket: 'b',
+      KeyMarker: text(3),
+      UploadIdMarker: '',
+      NextKeyMarker: text(3),
+      NextUploadIdMarker: '',
+      ...(rand() < 0.5 ? { Prefix: text(2) } : {}),
+      MaxUploads: int(1001),
+      IsTruncated: rand() < 0.5,
+      Upload: Array.from({ length: int(20) }, () => ({ Key: text(5), UploadId: 'id', Initiator: owner, Owner: owner, StorageClass: 'STANDARD', Initiated: '2026-01-01T00:00:00.000Z', ...(rand() < 0.5 ? { ChecksumAlgorithm: 'CRC32', ChecksumType: 'COMPOSITE' } : {}) })),
+      CommonPrefixes: Array.from({ length: int(3) }, () => ({ Prefix: text(3) })),
+    };
+    t.equal(writeXml('ListMultipartUploadsResult', uploads), toXml('ListMultipartUploadsResult', uploads));
+    const buckets: XmlObject = {
+      Owner: owner,
+      Buckets: { Bucket: Array.from({ length: int(20) }, (_, j) => ({ Name: `b-${j}`, CreationDate: '2026-01-01T00:00:00.000Z', BucketRegion: 'us-east-1' })) },
+      ...(rand() < 0.5 ? { ContinuationToken: 'YS0x' } : {}),
+      ...(rand() < 0.5 ? { Prefix: text(2) } : {}),
+    };
+    t.equal(writeXml('ListAllMyBucketsResult', buckets), toXml('ListAllMyBucketsResult', buckets));
+  }
+});
