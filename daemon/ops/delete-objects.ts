@@ -60,7 +60,10 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   const errors: XmlObject[] = [];
   const valid: Array<{ key: string; versionId?: string; bypass?: boolean; check?: (current: ObjectRecord | undefined) => string | undefined }> = [];
   xmlFields(root, ['Object', 'Quiet'], 'Delete');
+  // The root user's keys need no policy: judged in one go.
+  const judged = ctx.accessKey === env.config.rootUser ? undefined : { n: 0 };
   for (const o of objects) {
+    if (judged !== undefined && ++judged.n % KEYS_JUDGED_PER_TURN === 0) await nextTurn();
     // An element s3d does not know (a misspelt VersionId) must not turn a version delete into a key delete.
     const rec = xmlFields(o, ['Key', 'VersionId', 'ETag', 'LastModifiedTime', 'Size'], 'Object');
     const key = rec.Key;
@@ -117,6 +120,13 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   });
   return { status: 200, headers: { 'content-type': 'application/xml' }, body: await deleteResultXml(deleted, errors) };
 }
+
+/**
+ * A user's keys judged between two turns of the event loop: each is judged against the user's
+ * policies and the bucket's, and 1,000 keys under policies of 20 statements with conditions and
+ * wildcards each held the event loop ~25-50 ms (~110 ms cold) in one stretch; 100 take a few ms.
+ */
+const KEYS_JUDGED_PER_TURN = 100;
 
 /**
  * Entries of a DeleteResult written between two turns of the event loop: 1,000 keys of control
