@@ -1,6 +1,6 @@
 // notify/event.ts on its own: the webhook body MinIO sends (EventName, Key, one Records entry with
 // every field MinIO fills), the key escaped as Go's url.QueryEscape does, removed events without
-// object details.
+// object details. The stored headers MinIO puts in userMetadata (Cache-Control here) go there too.
 import t from 'tap';
 import { eventRecord, queryEscape, webhookBody } from '../../../../daemon/notify/event.js';
 
@@ -49,7 +49,7 @@ t.test('a created event', async (t) => {
             size: 1234,
             eTag: 'd41d8cd98f00b204e9800998ecf8427e',
             contentType: 'image/jpeg',
-            userMetadata: { 'content-type': 'image/jpeg', 'X-Amz-Meta-Color': 'blue', 'X-Amz-Meta-Taken-By': 'me' },
+            userMetadata: { 'content-type': 'image/jpeg', 'cache-control': 'no-cache', 'X-Amz-Meta-Color': 'blue', 'X-Amz-Meta-Taken-By': 'me' },
             sequencer: (BigInt(T) * 1_000_000n).toString(16).toUpperCase(),
           },
         },
