@@ -776,7 +776,7 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
  * ListPartsResult as toXml writes it, byte for byte, written by XmlWriter: a page of 1,000 parts
  * through fast-xml-parser's builder held the event loop ~12-37 ms, through XmlWriter ~1-6 ms.
  */
-function listPartsXml(head: XmlObject, parts: readonly XmlObject[]): string {
+export function listPartsXml(head: XmlObject, parts: readonly XmlObject[]): string {
   const w = new XmlWriter('ListPartsResult');
   for (const k in head) w.element(k, head[k]);
   for (const p of parts) w.element('Part', p);
