@@ -191,8 +191,8 @@ export class CryptoPool {
   #strandedCheck: NodeJS.Immediate | undefined;
   /** How many times stranded tasks were failed: a task's failure says why if it was one of them. */
   #strandings = 0;
-  /** The ends of the threads of pools close() or a retirement destroyed (see #submit). */
-  readonly #ending = new Map<Piscina<CryptoTask, CryptoResult>, Promise<void>>();
+  /** The ends of the threads of pools close() or a retirement destroyed (see #submit); weak, so a retired lane's Piscina is not kept for it. */
+  readonly #ending = new WeakMap<Piscina<CryptoTask, CryptoResult>, Promise<void>>();
 
   constructor(opts: CryptoPoolOptions = {}) {
     this.workers = positiveInt('workers', opts.workers ?? availableParallelism());
