@@ -114,7 +114,14 @@ class SlotMd5 implements Md5Hasher {
 
   park(): void {
     // MD5 takes its input in any pieces: what the slot holds goes to the lane now.
-    if (!this.#finished && this.#slot !== undefined && this.#fill > 0) this.#send();
+    if (this.#finished || this.#slot === undefined || this.#fill === 0) return;
+    try {
+      this.#send();
+    } catch (err) {
+      // A lane refused (the pool closed: shutdown). park runs from a timer, where a throw would be
+      // an uncaught exception: the hasher is finished (#send gave its slot back), its digest fails.
+      this.#failure ??= err;
+    }
   }
 
   #send(): void {

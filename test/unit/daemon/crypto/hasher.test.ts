@@ -114,3 +114,14 @@ t.test('a hasher that cannot open its lane (the pool closed: shutdown) keeps the
   h.abort();
   t.equal(closed.arena.free, closed.arena.allocated, `every slot is back (${closed.arena.free} of ${closed.arena.allocated}; the slot being sent was lost)`);
 });
+
+t.test('park never throws (it runs from a timer): a lane refused because the pool closed fails the digest instead', async (t) => {
+  const closed = new CryptoPool({ workers: 1, hashLanes: 1 });
+  const h = createMd5(closed);
+  h.update(pattern(1000, 2));
+  await closed.close();
+  // Before: md5Lane()'s "closed" error escaped park(), an uncaught exception in the daemon's timer.
+  t.doesNotThrow(() => h.park(), 'park swallows the refusal');
+  await t.rejects(h.digest(), 'the digest fails: the bytes never reached a lane');
+  t.equal(closed.arena.free, closed.arena.allocated, 'every slot is back');
+});
