@@ -80,9 +80,13 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
   if (policy === undefined || policy === '') {
     // A form with neither a policy nor a signer is anonymous, as S3 takes it: only the bucket's
     // policy can admit it (the caller judges it as an unsigned PutObject), with no conditions and
-    // no size bound but S3's. One that names a signer but carries no policy is refused.
+    // no size bound but S3's. One that names a signer but has no policy field is S3's
+    // InvalidArgument naming the field (as for a missing signature); an empty one is a policy
+    // document S3 cannot parse (InvalidPolicyDocument), both 400, as versitygw's AWS-checked
+    // tests have them.
     if (!SIGNER_FIELDS.some((name) => fields.has(name))) return { accessKeyId: '' };
-    throw new S3Error('AccessDenied', 'Access Denied: the form names a signer but carries no policy (the policy field) for the signature to sign.');
+    if (policy === undefined) throw missingField('policy');
+    throw new S3Error('InvalidPolicyDocument', "Invalid Policy: Expecting '{' but found End-of-Input");
   }
   const accessKeyId = checkSignature(fields, policy, creds, opts);
 

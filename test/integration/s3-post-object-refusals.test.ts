@@ -197,6 +197,18 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
   const emptyKey = await postForm(plain, bucket, formData([['key', ''], ...policyFields({ bucket, conditions: [['starts-with', '$key', '']] })], { data: payload }));
   assertXmlError(t, emptyKey, 400, 'InvalidArgument', 'an empty key field');
   t.equal(xmlField(emptyKey.body, 'Message'), 'User key must have a length greater than 0.', "… S3's message for it");
+
+  // A signed form without its policy field is S3's missing field (versitygw's AWS-checked
+  // PostObject_partial_auth_fields), not AccessDenied; an empty policy field is a policy S3
+  // cannot parse (PostObject_invalid_policy_document).
+  const v4Fields = (key: string): Field[] => [['key', key], ...policyFields({ bucket, conditions: [{ key }] })];
+  const noPolicy = await postForm(plain, bucket, formData(v4Fields('fresh/no-policy.bin').filter(([n]) => n !== 'policy'), { data: payload }));
+  assertXmlError(t, noPolicy, 400, 'InvalidArgument', 'a signed form without a policy field');
+  t.same([xmlField(noPolicy.body, 'Message')?.replace(/&apos;/g, "'"), xmlField(noPolicy.body, 'ArgumentName')], ["Bucket POST must contain a field named 'policy'.  If it is specified, please check the order of the fields.", 'policy'], "… S3's message, naming the field");
+  const emptyPolicy = await postForm(plain, bucket, formData(v4Fields('fresh/empty-policy.bin').map(([n, v]): Field => [n, n === 'policy' ? '' : v]), { data: payload }));
+  assertXmlError(t, emptyPolicy, 400, 'InvalidPolicyDocument', 'a signed form with an empty policy field');
+  t.equal(await headCode(s3, bucket, 'fresh/no-policy.bin'), 'NotFound/404');
+  t.equal(await headCode(s3, bucket, 'fresh/empty-policy.bin'), 'NotFound/404');
   t.equal(await headCode(s3, bucket, 'after/file.bin'), 'NotFound/404');
 
   // A bucket that does not exist.
