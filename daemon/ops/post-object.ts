@@ -359,7 +359,8 @@ function fieldsAsHeaders(fields: ReadonlyMap<string, string>): Record<string, st
   // The Content-Type field only, which the policy judges: the file part's own type (what the
   // browser guessed, text/html for a .html file, text/plain from busboy when the part has none)
   // is no field, so the form's holder could give an object any type the signer never allowed.
-  // As on S3, an object posted without the field is binary/octet-stream.
+  // As on S3, an object posted without the field, or with it empty, is binary/octet-stream.
+  if (h['content-type'] === '') delete h['content-type'];
   return h;
 }
 

@@ -224,6 +224,11 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
   const fielded = await postForm(plain, bucket, signedForm(bucket, 'typed/photo.png', [['Content-Type', 'image/png']], { conditions: [{ key: 'typed/photo.png' }, ['starts-with', '$Content-Type', 'image/']] }, { data, filename: 'photo.png', type: 'text/html' }));
   t.equal(fielded.status, 204, 'a Content-Type field the policy allows');
   t.equal((await getObject(s3, bucket, 'typed/photo.png')).out.ContentType, 'image/png', 'the field is the type');
+  // An empty Content-Type field is as none: binary/octet-stream, as S3 stores it (versitygw's
+  // AWS-checked PostObject_default_content_type), not an object served with an empty type.
+  const blank = await postForm(plain, bucket, signedForm(bucket, 'typed/blank', [['Content-Type', '']], { conditions: [{ key: 'typed/blank' }, ['starts-with', '$Content-Type', '']] }, { data }));
+  t.equal(blank.status, 204, 'an empty Content-Type field');
+  t.equal((await getObject(s3, bucket, 'typed/blank')).out.ContentType, 'binary/octet-stream', 'stored as binary/octet-stream');
   // A Content-Type list whose every member has the prefix meets starts-with (as S3 documents it).
   const listed = await postForm(plain, bucket, signedForm(bucket, 'typed/list.png', [['Content-Type', 'image/jpg, image/png']], { conditions: [{ key: 'typed/list.png' }, ['starts-with', '$Content-Type', 'image/']] }, { data }));
   t.equal(listed.status, 204, 'a Content-Type list of images under starts-with image/');
