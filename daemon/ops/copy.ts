@@ -27,6 +27,7 @@ import { isoDate } from '../dates.js';
 import { checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { requestFacts, userMay } from './policy.js';
+import { validBucketName } from './bucket.js';
 
 export interface CopySource {
   bucket: string;
@@ -64,13 +65,16 @@ export function parseCopySource(header: string): { bucket: string; key: string; 
   }
   if (decoded.startsWith('/')) decoded = decoded.slice(1);
   const slash = decoded.indexOf('/');
-  if (slash <= 0 || slash === decoded.length - 1) {
-    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.');
-  }
+  const bucket = slash < 0 ? decoded : decoded.slice(0, slash);
+  // S3's answers (aws-sdk-cpp#1647, versitygw#1388/#1389): a source bucket no bucket could be
+  // named (none, an IP address, `my-buc@k`) is 400 InvalidArgument, not 404 NoSuchBucket; a
+  // source naming no key is InvalidArgument too, with its own text.
+  if (!validBucketName(bucket)) throw new S3Error('InvalidArgument', 'Invalid copy source bucket name');
+  if (slash < 0 || slash === decoded.length - 1) throw new S3Error('InvalidArgument', 'Invalid copy source object key');
   const key = decoded.slice(slash + 1);
   if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
   if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
-  return { bucket: decoded.slice(0, slash), key, ...(versionId !== undefined ? { versionId } : {}) };
+  return { bucket, key, ...(versionId !== undefined ? { versionId } : {}) };
 }
 
 /** Looks the source up (the version it names, if any) and applies the x-amz-copy-source-if-* conditions. */

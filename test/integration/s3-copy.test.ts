@@ -1,6 +1,6 @@
 // CopyObject against the built daemon (over TLS, so SSE-C works): within and across buckets,
 // COPY vs REPLACE metadata, copy onto itself, x-amz-copy-source-if-* (412), URL-encoded source
-// keys, copy-source parameters other than versionId (InvalidArgument), the CopyObjectResult document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key
+// keys, copy-source parameters other than versionId and sources naming no valid bucket or no key (InvalidArgument), the CopyObjectResult document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key
 // rotation in place that still reads back after the deletion reaper has run.
 
 import t from 'tap';
@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { bucketName, rssKiB, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { md5Hex } from '../helpers/hash.js';
-import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
+import { createBucket, getBytes, s3Code, sdkFailure } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec, ssecCopy } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -187,6 +187,17 @@ t.test('a copy source naming a parameter other than versionId is InvalidArgument
   t.equal((await getBytes(s3, { Bucket: B, Key: 'supported' })).toString(), 'the object q');
   await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'supported', CopySource: `${A}/${encodeURIComponent('q?x')}?` }));
   t.equal((await getBytes(s3, { Bucket: B, Key: 'supported' })).toString(), 'the object q?x');
+});
+
+t.test('a copy source naming no valid bucket, or no key, is 400 InvalidArgument with S3\u2019s texts', async (t) => {
+  // An invalid source bucket name was 404 NoSuchBucket; S3 refuses the header itself.
+  for (const source of ['192.168.1.1/foo', 'my-buc@k&()t/obj', `${A.toUpperCase()}/q`, '', '/']) {
+    t.same(await sdkFailure(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'nope', CopySource: source }))), { name: 'InvalidArgument', status: 400, message: 'Invalid copy source bucket name' }, JSON.stringify(source));
+  }
+  for (const source of [A, `${A}/`, `/${A}/`]) {
+    t.same(await sdkFailure(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'nope', CopySource: source }))), { name: 'InvalidArgument', status: 400, message: 'Invalid copy source object key' }, JSON.stringify(source));
+  }
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'nope' }))), 'NotFound/404', 'nothing was copied');
 });
 
 t.test('a copy of a multipart object is a single-part object with the MD5 ETag', async (t) => {
