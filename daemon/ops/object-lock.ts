@@ -89,13 +89,16 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
     const retention = withDefault ? defaultRetention(b, now) : undefined;
     return retention === undefined ? {} : { retention };
   }
+  // A mode without a date (or a date without a mode) is refused as such before the bucket is
+  // asked about Object Lock: S3 answers it InvalidArgument on a bucket without Object Lock too
+  // (versitygw#2028, s3transfer#224), where the bucket's refusal is InvalidRequest.
+  if ((mode === undefined) !== (date === undefined)) {
+    const missing = mode === undefined ? 'x-amz-object-lock-mode' : 'x-amz-object-lock-retain-until-date';
+    throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied.', lockArgument(missing));
+  }
   if (b.objectLock === undefined) throw noLock();
   const out: LockRequest = {};
-  if (mode !== undefined || date !== undefined) {
-    if (mode === undefined || date === undefined) {
-      const missing = mode === undefined ? 'x-amz-object-lock-mode' : 'x-amz-object-lock-retain-until-date';
-      throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied.', lockArgument(missing));
-    }
+  if (mode !== undefined && date !== undefined) {
     // S3's words, to the letter (the SDKs show the message; scripts match it).
     if (!MODES.has(mode)) throw new S3Error('InvalidArgument', 'Unknown wormMode directive.', lockArgument('x-amz-object-lock-mode', mode));
     const until = parseDate(date, 'x-amz-object-lock-retain-until-date', lockArgument('x-amz-object-lock-retain-until-date', date));

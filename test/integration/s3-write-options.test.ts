@@ -21,7 +21,7 @@ import {
 import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
 import { REGION, bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { minioClient } from '../helpers/minio.js';
-import { createBucket, expectS3Error, s3Code } from '../helpers/s3.js';
+import { createBucket, expectS3Error, s3Code, sdkFailure } from '../helpers/s3.js';
 import { raw } from '../helpers/http.js';
 
 const d = await startDaemonFor(t);
@@ -64,6 +64,14 @@ t.test('Object Lock retention and legal holds are refused on a bucket without Ob
     'CreateMultipartUpload with retention',
   );
   await expectS3Error(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'locked-copy', CopySource: `${bucket}/src`, ObjectLockLegalHoldStatus: 'ON' })), 'InvalidRequest', 400, 'CopyObject with a legal hold');
+  // A mode without a date, or a date without a mode, is S3's InvalidArgument naming the pair even
+  // here, before the missing Object Lock (versitygw#2028): it was InvalidRequest, the bucket's answer.
+  const both = 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied.';
+  for (const [what, lock] of [['a mode alone', { ObjectLockMode: 'GOVERNANCE' as const }], ['a date alone', { ObjectLockRetainUntilDate: until }]] as const) {
+    t.same(await sdkFailure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'locked', Body: 'x', ...lock }))), { name: 'InvalidArgument', status: 400, message: both }, `PutObject with ${what}`);
+    t.same(await sdkFailure(s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'locked-mp', ...lock }))), { name: 'InvalidArgument', status: 400, message: both }, `CreateMultipartUpload with ${what}`);
+    t.same(await sdkFailure(s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'locked-copy', CopySource: `${bucket}/src`, ...lock }))), { name: 'InvalidArgument', status: 400, message: both }, `CopyObject with ${what}`);
+  }
   t.same(await keys(), ['src', 'std'], 'nothing was stored');
 
   // A bucket made with Object Lock takes them (minio-js makeBucket with ObjectLocking, as mc mb --with-lock).
