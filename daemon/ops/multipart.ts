@@ -24,7 +24,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag, writeConditions } from './object-headers.js';
-import { XmlWriter } from './xml-writer.js';
+import { writeXml } from './xml-writer.js';
 import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum } from './object-lock.js';
 import { MAX_OBJECT_SIZE, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, versionHeader, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
@@ -769,17 +769,5 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
     IsTruncated: truncated,
     ...uploadChecksumElements(up),
   };
-  return { status: 200, headers: { ...XML, ...sseHeaders, ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: listPartsXml(body, listed) };
+  return { status: 200, headers: { ...XML, ...sseHeaders, ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: writeXml('ListPartsResult', { ...body, Part: listed }) };
 }
-
-/**
- * ListPartsResult as toXml writes it, byte for byte, written by XmlWriter: a page of 1,000 parts
- * through fast-xml-parser's builder held the event loop ~12-37 ms, through XmlWriter ~1-6 ms.
- */
-export function listPartsXml(head: XmlObject, parts: readonly XmlObject[]): string {
-  const w = new XmlWriter('ListPartsResult');
-  for (const k in head) w.element(k, head[k]);
-  for (const p of parts) w.element('Part', p);
-  return w.end();
-}
-
