@@ -19,6 +19,14 @@ import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
 
+/**
+ * ListObjects and ListObjectsV2 answer with the bucket's region in `x-amz-bucket-region`, as S3
+ * does on every successful one (undocumented; seen on S3's answers, versitygw#1814).
+ */
+function objectListHeaders(env: OpsEnv): Record<string, string> {
+  return { ...XML, 'x-amz-bucket-region': env.config.region };
+}
+
 function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult<ListedRecord> {
   if (max === 0) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
   return env.meta.listObjectsWithoutData(bucket, { prefix, delimiter, after, maxKeys: max });
@@ -96,7 +104,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   const owner = bucketOwner(env);
   for (const { key, record } of r.contents) writeEntry(doc, 'Contents', key, record, enc, undefined, owner);
   writePrefixes(doc, r.commonPrefixes, enc);
-  return { status: 200, headers: XML, body: doc.end() };
+  return { status: 200, headers: objectListHeaders(env), body: doc.end() };
 }
 
 /**
@@ -163,7 +171,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     writeEntry(doc, 'Contents', key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : undefined, owner);
   }
   writePrefixes(doc, r.commonPrefixes, enc);
-  return { status: 200, headers: XML, body: doc.end() };
+  return { status: 200, headers: objectListHeaders(env), body: doc.end() };
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type ListObjectsCommandOutput,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
-import { bucketName, startDaemon, startDaemonFor } from '../helpers/daemon.js';
+import { bucketName, REGION, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { putMany, s3Code, sdkFailure } from '../helpers/s3.js';
 import { minioClient } from '../helpers/minio.js';
 import { raw, xmlField } from '../helpers/http.js';
@@ -488,4 +488,12 @@ t.test('objects stored with a checksum list ChecksumAlgorithm and ChecksumType, 
   t.same(v2.Contents?.map((c) => [c.Key, c.ChecksumAlgorithm, c.ChecksumType]), [['crc', ['CRC32C'], 'FULL_OBJECT'], ['sha', ['SHA256'], 'FULL_OBJECT']], 'ListObjectsV2');
   const v1 = await s3.send(new ListObjectsCommand({ Bucket: bucket }));
   t.same(v1.Contents?.map((c) => c.ChecksumAlgorithm), [['CRC32C'], ['SHA256']], 'ListObjects (v1)');
+});
+
+t.test('ListObjects and ListObjectsV2 name the bucket\u2019s region in x-amz-bucket-region, as S3 answers them', async (t) => {
+  // Undocumented, but on every successful listing S3 sends (versitygw#1814 shows its answer).
+  for (const query of ['', 'list-type=2', 'prefix=k01&delimiter=/&max-keys=2']) {
+    const r = await raw(d.port, { method: 'GET', path: `/${MANY}`, query });
+    t.same([r.status, r.headers['x-amz-bucket-region']], [200, REGION], `GET /${MANY}?${query}`);
+  }
 });
