@@ -8,7 +8,7 @@ import t from 'tap';
 import { request, Agent } from 'node:http';
 import { CreateMultipartUploadCommand, GetBucketLifecycleConfigurationCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { startDaemonFor } from '../helpers/daemon.js';
-import { errorCode, send, xmlField } from '../helpers/http.js';
+import { errorCode, send, signedHeaders, xmlField, type RawResponse } from '../helpers/http.js';
 import { createBucket, s3Code } from '../helpers/s3.js';
 import type { S3Error } from '../../daemon/errors.js';
 import { parseXml, toXml } from '../../daemon/ops/xml.js';
@@ -20,15 +20,15 @@ const BUCKET = await createBucket(s3, 'bigdoc');
 /**
  * Runs `big` `times` times in a row while GET /minio/health/live goes out again and again on one
  * kept-alive connection (`together`: all at once); returns the answers, how many probes were answered per second meanwhile
- * and the longest any probe took (ms). A probe in flight when the daemon's event loop stalls waits
- * out the stall.
+ * and when each probe over SLOW_PROBE_MS went out and came back (performance.now()). A probe in
+ * flight when the daemon's event loop stalls waits out the stall.
  */
-async function probedDuring<T>(times: number, big: () => Promise<T>, together = false): Promise<{ results: T[]; perSecond: number; slow: number; seen: string }> {
+async function probedDuring<T>(times: number, big: () => Promise<T>, together = false): Promise<{ results: T[]; perSecond: number; slowSpans: Array<[number, number]>; seen: string }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   let running = true;
   let longest = 0;
   let probes = 0;
-  let slow = 0;
+  const slowSpans: Array<[number, number]> = [];
   const probe = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: d.port, path: '/minio/health/live', agent }, (res) => {
@@ -46,7 +46,7 @@ async function probedDuring<T>(times: number, big: () => Promise<T>, together = 
       await probe();
       const took = performance.now() - at;
       longest = Math.max(longest, took);
-      if (took > SLOW_PROBE_MS) slow++;
+      if (took > SLOW_PROBE_MS) slowSpans.push([at, at + took]);
       probes++;
     }
   })();
@@ -63,7 +63,23 @@ async function probedDuring<T>(times: number, big: () => Promise<T>, together = 
     agent.destroy();
   }
   const perSecond = (probes * 1000) / elapsed;
-  return { results, perSecond, slow, seen: `${probes} probes in ${elapsed.toFixed(0)} ms, ${perSecond.toFixed(0)} a second, ${slow} over ${SLOW_PROBE_MS} ms, the longest ${longest.toFixed(1)} ms` };
+  return { results, perSecond, slowSpans, seen: `${probes} probes in ${elapsed.toFixed(0)} ms, ${perSecond.toFixed(0)} a second, ${slowSpans.length} over ${SLOW_PROBE_MS} ms, the longest ${longest.toFixed(1)} ms` };
+}
+
+/** `send`, and when the answer's headers arrived (performance.now()). */
+function sendTimed(o: Parameters<typeof send>[1] & { body: string }): Promise<RawResponse & { answeredAt: number }> {
+  const headers = { ...signedHeaders(d.port, o), 'content-length': String(Buffer.byteLength(o.body)) };
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: d.port, method: o.method, path: `${o.path}?${o.query ?? ''}`, headers, agent: false }, (res) => {
+      const answeredAt = performance.now();
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), answeredAt }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
 }
 
 // Probes answered a second while the big requests run, at the least: while each held the event
@@ -128,17 +144,24 @@ t.test('a DeleteObjects of 1,000 keys of control characters, not quiet: answered
   objects.push(`<Object><Key>${'&#x1F;'.repeat(10)}&amp;</Key><VersionId>not-a-version</VersionId></Object>`);
   const body = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${objects.join('')}</Delete>`;
   const md5 = (await import('node:crypto')).createHash('md5').update(body).digest('base64');
-  const del = (): ReturnType<typeof send> => send(d.port, { method: 'POST', path: `/${BUCKET}`, query: 'delete=', headers: { 'content-md5': md5 }, body });
-  // Each held the event loop ~110-140 ms writing its answer (toXml): a probe waited that out, 5 in
-  // 5. Written a slice at a time, none needs to.
-  const { results, slow, seen } = await probedDuring(5, del);
+  const del = (): ReturnType<typeof sendTimed> => sendTimed({ method: 'POST', path: `/${BUCKET}`, query: 'delete=', headers: { 'content-md5': md5 }, body });
+  // Each held the event loop ~110-140 ms writing its answer (toXml): the probe in flight as it
+  // was answered waited that out, 5 in 5. Written a slice at a time, none needs to.
+  const { results, slowSpans, seen } = await probedDuring(5, del);
   // The answer as fast-xml-parser's builder wrote it (toXml), byte for byte.
   const expected = toXml('DeleteResult', {
     Deleted: Array.from({ length: 999 }, (_, i) => ({ Key: keyOf(i) })),
     Error: [{ Key: '\u001f'.repeat(10) + '&', VersionId: 'not-a-version', Code: 'NoSuchVersion', Message: 'The specified version does not exist.' }],
   });
   for (const r of results) t.same([r.status, r.body.toString() === expected], [200, true], 'the DeleteResult toXml writes');
-  t.ok(slow <= 1, `no stall of the event loop while the answers were written (${seen})`);
+  // Judged at the moment each answer came, not over the whole run: a busy machine (CI runs four
+  // test files and their daemons on two cores) stalls the daemon now and then, 3-10 probes over
+  // 80 ms in a run, anywhere; a stall of the writing ends as its answer goes out, every time, and
+  // with it the probe that waited (seen up to ~20 ms apart on a loaded machine).
+  const stalledBy = results.map((r) => slowSpans.filter(([, to]) => Math.abs(to - r.answeredAt) <= 30).map(([from, to]) => to - from));
+  const stalled = stalledBy.filter((spans) => spans.length > 0).length;
+  const near = stalledBy.map((spans) => (spans.length > 0 ? `${Math.max(...spans).toFixed(0)} ms` : '-')).join(' ');
+  t.ok(stalled <= 2, `no stall of the event loop while the answers were written: ${stalled} of 5 came with a probe over ${SLOW_PROBE_MS} ms (${near}; ${seen})`);
 });
 
 t.test('a PutBucketLifecycleConfiguration of 1,000 Rules (~1 MiB): parsed while other requests are served; the rules stored', async (t) => {
