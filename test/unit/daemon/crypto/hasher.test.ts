@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createMd5 } from '../../../../daemon/crypto/hasher.js';
 import { CryptoPool } from '../../../../daemon/crypto/pool.js';
 import { chunked, pattern } from './helpers.js';
+import { pollUntil } from '../../../helpers/wait.js';
 
 const pool = new CryptoPool({ workers: 2, hashLanes: 2 });
 t.teardown(() => pool.close());
@@ -76,7 +77,7 @@ t.test('abort drops the state', async (t) => {
     await t.rejects(h.digest(), /finished/);
     t.throws(() => h.update(pattern(1)), /finished/);
   }
-  await new Promise((r) => setTimeout(r, 50));
+  await pollUntil(() => pool.arena.allocated - pool.arena.free, (held) => held === 0, 10_000, 10);
   t.equal(pool.arena.free, pool.arena.allocated, 'aborted hasher returns its slots');
 });
 
@@ -101,7 +102,7 @@ t.test('park hands what the hasher buffers to a lane and returns its slot; the d
   t.equal(pool.arena.allocated - pool.arena.free, before + 1, 'the hasher holds a slot');
   h.park();
   await h.ready();
-  await new Promise((r) => setTimeout(r, 50));
+  await pollUntil(() => pool.arena.allocated - pool.arena.free, (held) => held === before, 10_000, 10);
   t.equal(pool.arena.allocated - pool.arena.free, before, 'parked, it holds none');
   await h.digest();
 });

@@ -7,6 +7,7 @@ import { createSealer, type SealerOptions } from '../../../../daemon/crypto/seal
 import { DareError, openBuffer, sealBuffer } from '../../../../workers/format/index.js';
 import { dareVectors, sha256hex, vectorKey, vectorRandom } from '../../workers/format/vectors.js';
 import { chunked, deferred, pattern, spyOnRun } from './helpers.js';
+import { pollUntil } from '../../../helpers/wait.js';
 
 const pool = new CryptoPool({ workers: 2 });
 t.teardown(() => pool.close());
@@ -95,9 +96,11 @@ t.test('the key copy each pool task carries is wiped once its batch is done', as
   for (const c of chunked(pattern(4 * MiB, 8), 1 * MiB)) await sealer.write(c);
   sealer.abort(new Error('client went away'));
   await sealer.end().catch(() => undefined);
-  await new Promise((resolve) => setTimeout(resolve, 200)); // the aborted batches settle
+  // The aborted batches settle (polled: a loaded machine takes longer than any fixed pause).
+  const zeroed = () => spy.calls.every((c) => c.key.every((b) => b === 0));
+  await pollUntil(zeroed, (z) => z, 10_000, 20);
   t.ok(spy.calls.length >= 9, `${spy.calls.length} tasks ran`);
-  t.ok(spy.calls.every((c) => c.key.every((b) => b === 0)), 'every task key is zeroed');
+  t.ok(zeroed(), 'every task key is zeroed');
 });
 
 t.test('abort stops the stream, skips queued batches and returns the slots', async (t) => {
@@ -112,7 +115,7 @@ t.test('abort stops the stream, skips queued batches and returns the slots', asy
     },
   });
   for (let i = 0; i < 4; i++) await sealer.write(pattern(MiB));
-  await new Promise((r) => setTimeout(r, 50));
+  await pollUntil(() => sinkCalls, (n) => n > 0, 10_000, 10);
   t.equal(sinkCalls, 1, 'the sink holds the first batch');
   const reason = new Error('client went away');
   sealer.abort(reason);
@@ -242,7 +245,7 @@ t.test('concurrentSinks: a failing sink call fails the stream; the other call in
   }
   t.match(failed, { message: 'disk full' }, 'the sink error surfaces');
   t.equal(calls, 2, 'no sink call after the failure');
-  await new Promise((r) => setTimeout(r, 150));
+  await pollUntil(() => pool.arena.allocated - pool.arena.free, (held) => held === 0, 10_000, 20);
   t.equal(pool.arena.allocated - pool.arena.free, 0, 'every slot is back once the slow call settled');
 });
 
