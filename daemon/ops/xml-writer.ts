@@ -1,12 +1,12 @@
-// S3 XML documents written element by element, for the listing pages (ops/list.ts, ListParts in
-// ops/multipart.ts), DeleteResult (ops/delete-objects.ts, a slice of entries to a turn of the event
-// loop) and, through writeXml, the other answers that can be large (a lifecycle configuration,
+// S3 XML documents written element by element, for the listing pages (ops/list.ts), DeleteResult
+// (ops/delete-objects.ts, a slice of entries to a turn of the event loop) and, through writeXml,
+// the other answers that can be large (a ListParts page, a lifecycle configuration,
 // ListMultipartUploads, ListBuckets). A page of
 // 1,000 entries built as objects and handed to fast-xml-parser's builder (ops/xml.ts toXml) cost
 // ~5 ms (ListObjectsV2) to ~15 ms (ListObjectVersions) of the event loop, most of it the builder's
 // per-element bookkeeping and five regular-expression replaces on every value; written here
 // directly, the same bytes cost a fraction of that. The output is toXml's, byte for byte (the
-// differential tests list-xml.test.ts and write-xml.test.ts hold it to that on random entries): the same declaration,
+// differential tests list-xml, write-xml, list-parts-xml and delete-result-xml hold it to that on random entries): the same declaration,
 // `xmlns`, `<Tag></Tag>` for empty values, and text escaped as escapeXmlText escapes it.
 
 import { escapeXmlText, S3_NS, type XmlObject, type XmlValue } from './xml.js';
