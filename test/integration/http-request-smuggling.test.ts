@@ -10,6 +10,7 @@ import { startDaemonFor } from '../helpers/daemon.js';
 import { signedHeaders } from '../helpers/http.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 import { tcpExchange } from '../helpers/tcp.js';
+import { waitForLog } from '../helpers/wait.js';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { PARSER_PATCHES } from '../../daemon/http/uws.js';
 
@@ -51,7 +52,9 @@ t.test('repeated framing headers: the connection closes, and the request hidden 
     t.equal((await getBytes(s3, { Bucket: bucket, Key: 'victim' })).toString(), 'still here', `${what}: the hidden DELETE did not run`);
   }
   t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'outer' }))), 'NoSuchKey/404', 'no outer object was stored either');
-  t.ok(d.jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.includes('possible request smuggling')), 'the log says why the connections were closed');
+  // Waited for: the daemon's log reaches this process through a pipe, after the connection closed.
+  const said = await waitForLog(d.logs, (l) => typeof l.msg === 'string' && l.msg.includes('possible request smuggling')).then(() => true, () => false);
+  t.ok(said, 'the log says why the connections were closed');
 
   // The same pipelined pair without the repeated header: both run, in order (the test would pass
   // vacuously if the hidden request could never run at all).

@@ -193,7 +193,7 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
   t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'up/one.txt') })).body.toString(), 'uploaded anonymously', 'anonymous GET reads it back');
 
   // A form upload (POST Object) with neither a policy nor a signature is anonymous, as on S3: the
-  // bucket's policy admits it as it admits the PUT (s3d refused every form without a policy).
+  // bucket's policy admits it as it admits the PUT (s3d once refused every form without a policy).
   const form = await postForm(d, bucket, formData([['key', 'up/form.txt'], ['Content-Type', 'text/plain'], ['success_action_status', '201']], { data: Buffer.from('posted anonymously') }));
   t.equal(form.status, 201, `anonymous form upload: 201 (${form.body.toString().slice(0, 300)})`);
   t.equal(xmlField(form.body, 'Key'), 'up/form.txt', 'anonymous form upload: the PostResponse names the key');
@@ -204,9 +204,9 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
   const taggedForm = await postForm(d, bucket, formData([['key', 'up/tagged.txt'], ['tagging', taggingXml([['k', 'v']])]], { data: Buffer.from('tagged') }));
   assertXmlError(t, taggedForm, 403, 'AccessDenied', 'anonymous form upload with tags under readwrite');
   t.equal(await signedHeadStatus(bucket, 'up/tagged.txt'), 404, 'the denied tagged form stored nothing');
-  // A form naming a signer still needs its signed policy.
+  // A form naming a signer still needs its signed policy: without the field, S3's 400 naming it.
   const unsignedForm = await postForm(d, bucket, formData([['key', 'up/half.txt'], ['AWSAccessKeyId', ACCESS_KEY]], { data: Buffer.from('half') }));
-  assertXmlError(t, unsignedForm, 403, 'AccessDenied', 'a form naming a signer without a policy');
+  assertXmlError(t, unsignedForm, 400, 'InvalidArgument', 'a form naming a signer without a policy');
   t.equal(await signedHeadStatus(bucket, 'up/half.txt'), 404, '… stores nothing');
   assertXmlError(t, await postForm(d, 'no-such-bucket-here', formData([['key', 'x.txt']], { data: Buffer.from('x') })), 404, 'NoSuchBucket', 'an anonymous form to a missing bucket');
 
