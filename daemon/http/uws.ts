@@ -1,7 +1,7 @@
 // Loads the native uWebSockets.js binding directly. The npm build we depend on silently falls
 // back to a slow pure-JS server when its binary fails to load; s3d refuses that fallback.
 //
-// On linux-x64 it loads a copy of that binary with ten bytes of its HTTP parser changed (see
+// On linux-x64 it loads a copy of that binary with bytes of its HTTP parser changed (see
 // PARSER_PATCHES). This build accepts only letters, digits and `-` in a header name and leaves a
 // request with any other byte there unanswered until its 10-second timeout, so boto3's
 // `Metadata={'original_filename': …}` hung and was retried; the copy also takes `_`, `.` and `/`.
@@ -9,7 +9,10 @@
 // signed-char comparison), so `x-amz-meta-city: café` arrived as `caf` plus half a character;
 // the copy trims only what is at most a space. And a request head that arrived in more than one
 // read could not grow past 4 KiB (the connection was closed without an answer); the copy allows
-// 16 KiB, so S3's 8 KB header bound is what such a request meets.
+// 16 KiB, so S3's 8 KB header bound is what such a request meets. And it took a request line
+// ending in `HTTP/1.1` only: an HTTP/1.0 request (nginx's `proxy_pass` unless told
+// `proxy_http_version 1.1`, HAProxy's `option httpchk`, Nagios' check_http) waited unanswered for
+// the 10-second timeout, so every request through a default nginx was a 502; the copy takes 1.0 too.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +55,14 @@ export function nativeBindingPath(): string {
  *   when a connection opens (`movq $0x1000,0x90(%rdi)` for TLS connections, `0x80(%rdi)` for
  *   plain ones) and read at its three uses (`0x28(%r12)` in consumePostPadded); the edits make
  *   both 0x4000. A head in one read was never bounded by it.
+ * - The request line's version. After the target, the parser compares 11 bytes with
+ *   ` HTTP/1.1\r\n` as two 8-byte words (bytes 0-7 and 3-10: `movabs; xor (%r14)`, `movabs; xor
+ *   0x3(%r14)`, `or`, `je`). The second word's 17 bytes become `mov 0x7(%r14),%edx; or $1,%dh;
+ *   xor $0x0a0d312e,%edx; or %rdx,%rax; nop`: bytes 7-10 are compared with `.1\r\n` after the
+ *   version digit's low bit is set, so `1.0` passes as `1.1` does (and no other digit); both words
+ *   are zero on success, as before, and the branch is where it was. uWS does not tell the server
+ *   the version: an HTTP/1.0 request is answered as HTTP/1.1 (with a Content-Length), kept alive
+ *   unless it says `Connection: close` (nginx's and HAProxy's do).
  */
 export const PARSER_PATCHES: Record<string, {
   /** The release's digest (for the record and the tests; `patched` implies it). */
@@ -61,7 +72,7 @@ export const PARSER_PATCHES: Record<string, {
 }> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
-    patched: '2b32ee827ee9f6c4fb9a656819aeee2eec0507face09154f98874ade606a0277',
+    patched: '425af9836fc06b3de11d47fd2013e8094d70dcf71cd7ffd404190d7a16eabece',
     edits: [
       // name, first byte: cmp $0x2d,%dil (0xeb557); lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe
       [0xeb55a, 0x2d, 0x5f], [0xeb55f, 0xd0, 0xd3], [0xeb561, 0x09, 0x0c],
@@ -71,6 +82,14 @@ export const PARSER_PATCHES: Record<string, {
       [0xeb655, 0x7d, 0x73], [0xeb670, 0x7f, 0x77],
       // request head across reads, the bound set at connection open: imm32 0x1000 → 0x4000
       [0xe98df, 0x10, 0x40], [0xf90ec, 0x10, 0x40],
+      // request line, the version's second word (0xeb443-0xeb453): movabs $"TP/1.1\r\n",%rdx;
+      // xor 0x3(%r14),%rdx; or %rax,%rdx → mov 0x7(%r14),%edx; or $1,%dh; xor $0x0a0d312e,%edx;
+      // or %rdx,%rax; nop
+      [0xeb443, 0x48, 0x41], [0xeb444, 0xba, 0x8b], [0xeb445, 0x54, 0x56], [0xeb446, 0x50, 0x07],
+      [0xeb447, 0x2f, 0x80], [0xeb448, 0x31, 0xce], [0xeb449, 0x2e, 0x01], [0xeb44a, 0x31, 0x81],
+      [0xeb44b, 0x0d, 0xf2], [0xeb44c, 0x0a, 0x2e], [0xeb44d, 0x49, 0x31], [0xeb44e, 0x33, 0x0d],
+      [0xeb44f, 0x56, 0x0a], [0xeb450, 0x03, 0x48], [0xeb451, 0x48, 0x09], [0xeb452, 0x09, 0xd0],
+      [0xeb453, 0xc2, 0x90],
     ],
   },
 };

@@ -70,16 +70,28 @@ t.test('the running daemon has the native binding mapped and serves with it', as
     d.cleanup();
   });
   await checkNativeServing(t, d);
-  // This uWS build never hands an HTTP/1.0 request to the application: no answer, not even an
-  // error, until the idle timeout closes the connection (ApacheBench and HAProxy's default
-  // `option httpchk` speak HTTP/1.0; docs/operations.md says to use HTTP/1.1). HTTP/1.1 goes on.
-  const unanswered: Array<[string, string]> = [
-    ['HTTP/1.0 with Host', 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'],
-    ['HTTP/1.0 without Host', 'GET /minio/health/live HTTP/1.0\r\n\r\n'],
-    ['HTTP/1.1 without Host (RFC 9112: 400)', 'GET /minio/health/live HTTP/1.1\r\n\r\n'],
-  ];
-  for (const [what, request] of unanswered) {
-    const r = await tcpExchange(d.port, request, { idleMs: 1500, timeoutMs: 3000 });
+  // The released uWS build never handed an HTTP/1.0 request to the application: no answer until
+  // the idle timeout closed the connection, so nginx's default upstream protocol, HAProxy's
+  // `option httpchk` and ApacheBench got nothing. The patched copy takes 1.0 (uws.ts); a request
+  // that says `Connection: close`, as nginx's does, is answered and closed.
+  if (PATCH !== undefined) {
+    const http10: Array<[string, string]> = [
+      ['HTTP/1.0 with Host', 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'],
+      ['HTTP/1.0 as nginx proxies it', 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+    ];
+    for (const [what, request] of http10) {
+      const r = await tcpExchange(d.port, request, { idleMs: 1500, timeoutMs: 3000, untilResponse: true });
+      t.match(r.data.toString('latin1'), /^HTTP\/1\.1 200 /, `${what}: answered`);
+    }
+    const closing = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { idleMs: 1500, timeoutMs: 3000 });
+    t.ok(closing.closed, 'Connection: close: the connection is closed after the answer');
+    const other = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.2\r\nHost: 127.0.0.1\r\n\r\n', { idleMs: 1000, timeoutMs: 3000 });
+    t.equal(other.data.length, 0, 'HTTP/1.2 is taken for neither');
+  }
+  // A request without a Host header is still never handed over, 1.0 or 1.1 (every S3 client and
+  // proxy sends one).
+  for (const [what, request] of [['HTTP/1.0 without Host', 'GET /minio/health/live HTTP/1.0\r\n\r\n'], ['HTTP/1.1 without Host (RFC 9112: 400)', 'GET /minio/health/live HTTP/1.1\r\n\r\n']]) {
+    const r = await tcpExchange(d.port, request!, { idleMs: 1500, timeoutMs: 3000 });
     t.match(r.data.toString('latin1'), /^HTTP\/1\.[01] [24]00 /, `${what}: answered`, { todo: 'this uWS build hands such requests to no handler and sends nothing' });
   }
   const r11 = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', { idleMs: 500, timeoutMs: 3000, untilResponse: true });
