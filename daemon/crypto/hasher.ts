@@ -63,7 +63,7 @@ class SlotMd5 implements Md5Hasher {
   }
 
   update(buf: Uint8Array): void {
-    if (this.#finished) throw new Error('MD5 hasher is finished');
+    if (this.#finished) throw this.#failure ?? new Error('MD5 hasher is finished');
     let pos = 0;
     while (pos < buf.length) {
       const slot = (this.#slot ??= this.#pool.arena.acquire());
@@ -81,7 +81,7 @@ class SlotMd5 implements Md5Hasher {
   }
 
   async digest(): Promise<Buffer> {
-    if (this.#finished) throw new Error('MD5 hasher is finished');
+    if (this.#finished) throw this.#failure ?? new Error('MD5 hasher is finished');
     if (this.#lane === undefined) {
       // Never passed INLINE_LIMIT, so everything is still in the one slot: hash it inline.
       this.#finished = true;

@@ -123,6 +123,7 @@ t.test('park never throws (it runs from a timer): a lane refused because the poo
   await closed.close();
   // Before: md5Lane()'s "closed" error escaped park(), an uncaught exception in the daemon's timer.
   t.doesNotThrow(() => h.park(), 'park swallows the refusal');
-  await t.rejects(h.digest(), 'the digest fails: the bytes never reached a lane');
+  await t.rejects(h.digest(), /closed/, 'the digest fails with the refusal itself: the bytes never reached a lane');
+  t.throws(() => h.update(pattern(1)), /closed/, 'so does a later update (the log names the cause)');
   t.equal(closed.arena.free, closed.arena.allocated, 'every slot is back');
 });
