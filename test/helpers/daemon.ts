@@ -15,6 +15,7 @@ import { createCertificate } from '../../daemon/kms/x509-writer.js';
 import type { TestPki } from '../fixtures/kes-server/certs.js';
 
 import { ROOT } from './root.js';
+export { prng } from './seeded.js';
 
 export { ROOT };
 export const MAIN = join(ROOT, 'dist/daemon/main.js');
@@ -337,24 +338,6 @@ export function testBytes(size: number, seed = 1): Buffer {
     b[i] = x & 0xff;
   }
   return b;
-}
-
-/** mulberry32: a small deterministic PRNG for seeded tests. */
-export function prng(seed: number): { next(): number; int(n: number): number; pick<T>(a: readonly T[]): T; bool(p?: number): boolean } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n) => Math.floor(next() * n),
-    pick: (arr) => arr[Math.floor(next() * arr.length)]!,
-    bool: (p = 0.5) => next() < p,
-  };
 }
 
 /** Reads a process's resident set (KiB) from /proc. */

@@ -5,16 +5,10 @@
 import t from 'tap';
 import { writeXml } from '../../../../daemon/ops/xml-writer.js';
 import { toXml, type XmlObject } from '../../../../daemon/ops/xml.js';
+import { prng } from '../../../helpers/seeded.js';
 
-let seed = 0x1b873593;
-function rand(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x100000000;
-}
-const int = (n: number): number => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+// Seeded: a failure repeats.
+const { next: rand, int, pick } = prng(0x1b873593);
 const PIECES = ['a', '/', ' ', '&', '<', '>', '"', "'", '&amp;', ']]>', '\t', '\n', '\r', '\x01', '\x1f', '\x7f', '\u0085', '\u2028', '\ufffe', 'é', '😀', ''];
 const text = (max: number): string => Array.from({ length: int(max + 1) }, () => pick(PIECES)).join('');
 

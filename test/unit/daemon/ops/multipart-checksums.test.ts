@@ -6,6 +6,7 @@ import t from 'tap';
 import { checksumHasher, type ChecksumAlgorithm } from '../../../../daemon/auth/payload.js';
 import { digestBase64 } from '../../../../daemon/ops/checksums.js';
 import { combineCrcs } from '../../../../daemon/ops/multipart-checksums.js';
+import { prng } from '../../../helpers/seeded.js';
 
 const ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME'];
 
@@ -37,15 +38,8 @@ function referenceCombine(algorithm: ChecksumAlgorithm, pieces: ReadonlyArray<{ 
   return Buffer.from(crc.toString(16).padStart(spec.width / 4, '0'), 'hex').toString('base64');
 }
 
-/** A seeded generator (mulberry32): the same pieces every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let z = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    z = (z + Math.imul(z ^ (z >>> 7), 61 | z)) ^ z;
-    return ((z ^ (z >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** A seeded generator (helpers/seeded.ts, mulberry32): the same pieces every run. */
+const random = (seed: number): (() => number) => prng(seed).next;
 
 function randomBytes(next: () => number, n: number): Buffer {
   const b = Buffer.alloc(n);

@@ -8,17 +8,10 @@ import { toXml, type XmlObject, type XmlValue } from '../../../../daemon/ops/xml
 import { writeXml } from '../../../../daemon/ops/xml-writer.js';
 import { lifecycleBody, lifecycleXml, type StoredLifecycleRule } from '../../../../daemon/ops/lifecycle.js';
 import type { TagSet } from '../../../../daemon/meta/records.js';
+import { prng } from '../../../helpers/seeded.js';
 
-// A seeded generator: a failure repeats.
-let seed = 0x1b873593;
-function rand(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x100000000;
-}
-const int = (n: number): number => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+// Seeded: a failure repeats.
+const { next: rand, int, pick } = prng(0x1b873593);
 
 const PIECES = ['a', 'z', '/', ' ', '&', '<', '>', '"', "'", '&amp;', '\t', '\n', '\r', '\x01', '\x0b', '\x1f', '\x7f', '\u0085', '\u2028', 'é', '한글', '😀', 'x'.repeat(20)];
 function text(max: number): string {
