@@ -38,8 +38,9 @@ export async function waitForLog(logs: string[], predicate: (line: Record<string
 /**
  * Runs `pass`, counting the turns of the event loop (setImmediate rounds) while it runs: a pass
  * that gives the loop back between bounded chunks shows turns, one synchronous stretch none.
+ * `pass` gets the count so far, for a test that notes it at some point of the pass.
  */
-export async function turnsDuring<T>(pass: () => Promise<T>): Promise<{ result: T; turns: number }> {
+export async function turnsDuring<T>(pass: (turnsSoFar: () => number) => Promise<T>): Promise<{ result: T; turns: number }> {
   let turns = 0;
   let polling = true;
   const poll = (): void => {
@@ -49,7 +50,7 @@ export async function turnsDuring<T>(pass: () => Promise<T>): Promise<{ result: 
   };
   setImmediate(poll);
   try {
-    return { result: await pass(), turns };
+    return { result: await pass(() => turns), turns };
   } finally {
     polling = false;
   }

@@ -12,6 +12,7 @@ import type { OpsEnv } from '../../../../daemon/ops/env.js';
 import type { RequestContext } from '../../../../daemon/ops/types.js';
 import { RECORD_VERSION } from '../../../../daemon/meta/records.js';
 import { openStore } from '../../../helpers/meta-versions.js';
+import { turnsDuring } from '../../../helpers/wait.js';
 
 const ROOT = 'root';
 const KEYS = 1000;
@@ -41,8 +42,8 @@ function ctx(accessKey: string): RequestContext {
   } as unknown as RequestContext;
 }
 
-/** The turns of the event loop counted so far, and when the handler asked for the deletes. */
-let turns = 0;
+/** The turns of the event loop counted so far (turnsDuring's), and when the handler asked for the deletes. */
+let turnsSoFar = (): number => 0;
 let turnsBeforeCommit: number | undefined;
 
 async function setup(t: Test): Promise<OpsEnv> {
@@ -51,7 +52,7 @@ async function setup(t: Test): Promise<OpsEnv> {
   const m = new Proxy(store, {
     get(target, name) {
       const v = Reflect.get(target, name, target) as unknown;
-      if (name === 'deleteObjects') turnsBeforeCommit ??= turns;
+      if (name === 'deleteObjects') turnsBeforeCommit ??= turnsSoFar();
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
@@ -60,22 +61,13 @@ async function setup(t: Test): Promise<OpsEnv> {
   return { meta: m, config: { rootUser: ROOT, tls: null, region: 'us-east-1' }, users: () => new Map([[user.accessKey, user]]) } as unknown as OpsEnv;
 }
 
-/** Runs `f`, counting the turns of the event loop meanwhile in `turns`. */
-async function counted<T>(f: () => Promise<T>): Promise<{ result: T }> {
-  turns = 0;
+/** Runs `f`, counting the turns of the event loop meanwhile (turnsSoFar). */
+function counted<T>(f: () => Promise<T>): Promise<{ result: T }> {
   turnsBeforeCommit = undefined;
-  let polling = true;
-  const poll = (): void => {
-    if (!polling) return;
-    turns++;
-    setImmediate(poll);
-  };
-  setImmediate(poll);
-  try {
-    return { result: await f() };
-  } finally {
-    polling = false;
-  }
+  return turnsDuring((soFar) => {
+    turnsSoFar = soFar;
+    return f();
+  });
 }
 
 t.test("a user's 1,000 keys: judged while the event loop turns; the same answers", async (t) => {
