@@ -7,13 +7,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { MetaStore, type VersionEntry } from '../../daemon/meta/store.js';
+import { MetaConflict, MetaStore, type VersionEntry } from '../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../daemon/meta/records.js';
 import { clientVersionId } from '../../daemon/meta/versions.js';
 
 /** An object record with one inline byte, `over` on top. */
 export function obj(over: Partial<ObjectRecord> = {}): ObjectRecord {
   return { v: RECORD_VERSION, size: 1, etag: 'e', mtime: Date.now(), headers: {}, userMeta: {}, data: { inline: new Uint8Array(1) }, stored: 1, ...over };
+}
+
+/** What `p` comes to: 'ok', or the code of the MetaConflict it rejects with (any other error is thrown). */
+export async function conflictCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof MetaConflict) return err.code;
+    throw err;
+  }
 }
 
 /** A MetaStore in a temp dir, closed and removed at the end of `t`. */

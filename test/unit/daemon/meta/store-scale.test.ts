@@ -6,8 +6,9 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetaConflict, MetaStore } from '../../../../daemon/meta/store.js';
+import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
+import { conflictCode } from '../../../helpers/meta-versions.js';
 
 function openStore(t: Test): MetaStore {
   const dir = mkdtempSync(join(tmpdir(), 's3d-meta-scale-'));
@@ -34,16 +35,6 @@ async function manyUploads(m: MetaStore, bucket: string, key: string, n: number)
   const ups = Array.from({ length: n }, (_, i) => upload(bucket, key, i + 1));
   for (let i = 0; i < n; i += 2000) await Promise.all(ups.slice(i, i + 2000).map((u) => m.createUpload(u)));
   return ups;
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof MetaConflict) return err.code;
-    throw err;
-  }
 }
 
 t.test('deleteBucket removes many uploads in bounded transactions, serving the event loop between them', async (t) => {
@@ -76,11 +67,11 @@ t.test('deleteBucket with many uploads still refuses a bucket with objects, and 
   await m.createBucket('b');
   const ups = await manyUploads(m, 'b', 'k', 3000);
   await m.putObject('b', 'o', obj());
-  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty');
+  t.equal(await conflictCode(m.deleteBucket('b')), 'BucketNotEmpty');
   t.ok(m.getUpload(ups[0]!.id), 'a bucket found not empty keeps its uploads');
   await m.deleteObject('b', 'o');
   // An object written while the uploads are being removed: BucketNotEmpty, the bucket stays.
-  const deleting = code(m.deleteBucket('b'));
+  const deleting = conflictCode(m.deleteBucket('b'));
   const writing = m.putObject('b', 'late', obj());
   t.equal(await deleting, 'BucketNotEmpty');
   await writing;

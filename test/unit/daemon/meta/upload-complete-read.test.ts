@@ -4,8 +4,7 @@
 // again in the commit, 10,000 parts held the event loop ~40-70 ms before the commit and ~125 ms in
 // it. A part re-uploaded between the read and the commit is judged as it is then, as before.
 import t from 'tap';
-import { openStore } from '../../../helpers/meta-versions.js';
-import { MetaConflict } from '../../../../daemon/meta/store.js';
+import { conflictCode, openStore } from '../../../helpers/meta-versions.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
 import { turnsDuring } from '../../../helpers/wait.js';
 
@@ -15,16 +14,6 @@ const part = (n: number, file = fid(), etag = `etag${n}`): PartRecord => ({ v: R
 const upload = (id: string, key = 'k'): UploadRecord => ({ v: RECORD_VERSION, id, bucket: 'b', key, initiated: 1, headers: {}, userMeta: {} });
 const fileOf = (p: PartRecord): string => (p.data as { file: string }).file;
 const multipart = (parts: PartRecord[]): ObjectRecord => ({ v: RECORD_VERSION, size: 5 * parts.length, etag: 'mp', mtime: 1, headers: {}, userMeta: {}, stored: 5 * parts.length, parts });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof MetaConflict) return err.code;
-    throw err;
-  }
-}
 
 t.test('10,000 parts: read while the event loop turns, in order, each with its bytes; completed from that read', async (t) => {
   const m = openStore(t);
@@ -53,7 +42,7 @@ t.test('a part replaced after the read: InvalidPart, or (the same ETag and sizes
   await m.putPart('u1', part(2));
   const read = await m.partsOfUpload('u1');
   await m.putPart('u1', part(2, fid(), 'etag2-new'));
-  t.equal(await code(m.completeUpload(upload('u1', 'k1'), multipart(read.parts), undefined, undefined, read)), 'InvalidPart', 'another ETag: InvalidPart');
+  t.equal(await conflictCode(m.completeUpload(upload('u1', 'k1'), multipart(read.parts), undefined, undefined, read)), 'InvalidPart', 'another ETag: InvalidPart');
   t.ok(m.getUpload('u1'), 'the upload stays');
 
   await m.createUpload(upload('u2', 'k2'));

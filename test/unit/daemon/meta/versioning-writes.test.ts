@@ -10,10 +10,10 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetaConflict, MetaStore } from '../../../../daemon/meta/store.js';
+import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
 import { clientVersionId, nextStamp, stampOf, stampOfId, versionIdFor } from '../../../../daemon/meta/versions.js';
-import { ids, obj, openStore, show, versioned } from '../../../helpers/meta-versions.js';
+import { conflictCode, ids, obj, openStore, show, versioned } from '../../../helpers/meta-versions.js';
 
 const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -38,16 +38,6 @@ function upload(bucket: string, key: string, id: string): UploadRecord {
 /** The data file of a single-part record. */
 function fileOf(r: ObjectRecord | undefined): string | undefined {
   return r?.data !== undefined && 'file' in r.data ? r.data.file : undefined;
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof MetaConflict) return err.code;
-    throw err;
-  }
 }
 
 function tempDir(t: Test): string {
@@ -278,13 +268,13 @@ t.test('unknown and malformed version ids: NoSuchVersion, absent, undefined, and
     // S3 answers a delete of a version that is not there as done: the store says `absent`.
     t.same(await m.deleteObject('b', 'k', undefined, id), { absent: true }, `deleteObject: ${why}`);
     t.equal(m.getVersion('b', 'k', id), undefined, `getVersion: ${why}`);
-    t.equal(await code(m.updateObject('b', 'k', (r) => ({ ...r, etag: 'x' }), id)), 'NoSuchVersion', `updateObject: ${why}`);
+    t.equal(await conflictCode(m.updateObject('b', 'k', (r) => ({ ...r, etag: 'x' }), id)), 'NoSuchVersion', `updateObject: ${why}`);
   }
   t.same(ids(m, 'b', 'k'), before, 'no version changed');
   t.equal(m.getObject('b', 'k')?.etag, v2.etag, 'the current record is unchanged');
   t.same(m.queuedFiles(), [], 'nothing queued');
   t.same(await m.deleteObject('b', 'nokey', undefined, versionIdFor(nextStamp())), { absent: true }, 'a version of a key that has none');
-  t.equal(await code(m.deleteObject('nobucket', 'k', undefined, v1.versionId)), 'NoSuchBucket');
+  t.equal(await conflictCode(m.deleteObject('nobucket', 'k', undefined, v1.versionId)), 'NoSuchBucket');
 
   // deleteObjects: one result per item, undefined for the versions that do not exist.
   const res = await m.deleteObjects('b', [
@@ -541,8 +531,8 @@ t.test('updateObject with a version id updates only that version', async (t) => 
 
   // Delete markers cannot be updated.
   const d = (await m.deleteObject('b', 'k')).marker!;
-  t.equal(await code(m.updateObject('b', 'k', tag('x'), d.versionId)), 'MethodNotAllowed', 'a marker named by id: MethodNotAllowed');
-  t.equal(await code(m.updateObject('b', 'k', tag('x'))), 'NoSuchKey', 'without id, when a marker is latest: NoSuchKey');
+  t.equal(await conflictCode(m.updateObject('b', 'k', tag('x'), d.versionId)), 'MethodNotAllowed', 'a marker named by id: MethodNotAllowed');
+  t.equal(await conflictCode(m.updateObject('b', 'k', tag('x'))), 'NoSuchKey', 'without id, when a marker is latest: NoSuchKey');
   t.equal(m.latestDeleteMarker('b', 'k')?.tags, undefined, 'the marker is unchanged');
   await m.updateObject('b', 'k', tag('under-marker'), v3.versionId);
   t.same(m.getVersion('b', 'k', v3.versionId!)?.record.tags, [['t', 'under-marker']], 'a version under a marker can still be updated');
@@ -557,18 +547,18 @@ t.test('deleteBucket refuses while noncurrent versions or delete markers remain;
   const dm = (await m.deleteObject('b', 'k')).marker!;
   t.equal(m.getObject('b', 'k'), undefined, 'no current object');
   t.ok(m.referencedFiles().has(f1), "referencedFiles includes a noncurrent version's file");
-  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty', 'a noncurrent version and a marker');
+  t.equal(await conflictCode(m.deleteBucket('b')), 'BucketNotEmpty', 'a noncurrent version and a marker');
   await m.deleteObject('b', 'k', undefined, v1.versionId);
   t.same(ids(m, 'b', 'k'), [dm.versionId]);
   t.notOk(m.referencedFiles().has(f1), 'the removed version is no longer referenced');
-  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty', 'only a delete marker');
+  t.equal(await conflictCode(m.deleteBucket('b')), 'BucketNotEmpty', 'only a delete marker');
   await m.deleteObject('b', 'k', undefined, dm.versionId);
   t.same(ids(m, 'b', 'k'), []);
 
   // A null delete marker (Suspended) alone also keeps the bucket.
   await versioned(m, 'b', 'Suspended');
   await m.deleteObject('b', 'x');
-  t.equal(await code(m.deleteBucket('b')), 'BucketNotEmpty', 'only a null delete marker');
+  t.equal(await conflictCode(m.deleteBucket('b')), 'BucketNotEmpty', 'only a null delete marker');
   await m.deleteObject('b', 'x', undefined, 'null');
 
   // Versions in a bucket whose name extends this one's do not count.
@@ -577,7 +567,7 @@ t.test('deleteBucket refuses while noncurrent versions or delete markers remain;
   await m.deleteObject('b2', 'k');
   await m.deleteBucket('b');
   t.equal(m.getBucket('b'), undefined, 'the bucket goes once nothing is left');
-  t.equal(await code(m.deleteBucket('b2')), 'BucketNotEmpty', 'the neighbour still has its versions');
+  t.equal(await conflictCode(m.deleteBucket('b2')), 'BucketNotEmpty', 'the neighbour still has its versions');
 });
 
 t.test('restart: versions, markers, ids, stamps and order survive closing and reopening', async (t) => {
