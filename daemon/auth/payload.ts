@@ -129,10 +129,10 @@ function parseLength(value: string | undefined, name: string): number | undefine
 
 const MALFORMED_TRAILER = S3_ERRORS.MalformedTrailerError[1];
 
-/** A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes. */
+/** A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes (in S3's words as AWS answers them, not its error table's). */
 export function parseContentMd5(value: string): Buffer {
   const md5 = Buffer.from(value.trim(), 'base64');
-  if (md5.length !== 16 || md5.toString('base64') !== value.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.', { fields: { 'Content-MD5': value } });
+  if (md5.length !== 16 || md5.toString('base64') !== value.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', { fields: { 'Content-MD5': value } });
   return md5;
 }
 
