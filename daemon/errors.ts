@@ -2,7 +2,7 @@
 // every layer throws. Handlers never format error responses themselves: http/respond does.
 
 export const S3_ERRORS = {
-  AccessDenied: [403, 'Access Denied.'],
+  AccessDenied: [403, 'Access Denied'],
   AccessControlListNotSupported: [400, 'The bucket does not allow ACLs.'],
   AccessForbidden: [403, 'CORSResponse: This CORS request is not allowed.'],
   BadRequest: [400, 'Bad Request.'],

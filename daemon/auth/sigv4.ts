@@ -592,7 +592,7 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
     if (opts.sigV2 === true) return authenticateV2Presigned(req, query, creds, now, opts.virtualHostBucket);
     throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
   }
-  throw new S3Error('AccessDenied', 'Access Denied.');
+  throw new S3Error('AccessDenied');
 }
 
 /**

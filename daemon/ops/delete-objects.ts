@@ -86,7 +86,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       // A user's policies decide per key, as S3 does: the others are deleted. A version's delete
       // is judged with the version it names as s3:versionid, as a DeleteObject naming it is (a
       // Deny of one version's delete did not stop a DeleteObjects naming it).
-      errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied.' });
+      errors.push({ Key: key, ...(version !== undefined ? { VersionId: String(version) } : {}), Code: 'AccessDenied', Message: 'Access Denied' });
     } else if (version === undefined) valid.push({ key, check });
     // The governance bypass is judged per key too: a policy may grant it on some keys only.
     else valid.push({ key, versionId: version, bypass: bypassGovernance(env, ctx, key), check });
@@ -110,7 +110,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       return;
     }
     if (r.locked) {
-      errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'AccessDenied', Message: 'Access Denied because object protected by object lock.' });
+      errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'AccessDenied', Message: 'Access Denied' });
       return;
     }
     if (quiet) return;

@@ -104,7 +104,7 @@ export async function clearBucketField(env: OpsEnv, bucket: string | undefined, 
 /** Meta-layer conflicts surface as their S3 errors. */
 export function metaError(err: unknown): never {
   if (err instanceof MetaConflict) {
-    if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied', 'Access Denied because object protected by object lock.');
+    if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied');
     throw new S3Error(err.code);
   }
   throw err;

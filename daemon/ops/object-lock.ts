@@ -305,7 +305,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
       ctx.key!,
       (cur) => {
         // Judged inside the transaction, against the version as it is now.
-        if (!retentionChangeAllowed(cur.retention, next, Date.now(), bypass)) throw new S3Error('AccessDenied', 'Access Denied because object protected by object lock.');
+        if (!retentionChangeAllowed(cur.retention, next, Date.now(), bypass)) throw new S3Error('AccessDenied');
         const { retention: _old, ...rest } = cur;
         return next === undefined ? rest : { ...rest, retention: keptRetention(cur.retention, next) };
       },

@@ -14,9 +14,20 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutObjectRetentionCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemon } from '../helpers/daemon.js';
 import { NO_AWS, awsCli } from '../helpers/aws-cli.js';
 import { buildHeaders, raw, xmlField, type RawResponse } from '../helpers/http.js';
 import { PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
@@ -341,4 +352,25 @@ t.test('a HEAD\u2019s error is named in x-minio-error-code and x-minio-error-des
   }
   const get = await raw(d.port, { method: 'GET', path: `/${bucket}/no-such-key` });
   t.equal(get.headers['x-minio-error-code'], undefined, 'a GET names its error in its body only');
+});
+
+t.test("AccessDenied says S3's words, 'Access Denied', for Object Lock's refusals too", async (t) => {
+  // AWS's recorded answers (LocalStack's test_s3.snapshot.json: TestS3ObjectLockLegalHold::
+  // test_delete_locked_object, TestS3ObjectLockRetention::test_object_lock_extend_duration) are
+  // "Access Denied" for a locked version's DeleteObject, its DeleteObjects entry and a shortened
+  // GOVERNANCE retention; s3d said MinIO's "Access Denied." and "Access Denied because object
+  // protected by object lock.", which boto3 and the aws CLI print.
+  const anonymous = await raw(d.port, { method: 'GET', path: `/${bucket}/obj`, sign: false });
+  t.equal(anonymous.status, 403, 'an anonymous GET of a private object: 403');
+  t.equal(xmlField(anonymous.body, 'Message'), 'Access Denied', 'its message');
+  const lb = bucketName('errlock');
+  await s3.send(new CreateBucketCommand({ Bucket: lb, ObjectLockEnabledForBucket: true }));
+  const until = new Date(Date.now() + 600_000);
+  const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: lb, Key: 'k', Body: 'x', ObjectLockLegalHoldStatus: 'ON', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until }));
+  const messageOf = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: Error & { Code?: string }) => `${e.name}: ${e.message}`);
+  t.equal(await messageOf(s3.send(new DeleteObjectCommand({ Bucket: lb, Key: 'k', VersionId }))), 'AccessDenied: Access Denied', 'DeleteObject of the locked version');
+  const many = await s3.send(new DeleteObjectsCommand({ Bucket: lb, Delete: { Objects: [{ Key: 'k', VersionId }] } }));
+  t.same(many.Errors?.map((e) => `${e.Code}: ${e.Message}`), ['AccessDenied: Access Denied'], 'its DeleteObjects entry');
+  const shorter = new PutObjectRetentionCommand({ Bucket: lb, Key: 'k', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(until.getTime() - 60_000) } });
+  t.equal(await messageOf(s3.send(shorter)), 'AccessDenied: Access Denied', 'a GOVERNANCE retention shortened without the bypass');
 });

@@ -28,7 +28,7 @@ function deletedEntry(): XmlObject {
 }
 
 function errorEntry(): XmlObject {
-  const [code, message] = [['AccessDenied', 'Access Denied.'], ['NoSuchVersion', 'The specified version does not exist.'], ['PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'], ['KeyTooLongError', 'Your key is too long.']][rand(4)]!;
+  const [code, message] = [['AccessDenied', 'Access Denied'], ['NoSuchVersion', 'The specified version does not exist.'], ['PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'], ['KeyTooLongError', 'Your key is too long.']][rand(4)]!;
   return { Key: key(), ...(rand(2) === 0 ? { VersionId: vid() } : {}), Code: code, Message: message };
 }
 
