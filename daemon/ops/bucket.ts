@@ -191,10 +191,22 @@ export async function handleHeadBucket(env: OpsEnv, ctx: RequestContext): Promis
 export async function handleDeleteBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
   await env.meta.deleteBucket(ctx.bucket!).catch((err: unknown) => {
-    if (err instanceof MetaConflict && err.code === 'BucketNotEmpty' && minioForceDelete(ctx.headers)) throw forceDeleteRefused();
+    if (err instanceof MetaConflict && err.code === 'BucketNotEmpty') {
+      if (minioForceDelete(ctx.headers)) throw forceDeleteRefused();
+      if (env.meta.getBucket(ctx.bucket!)?.versioning !== undefined) throw versionedNotEmpty();
+    }
     return metaError(err);
   });
   return { status: 204 };
+}
+
+/**
+ * BucketNotEmpty of a bucket whose versioning was ever configured, in S3's words (LocalStack's
+ * recording against AWS, MinIO for Enabled and Suspended): the aws CLI and Terraform show it, and
+ * it says why `aws s3 rb --force`, which deletes the current objects only, still fails.
+ */
+function versionedNotEmpty(): S3Error {
+  return new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty. You must delete all versions in the bucket.');
 }
 
 /**

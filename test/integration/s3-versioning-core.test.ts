@@ -562,6 +562,12 @@ t.test('DeleteBucket refuses while noncurrent versions or markers remain', async
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k2', VersionId: v2 }));
   t.same(await listing(bucket), { versions: [], markers: [['k', m1, true], ['k2', m2, true]], prefixes: [] }, 'only markers remain');
   t.equal(await s3Code(s3.send(new DeleteBucketCommand({ Bucket: bucket }))), 'BucketNotEmpty/409', 'delete markers alone → BucketNotEmpty');
+  // S3's words for a versioned bucket (LocalStack's recording against AWS), which the aws CLI shows.
+  t.equal(
+    (await sdkFailure(s3.send(new DeleteBucketCommand({ Bucket: bucket })))).message,
+    'The bucket you tried to delete is not empty. You must delete all versions in the bucket.',
+    'the message says every version must go',
+  );
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', VersionId: m1 }));
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k2', VersionId: m2 }));
   t.same(await listing(bucket), { versions: [], markers: [], prefixes: [] }, 'nothing left');
