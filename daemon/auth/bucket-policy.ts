@@ -199,7 +199,8 @@ export function parseBucketPolicy(text: string, bucket: string, stored = false):
   try {
     doc = JSON.parse(text);
   } catch {
-    throw malformed('The policy is not valid JSON.');
+    // S3's words (LocalStack's recording against AWS), which the aws CLI shows.
+    throw malformed("Policies must be valid JSON and the first byte must be '{'");
   }
   // S3 measures a policy without the whitespace that only lays it out (an indented policy file is
   // often twice its compact size), so the limit applies to the compact JSON. PutBucketPolicy reads
@@ -231,7 +232,7 @@ function parseDocument(doc: unknown, bucket: string | undefined, stored: boolean
   const { Version: version, Statement: rawStatements } = doc as Record<string, unknown>;
   // Without a Version, IAM reads a policy as 2008-10-17, which has no policy variables.
   if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');
-  if (rawStatements === undefined) throw malformed('The policy has no Statement.');
+  if (rawStatements === undefined) throw malformed('Missing required field Statement'); // S3's words
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
   if (raws.length === 0) throw malformed('The policy has no Statement.');
   const variables = version === '2012-10-17';

@@ -127,6 +127,21 @@ t.test('policy management and bucket configuration are never anonymous, even und
 
 // ---- validation --------------------------------------------------------------------------------
 
+t.test("a policy that is no JSON, or has no Statement, is refused in S3's words", async (t) => {
+  // LocalStack's recording against AWS (test_bucket_policy_exc): the aws CLI shows these messages.
+  const bucket = await createBucket(s3, 'words');
+  const cases: Array<[string, string]> = [
+    ['', "Policies must be valid JSON and the first byte must be '{'"],
+    ['randomstring', "Policies must be valid JSON and the first byte must be '{'"],
+    ['{}', 'Missing required field Statement'],
+  ];
+  for (const [text, message] of cases) {
+    const res = await putPolicyRaw(bucket, text);
+    assertXmlError(t, res, 400, 'MalformedPolicy', JSON.stringify(text));
+    t.equal(xmlField(res.body, 'Message')?.replaceAll('&apos;', "'"), message, `${JSON.stringify(text)}: S3's message`);
+  }
+});
+
 t.test('an invalid policy is refused with MalformedPolicy and the old one stays in force', async (t) => {
   const bucket = await createBucket(s3, 'bad');
   await putObjects(bucket, { 'a.txt': 'aaa' });
