@@ -285,7 +285,8 @@ function parseEncryptionConfig(body: Buffer): BucketEncryption {
   if (bke !== undefined && bke !== 'true' && bke !== 'false') throw new S3Error('MalformedXML', 'BucketKeyEnabled must be true or false.');
   const bucketKeyEnabled = bke === undefined ? undefined : bke === 'true';
   if (algorithm === 'AES256') {
-    if (keyId !== undefined && keyId !== '') throw new S3Error('InvalidArgument', 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms', { fields: { ArgumentName: 'ApplyServerSideEncryptionByDefault' } });
+    // S3's words (LocalStack's recording against AWS), though s3d refuses aws:kms:dsse itself.
+    if (keyId !== undefined && keyId !== '') throw new S3Error('InvalidArgument', 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse', { fields: { ArgumentName: 'ApplyServerSideEncryptionByDefault' } });
     return { algorithm: 'AES256', ...(bucketKeyEnabled !== undefined ? { bucketKeyEnabled } : {}), ...blocked };
   }
   if (algorithm === 'aws:kms') {

@@ -31,7 +31,7 @@ import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemo
 import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { errorCode } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
-import { clientWithoutResponseChecksums, createBucket, expectS3Error } from '../helpers/s3.js';
+import { clientWithoutResponseChecksums, createBucket, expectS3Error, sdkFailure } from '../helpers/s3.js';
 import { KMS_KEY_ARN, ssec, ssecCopy } from '../helpers/sse.js';
 import { NO_AWS, runAwsText } from '../helpers/aws-cli.js';
 
@@ -136,6 +136,11 @@ t.test('malformed and invalid configurations', async (t) => {
   await expectS3Error(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'the refused DSSE-KMS configuration was not kept');
   await expectS3Error(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:foo' as never } }] }), 'MalformedXML', 400, 'aws:kms:foo');
   await expectS3Error(t, bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'test-key' } }] }), 'InvalidArgument', 400, 'AES256 with a KMS key id (InvalidArgument, as S3 answers it)');
+  t.equal(
+    (await sdkFailure(bad({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'test-key' } }] }))).message,
+    'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse',
+    "in S3's words (LocalStack's recording against AWS)",
+  );
   await expectS3Error(t, bad({ Rules: [{ BucketKeyEnabled: true }] }), 'MalformedXML', 400, 'rule without ApplyServerSideEncryptionByDefault');
   await expectS3Error(t, bad(kms('no-such-key')), 'KMS.NotFoundException', 400, 'unknown KMS key');
 
