@@ -436,9 +436,12 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         }
         const length = Math.max(0, end - start + 1);
         if (withChecksums) {
-          // Checksums describe the whole object: a partial body must not claim them. A whole part
-          // of a multipart object has a checksum of its own (its upload's algorithm), as on S3.
-          const partial = status === 206 || (partNumber !== null && rec.parts !== undefined);
+          // Checksums describe the whole object: a partial body must not claim them. A Range that
+          // covers the whole object (`bytes=0-`, one past the end, a suffix as long) sends it
+          // whole, and its checksums with it, as S3 does. A whole part of a multipart object has
+          // a checksum of its own (its upload's algorithm), as on S3.
+          const wholeRange = partNumber === null && start === 0 && end === rec.size - 1;
+          const partial = (status === 206 && !wholeRange) || (partNumber !== null && rec.parts !== undefined);
           const part = partial && partNumber !== null ? rec.parts?.[Number(partNumber) - 1] : undefined;
           // A part of a COMPOSITE object: its own checksum, typed COMPOSITE, as S3 answers it. A
           // part of a FULL_OBJECT object: none (S3 shows none: the parts' CRCs are not the

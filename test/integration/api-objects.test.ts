@@ -734,4 +734,17 @@ t.test('SDK default client: ranged GET of an object uploaded with a checksum', a
     .catch((err: Error) => err);
   if (got instanceof Error) t.fail(`SDK ranged GET: ${got.message}`);
   else t.ok(got.equals(body.subarray(10, 20)), 'SDK ranged GET bytes');
+  // A range that covers the whole object sends the whole object: its checksum with it, as S3 does
+  // (LocalStack's AWS recordings get-0-100 and get--15 of test_s3.py's range test: ChecksumCRC32
+  // on a 206 whose range runs past either end of the object).
+  const full = await raw(d.port, { method: 'GET', path: `/${bucket}/range-sdk`, headers: { 'x-amz-checksum-mode': 'ENABLED' } });
+  for (const range of ['bytes=0-', 'bytes=0-199999', `bytes=-${body.length}`, 'bytes=-200000']) {
+    const whole = await raw(d.port, { method: 'GET', path: `/${bucket}/range-sdk`, headers: { range, 'x-amz-checksum-mode': 'ENABLED' } });
+    t.equal(whole.status, 206, `${range}: 206`);
+    t.equal(whole.headers['x-amz-checksum-crc32'], full.headers['x-amz-checksum-crc32'], `${range}: the object's checksum`);
+    t.equal(whole.headers['x-amz-checksum-type'], 'FULL_OBJECT', `${range}: its type`);
+  }
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/range-sdk`, headers: { range: 'bytes=1-', 'x-amz-checksum-mode': 'ENABLED' } })).headers['x-amz-checksum-crc32'], undefined, 'bytes=1-: none (not the whole object)');
+  const whole = await sdk.send(new GetObjectCommand({ Bucket: bucket, Key: 'range-sdk', Range: 'bytes=0-', ChecksumMode: 'ENABLED' }));
+  t.ok(Buffer.from(await whole.Body!.transformToByteArray()).equals(body), 'the SDK validates and reads a whole-object range');
 });
