@@ -327,7 +327,11 @@ export async function handleGetObjectLegalHold(env: OpsEnv, ctx: RequestContext)
 export async function handlePutObjectLegalHold(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const b = requireBucket(env, ctx.bucket);
   const versionId = ctx.query.get('versionId') ?? undefined;
-  const h = xmlFields(parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'LegalHold'), ['Status'], 'LegalHold');
+  const body = await ctx.body.readAll(MAX_XML_BODY);
+  // No body (an SDK call without LegalHold) is S3's MalformedXML here, not the MissingRequestBodyError
+  // of the configuration PUTs (LocalStack's AWS recording put-object-retention-empty).
+  if (body.length === 0) throw new S3Error('MalformedXML');
+  const h = xmlFields(parseDocument(body, 'LegalHold'), ['Status'], 'LegalHold');
   const status = h.Status !== undefined ? xmlText(h.Status, 'Status').trim() : undefined;
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML', "Legal Hold must be either of 'ON' or 'OFF'");
   // s3:object-lock-legal-hold is this body's Status (judged again with it, as a retention is).

@@ -30,6 +30,7 @@ import {
   HeadObjectCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
   PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
   UploadPartCommand,
@@ -495,6 +496,12 @@ t.test('PutObjectLegalHold ON/OFF per version; other statuses refused', async (t
   const plain = await createBucket(s3, 'lkholdplain');
   await put(plain, 'k', 'v1');
   t.equal(await setHold(plain, 'k', 'ON'), 'InvalidRequest/400', 'in a bucket without Object Lock → InvalidRequest');
+  // No LegalHold at all (the SDKs then send no body): S3 answers MalformedXML in its own words,
+  // before it looks at the bucket's Object Lock (LocalStack's AWS recording put-object-retention-empty).
+  for (const b of [bucket, plain]) {
+    const err = await s3.send(new PutObjectLegalHoldCommand({ Bucket: b, Key: 'k' })).then(() => undefined, (e: { name: string; message: string; $metadata: { httpStatusCode?: number } }) => e);
+    t.same([err?.$metadata.httpStatusCode, err?.name, err?.message], [400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema'], `no body (${b === plain ? 'bucket without Object Lock' : 'locked bucket'})`);
+  }
 });
 
 t.test('PutObjectLegalHold and PutObjectRetention of a key deleted while the body arrives: the look-up\u2019s answer, the delete marker\u2019s headers included', async (t) => {
