@@ -1,8 +1,8 @@
 // Delivers queued bucket events to their webhook targets: one sender per target, POSTing one
 // event at a time, oldest first (per-target order is commit order), over a keep-alive undici
-// Agent with a timeout. Anything but a 2xx (a 3xx too: redirects are not followed) is retried with
-// exponential backoff, for as long as it takes; events wait in the LMDB outbox (meta/notify-queue.ts) meanwhile and across restarts, and
-// S3 requests never wait for a webhook.
+// Agent with a timeout. Anything but a 2xx (a 3xx too: redirects are not followed) is retried
+// with exponential backoff, for as long as it takes; events wait in the LMDB outbox
+// (meta/notify-queue.ts) meanwhile and across restarts, and S3 requests never wait for a webhook.
 
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
