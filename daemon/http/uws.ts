@@ -11,8 +11,8 @@
 // read could not grow past 4 KiB (the connection was closed without an answer); the copy allows
 // 16 KiB, so S3's 8 KB header bound is what such a request meets. And it took a request line
 // ending in `HTTP/1.1` only: an HTTP/1.0 request (nginx's `proxy_pass` unless told
-// `proxy_http_version 1.1`, HAProxy's `option httpchk`, Nagios' check_http) waited unanswered for
-// the 10-second timeout, so every request through a default nginx was a 502; the copy takes 1.0 too.
+// `proxy_http_version 1.1`, Nagios' check_http) waited unanswered for the 10-second timeout, so
+// every request through a default nginx was a 502; the copy takes 1.0 too.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +62,8 @@ export function nativeBindingPath(): string {
  *   version digit's low bit is set, so `1.0` passes as `1.1` does (and no other digit); both words
  *   are zero on success, as before, and the branch is where it was. uWS does not tell the server
  *   the version: an HTTP/1.0 request is answered as HTTP/1.1 (with a Content-Length), kept alive
- *   unless it says `Connection: close` (nginx's and HAProxy's do).
+ *   unless it says `Connection: close` (nginx's and check_http's do; ApacheBench, which waits
+ *   for the close, waits for the idle timeout, see docs/operations.md).
  */
 export const PARSER_PATCHES: Record<string, {
   /** The release's digest (for the record and the tests; `patched` implies it). */

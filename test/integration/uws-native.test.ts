@@ -71,9 +71,9 @@ t.test('the running daemon has the native binding mapped and serves with it', as
   });
   await checkNativeServing(t, d);
   // The released uWS build never handed an HTTP/1.0 request to the application: no answer until
-  // the idle timeout closed the connection, so nginx's default upstream protocol, HAProxy's
-  // `option httpchk` and ApacheBench got nothing. The patched copy takes 1.0 (uws.ts); a request
-  // that says `Connection: close`, as nginx's does, is answered and closed.
+  // the idle timeout closed the connection, so nginx's default upstream protocol and check_http
+  // got nothing. The patched copy takes 1.0 (uws.ts); a request that says `Connection: close`, as
+  // nginx's does, is answered and closed.
   if (PATCH !== undefined) {
     const http10: Array<[string, string]> = [
       ['HTTP/1.0 with Host', 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'],
@@ -85,8 +85,15 @@ t.test('the running daemon has the native binding mapped and serves with it', as
     }
     const closing = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { idleMs: 1500, timeoutMs: 3000 });
     t.ok(closing.closed, 'Connection: close: the connection is closed after the answer');
-    const other = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.2\r\nHost: 127.0.0.1\r\n\r\n', { idleMs: 1000, timeoutMs: 3000 });
-    t.equal(other.data.length, 0, 'HTTP/1.2 is taken for neither');
+    // The patch sets the version digit's low bit: only 1.0 joins 1.1 (a neighbour of either, another
+    // major version or a lower-case name is still refused as the release refused it).
+    const others = ['HTTP/1.2', 'HTTP/1.3', 'HTTP/1.9', 'HTTP/0.1', 'HTTP/2.0', 'http/1.0', 'HTTP/1.00'];
+    const heard = await Promise.all(others.map((v) => tcpExchange(d.port, `GET /minio/health/live ${v}\r\nHost: 127.0.0.1\r\n\r\n`, { idleMs: 1000, timeoutMs: 3000 })));
+    t.strictSame(heard.map((r) => r.data.length), others.map(() => 0), `${others.join(', ')}: taken for neither`);
+    // RFC 9112 9.3: a 1.0 connection without keep-alive closes after the answer, and ApacheBench
+    // waits for that close (docs/operations.md). uWS does not pass the version on.
+    const plain10 = await tcpExchange(d.port, 'GET /minio/health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n', { idleMs: 1500, timeoutMs: 3000 });
+    t.ok(plain10.closed, 'HTTP/1.0 without keep-alive: closed after the answer', { todo: 'uWS answers a 1.0 request as 1.1 and keeps its connection' });
   }
   // A request without a Host header is still never handed over, 1.0 or 1.1 (every S3 client and
   // proxy sends one).
