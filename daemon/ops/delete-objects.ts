@@ -6,7 +6,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
-import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
+import { OBJECT_LOCKED_MESSAGE, metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
 import { requestEvents } from './notification.js';
 import { requestFacts, userMay } from './policy.js';
 import { bypassGovernance, refuseBypassWithoutLock } from './object-lock.js';
@@ -110,7 +110,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       return;
     }
     if (r.locked) {
-      errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'AccessDenied', Message: 'Access Denied' });
+      errors.push({ Key: item.key, VersionId: item.versionId!, Code: 'AccessDenied', Message: OBJECT_LOCKED_MESSAGE });
       return;
     }
     if (quiet) return;

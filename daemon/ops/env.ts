@@ -101,10 +101,17 @@ export async function clearBucketField(env: OpsEnv, bucket: string | undefined, 
   return { status: 204 };
 }
 
+/**
+ * S3's refusal of a change Object Lock forbids (a locked version's delete, a retention shortened
+ * without the bypass), in its words: the aws CLI and the SDKs show them, and they tell the lock
+ * from a policy's plain 'Access Denied'.
+ */
+export const OBJECT_LOCKED_MESSAGE = 'Access Denied because object protected by object lock.';
+
 /** Meta-layer conflicts surface as their S3 errors. */
 export function metaError(err: unknown): never {
   if (err instanceof MetaConflict) {
-    if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied');
+    if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied', OBJECT_LOCKED_MESSAGE);
     throw new S3Error(err.code);
   }
   throw err;

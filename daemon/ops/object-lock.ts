@@ -9,7 +9,7 @@
 
 import { S3Error } from '../errors.js';
 import type { BucketRecord, LockMode, ObjectRecord, Retention } from '../meta/records.js';
-import { metaErrorAfterLookUp, requireBucket, requireSameBucket, updateSeenBucket, type OpsEnv } from './env.js';
+import { OBJECT_LOCKED_MESSAGE, metaErrorAfterLookUp, requireBucket, requireSameBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
 import { bodyAllowed, requestFacts, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
@@ -305,7 +305,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
       ctx.key!,
       (cur) => {
         // Judged inside the transaction, against the version as it is now.
-        if (!retentionChangeAllowed(cur.retention, next, Date.now(), bypass)) throw new S3Error('AccessDenied');
+        if (!retentionChangeAllowed(cur.retention, next, Date.now(), bypass)) throw new S3Error('AccessDenied', OBJECT_LOCKED_MESSAGE);
         const { retention: _old, ...rest } = cur;
         return next === undefined ? rest : { ...rest, retention: keptRetention(cur.retention, next) };
       },
