@@ -2,6 +2,7 @@
 // given; `raw` goes over TLS when that agent is an https one), SigV4-signed with the test credentials or anonymous, and S3 XML error bodies. Two
 // flavours: `raw` signs every header it sends (content-length included) and streams bodies;
 // `send`/`openPut` sign first and add content-length after, and let the test pace the body.
+// `cutAwareGet` reports a response cut after its head (what arrived, and that it was cut).
 
 import type { Test } from 'tap';
 import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type ClientRequest } from 'node:http';
@@ -220,4 +221,47 @@ export function encodeKey(key: string): string {
     .split('/')
     .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
     .join('/');
+}
+
+/** What a GET read before its connection ended: everything that arrived, and whether that was all of it. */
+export interface CutAwareGet {
+  /** HTTP status, undefined when no response head arrived. */
+  status: number | undefined;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The body arrived whole (Content-Length bytes, then the message ended). */
+  complete: boolean;
+  error?: string;
+}
+
+/**
+ * A GET on a fresh connection (HTTPS when `ca` is given) that reports a cut connection instead of
+ * rejecting: the tests of reads that fail after the response began (damaged or lost data) look at
+ * exactly what arrived. `onResponse` sees the response before its first byte (to pause it).
+ */
+export function cutAwareGet(port: number, o: { path: string; headers: Record<string, string>; ca?: string | Buffer; timeoutMs?: number; onResponse?: (res: IncomingMessage) => void }): Promise<CutAwareGet> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const done = (g: Omit<CutAwareGet, 'body'>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ...g, body: Buffer.concat(chunks) });
+    };
+    const opts = { host: '127.0.0.1', port, method: 'GET', path: o.path, headers: o.headers, agent: false as const };
+    const onResponse = (res: IncomingMessage): void => {
+      res.on('data', (c: Buffer) => chunks.push(c));
+      o.onResponse?.(res);
+      res.on('error', (err) => done({ status: res.statusCode, headers: res.headers, complete: false, error: err.message }));
+      res.on('close', () => done({ status: res.statusCode, headers: res.headers, complete: res.complete, error: res.complete ? undefined : 'closed early' }));
+    };
+    const req = o.ca !== undefined ? httpsRequest({ ...opts, ca: o.ca }, onResponse) : request(opts, onResponse);
+    const timer = setTimeout(() => {
+      req.destroy();
+      done({ status: undefined, headers: {}, complete: false, error: 'timeout: the GET hung' });
+    }, o.timeoutMs ?? 15_000);
+    req.on('error', (err) => done({ status: undefined, headers: {}, complete: false, error: err.message }));
+    req.end();
+  });
 }

@@ -10,10 +10,9 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { readdirSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
-import { send, signedHeaders } from '../helpers/http.js';
+import { cutAwareGet, send, signedHeaders, type CutAwareGet } from '../helpers/http.js';
 import { metricSample } from '../helpers/kes.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -54,51 +53,29 @@ async function putMultipart(key: string, sse: Record<string, string>): Promise<{
   return { body: Buffer.concat(bodies), files };
 }
 
-interface Got {
-  status: number | undefined;
+interface Got extends CutAwareGet {
+  /** The Content-Length promised (NaN when no head arrived). */
   length: number;
-  body: Buffer;
-  complete: boolean;
-  error?: string;
 }
 
 /** A GET that reads its first bytes, then pauses while `meanwhile` runs, then reads to the end or the cut. */
-function pausedGet(key: string, meanwhile: () => void): Promise<Got> {
+async function pausedGet(key: string, meanwhile: () => void): Promise<Got> {
   const path = `/${bucket}/${key}`;
-  const headers = signedHeaders(d.port, { method: 'GET', path });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let settled = false;
-    const done = (g: Omit<Got, 'body'>): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({ ...g, body: Buffer.concat(chunks) });
-    };
-    const req = request({ host: '127.0.0.1', port: d.port, method: 'GET', path, headers, agent: false }, (res) => {
-      const length = Number(res.headers['content-length']);
-      let paused = false;
-      res.on('data', (c: Buffer) => {
-        chunks.push(c);
-        if (paused) return;
-        paused = true;
+  const got = await cutAwareGet(d.port, {
+    path,
+    headers: signedHeaders(d.port, { method: 'GET', path }),
+    timeoutMs: 30_000,
+    onResponse: (res) =>
+      res.once('data', () => {
         res.pause();
         // Long enough for the daemon to fill the socket and stop reading ahead.
         setTimeout(() => {
           meanwhile();
           res.resume();
         }, 500);
-      });
-      res.on('error', (err) => done({ status: res.statusCode, length, complete: false, error: err.message }));
-      res.on('close', () => done({ status: res.statusCode, length, complete: res.complete, error: res.complete ? undefined : 'closed early' }));
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      done({ status: undefined, length: Number.NaN, complete: false, error: 'timeout: the GET hung' });
-    }, 30_000);
-    req.on('error', (err) => done({ status: undefined, length: Number.NaN, complete: false, error: err.message }));
-    req.end();
+      }),
   });
+  return { ...got, length: Number(got.headers['content-length']) };
 }
 
 const openDescriptors = (): number => readdirSync(`/proc/${d.proc.pid}/fd`).length;

@@ -16,11 +16,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { signRequest } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, filesContaining, filesUnder } from '../helpers/files.js';
+import { cutAwareGet, type CutAwareGet } from '../helpers/http.js';
 import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';
 import { ssecHeaders, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
 
@@ -55,17 +55,8 @@ function dataFileIds(d: TestDaemon): Set<string> {
   return new Set(dataFilePaths(d.dataDir));
 }
 
-interface RawGet {
-  status: number | undefined;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  /** The whole promised body arrived. */
-  complete: boolean;
-  error: string | undefined;
-}
-
-/** A signed GET on its own connection that reports exactly what arrived before any failure. */
-function rawGet(d: TestDaemon, bucket: string, key: string, headers: Record<string, string> = {}): Promise<RawGet> {
+/** A signed GET over TLS on its own connection that reports exactly what arrived before any failure. */
+function rawGet(d: TestDaemon, bucket: string, key: string, headers: Record<string, string> = {}): Promise<CutAwareGet> {
   const path = `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
   const signed = signRequest({
     method: 'GET',
@@ -75,22 +66,7 @@ function rawGet(d: TestDaemon, bucket: string, key: string, headers: Record<stri
     secretAccessKey: SECRET_KEY,
     region: REGION,
   }).headers;
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let settled = false;
-    const done = (r: Omit<RawGet, 'body'>): void => {
-      if (settled) return;
-      settled = true;
-      resolve({ ...r, body: Buffer.concat(chunks) });
-    };
-    const req = httpsRequest({ host: '127.0.0.1', port: d.port, method: 'GET', path, headers: signed, ca: d.caCert, agent: false }, (res) => {
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (err) => done({ status: res.statusCode, headers: res.headers, complete: false, error: err.message }));
-      res.on('close', () => done({ status: res.statusCode, headers: res.headers, complete: res.complete, error: res.complete ? undefined : 'closed early' }));
-    });
-    req.on('error', (err) => done({ status: undefined, headers: {}, complete: false, error: err.message }));
-    req.end();
-  });
+  return cutAwareGet(d.port, { path, headers: signed, ca: d.caCert });
 }
 
 async function readObject(s3: S3Client, bucket: string, key: string, kind: Kind | 'none', range?: string): Promise<{ bytes: Buffer; contentRange: string | undefined }> {

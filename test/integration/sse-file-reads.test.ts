@@ -12,11 +12,10 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { copyFileSync, rmSync, statSync, truncateSync } from 'node:fs';
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, flipByte } from '../helpers/files.js';
-import { encodeKey, errorCode, send, signedHeaders } from '../helpers/http.js';
+import { cutAwareGet, encodeKey, errorCode, send, signedHeaders, type CutAwareGet } from '../helpers/http.js';
 import { metricSample } from '../helpers/kes.js';
 import { parseHttpResponse } from '../helpers/tcp.js';
 import { pollUntil } from '../helpers/wait.js';
@@ -59,48 +58,17 @@ async function putFile(key: string, body: Buffer, kind: Kind): Promise<string> {
   return created[0]!;
 }
 
-interface Got {
-  /** HTTP status, undefined when no response head arrived. */
-  status: number | undefined;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  /** The body arrived whole (Content-Length bytes, then the message ended). */
-  complete: boolean;
-  error?: string;
-}
-
 /** A signed GET on a fresh connection that reports a cut connection instead of rejecting. */
-function rawGet(key: string, range?: string, timeoutMs = 15_000): Promise<Got> {
-  const p = `/${bucket}/${encodeKey(key)}`;
-  const headers = signedHeaders(d.port, { method: 'GET', path: p, headers: range ? { range } : {} });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let settled = false;
-    const done = (g: Omit<Got, 'body'>): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({ ...g, body: Buffer.concat(chunks) });
-    };
-    const req = request({ host: '127.0.0.1', port: d.port, method: 'GET', path: p, headers, agent: false }, (res) => {
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (err) => done({ status: res.statusCode, headers: res.headers, complete: false, error: err.message }));
-      res.on('close', () => done({ status: res.statusCode, headers: res.headers, complete: res.complete, error: res.complete ? undefined : 'closed early' }));
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      done({ status: undefined, headers: {}, complete: false, error: 'timeout: the GET hung' });
-    }, timeoutMs);
-    req.on('error', (err) => done({ status: undefined, headers: {}, complete: false, error: err.message }));
-    req.end();
-  });
+function rawGet(key: string, range?: string, timeoutMs = 15_000): Promise<CutAwareGet> {
+  const path = `/${bucket}/${encodeKey(key)}`;
+  return cutAwareGet(d.port, { path, headers: signedHeaders(d.port, { method: 'GET', path, headers: range ? { range } : {} }), timeoutMs });
 }
 
 /**
  * The GET of [a, b] of `plain` failed the way damaged data must: an S3 error with no plaintext of
  * the range, or a 200/206 whose body is cut short and holds only a prefix of the true bytes.
  */
-function expectFailedRead(t: Test, g: Got, plain: Buffer, a: number, b: number, what: string, opts: { codes?: string[] } = {}): void {
+function expectFailedRead(t: Test, g: CutAwareGet, plain: Buffer, a: number, b: number, what: string, opts: { codes?: string[] } = {}): void {
   const want = plain.subarray(a, b + 1);
   t.not(g.error, 'timeout: the GET hung', `${what}: answered (did not hang)`);
   if (g.status !== undefined && g.status >= 400) {
