@@ -92,6 +92,13 @@ t.teardown(async () => {
 t.test('Put/Get/DeleteBucketEncryption through the SDK', async (t) => {
   const bucket = await createBucket(s3, 'bdef');
   await expectS3Error(t, s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), 'ServerSideEncryptionConfigurationNotFoundError', 404, 'unset configuration');
+  // S3's words, without a full stop (moto's and erlcloud's recordings; auditing tools such as
+  // CloudSploit compare the message to tell "no default encryption" from a failed query).
+  t.equal(
+    (await sdkFailure(s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })))).message,
+    'The server side encryption configuration was not found',
+    'unset configuration: S3\'s message, as written',
+  );
 
   const put = await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: aes256 }));
   t.equal(put.$metadata.httpStatusCode, 200, 'PutBucketEncryption → 200');
