@@ -430,10 +430,23 @@ export function multipartETag(etags: string[]): string {
   return `${h.digest('hex')}-${etags.length}`;
 }
 
+/** A body error that says the bytes are not the ones the client signed or digested. */
+const BODY_INTEGRITY_ERRORS = new Set(['XAmzContentSHA256Mismatch', 'BadDigest', 'SignatureDoesNotMatch']);
+
 export async function handleCompleteMultipartUpload(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  // The part list, read once: by the completion, or by the retry check when the upload is gone.
+  // The body is read before the upload is looked up: S3 checks it against its signed SHA-256 (or
+  // digest) first, so a mismatch is 400 XAmzContentSHA256Mismatch even for an upload ID that names
+  // nothing (CloudServer's xAmzContentSha256Mismatch test, which passes against AWS). Its other
+  // faults (too long, malformed) still come where they did, after the upload's.
+  const raw = ctx.body.readAll(4 * 1024 * 1024);
+  const integrity = await raw.then(
+    () => undefined,
+    (err: unknown) => (isS3Error(err) && BODY_INTEGRITY_ERRORS.has(err.code) ? err : undefined),
+  );
+  if (integrity !== undefined) throw integrity;
+  // The part list, parsed once: by the completion, or by the retry check when the upload is gone.
   let body: Promise<RequestedPart[]> | undefined;
-  const requested = (): Promise<RequestedPart[]> => (body ??= ctx.body.readAll(4 * 1024 * 1024).then(parseCompleteBody));
+  const requested = (): Promise<RequestedPart[]> => (body ??= raw.then(parseCompleteBody));
   try {
     return await completeUpload(env, ctx, requested);
   } catch (err) {
