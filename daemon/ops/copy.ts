@@ -428,11 +428,14 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     // own default (re-encrypting under it), when the source is SSE-KMS (a fresh data key), or when
     // the copy would be stored otherwise than the source is (an unencrypted object under
     // auto-encryption); an SSE-S3 object copied onto itself under auto-encryption alone changes
-    // nothing, as S3 (whose every object is SSE-S3 by default) answers it.
+    // nothing, as S3 (whose every object is SSE-S3 by default) answers it. A copy source naming
+    // a version (the current one too) is a plain copy, which S3 accepts as it is: it refuses a
+    // copy onto itself only when no version is named (moto #7303, checked against AWS by its
+    // maintainer; versitygw #2418).
     const sourceKind = src.record.sse?.kind ?? 'none';
     const encryptionChanges = sseRequested || dstBucket.encryption !== undefined || sourceKind === 'SSE-KMS' || encReq.kind !== sourceKind;
     const changes = redirect !== undefined || ctx.headers['x-amz-storage-class'] !== undefined || askedAlgorithm !== undefined || encryptionChanges;
-    if (sameObject && mode === 'COPY' && !changes) {
+    if (sameObject && src.versionId === undefined && mode === 'COPY' && !changes) {
       throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
     }
 

@@ -279,6 +279,17 @@ t.test('copy onto the same key, UploadPartCopy from a version, and a recreated b
   t.same([h2.Metadata, h2.ContentType, h2.VersionId], [{ gen: '2' }, 'text/x-two', self.VersionId], 'the new version has the new metadata');
   t.equal(await getString(bucket, 'k'), 'original', 'same bytes');
 
+  // A copy source naming a version, the current one too, is a plain copy: S3 refuses a copy onto
+  // itself that changes nothing only when no version is named (moto #7303, checked against AWS).
+  t.equal(await s3Code(s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'k', CopySource: `${bucket}/k` }))), 'InvalidRequest/400', 'no version named, nothing changed → InvalidRequest');
+  const named = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'k', CopySource: `${bucket}/k?versionId=${self.VersionId}` }));
+  t.match(named.VersionId, VID, 'naming the current version: a new version');
+  t.not(named.VersionId, self.VersionId);
+  t.equal(named.CopySourceVersionId, self.VersionId);
+  const h3 = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+  t.same([h3.Metadata, h3.ContentType, h3.VersionId], [{ gen: '2' }, 'text/x-two', named.VersionId], 'it copies the named version as it is');
+  t.equal(await getString(bucket, 'k'), 'original', 'same bytes again');
+
   // UploadPartCopy from an old version.
   const big1 = testBytes(5 * 1024 * 1024 + 100, 41);
   const big2 = testBytes(5 * 1024 * 1024 + 100, 42);
