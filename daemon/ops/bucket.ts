@@ -44,7 +44,10 @@ const MAX_BUCKETS = 10_000;
 /**
  * ListBuckets with S3's optional paging and filtering: `prefix`, `max-buckets` (1–10000) and
  * `continuation-token` (the opaque token of the previous page: here the last name, base64url);
- * `bucket-region` other than this server's region matches nothing. A request with neither
+ * `bucket-region` naming this server's region. S3 takes `bucket-region` only at that region's
+ * endpoint ("Requests made to a Regional endpoint that is different from the bucket-region parameter
+ * are not supported", ListBuckets' reference) and answers any other 400 InvalidArgument, after
+ * max-buckets and before the token; s3d, one region, does the same. A request with neither
  * `max-buckets` nor `continuation-token` is unpaginated and names every bucket, as S3 does
  * (its default quota is 10,000 buckets) and MinIO does: s3d sets no quota, and clients that
  * never page (boto3's list_buckets, mc, minio-js) would miss the buckets past the first 10,000.
@@ -58,6 +61,10 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   }
   // An empty token starts at the first bucket, as S3 answers it (recorded by LocalStack against AWS);
   // ListObjectsV2 refuses an empty one.
+  const region = q.get('bucket-region');
+  if (region !== null && region !== env.config.region) {
+    throw new S3Error('InvalidArgument', 'Requests with bucket-region specified must be made to the corresponding regional endpoint', { fields: { ArgumentName: 'bucket-region' } });
+  }
   const tokenRaw = q.get('continuation-token') || null;
   const max = maxRaw !== null ? Number(maxRaw) : tokenRaw !== null ? MAX_BUCKETS : Infinity;
   let after = '';
@@ -65,9 +72,8 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
     after = Buffer.from(tokenRaw, 'base64url').toString('utf8');
     if (!validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
   }
-  const region = q.get('bucket-region');
   // One more than the page: whether there is a next page, without reading every bucket.
-  const found = region !== null && region !== env.config.region ? [] : env.meta.listBuckets({ prefix, after, limit: max + 1 });
+  const found = env.meta.listBuckets({ prefix, after, limit: max + 1 });
   const page = found.slice(0, max);
   // The bytes toXml writes: 10,000 buckets through fast-xml-parser's builder held the event loop ~23-31 ms.
   const body = writeXml('ListAllMyBucketsResult', {

@@ -93,7 +93,12 @@ t.test('ListBuckets: empty, then the created buckets in name order with creation
   const pre = await eu.send(new ListBucketsCommand({ Prefix: 'mm' }));
   t.same([pre.Buckets?.map((b) => b.Name), pre.Prefix], [['mm.middle'], 'mm'], 'Prefix filters and is echoed');
   t.same((await eu.send(new ListBucketsCommand({ BucketRegion: 'eu-west-1' }))).Buckets?.length, 3, 'BucketRegion of this server: all');
-  t.same((await eu.send(new ListBucketsCommand({ BucketRegion: 'us-west-2' }))).Buckets ?? [], [], 'another region: none');
+  // Another region is S3's refusal of a bucket-region sent to another region's endpoint (ListBuckets'
+  // reference: not supported; S3's answer: 400 InvalidArgument naming bucket-region); it was 200 with none.
+  await expectSdkError(t, eu.send(new ListBucketsCommand({ BucketRegion: 'us-west-2' })), 'InvalidArgument', 400, 'another region: refused');
+  const other = await req('ListBuckets bucket-region of another region', { method: 'GET', path: '/', query: 'bucket-region=us-west-2&continuation-token=garbage', sign: { region: 'eu-west-1' } }, euD);
+  assertXmlError(t, other, 400, 'InvalidArgument', 'bucket-region of another region, raw');
+  t.match(other.body, /<Code>InvalidArgument<\/Code><Message>Requests with bucket-region specified must be made to the corresponding regional endpoint<\/Message><ArgumentName>bucket-region<\/ArgumentName>/, 'its message and argument, before the token is read');
   await expectSdkError(t, eu.send(new ListBucketsCommand({ MaxBuckets: 0 })), 'InvalidArgument', 400, 'MaxBuckets 0');
   await expectSdkError(t, eu.send(new ListBucketsCommand({ ContinuationToken: 'not a token!' })), 'InvalidArgument', 400, 'a forged continuation token');
   // An empty token starts at the first bucket, as S3 answers it (LocalStack's test recorded against
