@@ -129,6 +129,20 @@ function parseLength(value: string | undefined, name: string): number | undefine
 
 const MALFORMED_TRAILER = S3_ERRORS.MalformedTrailerError[1];
 
+/**
+ * The trailer names an x-amz-trailer header lists (lower-case). As S3 reads the list (OpenStack
+ * Swift's AWS-checked tests): commas at its end are ignored (`x-amz-checksum-crc32,` and `…,,` are
+ * taken), an empty name before a name or between names (`, x-amz-checksum-crc32`,
+ * `x-amz-checksum-crc32, ,`) is not supported.
+ */
+function parseTrailerHeader(value: string | undefined): string[] {
+  const list = value?.trim().toLowerCase().replace(/,+$/, '') ?? '';
+  if (list === '') return [];
+  const names = list.split(',').map((name) => name.trim());
+  if (names.includes('')) throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
+  return names;
+}
+
 /** A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes (in S3's words as AWS answers them, not its error table's). */
 export function parseContentMd5(value: string): Buffer {
   const md5 = Buffer.from(value.trim(), 'base64');
@@ -185,17 +199,22 @@ class BodyChecks {
 
     const sent = options.ignoreChecksumHeaders === true ? [] : CHECKSUM_ALGORITHMS.filter((a) => headers[CHECKSUM_HEADERS[a]] !== undefined);
     if (options.ignoreChecksumHeaders !== true) refuseUnknownChecksums(headers);
-    const trailer = headers['x-amz-trailer']?.trim().toLowerCase();
-    const hasTrailer = trailer !== undefined && trailer !== '';
+    const trailerNames = parseTrailerHeader(headers['x-amz-trailer']);
+    const hasTrailer = trailerNames.length > 0;
     // Counted before the trailer is looked at: a checksum header besides a trailer is refused for
-    // that first, streaming or not, as S3 does (OpenStack Swift's AWS-checked tests).
-    if (sent.length + (hasTrailer ? 1 : 0) > 1) throw multipleChecksums();
+    // that first, streaming or not, as S3 does (OpenStack Swift's AWS-checked tests); one header
+    // beside one trailer in S3's shorter words.
+    if (sent.length === 1 && trailerNames.length === 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header');
+    if (sent.length + trailerNames.length > 1 && sent.length > 0) throw multipleChecksums();
     if (hasTrailer) {
       if (!trailers) throw new S3Error('MalformedTrailerError', `${MALFORMED_TRAILER} x-amz-trailer is only allowed with a STREAMING-*-TRAILER x-amz-content-sha256.`);
-      const algorithm = checksumAlgorithmOf(trailer);
-      if (algorithm === undefined && S3_ONLY_CHECKSUMS.has(trailer)) throw new S3Error('NotImplemented', `The ${trailer} checksum is not implemented: s3d checks CRC32, CRC32C, CRC64NVME, SHA1 and SHA256.`);
-      if (algorithm === undefined) throw new S3Error('InvalidRequest', `The value specified in the x-amz-trailer header is not supported: ${trailer}`);
-      this.trailerAlgorithm = algorithm;
+      for (const name of trailerNames) {
+        if (checksumAlgorithmOf(name) !== undefined) continue;
+        if (S3_ONLY_CHECKSUMS.has(name)) throw new S3Error('NotImplemented', `The ${name} checksum is not implemented: s3d checks CRC32, CRC32C, CRC64NVME, SHA1 and SHA256.`);
+        throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
+      }
+      if (trailerNames.length > 1) throw multipleChecksums();
+      this.trailerAlgorithm = checksumAlgorithmOf(trailerNames[0]!);
     }
     // What the SDK says it checksums must be what it sends (S3 answers 400 otherwise).
     const declared = options.ignoreChecksumHeaders === true ? undefined : headers['x-amz-sdk-checksum-algorithm']?.trim().toUpperCase();

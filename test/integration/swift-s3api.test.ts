@@ -1,0 +1,78 @@
+// Requests from OpenStack Swift's s3api functional tests (test/s3api/test_input_errors.py), which
+// run against both Swift and AWS S3: the answers asserted here are those the tests record for AWS.
+// Sent raw (helpers/http.ts), as the tests send them, to a real daemon.
+
+import t from 'tap';
+import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { crc32Base64, sha256Hex } from '../helpers/hash.js';
+import { assertXmlError, raw, xmlField } from '../helpers/http.js';
+import { createBucket, getBytes } from '../helpers/s3.js';
+
+let d: TestDaemon;
+let bucket: string;
+
+t.before(async () => {
+  d = await startDaemon();
+  bucket = await createBucket(d.s3(), 'swift');
+});
+t.teardown(async () => {
+  await d.stop();
+  d.cleanup();
+});
+
+const UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+
+/** An unsigned aws-chunked body: one data chunk, the final chunk, then `trailer` (CRLF-terminated lines). */
+function unsignedChunked(body: Buffer, trailer: string): Buffer {
+  return Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from(`\r\n0\r\n${trailer}`)]);
+}
+
+t.test('x-amz-trailer: commas at the end of the list are ignored; an empty name before or between names is not supported', async (t) => {
+  const body = testBytes(32, 5);
+  const framed = unsignedChunked(body, `x-amz-checksum-crc32: ${crc32Base64(body)}\r\n`);
+  const put = (key: string, trailer: string) =>
+    raw(d.port, {
+      method: 'PUT',
+      path: `/${bucket}/${key}`,
+      body: framed,
+      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(body.length), 'x-amz-trailer': trailer },
+      sign: { payloadHash: UNSIGNED_TRAILER },
+    });
+  // test_strm_unsgnd_pyld_trl_with_comma_in_trailer_ok, …_with_commas_in_trailer_4 and _6: 200 on AWS.
+  for (const [i, trailer] of ['x-amz-checksum-crc32,', 'x-amz-checksum-crc32,,', 'x-amz-checksum-crc32, '].entries()) {
+    const res = await put(`commas-${i}`, trailer);
+    t.equal(res.status, 200, `'${trailer}': 200 (${res.body.toString()})`);
+    t.equal(res.headers['x-amz-checksum-crc32'], crc32Base64(body), `'${trailer}': the trailer's checksum taken`);
+    t.equal(sha256Hex(await getBytes(d.s3(), { Bucket: bucket, Key: `commas-${i}` })), sha256Hex(body), `'${trailer}': the bytes as sent`);
+  }
+  // …_with_commas_in_trailer_1, _2, _3 and _5, and a name S3 does not know beside a checksum:
+  // 400 InvalidRequest in S3's words, nothing stored.
+  for (const [i, trailer] of [', x-amz-checksum-crc32, ,', ', x-amz-checksum-crc32', ',x-amz-checksum-crc32', 'x-amz-checksum-crc32, ,', 'x-amz-checksum-crc32, x-amz-foo', 'foo'].entries()) {
+    const res = await put(`empty-${i}`, trailer);
+    assertXmlError(t, res, 400, 'InvalidRequest', `'${trailer}'`);
+    t.equal(xmlField(res.body, 'Message'), 'The value specified in the x-amz-trailer header is not supported', `'${trailer}': S3's message`);
+    t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/empty-${i}` })).status, 404, `'${trailer}': nothing stored`);
+  }
+  // test_strm_unsgnd_pyld_trl_multiple_checksum_trailers: two checksums named in the trailer list.
+  const two = await put('two', 'x-amz-checksum-crc32, x-amz-checksum-sha256');
+  assertXmlError(t, two, 400, 'InvalidRequest', 'two checksum trailers');
+  t.equal(xmlField(two.body, 'Message'), 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.', "two checksum trailers: S3's message");
+});
+
+t.test('a checksum header beside a checksum trailer: one of each in S3 shorter words, more in its longer ones', async (t) => {
+  const body = testBytes(32, 6);
+  const put = (headers: Record<string, string>) =>
+    raw(d.port, { method: 'PUT', path: `/${bucket}/header-and-trailer`, body, headers: { 'x-amz-sdk-checksum-algorithm': 'crc32', 'x-amz-checksum-crc32': crc32Base64(body), ...headers }, sign: { payloadHash: sha256Hex(body) } });
+  // test_no_md5_good_sha_different_crc_in_trailer_and_header, …_same_crc_in_trailer_and_header
+  for (const trailer of ['x-amz-checksum-crc32c', 'x-amz-checksum-crc32']) {
+    const res = await put({ 'x-amz-trailer': trailer });
+    assertXmlError(t, res, 400, 'InvalidRequest', `header and trailer ${trailer}`);
+    t.equal(xmlField(res.body, 'Message'), 'Expecting a single x-amz-checksum- header', `header and trailer ${trailer}: S3's message`);
+  }
+  // test_no_md5_good_sha_multiple_crc_in_trailer_and_header, …_multiple_crc_in_header_and_trailer
+  for (const headers of [{ 'x-amz-trailer': 'x-amz-checksum-crc32, x-amz-checksum-crc32c' } as Record<string, string>, { 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-checksum-sha256': 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=' }]) {
+    const res = await put(headers);
+    assertXmlError(t, res, 400, 'InvalidRequest', `three checksums: ${JSON.stringify(headers)}`);
+    t.equal(xmlField(res.body, 'Message'), 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.', "three checksums: S3's longer message");
+  }
+});
