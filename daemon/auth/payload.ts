@@ -52,6 +52,9 @@ export interface PayloadOptions {
   /** The x-amz-checksum-* headers describe something other than the body (CompleteMultipartUpload: the
    *  object's checksum, checked by its handler): not checked here. Content-MD5 and trailers still are. */
   ignoreChecksumHeaders?: boolean;
+  /** BadDigest names the client's Content-MD5 in base64, as sent, rather than in hex: S3's answer for
+   *  CompleteMultipartUpload and DeleteObjects (OpenStack Swift's AWS-run tests; hex for an object's body). */
+  expectedDigestBase64?: boolean;
 }
 
 /** What the decoder needs from authentication (an AuthResult fits). */
@@ -180,6 +183,7 @@ class BodyChecks {
   private readonly expectedMd5: Buffer | undefined;
   private readonly expectedSha256: string | undefined;
   private readonly sha256Presigned: boolean = false;
+  private readonly expectedDigestBase64: boolean;
   /** the client's checksum: from a header now, or from the trailer later */
   private checksum: { algorithm: ChecksumAlgorithm; value: string | undefined } | undefined;
   readonly trailerAlgorithm: ChecksumAlgorithm | undefined;
@@ -194,6 +198,7 @@ class BodyChecks {
     const chunked = mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
     const trailers = (mode.kind === 'streaming-signed' && mode.trailer) || mode.kind === 'streaming-unsigned-trailer';
 
+    this.expectedDigestBase64 = options.expectedDigestBase64 === true;
     const contentMd5 = headers['content-md5'];
     if (contentMd5 !== undefined) this.expectedMd5 = parseContentMd5(contentMd5);
 
@@ -288,7 +293,7 @@ class BodyChecks {
     }
     const md5 = digests.get('MD5');
     if (this.expectedMd5 !== undefined && !this.expectedMd5.equals(md5!)) {
-      throw badDigest(this.expectedMd5, md5!);
+      throw badDigest(this.expectedMd5, md5!, this.expectedDigestBase64);
     }
     if (this.checksum !== undefined) {
       if (this.checksum.value === undefined) throw new S3Error('MalformedTrailerError', MALFORMED_TRAILER);
@@ -308,11 +313,11 @@ export function multipleChecksums(): S3Error {
 
 /**
  * BadDigest for a Content-MD5 that does not match the body, with the two digests as S3 gives them:
- * the client's in hex, the one computed in base64.
+ * the client's in hex (in base64 where `expectedBase64`), the one computed in base64.
  */
-export function badDigest(expected: Buffer, calculated: Buffer): S3Error {
+export function badDigest(expected: Buffer, calculated: Buffer, expectedBase64 = false): S3Error {
   return new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
-    fields: { ExpectedDigest: expected.toString('hex'), CalculatedDigest: calculated.toString('base64') },
+    fields: { ExpectedDigest: expected.toString(expectedBase64 ? 'base64' : 'hex'), CalculatedDigest: calculated.toString('base64') },
   });
 }
 

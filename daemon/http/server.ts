@@ -495,7 +495,9 @@ export class HttpServer {
         });
       }
       // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart.ts), not the XML body's.
-      decoder = createPayloadDecoder(auth, headers, r.op === 'CompleteMultipartUpload' ? { ignoreChecksumHeaders: true } : undefined);
+      // It and DeleteObjects name a wrong Content-MD5 in base64 (S3's BadDigest there).
+      const complete = r.op === 'CompleteMultipartUpload';
+      decoder = createPayloadDecoder(auth, headers, complete || r.op === 'DeleteObjects' ? { ignoreChecksumHeaders: complete, expectedDigestBase64: true } : undefined);
     } catch (err) {
       // Malformed body headers (Content-MD5, x-amz-checksum-*, x-amz-trailer, …): a client fault.
       this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);

@@ -2,6 +2,8 @@
 // run against both Swift and AWS S3: the answers asserted here are those the tests record for AWS.
 // Sent raw (helpers/http.ts), as the tests send them, to a real daemon.
 
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import t from 'tap';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { crc32Base64, sha256Hex } from '../helpers/hash.js';
@@ -75,4 +77,29 @@ t.test('a checksum header beside a checksum trailer: one of each in S3 shorter w
     assertXmlError(t, res, 400, 'InvalidRequest', `three checksums: ${JSON.stringify(headers)}`);
     t.equal(xmlField(res.body, 'Message'), 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.', "three checksums: S3's longer message");
   }
+});
+
+t.test("BadDigest of CompleteMultipartUpload and DeleteObjects names the client's Content-MD5 in base64, as sent (hex for an object's body)", async (t) => {
+  const s3 = d.s3();
+  const wrongMd5 = createHash('md5').update('not the body').digest();
+  const key = 'mpu-bad-md5';
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: Buffer.alloc(1024, 'x') }));
+  const completion = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><PartNumber>1</PartNumber><ETag>${ETag!}</ETag></Part></CompleteMultipartUpload>`;
+  const deletion = `<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>${key}</Key></Object></Delete>`;
+  // test_bad_md5_good_sha_good_crc_header_mpu and _multi_delete (expected_digest_should_be_hex=False)
+  for (const [what, query, path, body] of [
+    ['CompleteMultipartUpload', `uploadId=${UploadId!}`, `/${bucket}/${key}`, completion],
+    ['DeleteObjects', 'delete=', `/${bucket}`, deletion],
+  ] as const) {
+    const res = await raw(d.port, { method: 'POST', path, query, body, headers: { 'content-md5': wrongMd5.toString('base64') }, sign: { payloadHash: sha256Hex(body) } });
+    assertXmlError(t, res, 400, 'BadDigest', what);
+    t.equal(xmlField(res.body, 'ExpectedDigest'), wrongMd5.toString('base64'), `${what}: ExpectedDigest in base64`);
+    t.equal(xmlField(res.body, 'CalculatedDigest'), createHash('md5').update(body).digest('base64'), `${what}: CalculatedDigest in base64`);
+  }
+  // test_bad_md5_good_sha: a PutObject's is in hex.
+  const put = await raw(d.port, { method: 'PUT', path: `/${bucket}/put-bad-md5`, body: 'the body', headers: { 'content-md5': wrongMd5.toString('base64') }, sign: { payloadHash: sha256Hex('the body') } });
+  assertXmlError(t, put, 400, 'BadDigest', 'PutObject');
+  t.equal(xmlField(put.body, 'ExpectedDigest'), wrongMd5.toString('hex'), 'PutObject: ExpectedDigest in hex');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }));
 });
