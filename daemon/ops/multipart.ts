@@ -478,6 +478,15 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   if (env.meta.getUpload(up.id) === undefined) throw new S3Error('NoSuchUpload', undefined, { fields: { UploadId: up.id } });
   const stored = new Map(read.parts.map((p) => [p.n, p]));
   // The part list first: no key is looked at for a list that names parts out of order or not there.
+  // S3 checks the order of the whole list before it looks a part up, unless the upload has no
+  // part at all (then any list is InvalidPart): the Ozone smoketests' run against AWS (2020)
+  // recorded parts 4 (never uploaded) then 2 as InvalidPartOrder, and 2 then 1 of an upload
+  // without parts as InvalidPart.
+  if (read.parts.length > 0) {
+    for (let i = 1; i < requested.length; i++) {
+      if (requested[i]!.n <= requested[i - 1]!.n) throw new S3Error('InvalidPartOrder', undefined, { fields: { UploadId: up.id } });
+    }
+  }
   const listed: PartRecord[] = [];
   let prev = 0;
   for (const r of requested) {
