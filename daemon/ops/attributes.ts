@@ -20,16 +20,21 @@ const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSi
 type Attribute = (typeof ATTRIBUTES)[number];
 const MAX_PARTS = 1000;
 
+// The header read as S3 reads it (recorded: versitygw #917 and #1000, backlot's tests of
+// 2026-09-29): split at commas, empty names at the end dropped (`ETag,` is ETag; `,` is none),
+// each name trimmed and matched exactly (`etag`, and an empty name between commas, are refused
+// with the name as ArgumentValue).
 function requestedAttributes(header: string | undefined): Set<Attribute> {
-  const names = (header ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (names.length === 0) throw new S3Error('InvalidRequest', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty.');
+  const names = header === undefined ? [] : header.split(',');
+  while (names.length > 0 && names[names.length - 1] === '') names.pop();
+  if (names.length === 0) throw new S3Error('InvalidRequest', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty');
   const out = new Set<Attribute>();
-  for (const n of names) {
-    const known = ATTRIBUTES.find((a) => a.toLowerCase() === n.toLowerCase());
-    if (known === undefined) throw new S3Error('InvalidArgument', `Invalid attribute name specified: ${n}.`);
+  for (const sent of names) {
+    const n = sent.trim();
+    const known = ATTRIBUTES.find((a) => a === n);
+    if (known === undefined) {
+      throw new S3Error('InvalidArgument', 'Invalid attribute name specified.', { fields: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: n } });
+    }
     out.add(known);
   }
   return out;

@@ -1,0 +1,55 @@
+// Answers S3 gave byte for byte, as recorded against us-east-1 on 2026-09-29 in the tests of
+// backlot (an S3-compatible layer; its tables say "What real answered ..."), and as versitygw
+// recorded them (#917, #1000): the code, the message and the members after it, compared with
+// what s3d answers over a real socket.
+import t from 'tap';
+import { startDaemonFor } from '../helpers/daemon.js';
+import { raw, type RawResponse } from '../helpers/http.js';
+
+const d = await startDaemonFor(t);
+const bucket = 'recorded-answers';
+const key = 'runbooks/oncall.md';
+const text = 'Check dashboards, roll back, page on-call.';
+for (const path of [`/${bucket}`, `/${bucket}/${key}`]) {
+  const made = await raw(d.port, { method: 'PUT', path, ...(path.includes('/runbooks/') ? { body: text } : {}) });
+  if (made.status !== 200) throw new Error(`PUT ${path}: ${made.status}`);
+}
+
+/** What follows the Code: the message and the members, the request ids and Resource aside. */
+function refusal(res: RawResponse): string {
+  const body = res.body.toString();
+  const m = /<Code>([^<]*)<\/Code>(.*?)(<Resource>|<RequestId>)/s.exec(body);
+  return m ? `${m[1]}|${m[2]}` : `(no error) ${body}`;
+}
+
+const get = (path: string, query: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> =>
+  raw(d.port, { method, path, query, headers });
+
+t.test('GetObjectAttributes reads x-amz-object-attributes as S3 does', async (t) => {
+  const at = `/${bucket}/${key}`;
+  const missing = 'InvalidRequest|<Message>The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty</Message>';
+  const bad = (value: string): string =>
+    `InvalidArgument|<Message>Invalid attribute name specified.</Message><ArgumentName>x-amz-object-attributes</ArgumentName><ArgumentValue>${value}</ArgumentValue>`;
+  for (const [headers, want, what] of [
+    [{}, missing, 'no header: no period after the message'],
+    [{ 'x-amz-object-attributes': ',' }, missing, 'a lone comma names nothing'],
+    [{ 'x-amz-object-attributes': 'garbage' }, bad('garbage'), 'an unknown name, named as the argument'],
+    [{ 'x-amz-object-attributes': 'etag' }, bad('etag'), 'names match exactly'],
+    [{ 'x-amz-object-attributes': 'ETag, etag' }, bad('etag'), 'trimmed, then matched'],
+    [{ 'x-amz-object-attributes': 'garbage,etag' }, bad('garbage'), 'the first bad name'],
+    [{ 'x-amz-object-attributes': ',ETag' }, bad(''), 'an empty name first'],
+    [{ 'x-amz-object-attributes': 'ETag,,ObjectSize' }, bad(''), 'an empty name between two'],
+  ] as const) {
+    t.equal(refusal(await get(at, 'attributes', headers)), want, what);
+  }
+  // The refusal of a name comes before the bucket.
+  t.equal(refusal(await get('/no-such-bucket-ra/k.txt', 'attributes', { 'x-amz-object-attributes': 'garbage' })), bad('garbage'), 'before the bucket');
+  for (const [value, body] of [
+    ['ObjectSize, ETag', '<ETag>70b2146ac6e8b5deeddde43120149133</ETag><ObjectSize>42</ObjectSize>'],
+    ['ETag,', '<ETag>70b2146ac6e8b5deeddde43120149133</ETag>'],
+  ] as const) {
+    const res = await get(at, 'attributes', { 'x-amz-object-attributes': value });
+    t.equal(res.status, 200, `${value}: served`);
+    t.match(res.body.toString(), `<GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${body}</GetObjectAttributesResponse>`, `${value}: the attributes`);
+  }
+});
