@@ -214,7 +214,7 @@ function partNumberOf(raw: string): number {
 export function partRange(rec: ObjectRecord, partNumber: string): { start: number; end: number; count: number } {
   const n = partNumberOf(partNumber);
   // As S3 answers it: how many parts there are, and which was asked for.
-  const unsatisfiable = (): S3Error => new S3Error('InvalidPartNumber', undefined, { fields: { ActualPartCount: String(rec.parts?.length ?? 1), PartNumberRequested: String(n) } });
+  const unsatisfiable = (): S3Error => new S3Error('InvalidPartNumber', undefined, { fields: { PartNumberRequested: String(n), ActualPartCount: String(rec.parts?.length ?? 1) } });
   if (!rec.parts) {
     if (n !== 1) throw unsatisfiable();
     return { start: 0, end: rec.size - 1, count: 1 };

@@ -53,3 +53,11 @@ t.test('GetObjectAttributes reads x-amz-object-attributes as S3 does', async (t)
     t.match(res.body.toString(), `<GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${body}</GetObjectAttributesResponse>`, `${value}: the attributes`);
   }
 });
+
+t.test('a part the object does not have names the part asked for, then the part count', async (t) => {
+  for (const [query, n] of [['partNumber=2', '2'], ['partNumber=02', '2'], ['partNumber=010000', '10000']] as const) {
+    const res = await get(`/${bucket}/${key}`, query);
+    t.equal(res.status, 416, query);
+    t.equal(refusal(res), `InvalidPartNumber|<Message>The requested partnumber is not satisfiable</Message><PartNumberRequested>${n}</PartNumberRequested><ActualPartCount>1</ActualPartCount>`, query);
+  }
+});
