@@ -548,8 +548,9 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
       if (query.has('delete')) return r('DeleteObjects');
       // Browser-form uploads (POST Object) go to the bucket's URL.
       if (/^multipart\/form-data\b/i.test(headers['content-type'] ?? '')) return r('PostObject');
-      // S3's answer to any other POST on a bucket.
-      throw new S3Error('PreconditionFailed', 'Bucket POST must be of the enclosure-type multipart/form-data.');
+      // S3's answer to any other POST on a bucket: its usual message, the condition named
+      // (recorded against S3: backlot's tests of 2026-09-29).
+      throw new S3Error('PreconditionFailed', undefined, { fields: { Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' } });
     default:
       throw methodNotAllowed('HEAD, DELETE, POST, GET, PUT');
   }

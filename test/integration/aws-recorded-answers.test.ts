@@ -61,3 +61,9 @@ t.test('a part the object does not have names the part asked for, then the part 
     t.equal(refusal(res), `InvalidPartNumber|<Message>The requested partnumber is not satisfiable</Message><PartNumberRequested>${n}</PartNumberRequested><ActualPartCount>1</ActualPartCount>`, query);
   }
 });
+
+t.test('a POST to a bucket that is no form names the condition', async (t) => {
+  const res = await get(`/${bucket}`, '', {}, 'POST');
+  t.equal(res.status, 412);
+  t.equal(refusal(res), 'PreconditionFailed|<Message>At least one of the pre-conditions you specified did not hold</Message><Condition>Bucket POST must be of the enclosure-type multipart/form-data</Condition>');
+});
