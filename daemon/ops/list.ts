@@ -207,6 +207,11 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // As S3 answers (observed against it by gofakes3's s3assumer): a version-id marker without a key
   // marker is refused, an empty one beside a key marker too, and one beside an empty key marker is
   // ignored (the first page).
+  // S3's order (recorded: backlot's tests of 2026-09-29): a max-keys that is no integer first,
+  // then the markers, then encoding-type, and a negative max-keys last, in words of its own.
+  const maxSent = q.get('max-keys');
+  const negative = maxSent !== null && /^-\d+$/.test(maxSent) && Number(maxSent) !== 0 && Number(maxSent) >= -(2 ** 31);
+  const max = negative ? 0 : intParam(q, 'max-keys', 1000, 1000);
   const versionIdParam = q.get('version-id-marker');
   if (versionIdParam === '' && keyMarker !== '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be empty.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: '' } });
   if (versionIdParam !== null && versionIdParam !== '' && keyMarkerParam === null) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
@@ -214,8 +219,8 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // `key-marker=&version-id-marker=bogus` is 400 there).
   if (versionIdParam !== null && versionIdParam !== '' && versionIdParam !== NULL_VERSION && stampOfId(versionIdParam) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
   const versionIdMarker = keyMarker === '' ? '' : (versionIdParam ?? '');
-  const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
+  if (negative) throw new S3Error('InvalidArgument', 'max-keys cannot be negative', { fields: { ArgumentName: 'max-keys' } });
   // MinIO's metadata=true here too (minio-go WithVersions and WithMetadata: mc find --versions
   // --metadata/--tags): each version's own metadata and tags, judged as in ListObjectsV2.
   const may = q.get('metadata') === 'true' ? requesterJudge(env, ctx) : undefined;

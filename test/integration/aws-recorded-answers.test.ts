@@ -67,3 +67,23 @@ t.test('a POST to a bucket that is no form names the condition', async (t) => {
   t.equal(res.status, 412);
   t.equal(refusal(res), 'PreconditionFailed|<Message>At least one of the pre-conditions you specified did not hold</Message><Condition>Bucket POST must be of the enclosure-type multipart/form-data</Condition>');
 });
+
+t.test('ListObjectVersions: a negative max-keys in S3\u2019s words, after the markers and encoding-type', async (t) => {
+  const at = `/${bucket}`;
+  const negative = 'InvalidArgument|<Message>max-keys cannot be negative</Message><ArgumentName>max-keys</ArgumentName>';
+  const markerAlone = 'InvalidArgument|<Message>A version-id marker cannot be specified without a key marker.</Message><ArgumentName>version-id-marker</ArgumentName><ArgumentValue>x</ArgumentValue>';
+  const maxAbc = 'InvalidArgument|<Message>Provided max-keys not an integer or within integer range</Message><ArgumentName>max-keys</ArgumentName><ArgumentValue>abc</ArgumentValue>';
+  const bogus = 'InvalidArgument|<Message>Invalid Encoding Method specified in Request</Message><ArgumentName>encoding-type</ArgumentName><ArgumentValue>bogus</ArgumentValue>';
+  for (const [query, want] of [
+    ['versions&max-keys=-1', negative],
+    ['versions&max-keys=-1&encoding-type=bogus', bogus],
+    ['versions&max-keys=-1&version-id-marker=x', markerAlone],
+    ['versions&max-keys=abc&encoding-type=bogus', maxAbc],
+    ['versions&max-keys=abc&version-id-marker=x', maxAbc],
+    ['versions&key-marker=a.txt&version-id-marker=&max-keys=abc', maxAbc],
+    ['versions&encoding-type=bogus&version-id-marker=x', markerAlone],
+  ] as const) {
+    t.equal(refusal(await get(at, query)), want, query);
+  }
+  t.equal((await get(at, 'versions&max-keys=0')).status, 200, 'zero is a page');
+});
