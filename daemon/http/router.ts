@@ -518,6 +518,8 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
   const r = (op: Operation): Route => ({ op, bucket });
   // An upload's parameters without its key (a client that lost the key): never a DELETE, PUT or
   // listing of the bucket itself.
+  // A partNumber alone is S3's own refusal, word for word (recorded: backlot's tests of 2026-09-29).
+  if (query.has('partNumber') && !query.has('uploadId')) throw new S3Error('InvalidRequest', 'Object must have a valid key name.');
   if (query.has('uploadId') || query.has('partNumber')) throw new S3Error('InvalidRequest', 'uploadId and partNumber name a multipart upload of an object; this request names no object key.');
   for (const sub of query.keys()) {
     if (!Object.hasOwn(BUCKET_SUBRESOURCE_METHODS, sub)) continue;

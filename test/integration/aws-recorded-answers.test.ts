@@ -87,3 +87,11 @@ t.test('ListObjectVersions: a negative max-keys in S3\u2019s words, after the ma
   }
   t.equal((await get(at, 'versions&max-keys=0')).status, 200, 'zero is a page');
 });
+
+t.test('partNumber at a bucket is S3\u2019s "valid key name" refusal', async (t) => {
+  for (const [method, query] of [['GET', 'partNumber=1'], ['PATCH', 'partNumber=1'], ['GET', 'versionId=x&partNumber=1']] as const) {
+    const res = await get(`/${bucket}`, query, {}, method);
+    t.equal(res.status, 400, `${method} ?${query}`);
+    t.equal(refusal(res), 'InvalidRequest|<Message>Object must have a valid key name.</Message>', `${method} ?${query}`);
+  }
+});
