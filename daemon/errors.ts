@@ -14,7 +14,7 @@ export const S3_ERRORS = {
   EntityTooSmall: [400, 'Your proposed upload is smaller than the minimum allowed size'],
   IllegalVersioningConfigurationException: [400, 'The Versioning element must be specified'],
   IllegalLocationConstraintException: [400, 'The location constraint is incompatible for the region specific endpoint this request was sent to.'],
-  IncompleteBody: [400, 'You did not provide the number of bytes specified by the Content-Length HTTP header.'],
+  IncompleteBody: [400, 'You did not provide the number of bytes specified by the Content-Length HTTP header'],
   InternalError: [500, 'We encountered an internal error. Please try again.'],
   InvalidAccessKeyId: [403, 'The AWS access key ID you provided does not exist in our records.'],
   InvalidArgument: [400, 'Invalid Argument.'],

@@ -103,3 +103,48 @@ t.test("BadDigest of CompleteMultipartUpload and DeleteObjects names the client'
   t.equal(xmlField(put.body, 'ExpectedDigest'), wrongMd5.toString('hex'), 'PutObject: ExpectedDigest in hex');
   await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }));
 });
+
+t.test('aws-chunked: the end of the body as S3 reads it (last trailer value taken, bytes after the end ignored)', async (t) => {
+  const body = testBytes(32, 7);
+  const put = (key: string, framed: Buffer, trailer?: string) =>
+    raw(d.port, {
+      method: 'PUT',
+      path: `/${bucket}/${key}`,
+      body: framed,
+      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(body.length), ...(trailer === undefined ? {} : { 'x-amz-trailer': trailer }) },
+      sign: { payloadHash: UNSIGNED_TRAILER },
+    });
+  const crc = crc32Base64(body);
+  const wrong = crc32Base64(body.subarray(0, -1));
+  // test_strm_unsgnd_pyld_trl_bad_then_good_trailer_ok, …_good_then_bad_trailer
+  const badThenGood = await put('bad-then-good', unsignedChunked(body, `x-amz-checksum-crc32: ${wrong}\r\nx-amz-checksum-crc32: ${crc}\r\n`), 'x-amz-checksum-crc32');
+  t.equal(badThenGood.status, 200, `a wrong value, then the right one: 200 (${badThenGood.body.toString()})`);
+  t.equal(badThenGood.headers['x-amz-checksum-crc32'], crc, 'the last value taken');
+  const goodThenBad = await put('good-then-bad', unsignedChunked(body, `x-amz-checksum-crc32: ${crc}\r\nx-amz-checksum-crc32: ${wrong}\r\n`), 'x-amz-checksum-crc32');
+  assertXmlError(t, goodThenBad, 400, 'BadDigest', 'the right value, then a wrong one');
+  // test_strm_unsgnd_pyld_trl_with_trailer_no_cr: the body ends on a trailer line with a bare LF.
+  const noCr = await put('no-cr', unsignedChunked(body, `x-amz-checksum-crc32: ${crc}\n`), 'x-amz-checksum-crc32');
+  assertXmlError(t, noCr, 400, 'IncompleteBody', 'a last trailer line ending in a bare LF');
+  // test_strm_unsgnd_pyld_trl_with_trailer_extra_line_junk_ok and _extra_line_then_trailer_ok
+  for (const [i, after] of [Buffer.from([0xff, 0xde, 0xad, 0xbe, 0xef, 0xff]), Buffer.from('bonus: trailer\r\n')].entries()) {
+    const res = await put(`junk-${i}`, Buffer.concat([unsignedChunked(body, `x-amz-checksum-crc32: ${crc}\r\n\r\n`), after]), 'x-amz-checksum-crc32');
+    t.equal(res.status, 200, `bytes after the end (${i}): 200 (${res.body.toString()})`);
+    t.equal(sha256Hex(await getBytes(d.s3(), { Bucket: bucket, Key: `junk-${i}` })), sha256Hex(body), `bytes after the end (${i}): not stored`);
+  }
+  // test_strm_unsgnd_pyld_trl_zero_chunk_mid_stream: the body ends at the first zero-size chunk, short.
+  const chunk = (b: Buffer) => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+  const mid = await put('zero-mid', Buffer.concat([chunk(body.subarray(0, 4)), chunk(Buffer.alloc(0)), chunk(body.subarray(4)), chunk(Buffer.alloc(0))]));
+  assertXmlError(t, mid, 400, 'IncompleteBody', 'a zero-size chunk in the middle');
+  t.equal(xmlField(mid.body, 'NumberBytesExpected'), String(body.length), 'zero-size chunk: NumberBytesExpected');
+  t.equal(xmlField(mid.body, 'NumberBytesProvided'), '4', 'zero-size chunk: NumberBytesProvided');
+  t.equal(xmlField(mid.body, 'Message'), 'You did not provide the number of bytes specified by the Content-Length HTTP header', "zero-size chunk: S3's message");
+  // test_strm_unsgnd_pyld_trl_too_many_bytes
+  const many = await put('too-many', Buffer.concat([chunk(Buffer.concat([body, body])), chunk(Buffer.alloc(0))]));
+  assertXmlError(t, many, 400, 'IncompleteBody', 'a chunk longer than the decoded length');
+  t.equal(xmlField(many.body, 'NumberBytesProvided'), String(2 * body.length), 'too many: NumberBytesProvided');
+  // test_strm_unsgnd_pyld_trl_truncated_mid_chunk: S3's words.
+  const cut = await put('cut', Buffer.concat([Buffer.from('20\r\n'), body.subarray(0, 31)]));
+  assertXmlError(t, cut, 400, 'IncompleteBody', 'a body cut in a chunk');
+  t.equal(xmlField(cut.body, 'Message'), 'The request body terminated unexpectedly', "cut: S3's message");
+  for (const key of ['good-then-bad', 'no-cr', 'zero-mid', 'too-many', 'cut']) t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}` })).status, 404, `${key}: nothing stored`);
+});
