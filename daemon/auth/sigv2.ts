@@ -11,7 +11,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { parseDateText } from '../dates.js';
 import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4.js';
-import { MAX_CLOCK_SKEW_MS, clockSkewed, formatAmzDate, lookupSecret, parseAmzDate, parsePayloadMode, presignExpired, signatureMismatch } from './sigv4.js';
+import { MAX_CLOCK_SKEW_MS, UNSIGNED_PAYLOAD, clockSkewed, formatAmzDate, lookupSecret, parseAmzDate, presignExpired, signatureMismatch } from './sigv4.js';
 
 /**
  * Sub-resources that are part of the canonical resource: botocore's HmacV1Auth.QSAOfInterest (the
@@ -190,14 +190,19 @@ function mismatch(request: SigV4Request, dateOrExpires: string, resources: strin
   return signatureMismatch(accessKeyId, stringToSignV2(withQueryAmzHeaders(request), dateOrExpires, resources[0] ?? ''), given);
 }
 
+/**
+ * Under Signature V2 an x-amz-content-sha256 other than UNSIGNED-PAYLOAD is only a hash the body
+ * has to match, whatever it says: S3 neither checks its form nor reads a STREAMING-* mode in it
+ * (OpenStack Swift's AWS-run tests: 'invalid' is ignored on a GET, and a PUT's body, aws-chunked
+ * or not, is XAmzContentSHA256Mismatch against it).
+ */
+export function literalPayloadHash(declared: string | undefined): PayloadMode {
+  if (declared === undefined || declared === UNSIGNED_PAYLOAD) return { kind: 'unsigned' };
+  return { kind: 'sha256', expectedHex: declared };
+}
+
 function payloadOf(headers: Record<string, string>): PayloadMode {
-  const declared = headers['x-amz-content-sha256'];
-  if (declared === undefined) return { kind: 'unsigned' };
-  const mode = parsePayloadMode(declared);
-  if (mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer') {
-    throw new S3Error('InvalidRequest', 'aws-chunked request bodies need AWS Signature Version 4 (AWS4-HMAC-SHA256).');
-  }
-  return mode;
+  return literalPayloadHash(headers['x-amz-content-sha256']);
 }
 
 function result(accessKeyId: string, payload: PayloadMode, time: number, presigned: boolean): AuthResult {
