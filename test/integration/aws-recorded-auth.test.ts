@@ -1,0 +1,66 @@
+// Authentication faults as S3 answered them, recorded against us-east-1 on 2026-09-29 in the tests
+// of backlot (an S3-compatible layer; its `_REFUSAL_ROWS_UNIT` table): each request carries one
+// fault, or two whose order was measured, and s3d answers with S3's code, message and members.
+import t from 'tap';
+import type { Test } from 'tap';
+import { startDaemonFor, ACCESS_KEY } from '../helpers/daemon.js';
+import { raw, type RawResponse } from '../helpers/http.js';
+
+const d = await startDaemonFor(t);
+const bucket = 'recorded-auth';
+if ((await raw(d.port, { method: 'PUT', path: `/${bucket}` })).status !== 200) throw new Error('PUT bucket');
+
+const UNKNOWN = 'AKIAIOSFODNN7EXAMPLE';
+const pad = (n: number): string => String(n).padStart(2, '0');
+/** ISO 8601 basic, `minutes` from now. */
+function amz(minutes = 0): string {
+  const n = new Date(Date.now() + minutes * 60_000);
+  return `${n.getUTCFullYear()}${pad(n.getUTCMonth() + 1)}${pad(n.getUTCDate())}T${pad(n.getUTCHours())}${pad(n.getUTCMinutes())}${pad(n.getUTCSeconds())}Z`;
+}
+/** A V4 header signed with nothing (`Signature=00`): each fault is found before the signature. */
+function v4(akid: string, date: string, o: { region?: string } = {}): string {
+  return `AWS4-HMAC-SHA256 Credential=${akid}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`;
+}
+const dated = (authorization: string, minutes = 0): Record<string, string> => ({ 'x-amz-date': amz(minutes), authorization });
+function presign(date: string, o: { akid?: string; region?: string } = {}): string {
+  return new URLSearchParams({
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': `${o.akid ?? ACCESS_KEY}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request`,
+    'X-Amz-Date': date,
+    'X-Amz-Expires': '3600',
+    'X-Amz-SignedHeaders': 'host',
+    'X-Amz-Signature': '00',
+  }).toString();
+}
+const v2Expires = (): number => Math.floor(Date.now() / 1000) + 3600;
+
+/** Status, code, message and members (ServerTime, the clock's, aside; XML entities read back). */
+function refusal(res: RawResponse): string {
+  const body = res.body.toString();
+  const m = /<Code>([^<]*)<\/Code>(.*?)(<Resource>|<RequestId>)/s.exec(body);
+  if (!m) return `(no error) ${res.status} ${body}`;
+  const rest = m[2]!.replace(/<ServerTime>[^<]*<\/ServerTime>/, '').replaceAll('&apos;', "'").replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  return `${res.status} ${m[1]}|${rest}`;
+}
+const answer = (status: number, code: string, message: string, members = ''): string => `${status} ${code}|<Message>${message}</Message>${members}`;
+const send = (headers: Record<string, string>, query = ''): Promise<RawResponse> =>
+  raw(d.port, { method: 'GET', path: `/${bucket}`, query, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers }, sign: false });
+
+type Row = readonly [string, Record<string, string>, string, string];
+function check(t: Test, rows: readonly Row[]): Promise<void> {
+  return (async () => {
+    for (const [what, headers, query, want] of rows) t.equal(refusal(await send(headers, query)), want, what);
+  })();
+}
+
+t.test('an unknown access key and a skewed clock in S3\u2019s words', async (t) => {
+  const unknown = answer(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', `<AWSAccessKeyId>${UNKNOWN}</AWSAccessKeyId>`);
+  const stale = amz(-30);
+  await check(t, [
+    ['header', dated(v4(UNKNOWN, amz())), '', unknown],
+    ['presigned URL', {}, presign(amz(), { akid: UNKNOWN }), unknown],
+    ['Signature Version 2 header', { date: new Date().toUTCString(), authorization: `AWS ${UNKNOWN}:abc` }, '', unknown],
+    ['Signature Version 2 query', {}, `Signature=abc&AWSAccessKeyId=${UNKNOWN}&Expires=${v2Expires()}`, unknown],
+    ['skewed', dated(v4(ACCESS_KEY, stale), -30), '', answer(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', `<RequestTime>${stale}</RequestTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>`)],
+  ]);
+});
