@@ -336,6 +336,7 @@ function parseCredential(value: string, fail: (message: string, region?: string)
   if (!/^\d{8}$/.test(date) || parseAmzDate(`${date}T000000Z`) === undefined) {
     throw fail(`incorrect date format "${date}". This date in the credential must be in the format "yyyyMMdd".`);
   }
+  if (credRegion === '') throw fail('a non-empty region must be provided in the credential.');
   // The error names the right region: clients that guessed retry with it (minio-js, minio-go).
   if (region !== undefined && credRegion !== region) throw fail(`the region '${credRegion}' is wrong; expecting '${region}'`, region);
   if (credService !== service) throw fail(`incorrect service "${credService}". This endpoint belongs to "${service}".`);

@@ -64,3 +64,14 @@ t.test('an unknown access key and a skewed clock in S3\u2019s words', async (t) 
     ['skewed', dated(v4(ACCESS_KEY, stale), -30), '', answer(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', `<RequestTime>${stale}</RequestTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>`)],
   ]);
 });
+
+t.test('a credential scope without a region is refused as S3 refuses it', async (t) => {
+  const none = 'a non-empty region must be provided in the credential.';
+  await check(t, [
+    ['header', dated(v4(ACCESS_KEY, amz(), { region: '' })), '', answer(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${none}`)],
+    ['presigned URL', {}, presign(amz(), { region: '' }), answer(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${none}`)],
+    // Another region is named, with the one to sign for (what SDKs read to retry there).
+    ['another region', dated(v4(ACCESS_KEY, amz(), { region: 'us-west-2' })), '', answer(400, 'AuthorizationHeaderMalformed', "The authorization header is malformed; the region 'us-west-2' is wrong; expecting 'us-east-1'", '<Region>us-east-1</Region>')],
+    ['another region, presigned', {}, presign(amz(), { region: 'us-west-2' }), answer(400, 'AuthorizationQueryParametersError', "Error parsing the X-Amz-Credential parameter; the region 'us-west-2' is wrong; expecting 'us-east-1'", '<Region>us-east-1</Region>')],
+  ]);
+});
