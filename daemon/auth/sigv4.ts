@@ -570,10 +570,14 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
   const authorization = req.headers['authorization'];
   const presignedParams = hasPresignParams(query);
   const v2Params = hasV2PresignParams(query);
-  if (authorization !== undefined && (presignedParams || v2Params)) {
+  // Two mechanisms at once, as S3 counts them: the header beside a V4 query or a `Signature`
+  // parameter alone, or the two query forms together; the header is named when there is one.
+  const v2Signature = query.some(([n]) => n === 'Signature');
+  if (authorization !== undefined ? presignedParams || v2Signature : v2Signature && query.some(([n]) => n === 'X-Amz-Algorithm')) {
     throw new S3Error(
       'InvalidArgument',
       'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+      { fields: { ArgumentName: 'Authorization', ...(authorization === undefined ? {} : { ArgumentValue: authorization }) } },
     );
   }
   // A session token (temporary credentials, auth/sts.ts), in the header or a presigned URL's

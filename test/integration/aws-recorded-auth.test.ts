@@ -75,3 +75,17 @@ t.test('a credential scope without a region is refused as S3 refuses it', async 
     ['another region, presigned', {}, presign(amz(), { region: 'us-west-2' }), answer(400, 'AuthorizationQueryParametersError', "Error parsing the X-Amz-Credential parameter; the region 'us-west-2' is wrong; expecting 'us-east-1'", '<Region>us-east-1</Region>')],
   ]);
 });
+
+t.test('two mechanisms at once name the Authorization header', async (t) => {
+  const one = 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified';
+  const named = (value: string): string => answer(400, 'InvalidArgument', one, `<ArgumentName>Authorization</ArgumentName><ArgumentValue>${value}</ArgumentValue>`);
+  const v2 = `AWS ${ACCESS_KEY}:abc`;
+  await check(t, [
+    ['a header and X-Amz-Algorithm', { authorization: 'Bearer abc' }, 'X-Amz-Algorithm=bogus', named('Bearer abc')],
+    ['a V2 header and X-Amz-Algorithm', { authorization: 'AWS garbage' }, 'X-Amz-Algorithm=x', named('AWS garbage')],
+    ['a V2 header and Signature', { date: new Date().toUTCString(), authorization: v2 }, 'Signature=abc', named(v2)],
+    ['a V4 header and Signature', { authorization: 'AWS4-HMAC-SHA256 x' }, 'Signature=abc', named('AWS4-HMAC-SHA256 x')],
+    // No header to name: the argument alone.
+    ['a V2 query and X-Amz-Algorithm', {}, `Signature=abc&AWSAccessKeyId=${ACCESS_KEY}&Expires=${v2Expires()}&X-Amz-Algorithm=AWS4-HMAC-SHA256`, answer(400, 'InvalidArgument', one, '<ArgumentName>Authorization</ArgumentName>')],
+  ]);
+});
