@@ -708,6 +708,11 @@ function authenticatePresigned(
     if (params.has(name)) throw queryMalformed(`The ${name} parameter is given more than once.`);
     params.set(name, value);
   }
+  // S3's order: the algorithm, the parameters, the date and lifetime, whether the URL is valid
+  // now, and only then the credential (an expired URL is 'Request has expired' whatever its
+  // scope), the headers it leaves unsigned and its key.
+  const algorithm = params.get('X-Amz-Algorithm');
+  if (algorithm !== undefined && algorithm !== ALGORITHM) throw queryMalformed(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
   const missing = PRESIGN_PARAMS.some((name) => !params.has(name));
   if (missing) {
     throw queryMalformed(
@@ -715,8 +720,6 @@ function authenticatePresigned(
     );
   }
   const get = (name: (typeof PRESIGN_PARAMS)[number]): string => params.get(name) ?? '';
-  if (get('X-Amz-Algorithm') !== ALGORITHM) throw queryMalformed(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
-  const credential = parseCredential(get('X-Amz-Credential'), credentialQueryMalformed, region, service);
 
   const amzDate = get('X-Amz-Date');
   const time = parseAmzDate(amzDate);
@@ -728,17 +731,22 @@ function authenticatePresigned(
   if (expires > MAX_PRESIGNED_EXPIRES) {
     throw queryMalformed('X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds');
   }
+  if (now < time - MAX_CLOCK_SKEW_MS) {
+    throw new S3Error('AccessDenied', 'Request is not yet valid', {
+      fields: { 'X-Amz-Date': String(time), Expires: errorTime(time + expires * 1000), ServerTime: errorTime(now) },
+    });
+  }
+  if (now > time + expires * 1000) throw presignExpired(time + expires * 1000, now, expires);
+
+  const credential = parseCredential(get('X-Amz-Credential'), credentialQueryMalformed, region, service);
   if (credential.date !== amzDate.slice(0, 8)) {
     throw queryMalformed(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
   }
   const signedHeaders = parseSignedHeaders(get('X-Amz-SignedHeaders'), queryMalformed);
-
-  const secret = lookupSecret(creds, credential.accessKeyId);
-  if (now < time - MAX_CLOCK_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
-  if (now > time + expires * 1000) throw presignExpired(time + expires * 1000, now, expires);
   // An unsigned x-amz-content-sha256 beside a presigned URL is ignored, as S3 ignores it (a
   // client or proxy adds one to every request it sends); signed, it is the payload hash.
   requireAmzHeadersSigned(req.headers, signedHeaders, PRESIGNED_UNSIGNED_OK);
+  const secret = lookupSecret(creds, credential.accessKeyId);
 
   // Signers hoist x-amz-content-sha256 into the query under whatever case they were given it.
   const hashParam = query.find(([name]) => name.toLowerCase() === 'x-amz-content-sha256');

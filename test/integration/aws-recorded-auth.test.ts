@@ -22,12 +22,12 @@ function v4(akid: string, date: string, o: { region?: string } = {}): string {
   return `AWS4-HMAC-SHA256 Credential=${akid}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`;
 }
 const dated = (authorization: string, minutes = 0): Record<string, string> => ({ 'x-amz-date': amz(minutes), authorization });
-function presign(date: string, o: { akid?: string; region?: string } = {}): string {
+function presign(date: string, o: { akid?: string; region?: string; credential?: string; expires?: string } = {}): string {
   return new URLSearchParams({
     'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
-    'X-Amz-Credential': `${o.akid ?? ACCESS_KEY}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request`,
+    'X-Amz-Credential': o.credential ?? `${o.akid ?? ACCESS_KEY}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request`,
     'X-Amz-Date': date,
-    'X-Amz-Expires': '3600',
+    'X-Amz-Expires': o.expires ?? '3600',
     'X-Amz-SignedHeaders': 'host',
     'X-Amz-Signature': '00',
   }).toString();
@@ -87,5 +87,27 @@ t.test('two mechanisms at once name the Authorization header', async (t) => {
     ['a V4 header and Signature', { authorization: 'AWS4-HMAC-SHA256 x' }, 'Signature=abc', named('AWS4-HMAC-SHA256 x')],
     // No header to name: the argument alone.
     ['a V2 query and X-Amz-Algorithm', {}, `Signature=abc&AWSAccessKeyId=${ACCESS_KEY}&Expires=${v2Expires()}&X-Amz-Algorithm=AWS4-HMAC-SHA256`, answer(400, 'InvalidArgument', one, '<ArgumentName>Authorization</ArgumentName>')],
+  ]);
+});
+
+t.test('a presigned URL: its lifetime is judged before its credential and key', async (t) => {
+  const expired = (date: string, expires: number): string => {
+    const at = new Date(Date.parse(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`) + expires * 1000);
+    return answer(403, 'AccessDenied', 'Request has expired', `<X-Amz-Expires>${expires}</X-Amz-Expires><Expires>${at.toISOString().replace('.000Z', 'Z')}</Expires>`);
+  };
+  const week = answer(400, 'AuthorizationQueryParametersError', 'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds');
+  const old = amz(-10);
+  const older = amz(-2);
+  const ahead = amz(60);
+  const aheadMs = Date.parse(`${ahead.slice(0, 4)}-${ahead.slice(4, 6)}-${ahead.slice(6, 8)}T${ahead.slice(9, 11)}:${ahead.slice(11, 13)}:${ahead.slice(13, 15)}Z`);
+  const aheadEnds = new Date(aheadMs + 3600_000).toISOString().replace('.000Z', 'Z');
+  await check(t, [
+    ['expired, a credential it cannot read', {}, presign(old, { expires: '60', credential: 'garbage' }), expired(old, 60)],
+    ['expired, signed for another region', {}, presign(older, { expires: '60', region: 'us-west-2' }), expired(older, 60)],
+    ['over a week, signed for another region', {}, presign(amz(), { expires: '604801', region: 'us-west-2' }), week],
+    // S3 names the request's date in epoch milliseconds.
+    ['not yet valid, a credential it cannot read', {}, presign(ahead, { credential: 'garbage' }), answer(403, 'AccessDenied', 'Request is not yet valid', `<X-Amz-Date>${aheadMs}</X-Amz-Date><Expires>${aheadEnds}</Expires>`)],
+    ['an unsigned header before the key', { 'x-amz-meta-foo': 'bar' }, presign(amz(), { akid: UNKNOWN }), answer(403, 'AccessDenied', 'There were headers present in the request which were not signed: x-amz-meta-foo', '<HeadersNotSigned>x-amz-meta-foo</HeadersNotSigned>')],
+    ['an algorithm before the parameters', {}, 'X-Amz-Algorithm=AWS4-HMAC-SHA512&X-Amz-Signature=00', answer(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')],
   ]);
 });
