@@ -305,6 +305,32 @@ export async function startTlsDaemonWithWork(t: Test, prefix: string): Promise<{
 }
 
 /**
+ * A plain and a TLS daemon side by side for the suites that drive other clients, the TLS one's CA
+ * certificate written to `caFile` in the scratch directory `work`; the daemons and `work` go when
+ * `t` ends, a daemon that started even when the other did not (S3D_DUMP_LOGS=1 prints their log
+ * lines above info first).
+ */
+export async function startPlainAndTls(t: Test, work: string): Promise<{ plain: TestDaemon; tls: TestDaemon; caFile: string }> {
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const started = await Promise.allSettled([startDaemon(), startDaemon({ tls: true })]);
+  for (const s of started) {
+    if (s.status !== 'fulfilled') continue;
+    const d = s.value;
+    t.teardown(async () => {
+      if (process.env.S3D_DUMP_LOGS) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
+      await d.stop();
+      d.cleanup();
+    });
+  }
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [plain, tls] = started.map((s) => (s as PromiseFulfilledResult<TestDaemon>).value) as [TestDaemon, TestDaemon];
+  const caFile = join(work, 'ca.pem');
+  writeFileSync(caFile, tls.caCert!);
+  return { plain, tls, caFile };
+}
+
+/**
  * An SDK client with the test credentials, trusting `caCert` (kept-alive HTTPS agent) when given;
  * `config` overrides any setting (a `requestHandler` there replaces the CA agent).
  */

@@ -12,12 +12,12 @@
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Crc64Nvme } from '@aws-sdk/checksums/crc';
-import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startPlainAndTls, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { sha256Hex } from '../helpers/hash.js';
 import { lakeVenv } from '../helpers/lake-venv.js';
 import { pythonEnv } from '../helpers/python.js';
@@ -37,16 +37,7 @@ if ('skip' in venv) {
 async function suite(python: string, versions: Record<string, string>): Promise<void> {
   t.comment(`pyarrow ${versions.pyarrow}, polars ${versions.polars}`);
   const work = mkdtempSync(join(tmpdir(), 's3d-lake-'));
-  const [plain, tls] = await Promise.all([startDaemon(), startDaemon({ tls: true })]);
-  t.teardown(async () => {
-    if (process.env.S3D_DUMP_LOGS) for (const d of [plain, tls]) console.error(d.logs.join('\n'));
-    await Promise.all([plain.stop(), tls.stop()]);
-    plain.cleanup();
-    tls.cleanup();
-    rmSync(work, { recursive: true, force: true });
-  });
-  const caFile = join(work, 'ca.pem');
-  writeFileSync(caFile, tls.caCert!);
+  const { plain, tls, caFile } = await startPlainAndTls(t, work);
   const small = testBytes(1000, 1);
   const big = testBytes(23 * MiB + 17, 2);
   writeFileSync(join(work, 'small.bin'), small);

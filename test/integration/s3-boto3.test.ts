@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, ROOT, SECRET_KEY, bucketName, startPlainAndTls, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { getBytes } from '../helpers/s3.js';
 import { KMS_KEY_ARN, ssec } from '../helpers/sse.js';
@@ -222,16 +222,7 @@ async function suite(botocoreVersion: string): Promise<void> {
   // botocore 1.36 (boto3 1.36) started sending CRC32 checksums on every upload by default.
   const DEFAULT_CHECKSUMS = major > 1 || (major === 1 && minor >= 36);
 
-  const [plain, tls] = await Promise.all([startDaemon(), startDaemon({ tls: true })]);
-  t.teardown(async () => {
-    if (process.env.S3D_DUMP_LOGS) for (const d of [plain, tls]) console.error(d.logs.filter((l) => !l.includes('"level":30')).join('\n'));
-    await Promise.all([plain.stop(), tls.stop()]);
-    plain.cleanup();
-    tls.cleanup();
-    rmSync(work, { recursive: true, force: true });
-  });
-  const caFile = join(work, 'ca.pem');
-  writeFileSync(caFile, tls.caCert!);
+  const { plain, tls, caFile } = await startPlainAndTls(t, work);
 
   const inputs = {
     empty: Buffer.alloc(0),
