@@ -38,6 +38,8 @@ export function requestedChecksum(headers: Readonly<Record<string, string>>): Up
     if (rawType !== '') throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
     return undefined;
   }
+  // A list of algorithms, in S3's words (OpenStack Swift's test_mpu_create_multiple_checksum_algorithms, run against AWS).
+  if (rawAlgorithm.includes(',')) throw new S3Error('InvalidRequest', 'Invalid types are specified in x-amz-checksum-algorithm header.');
   const algorithm = parseChecksumAlgorithm(rawAlgorithm);
   let type = defaultType(algorithm);
   if (rawType !== '') {

@@ -381,6 +381,19 @@ const MAX_COMPLETE_MARKUP = 2 + MAX_PARTS * 8;
 const S3_ONLY_ELEMENTS = [...S3_ONLY_ALGORITHMS].map((alg) => `Checksum${alg}`);
 const CHECKSUM_ELEMENTS = CHECKSUM_ALGORITHMS.map((alg) => [alg, `Checksum${alg}`] as const);
 
+/**
+ * A listed part's checksum that is no base64 of its algorithm's size, or more than one checksum:
+ * S3 names the part's checksums as `ALGORITHM:value;` each, in ArgumentValue (OpenStack Swift's
+ * test_object_checksums.py, run against AWS: `CRC32C:4waSgx==;`, `CRC32:…;CRC32C:…;SHA1:…;SHA256:…;`).
+ */
+function invalidPartChecksums(rec: Record<string, unknown>): S3Error {
+  const named = Object.keys(rec)
+    .filter((k) => k.startsWith('Checksum') && typeof rec[k] === 'string')
+    .map((k) => `${k.slice('Checksum'.length).toUpperCase()}:${(rec[k] as string).trim()};`)
+    .sort();
+  return new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request', { fields: { ArgumentName: 'Checksum', ArgumentValue: named.join('') } });
+}
+
 async function parseCompleteBody(body: Buffer): Promise<RequestedPart[]> {
   // No body at all (boto3's complete_multipart_upload without MultipartUpload): S3's words.
   if (body.length === 0) throw new S3Error('InvalidRequest', 'You must specify at least one part');
@@ -408,7 +421,7 @@ async function parseCompleteBody(body: Buffer): Promise<RequestedPart[]> {
       const v = rec[element];
       if (v === undefined) continue;
       if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's ${element} must be a single value.`);
-      if (foreign !== undefined) throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request');
+      if (foreign !== undefined) throw invalidPartChecksums(rec);
       foreign = element;
     }
     for (const [alg, element] of CHECKSUM_ELEMENTS) {
@@ -416,7 +429,7 @@ async function parseCompleteBody(body: Buffer): Promise<RequestedPart[]> {
       if (v === undefined) continue;
       if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's ${element} must be a single value.`);
       // A part has one checksum, of the upload's algorithm, in base64 (S3's answer otherwise).
-      if (!isChecksumValue(alg, v.trim()) || Object.keys(checksums).length > 0 || foreign !== undefined) throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request');
+      if (!isChecksumValue(alg, v.trim()) || Object.keys(checksums).length > 0 || foreign !== undefined) throw invalidPartChecksums(rec);
       checksums[alg] = v.trim();
     }
     return { n: Number(num), etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, ''), checksums, ...(foreign !== undefined ? { foreign } : {}) };
@@ -495,11 +508,22 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     const p = stored.get(r.n);
     if (!p || p.etag !== r.etag) throw invalidPart(r, up.id);
     if (r.foreign !== undefined) throw invalidPart(r, up.id);
-    // A COMPOSITE checksum is formed of the part checksums the client lists: S3 requires each.
+    // A COMPOSITE checksum is formed of the part checksums the client lists: S3 requires each. A
+    // checksum of another algorithm is one S3 did not receive (OpenStack Swift's
+    // test_mpu_complete_mixed_checksums, run against AWS).
+    const other = uc?.type === 'COMPOSITE' ? (Object.keys(r.checksums) as ChecksumAlgorithm[]).find((a) => a !== uc.algorithm) : undefined;
+    if (other !== undefined) throw new S3Error('BadDigest', `The ${other.toLowerCase()} you specified for part ${r.n} did not match what we received.`);
     if (uc?.type === 'COMPOSITE' && r.checksums[uc.algorithm] === undefined) {
       throw new S3Error('InvalidRequest', `The upload was created using a ${uc.algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${r.n} in the request.`);
     }
     listed.push(p);
+  }
+  // A COMPOSITE checksum the client expects is held against the part checksums it lists before
+  // those are against the parts: a wrong part checksum beside the right object checksum is
+  // BadDigest, not InvalidPart (OpenStack Swift's test_mpu_complete_bad_part_checksum_good_global_checksum, run against AWS).
+  if (expected !== undefined && uc?.type === 'COMPOSITE') {
+    const claimed = await objectChecksum(uc, listed, requested.map((r) => r.checksums));
+    if (claimed !== undefined && !sameObjectChecksum(expected.value, claimed)) throw new S3Error('BadDigest', `The ${expected.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
   }
   for (let i = 0; i < listed.length - 1; i++) {
     const p = listed[i]!;
@@ -533,7 +557,8 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     const checksum = uc ? await objectChecksum(uc, parts, partSums) : undefined;
     if (expected !== undefined) {
       if (checksum === undefined) throw new S3Error('InvalidRequest', `Part checksums are missing: the object's ${expected.algorithm} cannot be checked.`);
-      if (!sameObjectChecksum(expected.value, checksum)) throw new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`);
+      // In lower case here, unlike a PUT's (OpenStack Swift's test_mpu_complete_bad_checksum, run against AWS).
+      if (!sameObjectChecksum(expected.value, checksum)) throw new S3Error('BadDigest', `The ${expected.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
     }
     const checksums = uc && checksum !== undefined ? { [uc.algorithm]: checksum } : undefined;
     const record: ObjectRecord = {
