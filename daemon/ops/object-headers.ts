@@ -144,9 +144,15 @@ export function latin1Overrides(query: URLSearchParams): string[] {
   return out;
 }
 
-/** Whether a GET or HEAD asked for the object's checksums (`x-amz-checksum-mode: ENABLED`). */
+/**
+ * Whether a GET or HEAD asked for the object's checksums (`x-amz-checksum-mode: ENABLED`). Another
+ * value is 400 InvalidRequest, as S3 answers it (OpenStack Swift's
+ * test_full_content_with_checksum_checksum_mode_invalid, run against AWS).
+ */
 export function checksumModeEnabled(headers: Readonly<Record<string, string>>): boolean {
-  return headers['x-amz-checksum-mode']?.trim().toUpperCase() === 'ENABLED';
+  const mode = headers['x-amz-checksum-mode']?.trim().toUpperCase();
+  if (mode !== undefined && mode !== '' && mode !== 'ENABLED') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-mode header is invalid.');
+  return mode === 'ENABLED';
 }
 
 export function quoteETag(etag: string): string {

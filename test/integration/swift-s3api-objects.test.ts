@@ -123,3 +123,14 @@ t.test('CreateMultipartUpload with a list of checksum algorithms: S3 words', asy
   assertXmlError(t, res, 400, 'InvalidRequest', 'CRC32,CRC32C');
   t.equal(xmlField(res.body, 'Message'), 'Invalid types are specified in x-amz-checksum-algorithm header.', "CRC32,CRC32C: S3's message");
 });
+
+t.test('GET and HEAD with an x-amz-checksum-mode other than ENABLED: 400', async (t) => {
+  // test_full_content_with_checksum_checksum_mode_invalid, test_full_content_no_checksum_checksum_mode_invalid
+  t.equal((await put('mode', { 'x-amz-checksum-crc32': CRC32 })).status, 200, 'stored');
+  const get = await raw(d.port, { method: 'GET', path: `/${bucket}/mode`, headers: { 'x-amz-checksum-mode': 'INVALID' } });
+  assertXmlError(t, get, 400, 'InvalidRequest', 'GET');
+  t.equal(xmlField(get.body, 'Message'), 'Value for x-amz-checksum-mode header is invalid.', "GET: S3's message");
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/mode`, headers: { 'x-amz-checksum-mode': 'INVALID' } })).status, 400, 'HEAD: 400');
+  const enabled = await raw(d.port, { method: 'HEAD', path: `/${bucket}/mode`, headers: { 'x-amz-checksum-mode': 'ENABLED' } });
+  t.equal(enabled.headers['x-amz-checksum-crc32'], CRC32, 'ENABLED: the checksum');
+});
