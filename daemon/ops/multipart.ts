@@ -9,7 +9,7 @@ import { secureRandom } from '../../workers/format/random.js';
 import { CHECKSUM_ALGORITHMS, checksumHasher, isChecksumValue, type ChecksumAlgorithm } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { checksumElements, checksumHeaders, digestBase64, hashing, S3_ONLY_ALGORITHMS } from './checksums.js';
-import { expectedObjectChecksum, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
+import { expectedObjectChecksum, invalidPartChecksums, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
 import { abortHeaders, expirationHeader } from './lifecycle.js';
@@ -380,19 +380,6 @@ const MAX_COMPLETE_MARKUP = 2 + MAX_PARTS * 8;
 // long as the rest of reading the parts.
 const S3_ONLY_ELEMENTS = [...S3_ONLY_ALGORITHMS].map((alg) => `Checksum${alg}`);
 const CHECKSUM_ELEMENTS = CHECKSUM_ALGORITHMS.map((alg) => [alg, `Checksum${alg}`] as const);
-
-/**
- * A listed part's checksum that is no base64 of its algorithm's size, or more than one checksum:
- * S3 names the part's checksums as `ALGORITHM:value;` each, in ArgumentValue (OpenStack Swift's
- * test_object_checksums.py, run against AWS: `CRC32C:4waSgx==;`, `CRC32:…;CRC32C:…;SHA1:…;SHA256:…;`).
- */
-function invalidPartChecksums(rec: Record<string, unknown>): S3Error {
-  const named = Object.keys(rec)
-    .filter((k) => k.startsWith('Checksum') && typeof rec[k] === 'string')
-    .map((k) => `${k.slice('Checksum'.length).toUpperCase()}:${(rec[k] as string).trim()};`)
-    .sort();
-  return new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request', { fields: { ArgumentName: 'Checksum', ArgumentValue: named.join('') } });
-}
 
 async function parseCompleteBody(body: Buffer): Promise<RequestedPart[]> {
   // No body at all (boto3's complete_multipart_upload without MultipartUpload): S3's words.
