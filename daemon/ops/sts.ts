@@ -124,9 +124,10 @@ export async function handleSts(env: OpsEnv, sessions: SessionTokens, ctx: Reque
     // The parameters must be signed: a body whose hash the signature does not cover (a presigned
     // URL, UNSIGNED-PAYLOAD) could have been changed on the way (a longer duration, no session policy).
     if (auth.payload.kind !== 'sha256' && body.length > 0) throw new StsError('AccessDenied', 403, 'The request body is not signed: sign its SHA-256, or send the parameters in the signed query.');
-    // A presigned URL's signed X-Amz-Content-Sha256 is not compared with the body by
-    // authentication (the header check is): another body would ride on its signature.
-    if (auth.payload.kind === 'sha256' && auth.payload.presigned === true && auth.payload.expectedHex.toLowerCase() !== hash) {
+    // A presigned URL's signed X-Amz-Content-Sha256 (in its query, or a signed header: a hash the
+    // body has to match) is not compared with the body by authentication (the header check is):
+    // another body would ride on its signature. Any signed hash is compared here.
+    if (auth.payload.kind === 'sha256' && auth.payload.expectedHex.toLowerCase() !== hash) {
       throw new StsError('SignatureDoesNotMatch', 403, 'The request body is not the one whose SHA-256 the presigned URL signs.');
     }
     const params = parameters(body, ctx.query);

@@ -2,8 +2,8 @@
 // against the real daemon, whose wall clock a preload moves forward (Date and Date.now, by the
 // milliseconds a file says): a session's token ends its requests at its expiry, signed in the
 // header or in a presigned URL whose X-Amz-Expires runs longer, and a presigned AssumeRole whose
-// signed X-Amz-Content-Sha256 is not its body's is refused (the body would otherwise widen the
-// session the URL's signer asked for).
+// signed X-Amz-Content-Sha256 (in the query, or as a signed header) is not its body's is refused
+// (the body would otherwise widen the session the URL's signer asked for).
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
@@ -15,6 +15,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { presignUrl } from '../../daemon/auth/sign.js';
+import { canonicalRequest, deriveSigningKey, formatAmzDate, signatureHex, stringToSign, uriEncode } from '../../daemon/auth/sigv4.js';
 import { REGION, bucketName, s3Client } from '../helpers/daemon.js';
 import { s3Code } from '../helpers/s3.js';
 import { allow, doc, startDaemonWithUsers } from '../helpers/users.js';
@@ -105,5 +106,33 @@ t.test('a presigned AssumeRole: its body must be the one whose hash the URL sign
   const swapped = await post(url, 'Action=AssumeRole&Version=2011-06-15&DurationSeconds=604800');
   t.equal(swapped.status, 403, `another body: 403 ${swapped.body}`);
   t.match(swapped.body, /<Code>SignatureDoesNotMatch<\/Code>/, 'as S3 answers a presigned URL\u2019s body that is not the one signed');
+  t.notMatch(swapped.body, /SessionToken/, 'no credentials');
+});
+
+t.test('a presigned AssumeRole signing x-amz-content-sha256 as a header: its body must be the one hashed', async (t) => {
+  const signedBody = `Action=AssumeRole&Version=2011-06-15&DurationSeconds=900&Policy=${encodeURIComponent(JSON.stringify(doc(allow(['s3:GetObject'], [`${B}/public/*`]))))}`;
+  const hash = createHash('sha256').update(signedBody).digest('hex');
+  // The header signed, its value the canonical payload hash (Swift's S3SessionV4Query; not hoisted into the query).
+  const headers = { host: `127.0.0.1:${d.port}`, 'x-amz-content-sha256': hash };
+  const amzDate = formatAmzDate(new Date());
+  const scope = `${amzDate.slice(0, 8)}/${REGION}/sts/aws4_request`;
+  const rawQuery = [
+    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
+    ['X-Amz-Credential', `${APP.accessKey}/${scope}`],
+    ['X-Amz-Date', amzDate],
+    ['X-Amz-Expires', '300'],
+    ['X-Amz-SignedHeaders', 'host;x-amz-content-sha256'],
+  ]
+    .map(([n, v]) => `${n}=${uriEncode(v!)}`)
+    .join('&');
+  const canonical = canonicalRequest({ method: 'POST', rawPath: '/', rawQuery, headers, signedHeaders: ['host', 'x-amz-content-sha256'], payloadHash: hash, presigned: true });
+  const signature = signatureHex(deriveSigningKey(APP.secretKey, amzDate.slice(0, 8), REGION, 'sts'), stringToSign(amzDate, scope, canonical));
+  const url = `/?${rawQuery}&X-Amz-Signature=${signature}`;
+  const ok = await post(url, signedBody, { 'x-amz-content-sha256': hash });
+  t.equal(ok.status, 200, `the signed body: 200 ${ok.body}`);
+  // The same URL and header with another body: no session policy, the longest duration.
+  const swapped = await post(url, 'Action=AssumeRole&Version=2011-06-15&DurationSeconds=604800', { 'x-amz-content-sha256': hash });
+  t.equal(swapped.status, 403, `another body: 403 ${swapped.body}`);
+  t.match(swapped.body, /<Code>SignatureDoesNotMatch<\/Code>/, 'as for a hash the query signs');
   t.notMatch(swapped.body, /SessionToken/, 'no credentials');
 });
