@@ -21,7 +21,8 @@ function amz(minutes = 0): string {
 function v4(akid: string, date: string, o: { region?: string } = {}): string {
   return `AWS4-HMAC-SHA256 Credential=${akid}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`;
 }
-const dated = (authorization: string, minutes = 0): Record<string, string> => ({ 'x-amz-date': amz(minutes), authorization });
+/** x-amz-date and a V4 header whose credential is of the same instant (a second or a day apart, the answer would differ). */
+const dated = (akid: string, date: string, o: { region?: string } = {}): Record<string, string> => ({ 'x-amz-date': date, authorization: v4(akid, date, o) });
 function presign(date: string, o: { akid?: string; region?: string; credential?: string; expires?: string } = {}): string {
   return new URLSearchParams({
     'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
@@ -57,21 +58,21 @@ t.test('an unknown access key and a skewed clock in S3\u2019s words', async (t) 
   const unknown = answer(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', `<AWSAccessKeyId>${UNKNOWN}</AWSAccessKeyId>`);
   const stale = amz(-30);
   await check(t, [
-    ['header', dated(v4(UNKNOWN, amz())), '', unknown],
+    ['header', dated(UNKNOWN, amz()), '', unknown],
     ['presigned URL', {}, presign(amz(), { akid: UNKNOWN }), unknown],
     ['Signature Version 2 header', { date: new Date().toUTCString(), authorization: `AWS ${UNKNOWN}:abc` }, '', unknown],
     ['Signature Version 2 query', {}, `Signature=abc&AWSAccessKeyId=${UNKNOWN}&Expires=${v2Expires()}`, unknown],
-    ['skewed', dated(v4(ACCESS_KEY, stale), -30), '', answer(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', `<RequestTime>${stale}</RequestTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>`)],
+    ['skewed', dated(ACCESS_KEY, stale), '', answer(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', `<RequestTime>${stale}</RequestTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>`)],
   ]);
 });
 
 t.test('a credential scope without a region is refused as S3 refuses it', async (t) => {
   const none = 'a non-empty region must be provided in the credential.';
   await check(t, [
-    ['header', dated(v4(ACCESS_KEY, amz(), { region: '' })), '', answer(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${none}`)],
+    ['header', dated(ACCESS_KEY, amz(), { region: '' }), '', answer(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${none}`)],
     ['presigned URL', {}, presign(amz(), { region: '' }), answer(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${none}`)],
     // Another region is named, with the one to sign for (what SDKs read to retry there).
-    ['another region', dated(v4(ACCESS_KEY, amz(), { region: 'us-west-2' })), '', answer(400, 'AuthorizationHeaderMalformed', "The authorization header is malformed; the region 'us-west-2' is wrong; expecting 'us-east-1'", '<Region>us-east-1</Region>')],
+    ['another region', dated(ACCESS_KEY, amz(), { region: 'us-west-2' }), '', answer(400, 'AuthorizationHeaderMalformed', "The authorization header is malformed; the region 'us-west-2' is wrong; expecting 'us-east-1'", '<Region>us-east-1</Region>')],
     ['another region, presigned', {}, presign(amz(), { region: 'us-west-2' }), answer(400, 'AuthorizationQueryParametersError', "Error parsing the X-Amz-Credential parameter; the region 'us-west-2' is wrong; expecting 'us-east-1'", '<Region>us-east-1</Region>')],
   ]);
 });
