@@ -59,12 +59,12 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   if (maxRaw !== null && (!/^\d+$/.test(maxRaw) || Number(maxRaw) < 1 || Number(maxRaw) > MAX_BUCKETS)) {
     throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}.`);
   }
-  // An empty token starts at the first bucket, as S3 answers it (recorded by LocalStack against AWS);
-  // ListObjectsV2 refuses an empty one.
   const region = q.get('bucket-region');
   if (region !== null && region !== env.config.region) {
     throw new S3Error('InvalidArgument', 'Requests with bucket-region specified must be made to the corresponding regional endpoint', { fields: { ArgumentName: 'bucket-region' } });
   }
+  // An empty token starts at the first bucket, as S3 answers it (recorded by LocalStack against AWS);
+  // ListObjectsV2 refuses an empty one.
   const tokenRaw = q.get('continuation-token') || null;
   const max = maxRaw !== null ? Number(maxRaw) : tokenRaw !== null ? MAX_BUCKETS : Infinity;
   let after = '';
