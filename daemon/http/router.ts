@@ -60,6 +60,7 @@ export type Operation =
   | 'GetObjectRetention'
   | 'GetObjectLegalHold'
   | 'GetObjectAttributes'
+  | 'GetObjectTorrent'
   | 'PutBucketPolicy'
   | 'DeleteBucketPolicy'
   | 'GetBucketPolicyStatus'
@@ -175,7 +176,7 @@ export const MAX_KEY_BYTES = 1024;
 // deleted it (a version for good), DeleteBucketMetadataConfiguration deleted an empty bucket.
 const UNSUPPORTED_SUBRESOURCES = [
   'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
-  'select', 'torrent', 'session', 'renameObject', 'metadataTable',
+  'select', 'session', 'renameObject', 'metadataTable',
   'annotation', 'abac', 'metadataConfiguration', 'metadataJournalTable', 'metadataInventoryTable', 'metadataAnnotationTable',
 ];
 
@@ -236,7 +237,7 @@ export const OPERATION_SUBRESOURCES: readonly string[] = [
   ...Object.keys(BUCKET_CONFIGS),
   ...Object.keys(OBJECT_CONFIGS),
   'acl', 'tagging', 'policy', 'policyStatus', 'lifecycle', 'cors', 'notification', 'location', 'versioning', 'versions',
-  'encryption', 'uploads', 'delete', 'events',
+  'encryption', 'uploads', 'delete', 'events', 'torrent',
 ];
 
 const KNOWN_PARAMS = new Set([
@@ -435,6 +436,7 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   let routed: Route;
   const config = configRoute(method, bucket, key, query);
   if (config !== undefined) routed = config;
+  else if (query.has('torrent')) routed = torrentRoute(method, bucket, key, query);
   else if (query.has('acl')) routed = aclRoute(method, bucket, key);
   else if (query.has('tagging')) routed = taggingRoute(method, bucket, key);
   else if (query.has('policy') || query.has('policyStatus')) routed = policyRoute(method, bucket, key, query);
@@ -465,6 +467,24 @@ function copySourceOf(headers: Readonly<Record<string, string>>, query: URLSearc
   if (headers['x-amz-copy-source'] !== undefined) return headers['x-amz-copy-source'];
   for (const [name, value] of query) if (name.toLowerCase() === 'x-amz-copy-source') return value;
   return undefined;
+}
+
+/**
+ * GetObjectTorrent, which S3 no longer serves: a GET is its 405 (ResourceType TORRENT, no Allow)
+ * once the bucket is found (ops/absent-config.ts), at a key or at the bucket's path; a HEAD is the 405
+ * before it, a version id refused first (recorded against S3: backlot's tests of 2026-09-29).
+ * The other methods, which nothing recorded, stay NotImplemented: never the plain PUT or DELETE.
+ */
+function torrentRoute(method: string, bucket: string, key: string | undefined, query: URLSearchParams): Route {
+  if (method === 'GET') return key === undefined ? { op: 'GetObjectTorrent', bucket } : { op: 'GetObjectTorrent', bucket, key };
+  if (method !== 'HEAD') throw new S3Error('NotImplemented', 'The torrent sub-resource is not implemented.');
+  if (query.has('versionId')) throw new S3Error('InvalidArgument', 'This operation does not accept a version-id.', { fields: { ArgumentName: 'versionId', ArgumentValue: query.get('versionId')! } });
+  throw torrentNotAllowed();
+}
+
+/** S3's answer to any request for a torrent: 405, without an Allow header. */
+export function torrentNotAllowed(): S3Error {
+  return new S3Error('MethodNotAllowed', undefined, { fields: { ResourceType: 'TORRENT' } });
 }
 
 function aclRoute(method: string, bucket: string, key: string | undefined): Route {

@@ -10,7 +10,7 @@
 // One thing is kept, so that it reads back as on S3: Suspended acceleration. (The public access
 // block, once here, is kept and enforced: public-access-block.ts.)
 import { S3Error, type S3ErrorCode } from '../errors.js';
-import type { Operation } from '../http/router.js';
+import { torrentNotAllowed, type Operation } from '../http/router.js';
 import { requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlElement, xmlFields, xmlList, type XmlObject } from './xml.js';
@@ -108,6 +108,12 @@ const putRequestPayment: OpHandler = async (env, ctx) => {
   return { status: 200 };
 };
 
+// GetObjectTorrent: S3 answers its 405 once the bucket is found, for a key it holds or not.
+const getTorrent: OpHandler = async (env, ctx) => {
+  requireBucket(env, ctx.bucket);
+  throw torrentNotAllowed();
+};
+
 export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketWebsite: absent('NoSuchWebsiteConfiguration'),
   DeleteBucketWebsite: deleted,
@@ -122,4 +128,5 @@ export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   PutBucketAccelerateConfiguration: putAccelerate,
   GetBucketRequestPayment: empty('RequestPaymentConfiguration', { Payer: 'BucketOwner' }),
   PutBucketRequestPayment: putRequestPayment,
+  GetObjectTorrent: getTorrent,
 };

@@ -137,6 +137,7 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
   PutObjectTagging: ['s3:PutObjectTagging', 'object'],
   DeleteObjectTagging: ['s3:DeleteObjectTagging', 'object'],
   GetObjectAttributes: ['s3:GetObjectAttributes', 'object'],
+  GetObjectTorrent: ['s3:GetObjectTorrent', 'object'],
   GetObjectRetention: ['s3:GetObjectRetention', 'object'],
   GetObjectLegalHold: ['s3:GetObjectLegalHold', 'object'],
   PutObjectRetention: ['s3:PutObjectRetention', 'object'],

@@ -125,7 +125,7 @@ const CASES: Record<string, Case> = {
   GetObjectLockConfiguration: { input: { Bucket: lb }, expect: OK },
   GetObjectRetention: { input: { Bucket: lb, Key: 'obj' }, expect: 'NoSuchObjectLockConfiguration/404', note: 'the object has no retention yet' },
   GetObjectTagging: { input: obj(), expect: OK },
-  GetObjectTorrent: { input: obj(), expect: NI },
+  GetObjectTorrent: { input: obj(), expect: 'MethodNotAllowed/405', note: 'S3 no longer serves torrents: its 405' },
   GetPublicAccessBlock: { input: cfg(), expect: 'NoSuchPublicAccessBlockConfiguration/404' },
   HeadBucket: { input: cfg(), expect: OK },
   HeadObject: { input: obj(), expect: OK },

@@ -95,3 +95,33 @@ t.test('partNumber at a bucket is S3\u2019s "valid key name" refusal', async (t)
     t.equal(refusal(res), 'InvalidRequest|<Message>Object must have a valid key name.</Message>', `${method} ?${query}`);
   }
 });
+
+t.test('?torrent is S3\u2019s 405 naming the TORRENT resource, after the bucket', async (t) => {
+  const torrent = 'MethodNotAllowed|<Message>The specified method is not allowed against this resource.</Message><Method>GET</Method><ResourceType>TORRENT</ResourceType>';
+  for (const path of [`/${bucket}/${key}`, `/${bucket}/no/such.md`, `/${bucket}`]) {
+    const res = await get(path, 'torrent');
+    t.equal(res.status, 405, `${path}: 405`);
+    t.equal(res.headers['content-type'], 'application/xml', `${path}: XML`);
+    t.equal(res.headers.allow, undefined, `${path}: no Allow`);
+    t.equal(refusal(res), torrent, `${path}: Method and ResourceType`);
+    const head = await get(path, 'torrent', {}, 'HEAD');
+    t.equal(head.status, 405, `${path}: HEAD 405`);
+    t.equal(head.headers.allow, undefined, `${path}: HEAD, no Allow`);
+    t.equal(head.body.length, 0, `${path}: HEAD, no body`);
+  }
+  for (const path of ['/no-such-bucket-ra/k.txt', '/no-such-bucket-ra']) {
+    const res = await get(path, 'torrent');
+    t.equal(res.status, 404, `${path}: the bucket first`);
+    t.match(refusal(res), /^NoSuchBucket\|/, `${path}: NoSuchBucket`);
+  }
+  // A version id is refused before the bucket, on a GET and a HEAD.
+  const noVersion = 'InvalidArgument|<Message>This operation does not accept a version-id.</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>garbage</ArgumentValue>';
+  t.equal(refusal(await get('/no-such-bucket-ra/k.txt', 'torrent&versionId=garbage')), noVersion, 'GET: the version id before the bucket');
+  t.equal(refusal(await get(`/${bucket}/${key}`, 'torrent&versionId=garbage')), noVersion, 'GET: at the object');
+  t.equal((await get('/no-such-bucket-ra/a.txt', 'torrent&versionId=x', {}, 'HEAD')).status, 400, 'HEAD: the version id first');
+  // What nothing recorded stays NotImplemented, never the object's own write.
+  for (const method of ['PUT', 'DELETE']) {
+    t.equal((await get(`/${bucket}/${key}`, 'torrent', {}, method)).status, 501, `${method} ?torrent`);
+  }
+  t.equal((await get(`/${bucket}/${key}`, '')).body.toString(), text, 'the object is untouched');
+});

@@ -131,13 +131,24 @@ t.test('methods a resource does not support → MethodNotAllowed; a bucket POST 
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['restore', 'select', 'torrent', 'analytics', 'inventory', 'intelligent-tiering'];
+  const subs = ['restore', 'select', 'analytics', 'inventory', 'intelligent-tiering'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
       t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
     }
   }
+  // ?torrent: GET is GetObjectTorrent (S3's 405 after the bucket), HEAD the 405 at once, the rest NotImplemented.
+  t.strictSame(r('GET', '/bkt/key?torrent'), { op: 'GetObjectTorrent', bucket: 'bkt', key: 'key' });
+  t.strictSame(r('GET', '/bkt?torrent'), { op: 'GetObjectTorrent', bucket: 'bkt' });
+  t.equal(codeOf(() => r('HEAD', '/bkt/key?torrent')), 'MethodNotAllowed');
+  t.equal(codeOf(() => r('HEAD', '/bkt/key?torrent&versionId=x')), 'InvalidArgument');
+  t.equal(codeOf(() => r('GET', '/bkt/key?torrent&versionId=x')), 'InvalidArgument');
+  for (const method of ['PUT', 'DELETE', 'POST']) {
+    t.equal(codeOf(() => r(method, '/bkt?torrent')), 'NotImplemented', `${method} /bkt?torrent`);
+    t.equal(codeOf(() => r(method, '/bkt/key?torrent')), 'NotImplemented', `${method} /bkt/key?torrent`);
+  }
+  t.equal(codeOf(() => r('GET', '/?torrent')), 'NotImplemented', 'the service has no torrent');
   t.strictSame(r('GET', '/bkt/key?='), { op: 'GetObject', bucket: 'bkt', key: 'key' }, 'a parameter with an empty name is ignored');
   // Also with a value and next to a supported parameter.
   t.equal(codeOf(() => r('PUT', '/bkt/key?cors=&x=1')), 'NotImplemented');
