@@ -447,9 +447,7 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   else routed = objectRoute(method, bucket, key, query, headers);
   // S3's answer to a version id on an operation without one (PutObject, CopyObject, the
   // multipart calls, the bucket's): a bad request, not an unimplemented feature.
-  if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) {
-    throw new S3Error('InvalidArgument', 'This operation does not accept a version-id.', { fields: { ArgumentName: 'versionId', ArgumentValue: query.get('versionId')! } });
-  }
+  if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) throw versionIdRefused(query);
   // S3 refuses a copy source on anything but a copy (a DELETE with one deleted its object).
   const copySource = copySourceOf(headers, query);
   if (copySource !== undefined && routed.op !== 'CopyObject' && routed.op !== 'UploadPartCopy') {
@@ -478,8 +476,13 @@ function copySourceOf(headers: Readonly<Record<string, string>>, query: URLSearc
 function torrentRoute(method: string, bucket: string, key: string | undefined, query: URLSearchParams): Route {
   if (method === 'GET') return key === undefined ? { op: 'GetObjectTorrent', bucket } : { op: 'GetObjectTorrent', bucket, key };
   if (method !== 'HEAD') throw new S3Error('NotImplemented', 'The torrent sub-resource is not implemented.');
-  if (query.has('versionId')) throw new S3Error('InvalidArgument', 'This operation does not accept a version-id.', { fields: { ArgumentName: 'versionId', ArgumentValue: query.get('versionId')! } });
+  if (query.has('versionId')) throw versionIdRefused(query);
   throw torrentNotAllowed();
+}
+
+/** S3's answer to a version id on an operation that takes none. */
+function versionIdRefused(query: URLSearchParams): S3Error {
+  return new S3Error('InvalidArgument', 'This operation does not accept a version-id.', { fields: { ArgumentName: 'versionId', ArgumentValue: query.get('versionId')! } });
 }
 
 /** S3's answer to any request for a torrent: 405, without an Allow header. */
@@ -541,6 +544,12 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
   // A partNumber alone is S3's own refusal, word for word (recorded: backlot's tests of 2026-09-29).
   if (query.has('partNumber') && !query.has('uploadId')) throw new S3Error('InvalidRequest', 'Object must have a valid key name.');
   if (query.has('uploadId') || query.has('partNumber')) throw new S3Error('InvalidRequest', 'uploadId and partNumber name a multipart upload of an object; this request names no object key.');
+  // DeleteObjects' resource answers any other method as S3 does: the resource named, no Allow, and
+  // a version id refused first (recorded against S3: backlot's tests of 2026-09-29).
+  if (query.has('delete') && method !== 'POST') {
+    if (query.has('versionId')) throw versionIdRefused(query);
+    throw new S3Error('MethodNotAllowed', undefined, { fields: { ResourceType: 'MULTI_OBJECT_DELETE' } });
+  }
   for (const sub of query.keys()) {
     if (!Object.hasOwn(BUCKET_SUBRESOURCE_METHODS, sub)) continue;
     const methods = BUCKET_SUBRESOURCE_METHODS[sub]!;

@@ -125,3 +125,15 @@ t.test('?torrent is S3\u2019s 405 naming the TORRENT resource, after the bucket'
   }
   t.equal((await get(`/${bucket}/${key}`, '')).body.toString(), text, 'the object is untouched');
 });
+
+t.test('a bucket\u2019s ?delete without POST is S3\u2019s 405 naming MULTI_OBJECT_DELETE, no Allow', async (t) => {
+  const res = await get(`/${bucket}`, 'delete');
+  t.equal(res.status, 405);
+  t.equal(refusal(res), 'MethodNotAllowed|<Message>The specified method is not allowed against this resource.</Message><Method>GET</Method><ResourceType>MULTI_OBJECT_DELETE</ResourceType>', 'Method and ResourceType');
+  t.equal(res.headers.allow, undefined, 'no Allow');
+  const head = await get(`/${bucket}`, 'delete', {}, 'HEAD');
+  t.equal(head.status, 405, 'HEAD: 405');
+  t.equal(head.headers.allow, undefined, 'HEAD: no Allow');
+  // A version id beside it is refused first.
+  t.equal(refusal(await get(`/${bucket}`, 'versionId=x&delete')), 'InvalidArgument|<Message>This operation does not accept a version-id.</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>x</ArgumentValue>', 'the version id first');
+});
