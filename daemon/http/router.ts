@@ -434,17 +434,18 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   // ?acl, ?tagging, ?policy, ?lifecycle, ?cors and ?notification are resources of their own: a method they lack is never a DELETE
   // or PUT of the bucket or object itself.
   let routed: Route;
-  const config = configRoute(method, bucket, key, query);
+  const at = key !== undefined && isBucketSelectorAtKey(method, query) ? undefined : key;
+  const config = configRoute(method, bucket, at, query);
   if (config !== undefined) routed = config;
-  else if (query.has('torrent')) routed = torrentRoute(method, bucket, key, query);
-  else if (query.has('acl')) routed = aclRoute(method, bucket, key);
-  else if (query.has('tagging')) routed = taggingRoute(method, bucket, key);
-  else if (query.has('policy') || query.has('policyStatus')) routed = policyRoute(method, bucket, key, query);
-  else if (query.has('lifecycle')) routed = lifecycleRoute(method, bucket, key);
-  else if (query.has('cors')) routed = corsRoute(method, bucket, key);
-  else if (query.has('notification')) routed = notificationRoute(method, bucket, key);
-  else if (key === undefined) routed = bucketRoute(method, bucket, query, headers);
-  else routed = objectRoute(method, bucket, key, query, headers);
+  else if (query.has('torrent')) routed = torrentRoute(method, bucket, at, query);
+  else if (query.has('acl')) routed = aclRoute(method, bucket, at);
+  else if (query.has('tagging')) routed = taggingRoute(method, bucket, at);
+  else if (query.has('policy') || query.has('policyStatus')) routed = policyRoute(method, bucket, at, query);
+  else if (query.has('lifecycle')) routed = lifecycleRoute(method, bucket, at);
+  else if (query.has('cors')) routed = corsRoute(method, bucket, at);
+  else if (query.has('notification')) routed = notificationRoute(method, bucket, at);
+  else if (at === undefined) routed = bucketRoute(method, bucket, query, headers);
+  else routed = objectRoute(method, bucket, at, query, headers);
   // S3's answer to a version id on an operation without one (PutObject, CopyObject, the
   // multipart calls, the bucket's): a bad request, not an unimplemented feature.
   if (query.has('versionId') && !VERSIONED_OPERATIONS.has(routed.op)) throw versionIdRefused(query);
@@ -465,6 +466,24 @@ function copySourceOf(headers: Readonly<Record<string, string>>, query: URLSearc
   if (headers['x-amz-copy-source'] !== undefined) return headers['x-amz-copy-source'];
   for (const [name, value] of query) if (name.toLowerCase() === 'x-amz-copy-source') return value;
   return undefined;
+}
+
+// A bucket's configurations that S3 reads at a key's path as the bucket's own, whatever the key,
+// the key it holds or not (recorded against S3: backlot's tests of 2026-09-29). `inventory`, also
+// recorded so, stays NotImplemented (UNSUPPORTED_SUBRESOURCES); `logging` is S3's own 400 there.
+const KEY_BUCKET_SELECTORS: ReadonlySet<string> = new Set([
+  'accelerate', 'cors', 'lifecycle', 'location', 'notification', 'policy', 'replication', 'requestPayment', 'versioning', 'website',
+]);
+
+/**
+ * Whether a GET (or its HEAD) at a key names one of KEY_BUCKET_SELECTORS and no other operation
+ * (two selectors, or an upload's parameters, are left to the object's routing).
+ */
+function isBucketSelectorAtKey(method: string, query: URLSearchParams): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  if (query.has('uploadId') || query.has('partNumber')) return false;
+  const selectors = [...new Set(query.keys())].filter((name) => OPERATION_SUBRESOURCES.includes(name));
+  return selectors.length === 1 && KEY_BUCKET_SELECTORS.has(selectors[0]!);
 }
 
 /**

@@ -137,3 +137,25 @@ t.test('a bucket\u2019s ?delete without POST is S3\u2019s 405 naming MULTI_OBJEC
   // A version id beside it is refused first.
   t.equal(refusal(await get(`/${bucket}`, 'versionId=x&delete')), 'InvalidArgument|<Message>This operation does not accept a version-id.</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>x</ArgumentValue>', 'the version id first');
 });
+
+t.test('a bucket\u2019s configuration asked of a key is the bucket\u2019s own answer, whatever the key', async (t) => {
+  const selectors = ['accelerate', 'cors', 'lifecycle', 'location', 'notification', 'policy', 'replication', 'requestPayment', 'versioning', 'website'];
+  for (const selector of selectors) {
+    const atBucket = await get(`/${bucket}`, selector);
+    for (const path of [`/${bucket}/${key}`, `/${bucket}/no/such.md`]) {
+      const atKey = await get(path, selector);
+      t.equal(atKey.status, atBucket.status, `${path}?${selector}: the status`);
+      t.equal(atKey.headers['content-type'], atBucket.headers['content-type'], `${path}?${selector}: the type`);
+      t.equal(refusal(atKey), refusal(atBucket), `${path}?${selector}: the answer`);
+    }
+  }
+  t.match(refusal(await get(`/${bucket}/${key}`, 'cors')), 'NoSuchCORSConfiguration|<Message>The CORS configuration does not exist</Message><BucketName>recorded-answers</BucketName>', 'the bucket named');
+  t.match((await get(`/${bucket}/no/such.md`, 'location')).body.toString(), '<LocationConstraint', 'a location');
+  t.match(refusal(await get('/no-such-bucket-ra/a.txt', 'versioning')), /^NoSuchBucket\|/, 'the bucket first');
+  t.equal(refusal(await get(`/${bucket}/${key}`, 'cors&versionId=x')), 'InvalidArgument|<Message>This operation does not accept a version-id.</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>x</ArgumentValue>', 'a version id refused');
+  for (const selector of ['versioning', 'location']) {
+    const head = await get(`/${bucket}/${key}`, selector, {}, 'HEAD');
+    t.equal(head.status, 405, `HEAD ?${selector} at a key: 405`);
+  }
+  t.equal((await get(`/${bucket}/${key}`, '')).body.toString(), text, 'the object is untouched');
+});

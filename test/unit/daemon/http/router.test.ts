@@ -282,7 +282,8 @@ t.test('?policy and ?policyStatus are bucket resources', async (t) => {
   t.strictSame(r('GET', '/bkt?policyStatus'), { op: 'GetBucketPolicyStatus', bucket: 'bkt' });
   for (const m of ['HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?policy')), 'MethodNotAllowed', `${m} ?policy`);
   for (const m of ['PUT', 'DELETE', 'POST']) t.equal(codeOf(() => r(m, '/bkt?policyStatus')), 'MethodNotAllowed', `${m} ?policyStatus`);
-  for (const m of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(m, '/bkt/k?policy')), 'NotImplemented', `${m} on an object: objects have no policy`);
+  for (const m of ['PUT', 'DELETE']) t.equal(codeOf(() => r(m, '/bkt/k?policy')), 'NotImplemented', `${m} on an object: objects have no policy`);
+  t.strictSame(r('GET', '/bkt/k?policy'), { op: 'GetBucketPolicy', bucket: 'bkt' }, 'GET at a key: the bucket\'s, as S3 answers it');
   t.ok(BODY_OPERATIONS.has('PutBucketPolicy'));
 });
 
@@ -291,7 +292,8 @@ t.test('?lifecycle is a bucket resource', async (t) => {
   t.strictSame(r('PUT', '/bkt?lifecycle='), { op: 'PutBucketLifecycleConfiguration', bucket: 'bkt' });
   t.strictSame(r('DELETE', '/bkt?lifecycle'), { op: 'DeleteBucketLifecycle', bucket: 'bkt' });
   for (const m of ['HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?lifecycle')), 'MethodNotAllowed', `${m} ?lifecycle`);
-  t.equal(codeOf(() => r('GET', '/bkt/k?lifecycle')), 'NotImplemented', 'objects have no lifecycle');
+  t.equal(codeOf(() => r('PUT', '/bkt/k?lifecycle')), 'NotImplemented', 'objects have no lifecycle');
+  t.strictSame(r('GET', '/bkt/k?lifecycle'), { op: 'GetBucketLifecycleConfiguration', bucket: 'bkt' }, 'GET at a key: the bucket\'s, as S3 answers it');
   t.ok(BODY_OPERATIONS.has('PutBucketLifecycleConfiguration'));
 });
 
@@ -302,7 +304,8 @@ t.test('?cors is a bucket resource: GET, PUT and DELETE', async (t) => {
   t.strictSame(r('PUT', '/?cors', { host: 'bkt.localhost' }), { op: 'PutBucketCors', bucket: 'bkt', virtualHost: true });
   t.strictSame(r('GET', '/bkt?list-type=2&cors'), { op: 'GetBucketCors', bucket: 'bkt' }, 'cors wins over listing parameters');
   for (const m of ['HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?cors')), 'MethodNotAllowed', `${m} ?cors`);
-  for (const m of ['GET', 'PUT', 'DELETE']) t.equal(codeOf(() => r(m, '/bkt/k?cors')), 'NotImplemented', `${m} on an object: objects have no CORS rules`);
+  for (const m of ['PUT', 'DELETE']) t.equal(codeOf(() => r(m, '/bkt/k?cors')), 'NotImplemented', `${m} on an object: objects have no CORS rules`);
+  t.strictSame(r('GET', '/bkt/k?cors'), { op: 'GetBucketCors', bucket: 'bkt' }, 'GET at a key: the bucket\'s, as S3 answers it');
   t.equal(codeOf(() => r('PUT', '/?cors')), 'NotImplemented', 'nor has the service');
   t.ok(BODY_OPERATIONS.has('PutBucketCors'));
 });
@@ -401,7 +404,14 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     t.same(errorOf(() => r(method, '/bkt/k?legal-hold')), { code: 'MethodNotAllowed', allow: 'GET, PUT' }, `${method} legal-hold`);
   }
   // Bucket configurations on objects, object ones on buckets, and either on the service.
-  for (const sub of ['cors', 'website', 'logging', 'object-lock', 'publicAccessBlock']) t.equal(codeOf(() => r('GET', `/bkt/k?${sub}`)), 'NotImplemented', `GET /bkt/k?${sub}`);
+  for (const sub of ['logging', 'object-lock', 'publicAccessBlock']) t.equal(codeOf(() => r('GET', `/bkt/k?${sub}`)), 'NotImplemented', `GET /bkt/k?${sub}`);
+  for (const sub of ['cors', 'website']) t.equal(codeOf(() => r('PUT', `/bkt/k?${sub}`)), 'NotImplemented', `PUT /bkt/k?${sub}`);
+  // What S3 reads at a key as the bucket's own (recorded 2026-09-29), and only alone.
+  for (const [sub, op] of [['website', 'GetBucketWebsite'], ['replication', 'GetBucketReplication'], ['accelerate', 'GetBucketAccelerateConfiguration'], ['requestPayment', 'GetBucketRequestPayment'], ['versioning', 'GetBucketVersioning'], ['location', 'GetBucketLocation'], ['notification', 'GetBucketNotificationConfiguration']] as const) {
+    t.strictSame(r('GET', `/bkt/k?${sub}`), { op, bucket: 'bkt' }, `GET /bkt/k?${sub}: the bucket's`);
+    t.strictSame(r('GET', `/k?${sub}`, { host: 'bkt.localhost' }), { op, bucket: 'bkt', virtualHost: true }, `GET ?${sub} at a key, virtual-host style`);
+  }
+  t.equal(codeOf(() => r('GET', '/bkt/k?versioning&uploadId=1')), 'NotImplemented', 'beside an upload: the object\'s routing');
   for (const sub of ['retention', 'legal-hold']) t.equal(codeOf(() => r('GET', `/bkt?${sub}`)), 'NotImplemented', `GET /bkt?${sub}`);
   for (const sub of ['cors', 'retention']) t.equal(codeOf(() => r('GET', `/?${sub}`)), 'NotImplemented', `GET /?${sub}`);
   t.ok(BODY_OPERATIONS.has('PutBucketLogging') && BODY_OPERATIONS.has('PutBucketNotificationConfiguration'), 'off-value PUTs read their documents');
@@ -412,7 +422,7 @@ t.test('?notification is a bucket resource: GET and PUT (an empty document remov
   t.strictSame(r('PUT', '/bkt?notification='), { op: 'PutBucketNotificationConfiguration', bucket: 'bkt' });
   t.strictSame(r('GET', '/?notification', { host: 'bkt.localhost' }), { op: 'GetBucketNotificationConfiguration', bucket: 'bkt', virtualHost: true });
   for (const m of ['DELETE', 'HEAD', 'POST']) t.equal(codeOf(() => r(m, '/bkt?notification')), 'MethodNotAllowed', `${m} ?notification`);
-  t.equal(codeOf(() => r('GET', '/bkt/k?notification')), 'NotImplemented', 'objects have none');
+  t.equal(codeOf(() => r('PUT', '/bkt/k?notification')), 'NotImplemented', 'objects have none');
   t.equal(codeOf(() => r('GET', '/?notification')), 'NotImplemented', 'nor has the service');
   t.ok(BODY_OPERATIONS.has('PutBucketNotificationConfiguration'));
 });
@@ -445,6 +455,8 @@ t.test('sub-resources s3d does not know are NotImplemented, never the plain PUT,
   for (const sub of ['encryption', 'versioning', 'location', 'events', 'delete']) {
     for (const method of ['GET', 'PUT', 'DELETE']) {
       if (sub === 'encryption' && method === 'PUT') continue;
+      // S3 reads these at a key as the bucket's (recorded 2026-09-29).
+      if ((sub === 'versioning' || sub === 'location') && method === 'GET') continue;
       t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
     }
   }
