@@ -266,7 +266,6 @@ t.test('malformed body headers are answered with 400 and the daemon survives', a
     ['x-amz-trailer and a checksum header', { 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-checksum-crc32': crc32Base64(body) }, 'InvalidRequest', undefined],
     // A checksum name S3 does not know: its 400 (s3d said 501, as for SHA-512, which S3 has).
     ['an unknown x-amz-checksum- name', { 'x-amz-checksum-bad': '6Le+Qw==' }, 'InvalidRequest', undefined],
-    ['x-amz-decoded-content-length not a number', { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': 'lots' }, 'InvalidArgument', STREAMING_UNSIGNED_PAYLOAD_TRAILER],
     // aws-chunked framing outside a STREAMING-* mode would be stored as the object's bytes.
     ['Content-Encoding aws-chunked with UNSIGNED-PAYLOAD', { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(body.length) }, 'InvalidArgument', 'UNSIGNED-PAYLOAD'],
     ['Content-Encoding gzip, aws-chunked with a signed payload hash', { 'content-encoding': 'gzip, aws-chunked' }, 'InvalidArgument', undefined],
@@ -293,6 +292,9 @@ t.test('an aws-chunked body without x-amz-decoded-content-length is 411 MissingC
   assertXmlError(t, chunkedTe, 411, 'MissingContentLength', 'Transfer-Encoding: chunked');
   const withLength = await raw(d.port, { method: 'PUT', path: `/${bucket}/no-decoded-cl`, body: framed, headers, sign });
   assertXmlError(t, withLength, 411, 'MissingContentLength', 'Content-Length');
+  // A decoded length that is not a number is none (S3's answer, OpenStack Swift's AWS-run tests).
+  const notANumber = await raw(d.port, { method: 'PUT', path: `/${bucket}/no-decoded-cl`, body: framed, headers: { ...headers, 'x-amz-decoded-content-length': 'lots' }, sign });
+  assertXmlError(t, notANumber, 411, 'MissingContentLength', 'x-amz-decoded-content-length not a number');
   for (const key of ['no-decoded-te', 'no-decoded-cl']) t.equal(await headStatus(key), 404, `${key}: nothing stored`);
   // With the decoded length, the same chunked-framed body is stored.
   const ok = await raw(d.port, { method: 'PUT', path: `/${bucket}/decoded-te`, body: once(), headers: { ...headers, 'transfer-encoding': 'chunked', 'x-amz-decoded-content-length': String(data.length) }, sign });

@@ -209,3 +209,20 @@ t.test('Signature V2 and presigned V4: x-amz-content-sha256 is only a hash for t
     t.equal(ok.status, 200, `${how}: the body's hash in upper case (${ok.body.toString()})`);
   }
 });
+
+t.test("a STREAMING-* upload without a decoded length, or with one that is not a number: S3's 411 in its words", async (t) => {
+  const body = testBytes(32, 9);
+  const framed = unsignedChunked(body, '\r\n');
+  // test_no_md5_streaming_unsigned_no_encoding_no_length, …_bad_decoded_content_length,
+  // test_strm_unsgnd_pyld_trl_te_chunked_no_decoded_content_length: S3 means x-amz-decoded-content-length.
+  for (const [what, headers] of [
+    ['no Content-Encoding, no decoded length', {}],
+    ['a decoded length that is not a number', { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': 'not an int' }],
+    ['aws-chunked, no decoded length', { 'content-encoding': 'aws-chunked' }],
+  ] as const) {
+    const res = await raw(d.port, { method: 'PUT', path: `/${bucket}/no-decoded-length`, body: framed, headers, sign: { payloadHash: UNSIGNED_TRAILER } });
+    assertXmlError(t, res, 411, 'MissingContentLength', what);
+    t.equal(xmlField(res.body, 'Message'), 'You must provide the Content-Length HTTP header.', `${what}: S3's message`);
+  }
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/no-decoded-length` })).status, 404, 'nothing stored');
+});
