@@ -226,3 +226,25 @@ t.test("a STREAMING-* upload without a decoded length, or with one that is not a
   }
   t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/no-decoded-length` })).status, 404, 'nothing stored');
 });
+
+t.test("MalformedTrailerError in S3's words alone", async (t) => {
+  const body = testBytes(32, 10);
+  const malformed = 'The request contained trailing data that was not well-formed or did not conform to our published schema.';
+  // test_no_md5_good_sha_crc_in_trailer_but_not_streaming
+  const notStreaming = await raw(d.port, { method: 'PUT', path: `/${bucket}/malformed-trailer`, body, headers: { 'x-amz-sdk-checksum-algorithm': 'crc32', 'x-amz-trailer': 'x-amz-checksum-crc32' }, sign: { payloadHash: sha256Hex(body) } });
+  assertXmlError(t, notStreaming, 400, 'MalformedTrailerError', 'x-amz-trailer with a plain payload hash');
+  t.equal(xmlField(notStreaming.body, 'Message'), malformed, "x-amz-trailer with a plain payload hash: S3's message");
+  // test_strm_unsgnd_pyld_trl_declared_no_trailer_sent, …_declared_algo_declared_no_trailer_sent
+  for (const [what, extra] of [['declared', {}], ['declared with its algorithm', { 'x-amz-sdk-checksum-algorithm': 'crc32' }]] as const) {
+    const res = await raw(d.port, {
+      method: 'PUT',
+      path: `/${bucket}/malformed-trailer`,
+      body: Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]),
+      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(body.length), 'x-amz-trailer': 'x-amz-checksum-crc32', ...extra },
+      sign: { payloadHash: UNSIGNED_TRAILER },
+    });
+    assertXmlError(t, res, 400, 'MalformedTrailerError', `a trailer ${what}, none sent`);
+    t.equal(xmlField(res.body, 'Message'), malformed, `a trailer ${what}, none sent: S3's message`);
+  }
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/malformed-trailer` })).status, 404, 'nothing stored');
+});
