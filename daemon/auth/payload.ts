@@ -4,7 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { S3Error } from '../errors.js';
-import { type AuthResult, EMPTY_SHA256, chunkStringToSign, signatureHex, signaturesEqual, trailerStringToSign } from './sigv4.js';
+import { type AuthResult, EMPTY_SHA256, chunkStringToSign, signatureHex, signatureMismatch, signaturesEqual, trailerStringToSign } from './sigv4.js';
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 
@@ -58,7 +58,7 @@ export interface PayloadOptions {
 }
 
 /** What the decoder needs from authentication (an AuthResult fits). */
-export type PayloadAuth = Pick<AuthResult, 'payload' | 'seedSignature' | 'signingKey' | 'scope' | 'amzDate'>;
+export type PayloadAuth = Pick<AuthResult, 'payload' | 'seedSignature' | 'signingKey' | 'scope' | 'amzDate'> & Partial<Pick<AuthResult, 'accessKeyId' | 'canonicalRequest'>>;
 
 export function createPayloadDecoder(auth: PayloadAuth, headers: Record<string, string>, options: PayloadOptions = {}): PayloadDecoder {
   const mode = auth.payload;
@@ -543,9 +543,19 @@ class ChunkedDecoder extends DecoderBase {
   }
 
   private verifyChunk(dataSha256Hex: string): void {
-    const expected = signatureHex(this.auth.signingKey, chunkStringToSign(this.auth.amzDate, this.auth.scope, this.previousSignature, dataSha256Hex));
-    if (!signaturesEqual(expected, this.chunkSignature)) throw new S3Error('SignatureDoesNotMatch', 'The chunk signature does not match.');
+    const toSign = chunkStringToSign(this.auth.amzDate, this.auth.scope, this.previousSignature, dataSha256Hex);
+    const expected = signatureHex(this.auth.signingKey, toSign);
+    if (!signaturesEqual(expected, this.chunkSignature)) throw this.mismatch(toSign, this.chunkSignature);
     this.previousSignature = expected;
+  }
+
+  /**
+   * A chunk's or the trailer's signature that does not match: S3's SignatureDoesNotMatch with the
+   * members of a header signature's, its StringToSign the chunk's (AWS4-HMAC-SHA256-PAYLOAD) or
+   * the trailer's (…-TRAILER), its CanonicalRequest the request's (OpenStack Swift's AWS-run tests).
+   */
+  private mismatch(toSign: string, provided: string): S3Error {
+    return signatureMismatch(this.auth.accessKeyId ?? '', toSign, provided, this.auth.canonicalRequest);
   }
 
   private onTrailerLine(text: string): void {
@@ -597,8 +607,8 @@ class ChunkedDecoder extends DecoderBase {
         .sort((a, b) => (a[0] < b[0] ? -1 : 1))
         .map(([n, v]) => `${n}:${v}\n`)
         .join('');
-      const expected = signatureHex(this.auth.signingKey, trailerStringToSign(this.auth.amzDate, this.auth.scope, this.previousSignature, canonical));
-      if (!signaturesEqual(expected, this.trailerSignature)) throw new S3Error('SignatureDoesNotMatch', 'The trailer signature does not match.');
+      const toSign = trailerStringToSign(this.auth.amzDate, this.auth.scope, this.previousSignature, canonical);
+      if (!signaturesEqual(signatureHex(this.auth.signingKey, toSign), this.trailerSignature)) throw this.mismatch(toSign, this.trailerSignature);
     }
     if (declared !== undefined) this.checks.setTrailerChecksum(this.trailers[this.trailers.length - 1]![1]);
   }

@@ -57,6 +57,8 @@ export interface AuthResult {
   /** request time, ISO 8601 basic (yyyyMMddTHHmmssZ) */
   amzDate: string;
   presigned: boolean;
+  /** The canonical request the signature was checked on (Authorization-header SigV4): what a chunk's SignatureDoesNotMatch names too. */
+  canonicalRequest?: string;
 }
 
 export interface AuthOptions {
@@ -682,16 +684,18 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   const canonical = canonicalRequest(input);
   const toSign = stringToSign(amzDate, credential.scope, canonical);
   let expected = signatureHex(signingKey, toSign);
+  let signedCanonical = canonical;
   if (!signaturesEqual(expected, parsed.signature)) {
     // Also the query as sent (literalQuery): the signature still covers every byte the request
     // is read from, so this admits no request its signer did not sign.
     const mismatch = signatureMismatch(credential.accessKeyId, toSign, parsed.signature, canonical);
     if (literalQuery(req.rawQuery) === canonicalQuery(req.rawQuery)) throw mismatch;
-    expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, canonicalRequest({ ...input, literalQuery: true })));
+    signedCanonical = canonicalRequest({ ...input, literalQuery: true });
+    expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, signedCanonical));
     if (!signaturesEqual(expected, parsed.signature)) throw mismatch;
   }
 
-  return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: false };
+  return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: false, canonicalRequest: signedCanonical };
 }
 
 function authenticatePresigned(

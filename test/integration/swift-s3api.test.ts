@@ -5,9 +5,11 @@
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHash, createHmac } from 'node:crypto';
 import t from 'tap';
+import type { Test } from 'tap';
+import { chunkStringToSign, deriveSigningKey, signatureHex, trailerStringToSign } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { crc32Base64, sha256Hex } from '../helpers/hash.js';
-import { assertXmlError, raw, xmlField } from '../helpers/http.js';
+import { assertXmlError, buildHeaders, raw, xmlField, type RawResponse } from '../helpers/http.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 
 let d: TestDaemon;
@@ -247,4 +249,75 @@ t.test("MalformedTrailerError in S3's words alone", async (t) => {
     t.equal(xmlField(res.body, 'Message'), malformed, `a trailer ${what}, none sent: S3's message`);
   }
   t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/malformed-trailer` })).status, 404, 'nothing stored');
+});
+
+interface SignedChunks {
+  /** STREAMING-AWS4-HMAC-SHA256-PAYLOAD, or …-TRAILER with this x-amz-checksum-crc32 trailer. */
+  trailer?: string;
+  /** The chunk header after the size, given the chunk's right signature (default `;chunk-signature=<sig>`). */
+  header?: (i: number, sig: string) => string;
+  /** The hash signed for chunk i (default its own SHA-256). */
+  signedHash?: (i: number, chunk: Buffer) => string;
+  /** The trailer text signed (default the trailer sent, canonical). */
+  signedTrailer?: string;
+}
+
+/**
+ * A signed aws-chunked PUT as Swift's tests build it (sign_chunk, sign_trailer): each chunk
+ * signed on the one before, then the trailer and its signature. The answer comes with the
+ * request's date, scope and seed signature.
+ */
+async function putSignedChunks(key: string, chunks: Buffer[], o: SignedChunks = {}): Promise<{ res: RawResponse; amzDate: string; scope: string; seed: string }> {
+  const decoded = chunks.reduce((n, c) => n + c.length, 0);
+  const path = `/${bucket}/${key}`;
+  const headers: Record<string, string> = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(decoded), ...(o.trailer !== undefined ? { 'x-amz-trailer': 'x-amz-checksum-crc32' } : {}) };
+  const signed = buildHeaders(d.port, { method: 'PUT', path, headers, sign: { payloadHash: o.trailer !== undefined ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' } });
+  const amzDate = signed['x-amz-date']!;
+  const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
+  const signingKey = deriveSigningKey(SECRET_KEY, amzDate.slice(0, 8), REGION, 's3');
+  const seed = /Signature=([0-9a-f]{64})/.exec(signed.authorization!)![1]!;
+  const parts: Buffer[] = [];
+  let previous = seed;
+  chunks.forEach((chunk, i) => {
+    const sig = signatureHex(signingKey, chunkStringToSign(amzDate, scope, previous, o.signedHash?.(i, chunk) ?? sha256Hex(chunk)));
+    parts.push(Buffer.from(`${chunk.length.toString(16)}${(o.header ?? ((_, v) => `;chunk-signature=${v}`))(i, sig)}\r\n`), chunk);
+    if (chunk.length > 0 || o.trailer === undefined) parts.push(Buffer.from('\r\n'));
+    previous = sig;
+  });
+  if (o.trailer !== undefined) {
+    const line = `x-amz-checksum-crc32:${o.trailer}\n`;
+    parts.push(Buffer.from(line.replace(/\n$/, '\r\n')));
+    parts.push(Buffer.from(`x-amz-trailer-signature:${signatureHex(signingKey, trailerStringToSign(amzDate, scope, previous, o.signedTrailer ?? line))}\r\n`));
+  }
+  const res = await raw(d.port, { method: 'PUT', path, headers: signed, body: Buffer.concat(parts), sign: false });
+  return { res, amzDate, scope, seed };
+}
+
+/** SignatureDoesNotMatch as Swift's assertSignatureMismatch checks it, for a string to sign of this first line. */
+function assertChunkSignatureMismatch(t: Test, res: RawResponse, firstLine: string, what: string): void {
+  assertXmlError(t, res, 403, 'SignatureDoesNotMatch', what);
+  t.equal(xmlField(res.body, 'Message'), 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', `${what}: S3's message`);
+  t.equal(xmlField(res.body, 'AWSAccessKeyId'), ACCESS_KEY, `${what}: AWSAccessKeyId`);
+  t.match(xmlField(res.body, 'StringToSign') ?? '', new RegExp(`^${firstLine}\n`), `${what}: StringToSign begins ${firstLine}`);
+  for (const name of ['SignatureProvided', 'StringToSignBytes', 'CanonicalRequest', 'CanonicalRequestBytes']) t.ok(xmlField(res.body, name), `${what}: ${name}`);
+}
+
+t.test('a chunk or trailer signature that does not match: SignatureDoesNotMatch with the members of a header signature', async (t) => {
+  const body = testBytes(32, 11);
+  // test_strm_sgnd_pyld_bad_signatures: the first chunk's, all zeros.
+  const zeros = await putSignedChunks('chunk-sig-zeros', [body, Buffer.alloc(0)], { header: () => `;chunk-signature=${'0'.repeat(64)}` });
+  assertChunkSignatureMismatch(t, zeros.res, 'AWS4-HMAC-SHA256-PAYLOAD', 'a zero chunk signature');
+  t.equal(xmlField(zeros.res.body, 'StringToSign'), chunkStringToSign(zeros.amzDate, zeros.scope, zeros.seed, sha256Hex(body)), "a zero chunk signature: the first chunk's string to sign");
+  t.equal(xmlField(zeros.res.body, 'SignatureProvided'), '0'.repeat(64), 'a zero chunk signature: the signature sent');
+  t.ok(xmlField(zeros.res.body, 'CanonicalRequest')?.startsWith(`PUT\n/${bucket}/chunk-sig-zeros\n`), "a zero chunk signature: the request's canonical request");
+  // test_strm_sgnd_pyld_bad_final_signature: the final chunk signed as if it held 'x'.
+  const final = await putSignedChunks('chunk-sig-final', [body, Buffer.alloc(0)], { signedHash: (_, c) => sha256Hex(c.length > 0 ? c : 'x') });
+  assertChunkSignatureMismatch(t, final.res, 'AWS4-HMAC-SHA256-PAYLOAD', 'the final chunk signature');
+  // test_strm_sgnd_pyld_trl_bad_trl_sig: the trailer signed without its last newline.
+  const trailer = await putSignedChunks('trailer-sig', [body, Buffer.alloc(0)], { trailer: crc32Base64(body), signedTrailer: `x-amz-checksum-crc32:${crc32Base64(body)}` });
+  assertChunkSignatureMismatch(t, trailer.res, 'AWS4-HMAC-SHA256-TRAILER', 'the trailer signature');
+  // test_strm_sgnd_pyld_good_signatures_ok, test_strm_sgnd_pyld_trl_ok: the same, signed right.
+  t.equal((await putSignedChunks('chunk-sig-ok', [body, Buffer.alloc(0)])).res.status, 200, 'signed chunks: 200');
+  t.equal((await putSignedChunks('trailer-sig-ok', [body, Buffer.alloc(0)], { trailer: crc32Base64(body) })).res.status, 200, 'signed chunks and trailer: 200');
+  for (const key of ['chunk-sig-zeros', 'chunk-sig-final', 'trailer-sig']) t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}` })).status, 404, `${key}: nothing stored`);
 });
