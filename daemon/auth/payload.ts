@@ -409,8 +409,9 @@ const MAX_CHUNK_LINE = 256;
 const MAX_TRAILER_LINE = 1024;
 const MAX_TRAILERS = 8;
 // S3 takes spaces around ';' and '=' (OpenStack Swift's AWS-checked tests); a signature that is
-// not 64 hex digits is a wrong signature (403), not a framing error.
-const SIGNED_CHUNK_LINE = /^([0-9a-fA-F]{1,16}) *; *chunk-signature *= *([^ ;]*) *$/;
+// not 64 hex digits is a wrong signature (403), not a framing error. The first parameter is read
+// as the signature: another before chunk-signature is a wrong signature too, one after it framing.
+const SIGNED_CHUNK_LINE = /^([0-9a-fA-F]{1,16}) *; *([^ =;]+) *= *([^ ;]*) *(;.*)?$/;
 const UNSIGNED_CHUNK_LINE = /^[0-9a-fA-F]{1,16}$/;
 
 function framingError(message: string): S3Error {
@@ -429,6 +430,8 @@ class ChunkedDecoder extends DecoderBase {
   private rawBytes = 0;
   private chunkHash: Hash | undefined;
   private chunkSignature = '';
+  /** The chunk header's first parameter is not chunk-signature: its value is taken for the signature, and fails. */
+  private signatureMisplaced = false;
   private previousSignature: string;
   private readonly trailers: Array<[string, string]> = [];
   private trailerSignature: string | undefined;
@@ -521,9 +524,14 @@ class ChunkedDecoder extends DecoderBase {
     let sizeHex: string;
     if (this.signed) {
       const m = SIGNED_CHUNK_LINE.exec(text);
-      if (m === null) throw framingError('bad chunk header (expected "hex-size;chunk-signature=signature").');
+      const named = m?.[2] === 'chunk-signature';
+      // Only a chunk-signature after another parameter is that (OpenStack Swift's AWS-run tests); a line without one is framing.
+      if (m === null || (named ? m[4] !== undefined : !/; *chunk-signature *=/.test(m[4] ?? ''))) throw framingError('bad chunk header (expected "hex-size;chunk-signature=signature").');
+      // An empty signature: S3's IncompleteBody in its words (OpenStack Swift's AWS-run tests).
+      if (named && m[3] === '') throw new S3Error('IncompleteBody', 'The request body terminated unexpectedly');
       sizeHex = m[1]!;
-      this.chunkSignature = m[2]!;
+      this.chunkSignature = m[3]!;
+      this.signatureMisplaced = !named;
     } else {
       if (!UNSIGNED_CHUNK_LINE.test(text)) throw framingError('bad chunk header (expected "hex-size").');
       sizeHex = text;
@@ -545,7 +553,7 @@ class ChunkedDecoder extends DecoderBase {
   private verifyChunk(dataSha256Hex: string): void {
     const toSign = chunkStringToSign(this.auth.amzDate, this.auth.scope, this.previousSignature, dataSha256Hex);
     const expected = signatureHex(this.auth.signingKey, toSign);
-    if (!signaturesEqual(expected, this.chunkSignature)) throw this.mismatch(toSign, this.chunkSignature);
+    if (this.signatureMisplaced || !signaturesEqual(expected, this.chunkSignature)) throw this.mismatch(toSign, this.chunkSignature);
     this.previousSignature = expected;
   }
 

@@ -321,3 +321,21 @@ t.test('a chunk or trailer signature that does not match: SignatureDoesNotMatch 
   t.equal((await putSignedChunks('trailer-sig-ok', [body, Buffer.alloc(0)], { trailer: crc32Base64(body) })).res.status, 200, 'signed chunks and trailer: 200');
   for (const key of ['chunk-sig-zeros', 'chunk-sig-final', 'trailer-sig']) t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}` })).status, 404, `${key}: nothing stored`);
 });
+
+t.test('a chunk header whose signature is empty, or not the first parameter: the codes S3 answers', async (t) => {
+  const body = testBytes(32, 12);
+  const chunks = [body, Buffer.alloc(0)];
+  // test_strm_sgnd_pyld_blank_signatures: IncompleteBody in S3's words, not a wrong signature.
+  const blank = await putSignedChunks('chunk-sig-blank', chunks, { header: () => ';chunk-signature=' });
+  assertXmlError(t, blank.res, 400, 'IncompleteBody', 'an empty chunk-signature');
+  t.equal(xmlField(blank.res.body, 'Message'), 'The request body terminated unexpectedly', "an empty chunk-signature: S3's message");
+  // test_strm_sgnd_pyld_extra_param_before: the signature is not where S3 reads it.
+  const before = await putSignedChunks('chunk-sig-before', chunks, { header: (_, sig) => `;extra=param;chunk-signature=${sig}` });
+  assertChunkSignatureMismatch(t, before.res, 'AWS4-HMAC-SHA256-PAYLOAD', 'a parameter before chunk-signature');
+  // test_strm_sgnd_pyld_extra_param_after, test_strm_sgnd_pyld_no_signatures: IncompleteBody.
+  const after = await putSignedChunks('chunk-sig-after', chunks, { header: (_, sig) => `;chunk-signature=${sig};extra=param` });
+  assertXmlError(t, after.res, 400, 'IncompleteBody', 'a parameter after chunk-signature');
+  const none = await putSignedChunks('chunk-sig-none', chunks, { header: () => '' });
+  assertXmlError(t, none.res, 400, 'IncompleteBody', 'no chunk-signature');
+  for (const key of ['chunk-sig-blank', 'chunk-sig-before', 'chunk-sig-after', 'chunk-sig-none']) t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}` })).status, 404, `${key}: nothing stored`);
+});

@@ -590,6 +590,8 @@ t.test('malformed aws-chunked framing', async (t) => {
   t.equal(await run(signed, `3;chunk-signature=${sig.slice(1)}\r\nabc\r\n`), 'SignatureDoesNotMatch', 'short chunk signature: a wrong signature');
   t.equal(await run(signed, `3;chunk-signature=${sig};x=y\r\nabc\r\n`), 'IncompleteBody', 'extension after the signature');
   t.equal(await run(signed, `3;chunk-signatur=${sig}\r\nabc\r\n`), 'IncompleteBody', 'misspelt extension');
+  t.equal(await run(signed, `3;chunk-signature=\r\nabc\r\n`), 'IncompleteBody', 'empty chunk signature');
+  t.equal(await run(signed, `3;x=y;chunk-signature=${sig}\r\nabc\r\n`), 'SignatureDoesNotMatch', 'extension before the signature');
   t.equal(await run(signed, `3;chunk-signature=${sig}\r\nabc\r\n`), 'SignatureDoesNotMatch', 'wrong chunk signature');
   const good = encodeSigned(signed, [Buffer.from('abc')]);
   t.equal(await run(signed, good), 'no error');
