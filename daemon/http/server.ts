@@ -419,7 +419,7 @@ export class HttpServer {
       // Path-style, GET /metrics is a ListObjects of the bucket "metrics" (and the router says so);
       // unsigned, it could only ever be AccessDenied, so it is the Prometheus scrape instead.
       const scrape = method === 'GET' && rawPath === '/metrics' && rawQuery === '' && !isAwsAuthorization(headers.authorization) && bucketFromHost(headers.host ?? '', this.deps.config.domains) === undefined;
-      r = scrape ? { op: 'Metrics' } : route({ method, rawPath, query, rawQuery, host: headers.host ?? '', headers }, this.deps.config.domains);
+      r = scrape ? { op: 'Metrics' } : this.routeAuthenticated({ method, rawPath, query, rawQuery, host: headers.host ?? '', headers });
       logFields.op = r.op;
       logFields.bucket = r.bucket;
       logFields.key = r.key;
@@ -558,6 +558,22 @@ export class HttpServer {
   }
 
   /** The CORS rules of the bucket the request names, when it has some. */
+  /**
+   * The request's route. A signed HEAD of the service is authenticated before its 405: S3 answers
+   * a SigV4 one without x-amz-content-sha256 (or with an invalid one) 400, with one 405 (OpenStack
+   * Swift's AWS-run test_input_errors.py). An unsigned or presigned one is 405 as before.
+   */
+  private routeAuthenticated(input: Parameters<typeof route>[0]): Route {
+    try {
+      return route(input, this.deps.config.domains);
+    } catch (err) {
+      if (input.method === 'HEAD' && err instanceof S3Error && err.fields.ResourceType === 'SERVICE' && isAwsAuthorization(input.headers.authorization)) {
+        authenticate({ ...input, rawQuery: input.rawQuery ?? '' }, this.deps.credentials, { region: this.deps.config.region, anyRegion: true, sigV2: this.deps.config.sigV2, ...(this.deps.sessions !== undefined ? { sessions: this.deps.sessions } : {}) });
+      }
+      throw err;
+    }
+  }
+
   private bucketCorsRules(rawPath: string, host: string | undefined): readonly CorsRule[] | undefined {
     if (this.deps.bucketCors === undefined) return undefined;
     const bucket = bucketOf(rawPath, host ?? '', this.deps.config.domains);

@@ -6,7 +6,7 @@ import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCo
 import { createHash, createHmac } from 'node:crypto';
 import t from 'tap';
 import type { Test } from 'tap';
-import { chunkStringToSign, deriveSigningKey, signatureHex, trailerStringToSign } from '../../daemon/auth/sigv4.js';
+import { canonicalRequest, chunkStringToSign, deriveSigningKey, signatureHex, stringToSign, trailerStringToSign } from '../../daemon/auth/sigv4.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { crc32Base64, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, buildHeaders, raw, xmlField, type RawResponse } from '../helpers/http.js';
@@ -338,4 +338,24 @@ t.test('a chunk header whose signature is empty, or not the first parameter: the
   const none = await putSignedChunks('chunk-sig-none', chunks, { header: () => '' });
   assertXmlError(t, none.res, 400, 'IncompleteBody', 'no chunk-signature');
   for (const key of ['chunk-sig-blank', 'chunk-sig-before', 'chunk-sig-after', 'chunk-sig-none']) t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}` })).status, 404, `${key}: nothing stored`);
+});
+
+t.test('HEAD of the service signed with SigV4: authenticated before its 405', async (t) => {
+  // Signed as Swift's S3SessionV4Headers signs: x-amz-content-sha256 signed when sent, else absent.
+  const head = (sha?: string) => {
+    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
+    const headers: Record<string, string> = { host: `127.0.0.1:${d.port}`, 'x-amz-date': amzDate, ...(sha !== undefined ? { 'x-amz-content-sha256': sha } : {}) };
+    const signedHeaders = Object.keys(headers).sort();
+    const canonical = canonicalRequest({ method: 'HEAD', rawPath: '/', rawQuery: '', headers, signedHeaders, payloadHash: sha ?? 'UNSIGNED-PAYLOAD' });
+    const signature = signatureHex(deriveSigningKey(SECRET_KEY, amzDate.slice(0, 8), REGION, 's3'), stringToSign(amzDate, scope, canonical));
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope},SignedHeaders=${signedHeaders.join(';')},Signature=${signature}`;
+    return raw(d.port, { method: 'HEAD', path: '/', headers, sign: false });
+  };
+  // TestV4AuthHeaders.test_head_service_no_sha, _invalid_sha: 400.
+  t.equal((await head()).status, 400, 'no x-amz-content-sha256: 400');
+  t.equal((await head('invalid')).status, 400, 'x-amz-content-sha256 invalid: 400');
+  // InputErrorsMixin.test_head_service_good_sha, _unsigned, _bad_sha (run with V4 headers too): 405.
+  for (const sha of [sha256Hex(''), 'UNSIGNED-PAYLOAD', sha256Hex('not the body')]) t.equal((await head(sha)).status, 405, `x-amz-content-sha256 ${sha}: 405`);
+  t.equal((await raw(d.port, { method: 'HEAD', path: '/', sign: false })).status, 405, 'unsigned: 405');
 });
