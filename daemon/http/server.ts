@@ -557,7 +557,6 @@ export class HttpServer {
     );
   }
 
-  /** The CORS rules of the bucket the request names, when it has some. */
   /**
    * The request's route. A signed HEAD of the service is authenticated before its 405: S3 answers
    * a SigV4 one without x-amz-content-sha256 (or with an invalid one) 400, with one 405 (OpenStack
@@ -574,6 +573,7 @@ export class HttpServer {
     }
   }
 
+  /** The CORS rules of the bucket the request names, when it has some. */
   private bucketCorsRules(rawPath: string, host: string | undefined): readonly CorsRule[] | undefined {
     if (this.deps.bucketCors === undefined) return undefined;
     const bucket = bucketOf(rawPath, host ?? '', this.deps.config.domains);
