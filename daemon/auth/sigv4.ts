@@ -5,6 +5,7 @@ import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { basicIsoDateTime, parseDateText } from '../dates.js';
+import { parseAuthorizationHeader, requireV4Scheme } from './authorization-header.js';
 import { authenticateV2Header, authenticateV2Presigned, hasV2PresignParams, isV2Authorization, literalPayloadHash } from './sigv2.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -368,6 +369,10 @@ function wrongRegion(region: string | undefined): { fields: Record<string, strin
   return region === undefined ? undefined : { fields: { Region: region }, headers: { 'x-amz-bucket-region': region } };
 }
 
+function noDate(): S3Error {
+  return new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+}
+
 function headerMalformed(message: string, region?: string): S3Error {
   return new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`, wrongRegion(region));
 }
@@ -437,45 +442,6 @@ function credentialQueryMalformed(message: string, region?: string): S3Error {
   return queryMalformed(`Error parsing the X-Amz-Credential parameter; ${message}`, region);
 }
 
-interface AuthorizationHeader {
-  credential: string;
-  signedHeaders: string;
-  signature: string;
-}
-
-function parseAuthorizationHeader(value: string): AuthorizationHeader {
-  const trimmed = value.trim();
-  const space = trimmed.search(/\s/);
-  const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
-  // SigV4a, and Signature Version 2 when S3_SIGV2=off: mechanisms S3 knows, not taken here.
-  if (algorithm === 'AWS4-ECDSA-P256-SHA256' || algorithm === 'AWS') {
-    throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
-  }
-  // Any other scheme (a Bearer token, a header whose Credential= went missing): S3's answer,
-  // checked against s3.amazonaws.com by SeaweedFS's error-compatibility script.
-  if (algorithm !== ALGORITHM) throw new S3Error('InvalidArgument', 'Unsupported Authorization Type', { fields: { ArgumentName: 'Authorization', ArgumentValue: value } });
-  const fields = new Map<string, string>();
-  const rest = space < 0 ? '' : trimmed.slice(space + 1).trim();
-  if (rest !== '') {
-    for (const raw of rest.split(',')) {
-      const part = raw.trim();
-      const eq = part.indexOf('=');
-      const key = eq < 0 ? '' : part.slice(0, eq);
-      if ((key !== 'Credential' && key !== 'SignedHeaders' && key !== 'Signature') || fields.has(key)) {
-        throw headerMalformed(`the authorization component "${part}" is malformed.`);
-      }
-      fields.set(key, part.slice(eq + 1));
-    }
-  }
-  const credential = fields.get('Credential');
-  const signedHeaders = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
-  if (credential === undefined) throw headerMalformed('missing Credential.');
-  if (signedHeaders === undefined) throw headerMalformed('missing SignedHeaders.');
-  if (signature === undefined) throw headerMalformed('missing Signature.');
-  return { credential, signedHeaders, signature };
-}
-
 /** Parses an x-amz-content-sha256 value (header or presigned query) into how the body is checked. */
 export function parsePayloadMode(value: string): PayloadMode {
   switch (value) {
@@ -496,6 +462,8 @@ export function parsePayloadMode(value: string): PayloadMode {
       );
   }
 }
+
+const PAYLOAD_HASH_ONLY: ReadonlySet<string> = new Set(['x-amz-content-sha256']);
 
 /**
  * The x-amz-* headers a presigned URL's user may send unsigned. Besides x-amz-content-sha256, the
@@ -645,9 +613,12 @@ function parseAuthorizationCached(authorization: string, region: string | undefi
 }
 
 function authenticateHeader(req: SigV4Request, authorization: string, creds: Credentials, now: number, region: string | undefined, service: string, bodyHash?: string): AuthResult {
-  const parsed = parseAuthorizationCached(authorization, region, service);
-  const credential = parsed.credential;
-  const signedHeaders = parsed.signedHeaders;
+  // S3's order (recorded 2026-09-29): the scheme, the payload hash, the date and the clock, and
+  // only then the header's components, its credential, the headers it leaves unsigned and its key.
+  requireV4Scheme(authorization);
+  const payloadHash = req.headers['x-amz-content-sha256'] ?? bodyHash;
+  if (payloadHash === undefined) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  const payload = parsePayloadMode(payloadHash);
 
   const xAmzDate = req.headers['x-amz-date'];
   const dateHeader = req.headers['date'];
@@ -656,27 +627,27 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   if (xAmzDate !== undefined) {
     time = parseAmzDate(xAmzDate.trim());
     amzDate = xAmzDate.trim();
-  } else if (dateHeader !== undefined && signedHeaders.includes('date')) {
-    // Without x-amz-date the Date header dates the request, so it must be signed: an unsigned one
-    // would let anyone replay a captured request at any later time by sending a fresh Date.
+  } else if (dateHeader !== undefined) {
     time = parseDateText(dateHeader);
     amzDate = time === undefined ? '' : formatAmzDate(new Date(time));
   } else {
     amzDate = '';
   }
   // S3 takes a date before 1970 for no date at all (AccessDenied), not for a skewed clock.
-  if (time === undefined || time < 0) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
-  if (credential.date !== amzDate.slice(0, 8)) {
-    throw headerMalformed(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
-  }
-
-  const secret = lookupSecret(creds, credential.accessKeyId);
+  if (time === undefined || time < 0) throw noDate();
   if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(xAmzDate?.trim() ?? dateHeader ?? '', now);
-  requireAmzHeadersSigned(req.headers, signedHeaders);
 
-  const payloadHash = req.headers['x-amz-content-sha256'] ?? bodyHash;
-  if (payloadHash === undefined) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
-  const payload = parsePayloadMode(payloadHash);
+  const parsed = parseAuthorizationCached(authorization, region, service);
+  const credential = parsed.credential;
+  const signedHeaders = parsed.signedHeaders;
+  // Without x-amz-date the Date header dates the request, and s3d wants it signed (S3 does not:
+  // an unsigned one went on to the key lookup, 2026-09-29).
+  if (xAmzDate === undefined && !signedHeaders.includes('date')) throw noDate();
+  if (credential.date !== amzDate.slice(0, 8)) throw headerMalformed('Invalid credential date. Date is not the same as X-Amz-Date.');
+  // x-amz-content-sha256 may go unsigned, as S3 lets it (2026-09-29): the canonical request's
+  // last line is the hash, so the signature covers it anyway.
+  requireAmzHeadersSigned(req.headers, signedHeaders, PAYLOAD_HASH_ONLY);
+  const secret = lookupSecret(creds, credential.accessKeyId);
   if (bodyHash !== undefined && payload.kind === 'sha256' && payload.expectedHex.toLowerCase() !== bodyHash) throw new S3Error('XAmzContentSHA256Mismatch');
 
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);

@@ -92,7 +92,9 @@ t.test('header authentication errors', async (t) => {
   const { 'x-amz-content-sha256': _drop, ...noHash } = headers;
   assertXmlError(t, await raw(d.port, { method: 'PUT', path: `/${bucket}/signed-path`, body: 'data', sign: false, headers: noHash }), 400, 'InvalidRequest', 'no x-amz-content-sha256');
   assertXmlError(t, await put('bad-hash-value', { payloadHash: 'not-a-hash' }), 400, 'InvalidArgument', 'x-amz-content-sha256 neither a mode nor a hash');
-  const malformed = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x' } });
+  // Dated and with a payload hash: S3 checks both before the header's components.
+  const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const malformed = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'x-amz-date': now, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
   assertXmlError(t, malformed, 400, 'AuthorizationHeaderMalformed', 'malformed Authorization');
   // Signature Version 2 is on by default (api-sigv2.test.ts): a made-up V2 signature fails as one.
   const v2 = await raw(d.port, { method: 'GET', path: '/', sign: false, headers: { date: new Date().toUTCString(), authorization: `AWS ${ACCESS_KEY}:c2lnbmF0dXJl` } });

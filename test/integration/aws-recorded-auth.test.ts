@@ -44,10 +44,13 @@ function refusal(res: RawResponse): string {
   return `${res.status} ${m[1]}|${rest}`;
 }
 const answer = (status: number, code: string, message: string, members = ''): string => `${status} ${code}|<Message>${message}</Message>${members}`;
-const send = (headers: Record<string, string>, query = ''): Promise<RawResponse> =>
-  raw(d.port, { method: 'GET', path: `/${bucket}`, query, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers }, sign: false });
+/** A header given as null is not sent (`{ 'x-amz-content-sha256': null }`: a request without one). */
+const send = (headers: Record<string, string | null>, query = ''): Promise<RawResponse> => {
+  const sent = Object.entries({ 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers }).filter((e): e is [string, string] => e[1] !== null);
+  return raw(d.port, { method: 'GET', path: `/${bucket}`, query, headers: Object.fromEntries(sent), sign: false });
+};
 
-type Row = readonly [string, Record<string, string>, string, string];
+type Row = readonly [string, Record<string, string | null>, string, string];
 function check(t: Test, rows: readonly Row[]): Promise<void> {
   return (async () => {
     for (const [what, headers, query, want] of rows) t.equal(refusal(await send(headers, query)), want, what);
@@ -110,5 +113,35 @@ t.test('a presigned URL: its lifetime is judged before its credential and key', 
     ['not yet valid, a credential it cannot read', {}, presign(ahead, { credential: 'garbage' }), answer(403, 'AccessDenied', 'Request is not yet valid', `<X-Amz-Date>${aheadMs}</X-Amz-Date><Expires>${aheadEnds}</Expires>`)],
     ['an unsigned header before the key', { 'x-amz-meta-foo': 'bar' }, presign(amz(), { akid: UNKNOWN }), answer(403, 'AccessDenied', 'There were headers present in the request which were not signed: x-amz-meta-foo', '<HeadersNotSigned>x-amz-meta-foo</HeadersNotSigned>')],
     ['an algorithm before the parameters', {}, 'X-Amz-Algorithm=AWS4-HMAC-SHA512&X-Amz-Signature=00', answer(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')],
+  ]);
+});
+
+t.test('a V4 header: the payload hash, then the date and the clock, before the header\u2019s parts and key', async (t) => {
+  const dateless = answer(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const missingHash = answer(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  const badHash = (value: string): string =>
+    answer(400, 'InvalidArgument', 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.', `<ArgumentName>x-amz-content-sha256</ArgumentName><ArgumentValue>${value}</ArgumentValue>`);
+  const skewed = (date: string): string =>
+    answer(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', `<RequestTime>${date}</RequestTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>`);
+  const unknown = answer(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', `<AWSAccessKeyId>${UNKNOWN}</AWSAccessKeyId>`);
+  const garbageScope = `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/garbage, SignedHeaders=host, Signature=00`;
+  const stale = amz(-30);
+  const hashless = { 'x-amz-content-sha256': null };
+  await check(t, [
+    ['no payload hash', { ...hashless, ...dated(UNKNOWN, amz()) }, '', missingHash],
+    ['payload hash before the date', { ...hashless, authorization: v4(UNKNOWN, amz()) }, '', missingHash],
+    ['payload hash before the parts', { ...hashless, authorization: 'AWS4-HMAC-SHA256 nonsense' }, '', missingHash],
+    ['payload hash before the skew', { 'x-amz-content-sha256': 'garbage', ...dated(ACCESS_KEY, stale) }, '', badHash('garbage')],
+    ['payload hash before the region', { 'x-amz-content-sha256': 'garbage', ...dated(ACCESS_KEY, amz(), { region: 'us-west-2' }) }, '', badHash('garbage')],
+    ['payload hash before unsigned headers', { 'x-amz-content-sha256': 'garbage', 'x-amz-meta-foo': 'bar', ...dated(ACCESS_KEY, amz()) }, '', badHash('garbage')],
+    ['date before parts', { authorization: 'AWS4-HMAC-SHA256 nonsense' }, '', dateless],
+    ['date before the region', { authorization: v4(ACCESS_KEY, amz(), { region: 'us-west-2' }) }, '', dateless],
+    ['skew before the key', dated(UNKNOWN, stale), '', skewed(stale)],
+    ['skew before parts', { 'x-amz-date': stale, authorization: 'AWS4-HMAC-SHA256 nonsense' }, '', skewed(stale)],
+    ['skew before scope', { 'x-amz-date': stale, authorization: garbageScope }, '', skewed(stale)],
+    ['skew before the region', dated(ACCESS_KEY, stale, { region: 'us-west-2' }), '', skewed(stale)],
+    ['no parts', { 'x-amz-date': amz(), authorization: 'AWS4-HMAC-SHA256 nonsense' }, '', answer(400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed; the authorization header requires three components: Credential, SignedHeaders, and Signature.')],
+    ['scope date', { 'x-amz-date': amz(), authorization: v4(UNKNOWN, '20200101') }, '', answer(400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.')],
+    ['a hash S3 reads', { 'x-amz-content-sha256': 'A'.repeat(64), ...dated(UNKNOWN, amz()) }, '', unknown],
   ]);
 });
