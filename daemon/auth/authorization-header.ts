@@ -1,5 +1,5 @@
-// The Authorization header's shape, read as S3 reads it before any key is looked up: its scheme
-// and the three components of a Signature V4 header. S3's words for each refusal were recorded
+// The Authorization header's shape, read as S3 reads it before any key is looked up: its scheme,
+// the three components of a Signature V4 header, and the headers a signature has to cover. S3's words for each refusal were recorded
 // against us-east-1 on 2026-09-29 (backlot's `_REFUSAL_ROWS_UNIT`;
 // test/integration/aws-recorded-auth.test.ts).
 
@@ -62,4 +62,24 @@ export function parseAuthorizationHeader(value: string): AuthorizationHeader {
   const signature = fields.get('Signature');
   if (credential === undefined || signedHeaders === undefined || signature === undefined) throw three();
   return { credential, signedHeaders, signature };
+}
+
+/**
+ * Headers a signature has to cover and did not, refused with S3's AccessDenied naming them in
+ * HeadersNotSigned: every x-amz-* header sent (`exempt` names those S3 lets through unsigned), and
+ * with `strict` (an Authorization header's signature) a Content-MD5 sent and `host` whether sent
+ * or not. S3 lists the x-amz-* names first, sorted, then the others.
+ */
+export function requireHeadersSigned(headers: Record<string, string>, signed: readonly string[], options: { exempt?: ReadonlySet<string>; strict?: boolean } = {}): void {
+  const set = new Set(signed);
+  const unsigned = Object.keys(headers)
+    .filter((name) => name.startsWith('x-amz-') && !set.has(name) && options.exempt?.has(name) !== true)
+    .sort();
+  if (options.strict === true) {
+    if (headers['content-md5'] !== undefined && !set.has('content-md5')) unsigned.push('content-md5');
+    if (!set.has('host')) unsigned.push('host');
+  }
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { fields: { HeadersNotSigned: unsigned.join(', ') } });
+  }
 }

@@ -5,7 +5,7 @@ import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { basicIsoDateTime, parseDateText } from '../dates.js';
-import { parseAuthorizationHeader, requireV4Scheme } from './authorization-header.js';
+import { parseAuthorizationHeader, requireHeadersSigned, requireV4Scheme } from './authorization-header.js';
 import { authenticateV2Header, authenticateV2Presigned, hasV2PresignParams, isV2Authorization, literalPayloadHash } from './sigv2.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -349,14 +349,15 @@ function parseCredential(value: string, fail: (message: string, region?: string)
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
-function parseSignedHeaders(value: string, fail: (message: string) => S3Error): string[] {
+/** `needsHost`: a presigned URL's list has to name host; a header's is judged by requireHeadersSigned. */
+function parseSignedHeaders(value: string, fail: (message: string) => S3Error, needsHost = false): string[] {
   const names = value.split(';');
   const seen = new Set<string>();
   for (const name of names) {
     if (!HEADER_NAME.test(name) || seen.has(name)) throw fail(`the SignedHeaders value "${value}" is malformed.`);
     seen.add(name);
   }
-  if (!seen.has('host')) throw fail('the SignedHeaders must include host.');
+  if (needsHost && !seen.has('host')) throw fail('the SignedHeaders must include host.');
   return names;
 }
 
@@ -478,19 +479,6 @@ const PRESIGNED_UNSIGNED_OK: ReadonlySet<string> = new Set([
   'x-amz-copy-source-server-side-encryption-customer-key',
   'x-amz-copy-source-server-side-encryption-customer-key-md5',
 ]);
-
-/**
- * x-amz-* headers must all be signed (S3 answers AccessDenied otherwise, naming them in
- * HeadersNotSigned); `exempt` names those S3 lets through unsigned.
- */
-function requireAmzHeadersSigned(headers: Record<string, string>, signed: readonly string[], exempt?: ReadonlySet<string>): void {
-  const set = new Set(signed);
-  const unsigned = Object.keys(headers).filter((name) => name.startsWith('x-amz-') && !set.has(name) && exempt?.has(name) !== true);
-  if (unsigned.length > 0) {
-    const names = unsigned.sort().join(', ');
-    throw new S3Error('AccessDenied', `There were headers present in the request which were not signed: ${names}`, { fields: { HeadersNotSigned: names } });
-  }
-}
 
 /**
  * A presigned URL's signed headers as the canonical request has them: a signed x-amz-* header the
@@ -646,7 +634,8 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   if (credential.date !== amzDate.slice(0, 8)) throw headerMalformed('Invalid credential date. Date is not the same as X-Amz-Date.');
   // x-amz-content-sha256 may go unsigned, as S3 lets it (2026-09-29): the canonical request's
   // last line is the hash, so the signature covers it anyway.
-  requireAmzHeadersSigned(req.headers, signedHeaders, PAYLOAD_HASH_ONLY);
+  // A header's signature covers host and a Content-MD5 sent, as well as every x-amz-* header.
+  requireHeadersSigned(req.headers, signedHeaders, { exempt: PAYLOAD_HASH_ONLY, strict: true });
   const secret = lookupSecret(creds, credential.accessKeyId);
   if (bodyHash !== undefined && payload.kind === 'sha256' && payload.expectedHex.toLowerCase() !== bodyHash) throw new S3Error('XAmzContentSHA256Mismatch');
 
@@ -717,10 +706,10 @@ function authenticatePresigned(
   if (credential.date !== amzDate.slice(0, 8)) {
     throw queryMalformed(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
   }
-  const signedHeaders = parseSignedHeaders(get('X-Amz-SignedHeaders'), queryMalformed);
+  const signedHeaders = parseSignedHeaders(get('X-Amz-SignedHeaders'), queryMalformed, true);
   // An unsigned x-amz-content-sha256 beside a presigned URL is ignored, as S3 ignores it (a
   // client or proxy adds one to every request it sends); signed, it is the payload hash.
-  requireAmzHeadersSigned(req.headers, signedHeaders, PRESIGNED_UNSIGNED_OK);
+  requireHeadersSigned(req.headers, signedHeaders, { exempt: PRESIGNED_UNSIGNED_OK });
   const secret = lookupSecret(creds, credential.accessKeyId);
 
   // Signers hoist x-amz-content-sha256 into the query under whatever case they were given it.

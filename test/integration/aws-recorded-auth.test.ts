@@ -18,11 +18,11 @@ function amz(minutes = 0): string {
   return `${n.getUTCFullYear()}${pad(n.getUTCMonth() + 1)}${pad(n.getUTCDate())}T${pad(n.getUTCHours())}${pad(n.getUTCMinutes())}${pad(n.getUTCSeconds())}Z`;
 }
 /** A V4 header signed with nothing (`Signature=00`): each fault is found before the signature. */
-function v4(akid: string, date: string, o: { region?: string } = {}): string {
-  return `AWS4-HMAC-SHA256 Credential=${akid}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`;
+function v4(akid: string, date: string, o: { region?: string; signed?: string } = {}): string {
+  return `AWS4-HMAC-SHA256 Credential=${akid}/${date.slice(0, 8)}/${o.region ?? 'us-east-1'}/s3/aws4_request, SignedHeaders=${o.signed ?? 'host;x-amz-date'}, Signature=00`;
 }
 /** x-amz-date and a V4 header whose credential is of the same instant (a second or a day apart, the answer would differ). */
-const dated = (akid: string, date: string, o: { region?: string } = {}): Record<string, string> => ({ 'x-amz-date': date, authorization: v4(akid, date, o) });
+const dated = (akid: string, date: string, o: { region?: string; signed?: string } = {}): Record<string, string> => ({ 'x-amz-date': date, authorization: v4(akid, date, o) });
 function presign(date: string, o: { akid?: string; region?: string; credential?: string; expires?: string } = {}): string {
   return new URLSearchParams({
     'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
@@ -111,7 +111,7 @@ t.test('a presigned URL: its lifetime is judged before its credential and key', 
     ['over a week, signed for another region', {}, presign(amz(), { expires: '604801', region: 'us-west-2' }), week],
     // S3 names the request's date in epoch milliseconds.
     ['not yet valid, a credential it cannot read', {}, presign(ahead, { credential: 'garbage' }), answer(403, 'AccessDenied', 'Request is not yet valid', `<X-Amz-Date>${aheadMs}</X-Amz-Date><Expires>${aheadEnds}</Expires>`)],
-    ['an unsigned header before the key', { 'x-amz-meta-foo': 'bar' }, presign(amz(), { akid: UNKNOWN }), answer(403, 'AccessDenied', 'There were headers present in the request which were not signed: x-amz-meta-foo', '<HeadersNotSigned>x-amz-meta-foo</HeadersNotSigned>')],
+    ['an unsigned header before the key', { 'x-amz-meta-foo': 'bar' }, presign(amz(), { akid: UNKNOWN }), answer(403, 'AccessDenied', 'There were headers present in the request which were not signed', '<HeadersNotSigned>x-amz-meta-foo</HeadersNotSigned>')],
     ['an algorithm before the parameters', {}, 'X-Amz-Algorithm=AWS4-HMAC-SHA512&X-Amz-Signature=00', answer(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')],
   ]);
 });
@@ -143,5 +143,22 @@ t.test('a V4 header: the payload hash, then the date and the clock, before the h
     ['no parts', { 'x-amz-date': amz(), authorization: 'AWS4-HMAC-SHA256 nonsense' }, '', answer(400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed; the authorization header requires three components: Credential, SignedHeaders, and Signature.')],
     ['scope date', { 'x-amz-date': amz(), authorization: v4(UNKNOWN, '20200101') }, '', answer(400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.')],
     ['a hash S3 reads', { 'x-amz-content-sha256': 'A'.repeat(64), ...dated(UNKNOWN, amz()) }, '', unknown],
+  ]);
+});
+
+t.test('headers a V4 header leaves unsigned, named as S3 names them and before the key', async (t) => {
+  const unsigned = (names: string): string => answer(403, 'AccessDenied', 'There were headers present in the request which were not signed', `<HeadersNotSigned>${names}</HeadersNotSigned>`);
+  const unknown = answer(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', `<AWSAccessKeyId>${UNKNOWN}</AWSAccessKeyId>`);
+  const emptyMd5 = '1B2M2Y8AsgTpgAmY7PhCfg==';
+  await check(t, [
+    ['x-amz-meta-foo', { 'x-amz-meta-foo': 'bar', ...dated(UNKNOWN, amz()) }, '', unsigned('x-amz-meta-foo')],
+    ['content-md5', { 'content-md5': emptyMd5, ...dated(UNKNOWN, amz()) }, '', unsigned('content-md5')],
+    ['host', dated(UNKNOWN, amz(), { signed: 'x-amz-date' }), '', unsigned('host')],
+    ['x-amz-date', dated(UNKNOWN, amz(), { signed: 'host' }), '', unsigned('x-amz-date')],
+    ['in S3\u2019s order', { 'x-amz-meta-b': '1', 'content-md5': emptyMd5, 'x-amz-meta-a': '2', ...dated(UNKNOWN, amz()) }, '', unsigned('x-amz-meta-a, x-amz-meta-b, content-md5')],
+    ['headers S3 takes unsigned', { 'content-type': 'text/plain', range: 'bytes=0-1', date: new Date().toUTCString(), 'if-none-match': '"x"', 'x-amzn-trace-id': 'Root=1-x', ...dated(UNKNOWN, amz()) }, '', unknown],
+    ['the scope date first', { 'x-amz-meta-foo': 'bar', 'x-amz-date': amz(), authorization: v4(ACCESS_KEY, '20200101') }, '', answer(400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.')],
+    ['the region first', { 'x-amz-meta-foo': 'bar', ...dated(ACCESS_KEY, amz(), { region: 'us-west-2' }) }, '', answer(400, 'AuthorizationHeaderMalformed', "The authorization header is malformed; the region 'us-west-2' is wrong; expecting 'us-east-1'", '<Region>us-east-1</Region>')],
+    ['a presigned URL', { 'x-amz-date': amz() }, presign(amz(), { akid: UNKNOWN }), unsigned('x-amz-date')],
   ]);
 });

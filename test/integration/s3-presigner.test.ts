@@ -119,7 +119,7 @@ t.test('presigned URLs: an unsigned x-amz-content-sha256 is ignored, other unsig
   t.equal(wrongHash.status, 200, 'an unsigned hash is not checked');
   const meta = await fetchUrl(put, { method: 'PUT', body: 'other', headers: { 'x-amz-meta-wrong': '1', 'x-amz-date': '20261202T000000Z' } });
   t.equal(meta.status, 403, 'an unsigned x-amz-meta-*: 403');
-  t.equal(xmlField(meta.body, 'Message'), 'There were headers present in the request which were not signed: x-amz-date, x-amz-meta-wrong');
+  t.equal(xmlField(meta.body, 'Message'), 'There were headers present in the request which were not signed');
   t.equal(xmlField(meta.body, 'HeadersNotSigned'), 'x-amz-date, x-amz-meta-wrong', '<HeadersNotSigned> lists them');
   t.equal(Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'hashed.txt' }))).Body!.transformToByteArray()).toString(), 'hashed', 'the refused PUT changed nothing');
 
