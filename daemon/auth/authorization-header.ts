@@ -1,7 +1,7 @@
-// The Authorization header's shape, read as S3 reads it before any key is looked up: its scheme,
-// the three components of a Signature V4 header, and the headers a signature has to cover. S3's words for each refusal were recorded
-// against us-east-1 on 2026-09-29 (backlot's `_REFUSAL_ROWS_UNIT`;
-// test/integration/aws-recorded-auth.test.ts).
+// The Authorization header's shape, read as S3 reads it before any key is looked up: one space
+// after the scheme, the scheme itself, the three components of a Signature V4 header, and the
+// headers a signature has to cover. S3's words for each refusal were recorded against us-east-1
+// on 2026-09-29 (backlot's `_REFUSAL_ROWS_UNIT`; test/integration/aws-recorded-auth.test.ts).
 
 import { S3Error } from '../errors.js';
 
@@ -9,6 +9,21 @@ const V4_SCHEME = 'AWS4-HMAC-SHA256';
 
 function invalidAuthorization(message: string, authorization: string): S3Error {
   return new S3Error('InvalidArgument', message, { fields: { ArgumentName: 'Authorization', ArgumentValue: authorization } });
+}
+
+/**
+ * S3's first look at any Authorization header: a scheme with nothing after it (`AWS4-HMAC-SHA256`
+ * alone, or any other word), and a Signature Version 2 header with more than its one space
+ * (`AWS  id:signature`), are refused before the scheme is read. An empty header is left to the
+ * scheme's check.
+ */
+export function requireOneSpace(authorization: string): void {
+  const value = authorization.trim();
+  if (value === '') return;
+  const space = value.indexOf(' ');
+  if (space < 0 || (value.slice(0, space) === 'AWS' && value.indexOf(' ', space + 1) >= 0)) {
+    throw invalidAuthorization("Authorization header is invalid -- one and only one ' ' (space) required", authorization);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { basicIsoDateTime, parseDateText } from '../dates.js';
-import { parseAuthorizationHeader, requireHeadersSigned, requireV4Scheme } from './authorization-header.js';
+import { parseAuthorizationHeader, requireHeadersSigned, requireOneSpace, requireV4Scheme } from './authorization-header.js';
 import { authenticateV2Header, authenticateV2Presigned, hasV2PresignParams, isV2Authorization, literalPayloadHash } from './sigv2.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -538,6 +538,7 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
       { fields: { ArgumentName: 'Authorization', ...(authorization === undefined ? {} : { ArgumentValue: authorization }) } },
     );
   }
+  if (authorization !== undefined) requireOneSpace(authorization);
   // A session token (temporary credentials, auth/sts.ts), in the header or a presigned URL's
   // query: the request must be signed with its key, and with V4. One that is not valid is refused,
   // never ignored for the access key alone (a stale AWS_SESSION_TOKEN beside s3d's keys then says so).

@@ -162,3 +162,14 @@ t.test('headers a V4 header leaves unsigned, named as S3 names them and before t
     ['a presigned URL', { 'x-amz-date': amz() }, presign(amz(), { akid: UNKNOWN }), unsigned('x-amz-date')],
   ]);
 });
+
+t.test('one and only one space after the scheme, before the scheme is read', async (t) => {
+  const space = (value: string): string =>
+    answer(400, 'InvalidArgument', "Authorization header is invalid -- one and only one ' ' (space) required", `<ArgumentName>Authorization</ArgumentName><ArgumentValue>${value}</ArgumentValue>`);
+  await check(t, [
+    ['no space', { authorization: 'AWS4-HMAC-SHA256' }, '', space('AWS4-HMAC-SHA256')],
+    ['no space before the scheme', { authorization: 'AWS4-HMAC-SHA512' }, '', space('AWS4-HMAC-SHA512')],
+    ['one space before the payload hash', { 'x-amz-content-sha256': null, authorization: 'AWS4-HMAC-SHA256' }, '', space('AWS4-HMAC-SHA256')],
+    ['Signature Version 2, two spaces', { date: new Date().toUTCString(), authorization: `AWS  ${ACCESS_KEY}:abc` }, '', space(`AWS  ${ACCESS_KEY}:abc`)],
+  ]);
+});

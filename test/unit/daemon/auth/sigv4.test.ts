@@ -348,7 +348,7 @@ t.test('Authorization header errors', async (t) => {
   t.equal(auth('Bearer xyz'), 'InvalidArgument');
   t.equal(auth(''), 'InvalidArgument');
   t.equal(auth(`AWS4-HMAC-SHA256, SignedHeaders=host, Signature=00`), 'InvalidArgument', 'Credential= missing, the comma after the scheme');
-  t.equal(auth('AWS4-HMAC-SHA256'), 'AuthorizationHeaderMalformed', 'no components');
+  t.equal(auth('AWS4-HMAC-SHA256'), 'InvalidArgument', "no components: S3's one-space refusal");
   t.equal(auth(`AWS4-HMAC-SHA256 SignedHeaders=${sh},Signature=${sig}`), 'AuthorizationHeaderMalformed', 'no Credential');
   t.equal(auth(`AWS4-HMAC-SHA256 Credential=${EXAMPLE_CREDENTIAL},Signature=${sig}`), 'AuthorizationHeaderMalformed', 'no SignedHeaders');
   t.equal(auth(`AWS4-HMAC-SHA256 Credential=${EXAMPLE_CREDENTIAL},SignedHeaders=${sh}`), 'AuthorizationHeaderMalformed', 'no Signature');
