@@ -211,14 +211,13 @@ function result(accessKeyId: string, payload: PayloadMode, time: number, presign
 
 /** `Authorization: AWS id:signature`. The Date line is empty when x-amz-date is sent (AWS's rule). */
 export function authenticateV2Header(req: SigV4Request, authorization: string, creds: Credentials, now: number, virtualHostBucket: string | undefined): AuthResult {
-  const value = authorization.trim().slice('AWS '.length).trim();
-  const colon = value.lastIndexOf(':');
-  if (colon <= 0 || colon === value.length - 1) {
-    // S3's answer (ceph s3-tests, Swift's s3api and Scality match it).
+  // One colon and a signature after it (S3's answer, recorded 2026-09-29: a second colon is
+  // refused, an empty key id goes on to the date and the key lookup; base64 has no colon).
+  const parts = authorization.trim().slice('AWS '.length).trim().split(':');
+  if (parts.length !== 2 || parts[1] === '') {
     throw new S3Error('InvalidArgument', 'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature', { fields: { ArgumentName: 'Authorization', ArgumentValue: authorization } });
   }
-  const accessKeyId = value.slice(0, colon);
-  const signature = value.slice(colon + 1);
+  const [accessKeyId, signature] = parts as [string, string];
   const xAmzDate = req.headers['x-amz-date']?.trim();
   const date = req.headers['date']?.trim();
   const timeText = xAmzDate ?? date;
@@ -230,13 +229,31 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
   }
   // S3 takes a date before 1970 for no date at all (AccessDenied), not for a skewed clock.
   if (time === undefined || time < 0) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
-  const secret = lookupSecret(creds, accessKeyId);
+  // The clock before the key, as S3 judges them (2026-09-29).
   if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(timeText ?? '', now);
+  const secret = lookupSecret(creds, accessKeyId);
   const payload = payloadOf(req.headers);
   const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket, bodyBound(req));
   const dateOrEmpty = xAmzDate === undefined ? (date ?? '') : '';
   if (!matches(secret, req, dateOrEmpty, resources, signature)) throw mismatch(req, dateOrEmpty, resources, accessKeyId, signature);
   return result(accessKeyId, payload, time, false);
+}
+
+/** The earliest time a Date holds (ms); a V2 `Expires` before it is named as that time. */
+const EARLIEST_TIME_MS = -8.64e15;
+const INT32_MAX = 2n ** 31n - 1n;
+const LONG_MIN = -(2n ** 63n);
+
+/**
+ * A V2 query's `Expires` as S3 reads it (recorded 2026-09-29): decimal digits with an optional
+ * sign and any leading zeros, up to an int32's largest (2147483648, in 2038, is no date), and any
+ * negative long (an expired URL); anything else, `1e9` or ` 1` included, is no date (undefined).
+ */
+function v2ExpiresSeconds(text: string): number | undefined {
+  if (!/^[+-]?\d+$/.test(text)) return undefined;
+  const value = BigInt(text);
+  if (value > INT32_MAX || value < LONG_MIN) return undefined;
+  return Number(value);
 }
 
 /** `?AWSAccessKeyId=…&Expires=<epoch seconds>&Signature=…`. */
@@ -251,9 +268,11 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
   // A missing one is S3's 403 AccessDenied (LocalStack's recording); so is one that is no number
   // of seconds (milliseconds, the common Date.now() slip, included: uppy#1130 quotes S3's answer).
   if (expires === undefined) throw new S3Error('AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
-  if (!/^\d{1,12}$/.test(expires)) throw new S3Error('AccessDenied', `Invalid date (should be seconds since epoch): ${expires.slice(0, 64)}`);
+  const seconds = v2ExpiresSeconds(expires);
+  if (seconds === undefined) throw new S3Error('AccessDenied', `Invalid date (should be seconds since epoch): ${expires.slice(0, 64)}`);
+  // Its expiry before its key, as S3 judges them (2026-09-29).
+  if (now > seconds * 1000) throw presignExpired(Math.max(seconds * 1000, EARLIEST_TIME_MS), now);
   const secret = lookupSecret(creds, params.get('AWSAccessKeyId') ?? '');
-  if (now > Number(expires) * 1000) throw presignExpired(Number(expires) * 1000, now);
   const payload = payloadOf(req.headers);
   const resources = canonicalResources(req.rawPath, req.rawQuery, virtualHostBucket, bodyBound(req));
   // Base64 has no spaces: a '+' some clients leave unescaped in the URL decoded as one.

@@ -173,3 +173,31 @@ t.test('one and only one space after the scheme, before the scheme is read', asy
     ['Signature Version 2, two spaces', { date: new Date().toUTCString(), authorization: `AWS  ${ACCESS_KEY}:abc` }, '', space(`AWS  ${ACCESS_KEY}:abc`)],
   ]);
 });
+
+t.test('Signature Version 2: one colon, the date and clock before the key, Expires as S3 reads it', async (t) => {
+  const malformed = (value: string): string =>
+    answer(400, 'InvalidArgument', 'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature', `<ArgumentName>Authorization</ArgumentName><ArgumentValue>${value}</ArgumentValue>`);
+  const dateless = answer(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const unknown = answer(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', `<AWSAccessKeyId>${UNKNOWN}</AWSAccessKeyId>`);
+  const httpDate = (minutes = 0): string => new Date(Date.now() + minutes * 60_000).toUTCString();
+  const stale = httpDate(-30);
+  const notADate = (value: string): string => answer(403, 'AccessDenied', `Invalid date (should be seconds since epoch): ${value}`);
+  const query = (expires: string): string => new URLSearchParams({ Signature: 'abc', AWSAccessKeyId: UNKNOWN, Expires: expires }).toString();
+  const expired = (at: string): string => answer(403, 'AccessDenied', 'Request has expired', `<Expires>${at}</Expires>`);
+  const epoch = (minutes: number): number => Math.floor(Date.now() / 1000) + minutes * 60;
+  const past = epoch(-2);
+  await check(t, [
+    ['two colons', { date: httpDate(), authorization: `AWS ${ACCESS_KEY}:a:b` }, '', malformed(`AWS ${ACCESS_KEY}:a:b`)],
+    ['an empty key after the date', { authorization: 'AWS :abc' }, '', dateless],
+    ['skew before the key', { date: stale, authorization: `AWS ${UNKNOWN}:abc` }, '', answer(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', `<RequestTime>${stale}</RequestTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>`)],
+    ['query Expires past an int32', {}, query('2147483648'), notADate('2147483648')],
+    ['query Expires 1e9', {}, query('1e9'), notADate('1e9')],
+    ['query Expires with a space', {}, query(' 1'), notADate(' 1')],
+    ['query Expires below a long', {}, query('-9223372036854775809'), notADate('-9223372036854775809')],
+    ['query expiry before the key', {}, query(String(past)), expired(new Date(past * 1000).toISOString().replace('.000Z', 'Z'))],
+    ['query Expires -1', {}, query('-1'), expired('1969-12-31T23:59:59Z')],
+    ['query Expires -2147483649', {}, query('-2147483649'), expired('1901-12-13T20:45:51Z')],
+    ['query Expires with a plus', {}, query('+2147483647'), unknown],
+    ['query Expires with a leading zero', {}, query(`0${epoch(60)}`), unknown],
+  ]);
+});
