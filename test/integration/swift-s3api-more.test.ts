@@ -4,22 +4,13 @@
 
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
 
-let d: TestDaemon;
-let bucket: string;
-
-t.before(async () => {
-  d = await startDaemon();
-  bucket = await createBucket(d.s3(), 'swift-more');
-});
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t);
+const bucket = await createBucket(d.s3(), 'swift-more');
 
 const MIB5 = 5 * 2 ** 20;
 

@@ -5,22 +5,13 @@
 import { CreateMultipartUploadCommand, UploadPartCommand, type ChecksumAlgorithm } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startDaemonFor } from '../helpers/daemon.js';
 import { crc32Base64, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
 
-let d: TestDaemon;
-let bucket: string;
-
-t.before(async () => {
-  d = await startDaemon();
-  bucket = await createBucket(d.s3(), 'swift-obj');
-});
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t);
+const bucket = await createBucket(d.s3(), 'swift-obj');
 
 // The tests' body and its checksums.
 const BODY = Buffer.from('123456789');

@@ -7,22 +7,13 @@ import { createHash, createHmac } from 'node:crypto';
 import t from 'tap';
 import type { Test } from 'tap';
 import { canonicalRequest, chunkStringToSign, deriveSigningKey, signatureHex, stringToSign, trailerStringToSign } from '../../daemon/auth/sigv4.js';
-import { ACCESS_KEY, REGION, SECRET_KEY, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { crc32Base64, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, buildHeaders, raw, xmlField, type RawResponse } from '../helpers/http.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 
-let d: TestDaemon;
-let bucket: string;
-
-t.before(async () => {
-  d = await startDaemon();
-  bucket = await createBucket(d.s3(), 'swift');
-});
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+const d = await startDaemonFor(t);
+const bucket = await createBucket(d.s3(), 'swift');
 
 const UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
 
