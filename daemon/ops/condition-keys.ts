@@ -128,6 +128,15 @@ export function signedBy(headers: Readonly<Record<string, string>>, query: URLSe
 }
 
 /**
+ * A presigned V4 URL's user may add an x-amz-content-sha256 its URL does not sign: authentication
+ * ignores it (the payload stays the URL's), so it is no s3:x-amz-content-sha256 either.
+ */
+function presignedUnsignedHash(query: URLSearchParams | undefined, signer: SignedBy | undefined): boolean {
+  if (signer?.authType !== 'REST-QUERY-STRING' || signer.signatureVersion !== 'AWS4-HMAC-SHA256') return false;
+  return !(query?.get('X-Amz-SignedHeaders') ?? '').split(';').includes('x-amz-content-sha256');
+}
+
+/**
  * When a signature was made, for s3:signatureAge (milliseconds from then to the request): a V4
  * signature's x-amz-date (or Date without it), a presigned V4 URL's X-Amz-Date, a V2
  * signature's x-amz-date or Date. A V2 presigned URL and a form upload carry no signing time.
@@ -161,7 +170,7 @@ export function requestContext(req: { headers: Readonly<Record<string, string>>;
   }
   for (const name of HEADER_KEYS) {
     const v = req.headers[name];
-    if (v !== undefined) keys.set(`s3:${name}`, v);
+    if (v !== undefined && !(name === 'x-amz-content-sha256' && presignedUnsignedHash(req.query, signer))) keys.set(`s3:${name}`, v);
   }
   for (const [name, key] of LOCK_HEADERS) {
     const v = req.headers[name];

@@ -1,0 +1,55 @@
+// Condition keys that describe how a request was signed read the request as authentication read
+// it, against one real daemon: a presigned URL's user adding an unsigned x-amz-content-sha256
+// (authentication ignores it) does not give the request an s3:x-amz-content-sha256 key.
+
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { canonicalRequest, deriveSigningKey, formatAmzDate, signatureHex, stringToSign } from '../../daemon/auth/sigv4.js';
+import { presignUrl } from '../../daemon/auth/sign.js';
+import { REGION, bucketName } from '../helpers/daemon.js';
+import { objectPath } from '../helpers/bucket-policy.js';
+import { parseHttpResponse, tcpExchange } from '../helpers/tcp.js';
+import { allow, deny, doc, startDaemonWithUsers } from '../helpers/users.js';
+
+const B = bucketName('sigkeys');
+const USER = 'sigkeys-user';
+const SECRET = 'sigkeys-secret-0001';
+const policies = {
+  sigkeys: doc(
+    allow(['s3:*'], [B, `${B}/*`]),
+    // Writes under hashed/ only with a payload hash a signature covers (presigned URLs have none).
+    deny(['s3:PutObject'], [`${B}/hashed/*`], { Null: { 's3:x-amz-content-sha256': 'true' } }),
+  ),
+};
+const { d } = await startDaemonWithUsers(t, { policies, users: [{ accessKey: USER, secretKey: SECRET, policies: ['sigkeys'] }] });
+const root = d.s3();
+await root.send(new CreateBucketCommand({ Bucket: B }));
+await root.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'v' }));
+const host = `127.0.0.1:${d.port}`;
+
+/** The status of a request written byte for byte (header lines as given). */
+async function wire(method: string, target: string, headers: string[], body = ''): Promise<number> {
+  const head = [`${method} ${target} HTTP/1.1`, `host: ${host}`, ...headers, `content-length: ${Buffer.byteLength(body)}`, 'connection: close'].join('\r\n');
+  const { data } = await tcpExchange(d.port, `${head}\r\n\r\n${body}`, { untilResponse: true });
+  return parseHttpResponse(data)?.status ?? 0;
+}
+
+t.test('a presigned URL with an unsigned x-amz-content-sha256 has no s3:x-amz-content-sha256 key', async (t) => {
+  const body = 'presigned';
+  const hash = createHash('sha256').update(body).digest('hex');
+  const path = objectPath(B, 'hashed/p');
+  const url = presignUrl({ method: 'PUT', rawPath: path, headers: { host }, accessKeyId: USER, secretAccessKey: SECRET, region: REGION, expiresIn: 60 });
+  t.equal(await wire('PUT', url, [], body), 403, 'without the header: no key, the Deny applies');
+  // Authentication ignores the header (the payload stays UNSIGNED-PAYLOAD): the policy must too.
+  t.equal(await wire('PUT', url, [`x-amz-content-sha256: ${hash}`], body), 403, 'an unsigned header adds no key');
+  // A URL signing the header: the hash is its payload hash (the canonical request's last line).
+  const amzDate = formatAmzDate(new Date());
+  const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
+  const signedQuery = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${USER}%2F${scope.replaceAll('/', '%2F')}&X-Amz-Date=${amzDate}&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-amz-content-sha256`;
+  const headers = { host, 'x-amz-content-sha256': hash };
+  const canonical = canonicalRequest({ method: 'PUT', rawPath: path, rawQuery: signedQuery, headers, signedHeaders: ['host', 'x-amz-content-sha256'], payloadHash: hash, presigned: true });
+  const signature = signatureHex(deriveSigningKey(SECRET, amzDate.slice(0, 8), REGION, 's3'), stringToSign(amzDate, scope, canonical));
+  t.equal(await wire('PUT', `${path}?${signedQuery}&X-Amz-Signature=${signature}`, [`x-amz-content-sha256: ${hash}`], body), 200, 'a header the URL signs is the key');
+});
+
