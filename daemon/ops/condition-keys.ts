@@ -145,10 +145,13 @@ function signatureTime(headers: Readonly<Record<string, string>>, query: URLSear
   const v4 = signer.signatureVersion === 'AWS4-HMAC-SHA256';
   if (signer.authType === 'REST-QUERY-STRING') return v4 ? parseAmzDate(query?.get('X-Amz-Date') ?? '') : undefined;
   if (signer.authType !== 'REST-HEADER') return undefined;
-  const amz = headers['x-amz-date'];
+  // Read as authentication reads them (sigv4.ts, sigv2.ts): V2 takes an x-amz-date in ISO 8601's
+  // basic form as well as an HTTP date.
+  const amz = headers['x-amz-date']?.trim();
   if (v4 && amz !== undefined) return parseAmzDate(amz);
   const text = amz ?? headers.date;
-  return text === undefined ? undefined : parseDateText(text);
+  if (text === undefined) return undefined;
+  return (v4 ? undefined : parseAmzDate(text.trim())) ?? parseDateText(text);
 }
 
 /**

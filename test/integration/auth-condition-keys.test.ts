@@ -1,9 +1,11 @@
 // Condition keys that describe how a request was signed read the request as authentication read
 // it, against one real daemon: a presigned URL's user adding an unsigned x-amz-content-sha256
-// (authentication ignores it) does not give the request an s3:x-amz-content-sha256 key.
+// (authentication ignores it) does not give the request an s3:x-amz-content-sha256 key, and
+// s3:signatureAge comes from the date authentication took (an x-amz-date with spaces around it, a
+// Signature V2 x-amz-date in ISO 8601's basic form), so a Deny on its age is not dodged.
 
 import t from 'tap';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { canonicalRequest, deriveSigningKey, formatAmzDate, signatureHex, stringToSign } from '../../daemon/auth/sigv4.js';
 import { presignUrl } from '../../daemon/auth/sign.js';
@@ -20,9 +22,11 @@ const policies = {
     allow(['s3:*'], [B, `${B}/*`]),
     // Writes under hashed/ only with a payload hash a signature covers (presigned URLs have none).
     deny(['s3:PutObject'], [`${B}/hashed/*`], { Null: { 's3:x-amz-content-sha256': 'true' } }),
+    // Reads only within 5 seconds of signing.
+    deny(['s3:GetObject'], [`${B}/*`], { NumericGreaterThan: { 's3:signatureAge': '5000' } }),
   ),
 };
-const { d } = await startDaemonWithUsers(t, { policies, users: [{ accessKey: USER, secretKey: SECRET, policies: ['sigkeys'] }] });
+const { d } = await startDaemonWithUsers(t, { policies, users: [{ accessKey: USER, secretKey: SECRET, policies: ['sigkeys'] }] }, { S3_SIGV2: 'on' });
 const root = d.s3();
 await root.send(new CreateBucketCommand({ Bucket: B }));
 await root.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'v' }));
@@ -53,3 +57,29 @@ t.test('a presigned URL with an unsigned x-amz-content-sha256 has no s3:x-amz-co
   t.equal(await wire('PUT', `${path}?${signedQuery}&X-Amz-Signature=${signature}`, [`x-amz-content-sha256: ${hash}`], body), 200, 'a header the URL signs is the key');
 });
 
+t.test('s3:signatureAge is read from the date authentication took', async (t) => {
+  const path = objectPath(B, 'k');
+  const signV4 = (amzDate: string): string => {
+    const headers = { host, 'x-amz-date': amzDate, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
+    const signed = ['host', 'x-amz-content-sha256', 'x-amz-date'];
+    const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
+    const canonical = canonicalRequest({ method: 'GET', rawPath: path, rawQuery: '', headers, signedHeaders: signed, payloadHash: 'UNSIGNED-PAYLOAD' });
+    const signature = signatureHex(deriveSigningKey(SECRET, amzDate.slice(0, 8), REGION, 's3'), stringToSign(amzDate, scope, canonical));
+    return `authorization: AWS4-HMAC-SHA256 Credential=${USER}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
+  };
+  const v4 = async (ageMs: number, pad: (date: string) => string): Promise<number> => {
+    const amzDate = formatAmzDate(new Date(Date.now() - ageMs));
+    return wire('GET', path, [signV4(amzDate), `x-amz-date: ${pad(amzDate)}`, 'x-amz-content-sha256: UNSIGNED-PAYLOAD']);
+  };
+  t.equal(await v4(0, (x) => x), 200, 'V4, just signed');
+  t.equal(await v4(60_000, (x) => x), 403, 'V4, signed a minute ago: denied');
+  t.equal(await v4(60_000, (x) => `${x}  `), 403, 'V4, an x-amz-date with spaces after it (the signature trims them): denied still');
+  // Signature V2 takes an x-amz-date in ISO 8601's basic form as well as an HTTP date.
+  const v2 = (ageMs: number): Promise<number> => {
+    const amzDate = formatAmzDate(new Date(Date.now() - ageMs));
+    const signature = createHmac('sha1', SECRET).update(`GET\n\n\n\nx-amz-date:${amzDate}\n${path}`).digest('base64');
+    return wire('GET', path, [`x-amz-date: ${amzDate}`, `authorization: AWS ${USER}:${signature}`]);
+  };
+  t.equal(await v2(0), 200, 'V2, just signed');
+  t.equal(await v2(60_000), 403, 'V2, x-amz-date in the basic form, signed a minute ago: denied');
+});
