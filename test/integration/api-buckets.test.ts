@@ -377,7 +377,6 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     ['PUT', `/${b}/k`, 'cors'],
     ['PUT', `/${b}`, 'website'],
     ['PUT', `/${b}`, 'replication'],
-    ['GET', `/${b}/k`, 'cors'],
     ['POST', `/${b}/k`, 'restore'],
     ['GET', `/${b}`, 'inventory'],
   ];
@@ -385,6 +384,9 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     const r = await req(`${method} ?${sub}`, { method, path, query: sub });
     assertXmlError(t, r, 501, 'NotImplemented', `${method} ${path}?${sub}`);
   }
+  // A GET of a bucket's configuration at a key's path is the bucket's, as S3 answers it
+  // (aws-recorded-answers, s3-bucket-config-at-key).
+  assertXmlError(t, await req('GET key ?cors', { method: 'GET', path: `/${b}/k`, query: 'cors' }), 404, 'NoSuchCORSConfiguration', `GET /${b}/k?cors`);
   // Methods S3 has not on a sub-resource (there is no DeleteObjectRetention): its 405, naming the ones it has.
   for (const [method, path, sub, allow] of [
     ['DELETE', `/${b}/k`, 'retention', 'GET, PUT'],
@@ -422,7 +424,6 @@ t.test('a method a bucket sub-resource does not take is 405, never the plain DEL
     ['DELETE', 'location', 'GET'],
     ['DELETE', 'versions', 'GET'],
     ['DELETE', 'uploads', 'GET'],
-    ['DELETE', 'delete', 'POST'],
     ['HEAD', 'versioning', 'GET, PUT'],
     ['POST', 'encryption', 'DELETE, GET, PUT'],
   ];
@@ -433,6 +434,12 @@ t.test('a method a bucket sub-resource does not take is 405, never the plain DEL
     t.equal(r.headers.allow, allow, `${method} /${b}?${sub}: Allow ${allow}`);
     t.equal((await s3.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, `${method} /${b}?${sub}: the bucket is still there`);
   }
+  // DeleteObjects' resource: S3's 405 names it and no Allow (aws-recorded-answers).
+  const multiDelete = await req('DELETE bucket ?delete', { method: 'DELETE', path: `/${b}`, query: 'delete' });
+  assertXmlError(t, multiDelete, 405, 'MethodNotAllowed', `DELETE /${b}?delete`);
+  t.equal(xmlField(multiDelete.body, 'ResourceType'), 'MULTI_OBJECT_DELETE', `DELETE /${b}?delete: ResourceType`);
+  t.equal(multiDelete.headers.allow, undefined, `DELETE /${b}?delete: no Allow`);
+  t.equal((await s3.send(new HeadBucketCommand({ Bucket: b }))).$metadata.httpStatusCode, 200, `DELETE /${b}?delete: the bucket is still there`);
   const fresh = bucketName('subm');
   for (const sub of ['location', 'versions', 'uploads']) {
     const r = await req(`PUT new bucket ?${sub}`, { method: 'PUT', path: `/${fresh}`, query: sub });
