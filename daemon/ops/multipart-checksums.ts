@@ -287,16 +287,3 @@ export function uploadChecksumElements(up: UploadRecord): XmlObject {
   const uc = uploadChecksum(up);
   return uc ? { ChecksumAlgorithm: uc.algorithm, ChecksumType: uc.type } : {};
 }
-
-/**
- * A listed part's checksum that is no base64 of its algorithm's size, or more than one checksum:
- * S3 names the part's checksums as `ALGORITHM:value;` each, in ArgumentValue (OpenStack Swift's
- * test_object_checksums.py, run against AWS: `CRC32C:4waSgx==;`, `CRC32:…;CRC32C:…;SHA1:…;SHA256:…;`).
- */
-export function invalidPartChecksums(rec: Record<string, unknown>): S3Error {
-  const named = Object.keys(rec)
-    .filter((k) => k.startsWith('Checksum') && typeof rec[k] === 'string')
-    .map((k) => `${k.slice('Checksum'.length).toUpperCase()}:${(rec[k] as string).trim()};`)
-    .sort();
-  return new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request', { fields: { ArgumentName: 'Checksum', ArgumentValue: named.join('') } });
-}

@@ -1,15 +1,16 @@
 // Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort and ListParts
 // (ListMultipartUploads: multipart-list.ts). The object key is generated and sealed once at Create; each part is its
 // own DARE stream under its part key. Complete is one atomic, durable LMDB commit.
-// Flexible checksums of uploads and parts: multipart-checksums.ts.
+// Flexible checksums of uploads and parts: multipart-checksums.ts; the CompleteMultipartUpload
+// document's reading: multipart-complete-body.ts.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
-import { CHECKSUM_ALGORITHMS, checksumHasher, isChecksumValue, type ChecksumAlgorithm } from '../auth/payload.js';
+import { checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
-import { checksumElements, checksumHeaders, digestBase64, hashing, S3_ONLY_ALGORITHMS } from './checksums.js';
-import { expectedObjectChecksum, invalidPartChecksums, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
+import { checksumElements, checksumHeaders, digestBase64, hashing } from './checksums.js';
+import { expectedObjectChecksum, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
 import { abortHeaders, expirationHeader } from './lifecycle.js';
@@ -30,8 +31,8 @@ import { MAX_OBJECT_SIZE, contentMd5, dataEnv, declaredLength, discardWritten, n
 import { sseRequestedField } from './condition-keys.js';
 import { intParam } from './query.js';
 import type { RequestContext, Result } from './types.js';
-import { hasMoreElements, toXml, type XmlObject } from './xml.js';
-import { parseXmlOffLoop } from './xml-thread.js';
+import { toXml, type XmlObject } from './xml.js';
+import { MAX_PARTS, parseCompleteBody, type RequestedPart } from './multipart-complete-body.js';
 import { isoDate, parseDateText } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -42,7 +43,6 @@ const MAX_PART_SIZE = 5 * 1024 ** 3;
 function partTooLarge(size: number): S3Error {
   return new S3Error('EntityTooLarge', undefined, { fields: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PART_SIZE) } });
 }
-const MAX_PARTS = 10000;
 
 /** Every object and upload belongs to the one user, the root user (whoever lists them: an
  *  anonymous request admitted by a bucket policy has no identity of its own). */
@@ -348,79 +348,9 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   }
 }
 
-export interface RequestedPart {
-  n: number;
-  etag: string;
-  /** Checksum<ALG> elements of the Part: each must be the stored part's. */
-  checksums: Partial<Record<ChecksumAlgorithm, string>>;
-  /**
-   * A Checksum<ALG> of an algorithm S3 has and s3d does not compute (ChecksumSHA512, …): no
-   * upload here has it (CreateMultipartUpload refuses it), so the part cannot match, as on S3.
-   */
-  foreign?: string;
-}
-
 /** S3's InvalidPart, naming the part as listed (its ETag unquoted) and the upload. */
 function invalidPart(r: RequestedPart, uploadId: string): S3Error {
   return new S3Error('InvalidPart', undefined, { fields: { ETag: r.etag.replace(/^"|"$/g, ''), PartNumber: String(r.n), UploadId: uploadId } });
-}
-
-function tooManyParts(): S3Error {
-  return new S3Error('MalformedXML', `Too many parts: at most ${MAX_PARTS}.`);
-}
-
-/**
- * The elements and attributes a CompleteMultipartUpload may hold: its root (with an xmlns) and
- * MAX_PARTS Parts, each with every element S3's CompletedPart has (PartNumber, ETag, five
- * checksums). Past it, parseXml refuses the document before the parse.
- */
-const MAX_COMPLETE_MARKUP = 2 + MAX_PARTS * 8;
-
-// A Part's checksum elements, named once: spelled out for each of 10,000 Parts, the names took as
-// long as the rest of reading the parts.
-const S3_ONLY_ELEMENTS = [...S3_ONLY_ALGORITHMS].map((alg) => `Checksum${alg}`);
-const CHECKSUM_ELEMENTS = CHECKSUM_ALGORITHMS.map((alg) => [alg, `Checksum${alg}`] as const);
-
-async function parseCompleteBody(body: Buffer): Promise<RequestedPart[]> {
-  // No body at all (boto3's complete_multipart_upload without MultipartUpload): S3's words.
-  if (body.length === 0) throw new S3Error('InvalidRequest', 'You must specify at least one part');
-  // Counted before the parse: the 4 MiB read can list ~80,000 Parts, whose parse held the event
-  // loop (every other request) for ~1 s and ~70 MiB of heap each; the scan stops at MAX_PARTS + 1.
-  if (hasMoreElements(body, 'Part', MAX_PARTS)) throw tooManyParts();
-  // 10,000 Parts took ~100-280 ms to parse: on the parsing thread, not the event loop's.
-  const doc = await parseXmlOffLoop(body, { maxMarkup: MAX_COMPLETE_MARKUP });
-  const root = doc.CompleteMultipartUpload as Record<string, unknown> | undefined;
-  if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
-  const parts = root.Part as unknown[] | undefined;
-  if (!Array.isArray(parts) || parts.length === 0) throw new S3Error('MalformedXML', 'The CompleteMultipartUpload document must list at least one Part.');
-  if (parts.length > MAX_PARTS) throw tooManyParts();
-  return parts.map((p) => {
-    const rec = p as Record<string, unknown>;
-    const num = rec.PartNumber;
-    const etag = rec.ETag;
-    // S3's answer to a part number below 1 (a number, not malformed XML).
-    if (typeof num === 'string' && /^\s*(-\d+|0+)\s*$/.test(num)) throw new S3Error('InvalidArgument', 'PartNumber must be >= 1', { fields: { ArgumentName: 'PartNumber', ArgumentValue: num.trim() } });
-    if (typeof num !== 'string' || !/^\d+$/.test(num) || typeof etag !== 'string') throw new S3Error('MalformedXML', 'Each Part needs a PartNumber and an ETag.');
-    const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
-    // They were ignored: the part completed as if listed without them.
-    let foreign: string | undefined;
-    for (const element of S3_ONLY_ELEMENTS) {
-      const v = rec[element];
-      if (v === undefined) continue;
-      if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's ${element} must be a single value.`);
-      if (foreign !== undefined) throw invalidPartChecksums(rec);
-      foreign = element;
-    }
-    for (const [alg, element] of CHECKSUM_ELEMENTS) {
-      const v = rec[element];
-      if (v === undefined) continue;
-      if (typeof v !== 'string') throw new S3Error('MalformedXML', `A Part's ${element} must be a single value.`);
-      // A part has one checksum, of the upload's algorithm, in base64 (S3's answer otherwise).
-      if (!isChecksumValue(alg, v.trim()) || Object.keys(checksums).length > 0 || foreign !== undefined) throw invalidPartChecksums(rec);
-      checksums[alg] = v.trim();
-    }
-    return { n: Number(num), etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, ''), checksums, ...(foreign !== undefined ? { foreign } : {}) };
-  });
 }
 
 /** S3's multipart ETag: MD5 of the concatenated binary part ETags, then "-N". */

@@ -5,7 +5,8 @@
 // before.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { completedParts, type RequestedPart } from '../../../../daemon/ops/multipart.js';
+import { completedParts } from '../../../../daemon/ops/multipart.js';
+import type { RequestedPart } from '../../../../daemon/ops/multipart-complete-body.js';
 import { RECORD_VERSION, type PartRecord } from '../../../../daemon/meta/records.js';
 import { partChecksumFields } from '../../../../daemon/sse/checksums.js';
 import { isS3Error } from '../../../../daemon/errors.js';
