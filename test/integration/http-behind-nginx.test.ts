@@ -213,7 +213,8 @@ t.test('s3d behind nginx with the documented configuration', { skip: NO_NGINX },
     await vhost.send(new PutObjectCommand({ Bucket: bucket, Key: 'v host', Body: 'vh' }));
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'v host' }));
     t.equal(await got.Body!.transformToString(), 'vh', 'written through the virtual host, read path-style');
-    const line = d.jsonLogs().find((l) => l.op === 'PutObject' && l.key === 'v host');
+    // The access line is written after the answer: waited for, not read at once.
+    const line = await pollUntil(() => d.jsonLogs().find((l) => l.op === 'PutObject' && l.key === 'v host'), (l) => l !== undefined, 5000, 20);
     t.equal(line?.bucket, bucket, 'routed as a virtual-host-style request');
   });
 });
