@@ -213,8 +213,14 @@ t.test('the watchdog is answered through a long drain: a SIGTERM not from system
   const run = await runUnit(t, true, { WATCHDOG_USEC: '400000', WATCHDOG_PID: 'self', S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY });
   const port = Number(/--status=serving on port (\d+)/.exec(readFileSync(run.record, 'utf8'))?.[1]);
   t.equal((await send(port, { method: 'PUT', path: '/wd-drain' })).status, 200, 'a bucket');
-  // An upload in flight, its body a quarter sent: the drain waits for it.
-  const up = openPut(port, '/wd-drain/held', 1 << 20);
+  // An upload in flight, its body a quarter sent: the drain waits for it. Its 100 Continue says the
+  // daemon has taken the request (under load a SIGTERM sent on the write alone could come first,
+  // and the drain had nothing to wait for).
+  const up = openPut(port, '/wd-drain/held', 1 << 20, { headers: { expect: '100-continue' } });
+  await new Promise<void>((resolve) => {
+    up.req.once('continue', () => resolve());
+    up.req.flushHeaders();
+  });
   await up.write(Buffer.alloc(256 << 10));
   const exited = run.stop();
   // Counted until three came (at most 10 s; the drain waits 30 s for the upload), as above.
