@@ -80,6 +80,11 @@ export function parseIsoDateTime(text: string, opts: { zoneless?: 'refuse' | 'ut
  * a garbled date failed with 412 instead of having the header ignored.
  */
 export function parseDateText(text: string): number | undefined {
+  return parseHttpDate(text) ?? parseIsoDateTime(text.trim());
+}
+
+/** A date in one of HTTP's three forms (RFC 9110 5.6.7) alone, with no ISO 8601 timestamp. */
+export function parseHttpDate(text: string): number | undefined {
   const v = text.trim();
   let m = IMF_DATE.exec(v);
   if (m) {
@@ -102,5 +107,5 @@ export function parseDateText(text: string): number | undefined {
   }
   m = ASCTIME_DATE.exec(v);
   if (m) return utc(Number(m[6]), monthOf(m[1]!), Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!);
-  return parseIsoDateTime(v);
+  return undefined;
 }

@@ -4,7 +4,7 @@
 import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
-import { basicIsoDateTime, parseDateText } from '../dates.js';
+import { basicIsoDateTime, parseHttpDate } from '../dates.js';
 import { parseAuthorizationHeader, requireHeadersSigned, requireOneSpace, requireV4Scheme } from './authorization-header.js';
 import { authenticateV2Header, authenticateV2Presigned, hasV2PresignParams, isV2Authorization, literalPayloadHash } from './sigv2.js';
 
@@ -318,6 +318,15 @@ function parseAmzDateUncached(value: string): number | undefined {
   return t;
 }
 
+/**
+ * A V4 header's date, x-amz-date or Date, as S3 reads it (recorded 2026-09-29): ISO 8601's basic
+ * form or an HTTP date (RFC 1123, RFC 850, asctime); undefined for anything else, ISO 8601's
+ * extended form included (S3 read none for a V2 Date).
+ */
+export function parseRequestDate(text: string): number | undefined {
+  return parseAmzDate(text) ?? parseHttpDate(text);
+}
+
 export function formatAmzDate(time: Date): string {
   return basicIsoDateTime(time);
 }
@@ -609,30 +618,21 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   if (payloadHash === undefined) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   const payload = parsePayloadMode(payloadHash);
 
-  const xAmzDate = req.headers['x-amz-date'];
-  const dateHeader = req.headers['date'];
-  let time: number | undefined;
-  let amzDate: string;
-  if (xAmzDate !== undefined) {
-    time = parseAmzDate(xAmzDate.trim());
-    amzDate = xAmzDate.trim();
-  } else if (dateHeader !== undefined) {
-    time = parseDateText(dateHeader);
-    amzDate = time === undefined ? '' : formatAmzDate(new Date(time));
-  } else {
-    amzDate = '';
-  }
+  // The date is x-amz-date when one is sent, readable or not, and otherwise Date; either may be in
+  // ISO 8601's basic form or an HTTP date, and the string to sign names it as sent (S3's answers,
+  // recorded 2026-09-29; its StringToSign for a Date, ceph/s3-tests#346). A Date need not be
+  // signed, as S3 lets it: the string to sign holds it, so one changed after signing is a mismatch.
+  const dateLine = (req.headers['x-amz-date'] ?? req.headers['date'])?.trim();
+  const time = dateLine === undefined ? undefined : parseRequestDate(dateLine);
   // S3 takes a date before 1970 for no date at all (AccessDenied), not for a skewed clock.
-  if (time === undefined || time < 0) throw noDate();
-  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(xAmzDate?.trim() ?? dateHeader ?? '', now);
+  if (dateLine === undefined || time === undefined || time < 0) throw noDate();
+  if (Math.abs(now - time) > MAX_CLOCK_SKEW_MS) throw clockSkewed(dateLine, now);
 
   const parsed = parseAuthorizationCached(authorization, region, service);
   const credential = parsed.credential;
   const signedHeaders = parsed.signedHeaders;
-  // Without x-amz-date the Date header dates the request, and s3d wants it signed (S3 does not:
-  // an unsigned one went on to the key lookup, 2026-09-29).
-  if (xAmzDate === undefined && !signedHeaders.includes('date')) throw noDate();
-  if (credential.date !== amzDate.slice(0, 8)) throw headerMalformed('Invalid credential date. Date is not the same as X-Amz-Date.');
+  // The scope's day is the date's in UTC, whatever zone it was written in.
+  if (credential.date !== formatAmzDate(new Date(time)).slice(0, 8)) throw headerMalformed('Invalid credential date. Date is not the same as X-Amz-Date.');
   // x-amz-content-sha256 may go unsigned, as S3 lets it (2026-09-29): the canonical request's
   // last line is the hash, so the signature covers it anyway.
   // A header's signature covers host and a Content-MD5 sent, as well as every x-amz-* header.
@@ -643,7 +643,7 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   const signingKey = signingKeyFor(credential.accessKeyId, secret, credential.date, credential.region, service);
   const input = { method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, signedHeaders, payloadHash };
   const canonical = canonicalRequest(input);
-  const toSign = stringToSign(amzDate, credential.scope, canonical);
+  const toSign = stringToSign(dateLine, credential.scope, canonical);
   let expected = signatureHex(signingKey, toSign);
   let signedCanonical = canonical;
   if (!signaturesEqual(expected, parsed.signature)) {
@@ -652,11 +652,11 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
     const mismatch = signatureMismatch(credential.accessKeyId, toSign, parsed.signature, canonical);
     if (literalQuery(req.rawQuery) === canonicalQuery(req.rawQuery)) throw mismatch;
     signedCanonical = canonicalRequest({ ...input, literalQuery: true });
-    expected = signatureHex(signingKey, stringToSign(amzDate, credential.scope, signedCanonical));
+    expected = signatureHex(signingKey, stringToSign(dateLine, credential.scope, signedCanonical));
     if (!signaturesEqual(expected, parsed.signature)) throw mismatch;
   }
 
-  return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate, presigned: false, canonicalRequest: signedCanonical };
+  return { accessKeyId: credential.accessKeyId, payload, seedSignature: expected, signingKey, scope: credential.scope, amzDate: dateLine, presigned: false, canonicalRequest: signedCanonical };
 }
 
 function authenticatePresigned(

@@ -6,7 +6,7 @@
 // statement asks), a multipart upload's keys from its CreateMultipartUpload, and the keys a
 // request's body holds, known only once its handler has parsed it (`deferred`, bodyAllowed).
 import { ACTION_BOUND_KEYS, actionHasKey, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS, type ConditionContext } from '../auth/bucket-policy.js';
-import { hasPresignParams, parseAmzDate } from '../auth/sigv4.js';
+import { hasPresignParams, parseAmzDate, parseRequestDate } from '../auth/sigv4.js';
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { parseDateText, parseIsoDateTime } from '../dates.js';
 import type { Operation } from '../http/router.js';
@@ -145,13 +145,11 @@ function signatureTime(headers: Readonly<Record<string, string>>, query: URLSear
   const v4 = signer.signatureVersion === 'AWS4-HMAC-SHA256';
   if (signer.authType === 'REST-QUERY-STRING') return v4 ? parseAmzDate(query?.get('X-Amz-Date') ?? '') : undefined;
   if (signer.authType !== 'REST-HEADER') return undefined;
-  // Read as authentication reads them (sigv4.ts, sigv2.ts): V2 takes an x-amz-date in ISO 8601's
-  // basic form as well as an HTTP date.
-  const amz = headers['x-amz-date']?.trim();
-  if (v4 && amz !== undefined) return parseAmzDate(amz);
-  const text = amz ?? headers.date;
+  // Read as authentication reads them (sigv4.ts, sigv2.ts): x-amz-date when sent, else Date, in
+  // ISO 8601's basic form or as an HTTP date.
+  const text = (headers['x-amz-date'] ?? headers.date)?.trim();
   if (text === undefined) return undefined;
-  return (v4 ? undefined : parseAmzDate(text.trim())) ?? parseDateText(text);
+  return v4 ? parseRequestDate(text) : (parseAmzDate(text) ?? parseDateText(text));
 }
 
 /**

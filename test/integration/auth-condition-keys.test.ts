@@ -74,6 +74,21 @@ t.test('s3:signatureAge is read from the date authentication took', async (t) =>
   t.equal(await v4(0, (x) => x), 200, 'V4, just signed');
   t.equal(await v4(60_000, (x) => x), 403, 'V4, signed a minute ago: denied');
   t.equal(await v4(60_000, (x) => `${x}  `), 403, 'V4, an x-amz-date with spaces after it (the signature trims them): denied still');
+  // V4 reads an x-amz-date written as an HTTP date too, and a Date it does not sign, each signed as sent.
+  const v4Http = async (ageMs: number, name: 'x-amz-date' | 'date'): Promise<number> => {
+    const at = new Date(Date.now() - ageMs);
+    const headers = { host, [name]: at.toUTCString(), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
+    const signed = name === 'date' ? ['host', 'x-amz-content-sha256'] : ['host', 'x-amz-content-sha256', 'x-amz-date'];
+    const scope = `${formatAmzDate(at).slice(0, 8)}/${REGION}/s3/aws4_request`;
+    const canonical = canonicalRequest({ method: 'GET', rawPath: path, rawQuery: '', headers, signedHeaders: signed, payloadHash: 'UNSIGNED-PAYLOAD' });
+    const signature = signatureHex(deriveSigningKey(SECRET, scope.slice(0, 8), REGION, 's3'), stringToSign(at.toUTCString(), scope, canonical));
+    const authorization = `authorization: AWS4-HMAC-SHA256 Credential=${USER}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
+    return wire('GET', path, [authorization, `${name}: ${at.toUTCString()}`, 'x-amz-content-sha256: UNSIGNED-PAYLOAD']);
+  };
+  t.equal(await v4Http(0, 'x-amz-date'), 200, 'V4, an RFC 1123 x-amz-date just signed');
+  t.equal(await v4Http(60_000, 'x-amz-date'), 403, 'V4, an RFC 1123 x-amz-date signed a minute ago: denied');
+  t.equal(await v4Http(0, 'date'), 200, 'V4, an unsigned Date of now');
+  t.equal(await v4Http(60_000, 'date'), 403, 'V4, an unsigned Date a minute old: denied');
   // Signature V2 takes an x-amz-date in ISO 8601's basic form as well as an HTTP date.
   const v2 = (ageMs: number): Promise<number> => {
     const amzDate = formatAmzDate(new Date(Date.now() - ageMs));

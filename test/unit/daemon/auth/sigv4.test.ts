@@ -429,30 +429,34 @@ t.test('clock skew', async (t) => {
   t.equal(at(86400 * 1000), 'RequestTimeTooSkewed');
 });
 
-t.test('the Date header stands in for x-amz-date', async (t) => {
+t.test('the Date header stands in for x-amz-date, signed as sent', async (t) => {
   const now = new Date('2024-03-05T06:07:08Z');
   const base = { method: 'GET', rawPath: '/b/k', accessKeyId: AKID, secretAccessKey: SECRET, region: 'us-east-1', now };
-  // Sign with x-amz-date, then send only the equivalent Date header.
-  const signed = signRequest({ ...base, headers: { host: 'h', date: 'Tue, 05 Mar 2024 06:07:08 GMT' } });
+  // Sign with x-amz-date, then send only the equivalent Date header. S3's string to sign names the
+  // Date as sent (its SignatureDoesNotMatch, ceph/s3-tests#346), not in ISO 8601.
+  const date = 'Tue, 05 Mar 2024 06:07:08 GMT';
+  const signed = signRequest({ ...base, headers: { host: 'h', date } });
   const scope = '20240305/us-east-1/s3/aws4_request';
   const headers = { ...signed.headers };
   delete headers['x-amz-date'];
-  const signedHeaders = 'date;host;x-amz-content-sha256';
-  const canonical = canonicalRequest({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers, signedHeaders: signedHeaders.split(';'), payloadHash: 'UNSIGNED-PAYLOAD' });
-  const signature = hmacHex(deriveSigningKey(SECRET, '20240305', 'us-east-1', 's3'), stringToSign('20240305T060708Z', scope, canonical));
-  headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${AKID}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
-  const result = authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers }, creds, { region: 'us-east-1', now });
-  t.equal(result.amzDate, '20240305T060708Z');
-  t.equal(codeOf(() => authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: { ...headers, date: 'yesterday' } }, creds, { region: 'us-east-1', now })), 'AccessDenied');
+  const key = deriveSigningKey(SECRET, '20240305', 'us-east-1', 's3');
+  const sign = (list: string, dateLine: string, sent: Record<string, string> = headers): Record<string, string> => {
+    const canonical = canonicalRequest({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: sent, signedHeaders: list.split(';'), payloadHash: 'UNSIGNED-PAYLOAD' });
+    return { ...sent, authorization: `AWS4-HMAC-SHA256 Credential=${AKID}/${scope}, SignedHeaders=${list}, Signature=${hmacHex(key, stringToSign(dateLine, scope, canonical))}` };
+  };
+  const auth = (h: Record<string, string>): string => codeOf(() => authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: h }, creds, { region: 'us-east-1', now }));
+  const withDate = sign('date;host;x-amz-content-sha256', date);
+  t.equal(authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: withDate }, creds, { region: 'us-east-1', now }).amzDate, date, 'the date line is the Date as sent');
+  t.equal(auth({ ...withDate, date: 'yesterday' }), 'AccessDenied');
+  t.equal(auth(sign('date;host;x-amz-content-sha256', '20240305T060708Z')), 'SignatureDoesNotMatch', 'a Date signed in ISO 8601 is not S3\'s string');
 
-  // A Date header left out of SignedHeaders dates nothing: otherwise a captured request could be
-  // replayed at any later time with a fresh Date. Signed correctly over the other headers, it is
-  // refused for want of a signed date.
-  const unsignedList = 'host;x-amz-content-sha256';
-  const unsignedCanonical = canonicalRequest({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers, signedHeaders: unsignedList.split(';'), payloadHash: 'UNSIGNED-PAYLOAD' });
-  const unsignedSignature = hmacHex(deriveSigningKey(SECRET, '20240305', 'us-east-1', 's3'), stringToSign('20240305T060708Z', scope, unsignedCanonical));
-  const replayed = { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${AKID}/${scope}, SignedHeaders=${unsignedList}, Signature=${unsignedSignature}` };
-  t.equal(codeOf(() => authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: replayed }, creds, { region: 'us-east-1', now })), 'AccessDenied', 'an unsigned Date is no date');
+  // A Date left out of SignedHeaders dates the request as S3 lets it (recorded 2026-09-29): the
+  // string to sign holds it, so a captured request replayed with a fresh Date is a mismatch.
+  const unsigned = sign('host;x-amz-content-sha256', date);
+  t.equal(auth(unsigned), 'no error', 'an unsigned Date signed as sent');
+  const later = new Date(now.getTime() + 60_000);
+  const replayed = { ...unsigned, date: later.toUTCString() };
+  t.equal(codeOf(() => authenticate({ method: 'GET', rawPath: '/b/k', rawQuery: '', headers: replayed }, creds, { region: 'us-east-1', now: later })), 'SignatureDoesNotMatch', 'replayed with a fresh Date');
 });
 
 t.test('presigned URL errors', async (t) => {
