@@ -631,8 +631,9 @@ function authenticateHeader(req: SigV4Request, authorization: string, creds: Cre
   const parsed = parseAuthorizationCached(authorization, region, service);
   const credential = parsed.credential;
   const signedHeaders = parsed.signedHeaders;
-  // The scope's day is the date's in UTC, whatever zone it was written in.
-  if (credential.date !== formatAmzDate(new Date(time)).slice(0, 8)) throw headerMalformed('Invalid credential date. Date is not the same as X-Amz-Date.');
+  // The scope's day is the date's in UTC, whatever zone it was written in (an ISO 8601 date's
+  // first eight characters, which no HTTP date's are: the credential's day is eight digits).
+  if (credential.date !== dateLine.slice(0, 8) && credential.date !== formatAmzDate(new Date(time)).slice(0, 8)) throw headerMalformed('Invalid credential date. Date is not the same as X-Amz-Date.');
   // x-amz-content-sha256 may go unsigned, as S3 lets it (2026-09-29): the canonical request's
   // last line is the hash, so the signature covers it anyway.
   // A header's signature covers host and a Content-MD5 sent, as well as every x-amz-* header.
