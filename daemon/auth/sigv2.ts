@@ -9,9 +9,8 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
-import { parseDateText } from '../dates.js';
 import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4.js';
-import { MAX_CLOCK_SKEW_MS, UNSIGNED_PAYLOAD, clockSkewed, formatAmzDate, lookupSecret, parseAmzDate, presignExpired, signatureMismatch } from './sigv4.js';
+import { MAX_CLOCK_SKEW_MS, UNSIGNED_PAYLOAD, clockSkewed, formatAmzDate, lookupSecret, parseRequestDate, presignExpired, signatureMismatch } from './sigv4.js';
 
 /**
  * Sub-resources that are part of the canonical resource: botocore's HmacV1Auth.QSAOfInterest (the
@@ -223,9 +222,10 @@ export function authenticateV2Header(req: SigV4Request, authorization: string, c
   const timeText = xAmzDate ?? date;
   let time: number | undefined;
   if (timeText !== undefined) {
-    // An HTTP date in any of its three forms, in UTC (Date.parse read asctime in the server's
-    // time zone, and "hello 12" as a date in 2001: RequestTimeTooSkewed, not AccessDenied).
-    time = parseAmzDate(timeText) ?? parseDateText(timeText);
+    // ISO 8601's basic form or an HTTP date in any of its three forms, in UTC (Date.parse read
+    // asctime in the server's time zone, and "hello 12" as a date in 2001: RequestTimeTooSkewed,
+    // not AccessDenied); ISO 8601's extended form is no date, as S3 read it (2026-09-29).
+    time = parseRequestDate(timeText);
   }
   // S3 takes a date before 1970 for no date at all (AccessDenied), not for a skewed clock.
   if (time === undefined || time < 0) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');

@@ -319,9 +319,9 @@ function parseAmzDateUncached(value: string): number | undefined {
 }
 
 /**
- * A V4 header's date, x-amz-date or Date, as S3 reads it (recorded 2026-09-29): ISO 8601's basic
- * form or an HTTP date (RFC 1123, RFC 850, asctime); undefined for anything else, ISO 8601's
- * extended form included (S3 read none for a V2 Date).
+ * A header request's date, x-amz-date or Date, V4 and V2 alike, as S3 reads it (recorded
+ * 2026-09-29): ISO 8601's basic form or an HTTP date (RFC 1123, RFC 850, asctime); undefined for
+ * anything else, ISO 8601's extended form included.
  */
 export function parseRequestDate(text: string): number | undefined {
   return parseAmzDate(text) ?? parseHttpDate(text);

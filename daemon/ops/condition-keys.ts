@@ -8,7 +8,7 @@
 import { ACTION_BOUND_KEYS, actionHasKey, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS, type ConditionContext } from '../auth/bucket-policy.js';
 import { hasPresignParams, parseAmzDate, parseRequestDate } from '../auth/sigv4.js';
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
-import { parseDateText, parseIsoDateTime } from '../dates.js';
+import { parseIsoDateTime } from '../dates.js';
 import type { Operation } from '../http/router.js';
 import type { TagSet, UploadRecord } from '../meta/records.js';
 import { parseCopySource } from './copy.js';
@@ -142,14 +142,13 @@ function presignedUnsignedHash(query: URLSearchParams | undefined, signer: Signe
  * signature's x-amz-date or Date. A V2 presigned URL and a form upload carry no signing time.
  */
 function signatureTime(headers: Readonly<Record<string, string>>, query: URLSearchParams | undefined, signer: SignedBy): number | undefined {
-  const v4 = signer.signatureVersion === 'AWS4-HMAC-SHA256';
-  if (signer.authType === 'REST-QUERY-STRING') return v4 ? parseAmzDate(query?.get('X-Amz-Date') ?? '') : undefined;
+  if (signer.authType === 'REST-QUERY-STRING') return signer.signatureVersion === 'AWS4-HMAC-SHA256' ? parseAmzDate(query?.get('X-Amz-Date') ?? '') : undefined;
   if (signer.authType !== 'REST-HEADER') return undefined;
   // Read as authentication reads them (sigv4.ts, sigv2.ts): x-amz-date when sent, else Date, in
   // ISO 8601's basic form or as an HTTP date.
   const text = (headers['x-amz-date'] ?? headers.date)?.trim();
   if (text === undefined) return undefined;
-  return v4 ? parseRequestDate(text) : (parseAmzDate(text) ?? parseDateText(text));
+  return parseRequestDate(text);
 }
 
 /**

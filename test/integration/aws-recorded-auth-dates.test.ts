@@ -120,3 +120,16 @@ t.test('the date signed is the date sent: an unsigned Date changed after signing
   t.equal(mismatch(await signedGet({ 'x-amz-date': sent }, ['x-amz-date'], formatAmzDate(at))), '403 SignatureDoesNotMatch', 'an RFC 1123 x-amz-date signed in ISO 8601');
   t.equal((await signedGet({ date: sent }, [])).status, 200, 'the same request signed over the Date it sends');
 });
+
+t.test('ISO 8601\u2019s extended form is no date, V2 and V4 alike', async (t) => {
+  // S3 read `2026-09-29T15:51:47Z` as no date for a V2 Date (backlot's `_DATE_ROWS`, 2026-09-29),
+  // and V4 reads its date as V2 does.
+  const dateless = answer(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const iso = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await check(t, [
+    ['a V2 Date', { date: iso, authorization: `AWS ${UNKNOWN}:abc` }, dateless],
+    ['a V2 x-amz-date', { 'x-amz-date': iso, authorization: `AWS ${UNKNOWN}:abc` }, dateless],
+    ['a V4 x-amz-date', { 'x-amz-date': iso, authorization: v4(UNKNOWN, amz()) }, dateless],
+    ['a V4 Date', { date: iso, authorization: v4(UNKNOWN, amz()) }, dateless],
+  ]);
+});
