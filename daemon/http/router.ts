@@ -6,6 +6,7 @@ import { hasPresignParams } from '../auth/sigv4.js';
 import { S3Error } from '../errors.js';
 import { OVERRIDE_PARAMS } from '../ops/object-headers.js';
 import { isUtf8Query } from '../utf8.js';
+import { conflictingSelectors } from './selectors.js';
 
 export type Operation =
   | 'ListBuckets'
@@ -380,6 +381,12 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     }
   }
 
+  // Two selectors at a bucket or a key are S3's conflict before anything else about them, a
+  // sub-resource s3d does not implement among them (http/selectors.ts).
+  if (hostBucket !== undefined || rawPath.length > 1) {
+    const conflict = conflictingSelectors(query);
+    if (conflict !== undefined) throw conflict;
+  }
   for (const sub of UNSUPPORTED_SUBRESOURCES) {
     if (query.has(sub)) throw new S3Error('NotImplemented', `The ${sub} sub-resource is not implemented.`);
   }

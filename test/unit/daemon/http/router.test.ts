@@ -264,10 +264,12 @@ t.test('?tagging is its own resource on buckets and objects: GET, PUT and DELETE
     t.strictSame(r(method, '/bkt?tagging'), { op: `${verb}BucketTagging`, bucket: 'bkt' }, `${method} /bkt?tagging`);
     t.strictSame(r(method, '/bkt/a/b?tagging='), { op: `${verb}ObjectTagging`, bucket: 'bkt', key: 'a/b' }, `${method} /bkt/a/b?tagging=`);
   }
-  // A PUT with uploadId is still tagging, never a part upload; with x-amz-copy-source it is
-  // refused, as S3 refuses a copy source on anything but a copy.
-  t.strictSame(r('PUT', '/bkt/k?tagging&uploadId=1'), { op: 'PutObjectTagging', bucket: 'bkt', key: 'k' });
+  // A PUT with uploadId is never a part upload: two selectors are S3's conflict (an upload id is
+  // one, as S3 answers `?uploads&uploadId`, and a part number is, beside ?tagging: recorded).
+  t.equal(codeOf(() => r('PUT', '/bkt/k?tagging&uploadId=1')), 'InvalidArgument');
   t.equal(codeOf(() => r('PUT', '/bkt/k?tagging&uploadId=1', { headers: { 'x-amz-copy-source': 'a/b' } })), 'InvalidArgument');
+  // With x-amz-copy-source it is refused, as S3 refuses a copy source on anything but a copy.
+  t.equal(codeOf(() => r('PUT', '/bkt/k?tagging', { headers: { 'x-amz-copy-source': 'a/b' } })), 'InvalidArgument');
   for (const method of ['POST', 'HEAD', 'PATCH']) {
     t.equal(codeOf(() => r(method, '/bkt?tagging')), 'MethodNotAllowed', `${method} /bkt?tagging`);
     t.equal(codeOf(() => r(method, '/bkt/k?tagging')), 'MethodNotAllowed', `${method} /bkt/k?tagging`);
@@ -411,7 +413,7 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     t.strictSame(r('GET', `/bkt/k?${sub}`), { op, bucket: 'bkt' }, `GET /bkt/k?${sub}: the bucket's`);
     t.strictSame(r('GET', `/k?${sub}`, { host: 'bkt.localhost' }), { op, bucket: 'bkt', virtualHost: true }, `GET ?${sub} at a key, virtual-host style`);
   }
-  t.equal(codeOf(() => r('GET', '/bkt/k?versioning&uploadId=1')), 'NotImplemented', 'beside an upload: the object\'s routing');
+  t.equal(codeOf(() => r('GET', '/bkt/k?versioning&uploadId=1')), 'InvalidArgument', 'beside an upload id: two selectors, S3\'s conflict');
   for (const sub of ['retention', 'legal-hold']) t.equal(codeOf(() => r('GET', `/bkt?${sub}`)), 'NotImplemented', `GET /bkt?${sub}`);
   for (const sub of ['cors', 'retention']) t.equal(codeOf(() => r('GET', `/?${sub}`)), 'NotImplemented', `GET /?${sub}`);
   t.ok(BODY_OPERATIONS.has('PutBucketLogging') && BODY_OPERATIONS.has('PutBucketNotificationConfiguration'), 'off-value PUTs read their documents');
@@ -582,4 +584,27 @@ t.test('every 405 names the methods its resource takes in Allow, as S3 does', as
     ['PUT', '/', 'GET, POST', 'SERVICE'],
   ];
   for (const [method, target, allow, type] of cases) t.strictSame(refusal(method, target), { allow, type }, `${method} ${target}`);
+});
+
+t.test('two selectors at a bucket or a key are S3\u2019s conflict, before anything else', async (t) => {
+  const conflict = (target: string, method = 'GET', host?: string): { message: string; fields: Readonly<Record<string, string>> } | string => {
+    try {
+      r(method, target, host !== undefined ? { host } : {});
+    } catch (err) {
+      if (err instanceof S3Error && err.code === 'InvalidArgument') return { message: err.message, fields: err.fields };
+      if (err instanceof S3Error) return err.code;
+      throw err;
+    }
+    return 'no error';
+  };
+  const named = (...names: string[]) => ({ message: `Conflicting query string parameters: ${names.join(', ')}`, fields: { ArgumentName: 'ResourceType', ArgumentValue: names[0]! } });
+  t.same(conflict('/bkt?versioning&acl'), named('acl', 'versioning'), 'sorted, the first named');
+  t.same(conflict('/bkt?metrics&acl'), named('acl', 'metrics'), 'a sub-resource s3d does not implement counts, before its NotImplemented');
+  t.same(conflict('/bkt/k?partNumber=1&uploadId=u&tagging', 'PUT'), named('partNumber', 'tagging', 'uploadId'), 'an upload\'s part beside a selector');
+  t.same(conflict('/k?acl&tagging', 'DELETE', 'bkt.localhost'), named('acl', 'tagging'), 'virtual-host style');
+  t.same(conflict('/bkt/k?partNumber=1&uploadId=u', 'PUT'), 'no error', 'UploadPart\'s pair is one operation');
+  t.same(conflict('/bkt/k?annotation&annotationName=x'), 'NotImplemented', 'an annotation by name is one operation');
+  t.same(conflict('/bkt?acl&acl&x-id=GetBucketAcl&prefix=&events=x'), 'no error', 'one selector twice, beside what selects nothing');
+  t.same(conflict('/bkt/k?tagging&versionId=null'), 'no error', 'a version id selects nothing');
+  t.same(conflict('/?acl&versioning'), 'NotImplemented', 'the service is no bucket: its own answer');
 });
