@@ -423,6 +423,13 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   // Metadata keys are `bucket NUL key …`: a NUL inside a key would make them ambiguous (and XML
   // 1.0 cannot carry it in a listing anyway).
   if (key !== undefined && key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
+  // A valued ?website is S3's 400 on every method, at a bucket or a key, before the bucket and the
+  // credential; at a bucket a version id is refused first (recorded: backlot's tests of 2026-09-29).
+  const website = query.get('website');
+  if (bucket !== undefined && website !== null && website !== '') {
+    if (key === undefined && query.has('versionId')) throw versionIdRefused(query);
+    throw new S3Error('InvalidArgument', 'The website parameter must not have a value', { fields: { ArgumentName: 'website', ArgumentValue: website } });
+  }
 
   if (bucket === undefined) {
     // The service has none of a bucket's or an object's sub-resources (MinIO's ?events aside). A

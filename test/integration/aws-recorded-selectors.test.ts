@@ -92,3 +92,31 @@ t.test('what is one operation is no conflict', async (t) => {
   t.equal(part.status, 404, 'PUT ?partNumber&uploadId: the upload looked up');
   t.match(refusal(part), /^NoSuchUpload\|/, 'NoSuchUpload');
 });
+
+t.test('a valued ?website is S3\u2019s 400, before the bucket and the credential', async (t) => {
+  const websiteV = 'InvalidArgument|<Message>The website parameter must not have a value</Message><ArgumentName>website</ArgumentName><ArgumentValue>v</ArgumentValue>';
+  for (const [method, path, query] of [
+    ['GET', '/no-such-bucket-rs', 'website=v'],
+    ['PUT', '/no-such-bucket-rs', 'website=v'],
+    ['GET', `/${bucket}`, 'website=v'],
+    ['GET', '/no-such-bucket-rs', 'website=v&website'],
+    ['GET', '/no-such-bucket-rs', 'website=v&max-keys=abc'],
+    ['GET', `/${bucket}/no/such.md`, 'website=v'],
+    ['GET', at, 'website=v'],
+    ...(['PUT', 'DELETE', 'POST', 'PATCH'] as const).map((m) => [m, '/no-such-bucket-rs/k.txt', 'website=v'] as const),
+  ] as const) {
+    const res = await ask(method, path, query);
+    t.equal(res.status, 400, `${method} ${path}?${query}: 400`);
+    t.equal(refusal(res), websiteV, `${method} ${path}?${query}: the message and members`);
+  }
+  t.equal(refusal(await ask('GET', `/${bucket}`, 'website=v', false)), websiteV, 'unsigned: the same 400');
+  for (const path of [`/${bucket}`, at]) {
+    const head = await ask('HEAD', path, 'website=v');
+    t.equal(head.status, 400, `HEAD ${path}?website=v: 400`);
+    t.equal(head.body.length, 0, `HEAD ${path}?website=v: no body`);
+  }
+  // At a bucket, a version id is refused first.
+  t.equal(refusal(await ask('GET', `/${bucket}`, 'versionId=x&website=v')), 'InvalidArgument|<Message>This operation does not accept a version-id.</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>x</ArgumentValue>', 'the version id first');
+  // Without a value it is the website configuration, as before.
+  t.match(refusal(await ask('GET', `/${bucket}`, 'website=')), /^NoSuchWebsiteConfiguration\|/, '?website= is GetBucketWebsite');
+});
