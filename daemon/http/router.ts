@@ -448,6 +448,13 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   // ?acl, ?tagging, ?policy, ?lifecycle, ?cors and ?notification are resources of their own: a method they lack is never a DELETE
   // or PUT of the bucket or object itself.
   let routed: Route;
+  // A bucket's ?logging and ?versions asked of a key: a GET is S3's 400 (NoLoggingStatusForKey,
+  // and objectRoute's InvalidRequest), a HEAD its 405 without Allow (recorded: backlot's tests of
+  // 2026-09-29); the other methods, which nothing recorded, are as before.
+  if (key !== undefined && (query.has('logging') || query.has('versions'))) {
+    if (method === 'HEAD') throw new S3Error('MethodNotAllowed');
+    if (method === 'GET' && query.has('logging')) throw new S3Error('NoLoggingStatusForKey');
+  }
   const at = key !== undefined && isBucketSelectorAtKey(method, query) ? undefined : key;
   const config = configRoute(method, bucket, at, query);
   if (config !== undefined) routed = config;
@@ -484,7 +491,7 @@ function copySourceOf(headers: Readonly<Record<string, string>>, query: URLSearc
 
 // A bucket's configurations that S3 reads at a key's path as the bucket's own, whatever the key,
 // the key it holds or not (recorded against S3: backlot's tests of 2026-09-29). `inventory`, also
-// recorded so, stays NotImplemented (UNSUPPORTED_SUBRESOURCES); `logging` is S3's own 400 there.
+// recorded so, stays NotImplemented (UNSUPPORTED_SUBRESOURCES); `logging` is S3's own 400 there (route).
 const KEY_BUCKET_SELECTORS: ReadonlySet<string> = new Set([
   'accelerate', 'cors', 'lifecycle', 'location', 'notification', 'policy', 'replication', 'requestPayment', 'versioning', 'website',
 ]);

@@ -120,3 +120,20 @@ t.test('a valued ?website is S3\u2019s 400, before the bucket and the credential
   // Without a value it is the website configuration, as before.
   t.match(refusal(await ask('GET', `/${bucket}`, 'website=')), /^NoSuchWebsiteConfiguration\|/, '?website= is GetBucketWebsite');
 });
+
+t.test('?logging at a key is S3\u2019s NoLoggingStatusForKey', async (t) => {
+  for (const path of [at, `/${bucket}/no/such.md`]) {
+    const res = await ask('GET', path, 'logging');
+    t.equal(res.status, 400, `${path}: 400`);
+    t.equal(res.headers['content-type'], 'application/xml', `${path}: XML`);
+    // The code and status are recorded; the message is the S3 API reference's for the code.
+    t.equal(refusal(res), 'NoLoggingStatusForKey|<Message>There is no such thing as a logging status subresource for a key.</Message>', `${path}: the code, no member`);
+  }
+  // A HEAD is the 405 without Allow (recorded), as for ?versions at a key.
+  for (const sub of ['logging', 'versions']) {
+    const head = await ask('HEAD', at, sub);
+    t.equal(head.status, 405, `HEAD ?${sub} at a key: 405`);
+    t.equal(head.headers.allow, undefined, `HEAD ?${sub} at a key: no Allow`);
+  }
+  t.equal((await ask('GET', at, '')).body.toString(), text, 'the object is untouched');
+});

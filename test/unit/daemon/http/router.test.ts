@@ -406,7 +406,12 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     t.same(errorOf(() => r(method, '/bkt/k?legal-hold')), { code: 'MethodNotAllowed', allow: 'GET, PUT' }, `${method} legal-hold`);
   }
   // Bucket configurations on objects, object ones on buckets, and either on the service.
-  for (const sub of ['logging', 'object-lock', 'publicAccessBlock']) t.equal(codeOf(() => r('GET', `/bkt/k?${sub}`)), 'NotImplemented', `GET /bkt/k?${sub}`);
+  for (const sub of ['object-lock', 'publicAccessBlock']) t.equal(codeOf(() => r('GET', `/bkt/k?${sub}`)), 'NotImplemented', `GET /bkt/k?${sub}`);
+  // ?logging at a key is S3's own 400 on a GET and its 405 without Allow on a HEAD (recorded
+  // 2026-09-29), as ?versions is on a HEAD; a PUT stays NotImplemented.
+  t.equal(codeOf(() => r('GET', '/bkt/k?logging')), 'NoLoggingStatusForKey', 'GET /bkt/k?logging');
+  for (const sub of ['logging', 'versions']) t.same(errorOf(() => r('HEAD', `/bkt/k?${sub}`)), { code: 'MethodNotAllowed' }, `HEAD /bkt/k?${sub}: no Allow`);
+  t.equal(codeOf(() => r('PUT', '/bkt/k?logging')), 'NotImplemented', 'PUT /bkt/k?logging');
   for (const sub of ['cors', 'website']) t.equal(codeOf(() => r('PUT', `/bkt/k?${sub}`)), 'NotImplemented', `PUT /bkt/k?${sub}`);
   // What S3 reads at a key as the bucket's own (recorded 2026-09-29), and only alone.
   for (const [sub, op] of [['website', 'GetBucketWebsite'], ['replication', 'GetBucketReplication'], ['accelerate', 'GetBucketAccelerateConfiguration'], ['requestPayment', 'GetBucketRequestPayment'], ['versioning', 'GetBucketVersioning'], ['location', 'GetBucketLocation'], ['notification', 'GetBucketNotificationConfiguration']] as const) {
