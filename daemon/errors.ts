@@ -51,6 +51,8 @@ export const S3_ERRORS = {
   NoSuchLifecycleConfiguration: [404, 'The lifecycle configuration does not exist'],
   NoSuchCORSConfiguration: [404, 'The CORS configuration does not exist'],
   NoSuchWebsiteConfiguration: [404, 'The specified bucket does not have a website configuration'],
+  NoSuchConfiguration: [404, 'The specified configuration does not exist.'],
+  MalformedContinuationToken: [400, 'The continuation-token you provided invalid.'],
   NoSuchPublicAccessBlockConfiguration: [404, 'The public access block configuration was not found'],
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
   OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found.'],

@@ -32,6 +32,8 @@ export const SUBRESOURCES: ReadonlySet<string> = new Set([
   // presigned listing plus `&ownershipControls`, a bucket DELETE plus `&publicAccessBlock`, must
   // not run them).
   'ownershipControls', 'publicAccessBlock', 'policyStatus', 'attributes',
+  // S3 signs it (its StringToSign names it, as recorded by backlot's tests of 2026-09-29).
+  'intelligent-tiering',
 ]);
 
 /**

@@ -58,6 +58,14 @@ export type Operation =
   | 'PutBucketAccelerateConfiguration'
   | 'GetBucketRequestPayment'
   | 'PutBucketRequestPayment'
+  | 'ListBucketAnalyticsConfigurations'
+  | 'GetBucketAnalyticsConfiguration'
+  | 'ListBucketInventoryConfigurations'
+  | 'GetBucketInventoryConfiguration'
+  | 'ListBucketMetricsConfigurations'
+  | 'GetBucketMetricsConfiguration'
+  | 'ListBucketIntelligentTieringConfigurations'
+  | 'GetBucketIntelligentTieringConfiguration'
   | 'GetObjectRetention'
   | 'GetObjectLegalHold'
   | 'GetObjectAttributes'
@@ -176,7 +184,7 @@ export const MAX_KEY_BYTES = 1024;
 // misread: PutObjectAnnotation overwrote the object with the annotation, DeleteObjectAnnotation
 // deleted it (a version for good), DeleteBucketMetadataConfiguration deleted an empty bucket.
 const UNSUPPORTED_SUBRESOURCES = [
-  'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'restore',
+  'restore',
   'select', 'session', 'renameObject', 'metadataTable',
   'annotation', 'abac', 'metadataConfiguration', 'metadataJournalTable', 'metadataInventoryTable', 'metadataAnnotationTable',
 ];
@@ -216,9 +224,28 @@ const BUCKET_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   publicAccessBlock: { GET: 'GetPublicAccessBlock', PUT: 'PutPublicAccessBlock', DELETE: 'DeletePublicAccessBlock' },
   accelerate: { GET: 'GetBucketAccelerateConfiguration', PUT: 'PutBucketAccelerateConfiguration' },
   requestPayment: { GET: 'GetBucketRequestPayment', PUT: 'PutBucketRequestPayment' },
+  // A GET without an `id` (or with an empty one) is the List operation (CONFIG_LISTS).
+  analytics: { GET: 'GetBucketAnalyticsConfiguration' },
+  inventory: { GET: 'GetBucketInventoryConfiguration' },
+  metrics: { GET: 'GetBucketMetricsConfiguration' },
+  'intelligent-tiering': { GET: 'GetBucketIntelligentTieringConfiguration' },
 };
 // S3's methods on configuration sub-resources that s3d does not route.
-const UNROUTED_CONFIG_METHODS: Readonly<Record<string, readonly string[]>> = { website: ['PUT'], replication: ['PUT'] };
+const UNROUTED_CONFIG_METHODS: Readonly<Record<string, readonly string[]>> = {
+  website: ['PUT'],
+  replication: ['PUT'],
+  analytics: ['DELETE', 'PUT'],
+  inventory: ['DELETE', 'PUT'],
+  metrics: ['DELETE', 'PUT'],
+  'intelligent-tiering': ['DELETE', 'PUT'],
+};
+// The configurations S3 keeps several of, by id: a GET naming none lists them.
+const CONFIG_LISTS: Partial<Record<Operation, Operation>> = {
+  GetBucketAnalyticsConfiguration: 'ListBucketAnalyticsConfigurations',
+  GetBucketInventoryConfiguration: 'ListBucketInventoryConfigurations',
+  GetBucketMetricsConfiguration: 'ListBucketMetricsConfigurations',
+  GetBucketIntelligentTieringConfiguration: 'ListBucketIntelligentTieringConfigurations',
+};
 const OBJECT_CONFIGS: Readonly<Record<string, ConfigMethods>> = {
   // Not a configuration, but routed the same way: only GET exists.
   attributes: { GET: 'GetObjectAttributes' },
@@ -247,7 +274,7 @@ const KNOWN_PARAMS = new Set([
   // operation parameters
   'uploadId', 'partNumber', 'versionId', 'list-type', 'prefix', 'delimiter', 'marker', 'max-keys', 'continuation-token',
   'start-after', 'fetch-owner', 'encoding-type', 'key-marker', 'version-id-marker', 'upload-id-marker', 'max-uploads',
-  'max-parts', 'part-number-marker', 'max-buckets', 'bucket-region', 'metadata', 'suffix', 'ping', 'x-id',
+  'max-parts', 'part-number-marker', 'max-buckets', 'bucket-region', 'metadata', 'suffix', 'ping', 'x-id', 'id',
   // Signature V2 presigned URLs
   'AWSAccessKeyId', 'Signature', 'Expires',
 ]);
@@ -260,7 +287,8 @@ function configRoute(method: string, bucket: string, key: string | undefined, qu
   }
   for (const sub of query.keys()) {
     if (!Object.hasOwn(table, sub)) continue;
-    const op = table[sub]![method as keyof ConfigMethods];
+    let op = table[sub]![method as keyof ConfigMethods];
+    if (op !== undefined && !query.get('id')) op = CONFIG_LISTS[op] ?? op;
     if (op === undefined) {
       const unrouted = UNROUTED_CONFIG_METHODS[sub] ?? [];
       if (unrouted.includes(method)) throw new S3Error('NotImplemented', `${method} of the ${sub} sub-resource is not implemented.`);

@@ -1,5 +1,6 @@
 // Bucket configurations s3d does not keep (website, logging, replication,
-// ownership controls, transfer acceleration, requester pays). Reading
+// ownership controls, transfer acceleration, requester pays; analytics, inventory, metrics and
+// Intelligent-Tiering, which are listed empty and never written). Reading
 // one answers exactly what S3 answers for a bucket that never had it, deleting one succeeds (there
 // is nothing to delete), and writing the "off" value (an empty logging document,
 // Suspended acceleration, BucketOwner pays, BucketOwnerEnforced ownership) is accepted because
@@ -108,6 +109,24 @@ const putRequestPayment: OpHandler = async (env, ctx) => {
   return { status: 200 };
 };
 
+/**
+ * The list of a configuration S3 keeps several of by id (analytics, inventory, metrics,
+ * Intelligent-Tiering), none here: IsTruncated false, and an empty continuation token echoed; a
+ * token, never handed out, is S3's MalformedContinuationToken (recorded against S3: backlot's
+ * tests of 2026-09-29).
+ */
+function emptyList(root: string): OpHandler {
+  return async (env, ctx) => {
+    requireBucket(env, ctx.bucket);
+    const token = ctx.query.get('continuation-token');
+    if (token !== null && token !== '') throw new S3Error('MalformedContinuationToken');
+    return { status: 200, headers: XML, body: toXml(root, { IsTruncated: false, ...(token === null ? {} : { ContinuationToken: '' }) }) };
+  };
+}
+
+/** One of them by id: there is none (S3's answer names no member, as recorded). */
+const noSuchConfiguration = absent('NoSuchConfiguration');
+
 // GetObjectTorrent: S3 answers its 405 once the bucket is found, for a key it holds or not.
 const getTorrent: OpHandler = async (env, ctx) => {
   requireBucket(env, ctx.bucket);
@@ -129,4 +148,12 @@ export const ABSENT_CONFIG_HANDLERS: Partial<Record<Operation, OpHandler>> = {
   GetBucketRequestPayment: empty('RequestPaymentConfiguration', { Payer: 'BucketOwner' }),
   PutBucketRequestPayment: putRequestPayment,
   GetObjectTorrent: getTorrent,
+  ListBucketAnalyticsConfigurations: emptyList('ListBucketAnalyticsConfigurationsResult'),
+  GetBucketAnalyticsConfiguration: noSuchConfiguration,
+  ListBucketInventoryConfigurations: emptyList('ListInventoryConfigurationsResult'),
+  GetBucketInventoryConfiguration: noSuchConfiguration,
+  ListBucketMetricsConfigurations: emptyList('ListMetricsConfigurationsResult'),
+  GetBucketMetricsConfiguration: noSuchConfiguration,
+  ListBucketIntelligentTieringConfigurations: emptyList('ListIntelligentTieringConfigurationsResult'),
+  GetBucketIntelligentTieringConfiguration: noSuchConfiguration,
 };

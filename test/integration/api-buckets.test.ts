@@ -378,7 +378,7 @@ t.test('unknown sub-resources → NotImplemented (never a plain bucket/object op
     ['PUT', `/${b}`, 'website'],
     ['PUT', `/${b}`, 'replication'],
     ['POST', `/${b}/k`, 'restore'],
-    ['GET', `/${b}`, 'inventory'],
+    ['PUT', `/${b}`, 'inventory'],
   ];
   for (const [method, path, sub] of cases) {
     const r = await req(`${method} ?${sub}`, { method, path, query: sub });

@@ -3,8 +3,20 @@
 // recorded them (#917, #1000): the code, the message and the members after it, compared with
 // what s3d answers over a real socket.
 import t from 'tap';
+import {
+  DeleteBucketInventoryConfigurationCommand,
+  GetBucketAnalyticsConfigurationCommand,
+  GetBucketIntelligentTieringConfigurationCommand,
+  GetBucketInventoryConfigurationCommand,
+  GetBucketMetricsConfigurationCommand,
+  ListBucketAnalyticsConfigurationsCommand,
+  ListBucketIntelligentTieringConfigurationsCommand,
+  ListBucketInventoryConfigurationsCommand,
+  ListBucketMetricsConfigurationsCommand,
+} from '@aws-sdk/client-s3';
 import { startDaemonFor } from '../helpers/daemon.js';
 import { raw, type RawResponse } from '../helpers/http.js';
+import { expectSdkError } from '../helpers/s3.js';
 
 const d = await startDaemonFor(t);
 const bucket = 'recorded-answers';
@@ -158,4 +170,60 @@ t.test('a bucket\u2019s configuration asked of a key is the bucket\u2019s own an
     t.equal(head.status, 405, `HEAD ?${selector} at a key: 405`);
   }
   t.equal((await get(`/${bucket}/${key}`, '')).body.toString(), text, 'the object is untouched');
+});
+
+t.test('analytics, inventory, metrics and Intelligent-Tiering: an empty list, and no configuration by id', async (t) => {
+  const ns = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+  const roots: Record<string, string> = {
+    analytics: 'ListBucketAnalyticsConfigurationsResult',
+    'intelligent-tiering': 'ListIntelligentTieringConfigurationsResult',
+    inventory: 'ListInventoryConfigurationsResult',
+    metrics: 'ListMetricsConfigurationsResult',
+  };
+  // S3's prolog differs from one to the next (none, or one without its newline): the document is compared.
+  const doc = (res: RawResponse): string => res.body.toString().replace(/^<\?xml[^>]*\?>\n?/, '');
+  const none = 'NoSuchConfiguration|<Message>The specified configuration does not exist.</Message>';
+  const badToken = 'MalformedContinuationToken|<Message>The continuation-token you provided invalid.</Message>';
+  for (const [selector, root] of Object.entries(roots)) {
+    for (const query of [selector, `${selector}&id=`]) {
+      const res = await get(`/${bucket}`, query);
+      t.equal(res.status, 200, `?${query}: 200`);
+      t.equal(doc(res), `<${root} ${ns}><IsTruncated>false</IsTruncated></${root}>`, `?${query}: the empty list`);
+    }
+    const echoed = await get(`/${bucket}`, `${selector}&continuation-token=`);
+    t.equal(doc(echoed), `<${root} ${ns}><IsTruncated>false</IsTruncated><ContinuationToken></ContinuationToken></${root}>`, `${selector}: an empty token echoed`);
+    const refused = await get(`/${bucket}`, `${selector}&continuation-token=garbage`);
+    t.equal(refused.status, 400, `${selector}: a token never handed out`);
+    t.equal(refusal(refused), badToken, `${selector}: MalformedContinuationToken`);
+    for (const query of [`${selector}&id=x`, `${selector}&id=x&continuation-token=garbage`]) {
+      const res = await get(`/${bucket}`, query);
+      t.equal(res.status, 404, `?${query}: 404`);
+      t.equal(refusal(res), none, `?${query}: NoSuchConfiguration, no member`);
+    }
+    t.match(refusal(await get('/no-such-bucket-ra', selector)), /^NoSuchBucket\|/, `${selector}: the bucket first`);
+    t.equal((await get(`/${bucket}`, selector, {}, 'HEAD')).status, 405, `HEAD ?${selector}: 405`);
+    // s3d keeps none of them: a PUT stays NotImplemented, and so does a DELETE, whose answer for
+    // an id there is none of nothing recorded.
+    for (const method of ['PUT', 'DELETE']) {
+      t.equal((await get(`/${bucket}`, `${selector}&id=x`, {}, method)).status, 501, `${method} ?${selector}: 501`);
+    }
+  }
+  // What the SDK makes of them.
+  const s3 = d.s3();
+  const Bucket = bucket;
+  for (const command of [
+    new ListBucketAnalyticsConfigurationsCommand({ Bucket }),
+    new ListBucketInventoryConfigurationsCommand({ Bucket }),
+    new ListBucketMetricsConfigurationsCommand({ Bucket }),
+    new ListBucketIntelligentTieringConfigurationsCommand({ Bucket }),
+  ]) {
+    const out = (await s3.send(command as ListBucketMetricsConfigurationsCommand)) as { IsTruncated?: boolean; $metadata: { httpStatusCode?: number } };
+    t.equal(out.$metadata.httpStatusCode, 200, `${command.constructor.name}: 200`);
+    t.equal(out.IsTruncated, false, `${command.constructor.name}: not truncated`);
+  }
+  await expectSdkError(t, s3.send(new GetBucketAnalyticsConfigurationCommand({ Bucket, Id: 'x' })), 'NoSuchConfiguration', 404, 'GetBucketAnalyticsConfiguration');
+  await expectSdkError(t, s3.send(new GetBucketInventoryConfigurationCommand({ Bucket, Id: 'x' })), 'NoSuchConfiguration', 404, 'GetBucketInventoryConfiguration');
+  await expectSdkError(t, s3.send(new GetBucketMetricsConfigurationCommand({ Bucket, Id: 'x' })), 'NoSuchConfiguration', 404, 'GetBucketMetricsConfiguration');
+  await expectSdkError(t, s3.send(new GetBucketIntelligentTieringConfigurationCommand({ Bucket, Id: 'x' })), 'NoSuchConfiguration', 404, 'GetBucketIntelligentTieringConfiguration');
+  await expectSdkError(t, s3.send(new DeleteBucketInventoryConfigurationCommand({ Bucket, Id: 'x' })), 'NotImplemented', 501, 'DeleteBucketInventoryConfiguration');
 });

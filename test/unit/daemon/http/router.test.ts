@@ -131,12 +131,23 @@ t.test('methods a resource does not support → MethodNotAllowed; a bucket POST 
 });
 
 t.test('unsupported sub-resources answer NotImplemented on buckets and objects, for every method', async (t) => {
-  const subs = ['restore', 'select', 'analytics', 'inventory', 'intelligent-tiering'];
+  const subs = ['restore', 'select'];
   for (const sub of subs) {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
       t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'NotImplemented', `${method} /bkt?${sub}`);
       t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
     }
+  }
+  // Analytics, inventory, metrics and Intelligent-Tiering: a GET at a bucket reads them (none, as
+  // S3 answers a bucket without one), by id or as a list; their PUT and DELETE, and any method at
+  // a key, stay NotImplemented.
+  for (const [sub, name] of [['analytics', 'Analytics'], ['inventory', 'Inventory'], ['metrics', 'Metrics'], ['intelligent-tiering', 'IntelligentTiering']] as const) {
+    t.strictSame(r('GET', `/bkt?${sub}`), { op: `ListBucket${name}Configurations`, bucket: 'bkt' }, `GET /bkt?${sub}: the list`);
+    t.strictSame(r('GET', `/bkt?${sub}&id=`), { op: `ListBucket${name}Configurations`, bucket: 'bkt' }, `GET /bkt?${sub}&id=: the list`);
+    t.strictSame(r('GET', `/bkt?${sub}&id=x`), { op: `GetBucket${name}Configuration`, bucket: 'bkt' }, `GET /bkt?${sub}&id=x: one`);
+    for (const method of ['PUT', 'DELETE']) t.equal(codeOf(() => r(method, `/bkt?${sub}&id=x`)), 'NotImplemented', `${method} /bkt?${sub}`);
+    for (const method of ['HEAD', 'POST']) t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'MethodNotAllowed', `${method} /bkt?${sub}`);
+    for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
   }
   // ?torrent: GET is GetObjectTorrent (S3's 405 after the bucket), HEAD the 405 at once, the rest NotImplemented.
   t.strictSame(r('GET', '/bkt/key?torrent'), { op: 'GetObjectTorrent', bucket: 'bkt', key: 'key' });
