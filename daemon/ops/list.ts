@@ -198,7 +198,6 @@ function userMetadata(record: ListedRecord): XmlObject {
 }
 
 export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
   const q = ctx.query;
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
@@ -208,13 +207,16 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // marker is refused, an empty one beside a key marker too, and one beside an empty key marker is
   // ignored (the first page).
   // S3's order (recorded: backlot's tests of 2026-09-29): a max-keys that is no integer first,
-  // then the markers, then encoding-type, and a negative max-keys last, in words of its own.
+  // then the markers, then encoding-type, and a negative max-keys last, in words of its own. The
+  // first three (max-keys' parse, a version-id marker without a key marker, an empty one beside
+  // one) come before the bucket is looked up; the marker's shape and the rest after it.
   const maxSent = q.get('max-keys');
   const negative = maxSent !== null && /^-\d+$/.test(maxSent) && Number(maxSent) !== 0 && Number(maxSent) >= -(2 ** 31);
   const max = negative ? 0 : intParam(q, 'max-keys', 1000, 1000);
   const versionIdParam = q.get('version-id-marker');
   if (versionIdParam === '' && keyMarker !== '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be empty.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: '' } });
   if (versionIdParam !== null && versionIdParam !== '' && keyMarkerParam === null) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
+  requireBucket(env, ctx.bucket);
   // Its shape is checked even where it is then ignored (OpenStack Swift's AWS-checked tests:
   // `key-marker=&version-id-marker=bogus` is 400 there).
   if (versionIdParam !== null && versionIdParam !== '' && versionIdParam !== NULL_VERSION && stampOfId(versionIdParam) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });

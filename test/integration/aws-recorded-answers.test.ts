@@ -98,6 +98,18 @@ t.test('ListObjectVersions: a negative max-keys in S3\u2019s words, after the ma
     t.equal(refusal(await get(at, query)), want, query);
   }
   t.equal((await get(at, 'versions&max-keys=0')).status, 200, 'zero is a page');
+  // The parse of max-keys and the markers' pairing come before the bucket; the rest after it.
+  const emptyMarker = 'InvalidArgument|<Message>A version-id marker cannot be empty.</Message><ArgumentName>version-id-marker</ArgumentName><ArgumentValue></ArgumentValue>';
+  for (const [query, want] of [
+    ['versions&max-keys=abc', maxAbc],
+    ['versions&version-id-marker=x', markerAlone],
+    ['versions&key-marker=a&version-id-marker=', emptyMarker],
+  ] as const) {
+    t.equal(refusal(await get('/no-such-bucket-ra', query)), want, `no bucket, ${query}: before the bucket`);
+  }
+  for (const query of ['versions&key-marker=a&version-id-marker=x', 'versions&encoding-type=bogus', 'versions&max-keys=-1']) {
+    t.match(refusal(await get('/no-such-bucket-ra', query)), /^NoSuchBucket\|/, `no bucket, ${query}: the bucket first`);
+  }
 });
 
 t.test('partNumber at a bucket is S3\u2019s "valid key name" refusal', async (t) => {
