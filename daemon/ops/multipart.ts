@@ -29,7 +29,7 @@ import { writeXml } from './xml-writer.js';
 import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum } from './object-lock.js';
 import { MAX_OBJECT_SIZE, contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, versionHeader, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
-import { intParam } from './query.js';
+import { intParam, refuseNonInteger } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml, type XmlObject } from './xml.js';
 import { MAX_PARTS, parseCompleteBody, type RequestedPart } from './multipart-complete-body.js';
@@ -694,6 +694,10 @@ export async function handleAbortMultipartUpload(env: OpsEnv, ctx: RequestContex
 }
 
 export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise<Result> {
+  // A max-parts or part-number-marker that is no integer is refused before the bucket and the
+  // upload are looked up, as S3 refuses it (recorded: backlot's tests of 2026-09-29).
+  refuseNonInteger(ctx.query, 'max-parts');
+  refuseNonInteger(ctx.query, 'part-number-marker');
   const up = loadUpload(env, ctx);
   const max = intParam(ctx.query, 'max-parts', 1000, 1000);
   // Any 32-bit marker, echoed as sent (as S3 echoes it); past the last part it lists nothing.

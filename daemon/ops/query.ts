@@ -14,14 +14,24 @@ export function intParam(q: URLSearchParams, name: string, fallback: number, max
   // S3's two answers (as moto and LocalStack recorded them): a value that is no 32-bit integer
   // names the parameter as written; a negative one names it as S3's code does (`maxKeys` for
   // max-keys, the others as written).
-  if (!/^-?\d+$/.test(raw) || Number(raw) > INT32_MAX || Number(raw) < -INT32_MAX - 1) {
-    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, { fields: { ArgumentName: name, ArgumentValue: raw } });
-  }
+  refuseNonInteger(q, name);
   if (raw.startsWith('-') && Number(raw) !== 0) {
     const argument = name === 'max-keys' ? 'maxKeys' : name;
     throw new S3Error('InvalidArgument', `Argument ${argument} must be an integer between 0 and ${INT32_MAX}`, { fields: { ArgumentName: argument, ArgumentValue: raw } });
   }
   return Math.min(max, Number(raw) + 0); // + 0: `-0` is 0
+}
+
+/**
+ * The first of intParam's two refusals alone, a value that is no 32-bit integer: what S3 refuses
+ * before it looks the bucket up where the range is judged after it.
+ */
+export function refuseNonInteger(q: URLSearchParams, name: string): void {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return;
+  if (!/^-?\d+$/.test(raw) || Number(raw) > INT32_MAX || Number(raw) < -INT32_MAX - 1) {
+    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, { fields: { ArgumentName: name, ArgumentValue: raw } });
+  }
 }
 
 /** How keys and prefixes are written back: URL-encoded when `encoding-type=url`. */

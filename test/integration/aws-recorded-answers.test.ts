@@ -239,3 +239,17 @@ t.test('analytics, inventory, metrics and Intelligent-Tiering: an empty list, an
   await expectSdkError(t, s3.send(new GetBucketIntelligentTieringConfigurationCommand({ Bucket, Id: 'x' })), 'NoSuchConfiguration', 404, 'GetBucketIntelligentTieringConfiguration');
   await expectSdkError(t, s3.send(new DeleteBucketInventoryConfigurationCommand({ Bucket, Id: 'x' })), 'NotImplemented', 501, 'DeleteBucketInventoryConfiguration');
 });
+
+t.test('ListParts: a max-parts or part-number-marker that is no integer, before the bucket and the upload', async (t) => {
+  for (const [path, query, name] of [
+    ['/no-such-bucket-ra/a.txt', 'uploadId=x&max-parts=abc', 'max-parts'],
+    [`/${bucket}/${key}`, 'uploadId=x&part-number-marker=abc', 'part-number-marker'],
+    [`/${bucket}/${key}`, 'uploadId=x&max-parts=abc', 'max-parts'],
+  ] as const) {
+    const res = await get(path, query);
+    t.equal(res.status, 400, `${path}?${query}: 400`);
+    // S3's message is not recorded: the code and the members are.
+    t.match(refusal(res), new RegExp(`^InvalidArgument\\|<Message>[^<]*</Message><ArgumentName>${name}</ArgumentName><ArgumentValue>abc</ArgumentValue>$`), `${path}?${query}: the argument named`);
+  }
+  t.match(refusal(await get(`/${bucket}/no/such.md`, 'uploadId=')), /^NoSuchUpload\|.*<UploadId><\/UploadId>$/, 'an empty upload id is no upload, named');
+});
