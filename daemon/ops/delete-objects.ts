@@ -44,9 +44,13 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   const bucket = requireBucket(env, ctx.bucket);
   refuseBypassWithoutLock(bucket, ctx.headers);
   const raw = await ctx.body.readAll(MAX_DELETE_BODY);
+  // S3's answers (recorded: backlot's tests of 2026-09-29): no body is MissingRequestBodyError; a
+  // Delete without an Object, an Object without a Key, more than 1,000 of them, its MalformedXML
+  // in its own words; an empty Key, UserKeyMustBeSpecified, for the whole request.
+  if (raw.length === 0) throw new S3Error('MissingRequestBodyError');
   // Counted before the parse, which takes seconds over the hundreds of thousands of Objects 8 MiB
   // can hold (before any key is judged: whoever may send a Delete at all).
-  const tooMany = (): S3Error => new S3Error('MalformedXML', `At most ${MAX_KEYS} keys can be deleted in one request.`);
+  const tooMany = (): S3Error => new S3Error('MalformedXML');
   if (hasMoreElements(raw, 'Object', MAX_KEYS)) throw tooMany();
   // Keys exactly as sent: a key may begin or end with spaces. On the parsing thread when large:
   // 1,000 keys written as character references (~6 MiB) took ~350-400 ms to parse.
@@ -54,7 +58,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   const root = doc.Delete as Record<string, unknown> | undefined;
   if (!root || typeof root !== 'object') throw new S3Error('MalformedXML');
   const objects = root.Object as unknown[] | undefined;
-  if (!Array.isArray(objects) || objects.length === 0) throw new S3Error('MalformedXML', 'The Delete document must list at least one Object.');
+  if (!Array.isArray(objects) || objects.length === 0) throw new S3Error('MalformedXML');
   if (objects.length > MAX_KEYS) throw tooMany();
   const quiet = quietOf(root.Quiet);
   const errors: XmlObject[] = [];
@@ -67,7 +71,8 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
     // An element s3d does not know (a misspelt VersionId) must not turn a version delete into a key delete.
     const rec = xmlFields(o, ['Key', 'VersionId', 'ETag', 'LastModifiedTime', 'Size'], 'Object');
     const key = rec.Key;
-    if (typeof key !== 'string' || key === '') throw new S3Error('MalformedXML', 'Each Object needs a Key.');
+    if (typeof key !== 'string') throw new S3Error('MalformedXML');
+    if (key === '') throw new S3Error('UserKeyMustBeSpecified');
     // An empty <VersionId/> names no version (minio-js writes one for every key; MinIO agrees).
     // One of white space only is an id as sent, which names no version (MinIO: NoSuchVersion):
     // read as none, it deleted the key's current object instead.

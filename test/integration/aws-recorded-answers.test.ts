@@ -14,6 +14,7 @@ import {
   ListBucketInventoryConfigurationsCommand,
   ListBucketMetricsConfigurationsCommand,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { startDaemonFor } from '../helpers/daemon.js';
 import { raw, type RawResponse } from '../helpers/http.js';
 import { expectSdkError } from '../helpers/s3.js';
@@ -252,4 +253,25 @@ t.test('ListParts: a max-parts or part-number-marker that is no integer, before 
     t.match(refusal(res), new RegExp(`^InvalidArgument\\|<Message>[^<]*</Message><ArgumentName>${name}</ArgumentName><ArgumentValue>abc</ArgumentValue>$`), `${path}?${query}: the argument named`);
   }
   t.match(refusal(await get(`/${bucket}/no/such.md`, 'uploadId=')), /^NoSuchUpload\|.*<UploadId><\/UploadId>$/, 'an empty upload id is no upload, named');
+});
+
+t.test('DeleteObjects: no body, no Object, no Key and an empty Key in S3\u2019s words', async (t) => {
+  const del = (body: string): Promise<RawResponse> =>
+    raw(d.port, { method: 'POST', path: `/${bucket}`, query: 'delete', body, headers: { 'content-md5': createHash('md5').update(body).digest('base64') } });
+  const malformed = 'MalformedXML|<Message>The XML you provided was not well-formed or did not validate against our published schema</Message>';
+  const noKey = 'UserKeyMustBeSpecified|<Message>User key must be specified.</Message>';
+  for (const [body, want] of [
+    ['', 'MissingRequestBodyError|<Message>Request Body is empty</Message>'],
+    ['<Delete/>', malformed],
+    ['<Delete><Quiet>true</Quiet></Delete>', malformed],
+    ['<Delete><Object/></Delete>', malformed],
+    [`<Delete>${'<Object><Key>x</Key></Object>'.repeat(1001)}</Delete>`, malformed],
+    ['<Delete><Object><Key></Key></Object></Delete>', noKey],
+    ['<Delete><Object><Key>x</Key></Object><Object><Key></Key></Object></Delete>', noKey],
+  ] as const) {
+    const res = await del(body);
+    t.equal(res.status, 400, `${body.slice(0, 60)}: 400`);
+    t.equal(refusal(res), want, `${body.slice(0, 60)}: S3's answer`);
+  }
+  t.equal((await get(`/${bucket}/${key}`, '')).body.toString(), text, 'nothing was deleted');
 });
