@@ -140,9 +140,9 @@ export async function readCopySource(
     }
   }
   // Like GET: claim the source files now, so an overwrite of the source cannot pull them away.
-  let files: ReturnType<typeof openFiles>;
+  let files: Awaited<ReturnType<typeof openFiles>>;
   try {
-    files = openFiles(env, src.record, start, length);
+    files = await openFiles(env, src.record, start, length);
   } catch (err) {
     objectKey?.fill(0);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
