@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { filesOf, RECORD_VERSION, sameBucket, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
+import { RecordCache } from './record-cache.js';
 import { UploadTables, type StoredParts } from './upload-tables.js';
 import { clientVersionId, stampOf, versionsFingerprint } from './versions.js';
 import { bucketRange, mayBeBucketName, objectKey } from './keys.js';
@@ -47,6 +48,8 @@ export class MetaStore {
   private readonly root: RootDatabase;
   private readonly buckets: Database<BucketRecord, string>;
   private readonly objects: Database<ObjectRecord, Buffer>;
+  /** getObject's reads: records of many parts kept decoded (record-cache.ts). */
+  private readonly currentRecords: RecordCache;
   private readonly multipart: UploadTables;
   private readonly uploadWrites: UploadWrites;
   private readonly gc: DeletionQueue;
@@ -113,6 +116,7 @@ export class MetaStore {
     const plain = { useRecords: false } as const;
     this.buckets = this.root.openDB({ name: 'buckets', ...plain });
     this.objects = this.root.openDB({ name: 'objects', keyEncoding: 'binary', ...plain });
+    this.currentRecords = new RecordCache(this.root.openDB({ name: 'objects', keyEncoding: 'binary', encoding: 'binary' }), this.objects);
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
     this.gc = new DeletionQueue(this.root);
     this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => install(this.keyTables, b, key, record) });
@@ -307,7 +311,7 @@ export class MetaStore {
   // ---- objects
 
   getObject(bucket: string, key: string): ObjectRecord | undefined {
-    return this.objects.get(objectKey(bucket, key));
+    return this.currentRecords.get(objectKey(bucket, key));
   }
 
   /** The version `versionId` (`null` for the null version) of bucket/key, current or not. */

@@ -1,0 +1,63 @@
+// meta/record-cache.ts through MetaStore.getObject: a current record of many parts is decoded
+// once and served decoded while its stored bytes are unchanged; any write of the key (another
+// record of as many parts, the same parts in another order, a small record, a delete) is seen at
+// the next lookup, field for field as the table decodes it.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetaStore } from '../../../../daemon/meta/store.js';
+import { KEPT_RECORD_MIN_BYTES } from '../../../../daemon/meta/record-cache.js';
+import { RECORD_VERSION, type ObjectRecord, type PartRecord } from '../../../../daemon/meta/records.js';
+
+function part(n: number, tag: string): PartRecord {
+  return { v: RECORD_VERSION, n, size: 5 << 20, stored: 5 << 20, etag: `${tag}${n}`.padEnd(32, '0'), data: { file: `${tag}-file-${n}` }, mtime: 1_700_000_000_000 + n };
+}
+
+function multipart(parts: PartRecord[], etag: string): ObjectRecord {
+  const size = parts.reduce((a, p) => a + p.size, 0);
+  return { v: RECORD_VERSION, size, stored: size, etag, mtime: 1_700_000_000_000, headers: { 'content-type': 'x/y' }, userMeta: {}, parts };
+}
+
+/** The fields a GET reads of a record (its version stamp and id are the store's). */
+function seen(r: ObjectRecord | undefined): unknown {
+  return r === undefined ? undefined : { etag: r.etag, size: r.size, parts: r.parts?.map((p) => [p.n, p.etag, p.size, 'file' in p.data ? p.data.file : 'inline']), data: r.data };
+}
+
+t.test('getObject: a many-part record served decoded while unchanged, every write seen', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-record-cache-'));
+  const m = new MetaStore(dir);
+  t.teardown(async () => {
+    await m.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await m.createBucket('b');
+  const a = multipart(Array.from({ length: 2000 }, (_, i) => part(i + 1, 'a')), 'a'.repeat(32) + '-2000');
+  await m.putObject('b', 'k', a);
+  const first = m.getObject('b', 'k');
+  t.same(seen(first), seen(a), 'the record as written');
+  t.equal(m.getObject('b', 'k'), first, 'unchanged: the record decoded before, not decoded again');
+
+  // As many parts, bytes of the same length: other files (a re-completed upload).
+  const b = multipart(Array.from({ length: 2000 }, (_, i) => part(i + 1, 'b')), 'b'.repeat(32) + '-2000');
+  await m.putObject('b', 'k', b);
+  const second = m.getObject('b', 'k');
+  t.same(seen(second), seen(b), 'overwritten by a record of the same length: the new one');
+  t.not(second, first);
+  t.equal(m.getObject('b', 'k'), second);
+
+  // The same parts, two of them swapped: one byte pattern moved, nothing else.
+  const swapped = [...b.parts!];
+  [swapped[10], swapped[11]] = [swapped[11]!, swapped[10]!];
+  await m.putObject('b', 'k', { ...b, parts: swapped });
+  t.same(seen(m.getObject('b', 'k')), seen({ ...b, parts: swapped }), 'two parts swapped: seen');
+
+  await m.putObject('b', 'k', { v: RECORD_VERSION, size: 3, stored: 3, etag: 'c'.repeat(32), mtime: 1, headers: {}, userMeta: {}, data: { inline: new Uint8Array([1, 2, 3]) } });
+  t.same(seen(m.getObject('b', 'k')), { etag: 'c'.repeat(32), size: 3, parts: undefined, data: { inline: new Uint8Array([1, 2, 3]) } }, 'a small record in its place: seen');
+
+  await m.putObject('b', 'k', a);
+  t.same(seen(m.getObject('b', 'k')), seen(a), 'the first record again');
+  await m.deleteObject('b', 'k');
+  t.equal(m.getObject('b', 'k'), undefined, 'deleted: gone');
+  t.ok(KEPT_RECORD_MIN_BYTES < 2000 * 60, 'the records above were large enough to be kept');
+});
