@@ -3,8 +3,9 @@
 // @smithy/signature-v4, and signed raw requests: aws/aws-sdk-cpp tests/aws-cpp-sdk-s3-integration-
 // tests/BucketAndObjectOperationTest.cpp, aws/aws-sdk-go-v2 service/internal/integrationtest/s3/
 // (checksum_test.go, presign_test.go) and aws/aws-sdk-net sdk/test/Services/S3/IntegrationTests/
-// (MetadataTests, PutObjectTests, GetObjectTests, CopyObjectTests, GeneratePreSignedUrlTests). One
-// case per source test, named in its comment. Not repeated here: keys with CR, LF, NEL and LS
+// (MetadataTests, PutObjectTests, GetObjectTests, CopyObjectTests, GeneratePreSignedUrlTests,
+// ObjectTaggingTests). One case per source test, named in its comment. Not repeated here: keys
+// with CR, LF, NEL and LS
 // (the C++ TestKeysWithNewlineCharacterSets; s3-xml-keys), the cases of java-sdk-it-sweep and
 // js-sdk-e2e-sweep. Not replayable: metadata names with `|`, `^` or `~` (.NET MetadataTests) are
 // the HTTP layer's documented limitation (docs/operations.md, Known limitations); ACL grants,
@@ -14,7 +15,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import {
   CopyObjectCommand, CreateMultipartUploadCommand, CompleteMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand,
+  GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Sha256 } from '@aws-sdk/checksums/sha';
@@ -258,4 +259,26 @@ t.test('.NET GetObject: ranges, attributes LastModified, Content-Language', asyn
   t.equal(head.ContentLanguage, 'fr-FR');
   t.equal((await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'TestObject', ResponseContentLanguage: 'es-ES' }))).ContentLanguage, 'es-ES', 'override');
   t.equal((await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'TestObject' }))).ContentLanguage, 'fr-FR', 'stored value unchanged');
+});
+
+// .NET ObjectTaggingTests: TagWithUnicodeKey / TagWithUnicodeValue (x-amz-tagging with "ï"),
+// GetObjectTaggingWithVersionTest and PutObjectTaggingWithVersionTest (each version keeps its own).
+t.test('.NET object tagging: a non-ASCII tag key and value; tags per version', async (t) => {
+  const tagsOf = async (input: { Key: string; VersionId?: string }): Promise<string[]> =>
+    ((await s3.send(new GetObjectTaggingCommand({ Bucket: versioned, ...input }))).TagSet ?? []).map((x) => `${x.Key}=${x.Value}`);
+  const versioned = await createBucket(s3, 'sdkmorev');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+  for (const [tagging, expected] of [['key%C3%AF=value', 'key\u00ef=value'], ['key=value%C3%AF', 'key=value\u00ef']] as const) {
+    await s3.send(new PutObjectCommand({ Bucket: versioned, Key: 'testObjectKey', Body: 'content', Tagging: tagging }));
+    t.same(await tagsOf({ Key: 'testObjectKey' }), [expected], expected);
+  }
+  const v1 = await s3.send(new PutObjectCommand({ Bucket: versioned, Key: 'getobjectWithVersions', Body: 'hello', Tagging: 'k=v' }));
+  const v2 = await s3.send(new PutObjectCommand({ Bucket: versioned, Key: 'getobjectWithVersions', Body: 'hello2', Tagging: 'k=v2' }));
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: versioned, Key: 'getobjectWithVersions' }))).VersionId, v2.VersionId, 'HEAD: the latest version');
+  t.same(await tagsOf({ Key: 'getobjectWithVersions', VersionId: v1.VersionId! }), ['k=v'], 'the first version\'s tags');
+  t.same(await tagsOf({ Key: 'getobjectWithVersions' }), ['k=v2'], 'the latest\'s');
+  await s3.send(new PutObjectTaggingCommand({ Bucket: versioned, Key: 'getobjectWithVersions', VersionId: v1.VersionId, Tagging: { TagSet: [{ Key: 'key', Value: 'Value' }] } }));
+  await s3.send(new PutObjectTaggingCommand({ Bucket: versioned, Key: 'getobjectWithVersions', Tagging: { TagSet: [{ Key: 'key', Value: 'Value2' }] } }));
+  t.same(await tagsOf({ Key: 'getobjectWithVersions', VersionId: v1.VersionId! }), ['key=Value'], 'PutObjectTagging of the first version');
+  t.same(await tagsOf({ Key: 'getobjectWithVersions', VersionId: v2.VersionId! }), ['key=Value2'], 'PutObjectTagging without a version: the latest');
 });
