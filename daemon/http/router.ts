@@ -518,10 +518,10 @@ function copySourceOf(headers: Readonly<Record<string, string>>, query: URLSearc
 }
 
 // A bucket's configurations that S3 reads at a key's path as the bucket's own, whatever the key,
-// the key it holds or not (recorded against S3: backlot's tests of 2026-09-29). `inventory`, also
-// recorded so, stays NotImplemented (UNSUPPORTED_SUBRESOURCES); `logging` is S3's own 400 there (route).
+// the key it holds or not (recorded against S3: backlot's tests of 2026-09-29), `inventory` among
+// them (its list, or one by id); `logging` is S3's own 400 there (route).
 const KEY_BUCKET_SELECTORS: ReadonlySet<string> = new Set([
-  'accelerate', 'cors', 'lifecycle', 'location', 'notification', 'policy', 'replication', 'requestPayment', 'versioning', 'website',
+  'accelerate', 'cors', 'inventory', 'lifecycle', 'location', 'notification', 'policy', 'replication', 'requestPayment', 'versioning', 'website',
 ]);
 
 /**

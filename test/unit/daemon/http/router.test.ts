@@ -140,15 +140,19 @@ t.test('unsupported sub-resources answer NotImplemented on buckets and objects, 
   }
   // Analytics, inventory, metrics and Intelligent-Tiering: a GET at a bucket reads them (none, as
   // S3 answers a bucket without one), by id or as a list; their PUT and DELETE, and any method at
-  // a key, stay NotImplemented.
+  // a key, stay NotImplemented, but for ?inventory, which S3 reads at a key as the bucket's.
   for (const [sub, name] of [['analytics', 'Analytics'], ['inventory', 'Inventory'], ['metrics', 'Metrics'], ['intelligent-tiering', 'IntelligentTiering']] as const) {
     t.strictSame(r('GET', `/bkt?${sub}`), { op: `ListBucket${name}Configurations`, bucket: 'bkt' }, `GET /bkt?${sub}: the list`);
     t.strictSame(r('GET', `/bkt?${sub}&id=`), { op: `ListBucket${name}Configurations`, bucket: 'bkt' }, `GET /bkt?${sub}&id=: the list`);
     t.strictSame(r('GET', `/bkt?${sub}&id=x`), { op: `GetBucket${name}Configuration`, bucket: 'bkt' }, `GET /bkt?${sub}&id=x: one`);
     for (const method of ['PUT', 'DELETE']) t.equal(codeOf(() => r(method, `/bkt?${sub}&id=x`)), 'NotImplemented', `${method} /bkt?${sub}`);
     for (const method of ['HEAD', 'POST']) t.equal(codeOf(() => r(method, `/bkt?${sub}`)), 'MethodNotAllowed', `${method} /bkt?${sub}`);
-    for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
+    for (const method of ['GET', 'PUT', 'DELETE', 'HEAD', 'POST']) {
+      if (sub === 'inventory' && (method === 'GET' || method === 'HEAD')) continue;
+      t.equal(codeOf(() => r(method, `/bkt/key?${sub}`)), 'NotImplemented', `${method} /bkt/key?${sub}`);
+    }
   }
+  t.equal(codeOf(() => r('HEAD', '/bkt/key?inventory')), 'MethodNotAllowed', 'HEAD /bkt/key?inventory: the bucket\'s, which has no HEAD');
   // ?torrent: GET is GetObjectTorrent (S3's 405 after the bucket), HEAD the 405 at once, the rest NotImplemented.
   t.strictSame(r('GET', '/bkt/key?torrent'), { op: 'GetObjectTorrent', bucket: 'bkt', key: 'key' });
   t.strictSame(r('GET', '/bkt?torrent'), { op: 'GetObjectTorrent', bucket: 'bkt' });
@@ -429,6 +433,9 @@ t.test('configurations s3d does not keep: reads, deletes and off-value PUTs rout
     t.strictSame(r('GET', `/bkt/k?${sub}`), { op, bucket: 'bkt' }, `GET /bkt/k?${sub}: the bucket's`);
     t.strictSame(r('GET', `/k?${sub}`, { host: 'bkt.localhost' }), { op, bucket: 'bkt', virtualHost: true }, `GET ?${sub} at a key, virtual-host style`);
   }
+  // ?inventory too, as its List without an id and its Get with one (recorded 2026-09-29).
+  t.strictSame(r('GET', '/bkt/k?inventory'), { op: 'ListBucketInventoryConfigurations', bucket: 'bkt' }, 'GET /bkt/k?inventory: the bucket\'s list');
+  t.strictSame(r('GET', '/bkt/k?inventory&id=x'), { op: 'GetBucketInventoryConfiguration', bucket: 'bkt' }, 'GET /bkt/k?inventory&id=x: the bucket\'s');
   t.equal(codeOf(() => r('GET', '/bkt/k?versioning&uploadId=1')), 'InvalidArgument', 'beside an upload id: two selectors, S3\'s conflict');
   for (const sub of ['retention', 'legal-hold']) t.equal(codeOf(() => r('GET', `/bkt?${sub}`)), 'NotImplemented', `GET /bkt?${sub}`);
   for (const sub of ['cors', 'retention']) t.equal(codeOf(() => r('GET', `/?${sub}`)), 'NotImplemented', `GET /?${sub}`);
