@@ -26,6 +26,8 @@ export class RecordCache {
   readonly #bytes: Database<Buffer, Buffer>;
   readonly #decoder: Decoder;
   readonly #decoded: Database<ObjectRecord, Buffer>;
+  /** Whether the table's decoder copies what it keeps from the bytes (lmdb-js's `decoderCopies`). */
+  readonly #decoderCopies: boolean;
   /** By key (latin1 of its bytes), least recently used first. */
   readonly #kept = new Map<string, { bytes: Buffer; record: ObjectRecord }>();
   #keptBytes = 0;
@@ -35,6 +37,7 @@ export class RecordCache {
     this.#bytes = bytes;
     this.#decoded = decoded;
     this.#decoder = (decoded as unknown as { decoder: Decoder }).decoder;
+    this.#decoderCopies = (decoded as unknown as { decoderCopies?: boolean }).decoderCopies === true;
   }
 
   /** The record stored under `k`, as `decoded.get(k)` returns it. */
@@ -42,7 +45,9 @@ export class RecordCache {
     // lmdb-js's shared read buffer, valid until the next read; its `length` is the value's.
     const now = this.#bytes.getBinaryFast(k);
     if (now === undefined) return undefined;
-    if (now.length < KEPT_RECORD_MIN_BYTES) return this.#decoded.get(k);
+    // Below the size kept, decoded from those bytes as lmdb-js's own get() does when its decoder
+    // copies what it keeps (else read again, into a buffer of its own): one lookup, not two.
+    if (now.length < KEPT_RECORD_MIN_BYTES) return this.#decoderCopies ? (this.#decoder.decode(now) as ObjectRecord) : this.#decoded.get(k);
     const id = k.toString('latin1');
     const kept = this.#kept.get(id);
     if (kept !== undefined && kept.bytes.length === now.length && kept.bytes.equals(now.subarray(0, now.length))) {

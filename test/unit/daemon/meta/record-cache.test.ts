@@ -61,3 +61,24 @@ t.test('getObject: a many-part record served decoded while unchanged, every writ
   t.equal(m.getObject('b', 'k'), undefined, 'deleted: gone');
   t.ok(KEPT_RECORD_MIN_BYTES < 2000 * 60, 'the records above were large enough to be kept');
 });
+
+t.test('getObject: a small record decoded from lmdb-js\'s shared read buffer keeps its bytes after later reads', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's3d-record-cache-'));
+  const m = new MetaStore(dir);
+  t.teardown(async () => {
+    await m.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await m.createBucket('b');
+  const small = (fill: number): ObjectRecord => ({ v: RECORD_VERSION, size: 1000, stored: 1000, etag: String(fill).repeat(32).slice(0, 32), mtime: 1, headers: { 'content-type': `t/${fill}` }, userMeta: { 'x-amz-meta-n': String(fill) }, data: { inline: new Uint8Array(1000).fill(fill) } });
+  await m.putObject('b', 'one', small(1));
+  await m.putObject('b', 'two', small(2));
+  const one = m.getObject('b', 'one');
+  const two = m.getObject('b', 'two');
+  // The second read reuses the buffer the first was decoded from: what the first kept must be its own.
+  const bytes = (r: ObjectRecord | undefined): string => (r?.data !== undefined && 'inline' in r.data ? Buffer.from(r.data.inline).toString('hex') : 'none');
+  t.equal(bytes(one), Buffer.alloc(1000, 1).toString('hex'), 'the first record\'s bytes, after another was read');
+  t.same([one?.etag, one?.headers, one?.userMeta], [small(1).etag, { 'content-type': 't/1' }, { 'x-amz-meta-n': '1' }], 'and its other fields');
+  t.equal(bytes(two), Buffer.alloc(1000, 2).toString('hex'), 'the second record\'s bytes');
+  t.equal(m.getObject('b', 'gone'), undefined, 'an absent key');
+});
