@@ -1,6 +1,7 @@
 // Bucket configurations s3d does not keep (website, logging, replication,
 // ownership controls, transfer acceleration, requester pays; analytics, inventory, metrics and
-// Intelligent-Tiering, which are listed empty and never written). Reading
+// Intelligent-Tiering, which are listed empty and whose PUTs and DELETEs the router answers 501
+// NotImplemented). Reading
 // one answers exactly what S3 answers for a bucket that never had it, deleting one succeeds (there
 // is nothing to delete), and writing the "off" value (an empty logging document,
 // Suspended acceleration, BucketOwner pays, BucketOwnerEnforced ownership) is accepted because
