@@ -112,6 +112,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
+  'S3_NATIVE_CRC',
   'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX', 'S3_TRUSTED_PROXIES', 'S3_USAGE_SCAN_INTERVAL',
 ]);
 
@@ -396,6 +397,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   // S3_NATIVE_AES (default on) is only checked here (and by `s3d verify`): each thread reads it
   // itself as it loads workers/format/aead-native.ts, which takes off/false/0 as off like onOff does.
   onOff(env, 'S3_NATIVE_AES');
+  // S3_NATIVE_CRC (default on), likewise: daemon/auth/crc-native.ts reads it as payload.ts loads it.
+  onOff(env, 'S3_NATIVE_CRC');
 
   return Object.freeze({
     dataDir,

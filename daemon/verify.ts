@@ -457,6 +457,7 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
     workers = intVar(env, 'S3_CRYPTO_WORKERS', availableParallelism(), 1, 256);
     // As the daemon: its worker threads take anything but off/false/0 as on, so a typo went unseen.
     onOff(env, 'S3_NATIVE_AES');
+    onOff(env, 'S3_NATIVE_CRC');
   } catch (e) {
     err(`s3d verify: ${(e as Error).message}`);
     return 2;

@@ -17,6 +17,7 @@ import type { FileStore } from '../storage/files.js';
 import type { ResponseCut } from '../http/server.js';
 import type { DiskSpace } from '../storage/disk-space.js';
 import { aeadImplementation } from '../../workers/format/dare-aead.js';
+import { crcImplementation } from '../auth/payload.js';
 import type { TargetStats } from '../notify/webhook.js';
 import type { BucketUsage } from '../meta/usage.js';
 import { STORE_FORMAT } from '../meta/state.js';
@@ -122,6 +123,7 @@ export class Metrics {
     readGauge(r, 's3d_crypto_md5_lanes', 'MD5 hashing lanes started (a worker thread each, kept; at most S3_CRYPTO_WORKERS)', () => (pool ? pool.md5Stats().lanes : 0));
     readGauge(r, 's3d_crypto_md5_streams', 'Uploads hashing their MD5 ETag through a lane now; 0 when idle', () => (pool ? pool.md5Stats().streams : 0));
     readGauge(r, 's3d_crypto_native_aes', '1 when AES-256-GCM runs through the native OpenSSL binding (dist/native/dare-aead.node), 0 when through node:crypto', () => (aeadImplementation().native ? 1 : 0));
+    readGauge(r, 's3d_checksum_native_crc', '1 when CRC32C and CRC64NVME checksums run through the native binding (dist/native/checksums.node), 0 when in JavaScript', () => (crcImplementation().native ? 1 : 0));
     // The arena keeps its peak (slots are recycled, never freed): in use is what requests hold now, and goes back to 0 when idle.
     const arenas = (): SlotArena[] => (pool ? [pool.arena, sharedInlineArena()] : [sharedInlineArena()]);
     readGauge(r, 's3d_crypto_slots_in_use', 'Crypto slots (~2 MiB of shared memory each) held by requests now; 0 when idle', () => arenas().reduce((n, a) => n + a.allocated - a.free, 0));
