@@ -152,7 +152,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   if (aead.native) log.info({ binding: aead.file }, 'AES-256-GCM through the native OpenSSL binding');
   else log[aead.byDesign === true ? 'info' : 'warn']({ reason: aead.reason }, 'AES-256-GCM through node:crypto, at about half the native binding\'s speed (docs/operations.md, Install)');
   const crcs = crcImplementation();
-  if (crcs.native) log.info({ binding: crcs.file, crc32cInstruction: crcs.hardwareCrc32c }, 'CRC32C and CRC64NVME checksums through the native binding');
+  if (crcs.native) log.info({ binding: crcs.file, crc32cInstruction: crcs.crc32cInstruction, crc64nvmeClmul: crcs.crc64nvmeClmul }, 'CRC32C and CRC64NVME checksums through the native binding');
   else log[crcs.byDesign === true ? 'info' : 'warn']({ reason: crcs.reason }, 'CRC32C and CRC64NVME checksums in JavaScript, at about 330 MiB/s on the event loop (docs/operations.md, Install)');
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');

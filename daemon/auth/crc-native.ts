@@ -12,8 +12,18 @@ export interface NativeCrc {
   crc32c(state: number, data: Uint8Array): number;
   /** CRC64NVME over `data` from `state` ([low 32 bits, high 32 bits]), updated in place. */
   crc64nvme(state: Uint32Array, data: Uint8Array): void;
+  /** The same two through the slice-by-8 tables alone, whatever the CPU has (for the checks). */
+  crc32cPortable(state: number, data: Uint8Array): number;
+  crc64nvmePortable(state: Uint32Array, data: Uint8Array): void;
   /** Whether CRC32C runs on SSE4.2's crc32 instruction (slice-by-8 tables otherwise). */
   readonly crc32cHardware: boolean;
+  /** Whether CRC64NVME folds with PCLMULQDQ (slice-by-8 tables otherwise). */
+  readonly crc64nvmeHardware: boolean;
+}
+
+/** `binding` with its table paths in place of the dispatching calls. */
+export function portableView(binding: NativeCrc): NativeCrc {
+  return { ...binding, crc32c: binding.crc32cPortable, crc64nvme: binding.crc64nvmePortable, crc32cHardware: false, crc64nvmeHardware: false };
 }
 
 export interface NativeCrcLoad {
@@ -73,6 +83,10 @@ const hex = async (h: CrcHasher): Promise<string> => Buffer.from(await h.digest(
  * and an empty update. Returns what went wrong, or undefined.
  */
 export function knownAnswerProblemSync(binding: NativeCrc): string | undefined {
+  return vectorProblem(binding) ?? vectorProblem(portableView(binding), ' (tables)');
+}
+
+function vectorProblem(binding: NativeCrc, path = ''): string | undefined {
   const pattern = Buffer.alloc(1031);
   for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 131 + 7) & 0xff;
   const vectors: Array<[Buffer, string, string]> = [
@@ -83,13 +97,13 @@ export function knownAnswerProblemSync(binding: NativeCrc): string | undefined {
     for (const [data, c32, c64] of vectors) {
       for (let split = 0; split <= data.length; split += split < 20 ? 1 : 17) {
         const a = binding.crc32c(binding.crc32c(binding.crc32c(0xffffffff, data.subarray(0, split)), new Uint8Array(0)), data.subarray(split));
-        if (((a ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0') !== c32) return `CRC32C of ${data.length} bytes split at ${split} is wrong`;
+        if (((a ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0') !== c32) return `CRC32C${path} of ${data.length} bytes split at ${split} is wrong`;
         const s = new Uint32Array([0xffffffff, 0xffffffff]);
         binding.crc64nvme(s, data.subarray(0, split));
         binding.crc64nvme(s, new Uint8Array(0));
         binding.crc64nvme(s, data.subarray(split));
         const v = ((s[1]! ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0') + ((s[0]! ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
-        if (v !== c64) return `CRC64NVME of ${data.length} bytes split at ${split} is wrong`;
+        if (v !== c64) return `CRC64NVME${path} of ${data.length} bytes split at ${split} is wrong`;
       }
     }
   } catch (err) {
@@ -111,6 +125,16 @@ export async function compareWith(
 ): Promise<string | undefined> {
   const sync = knownAnswerProblemSync(binding);
   if (sync !== undefined) return sync;
+  return (await compareOne(binding, reference, sizes, random)) ?? compareOne(portableView(binding), reference, sizes, random, ' (tables)');
+}
+
+async function compareOne(
+  binding: NativeCrc,
+  reference: { Crc32c: new () => CrcHasher; Crc64Nvme: new () => CrcHasher },
+  sizes: readonly number[],
+  random: (n: number) => Uint8Array,
+  path = '',
+): Promise<string | undefined> {
   try {
     for (const size of sizes) {
       const backing = random(size + 11);
@@ -124,7 +148,7 @@ export async function compareWith(
         const expected = await hex(r);
         const whole = make();
         whole.update(data);
-        if ((await hex(whole)) !== expected) return `${name} of ${size} bytes differs from @aws-sdk/checksums`;
+        if ((await hex(whole)) !== expected) return `${name}${path} of ${size} bytes differs from @aws-sdk/checksums`;
         const chunked = make();
         const cuts = random(16);
         for (let at = 0, i = 0; at < size || i === 0; i++) {
@@ -132,7 +156,7 @@ export async function compareWith(
           chunked.update(data.subarray(at, at + n));
           at += n;
         }
-        if ((await hex(chunked)) !== expected) return `${name} of ${size} bytes in chunks differs from @aws-sdk/checksums`;
+        if ((await hex(chunked)) !== expected) return `${name}${path} of ${size} bytes in chunks differs from @aws-sdk/checksums`;
       }
     }
   } catch (err) {
@@ -149,7 +173,7 @@ export function loadNativeCrc(file = nativeCrcPath(), env: NodeJS.ProcessEnv = p
   if (!existsSync(file)) return { file, reason: `${file} was not built (npm run build compiles it where a C compiler is installed)` };
   try {
     const binding = createRequire(import.meta.url)(file) as Partial<NativeCrc>;
-    if (typeof binding.crc32c !== 'function' || typeof binding.crc64nvme !== 'function') return { file, reason: `${file} is not s3d's CRC binding` };
+    if (typeof binding.crc32c !== 'function' || typeof binding.crc64nvme !== 'function' || typeof binding.crc32cPortable !== 'function' || typeof binding.crc64nvmePortable !== 'function') return { file, reason: `${file} is not s3d's CRC binding` };
     const problem = knownAnswerProblemSync(binding as NativeCrc);
     if (problem !== undefined) return { file, reason: `${file} fails its known-answer check (${problem}): rebuild with npm run build` };
     return { file, binding: binding as NativeCrc };

@@ -106,10 +106,11 @@ const nativeCrcLoad: NativeCrcLoad = loadNativeCrc();
 let nativeCrc: NativeCrc | undefined = nativeCrcLoad.binding;
 
 /** Which CRC32C and CRC64NVME this thread uses, and why not the native ones when it does not. */
-export function crcImplementation(): { native: boolean; hardwareCrc32c: boolean; file: string; reason?: string; byDesign?: boolean } {
+export function crcImplementation(): { native: boolean; crc32cInstruction: boolean; crc64nvmeClmul: boolean; file: string; reason?: string; byDesign?: boolean } {
   return {
     native: nativeCrc !== undefined,
-    hardwareCrc32c: nativeCrc?.crc32cHardware === true,
+    crc32cInstruction: nativeCrc?.crc32cHardware === true,
+    crc64nvmeClmul: nativeCrc?.crc64nvmeHardware === true,
     file: nativeCrcLoad.file,
     reason: nativeCrc !== undefined ? undefined : nativeCrcLoad.reason ?? 'switched off',
     byDesign: nativeCrcLoad.byDesign,
