@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { aeadImplementation } from '../../workers/format/dare-aead.js';
+import { crcImplementation } from '../../daemon/auth/payload.js';
 
 interface Sample {
   name: string;
@@ -141,6 +142,17 @@ t.test('s3d_crypto_native_aes and the start-up log say which AES-256-GCM runs', 
     t.equal(line, `s3d_crypto_native_aes ${expected}`, `S3_NATIVE_AES=${setting ?? '(unset)'}`);
     const said = d.logs.map((l) => /"msg":"(AES-256-GCM through[^"]*)"/.exec(l)?.[1]).find((m) => m !== undefined);
     t.match(said, expected === 1 ? /^AES-256-GCM through the native OpenSSL binding$/ : /^AES-256-GCM through node:crypto/, 'and the log says so');
+  }
+});
+
+t.test('s3d_checksum_native_crc and the start-up log say which CRC32C and CRC64NVME run', async (t) => {
+  const native = crcImplementation().native;
+  for (const [setting, expected] of [[undefined, native ? 1 : 0], ['off', 0]] as const) {
+    const d = await startDaemonFor(t, setting === undefined ? {} : { env: { S3_NATIVE_CRC: setting } });
+    const line = (await scrape(d.port, '/minio/v2/metrics/cluster')).body.split('\n').find((l) => l.startsWith('s3d_checksum_native_crc '));
+    t.equal(line, `s3d_checksum_native_crc ${expected}`, `S3_NATIVE_CRC=${setting ?? '(unset)'}`);
+    const said = d.logs.map((l) => /"msg":"(CRC32C and CRC64NVME checksums [^"]*)"/.exec(l)?.[1]).find((m) => m !== undefined);
+    t.match(said, expected === 1 ? /^CRC32C and CRC64NVME checksums through the native binding$/ : /^CRC32C and CRC64NVME checksums in JavaScript/, 'and the log says so');
   }
 });
 

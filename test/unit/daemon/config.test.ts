@@ -1,6 +1,6 @@
 // daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
 // bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
-// errors that name the variable; S3_ACCESS_LOG (and its warning beside a level above info); S3_NATIVE_AES; S3_SHUTDOWN_TIMEOUT; S3_ADDRESS's IPv6 form.
+// errors that name the variable; S3_ACCESS_LOG (and its warning beside a level above info); S3_NATIVE_AES and S3_NATIVE_CRC; S3_SHUTDOWN_TIMEOUT; S3_ADDRESS's IPv6 form.
 
 import t from 'tap';
 import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
@@ -90,10 +90,12 @@ t.test('S3_ACCESS_LOG beside an S3_LOG_LEVEL above info: warned, since its info-
   t.same(warned({ S3_LOG_LEVEL: 'warn', S3_ACCESS_LOG: 'off' }), [], 'no request line wanted: nothing lost');
 });
 
-t.test('S3_NATIVE_AES: on, off and their spellings pass (the AES loader reads it itself), anything else is refused by name', async (t) => {
-  for (const raw of ['', 'on', 'OFF', ' true ', 'false', '1', '0']) t.doesNotThrow(() => loadConfig(cli, { S3_NATIVE_AES: raw }), JSON.stringify(raw));
-  for (const raw of ['no', 'native', 'disabled']) {
-    t.throws(() => loadConfig(cli, { S3_NATIVE_AES: raw }), new RegExp(`S3_NATIVE_AES must be "on" or "off", got "${raw}"`), JSON.stringify(raw));
+t.test('S3_NATIVE_AES and S3_NATIVE_CRC: on, off and their spellings pass (the loaders read them themselves), anything else is refused by name', async (t) => {
+  for (const name of ['S3_NATIVE_AES', 'S3_NATIVE_CRC']) {
+    for (const raw of ['', 'on', 'OFF', ' true ', 'false', '1', '0']) t.doesNotThrow(() => loadConfig(cli, { [name]: raw }), `${name}=${JSON.stringify(raw)}`);
+    for (const raw of ['no', 'native', 'disabled']) {
+      t.throws(() => loadConfig(cli, { [name]: raw }), new RegExp(`${name} must be "on" or "off", got "${raw}"`), `${name}=${JSON.stringify(raw)}`);
+    }
   }
 });
 
