@@ -2,7 +2,7 @@
 // once and served decoded while its stored bytes are unchanged; any write of the key (another
 // record of as many parts, the same parts in another order, a small record, a delete) is seen at
 // the next lookup, field for field as the table decodes it.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,8 @@ function seen(r: ObjectRecord | undefined): unknown {
   return r === undefined ? undefined : { etag: r.etag, size: r.size, parts: r.parts?.map((p) => [p.n, p.etag, p.size, 'file' in p.data ? p.data.file : 'inline']), data: r.data };
 }
 
-t.test('getObject: a many-part record served decoded while unchanged, every write seen', async (t) => {
+/** A MetaStore on a fresh directory with bucket `b`, closed and removed when `t` ends. */
+async function storeWithBucket(t: Test): Promise<MetaStore> {
   const dir = mkdtempSync(join(tmpdir(), 's3d-record-cache-'));
   const m = new MetaStore(dir);
   t.teardown(async () => {
@@ -32,6 +33,11 @@ t.test('getObject: a many-part record served decoded while unchanged, every writ
     rmSync(dir, { recursive: true, force: true });
   });
   await m.createBucket('b');
+  return m;
+}
+
+t.test('getObject: a many-part record served decoded while unchanged, every write seen', async (t) => {
+  const m = await storeWithBucket(t);
   const a = multipart(Array.from({ length: 2000 }, (_, i) => part(i + 1, 'a')), 'a'.repeat(32) + '-2000');
   await m.putObject('b', 'k', a);
   const first = m.getObject('b', 'k');
@@ -63,13 +69,7 @@ t.test('getObject: a many-part record served decoded while unchanged, every writ
 });
 
 t.test('getObject: a small record decoded from lmdb-js\'s shared read buffer keeps its bytes after later reads', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 's3d-record-cache-'));
-  const m = new MetaStore(dir);
-  t.teardown(async () => {
-    await m.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await m.createBucket('b');
+  const m = await storeWithBucket(t);
   const small = (fill: number): ObjectRecord => ({ v: RECORD_VERSION, size: 1000, stored: 1000, etag: String(fill).repeat(32).slice(0, 32), mtime: 1, headers: { 'content-type': `t/${fill}` }, userMeta: { 'x-amz-meta-n': String(fill) }, data: { inline: new Uint8Array(1000).fill(fill) } });
   await m.putObject('b', 'one', small(1));
   await m.putObject('b', 'two', small(2));
