@@ -2,9 +2,8 @@
 // to dist/native/checksums.node) and makes hashers of it. payload.ts's checksumHasher uses them
 // when it loaded and the JavaScript ones of @aws-sdk/checksums otherwise (about 330 MiB/s on the
 // event loop); S3_NATIVE_CRC=off keeps s3d on those deliberately. Each thread loads it for itself.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadNativeBinding, type NativeLoad } from '../../workers/format/native-load.js';
 
 /** The binding's calls: the state is the CRC register before the final XOR (all ones at the start). */
 export interface NativeCrc {
@@ -26,14 +25,7 @@ export function portableView(binding: NativeCrc): NativeCrc {
   return { ...binding, crc32c: binding.crc32cPortable, crc64nvme: binding.crc64nvmePortable, crc32cHardware: false, crc64nvmeHardware: false };
 }
 
-export interface NativeCrcLoad {
-  binding?: NativeCrc;
-  file: string;
-  /** Why there is no binding: not built, S3_NATIVE_CRC=off, or the load's error. */
-  reason?: string;
-  /** No binding by the operator's choice (S3_NATIVE_CRC=off), not by a fault. */
-  byDesign?: boolean;
-}
+export type NativeCrcLoad = NativeLoad<NativeCrc>;
 
 /** A hasher of the shape payload.ts's Hasher has. */
 export interface CrcHasher {
@@ -167,17 +159,10 @@ async function compareOne(
 
 /** Loads the binding at `file`, unless `S3_NATIVE_CRC` is `off`, and checks it on fixed vectors. Never throws. */
 export function loadNativeCrc(file = nativeCrcPath(), env: NodeJS.ProcessEnv = process.env): NativeCrcLoad {
-  const setting = (env.S3_NATIVE_CRC ?? '').trim().toLowerCase();
-  // The values daemon/config.ts reads as off (it refuses anything but these and on, true, 1).
-  if (setting === 'off' || setting === 'false' || setting === '0') return { file, reason: `S3_NATIVE_CRC=${env.S3_NATIVE_CRC}`, byDesign: true };
-  if (!existsSync(file)) return { file, reason: `${file} was not built (npm run build compiles it where a C compiler is installed)` };
-  try {
-    const binding = createRequire(import.meta.url)(file) as Partial<NativeCrc>;
-    if (typeof binding.crc32c !== 'function' || typeof binding.crc64nvme !== 'function' || typeof binding.crc32cPortable !== 'function' || typeof binding.crc64nvmePortable !== 'function') return { file, reason: `${file} is not s3d's CRC binding` };
-    const problem = knownAnswerProblemSync(binding as NativeCrc);
-    if (problem !== undefined) return { file, reason: `${file} fails its known-answer check (${problem}): rebuild with npm run build` };
-    return { file, binding: binding as NativeCrc };
-  } catch (err) {
-    return { file, reason: `${file} does not load: ${(err as Error).message}` };
-  }
+  return loadNativeBinding<NativeCrc>(file, env, {
+    variable: 'S3_NATIVE_CRC',
+    what: 'CRC binding',
+    functions: ['crc32c', 'crc64nvme', 'crc32cPortable', 'crc64nvmePortable'],
+    check: knownAnswerProblemSync,
+  });
 }

@@ -3,9 +3,8 @@
 // back to node:crypto otherwise; S3_NATIVE_AES=off keeps s3d on node:crypto deliberately. Each
 // thread (the main thread, every crypto worker) loads it for itself.
 import { createCipheriv } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadNativeBinding, type NativeLoad } from './native-load.js';
 
 /** The binding's two calls (the package layout is DARE's: 16-byte header, its first 4 bytes the AAD, then payload and 16-byte tag). */
 export interface NativeAead {
@@ -15,14 +14,7 @@ export interface NativeAead {
   open(out: Uint8Array, outOffset: number, key: Uint8Array, iv: Uint8Array, pkg: Uint8Array, packageOffset: number, payloadLength: number): boolean;
 }
 
-export interface NativeAeadLoad {
-  binding?: NativeAead;
-  file: string;
-  /** Why there is no binding: not built, S3_NATIVE_AES=off, or the load's error. */
-  reason?: string;
-  /** No binding by the operator's choice (S3_NATIVE_AES=off), not by a fault. */
-  byDesign?: boolean;
-}
+export type NativeAeadLoad = NativeLoad<NativeAead>;
 
 /** Where `npm run build` writes the binding: dist/native/, beside the patched uWebSockets.js binary. */
 export function nativeAeadPath(): string {
@@ -62,18 +54,5 @@ export function knownAnswerProblem(binding: NativeAead, sizes: readonly number[]
 
 /** Loads the binding at `file`, unless `S3_NATIVE_AES` is `off`, and checks one package against node:crypto. Never throws. */
 export function loadNativeAead(file = nativeAeadPath(), env: NodeJS.ProcessEnv = process.env): NativeAeadLoad {
-  const setting = (env.S3_NATIVE_AES ?? '').trim().toLowerCase();
-  // The values daemon/config.ts reads as off (it refuses anything but these and on, true, 1).
-  if (setting === 'off' || setting === 'false' || setting === '0') return { file, reason: `S3_NATIVE_AES=${env.S3_NATIVE_AES}`, byDesign: true };
-  if (!existsSync(file)) return { file, reason: `${file} was not built (npm run build compiles it where a C compiler is installed)` };
-  try {
-    const binding = createRequire(import.meta.url)(file) as Partial<NativeAead>;
-    if (typeof binding.seal !== 'function' || typeof binding.open !== 'function') return { file, reason: `${file} is not s3d's AES binding` };
-    // The build checked it against the Node that built it; this Node may be another.
-    const problem = knownAnswerProblem(binding as NativeAead);
-    if (problem !== undefined) return { file, reason: `${file} fails its known-answer check (${problem}): rebuild with npm run build` };
-    return { file, binding: binding as NativeAead };
-  } catch (err) {
-    return { file, reason: `${file} does not load: ${(err as Error).message}` };
-  }
+  return loadNativeBinding<NativeAead>(file, env, { variable: 'S3_NATIVE_AES', what: 'AES binding', functions: ['seal', 'open'], check: (b) => knownAnswerProblem(b) });
 }
