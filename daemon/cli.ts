@@ -53,8 +53,7 @@ import { backupCommand, incompleteBackupMarker } from './backup.js';
 import { S3D_VERSION, versionLine } from './version.js';
 import { LogLimit } from './log-limit.js';
 import { checkStoredKey } from './sse/key-check.js';
-import { aeadImplementation } from '../workers/format/dare-aead.js';
-import { crcImplementation } from './auth/payload.js';
+import { logNativeBindings } from './native-report.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
@@ -148,12 +147,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     const level = uws.unpatchedByDesign === true ? 'info' : 'warn';
     log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, bytes above 0x7f at the ends of a header value are dropped, and a request head arriving in pieces may not pass 4 KiB (docs/operations.md, Known limitations)');
   }
-  const aead = aeadImplementation();
-  if (aead.native) log.info({ binding: aead.file }, 'AES-256-GCM through the native OpenSSL binding');
-  else log[aead.byDesign === true ? 'info' : 'warn']({ reason: aead.reason }, 'AES-256-GCM through node:crypto, at about half the native binding\'s speed (docs/operations.md, Install)');
-  const crcs = crcImplementation();
-  if (crcs.native) log.info({ binding: crcs.file, crc32cInstruction: crcs.crc32cInstruction, crc64nvmeClmul: crcs.crc64nvmeClmul }, 'CRC32C and CRC64NVME checksums through the native binding');
-  else log[crcs.byDesign === true ? 'info' : 'warn']({ reason: crcs.reason }, 'CRC32C and CRC64NVME checksums in JavaScript, at about 330 MiB/s on the event loop (docs/operations.md, Install)');
+  logNativeBindings(log);
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   // A backup that did not finish (killed, or its machine lost power) lacks data: never serve it.
