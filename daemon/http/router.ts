@@ -6,7 +6,7 @@ import { hasPresignParams } from '../auth/sigv4.js';
 import { S3Error } from '../errors.js';
 import { OVERRIDE_PARAMS } from '../ops/object-headers.js';
 import { isUtf8Query } from '../utf8.js';
-import { conflictingSelectors } from './selectors.js';
+import { conflictingSelectors, NOT_SELECTORS, OPERATION_PARAMETERS } from './selectors.js';
 
 export type Operation =
   | 'ListBuckets'
@@ -268,6 +268,12 @@ export const OPERATION_SUBRESOURCES: readonly string[] = [
   'encryption', 'uploads', 'delete', 'events', 'torrent',
 ];
 
+// Every parameter that names an operation of S3's at a bucket or a key, served or not: two in one
+// request are S3's conflict (selectors.ts).
+const SELECTORS: ReadonlySet<string> = new Set(
+  [...OPERATION_SUBRESOURCES, ...UNSUPPORTED_SUBRESOURCES, ...OPERATION_PARAMETERS].filter((name) => !NOT_SELECTORS.has(name)),
+);
+
 const KNOWN_PARAMS = new Set([
   ...OPERATION_SUBRESOURCES,
   ...OVERRIDE_PARAMS,
@@ -412,7 +418,7 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
   // Two selectors at a bucket or a key are S3's conflict before anything else about them, a
   // sub-resource s3d does not implement among them (http/selectors.ts).
   if (hostBucket !== undefined || rawPath.length > 1) {
-    const conflict = conflictingSelectors(query);
+    const conflict = conflictingSelectors(query, SELECTORS);
     if (conflict !== undefined) throw conflict;
   }
   for (const sub of UNSUPPORTED_SUBRESOURCES) {

@@ -6,21 +6,19 @@
 import { S3Error } from '../errors.js';
 
 /**
- * Every parameter that names an operation (a resource type) of S3's at a bucket or a key,
- * whether s3d serves it or not. Recorded conflicting: acl, annotationName, cors, delete,
- * location, metadataAnnotationTable, partNumber, tagging, uploadId, uploads, versioning, versions,
- * website. The rest are the other sub-resources of S3's API (S3's own `?session`, a directory
- * bucket's, is listed as ignored on a general purpose bucket, so it is not one; nor are MinIO's
- * `?events`, versionId, the listings' parameters or `x-id`).
+ * The parameters that select an operation besides the sub-resources the router knows (its
+ * OPERATION_SUBRESOURCES and UNSUPPORTED_SUBRESOURCES, which are the rest: router.ts's SELECTORS):
+ * an upload's `uploadId` and `partNumber`, and an annotation's `annotationName`. Recorded
+ * conflicting: acl, annotationName, cors, delete, location, metadataAnnotationTable, partNumber,
+ * tagging, uploadId, uploads, versioning, versions, website.
  */
-const SELECTORS: ReadonlySet<string> = new Set([
-  'abac', 'accelerate', 'acl', 'analytics', 'annotation', 'annotationName', 'attributes', 'cors', 'delete', 'encryption',
-  'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metadataAnnotationTable',
-  'metadataConfiguration', 'metadataInventoryTable', 'metadataJournalTable', 'metadataTable', 'metrics', 'notification',
-  'object-lock', 'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
-  'requestPayment', 'restore', 'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads', 'versioning', 'versions',
-  'website',
-]);
+export const OPERATION_PARAMETERS: readonly string[] = ['uploadId', 'partNumber', 'annotationName'];
+
+/**
+ * Sub-resources the router knows that are no selector of S3's: MinIO's `?events`, and S3's own
+ * `?session` and `?renameObject`, a directory bucket's, listed as ignored on a general purpose bucket.
+ */
+export const NOT_SELECTORS: ReadonlySet<string> = new Set(['events', 'session', 'renameObject']);
 
 /**
  * Pairs that name one operation together, never a conflict: an upload's part (UploadPart, and
@@ -37,8 +35,8 @@ const ONE_OPERATION: ReadonlyArray<readonly [string, string]> = [
  * the first as the ArgumentValue (`?versioning&acl`: "Conflicting query string parameters: acl,
  * versioning", ArgumentName ResourceType, ArgumentValue acl). Undefined when there is none.
  */
-export function conflictingSelectors(query: URLSearchParams): S3Error | undefined {
-  const names = [...new Set(query.keys())].filter((name) => SELECTORS.has(name));
+export function conflictingSelectors(query: URLSearchParams, selectors: ReadonlySet<string>): S3Error | undefined {
+  const names = [...new Set(query.keys())].filter((name) => selectors.has(name));
   if (names.length < 2) return undefined;
   let operations = names.length;
   for (const [a, b] of ONE_OPERATION) if (names.includes(a) && names.includes(b)) operations--;
