@@ -3,7 +3,7 @@
 // body against its x-amz-checksum-* headers is the payload decoder's, auth/payload.ts.)
 import { S3Error } from '../errors.js';
 import { checksumType } from '../sse/checksums.js';
-import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
+import { CHECKSUM_ALGORITHMS, isChecksumValueHeader, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { throughKeepingLend } from './object-data.js';
 import type { XmlObject } from './xml.js';
 
@@ -21,6 +21,22 @@ export function parseChecksumAlgorithm(raw: string): ChecksumAlgorithm {
 }
 
 export { checksumType };
+
+/**
+ * S3's default checksum: an object written without one (PutObject, a POST form, a CopyObject of a
+ * source that has none) gets a CRC64NVME of its bytes, type FULL_OBJECT, kept and shown as a
+ * checksum the client sent would be (S3's Checksum, PutObject and CopyObjectResult
+ * ChecksumCRC64NVME: "or if the object was uploaded without a checksum (and Amazon S3 added the
+ * default checksum, CRC64NVME …)").
+ */
+export const DEFAULT_CHECKSUM: ChecksumAlgorithm = 'CRC64NVME';
+
+/** Whether a request (or a form's fields) names a checksum of its body: a value header or a trailer. */
+export function sendsChecksum(headers: Readonly<Record<string, string>>): boolean {
+  if (headers['x-amz-trailer'] !== undefined) return true;
+  for (const name of Object.keys(headers)) if (isChecksumValueHeader(name)) return true;
+  return false;
+}
 
 /** x-amz-checksum-* headers, with x-amz-checksum-type when `withType` (an object's, not a part's). */
 export function checksumHeaders(checksums: Readonly<Record<string, string>> | undefined, withType = false): Record<string, string> {

@@ -25,7 +25,7 @@ import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import { toXml } from './xml.js';
 import { isoDate } from '../dates.js';
 import { checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
-import { checksumElements, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
+import { checksumElements, DEFAULT_CHECKSUM, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { requestFacts, userMay } from './policy.js';
 import { validBucketName } from './bucket.js';
 
@@ -443,8 +443,12 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     // bytes. Without one, a multipart source's algorithm: its COMPOSITE value does not describe
     // the copy (a single-part object), so the copy gets a FULL_OBJECT checksum of that algorithm,
     // as on S3.
-    const sourceAlgorithm = src.record.parts ? Object.keys(checksumTypes(src.record))[0] : undefined;
-    const checksumAlgorithm = askedAlgorithm ?? (sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined);
+    // A source with no checksum at all: the copy gets S3's default, a CRC64NVME of its bytes
+    // (CopyObjectResult's ChecksumCRC64NVME: present "if the object was uploaded without a
+    // checksum (and Amazon S3 added the default checksum, CRC64NVME …)").
+    const sourceTypes = checksumTypes(src.record);
+    const sourceAlgorithm = src.record.parts ? Object.keys(sourceTypes)[0] : undefined;
+    const checksumAlgorithm = askedAlgorithm ?? (sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : Object.keys(sourceTypes).length === 0 ? DEFAULT_CHECKSUM : undefined);
     // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
     // (unless a checksum the object does not have is asked for: that needs its bytes).
     if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || checksumTypes(src.record)[checksumAlgorithm] !== undefined)) {

@@ -8,13 +8,13 @@
 import type BusboyModule from 'busboy';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
-import { badDigest, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
+import { badDigest, checksumHasher, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
 import { extraFields, missingField, verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/object-encryption.js';
-import { checksumHeaders } from './checksums.js';
+import { checksumHeaders, DEFAULT_CHECKSUM, digestBase64, hashing } from './checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { capped, writeData, type WrittenData } from './object-data.js';
@@ -481,7 +481,9 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       const message = byPolicy ? `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange!.min}-${auth.lengthRange!.max}).` : undefined;
       return new S3Error('EntityTooLarge', message, { fields: { MaxSizeAllowed: String(max) } });
     };
-    const source = await peek(bounded(sums ? checked(file.stream, sums) : file.stream, max, tooLarge), env.config.inlineThreshold);
+    // A file without a checksum field gets S3's default one, computed as it passes.
+    const fallback = sums ? undefined : checksumHasher(DEFAULT_CHECKSUM);
+    const source = await peek(bounded(sums ? checked(file.stream, sums) : hashing(file.stream, fallback!), max, tooLarge), env.config.inlineThreshold);
 
     // A Content-MD5 field is checked against the file, as the header is on PutObject; its form
     // before the data key is made: a malformed one costs no KMS call (nor is it a 503 while the KMS is down).
@@ -499,7 +501,8 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // The whole form must have arrived intact before the object becomes visible.
     await form.done;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
-    const record = newObjectRecord(written, { etag, mtime: Date.now(), headers: stored, userMeta, checksums: sums?.checksums, enc, tags, lock });
+    const checksums = sums ? sums.checksums : { [DEFAULT_CHECKSUM]: await digestBase64(fallback!) };
+    const record = newObjectRecord(written, { etag, mtime: Date.now(), headers: stored, userMeta, checksums, enc, tags, lock });
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
     const storedRecord = await env.meta.putObject(bucketName, key, record, inSameBucket(bucket), events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.
@@ -509,7 +512,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     return successResult(fields, bucketName, key, etag, location, {
       ...versionHeader(storedRecord),
       ...sseResponseHeaders(enc?.record, encReq.kind === 'SSE-C' ? encReq.keyMd5 : undefined),
-      ...checksumHeaders(sums?.checksums, true),
+      ...checksumHeaders(checksums, true),
       // The lifecycle rule that will expire the object, as PutObject's answer (and S3's to a POST) names it.
       ...expirationHeader(bucket.lifecycle, key, record),
     });
