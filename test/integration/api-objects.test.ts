@@ -3,6 +3,7 @@
 // streams) and a signed SHA-256 payload, Range, conditional requests, response-* overrides,
 // stored headers and metadata, ETag, hostile and long keys, empty objects.
 import t from 'tap';
+import { Crc64Nvme } from '@aws-sdk/checksums/crc';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -687,7 +688,16 @@ t.test('checksums are returned only with x-amz-checksum-mode: ENABLED (GET and H
   t.same([put.ChecksumSHA256, put.ChecksumType], [createHash('sha256').update(body).digest('base64'), 'FULL_OBJECT'], 'PutObject echoes the checksum and its type');
   const unsummed = await raw(d.port, { method: 'PUT', path: `/${bucket}/unsummed`, body: 'x' });
   t.equal(unsummed.status, 200);
-  t.same(Object.keys(unsummed.headers).filter((h) => h.startsWith('x-amz-checksum-')), [], 'a PutObject without a checksum: no checksum headers, no type');
+  // S3's default: a PutObject without a checksum gets a CRC64NVME (its PutObject answer's
+  // ChecksumCRC64NVME: "or if it was uploaded without a checksum (and Amazon S3 added the default
+  // checksum, CRC64NVME …)"), named with its type.
+  const x64 = new Crc64Nvme();
+  x64.update(Buffer.from('x'));
+  t.same(
+    Object.fromEntries(Object.entries(unsummed.headers).filter(([h]) => h.startsWith('x-amz-checksum-'))),
+    { 'x-amz-checksum-crc64nvme': Buffer.from(await x64.digest()).toString('base64'), 'x-amz-checksum-type': 'FULL_OBJECT' },
+    'a PutObject without a checksum: the default CRC64NVME and its type',
+  );
   for (const method of ['GET', 'HEAD'] as const) {
     const plain = await raw(d.port, { method, path: `/${bucket}/mode` });
     t.equal(plain.status, 200, `${method} without the mode: 200`);
