@@ -443,15 +443,12 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     // bytes. Without one, a multipart source's algorithm: its COMPOSITE value does not describe
     // the copy (a single-part object), so the copy gets a FULL_OBJECT checksum of that algorithm,
     // as on S3.
-    // A source with no checksum at all: the copy gets S3's default, a CRC64NVME of its bytes
-    // (CopyObjectResult's ChecksumCRC64NVME: present "if the object was uploaded without a
-    // checksum (and Amazon S3 added the default checksum, CRC64NVME …)").
     const sourceTypes = checksumTypes(src.record);
     const sourceAlgorithm = src.record.parts ? Object.keys(sourceTypes)[0] : undefined;
-    const checksumAlgorithm = askedAlgorithm ?? (sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : Object.keys(sourceTypes).length === 0 ? DEFAULT_CHECKSUM : undefined);
+    const namedAlgorithm = askedAlgorithm ?? (sourceAlgorithm !== undefined ? parseChecksumAlgorithm(sourceAlgorithm) : undefined);
     // SSE-C key rotation in place: reseal the object key under the new customer key, keep the data
     // (unless a checksum the object does not have is asked for: that needs its bytes).
-    if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (checksumAlgorithm === undefined || checksumTypes(src.record)[checksumAlgorithm] !== undefined)) {
+    if (sameObject && src.record.sse?.kind === 'SSE-C' && encReq.kind === 'SSE-C' && (namedAlgorithm === undefined || sourceTypes[namedAlgorithm] !== undefined)) {
       const oldKey = parseCustomerKey(ctx.headers, true);
       if (!oldKey) throw customerKeyMissing();
       let objectKey: Buffer;
@@ -498,6 +495,11 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       }
     }
 
+    // A copy that writes the bytes again, of a source with no checksum at all: the copy gets S3's
+    // default, a CRC64NVME of its bytes (CopyObjectResult's ChecksumCRC64NVME: present "if the
+    // object was uploaded without a checksum (and Amazon S3 added the default checksum,
+    // CRC64NVME …)"). A key rotation in place above keeps the object as it is, data and checksums.
+    const checksumAlgorithm = namedAlgorithm ?? (Object.keys(sourceTypes).length === 0 ? DEFAULT_CHECKSUM : undefined);
     checkCopySourceKey(ctx, src);
     const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, dstKey);
     let written: WrittenData | undefined;
