@@ -56,6 +56,9 @@ export interface PayloadOptions {
   /** BadDigest names the client's Content-MD5 in base64, as sent, rather than in hex: S3's answer for
    *  CompleteMultipartUpload and DeleteObjects (OpenStack Swift's AWS-run tests; hex for an object's body). */
   expectedDigestBase64?: boolean;
+  /** A body that names no checksum of its own (no x-amz-checksum-* header, no trailer) gets this one,
+   *  computed as it passes and reported in `checksums` (S3's default CRC64NVME on PutObject). */
+  defaultChecksum?: ChecksumAlgorithm;
 }
 
 /** What the decoder needs from authentication (an AuthResult fits). */
@@ -281,7 +284,8 @@ class BodyChecks {
     if (this.expectedSha256 !== undefined) this.hashers.set('SHA256', checksumHasher('SHA256'));
     if (this.expectedMd5 !== undefined || options.md5 === true) this.hashers.set('MD5', nodeHasher('md5'));
     // A SHA-256 hashed only for x-amz-content-sha256 is not reported as a checksum.
-    this.reported = new Set([...(options.checksums ?? []), ...(this.checksum === undefined ? [] : [this.checksum.algorithm])]);
+    const own = this.checksum?.algorithm ?? options.defaultChecksum;
+    this.reported = new Set([...(options.checksums ?? []), ...(own === undefined ? [] : [own])]);
     for (const algorithm of this.reported) {
       if (!this.hashers.has(algorithm)) this.hashers.set(algorithm, checksumHasher(algorithm));
     }

@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { authenticate, authKind, type AuthResult, type AuthOptions, type Credentials } from '../auth/sigv4.js';
-import { createPayloadDecoder, type PayloadDecoder } from '../auth/payload.js';
+import { createPayloadDecoder, type PayloadDecoder, type PayloadOptions } from '../auth/payload.js';
+import { DEFAULT_CHECKSUM } from '../ops/checksums.js';
 import type { Config } from '../config.js';
 import { bindError, listenFailure, noIpv6 } from './listen-failure.js';
 import { S3Error } from '../errors.js';
@@ -55,6 +56,10 @@ export interface HttpServerDeps {
 
 /** After the shutdown deadline: how long requests whose body has fully arrived may still commit. */
 const COMMIT_GRACE_MS = 5000;
+
+/** PutObject's body: one sent without a checksum gets S3's default (ops/checksums.ts), hashed as it is decoded. */
+const PUT_OBJECT_PAYLOAD: PayloadOptions = { defaultChecksum: DEFAULT_CHECKSUM };
+
 /** The status logged and counted for a request whose client went away before any answer. */
 const CLIENT_CLOSED = 499;
 
@@ -498,7 +503,8 @@ export class HttpServer {
       // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart.ts), not the XML body's.
       // It and DeleteObjects name a wrong Content-MD5 in base64 (S3's BadDigest there).
       const complete = r.op === 'CompleteMultipartUpload';
-      decoder = createPayloadDecoder(auth, headers, complete || r.op === 'DeleteObjects' ? { ignoreChecksumHeaders: complete, expectedDigestBase64: true } : undefined);
+      const options = complete || r.op === 'DeleteObjects' ? { ignoreChecksumHeaders: complete, expectedDigestBase64: true } : r.op === 'PutObject' ? PUT_OBJECT_PAYLOAD : undefined;
+      decoder = createPayloadDecoder(auth, headers, options);
     } catch (err) {
       // Malformed body headers (Content-MD5, x-amz-checksum-*, x-amz-trailer, …): a client fault.
       this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);

@@ -3,7 +3,7 @@
 // body against its x-amz-checksum-* headers is the payload decoder's, auth/payload.ts.)
 import { S3Error } from '../errors.js';
 import { checksumType } from '../sse/checksums.js';
-import { CHECKSUM_ALGORITHMS, isChecksumValueHeader, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { throughKeepingLend } from './object-data.js';
 import type { XmlObject } from './xml.js';
 
@@ -30,13 +30,6 @@ export { checksumType };
  * default checksum, CRC64NVME …)").
  */
 export const DEFAULT_CHECKSUM: ChecksumAlgorithm = 'CRC64NVME';
-
-/** Whether a request (or a form's fields) names a checksum of its body: a value header or a trailer. */
-export function sendsChecksum(headers: Readonly<Record<string, string>>): boolean {
-  if (headers['x-amz-trailer'] !== undefined) return true;
-  for (const name of Object.keys(headers)) if (isChecksumValueHeader(name)) return true;
-  return false;
-}
 
 /** x-amz-checksum-* headers, with x-amz-checksum-type when `withType` (an object's, not a part's). */
 export function checksumHeaders(checksums: Readonly<Record<string, string>> | undefined, withType = false): Record<string, string> {

@@ -12,8 +12,7 @@ import { checksumTypes, openChecksums, openPartChecksums } from '../sse/checksum
 import { blocksSseC, customerKeyMd5, parseEncryptionRequest, rejectSseOnRead, resolveEncryption, type EncryptionRequest } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { isInline, partsInRange, readData, readInlineSync, writeData, type DataEnv, type ReadableObject, type WrittenData } from './object-data.js';
-import { checksumHeaders, DEFAULT_CHECKSUM, digestBase64, hashing, sendsChecksum } from './checksums.js';
-import { checksumHasher } from '../auth/payload.js';
+import { checksumHeaders } from './checksums.js';
 import { type DataLease, parkable } from './data-gate.js';
 import { checkConditions, minioForceDelete, checksumModeEnabled, collectStoredHeaders, deleteConditionFailure, parseDeleteConditions, collectUserMeta, ifRangeHolds, latin1Overrides, objectResponseHeaders, OVERRIDE_PARAMS, parseRange, quoteETag, rangeSent, writeConditions } from './object-headers.js';
 import { tagsFromHeader } from './tagging.js';
@@ -117,10 +116,8 @@ async function putObject(
   let written: WrittenData | undefined;
   try {
     const known = contentMd5(ctx);
-    // A body sent without a checksum gets S3's default one, computed as it passes.
-    const fallback = sendsChecksum(ctx.headers) ? undefined : checksumHasher(DEFAULT_CHECKSUM);
     // The signal is a getter: inline (small) writes never look at it, so never pay for an AbortController.
-    written = await writeData(dataEnv(env), fallback ? hashing(ctx.body, fallback) : ctx.body, {
+    written = await writeData(dataEnv(env), ctx.body, {
       key: enc?.objectKey,
       md5: needsMd5(encReq.kind) && !known,
       declaredLength: declared,
@@ -131,8 +128,8 @@ async function putObject(
     });
     if (declared !== undefined && written.size !== declared) throw new S3Error('IncompleteBody');
     const etag = clientETag(encReq.kind, known ?? written.md5, enc?.objectKey);
-    const verified = ctx.body.verifiedChecksums();
-    const checksums = fallback !== undefined && Object.keys(verified).length === 0 ? { [DEFAULT_CHECKSUM]: await digestBase64(fallback) } : verified;
+    // The client's checksum, or S3's default one the payload decoder computed (http/server.ts).
+    const checksums = ctx.body.verifiedChecksums();
     const record = newObjectRecord(written, { etag, mtime: Date.now(), headers, userMeta, checksums, enc, tags, lock });
     const events = requestEvents(env, ctx, bucket);
     const stored = await env.meta.putObject(ctx.bucket!, key, record, inSameBucket(bucket, check), events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);

@@ -8,13 +8,13 @@
 import type BusboyModule from 'busboy';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
-import { badDigest, checksumHasher, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
+import { badDigest, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
 import { extraFields, missingField, verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
 import { MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/object-encryption.js';
-import { checksumHeaders, DEFAULT_CHECKSUM, digestBase64, hashing } from './checksums.js';
+import { checksumHeaders, DEFAULT_CHECKSUM } from './checksums.js';
 import { parseCustomerKey } from '../sse/params.js';
 import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { capped, writeData, type WrittenData } from './object-data.js';
@@ -287,12 +287,14 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
   });
 }
 
-/** A checker of the form's x-amz-checksum-* fields, when it has any (throws S3Error for bad ones). */
-function checksumDecoder(headers: Readonly<Record<string, string>>): PayloadDecoder | undefined {
+/**
+ * The checker of the file's checksum: the form's x-amz-checksum-* field (throws S3Error for bad
+ * ones), or S3's default checksum of a file sent without one.
+ */
+function checksumDecoder(headers: Readonly<Record<string, string>>): PayloadDecoder {
   const fields: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (isChecksumValueHeader(name)) fields[name] = value;
-  if (Object.keys(fields).length === 0) return undefined;
-  return createPayloadDecoder({ payload: { kind: 'unsigned' }, seedSignature: '', signingKey: Buffer.alloc(0), scope: '', amzDate: '' }, fields);
+  return createPayloadDecoder({ payload: { kind: 'unsigned' }, seedSignature: '', signingKey: Buffer.alloc(0), scope: '', amzDate: '' }, fields, { defaultChecksum: DEFAULT_CHECKSUM });
 }
 
 /** The file's bytes, hashed as they pass; at the end, BadDigest unless they match the checksum. */
@@ -471,7 +473,8 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const lock = lockFromHeaders(bucket, headers, none, Date.now());
 
     // x-amz-checksum-* fields are checked against the file and kept, as the headers are on
-    // PutObject (the same rules: one checksum, a valid value, 501 for algorithms s3d lacks).
+    // PutObject (the same rules: one checksum, a valid value, 501 for algorithms s3d lacks); a file
+    // without one gets S3's default checksum.
     const sums = checksumDecoder(headers);
     const max = Math.min(auth.lengthRange?.max ?? MAX_POST_OBJECT, MAX_POST_OBJECT, MAX_OBJECT_SIZE);
     // S3 names the bound (MaxSizeAllowed, MinSizeAllowed) and the size; a file cut off at the bound
@@ -481,9 +484,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
       const message = byPolicy ? `Your proposed upload exceeds the maximum allowed size of the policy (content-length-range ${auth.lengthRange!.min}-${auth.lengthRange!.max}).` : undefined;
       return new S3Error('EntityTooLarge', message, { fields: { MaxSizeAllowed: String(max) } });
     };
-    // A file without a checksum field gets S3's default one, computed as it passes.
-    const fallback = sums ? undefined : checksumHasher(DEFAULT_CHECKSUM);
-    const source = await peek(bounded(sums ? checked(file.stream, sums) : hashing(file.stream, fallback!), max, tooLarge), env.config.inlineThreshold);
+    const source = await peek(bounded(checked(file.stream, sums), max, tooLarge), env.config.inlineThreshold);
 
     // A Content-MD5 field is checked against the file, as the header is on PutObject; its form
     // before the data key is made: a malformed one costs no KMS call (nor is it a 503 while the KMS is down).
@@ -501,7 +502,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // The whole form must have arrived intact before the object becomes visible.
     await form.done;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
-    const checksums = sums ? sums.checksums : { [DEFAULT_CHECKSUM]: await digestBase64(fallback!) };
+    const checksums = sums.checksums;
     const record = newObjectRecord(written, { etag, mtime: Date.now(), headers: stored, userMeta, checksums, enc, tags, lock });
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
     const storedRecord = await env.meta.putObject(bucketName, key, record, inSameBucket(bucket), events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
