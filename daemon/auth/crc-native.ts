@@ -52,17 +52,29 @@ export class NativeCrc32c implements CrcHasher {
   }
 }
 
+/**
+ * The register a CRC64NVME update hands the binding: one per thread, filled from and read back
+ * into the hasher around each (synchronous) call, so that a hasher is two numbers, not a typed
+ * array allocated per request body.
+ */
+const crc64Scratch = new Uint32Array(2);
+
 /** CRC64NVME through `binding`; digest() gives the big-endian value, as @aws-sdk/checksums does. */
 export class NativeCrc64Nvme implements CrcHasher {
-  private readonly state = new Uint32Array([0xffffffff, 0xffffffff]);
+  private low = 0xffffffff;
+  private high = 0xffffffff;
   constructor(private readonly binding: NativeCrc) {}
   update(data: Uint8Array): void {
-    this.binding.crc64nvme(this.state, data);
+    crc64Scratch[0] = this.low;
+    crc64Scratch[1] = this.high;
+    this.binding.crc64nvme(crc64Scratch, data);
+    this.low = crc64Scratch[0]!;
+    this.high = crc64Scratch[1]!;
   }
   async digest(): Promise<Uint8Array> {
     const out = Buffer.allocUnsafe(8);
-    out.writeUInt32BE((this.state[1]! ^ 0xffffffff) >>> 0, 0);
-    out.writeUInt32BE((this.state[0]! ^ 0xffffffff) >>> 0, 4);
+    out.writeUInt32BE((this.high ^ 0xffffffff) >>> 0, 0);
+    out.writeUInt32BE((this.low ^ 0xffffffff) >>> 0, 4);
     return out;
   }
 }

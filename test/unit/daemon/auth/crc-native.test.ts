@@ -122,6 +122,25 @@ t.test('native equals @aws-sdk/checksums over random lengths, chunkings and offs
   t.ok(bytes.equals(copy), 'the data is only read');
 });
 
+t.test('hashers fed in turns, as concurrent request bodies are, each keep their own CRC64NVME register', { skip: noBinding }, async (t) => {
+  const bodies = [randomBytes(70_000), randomBytes(5_000), randomBytes(200)];
+  const alone = await Promise.all(bodies.map(async (b) => {
+    const h = new NativeCrc64Nvme(raw!);
+    h.update(b);
+    return hex(h);
+  }));
+  const hashers = bodies.map(() => new NativeCrc64Nvme(raw!));
+  for (let at = 0; at < 70_000; at += 1_000) {
+    bodies.forEach((b, i) => hashers[i]!.update(b.subarray(Math.min(at, b.length), Math.min(at + 1_000, b.length))));
+  }
+  for (let i = 0; i < bodies.length; i++) {
+    const js = new Crc64Nvme();
+    js.update(bodies[i]!);
+    t.equal(await hex(hashers[i]!), alone[i], `body ${i} in turns = alone`);
+    t.equal(alone[i], Buffer.from(await js.digest()).toString('hex'), `body ${i} = @aws-sdk/checksums`);
+  }
+});
+
 t.test('bad arguments are refused with a TypeError, never a crash', { skip: noBinding }, async (t) => {
   const b = raw!;
   t.throws(() => b.crc32c(0, 'abc' as unknown as Uint8Array), TypeError);
