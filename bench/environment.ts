@@ -52,7 +52,7 @@ function childEnv(): Record<string, string> {
 }
 
 /** The daemon settings a bench run passes through from its own environment. */
-export const DAEMON_TUNING_VARS = ['S3_DIRECT_IO', 'S3_CRYPTO_WORKERS', 'S3_ACCESS_LOG', 'S3_INLINE_THRESHOLD', 'S3_SYNC_READ_MAX', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_NATIVE_AES'] as const;
+export const DAEMON_TUNING_VARS = ['S3_DIRECT_IO', 'S3_CRYPTO_WORKERS', 'S3_ACCESS_LOG', 'S3_INLINE_THRESHOLD', 'S3_SYNC_READ_MAX', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_NATIVE_AES', 'S3_NATIVE_CRC'] as const;
 
 /** What this run's daemons were started with beyond their defaults (recorded in the results). */
 export function tuningEnv(): Record<string, string> {
