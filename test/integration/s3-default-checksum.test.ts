@@ -18,6 +18,7 @@ import {
   GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -70,6 +71,11 @@ t.test('PutObject without a checksum: CRC64NVME FULL_OBJECT, named in the answer
     tt.equal(put.ChecksumType, 'FULL_OBJECT');
     await expectDefault(tt, `put/${name}`, body);
   }
+  // Listings name the algorithm and type of the default as of any checksum (S3's Object ChecksumAlgorithm, ChecksumType).
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'put/' }));
+  const small = listed.Contents?.find((o) => o.Key === 'put/small');
+  tt.same(small?.ChecksumAlgorithm, ['CRC64NVME'], 'ListObjectsV2 names the default algorithm');
+  tt.equal(small?.ChecksumType, 'FULL_OBJECT');
 });
 
 t.test('PutObject with Content-MD5 only still gets the default', async (tt) => {
