@@ -208,6 +208,17 @@ const BUCKET_SUBRESOURCE_METHODS: Readonly<Record<string, readonly string[]>> = 
   delete: ['POST'],
 };
 
+/**
+ * The Allow of a bucket sub-resource's 405: the methods it takes, but for `uploads`, whose 405
+ * S3 answers `Allow: POST, GET` (HEAD /bucket?uploads, measured on s3.amazonaws.com: backlot#230,
+ * #244): the upload collection's POST (CreateMultipartUpload) is named though it is sent to a key.
+ * A POST at the bucket itself, not measured, keeps naming GET alone.
+ */
+function subresourceAllow(sub: string, method: string, methods: readonly string[]): string {
+  if (sub === 'uploads' && method !== 'POST') return 'POST, GET';
+  return methods.join(', ');
+}
+
 // Configuration sub-resources routed by method. Most are configurations s3d does not keep
 // (ops/absent-config.ts): reads answer what S3 answers for a bucket without one, deletes succeed,
 // PUTs of the "off" value are accepted; Object Lock (object-lock, retention, legal-hold) is kept
@@ -627,7 +638,7 @@ function bucketRoute(method: string, bucket: string, query: URLSearchParams, hea
   for (const sub of query.keys()) {
     if (!Object.hasOwn(BUCKET_SUBRESOURCE_METHODS, sub)) continue;
     const methods = BUCKET_SUBRESOURCE_METHODS[sub]!;
-    if (!methods.includes(method)) throw methodNotAllowed(methods.join(', '));
+    if (!methods.includes(method)) throw methodNotAllowed(subresourceAllow(sub, method, methods));
   }
   switch (method) {
     case 'GET':

@@ -423,7 +423,7 @@ t.test('a method a bucket sub-resource does not take is 405, never the plain DEL
     ['DELETE', 'versioning', 'GET, PUT'],
     ['DELETE', 'location', 'GET'],
     ['DELETE', 'versions', 'GET'],
-    ['DELETE', 'uploads', 'GET'],
+    ['DELETE', 'uploads', 'POST, GET'], // S3's Allow for ?uploads (backlot#230)
     ['HEAD', 'versioning', 'GET, PUT'],
     ['POST', 'encryption', 'DELETE, GET, PUT'],
   ];

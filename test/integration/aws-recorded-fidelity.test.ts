@@ -1,0 +1,77 @@
+// Small S3-fidelity answers settled by evidence recorded against AWS (each test names its source),
+// compared with what s3d answers over a real socket.
+import t from 'tap';
+import { startDaemonFor } from '../helpers/daemon.js';
+import { raw, type RawResponse } from '../helpers/http.js';
+
+const d = await startDaemonFor(t);
+const bucket = 'recorded-fidelity';
+const key = 'notes/a.txt';
+for (const path of [`/${bucket}`, `/${bucket}/${key}`]) {
+  const made = await raw(d.port, { method: 'PUT', path, ...(path.endsWith('.txt') ? { body: 'a' } : {}) });
+  if (made.status !== 200) throw new Error(`PUT ${path}: ${made.status}`);
+}
+
+const send = (method: string, path: string, query: string, body?: string): Promise<RawResponse> =>
+  raw(d.port, { method, path, query, ...(body !== undefined ? { body } : {}) });
+
+/** Code and message of an error body. */
+function refusal(res: RawResponse): string {
+  const m = /<Code>([^<]*)<\/Code><Message>([^<]*)<\/Message>/.exec(res.body.toString());
+  return m ? `${m[1]}|${m[2]}` : `(no error) ${res.status} ${res.body.toString()}`;
+}
+
+t.test('HEAD on a sub-resource: 405 with Allow naming its methods (measured on s3.amazonaws.com, backlot#230/#244)', async (t) => {
+  // backlot#230 and #244, measured path-style with SigV4 on 2026-09-16: HEAD /?acl → 405 Allow: GET, PUT;
+  // HEAD /?uploads → 405 Allow: POST, GET; HEAD /{key}?acl → Allow: GET, PUT; HEAD /{key}?uploadId → Allow: DELETE, POST, GET.
+  for (const [path, query, allow] of [
+    [`/${bucket}`, 'acl', 'GET, PUT'],
+    [`/${bucket}`, 'versioning', 'GET, PUT'],
+    [`/${bucket}`, 'tagging', 'DELETE, GET, PUT'],
+    [`/${bucket}`, 'policy', 'DELETE, GET, PUT'],
+    [`/${bucket}`, 'location', 'GET'],
+    [`/${bucket}`, 'versions', 'GET'],
+    [`/${bucket}`, 'uploads', 'POST, GET'],
+    [`/${bucket}/${key}`, 'acl', 'GET, PUT'],
+    [`/${bucket}/${key}`, 'tagging', 'DELETE, GET, PUT'],
+    [`/${bucket}/${key}`, 'uploadId=abc123', 'DELETE, POST, GET'],
+  ] as const) {
+    const res = await send('HEAD', path, query);
+    t.equal(res.status, 405, `HEAD ${path}?${query}: 405`);
+    t.equal(res.headers.allow, allow, `HEAD ${path}?${query}: Allow: ${allow}`);
+  }
+  const both = await send('HEAD', `/${bucket}`, 'acl&versioning');
+  t.equal(both.status, 400, 'HEAD ?acl&versioning: 400');
+  t.equal(both.headers.allow, undefined, 'HEAD ?acl&versioning: no Allow');
+});
+
+t.test('ListParts max-parts: 0 lists nothing; a negative or non-integer one is InvalidArgument (moto, versitygw)', async (t) => {
+  const created = await send('POST', `/${bucket}/${key}`, 'uploads');
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body.toString())![1]!;
+  await raw(d.port, { method: 'PUT', path: `/${bucket}/${key}`, query: `partNumber=1&uploadId=${encodeURIComponent(uploadId)}`, body: 'part one' });
+  const list = (maxParts: string): Promise<RawResponse> => send('GET', `/${bucket}/${key}`, `uploadId=${encodeURIComponent(uploadId)}&max-parts=${maxParts}`);
+  // moto (responses.py list_parts): 0 <= max-parts accepted, nothing listed, not truncated.
+  const zero = await list('0');
+  t.equal(zero.status, 200, 'max-parts=0: 200');
+  const body = zero.body.toString();
+  t.match(body, /<MaxParts>0<\/MaxParts>/, 'max-parts=0: MaxParts 0');
+  t.match(body, /<IsTruncated>false<\/IsTruncated>/, 'max-parts=0: not truncated');
+  t.notMatch(body, /<Part>/, 'max-parts=0: no part');
+  // versitygw ListParts_invalid_max_parts (max-parts -3) and its s3err ErrInvalidMaxParts; moto InvalidMaxPartArgument.
+  const negative = await list('-3');
+  t.equal(negative.status, 400, 'max-parts=-3: 400');
+  t.equal(refusal(negative), 'InvalidArgument|Argument max-parts must be an integer between 0 and 2147483647', 'max-parts=-3: the range named');
+  // moto NotAnIntegerException (and aws-recorded-answers for abc before the upload is looked up).
+  for (const v of ['abc', '1.5', '2147483648']) {
+    t.equal(refusal(await list(v)), 'InvalidArgument|Provided max-parts not an integer or within integer range', `max-parts=${v}`);
+  }
+  await send('DELETE', `/${bucket}/${key}`, `uploadId=${encodeURIComponent(uploadId)}`);
+});
+
+t.test('empty analytics, inventory, metrics and Intelligent-Tiering lists are typed application/xml', async (t) => {
+  for (const selector of ['analytics', 'inventory', 'metrics', 'intelligent-tiering']) {
+    const res = await send('GET', `/${bucket}`, selector);
+    t.equal(res.status, 200, `?${selector}: 200`);
+    t.equal(res.headers['content-type'], 'application/xml', `?${selector}: application/xml`);
+  }
+});
