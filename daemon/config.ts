@@ -31,7 +31,11 @@ export interface Config {
   readonly region: string;
   /** Virtual-host-style requests are recognised under these domains. */
   readonly domains: readonly string[];
-  readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  /**
+   * S3_CERTS_DIR: its public.crt and private.key (the default certificate); `dir` is looked into
+   * for per-domain certificates (http/tls-sni.ts) at each load and reload.
+   */
+  readonly tls: { readonly dir: string; readonly certFile: string; readonly keyFile: string } | null;
   readonly logLevel: string;
   /** Which requests get a log line (S3_ACCESS_LOG): none, the failed ones (default), or all. */
   readonly accessLog: AccessLogMode;
@@ -342,7 +346,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     // Set to an empty or missing directory (a typo, a volume not mounted): refuse rather than
     // quietly serve plain HTTP on the port clients expect HTTPS on. An empty value is unset.
     if (!hasCert) throw new ConfigError(`S3_CERTS_DIR (${certsDir}) holds no public.crt and private.key${existsSync(certsDir) ? '' : ' (it does not exist)'}; unset it to serve plain HTTP`);
-    tls = { certFile, keyFile };
+    tls = { dir: certsDir, certFile, keyFile };
   }
 
   const logLevel = (env.S3_LOG_LEVEL || 'info').trim().toLowerCase();

@@ -43,8 +43,11 @@ export interface MetricsDeps {
   usage?: UsageFigures;
   notify?: { stats(): TargetStats[] };
   listeners?: { readonly size: number; readonly droppedTotal: number };
-  /** The served TLS certificate's notAfter (Unix seconds); unset without TLS. */
-  tlsCertificateExpiry?: () => number | undefined;
+  /**
+   * The served TLS certificates' notAfter (Unix seconds): the default one's, and each per-domain
+   * one's by its S3_CERTS_DIR sub-directory; unset without TLS.
+   */
+  tlsCertificateExpiry?: () => { default: number; domains: ReadonlyArray<readonly [string, number]> } | undefined;
   /** The records of the last good backup and the last whole-store verify (storage/run-records.ts). */
   lastBackup?: () => LastBackup | undefined;
   lastVerify?: () => LastVerify | undefined;
@@ -107,12 +110,15 @@ export class Metrics {
     if (tlsExpiry !== undefined) {
       new Gauge({
         name: 's3d_tls_certificate_expiry_timestamp_seconds',
-        help: 'When the TLS certificate the endpoint serves expires (its notAfter, Unix seconds; alert on it minus time() falling below some days); absent without S3_CERTS_DIR',
+        help: 'When a TLS certificate the endpoint serves expires (its notAfter, Unix seconds; alert on it minus time() falling below some days): the default one without labels, a per-domain one (SNI) with certificate="its S3_CERTS_DIR sub-directory"; absent without S3_CERTS_DIR',
+        labelNames: ['certificate'],
         registers: [r],
         collect() {
           const at = tlsExpiry();
-          if (at === undefined) this.reset();
-          else this.set(at);
+          this.reset();
+          if (at === undefined) return;
+          this.set(at.default);
+          for (const [certificate, notAfter] of at.domains) this.set({ certificate }, notAfter);
         },
       });
     }

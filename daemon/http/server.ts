@@ -20,8 +20,8 @@ import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
 import { headError, readHead } from './request-head.js';
-import { TLS_CERTIFICATE, checkTls, isSecureAllowed, refuseExpiredReplacement, reportKeyAccess, reportRsaKeySize, sslApp, type CheckedTls } from './tls.js';
-import { reportValidity, type CertificateValidity } from '../cert-validity.js';
+import { isSecureAllowed } from './tls.js';
+import { checkTlsSet, domainSummaries, refuseExpiredSet, reportTlsSet, sniApp, type CheckedTlsSet } from './tls-sni.js';
 import { clientOf, type Client } from './client-address.js';
 import { canonicalIp } from '../ip-ranges.js';
 import { KeyedLogLimit } from '../log-limit.js';
@@ -97,12 +97,8 @@ export class HttpServer {
    * builds none (a SIGHUP also reloads S3_IAM_FILE, which may be all that changed).
    */
   private readonly retiredApps: TemplatedApp[] = [];
-  /** SHA-256 of the certificate and key files the listener serves. */
-  private tlsFiles: string | undefined;
-  /** When the certificate the listener serves is valid. */
-  private tlsValidity: CertificateValidity | undefined;
-  /** The size of the served key when it is RSA (reportRsaKeySize). */
-  private tlsRsaBits: number | undefined;
+  /** The certificates the listener serves (the default one and the per-domain ones), as checked. */
+  private tls: CheckedTlsSet | undefined;
   private readonly inFlight = new Set<Pending>();
   private idleWaiters: Array<() => void> = [];
   /** Set by close(): requests still arriving on open connections are turned away. */
@@ -133,15 +129,15 @@ export class HttpServer {
     this.errors = new ErrorAnswers(deps, this.hostId);
   }
 
-  /** An app serving `pem` (the bytes checkTls checked) over TLS when TLS is configured, else plain HTTP. */
-  private createApp(pem: CheckedTls['pem'] | undefined): TemplatedApp {
+  /** An app serving `set` (the bytes checkTlsSet checked) over TLS when TLS is configured, else plain HTTP. */
+  private createApp(set: CheckedTlsSet | undefined): TemplatedApp {
     const uws = loadUws();
     const { tls } = this.deps.config;
     // Never plain HTTP for want of the checked bytes when TLS is configured.
-    if (tls && !pem) throw new Error('TLS is configured but no checked certificate was given');
-    const app = tls ? sslApp(uws, tls, pem!) : uws.App();
-    app.any('/*', (res, req) => this.onRequest(res, req));
-    return app;
+    if (tls && !set) throw new Error('TLS is configured but no checked certificate was given');
+    const handler = (res: HttpResponse, req: HttpRequest): void => this.onRequest(res, req);
+    if (tls) return sniApp(uws, tls, set!, handler, this.deps.log);
+    return uws.App().any('/*', handler);
   }
 
   /**
@@ -172,18 +168,15 @@ export class HttpServer {
   async listen(): Promise<number> {
     const uws = loadUws();
     const { config } = this.deps;
-    let pem: CheckedTls['pem'] | undefined;
+    let set: CheckedTlsSet | undefined;
     if (config.tls) {
-      const checked = checkTls(config.tls);
-      const { certificate, validity, files, rsaBits } = checked;
-      pem = checked.pem;
-      this.tlsFiles = files;
-      this.tlsValidity = validity;
-      this.tlsRsaBits = rsaBits;
-      this.deps.log.info({ certFile: config.tls.certFile, ...certificate }, 'TLS certificate loaded');
+      set = checkTlsSet(config.tls);
+      this.tls = set;
+      this.deps.log.info({ certFile: config.tls.certFile, ...set.main.certificate }, 'TLS certificate loaded');
+      for (const d of domainSummaries(set)) this.deps.log.info(d, 'TLS certificate for server names loaded');
       this.reportTlsValidity();
     }
-    const app = this.createApp(pem);
+    const app = this.createApp(set);
     let socket = (await this.listenApp(app, config.port)) || (await this.listenFallback(app));
     if (!socket) throw await listenFailure(this.host, config.port);
     this.port = uws.us_socket_local_port(socket);
@@ -200,25 +193,27 @@ export class HttpServer {
   }
 
   /**
-   * Reloads the TLS certificate and key from S3_CERTS_DIR (SIGHUP, `systemctl reload s3d`) without
-   * dropping a connection: a new listener serves new connections with the new certificate, open
-   * connections finish on the old one. A certificate that cannot be used, or an expired one
-   * replacing a valid one, is reported and the old one stays. Resolves with what was loaded, or
-   * throws with the reason nothing changed.
+   * Reloads the TLS certificates and keys from S3_CERTS_DIR, the default one and the per-domain
+   * ones of its sub-directories (SIGHUP, `systemctl reload s3d`), without dropping a connection: a
+   * new listener serves new connections with the new certificates, open connections finish on the
+   * old ones. A certificate that cannot be used, or an expired one replacing a valid one, is
+   * reported and all the old ones stay. Resolves with what was loaded, or throws with the reason
+   * nothing changed.
    */
-  async reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string; unchanged?: true }> {
+  async reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string; unchanged?: true; domains?: ReturnType<typeof domainSummaries> }> {
     const uws = loadUws();
     const { config, log } = this.deps;
     if (!config.tls) throw new Error('TLS is not configured (S3_CERTS_DIR): nothing to reload');
     if (this.closing || !this.listenSocket || !this.app) throw new Error('the server is not listening');
-    const { certificate, validity, files, rsaBits, pem } = checkTls(config.tls);
+    const set = checkTlsSet(config.tls);
+    const { certificate } = set.main;
     // The same files: the listener stays (replacing it resets connections arriving that instant).
-    if (files === this.tlsFiles) {
+    if (set.files === this.tls?.files) {
       this.reportTlsValidity();
       return { ...certificate, unchanged: true };
     }
-    refuseExpiredReplacement(validity, this.tlsValidity);
-    const app = this.createApp(pem);
+    refuseExpiredSet(set, this.tls);
+    const app = this.createApp(set);
     // The port is exclusive: release it and take it again at once (both calls are synchronous, so
     // no connection attempt lands in between); if that fails, the old listener comes back.
     uws.us_listen_socket_close(this.listenSocket);
@@ -239,16 +234,19 @@ export class HttpServer {
     this.retiredApps.push(this.app);
     this.app = app;
     this.listenSocket = socket;
-    this.tlsFiles = files;
-    this.tlsValidity = validity;
-    this.tlsRsaBits = rsaBits;
+    this.tls = set;
     this.reportTlsValidity();
-    return certificate;
+    return { ...certificate, ...(set.domains.length > 0 ? { domains: domainSummaries(set) } : {}) };
   }
 
-  /** The served certificate's notAfter in Unix seconds (s3d_tls_certificate_expiry_timestamp_seconds); undefined without TLS. */
-  get tlsCertificateExpiry(): number | undefined {
-    return this.tlsValidity === undefined ? undefined : Math.floor(this.tlsValidity.notAfterMs / 1000);
+  /**
+   * The served certificates' notAfter in Unix seconds (s3d_tls_certificate_expiry_timestamp_seconds):
+   * the default one's, and each sub-directory's by its name; undefined without TLS.
+   */
+  get tlsCertificateExpiry(): { default: number; domains: Array<[dir: string, notAfter: number]> } | undefined {
+    if (this.tls === undefined) return undefined;
+    const seconds = (v: { notAfterMs: number }): number => Math.floor(v.notAfterMs / 1000);
+    return { default: seconds(this.tls.main.validity), domains: this.tls.domains.map((d) => [d.dir, seconds(d.checked.validity)]) };
   }
 
   /**
@@ -256,10 +254,8 @@ export class HttpServer {
    * key every user may read and an RSA key too small: at each load or reload, and twice a day (cli.ts).
    */
   reportTlsValidity(): void {
-    if (this.tlsValidity === undefined || !this.deps.config.tls) return;
-    reportValidity(this.deps.log, this.tlsValidity, TLS_CERTIFICATE, this.deps.config.tls.certFile);
-    reportKeyAccess(this.deps.log, this.deps.config.tls.keyFile);
-    reportRsaKeySize(this.deps.log, this.deps.config.tls.certFile, this.tlsRsaBits);
+    if (this.tls === undefined || !this.deps.config.tls) return;
+    reportTlsSet(this.deps.log, this.tls, this.deps.config.tls);
   }
 
   /** Closes the listening socket (new connections are refused); requests in flight go on. */

@@ -44,7 +44,7 @@ export interface CheckedTls {
  * bad file is reported with its name rather than failing deep inside uWS. `files` is one digest of
  * the two files' bytes: a reload that finds the same files changes nothing.
  */
-export function checkTls(tls: NonNullable<Config['tls']>): CheckedTls {
+export function checkTls(tls: Pick<NonNullable<Config['tls']>, 'certFile' | 'keyFile'>): CheckedTls {
   // A configuration matter (exit 2 at start-up: systemd does not restart into the same error).
   try {
     const cert = readFileSync(tls.certFile);
@@ -79,7 +79,7 @@ export function checkTls(tls: NonNullable<Config['tls']>): CheckedTls {
  * the same configuration error, naming the files (exit 2 at start-up; at a reload, the previous
  * certificate stays).
  */
-export function sslApp(uws: typeof Uws, tls: NonNullable<Config['tls']>, pem: CheckedTls['pem']): Uws.TemplatedApp {
+export function sslApp(uws: typeof Uws, tls: Pick<NonNullable<Config['tls']>, 'certFile' | 'keyFile'>, pem: CheckedTls['pem']): Uws.TemplatedApp {
   try {
     return withUnlinkedCopies([pem.cert, pem.key], ([cert, key]) => uws.SSLApp({ cert_file_name: cert, key_file_name: key, ssl_ciphers: TLS12_CIPHERS }));
   } catch (err) {
@@ -99,7 +99,7 @@ const COPY_DIRS = ['/dev/shm', tmpdir()];
  * COPY_DIRS, opened, removed at once (before the key is written into it: no name ever shows it)
  * and read through /proc/self/fd while this process holds it open. Closed after `use`.
  */
-function withUnlinkedCopies<T>(contents: Buffer[], use: (paths: string[]) => T): T {
+export function withUnlinkedCopies<T>(contents: Buffer[], use: (paths: string[]) => T): T {
   const fds: number[] = [];
   try {
     for (const bytes of contents) fds.push(unlinkedCopy(bytes));

@@ -72,13 +72,15 @@ export function testPki(): Promise<TestPki> {
 }
 
 /**
- * A new server certificate for `localhost` and 127.0.0.1 (for `key`, else a new P-256 key), signed
- * by testPki's CA, valid from `notBefore` to `notAfter` (the certificate writer's defaults when not given).
+ * A new server certificate for `localhost` and 127.0.0.1 (or `names`) (for `key`, else a new
+ * P-256 key), signed by testPki's CA, valid from `notBefore` to `notAfter` (the certificate
+ * writer's defaults when not given).
  */
 export async function testServerCert(
   cn: string,
   validity: { notBefore?: Date; notAfter?: Date } = {},
   key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+  names: { dnsNames: string[]; ipAddresses?: string[] } = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
 ): Promise<{ cert: string; key: string; fingerprint: string }> {
   const pki = await testPki();
   const cert = await createCertificate({
@@ -88,8 +90,8 @@ export async function testServerCert(
     signingKey: createPrivateKey(pki.caKey),
     keyUsage: ['digitalSignature'],
     extKeyUsage: ['serverAuth'],
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1'],
+    dnsNames: names.dnsNames,
+    ipAddresses: names.ipAddresses ?? [],
     keyIdentifiers: true,
     ...validity,
   });
