@@ -411,6 +411,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       drained = await server.close(config.shutdownTimeoutMs);
     });
     await step('upload expiry', () => uploadExpiry.stop());
+    // Before the clean-shutdown token: it must be the last commit.
+    await step('finished uploads', () => meta.stopSweeping());
     await step('lifecycle', () => lifecycle.stop());
     await step('usage scan', () => usage.stop());
     await step('notifications', () => notifier.stop());

@@ -173,9 +173,12 @@ export class MetaStore {
     const listed = (name: string, full: Database<ObjectRecord, Buffer>): Database<ListedRecord, Buffer> =>
       this.root.openDB({ name, keyEncoding: 'binary', encoder: listedRecordCodec((full as unknown as { decoder: RecordDecoder }).decoder) } as never) as Database<ListedRecord, Buffer>;
     this.listingWithoutData = { ...this.listing, objects: listed('objects', this.objects), versions: listed('versions', this.versions) };
+    // Part records a completion or abort left when the process ended before its sweep did.
+    if (opts.readOnly !== true && this.multipart.hasFinished()) void this.uploadWrites.sweepFinished();
   }
 
   async close(): Promise<void> {
+    await this.stopSweeping();
     // Acknowledged notification rows still waiting for their batched removal go first: a timer
     // firing after close would write to a closed environment.
     await this.notifications.flush();
@@ -617,7 +620,25 @@ export class MetaStore {
     return this.uploadWrites.completeUpload(upload, record, check, inTxn, read);
   }
 
-  /** Drops an upload and queues its parts (store-multipart.ts); with `stillDue`, only if still due in the commit. */
+  /**
+   * The part records of completed and aborted uploads removed (store-multipart.ts sweepFinished):
+   * resolves once none are left. Started by every completion and abort, and at open.
+   */
+  sweepFinishedUploads(): Promise<void> {
+    return this.uploadWrites.sweepFinished();
+  }
+
+  /** Stops that sweep after its current batch (a stop: the next open goes on with it). */
+  stopSweeping(): Promise<void> {
+    return this.uploadWrites.close();
+  }
+
+  /** Whether completed or aborted uploads still have part records to remove (tests, diagnostics). */
+  finishedUploadsPending(): boolean {
+    return this.multipart.hasFinished();
+  }
+
+  /** Drops an upload, its parts removed and queued after the commit (store-multipart.ts); with `stillDue`, only if still due in the commit. */
   abortUpload(uploadId: string, inTxn?: () => void, stillDue?: (b: BucketRecord, upload: UploadRecord) => boolean): Promise<boolean> {
     return this.uploadWrites.abortUpload(uploadId, inTxn, stillDue);
   }

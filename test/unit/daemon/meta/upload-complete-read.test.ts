@@ -29,6 +29,9 @@ t.test('10,000 parts: read while the event loop turns, in order, each with its b
   const used = read.parts.slice(0, 9_999);
   await m.completeUpload(upload('u'), multipart(used), undefined, undefined, read);
   t.same(m.getObject('b', 'k')!.parts, used, 'the object has the parts listed');
+  t.equal(m.getUpload('u'), undefined, 'the upload is gone with the commit');
+  // The part records go after the commit, a batch at a time (store-multipart.ts sweepFinished).
+  await m.sweepFinishedUploads();
   t.same(m.queuedFiles(), [fileOf(stored[9_999]!)], 'only the part left out is released');
   t.same(m.listParts('u'), [], 'the part records are gone');
   t.equal(m.getUpload('u'), undefined, 'and the upload');
@@ -54,6 +57,7 @@ t.test('a part replaced after the read: InvalidPart, or (the same ETag and sizes
   const again = part(2);
   await m.putPart('u2', again);
   await m.completeUpload(upload('u2', 'k2'), multipart(read2.parts), undefined, undefined, read2);
+  await m.sweepFinishedUploads();
   t.same(m.getObject('b', 'k2')!.parts!.map(fileOf), [fileOf(read2.parts[0]!), fileOf(again)], 'the part as it is now, not the file its re-upload released');
   t.ok(m.queuedFiles().includes(fileOf(old)), 'the replaced file is released');
   t.notOk(m.queuedFiles().includes(fileOf(again)), 'the file the object keeps is not');
