@@ -39,6 +39,8 @@ export class DeletionQueue {
   #unknown = true;
   /** The write transaction running now dequeued files (forgotten at once: see end). */
   #dequeued = false;
+  /** The write transaction running now queued files due at once (addDue). */
+  #stagedDue = false;
   /** Table keys and remembered releases due() looked at (tests: a pass costs what it lists). */
   visited = 0;
 
@@ -50,6 +52,7 @@ export class DeletionQueue {
   begin(): void {
     this.#staged = [];
     this.#dequeued = false;
+    this.#stagedDue = false;
   }
 
   /**
@@ -61,13 +64,18 @@ export class DeletionQueue {
   end(): { committed(): void; undo(): void } | undefined {
     const staged = this.#staged;
     const dequeued = this.#dequeued;
+    const due = this.#stagedDue;
     this.#staged = undefined;
     this.#dequeued = false;
-    if ((staged === undefined || staged.length === 0) && !dequeued) return undefined;
+    this.#stagedDue = false;
+    if ((staged === undefined || staged.length === 0) && !dequeued && !due) return undefined;
     return {
       committed: () => {
         // One dequeued meanwhile (a later transaction deleted it) is not brought back.
         if (staged !== undefined) this.#released(staged.filter((f) => this.#pending.delete(f)));
+        // Only once the commit landed: a pass walking the table before would find none of them
+        // and take the table for all remembered.
+        if (due) this.#unknown = true;
       },
       undo: () => {
         for (const f of staged ?? []) this.#pending.delete(f);
@@ -89,6 +97,20 @@ export class DeletionQueue {
       this.#staged.push(f);
       this.#pending.add(f);
     }
+  }
+
+  /**
+   * Inside a write transaction: queues `files` due at once, without a grace period: files nothing
+   * can be reading, the parts of an upload that is gone (store-multipart.ts sweepFinished: no
+   * request reads a part's data but a completion's, which never reads it). The reaper's next pass
+   * after the commit lands finds them as it finds an earlier process's.
+   */
+  addDue(files: string[]): void {
+    if (files.length === 0) return;
+    const now = Date.now();
+    for (const f of files) void this.db.put(f, now);
+    if (this.#staged === undefined) this.#unknown = true;
+    else this.#stagedDue = true;
   }
 
   /**

@@ -111,7 +111,8 @@ export class UploadWrites {
   /**
    * Removes the part records of finished uploads (upload-tables.ts finish, sweepFinished),
    * SWEEP_BATCH_PARTS to a transaction, a turn of the event loop between two, each transaction
-   * releasing the files of the parts it removes that no completed object keeps. Started after
+   * queueing the files of the parts it removes that no completed object keeps, due at once
+   * (nothing reads a part of an upload that is gone: DeletionQueue.addDue). Started after
    * every completion and abort, and when the store opens with some left (a crash or stop before
    * they were all removed). Resolves once none are left, the store closes, or a commit fails (they
    * are left for the next sweep; until then their records keep their files).
@@ -129,7 +130,7 @@ export class UploadWrites {
           for (let more = true; more && !this.#closed; ) {
             more = await s.write(() => {
               const r = s.multipart.sweepFinished(SWEEP_BATCH_PARTS);
-              s.gc.add(r.released);
+              s.gc.addDue(r.released);
               return r.more;
             });
             if (more) await nextTurn();

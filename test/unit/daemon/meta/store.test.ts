@@ -330,6 +330,8 @@ t.test('multipart: parts replace, complete and abort queue exactly the unused fi
   await m.dequeueFiles(m.queuedFiles());
   const used = [p1b, p2, p10];
   await m.completeUpload(u, obj({ parts: used, data: undefined }));
+  // The part records go after the commit, a batch at a time (store-multipart.ts sweepFinished).
+  await m.sweepFinishedUploads();
   t.same(m.queuedFiles().sort(), [(p3.data as { file: string }).file, oldFile].sort(), 'unused part 3 and the old object go');
   t.same(m.getObject('b', 'k')!.parts!.map((p) => p.n), [1, 2, 10]);
   t.same(m.listParts('u1'), [], 'part records removed');
@@ -350,6 +352,7 @@ t.test('multipart: parts replace, complete and abort queue exactly the unused fi
   await m.putPart('u2', q1);
   await m.putPart('u2', q2);
   await m.abortUpload('u2');
+  await m.sweepFinishedUploads();
   t.same(m.queuedFiles().sort(), [q1, q2].map((p) => (p.data as { file: string }).file).sort(), 'abort queues every part');
   t.equal(m.getUpload('u2'), undefined);
   t.equal(await code(m.abortUpload('u2')), 'NoSuchUpload');

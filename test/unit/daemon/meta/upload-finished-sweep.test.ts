@@ -48,6 +48,13 @@ t.test('an abort removes the upload in its commit, its parts in batches after it
   t.same(m.listParts('u'), [], 'no part record is left');
   t.equal(m.finishedUploadsPending(), false, 'nor the note');
   t.same(sorted(m.queuedFiles(10_000)), sorted(parts.map(fileOf)), 'every part file is released');
+  // Nothing reads a part of an upload that is gone: its files are due at once, with no grace
+  // period (one left queued past a clean stop was a file no record names until the next start).
+  t.same(sorted(m.dueFiles(3_600_000, 10_000)), sorted(parts.map(fileOf)), 'due at once, whatever the grace');
+  // A file a commit releases from a record still has its grace period.
+  await m.putObject('b', 'plain', { v: RECORD_VERSION, size: 1, etag: 'e', mtime: 1, headers: {}, userMeta: {}, stored: 1, data: { file: 'f'.repeat(32) } } as ObjectRecord);
+  await m.deleteObject('b', 'plain');
+  t.notOk(m.dueFiles(3_600_000, 10_000).includes('f'.repeat(32)), 'a deleted object\'s file waits out its grace');
   await t.rejects(m.putPart('u', part(1)), { code: 'NoSuchUpload' }, 'a part stored for it meanwhile is refused');
 });
 

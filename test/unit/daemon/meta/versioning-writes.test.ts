@@ -708,6 +708,7 @@ t.test('completeUpload in an Enabled bucket makes a new version like putObject',
   t.ok(mp.vs! > v0.vs!);
   t.equal(stampOfId(mp.versionId!), mp.vs);
   t.same(ids(m, 'b', 'k'), [mp.versionId, v0.versionId], 'the previous version is kept');
+  await m.sweepFinishedUploads();
   t.same(m.queuedFiles(), [(p2.data as { file: string }).file], "only the unused part's file is queued, not the previous version's");
   t.same(m.getVersion('b', 'k', mp.versionId!)?.record.parts, [p1]);
   t.ok(m.referencedFiles().has(f0));
