@@ -265,3 +265,16 @@ export function cutAwareGet(port: number, o: { path: string; headers: Record<str
     req.end();
   });
 }
+
+/** The metrics page of a daemon serving HTTPS under a certificate `ca` signed, asked for as `localhost`. */
+export function scrapeMetricsTls(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path: '/minio/v2/metrics/cluster', ca, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

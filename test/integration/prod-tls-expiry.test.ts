@@ -19,24 +19,13 @@ import { createClientCert } from '../fixtures/kes-server/certs.js';
 import { servedFingerprint, startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
 import { kesEnv, kesServer, waitReady } from '../helpers/kes.js';
 import { createBucket } from '../helpers/s3.js';
-import { send } from '../helpers/http.js';
+import { scrapeMetricsTls, send } from '../helpers/http.js';
 import { pollUntil } from '../helpers/wait.js';
 
 const DAY = 86_400_000;
 const pki = await testPki();
 const METRIC = 's3d_tls_certificate_expiry_timestamp_seconds';
 
-function scrapeTls(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/minio/v2/metrics/cluster', ca: pki.caCert, servername: 'localhost' }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const sample = (metrics: string): string | undefined => metrics.split('\n').find((l) => l.startsWith(`${METRIC} `));
 const notAfterSeconds = (cert: string): number => Math.floor(Date.parse(new X509Certificate(cert).validTo) / 1000);
@@ -57,7 +46,7 @@ t.test('a certificate near its end is warned about; an expired or future one is 
   t.equal(warned.level, 40, 'a warning at start-up');
   t.match(warned.msg, /expires on .* 20\d\d GMT, in 3 day\(s\): renew it, copy it into S3_CERTS_DIR and run systemctl reload s3d/, 'naming the date, the days left and what to do');
   t.equal(warned.validTo, new X509Certificate(soon.cert).validTo, 'with the validTo field');
-  t.equal(sample(await scrapeTls(d.port)), `${METRIC} ${notAfterSeconds(soon.cert)}`, 'the metric holds its notAfter');
+  t.equal(sample(await scrapeMetricsTls(d.port, pki.caCert)), `${METRIC} ${notAfterSeconds(soon.cert)}`, 'the metric holds its notAfter');
 
   // Expired (an old copy put back by mistake) while the one in service is valid: the reload
   // refuses it and keeps serving the valid one; every client would refuse the expired one.
@@ -68,7 +57,7 @@ t.test('a certificate near its end is warned about; an expired or future one is 
   t.equal(refused.level, 50, 'an expired replacement of a valid certificate: an error');
   t.match(String((refused.err as { message?: string } | undefined)?.message), /expired on .* while the certificate in service is valid until .*: kept the one in service/, 'saying why the one in service stays');
   t.equal(await servedFingerprint(d.port), soon.fingerprint, 'the valid certificate is still served');
-  t.equal(sample(await scrapeTls(d.port)), `${METRIC} ${notAfterSeconds(soon.cert)}`, 'and the metric still holds its notAfter');
+  t.equal(sample(await scrapeMetricsTls(d.port, pki.caCert)), `${METRIC} ${notAfterSeconds(soon.cert)}`, 'and the metric still holds its notAfter');
   t.notOk(d.jsonLogs().some((l) => l.msg === 'TLS certificate reloaded'), 'nothing was reloaded');
 
   // Not yet valid (a clock behind, or a certificate issued for later): taken (the clock may be
@@ -107,7 +96,7 @@ t.test('a certificate near its end is warned about; an expired or future one is 
   const linesBefore = d.jsonLogs().length;
   d.proc.kill('SIGHUP');
   await d.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.fingerprint === good.fingerprint, 20_000);
-  t.equal(sample(await scrapeTls(d.port)), `${METRIC} ${notAfterSeconds(good.cert)}`, 'a good certificate: the metric holds its notAfter');
+  t.equal(sample(await scrapeMetricsTls(d.port, pki.caCert)), `${METRIC} ${notAfterSeconds(good.cert)}`, 'a good certificate: the metric holds its notAfter');
   const after = d.jsonLogs().slice(linesBefore);
   t.notOk(after.some((l) => typeof l.msg === 'string' && /^the TLS certificate (expire|is not valid)/.test(l.msg)), 'and no warning or error about it');
 

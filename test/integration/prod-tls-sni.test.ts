@@ -10,12 +10,13 @@ import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, runS3d, startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
+import { scrapeMetricsTls } from '../helpers/http.js';
 
 const DAY = 86_400_000;
 const pki = await testPki();
@@ -60,17 +61,6 @@ function clientFor(host: string, port: number, forcePathStyle: boolean): S3Clien
   return new S3Client({ endpoint: `https://${host}:${port}`, region: REGION, forcePathStyle, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, requestHandler: { httpsAgent } });
 }
 
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/minio/v2/metrics/cluster', ca: pki.caCert, servername: 'localhost' }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const METRIC = 's3d_tls_certificate_expiry_timestamp_seconds';
 const notAfter = (fingerprintCert: string): number => Math.floor(Date.parse(new X509Certificate(fingerprintCert).validTo) / 1000);
@@ -113,7 +103,7 @@ t.test('each sub-directory certificate is served for its names, the top-level on
   t.teardown(() => upper.destroy());
   t.equal(await (await upper.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).Body!.transformToString(), 'over alpha', 'and through the name in upper case');
 
-  const metrics = await scrape(d.port);
+  const metrics = await scrapeMetricsTls(d.port, pki.caCert);
   t.ok(metrics.includes(`\n${METRIC} ${notAfter(pki.server.cert)}\n`), 'the metric: the default certificate without labels');
   t.match(metrics, new RegExp(`\\n${METRIC}\\{certificate="alpha"\\} \\d+\\n`), 'alpha/ by its sub-directory');
   t.match(metrics, new RegExp(`\\n${METRIC}\\{certificate="beta"\\} \\d+\\n`), 'beta/ by its sub-directory');
@@ -131,7 +121,7 @@ t.test('each sub-directory certificate is served for its names, the top-level on
   const afterReload = clientFor('s3.beta.test', d.port, true);
   t.teardown(() => afterReload.destroy());
   t.equal(await (await afterReload.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).Body!.transformToString(), 'over alpha', 'requests on the new listener are answered');
-  t.match(await scrape(d.port), new RegExp(`\\n${METRIC}\\{certificate="beta"\\} ${notAfter(renewed.cert)}\\n`), 'the metric follows the reload');
+  t.match(await scrapeMetricsTls(d.port, pki.caCert), new RegExp(`\\n${METRIC}\\{certificate="beta"\\} ${notAfter(renewed.cert)}\\n`), 'the metric follows the reload');
 
   // An expired replacement of beta/'s valid certificate: refused, nothing changed.
   const expired = await testServerCert('beta-expired', { notBefore: new Date(now - 30 * DAY), notAfter: new Date(now - DAY) }, undefined, { dnsNames: ['s3.beta.test'] });
