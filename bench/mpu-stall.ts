@@ -7,8 +7,8 @@
 // own ~0.5-1 ms round trip, printed as the baseline). S3 refuses to complete parts under 5 MiB:
 // for the completion, the daemon is stopped and the upload's part records are given a size of
 // 5 MiB in LMDB (their data files untouched; the completion never reads them), then started again.
-// With --profile the daemon runs under --cpu-prof and the longest busy stretch of its main thread
-// is broken down by function.
+// With --profile the daemon's main thread is profiled (the inspector's profiler, started by an
+// entry point loaded before the daemon) and its longest busy stretches are broken down by function.
 
 import { HeadBucketCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

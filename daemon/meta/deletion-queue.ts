@@ -1,8 +1,8 @@
 // The deletion queue (the `gc` table): data files a commit released (replaced or deleted
-// versions, aborted uploads' parts), keyed by file id, valued by the time of the commit. Added to
-// and removed from inside MetaStore's write transactions, so a file is queued in the very commit
-// that stops referencing it; the reaper (storage/reaper.ts) deletes those past their grace period,
-// and those an earlier process left at once.
+// versions, the parts of aborted or completed uploads), keyed by file id, valued by the time of the
+// commit. Added to and removed from inside MetaStore's write transactions, so a file is queued in
+// the very commit that stops referencing it; the reaper (storage/reaper.ts) deletes those past
+// their grace period, and those an earlier process left, or queued due at once (addDue), at once.
 //
 // The grace period is timed on the monotonic clock, from when the commit that released the file
 // landed (in this process): the stored wall-clock time (kept for diagnostics) is not, as a wall
@@ -33,7 +33,8 @@ export class DeletionQueue {
   readonly #pending = new Set<string>();
   /**
    * Whether the table may hold files not remembered and not pending, due at once: an earlier
-   * process's queue, releases forgotten past RELEASE_MEMORY_MS, dequeues that did not commit.
+   * process's queue, releases forgotten past RELEASE_MEMORY_MS, dequeues that did not commit,
+   * files queued with addDue.
    * Only then does due() walk the table; else the remembered releases are all there is to list.
    */
   #unknown = true;

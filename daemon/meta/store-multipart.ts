@@ -1,6 +1,7 @@
 // The multipart write transactions of the metadata store (MetaStore's createUpload, putPart,
 // completeUpload, abortUpload and abortUploads, which hand over to these): an upload created, a
-// part stored, an upload completed into an object or aborted, the stale-upload sweep's batches.
+// part stored, an upload completed into an object or aborted, the stale-upload sweep's batches,
+// and the sweep of the part records completed and aborted uploads leave (sweepFinished).
 // MetaStore owns the transactions and the buckets and objects tables, and hands over how a record
 // becomes current (store-key-writes.ts install); the upload tables (upload-tables.ts) return the
 // data files a change releases, queued here in the same transaction.
@@ -61,11 +62,12 @@ export class UploadWrites {
   }
 
   /**
-   * Completes an upload atomically: the object record becomes visible, the upload and its part
-   * records go, and parts not used by the object (and the replaced object's files) are queued.
+   * Completes an upload atomically: the object record becomes visible, the upload goes (noted
+   * finished) and the replaced object's files are queued; the part records go after the commit,
+   * the files of parts not used by the object queued with them (sweepFinished).
    * `check` runs first against the current record (conditional writes); throwing changes nothing.
    * `read`: the parts as read before (the record's parts among them); those unchanged since are
-   * not decoded again, and the parts the object keeps are removed undecoded.
+   * not decoded again, and the parts the object keeps are later removed undecoded.
    */
   async completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void, read?: StoredParts): Promise<ObjectRecord> {
     const s = this.#s;

@@ -612,9 +612,10 @@ export class MetaStore {
   }
 
   /**
-   * Completes an upload atomically, the object made current and unused parts queued
-   * (store-multipart.ts); `check` judges the current record first. `read`: the parts as
-   * partsOfUpload read them, to which `record`'s parts belong.
+   * Completes an upload atomically, the object made current; its part records are removed after
+   * the commit, the unused parts' files queued with them (store-multipart.ts). `check` judges the
+   * current record first. `read`: the parts as partsOfUpload read them, to which `record`'s parts
+   * belong.
    */
   completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void, read?: StoredParts): Promise<ObjectRecord> {
     return this.uploadWrites.completeUpload(upload, record, check, inTxn, read);

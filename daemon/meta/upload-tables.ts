@@ -224,7 +224,11 @@ export class UploadTables implements UploadListingTables {
     return { released, more: false };
   }
 
-  /** remove(), the released files pushed to `released`: returns how many parts it removed. */
+  /**
+   * An upload and its part records removed at once (removeSome, removeOfBucket: the stale-upload
+   * sweep and DeleteBucket), the released files pushed to `released`: returns how many parts it
+   * removed. A completion or abort goes through finish and sweepFinished instead.
+   */
   #remove(upload: UploadRecord, kept: ReadonlySet<string>, released: string[], keptParts?: ReadonlySet<number>): number {
     // The keys first: a table is not changed under the cursor reading it.
     const keys = [...this.parts.getKeys({ start: partKey(upload.id, 1), end: partKey(upload.id, 0xffffffff) })] as Buffer[];
