@@ -185,7 +185,7 @@ export class UploadTables implements UploadListingTables {
   /**
    * The upload ended (completed or aborted): its record and index entry removed, and it noted as
    * finished, so that its part records go in later transactions (sweepFinished), a batch at a
-   * time: removed here, 10,000 of them held the event loop ~60-100 ms in one commit. Nothing reads
+   * time: removed here, 10,000 of them held the event loop ~100-170 ms in one commit (bench/mpu-stall.ts). Nothing reads
    * the parts of an upload that is gone (a part stored for it is refused: putPart), and until they
    * go their records keep their files from being taken for leftovers (storage/orphan-scan.ts).
    * `keep`: the part numbers a completed object keeps (their files are its own).
