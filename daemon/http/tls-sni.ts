@@ -132,17 +132,33 @@ export function checkTlsSet(tls: TlsConfig): CheckedTlsSet {
 }
 
 /**
- * Throws when a reload would replace a certificate in service, valid now, by an expired one: the
- * default one or a sub-directory's (the same sub-directory's name). Nothing is changed then.
+ * Throws when a reload would replace a certificate in service, valid now, by an expired one.
+ * What a certificate replaces is what its server names are served now: the same sub-directory's
+ * certificate; else, for each of its names, the sub-directory certificate that holds the name now
+ * (a sub-directory renamed), or the default one when it names the host (a client naming a host no
+ * sub-directory holds is served the default). Nothing is changed then.
  */
 export function refuseExpiredSet(next: CheckedTlsSet, current: CheckedTlsSet | undefined, now = Date.now()): void {
   refuseExpiredReplacement(next.main.validity, current?.main.validity, now);
+  if (current === undefined) return;
+  const defaultNames = serverNamesOf(new X509Certificate(current.main.pem.cert));
+  const covers = (patterns: readonly string[], name: string): boolean => patterns.some((p) => p === name || matchesServerName(p, name));
   for (const d of next.domains) {
-    const served = current?.domains.find((c) => c.dir === d.dir);
-    try {
-      refuseExpiredReplacement(d.checked.validity, served?.checked.validity, now);
-    } catch (err) {
-      throw new Error(`${d.certFile}: ${(err as Error).message}; no certificate was changed`);
+    const same = current.domains.find((c) => c.dir === d.dir);
+    const replaced: Array<[CertificateValidity, string | undefined]> = same !== undefined ? [[same.checked.validity, undefined]] : [];
+    if (same === undefined) {
+      for (const name of d.serverNames) {
+        const holder = current.domains.find((c) => covers(c.serverNames, name));
+        if (holder !== undefined) replaced.push([holder.checked.validity, name]);
+        else if (covers(defaultNames, name)) replaced.push([current.main.validity, name]);
+      }
+    }
+    for (const [served, name] of replaced) {
+      try {
+        refuseExpiredReplacement(d.checked.validity, served, now);
+      } catch (err) {
+        throw new Error(`${d.certFile}${name !== undefined ? ` (for ${name})` : ''}: ${(err as Error).message}; no certificate was changed`);
+      }
     }
   }
 }
