@@ -134,9 +134,9 @@ export function checkTlsSet(tls: TlsConfig): CheckedTlsSet {
 /**
  * Throws when a reload would replace a certificate in service, valid now, by an expired one.
  * What a certificate replaces is what its server names are served now: the same sub-directory's
- * certificate; else, for each of its names, the sub-directory certificate that holds the name now
- * (a sub-directory renamed), or the default one when it names the host (a client naming a host no
- * sub-directory holds is served the default). Nothing is changed then.
+ * certificate, and for each name that one does not hold, the sub-directory certificate that holds
+ * it now (a sub-directory renamed), or the default one when it names the host (a client naming a
+ * host no sub-directory holds is served the default). Nothing is changed then.
  */
 export function refuseExpiredSet(next: CheckedTlsSet, current: CheckedTlsSet | undefined, now = Date.now()): void {
   refuseExpiredReplacement(next.main.validity, current?.main.validity, now);
@@ -146,12 +146,12 @@ export function refuseExpiredSet(next: CheckedTlsSet, current: CheckedTlsSet | u
   for (const d of next.domains) {
     const same = current.domains.find((c) => c.dir === d.dir);
     const replaced: Array<[CertificateValidity, string | undefined]> = same !== undefined ? [[same.checked.validity, undefined]] : [];
-    if (same === undefined) {
-      for (const name of d.serverNames) {
-        const holder = current.domains.find((c) => covers(c.serverNames, name));
-        if (holder !== undefined) replaced.push([holder.checked.validity, name]);
-        else if (covers(defaultNames, name)) replaced.push([current.main.validity, name]);
-      }
+    // Its names the same sub-directory does not serve now: whoever serves them.
+    for (const name of d.serverNames) {
+      if (same !== undefined && covers(same.serverNames, name)) continue;
+      const holder = current.domains.find((c) => covers(c.serverNames, name));
+      if (holder !== undefined) replaced.push([holder.checked.validity, name]);
+      else if (covers(defaultNames, name)) replaced.push([current.main.validity, name]);
     }
     for (const [served, name] of replaced) {
       try {

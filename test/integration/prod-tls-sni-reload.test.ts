@@ -1,8 +1,9 @@
 // A reload must never put an expired certificate in place of a valid one a server name is served
 // now, whichever file that valid one comes from: the same sub-directory's (prod-tls-sni.test.ts),
 // another sub-directory's (a sub-directory renamed, its certificate an old copy), or the top-level
-// default, which a client naming a host no sub-directory holds is served. An expired certificate
-// for names nothing valid serves now is taken, as at start-up.
+// default, which a client naming a host no sub-directory holds is served, also for a name a
+// sub-directory's certificate adds. An expired certificate for names nothing valid serves now is
+// taken, as at start-up.
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,4 +79,12 @@ t.test('an expired certificate in a new sub-directory does not replace the valid
   const taken = await reload();
   t.equal(taken.msg, 'TLS certificate reloaded', 'a name no valid certificate serves: taken');
   t.equal(await presented(d.port, 's3.gamma.test'), gamma.fingerprint);
+
+  // gamma/'s expired certificate replaced by another expired one that also names localhost: that
+  // name is the valid default's now.
+  install(join(certs, 'gamma'), await testServerCert('gamma-wider', past, undefined, { dnsNames: ['s3.gamma.test', 'localhost'] }));
+  const widened = await reload();
+  t.equal(widened.msg, 'TLS certificate reload failed: still serving the previous certificate', 'a name the same sub-directory did not hold: refused');
+  t.match(String((widened.err as { message?: string }).message), /gamma\/public\.crt \(for localhost\)/);
+  t.equal(await presented(d.port, 'localhost'), defaultFp, 'localhost still gets the default');
 });
