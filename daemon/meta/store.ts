@@ -689,7 +689,7 @@ export class MetaStore {
     const opts = transaction === undefined ? {} : { transaction };
     for (const { value } of this.objects.getRange(opts)) yield filesOf(value);
     for (const { value } of this.versions.getRange(opts)) yield filesOf(value);
-    for (const { value } of this.multipart.parts.getRange(opts)) yield filesOf({ parts: [value] });
+    yield* this.multipart.partFiles(transaction);
   }
 
   /**

@@ -5,7 +5,7 @@
 // MetaStore's write transactions: MetaStore owns the transactions and the deletion queue, so a
 // change here returns the data files it released instead of queueing them.
 
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { MetaConflict } from './commit-errors.js';
 import { bucketRange, MAX_UPLOAD_ID_BYTES, partKey, uploadIndexKey } from './keys.js';
 import type { UploadListingTables } from './listing.js';
@@ -54,6 +54,25 @@ export class UploadTables implements UploadListingTables {
     this.parts = root.openDB({ name: 'parts', keyEncoding: 'binary', ...values });
     this.#partBytes = root.openDB({ name: 'parts', keyEncoding: 'binary', encoding: 'binary' });
     this.#finished = root.openDB({ name: 'finished-uploads', ...values });
+  }
+
+  /**
+   * The data files the part records name, one record at a time (the reference snapshot), but for
+   * the parts a completed upload's object keeps while their records wait for sweepFinished: those
+   * files are the object's, released with it (an object deleted before the sweep got to them queued
+   * them; a record still naming one made `s3d backup` take it, once reaped, for a missing file).
+   */
+  *partFiles(transaction?: Transaction): Generator<string[]> {
+    const opts = transaction === undefined ? {} : { transaction };
+    const kept = new Map<string, ReadonlySet<number>>();
+    for (const { key, value } of this.#finished.getRange(opts)) if (value.keep.length > 0) kept.set(key, new Set(value.keep));
+    for (const { key, value } of this.parts.getRange(opts)) {
+      if (kept.size > 0) {
+        const k = key as Buffer;
+        if (kept.get(k.toString('utf8', 0, k.length - 5))?.has(k.readUInt32BE(k.length - 4)) === true) continue;
+      }
+      yield filesOf({ parts: [value] });
+    }
   }
 
   /** Whether finished uploads still have part records to remove (sweepFinished). */
@@ -187,7 +206,8 @@ export class UploadTables implements UploadListingTables {
    * finished, so that its part records go in later transactions (sweepFinished), a batch at a
    * time: removed here, 10,000 of them held the event loop ~100-170 ms in one commit (bench/mpu-stall.ts). Nothing reads
    * the parts of an upload that is gone (a part stored for it is refused: putPart), and until they
-   * go their records keep their files from being taken for leftovers (storage/orphan-scan.ts).
+   * go the records of the parts no object keeps keep their files from being taken for leftovers
+   * (storage/orphan-scan.ts; partFiles).
    * `keep`: the part numbers a completed object keeps (their files are its own).
    */
   finish(upload: UploadRecord, keep: readonly number[] = []): void {
