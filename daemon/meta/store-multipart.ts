@@ -24,6 +24,8 @@ export interface UploadStoreParts {
   readonly gc: DeletionQueue;
   /** Inside a transaction: makes `record` the current version of key in bucket `b` (store-key-writes.ts install). */
   install(b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord;
+  /** Told of a sweep commit that failed (it is tried again SWEEP_RETRY_MS later). */
+  onSweepError?: (err: unknown) => void;
 }
 
 /**
@@ -33,6 +35,13 @@ export interface UploadStoreParts {
  */
 export const SWEEP_BATCH_PARTS = 500;
 
+/**
+ * How long after a failed sweep commit (a full or failing disk) the sweep is tried again: the
+ * files of an aborted upload are what frees the space, and without a retry they waited for the
+ * next completion, abort or start. Until then the records keep their files; nothing is lost.
+ */
+export const SWEEP_RETRY_MS = 5_000;
+
 export class UploadWrites {
   readonly #s: UploadStoreParts;
   /** The sweep of finished uploads' parts running, if one is. */
@@ -40,6 +49,8 @@ export class UploadWrites {
   /** An upload finished while the sweep ran (its last batch may have missed it). */
   #again = false;
   #closed = false;
+  /** The retry a failed sweep commit scheduled, if one is pending. */
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(store: UploadStoreParts) {
     this.#s = store;
@@ -116,8 +127,8 @@ export class UploadWrites {
    * queueing the files of the parts it removes that no completed object keeps, due at once
    * (nothing reads a part of an upload that is gone: DeletionQueue.addDue). Started after
    * every completion and abort, and when the store opens with some left (a crash or stop before
-   * they were all removed). Resolves once none are left, the store closes, or a commit fails (they
-   * are left for the next sweep; until then their records keep their files).
+   * they were all removed). Resolves once none are left, the store closes, or a commit fails (the
+   * sweep is tried again SWEEP_RETRY_MS later; until then their records keep their files).
    */
   sweepFinished(): Promise<void> {
     if (this.#sweeping !== undefined) {
@@ -138,8 +149,16 @@ export class UploadWrites {
             if (more) await nextTurn();
           }
         } while (this.#again && !this.#closed);
-      } catch {
-        // Left for the next sweep: nothing of the failed batch was committed.
+      } catch (err) {
+        // Nothing of the failed batch was committed: tried again a little later.
+        s.onSweepError?.(err);
+        if (!this.#closed && this.#retry === undefined) {
+          this.#retry = setTimeout(() => {
+            this.#retry = undefined;
+            void this.sweepFinished();
+          }, SWEEP_RETRY_MS);
+          this.#retry.unref();
+        }
       } finally {
         this.#sweeping = undefined;
       }
@@ -150,6 +169,8 @@ export class UploadWrites {
   /** Stops the sweep after its current batch (MetaStore.close). */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     await this.#sweeping;
   }
 

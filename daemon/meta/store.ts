@@ -99,7 +99,7 @@ export class MetaStore {
    * `readOnly`: for tools beside a serving daemon (s3d verify); every write then fails.
    * `cleanMarker`: the clean-shutdown marker found at start-up (see cleanStop).
    */
-  constructor(dir: string, opts: { readOnly?: boolean; cleanMarker?: CleanMarker } = {}) {
+  constructor(dir: string, opts: { readOnly?: boolean; cleanMarker?: CleanMarker; onSweepError?: (err: unknown) => void } = {}) {
     tolerateOrphanCommitRejections();
     // overlappingSync (lmdb-js's default on Linux) is off: with it a commit is visible to every
     // reader before its fdatasync, and a failed fdatasync leaves it in effect. Readers then saw
@@ -119,7 +119,7 @@ export class MetaStore {
     this.currentRecords = new RecordCache(this.root.openDB({ name: 'objects', keyEncoding: 'binary', encoding: 'binary' }), this.objects);
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
     this.gc = new DeletionQueue(this.root);
-    this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => install(this.keyTables, b, key, record) });
+    this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => install(this.keyTables, b, key, record), onSweepError: opts.onSweepError });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));

@@ -6,39 +6,13 @@
 // reaped: the object was lost. Skipped where strace is missing or may not attach (ptrace).
 
 import t from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startDaemon, s3Client, testBytes } from '../helpers/daemon.js';
 import { inspectDataDir } from '../helpers/files.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
 import { sleep } from '../helpers/wait.js';
-
-function straceMissing(): false | string {
-  const r = spawnSync('strace', ['-e', 'trace=none', '-o', '/dev/null', 'true'], { stdio: 'ignore' });
-  return r.status === 0 ? false : 'strace is missing or may not trace here';
-}
-const NO_STRACE = straceMissing();
-
-/** Attaches strace to every thread of `pid`, tampering with fdatasync on `file`; resolves once attached. */
-async function tamper(pid: number, file: string, inject: string): Promise<ChildProcess> {
-  const child = spawn('strace', ['-f', '-p', String(pid), '-P', file, '-e', 'trace=fdatasync', '-e', `inject=fdatasync:${inject}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (/attached/.test(err)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`strace exited (${code}): ${err}`)));
-  });
-  return child;
-}
-
-async function detach(child: ChildProcess): Promise<void> {
-  const gone = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGINT');
-  await gone;
-}
+import { NO_STRACE, detach, tamper } from '../helpers/strace.js';
 
 t.test('an overwrite whose metadata sync fails is refused and changes nothing', { skip: NO_STRACE }, async (t) => {
   const d = await startDaemon();
