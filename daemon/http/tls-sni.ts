@@ -180,20 +180,18 @@ export function sniApp(uws: typeof Uws, tls: TlsConfig, set: CheckedTlsSet, hand
   const addNames = (d: CheckedDomain, names: string[]): void =>
     withUnlinkedCopies([d.checked.pem.cert, d.checked.pem.key], ([cert, key]) => {
       const options = { cert_file_name: cert, key_file_name: key, ssl_ciphers: TLS12_CIPHERS };
-      // addServerName crashes the process (a null context) on a certificate its TLS library
-      // refuses, where SSLApp throws: try the same options on an app of their own first (kept by
-      // uWS until the process ends, as every app is: one per sub-directory per load).
-      try {
-        uws.SSLApp(options);
-      } catch (err) {
-        throw new ConfigError(`S3_CERTS_DIR: ${d.certFile} and ${d.keyFile} are not a certificate and key uWebSockets.js can serve (${(err as Error).message})`);
-      }
       for (const name of names) {
         app.addServerName(name, options);
         app.domain(name).any('/*', handler);
       }
     });
-  for (const d of set.domains) addNames(d, d.serverNames);
+  for (const d of set.domains) {
+    // addServerName crashes the process (a null context) on a certificate its TLS library
+    // refuses, where SSLApp throws: each pair is tried on an app of its own first (kept by uWS
+    // until the process ends, as every app is: one per sub-directory per load).
+    sslApp(uws, d, d.checked.pem);
+    addNames(d, d.serverNames);
+  }
   if (set.domains.length === 0) return app;
   let variants = 0;
   app.missingServerName((sent) => {
