@@ -8,6 +8,7 @@
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KNOWN_VARIABLES } from '../../../daemon/config.js';
 import { WEBHOOK_VARIABLES } from '../../../daemon/notify/targets.js';
@@ -144,6 +145,38 @@ t.test('every project path the docs and unit files cite exists', async (t) => {
     }
   }
   t.ok(cited > 50, `${cited} paths checked`);
+});
+
+/**
+ * What the repository holds at its root, each for a reason a newcomer finds in the docs: the
+ * folders have a row of docs/architecture.md's module table (docs/ and .ci/ are described by the
+ * README), the files are the project's own configuration. A file that is none of these (a
+ * debugging script committed by mistake, as dbg-tmp.mjs once was) is shipped to every clone.
+ */
+const ROOT_FILES = new Set(['.gitignore', '.taprc', 'README.md', 'package.json', 'package-lock.json', 'tsconfig.json']);
+const ROOT_FOLDERS_WITHOUT_ROW = new Set(['docs', '.ci']);
+
+/** The root's entries a clone holds: git's tracked files when this is a checkout, else the folder's entries but those .gitignore names. */
+function rootEntries(): string[] {
+  if (existsSync(join(ROOT, '.git'))) {
+    const out = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' });
+    return [...new Set(out.split('\0').filter((f) => f !== '').map((f) => f.split('/')[0]!))];
+  }
+  const ignored = new Set(read('.gitignore').split('\n').map((l) => l.trim().replace(/\/$/, '')).filter((l) => l !== '' && !l.includes('/') && !l.includes('*')));
+  return readdirSync(ROOT).filter((e) => !ignored.has(e) && e !== '.git');
+}
+
+t.test('every entry of the repository root is a documented folder or one of the project files', async (t) => {
+  const modules = read('docs/architecture.md');
+  const entries = rootEntries();
+  for (const e of entries) {
+    if (ROOT_FILES.has(e)) continue;
+    const folder = existsSync(join(ROOT, e)) && statSync(join(ROOT, e)).isDirectory();
+    t.ok(folder, `${e} at the root is a folder or one of ${[...ROOT_FILES].join(', ')}`);
+    if (folder && !ROOT_FOLDERS_WITHOUT_ROW.has(e)) t.match(modules, new RegExp(`^\\| \`${e}(/[\\w./-]*)?\` \\|`, 'm'), `${e}/ has a row in docs/architecture.md's module table`);
+  }
+  for (const f of ROOT_FOLDERS_WITHOUT_ROW) t.match(read('README.md'), new RegExp(`(?<![\\w.])${f.replace('.', '\\.')}/`), `README.md names ${f}/`);
+  t.ok(entries.includes('daemon') && entries.includes('package.json'), `${entries.length} root entries checked`);
 });
 
 t.test('every module docs/architecture.md names exists, in the folder its row is about', async (t) => {
