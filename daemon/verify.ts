@@ -121,6 +121,8 @@ interface Segment {
   md5?: string;
   /** The flexible checksums of this plaintext the record keeps (a part's, or a single-part object's). */
   sums: ChecksumFields & { readonly n?: number };
+  /** A part's S3 default checksum (PartRecord.defaultChecksum): checked against its data too, formed into no object checksum. */
+  defaults?: ChecksumFields;
 }
 
 /** What a check reads: an object version, or the parts of an upload in progress (no `stored`). */
@@ -134,7 +136,7 @@ function segmentsOf(rec: StoredData): Segment[] {
     const m = md5 ?? etagContentMd5(rec.sse?.kind ?? 'none', etag);
     return m === undefined ? {} : { md5: m };
   };
-  if (rec.parts) return rec.parts.map((p) => ({ part: p.n, data: p.data, size: p.size, stored: p.stored, ...md5Of(p.etag, p.md5), sums: p }));
+  if (rec.parts) return rec.parts.map((p) => ({ part: p.n, data: p.data, size: p.size, stored: p.stored, ...md5Of(p.etag, p.md5), sums: p, ...(p.defaultChecksum ? { defaults: p.defaultChecksum } : {}) }));
   if (!rec.data) return [];
   return [{ data: rec.data, size: rec.size, stored: rec.stored ?? 0, ...md5Of(rec.etag), sums: rec }];
 }
@@ -269,14 +271,16 @@ async function checkStored(env: VerifyEnv, opts: VerifyOptions, where: Pick<Prob
       if (unreadable.has(s)) continue;
       // The checksums the record keeps of this plaintext (sealed ones open with the object key).
       let sums: Checksums | undefined;
+      let defaults: Checksums | undefined;
       try {
         sums = s.part !== undefined ? openPartChecksums({ ...s.sums, n: s.part }, objectKey) : openChecksums(s.sums, objectKey);
+        if (s.defaults !== undefined) defaults = openPartChecksums({ ...s.defaults, n: s.part! }, objectKey);
       } catch (err) {
         if (!isS3Error(err)) throw err;
         problem('tampered', `the checksums in the record do not open: ${err.message}`, s.part);
       }
       if (s.part !== undefined) partSums.push(sums);
-      const hashers = Object.entries(sums ?? {})
+      const hashers = Object.entries({ ...defaults, ...sums })
         .filter(([alg, value]) => (CHECKSUM_ALGORITHMS as readonly string[]).includes(alg) && !/-\d+$/.test(value))
         .map(([alg, value]) => ({ alg, value, hasher: checksumHasher(alg as ChecksumAlgorithm) }));
       const segKey = objectKey && s.part !== undefined ? derivePartKey(objectKey, s.part) : objectKey;

@@ -43,6 +43,12 @@ export interface PayloadDecoder {
    * aws-chunked chunks), not merely framed. UNSIGNED-PAYLOAD alone is not.
    */
   readonly digested: boolean;
+  /**
+   * Known before any byte: the algorithm of options.defaultChecksum when the body names no checksum
+   * of its own (no x-amz-checksum-* header, no trailer), so that the one `checksums` reports for it
+   * is S3's default, not the client's; undefined otherwise.
+   */
+  readonly defaultChecksum: ChecksumAlgorithm | undefined;
 }
 
 export interface PayloadOptions {
@@ -57,7 +63,8 @@ export interface PayloadOptions {
    *  CompleteMultipartUpload and DeleteObjects (OpenStack Swift's AWS-run tests; hex for an object's body). */
   expectedDigestBase64?: boolean;
   /** A body that names no checksum of its own (no x-amz-checksum-* header, no trailer) gets this one,
-   *  computed as it passes and reported in `checksums` (S3's default CRC64NVME on PutObject). */
+   *  computed as it passes and reported in `checksums` (S3's default CRC64NVME on PutObject and
+   *  UploadPart; PayloadDecoder.defaultChecksum tells it from the client's). */
   defaultChecksum?: ChecksumAlgorithm;
 }
 
@@ -218,6 +225,8 @@ class BodyChecks {
   private readonly contentLength: number | undefined;
   private readonly reported: ReadonlySet<ChecksumAlgorithm>;
   readonly results: Partial<Record<ChecksumAlgorithm, string>> = {};
+  /** PayloadDecoder.defaultChecksum. */
+  readonly defaultChecksum: ChecksumAlgorithm | undefined;
   md5: Buffer | undefined;
 
   constructor(auth: PayloadAuth, headers: Record<string, string>, options: PayloadOptions) {
@@ -284,6 +293,7 @@ class BodyChecks {
     if (this.expectedSha256 !== undefined) this.hashers.set('SHA256', checksumHasher('SHA256'));
     if (this.expectedMd5 !== undefined || options.md5 === true) this.hashers.set('MD5', nodeHasher('md5'));
     // A SHA-256 hashed only for x-amz-content-sha256 is not reported as a checksum.
+    if (this.checksum === undefined) this.defaultChecksum = options.defaultChecksum;
     const own = this.checksum?.algorithm ?? options.defaultChecksum;
     this.reported = new Set([...(options.checksums ?? []), ...(own === undefined ? [] : [own])]);
     for (const algorithm of this.reported) {
@@ -384,6 +394,10 @@ abstract class DecoderBase implements PayloadDecoder {
 
   get digested(): boolean {
     return this.checks.digested;
+  }
+
+  get defaultChecksum(): ChecksumAlgorithm | undefined {
+    return this.checks.defaultChecksum;
   }
 
   push(chunk: Buffer, onData: (data: Buffer) => void): void {

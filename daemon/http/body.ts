@@ -233,6 +233,10 @@ export class UwsRequestBody implements RequestBody {
     return this.decoder.digested;
   }
 
+  get defaultChecksum(): string | undefined {
+    return this.decoder.defaultChecksum;
+  }
+
   verifiedChecksums(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [alg, value] of Object.entries(this.decoder.checksums)) if (value !== undefined) out[alg] = value;

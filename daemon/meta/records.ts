@@ -67,6 +67,15 @@ export interface PartRecord extends ChecksumFields {
   readonly md5?: string;
   readonly data: DataRef;
   readonly mtime: number;
+  /**
+   * S3's default checksum (a CRC64NVME) of a part of an upload created without a checksum algorithm
+   * that the client sent no checksum for (UploadPart, UploadPartCopy): answered by UploadPart, and
+   * combined into the CompleteMultipartUpload answer's FULL_OBJECT CRC64NVME, but the part's checksum
+   * nowhere else (ListParts, GetObjectAttributes, HEAD/GET ?partNumber= show none: versitygw #1547);
+   * s3d verify --deep checks it. In clear or sealed under the part key as the part's checksums are.
+   * Absent from parts of earlier versions, and from parts with a checksum of the client's.
+   */
+  readonly defaultChecksum?: ChecksumFields;
 }
 
 export interface ObjectRecord extends ChecksumFields {

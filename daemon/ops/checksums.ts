@@ -27,7 +27,9 @@ export { checksumType };
  * source that has none) gets a CRC64NVME of its bytes, type FULL_OBJECT, kept and shown as a
  * checksum the client sent would be (S3's Checksum, PutObject and CopyObjectResult
  * ChecksumCRC64NVME: "or if the object was uploaded without a checksum (and Amazon S3 added the
- * default checksum, CRC64NVME …)").
+ * default checksum, CRC64NVME …)"). A multipart upload created without an algorithm gets it only
+ * in answers: UploadPart's, and CompleteMultipartUpload's FULL_OBJECT value combined from the
+ * parts'; neither part nor object shows it afterwards (versitygw #1547; PartRecord.defaultChecksum).
  */
 export const DEFAULT_CHECKSUM: ChecksumAlgorithm = 'CRC64NVME';
 

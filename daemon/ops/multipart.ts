@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { secureRandom } from '../../workers/format/random.js';
 import { checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
-import { checksumElements, checksumHeaders, digestBase64, hashing } from './checksums.js';
-import { expectedObjectChecksum, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
+import { DEFAULT_CHECKSUM, checksumElements, checksumHeaders, digestBase64, hashing } from './checksums.js';
+import { PARTS_PER_TURN, defaultObjectChecksum, expectedObjectChecksum, hasDefaultChecksums, listedDefault, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
 import { abortHeaders, expirationHeader } from './lifecycle.js';
@@ -182,6 +182,12 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
   };
 }
 
+/** A part's checksums (the client's, or computed for the upload's algorithm), and S3's hidden default (PartRecord.defaultChecksum). */
+interface PartSums {
+  checksums: Checksums;
+  defaultChecksum?: Checksums;
+}
+
 async function storePart(
   env: OpsEnv,
   ctx: RequestContext,
@@ -190,10 +196,10 @@ async function storePart(
   source: AsyncIterable<Buffer>,
   length: number | undefined,
   objectKey: Buffer | undefined,
-  checksums: () => Record<string, string> | Promise<Record<string, string>>,
+  checksums: () => PartSums | Promise<PartSums>,
   knownMd5?: Buffer,
   lease?: DataLease,
-): Promise<{ part: PartRecord; checksums: Checksums }> {
+): Promise<{ part: PartRecord } & PartSums> {
   const partKey = objectKey ? derivePartKey(objectKey, n) : undefined;
   const kind = up.sse?.kind ?? 'none';
   let written: WrittenData | undefined;
@@ -207,7 +213,7 @@ async function storePart(
     });
     if (length !== undefined && written.size !== length) throw new S3Error('IncompleteBody');
     const etag = clientETag(kind, knownMd5 ?? written.md5, partKey);
-    const sums = await checksums();
+    const { checksums: sums, defaultChecksum } = await checksums();
     const part: PartRecord = {
       v: RECORD_VERSION,
       n,
@@ -216,13 +222,14 @@ async function storePart(
       etag,
       data: written.data,
       mtime: Date.now(),
-      // An encrypted part's checksums are sealed under its part key.
+      // An encrypted part's checksums are sealed under its part key, and so is S3's default.
       ...partChecksumFields(sums, objectKey, n),
+      ...(defaultChecksum !== undefined ? { defaultChecksum: partChecksumFields(defaultChecksum, objectKey, n) } : {}),
     };
     await env.meta.putPart(up.id, part).catch(metaError);
     // Committed: the data file is the part's now.
     written = undefined;
-    return { part, checksums: sums };
+    return { part, checksums: sums, ...(defaultChecksum !== undefined ? { defaultChecksum } : {}) };
   } catch (err) {
     await discardWritten(env, written);
     throw err;
@@ -264,14 +271,24 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   // object will take), as S3 judges a part.
   requireLockedBodyChecksum(completedLock(env.meta.getBucket(up.bucket), up, Date.now()), ctx.body, 'Put Part');
   const uc = uploadChecksum(up);
-  const hasher = partChecksum(uc, ctx.headers);
+  const own = partChecksum(uc, ctx.headers);
+  // The payload decoder hashes a part the client sent no checksum for with S3's default
+  // (http/server.ts): that is the part's checksum when it is the upload's algorithm (not hashed
+  // twice), nothing when the upload has another, S3's hidden default when it has none.
+  const defaulted = ctx.body.defaultChecksum;
+  const hasher = own !== undefined && defaulted === uc!.algorithm ? undefined : own;
   const objectKey = await uploadObjectKey(env, ctx, up);
   try {
     // A part of a checksummed upload the client sent no checksum for gets one computed here.
     const body = hasher ? hashing(ctx.body, hasher) : ctx.body;
-    const sums = async (): Promise<Record<string, string>> => ({ ...ctx.body.verifiedChecksums(), ...(hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {}) });
-    const { part, checksums } = await storePart(env, ctx, up, n, body, length, objectKey, sums, contentMd5(ctx));
-    return { status: 200, headers: { etag: quoteETag(part.etag), ...sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)), ...checksumHeaders(checksums) }, bytesIn: part.size };
+    const sums = async (): Promise<PartSums> => {
+      const { [defaulted ?? '']: dflt, ...verified } = ctx.body.verifiedChecksums();
+      if (uc !== undefined) return { checksums: { ...verified, ...(hasher ? { [uc.algorithm]: await digestBase64(hasher) } : own ? { [uc.algorithm]: dflt! } : {}) } };
+      return { checksums: verified, ...(dflt !== undefined ? { defaultChecksum: { [defaulted!]: dflt } } : {}) };
+    };
+    const { part, checksums, defaultChecksum } = await storePart(env, ctx, up, n, body, length, objectKey, sums, contentMd5(ctx));
+    // S3's default is answered as a checksum of the part would be (versitygw #1547).
+    return { status: 200, headers: { etag: quoteETag(part.etag), ...sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)), ...checksumHeaders({ ...checksums, ...defaultChecksum }) }, bytesIn: part.size };
   } finally {
     objectKey?.fill(0);
   }
@@ -332,10 +349,13 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   let source: Awaited<ReturnType<typeof readCopySource>> | undefined;
   try {
     source = await readCopySource(env, ctx, src, start, length, lease);
-    // The copied bytes are checksummed as they are stored, for the upload's algorithm.
-    const hasher = uc ? checksumHasher(uc.algorithm) : undefined;
-    const chunks = hasher ? hashing(source.chunks, hasher) : source.chunks;
-    const sums = async (): Promise<Record<string, string>> => (hasher ? { [uc!.algorithm]: await digestBase64(hasher) } : {});
+    // The copied bytes are checksummed as they are stored, for the upload's algorithm; without one,
+    // with S3's default, kept for the completion's answer but not answered here (S3 answers it in
+    // no CopyPartResult: CloudServer #6188's table of UploadPartCopy checksums, "default: no
+    // (stored only)").
+    const hasher = checksumHasher(uc?.algorithm ?? DEFAULT_CHECKSUM);
+    const chunks = hashing(source.chunks, hasher);
+    const sums = async (): Promise<PartSums> => (uc ? { checksums: { [uc.algorithm]: await digestBase64(hasher) } } : { checksums: {}, defaultChecksum: { [DEFAULT_CHECKSUM]: await digestBase64(hasher) } });
     const { part, checksums } = await storePart(env, ctx, up, n, chunks, length, objectKey, sums, source.md5, lease);
     return {
       status: 200,
@@ -462,9 +482,12 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   // come without one (the listed part checksums of sealed parts are then not compared, and parts
   // an earlier version stored keep theirs in clear). A key it carries is checked before anything
   // is committed.
-  const sealedListed = requested.some((r, i) => Object.keys(r.checksums).length > 0 && listed[i]!.sealedChecksums !== undefined);
+  // An upload without an algorithm whose every part has S3's default: its completion answers their
+  // combined CRC64NVME, sealed under the object key when encrypted (the parts needed it too).
+  const sealedListed = requested.some((r, i) => Object.keys(r.checksums).length > 0 && (listed[i]!.sealedChecksums ?? listed[i]!.defaultChecksum?.sealedChecksums) !== undefined);
   const plainParts = up.sse !== undefined && listed.some((p) => p.checksums !== undefined);
-  const { shown, objectKey } = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, up.sse !== undefined && (uc !== undefined || sealedListed || plainParts));
+  const defaults = uc === undefined && hasDefaultChecksums(listed);
+  const { shown, objectKey } = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, up.sse !== undefined && (uc !== undefined || sealedListed || plainParts || defaults));
   try {
     if (up.sse !== undefined && uc !== undefined && objectKey === undefined) {
       throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C and a checksum algorithm: the completion must carry the customer key to form the object\'s checksum.');
@@ -478,6 +501,9 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       if (!sameObjectChecksum(expected.value, checksum)) throw new S3Error('BadDigest', `The ${expected.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
     }
     const checksums = uc && checksum !== undefined ? { [uc.algorithm]: checksum } : undefined;
+    // Answered, not kept (versitygw #1547: HEAD, GET and GetObjectAttributes show none). Formed
+    // before the commit: a part default that does not open fails the completion, as a checksum would.
+    const answered = checksums ?? (defaults ? await defaultObjectChecksum(parts, objectKey) : undefined);
     const record: ObjectRecord = {
       v: RECORD_VERSION,
       size,
@@ -510,17 +536,11 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       }, read)
       .catch(metaError);
     events?.wake();
-    return completeResult(env, ctx, installed, shown, checksums);
+    return completeResult(env, ctx, installed, shown, answered);
   } finally {
     objectKey?.fill(0);
   }
 }
-
-/**
- * Parts a completion checks between two turns of the event loop: each sealed part checksum opens
- * under its part key (~7-10 µs), 10,000 held the event loop ~70-160 ms in one stretch.
- */
-const PARTS_PER_TURN = 500;
 
 /**
  * The parts of a completion, as the object record keeps them (checksums an earlier version kept in
@@ -546,9 +566,13 @@ export async function completedParts(
     partSums.push(sums);
     // An upload created without a checksum algorithm takes no part checksums in its completion,
     // matching or not: S3 answers InvalidPart (aws-sdk-go-v2#3005, aws-sdk-java-v2#6518;
-    // CloudServer's AWS-checked completeMpuChecksum tests).
-    if (uc === undefined && Object.keys(r.checksums).length > 0) throw invalidPart(r, uploadId);
-    if (known) {
+    // CloudServer's AWS-checked completeMpuChecksum tests). But for the CRC64NVME UploadPart
+    // answered as S3's default, which the SDK's lib-storage lists (CompletedPart ChecksumCRC64NVME:
+    // "if the object was uploaded without a checksum (and Amazon S3 added the default checksum,
+    // CRC64NVME)"): taken when it is the part's (not compared when it is sealed and no key opens it).
+    if (uc === undefined && Object.keys(r.checksums).length > 0) {
+      if (!listedDefault(r.checksums, p, objectKey)) throw invalidPart(r, uploadId);
+    } else if (known) {
       for (const [alg, value] of Object.entries(r.checksums)) {
         // A part without a checksum of that algorithm, or with another value: refused.
         if (sums?.[alg] !== value) throw invalidPart(r, uploadId);
@@ -620,9 +644,14 @@ async function completedBefore(env: OpsEnv, ctx: RequestContext, readRequested: 
   const same = requested !== undefined && requested.length === parts.length && requested.every((r, i) => r.n === parts[i]!.n && r.etag === parts[i]!.etag);
   if (!same) return undefined;
   refuseOtherEncryption(ctx.headers, current.sse);
-  const { shown, objectKey } = await keyForAnswer(env, ctx, current.sse, ctx.bucket, ctx.key, current.sealedChecksums !== undefined);
+  // An object without a checksum of an upload without an algorithm is answered S3's default again,
+  // formed from its parts' as the completion formed it (the KMS asked again for an SSE-S3/SSE-KMS
+  // object's key, as a checksummed one needs it).
+  const defaults = current.sealedChecksums === undefined && current.checksums === undefined && hasDefaultChecksums(parts);
+  const { shown, objectKey } = await keyForAnswer(env, ctx, current.sse, ctx.bucket, ctx.key, current.sealedChecksums !== undefined || defaults);
   try {
-    return completeResult(env, ctx, current, shown, shown ? openChecksums(current, objectKey) : undefined);
+    const answered = shown ? (openChecksums(current, objectKey) ?? (defaults ? await defaultObjectChecksum(parts, objectKey) : undefined)) : undefined;
+    return completeResult(env, ctx, current, shown, answered);
   } finally {
     objectKey?.fill(0);
   }

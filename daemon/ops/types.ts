@@ -12,6 +12,11 @@ export interface RequestBody extends AsyncIterable<Buffer> {
   verifiedChecksums(): Record<string, string>;
   /** Whether every byte is checked against a digest the client sent or signed (auth/payload.ts PayloadDecoder.digested). */
   readonly digested: boolean;
+  /**
+   * The algorithm of the checksum in verifiedChecksums() that is S3's default, computed because the
+   * client sent none (auth/payload.ts PayloadDecoder.defaultChecksum; PutObject, UploadPart).
+   */
+  readonly defaultChecksum?: string;
   /** Reads the whole body into memory: only for small XML bodies (bounded by `limit`). */
   readAll(limit: number): Promise<Buffer>;
 }

@@ -1,0 +1,227 @@
+// S3's default CRC64NVME on multipart uploads created without a checksum algorithm (versitygw
+// #1547, fixed by its PR #1580): a part the client sent no checksum for is answered with the
+// CRC64NVME of its bytes (UploadPart's x-amz-checksum-crc64nvme), and CompleteMultipartUpload
+// answers the FULL_OBJECT CRC64NVME of the whole object, but neither is the part's or the
+// object's checksum: ListParts, HEAD/GET with checksum mode and GetObjectAttributes show none.
+// A part with a checksum of the client's own keeps today's answer, and its completion answers no
+// default. UploadPartCopy keeps the default but does not answer it (CloudServer #6188's table:
+// default "stored only"). The SDK's lib-storage Upload lists each part's answered CRC64NVME in
+// its completion: that is taken when it is the part's default (the API reference's CompletedPart
+// ChecksumCRC64NVME: "if the object was uploaded without a checksum (and Amazon S3 added the
+// default checksum, CRC64NVME)").
+
+import t, { type Test } from 'tap';
+import { Crc64Nvme } from '@aws-sdk/checksums/crc';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectAttributesCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompleteMultipartUploadCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { join } from 'node:path';
+import { MetaStore } from '../../daemon/meta/store.js';
+import { runS3d, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
+import { bodyBytes, clientFor, createBucket, expectSdkError } from '../helpers/s3.js';
+import { ssec } from '../helpers/sse.js';
+
+async function crc64(data: Buffer): Promise<string> {
+  const h = new Crc64Nvme();
+  h.update(data);
+  return Buffer.from(await h.digest()).toString('base64');
+}
+
+const MiB = 1024 * 1024;
+const CHECKSUM_FIELDS = ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256', 'ChecksumType'] as const;
+
+/** The checksum fields an SDK output has (none: {}). */
+function checksumsOf(o: object | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of CHECKSUM_FIELDS) if ((o as Record<string, unknown> | undefined)?.[f] !== undefined) out[f] = (o as Record<string, unknown>)[f];
+  return out;
+}
+
+/** Checksum headers the client put on its requests (the SDK sends none with WHEN_REQUIRED). */
+const sentChecksumHeaders: string[] = [];
+
+/** A client that sends no checksum of its own, and records any checksum header it would send. */
+function plainClient(d: Parameters<typeof clientFor>[0]): S3Client {
+  const c = clientFor(d, { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  c.middlewareStack.add(
+    (next) => async (args) => {
+      const h = (args.request as { headers: Record<string, string> }).headers;
+      for (const name of Object.keys(h)) if (/^x-amz-(checksum-|trailer$|sdk-checksum-algorithm$)/i.test(name)) sentChecksumHeaders.push(name);
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'recordChecksumHeaders' },
+  );
+  return c;
+}
+
+const d = await startDaemonFor(t);
+const s3 = plainClient(d);
+const bucket = await createBucket(s3, 'mpdef');
+// SSE-C needs TLS; SSE-S3 runs there too.
+const tls = await startDaemonFor(t, { tls: true });
+const s3Tls = plainClient(tls);
+const tlsBucket = await createBucket(s3Tls, 'mpdef');
+const customerKey = Buffer.alloc(32, 11);
+
+const parts = [testBytes(5 * MiB, 1), testBytes(5 * MiB + 3, 2), testBytes(1234, 3)];
+const whole = Buffer.concat(parts);
+
+interface Uploaded {
+  uploadId: string;
+  etags: string[];
+}
+
+/** Creates an upload without an algorithm and uploads `bodies`, checking each UploadPart answers the default. */
+async function upload(tt: Test, client: S3Client, b: string, key: string, bodies: Buffer[], enc: Record<string, string> = {}): Promise<Uploaded> {
+  const created = await client.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key, ...enc }));
+  tt.equal(created.ChecksumAlgorithm, undefined, 'the upload has no algorithm');
+  const etags: string[] = [];
+  for (const [i, body] of bodies.entries()) {
+    const sent = sentChecksumHeaders.length;
+    const sseC = 'SSECustomerKey' in enc ? enc : {};
+    const out = await client.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId: created.UploadId, PartNumber: i + 1, Body: body, ...sseC }));
+    tt.same(sentChecksumHeaders.slice(sent), [], `part ${i + 1}: the client sent no checksum`);
+    tt.same(checksumsOf(out), { ChecksumCRC64NVME: await crc64(body) }, `part ${i + 1}: UploadPart answers the CRC64NVME of its bytes`);
+    etags.push(out.ETag!);
+  }
+  return { uploadId: created.UploadId!, etags };
+}
+
+function completion(b: string, key: string, up: Uploaded, extra: Record<string, string> = {}): CompleteMultipartUploadCommand {
+  return new CompleteMultipartUploadCommand({ Bucket: b, Key: key, UploadId: up.uploadId, MultipartUpload: { Parts: up.etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) }, ...extra });
+}
+
+/** ListParts, then Complete answering the whole object's CRC64NVME (or none, `expected` undefined). */
+async function complete(tt: Test, client: S3Client, b: string, key: string, up: Uploaded, expected: string | undefined, enc: Record<string, string> = {}): Promise<CompleteMultipartUploadCommandOutput> {
+  const listed = await client.send(new ListPartsCommand({ Bucket: b, Key: key, UploadId: up.uploadId, ...enc }));
+  tt.equal(listed.Parts?.length, up.etags.length);
+  tt.same(listed.Parts?.map((p) => checksumsOf(p)), up.etags.map(() => ({})), 'ListParts shows no part checksum');
+  tt.same(checksumsOf(listed), {}, 'nor an upload algorithm or type');
+  const done = await client.send(completion(b, key, up, enc));
+  tt.same(checksumsOf(done), expected === undefined ? {} : { ChecksumCRC64NVME: expected, ChecksumType: 'FULL_OBJECT' }, expected === undefined ? 'Complete answers no checksum' : 'Complete answers the FULL_OBJECT CRC64NVME of the whole object');
+  return done;
+}
+
+/** The completed object keeps no checksum: HEAD, GET (whole and a part) and GetObjectAttributes show none. */
+async function expectNoStoredChecksum(tt: Test, client: S3Client, b: string, key: string, body: Buffer, read: Record<string, string> = {}): Promise<void> {
+  const head = await client.send(new HeadObjectCommand({ Bucket: b, Key: key, ChecksumMode: 'ENABLED', ...read }));
+  tt.same(checksumsOf(head), {}, 'HEAD with checksum mode: none');
+  const headPart = await client.send(new HeadObjectCommand({ Bucket: b, Key: key, ChecksumMode: 'ENABLED', PartNumber: 1, ...read }));
+  tt.same(checksumsOf(headPart), {}, 'HEAD ?partNumber=1 with checksum mode: none');
+  const get = await client.send(new GetObjectCommand({ Bucket: b, Key: key, ChecksumMode: 'ENABLED', ...read }));
+  tt.same(checksumsOf(get), {}, 'GET with checksum mode: none');
+  tt.ok((await bodyBytes(get)).equals(body), 'the bytes');
+  const attrs = await client.send(new GetObjectAttributesCommand({ Bucket: b, Key: key, ObjectAttributes: ['Checksum', 'ObjectParts'], ...read }));
+  tt.equal(attrs.Checksum, undefined, 'GetObjectAttributes: no Checksum');
+  tt.same((attrs.ObjectParts?.Parts ?? []).map((p) => checksumsOf(p)).filter((c) => Object.keys(c).length > 0), [], 'GetObjectAttributes: no part checksum');
+}
+
+t.test('unencrypted: parts and completion answer the default, nothing keeps it', async (tt) => {
+  const up = await upload(tt, s3, bucket, 'plain', parts);
+  const want = await crc64(whole);
+  const done = await complete(tt, s3, bucket, 'plain', up, want);
+  await expectNoStoredChecksum(tt, s3, bucket, 'plain', whole);
+  // A repeated completion (its answer lost) is answered as the first was.
+  const again = await s3.send(completion(bucket, 'plain', up));
+  tt.equal(again.ETag, done.ETag);
+  tt.same(checksumsOf(again), { ChecksumCRC64NVME: want, ChecksumType: 'FULL_OBJECT' }, 'a repeated Complete answers the same checksum');
+});
+
+t.test('a part the client checksummed itself keeps its answer; the completion answers no default', async (tt) => {
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mixed' }));
+  const withCrc = clientFor(d, { requestChecksumCalculation: 'WHEN_SUPPORTED' });
+  const p1 = await withCrc.send(new UploadPartCommand({ Bucket: bucket, Key: 'mixed', UploadId: created.UploadId, PartNumber: 1, Body: parts[0], ChecksumAlgorithm: 'CRC32' }));
+  tt.ok(p1.ChecksumCRC32, 'the client\'s CRC32 answered');
+  tt.same(Object.keys(checksumsOf(p1)), ['ChecksumCRC32'], 'and only it');
+  const p2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mixed', UploadId: created.UploadId, PartNumber: 2, Body: parts[2] }));
+  tt.same(checksumsOf(p2), { ChecksumCRC64NVME: await crc64(parts[2]!) });
+  const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mixed', UploadId: created.UploadId }));
+  tt.same(listed.Parts?.map((p) => Object.keys(checksumsOf(p))), [['ChecksumCRC32'], []], 'ListParts: the client\'s CRC32, as before; no default');
+  const done = await s3.send(completion(bucket, 'mixed', { uploadId: created.UploadId!, etags: [p1.ETag!, p2.ETag!] }));
+  tt.same(checksumsOf(done), {}, 'Complete: no checksum (a part has no default)');
+  await expectNoStoredChecksum(tt, s3, bucket, 'mixed', Buffer.concat([parts[0]!, parts[2]!]));
+});
+
+t.test('the listed part checksums of an upload without an algorithm', async (tt) => {
+  const up = await upload(tt, s3, bucket, 'listed', parts.slice(0, 2));
+  const sums = await Promise.all(parts.slice(0, 2).map((p) => crc64(p)));
+  const list = (crcs: Array<Record<string, string>>): CompleteMultipartUploadCommand =>
+    new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'listed', UploadId: up.uploadId, MultipartUpload: { Parts: up.etags.map((ETag, i) => ({ PartNumber: i + 1, ETag, ...crcs[i] })) } });
+  await expectSdkError(tt, s3.send(list([{ ChecksumCRC64NVME: sums[1]! }, { ChecksumCRC64NVME: sums[1]! }])), 'InvalidPart', 400, 'a CRC64NVME that is not the part\'s default');
+  await expectSdkError(tt, s3.send(list([{ ChecksumCRC32: 'AAAAAA==' }, {}])), 'InvalidPart', 400, 'a checksum of another algorithm, as before');
+  const done = await s3.send(list(sums.map((s) => ({ ChecksumCRC64NVME: s }))));
+  tt.same(checksumsOf(done), { ChecksumCRC64NVME: await crc64(Buffer.concat(parts.slice(0, 2))), ChecksumType: 'FULL_OBJECT' }, 'the parts\' defaults, as UploadPart answered them, are taken');
+});
+
+t.test('lib-storage Upload without checksums (it lists the answered CRC64NVME of each part)', async (tt) => {
+  const body = testBytes(11 * MiB + 5, 7);
+  const done = await new Upload({ client: s3, params: { Bucket: bucket, Key: 'lib-storage', Body: body }, partSize: 5 * MiB, queueSize: 2 }).done();
+  tt.equal((done as { ChecksumCRC64NVME?: string }).ChecksumCRC64NVME, await crc64(body), 'the completion answers the default');
+  await expectNoStoredChecksum(tt, s3, bucket, 'lib-storage', body);
+});
+
+t.test('UploadPartCopy keeps the default without answering it; the completion combines it', async (tt) => {
+  const src = testBytes(6 * MiB, 9);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy-src', Body: src }));
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'copied' }));
+  const p1 = await s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'copied', UploadId: created.UploadId, PartNumber: 1, CopySource: `${bucket}/copy-src`, CopySourceRange: `bytes=0-${5 * MiB}` }));
+  tt.same(checksumsOf(p1.CopyPartResult), {}, 'CopyPartResult: no checksum');
+  const p2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'copied', UploadId: created.UploadId, PartNumber: 2, Body: parts[2] }));
+  const up = { uploadId: created.UploadId!, etags: [p1.CopyPartResult!.ETag!, p2.ETag!] };
+  const body = Buffer.concat([src.subarray(0, 5 * MiB + 1), parts[2]!]);
+  await complete(tt, s3, bucket, 'copied', up, await crc64(body));
+  await expectNoStoredChecksum(tt, s3, bucket, 'copied', body);
+});
+
+t.test('SSE-S3: the same, the part defaults sealed', async (tt) => {
+  const enc = { ServerSideEncryption: 'AES256' };
+  const up = await upload(tt, s3Tls, tlsBucket, 'sse-s3', parts, enc);
+  await complete(tt, s3Tls, tlsBucket, 'sse-s3', up, await crc64(whole));
+  await expectNoStoredChecksum(tt, s3Tls, tlsBucket, 'sse-s3', whole);
+});
+
+t.test('SSE-C: the completion answers the default only with the customer key', async (tt) => {
+  const enc = ssec(customerKey);
+  const up = await upload(tt, s3Tls, tlsBucket, 'sse-c', parts, enc);
+  await complete(tt, s3Tls, tlsBucket, 'sse-c', up, await crc64(whole), enc);
+  await expectNoStoredChecksum(tt, s3Tls, tlsBucket, 'sse-c', whole, enc);
+  // Completed without the key: no checksum shown (nothing sealed opens without it).
+  const up2 = await upload(tt, s3Tls, tlsBucket, 'sse-c-keyless', parts.slice(1), enc);
+  const done = await s3Tls.send(completion(tlsBucket, 'sse-c-keyless', up2));
+  tt.same(checksumsOf(done), {}, 'Complete without the key: no checksum');
+  await expectNoStoredChecksum(tt, s3Tls, tlsBucket, 'sse-c-keyless', Buffer.concat(parts.slice(1)), enc);
+});
+
+t.test('s3d verify --deep checks the part defaults against the data', async (tt) => {
+  // SSE-S3 and SSE-C objects and uploads (SSE-C is out of a deep check's reach): nothing found.
+  const clean = await runS3d(['verify', tls.dataDir, '--deep'], { S3_CRYPTO_WORKERS: '2', S3_KMS_SECRET_KEY: TEST_KMS_SECRET }, 60_000);
+  tt.equal(clean.code, 0, clean.stdout + clean.stderr);
+  tt.notMatch(clean.stdout, /PROBLEM/);
+  // A part default that does not describe its data (the daemon is stopped to edit its store).
+  tt.equal(await d.stop(), 0);
+  const m = new MetaStore(join(d.dataDir, '.s3d'));
+  try {
+    await m.updateObject(bucket, 'plain', (r) => {
+      const [first, ...rest] = r.parts!;
+      if (first?.defaultChecksum?.checksums?.CRC64NVME === undefined) throw new Error(`plain's part 1 has no default: ${JSON.stringify(first)}`);
+      return { ...r, parts: [{ ...first, defaultChecksum: { checksums: { CRC64NVME: 'AAAAAAAAAAA=' } } }, ...rest] };
+    });
+  } finally {
+    await m.close();
+  }
+  const damaged = await runS3d(['verify', d.dataDir, '--deep'], { S3_CRYPTO_WORKERS: '2' }, 60_000);
+  tt.equal(damaged.code, 1);
+  const problems = damaged.stdout.split('\n').filter((l) => l.startsWith('PROBLEM '));
+  tt.same(problems.map((l) => l.replace(/ version [^\s:]+/, '')), [`PROBLEM ${bucket}/plain part 1: checksum: content CRC64NVME ${await crc64(parts[0]!)}, the record says AAAAAAAAAAA=`], 'the wrong default is found, nothing else');
+});
