@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { createTestPki, writeCertFiles } from '../fixtures/kes-server/certs.js';
 import { KES_MASTER_KEY, KES_TEST_KEY, kesEnv, kesServer, readyStatus, waitReady, wideS3Client } from '../helpers/kes.js';
-import { createBucket, expectS3Error, getBytes, listKeys } from '../helpers/s3.js';
+import { clientFor, createBucket, expectS3Error, getBytes, listKeys } from '../helpers/s3.js';
 import { countFiles, expectNoTempFiles } from '../helpers/files.js';
 import { ssec, ssecCopy } from '../helpers/sse.js';
 import { sleep } from '../helpers/wait.js';
@@ -52,6 +52,13 @@ t.test('caches off, KES down: every request that needs a data key is a 503 that 
   const p1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, PartNumber: 1, Body: body }));
   const upc = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpc', ServerSideEncryption: 'AES256', ChecksumAlgorithm: 'SHA256' }));
   const pc1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpc', UploadId: upc.UploadId, PartNumber: 1, Body: body, ChecksumAlgorithm: 'SHA256' }));
+  // An upload without an algorithm whose part came without a checksum: its completion answers S3's
+  // default CRC64NVME, combined from the part's, sealed under the object key.
+  const noSums = clientFor(d, { requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+  const upd = await noSums.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpd', ServerSideEncryption: 'AES256' }));
+  const pd1 = await noSums.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpd', UploadId: upd.UploadId, PartNumber: 1, Body: body }));
+  t.ok(pd1.ChecksumCRC64NVME, 'its part is answered the default');
+  const mpd = { Bucket: bucket, Key: 'mpd', UploadId: upd.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: pd1.ETag }] } };
   const files = countFiles(d.dataDir);
 
   await kes.stop();
@@ -65,6 +72,7 @@ t.test('caches off, KES down: every request that needs a data key is a 503 that 
   await unavailable(t, s3.send(new CompleteMultipartUploadCommand({
     Bucket: bucket, Key: 'mpc', UploadId: upc.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: pc1.ETag, ChecksumSHA256: pc1.ChecksumSHA256 }] },
   })), 'CompleteMultipartUpload that forms a sealed checksum');
+  await unavailable(t, noSums.send(new CompleteMultipartUploadCommand(mpd)), 'CompleteMultipartUpload that answers the default of sealed parts');
   await unavailable(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp2', ServerSideEncryption: 'aws:kms' })), 'CreateMultipartUpload');
   await unavailable(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'c1', CopySource: `${bucket}/enc` })), 'CopyObject of an SSE-S3 source');
   await unavailable(t, s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'c2', CopySource: `${bucket}/plain`, ServerSideEncryption: 'AES256' })), 'CopyObject to SSE-S3');
@@ -82,6 +90,8 @@ t.test('caches off, KES down: every request that needs a data key is a 503 that 
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'mp' })).equals(body), 'the upload completed during the outage reads back');
   await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpc', UploadId: upc.UploadId, PartNumber: 2, Body: 'tail', ChecksumAlgorithm: 'SHA256' }));
   t.pass('KES back: UploadPart works again, same process');
+  const doneD = await noSums.send(new CompleteMultipartUploadCommand(mpd));
+  t.equal(doneD.ChecksumCRC64NVME, pd1.ChecksumCRC64NVME, 'KES back: the completion refused meanwhile (nothing committed) completes, answering the default');
 });
 
 t.test('an upload whose data key is cached (generated at CreateMultipartUpload) goes on through the outage', async (t) => {

@@ -535,6 +535,30 @@ t.test('checksum headers of every algorithm', async (t) => {
   t.same(extra.checksums, { CRC32: crc32, CRC64NVME: await digestOf('CRC64NVME', data) }, 'extra checksums are computed');
 });
 
+t.test('the default checksum: computed and told apart only when the body names none', async (t) => {
+  const data = randomData(5000, 11);
+  const auth = authFor({ kind: 'unsigned' });
+  const crc64 = await digestOf('CRC64NVME', data);
+  const none = createPayloadDecoder(auth, {}, { defaultChecksum: 'CRC64NVME' });
+  t.equal(none.defaultChecksum, 'CRC64NVME', 'known before any byte');
+  await decode(none, data, [7]);
+  t.same(none.checksums, { CRC64NVME: crc64 }, 'reported');
+  // Content-MD5 alone is no checksum.
+  const md5 = createPayloadDecoder(auth, { 'content-md5': md5Base64(data) }, { defaultChecksum: 'CRC64NVME' });
+  t.equal(md5.defaultChecksum, 'CRC64NVME');
+  // The client's own, in a header or a trailer (the same algorithm too): no default.
+  const crc32 = await digestOf('CRC32', data);
+  const header = createPayloadDecoder(auth, { 'x-amz-checksum-crc32': crc32 }, { defaultChecksum: 'CRC64NVME' });
+  t.equal(header.defaultChecksum, undefined, 'a checksum header: none');
+  await decode(header, data);
+  t.same(header.checksums, { CRC32: crc32 }, 'only the client\'s');
+  const same = createPayloadDecoder(auth, { 'x-amz-checksum-crc64nvme': crc64 }, { defaultChecksum: 'CRC64NVME' });
+  t.equal(same.defaultChecksum, undefined, 'a CRC64NVME header is the client\'s');
+  const trailer = createPayloadDecoder(authFor({ kind: 'streaming-unsigned-trailer' }), { 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': String(data.length) }, { defaultChecksum: 'CRC64NVME' });
+  t.equal(trailer.defaultChecksum, undefined, 'a trailer: none');
+  t.equal(createPayloadDecoder(auth, {}).defaultChecksum, undefined, 'not asked for: none');
+});
+
 // ---------------------------------------------------------------------------------------------
 // Framing and trailer errors
 
