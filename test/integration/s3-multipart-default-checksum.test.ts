@@ -11,7 +11,8 @@
 // default checksum, CRC64NVME)").
 
 import t, { type Test } from 'tap';
-import { Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { createHash } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -29,7 +30,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { join } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
 import { runS3d, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
-import { bodyBytes, clientFor, createBucket, expectSdkError } from '../helpers/s3.js';
+import { bodyBytes, clientFor, createBucket, expectSdkError, sdkFailure } from '../helpers/s3.js';
+import { crc32Base64, md5Base64 } from '../helpers/hash.js';
+import { raw, type RawResponse } from '../helpers/http.js';
 import { ssec } from '../helpers/sse.js';
 
 async function crc64(data: Buffer): Promise<string> {
@@ -201,6 +204,79 @@ t.test('SSE-C: the completion answers the default only with the customer key', a
   const done = await s3Tls.send(completion(tlsBucket, 'sse-c-keyless', up2));
   tt.same(checksumsOf(done), {}, 'Complete without the key: no checksum');
   await expectNoStoredChecksum(tt, s3Tls, tlsBucket, 'sse-c-keyless', Buffer.concat(parts.slice(1)), enc);
+});
+
+/** The base64 digest a client would send for `alg` (the SDK's own CRCs; node's SHAs). */
+async function digest(alg: 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256', data: Buffer): Promise<string> {
+  if (alg === 'SHA1' || alg === 'SHA256') return createHash(alg.toLowerCase()).update(data).digest('base64');
+  const h = alg === 'CRC32' ? new Crc32() : alg === 'CRC32C' ? new Crc32c() : new Crc64Nvme();
+  h.update(data);
+  return Buffer.from(await h.digest()).toString('base64');
+}
+
+t.test('an upload WITH an algorithm, parts sent without a checksum: the part checksum is the algorithm\'s, as before, and no default besides', async (tt) => {
+  for (const alg of ['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME'] as const) {
+    const key = `with-${alg}`;
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: alg }));
+    const bodies = [parts[0]!, parts[2]!];
+    const etags: string[] = [];
+    const sums: string[] = [];
+    for (const [i, body] of bodies.entries()) {
+      const out = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId, PartNumber: i + 1, Body: body }));
+      sums.push(await digest(alg, body));
+      tt.same(checksumsOf(out), { [`Checksum${alg}`]: sums[i] }, `${alg} part ${i + 1}: its ${alg} alone`);
+      etags.push(out.ETag!);
+    }
+    const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId }));
+    tt.same(listed.Parts?.map((p) => (p as Record<string, unknown>)[`Checksum${alg}`]), sums, `${alg}: ListParts shows the same`);
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag, [`Checksum${alg}`]: sums[i] })) } }));
+    const want = alg === 'CRC64NVME' ? await digest(alg, Buffer.concat(bodies)) : await digest(alg, Buffer.concat(sums.map((s) => Buffer.from(s, 'base64')))) + '-2';
+    tt.same(checksumsOf(done), { [`Checksum${alg}`]: want, ChecksumType: alg === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE' }, `${alg}: the completion answers the object's`);
+  }
+});
+
+t.test('hand-made UploadPart bodies into an upload without an algorithm: UNSIGNED-PAYLOAD, Content-MD5, an aws-chunked trailer, no bytes', async (tt) => {
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'raw' }));
+  const id = created.UploadId!;
+  const putPart = (n: number, body: Buffer, headers: Record<string, string>, payloadHash: string): Promise<RawResponse> =>
+    raw(d.port, { method: 'PUT', path: `/${bucket}/raw`, query: `partNumber=${n}&uploadId=${encodeURIComponent(id)}`, body, headers, sign: { payloadHash } });
+  const checksumHeadersOf = (res: RawResponse): Record<string, unknown> => Object.fromEntries(Object.entries(res.headers).filter(([k]) => k.startsWith('x-amz-checksum-')));
+  const b = testBytes(5 * MiB, 21);
+  const unsigned = await putPart(1, b, {}, 'UNSIGNED-PAYLOAD');
+  tt.equal(unsigned.status, 200, unsigned.body.toString());
+  tt.same(checksumHeadersOf(unsigned), { 'x-amz-checksum-crc64nvme': await crc64(b) }, 'UNSIGNED-PAYLOAD: the default');
+  const md5 = await putPart(1, b, { 'content-md5': md5Base64(b) }, 'UNSIGNED-PAYLOAD');
+  tt.same(checksumHeadersOf(md5), { 'x-amz-checksum-crc64nvme': await crc64(b) }, 'Content-MD5 alone: the default');
+  const framed = Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${crc32Base64(b)}\r\n\r\n`)]);
+  const trailer = await putPart(2, framed, { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(b.length), 'x-amz-trailer': 'x-amz-checksum-crc32' }, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+  tt.equal(trailer.status, 200, trailer.body.toString());
+  tt.same(checksumHeadersOf(trailer), { 'x-amz-checksum-crc32': crc32Base64(b) }, 'a CRC32 trailer: the client\'s alone, no default');
+  const empty = await putPart(3, Buffer.alloc(0), {}, 'hash');
+  tt.equal(empty.status, 200, empty.body.toString());
+  tt.same(checksumHeadersOf(empty), { 'x-amz-checksum-crc64nvme': await crc64(Buffer.alloc(0)) }, 'no bytes: the CRC64NVME of none');
+  // A part with the client's CRC32 (part 2): the completion answers no default.
+  const etags = [unsigned, trailer, empty].map((r) => String(r.headers.etag));
+  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'raw', UploadId: id, MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) } }));
+  tt.same(checksumsOf(done), {}, 'a part the client checksummed: no default answered');
+  // An upload of one empty part: the completion answers the CRC64NVME of no bytes.
+  const zero = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'raw-empty' }));
+  const zp = await raw(d.port, { method: 'PUT', path: `/${bucket}/raw-empty`, query: `partNumber=1&uploadId=${encodeURIComponent(zero.UploadId!)}`, body: Buffer.alloc(0), sign: { payloadHash: 'UNSIGNED-PAYLOAD' } });
+  const zdone = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'raw-empty', UploadId: zero.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: String(zp.headers.etag) }] } }));
+  tt.same(checksumsOf(zdone), { ChecksumCRC64NVME: await crc64(Buffer.alloc(0)), ChecksumType: 'FULL_OBJECT' }, 'one empty part: the CRC64NVME of no bytes');
+});
+
+t.test('SSE-C: a repeated Complete shows the default only with the right key', async (tt) => {
+  const enc = ssec(customerKey);
+  const up = await upload(tt, s3Tls, tlsBucket, 'sse-c-again', parts.slice(1), enc);
+  await complete(tt, s3Tls, tlsBucket, 'sse-c-again', up, await crc64(Buffer.concat(parts.slice(1))), enc);
+  const keyless = await s3Tls.send(completion(tlsBucket, 'sse-c-again', up));
+  tt.same(checksumsOf(keyless), {}, 'repeated without the key: none');
+  const f = await sdkFailure(s3Tls.send(completion(tlsBucket, 'sse-c-again', up, ssec(Buffer.alloc(32, 12)))));
+  tt.equal(f.status, 400, `repeated with another key: 400 (${f.name})`);
+  // Listing the answered default without the key is taken unchecked, whatever its value: no oracle.
+  const up2 = await upload(tt, s3Tls, tlsBucket, 'sse-c-listed', parts.slice(2), enc);
+  const done = await s3Tls.send(new CompleteMultipartUploadCommand({ Bucket: tlsBucket, Key: 'sse-c-listed', UploadId: up2.uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up2.etags[0], ChecksumCRC64NVME: 'AAAAAAAAAAA=' }] } }));
+  tt.same(checksumsOf(done), {}, 'a listed CRC64NVME without the key: completed, no checksum shown');
 });
 
 t.test('s3d verify --deep checks the part defaults against the data', async (tt) => {
