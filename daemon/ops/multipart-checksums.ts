@@ -262,11 +262,22 @@ export function hasDefaultChecksums(parts: readonly PartRecord[]): boolean {
   return parts.length > 0 && parts.every((p) => p.defaultChecksum !== undefined);
 }
 
-/** A part's default checksum, opened (undefined: none, or sealed and no key to open it). */
+/**
+ * A part's default checksum, opened (undefined: none, or sealed and no key to open it). One that is
+ * not a single well-formed CRC64NVME (in clear, nothing authenticates it) is a damaged record,
+ * refused as one that does not unseal is: combined as it is, it failed the completion with a 500
+ * InternalError.
+ */
 function openedDefault(p: PartRecord, objectKey: Uint8Array | undefined): Checksums | undefined {
   const d = p.defaultChecksum;
   if (d === undefined || (d.sealedChecksums !== undefined && objectKey === undefined)) return undefined;
-  return openPartChecksums({ ...d, n: p.n }, objectKey);
+  const opened = openPartChecksums({ ...d, n: p.n }, objectKey);
+  const algs = Object.keys(opened ?? {});
+  const value = opened?.[DEFAULT_CHECKSUM];
+  if (algs.length !== 1 || value === undefined || !isChecksumValue(DEFAULT_CHECKSUM, value)) {
+    throw new S3Error('XMinioObjectTampered', `The default checksum of part ${p.n} in the record is malformed: the record was modified.`);
+  }
+  return opened;
 }
 
 /**

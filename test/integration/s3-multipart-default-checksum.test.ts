@@ -29,7 +29,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { join } from 'node:path';
 import { MetaStore } from '../../daemon/meta/store.js';
-import { runS3d, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
+import { runS3d, startDaemon, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
 import { bodyBytes, clientFor, createBucket, expectSdkError, sdkFailure } from '../helpers/s3.js';
 import { crc32Base64, md5Base64 } from '../helpers/hash.js';
 import { raw, type RawResponse } from '../helpers/http.js';
@@ -300,4 +300,50 @@ t.test('s3d verify --deep checks the part defaults against the data', async (tt)
   tt.equal(damaged.code, 1);
   const problems = damaged.stdout.split('\n').filter((l) => l.startsWith('PROBLEM '));
   tt.same(problems.map((l) => l.replace(/ version [^\s:]+/, '')), [`PROBLEM ${bucket}/plain part 1: checksum: content CRC64NVME ${await crc64(parts[0]!)}, the record says AAAAAAAAAAA=`], 'the wrong default is found, nothing else');
+});
+
+t.test('part defaults swapped between parts or malformed in the store: a clean S3 error, nothing committed, the daemon serves on', async (tt) => {
+  const first = await startDaemon({ tls: true });
+  tt.teardown(async () => {
+    await first.stop();
+  });
+  const c1 = plainClient(first);
+  const b = await createBucket(c1, 'mptamper');
+  const enc = ssec(customerKey);
+  const two = [parts[0]!, parts[2]!];
+  const sseC = await upload(tt, c1, b, 'swap-c', two, enc);
+  const sseS3 = await upload(tt, c1, b, 'swap-s3', two, { ServerSideEncryption: 'AES256' });
+  const badLen = await upload(tt, c1, b, 'bad-len', two);
+  tt.equal(await first.stop(), 0);
+  const m = new MetaStore(join(first.dataDir, '.s3d'));
+  try {
+    for (const up of [sseC, sseS3]) {
+      const [p1, p2] = m.listParts(up.uploadId);
+      if (p1?.defaultChecksum?.sealedChecksums === undefined || p2?.defaultChecksum?.sealedChecksums === undefined) throw new Error(`no sealed defaults: ${JSON.stringify([p1, p2])}`);
+      await m.putPart(up.uploadId, { ...p1, defaultChecksum: p2.defaultChecksum });
+      await m.putPart(up.uploadId, { ...p2, defaultChecksum: p1.defaultChecksum });
+    }
+    const [q1] = m.listParts(badLen.uploadId);
+    await m.putPart(badLen.uploadId, { ...q1!, defaultChecksum: { checksums: { CRC64NVME: 'AAAA' } } });
+  } finally {
+    await m.close();
+  }
+  const again = await startDaemonFor(t, { tls: true, dataDir: first.dataDir });
+  const c2 = plainClient(again);
+  const cases: Array<[string, Uploaded, Record<string, string>]> = [
+    ['swap-c', sseC, enc],
+    ['swap-s3', sseS3, {}],
+    ['bad-len', badLen, {}],
+  ];
+  for (const [key, up, e] of cases) {
+    const f = await sdkFailure(c2.send(completion(b, key, up, e)));
+    tt.not(f.name, 'InternalError', `${key}: not an InternalError (${f.status} ${f.name}: ${f.message})`);
+    const listedF = await sdkFailure(c2.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: key, UploadId: up.uploadId, MultipartUpload: { Parts: up.etags.map((ETag) => ({ PartNumber: up.etags.indexOf(ETag) + 1, ETag, ChecksumCRC64NVME: 'AAAAAAAAAAA=' })) }, ...e })));
+    tt.not(listedF.name, 'InternalError', `${key}, the defaults listed: not an InternalError (${listedF.status} ${listedF.name}: ${listedF.message})`);
+    const head = await sdkFailure(c2.send(new HeadObjectCommand({ Bucket: b, Key: key, ...e })));
+    tt.equal(head.status, 404, `${key}: nothing committed`);
+    tt.equal((await c2.send(new ListPartsCommand({ Bucket: b, Key: key, UploadId: up.uploadId, ...e }))).Parts?.length, 2, `${key}: the upload is still there`);
+  }
+  await c2.send(new PutObjectCommand({ Bucket: b, Key: 'after', Body: 'still serving' }));
+  tt.pass('the daemon serves on');
 });
