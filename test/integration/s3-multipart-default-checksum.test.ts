@@ -28,8 +28,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { awsCli, awsEnv, runAwsText } from '../helpers/aws-cli.js';
+import { BOTO3_ATTEMPTS, noBoto3, pythonEnv, PYTHON_BIN } from '../helpers/python.js';
 import { MetaStore } from '../../daemon/meta/store.js';
-import { runS3d, startDaemon, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, runS3d, SECRET_KEY, startDaemon, startDaemonFor, TEST_KMS_SECRET, testBytes } from '../helpers/daemon.js';
 import { bodyBytes, clientFor, createBucket, expectSdkError, sdkFailure } from '../helpers/s3.js';
 import { crc32Base64, md5Base64 } from '../helpers/hash.js';
 import { raw, type RawResponse } from '../helpers/http.js';
@@ -277,6 +282,52 @@ t.test('SSE-C: a repeated Complete shows the default only with the right key', a
   const up2 = await upload(tt, s3Tls, tlsBucket, 'sse-c-listed', parts.slice(2), enc);
   const done = await s3Tls.send(new CompleteMultipartUploadCommand({ Bucket: tlsBucket, Key: 'sse-c-listed', UploadId: up2.uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up2.etags[0], ChecksumCRC64NVME: 'AAAAAAAAAAA=' }] } }));
   tt.same(checksumsOf(done), {}, 'a listed CRC64NVME without the key: completed, no checksum shown');
+});
+
+t.test('the aws CLI and boto3 without checksums of their own (when_required): multipart uploads complete, the bytes back', async (tt) => {
+  const home = mkdtempSync(join(tmpdir(), 's3d-mpdef-'));
+  tt.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const big = testBytes(9 * MiB + 17, 31);
+  const file = join(home, 'big.bin');
+  writeFileSync(file, big);
+  const cli = awsCli(d.endpoint, home, { pathStyle: true });
+  const env = awsEnv(home, { config: '[default]\nrequest_checksum_calculation = when_required\nresponse_checksum_validation = when_required\ns3 =\n    addressing_style = path\n    multipart_threshold = 5MB\n    multipart_chunksize = 5MB\n' });
+  const cp = await runAwsText(['--endpoint-url', d.endpoint, 's3', 'cp', file, `s3://${bucket}/cli-big`], { env });
+  tt.equal(cp.code, 0, cp.stderr);
+  const head = JSON.parse(await cli.ok('s3api', 'head-object', '--bucket', bucket, '--key', 'cli-big')) as { ETag: string };
+  tt.match(head.ETag, /-2"$/, 'aws s3 cp: a multipart object');
+  const back = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'cli-big' }));
+  tt.ok((await bodyBytes(back)).equals(big), 'aws s3 cp: the bytes');
+  const pyEnv = pythonEnv(home);
+  const skip = noBoto3(pyEnv);
+  if (skip) {
+    tt.comment(`boto3 skipped: ${skip}`);
+    return;
+  }
+  const script = `${BOTO3_ATTEMPTS}
+from boto3.s3.transfer import TransferConfig
+c = boto3.client('s3', endpoint_url='${d.endpoint}', aws_access_key_id='${ACCESS_KEY}', aws_secret_access_key='${SECRET_KEY}', region_name='${REGION}',
+  config=Config(request_checksum_calculation='when_required', response_checksum_validation='when_required', s3={'addressing_style': 'path'}))
+TC = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024, max_concurrency=2)
+attempt('upload_file', lambda: c.upload_file('${file}', '${bucket}', 'boto3-big', Config=TC))
+attempt('head', lambda: c.head_object(Bucket='${bucket}', Key='boto3-big')['ETag'])
+def listed():
+    up = c.create_multipart_upload(Bucket='${bucket}', Key='boto3-listed')['UploadId']
+    data = open('${file}', 'rb').read()
+    p1 = c.upload_part(Bucket='${bucket}', Key='boto3-listed', UploadId=up, PartNumber=1, Body=data[:5 * 1024 * 1024])
+    p2 = c.upload_part(Bucket='${bucket}', Key='boto3-listed', UploadId=up, PartNumber=2, Body=data[5 * 1024 * 1024:])
+    parts = [{'PartNumber': i + 1, 'ETag': p['ETag'], 'ChecksumCRC64NVME': p['ChecksumCRC64NVME']} for i, p in enumerate([p1, p2])]
+    done = c.complete_multipart_upload(Bucket='${bucket}', Key='boto3-listed', UploadId=up, MultipartUpload={'Parts': parts})
+    return [done.get('ChecksumCRC64NVME'), done.get('ChecksumType')]
+attempt('listed', listed)
+print(json.dumps(out))
+`;
+  const r = spawnSync(PYTHON_BIN, ['-c', script], { env: pyEnv, encoding: 'utf8', timeout: 120_000 });
+  tt.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, { ok?: unknown; code?: string }>;
+  tt.ok(out.upload_file && 'ok' in out.upload_file, `upload_file: ${JSON.stringify(out.upload_file)}`);
+  tt.match(String(out.head?.ok), /-2"$/, 'upload_file: a multipart object');
+  tt.same(out.listed?.ok, [await crc64(big), 'FULL_OBJECT'], 'upload_part\'s answered CRC64NVME listed in the completion (as minio-go and the Go SDK list it): taken, the object\'s answered');
 });
 
 t.test('s3d verify --deep checks the part defaults against the data', async (tt) => {
