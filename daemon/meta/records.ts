@@ -269,6 +269,12 @@ export interface UploadRecord {
   /** Object Lock settings given at CreateMultipartUpload (the bucket's default applies at completion otherwise). */
   readonly retention?: Retention;
   readonly legalHold?: 'ON' | 'OFF';
+  /**
+   * Part writes stored for the upload (UploadTables.putPart counts each in its transaction): a
+   * completion whose parts were read under the same count takes them without comparing them again.
+   * Absent on an upload no part was stored for since (or by an earlier version): they are compared.
+   */
+  readonly partWrites?: number;
 }
 
 /** Every data file a record points at (for gc and the orphan sweep). */

@@ -77,17 +77,20 @@ export class UploadWrites {
    * finished) and the replaced object's files are queued; the part records go after the commit,
    * the files of parts not used by the object queued with them (sweepFinished).
    * `check` runs first against the current record (conditional writes); throwing changes nothing.
-   * `read`: the parts as read before (the record's parts among them); those unchanged since are
-   * not decoded again, and the parts the object keeps are later removed undecoded.
+   * `read`: the parts as read before (the record's parts among them); when no part was written
+   * since (the upload's part-write count is still the one read with them), they are not looked at
+   * again; otherwise those whose stored bytes are unchanged are not decoded again. The parts the
+   * object keeps are later removed undecoded.
    */
   async completeUpload(upload: UploadRecord, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void, inTxn?: (stored: ObjectRecord) => void, read?: StoredParts): Promise<ObjectRecord> {
     const s = this.#s;
     const stored = await s.write(() => {
-      if (!s.multipart.uploads.get(upload.id)) throw new MetaConflict('NoSuchUpload');
+      const now = s.multipart.uploads.get(upload.id);
+      if (!now) throw new MetaConflict('NoSuchUpload');
       const b = s.buckets.get(upload.bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       check?.(s.objects.get(objectKey(upload.bucket, upload.key)));
-      const current = s.multipart.currentParts(upload.id, record, read);
+      const current = s.multipart.currentParts(upload.id, record, read, now);
       // The object's parts are the stored ones (currentParts): their files are all kept; the
       // part records go after the commit, the others' files with them (sweepFinished).
       s.multipart.finish(upload, current.parts?.map((p) => p.n));

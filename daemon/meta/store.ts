@@ -600,13 +600,15 @@ export class MetaStore {
   async partsOfUpload(uploadId: string): Promise<StoredParts> {
     const parts: PartRecord[] = [];
     const bytes = new Map<number, Buffer>();
+    // Before the first part: a part written while they are read changes it (upload-tables.ts currentParts).
+    const partWrites = this.multipart.getUpload(uploadId)?.partWrites;
     for (let after = 0; ; await nextTurn()) {
       const page = this.multipart.readParts(uploadId, after, PARTS_PER_TURN);
       for (const { part, bytes: b } of page) {
         parts.push(part);
         bytes.set(part.n, b);
       }
-      if (page.length < PARTS_PER_TURN) return { parts, bytes };
+      if (page.length < PARTS_PER_TURN) return { parts, bytes, partWrites };
       after = page[page.length - 1]!.part.n;
     }
   }

@@ -62,3 +62,47 @@ t.test('a part replaced after the read: InvalidPart, or (the same ETag and sizes
   t.ok(m.queuedFiles().includes(fileOf(old)), 'the replaced file is released');
   t.notOk(m.queuedFiles().includes(fileOf(again)), 'the file the object keeps is not');
 });
+
+// Each part write counts in the upload record (UploadRecord.partWrites, in putPart's transaction);
+// partsOfUpload reads the count before the first part, and a commit that finds it unchanged takes
+// the parts without comparing them (10,000 compared held the event loop ~20 ms). A count that
+// changed, or an upload without one (no part stored for it by a version that counts), compares them.
+t.test('a part replaced while the parts are read (after the count, after its own page): InvalidPart', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  await m.createUpload(upload('u'));
+  await Promise.all(Array.from({ length: 3_000 }, (_, i) => m.putPart('u', part(i + 1))));
+  t.equal(m.getUpload('u')!.partWrites, 3_000, 'each part write counted');
+  let replaced: Promise<void> | undefined;
+  // Part 1 replaced once its page is read, before the read is done.
+  const { result: read } = await turnsDuring(async (turns) => {
+    const p = m.partsOfUpload('u');
+    while (turns() === 0) await new Promise((r) => setImmediate(r));
+    replaced = m.putPart('u', part(1, fid(), 'etag1-new'));
+    return p;
+  });
+  await replaced;
+  t.equal(read.parts[0]!.etag, 'etag1', 'the read has part 1 as it was');
+  t.equal(read.partWrites, 3_000, 'and the count before it');
+  t.equal(await conflictCode(m.completeUpload(upload('u'), multipart(read.parts), undefined, undefined, read)), 'InvalidPart', 'the commit finds part 1 replaced');
+  t.ok(m.getUpload('u'), 'the upload stays');
+});
+
+t.test('an upload without a count (its parts stored by an earlier version): its parts compared', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  await m.createUpload(upload('u'));
+  await m.putPart('u', part(1));
+  await m.putPart('u', part(2));
+  // As an earlier version left it: no count.
+  const uploads = (m as unknown as { multipart: { uploads: { put(k: string, v: UploadRecord): Promise<boolean> } } }).multipart.uploads;
+  await uploads.put('u', upload('u'));
+  const read = await m.partsOfUpload('u');
+  t.equal(read.partWrites, undefined, 'no count read');
+  await m.putPart('u', part(2, fid(), 'etag2-new'));
+  t.equal(await conflictCode(m.completeUpload(upload('u'), multipart(read.parts), undefined, undefined, read)), 'InvalidPart', 'a part replaced since: InvalidPart');
+  const again = await m.partsOfUpload('u');
+  t.equal(again.partWrites, 1, 'counted from the first part write of this version');
+  await m.completeUpload(upload('u'), multipart(again.parts), undefined, undefined, again);
+  t.same(m.getObject('b', 'k')!.parts!.map((p) => p.etag), ['etag1', 'etag2-new'], 'completed with the parts as they are');
+});
