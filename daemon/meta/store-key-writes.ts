@@ -5,7 +5,9 @@
 // transaction, whose reads see its writes; MetaStore owns the transactions and the buckets table.
 // The per-key version reads they build on: store-key-versions.ts.
 
+import { asBinary } from 'lmdb';
 import type { DeletionQueue } from './deletion-queue.js';
+import type { EncodedRecord } from './record-encoding.js';
 import { objectKey, versionKey, versionKeyOf, versionPrefix } from './keys.js';
 import type { NullVersionIndex } from './null-index.js';
 import { filesOf, isLocked, RECORD_VERSION, type BucketRecord, type ObjectRecord, type VersionedDelete } from './records.js';
@@ -110,20 +112,30 @@ function releaseFiles(t: KeyWriteTables, bucket: string, key: string, gone: Obje
   t.gc.add(files.filter((f) => !held.has(f)));
 }
 
-/** Makes `record` the current version of bucket/key and returns it as stored (see MetaStore.putObject). */
-export function install(t: KeyWriteTables, b: BucketRecord, key: string, record: ObjectRecord): ObjectRecord {
+/** Puts `record` as the current object under `k`: as `encoded`'s bytes when they are its own (record-encoding.ts). */
+function putCurrent(t: KeyWriteTables, k: Buffer, record: ObjectRecord, encoded: EncodedRecord | undefined): void {
+  const bytes = encoded?.bytesOf(record);
+  void t.objects.put(k, bytes === undefined ? record : (asBinary(bytes) as unknown as ObjectRecord));
+}
+
+/**
+ * Makes `record` the current version of bucket/key and returns it as stored (see MetaStore.putObject).
+ * `encoded`: the record encoded before the transaction (a completion's: record-encoding.ts), its
+ * bytes written when the record stored is it, with or without its version stamp.
+ */
+export function install(t: KeyWriteTables, b: BucketRecord, key: string, record: ObjectRecord, encoded?: EncodedRecord): ObjectRecord {
   const k = objectKey(b.name, key);
   const cur = t.objects.get(k);
   if (b.versioning === undefined) {
     // A record may keep the old data file (SSE-C key rotation reseals only the key).
     const kept = new Set(filesOf(record));
     if (cur) t.gc.add(filesOf(cur).filter((f) => !kept.has(f)));
-    void t.objects.put(k, record);
+    putCurrent(t, k, record, encoded);
     return record;
   }
   const stored = stamped(t, b, key, record, cur);
   const replaced = retire(t, b, key, cur);
-  void t.objects.put(k, stored);
+  putCurrent(t, k, stored, encoded);
   for (const r of replaced) releaseFiles(t, b.name, key, r);
   return stored;
 }

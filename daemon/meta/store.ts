@@ -119,7 +119,7 @@ export class MetaStore {
     this.currentRecords = new RecordCache(this.root.openDB({ name: 'objects', keyEncoding: 'binary', encoding: 'binary' }), this.objects);
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
     this.gc = new DeletionQueue(this.root);
-    this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record) => install(this.keyTables, b, key, record), onSweepError: opts.onSweepError });
+    this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record, encoded) => install(this.keyTables, b, key, record, encoded), onSweepError: opts.onSweepError });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));

@@ -1,0 +1,115 @@
+// An object record of many parts encoded before the write transaction that stores it, a slice of
+// its parts to a turn of the event loop (a CompleteMultipartUpload's record: store-multipart.ts).
+// Encoded inside the transaction by lmdb-js's put, 10,000 parts held the event loop ~30 ms in one
+// stretch (bench/mpu-stall.ts --profile). The bytes are the ones the table's encoder writes for the
+// record (msgpackr, useRecords false: a map16 of its own enumerable keys in order, each key and
+// value packed as they come, an array's elements one after another), assembled from pieces that
+// same encoder packed: the format on disk is unchanged (test/unit/daemon/meta/record-encoding.test.ts
+// holds the two byte for byte). Stored with lmdb-js's asBinary, which writes them as they are.
+
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ObjectRecord } from './records.js';
+
+/** The table's msgpack encoder (lmdb-js's `db.encoder`). */
+export interface ValueEncoder {
+  encode(value: unknown): Uint8Array;
+}
+
+/** Parts packed between two turns of the event loop (~1.5 ms for 500). */
+export const ENCODE_PARTS_PER_TURN = 500;
+
+/** The keys install (store-key-writes.ts stamped) adds at the end of a record, in that order. */
+const STAMP_KEYS = ['vs', 'versionId'] as const;
+
+/** Bytes of an encoded array or map after its header (msgpack fixarray/array16/array32, fixmap/map16/map32). */
+function afterHeader(b: Uint8Array): Uint8Array {
+  const t = b[0]!;
+  if ((t & 0xf0) === 0x90 || (t & 0xf0) === 0x80) return b.subarray(1);
+  if (t === 0xdc || t === 0xde) return b.subarray(3);
+  if (t === 0xdd || t === 0xdf) return b.subarray(5);
+  throw new Error(`record-encoding: not an array or map (0x${t.toString(16)})`);
+}
+
+/** A msgpack array header for `n` elements, as msgpackr writes it. */
+function arrayHeader(n: number): Buffer {
+  if (n < 0x10) return Buffer.from([0x90 | n]);
+  if (n < 0x10000) return Buffer.from([0xdc, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xdd;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+/** The map header msgpackr writes for a plain object of `n` keys (always map16: it sizes the map afterwards). */
+function mapHeader(n: number): Buffer {
+  if (n > 0xffff) throw new Error('record-encoding: too many keys');
+  return Buffer.from([0xde, n >> 8, n & 0xff]);
+}
+
+/** One key and its value, as packed inside a map (a copy: the encoder reuses its buffer). */
+function entry(enc: ValueEncoder, key: string, value: unknown): Buffer {
+  return Buffer.from(afterHeader(enc.encode([key, value])));
+}
+
+/** `record` encoded ahead of its transaction (encodeAhead). */
+export class EncodedRecord {
+  readonly #enc: ValueEncoder;
+  readonly #keys: string[];
+  readonly #entries: Buffer;
+
+  constructor(enc: ValueEncoder, readonly record: ObjectRecord, keys: string[], entries: Buffer) {
+    this.#enc = enc;
+    this.#keys = keys;
+    this.#entries = entries;
+  }
+
+  /**
+   * The bytes of `stored` if it is this record, or this record with its version stamp added by
+   * install (`vs`, and `versionId` under Enabled, after every other key, the other values the same
+   * ones); undefined for any other record (the transaction changed its parts: it is encoded there).
+   */
+  bytesOf(stored: ObjectRecord): Buffer | undefined {
+    if (stored === this.record) return Buffer.concat([mapHeader(this.#keys.length), this.#entries]);
+    const keys = Object.keys(stored);
+    const n = this.#keys.length;
+    if (keys.length <= n || keys.length > n + STAMP_KEYS.length) return undefined;
+    const r = this.record as unknown as Record<string, unknown>;
+    const s = stored as unknown as Record<string, unknown>;
+    for (let i = 0; i < n; i++) {
+      const k = this.#keys[i]!;
+      if (keys[i] !== k || s[k] !== r[k]) return undefined;
+    }
+    const extra: Buffer[] = [];
+    for (let i = n; i < keys.length; i++) {
+      if (keys[i] !== STAMP_KEYS[i - n]) return undefined;
+      extra.push(entry(this.#enc, keys[i]!, s[keys[i]!]));
+    }
+    return Buffer.concat([mapHeader(keys.length), this.#entries, ...extra]);
+  }
+}
+
+/**
+ * `record` packed by `enc`, its parts `perTurn` to a turn of the event loop. The record must not
+ * change meanwhile, nor afterwards: bytesOf compares values, not their contents. A record with a
+ * version stamp already (`vs`, `versionId`) is not one a completion makes: its keys are taken as
+ * they are, and bytesOf knows it only as itself.
+ */
+export async function encodeAhead(enc: ValueEncoder, record: ObjectRecord, perTurn = ENCODE_PARTS_PER_TURN): Promise<EncodedRecord> {
+  const keys = Object.keys(record);
+  const pieces: Buffer[] = [];
+  const r = record as unknown as Record<string, unknown>;
+  for (const k of keys) {
+    const v = r[k];
+    if (k !== 'parts' || !Array.isArray(v)) {
+      pieces.push(entry(enc, k, v));
+      continue;
+    }
+    pieces.push(Buffer.from(enc.encode(k)), arrayHeader(v.length));
+    for (let i = 0; i < v.length; i += perTurn) {
+      if (i > 0) await nextTurn();
+      pieces.push(Buffer.from(afterHeader(enc.encode(v.slice(i, i + perTurn)))));
+    }
+  }
+  // Object.keys and msgpackr's for-in over own properties agree for a plain record (no integer-like keys).
+  return new EncodedRecord(enc, record, keys, Buffer.concat(pieces));
+}

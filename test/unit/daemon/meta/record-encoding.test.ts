@@ -1,0 +1,98 @@
+// A completion's object record encoded before its transaction, a slice of its parts to a turn of
+// the event loop (daemon/meta/record-encoding.ts), and written as those bytes: they must be the
+// bytes the objects table's encoder writes for the record, byte for byte, whatever its fields, its
+// number of parts and the version stamp install adds; a record the transaction changed is encoded
+// there. Over a real store (MetaStore over LMDB in a temp dir) and its table's own encoder.
+import t from 'tap';
+import type { Database, RootDatabase } from 'lmdb';
+import { openStore, versioned } from '../../../helpers/meta-versions.js';
+import { turnsDuring } from '../../../helpers/wait.js';
+import { encodeAhead, type ValueEncoder } from '../../../../daemon/meta/record-encoding.js';
+import { objectKey } from '../../../../daemon/meta/keys.js';
+import type { MetaStore } from '../../../../daemon/meta/store.js';
+import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
+
+let fileSeq = 0;
+const fid = (): string => (++fileSeq).toString(16).padStart(32, '0');
+const part = (n: number): PartRecord => ({
+  v: RECORD_VERSION,
+  n,
+  size: 5 * 1024 * 1024 + n,
+  stored: 5 * 1024 * 1024 + 32 * n,
+  etag: `"${n.toString(16).padStart(32, 'a')}"`,
+  data: { file: fid() },
+  mtime: 1_765_000_000_000 + n,
+  ...(n % 3 === 0 ? { checksums: { CRC32: 'AAAAAA==' } } : {}),
+});
+const upload = (id: string, key: string): UploadRecord => ({ v: RECORD_VERSION, id, bucket: 'b', key, initiated: 1, headers: {}, userMeta: {} });
+/** A completion's record with many kinds of fields (more than 15 keys: a map16 either way). */
+const record = (parts: PartRecord[], over: Partial<ObjectRecord> = {}): ObjectRecord => ({
+  v: RECORD_VERSION,
+  size: parts.reduce((a, p) => a + p.size, 0),
+  etag: `"${'f'.repeat(32)}-${parts.length}"`,
+  mtime: 1_765_000_000_123,
+  headers: { 'content-type': 'application/octet-stream', 'cache-control': 'no-cache' },
+  userMeta: { ünïcode: 'välue ✓', long: 'x'.repeat(300) },
+  stored: parts.reduce((a, p) => a + p.stored, 0),
+  parts,
+  uploadId: 'u-0123456789',
+  ...over,
+});
+const encoderOf = (m: MetaStore): ValueEncoder => (m as unknown as { objects: { encoder: ValueEncoder } }).objects.encoder;
+const rawObjects = (m: MetaStore): Database<Buffer, Buffer> =>
+  (m as unknown as { root: RootDatabase }).root.openDB({ name: 'objects', keyEncoding: 'binary', encoding: 'binary' }) as unknown as Database<Buffer, Buffer>;
+
+t.test('the bytes are the encoder\'s, for any number of parts, with or without a version stamp', async (t) => {
+  const m = openStore(t);
+  const enc = encoderOf(m);
+  const extra: Partial<ObjectRecord> = { tags: [{ Key: 'k', Value: 'v' }], sseRequested: { 'x-amz-server-side-encryption': 'AES256' }, retainUntil: undefined } as never;
+  for (const n of [0, 1, 15, 16, 499, 500, 501, 1_001, 10_000]) {
+    for (const rec of [record(Array.from({ length: n }, (_, i) => part(i + 1))), record(Array.from({ length: n }, (_, i) => part(i + 1)), extra)]) {
+      const want = Buffer.from(enc.encode(rec));
+      const e = await encodeAhead(enc, rec);
+      t.ok(e.bytesOf(rec)!.equals(want), `${n} parts, ${Object.keys(rec).length} keys: the same bytes`);
+      const { versionId: _i, vs: _v, ...rest } = rec;
+      for (const stamped of [{ ...rest, vs: 123_456_789_012 }, { ...rest, vs: 7, versionId: '0190d8a4-0000-7000-8000-000000000000' }] as ObjectRecord[]) {
+        t.ok(e.bytesOf(stamped)!.equals(Buffer.from(enc.encode(stamped))), `${n} parts, stamped with ${Object.keys(stamped).slice(-2).join(', ')}: the same bytes`);
+      }
+      if (n > 0) {
+        t.equal(e.bytesOf({ ...rec, parts: [...rec.parts!] }), undefined, `${n} parts: other parts are not its bytes`);
+        t.equal(e.bytesOf({ ...rec, vs: 1, size: 0 } as ObjectRecord), undefined, `${n} parts: another value is not`);
+      }
+    }
+  }
+});
+
+t.test('10,000 parts: encoded while the event loop turns', async (t) => {
+  const m = openStore(t);
+  const rec = record(Array.from({ length: 10_000 }, (_, i) => part(i + 1)));
+  const { turns } = await turnsDuring(() => encodeAhead(encoderOf(m), rec));
+  t.ok(turns >= 19, `the event loop turned ${turns} times meanwhile`);
+});
+
+t.test('completed objects are stored as the encoder writes them, and read back as completed', async (t) => {
+  const m = openStore(t);
+  const enc = encoderOf(m);
+  await m.createBucket('b');
+  const raw = rawObjects(m);
+  let seq = 0;
+  for (const state of [undefined, 'Enabled', 'Suspended'] as const) {
+    if (state !== undefined) await versioned(m, 'b', state);
+    for (const n of [3, 10_000]) {
+      for (let round = 0; round < 2; round++) {
+        const id = `u${++seq}`;
+        const key = `k-${n}`;
+        await m.createUpload(upload(id, key));
+        const parts = Array.from({ length: n }, (_, i) => part(i + 1));
+        for (let i = 0; i < n; i += 1_000) await Promise.all(parts.slice(i, i + 1_000).map((p) => m.putPart(id, p)));
+        const read = await m.partsOfUpload(id);
+        const rec = record(read.parts, { uploadId: id });
+        const stored = await m.completeUpload(upload(id, key), rec, undefined, undefined, read);
+        const bytes = raw.getBinary(objectKey('b', key))!;
+        t.ok(Buffer.from(bytes).equals(Buffer.from(enc.encode(stored))), `${state ?? 'unversioned'}, ${n} parts, round ${round}: stored bytes are the encoder's for the record`);
+        t.same(m.getObject('b', key), stored, `${state ?? 'unversioned'}, ${n} parts, round ${round}: read back as completed`);
+        t.equal(m.getObject('b', key)!.parts!.length, n, 'with its parts');
+      }
+    }
+  }
+});
