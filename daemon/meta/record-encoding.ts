@@ -106,7 +106,8 @@ export async function encodeAhead(enc: ValueEncoder, record: ObjectRecord, perTu
     }
     pieces.push(Buffer.from(enc.encode(k)), arrayHeader(v.length));
     for (let i = 0; i < v.length; i += perTurn) {
-      if (i > 0) await nextTurn();
+      // The first slice too: the completion's own work before it (its ETag, its checksum) is a stretch already.
+      if (v.length > perTurn) await nextTurn();
       pieces.push(Buffer.from(afterHeader(enc.encode(v.slice(i, i + perTurn)))));
     }
   }

@@ -41,8 +41,11 @@ export { isLocked, type VersionedDelete } from './records.js';
 /** Parts (or part-less uploads) DeleteBucket removes per transaction, as the stale-upload sweep does. */
 const BUCKET_DELETE_BATCH_PARTS = 1000;
 
-/** Part records partsOfUpload reads between two turns of the event loop (~3-7 µs each). */
-const PARTS_PER_TURN = 1000;
+/**
+ * Part records partsOfUpload reads between two turns of the event loop (~3-7 µs each, with the
+ * garbage they leave: 1,000 held it ~10-20 ms, as long as the rest of a completion's stretches).
+ */
+const PARTS_PER_TURN = 500;
 
 export class MetaStore {
   private readonly root: RootDatabase;
@@ -602,7 +605,14 @@ export class MetaStore {
     const bytes = new Map<number, Buffer>();
     // Before the first part: a part written while they are read changes it (upload-tables.ts currentParts).
     const partWrites = this.multipart.getUpload(uploadId)?.partWrites;
-    for (let after = 0; ; await nextTurn()) {
+    // Each page in a turn of its own, the first after the event loop has polled for I/O once: a
+    // completion calls this straight after the 10,000 Parts of its document are checked (in the
+    // poll phase, when the parsing thread's answer arrives), and an immediate queued there runs in
+    // the same turn; with the first page that held the event loop ~30-45 ms in one stretch
+    // (bench/mpu-stall.ts).
+    await nextTurn();
+    for (let after = 0; ; ) {
+      await nextTurn();
       const page = this.multipart.readParts(uploadId, after, PARTS_PER_TURN);
       for (const { part, bytes: b } of page) {
         parts.push(part);
