@@ -1,14 +1,18 @@
-// `node dist/bench/mpu-stall.js [--parts N] [--sse] [--profile]`: how long a CompleteMultipartUpload
+// `node dist/bench/mpu-stall.js [--parts N] [--sse] [--profile [--top N]]`: how long a CompleteMultipartUpload
 // and an AbortMultipartUpload of an N-part upload (10,000 by default) hold the daemon's event loop.
 // A measurement script, not a test: it starts the built daemon, uploads N parts of a few bytes
 // each (S3_INLINE_THRESHOLD=0: each part its own data file, as real parts are), and times HeadBucket
 // requests sent one after another, 2 ms apart, while the operation runs: every other request
 // waits out a synchronous stretch, so the slowest probe is the longest stretch (plus the probe's
-// own ~0.5-1 ms round trip, printed as the baseline). S3 refuses to complete parts under 5 MiB:
+// own ~0.5-1 ms round trip, printed as the baseline; the client shares the machine, and a probe
+// sometimes takes far longer than any turn of the daemon's event loop: those turns are timed in
+// the daemon too, and printed at the end). S3 refuses to complete parts under 5 MiB:
 // for the completion, the daemon is stopped and the upload's part records are given a size of
 // 5 MiB in LMDB (their data files untouched; the completion never reads them), then started again.
 // With --profile the daemon's main thread is profiled (the inspector's profiler, started by an
-// entry point loaded before the daemon) and its longest busy stretches are broken down by function.
+// entry point loaded before the daemon) and its longest busy stretches are broken down by function
+// (`--top N` of them, start-up's among them). A stretch is a run of samples without idle: turns
+// taken back to back (a loop doing a slice a turn) count as one, the I/O between them not seen.
 
 import { HeadBucketCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,25 +22,42 @@ import { open } from 'lmdb';
 import { MAIN, startDaemon, type TestDaemon } from '../test/helpers/daemon.js';
 
 /**
- * An entry point that profiles the daemon's main thread (NODE_OPTIONS may not carry --cpu-prof):
- * the inspector's profiler, started before the daemon loads, its profile written as it exits.
+ * The entry point the daemon is started with after the parts are uploaded: it notes the daemon's
+ * long turns of the event loop (a 1 ms interval timer's gaps over 5 ms, each with the wall-clock
+ * time it ended) and, with --profile, profiles its main thread (NODE_OPTIONS may not carry
+ * --cpu-prof: the inspector's profiler, started before the daemon loads); both written as it exits.
  */
-function profilingMain(dir: string): string {
-  const file = join(dir, 'profiled-main.mjs');
-  writeFileSync(
-    file,
-    `import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+function measuredMain(dir: string, profile: boolean): string {
+  const file = join(dir, 'measured-main.mjs');
+  const profiler = `import { Session } from 'node:inspector';
 const s = new Session();
 s.connect();
 s.post('Profiler.enable');
 s.post('Profiler.setSamplingInterval', { interval: 200 });
 s.post('Profiler.start');
 process.on('exit', () => s.post('Profiler.stop', (err, r) => { if (!err) writeFileSync(${JSON.stringify(join(dir, 'main.cpuprofile'))}, JSON.stringify(r.profile)); }));
-await import(${JSON.stringify(MAIN)});
+`;
+  writeFileSync(
+    file,
+    `import { writeFileSync } from 'node:fs';
+const turns = [];
+let last = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  if (now - last > 5) turns.push([Date.now(), now - last]);
+  last = now;
+}, 1).unref();
+process.on('exit', () => writeFileSync(${JSON.stringify(join(dir, 'turns.json'))}, JSON.stringify(turns)));
+${profile ? profiler : ''}await import(${JSON.stringify(MAIN)});
 `,
   );
   return file;
+}
+
+/** The longest turns of the event loop measuredMain noted that overlap wall-clock times `from` to `to`. */
+function longestTurns(turns: ReadonlyArray<[number, number]>, from: number, to: number): string {
+  const ms = turns.filter(([at, gap]) => at >= from && at - gap <= to).map(([, gap]) => gap).sort((a, b) => b - a);
+  return ms.length === 0 ? 'none over 5 ms' : `${ms.slice(0, 4).map((m) => m.toFixed(1)).join(', ')} ms${ms.length > 4 ? ` (${ms.length} over 5 ms)` : ''}`;
 }
 
 const argv = process.argv.slice(2);
@@ -44,6 +65,8 @@ const flag = (f: string): boolean => argv.includes(f);
 const PARTS = Number(argv[argv.indexOf('--parts') + 1] ?? 10_000) || 10_000;
 const SSE = flag('--sse');
 const PROFILE = flag('--profile');
+/** How many of the longest stretches --profile breaks down (`--top N`; start-up's come first). */
+const TOP = argv.includes('--top') ? Number(argv[argv.indexOf('--top') + 1]) || 3 : 3;
 const MIB5 = 5 * 1024 * 1024;
 
 interface Probe {
@@ -100,6 +123,17 @@ async function bigParts(dataDir: string, uploadId: string): Promise<void> {
     }
   });
   await root.close();
+}
+
+/** This process's own long turns (as measuredMain notes the daemon's): a probe waits them out too. */
+const clientTurns: Array<[number, number]> = [];
+{
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > 5) clientTurns.push([Date.now(), now - last]);
+    last = now;
+  }, 1).unref();
 }
 
 function summary(probes: Probe[], from: number, to: number, after: number): string {
@@ -174,11 +208,12 @@ async function main(): Promise<void> {
   console.log(`uploaded 2 × ${PARTS} parts in ${((performance.now() - t0) / 1000).toFixed(1)} s${SSE ? ' (SSE-S3)' : ''}`);
   await d.stop();
   await bigParts(dataDir, toComplete.id);
-  d = await startDaemon({ env, dataDir, ...(PROFILE ? { main: profilingMain(profDir) } : {}) });
+  d = await startDaemon({ env, dataDir, main: measuredMain(profDir, PROFILE) });
   s3 = d.s3();
   const other = d.s3();
   await s3.send(new HeadBucketCommand({ Bucket: bucket }));
 
+  const windows: Array<{ what: string; from: number; to: number }> = [];
   for (const [what, run] of [
     ['CompleteMultipartUpload', () => s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'completed', UploadId: toComplete.id, MultipartUpload: { Parts: toComplete.parts } }))],
     ['AbortMultipartUpload', () => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'aborted', UploadId: toAbort.id }))],
@@ -186,16 +221,24 @@ async function main(): Promise<void> {
     const probe = probing(other, bucket);
     await new Promise((r) => setTimeout(r, 300));
     const from = performance.now();
+    const wallFrom = Date.now();
     await run();
     const to = performance.now();
+    windows.push({ what, from: wallFrom, to: Date.now() });
     // The part records go after the answer (a batch per commit): the probes go on meanwhile.
     await new Promise((r) => setTimeout(r, 1500));
     console.log(`${what}: ${summary(await probe.stop(), from, to, to + 1500)}`);
   }
   await d.stop();
+  // A probe's time includes its client's (the same machine, another process): the daemon's own
+  // longest turns tell what any request waited for at most.
+  const turns = JSON.parse(readFileSync(join(profDir, 'turns.json'), 'utf8')) as Array<[number, number]>;
+  for (const w of windows) {
+    console.log(`${w.what}: the daemon's longest event-loop turns during: ${longestTurns(turns, w.from, w.to)}; in the 1.5 s after: ${longestTurns(turns, w.to + 1, w.to + 1500)}; this client's during: ${longestTurns(clientTurns, w.from, w.to)}`);
+  }
   if (PROFILE) {
     console.log('daemon main thread, longest busy stretches (whole run after the restart):');
-    longestStretches(profDir);
+    longestStretches(profDir, TOP);
   }
   rmSync(profDir, { recursive: true, force: true });
   d.cleanup();
