@@ -177,15 +177,19 @@ export class UploadTables implements UploadListingTables {
   currentParts(uploadId: string, record: ObjectRecord, read?: StoredParts, now?: UploadRecord): ObjectRecord {
     if (record.parts === undefined) return record;
     if (read?.partWrites !== undefined && now?.partWrites === read.partWrites) return record;
+    let changed = false;
     const parts = record.parts.map((p) => {
       const k = partKey(uploadId, p.n);
       const was = read?.bytes.get(p.n);
       if (was !== undefined && this.#storedAs(k, was)) return p;
       const cur = this.parts.get(k);
       if (!cur || cur.etag !== p.etag || cur.size !== p.size || cur.stored !== p.stored) throw new MetaConflict('InvalidPart');
-      return filesOf({ parts: [cur] }).join() === filesOf({ parts: [p] }).join() ? p : cur;
+      if (filesOf({ parts: [cur] }).join() === filesOf({ parts: [p] }).join()) return p;
+      changed = true;
+      return cur;
     });
-    return { ...record, parts };
+    // The record itself when none changed: it was encoded before the transaction (record-encoding.ts).
+    return changed ? { ...record, parts } : record;
   }
 
   /** Whether the record stored under `k` is `bytes`. */
