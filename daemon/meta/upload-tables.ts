@@ -27,6 +27,15 @@ export interface StoredParts {
   readonly partWrites?: number;
 }
 
+/**
+ * An upload's part-write count as a commit may trust it: a safe integer, which every part write
+ * changes. One past 2^53 (+1 leaves a double unchanged), not finite or not a number is none: the
+ * parts are compared, and the next part write starts the count again.
+ */
+export function partWriteCount(v: unknown): number | undefined {
+  return Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined;
+}
+
 /** What decodes a part record: the msgpack decoder lmdb-js made for the table. */
 interface PartDecoder {
   decode(bytes: Uint8Array): PartRecord;
@@ -156,7 +165,10 @@ export class UploadTables implements UploadListingTables {
     if (!up) throw new MetaConflict('NoSuchUpload');
     // Counted in the same transaction: a completion that read the parts with another count
     // compares them in its commit (currentParts).
-    void this.uploads.put(uploadId, { ...up, partWrites: (up.partWrites ?? 0) + 1 });
+    // From 0 again past the largest safe count: a completion reading one of them then was
+    // 2^53 part writes ago.
+    const w = partWriteCount(up.partWrites) ?? 0;
+    void this.uploads.put(uploadId, { ...up, partWrites: w < Number.MAX_SAFE_INTEGER ? w + 1 : 0 });
     const k = partKey(uploadId, part.n);
     const old = this.parts.get(k);
     void this.parts.put(k, part);
@@ -176,7 +188,8 @@ export class UploadTables implements UploadListingTables {
    */
   currentParts(uploadId: string, record: ObjectRecord, read?: StoredParts, now?: UploadRecord): ObjectRecord {
     if (record.parts === undefined) return record;
-    if (read?.partWrites !== undefined && now?.partWrites === read.partWrites) return record;
+    const counted = partWriteCount(read?.partWrites);
+    if (counted !== undefined && now?.partWrites === counted) return record;
     let changed = false;
     const parts = record.parts.map((p) => {
       const k = partKey(uploadId, p.n);

@@ -106,3 +106,30 @@ t.test('an upload without a count (its parts stored by an earlier version): its 
   await m.completeUpload(upload('u'), multipart(again.parts), undefined, undefined, again);
   t.same(m.getObject('b', 'k')!.parts!.map((p) => p.etag), ['etag1', 'etag2-new'], 'completed with the parts as they are');
 });
+
+// A count the commit may trust must change with every part write: past 2^53 (+1 is no change in
+// a double) or not finite it would not, and a part replaced after the read went unnoticed (the
+// object kept the replaced part's file, which its re-upload had released). Such a count counts
+// as none (the parts are compared), and a part write after it starts the count again.
+t.test('a count that no longer changes (2^53, Infinity, past MAX_SAFE_INTEGER): the parts are compared', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  const uploads = (m as unknown as { multipart: { uploads: { put(k: string, v: UploadRecord): Promise<boolean> } } }).multipart.uploads;
+  for (const [i, count] of [2 ** 53, Infinity, Number.MAX_SAFE_INTEGER, 'x'].entries()) {
+    const id = `u${i}`;
+    const key = `k${i}`;
+    await m.createUpload(upload(id, key));
+    await m.putPart(id, part(1));
+    await m.putPart(id, part(2));
+    // As a store could hold it: the count as given (the last, the largest safe one, counted once more).
+    await uploads.put(id, { ...m.getUpload(id)!, partWrites: count as number });
+    if (count === Number.MAX_SAFE_INTEGER) await m.putPart(id, part(3));
+    const read = await m.partsOfUpload(id);
+    const replaced = part(2, fid(), 'etag2-new');
+    await m.putPart(id, replaced);
+    t.not(m.getUpload(id)!.partWrites, read.partWrites, `${String(count)}: the part write changed the count`);
+    t.equal(await conflictCode(m.completeUpload(upload(id, key), multipart(read.parts.slice(0, 2)), undefined, undefined, read)), 'InvalidPart', `${String(count)}: the commit finds part 2 replaced`);
+    t.ok(m.getUpload(id), `${String(count)}: the upload stays`);
+    t.equal(m.getObject('b', key), undefined, `${String(count)}: no object`);
+  }
+});
