@@ -99,3 +99,88 @@ t.test('completed objects are stored as the encoder writes them, and read back a
     }
   }
 });
+
+// Every field a completion's record can have, with the values that could make assembled bytes
+// differ: Buffers and Uint8Array views (SSE, sealed checksums, inline data), user metadata keys
+// that look like integers, '__proto__' and '', strings past 64 KiB, undefined, numbers past 2^32.
+t.test('a record of every kind of field, 10,000 sealed parts: stored as the encoder writes it', async (t) => {
+  const m = openStore(t);
+  const enc = encoderOf(m);
+  await m.createBucket('b');
+  await versioned(m, 'b', 'Enabled');
+  const raw = rawObjects(m);
+  const view = (n: number): Uint8Array => new Uint8Array(new ArrayBuffer(n + 16), 8, n).fill(n & 0xff);
+  const sealed = (n: number) => ({ types: { CRC32: 'COMPOSITE' as const }, sealed: n % 2 === 0 ? Buffer.alloc(40, n & 0xff) : view(40) });
+  const parts: PartRecord[] = Array.from({ length: 10_000 }, (_, i) => ({
+    ...part(i + 1),
+    ...(i % 7 === 0 ? { data: { inline: view(100) } } : {}),
+    sealedChecksums: sealed(i),
+    ...(i % 2 === 0 ? { defaultChecksum: { sealedChecksums: sealed(i + 1) } } : { defaultChecksum: { checksums: { CRC64NVME: 'AAAAAAAAAAA=' } } }),
+  }));
+  // Names as stored (x-amz-meta- and what follows: a bare '__proto__' never is one; msgpackr reads
+  // that key back as '__proto_', whoever encoded it).
+  const userMeta = JSON.parse('{"x-amz-meta-__proto__":"p","x-amz-meta-1":"one","x-amz-meta-":"empty","x-amz-meta-10":"ten","x-amz-meta-constructor":"c","x-amz-meta-long":"' + '𝄞'.repeat(20_000) + '"}') as Record<string, string>;
+  await m.createUpload(upload('u', 'k'));
+  for (let i = 0; i < parts.length; i += 1_000) await Promise.all(parts.slice(i, i + 1_000).map((p) => m.putPart('u', p)));
+  const read = await m.partsOfUpload('u');
+  const rec = record(read.parts, {
+    uploadId: 'u',
+    userMeta,
+    headers: { 'content-type': 'x'.repeat(70_000) },
+    size: 2 ** 40 + 3,
+    sseRequested: { 'x-amz-server-side-encryption': 'aws:kms' },
+    sealedChecksums: { types: { SHA256: 'FULL_OBJECT' }, sealed: view(64) },
+    sse: { kind: 'SSE-KMS', algorithm: 'DAREv2-HMAC-SHA256', iv: view(32), sealedKey: Buffer.alloc(64, 9), kmsKey: 'key', kmsCiphertext: view(200), kmsContext: '{"a":"b"}', bucketKey: true },
+    tags: [['k', 'v'], ['', 'ü']],
+    retention: { mode: 'COMPLIANCE', until: 4_102_444_800_000 },
+    legalHold: 'ON',
+    md5: undefined,
+  } as never);
+  const stored = await m.completeUpload(upload('u', 'k'), rec, undefined, undefined, read);
+  const bytes = Buffer.from(raw.getBinary(objectKey('b', 'k'))!);
+  t.ok(bytes.equals(Buffer.from(enc.encode(stored))), 'stored bytes are the encoder\'s for the record');
+  const back = m.getObject('b', 'k')!;
+  t.equal(back.parts!.length, 10_000, 'read back with its parts');
+  t.same(Object.keys(back.userMeta), Object.keys(userMeta), 'and its user metadata keys');
+  t.same(back.userMeta, userMeta, 'and their values');
+  t.ok(Buffer.from(back.sse!.kmsCiphertext!).equals(Buffer.from(view(200))), 'the SSE record\'s bytes');
+  // Part 9,999's default checksum was sealed(9_999): a 40-byte view into a larger buffer.
+  t.ok(Buffer.from(back.parts![9_998]!.defaultChecksum!.sealedChecksums!.sealed).equals(Buffer.alloc(40, 40)), 'a part\'s sealed default checksum, the view\'s bytes only');
+  t.same(back.parts![9_999]!.defaultChecksum, { checksums: { CRC64NVME: 'AAAAAAAAAAA=' } }, 'the last part\'s default checksum');
+  // Listings walk the stored map and skip `parts` by its length (listed-record.ts).
+  const listed = m.listObjectsWithoutData('b', { prefix: '', delimiter: '', after: '', maxKeys: 10 }).contents;
+  t.equal(listed.length, 1, 'listed');
+  const entry = listed[0]!.record as unknown as Record<string, unknown>;
+  t.equal(entry['parts'], undefined, 'without its parts');
+  t.same([entry['size'], entry['etag'], entry['legalHold'], Object.keys(entry['userMeta'] as object)], [2 ** 40 + 3, rec.etag, 'ON', Object.keys(userMeta)], 'with every other field');
+});
+
+// The record's bytes are written inside the completion's transaction: one that fails after them
+// (here its in-transaction hook) leaves the key, its versions and the upload as they were, and
+// the upload completes again.
+t.test('a completion whose transaction fails after the record is written changes nothing; completed again', async (t) => {
+  const m = openStore(t);
+  const enc = encoderOf(m);
+  await m.createBucket('b');
+  await versioned(m, 'b', 'Enabled');
+  const raw = rawObjects(m);
+  await m.createUpload(upload('old', 'k'));
+  await m.putPart('old', part(1));
+  const oldRead = await m.partsOfUpload('old');
+  const old = await m.completeUpload(upload('old', 'k'), record(oldRead.parts, { uploadId: 'old' }), undefined, undefined, oldRead);
+  const before = Buffer.from(raw.getBinary(objectKey('b', 'k'))!);
+  await m.createUpload(upload('u', 'k'));
+  const parts = Array.from({ length: 1_200 }, (_, i) => part(i + 1));
+  await Promise.all(parts.map((p) => m.putPart('u', p)));
+  const read = await m.partsOfUpload('u');
+  const rec = record(read.parts, { uploadId: 'u' });
+  await t.rejects(m.completeUpload(upload('u', 'k'), rec, undefined, () => { throw new Error('hook failed'); }, read), /hook failed/);
+  t.ok(Buffer.from(raw.getBinary(objectKey('b', 'k'))!).equals(before), 'the current record is the one before, byte for byte');
+  t.equal(m.getObject('b', 'k')!.versionId, old.versionId, 'the version before is current');
+  t.ok(m.getUpload('u'), 'the upload is still in progress');
+  t.equal(m.listParts('u').length, 1_200, 'with its parts');
+  const stored = await m.completeUpload(upload('u', 'k'), rec, undefined, undefined, read);
+  t.ok(Buffer.from(raw.getBinary(objectKey('b', 'k'))!).equals(Buffer.from(enc.encode(stored))), 'completed again: the encoder\'s bytes');
+  t.equal(m.getObject('b', 'k')!.parts!.length, 1_200, 'with its parts');
+  t.equal(m.getUpload('u'), undefined, 'the upload is gone');
+});
