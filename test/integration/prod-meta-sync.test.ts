@@ -7,7 +7,7 @@
 
 import t from 'tap';
 import { join } from 'node:path';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListPartsCommand, PutBucketVersioningCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { startDaemon, s3Client, testBytes } from '../helpers/daemon.js';
 import { inspectDataDir } from '../helpers/files.js';
 import { createBucket, getBytes } from '../helpers/s3.js';
@@ -75,4 +75,45 @@ t.test('a write is not visible to other clients before its metadata commit is du
   }
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'new' })).toString(), 'written', 'visible once acknowledged');
   t.equal(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'gone' })).then(() => 'visible', (e: { name?: string }) => e.name), 'NotFound', 'deleted once acknowledged');
+});
+
+// A completion's object record is encoded before its transaction and written there as those
+// bytes (daemon/meta/record-encoding.ts): a commit whose sync fails leaves the upload in
+// progress, the key as it was, and every part's file; completed again, the object is whole.
+t.test('a CompleteMultipartUpload whose metadata sync fails is refused; the upload completes again', { skip: NO_STRACE }, async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.cleanup());
+  const s3 = d.s3();
+  const once = s3Client(d.endpoint, undefined, true, { maxAttempts: 1 });
+  const bucket = await createBucket(s3, 'metasyncmp');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  const before = testBytes(1000, 3);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'mp', Body: before }));
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
+  const bodies = [testBytes(5 * 1024 * 1024, 4), testBytes(5 * 1024 * 1024, 5), testBytes(300_000, 6)];
+  const parts = [];
+  for (const [i, Body] of bodies.entries()) {
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId, PartNumber: i + 1, Body }));
+    parts.push({ PartNumber: i + 1, ETag });
+  }
+  const complete = new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId, MultipartUpload: { Parts: parts } });
+  const strace = await tamper(d.proc.pid!, join(d.dataDir, '.s3d', 'meta', 'data.mdb'), 'error=EIO');
+  try {
+    const status = await once.send(complete).then(() => 200, (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode);
+    t.equal(status, 500, 'the completion is refused');
+    t.ok((await getBytes(s3, { Bucket: bucket, Key: 'mp' })).equals(before), 'while the disk fails, readers see the object before');
+  } finally {
+    await detach(strace);
+  }
+  // Past the reaper's grace period (5 s): the refused completion released nothing.
+  await sleep(6500);
+  const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mp', UploadId }));
+  t.same(listed.Parts?.map((p) => p.PartNumber), [1, 2, 3], 'the upload is in progress with its parts');
+  await s3.send(complete);
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'mp' })).equals(Buffer.concat(bodies)), 'completed again: the object is whole');
+  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'mp' }));
+  t.equal(versions.Versions?.length, 2, 'the version before and the completed one');
+  t.equal(await d.stop(), 0);
+  const state = await inspectDataDir(d.dataDir);
+  t.same(state.missing, [], 'every record has its data file');
 });
