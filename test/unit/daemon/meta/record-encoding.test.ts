@@ -50,7 +50,7 @@ t.test('the bytes are the encoder\'s, for any number of parts, with or without a
   for (const n of [0, 1, 15, 16, 499, 500, 501, 1_001, 10_000]) {
     for (const rec of [record(Array.from({ length: n }, (_, i) => part(i + 1))), record(Array.from({ length: n }, (_, i) => part(i + 1)), extra)]) {
       const want = Buffer.from(enc.encode(rec));
-      const e = await encodeAhead(enc, rec);
+      const e = (await encodeAhead(enc, rec))!;
       t.ok(e.bytesOf(rec)!.equals(want), `${n} parts, ${Object.keys(rec).length} keys: the same bytes`);
       const { versionId: _i, vs: _v, ...rest } = rec;
       for (const stamped of [{ ...rest, vs: 123_456_789_012 }, { ...rest, vs: 7, versionId: '0190d8a4-0000-7000-8000-000000000000' }] as ObjectRecord[]) {
@@ -61,6 +61,22 @@ t.test('the bytes are the encoder\'s, for any number of parts, with or without a
         t.equal(e.bytesOf({ ...rec, vs: 1, size: 0 } as ObjectRecord), undefined, `${n} parts: another value is not`);
       }
     }
+  }
+});
+
+t.test('an encoder whose bytes the assembly does not reproduce is left to encode in the transaction', async (t) => {
+  // msgpackr options the objects table does not use: structuredClone and bundleStrings write
+  // references and string bundles the pieces would take apart. lmdb-js builds the encoder from the
+  // table's options, as it builds the objects table's.
+  const m = openStore(t);
+  const root = (m as unknown as { root: RootDatabase }).root;
+  const encoderWith = (name: string, encoder: Record<string, unknown>): ValueEncoder =>
+    (root.openDB({ name, encoder: { useRecords: false, ...encoder } } as never) as unknown as { encoder: ValueEncoder }).encoder;
+  const rec = record(Array.from({ length: 3 }, (_, i) => part(i + 1)));
+  t.ok(await encodeAhead(encoderWith('plain', {}), rec), 'the options the objects table has: encoded ahead');
+  t.ok(await encodeAhead(encoderOf(m), rec), 'the objects table\'s own encoder: encoded ahead');
+  for (const [name, options] of [['clone', { structuredClone: true }], ['bundle', { bundleStrings: true }]] as const) {
+    t.equal(await encodeAhead(encoderWith(name, options), rec), undefined, `${name}: not encoded ahead`);
   }
 });
 
