@@ -33,6 +33,24 @@ t.test('a large document: the same document as parsed inline, or the same Malfor
   t.match(err, { code: 'MalformedXML', status: 400, message: (inline as Error).message });
 });
 
+t.test('a limit on an element (`most`): counted before anything else, inline or on the thread', async (t) => {
+  const most = { element: 'Object', max: 1_500, message: 'Too many Objects.' };
+  t.same(await parseXmlOffLoop(large, { most }), parseXml(large), 'at the limit: parsed');
+  const tooMany = { ...most, max: 1_499 };
+  // Broken too, and not UTF-8: the count comes first, as it did before the parse.
+  const bad = Buffer.concat([large, Buffer.from([0xff]), Buffer.from('</Delet>')]);
+  for (const [what, parse] of [
+    ['on the thread', () => parseXmlOffLoop(bad, { most: tooMany })],
+    ['inline', async () => parseXml(bad, { most: tooMany })],
+  ] as const) {
+    const err = await parse().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.match(err, { code: 'MalformedXML', status: 400, message: 'Too many Objects.' }, what);
+  }
+});
+
 t.test('a process that parsed a large document on the thread exits on its own', async (t) => {
   const module = new URL('../../../../daemon/ops/xml-thread.js', import.meta.url).href;
   const code = `const { parseXmlOffLoop } = await import(${JSON.stringify(module)});
