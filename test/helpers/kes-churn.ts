@@ -43,12 +43,15 @@ export async function churnSetup(t: Test, bucketName: string, seed: number): Pro
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: testBytes(MiB, seed), ServerSideEncryption: 'aws:kms' }));
   // The replacements, ready before the unwraps are held: completing an upload without a checksum
   // algorithm, listing no part checksums, asks KES for nothing (nor does a DeleteObject), so it
-  // lands while the request waits.
+  // lands while the request waits, as long as its part has a checksum of the client's: a part sent
+  // without one keeps S3's default CRC64NVME, sealed, and the completion would unseal the object
+  // key at KES to answer the whole object's (ops/multipart.ts). The CRC32 is asked for here, not
+  // left to the SDK's default.
   const uploads: Array<{ id: string; etag: string; body: Buffer }> = [];
   for (let i = 1; i <= LOOKUPS; i++) {
     const body = testBytes(MiB, seed + i);
     const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'aws:kms' }));
-    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: body }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: body, ChecksumAlgorithm: 'CRC32' }));
     uploads.push({ id: up.UploadId!, etag: part.ETag!, body });
   }
   const decrypts = (): number => kes.counters().requests.decrypt ?? 0;
