@@ -291,7 +291,7 @@ function hasLongerText(s: string, max: number): boolean {
 export interface ParseOptions {
   trim?: boolean;
   maxMarkup?: number;
-  most?: { element: string; max: number; message: string };
+  most?: { element: string; max: number; message?: string };
 }
 
 /**
