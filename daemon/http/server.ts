@@ -63,7 +63,7 @@ const COMMIT_GRACE_MS = 5000;
  * default hidden for an upload without a checksum algorithm, and takes it as the part's checksum
  * (or drops it) for one with (ops/multipart.ts handleUploadPart).
  */
-const PUT_OBJECT_PAYLOAD: PayloadOptions = { defaultChecksum: DEFAULT_CHECKSUM };
+const DEFAULT_CHECKSUM_PAYLOAD: PayloadOptions = { defaultChecksum: DEFAULT_CHECKSUM };
 
 /** The status logged and counted for a request whose client went away before any answer. */
 const CLIENT_CLOSED = 499;
@@ -504,7 +504,7 @@ export class HttpServer {
       // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart.ts), not the XML body's.
       // It and DeleteObjects name a wrong Content-MD5 in base64 (S3's BadDigest there).
       const complete = r.op === 'CompleteMultipartUpload';
-      const options = complete || r.op === 'DeleteObjects' ? { ignoreChecksumHeaders: complete, expectedDigestBase64: true } : r.op === 'PutObject' || r.op === 'UploadPart' ? PUT_OBJECT_PAYLOAD : undefined;
+      const options = complete || r.op === 'DeleteObjects' ? { ignoreChecksumHeaders: complete, expectedDigestBase64: true } : r.op === 'PutObject' || r.op === 'UploadPart' ? DEFAULT_CHECKSUM_PAYLOAD : undefined;
       decoder = createPayloadDecoder(auth, headers, options);
     } catch (err) {
       // Malformed body headers (Content-MD5, x-amz-checksum-*, x-amz-trailer, …): a client fault.
