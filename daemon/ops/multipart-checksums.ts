@@ -268,7 +268,7 @@ export function hasDefaultChecksums(parts: readonly PartRecord[]): boolean {
  * refused as one that does not unseal is: combined as it is, it failed the completion with a 500
  * InternalError.
  */
-function openedDefault(p: PartRecord, objectKey: Uint8Array | undefined): Checksums | undefined {
+export function partDefault(p: PartRecord, objectKey: Uint8Array | undefined): Checksums | undefined {
   const d = p.defaultChecksum;
   if (d === undefined || (d.sealedChecksums !== undefined && objectKey === undefined)) return undefined;
   const opened = openPartChecksums({ ...d, n: p.n }, objectKey);
@@ -284,13 +284,14 @@ function openedDefault(p: PartRecord, objectKey: Uint8Array | undefined): Checks
  * The completion's answer for an upload without an algorithm: S3's default, the FULL_OBJECT
  * CRC64NVME of the whole object, combined from its parts' defaults (none read again); undefined
  * when a part has none (stored by an earlier version, or checksummed by its client) or the key to
- * open sealed ones is missing (an SSE-C completion without it). Opened a slice of parts at a time.
+ * open sealed ones is missing (an SSE-C completion without it). Opened a slice of parts at a time;
+ * `known`: the defaults completedParts opened already (those the completion listed), by index.
  */
-export async function defaultObjectChecksum(parts: readonly PartRecord[], objectKey: Uint8Array | undefined): Promise<Checksums | undefined> {
+export async function defaultObjectChecksum(parts: readonly PartRecord[], objectKey: Uint8Array | undefined, known: ReadonlyArray<Checksums | undefined> = []): Promise<Checksums | undefined> {
   const sums: Array<Checksums | undefined> = [];
   for (const [i, p] of parts.entries()) {
     if (i > 0 && i % PARTS_PER_TURN === 0) await nextTurn();
-    const opened = openedDefault(p, objectKey);
+    const opened = known[i] ?? partDefault(p, objectKey);
     if (opened === undefined) return undefined;
     sums.push(opened);
   }
@@ -300,13 +301,12 @@ export async function defaultObjectChecksum(parts: readonly PartRecord[], object
 
 /**
  * Whether the checksums a completion lists for a part of an upload without an algorithm are its
- * default as UploadPart answered it: a CRC64NVME alone, the part's own (not compared when sealed
- * and no key opens it).
+ * default as UploadPart answered it: a CRC64NVME alone, the part's own (`opened`, partDefault's;
+ * not compared when sealed and no key opens it).
  */
-export function listedDefault(listed: Readonly<Record<string, string>>, p: PartRecord, objectKey: Uint8Array | undefined): boolean {
+export function listedDefault(listed: Readonly<Record<string, string>>, p: PartRecord, opened: Checksums | undefined): boolean {
   const algs = Object.keys(listed);
   if (p.defaultChecksum === undefined || algs.length !== 1 || algs[0] !== DEFAULT_CHECKSUM) return false;
-  const opened = openedDefault(p, objectKey);
   return opened === undefined || opened[DEFAULT_CHECKSUM] === listed[DEFAULT_CHECKSUM];
 }
 

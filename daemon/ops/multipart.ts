@@ -10,7 +10,7 @@ import { secureRandom } from '../../workers/format/random.js';
 import { checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { DEFAULT_CHECKSUM, checksumElements, checksumHeaders, digestBase64, hashing } from './checksums.js';
-import { PARTS_PER_TURN, defaultObjectChecksum, expectedObjectChecksum, hasDefaultChecksums, listedDefault, objectChecksum, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
+import { PARTS_PER_TURN, defaultObjectChecksum, expectedObjectChecksum, hasDefaultChecksums, listedDefault, objectChecksum, partDefault, partChecksum, requestedChecksum, sameObjectChecksum, uploadChecksum, uploadChecksumElements, type UploadChecksum } from './multipart-checksums.js';
 import { bucketFromHost } from '../http/router.js';
 import { RECORD_VERSION, type BucketRecord, type ObjectRecord, type PartRecord, type SseRecord, type UploadRecord } from '../meta/records.js';
 import { abortHeaders, expirationHeader } from './lifecycle.js';
@@ -508,7 +508,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     if (up.sse !== undefined && uc !== undefined && objectKey === undefined) {
       throw new S3Error('InvalidRequest', 'The multipart upload was initiated with SSE-C and a checksum algorithm: the completion must carry the customer key to form the object\'s checksum.');
     }
-    const { parts, partSums, etag } = await completedParts(requested, listed, up.id, uc, objectKey);
+    const { parts, partSums, etag, defaults: opened } = await completedParts(requested, listed, up.id, uc, objectKey);
     const checksum = uc ? await objectChecksum(uc, parts, partSums) : undefined;
     if (expected !== undefined) {
       if (checksum === undefined) throw new S3Error('InvalidRequest', `Part checksums are missing: the object's ${expected.algorithm} cannot be checked.`);
@@ -518,7 +518,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
     const checksums = uc && checksum !== undefined ? { [uc.algorithm]: checksum } : undefined;
     // Answered, not kept (versitygw #1547: HEAD, GET and GetObjectAttributes show none). Formed
     // before the commit: a part default that does not open fails the completion, as a checksum would.
-    const answered = checksums ?? (defaults ? await defaultObjectChecksum(parts, objectKey) : undefined);
+    const answered = checksums ?? (defaults ? await defaultObjectChecksum(parts, objectKey, opened) : undefined);
     const record: ObjectRecord = {
       v: RECORD_VERSION,
       size,
@@ -570,8 +570,10 @@ export async function completedParts(
   uploadId: string,
   uc: UploadChecksum | undefined,
   objectKey: Buffer | undefined,
-): Promise<{ parts: PartRecord[]; partSums: Array<Checksums | undefined>; etag: string }> {
+): Promise<{ parts: PartRecord[]; partSums: Array<Checksums | undefined>; etag: string; defaults: Array<Checksums | undefined> }> {
   const parts: PartRecord[] = [];
+  // The defaults of the parts of an upload without an algorithm that the completion lists, opened.
+  const defaults: Array<Checksums | undefined> = [];
   const etagHash = createHash('md5');
   const partSums: Array<Checksums | undefined> = [];
   for (const [i, r] of requested.entries()) {
@@ -588,7 +590,10 @@ export async function completedParts(
     // "if the object was uploaded without a checksum (and Amazon S3 added the default checksum,
     // CRC64NVME)"): taken when it is the part's (not compared when it is sealed and no key opens it).
     if (uc === undefined && Object.keys(r.checksums).length > 0) {
-      if (!listedDefault(r.checksums, p, objectKey)) throw invalidPart(r, uploadId);
+      // Opened once: the completion's answer combines it (defaultObjectChecksum).
+      const dflt = p.defaultChecksum === undefined ? undefined : partDefault(p, objectKey);
+      if (!listedDefault(r.checksums, p, dflt)) throw invalidPart(r, uploadId);
+      defaults[i] = dflt;
     } else if (known) {
       for (const [alg, value] of Object.entries(r.checksums)) {
         // A part without a checksum of that algorithm, or with another value: refused.
@@ -599,7 +604,7 @@ export async function completedParts(
     addPartETag(etagHash, part.etag);
     parts.push(part);
   }
-  return { parts, partSums, etag: partsETag(etagHash, parts.length) };
+  return { parts, partSums, etag: partsETag(etagHash, parts.length), defaults };
 }
 
 /**
