@@ -6,9 +6,12 @@ import { constants as osConstants } from 'node:os';
 
 export class MetaConflict extends Error {
   readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'NoSuchVersion' | 'MethodNotAllowed' | 'PreconditionFailed' | 'InvalidPart' | 'ObjectLocked';
-  constructor(code: MetaConflict['code']) {
+  /** Elements of the S3 error body that name what conflicted (InvalidPart: UploadId, PartNumber, ETag). */
+  readonly fields: Readonly<Record<string, string>> | undefined;
+  constructor(code: MetaConflict['code'], fields?: Record<string, string>) {
     super(code);
     this.code = code;
+    this.fields = fields;
   }
 }
 

@@ -7,6 +7,19 @@ import t from 'tap';
 import { conflictCode, openStore } from '../../../helpers/meta-versions.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
 import { turnsDuring } from '../../../helpers/wait.js';
+import { MetaConflict } from '../../../../daemon/meta/store.js';
+import { metaError } from '../../../../daemon/ops/env.js';
+import { S3Error } from '../../../../daemon/errors.js';
+
+/** The S3 error a meta conflict is answered as. */
+function wireError(conflict: unknown): { code: string; status: number; fields: Record<string, string> } | undefined {
+  try {
+    metaError(conflict);
+  } catch (err) {
+    if (err instanceof S3Error) return { code: err.code, status: err.status, fields: { ...err.fields } };
+  }
+  return undefined;
+}
 
 let fileSeq = 0;
 const fid = (): string => (++fileSeq).toString(16).padStart(32, '0');
@@ -45,7 +58,11 @@ t.test('a part replaced after the read: InvalidPart, or (the same ETag and sizes
   await m.putPart('u1', part(2));
   const read = await m.partsOfUpload('u1');
   await m.putPart('u1', part(2, fid(), 'etag2-new'));
-  t.equal(await conflictCode(m.completeUpload(upload('u1', 'k1'), multipart(read.parts), undefined, undefined, read)), 'InvalidPart', 'another ETag: InvalidPart');
+  const conflict = await m.completeUpload(upload('u1', 'k1'), multipart(read.parts), undefined, undefined, read).then(() => undefined, (err: unknown) => err);
+  t.ok(conflict instanceof MetaConflict && conflict.code === 'InvalidPart', 'another ETag: InvalidPart');
+  // S3's InvalidPart names the part the list gave, as the check before the commit does (ops/multipart.ts).
+  t.same((conflict as MetaConflict).fields, { UploadId: 'u1', PartNumber: '2', ETag: 'etag2' }, 'naming the upload, the part and the ETag listed');
+  t.same(wireError(conflict), { code: 'InvalidPart', status: 400, fields: { UploadId: 'u1', PartNumber: '2', ETag: 'etag2' } }, 'answered with them');
   t.ok(m.getUpload('u1'), 'the upload stays');
 
   await m.createUpload(upload('u2', 'k2'));
