@@ -446,10 +446,10 @@ t.test(`SIGKILL during a versioned mixed load with uploads in progress, seed ${S
     t.same(dir.temp, [], `round ${round}: no temp files`);
     t.same(dir.orphans, [], `round ${round}: no data file that no record names`);
     t.same(dir.missing, [], `round ${round}: no record whose data file is missing`);
-    d = await startDaemon({ env, tls: true, dataDir });
+    // The next round's daemon (after the last round none: it would only be started and stopped).
+    if (round < ROUNDS - 1) d = await startDaemon({ env, tls: true, dataDir });
   }
   t.ok(stats.cut > 0, `kills cut operations (${stats.cut}); ${stats.acked} acknowledged (${stats.rotations} SSE-C rotations in place, ${stats.versionsRemoved} versions removed by id); ${stats.scanKills} kills during the start-up scan`);
-  t.equal(await d.stop(), 0);
 });
 
 /** Checks every key against the model (see the file's comment) and makes the model what was found. */
