@@ -399,12 +399,17 @@ export class MetaStore {
    * code (NoSuchKey, PreconditionFailed) and changes nothing.
    */
   deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => 'NoSuchKey' | 'PreconditionFailed' | undefined): Promise<VersionedDelete> {
+    // A delete marker is dated when its commit is asked for, as a written object is (ops/object.ts
+    // dates it right before it asks): lmdb-js commits in the order asked, so a key's versions never
+    // go up in date from newer to older. Dated inside the transaction, a DELETE asked for before a
+    // PUT was dated but run after it was dated later than the PUT that became the newer version.
+    const now = Date.now();
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       const refused = check?.(this.objects.get(objectKey(bucket, key)));
       if (refused !== undefined) throw new MetaConflict(refused);
-      const r: VersionedDelete = deleteOne(this.keyTables, b, key, versionId, Date.now(), bypassGovernance) ?? { absent: true };
+      const r: VersionedDelete = deleteOne(this.keyTables, b, key, versionId, now, bypassGovernance) ?? { absent: true };
       if (r.locked) throw new MetaConflict('ObjectLocked');
       // S3 answers (and notifies) a delete of a missing key as a delete.
       inTxn?.(r);
@@ -424,11 +429,11 @@ export class MetaStore {
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
     bucketCheck?: (bucket: BucketRecord) => void,
   ): Promise<Array<VersionedDelete | undefined>> {
+    const now = Date.now(); // a marker's date: see deleteObject
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) throw new MetaConflict('NoSuchBucket');
       bucketCheck?.(b);
-      const now = Date.now();
       const out = items.map((i): VersionedDelete | undefined => {
         const refused = i.check?.(this.objects.get(objectKey(bucket, i.key)));
         return refused !== undefined ? { refused } : deleteOne(this.keyTables, b, i.key, i.versionId, now, i.bypass === true);
@@ -453,10 +458,10 @@ export class MetaStore {
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
     stillDue?: (b: BucketRecord, key: string, current: ObjectRecord) => boolean,
   ): Promise<number> {
+    const now = Date.now(); // a marker's date: see deleteObject
     return this.write(() => {
       const b = this.buckets.get(bucket);
       if (!b) return 0;
-      const now = Date.now();
       let n = 0;
       // In `expected`'s order: what each delete did, undefined for a key left alone.
       const results = expected.map((e) => {

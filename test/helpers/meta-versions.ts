@@ -49,6 +49,11 @@ export function ids(m: MetaStore, bucket: string, key: string): string[] {
   return m.keyVersions(bucket, key).map((v) => clientVersionId(v.record));
 }
 
+/** The Last-Modified (mtime) of each version of bucket/key, newest first. */
+export function keyVersionDates(m: MetaStore, bucket: string, key: string): number[] {
+  return m.keyVersions(bucket, key).map((v) => v.record.mtime);
+}
+
 /** One listing entry as text: key, version id, latest or not, marker or object. */
 export function show(e: VersionEntry): string {
   return `${e.key}|${clientVersionId(e.record)}|${e.isLatest ? 'L' : '-'}|${e.record.deleteMarker ? 'M' : 'O'}`;
