@@ -9,8 +9,9 @@
 // copies 64 MiB of it from offset 1: a copy of the whole of an unencrypted source checks it against
 // its MD5 ETag (ops/copy.ts, MD5 at a third of AES-GCM's speed), and a copy of an encrypted one
 // decrypts it; either way 4 GiB of work that proves nothing past 2^32 (every offset checked is the
-// destination's, and the copy from the big SSE-C object below reads a source past 2^32). The whole GET is read by stream events, not `for await`: tap's async-hook-domain tracks
-// every promise, and ~4 GiB of TLS reads in 16 KiB chunks made that the test process's main cost.
+// destination's, and the copy from the big SSE-C object below reads a source past 2^32). The
+// whole GET is read by stream events, not `for await`: tap's async-hook-domain tracks every
+// promise, and ~4 GiB of TLS reads in 16 KiB chunks made that the test process's main cost.
 // The big object is encrypted only (each part a DARE stream of its own): an unencrypted one as well
 // took the test past a minute on a two-core machine.
 import t from 'tap';
