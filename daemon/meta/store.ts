@@ -401,8 +401,9 @@ export class MetaStore {
   deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => 'NoSuchKey' | 'PreconditionFailed' | undefined): Promise<VersionedDelete> {
     // A delete marker is dated when its commit is asked for, as a written object is (ops/object.ts
     // dates it right before it asks): lmdb-js commits in the order asked, so a key's versions never
-    // go up in date from newer to older. Dated inside the transaction, a DELETE asked for before a
-    // PUT was dated but run after it was dated later than the PUT that became the newer version.
+    // go up in date from newer to older (but for a completed multipart upload, deliberately dated
+    // at its initiation). Dated inside the transaction, a DELETE asked for before a PUT was dated
+    // but run after it was dated later than the PUT that became the newer version.
     const now = Date.now();
     return this.write(() => {
       const b = this.buckets.get(bucket);
