@@ -36,8 +36,8 @@ import { pollUntil } from '../helpers/wait.js';
 
 const DAY_MS = 86_400_000;
 
-/** A daemon for the rest of `t`; `restart` stops it and starts another on the same data dir. */
-async function daemonFor(t: Test, opts: Parameters<typeof startDaemon>[0] = {}): Promise<{ d: () => TestDaemon; restart: (opts?: Parameters<typeof startDaemon>[0]) => Promise<TestDaemon> }> {
+/** A daemon for the rest of `t`; `restart` stops it (asserting a clean stop in `on`) and starts another on the same data dir. */
+async function daemonFor(t: Test, opts: Parameters<typeof startDaemon>[0] = {}): Promise<{ d: () => TestDaemon; restart: (opts?: Parameters<typeof startDaemon>[0], on?: Test) => Promise<TestDaemon> }> {
   let d = await startDaemon(opts);
   t.teardown(async () => {
     await d.stop();
@@ -45,9 +45,9 @@ async function daemonFor(t: Test, opts: Parameters<typeof startDaemon>[0] = {}):
   });
   return {
     d: () => d,
-    restart: async (more = {}) => {
+    restart: async (more = {}, on = t) => {
       const code = await d.stop();
-      if (d.proc.signalCode !== 'SIGKILL') t.equal(code, 0, 'the daemon stopped cleanly');
+      if (d.proc.signalCode !== 'SIGKILL') on.equal(code, 0, 'the daemon stopped cleanly');
       d = await startDaemon({ ...more, dataDir: d.dataDir });
       return d;
     },
@@ -80,8 +80,13 @@ async function nullBody(s3: S3Client, bucket: string, key: string): Promise<stri
   }
 }
 
+// One daemon (and store) for the first test and the 5,000-version cost test, which add their own
+// buckets; the lifecycle and the upgrade tests need stores of their own (a shifted clock, a count
+// of every null version in the store).
+const shared = await daemonFor(t);
+
 t.test('the null version through Enabled → Suspended → Enabled, every operation that names it, and a restart', async (t) => {
-  const { d, restart } = await daemonFor(t);
+  const { d, restart } = shared;
   let s3 = d().s3();
   const bucket = await createBucket(s3, 'nullv');
   const labels = new Map<string, string>();
@@ -154,7 +159,7 @@ t.test('the null version through Enabled → Suspended → Enabled, every operat
   await put('v7');
   t.same(await list(), ['v7*', 'null', 'v4', 'v3', 'v2', 'v1']);
 
-  s3 = (await restart()).s3();
+  s3 = (await restart({}, t)).s3();
   t.same(await list(), ['v7*', 'null', 'v4', 'v3', 'v2', 'v1'], 'after a restart');
   t.equal(await nullBody(s3, bucket, 'k'), 'n5', 'GET versionId=null after a restart');
   await versioning(s3, bucket, 'Suspended');
@@ -214,7 +219,7 @@ async function writeVersions(dataDir: string, bucket: string, key: string, n: nu
 const VERSIONS = 5000;
 
 t.test(`on a key with ${VERSIONS} versions, versionId=null and ListObjectVersions pages read a few records, not ${VERSIONS}`, async (t) => {
-  const { d, restart } = await daemonFor(t);
+  const { d, restart } = shared;
   let s3 = d().s3();
   const bucket = await createBucket(s3, 'hot');
   const other = await createBucket(s3, 'hotcopy');
@@ -222,7 +227,7 @@ t.test(`on a key with ${VERSIONS} versions, versionId=null and ListObjectVersion
   await versioning(s3, bucket, 'Enabled');
   t.equal(await d().stop(), 0);
   await writeVersions(d().dataDir, bucket, 'hot', VERSIONS);
-  s3 = (await restart()).s3();
+  s3 = (await restart({}, t)).s3();
 
   /** Versions-table records read by `fn`, and how long it took. */
   const cost = async (what: string, fn: () => Promise<unknown>, most: number): Promise<void> => {
