@@ -76,8 +76,12 @@ function plainClient(d: Parameters<typeof clientFor>[0]): S3Client {
 const d = await startDaemonFor(t);
 const s3 = plainClient(d);
 const bucket = await createBucket(s3, 'mpdef');
-// SSE-C needs TLS; SSE-S3 runs there too.
-const tls = await startDaemonFor(t, { tls: true });
+// SSE-C needs TLS; SSE-S3 runs there too. The last test stops it to edit its store and starts
+// another on its data directory (which cleans up; startDaemon's exit hook does otherwise).
+const tls = await startDaemon({ tls: true });
+t.teardown(async () => {
+  await tls.stop();
+});
 const s3Tls = plainClient(tls);
 const tlsBucket = await createBucket(s3Tls, 'mpdef');
 const customerKey = Buffer.alloc(32, 11);
@@ -354,11 +358,9 @@ t.test('s3d verify --deep checks the part defaults against the data', async (tt)
 });
 
 t.test('part defaults swapped between parts or malformed in the store: a clean S3 error, nothing committed, the daemon serves on', async (tt) => {
-  const first = await startDaemon({ tls: true });
-  tt.teardown(async () => {
-    await first.stop();
-  });
-  const c1 = plainClient(first);
+  // The TLS daemon of the tests above (its checks are done), in a bucket of its own.
+  const first = tls;
+  const c1 = s3Tls;
   const b = await createBucket(c1, 'mptamper');
   const enc = ssec(customerKey);
   const two = [parts[0]!, parts[2]!];
