@@ -5,7 +5,7 @@
 import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
-import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes } from '../helpers/daemon.js';
+import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { aeadImplementation } from '../../workers/format/dare-aead.js';
 import { crcImplementation } from '../../daemon/auth/payload.js';
@@ -134,10 +134,27 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   t.ok(partialV4.status >= 400, `(${partialV4.status})`);
 });
 
+/**
+ * Daemons shared by tests whose checks are independent of other traffic (each takes its own
+ * bucket and compares counters before and after): started once, on first use, stopped at the end.
+ */
+const shared = new Map<string, Promise<TestDaemon>>();
+function sharedDaemon(name: string, env: Record<string, string> = {}): Promise<TestDaemon> {
+  let d = shared.get(name);
+  if (!d) {
+    d = startDaemonFor(t, { env });
+    shared.set(name, d);
+  }
+  return d;
+}
+
+// One daemon with the defaults and one with both native bindings off answer for AES and CRC alike.
+const NATIVE_OFF = { S3_NATIVE_AES: 'off', S3_NATIVE_CRC: 'off' };
+
 t.test('s3d_crypto_native_aes and the start-up log say which AES-256-GCM runs', async (t) => {
   const native = aeadImplementation().native;
   for (const [setting, expected] of [[undefined, native ? 1 : 0], ['off', 0]] as const) {
-    const d = await startDaemonFor(t, setting === undefined ? {} : { env: { S3_NATIVE_AES: setting } });
+    const d = await (setting === undefined ? sharedDaemon('default') : sharedDaemon('native-off', NATIVE_OFF));
     const line = (await scrape(d.port, '/minio/v2/metrics/cluster')).body.split('\n').find((l) => l.startsWith('s3d_crypto_native_aes '));
     t.equal(line, `s3d_crypto_native_aes ${expected}`, `S3_NATIVE_AES=${setting ?? '(unset)'}`);
     const said = d.logs.map((l) => /"msg":"(AES-256-GCM through[^"]*)"/.exec(l)?.[1]).find((m) => m !== undefined);
@@ -148,7 +165,7 @@ t.test('s3d_crypto_native_aes and the start-up log say which AES-256-GCM runs', 
 t.test('s3d_checksum_native_crc and the start-up log say which CRC32C and CRC64NVME run', async (t) => {
   const native = crcImplementation().native;
   for (const [setting, expected] of [[undefined, native ? 1 : 0], ['off', 0]] as const) {
-    const d = await startDaemonFor(t, setting === undefined ? {} : { env: { S3_NATIVE_CRC: setting } });
+    const d = await (setting === undefined ? sharedDaemon('default') : sharedDaemon('native-off', NATIVE_OFF));
     const line = (await scrape(d.port, '/minio/v2/metrics/cluster')).body.split('\n').find((l) => l.startsWith('s3d_checksum_native_crc '));
     t.equal(line, `s3d_checksum_native_crc ${expected}`, `S3_NATIVE_CRC=${setting ?? '(unset)'}`);
     const said = d.logs.map((l) => /"msg":"(CRC32C and CRC64NVME checksums [^"]*)"/.exec(l)?.[1]).find((m) => m !== undefined);
@@ -157,11 +174,7 @@ t.test('s3d_checksum_native_crc and the start-up log say which CRC32C and CRC64N
 });
 
 t.test('data-file reads: a file not known to be in the page cache is read on the thread pool, then synchronously', async (t) => {
-  const d = await startDaemon();
-  t.teardown(async () => {
-    await d.stop('SIGKILL');
-    d.cleanup();
-  });
+  const d = await sharedDaemon('default'); // the first data file this daemon writes: the gauges count it alone
   const bucket = bucketName('warm');
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
   const body = testBytes(700_000, 5); // above the inline limit: a data file
@@ -190,7 +203,7 @@ t.test('data-file reads: a file not known to be in the page cache is read on the
 });
 
 t.test('health and metrics ignore credentials of other schemes (a MinIO scrape job\'s bearer token, a balancer\'s Basic auth)', async (t) => {
-  const d = await startDaemonFor(t);
+  const d = await sharedDaemon('default');
   for (const path of ['/minio/v2/metrics/cluster', '/metrics', '/minio/health/live', '/minio/health/ready']) {
     for (const authorization of ['Bearer eyJhbGciOiJIUzUxMiJ9.e30.x', 'Basic dXNlcjpwYXNz']) {
       const res = await send(d.port, { method: 'GET', path, headers: { authorization }, sign: false });
@@ -206,11 +219,8 @@ t.test('health and metrics ignore credentials of other schemes (a MinIO scrape j
 });
 
 t.test('an upload the client cut short is counted and logged as 499 (client closed), not as a 400 it never got', async (t) => {
-  const d = await startDaemon();
-  t.teardown(async () => {
-    await d.stop('SIGKILL');
-    d.cleanup();
-  });
+  // This daemon's first upload and data file; the download cut short below comes after.
+  const d = await sharedDaemon('cut');
   const bucket = bucketName('cut');
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
   const { openPut } = await import('../helpers/http.js');
@@ -233,7 +243,8 @@ t.test('an upload the client cut short is counted and logged as 499 (client clos
 });
 
 t.test('a client that sends a whole SSE-S3 body and leaves before the answer is a 499, not an internal error', async (t) => {
-  const d = await startDaemonFor(t);
+  // No GET on this daemon: the download cut in its first chunk below comes after, counting GETs alone.
+  const d = await sharedDaemon('gone');
   const bucket = bucketName('gone');
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
   const { openPut } = await import('../helpers/http.js');
@@ -277,11 +288,7 @@ t.test('a client that sends a whole SSE-S3 body and leaves before the answer is 
 });
 
 t.test('a download the client cut short logs and counts the bytes it was sent, not 0', async (t) => {
-  const d = await startDaemon();
-  t.teardown(async () => {
-    await d.stop('SIGKILL');
-    d.cleanup();
-  });
+  const d = await sharedDaemon('cut'); // only PUTs before: the GET cut here is its first
   const bucket = bucketName('cutget');
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
   const size = 24 * 1024 * 1024;
@@ -313,7 +320,7 @@ t.test('a download the client cut short logs and counts the bytes it was sent, n
 });
 
 t.test('a download cut in its first chunk counts the bytes the socket took, not 0 (the client read some)', async (t) => {
-  const d = await startDaemonFor(t);
+  const d = await sharedDaemon('gone'); // only PUTs and HEADs before: the tx count is this test's GETs'
   const bucket = bucketName('cutfirst');
   t.equal((await send(d.port, { method: 'PUT', path: `/${bucket}` })).status, 200);
   const size = 8 * 1024 * 1024;
