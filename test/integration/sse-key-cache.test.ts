@@ -142,13 +142,24 @@ async function readAndReplaceRounds(t: Test, d: TestDaemon, label: string): Prom
   }
 }
 
+/**
+ * One daemon with the default cache for the four tests of it: each takes its own bucket and the
+ * counted one compares counters before and after, so what the others left in the cache does not
+ * matter (tap runs the tests one after another).
+ */
+let defaultDaemon: Promise<TestDaemon> | undefined;
+function defaultCacheDaemon(): Promise<TestDaemon> {
+  defaultDaemon ??= startDaemonFor(t);
+  return defaultDaemon;
+}
+
 t.test('default cache: repeated reads, overwrites, delete + put', async (t) => {
-  const d = await startDaemonFor(t);
+  const d = await defaultCacheDaemon();
   await readAndReplaceRounds(t, d, 'default TTL');
 });
 
 t.test('default cache, counted: repeat reads hit; an overwritten or re-created object misses first', async (t) => {
-  const d = await startDaemonFor(t);
+  const d = await defaultCacheDaemon();
   const bucket = await newBucket(d, 'kcount');
   for (const [kind, size] of [
     ['SSE-S3', SIZES.small],
@@ -179,7 +190,7 @@ t.test('default cache, counted: repeat reads hit; an overwritten or re-created o
 });
 
 t.test('default cache: concurrent reads of the same objects all get the right bytes', async (t) => {
-  const d = await startDaemonFor(t);
+  const d = await defaultCacheDaemon();
   const bucket = await newBucket(d, 'kconc');
   const objects = [
     { key: 'a', body: testBytes(SIZES.small, 1), kind: 'SSE-S3' as const },
@@ -219,7 +230,7 @@ t.test('default cache: concurrent reads of the same objects all get the right by
 });
 
 t.test('default cache: multipart, copies and bucket default encryption', async (t) => {
-  const d = await startDaemonFor(t);
+  const d = await defaultCacheDaemon();
   const bucket = await newBucket(d, 'kmp');
   // Multipart SSE-S3: part keys derive from the (cached) object key.
   const parts = [testBytes(5 * MiB, 11), testBytes(200_000, 12)];
