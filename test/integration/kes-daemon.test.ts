@@ -56,11 +56,38 @@ function kesLog(d: TestDaemon): Record<string, unknown> | undefined {
   return d.jsonLogs().find((l) => l.msg === 'KMS: KES');
 }
 
-t.test('client certificate and key files, CA from S3_KMS_KES_CAPATH', async (t) => {
+t.test('client certificate and key files, CA from S3_KMS_KES_CAPATH; KMS metrics on /minio/v2/metrics/cluster: by endpoint and route, errors, latency, cache, batches', async (t) => {
   const kes = await kesServer(t, { pki });
   const d = await daemon(t, kesEnv([kes]));
   await roundTrip(t, d, kes);
   t.match(kesLog(d), { endpoints: [kes.url], key: KES_TEST_KEY, identity: pki.admin.identity, auth: 'certificate' });
+
+  // The metrics after that round trip (and two more requests), on the same daemon.
+  const s3 = wideS3Client(d);
+  const err = await s3.send(new PutObjectCommand({ Bucket: 'nope-' + bucketName(), Key: 'x', Body: 'x' })).catch((e: unknown) => e);
+  t.match(err, { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }, 'an unrelated failure (NoSuchBucket)');
+  await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status?key-id=no-such-key', ROOT_CREDENTIALS);
+
+  const m = await scrape(d.endpoint);
+  const ep = kes.url;
+  t.ok((metricSample(m, 's3d_kms_requests_total', { endpoint: ep, route: 'generate', code: '200' }) ?? 0) >= 2, 'generate calls by endpoint');
+  t.equal(metricSample(m, 's3d_kms_requests_total', { endpoint: ep, route: 'generate', code: '404' }), 1, 'the missing key (admin key status)');
+  t.equal(metricSample(m, 's3d_kms_request_errors_total', { endpoint: ep, route: 'generate', reason: 'http_404' }), 1);
+  t.ok((metricSample(m, 's3d_kms_requests_total', { endpoint: ep, route: 'status', code: '200' }) ?? 0) >= 1, 'status probes by endpoint');
+  t.ok((metricSample(m, 's3d_kms_request_duration_seconds_count', { endpoint: ep, route: 'generate' }) ?? 0) >= 3, 'latency histogram (the 404 included)');
+  t.ok(metricSample(m, 's3d_kms_request_duration_seconds_bucket', { endpoint: ep, route: 'generate', le: '+Inf' }) !== undefined);
+  t.equal(metricSample(m, 's3d_kms_calls_total', { route: 'generate' }), 2, 'provider calls by route: the two PUTs (admin key status bypasses the cache layer)');
+  t.ok((metricSample(m, 's3d_kms_call_duration_seconds_sum', { route: 'generate' }) ?? -1) >= 0);
+  t.equal(metricSample(m, 's3d_kms_cache_hits_total'), 2, 'the GETs after their PUTs hit the KMS cache (primed by generate)');
+  t.equal(metricSample(m, 's3d_sse_object_key_cache_hits_total'), 0, 'the HEADs after the GETs need no object key (the record answers them)');
+  t.equal(metricSample(m, 's3d_sse_object_key_cache_misses_total'), 2, 'the GETs unsealed their object keys');
+  t.equal(metricSample(m, 's3d_kms_cache_misses_total'), 0);
+  t.equal(metricSample(m, 's3d_kms_cache_entries'), 2);
+  t.equal(metricSample(m, 's3d_kms_batch_size_count'), 0);
+  t.equal(metricSample(m, 's3d_kms_endpoint_healthy', { endpoint: ep }), 1);
+  t.match(m, /# HELP s3d_kms_requests_total /);
+  t.match(m, /# TYPE s3d_kms_cache_hits_total counter/);
+  t.notMatch(m, /s3d_kms_stat\b/, 'no flattened stats gauge');
 });
 
 for (const format of ['pkcs8', 'legacy'] as const) {
@@ -214,35 +241,4 @@ t.test('KMS admin API without a KMS: 501 NotImplemented (JSON)', async (t) => {
     t.equal(r.status, 501);
     t.match(JSON.parse(r.text), { Code: 'NotImplemented', Message: /KMS is not configured/ });
   }
-});
-
-t.test('KMS metrics on /minio/v2/metrics/cluster: by endpoint and route, errors, latency, cache, batches', async (t) => {
-  const kes = await kesServer(t, { pki });
-  const d = await daemon(t, kesEnv([kes]));
-  await roundTrip(t, d, kes);
-  const s3 = wideS3Client(d);
-  const err = await s3.send(new PutObjectCommand({ Bucket: 'nope-' + bucketName(), Key: 'x', Body: 'x' })).catch((e: unknown) => e);
-  t.match(err, { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }, 'an unrelated failure (NoSuchBucket)');
-  await signedFetch(d.endpoint, 'GET', '/minio/admin/v3/kms/key/status?key-id=no-such-key', ROOT_CREDENTIALS);
-
-  const m = await scrape(d.endpoint);
-  const ep = kes.url;
-  t.ok((metricSample(m, 's3d_kms_requests_total', { endpoint: ep, route: 'generate', code: '200' }) ?? 0) >= 2, 'generate calls by endpoint');
-  t.equal(metricSample(m, 's3d_kms_requests_total', { endpoint: ep, route: 'generate', code: '404' }), 1, 'the missing key (admin key status)');
-  t.equal(metricSample(m, 's3d_kms_request_errors_total', { endpoint: ep, route: 'generate', reason: 'http_404' }), 1);
-  t.ok((metricSample(m, 's3d_kms_requests_total', { endpoint: ep, route: 'status', code: '200' }) ?? 0) >= 1, 'status probes by endpoint');
-  t.ok((metricSample(m, 's3d_kms_request_duration_seconds_count', { endpoint: ep, route: 'generate' }) ?? 0) >= 3, 'latency histogram (the 404 included)');
-  t.ok(metricSample(m, 's3d_kms_request_duration_seconds_bucket', { endpoint: ep, route: 'generate', le: '+Inf' }) !== undefined);
-  t.equal(metricSample(m, 's3d_kms_calls_total', { route: 'generate' }), 2, 'provider calls by route: the two PUTs (admin key status bypasses the cache layer)');
-  t.ok((metricSample(m, 's3d_kms_call_duration_seconds_sum', { route: 'generate' }) ?? -1) >= 0);
-  t.equal(metricSample(m, 's3d_kms_cache_hits_total'), 2, 'the GETs after their PUTs hit the KMS cache (primed by generate)');
-  t.equal(metricSample(m, 's3d_sse_object_key_cache_hits_total'), 0, 'the HEADs after the GETs need no object key (the record answers them)');
-  t.equal(metricSample(m, 's3d_sse_object_key_cache_misses_total'), 2, 'the GETs unsealed their object keys');
-  t.equal(metricSample(m, 's3d_kms_cache_misses_total'), 0);
-  t.equal(metricSample(m, 's3d_kms_cache_entries'), 2);
-  t.equal(metricSample(m, 's3d_kms_batch_size_count'), 0);
-  t.equal(metricSample(m, 's3d_kms_endpoint_healthy', { endpoint: ep }), 1);
-  t.match(m, /# HELP s3d_kms_requests_total /);
-  t.match(m, /# TYPE s3d_kms_cache_hits_total counter/);
-  t.notMatch(m, /s3d_kms_stat\b/, 'no flattened stats gauge');
 });
