@@ -6,12 +6,12 @@ import { constants as osConstants } from 'node:os';
 
 export class MetaConflict extends Error {
   readonly code: 'NoSuchBucket' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' | 'NoSuchUpload' | 'NoSuchKey' | 'NoSuchVersion' | 'MethodNotAllowed' | 'PreconditionFailed' | 'InvalidPart' | 'ObjectLocked';
-  /** Elements of the S3 error body that name what conflicted (InvalidPart: UploadId, PartNumber, ETag). */
-  readonly fields: Readonly<Record<string, string>> | undefined;
-  constructor(code: MetaConflict['code'], fields?: Record<string, string>) {
+  /** InvalidPart: the number of the part that is no longer the one the completion was given. */
+  readonly part: number | undefined;
+  constructor(code: MetaConflict['code'], part?: number) {
     super(code);
     this.code = code;
-    this.fields = fields;
+    this.part = part;
   }
 }
 

@@ -196,10 +196,7 @@ export class UploadTables implements UploadListingTables {
       const was = read?.bytes.get(p.n);
       if (was !== undefined && this.#storedAs(k, was)) return p;
       const cur = this.parts.get(k);
-      if (!cur || cur.etag !== p.etag || cur.size !== p.size || cur.stored !== p.stored) {
-        // named as the check before the commit names a part it cannot find (ops/multipart.ts)
-        throw new MetaConflict('InvalidPart', { ETag: p.etag.replace(/^"|"$/g, ''), PartNumber: String(p.n), UploadId: uploadId });
-      }
+      if (!cur || cur.etag !== p.etag || cur.size !== p.size || cur.stored !== p.stored) throw new MetaConflict('InvalidPart', p.n);
       if (filesOf({ parts: [cur] }).join() === filesOf({ parts: [p] }).join()) return p;
       changed = true;
       return cur;

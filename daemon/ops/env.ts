@@ -112,7 +112,7 @@ export const OBJECT_LOCKED_MESSAGE = 'Access Denied because object protected by 
 export function metaError(err: unknown): never {
   if (err instanceof MetaConflict) {
     if (err.code === 'ObjectLocked') throw new S3Error('AccessDenied', OBJECT_LOCKED_MESSAGE);
-    throw new S3Error(err.code, undefined, err.fields === undefined ? undefined : { fields: { ...err.fields } });
+    throw new S3Error(err.code);
   }
   throw err;
 }

@@ -20,6 +20,7 @@ import { checksumFields, openChecksums, openPartChecksums, partChecksumFields, s
 import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey, restatesEncryption } from '../sse/params.js';
 import { MAX_COPY_SOURCE, checkCopySourceKey, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
+import { MetaConflict } from '../meta/store.js';
 import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
@@ -368,6 +369,16 @@ async function uploadPartCopy(env: OpsEnv, ctx: RequestContext, lease: DataLease
   }
 }
 
+/**
+ * A part the commit found replaced since it was checked (MetaConflict InvalidPart naming it): the
+ * same InvalidPart the check answers, naming the part as listed; any other error as it is.
+ */
+export function partConflict(err: unknown, requested: readonly RequestedPart[], uploadId: string): unknown {
+  if (!(err instanceof MetaConflict) || err.code !== 'InvalidPart' || err.part === undefined) return err;
+  const r = requested.find((x) => x.n === err.part);
+  return r === undefined ? err : invalidPart(r, uploadId);
+}
+
 /** S3's InvalidPart, naming the part as listed (its ETag unquoted) and the upload. */
 function invalidPart(r: RequestedPart, uploadId: string): S3Error {
   return new S3Error('InvalidPart', undefined, { fields: { ETag: r.etag.replace(/^"|"$/g, ''), PartNumber: String(r.n), UploadId: uploadId } });
@@ -549,7 +560,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
         noteFinished(up);
         created?.(stored);
       }, read)
-      .catch(metaError);
+      .catch((err: unknown) => metaError(partConflict(err, requested, up.id)));
     events?.wake();
     return completeResult(env, ctx, installed, shown, answered);
   } finally {
