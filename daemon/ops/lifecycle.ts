@@ -247,12 +247,12 @@ export async function readLifecycle(body: Buffer): Promise<StoredLifecycleRule[]
 // way): the count is S3's schema's, not an argument it judges. Counted before the parse, by the
 // parse itself (parseXml's `most`, on the parsing thread for a large document): the 1 MiB read holds
 // ~28,000 minimal Rules, whose parse held the event loop (every other request) for ~0.7 s each.
-const LIFECYCLE_PARSE = { trim: false, maxMarkup: MAX_LIFECYCLE_MARKUP, most: { element: 'Rule', max: MAX_RULES, message: `A lifecycle configuration can hold at most ${MAX_RULES} rules.` } } as const;
+const TOO_MANY_RULES = `A lifecycle configuration can hold at most ${MAX_RULES} rules.`;
+const LIFECYCLE_PARSE = { trim: false, maxMarkup: MAX_LIFECYCLE_MARKUP, most: { element: 'Rule', max: MAX_RULES, message: TOO_MANY_RULES } } as const;
 
 function tooManyRules(): S3Error {
-  return new S3Error('MalformedXML', `A lifecycle configuration can hold at most ${MAX_RULES} rules.`);
+  return new S3Error('MalformedXML', TOO_MANY_RULES);
 }
-
 
 /** The rules of a parsed LifecycleConfiguration (its root element's content). */
 function lifecycleRules(conf: Record<string, unknown> | string): StoredLifecycleRule[] {
