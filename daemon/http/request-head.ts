@@ -2,13 +2,25 @@
 // gone once it returns), and what they say before anything else is done with the request: a body
 // framed two ways is refused with the connection closed (possible request smuggling); a header
 // section past S3's bound, or a header name HTTP does not allow, is answered with an S3 error once
-// the request is routed (headError).
+// the request is routed (headError); a name the parser's lower-casing made ambiguous is spelled as
+// the request's SigV4 signature names it (respellSigned).
 
 import { S3Error } from '../errors.js';
 import { headerName } from './uws.js';
 
 /** Headers a request may carry once: two of them let two HTTP parsers frame or route it differently. */
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host']);
+
+/**
+ * The bytes the patched parser (uws.ts) hands over in a name that HTTP does not allow there:
+ * `"(),/{}`, `[` and `]` arriving as `{` and `}`.
+ */
+const NOT_TOKEN = /["(),/{}]/;
+/** Those, and the bytes the parser's `| 0x20` made of two: `~` (`^`, `~`), `|` (`\`, `|`), `` ` `` (`@`, `` ` ``). */
+const UNUSUAL = /["(),/{}~|`]/;
+/** A signed name's bytes that the parser hands over as others: `^`, `\`, `@`. */
+const SPELLED_OTHERWISE = /[\^\\@]/;
+const AS_HANDED_OVER: Readonly<Record<string, string>> = { '^': '~', '\\': '|', '@': '`' };
 
 /** S3's bound on a request's header section (names, values, `: ` and CRLF). */
 const MAX_HEADER_SECTION_BYTES = 8192;
@@ -27,22 +39,31 @@ export interface RequestHead {
   rawLength: number | 'chunked' | undefined;
   /** The header section's length in UTF-16 units as read (names, values, `: ` and CRLF). */
   sectionChars: number;
-  /** The first header name with a `/`, which the parser takes (uws.ts) and HTTP does not allow. */
+  /** The first header name HTTP does not allow that the parser takes (uws.ts): NOT_TOKEN, or signed with `\` or `@`. */
   badName: string | undefined;
+  /** Signed names the parser hands over as one (`a^b` and `a~b`, both sent): see respellSigned. */
+  nameClash: string[] | undefined;
 }
 
-/** Copies a request's headers out of `req` and judges its framing. */
-export function readHead(req: HeaderSource): RequestHead {
+/**
+ * Copies a request's headers out of `req` and judges its framing. `rawQuery` is read only when a
+ * name holds `~`, `|` or `` ` `` (a presigned URL's X-Amz-SignedHeaders, see respellSigned).
+ */
+export function readHead(req: HeaderSource, rawQuery = ''): RequestHead {
   // No prototype: a header named `__proto__` is kept (an assignment on a plain object dropped it)
   // and a look-up of `constructor` finds nothing.
   const headers = Object.create(null) as Record<string, string>;
   let repeated: string | undefined;
   let sectionChars = 0;
   let badName: string | undefined;
+  let ambiguous = false;
   req.forEach((k, v) => {
     sectionChars += k.length + v.length + 4;
     k = headerName(k);
-    if (k.includes('/')) badName ??= k;
+    if (UNUSUAL.test(k)) {
+      if (NOT_TOKEN.test(k)) badName ??= k;
+      else ambiguous = true;
+    }
     // A Content-Length line listing values (`5, 5`) is refused below like two different values.
     if (k === 'content-length' && v.includes(',')) repeated = k;
     if (headers[k] === undefined) headers[k] = v;
@@ -59,6 +80,12 @@ export function readHead(req: HeaderSource): RequestHead {
   // presigned URL's query signs it), not as an unknown scheme (400 "Unsupported Authorization
   // Type").
   if (headers.authorization !== undefined && headers.authorization.trim() === '') delete headers.authorization;
+  let nameClash: string[] | undefined;
+  if (ambiguous) {
+    const found = respellSigned(headers, rawQuery);
+    badName ??= found.bad;
+    nameClash = found.clash;
+  }
   // A Content-Length that is no number (uWS takes an empty one as 0 and parses the body after it
   // as the next request) is refused as a repeated one is.
   const invalidLength = repeated === undefined && headers['content-length'] !== undefined && !/^\d+$/.test(headers['content-length']);
@@ -69,12 +96,56 @@ export function readHead(req: HeaderSource): RequestHead {
   const invalidCoding = repeated === undefined && te !== undefined && te.trim().toLowerCase() !== 'chunked';
   const contentLength = headers['content-length'];
   const rawLength = te !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
-  const head: RequestHead = { headers, rawLength, sectionChars, badName };
+  const head: RequestHead = { headers, rawLength, sectionChars, badName, nameClash };
   if (repeated !== undefined || invalidLength || invalidCoding) {
     const why = invalidLength ? 'a request framed by a Content-Length that is no number' : invalidCoding ? 'a request framed by a Transfer-Encoding other than chunked' : 'a request repeated a header that frames it';
     head.smuggling = { header: repeated ?? (invalidCoding ? 'transfer-encoding' : 'content-length'), why };
   }
   return head;
+}
+
+/**
+ * The parser hands `^`, `\` and `@` in a name over as `~`, `|` and `` ` `` (uws.ts). A SigV4
+ * signature names every header it signs as the client sent it (the Authorization header's
+ * `SignedHeaders=`, a presigned URL's `X-Amz-SignedHeaders`): a received name that is a signed
+ * name with those bytes put for its `^`, `\` and `@` is that header, and is renamed to it (in its
+ * place among the headers) before the signature is checked and metadata stored. A signed name
+ * holding `\` or `@`, no token characters, is refused instead (`bad`), as names with `/` are. A
+ * received name that several signed names are (`a^b` and `a~b`, both sent: their lines were
+ * joined, which value was whose is lost) is refused too (`clash`), rather than left to fail the
+ * signature check as if the key were wrong. Names no signature lists (anonymous requests,
+ * Signature V2, which lists none) stay as they arrived. Runs only when a name holds `~`, `|` or
+ * `` ` ``.
+ */
+function respellSigned(headers: Record<string, string>, rawQuery: string): { bad?: string; clash?: string[] } {
+  const listed = headers.authorization !== undefined ? /SignedHeaders=([^,\s]*)/.exec(headers.authorization)?.[1] : rawQuery.includes('X-Amz-SignedHeaders=') ? new URLSearchParams(rawQuery).get('X-Amz-SignedHeaders') : undefined;
+  if (listed === undefined || listed === null) return {};
+  const signed = listed.split(';');
+  // Received name → the signed names it is.
+  const spelled = new Map<string, string[]>();
+  for (const name of signed) {
+    if (!SPELLED_OTHERWISE.test(name)) continue;
+    const received = name.replace(/[\^\\@]/g, (c) => AS_HANDED_OVER[c]!);
+    if (headers[received] === undefined) continue;
+    const names = spelled.get(received);
+    if (names === undefined) spelled.set(received, signed.includes(received) ? [received, name] : [name]);
+    else names.push(name);
+  }
+  const found: { bad?: string; clash?: string[] } = {};
+  const renames = new Map<string, string>();
+  for (const [received, names] of spelled) {
+    const name = names[0]!;
+    if (names.length > 1) found.clash ??= names;
+    else if (name.includes('\\') || name.includes('@')) found.bad ??= name;
+    else renames.set(received, name);
+  }
+  if (renames.size > 0) {
+    // Rebuilt in order: metadata is stored, and given back, in the order it was sent.
+    const entries = Object.entries(headers);
+    for (const [k] of entries) delete headers[k];
+    for (const [k, v] of entries) headers[renames.get(k) ?? k] = v;
+  }
+  return found;
 }
 
 /** The error a routed request is answered with for its header section; undefined when there is none. */
@@ -87,8 +158,13 @@ export function headError(head: RequestHead): S3Error | undefined {
   if (head.sectionChars > MAX_HEADER_SECTION_BYTES / 3 && headerSectionBytes(head.headers) > MAX_HEADER_SECTION_BYTES) {
     return new S3Error('RequestHeaderSectionTooLarge', undefined, { fields: { MaxSizeAllowed: String(MAX_HEADER_SECTION_BYTES) } });
   }
-  // The parser takes `/` in a header name (uws.ts), which HTTP does not allow.
+  // The parser takes `"(),/{}` in a header name (uws.ts), which HTTP does not allow; and `\` and `@`,
+  // handed over as `|` and `` ` ``, which a signature can tell (respellSigned).
   if (head.badName !== undefined) return new S3Error('InvalidArgument', `The header name ${JSON.stringify(head.badName)} is not a valid HTTP field name.`);
+  if (head.nameClash !== undefined) {
+    const names = head.nameClash.map((n) => JSON.stringify(n)).join(' and ');
+    return new S3Error('InvalidArgument', `The header names ${names} cannot both be sent to this server: its HTTP parser reads ^ as ~, \\ as | and @ as \`.`);
+  }
   return undefined;
 }
 

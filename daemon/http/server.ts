@@ -328,7 +328,7 @@ export class HttpServer {
     const method = req.getCaseSensitiveMethod().toUpperCase();
     const rawPath = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
-    const head = readHead(req);
+    const head = readHead(req, rawQuery);
     const { headers, rawLength } = head;
     if (head.smuggling !== undefined) {
       // Two different Content-Length values (or two Host, Transfer-Encoding headers): uWS frames

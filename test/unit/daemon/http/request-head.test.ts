@@ -1,0 +1,64 @@
+// The header names readHead takes from the patched parser (daemon/http/uws.ts): `_` back from
+// DEL, names HTTP does not allow kept for headError's 400, and the names the parser's lower-casing
+// made two spellings of (`~` from `^` or `~`, `|` from `\` or `|`, `` ` `` from `@` or `` ` ``)
+// spelled as the signature names them.
+import t from 'tap';
+import { headError, readHead, type HeaderSource } from '../../../../daemon/http/request-head.js';
+
+/** Headers as the patched parser hands them over: names lower-cased, `^\@` as `~|``, `_` as DEL. */
+function source(lines: Array<[string, string]>): HeaderSource {
+  const handed = (name: string): string => name.toLowerCase().replace(/[\^\\@[\]_]/g, (c) => (c === '_' ? '\x7f' : String.fromCharCode(c.charCodeAt(0) | 0x20)));
+  return { forEach: (cb) => lines.forEach(([k, v]) => cb(handed(k), v)) };
+}
+
+const auth = (signed: string): [string, string] => ['Authorization', `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=${signed}, Signature=00`];
+
+t.test('unsigned names with ~ | and ` are taken as they arrive', async (t) => {
+  const head = readHead(source([['host', 'h'], ['x-a~b', '1'], ['x-a|b', '2'], ['x-a`b', '3'], ['x-a^c', '4']]));
+  t.strictSame({ ...head.headers }, { host: 'h', 'x-a~b': '1', 'x-a|b': '2', 'x-a`b': '3', 'x-a~c': '4' });
+  t.equal(head.badName, undefined);
+});
+
+t.test('a signed name with ^ is respelled as signed, in its place; one signed with ~ is left alone', async (t) => {
+  const head = readHead(source([['host', 'h'], ['x-amz-meta-a^b', '1'], ['x-amz-meta-c~d', '2'], ['x-amz-meta-e^f~g', '3'], ['x-amz-meta-z', '4'], auth('host;x-amz-meta-a^b;x-amz-meta-c~d;x-amz-meta-e^f~g;x-amz-meta-z')]));
+  t.strictSame(Object.keys(head.headers), ['host', 'x-amz-meta-a^b', 'x-amz-meta-c~d', 'x-amz-meta-e^f~g', 'x-amz-meta-z', 'authorization'], 'the order kept');
+  t.strictSame([head.headers['x-amz-meta-a^b'], head.headers['x-amz-meta-e^f~g']], ['1', '3']);
+  t.equal(head.badName, undefined);
+  t.equal(headError(head), undefined);
+});
+
+t.test("a presigned URL's X-Amz-SignedHeaders respells as the Authorization header's does", async (t) => {
+  const head = readHead(source([['host', 'h'], ['x-amz-meta-a^b', '1']]), 'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=host%3Bx-amz-meta-a%5Eb&X-Amz-Signature=00');
+  t.strictSame({ ...head.headers }, { host: 'h', 'x-amz-meta-a^b': '1' });
+});
+
+t.test('a signed name holding \\ or @ (no token characters) is a bad name, named as signed', async (t) => {
+  for (const name of ['x-amz-meta-a\\b', 'x-amz-meta-a@b']) {
+    const head = readHead(source([['host', 'h'], [name, '1'], auth(`host;${name}`)]));
+    t.equal(head.badName, name, name);
+    t.match(headError(head), { code: 'InvalidArgument', message: `The header name ${JSON.stringify(name)} is not a valid HTTP field name.` });
+  }
+});
+
+t.test('names with "(),/{} (and [ ] arriving as { }) are bad names, signed or not', async (t) => {
+  for (const [sent, named] of [['a"b', 'a"b'], ['a(b', 'a(b'], ['a)b', 'a)b'], ['a,b', 'a,b'], ['a/b', 'a/b'], ['a{b', 'a{b'], ['a}b', 'a}b'], ['a[b', 'a{b'], ['a]b', 'a}b']]) {
+    t.equal(readHead(source([['host', 'h'], [sent!, '1']])).badName, named, sent);
+    t.equal(readHead(source([['host', 'h'], [sent!, '1'], auth(`host;${sent}`)])).badName, named, `${sent}, signed`);
+  }
+  t.equal(readHead(source([['x-a(b', '1'], ['x-c"d', '2']])).badName, 'x-a(b', 'the first one');
+});
+
+t.test('both spellings signed and sent: which line was which is lost, so the request is refused, naming both', async (t) => {
+  const head = readHead(source([['host', 'h'], ['x-amz-meta-a^b', '1'], ['x-amz-meta-a~b', '2'], auth('host;x-amz-meta-a^b;x-amz-meta-a~b')]));
+  t.strictSame({ ...head.headers, authorization: undefined }, { host: 'h', 'x-amz-meta-a~b': '1,2', authorization: undefined }, 'left as received');
+  t.strictSame(head.nameClash, ['x-amz-meta-a~b', 'x-amz-meta-a^b']);
+  t.match(headError(head), { code: 'InvalidArgument', message: 'The header names "x-amz-meta-a~b" and "x-amz-meta-a^b" cannot both be sent to this server: its HTTP parser reads ^ as ~, \\ as | and @ as `.' });
+  const two = readHead(source([['host', 'h'], ['x-a^~', '1'], ['x-a~^', '2'], auth('host;x-a^~;x-a~^')]));
+  t.strictSame(two.nameClash, ['x-a^~', 'x-a~^'], 'two names with ^ that are one received name');
+  t.equal(readHead(source([['host', 'h'], ['x-a~b', '1'], auth('host;x-a~b')])).nameClash, undefined, 'one spelling: no clash');
+});
+
+t.test('a signed name with ^ not sent changes nothing', async (t) => {
+  const head = readHead(source([['host', 'h'], ['x-amz-meta-a~c', '1'], auth('host;x-amz-meta-a^b')]));
+  t.strictSame(Object.keys(head.headers), ['host', 'x-amz-meta-a~c', 'authorization']);
+});
