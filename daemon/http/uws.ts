@@ -4,7 +4,10 @@
 // On linux-x64 it loads a copy of that binary with bytes of its HTTP parser changed (see
 // PARSER_PATCHES). This build accepts only letters, digits and `-` in a header name and leaves a
 // request with any other byte there unanswered until its 10-second timeout, so boto3's
-// `Metadata={'original_filename': …}` hung and was retried; the copy also takes `_`, `.` and `/`.
+// `Metadata={'original_filename': …}` hung and was retried, and so did any name holding another
+// token character HTTP allows (`x-amz-meta-a~b`); the copy takes every printable byte but `:` and
+// `;<=>?` (request-head.ts refuses the names HTTP does not allow, and spells as signed those the
+// parser's lower-casing made ambiguous).
 // And it trimmed bytes above 0x7f from both ends of a header value as if they were spaces (a
 // signed-char comparison), so `x-amz-meta-city: café` arrived as `caf` plus half a character;
 // the copy trims only what is at most a space. And a request head that arrived in more than one
@@ -41,13 +44,21 @@ export function nativeBindingPath(): string {
  * result is checked against `patched` before it is loaded.
  *
  * In `uws_linux_x64_115.node` (20.30.0, Node 20):
- * - Header names. The byte loop that reads a name (after an 8-byte fast path that takes letters
- *   only) accepts a byte when `(c & 0xdf) - 'A' < 26` (a letter), `c == '-'`, or `c - '0' <= 9`,
- *   and lower-cases every byte it accepts with `c |= 0x20`. The edits make the second test
- *   `c == '_'` and the third `c - '-' <= 12` (`-` `.` `/` and the digits), in both copies of the
- *   loop (the name's first byte and the rest). `_` (0x5f) comes out of the lower-casing as DEL
- *   (0x7f), a byte the parser never accepts otherwise: the server turns it back (`headerName`).
- *   `/` is no token character; the server refuses names holding it.
+ * - Header names. A name is read 8 bytes at a time while every byte of the word is a letter, a
+ *   digit or `-` (lower-cased with `| 0x2020…`), then byte by byte from the first word that is
+ *   not, to its end. That byte loop accepts a byte when `(c & 0xdf) - 'A' < 26` (a letter),
+ *   `c == '-'`, or `c - '0' <= 9`, and lower-cases every byte it accepts with `c |= 0x20`; it
+ *   exists in two copies (the loop's first byte, and the rest). In both, the edits make the first
+ *   test `(c & 0xdf) - '@' < 31` (`add $0xbf` → `add $0xc0`, bound 26 → 31: 0x40-0x5e and
+ *   0x60-0x7e, letters and ``@[\]^`{|}~``; not 32, which would take DEL), the second `c == '_'`
+ *   and the third `c - '!' <= 24` (`lea -0x30` → `lea -0x21`, bound 9 → 24: 0x21-0x39,
+ *   ``!"#$%&'()*+,-./`` and the digits). So every byte 0x21-0x7e is taken but `:` (which ends the
+ *   name) and `;<=>?`, every token character among them. The word path is unchanged and takes
+ *   only bytes the loop takes, lower-cased alike. The lower-casing makes `@[\]^` of
+ *   ``` `{|}~ ``` and `_` (0x5f) of DEL (0x7f), a byte the parser never accepts otherwise: the
+ *   server turns DEL back (`headerName`), refuses names holding `"(),/{}` (no token characters,
+ *   `[` and `]` among them), and spells `~`, `|` and `` ` `` as the SigV4 signature names them
+ *   (`^`, `\` and `@` are the other spellings; the last two are refused too), see request-head.ts.
  * - Header values. `while (value.back() < 33) remove_suffix(1)` and the same for the front compare
  *   signed chars: `cmpb $0x21; jge` and `cmpb $0x20; jg` become `jae` and `ja`, so bytes above
  *   0x7f are no longer taken for white space.
@@ -73,12 +84,15 @@ export const PARSER_PATCHES: Record<string, {
 }> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
-    patched: '425af9836fc06b3de11d47fd2013e8094d70dcf71cd7ffd404190d7a16eabece',
+    patched: 'eba5411fa7543ce261541c9e039afb183b809cf2b767b6bcd0784016dcfbfb0f',
     edits: [
-      // name, first byte: cmp $0x2d,%dil (0xeb557); lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe
-      [0xeb55a, 0x2d, 0x5f], [0xeb55f, 0xd0, 0xd3], [0xeb561, 0x09, 0x0c],
-      // name, the loop: lea -0x30(%rdi),%esi (0xeb58a); cmp $0x2d,%dil; cmp $0xa,%sil; jb
-      [0xeb58c, 0xd0, 0xd3], [0xeb590, 0x2d, 0x5f], [0xeb596, 0x0a, 0x0d],
+      // name, the loop's first byte (0xeb54d): and $0xdf,%al; add $0xbf,%al; cmp $0x1a,%al; jb →
+      // add $0xc0; cmp $0x1f. cmp $0x2d,%dil → $0x5f. lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe →
+      // lea -0x21; cmp $0x18
+      [0xeb552, 0xbf, 0xc0], [0xeb554, 0x1a, 0x1f], [0xeb55a, 0x2d, 0x5f], [0xeb55f, 0xd0, 0xdf], [0xeb561, 0x09, 0x18],
+      // name, the loop (0xeb580): add $0xbf,%al; cmp $0x1a,%al; jb → add $0xc0; cmp $0x1f.
+      // lea -0x30(%rdi),%esi; cmp $0x2d,%dil; cmp $0xa,%sil; jb → lea -0x21; $0x5f; cmp $0x19
+      [0xeb585, 0xbf, 0xc0], [0xeb587, 0x1a, 0x1f], [0xeb58c, 0xd0, 0xdf], [0xeb590, 0x2d, 0x5f], [0xeb596, 0x0a, 0x19],
       // value, trailing then leading trim: jge (0x7d) → jae (0x73), jg (0x7f) → ja (0x77)
       [0xeb655, 0x7d, 0x73], [0xeb670, 0x7f, 0x77],
       // request head across reads, the bound set at connection open: imm32 0x1000 → 0x4000
@@ -95,7 +109,11 @@ export const PARSER_PATCHES: Record<string, {
   },
 };
 
-/** A header name as the patched parser hands it over: its `_` come back from DEL. */
+/**
+ * A header name as the patched parser hands it over, its `_` back from DEL. Its `~`, `|` and
+ * `` ` `` may have been sent as `^`, `\` or `@` (the parser's lower-casing): request-head.ts
+ * spells them as the signature names them.
+ */
 export function headerName(name: string): string {
   return name.includes('\x7f') ? name.replaceAll('\x7f', '_') : name;
 }
@@ -112,7 +130,7 @@ export function patchedBindingPath(binary: string): string {
 export interface UwsBinding {
   /** The file loaded. */
   readonly file: string;
-  /** Whether it is the patched copy (`_` and `.` in header names, bytes above 0x7f kept at a value's ends). */
+  /** Whether it is the patched copy (every token character in header names, bytes above 0x7f kept at a value's ends, …). */
   readonly parserPatched: boolean;
   /** Why not, when not. */
   readonly unpatchedReason?: string;
