@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { aeadImplementation } from '../workers/format/dare-aead.js';
 import { crcImplementation } from './auth/payload.js';
+import { stdioQuietImplementation } from './http/stdio-quiet.js';
 
 export function logNativeBindings(log: Logger): void {
   const aead = aeadImplementation();
@@ -12,4 +13,7 @@ export function logNativeBindings(log: Logger): void {
   const crcs = crcImplementation();
   if (crcs.native) log.info({ binding: crcs.file, crc32cInstruction: crcs.crc32cInstruction, crc64nvmeClmul: crcs.crc64nvmeClmul }, 'CRC32C and CRC64NVME checksums through the native binding');
   else log[crcs.byDesign === true ? 'info' : 'warn']({ reason: crcs.reason }, 'CRC32C and CRC64NVME checksums in JavaScript, at about 330 MiB/s on the event loop (docs/operations.md, Install)');
+  const stdio = stdioQuietImplementation();
+  if (stdio.native) log.info({ binding: stdio.file }, 'uWebSockets.js\'s debugging lines about TLS server names kept off standard output through the native binding');
+  else log.warn({ reason: stdio.reason }, 'uWebSockets.js\'s debugging lines about TLS server names (per-domain certificates) will appear on standard output between the JSON log lines (docs/operations.md, Install)');
 }

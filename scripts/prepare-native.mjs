@@ -3,7 +3,10 @@
 //   native/dare-aead.c → dist/native/dare-aead.node: AES-256-GCM into caller buffers, through the
 //     OpenSSL inside Node (without it s3d seals with node:crypto, about half the AES throughput);
 //   native/checksums.c → dist/native/checksums.node: CRC32C and CRC64NVME (without it s3d uses the
-//     JavaScript ones of @aws-sdk/checksums, about 330 MiB/s on the event loop).
+//     JavaScript ones of @aws-sdk/checksums, about 330 MiB/s on the event loop);
+//   native/stdio-quiet.c → dist/native/stdio-quiet.node: keeps the debugging lines uWebSockets.js
+//     prints as TLS server names are added off standard output, s3d's JSON log (without it they
+//     appear there).
 // Each is optional and built on its own: without a compiler, or when the result fails its
 // known-answer check, nothing is written for it (the daemon logs which implementation it uses).
 import { spawnSync } from 'node:child_process';
@@ -16,6 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BINDINGS = [
   { name: 'dare-aead', check: join('workers', 'format', 'aead-native-check.js'), without: 'AES-GCM runs through node:crypto (about half the speed)' },
   { name: 'checksums', check: join('daemon', 'auth', 'crc-native-check.js'), without: 'CRC32C and CRC64NVME run in JavaScript (@aws-sdk/checksums)' },
+  { name: 'stdio-quiet', check: join('daemon', 'http', 'stdio-quiet-check.js'), without: 'uWebSockets.js\'s debugging lines about TLS server names reach standard output' },
 ];
 
 let includeDir;

@@ -12,6 +12,7 @@ import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { reportValidity, type CertificateSubject, type CertificateValidity } from '../cert-validity.js';
 import { ConfigError, type Config } from '../config.js';
+import { quietStdio } from './stdio-quiet.js';
 import { TLS12_CIPHERS, TLS_CERTIFICATE, checkTls, refuseExpiredReplacement, reportKeyAccess, reportRsaKeySize, sslApp, withUnlinkedCopies, type CheckedTls } from './tls.js';
 
 type TlsConfig = NonNullable<Config['tls']>;
@@ -177,12 +178,15 @@ const MAX_CASE_VARIANTS = 64;
 export function sniApp(uws: typeof Uws, tls: TlsConfig, set: CheckedTlsSet, handler: (res: HttpResponse, req: HttpRequest) => void, log: Pick<Logger, 'warn'>): TemplatedApp {
   const app = sslApp(uws, tls, set.main.pem);
   app.any('/*', handler);
+  // uWS prints debugging lines through C stdio as a name is added: kept off standard output.
   const addNames = (d: CheckedDomain, names: string[]): void =>
     withUnlinkedCopies([d.checked.pem.cert, d.checked.pem.key], ([cert, key]) => {
       const options = { cert_file_name: cert, key_file_name: key, ssl_ciphers: TLS12_CIPHERS };
       for (const name of names) {
-        app.addServerName(name, options);
-        app.domain(name).any('/*', handler);
+        quietStdio(() => {
+          app.addServerName(name, options);
+          app.domain(name).any('/*', handler);
+        });
       }
     });
   for (const d of set.domains) {

@@ -52,6 +52,8 @@ export interface TestDaemon {
   readonly dataDir: string;
   readonly proc: ChildProcess;
   readonly logs: string[];
+  /** The lines of its standard output alone, as they came (`logs` has standard error's too). */
+  readonly stdoutLines: string[];
   /** CA certificate the TLS endpoint is signed with (when tls). */
   readonly caCert: string | undefined;
   s3(opts?: { forcePathStyle?: boolean }): S3Client;
@@ -194,12 +196,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   if (opts.dev) args.push('--dev');
   const proc = spawn(...nodeChild(args, env), { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.group === true });
   const logs: string[] = [];
+  const stdoutLines: string[] = [];
   let started = false;
   let buffered = '';
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`daemon did not start in 20 s:\n${logs.join('\n')}`)), 20_000);
     const onLine = (line: string): void => {
       logs.push(line);
+      stdoutLines.push(line);
       if (!started) opts.onStartLine?.(line, proc);
       if (line.includes('"msg":"listening"')) {
         const m = /"port":(\d+)/.exec(line);
@@ -241,6 +245,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     dataDir,
     proc,
     logs,
+    stdoutLines,
     caCert,
     s3(o = {}) {
       return s3Client(endpoint, caCert, o.forcePathStyle ?? true);

@@ -5,7 +5,8 @@
 // such connections are answered (uWS routes them through a router of their own, which s3d fills);
 // hidden sub-directories and CAs/ are not looked into; a sub-directory that is not a usable pair
 // fails start-up naming it; SIGHUP replaces a per-domain certificate, and refuses an expired
-// replacement of a valid one; the expiry metric has a series per sub-directory.
+// replacement of a valid one; the expiry metric has a series per sub-directory; standard output
+// holds nothing but the JSON log (uWS's debugging lines about server names kept off it).
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import { connect } from 'node:tls';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, runS3d, startDaemonFor, testPki, testServerCert } from '../helpers/daemon.js';
 import { scrapeMetricsTls } from '../helpers/http.js';
+import { stdioQuietImplementation } from '../../daemon/http/stdio-quiet.js';
 
 const DAY = 86_400_000;
 const pki = await testPki();
@@ -130,6 +132,30 @@ t.test('each sub-directory certificate is served for its names, the top-level on
   const refused = await d.waitForLog((l) => l.msg === 'TLS certificate reload failed: still serving the previous certificate', 20_000);
   t.match(String((refused.err as { message?: string }).message), new RegExp(`${join(certs, 'beta', 'public.crt')}: the new certificate expired on .* kept the one in service`), 'naming the sub-directory\'s file and why');
   t.equal((await presented(d.port, 's3.beta.test')).fingerprint, renewed.fingerprint, 'the valid one is still served');
+
+  // Standard output is s3d's JSON log alone: uWS's own debugging lines (`finding NAME`, `Browsed
+  // to SNI: NAME`), printed as server names are added at start, at each reload and when a name is
+  // first sent in another case (here, to the listener the reload made), do not reach it. Without
+  // the stdio binding (no C compiler where this was built) they do, and start-up warns so.
+  t.equal((await presented(d.port, 'S3.ALPHA.test')).fingerprint, alpha, 'S3.ALPHA.test after the reload: alpha/');
+  const quiet = stdioQuietImplementation().native;
+  const how = quiet ? /kept off standard output through the native binding$/ : /will appear on standard output/;
+  t.ok(d.jsonLogs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('uWebSockets.js\'s debugging lines about TLS server names') && how.test(l.msg)), `the start-up log says ${quiet ? 'how' : 'so'}`);
+  // Stopped, and its standard output read to the end: whatever the daemon wrote last is there.
+  t.equal(await d.stop(), 0, 'a clean stop');
+  const stdout = d.proc.stdout!;
+  if (!stdout.closed) await new Promise((resolve) => stdout.once('close', resolve));
+  if (!quiet) return;
+  const notJson = d.stdoutLines.filter((l) => {
+    try {
+      return typeof JSON.parse(l) !== 'object';
+    } catch {
+      return true;
+    }
+  });
+  t.ok(d.stdoutLines.length > 10, `standard output read (${d.stdoutLines.length} lines)`);
+  t.same(notJson, [], 'every line of standard output is a JSON object');
+  t.notMatch(d.logs.join('\n'), /finding |Browsed to SNI/, 'no debugging line of uWS on standard output or standard error');
 });
 
 t.test('a sub-directory that is not a usable pair fails start-up, naming it', async (t) => {
