@@ -147,7 +147,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     const level = uws.unpatchedByDesign === true ? 'info' : 'warn';
     log[level]({ binary: uws.file, reason: uws.unpatchedReason }, 'the unpatched uWebSockets.js parser: header names with _ or . get no answer, bytes above 0x7f at the ends of a header value are dropped, and a request head arriving in pieces may not pass 4 KiB (docs/operations.md, Known limitations)');
   }
-  logNativeBindings(log);
+  logNativeBindings(log, { tls: config.tls !== null });
   let users = readUsers(config, log);
   if (config.iamFile !== null) log.info({ file: config.iamFile, users: users.size }, 'users loaded');
   // A backup that did not finish (killed, or its machine lost power) lacks data: never serve it.

@@ -173,6 +173,12 @@ t.test('s3d_checksum_native_crc and the start-up log say which CRC32C and CRC64N
   }
 });
 
+t.test('a daemon serving plain HTTP says nothing of the stdio binding (it matters to TLS server names only; prod-tls-sni reads the line under TLS)', async (t) => {
+  const d = await sharedDaemon('default');
+  t.ok(d.logs.some((l) => l.includes('"msg":"AES-256-GCM through')), 'the start-up lines of the other bindings are there');
+  t.notOk(d.logs.some((l) => l.includes("uWebSockets.js's debugging lines")), 'none about uWS debugging lines');
+});
+
 t.test('data-file reads: a file not known to be in the page cache is read on the thread pool, then synchronously', async (t) => {
   const d = await sharedDaemon('default'); // the first data file this daemon writes: the gauges count it alone
   const bucket = bucketName('warm');
