@@ -46,7 +46,11 @@ export function loadStdioQuiet(file = stdioQuietPath()): NativeLoad<StdioQuiet> 
 
 const load = loadStdioQuiet();
 
-/** fn(), with what it prints through C stdio's standard output discarded where the binding loaded. */
+/**
+ * fn(), with what it prints through C stdio's standard output discarded where the binding loaded.
+ * The binding holds stdout's lock while fn runs: fn must not wait on another thread (one that
+ * printed through stdio meanwhile would wait for fn in turn). uWS's addServerName and domain do not.
+ */
 export function quietStdio<T>(fn: () => T): T {
   return load.binding !== undefined ? load.binding.quiet(fn) : fn();
 }
