@@ -16,8 +16,15 @@ const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host'])
  * `"(),/{}`, `[` and `]` arriving as `{` and `}`.
  */
 const NOT_TOKEN = /["(),/{}]/;
-/** Those, and the bytes the parser's `| 0x20` made of two: `~` (`^`, `~`), `|` (`\`, `|`), `` ` `` (`@`, `` ` ``). */
-const UNUSUAL = /["(),/{}~|`]/;
+/** Those, the bytes the parser's `| 0x20` made of two: `~` (`^`, `~`), `|` (`\`, `|`), `` ` `` (`@`, `` ` ``), and any character past ASCII. */
+const UNUSUAL = /["(),/{}~|`\u0080-\uffff]/;
+/**
+ * A name holding a byte above 0x7f, which HTTP does not allow (`curl -H 'x-amz-meta-café: 1'` sends
+ * one; boto3 and Node's HTTP client refuse such names before sending): the parser takes it,
+ * mangled by its `| 0x20` (uws.ts), and it is handed over decoded as UTF-8, never as ASCII. Such a
+ * name cannot be known: refused.
+ */
+const NOT_ASCII = /[^\x00-\x7f]/;
 /** A signed name's bytes that the parser hands over as others: `^`, `\`, `@`. */
 const SPELLED_OTHERWISE = /[\^\\@]/;
 const AS_HANDED_OVER: Readonly<Record<string, string>> = { '^': '~', '\\': '|', '@': '`' };
@@ -41,6 +48,8 @@ export interface RequestHead {
   sectionChars: number;
   /** The first header name HTTP does not allow that the parser takes (uws.ts): NOT_TOKEN, or signed with `\` or `@`. */
   badName: string | undefined;
+  /** The first name holding a byte above 0x7f, as handed over (its bytes past ASCII mangled): NOT_ASCII. */
+  nonAsciiName?: string;
   /** Signed names the parser hands over as one (`a^b` and `a~b`, both sent): see respellSigned. */
   nameClash: string[] | undefined;
 }
@@ -56,12 +65,14 @@ export function readHead(req: HeaderSource, rawQuery = ''): RequestHead {
   let repeated: string | undefined;
   let sectionChars = 0;
   let badName: string | undefined;
+  let nonAsciiName: string | undefined;
   let ambiguous = false;
   req.forEach((k, v) => {
     sectionChars += k.length + v.length + 4;
     k = headerName(k);
     if (UNUSUAL.test(k)) {
-      if (NOT_TOKEN.test(k)) badName ??= k;
+      if (NOT_ASCII.test(k)) nonAsciiName ??= k;
+      else if (NOT_TOKEN.test(k)) badName ??= k;
       else ambiguous = true;
     }
     // A Content-Length line listing values (`5, 5`) is refused below like two different values.
@@ -97,6 +108,7 @@ export function readHead(req: HeaderSource, rawQuery = ''): RequestHead {
   const contentLength = headers['content-length'];
   const rawLength = te !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
   const head: RequestHead = { headers, rawLength, sectionChars, badName, nameClash };
+  if (nonAsciiName !== undefined) head.nonAsciiName = nonAsciiName;
   if (repeated !== undefined || invalidLength || invalidCoding) {
     const why = invalidLength ? 'a request framed by a Content-Length that is no number' : invalidCoding ? 'a request framed by a Transfer-Encoding other than chunked' : 'a request repeated a header that frames it';
     head.smuggling = { header: repeated ?? (invalidCoding ? 'transfer-encoding' : 'content-length'), why };
@@ -157,6 +169,12 @@ export function headError(head: RequestHead): S3Error | undefined {
   // UTF-16 unit, so only a section past a third of the bound is counted again in bytes.
   if (head.sectionChars > MAX_HEADER_SECTION_BYTES / 3 && headerSectionBytes(head.headers) > MAX_HEADER_SECTION_BYTES) {
     return new S3Error('RequestHeaderSectionTooLarge', undefined, { fields: { MaxSizeAllowed: String(MAX_HEADER_SECTION_BYTES) } });
+  }
+  // The parser takes bytes above 0x7f in a header name (uws.ts), mangled: the name is not known,
+  // only its ASCII start (lower-cased, as every name is handed over) is told.
+  if (head.nonAsciiName !== undefined) {
+    const start = head.nonAsciiName.slice(0, head.nonAsciiName.search(NOT_ASCII));
+    return new S3Error('InvalidArgument', `A header name holds a byte outside printable ASCII${start === '' ? '' : ` (the name begins ${JSON.stringify(start)})`}: a header name, a user metadata name among them, must be ASCII.`);
   }
   // The parser takes `"(),/{}` in a header name (uws.ts), which HTTP does not allow; and `\` and `@`,
   // handed over as `|` and `` ` ``, which a signature can tell (respellSigned).

@@ -62,3 +62,21 @@ t.test('a signed name with ^ not sent changes nothing', async (t) => {
   const head = readHead(source([['host', 'h'], ['x-amz-meta-a~c', '1'], auth('host;x-amz-meta-a^b')]));
   t.strictSame(Object.keys(head.headers), ['host', 'x-amz-meta-a~c', 'authorization']);
 });
+
+t.test('a name holding a byte above 0x7f (handed over mangled, decoded as UTF-8) is refused, its ASCII start told', async (t) => {
+  // `x-amz-meta-café` sent as UTF-8 (c3 a9) arrives as e3 a9 (the parser's `| 0x20`), which
+  // decodes to U+FFFD; other bytes may decode to other characters past ASCII, astral ones too.
+  for (const [name, told] of [['x-amz-meta-caf\uFFFD', ' (the name begins "x-amz-meta-caf")'], ['x-amz-meta-\u00e9t\u00e9', ' (the name begins "x-amz-meta-")'], ['\u{1F600}x', ''], ['x-a\x7fb\uFFFD', ' (the name begins "x-a_b")']] as const) {
+    const head = readHead(source([['host', 'h'], [name, '1']]));
+    t.equal(head.badName, undefined, `${name}: not told as a name HTTP does not allow otherwise`);
+    t.match(headError(head), { code: 'InvalidArgument', message: `A header name holds a byte outside printable ASCII${told}: a header name, a user metadata name among them, must be ASCII.` }, name);
+  }
+  t.equal(readHead(source([['host', 'h'], ['x-amz-meta-cafe', '1']])).nonAsciiName, undefined, 'an ASCII name is not');
+});
+
+t.test('a signed name holding a byte above 0x7f gets the same 400, whatever else the signature names', async (t) => {
+  const head = readHead(source([['host', 'h'], ['x-amz-meta-a^b', '1'], ['x-amz-meta-caf\uFFFD', '2'], ['x-amz-meta-c/d', '3'], auth('host;x-amz-meta-a^b;x-amz-meta-café;x-amz-meta-c/d')]));
+  t.match(headError(head), { code: 'InvalidArgument', message: /^A header name holds a byte outside printable ASCII \(the name begins "x-amz-meta-caf"\)/ });
+  const presigned = readHead(source([['host', 'h'], ['x-amz-meta-caf\uFFFD~', '1']]), 'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=host%3Bx-amz-meta-caf%C3%A9%5E&X-Amz-Signature=00');
+  t.match(headError(presigned), { code: 'InvalidArgument', message: /^A header name holds a byte outside printable ASCII/ });
+});
