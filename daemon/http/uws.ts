@@ -5,9 +5,10 @@
 // PARSER_PATCHES). This build accepts only letters, digits and `-` in a header name and leaves a
 // request with any other byte there unanswered until its 10-second timeout, so boto3's
 // `Metadata={'original_filename': …}` hung and was retried, and so did any name holding another
-// token character HTTP allows (`x-amz-meta-a~b`); the copy takes every printable byte but `:` and
-// `;<=>?` (request-head.ts refuses the names HTTP does not allow, and spells as signed those the
-// parser's lower-casing made ambiguous).
+// token character HTTP allows (`x-amz-meta-a~b`), or any byte above 0x7f (`curl -H
+// 'x-amz-meta-café: 1'`); the copy takes every byte but `:`, `;<=>?`, space and the control
+// bytes other than DEL (request-head.ts refuses the names HTTP does not allow, non-ASCII ones
+// among them, and spells as signed those the parser's lower-casing made ambiguous).
 // And it trimmed bytes above 0x7f from both ends of a header value as if they were spaces (a
 // signed-char comparison), so `x-amz-meta-city: café` arrived as `caf` plus half a character;
 // the copy trims only what is at most a space. And a request head that arrived in more than one
@@ -49,16 +50,19 @@ export function nativeBindingPath(): string {
  *   not, to its end. That byte loop accepts a byte when `(c & 0xdf) - 'A' < 26` (a letter),
  *   `c == '-'`, or `c - '0' <= 9`, and lower-cases every byte it accepts with `c |= 0x20`; it
  *   exists in two copies (the loop's first byte, and the rest). In both, the edits make the first
- *   test `(c & 0xdf) - '@' < 31` (`add $0xbf` → `add $0xc0`, bound 26 → 31: 0x40-0x5e and
- *   0x60-0x7e, letters and ``@[\]^`{|}~``; not 32, which would take DEL), the second `c == '_'`
- *   and the third `c - '!' <= 24` (`lea -0x30` → `lea -0x21`, bound 9 → 24: 0x21-0x39,
- *   ``!"#$%&'()*+,-./`` and the digits). So every byte 0x21-0x7e is taken but `:` (which ends the
- *   name) and `;<=>?`, every token character among them. The word path is unchanged and takes
- *   only bytes the loop takes, lower-cased alike. The lower-casing makes `@[\]^` of
- *   ``` `{|}~ ``` and `_` (0x5f) of DEL (0x7f), a byte the parser never accepts otherwise: the
- *   server turns DEL back (`headerName`), refuses names holding `"(),/{}` (no token characters,
- *   `[` and `]` among them), and spells `~`, `|` and `` ` `` as the SigV4 signature names them
- *   (`^`, `\` and `@` are the other spellings; the last two are refused too), see request-head.ts.
+ *   test `(c & 0xdf) - '@' < 32` (`add $0xbf` → `add $0xc0`, bound 26 → 32: 0x40-0x7f, letters,
+ *   ``@[\]^_`{|}~`` and DEL), the second `c > 0x7f` (`cmp $0x2d; je` → `cmp $0x7f; ja`: every
+ *   byte 0x80-0xff) and the third `c - '!' <= 24` (`lea -0x30` → `lea -0x21`, bound 9 → 24:
+ *   0x21-0x39, ``!"#$%&'()*+,-./`` and the digits). So every byte 0x21-0xff is taken but `:`
+ *   (which ends the name) and `;<=>?`, every token character among them; space and the control
+ *   bytes but DEL are not (a request naming one is left unanswered, as before). The word path is
+ *   unchanged and takes only letters, digits and `-`, lower-cased alike. The lower-casing makes
+ *   `@[\]^` of ``` `{|}~ ```, `_` (0x5f) of DEL (0x7f), and 0x80-0x9f, 0xc0-0xdf of 0xa0-0xbf,
+ *   0xe0-0xff: the server turns DEL back to `_` (`headerName`; a client's own DEL, a control byte
+ *   no client sends, arrives as `_` too), refuses names holding `"(),/{}` (no token characters,
+ *   `[` and `]` among them) or any byte above 0x7f (a name must be ASCII, and the parser has
+ *   mangled it), and spells `~`, `|` and `` ` `` as the SigV4 signature names them (`^`, `\` and
+ *   `@` are the other spellings; the last two are refused too), see request-head.ts.
  * - Header values. `while (value.back() < 33) remove_suffix(1)` and the same for the front compare
  *   signed chars: `cmpb $0x21; jge` and `cmpb $0x20; jg` become `jae` and `ja`, so bytes above
  *   0x7f are no longer taken for white space.
@@ -84,15 +88,16 @@ export const PARSER_PATCHES: Record<string, {
 }> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
-    patched: 'eba5411fa7543ce261541c9e039afb183b809cf2b767b6bcd0784016dcfbfb0f',
+    patched: '13ceb6b7c2e7e6f97c8520df83b10d06d8701f4efea0a9d6999b9346f6520e90',
     edits: [
       // name, the loop's first byte (0xeb54d): and $0xdf,%al; add $0xbf,%al; cmp $0x1a,%al; jb →
-      // add $0xc0; cmp $0x1f. cmp $0x2d,%dil → $0x5f. lea -0x30(%rdi),%eax; cmp $0x9,%al; jbe →
-      // lea -0x21; cmp $0x18
-      [0xeb552, 0xbf, 0xc0], [0xeb554, 0x1a, 0x1f], [0xeb55a, 0x2d, 0x5f], [0xeb55f, 0xd0, 0xdf], [0xeb561, 0x09, 0x18],
-      // name, the loop (0xeb580): add $0xbf,%al; cmp $0x1a,%al; jb → add $0xc0; cmp $0x1f.
-      // lea -0x30(%rdi),%esi; cmp $0x2d,%dil; cmp $0xa,%sil; jb → lea -0x21; $0x5f; cmp $0x19
-      [0xeb585, 0xbf, 0xc0], [0xeb587, 0x1a, 0x1f], [0xeb58c, 0xd0, 0xdf], [0xeb590, 0x2d, 0x5f], [0xeb596, 0x0a, 0x19],
+      // add $0xc0; cmp $0x20. cmp $0x2d,%dil; je → cmp $0x7f; ja. lea -0x30(%rdi),%eax;
+      // cmp $0x9,%al; jbe → lea -0x21; cmp $0x18
+      [0xeb552, 0xbf, 0xc0], [0xeb554, 0x1a, 0x20], [0xeb55a, 0x2d, 0x7f], [0xeb55b, 0x74, 0x77], [0xeb55f, 0xd0, 0xdf], [0xeb561, 0x09, 0x18],
+      // name, the loop (0xeb580): add $0xbf,%al; cmp $0x1a,%al; jb → add $0xc0; cmp $0x20.
+      // lea -0x30(%rdi),%esi; cmp $0x2d,%dil; je; cmp $0xa,%sil; jb → lea -0x21; cmp $0x7f; ja;
+      // cmp $0x19
+      [0xeb585, 0xbf, 0xc0], [0xeb587, 0x1a, 0x20], [0xeb58c, 0xd0, 0xdf], [0xeb590, 0x2d, 0x7f], [0xeb591, 0x74, 0x77], [0xeb596, 0x0a, 0x19],
       // value, trailing then leading trim: jge (0x7d) → jae (0x73), jg (0x7f) → ja (0x77)
       [0xeb655, 0x7d, 0x73], [0xeb670, 0x7f, 0x77],
       // request head across reads, the bound set at connection open: imm32 0x1000 → 0x4000
@@ -110,7 +115,8 @@ export const PARSER_PATCHES: Record<string, {
 };
 
 /**
- * A header name as the patched parser hands it over, its `_` back from DEL. Its `~`, `|` and
+ * A header name as the patched parser hands it over, its `_` back from DEL (a DEL sent arrives as
+ * `_` too). Its `~`, `|` and
  * `` ` `` may have been sent as `^`, `\` or `@` (the parser's lower-casing): request-head.ts
  * spells them as the signature names them.
  */

@@ -4,9 +4,10 @@
 // right after an 8-byte word of letters (the parser's fast path takes that word, the byte loop the
 // rest), and an x-v value with each byte value at both ends. Where the original answers, the
 // patched copy answers with the very same names; it answers besides exactly where the name holds
-// one of the bytes 0x21-0x7e the original refused but `:` and `;<=>?` (every token character, and
-// `"(),/@[\]{}`, which the server refuses or respells), each handed over as the patch says (`_` as
-// DEL, `@[\]^` lower-cased by the parser's `| 0x20` to `` `{|}~ ``); values differ only where a
+// one of the bytes 0x21-0xff the original refused but `:` and `;<=>?` (every token character,
+// `"(),/@[\]{}` and the bytes above 0x7f, which the server refuses or respells, and DEL), each
+// handed over as the patch says, byte for byte (`_` and DEL as DEL, `@[\]^` lower-cased by the
+// parser's `| 0x20` to `` `{|}~ ``, bytes above 0x7f with 0x20 set too); values differ only where a
 // byte above 0x7f is at an end, which the original dropped; and a request head arriving in two
 // reads may grow to 16 KiB, not 4. Nothing else changes.
 import t from 'tap';
@@ -26,7 +27,11 @@ const uws = require(${JSON.stringify(binary)});
 uws.App().any('/*', (res, req) => {
   const names = [];
   req.forEach((k) => names.push(Buffer.from(k, 'latin1').toString('hex')));
-  res.end(names.join(',') + '|' + JSON.stringify(req.getHeader('x-v')));
+  // Names reach JavaScript decoded as UTF-8 (bytes above 0x7f lost to U+FFFD): the probe, a name's
+  // bytes in hex, is looked up as bytes, so what the parser stored is compared byte for byte.
+  const probe = req.getQuery('probe');
+  const found = probe ? req.getHeader(Buffer.from(probe, 'hex')) : '';
+  res.end(names.join(',') + '|' + JSON.stringify(req.getHeader('x-v')) + '|' + JSON.stringify(found));
 }).listen('127.0.0.1', 0, (s) => { process.stdout.write(String(uws.us_socket_local_port(s)) + '\\n'); });
 `;
   const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -39,28 +44,34 @@ uws.App().any('/*', (res, req) => {
   });
 }
 
-/** The header names the server echoed (hex of each) and the x-v value, or undefined when it did not answer. */
-async function exchange(port: number, headers: Buffer): Promise<{ names: string[]; value: string } | undefined> {
-  const request = Buffer.concat([Buffer.from('GET / HTTP/1.1\r\nhost: x\r\n'), headers, Buffer.from('\r\n')]);
+/**
+ * The header names the server echoed (hex of each, as latin1), the x-v value, and the value of the
+ * header whose name is the bytes `probe`, or undefined when it did not answer.
+ */
+async function exchange(port: number, headers: Buffer, probe?: Buffer): Promise<{ names: string[]; value: string; probed: string } | undefined> {
+  const request = Buffer.concat([Buffer.from(`GET /${probe ? `?probe=${probe.toString('hex')}` : ''} HTTP/1.1\r\nhost: x\r\n`), headers, Buffer.from('\r\n')]);
   const r = await tcpExchange(port, request, { idleMs: 700, timeoutMs: 3000, untilResponse: true });
   const text = r.data.toString('utf8');
   if (!text.startsWith('HTTP/1.1 200')) return undefined;
   const body = text.slice(text.indexOf('\r\n\r\n') + 4);
   const bar = body.indexOf('|');
-  return { names: body.slice(0, bar).split(','), value: JSON.parse(body.slice(bar + 1)) as string };
+  const bar2 = body.lastIndexOf('|');
+  return { names: body.slice(0, bar).split(','), value: JSON.parse(body.slice(bar + 1, bar2)) as string, probed: JSON.parse(body.slice(bar2 + 1)) as string };
 }
 
-async function ask(port: number, name: Buffer): Promise<string[] | undefined> {
-  return (await exchange(port, Buffer.concat([name, Buffer.from(': v\r\n')])))?.names;
+/** The names echoed for a header `name: v`, and whether a header named `probe` (bytes) was found with that value. */
+async function ask(port: number, name: Buffer, probe: Buffer): Promise<{ names: string[]; found: boolean } | undefined> {
+  const r = await exchange(port, Buffer.concat([name, Buffer.from(': v\r\n')]), probe);
+  return r && { names: r.names, found: r.probed === 'v' };
 }
 
 const ORIGINAL_NAME = (b: number): boolean => /[A-Za-z0-9-]/.test(String.fromCharCode(b));
-/** What the patched copy takes beyond the original: 0x21-0x7e but `:` (which ends a name) and `;<=>?`. */
-const PATCH_EXTRA = (b: number): boolean => !ORIGINAL_NAME(b) && b >= 0x21 && b <= 0x7e && !/[:;<=>?]/.test(String.fromCharCode(b));
-/** A name byte as the patched copy hands it over: `A-Z@[\]^` with 0x20 set, `_` as DEL. */
-const HANDED_OVER = (c: number): number => (c >= 0x40 && c <= 0x5e ? c | 0x20 : c === 0x5f ? 0x7f : c);
+/** What the patched copy takes beyond the original: 0x21-0xff but `:` (which ends a name) and `;<=>?`. */
+const PATCH_EXTRA = (b: number): boolean => !ORIGINAL_NAME(b) && b >= 0x21 && !/[:;<=>?]/.test(String.fromCharCode(b));
+/** A name byte as the patched copy hands it over: `A-Z@[\]^` with 0x20 set, `_` (0x5f) as DEL (0x7f), DEL as itself, bytes above 0x7f with 0x20 set. */
+const HANDED_OVER = (c: number): number => ((c >= 0x40 && c <= 0x5f) || c >= 0x80 ? c | 0x20 : c);
 
-t.test('the patched parser differs from the original exactly on the bytes 0x21-0x7e it adds in header names', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
+t.test('the patched parser differs from the original exactly on the bytes 0x21-0xff it adds in header names', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
   t.ok(PARSER_PATCHES[original.slice(original.lastIndexOf('/') + 1)], 'a patch is listed for the installed binary');
   const [before, after] = await Promise.all([echoServer(t, original), echoServer(t, chosen.file)]);
   const mismatches: string[] = [];
@@ -74,17 +85,19 @@ t.test('the patched parser differs from the original exactly on the bytes 0x21-0
   // In batches: a request that gets no answer waits out its idle time.
   for (let i = 0; i < cases.length; i += 64) {
     await Promise.all(cases.slice(i, i + 64).map(async ([b, name]) => {
-      const [o, p] = await Promise.all([ask(before, name), ask(after, name)]);
+      const want = Buffer.from(Buffer.from(name).map(HANDED_OVER));
+      const [o, p] = await Promise.all([ask(before, name, want), ask(after, name, want)]);
       const label = `byte 0x${b.toString(16).padStart(2, '0')} in ${name.toString('hex')}`;
       const expectOriginal = ORIGINAL_NAME(b);
       const expectPatched = expectOriginal || PATCH_EXTRA(b);
       if ((o !== undefined) !== expectOriginal) mismatches.push(`${label}: original ${o === undefined ? 'silent' : 'answered'}`);
       if ((p !== undefined) !== expectPatched) mismatches.push(`${label}: patched ${p === undefined ? 'silent' : 'answered'}`);
-      if (o !== undefined && p !== undefined && o.join() !== p.join()) mismatches.push(`${label}: names differ (${o.join()} / ${p.join()})`);
+      if (o !== undefined && p !== undefined && o.names.join() !== p.names.join()) mismatches.push(`${label}: names differ (${o.names.join()} / ${p.names.join()})`);
       if (p !== undefined) {
-        const want = Buffer.from(name).map(HANDED_OVER);
-        if (!p.includes(Buffer.from(want).toString('hex'))) mismatches.push(`${label}: patched echoed ${p.join()}, not ${Buffer.from(want).toString('hex')}`);
+        if (!p.found) mismatches.push(`${label}: patched copy has no header named ${want.toString('hex')} (echoed ${p.names.join()})`);
+        if (b < 0x80 && !p.names.includes(want.toString('hex'))) mismatches.push(`${label}: patched echoed ${p.names.join()}, not ${want.toString('hex')}`);
       }
+      if (o !== undefined && !o.found) mismatches.push(`${label}: original has no header named ${want.toString('hex')}`);
     }));
   }
   t.strictSame(mismatches, [], `${cases.length} names, each to both parsers`);
