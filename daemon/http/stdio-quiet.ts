@@ -44,7 +44,9 @@ export function loadStdioQuiet(file = stdioQuietPath()): NativeLoad<StdioQuiet> 
   return loadNativeBinding<StdioQuiet>(file, {}, { what: 'stdio binding', functions: ['quiet', 'print'], check: knownAnswerProblem });
 }
 
-const load = loadStdioQuiet();
+/** Loaded on first use: only a daemon serving TLS asks (the rest of the process never dlopens it). */
+let loaded: NativeLoad<StdioQuiet> | undefined;
+const load = (): NativeLoad<StdioQuiet> => (loaded ??= loadStdioQuiet());
 
 /**
  * fn(), with what it prints through C stdio's standard output discarded where the binding loaded.
@@ -52,10 +54,12 @@ const load = loadStdioQuiet();
  * printed through stdio meanwhile would wait for fn in turn). uWS's addServerName and domain do not.
  */
 export function quietStdio<T>(fn: () => T): T {
-  return load.binding !== undefined ? load.binding.quiet(fn) : fn();
+  const { binding } = load();
+  return binding !== undefined ? binding.quiet(fn) : fn();
 }
 
 /** Whether quietStdio discards that output, and the binding's file or why it has none (for the start-up log). */
 export function stdioQuietImplementation(): { native: boolean; file: string; reason?: string } {
-  return { native: load.binding !== undefined, file: load.file, reason: load.reason };
+  const { binding, file, reason } = load();
+  return { native: binding !== undefined, file, reason };
 }
