@@ -26,7 +26,7 @@ import { CHECKSUM_ALGORITHMS, checksumHasher, type ChecksumAlgorithm } from './a
 import { isS3Error, notThisUsers } from './errors.js';
 import { readData } from './ops/object-data.js';
 import { digestBase64 } from './ops/checksums.js';
-import { multipartETag } from './ops/multipart.js';
+import { multipartETag } from './ops/multipart-complete.js';
 import { objectChecksum } from './ops/multipart-checksums.js';
 import { checksumType, openChecksums, openPartChecksums, type Checksums } from './sse/checksums.js';
 import { etagContentMd5, isKmsUnusable, unsealForRead } from './sse/object-encryption.js';

@@ -501,7 +501,7 @@ export class HttpServer {
           fields: { ArgumentName: 'Content-Encoding', ArgumentValue: headers['content-encoding']! },
         });
       }
-      // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart.ts), not the XML body's.
+      // CompleteMultipartUpload's x-amz-checksum-* headers are the object's checksum (ops/multipart-complete.ts), not the XML body's.
       // It and DeleteObjects name a wrong Content-MD5 in base64 (S3's BadDigest there).
       const complete = r.op === 'CompleteMultipartUpload';
       const options = complete || r.op === 'DeleteObjects' ? { ignoreChecksumHeaders: complete, expectedDigestBase64: true } : r.op === 'PutObject' || r.op === 'UploadPart' ? DEFAULT_CHECKSUM_PAYLOAD : undefined;

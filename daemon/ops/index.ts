@@ -42,12 +42,12 @@ import {
 } from './tagging.js';
 import {
   handleAbortMultipartUpload,
-  handleCompleteMultipartUpload,
   handleCreateMultipartUpload,
   handleListParts,
   handleUploadPart,
   handleUploadPartCopy,
 } from './multipart.js';
+import { handleCompleteMultipartUpload } from './multipart-complete.js';
 import { handleListMultipartUploads } from './multipart-list.js';
 import type { Handler, RequestContext, Result } from './types.js';
 

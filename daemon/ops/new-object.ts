@@ -1,6 +1,6 @@
 // The record of an object written whole by one request (PutObject, CopyObject, a POST form
 // upload): one place for the fields every such record has, so a field added to objects is not
-// forgotten by one of the three writes. Multipart objects are built from their upload (multipart.ts).
+// forgotten by one of the three writes. Multipart objects are built from their upload (multipart-complete.ts).
 
 import { RECORD_VERSION, type ObjectRecord, type TagSet } from '../meta/records.js';
 import { checksumFields } from '../sse/checksums.js';

@@ -20,7 +20,7 @@ import { inSameBucket, metaError, requireBucket, type OpsEnv } from './env.js';
 import { capped, writeData, type WrittenData } from './object-data.js';
 import { collectStoredHeaders, collectUserMeta, quoteETag } from './object-headers.js';
 import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_OBJECT_SIZE } from './object.js';
-import { objectLocation } from './multipart.js';
+import { objectLocation } from './multipart-complete.js';
 import { MAX_OBJECT_TAGS, parseTagging } from './tagging.js';
 import { uploadOptionActions, userMay } from './policy.js';
 import { lockFromHeaders } from './object-lock.js';

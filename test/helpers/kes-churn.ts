@@ -45,7 +45,7 @@ export async function churnSetup(t: Test, bucketName: string, seed: number): Pro
   // algorithm, listing no part checksums, asks KES for nothing (nor does a DeleteObject), so it
   // lands while the request waits, as long as its part has a checksum of the client's: a part sent
   // without one keeps S3's default CRC64NVME, sealed, and the completion would unseal the object
-  // key at KES to answer the whole object's (ops/multipart.ts). The CRC32 is asked for here, not
+  // key at KES to answer the whole object's (ops/multipart-complete.ts). The CRC32 is asked for here, not
   // left to the SDK's default.
   const uploads: Array<{ id: string; etag: string; body: Buffer }> = [];
   for (let i = 1; i <= LOOKUPS; i++) {

@@ -9,7 +9,7 @@ import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord }
 import { turnsDuring } from '../../../helpers/wait.js';
 import { MetaConflict } from '../../../../daemon/meta/store.js';
 import { metaError } from '../../../../daemon/ops/env.js';
-import { partConflict } from '../../../../daemon/ops/multipart.js';
+import { partConflict } from '../../../../daemon/ops/multipart-complete.js';
 import { S3Error } from '../../../../daemon/errors.js';
 
 /** The S3 error a meta conflict is answered as. */
@@ -61,7 +61,7 @@ t.test('a part replaced after the read: InvalidPart, or (the same ETag and sizes
   await m.putPart('u1', part(2, fid(), 'etag2-new'));
   const conflict = await m.completeUpload(upload('u1', 'k1'), multipart(read.parts), undefined, undefined, read).then(() => undefined, (err: unknown) => err);
   t.ok(conflict instanceof MetaConflict && conflict.code === 'InvalidPart', 'another ETag: InvalidPart');
-  // S3's InvalidPart names the part the list gave, as the check before the commit does (ops/multipart.ts).
+  // S3's InvalidPart names the part the list gave, as the check before the commit does (ops/multipart-complete.ts).
   t.equal((conflict as MetaConflict).part, 2, 'naming the part');
   const listed = [{ n: 1, etag: 'etag1', checksums: {} }, { n: 2, etag: 'etag2', checksums: {} }];
   t.same(wireError(partConflict(conflict, listed, 'u1')), { code: 'InvalidPart', status: 400, fields: { ETag: 'etag2', PartNumber: '2', UploadId: 'u1' } }, 'answered naming the upload, the part and the ETag listed');

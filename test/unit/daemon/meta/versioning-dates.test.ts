@@ -1,6 +1,6 @@
 // A key's versions newest first never go up in Last-Modified (s3-versioning-model.test.ts checks
 // it over the wire), however the writes interleave; a completed multipart upload's excepted, dated
-// at its initiation on purpose (ops/multipart.ts). A PUT is dated when its request asks for the
+// at its initiation on purpose (ops/multipart-complete.ts). A PUT is dated when its request asks for the
 // commit, and its commit is queued in that order; a delete marker was dated inside its transaction,
 // when lmdb-js got to it: a DELETE queued before a PUT was dated and committed after it got a later
 // date than the PUT, which became the newer version (seen in the model test under load, once).

@@ -1,11 +1,11 @@
-// A completion's parts checked a slice at a time (completedParts, ops/multipart.ts): 10,000 parts
+// A completion's parts checked a slice at a time (completedParts, ops/multipart-complete.ts): 10,000 parts
 // of an encrypted upload, each part's checksum sealed under its part key, opened and compared
 // with the listed ones, and the object's multipart ETag hashed with them. Opened in one stretch
 // they held the event loop ~70-160 ms; the loop turns between slices now, and the parts, their
 // checksums, the ETag and the InvalidPart of a wrong one are as before. So are the parts' hidden S3 defaults combined into a completion's answer.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { completedParts, multipartETag } from '../../../../daemon/ops/multipart.js';
+import { completedParts, multipartETag } from '../../../../daemon/ops/multipart-complete.js';
 import { defaultObjectChecksum, hasDefaultChecksums, listedDefault, objectChecksum } from '../../../../daemon/ops/multipart-checksums.js';
 import type { RequestedPart } from '../../../../daemon/ops/multipart-complete-body.js';
 import { RECORD_VERSION, type PartRecord } from '../../../../daemon/meta/records.js';
