@@ -10,8 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
-import { createTestPki } from '../fixtures/kes-server/certs.js';
-import { createCertificate } from '../../daemon/kms/x509-writer.js';
+import { createCertificate, createTestPki } from '../fixtures/kes-server/certs.js';
 import type { TestPki } from '../fixtures/kes-server/certs.js';
 
 import { ROOT } from './root.js';
