@@ -84,9 +84,10 @@ function sendTimed(o: Parameters<typeof send>[1] & { body: string }): Promise<Ra
 
 // Probes answered a second while the big requests run, at the least: while each held the event
 // loop for its whole parse (~100-400 ms) some 10-90 were, while it is parsed on its own thread
-// thousands (measured on a loaded 2-core machine). The longest probe is shown, not judged: a
-// machine busy with other work stretches it too.
-const PROBES_PER_SECOND = 250;
+// thousands (measured on a loaded 2-core machine), and 214 in a CI run on a 2-core VM far slower
+// than usual (250 was asked then). The longest probe is shown, not judged: a machine busy with
+// other work stretches it too.
+const PROBES_PER_SECOND = 150;
 
 // A probe that waited this long met a stall of the event loop (or of a busy machine: a few may).
 const SLOW_PROBE_MS = 80;

@@ -13,8 +13,9 @@ import { IamFileError, parseUsers, type UserDirectory } from '../../../../daemon
 import { prng } from '../../../helpers/daemon.js';
 
 const SEED = 0x1a3f_11e5;
-const CASES = 4000;
-const BUDGET_MS = 3500;
+// A fixed number of cases, not as many as a time budget allows: on a loaded machine the budget
+// ran fewer than the 1,000 the test asked for (918 in 3.5 s with the whole suite running).
+const CASES = 1500;
 /** CPU milliseconds one parse may take: a blow-up (quadratic, exponential) takes seconds. */
 const SLOW_MS = 1000;
 const ROOT = 'rootadmin';
@@ -575,7 +576,7 @@ t.test(`seeded mutations (seed 0x${SEED.toString(16)}): IamFileError or a faithf
   let slowest = { ms: 0, what: '' };
   const started = performance.now();
   let done = 0;
-  for (let i = 0; i < CASES && performance.now() - started < BUDGET_MS; i++) {
+  for (let i = 0; i < CASES; i++) {
     let text: string;
     try {
       let root = clone(BASE);
@@ -602,7 +603,7 @@ t.test(`seeded mutations (seed 0x${SEED.toString(16)}): IamFileError or a faithf
   const elapsed = performance.now() - started;
   t.comment(`${done} cases in ${elapsed.toFixed(0)} ms: ${JSON.stringify(counts)}; slowest ${slowest.ms.toFixed(1)} ms ${slowest.what}`);
   t.comment(`refusals: ${JSON.stringify(Object.fromEntries(Object.entries(reasons).sort((a, b) => b[1] - a[1]).slice(0, 25)))}`);
-  t.ok(done >= 1000, `${done} cases run (at least 1000)`);
+  t.equal(done, CASES, `${done} cases run`);
   t.ok(counts.accepted > 0 && counts.refused > 0, `both outcomes seen (${counts.accepted} accepted, ${counts.refused} refused)`);
   const threw = problems.filter((p) => p.includes('(not IamFileError)'));
   const kinds = [...new Set(threw.map((p) => p.replace(/^#\d+ /, '').split('\n')[0]))];
@@ -610,5 +611,4 @@ t.test(`seeded mutations (seed 0x${SEED.toString(16)}): IamFileError or a faithf
   const other = problems.filter((p) => !p.includes('(not IamFileError)'));
   t.same(other.slice(0, 10), [], `every directory is faithful, every refusal names the file, nothing slow (${other.length} problems)`);
   t.same(pollution(), [], 'Object.prototype, Array.prototype, Function.prototype, String.prototype and Map.prototype are as before');
-  t.ok(elapsed < BUDGET_MS + 2 * SLOW_MS, `within the time budget (one case past it may still run) (${elapsed.toFixed(0)} ms)`);
 });
