@@ -1,4 +1,4 @@
-// The s3d command, loaded by main.ts: `s3d server DIR [--dev]`, `s3d verify` and `s3d backup`. Wires config,
+// `s3d server DIR [--dev]`, loaded by commands.ts when that is the command. Wires config,
 // logger, storage, LMDB, KMS, crypto pool and the HTTP front end; handles signals and graceful
 // shutdown.
 
@@ -48,27 +48,11 @@ import { EventListeners } from './notify/listen.js';
 import { NotifyConfigError } from './notify/targets.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { dirname, join } from 'node:path';
-import { verifyCommand } from './verify.js';
-import { backupCommand, incompleteBackupMarker } from './backup.js';
-import { S3D_VERSION, versionLine } from './version.js';
+import { incompleteBackupMarker } from './backup.js';
+import { S3D_VERSION } from './version.js';
 import { LogLimit } from './log-limit.js';
 import { checkStoredKey } from './sse/key-check.js';
 import { logNativeBindings } from './native-report.js';
-
-const USAGE = `usage: s3d server DIR [--dev]
-       s3d verify DIR [--deep] [--bucket NAME] [--dev]
-       s3d backup DIR DEST
-       s3d backup DIR --into ROOT [--keep N]
-       s3d --version
-
-  server  serves DIR over the S3 API
-          DIR     data directory (created if missing)
-          --dev   development mode: built-in credentials and a generated KMS key (never in production)
-  verify  checks that every stored object version in DIR can be read back (s3d verify --help)
-  backup  copies DIR, while it is served, into a new data directory DEST, or into a new
-          ROOT/<UTC timestamp>, keeping the newest N there (s3d backup --help)
-
-Configuration comes from S3_* environment variables; see README.md.`;
 
 interface Daemon {
   port: number;
@@ -558,51 +542,10 @@ function withDeadline(p: Promise<void>, ms: number, message: string): Promise<vo
 }
 
 /**
- * What is wrong with `args` as `server DIR [--dev]`: '' for no command at all (the usage says
- * it), undefined when nothing is. Any argument starting with "-" is an option: `-dev` served a
- * new, empty directory of that name (./-dev is a DIR).
+ * `s3d server DIR [--dev]`, `args` checked by commands.ts: serves until SIGTERM or SIGINT, and
+ * resolves to the exit status.
  */
-function serverUsageError(args: string[]): string | undefined {
-  if (args.length === 0) return '';
-  if (args[0] === '--version' || args[0] === 'version') return `${args[0]} takes no arguments`;
-  if (args[0] !== 'server') return `unknown command ${JSON.stringify(args[0])}`;
-  const rest = args.slice(1);
-  const unknown = rest.find((a) => a.startsWith('-') && a !== '--dev');
-  if (unknown !== undefined) return `unknown option ${unknown}`;
-  const positional = rest.filter((a) => !a.startsWith('-'));
-  if (positional.length === 0) return 'no DIR given';
-  if (positional.length > 1) return `one DIR only, got ${positional.length}: ${positional.map((p) => JSON.stringify(p)).join(' ')}`;
-  // An empty DIR (an unset variable in "$DIR") would resolve to the working directory and serve it.
-  if (positional[0] === '') return 'an empty DIR (an unset variable?)';
-  return undefined;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const args = argv.slice(2);
-  if (args[0] === 'verify') {
-    releaseEarlyHup();
-    return verifyCommand(args.slice(1), process.env, (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
-  }
-  if (args[0] === 'backup') {
-    releaseEarlyHup();
-    return backupCommand(args.slice(1), (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
-  }
-  if (args.length === 1 && (args[0] === '--version' || args[0] === 'version')) {
-    releaseEarlyHup();
-    process.stdout.write(versionLine() + '\n');
-    return 0;
-  }
-  if (args.includes('--help') || args.includes('-h')) {
-    // Asked for: on stdout (`s3d --help | less`); after a usage error: on stderr.
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  const usageError = serverUsageError(args);
-  if (usageError !== undefined) {
-    // What is wrong first: a usage alone leaves a typo (serve, -dev) to be found by eye.
-    process.stderr.write(`${usageError === '' ? '' : `s3d: ${usageError}\n`}${USAGE}\n`);
-    return 2;
-  }
+export async function serve(args: string[]): Promise<number> {
   // SIGHUP's default action ends the process: one during start-up (which can take minutes: the
   // sweep, the KMS) must not stop the service. It is remembered and carried out once ready.
   holdEarlyHup();
@@ -782,19 +725,4 @@ function startWatchdog(log: Logger, env: NodeJS.ProcessEnv = process.env): (() =
     stopped = true;
     clearInterval(timer);
   };
-}
-
-/** Runs the command line of this process and exits with its status (called by main.ts). */
-export function run(): void {
-  main(process.argv).then(
-    (code) => {
-      process.exitCode = code;
-      // uWS and worker threads are closed by now; exit promptly even if a stray handle lingers.
-      setTimeout(() => process.exit(code), 200).unref();
-    },
-    (err: unknown) => {
-      process.stderr.write(`s3d: fatal: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
 }

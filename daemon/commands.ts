@@ -1,0 +1,91 @@
+// The s3d command line, run by main.ts: which command, and its exit status. Each command's
+// module is loaded only for it: `s3d --version`, `--help` and a usage error load none of the
+// server (~0.45 s of CPU: uWebSockets.js, LMDB, pino, prom-client and the daemon's modules),
+// `s3d backup` not the HTTP front end, KMS or crypto pool either.
+
+import { releaseEarlyHup } from './early-signals.js';
+import { versionLine } from './version.js';
+
+const USAGE = `usage: s3d server DIR [--dev]
+       s3d verify DIR [--deep] [--bucket NAME] [--dev]
+       s3d backup DIR DEST
+       s3d backup DIR --into ROOT [--keep N]
+       s3d --version
+
+  server  serves DIR over the S3 API
+          DIR     data directory (created if missing)
+          --dev   development mode: built-in credentials and a generated KMS key (never in production)
+  verify  checks that every stored object version in DIR can be read back (s3d verify --help)
+  backup  copies DIR, while it is served, into a new data directory DEST, or into a new
+          ROOT/<UTC timestamp>, keeping the newest N there (s3d backup --help)
+
+Configuration comes from S3_* environment variables; see README.md.`;
+
+/**
+ * What is wrong with `args` as `server DIR [--dev]`: '' for no command at all (the usage says
+ * it), undefined when nothing is. Any argument starting with "-" is an option: `-dev` served a
+ * new, empty directory of that name (./-dev is a DIR).
+ */
+function serverUsageError(args: string[]): string | undefined {
+  if (args.length === 0) return '';
+  if (args[0] === '--version' || args[0] === 'version') return `${args[0]} takes no arguments`;
+  if (args[0] !== 'server') return `unknown command ${JSON.stringify(args[0])}`;
+  const rest = args.slice(1);
+  const unknown = rest.find((a) => a.startsWith('-') && a !== '--dev');
+  if (unknown !== undefined) return `unknown option ${unknown}`;
+  const positional = rest.filter((a) => !a.startsWith('-'));
+  if (positional.length === 0) return 'no DIR given';
+  if (positional.length > 1) return `one DIR only, got ${positional.length}: ${positional.map((p) => JSON.stringify(p)).join(' ')}`;
+  // An empty DIR (an unset variable in "$DIR") would resolve to the working directory and serve it.
+  if (positional[0] === '') return 'an empty DIR (an unset variable?)';
+  return undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = argv.slice(2);
+  const out = (l: string): void => void process.stdout.write(l + '\n');
+  const err = (l: string): void => void process.stderr.write(l + '\n');
+  if (args[0] === 'verify') {
+    releaseEarlyHup();
+    const { verifyCommand } = await import('./verify.js');
+    return verifyCommand(args.slice(1), process.env, out, err);
+  }
+  if (args[0] === 'backup') {
+    releaseEarlyHup();
+    const { backupCommand } = await import('./backup.js');
+    return backupCommand(args.slice(1), out, err);
+  }
+  if (args.length === 1 && (args[0] === '--version' || args[0] === 'version')) {
+    releaseEarlyHup();
+    out(versionLine());
+    return 0;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    // Asked for: on stdout (`s3d --help | less`); after a usage error: on stderr.
+    out(USAGE);
+    return 0;
+  }
+  const usageError = serverUsageError(args);
+  if (usageError !== undefined) {
+    // What is wrong first: a usage alone leaves a typo (serve, -dev) to be found by eye.
+    process.stderr.write(`${usageError === '' ? '' : `s3d: ${usageError}\n`}${USAGE}\n`);
+    return 2;
+  }
+  const { serve } = await import('./cli.js');
+  return serve(args);
+}
+
+/** Runs the command line of this process and exits with its status (called by main.ts). */
+export function run(): void {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+      // uWS and worker threads are closed by now; exit promptly even if a stray handle lingers.
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`s3d: fatal: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
