@@ -19,7 +19,7 @@
 // every request through a default nginx was a 502; the copy takes 1.0 too.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,12 +80,14 @@ export function nativeBindingPath(): string {
  *   unless it says `Connection: close` (nginx's and check_http's do; ApacheBench, which waits
  *   for the close, waits for the idle timeout, see docs/operations.md).
  */
-export const PARSER_PATCHES: Record<string, {
+export interface ParserPatch {
   /** The release's digest (for the record and the tests; `patched` implies it). */
   original: string;
   patched: string;
   edits: Array<[offset: number, from: number, to: number]>;
-}> = {
+}
+
+export const PARSER_PATCHES: Record<string, ParserPatch> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
     patched: '13ceb6b7c2e7e6f97c8520df83b10d06d8701f4efea0a9d6999b9346f6520e90',
@@ -124,10 +126,6 @@ export function headerName(name: string): string {
   return name.includes('\x7f') ? name.replaceAll('\x7f', '_') : name;
 }
 
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /** Where the patched copy of `binary` lives: `dist/native/` beside the compiled daemon. */
 export function patchedBindingPath(binary: string): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', binary);
@@ -153,29 +151,25 @@ export function chooseBinding(original: string, target?: string): UwsBinding {
   const binary = original.slice(dirname(original).length + 1);
   const patch = PARSER_PATCHES[binary];
   if (patch === undefined) return { file: original, parserPatched: false, unpatchedReason: `no parser patch is known for ${binary}`, unpatchedByDesign: true };
-  let bytes: Buffer;
+  target ??= patchedBindingPath(binary);
+  // One digest per start (~11 ms for 6.8 MB): the edited bytes' digest is `patched` only if the
+  // original was the release (elsewhere it held the `from` bytes checked here), and a copy written
+  // before is valid when it is those same bytes. Read a slice at a time into two reused buffers,
+  // the copy compared as it goes: both files read whole cost ~65-85 ms of CPU a start, most of it
+  // the first touch of 13.7 MB of fresh memory.
+  const other = `${original} is not the release the parser patch was made for`;
+  let checked: { sameCopy: boolean } | string;
   try {
-    bytes = readFileSync(original);
+    checked = checkRelease(original, target, patch);
   } catch {
     return { file: original, parserPatched: false, unpatchedReason: `${original} cannot be read` };
   }
-  // One digest per start (~11 ms for 6.8 MB): the edited bytes' digest is `patched` only if the
-  // original was the release (elsewhere it held the `from` bytes checked here), and a copy written
-  // before is valid when it is those same bytes.
-  const other = `${original} is not the release the parser patch was made for`;
-  for (const [offset, from, to] of patch.edits) {
-    if (bytes[offset] !== from) return { file: original, parserPatched: false, unpatchedReason: `${other} (byte 0x${offset.toString(16)})` };
-    bytes[offset] = to;
-  }
-  if (sha256(bytes) !== patch.patched) return { file: original, parserPatched: false, unpatchedReason: other };
-  target ??= patchedBindingPath(binary);
-  try {
-    if (existsSync(target) && readFileSync(target).equals(bytes)) return { file: target, parserPatched: true };
-  } catch {
-    // Made again below.
-  }
+  if (typeof checked === 'string') return { file: original, parserPatched: false, unpatchedReason: checked === '' ? other : `${other} (${checked})` };
+  if (checked.sameCopy) return { file: target, parserPatched: true };
   const tmp = `${target}.${process.pid}.tmp`;
   try {
+    const bytes = readFileSync(original);
+    for (const [offset, , to] of patch.edits) bytes[offset] = to;
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(tmp, bytes, { mode: 0o644 });
     renameSync(tmp, target);
@@ -188,6 +182,55 @@ export function chooseBinding(original: string, target?: string): UwsBinding {
     return { file: original, parserPatched: false, unpatchedReason: `${target} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run npm run build` };
   }
   return { file: target, parserPatched: true };
+}
+
+const SLICE = 1024 * 1024;
+
+/**
+ * `original` with `patch`'s edits, a slice at a time: a reason it is not the release the patch
+ * was made for ('' for a digest that differs, `byte 0x…` for an edit's `from` byte that does), or
+ * whether `target` holds exactly the edited bytes. Throws when `original` cannot be read.
+ */
+function checkRelease(original: string, target: string, patch: ParserPatch): { sameCopy: boolean } | string {
+  const fd = openSync(original, 'r');
+  let copy: number | undefined;
+  try {
+    const size = fstatSync(fd).size;
+    try {
+      copy = openSync(target, 'r');
+      if (fstatSync(copy).size !== size) {
+        closeSync(copy);
+        copy = undefined;
+      }
+    } catch {
+      copy = undefined; // none yet: made by the caller
+    }
+    // An edit past the end: the byte it expects is not there.
+    const past = patch.edits.find(([offset]) => offset >= size);
+    if (past !== undefined) return `byte 0x${past[0].toString(16)}`;
+    const slice = Buffer.allocUnsafe(SLICE);
+    const copied = Buffer.allocUnsafe(copy === undefined ? 0 : SLICE);
+    const hash = createHash('sha256');
+    let same = copy !== undefined;
+    for (let pos = 0; pos < size; ) {
+      const n = readSync(fd, slice, 0, Math.min(SLICE, size - pos), pos);
+      if (n === 0) return '';
+      for (const [offset, from, to] of patch.edits) {
+        if (offset < pos || offset >= pos + n) continue;
+        if (slice[offset - pos] !== from) return `byte 0x${offset.toString(16)}`;
+        slice[offset - pos] = to;
+      }
+      const bytes = slice.subarray(0, n);
+      hash.update(bytes);
+      if (same && (readSync(copy!, copied, 0, n, pos) !== n || !copied.subarray(0, n).equals(bytes))) same = false;
+      pos += n;
+    }
+    if (hash.digest('hex') !== patch.patched) return '';
+    return { sameCopy: same };
+  } finally {
+    closeSync(fd);
+    if (copy !== undefined) closeSync(copy);
+  }
 }
 
 let loaded: typeof Uws | undefined;

@@ -52,4 +52,10 @@ t.test('a copy that cannot be written leaves the original loaded, with the reaso
   writeFileSync(target, 'damaged');
   t.strictSame(chooseBinding(installed, target), { file: target, parserPatched: true }, 'a copy with the wrong digest is written again');
   t.equal(createHash('sha256').update(readFileSync(target)).digest('hex'), patch!.patched);
+  // Of the right size, one byte changed past the first slice the check reads (1 MiB).
+  const copy = readFileSync(target);
+  copy[copy.length - 5] ^= 0xff;
+  writeFileSync(target, copy);
+  t.strictSame(chooseBinding(installed, target), { file: target, parserPatched: true }, 'a copy of the right size with one byte changed is written again');
+  t.equal(createHash('sha256').update(readFileSync(target)).digest('hex'), patch!.patched, 'with the patched bytes');
 });
