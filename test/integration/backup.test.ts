@@ -220,7 +220,9 @@ t.test('a backup while a writer overwrites and deletes serves every version comm
   await sleep(500);
 
   const dest = newDest(t);
-  const run = backup(d.dataDir, dest, { delayCopyMs: 9_000 });
+  // 12 s (9 s before): the four requests below took over 3 s on a loaded CI machine, and the
+  // backup then ended only 5.7 s after the last of them.
+  const run = backup(d.dataDir, dest, { delayCopyMs: 12_000 });
   await run.line('metadata snapshot copied');
   // Released right after the snapshot: queued now, due in 5 s, before the backup copies anything.
   await s3.send(new DeleteObjectCommand({ Bucket: b1, Key: 'victim-0' }));
