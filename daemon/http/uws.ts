@@ -222,7 +222,7 @@ function checkRelease(original: string, target: string, patch: ParserPatch): { s
       }
       const bytes = slice.subarray(0, n);
       hash.update(bytes);
-      if (same && (readSync(copy!, copied, 0, n, pos) !== n || !copied.subarray(0, n).equals(bytes))) same = false;
+      if (same) same = sameBytes(copy!, copied, pos, bytes);
       pos += n;
     }
     if (hash.digest('hex') !== patch.patched) return '';
@@ -230,6 +230,15 @@ function checkRelease(original: string, target: string, patch: ParserPatch): { s
   } finally {
     closeSync(fd);
     if (copy !== undefined) closeSync(copy);
+  }
+}
+
+/** Whether the copy holds `bytes` at `pos` (read into `into`); a copy that cannot be read does not. */
+function sameBytes(copy: number, into: Buffer, pos: number, bytes: Buffer): boolean {
+  try {
+    return readSync(copy, into, 0, bytes.length, pos) === bytes.length && into.subarray(0, bytes.length).equals(bytes);
+  } catch {
+    return false; // made again by the caller
   }
 }
 
