@@ -19,11 +19,13 @@ const BUCKET = await createBucket(s3, 'bigdoc');
 
 /**
  * Runs `big` `times` times in a row while GET /minio/health/live goes out again and again on one
- * kept-alive connection (`together`: all at once); returns the answers, how many probes were answered per second meanwhile
- * and when each probe over SLOW_PROBE_MS went out and came back (performance.now()). A probe in
- * flight when the daemon's event loop stalls waits out the stall.
+ * kept-alive connection (`together`: all at once); returns the answers, how many probes were
+ * answered per second meanwhile and, first, for BASELINE_MS with nothing else to do (`served`:
+ * whether the first is at least PROBE_SHARE of the second), and when each probe over
+ * SLOW_PROBE_MS went out and came back (performance.now()). A probe in flight when the daemon's
+ * event loop stalls waits out the stall.
  */
-async function probedDuring<T>(times: number, big: () => Promise<T>, together = false): Promise<{ results: T[]; perSecond: number; slowSpans: Array<[number, number]>; seen: string }> {
+async function probedDuring<T>(times: number, big: () => Promise<T>, together = false): Promise<{ results: T[]; perSecond: number; served: boolean; slowSpans: Array<[number, number]>; seen: string }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   let running = true;
   let longest = 0;
@@ -39,8 +41,15 @@ async function probedDuring<T>(times: number, big: () => Promise<T>, together = 
       req.on('error', reject);
       req.end();
     });
+  await probe(); // the connection, opened before anything is measured
+  const baselineStart = performance.now();
+  let baselineProbes = 0;
+  while (performance.now() - baselineStart < BASELINE_MS) {
+    await probe();
+    baselineProbes++;
+  }
+  const baseline = (baselineProbes * 1000) / (performance.now() - baselineStart);
   const loop = (async () => {
-    await probe(); // the connection, opened before anything is measured
     while (running) {
       const at = performance.now();
       await probe();
@@ -63,7 +72,8 @@ async function probedDuring<T>(times: number, big: () => Promise<T>, together = 
     agent.destroy();
   }
   const perSecond = (probes * 1000) / elapsed;
-  return { results, perSecond, slowSpans, seen: `${probes} probes in ${elapsed.toFixed(0)} ms, ${perSecond.toFixed(0)} a second, ${slowSpans.length} over ${SLOW_PROBE_MS} ms, the longest ${longest.toFixed(1)} ms` };
+  const seen = `${probes} probes in ${elapsed.toFixed(0)} ms, ${perSecond.toFixed(0)} a second against ${baseline.toFixed(0)} before (${((100 * perSecond) / baseline).toFixed(0)} %), ${slowSpans.length} over ${SLOW_PROBE_MS} ms, the longest ${longest.toFixed(1)} ms`;
+  return { results, perSecond, served: perSecond >= PROBE_SHARE * baseline, slowSpans, seen };
 }
 
 /** `send`, and when the answer's headers arrived (performance.now()). */
@@ -82,12 +92,17 @@ function sendTimed(o: Parameters<typeof send>[1] & { body: string }): Promise<Ra
   });
 }
 
-// Probes answered a second while the big requests run, at the least: while each held the event
-// loop for its whole parse (~100-400 ms) some 10-90 were, while it is parsed on its own thread
-// thousands (measured on a loaded 2-core machine), and 214 in a CI run on a 2-core VM far slower
-// than usual (250 was asked then). The longest probe is shown, not judged: a machine busy with
-// other work stretches it too.
+// Other requests were served while the big requests ran: PROBES_PER_SECOND probes answered a
+// second, or PROBE_SHARE of the rate measured for BASELINE_MS just before. While each request
+// held the event loop for its whole parse (~100-400 ms) some 10-90 were answered a second (a few
+// % of the thousands answered before on a quiet machine); parsed on its own thread, thousands on a
+// quiet 2-core machine (49-103 % of the rate before), and 170-450 in CI runs on a 2-core VM far slower than usual, with four
+// other test files running (a fixed 250 failed there twice; the share holds however slow the
+// machine, the fixed rate however the load comes and goes). The longest probe is shown, not
+// judged: a machine busy with other work stretches it too.
 const PROBES_PER_SECOND = 150;
+const BASELINE_MS = 300;
+const PROBE_SHARE = 0.1;
 
 // A probe that waited this long met a stall of the event loop (or of a busy machine: a few may).
 const SLOW_PROBE_MS = 80;
@@ -101,12 +116,12 @@ t.test('a CompleteMultipartUpload of 10,000 Parts: parsed while other requests a
   const body = `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</CompleteMultipartUpload>`;
   // Twice (four times before): each the same document and answer, and the probes' rate is that of
   // one (a stall a request), however many; the probes ran flat out all along, ~1 s of CPU a second.
-  const { results, perSecond, seen } = await probedDuring(2, () => send(d.port, { method: 'POST', path: `/${BUCKET}/${key}`, query: `uploadId=${up.UploadId}`, body }));
+  const { results, perSecond, served, seen } = await probedDuring(2, () => send(d.port, { method: 'POST', path: `/${BUCKET}/${key}`, query: `uploadId=${up.UploadId}`, body }));
   for (const r of results) {
     // Part 2 was never uploaded: S3's InvalidPart naming it, as before.
     t.same([r.status, errorCode(r.body), xmlField(r.body, 'PartNumber')], [400, 'InvalidPart', '2'], 'InvalidPart for the first part not stored');
   }
-  t.ok(perSecond >= PROBES_PER_SECOND, `other requests were served meanwhile (${seen})`);
+  t.ok(perSecond >= PROBES_PER_SECOND || served, `other requests were served meanwhile (${seen})`);
 });
 
 t.test('a DeleteObjects of 1,000 keys of character references (~6 MiB): parsed while other requests are served; the keys deleted', async (t) => {
@@ -119,10 +134,10 @@ t.test('a DeleteObjects of 1,000 keys of character references (~6 MiB): parsed w
   const del = (): ReturnType<typeof send> => send(d.port, { method: 'POST', path: `/${BUCKET}`, query: 'delete=', headers: { 'content-md5': md5 }, body });
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: keyOf(7), Body: 'x' }));
   // Twice (three times before), as the CompleteMultipartUpload above.
-  const { results, perSecond, seen } = await probedDuring(2, del);
+  const { results, perSecond, served, seen } = await probedDuring(2, del);
   for (const r of results) t.same([r.status, /<(Deleted|Error)>/.test(r.body.toString())], [200, false], 'deleted, quietly, with no error');
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keyOf(7) }))), 'NotFound/404', 'the object of one of the keys is gone');
-  t.ok(perSecond >= PROBES_PER_SECOND, `other requests were served meanwhile (${seen})`);
+  t.ok(perSecond >= PROBES_PER_SECOND || served, `other requests were served meanwhile (${seen})`);
 });
 
 t.test('large documents that are not well-formed: the same MalformedXML as ever', async (t) => {
@@ -181,9 +196,9 @@ t.test('a PutBucketLifecycleConfiguration of 1,000 Rules (~1 MiB): parsed while 
   const md5 = (await import('node:crypto')).createHash('md5').update(body).digest('base64');
   const put = (): ReturnType<typeof send> => send(d.port, { method: 'PUT', path: `/${BUCKET}`, query: 'lifecycle=', headers: { 'content-md5': md5 }, body });
   // Four at once: one alone held the event loop ~70-170 ms, little more than the time between two.
-  const { results, perSecond, seen } = await probedDuring(4, put, true);
+  const { results, perSecond, served, seen } = await probedDuring(4, put, true);
   for (const r of results) t.equal(r.status, 200, 'stored');
   const got = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET }));
   t.same([got.Rules?.length, got.Rules?.[999]?.ID, got.Rules?.[999]?.Filter?.And?.Tags?.length], [1000, '999'.padStart(100, 'r'), 8], 'GetBucketLifecycleConfiguration gives the 1,000 rules');
-  t.ok(perSecond >= PROBES_PER_SECOND, `other requests were served meanwhile (${seen})`);
+  t.ok(perSecond >= PROBES_PER_SECOND || served, `other requests were served meanwhile (${seen})`);
 });
