@@ -49,7 +49,7 @@ export interface RequestHead {
   /** The first header name HTTP does not allow that the parser takes (uws.ts): NOT_TOKEN, or signed with `\` or `@`. */
   badName: string | undefined;
   /** The first name holding a byte above 0x7f, as handed over (its bytes past ASCII mangled): NOT_ASCII. */
-  nonAsciiName?: string;
+  nonAsciiName: string | undefined;
   /** Signed names the parser hands over as one (`a^b` and `a~b`, both sent): see respellSigned. */
   nameClash: string[] | undefined;
 }
@@ -107,8 +107,7 @@ export function readHead(req: HeaderSource, rawQuery = ''): RequestHead {
   const invalidCoding = repeated === undefined && te !== undefined && te.trim().toLowerCase() !== 'chunked';
   const contentLength = headers['content-length'];
   const rawLength = te !== undefined ? 'chunked' : contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
-  const head: RequestHead = { headers, rawLength, sectionChars, badName, nameClash };
-  if (nonAsciiName !== undefined) head.nonAsciiName = nonAsciiName;
+  const head: RequestHead = { headers, rawLength, sectionChars, badName, nonAsciiName, nameClash };
   if (repeated !== undefined || invalidLength || invalidCoding) {
     const why = invalidLength ? 'a request framed by a Content-Length that is no number' : invalidCoding ? 'a request framed by a Transfer-Encoding other than chunked' : 'a request repeated a header that frames it';
     head.smuggling = { header: repeated ?? (invalidCoding ? 'transfer-encoding' : 'content-length'), why };
