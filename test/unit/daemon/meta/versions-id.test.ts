@@ -1,6 +1,7 @@
 // Version ids (meta/versions.ts): UUIDv7 layout, the stamp they carry, strictly increasing stamps
 // within one millisecond, and ids that are not ours naming no version. Runs in its own process:
 // nextStamp's process-wide "last stamp" is driven here with fixed clocks.
+// test-groups: own process
 
 import t from 'tap';
 import { clientVersionId, nextStamp, NULL_VERSION, stampOf, stampOfId, versionIdFor } from '../../../../daemon/meta/versions.js';
