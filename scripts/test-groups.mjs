@@ -1,47 +1,36 @@
-// `npm test` step before tap: which compiled test files share a test process. Writes
-// dist/test/groups/*.test.js, and .taprc runs those, never the files themselves:
-//   1-<name>.test.js         an integration test file alone: a heavy one (listed in
-//                            scripts/test-groups-alone.txt) or one marked as below;
-//   2-integration-<n>.test.js  the other integration test files, up to four to a process;
-//   3-unit-<dir>-<n>.test.js   the unit test files, up to six of one directory to a process.
-// The names sort the heavy files first and the short groups last, where they fill the end of a run.
-// A test process costs ~1 s of CPU before and around its own tests (tap, its processinfo hook,
-// the SDK and the helpers every file loads again): the 123 unit test files took 170 s of CPU as 29
-// groups against 281 s one by one; ten short integration files 20 s together against 29 s.
-// A file still runs alone with `npx tap dist/test/…/x.test.js`.
+// `npm test` step before tap: the unit test files, a few at a time, in one test process each.
+// Writes dist/test/unit-groups/<dir>-<n>.test.js, each importing up to GROUP_SIZE compiled unit test
+// files of one directory of test/unit/, and .taprc runs those groups instead of the files one by
+// one. A test process costs ~1.1 s of CPU before and around its own tests (tap, its processinfo
+// hook, the modules every file loads again): twelve unit test files took 27.7 s of CPU as twelve
+// processes and 14.3 s as one. A file still runs alone with `npx tap dist/test/unit/…test.js`.
 // The groups are made from the build's listing every time (the directory is emptied first), so a
-// new test file is in a group without anyone adding it (test/unit/scripts/test-groups.test.ts
-// checks that every test file is run exactly once). A file that needs a process of its own (it
-// drives or measures process-wide state, or shares helper state a neighbour would disturb) says so
-// with a line of its own, `// test-groups: own process`.
+// new unit test file is in a group without anyone adding it (test/unit/scripts/test-groups.test.ts
+// checks that every unit test file is imported exactly once). A file that needs a process of its
+// own (it drives process-wide state from a known start) says so with a line of its own,
+// `// test-groups: own process`, and gets a group of one.
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** At most this many files per process: the largest group stays well inside tap's 180 s per file. */
-const UNIT_GROUP = 6;
-const INTEGRATION_GROUP = 4;
+const GROUP_SIZE = 6;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const testDir = join(root, 'dist', 'test');
-/** (An argument names another directory: the test of this script writes into a temporary one.) */
-const groupsDir = process.argv[2] ?? join(testDir, 'groups');
-const OWN_PROCESS = /^\/\/ test-groups: own process$/m;
-/** Integration test files (names without .test.js) that run alone because they are long. */
-const alone = new Set(
-  readFileSync(join(root, 'scripts', 'test-groups-alone.txt'), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#')),
-);
+const unitDir = join(root, 'dist', 'test', 'unit');
+/**
+ * Sorted after dist/test/integration/: the short groups fill the end of a run, as the unit files
+ * did. (An argument names another directory: the test of this script writes into a temporary one.)
+ */
+const groupsDir = process.argv[2] ?? join(root, 'dist', 'test', 'unit-groups');
 
-/** Every compiled test file under `dir`, by directory (relative to `dir`), sorted. */
-function byDirectory(dir, base = dir, out = new Map()) {
+/** Every compiled unit test file, by directory (relative to dist/test/unit), sorted. */
+function byDirectory(dir, out = new Map()) {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) byDirectory(path, base, out);
+    if (entry.isDirectory()) byDirectory(path, out);
     else if (entry.name.endsWith('.test.js')) {
-      const key = relative(base, dir);
+      const key = relative(unitDir, dir) || 'unit';
       if (!out.has(key)) out.set(key, []);
       out.get(key).push(path);
     }
@@ -49,74 +38,48 @@ function byDirectory(dir, base = dir, out = new Map()) {
   return out;
 }
 
-const baseName = (p) => p.slice(p.lastIndexOf('/') + 1, -'.test.js'.length);
-const importPath = (p) => JSON.stringify(relative(groupsDir, p));
-
+rmSync(groupsDir, { recursive: true, force: true });
+mkdirSync(groupsDir, { recursive: true });
 let groups = 0;
 let files = 0;
-// One file: imported, as tap would run it. Several: each imported in a subtest of the group's,
-// which queues the next file's only after the tests this file queued, so a file's top-level code
-// runs just before its own tests, as in a process of its own. (Imported at the top level one after
-// another, a file's root `t.before` let tap end the run before the next file's tests were queued:
-// they never ran, and nothing said so.) A last test, queued after every file's, must have run by
-// the time the process exits, or the exit status says that tests were dropped.
+const OWN_PROCESS = /^\/\/ test-groups: own process$/m;
+// The files are imported inside one subtest of the group's: each file's own tests queue behind it,
+// in file order. Imported at the top level instead, a file's `t.before` at the root let tap end the
+// run before the next file's tests were queued (they never ran, and nothing said so). A last test,
+// queued after every file's, must have run by the time the process exits, or the exit status says
+// that tests were dropped.
 function writeGroup(name, members) {
-  const lines = [`// Generated by scripts/test-groups.mjs (npm test): ${members.length === 1 ? 'this test file' : 'these test files'} in one test process.`];
-  if (members.length === 1) lines.push(`await import(${importPath(members[0])});`);
-  else {
-    lines.push(
-      `import t from 'tap';`,
-      `const files = [`,
-      ...members.map((p) => `  [${JSON.stringify(relative(testDir, p))}, () => import(${importPath(p)})],`),
-      `];`,
-      `let lastRan = false;`,
-      `function load(i) {`,
-      `  t.test(\`load \${files[i][0]}\`, async () => {`,
-      `    await files[i][1]();`,
-      `    if (i + 1 < files.length) load(i + 1);`,
-      `    else t.test('queued after the tests of every file, and run', async () => void (lastRan = true));`,
-      `  });`,
-      `}`,
-      `load(0);`,
-      `process.on('exit', () => {`,
-      `  if (lastRan) return;`,
-      `  process.stderr.write('test-groups: the run ended before the tests of every file in this group had run\\n');`,
-      `  process.exitCode = 1;`,
-      `});`,
-    );
-  }
-  lines.push('');
+  const lines = [
+    `// Generated by scripts/test-groups.mjs (npm test): ${members.length === 1 ? 'this unit test file' : 'these unit test files'} in one test process.`,
+    `import t from 'tap';`,
+    `let lastRan = false;`,
+    `t.test(${JSON.stringify(`load ${members.map((p) => relative(unitDir, p)).join(', ')}`)}, async () => {`,
+    ...members.map((p) => `  await import(${JSON.stringify(relative(groupsDir, p))});`),
+    `  t.test('queued after the tests of every file, and run', async () => void (lastRan = true));`,
+    '});',
+    `process.on('exit', () => {`,
+    `  if (lastRan) return;`,
+    `  process.stderr.write('test-groups: the run ended before the tests of every file in this group had run\\n');`,
+    `  process.exitCode = 1;`,
+    '});',
+    '',
+  ];
   writeFileSync(join(groupsDir, `${name}.test.js`), lines.join('\n'));
   groups++;
   files += members.length;
 }
-
-/** `paths` in groups of at most `max`, as even as they come (7 with 6 make 4 + 3, not 6 + 1). */
-function chunks(paths, max) {
-  const count = Math.ceil(paths.length / max);
-  const size = Math.ceil(paths.length / count);
-  return Array.from({ length: count }, (_, g) => paths.slice(g * size, (g + 1) * size));
-}
-
-rmSync(groupsDir, { recursive: true, force: true });
-mkdirSync(groupsDir, { recursive: true });
-
-const shared = [];
-for (const paths of byDirectory(join(testDir, 'integration')).values()) {
-  for (const p of paths) {
-    if (alone.has(baseName(p)) || OWN_PROCESS.test(readFileSync(p, 'utf8'))) writeGroup(`1-${baseName(p)}`, [p]);
-    else shared.push(p);
-  }
-}
-chunks(shared, INTEGRATION_GROUP).forEach((members, g) => writeGroup(`2-integration-${g + 1}`, members));
-
-for (const [dir, all] of byDirectory(join(testDir, 'unit'))) {
-  const prefix = `3-unit-${dir === '' ? 'top' : dir.replaceAll('/', '-')}`;
+for (const [dir, all] of byDirectory(unitDir)) {
+  const prefix = dir.replaceAll('/', '-');
   const paths = [];
   for (const p of all) {
-    if (OWN_PROCESS.test(readFileSync(p, 'utf8'))) writeGroup(`${prefix}-${baseName(p)}`, [p]);
+    if (OWN_PROCESS.test(readFileSync(p, 'utf8'))) writeGroup(`${prefix}-${p.slice(p.lastIndexOf('/') + 1, -'.test.js'.length)}`, [p]);
     else paths.push(p);
   }
-  chunks(paths, UNIT_GROUP).forEach((members, g) => writeGroup(`${prefix}-${g + 1}`, members));
+  const count = Math.ceil(paths.length / GROUP_SIZE);
+  // Even groups: 7 files make 4 + 3, not 6 + 1.
+  const size = Math.ceil(paths.length / count);
+  for (let g = 0; g < count; g++) {
+    writeGroup(`${prefix}-${g + 1}`, paths.slice(g * size, (g + 1) * size));
+  }
 }
-process.stdout.write(`test-groups: ${files} test files in ${groups} processes (${relative(root, groupsDir)})\n`);
+process.stdout.write(`test-groups: ${files} unit test files in ${groups} processes (${relative(root, groupsDir)})\n`);

@@ -4,8 +4,6 @@
 // one command's environment or options left for the next; commands side by side; the timeout;
 // and no driver process left once the test process that started it has ended, however it ended.
 // Both run here whatever S3D_TEST_AWS_PROCESS says.
-// A test process of its own: checks that no aws CLI driver outlives the test process that started it.
-// test-groups: own process
 
 import t from 'tap';
 import { spawn } from 'node:child_process';

@@ -3,8 +3,6 @@
 // temporary data left on disk. (A terminal's Ctrl-C, SIGINT to the whole process group, takes the
 // same path; it is not run here: it needs a bench that got as far as measuring, which on two
 // cores shared with the rest of the suite takes a minute of CPU.)
-// A test process of its own: looks for processes the bench it starts leaves behind.
-// test-groups: own process
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn } from 'node:child_process';

@@ -2,8 +2,6 @@
 // (SSE modes, multipart, copies, cut connections, presigned URLs), reads every live key back,
 // stops the daemon, runs `verify --deep`, and says PASSED with a results file only when all of it
 // is clean. A daemon that lost or mangled an acknowledged write would fail this.
-// A test process of its own: the soak's samples (RSS, open files) should see nothing else this process started.
-// test-groups: own process
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

@@ -2,8 +2,6 @@
 // daemon exports as s3d_backup_last_duration_seconds) on the monotonic clock: under a wall clock
 // that steps back an hour between any two reads (a preload replaces Date.now), the durations stay
 // small and positive. Before, they came out hours negative.
-// A test process of its own: its clock preload must reach exactly the processes this file starts.
-// test-groups: own process
 
 import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

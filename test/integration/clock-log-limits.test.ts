@@ -4,8 +4,6 @@
 // the signature check keep the real clock): two GETs of a tampered object in a row still log one
 // error line. On the wall clock, the limiter let every line through when the clock went forward,
 // and after a step back stayed silent for the step.
-// A test process of its own: its clock preload must reach exactly the processes this file starts.
-// test-groups: own process
 
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -8,8 +8,6 @@
 // valid 2xx, within a deadline, and the kept-alive connection serves the next request; a refused
 // PUT leaves the stored configuration byte-identical; the daemon ends healthy,
 // with flat memory and no error lines.
-// A test process of its own: helpers/hostile-config.ts keeps module state (agent, webhook recorder, baseline) a neighbour would share.
-// test-groups: own process
 
 import t from 'tap';
 import { prng, rssKiB, testBytes } from '../helpers/daemon.js';

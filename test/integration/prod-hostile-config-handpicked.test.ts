@@ -9,8 +9,6 @@
 // Every answer is a well-formed S3 XML error with a 4xx status (501 only as NotImplemented) or a
 // valid 2xx, within a deadline, and the kept-alive connection serves the next request; a refused
 // PUT leaves the stored configuration byte-identical; the daemon ends healthy, with no error lines.
-// A test process of its own: helpers/hostile-config.ts keeps module state (agent, webhook recorder, baseline) a neighbour would share.
-// test-groups: own process
 
 import t from 'tap';
 import { rssKiB } from '../helpers/daemon.js';

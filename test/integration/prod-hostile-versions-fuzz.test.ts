@@ -10,8 +10,6 @@
 // (test/helpers/hostile-versions.ts: the listings, retentions, legal hold, bodies, configurations).
 // A success may change only what its (strictly valid) request asked for, in a way S3 allows; such
 // a change is checked against the request and then put back. The daemon ends alive and healthy.
-// A test process of its own: helpers/hostile-versions.ts keeps module state (agents) a neighbour would share.
-// test-groups: own process
 
 import t from 'tap';
 import { XMLParser } from 'fast-xml-parser';

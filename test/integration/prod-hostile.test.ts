@@ -4,8 +4,6 @@
 // seeded fuzzer (loopback only) mixes methods, paths, queries, headers and bodies, signed so they
 // reach the handlers, or unsigned and garbled; afterwards the daemon still serves correctly and its
 // RSS stayed flat.
-// A test process of its own: helpers/hostile.ts keeps connection state a neighbouring file would share.
-// test-groups: own process
 
 import t, { type Test } from 'tap';
 import {

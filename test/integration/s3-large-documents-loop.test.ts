@@ -3,8 +3,6 @@
 // written as character references (~6 MiB). fast-xml-parser parsed each in one synchronous stretch
 // of ~100-400 ms, every other request waiting meanwhile; they are parsed on a thread of their own
 // now (daemon/ops/xml-thread.ts), and give the same answers.
-// A test process of its own: times the daemon's answers against a rate measured just before, in this process.
-// test-groups: own process
 
 import t from 'tap';
 import { request, Agent } from 'node:http';

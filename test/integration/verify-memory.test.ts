@@ -8,8 +8,6 @@
 // check stats each missing file, and each stat's ENOENT is an Error.) The data file names are
 // the records' numbers in hex, not random: the same distinct 32-digit names, without 50,000 calls
 // to the CSPRNG.
-// A test process of its own: measures this process's heap.
-// test-groups: own process
 
 import t from 'tap';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
