@@ -31,3 +31,28 @@ if (process.env._TAPJS_PROCESSINFO_COVERAGE_ === '0' && typeof register === 'fun
     return register.call(this, specifier, ...rest);
   };
 }
+
+// S3D_TEST_CPU_LOG=FILE (`S3D_TEST_CPU_LOG=/tmp/cpu.tsv npm test`): each test process appends one
+// line to FILE as it exits: the test file, its own CPU seconds, the CPU seconds of the children it
+// waited for (the daemons, s3d verify and backup, the aws CLI and other tools it ran), its wall
+// seconds, and the page faults of both (/proc/self/stat). Which files the suite's CPU goes to:
+// `sort -t$'\t' -k5 -nr FILE | head` (column 5: self + children). Linux only; off by default.
+const cpuLog = process.env.S3D_TEST_CPU_LOG;
+if (cpuLog) {
+  const { appendFileSync, readFileSync } = await import('node:fs');
+  const { relative } = await import('node:path');
+  process.once('exit', () => {
+    try {
+      // Fields after the command's closing parenthesis, from `state` (0): minflt 7, cminflt 8,
+      // utime 11, stime 12, cutime 13, cstime 14, in clock ticks (USER_HZ, 100 on Linux).
+      const f = readFileSync('/proc/self/stat', 'utf8').split(') ').pop().split(' ').map(Number);
+      const self = (f[11] + f[12]) / 100;
+      const children = (f[13] + f[14]) / 100;
+      const file = relative(process.cwd(), process.argv[1] ?? '');
+      const line = [file, self.toFixed(2), children.toFixed(2), process.uptime().toFixed(2), (self + children).toFixed(2), f[7], f[8]].join('\t');
+      appendFileSync(cpuLog, line + '\n');
+    } catch {
+      // Not Linux, or the file cannot be written: the run goes on without its line.
+    }
+  });
+}

@@ -107,8 +107,8 @@ t.test('no S3_* assignment the docs and unit files show carries a comment after 
   t.ok(lines > 3, `${lines} assignments checked`);
 });
 
-t.test('every S3D_* name the docs give is read by the tests or the bench', async (t) => {
-  const sources = [...files('test', /\.ts$/), ...files('bench', /\.ts$/)].map((f) => readFileSync(f, 'utf8')).join('\n');
+t.test('every S3D_* name the docs give is read by the tests, the bench or the test scripts', async (t) => {
+  const sources = [...files('test', /\.ts$/), ...files('bench', /\.ts$/), ...files('scripts', /\.mjs$/)].map((f) => readFileSync(f, 'utf8')).join('\n');
   for (const rel of [...DOCS, ...UNIT_FILES, 'docs/performance.md']) {
     for (const m of read(rel).matchAll(/\bS3D_[A-Z0-9_]*[A-Z0-9]\b/g)) t.ok(sources.includes(`process.env.${m[0]}`), `${rel}: ${m[0]} is read`);
   }

@@ -4,11 +4,12 @@
 // in NODE_OPTIONS, processinfo's --import on the command line, _TAPJS_PROCESSINFO_COVERAGE_ as the
 // runner sets it. The child imports an ES module and reports which files processinfo recorded
 // (its loader records every ES module it sees) and the NODE_OPTIONS its own children would get.
+// S3D_TEST_CPU_LOG: the line a test process appends as it exits (its CPU, its children's).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ROOT } from '../../helpers/daemon.js';
 
 // The module tap's runner passes (@tapjs/run, test-argv).
@@ -54,6 +55,36 @@ t.test('with coverage: processinfo works as tap ships it', async (t) => {
   t.equal(r.x, 1);
   t.ok(r.files?.includes(join(dir, 'dependency.mjs')), `its loader recorded the ES module (files: ${JSON.stringify(r.files)})`);
   t.notMatch(r.nodeOptions, /tap-skip-processinfo/);
+});
+
+t.test('S3D_TEST_CPU_LOG: one line per test process, its own CPU and that of the children it waited for', async (t) => {
+  const script = join(dir, 'cpu.mjs');
+  // ~0.2-1 s of CPU in a child, and a little in the process itself.
+  writeFileSync(
+    script,
+    [
+      "import { execFileSync } from 'node:child_process';",
+      "execFileSync(process.execPath, ['-e', 'let x = 0; for (let i = 0; i < 2e8; i++) x += i;']);",
+      'let y = 0;',
+      'for (let i = 0; i < 5e7; i++) y += i;',
+    ].join('\n'),
+  );
+  const log = join(dir, 'cpu.tsv');
+  const child = (env: NodeJS.ProcessEnv): number | null =>
+    spawnSync(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH, NODE_OPTIONS: '--import=./scripts/tap-skip-processinfo.mjs', ...env }, timeout: 60_000 }).status;
+  t.equal(child({}), 0);
+  t.notOk(existsSync(log), 'no log without the variable');
+  t.equal(child({ S3D_TEST_CPU_LOG: log }), 0);
+  t.equal(child({ S3D_TEST_CPU_LOG: log }), 0);
+  const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
+  t.equal(lines.length, 2, 'a line per process, appended');
+  const [file, self, children, wall, total, faults, childFaults] = lines[0]!.split('\t');
+  t.equal(file, relative(ROOT, script), 'the file it ran, relative to the project root (where tap runs)');
+  t.ok(Number(children) >= 0.1, `the child's CPU counted as the children's (${children} s)`);
+  t.ok(Number(self) > 0, `its own CPU (${self} s)`);
+  t.ok(Math.abs(Number(total) - Number(self) - Number(children)) <= 0.011, `column 5 is the sum (${total})`);
+  t.ok(Number(wall) >= Number(self), `wall seconds (${wall})`);
+  t.ok(Number(faults) > 1000 && Number(childFaults) > 1000, `page faults of both (${faults}, ${childFaults})`);
 });
 
 // The setting itself: this file, run by `npm test`, runs without the loader (under `npm run
