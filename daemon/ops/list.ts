@@ -224,7 +224,8 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const { url, enc } = keyEncoder(q);
   if (negative) throw new S3Error('InvalidArgument', 'max-keys cannot be negative', { fields: { ArgumentName: 'max-keys' } });
   // MinIO's metadata=true here too (minio-go WithVersions and WithMetadata: mc find --versions
-  // --metadata/--tags): each version's own metadata and tags, judged as in ListObjectsV2.
+  // --metadata/--tags): each version's own metadata and tags, judged as in ListObjectsV2 (an
+  // older version's by the version actions, below).
   const may = q.get('metadata') === 'true' ? requesterJudge(env, ctx) : undefined;
   const r: VersionListResult<ListedRecord> =
     max === 0
@@ -249,8 +250,11 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
       doc.text('LastModified', isoDate(record.mtime)).element('Owner', owner).close('DeleteMarker');
       continue;
     }
-    const meta = may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : {};
-    writeEntry(doc, 'Version', key, record, enc, { VersionId: clientVersionId(record), IsLatest: isLatest, ...meta }, owner);
+    // An older version's as a read naming it is judged (s3:GetObjectVersion,
+    // s3:GetObjectVersionTagging, its own tags for s3:ExistingObjectTag): s3:GetObject alone showed them.
+    const id = clientVersionId(record);
+    const meta = !may ? {} : isLatest ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : listedMetadata(record, may('s3:GetObjectVersion', key, id), may('s3:GetObjectVersionTagging', key, id));
+    writeEntry(doc, 'Version', key, record, enc, { VersionId: id, IsLatest: isLatest, ...meta }, owner);
   }
   writePrefixes(doc, r.commonPrefixes, enc);
   return { status: 200, headers: XML, body: doc.end() };

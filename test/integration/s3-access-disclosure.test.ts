@@ -1,6 +1,7 @@
 // What a requester learns beyond what its policies grant, against the real daemon with users
 // (S3_IAM_FILE) and a public bucket policy: MinIO's metadata=true listing shows an object's user
-// metadata and tags only to one who may read them (s3:GetObject, s3:GetObjectTagging on that key),
+// metadata and tags only to one who may read them (s3:GetObject, s3:GetObjectTagging on that key;
+// an older version's in ListObjectVersions, s3:GetObjectVersion and s3:GetObjectVersionTagging),
 // never to s3:ListBucket alone, for users (minio-js listObjectsV2WithMetadata) and anonymous
 // clients (an anonymous minio-js client). The root user sees everything. A read of a missing key or
 // version, by GET/HEAD or any object sub-resource (attributes, tagging, ACL, retention, legal hold,
@@ -36,6 +37,7 @@ import {
   PutObjectLegalHoldCommand,
   PutObjectRetentionCommand,
   PutObjectTaggingCommand,
+  PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Client as MinioClient } from 'minio';
@@ -52,6 +54,8 @@ const L = bucketName('disc');
 const P = bucketName('discpub');
 /** A bucket with Object Lock (so versioned) for the reads of missing keys and versions. */
 const K = bucketName('disclock');
+/** A versioned bucket whose key has an older version with other metadata and tags. */
+const V = bucketName('discver');
 
 /** Every read and write of an object and its sub-resources, with their version actions. */
 const OBJECT_ACTIONS = [
@@ -76,6 +80,8 @@ const USERS = {
   // Each its own home directory in L, home/<access key>/, by one policy with ${aws:username}.
   alice: { accessKey: 'disc-alice', secretKey: 'disc-alice-secret-7', policies: ['homes'] },
   bob: { accessKey: 'disc-bob', secretKey: 'disc-bob-secret-8', policies: ['homes'] },
+  // Lists V's versions; reads (and tag-reads) its current objects, not their older versions.
+  current: { accessKey: 'disc-current', secretKey: 'disc-current-secret-9', policies: ['current-only'] },
 };
 const policies = {
   lister: doc(allow(['s3:ListBucket'], [L, P]), allow(['s3:GetObject'], [`${L}/public/*`, `${P}/public/*`]), allow(['s3:GetObjectTagging'], [`${L}/tagged/*`])),
@@ -87,6 +93,7 @@ const policies = {
     allow(['s3:PutObjectRetention'], [`${K}/*`, `${L}/*`], { StringEquals: { 's3:object-lock-mode': 'GOVERNANCE' } }),
     allow(['s3:PutObjectLegalHold'], [`${K}/*`, `${L}/*`], { StringEquals: { 's3:object-lock-legal-hold': 'ON' } }),
   ),
+  'current-only': doc(allow(['s3:ListBucketVersions'], [V]), allow(['s3:GetObject', 's3:GetObjectTagging'], [`${V}/*`])),
   homes: doc(
     allow(['s3:ListBucket'], [L], { StringLike: { 's3:prefix': ['home/${aws:username}/*'] } }),
     allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [`${L}/home/\${aws:username}/*`]),
@@ -127,6 +134,10 @@ await root.send(
 // the next t.test throw 'cannot create subtest after parent test ends'.
 await root.send(new CreateBucketCommand({ Bucket: K, ObjectLockEnabledForBucket: true }));
 await root.send(new PutObjectCommand({ Bucket: K, Key: 'here.txt', Body: 'here', Tagging: 'a=b' }));
+await root.send(new CreateBucketCommand({ Bucket: V }));
+await root.send(new PutBucketVersioningCommand({ Bucket: V, VersioningConfiguration: { Status: 'Enabled' } }));
+await root.send(new PutObjectCommand({ Bucket: V, Key: 'v.txt', Body: 'old', Metadata: SECRET_META, Tagging: SECRET_TAGS }));
+await root.send(new PutObjectCommand({ Bucket: V, Key: 'v.txt', Body: 'new', Metadata: { 'owner-ssn': 'none' }, Tagging: 'classification=public' }));
 
 interface Listed {
   name?: string;
@@ -169,6 +180,22 @@ t.test('metadata=true listing: metadata only where the requester may GetObject, 
   const plain: string[] = [];
   for await (const item of anonMc.listObjectsV2(P, '', true) as AsyncIterable<{ name?: string }>) plain.push(item.name!);
   t.strictSame(plain.sort(), [...KEYS].sort(), 'the listing itself is unchanged: every key');
+});
+
+t.test('metadata=true on ListObjectVersions: an older version\u2019s metadata and tags only with s3:GetObjectVersion and s3:GetObjectVersionTagging', async (t) => {
+  // minio-go's listObjectVersionsQuery, as mc find --versions --metadata sends it.
+  const query = 'delimiter=&encoding-type=url&metadata=true&prefix=&versions=';
+  const listed = async (sign: { accessKeyId: string; secretAccessKey: string } | undefined): Promise<string[]> => {
+    const r = await raw(d.port, { method: 'GET', path: `/${V}`, query, ...(sign ? { sign } : {}) });
+    t.equal(r.status, 200);
+    return [...r.body.toString().matchAll(/<Version>(.*?)<\/Version>/g)].map((m) => m[1]!);
+  };
+  const [rootNew, rootOld] = await listed(undefined);
+  t.match(rootOld, /078-05-1120.*classification=top-secret/, 'root: the older version\u2019s own metadata and tags');
+  t.match(rootNew, /<IsLatest>true<\/IsLatest>/);
+  const [newer, older] = await listed({ accessKeyId: USERS.current.accessKey, secretAccessKey: USERS.current.secretKey });
+  t.match(newer, /<X-Amz-Meta-Owner-Ssn>none<\/X-Amz-Meta-Owner-Ssn>.*<UserTags>classification=public<\/UserTags>/, 'the current version\u2019s metadata and tags: s3:GetObject and s3:GetObjectTagging read them');
+  t.notMatch(older, /UserMetadata|UserTags|078-05-1120|top-secret/, 'the older version\u2019s: neither, without s3:GetObjectVersion and s3:GetObjectVersionTagging');
 });
 
 // ---- missing keys and versions -------------------------------------------------------------------
