@@ -485,6 +485,15 @@ function policyNumber(v: string): number | undefined {
   return /^-?\d{1,15}(\.\d{1,15})?$/.test(v) ? Number(v) : undefined;
 }
 
+/**
+ * A request's decimal number (s3:max-keys as sent), of any length: the listing reads
+ * `0000000000000000500` as 500, which policyNumber's 15 digits refused, so a Deny of
+ * NumericGreaterThan 100 did not apply to it.
+ */
+function requestNumber(v: string): number | undefined {
+  return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
+}
+
 /** A date as IAM takes one: ISO 8601 with its zone, or whole seconds since 1970; ms, or undefined. */
 function policyDate(v: string): number | undefined {
   if (/^\d{1,12}$/.test(v)) return Number(v) * 1000;
@@ -604,7 +613,7 @@ function compares(op: `numeric${Comparison}` | `date${Comparison}`, v: string | 
   const date = op.startsWith('date');
   const parse = date ? policyDate : policyNumber;
   const comparison = op.slice(date ? 4 : 7) as Comparison;
-  const x = v === undefined ? undefined : parse(v);
+  const x = v === undefined ? undefined : date ? policyDate(v) : requestNumber(v);
   if (comparison === 'notequals') return x === undefined || !values.some((w) => parse(w) === x);
   if (x === undefined) return false;
   return values.some((w) => {

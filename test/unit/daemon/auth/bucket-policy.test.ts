@@ -334,6 +334,8 @@ t.test('Numeric and Date operators', async (t) => {
     ['NumericGreaterThanEquals', '100', '100', true], ['NumericGreaterThanEquals', '100', '99', false],
     ['NumericLessThan', '100', 'abc', false], ['NumericLessThanIfExists', '100', undefined, true], ['NumericLessThanIfExists', '100', '200', false],
     ['NumericLessThan', '1.5', '1.2', true],
+    // A request's number with more than 15 digits (leading zeros: the listing reads 500) is still its number.
+    ['NumericGreaterThan', '100', '0000000000000000500', true], ['NumericLessThanEquals', '10', '00000000000000000005', true], ['NumericNotEquals', '500', '0000000000000000500', false],
   ];
   for (const [op, limit, given, want] of cases) {
     t.equal(ask(list(op, limit), 's3:ListBucket', B, given === undefined ? {} : { 's3:max-keys': given }), want, `${op} ${limit} on max-keys ${given}`);
