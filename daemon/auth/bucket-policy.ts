@@ -9,7 +9,7 @@
 import { parseIsoDateTime } from '../dates.js';
 import { inRange, ipRange, type IpRange } from '../ip-ranges.js';
 import { S3Error } from '../errors.js';
-import { S3_ACTIONS, type ResourceKind } from './s3-actions.js';
+import { S3_ACTIONS, STS_TAG_SESSION, type ResourceKind } from './s3-actions.js';
 import { repeatedJsonKey } from './json-keys.js';
 import { parsePolicyText, wildcard, type PolicyText, type Wildcard } from './policy-text.js';
 
@@ -269,9 +269,10 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   const actionKinds = new Set<ResourceKind>();
   const actionNames = new Set<string>();
   const actions = list(s.Action, `${where}: Action`).map((given) => {
-    // "*" is every action of every service (IAM's grammar): of S3's, every one.
+    // "*" is every action of every service (IAM's grammar): of S3's, every one. sts:TagSession
+    // (s3-actions.ts) must be named: "*" does not give a user session tags.
     const a = given === '*' ? 's3:*' : given;
-    if (!/^s3:[A-Za-z*?]+$/i.test(a)) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action.`);
+    if (!/^s3:[A-Za-z*?]+$/i.test(a) && a.toLowerCase() !== STS_TAG_SESSION.toLowerCase()) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action (or sts:TagSession).`);
     const w = wildcard(a, true);
     let known = false;
     for (const [name, kind] of S3_ACTIONS) {

@@ -1,10 +1,13 @@
 // The S3 actions a policy may name, with the kind of resource each applies to (AWS's Service
 // Authorization Reference for Amazon S3, plus MinIO's ListenBucketNotification and
-// ListenNotification). A policy naming an action outside this list, or actions none of which
+// ListenNotification), and STS's sts:TagSession. A policy naming an action outside this list, or actions none of which
 // apply to any of its statement's resources, is refused as S3 refuses it: such a statement would
 // otherwise be kept and match nothing, and a Deny that matches nothing protects nothing.
 
 export type ResourceKind = 'object' | 'bucket' | 'service';
+
+/** The permission AssumeRole's session tags need (AWS: in the role's trust policy; s3d has no roles). */
+export const STS_TAG_SESSION = 'sts:TagSession';
 
 const OBJECT = [
   'AbortMultipartUpload', 'BypassGovernanceRetention', 'DeleteObject', 'DeleteObjectTagging', 'DeleteObjectVersion',
@@ -38,4 +41,8 @@ export const S3_ACTIONS: ReadonlyMap<string, ResourceKind> = new Map([
   ...OBJECT.map((a) => [`s3:${a}`.toLowerCase(), 'object'] as const),
   ...BUCKET.map((a) => [`s3:${a}`.toLowerCase(), 'bucket'] as const),
   ...SERVICE.map((a) => [`s3:${a}`.toLowerCase(), 'service'] as const),
+  // STS's one action s3d judges: giving AssumeRole session tags (which become aws:PrincipalTag/<key>
+  // of the session, over its user's). Named by a user's identity policy, with Resource "*"; not
+  // granted by "s3:*" nor by "*", which in s3d's policies means every S3 action.
+  [STS_TAG_SESSION.toLowerCase(), 'service'],
 ]);

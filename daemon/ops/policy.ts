@@ -307,6 +307,19 @@ export function userMay(
 }
 
 /**
+ * Whether the user `accessKey` may do an action that names no bucket, its Resource `*`: STS's
+ * sts:TagSession, which AssumeRole's session tags need. The user's own policies decide, no bucket
+ * policy applies; the root user always may, unknown keys never.
+ */
+export function userMayService(env: OpsEnv, accessKey: string, action: string, req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query: URLSearchParams }): boolean {
+  if (accessKey === env.config.rootUser) return true;
+  const user = env.users?.().get(accessKey);
+  if (user === undefined) return false;
+  const context = requestContext(req, env.config.tls !== null, signedBy(req.headers, req.query));
+  return permits(env, user, { bucket: undefined, action, resource: '*' }, context);
+}
+
+/**
  * Whether a request signed by a user (not root) is allowed by its policies and the buckets'
  * policies. `body`: what its body sets, once parsed (bodyAllowed).
  */

@@ -3,7 +3,8 @@
 // `Action=AssumeRole&Version=2011-06-15` and gets temporary credentials (auth/sts.ts) acting for
 // it, for DurationSeconds (900 s to 7 days, default 1 h), limited by an optional session Policy.
 // RoleArn is taken and not used (MinIO's reading: s3d has no roles), RoleSessionName names the
-// session in its ARN; session Tags become aws:PrincipalTag/<key>. The root user cannot assume a
+// session in its ARN; session Tags become aws:PrincipalTag/<key>, for a user whose policies allow
+// sts:TagSession (else AccessDenied: a tag could grant what a policy keys on it). The root user cannot assume a
 // role, as on AWS, nor can temporary credentials. GetCallerIdentity: who signed, for any signer.
 // Errors are STS's ErrorResponse documents, which the SDKs' STS clients read (not S3's Error).
 import { createHash } from 'node:crypto';
@@ -11,9 +12,11 @@ import { parseIdentityPolicy } from '../auth/bucket-policy.js';
 import { repeatedJsonKey } from '../auth/json-keys.js';
 import { authenticate, type AuthResult } from '../auth/sigv4.js';
 import { LONGEST_SESSION_S, type SessionTokens } from '../auth/sts.js';
+import { STS_TAG_SESSION } from '../auth/s3-actions.js';
 import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
 import { accountId, userArn, type OpsEnv } from './env.js';
+import { requestFacts, userMayService } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { escapeXmlText } from './xml.js';
 
@@ -199,7 +202,14 @@ function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, a
     }
   }
   const sessionName = name ?? accessKey;
-  const issued = sessions.issue(accessKey, duration, Date.now(), { policy, tags: sessionTags(params), name: sessionName });
+  const tags = sessionTags(params);
+  // Session tags are the session's aws:PrincipalTag/<key>, over its user's: a user that could
+  // give them freely could give itself any tag a policy grants by. AWS asks the role's trust
+  // policy for sts:TagSession; s3d has no roles, and asks the user's own policies.
+  if (tags !== undefined && !userMayService(env, accessKey, STS_TAG_SESSION, requestFacts(ctx))) {
+    throw new StsError('AccessDenied', 403, `User: ${userArn(accountId(env), accessKey)} is not authorized to perform: ${STS_TAG_SESSION} (session Tags need a policy of the user that allows it, Resource "*").`);
+  }
+  const issued = sessions.issue(accessKey, duration, Date.now(), { policy, tags, name: sessionName });
   env.log.info({ requestId: ctx.requestId, user: accessKey, accessKeyId: issued.accessKeyId, expires: new Date(issued.expiresAt).toISOString() }, 'temporary credentials issued');
   return xmlResult(
     200,

@@ -30,6 +30,8 @@ const OTHER = bucketName('stsother');
 const APP = { accessKey: 'sts-app', secretKey: 'sts-app-secret-1', policies: ['app'], tags: { Team: 'blue' } };
 // Its policy through a group (S3_IAM_FILE's groups).
 const GONE = { accessKey: 'sts-gone', secretKey: 'sts-gone-secret-2', groups: ['apps'] };
+// The app's policy without sts:TagSession: its sessions get no tags of their own.
+const UNTAGGED = { accessKey: 'sts-plain', secretKey: 'sts-plain-secret-3', policies: ['plain'] };
 const iam = {
   policies: {
     // Its own prefix by name, and reading shared/.
@@ -39,10 +41,13 @@ const iam = {
       // Its team's prefix, by its tag (a session's tag over its user's).
       allow(['s3:PutObject'], [`${B}/teams/\${aws:PrincipalTag/team}/*`]),
       allow(['s3:ListBucket'], [B]),
+      // Session tags (AssumeRole's Tags): AWS asks a role's trust policy, s3d the user's.
+      { Effect: 'Allow', Action: 'sts:TagSession', Resource: '*' },
     ),
+    plain: doc(allow(['s3:PutObject'], [`${B}/teams/\${aws:PrincipalTag/team}/*`]), allow(['s3:*'], [`${B}/plain/*`])),
   },
   groups: { apps: { policies: ['app'] } },
-  users: [APP, GONE],
+  users: [APP, GONE, UNTAGGED],
 };
 
 const { d, iamFile, work } = await startDaemonWithUsers(t, iam);
@@ -136,6 +141,15 @@ t.test('principal tags: a user\u2019s (S3_IAM_FILE), and a session\u2019s from A
   t.equal(await stsCode(assume(sts(APP.accessKey, APP.secretKey), { Tags: [{ Key: 'aws:team', Value: 'x' }] })), 'ValidationError/400', 'a session tag s3d does not take (the aws: prefix)');
   const other = s3As(await assume(sts(GONE.accessKey, GONE.secretKey), { Tags: [{ Key: 'Team', Value: 'blue' }] }));
   t.equal(await put(other, 'teams/blue/d.txt'), 'ok', 'a user without tags gets them from its session');
+  // A user whose policies do not allow sts:TagSession (s3:* does not): a tag it chose would be a
+  // key to whatever a policy grants by it (here, any team's prefix).
+  const plainSts = sts(UNTAGGED.accessKey, UNTAGGED.secretKey);
+  const refused = await assume(plainSts, { Tags: [{ Key: 'team', Value: 'red' }] }).catch((e: Error & { $metadata?: { httpStatusCode?: number } }) => e);
+  t.equal(refused instanceof Error ? `${refused.name}/${refused.$metadata?.httpStatusCode}` : 'ok', 'AccessDenied/403', 'session Tags without sts:TagSession: AccessDenied');
+  t.match(refused instanceof Error ? refused.message : '', /not authorized to perform: sts:TagSession/, 'naming the action, as AWS does');
+  const plain = s3As(await assume(plainSts));
+  t.equal(await put(plain, 'plain/ok.txt'), 'ok', 'the same user\u2019s session without Tags');
+  t.equal(await put(plain, 'teams/red/e.txt'), 'AccessDenied/403', 'which has no team tag');
 });
 
 t.test('a session policy limits the credentials further, never beyond the user\u2019s', async (t) => {

@@ -173,6 +173,21 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/$x/{y}/*`)), B)), 'ok', 'a "$" or braces that make no variable are text');
 });
 
+t.test('sts:TagSession: named by an identity policy with Resource "*"; not by s3:* or "*", not in a bucket policy', async (t) => {
+  const identity = (Action: unknown, Resource: unknown = '*') => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action, Resource }] });
+  const may = (policy: ReturnType<typeof parseIdentityPolicy>): string => decide(policy, { action: 'sts:TagSession', resource: '*', context: new Map() });
+  t.equal(may(identity('sts:TagSession')), 'allow', 'named: allowed');
+  t.equal(may(identity('STS:tagsession')), 'allow', 'action names without case, as IAM reads them');
+  t.equal(may(identity(['s3:*', 's3:GetObject'])), 'none', 's3:* is S3\u2019s actions only');
+  t.equal(may(identity('*')), 'none', '"*", every S3 action in s3d\u2019s policies, does not give it');
+  t.equal(code(() => identity('sts:TagSession', 'arn:aws:s3:::b/*')), 'MalformedPolicy', 'a resource it does not apply to');
+  t.equal(code(() => identity('sts:AssumeRole')), 'MalformedPolicy', 'no other STS action');
+  t.equal(code(() => identity('sts:*')), 'MalformedPolicy', 'nor a wildcard of them');
+  t.equal(code(() => parseBucketPolicy(doc(allow('sts:TagSession', `arn:aws:s3:::${B}`)), B)), 'MalformedPolicy', 'a bucket policy cannot give it');
+  const denied = parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:TagSession', Resource: '*' }, { Effect: 'Deny', Action: 'sts:TagSession', Resource: '*' }] });
+  t.equal(may(denied), 'deny', 'a Deny of it wins');
+});
+
 t.test('wildcards: * and ? semantics, and patterns that would backtrack as regexes finish at once', async (t) => {
   const p = doc(allow(['s3:GetObject'], [`arn:aws:s3:::${B}/*/*/*/*.jpg`, `arn:aws:s3:::${B}/x?z`]));
   t.ok(ask(p, 's3:GetObject', `${B}/a/b/c/d.jpg`), 'four segments');
