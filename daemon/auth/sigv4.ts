@@ -473,6 +473,29 @@ export function parsePayloadMode(value: string): PayloadMode {
   }
 }
 
+/** Streaming modes whose chunks chain from the request's signature (SigV4's and SigV4a's). */
+const SIGNED_STREAMING: ReadonlySet<string> = new Set([
+  STREAMING_SIGNED_PAYLOAD,
+  STREAMING_SIGNED_PAYLOAD_TRAILER,
+  'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD',
+  'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER',
+]);
+
+/**
+ * How an anonymous (unsigned) request's body is checked: as its x-amz-content-sha256 says, as S3
+ * checks it (versitygw's AWS-matched PublicBucket tests). Any value but the two unsigned modes is
+ * a hash the body has to match (XAmzContentSHA256Mismatch); signed chunks, which have no
+ * signature to chain from, are S3's InvalidRequest. Ignored, a wrong hash was stored under a 200
+ * (a policy's s3:x-amz-content-sha256 condition trusting it), and signed chunks with their framing.
+ */
+export function anonymousPayloadMode(value: string | undefined): PayloadMode {
+  if (value === STREAMING_UNSIGNED_PAYLOAD_TRAILER) return { kind: 'streaming-unsigned-trailer' };
+  if (value !== undefined && SIGNED_STREAMING.has(value)) {
+    throw new S3Error('InvalidRequest', "Anonymous requests don't support this x-amz-content-sha256 value. Please use UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER.");
+  }
+  return literalPayloadHash(value);
+}
+
 const PAYLOAD_HASH_ONLY: ReadonlySet<string> = new Set(['x-amz-content-sha256']);
 
 /**

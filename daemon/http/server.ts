@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import { authenticate, authKind, type AuthResult, type AuthOptions, type Credentials } from '../auth/sigv4.js';
+import { anonymousPayloadMode, authenticate, authKind, type AuthResult, type AuthOptions, type Credentials } from '../auth/sigv4.js';
 import { createPayloadDecoder, type PayloadDecoder, type PayloadOptions } from '../auth/payload.js';
 import { DEFAULT_CHECKSUM } from '../ops/checksums.js';
 import type { Config } from '../config.js';
@@ -446,8 +446,10 @@ export class HttpServer {
         // STS signs its form body's hash without sending it: ops/sts.ts reads the body, then authenticates.
         auth = ANONYMOUS_CREDENTIALS;
       } else if (this.deps.anonymous !== undefined && authKind({ method, rawPath, rawQuery, headers }) === 'none' && this.deps.anonymous({ route: r, query, headers: asked, remoteAddress: clientInfo().address, secure })) {
-        // Unsigned, and the bucket's policy admits it: no identity, an unsigned payload.
-        auth = ANONYMOUS_CREDENTIALS;
+        // Unsigned, and the bucket's policy admits it: no identity; the body checked as its
+        // x-amz-content-sha256 says (a hash, an unsigned trailer), as S3 checks it.
+        const payloadHash = headers['x-amz-content-sha256'];
+        auth = payloadHash === undefined ? ANONYMOUS_CREDENTIALS : { ...ANONYMOUS_CREDENTIALS, payload: anonymousPayloadMode(payloadHash) };
       } else {
         auth = authenticate({ method, rawPath, rawQuery, headers }, this.deps.credentials, {
           region: this.deps.config.region,

@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Client as MinioClient } from 'minio';
 import { ACCESS_KEY, REGION, bucketName, startDaemon, testBytes } from '../helpers/daemon.js';
-import { md5Base64, md5Hex } from '../helpers/hash.js';
+import { crc32Base64, md5Base64, md5Hex, sha256Hex } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { formData, postForm } from '../helpers/post-object.js';
@@ -268,6 +268,41 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
   const versioned = '<Delete><Object><Key>up/one.txt</Key><VersionId>null</VersionId></Object></Delete>';
   const vmulti = await anon({ method: 'POST', path: `/${bucket}`, query: 'delete', headers: { 'content-md5': md5Base64(versioned) }, body: versioned });
   t.match(vmulti.body.toString(), /<Error><Key>up\/one.txt<\/Key><VersionId>null<\/VersionId><Code>AccessDenied<\/Code>/, 'a version in the batch: AccessDenied (s3:DeleteObjectVersion)');
+});
+
+t.test('an anonymous PUT\'s x-amz-content-sha256 is checked as a signed one\'s: a wrong hash or a signed streaming mode stores nothing; an unsigned trailer is decoded', async (t) => {
+  const bucket = await createBucket(s3, 'sha');
+  await setPolicy(bucket, mcPublic(bucket));
+  const body = 'uploaded anonymously';
+  // A hash that is not the body's (a policy's s3:x-amz-content-sha256 condition reads it): S3 checks
+  // it on an unsigned request as on a signed one, and any other value is a hash too (versitygw's
+  // PublicBucket_incorrect_sha256_hash).
+  for (const [what, hash] of [['a wrong hash', sha256Hex('other')], ['a value that is no hash', 'incorrect_hash']] as const) {
+    assertXmlError(t, await anon({ method: 'PUT', path: objectPath(bucket, 'wrong'), headers: { 'x-amz-content-sha256': hash }, body }), 400, 'XAmzContentSHA256Mismatch', `anonymous PUT with ${what}`);
+  }
+  t.equal(await signedHeadStatus(bucket, 'wrong'), 404, 'the mismatched PUTs stored nothing');
+  const right = await anon({ method: 'PUT', path: objectPath(bucket, 'right'), headers: { 'x-amz-content-sha256': sha256Hex(body) }, body });
+  t.equal(right.status, 200, 'the body\'s own hash: stored');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'right' })).toString(), body);
+
+  // Signed chunks with no signature to chain them from: S3's InvalidRequest, never the framing stored as the object.
+  const framed = `${body.length.toString(16)};chunk-signature=${'0'.repeat(64)}\r\n${body}\r\n0;chunk-signature=${'0'.repeat(64)}\r\n\r\n`;
+  for (const mode of ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER']) {
+    for (const encoding of [{}, { 'content-encoding': 'aws-chunked' }] as Array<Record<string, string>>) {
+      const r = await anon({ method: 'PUT', path: objectPath(bucket, 'signed-chunks'), headers: { 'x-amz-content-sha256': mode, 'x-amz-decoded-content-length': String(body.length), ...encoding }, body: framed });
+      assertXmlError(t, r, 400, 'InvalidRequest', `anonymous ${mode}${encoding['content-encoding'] ? ', aws-chunked' : ''}`);
+    }
+  }
+  t.equal(await signedHeadStatus(bucket, 'signed-chunks'), 404, 'the signed streaming PUTs stored nothing');
+
+  // STREAMING-UNSIGNED-PAYLOAD-TRAILER needs no signature: decoded, its trailer checked.
+  const unsigned = (crc: string): string => `${body.length.toString(16)}\r\n${body}\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`;
+  const trailerHeaders = { 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(body.length), 'x-amz-trailer': 'x-amz-checksum-crc32' };
+  const trailed = await anon({ method: 'PUT', path: objectPath(bucket, 'trailer'), headers: trailerHeaders, body: unsigned(crc32Base64(Buffer.from(body))) });
+  t.equal(trailed.status, 200, `anonymous STREAMING-UNSIGNED-PAYLOAD-TRAILER: 200 (${trailed.body.toString()})`);
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'trailer' })).toString(), body, '… the decoded bytes stored');
+  assertXmlError(t, await anon({ method: 'PUT', path: objectPath(bucket, 'bad-trailer'), headers: trailerHeaders, body: unsigned(crc32Base64(Buffer.from('other'))) }), 400, 'BadDigest', 'a wrong trailer checksum');
+  t.equal(await signedHeadStatus(bucket, 'bad-trailer'), 404, '… stored nothing');
 });
 
 // ---- operation → action -----------------------------------------------------------------------
