@@ -172,7 +172,7 @@ function parseLength(value: string | undefined, name: string): number | undefine
  * taken), an empty name before a name or between names (`, x-amz-checksum-crc32`,
  * `x-amz-checksum-crc32, ,`) is not supported.
  */
-function parseTrailerHeader(value: string | undefined): string[] {
+export function parseTrailerHeader(value: string | undefined): string[] {
   const list = value?.trim().toLowerCase().replace(/,+$/, '') ?? '';
   if (list === '') return [];
   const names = list.split(',').map((name) => name.trim());

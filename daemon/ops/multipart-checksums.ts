@@ -8,7 +8,7 @@
 // them combined. Pure but for hashing and opening sealed part checksums: the handlers are multipart.ts's.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, multipleChecksums, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, checksumHasher, isChecksumValue, multipleChecksums, parseTrailerHeader, type ChecksumAlgorithm, type Hasher } from '../auth/payload.js';
 import { S3Error } from '../errors.js';
 import type { PartRecord, UploadRecord } from '../meta/records.js';
 import { openPartChecksums, type Checksums } from '../sse/checksums.js';
@@ -68,8 +68,10 @@ export function requestedChecksum(headers: Readonly<Record<string, string>>): Up
  */
 export function partChecksum(uc: UploadChecksum | undefined, headers: Readonly<Record<string, string>>): Hasher | undefined {
   if (uc === undefined) return undefined;
-  const trailer = headers['x-amz-trailer']?.trim().toLowerCase();
-  const sent = CHECKSUM_ALGORITHMS.find((a) => headers[CHECKSUM_HEADERS[a]] !== undefined || CHECKSUM_HEADERS[a] === trailer);
+  // The trailer list read as the payload decoder reads it (`x-amz-checksum-crc32,` names CRC32): a
+  // trailing comma hid the trailer's algorithm here, and a part of another one was taken with both.
+  const trailers = parseTrailerHeader(headers['x-amz-trailer']);
+  const sent = CHECKSUM_ALGORITHMS.find((a) => headers[CHECKSUM_HEADERS[a]] !== undefined || trailers.includes(CHECKSUM_HEADERS[a]));
   const declared = sent ?? (headers['x-amz-sdk-checksum-algorithm']?.trim().toUpperCase() || undefined);
   if (declared !== undefined && declared !== uc.algorithm) {
     throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uc.algorithm.toLowerCase()}, actual checksum Type: ${declared.toLowerCase()}`);

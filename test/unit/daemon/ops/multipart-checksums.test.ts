@@ -2,10 +2,11 @@
 // concatenated data, as the daemon's own hashers compute it, for CRC32, CRC32C and CRC64NVME: pieces
 // of random sizes, empty and one-byte ones among them. For sizes no test can hash (past 2^32
 // bytes) it is what the earlier BigInt implementation, kept here as the reference, gave.
+// partChecksum: a part's checksum algorithm, from its header or the trailer x-amz-trailer names.
 import t from 'tap';
 import { checksumHasher, type ChecksumAlgorithm } from '../../../../daemon/auth/payload.js';
 import { digestBase64 } from '../../../../daemon/ops/checksums.js';
-import { combineCrcs } from '../../../../daemon/ops/multipart-checksums.js';
+import { combineCrcs, partChecksum } from '../../../../daemon/ops/multipart-checksums.js';
 import { prng } from '../../../helpers/seeded.js';
 
 const ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME'];
@@ -112,4 +113,24 @@ t.test('values of another length are refused, not combined', async (t) => {
   t.throws(() => combineCrcs('CRC32', [{ crc: Buffer.alloc(8).toString('base64'), size: 1 }]));
   t.throws(() => combineCrcs('CRC64NVME', [{ crc: Buffer.alloc(4).toString('base64'), size: 1 }]));
   t.throws(() => combineCrcs('SHA256', [{ crc: Buffer.alloc(32).toString('base64'), size: 1 }]));
+});
+
+t.test('partChecksum: the trailer an x-amz-trailer list names, read as the payload decoder reads it', async (t) => {
+  const crc32c = { algorithm: 'CRC32C', type: 'COMPOSITE' } as const;
+  const code = (headers: Record<string, string>): string => {
+    try {
+      return partChecksum(crc32c, headers) === undefined ? 'sent' : 'hashed';
+    } catch (err) {
+      return `${(err as { code: string }).code}: ${(err as Error).message}`;
+    }
+  };
+  t.equal(code({}), 'hashed', 'none sent: s3d hashes the part');
+  t.equal(code({ 'x-amz-trailer': 'x-amz-checksum-crc32c' }), 'sent', 'the upload\u2019s algorithm in a trailer');
+  t.equal(code({ 'x-amz-trailer': 'X-Amz-Checksum-CRC32C,' }), 'sent', 'with a comma after it, and in any case');
+  const mismatch = 'InvalidRequest: Checksum Type mismatch occurred, expected checksum Type: crc32c, actual checksum Type: crc32';
+  t.equal(code({ 'x-amz-trailer': 'x-amz-checksum-crc32' }), mismatch, 'another algorithm in a trailer');
+  // The decoder takes `x-amz-checksum-crc32,` as CRC32's trailer: the part would have had both.
+  t.equal(code({ 'x-amz-trailer': 'x-amz-checksum-crc32,' }), mismatch, 'and with a comma after it');
+  t.equal(code({ 'x-amz-trailer': ', x-amz-checksum-crc32' }), 'InvalidRequest: The value specified in the x-amz-trailer header is not supported', 'a list the decoder refuses: its answer');
+  t.equal(code({ 'x-amz-checksum-crc32': 'AAAAAA==' }), mismatch, 'another algorithm in a header');
 });
