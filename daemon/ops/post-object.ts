@@ -455,8 +455,10 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const taggingXml = fields.get('tagging');
     const tags = taggingXml === undefined || taggingXml === '' ? undefined : parseTagging(Buffer.from(taggingXml, 'utf8'), MAX_OBJECT_TAGS);
     const actions = ['s3:PutObject', ...uploadOptionActions(headers), ...(taggingXml !== undefined ? ['s3:PutObjectTagging'] : [])];
-    // s3:authType POST; s3:signatureversion as the form was signed (none for an anonymous form).
-    const signer = auth.accessKeyId === '' ? undefined : { authType: 'POST' as const, signatureVersion: fields.has('x-amz-algorithm') ? 'AWS4-HMAC-SHA256' as const : 'AWS' as const };
+    // s3:authType POST; s3:signatureversion as the form was signed (none for an anonymous form):
+    // V4 when x-amz-signature was checked, else V2 (an x-amz-algorithm field beside a V2 signature
+    // made a V2 form count as V4, past a policy that requires V4).
+    const signer = auth.accessKeyId === '' ? undefined : { authType: 'POST' as const, signatureVersion: fields.has('x-amz-signature') ? 'AWS4-HMAC-SHA256' as const : 'AWS' as const };
     if (!actions.every((a) => userMay(env, auth.accessKeyId, a, bucketName, key, who, { requestTags: tags, signer }))) throw new S3Error('AccessDenied');
 
     const customerKey = parseCustomerKey(headers);

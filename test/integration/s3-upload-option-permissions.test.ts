@@ -19,7 +19,7 @@ import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, G
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { bucketName, startDaemon } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
-import { formData, postForm, type Field } from '../helpers/post-object.js';
+import { formData, policyFields, postForm, type Field } from '../helpers/post-object.js';
 import { s3Code } from '../helpers/s3.js';
 import { allow, arn, doc, writeIam } from '../helpers/users.js';
 
@@ -31,10 +31,13 @@ const iam = writeIam(join(work, 'iam.json'), {
   policies: {
     'put-only': doc(allow(['s3:PutObject', 's3:GetObject', 's3:ListBucket'], [LOCKED, `${LOCKED}/*`, ENCRYPTED, `${ENCRYPTED}/*`])),
     'put-and-lock': doc(allow(['s3:PutObject', 's3:PutObjectRetention', 's3:PutObjectLegalHold', 's3:GetObject'], [`${LOCKED}/*`])),
+    // AWS's "require Signature Version 4": the uploads of this user must be signed with V4.
+    'put-v4-only': doc(allow(['s3:PutObject'], [`${LOCKED}/v4/*`], { StringEquals: { 's3:signatureversion': 'AWS4-HMAC-SHA256' } })),
   },
   users: [
     { accessKey: 'put-only', secretKey: 'put-only-secret', policies: ['put-only'] },
     { accessKey: 'put-and-lock', secretKey: 'put-and-lock-secret', policies: ['put-and-lock'] },
+    { accessKey: 'put-v4-only', secretKey: 'put-v4-only-secret', policies: ['put-v4-only'] },
   ],
 });
 const d = await startDaemon({ env: { S3_IAM_FILE: iam } });
@@ -133,4 +136,19 @@ t.test('a copy keeping its source\'s tags (x-amz-tagging-directive COPY, the def
   t.equal(await copy('copy-explicit', 'COPY'), 'ok', 'COPY: likewise');
   t.equal(await copy('copy-replace', 'REPLACE'), 'AccessDenied/403', 'REPLACE sets them: s3:PutObjectTagging is needed');
   t.equal(await exists(LOCKED, 'copy-replace'), 'NotFound/404', 'nothing stored');
+});
+
+t.test('s3:signatureversion of a form upload is how its policy was signed, whatever x-amz-* fields it carries', async (t) => {
+  const v4Only = client('put-v4-only', 'put-v4-only-secret');
+  t.teardown(() => v4Only.destroy());
+  t.equal((await postForm(d, LOCKED, await signedForm(v4Only, LOCKED, 'v4/signed-v4', []))).status, 204, 'a form signed with V4: stored');
+  const v2Form = (key: string, extra: Field[]): FormData => {
+    const conditions = [{ key }, ...extra.map(([name]) => ['starts-with', `$${name}`, ''])];
+    return formData([['key', key], ...extra, ...policyFields({ bucket: LOCKED, v2: true, accessKey: 'put-v4-only', secret: 'put-v4-only-secret', conditions })], { data: Buffer.from('v2') });
+  };
+  t.equal((await postForm(d, LOCKED, v2Form('v4/signed-v2', []))).status, 403, 'a form signed with V2: 403');
+  // The V2 signature is what authenticated it: an x-amz-algorithm field its policy allows made it count as V4.
+  const disguised = await postForm(d, LOCKED, v2Form('v4/signed-v2-disguised', [['x-amz-algorithm', 'AWS4-HMAC-SHA256']]));
+  t.equal(disguised.status, 403, 'a V2-signed form with an x-amz-algorithm field: 403 all the same');
+  t.equal(await exists(LOCKED, 'v4/signed-v2-disguised'), 'NotFound/404', 'nothing stored');
 });
