@@ -40,6 +40,8 @@ function parseRule(raw: unknown, i: number): CorsRule {
   }
   const expose = texts(r.ExposeHeader, 'ExposeHeader');
   for (const h of expose) {
+    // S3's refusal: a `*` (which browsers read as every header) or a pattern is no header name here.
+    if (h.includes('*')) throw new S3Error('InvalidRequest', `ExposeHeader "${h}" contains wildcard. We currently do not support wildcard for ExposeHeader.`);
     if (!HTTP_TOKEN.test(h)) throw new S3Error('InvalidRequest', `ExposeHeader "${h}" contains invalid character.`);
   }
   const rule: { -readonly [K in keyof CorsRule]: CorsRule[K] } = { allowedMethods: methods, allowedOrigins: origins };

@@ -113,6 +113,14 @@ t.test('refused configurations leave the old one in place', async (t) => {
     await expectS3Error(t, put([{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], AllowedHeaders: [h] }]), 'InvalidRequest', 400, `AllowedHeader ${JSON.stringify(h)}: no HTTP field name`);
   }
   await expectS3Error(t, put([{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], ExposeHeaders: ['Bad/Header'] }]), 'InvalidRequest', 400, 'an ExposeHeader that is no field name');
+  // S3 takes no wildcard in ExposeHeader (a `*` would expose every header to any page).
+  for (const h of ['*', 'x-amz-meta-*']) {
+    const wild = await put([{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], ExposeHeaders: ['ETag', h] }]).then(
+      () => undefined,
+      (err: { name: string; message: string; $metadata?: { httpStatusCode?: number } }) => err,
+    );
+    t.same([wild?.name, wild?.$metadata?.httpStatusCode, wild?.message], ['InvalidRequest', 400, `ExposeHeader "${h}" contains wildcard. We currently do not support wildcard for ExposeHeader.`], `ExposeHeader ${h}: S3's refusal`);
+  }
   await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['GET'], MaxAgeSeconds: -100 }] } }));
   t.equal((await s3.send(new GetBucketCorsCommand({ Bucket: bucket }))).CORSRules?.[0]?.MaxAgeSeconds, -100, 'a negative MaxAgeSeconds is taken, as S3 takes it');
   await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: RULES } }));
