@@ -1,8 +1,9 @@
 // The S3 actions a policy may name, with the kind of resource each applies to (AWS's Service
 // Authorization Reference for Amazon S3, plus MinIO's ListenBucketNotification and
-// ListenNotification), and STS's sts:TagSession. A policy naming an action outside this list, or actions none of which
-// apply to any of its statement's resources, is refused as S3 refuses it: such a statement would
-// otherwise be kept and match nothing, and a Deny that matches nothing protects nothing.
+// ListenNotification), and STS's sts:TagSession. A policy naming an action outside this list, or
+// actions none of which apply to any of its statement's resources, is refused as S3 refuses it:
+// such a statement would otherwise be kept and match nothing, and a Deny that matches nothing
+// protects nothing.
 
 export type ResourceKind = 'object' | 'bucket' | 'service';
 

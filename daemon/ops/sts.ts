@@ -4,8 +4,9 @@
 // it, for DurationSeconds (900 s to 7 days, default 1 h), limited by an optional session Policy.
 // RoleArn is taken and not used (MinIO's reading: s3d has no roles), RoleSessionName names the
 // session in its ARN; session Tags become aws:PrincipalTag/<key>, for a user whose policies allow
-// sts:TagSession (else AccessDenied: a tag could grant what a policy keys on it). The root user cannot assume a
-// role, as on AWS, nor can temporary credentials. GetCallerIdentity: who signed, for any signer.
+// sts:TagSession (else AccessDenied: a tag could grant what a policy keys on it). The root user
+// cannot assume a role, as on AWS, nor can temporary credentials. GetCallerIdentity: who signed,
+// for any signer.
 // Errors are STS's ErrorResponse documents, which the SDKs' STS clients read (not S3's Error).
 import { createHash } from 'node:crypto';
 import { parseIdentityPolicy } from '../auth/bucket-policy.js';
