@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { stopOnSignal } from './interrupt.js';
+import { metricsToken } from '../daemon/admin/metrics-auth.js';
 import { DAEMON_MAIN, startDaemon, type DaemonHandle } from './servers/daemon.js';
 import { createSelfSignedCert } from './servers/tls-cert.js';
 import { readRssMiB } from './sys/proc.js';
@@ -127,9 +128,10 @@ function fdCount(pid: number): number | null {
   }
 }
 
+/** A GET's body over HTTPS, with the root user's bearer token (the metrics ask for it). */
 function fetchText(url: string, ca: string): Promise<string> {
   return new Promise((res, rej) => {
-    httpsGet(url, { ca, agent: false }, (r) => {
+    httpsGet(url, { ca, agent: false, headers: { authorization: `Bearer ${metricsToken(ACCESS_KEY, SECRET_KEY)}` } }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (d: Buffer) => chunks.push(d));
       r.on('end', () => res(Buffer.concat(chunks).toString('utf8')));

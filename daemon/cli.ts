@@ -342,7 +342,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown, () => writeProbe.check()),
-    Metrics: () => handleMetrics(metrics),
+    Metrics: (ctx) => handleMetrics(metrics, { type: config.prometheusAuth, rootUser: config.rootUser, rootPassword: config.rootPassword, authorization: ctx.headers.authorization, signer: ctx.accessKey }),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
     AdminKmsCreateKey: (ctx) => handleKmsCreateKey(adminKms, ctx),

@@ -10,6 +10,7 @@ const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
        s3d backup DIR DEST
        s3d backup DIR --into ROOT [--keep N]
+       s3d metrics-token [--dev]
        s3d --version
 
   server  serves DIR over the S3 API
@@ -18,6 +19,8 @@ const USAGE = `usage: s3d server DIR [--dev]
   verify  checks that every stored object version in DIR can be read back (s3d verify --help)
   backup  copies DIR, while it is served, into a new data directory DEST, or into a new
           ROOT/<UTC timestamp>, keeping the newest N there (s3d backup --help)
+  metrics-token  prints a bearer token of the root user (S3_ROOT_USER, S3_ROOT_PASSWORD) for
+          Prometheus to read the metrics with (S3_PROMETHEUS_AUTH_TYPE=jwt, the default)
 
 Configuration comes from S3_* environment variables; see README.md.`;
 
@@ -55,6 +58,10 @@ async function main(argv: string[]): Promise<number> {
     const { backupCommand } = await import('./backup.js');
     return backupCommand(args.slice(1), out, err);
   }
+  if (args[0] === 'metrics-token') {
+    releaseEarlyHup();
+    return metricsTokenCommand(args.slice(1), process.env, out, err);
+  }
   if (args.length === 1 && (args[0] === '--version' || args[0] === 'version')) {
     releaseEarlyHup();
     out(versionLine());
@@ -73,6 +80,31 @@ async function main(argv: string[]): Promise<number> {
   }
   const { serve } = await import('./cli.js');
   return serve(args);
+}
+
+/**
+ * `s3d metrics-token [--dev]`: a bearer token for the metrics (S3_PROMETHEUS_AUTH_TYPE=jwt, the
+ * default), of the root user in S3_ROOT_USER and S3_ROOT_PASSWORD (with --dev and neither set, the
+ * development credentials `s3d server --dev` uses), valid 100 years, as `mc admin prometheus
+ * generate` makes them. A new root password makes every token invalid.
+ */
+async function metricsTokenCommand(args: string[], env: NodeJS.ProcessEnv, out: (l: string) => void, err: (l: string) => void): Promise<number> {
+  const unknown = args.find((a) => a !== '--dev');
+  if (unknown !== undefined) {
+    err(`s3d metrics-token: unknown argument ${JSON.stringify(unknown)}\nusage: s3d metrics-token [--dev]`);
+    return 2;
+  }
+  const { ConfigError, rootCredentials } = await import('./config.js');
+  const { metricsToken } = await import('./admin/metrics-auth.js');
+  try {
+    const { rootUser, rootPassword } = rootCredentials(env, args.includes('--dev'));
+    out(metricsToken(rootUser, rootPassword));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err(`s3d metrics-token: ${e.message}`);
+    return 2;
+  }
 }
 
 /** Runs the command line of this process and exits with its status (called by main.ts). */

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PROMETHEUS_AUTH_TYPES, type PrometheusAuth } from './admin/metrics-auth.js';
 import { parseCorsOrigins } from './http/cors.js';
 import { ipRange, type IpRange } from './ip-ranges.js';
 import { loadNotifyConfig, NotifyConfigError, type NotifyConfig } from './notify/targets.js';
@@ -39,6 +40,8 @@ export interface Config {
   readonly logLevel: string;
   /** Which requests get a log line (S3_ACCESS_LOG): none, the failed ones (default), or all. */
   readonly accessLog: AccessLogMode;
+  /** Who may read the metrics (S3_PROMETHEUS_AUTH_TYPE): the root user's bearer token (jwt, default) or anyone. */
+  readonly prometheusAuth: PrometheusAuth;
   readonly cryptoWorkers: number;
   readonly autoEncryption: boolean;
   /**
@@ -116,7 +119,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
-  'S3_NATIVE_CRC',
+  'S3_NATIVE_CRC', 'S3_PROMETHEUS_AUTH_TYPE',
   'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX', 'S3_TRUSTED_PROXIES', 'S3_USAGE_SCAN_INTERVAL',
 ]);
 
@@ -279,14 +282,17 @@ export interface CliOptions {
   dev: boolean;
 }
 
-export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env): Config {
-  const warnings: string[] = unknownVariableWarnings(env);
-  const dataDir = resolve(cli.dataDir);
-
+/**
+ * The root user's access key and secret (S3_ROOT_USER, S3_ROOT_PASSWORD; with `dev` and neither
+ * set, the development credentials), checked: ConfigError names what is wrong. For the server's
+ * config and for `s3d metrics-token`.
+ */
+export function rootCredentials(env: NodeJS.ProcessEnv, dev: boolean): { rootUser: string; rootPassword: string; warnings: string[] } {
+  const warnings: string[] = [];
   let rootUser = env.S3_ROOT_USER ?? '';
   let rootPassword = env.S3_ROOT_PASSWORD ?? '';
   if (rootUser === '' && rootPassword === '') {
-    if (!cli.dev) {
+    if (!dev) {
       throw new ConfigError('S3_ROOT_USER and S3_ROOT_PASSWORD must be set (or start with --dev for development credentials)');
     }
     rootUser = DEV_USER;
@@ -308,6 +314,15 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   if (rootPassword === EXAMPLE_ROOT_PASSWORD) {
     warnings.push('S3_ROOT_PASSWORD is still the placeholder of the example s3d.env: anyone who has read that file can sign as the root user; set a long random secret');
   }
+  return { rootUser, rootPassword, warnings };
+}
+
+export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env): Config {
+  const warnings: string[] = unknownVariableWarnings(env);
+  const dataDir = resolve(cli.dataDir);
+
+  const { rootUser, rootPassword, warnings: credentialWarnings } = rootCredentials(env, cli.dev);
+  warnings.push(...credentialWarnings);
 
   const { host, port, hostFallback } = parseAddress(env.S3_ADDRESS || '127.0.0.1:9000');
   const region = (env.S3_REGION || 'us-east-1').trim();
@@ -352,6 +367,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const logLevel = (env.S3_LOG_LEVEL || 'info').trim().toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`S3_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}, got "${env.S3_LOG_LEVEL}"`);
 
+  const prometheusAuth = (env.S3_PROMETHEUS_AUTH_TYPE || 'jwt').trim().toLowerCase() as PrometheusAuth;
+  if (!PROMETHEUS_AUTH_TYPES.includes(prometheusAuth)) throw new ConfigError(`S3_PROMETHEUS_AUTH_TYPE must be one of ${PROMETHEUS_AUTH_TYPES.join(', ')}, got "${env.S3_PROMETHEUS_AUTH_TYPE}"`);
   const accessLog = (env.S3_ACCESS_LOG || 'errors').trim().toLowerCase() as AccessLogMode;
   if (!ACCESS_LOG_MODES.includes(accessLog)) throw new ConfigError(`S3_ACCESS_LOG must be one of ${ACCESS_LOG_MODES.join(', ')}, got "${env.S3_ACCESS_LOG}"`);
   // Request lines are written at level info: a quieter level drops every one of them, the 5xx
@@ -417,6 +434,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     tls,
     logLevel,
     accessLog,
+    prometheusAuth,
     cryptoWorkers,
     autoEncryption: onOff(env, 'S3_KMS_AUTO_ENCRYPTION'),
     blockPublicAccess: onOff(env, 'S3_BLOCK_PUBLIC_ACCESS'),

@@ -3,6 +3,7 @@
 // the fixture's counters, and from the daemon's Prometheus KMS samples where it exposes them.
 
 import { Agent, request } from 'undici';
+import { metricsToken } from '../../daemon/admin/metrics-auth.js';
 import type { DaemonHandle } from '../servers/daemon.js';
 import type { KmsFigures } from '../report/types.js';
 import { summarizeLatency } from '../stats/histogram.js';
@@ -38,11 +39,15 @@ export function emptyKmsFigures(note: string): KmsFigures {
   };
 }
 
-/** KMS samples from the daemon's metrics endpoint; {} when it is absent or unreadable. */
-export async function scrapeKmsMetrics(endpoint: string, caPem?: string): Promise<Record<string, number>> {
+/**
+ * KMS samples from the daemon's metrics endpoint, read with the root user's bearer token
+ * (S3_PROMETHEUS_AUTH_TYPE=jwt, the default); {} when it is absent or unreadable.
+ */
+export async function scrapeKmsMetrics(endpoint: string, caPem: string | undefined, root: { accessKey: string; secretKey: string }): Promise<Record<string, number>> {
   const dispatcher = new Agent(caPem === undefined ? {} : { connect: { ca: caPem } });
   try {
-    const res = await request(`${endpoint}/minio/v2/metrics/cluster`, { dispatcher, headersTimeout: 5000, bodyTimeout: 5000 });
+    const headers = { authorization: `Bearer ${metricsToken(root.accessKey, root.secretKey)}` };
+    const res = await request(`${endpoint}/minio/v2/metrics/cluster`, { dispatcher, headers, headersTimeout: 5000, bodyTimeout: 5000 });
     const text = await res.body.text();
     return res.statusCode === 200 ? parseKmsMetrics(text) : {};
   } catch {
@@ -77,7 +82,7 @@ export async function measureKms(ctx: RunContext, daemon: DaemonHandle, kes: Kes
   // Cold: restart the daemon (empty cache), read every object once.
   await daemon.restart();
   await settle(300);
-  const before = await scrapeKmsMetrics(daemon.endpoint, daemon.target.ca);
+  const before = await scrapeKmsMetrics(daemon.endpoint, daemon.target.ca, daemon.options);
   kes.reset();
   const cold = await countRun(ctx, { ...base, workload: 'get' });
   const coldCounters = kes.counters();
@@ -87,13 +92,13 @@ export async function measureKms(ctx: RunContext, daemon: DaemonHandle, kes: Kes
   fig.maxDecryptInFlight = coldCounters.maxInFlight['decrypt'] ?? coldCounters.maxInFlight['bulk-decrypt'] ?? null;
   fig.bulkItems = coldCounters.bulkItems;
   fig.coldGetLatency = summarizeLatency(cold.total.hist);
-  const afterCold = await scrapeKmsMetrics(daemon.endpoint, daemon.target.ca);
+  const afterCold = await scrapeKmsMetrics(daemon.endpoint, daemon.target.ca, daemon.options);
 
   // Hot again: now cached by the unwraps.
   kes.reset();
   const hot2 = await countRun(ctx, { ...base, workload: 'get' });
   const hot2Calls = kes.keyCalls();
-  const afterHot = await scrapeKmsMetrics(daemon.endpoint, daemon.target.ca);
+  const afterHot = await scrapeKmsMetrics(daemon.endpoint, daemon.target.ca, daemon.options);
 
   fig.hotGets = hot1.total.ops + hot2.total.ops;
   fig.hotCalls = hot1Calls + hot2Calls;

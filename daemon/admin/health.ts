@@ -1,9 +1,12 @@
 // Health probes (MinIO paths): live = the process serves; ready = it can take traffic, which
-// includes a data directory that takes writes and a reachable KMS when one is configured. Also the Prometheus scrape endpoint.
+// includes a data directory that takes writes and a reachable KMS when one is configured. Also the
+// Prometheus scrape endpoint, behind the root user's bearer token unless S3_PROMETHEUS_AUTH_TYPE=public.
 
 import type { KeyProvider } from '../kms/provider.js';
 import type { Result } from '../ops/types.js';
 import type { WriteVerdict } from '../storage/write-probe.js';
+import { S3Error } from '../errors.js';
+import { metricsAuthProblem, type PrometheusAuth } from './metrics-auth.js';
 import type { Metrics } from './metrics.js';
 
 export async function handleHealthLive(): Promise<Result> {
@@ -65,7 +68,16 @@ export async function handleHealthReady(kms: (() => Promise<KmsReadiness>) | Key
   return { status: 200 };
 }
 
-export async function handleMetrics(metrics: Metrics): Promise<Result> {
+/**
+ * The Prometheus scrape. With S3_PROMETHEUS_AUTH_TYPE=jwt (the default) only the root user reads
+ * it: with its bearer token (metrics-auth.ts), or a request it signed for AWS (`signer`, checked
+ * before the handler runs); anything else is 403 AccessDenied, saying why.
+ */
+export async function handleMetrics(metrics: Metrics, auth?: { type: PrometheusAuth; rootUser: string; rootPassword: string; authorization: string | undefined; signer: string }): Promise<Result> {
+  if (auth !== undefined && auth.type === 'jwt' && auth.signer !== auth.rootUser) {
+    const problem = metricsAuthProblem(auth.authorization, auth.rootUser, auth.rootPassword);
+    if (problem !== undefined) throw new S3Error('AccessDenied', `The metrics need the root user's bearer token (S3_PROMETHEUS_AUTH_TYPE=jwt; s3d metrics-token prints one): ${problem}.`);
+  }
   const { contentType, body } = await metrics.render();
   return { status: 200, headers: { 'content-type': contentType }, body };
 }

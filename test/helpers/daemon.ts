@@ -172,6 +172,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     S3_ADDRESS: '127.0.0.1:0',
     S3_LOG_LEVEL: 'info',
     S3_CRYPTO_WORKERS: '2',
+    // Tests scrape the metrics as they like; prod-metrics.test.ts starts daemons without it (the
+    // default, the root user's token or signature) to test that.
+    S3_PROMETHEUS_AUTH_TYPE: 'public',
     MALLOC_MMAP_THRESHOLD_: '33554432',
     MALLOC_TRIM_THRESHOLD_: '268435456',
   };

@@ -1,11 +1,13 @@
 // Metrics (issue 8 §5): Prometheus text at /minio/v2/metrics/cluster and /metrics with requests by
 // operation and status, bytes in and out, latency histograms, crypto pool depth and utilisation,
-// KMS calls and cache, and LMDB size; values move with the traffic that was sent.
+// KMS calls and cache, and LMDB size; values move with the traffic that was sent. Who may read
+// them: by default the root user (its bearer token, `s3d metrics-token`, or its AWS signature);
+// with S3_PROMETHEUS_AUTH_TYPE=public (as the test helper starts daemons) anyone.
 
 import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
-import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, SECRET_KEY, bucketName, runS3d, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { send } from '../helpers/http.js';
 import { aeadImplementation } from '../../workers/format/dare-aead.js';
 import { crcImplementation } from '../../daemon/auth/payload.js';
@@ -208,7 +210,7 @@ t.test('data-file reads: a file not known to be in the page cache is read on the
   t.same([r2.pool - r1.pool, r2.sync - r1.sync], [0, 1], 'second GET: one synchronous read of the warm file');
 });
 
-t.test('health and metrics ignore credentials of other schemes (a MinIO scrape job\'s bearer token, a balancer\'s Basic auth)', async (t) => {
+t.test('S3_PROMETHEUS_AUTH_TYPE=public: health and metrics ignore credentials of other schemes (a MinIO scrape job\'s bearer token, a balancer\'s Basic auth)', async (t) => {
   const d = await sharedDaemon('default');
   for (const path of ['/minio/v2/metrics/cluster', '/metrics', '/minio/health/live', '/minio/health/ready']) {
     for (const authorization of ['Bearer eyJhbGciOiJIUzUxMiJ9.e30.x', 'Basic dXNlcjpwYXNz']) {
@@ -392,4 +394,54 @@ t.test('a download the client left before its status line went out is a 499, not
   const count = (status: string): number => samples.filter((s) => s.name === 's3d_requests_total' && s.labels.op === 'GetObject' && s.labels.status === status).reduce((n, s) => n + s.value, 0);
   t.equal(count('499'), unanswered.length, 's3d_requests_total{status="499"} counts them');
   t.equal(count('200'), lines.length - unanswered.length, 'and status 200 the others');
+});
+
+t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\u2019s bearer token or signature only; health for anyone', async (t) => {
+  // The helper's S3_PROMETHEUS_AUTH_TYPE=public taken out: the daemon as it starts by default.
+  const d = await startDaemonFor(t, { env: { S3_PROMETHEUS_AUTH_TYPE: undefined } });
+  const get = async (path: string, authorization?: string): Promise<{ status: number; body: string }> => {
+    const r = await send(d.port, { method: 'GET', path, sign: false, ...(authorization === undefined ? {} : { headers: { authorization } }) });
+    return { status: r.status, body: r.body.toString() };
+  };
+  for (const path of ['/minio/v2/metrics/cluster', '/metrics']) {
+    const refused = await get(path);
+    t.equal(refused.status, 403, `${path} without credentials: 403`);
+    t.match(refused.body, /<Code>AccessDenied<\/Code>.*s3d metrics-token/s, 'AccessDenied, saying how to get a token');
+    t.notMatch(refused.body, /s3d_/, 'no metric in the answer');
+  }
+  for (const path of ['/minio/health/live', '/minio/health/ready']) t.equal((await get(path)).status, 200, `${path}: no credentials needed`);
+
+  // The token s3d metrics-token prints for the root user (the daemon's S3_ROOT_USER/PASSWORD).
+  const printed = await runS3d(['metrics-token'], { S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY });
+  t.equal(printed.code, 0, printed.stderr);
+  const token = printed.stdout.trim();
+  t.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'one JWT on standard output');
+  for (const path of ['/minio/v2/metrics/cluster', '/metrics']) {
+    const ok = await get(path, `Bearer ${token}`);
+    t.equal(ok.status, 200, `${path} with it: 200`);
+    t.match(ok.body, /^s3d_requests_total\{/m, 'the metrics');
+  }
+  // As mc admin prometheus generate writes one: HS512 over {exp, sub, iss} with the secret key.
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const mcToken = (secret: string, claims: Record<string, unknown>): string => {
+    const unsigned = `${part({ alg: 'HS512', typ: 'JWT' })}.${part(claims)}`;
+    return `${unsigned}.${createHmac('sha512', secret).update(unsigned).digest('base64url')}`;
+  };
+  const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+  t.equal((await get('/metrics', `Bearer ${mcToken(SECRET_KEY, { exp: inAnHour, sub: ACCESS_KEY, iss: 'prometheus' })}`)).status, 200, 'a token written as mc writes it');
+  t.equal((await get('/metrics', `Bearer ${mcToken('not-the-secret', { exp: inAnHour, sub: ACCESS_KEY })}`)).status, 403, 'signed with another secret');
+  t.equal((await get('/metrics', `Bearer ${mcToken(SECRET_KEY, { exp: inAnHour - 7200, sub: ACCESS_KEY })}`)).status, 403, 'expired');
+  t.equal((await get('/metrics', 'Basic dXNlcjpwYXNz')).status, 403, 'Basic auth');
+  // The root user's AWS signature (checked as any S3 request's) reads them too; a wrong one does not.
+  t.equal((await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster' })).status, 200, 'a request the root user signed');
+  t.equal((await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster', secretKey: 'wrong-secret-key' })).status, 403, 'a wrong signature');
+
+  // s3d metrics-token: --dev's credentials without S3_ROOT_*, a usage error otherwise.
+  const dev = await runS3d(['metrics-token', '--dev'], {});
+  t.equal(dev.code, 0);
+  t.match(JSON.parse(Buffer.from(dev.stdout.trim().split('.')[1]!, 'base64url').toString()), { sub: 's3dadmin', iss: 'prometheus' }, '--dev: the development root user\u2019s');
+  const none = await runS3d(['metrics-token'], {});
+  t.same([none.code, none.stdout], [2, ''], 'no credentials: exit 2, nothing printed');
+  t.match(none.stderr, /S3_ROOT_USER and S3_ROOT_PASSWORD must be set/);
+  t.equal((await runS3d(['metrics-token', '--bogus'], {})).code, 2, 'an unknown argument: exit 2');
 });

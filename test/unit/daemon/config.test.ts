@@ -1,9 +1,10 @@
 // daemon/config.ts: S3_MIN_FREE_DISK, the free-space reserve — sizes with SI and IEC units, plain
 // bytes, percentages of the filesystem, 0/off, the default (1 %, at most 1 GiB), and start-up
-// errors that name the variable; S3_ACCESS_LOG (and its warning beside a level above info); S3_NATIVE_AES and S3_NATIVE_CRC; S3_SHUTDOWN_TIMEOUT; S3_ADDRESS's IPv6 form.
+// errors that name the variable; S3_ACCESS_LOG (and its warning beside a level above info); S3_NATIVE_AES and S3_NATIVE_CRC; S3_SHUTDOWN_TIMEOUT; S3_ADDRESS's IPv6 form;
+// S3_PROMETHEUS_AUTH_TYPE; rootCredentials (s3d metrics-token reads the root user with it).
 
 import t from 'tap';
-import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig } from '../../../daemon/config.js';
+import { ConfigError, DEFAULT_MIN_FREE_DISK, loadConfig, rootCredentials } from '../../../daemon/config.js';
 
 const cli = { dataDir: '/tmp/s3d-config-test', dev: true };
 const minFree = (v: string | undefined): { bytes: number; percent: number } => ({ ...loadConfig(cli, v === undefined ? {} : { S3_MIN_FREE_DISK: v }).minFreeDisk });
@@ -79,6 +80,26 @@ t.test('S3_ACCESS_LOG: errors by default, off/errors/all in any case, anything e
   for (const raw of ['on', 'yes', 'debug', 'error']) {
     t.throws(() => loadConfig(cli, { S3_ACCESS_LOG: raw }), new RegExp(`S3_ACCESS_LOG must be one of off, errors, all, got "${raw}"`), JSON.stringify(raw));
   }
+});
+
+t.test('S3_PROMETHEUS_AUTH_TYPE: jwt by default, jwt/public in any case, anything else refused by name', async (t) => {
+  t.equal(loadConfig(cli, {}).prometheusAuth, 'jwt');
+  t.equal(loadConfig(cli, { S3_PROMETHEUS_AUTH_TYPE: '' }).prometheusAuth, 'jwt');
+  t.equal(loadConfig(cli, { S3_PROMETHEUS_AUTH_TYPE: ' Public ' }).prometheusAuth, 'public');
+  for (const raw of ['none', 'bearer', 'off']) {
+    t.throws(() => loadConfig(cli, { S3_PROMETHEUS_AUTH_TYPE: raw }), new RegExp(`S3_PROMETHEUS_AUTH_TYPE must be one of jwt, public, got "${raw}"`), JSON.stringify(raw));
+  }
+  t.notOk(loadConfig(cli, { S3_PROMETHEUS_AUTH_TYPE: 'public' }).warnings.some((w) => w.includes('S3_PROMETHEUS_AUTH_TYPE')), 'a variable s3d knows (no misspelling warning)');
+});
+
+t.test('rootCredentials: the environment\u2019s, or with dev and neither set the development ones; refusals as the server\u2019s', async (t) => {
+  t.same(rootCredentials({ S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: 'long-enough' }, false), { rootUser: 'admin', rootPassword: 'long-enough', warnings: [] });
+  const dev = rootCredentials({}, true);
+  t.same([dev.rootUser, dev.rootPassword], ['s3dadmin', 's3dadmin-dev-password']);
+  t.match(dev.warnings.join('\n'), /development mode/);
+  t.throws(() => rootCredentials({}, false), ConfigError);
+  t.throws(() => rootCredentials({ S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: 'short' }, true), /at least 8 characters/);
+  t.same(loadConfig(cli, { S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: 'long-enough' }).rootUser, 'admin', 'the server\u2019s config reads them the same way');
 });
 
 t.test('S3_ACCESS_LOG beside an S3_LOG_LEVEL above info: warned, since its info-level lines would all be dropped', async (t) => {
