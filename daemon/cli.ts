@@ -284,6 +284,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     log.info({ kms: kms.kind, key: kms.defaultKeyName }, 'S3_KMS_AUTO_ENCRYPTION is on: objects written without SSE headers into buckets without default encryption are encrypted (SSE-S3 under this key)');
   }
 
+  // Who may scrape: an operator upgrading from a version that answered anyone finds out here why
+  // the scrape job now gets 403 (and how to get a token).
+  if (config.prometheusAuth === 'jwt') log.info({ auth: 'jwt' }, 'metrics (/minio/v2/metrics/cluster, /metrics) answer the root user only: a scrape job needs its bearer token (s3d metrics-token prints one) or S3_PROMETHEUS_AUTH_TYPE=public');
+  else log.warn({ auth: 'public' }, 'S3_PROMETHEUS_AUTH_TYPE=public: the metrics, which name every bucket, answer anyone who reaches the port');
+
   // The client certificate s3d shows KES: looked at now and twice a day (below).
   const kesClient = kesClientOf(kms);
   const reportKesCertificate = (): void => {

@@ -410,6 +410,7 @@ t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\
     t.notMatch(refused.body, /s3d_/, 'no metric in the answer');
   }
   for (const path of ['/minio/health/live', '/minio/health/ready']) t.equal((await get(path)).status, 200, `${path}: no credentials needed`);
+  t.ok(d.jsonLogs().some((l) => l.level === 30 && /^metrics .* answer the root user only: .*s3d metrics-token/.test(String(l.msg))), 'the start-up says so, and how to get a token');
 
   // The token s3d metrics-token prints for the root user (the daemon's S3_ROOT_USER/PASSWORD).
   const printed = await runS3d(['metrics-token'], { S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY });
