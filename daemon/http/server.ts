@@ -92,6 +92,17 @@ function requestId(): string {
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
+/** The first query parameter given more than once with different values, or undefined. */
+export function conflictingParameter(query: URLSearchParams): string | undefined {
+  const seen = new Map<string, string>();
+  for (const [name, value] of query) {
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, value);
+    else if (first !== value) return name;
+  }
+  return undefined;
+}
+
 export class HttpServer {
   private readonly deps: HttpServerDeps;
   private app: TemplatedApp | undefined;
@@ -463,6 +474,12 @@ export class HttpServer {
           if (!this.deps.authorize({ route: r, query, headers: asked, remoteAddress: clientInfo().address, secure, accessKey: auth.accessKeyId })) throw new S3Error('AccessDenied');
         }
       }
+      // A parameter given twice with different values (once the signature is checked, whose own
+      // refusals come first): s3d acts on the first, and SigV4's canonical query sorts the pairs
+      // by value, so the signature covers either order (a request signed for ?prefix=a&prefix=b
+      // also passed as ?prefix=b&prefix=a and listed b).
+      const repeated = conflictingParameter(query);
+      if (repeated !== undefined) throw new S3Error('InvalidArgument', `The query parameter ${JSON.stringify(repeated)} is given more than once with different values.`, { fields: { ArgumentName: repeated } });
       if (!secure && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
       }

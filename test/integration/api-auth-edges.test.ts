@@ -117,3 +117,23 @@ t.test('a SigV4 request without x-amz-date is dated by its Date header, signed a
   t.equal(formatAmzDate(sameDay).slice(0, 8), formatAmzDate(now).slice(0, 8), 'signed on the day it is sent');
   assertXmlError(t, await get(sameDay, false, now.toUTCString()), 403, 'SignatureDoesNotMatch', 'a request signed an hour away sent with a fresh unsigned Date');
 });
+
+t.test('a query parameter given twice with different values is 400 InvalidArgument: SigV4 signs the pairs sorted by value, not in their order', async (t) => {
+  // s3d acts on a parameter's first value; a request signed for ?prefix=a&prefix=b passed as
+  // ?prefix=b&prefix=a too (the same canonical query) and listed the keys under b.
+  for (const k of ['a1', 'b1']) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `rep/${k}`, Body: k }));
+  for (const query of ['list-type=2&prefix=rep%2Fa&prefix=rep%2Fb', 'list-type=2&prefix=rep%2Fb&prefix=rep%2Fa']) {
+    const res = await raw(d.port, { method: 'GET', path: `/${bucket}`, query });
+    assertXmlError(t, res, 400, 'InvalidArgument', query);
+    t.equal(xmlField(res.body, 'ArgumentName'), 'prefix', 'naming the parameter');
+  }
+  const same = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'list-type=2&prefix=rep%2Fa&prefix=rep%2Fa' });
+  t.equal(same.status, 200, 'the same value twice: no doubt what was signed');
+  t.match(same.body.toString(), /<Key>rep\/a1<\/Key>/);
+  t.notMatch(same.body.toString(), /rep\/b1/);
+  const flags = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versioning&versioning' });
+  t.equal(flags.status, 200, 'a sub-resource named twice (no value) is one');
+  // An unsigned one is judged by its signature first, as before.
+  const unsigned = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'prefix=a&prefix=b', sign: false });
+  t.equal(unsigned.status, 403, 'without a signature: AccessDenied first');
+});
