@@ -20,7 +20,7 @@ import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMe
 import { dataEnv, discardWritten, READ_LOOKUPS, readableRecord, stillNames, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import type { DataLease } from './data-gate.js';
-import { lockFields, lockFromHeaders } from './object-lock.js';
+import { lockAt, lockFields, lockFromHeaders } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import { toXml } from './xml.js';
 import { isoDate } from '../dates.js';
@@ -474,7 +474,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
           mtime,
           sse: { kind: 'SSE-C', algorithm: sealed.algorithm, iv: sealed.iv, sealedKey: sealed.sealedKey },
           ...tagsField(tags),
-          ...lockFields(lock),
+          ...lockFields(lockAt(dstBucket, lock, mtime)),
         };
         const events = requestEvents(env, ctx, dstBucket);
         const stored = await env.meta
@@ -518,7 +518,7 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
       const checksums = hasher !== undefined ? { [checksumAlgorithm!]: await digestBase64(hasher) } : !src.record.parts ? source.checksums : undefined;
       const etag = clientETag(encReq.kind, source.md5 ?? written.md5, enc?.objectKey);
       const mtime = Date.now();
-      const record = newObjectRecord(written, { etag, mtime, headers, userMeta, checksums, enc, tags, lock });
+      const record = newObjectRecord(written, { etag, mtime, headers, userMeta, checksums, enc, tags, lock: lockAt(dstBucket, lock, mtime) });
       const events = requestEvents(env, ctx, dstBucket);
       const stored = await env.meta.putObject(ctx.bucket!, dstKey, record, inSameBucket(dstBucket, check), events?.created('s3:ObjectCreated:Copy', dstKey, record)).catch(metaError);
       // Committed: the data file is the object's now, whatever happens to the answer.

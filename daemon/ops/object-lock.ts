@@ -25,6 +25,8 @@ const MODES: ReadonlySet<string> = new Set(['GOVERNANCE', 'COMPLIANCE']);
 export interface LockRequest {
   retention?: Retention;
   legalHold?: 'ON' | 'OFF';
+  /** The retention is the bucket's default, counted from when the request was read: lockAt counts it from the version's creation. */
+  fromDefault?: true;
 }
 
 function header(headers: Readonly<Record<string, string>>, query: URLSearchParams, name: string): string | undefined {
@@ -87,7 +89,7 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
   const hold = header(headers, query, 'x-amz-object-lock-legal-hold');
   if (mode === undefined && date === undefined && hold === undefined) {
     const retention = withDefault ? defaultRetention(b, now) : undefined;
-    return retention === undefined ? {} : { retention };
+    return retention === undefined ? {} : { retention, fromDefault: true };
   }
   // A mode without a date (or a date without a mode) is refused as such before the bucket is
   // asked about Object Lock: S3 answers it InvalidArgument on a bucket without Object Lock too
@@ -106,13 +108,28 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
     out.retention = { mode: mode as LockMode, until };
   } else if (withDefault) {
     const retention = defaultRetention(b, now);
-    if (retention !== undefined) out.retention = retention;
+    if (retention !== undefined) {
+      out.retention = retention;
+      out.fromDefault = true;
+    }
   }
   if (hold !== undefined) {
     if (hold !== 'ON' && hold !== 'OFF') throw new S3Error('InvalidArgument', "Legal Hold must be either of 'ON' or 'OFF'", lockArgument('x-amz-object-lock-legal-hold', hold));
     out.legalHold = hold;
   }
   return out;
+}
+
+/**
+ * `lock` for a version created at `created` (its Last-Modified): S3 adds the bucket's default
+ * retention period to "the object version's creation timestamp". Counted from when the request's
+ * headers were read, a default retention ended earlier than that by however long the body took
+ * to arrive (or the copy to be made). An explicit retain-until date stays as asked.
+ */
+export function lockAt(b: BucketRecord, lock: LockRequest, created: number): LockRequest {
+  if (lock.fromDefault !== true) return lock;
+  const retention = defaultRetention(b, created);
+  return retention === undefined ? lock : { ...lock, retention };
 }
 
 /**

@@ -19,7 +19,7 @@ import { tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
-import { bypassGovernance, lockFromHeaders, lockHeaders, refuseBypassWithoutLock, requireLockedBodyChecksum } from './object-lock.js';
+import { bypassGovernance, lockAt, lockFromHeaders, lockHeaders, refuseBypassWithoutLock, requireLockedBodyChecksum } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 import { httpDate } from '../dates.js';
@@ -130,7 +130,8 @@ async function putObject(
     const etag = clientETag(encReq.kind, known ?? written.md5, enc?.objectKey);
     // The client's checksum, or S3's default one the payload decoder computed (http/server.ts).
     const checksums = ctx.body.verifiedChecksums();
-    const record = newObjectRecord(written, { etag, mtime: Date.now(), headers, userMeta, checksums, enc, tags, lock });
+    const mtime = Date.now();
+    const record = newObjectRecord(written, { etag, mtime, headers, userMeta, checksums, enc, tags, lock: lockAt(bucket, lock, mtime) });
     const events = requestEvents(env, ctx, bucket);
     const stored = await env.meta.putObject(ctx.bucket!, key, record, inSameBucket(bucket, check), events?.created('s3:ObjectCreated:Put', key, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.

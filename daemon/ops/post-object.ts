@@ -23,7 +23,7 @@ import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_
 import { objectLocation } from './multipart-complete.js';
 import { MAX_OBJECT_TAGS, parseTagging } from './tagging.js';
 import { uploadOptionActions, userMay } from './policy.js';
-import { lockFromHeaders } from './object-lock.js';
+import { lockAt, lockFromHeaders } from './object-lock.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { utf8Text } from '../utf8.js';
@@ -505,7 +505,8 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     await form.done;
     const etag = clientETag(encReq.kind, written.md5, enc?.objectKey);
     const checksums = sums.checksums;
-    const record = newObjectRecord(written, { etag, mtime: Date.now(), headers: stored, userMeta, checksums, enc, tags, lock });
+    const mtime = Date.now();
+    const record = newObjectRecord(written, { etag, mtime, headers: stored, userMeta, checksums, enc, tags, lock: lockAt(bucket, lock, mtime) });
     const events = requestEvents(env, ctx, bucket, auth.accessKeyId);
     const storedRecord = await env.meta.putObject(bucketName, key, record, inSameBucket(bucket), events?.created('s3:ObjectCreated:Post', key, record)).catch(metaError);
     // Committed: the data file is the object's now, whatever happens to the answer.

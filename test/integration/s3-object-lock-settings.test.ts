@@ -309,6 +309,21 @@ t.test('default retention applies to PUTs without lock headers; explicit headers
   t.ok(ry.until > beforeY + 365 * DAY - 5 * MIN && ry.until < beforeY + 366 * DAY + 5 * MIN, `Years rule: retain-until ≈ now + 1 year (got ${Number.isNaN(ry.until) ? 'none' : isoS(new Date(ry.until))})`);
 });
 
+t.test('default retention counts from the version\u2019s creation (its Last-Modified), not from when the request began', async (t) => {
+  const bucket = await lockBucket('lkdefat');
+  t.equal(await putLockConfig(bucket, rule('GOVERNANCE', { Days: 1 })), OK, 'rule GOVERNANCE Days 1');
+  // A body that takes seconds to arrive: S3 adds the period to the version's creation timestamp.
+  const body = Buffer.from('a body sent in two halves, seconds apart');
+  const up = openPut(d.port, `/${bucket}/slow`, body.length, { headers: { 'content-md5': md5Base64(body) } });
+  await up.write(body.subarray(0, 10));
+  await sleep(2500);
+  up.end(body.subarray(10));
+  const res = await up.response;
+  t.equal(res.status, 200, 'PUT → 200');
+  const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'slow', VersionId: res.headers['x-amz-version-id'] as string }));
+  t.equal(isoS(h.ObjectLockRetainUntilDate), isoS(new Date(h.LastModified!.getTime() + DAY)), 'retain-until = Last-Modified + 1 day');
+});
+
 // ---- 6. GetObjectRetention and GetObjectLegalHold -----------------------------------------------------
 
 t.test('GetObjectRetention and GetObjectLegalHold: per version; NoSuchObjectLockConfiguration; InvalidRequest without Object Lock', async (t) => {

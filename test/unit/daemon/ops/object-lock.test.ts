@@ -2,7 +2,7 @@
 // (and which are refused), the bucket's default retention, when a retention may change, and when
 // a version is protected from removal.
 import t from 'tap';
-import { completedLock, defaultRetention, lockFromHeaders, lockHeaders, retentionChangeAllowed } from '../../../../daemon/ops/object-lock.js';
+import { completedLock, defaultRetention, lockAt, lockFromHeaders, lockHeaders, retentionChangeAllowed } from '../../../../daemon/ops/object-lock.js';
 import { isLocked } from '../../../../daemon/meta/store.js';
 import type { BucketRecord, ObjectRecord } from '../../../../daemon/meta/records.js';
 import { thrownCode as code } from '../../../helpers/errors.js';
@@ -17,11 +17,14 @@ const none = new URLSearchParams();
 t.test('upload headers', async (t) => {
   t.same(lockFromHeaders(plain, {}, none, NOW), {}, 'no headers, no lock bucket: nothing');
   t.same(lockFromHeaders(locked, {}, none, NOW), {}, 'no headers, no default: nothing');
-  t.same(lockFromHeaders(withDefault, {}, none, NOW), { retention: { mode: 'GOVERNANCE', until: NOW + 3 * DAY } }, 'the default retention applies');
+  t.same(lockFromHeaders(withDefault, {}, none, NOW), { retention: { mode: 'GOVERNANCE', until: NOW + 3 * DAY }, fromDefault: true }, 'the default retention applies');
   t.same(lockFromHeaders(withDefault, {}, none, NOW, false), {}, 'not when the caller applies it later (multipart)');
   const explicit = { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': '2030-01-01T00:00:00Z' };
   t.same(lockFromHeaders(withDefault, explicit, none, NOW), { retention: { mode: 'COMPLIANCE', until: Date.parse('2030-01-01T00:00:00Z') } }, 'explicit headers win over the default');
-  t.same(lockFromHeaders(withDefault, { 'x-amz-object-lock-legal-hold': 'ON' }, none, NOW), { retention: { mode: 'GOVERNANCE', until: NOW + 3 * DAY }, legalHold: 'ON' }, 'a legal hold alone keeps the default retention');
+  t.same(lockFromHeaders(withDefault, { 'x-amz-object-lock-legal-hold': 'ON' }, none, NOW), { retention: { mode: 'GOVERNANCE', until: NOW + 3 * DAY }, legalHold: 'ON', fromDefault: true }, 'a legal hold alone keeps the default retention');
+  // The version's creation (its Last-Modified), later than the request's start: the default counts from it, an explicit date stays.
+  t.same(lockAt(withDefault, lockFromHeaders(withDefault, { 'x-amz-object-lock-legal-hold': 'ON' }, none, NOW), NOW + 60_000).retention, { mode: 'GOVERNANCE', until: NOW + 60_000 + 3 * DAY }, 'lockAt: the default from the creation time');
+  t.same(lockAt(withDefault, lockFromHeaders(withDefault, explicit, none, NOW), NOW + 60_000).retention, { mode: 'COMPLIANCE', until: Date.parse('2030-01-01T00:00:00Z') }, 'lockAt: an explicit date as asked');
   t.same(lockFromHeaders(locked, {}, new URLSearchParams({ 'x-amz-object-lock-legal-hold': 'OFF' }), NOW), { legalHold: 'OFF' }, 'presigned URLs carry them as query parameters');
   t.equal(code(() => lockFromHeaders(plain, explicit, none, NOW)), 'InvalidRequest', 'a bucket without Object Lock');
   t.equal(code(() => lockFromHeaders(plain, { 'x-amz-object-lock-legal-hold': 'ON' }, none, NOW)), 'InvalidRequest');
