@@ -1,4 +1,4 @@
-// MinIO-compatible KMS admin API (SigV4, root user only), answered as MinIO does:
+// MinIO-compatible KMS admin API (SigV4 in the Authorization header, root user only), answered as MinIO does:
 //   POST|GET /minio/admin/v3/kms/status           → madmin KMSStatus
 //            {"name":"MinIO KES","default-key-id":"…","endpoints":{"https://kes:7373":"online"}}
 //   GET      /minio/admin/v3/kms/key/status?key-id= → madmin KMSKeyStatus
@@ -59,8 +59,14 @@ async function guarded(deps: AdminKmsDeps, ctx: RequestContext, methods: readonl
     // Signature V2 signs no query parameter but the S3 sub-resources, so a V2 signature for one
     // key-id passed for any other (a captured key creation replayed for a key of one's choosing).
     // MinIO's admin API takes V4 only.
-    if (signedBy(ctx.headers, ctx.query)?.signatureVersion === 'AWS') {
+    const signer = signedBy(ctx.headers, ctx.query);
+    if (signer?.signatureVersion === 'AWS') {
       throw new S3Error('AccessDenied', 'Access Denied: the KMS admin API requires AWS Signature Version 4.');
+    }
+    // Nor a presigned URL (MinIO: "Presigned, JWT and anonymous requests are automatically
+    // rejected"): a bearer credential for up to 7 days, passed on in links and logs.
+    if (signer?.authType === 'REST-QUERY-STRING') {
+      throw new S3Error('AccessDenied', 'Access Denied: the KMS admin API takes no presigned URL; sign the request in its Authorization header.');
     }
     if (ctx.accessKey === '' || ctx.accessKey !== deps.rootUser) {
       throw new S3Error('AccessDenied', 'Access Denied: the KMS admin API is reserved to the root user.');

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
+import { presignUrl } from '../../daemon/auth/sign.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { md5Base64, sha256Hex } from '../helpers/hash.js';
 import { projectPath } from '../helpers/root.js';
 import { assertXmlError, raw } from '../helpers/http.js';
@@ -204,6 +205,26 @@ t.test('the KMS admin API takes Signature V4 only, as MinIO does: V2 signs none 
   t.equal(presigned.status, 403, 'V2 presigned URL: 403');
   const v4 = await raw(d.port, { method: 'GET', path, query: 'key-id=other' });
   t.equal(v4.status, 200, 'the same request signed with V4 is answered');
+});
+
+t.test('the KMS admin API takes no presigned URL, V4 neither, as MinIO ("Presigned, JWT and anonymous requests are automatically rejected")', async (t) => {
+  // A presigned URL is a bearer credential that outlives its signing (up to 7 days), passed on in
+  // links, logs and browser histories: the root user's key creation must not travel that way.
+  const presigned = (path: string, method: string, query: string): { path: string; query: string } => {
+    const url = presignUrl({ method, rawPath: path, rawQuery: query, headers: { host: `127.0.0.1:${d.port}` }, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: REGION, expiresIn: 300 });
+    return { path, query: url.slice(url.indexOf('?') + 1) };
+  };
+  for (const [method, path, query] of [
+    ['GET', '/minio/admin/v3/kms/status', ''],
+    ['GET', '/minio/admin/v3/kms/key/status', 'key-id=other'],
+    ['POST', '/minio/admin/v3/kms/key/create', 'key-id=presigned-key'],
+  ] as const) {
+    const r = await raw(d.port, { method, ...presigned(path, method, query), sign: false });
+    t.equal(r.status, 403, `${method} ${path}: presigned V4 URL of the root user → 403`);
+    t.match(JSON.parse(r.body.toString()), { Code: 'AccessDenied', Message: /Authorization header/ }, 'a MinIO-style JSON AccessDenied saying how to sign');
+  }
+  const header = await raw(d.port, { method: 'GET', path: '/minio/admin/v3/kms/status' });
+  t.equal(header.status, 200, 'the same request signed in the Authorization header is answered');
 });
 
 t.test('S3_SIGV2=off answers V2 with InvalidSignatureTypeError', async (t) => {
