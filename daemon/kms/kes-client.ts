@@ -425,9 +425,9 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
   }
 
   /**
-   * One request with failover. 2xx–4xx (except 503 after retries) return the response; a 5xx
-   * other than 501, a network error or a timeout quarantines the endpoint and moves on, and so
-   * does a 200 that `accept` finds unusable (a proxy's HTML page, a cut-short key) or an answer
+   * One request with failover. 2xx and 4xx (except 503 after retries) return the response; a 5xx
+   * other than 501, a redirect, a network error or a timeout quarantines the endpoint and moves on,
+   * and so does a 200 that `accept` finds unusable (a proxy's HTML page, a cut-short key) or an answer
    * too large to read (at once, without the retries a dropped connection gets).
    */
   async #request(method: Dispatcher.HttpMethod, path: string, body?: unknown, accept?: Accept): Promise<KesResponse> {
@@ -460,6 +460,14 @@ export class KesClient implements KeyProvider, BulkDecryptor, ObservableProvider
           if (res.status === 503 && attempt < this.#retries) {
             await sleep(this.#retryDelay());
             continue;
+          }
+          // KES never redirects: a 3xx is a proxy in front of it (a sign-in or maintenance page),
+          // unusable like a 200 HTML page; not followed, and where it points is not repeated.
+          if (res.status >= 300 && res.status < 400) {
+            const bad = new KmsError('Unavailable', `kes: a redirect (HTTP ${res.status}) from ${path}, which KES never sends`);
+            this.#endpointFailed(origin, bad.message);
+            last = { error: bad, endpoint: origin };
+            break;
           }
           if (res.status >= 500 && res.status !== 501) {
             this.#endpointFailed(origin, `HTTP ${res.status}: ${kesErrorMessage(res.contentType, res.body)}`);

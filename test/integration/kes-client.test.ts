@@ -265,6 +265,27 @@ t.test('an endpoint answering more than the client reads is failed over at once,
   t.equal(a.counters().requests.generate, 1, 'alone: asked once, not retried');
 });
 
+t.test('an endpoint answering with a redirect is failed over like a 5xx, not taken for KES\'s verdict', async (t) => {
+  // KES never redirects: a 302 is a proxy's sign-in or maintenance page in front of it, like the
+  // 200 HTML page above. It was returned as KES's answer: a BadRequest (500 to S3 clients) while B
+  // was fine, the endpoint marked working (never quarantined), an outage not bridged by the cache.
+  const a = await server(t);
+  const b = await server(t);
+  const dk = await client(t, [b]).generateKey(KEY, ctx(1));
+  a.setFaults({ redirect: 1000 });
+  const c = client(t, [a, b], { quarantineMs: 60_000 });
+  const generated = await c.generateKey(KEY, ctx(2));
+  t.equal(generated.plaintext.length, 32, 'generate: answered by B');
+  t.same(await c.decrypt(KEY, dk.ciphertext, ctx(1)), dk.plaintext, 'decrypt: answered by B');
+  t.equal(a.counters().requests.generate, 1, 'A was asked once, then quarantined');
+  t.ok(c.endpointHealth()[0]!.quarantined, 'A is quarantined');
+
+  const alone = client(t, [a]);
+  const err = await alone.decrypt(KEY, dk.ciphertext, ctx(1)).then(() => undefined, (e: unknown) => e);
+  t.match(err, { code: 'Unavailable', message: /redirect \(HTTP 302\) from \/v1\/key\/decrypt/ }, 'alone: an outage (503 to clients), named');
+  t.notMatch(String((err as Error).message), /sso\.example/, 'where it pointed is not repeated');
+});
+
 t.test('failover: killing one of two servers loses no request; recovery after quarantine', async (t) => {
   const a = await server(t);
   const b = await server(t);
