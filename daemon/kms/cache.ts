@@ -341,6 +341,13 @@ export class CachingKeyProvider implements KeyProvider, ObservableProvider {
     return dk;
   }
 
+  /** Drops the cached data key of (name, ciphertext, context), zero-filled: see KeyProvider.forget. */
+  forget(name: string, ciphertext: Buffer, context: Buffer): void {
+    const key = CachingKeyProvider.#key(name, ciphertext, context);
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) this.#drop(key, entry);
+  }
+
   decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer> {
     if (this.#closed) return Promise.reject(new KmsError('Unavailable', 'KMS cache is closed'));
     const key = CachingKeyProvider.#key(name, ciphertext, context);

@@ -45,6 +45,12 @@ export interface KeyProvider {
   createKey(name: string): Promise<void>;
   generateKey(name: string, context: Buffer): Promise<DataKey>;
   decrypt(name: string, ciphertext: Buffer, context: Buffer): Promise<Buffer>;
+  /**
+   * A data key decrypt() gave that did not open what it sealed (a KMS, or something in front of
+   * it, that answered a wrong key of the right length): a cache forgets it, so the next read asks
+   * the KMS again instead of failing until the entry expires. Providers that keep nothing omit it.
+   */
+  forget?(name: string, ciphertext: Buffer, context: Buffer): void;
   describeKey(name: string): Promise<KeyDescription>;
   listKeys(prefix: string): Promise<string[]>;
   /** `anyOnline`: enough to know whether one endpoint is online (readiness), not every one's state. */

@@ -210,11 +210,14 @@ export async function unsealForRead(
   }
   const client = rec.kmsContext ? storedClientContext(rec.kmsContext) : undefined;
   let dek: Buffer;
+  // The context the data key came back for: a key that does not unseal is forgotten under it.
+  let context = kmsContextFor(bucket, object, client);
   try {
-    dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), kmsContextFor(bucket, object, client));
+    dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), context);
   } catch (err) {
     const legacy = err instanceof KmsError && err.code === 'NotAuthentic' ? legacyKmsContext(bucket, client) : undefined;
     if (legacy === undefined) kmsError(err, rec.kmsKey);
+    context = legacy;
     try {
       dek = await kms.decrypt(rec.kmsKey, Buffer.from(rec.kmsCiphertext), legacy);
     } catch (again) {
@@ -228,7 +231,12 @@ export async function unsealForRead(
     if (cacheId !== undefined) env.objectKeys!.set(cacheId, objectKey);
     return objectKey;
   } catch (err) {
-    if (err instanceof SecretKeyMismatchError) throw new S3Error('XMinioObjectTampered', 'The object key does not unseal: the object record was modified or moved.');
+    if (err instanceof SecretKeyMismatchError) {
+      // The record may be fine and the data key wrong (a KMS or a proxy that answered another
+      // key): not kept, so a read after the KMS is right again gets the right one.
+      kms.forget?.(rec.kmsKey, Buffer.from(rec.kmsCiphertext), context);
+      throw new S3Error('XMinioObjectTampered', 'The object key does not unseal: the object record was modified or moved.');
+    }
     throw err;
   } finally {
     dek.fill(0);

@@ -93,6 +93,27 @@ t.test('a decrypt answer cut short is refused and not cached: the object reads o
   t.same(await getBytes(s3, { Bucket: bucket, Key: 'obj' }), body, 'KES right again: the object reads at once (nothing bad was cached)');
 });
 
+t.test('a decrypt answer of the right length but the wrong key is not kept: the read after KES is right again succeeds', async (t) => {
+  // A proxy that mixed up two answers: 32 bytes that do not unseal the object key. The read is
+  // refused (XMinioObjectTampered: s3d cannot tell this from an edited record), and the data key was
+  // cached before the unseal failed, so every read failed until the cache TTL (here 60 s) ran out.
+  const kes = await kesServer(t, { pki });
+  const env = kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on', S3_KMS_CACHE_TTL: '60' } });
+  const first = await startDaemonFor(t, { env });
+  await waitReady(first.endpoint);
+  const bucket = await createBucket(wideS3Client(first));
+  const body = testBytes(200_000, 8);
+  await wideS3Client(first).send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: body }));
+  await first.stop();
+  // A new process: nothing cached, the read must unwrap its key at KES.
+  const d = await startDaemonFor(t, { env, dataDir: first.dataDir });
+  await waitReady(d.endpoint);
+  const s3 = wideS3Client(d);
+  kes.setFaults({ wrongPlaintext: 1 });
+  t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'obj' })), 'XMinioObjectTampered/500', 'a wrong data key: refused, no byte served');
+  t.same(await getBytes(s3, { Bucket: bucket, Key: 'obj' }), body, 'KES right again: the next read asks it again and reads the object');
+});
+
 t.test('a generate answer whose ciphertext no KES can open is refused: the PUT is a 503 and stores nothing', async (t) => {
   // The data key would seal the object, and its ciphertext (what the record keeps to get the key
   // back) would be unreadable for good: the object lost once the data key left the cache.

@@ -74,6 +74,26 @@ t.test('identical concurrent unwraps share one KMS call; each caller owns its bu
   t.match(cache.stats(), { misses: 1, coalesced: 49, hits: 1, calls: { decrypt: 1 } });
 });
 
+t.test('forget: a data key that did not unseal is dropped, zero-filled; the next decrypt asks the KMS again', async (t) => {
+  const inner = new Instrumented();
+  const dropped: Buffer[] = [];
+  const cache = new CachingKeyProvider(inner, { primeOnGenerate: false, onDrop: (b) => void dropped.push(b) });
+  t.teardown(() => cache.close());
+  const [k, other] = await wrapped(inner, 2);
+  await cache.decrypt(NAME, k!.ct, k!.ctx);
+  await cache.decrypt(NAME, other!.ct, other!.ctx);
+  t.equal(inner.decrypts, 2);
+  cache.forget(NAME, k!.ct, k!.ctx);
+  t.equal(dropped.length, 1, 'dropped');
+  t.ok(dropped[0]!.every((b) => b === 0), 'zero-filled');
+  t.same(await cache.decrypt(NAME, other!.ct, other!.ctx), other!.pt, 'another key stays cached');
+  t.equal(inner.decrypts, 2);
+  t.same(await cache.decrypt(NAME, k!.ct, k!.ctx), k!.pt, 'the forgotten one is asked for again');
+  t.equal(inner.decrypts, 3);
+  cache.forget(NAME, Buffer.from('not cached'), k!.ctx);
+  t.pass('forgetting what is not cached is a no-op');
+});
+
 t.test('distinct unwraps of one tick form one batch, at most maxInFlight at a time', async (t) => {
   const inner = new Instrumented();
   inner.delayMs = 10;
