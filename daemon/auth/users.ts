@@ -244,7 +244,7 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE',
   return { get: (k) => users.get(k), size: users.size };
 }
 
-/** Reads and parses the IAM file; `warnings` notes a file others can read (it holds secrets). */
+/** Reads and parses the IAM file; `warnings` notes a file others can read (it holds secrets) or write. */
 export function loadUsers(file: string, rootUser: string): { users: UserDirectory; warnings: string[] } {
   let text: string;
   try {
@@ -254,7 +254,9 @@ export function loadUsers(file: string, rootUser: string): { users: UserDirector
   }
   const warnings: string[] = [];
   const mode = statSync(file).mode & 0o777;
-  if ((mode & 0o007) !== 0) warnings.push(`${file} is readable by every user (mode ${mode.toString(8)}); it holds secret keys: chmod 600 (or 640 with the service's group)`);
+  if ((mode & 0o004) !== 0) warnings.push(`${file} is readable by every user (mode ${mode.toString(8)}); it holds secret keys: chmod 600 (or 640 with the service's group)`);
+  // Worse than reading it: anyone could add a user with readwrite, in effect at the next reload.
+  if ((mode & 0o002) !== 0) warnings.push(`${file} is writable by every user (mode ${mode.toString(8)}); anyone could give themselves access keys: chmod 600 (or 640 with the service's group)`);
   const read: string[] = [];
   const users = parseUsers(text, rootUser, file, read);
   return { users, warnings: [...warnings, ...read.map((w) => `${file}: ${w}`)] };

@@ -197,6 +197,17 @@ t.test('loadUsers reads the file and warns when everyone can read it', async (t)
   t.same(loadUsers(path, ROOT).warnings, [], 'mode 0640 (the service group): no warning');
   chmodSync(path, 0o644);
   t.match(loadUsers(path, ROOT).warnings, [/readable by every user \(mode 644\)/]);
+  // Writable by every user: anyone on the host could add a user with readwrite (at the next
+  // reload). Said so, and not as "readable" when it is not (mode 0602 was warned of as readable).
+  chmodSync(path, 0o602);
+  const writable = loadUsers(path, ROOT).warnings;
+  t.equal(writable.length, 1, 'mode 0602: one warning');
+  t.match(writable[0], /writable by every user \(mode 602\)/, 'that it is writable');
+  t.notMatch(writable[0], /readable/, 'not that it is readable');
+  chmodSync(path, 0o666);
+  t.match(loadUsers(path, ROOT).warnings, [/readable by every user \(mode 666\)/, /writable by every user \(mode 666\)/], 'mode 0666: both');
+  chmodSync(path, 0o601);
+  t.same(loadUsers(path, ROOT).warnings, [], 'mode 0601 (executable by others only): no warning');
   t.throws(() => loadUsers(join(dir, 'missing.json'), ROOT), /missing\.json: cannot be read \(ENOENT\)/);
 });
 
