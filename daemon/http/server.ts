@@ -92,10 +92,17 @@ function requestId(): string {
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
-/** The first query parameter given more than once with different values, or undefined. */
-export function conflictingParameter(query: URLSearchParams): string | undefined {
+/**
+ * Parameters an operation reads every value of, in no order: MinIO's listen requests name their
+ * events as `events=…&events=…` (mc watch sends three by default, minio-js one per event).
+ */
+const MULTI_VALUED: Partial<Record<Route['op'], ReadonlySet<string>>> = { ListenBucketNotification: new Set(['events']), ListenNotification: new Set(['events']) };
+
+/** The first query parameter given more than once with different values (but `multi`), or undefined. */
+export function conflictingParameter(query: URLSearchParams, multi?: ReadonlySet<string>): string | undefined {
   const seen = new Map<string, string>();
   for (const [name, value] of query) {
+    if (multi?.has(name)) continue;
     const first = seen.get(name);
     if (first === undefined) seen.set(name, value);
     else if (first !== value) return name;
@@ -478,7 +485,7 @@ export class HttpServer {
       // refusals come first): s3d acts on the first, and SigV4's canonical query sorts the pairs
       // by value, so the signature covers either order (a request signed for ?prefix=a&prefix=b
       // also passed as ?prefix=b&prefix=a and listed b).
-      const repeated = conflictingParameter(query);
+      const repeated = conflictingParameter(query, MULTI_VALUED[r.op]);
       if (repeated !== undefined) throw new S3Error('InvalidArgument', `The query parameter ${JSON.stringify(repeated)} is given more than once with different values.`, { fields: { ArgumentName: repeated } });
       if (!secure && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
