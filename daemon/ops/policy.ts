@@ -491,14 +491,22 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
  */
 export function listenJudge(env: OpsEnv, ctx: Requester): ((bucket: string | undefined) => boolean) | undefined {
   if (ctx.accessKey === env.config.rootUser) return undefined;
-  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) }, env.config.tls !== null);
+  const facts = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) };
   const action = ctx.bucket === undefined ? 's3:ListenNotification' : 's3:ListenBucketNotification';
+  const asked = Date.now();
   return (bucket) => {
     let user: User | undefined;
     if (ctx.accessKey !== '') {
       user = env.users?.().get(ctx.accessKey);
       if (user === undefined) return false;
     }
+    // A context per judgement: one context keeps the principal keys of the user it first judged
+    // (aws:PrincipalTag/* of a user a reload re-tagged) and its first aws:CurrentTime, so that a
+    // listener kept hearing events its changed tags or a closed time window no longer allowed.
+    // s3:signatureAge stays the listen request's (the time passed since is not the signature's).
+    const context = requestContext(facts, env.config.tls !== null);
+    context.now = Date.now();
+    if (context.signedAt !== undefined) context.signedAt += context.now - asked;
     if (ctx.bucket === undefined && !permits(env, user, { bucket: undefined, action, resource: '*' }, context)) return false;
     const b = bucket ?? ctx.bucket;
     return b === undefined || permits(env, user, { bucket: b, action, resource: b }, context);

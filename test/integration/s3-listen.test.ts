@@ -323,6 +323,61 @@ t.test('users need s3:ListenBucketNotification', async (t) => {
   t.equal(w.records()[1] && summary(w.records()[1]!), `s3:ObjectCreated:Put ${bucket}/after`, 'the user kept still listens');
 });
 
+t.test("a listener's access is judged as it stands at each event: its user's tags after a reload, the time now", async (t) => {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 's3d-listen-judge-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const iam = join(dir, 'iam.json');
+  const bucket = bucketName('listen-judge');
+  const until = new Date(Date.now() + 4000).toISOString();
+  const policies = {
+    // Listening for members of the team only.
+    team: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListenBucketNotification'], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringEquals: { 'aws:PrincipalTag/team': 'watchers' } } }] },
+    // Listening granted until a moment a few seconds from now.
+    window: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListenBucketNotification'], Resource: [`arn:aws:s3:::${bucket}`], Condition: { DateLessThan: { 'aws:CurrentTime': until } } }] },
+  };
+  const iamWith = (team: string): void =>
+    writeFileSync(
+      iam,
+      JSON.stringify({
+        policies,
+        users: [
+          { accessKey: 'listen-tagged', secretKey: 'listen-tagged-secret', policies: ['team'], tags: { team } },
+          { accessKey: 'listen-window', secretKey: 'listen-window-secret', policies: ['window'] },
+        ],
+      }),
+      { mode: 0o600 },
+    );
+  iamWith('watchers');
+  const du = await startDaemonFor(t, { env: { S3_IAM_FILE: iam } });
+  await du.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  const q = 'events=s3%3AObjectCreated%3A%2A';
+  const tagged = await open(t, du.port, `/${bucket}`, q, { accessKeyId: 'listen-tagged', secretAccessKey: 'listen-tagged-secret' });
+  const windowed = await open(t, du.port, `/${bucket}`, q, { accessKeyId: 'listen-window', secretAccessKey: 'listen-window-secret' });
+  await du.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'x' }));
+  await waitFor(() => tagged.records().length === 1 && windowed.records().length === 1, 5000);
+  t.pass('both hear an event while allowed');
+
+  // The user's tag changes: the policy no longer allows it to listen.
+  iamWith('others');
+  const before = du.jsonLogs().filter((l) => l.msg === 'users reloaded').length;
+  process.kill(du.proc.pid!, 'SIGHUP');
+  await waitFor(() => du.jsonLogs().filter((l) => l.msg === 'users reloaded').length > before, 5000);
+  // The time window closes.
+  await sleep(Math.max(0, Date.parse(until) - Date.now()) + 200);
+  await du.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'after', Body: 'x' }));
+  const control = await open(t, du.port, `/${bucket}`, q);
+  await du.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'control', Body: 'x' }));
+  await waitFor(() => control.records().length === 1, 5000);
+  await sleep(300);
+  t.same(tagged.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/before`], 'the user whose tag changed hears nothing after the reload');
+  t.same(windowed.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/before`], 'the user whose window closed hears nothing after it');
+  await tagged.ended;
+  t.ok(tagged.res.complete, "the reload ended the stream of the user it no longer allows to listen");
+});
+
 t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) => {
   const d2 = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: '30' } });
   t.teardown(() => d2.cleanup());
