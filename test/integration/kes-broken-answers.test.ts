@@ -74,19 +74,26 @@ t.test("a proxy's 500 page is a 503 outage to clients, logged once, not an inter
   t.ok(d.logs.every((l) => l.length < 4000), 'no log line carries the proxy page whole');
 });
 
-t.test('a decrypt answer cut short is refused and not cached: the object reads once KES is right', async (t) => {
+/**
+ * An object written under KES (auto-encryption, a 60 s cache TTL), and a new daemon on its data
+ * directory: nothing cached, so its first read must unwrap the object's data key at KES.
+ */
+async function objectInColdDaemon(t: Test, seed: number): Promise<{ kes: Awaited<ReturnType<typeof kesServer>>; s3: ReturnType<typeof wideS3Client>; bucket: string; body: Buffer }> {
   const kes = await kesServer(t, { pki });
   const env = kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on', S3_KMS_CACHE_TTL: '60' } });
   const first = await startDaemonFor(t, { env });
   await waitReady(first.endpoint);
   const bucket = await createBucket(wideS3Client(first));
-  const body = testBytes(200_000, 7);
+  const body = testBytes(200_000, seed);
   await wideS3Client(first).send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: body }));
   await first.stop();
-  // A new process: nothing cached, the read must unwrap its key at KES.
   const d = await startDaemonFor(t, { env, dataDir: first.dataDir });
   await waitReady(d.endpoint);
-  const s3 = wideS3Client(d);
+  return { kes, s3: wideS3Client(d), bucket, body };
+}
+
+t.test('a decrypt answer cut short is refused and not cached: the object reads once KES is right', async (t) => {
+  const { kes, s3, bucket, body } = await objectInColdDaemon(t, 7);
   kes.setFaults({ shortPlaintext: true });
   t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'obj' })), 'ServiceUnavailable/503', 'a 16-byte data key: 503, not read');
   kes.setFaults({ shortPlaintext: false });
@@ -97,18 +104,7 @@ t.test('a decrypt answer of the right length but the wrong key is not kept: the 
   // A proxy that mixed up two answers: 32 bytes that do not unseal the object key. The read is
   // refused (XMinioObjectTampered: s3d cannot tell this from an edited record), and the data key was
   // cached before the unseal failed, so every read failed until the cache TTL (here 60 s) ran out.
-  const kes = await kesServer(t, { pki });
-  const env = kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on', S3_KMS_CACHE_TTL: '60' } });
-  const first = await startDaemonFor(t, { env });
-  await waitReady(first.endpoint);
-  const bucket = await createBucket(wideS3Client(first));
-  const body = testBytes(200_000, 8);
-  await wideS3Client(first).send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: body }));
-  await first.stop();
-  // A new process: nothing cached, the read must unwrap its key at KES.
-  const d = await startDaemonFor(t, { env, dataDir: first.dataDir });
-  await waitReady(d.endpoint);
-  const s3 = wideS3Client(d);
+  const { kes, s3, bucket, body } = await objectInColdDaemon(t, 8);
   kes.setFaults({ wrongPlaintext: 1 });
   t.equal(await s3Code(getBytes(s3, { Bucket: bucket, Key: 'obj' })), 'XMinioObjectTampered/500', 'a wrong data key: refused, no byte served');
   t.same(await getBytes(s3, { Bucket: bucket, Key: 'obj' }), body, 'KES right again: the next read asks it again and reads the object');
