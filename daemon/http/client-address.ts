@@ -1,15 +1,16 @@
 // Who the client of a request is, for policies (aws:SourceIp, aws:SecureTransport, s3:TlsVersion),
 // SSE-C's HTTPS rule, event notifications and the access log. The TCP peer, unless the peer is one
 // of S3_TRUSTED_PROXIES: then X-Forwarded-For, read from the nearest hop back, names the client
-// (the first address that is no trusted proxy), and X-Forwarded-Proto `https` (the nearest
-// proxy's, the last value) says it came over HTTPS. A client cannot claim either through a proxy
-// that is not trusted, nor directly. An address is given as usually written (canonicalIp). Pure.
+// (the first address that is no trusted proxy), and X-Forwarded-Proto (the nearest proxy's, the
+// last value) says whether it came over HTTPS (`https`) or not (any other value), whatever s3d's
+// own listener is. A client cannot claim either through a proxy that is not trusted, nor
+// directly. An address is given as usually written (canonicalIp). Pure.
 import { isIPv6 } from 'node:net';
 import { canonicalIp, inRange, ipBytes, type IpRange } from '../ip-ranges.js';
 
 export interface Client {
   address: string;
-  /** HTTPS to s3d, or to a trusted proxy that says so. */
+  /** HTTPS to s3d, or to a trusted proxy that says so (a trusted proxy that says `http`: not, even over s3d's TLS). */
   secure: boolean;
 }
 
@@ -28,8 +29,11 @@ export function clientOf(peer: string, headers: Readonly<Record<string, string>>
       if (!isTrusted(hop)) break;
     }
   }
+  // The proxy's word on the client's leg, when it gives one: behind a proxy that re-encrypts
+  // (nginx proxy_pass https://, an ingress with an HTTPS backend) s3d's own TLS is the proxy's,
+  // and a client that reached the proxy over plain HTTP (`http`) did not use HTTPS.
   const proto = headers['x-forwarded-proto']?.split(',').pop()?.trim().toLowerCase();
-  return { address, secure: tls || proto === 'https' };
+  return { address, secure: proto === undefined || proto === '' ? tls : proto === 'https' };
 }
 
 /**

@@ -161,7 +161,9 @@ export function requestContext(req: { headers: Readonly<Record<string, string>>;
     ['aws:securetransport', String(req.secure)],
   ]);
   // Over s3d's TLS, the lowest version the listener speaks: the conditions taken hold alike for every one (TLS_VERSIONS).
-  if (ownTls) keys.set('s3:tlsversion', TLS_VERSIONS[0]);
+  // Not when a trusted proxy says the client's leg was plain HTTP (client-address.ts): then s3d's
+  // TLS is the proxy's, not the client's.
+  if (ownTls && req.secure) keys.set('s3:tlsversion', TLS_VERSIONS[0]);
   if (req.headers.referer !== undefined) keys.set('aws:referer', req.headers.referer);
   if (req.headers['user-agent'] !== undefined) keys.set('aws:useragent', req.headers['user-agent']);
   for (const name of SSE_CONDITION_HEADERS) {

@@ -5,6 +5,7 @@
 // trust everyone, or is no list of addresses, stops the start.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { Agent as HttpsAgent } from 'node:https';
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { bucketName, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
@@ -12,11 +13,13 @@ import { policy, stmt } from '../helpers/bucket-policy.js';
 import { ssecHeaders } from '../helpers/sse.js';
 
 const B = bucketName('proxied');
-const [behind, direct] = await Promise.all([
+const [behind, direct, reencrypted] = await Promise.all([
   startDaemonFor(t, { env: { S3_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8', S3_ACCESS_LOG: 'all' } }),
   startDaemonFor(t, { env: { S3_ACCESS_LOG: 'all' } }),
+  // Behind a proxy that re-encrypts: s3d's own TLS is the proxy's connection, not the client's.
+  startDaemonFor(t, { tls: true, env: { S3_TRUSTED_PROXIES: '127.0.0.1' } }),
 ]);
-for (const d of [behind, direct]) {
+for (const d of [behind, direct, reencrypted]) {
   await d.s3().send(new CreateBucketCommand({ Bucket: B }));
   await d.s3().send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'for 203.0.113.0/24' }));
   await d.s3().send(new PutObjectCommand({ Bucket: B, Key: 'tls', Body: 'over https only' }));
@@ -32,7 +35,8 @@ for (const d of [behind, direct]) {
     }),
   );
 }
-const get = async (d: typeof behind, key: string, headers: Record<string, string> = {}): Promise<number> => (await raw(d.port, { method: 'GET', path: `/${B}/${key}`, headers, sign: false })).status;
+const agentOf = (d: typeof behind): { agent?: HttpsAgent } => (d.caCert === undefined ? {} : { agent: new HttpsAgent({ ca: d.caCert, servername: 'localhost' }) });
+const get = async (d: typeof behind, key: string, headers: Record<string, string> = {}): Promise<number> => (await raw(d.port, { method: 'GET', path: `/${B}/${key}`, headers, sign: false, ...agentOf(d) })).status;
 
 t.test('X-Forwarded-For from a trusted proxy names the client for aws:SourceIp', async (t) => {
   t.equal(await get(behind, 'k', { 'x-forwarded-for': '203.0.113.7' }), 200, 'the client the proxy names');
@@ -59,6 +63,20 @@ t.test('X-Forwarded-Proto https from a trusted proxy: aws:SecureTransport, and S
   t.equal((await put(behind, { 'x-forwarded-proto': 'https' })).status, 200, 'SSE-C behind a TLS-terminating trusted proxy');
   const refused = await put(direct, { 'x-forwarded-proto': 'https' });
   t.equal(refused.status, 400, 'SSE-C over plain HTTP to s3d itself: still refused');
+  t.match(refused.body.toString(), /must be made over a secure connection/);
+});
+
+t.test('X-Forwarded-Proto http from a trusted proxy that re-encrypts to s3d’s TLS: not HTTPS', async (t) => {
+  t.equal(await get(reencrypted, 'tls'), 200, 'no word from the proxy: s3d’s own TLS');
+  t.equal(await get(reencrypted, 'tls', { 'x-forwarded-proto': 'https' }), 200, 'HTTPS to the proxy');
+  t.equal(await get(reencrypted, 'tls', { 'x-forwarded-proto': 'http' }), 403, 'plain HTTP to the proxy: aws:SecureTransport false');
+  t.equal(await get(reencrypted, 'tls12', { 'x-forwarded-proto': 'http' }), 403, 'and no s3:TlsVersion');
+  t.equal(await get(reencrypted, 'tls12'), 200, 's3:TlsVersion of s3d’s own TLS otherwise');
+  const key = randomBytes(32);
+  const put = (headers: Record<string, string>) => raw(reencrypted.port, { method: 'PUT', path: `/${B}/ssec`, body: 'secret', headers: { ...ssecHeaders(key), ...headers }, sign: { payloadHash: 'hash' }, ...agentOf(reencrypted) });
+  t.equal((await put({ 'x-forwarded-proto': 'https' })).status, 200, 'SSE-C over HTTPS to the proxy');
+  const refused = await put({ 'x-forwarded-proto': 'http' });
+  t.equal(refused.status, 400, 'SSE-C over plain HTTP to the proxy: the customer key crossed the network in clear');
   t.match(refused.body.toString(), /must be made over a secure connection/);
 });
 

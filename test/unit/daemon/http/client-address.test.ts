@@ -33,3 +33,14 @@ t.test('what is no address still ends the walk at the proxy', async (t) => {
   }
   t.equal(via('10.0.0.1', '203.0.113.7, unknown'), '10.0.0.1', 'a trusted hop that knows no client');
 });
+
+t.test('X-Forwarded-Proto from a trusted proxy says whether the client used HTTPS, also over s3d\u2019s own TLS', async (t) => {
+  const secure = (peer: string, proto: string | undefined, tls: boolean): boolean => clientOf(peer, proto === undefined ? {} : { 'x-forwarded-proto': proto }, trusted, tls).secure;
+  t.equal(secure('10.0.0.1', 'https', false), true, 'HTTPS to the proxy, plain HTTP to s3d');
+  t.equal(secure('10.0.0.1', 'http', true), false, 'plain HTTP to a proxy that re-encrypts to s3d\u2019s TLS');
+  t.equal(secure('10.0.0.1', 'https, http', true), false, 'the nearest proxy\u2019s word, the last value');
+  t.equal(secure('10.0.0.1', undefined, true), true, 'no word from the proxy: s3d\u2019s own TLS');
+  t.equal(secure('10.0.0.1', undefined, false), false, 'no word from the proxy: plain HTTP');
+  t.equal(secure('192.0.2.1', 'http', true), true, 'an untrusted peer\u2019s header is ignored');
+  t.equal(secure('192.0.2.1', 'https', false), false, 'either way');
+});
