@@ -73,8 +73,8 @@ export async function handleHealthReady(kms: (() => Promise<KmsReadiness>) | Key
  * it: with its bearer token (metrics-auth.ts), or a request it signed for AWS (`signer`, checked
  * before the handler runs); anything else is 403 AccessDenied, saying why.
  */
-export async function handleMetrics(metrics: Metrics, auth?: { type: PrometheusAuth; rootUser: string; rootPassword: string; authorization: string | undefined; signer: string }): Promise<Result> {
-  if (auth !== undefined && auth.type === 'jwt' && auth.signer !== auth.rootUser) {
+export async function handleMetrics(metrics: Metrics, auth: { type: PrometheusAuth; rootUser: string; rootPassword: string; authorization: string | undefined; signer: string }): Promise<Result> {
+  if (auth.type === 'jwt' && auth.signer !== auth.rootUser) {
     const problem = metricsAuthProblem(auth.authorization, auth.rootUser, auth.rootPassword);
     if (problem !== undefined) throw new S3Error('AccessDenied', `The metrics need the root user's bearer token (S3_PROMETHEUS_AUTH_TYPE=jwt; s3d metrics-token prints one): ${problem}.`);
   }

@@ -276,15 +276,16 @@ export function requestFacts(ctx: RequestContext): { headers: Readonly<Record<st
 }
 
 /**
- * Whether the access key `accessKey` may do `action` on bucket/key (key undefined: the bucket),
- * for the checks handlers make themselves (each key of DeleteObjects, a form upload's key). The
- * root user always may; unknown keys never.
+ * Whether the access key `accessKey` may do `action` on bucket/key (key undefined: the bucket;
+ * bucket undefined: no bucket, Resource `*`, as STS's sts:TagSession), for the checks handlers
+ * make themselves (each key of DeleteObjects, a form upload's key, AssumeRole's session tags).
+ * The root user always may; unknown keys never.
  */
 export function userMay(
   env: OpsEnv,
   accessKey: string,
   action: string,
-  bucket: string,
+  bucket: string | undefined,
   key: string | undefined,
   req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query?: URLSearchParams },
   opts: { existing?: { versionId?: string | undefined }; requestTags?: TagSet | undefined; signer?: SignedBy | undefined } = {},
@@ -302,21 +303,9 @@ export function userMay(
   }
   // `existing`: the action acts on the stored object (the version named), whose tags are then
   // s3:ExistingObjectTag/<key>; not for one a write creates.
-  const object = key === undefined || opts.existing === undefined ? undefined : { bucket, key, versionId: opts.existing.versionId };
-  return permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}`, ...(object ? { object } : {}) }, context);
-}
-
-/**
- * Whether the user `accessKey` may do an action that names no bucket, its Resource `*`: STS's
- * sts:TagSession, which AssumeRole's session tags need. The user's own policies decide, no bucket
- * policy applies; the root user always may, unknown keys never.
- */
-export function userMayService(env: OpsEnv, accessKey: string, action: string, req: { headers: Readonly<Record<string, string>>; remoteAddress: string; secure: boolean; query: URLSearchParams }): boolean {
-  if (accessKey === env.config.rootUser) return true;
-  const user = env.users?.().get(accessKey);
-  if (user === undefined) return false;
-  const context = requestContext(req, env.config.tls !== null, signedBy(req.headers, req.query));
-  return permits(env, user, { bucket: undefined, action, resource: '*' }, context);
+  const object = bucket === undefined || key === undefined || opts.existing === undefined ? undefined : { bucket, key, versionId: opts.existing.versionId };
+  const resource = bucket === undefined ? '*' : key === undefined ? bucket : `${bucket}/${key}`;
+  return permits(env, user, { bucket, action, resource, ...(object ? { object } : {}) }, context);
 }
 
 /**

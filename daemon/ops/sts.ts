@@ -17,7 +17,7 @@ import { STS_TAG_SESSION } from '../auth/s3-actions.js';
 import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
 import { accountId, userArn, type OpsEnv } from './env.js';
-import { requestFacts, userMayService } from './policy.js';
+import { requestFacts, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { escapeXmlText } from './xml.js';
 
@@ -207,7 +207,7 @@ function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, a
   // Session tags are the session's aws:PrincipalTag/<key>, over its user's: a user that could
   // give them freely could give itself any tag a policy grants by. AWS asks the role's trust
   // policy for sts:TagSession; s3d has no roles, and asks the user's own policies.
-  if (tags !== undefined && !userMayService(env, accessKey, STS_TAG_SESSION, requestFacts(ctx))) {
+  if (tags !== undefined && !userMay(env, accessKey, STS_TAG_SESSION, undefined, undefined, requestFacts(ctx))) {
     throw new StsError('AccessDenied', 403, `User: ${userArn(accountId(env), accessKey)} is not authorized to perform: ${STS_TAG_SESSION} (session Tags need a policy of the user that allows it, Resource "*").`);
   }
   const issued = sessions.issue(accessKey, duration, Date.now(), { policy, tags, name: sessionName });
