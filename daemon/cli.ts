@@ -316,7 +316,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const notifier = new WebhookNotifier(config.notify, meta.notifications, log);
   notifier.start();
   // Open ListenBucketNotification streams (mc watch): events go to them after each commit.
-  const listeners = new EventListeners();
+  const listeners = new EventListeners(config.listenMax);
   const lifecycle = new LifecycleScanner(meta, log, config.lifecycleScanIntervalMs, { notifier, region: config.region, listeners });
   lifecycle.start();
   const usage = new UsageScanner(meta, log, config.usageScanIntervalMs);

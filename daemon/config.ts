@@ -81,6 +81,8 @@ export interface Config {
   readonly notify: NotifyConfig;
   /** The users file (S3_IAM_FILE, auth/users.ts); null: the root user is the only one. */
   readonly iamFile: string | null;
+  /** ListenBucketNotification/ListenNotification streams open at once (S3_LISTEN_MAX; 0: no limit). */
+  readonly listenMax: number;
   /** Requests moving object data through files at once (S3_DATA_REQUESTS_MAX; 0: no limit). */
   readonly dataRequestsMax: number;
   /** How long a request waits for a place before 503 SlowDown (S3_DATA_REQUESTS_WAIT). */
@@ -118,7 +120,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_BLOCK_PUBLIC_ACCESS', 'S3_CERTS_DIR', 'S3_CRYPTO_WORKERS', 'S3_DATA_REQUESTS_MAX', 'S3_DATA_REQUESTS_WAIT', 'S3_DIRECT_IO', 'S3_DOMAIN', 'S3_HTTP_PARSER_PATCH', 'S3_IAM_FILE', 'S3_INLINE_THRESHOLD', 'S3_KMS_AUTO_ENCRYPTION',
   'S3_KMS_BATCH_WINDOW_MS', 'S3_KMS_CACHE_GRACE', 'S3_KMS_CACHE_SIZE', 'S3_KMS_CACHE_TTL', 'S3_KMS_KES_API_KEY', 'S3_KMS_KES_CAPATH',
   'S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_KEY_PASSWORD',
-  'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
+  'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LISTEN_MAX', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
   'S3_NATIVE_CRC', 'S3_PROMETHEUS_AUTH_TYPE',
   'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX', 'S3_TRUSTED_PROXIES', 'S3_USAGE_SCAN_INTERVAL',
 ]);
@@ -389,6 +391,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
   const usageScanIntervalMs = durationVar(env, 'S3_USAGE_SCAN_INTERVAL', 15 * 60_000, true);
   const minFreeDisk = parseMinFreeDisk(env.S3_MIN_FREE_DISK);
   const dataRequestsMax = intVar(env, 'S3_DATA_REQUESTS_MAX', 32, 0, 100_000);
+  const listenMax = intVar(env, 'S3_LISTEN_MAX', 100, 0, 100_000);
   const dataRequestsWaitMs = durationVar(env, 'S3_DATA_REQUESTS_WAIT', 8_000, false);
   // uWebSockets.js closes a connection that carries no traffic for 10 s (a compile-time constant):
   // a request still waiting then would lose its connection instead of getting SlowDown.
@@ -454,6 +457,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv = process.env
     notify,
     iamFile: (env.S3_IAM_FILE ?? '').trim() === '' ? null : resolve(env.S3_IAM_FILE!.trim()),
     dataRequestsMax,
+    listenMax,
     dataRequestsWaitMs,
     warnings: Object.freeze(warnings),
   });

@@ -42,7 +42,7 @@ export interface MetricsDeps {
   lifecycle?: { readonly totals: { readonly expired: number; readonly versions: number; readonly aborted: number } };
   usage?: UsageFigures;
   notify?: { stats(): TargetStats[] };
-  listeners?: { readonly size: number; readonly droppedTotal: number };
+  listeners?: { readonly size: number; readonly max: number; readonly droppedTotal: number; readonly refusedTotal: number };
   /**
    * The served TLS certificates' notAfter (Unix seconds): the default one's, and each per-domain
    * one's by its S3_CERTS_DIR sub-directory; unset without TLS.
@@ -196,7 +196,9 @@ export class Metrics {
     const listeners = deps.listeners;
     if (listeners !== undefined) {
       readGauge(r, 's3d_notify_listeners', 'Open ListenBucketNotification/ListenNotification streams (mc watch and the like)', () => listeners.size);
-      mirrorCounter(r, 's3d_notify_listen_dropped_total', 'Events not sent to a listener because it had 4000 unread events waiting', { read: () => listeners.droppedTotal });
+      readGauge(r, 's3d_notify_listeners_max', 'How many listening streams may be open at once (S3_LISTEN_MAX; 0: no limit)', () => listeners.max);
+      mirrorCounter(r, 's3d_notify_listen_dropped_total', 'Events not sent to a listener because it had 4000 unread events or 1 MiB of them waiting', { read: () => listeners.droppedTotal });
+      mirrorCounter(r, 's3d_notify_listen_refused_total', 'Listen requests answered 503 SlowDown because S3_LISTEN_MAX streams were open', { read: () => listeners.refusedTotal });
     }
     const gate = deps.dataGate;
     if (gate !== undefined) {

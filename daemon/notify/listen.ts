@@ -6,7 +6,10 @@
 //
 // Events are published only after their write has committed; nothing is stored: a listener sees
 // what happens while it is connected. A listener that does not read keeps at most MAX_QUEUED
-// lines; later events are dropped for it (as MinIO does), never for anyone else.
+// lines and MAX_QUEUED_BYTES; later events are dropped for it (as MinIO does), never for anyone
+// else. Each wake-up sends at most MAX_CHUNK_BYTES, so that a stalled socket holds at most that
+// much of it in uWS's buffer. How many streams may be open at once is the daemon's setting
+// (S3_LISTEN_MAX): each costs a match per event and its own memory.
 
 import { eventCovers, keyMatches, OBJECT_EVENTS, TAGGING_NAMES } from './rules.js';
 
@@ -26,6 +29,10 @@ export const LISTEN_EVENTS: ReadonlySet<string> = new Set([
 
 /** Lines a listener that does not read may have waiting before events are dropped for it. */
 export const MAX_QUEUED = 4000;
+/** Bytes of lines a listener may have waiting (long keys make long lines: ~1,000 of 1 KiB). */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+/** The most one write to a listener's socket carries (at least one line). */
+export const MAX_CHUNK_BYTES = 64 * 1024;
 const KEEP_ALIVE_MS = 500;
 const SPACE = Buffer.from(' ');
 const PING = Buffer.from('{"Records":null}\n');
@@ -49,6 +56,7 @@ export interface ListenFilter {
 
 class Listener {
   private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private closed = false;
 
@@ -61,13 +69,24 @@ class Listener {
     return f.events.some((e) => eventCovers(e, name)) && (f.may === undefined || f.may(bucket));
   }
 
-  /** False when the line was dropped: the listener has MAX_QUEUED lines it has not read. */
+  /** False when the line was dropped: the listener has MAX_QUEUED lines or MAX_QUEUED_BYTES it has not read. */
   push(line: Buffer): boolean {
     if (this.closed) return true;
-    if (this.queue.length >= MAX_QUEUED) return false;
+    if (this.queue.length >= MAX_QUEUED || this.queuedBytes + line.length > MAX_QUEUED_BYTES) return false;
     this.queue.push(line);
+    this.queuedBytes += line.length;
     this.notify();
     return true;
+  }
+
+  /** The oldest waiting lines, up to MAX_CHUNK_BYTES (at least one), as one chunk. */
+  private take(): Buffer {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.length <= MAX_CHUNK_BYTES)) bytes += this.queue[n++]!.length;
+    this.queuedBytes -= bytes;
+    const lines = this.queue.splice(0, n);
+    return lines.length === 1 ? lines[0]! : Buffer.concat(lines, bytes);
   }
 
   close(): void {
@@ -95,8 +114,8 @@ class Listener {
       let last = performance.now();
       for (;;) {
         if (this.queue.length > 0 && !signal.aborted) {
-          // Everything waiting in one chunk: one socket write per wake-up, not per event.
-          const batch = Buffer.concat(this.queue.splice(0));
+          // What is waiting in one chunk: one socket write per wake-up, not per event.
+          const batch = this.take();
           last = performance.now();
           yield batch;
           continue;
@@ -123,49 +142,66 @@ class Listener {
   }
 }
 
+const NONE: ReadonlySet<Listener> = new Set();
+
 /** The daemon's listeners (one per open listen request). */
 export class EventListeners {
   private readonly all = new Set<Listener>();
-  /** Listeners per bucket name ('' for those listening to every bucket). */
-  private readonly byBucket = new Map<string, number>();
+  /** Listeners per bucket name ('' for those listening to every bucket): an event is matched against its bucket's only. */
+  private readonly byBucket = new Map<string, Set<Listener>>();
   private closed = false;
   /** Events dropped for listeners that did not keep up (a metric). */
   droppedTotal = 0;
+  /** Listen requests refused because `max` streams were open (a metric). */
+  refusedTotal = 0;
+
+  /** @param max How many streams may be open at once (0: no limit). */
+  constructor(readonly max = 0) {}
 
   get size(): number {
     return this.all.size;
   }
 
+  /** Whether `max` streams are open: a new listen request is refused (503 SlowDown); counted. */
+  full(): boolean {
+    if (this.max === 0 || this.all.size < this.max) return false;
+    this.refusedTotal++;
+    return true;
+  }
+
   /** Whether anyone listens to the bucket: the cheap question asked on every write and read. */
   watching(bucket: string): boolean {
-    return this.all.size > 0 && ((this.byBucket.get(bucket) ?? 0) > 0 || (this.byBucket.get('') ?? 0) > 0);
+    return this.all.size > 0 && (this.byBucket.has(bucket) || this.byBucket.has(''));
   }
 
   /** Whether an event would reach any listener. */
   wants(bucket: string, name: string, key: string): boolean {
     if (!this.watching(bucket)) return false;
-    for (const l of this.all) if (l.matches(bucket, name, key)) return true;
+    for (const set of [this.byBucket.get(bucket) ?? NONE, this.byBucket.get('') ?? NONE]) {
+      for (const l of set) if (l.matches(bucket, name, key)) return true;
+    }
     return false;
   }
 
   /**
    * A new listener; its body ends when the request is aborted or the daemon stops. Undefined once
-   * the daemon is stopping.
+   * the daemon is stopping. The caller asks `full()` first.
    */
   listen(filter: ListenFilter, signal: AbortSignal): AsyncIterable<Buffer> | undefined {
     if (this.closed) return undefined;
     const l = new Listener(filter);
     const slot = filter.bucket ?? '';
     this.all.add(l);
-    this.byBucket.set(slot, (this.byBucket.get(slot) ?? 0) + 1);
+    const set = this.byBucket.get(slot) ?? new Set<Listener>();
+    this.byBucket.set(slot, set);
+    set.add(l);
     const lines = l.lines(signal);
     // Forgotten here rather than in the generator's finally: a generator returned before its
     // first next() (a response aborted before it streamed) never runs its finally.
     const done = (): void => {
       if (!this.all.delete(l)) return;
-      const n = (this.byBucket.get(slot) ?? 1) - 1;
-      if (n === 0) this.byBucket.delete(slot);
-      else this.byBucket.set(slot, n);
+      set.delete(l);
+      if (set.size === 0 && this.byBucket.get(slot) === set) this.byBucket.delete(slot);
     };
     return {
       [Symbol.asyncIterator]: () => ({
@@ -185,10 +221,14 @@ export class EventListeners {
   /** Events of one committed write (or read), as `eventRecord` objects, to the listeners that match. */
   publish(bucket: string, events: ReadonlyArray<{ readonly name: string; readonly key: string; readonly record: unknown }>): void {
     if (events.length === 0 || !this.watching(bucket)) return;
+    const sets = [this.byBucket.get(bucket) ?? NONE, this.byBucket.get('') ?? NONE];
     for (const e of events) {
+      // One line per event, shared by every listener it goes to.
       let line: Buffer | undefined;
-      for (const l of this.all) {
-        if (l.matches(bucket, e.name, e.key) && !l.push((line ??= Buffer.from(JSON.stringify({ Records: [e.record] }) + '\n')))) this.droppedTotal++;
+      for (const set of sets) {
+        for (const l of set) {
+          if (l.matches(bucket, e.name, e.key) && !l.push((line ??= Buffer.from(JSON.stringify({ Records: [e.record] }) + '\n')))) this.droppedTotal++;
+        }
       }
     }
   }

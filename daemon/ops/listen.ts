@@ -35,6 +35,8 @@ export async function handleListen(env: OpsEnv, ctx: RequestContext): Promise<Re
     pingSeconds = Number(ping);
   }
   if (env.listeners === undefined) throw new S3Error('NotImplemented', 'Listening to events is not available.');
+  // Each open stream costs a match per event and up to ~1 MiB of waiting events: S3_LISTEN_MAX.
+  if (env.listeners.full()) throw new S3Error('SlowDown', `${env.listeners.max} listening streams are open, the most this server keeps (S3_LISTEN_MAX); retry once one has closed.`);
   // The socket's address now, while the request is live: the judge asks for it with every event.
   const may = listenJudge(env, { accessKey: ctx.accessKey, ...(ctx.bucket !== undefined ? { bucket: ctx.bucket } : {}), ...requestFacts(ctx) });
   const filter = { bucket: ctx.bucket, events, prefix, suffix, ...(pingSeconds !== undefined ? { pingSeconds } : {}), ...(may !== undefined ? { may } : {}) };

@@ -378,6 +378,37 @@ t.test("a listener's access is judged as it stands at each event: its user's tag
   t.ok(tagged.res.complete, "the reload ended the stream of the user it no longer allows to listen");
 });
 
+t.test('S3_LISTEN_MAX: one stream past the limit is 503 SlowDown and changes nothing; a closed stream frees its place', async (t) => {
+  const dm = await startDaemonFor(t, { env: { S3_LISTEN_MAX: '2' } });
+  const bucket = await createBucket(dm.s3(), 'listen-max');
+  const q = 'events=s3%3AObjectCreated%3A%2A';
+  const one = await open(t, dm.port, `/${bucket}`, q);
+  const every = await open(t, dm.port, '/', q);
+  await waitFor(async () => (await listeners(dm.port)) === 2, 5000);
+  const refused = await openStream(dm.port, `/${bucket}`, q);
+  if ('res' in refused) {
+    refused.close();
+    t.fail('a third stream was opened');
+    return;
+  }
+  t.equal(refused.status, 503, 'the third: 503');
+  t.equal(errorCode(Buffer.from(refused.body)), 'SlowDown');
+  t.match(refused.body, /2 listening streams are open.*S3_LISTEN_MAX/, 'the message names the limit and the setting');
+  const m = await scrape(`http://127.0.0.1:${dm.port}`);
+  t.equal(metricSample(m, 's3d_notify_listen_refused_total'), 1, 'counted');
+  t.equal(metricSample(m, 's3d_notify_listeners_max'), 2, 'the limit is a metric');
+  t.equal(metricSample(m, 's3d_notify_listeners'), 2, 'still two open');
+  await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  await waitFor(() => one.records().length === 1 && every.records().length === 1, 5000);
+  t.pass('the open streams still get events');
+  one.close();
+  await waitFor(async () => (await listeners(dm.port)) === 1, 5000);
+  const again = await open(t, dm.port, `/${bucket}`, q);
+  await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'k2', Body: 'x' }));
+  await waitFor(() => again.records().length === 1, 5000);
+  t.same(again.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/k2`], 'a place freed: a new stream opens and hears');
+});
+
 t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) => {
   const d2 = await startDaemon({ env: { S3_SHUTDOWN_TIMEOUT: '30' } });
   t.teardown(() => d2.cleanup());

@@ -1,7 +1,7 @@
 // EventListeners (notify/listen.ts): who hears what, keep-alives, the per-listener bound, and the
 // end of a stream (abort, shutdown), with real timers.
 import t from 'tap';
-import { EventListeners, MAX_QUEUED } from '../../../../daemon/notify/listen.js';
+import { EventListeners, MAX_CHUNK_BYTES, MAX_QUEUED, MAX_QUEUED_BYTES } from '../../../../daemon/notify/listen.js';
 
 const ev = (name: string, key: string) => ({ name, key, record: { eventName: name, key } });
 
@@ -71,9 +71,85 @@ t.test(`a listener that does not read keeps ${MAX_QUEUED} events; the rest are d
   fastLines += (await take(fast)).split('\n').filter((l) => l !== '').length;
   t.equal(fastLines, MAX_QUEUED + 10, 'the reading listener got every event');
   t.equal(hub.droppedTotal, 10, 'ten dropped for the slow one');
-  const slowLines = (await take(slow)).split('\n').filter((l) => l !== '');
+  const slowLines: string[] = [];
+  while (slowLines.length < MAX_QUEUED) slowLines.push(...(await take(slow)).split('\n').filter((l) => l !== ''));
   t.equal(slowLines.length, MAX_QUEUED, 'it still gets the first ones');
   t.match(slowLines[0], /"key":"k0"/);
+});
+
+t.test(`long lines: a listener keeps at most ${MAX_QUEUED_BYTES} bytes waiting, and gets them ${MAX_CHUNK_BYTES} bytes at a time`, async (t) => {
+  const hub = new EventListeners();
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const slow = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
+  await take(slow);
+  // Keys of 1,000 bytes make lines of ~1.1 KB: the byte bound comes long before 4,000 lines.
+  const long = 'k'.repeat(1000);
+  const lineBytes = Buffer.byteLength(JSON.stringify({ Records: [ev('s3:ObjectCreated:Put', `${long}0000`).record] }) + '\n');
+  const sent = 2000;
+  for (let i = 0; i < sent; i++) hub.publish('b', [ev('s3:ObjectCreated:Put', `${long}${String(i).padStart(4, '0')}`)]);
+  const kept = Math.floor(MAX_QUEUED_BYTES / lineBytes);
+  t.equal(hub.droppedTotal, sent - kept, `${kept} lines of ${lineBytes} bytes kept, the rest dropped`);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  while (got < kept) {
+    const r = await slow.next();
+    if (r.done) break;
+    if (r.value.toString() === ' ') continue;
+    chunks.push(r.value);
+    got += r.value.toString().split('\n').filter((l) => l !== '').length;
+  }
+  t.equal(got, kept, 'every kept line arrives, in order');
+  t.ok(chunks.length > 1 && chunks.every((c) => c.length <= MAX_CHUNK_BYTES), `in ${chunks.length} chunks of at most ${MAX_CHUNK_BYTES} bytes (largest ${Math.max(...chunks.map((c) => c.length))})`);
+  const first = JSON.parse(Buffer.concat(chunks).toString().split('\n')[0]!) as { Records: Array<{ key: string }> };
+  t.equal(first.Records[0]!.key, `${long}0000`, 'the oldest first');
+  // Read: room again, nothing more dropped.
+  hub.publish('b', [ev('s3:ObjectCreated:Put', 'after')]);
+  t.equal(hub.droppedTotal, sent - kept, 'once read, events are kept again');
+  t.match(await take(slow), /"key":"after"/);
+});
+
+t.test('max: full() refuses past the limit and counts; a closed stream frees its place', async (t) => {
+  const hub = new EventListeners(2);
+  const one = new AbortController();
+  const two = new AbortController();
+  t.teardown(() => two.abort());
+  const f = { bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' };
+  t.equal(hub.full(), false);
+  const a = hub.listen(f, one.signal)![Symbol.asyncIterator]();
+  await take(a);
+  t.equal(hub.full(), false);
+  const b = hub.listen({ ...f, bucket: undefined }, two.signal)![Symbol.asyncIterator]();
+  await take(b);
+  t.equal(hub.full(), true, 'two open: full');
+  t.equal(hub.refusedTotal, 1, 'the refusal is counted');
+  one.abort();
+  t.equal(await take(a), '<end>');
+  t.equal(hub.full(), false, 'one closed: room again');
+  t.equal(new EventListeners(0).full(), false, '0: no limit');
+});
+
+t.test('events go only to the listeners of their bucket and those of every bucket', async (t) => {
+  const hub = new EventListeners();
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const f = { events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' };
+  const a = hub.listen({ ...f, bucket: 'a' }, ac.signal)![Symbol.asyncIterator]();
+  const a2 = hub.listen({ ...f, bucket: 'a' }, ac.signal)![Symbol.asyncIterator]();
+  const b = hub.listen({ ...f, bucket: 'b' }, ac.signal)![Symbol.asyncIterator]();
+  const every = hub.listen({ ...f, bucket: undefined }, ac.signal)![Symbol.asyncIterator]();
+  for (const it of [a, a2, b, every]) await take(it);
+  hub.publish('a', [ev('s3:ObjectCreated:Put', 'in-a')]);
+  hub.publish('b', [ev('s3:ObjectCreated:Put', 'in-b')]);
+  t.match(await take(a), /^[^\n]*"key":"in-a"[^\n]*\n$/, 'a: its own event only');
+  t.match(await take(a2), /"key":"in-a"/, 'both listeners of a');
+  t.match(await take(b), /^[^\n]*"key":"in-b"[^\n]*\n$/, 'b: its own event only');
+  const all = await take(every);
+  t.match(all, /"key":"in-a"[\s\S]*"key":"in-b"/, 'every bucket: both');
+  ac.abort();
+  for (const it of [a, a2, b, every]) await take(it);
+  t.equal(hub.watching('a'), false, 'forgotten');
+  t.equal(hub.watching('b'), false);
 });
 
 t.test('close() (shutdown): queued events go out, then the streams end; no new listener', async (t) => {
