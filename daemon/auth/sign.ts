@@ -46,8 +46,9 @@ export function signRequest(input: SigningInput & { payloadHash?: string }): { h
  * The payload hash is UNSIGNED-PAYLOAD unless payloadHash is given (then sent as X-Amz-Content-Sha256).
  */
 export function presignUrl(input: SigningInput & { expiresIn: number; payloadHash?: string }): string {
-  if (!Number.isInteger(input.expiresIn) || input.expiresIn < 0 || input.expiresIn > MAX_PRESIGNED_EXPIRES) {
-    throw new RangeError(`presignUrl: expiresIn must be an integer in 0..${MAX_PRESIGNED_EXPIRES}`);
+  // 0 is refused as S3 refuses it: a URL that has expired when it is made.
+  if (!Number.isInteger(input.expiresIn) || input.expiresIn < 1 || input.expiresIn > MAX_PRESIGNED_EXPIRES) {
+    throw new RangeError(`presignUrl: expiresIn must be an integer in 1..${MAX_PRESIGNED_EXPIRES}`);
   }
   const service = input.service ?? 's3';
   const amzDate = formatAmzDate(input.now ?? new Date());

@@ -268,6 +268,7 @@ t.test('presignUrl reproduces the published presigned URL', async (t) => {
   });
   t.equal(url, `/test.txt?${PRESIGNED_QUERY}`);
   t.throws(() => presignUrl({ method: 'GET', rawPath: '/', headers: { host: HOST }, accessKeyId: AKID, secretAccessKey: SECRET, region: 'r', expiresIn: 604801 }), RangeError);
+  t.throws(() => presignUrl({ method: 'GET', rawPath: '/', headers: { host: HOST }, accessKeyId: AKID, secretAccessKey: SECRET, region: 'r', expiresIn: 0 }), RangeError, 'a URL of 0 seconds never works');
 });
 
 t.test('URI encoding and canonical URI / query', async (t) => {
@@ -487,6 +488,8 @@ t.test('presigned URL errors', async (t) => {
   t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=-1')), 'AuthorizationQueryParametersError', 'negative expires');
   t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=604801')), 'AuthorizationQueryParametersError', 'expires over a week');
   t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=604800')), 'SignatureDoesNotMatch', 'a week is allowed (then the signature fails)');
+  t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=0')), 'AccessDenied', 'X-Amz-Expires=0 has expired even at its own date, as on S3');
+  t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=0'), plus(-60)), 'AccessDenied', 'and dated within the skew ahead');
   t.equal(at(replace('X-Amz-SignedHeaders=host', 'X-Amz-SignedHeaders=range')), 'AuthorizationQueryParametersError', 'host not signed');
   t.equal(at(replace('AKIAIOSFODNN7EXAMPLE', 'AKIDUNKNOWN')), 'InvalidAccessKeyId');
   t.equal(at(replace('X-Amz-Signature=a', 'X-Amz-Signature=b')), 'SignatureDoesNotMatch');
