@@ -383,8 +383,8 @@ t.test(`random operations against the model (seed ${SEED}, S3D_FUZZ_SEED to repl
       .filter((k) => k.startsWith(prefix) && (startAfter === undefined || byBytes(k, startAfter) > 0) && model.vs(k)[0] !== undefined && !model.vs(k)[0]!.marker)
       .sort(byBytes);
     const { direct, prefixes: rolled } = rollUp(current, prefix, delimiter);
-    // A common prefix at or before start-after counts as listed before (as s3d and MinIO answer a
-    // start-after inside a common prefix; S3's documentation does not say).
+    // A common prefix at or before start-after counts as listed before: S3's API reference filters
+    // out a common prefix not lexicographically greater than StartAfter (s3d, MinIO and Ceph RGW agree).
     const eprefixes = rolled.filter((p) => startAfter === undefined || byBytes(p, startAfter) > 0);
     count('ListObjectsV2');
     compare(
