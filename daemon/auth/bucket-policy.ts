@@ -75,6 +75,8 @@ const KEYS: ReadonlySet<string> = new Set([
   's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:sourceip', 'aws:securetransport', 'aws:referer', 'aws:useragent',
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm',
   's3:requestobjecttagkeys', 'aws:currenttime', 'aws:epochtime',
+  // The session tags an AssumeRole asks for (sts:TagSession's keys, with aws:RequestTag/<key>).
+  'aws:tagkeys',
   's3:x-amz-acl', ...GRANT_KEYS, 's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-content-sha256', 's3:versionid', 's3:authtype', 's3:signatureversion',
   ...LOCK_KEYS, 's3:if-match', 's3:if-none-match', 's3:objectcreationoperation', 's3:x-amz-copy-source', 's3:signatureage',
   // Who signed: a user's access key (aws:username, aws:userid), `anonymous` (aws:userid of an
@@ -96,13 +98,16 @@ export const EXISTING_TAG = 's3:existingobjecttag/';
 export const REQUEST_TAG = 's3:requestobjecttag/';
 /** The signer's tags (S3_IAM_FILE, or an STS session's): tag keys without case, as IAM compares them. */
 export const PRINCIPAL_TAG = 'aws:principaltag/';
+/** The session tags an AssumeRole asks for (sts:TagSession), tag keys without case as PRINCIPAL_TAG's. */
+export const AWS_REQUEST_TAG = 'aws:requesttag/';
 const TAG_KEY_PREFIXES = [EXISTING_TAG, REQUEST_TAG] as const;
+const CASELESS_TAG_PREFIXES = [PRINCIPAL_TAG, AWS_REQUEST_TAG] as const;
 /** Keys whose value is a set: only ForAnyValue:/ForAllValues: say what a condition on them means. */
-const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys']);
-const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion', 'aws:tokenissuetime': 'aws:TokenIssueTime', 'aws:principalaccount': 'aws:PrincipalAccount', 'aws:resourceaccount': 'aws:ResourceAccount', 'aws:principalarn': 'aws:PrincipalArn' };
+const MULTI_VALUED: ReadonlySet<string> = new Set(['s3:requestobjecttagkeys', 'aws:tagkeys']);
+const KEY_SPELLING: Readonly<Record<string, string>> = { 's3:requestobjecttagkeys': 's3:RequestObjectTagKeys', 'aws:tagkeys': 'aws:TagKeys', 'aws:currenttime': 'aws:CurrentTime', 'aws:epochtime': 'aws:EpochTime', 's3:authtype': 's3:authType', 's3:objectcreationoperation': 's3:ObjectCreationOperation', 's3:signatureage': 's3:signatureAge', 'aws:principaltype': 'aws:PrincipalType', 's3:tlsversion': 's3:TlsVersion', 'aws:tokenissuetime': 'aws:TokenIssueTime', 'aws:principalaccount': 'aws:PrincipalAccount', 'aws:resourceaccount': 'aws:ResourceAccount', 'aws:principalarn': 'aws:PrincipalArn' };
 /** Keys whose values are ARNs: the Arn operators compare them (and only them). */
 const ARN_KEYS: ReadonlySet<string> = new Set(['aws:principalarn']);
-const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>', 'aws:PrincipalTag/<tag-key>']).join(', ');
+const SUPPORTED_KEYS = [...KEYS].map((k) => KEY_SPELLING[k] ?? k).concat(['s3:ExistingObjectTag/<tag-key>', 's3:RequestObjectTag/<tag-key>', 'aws:PrincipalTag/<tag-key>', 'aws:RequestTag/<tag-key>']).join(', ');
 export const MAX_POLICY_BYTES = 20 * 1024;
 const ARN_PREFIX = 'arn:aws:s3:::';
 
@@ -321,7 +326,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
 
 /** The key a condition names, without the tag key of the object-tag keys. */
 function keyFamily(key: string): string {
-  return TAG_KEY_PREFIXES.find((p) => key.startsWith(p)) ?? key;
+  return TAG_KEY_PREFIXES.find((p) => key.startsWith(p)) ?? (key.startsWith(AWS_REQUEST_TAG) ? AWS_REQUEST_TAG : key);
 }
 
 const ACL_KEY_ACTIONS = ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectVersionAcl', 's3:PutBucketAcl', 's3:CreateBucket', 's3:BypassGovernanceRetention'];
@@ -348,6 +353,9 @@ const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   ],
   [REQUEST_TAG]: REQUEST_TAG_ACTIONS,
   's3:requestobjecttagkeys': REQUEST_TAG_ACTIONS,
+  // The session tags of an AssumeRole: no S3 action has them.
+  [AWS_REQUEST_TAG]: [STS_TAG_SESSION],
+  'aws:tagkeys': [STS_TAG_SESSION],
   's3:x-amz-acl': ACL_KEY_ACTIONS,
   ...Object.fromEntries(GRANT_KEYS.map((k) => [k, ACL_KEY_ACTIONS])),
   's3:x-amz-metadata-directive': ['s3:PutObject', 's3:BypassGovernanceRetention'],
@@ -389,8 +397,9 @@ export function actionHasKey(family: string, action: string): boolean {
  */
 function conditionKey(name: string): string | undefined {
   const lower = name.toLowerCase();
-  if (lower.startsWith(PRINCIPAL_TAG)) {
-    const tag = lower.slice(PRINCIPAL_TAG.length);
+  for (const prefix of CASELESS_TAG_PREFIXES) {
+    if (!lower.startsWith(prefix)) continue;
+    const tag = lower.slice(prefix.length);
     return tag.length > 0 && [...tag].length <= 128 ? lower : undefined;
   }
   for (const prefix of TAG_KEY_PREFIXES) {

@@ -5,7 +5,7 @@
 // parameters, the tags a write sets and the tags of the object it acts on (read only when a
 // statement asks), a multipart upload's keys from its CreateMultipartUpload, and the keys a
 // request's body holds, known only once its handler has parsed it (`deferred`, bodyAllowed).
-import { ACTION_BOUND_KEYS, actionHasKey, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS, type ConditionContext } from '../auth/bucket-policy.js';
+import { ACTION_BOUND_KEYS, actionHasKey, AWS_REQUEST_TAG, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS, type ConditionContext } from '../auth/bucket-policy.js';
 import { hasPresignParams, parseAmzDate, parseRequestDate } from '../auth/sigv4.js';
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { parseIsoDateTime } from '../dates.js';
@@ -264,6 +264,12 @@ export function checkContext(env: OpsEnv, req: RequestKeys, action: string, obje
         if (object === undefined || !actionHasKey(EXISTING_TAG, action)) return undefined;
         if (existing === null) existing = existingTags(env, object);
         return existing?.find(([k]) => k === key.slice(EXISTING_TAG.length))?.[1];
+      }
+      // An AssumeRole's session tags (sts:TagSession): tag keys without case, as IAM's.
+      if (key.startsWith(AWS_REQUEST_TAG) || key === 'aws:tagkeys') {
+        if (!actionHasKey(key === 'aws:tagkeys' ? key : AWS_REQUEST_TAG, action)) return undefined;
+        if (key === 'aws:tagkeys') return tagsAsked()?.map(([k]) => k);
+        return tagsAsked()?.find(([k]) => k.toLowerCase() === key.slice(AWS_REQUEST_TAG.length))?.[1];
       }
       if (!actionHasKey(REQUEST_TAG, action)) return undefined;
       if (key.startsWith(REQUEST_TAG)) return tagsAsked()?.find(([k]) => k === key.slice(REQUEST_TAG.length))?.[1];

@@ -207,7 +207,8 @@ function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, a
   // Session tags are the session's aws:PrincipalTag/<key>, over its user's: a user that could
   // give them freely could give itself any tag a policy grants by. AWS asks the role's trust
   // policy for sts:TagSession; s3d has no roles, and asks the user's own policies.
-  if (tags !== undefined && !userMay(env, accessKey, STS_TAG_SESSION, undefined, undefined, requestFacts(ctx))) {
+  // The tags are aws:RequestTag/<key> and aws:TagKeys of that check: a policy may allow some only.
+  if (tags !== undefined && !userMay(env, accessKey, STS_TAG_SESSION, undefined, undefined, requestFacts(ctx), { requestTags: tags })) {
     throw new StsError('AccessDenied', 403, `User: ${userArn(accountId(env), accessKey)} is not authorized to perform: ${STS_TAG_SESSION} (session Tags need a policy of the user that allows it, Resource "*").`);
   }
   const issued = sessions.issue(accessKey, duration, Date.now(), { policy, tags, name: sessionName });

@@ -32,6 +32,8 @@ const APP = { accessKey: 'sts-app', secretKey: 'sts-app-secret-1', policies: ['a
 const GONE = { accessKey: 'sts-gone', secretKey: 'sts-gone-secret-2', groups: ['apps'] };
 // The app's policy without sts:TagSession: its sessions get no tags of their own.
 const UNTAGGED = { accessKey: 'sts-plain', secretKey: 'sts-plain-secret-3', policies: ['plain'] };
+// May tag its sessions with team blue or green only, and with no other tag key.
+const LIMITED = { accessKey: 'sts-limited', secretKey: 'sts-limited-secret-4', policies: ['limited'] };
 const iam = {
   policies: {
     // Its own prefix by name, and reading shared/.
@@ -45,9 +47,15 @@ const iam = {
       { Effect: 'Allow', Action: 'sts:TagSession', Resource: '*' },
     ),
     plain: doc(allow(['s3:PutObject'], [`${B}/teams/\${aws:PrincipalTag/team}/*`]), allow(['s3:*'], [`${B}/plain/*`])),
+    limited: doc(allow(['s3:PutObject'], [`${B}/teams/\${aws:PrincipalTag/team}/*`]), {
+      Effect: 'Allow',
+      Action: 'sts:TagSession',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:RequestTag/team': ['blue', 'green'] }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'Team'] } },
+    }),
   },
   groups: { apps: { policies: ['app'] } },
-  users: [APP, GONE, UNTAGGED],
+  users: [APP, GONE, UNTAGGED, LIMITED],
 };
 
 const { d, iamFile, work } = await startDaemonWithUsers(t, iam);
@@ -150,6 +158,24 @@ t.test('principal tags: a user\u2019s (S3_IAM_FILE), and a session\u2019s from A
   const plain = s3As(await assume(plainSts));
   t.equal(await put(plain, 'plain/ok.txt'), 'ok', 'the same user\u2019s session without Tags');
   t.equal(await put(plain, 'teams/red/e.txt'), 'AccessDenied/403', 'which has no team tag');
+});
+
+t.test('sts:TagSession limited by aws:RequestTag/<key> and aws:TagKeys: only the tags the policy names', async (t) => {
+  const client = sts(LIMITED.accessKey, LIMITED.secretKey);
+  const blue = s3As(await assume(client, { Tags: [{ Key: 'team', Value: 'blue' }] }));
+  const put = (c: S3Client, Key: string) => s3Code(c.send(new PutObjectCommand({ Bucket: B, Key, Body: 'x' })));
+  t.equal(await put(blue, 'teams/blue/limited.txt'), 'ok', 'a tag the policy allows: the session has it');
+  const green = s3As(await assume(client, { Tags: [{ Key: 'Team', Value: 'green' }] }));
+  t.equal(await put(green, 'teams/green/limited.txt'), 'ok', 'the tag key without case, as IAM compares it (Team is aws:RequestTag/team)');
+  const denied = async (Tags: Array<{ Key: string; Value: string }>): Promise<string> => {
+    const r = await assume(client, { Tags }).catch((e: Error & { $metadata?: { httpStatusCode?: number } }) => e);
+    return r instanceof Error ? `${r.name}/${r.$metadata?.httpStatusCode}` : 'ok';
+  };
+  t.equal(await denied([{ Key: 'team', Value: 'red' }]), 'AccessDenied/403', 'a value the policy does not name: AccessDenied');
+  t.equal(await denied([{ Key: 'team', Value: 'blue' }, { Key: 'project', Value: 'x' }]), 'AccessDenied/403', 'a tag key aws:TagKeys does not allow beside an allowed one: AccessDenied');
+  t.equal(await denied([{ Key: 'project', Value: 'x' }]), 'AccessDenied/403', 'no team tag at all: StringEquals on an absent key is false');
+  const untagged = s3As(await assume(client));
+  t.equal(await put(untagged, 'teams/blue/none.txt'), 'AccessDenied/403', 'a session without Tags needs no sts:TagSession, and has no team');
 });
 
 t.test('a session policy limits the credentials further, never beyond the user\u2019s', async (t) => {

@@ -188,6 +188,19 @@ t.test('sts:TagSession: named by an identity policy with Resource "*"; not by s3
   t.equal(may(denied), 'deny', 'a Deny of it wins');
 });
 
+t.test('sts:TagSession keys: aws:RequestTag/<key> (key without case) and the set aws:TagKeys; no S3 action has them', async (t) => {
+  const identity = (Action: unknown, Condition: unknown) => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action, Resource: '*', Condition }] });
+  const limited = identity('sts:TagSession', { StringEquals: { 'aws:RequestTag/Team': 'blue' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } });
+  const may = (tags: Record<string, string>): string =>
+    decide(limited, { action: 'sts:TagSession', resource: '*', context: new Map<string, string | string[]>([...Object.entries(tags).map(([k, v]) => [`aws:requesttag/${k.toLowerCase()}`, v] as [string, string]), ['aws:tagkeys', Object.keys(tags)]]) });
+  t.equal(may({ team: 'blue' }), 'allow', 'the named value under the one allowed key');
+  t.equal(may({ team: 'red' }), 'none', 'another value');
+  t.equal(may({ team: 'blue', project: 'x' }), 'none', 'a key aws:TagKeys does not list');
+  t.equal(code(() => identity('sts:TagSession', { StringEquals: { 'aws:TagKeys': 'team' } })), 'MalformedPolicy', 'aws:TagKeys is a set: ForAllValues:/ForAnyValue: only');
+  t.equal(code(() => identity('s3:PutObject', { StringEquals: { 'aws:RequestTag/team': 'blue' } })), 'MalformedPolicy', 'an S3 action has no aws:RequestTag');
+  t.equal(code(() => identity('s3:*', { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'team' } })), 'MalformedPolicy', 'nor aws:TagKeys');
+});
+
 t.test('wildcards: * and ? semantics, and patterns that would backtrack as regexes finish at once', async (t) => {
   const p = doc(allow(['s3:GetObject'], [`arn:aws:s3:::${B}/*/*/*/*.jpg`, `arn:aws:s3:::${B}/x?z`]));
   t.ok(ask(p, 's3:GetObject', `${B}/a/b/c/d.jpg`), 'four segments');
