@@ -4,9 +4,12 @@
 // versions) and made one huge transaction. Here its versions are read a page at a time, newest
 // first, with a turn of the event loop between pages, and each page's due versions are removed
 // in a commit of their own. The judgement is versionsDue's on the whole key as it was when the
-// key's first page was read: a version's successor and how many versions are newer than it are
+// key's first page was read: a version's successor, how many versions are newer than it and, per
+// rule, how many of those the rule selects and the pass keeps (NewerNoncurrentVersions) are
 // carried from page to page, so a version is judged by its successor as it was even when this
-// pass has removed that successor since (as one commit for the whole key judged it).
+// pass has removed that successor since (as one commit for the whole key judged it). The counts
+// are per rule: should the rules change between pages, or before a page's commit, the rest of
+// the key is left to the next scan.
 //
 // Each commit judges its page again (its versions' tags and locks, and the rules, as they are
 // then), and leaves the rest of the key to the next scan if the key changed otherwise than by
@@ -15,7 +18,7 @@
 // not all there).
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { loneMarkerDue, noncurrentDue, type StoredLifecycleRule } from './lifecycle.js';
+import { countKept, keptCounts, loneMarkerDue, noncurrentDue, type StoredLifecycleRule } from './lifecycle.js';
 import type { MetaStore, VersionEntry } from '../meta/store.js';
 import type { BucketRecord, ObjectRecord, VersionedDelete } from '../meta/records.js';
 import { clientVersionId, stampOf } from '../meta/versions.js';
@@ -44,18 +47,31 @@ interface Page {
   readonly successor: ObjectRecord | undefined;
   /** How many versions of the key were above the page when the key was first read. */
   readonly index: number;
+  /** The rules `kept` counts for, and the counts (keptCounts) over the versions above the page. */
+  readonly rules: readonly StoredLifecycleRule[];
+  readonly kept: readonly number[];
 }
 
-/** The versions of a page due under `rules` (see versionsDue; the latest version is not judged here). */
-function dueIn(rules: readonly StoredLifecycleRule[], key: string, page: Page, versions: readonly VersionEntry[], now: number): ObjectRecord[] {
+/** Whether two readings of the bucket's rules are the same rules (the kept counts are per rule). */
+function sameRules(a: readonly StoredLifecycleRule[], b: readonly StoredLifecycleRule[]): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The versions of a page due under the page's rules (see versionsDue; the latest version is not
+ * judged here), and the kept counts below the page.
+ */
+function dueIn(key: string, page: Page, versions: readonly VersionEntry[], now: number): { due: ObjectRecord[]; kept: number[] } {
   const due: ObjectRecord[] = [];
+  const kept = [...page.kept];
   versions.forEach((v, i) => {
     const at = page.index + i;
     if (at === 0) return;
     const successor = i === 0 ? page.successor! : versions[i - 1]!.record;
-    if (noncurrentDue(rules, key, v.record, successor, at - 1, now)) due.push(v.record);
+    if (noncurrentDue(page.rules, key, v.record, successor, kept, now)) due.push(v.record);
+    else countKept(page.rules, key, v.record, kept);
   });
-  return due;
+  return { due, kept };
 }
 
 /**
@@ -68,13 +84,15 @@ export async function removeKeyVersions(j: KeyJudge, key: string, now: number): 
   const head = versions[0]?.record;
   if (head === undefined) return { removed: 0, stopped: false };
   const headStamp = stampOf(head);
-  let page: Page = { versions, successor: undefined, index: 0 };
+  const first = j.rulesNow();
+  if (first === undefined) return { removed: 0, stopped: false };
+  let page: Page = { versions, successor: undefined, index: 0, rules: first, kept: keptCounts(first) };
   let removed = 0;
   let everyOneDue = true;
   for (;;) {
     const rules = j.rulesNow();
-    if (rules === undefined) return { removed, stopped: false };
-    const due = dueIn(rules, key, page, page.versions, now);
+    if (rules === undefined || !sameRules(rules, page.rules)) return { removed, stopped: false };
+    const { due, kept } = dueIn(key, page, page.versions, now);
     if (due.length < page.versions.length - (page.index === 0 ? 1 : 0)) everyOneDue = false;
     if (due.length > 0) {
       const n = await commit(j, key, page, due, headStamp, removed, now);
@@ -87,7 +105,7 @@ export async function removeKeyVersions(j: KeyJudge, key: string, now: number): 
     if (j.stopped()) return { removed, stopped: true };
     versions = meta.keyVersionsPage(bucket, key, { below: stampOf(last), limit: KEY_PAGE });
     if (versions.length === 0) break;
-    page = { versions, successor: last, index: page.index + page.versions.length };
+    page = { versions, successor: last, index: page.index + page.versions.length, rules: page.rules, kept };
   }
   // The latest version, a delete marker, goes last, once nothing is left under it.
   const rules = j.rulesNow();
@@ -115,6 +133,10 @@ async function commit(j: KeyJudge, key: string, page: Page, due: readonly Object
   const still = (b: BucketRecord): ReadonlySet<number> => {
     const rules = j.rulesOf(b);
     if (rules === undefined) return NONE;
+    if (!sameRules(rules, page.rules)) {
+      changed = true;
+      return NONE;
+    }
     const top = meta.keyVersionsPage(bucket, key, { limit: 1 })[0]?.record;
     // Counted by LMDB without reading them: what is above the page is mostly kept versions.
     const above = page.index === 0 ? 0 : meta.countNewerVersions(bucket, key, first);
@@ -124,7 +146,7 @@ async function commit(j: KeyJudge, key: string, page: Page, due: readonly Object
       changed = true;
       return NONE;
     }
-    return new Set(dueIn(rules, key, page, versions, now).map(stampOf));
+    return new Set(dueIn(key, page, versions, now).due.map(stampOf));
   };
   const events = j.events(due.map(() => key));
   const n = await meta.removeVersionsIfUnchanged(bucket, due.map((rec) => ({ key, versionId: clientVersionId(rec), vs: stampOf(rec) })), undefined, events.inTxn, still);

@@ -4,7 +4,7 @@
 // unversioned, a delete marker on top in a versioned one; ExpiredObjectDeleteMarker removes a
 // latest delete marker no other version is left under), NoncurrentVersionExpiration (a version
 // NoncurrentDays after its successor was written is removed for good, the newest
-// NewerNoncurrentVersions noncurrent versions of a key kept; versionsDue decides) and
+// NewerNoncurrentVersions noncurrent versions of a key the rule selects kept; versionsDue decides) and
 // AbortIncompleteMultipartUpload. s3d has one storage class, so Transition and
 // NoncurrentVersionTransition are NotImplemented rather than accepted and never carried out;
 // everything accepted is enforced.
@@ -370,9 +370,13 @@ function replacedAt(successor: ListedRecord): number {
  * version, was written (replacedAt; the successor as it is now: when that was removed by
  * id, or replaced as the null version under Suspended, the next newer one counts); it is due under a NoncurrentVersionExpiration rule
  * whose filter selects it (prefix, and its own tags and size) once NoncurrentDays have passed since
- * then, rounded up to the next midnight UTC as Expiration Days are, unless it is among the rule's
- * NewerNoncurrentVersions newest noncurrent versions of the key (every noncurrent version counts,
- * delete markers included, selected by the filter or not). The latest version is due only when it
+ * then, rounded up to the next midnight UTC as Expiration Days are, unless fewer than the rule's
+ * NewerNoncurrentVersions noncurrent versions newer than it are retained: those the rule's own
+ * filter selects (delete markers included when it selects them) and this pass keeps (not due under
+ * any rule, or locked). S3 documents the number as how many noncurrent versions it "will retain"
+ * and says nothing of filters; counting versions the filter does not select, or ones another rule
+ * removes in the same pass, would delete a version while fewer than that many of the rule's own
+ * are left, so they are not counted (MinIO counts only what it spares too). The latest version is due only when it
  * is a delete marker no other version is left under (or every other one is due in this same pass)
  * and a rule selects it that either says ExpiredObjectDeleteMarker or expires current objects and
  * would expire the marker by its own age (Days from its mtime, or a Date passed): S3's "when you
@@ -384,9 +388,11 @@ function replacedAt(successor: ListedRecord): number {
 export function versionsDue<R extends ListedRecord>(rules: readonly StoredLifecycleRule[] | undefined, key: string, versions: ReadonlyArray<{ readonly record: R }>, now: number): R[] {
   const due: R[] = [];
   if (rules === undefined || versions.length === 0) return due;
+  const kept = keptCounts(rules);
   for (let i = 1; i < versions.length; i++) {
     const rec = versions[i]!.record;
-    if (noncurrentDue(rules, key, rec, versions[i - 1]!.record, i - 1, now)) due.push(rec);
+    if (noncurrentDue(rules, key, rec, versions[i - 1]!.record, kept, now)) due.push(rec);
+    else countKept(rules, key, rec, kept);
   }
   const latest = versions[0]!.record;
   if (due.length === versions.length - 1 && loneMarkerDue(rules, key, latest, now)) due.push(latest);
@@ -394,15 +400,30 @@ export function versionsDue<R extends ListedRecord>(rules: readonly StoredLifecy
 }
 
 /**
- * versionsDue's judgement of one noncurrent version `rec`, given `successor` (the next newer
- * version) and `newer` (how many noncurrent versions are newer than it): its inputs, so a key of
- * very many versions can be judged a page at a time (lifecycle-versions.ts).
+ * Per rule of `rules` (by position), how many noncurrent versions newer than the one judged the
+ * rule selects and the pass keeps: what NewerNoncurrentVersions is compared with (versionsDue).
  */
-export function noncurrentDue(rules: readonly StoredLifecycleRule[], key: string, rec: ListedRecord, successor: ListedRecord, newer: number, now: number): boolean {
+export function keptCounts(rules: readonly StoredLifecycleRule[]): number[] {
+  return rules.map(() => 0);
+}
+
+/** Counts `rec`, a noncurrent version the pass keeps, for every rule of `rules` that selects it. */
+export function countKept(rules: readonly StoredLifecycleRule[], key: string, rec: ListedRecord, kept: number[]): void {
+  rules.forEach((r, i) => {
+    if (matches(r, key, rec)) kept[i]! += 1;
+  });
+}
+
+/**
+ * versionsDue's judgement of one noncurrent version `rec`, given `successor` (the next newer
+ * version) and `kept` (keptCounts, as counted over the versions newer than it): its inputs, so a
+ * key of very many versions can be judged a page at a time (lifecycle-versions.ts).
+ */
+export function noncurrentDue(rules: readonly StoredLifecycleRule[], key: string, rec: ListedRecord, successor: ListedRecord, kept: readonly number[], now: number): boolean {
   const since = replacedAt(successor);
   // A version under Object Lock is never due (the store would keep it anyway; counted as due,
   // the marker above it would go and bring it back).
-  return !isLocked(rec, now, false) && rules.some((r) => r.noncurrentDays !== undefined && newer >= (r.newerNoncurrentVersions ?? 0) && daysAfter(since, r.noncurrentDays) <= now && matches(r, key, rec));
+  return !isLocked(rec, now, false) && rules.some((r, i) => r.noncurrentDays !== undefined && kept[i]! >= (r.newerNoncurrentVersions ?? 0) && daysAfter(since, r.noncurrentDays) <= now && matches(r, key, rec));
 }
 
 /** versionsDue's judgement of the latest version, once every other version of its key is due. */

@@ -4,7 +4,8 @@
 // restarting the daemon on the same data dir with the real clock, scanning every second
 // (S3_LIFECYCLE_SCAN_INTERVAL=1s). Checked with ListObjectVersions: NoncurrentVersionExpiration
 // removes noncurrent versions and delete markers once NoncurrentDays have passed since their
-// successor was written (not since their own write), keeps the newest NewerNoncurrentVersions,
+// successor was written (not since their own write), keeps the newest NewerNoncurrentVersions
+// (counting only the versions the rule's filter selects and the pass keeps),
 // selects by prefix and by each version's own tags, spares Disabled rules and keys no rule selects,
 // works in a Suspended bucket, and frees the data files; ExpiredObjectDeleteMarker removes a lone
 // latest delete marker (and not one over a version), and so does Expiration Days once the marker is
@@ -135,6 +136,18 @@ t.test('the first daemon writes three days in the past', async (t) => {
   await put(old, 'tagged/k', 'v1', { tagging: 'class=tmp' });
   await put(old, 'tagged/k', 'v2', { tagging: 'class=keep' });
   await put(old, 'tagged/k', 'v3');
+  // NewerNoncurrentVersions under a tag filter counts only the versions the filter selects:
+  // v3 and v4 (untagged) are not among the one tagged version kept.
+  await put(old, 'tagkeep/k', 'v1', { tagging: 'class=tmp' });
+  await put(old, 'tagkeep/k', 'v2', { tagging: 'class=tmp' });
+  await put(old, 'tagkeep/k', 'v3');
+  await put(old, 'tagkeep/k', 'v4');
+  await put(old, 'tagkeep/k', 'v5');
+  // ...and only those the pass keeps: v3, removed by another rule, is not one of the two kept.
+  await put(old, 'twokeep/k', 'v1');
+  await put(old, 'twokeep/k', 'v2');
+  await put(old, 'twokeep/k', 'v3', { tagging: 'class=tmp' });
+  await put(old, 'twokeep/k', 'v4');
   await put(old, 'dm/k', 'v1');
   await del(old, 'dm/k', 'DM');
   await put(old, 'dmkeep/k', 'v1');
@@ -182,6 +195,9 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
     nc('fresh', 'fresh/', 1),
     nc('long', 'long/', 30),
     { ID: 'tagged', Status: 'Enabled', Filter: { And: { Prefix: 'tagged/', Tags: [{ Key: 'class', Value: 'tmp' }] } }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
+    { ID: 'tagkeep', Status: 'Enabled', Filter: { And: { Prefix: 'tagkeep/', Tags: [{ Key: 'class', Value: 'tmp' }] } }, NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 1 } },
+    nc('twokeep', 'twokeep/', 1, { NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 2 } }),
+    { ID: 'twokeep-tmp', Status: 'Enabled', Filter: { And: { Prefix: 'twokeep/', Tags: [{ Key: 'class', Value: 'tmp' }] } }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
     nc('dm', 'dm/', 1, { Expiration: { ExpiredObjectDeleteMarker: true } }),
     nc('dmkeep', 'dmkeep/', 1),
     // S3 removes a lone delete marker under Expiration Days once the marker is that old, without
@@ -198,6 +214,8 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
     'fresh/k': ['v3*', 'v2'],
     'long/k': ['v2*', 'v1'],
     'tagged/k': ['v3*', 'v2'],
+    'tagkeep/k': ['v5*', 'v4', 'v3', 'v2'],
+    'twokeep/k': ['v4*', 'v2', 'v1'],
     'dmkeep/k': ['DM*'],
     'dmdays/young': ['DM*'],
     'nm/k': ['v2*'],

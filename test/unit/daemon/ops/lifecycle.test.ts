@@ -316,6 +316,21 @@ t.test('which versions of a key are removed for good (versionsDue)', async (t) =
   // Past the kept number is not enough without the age: the oldest became noncurrent 2 s before T0.
   t.same(mtimes(versionsDue(keep2, 'k', [cur, v(T0 - 1000), v(T0 - 2000), v(T0 - 3000)], T0)), [], 'an old enough rank but too young');
 
+  // NewerNoncurrentVersions counts only the newer versions the rule's filter selects and the pass keeps.
+  const tmp: TagSet = [['class', 'tmp']];
+  const keepTagged1 = lc(rule(`<ID>kt</ID><Filter><And><Prefix></Prefix><Tag><Key>class</Key><Value>tmp</Value></Tag></And></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration>`));
+  const t1 = v(T0 - 4 * DAY, { tags: tmp });
+  const t2 = v(T0 - 3 * DAY, { tags: tmp });
+  t.same(mtimes(versionsDue(keepTagged1, 'k', [cur, old(1), old(2), t2, t1], later)), [t1.record.mtime], 'untagged newer versions are not among the tagged one kept');
+  const keepBig1 = lc(rule(`<ID>kb</ID><Filter><ObjectSizeGreaterThan>50</ObjectSizeGreaterThan></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration>`));
+  t.same(mtimes(versionsDue(keepBig1, 'k', [cur, v(T0 - DAY, { size: 10 }), old(2), old(3)], later)), [old(3).record.mtime], 'a small newer version is not among the big one kept');
+  const twoRules = lc(
+    rule(`<ID>keep2</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration>`),
+    rule(`<ID>tmp</ID><Filter><Tag><Key>class</Key><Value>tmp</Value></Tag></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>`),
+  );
+  const tv = v(T0 - DAY, { tags: tmp });
+  t.same(mtimes(versionsDue(twoRules, 'k', [cur, tv, old(2), old(3), old(4)], later)), [tv.record.mtime, old(4).record.mtime], 'a version another rule removes is not one of the two kept');
+
   // Noncurrent delete markers go like versions.
   t.same(
     versionsDue(days1, 'k', [cur, dm(T0 - 2 * DAY), old(3)], later).map((r) => r.deleteMarker === true),
