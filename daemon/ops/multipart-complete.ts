@@ -208,7 +208,7 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
       // Without the SSE-C key MD5 an upload an earlier version created kept.
       ...(up.sse ? { sse: withoutKeyMd5(up.sse) } : {}),
       ...tagsField(up.tags),
-      ...completedLock(env.meta.getBucket(up.bucket), up, Date.now()),
+      ...completedLock(env.meta.getBucket(up.bucket), up),
     };
     const events = requestEvents(env, ctx, env.meta.getBucket(up.bucket));
     const created = events?.created('s3:ObjectCreated:CompleteMultipartUpload', up.key, record);

@@ -265,7 +265,7 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   if (length !== undefined && length > MAX_PART_SIZE) throw partTooLarge(length);
   // The upload's own lock settings, else the bucket's default retention (which the completed
   // object will take), as S3 judges a part.
-  requireLockedBodyChecksum(completedLock(env.meta.getBucket(up.bucket), up, Date.now()), ctx.body, 'Put Part');
+  requireLockedBodyChecksum(completedLock(env.meta.getBucket(up.bucket), up), ctx.body, 'Put Part');
   const uc = uploadChecksum(up);
   const own = partChecksum(uc, ctx.headers);
   // The payload decoder hashes a part the client sent no checksum for with S3's default

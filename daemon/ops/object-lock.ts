@@ -160,9 +160,17 @@ export function lockFields(lock: LockRequest | undefined): Pick<ObjectRecord, 'r
   return { ...(lock?.retention !== undefined ? { retention: lock.retention } : {}), ...(lock?.legalHold !== undefined ? { legalHold: lock.legalHold } : {}) };
 }
 
-/** The lock of a completed multipart upload: what CreateMultipartUpload asked for, else the bucket's default retention now. */
-export function completedLock(b: BucketRecord | undefined, up: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, now: number): Pick<ObjectRecord, 'retention' | 'legalHold'> {
-  const retention = up.retention ?? (b === undefined ? undefined : defaultRetention(b, now));
+/**
+ * The lock of a completed multipart upload: what CreateMultipartUpload asked for, else the bucket's
+ * default retention (as the bucket has it at completion, when the version is created) counted from
+ * the upload's initiation: S3 adds the default period to "the object version's creation
+ * timestamp", and a multipart object's is its initiation ("the object creation date is the date of
+ * initiation of the multipart upload"), its Last-Modified here as on S3. MinIO also counts it from
+ * CreateMultipartUpload. Counted from the completion, the retain-until date was later than
+ * Last-Modified plus the period by however long the upload took.
+ */
+export function completedLock(b: BucketRecord | undefined, up: { initiated: number; retention?: Retention; legalHold?: 'ON' | 'OFF' }): Pick<ObjectRecord, 'retention' | 'legalHold'> {
+  const retention = up.retention ?? (b === undefined ? undefined : defaultRetention(b, up.initiated));
   return lockFields({ ...(retention !== undefined ? { retention } : {}), ...(up.legalHold !== undefined ? { legalHold: up.legalHold } : {}) });
 }
 

@@ -582,9 +582,15 @@ t.test('CopyObject and multipart uploads carry lock headers', async (t) => {
   const before = Date.now();
   const up2 = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu-default' }));
   const part2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu-default', UploadId: up2.UploadId, PartNumber: 1, Body: 'part' }));
+  // Completed a while after it was initiated: S3 counts the default from the version's creation
+  // timestamp, which for a multipart upload is its initiation (its Last-Modified), not the completion.
+  await sleep(3000);
   const done2 = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu-default', UploadId: up2.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part2.ETag }] } }));
   const r = await retainUntilMs(bucket, 'mpu-default', done2.VersionId);
   t.ok(r.mode === 'GOVERNANCE' && Math.abs(r.until - (before + DAY)) < 5 * MIN, `a multipart upload without headers gets the default retention (${r.mode} ${Number.isNaN(r.until) ? '' : isoS(new Date(r.until))})`);
+  const lastModified = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mpu-default', VersionId: done2.VersionId }))).LastModified!.getTime();
+  const fromCreation = r.until - (lastModified + DAY);
+  t.ok(fromCreation >= 0 && fromCreation < 1000, `… counted from its Last-Modified, the upload's initiation, not its completion 3 s later (${fromCreation} ms past Last-Modified + 1 day)`);
   const c2 = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy-default', CopySource: `${src}/src` }));
   const rc = await retainUntilMs(bucket, 'copy-default', c2.VersionId);
   t.ok(rc.mode === 'GOVERNANCE' && Math.abs(rc.until - (before + DAY)) < 5 * MIN, `a copy without headers gets the default retention (${rc.mode} ${Number.isNaN(rc.until) ? '' : isoS(new Date(rc.until))})`);

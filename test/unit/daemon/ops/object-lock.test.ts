@@ -62,9 +62,9 @@ t.test('default retention in years, and at multipart completion', async (t) => {
   const years: BucketRecord = { ...locked, objectLock: { defaultRetention: { mode: 'COMPLIANCE', years: 2 } } };
   t.same(defaultRetention(years, NOW), { mode: 'COMPLIANCE', until: Date.parse('2028-12-01T12:00:00Z') }, 'calendar years');
   t.equal(defaultRetention(locked, NOW), undefined);
-  t.same(completedLock(withDefault, {}, NOW + DAY), { retention: { mode: 'GOVERNANCE', until: NOW + 4 * DAY } }, 'the default is taken at completion');
+  t.same(completedLock(withDefault, { initiated: NOW }), { retention: { mode: 'GOVERNANCE', until: NOW + 3 * DAY } }, 'the bucket\'s default at completion, counted from the initiation (the object\'s creation date and Last-Modified)');
   const asked = { retention: { mode: 'COMPLIANCE' as const, until: NOW + 100 * DAY }, legalHold: 'ON' as const };
-  t.same(completedLock(withDefault, asked, NOW + DAY), asked, 'what the upload asked for wins');
+  t.same(completedLock(withDefault, { initiated: NOW, ...asked }), asked, 'what the upload asked for wins');
 });
 
 t.test('retention changes', async (t) => {
