@@ -285,6 +285,23 @@ export function filesOf(rec: { data?: DataRef; parts?: readonly PartRecord[] }):
   return out;
 }
 
+/**
+ * A data file a record points at, and its length as the record gives it (`stored`: the sealed
+ * DARE stream's length when encrypted); s3d backup checks each file it copies against it.
+ */
+export interface StoredFile {
+  readonly file: string;
+  readonly stored: number;
+}
+
+/** filesOf, each file with its stored length. */
+export function storedFilesOf(rec: { data?: DataRef; stored?: number; parts?: readonly PartRecord[] }): StoredFile[] {
+  const out: StoredFile[] = [];
+  if (rec.data && 'file' in rec.data) out.push({ file: rec.data.file, stored: rec.stored ?? 0 });
+  for (const p of rec.parts ?? []) if ('file' in p.data) out.push({ file: p.data.file, stored: p.stored });
+  return out;
+}
+
 /** What a versioned delete did: the marker it added, or the version it removed. */
 export interface VersionedDelete {
   /** The delete marker created (a delete without a version id in a versioned bucket). */

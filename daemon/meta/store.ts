@@ -10,13 +10,14 @@
 
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { ReferenceSnapshot } from './reference-snapshot.js';
+import { recordsNaming, type FileOwner } from './file-owners.js';
 import { MetaConflict, commitFailure, tolerateOrphanCommitRejections } from './commit-errors.js';
 import type { CleanMarker } from '../storage/clean-shutdown.js';
 import { StoreState } from './state.js';
 import { NullVersionIndex } from './null-index.js';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { filesOf, RECORD_VERSION, sameBucket, type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
+import { filesOf, RECORD_VERSION, sameBucket, storedFilesOf, type BucketRecord, type StoredFile, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
 import { NotificationQueue } from './notify-queue.js';
 import { RecordCache } from './record-cache.js';
 import { UploadTables, type StoredParts } from './upload-tables.js';
@@ -702,12 +703,20 @@ export class MetaStore {
     return typeof id === 'number' ? id : undefined;
   }
 
-  /** The data-file ids of every record (current objects, versions, pending parts), one record at a time. */
-  private *recordFiles(transaction?: Transaction): Generator<string[]> {
+  /** The data files of every record (current objects, versions, pending parts) with their stored lengths, one record at a time. */
+  private *recordFiles(transaction?: Transaction): Generator<StoredFile[]> {
     const opts = transaction === undefined ? {} : { transaction };
-    for (const { value } of this.objects.getRange(opts)) yield filesOf(value);
-    for (const { value } of this.versions.getRange(opts)) yield filesOf(value);
+    for (const { value } of this.objects.getRange(opts)) yield storedFilesOf(value);
+    for (const { value } of this.versions.getRange(opts)) yield storedFilesOf(value);
     yield* this.multipart.partFiles(transaction);
+  }
+
+  /**
+   * Diagnostic, for s3d backup's failures: the object versions and parts whose records name one
+   * of `files` (every record read: a store's worth of time, once).
+   */
+  recordsNaming(files: ReadonlySet<string>): FileOwner[] {
+    return recordsNaming(files, { objects: this.objects, versions: this.versions, parts: this.multipart.parts, upload: (id) => this.multipart.getUpload(id) });
   }
 
   /**
@@ -717,7 +726,7 @@ export class MetaStore {
    */
   referencedFiles(): Set<string> {
     const out = new Set<string>();
-    for (const files of this.recordFiles()) for (const f of files) out.add(f);
+    for (const files of this.recordFiles()) for (const f of files) out.add(f.file);
     return out;
   }
 

@@ -9,7 +9,7 @@ import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { MetaConflict } from './commit-errors.js';
 import { bucketRange, MAX_UPLOAD_ID_BYTES, partKey, uploadIndexKey } from './keys.js';
 import type { UploadListingTables } from './listing.js';
-import { filesOf, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
+import { filesOf, storedFilesOf, type ObjectRecord, type PartRecord, type StoredFile, type UploadRecord } from './records.js';
 
 /**
  * Part records as a completion read them (MetaStore.partsOfUpload), each with the bytes it was
@@ -77,7 +77,7 @@ export class UploadTables implements UploadListingTables {
    * files are the object's, released with it (an object deleted before the sweep got to them queued
    * them; a record still naming one made `s3d backup` take it, once reaped, for a missing file).
    */
-  *partFiles(transaction?: Transaction): Generator<string[]> {
+  *partFiles(transaction?: Transaction): Generator<StoredFile[]> {
     const opts = transaction === undefined ? {} : { transaction };
     const kept = new Map<string, ReadonlySet<number>>();
     for (const { key, value } of this.#finished.getRange(opts)) if (value.keep.length > 0) kept.set(key, new Set(value.keep));
@@ -86,7 +86,7 @@ export class UploadTables implements UploadListingTables {
         const k = key as Buffer;
         if (kept.get(k.toString('utf8', 0, k.length - 5))?.has(k.readUInt32BE(k.length - 4)) === true) continue;
       }
-      yield filesOf({ parts: [value] });
+      yield storedFilesOf({ parts: [value] });
     }
   }
 

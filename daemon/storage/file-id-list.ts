@@ -1,11 +1,12 @@
 // The data files `s3d backup` copies (backup.ts): every id its metadata snapshot references, each
-// once, in order. A Set of the ids as strings, then a sorted array of them, kept 56 bytes an id on
-// the V8 heap (more while both were held; measured, Node 20): a backup of a store of some tens of
-// millions of objects would pass Node's heap limit and fail the same way each time. This list
-// keeps each id whole as its 16 bytes in a buffer outside the V8 heap (exact, unlike the start-up
-// scan's storage/file-id-set.ts, which may merge two ids: a backup must copy both), sorts them with
-// a radix sort into a second buffer of the same size, and drops duplicates: 16 to 24 bytes an id,
-// twice that while sorting.
+// once, in order, with the length its record gives the file (the sealed DARE stream's), which the
+// backup checks each copy against. A Set of the ids as strings, then a sorted array of them, kept
+// 56 bytes an id on the V8 heap (more while both were held; measured, Node 20): a backup of a
+// store of some tens of millions of objects would pass Node's heap limit and fail the same way
+// each time. This list keeps each id whole as its 16 bytes in a buffer outside the V8 heap (exact,
+// unlike the start-up scan's storage/file-id-set.ts, which may merge two ids: a backup must copy
+// both), its length in the 8 bytes after it, sorts them with a radix sort into a second buffer of
+// the same size, and drops duplicates: 24 to 36 bytes an id, twice that while sorting.
 //
 // Sorted, the ids come directory by directory (a data file's directory is its first two hex
 // digits, storage/files.ts), and the copy's order does not depend on the records'.
@@ -14,13 +15,21 @@ import { Buffer } from 'node:buffer';
 import { isDataFileId } from './files.js';
 
 const ID_BYTES = 16;
+/** The id, then its length as a float64 (exact below 2^53). */
+const ENTRY_BYTES = ID_BYTES + 8;
+const WORDS = ENTRY_BYTES / 4;
 const FIRST_CAPACITY = 1024;
 /** 16-bit digits: 8 passes over 16-byte ids, 65,536 counters each. */
 const DIGITS = ID_BYTES / 2;
 const RADIX = 1 << 16;
 
+/** storedAt(): the id was added without a length (a file of the deletion queue). */
+export const UNKNOWN_LENGTH = -1;
+/** storedAt(): the id was added twice with different lengths (records that disagree: damaged metadata). */
+export const CONFLICTING_LENGTHS = -2;
+
 export class FileIdList {
-  #bytes = Buffer.alloc(ID_BYTES * FIRST_CAPACITY);
+  #bytes = Buffer.alloc(ENTRY_BYTES * FIRST_CAPACITY);
   #length = 0;
   #sorted = true;
 
@@ -34,16 +43,22 @@ export class FileIdList {
     return this.#bytes.byteLength;
   }
 
-  /** Adds a data file id (32 lowercase hex digits, storage/files.ts); any other string is refused, as storage/files.ts refuses it. */
-  add(id: string): this {
+  /**
+   * Adds a data file id (32 lowercase hex digits, storage/files.ts; any other string is refused,
+   * as storage/files.ts refuses it) with the length its record gives the file, when known.
+   */
+  add(id: string, stored?: number): this {
     if (!isDataFileId(id)) throw new Error(`invalid data file id ${JSON.stringify(id)}`);
-    if (ID_BYTES * (this.#length + 1) > this.#bytes.byteLength) {
+    if (stored !== undefined && !(Number.isSafeInteger(stored) && stored >= 0)) throw new Error(`invalid stored length ${stored} for data file ${id}`);
+    if (ENTRY_BYTES * (this.#length + 1) > this.#bytes.byteLength) {
       // 1.5×: the old and the new buffer are held together while copying.
-      const bigger = Buffer.alloc(ID_BYTES * Math.ceil(1.5 * (this.#bytes.byteLength / ID_BYTES)));
-      this.#bytes.copy(bigger, 0, 0, ID_BYTES * this.#length);
+      const bigger = Buffer.alloc(ENTRY_BYTES * Math.ceil(1.5 * (this.#bytes.byteLength / ENTRY_BYTES)));
+      this.#bytes.copy(bigger, 0, 0, ENTRY_BYTES * this.#length);
       this.#bytes = bigger;
     }
-    this.#bytes.write(id, ID_BYTES * this.#length, ID_BYTES, 'hex');
+    const at = ENTRY_BYTES * this.#length;
+    this.#bytes.write(id, at, ID_BYTES, 'hex');
+    this.#bytes.writeDoubleLE(stored ?? UNKNOWN_LENGTH, at + ID_BYTES);
     this.#length++;
     this.#sorted = false;
     return this;
@@ -51,19 +66,32 @@ export class FileIdList {
 
   /** The id at `i` (0 ≤ i < length), as 32 hex digits. */
   at(i: number): string {
-    if (!Number.isInteger(i) || i < 0 || i >= this.#length) throw new RangeError(`no id at ${i} (${this.#length} held)`);
-    return this.#bytes.toString('hex', ID_BYTES * i, ID_BYTES * (i + 1));
+    this.#check(i);
+    return this.#bytes.toString('hex', ENTRY_BYTES * i, ENTRY_BYTES * i + ID_BYTES);
   }
 
-  /** Sorts the ids (as their hex strings sort) and keeps each once. */
+  /** The length the records give the file at `i`; UNKNOWN_LENGTH or CONFLICTING_LENGTHS. */
+  storedAt(i: number): number {
+    this.#check(i);
+    return this.#bytes.readDoubleLE(ENTRY_BYTES * i + ID_BYTES);
+  }
+
+  #check(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.#length) throw new RangeError(`no id at ${i} (${this.#length} held)`);
+  }
+
+  /**
+   * Sorts the ids (as their hex strings sort) and keeps each once, with its length: one known
+   * length wins over none, two that differ make CONFLICTING_LENGTHS.
+   */
   sortUnique(): this {
     if (this.#sorted) return this;
     const n = this.#length;
     let src = this.#bytes;
-    let dst = Buffer.alloc(ID_BYTES * Math.max(n, 1));
+    let dst = Buffer.alloc(ENTRY_BYTES * Math.max(n, 1));
     const counts = new Uint32Array(DIGITS * RADIX);
     for (let i = 0; i < n; i++) {
-      const at = ID_BYTES * i;
+      const at = ENTRY_BYTES * i;
       for (let d = 0; d < DIGITS; d++) counts[d * RADIX + ((src[at + 2 * d]! << 8) | src[at + 2 * d + 1]!)]!++;
     }
     // Least significant digit first (bytes 14 and 15); each pass is stable.
@@ -77,33 +105,36 @@ export class FileIdList {
         counts[base + v] = sum;
         sum += c;
       }
-      // Moved as four 32-bit words (the digits are read from the bytes, in their order).
-      const from = new Uint32Array(src.buffer, src.byteOffset, (ID_BYTES / 4) * n);
-      const to = new Uint32Array(dst.buffer, dst.byteOffset, (ID_BYTES / 4) * n);
+      // Moved as six 32-bit words (the digits are read from the bytes, in their order).
+      const from = new Uint32Array(src.buffer, src.byteOffset, WORDS * n);
+      const to = new Uint32Array(dst.buffer, dst.byteOffset, WORDS * n);
       for (let i = 0; i < n; i++) {
-        const at = ID_BYTES * i;
-        const j = (ID_BYTES / 4) * counts[base + ((src[at + 2 * d]! << 8) | src[at + 2 * d + 1]!)]!++;
-        const w = (ID_BYTES / 4) * i;
-        to[j] = from[w]!;
-        to[j + 1] = from[w + 1]!;
-        to[j + 2] = from[w + 2]!;
-        to[j + 3] = from[w + 3]!;
+        const at = ENTRY_BYTES * i;
+        const j = WORDS * counts[base + ((src[at + 2 * d]! << 8) | src[at + 2 * d + 1]!)]!++;
+        const w = WORDS * i;
+        for (let k = 0; k < WORDS; k++) to[j + k] = from[w + k]!;
       }
       [src, dst] = [dst, src];
     }
     // Equal ids are neighbours now.
-    const words = new Uint32Array(src.buffer, src.byteOffset, (ID_BYTES / 4) * n);
+    const words = new Uint32Array(src.buffer, src.byteOffset, WORDS * n);
     let kept = 0;
     for (let i = 0; i < n; i++) {
-      const w = 4 * i;
+      const w = WORDS * i;
       if (kept > 0) {
-        const k = 4 * (kept - 1);
-        if (words[k] === words[w] && words[k + 1] === words[w + 1] && words[k + 2] === words[w + 2] && words[k + 3] === words[w + 3]) continue;
+        const k = WORDS * (kept - 1);
+        if (words[k] === words[w] && words[k + 1] === words[w + 1] && words[k + 2] === words[w + 2] && words[k + 3] === words[w + 3]) {
+          const keptAt = ENTRY_BYTES * (kept - 1) + ID_BYTES;
+          const was = src.readDoubleLE(keptAt);
+          const also = src.readDoubleLE(ENTRY_BYTES * i + ID_BYTES);
+          if (was === UNKNOWN_LENGTH || (was !== also && also !== UNKNOWN_LENGTH)) src.writeDoubleLE(was === UNKNOWN_LENGTH ? also : CONFLICTING_LENGTHS, keptAt);
+          continue;
+        }
       }
-      if (kept !== i) words.copyWithin(4 * kept, w, w + 4);
+      if (kept !== i) words.copyWithin(WORDS * kept, w, w + WORDS);
       kept++;
     }
-    // The other buffer is dropped: 16 bytes an id again.
+    // The other buffer is dropped: 24 bytes an id again.
     this.#bytes = src;
     this.#length = kept;
     this.#sorted = true;

@@ -1,10 +1,11 @@
 // FileIdList (daemon/storage/file-id-list.ts): the ids `s3d backup` copies. sortUnique() yields
 // exactly the ids added, each once, in the order of their hex strings, whatever their pattern
-// (ids sharing any prefix stay apart: a backup copies both); other strings are refused; the
-// buffer stays within 24 bytes an id outside the V8 heap.
+// (ids sharing any prefix stay apart: a backup copies both), each with the length its record
+// gave it (which the backup checks the copy against); other strings are refused; the buffer stays
+// within 36 bytes an id outside the V8 heap.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { FileIdList } from '../../../../daemon/storage/file-id-list.js';
+import { CONFLICTING_LENGTHS, FileIdList, UNKNOWN_LENGTH } from '../../../../daemon/storage/file-id-list.js';
 
 /** n random ids (one randomBytes call). */
 const randomIds = (n: number): string[] => {
@@ -38,7 +39,7 @@ t.test('random ids with duplicates: each once, sorted, through many growths', as
   list.sortUnique();
   t.equal(list.length, ids.length, 'duplicates dropped');
   holds(t, list, expected(ids), 'exactly the ids added, in string order');
-  t.ok(list.bufferBytes <= 24 * ids.length, `the buffer takes ${list.bufferBytes} bytes for ${ids.length} ids (at most 24 each)`);
+  t.ok(list.bufferBytes <= 36 * ids.length, `the buffer takes ${list.bufferBytes} bytes for ${ids.length} ids (at most 36 each)`);
   holds(t, list.sortUnique(), expected(ids), 'sorting again changes nothing');
 });
 
@@ -83,4 +84,32 @@ t.test('strings that are not data file ids are refused, and at() checks its inde
   list.add('b'.repeat(32));
   t.equal(list.at(0), 'b'.repeat(32));
   for (const i of [-1, 1, 0.5, NaN]) t.throws(() => list.at(i), RangeError, `at(${i})`);
+});
+
+t.test('each id keeps its length through the sort; duplicates agree, or say they do not', async (t) => {
+  // Lengths up to S3's 5 TiB object and beyond 2^32, derived from the id so they can be checked after the sort.
+  const ids = randomIds(100_000);
+  const lengthOf = (id: string): number => parseInt(id.slice(0, 12), 16) % (6 * 2 ** 40);
+  const list = new FileIdList();
+  for (const id of [...ids, ...ids.slice(0, 5000)]) list.add(id, lengthOf(id));
+  list.sortUnique();
+  let wrong = 0;
+  for (let i = 0; i < list.length; i++) if (list.storedAt(i) !== lengthOf(list.at(i))) wrong++;
+  t.equal(list.length, ids.length);
+  t.equal(wrong, 0, 'every id carries its own length');
+
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(32)) as [string, string, string, string];
+  const merged = new FileIdList().add(b).add(a, 10).add(b, 20).add(a, 10).add(c, 5).add(c, 6).add(c, 5).add(d).add(d).sortUnique();
+  t.same(
+    Array.from({ length: merged.length }, (_, i) => [merged.at(i), merged.storedAt(i)]),
+    [
+      [a, 10],
+      [b, 20],
+      [c, CONFLICTING_LENGTHS],
+      [d, UNKNOWN_LENGTH],
+    ],
+    'the same length twice: kept; one known and one not: the known one; two that differ: conflicting; none: unknown',
+  );
+  for (const bad of [-1, 1.5, NaN, 2 ** 53]) t.throws(() => new FileIdList().add(a, bad), { message: `invalid stored length ${bad} for data file ${a}` }, `length ${bad} refused`);
+  t.throws(() => merged.storedAt(4), RangeError, 'storedAt() checks its index');
 });
