@@ -7,7 +7,11 @@
 //      before it is visible (no overlappingSync, meta/store.ts), and a record is committed only
 //      after its data file is fsynced: each file the snapshot references is complete on disk.
 //   3. The copy is opened read-only and the data files its records reference are copied to the
-//      same relative paths (.s3d/objects/xx/<id>), fsynced, then their directories.
+//      same relative paths (.s3d/objects/xx/<id>), fsynced, then their directories. Each copy must
+//      have the length its record gives (the sealed DARE stream's): a file cut short or grown
+//      (disk damage) fails the backup, naming its object, rather than make a backup that
+//      rotation would keep in place of good ones. Damage inside a file of the right length is
+//      copied as it is: finding it takes the keys, which `s3d verify --deep` uses.
 //   4. The hold is released; the built-in development KMS key is copied when there is one.
 // In DIR nothing is written but the hold file (and, by the first backup, .s3d/store-id); LMDB is opened read-only (as s3d verify does).
 // DEST carries `.s3d/backup-incomplete` until the end: `s3d server` and `s3d verify` refuse a
@@ -20,7 +24,8 @@ import { ConfigError, parseMinFreeDisk, type MinFreeDisk } from './config.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { reserveBytes, statfsUsage } from './storage/disk-space.js';
 import { FileStore, makeDirs, syncDir } from './storage/files.js';
-import { FileIdList } from './storage/file-id-list.js';
+import { CONFLICTING_LENGTHS, FileIdList, UNKNOWN_LENGTH } from './storage/file-id-list.js';
+import { describeOwner } from './meta/file-owners.js';
 import { HoldBusyError, HoldUnavailableError, takeBackupHold, type BackupHold } from './storage/backup-hold.js';
 import { killedBeforeMarker, newBackupDir, pruneBackups } from './backup-rotate.js';
 import { lastBackupFile, writeRunRecord } from './storage/run-records.js';
@@ -72,8 +77,18 @@ class Refused extends Error {}
 /** DEST/.s3d was made by another run after this one found DEST new or empty: refused, DEST left to that run. */
 class DestTaken extends Refused {}
 
-/** A data file the snapshot references is not in DIR. */
-class MissingDataFile extends Error {}
+/**
+ * A data file the snapshot references is missing in DIR, or has another length than its record
+ * gives: `describe` makes the message once the records naming it are known (`owners`).
+ */
+class DamagedDataFile extends Error {
+  constructor(
+    readonly id: string,
+    readonly describe: (owners: string) => string,
+  ) {
+    super(describe(`the object naming it`));
+  }
+}
 
 /** DEST has no room for what the backup would copy: found before it copies it. */
 class NoSpace extends Error {}
@@ -241,7 +256,8 @@ export async function backupCommand(args: string[], out: (line: string) => void,
       err(`s3d backup: ${e.message}`);
       return 2;
     }
-    err(`s3d backup: failed: ${(e as Error).message}`);
+    // Rotation runs only after a backup ended well: say so, for whoever reads a failed timer's log.
+    err(`s3d backup: failed: ${(e as Error).message}${rotation !== undefined ? `; no earlier backup in ${rotation.root} was removed` : ''}`);
     return 1;
   } finally {
     for (const sig of signals) process.off(sig, onSignal);
@@ -509,12 +525,30 @@ export async function backupStore(
     // DEST's own entry (and those of the directories made above it), when this run made them.
     for (const dir of made) await syncDir(dirname(dir)).catch(() => undefined);
     return { ...counts, files: ids.length, bytes, metaBytes, devKey, storeId: id };
-  } catch (e) {
+  } catch (caught) {
+    let e = caught;
     if (e instanceof DestTaken) throw e;
+    // Named from the copied metadata, before it is removed.
+    if (e instanceof DamagedDataFile) e = new Error(e.describe(await ownersOf(destS3d, e.id)), { cause: e });
     await hold?.release().catch(() => undefined);
     await rm(cleanup, { recursive: true, force: true }).catch(() => undefined);
     if (e instanceof Refused || e instanceof StoreFormatError || e instanceof HoldBusyError || e instanceof HoldUnavailableError) throw e;
     throw new Error(`${(e as Error).message}; ${made.length > 0 ? `${cleanup} was removed` : `what it wrote in ${dest} was removed`}`, { cause: e });
+  }
+}
+
+/** The object versions and parts whose records (in the backup's copy at `s3d`) name the data file `id`, as s3d verify names them. */
+async function ownersOf(s3d: string, id: string): Promise<string> {
+  try {
+    const copy = new MetaStore(s3d, { readOnly: true });
+    try {
+      const owners = copy.recordsNaming(new Set([id])).map(describeOwner);
+      return owners.length === 0 ? 'the object naming it' : owners.join(' and ');
+    } finally {
+      await copy.close();
+    }
+  } catch (e) {
+    return `the object naming it (the records could not be read: ${(e as Error).message})`;
   }
 }
 
@@ -558,7 +592,11 @@ async function destSpace(dataDir: string, dest: string, minFree: MinFreeDisk | u
   };
 }
 
-/** The disk space the data files `ids` of `dataDir` take (allocated blocks); a missing one counts 0 (the copy names it). */
+/**
+ * The disk space the data files `ids` of `dataDir` take (allocated blocks); a missing one counts 0
+ * (the copy names it). A file of another length than its record gives fails here, before hours of
+ * copying.
+ */
 async function allocatedBytes(dataDir: string, ids: FileIdList): Promise<number> {
   const files = new FileStore(dataDir, { warmBytes: 0 });
   let total = 0;
@@ -569,12 +607,25 @@ async function allocatedBytes(dataDir: string, ids: FileIdList): Promise<number>
           if (e.code === 'ENOENT') return undefined;
           throw e;
         });
-        return st === undefined ? 0 : Math.max(st.blocks * 512, st.size);
+        if (st === undefined) return 0;
+        checkLength(dataDir, ids, i + k, st.size);
+        return Math.max(st.blocks * 512, st.size);
       }),
     );
     for (const n of sizes) total += n;
   }
   return total;
+}
+
+/** Throws DamagedDataFile unless the data file at `i` of `ids`, `size` bytes, has the length its records give. */
+function checkLength(dataDir: string, ids: FileIdList, i: number, size: number): void {
+  const expected = ids.storedAt(i);
+  if (expected === UNKNOWN_LENGTH || size === expected) return;
+  const id = ids.at(i);
+  const file = relative(dataDir, new FileStore(dataDir, { warmBytes: 0 }).pathOf(id));
+  const damaged = `the store is damaged (disk damage, or a file changed outside s3d); s3d verify ${dataDir} lists every damaged object: restore those from an earlier backup, or delete them, then back up again`;
+  if (expected === CONFLICTING_LENGTHS) throw new DamagedDataFile(id, (owners) => `data file ${file} (${size} bytes) is named by records that give it different lengths (${owners}): ${damaged}`);
+  throw new DamagedDataFile(id, (owners) => `data file ${file} of ${owners} has ${size} bytes, ${expected} expected (the length its record gives): ${damaged}`);
 }
 
 /** fsyncs a file; returns its size. */
@@ -597,7 +648,8 @@ async function copyDataFiles(dataDir: string, dest: string, ids: FileIdList, pro
   let done = 0;
   let bytes = 0;
   let lastProgress = performance.now();
-  const copyOne = async (id: string): Promise<void> => {
+  const copyOne = async (i: number): Promise<void> => {
+    const id = ids.at(i);
     const src = from.pathOf(id);
     const dst = to.pathOf(id);
     const dir = dirname(dst);
@@ -612,19 +664,23 @@ async function copyDataFiles(dataDir: string, dest: string, ids: FileIdList, pro
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(src)) throw e;
       // The hold keeps the daemon from deleting it: a file missing now was missing before.
-      throw new MissingDataFile(
-        `data file ${relative(dataDir, src)}, which the snapshot references, is missing in ${dataDir}: the store is damaged (s3d verify ${dataDir} names the object), or something deleted it despite the hold`,
+      throw new DamagedDataFile(
+        id,
+        (owners) =>
+          `data file ${relative(dataDir, src)}, which the snapshot references, is missing in ${dataDir}: the store is damaged (${owners} cannot be read; s3d verify ${dataDir} lists every damaged object), or something deleted it despite the hold`,
       );
     }
     // Not `bytes += await …`: that reads `bytes` before the wait, losing the other copies' sizes.
     const size = await syncFile(dst);
+    // The copy's length, so also a file that changed since the stat pass (allocatedBytes).
+    checkLength(dataDir, ids, i, size);
     bytes += size;
     done++;
   };
   const worker = async (): Promise<void> => {
     while (next < ids.length) {
       checkInterrupted();
-      await copyOne(ids.at(next++));
+      await copyOne(next++);
       if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
         lastProgress = performance.now();
         progress(`copied ${done}/${ids.length} data file(s), ${mib(bytes)}`);
