@@ -13,7 +13,8 @@ import { OWNER_ONLY_ACLS, checkCannedAcl, minioForceDelete } from './object-head
 import { parseDocument, parseXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate } from '../dates.js';
 import { writeXml } from './xml-writer.js';
-import { requestFacts, userMay } from './policy.js';
+import { bucketListJudge, requestFacts, userMay } from './policy.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -72,8 +73,13 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
     after = Buffer.from(tokenRaw, 'base64url').toString('utf8');
     if (!validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
   }
+  const judge = bucketListJudge(env, ctx);
+  if (judge === 'denied') throw new S3Error('AccessDenied', 'Access Denied.');
   // One more than the page: whether there is a next page, without reading every bucket.
-  const found = env.meta.listBuckets({ prefix, after, limit: max + 1 });
+  const found = judge === 'all' ? env.meta.listBuckets({ prefix, after, limit: max + 1 }) : await visibleBuckets(env, judge, { prefix, after, limit: max + 1 });
+  // A user who may see no bucket at all is refused, as MinIO refuses it; one whose prefix or
+  // token leaves none of its buckets gets an empty page.
+  if (found.length === 0 && judge !== 'all' && (await visibleBuckets(env, judge, { limit: 1 })).length === 0) throw new S3Error('AccessDenied', 'Access Denied.');
   const page = found.slice(0, max);
   // The bytes toXml writes: 10,000 buckets through fast-xml-parser's builder held the event loop ~23-31 ms.
   const body = writeXml('ListAllMyBucketsResult', {
@@ -83,6 +89,30 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
     ...(q.has('prefix') ? { Prefix: prefix } : {}),
   });
   return { status: 200, headers: XML, body };
+}
+
+/** Buckets a filtered ListBuckets judges between two turns of the event loop. */
+const JUDGED_PER_TURN = 1000;
+
+/**
+ * The buckets of `range` that `judge` admits, up to `range.limit`, in name order: read and judged
+ * a thousand at a time with a turn of the event loop between, since a user who may see few of
+ * many buckets has them all read.
+ */
+async function visibleBuckets(env: OpsEnv, judge: (bucket: string) => boolean, range: { prefix?: string; after?: string; limit: number }): Promise<BucketRecord[]> {
+  const out: BucketRecord[] = [];
+  let after = range.after ?? '';
+  for (;;) {
+    const batch = env.meta.listBuckets({ prefix: range.prefix ?? '', after, limit: JUDGED_PER_TURN });
+    for (const b of batch) {
+      if (!judge(b.name)) continue;
+      out.push(b);
+      if (out.length >= range.limit) return out;
+    }
+    if (batch.length < JUDGED_PER_TURN) return out;
+    after = batch[batch.length - 1]!.name;
+    await nextTurn();
+  }
 }
 
 /** CreateBucketConfiguration's `<Tags><Tag><Key/><Value/></Tag>…</Tags>`, checked as PutBucketTagging's TagSet. */

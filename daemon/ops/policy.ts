@@ -154,8 +154,11 @@ const USER_ACTIONS: Partial<Record<Operation, readonly [string, 'service' | 'buc
   UpdateObjectEncryption: ['s3:UpdateObjectEncryption', 'object'],
 };
 
-/** Operations a user's signature is enough for: their handlers check what they must. */
-const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus', 'AdminKmsCreateKey', 'STS']);
+/**
+ * Operations a user's signature is enough for: their handlers check what they must (ListBuckets
+ * which buckets it names, bucketListJudge).
+ */
+const SELF_CHECKED: ReadonlySet<Operation> = new Set<Operation>(['ListBuckets', 'DeleteObjects', 'PostObject', 'AdminKmsStatus', 'AdminKmsKeyStatus', 'AdminKmsCreateKey', 'STS']);
 
 export interface AnonymousRequest {
   route: Route;
@@ -215,6 +218,11 @@ interface Check {
  * within one account.
  */
 function permits(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): boolean {
+  return judged(env, user, check, req) === 'allow';
+}
+
+/** permits' answer, telling an explicit Deny (`deny`) from no Allow at all (`none`). */
+function judged(env: OpsEnv, user: User | undefined, check: Check, req: RequestKeys): 'allow' | 'deny' | 'none' {
   principalKeys(req.keys, user, accountId(env));
   const facts: RequestFacts = { action: check.action, resource: check.resource, context: checkContext(env, req, check.action, check.object) };
   // The signer as a bucket policy's Principal names it (aws:PrincipalArn).
@@ -222,22 +230,48 @@ function permits(env: OpsEnv, user: User | undefined, check: Check, req: Request
   if (principal !== undefined) facts.principal = principal;
   // Temporary credentials: their session policy limits whatever else allows (and may deny).
   const session = user?.session?.policy;
-  if (session !== undefined && decide(session, facts) !== 'allow') return false;
+  const limited = session === undefined ? 'allow' : decide(session, facts);
+  if (limited === 'deny') return 'deny';
   let allowed = false;
   for (const p of user?.policies ?? []) {
     const d = decide(p, facts);
-    if (d === 'deny') return false;
+    if (d === 'deny') return 'deny';
     if (d === 'allow') allowed = true;
   }
   const record = check.bucket === undefined ? undefined : env.meta.getBucket(check.bucket);
   const policy = record && policyOf(record);
   if (policy) {
     const d = decide(policy, facts);
-    if (d === 'deny') return false;
+    if (d === 'deny') return 'deny';
     // RestrictPublicBuckets: a public policy grants nothing to anonymous requests (its Deny stays).
     if (d === 'allow' && !(user === undefined && blocks(env, record, 'restrictPublicBuckets') && isPublic(policy))) allowed = true;
   }
-  return allowed;
+  return allowed && limited === 'allow' ? 'allow' : 'none';
+}
+
+/**
+ * Which buckets ListBuckets names for the requester of `ctx`: every one (`all`: the root user, or
+ * a user allowed s3:ListAllMyBuckets), none (`denied`: anonymous, a key the users file no longer
+ * has, or an explicit Deny of s3:ListAllMyBuckets), or, as MinIO answers a user without
+ * s3:ListAllMyBuckets, those it may list (s3:ListBucket, judged with s3:prefix "" and
+ * s3:delimiter "/" as MinIO judges it) or locate (s3:GetBucketLocation), by its policies and each
+ * bucket's: the judge. `mc ls ALIAS/` then works for a user given one bucket, and names no bucket
+ * the user may do neither on.
+ */
+export function bucketListJudge(env: OpsEnv, ctx: Requester): 'all' | 'denied' | ((bucket: string) => boolean) {
+  if (ctx.accessKey === env.config.rootUser) return 'all';
+  const user = ctx.accessKey === '' ? undefined : env.users?.().get(ctx.accessKey);
+  if (user === undefined) return 'denied';
+  const req = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) };
+  const context = requestContext(req, env.config.tls !== null);
+  const all = judged(env, user, { bucket: undefined, action: 's3:ListAllMyBuckets', resource: '*' }, context);
+  if (all !== 'none') return all === 'allow' ? 'all' : 'denied';
+  // ListBuckets' own query (prefix, max-buckets) is about bucket names, not a listing's keys.
+  const listing = requestContext(req, env.config.tls !== null);
+  listingContext(listing.keys, new URLSearchParams({ prefix: '', delimiter: '/' }));
+  return (bucket) =>
+    permits(env, user, { bucket, action: 's3:ListBucket', resource: bucket }, listing) ||
+    permits(env, user, { bucket, action: 's3:GetBucketLocation', resource: bucket }, context);
 }
 
 /**

@@ -59,9 +59,14 @@ import { ACCESS_KEY, bucketName, SECRET_KEY, testBytes } from '../helpers/daemon
 import { sha256Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
 import { getBytes, s3Code, withHeaders } from '../helpers/s3.js';
-import { arn, B, CFG, CONFIG_ACTIONS, DENIED, headStatus, keysOf, makeFixtures, policies, put, REFERER, run, secretOf, SRC, text, startDaemonWithUsers, UA, userClients, users, VB } from '../helpers/users.js';
+import { allow, arn, B, CFG, CONFIG_ACTIONS, deny, DENIED, doc, headStatus, keysOf, makeFixtures, policies, put, REFERER, run, secretOf, SRC, text, startDaemonWithUsers, UA, userClients, users, VB } from '../helpers/users.js';
 
-const { d } = await startDaemonWithUsers(t, { policies, users });
+// One user of this file only: bucket permissions, and an explicit Deny of s3:ListAllMyBuckets.
+const noListAll = { accessKey: 'app-nolistall', secretKey: 'nolistall-secret-1', policies: ['no-list-all'] };
+const { d } = await startDaemonWithUsers(t, {
+  policies: { ...policies, 'no-list-all': doc(allow(['s3:ListBucket'], [SRC]), deny(['s3:ListAllMyBuckets'], ['*'])) },
+  users: [...users, noListAll],
+});
 
 const { root, as, rw, ro, wo, photos, rootSees, setBucketPolicy } = userClients(d);
 await makeFixtures(root);
@@ -624,6 +629,40 @@ t.test('DeleteObjects is checked key by key', async (t) => {
   t.equal(await rootSees(B, 'docs/del-3.txt'), 'NoSuchKey/404', 'gone');
 });
 
+t.test('ListBuckets without s3:ListAllMyBuckets names the buckets the user may list or locate (as MinIO), no other', async (t) => {
+  const names = async (c: S3Client, input: { MaxBuckets?: number; Prefix?: string } = {}): Promise<string[]> => ((await c.send(new ListBucketsCommand(input))).Buckets ?? []).map((b) => b.Name!);
+  const ver = as('app-ver'); // s3:ListBucket on VB, objects of VB; no s3:ListAllMyBuckets
+  t.same(await names(ver), [VB], 'a user with s3:ListBucket on one bucket sees that bucket alone (mc ls ALIAS/)');
+  const page = await ver.send(new ListBucketsCommand({ MaxBuckets: 1 }));
+  t.same([page.Buckets?.map((b) => b.Name), page.ContinuationToken], [[VB], undefined], 'a page of 1: the bucket, and no token (no further bucket it may see)');
+  t.same(await names(ver, { Prefix: 'zz-none-' }), [], 'a prefix matching none of its buckets: 200, empty');
+  const mc = minioClient(d, { accessKey: 'app-ver', secretKey: secretOf('app-ver') });
+  t.same((await mc.listBuckets()).map((b) => b.name), [VB], 'minio-js listBuckets (what mc ls calls) sees it too');
+
+  // A bucket's policy counts as it does for every other request: an Allow of s3:GetBucketLocation
+  // (or s3:ListBucket) shows the bucket, a Deny hides it.
+  const shown = bucketName('iamlbshow');
+  const hidden = bucketName('iamlbhide');
+  await Promise.all([shown, hidden].map((b) => root.send(new CreateBucketCommand({ Bucket: b }))));
+  const user = (k: string): string => `arn:aws:iam::${ACCESS_KEY}:user/${k}`;
+  t.equal(await s3Code(wo.send(new ListBucketsCommand({}))), DENIED, 'writeonly (no bucket action): still AccessDenied');
+  t.equal(await s3Code(photos.send(new ListBucketsCommand({}))), DENIED, 'photos: s3:ListBucket only under a prefix → AccessDenied');
+  await setBucketPolicy(shown, [{ Effect: 'Allow', Principal: { AWS: [user('app-wo')] }, Action: 's3:GetBucketLocation', Resource: arn(shown) }]);
+  t.same(await names(wo), [shown], 'writeonly, allowed s3:GetBucketLocation by a bucket policy: that bucket');
+  await setBucketPolicy(hidden, [
+    { Effect: 'Allow', Principal: '*', Action: 's3:ListBucket', Resource: arn(hidden) },
+    { Effect: 'Deny', Principal: { AWS: [user('app-ver')] }, Action: ['s3:ListBucket', 's3:GetBucketLocation'], Resource: arn(hidden) },
+  ]);
+  t.same(await names(wo), [hidden, shown].sort(), 'a bucket anyone may list is shown');
+  t.same(await names(ver), [VB], 'but not to a user its policy denies');
+  t.same(await names(photos), [hidden], 'the photos user: that one too, not B, where it may list under photos/ only');
+
+  // Nor to one denied s3:ListAllMyBuckets, whatever it may list.
+  const nl = as('app-nolistall', d, {}, noListAll.secretKey);
+  t.equal(await headStatus(nl.send(new HeadBucketCommand({ Bucket: SRC }))), 200, 'the Deny user may list its bucket');
+  t.equal(await s3Code(nl.send(new ListBucketsCommand({}))), DENIED, 'but an explicit Deny of s3:ListAllMyBuckets refuses ListBuckets whole');
+  t.ok((await names(ro)).length >= 5, 'readonly (s3:ListAllMyBuckets) still lists every bucket');
+});
 
 t.test('no secret key reaches this daemon\u2019s log', async (t) => {
   // Every user above signed requests, many of them refused: none of their secrets, nor root's, is logged.
