@@ -12,7 +12,7 @@
 // name or a policy s3d would not enforce exactly is an error, never ignored (one exception: an
 // aws:SourceIp range earlier versions took, read as a stored bucket policy is, see oldRangesPolicy).
 
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
 import { repeatedJsonKey } from './json-keys.js';
 import { isShortMappedRange } from '../ip-ranges.js';
@@ -244,19 +244,42 @@ export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE',
   return { get: (k) => users.get(k), size: users.size };
 }
 
-/** Reads and parses the IAM file; `warnings` notes a file others can read (it holds secrets) or write. */
+/**
+ * What the users file's mode and owner let others do, as warnings: read it (it holds secret keys),
+ * or change it (anyone who can would give themselves access keys, in effect at the next reload):
+ * write it by its mode, for every user or its group, or own it, for a user other than root and
+ * the one s3d runs as (`serviceUid`; undefined where there is none, and ownership is not judged),
+ * who may chmod it whatever its mode.
+ */
+export function iamFileWarnings(file: string, stat: { mode: number; uid: number }, serviceUid: number | undefined): string[] {
+  const warnings: string[] = [];
+  const mode = stat.mode & 0o777;
+  const fix = 'chmod 600 (or 640 with the service\'s group)';
+  if ((mode & 0o004) !== 0) warnings.push(`${file} is readable by every user (mode ${mode.toString(8)}); it holds secret keys: ${fix}`);
+  if ((mode & 0o002) !== 0) warnings.push(`${file} is writable by every user (mode ${mode.toString(8)}); anyone could give themselves access keys: ${fix}`);
+  else if ((mode & 0o020) !== 0) warnings.push(`${file} is writable by its group (mode ${mode.toString(8)}); every member could give themselves access keys: ${fix}`);
+  if (serviceUid !== undefined && stat.uid !== 0 && stat.uid !== serviceUid) {
+    warnings.push(`${file} is owned by uid ${stat.uid}, neither root nor the user s3d runs as (uid ${serviceUid}); that user could give themselves access keys: chown root (or the service's user)`);
+  }
+  return warnings;
+}
+
+/** Reads and parses the IAM file; `warnings` notes who else may read or change it (iamFileWarnings). */
 export function loadUsers(file: string, rootUser: string): { users: UserDirectory; warnings: string[] } {
   let text: string;
+  let stat: { mode: number; uid: number };
+  // The mode and owner of the file read, not of one renamed into its place between two calls.
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    stat = fstatSync(fd);
+    text = readFileSync(fd, 'utf8');
   } catch (err) {
     throw new IamFileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  const warnings: string[] = [];
-  const mode = statSync(file).mode & 0o777;
-  if ((mode & 0o004) !== 0) warnings.push(`${file} is readable by every user (mode ${mode.toString(8)}); it holds secret keys: chmod 600 (or 640 with the service's group)`);
-  // Worse than reading it: anyone could add a user with readwrite, in effect at the next reload.
-  if ((mode & 0o002) !== 0) warnings.push(`${file} is writable by every user (mode ${mode.toString(8)}); anyone could give themselves access keys: chmod 600 (or 640 with the service's group)`);
+  const warnings = iamFileWarnings(file, stat, process.geteuid?.());
   const read: string[] = [];
   const users = parseUsers(text, rootUser, file, read);
   return { users, warnings: [...warnings, ...read.map((w) => `${file}: ${w}`)] };

@@ -2,11 +2,11 @@
 // own: what an S3_IAM_FILE may hold and what it is refused for, the built-in policies, and how
 // identity policies decide requests across buckets (Deny over Allow, conditions).
 import t from 'tap';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide, parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
-import { IamFileError, loadUsers, parseUsers, type User } from '../../../../daemon/auth/users.js';
+import { IamFileError, iamFileWarnings, loadUsers, parseUsers, type User } from '../../../../daemon/auth/users.js';
 
 const ROOT = 'rootuser';
 const file = (o: unknown): string => JSON.stringify(o);
@@ -209,6 +209,32 @@ t.test('loadUsers reads the file and warns when everyone can read it', async (t)
   chmodSync(path, 0o601);
   t.same(loadUsers(path, ROOT).warnings, [], 'mode 0601 (executable by others only): no warning');
   t.throws(() => loadUsers(join(dir, 'missing.json'), ROOT), /missing\.json: cannot be read \(ENOENT\)/);
+  // Writable by its group: every member could add a user with readwrite too (0640 root:s3d is
+  // the advice; 0660 let the group write it, unwarned).
+  chmodSync(path, 0o660);
+  const group = loadUsers(path, ROOT).warnings;
+  t.equal(group.length, 1, 'mode 0660: one warning');
+  t.match(group[0], /writable by its group \(mode 660\)/, 'that its group can write it');
+  chmodSync(path, 0o620);
+  t.match(loadUsers(path, ROOT).warnings, [/writable by its group \(mode 620\)/], 'mode 0620 too');
+  // Owned by another user than root or the service's: its owner may rewrite it whatever its mode.
+  chmodSync(path, 0o600);
+  if (process.geteuid?.() === 0) {
+    chownSync(path, 65534, 0);
+    t.match(loadUsers(path, ROOT).warnings, [/owned by uid 65534/], 'owned by another user (nobody): warned');
+    chownSync(path, 0, 0);
+    t.same(loadUsers(path, ROOT).warnings, [], 'owned by root: no warning');
+  }
+});
+
+t.test('iamFileWarnings: who else may read or change the users file', async (t) => {
+  const service = 990;
+  t.same(iamFileWarnings('f', { mode: 0o600, uid: service }, service), [], "0600 owned by the service's user");
+  t.same(iamFileWarnings('f', { mode: 0o640, uid: 0 }, service), [], '0640 owned by root');
+  t.match(iamFileWarnings('f', { mode: 0o600, uid: 1000 }, service), [/f is owned by uid 1000, neither root nor the user s3d runs as \(uid 990\)/]);
+  t.match(iamFileWarnings('f', { mode: 0o640, uid: 1000 }, 0), [/owned by uid 1000/], 's3d running as root: another owner still warned');
+  t.match(iamFileWarnings('f', { mode: 0o670, uid: 0 }, service), [/writable by its group \(mode 670\)/]);
+  t.same(iamFileWarnings('f', { mode: 0o600, uid: 1000 }, undefined), [], 'no euid (not POSIX): ownership not judged');
 });
 
 t.test('user tags: kept by lower-case key with their case, for aws:PrincipalTag/<key>', async (t) => {
