@@ -13,7 +13,7 @@ import { canonicalContext } from '../kms/context.js';
 import { uncachedProvider } from '../kms/index.js';
 import { KmsError, type KeyProvider } from '../kms/provider.js';
 import { kmsError } from '../sse/object-encryption.js';
-import { normalizeKmsKeyId } from '../sse/params.js';
+import { isValidKeyName, KEY_NAME_RULE } from '../kms/static-provider.js';
 import type { RequestContext, Result } from '../ops/types.js';
 import { signedBy } from '../ops/condition-keys.js';
 
@@ -84,6 +84,19 @@ async function guarded(deps: AdminKmsDeps, ctx: RequestContext, methods: readonl
   }
 }
 
+/**
+ * The `key-id` query argument, held to KES's rule for key names (isValidKeyName) before any KMS
+ * call: a name KES refuses (too long, `/`, `.`, a space) reached it as a path segment
+ * (`/v1/key/generate/<name>`), and its refusal came back as the key's status. `optional`: empty
+ * or absent is '' (the caller's default key).
+ */
+function keyIdArgument(ctx: RequestContext, optional: boolean): string {
+  const keyId = ctx.query.get('key-id') ?? '';
+  if ((optional && keyId === '') || isValidKeyName(keyId)) return keyId;
+  const shown = keyId.length > 100 ? `${JSON.stringify(keyId.slice(0, 100))}… (${keyId.length} characters)` : JSON.stringify(keyId);
+  throw new S3Error('InvalidArgument', `key-id must be a key name (${KEY_NAME_RULE}), got ${shown}.`);
+}
+
 function kmsName(kind: KeyProvider['kind']): string {
   return kind === 'kes' ? 'MinIO KES' : 'MinIO builtin';
 }
@@ -118,7 +131,8 @@ export function handleKmsStatus(deps: AdminKmsDeps, ctx: RequestContext): Promis
  */
 export function handleKmsKeyStatus(deps: AdminKmsDeps, ctx: RequestContext): Promise<Result> {
   return guarded(deps, ctx, ['GET'], async (kms) => {
-    const keyId = ctx.query.get('key-id') || kms.defaultKeyName;
+    // Empty or absent: the default key, as on MinIO (`mc admin kms key status ALIAS` sends key-id=).
+    const keyId = keyIdArgument(ctx, true) || kms.defaultKeyName;
     const body: KmsKeyStatusResponse = { 'key-id': keyId };
     const direct = uncachedProvider(kms);
     const context = canonicalContext({ ...KEY_STATUS_CONTEXT });
@@ -152,14 +166,7 @@ export function handleKmsKeyStatus(deps: AdminKmsDeps, ctx: RequestContext): Pro
  */
 export function handleKmsCreateKey(deps: AdminKmsDeps, ctx: RequestContext): Promise<Result> {
   return guarded(deps, ctx, ['POST'], async (kms) => {
-    const keyId = ctx.query.get('key-id') ?? '';
-    let valid = false;
-    try {
-      valid = normalizeKmsKeyId(keyId) === keyId;
-    } catch {
-      // not a key name
-    }
-    if (!valid) throw new S3Error('InvalidArgument', `key-id must be a key name (letters, digits, - and _, at most 80), got ${JSON.stringify(keyId)}.`);
+    const keyId = keyIdArgument(ctx, false);
     if (kms.kind !== 'kes') throw new S3Error('NotImplemented', 'The built-in KMS (S3_KMS_SECRET_KEY, or the key file --dev generates) has its one key; keys are created at KES.');
     try {
       await kms.createKey(keyId);

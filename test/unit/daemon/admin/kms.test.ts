@@ -157,6 +157,22 @@ t.test('key status: generate, decrypt, compare; default key or ?key-id=', async 
   t.same(bodyOf(await handleKmsKeyStatus(deps(p), ctx({ query: 'key-id=' }))), { 'key-id': KEY, 'encryption-error': 'kes: down' }, 'empty key-id = default');
 });
 
+t.test('key status: a key-id KES would refuse is 400 InvalidArgument, before any KMS call', async (t) => {
+  // KES's names: 1-80 of [0-9A-Za-z_-], not starting or ending with '-', not '_' alone. Empty is
+  // the default key, as on MinIO (mc admin kms key status ALIAS sends key-id=).
+  const p = new Probe();
+  const bad = ['k'.repeat(81), 'a/b', '../../v1/status', 'a b', '-lead', 'trail-', '_', 'clé', 'arn:aws:kms:my-key', 'a.b', 'a\u0000b'];
+  for (const keyId of bad) {
+    const r = await handleKmsKeyStatus(deps(p), ctx({ query: new URLSearchParams({ 'key-id': keyId }).toString(), path: '/minio/admin/v3/kms/key/status' }));
+    const body = bodyOf(r) as { Code?: string; Message?: string; Resource?: string };
+    t.same([r.status, body.Code, r.headers?.['content-type']], [400, 'InvalidArgument', 'application/json'], `${JSON.stringify(keyId).slice(0, 20)}: 400 InvalidArgument (JSON)`);
+    t.match(body.Message, /key-id must be a key name/, 'the message says what a key name is');
+  }
+  t.equal(p.generates + p.decrypts, 0, 'the KMS was never asked');
+  const longest = 'k'.repeat(80);
+  t.same(bodyOf(await handleKmsKeyStatus(deps(p), ctx({ query: `key-id=${longest}` }))), { 'key-id': longest, 'encryption-error': `key '${longest}' does not exist` }, '80 characters: asked of the KMS');
+});
+
 t.test('key status goes past the unwrap cache: the decrypt reaches the KMS', async (t) => {
   const p = new Probe();
   const cache = new CachingKeyProvider(p); // primes on generate: a cached decrypt would never reach p
