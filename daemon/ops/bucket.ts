@@ -79,7 +79,8 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   const found = judge === 'all' ? env.meta.listBuckets({ prefix, after, limit: max + 1 }) : await visibleBuckets(env, judge, { prefix, after, limit: max + 1 });
   // A user who may see no bucket at all is refused, as MinIO refuses it; one whose prefix or
   // token leaves none of its buckets gets an empty page.
-  if (found.length === 0 && judge !== 'all' && (await visibleBuckets(env, judge, { limit: 1 })).length === 0) throw new S3Error('AccessDenied', 'Access Denied.');
+  const narrowed = prefix !== '' || after !== '';
+  if (found.length === 0 && judge !== 'all' && (!narrowed || (await visibleBuckets(env, judge, { limit: 1 })).length === 0)) throw new S3Error('AccessDenied', 'Access Denied.');
   const page = found.slice(0, max);
   // The bytes toXml writes: 10,000 buckets through fast-xml-parser's builder held the event loop ~23-31 ms.
   const body = writeXml('ListAllMyBucketsResult', {
