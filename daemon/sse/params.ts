@@ -44,8 +44,13 @@ export function parseCustomerKey(headers: Headers, copySource = false): Customer
   const keyB64 = headers[`${prefix}key`];
   const md5B64 = headers[`${prefix}key-md5`];
   if (algorithm === undefined && keyB64 === undefined && md5B64 === undefined) return undefined;
-  if (algorithm !== 'AES256') {
+  if (algorithm === undefined) {
     throw new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.');
+  }
+  // An algorithm S3 lacks has its own code, naming the value (for the copy source too), as AWS
+  // answers it (recorded in minio/minio#4894 and aws/aws-cli#1349); it was InvalidArgument, MinIO's.
+  if (algorithm !== 'AES256') {
+    throw new S3Error('InvalidEncryptionAlgorithmError', 'The Encryption request you specified is not valid. Supported value: AES256.', { fields: { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: algorithm } });
   }
   if (keyB64 === undefined || keyB64 === '') {
     throw new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.');

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { randomBytes } from 'node:crypto';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
@@ -118,9 +118,21 @@ t.test('missing and wrong keys on an SSE-C object', async (t) => {
 t.test('SSE-C header validation', async (t) => {
   const put = (headers: Record<string, string | undefined>): Promise<unknown> =>
     s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'bad', Body: 'x', ...ssec(keyA) }), headers));
-  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'AES128' }), 'InvalidArgument', 400, 'algorithm AES128');
-  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'aes256' }), 'InvalidArgument', 400, 'algorithm in lower case');
+  // An algorithm other than AES256 is S3's InvalidEncryptionAlgorithmError, naming the value (recorded
+  // from AWS in minio/minio#4894 for a GET with AES251, and aws/aws-cli#1349); a key without any
+  // algorithm stays InvalidArgument.
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'AES128' }), 'InvalidEncryptionAlgorithmError', 400, 'algorithm AES128');
+  await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': 'aes256' }), 'InvalidEncryptionAlgorithmError', 400, 'algorithm in lower case');
   await expectS3Error(t, put({ 'x-amz-server-side-encryption-customer-algorithm': undefined }), 'InvalidArgument', 400, 'algorithm missing');
+  const badAlgorithm = await raw(d.port, {
+    method: 'GET',
+    path: `/${bucket}/sdk/small`,
+    agent: new HttpsAgent({ ca: d.caCert! }),
+    headers: { ...ssecHeaders(keyA), 'x-amz-server-side-encryption-customer-algorithm': 'AES251' },
+  });
+  assertXmlError(t, badAlgorithm, 400, 'InvalidEncryptionAlgorithmError', 'GET with algorithm AES251');
+  t.equal(xmlField(badAlgorithm.body, 'Message'), 'The Encryption request you specified is not valid. Supported value: AES256.', 'S3\'s message');
+  t.same([xmlField(badAlgorithm.body, 'ArgumentName'), xmlField(badAlgorithm.body, 'ArgumentValue')], ['x-amz-server-side-encryption', 'AES251'], 'S3 names the value sent');
   const short = randomBytes(16);
   await expectS3Error(
     t,

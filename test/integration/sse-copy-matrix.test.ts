@@ -196,7 +196,7 @@ t.test('copy-source SSE-C faults: CopyObject and UploadPartCopy answer alike, as
     // Headers that are no key: InvalidArgument, whatever the source.
     { what: 'a 16-byte copy-source key', src: 'SSE-C', input: {}, headers: ssecHeaders(short, COPY_PREFIX), code: 'InvalidArgument', status: 400 },
     { what: 'a copy-source key MD5 that is not the key\u2019s', src: 'SSE-C', input: {}, headers: { ...ssecHeaders(srcKey, COPY_PREFIX), [`${COPY_PREFIX}key-md5`]: md5Base64(dstKey) }, code: 'InvalidArgument', status: 400 },
-    { what: 'a copy-source algorithm other than AES256', src: 'SSE-C', input: {}, headers: { ...ssecHeaders(srcKey, COPY_PREFIX), [`${COPY_PREFIX}algorithm`]: 'AES128' }, code: 'InvalidArgument', status: 400 },
+    { what: 'a copy-source algorithm other than AES256', src: 'SSE-C', input: {}, headers: { ...ssecHeaders(srcKey, COPY_PREFIX), [`${COPY_PREFIX}algorithm`]: 'AES128' }, code: 'InvalidEncryptionAlgorithmError', status: 400 },
   ];
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'faults/upc' }));
   for (const f of faults) {
