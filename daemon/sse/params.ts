@@ -241,9 +241,12 @@ export function restatesEncryption(headers: Headers, sse: SseRecord | undefined)
   return req.context === undefined || canonicalContext(req.context).toString('base64') === (sse.kmsContext ?? '');
 }
 
-/** Headers that must not come with GET/HEAD (the object's kind decides): InvalidRequest, as MinIO answers (errInvalidEncryptionParameters). */
+/**
+ * Headers that must not come with GET/HEAD (the object's kind decides): 400 InvalidArgument naming
+ * the header, S3's answer to an SSE header on a request that takes none (recorded from AWS for a
+ * bucket GET, s3fs-fuse#2401, and UploadPart, aws-sdk-java#1876). MinIO answers InvalidRequest.
+ */
 export function rejectSseOnRead(headers: Headers): void {
-  if (encryptionChoiceHeader(headers) !== undefined) {
-    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object: x-amz-server-side-encryption headers are not allowed on GET or HEAD requests.');
-  }
+  const h = encryptionChoiceHeader(headers);
+  if (h !== undefined) throw new S3Error('InvalidArgument', `${h} header is not supported for this operation.`, { fields: { ArgumentName: h, ArgumentValue: headers[h]! } });
 }

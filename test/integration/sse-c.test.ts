@@ -109,7 +109,7 @@ t.test('missing and wrong keys on an SSE-C object', async (t) => {
   await expectS3Error(
     t,
     s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: key, ...ssec(keyA) }), { 'x-amz-server-side-encryption': 'AES256' })),
-    'InvalidRequest',
+    'InvalidArgument',
     400,
     'GET with x-amz-server-side-encryption',
   );

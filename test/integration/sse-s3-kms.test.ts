@@ -20,6 +20,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
+import { Agent as HttpsAgent } from 'node:https';
+import { assertXmlError, raw, xmlField } from '../helpers/http.js';
 import { bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { clientWithoutResponseChecksums, createBucket, expectS3Error, getBytes, withHeaders } from '../helpers/s3.js';
@@ -210,13 +212,17 @@ t.test('conflicting and invalid SSE headers', async (t) => {
   await expectS3Error(t, put({}, { 'x-amz-server-side-encryption': 'aws:kms:foo' }), 'InvalidArgument', 400, 'aws:kms:foo');
   await expectS3Error(t, put({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'bad key!' }), 'InvalidArgument', 400, 'KMS key id with invalid characters');
   await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'conflict', ServerSideEncryption: 'AES256', ...ssec(key) })), 'InvalidArgument', 400, 'CreateMultipartUpload SSE-C + AES256');
-  await expectS3Error(
-    t,
-    s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: 's3/file' }), { 'x-amz-server-side-encryption': 'AES256' })),
-    'InvalidRequest',
-    400,
-    'GET carrying x-amz-server-side-encryption',
-  );
+  // S3's answer to an SSE header on a request that takes none (UploadPart's, aws-sdk-java#1876; a
+  // bucket GET's, s3fs-fuse#2401, recorded from AWS): InvalidArgument naming the header. It was
+  // MinIO's InvalidRequest.
+  for (const [header, value] of [['x-amz-server-side-encryption', 'AES256'], ['x-amz-server-side-encryption', 'aws:kms'], ['x-amz-server-side-encryption-aws-kms-key-id', 'test-key']] as const) {
+    await expectS3Error(t, s3.send(withHeaders(new GetObjectCommand({ Bucket: bucket, Key: 's3/file' }), { [header]: value })), 'InvalidArgument', 400, `GET carrying ${header}: ${value}`);
+    const res = await raw(d.port, { method: 'GET', path: `/${bucket}/kms/bare`, agent: new HttpsAgent({ ca: d.caCert! }), headers: { [header]: value } });
+    assertXmlError(t, res, 400, 'InvalidArgument', `raw GET carrying ${header}`);
+    t.equal(xmlField(res.body, 'Message'), `${header} header is not supported for this operation.`, 'S3\'s message');
+    t.same([xmlField(res.body, 'ArgumentName'), xmlField(res.body, 'ArgumentValue')], [header, value], 'the header and value named');
+    t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/kms/bare`, agent: new HttpsAgent({ ca: d.caCert! }), headers: { [header]: value } })).status, 400, `HEAD carrying ${header}: 400`);
+  }
   await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 's3/file', ...ssec(key) })), 'InvalidRequest', 400, 'GET of an SSE-S3 object with an SSE-C key');
   await expectS3Error(t, s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'kms/bare', ...ssec(key) })), 'InvalidRequest', 400, 'GET of an SSE-KMS object with an SSE-C key');
   await expectS3Error(
