@@ -551,6 +551,7 @@ export async function handleDeleteObject(env: OpsEnv, ctx: RequestContext): Prom
   const versionId = ctx.query.get('versionId') ?? undefined;
   const bypass = versionId !== undefined && bypassGovernance(env, ctx, ctx.key!);
   const cond = deleteConditions(ctx.headers);
+  if (cond !== undefined && versionId !== undefined) refuseVersionCondition(ctx.headers);
   const check = cond === undefined ? undefined : (current: ObjectRecord | undefined) => deleteConditionFailure(cond, current);
   const r = await env.meta.deleteObject(ctx.bucket!, ctx.key!, hook && ((res) => hook([res])), versionId, bypass, check).catch(metaError);
   events?.wake();
@@ -567,6 +568,17 @@ function deleteConditions(headers: Readonly<Record<string, string>>): { ifMatch?
     { ifMatch: headers['if-match'], size: headers['x-amz-if-match-size'], lastModified: headers['x-amz-if-match-last-modified-time'] },
     (what) => new S3Error('InvalidArgument', what === 'size' ? 'x-amz-if-match-size must be a whole number of bytes.' : 'x-amz-if-match-last-modified-time must be a date.'),
   );
+}
+
+/**
+ * A DeleteObject naming a version with a condition: S3 answers 501 NotImplemented, naming the
+ * header, even for the current version and its own ETag (LocalStack's AWS-validated recording,
+ * issue 13894). The conditions judge the key's current version; taken with a version id they
+ * removed the version named, which they had said nothing about.
+ */
+function refuseVersionCondition(headers: Readonly<Record<string, string>>): never {
+  const header = headers['if-match'] !== undefined ? 'If-Match' : headers['x-amz-if-match-size'] !== undefined ? 'x-amz-if-match-size' : 'x-amz-if-match-last-modified-time';
+  throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', { fields: { Header: header } });
 }
 
 /** What a delete answers: the marker it created, or the version it removed by id. */
