@@ -88,6 +88,11 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
+    } else if (version !== undefined && check !== undefined) {
+      // The conditions judge the key's current version: taken with a VersionId they removed the
+      // version named, which they said nothing about. S3 refuses a DeleteObject naming a version
+      // with a condition (501 NotImplemented); in a batch, that key's error.
+      errors.push({ Key: key, VersionId: version, Code: 'NotImplemented', Message: 'A conditional delete (ETag, Size, LastModifiedTime) judges the current version and cannot name a VersionId.' });
     } else if (!userMay(env, ctx.accessKey, version === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', ctx.bucket!, key, requestFacts(ctx), version === undefined ? {} : { existing: { versionId: version } }) || !conditionsReadable(env, ctx, key, rec)) {
       // A user's policies decide per key, as S3 does: the others are deleted. A version's delete
       // is judged with the version it names as s3:versionid, as a DeleteObject naming it is (a

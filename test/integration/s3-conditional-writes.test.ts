@@ -165,6 +165,26 @@ t.test('conditional deletes: DeleteObject If-Match and DeleteObjects ETag/Size/L
       t.equal(await raw.Body!.transformToString(), 'old', 'the named version is still there');
       await expectS3Error(t, s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'vk', VersionId: cur.VersionId, IfMatch: cur.ETag })), 'NotImplemented', 501, 'versionId of the current version with its ETag');
       t.ok(await exists(bucket, 'vk'), 'the current version is still there');
+      // DeleteObjects likewise: a VersionId with an ETag, Size or LastModifiedTime is that key's
+      // NotImplemented error, and the version stays; the batch's other keys go on.
+      const other = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'vk2', Body: 'other' }));
+      const batch = await s3.send(new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: {
+          Objects: [
+            { Key: 'vk', VersionId: old.VersionId, ETag: '*' },
+            { Key: 'vk', VersionId: old.VersionId, ETag: cur.ETag },
+            { Key: 'vk', VersionId: cur.VersionId, Size: 3 },
+            { Key: 'vk', VersionId: old.VersionId, LastModifiedTime: new Date() },
+            { Key: 'vk2', VersionId: other.VersionId },
+          ],
+        },
+      }));
+      t.strictSame((batch.Errors ?? []).map((e) => `${e.Key} ${e.Code}`), ['vk NotImplemented', 'vk NotImplemented', 'vk NotImplemented', 'vk NotImplemented'], 'DeleteObjects: each conditional version delete is a NotImplemented error');
+      t.strictSame((batch.Deleted ?? []).map((x) => `${x.Key} ${x.VersionId === other.VersionId}`), ['vk2 true'], 'the unconditional version delete in the same batch goes');
+      const still = await d.s3().send(new GetObjectCommand({ Bucket: bucket, Key: 'vk', VersionId: old.VersionId }));
+      t.equal(await still.Body!.transformToString(), 'old', 'the named version is still there after the batch');
+      t.ok(await exists(bucket, 'vk'), 'and the current one');
     }
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'any', Body: 'x' }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'any', IfMatch: '*' }));
