@@ -31,12 +31,15 @@ function chars(s: string): number {
 /**
  * Throws InvalidTag unless `tags` is a tag set S3 would accept; more than `max` tags is S3's
  * 400 BadRequest for an object's or a bucket's tags (`of`), InvalidTag for a lifecycle filter's.
+ * A bucket's tags are checked one by one, in order, and counted after (as S3 does, observed
+ * against AWS in scality/cloudserver#4451): too many tags, one of them invalid, is that tag's InvalidTag.
  */
 export function validateTags(tags: TagSet, max: number, of: 'object' | 'bucket' | 'filter' = max === MAX_OBJECT_TAGS ? 'object' : 'bucket'): void {
-  if (tags.length > max) {
-    if (of === 'filter') throw new S3Error('InvalidTag', `A filter can name at most ${max} tags; this one names ${tags.length}.`);
-    throw new S3Error('BadRequest', of === 'object' ? `Object tags cannot be greater than ${max}` : `Bucket tag count cannot be greater than ${max}`);
-  }
+  const tooMany = (): S3Error =>
+    of === 'filter'
+      ? new S3Error('InvalidTag', `A filter can name at most ${max} tags; this one names ${tags.length}.`)
+      : new S3Error('BadRequest', of === 'object' ? `Object tags cannot be greater than ${max}` : `Bucket tag count cannot be greater than ${max}`);
+  if (tags.length > max && of !== 'bucket') throw tooMany();
   const seen = new Set<string>();
   // S3's texts, naming the tag (TagKey, TagValue) as S3's errors do.
   const invalid = (message: string, key: string, value?: string): S3Error => new S3Error('InvalidTag', message, { fields: { TagKey: key, ...(value !== undefined ? { TagValue: value } : {}) } });
@@ -51,6 +54,7 @@ export function validateTags(tags: TagSet, max: number, of: 'object' | 'bucket' 
     if (seen.has(key)) throw invalid('Cannot provide multiple Tags with the same key', key);
     seen.add(key);
   }
+  if (tags.length > max) throw tooMany();
 }
 
 /**

@@ -555,6 +555,14 @@ t.test('bucket tagging: Put/Get/Delete, NoSuchTagSet, limit 50, NoSuchBucket', a
   ] as Array<[string, Pair[]]>) {
     await expectSdkError(t, putBucketTags(bucket, pairs), 'InvalidTag', 400, `PutBucketTagging: ${what}`);
   }
+  // S3 checks each tag, in order, before it counts them (observed against AWS in
+  // scality/cloudserver#4451): 51 tags, one of them invalid, are that tag's InvalidTag.
+  for (const [what, bad] of [
+    ['an aws: key', ['aws:cloudformation:stack-name', 's']],
+    ['a duplicate key', ['b0', 'again']],
+  ] as Array<[string, Pair]>) {
+    await expectSdkError(t, putBucketTags(bucket, [...many(50, 'b'), bad]), 'InvalidTag', 400, `PutBucketTagging: 51 tags, one with ${what}`);
+  }
   const raw51 = await putTaggingRaw(d, `/${bucket}`, taggingXml(many(51, 'b')));
   assertXmlError(t, raw51, 400, 'BadRequest', 'raw PUT bucket ?tagging with 51 tags');
   t.match(raw51.body.toString(), '<Message>Bucket tag count cannot be greater than 50</Message>');
