@@ -221,8 +221,10 @@ function sameTags(a: TagSet, b: TagSet | undefined): boolean {
 
 export async function handleHeadBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
-  // With the Content-Type S3 sends on it (moto's test recorded against AWS).
-  return { status: 200, headers: { 'x-amz-bucket-region': env.config.region, 'content-type': 'application/xml' } };
+  // With the Content-Type S3 sends on it (moto's test recorded against AWS), and
+  // x-amz-access-point-alias, false: s3d has no access points (`aws s3api head-bucket` prints
+  // "AccessPointAlias": false against AWS, versity/versitygw#487).
+  return { status: 200, headers: { 'x-amz-bucket-region': env.config.region, 'x-amz-access-point-alias': 'false', 'content-type': 'application/xml' } };
 }
 
 export async function handleDeleteBucket(env: OpsEnv, ctx: RequestContext): Promise<Result> {
