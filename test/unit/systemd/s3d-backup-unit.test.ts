@@ -26,7 +26,7 @@ const backupRoot = '/var/backups/s3d';
 t.test("it runs s3d backup --into on the daemon's data directory, as its user, with its environment", async (t) => {
   t.equal(get(backup, 'Service', 'Type'), 'oneshot');
   t.same(backupArgv.slice(0, 2), serverArgv.slice(0, 2), 'the same node and main.js as s3d.service');
-  t.same(backupArgv.slice(2), ['backup', dataDir, '--into', backupRoot, '--keep', '7'], `backup ${dataDir} --into ${backupRoot} --keep 7`);
+  t.same(backupArgv.slice(2), ['backup', dataDir, '--into', backupRoot, '--keep', '14'], `backup ${dataDir} --into ${backupRoot} --keep 14`);
   for (const k of ['User', 'Group', 'EnvironmentFile']) t.equal(get(backup, 'Service', k), get(service, 'Service', k) ?? `(${k} unset in s3d.service)`, `${k} as s3d.service`);
   const rw = (get(backup, 'Service', 'ReadWritePaths') ?? '').split(/\s+/);
   t.ok(rw.includes(dataDir), 'the data dir is writable (the hold file, LMDB\'s reader table)');
@@ -71,7 +71,7 @@ t.test('ExecStart, run on a real store, makes ROOT and a timestamped backup in i
   );
   t.equal(r.code, 0, `exit 0 ${r.err}`);
   t.match(r.out, /^s3d backup: done: 0 object\(s\), /m);
-  t.match(r.out, /^s3d backup: 0 old and 0 unfinished backup\(s\) removed from .* \(keeping the newest 7\)$/m);
+  t.match(r.out, /^s3d backup: 0 old and 0 unfinished backup\(s\) removed from .* \(keeping the newest 14\)$/m);
   const made = readdirSync(root);
   t.equal(made.length, 1, 'one backup in the root it made');
   t.match(made[0], /^\d{8}T\d{6}Z$/, 'named by its UTC timestamp');
