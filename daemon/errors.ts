@@ -31,7 +31,8 @@ export const S3_ERRORS = {
   InvalidRequest: [400, 'Invalid Request.'],
   InvalidURI: [400, "Couldn't parse the specified URI."],
   InvalidObjectState: [403, 'The operation is not valid for the current state of the object.'],
-  KeyTooLongError: [400, 'Your key is too long.'],
+  // S3's words, without a full stop (recorded: versitygw#2080).
+  KeyTooLongError: [400, 'Your key is too long'],
   MalformedACLError: [400, 'The XML you provided was not well-formed or did not validate against our published schema'],
   MalformedPOSTRequest: [400, 'The body of your POST request is not well-formed multipart/form-data.'],
   MalformedPolicy: [400, 'Policies must be valid JSON and the first byte must be \'{\'.'],

@@ -179,6 +179,14 @@ export interface RouteInput {
 
 export const MAX_KEY_BYTES = 1024;
 
+/**
+ * S3's answer to a key longer than MAX_KEY_BYTES: it names the key's size in UTF-8 bytes and the
+ * bound (recorded against S3: versitygw#2080, flowwer-dev/pull-request-stats#33).
+ */
+export function keyTooLongError(bytes: number): S3Error {
+  return new S3Error('KeyTooLongError', undefined, { fields: { Size: String(bytes), MaxSizeAllowed: String(MAX_KEY_BYTES) } });
+}
+
 // Sub-resources S3 defines that s3d does not implement: answered NotImplemented, never
 // misread as a plain object or bucket operation. The annotation, ABAC and metadata ones were
 // misread: PutObjectAnnotation overwrote the object with the annotation, DeleteObjectAnnotation
@@ -462,9 +470,8 @@ export function route(input: RouteInput, domains: readonly string[]): Route {
     }
   }
   const key = keyPart === '' ? undefined : decodeSegment(keyPart);
-  if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw new S3Error('KeyTooLongError');
-  }
+  const keyBytes = key === undefined ? 0 : Buffer.byteLength(key);
+  if (keyBytes > MAX_KEY_BYTES) throw keyTooLongError(keyBytes);
   // Metadata keys are `bucket NUL key …`: a NUL inside a key would make them ambiguous (and XML
   // 1.0 cannot carry it in a listing anyway).
   if (key !== undefined && key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');

@@ -28,6 +28,7 @@ import { checksumHasher, type ChecksumAlgorithm } from '../auth/payload.js';
 import { checksumElements, DEFAULT_CHECKSUM, digestBase64, hashing, parseChecksumAlgorithm } from './checksums.js';
 import { requestFacts, userMay } from './policy.js';
 import { validBucketName } from './bucket.js';
+import { keyTooLongError, MAX_KEY_BYTES } from '../http/router.js';
 
 export interface CopySource {
   bucket: string;
@@ -72,7 +73,8 @@ export function parseCopySource(header: string): { bucket: string; key: string; 
   if (!validBucketName(bucket)) throw new S3Error('InvalidArgument', 'Invalid copy source bucket name');
   if (slash < 0 || slash === decoded.length - 1) throw new S3Error('InvalidArgument', 'Invalid copy source object key');
   const key = decoded.slice(slash + 1);
-  if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
+  const keyBytes = Buffer.byteLength(key);
+  if (keyBytes > MAX_KEY_BYTES) throw keyTooLongError(keyBytes);
   if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
   return { bucket, key, ...(versionId !== undefined ? { versionId } : {}) };
 }

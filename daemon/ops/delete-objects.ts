@@ -85,7 +85,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
       // S3 answers an id that cannot be one so in a batch (a lone DeleteObject gets 400 InvalidArgument).
       errors.push({ Key: key, VersionId: version, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
     } else if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
-      errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long.' });
+      errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long' });
     } else if (key.includes('\u0000')) {
       errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Object keys must not contain NUL (U+0000).' });
     } else if (version !== undefined && check !== undefined) {

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { badDigest, createPayloadDecoder, isChecksumValueHeader, parseContentMd5, type PayloadDecoder } from '../auth/payload.js';
 import { extraFields, missingField, verifyPostPolicy, type PostAuth } from '../auth/post-policy.js';
-import { MAX_KEY_BYTES } from '../http/router.js';
+import { keyTooLongError, MAX_KEY_BYTES } from '../http/router.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, sseResponseHeaders } from '../sse/object-encryption.js';
@@ -437,7 +437,8 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     // has one: the policy named it).
     const displacesKey = bucket.encryption?.algorithm === 'aws:kms' && bucket.encryption.kmsKeyId !== undefined && !fields.has('x-amz-server-side-encryption-aws-kms-key-id');
     if (auth.unconditionedSse !== undefined && displacesKey) throw extraFields(auth.unconditionedSse);
-    if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
+    const keyBytes = Buffer.byteLength(key);
+    if (keyBytes > MAX_KEY_BYTES) throw keyTooLongError(keyBytes);
     if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys must not contain NUL (U+0000).');
     // The form's signer, when it is a user, needs s3:PutObject on the key its policies allow (an
     // anonymous form: on the key the bucket's policy admits to anyone), and

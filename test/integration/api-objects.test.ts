@@ -519,6 +519,18 @@ t.test('key length: 1024 bytes of UTF-8 OK, 1025 → KeyTooLongError', async (t)
   await expectSdkError(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: '日'.repeat(342), Body: 'x' })), 'KeyTooLongError', 400, 'PUT 1026-byte UTF-8 key');
   const get = await raw(d.port, { method: 'GET', path: `/${bucket}/${'k'.repeat(1025)}` });
   assertXmlError(t, get, 400, 'KeyTooLongError', 'GET 1025-byte key');
+  // S3's answer names the key's size in bytes and the bound, its message without a full stop
+  // (recorded: versitygw#2080, flowwer-dev/pull-request-stats#33).
+  t.equal(xmlField(get.body, 'Message'), 'Your key is too long', 'S3\'s message');
+  t.equal(xmlField(get.body, 'Size'), '1025', 'the key\'s size');
+  t.equal(xmlField(get.body, 'MaxSizeAllowed'), '1024', 'and the bound');
+  const wideGet = await raw(d.port, { method: 'GET', path: `/${bucket}/${encodeURIComponent('日'.repeat(342))}` });
+  assertXmlError(t, wideGet, 400, 'KeyTooLongError', 'GET 1026-byte UTF-8 key');
+  t.equal(xmlField(wideGet.body, 'Size'), '1026', 'the size in UTF-8 bytes, not characters');
+  const copy = await raw(d.port, { method: 'PUT', path: `/${bucket}/copy-dest`, headers: { 'x-amz-copy-source': `/${bucket}/${'s'.repeat(1030)}` } });
+  assertXmlError(t, copy, 400, 'KeyTooLongError', 'a copy source naming a 1030-byte key');
+  t.equal(xmlField(copy.body, 'Size'), '1030', 'the copy source key\'s size');
+  t.equal(xmlField(copy.body, 'MaxSizeAllowed'), '1024');
 });
 
 t.test('empty objects', async (t) => {
