@@ -46,6 +46,14 @@ function intHeader(v: string | undefined, name: string, min: number, max: number
   return Number(v);
 }
 
+/**
+ * x-amz-max-parts as S3 reads it: a count that is none (`-1`, `abc`) is ignored, the page the
+ * default 1000 parts, not refused (versitygw#1806, observed against S3; versitygw reads it so).
+ */
+function maxPartsHeader(v: string | undefined): number {
+  return v !== undefined && /^\d+$/.test(v) && Number(v) <= 2_147_483_647 ? Number(v) : MAX_PARTS;
+}
+
 function checksumXml(checksums: Record<string, string> | undefined): XmlObject | undefined {
   const entries = Object.entries(checksums ?? {});
   if (entries.length === 0) return undefined;
@@ -105,7 +113,7 @@ function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey
 
 export async function handleGetObjectAttributes(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const wanted = requestedAttributes(ctx.headers['x-amz-object-attributes']);
-  const maxParts = intHeader(ctx.headers['x-amz-max-parts'], 'x-amz-max-parts', 0, 2_147_483_647, MAX_PARTS);
+  const maxParts = maxPartsHeader(ctx.headers['x-amz-max-parts']);
   const marker = intHeader(ctx.headers['x-amz-part-number-marker'], 'x-amz-part-number-marker', 0, 2_147_483_647, 0);
   const rec = readableRecord(env, ctx);
   // The customer key of an SSE-C object is checked (and one sent for another object refused), as
