@@ -3,7 +3,7 @@
 // key only and leaves the data file untouched. Large copies stream, never buffered whole.
 
 import { S3Error } from '../errors.js';
-import { type BucketRecord, type ObjectRecord, type PartRecord } from '../meta/records.js';
+import { filesOf, type BucketRecord, type ObjectRecord, type PartRecord } from '../meta/records.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, etagContentMd5, customerKeyMissing, refuseCustomerKey, sseResponseHeaders, unsealCustomer } from '../sse/object-encryption.js';
 import { sealObjectKey } from '../sse/object-key.js';
@@ -482,8 +482,11 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
         const stored = await env.meta
           .putObject(ctx.bucket!, dstKey, record, inSameBucket(dstBucket, (current) => {
             check?.(current);
-            // The data file is shared with the record being replaced: only proceed if it still is that record.
-            if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
+            // The data file is shared with the record being replaced: only proceed if it still is that
+            // record, judged by its data files (a new write has new ones, whatever its time and ETag:
+            // two writes of one millisecond with equal ETags would otherwise pass, and the rotated
+            // record would name a file the replaced one had queued for removal).
+            if (!current || current.mtime !== src.record.mtime || current.etag !== src.record.etag || !sameFiles(current, src.record)) throw new S3Error('PreconditionFailed', 'The object changed during the key rotation; retry.');
           }), events?.created('s3:ObjectCreated:Copy', dstKey, record))
           .catch(metaError);
         events?.wake();
@@ -537,4 +540,11 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
   } finally {
     if (encReq.kind === 'SSE-C') encReq.key.fill(0);
   }
+}
+
+/** Whether two records name the same data files, in the same order (inline data: none). */
+function sameFiles(a: ObjectRecord, b: ObjectRecord): boolean {
+  const fa = filesOf(a);
+  const fb = filesOf(b);
+  return fa.length === fb.length && fa.every((f, i) => f === fb[i]);
 }

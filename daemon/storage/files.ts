@@ -189,14 +189,21 @@ export class FileStore {
       const mkdir = fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
-      const durable = mkdir.then(() => syncDir(this.objDir));
+      const durable = mkdir.then(() => syncDir(this.objDir).catch((err: NodeJS.ErrnoException) => {
+        throw dirSyncFailed(this.objDir, dir, err);
+      }));
       const entry = { mkdir, durable };
       made = entry;
       this.knownDirs.set(dir, entry);
-      // A failed mkdir or sync is tried again by the next write.
-      durable.catch(() => {
+      // A failed mkdir is tried again by the next write; a failed sync is not. Linux reports a
+      // writeback error to the descriptors open when it happened and marks the pages clean: a
+      // sync through a new descriptor succeeds whether or not the directory's entry reached the
+      // disk, and every upload acknowledged into it after that would go with it at a power loss.
+      // Kept failed, every upload whose file lands in the directory fails (500) until a restart.
+      mkdir.catch(() => {
         if (this.knownDirs.get(dir) === entry) this.knownDirs.delete(dir);
       });
+      durable.catch(() => undefined);
     }
     await made.mkdir;
     return made;
@@ -424,6 +431,17 @@ function probeDirectIo(path: string): boolean {
 }
 
 /** fsyncs a directory: the entries made or removed in it are durable. */
+/** A failed fsync of objects/ after `dir` was made in it: what every later upload into `dir` fails with. */
+function dirSyncFailed(objDir: string, dir: string, err: NodeJS.ErrnoException): Error {
+  const e = new Error(
+    `fsync of ${objDir} failed (${err.code ?? err.message}) after ${dir} was made in it: its entry may not be on the disk, and a later fsync could not tell; uploads into ${dir} fail until s3d restarts (check the disk: dmesg)`,
+    { cause: err },
+  ) as NodeJS.ErrnoException;
+  // Its code stays the cause's: ENOSPC and EROFS are answered as they are elsewhere.
+  if (err.code !== undefined) e.code = err.code;
+  return e;
+}
+
 export async function syncDir(dir: string): Promise<void> {
   const dh = await fsp.open(dir, 'r');
   try {
