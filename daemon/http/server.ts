@@ -519,11 +519,13 @@ export class HttpServer {
       // words (which mean x-amz-decoded-content-length), for a length that is not a number too
       // (OpenStack Swift's AWS-run test_input_errors.py).
       if (streaming && decodedLength === undefined) throw new S3Error('MissingContentLength');
-      // aws-chunked framing is decoded only in a STREAMING-* payload mode: with any other (say
-      // UNSIGNED-PAYLOAD) the chunk sizes and signatures would be stored as object data under a
-      // 200. S3 refuses it (400 InvalidArgument, as versitygw recorded it); MinIO stores it.
-      if (!streaming && /(?:^|,)\s*aws-chunked\s*(?:,|$)/i.test(headers['content-encoding'] ?? '')) {
-        throw new S3Error('InvalidArgument', 'Content-Encoding aws-chunked needs a STREAMING-* x-amz-content-sha256: the body would be stored with its chunk framing.', {
+      // aws-chunked framing is decoded only in a STREAMING-* payload mode. With UNSIGNED-PAYLOAD
+      // chunk sizes and signatures would be stored as object data under a 200: S3 refuses it (400
+      // InvalidArgument in its words, as versitygw recorded them, versity/versitygw#2400); MinIO
+      // stores it. A body signed by its SHA-256 is the body the client meant, so S3 stores it,
+      // Content-Encoding as sent (OpenStack Swift's AWS-run tests; ops/object-headers.ts).
+      if (auth.payload.kind === 'unsigned' && /(?:^|,)\s*aws-chunked\s*(?:,|$)/i.test(headers['content-encoding'] ?? '')) {
+        throw new S3Error('InvalidArgument', 'aws-chunked encoding is not supported when x-amz-content-sha256 UNSIGNED-PAYLOAD is supplied', {
           fields: { ArgumentName: 'Content-Encoding', ArgumentValue: headers['content-encoding']! },
         });
       }

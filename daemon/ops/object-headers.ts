@@ -73,8 +73,11 @@ export function collectStoredHeaders(headers: Readonly<Record<string, string>>, 
     const v = requestHeader(headers, query, name);
     if (v !== undefined) out[name] = v;
   }
-  if (out['content-encoding'] !== undefined) {
-    // aws-chunked is transport framing of this request, not a property of the object.
+  // aws-chunked is transport framing of a STREAMING-* upload, not a property of the object. On any
+  // other request S3 keeps it as sent (OpenStack Swift's AWS-run tests: a PUT signed by its SHA-256
+  // with Content-Encoding aws-chunked reads back with it; versity/versitygw#2400, checked on S3).
+  const streaming = (requestHeader(headers, query, 'x-amz-content-sha256') ?? query.get('X-Amz-Content-Sha256'))?.startsWith('STREAMING-') === true;
+  if (out['content-encoding'] !== undefined && streaming) {
     // Kept as sent when it names no aws-chunked; the others joined as S3 joins them (`foo,
     // aws-chunked, bar` is stored as `foo, bar`: Swift's AWS-checked tests).
     const all = out['content-encoding'].split(',').map((c) => c.trim());

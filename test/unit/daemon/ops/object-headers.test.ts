@@ -188,6 +188,12 @@ t.test('stored headers and user metadata', async (t) => {
     'cache-control': 'max-age=60',
     expires: 'Wed, 21 Oct 2037 07:28:00 GMT',
   });
+  // aws-chunked is dropped only from a STREAMING-* upload's Content-Encoding; any other request's is kept as sent, as on S3.
+  const encoding = (ce: string, sha: string): string | undefined => collectStoredHeaders({ 'content-encoding': ce, 'x-amz-content-sha256': sha }, q)['content-encoding'];
+  t.equal(encoding('aws-chunked', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'), undefined, 'streaming: aws-chunked alone is not stored');
+  t.equal(encoding('gzip, aws-chunked', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'), 'gzip', 'streaming: the other codings are');
+  t.equal(encoding('aws-chunked', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'), 'aws-chunked', 'a signed hash: kept as sent');
+  t.equal(encoding('gzip, aws-chunked', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'), 'gzip, aws-chunked', 'a signed hash: kept as sent, with others');
   t.strictSame(collectUserMeta({ 'x-amz-meta-a': '1', 'x-amz-meta-b-c': 'two words', 'x-amz-date': 'x', 'content-type': 'y' }, q), { 'x-amz-meta-a': '1', 'x-amz-meta-b-c': 'two words' });
   // Presigned PUTs carry metadata in the query.
   t.strictSame(collectUserMeta({}, new URLSearchParams('X-Amz-Meta-Color=blue')), { 'x-amz-meta-color': 'blue' });
