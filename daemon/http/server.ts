@@ -564,6 +564,7 @@ export class HttpServer {
 
     const ctx: RequestContext = {
       requestId: id,
+      hostId: this.hostId,
       op: r.op,
       bucket: r.bucket,
       key: r.key,

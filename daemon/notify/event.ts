@@ -8,6 +8,8 @@ import type { EventName } from './rules.js';
 /** Who caused the event. */
 export interface EventOrigin {
   readonly requestId: string;
+  /** The answering host's x-amz-id-2 ('' for the lifecycle scan), which S3 and MinIO put beside the request id. */
+  readonly hostId: string;
   /** Access key of the request's user (of an STS session: its user's), '' for anonymous requests and the lifecycle scan. */
   readonly principalId: string;
   readonly sourceIp: string;
@@ -111,7 +113,7 @@ export function eventRecord(e: EventInput): Record<string, unknown> {
     eventName: e.name,
     userIdentity: { principalId: e.origin.principalId },
     requestParameters: { principalId: e.origin.principalId, region: e.region, sourceIPAddress: e.origin.sourceIp },
-    responseElements: { 'x-amz-request-id': e.origin.requestId },
+    responseElements: { 'x-amz-request-id': e.origin.requestId, 'x-amz-id-2': e.origin.hostId },
     s3: {
       s3SchemaVersion: '1.0',
       configurationId: e.configurationId,

@@ -144,7 +144,7 @@ export async function handleGetBucketNotification(env: OpsEnv, ctx: RequestConte
 // ---- staging events
 
 /** The lifecycle scan's identity in events (MinIO's user agent for ILM expiry). */
-export const LIFECYCLE_ORIGIN: EventOrigin = Object.freeze({ requestId: '', principalId: '', sourceIp: '', userAgent: 'Internal: [ILM-Expiry]' });
+export const LIFECYCLE_ORIGIN: EventOrigin = Object.freeze({ requestId: '', hostId: '', principalId: '', sourceIp: '', userAgent: 'Internal: [ILM-Expiry]' });
 
 type Heard = Array<{ readonly name: string; readonly key: string; readonly record: unknown }>;
 
@@ -306,7 +306,7 @@ function principalOf(env: OpsEnv, accessKey: string): string {
 }
 
 function requestOrigin(env: OpsEnv, ctx: RequestContext, accessKey: string): () => EventOrigin {
-  return () => ({ requestId: ctx.requestId, principalId: principalOf(env, accessKey), sourceIp: ctx.remoteAddress ?? '', userAgent: ctx.headers['user-agent'] ?? '' });
+  return () => ({ requestId: ctx.requestId, hostId: ctx.hostId ?? '', principalId: principalOf(env, accessKey), sourceIp: ctx.remoteAddress ?? '', userAgent: ctx.headers['user-agent'] ?? '' });
 }
 
 /** The events a request on bucket `b` causes (see bucketEvents); a form upload names its policy's signer. */

@@ -23,6 +23,8 @@ export interface RequestBody extends AsyncIterable<Buffer> {
 
 export interface RequestContext {
   readonly requestId: string;
+  /** The x-amz-id-2 the response carries (which server answered); events name it too. */
+  readonly hostId?: string;
   readonly op: Operation;
   readonly bucket: string | undefined;
   readonly key: string | undefined;

@@ -337,6 +337,11 @@ t.test('every object write and delete sends its event with MinIO\'s fields', asy
     },
     source: { host: '127.0.0.1', userAgent: /aws-sdk-js/ },
   });
+  // AWS's event message structure and MinIO both carry the answering host's x-amz-id-2 beside the
+  // request id (receivers quote the pair to support, as for any S3 request).
+  t.ok(put.$metadata.extendedRequestId, 'the PUT was answered with an x-amz-id-2');
+  t.equal(r.responseElements['x-amz-id-2'], put.$metadata.extendedRequestId, 'responseElements name the host id the PUT was answered with');
+  t.match(r.eventTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'eventTime in ISO 8601 with milliseconds, as S3 and MinIO write it');
   t.ok(Math.abs(Date.parse(r.eventTime) - Date.now()) < 60_000, 'eventTime is an ISO time of now');
   t.match(r.s3.object.sequencer, /^[0-9A-F]+$/);
   t.match(got[2]!.body.Records[0], { s3: { object: { size: 1000, eTag: done.ETag!.replace(/"/g, ''), contentType: 'application/x-test' } } });

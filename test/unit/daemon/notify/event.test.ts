@@ -4,7 +4,7 @@
 import t from 'tap';
 import { eventRecord, queryEscape, webhookBody } from '../../../../daemon/notify/event.js';
 
-const origin = { requestId: 'REQ1', principalId: 'admin', sourceIp: '10.0.0.7', userAgent: 'MinIO (linux; amd64) minio-go/v7' };
+const origin = { requestId: 'REQ1', hostId: 'HOST1', principalId: 'admin', sourceIp: '10.0.0.7', userAgent: 'MinIO (linux; amd64) minio-go/v7' };
 const T = Date.parse('2026-12-01T10:20:30.456Z');
 
 t.test('url.QueryEscape', async (t) => {
@@ -39,7 +39,7 @@ t.test('a created event', async (t) => {
         eventName: 's3:ObjectCreated:Put',
         userIdentity: { principalId: 'admin' },
         requestParameters: { principalId: 'admin', region: 'us-east-1', sourceIPAddress: '10.0.0.7' },
-        responseElements: { 'x-amz-request-id': 'REQ1' },
+        responseElements: { 'x-amz-request-id': 'REQ1', 'x-amz-id-2': 'HOST1' },
         s3: {
           s3SchemaVersion: '1.0',
           configurationId: 'jpg-rule',
