@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { LOG_SERIALIZERS, stdoutLogger } from './log.js';
 import { Metrics } from './admin/metrics.js';
 import { DataGate, PARKED_PER_PLACE } from './ops/data-gate.js';
-import { handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
+import { handleHealthCluster, handleHealthLive, handleHealthReady, handleMetrics, kmsReadiness } from './admin/health.js';
 import { handleKmsCreateKey, handleKmsKeyStatus, handleKmsStatus } from './admin/kms.js';
 import { ConfigError, loadConfig, unknownVariableWarnings, type Config } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
@@ -347,6 +347,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const dispatch = guardStorage(createDispatcher(opsEnv, {
     HealthLive: () => handleHealthLive(),
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown, () => writeProbe.check()),
+    HealthCluster: (ctx) => handleHealthCluster(kmsReady, () => shuttingDown, () => writeProbe.check(), { maintenance: ctx.query.get('maintenance') === 'true', read: false }),
+    HealthClusterRead: (ctx) => handleHealthCluster(kmsReady, () => shuttingDown, () => writeProbe.check(), { maintenance: ctx.query.get('maintenance') === 'true', read: true }),
     Metrics: (ctx) => handleMetrics(metrics, { type: config.prometheusAuth, rootUser: config.rootUser, rootPassword: config.rootPassword, authorization: ctx.headers.authorization, signer: ctx.accessKey }),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),

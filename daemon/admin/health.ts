@@ -1,5 +1,6 @@
 // Health probes (MinIO paths): live = the process serves; ready = it can take traffic, which
-// includes a data directory that takes writes and a reachable KMS when one is configured. Also the
+// includes a data directory that takes writes and a reachable KMS when one is configured; the
+// cluster probes, as MinIO answers them for a single node. Also the
 // Prometheus scrape endpoint, behind the root user's bearer token unless S3_PROMETHEUS_AUTH_TYPE=public.
 
 import type { KeyProvider } from '../kms/provider.js';
@@ -66,6 +67,18 @@ export async function handleHealthReady(kms: (() => Promise<KmsReadiness>) | Key
   const verdict = await readiness();
   if (!verdict.ready) return { status: 503, headers: { 'x-s3d-not-ready': verdict.reason ?? 'KMS unreachable' } };
   return { status: 200 };
+}
+
+/**
+ * MinIO's cluster probes: `/minio/health/cluster` (write quorum: what ready checks) and
+ * `/minio/health/cluster/read` (read quorum: as ready, but a data directory that takes no writes
+ * still serves reads). With `?maintenance=true` the question is whether this node may be taken
+ * down without losing service: MinIO counts the other nodes' drives alone, so a single node
+ * answers 412 Precondition Failed whatever its state, and so does s3d, which has no other node.
+ */
+export async function handleHealthCluster(kms: (() => Promise<KmsReadiness>) | KeyProvider | null, shuttingDown: () => boolean, dataDir: (() => Promise<WriteVerdict>) | undefined, opts: { maintenance: boolean; read: boolean }): Promise<Result> {
+  if (opts.maintenance) return { status: 412, headers: { 'x-s3d-not-ready': 'single node: taking it down stops the service' } };
+  return handleHealthReady(kms, shuttingDown, opts.read ? undefined : dataDir);
 }
 
 /**

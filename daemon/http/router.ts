@@ -95,6 +95,8 @@ export type Operation =
   | 'ListParts'
   | 'HealthLive'
   | 'HealthReady'
+  | 'HealthCluster'
+  | 'HealthClusterRead'
   | 'Metrics'
   | 'AdminKmsStatus'
   | 'AdminKmsKeyStatus'
@@ -102,7 +104,7 @@ export type Operation =
   | 'STS';
 
 /** Operations that are answered without SigV4 (health probes, Prometheus scrapes). */
-export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive', 'HealthReady', 'Metrics']);
+export const ANONYMOUS_OPERATIONS: ReadonlySet<Operation> = new Set(['HealthLive', 'HealthReady', 'HealthCluster', 'HealthClusterRead', 'Metrics']);
 
 /** Operations that take a `versionId` parameter (the handlers resolve it; `null` is the null version). */
 const VERSIONED_OPERATIONS: ReadonlySet<Operation> = new Set<Operation>([
@@ -385,9 +387,10 @@ export function bucketFromHost(host: string, domains: readonly string[]): string
 
 function adminRoute(method: string, path: string): Route | undefined {
   if (path === '/minio/health/live' && (method === 'GET' || method === 'HEAD')) return { op: 'HealthLive' };
-  if ((path === '/minio/health/ready' || path === '/minio/health/cluster') && (method === 'GET' || method === 'HEAD')) {
-    return { op: 'HealthReady' };
-  }
+  if (path === '/minio/health/ready' && (method === 'GET' || method === 'HEAD')) return { op: 'HealthReady' };
+  // MinIO's write- and read-quorum probes (`?maintenance=true` read by the handler).
+  if (path === '/minio/health/cluster' && (method === 'GET' || method === 'HEAD')) return { op: 'HealthCluster' };
+  if (path === '/minio/health/cluster/read' && (method === 'GET' || method === 'HEAD')) return { op: 'HealthClusterRead' };
   if (path === '/minio/v2/metrics/cluster' && method === 'GET') return { op: 'Metrics' };
   if (/^\/minio\/admin\/v3\/kms\/status$/.test(path)) return { op: 'AdminKmsStatus' };
   if (/^\/minio\/admin\/v3\/kms\/key\/status$/.test(path)) return { op: 'AdminKmsKeyStatus' };

@@ -409,7 +409,11 @@ t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\
     t.match(refused.body, /<Code>AccessDenied<\/Code>.*s3d metrics-token/s, 'AccessDenied, saying how to get a token');
     t.notMatch(refused.body, /s3d_/, 'no metric in the answer');
   }
-  for (const path of ['/minio/health/live', '/minio/health/ready']) t.equal((await get(path)).status, 200, `${path}: no credentials needed`);
+  for (const path of ['/minio/health/live', '/minio/health/ready', '/minio/health/cluster', '/minio/health/cluster/read']) t.equal((await get(path)).status, 200, `${path}: no credentials needed`);
+  // MinIO's maintenance check: may this node be taken down without losing service? A single node never may (MinIO: 412).
+  const maintenance = await send(d.port, { method: 'GET', path: '/minio/health/cluster', query: 'maintenance=true', sign: false });
+  t.equal(maintenance.status, 412, '/minio/health/cluster?maintenance=true: 412 Precondition Failed, as a single-node MinIO');
+  t.equal((await send(d.port, { method: 'HEAD', path: '/minio/health/cluster', query: 'maintenance=true', sign: false })).status, 412, 'HEAD too');
   t.ok(d.jsonLogs().some((l) => l.level === 30 && /^metrics .* answer the root user only: .*s3d metrics-token/.test(String(l.msg))), 'the start-up says so, and how to get a token');
 
   // The token s3d metrics-token prints for the root user (the daemon's S3_ROOT_USER/PASSWORD).

@@ -82,6 +82,8 @@ t.test('a data directory turned read-only: uploads 503, readiness 503 with the r
   t.equal(r.status, 503, 'readiness answers 503');
   t.match(String(r.headers['x-s3d-not-ready']), /data directory not writable \(EROFS\)/, 'naming the reason');
   t.equal((await raw(d.port, { method: 'GET', path: '/minio/health/live', sign: false })).status, 200, 'liveness stays 200: the process serves');
+  t.equal((await raw(d.port, { method: 'GET', path: '/minio/health/cluster', sign: false })).status, 503, 'MinIO\u2019s write-quorum probe: 503 as readiness');
+  t.equal((await raw(d.port, { method: 'GET', path: '/minio/health/cluster/read', sign: false })).status, 200, 'its read-quorum probe: 200, reads go on');
   t.notOk(d.logs.some((l) => l.includes('"level":50') && l.includes('EROFS')), 'no error line per failed request');
   t.equal(d.logs.filter((l) => l.includes('data directory is not writable')).length, 1, 'one warning says it');
 

@@ -2,7 +2,7 @@
 // briefly memoised check however many anonymous probes arrive; shutting down → 503.
 
 import t from 'tap';
-import { handleHealthLive, handleHealthReady, kmsReadiness } from '../../../../daemon/admin/health.js';
+import { handleHealthCluster, handleHealthLive, handleHealthReady, kmsReadiness } from '../../../../daemon/admin/health.js';
 import { StaticKeyProvider } from '../../../../daemon/kms/static-provider.js';
 import type { KmsStatus } from '../../../../daemon/kms/provider.js';
 
@@ -74,4 +74,23 @@ t.test('a KeyProvider passed directly is checked on every probe', async (t) => {
   await handleHealthReady(kms, () => false);
   await handleHealthReady(kms, () => false);
   t.equal(kms.calls, 2);
+});
+
+t.test('cluster (MinIO ClusterCheckHandler): as ready; ?maintenance=true is 412, as a single-node MinIO answers (taking the only node down stops the service)', async (t) => {
+  const writable = async () => ({ writable: true as const });
+  t.same(await handleHealthCluster(null, () => false, writable, { maintenance: false, read: false }), { status: 200 });
+  t.match(await handleHealthCluster(null, () => true, writable, { maintenance: false, read: false }), { status: 503, headers: { 'x-s3d-not-ready': 'shutting down' } });
+  t.match(await handleHealthCluster(null, () => false, writable, { maintenance: true, read: false }), { status: 412 }, 'no other node serves this one\u2019s data: not safe to take down');
+  t.match(await handleHealthCluster(null, () => true, writable, { maintenance: true, read: false }), { status: 412 }, 'MinIO: 412, not 503, whenever maintenance was asked');
+});
+
+t.test('cluster/read (MinIO ClusterReadCheckHandler): reads go on while the data directory takes no writes', async (t) => {
+  const readOnly = async () => ({ writable: false as const, code: 'EROFS' });
+  t.same(await handleHealthCluster(null, () => false, readOnly, { maintenance: false, read: true }), { status: 200 }, 'a read-only data directory still serves reads');
+  t.match(await handleHealthCluster(null, () => false, readOnly, { maintenance: false, read: false }), { status: 503, headers: { 'x-s3d-not-ready': 'data directory not writable (EROFS)' } }, 'the write probe fails');
+  t.match(await handleHealthCluster(null, () => true, readOnly, { maintenance: false, read: true }), { status: 503, headers: { 'x-s3d-not-ready': 'shutting down' } });
+  const kms = new Switchable();
+  kms.state = 'down';
+  t.match(await handleHealthCluster(kms, () => false, readOnly, { maintenance: false, read: true }), { status: 503, headers: { 'x-s3d-not-ready': 'KMS unreachable' } }, 'no object opens without the KMS');
+  t.match(await handleHealthCluster(null, () => false, readOnly, { maintenance: true, read: true }), { status: 412 });
 });

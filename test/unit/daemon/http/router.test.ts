@@ -91,11 +91,17 @@ t.test('admin and health routes', async (t) => {
   t.strictSame(r('GET', '/minio/health/live'), { op: 'HealthLive' });
   t.strictSame(r('HEAD', '/minio/health/live'), { op: 'HealthLive' });
   t.strictSame(r('GET', '/minio/health/ready'), { op: 'HealthReady' });
-  t.strictSame(r('GET', '/minio/health/cluster'), { op: 'HealthReady' });
+  // MinIO's cluster probes: write quorum (with ?maintenance=true: may this node be taken down?) and read quorum.
+  t.strictSame(r('GET', '/minio/health/cluster'), { op: 'HealthCluster' });
+  t.strictSame(r('HEAD', '/minio/health/cluster'), { op: 'HealthCluster' });
+  t.strictSame(r('GET', '/minio/health/cluster?maintenance=true'), { op: 'HealthCluster' });
+  t.strictSame(r('GET', '/minio/health/cluster/read'), { op: 'HealthClusterRead' }, 'not an object of bucket "minio"');
+  t.strictSame(r('HEAD', '/minio/health/cluster/read'), { op: 'HealthClusterRead' });
   t.strictSame(r('GET', '/minio/v2/metrics/cluster'), { op: 'Metrics' });
   t.strictSame(r('GET', '/minio/admin/v3/kms/status'), { op: 'AdminKmsStatus' });
   t.strictSame(r('GET', '/minio/admin/v3/kms/key/status'), { op: 'AdminKmsKeyStatus' });
   t.ok(ANONYMOUS_OPERATIONS.has('HealthLive') && ANONYMOUS_OPERATIONS.has('HealthReady') && ANONYMOUS_OPERATIONS.has('Metrics'));
+  t.ok(ANONYMOUS_OPERATIONS.has('HealthCluster') && ANONYMOUS_OPERATIONS.has('HealthClusterRead'), 'the cluster probes need no credentials, as MinIO\u2019s');
   t.notOk(ANONYMOUS_OPERATIONS.has('AdminKmsStatus'), 'admin KMS status needs a signature');
   t.notOk(ANONYMOUS_OPERATIONS.has('GetObject'));
   // A PUT on a health path is not a health probe: it is an object write in bucket "minio".
