@@ -391,7 +391,10 @@ function adminRoute(method: string, path: string): Route | undefined {
   // MinIO's write- and read-quorum probes (`?maintenance=true` read by the handler).
   if (path === '/minio/health/cluster' && (method === 'GET' || method === 'HEAD')) return { op: 'HealthCluster' };
   if (path === '/minio/health/cluster/read' && (method === 'GET' || method === 'HEAD')) return { op: 'HealthClusterRead' };
-  if (path === '/minio/v2/metrics/cluster' && method === 'GET') return { op: 'Metrics' };
+  // MinIO's v2 metrics paths: the cluster job's, and the node and bucket jobs' that the MinIO
+  // Operator and `mc admin prometheus generate ALIAS node|bucket` scrape. s3d is one node: each
+  // serves the whole set (else NoSuchBucket for a bucket named minio).
+  if ((path === '/minio/v2/metrics/cluster' || path === '/minio/v2/metrics/node' || path === '/minio/v2/metrics/bucket') && method === 'GET') return { op: 'Metrics' };
   if (/^\/minio\/admin\/v3\/kms\/status$/.test(path)) return { op: 'AdminKmsStatus' };
   if (/^\/minio\/admin\/v3\/kms\/key\/status$/.test(path)) return { op: 'AdminKmsKeyStatus' };
   if (path === '/minio/admin/v3/kms/key/create') return { op: 'AdminKmsCreateKey' };

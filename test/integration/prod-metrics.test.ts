@@ -68,6 +68,12 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   t.match(a.type, /^text\/plain; version=0\.0\.4/, 'Prometheus text format');
   const { samples, types } = parseProm(a.body);
   t.same([...parseProm(b.body).types.keys()].sort(), [...types.keys()].sort(), 'both paths expose the same metric families');
+  // The node and bucket jobs MinIO's tools write (mc admin prometheus generate ALIAS node|bucket, the MinIO Operator).
+  for (const path of ['/minio/v2/metrics/node', '/minio/v2/metrics/bucket']) {
+    const m = await scrape(d.port, path);
+    t.equal(m.status, 200, `${path} answers`);
+    t.same([...parseProm(m.body).types.keys()].sort(), [...types.keys()].sort(), `${path}: the same metric families`);
+  }
   const get = (name: string, labels: Record<string, string> = {}): Sample[] => samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   const value = (name: string, labels: Record<string, string> = {}): number => get(name, labels).reduce((n, s) => n + s.value, 0);
 
@@ -403,7 +409,7 @@ t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\
     const r = await send(d.port, { method: 'GET', path, sign: false, ...(authorization === undefined ? {} : { headers: { authorization } }) });
     return { status: r.status, body: r.body.toString() };
   };
-  for (const path of ['/minio/v2/metrics/cluster', '/metrics']) {
+  for (const path of ['/minio/v2/metrics/cluster', '/minio/v2/metrics/node', '/minio/v2/metrics/bucket', '/metrics']) {
     const refused = await get(path);
     t.equal(refused.status, 403, `${path} without credentials: 403`);
     t.match(refused.body, /<Code>AccessDenied<\/Code>.*s3d metrics-token/s, 'AccessDenied, saying how to get a token');

@@ -98,6 +98,8 @@ t.test('admin and health routes', async (t) => {
   t.strictSame(r('GET', '/minio/health/cluster/read'), { op: 'HealthClusterRead' }, 'not an object of bucket "minio"');
   t.strictSame(r('HEAD', '/minio/health/cluster/read'), { op: 'HealthClusterRead' });
   t.strictSame(r('GET', '/minio/v2/metrics/cluster'), { op: 'Metrics' });
+  t.strictSame(r('GET', '/minio/v2/metrics/node'), { op: 'Metrics' }, "MinIO's node job path");
+  t.strictSame(r('GET', '/minio/v2/metrics/bucket'), { op: 'Metrics' }, "MinIO's bucket job path");
   t.strictSame(r('GET', '/minio/admin/v3/kms/status'), { op: 'AdminKmsStatus' });
   t.strictSame(r('GET', '/minio/admin/v3/kms/key/status'), { op: 'AdminKmsKeyStatus' });
   t.ok(ANONYMOUS_OPERATIONS.has('HealthLive') && ANONYMOUS_OPERATIONS.has('HealthReady') && ANONYMOUS_OPERATIONS.has('Metrics'));
