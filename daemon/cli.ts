@@ -534,6 +534,12 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 }
 
 const LMDB_CLOSE_WAIT_MS = 5_000;
+/**
+ * The shutdown's steps after the drain deadline, with margin: 5 s for requests committing, 2 s
+ * for cut handlers' cleanup, 2 s for the clean-shutdown token, 5 s for closing LMDB and up to 10 s
+ * for the crypto workers (crypto/pool.ts). Told to systemd with STOPPING=1 (EXTEND_TIMEOUT_USEC).
+ */
+const SHUTDOWN_STEPS_MS = 30_000;
 const TOKEN_WRITE_WAIT_MS = 2_000;
 
 /** How long start-up waits for a crypto worker to load and run its self-test before it gives up. */
@@ -617,7 +623,10 @@ export async function serve(args: string[]): Promise<number> {
       // supervisor, a test) finds new connections refused already.
       daemon.stopAccepting();
       log.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
-      sdNotify(log, ['STOPPING=1', '--status=draining in-flight requests']);
+      // EXTEND_TIMEOUT_USEC: systemd waits at least the drain deadline plus the shutdown's own
+      // bounded steps, whatever TimeoutStopSec= says. S3_SHUTDOWN_TIMEOUT is set in the env file
+      // and TimeoutStopSec= in the unit; raising the first alone had systemd SIGKILL the drain.
+      sdNotify(log, ['STOPPING=1', `EXTEND_TIMEOUT_USEC=${(config.shutdownTimeoutMs + SHUTDOWN_STEPS_MS) * 1000}`, '--status=draining in-flight requests']);
       // The watchdog is answered through the drain: after a SIGTERM that is not systemd's own stop
       // (`kill`), the unit is still active and its watchdog armed, and a drain may outlast it.
       daemon.stop().finally(() => stopWatchdog?.()).then(

@@ -176,6 +176,18 @@ t.test('the unit started as systemd would: env file, ExecStart argv, readiness a
   t.match(readFileSync(run.record, 'utf8'), /^STOPPING=1 /m, 'and reported STOPPING=1 when the drain began');
 });
 
+t.test('a drain deadline above what TimeoutStopSec= allows: the daemon extends the stop timeout itself', async (t) => {
+  // S3_SHUTDOWN_TIMEOUT lives in /etc/s3d/s3d.env and TimeoutStopSec= in the unit: raising the first
+  // alone had systemd SIGKILL the drain at TimeoutStopSec (uploads cut without cleanup, no
+  // clean-shutdown marker). With STOPPING=1 the daemon asks for its deadline plus its own steps.
+  const run = await runUnit(t, true, { S3_SHUTDOWN_TIMEOUT: '120' });
+  t.match(run.out(), /"msg":"listening"/);
+  t.equal(await run.stop(), 0);
+  const line = readFileSync(run.record, 'utf8').split('\n').find((l) => l.startsWith('STOPPING=1')) ?? '';
+  const usec = Number(/EXTEND_TIMEOUT_USEC=(\d+)/.exec(line)?.[1]);
+  t.equal(usec, (120 + 30) * 1e6, `STOPPING=1 carries EXTEND_TIMEOUT_USEC= for the 120 s drain and 30 s of shutdown steps (${line})`);
+});
+
 t.test('WatchdogSec=: the unit sets a watchdog that restarts a hung daemon', async (t) => {
   const watchdog = seconds(get(unit, 'Service', 'WatchdogSec') ?? '0');
   t.ok(watchdog >= 30 && watchdog <= 120, `WatchdogSec=${watchdog} s: long enough for a loaded machine, short enough to matter`);
