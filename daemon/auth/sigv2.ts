@@ -67,7 +67,19 @@ export function isV2Authorization(authorization: string): boolean {
  */
 function queryName(raw: string): string {
   if (!raw.includes('%') && !raw.includes('+')) return raw;
-  return new URLSearchParams(`${raw}=`).keys().next().value ?? raw;
+  // After '&': URLSearchParams drops a '?' that starts its input, which this part's does not.
+  return new URLSearchParams(`&${raw}=`).keys().next().value ?? raw;
+}
+
+/**
+ * The query as the router reads it: URLSearchParams drops one '?' that starts it. A request for
+ * `/b/k??tagging&AWSAccessKeyId=…` (uWS hands the query over from the first '?') is
+ * GetObjectTagging, so `tagging` must be signed; read as a parameter named `?tagging` it was left
+ * out, and a download URL read the tags (`??x-amz-copy-source=…` on an upload URL copied another
+ * object in).
+ */
+function routerQuery(rawQuery: string): string {
+  return rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
 }
 
 /**
@@ -87,9 +99,10 @@ function queryValue(raw: string): string {
  * canonicalizes it and as rclone signs it; botocore signs what it sends.
  */
 function subresources(rawQuery: string, list: ReadonlySet<string>, bare = false): string {
-  if (rawQuery === '') return '';
+  const query = routerQuery(rawQuery);
+  if (query === '') return '';
   const picked: Array<[string, string | undefined]> = [];
-  for (const part of rawQuery.split('&')) {
+  for (const part of query.split('&')) {
     const eq = part.indexOf('=');
     const name = queryName(eq < 0 ? part : part.slice(0, eq));
     if (list.has(name)) picked.push([name, eq < 0 ? undefined : queryValue(part.slice(eq + 1))]);
@@ -148,7 +161,7 @@ function bodyBound(req: SigV4Request): boolean {
  */
 function withQueryAmzHeaders(req: SigV4Request): SigV4Request {
   // A name may come percent-encoded (`%78-amz-…`): the router decodes it, so this does too.
-  if (!/(?:^|&)x-amz-/i.test(req.rawQuery) && !req.rawQuery.includes('%')) return req;
+  if (!/(?:^|&)x-amz-/i.test(routerQuery(req.rawQuery)) && !req.rawQuery.includes('%')) return req;
   const headers: Record<string, string> = { ...req.headers };
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(req.rawQuery)) {
