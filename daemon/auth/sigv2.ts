@@ -34,6 +34,10 @@ export const SUBRESOURCES: ReadonlySet<string> = new Set([
   'ownershipControls', 'publicAccessBlock', 'policyStatus', 'attributes',
   // S3 signs it (its StringToSign names it, as recorded by backlot's tests of 2026-09-29).
   'intelligent-tiering',
+  // MinIO's listing extension (`metadata=true`): it chooses the answer, every listed object's
+  // user metadata and tags the signer may read, so a presigned listing plus `&metadata=true` must
+  // not have it. minio-go's V2 signer leaves it out: its WithMetadata listings need V4.
+  'metadata',
 ]);
 
 /**

@@ -220,6 +220,24 @@ t.test('a presigned V2 URL whose query starts with a second "?": the parameters 
   t.equal(dest, 'NoSuchKey', 'nothing was copied');
 });
 
+t.test('a presigned V2 listing URL plus &metadata=true is refused: it would answer every object\'s metadata and tags', async (t) => {
+  // MinIO's listing extension answers each object's user metadata and tags the signer may read
+  // (the root user: all). V2 signs no parameter outside its sub-resources, so a listing URL
+  // (boto3's generate_presigned_url('list_objects_v2') is V2 by default) took it unsigned.
+  const bucket = bucketName('v2-listmeta');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x', Metadata: { secret: 'meta-value' }, Tagging: 'secret=tag-value' }));
+  const expires = String(Math.floor(Date.now() / 1000) + 300);
+  const listing = `list-type=2&AWSAccessKeyId=${ACCESS_KEY}&Expires=${expires}&Signature=${encodeURIComponent(sign(`GET\n\n\n${expires}\n/${bucket}/`))}`;
+  const plain = await raw(d.port, { method: 'GET', path: `/${bucket}/`, query: listing, sign: false });
+  t.match(plain.body.toString(), /<Key>k<\/Key>/, 'the listing URL as signed lists the key');
+  const withMeta = await raw(d.port, { method: 'GET', path: `/${bucket}/`, query: `${listing}&metadata=true`, sign: false });
+  assertXmlError(t, withMeta, 403, 'SignatureDoesNotMatch', 'the listing URL with &metadata=true added');
+  t.notMatch(withMeta.body.toString(), /meta-value|tag-value/, 'neither the metadata nor the tags are answered');
+  const signedMeta = `list-type=2&metadata=true&AWSAccessKeyId=${ACCESS_KEY}&Expires=${expires}&Signature=${encodeURIComponent(sign(`GET\n\n\n${expires}\n/${bucket}/?metadata=true`))}`;
+  t.match((await raw(d.port, { method: 'GET', path: `/${bucket}/`, query: signedMeta, sign: false })).body.toString(), /meta-value/, 'a URL that signs metadata=true is answered with the metadata');
+});
+
 t.test('the KMS admin API takes Signature V4 only, as MinIO does: V2 signs none of its key-id', async (t) => {
   // V2's canonical resource leaves out every parameter but the sub-resources, so a V2 signature
   // for one key's status (or, at KES, one key's creation) passed for any other key-id.
