@@ -33,7 +33,7 @@ import { startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../help
 import { countFiles, filesContaining, inspectDataDir, waitForFileCounts } from '../helpers/files.js';
 import { md5Base64 } from '../helpers/hash.js';
 import { raw } from '../helpers/http.js';
-import { bodyBytes, clientWithoutResponseChecksums, getBytes, s3Code, sdkFailure } from '../helpers/s3.js';
+import { bodyBytes, clientWithoutResponseChecksums, createBucket, getBytes, s3Code, sdkFailure } from '../helpers/s3.js';
 import { ssec } from '../helpers/sse.js';
 import { MISSING_VID, objectPath, VID, versionHelpers, versionQuery } from '../helpers/versions.js';
 import { sleep } from '../helpers/wait.js';
@@ -119,6 +119,32 @@ t.test('CompleteMultipartUpload in a versioned bucket returns a new version id',
   t.equal(h.ETag, done.ETag);
   t.equal(await getString(bucket, 'mp', v1), 'small single-part first version', 'the previous version remains readable');
   t.same(await historyOf(bucket, 'mp'), { v: [[done.VersionId ?? '', true], [v1, false]], m: [] });
+});
+
+// S3 versions a multipart object by the bucket's state at completion, not at initiation, and a
+// Suspended completion answers no x-amz-version-id (CloudServer's "Complete MPU" tests; the
+// PutObject reference's Suspended sample): it is the null version and replaces the key's null one.
+t.test('CompleteMultipartUpload across a versioning change: the state at completion decides', async (t) => {
+  const bucket = await createBucket(s3, 'vmpus');
+  await put(bucket, 'k', 'unversioned');
+  await setVersioning(bucket, 'Enabled');
+  const start = async (): Promise<() => Promise<string | undefined>> => {
+    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k' }));
+    const p = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'k', UploadId: up.UploadId, PartNumber: 1, Body: `part of ${up.UploadId}` }));
+    const Parts = [{ PartNumber: 1, ETag: p.ETag }];
+    return async () => (await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: up.UploadId, MultipartUpload: { Parts } }))).VersionId;
+  };
+  const startedEnabled = await start();
+  const v1 = await putV(t, bucket, 'k', 'v1');
+  await setVersioning(bucket, 'Suspended');
+  t.equal(await startedEnabled(), undefined, 'started Enabled, completed Suspended: no version id answered');
+  t.same(await historyOf(bucket, 'k'), { v: [['null', true], [v1, false]], m: [] }, 'the null version, replacing the unversioned one; v1 stays');
+  t.match(await getString(bucket, 'k', 'null'), /^part of /, 'versionId=null reads the multipart object');
+  const startedSuspended = await start();
+  await setVersioning(bucket, 'Enabled');
+  const v2 = await startedSuspended();
+  t.match(v2, VID, 'started Suspended, completed Enabled: a new version id');
+  t.same(await historyOf(bucket, 'k'), { v: [[v2 ?? '', true], ['null', false], [v1, false]], m: [] }, 'the null version stays, noncurrent');
 });
 
 // ---- 12. DeleteObjects ------------------------------------------------------------------------
