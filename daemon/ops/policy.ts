@@ -364,8 +364,12 @@ export function userAllowed(env: OpsEnv, req: AnonymousRequest & { accessKey: st
   else if (scope === 'bucket') {
     if (action === 's3:ListBucket' || action === 's3:ListBucketVersions') listingContext(context.keys, req.query);
     checks.push({ bucket: route.bucket, action, resource: route.bucket });
+  } else if (route.key === undefined) {
+    // GetObjectTorrent at a bucket's path, the one object operation routed without a key: S3's 405
+    // whatever key, so judged as asking for every key (a user allowed s3:* got 403, root the 405).
+    if (route.op !== 'GetObjectTorrent') return false;
+    checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/*` });
   } else {
-    if (route.key === undefined) return false;
     checks.push({ bucket: route.bucket, action, resource: `${route.bucket}/${route.key}`, object: objectOf(route, req.query) });
     checks.push(...attributesReadCheck(route, req.query));
     checks.push(...conditionReadCheck(route, req.headers));

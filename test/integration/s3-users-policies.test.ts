@@ -12,6 +12,7 @@
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -55,6 +56,7 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { signRequest } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, bucketName, SECRET_KEY, testBytes } from '../helpers/daemon.js';
 import { sha256Hex } from '../helpers/hash.js';
 import { minioClient } from '../helpers/minio.js';
@@ -662,6 +664,26 @@ t.test('ListBuckets without s3:ListAllMyBuckets names the buckets the user may l
   t.equal(await headStatus(nl.send(new HeadBucketCommand({ Bucket: SRC }))), 200, 'the Deny user may list its bucket');
   t.equal(await s3Code(nl.send(new ListBucketsCommand({}))), DENIED, 'but an explicit Deny of s3:ListAllMyBuckets refuses ListBuckets whole');
   t.ok((await names(ro)).length >= 5, 'readonly (s3:ListAllMyBuckets) still lists every bucket');
+});
+
+t.test('GetObjectTorrent at a bucket\'s path: a user allowed s3:GetObjectTorrent gets S3\'s 405, as root does', async (t) => {
+  // It named no key, and every user was refused 403 however much its policies allowed (root: 405).
+  const port = Number(new URL(d.endpoint).port);
+  const torrent = (accessKey: string, secretKey: string, path: string): Promise<number> => {
+    const headers = signRequest({ method: 'GET', rawPath: path, rawQuery: 'torrent', headers: { host: `127.0.0.1:${port}` }, accessKeyId: accessKey, secretAccessKey: secretKey, region: 'us-east-1' }).headers;
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'GET', path: `${path}?torrent`, headers, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  };
+  t.equal(await torrent(ACCESS_KEY, SECRET_KEY, `/${B}`), 405, 'root: 405');
+  t.equal(await torrent('app-rw', secretOf('app-rw'), `/${B}`), 405, 'readwrite (s3:* on every resource): 405, not 403');
+  t.equal(await torrent('app-rw', secretOf('app-rw'), `/${B}/docs/c.txt`), 405, 'readwrite at a key: 405 as before');
+  t.equal(await torrent('app-ro', secretOf('app-ro'), `/${B}`), 403, 'readonly (no s3:GetObjectTorrent): still AccessDenied');
 });
 
 t.test('no secret key reaches this daemon\u2019s log', async (t) => {
