@@ -156,11 +156,19 @@ export function canonicalUri(rawPath: string): string {
     .join('/');
 }
 
-/** Splits a raw query string into [name, value] pairs, still encoded. 'a' gives ['a', '']. */
+/**
+ * Splits a raw query string into [name, value] pairs, still encoded. 'a' gives ['a', ''].
+ * Read as the router reads it (URLSearchParams): a '?' that starts it is dropped (uWS hands the
+ * query over from the first '?', so `/b/k??X-Amz-Signature=x` comes as `?X-Amz-Signature=x`).
+ * Read as `%3FX-Amz-Signature`, such a request went on unsigned while the policy judged it
+ * presigned (s3:authType), and a signed `%3Ftagging=x` was the same canonical query as a leading
+ * `?tagging=x`, which the router takes for ?tagging.
+ */
 function splitQuery(rawQuery: string): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
-  if (rawQuery === '') return pairs;
-  for (const part of rawQuery.split('&')) {
+  const query = rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
+  if (query === '') return pairs;
+  for (const part of query.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
     pairs.push(eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)]);

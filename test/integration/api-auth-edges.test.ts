@@ -4,7 +4,7 @@
 // header alone. Each case pairs the refusal with a request that differs only in what is refused,
 // so a refusal for another reason (a signature the test got wrong) cannot pass for it.
 import t from 'tap';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { canonicalRequest, deriveSigningKey, formatAmzDate, signatureHex, stringToSign, uriEncode } from '../../daemon/auth/sigv4.js';
 import { signV2, stringToSignV2 } from '../../daemon/auth/sigv2.js';
@@ -175,4 +175,23 @@ t.test('a presigned URL of X-Amz-Expires=0 has expired however soon it comes, as
     assertXmlError(t, res, 400, 'AuthorizationQueryParametersError', `X-Amz-Expires=${value}`);
     t.equal(xmlField(res.body, 'Message'), message, `X-Amz-Expires=${value}: S3's message`);
   }
+});
+
+t.test('an unsigned request whose query starts with a second "?" is no presigned one to the bucket policy', async (t) => {
+  // The router and the policy's s3:authType read the query without a '?' that starts it
+  // (URLSearchParams); the signature check read `?X-Amz-Signature`, no presigned parameter, so
+  // `/b/k??X-Amz-Signature=x` went on unsigned while the policy judged it presigned with V4: a
+  // statement granting presigned (REST-QUERY-STRING) requests to anyone let it through, no key.
+  const pb = bucketName('authedge-qmark');
+  await s3.send(new CreateBucketCommand({ Bucket: pb }));
+  await s3.send(new PutObjectCommand({ Bucket: pb, Key: 'k', Body: 'for presigned URLs only' }));
+  const grant = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${pb}/*`], Condition: { StringEquals: { 's3:authType': 'REST-QUERY-STRING', 's3:signatureversion': 'AWS4-HMAC-SHA256' } } }] };
+  await s3.send(new PutBucketPolicyCommand({ Bucket: pb, Policy: JSON.stringify(grant) }));
+  const get = (query: string) => raw(d.port, { method: 'GET', path: `/${pb}/k`, query, sign: false });
+  t.equal((await get('')).status, 403, 'anonymous: AccessDenied');
+  assertXmlError(t, await get('X-Amz-Signature=x'), 400, 'AuthorizationQueryParametersError', 'a presigned parameter alone is a presigned URL that is not complete');
+  const sneaked = await get('?X-Amz-Signature=x');
+  t.notOk(sneaked.status === 200, 'after a second "?" it is read as the policy reads it, not passed unsigned');
+  assertXmlError(t, sneaked, 400, 'AuthorizationQueryParametersError', 'the same presigned URL that is not complete');
+  t.notMatch(sneaked.body.toString(), /presigned URLs only/, 'the object is not answered');
 });
