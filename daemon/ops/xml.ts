@@ -204,6 +204,9 @@ const GT = 0x3e;
 
 const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
 
+/** XML's white space: space, tab, CR and LF. */
+const XML_SPACE = new Set([0x20, 0x09, 0x0d, 0x0a]);
+
 /**
  * Parses a configuration PUT's document (tagging, lifecycle, versioning, encryption, CORS,
  * notifications, Object Lock, …): a request without a body is S3's 400 MissingRequestBodyError,
@@ -335,6 +338,14 @@ export function parseXml(text: Buffer | string, opts: ParseOptions = {}): Record
   const declaration = /^\s*<\?xml[\s?]/.test(markup) ? markup.indexOf('?>') + 2 : 0;
   if (markup.indexOf('<?', declaration) >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a processing instruction; S3 documents have none.');
   if (markup.indexOf('<!DOCTYPE') >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a document type declaration; S3 documents have none.');
+  // Any other `<!` (an `<!ENTITY …>`, a misspelt CDATA section, an unterminated comment) the
+  // validator let through and the parser read as an element named `!ENTITY`, or text.
+  if (markup.indexOf('<!') >= 0) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed: a "<!" that is neither a comment nor a CDATA section.');
+  // Text after a self-closing root (`<R/>text`): the validator only sees the end of a root at a
+  // closing tag, and the parser dropped the text. A document ends with markup and XML's spaces.
+  let last = markup.length - 1;
+  while (last >= 0 && XML_SPACE.has(markup.charCodeAt(last))) last--;
+  if (last >= 0 && markup.charCodeAt(last) !== GT) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed: text after the root element.');
   // A `<` that cannot start markup (the validator took ~1.5 s over 8 MiB of `<`).
   if (/<[^A-Za-z_:/!?\u0080-\uffff]/.test(markup)) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed: a "<" that starts no markup.');
   const max = opts.maxMarkup ?? MAX_MARKUP;

@@ -32,6 +32,11 @@ t.test('anything but one well-formed root is MalformedXML', async (t) => {
     ['<R>', 'unclosed'],
     ['<R></Q>', 'mismatched'],
     ['<R>1</R>text', 'text after the root'],
+    // fast-xml-parser's validator sets its end-of-root mark on a closing tag only: after a
+    // self-closing root it let any text through (its PR #846), and the parser dropped it.
+    ['<R/>text', 'text after a self-closing root'],
+    ['<R/> text <!-- c -->', 'text after a self-closing root, then a comment'],
+    ['<Delete/>\u00a0', 'a non-XML space after a self-closing root'],
     ['<R><a/></R><R/>', 'two roots of the same name (parsed as a list)'],
     ['<R/><Q/>', 'two roots of different names'],
     ['<?xml version="1.0"?><R/><R><x>1</x></R>', 'two roots after a declaration'],
@@ -91,6 +96,13 @@ t.test('markup no S3 document has is refused before the validator (which took se
   refused('<!DOCTYPE d [<!ENTITY e "x">]><Delete>&e;</Delete>', /document type/, 'a document type');
   refused(`<Delete>${'<'.repeat(1_000_000)}</Delete>`, /starts no markup/, 'a run of "<"');
   refused('<Delete>< Object/></Delete>', /starts no markup/, '"< " ');
+  // `<!` opens a comment, a CDATA section or a document type; the parser took any other as an
+  // element named `!ENTITY`, `!foo`, `!`, and `<![CDATAx[y]]>` as the text "[y".
+  refused('<Delete><!ENTITY e "x"></Delete>', /neither a comment nor a CDATA section/, 'an entity declaration in an element');
+  refused('<Delete><!ELEMENT a ANY><Quiet>true</Quiet></Delete>', /neither a comment nor a CDATA section/, 'an element declaration');
+  refused('<Delete><!foo></Delete>', /neither a comment nor a CDATA section/, '"<!foo>"');
+  refused('<Delete><![CDATAx[y]]></Delete>', /neither a comment nor a CDATA section/, 'a misspelt CDATA section');
+  refused('<Delete><!-- unterminated </Delete>', /neither a comment nor a CDATA section|not well-formed/, 'an unterminated comment');
   t.same(parseXml('<?xml version="1.0" encoding="UTF-8"?>\n<Delete><!-- c --><Quiet>true</Quiet></Delete>'), { '?xml': '', Delete: { Quiet: 'true' } }, 'the declaration and comments are fine');
   // CDATA sections and comments may hold any of it (the review found these refused).
   t.same(parseXml('<Tagging><TagSet><Tag><Key><![CDATA[a<1 <?b <!DOCTYPE]]></Key><Value>v</Value></Tag></TagSet></Tagging>'), { Tagging: { TagSet: { Tag: { Key: 'a<1 <?b <!DOCTYPE', Value: 'v' } } } }, 'CDATA with "<", "<?" and "<!DOCTYPE" in it');
