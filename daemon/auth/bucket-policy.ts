@@ -10,7 +10,7 @@ import { parseIsoDateTime } from '../dates.js';
 import { inRange, ipRange, type IpRange } from '../ip-ranges.js';
 import { S3Error } from '../errors.js';
 import { S3_ACTIONS, STS_TAG_SESSION, type ResourceKind } from './s3-actions.js';
-import { repeatedJsonKey } from './json-keys.js';
+import { jsonNestsDeeperThan, MAX_POLICY_NESTING, repeatedJsonKey } from './json-keys.js';
 import { parsePolicyText, wildcard, type PolicyText, type Wildcard } from './policy-text.js';
 
 /**
@@ -207,6 +207,7 @@ export function parseBucketPolicy(text: string, bucket: string, stored = false):
     // S3's words (LocalStack's recording against AWS), which the aws CLI shows.
     throw malformed("Policies must be valid JSON and the first byte must be '{'");
   }
+  if (jsonNestsDeeperThan(text, MAX_POLICY_NESTING)) throw malformed(`The policy nests objects and lists more than ${MAX_POLICY_NESTING} deep; a policy needs five.`);
   // S3 measures a policy without the whitespace that only lays it out (an indented policy file is
   // often twice its compact size), so the limit applies to the compact JSON. PutBucketPolicy reads
   // at most 64 KiB, which bounds the parse before it.

@@ -61,3 +61,29 @@ export function repeatedJsonKey(text: string): { key: string; path: string } | u
   }
   return undefined;
 }
+
+/**
+ * The deepest a policy (a bucket, session or POST policy) nests objects and lists. IAM's grammar
+ * goes five deep (Statement, a statement, Condition, an operator, a key's list of values); a
+ * document nested thousands deep, which JSON.parse takes, overflowed the call stack of the checks
+ * and of JSON.stringify after it (a RangeError, answered 500 InternalError).
+ */
+export const MAX_POLICY_NESTING = 32;
+
+/**
+ * Whether the JSON `text` nests objects and lists more than `max` deep, by one pass over its
+ * characters (brackets inside strings do not count); `text` must already have parsed with JSON.parse.
+ */
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: to its closing quote, past escaped characters.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}

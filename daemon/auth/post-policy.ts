@@ -11,6 +11,7 @@ import { parseIsoDateTime } from '../dates.js';
 import { utf8Text } from '../utf8.js';
 import { isChecksumValueHeader } from './payload.js';
 import { ALGORITHM, lookupSecret, sessionCredentials, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type AuthOptions, type Credentials } from './sigv4.js';
+import { jsonNestsDeeperThan, MAX_POLICY_NESTING } from './json-keys.js';
 
 /** Form fields, names lower-cased (form field names are case-insensitive). */
 export type FormFields = ReadonlyMap<string, string>;
@@ -91,13 +92,16 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
   const accessKeyId = checkSignature(fields, policy, creds, opts);
 
   let doc: unknown;
+  let text: string | undefined;
   try {
-    const text = utf8Text(Buffer.from(policy, 'base64'));
+    text = utf8Text(Buffer.from(policy, 'base64'));
     if (text === undefined) throw new Error('not UTF-8');
     doc = JSON.parse(text);
   } catch {
     throw new S3Error('InvalidPolicyDocument', 'The policy is not base64-encoded JSON.');
   }
+  // The conditions are read, and quoted in refusals, by code that recurses (JSON.stringify).
+  if (jsonNestsDeeperThan(text, MAX_POLICY_NESTING)) throw new S3Error('InvalidPolicyDocument', `The policy nests objects and lists more than ${MAX_POLICY_NESTING} deep.`);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new S3Error('InvalidPolicyDocument', 'The policy must be a JSON object.');
   const { expiration, conditions } = doc as { expiration?: unknown; conditions?: unknown };
   // ISO 8601 in UTC, as S3 documents it (2007-12-01T12:00:00.000Z): Date.parse would take

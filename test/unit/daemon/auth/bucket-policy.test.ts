@@ -136,6 +136,11 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['a Deny naming a role besides a user', doc({ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::123456789012:user/bob', 'arn:aws:iam::123456789012:role/r'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
     ['a Deny naming bare names', doc({ Effect: 'Deny', Principal: { AWS: ['bob', 'alice'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
     ['a Deny naming users by pattern', doc({ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:user/*' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    // Nesting past what JSON.stringify (the compact size) and the checks can recurse through: a
+    // RangeError, answered 500 InternalError, instead of MalformedPolicy.
+    ['lists nested 30,000 deep', '['.repeat(30_000) + ']'.repeat(30_000)],
+    ['a Statement nested 30,000 deep', `{"Version":"2012-10-17","Statement":${'['.repeat(30_000)}${']'.repeat(30_000)}}`],
+    ['a Condition nested 10,000 deep', `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*","Condition":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}]}`],
     // JSON.parse keeps the last of a repeated name: the policy would not be the one it reads as.
     ['Effect twice', `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*"}]}`],
     ['an operator twice', `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*","Condition":{"StringNotEquals":{"aws:UserAgent":"a"},"StringNotEquals":{"aws:Referer":"b"}}}]}`],

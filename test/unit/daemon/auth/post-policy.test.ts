@@ -130,6 +130,13 @@ t.test('expiration and malformed policies', async (t) => {
     ['content-length-range', '', '1e1'], ['content-length-range', '0x0', '0x10'], ['content-length-range', true, ' 20 '], ['content-length-range', null, []], ['content-length-range', 0, 1.5]]) {
     t.equal(code(() => verifyPostPolicy(v4Form([cond], { key: 'k' }), creds, opts)), 'InvalidPolicyDocument', JSON.stringify(cond));
   }
+  // Nested past what JSON.stringify (the refusal's message) can recurse through: a RangeError, 500.
+  // (Written as text: JSON.stringify cannot write it either.)
+  const deepForm = v4Form([['eq', '$key', 'DEEP']], { key: 'k' });
+  const deepPolicy = Buffer.from(Buffer.from(deepForm.get('policy')!, 'base64').toString().replace('"DEEP"', '['.repeat(10_000) + ']'.repeat(10_000))).toString('base64');
+  deepForm.set('policy', deepPolicy);
+  deepForm.set('x-amz-signature', createHmac('sha256', deriveSigningKey('secret-key-1', '20261130', 'us-east-1', 's3')).update(deepPolicy).digest('hex'));
+  t.equal(code(() => verifyPostPolicy(deepForm, creds, opts)), 'InvalidPolicyDocument', 'a condition nested 10,000 deep');
   // Signed, but not JSON.
   const form = v4Form([], {});
   const junk = Buffer.from('not json').toString('base64');
