@@ -170,3 +170,26 @@ t.test('request XML: a reference to a control character names it (never dropped)
   t.match(tagged.body.toString(), /<Code>InvalidTag<\/Code>/, 'InvalidTag');
   t.strictSame((await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'ab' }))).TagSet, [], 'no tag was stored ("xy" least of all)');
 });
+
+t.test('bodies that are not well-formed, or nest past any policy, are refused with S3 errors and change nothing', async (t) => {
+  const d = await startDaemonFor(t);
+  const s3 = d.s3();
+  const bucket = await createBucket(s3, 'xmlhostile');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  const send = (method: string, query: string, body: Buffer): ReturnType<typeof raw> =>
+    raw(d.port, { method, path: `/${bucket}`, query, body, headers: { 'content-type': 'application/xml', 'content-md5': createHash('md5').update(body).digest('base64') }, sign: { payloadHash: 'hash' } });
+  // The parser read `<!ENTITY …>` in an element as an element named "!ENTITY".
+  const del = await send('POST', 'delete', Buffer.from('<Delete><Object><Key>k</Key></Object><!ENTITY e "x"></Delete>'));
+  t.equal(del.status, 400, 'DeleteObjects with an entity declaration in an element: 400');
+  t.match(del.body.toString(), /<Code>MalformedXML<\/Code>/);
+  const versioning = await send('PUT', 'versioning', Buffer.from('<VersioningConfiguration/>Enabled'));
+  t.equal(versioning.status, 400, 'text after a self-closing root: 400');
+  t.match(versioning.body.toString(), /<Code>MalformedXML<\/Code>/);
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }))), 'ok', 'k is still there');
+  // JSON.stringify overflowed the call stack on it: 500 InternalError.
+  const policy = Buffer.from(`{"Version":"2012-10-17","Statement":${'['.repeat(30_000)}${']'.repeat(30_000)}}`);
+  const pol = await raw(d.port, { method: 'PUT', path: `/${bucket}`, query: 'policy', body: policy, headers: { 'content-type': 'application/json' }, sign: { payloadHash: 'hash' } });
+  t.equal(pol.status, 400, 'PutBucketPolicy nested 30,000 deep: 400');
+  t.match(pol.body.toString(), /<Code>MalformedPolicy<\/Code>/);
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'policy' })).status, 404, 'no policy was stored');
+});
