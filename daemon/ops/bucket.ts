@@ -10,7 +10,8 @@ import { canonicalContext } from '../kms/context.js';
 import { bucketOwner, clearBucketField, metaError, requireBucket, updateSeenBucket, type OpsEnv } from './env.js';
 import type { RequestContext, Result } from './types.js';
 import { OWNER_ONLY_ACLS, checkCannedAcl, minioForceDelete } from './object-headers.js';
-import { parseDocument, parseXml, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { documentRoot, requireDocumentBody, toXml, xmlElement, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
+import { parseDocumentOffLoop, parseXmlOffLoop } from './xml-thread.js';
 import { isoDate } from '../dates.js';
 import { writeXml } from './xml-writer.js';
 import { bucketListJudge, requestFacts, userMay } from './policy.js';
@@ -18,6 +19,10 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
 
 const XML = { 'content-type': 'application/xml' };
+// The most a bucket configuration document (CreateBucketConfiguration, versioning, default
+// encryption) may be. A legal one is a few KiB; one past OFF_LOOP_MIN_BYTES is parsed on the
+// parsing thread (xml-thread.ts): 1 MiB of character references held the event loop ~60-155 ms a
+// parse, a CreateBucket's two parses longer.
 const MAX_XML_BODY = 1024 * 1024;
 
 /** S3 bucket naming rules (the general-purpose bucket subset). */
@@ -161,7 +166,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   const body = await ctx.body.readAll(MAX_XML_BODY);
   let tags: TagSet | undefined;
   if (body.length > 0) {
-    const doc = parseXml(body);
+    const doc = await parseXmlOffLoop(body);
     if (doc.CreateBucketConfiguration === undefined) throw new S3Error('MalformedXML');
     // Text where S3's schema has elements is a bad document: as a string, its characters were
     // taken for elements and the request refused as NotImplemented ("0 in CreateBucketConfiguration").
@@ -180,7 +185,7 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
     // exactly as sent, so read from an untrimmed parse). S3 asks for s3:TagResource; s3d's
     // users need what tags the bucket afterwards, s3:PutBucketTagging.
     if (conf.Tags !== undefined) {
-      tags = createBucketTags(parseXml(body, { trim: false }).CreateBucketConfiguration);
+      tags = createBucketTags((await parseXmlOffLoop(body, { trim: false })).CreateBucketConfiguration);
       if (!userMay(env, ctx.accessKey, 's3:PutBucketTagging', name, undefined, requestFacts(ctx))) {
         throw new S3Error('AccessDenied', 'Creating a bucket with Tags needs s3:PutBucketTagging on it.');
       }
@@ -282,7 +287,7 @@ export async function handleGetBucketVersioning(env: OpsEnv, ctx: RequestContext
  */
 export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const seen = requireBucket(env, ctx.bucket);
-  const conf = parseDocument(await ctx.body.readAll(MAX_XML_BODY), 'VersioningConfiguration');
+  const conf = await parseDocumentOffLoop(await ctx.body.readAll(MAX_XML_BODY), 'VersioningConfiguration');
   const { Status: status, MfaDelete: mfa } = xmlFields(conf, ['Status', 'MfaDelete', 'ExcludedPrefixes', 'ExcludeFolders'], 'VersioningConfiguration');
   if (status !== undefined && typeof status !== 'string') throw new S3Error('MalformedXML', 'Status must be text.');
   // Values outside the schema's enums are bad documents (400) before MFA Delete is not implemented.
@@ -304,8 +309,9 @@ export async function handlePutBucketVersioning(env: OpsEnv, ctx: RequestContext
   return { status: 200 };
 }
 
-function parseEncryptionConfig(body: Buffer): BucketEncryption {
-  const conf = parseDocument(body, 'ServerSideEncryptionConfiguration', { childless: 'missing' });
+function parseEncryptionConfig(doc: Record<string, unknown>): BucketEncryption {
+  // `childless: 'missing'`: a root of text alone is refused, so the content is its children.
+  const conf = documentRoot(doc, 'ServerSideEncryptionConfiguration', { childless: 'missing' }) as Record<string, unknown>;
   // Every element is one s3d reads: a misspelt one (KMSMasterKeyId) dropped would encrypt under
   // another key than the one the document names.
   xmlFields(conf, ['Rule'], 'ServerSideEncryptionConfiguration');
@@ -357,7 +363,9 @@ function parseBlockedEncryptionTypes(v: unknown): { blockedEncryptionTypes?: Rea
 
 export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const seen = requireBucket(env, ctx.bucket);
-  const config = parseEncryptionConfig(await ctx.body.readAll(MAX_XML_BODY));
+  const body = await ctx.body.readAll(MAX_XML_BODY);
+  requireDocumentBody(body);
+  const config = parseEncryptionConfig(await parseXmlOffLoop(body));
   if (!env.kms) throw new S3Error('KMSNotConfigured', 'Server side encryption specified but KMS is not configured');
   if (config.algorithm === 'aws:kms' && config.kmsKeyId !== undefined) {
     // Like MinIO: prove the key exists (and is usable) before accepting the configuration.

@@ -7,7 +7,7 @@
 //
 // The documents waiting for the thread have no bound of their own, deliberately. Each is a copy of
 // a body its request already read whole (readAll: at most 8 MiB for a Delete, 4 MiB for a Complete,
-// 1 MiB for a lifecycle configuration), after the request was authenticated, and that request
+// 1 MiB for a lifecycle or bucket configuration), after the request was authenticated, and that request
 // holds its own buffer until the parse answers: the queue is at most the bytes the requests in
 // flight already hold, once more, and is gone as they end. A limit here (503 SlowDown beyond so
 // many queued bytes) would refuse a body only once it had been received and buffered, saving the
