@@ -323,6 +323,31 @@ function hasMoreMarkup(markup: string, max: number): boolean {
   return false;
 }
 
+/**
+ * `s` without its comments and CDATA sections, by one pass: an unterminated one, and all after it,
+ * is kept (parseXml refuses its `<!`). A lazy regex (`<!--[\s\S]*?-->`) searched the rest of the
+ * document for an end from each unterminated opening: 256 KiB of `<!--` took ~6 s.
+ */
+function withoutCommentsAndCdata(s: string): string {
+  let at = s.indexOf('<!');
+  if (at < 0) return s;
+  let out = '';
+  let last = 0;
+  while (at >= 0) {
+    const [open, close] = s.startsWith('<!--', at) ? ['<!--', '-->'] : s.startsWith('<![CDATA[', at) ? ['<![CDATA[', ']]>'] : ['', ''];
+    if (open === '') {
+      at = s.indexOf('<!', at + 2);
+      continue;
+    }
+    const end = s.indexOf(close, at + open.length);
+    if (end < 0) break;
+    out += s.slice(last, at);
+    last = end + close.length;
+    at = s.indexOf('<!', last);
+  }
+  return out + s.slice(last);
+}
+
 /** Parses a request XML document; malformed input (and bytes that are not UTF-8) → MalformedXML. */
 export function parseXml(text: Buffer | string, opts: ParseOptions = {}): Record<string, unknown> {
   const most = opts.most;
@@ -334,7 +359,7 @@ export function parseXml(text: Buffer | string, opts: ParseOptions = {}): Record
   // (entities): refused before the validator, which took ~5 s over 8 MiB of them (a DeleteObjects
   // body may be that large), holding every other request.
   // Looked for outside CDATA sections and comments, whose text may hold any of it.
-  const markup = s.includes('<!') ? s.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, '') : s;
+  const markup = withoutCommentsAndCdata(s);
   const declaration = /^\s*<\?xml[\s?]/.test(markup) ? markup.indexOf('?>') + 2 : 0;
   if (markup.indexOf('<?', declaration) >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a processing instruction; S3 documents have none.');
   if (markup.indexOf('<!DOCTYPE') >= 0) throw new S3Error('MalformedXML', 'The XML you provided has a document type declaration; S3 documents have none.');
