@@ -348,6 +348,14 @@ function withoutCommentsAndCdata(s: string): string {
   return out + s.slice(last);
 }
 
+/**
+ * A parser's reason, at most 200 characters: it quotes what it stopped at, which in `<a<a<a…` is
+ * the rest of the document (a 1 MiB body came back as a 1 MiB Message).
+ */
+function brief(reason: string): string {
+  return reason.length <= 200 ? reason : `${reason.slice(0, 200)}…`;
+}
+
 /** Parses a request XML document; malformed input (and bytes that are not UTF-8) → MalformedXML. */
 export function parseXml(text: Buffer | string, opts: ParseOptions = {}): Record<string, unknown> {
   const most = opts.most;
@@ -377,7 +385,7 @@ export function parseXml(text: Buffer | string, opts: ParseOptions = {}): Record
   if (hasMoreMarkup(markup, max)) throw new S3Error('MalformedXML', `The XML you provided holds more than ${max} elements and attributes, more than any such S3 document.`);
   if (hasLongerText(s, MAX_TEXT)) throw new S3Error('MalformedXML', `The XML you provided holds more than ${MAX_TEXT} characters without markup, more than any field of an S3 document.`);
   const valid = XMLValidator.validate(s);
-  if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${valid.err.msg}`);
+  if (valid !== true) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${brief(valid.err.msg)}`);
   // XML defines five named entities; the validator lets any name through (`&nbsp;`, `&bogus;`).
   const named = /&([A-Za-z_][\w.-]*);/g;
   for (let m = named.exec(s); m !== null; m = named.exec(s)) {
@@ -388,7 +396,7 @@ export function parseXml(text: Buffer | string, opts: ParseOptions = {}): Record
     const ordered = (opts.trim === false ? exactParser : parser).parse(s) as OrderedNode[];
     doc = compactOrdered(ordered, opts.trim === false ? EXACT_LISTED : LISTED);
   } catch (err) {
-    if (err instanceof InvalidReferenceError) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${err.message}`);
+    if (err instanceof InvalidReferenceError) throw new S3Error('MalformedXML', `The XML you provided was not well-formed: ${brief(err.message)}`);
     throw new S3Error('MalformedXML', undefined, { cause: err });
   }
   // The validator lets several root elements through (`<R/><R/>`, `<R/><Q/>`); a well-formed

@@ -111,6 +111,25 @@ t.test('markup no S3 document has is refused before the validator (which took se
 });
 
 
+t.test('MalformedXML says why in a few words, never by echoing the document', async (t) => {
+  // The validator names the tag it stopped at: in `<a<a<a…` that is everything after the first
+  // `<`, so a 1 MiB body came back as a 1 MiB Message (an 8 MiB Delete as 8 MiB); a reference
+  // that is no character was quoted whole.
+  for (const [doc, what] of [
+    [`<Delete>${'<a'.repeat(100_000)}</Delete>`, 'a tag name running through the document'],
+    [`<Delete><Object><Key>&#${'1'.repeat(60_000)};</Key></Object></Delete>`, 'a character reference of 60,000 digits'],
+  ] as const) {
+    let message = '';
+    try {
+      parseXml(doc);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    t.match(message, /not well-formed/, `${what}: MalformedXML`);
+    t.ok(message.length <= 300, `${what}: a message of ${message.length} characters`);
+  }
+});
+
 t.test('unterminated comments and CDATA sections are refused in one pass', async (t) => {
   // Their removal (a lazy regex, `<!--[\s\S]*?-->`) searched the rest of the document for an end
   // from every one: 256 KiB of `<!--` took ~6 s, 64 KiB (parsed on the event loop) ~0.5 s, and
