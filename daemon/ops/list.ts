@@ -3,6 +3,7 @@
 // one LMDB range scan (meta/store.ts).
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { secureRandom } from '../../workers/format/random.js';
 import { S3Error } from '../errors.js';
 import type { ListedRecord } from '../meta/listed-record.js';
@@ -26,6 +27,13 @@ const XML = { 'content-type': 'application/xml' };
 function objectListHeaders(env: OpsEnv): Record<string, string> {
   return { ...XML, 'x-amz-bucket-region': env.config.region };
 }
+
+// A page's entries are written ENTRIES_PER_TURN to a turn of the event loop. A page of 1,000
+// objects of 1 KiB keys with 2 KB of metadata each (metadata=true, ~3.8 MB) held it ~80-140 ms in
+// one go, and eight such listings sent together ~0.4-1 s, every other request waiting. The
+// records were read before, in one synchronous stretch (one snapshot), and refer to no buffer of
+// lmdb-js's: what the page says is decided before the first slice.
+const ENTRIES_PER_TURN = 100;
 
 function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult<ListedRecord> {
   if (max === 0) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
@@ -102,7 +110,11 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     .text('NextMarker', r.isTruncated && r.next !== undefined && delimiter !== '' ? enc(r.next) : undefined)
     .text('EncodingType', url ? 'url' : undefined);
   const owner = bucketOwner(env);
-  for (const { key, record } of r.contents) writeEntry(doc, 'Contents', key, record, enc, undefined, owner);
+  let n = 0;
+  for (const { key, record } of r.contents) {
+    writeEntry(doc, 'Contents', key, record, enc, undefined, owner);
+    if (++n % ENTRIES_PER_TURN === 0) await nextTurn();
+  }
   writePrefixes(doc, r.commonPrefixes, enc);
   return { status: 200, headers: objectListHeaders(env), body: doc.end() };
 }
@@ -167,8 +179,10 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     .text('NextContinuationToken', r.isTruncated && r.next !== undefined ? encodeToken(env, ctx.bucket!, r.next) : undefined)
     .text('EncodingType', url ? 'url' : undefined);
   const owner = fetchOwner ? bucketOwner(env) : undefined;
+  let n = 0;
   for (const { key, record } of r.contents) {
     writeEntry(doc, 'Contents', key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : undefined, owner);
+    if (++n % ENTRIES_PER_TURN === 0) await nextTurn();
   }
   writePrefixes(doc, r.commonPrefixes, enc);
   return { status: 200, headers: objectListHeaders(env), body: doc.end() };
@@ -244,7 +258,9 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // S3 lists versions and delete markers together, by key and newest first within a key; clients
   // that keep the document's order (minio-go, so mc ls --versions) rely on it.
   const owner = bucketOwner(env);
+  let n = 0;
   for (const { key, record, isLatest } of r.entries) {
+    if (++n % ENTRIES_PER_TURN === 0) await nextTurn();
     if (record.deleteMarker) {
       doc.open('DeleteMarker').text('Key', enc(key)).text('VersionId', clientVersionId(record)).text('IsLatest', isLatest);
       doc.text('LastModified', isoDate(record.mtime)).element('Owner', owner).close('DeleteMarker');
