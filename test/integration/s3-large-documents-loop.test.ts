@@ -108,8 +108,8 @@ const PROBE_SHARE = 0.1;
 // A probe that waited this long met a stall of the event loop (or of a busy machine: a few may).
 const SLOW_PROBE_MS = 80;
 
-// The listings' bound (their stalls were ~85-140 ms, their slices' ~20-40 ms).
-const LISTING_STALL_MS = 60;
+// The listings' bound (their stalls were ~77-140 ms, their slices' ~20-60 ms on a loaded machine).
+const LISTING_STALL_MS = 70;
 
 t.test('a CompleteMultipartUpload of 10,000 Parts: parsed while other requests are served; its answer unchanged', async (t) => {
   const key = 'big-complete';
