@@ -402,7 +402,7 @@ function queryMalformed(message: string, region?: string): S3Error {
 /**
  * SignatureDoesNotMatch with what S3 puts in it: the access key, the string to sign and the
  * canonical request the server computed, and the signature given (what a client's author compares
- * with their own signer's; nothing here is secret).
+ * with their own signer's), with SSE-C keys and session tokens masked.
  */
 export function signatureMismatch(accessKeyId: string, stringToSign: string, signatureProvided: string, canonicalRequest?: string): S3Error {
   const toSign = maskCustomerKeys(stringToSign);
@@ -425,12 +425,13 @@ function hexBytes(text: string): string {
 }
 
 /**
- * SSE-C keys in a canonical request or V2 string to sign (header lines `name:value`, query
- * parameters `name=value`) as `***`: an error body ends up in SDK debug logs, proxies and
- * application logs, which must not hold the key. The key's MD5 stays.
+ * SSE-C keys and session tokens in a canonical request or V2 string to sign (header lines
+ * `name:value`, query parameters `name=value`) as `***`: an error body ends up in SDK debug logs,
+ * proxies and application logs, which must not hold the key or the token (a presigned URL's
+ * X-Amz-Security-Token included). The key's MD5 stays.
  */
 function maskCustomerKeys(text: string): string {
-  return text.replace(/(x-amz-(?:copy-source-)?server-side-encryption-customer-key)([:=])[^\n&]*/gi, '$1$2***');
+  return text.replace(/(x-amz-(?:copy-source-)?server-side-encryption-customer-key|x-amz-security-token)([:=])[^\n&]*/gi, '$1$2***');
 }
 
 /** A time as S3's error bodies write it: ISO 8601 to the second (`2025-09-03T16:21:50Z`), no milliseconds. */

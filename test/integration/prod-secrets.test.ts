@@ -1,16 +1,20 @@
 // Secrets stay where they belong (found by a secrets-hygiene audit): the metadata store is private
 // to the service user whatever the umask; the long-lived lock child does not inherit the daemon's
 // environment (root password, KMS key); a SignatureDoesNotMatch answer does not echo an SSE-C
-// key; configuration errors do not print the KMS key or a webhook URL's token; the log shows a
+// key or a session token; configuration errors do not print the KMS key or a webhook URL's token; the log shows a
 // webhook endpoint without its path and query.
 
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SECRET_KEY, TEST_KMS_SECRET, runS3d, startDaemonFor } from '../helpers/daemon.js';
-import { send } from '../helpers/http.js';
+import { REGION, SECRET_KEY, TEST_KMS_SECRET, runS3d, s3Client, startDaemonFor } from '../helpers/daemon.js';
+import { raw, send } from '../helpers/http.js';
 import { createBucket } from '../helpers/s3.js';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { allow, doc, startDaemonWithUsers } from '../helpers/users.js';
 import { descendantsOf } from '../helpers/proc.js';
 
 
@@ -64,6 +68,26 @@ t.test('SignatureDoesNotMatch does not echo an SSE-C key', async (t) => {
   t.match(body, /x-amz-server-side-encryption-customer-key-md5:aGVsbG8=/, 'and its MD5 as sent');
   t.notOk(body.includes(key), 'the key is not in the answer');
   t.notOk(body.includes(Buffer.from(key).toString('hex').match(/../g)!.join(' ')), 'nor its bytes (<StringToSignBytes>, <CanonicalRequestBytes>)');
+});
+
+t.test('SignatureDoesNotMatch does not echo a session token (header or presigned URL)', async (t) => {
+  const user = { accessKey: 'secrets-app', secretKey: 'secrets-app-secret-1', policies: ['app'] };
+  const { d } = await startDaemonWithUsers(t, { policies: { app: doc(allow(['s3:GetObject'], ['*'])) }, users: [user] });
+  const sts = new STSClient({ endpoint: d.endpoint, region: REGION, credentials: { accessKeyId: user.accessKey, secretAccessKey: user.secretKey }, maxAttempts: 1 });
+  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/any', RoleSessionName: 'secrets' }))).Credentials!;
+  const token = c.SessionToken!;
+  // Signed with the session's key id and token but a wrong secret: the signature is checked, and fails.
+  const header = await raw(d.port, { method: 'GET', path: '/any/x', headers: { 'x-amz-security-token': token }, sign: { accessKeyId: c.AccessKeyId!, secretAccessKey: 'not-the-secret' } });
+  const url = await getSignedUrl(s3Client(d.endpoint, d.caCert, true, { credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: 'not-the-secret', sessionToken: token } }), new GetObjectCommand({ Bucket: 'any', Key: 'x' }), { expiresIn: 60 });
+  const u = new URL(url);
+  const presigned = await raw(d.port, { method: 'GET', path: u.pathname, query: u.search.slice(1), sign: false });
+  for (const [what, r] of [['header', header], ['presigned', presigned]] as const) {
+    const body = r.body.toString();
+    t.match(body, /<Code>SignatureDoesNotMatch<\/Code>/, `${what}: SignatureDoesNotMatch`);
+    t.match(body, /<CanonicalRequest>[^<]*x-amz-security-token[:=]\*\*\*/i, `${what}: the canonical request shows the token as ***`);
+    t.notOk(body.includes(token.slice(0, 40)) || body.includes(encodeURIComponent(token).slice(0, 40)), `${what}: the token is not in the answer`);
+    t.notOk(body.includes(Buffer.from(token.slice(0, 24)).toString('hex').match(/../g)!.join(' ')), `${what}: nor its bytes`);
+  }
 });
 
 const scratch = mkdtempSync(join(tmpdir(), 's3d-secrets-'));
