@@ -84,6 +84,9 @@ t.test('hardening and lifecycle settings', async (t) => {
   t.equal(s('CapabilityBoundingSet'), '', 'no capabilities');
   t.equal(s('AmbientCapabilities'), '', 'no ambient capabilities');
   t.equal(s('LimitNOFILE'), '65536');
+  // A core dump (the watchdog's SIGABRT makes one) holds the process's memory and environment: the
+  // root password, the KMS key, object keys and SSE-C keys in flight.
+  t.equal(s('LimitCORE'), '0', 'no core dumps');
   t.equal(s('Restart'), 'on-failure');
   t.equal(s('EnvironmentFile'), '/etc/s3d/s3d.env');
   t.notOk(s('MemoryDenyWriteExecute'), 'no MemoryDenyWriteExecute (V8 JIT)');
