@@ -35,8 +35,11 @@ export interface PostAuth {
   unconditionedSse?: string[];
 }
 
-/** Fields that name who signed a form (V2 or V4); a form with none of them and no policy is anonymous. */
-const SIGNER_FIELDS = ['awsaccesskeyid', 'signature', 'x-amz-credential', 'x-amz-signature', 'x-amz-algorithm'];
+/**
+ * Fields that name who signed a form (V2 or V4; a session token, temporary credentials); a form
+ * with none of them and no policy is anonymous.
+ */
+const SIGNER_FIELDS = ['awsaccesskeyid', 'signature', 'x-amz-credential', 'x-amz-signature', 'x-amz-algorithm', 'x-amz-security-token'];
 
 /** Fields that need no condition (S3's list, with the V2 signature fields). */
 function exempt(name: string): boolean {

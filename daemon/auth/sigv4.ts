@@ -540,13 +540,23 @@ function withSignedQueryHeaders(headers: Record<string, string>, signed: readonl
 
 const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'] as const;
 
-export type AuthKind = 'header' | 'presigned' | 'none';
+export type AuthKind = 'header' | 'presigned' | 'token' | 'none';
 
-/** Which mechanism (SigV4, or V2 when enabled) a request uses, without validating it. */
+/**
+ * Which mechanism (SigV4, or V2 when enabled) a request uses, without validating it. `token`: a
+ * session token (X-Amz-Security-Token) and no signature, which authenticate refuses: temporary
+ * credentials' holder meant to sign, and is never taken for anonymous.
+ */
 export function authKind(req: SigV4Request): AuthKind {
   if (req.headers['authorization'] !== undefined) return 'header';
   const query = parseQuery(req.rawQuery);
-  return hasPresignParams(query) || hasV2PresignParams(query) ? 'presigned' : 'none';
+  if (hasPresignParams(query) || hasV2PresignParams(query)) return 'presigned';
+  return sessionTokenOf(req.headers, query) !== undefined ? 'token' : 'none';
+}
+
+/** The session token of temporary credentials, in the header or a presigned URL's query. */
+function sessionTokenOf(headers: Readonly<Record<string, string>>, query: ReadonlyArray<[string, string]>): string | undefined {
+  return headers['x-amz-security-token'] ?? query.find(([n]) => n === 'X-Amz-Security-Token' || n === 'x-amz-security-token')?.[1];
 }
 
 /** The query carries a presigned V4 URL's parameters. */
@@ -583,7 +593,7 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
   // A session token (temporary credentials, auth/sts.ts), in the header or a presigned URL's
   // query: the request must be signed with its key, and with V4. One that is not valid is refused,
   // never ignored for the access key alone (a stale AWS_SESSION_TOKEN beside s3d's keys then says so).
-  const token = req.headers['x-amz-security-token'] ?? query.find(([n]) => n === 'X-Amz-Security-Token' || n === 'x-amz-security-token')?.[1];
+  const token = sessionTokenOf(req.headers, query);
   if (token !== undefined && (authorization !== undefined || presignedParams || v2Params)) {
     if (v2Params || (authorization !== undefined && isV2Authorization(authorization))) throw new S3Error('InvalidToken', `Temporary credentials sign with ${ALGORITHM}, not Signature Version 2.`);
     creds = sessionCredentials(opts.sessions, token, now);
@@ -597,6 +607,7 @@ export function authenticate(req: SigV4Request, creds: Credentials, opts: AuthOp
     if (opts.sigV2 === true) return authenticateV2Presigned(req, query, creds, now, opts.virtualHostBucket);
     throw new S3Error('InvalidSignatureTypeError', `The authorization mechanism you have provided is not supported. Please use ${ALGORITHM}.`);
   }
+  if (token !== undefined) throw new S3Error('AccessDenied', 'A request with a session token (X-Amz-Security-Token) must be signed with its temporary credentials.');
   throw new S3Error('AccessDenied');
 }
 

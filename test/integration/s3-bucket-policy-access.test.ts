@@ -305,6 +305,28 @@ t.test('an anonymous PUT\'s x-amz-content-sha256 is checked as a signed one\'s: 
   t.equal(await signedHeadStatus(bucket, 'bad-trailer'), 404, '… stored nothing');
 });
 
+t.test('a session token is a credential: an unsigned request or form carrying one is refused, not taken as anonymous', async (t) => {
+  const bucket = await createBucket(s3, 'tok');
+  await putObjects(bucket, { 'a.txt': 'public' });
+  await setPolicy(bucket, mcPublic(bucket));
+  t.equal((await anon({ method: 'GET', path: objectPath(bucket, 'a.txt') })).status, 200, 'the policy admits an anonymous GET');
+  // A client holding temporary credentials meant to sign: its token (header, or a presigned URL's
+  // query) must not be dropped for anonymous access, as authenticate never drops one beside a signature.
+  for (const [what, o] of [
+    ['GET, X-Amz-Security-Token header', { method: 'GET', path: objectPath(bucket, 'a.txt'), headers: { 'x-amz-security-token': 'FwoGZXIvYXdzEXAMPLE' } }],
+    ['GET, X-Amz-Security-Token query', { method: 'GET', path: objectPath(bucket, 'a.txt'), query: 'X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE' }],
+    ['list, x-amz-security-token query', { method: 'GET', path: `/${bucket}`, query: 'x-amz-security-token=FwoGZXIvYXdzEXAMPLE' }],
+    ['PUT, X-Amz-Security-Token header', { method: 'PUT', path: objectPath(bucket, 'tok.txt'), headers: { 'x-amz-security-token': 'FwoGZXIvYXdzEXAMPLE' }, body: 'x' }],
+  ] as const) {
+    assertXmlError(t, await anon(o), 403, 'AccessDenied', `unsigned ${what}`);
+  }
+  t.equal(await signedHeadStatus(bucket, 'tok.txt'), 404, 'the refused PUT stored nothing');
+  // The form's token field names temporary credentials, a signer: without a policy, S3's 400 naming the field.
+  const form = await postForm(d, bucket, formData([['key', 'tok-form.txt'], ['x-amz-security-token', 'FwoGZXIvYXdzEXAMPLE']], { data: Buffer.from('x') }));
+  assertXmlError(t, form, 400, 'InvalidArgument', 'a form with a session token and no policy');
+  t.equal(await signedHeadStatus(bucket, 'tok-form.txt'), 404, '… stores nothing');
+});
+
 // ---- operation → action -----------------------------------------------------------------------
 
 const ALL_ACTIONS = [
