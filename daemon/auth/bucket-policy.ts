@@ -22,6 +22,12 @@ import { parsePolicyText, wildcard, type PolicyText, type Wildcard } from './pol
  */
 export interface ConditionContext {
   get(key: string): string | readonly string[] | undefined;
+  /**
+   * The KMS key a request's s3:x-amz-server-side-encryption-aws-kms-key-id names, however it
+   * spells it (`alias/NAME`, an ARN of any region and account…), and whether it is the default
+   * key (`alias/aws/s3`); undefined when it names none (the handler refuses it) or nobody can say.
+   */
+  kmsKey?(sent: string): { name: string; isDefault: boolean } | undefined;
 }
 
 export interface RequestFacts {
@@ -121,6 +127,8 @@ interface Condition {
   values: string[];
   /** The values of a string operator, as patterns that may hold policy variables. */
   texts: PolicyText[];
+  /** On s3:x-amz-server-side-encryption-aws-kms-key-id: the key names the values spell (kmsKeyNamePart). */
+  kmsNames?: PolicyText[];
   /**
    * The ranges of IpAddress and NotIpAddress; undefined for one a stored policy names that this
    * version no longer takes (`::ffff:10.0.0.0/8`, once read as 10.0.0.0/8): see holdsOne.
@@ -330,6 +338,7 @@ function keyFamily(key: string): string {
   return TAG_KEY_PREFIXES.find((p) => key.startsWith(p)) ?? (key.startsWith(AWS_REQUEST_TAG) ? AWS_REQUEST_TAG : key);
 }
 
+const KMS_KEY_ID = 's3:x-amz-server-side-encryption-aws-kms-key-id';
 const ACL_KEY_ACTIONS = ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectVersionAcl', 's3:PutBucketAcl', 's3:CreateBucket', 's3:BypassGovernanceRetention'];
 const REQUEST_TAG_ACTIONS = ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:BypassGovernanceRetention'];
 const RETENTION_KEY_ACTIONS = ['s3:PutObject', 's3:PutObjectRetention', 's3:BypassGovernanceRetention'];
@@ -463,7 +472,8 @@ function parseConditions(raw: unknown, where: string, variables: boolean, unread
       }
       if (op === 'null' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Null takes "true" or "false".`);
       checkTyped(op, key, keyName, opName, values as string[], where);
-      const condition: Condition = { op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts, ranges };
+      const kmsNames = key === KMS_KEY_ID && strings ? (values as string[]).map((x) => parsePolicyText(kmsKeyNamePart(x), `${where}: ${opName} ${keyName}`, variables, variableKey)) : undefined;
+      const condition: Condition = { op: op as Operator, ...(set !== undefined ? { set } : {}), ifExists, key, values: values as string[], texts, ranges, ...(kmsNames !== undefined ? { kmsNames } : {}) };
       if (key === 's3:tlsversion' && new Set(TLS_VERSIONS.map((v) => holdsOne(condition, v, new Map()))).size > 1) {
         throw malformed(`${where}: ${opName} ${keyName}: s3d serves TLS ${TLS_VERSIONS.join(' and ')} and cannot tell them apart, so it takes only conditions that hold alike for both (such as NumericLessThan 1.2).`);
       }
@@ -577,8 +587,43 @@ function holds(c: Condition, context: ConditionContext, unknown: boolean): boole
     const all = v === undefined ? [] : typeof v === 'string' ? [v] : v;
     return c.set === 'all' ? all.every((x) => holdsOne(c, x, context)) : all.some((x) => holdsOne(c, x, context));
   }
+  if (c.kmsNames !== undefined && typeof v === 'string') {
+    const named = context.kmsKey?.(v);
+    if (named !== undefined) return holdsForKmsKey(c, v, named, context);
+  }
   // A set key without a qualifier is refused at parse time; a list here has one value per key.
   return holdsOne(c, typeof v === 'string' || v === undefined ? v : v[0], context, unknown);
+}
+
+/**
+ * The key name a policy value on s3:x-amz-server-side-encryption-aws-kms-key-id spells, as s3d
+ * reads the header (sse/params.ts): after `arn:aws:kms:`, a region and account, and `key/` or
+ * `alias/` (or `alias/` alone); the value itself when it has none of these. Wildcards and
+ * variables stay, so `arn:aws:kms:*:*:key/tenant-*` is the pattern `tenant-*` on the name.
+ */
+function kmsKeyNamePart(value: string): string {
+  const arn = /^arn:aws[^:]*:kms:(?:[^:/]*:[^:/]*:)?(.*)$/.exec(value);
+  const rest = arn === null ? value : arn[1]!;
+  const kind = /^(?:key|alias)\/(.*)$/.exec(rest);
+  if (kind !== null && !(arn === null && rest.startsWith('key/'))) return kind[1]!;
+  return rest;
+}
+
+/**
+ * A string operator on s3:x-amz-server-side-encryption-aws-kms-key-id judges the KMS key the
+ * request names, not one spelling of it: s3d reads `NAME`, `arn:aws:kms:NAME`, an AWS key or
+ * alias ARN of any region and account, and `alias/NAME` as the same key (`alias/aws/s3` as the
+ * default key), so a Deny naming it one way was passed by a request naming it another. The
+ * positive operators hold when a value matches the header as sent, the key's name or (the
+ * default key) `alias/aws/s3`, or when the name a value spells matches the key's name; the
+ * negated ones when none does.
+ */
+function holdsForKmsKey(c: Condition, sent: string, named: { name: string; isDefault: boolean }, context: ConditionContext): boolean {
+  const like = c.op === 'stringlike' || c.op === 'stringnotlike';
+  const test = (t: PolicyText, x: string): boolean => (like ? t.like(x, context) : t.equals(x, context));
+  const spellings = [sent, named.name, ...(named.isDefault ? ['alias/aws/s3'] : [])];
+  const any = spellings.some((x) => c.texts.some((t) => test(t, x))) || (c.kmsNames ?? []).some((t) => test(t, named.name));
+  return c.op === 'stringnotequals' || c.op === 'stringnotlike' ? !any : any;
 }
 
 /**

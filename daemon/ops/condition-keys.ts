@@ -11,6 +11,7 @@ import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { parseIsoDateTime } from '../dates.js';
 import type { Operation } from '../http/router.js';
 import type { TagSet, UploadRecord } from '../meta/records.js';
+import { normalizeKmsKeyId } from '../sse/params.js';
 import { parseCopySource } from './copy.js';
 import type { OpsEnv } from './env.js';
 import type { AnonymousRequest } from './policy.js';
@@ -246,6 +247,7 @@ export function checkContext(env: OpsEnv, req: RequestKeys, action: string, obje
     return requested;
   };
   return {
+    kmsKey: (sent) => kmsKeyNamed(env, sent),
     get(key) {
       if (ACTION_BOUND_KEYS.has(key) && !actionHasKey(key, action)) return undefined;
       // The version the check's object action names (a copy source's for its read).
@@ -277,6 +279,23 @@ export function checkContext(env: OpsEnv, req: RequestKeys, action: string, obje
       return undefined;
     },
   };
+}
+
+/**
+ * The KMS key an x-amz-server-side-encryption-aws-kms-key-id names, as the write will read it
+ * (normalizeKmsKeyId; `alias/aws/s3` the default key), for conditions on the key id
+ * (bucket-policy.ts, holdsForKmsKey); undefined for one the write refuses, or without a KMS.
+ */
+function kmsKeyNamed(env: OpsEnv, sent: string): { name: string; isDefault: boolean } | undefined {
+  const defaultName = env.kms?.defaultKeyName;
+  let id: string | undefined;
+  try {
+    id = normalizeKmsKeyId(sent);
+  } catch {
+    return undefined;
+  }
+  const name = id ?? defaultName;
+  return name === undefined ? undefined : { name, isDefault: name === defaultName };
 }
 
 /** s3:x-amz-copy-source: `bucket/key` of the header (see requestContext). */
