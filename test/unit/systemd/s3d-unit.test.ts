@@ -87,6 +87,9 @@ t.test('hardening and lifecycle settings', async (t) => {
   // A core dump (the watchdog's SIGABRT makes one) holds the process's memory and environment: the
   // root password, the KMS key, object keys and SSE-C keys in flight.
   t.equal(s('LimitCORE'), '0', 'no core dumps');
+  // Swap would hold the same memory on disk, object plaintext in the crypto slots and body pieces
+  // included, after the daemon is gone: the service's memory is never swapped out.
+  t.equal(s('MemorySwapMax'), '0', 'no swap: no object plaintext paged out to disk');
   t.equal(s('Restart'), 'on-failure');
   t.equal(s('EnvironmentFile'), '/etc/s3d/s3d.env');
   t.notOk(s('MemoryDenyWriteExecute'), 'no MemoryDenyWriteExecute (V8 JIT)');
