@@ -7,22 +7,28 @@ import t from 'tap';
 import type { Test } from 'tap';
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  PutBucketEncryptionCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { signRequest } from '../../daemon/auth/sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, filesContaining, filesUnder } from '../helpers/files.js';
-import { cutAwareGet, type CutAwareGet } from '../helpers/http.js';
+import { crc32Base64 } from '../helpers/hash.js';
+import { cutAwareGet, signedHeaders, type CutAwareGet } from '../helpers/http.js';
+import { postForm, signedForm } from '../helpers/post-object.js';
 import { bodyBytes, clientWithoutResponseChecksums } from '../helpers/s3.js';
-import { ssecHeaders, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
+import { ssec, ssecHeaders, sseCopySourceInput, sseReadInput, sseWriteInput, type SseKind } from '../helpers/sse.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -67,6 +73,19 @@ function rawGet(d: TestDaemon, bucket: string, key: string, headers: Record<stri
     region: REGION,
   }).headers;
   return cutAwareGet(d.port, { path, headers: signed, ca: d.caCert });
+}
+
+/** A signed PUT over TLS of `body` (the whole of it, or with `cut` only it, then the connection cut); the status. */
+function tlsPut(d: TestDaemon, path: string, headers: Record<string, string>, body: Buffer, cut = false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: d.port, method: 'PUT', path, headers: cut ? headers : { ...headers, 'content-length': String(body.length) }, ca: d.caCert, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    if (!cut) return void req.end(body);
+    req.write(body, () => setTimeout(() => req.destroy(new Error('cut')), 300));
+  });
 }
 
 async function readObject(s3: S3Client, bucket: string, key: string, kind: Kind | 'none', range?: string): Promise<{ bytes: Buffer; contentRange: string | undefined }> {
@@ -313,4 +332,168 @@ t.test('restart with a different S3_KMS_SECRET_KEY: KMS objects fail cleanly, SS
     }
   }
   t.same(d.jsonLogs().filter((l) => typeof l.level === 'number' && l.level >= 50), [], 'no error-level log lines (no stack traces for a KMS mismatch)');
+});
+
+// Every write path of a daemon with S3_KMS_AUTO_ENCRYPTION=on, each with a marker of its own so a
+// hit names the path; sizes on both sides of the inline threshold. Besides the plaintext (raw, hex
+// and base64 at each of the three alignments), a small object's checksum or SSE-C MD5 on disk is an
+// oracle for its plaintext: none of those may be stored in clear either.
+t.test('S3_KMS_AUTO_ENCRYPTION=on: no write path leaves plaintext, a checksum or an SSE-C MD5 on disk', async (t) => {
+  const ad = await startDaemon({ tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
+  t.teardown(async () => {
+    await ad.stop();
+    ad.cleanup();
+  });
+  const as3 = clientWithoutResponseChecksums(ad);
+  const ab = bucketName('autoenc');
+  await as3.send(new CreateBucketCommand({ Bucket: ab }));
+  const markers = new Map<string, Buffer>(); // path → its marker unit
+  const oracles = new Map<string, Buffer>(); // "what" → bytes that must not be on disk
+  const marker = (path: string): Buffer => {
+    const m = Buffer.from(`<<s3d-auto-${path}-${randomBytes(4).toString('hex')}>>`);
+    markers.set(path, m);
+    return m;
+  };
+  const noteChecksums = (what: string, out: object): void => {
+    for (const [k, v] of Object.entries(out)) {
+      if (!/^Checksum(CRC|SHA)/.test(k) || typeof v !== 'string' || v.includes('-')) continue;
+      oracles.set(`${what} ${k} (base64)`, Buffer.from(v));
+      // A 4-byte CRC32 turns up by chance in megabytes of ciphertext; the longer ones do not.
+      if (Buffer.from(v, 'base64').length >= 8) oracles.set(`${what} ${k} (raw)`, Buffer.from(v, 'base64'));
+    }
+  };
+  const SIZES = [1, 100, 127 * KiB, 129 * KiB, 5 * MiB + 3];
+
+  // PutObject, the SDK's default CRC32 and each algorithm asked for.
+  for (const size of SIZES) {
+    const body = patterned(marker(`put-${size}`), size);
+    const out = await as3.send(new PutObjectCommand({ Bucket: ab, Key: `put/${size}`, Body: body }));
+    noteChecksums(`put/${size}`, out);
+    t.equal(out.ServerSideEncryption, 'AES256', `put/${size} is encrypted`);
+  }
+  for (const alg of ['CRC32C', 'SHA1', 'SHA256', 'CRC64NVME'] as const) {
+    for (const size of [1, 100]) {
+      const body = patterned(marker(`put-${alg}-${size}`), size);
+      const out = await as3.send(new PutObjectCommand({ Bucket: ab, Key: `put-${alg}/${size}`, Body: body, ChecksumAlgorithm: alg }));
+      noteChecksums(`put-${alg}/${size}`, out);
+    }
+  }
+  // SSE-C: its ETag is no MD5 of the plaintext in S3's answer, and none may be on disk.
+  // (Every marker starts with the same byte, so the 1-byte SSE-C body is another one: its MD5 is a
+  // 1-byte SSE-S3 object's ETag otherwise. The copies below re-encrypt other SSE-C sources as SSE-S3,
+  // whose ETag is, rightly, the MD5.)
+  for (const size of [1, 100, 129 * KiB]) {
+    const body = size === 1 ? Buffer.from('#') : patterned(marker(`ssec-${size}`), size);
+    await as3.send(new PutObjectCommand({ Bucket: ab, Key: `ssec/${size}`, Body: body, ...sseInput('SSE-C') }));
+    await as3.send(new PutObjectCommand({ Bucket: ab, Key: `ssec-src/${size}`, Body: patterned(marker(`ssec-src-${size}`), size), ...sseInput('SSE-C') }));
+    oracles.set(`ssec/${size} MD5 (hex)`, Buffer.from(createHash('md5').update(body).digest('hex')));
+    oracles.set(`ssec/${size} MD5 (raw)`, createHash('md5').update(body).digest());
+  }
+  // aws-chunked with a trailing checksum.
+  for (const size of [100, 129 * KiB]) {
+    const body = patterned(marker(`chunked-${size}`), size);
+    const crc = crc32Base64(body);
+    const framed = Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), body, Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`)]);
+    const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(size), 'x-amz-trailer': 'x-amz-checksum-crc32' };
+    const r = await tlsPut(ad, `/${ab}/chunked/${size}`, signedHeaders(ad.port, { method: 'PUT', path: `/${ab}/chunked/${size}`, payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', headers }), framed);
+    t.equal(r, 200, `chunked/${size}: 200`);
+    oracles.set(`chunked/${size} CRC32 (base64)`, Buffer.from(crc));
+  }
+  // POST Object (form uploads).
+  for (const size of [100, 129 * KiB]) {
+    const body = patterned(marker(`post-${size}`), size);
+    const r = await postForm(ad, ab, signedForm(ab, `post/${size}`, [], {}, { data: body }));
+    t.equal(r.status, 204, `post/${size}: 204 (${r.body.toString()})`);
+  }
+  // Multipart: parts stored before completion, one upload left open, UploadPartCopy.
+  const c = await as3.send(new CreateMultipartUploadCommand({ Bucket: ab, Key: 'mp/done', ChecksumAlgorithm: 'CRC32C' }));
+  const done = [];
+  const upload = async (n: number, body: Buffer): Promise<void> => {
+    const r = await as3.send(new UploadPartCommand({ Bucket: ab, Key: 'mp/done', UploadId: c.UploadId, PartNumber: n, Body: body, ChecksumAlgorithm: 'CRC32C' }));
+    noteChecksums(`mp part ${n}`, r);
+    done.push({ PartNumber: n, ETag: r.ETag, ChecksumCRC32C: r.ChecksumCRC32C });
+  };
+  await upload(1, patterned(marker('mp-part1'), 5 * MiB + 1));
+  const copied = await as3.send(new UploadPartCopyCommand({ Bucket: ab, Key: 'mp/done', UploadId: c.UploadId, PartNumber: 2, CopySource: `${ab}/put/${5 * MiB + 3}` }));
+  done.push({ PartNumber: 2, ETag: copied.CopyPartResult?.ETag, ChecksumCRC32C: copied.CopyPartResult?.ChecksumCRC32C });
+  noteChecksums('mp part 2 (copy)', copied.CopyPartResult ?? {});
+  await upload(3, patterned(marker('mp-part3'), 100));
+  await as3.send(new CompleteMultipartUploadCommand({ Bucket: ab, Key: 'mp/done', UploadId: c.UploadId, MultipartUpload: { Parts: done } }));
+  const open = await as3.send(new CreateMultipartUploadCommand({ Bucket: ab, Key: 'mp/open' }));
+  for (const [n, size] of [[1, 100], [2, 129 * KiB]] as const) {
+    const r = await as3.send(new UploadPartCommand({ Bucket: ab, Key: 'mp/open', UploadId: open.UploadId, PartNumber: n, Body: patterned(marker(`mp-open-${size}`), size) }));
+    noteChecksums(`mp/open part ${n}`, r);
+  }
+  const openCopy = await as3.send(new UploadPartCopyCommand({ Bucket: ab, Key: 'mp/open', UploadId: open.UploadId, PartNumber: 3, CopySource: `${ab}/put/1` }));
+  noteChecksums('mp/open part 3 (copy)', (openCopy.CopyPartResult ?? {}));
+  // CopyObject: plain, metadata replaced, SSE-C source re-encrypted, SSE-C key rotated.
+  for (const size of [100, 129 * KiB]) {
+    const r = await as3.send(new CopyObjectCommand({ Bucket: ab, Key: `copy/${size}`, CopySource: `${ab}/put/${size}`, MetadataDirective: 'REPLACE', ChecksumAlgorithm: 'SHA256' }));
+    noteChecksums(`copy/${size}`, (r.CopyObjectResult ?? {}));
+    await as3.send(new CopyObjectCommand({ Bucket: ab, Key: `copy-from-ssec/${size}`, CopySource: `${ab}/ssec-src/${size}`, ...sseCopySourceInput('SSE-C', customerKey) }));
+  }
+  const newKey = randomBytes(32);
+  await as3.send(new CopyObjectCommand({ Bucket: ab, Key: 'ssec/100', CopySource: `${ab}/ssec/100`, ...sseCopySourceInput('SSE-C', customerKey), ...ssec(newKey) }));
+  // Uploads cut mid-way: whatever a cut leaves behind holds no plaintext either.
+  for (const size of [100 * KiB, 3 * MiB]) {
+    const body = patterned(marker(`cut-${size}`), size);
+    const path = `/${ab}/cut/${size}`;
+    await tlsPut(ad, path, signedHeaders(ad.port, { method: 'PUT', path, headers: { 'content-length': String(size) } }), body.subarray(0, Math.floor(size / 2)), true).catch(() => undefined);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+
+  const hits = (needle: Buffer): string[] => filesContaining(ad.dataDir, needle).map((f) => f.slice(ad.dataDir.length + 1));
+  const check = (): void => {
+    for (const [path, m] of markers) {
+      const forms: Array<[string, Buffer]> = [
+        ['raw', m],
+        ['hex', Buffer.from(m.toString('hex'))],
+      ];
+      // base64 of the repeated marker at each alignment: a whole unit's worth from the middle.
+      const three = Buffer.concat([m, m, m, m]);
+      for (const a of [0, 1, 2]) forms.push([`base64@${a}`, Buffer.from(three.subarray(a).toString('base64').slice(8, 8 + Math.floor((m.length * 4) / 3) - 8))]);
+      for (const [form, needle] of forms) t.same(hits(needle), [], `${path}: no file holds its plaintext (${form})`);
+    }
+    for (const [what, needle] of oracles) t.same(hits(needle), [], `no file holds ${what}`);
+  };
+  check();
+  if (process.env.S3D_AT_REST_DUMP) console.error(JSON.stringify({ dir: ad.dataDir, oracles: [...oracles].map(([k, v]) => [k, v.toString('hex')]) }));
+  await ad.stop();
+  t.comment('after a clean shutdown');
+  check();
+});
+
+// S3_KMS_AUTO_ENCRYPTION off: a bucket's default encryption applies to every write that starts
+// after PutBucketEncryption answered (the bucket record cached in memory is no older), while the
+// objects stored before it stay as they were: unencrypted (README, Encryption at rest).
+t.test('bucket default encryption: every write after PutBucketEncryption is sealed, older objects stay plain', async (t) => {
+  const pd = await startDaemon({ tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'off' } });
+  t.teardown(async () => {
+    await pd.stop();
+    pd.cleanup();
+  });
+  const ps3 = clientWithoutResponseChecksums(pd);
+  const pb = bucketName('defenc');
+  await ps3.send(new CreateBucketCommand({ Bucket: pb }));
+  const before = Buffer.from(`<<s3d-before-default-${randomBytes(4).toString('hex')}>>`);
+  await ps3.send(new PutObjectCommand({ Bucket: pb, Key: 'before/inline', Body: patterned(before, 100) }));
+  await ps3.send(new PutObjectCommand({ Bucket: pb, Key: 'before/file', Body: patterned(before, 129 * KiB) }));
+  const early = await ps3.send(new CreateMultipartUploadCommand({ Bucket: pb, Key: 'before/upload' }));
+  await ps3.send(new PutBucketEncryptionCommand({ Bucket: pb, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  const after = Buffer.from(`<<s3d-after-default-${randomBytes(4).toString('hex')}>>`);
+  for (const size of [1, 100, 127 * KiB, 129 * KiB]) {
+    const out = await ps3.send(new PutObjectCommand({ Bucket: pb, Key: `after/${size}`, Body: patterned(after, size) }));
+    t.equal(out.ServerSideEncryption, 'AES256', `after/${size}: SSE-S3`);
+  }
+  const r = await postForm(pd, pb, signedForm(pb, 'after/post', [], {}, { data: patterned(after, 100) }));
+  t.equal(r.status, 204, 'POST after the default');
+  for (const src of ['inline', 'file']) await ps3.send(new CopyObjectCommand({ Bucket: pb, Key: `after/copy-${src}`, CopySource: `${pb}/before/${src}` }));
+  const late = await ps3.send(new CreateMultipartUploadCommand({ Bucket: pb, Key: 'after/upload' }));
+  t.equal(late.ServerSideEncryption, 'AES256', 'an upload created after the default is SSE-S3');
+  await ps3.send(new UploadPartCommand({ Bucket: pb, Key: 'after/upload', UploadId: late.UploadId, PartNumber: 1, Body: patterned(after, 129 * KiB) }));
+  await ps3.send(new UploadPartCopyCommand({ Bucket: pb, Key: 'after/upload', UploadId: late.UploadId, PartNumber: 2, CopySource: `${pb}/before/inline` }));
+  // An upload created before the default keeps its encryption (none), as on S3.
+  await ps3.send(new UploadPartCommand({ Bucket: pb, Key: 'before/upload', UploadId: early.UploadId, PartNumber: 1, Body: patterned(before, 100) }));
+  t.same(filesContaining(pd.dataDir, after), [], 'no file holds the plaintext of a write after the default');
+  t.ok(filesContaining(pd.dataDir, before).length > 0, 'the objects stored before it stay plain (the control)');
 });
