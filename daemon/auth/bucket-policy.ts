@@ -352,7 +352,8 @@ const KEY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   's3:delimiter': ['s3:ListBucket', 's3:ListBucketVersions'],
   's3:max-keys': ['s3:ListBucket', 's3:ListBucketVersions'],
   's3:x-amz-server-side-encryption': ['s3:PutObject'],
-  's3:x-amz-server-side-encryption-aws-kms-key-id': ['s3:PutObject'],
+  // UpdateObjectEncryption's: the key its body names (ops/update-encryption.ts).
+  's3:x-amz-server-side-encryption-aws-kms-key-id': ['s3:PutObject', 's3:UpdateObjectEncryption'],
   's3:x-amz-server-side-encryption-customer-algorithm': ['s3:PutObject'],
   // Not PutObject, DeleteObject(Version) or the Object Lock actions: S3 does not judge those by the
   // tags of the object they replace, delete or lock.

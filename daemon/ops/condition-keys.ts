@@ -25,7 +25,8 @@ const SSE_CONDITION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-sid
  * statement that applies asks for them. `requestTags` 'body': they come in the body
  * (PutObjectTagging), which is read after this judgement; a statement asking for them then sets
  * `deferred`, and the handler judges again once it has parsed the body (`bodyAllowed`). Likewise
- * `bodyKeys`, the Object Lock keys of PutObjectRetention's and PutObjectLegalHold's bodies.
+ * `bodyKeys`, the Object Lock keys of PutObjectRetention's and PutObjectLegalHold's bodies and
+ * the KMS key of UpdateObjectEncryption's.
  */
 export interface RequestKeys {
   keys: Map<string, string>;
@@ -41,11 +42,14 @@ export interface RequestKeys {
 /**
  * What a request's body says that condition keys judge, once the handler has parsed it: the tags
  * PutObjectTagging sets, the Object Lock keys (LOCK_KEYS, but the remaining days, which follow
- * from the date) PutObjectRetention or PutObjectLegalHold set.
+ * from the date) PutObjectRetention or PutObjectLegalHold set, the KMS key UpdateObjectEncryption
+ * moves an object under.
  */
 export interface BodyFacts {
   tags?: TagSet;
   lock?: Readonly<Record<string, string>>;
+  /** UpdateObjectEncryption's new key (KMSKeyArn) as written: s3:x-amz-server-side-encryption-aws-kms-key-id. */
+  kmsKeyId?: string;
 }
 
 /**
@@ -67,6 +71,10 @@ const LOCK_BODY_KEYS: Partial<Record<Operation, ReadonlySet<string>>> = {
   PutObjectRetention: new Set(['s3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-remaining-retention-days']),
   PutObjectLegalHold: new Set(['s3:object-lock-legal-hold']),
 };
+
+const KMS_KEY_ID_KEY = 's3:x-amz-server-side-encryption-aws-kms-key-id';
+/** UpdateObjectEncryption's KMS key, in its body (its header of the name is no part of the request). */
+const UPDATE_ENCRYPTION_BODY_KEYS: ReadonlySet<string> = new Set([KMS_KEY_ID_KEY]);
 
 /** A write's Object Lock headers, with the condition keys they are. */
 const LOCK_HEADERS = [
@@ -378,6 +386,11 @@ export function bodyContext(context: RequestKeys, op: Operation, req: AnonymousR
   } else {
     const pending = LOCK_BODY_KEYS[op];
     if (pending !== undefined) context.bodyKeys = pending;
+  }
+  if (op === 'UpdateObjectEncryption') {
+    context.keys.delete(KMS_KEY_ID_KEY);
+    if (body?.kmsKeyId !== undefined) context.keys.set(KMS_KEY_ID_KEY, body.kmsKeyId);
+    else context.bodyKeys = UPDATE_ENCRYPTION_BODY_KEYS;
   }
 }
 

@@ -6,7 +6,8 @@
 // As on S3: the caller needs s3:UpdateObjectEncryption and s3:PutObject; unencrypted and SSE-C
 // objects are InvalidRequest; an object under Object Lock (a retention of either mode, or a legal
 // hold) is AccessDenied; the new type can only be SSE-KMS; a request signed with Signature V2 is
-// InvalidRequest.
+// InvalidRequest. The KMS key the body names is s3:x-amz-server-side-encryption-aws-kms-key-id of
+// both checks, judged once the body is parsed (a Deny on a key keeps objects from moving under it).
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { S3Error } from '../errors.js';
 import { isLocked, type ObjectRecord } from '../meta/records.js';
@@ -14,12 +15,15 @@ import { normalizeKmsKeyId } from '../sse/params.js';
 import { resealUnderKms, unsealForRead } from '../sse/object-encryption.js';
 import { metaErrorAfterLookUp, requireBucket, type OpsEnv } from './env.js';
 import { readableRecord, readVersionHeader } from './object.js';
-import { requesterJudge } from './policy.js';
+import { bodyAllowed, updateEncryptionWriteAllowed } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, xmlFields, xmlList, xmlText } from './xml.js';
 
-/** The request's new encryption: the KMS key (undefined: the default key) and BucketKeyEnabled. */
-function parseObjectEncryption(body: Buffer): { keyId: string | undefined; bucketKey: boolean } {
+/**
+ * The request's new encryption: the KMS key (undefined: the default key), as written (`keyArn`,
+ * the condition key's value) and BucketKeyEnabled.
+ */
+function parseObjectEncryption(body: Buffer): { keyId: string | undefined; keyArn: string; bucketKey: boolean } {
   const types = xmlFields(parseDocument(body, 'ObjectEncryption'), ['SSE-KMS', 'SSE-S3', 'SSE-C', 'DSSE-KMS'], 'ObjectEncryption');
   const kms = xmlList(types['SSE-KMS']);
   if (kms.length !== 1 || Object.keys(types).some((k) => k !== 'SSE-KMS' && k !== '#text')) {
@@ -36,7 +40,7 @@ function parseObjectEncryption(body: Buffer): { keyId: string | undefined; bucke
   }
   const bke = fields.BucketKeyEnabled === undefined ? 'false' : xmlText(fields.BucketKeyEnabled, 'BucketKeyEnabled');
   if (bke !== 'true' && bke !== 'false') throw new S3Error('InvalidRequest', 'The BucketKeyEnabled value isn\'t valid. Valid values are true or false.');
-  return { keyId, bucketKey: bke === 'true' };
+  return { keyId, keyArn: arn, bucketKey: bke === 'true' };
 }
 
 function refuseLocked(rec: ObjectRecord): void {
@@ -53,11 +57,13 @@ export async function handleUpdateObjectEncryption(env: OpsEnv, ctx: RequestCont
   }
   const key = ctx.key!;
   const versionId = ctx.query.get('versionId') ?? undefined;
-  // s3:UpdateObjectEncryption was judged before the request ran (ops/policy.ts); S3 asks for s3:PutObject as well.
-  if (!requesterJudge(env, ctx)('s3:PutObject', key, versionId)) throw new S3Error('AccessDenied');
+  // s3:UpdateObjectEncryption was judged before the request ran (ops/policy.ts); S3 asks for
+  // s3:PutObject as well. Both are judged again with the body's KMS key once it is parsed.
+  if (!updateEncryptionWriteAllowed(env, ctx)) throw new S3Error('AccessDenied');
   const lookUp = (): ObjectRecord => readableRecord(env, ctx, key, { bucket: ctx.bucket, versionId: ctx.query.get('versionId') }, 'not-allowed');
   lookUp();
-  const { keyId, bucketKey } = parseObjectEncryption(await ctx.body.readAll(64 * 1024));
+  const { keyId, keyArn, bucketKey } = parseObjectEncryption(await ctx.body.readAll(64 * 1024));
+  if (!bodyAllowed(env, ctx, { kmsKeyId: keyArn }) || !updateEncryptionWriteAllowed(env, ctx, { kmsKeyId: keyArn })) throw new S3Error('AccessDenied');
   const rec = lookUp();
   const sse = rec.sse;
   if (sse === undefined) throw new S3Error('InvalidRequest', 'The UpdateObjectEncryption operation doesn\'t support unencrypted source objects. Only source objects encrypted with SSE-S3 or SSE-KMS are supported.');

@@ -3,11 +3,14 @@
 // account, `alias/NAME`, `alias/aws/s3` for the default key), so a condition naming the key one
 // way must hold for every way a request may name it: a Deny on `test-key` was passed by a request
 // sending `alias/test-key`, and one could not keep users off the default key (`alias/aws/s3`).
-// The built-in key of the test daemon (`test-key`, TEST_KMS_SECRET) is the key the policies name.
+// The policies name `test-key`, the daemon's default key at the KES fixture, which holds
+// `other-key` and `old-key` too. UpdateObjectEncryption names its new key in its XML body, not in the header:
+// the body's key is the condition key of its s3:UpdateObjectEncryption and s3:PutObject checks.
 
 import t from 'tap';
-import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UpdateObjectEncryptionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bucketName, s3Client } from '../helpers/daemon.js';
+import { KES_MASTER_KEY, kesEnv, kesServer } from '../helpers/kes.js';
 import { s3Code } from '../helpers/s3.js';
 import { allow, deny, doc, DENIED, startDaemonWithUsers } from '../helpers/users.js';
 
@@ -21,18 +24,22 @@ const policies = {
   like: doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:PutObject'], [`${K}/*`], { StringLike: { [KEY_ID]: 'arn:aws:kms:*:*:key/test-*' } })),
   // An allow-list: no key but other-key (StringNotEquals holds for every spelling of test-key;
   // with IfExists, a write naming no key passes, as on S3).
+  // UpdateObjectEncryption's own action denied on test-key, by its name and by an ARN.
+  'uoe-bare': doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:UpdateObjectEncryption'], [`${K}/*`], { StringEquals: { [KEY_ID]: 'test-key' } })),
+  'uoe-arn': doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:UpdateObjectEncryption'], [`${K}/*`], { StringEquals: { [KEY_ID]: 'arn:aws:kms:us-east-1:111122223333:key/test-key' } })),
   only: doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:PutObject'], [`${K}/*`], { StringNotEqualsIfExists: { [KEY_ID]: 'other-key' }, StringEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } })),
 };
 const users = Object.keys(policies).map((name) => ({ accessKey: `${name}-user`, secretKey: `${name}-secret-key`, policies: [name] }));
 
-const { d } = await startDaemonWithUsers(t, { policies, users });
+const kes = await kesServer(t, { keys: [{ name: 'test-key', key: KES_MASTER_KEY }, { name: 'other-key', key: Buffer.alloc(32, 0x17) }, { name: 'old-key', key: Buffer.alloc(32, 0x29) }] });
+const { d } = await startDaemonWithUsers(t, { policies, users }, kesEnv([kes], { keyName: 'test-key' }));
 const root = d.s3();
 await root.send(new CreateBucketCommand({ Bucket: K }));
 const as = (name: string): S3Client => s3Client(d.endpoint, d.caCert, true, { credentials: { accessKeyId: `${name}-user`, secretAccessKey: `${name}-secret-key` }, maxAttempts: 1 });
 
 const SPELLINGS = ['test-key', 'arn:aws:kms:test-key', 'arn:aws:kms:eu-west-3:999999999999:key/test-key', 'alias/test-key', 'arn:aws:kms:us-east-1:111122223333:alias/test-key', 'alias/aws/s3'];
 
-for (const name of Object.keys(policies)) {
+for (const name of Object.keys(policies).filter((n) => !n.startsWith('uoe-'))) {
   t.test(`a Deny naming test-key (${name}) holds whichever way a write names the key`, async (t) => {
     const c = as(name);
     for (const id of SPELLINGS) {
@@ -45,5 +52,27 @@ for (const name of Object.keys(policies)) {
     for (const id of ['test-key', 'alias/test-key']) {
       t.equal(await s3Code(c.send(new CopyObjectCommand({ Bucket: K, Key: `${name}/copy`, CopySource: `${K}/${name}/plain`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: id }))), DENIED, `CopyObject ${id}`);
     }
+  });
+}
+
+// UpdateObjectEncryption's key is in its body: a Deny of s3:PutObject (which it also needs) or of
+// s3:UpdateObjectEncryption on test-key keeps objects from being moved under test-key, however the
+// body spells it, and changes nothing; another key is allowed.
+for (const name of ['bare', 'arn', 'uoe-bare', 'uoe-arn']) {
+  t.test(`a Deny naming test-key (${name}) holds for the key UpdateObjectEncryption's body names`, async (t) => {
+    const c = as(name);
+    const Key = `${name}/update`;
+    await root.send(new PutObjectCommand({ Bucket: K, Key, Body: 'kept', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'old-key' }));
+    const update = (KMSKeyArn: string): Promise<unknown> => c.send(new UpdateObjectEncryptionCommand({ Bucket: K, Key, ObjectEncryption: { SSEKMS: { KMSKeyArn } } }));
+    const state = async (): Promise<[string | undefined, string]> => [
+      (await root.send(new HeadObjectCommand({ Bucket: K, Key }))).SSEKMSKeyId,
+      await (await root.send(new GetObjectCommand({ Bucket: K, Key }))).Body!.transformToString(),
+    ];
+    for (const id of ['arn:aws:kms:us-east-1:111122223333:key/test-key', 'test-key', 'alias/test-key', 'arn:aws:kms:test-key', 'arn:aws:kms:eu-west-3:999999999999:alias/test-key']) {
+      t.equal(await s3Code(update(id)), DENIED, `UpdateObjectEncryption to ${id}`);
+      t.same(await state(), ['arn:aws:kms:old-key', 'kept'], `${id}: the object is unchanged`);
+    }
+    t.equal(await s3Code(update('arn:aws:kms:us-east-1:111122223333:key/other-key')), 'ok', 'to another key: allowed');
+    t.same(await state(), ['arn:aws:kms:other-key', 'kept'], 'readable under other-key');
   });
 }
