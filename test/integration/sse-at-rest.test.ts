@@ -22,7 +22,7 @@ import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node
 import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { signRequest } from '../../daemon/auth/sign.js';
-import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, TEST_KMS_SECRET, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths, filesContaining, filesUnder } from '../helpers/files.js';
 import { crc32Base64 } from '../helpers/hash.js';
 import { cutAwareGet, signedHeaders, type CutAwareGet } from '../helpers/http.js';
@@ -339,11 +339,7 @@ t.test('restart with a different S3_KMS_SECRET_KEY: KMS objects fail cleanly, SS
 // and base64 at each of the three alignments), a small object's checksum or SSE-C MD5 on disk is an
 // oracle for its plaintext: none of those may be stored in clear either.
 t.test('S3_KMS_AUTO_ENCRYPTION=on: no write path leaves plaintext, a checksum or an SSE-C MD5 on disk', async (t) => {
-  const ad = await startDaemon({ tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
-  t.teardown(async () => {
-    await ad.stop();
-    ad.cleanup();
-  });
+  const ad = await startDaemonFor(t, { tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'on' } });
   const as3 = clientWithoutResponseChecksums(ad);
   const ab = bucketName('autoenc');
   await as3.send(new CreateBucketCommand({ Bucket: ab }));
@@ -467,11 +463,7 @@ t.test('S3_KMS_AUTO_ENCRYPTION=on: no write path leaves plaintext, a checksum or
 // after PutBucketEncryption answered (the bucket record cached in memory is no older), while the
 // objects stored before it stay as they were: unencrypted (README, Encryption at rest).
 t.test('bucket default encryption: every write after PutBucketEncryption is sealed, older objects stay plain', async (t) => {
-  const pd = await startDaemon({ tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'off' } });
-  t.teardown(async () => {
-    await pd.stop();
-    pd.cleanup();
-  });
+  const pd = await startDaemonFor(t, { tls: true, env: { S3_KMS_AUTO_ENCRYPTION: 'off' } });
   const ps3 = clientWithoutResponseChecksums(pd);
   const pb = bucketName('defenc');
   await ps3.send(new CreateBucketCommand({ Bucket: pb }));
