@@ -420,19 +420,8 @@ export function bodyAllowed(env: OpsEnv, ctx: RequestContext, body: BodyFacts): 
  * resting on that key is not given yet: the handler asks again with it, before changing anything.
  */
 export function updateEncryptionWriteAllowed(env: OpsEnv, ctx: RequestContext, body?: BodyFacts): boolean {
-  if (ctx.accessKey === env.config.rootUser) return true;
-  const { bucket, key } = ctx;
-  if (bucket === undefined || key === undefined) return false;
-  let user: User | undefined;
-  if (ctx.accessKey !== '') {
-    user = env.users?.().get(ctx.accessKey);
-    if (user === undefined) return false;
-  }
-  const facts = requestFacts(ctx);
-  const context = requestContext(facts, env.config.tls !== null);
-  bodyContext(context, ctx.op, { route: { op: ctx.op, bucket, key }, ...facts }, body);
-  const object = { bucket, key, versionId: ctx.query.get('versionId') ?? undefined };
-  return allowedOrDeferred(permits(env, user, { bucket, action: 's3:PutObject', resource: `${bucket}/${key}`, object }, context), context);
+  if (ctx.key === undefined) return false;
+  return requesterJudge(env, ctx, { op: ctx.op, facts: body })('s3:PutObject', ctx.key, ctx.query.get('versionId') ?? undefined);
 }
 
 /**
@@ -517,7 +506,11 @@ type Requester = { accessKey: string; bucket?: string; headers: Readonly<Record<
  * (accessKey '') as the bucket's policy alone does; an unknown key never. The request's condition
  * keys are read once; `versionId` names the version an object action acts on.
  */
-export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, key: string | undefined, versionId?: string) => boolean {
+export function requesterJudge(
+  env: OpsEnv,
+  ctx: Requester,
+  body?: { readonly op: Operation; readonly facts: BodyFacts | undefined },
+): (action: string, key: string | undefined, versionId?: string) => boolean {
   if (ctx.accessKey === env.config.rootUser) return () => true;
   const bucket = ctx.bucket;
   if (bucket === undefined) return () => false;
@@ -526,8 +519,12 @@ export function requesterJudge(env: OpsEnv, ctx: Requester): (action: string, ke
     user = env.users?.().get(ctx.accessKey);
     if (user === undefined) return () => false;
   }
-  const context = requestContext({ headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) }, env.config.tls !== null);
-  return (action, key, versionId) => permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}`, ...(key !== undefined ? { object: { bucket, key, versionId } } : {}) }, context);
+  const facts = { headers: ctx.headers, remoteAddress: ctx.remoteAddress ?? '', secure: ctx.secure, ...(ctx.query ? { query: ctx.query } : {}) };
+  const context = requestContext(facts, env.config.tls !== null);
+  // `body`: the operation's body keys (bodyContext); a refusal resting on one not read yet is
+  // deferred (allowedOrDeferred) until the handler asks again with the body's facts.
+  if (body !== undefined) bodyContext(context, body.op, { route: { op: body.op, bucket }, query: ctx.query ?? new URLSearchParams(), ...facts }, body.facts);
+  return (action, key, versionId) => allowedOrDeferred(permits(env, user, { bucket, action, resource: key === undefined ? bucket : `${bucket}/${key}`, ...(key !== undefined ? { object: { bucket, key, versionId } } : {}) }, context), context);
 }
 
 /**
