@@ -556,9 +556,10 @@ function withDeadline(p: Promise<void>, ms: number, message: string): Promise<vo
 
 /**
  * `s3d server DIR [--dev]`, `args` checked by commands.ts: serves until SIGTERM or SIGINT, and
- * resolves to the exit status.
+ * resolves to the exit status. `earlyWarnings`: commands.ts's, logged with the configuration's
+ * (the secrets it read from files, secret-files.ts).
  */
-export async function serve(args: string[]): Promise<number> {
+export async function serve(args: string[], earlyWarnings: readonly string[] = []): Promise<number> {
   // SIGHUP's default action ends the process: one during start-up (which can take minutes: the
   // sweep, the KMS) must not stop the service. It is remembered and carried out once ready.
   holdEarlyHup();
@@ -580,7 +581,7 @@ export async function serve(args: string[]): Promise<number> {
   // No redaction pass per line: no code path logs headers, keys or secrets (tests check the log).
   // Asynchronous stdout with a bound on what it holds (log.ts).
   const log = stdoutLogger({ level: config.logLevel, base: { svc: 's3d' }, serializers: LOG_SERIALIZERS });
-  for (const w of config.warnings) log.warn(w);
+  for (const w of [...earlyWarnings, ...config.warnings]) log.warn(w);
   let daemon: Daemon;
   const early = holdEarlyStop();
   try {

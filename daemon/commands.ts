@@ -44,10 +44,35 @@ function serverUsageError(args: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Reads the secrets named by S3_*_FILE variables into the environment (secret-files.ts), for the
+ * commands that read secrets (not backup, which reads none: a credential it cannot read must not
+ * fail the backups). Undefined when done (the warnings, if any, are in `warnings`), else the exit
+ * status of a configuration error, which it has written.
+ */
+async function secretsFromFiles(command: string, err: (l: string) => void, warnings: string[]): Promise<number | undefined> {
+  const { applySecretFiles } = await import('./secret-files.js');
+  const { ConfigError } = await import('./config.js');
+  try {
+    warnings.push(...applySecretFiles(process.env));
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err(`s3d${command === 'server' ? '' : ` ${command}`}: configuration error: ${e.message}`);
+    return 2;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = argv.slice(2);
   const out = (l: string): void => void process.stdout.write(l + '\n');
   const err = (l: string): void => void process.stderr.write(l + '\n');
+  const secretWarnings: string[] = [];
+  if (args[0] === 'verify' || args[0] === 'metrics-token') {
+    const failed = await secretsFromFiles(args[0], err, secretWarnings);
+    if (failed !== undefined) return failed;
+    for (const w of secretWarnings) err(`s3d ${args[0]}: warning: ${w}`);
+  }
   if (args[0] === 'verify') {
     releaseEarlyHup();
     const { verifyCommand } = await import('./verify.js');
@@ -78,8 +103,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${usageError === '' ? '' : `s3d: ${usageError}\n`}${USAGE}\n`);
     return 2;
   }
+  const failed = await secretsFromFiles('server', err, secretWarnings);
+  if (failed !== undefined) return failed;
   const { serve } = await import('./cli.js');
-  return serve(args);
+  return serve(args, secretWarnings);
 }
 
 /**

@@ -123,6 +123,8 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'S3_KMS_KES_TIMEOUT', 'S3_KMS_MAX_IN_FLIGHT', 'S3_KMS_SECRET_KEY', 'S3_LIFECYCLE_SCAN_INTERVAL', 'S3_LISTEN_MAX', 'S3_LOG_LEVEL', 'S3_MIN_FREE_DISK', 'S3_NATIVE_AES',
   'S3_NATIVE_CRC', 'S3_PROMETHEUS_AUTH_TYPE',
   'S3_REGION', 'S3_ROOT_PASSWORD', 'S3_ROOT_USER', 'S3_SHUTDOWN_TIMEOUT', 'S3_SIGV2', 'S3_SYNC_READ_MAX', 'S3_TRUSTED_PROXIES', 'S3_USAGE_SCAN_INTERVAL',
+  // The secrets' file twins (secret-files.ts), removed from the environment once read.
+  'S3_ROOT_USER_FILE', 'S3_ROOT_PASSWORD_FILE', 'S3_KMS_SECRET_KEY_FILE', 'S3_KMS_KES_KEY_PASSWORD_FILE', 'S3_KMS_KES_API_KEY_FILE',
 ]);
 
 /** Levenshtein distance, for naming the variable a misspelt one probably meant. */
