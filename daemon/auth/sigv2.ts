@@ -76,17 +76,6 @@ function queryName(raw: string): string {
 }
 
 /**
- * The query as the router reads it: URLSearchParams drops one '?' that starts it. A request for
- * `/b/k??tagging&AWSAccessKeyId=…` (uWS hands the query over from the first '?') is
- * GetObjectTagging, so `tagging` must be signed; read as a parameter named `?tagging` it was left
- * out, and a download URL read the tags (`??x-amz-copy-source=…` on an upload URL copied another
- * object in).
- */
-function routerQuery(rawQuery: string): string {
-  return rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
-}
-
-/**
  * A query parameter's value as the router reads it (URLSearchParams: `+` is a space, `%2B` a
  * plus), as MinIO (url.QueryUnescape) and S3 read it. Decoded with its `+` kept, a value signed as
  * `image%2Fsvg%2Bxml` passed sent as `image%2Fsvg+xml` and was applied as `image/svg xml`; and a
@@ -102,8 +91,7 @@ function queryValue(raw: string): string {
  * `bare`: a sub-resource sent with an empty value (`?uploads=`) is written without `=`, as MinIO
  * canonicalizes it and as rclone signs it; botocore signs what it sends.
  */
-function subresources(rawQuery: string, list: ReadonlySet<string>, bare = false): string {
-  const query = routerQuery(rawQuery);
+function subresources(query: string, list: ReadonlySet<string>, bare = false): string {
   if (query === '') return '';
   const picked: Array<[string, string | undefined]> = [];
   for (const part of query.split('&')) {
@@ -165,7 +153,7 @@ function bodyBound(req: SigV4Request): boolean {
  */
 function withQueryAmzHeaders(req: SigV4Request): SigV4Request {
   // A name may come percent-encoded (`%78-amz-…`): the router decodes it, so this does too.
-  if (!/(?:^|&)x-amz-/i.test(routerQuery(req.rawQuery)) && !req.rawQuery.includes('%')) return req;
+  if (!/(?:^|&)x-amz-/i.test(req.rawQuery) && !req.rawQuery.includes('%')) return req;
   const headers: Record<string, string> = { ...req.headers };
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(req.rawQuery)) {

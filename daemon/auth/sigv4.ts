@@ -23,7 +23,7 @@ export interface SigV4Request {
   method: string;
   /** raw path as received, percent-encoded, without query */
   rawPath: string;
-  /** raw query string without '?' */
+  /** raw query string as server.ts reads it (requestQuery): no '?' starts it */
   rawQuery: string;
   /** lower-case header names → value (duplicate headers already joined with ',') */
   headers: Record<string, string>;
@@ -158,15 +158,11 @@ export function canonicalUri(rawPath: string): string {
 
 /**
  * Splits a raw query string into [name, value] pairs, still encoded. 'a' gives ['a', ''].
- * Read as the router reads it (URLSearchParams): a '?' that starts it is dropped (uWS hands the
- * query over from the first '?', so `/b/k??X-Amz-Signature=x` comes as `?X-Amz-Signature=x`).
- * Read as `%3FX-Amz-Signature`, such a request went on unsigned while the policy judged it
- * presigned (s3:authType), and a signed `%3Ftagging=x` was the same canonical query as a leading
- * `?tagging=x`, which the router takes for ?tagging.
+ * The query comes as server.ts hands it to every reader (requestQuery: no '?' starts it), so
+ * split on '&' it is the pairs the router reads with URLSearchParams.
  */
-function splitQuery(rawQuery: string): Array<[string, string]> {
+function splitQuery(query: string): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
-  const query = rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
   if (query === '') return pairs;
   for (const part of query.split('&')) {
     if (part === '') continue;

@@ -3,7 +3,8 @@
 // framed two ways is refused with the connection closed (possible request smuggling); a header
 // section past S3's bound, or a header name HTTP does not allow, is answered with an S3 error once
 // the request is routed (headError); a name the parser's lower-casing made ambiguous is spelled as
-// the request's SigV4 signature names it (respellSigned).
+// the request's SigV4 signature names it (respellSigned); and the query string every component
+// reads (requestQuery).
 
 import { S3Error } from '../errors.js';
 import { headerName } from './uws.js';
@@ -52,6 +53,26 @@ export interface RequestHead {
   nonAsciiName: string | undefined;
   /** Signed names the parser hands over as one (`a^b` and `a~b`, both sent): see respellSigned. */
   nameClash: string[] | undefined;
+}
+
+/**
+ * The request's query string as every component reads it: the router and the policy (through
+ * URLSearchParams), both signature readers (V2's canonical resource, V4's canonical query),
+ * presigned-URL and session-token detection. uWS hands the query over from the first '?', so
+ * `/b/k??tagging` comes as `?tagging`, and URLSearchParams drops one '?' that starts its input
+ * while a reader that splits on '&' keeps it: read both ways, the router took `??tagging` for
+ * GetObjectTagging while V2 signed no sub-resource (a download URL read the tags), and took
+ * `??X-Amz-Signature=x` for a presigned URL while V4 saw none (s3:authType judged an unsigned
+ * request presigned). Every '?' that starts it is dropped here, once, so no reader meets one:
+ * the readers have no reading of their own to disagree on, and `???x` is not `?x` to one and `x`
+ * to another. S3 and MinIO (Go's url.ParseQuery) read `??tagging` as a parameter named
+ * `?tagging` instead, and an AWS signer signs `%3Ftagging=`: s3d refuses such a signature
+ * (SignatureDoesNotMatch) rather than route by a name the signer did not sign. No SDK sends `??`.
+ */
+export function requestQuery(rawQuery: string): string {
+  let start = 0;
+  while (rawQuery.charCodeAt(start) === 0x3f) start++;
+  return start === 0 ? rawQuery : rawQuery.slice(start);
 }
 
 /**

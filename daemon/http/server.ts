@@ -19,7 +19,7 @@ import { ANONYMOUS_OPERATIONS, bucketFromHost, bucketOf, isAwsAuthorization, nam
 import type { CorsRule } from '../meta/records.js';
 import type { AnonymousRequest } from '../ops/policy.js';
 import { loadUws } from './uws.js';
-import { headError, readHead } from './request-head.js';
+import { headError, readHead, requestQuery } from './request-head.js';
 import { isSecureAllowed } from './tls.js';
 import { checkTlsSet, domainSummaries, refuseExpiredSet, reportTlsSet, sniApp, type CheckedTlsSet } from './tls-sni.js';
 import { clientOf, type Client } from './client-address.js';
@@ -345,7 +345,8 @@ export class HttpServer {
     const id = requestId();
     const method = req.getCaseSensitiveMethod().toUpperCase();
     const rawPath = req.getUrl();
-    const rawQuery = req.getQuery() ?? '';
+    // The one query string the router, the signature readers and the policy all read (requestQuery).
+    const rawQuery = requestQuery(req.getQuery() ?? '');
     const head = readHead(req, rawQuery);
     const { headers, rawLength } = head;
     if (head.smuggling !== undefined) {

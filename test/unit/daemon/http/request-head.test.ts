@@ -3,7 +3,10 @@
 // made two spellings of (`~` from `^` or `~`, `|` from `\` or `|`, `` ` `` from `@` or `` ` ``)
 // spelled as the signature names them.
 import t from 'tap';
-import { headError, readHead, type HeaderSource } from '../../../../daemon/http/request-head.js';
+import { headError, readHead, requestQuery, type HeaderSource } from '../../../../daemon/http/request-head.js';
+import { SUBRESOURCES, canonicalResources } from '../../../../daemon/auth/sigv2.js';
+import { authKind, parseQuery } from '../../../../daemon/auth/sigv4.js';
+import { OPERATION_SUBRESOURCES } from '../../../../daemon/http/router.js';
 
 /** Headers as the patched parser hands them over: names lower-cased, `^\@` as `~|``, `_` as DEL. */
 function source(lines: Array<[string, string]>): HeaderSource {
@@ -79,4 +82,32 @@ t.test('a signed name holding a byte above 0x7f gets the same 400, whatever else
   t.match(headError(head), { code: 'InvalidArgument', message: /^A header name holds a byte outside printable ASCII \(the name begins "x-amz-meta-caf"\)/ });
   const presigned = readHead(source([['host', 'h'], ['x-amz-meta-caf\uFFFD~', '1']]), 'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=host%3Bx-amz-meta-caf%C3%A9%5E&X-Amz-Signature=00');
   t.match(headError(presigned), { code: 'InvalidArgument', message: /^A header name holds a byte outside printable ASCII/ });
+});
+
+t.test('requestQuery: the router, V2, V4 and presigned detection read the same parameters', async (t) => {
+  t.equal(requestQuery(''), '');
+  t.equal(requestQuery('?'), '', 'a URL ending in "??" has no query');
+  t.equal(requestQuery('?tagging'), 'tagging', 'the "?" uWS leaves on `/b/k??tagging` is dropped');
+  t.equal(requestQuery('???tagging'), 'tagging', 'and any number of them: none is left for URLSearchParams to drop once more');
+  t.equal(requestQuery('a=1&?b'), 'a=1&?b', 'a "?" inside the query stays part of a name');
+  t.equal(requestQuery('%3Ftagging'), '%3Ftagging', 'an encoded one too');
+  // Each sub-resource the router routes by or V2 signs, in the spellings that once split the
+  // readers: the names URLSearchParams gives the router are V4's names, and V2 signs the name
+  // exactly when the router sees it. A sub-resource added to either list is checked here too.
+  const disagreed: string[] = [];
+  const names = [...new Set([...OPERATION_SUBRESOURCES, ...SUBRESOURCES, 'X-Amz-Signature'])];
+  for (const name of names) {
+    const encoded = `%${name.charCodeAt(0).toString(16).toUpperCase()}${name.slice(1)}`;
+    for (const sent of [name, `?${name}`, `??${name}`, `???${name}=v`, `?${encoded}`, `x=1&?${name}`, `?%3F${name}`, `&${name}=`, `?&${name}`]) {
+      const query = requestQuery(sent);
+      const router = [...new URLSearchParams(query).keys()];
+      const v4 = parseQuery(query).map(([n]) => n);
+      if (router.join('\n') !== v4.join('\n')) disagreed.push(`${sent}: router ${JSON.stringify(router)}, V4 ${JSON.stringify(v4)}`);
+      const resource = canonicalResources('/b/k', query, undefined)[0]!;
+      const v2Signs = new RegExp(`[?&]${name.replace(/[-]/g, '\\-')}(=|&|$)`).test(resource);
+      if (SUBRESOURCES.has(name) && v2Signs !== router.includes(name)) disagreed.push(`${sent}: router sees ${name}: ${router.includes(name)}, V2 signs it: ${v2Signs}`);
+      if (name === 'X-Amz-Signature' && (authKind({ method: 'GET', rawPath: '/b/k', rawQuery: query, headers: {} }) === 'presigned') !== router.includes(name)) disagreed.push(`${sent}: presigned detection differs from the router`);
+    }
+  }
+  t.same(disagreed, [], `${names.length} names in 9 spellings: one reading`);
 });
