@@ -1,5 +1,5 @@
 // Bucket policies for the s3-bucket-policy-* suites: policy documents (statements for anyone, the
-// policy `mc anonymous set download` writes), unsigned requests and the AccessDenied they must get,
+// policies `mc anonymous set download` and `set public` write), unsigned requests and the AccessDenied they must get,
 // PUT ?policy verbatim and through the SDK, GetBucketPolicy, and objects written by the root user.
 
 import type { Test } from 'tap';
@@ -37,6 +37,23 @@ export function mcDownload(b: string): string {
     Statement: [
       { Action: ['s3:GetBucketLocation', 's3:ListBucket'], Effect: 'Allow', Principal: { AWS: ['*'] }, Resource: [arn(b)], Sid: '' },
       { Action: ['s3:GetObject'], Effect: 'Allow', Principal: { AWS: ['*'] }, Resource: [arn(`${b}/*`)], Sid: '' },
+    ],
+  });
+}
+
+/** Exactly what `mc anonymous set public ALIAS/B` (readwrite) puts. */
+export function mcPublic(b: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Effect: 'Allow', Principal: { AWS: ['*'] }, Resource: [arn(b)], Sid: '' },
+      {
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        Effect: 'Allow',
+        Principal: { AWS: ['*'] },
+        Resource: [arn(`${b}/*`)],
+        Sid: '',
+      },
     ],
   });
 }

@@ -4,7 +4,8 @@
 // MalformedPolicy for everything s3d would not enforce exactly (the old policy stays in force) and
 // for a policy past 20 KiB; persistence across a restart (and of a deletion); and the aws CLI
 // (skipped when `aws` is not on PATH). What a policy lets anonymous (unsigned) requests do:
-// s3-bucket-policy-access.test.ts.
+// s3-bucket-policy-access.test.ts, s3-bucket-policy-conditions.test.ts and
+// s3-bucket-policy-credential-shapes.test.ts.
 
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
