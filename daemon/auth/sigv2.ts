@@ -41,14 +41,19 @@ export const SUBRESOURCES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Sub-resources the SDKs' V2 signers leave out: botocore's (its QSAOfInterest lacks encryption,
- * legal-hold and retention) and aws-sdk-js v2's (its `s3` signer lacks object-lock too).
- * Unsigned, they are accepted only on a PUT whose signed Content-MD5 or SHA checksum binds the
- * body (s3d checks it against the bytes): a signature made for another request, a presigned
- * upload, cannot carry a retention, lock or encryption document of the same digest. Reads and
- * deletes must sign them.
+ * Sub-resources the SDKs' V2 signers leave out of a bucket's PUT: botocore's (its QSAOfInterest
+ * lacks encryption) and aws-sdk-js v2's (its `s3` signer lacks object-lock too). Unsigned, they
+ * are accepted only on a PUT to the bucket whose signed Content-MD5 or SHA checksum binds the body
+ * (s3d checks it against the bytes): a signature made for another request, a presigned upload,
+ * cannot carry an encryption or lock document of the same digest, and the same signature without
+ * the sub-resource is a CreateBucket of a bucket that exists, which changes nothing. Not on a key:
+ * there the same signature is also a PutObject of the XML (botocore's V2 PutObjectRetention and
+ * PutObjectLegalHold, which leave ?retention and ?legal-hold out too, replayed without them wrote
+ * the document over the object's data; an upload of such a document, replayed with them, locked
+ * it), so retention and legal-hold are always signed, as MinIO's resourceList signs them.
+ * Reads and deletes must sign them all.
  */
-const SDK_UNSIGNED = new Set(['encryption', 'legal-hold', 'retention', 'object-lock']);
+const SDK_UNSIGNED = new Set(['encryption', 'object-lock']);
 const SDK_SIGNED = new Set([...SUBRESOURCES].filter((n) => !SDK_UNSIGNED.has(n)));
 
 const PRESIGN_V2_PARAMS = ['AWSAccessKeyId', 'Signature', 'Expires'] as const;
@@ -118,13 +123,14 @@ function canonicalAmzHeaders(headers: Record<string, string>): string {
  * Every canonical resource a V2 signer may have used, most likely first. A bucket's resource is
  * `/bucket/` (AWS's rule, and botocore's), whether or not the request path ended in a slash; a
  * signer that signed the path exactly as sent (`/bucket`) is accepted too. `bodyBound`: a PUT
- * with a signed, non-empty Content-MD5, which may leave out the SDK_UNSIGNED sub-resources.
+ * with a signed, non-empty Content-MD5, which may leave out the SDK_UNSIGNED sub-resources if it is
+ * a bucket's.
  */
 export function canonicalResources(rawPath: string, rawQuery: string, virtualHostBucket: string | undefined, bodyBound = false): string[] {
   const path = (virtualHostBucket === undefined ? '' : `/${virtualHostBucket}`) + rawPath;
   const paths = /^\/[^/]+$/.test(path) ? [`${path}/`, path] : [path];
   const subs = new Set([subresources(rawQuery, SUBRESOURCES), subresources(rawQuery, SUBRESOURCES, true)]);
-  if (bodyBound) {
+  if (bodyBound && /^\/[^/]+\/?$/.test(path)) {
     subs.add(subresources(rawQuery, SDK_SIGNED));
     subs.add(subresources(rawQuery, SDK_SIGNED, true));
   }

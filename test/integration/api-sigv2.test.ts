@@ -175,6 +175,52 @@ t.test('hand-signed V2: virtual-host style, Content-MD5, tampering, expiry', asy
   }
 });
 
+t.test('a V2 signature that leaves ?retention or ?legal-hold out is refused: it would also be a PutObject of the same body', async (t) => {
+  // botocore's V2 signer leaves retention and legal-hold out of the canonical resource, so its
+  // PutObjectRetention signs `PUT\n<md5>\n\n<date>\n/b/k`: the string a PutObject of the same
+  // body signs. Accepted (the body bound by Content-MD5), a captured retention request was replayed
+  // without `?retention` as a PutObject whose data was the XML, and a captured upload of an XML body
+  // with `?retention` added as a lock. MinIO signs both (its resourceList); so does s3d now.
+  const bucket = bucketName('v2-lockreplay');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'the data' }));
+  const date = httpDate();
+  const until = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const retention = `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${until}</RetainUntilDate></Retention>`;
+  const hold = '<LegalHold><Status>ON</Status></LegalHold>';
+  const signedFor = (body: string, resource: string): Record<string, string> => {
+    const md5 = md5Base64(body);
+    return { date, 'content-md5': md5, authorization: `AWS ${ACCESS_KEY}:${sign(`PUT\n${md5}\n\n${date}\n${resource}`)}` };
+  };
+  for (const [sub, body] of [['retention', retention], ['legal-hold', hold]] as const) {
+    const unsigned = await raw(d.port, { method: 'PUT', path: `/${bucket}/k`, query: sub, body, sign: false, headers: signedFor(body, `/${bucket}/k`) });
+    assertXmlError(t, unsigned, 403, 'SignatureDoesNotMatch', `?${sub} left out of the signature, the body bound by Content-MD5`);
+  }
+  const head = await raw(d.port, { method: 'HEAD', path: `/${bucket}/k` });
+  t.equal(head.headers['x-amz-object-lock-mode'], undefined, 'no retention was set');
+  t.equal(head.headers['x-amz-object-lock-legal-hold'], undefined, 'no legal hold was set');
+  for (const body of [retention, hold]) {
+    // The same signature is a PutObject of the XML: the signature cannot tell the two apart.
+    const replay = await raw(d.port, { method: 'PUT', path: `/${bucket}/k`, body, sign: false, headers: signedFor(body, `/${bucket}/k`) });
+    t.equal(replay.status, 200, 'a PutObject signed so is one (which is why ?retention and ?legal-hold must be signed)');
+  }
+  for (const [sub, body, header, value] of [['retention', retention, 'x-amz-object-lock-mode', 'GOVERNANCE'], ['legal-hold', hold, 'x-amz-object-lock-legal-hold', 'ON']] as const) {
+    const signed = await raw(d.port, { method: 'PUT', path: `/${bucket}/k`, query: sub, body, sign: false, headers: signedFor(body, `/${bucket}/k?${sub}`) });
+    t.equal(signed.status, 200, `?${sub} signed: applied`);
+    t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/k` })).headers[header], value, `${header}: ${value}`);
+  }
+  // A bucket's ?encryption may still be left out with its body bound (botocore's V2
+  // PutBucketEncryption): replayed without it, the same signature is a CreateBucket of a bucket
+  // that exists, which changes nothing.
+  const encryption = '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
+  const enc = await raw(d.port, { method: 'PUT', path: `/${bucket}`, query: 'encryption', body: encryption, sign: false, headers: signedFor(encryption, `/${bucket}/`) });
+  t.equal(enc.status, 200, 'PutBucketEncryption with ?encryption unsigned and its body bound');
+  const asCreate = await raw(d.port, { method: 'PUT', path: `/${bucket}`, body: encryption, sign: false, headers: signedFor(encryption, `/${bucket}/`) });
+  t.not(asCreate.status, 500, `replayed as CreateBucket: ${asCreate.status}`);
+  const list = await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'versions' });
+  t.equal((list.body.toString().match(/<Version>/g) ?? []).length, 3, 'the bucket still holds its three versions');
+});
+
 t.test('a presigned V2 URL: an x-amz-* parameter given twice is refused (V2 signs the values joined with a comma)', async (t) => {
   // A URL signing x-amz-meta-m 'a,b' (one value) passed its signature with the value split in two
   // parameters, and stored 'a': a value the signer never signed.
