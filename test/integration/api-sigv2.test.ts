@@ -54,6 +54,11 @@ t.test('boto3: default presigned URLs (V2) and signature_version=s3 clients', { 
   t.equal(r.presign_is_v2, true, 'boto3 generated a V2 URL (AWSAccessKeyId, Signature, Expires)');
   t.equal(r.presigned_get_sha256, r.body_sha256, 'the V2 presigned GET returns the object');
   t.equal(r.presigned_disposition, 'attachment; filename="a b.bin"', 'a signed response-content-disposition override applies');
+  t.equal(r.presigned_amp_encoded, true, "boto3 sends the override's '&' as %26");
+  t.equal(r.presigned_amp, 'attachment; filename="a&b.txt"', "an override whose value holds '&' (signed unencoded, as AWS's V2 documentation says) applies");
+  t.equal(r.presigned_amp_tampered, 'HTTP 403', 'the same URL with another value after the %26 is refused');
+  t.equal(r.presigned_amp_whole, 'inline&x-id=GetObject', "an override holding '&x-id=…' applies whole");
+  t.equal(r.presigned_amp_split, 'HTTP 403', "the same URL with its %26 sent as a bare '&' (the value cut short, x-id a parameter of its own) is refused");
   t.equal(r.presigned_put_status, 200, 'V2 presigned PUT accepted');
   t.equal(r.presigned_put_back, 'put through a V2 URL', 'and stored');
   t.equal(r.presigned_other_key, 'HTTP 403', 'the URL used for another key is refused');

@@ -85,6 +85,25 @@ t.test("AWS's published Signature Version 2 examples authenticate", async (t) =>
     'SignatureDoesNotMatch',
     'another Content-MD5',
   );
+
+  // List all my buckets: the service root's resource is '/'.
+  const buckets = req('GET', '/', { host: 's3.us-west-1.amazonaws.com', date: 'Wed, 28 Mar 2007 01:29:59 +0000', authorization: `AWS ${AKID}:qGdzdERIC03wnaRNKh6OqZehG9s=` });
+  t.equal(codeOf(() => authenticate(buckets, creds, on('2007-03-28T01:29:59Z'))), 'no error', 'list all my buckets');
+  // Unicode keys: the path is signed as sent, its escapes and their case included.
+  const unicode = req('GET', '/dictionary/fran%C3%A7ais/pr%c3%a9f%c3%a8re', { host: 's3.us-west-1.amazonaws.com', date: 'Wed, 28 Mar 2007 01:49:49 +0000', authorization: `AWS ${AKID}:DNEZGsoieTZ92F3bUfSPQcbGmlM=` });
+  t.equal(codeOf(() => authenticate(unicode, creds, on('2007-03-28T01:49:49Z'))), 'no error', 'unicode key, escapes signed as sent');
+  t.equal(codeOf(() => authenticate({ ...unicode, rawPath: '/dictionary/fran%C3%A7ais/pr%C3%A9f%C3%A8re' }, creds, on('2007-03-28T01:49:49Z'))), 'SignatureDoesNotMatch', 'the same key with its escapes in upper case');
+  // Delete with x-amz-date (the example of the guide's 2006-03-01 edition, bucket johnsmith; the
+  // current edition's signature puts x-amz-date's value on the Date line instead, which its own
+  // text says not to do): the Date line is empty and x-amz-date is a signed header.
+  const del = req('DELETE', '/johnsmith/photos/puppy.jpg', { 'user-agent': 'dotnet', host: 's3.amazonaws.com', date: 'Tue, 27 Mar 2007 21:20:27 +0000', 'x-amz-date': 'Tue, 27 Mar 2007 21:20:26 +0000', authorization: `AWS ${AKID}:R4dJ53KECjStyBO5iTBJZ4XVOaI=` });
+  t.equal(codeOf(() => authenticate(del, creds, on('2007-03-27T21:20:26Z'))), 'no error', 'DELETE with x-amz-date');
+  t.equal(codeOf(() => authenticate({ ...del, headers: { ...del.headers, 'x-amz-date': 'Tue, 27 Mar 2007 21:20:25 +0000' } }, creds, on('2007-03-27T21:20:26Z'))), 'SignatureDoesNotMatch', 'another x-amz-date');
+  // Query string authentication (the same edition's bucket, johnsmith, virtual-host style).
+  const presigned = req('GET', '/photos/puppy.jpg', { host: 'johnsmith.s3.amazonaws.com' }, `AWSAccessKeyId=${AKID}&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620`);
+  t.equal(codeOf(() => authenticate(presigned, creds, on('2007-03-27T19:36:42Z', 'johnsmith'))), 'no error', 'presigned GET');
+  t.equal(codeOf(() => authenticate(presigned, creds, on('2007-03-29T03:40:21Z', 'johnsmith'))), 'AccessDenied', 'the same URL a second after it expires');
+  t.equal(codeOf(() => authenticate({ ...presigned, rawQuery: presigned.rawQuery.replace('1175139620', '1175139621') }, creds, on('2007-03-27T19:36:42Z', 'johnsmith'))), 'SignatureDoesNotMatch', 'its Expires moved');
 });
 
 t.test('canonical resource: bucket slash, sub-resource lists, decoded values', async (t) => {
