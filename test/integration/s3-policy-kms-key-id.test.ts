@@ -8,7 +8,7 @@
 // the body's key is the condition key of its s3:UpdateObjectEncryption and s3:PutObject checks.
 
 import t from 'tap';
-import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UpdateObjectEncryptionCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, DeleteBucketEncryptionCommand, PutBucketEncryptionCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UpdateObjectEncryptionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bucketName, s3Client } from '../helpers/daemon.js';
 import { KES_MASTER_KEY, kesEnv, kesServer } from '../helpers/kes.js';
 import { s3Code } from '../helpers/s3.js';
@@ -28,6 +28,8 @@ const policies = {
   'uoe-bare': doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:UpdateObjectEncryption'], [`${K}/*`], { StringEquals: { [KEY_ID]: 'test-key' } })),
   'uoe-arn': doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:UpdateObjectEncryption'], [`${K}/*`], { StringEquals: { [KEY_ID]: 'arn:aws:kms:us-east-1:111122223333:key/test-key' } })),
   only: doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:PutObject'], [`${K}/*`], { StringNotEqualsIfExists: { [KEY_ID]: 'other-key' }, StringEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } })),
+  // The allow-list without IfExists, as AWS's examples write it: a write naming no key is denied.
+  strict: doc(allow(['s3:*'], [K, `${K}/*`]), deny(['s3:PutObject'], [`${K}/*`], { StringNotEquals: { [KEY_ID]: 'other-key' } })),
 };
 const users = Object.keys(policies).map((name) => ({ accessKey: `${name}-user`, secretKey: `${name}-secret-key`, policies: [name] }));
 
@@ -39,7 +41,7 @@ const as = (name: string): S3Client => s3Client(d.endpoint, d.caCert, true, { cr
 
 const SPELLINGS = ['test-key', 'arn:aws:kms:test-key', 'arn:aws:kms:eu-west-3:999999999999:key/test-key', 'alias/test-key', 'arn:aws:kms:us-east-1:111122223333:alias/test-key', 'alias/aws/s3'];
 
-for (const name of Object.keys(policies).filter((n) => !n.startsWith('uoe-'))) {
+for (const name of Object.keys(policies).filter((n) => !n.startsWith('uoe-') && n !== 'strict')) {
   t.test(`a Deny naming test-key (${name}) holds whichever way a write names the key`, async (t) => {
     const c = as(name);
     for (const id of SPELLINGS) {
@@ -76,3 +78,25 @@ for (const name of ['bare', 'arn', 'uoe-bare', 'uoe-arn']) {
     t.same(await state(), ['arn:aws:kms:other-key', 'kept'], 'readable under other-key');
   });
 }
+
+// A bucket default names a key, but the request does not: as on S3, whose policies see the
+// request's own headers (the default is applied after them), the upload has no
+// s3:x-amz-server-side-encryption-aws-kms-key-id. A Deny on the default's key does not hold for
+// it, an allow-list without IfExists refuses it even when the default is the listed key, and a
+// request naming the key is judged by what it names.
+t.test('uploads that rely on a bucket default have no key id condition key, as on S3', async (t) => {
+  const setDefault = (keyId: string): Promise<unknown> =>
+    root.send(new PutBucketEncryptionCommand({ Bucket: K, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyId } }] } }));
+  t.teardown(() => root.send(new DeleteBucketEncryptionCommand({ Bucket: K })));
+  const keyOf = async (Key: string): Promise<string | undefined> => (await root.send(new HeadObjectCommand({ Bucket: K, Key }))).SSEKMSKeyId;
+  await setDefault('test-key');
+  for (const name of ['bare', 'arn', 'like']) {
+    t.equal(await s3Code(as(name).send(new PutObjectCommand({ Bucket: K, Key: `${name}/default`, Body: 'x' }))), 'ok', `${name}: a PUT without SSE headers is allowed`);
+    t.equal(await keyOf(`${name}/default`), 'arn:aws:kms:test-key', `${name}: and sealed under the bucket default's test-key`);
+    t.equal(await s3Code(as(name).send(new PutObjectCommand({ Bucket: K, Key: `${name}/named`, Body: 'x', SSEKMSKeyId: 'test-key', ServerSideEncryption: 'aws:kms' }))), DENIED, `${name}: naming test-key is denied`);
+  }
+  await setDefault('other-key');
+  t.equal(await s3Code(as('strict').send(new PutObjectCommand({ Bucket: K, Key: 'strict/default', Body: 'x' }))), DENIED, 'StringNotEquals other-key: a PUT naming no key is denied, the bucket default being other-key too');
+  t.equal(await s3Code(as('strict').send(new PutObjectCommand({ Bucket: K, Key: 'strict/named', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'other-key' }))), 'ok', 'naming other-key: allowed');
+  t.equal(await keyOf('strict/named'), 'arn:aws:kms:other-key', 'sealed under it');
+});
