@@ -48,7 +48,9 @@ export interface KeyProvider {
   /**
    * A data key decrypt() gave that did not open what it sealed (a KMS, or something in front of
    * it, that answered a wrong key of the right length): a cache forgets it, so the next read asks
-   * the KMS again instead of failing until the entry expires. Providers that keep nothing omit it.
+   * the KMS again instead of failing until the entry expires; or one generateKey() gave that
+   * seals nothing (PutBucketEncryption's proof of its key), not to be held. Providers that keep
+   * nothing omit it.
    */
   forget?(name: string, ciphertext: Buffer, context: Buffer): void;
   describeKey(name: string): Promise<KeyDescription>;

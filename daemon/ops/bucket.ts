@@ -369,9 +369,13 @@ export async function handlePutBucketEncryption(env: OpsEnv, ctx: RequestContext
   if (!env.kms) throw new S3Error('KMSNotConfigured', 'Server side encryption specified but KMS is not configured');
   if (config.algorithm === 'aws:kms' && config.kmsKeyId !== undefined) {
     // Like MinIO: prove the key exists (and is usable) before accepting the configuration.
+    const context = canonicalContext({});
     try {
-      const dek = await env.kms.generateKey(config.kmsKeyId, canonicalContext({}));
+      const dek = await env.kms.generateKey(config.kmsKeyId, context);
       dek.plaintext.fill(0);
+      // The proof's data key seals nothing: the unwrap cache, which keeps every generated key for
+      // the GET after a PUT, would hold it in memory for its TTL, in the place of a real one.
+      env.kms.forget?.(config.kmsKeyId, dek.ciphertext, context);
     } catch (err) {
       kmsError(err, config.kmsKeyId);
     }

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Client, ServerSideEncryptionConfiguration } from '@aws-sdk/client-s3';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
-import { KES_MASTER_KEY, KES_TEST_KEY, kesEnv, kesServer, waitReady, wideS3Client } from '../helpers/kes.js';
+import { KES_MASTER_KEY, KES_TEST_KEY, kesEnv, kesServer, metricSample, scrape, waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, expectS3Error, getBytes, listKeys, sdkFailure } from '../helpers/s3.js';
 
 const OTHER = 'tenant-key';
@@ -27,12 +27,12 @@ const sealedBy = async (s3: S3Client, bucket: string, key: string): Promise<unkn
   return { sse: h.ServerSideEncryption, key: h.SSEKMSKeyId };
 };
 
-async function setup(t: Test): Promise<{ kes: Awaited<ReturnType<typeof kesServer>>; s3: S3Client; bucket: string }> {
+async function setup(t: Test): Promise<{ kes: Awaited<ReturnType<typeof kesServer>>; s3: S3Client; bucket: string; endpoint: string }> {
   const kes = await kesServer(t, { keys: [{ name: KES_TEST_KEY, key: KES_MASTER_KEY }, { name: OTHER, key: Buffer.alloc(32, 0x5a) }] });
   const d = await startDaemonFor(t, { env: kesEnv([kes]) });
   await waitReady(d.endpoint);
   const s3 = wideS3Client(d);
-  return { kes, s3, bucket: await createBucket(s3) };
+  return { kes, s3, bucket: await createBucket(s3), endpoint: d.endpoint };
 }
 
 t.test('a KES key the bucket default names: echoed as written, and every upload without SSE headers is sealed under it', async (t) => {
@@ -107,4 +107,17 @@ t.test('the key deleted at KES after the configuration was accepted: uploads are
   await expectS3Error(t, s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'm' })), 'KMS.NotFoundException', 400, 'a CreateMultipartUpload under it');
   t.same(await listKeys(s3, bucket), [], 'nothing stored');
   await expectS3Error(t, put(s3, bucket, kmsRule(OTHER)), 'KMS.NotFoundException', 400, 'naming it again is refused');
+});
+
+// The proof's data key seals nothing: it was kept in the unwrap cache (the cache keeps the data key
+// of every generate, for the GET that follows a PUT) for S3_KMS_CACHE_TTL, plaintext in memory
+// that nothing could ask for, and a place taken from the keys of real objects.
+t.test('the data key PutBucketEncryption generates to prove the key is not kept', async (t) => {
+  const { s3, bucket, endpoint } = await setup(t);
+  const entries = async (): Promise<number | undefined> => metricSample(await scrape(endpoint), 's3d_kms_cache_entries');
+  const before = await entries();
+  for (const keyId of [OTHER, KES_TEST_KEY, `alias/${OTHER}`]) await put(s3, bucket, kmsRule(keyId));
+  t.equal(await entries(), before, 'the unwrap cache holds no more keys than before');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  t.equal(await entries(), (before ?? 0) + 1, 'an upload\'s data key is still cached');
 });
