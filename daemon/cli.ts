@@ -23,7 +23,8 @@ import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
-import { anonymousAllowed, unreadableBucketPolicies, userAllowed } from './ops/policy.js';
+import { anonymousAllowed, requestFacts, unreadableBucketPolicies, userAllowed, userMay } from './ops/policy.js';
+import { ADMIN_PROMETHEUS } from './auth/s3-actions.js';
 import { handleSts } from './ops/sts.js';
 import { SessionTokens, withSessions } from './auth/sts.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
@@ -286,7 +287,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
 
   // Who may scrape: an operator upgrading from a version that answered anyone finds out here why
   // the scrape job now gets 403 (and how to get a token).
-  if (config.prometheusAuth === 'jwt') log.info({ auth: 'jwt' }, 'metrics (/minio/v2/metrics/cluster, /metrics) answer the root user only: a scrape job needs its bearer token (s3d metrics-token prints one) or S3_PROMETHEUS_AUTH_TYPE=public');
+  if (config.prometheusAuth === 'jwt') log.info({ auth: 'jwt' }, 'metrics (/minio/v2/metrics/cluster, /metrics) answer the root user and users allowed admin:Prometheus only: a scrape job needs a bearer token (s3d metrics-token prints the root user\'s) or S3_PROMETHEUS_AUTH_TYPE=public');
   else log.warn({ auth: 'public' }, 'S3_PROMETHEUS_AUTH_TYPE=public: the metrics, which name every bucket, answer anyone who reaches the port');
 
   // The client certificate s3d shows KES: looked at now and twice a day (below).
@@ -349,7 +350,16 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     HealthReady: () => handleHealthReady(kmsReady, () => shuttingDown, () => writeProbe.check()),
     HealthCluster: (ctx) => handleHealthCluster(kmsReady, () => shuttingDown, () => writeProbe.check(), { maintenance: ctx.query.get('maintenance') === 'true', read: false }),
     HealthClusterRead: (ctx) => handleHealthCluster(kmsReady, () => shuttingDown, () => writeProbe.check(), { maintenance: ctx.query.get('maintenance') === 'true', read: true }),
-    Metrics: (ctx) => handleMetrics(metrics, { type: config.prometheusAuth, rootUser: config.rootUser, rootPassword: config.rootPassword, authorization: ctx.headers.authorization, signer: ctx.accessKey }),
+    // A token is signed with its user's own secret key (S3_IAM_FILE's, not a session's): temporary
+    // credentials sign requests with theirs, which a scrape job cannot renew.
+    Metrics: (ctx) =>
+      handleMetrics(metrics, {
+        type: config.prometheusAuth,
+        authorization: ctx.headers.authorization,
+        signer: ctx.accessKey,
+        secretOf: (id) => (id === config.rootUser ? config.rootPassword : users.get(id)?.secretKey),
+        mayScrape: (id) => userMay(opsEnv, id, ADMIN_PROMETHEUS, undefined, undefined, requestFacts(ctx)),
+      }),
     AdminKmsStatus: (ctx) => handleKmsStatus(adminKms, ctx),
     AdminKmsKeyStatus: (ctx) => handleKmsKeyStatus(adminKms, ctx),
     AdminKmsCreateKey: (ctx) => handleKmsCreateKey(adminKms, ctx),

@@ -1,13 +1,14 @@
 // Health probes (MinIO paths): live = the process serves; ready = it can take traffic, which
 // includes a data directory that takes writes and a reachable KMS when one is configured; the
 // cluster probes, as MinIO answers them for a single node. Also the
-// Prometheus scrape endpoint, behind the root user's bearer token unless S3_PROMETHEUS_AUTH_TYPE=public.
+// Prometheus scrape endpoint, behind a bearer token (of the root user or a user allowed
+// admin:Prometheus) unless S3_PROMETHEUS_AUTH_TYPE=public.
 
 import type { KeyProvider } from '../kms/provider.js';
 import type { Result } from '../ops/types.js';
 import type { WriteVerdict } from '../storage/write-probe.js';
 import { S3Error } from '../errors.js';
-import { metricsAuthProblem, type PrometheusAuth } from './metrics-auth.js';
+import { metricsTokenUser, type PrometheusAuth } from './metrics-auth.js';
 import type { Metrics } from './metrics.js';
 
 export async function handleHealthLive(): Promise<Result> {
@@ -81,15 +82,34 @@ export async function handleHealthCluster(kms: (() => Promise<KmsReadiness>) | K
   return handleHealthReady(kms, shuttingDown, opts.read ? undefined : dataDir);
 }
 
+/** What the metrics ask of a scrape under S3_PROMETHEUS_AUTH_TYPE=jwt. */
+export interface MetricsAuth {
+  readonly type: PrometheusAuth;
+  readonly authorization: string | undefined;
+  /** The access key that signed the request for AWS (checked before the handler runs); '' unsigned. */
+  readonly signer: string;
+  /** The secret key of the root user or an S3_IAM_FILE user (not temporary credentials), else undefined. */
+  secretOf(accessKey: string): string | undefined;
+  /** Whether the access key's policies allow admin:Prometheus (the root user's always do). */
+  mayScrape(accessKey: string): boolean;
+}
+
 /**
- * The Prometheus scrape. With S3_PROMETHEUS_AUTH_TYPE=jwt (the default) only the root user reads
- * it: with its bearer token (metrics-auth.ts), or a request it signed for AWS (`signer`, checked
- * before the handler runs); anything else is 403 AccessDenied, saying why.
+ * The Prometheus scrape. With S3_PROMETHEUS_AUTH_TYPE=jwt (the default), as MinIO's AuthMiddleware
+ * (cmd/metrics.go): a bearer token (metrics-auth.ts), or a request signed for AWS (`signer`), of
+ * the root user or of a user whose policies allow `admin:Prometheus`; anything else is 403
+ * AccessDenied, saying why. Judged at each scrape: a user removed from S3_IAM_FILE, or whose
+ * policy no longer allows it, is refused from the next reload on, whatever token it was given.
  */
-export async function handleMetrics(metrics: Metrics, auth: { type: PrometheusAuth; rootUser: string; rootPassword: string; authorization: string | undefined; signer: string }): Promise<Result> {
-  if (auth.type === 'jwt' && auth.signer !== auth.rootUser) {
-    const problem = metricsAuthProblem(auth.authorization, auth.rootUser, auth.rootPassword);
-    if (problem !== undefined) throw new S3Error('AccessDenied', `The metrics need the root user's bearer token (S3_PROMETHEUS_AUTH_TYPE=jwt; s3d metrics-token prints one): ${problem}.`);
+export async function handleMetrics(metrics: Metrics, auth: MetricsAuth): Promise<Result> {
+  if (auth.type === 'jwt') {
+    let accessKey = auth.signer;
+    if (accessKey === '') {
+      const who = metricsTokenUser(auth.authorization, (k) => auth.secretOf(k));
+      if ('problem' in who) throw new S3Error('AccessDenied', `The metrics need a bearer token of the root user or of a user allowed admin:Prometheus (S3_PROMETHEUS_AUTH_TYPE=jwt; s3d metrics-token prints one): ${who.problem}.`);
+      accessKey = who.accessKey;
+    }
+    if (!auth.mayScrape(accessKey)) throw new S3Error('AccessDenied', `The metrics need a bearer token of the root user or of a user allowed admin:Prometheus (S3_PROMETHEUS_AUTH_TYPE=jwt): no policy of ${JSON.stringify(accessKey)} allows admin:Prometheus.`);
   }
   const { contentType, body } = await metrics.render();
   return { status: 200, headers: { 'content-type': contentType }, body };

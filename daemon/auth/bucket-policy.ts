@@ -282,11 +282,19 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   // Every action must name S3 actions that exist (a misspelt Deny would protect nothing).
   const actionKinds = new Set<ResourceKind>();
   const actionNames = new Set<string>();
-  const actions = list(s.Action, `${where}: Action`).map((given) => {
+  const given = list(s.Action, `${where}: Action`);
+  // MinIO's admin actions (admin:Prometheus is the one s3d judges, s3-actions.ts): a user's, in a
+  // statement of their own, whose Resource MinIO does not match (so neither does s3d).
+  const admin = given.some((a) => /^admin:/i.test(a));
+  if (admin) {
+    if (bucket !== undefined) throw malformed(`${where}: admin actions belong in a user's policy (S3_IAM_FILE), not a bucket policy.`);
+    if (!given.every((a) => /^admin:/i.test(a))) throw malformed(`${where}: admin actions and S3 actions cannot share a statement.`);
+  }
+  const actions = given.map((named) => {
     // "*" is every action of every service (IAM's grammar): of S3's, every one. sts:TagSession
-    // (s3-actions.ts) must be named: "*" does not give a user session tags.
-    const a = given === '*' ? 's3:*' : given;
-    if (!/^s3:[A-Za-z*?]+$/i.test(a) && a.toLowerCase() !== STS_TAG_SESSION.toLowerCase()) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action (or sts:TagSession).`);
+    // and admin:Prometheus (s3-actions.ts) must be named: "*" does not give a user either.
+    const a = named === '*' ? 's3:*' : named;
+    if (!/^(s3|admin):[A-Za-z*?]+$/i.test(a) && a.toLowerCase() !== STS_TAG_SESSION.toLowerCase()) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action (or sts:TagSession, admin:Prometheus).`);
     const w = wildcard(a, true);
     let known = false;
     for (const [name, kind] of S3_ACTIONS) {
@@ -298,9 +306,9 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     if (!known) throw malformed(`Policy has invalid action: ${a}`);
     return w;
   });
-  if (s.Resource === undefined) throw malformed(`${where} has no Resource.`);
+  if (s.Resource === undefined && !admin) throw malformed(`${where} has no Resource.`);
   const resourceKinds = new Set<ResourceKind>();
-  const resources = list(s.Resource, `${where}: Resource`).map((r) => {
+  const resources = admin ? adminResources(s.Resource, where) : list(s.Resource, `${where}: Resource`).map((r) => {
     // "*" (identity policies only): every bucket and object, and the service.
     if (r === '*' && bucket === undefined) {
       for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
@@ -318,7 +326,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     else resourceKinds.add('bucket');
     return text;
   });
-  if (![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
+  if (!admin && ![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
   const conditions = parseConditions(s.Condition, where, variables, unreadable);
   // A key no action of the statement has never matches: a Deny on it would protect nothing (S3
   // refuses such a statement too). Nor does a Resource or value with a variable of such a key
@@ -331,6 +339,15 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     }
   }
   return { allow: s.Effect === 'Allow', anyone, users, actions, resources, conditions };
+}
+
+/**
+ * An admin statement's resources: whatever it names (strings, checked as such), matched as every
+ * resource, as MinIO ignores them; none is fine.
+ */
+function adminResources(raw: unknown, where: string): PolicyText[] {
+  if (raw !== undefined) list(raw, `${where}: Resource`);
+  return [parsePolicyText('*', where, false, variableKey)];
 }
 
 /** The key a condition names, without the tag key of the object-tag keys. */

@@ -402,7 +402,7 @@ t.test('a download the client left before its status line went out is a 499, not
   t.equal(count('200'), lines.length - unanswered.length, 'and status 200 the others');
 });
 
-t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\u2019s bearer token or signature only; health for anyone', async (t) => {
+t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\u2019s bearer token or signature (users: prod-metrics-users.test.ts); health for anyone', async (t) => {
   // The helper's S3_PROMETHEUS_AUTH_TYPE=public taken out: the daemon as it starts by default.
   const d = await startDaemonFor(t, { env: { S3_PROMETHEUS_AUTH_TYPE: undefined } });
   const get = async (path: string, authorization?: string): Promise<{ status: number; body: string }> => {
@@ -420,7 +420,7 @@ t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\
   const maintenance = await send(d.port, { method: 'GET', path: '/minio/health/cluster', query: 'maintenance=true', sign: false });
   t.equal(maintenance.status, 412, '/minio/health/cluster?maintenance=true: 412 Precondition Failed, as a single-node MinIO');
   t.equal((await send(d.port, { method: 'HEAD', path: '/minio/health/cluster', query: 'maintenance=true', sign: false })).status, 412, 'HEAD too');
-  t.ok(d.jsonLogs().some((l) => l.level === 30 && /^metrics .* answer the root user only: .*s3d metrics-token/.test(String(l.msg))), 'the start-up says so, and how to get a token');
+  t.ok(d.jsonLogs().some((l) => l.level === 30 && /^metrics .* answer the root user and users allowed admin:Prometheus only: .*s3d metrics-token/.test(String(l.msg))), 'the start-up says so, and how to get a token');
 
   // The token s3d metrics-token prints for the root user (the daemon's S3_ROOT_USER/PASSWORD).
   const printed = await runS3d(['metrics-token'], { S3_ROOT_USER: ACCESS_KEY, S3_ROOT_PASSWORD: SECRET_KEY });
@@ -441,7 +441,8 @@ t.test('S3_PROMETHEUS_AUTH_TYPE=jwt, the default: the metrics for the root user\
   const inAnHour = Math.floor(Date.now() / 1000) + 3600;
   t.equal((await get('/metrics', `Bearer ${mcToken(SECRET_KEY, { exp: inAnHour, sub: ACCESS_KEY, iss: 'prometheus' })}`)).status, 200, 'a token written as mc writes it');
   t.equal((await get('/metrics', `Bearer ${mcToken('not-the-secret', { exp: inAnHour, sub: ACCESS_KEY })}`)).status, 403, 'signed with another secret');
-  t.equal((await get('/metrics', `Bearer ${mcToken(SECRET_KEY, { exp: inAnHour - 7200, sub: ACCESS_KEY })}`)).status, 403, 'expired');
+  t.equal((await get('/metrics', `Bearer ${mcToken(SECRET_KEY, { exp: inAnHour - 7200, sub: ACCESS_KEY, iss: 'prometheus' })}`)).status, 403, 'expired');
+  t.equal((await get('/metrics', `Bearer ${mcToken(SECRET_KEY, { exp: inAnHour, sub: ACCESS_KEY })}`)).status, 403, 'without the issuer "prometheus" (MinIO asks for it)');
   t.equal((await get('/metrics', 'Basic dXNlcjpwYXNz')).status, 403, 'Basic auth');
   // The root user's AWS signature (checked as any S3 request's) reads them too; a wrong one does not.
   t.equal((await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster' })).status, 200, 'a request the root user signed');

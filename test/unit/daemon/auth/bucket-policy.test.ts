@@ -178,6 +178,28 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
   t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/$x/{y}/*`)), B)), 'ok', 'a "$" or braces that make no variable are text');
 });
 
+t.test('admin:Prometheus (MinIO\u2019s, the metrics): an identity policy\u2019s, alone in its statement, its Resource not matched', async (t) => {
+  const identity = (...Statement: unknown[]) => parseIdentityPolicy({ Version: '2012-10-17', Statement });
+  const may = (policy: ReturnType<typeof parseIdentityPolicy>, context = new Map<string, string>()): string => decide(policy, { action: 'admin:Prometheus', resource: '*', context });
+  t.equal(may(identity({ Effect: 'Allow', Action: 'admin:Prometheus' })), 'allow', 'named, without a Resource (as MinIO writes admin statements)');
+  t.equal(may(identity({ Effect: 'Allow', Action: ['admin:Prometheus'], Resource: ['arn:aws:s3:::*'] })), 'allow', 'with one');
+  t.equal(may(identity({ Effect: 'Allow', Action: 'admin:Prometheus', Resource: 'arn:minio:admin:::*' })), 'allow', 'with an ARN that is not S3\u2019s: not matched, as MinIO does not');
+  t.equal(may(identity({ Effect: 'Allow', Action: 'ADMIN:prometheus' })), 'allow', 'action names without case');
+  t.equal(may(identity({ Effect: 'Allow', Action: 'admin:*' })), 'allow', 'admin:* (MinIO\u2019s every admin action)');
+  t.equal(may(identity({ Effect: 'Allow', Action: '*', Resource: '*' })), 'none', '"*" (every S3 action in s3d\u2019s policies) does not give it');
+  t.equal(may(identity({ Effect: 'Allow', Action: 's3:*', Resource: '*' })), 'none', 'nor s3:*');
+  t.equal(may(identity({ Effect: 'Allow', Action: 'admin:Prometheus' }, { Effect: 'Deny', Action: 'admin:*' })), 'deny', 'a Deny of it wins');
+  const fromLoopback = identity({ Effect: 'Allow', Action: 'admin:Prometheus', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } });
+  t.equal(may(fromLoopback, new Map([['aws:sourceip', '127.0.0.1']])), 'allow', 'a condition on aws:SourceIp: met');
+  t.equal(may(fromLoopback, new Map([['aws:sourceip', '192.0.2.1']])), 'none', 'not met');
+  t.equal(code(() => identity({ Effect: 'Allow', Action: 'admin:Heal' })), 'MalformedPolicy', 'an admin action s3d does not judge');
+  t.equal(code(() => identity({ Effect: 'Allow', Action: ['admin:Prometheus', 's3:GetObject'], Resource: 'arn:aws:s3:::b/*' })), 'MalformedPolicy', 'mixed with S3 actions (MinIO refuses it too)');
+  t.equal(code(() => identity({ Effect: 'Allow', Action: 'admin:Prometheus', Resource: 7 })), 'MalformedPolicy', 'a Resource that is no string');
+  t.equal(code(() => identity({ Effect: 'Allow', Action: 'admin:Prometheus', Condition: { StringEquals: { 's3:prefix': 'a/' } } })), 'MalformedPolicy', 'a condition key of S3 actions only');
+  t.equal(code(() => parseBucketPolicy(doc(allow('admin:Prometheus', `arn:aws:s3:::${B}`)), B)), 'MalformedPolicy', 'not in a bucket policy');
+  t.equal(code(() => identity({ Effect: 'Allow', Action: 's3:GetObject' })), 'MalformedPolicy', 'an S3 statement still needs its Resource');
+});
+
 t.test('sts:TagSession: named by an identity policy with Resource "*"; not by s3:* or "*", not in a bucket policy', async (t) => {
   const identity = (Action: unknown, Resource: unknown = '*') => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action, Resource }] });
   const may = (policy: ReturnType<typeof parseIdentityPolicy>): string => decide(policy, { action: 'sts:TagSession', resource: '*', context: new Map() });
