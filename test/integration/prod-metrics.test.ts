@@ -116,6 +116,12 @@ t.test('Prometheus metrics follow the traffic', async (t) => {
   // One bucket and three objects so far (the store's named databases are not records).
   t.equal(value('s3d_lmdb_entries'), 4, 'LMDB entries count the bucket and the three objects');
   t.match(b.body, /^# TYPE s3d_list_entries_read_total counter$/m, 'a _total is a counter');
+  // A _total is a counter (rate() of a gauge is nonsense), but for prom-client's three gauges of
+  // what is open now, kept under the names Node.js dashboards use (docs/operations.md says so).
+  const PROM_CLIENT_GAUGES = ['s3d_nodejs_active_handles_total', 's3d_nodejs_active_requests_total', 's3d_nodejs_active_resources_total'];
+  const totals = [...types].filter(([name]) => name.endsWith('_total'));
+  t.same(totals.filter(([name, type]) => type !== 'counter' && !PROM_CLIENT_GAUGES.includes(name)), [], 'every other _total family is a counter');
+  t.same(totals.filter(([name]) => PROM_CLIENT_GAUGES.includes(name)).map(([, type]) => type), ['gauge', 'gauge', 'gauge'], 'those three are gauges');
   const lmdbBytes = samples.filter((s) => /^s3d_lmdb_.*bytes/.test(s.name));
   t.ok(lmdbBytes.length >= 2 && lmdbBytes.every((s) => s.value > 0), 'LMDB size in bytes exported');
   t.ok(value('s3d_lmdb_used_bytes') <= value('s3d_lmdb_map_size_bytes'), 'used bytes fit in the map');
