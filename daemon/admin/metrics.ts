@@ -198,7 +198,7 @@ export class Metrics {
       readGauge(r, 's3d_notify_listeners', 'Open ListenBucketNotification/ListenNotification streams (mc watch and the like)', () => listeners.size);
       readGauge(r, 's3d_notify_listeners_max', 'How many listening streams may be open at once (S3_LISTEN_MAX; 0: no limit)', () => listeners.max);
       mirrorCounter(r, 's3d_notify_listen_dropped_total', 'Events not sent to a listener because it had 4000 unread events or 1 MiB of them waiting', { read: () => listeners.droppedTotal });
-      mirrorCounter(r, 's3d_notify_listen_refused_total', 'Listen requests answered 503 SlowDown because S3_LISTEN_MAX streams were open', { read: () => listeners.refusedTotal });
+      mirrorCounter(r, 's3d_notify_listen_refused_total', 'Listen requests answered 503 SlowDown because S3_LISTEN_MAX streams were open or their requester held its share', { read: () => listeners.refusedTotal });
     }
     const gate = deps.dataGate;
     if (gate !== undefined) {

@@ -9,7 +9,9 @@
 // lines and MAX_QUEUED_BYTES; later events are dropped for it (as MinIO does), never for anyone
 // else. Each wake-up sends at most MAX_CHUNK_BYTES, so that a stalled socket holds at most that
 // much of it in uWS's buffer. How many streams may be open at once is the daemon's setting
-// (S3_LISTEN_MAX): each costs a match per event and its own memory.
+// (S3_LISTEN_MAX): each costs a match per event and its own memory. Within it no one requester
+// may take every place (listenShares): MinIO's one server-wide count of listeners let a single
+// access key, or anyone a public bucket policy lets listen, keep every other client out.
 
 import { eventCovers, keyMatches, OBJECT_EVENTS, TAGGING_NAMES } from './rules.js';
 
@@ -52,6 +54,39 @@ export interface ListenFilter {
    * bucket policy or a removed user count at once. Undefined: always (the root user).
    */
   readonly may?: (bucket: string | undefined) => boolean;
+}
+
+/**
+ * Who holds a stream, for the shares of the limit: the root user, or a principal (a user's access
+ * key, an STS session's parent user, '' for unsigned requests a bucket policy admits).
+ */
+export type ListenHolder = { readonly root: true } | { readonly root: false; readonly principal: string };
+
+/** How S3_LISTEN_MAX is shared out (max > 0); listenShares says why. */
+export interface ListenShares {
+  /** Streams one principal (one user, however many sessions) may hold. */
+  readonly perPrincipal: number;
+  /** Streams unsigned requests may hold together. */
+  readonly anonymous: number;
+  /** Places only the root user may take: streams of everyone else stop this many short of max. */
+  readonly rootReserve: number;
+}
+
+/**
+ * The shares of `max` streams, derived from it rather than set apart (one setting to reason
+ * about). One principal may hold half: a runaway script or a leaked key of one user cannot keep
+ * the others out, and one user still gets a fair number of watches. Unsigned requests together
+ * hold a tenth: anyone on the network is one of them, they answer to no one, and a public bucket
+ * policy granting s3:ListenBucketNotification (as MinIO honours it) made them as strong as a user.
+ * A tenth is kept for the root user, so that an operator's `mc watch` opens while users hold every
+ * other place. At least one of each (a limit of 1 reserves nothing: its one place is anyone's).
+ */
+export function listenShares(max: number): ListenShares {
+  return {
+    perPrincipal: Math.max(1, Math.floor(max / 2)),
+    anonymous: Math.max(1, Math.floor(max / 10)),
+    rootReserve: max >= 2 ? Math.max(1, Math.floor(max / 10)) : 0,
+  };
 }
 
 class Listener {
@@ -152,21 +187,45 @@ export class EventListeners {
   private closed = false;
   /** Events dropped for listeners that did not keep up (a metric). */
   droppedTotal = 0;
-  /** Listen requests refused because `max` streams were open (a metric). */
+  /** Listen requests refused because `max` streams were open or their requester held its share (a metric). */
   refusedTotal = 0;
+  /** Open streams per principal (root's not counted: root has no share). */
+  private readonly held = new Map<string, number>();
+  /** Open streams of everyone but root. */
+  private notRoot = 0;
+  readonly shares: ListenShares;
 
-  /** @param max How many streams may be open at once (0: no limit). */
-  constructor(readonly max = 0) {}
+  /** @param max How many streams may be open at once (0: no limit, no shares). */
+  constructor(readonly max = 0) {
+    this.shares = listenShares(max);
+  }
 
   get size(): number {
     return this.all.size;
   }
 
-  /** Whether `max` streams are open: a new listen request is refused (503 SlowDown); counted. */
-  full(): boolean {
-    if (this.max === 0 || this.all.size < this.max) return false;
-    this.refusedTotal++;
-    return true;
+  /**
+   * Why a new stream of `holder` may not open now (answered 503 SlowDown), undefined when it may;
+   * a refusal is counted. Asked right before `listen`, with nothing awaited in between.
+   */
+  refusal(holder: ListenHolder): string | undefined {
+    const why = this.why(holder);
+    if (why !== undefined) this.refusedTotal++;
+    return why;
+  }
+
+  private why(holder: ListenHolder): string | undefined {
+    const max = this.max;
+    if (max === 0) return undefined;
+    const retry = 'retry once one has closed.';
+    if (this.all.size >= max) return `${max} listening streams are open, the most this server keeps (S3_LISTEN_MAX); ${retry}`;
+    if (holder.root) return undefined;
+    const { perPrincipal, anonymous, rootReserve } = this.shares;
+    const mine = this.held.get(holder.principal) ?? 0;
+    if (holder.principal === '' && mine >= anonymous) return `${mine} listening streams of unsigned requests are open, the most this server keeps for them (a tenth of S3_LISTEN_MAX=${max}); sign the request, or ${retry}`;
+    if (holder.principal !== '' && mine >= perPrincipal) return `This user has ${mine} listening streams open, the most one user may hold (half of S3_LISTEN_MAX=${max}); ${retry}`;
+    if (this.notRoot >= max - rootReserve) return `${this.notRoot} listening streams are open; the other ${rootReserve} of S3_LISTEN_MAX=${max} are kept for the root user; ${retry}`;
+    return undefined;
   }
 
   /** Whether anyone listens to the bucket: the cheap question asked on every write and read. */
@@ -185,13 +244,19 @@ export class EventListeners {
 
   /**
    * A new listener; its body ends when the request is aborted or the daemon stops. Undefined once
-   * the daemon is stopping. The caller asks `full()` first.
+   * the daemon is stopping. The caller asks `refusal()` first; `holder`'s share is taken until the
+   * body is done with (ended, or returned by the response writer on every way out).
    */
-  listen(filter: ListenFilter, signal: AbortSignal): AsyncIterable<Buffer> | undefined {
+  listen(filter: ListenFilter, signal: AbortSignal, holder: ListenHolder): AsyncIterable<Buffer> | undefined {
     if (this.closed) return undefined;
     const l = new Listener(filter);
     const slot = filter.bucket ?? '';
     this.all.add(l);
+    const principal = holder.root ? undefined : holder.principal;
+    if (principal !== undefined) {
+      this.held.set(principal, (this.held.get(principal) ?? 0) + 1);
+      this.notRoot++;
+    }
     const set = this.byBucket.get(slot) ?? new Set<Listener>();
     this.byBucket.set(slot, set);
     set.add(l);
@@ -201,6 +266,12 @@ export class EventListeners {
     const done = (): void => {
       if (!this.all.delete(l)) return;
       set.delete(l);
+      if (principal !== undefined) {
+        const n = (this.held.get(principal) ?? 1) - 1;
+        if (n > 0) this.held.set(principal, n);
+        else this.held.delete(principal);
+        this.notRoot--;
+      }
       if (set.size === 0 && this.byBucket.get(slot) === set) this.byBucket.delete(slot);
     };
     return {

@@ -3,9 +3,9 @@
 // the bucket's events as JSON lines (notify/listen.ts).
 
 import { S3Error } from '../errors.js';
-import { LISTEN_EVENTS } from '../notify/listen.js';
+import { LISTEN_EVENTS, type ListenHolder } from '../notify/listen.js';
 import { requireBucket, type OpsEnv } from './env.js';
-import { EVENT_ERROR, MAX_FILTER_VALUE_BYTES } from './notification.js';
+import { EVENT_ERROR, MAX_FILTER_VALUE_BYTES, principalOf } from './notification.js';
 import { listenJudge, requestFacts } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 
@@ -35,12 +35,16 @@ export async function handleListen(env: OpsEnv, ctx: RequestContext): Promise<Re
     pingSeconds = Number(ping);
   }
   if (env.listeners === undefined) throw new S3Error('NotImplemented', 'Listening to events is not available.');
-  // Each open stream costs a match per event and up to ~1 MiB of waiting events: S3_LISTEN_MAX.
-  if (env.listeners.full()) throw new S3Error('SlowDown', `${env.listeners.max} listening streams are open, the most this server keeps (S3_LISTEN_MAX); retry once one has closed.`);
+  // Each open stream costs a match per event and up to ~1 MiB of waiting events: S3_LISTEN_MAX,
+  // shared out so that no one user (nor unsigned requests) can take every place. A user's STS
+  // sessions are that user: a fresh session key per stream would otherwise escape the share.
+  const holder: ListenHolder = ctx.accessKey === env.config.rootUser ? { root: true } : { root: false, principal: principalOf(env, ctx.accessKey) };
+  const refused = env.listeners.refusal(holder);
+  if (refused !== undefined) throw new S3Error('SlowDown', refused);
   // The socket's address now, while the request is live: the judge asks for it with every event.
   const may = listenJudge(env, { accessKey: ctx.accessKey, ...(ctx.bucket !== undefined ? { bucket: ctx.bucket } : {}), ...requestFacts(ctx) });
   const filter = { bucket: ctx.bucket, events, prefix, suffix, ...(pingSeconds !== undefined ? { pingSeconds } : {}), ...(may !== undefined ? { may } : {}) };
-  const chunks = env.listeners.listen(filter, ctx.signal);
+  const chunks = env.listeners.listen(filter, ctx.signal, holder);
   if (chunks === undefined) throw new S3Error('ServiceUnavailable', 'The server is shutting down.');
   return {
     status: 200,

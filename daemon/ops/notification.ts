@@ -300,7 +300,7 @@ export function bucketEvents(notify: WebhookNotifier | undefined, region: string
  * Who an event names for a request signed with `accessKey`: the user whose STS session it is, as
  * MinIO names a session's parent user; the session's temporary key means nothing once it expires.
  */
-function principalOf(env: OpsEnv, accessKey: string): string {
+export function principalOf(env: OpsEnv, accessKey: string): string {
   if (accessKey === '') return accessKey;
   return env.users?.().get(accessKey)?.session?.parent ?? accessKey;
 }

@@ -3,12 +3,13 @@
 // requests read line by line. Checks the events (names, keys, sizes, version ids, filters), the
 // stream's shape (chunked, a space every 500 ms or `{"Records":null}` with ping=N, alive past the
 // 10 s idle close), refusals that change nothing, users' permission, that a listener which goes
-// away is forgotten (s3d_notify_listeners), and that SIGTERM ends open streams at once.
+// away is forgotten (s3d_notify_listeners), S3_LISTEN_MAX and its shares (per user, unsigned,
+// root's), that no way of ending a stream leaks its place, and that SIGTERM ends open streams at once.
 
 import t from 'tap';
 import type { Test } from 'tap';
 import { request, type IncomingMessage } from 'node:http';
-import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectTaggingCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectTaggingCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, PutBucketPolicyCommand, DeleteObjectTaggingCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectTaggingCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bucketName, prng, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { metricSample, scrape } from '../helpers/kes.js';
 import { buildHeaders, errorCode, type SignOptions } from '../helpers/http.js';
@@ -407,6 +408,143 @@ t.test('S3_LISTEN_MAX: one stream past the limit is 503 SlowDown and changes not
   await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'k2', Body: 'x' }));
   await waitFor(() => again.records().length === 1, 5000);
   t.same(again.records().map(summary), [`s3:ObjectCreated:Put ${bucket}/k2`], 'a place freed: a new stream opens and hears');
+});
+
+/** An S3_IAM_FILE with the users given, each allowed s3:ListenBucketNotification on `bucket`; rewritten by `write`. */
+async function listenUsers(t: Test, bucket: string, keys: string[]): Promise<{ file: string; write(keys: string[]): void; sign(key: string): SignOptions }> {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 's3d-listen-share-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'iam.json');
+  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListenBucketNotification', 's3:PutObject'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }] };
+  const write = (ks: string[]): void => writeFileSync(file, JSON.stringify({ policies: { watch: policy }, users: ks.map((k) => ({ accessKey: k, secretKey: `${k}-secret-key`, policies: ['watch'] })) }), { mode: 0o600 });
+  write(keys);
+  return { file, write, sign: (k) => ({ accessKeyId: k, secretAccessKey: `${k}-secret-key` }) };
+}
+
+async function refusedWith(t: Test, port: number, path: string, query: string, sign: SignOptions | false | undefined, message: RegExp, what: string): Promise<void> {
+  const r = await openStream(port, path, query, sign);
+  if ('res' in r) {
+    r.close();
+    t.fail(`${what}: a stream was opened`);
+    return;
+  }
+  t.equal(`${r.status} ${errorCode(Buffer.from(r.body))}`, '503 SlowDown', what);
+  t.match(r.body, message, `${what}: the message says why`);
+}
+
+t.test('S3_LISTEN_MAX is shared: one user holds at most half, unsigned requests a tenth, a tenth is kept for root', async (t) => {
+  const bucket = bucketName('listen-share');
+  const users = await listenUsers(t, bucket, ['listen-hog', 'listen-other']);
+  const dm = await startDaemonFor(t, { env: { S3_LISTEN_MAX: '10', S3_IAM_FILE: users.file } });
+  await dm.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  // Anyone may listen: a public policy MinIO honours for ListenBucketNotification, as s3d does.
+  await dm.s3().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:ListenBucketNotification'], Resource: [`arn:aws:s3:::${bucket}`] }] }) }));
+  const q = 'events=s3%3AObjectCreated%3A%2A';
+  const hog = users.sign('listen-hog');
+  for (let i = 0; i < 5; i++) await open(t, dm.port, `/${bucket}`, q, hog);
+  // Before the shares, one access key took all ten places and root's `mc watch` got 503.
+  await refusedWith(t, dm.port, `/${bucket}`, q, hog, /This user has 5 listening streams open, the most one user may hold \(half of S3_LISTEN_MAX=10\)/, "the hog's sixth");
+  const anon = await open(t, dm.port, `/${bucket}`, q, false);
+  await refusedWith(t, dm.port, `/${bucket}`, q, false, /1 listening streams of unsigned requests are open.*a tenth of S3_LISTEN_MAX=10/, 'a second unsigned stream');
+  const other = users.sign('listen-other');
+  const others = [await open(t, dm.port, `/${bucket}`, q, other), await open(t, dm.port, `/${bucket}`, q, other), await open(t, dm.port, `/${bucket}`, q, other)];
+  await refusedWith(t, dm.port, `/${bucket}`, q, other, /9 listening streams are open; the other 1 of S3_LISTEN_MAX=10 are kept for the root user/, "a user's stream into root's place");
+  const root = await open(t, dm.port, `/${bucket}`, q);
+  await refusedWith(t, dm.port, `/${bucket}`, q, undefined, /10 listening streams are open, the most this server keeps \(S3_LISTEN_MAX\)/, 'past the limit, root too');
+  const m = await scrape(`http://127.0.0.1:${dm.port}`);
+  t.equal(metricSample(m, 's3d_notify_listeners'), 10, 'ten open');
+  t.equal(metricSample(m, 's3d_notify_listen_refused_total'), 4, 'every refusal counted');
+  await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  await waitFor(() => [anon, root, ...others].every((s) => s.records().length === 1), 5000);
+  t.pass('the streams that opened hear');
+  others[0]!.close();
+  await waitFor(async () => (await listeners(dm.port)) === 9, 5000);
+  await refusedWith(t, dm.port, `/${bucket}`, q, hog, /This user has 5 listening streams open/, 'a place freed by another user is not the hog\'s');
+  t.ok('res' in (await open(t, dm.port, `/${bucket}`, q, other)), "it is the other user's again");
+});
+
+t.test('no place leaks: streams cut before, during and after their first bytes, stalled or ended by a reload, all give their place back', async (t) => {
+  const bucket = bucketName('listen-leak');
+  const users = await listenUsers(t, bucket, ['listen-leaky']);
+  const dm = await startDaemonFor(t, { env: { S3_LISTEN_MAX: '4', S3_IAM_FILE: users.file } });
+  await dm.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  await dm.s3().send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  const q = 'events=s3%3AObjectCreated%3A%2A&events=s3%3AObjectRemoved%3A%2A';
+  const user = users.sign('listen-leaky');
+  const path = `/${bucket}`;
+  // Cut as the request goes out: the daemon may answer a client that is already gone.
+  const cutAtOnce = (sign: SignOptions | undefined): Promise<void> =>
+    new Promise((resolve) => {
+      const req = request({ host: '127.0.0.1', port: dm.port, method: 'GET', path: `${path}?${q}`, headers: buildHeaders(dm.port, { method: 'GET', path, query: q, ...(sign ? { sign } : {}) }), agent: false });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.end(() => setImmediate(() => req.destroy()));
+    });
+  const openWhenFree = async (sign: SignOptions | undefined): Promise<Stream> => {
+    let last = '';
+    for (const until = Date.now() + 5000; Date.now() < until; await sleep(50)) {
+      const s = await openStream(dm.port, path, q, sign);
+      if ('res' in s) {
+        t.teardown(() => s.close());
+        return s;
+      }
+      last = `${s.status} ${s.body}`;
+    }
+    throw new Error(`no place came free within 5 s: ${last}`);
+  };
+  for (let round = 0; round < 25; round++) {
+    // The user's whole share (2 of 4) each round: a leaked place would refuse every later round.
+    // A cut request may reach its handler after the next ones (its place then taken a moment
+    // later, and given back once the daemon hears of the cut): retried for a while, not forever.
+    const sign = round % 2 === 0 ? user : undefined;
+    await Promise.all([cutAtOnce(sign), cutAtOnce(sign)]);
+    const a = await openWhenFree(sign);
+    const b = await openWhenFree(sign);
+    if (round % 5 === 0) {
+      await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: `r${round}`, Body: 'x' }));
+      await waitFor(() => a.records().length === 1, 5000);
+    }
+    a.close();
+    b.close();
+  }
+  await waitFor(async () => (await listeners(dm.port)) === 0, 5000);
+  // minio-js, stopped by its client: it drops the connection at the next event it parses.
+  for (let i = 0; i < 3; i++) {
+    const poller = minioClient(dm).listenBucketNotification(bucket, '', '', ['s3:ObjectCreated:*']);
+    await waitFor(async () => (await listeners(dm.port)) === 1, 5000);
+    poller.stop();
+    await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: `minio-js-${i}`, Body: 'x' }));
+    await waitFor(async () => (await listeners(dm.port)) === 0, 5000);
+  }
+  // A client that stops reading while events pour in, then goes away with writes pending.
+  const stalled = await open(t, dm.port, path, q, user);
+  stalled.res.pause();
+  const long = 'k'.repeat(900);
+  for (let i = 0; i < 2; i++) {
+    await dm.s3().send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: Array.from({ length: 1000 }, (_, j) => ({ Key: `${long}${i}-${j}` })), Quiet: true } }));
+  }
+  stalled.close();
+  await waitFor(async () => (await listeners(dm.port)) === 0, 5000);
+  t.pass('s3d_notify_listeners back to 0');
+  // Ended by the daemon: a users-file reload that removes the user.
+  const held = [await open(t, dm.port, path, q, user), await open(t, dm.port, path, q, user)];
+  await waitFor(async () => (await listeners(dm.port)) === 2, 5000);
+  users.write(['listen-leaky-2']);
+  const before = dm.jsonLogs().filter((l) => l.msg === 'users reloaded').length;
+  process.kill(dm.proc.pid!, 'SIGHUP');
+  await waitFor(() => dm.jsonLogs().filter((l) => l.msg === 'users reloaded').length > before, 5000);
+  await Promise.all(held.map((s) => s.ended));
+  await waitFor(async () => (await listeners(dm.port)) === 0, 5000);
+  t.pass('the streams the reload ended gave their places back');
+  // Every place is free: root takes all four (a user could not take root's).
+  const fresh: Stream[] = [];
+  for (let i = 0; i < 4; i++) fresh.push(await open(t, dm.port, path, q));
+  await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'last', Body: 'x' }));
+  await waitFor(() => fresh.every((s) => s.records().some((r) => r.s3.object.key === 'last')), 5000);
+  t.pass('four new streams open and hear');
 });
 
 t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) => {

@@ -1,8 +1,9 @@
 // EventListeners (notify/listen.ts): who hears what, keep-alives, the per-listener bound, and the
 // end of a stream (abort, shutdown), with real timers.
 import t from 'tap';
-import { EventListeners, MAX_CHUNK_BYTES, MAX_QUEUED, MAX_QUEUED_BYTES } from '../../../../daemon/notify/listen.js';
+import { EventListeners, listenShares, type ListenHolder, MAX_CHUNK_BYTES, MAX_QUEUED, MAX_QUEUED_BYTES } from '../../../../daemon/notify/listen.js';
 
+const ROOT = { root: true } as const;
 const ev = (name: string, key: string) => ({ name, key, record: { eventName: name, key } });
 
 async function take(it: AsyncIterator<Buffer>): Promise<string> {
@@ -14,7 +15,7 @@ t.test('filters: bucket, prefix/suffix, event wildcards; watching() counts per b
   const hub = new EventListeners();
   const ac = new AbortController();
   t.equal(hub.watching('b'), false, 'nobody listens yet');
-  const it = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: 'p/', suffix: '.x' }, ac.signal)![Symbol.asyncIterator]();
+  const it = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: 'p/', suffix: '.x' }, ac.signal, ROOT)![Symbol.asyncIterator]();
   t.equal(await take(it), ' ', 'a keep-alive space at once');
   t.equal(hub.watching('b'), true);
   t.equal(hub.watching('c'), false);
@@ -27,7 +28,7 @@ t.test('filters: bucket, prefix/suffix, event wildcards; watching() counts per b
   hub.publish('c', [ev('s3:ObjectCreated:Put', 'p/4.x')]);
   const lines = (await take(it)).split('\n').filter((l) => l !== '');
   t.same(lines.map((l) => (JSON.parse(l) as { Records: Array<{ key: string }> }).Records[0]!.key), ['p/1.x', 'p/3.x'], 'queued events come in one chunk, filtered');
-  const all = hub.listen({ bucket: undefined, events: ['s3:ObjectRemoved:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
+  const all = hub.listen({ bucket: undefined, events: ['s3:ObjectRemoved:*'], prefix: '', suffix: '' }, ac.signal, ROOT)![Symbol.asyncIterator]();
   await take(all);
   t.equal(hub.watching('zzz'), true, 'a listener of every bucket watches any bucket');
   hub.publish('zzz', [ev('s3:ObjectRemoved:Delete', 'k')]);
@@ -43,8 +44,8 @@ t.test('keep-alives: a space every 500 ms, or {"Records":null} every ping second
   const hub = new EventListeners();
   const ac = new AbortController();
   t.teardown(() => ac.abort());
-  const sp = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
-  const pg = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '', pingSeconds: 1 }, ac.signal)![Symbol.asyncIterator]();
+  const sp = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal, ROOT)![Symbol.asyncIterator]();
+  const pg = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '', pingSeconds: 1 }, ac.signal, ROOT)![Symbol.asyncIterator]();
   await take(sp);
   t.equal(await take(pg), '{"Records":null}\n', 'with ping the first idle line is the empty record list');
   const started = Date.now();
@@ -59,8 +60,8 @@ t.test(`a listener that does not read keeps ${MAX_QUEUED} events; the rest are d
   const hub = new EventListeners();
   const ac = new AbortController();
   t.teardown(() => ac.abort());
-  const slow = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
-  const fast = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
+  const slow = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal, ROOT)![Symbol.asyncIterator]();
+  const fast = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal, ROOT)![Symbol.asyncIterator]();
   await take(slow);
   await take(fast);
   let fastLines = 0;
@@ -81,7 +82,7 @@ t.test(`long lines: a listener keeps at most ${MAX_QUEUED_BYTES} bytes waiting, 
   const hub = new EventListeners();
   const ac = new AbortController();
   t.teardown(() => ac.abort());
-  const slow = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
+  const slow = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal, ROOT)![Symbol.asyncIterator]();
   await take(slow);
   // Keys of 1,000 bytes make lines of ~1.1 KB: the byte bound comes long before 4,000 lines.
   const long = 'k'.repeat(1000);
@@ -109,24 +110,60 @@ t.test(`long lines: a listener keeps at most ${MAX_QUEUED_BYTES} bytes waiting, 
   t.match(await take(slow), /"key":"after"/);
 });
 
-t.test('max: full() refuses past the limit and counts; a closed stream frees its place', async (t) => {
+t.test('max: refusal() past the limit and counts; a closed stream frees its place', async (t) => {
   const hub = new EventListeners(2);
   const one = new AbortController();
   const two = new AbortController();
   t.teardown(() => two.abort());
   const f = { bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' };
-  t.equal(hub.full(), false);
-  const a = hub.listen(f, one.signal)![Symbol.asyncIterator]();
+  t.equal(hub.refusal(ROOT), undefined);
+  const a = hub.listen(f, one.signal, ROOT)![Symbol.asyncIterator]();
   await take(a);
-  t.equal(hub.full(), false);
-  const b = hub.listen({ ...f, bucket: undefined }, two.signal)![Symbol.asyncIterator]();
+  t.equal(hub.refusal(ROOT), undefined);
+  const b = hub.listen({ ...f, bucket: undefined }, two.signal, ROOT)![Symbol.asyncIterator]();
   await take(b);
-  t.equal(hub.full(), true, 'two open: full');
+  t.match(hub.refusal(ROOT), /^2 listening streams are open.*S3_LISTEN_MAX/, 'two open: full');
   t.equal(hub.refusedTotal, 1, 'the refusal is counted');
   one.abort();
   t.equal(await take(a), '<end>');
-  t.equal(hub.full(), false, 'one closed: room again');
-  t.equal(new EventListeners(0).full(), false, '0: no limit');
+  t.equal(hub.refusal(ROOT), undefined, 'one closed: room again');
+  t.equal(new EventListeners(0).refusal({ root: false, principal: '' }), undefined, '0: no limit');
+});
+
+t.test('shares: half of max per user, a tenth for unsigned requests, a tenth kept for root; every way out gives the place back', async (t) => {
+  t.same(listenShares(100), { perPrincipal: 50, anonymous: 10, rootReserve: 10 }, 'the default 100');
+  t.same(listenShares(1), { perPrincipal: 1, anonymous: 1, rootReserve: 0 }, 'a limit of 1 is anyone\'s');
+  t.same(listenShares(2), { perPrincipal: 1, anonymous: 1, rootReserve: 1 });
+  const hub = new EventListeners(10);
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const f = { bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' };
+  const alice: ListenHolder = { root: false, principal: 'alice' };
+  const bob: ListenHolder = { root: false, principal: 'bob' };
+  const anon: ListenHolder = { root: false, principal: '' };
+  const open = (h: ListenHolder): AsyncIterator<Buffer> => {
+    t.equal(hub.refusal(h), undefined, `${h.root ? 'root' : h.principal || 'anonymous'} may open one`);
+    return hub.listen(f, ac.signal, h)![Symbol.asyncIterator]();
+  };
+  const mine = Array.from({ length: 5 }, () => open(alice));
+  t.match(hub.refusal(alice), /This user has 5 listening streams open.*half of S3_LISTEN_MAX=10/, 'a sixth of one user: refused');
+  open(anon);
+  t.match(hub.refusal(anon), /1 listening streams of unsigned requests are open.*a tenth of S3_LISTEN_MAX=10/, 'a second unsigned: refused');
+  const bobs = [open(bob), open(bob), open(bob)];
+  t.match(hub.refusal(bob), /9 listening streams are open; the other 1 of S3_LISTEN_MAX=10 are kept for the root user/, 'the place kept for root: refused to users');
+  open(ROOT);
+  t.match(hub.refusal(ROOT), /^10 listening streams are open/, 'root too, past max');
+  t.equal(hub.refusedTotal, 4, 'every refusal counted');
+  // Given back: one ended (next() says done), one returned before it was read (the writer's finally).
+  await mine[0]!.next();
+  await mine[0]!.return!();
+  await bobs[0]!.return!();
+  t.equal(hub.size, 8);
+  t.equal(hub.refusal(alice), undefined, "alice's place is hers again");
+  t.equal(hub.refusal(bob), undefined);
+  await bobs[0]!.return!();
+  await mine[0]!.return!();
+  t.equal(hub.size, 8, 'a second return gives back nothing more');
 });
 
 t.test('events go only to the listeners of their bucket and those of every bucket', async (t) => {
@@ -134,10 +171,10 @@ t.test('events go only to the listeners of their bucket and those of every bucke
   const ac = new AbortController();
   t.teardown(() => ac.abort());
   const f = { events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' };
-  const a = hub.listen({ ...f, bucket: 'a' }, ac.signal)![Symbol.asyncIterator]();
-  const a2 = hub.listen({ ...f, bucket: 'a' }, ac.signal)![Symbol.asyncIterator]();
-  const b = hub.listen({ ...f, bucket: 'b' }, ac.signal)![Symbol.asyncIterator]();
-  const every = hub.listen({ ...f, bucket: undefined }, ac.signal)![Symbol.asyncIterator]();
+  const a = hub.listen({ ...f, bucket: 'a' }, ac.signal, ROOT)![Symbol.asyncIterator]();
+  const a2 = hub.listen({ ...f, bucket: 'a' }, ac.signal, ROOT)![Symbol.asyncIterator]();
+  const b = hub.listen({ ...f, bucket: 'b' }, ac.signal, ROOT)![Symbol.asyncIterator]();
+  const every = hub.listen({ ...f, bucket: undefined }, ac.signal, ROOT)![Symbol.asyncIterator]();
   for (const it of [a, a2, b, every]) await take(it);
   hub.publish('a', [ev('s3:ObjectCreated:Put', 'in-a')]);
   hub.publish('b', [ev('s3:ObjectCreated:Put', 'in-b')]);
@@ -155,13 +192,13 @@ t.test('events go only to the listeners of their bucket and those of every bucke
 t.test('close() (shutdown): queued events go out, then the streams end; no new listener', async (t) => {
   const hub = new EventListeners();
   const ac = new AbortController();
-  const it = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
+  const it = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal, ROOT)![Symbol.asyncIterator]();
   await take(it);
   hub.publish('b', [ev('s3:ObjectCreated:Put', 'last')]);
   hub.close();
   t.match(await take(it), /"key":"last"/, 'the queued event first');
   t.equal(await take(it), '<end>', 'then the end');
-  t.equal(hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal), undefined, 'closed: no new listener');
+  t.equal(hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal, ROOT), undefined, 'closed: no new listener');
 });
 
 t.test('keep-alives keep their pace after the wall clock stepped back an hour', async (t) => {
@@ -174,7 +211,7 @@ t.test('keep-alives keep their pace after the wall clock stepped back an hour', 
   const hub = new EventListeners();
   const ac = new AbortController();
   t.teardown(() => ac.abort());
-  const sp = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal)![Symbol.asyncIterator]();
+  const sp = hub.listen({ bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, ac.signal, ROOT)![Symbol.asyncIterator]();
   t.equal(await take(sp), ' ');
   t.equal(await take(sp), ' ', 'a keep-alive after ~500 ms');
   offset = -3_600_000;
