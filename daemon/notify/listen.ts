@@ -36,6 +36,14 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 /** The most one write to a listener's socket carries (at least one line). */
 export const MAX_CHUNK_BYTES = 64 * 1024;
 const KEEP_ALIVE_MS = 500;
+/**
+ * How often an idle stream's access is judged again. Events are judged as they come, but a stream
+ * whose access was taken away (its bucket policy changed or deleted, a public access block set,
+ * its STS session expired) and whose bucket stays quiet stayed open, hearing nothing, holding its
+ * place in S3_LISTEN_MAX and its requester's share until the client left. One policy evaluation
+ * per stream every few seconds is nothing beside the keep-alives.
+ */
+export const REJUDGE_MS = 3000;
 const SPACE = Buffer.from(' ');
 const PING = Buffer.from('{"Records":null}\n');
 
@@ -147,6 +155,8 @@ class Listener {
       // Monotonic: after the wall clock stepped back, the next keep-alive waited as long as the
       // step, and proxies and clients closed the idle stream long before.
       let last = performance.now();
+      let judged = last;
+      const may = this.filter.may;
       for (;;) {
         if (this.queue.length > 0 && !signal.aborted) {
           // What is waiting in one chunk: one socket write per wake-up, not per event.
@@ -157,7 +167,17 @@ class Listener {
         }
         // Closed (shutdown, client gone): what was queued went out first.
         if (this.closed || signal.aborted) return;
-        const wait = Math.max(0, every - (performance.now() - last));
+        let now = performance.now();
+        if (may !== undefined && now - judged >= REJUDGE_MS) {
+          // No longer allowed to listen: the body ends (its place is given back), as a users
+          // reload ends the streams of users it removes (EventListeners.revalidate).
+          if (!may(this.filter.bucket)) return;
+          now = judged = performance.now();
+        }
+        const untilKeepAlive = every - (now - last);
+        const untilJudged = may === undefined ? Infinity : REJUDGE_MS - (now - judged);
+        const keepAliveDue = untilKeepAlive <= untilJudged;
+        const wait = Math.max(0, Math.min(untilKeepAlive, untilJudged));
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await new Promise<boolean>((resolve) => {
           this.wake = () => resolve(false);
@@ -165,7 +185,7 @@ class Listener {
         });
         clearTimeout(timer);
         this.wake = undefined;
-        if (timedOut && !this.closed && this.queue.length === 0) {
+        if (timedOut && keepAliveDue && !this.closed && this.queue.length === 0) {
           last = performance.now();
           yield idle;
         }

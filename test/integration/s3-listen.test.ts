@@ -9,7 +9,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { request, type IncomingMessage } from 'node:http';
-import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, PutBucketPolicyCommand, DeleteObjectTaggingCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectTaggingCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, DeleteBucketPolicyCommand, PutBucketPolicyCommand, DeleteObjectTaggingCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectTaggingCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bucketName, prng, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { metricSample, scrape } from '../helpers/kes.js';
 import { buildHeaders, errorCode, type SignOptions } from '../helpers/http.js';
@@ -545,6 +545,25 @@ t.test('no place leaks: streams cut before, during and after their first bytes, 
   await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'last', Body: 'x' }));
   await waitFor(() => fresh.every((s) => s.records().some((r) => r.s3.object.key === 'last')), 5000);
   t.pass('four new streams open and hear');
+});
+
+t.test('a stream whose access is taken away ends within seconds, though its bucket stays quiet, and gives its place back', async (t) => {
+  const bucket = await createBucket(s3, 'listen-revoked');
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:ListenBucketNotification'], Resource: [`arn:aws:s3:::${bucket}`] }] }) }));
+  const before = await listeners(d.port);
+  const q = 'events=s3%3AObjectCreated%3A%2A';
+  const anon = await open(t, d.port, `/${bucket}`, q, false);
+  await put(bucket, 'heard', 'x');
+  await waitFor(() => anon.records().length === 1, 5000);
+  await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+  const started = Date.now();
+  // Before: open (keep-alives every 500 ms) until the client left, holding a place of the unsigned share.
+  await Promise.race([anon.ended, sleep(8000)]);
+  t.ok(anon.res.complete, `the unsigned stream ended, cleanly, ${Date.now() - started} ms after the policy was deleted`);
+  await waitFor(async () => (await listeners(d.port)) === before, 5000);
+  t.pass('its place was given back');
+  const again = await openStream(d.port, `/${bucket}`, q, false);
+  t.equal('status' in again ? `${again.status} ${errorCode(Buffer.from(again.body))}` : 'stream', '403 AccessDenied', 'and it may not open another');
 });
 
 t.test('SIGTERM ends open streams at once; the daemon exits cleanly', async (t) => {
