@@ -372,10 +372,14 @@ function successResult(fields: ReadonlyMap<string, string>, bucket: string, key:
   // S3: a redirect it cannot interpret is as if the field were absent.
   const url = redirect !== undefined && /^https?:\/\//i.test(redirect) && URL.canParse(redirect) ? new URL(redirect) : undefined;
   if (url !== undefined) {
-    url.searchParams.set('bucket', bucket);
-    url.searchParams.set('key', key);
-    url.searchParams.set('etag', quoteETag(etag));
-    return { status: 303, headers: { ...headers, location: url.toString() } };
+    // S3 appends bucket, key and etag to the URL as query parameters: the signer's own query is
+    // kept as signed (searchParams.set re-encoded it, `~` as %7E, `%20` as `+`, `flag` as
+    // `flag=`, and replaced a `bucket` in it, breaking a token the page checks). Every value is
+    // percent-encoded (no `+` for a space, which decodeURIComponent would not read back); the
+    // fragment stays last. The URL parser dropped any CR, LF or tab: no header can be injected.
+    const appended = `bucket=${encodeURIComponent(bucket)}&key=${encodeURIComponent(key)}&etag=${encodeURIComponent(quoteETag(etag))}`;
+    url.search = url.search.length > 1 ? `${url.search.slice(1)}&${appended}` : appended;
+    return { status: 303, headers: { ...headers, location: url.href } };
   }
   const status = fields.get('success_action_status');
   if (status === '200') return { status: 200, headers };

@@ -100,6 +100,22 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
     t.same((await getObject(s3, bucket, key)).body, data, `${field}: stored`);
   }
 
+  // S3 appends bucket, key and etag to the URL the signer gave: its own query stays as it was
+  // signed (a token in it is checked by the page it leads to), byte for byte, a `bucket` in it
+  // included; the key is percent-encoded (a space as %20, a `+` as %2B), the fragment stays last.
+  {
+    const key = 'redirect/a b+c&d.bin';
+    const target = `${APP}/done?token=a%2Fb~c%20d&flag&bucket=mine#top`;
+    const r = await postForm(plain, bucket, signedForm(bucket, key, [['success_action_redirect', target]], { conditions: [{ key }, { success_action_redirect: target }] }, { data }));
+    t.equal(r.status, 303, 'redirect with a query of its own: 303');
+    const enc = encodeURIComponent;
+    t.equal(
+      r.headers.location,
+      `${APP}/done?token=a%2Fb~c%20d&flag&bucket=mine&bucket=${enc(bucket)}&key=redirect%2Fa%20b%2Bc%26d.bin&etag=${enc(quoted(md5))}#top`,
+      'the given URL kept as signed, the parameters appended before the fragment',
+    );
+  }
+
   // To the virtual-host URL of the bucket: the Location is that style too (the bucket is in the
   // host name, not the path).
   {
