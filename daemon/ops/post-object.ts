@@ -73,6 +73,9 @@ interface Form {
   stop(err: Error): void;
 }
 
+/** With the `u` flag a surrogate pair is one code point: only an unpaired surrogate matches. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 let busboyLoaded: typeof BusboyModule | undefined;
 function busboy(config: BusboyModule.BusboyConfig): BusboyModule.Busboy {
   return (busboyLoaded ??= createRequire(import.meta.url)('busboy') as typeof BusboyModule)(config);
@@ -184,7 +187,10 @@ function readForm(body: RequestBody, contentType: string): Promise<Form> {
         fail(new S3Error('MalformedPOSTRequest', 'Every part of a POST upload before the file needs a name (Content-Disposition: form-data; name="…").'));
         return undefined;
       }
-      return text.includes('\uFFFD') ? notUtf8(what) : text;
+      // A lone surrogate: a part that names UTF-16 as its charset is decoded by busboy without a
+      // check. Such a key is no Unicode text; stored (UTF-8) it became U+FFFD, a key other than
+      // the one the policy judged, and its Location could not be written (a 500 after the commit).
+      return text.includes('\uFFFD') || LONE_SURROGATE.test(text) ? notUtf8(what) : text;
     };
     const addField = (n: string, value: string, truncated: boolean): void => {
       preData += Buffer.byteLength(n) + Buffer.byteLength(value);

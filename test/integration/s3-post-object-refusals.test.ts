@@ -269,6 +269,26 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
   t.equal(xmlField(withQuery.body, 'Message'), 'Query String Parameters not allowed on POST requests.', "… S3's message");
   t.same([xmlField(withQuery.body, 'ArgumentName'), xmlField(withQuery.body, 'ArgumentValue')], ['invalidParam', 'true'], '… naming the parameter');
 
+  // A part may name its charset, and busboy decodes UTF-16 without checking it: a lone surrogate
+  // in the key (or in a file name for ${filename}) made a key that is no Unicode text. Stored as
+  // UTF-8 it became U+FFFD, a key other than the one the policy judged and one many forms name,
+  // and the answer (its Location) was a 500 after the object was committed.
+  {
+    const prefixPolicy = policyFields({ bucket, conditions: [['starts-with', '$key', 'surrogate/']] }).map(([name, value]): Part => ({ name, value }));
+    const lone = Buffer.from('surrogate/a\uD800b', 'utf16le');
+    const inKey = multipart('b0undary', [{ name: 'key', value: lone, type: 'text/plain; charset=utf-16le' }, ...prefixPolicy, { name: 'file', value: payload, filename: 'x.bin' }]);
+    const inFilename = Buffer.concat([
+      multipart('b0undary', [{ name: 'key', value: 'surrogate/${filename}' }, ...prefixPolicy], { unterminated: true }),
+      Buffer.from("--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename*=utf-16le''a%00%00%D8b%00\r\n\r\n"),
+      payload,
+      Buffer.from('\r\n--b0undary--\r\n'),
+    ]);
+    for (const [what, body] of [['a lone surrogate in a UTF-16 key field', inKey], ['a lone surrogate in a UTF-16 file name', inFilename]] as const) {
+      const res = await sendPost(plain, `/${bucket}`, body, { 'content-type': 'multipart/form-data; boundary=b0undary' });
+      assertXmlError(t, res, 400, 'InvalidArgument', what);
+    }
+  }
+
   // After all that: the guarded object is the original, and nothing else appeared.
   const { out, body } = await getObject(s3, bucket, 'guarded.txt');
   t.same(body, original, 'the existing object keeps its bytes');
