@@ -116,6 +116,16 @@ t.test('success statuses, redirects, stored headers and metadata, field-name cas
     );
   }
 
+  // A CR or LF in the redirect cannot split the answer: the URL parser drops them (as browsers do).
+  {
+    const key = 'redirect/crlf.bin';
+    const target = `${APP}/done\r\nSet-Cookie: injected=1`;
+    const r = await postForm(plain, bucket, signedForm(bucket, key, [['success_action_redirect', target]], { conditions: [{ key }, { success_action_redirect: target }] }, { data }));
+    t.equal(r.status, 303, 'redirect holding CR LF: 303');
+    t.equal(r.headers['set-cookie'], undefined, '… no header injected');
+    t.notOk(/[\r\n]/.test(String(r.headers.location)), '… the Location holds no CR or LF');
+  }
+
   // To the virtual-host URL of the bucket: the Location is that style too (the bucket is in the
   // host name, not the path).
   {
