@@ -1,13 +1,14 @@
 // Listing: ListObjects (v1), ListObjectsV2 (current objects) and ListObjectVersions (every
 // version and delete marker; objects of an unversioned bucket are `null` versions). Each page is
-// one LMDB range scan (meta/store.ts).
+// LMDB range scans of up to 100 entries (meta/store.ts), a turn of the event loop between two.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { secureRandom } from '../../workers/format/random.js';
 import { S3Error } from '../errors.js';
 import type { ListedRecord } from '../meta/listed-record.js';
-import type { ListResult, VersionListResult } from '../meta/store.js';
+import type { ListResult, VersionEntry, VersionListResult } from '../meta/store.js';
+import type { VersionListOptions } from '../meta/listing.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
 import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
 import { checksumTypes } from '../sse/checksums.js';
@@ -28,16 +29,68 @@ function objectListHeaders(env: OpsEnv): Record<string, string> {
   return { ...XML, 'x-amz-bucket-region': env.config.region };
 }
 
-// A page's entries are written ENTRIES_PER_TURN to a turn of the event loop. A page of 1,000
-// objects of 1 KiB keys with 2 KB of metadata each (metadata=true, ~3.8 MB) held it ~80-140 ms in
-// one go, and eight such listings sent together ~0.4-1 s, every other request waiting. The
-// records were read before, in one synchronous stretch (one snapshot), and refer to no buffer of
-// lmdb-js's: what the page says is decided before the first slice.
+// A page is read and written ENTRIES_PER_TURN entries to a turn of the event loop: a slice of at
+// most that many is read (one LMDB snapshot, as a client paging with max-keys=100 reads it), its
+// entries written and taken as bytes, and the next slice read after a turn from where it ended,
+// as the next page would be. A page of 1,000 objects of 1 KiB keys with 2 KB of metadata each
+// (metadata=true, ~3.8 MB) held the event loop ~80-140 ms written in one go; written a slice at a
+// time from a page read whole, the read (~5 ms of CPU for 1,000 records, ~20 ms for four
+// listings come together) still went in one stretch, and the page's 1,000 records and its text
+// (a rope of ~20,000 strings) lived on across its ten turns: every scavenge meanwhile copied them,
+// and four concurrent listings of 1,000 long keys spent about as long in the garbage collector
+// as listing, in pauses of 40-100 ms on a loaded machine. A page read in slices is one snapshot
+// a slice, not as a whole: a key written between two is listed as a client paging would list it.
 const ENTRIES_PER_TURN = 100;
 
-function page(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number): ListResult<ListedRecord> {
-  if (max === 0) return { contents: [], commonPrefixes: [], isTruncated: false, next: undefined };
-  return env.meta.listObjectsWithoutData(bucket, { prefix, delimiter, after, maxKeys: max });
+/**
+ * A ListObjects(V2) page of at most `max` entries after `after`, read a slice at a time: each
+ * slice's objects handed to `write` as they are read, the common prefixes returned (written after
+ * every object, as S3 lists them), with what the page's head says.
+ */
+async function objectPage(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number, write: (key: string, record: ListedRecord) => void, slice: () => void): Promise<{ keyCount: number; commonPrefixes: string[]; isTruncated: boolean; next: string | undefined }> {
+  const commonPrefixes: string[] = [];
+  let keyCount = 0;
+  let isTruncated = false;
+  let next: string | undefined;
+  for (let from = after, left = max; left > 0; ) {
+    const r: ListResult<ListedRecord> = env.meta.listObjectsWithoutData(bucket, { prefix, delimiter, after: from, maxKeys: Math.min(left, ENTRIES_PER_TURN) });
+    for (const { key, record } of r.contents) write(key, record);
+    commonPrefixes.push(...r.commonPrefixes);
+    const listed = r.contents.length + r.commonPrefixes.length;
+    keyCount += listed;
+    left -= listed;
+    isTruncated = r.isTruncated;
+    if (r.next !== undefined) next = r.next;
+    // Untruncated, the listing ends here; truncated, the slice listed all it was asked for, and the page goes on after it unless full.
+    if (!r.isTruncated || r.next === undefined || left <= 0) break;
+    from = r.next;
+    slice();
+    await nextTurn();
+  }
+  return { keyCount, commonPrefixes, isTruncated, next };
+}
+
+/** objectPage of ListObjectVersions: the versions after the markers, a slice at a time. */
+async function versionPage(env: OpsEnv, bucket: string, opts: VersionListOptions, write: (entry: VersionEntry<ListedRecord>) => void, slice: () => void): Promise<{ commonPrefixes: string[]; isTruncated: boolean; nextKey: string | undefined; nextVersionId: string | undefined }> {
+  const commonPrefixes: string[] = [];
+  let isTruncated = false;
+  let nextKey: string | undefined;
+  let nextVersionId: string | undefined;
+  let { keyMarker, versionIdMarker } = opts;
+  for (let left = opts.maxKeys; left > 0; ) {
+    const r: VersionListResult<ListedRecord> = env.meta.listVersionsWithoutData(bucket, { ...opts, keyMarker, versionIdMarker, maxKeys: Math.min(left, ENTRIES_PER_TURN) });
+    for (const e of r.entries) write(e);
+    commonPrefixes.push(...r.commonPrefixes);
+    left -= r.entries.length + r.commonPrefixes.length;
+    isTruncated = r.isTruncated;
+    if (r.nextKey !== undefined) [nextKey, nextVersionId] = [r.nextKey, r.nextVersionId];
+    if (!r.isTruncated || r.nextKey === undefined || left <= 0) break;
+    // As the next page's markers: a common prefix's key marker has no version id.
+    [keyMarker, versionIdMarker] = [r.nextKey, r.nextVersionId ?? ''];
+    slice();
+    await nextTurn();
+  }
+  return { commonPrefixes, isTruncated, nextKey, nextVersionId };
 }
 
 /** ChecksumAlgorithm and ChecksumType of an object stored with a checksum, as S3 lists them. */
@@ -97,7 +150,12 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   const marker = q.get('marker') ?? '';
   const max = intParam(q, 'max-keys', 1000, 1000);
   const { url, enc } = keyEncoder(q);
-  const r = page(env, ctx.bucket!, prefix, delimiter, marker, max);
+  const owner = bucketOwner(env);
+  const entries = new XmlWriter('ListBucketResult', true);
+  const parts: Buffer[] = [];
+  const r = await objectPage(env, ctx.bucket!, prefix, delimiter, marker, max, (key, record) => writeEntry(entries, 'Contents', key, record, enc, undefined, owner), () => parts.push(entries.take()));
+  writePrefixes(entries, r.commonPrefixes, enc);
+  parts.push(entries.take());
   const doc = new XmlWriter('ListBucketResult')
     .text('Name', ctx.bucket!)
     .text('Prefix', enc(prefix))
@@ -109,14 +167,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     // minio-js, which prefers NextMarker, re-encoded it and paged forever).
     .text('NextMarker', r.isTruncated && r.next !== undefined && delimiter !== '' ? enc(r.next) : undefined)
     .text('EncodingType', url ? 'url' : undefined);
-  const owner = bucketOwner(env);
-  let n = 0;
-  for (const { key, record } of r.contents) {
-    writeEntry(doc, 'Contents', key, record, enc, undefined, owner);
-    if (++n % ENTRIES_PER_TURN === 0) await nextTurn();
-  }
-  writePrefixes(doc, r.commonPrefixes, enc);
-  return { status: 200, headers: objectListHeaders(env), body: doc.end() };
+  return { status: 200, headers: objectListHeaders(env), body: doc.endWith(parts) };
 }
 
 /**
@@ -166,26 +217,25 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   // A continuation token carries on where its page ended, whatever start-after says (S3 then
   // ignores start-after, and leaves it out of the answer; recorded by LocalStack against AWS).
   const after = token !== null ? decodeToken(env, ctx.bucket!, token) : startAfter;
-  const r = page(env, ctx.bucket!, prefix, delimiter, after, max);
+  const owner = fetchOwner ? bucketOwner(env) : undefined;
+  const entries = new XmlWriter('ListBucketResult', true);
+  const parts: Buffer[] = [];
+  const write = (key: string, record: ListedRecord): void => writeEntry(entries, 'Contents', key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : undefined, owner);
+  const r = await objectPage(env, ctx.bucket!, prefix, delimiter, after, max, write, () => parts.push(entries.take()));
+  writePrefixes(entries, r.commonPrefixes, enc);
+  parts.push(entries.take());
   const doc = new XmlWriter('ListBucketResult')
     .text('Name', ctx.bucket!)
     .text('Prefix', enc(prefix))
     .text('StartAfter', startAfter !== '' && token === null ? enc(startAfter) : undefined)
     .text('ContinuationToken', token ?? undefined)
-    .text('KeyCount', r.contents.length + r.commonPrefixes.length)
+    .text('KeyCount', r.keyCount)
     .text('MaxKeys', max)
     .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
     .text('IsTruncated', r.isTruncated)
     .text('NextContinuationToken', r.isTruncated && r.next !== undefined ? encodeToken(env, ctx.bucket!, r.next) : undefined)
     .text('EncodingType', url ? 'url' : undefined);
-  const owner = fetchOwner ? bucketOwner(env) : undefined;
-  let n = 0;
-  for (const { key, record } of r.contents) {
-    writeEntry(doc, 'Contents', key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : undefined, owner);
-    if (++n % ENTRIES_PER_TURN === 0) await nextTurn();
-  }
-  writePrefixes(doc, r.commonPrefixes, enc);
-  return { status: 200, headers: objectListHeaders(env), body: doc.end() };
+  return { status: 200, headers: objectListHeaders(env), body: doc.endWith(parts) };
 }
 
 /**
@@ -241,10 +291,26 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // --metadata/--tags): each version's own metadata and tags, judged as in ListObjectsV2 (an
   // older version's by the version actions, below).
   const may = q.get('metadata') === 'true' ? requesterJudge(env, ctx) : undefined;
-  const r: VersionListResult<ListedRecord> =
-    max === 0
-      ? { entries: [], commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined }
-      : env.meta.listVersionsWithoutData(ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max });
+  // S3 lists versions and delete markers together, by key and newest first within a key; clients
+  // that keep the document's order (minio-go, so mc ls --versions) rely on it.
+  const owner = bucketOwner(env);
+  const entries = new XmlWriter('ListVersionsResult', true);
+  const parts: Buffer[] = [];
+  const write = ({ key, record, isLatest }: VersionEntry<ListedRecord>): void => {
+    if (record.deleteMarker) {
+      entries.open('DeleteMarker').text('Key', enc(key)).text('VersionId', clientVersionId(record)).text('IsLatest', isLatest);
+      entries.text('LastModified', isoDate(record.mtime)).element('Owner', owner).close('DeleteMarker');
+      return;
+    }
+    // An older version's as a read naming it is judged (s3:GetObjectVersion,
+    // s3:GetObjectVersionTagging, its own tags for s3:ExistingObjectTag): s3:GetObject alone showed them.
+    const id = clientVersionId(record);
+    const meta = !may ? {} : isLatest ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : listedMetadata(record, may('s3:GetObjectVersion', key, id), may('s3:GetObjectVersionTagging', key, id));
+    writeEntry(entries, 'Version', key, record, enc, { VersionId: id, IsLatest: isLatest, ...meta }, owner);
+  };
+  const r = max === 0 ? { commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined } : await versionPage(env, ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max }, write, () => parts.push(entries.take()));
+  writePrefixes(entries, r.commonPrefixes, enc);
+  parts.push(entries.take());
   const doc = new XmlWriter('ListVersionsResult')
     .text('Name', ctx.bucket!)
     .text('Prefix', enc(prefix))
@@ -255,23 +321,5 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     .text('IsTruncated', r.isTruncated);
   if (r.isTruncated && r.nextKey !== undefined) doc.text('NextKeyMarker', enc(r.nextKey)).text('NextVersionIdMarker', r.nextVersionId);
   doc.text('EncodingType', url ? 'url' : undefined);
-  // S3 lists versions and delete markers together, by key and newest first within a key; clients
-  // that keep the document's order (minio-go, so mc ls --versions) rely on it.
-  const owner = bucketOwner(env);
-  let n = 0;
-  for (const { key, record, isLatest } of r.entries) {
-    if (++n % ENTRIES_PER_TURN === 0) await nextTurn();
-    if (record.deleteMarker) {
-      doc.open('DeleteMarker').text('Key', enc(key)).text('VersionId', clientVersionId(record)).text('IsLatest', isLatest);
-      doc.text('LastModified', isoDate(record.mtime)).element('Owner', owner).close('DeleteMarker');
-      continue;
-    }
-    // An older version's as a read naming it is judged (s3:GetObjectVersion,
-    // s3:GetObjectVersionTagging, its own tags for s3:ExistingObjectTag): s3:GetObject alone showed them.
-    const id = clientVersionId(record);
-    const meta = !may ? {} : isLatest ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : listedMetadata(record, may('s3:GetObjectVersion', key, id), may('s3:GetObjectVersionTagging', key, id));
-    writeEntry(doc, 'Version', key, record, enc, { VersionId: id, IsLatest: isLatest, ...meta }, owner);
-  }
-  writePrefixes(doc, r.commonPrefixes, enc);
-  return { status: 200, headers: XML, body: doc.end() };
+  return { status: 200, headers: XML, body: doc.endWith(parts) };
 }

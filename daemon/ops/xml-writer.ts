@@ -22,8 +22,12 @@ export function xmlEscape(s: string): string {
 export class XmlWriter {
   private out: string;
 
-  constructor(private readonly root: string) {
-    this.out = `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">`;
+  /** `fragment`: elements only, no declaration nor root (the entries of a listing page, written before its head: take, endWith). */
+  constructor(
+    private readonly root: string,
+    fragment = false,
+  ) {
+    this.out = fragment ? '' : `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">`;
   }
 
   /** `<tag>text</tag>` (none for undefined); numbers and booleans as String gives them. */
@@ -81,6 +85,22 @@ export class XmlWriter {
   /** The document, its root closed. */
   end(): string {
     return `${this.out}</${this.root}>`;
+  }
+
+  /**
+   * What was written since the last take, as UTF-8, and forgotten. A listing takes its entries a
+   * slice at a time: a page's text held as one string until it was sent was a rope of some 20,000
+   * strings (and the records it was written from) that every scavenge between two slices copied.
+   */
+  take(): Buffer {
+    const b = Buffer.from(this.out);
+    this.out = '';
+    return b;
+  }
+
+  /** The document with `parts` (what a fragment writer's take gave) after what this one wrote, its root closed: end's bytes. */
+  endWith(parts: readonly Buffer[]): Buffer {
+    return Buffer.concat([Buffer.from(this.out), ...parts, Buffer.from(`</${this.root}>`)]);
   }
 }
 
