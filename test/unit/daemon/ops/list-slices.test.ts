@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import { clientVersionId } from '../../../../daemon/meta/versions.js';
 import { handleListObjects, handleListObjectsV2, handleListObjectVersions } from '../../../../daemon/ops/list.js';
 import type { OpsEnv } from '../../../../daemon/ops/env.js';
 import type { RequestContext, Result } from '../../../../daemon/ops/types.js';
@@ -39,6 +40,14 @@ t.before(async () => {
   for (let i = 0; i < 1500; i++) writes.push(m.putObject('b', keyOf(i), record()));
   for (let i = 0; i < 500; i++) for (let n = 0; n < 3; n++) writes.push(m.putObject('vb', keyOf(i), record()));
   await Promise.all(writes);
+  // Null versions: written unversioned, then two versions over each; a slice ends on a key's
+  // newest version, its middle one and its null one in turn (3 entries a key, 100 a slice).
+  await m.createBucket('nb');
+  await Promise.all(Array.from({ length: 400 }, (_, i) => m.putObject('nb', keyOf(i), record())));
+  await m.updateBucket('nb', (b) => ({ ...b, versioning: 'Enabled' as const }));
+  const more: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 400; i++) for (let n = 0; n < 2; n++) more.push(m.putObject('nb', keyOf(i), record()));
+  await Promise.all(more);
 });
 
 /** Records read by the store (keys and versions), by the turn of the event loop they were read in, until `run` answered. */
@@ -78,5 +87,21 @@ t.test('ListObjects, ListObjectsV2 (objects or common prefixes) and ListObjectVe
     t.equal(body.split(tag).length - 1, 1000, `${what}: 1,000 entries`);
     t.match(body, '<IsTruncated>true</IsTruncated>', `${what}: truncated`);
     t.ok(Math.max(...turns) <= MOST_A_TURN, `${what}: at most ${MOST_A_TURN} records read a turn (${turns.join(' ')})`);
+  }
+});
+
+t.test('ListObjectVersions read in slices: the versions (null ones too) and markers the page read whole gives', async (t) => {
+  for (const [what, query] of [
+    ['the first page', 'versions='],
+    ['after a null version', `versions=&key-marker=${encodeURIComponent(keyOf(5))}&version-id-marker=null`],
+  ]) {
+    const q = new URLSearchParams(query);
+    const whole = m.listVersionsWithoutData('nb', { prefix: '', delimiter: '', keyMarker: q.get('key-marker') ?? '', versionIdMarker: q.get('version-id-marker') ?? '', maxKeys: 1000 });
+    const want = whole.entries.map((e) => `${e.key.slice(0, 6)} ${clientVersionId(e.record)} ${e.isLatest}`);
+    const { body } = await readsByTurn(() => handleListObjectVersions(env, ctx('nb', query)));
+    const got = [...body.matchAll(/<Version><Key>([^<]*)<\/Key><VersionId>([^<]*)<\/VersionId><IsLatest>([^<]*)<\/IsLatest>/g)].map((x) => `${x[1]!.slice(0, 6)} ${x[2]} ${x[3]}`);
+    t.equal(want.filter((w) => w.includes(' null ')).length > 100, true, `${what}: null versions among them`);
+    t.same(got, want, `${what}: the same ${want.length} versions in the same order`);
+    t.same([/<NextKeyMarker>([^<]*)</.exec(body)?.[1]?.slice(0, 6), /<NextVersionIdMarker>([^<]*)</.exec(body)?.[1]], [whole.nextKey?.slice(0, 6), whole.nextVersionId], `${what}: the same next markers`);
   }
 });
