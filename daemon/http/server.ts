@@ -1,5 +1,6 @@
-// With respond.ts, the only code that touches uWS: copies each request out, routes and authenticates it
-// synchronously, hands it to the dispatcher, and answers with its Result (respond.ts writes it).
+// With respond.ts, the only code that touches uWS's requests and responses: copies each request
+// out, routes and authenticates it synchronously, hands it to the dispatcher, and answers with its
+// Result (respond.ts writes it).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';

@@ -1,6 +1,6 @@
-// The CompleteMultipartUpload document read into the parts it lists (multipart.ts completes
-// them): its size bounded before the parse, the parse off the event loop, each Part's number,
-// ETag and checksum elements checked as S3 checks them.
+// The CompleteMultipartUpload document read into the parts it lists (multipart-complete.ts
+// completes them): its size bounded before the parse, the parse off the event loop, each Part's
+// number, ETag and checksum elements checked as S3 checks them.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CHECKSUM_ALGORITHMS, isChecksumValue, type ChecksumAlgorithm } from '../auth/payload.js';
