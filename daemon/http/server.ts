@@ -573,6 +573,7 @@ export class HttpServer {
       method,
       rawPath,
       query,
+      rawQuery,
       headers,
       secure,
       body,

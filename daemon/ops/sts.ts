@@ -114,7 +114,10 @@ export async function handleSts(env: OpsEnv, sessions: SessionTokens, ctx: Reque
     let auth: AuthResult;
     try {
       // Signed for `sts` (Signature V4 only), by any of s3d's keys: temporary credentials too.
-      auth = authenticate({ method: ctx.method, rawPath: ctx.rawPath, rawQuery: ctx.query.toString(), headers: ctx.headers as Record<string, string> }, env.credentials, {
+      // The query as sent (ctx.rawQuery), as every other signature is read: `ctx.query` re-encoded
+      // (`!` `'` `(` `)` as %21 %27 %28 %29) is not what a client that signs its query as written
+      // signed, and its signature failed here where it passes on any S3 request.
+      auth = authenticate({ method: ctx.method, rawPath: ctx.rawPath, rawQuery: ctx.rawQuery, headers: ctx.headers as Record<string, string> }, env.credentials, {
         region: env.config.region,
         service: 'sts',
         payloadHash: hash,

@@ -31,6 +31,11 @@ export interface RequestContext {
   readonly method: string;
   readonly rawPath: string;
   readonly query: URLSearchParams;
+  /**
+   * The query as sent (requestQuery: still percent-encoded, no '?'), which a signature checked in
+   * a handler (STS's) must be read from: `query` re-encoded is not the bytes the client signed.
+   */
+  readonly rawQuery: string;
   /** Lower-case header names; duplicates joined with ','. */
   readonly headers: Readonly<Record<string, string>>;
   readonly secure: boolean;

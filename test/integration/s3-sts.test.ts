@@ -21,6 +21,8 @@ import { raw } from '../helpers/http.js';
 import { AWS_VERSION, runAwsText } from '../helpers/aws-cli.js';
 import { BOTO3_ATTEMPTS, PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { deriveSigningKey, formatAmzDate, signatureHex, stringToSign } from '../../daemon/auth/sigv4.js';
 import { s3Code } from '../helpers/s3.js';
 import { SessionTokens } from '../../daemon/auth/sts.js';
 import { allow, doc, startDaemonWithUsers, writeIam } from '../helpers/users.js';
@@ -418,4 +420,37 @@ t.test('a token whose session policy an earlier version took and this one refuse
   t.match(res.body.toString(), /session policy does not read in this version/, 'and says why');
   t.equal(await stsCode(sts(c.AccessKeyId, c.SecretAccessKey, c.SessionToken).send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an STS call: AWS STS\u2019s answer to a token it cannot use');
   t.equal(await s3Code(s3As(await assume(sts(APP.accessKey, APP.secretKey))).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', 'a new AssumeRole gives a session that works');
+});
+
+t.test('the STS request as sent: its query read as the client signed it, its parameters each given once', async (t) => {
+  const scope = (date: string): string => `${date}/${REGION}/sts/aws4_request`;
+  // Signs the query as written (sorted, not re-encoded), as clients that sign their query string as
+  // sent do (minio-js does for its listings): S3 requests are checked that way too (sigv4.ts literalQuery).
+  const literal = (query: string, body: string, extra: Record<string, string> = {}): Promise<Awaited<ReturnType<typeof raw>>> => {
+    const amzDate = formatAmzDate(new Date());
+    const payload = createHash('sha256').update(body).digest('hex');
+    const headers: Record<string, string> = { host: `127.0.0.1:${d.port}`, 'content-type': 'application/x-www-form-urlencoded', 'x-amz-content-sha256': payload, 'x-amz-date': amzDate, ...extra };
+    const names = Object.keys(headers).sort();
+    const pairs = query.split('&').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as [string, string]);
+    pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    const canonical = ['POST', '/', pairs.map(([n, v]) => `${n}=${v}`).join('&'), names.map((n) => `${n}:${headers[n]}\n`).join(''), names.join(';'), payload].join('\n');
+    const signature = signatureHex(deriveSigningKey(APP.secretKey, amzDate.slice(0, 8), REGION, 'sts'), stringToSign(amzDate, scope(amzDate.slice(0, 8)), canonical));
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${APP.accessKey}/${scope(amzDate.slice(0, 8))}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+    return raw(d.port, { method: 'POST', path: '/', query, headers, body, sign: false });
+  };
+  const credentials = (body: Buffer): StsCredentials => {
+    const text = body.toString();
+    const field = (name: string): string => new RegExp(`<${name}>([^<]*)</${name}>`).exec(text)![1]!;
+    return { AccessKeyId: field('AccessKeyId'), SecretAccessKey: field('SecretAccessKey'), SessionToken: field('SessionToken'), Expiration: new Date(field('Expiration')) };
+  };
+  // A session policy in the query, encoded with encodeURIComponent (which leaves ( ) ' ! * as they are).
+  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/shared/*`, Condition: { StringNotEquals: { 'aws:Referer': "spam (it's bad!)" } } }] });
+  const query = `Action=AssumeRole&Version=2011-06-15&DurationSeconds=900&Policy=${encodeURIComponent(policy)}`;
+  const res = await literal(query, '');
+  t.equal(res.status, 200, `a query signed as sent, ( ) ' ! unencoded in it: 200 ${res.body.toString()}`);
+  if (res.status === 200) {
+    const s3 = s3As(credentials(res.body));
+    t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', 'what the session policy allows');
+    t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: B, Key: 'home/sts-app/q.txt', Body: 'x' }))), 'AccessDenied/403', 'and no more: the policy of the query is the session\u2019s');
+  }
 });

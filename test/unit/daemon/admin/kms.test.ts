@@ -29,6 +29,7 @@ function ctx(over: Partial<{ method: string; accessKey: string; query: string; p
     method: over.method ?? 'GET',
     rawPath: over.path ?? '/minio/admin/v3/kms/status',
     query: new URLSearchParams(over.query ?? ''),
+    rawQuery: over.query ?? '',
     headers: {},
     secure: false,
     body,
