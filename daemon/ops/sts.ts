@@ -65,11 +65,20 @@ function errorResult(err: StsError, requestId: string): Result {
   );
 }
 
-/** The request's parameters: the form body's, then the query's (MinIO takes either). */
+/**
+ * The request's parameters: the form body's and the query's (MinIO takes either). One given twice
+ * with different values is refused (as S3 requests refuse a query parameter so given): which one
+ * counts is a guess the signer may not share (MinIO takes the first, body before query; s3d took
+ * the last), and for Policy the wrong guess is a wider session than the one asked for.
+ */
 function parameters(body: Buffer, query: URLSearchParams): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [k, v] of query) if (!k.startsWith('X-Amz-')) out.set(k, v);
-  for (const [k, v] of new URLSearchParams(body.toString('utf8'))) out.set(k, v);
+  const add = (k: string, v: string): void => {
+    if (out.has(k) && out.get(k) !== v) throw new StsError('InvalidParameterValue', 400, `The parameter ${k} is given more than once with different values.`);
+    out.set(k, v);
+  };
+  for (const [k, v] of query) if (!k.startsWith('X-Amz-')) add(k, v);
+  for (const [k, v] of new URLSearchParams(body.toString('utf8'))) add(k, v);
   return out;
 }
 
