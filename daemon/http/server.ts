@@ -492,8 +492,10 @@ export class HttpServer {
       if (!secure && !isSecureAllowed(headers, query)) {
         throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
       }
-      // From here on the handlers see them as headers too.
-      if (asked !== headers) Object.assign(headers, asked);
+      // From here on the handlers see them as headers too; but for STS, which authenticates in its
+      // handler (ops/sts.ts) and must see the headers as signed: a query's x-amz-acl there was an
+      // unsigned header, and every such request 403.
+      if (asked !== headers && r.op !== 'STS') Object.assign(headers, asked);
     } catch (err) {
       const result = this.errors.result(err, id, rawPath, pending);
       // "Regardless of the permissions on the bucket" (HeadBucket): clients find a bucket's region
