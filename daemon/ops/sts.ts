@@ -27,6 +27,15 @@ export const MAX_DURATION_S = LONGEST_SESSION_S;
 const DEFAULT_DURATION_S = 3600;
 /** A session policy's longest text (MinIO's bound; AWS packs it into 2,048 bytes too). */
 const MAX_POLICY_CHARS = 2048;
+/**
+ * A session token's longest text. The token carries the session policy and tags (auth/sts.ts), and
+ * requests carry the token in their header section, which S3 bounds at 8 KiB (http/request-head.ts):
+ * IAM's limits alone (2,048 characters of policy, 50 tags of up to 384) let AssumeRole issue a
+ * token every request with it was refused for (RequestHeaderSectionTooLarge). 6 KiB leaves the
+ * request's other headers (signature, user agent, metadata) 2 KiB. AWS has the same kind of bound
+ * (a packed size of the session policy and tags, PackedPolicyTooLarge).
+ */
+export const MAX_TOKEN_CHARS = 6144;
 /** The form's longest body: the parameters and a session policy, with room for encoding. */
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -224,6 +233,11 @@ function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, a
     throw new StsError('AccessDenied', 403, `User: ${userArn(accountId(env), accessKey)} is not authorized to perform: ${STS_TAG_SESSION} (session Tags need a policy of the user that allows it, Resource "*").`);
   }
   const issued = sessions.issue(accessKey, duration, Date.now(), { policy, tags, name: sessionName });
+  if (issued.sessionToken.length > MAX_TOKEN_CHARS) {
+    // AWS's words: how much of the allotted space the session policy and tags take.
+    const share = Math.ceil((issued.sessionToken.length / MAX_TOKEN_CHARS) * 100);
+    throw new StsError('PackedPolicyTooLarge', 400, `The session policy and session tags consume ${share}% of allotted space: their session token would be ${issued.sessionToken.length} characters, at most ${MAX_TOKEN_CHARS} fit a request's headers; use a smaller policy or fewer tags.`);
+  }
   env.log.info({ requestId: ctx.requestId, user: accessKey, accessKeyId: issued.accessKeyId, expires: new Date(issued.expiresAt).toISOString() }, 'temporary credentials issued');
   return xmlResult(
     200,

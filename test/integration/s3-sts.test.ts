@@ -210,6 +210,26 @@ t.test('a session policy of the largest size: its token fits the header section 
   t.equal(got.status, 200, 'and in a presigned URL');
 });
 
+t.test('a session whose token would not fit a request: PackedPolicyTooLarge, as AWS answers a session too large to pack', async (t) => {
+  const app = sts(APP.accessKey, APP.secretKey);
+  // Session tags within IAM's limits (50, keys of 128, values of 256 characters): their token was
+  // over 10,000 characters, more than a request's whole header section may be (8 KiB), and every
+  // request with it was RequestHeaderSectionTooLarge.
+  const Tags = Array.from({ length: 20 }, (_, i) => ({ Key: `${'k'.repeat(120)}${i}`, Value: 'v'.repeat(256) }));
+  const refused = await assume(app, { Tags }).then(
+    (c) => `issued a token of ${c.SessionToken!.length} characters`,
+    (e: Error & { $metadata?: { httpStatusCode?: number } }) => `${e.name}/${e.$metadata?.httpStatusCode}: ${e.message}`,
+  );
+  t.match(refused, /^PackedPolicyTooLargeException\/400: The session policy and session tags consume \d+% of allotted space/, 'session tags whose token is too large');
+  // Within 2,048 characters, but of 3 UTF-8 bytes each (object keys in CJK): a token with little
+  // room left for the request's other headers.
+  const cjk = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/${'\u5199'.repeat(1700)}` }] });
+  t.ok(cjk.length <= 2048, `a policy of ${cjk.length} characters`);
+  t.equal(await stsCode(assume(app, { Policy: cjk })), 'PackedPolicyTooLargeException/400', 'a session policy whose token is too large');
+  const fewer = await assume(app, { Tags: Tags.slice(0, 5) });
+  t.equal(await s3Code(s3As(fewer).send(new GetObjectCommand({ Bucket: B, Key: 'shared/readme.txt' }))), 'ok', `fewer tags: issued, and the token (${fewer.SessionToken!.length} characters) works`);
+});
+
 t.test('GetCallerIdentity: the root user, a user and a session, as AWS names them', async (t) => {
   const root = await sts(ACCESS_KEY, SECRET_KEY).send(new GetCallerIdentityCommand({}));
   t.same([root.Account, root.Arn, root.UserId], [ACCESS_KEY, `arn:aws:iam::${ACCESS_KEY}:root`, ACCESS_KEY], 'the root user: the account itself (the owner every bucket names)');
