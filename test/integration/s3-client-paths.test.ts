@@ -2,19 +2,21 @@
 // needs TLS), with a multipart threshold set through `aws configure set` in an isolated config
 // file: `s3 cp` from a pipe and to stdout, `s3 cp --recursive` of a tree with nested, unicode and
 // space names under SSE-S3 and SSE-C, `--checksum-algorithm`, `s3 ls --recursive --summarize`,
-// `s3 presign`, `s3 rm --recursive` and `s3 rb --force`. Every object is read back byte for byte.
+// `s3 presign`, `s3 rm --recursive` and `s3 rb --force`, SSE-KMS under a named key, S3-to-S3 copies
+// re-keyed with `--sse-c-copy-source`, `s3 mv` across buckets and `s3 sync --delete` of awkward
+// keys both ways. Every object is read back byte for byte.
 // Skipped when `aws` is not on PATH.
 
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { bucketName, startTlsDaemonWithWork, testBytes } from '../helpers/daemon.js';
 import { readTree } from '../helpers/files.js';
 import { crc32Base64 } from '../helpers/hash.js';
 import { getBytes, listKeys } from '../helpers/s3.js';
-import { ssec } from '../helpers/sse.js';
+import { KMS_KEY_ARN, KMS_KEY_ID, ssec } from '../helpers/sse.js';
 import { NO_AWS, awsEnv, runAws, runAwsText, type AwsResult } from '../helpers/aws-cli.js';
 
 const MiB = 1024 * 1024;
@@ -164,6 +166,82 @@ t.test('cp --checksum-algorithm CRC32, SHA256 and CRC64NVME, single PUT and mult
     }
   }
   await awsOk('s3', 'rb', '--force', `s3://${bucket}`);
+});
+
+t.test('cp --recursive under SSE-KMS with a key id, re-keyed with --sse-c-copy-source, mv across buckets, sync --delete of awkward keys', { skip: NO_AWS }, async (t) => {
+  const bucket = bucketName('paths-rekey');
+  const other = bucketName('paths-rekey2');
+  await awsOk('s3', 'mb', `s3://${bucket}`);
+  await awsOk('s3', 'mb', `s3://${other}`);
+  const tree = join(work, 'rekey-tree');
+  // The big one goes multipart (5 MB threshold), so its S3-to-S3 copies are UploadPartCopy.
+  const files: Record<string, Buffer> = {
+    'top.txt': Buffer.from('top\n'),
+    'a/b/c/deep.txt': Buffer.from('deep\n'),
+    'a/big.bin': testBytes(6 * MiB + 3, 51),
+    'dir with spaces/f  two.txt': Buffer.from('spaces\n'),
+    'ünï/日本語 ファイル.txt': Buffer.from('unicode\n'),
+    'p+l+u+s/a+b.txt': Buffer.from('plus\n'),
+    'pct%20/x%2By.txt': Buffer.from('percent\n'),
+  };
+  const write = (rel: string): void => {
+    mkdirSync(join(tree, rel, '..'), { recursive: true });
+    writeFileSync(join(tree, rel), files[rel]!);
+    // Dated in the past: a file written in the second of its upload would look newer to sync.
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(join(tree, rel), past, past);
+  };
+  Object.keys(files).forEach(write);
+  const under = (prefix: string, keys = Object.keys(files)): string[] => keys.map((k) => `${prefix}/${k}`).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+  await awsOk('s3', 'cp', ...q, '--recursive', tree, `s3://${bucket}/kms`, '--sse', 'aws:kms', '--sse-kms-key-id', KMS_KEY_ID);
+  for (const [rel, data] of Object.entries(files)) {
+    t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `kms/${rel}` })), { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KMS_KEY_ARN }, `SSE-KMS under the named key: ${rel}`);
+    t.ok((await getBytes(s3, { Bucket: bucket, Key: `kms/${rel}` })).equals(data), `bytes of kms/${rel}`);
+  }
+  const badKey = await aws('s3', 'cp', ...q, join(tree, 'top.txt'), `s3://${bucket}/bad-kms.txt`, '--sse', 'aws:kms', '--sse-kms-key-id', 'no-such-key');
+  t.not(badKey.code, 0, 'an unknown KMS key fails the upload');
+  t.match(badKey.stderr, /KMS\.NotFoundException/, 'with the KMS error');
+  t.notOk((await listKeys(s3, bucket)).includes('bad-kms.txt'), 'and stores nothing');
+
+  // SSE-C, then copied in S3 under a second customer key given as a file (fileb://).
+  const KEY2 = 'k2-0123456789abcdef0123456789abc';
+  writeFileSync(join(work, 'key2.bin'), KEY2);
+  await awsOk('s3', 'cp', ...q, '--recursive', tree, `s3://${bucket}/c`, '--sse-c', 'AES256', '--sse-c-key', KEY);
+  await awsOk('s3', 'cp', ...q, '--recursive', `s3://${bucket}/c`, `s3://${bucket}/c2`, '--sse-c-copy-source', 'AES256', '--sse-c-copy-source-key', KEY, '--sse-c', 'AES256', '--sse-c-key', `fileb://${join(work, 'key2.bin')}`);
+  for (const [rel, data] of Object.entries(files)) {
+    t.ok((await getBytes(s3, { Bucket: bucket, Key: `c2/${rel}`, ...ssec(Buffer.from(KEY2)) })).equals(data), `re-keyed copy of ${rel} reads with the new key`);
+    t.equal(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `c2/${rel}`, ...ssec(Buffer.from(KEY)) })).then(() => 200, (e: { $metadata: { httpStatusCode: number } }) => e.$metadata.httpStatusCode), 403, `and not with the old one: ${rel}`);
+  }
+  // SSE-C moved to the other bucket, decrypted on the way (no --sse-c for the destination).
+  await awsOk('s3', 'mv', ...q, '--recursive', `s3://${bucket}/c2`, `s3://${other}/plain`, '--sse-c-copy-source', 'AES256', '--sse-c-copy-source-key', KEY2);
+  t.same((await listKeys(s3, bucket)).filter((k) => k.startsWith('c2/')), [], 'mv removed the sources');
+  t.same(await listKeys(s3, other), under('plain'), 'mv: every key in the other bucket');
+  for (const [rel, data] of Object.entries(files)) {
+    const h = await s3.send(new HeadObjectCommand({ Bucket: other, Key: `plain/${rel}` }));
+    t.equal(h.SSECustomerAlgorithm, undefined, `moved ${rel} is no longer SSE-C`);
+    t.ok((await getBytes(s3, { Bucket: other, Key: `plain/${rel}` })).equals(data), `bytes of moved ${rel}`);
+  }
+
+  // sync --delete: the awkward keys go when their files go, both up and down.
+  await awsOk('s3', 'sync', ...q, tree, `s3://${bucket}/sync`);
+  t.equal((await aws('s3', 'sync', tree, `s3://${bucket}/sync`, '--dryrun')).stdout.trim(), '', 'a second sync has nothing to do (every awkward key matched its file)');
+  const gone = ['dir with spaces/f  two.txt', 'ünï/日本語 ファイル.txt', 'p+l+u+s/a+b.txt', 'pct%20/x%2By.txt'];
+  for (const rel of gone) rmSync(join(tree, rel));
+  await awsOk('s3', 'sync', ...q, '--delete', tree, `s3://${bucket}/sync`);
+  const kept = Object.keys(files).filter((k) => !gone.includes(k));
+  t.same((await listKeys(s3, bucket)).filter((k) => k.startsWith('sync/')), under('sync', kept), 'sync --delete removed exactly the deleted files\' keys');
+  gone.forEach(write);
+  await awsOk('s3', 'sync', ...q, tree, `s3://${other}/sync`);
+  const down = join(work, 'rekey-down');
+  mkdirSync(join(down, 'stale/x'), { recursive: true });
+  writeFileSync(join(down, 'stale/x/old.txt'), 'stale\n');
+  await awsOk('s3', 'sync', ...q, '--delete', `s3://${other}/sync`, down);
+  const got = readTree(down);
+  t.same([...got.keys()].sort(), Object.keys(files).sort(), 'sync --delete down: the tree, without the stale file');
+  for (const [rel, data] of Object.entries(files)) t.ok(got.get(rel)?.equals(data), `synced down ${rel}`);
+  await awsOk('s3', 'rb', '--force', `s3://${bucket}`);
+  await awsOk('s3', 'rb', '--force', `s3://${other}`);
 });
 
 t.test('s3 presign: the URL reads the object over HTTPS, and expires', { skip: NO_AWS }, async (t) => {
