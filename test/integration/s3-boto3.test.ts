@@ -3,6 +3,7 @@
 // managed multipart uploads and parallel ranged downloads (s3transfer), SSE-S3, SSE-C (TLS),
 // SSE-KMS, CopyObject and managed copy (an SSE-C source re-keyed in odd ranges), composite
 // checksums (HEAD with ChecksumMode, GetObjectAttributes parts), SHA256 and ContentMD5 puts,
+// upload_file and managed copy with ChecksumAlgorithm='SHA256' (composite SHA-256),
 // paginated listings with awkward keys, single and batch deletes, SigV4 presigned URLs fetched
 // with urllib, bucket operations and error shapes.
 // test/fixtures/boto3/client.py, one python process for the whole file (--serve), runs one
@@ -135,6 +136,11 @@ interface ChecksumsOut {
   put_md5_etag: string;
   put_wrong_md5: Failure;
   get_md5: string;
+  mp_sha256_part_headers: string[];
+  mp_sha256_head: { ChecksumSHA256?: string; ChecksumType?: string; Metadata?: Record<string, string> };
+  mp_sha256_download: string;
+  mp_sha256_copy_head: { ChecksumSHA256?: string; ChecksumType?: string };
+  mp_sha256_copy_download: string;
 }
 interface SsecCopyOut {
   ranges: string[];
@@ -455,7 +461,7 @@ async function suite(botocoreVersion: string): Promise<void> {
     t.equal(m.download_sha256, sha.mid, 'copy bytes');
   });
 
-  t.test('checksums after a managed multipart upload: HEAD with ChecksumMode, a part, GetObjectAttributes pages; SHA256 and ContentMD5 puts', async (t) => {
+  t.test('checksums after a managed multipart upload: HEAD with ChecksumMode, a part, GetObjectAttributes pages; SHA256 and ContentMD5 puts; upload_file and managed copy with ChecksumAlgorithm=SHA256', async (t) => {
     const r = await boto3<ChecksumsOut>('checksums', plain);
     const parts = [0, 1, 2].map((i) => inputs.mid.subarray(i * 5 * MiB, (i + 1) * 5 * MiB));
     const partCrcs = parts.map((p) => crc32Base64(p));
@@ -477,6 +483,14 @@ async function suite(botocoreVersion: string): Promise<void> {
     t.equal(r.put_md5_etag, `"${md5Hex(inputs.small)}"`, 'ContentMD5: PUT stored');
     failed(t, r.put_wrong_md5, 'BadDigest', 400, 'a body that does not match its ContentMD5');
     t.equal(r.get_md5, sha.small, 'the refused PUT left the object as it was');
+
+    // S3's composite SHA-256: the SHA-256 of the parts' SHA-256s, with "-<parts>".
+    const sha256Composite = `${createHash('sha256').update(Buffer.concat(parts.map((p) => createHash('sha256').update(p).digest()))).digest('base64')}-3`;
+    t.ok(r.mp_sha256_part_headers.length > 0 && r.mp_sha256_part_headers.every((h) => h === 'x-amz-checksum-sha256'), `upload_file sent SHA-256s with its parts: ${r.mp_sha256_part_headers}`);
+    t.same(r.mp_sha256_head, { ChecksumSHA256: sha256Composite, ChecksumType: 'COMPOSITE', Metadata: { alg: 'sha256' } }, 'upload_file with ChecksumAlgorithm=SHA256: the composite SHA-256 of the three parts, the metadata');
+    t.equal(r.mp_sha256_download, sha.mid, 'GET with ChecksumMode returns the bytes');
+    t.same(r.mp_sha256_copy_head, { ChecksumSHA256: sha256Composite, ChecksumType: 'COMPOSITE' }, 'managed copy in the same 5 MiB parts with ChecksumAlgorithm=SHA256: the same composite');
+    t.equal(r.mp_sha256_copy_download, sha.mid, 'the copy downloads (ranged GETs)');
   });
 
   t.test('managed copy of an SSE-C multipart object to a new customer key and to SSE-KMS, in odd ranges (TLS)', async (t) => {

@@ -2,7 +2,8 @@
 // transfer manager on object versions (download_file of an older version in parallel ranges,
 // upload_fileobj from a pipe) and its list_object_versions paginator across versions and delete
 // markers; @aws-sdk/lib-storage Upload of streams of unknown length (several parts, one part, none)
-// with checksums, SSE-C and tags; minio-js listings and deletions past 1000 keys, presigned GETs
+// with checksums (CRC64NVME as a full-object checksum), SSE-C and tags, and abort() mid-way;
+// minio-js listings (startAfter too) and deletions past 1000 keys, presigned GETs
 // with response overrides, ranged reads and statObject of an SSE-C object. Bytes are compared
 // whole every time. The boto3 part is skipped without python3 and boto3.
 
@@ -13,7 +14,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
-import { GetObjectTaggingCommand, HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { GetObjectTaggingCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BucketItem } from 'minio';
 import { ACCESS_KEY, REGION, SECRET_KEY, startTlsDaemonWithWork, testBytes } from '../helpers/daemon.js';
@@ -53,7 +55,7 @@ function httpsGet(url: string): Promise<{ status: number; headers: Record<string
   });
 }
 
-t.test('lib-storage Upload: streams of unknown length in several parts, one part and none; checksums, SSE-C, tags', async (t) => {
+t.test('lib-storage Upload: streams of unknown length in several parts, one part and none; checksums, SSE-C, tags, CRC64NVME, abort()', async (t) => {
   const bucket = await createBucket(s3, 'libstorage');
   const big = testBytes(17 * MiB + 11, 61);
   const up = new Upload({ client: s3, params: { Bucket: bucket, Key: 'big.bin', Body: unknownLength(big), ChecksumAlgorithm: 'CRC32' }, partSize: 5 * MiB, queueSize: 4 });
@@ -79,9 +81,43 @@ t.test('lib-storage Upload: streams of unknown length in several parts, one part
   t.ok((await getBytes(s3, { Bucket: bucket, Key: 'c.bin', ...c })).equals(enc), 'SSE-C in three parts: the bytes');
   t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'c.bin', ...c })), { SSECustomerAlgorithm: 'AES256', ETag: /-3"$/ });
   t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'c.bin' }))).TagSet, [{ Key: 'team', Value: 'a b/ü' }], 'tags put after the upload');
+
+  // CRC64NVME is a full-object checksum: S3 combines the parts' CRCs into the whole body's.
+  const nv = testBytes(12 * MiB + 1, 64);
+  const done = await new Upload({ client: s3, params: { Bucket: bucket, Key: 'nvme.bin', Body: unknownLength(nv), ChecksumAlgorithm: 'CRC64NVME', ContentType: 'video/x-nvme', Metadata: { stage: 'nvme' } }, partSize: 5 * MiB, queueSize: 2 }).done();
+  const crc = new Crc64Nvme();
+  crc.update(nv);
+  const whole = Buffer.from(await crc.digest()).toString('base64');
+  t.match(done, { ChecksumCRC64NVME: whole, ChecksumType: 'FULL_OBJECT', ETag: /-3"$/ }, 'CRC64NVME in three parts: CompleteMultipartUpload gives the whole body\'s CRC64NVME');
+  t.match(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'nvme.bin', ChecksumMode: 'ENABLED' })), { ChecksumCRC64NVME: whole, ChecksumType: 'FULL_OBJECT', ContentType: 'video/x-nvme', Metadata: { stage: 'nvme' } }, 'HEAD: the checksum, Content-Type and metadata');
+  t.ok((await getBytes(s3, { Bucket: bucket, Key: 'nvme.bin', ChecksumMode: 'ENABLED' })).equals(nv), 'GET with ChecksumMode (validated by the SDK): the bytes');
+
+  // abort() mid-way: lib-storage aborts the multipart upload; nothing stays behind.
+  let produced = 0;
+  const endless = new Readable({
+    read() {
+      produced += MiB;
+      this.push(produced > 40 * MiB ? null : testBytes(MiB, produced));
+    },
+  });
+  const aborted = new Upload({ client: s3, params: { Bucket: bucket, Key: 'aborted.bin', Body: endless, ChecksumAlgorithm: 'CRC64NVME' }, partSize: 5 * MiB, queueSize: 2 });
+  aborted.on('httpUploadProgress', (p) => {
+    if ((p.loaded ?? 0) >= 10 * MiB) void aborted.abort();
+  });
+  t.equal(await aborted.done().then(() => 'done', (e: Error) => e.name), 'AbortError', 'done() rejects with AbortError');
+  t.ok(produced < 40 * MiB, 'the stream was not read to its end');
+  // AbortMultipartUpload is sent after done() rejects: wait for it.
+  const deadline = Date.now() + 10_000;
+  let uploads = (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
+  while (uploads.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    uploads = (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
+  }
+  t.same(uploads, [], 'the multipart upload was aborted');
+  t.notOk((await listKeys(s3, bucket)).includes('aborted.bin'), 'and no object was made');
 });
 
-t.test('minio-js: listObjectsV2 and listObjects past 1000 keys, removeObjects of 1100, presigned GET overrides, ranges, statObject of SSE-C', async (t) => {
+t.test('minio-js: listObjectsV2 (with startAfter) and listObjects past 1000 keys, removeObjects of 1100, presigned GET overrides, ranges, statObject of SSE-C', async (t) => {
   const m = minioClient(d);
   const bucket = await createBucket(s3, 'minio-paths');
   const keys = Array.from({ length: 1100 }, (_, i) => `many/${String(i).padStart(4, '0')}${i % 7 === 0 ? ' ü+' : ''}`);
@@ -95,7 +131,10 @@ t.test('minio-js: listObjectsV2 and listObjects past 1000 keys, removeObjects of
     });
   t.same((await collect(m.listObjectsV2(bucket, 'many/', true))).map((i) => i.name), keys, 'listObjectsV2: every key, over two pages');
   t.same((await collect(m.listObjects(bucket, 'many/', true))).map((i) => i.name), keys, 'listObjects (v1): every key, over two pages');
-  await m.removeObjects(bucket, keys);
+  t.same((await collect(m.listObjectsV2(bucket, 'many/', true, keys[1049]))).map((i) => i.name), keys.slice(1050), 'listObjectsV2 with startAfter');
+  t.same((await collect(m.listObjectsV2(bucket, 'many/', true, keys[7]))).map((i) => i.name), keys.slice(8), 'startAfter an awkward key, over two pages');
+  t.same((await collect(m.listObjectsV2(bucket, '', true, 'many/9'))).map((i) => i.name), [], 'startAfter past the last key');
+  t.same(await m.removeObjects(bucket, [...keys, 'many/no such key']), [], 'removeObjects: no errors, a missing key included');
   t.same(await listKeys(s3, bucket), [], 'removeObjects of 1100 (two DeleteObjects)');
 
   const body = testBytes(300_000, 71);
