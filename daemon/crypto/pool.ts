@@ -191,6 +191,8 @@ export class CryptoPool {
   #strandedCheck: NodeJS.Immediate | undefined;
   /** How many times stranded tasks were failed: a task's failure says why if it was one of them. */
   #strandings = 0;
+  /** The last failure of a seal/open worker outside a task, until one loads: why stranded tasks could not run. */
+  #lastWorkerError: unknown;
   /** The ends of the threads of pools close() or a retirement destroyed (see #submit); weak, so a retired lane's Piscina is not kept for it. */
   readonly #ending = new WeakMap<Piscina<CryptoTask, CryptoResult>, Promise<void>>();
 
@@ -216,12 +218,17 @@ export class CryptoPool {
     // whose module no longer loads): an EventEmitter 'error' without a listener ends the process.
     // Piscina replaces the worker itself; tasks it could not run have failed to their callers.
     this.#piscina.on('error', (err: unknown) => {
+      this.#lastWorkerError = err;
       this.#onWorkerError(err, 'crypto');
       this.#refuseStranded();
     });
     // A worker that dies in a task: Piscina fails its tasks, and may not replace it (it stops
     // replacing workers for good once one failed to load), which can leave the queue stranded too.
     this.#piscina.on('workerDestroy', () => this.#refuseStranded());
+    // A worker that loaded since: an older failure no longer explains a stranding.
+    this.#piscina.on('message', (m: unknown) => {
+      if (typeof m === 'object' && m !== null && WORKER_LOADED in m) this.#lastWorkerError = undefined;
+    });
     this.#loads = new LoadWatch(this.#piscina);
     this.#loaded = this.#loads.all(this.workers);
   }
@@ -268,7 +275,9 @@ export class CryptoPool {
     try {
       return await this.#track(this.#submit(this.#piscina, task));
     } catch (err) {
-      if (this.#strandings !== strandings && !this.#closed) throw new Error('no crypto worker could run the task: the workers fail as they start (see "crypto worker failed" in the log)', { cause: err });
+      // The cause is the workers' own failure, not Piscina's "Terminating worker thread": a thread
+      // that could not start for want of a descriptor is a shortage that passes (503), not a 500.
+      if (this.#strandings !== strandings && !this.#closed) throw new Error('no crypto worker could run the task: the workers fail as they start (see "crypto worker failed" in the log)', { cause: this.#lastWorkerError ?? err });
       throw err;
     } finally {
       this.#busy.ended();
@@ -352,7 +361,15 @@ export class CryptoPool {
     lane ??= this.#lanes.reduce((a, b) => (b.streams < a.streams ? b : a));
     lane.streams++;
     const chosen = lane;
-    const run = (task: Md5UpdateTask | Md5FinishTask): Promise<CryptoResult> => (chosen.failed !== undefined ? Promise.reject(chosen.failed) : this.#track(this.#submit(chosen.piscina, task)));
+    // A task still queued when its lane is retired is failed by the lane's destroy() with Piscina's
+    // "Terminating worker thread": it fails with the lane's reason instead, as later tasks do, so
+    // that a thread that could not start for want of a descriptor is a 503, not a 500.
+    const run = (task: Md5UpdateTask | Md5FinishTask): Promise<CryptoResult> =>
+      chosen.failed !== undefined
+        ? Promise.reject(chosen.failed)
+        : this.#track(this.#submit(chosen.piscina, task)).catch((err: unknown) => {
+            throw chosen.failed ?? err;
+          });
     return new Md5Lane(this.#nextStream++, run, () => chosen.streams--);
   }
 
