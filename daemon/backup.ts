@@ -93,7 +93,7 @@ class DamagedDataFile extends Error {
 /** DEST has no room for what the backup would copy: found before it copies it. */
 class NoSpace extends Error {}
 
-/** SIGINT or SIGTERM during the backup. */
+/** SIGINT, SIGTERM or SIGHUP during the backup. */
 class Interrupted extends Error {}
 
 /**

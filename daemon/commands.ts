@@ -8,8 +8,8 @@ import { versionLine } from './version.js';
 
 const USAGE = `usage: s3d server DIR [--dev]
        s3d verify DIR [--deep] [--bucket NAME] [--dev]
-       s3d backup DIR DEST
-       s3d backup DIR --into ROOT [--keep N]
+       s3d backup DIR DEST [--no-space-check]
+       s3d backup DIR --into ROOT [--keep N] [--no-space-check]
        s3d metrics-token [--dev]
        s3d --version
 
