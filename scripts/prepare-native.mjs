@@ -3,7 +3,7 @@
 //   native/dare-aead.c → dist/native/dare-aead.node: AES-256-GCM into caller buffers, through the
 //     OpenSSL inside Node (without it s3d seals with node:crypto, about half the AES throughput);
 //   native/checksums.c → dist/native/checksums.node: CRC32C and CRC64NVME (without it s3d uses the
-//     JavaScript ones of @aws-sdk/checksums, about 330 MiB/s on the event loop);
+//     JavaScript ones of @aws-sdk/checksums, about 400 MiB/s on the event loop);
 //   native/stdio-quiet.c → dist/native/stdio-quiet.node: keeps the debugging lines uWebSockets.js
 //     prints as TLS server names are added off standard output, s3d's JSON log (without it they
 //     appear there).
