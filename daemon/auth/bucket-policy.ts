@@ -10,7 +10,7 @@ import { parseIsoDateTime } from '../dates.js';
 import { inRange, ipRange, type IpRange } from '../ip-ranges.js';
 import { S3Error } from '../errors.js';
 import { S3_ACTIONS, STS_TAG_SESSION, type ResourceKind } from './s3-actions.js';
-import { jsonNestsDeeperThan, MAX_POLICY_NESTING, repeatedJsonKey } from './json-keys.js';
+import { jsonNestsDeeperThan, MAX_POLICY_NESTING, repeatedJsonKey, valueNestsDeeperThan } from './json-keys.js';
 import { parsePolicyText, wildcard, type PolicyText, type Wildcard } from './policy-text.js';
 
 /**
@@ -205,7 +205,8 @@ export function namedUsers(policy: BucketPolicy): string[] {
 /**
  * Parses and checks a policy document for `bucket`; throws MalformedPolicy. `stored`: a policy an
  * earlier version accepted, whose IP ranges this one may no longer take: such a range is kept as
- * one that cannot be evaluated (see holdsOne) instead of failing every request the policy judges.
+ * one that cannot be evaluated (see holdsOne) instead of failing every request the policy judges,
+ * and which is not held to the limits of what is written (checkWrittenPolicy).
  */
 export function parseBucketPolicy(text: string, bucket: string, stored = false): BucketPolicy {
   let doc: unknown;
@@ -215,11 +216,16 @@ export function parseBucketPolicy(text: string, bucket: string, stored = false):
     // S3's words (LocalStack's recording against AWS), which the aws CLI shows.
     throw malformed("Policies must be valid JSON and the first byte must be '{'");
   }
-  if (jsonNestsDeeperThan(text, MAX_POLICY_NESTING)) throw malformed(`The policy nests objects and lists more than ${MAX_POLICY_NESTING} deep; a policy needs five.`);
-  // S3 measures a policy without the whitespace that only lays it out (an indented policy file is
-  // often twice its compact size), so the limit applies to the compact JSON. PutBucketPolicy reads
-  // at most 64 KiB, which bounds the parse before it.
-  if (Buffer.byteLength(JSON.stringify(doc)) > MAX_POLICY_BYTES) throw malformed(`Policies are limited to ${MAX_POLICY_BYTES} bytes (not counting whitespace between JSON tokens).`);
+  // Limits of what is put (checkWrittenPolicy): a stored policy passed them when it was put, or
+  // was put by a version without the nesting limit (a Sid, which nothing reads, could nest deeper)
+  // and must keep loading. Nothing below recurses through a Sid.
+  if (!stored) {
+    if (jsonNestsDeeperThan(text, MAX_POLICY_NESTING)) throw malformed(TOO_DEEP);
+    // S3 measures a policy without the whitespace that only lays it out (an indented policy file is
+    // often twice its compact size), so the limit applies to the compact JSON. PutBucketPolicy reads
+    // at most 64 KiB, which bounds the parse before it.
+    if (Buffer.byteLength(JSON.stringify(doc)) > MAX_POLICY_BYTES) throw malformed(`Policies are limited to ${MAX_POLICY_BYTES} bytes (not counting whitespace between JSON tokens).`);
+  }
   const repeated = repeatedJsonKey(text);
   if (repeated !== undefined) throw malformed(`The policy names ${JSON.stringify(repeated.key)} twice in one object${repeated.path === '' ? '' : ` (${repeated.path})`}; JSON keeps only the last.`);
   return parseDocument(doc, bucket, stored);
@@ -234,9 +240,31 @@ export function parseIdentityPolicy(doc: unknown, stored = false): BucketPolicy 
   return parseDocument(doc, undefined, stored);
 }
 
+const TOO_DEEP = `The policy nests objects and lists more than ${MAX_POLICY_NESTING} deep; a policy needs five.`;
+
+/**
+ * The rules a policy is held to when it is written (PutBucketPolicy, the users file, AssumeRole's
+ * session policy) but not when a stored one is read again (a bucket's at load, a session token's):
+ * Sid and Id are strings, as IAM's grammar and MinIO's decoder have them, and objects and lists
+ * nest at most MAX_POLICY_NESTING deep in every kind of policy. Earlier versions took a Sid or Id
+ * of any JSON type, and any nesting in users' and session policies; nothing reads Sid or Id, so a
+ * policy they stored means what it meant and must not stop loading on upgrade. Throws MalformedPolicy.
+ */
+export function checkWrittenPolicy(doc: unknown): void {
+  if (valueNestsDeeperThan(doc, MAX_POLICY_NESTING)) throw malformed(TOO_DEEP);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return; // parseDocument says why
+  const { Id: id, Statement: raws } = doc as Record<string, unknown>;
+  if (id !== undefined && typeof id !== 'string') throw malformed('Id must be a string.');
+  (Array.isArray(raws) ? raws : [raws]).forEach((raw, i) => {
+    const sid = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).Sid : undefined;
+    if (sid !== undefined && typeof sid !== 'string') throw malformed(`Statement ${i + 1}: Sid must be a string.`);
+  });
+}
+
 /** `bucket` undefined: an identity policy. `stored`: see parseBucketPolicy. */
 function parseDocument(doc: unknown, bucket: string | undefined, stored: boolean): BucketPolicy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed('The policy must be a JSON object.');
+  if (!stored) checkWrittenPolicy(doc);
   // IAM's grammar: Version, Id and Statement, nothing else. An element in the wrong place (a
   // Condition or Principal beside Statement, not in it) would be dropped unread, granting more
   // than the writer meant, so it is refused as the statements' unknown elements are.

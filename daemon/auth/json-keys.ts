@@ -87,3 +87,18 @@ export function jsonNestsDeeperThan(text: string, max: number): boolean {
   }
   return false;
 }
+
+/**
+ * Whether the decoded JSON `value` nests objects and lists more than `max` deep (the top object
+ * is one deep, as jsonNestsDeeperThan counts): for a policy inside a larger document (a users
+ * file's), whose text is not its own. Walks with a stack of its own, stopping at `max + 1`.
+ */
+export function valueNestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 1 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (typeof top.v !== 'object' || top.v === null) continue;
+    if (top.depth > max) return true;
+    for (const child of Object.values(top.v)) if (typeof child === 'object' && child !== null) stack.push({ v: child, depth: top.depth + 1 });
+  }
+  return false;
+}

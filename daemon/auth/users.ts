@@ -13,7 +13,7 @@
 // aws:SourceIp range earlier versions took, read as a stored bucket policy is, see oldRangesPolicy).
 
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
+import { checkWrittenPolicy, parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
 import { repeatedJsonKey } from './json-keys.js';
 import { isShortMappedRange } from '../ip-ranges.js';
 
@@ -76,6 +76,8 @@ export const CANNED_POLICIES: Readonly<Record<string, unknown>> = {
 function oldRangesPolicy(body: unknown): { policy: BucketPolicy; ranges: readonly string[] } | undefined {
   let policy: BucketPolicy;
   try {
+    // Lenient about the ranges only: the rest of what a written policy must be still holds.
+    checkWrittenPolicy(body);
     policy = parseIdentityPolicy(body, true);
   } catch {
     return undefined;

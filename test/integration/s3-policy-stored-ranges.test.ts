@@ -51,3 +51,34 @@ t.test('a stored policy with a range this version refuses is read, failing close
   t.same(warned[0]?.ranges, [OLD], 'with the range');
   t.equal(again.jsonLogs().filter((l) => JSON.stringify(l).includes('MalformedPolicy')).length, 0, 'no MalformedPolicy logged');
 });
+
+// PutBucketPolicy refuses a Sid that is no string, and any policy nested more than 32 deep; earlier
+// versions stored both (a Sid of any type; before the nesting limit, a Sid nested any depth). Such
+// a stored policy must keep loading and judging requests: nothing reads a Sid.
+t.test('a stored policy with a Sid this version refuses (a number, nested 40 deep) still loads and judges', async (t) => {
+  const x = await startDaemon();
+  t.teardown(() => x.stop());
+  const Bucket = await createBucket(x.s3(), 'oldsid');
+  for (const Key of ['open', 'closed']) await x.s3().send(new PutObjectCommand({ Bucket, Key, Body: 'x' }));
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 5, Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/*` },
+      { Sid: JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown, Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/closed` },
+    ],
+  };
+  const put = (p: object): Promise<string> => s3Code(x.s3().send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(p) })));
+  t.equal(await put({ ...policy, Statement: [policy.Statement[0]] }), 'MalformedPolicy/400', 'PutBucketPolicy refuses a Sid that is a number');
+  t.equal(await put({ ...policy, Statement: [policy.Statement[1]] }), 'MalformedPolicy/400', 'and one nested 40 deep');
+  t.equal(await x.stop(), 0, 'stopped');
+  const meta = new MetaStore(join(x.dataDir, '.s3d'));
+  await meta.updateBucket(Bucket, (b) => ({ ...b, policy: JSON.stringify(policy) }));
+  await meta.close();
+
+  const again = await startDaemon({ dataDir: x.dataDir });
+  t.teardown(() => again.stop());
+  const anon = async (key: string): Promise<number> => (await raw(again.port, { method: 'GET', path: `/${Bucket}/${key}`, sign: false })).status;
+  t.equal(await anon('open'), 200, 'its Allow allows');
+  t.equal(await anon('closed'), 403, 'its Deny denies');
+  t.same(again.jsonLogs().filter((l) => l.bucket === Bucket && (JSON.stringify(l).includes('policy stored for this bucket') || l.ranges !== undefined)), [], 'start-up names no unreadable policy');
+});

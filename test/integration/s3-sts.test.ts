@@ -272,6 +272,10 @@ t.test('what AssumeRole refuses: STS errors the SDK reads', async (t) => {
   // Two StringEquals blocks in one Condition: JSON keeps the last, and the session would be limited by one of them only.
   const twice = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::${B}/*","Condition":{"StringEquals":{"aws:UserAgent":"nobody"},"StringEquals":{"aws:Referer":"x"}}}]}`;
   t.equal(await stsCode(assume(app, { Policy: twice })), 'MalformedPolicyDocumentException/400', 'one naming a name twice in one object (as every policy s3d takes)');
+  // The grammar of every policy s3d takes (PutBucketPolicy's): a Sid is a string, nesting at most 32 deep.
+  const withSid = (Sid: unknown): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid, Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+  t.equal(await stsCode(assume(app, { Policy: withSid(5) })), 'MalformedPolicyDocumentException/400', 'one whose Sid is a number');
+  t.equal(await stsCode(assume(app, { Policy: withSid(JSON.parse('['.repeat(40) + ']'.repeat(40))) })), 'MalformedPolicyDocumentException/400', 'one whose Sid nests 40 deep');
   const big = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(2100), Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
   t.equal(await stsCode(assume(app, { Policy: big })), 'PackedPolicyTooLargeException/400', 'one over 2,048 characters');
   t.equal(await stsCode(app.send(new GetSessionTokenCommand({}))), 'InvalidAction/400', 'another action');

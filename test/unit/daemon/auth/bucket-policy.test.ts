@@ -653,3 +653,31 @@ t.test('aws:PrincipalTag/<key>: the tag key without case, in conditions and as a
   t.notOk(ask(home, 's3:GetObject', `${B}/teams/red/x`, { 'aws:principaltag/team': 'blue' }));
   t.equal(code(() => parseBucketPolicy(doc(allow('s3:GetObject', `arn:aws:s3:::${B}/*`, { Condition: { StringEquals: { 'aws:PrincipalTag/': 'x' } } })), B)), 'MalformedPolicy', 'a key with no tag key');
 });
+
+// What is put is held to the grammar (IAM's, MinIO's decoder: Sid and Id are strings; nesting at
+// most 32 deep in every kind of policy); what an earlier version stored keeps loading, since it
+// took a Sid or Id of any type and, before the nesting limit, a Sid nested any depth.
+t.test('Sid and Id are strings and nesting is limited when a policy is written, not when a stored one is read', async (t) => {
+  const good = allow('s3:GetObject', `arn:aws:s3:::${B}/*`);
+  const deep = (n: number): unknown => JSON.parse('['.repeat(n) + ']'.repeat(n));
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['a Sid that is a number', { Version: '2012-10-17', Statement: [{ Sid: 5, ...good }] }],
+    ['a Sid that is a list', { Version: '2012-10-17', Statement: [{ Sid: [[1]], ...good }] }],
+    ['a Sid that is an object', { Version: '2012-10-17', Statement: { Sid: { a: 'b' }, ...good } }],
+    ['a Sid nested 40 deep', { Version: '2012-10-17', Statement: [{ Sid: deep(40), ...good }] }],
+    ['an Id that is a number', { Version: '2012-10-17', Id: 1, Statement: [good] }],
+    ['an Id that is null', { Version: '2012-10-17', Id: null, Statement: [good] }],
+  ];
+  const identity = (o: Record<string, unknown>): Record<string, unknown> =>
+    JSON.parse(JSON.stringify(o, (k, v: unknown) => (k === 'Principal' ? undefined : k === 'Resource' ? 'arn:aws:s3:::b/*' : v))) as Record<string, unknown>;
+  for (const [what, o] of cases) {
+    t.equal(code(() => parseBucketPolicy(JSON.stringify(o), B)), 'MalformedPolicy', `PutBucketPolicy: ${what}`);
+    t.equal(code(() => parseIdentityPolicy(identity(o))), 'MalformedPolicy', `a users-file or session policy: ${what}`);
+    t.equal(code(() => parseBucketPolicy(JSON.stringify(o), B, true)), 'ok', `a stored bucket policy: ${what}`);
+    t.equal(code(() => parseIdentityPolicy(identity(o), true)), 'ok', `a session token's policy: ${what}`);
+  }
+  t.match((() => { try { parseBucketPolicy(JSON.stringify(cases[1]![1]), B); } catch (err) { return (err as Error).message; } return ''; })(), /Statement 1: Sid must be a string/, 'the message says which statement');
+  t.match((() => { try { parseIdentityPolicy(identity(cases[3]![1])); } catch (err) { return (err as Error).message; } return ''; })(), /nests objects and lists more than 32 deep/, 'an identity policy is measured as a bucket policy is');
+  t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2012-10-17', Id: 'any text: ok', Statement: [{ Sid: 'Allow reads, from anyone', ...good }] }), B)), 'ok', 'a Sid of any characters (S3 takes more than IAM\u2019s letters and digits)');
+  t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'same', ...good }, { Sid: 'same', ...good }] }), B)), 'ok', 'a Sid given twice (MinIO takes it; S3 refuses nothing for it that s3d knows of)');
+});

@@ -100,3 +100,15 @@ t.test('a version 1 token (HKDF key, issued before 2026-12-05) still opens until
   v2[0] = 2;
   t.equal(code(() => tokens.open(v2.toString('base64url'), now)), 'InvalidToken', 'a version 1 body under version 2\u2019s key');
 });
+
+// AssumeRole holds a session policy to the grammar of what is written (a Sid is a string, nesting
+// at most 32 deep); a token an earlier version issued, whose policy that version took, still opens
+// with its policy until it expires (its Sid, which nothing reads, means nothing either way).
+t.test('a token whose session policy an earlier version took (a Sid of another type, nested deep) still opens', async (t) => {
+  const now = Date.now();
+  for (const Sid of [5, JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown]) {
+    const s = tokens.issue('alice', 900, now, { policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid, Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) });
+    t.equal(code(() => tokens.open(s.sessionToken, now)), 'ok', `Sid ${JSON.stringify(Sid).slice(0, 12)}`);
+    t.ok(withSessions(() => dir, tokens)().get(s.accessKeyId)?.session?.policy, 'with its session policy');
+  }
+});

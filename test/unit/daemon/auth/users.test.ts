@@ -305,3 +305,17 @@ t.test('a policy with an IPv4-mapped range shorter than /96 is read, failing clo
     t.match(refusal(file({ policies: { p: ip('IpAddress', 'Allow', [OLD, bad], 'x') }, users: [] })), /policy "p": .*is not an IP address or CIDR range/, `${bad} beside it is still refused`);
   }
 });
+
+// docs/operations.md: users' policies "follow the same rules" as bucket policies. A Sid nested 40
+// deep or of another type than a string was read without a word (PutBucketPolicy refuses both).
+t.test('users\u2019 policies follow the bucket policies\u2019 grammar: Sid a string, nesting at most 32 deep', async (t) => {
+  const sid = (Sid: unknown, extra: Record<string, unknown> = {}) =>
+    file({ policies: { p: policy({ Sid, Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', ...extra }) }, users: [{ accessKey: 'app1', secretKey: 'app1-secret', policies: ['p'] }] });
+  const deep = JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown;
+  t.match(refusal(sid(deep)), /policy "p": The policy nests objects and lists more than 32 deep/, 'a Sid nested 40 deep');
+  t.match(refusal(sid(7)), /policy "p": Statement 1: Sid must be a string/, 'a Sid that is a number');
+  t.match(refusal(sid([[1]])), /policy "p": Statement 1: Sid must be a string/, 'a Sid that is a list');
+  // The leniency for old IP ranges (read as a stored policy is) takes nothing else with it.
+  t.match(refusal(sid(7, { Condition: { IpAddress: { 'aws:SourceIp': '::ffff:10.0.0.0/8' } } })), /policy "p": /, 'a bad Sid beside an old range');
+  t.equal(refusal(sid('ReadB')), 'accepted', 'a string Sid');
+});
