@@ -108,3 +108,77 @@ export class KeyedLogLimit {
     return this.#limits.size;
   }
 }
+
+/**
+ * Lines about a fault that persists and fails every request alike (a failing disk answering each
+ * read with EIO, a data directory gone), per kind: the first `burst` occurrences of an interval
+ * logged in full (a first occurrence always), the rest counted and told in one summary line when
+ * the interval ends (from a timer that does not keep the process up), or at flush() (shutdown: no
+ * count is lost). The interval starts with the first occurrence of its kind. Kinds are the
+ * caller's (an errno, a syscall, an operation: never a client's names), `maxKeys` at most: past
+ * that every pending count is told and forgotten.
+ */
+export class KeyedLogSummary<C> {
+  readonly #intervalMs: number;
+  readonly #burst: number;
+  readonly #maxKeys: number;
+  readonly #now: () => number;
+  readonly #summarize: (context: C, suppressed: number, ms: number) => void;
+  readonly #windows = new Map<string, { start: number; logged: number; suppressed: number; context: C; timer?: NodeJS.Timeout }>();
+
+  constructor(intervalMs: number, opts: { burst: number; maxKeys: number; summarize: (context: C, suppressed: number, ms: number) => void; now?: () => number }) {
+    this.#intervalMs = intervalMs;
+    this.#burst = opts.burst;
+    this.#maxKeys = opts.maxKeys;
+    this.#summarize = opts.summarize;
+    this.#now = opts.now ?? monotonic;
+  }
+
+  /**
+   * One occurrence of `key`: true when its line is to be logged in full now, false when it is
+   * counted for the summary. `context` (what the summary says of the kind) is kept from the
+   * interval's first occurrence.
+   */
+  hit(key: string, context: C): boolean {
+    const now = this.#now();
+    let w = this.#windows.get(key);
+    // The interval ended and its timer has not run yet (a busy turn, a stepped clock): told now.
+    if (w !== undefined && now - w.start >= this.#intervalMs) {
+      this.#end(key);
+      w = undefined;
+    }
+    if (w === undefined) {
+      if (this.#windows.size >= this.#maxKeys) this.flush();
+      w = { start: now, logged: 0, suppressed: 0, context };
+      this.#windows.set(key, w);
+    }
+    if (w.logged < this.#burst) {
+      w.logged++;
+      return true;
+    }
+    w.suppressed++;
+    if (w.timer === undefined) {
+      w.timer = setTimeout(() => this.#end(key), Math.max(0, w.start + this.#intervalMs - now));
+      w.timer.unref();
+    }
+    return false;
+  }
+
+  /** Tells every pending count now and forgets every kind (shutdown: the timers would never run). */
+  flush(): void {
+    for (const key of [...this.#windows.keys()]) this.#end(key);
+  }
+
+  /** Kinds remembered (tests: the bound). */
+  get size(): number {
+    return this.#windows.size;
+  }
+
+  #end(key: string): void {
+    const w = this.#windows.get(key);
+    if (w === undefined) return;
+    this.#windows.delete(key);
+    clearTimeout(w.timer);
+    if (w.suppressed > 0) this.#summarize(w.context, w.suppressed, Math.min(this.#intervalMs, this.#now() - w.start));
+  }
+}

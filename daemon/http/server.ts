@@ -310,6 +310,8 @@ export class HttpServer {
     // Let handlers observe their abort and clean up (temp files) before the caller tears down.
     await this.waitIdle(CLEANUP_GRACE_MS);
     if (this.inFlight.size > 0) this.deps.log.warn({ requests: this.inFlight.size }, 'shutdown: handlers still running after the deadline');
+    // Internal failures counted for a summary line not yet written: written now, or lost with the process.
+    this.errors.flush();
     return this.inFlight.size === 0;
   }
 
@@ -423,7 +425,7 @@ export class HttpServer {
         // Unknown it is.
       }
       const err = new S3Error('ServiceUnavailable', 'The server is shutting down; retry on a new connection.', { headers: { 'x-s3d-not-ready': 'shutting down' } });
-      this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, true, 0);
+      this.finish(pending, this.errors.result(err, id, rawPath, pending, logFields.op), id, started, logFields, method, true, 0);
       return;
     }
     if (method === 'OPTIONS') {
@@ -434,7 +436,7 @@ export class HttpServer {
       try {
         result = preflight(headers, this.deps.config.corsOrigins, bucketRules, namesObject(rawPath, headers.host ?? '', this.deps.config.domains) ? 'OBJECT' : 'BUCKET');
       } catch (err) {
-        result = this.errors.result(err, id, rawPath, pending);
+        result = this.errors.result(err, id, rawPath, pending, logFields.op);
       }
       this.finish(pending, result, id, started, logFields, method, hasBody, 0);
       return;
@@ -497,7 +499,7 @@ export class HttpServer {
       // unsigned header, and every such request 403.
       if (asked !== headers && r.op !== 'STS') Object.assign(headers, asked);
     } catch (err) {
-      const result = this.errors.result(err, id, rawPath, pending);
+      const result = this.errors.result(err, id, rawPath, pending, logFields.op);
       // "Regardless of the permissions on the bucket" (HeadBucket): clients find a bucket's region
       // with an unsigned HEAD (the SDK for Go's manager.GetBucketRegion), and get it from the 403.
       if (r?.op === 'HeadBucket' && r.bucket !== undefined && this.deps.bucketExists?.(r.bucket) === true) {
@@ -540,7 +542,7 @@ export class HttpServer {
       decoder = createPayloadDecoder(auth, headers, options);
     } catch (err) {
       // Malformed body headers (Content-MD5, x-amz-checksum-*, x-amz-trailer, …): a client fault.
-      this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, hasBody, 0);
+      this.finish(pending, this.errors.result(err, id, rawPath, pending, logFields.op), id, started, logFields, method, hasBody, 0);
       return;
     }
     // uWS keeps delivering onData after an early response; the response object is dead by then.
@@ -594,7 +596,7 @@ export class HttpServer {
     };
     this.deps.dispatch(ctx).then(
       (result) => this.finish(pending, result, id, started, logFields, method, !body.complete, result.bytesIn ?? decoder.decodedBytes),
-      (err: unknown) => this.finish(pending, this.errors.result(err, id, rawPath, pending), id, started, logFields, method, !body.complete, decoder.decodedBytes),
+      (err: unknown) => this.finish(pending, this.errors.result(err, id, rawPath, pending, logFields.op), id, started, logFields, method, !body.complete, decoder.decodedBytes),
     );
   }
 
@@ -745,7 +747,7 @@ export class HttpServer {
         // Resource is the path as sent, as every other error's (the decoded key was another text
         // for a key that needs encoding, and named no bucket in a virtual-hosted request's terms).
         p.responding = false;
-        this.finish(p, this.errors.result(err, id, p.rawPath, p), id, started, fields, method, closeConnection, bytesIn);
+        this.finish(p, this.errors.result(err, id, p.rawPath, p, fields.op), id, started, fields, method, closeConnection, bytesIn);
         return;
       }
       if (p.aborted) {
@@ -764,8 +766,11 @@ export class HttpServer {
         // A data file opened as the read reached it (a part of a many-part object), gone though
         // the read pinned it: lost under its record, an error as it is when found before the head
         // (ops/object.ts: a 500 InternalError, "The data of … is missing").
-        this.deps.log.error({ ...where, err }, 'object data is missing (a data file named by its record is gone) after the response began: connection closed');
-      } else this.deps.log.warn({ ...where, err }, 'response stream failed after the response began: connection closed');
+        this.errors.internal('error', 'object data is missing (a data file named by its record is gone) after the response began: connection closed', err, where, fields.op);
+      } else {
+        // A failing disk cuts every GET alike: a few lines a minute per kind, the rest counted (ErrorAnswers.internal).
+        this.errors.internal('warn', 'response stream failed after the response began: connection closed', err, where, fields.op);
+      }
       p.aborted = true;
       res.close();
       done(sent, result.status, cut);

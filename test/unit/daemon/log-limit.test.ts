@@ -2,9 +2,10 @@
 // occurrences it stands for, a line logged later (the count taken then), a line told from a
 // timer so no occurrence goes untold, reset() when the condition ended, and the keyed form's
 // bound on the keys it remembers. The default clock is the monotonic one: a wall clock stepped
-// either way changes nothing.
+// either way changes nothing. The summarizing form: a burst in full per kind and interval, the rest
+// told in one line when the interval ends or at flush(), kinds apart.
 import t from 'tap';
-import { KeyedLogLimit, LogLimit } from '../../../daemon/log-limit.js';
+import { KeyedLogLimit, KeyedLogSummary, LogLimit } from '../../../daemon/log-limit.js';
 import { monotonicClock, wallClock } from '../../helpers/stepped-clock.js';
 
 const HOUR = 3_600_000;
@@ -125,4 +126,56 @@ t.test('keyed: keys are bounded; at the bound all but the key logging are forgot
   t.ok(j.hit('x'));
   t.equal(j.size, 1);
   t.equal(j.take('x'), 3);
+});
+
+t.test('KeyedLogSummary: a burst in full, the rest counted and told once the interval is up', async (t) => {
+  let now = 0;
+  const told: Array<[string, number, number]> = [];
+  const s = new KeyedLogSummary<string>(1_000, { burst: 2, maxKeys: 10, now: () => now, summarize: (c, n, ms) => told.push([c, n, ms]) });
+  t.ok(s.hit('EIO read GetObject', 'eio'), 'the first: in full');
+  t.ok(s.hit('EIO read GetObject', 'eio'), 'the second: in full');
+  for (let i = 0; i < 100; i++) if (s.hit('EIO read GetObject', 'eio')) t.fail('a third in full');
+  t.ok(s.hit('ENOENT open GetObject', 'enoent'), 'another kind is not merged: its first in full');
+  t.same(told, [], 'nothing told inside the interval');
+  now = 1_000;
+  t.ok(s.hit('EIO read GetObject', 'eio'), 'the interval up (its timer not run yet): the next in full');
+  t.same(told, [['eio', 100, 1_000]], 'after the summary of the 100 held back, told first');
+  t.ok(s.hit('ENOENT open GetObject', 'enoent'), 'the other kind, its interval up: in full');
+  t.equal(told.length, 1, 'a kind with nothing held back writes no summary');
+});
+
+t.test('KeyedLogSummary: the summary is written by a timer at the interval’s end, and flush() tells the rest', async (t) => {
+  const told: Array<[string, number]> = [];
+  const s = new KeyedLogSummary<string>(100, { burst: 1, maxKeys: 10, summarize: (c, n) => told.push([c, n]) });
+  t.ok(s.hit('a', 'a'));
+  t.notOk(s.hit('a', 'a'));
+  t.notOk(s.hit('a', 'a'));
+  await sleep(250);
+  t.same(told, [['a', 2]], 'told when the interval ended, with no further occurrence');
+  t.ok(s.hit('a', 'a'), 'the next: in full again');
+  t.notOk(s.hit('a', 'a'));
+  t.ok(s.hit('b', 'b'));
+  t.notOk(s.hit('b', 'b'));
+  t.notOk(s.hit('b', 'b'));
+  s.flush();
+  t.same(told, [['a', 2], ['a', 1], ['b', 2]], 'flush (shutdown) tells every pending count');
+  t.equal(s.size, 0, 'and forgets the kinds');
+  await sleep(150);
+  t.equal(told.length, 3, 'no timer tells them twice');
+});
+
+t.test('KeyedLogSummary: at most maxKeys kinds, pending counts told before they are forgotten', async (t) => {
+  let now = 0;
+  const told: string[] = [];
+  const s = new KeyedLogSummary<string>(60_000, { burst: 1, maxKeys: 3, now: () => now, summarize: (c, n) => told.push(`${c}:${n}`) });
+  for (const k of ['a', 'b', 'c']) {
+    s.hit(k, k);
+    s.hit(k, k);
+  }
+  t.equal(s.size, 3);
+  now = 1;
+  t.ok(s.hit('d', 'd'), 'a fourth kind: in full');
+  t.same(told.sort(), ['a:1', 'b:1', 'c:1'], 'the others’ counts told, not lost');
+  t.equal(s.size, 1, 'the bound kept');
+  s.flush();
 });
