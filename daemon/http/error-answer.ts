@@ -94,7 +94,7 @@ export class ErrorAnswers {
     err = toS3Failure(err);
     const shortage = !isS3Error(err) || err.code === 'InternalError' ? descriptorShortage(err) : undefined;
     if (shortage !== undefined) {
-      if (this.firstInTen('descriptors')) this.#deps.log.warn({ err, ...where, code: shortage }, 'out of file descriptors: answered 503 SlowDown (this line at most once per 10 s); raise LimitNOFILE');
+      if (this.firstInTen('descriptors')) this.#deps.log.warn({ err, ...where, code: shortage, failedRequests: this.#lines.take('descriptors') }, 'out of file descriptors: answered 503 SlowDown (this line at most once per 10 s); raise LimitNOFILE');
       err = new S3Error('SlowDown', 'The server is short of resources; please reduce your request rate and retry.');
     }
     if (isS3Error(err)) {
@@ -104,7 +104,9 @@ export class ErrorAnswers {
       // kind (an outage fails every request, and the KMS client logs its state changes itself).
       if (e.cause !== undefined) {
         if ((e.cause as { name?: unknown }).name === 'KmsError') {
-          if (this.firstInTen(`kms ${e.code}`)) this.#deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message }, 'KMS request failed');
+          // failedRequests: this one and those failed alike since the last such line (an outage
+          // fails every SSE request; how many it failed was nowhere in the log).
+          if (this.firstInTen(`kms ${e.code}`)) this.#deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message, failedRequests: this.#lines.take(`kms ${e.code}`) }, 'KMS request failed');
         } else if (e.code === 'InternalError') this.internal('error', `internal error: ${e.message}`, e.cause, where, op, 'internal error');
       }
     } else {

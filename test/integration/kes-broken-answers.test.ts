@@ -74,6 +74,19 @@ t.test("a proxy's 500 page is a 503 outage to clients, logged once, not an inter
   t.ok(d.logs.every((l) => l.length < 4000), 'no log line carries the proxy page whole');
 });
 
+t.test('a KMS outage failing every PUT: one line per 10 s, each counting the requests it stands for', async (t) => {
+  const { kes, d, s3, bucket } = await autoEncrypting(t);
+  kes.setFaults({ fail500: 1000 });
+  for (let i = 0; i < 5; i++) await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: `a${i}`, Body: 'x' })));
+  await sleep(10_500);
+  await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'b', Body: 'x' })));
+  kes.setFaults({ fail500: 0 });
+  const warned = d.jsonLogs().filter((l) => l.msg === 'KMS request failed');
+  t.equal(warned.length, 2, 'two lines, 10 s apart');
+  t.equal(warned[0]?.failedRequests, 1, 'the first stands for itself');
+  t.equal(warned[1]?.failedRequests, 5, 'the second for itself and the 4 PUTs failed after the first line');
+});
+
 /**
  * An object written under KES (auto-encryption, a 60 s cache TTL), and a new daemon on its data
  * directory: nothing cached, so its first read must unwrap the object's data key at KES.

@@ -104,5 +104,6 @@ t.test('a GET that cannot open its data file is answered 503 SlowDown, and the l
   t.equal(lines.length, 1, `the shortage is logged once for both (${lines.length})`);
   t.match(lines[0] ?? '', /"code":"EMFILE"/, 'naming the error');
   t.match(lines[0] ?? '', /LimitNOFILE/, 'and what to raise');
+  t.match(lines[0] ?? '', /"failedRequests":1[,}]/, 'counting the requests it stands for (the next line: those since)');
   t.equal(await signed(agent, d.port, 'GET', '/fdg/k'), `ok:${body.length}`, 'once descriptors are free it reads back whole');
 });
