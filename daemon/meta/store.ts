@@ -83,6 +83,8 @@ export class MetaStore {
   private readonly keyTables: KeyWriteTables;
   /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
   uploadEntriesRead = 0;
+  /** Part records read by listParts (ListParts, verify) since start (proves a ListParts slice reads what it lists). */
+  partEntriesRead = 0;
   private readonly listing: ListingTables;
   /** The same tables read through views that decode records without their data and parts (listed-record.ts). */
   private readonly listingWithoutData: ListingTables<ListedRecord>;
@@ -600,7 +602,9 @@ export class MetaStore {
   }
 
   listParts(uploadId: string, afterPart = 0, limit = 10000): PartRecord[] {
-    return this.multipart.listParts(uploadId, afterPart, limit);
+    const parts = this.multipart.listParts(uploadId, afterPart, limit);
+    this.partEntriesRead += parts.length;
+    return parts;
   }
 
   /**

@@ -1,6 +1,7 @@
 // ListMultipartUploads: a bucket's uploads in progress, a page at a time (meta/listing.ts reads
 // the index), with S3's markers, prefixes and common prefixes. The uploads themselves:
 // multipart.ts.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import type { UploadRecord } from '../meta/records.js';
 import { requireBucket, type OpsEnv } from './env.js';
@@ -8,11 +9,15 @@ import { owner, UPLOAD_ID_SHAPE } from './multipart.js';
 import { uploadChecksumElements } from './multipart-checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
-import type { XmlObject } from './xml.js';
-import { writeXml } from './xml-writer.js';
+import { XmlWriter } from './xml-writer.js';
 import { isoDate } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
+
+// Read and written as ops/list.ts reads its pages, a slice of at most this many entries to a turn
+// of the event loop: a page of 1,000 uploads read and written in one go held every other request
+// back (see docs/performance.md).
+const ENTRIES_PER_TURN = 100;
 
 export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   requireBucket(env, ctx.bucket);
@@ -33,75 +38,96 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   }
   const max = intParam(q, 'max-uploads', 1000, 1000);
   const { url, enc } = keyEncoder(q);
-  const uploads: UploadRecord[] = [];
+  const who = owner(env);
+  const entries = new XmlWriter('ListMultipartUploadsResult', true);
+  const parts: Buffer[] = [];
+  const write = (u: UploadRecord): void => {
+    entries.open('Upload').text('Key', enc(u.key)).text('UploadId', u.id).element('Initiator', who).element('Owner', who).text('StorageClass', 'STANDARD').text('Initiated', isoDate(u.initiated));
+    entries.elements(uploadChecksumElements(u), 'Upload').close('Upload');
+  };
+  const r = await uploadPage(env, ctx.bucket!, prefix, delimiter, keyMarker, uploadIdMarker, max, write, () => parts.push(entries.take()));
+  for (const p of r.prefixes) entries.open('CommonPrefixes').text('Prefix', enc(p)).close('CommonPrefixes');
+  parts.push(entries.take());
+  const doc = new XmlWriter('ListMultipartUploadsResult')
+    .text('Bucket', ctx.bucket!)
+    .text('KeyMarker', enc(keyMarker))
+    .text('UploadIdMarker', uploadIdMarker)
+    // Always there, as S3 sends them: where a truncated page ends (a common prefix has no upload
+    // id), else the last upload listed ("" when none was).
+    .text('NextKeyMarker', enc(r.truncated && r.nextKey !== undefined ? r.nextKey : (r.lastUpload?.key ?? '')))
+    .text('NextUploadIdMarker', r.truncated && r.nextKey !== undefined ? (r.nextId ?? '') : (r.lastUpload?.id ?? ''))
+    .text('Prefix', prefix !== '' ? enc(prefix) : undefined)
+    .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
+    .text('MaxUploads', max)
+    .text('IsTruncated', r.truncated)
+    .text('EncodingType', url ? 'url' : undefined);
+  return { status: 200, headers: XML, body: doc.endWith(parts) };
+}
+
+/**
+ * A page of at most `max` uploads and common prefixes after the markers, read a slice of at most
+ * ENTRIES_PER_TURN entries to a turn of the event loop (as ops/list.ts reads its pages): each
+ * slice its own scan of the index from where the last ended, as the next page would start from
+ * its NextKeyMarker and NextUploadIdMarker. The uploads are handed to `write` as they are read
+ * (and `slice` called before each turn), the common prefixes returned, to be written after them.
+ */
+async function uploadPage(env: OpsEnv, bucket: string, prefix: string, delimiter: string, keyMarker: string, uploadIdMarker: string, max: number, write: (u: UploadRecord) => void, slice: () => void): Promise<{ prefixes: string[]; truncated: boolean; nextKey: string | undefined; nextId: string | undefined; lastUpload: UploadRecord | undefined }> {
   const prefixes: string[] = [];
   let truncated = false;
-  // Where the next page starts: the last upload, or the last common prefix (no upload id).
+  // Where the next page (or slice) starts: the last upload, or the last common prefix (no upload id).
   let nextKey: string | undefined;
   let nextId: string | undefined;
+  let lastUpload: UploadRecord | undefined;
+  let listed = 0;
+  let from = { keyMarker, uploadIdMarker };
   let pastPrefix: string | undefined;
-  const markerBytes = Buffer.from(keyMarker);
   // Common prefixes collapse many uploads into one entry: read until max entries are collected
-  // and one more entry proves the listing is truncated. Past a common prefix already listed (on
-  // this page, or at or before key-marker on an earlier one) the uploads under it are skipped in
-  // one seek, not read one by one (a page of one common prefix over 20,000 uploads held the
-  // daemon for minutes).
+  // and one more entry proves the listing is truncated. Each common prefix is seeked past as soon
+  // as it is listed (and one at or before the slice's key marker, listed on an earlier page or
+  // slice, when met), its uploads not read one by one (a page of one common prefix over 20,000
+  // uploads held the daemon for minutes).
   page: for (;;) {
-    let skip: string | undefined;
-    for (const u of env.meta.uploadsAfter(ctx.bucket!, { prefix, keyMarker, uploadIdMarker, ...(pastPrefix !== undefined ? { pastPrefix } : {}) })) {
-      const i = delimiter === '' ? -1 : u.key.indexOf(delimiter, prefix.length);
-      if (i >= 0) {
-        const cp = u.key.slice(0, i + delimiter.length);
-        if (prefixes[prefixes.length - 1] === cp || (keyMarker !== '' && Buffer.compare(Buffer.from(cp), markerBytes) <= 0)) {
+    let inSlice = 0;
+    const markerBytes = Buffer.from(from.keyMarker);
+    slice: for (;;) {
+      let skip: string | undefined;
+      for (const u of env.meta.uploadsAfter(bucket, { prefix, ...from, ...(pastPrefix !== undefined ? { pastPrefix } : {}) })) {
+        const i = delimiter === '' ? -1 : u.key.indexOf(delimiter, prefix.length);
+        const cp = i >= 0 ? u.key.slice(0, i + delimiter.length) : undefined;
+        if (cp !== undefined && from.keyMarker !== '' && Buffer.compare(Buffer.from(cp), markerBytes) <= 0) {
           skip = cp;
           break;
         }
-        if (uploads.length + prefixes.length >= max) {
+        if (listed >= max) {
           // max-uploads=0 lists nothing and is not truncated (a paging client would loop).
           truncated = max > 0;
           break page;
         }
-        prefixes.push(cp);
-        nextKey = cp;
-        nextId = undefined;
-      } else {
-        if (uploads.length + prefixes.length >= max) {
-          // max-uploads=0 lists nothing and is not truncated (a paging client would loop).
-          truncated = max > 0;
-          break page;
+        // A full slice ends once the entry after it is known to exist; the next slice reads it again.
+        if (inSlice >= ENTRIES_PER_TURN) break slice;
+        listed++;
+        inSlice++;
+        if (cp !== undefined) {
+          prefixes.push(cp);
+          nextKey = cp;
+          nextId = undefined;
+          skip = cp;
+          break;
         }
-        uploads.push(u);
+        write(u);
+        lastUpload = u;
         nextKey = u.key;
         nextId = u.id;
       }
+      if (skip === undefined) break page;
+      pastPrefix = skip;
     }
-    if (skip === undefined) break;
-    pastPrefix = skip;
+    // The next slice starts where this one ended, as the next page would (a common prefix:
+    // past every upload under it).
+    from = { keyMarker: nextKey!, uploadIdMarker: nextId ?? '' };
+    pastPrefix = nextId === undefined ? nextKey : undefined;
+    slice();
+    await nextTurn();
   }
-  const body: XmlObject = {
-    Bucket: ctx.bucket!,
-    KeyMarker: enc(keyMarker),
-    UploadIdMarker: uploadIdMarker,
-    // Always there, as S3 sends them: where a truncated page ends (a common prefix has no upload
-    // id), else the last upload listed ("" when none was).
-    NextKeyMarker: enc(truncated && nextKey !== undefined ? nextKey : (uploads[uploads.length - 1]?.key ?? '')),
-    NextUploadIdMarker: truncated && nextKey !== undefined ? (nextId ?? '') : (uploads[uploads.length - 1]?.id ?? ''),
-    ...(prefix !== '' ? { Prefix: enc(prefix) } : {}),
-    ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
-    MaxUploads: max,
-    IsTruncated: truncated,
-    ...(url ? { EncodingType: 'url' } : {}),
-    Upload: uploads.map((u) => ({
-      Key: enc(u.key),
-      UploadId: u.id,
-      Initiator: owner(env),
-      Owner: owner(env),
-      StorageClass: 'STANDARD',
-      Initiated: isoDate(u.initiated),
-      ...uploadChecksumElements(u),
-    })),
-    CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
-  };
-  // The bytes toXml writes: 1,000 uploads through fast-xml-parser's builder held the event loop ~7-22 ms.
-  return { status: 200, headers: XML, body: writeXml('ListMultipartUploadsResult', body) };
+  return { prefixes, truncated, nextKey, nextId, lastUpload };
 }

@@ -4,6 +4,7 @@
 // Flexible checksums of uploads and parts: multipart-checksums.ts; CompleteMultipartUpload:
 // multipart-complete.ts (its document's reading: multipart-complete-body.ts).
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { secureRandom } from '../../workers/format/random.js';
 import { checksumHasher } from '../auth/payload.js';
 import { S3Error, isS3Error } from '../errors.js';
@@ -21,7 +22,7 @@ import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag } from './object-headers.js';
-import { writeXml } from './xml-writer.js';
+import { XmlWriter } from './xml-writer.js';
 import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
@@ -32,6 +33,9 @@ import { MAX_PARTS } from './multipart-complete-body.js';
 import { isoDate, parseDateText } from '../dates.js';
 
 const XML = { 'content-type': 'application/xml' };
+
+/** A ListParts page is read and written this many parts to a turn of the event loop (handleListParts). */
+const PARTS_PER_TURN = 100;
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PART_SIZE = 5 * 1024 ** 3;
 
@@ -448,27 +452,56 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
   const max = intParam(ctx.query, 'max-parts', 1000, 1000);
   // Any 32-bit marker, echoed as sent (as S3 echoes it); past the last part it lists nothing.
   const marker = intParam(ctx.query, 'part-number-marker', 0, 2_147_483_647);
-  const parts = env.meta.listParts(up.id, marker, max + 1);
-  // max-parts=0 lists nothing and is not truncated, as listings are: truncated with no next marker
-  // would send a paging client round the same page forever.
-  const truncated = max > 0 && parts.length > max;
-  const page = parts.slice(0, max);
-  // An SSE-C upload's key MD5 and its parts' checksums only with the key (keyForAnswer);
-  // without it, the parts are listed without them. Sealed checksums open with the object key.
-  const { shown: keyShown, objectKey } = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, page.some((p) => p.sealedChecksums !== undefined));
-  const sseHeaders = keyShown ? sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)) : SSE_C_ALGORITHM;
-  let listed: XmlObject[];
+  // The page is read and written a slice of at most PARTS_PER_TURN parts to a turn of the event
+  // loop (as listings are, ops/list.ts): each slice its own read after the last part of the one
+  // before, as the next page would read after its NextPartNumberMarker. 1,000 parts read and
+  // written in one go held every other request back (docs/performance.md).
+  const entries = new XmlWriter('ListPartsResult', true);
+  const written: Buffer[] = [];
+  let answer: { shown: boolean; objectKey: Buffer | undefined } | undefined;
+  let listed = 0;
+  let last = 0;
+  let truncated = false;
   try {
-    listed = page.map((p) => ({
-      PartNumber: p.n,
-      LastModified: isoDate(p.mtime),
-      ETag: quoteETag(p.etag),
-      Size: p.size,
-      ...(keyShown ? checksumElements(openPartChecksums(p, objectKey)) : {}),
-    }));
+    for (let after = marker; ; ) {
+      const want = Math.min(max - listed, PARTS_PER_TURN);
+      // One more than wanted: whether more follow.
+      const read = env.meta.listParts(up.id, after, want + 1);
+      const slice = read.length > want ? read.slice(0, want) : read;
+      // Between two slices the upload may have been completed or aborted (its parts gone): not
+      // answered as a page that ends there untruncated.
+      if (after !== marker && env.meta.getUpload(up.id) === undefined) throw new S3Error('NoSuchUpload');
+      // An SSE-C upload's key MD5 and its parts' checksums only with the key (keyForAnswer);
+      // without it, the parts are listed without them. Sealed checksums open with the object key,
+      // unsealed (through the KMS for SSE-S3/SSE-KMS) once a listed part has them.
+      const sealed = slice.some((p) => p.sealedChecksums !== undefined);
+      if (answer === undefined || (sealed && answer.shown && answer.objectKey === undefined && up.sse !== undefined)) {
+        answer = await keyForAnswer(env, ctx, up.sse, up.bucket, up.key, sealed);
+      }
+      for (const p of slice) {
+        entries.open('Part').text('PartNumber', p.n).text('LastModified', isoDate(p.mtime)).text('ETag', quoteETag(p.etag)).text('Size', p.size);
+        if (answer.shown) entries.elements(checksumElements(openPartChecksums(p, answer.objectKey)), 'Part');
+        entries.close('Part');
+      }
+      listed += slice.length;
+      if (slice.length > 0) last = slice[slice.length - 1]!.n;
+      if (read.length <= want) break;
+      // max-parts=0 lists nothing and is not truncated, as listings are: truncated with no next
+      // marker would send a paging client round the same page forever.
+      if (listed >= max) {
+        truncated = max > 0;
+        break;
+      }
+      after = last;
+      written.push(entries.take());
+      await nextTurn();
+    }
   } finally {
-    objectKey?.fill(0);
+    answer?.objectKey?.fill(0);
   }
+  written.push(entries.take());
+  const keyShown = answer?.shown ?? true;
+  const sseHeaders = keyShown ? sseResponseHeaders(up.sse, customerKeyMd5(ctx.headers)) : SSE_C_ALGORITHM;
   const body: XmlObject = {
     Bucket: up.bucket,
     Key: up.key,
@@ -478,10 +511,10 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,
     // 0 when the page is empty, as S3 answers.
-    NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.n : 0,
+    NextPartNumberMarker: last,
     MaxParts: max,
     IsTruncated: truncated,
     ...uploadChecksumElements(up),
   };
-  return { status: 200, headers: { ...XML, ...sseHeaders, ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: writeXml('ListPartsResult', { ...body, Part: listed }) };
+  return { status: 200, headers: { ...XML, ...sseHeaders, ...abortHeaders(env.meta.getBucket(up.bucket)?.lifecycle, up) }, body: new XmlWriter('ListPartsResult').elements(body).endWith(written) };
 }

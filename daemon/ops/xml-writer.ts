@@ -1,7 +1,7 @@
-// S3 XML documents written element by element, for the listing pages (ops/list.ts), DeleteResult
+// S3 XML documents written element by element, for the listing pages (ops/list.ts, and
+// ListMultipartUploads and ListParts: ops/multipart-list.ts, ops/multipart.ts), DeleteResult
 // (ops/delete-objects.ts, a slice of entries to a turn of the event loop) and, through writeXml,
-// the other answers that can be large (a ListParts page, a lifecycle configuration,
-// ListMultipartUploads, ListBuckets). A page of
+// the other answers that can be large (a lifecycle configuration, ListBuckets). A page of
 // 1,000 entries built as objects and handed to fast-xml-parser's builder (ops/xml.ts toXml) cost
 // ~5 ms (ListObjectsV2) to ~15 ms (ListObjectVersions) of the event loop, most of it the builder's
 // per-element bookkeeping and five regular-expression replaces on every value; written here
