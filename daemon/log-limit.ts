@@ -16,18 +16,54 @@ export class LogLimit {
   /** Occurrences since the last take(). */
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** hit(tell)'s timer for the interval's end, and the `tell` of the latest occurrence held back. */
+  #trailing: NodeJS.Timeout | undefined;
+  #tell: ((count: number) => void) | undefined;
 
   constructor(intervalMs: number, now: () => number = monotonic) {
     this.#intervalMs = intervalMs;
     this.#now = now;
   }
 
-  /** One occurrence, counted: true (and the interval starts now) when its line may be logged, none having been within the interval. */
-  hit(): boolean {
+  /**
+   * One occurrence, counted: true (and the interval starts now) when its line may be logged, none
+   * having been within the interval. With `tell`, one held back is not left for the next line,
+   * which may never come (the fault ended, the daemon stopped): when the interval is up, what is
+   * still untaken is told by `tell(count)` of the latest occurrence held back, from a timer that
+   * does not keep the process up (the interval then starts again), or at flush().
+   */
+  hit(tell?: (count: number) => void): boolean {
     this.#count++;
-    if (!this.due()) return false;
+    if (this.due()) {
+      this.#last = this.#now();
+      // A timer running late (a busy turn) must not write a second line right after this one.
+      clearTimeout(this.#trailing);
+      this.#trailing = undefined;
+      this.#tell = undefined;
+      return true;
+    }
+    if (tell !== undefined) {
+      this.#tell = tell;
+      if (this.#trailing === undefined) {
+        this.#trailing = setTimeout(() => this.flush(), Math.max(0, this.#last + this.#intervalMs - this.#now()));
+        this.#trailing.unref();
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Tells now, by hit()'s `tell`, the occurrences held back and not yet taken (the interval's end,
+   * or shutdown: the timer would never run); nothing when there are none.
+   */
+  flush(): void {
+    clearTimeout(this.#trailing);
+    this.#trailing = undefined;
+    const tell = this.#tell;
+    this.#tell = undefined;
+    if (tell === undefined || this.#count === 0) return;
     this.#last = this.#now();
-    return true;
+    tell(this.take());
   }
 
   /** Whether a line may be logged now. */
@@ -88,19 +124,28 @@ export class KeyedLogLimit {
     this.#now = opts.now ?? monotonic;
   }
 
-  /** One occurrence of `key`, counted: true when its line may be logged now (LogLimit.hit). */
-  hit(key: string): boolean {
+  /** One occurrence of `key`, counted: true when its line may be logged now (LogLimit.hit, `tell` as there). */
+  hit(key: string, tell?: (count: number) => void): boolean {
     let limit = this.#limits.get(key);
-    if (limit !== undefined && !limit.due()) return limit.hit();
+    if (limit !== undefined && !limit.due()) return limit.hit(tell);
     limit ??= new LogLimit(this.#intervalMs, this.#now);
-    if (this.#limits.size >= this.#maxKeys) this.#limits.clear();
+    if (this.#limits.size >= this.#maxKeys) {
+      // Forgotten, but what they held back is told first.
+      for (const [k, l] of this.#limits) if (k !== key) l.flush();
+      this.#limits.clear();
+    }
     this.#limits.set(key, limit);
-    return limit.hit();
+    return limit.hit(tell);
   }
 
   /** `key`'s occurrences since its last take(), this line's among them (LogLimit.take). */
   take(key: string): number {
     return this.#limits.get(key)?.take() ?? 0;
+  }
+
+  /** Tells every count held back now (LogLimit.flush; shutdown: the timers would never run). */
+  flush(): void {
+    for (const limit of this.#limits.values()) limit.flush();
   }
 
   /** Keys remembered (tests: the bound). */

@@ -64,9 +64,20 @@ export class ErrorAnswers {
     if (this.#internal.hit(key, { level, msg: kind, fields })) this.#deps.log[level]({ ...where, op, err }, msg);
   }
 
-  /** Tells the pending counts of internal failures now (shutdown: their timers would not run). */
+  /** Tells the pending counts of internal failures and counted lines now (shutdown: their timers would not run). */
   flush(): void {
     this.#internal.flush();
+    this.#lines.flush();
+  }
+
+  /**
+   * One request failed as `what` says (a KMS outage, no descriptors left), its line `log(failedRequests)`:
+   * written now, counting itself and those failed alike since the last such line, unless one was
+   * within 10 s; then counted, and told when the 10 s are up (by the latest such request's line)
+   * or at shutdown: a fault that ends, or a daemon that stops, leaves no count untold.
+   */
+  #counted(what: string, log: (failedRequests: number) => void): void {
+    if (this.#lines.hit(what, log)) log(this.#lines.take(what));
   }
 
   /** Whether a line about `what` may be logged now: not if one was within the last 10 s. */
@@ -94,7 +105,8 @@ export class ErrorAnswers {
     err = toS3Failure(err);
     const shortage = !isS3Error(err) || err.code === 'InternalError' ? descriptorShortage(err) : undefined;
     if (shortage !== undefined) {
-      if (this.firstInTen('descriptors')) this.#deps.log.warn({ err, ...where, code: shortage, failedRequests: this.#lines.take('descriptors') }, 'out of file descriptors: answered 503 SlowDown (this line at most once per 10 s); raise LimitNOFILE');
+      const failure = err;
+      this.#counted('descriptors', (failedRequests) => this.#deps.log.warn({ err: failure, ...where, code: shortage, failedRequests }, 'out of file descriptors: answered 503 SlowDown (this line at most once per 10 s); raise LimitNOFILE'));
       err = new S3Error('SlowDown', 'The server is short of resources; please reduce your request rate and retry.');
     }
     if (isS3Error(err)) {
@@ -106,7 +118,8 @@ export class ErrorAnswers {
         if ((e.cause as { name?: unknown }).name === 'KmsError') {
           // failedRequests: this one and those failed alike since the last such line (an outage
           // fails every SSE request; how many it failed was nowhere in the log).
-          if (this.firstInTen(`kms ${e.code}`)) this.#deps.log.warn({ err: e.cause, ...where, code: e.code, message: e.message, failedRequests: this.#lines.take(`kms ${e.code}`) }, 'KMS request failed');
+          const kms = e;
+          this.#counted(`kms ${e.code}`, (failedRequests) => this.#deps.log.warn({ err: kms.cause, ...where, code: kms.code, message: kms.message, failedRequests }, 'KMS request failed'));
         } else if (e.code === 'InternalError') this.internal('error', `internal error: ${e.message}`, e.cause, where, op, 'internal error');
       }
     } else {

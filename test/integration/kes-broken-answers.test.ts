@@ -74,17 +74,23 @@ t.test("a proxy's 500 page is a 503 outage to clients, logged once, not an inter
   t.ok(d.logs.every((l) => l.length < 4000), 'no log line carries the proxy page whole');
 });
 
-t.test('a KMS outage failing every PUT: one line per 10 s, each counting the requests it stands for', async (t) => {
+t.test('a KMS outage failing every PUT: one line per 10 s, each counting the requests it stands for, the last at shutdown', async (t) => {
   const { kes, d, s3, bucket } = await autoEncrypting(t);
   kes.setFaults({ fail500: 1000 });
   for (let i = 0; i < 5; i++) await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: `a${i}`, Body: 'x' })));
   await sleep(10_500);
+  let warned = d.jsonLogs().filter((l) => l.msg === 'KMS request failed');
+  t.equal(warned.length, 2, 'two lines, 10 s apart, with no request after the five');
+  t.equal(warned[0]?.failedRequests, 1, 'the first stands for itself');
+  t.equal(warned[1]?.failedRequests, 4, 'the second, when the 10 s are up, for the 4 PUTs failed after the first line');
+  t.equal(warned[1]?.code, warned[0]?.code, 'the same S3 code');
   await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'b', Body: 'x' })));
   kes.setFaults({ fail500: 0 });
-  const warned = d.jsonLogs().filter((l) => l.msg === 'KMS request failed');
-  t.equal(warned.length, 2, 'two lines, 10 s apart');
-  t.equal(warned[0]?.failedRequests, 1, 'the first stands for itself');
-  t.equal(warned[1]?.failedRequests, 5, 'the second for itself and the 4 PUTs failed after the first line');
+  t.equal(d.jsonLogs().filter((l) => l.msg === 'KMS request failed').length, 2, 'one more failed within 10 s of the last line: counted, not logged');
+  t.equal(await d.stop(), 0, 'SIGTERM: a clean stop');
+  warned = d.jsonLogs().filter((l) => l.msg === 'KMS request failed');
+  t.equal(warned.length, 3, 'at shutdown, a line for what was still counted');
+  t.equal(warned[2]?.failedRequests, 1, 'the PUT failed after the second line');
 });
 
 /**

@@ -4,7 +4,8 @@
 // which clients retry after backing off; it was a 500), and so is a GET that cannot open its
 // object's data file; the shortage is logged once, naming the limit. The daemon stays up (a hashing
 // lane whose thread failed to start emitted an unhandled 'error' and ended the process), and once
-// descriptors are free again the same upload succeeds and reads back.
+// descriptors are free again the same upload succeeds and reads back. A shortage that ended after
+// its line still has its count told: by a line when its 10 s are up, or at shutdown.
 
 import t from 'tap';
 import type { Test } from 'tap';
@@ -106,4 +107,10 @@ t.test('a GET that cannot open its data file is answered 503 SlowDown, and the l
   t.match(lines[0] ?? '', /LimitNOFILE/, 'and what to raise');
   t.match(lines[0] ?? '', /"failedRequests":1[,}]/, 'counting the requests it stands for (the next line: those since)');
   t.equal(await signed(agent, d.port, 'GET', '/fdg/k'), `ok:${body.length}`, 'once descriptors are free it reads back whole');
+  // The shortage is over, so no next line would ever tell the second GET: the shutdown does.
+  t.equal(await d.stop(), 0, 'SIGTERM: a clean stop');
+  const told = d.jsonLogs().filter((l) => String(l.msg).startsWith('out of file descriptors'));
+  t.equal(told.length, 2, `at shutdown a second line tells what the first did not (${told.length})`);
+  t.equal(told[1]?.failedRequests, 1, 'the second GET: failedRequests 1');
+  t.equal(told[1]?.code, 'EMFILE', 'naming the error as the first');
 });

@@ -1,6 +1,7 @@
 // log-limit.ts on its own, on stepped clocks: a line at most once per interval with the count of
 // occurrences it stands for, a line logged later (the count taken then), a line told from a
-// timer so no occurrence goes untold, reset() when the condition ended, and the keyed form's
+// timer so no occurrence goes untold, hit(tell)'s held-back count told when the interval is up or at
+// flush(), reset() when the condition ended, and the keyed form's
 // bound on the keys it remembers. The default clock is the monotonic one: a wall clock stepped
 // either way changes nothing. The summarizing form: a burst in full per kind and interval, the rest
 // told in one line when the interval ends or at flush(), kinds apart.
@@ -87,6 +88,60 @@ t.test('later(): told after the current turn, then once the interval is up, none
   for (let i = 0; i < 100 && told.length < 2; i++) await sleep(50);
   t.same(told, [3, 2], 'then the two in one line');
   t.notOk(l.due(), 'the interval starts again at that line');
+});
+
+t.test('hit(tell): what was held back is told when the interval is up, with no further occurrence, or at flush()', async (t) => {
+  const l = new LogLimit(300);
+  const told: Array<[string, number]> = [];
+  const tell = (who: string) => (n: number) => told.push([who, n]);
+  t.ok(l.hit(tell('first')), 'the first: logged by the caller');
+  t.equal(l.take(), 1);
+  t.notOk(l.hit(tell('second')));
+  t.notOk(l.hit(tell('third')));
+  await sleep(100);
+  t.same(told, [], 'nothing told inside the interval');
+  for (let i = 0; i < 100 && told.length === 0; i++) await sleep(10);
+  t.same(told, [['third', 2]], 'told when the interval ended, by the latest held back');
+  t.notOk(l.due(), 'that line starts the interval again');
+  t.notOk(l.hit(tell('fourth')));
+  l.flush();
+  t.same(told, [['third', 2], ['fourth', 1]], 'flush (shutdown) tells it now');
+  await sleep(400);
+  t.equal(told.length, 2, 'and its timer tells nothing twice');
+  l.flush();
+  t.equal(told.length, 2, 'a flush with nothing held back writes nothing');
+});
+
+t.test('hit(tell): a count the caller took itself is not told again; a line logged at once cancels the timer', async (t) => {
+  let now = 0;
+  const l = new LogLimit(1_000, () => now);
+  const told: number[] = [];
+  t.ok(l.hit((n) => told.push(n)));
+  t.notOk(l.hit((n) => told.push(n)), 'held back while the first line waits for its figures');
+  t.equal(l.take(), 2, 'the first line, written later, takes both');
+  l.flush();
+  t.same(told, [], 'nothing left to tell');
+  t.notOk(l.hit((n) => told.push(n)));
+  now = 1_000;
+  t.ok(l.hit((n) => told.push(n)), 'the interval up before its timer ran: logged at once');
+  t.equal(l.take(), 2);
+  l.flush();
+  t.same(told, [], 'the timer it replaced tells nothing');
+});
+
+t.test('keyed: flush() tells every key held back; keys forgotten at the bound are told first', async (t) => {
+  const told: string[] = [];
+  const k = new KeyedLogLimit(60_000, { maxKeys: 2 });
+  for (const key of ['a', 'b']) {
+    t.ok(k.hit(key, (n) => told.push(`${key}:${n}`)));
+    k.take(key);
+    t.notOk(k.hit(key, (n) => told.push(`${key}:${n}`)));
+  }
+  t.ok(k.hit('c'), 'a third key at the bound');
+  t.same(told.sort(), ['a:1', 'b:1'], 'the forgotten keys told their counts');
+  t.notOk(k.hit('c', (n) => told.push(`c:${n}`)));
+  k.flush();
+  t.same(told, ['a:1', 'b:1', 'c:2'], 'flush tells c: its first (never taken) and the one held back');
 });
 
 t.test('keyed: each key its own interval and count', async (t) => {
