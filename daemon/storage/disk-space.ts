@@ -113,9 +113,11 @@ export class DiskSpace {
     this.#timer.unref();
   }
 
+  /** Stops the poll; failed writes not yet told by a "disk full" warning are told now (shutdown). */
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#fullWarnings.flush();
   }
 
   /** Free bytes at the last statfs. */
@@ -247,14 +249,16 @@ export class DiskSpace {
    */
   noteFull(err: unknown, op: string): void {
     const refreshed = this.refresh();
-    if (!this.#fullWarnings.hit()) return;
     const e = err as { code?: unknown; syscall?: unknown };
-    // Counted when written: writes that fail while statfs is asked are told in this line.
-    void refreshed.then(() => {
+    const warn = (failedWrites: number): void =>
       this.#log.warn(
-        { op, code: e.code, syscall: e.syscall, failedWrites: this.#fullWarnings.take(), freeBytes: this.#free, totalBytes: this.#total },
+        { op, code: e.code, syscall: e.syscall, failedWrites, freeBytes: this.#free, totalBytes: this.#total },
         'data disk is full: writes fail and are answered 507 XMinioStorageFull; delete objects or free space on the filesystem (this warning repeats at most once a minute)',
       );
-    });
+    // Writes that fail within the minute are told when it is up (or at stop()), not by the next
+    // warning alone: after the last failure (space freed, the daemon stopped) none may come.
+    if (!this.#fullWarnings.hit(warn)) return;
+    // Counted when written: writes that fail while statfs is asked are told in this line.
+    void refreshed.then(() => warn(this.#fullWarnings.take()));
   }
 }

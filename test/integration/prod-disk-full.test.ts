@@ -10,7 +10,8 @@
 // (the helper configures the built-in KMS key). The SDK keeps its connections alive: a refusal
 // answered after the body began to arrive must leave the connection usable for the next request.
 // Many writers at once on a full disk are all refused with 507, however late lmdb-js names the
-// cause of a failed commit.
+// cause of a failed commit. The writes a "disk full" warning has not told yet are told at
+// shutdown when no later one comes (the space was freed).
 
 import t, { type Test } from 'tap';
 import {
@@ -462,4 +463,33 @@ t.test('concurrent writes on a disk filled from outside: every refusal is 507 (l
     'no error-level lines',
   );
   unlinkSync(ballast);
+});
+
+t.test('a full disk that is freed before the minute is up: the writes failed after the warning are told at shutdown', { skip: SKIP }, async (t) => {
+  const h = await diskFullDaemon(t, { S3_MIN_FREE_DISK: '0' });
+  const d = h.d;
+  const s3 = clientFor(d, { maxAttempts: 1 });
+  const bucket = await createBucket(s3, 'told');
+  const ballast = join(h.mount, 'ballast');
+  try {
+    writeFileSync(ballast, Buffer.alloc(freeBytes(h.mount)));
+  } catch {
+    // ENOSPC at the end: the filesystem is full, which is the point.
+  }
+  const put = async (i: number): Promise<boolean> => t.equal(await putResult(s3, { Bucket: bucket, Key: `k${i}`, Body: testBytes(MiB, 710 + i) }), `${FULL}/507`, `k${i}: 507 on the full disk`);
+  const full = (): Array<Record<string, unknown>> => d.jsonLogs().filter((l) => /^data disk is full/.test(String(l.msg)));
+  await put(0);
+  // The warning's figures come after a statfs: wait for it, so that it stands for this write alone.
+  await pollUntil(() => full().length, (n) => n > 0, 5_000, 50);
+  t.equal(full()[0]?.failedWrites, 1, 'a warning for the first failed write');
+  await put(1);
+  await put(2);
+  t.equal(full().length, 1, 'the next two within the minute: counted, no warning');
+  unlinkSync(ballast);
+  t.equal(await putResult(s3, { Bucket: bucket, Key: 'after', Body: testBytes(MiB, 720) }), 'ok', 'space freed: uploads work again, no failure to carry the count');
+  t.equal(await d.stop(), 0, 'SIGTERM: a clean stop');
+  const lines = full();
+  t.equal(lines.length, 2, `at shutdown a second warning tells what the first did not (${lines.length})`);
+  t.equal(lines[1]?.failedWrites, 2, 'the two writes failed after the first warning');
+  t.equal(lines[1]?.code, 'ENOSPC', 'naming the error');
 });

@@ -2,7 +2,7 @@
 // smaller of both, off), admission against the last statfs less what was written since and what
 // writes in progress hold, when statfs is asked again (age, bytes written, before a refusal, after
 // a failed write's file was deleted), the warning when free space crosses below the reserve and
-// the info line back above, the rate-limited "disk full" warning, a failing statfs, and which
+// the info line back above, the rate-limited "disk full" warning (its last count told at stop()), a failing statfs, and which
 // errors mean the disk is full.
 
 import t from 'tap';
@@ -210,6 +210,24 @@ t.test('a write that met a full disk: warned at most once a minute, with the cou
   full = h.lines.filter((l) => /data disk is full/.test(l.msg));
   t.equal(full.length, 2, 'again after a minute');
   t.match(full[1], { fields: { op: 'CopyObject', failedWrites: 3 } }, 'counting the writes that failed since the last warning');
+});
+
+t.test('stop(): the writes failed since the last "disk full" warning are told, none left for a warning that never comes', async (t) => {
+  const h = harness({ bytes: 0, percent: 0 }, { free: 0, total: 100 * MiB });
+  await h.disk.start();
+  const err = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+  h.disk.noteFull(err, 'PutObject');
+  await h.settle();
+  h.disk.noteFull(err, 'PutObject');
+  h.disk.noteFull(err, 'UploadPart');
+  await h.settle();
+  t.equal(h.lines.filter((l) => /data disk is full/.test(l.msg)).length, 1, 'one warning within the minute');
+  h.disk.stop();
+  const full = h.lines.filter((l) => /data disk is full/.test(l.msg));
+  t.equal(full.length, 2, 'a second at stop');
+  t.match(full[1], { level: 'warn', fields: { op: 'UploadPart', code: 'ENOSPC', failedWrites: 2 } }, 'with the two held back');
+  h.disk.stop();
+  t.equal(h.lines.filter((l) => /data disk is full/.test(l.msg)).length, 2, 'told once');
 });
 
 t.test('a failing statfs: warned once, the last figures kept', async (t) => {
