@@ -423,6 +423,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     await step('kms', () => {
       metrics.close();
       disk.stop();
+      writeProbe.stop();
       clearInterval(keySweep);
       clearInterval(certificateCheck);
       objectKeys.clear();

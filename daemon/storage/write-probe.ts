@@ -116,18 +116,29 @@ export class WriteProbe {
 
   /** A write refused with `code` (EROFS…): warned about when it starts, then at most once a minute. */
   noteFailure(code: string, op: string): void {
+    const warn = (failures: number): void =>
+      this.#log.warn(
+        { op, code, failures },
+        'data directory is not writable: uploads are answered 503 ServiceUnavailable and /minio/health/ready 503 (this warning repeats at most once a minute)',
+      );
     // The first failure after writes worked is warned about at once: #recovered() reset the limit.
-    if (!this.#warnings.hit()) return;
+    // Those held back are told when the minute is up, when writes work again, or at stop(), not
+    // only by a next warning, which may never come.
+    if (!this.#warnings.hit(warn)) return;
     this.#failing = true;
-    this.#log.warn(
-      { op, code, failures: this.#warnings.take() },
-      'data directory is not writable: uploads are answered 503 ServiceUnavailable and /minio/health/ready 503 (this warning repeats at most once a minute)',
-    );
+    warn(this.#warnings.take());
+  }
+
+  /** Failures not yet told by a warning are told now (shutdown: the minute's timer would not run). */
+  stop(): void {
+    this.#warnings.flush();
   }
 
   #recovered(): void {
     if (!this.#failing) return;
     this.#failing = false;
+    // The failures since the last warning, before the line that says they ended (reset drops them).
+    this.#warnings.flush();
     this.#warnings.reset();
     this.#log.info('data directory is writable again');
   }

@@ -47,8 +47,9 @@ t.test('refused, memoised, warned once, then writable again', async (t) => {
   now += 1000;
   t.same(await probe.check(), { writable: true });
   t.match(lines.at(-1), { level: 'info', msg: 'data directory is writable again' });
+  t.equal(lines.filter((l) => l.level === 'warn').length, 2, 'the failure held back told before that line');
   probe.noteFailure('EACCES', 'PutObject');
-  t.equal(lines.filter((l) => l.level === 'warn').length, 2, 'a new failure is warned about again');
+  t.equal(lines.filter((l) => l.level === 'warn').length, 3, 'a new failure is warned about again');
   fail = Object.assign(new Error('EMFILE'), { code: 'EMFILE' });
   now += 1000;
   t.same(await probe.check(), { writable: true }, 'no descriptor left is no verdict on the directory');
@@ -115,4 +116,37 @@ t.test('notWritableCode: a read refused is not the directory refusing writes', a
   Object.assign(err as object, { code: 'EACCES' });
   t.equal(notWritableCode(err), undefined, "a data file's open for reading is a read");
   t.equal(notWritableCode(errno('EACCES', 'open')), 'EACCES', 'another open (a file created) still is');
+});
+
+t.test("failures held back by the once-a-minute warning are told when writes work again, and at stop() (the minute's timer is LogLimit's)", async (t) => {
+  let now = 0;
+  let fail: Error | undefined = errno('EROFS');
+  const counts: number[] = [];
+  const lines: Array<{ level: string; msg: string }> = [];
+  const rec = (level: string) => (fields: unknown, msg?: string) => {
+    lines.push({ level, msg: typeof fields === 'string' ? fields : (msg ?? '') });
+    if (level === 'warn') counts.push((fields as { failures: number }).failures);
+  };
+  const log = { info: rec('info'), warn: rec('warn'), error: rec('error') } as unknown as Logger;
+  const probe = new WriteProbe('/nowhere', { log, now: () => now, memoMs: 0, touch: async () => {
+    if (fail) throw fail;
+  } });
+  probe.noteFailure('EROFS', 'PutObject');
+  probe.noteFailure('EROFS', 'PutObject');
+  probe.noteFailure('EROFS', 'PutObject');
+  t.same(counts, [1], 'one warning at once, two failures held back');
+  // Writes work again: the two held back are told before the line that says so.
+  fail = undefined;
+  now += 1000;
+  t.same(await probe.check(), { writable: true });
+  t.same(counts, [1, 2], 'the held-back failures told when writes work again');
+  t.match(lines.at(-1), { level: 'info', msg: 'data directory is writable again' });
+  // A new episode, then the daemon stops within the minute.
+  probe.noteFailure('EACCES', 'PutObject');
+  probe.noteFailure('EACCES', 'PutObject');
+  t.same(counts, [1, 2, 1], 'warned at once again');
+  probe.stop();
+  t.same(counts, [1, 2, 1, 1], 'the one held back told at stop()');
+  probe.stop();
+  t.same(counts, [1, 2, 1, 1], 'and only once');
 });
