@@ -83,6 +83,8 @@ export class MetaStore {
   private readonly keyTables: KeyWriteTables;
   /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
   uploadEntriesRead = 0;
+  /** Keys (or versions) deleteObjects judged and deleted in its transactions since start (proves a DeleteObjects commits a slice at a time). */
+  batchKeysDeleted = 0;
   /** Part records read by listParts (ListParts, verify) since start (proves a ListParts slice reads what it lists). */
   partEntriesRead = 0;
   private readonly listing: ListingTables;
@@ -439,6 +441,7 @@ export class MetaStore {
       if (!b) throw new MetaConflict('NoSuchBucket');
       bucketCheck?.(b);
       const out = items.map((i): VersionedDelete | undefined => {
+        this.batchKeysDeleted++;
         const refused = i.check?.(this.objects.get(objectKey(bucket, i.key)));
         return refused !== undefined ? { refused } : deleteOne(this.keyTables, b, i.key, i.versionId, now, i.bypass === true);
       });
