@@ -138,9 +138,9 @@ export class Metrics {
     readGauge(r, 's3d_lmdb_entries', 'Records in the LMDB metadata store (buckets, objects, versions, uploads, parts, queued deletions)', () => meta.stats().entries);
     readGauge(r, 's3d_lmdb_used_bytes', 'Bytes of the LMDB map in use (pages up to the last written one)', () => meta.stats().usedBytes);
     readGauge(r, 's3d_lmdb_map_size_bytes', 'Size of the LMDB memory map', () => meta.stats().mapSize);
-    mirrorCounter(r, 's3d_list_entries_read_total', 'Object entries visited by listings since start', { read: () => meta.listEntriesRead });
-    mirrorCounter(r, 's3d_version_entries_read_total', 'Records of the versions table (noncurrent versions, delete markers) read since start, by version look-ups, listings and writes', { read: () => meta.versionEntriesRead });
-    mirrorCounter(r, 's3d_upload_entries_read_total', 'Multipart upload records read by upload listings and the lifecycle scan since start', { read: () => meta.uploadEntriesRead });
+    mirrorCounter(r, 's3d_list_entries_read_total', 'Object entries visited by listings and the usage scan since start', { read: () => meta.listEntriesRead });
+    mirrorCounter(r, 's3d_version_entries_read_total', 'Records of the versions table (noncurrent versions, delete markers) read since start, by version look-ups, listings, writes and the usage scan', { read: () => meta.versionEntriesRead });
+    mirrorCounter(r, 's3d_upload_entries_read_total', 'Multipart upload records read by upload listings, the lifecycle and usage scans and the stale-upload sweep since start', { read: () => meta.uploadEntriesRead });
     const files = deps.files;
     if (files !== undefined) {
       mirrorCounter(r, 's3d_data_file_reads_total', 'Data-file reads by path: sync (small range of a file read or written through the page cache lately) or pool (libuv thread pool)', {

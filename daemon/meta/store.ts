@@ -72,7 +72,7 @@ export class MetaStore {
   readonly state: StoreState;
   /** Bucket-notification events waiting for delivery; written by the in-transaction hooks (`inTxn`) of mutations. */
   readonly notifications: NotificationQueue;
-  /** Object entries visited by listings since start (proves listing reads pages, not buckets). */
+  /** Object entries visited by listings and the usage scan since start (proves listing reads pages, not buckets). */
   listEntriesRead = 0;
   /**
    * Records of the versions table read since start, by look-ups, listings and writes (proves a
@@ -81,7 +81,7 @@ export class MetaStore {
   versionEntriesRead = 0;
   /** The tables one key's reads and changes use (store-key-versions.ts, store-key-writes.ts). */
   private readonly keyTables: KeyWriteTables;
-  /** Upload records read by ListMultipartUploads and the lifecycle scan (proves a page reads what it lists). */
+  /** Upload records read by ListMultipartUploads and the background scans (proves a page reads what it lists). */
   uploadEntriesRead = 0;
   /** Keys (or versions) deleteObjects judged and deleted in its transactions since start (proves a DeleteObjects commits a slice at a time). */
   batchKeysDeleted = 0;
@@ -578,9 +578,42 @@ export class MetaStore {
    * (listed-record.ts): the usage scan reads sizes, markers and KMS keys, and a page of inline
    * objects read whole copied their data out.
    */
-  bucketRecords(table: 'objects' | 'versions', bucket: string, after: Buffer | undefined, limit: number): Array<{ key: Buffer; value: ListedRecord }> {
+  bucketRecords(table: 'objects' | 'versions', bucket: string, after: Buffer | undefined, limit: number, transaction?: Transaction): Array<{ key: Buffer; value: ListedRecord }> {
     const { start, end } = bucketRange(bucket);
-    return [...this.listingWithoutData[table].getRange({ start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit }).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
+    const range = { start: after === undefined ? start : Buffer.concat([after, Buffer.from([0])]), end, limit, ...(transaction === undefined ? {} : { transaction }) };
+    const page = [...this.listingWithoutData[table].getRange(range).map(({ key, value }) => ({ key: Buffer.from(key), value }))];
+    if (table === 'objects') this.listEntriesRead += page.length;
+    else this.versionEntriesRead += page.length;
+    return page;
+  }
+
+  /**
+   * The store as it is now, for a scan that adds figures up a page at a time across turns of the
+   * event loop (usage.ts): every page is read in one LMDB read transaction, so a record that moves
+   * between tables meanwhile (an overwrite making the current version noncurrent, an upload
+   * completed into an object) is counted once, where it was when the snapshot was taken. `done()`
+   * it when the scan ends: LMDB keeps the pages the snapshot sees (the map grows by what is
+   * rewritten meanwhile) until then.
+   */
+  scanSnapshot(): {
+    bucketRecords(table: 'objects' | 'versions', bucket: string, after: Buffer | undefined, limit: number): Array<{ key: Buffer; value: ListedRecord }>;
+    uploads(after: string, limit: number): { uploads: UploadRecord[]; next?: string };
+    done(): void;
+  } {
+    const txn = this.root.useReadTransaction();
+    let open = true;
+    return {
+      bucketRecords: (table, bucket, after, limit) => this.bucketRecords(table, bucket, after, limit, txn),
+      uploads: (after, limit) => {
+        const { read, ...page } = this.multipart.initiatedBefore(Number.MAX_SAFE_INTEGER, after, limit, txn);
+        this.uploadEntriesRead += read;
+        return page;
+      },
+      done: () => {
+        if (open) txn.done();
+        open = false;
+      },
+    };
   }
 
   // ---- multipart (the write transactions: store-multipart.ts)
@@ -592,7 +625,9 @@ export class MetaStore {
 
   /** Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`: where the following page starts). */
   uploadsInitiatedBefore(time: number, after = '', limit = Number.MAX_SAFE_INTEGER): { uploads: UploadRecord[]; next?: string } {
-    return this.multipart.initiatedBefore(time, after, limit);
+    const { read, ...page } = this.multipart.initiatedBefore(time, after, limit);
+    this.uploadEntriesRead += read;
+    return page;
   }
 
   /** The upload `id` names; undefined for an id longer than s3d's are (it is not looked up). */

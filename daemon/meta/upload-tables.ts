@@ -101,18 +101,21 @@ export class UploadTables implements UploadListingTables {
     return Buffer.byteLength(id) > MAX_UPLOAD_ID_BYTES ? undefined : this.uploads.get(id);
   }
 
-  /** Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`: where the following page starts). */
-  initiatedBefore(time: number, after: string, limit: number): { uploads: UploadRecord[]; next?: string } {
+  /**
+   * Uploads initiated before `time` (ms), in id order: among `limit` after id `after` (`next`:
+   * where the following page starts; `read`: upload records read), in `transaction` if given.
+   */
+  initiatedBefore(time: number, after: string, limit: number, transaction?: Transaction): { uploads: UploadRecord[]; next?: string; read: number } {
     const out: UploadRecord[] = [];
     let read = 0;
     let last: string | undefined;
-    for (const { key, value } of this.uploads.getRange(after === '' ? {} : { start: after })) {
+    for (const { key, value } of this.uploads.getRange({ ...(after === '' ? {} : { start: after }), ...(transaction === undefined ? {} : { transaction }) })) {
       if (key === after) continue;
-      if (read++ === limit) return { uploads: out, next: last };
+      if (read++ === limit) return { uploads: out, next: last, read };
       last = key;
       if (value.initiated < time) out.push(value);
     }
-    return { uploads: out };
+    return { uploads: out, read };
   }
 
   /** A bucket's uploads, in index order. */

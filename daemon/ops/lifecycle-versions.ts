@@ -23,8 +23,8 @@ import type { MetaStore, VersionEntry } from '../meta/store.js';
 import type { BucketRecord, ObjectRecord, VersionedDelete } from '../meta/records.js';
 import { clientVersionId, stampOf } from '../meta/versions.js';
 
-/** Versions read, judged and removed per page (so per commit at most). */
-export const KEY_PAGE = 1000;
+/** Versions read, judged and removed per page (so per commit at most): the scan's page (lifecycle-scanner.ts PAGE). */
+export const KEY_PAGE = 100;
 
 const NONE: ReadonlySet<number> = new Set();
 

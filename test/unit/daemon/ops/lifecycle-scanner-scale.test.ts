@@ -15,6 +15,7 @@ import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/recor
 import { parseLifecycle, versionsDue } from '../../../../daemon/ops/lifecycle.js';
 import { LifecycleScanner } from '../../../../daemon/ops/lifecycle-scanner.js';
 import { clientVersionId } from '../../../../daemon/meta/versions.js';
+import { KEY_PAGE } from '../../../../daemon/ops/lifecycle-versions.js';
 
 const DAY = 86_400_000;
 const log = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
@@ -107,15 +108,15 @@ t.test('a key of 20,000 versions: the versions versionsDue picks go, in bounded 
   t.same(ids(m, 'vb', 'hot'), kept, 'hot: exactly the versions judged on the whole key are left');
   t.same(ids(m, 'vb', 'dm/k'), [], 'dm/k: every version and then the marker went');
   t.equal(r.versions, due.size + 2501, 'the pass counts every removed version');
-  t.ok((m.lastTxnId() ?? 0) - txn0 >= 20, 'the removals took many commits (at most 1,000 versions each)');
+  t.ok((m.lastTxnId() ?? 0) - txn0 >= 20, `the removals took many commits (at most ${KEY_PAGE} versions each)`);
   t.ok(txns.size >= 10, 'the event loop turned between commits');
   t.equal(writeDoneFirst, true, 'a write started during the pass completed before it ended');
   t.ok(hotLeftThen > kept.length, `... while hot still had versions to lose (${hotLeftThen} left then)`);
 });
 
 t.test('a version is judged by its successor as it was, when an earlier commit of the pass removed it', async (t) => {
-  // Under one commit for the whole key, the first version of the second page (tag b, kept 30
-  // days) had an old successor and was due; judged again after the first page's removals, it
+  // Under one commit for the whole key, the first version of tag b (kept 30 days; it starts a
+  // page, 1,000 being a multiple of KEY_PAGE) had an old successor and was due; judged again after the earlier pages' removals, it
   // would have the held version 10 days old above it and stay.
   const m = openStore(t);
   const scanAt = Date.now() + 10 * DAY;
@@ -136,7 +137,7 @@ t.test('a version is judged by its successor as it was, when an earlier commit o
   });
   const all = m.keyVersions('vb', 'edge');
   const due = new Set(versionsDue(lifecycle, 'edge', all, scanAt).map(clientVersionId));
-  t.ok(due.has(clientVersionId(all[1000]!.record)), 'set up: the second page\'s first version is due on the whole key');
+  t.ok(due.has(clientVersionId(all[1000]!.record)), 'set up: the first version of tag b (a page\'s first) is due on the whole key');
   const r = await new LifecycleScanner(m, log, 3_600_000).scan(scanAt);
   t.same(ids(m, 'vb', 'edge'), all.map((v) => clientVersionId(v.record)).filter((id) => !due.has(id)), 'exactly the versions judged on the whole key went');
   t.equal(ids(m, 'vb', 'edge').length, 2, 'the current and the held version are left');
@@ -173,7 +174,7 @@ t.test('a key written or pruned during the pass keeps the rest of its versions u
   // Written: its newest version is another.
   const removedW = await scanWith(m, scanAt, () => m.putObject('vb', 'w', obj(scanAt)));
   const leftW = m.keyVersions('vb', 'w').length;
-  t.ok(removedW >= 990 && leftW > 5 + 1000, `w: the pass stopped at the write (${removedW} removed, ${leftW} left)`);
+  t.ok(removedW >= KEY_PAGE - 10 && leftW > 5 + KEY_PAGE, `w: the pass stopped at the write (${removedW} removed, ${leftW} left)`);
   t.equal(m.keyVersions('vb', 'x').length, 4, 'x, judged after the write, lost all but four');
 
   // Pruned: a kept version above the pages still to come is removed by id.
@@ -184,7 +185,7 @@ t.test('a key written or pruned during the pass keeps the rest of its versions u
   const leftAfter = m.keyVersions('vb', 'w').length;
   t.notOk(ids(m, 'vb', 'w').includes(second), 'set up: the prune went');
   // (x, written too, loses one version: the one under its three newest noncurrent.)
-  t.ok(leftAfter > 4 + 1000 && leftAfter < before - 990, `w: the pass stopped at the prune (${removed} removed, ${leftAfter} left of ${before})`);
+  t.ok(leftAfter > 4 + KEY_PAGE && leftAfter < before - (KEY_PAGE - 10), `w: the pass stopped at the prune (${removed} removed, ${leftAfter} left of ${before})`);
 
   // The next scan, with nothing written meanwhile, finishes the job.
   await new LifecycleScanner(m, log, 3_600_000).scan(scanAt + 2);
