@@ -9,8 +9,8 @@
 // core itself, and which members of the adm and systemd-journal groups may read. A secret set from a file lives only in the process's memory:
 // process.env is changed in place, which the kernel's copy of the initial environment never sees.
 //
-// Run once, first thing, by commands.ts for every command that reads configuration (the server,
-// verify, backup, metrics-token), before any module reads process.env.
+// Run once, first thing, by commands.ts for every command that reads secrets (the server, verify,
+// metrics-token; not backup, which reads none), before any module reads process.env.
 
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';

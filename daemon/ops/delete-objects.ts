@@ -108,16 +108,23 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   // KEYS_DELETED_PER_COMMIT keys to a commit, one after another: S3 promises no atomicity across
   // a batch's keys. A bucket deleted and created again while the document arrived is another:
   // none of its keys go (OperationAborted, the whole request); should that happen between two
-  // commits, the keys left each answer its error (the ones before are deleted, and say so).
+  // commits, the keys left each answer its error (the ones before are deleted, and say so). So do
+  // they when a later commit fails otherwise (a disk error): a 500 for the whole request would
+  // hide the keys already deleted, and a retry would put a second delete marker on each of them.
   const results: Array<VersionedDelete | undefined | { failed: S3Error }> = [];
   for (let from = 0; from < valid.length; from += KEYS_DELETED_PER_COMMIT) {
     const slice = valid.slice(from, from + KEYS_DELETED_PER_COMMIT);
     const commit = env.meta.deleteObjects(ctx.bucket!, slice, events?.deleted(slice.map((v) => v.key)), (b) => requireSameBucket(bucket, b)).catch(metaError);
     if (from === 0) results.push(...(await commit));
     else {
-      const failed = await commit.then((r) => void results.push(...r), (err: unknown) => err);
-      if (failed !== undefined) {
-        if (!(failed instanceof S3Error)) throw failed;
+      const caught = await commit.then((r) => void results.push(...r), (err: unknown) => err ?? new Error('commit failed'));
+      if (caught !== undefined) {
+        let failed: S3Error;
+        if (caught instanceof S3Error) failed = caught;
+        else {
+          env.log.error({ requestId: ctx.requestId, bucket, err: caught, keys: slice.length, deletedBefore: from }, 'DeleteObjects: a commit failed after earlier ones had deleted their keys: its keys are answered InternalError');
+          failed = new S3Error('InternalError');
+        }
         results.push(...slice.map(() => ({ failed })));
       }
     }

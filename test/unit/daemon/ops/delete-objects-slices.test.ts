@@ -5,7 +5,6 @@
 // a batch's keys. Counted here on a real store, through the handler, by the keys the store's
 // deleteObjects took on in each turn of the event loop; and the answers are those of one commit.
 import t from 'tap';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { handleDeleteObjects } from '../../../../daemon/ops/delete-objects.js';
 import type { OpsEnv } from '../../../../daemon/ops/env.js';
 import type { RequestContext, Result } from '../../../../daemon/ops/types.js';
@@ -13,6 +12,7 @@ import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/recor
 import { clientVersionId } from '../../../../daemon/meta/versions.js';
 import type { MetaStore } from '../../../../daemon/meta/store.js';
 import { openStore } from '../../../helpers/meta-versions.js';
+import { countByTurn } from '../../../helpers/turns.js';
 
 const KEYS = 1000;
 const keyOf = (i: number): string => `k/${String(i).padStart(4, '0')}/${'x'.repeat(900)}`;
@@ -25,17 +25,8 @@ function ctx(bucket: string, objects: string, quiet: boolean): RequestContext {
 
 /** Keys the store's deleteObjects took on, by the turn of the event loop, until `run` answered. */
 async function deletesByTurn(m: MetaStore, run: () => Promise<Result>): Promise<{ turns: number[]; body: string }> {
-  const turns: number[] = [];
-  let at = m.batchKeysDeleted;
-  let done = false;
-  const answer = run().finally(() => (done = true));
-  while (!done) {
-    turns.push(m.batchKeysDeleted - at);
-    at = m.batchKeysDeleted;
-    await nextTurn();
-  }
-  turns.push(m.batchKeysDeleted - at);
-  return { turns, body: String((await answer).body) };
+  const { turns, result } = await countByTurn(() => m.batchKeysDeleted, run);
+  return { turns, body: String(result.body) };
 }
 
 const MOST_A_TURN = 250;
@@ -100,4 +91,32 @@ t.test('the bucket deleted and created again between two commits: the keys commi
   t.equal(body.match(/<Deleted>/g)?.length, 250, 'the first 250 Deleted');
   t.equal(body.match(/<Error><Key>[^<]*<\/Key><Code>OperationAborted<\/Code>/g)?.length, 250, 'the others OperationAborted');
   t.ok(m.getObject('b', keyOf(350)), "the new bucket's object left alone");
+});
+
+t.test('a later commit failing otherwise (a disk error): its keys answer InternalError, the keys committed before Deleted; logged once', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  await Promise.all(Array.from({ length: 500 }, (_, i) => m.putObject('b', keyOf(i), record())));
+  let calls = 0;
+  const meta = new Proxy(m, {
+    get(target, name) {
+      const v = Reflect.get(target, name, target) as unknown;
+      if (name !== 'deleteObjects') return typeof v === 'function' ? v.bind(target) : v;
+      return async (...args: Parameters<MetaStore['deleteObjects']>) => {
+        if (calls++ === 1) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        return m.deleteObjects(...args);
+      };
+    },
+  });
+  const logged: string[] = [];
+  const log = { error: (_fields: unknown, msg: string) => void logged.push(msg) };
+  const objects = Array.from({ length: 500 }, (_, i) => `<Object><Key>${keyOf(i)}</Key></Object>`).join('');
+  const r = await handleDeleteObjects({ meta, log, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('b', objects, false));
+  const body = String(r.body);
+  t.equal(r.status, 200, 'answered per key, not a 500 for the request');
+  t.equal(calls, 2, 'two commits asked for');
+  t.equal(body.match(/<Deleted>/g)?.length, 250, 'the first 250 Deleted');
+  t.equal(body.match(/<Error><Key>[^<]*<\/Key><Code>InternalError<\/Code>/g)?.length, 250, 'the others InternalError');
+  t.equal(logged.length, 1, 'one log line');
+  t.equal(Array.from({ length: 500 }, (_, i) => m.getObject('b', keyOf(i))).filter((o) => o !== undefined).length, 250, "the second commit's keys still there");
 });
