@@ -1,5 +1,6 @@
-// strace attached to a running daemon, tampering with the fdatasync calls on one file (LMDB's data
-// file): delayed or failed, to show what a slow or failing disk does to commits. Tests using it
+// strace attached to a running daemon, tampering with the system calls on one file (the fdatasync
+// calls of LMDB's data file, the reads of a data file): delayed or failed, to show what a slow or
+// failing disk does to commits and reads. Tests using it
 // are skipped where strace is missing or may not attach (ptrace).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
@@ -10,8 +11,17 @@ export function straceMissing(): false | string {
 export const NO_STRACE = straceMissing();
 
 /** Attaches strace to every thread of `pid`, tampering with fdatasync on `file`; resolves once attached. */
-export async function tamper(pid: number, file: string, inject: string): Promise<ChildProcess> {
-  const child = spawn('strace', ['-f', '-p', String(pid), '-P', file, '-e', 'trace=fdatasync', '-e', `inject=fdatasync:${inject}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function tamper(pid: number, file: string, inject: string): Promise<ChildProcess> {
+  return tamperCalls(pid, file, ['fdatasync'], inject);
+}
+
+/**
+ * Attaches strace to every thread of `pid`, tampering with `calls` (system call names) on `file`
+ * as `inject` says (`error=EIO`, `error=EIO:when=4`, `delay_exit=…`); resolves once attached.
+ */
+export async function tamperCalls(pid: number, file: string, calls: readonly string[], inject: string): Promise<ChildProcess> {
+  const list = calls.join(',');
+  const child = spawn('strace', ['-f', '-p', String(pid), '-P', file, '-e', `trace=${list}`, '-e', `inject=${list}:${inject}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {

@@ -7,29 +7,15 @@
 // The daemon serves the whole object once the disk reads again. Skipped where strace is missing
 // or may not trace.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { cutAwareGet, errorCode, send, signedHeaders } from '../helpers/http.js';
 import { metricSample } from '../helpers/kes.js';
-import { NO_STRACE, detach } from '../helpers/strace.js';
+import { NO_STRACE, detach, tamperCalls } from '../helpers/strace.js';
 
 const MiB = 1024 * 1024;
 
-/** strace on every thread of `pid`, failing the `when`-th read of `file` (per thread) with EIO; resolves once attached. */
-async function failRead(pid: number, file: string, when: number): Promise<ChildProcess> {
-  const child = spawn('strace', ['-f', '-p', String(pid), '-P', file, '-e', 'trace=pread64,read', '-e', `inject=pread64,read:error=EIO:when=${when}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (/attached/.test(err)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`strace exited (${code}): ${err}`)));
-  });
-  return child;
-}
 
 t.test('a data file read failing with EIO: an S3 error before the headers, a cut connection after them', { skip: NO_STRACE }, async (t) => {
   const d = await startDaemonFor(t, { env: { UV_THREADPOOL_SIZE: '1', S3_SYNC_READ_MAX: '0' } });
@@ -41,14 +27,14 @@ t.test('a data file read failing with EIO: an S3 error before the headers, a cut
   const cutFailed = async (): Promise<number> => metricSample((await send(d.port, { method: 'GET', path: '/minio/v2/metrics/cluster', sign: false })).body.toString(), 's3d_responses_cut_total', { op: 'GetObject', reason: 'failed' }) ?? 0;
   const get = () => cutAwareGet(d.port, { path: '/eio/k', headers: signedHeaders(d.port, { method: 'GET', path: '/eio/k' }) });
 
-  let strace = await failRead(d.proc.pid!, file, 1);
+  let strace = await tamperCalls(d.proc.pid!, file, ['pread64', 'read'], 'error=EIO:when=1');
   const first = await get();
   await detach(strace);
   t.equal(first.status, 500, 'the first read failing: 500 before any byte of the object');
   t.equal(errorCode(first.body), 'InternalError', 'an S3 error');
 
   const cutBefore = await cutFailed();
-  strace = await failRead(d.proc.pid!, file, 4);
+  strace = await tamperCalls(d.proc.pid!, file, ['pread64', 'read'], 'error=EIO:when=4');
   const later = await get();
   await detach(strace);
   t.equal(later.status, 200, 'a later read failing: the status line had gone out');

@@ -5,30 +5,16 @@
 // s3d_requests_total still have every request; another kind (another operation) is logged in
 // full on its own. Skipped where strace is missing or may not trace.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { INTERNAL_BURST } from '../../daemon/http/error-answer.js';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { errorCode, send } from '../helpers/http.js';
 import { metricSample } from '../helpers/kes.js';
-import { NO_STRACE, detach } from '../helpers/strace.js';
+import { NO_STRACE, detach, tamperCalls } from '../helpers/strace.js';
 
 const GETS = 200;
 
-/** strace on every thread of `pid`, failing every read of `file` with EIO; resolves once attached. */
-async function failEveryRead(pid: number, file: string): Promise<ChildProcess> {
-  const child = spawn('strace', ['-f', '-p', String(pid), '-P', file, '-e', 'trace=pread64,read', '-e', 'inject=pread64,read:error=EIO', '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (/attached/.test(err)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`strace exited (${code}): ${err}`)));
-  });
-  return child;
-}
 
 t.test(`${GETS} GETs of an object whose data file fails every read: a few error lines and a count, every request in the access log and metrics`, { skip: NO_STRACE }, async (t) => {
   const d = await startDaemonFor(t, { env: { UV_THREADPOOL_SIZE: '1', S3_SYNC_READ_MAX: '0' } });
@@ -37,7 +23,7 @@ t.test(`${GETS} GETs of an object whose data file fails every read: a few error 
   const objects = join(d.dataDir, '.s3d', 'objects');
   const file = readdirSync(objects).flatMap((sub) => readdirSync(join(objects, sub)).map((f) => join(objects, sub, f)))[0]!;
 
-  const strace = await failEveryRead(d.proc.pid!, file);
+  const strace = await tamperCalls(d.proc.pid!, file, ['pread64', 'read'], 'error=EIO');
   const statuses: number[] = [];
   for (let i = 0; i < GETS; i += 10) {
     const batch = await Promise.all(Array.from({ length: 10 }, () => send(d.port, { method: 'GET', path: '/flood/k' })));

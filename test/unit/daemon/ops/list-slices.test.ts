@@ -9,13 +9,13 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
 import { clientVersionId } from '../../../../daemon/meta/versions.js';
 import { handleListObjects, handleListObjectsV2, handleListObjectVersions } from '../../../../daemon/ops/list.js';
 import type { OpsEnv } from '../../../../daemon/ops/env.js';
 import type { RequestContext, Result } from '../../../../daemon/ops/types.js';
+import { countByTurn } from '../../../helpers/turns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 's3d-list-slices-'));
 const m = new MetaStore(dir);
@@ -52,18 +52,7 @@ t.before(async () => {
 
 /** Records read by the store (keys and versions), by the turn of the event loop they were read in, until `run` answered. */
 async function readsByTurn(run: () => Promise<Result>): Promise<{ turns: number[]; body: string }> {
-  const read = (): number => m.listEntriesRead + m.versionEntriesRead;
-  const turns: number[] = [];
-  let at = read();
-  let done = false;
-  const answer = run().finally(() => (done = true));
-  while (!done) {
-    turns.push(read() - at);
-    at = read();
-    await nextTurn();
-  }
-  turns.push(read() - at);
-  const r = await answer;
+  const { turns, result: r } = await countByTurn(() => m.listEntriesRead + m.versionEntriesRead, run);
   return { turns, body: Buffer.isBuffer(r.body) ? r.body.toString() : String(r.body) };
 }
 

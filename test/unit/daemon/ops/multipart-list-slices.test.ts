@@ -10,7 +10,6 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
 import { handleListMultipartUploads } from '../../../../daemon/ops/multipart-list.js';
@@ -26,6 +25,7 @@ import type { XmlObject } from '../../../../daemon/ops/xml.js';
 import { writeXml } from '../../../../daemon/ops/xml-writer.js';
 import { isoDate } from '../../../../daemon/dates.js';
 import { prng } from '../../../helpers/seeded.js';
+import { countByTurn } from '../../../helpers/turns.js';
 
 // Seeded: a failure repeats.
 const { next: rand, int, pick } = prng(0x68e31da4);
@@ -103,18 +103,8 @@ const text = (r: Result): string => (Buffer.isBuffer(r.body) ? r.body.toString()
 
 /** Records (uploads, parts) the store read, by the turn of the event loop they were read in, until `run` answered. */
 async function readsByTurn(run: () => Promise<Result>): Promise<{ turns: number[]; body: string }> {
-  const read = (): number => m.uploadEntriesRead + m.partEntriesRead;
-  const turns: number[] = [];
-  let at = read();
-  let done = false;
-  const answer = run().finally(() => (done = true));
-  while (!done) {
-    turns.push(read() - at);
-    at = read();
-    await nextTurn();
-  }
-  turns.push(read() - at);
-  return { turns, body: text(await answer) };
+  const { turns, result } = await countByTurn(() => m.uploadEntriesRead + m.partEntriesRead, run);
+  return { turns, body: text(result) };
 }
 
 // A slice of 100 reads the entry after it too (is there more?), read again by the next slice.
