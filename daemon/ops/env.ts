@@ -61,6 +61,16 @@ export function requireSameBucket(seen: BucketRecord, bucket: BucketRecord): voi
 }
 
 /**
+ * Between two slices of a page read a slice at a time (a listing, ops/list.ts): the bucket the page
+ * began in is still there and is still that bucket. Deleted meanwhile: NoSuchBucket; deleted and
+ * created again: OperationAborted, rather than a page that ends early as if complete, or lists
+ * the old bucket's entries and then the new one's.
+ */
+export function requireBucketStill(env: OpsEnv, seen: BucketRecord): void {
+  requireSameBucket(seen, requireBucket(env, seen.name));
+}
+
+/**
  * updateBucket of the bucket the request started with (`seen`, as requireBucket found it). A
  * bucket deleted and created again under its name while the request's document arrived is
  * another: the configuration, judged by the old bucket's policy, must not land on the new one (a

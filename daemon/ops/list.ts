@@ -10,7 +10,7 @@ import type { ListedRecord } from '../meta/listed-record.js';
 import type { ListResult, VersionEntry, VersionListResult } from '../meta/store.js';
 import type { VersionListOptions } from '../meta/listing.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
-import { bucketOwner, requireBucket, type OpsEnv } from './env.js';
+import { bucketOwner, requireBucket, requireBucketStill, type OpsEnv } from './env.js';
 import { checksumTypes } from '../sse/checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import { requesterJudge } from './policy.js';
@@ -48,6 +48,7 @@ const ENTRIES_PER_TURN = 100;
  * every object, as S3 lists them), with what the page's head says.
  */
 async function objectPage(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number, write: (key: string, record: ListedRecord) => void, slice: () => void): Promise<{ keyCount: number; commonPrefixes: string[]; isTruncated: boolean; next: string | undefined }> {
+  const seen = requireBucket(env, bucket);
   const commonPrefixes: string[] = [];
   let keyCount = 0;
   let isTruncated = false;
@@ -66,12 +67,14 @@ async function objectPage(env: OpsEnv, bucket: string, prefix: string, delimiter
     from = r.next;
     slice();
     await nextTurn();
+    requireBucketStill(env, seen);
   }
   return { keyCount, commonPrefixes, isTruncated, next };
 }
 
 /** objectPage of ListObjectVersions: the versions after the markers, a slice at a time. */
 async function versionPage(env: OpsEnv, bucket: string, opts: VersionListOptions, write: (entry: VersionEntry<ListedRecord>) => void, slice: () => void): Promise<{ commonPrefixes: string[]; isTruncated: boolean; nextKey: string | undefined; nextVersionId: string | undefined }> {
+  const seen = requireBucket(env, bucket);
   const commonPrefixes: string[] = [];
   let isTruncated = false;
   let nextKey: string | undefined;
@@ -89,6 +92,7 @@ async function versionPage(env: OpsEnv, bucket: string, opts: VersionListOptions
     [keyMarker, versionIdMarker] = [r.nextKey, r.nextVersionId ?? ''];
     slice();
     await nextTurn();
+    requireBucketStill(env, seen);
   }
   return { commonPrefixes, isTruncated, nextKey, nextVersionId };
 }

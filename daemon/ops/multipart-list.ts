@@ -4,7 +4,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import type { UploadRecord } from '../meta/records.js';
-import { requireBucket, type OpsEnv } from './env.js';
+import { requireBucket, requireBucketStill, type OpsEnv } from './env.js';
 import { owner, UPLOAD_ID_SHAPE } from './multipart.js';
 import { uploadChecksumElements } from './multipart-checksums.js';
 import { intParam, keyEncoder } from './query.js';
@@ -72,6 +72,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
  * (and `slice` called before each turn), the common prefixes returned, to be written after them.
  */
 async function uploadPage(env: OpsEnv, bucket: string, prefix: string, delimiter: string, keyMarker: string, uploadIdMarker: string, max: number, write: (u: UploadRecord) => void, slice: () => void): Promise<{ prefixes: string[]; truncated: boolean; nextKey: string | undefined; nextId: string | undefined; lastUpload: UploadRecord | undefined }> {
+  const seen = requireBucket(env, bucket);
   const prefixes: string[] = [];
   let truncated = false;
   // Where the next page (or slice) starts: the last upload, or the last common prefix (no upload id).
@@ -128,6 +129,7 @@ async function uploadPage(env: OpsEnv, bucket: string, prefix: string, delimiter
     pastPrefix = nextId === undefined ? nextKey : undefined;
     slice();
     await nextTurn();
+    requireBucketStill(env, seen);
   }
   return { prefixes, truncated, nextKey, nextId, lastUpload };
 }

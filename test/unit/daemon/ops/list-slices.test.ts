@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../../../daemon/meta/store.js';
-import { RECORD_VERSION, type ObjectRecord } from '../../../../daemon/meta/records.js';
+import { RECORD_VERSION, type BucketRecord, type ObjectRecord } from '../../../../daemon/meta/records.js';
 import { clientVersionId } from '../../../../daemon/meta/versions.js';
 import { handleListObjects, handleListObjectsV2, handleListObjectVersions } from '../../../../daemon/ops/list.js';
 import type { OpsEnv } from '../../../../daemon/ops/env.js';
@@ -92,5 +92,41 @@ t.test('ListObjectVersions read in slices: the versions (null ones too) and mark
     t.equal(want.filter((w) => w.includes(' null ')).length > 100, true, `${what}: null versions among them`);
     t.same(got, want, `${what}: the same ${want.length} versions in the same order`);
     t.same([/<NextKeyMarker>([^<]*)</.exec(body)?.[1]?.slice(0, 6), /<NextVersionIdMarker>([^<]*)</.exec(body)?.[1]], [whole.nextKey?.slice(0, 6), whole.nextVersionId], `${what}: the same next markers`);
+  }
+});
+
+t.test('the bucket deleted, or deleted and created again, between two slices: NoSuchBucket / OperationAborted, not a page that ends early or goes on in another bucket', async (t) => {
+  // The store's own answers, but once the first slice is read its getBucket says what a delete
+  // (and a create) committed between two turns would make it say: the slices come a turn apart,
+  // faster than any commit, so a real delete cannot be placed between two of them.
+  for (const [name, after, code] of [
+    ['deleted', () => undefined, 'NoSuchBucket'],
+    ['deleted and created again', (b: BucketRecord) => ({ ...b, created: b.created + 1 }), 'OperationAborted'],
+  ] as const) {
+    for (const [op, handler, query] of [
+      ['ListObjectsV2', handleListObjectsV2, 'list-type=2'],
+      ['ListObjectVersions', handleListObjectVersions, 'versions'],
+    ] as const) {
+      let sliced = false;
+      const meta = new Proxy(m, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target) as unknown;
+          if (typeof v !== 'function') return v;
+          if (prop === 'getBucket') return (n: string) => (sliced ? after(target.getBucket(n)!) : target.getBucket(n));
+          if (prop === 'listObjectsWithoutData' || prop === 'listVersionsWithoutData') {
+            return (...args: unknown[]) => {
+              sliced = true;
+              return (v as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          }
+          return (v as (...a: unknown[]) => unknown).bind(target);
+        },
+      });
+      const err = await handler({ ...env, meta } as unknown as OpsEnv, ctx('b', query)).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      t.equal(err?.code, code, `${op}, bucket ${name} after the first slice: ${code}`);
+    }
   }
 });

@@ -345,7 +345,25 @@ t.test('ListParts of an upload aborted between two slices: 404 NoSuchUpload, not
   const up = upload('p', 'gone');
   await m.createUpload(up);
   await Promise.all(Array.from({ length: 1200 }, (_, i) => m.putPart(up.id, part(i + 1, false))));
-  const listing = handleListParts(env, ctx('p', `uploadId=${up.id}`, 'gone'));
-  await m.abortUpload(up.id);
+  // Aborted for real once the first slice is read (the slices come a turn apart, faster than a
+  // commit: awaiting abortUpload beside the listing raced it, and lost under load); the store's
+  // parts stay readable until then, as they are between an abort's commit and its sweep.
+  let sliced = false;
+  const meta = new Proxy(m, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      if (prop === 'getUpload') return (id: string) => (sliced ? undefined : target.getUpload(id));
+      if (prop === 'listParts') {
+        return (...args: Parameters<MetaStore['listParts']>) => {
+          sliced = true;
+          return target.listParts(...args);
+        };
+      }
+      return (v as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+  const listing = handleListParts({ ...env, meta } as unknown as OpsEnv, ctx('p', `uploadId=${up.id}`, 'gone'));
   await t.rejects(listing, { code: 'NoSuchUpload' }, 'the listing that read parts before the abort answers NoSuchUpload');
+  await m.abortUpload(up.id);
 });
