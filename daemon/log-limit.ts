@@ -15,8 +15,10 @@ export class LogLimit {
   #last = -Infinity;
   /** Occurrences since the last take(). */
   #count = 0;
-  #timer: NodeJS.Timeout | undefined;
-  /** hit(tell)'s timer for the interval's end, and the `tell` of the latest occurrence held back. */
+  /**
+   * The timer of a line still to be told (hit(tell) held back at the interval's end, later()'s),
+   * and the `tell` of the latest occurrence it stands for: one mechanism, which flush() ends.
+   */
   #trailing: NodeJS.Timeout | undefined;
   #tell: ((count: number) => void) | undefined;
 
@@ -42,14 +44,16 @@ export class LogLimit {
       this.#tell = undefined;
       return true;
     }
-    if (tell !== undefined) {
-      this.#tell = tell;
-      if (this.#trailing === undefined) {
-        this.#trailing = setTimeout(() => this.flush(), Math.max(0, this.#last + this.#intervalMs - this.#now()));
-        this.#trailing.unref();
-      }
-    }
+    if (tell !== undefined) this.#tellAtEnd(tell);
     return false;
+  }
+
+  /** `tell` of what is untaken when the interval is up (flush() from a timer that does not keep the process up). */
+  #tellAtEnd(tell: (count: number) => void): void {
+    this.#tell = tell;
+    if (this.#trailing !== undefined) return;
+    this.#trailing = setTimeout(() => this.flush(), Math.max(0, this.#last + this.#intervalMs - this.#now()));
+    this.#trailing.unref();
   }
 
   /**
@@ -86,17 +90,11 @@ export class LogLimit {
    * One occurrence, told by `log(count)` from a timer: after the current turn (the burst a single
    * transaction makes joins it) when no line was logged within the interval, else once it is up.
    * Occurrences meanwhile join that line, so none goes untold (it is written by the `log` of the
-   * occurrence that set the timer). The timer does not keep the process up.
+   * latest occurrence), nor at flush() (shutdown). The timer does not keep the process up.
    */
   later(log: (count: number) => void): void {
     this.#count++;
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#last = this.#now();
-      log(this.take());
-    }, Math.max(0, this.#last + this.#intervalMs - this.#now()));
-    this.#timer.unref();
+    this.#tellAtEnd(log);
   }
 
   /** The condition ended (a directory writable again, a target back): the next occurrence is logged at once. */

@@ -77,6 +77,8 @@ class Sender {
   stop(): void {
     this.abort.abort();
     this.wakeUp?.();
+    // Drops the minute's line has not told yet: its timer would not run after the stop.
+    this.dropLines.flush();
   }
 
   /**

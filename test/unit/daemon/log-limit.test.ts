@@ -88,6 +88,11 @@ t.test('later(): told after the current turn, then once the interval is up, none
   for (let i = 0; i < 100 && told.length < 2; i++) await sleep(50);
   t.same(told, [3, 2], 'then the two in one line');
   t.notOk(l.due(), 'the interval starts again at that line');
+  l.later((n) => told.push(n));
+  l.flush();
+  t.same(told, [3, 2, 1], 'one held at shutdown: told by flush()');
+  await sleep(20);
+  t.same(told, [3, 2, 1], 'and not again by its timer');
 });
 
 t.test('hit(tell): what was held back is told when the interval is up, with no further occurrence, or at flush()', async (t) => {
