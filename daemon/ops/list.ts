@@ -7,6 +7,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { secureRandom } from '../../workers/format/random.js';
 import { S3Error } from '../errors.js';
 import type { ListedRecord } from '../meta/listed-record.js';
+import type { BucketRecord } from '../meta/records.js';
 import type { ListResult, VersionEntry, VersionListResult } from '../meta/store.js';
 import type { VersionListOptions } from '../meta/listing.js';
 import { clientVersionId, NULL_VERSION, stampOfId } from '../meta/versions.js';
@@ -47,8 +48,8 @@ const ENTRIES_PER_TURN = 100;
  * slice's objects handed to `write` as they are read, the common prefixes returned (written after
  * every object, as S3 lists them), with what the page's head says.
  */
-async function objectPage(env: OpsEnv, bucket: string, prefix: string, delimiter: string, after: string, max: number, write: (key: string, record: ListedRecord) => void, slice: () => void): Promise<{ keyCount: number; commonPrefixes: string[]; isTruncated: boolean; next: string | undefined }> {
-  const seen = requireBucket(env, bucket);
+async function objectPage(env: OpsEnv, seen: BucketRecord, prefix: string, delimiter: string, after: string, max: number, write: (key: string, record: ListedRecord) => void, slice: () => void): Promise<{ keyCount: number; commonPrefixes: string[]; isTruncated: boolean; next: string | undefined }> {
+  const bucket = seen.name;
   const commonPrefixes: string[] = [];
   let keyCount = 0;
   let isTruncated = false;
@@ -73,8 +74,8 @@ async function objectPage(env: OpsEnv, bucket: string, prefix: string, delimiter
 }
 
 /** objectPage of ListObjectVersions: the versions after the markers, a slice at a time. */
-async function versionPage(env: OpsEnv, bucket: string, opts: VersionListOptions, write: (entry: VersionEntry<ListedRecord>) => void, slice: () => void): Promise<{ commonPrefixes: string[]; isTruncated: boolean; nextKey: string | undefined; nextVersionId: string | undefined }> {
-  const seen = requireBucket(env, bucket);
+async function versionPage(env: OpsEnv, seen: BucketRecord, opts: VersionListOptions, write: (entry: VersionEntry<ListedRecord>) => void, slice: () => void): Promise<{ commonPrefixes: string[]; isTruncated: boolean; nextKey: string | undefined; nextVersionId: string | undefined }> {
+  const bucket = seen.name;
   const commonPrefixes: string[] = [];
   let isTruncated = false;
   let nextKey: string | undefined;
@@ -148,7 +149,7 @@ function refuseOtherVersionParams(q: URLSearchParams, v2: boolean): void {
 export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const q = ctx.query;
   refuseOtherVersionParams(q, false);
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const marker = q.get('marker') ?? '';
@@ -157,7 +158,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   const owner = bucketOwner(env);
   const entries = new XmlWriter('ListBucketResult', true);
   const parts: Buffer[] = [];
-  const r = await objectPage(env, ctx.bucket!, prefix, delimiter, marker, max, (key, record) => writeEntry(entries, 'Contents', key, record, enc, undefined, owner), () => parts.push(entries.take()));
+  const r = await objectPage(env, seen, prefix, delimiter, marker, max, (key, record) => writeEntry(entries, 'Contents', key, record, enc, undefined, owner), () => parts.push(entries.take()));
   writePrefixes(entries, r.commonPrefixes, enc);
   parts.push(entries.take());
   const doc = new XmlWriter('ListBucketResult')
@@ -205,7 +206,7 @@ function decodeToken(env: OpsEnv, bucket: string, token: string): string {
 export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const q = ctx.query;
   refuseOtherVersionParams(q, true);
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const startAfter = q.get('start-after') ?? '';
@@ -225,7 +226,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const entries = new XmlWriter('ListBucketResult', true);
   const parts: Buffer[] = [];
   const write = (key: string, record: ListedRecord): void => writeEntry(entries, 'Contents', key, record, enc, may ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : undefined, owner);
-  const r = await objectPage(env, ctx.bucket!, prefix, delimiter, after, max, write, () => parts.push(entries.take()));
+  const r = await objectPage(env, seen, prefix, delimiter, after, max, write, () => parts.push(entries.take()));
   writePrefixes(entries, r.commonPrefixes, enc);
   parts.push(entries.take());
   const doc = new XmlWriter('ListBucketResult')
@@ -284,7 +285,7 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   const versionIdParam = q.get('version-id-marker');
   if (versionIdParam === '' && keyMarker !== '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be empty.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: '' } });
   if (versionIdParam !== null && versionIdParam !== '' && keyMarkerParam === null) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   // Its shape is checked even where it is then ignored (OpenStack Swift's AWS-checked tests:
   // `key-marker=&version-id-marker=bogus` is 400 there).
   if (versionIdParam !== null && versionIdParam !== '' && versionIdParam !== NULL_VERSION && stampOfId(versionIdParam) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
@@ -312,7 +313,7 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     const meta = !may ? {} : isLatest ? listedMetadata(record, may('s3:GetObject', key), may('s3:GetObjectTagging', key)) : listedMetadata(record, may('s3:GetObjectVersion', key, id), may('s3:GetObjectVersionTagging', key, id));
     writeEntry(entries, 'Version', key, record, enc, { VersionId: id, IsLatest: isLatest, ...meta }, owner);
   };
-  const r = max === 0 ? { commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined } : await versionPage(env, ctx.bucket!, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max }, write, () => parts.push(entries.take()));
+  const r = max === 0 ? { commonPrefixes: [], isTruncated: false, nextKey: undefined, nextVersionId: undefined } : await versionPage(env, seen, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys: max }, write, () => parts.push(entries.take()));
   writePrefixes(entries, r.commonPrefixes, enc);
   parts.push(entries.take());
   const doc = new XmlWriter('ListVersionsResult')

@@ -3,7 +3,7 @@
 // multipart.ts.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
-import type { UploadRecord } from '../meta/records.js';
+import type { BucketRecord, UploadRecord } from '../meta/records.js';
 import { requireBucket, requireBucketStill, type OpsEnv } from './env.js';
 import { owner, UPLOAD_ID_SHAPE } from './multipart.js';
 import { uploadChecksumElements } from './multipart-checksums.js';
@@ -20,7 +20,7 @@ const XML = { 'content-type': 'application/xml' };
 const ENTRIES_PER_TURN = 100;
 
 export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  requireBucket(env, ctx.bucket);
+  const seen = requireBucket(env, ctx.bucket);
   const q = ctx.query;
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
@@ -45,7 +45,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
     entries.open('Upload').text('Key', enc(u.key)).text('UploadId', u.id).element('Initiator', who).element('Owner', who).text('StorageClass', 'STANDARD').text('Initiated', isoDate(u.initiated));
     entries.elements(uploadChecksumElements(u), 'Upload').close('Upload');
   };
-  const r = await uploadPage(env, ctx.bucket!, prefix, delimiter, keyMarker, uploadIdMarker, max, write, () => parts.push(entries.take()));
+  const r = await uploadPage(env, seen, prefix, delimiter, keyMarker, uploadIdMarker, max, write, () => parts.push(entries.take()));
   for (const p of r.prefixes) entries.open('CommonPrefixes').text('Prefix', enc(p)).close('CommonPrefixes');
   parts.push(entries.take());
   const doc = new XmlWriter('ListMultipartUploadsResult')
@@ -71,8 +71,8 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
  * its NextKeyMarker and NextUploadIdMarker. The uploads are handed to `write` as they are read
  * (and `slice` called before each turn), the common prefixes returned, to be written after them.
  */
-async function uploadPage(env: OpsEnv, bucket: string, prefix: string, delimiter: string, keyMarker: string, uploadIdMarker: string, max: number, write: (u: UploadRecord) => void, slice: () => void): Promise<{ prefixes: string[]; truncated: boolean; nextKey: string | undefined; nextId: string | undefined; lastUpload: UploadRecord | undefined }> {
-  const seen = requireBucket(env, bucket);
+async function uploadPage(env: OpsEnv, seen: BucketRecord, prefix: string, delimiter: string, keyMarker: string, uploadIdMarker: string, max: number, write: (u: UploadRecord) => void, slice: () => void): Promise<{ prefixes: string[]; truncated: boolean; nextKey: string | undefined; nextId: string | undefined; lastUpload: UploadRecord | undefined }> {
+  const bucket = seen.name;
   const prefixes: string[] = [];
   let truncated = false;
   // Where the next page (or slice) starts: the last upload, or the last common prefix (no upload id).
