@@ -65,29 +65,38 @@ t.test('1,000 versions under a legal hold, quiet: at most 250 judged a turn; eac
   t.equal(stored.filter((r, i) => m.getObject('lb', keyOf(i))?.versionId !== r.versionId).length, 0, 'every version still current');
 });
 
-t.test('the bucket deleted and created again between two commits: the keys committed answer Deleted, the others OperationAborted', async (t) => {
-  const m = openStore(t);
-  await m.createBucket('b');
-  // 250 keys there (the first commit's), 250 not: the bucket is empty after the first commit.
-  await Promise.all(Array.from({ length: 250 }, (_, i) => m.putObject('b', keyOf(i), record())));
+/**
+ * The store `m` as the handler sees it, but `before` runs when the second commit is asked for:
+ * what happens between two commits (they come a commit apart, so a test places it there).
+ */
+function beforeSecondCommit(m: MetaStore, before: () => Promise<void> | void): { meta: MetaStore; calls: () => number } {
   let calls = 0;
   const meta = new Proxy(m, {
     get(target, name) {
       const v = Reflect.get(target, name, target) as unknown;
       if (name !== 'deleteObjects') return typeof v === 'function' ? v.bind(target) : v;
       return async (...args: Parameters<MetaStore['deleteObjects']>) => {
-        if (calls++ === 1) {
-          await m.deleteBucket('b');
-          await m.createBucket('b');
-          await m.putObject('b', keyOf(350), record());
-        }
+        if (calls++ === 1) await before();
         return m.deleteObjects(...args);
       };
     },
   });
+  return { meta, calls: () => calls };
+}
+
+t.test('the bucket deleted and created again between two commits: the keys committed answer Deleted, the others OperationAborted', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  // 250 keys there (the first commit's), 250 not: the bucket is empty after the first commit.
+  await Promise.all(Array.from({ length: 250 }, (_, i) => m.putObject('b', keyOf(i), record())));
+  const { meta, calls } = beforeSecondCommit(m, async () => {
+    await m.deleteBucket('b');
+    await m.createBucket('b');
+    await m.putObject('b', keyOf(350), record());
+  });
   const objects = Array.from({ length: 500 }, (_, i) => `<Object><Key>${keyOf(i)}</Key></Object>`).join('');
   const body = String((await handleDeleteObjects({ meta, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('b', objects, false))).body);
-  t.equal(calls, 2, 'two commits asked for');
+  t.equal(calls(), 2, 'two commits asked for');
   t.equal(body.match(/<Deleted>/g)?.length, 250, 'the first 250 Deleted');
   t.equal(body.match(/<Error><Key>[^<]*<\/Key><Code>OperationAborted<\/Code>/g)?.length, 250, 'the others OperationAborted');
   t.ok(m.getObject('b', keyOf(350)), "the new bucket's object left alone");
@@ -97,16 +106,8 @@ t.test('a later commit failing otherwise (a disk error): its keys answer Interna
   const m = openStore(t);
   await m.createBucket('b');
   await Promise.all(Array.from({ length: 500 }, (_, i) => m.putObject('b', keyOf(i), record())));
-  let calls = 0;
-  const meta = new Proxy(m, {
-    get(target, name) {
-      const v = Reflect.get(target, name, target) as unknown;
-      if (name !== 'deleteObjects') return typeof v === 'function' ? v.bind(target) : v;
-      return async (...args: Parameters<MetaStore['deleteObjects']>) => {
-        if (calls++ === 1) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-        return m.deleteObjects(...args);
-      };
-    },
+  const { meta, calls } = beforeSecondCommit(m, () => {
+    throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
   });
   const logged: string[] = [];
   const log = { error: (_fields: unknown, msg: string) => void logged.push(msg) };
@@ -114,7 +115,7 @@ t.test('a later commit failing otherwise (a disk error): its keys answer Interna
   const r = await handleDeleteObjects({ meta, log, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('b', objects, false));
   const body = String(r.body);
   t.equal(r.status, 200, 'answered per key, not a 500 for the request');
-  t.equal(calls, 2, 'two commits asked for');
+  t.equal(calls(), 2, 'two commits asked for');
   t.equal(body.match(/<Deleted>/g)?.length, 250, 'the first 250 Deleted');
   t.equal(body.match(/<Error><Key>[^<]*<\/Key><Code>InternalError<\/Code>/g)?.length, 250, 'the others InternalError');
   t.equal(logged.length, 1, 'one log line');
