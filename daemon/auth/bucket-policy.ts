@@ -2,7 +2,7 @@
 // bucket admits from anyone, signed or not, or from the users its statements name) and identity
 // policies (the policies of the access keys in S3_IAM_FILE: what a user may do, across buckets;
 // no Principal). The root user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
-// NotPrincipal, an unknown condition operator or key, a key no action of its statement has, a bucket-policy resource outside its
+// NotPrincipal, an unknown condition operator or key, an operator naming no key, a key no action of its statement has, a bucket-policy resource outside its
 // bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
 // Policy variables (`${aws:username}`, …) and wildcards: policy-text.ts. Pure: no I/O.
@@ -134,6 +134,12 @@ interface Condition {
    * version no longer takes (`::ffff:10.0.0.0/8`, once read as 10.0.0.0/8): see holdsOne.
    */
   ranges: Array<IpRange | undefined>;
+  /**
+   * An operator that names no key (`"StringEquals": {}`) in a stored policy, which this version
+   * refuses when a policy is written: what it was meant to compare cannot be known, so it counts
+   * as a condition that cannot be evaluated (see holds), never as no condition at all.
+   */
+  empty?: true;
 }
 
 interface Statement {
@@ -151,6 +157,17 @@ export interface BucketPolicy {
   readonly statements: readonly Statement[];
   /** A stored policy's IP ranges this version does not take (parsed with `stored`): to log. */
   readonly unreadableRanges?: readonly string[];
+  /** A stored policy's condition operators that name no key (`Statement 1: StringEquals`): to log. */
+  readonly emptyConditions?: readonly string[];
+}
+
+/**
+ * What a stored policy holds that this version refuses when a policy is written but reads, failing
+ * closed (parsed with `stored`): IP ranges it no longer takes, operators that name no key.
+ */
+interface StoredFaults {
+  ranges: string[];
+  emptyConditions: string[];
 }
 
 function malformed(message: string): S3Error {
@@ -278,16 +295,20 @@ function parseDocument(doc: unknown, bucket: string | undefined, stored: boolean
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
   if (raws.length === 0) throw malformed('The policy has no Statement.');
   const variables = version === '2012-10-17';
-  const unreadable = stored ? [] : undefined;
-  const statements = raws.map((raw, i) => parseStatement(raw, i, bucket, variables, unreadable));
-  return unreadable === undefined || unreadable.length === 0 ? { statements } : { statements, unreadableRanges: unreadable };
+  const faults: StoredFaults | undefined = stored ? { ranges: [], emptyConditions: [] } : undefined;
+  const statements = raws.map((raw, i) => parseStatement(raw, i, bucket, variables, faults));
+  return {
+    statements,
+    ...(faults !== undefined && faults.ranges.length > 0 ? { unreadableRanges: faults.ranges } : {}),
+    ...(faults !== undefined && faults.emptyConditions.length > 0 ? { emptyConditions: faults.emptyConditions } : {}),
+  };
 }
 
 /**
  * `variables`: the policy is a 2012-10-17 one, whose strings may hold policy variables.
- * `unreadable`: a stored policy's list of IP ranges this version does not take (else they throw).
+ * `faults`: a stored policy's, where what this version refuses when written is listed (else it throws).
  */
-function parseStatement(raw: unknown, i: number, bucket: string | undefined, variables: boolean, unreadable: string[] | undefined): Statement {
+function parseStatement(raw: unknown, i: number, bucket: string | undefined, variables: boolean, faults: StoredFaults | undefined): Statement {
   const where = `Statement ${i + 1}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where} must be an object.`);
   const s = raw as Record<string, unknown>;
@@ -355,7 +376,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     return text;
   });
   if (!admin && ![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
-  const conditions = parseConditions(s.Condition, where, variables, unreadable);
+  const conditions = parseConditions(s.Condition, where, variables, faults);
   // A key no action of the statement has never matches: a Deny on it would protect nothing (S3
   // refuses such a statement too). Nor does a Resource or value with a variable of such a key
   // (without a default): it names nothing.
@@ -479,7 +500,7 @@ function variableKey(name: string): string | undefined {
 // Operators on text, which take policy variables and ForAnyValue:/ForAllValues:.
 const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'arnequals', 'arnlike', 'arnnotequals', 'arnnotlike']);
 
-function parseConditions(raw: unknown, where: string, variables: boolean, unreadable: string[] | undefined): Condition[] {
+function parseConditions(raw: unknown, where: string, variables: boolean, faults: StoredFaults | undefined): Condition[] {
   if (raw === undefined) return [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where}: Condition must be an object.`);
   const out: Condition[] = [];
@@ -496,6 +517,18 @@ function parseConditions(raw: unknown, where: string, variables: boolean, unread
       throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, each also after ForAnyValue: or ForAllValues:, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
     }
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
+    // An operator that names no key. IAM's validator takes it, and MinIO (as earlier versions of
+    // s3d) reads it as no condition, so an Allow so written (a template whose keys came out empty,
+    // say) admitted everyone its other elements name, when its writer meant to restrict it. Refused when written; in a stored
+    // policy it is a condition that cannot be evaluated: an Allow on it allows nothing, a Deny on
+    // it keeps denying (holds). `"Condition": {}` (no operator at all, as AWS's policy generator
+    // writes) is no condition and stays so.
+    if (Object.keys(block).length === 0) {
+      if (faults === undefined) throw malformed(`${where}: ${opName} names no condition key: give it the keys it compares and their values, or leave it out.`);
+      faults.emptyConditions.push(`${where}: ${opName}`);
+      out.push({ op: op as Operator, ifExists, key: '', values: [], texts: [], ranges: [], empty: true });
+      continue;
+    }
     for (const [keyName, v] of Object.entries(block as Record<string, unknown>)) {
       const key = conditionKey(keyName);
       if (key === undefined) throw malformed(`${where}: condition key ${JSON.stringify(keyName)} is not supported (supported: ${SUPPORTED_KEYS}).`);
@@ -509,7 +542,7 @@ function parseConditions(raw: unknown, where: string, variables: boolean, unread
       if (!strings && (values as string[]).some((x) => x.includes('${'))) throw malformed(`${where}: ${opName} ${keyName}: policy variables are taken in Resource and in the values of string operators (StringEquals, StringLike, …) only.`);
       const texts = strings ? (values as string[]).map((x) => parsePolicyText(x, `${where}: ${opName} ${keyName}`, variables, variableKey)) : [];
       if ((op === 'ipaddress' || op === 'notipaddress') && key !== 'aws:sourceip') throw malformed(`${where}: ${opName} applies to aws:SourceIp only.`);
-      const ranges = op === 'ipaddress' || op === 'notipaddress' ? (values as string[]).map((c) => parseCidr(c, where, unreadable)) : [];
+      const ranges = op === 'ipaddress' || op === 'notipaddress' ? (values as string[]).map((c) => parseCidr(c, where, faults?.ranges)) : [];
       if (op === 'bool' && !(values as string[]).every((x) => x === 'true' || x === 'false')) throw malformed(`${where}: Bool takes "true" or "false".`);
       if (op.startsWith('arn')) {
         if (!ARN_KEYS.has(key)) throw malformed(`${where}: ${opName} compares ARNs: it applies to ${[...ARN_KEYS].map((k) => KEY_SPELLING[k] ?? k).join(', ')}, not ${keyName}.`);
@@ -607,6 +640,8 @@ export function isPublic(policy: BucketPolicy): boolean {
   const pinned = (s: Statement): boolean =>
     s.conditions.some(
       (c) =>
+        // A stored operator that names no key: the Allow admits nobody (holds).
+        c.empty === true ||
         // Judged by the parsed prefix: `::ffff:0.0.0.0/96` is every IPv4 address, as 0.0.0.0/0.
         (c.op === 'ipaddress' && c.key === 'aws:sourceip' && c.values.every((cidr) => ipRange(cidr.trim())?.bits !== 0)) ||
         // Fixed signers (aws:userid, as S3 counts it: users' access keys) or accounts: not anyone.
@@ -623,6 +658,7 @@ function matches(s: Statement, req: RequestFacts): boolean {
 
 /** `unknown`: what a condition that cannot be evaluated counts as (see holdsOne). */
 function holds(c: Condition, context: ConditionContext, unknown: boolean): boolean {
+  if (c.empty === true) return unknown;
   const found = context.get(c.key);
   // An empty set is no key (a request without tags has no s3:RequestObjectTagKeys).
   const v = Array.isArray(found) && found.length === 0 ? undefined : found;

@@ -9,8 +9,9 @@
 // `readonly` and `writeonly` exist. The file is read at start-up and on SIGHUP; a file that does
 // not parse or check is refused whole (at start-up the daemon exits; on reload the previous users
 // stay). Checking is strict: an unknown field, a duplicate or malformed key, an unknown policy
-// name or a policy s3d would not enforce exactly is an error, never ignored (one exception: an
-// aws:SourceIp range earlier versions took, read as a stored bucket policy is, see oldRangesPolicy).
+// name or a policy s3d would not enforce exactly is an error, never ignored (the exceptions: an
+// aws:SourceIp range earlier versions took and a condition operator that names no key, read as a
+// stored bucket policy is, failing closed, see storedFormPolicy).
 
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { checkWrittenPolicy, parseIdentityPolicy, type BucketPolicy } from './bucket-policy.js';
@@ -68,22 +69,24 @@ export const CANNED_POLICIES: Readonly<Record<string, unknown>> = {
 };
 
 /**
- * A policy the strict parse refused, read as a stored bucket policy is when its only fault is an
- * IPv4-mapped aws:SourceIp range shorter than /96, which earlier versions took: a file written
- * for them must not stop the daemon starting. Such a condition allows nothing and in a Deny keeps
- * denying (bucket-policy.ts holdsOne). Undefined when the policy has another fault.
+ * A policy the strict parse refused, read as a stored bucket policy is when its only faults are
+ * what earlier versions took: an IPv4-mapped aws:SourceIp range shorter than /96, a condition
+ * operator that names no key (`"StringEquals": {}`, read as no condition): a file written for them
+ * must not stop the daemon starting. Such a condition allows nothing and in a Deny keeps denying
+ * (bucket-policy.ts holds). Undefined when the policy has another fault.
  */
-function oldRangesPolicy(body: unknown): { policy: BucketPolicy; ranges: readonly string[] } | undefined {
+function storedFormPolicy(body: unknown): { policy: BucketPolicy; ranges: readonly string[]; empty: readonly string[] } | undefined {
   let policy: BucketPolicy;
   try {
-    // Lenient about the ranges only: the rest of what a written policy must be still holds.
+    // Lenient about these only: the rest of what a written policy must be still holds.
     checkWrittenPolicy(body);
     policy = parseIdentityPolicy(body, true);
   } catch {
     return undefined;
   }
   const ranges = policy.unreadableRanges ?? [];
-  return ranges.length > 0 && ranges.every(isShortMappedRange) ? { policy, ranges } : undefined;
+  const empty = policy.emptyConditions ?? [];
+  return ranges.length + empty.length > 0 && ranges.every(isShortMappedRange) ? { policy, ranges, empty } : undefined;
 }
 
 /** The file's own policies and the built-in ones, by name; `warnings` gets those read leniently. */
@@ -98,10 +101,11 @@ function parsePolicies(raw: unknown, fail: (m: string) => never, warnings: strin
     try {
       named.set(name, parseIdentityPolicy(body));
     } catch (err) {
-      const old = oldRangesPolicy(body);
+      const old = storedFormPolicy(body);
       if (old === undefined) fail(`policy ${JSON.stringify(name)}: ${(err as Error).message}`);
       named.set(name, old!.policy);
-      warnings.push(`policy ${JSON.stringify(name)} names aws:SourceIp ranges this version does not take (${old!.ranges.join(', ')}: IPv4-mapped ranges shorter than /96; write the IPv4 range, e.g. 10.0.0.0/8): conditions on them allow nothing and, in a Deny, keep denying`);
+      if (old!.ranges.length > 0) warnings.push(`policy ${JSON.stringify(name)} names aws:SourceIp ranges this version does not take (${old!.ranges.join(', ')}: IPv4-mapped ranges shorter than /96; write the IPv4 range, e.g. 10.0.0.0/8): conditions on them allow nothing and, in a Deny, keep denying`);
+      if (old!.empty.length > 0) warnings.push(`policy ${JSON.stringify(name)} has condition operators that name no key (${old!.empty.join(', ')}), which this version refuses: an Allow on one allows nothing and a Deny on one keeps denying; give each its keys and values or remove it`);
     }
   }
   return named;
@@ -187,7 +191,7 @@ function keyHint(key: string): string {
 
 /**
  * Parses the IAM file's text; `rootUser` may not appear as a user. Throws IamFileError. `warnings`
- * gets what the file holds that is read but not as written (see oldRangesPolicy).
+ * gets what the file holds that is read but not as written (see storedFormPolicy).
  */
 export function parseUsers(text: string, rootUser: string, file = 'S3_IAM_FILE', warnings: string[] = []): UserDirectory {
   const fail = (m: string): never => {

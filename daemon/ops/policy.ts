@@ -187,15 +187,17 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
  * MalformedPolicy, root's excepted, until it is replaced or deleted. Also those whose policy names
  * IP ranges this version no longer takes (`::ffff:10.0.0.0/8`, which an earlier one read as
  * 10.0.0.0/8): those are read, the ranges `ranges`, whose conditions allow nothing and deny
- * everything (bucket-policy.ts holdsOne). Start-up logs them.
+ * everything (bucket-policy.ts holdsOne). And those with condition operators that name no key
+ * (`emptyConditions`, which PutBucketPolicy now refuses), read failing closed the same way.
+ * Start-up logs them.
  */
-export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Array<{ bucket: string; error?: string; ranges?: readonly string[] }> {
-  const out: Array<{ bucket: string; error?: string; ranges?: readonly string[] }> = [];
+export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Array<{ bucket: string; error?: string; ranges?: readonly string[]; emptyConditions?: readonly string[] }> {
+  const out: Array<{ bucket: string; error?: string; ranges?: readonly string[]; emptyConditions?: readonly string[] }> = [];
   for (const b of buckets) {
     if (b.policy === undefined) continue;
     try {
-      const ranges = parseBucketPolicy(b.policy, b.name, true).unreadableRanges;
-      if (ranges !== undefined) out.push({ bucket: b.name, ranges });
+      const { unreadableRanges: ranges, emptyConditions } = parseBucketPolicy(b.policy, b.name, true);
+      if (ranges !== undefined || emptyConditions !== undefined) out.push({ bucket: b.name, ...(ranges !== undefined ? { ranges } : {}), ...(emptyConditions !== undefined ? { emptyConditions } : {}) });
     } catch (err) {
       out.push({ bucket: b.name, error: (err as Error).message });
     }

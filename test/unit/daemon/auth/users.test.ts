@@ -317,5 +317,9 @@ t.test('users\u2019 policies follow the bucket policies\u2019 grammar: Sid a str
   t.match(refusal(sid([[1]])), /policy "p": Statement 1: Sid must be a string/, 'a Sid that is a list');
   // The leniency for old IP ranges (read as a stored policy is) takes nothing else with it.
   t.match(refusal(sid(7, { Condition: { IpAddress: { 'aws:SourceIp': '::ffff:10.0.0.0/8' } } })), /policy "p": /, 'a bad Sid beside an old range');
+  // Nor does the leniency for an operator that names no key (s3-policy-empty-conditions.test.ts).
+  t.match(refusal(sid(7, { Condition: { StringEquals: {} } })), /policy "p": Statement 1: Sid must be a string/, 'a bad Sid beside an operator naming no key');
+  t.match(refusal(sid('S', { Condition: { StringEquals: {}, IpAddress: { 'aws:SourceIp': '10.0.0.0/' } } })), /policy "p": Statement 1: StringEquals names no condition key/, 'a bad range beside one (the strict reading\u2019s refusal)');
+  t.match(refusal(sid('S', { Condition: { StringEquals: {}, StringLike: { 'aws:SourceIp': [] } } })), /policy "p": Statement 1: StringEquals names no condition key/, 'an empty list of values beside one');
   t.equal(refusal(sid('ReadB')), 'accepted', 'a string Sid');
 });
