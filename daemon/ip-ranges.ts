@@ -93,3 +93,22 @@ export function inRange(ip: string, range: IpRange): boolean {
   }
   return true;
 }
+
+/**
+ * The network one client is counted by where clients get a share of something (listening streams
+ * of unsigned requests): an IPv4 address (one mapped into IPv6 too) itself, an IPv6 address its
+ * /64, `2001:db8:1:2::/64`. One host, or one subscriber, is usually given a whole /64: counted by
+ * address, it could take a fresh share with every one of its 2^64 addresses. Text that is no
+ * address is returned unchanged.
+ */
+export function clientNetwork(ip: string): string {
+  const b = ipBytes(ip);
+  if (b === undefined || b.length === 4) return canonicalIp(ip);
+  const net = Buffer.alloc(16);
+  b.copy(net, 0, 0, 8);
+  return `${canonicalIp(ipv6Text(net))}/64`;
+}
+
+function ipv6Text(b: Buffer): string {
+  return Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16)).join(':');
+}

@@ -10,8 +10,9 @@
 // else. Each wake-up sends at most MAX_CHUNK_BYTES, so that a stalled socket holds at most that
 // much of it in uWS's buffer. How many streams may be open at once is the daemon's setting
 // (S3_LISTEN_MAX): each costs a match per event and its own memory. Within it no one requester
-// may take every place (listenShares): MinIO's one server-wide count of listeners let a single
-// access key, or anyone a public bucket policy lets listen, keep every other client out.
+// may take every place, nor a few of them together (listenShares): MinIO's one server-wide count
+// of listeners let a single access key, or anyone a public bucket policy lets listen, keep every
+// other client out.
 
 import { eventCovers, keyMatches, OBJECT_EVENTS, TAGGING_NAMES } from './rules.js';
 
@@ -65,35 +66,60 @@ export interface ListenFilter {
 }
 
 /**
- * Who holds a stream, for the shares of the limit: the root user, or a principal (a user's access
- * key, an STS session's parent user, '' for unsigned requests a bucket policy admits).
+ * Who holds a stream, for the shares of the limit: the root user; a user (its access key, or an
+ * STS session's parent user); or, for unsigned requests a bucket policy admits, the client's
+ * network (ip-ranges.ts clientNetwork of the address client-address.ts names: an IPv4 address,
+ * an IPv6 /64), the one thing that tells anonymous clients apart.
  */
-export type ListenHolder = { readonly root: true } | { readonly root: false; readonly principal: string };
+export type ListenHolder =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'user'; readonly principal: string }
+  | { readonly kind: 'anonymous'; readonly client: string };
 
 /** How S3_LISTEN_MAX is shared out (max > 0); listenShares says why. */
 export interface ListenShares {
-  /** Streams one principal (one user, however many sessions) may hold. */
+  /** Streams one user (however many sessions) may hold. */
   readonly perPrincipal: number;
   /** Streams unsigned requests may hold together. */
   readonly anonymous: number;
   /** Places only the root user may take: streams of everyone else stop this many short of max. */
   readonly rootReserve: number;
+  /**
+   * Places, below root's, that only a holder's first stream may take: everyone's second and later
+   * streams stop this many short of root's reserve.
+   */
+  readonly firstStreams: number;
+  /** Of the `anonymous` places, those only a client network's first stream may take. */
+  readonly anonymousFirstStreams: number;
 }
 
 /**
  * The shares of `max` streams, derived from it rather than set apart (one setting to reason
- * about). One principal may hold half: a runaway script or a leaked key of one user cannot keep
- * the others out, and one user still gets a fair number of watches. Unsigned requests together
- * hold a tenth: anyone on the network is one of them, they answer to no one, and a public bucket
- * policy granting s3:ListenBucketNotification (as MinIO honours it) made them as strong as a user.
- * A tenth is kept for the root user, so that an operator's `mc watch` opens while users hold every
+ * about). One user may hold half: a runaway script or a leaked key of one user cannot keep the
+ * others out, and one user still gets a fair number of watches. Unsigned requests together hold a
+ * tenth: anyone on the network is one of them, they answer to no one, and a public bucket policy
+ * granting s3:ListenBucketNotification (as MinIO honours it) made them as strong as a user. A
+ * tenth is kept for the root user, so that an operator's `mc watch` opens while users hold every
  * other place. At least one of each (a limit of 1 reserves nothing: its one place is anyone's).
+ *
+ * Caps alone let a few holders together take every place (two users at half each; one address
+ * all the unsigned tenth), so the last places are kept for first streams: a holder's second and
+ * later streams leave a tenth of max free for holders that have none (and, among unsigned
+ * requests, leave half of their tenth to networks that have none: anonymous clients need one
+ * stream each, and are cheap to multiply). A newcomer is then refused only once as many distinct
+ * holders as those places hold streams beside the others, which no one user or client network
+ * can arrange alone. Shares are judged at open; no open stream is ended to make room.
  */
 export function listenShares(max: number): ListenShares {
+  const rootReserve = max >= 2 ? Math.max(1, Math.floor(max / 10)) : 0;
+  const anonymous = Math.max(1, Math.floor(max / 10));
   return {
     perPrincipal: Math.max(1, Math.floor(max / 2)),
-    anonymous: Math.max(1, Math.floor(max / 10)),
-    rootReserve: max >= 2 ? Math.max(1, Math.floor(max / 10)) : 0,
+    anonymous,
+    rootReserve,
+    // Below 3 there is no place to keep: a limit of 2 is one for root and one for anyone.
+    firstStreams: max >= 3 ? Math.max(1, Math.floor(max / 10)) : 0,
+    anonymousFirstStreams: Math.floor(anonymous / 2),
   };
 }
 
@@ -199,6 +225,11 @@ class Listener {
 
 const NONE: ReadonlySet<Listener> = new Set();
 
+/** A holder's key in EventListeners.held: users and client networks apart (an access key may look like an address). */
+function heldKey(holder: Exclude<ListenHolder, { kind: 'root' }>): string {
+  return holder.kind === 'user' ? `user:${holder.principal}` : `anonymous:${holder.client}`;
+}
+
 /** The daemon's listeners (one per open listen request). */
 export class EventListeners {
   private readonly all = new Set<Listener>();
@@ -209,10 +240,12 @@ export class EventListeners {
   droppedTotal = 0;
   /** Listen requests refused because `max` streams were open or their requester held its share (a metric). */
   refusedTotal = 0;
-  /** Open streams per principal (root's not counted: root has no share). */
+  /** Open streams per holder, `user:<principal>` or `anonymous:<network>` (root's not counted: root has no share). */
   private readonly held = new Map<string, number>();
   /** Open streams of everyone but root. */
   private notRoot = 0;
+  /** Open streams of unsigned requests. */
+  private anonymousHeld = 0;
   readonly shares: ListenShares;
 
   /** @param max How many streams may be open at once (0: no limit, no shares). */
@@ -239,12 +272,21 @@ export class EventListeners {
     if (max === 0) return undefined;
     const retry = 'retry once one has closed.';
     if (this.all.size >= max) return `${max} listening streams are open, the most this server keeps (S3_LISTEN_MAX); ${retry}`;
-    if (holder.root) return undefined;
-    const { perPrincipal, anonymous, rootReserve } = this.shares;
-    const mine = this.held.get(holder.principal) ?? 0;
-    if (holder.principal === '' && mine >= anonymous) return `${mine} listening streams of unsigned requests are open, the most this server keeps for them (a tenth of S3_LISTEN_MAX=${max}); sign the request, or ${retry}`;
-    if (holder.principal !== '' && mine >= perPrincipal) return `This user has ${mine} listening streams open, the most one user may hold (half of S3_LISTEN_MAX=${max}); ${retry}`;
+    if (holder.kind === 'root') return undefined;
+    const { perPrincipal, anonymous, rootReserve, firstStreams, anonymousFirstStreams } = this.shares;
+    const mine = this.held.get(heldKey(holder)) ?? 0;
+    if (holder.kind === 'anonymous') {
+      const unsigned = this.anonymousHeld;
+      if (unsigned >= anonymous) return `${unsigned} listening streams of unsigned requests are open, the most this server keeps for them (a tenth of S3_LISTEN_MAX=${max}); sign the request, or ${retry}`;
+      if (mine > 0 && unsigned >= anonymous - anonymousFirstStreams) return `${unsigned} listening streams of unsigned requests are open, ${mine} of them from this client's network; the other ${anonymousFirstStreams} of the ${anonymous} kept for unsigned requests (a tenth of S3_LISTEN_MAX=${max}) are for the first stream of other clients; sign the request, or ${retry}`;
+    } else if (mine >= perPrincipal) {
+      return `This user has ${mine} listening streams open, the most one user may hold (half of S3_LISTEN_MAX=${max}); ${retry}`;
+    }
     if (this.notRoot >= max - rootReserve) return `${this.notRoot} listening streams are open; the other ${rootReserve} of S3_LISTEN_MAX=${max} are kept for the root user; ${retry}`;
+    if (mine > 0 && this.notRoot >= max - rootReserve - firstStreams) {
+      const whose = holder.kind === 'user' ? "this user's" : "this client network's";
+      return `${this.notRoot} listening streams are open, ${mine} of them ${whose}; the last ${firstStreams} places below the root user's ${rootReserve} of S3_LISTEN_MAX=${max} are kept for the first stream of others; ${retry}`;
+    }
     return undefined;
   }
 
@@ -272,10 +314,12 @@ export class EventListeners {
     const l = new Listener(filter);
     const slot = filter.bucket ?? '';
     this.all.add(l);
-    const principal = holder.root ? undefined : holder.principal;
-    if (principal !== undefined) {
-      this.held.set(principal, (this.held.get(principal) ?? 0) + 1);
+    const key = holder.kind === 'root' ? undefined : heldKey(holder);
+    const anonymous = holder.kind === 'anonymous';
+    if (key !== undefined) {
+      this.held.set(key, (this.held.get(key) ?? 0) + 1);
       this.notRoot++;
+      if (anonymous) this.anonymousHeld++;
     }
     const set = this.byBucket.get(slot) ?? new Set<Listener>();
     this.byBucket.set(slot, set);
@@ -286,11 +330,12 @@ export class EventListeners {
     const done = (): void => {
       if (!this.all.delete(l)) return;
       set.delete(l);
-      if (principal !== undefined) {
-        const n = (this.held.get(principal) ?? 1) - 1;
-        if (n > 0) this.held.set(principal, n);
-        else this.held.delete(principal);
+      if (key !== undefined) {
+        const n = (this.held.get(key) ?? 1) - 1;
+        if (n > 0) this.held.set(key, n);
+        else this.held.delete(key);
         this.notRoot--;
+        if (anonymous) this.anonymousHeld--;
       }
       if (set.size === 0 && this.byBucket.get(slot) === set) this.byBucket.delete(slot);
     };

@@ -3,6 +3,7 @@
 // the bucket's events as JSON lines (notify/listen.ts).
 
 import { S3Error } from '../errors.js';
+import { clientNetwork } from '../ip-ranges.js';
 import { LISTEN_EVENTS, type ListenHolder } from '../notify/listen.js';
 import { requireBucket, type OpsEnv } from './env.js';
 import { EVENT_ERROR, MAX_FILTER_VALUE_BYTES, principalOf } from './notification.js';
@@ -36,9 +37,13 @@ export async function handleListen(env: OpsEnv, ctx: RequestContext): Promise<Re
   }
   if (env.listeners === undefined) throw new S3Error('NotImplemented', 'Listening to events is not available.');
   // Each open stream costs a match per event and up to ~1 MiB of waiting events: S3_LISTEN_MAX,
-  // shared out so that no one user (nor unsigned requests) can take every place. A user's STS
-  // sessions are that user: a fresh session key per stream would otherwise escape the share.
-  const holder: ListenHolder = ctx.accessKey === env.config.rootUser ? { root: true } : { root: false, principal: principalOf(env, ctx.accessKey) };
+  // shared out so that no one user, nor one anonymous client, nor a few of them together, can
+  // take every place. A user's STS sessions are that user: a fresh session key per stream would
+  // otherwise escape the share. Unsigned requests are told apart by the client's network, as
+  // client-address.ts names the client (behind S3_TRUSTED_PROXIES, X-Forwarded-For's), read now
+  // while the request is live.
+  const holder: ListenHolder =
+    ctx.accessKey === env.config.rootUser ? { kind: 'root' } : ctx.accessKey === '' ? { kind: 'anonymous', client: clientNetwork(ctx.remoteAddress ?? '') } : { kind: 'user', principal: principalOf(env, ctx.accessKey) };
   const refused = env.listeners.refusal(holder);
   if (refused !== undefined) throw new S3Error('SlowDown', refused);
   // The socket's address now, while the request is live: the judge asks for it with every event.

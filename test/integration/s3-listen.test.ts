@@ -3,8 +3,9 @@
 // requests read line by line. Checks the events (names, keys, sizes, version ids, filters), the
 // stream's shape (chunked, a space every 500 ms or `{"Records":null}` with ping=N, alive past the
 // 10 s idle close), refusals that change nothing, users' permission, that a listener which goes
-// away is forgotten (s3d_notify_listeners), S3_LISTEN_MAX and its shares (per user, unsigned,
-// root's), that no way of ending a stream leaks its place, and that SIGTERM ends open streams at once.
+// away is forgotten (s3d_notify_listeners), S3_LISTEN_MAX and its shares (per user, unsigned and
+// per unsigned client network, root's, first streams'), that no way of ending a stream leaks its
+// place, and that SIGTERM ends open streams at once.
 
 import t from 'tap';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -13,7 +14,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, DeleteBucketPolicyCommand, PutBucketPolicyCommand, DeleteObjectTaggingCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectTaggingCommand, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bucketName, prng, startDaemon, startDaemonFor } from '../helpers/daemon.js';
 import { metricSample, scrape } from '../helpers/kes.js';
-import { buildHeaders, errorCode, type SignOptions } from '../helpers/http.js';
+import { buildHeaders, errorCode, type SignOptions, xmlField } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { bodyBytes, createBucket, s3Code } from '../helpers/s3.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
@@ -37,10 +38,11 @@ interface Stream {
   close(): void;
 }
 
-function openStream(port: number, path: string, query: string, sign?: SignOptions | false, extra?: Record<string, string>): Promise<Stream | { status: number; body: string }> {
+/** `from`: the local address the connection comes from (another address of this machine, such as 127.0.0.2: another client). */
+function openStream(port: number, path: string, query: string, sign?: SignOptions | false, extra?: Record<string, string>, from?: string): Promise<Stream | { status: number; body: string }> {
   const headers = buildHeaders(port, { method: 'GET', path, query, ...(sign !== undefined ? { sign } : {}), ...(extra ? { headers: extra } : {}) });
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'GET', path: `${path}?${query}`, headers, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method: 'GET', path: `${path}?${query}`, headers, agent: false, ...(from !== undefined ? { localAddress: from } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       const ended = new Promise<void>((r) => {
         res.on('end', () => r());
@@ -70,8 +72,8 @@ function openStream(port: number, path: string, query: string, sign?: SignOption
   });
 }
 
-async function open(t: Test, port: number, path: string, query: string, sign?: SignOptions | false): Promise<Stream> {
-  const s = await openStream(port, path, query, sign);
+async function open(t: Test, port: number, path: string, query: string, sign?: SignOptions | false, extra?: Record<string, string>, from?: string): Promise<Stream> {
+  const s = await openStream(port, path, query, sign, extra, from);
   if (!('res' in s)) throw new Error(`listen answered ${s.status}: ${s.body}`);
   t.teardown(() => s.close());
   return s;
@@ -425,20 +427,22 @@ async function listenUsers(t: Test, bucket: string, keys: string[]): Promise<{ f
   return { file, write, sign: (k) => ({ accessKeyId: k, secretAccessKey: `${k}-secret-key` }) };
 }
 
-async function refusedWith(t: Test, port: number, path: string, query: string, sign: SignOptions | false | undefined, message: RegExp, what: string, extra?: Record<string, string>): Promise<void> {
-  const r = await openStream(port, path, query, sign, extra);
+async function refusedWith(t: Test, port: number, path: string, query: string, sign: SignOptions | false | undefined, message: RegExp, what: string, extra?: Record<string, string>, from?: string): Promise<void> {
+  const r = await openStream(port, path, query, sign, extra, from);
   if ('res' in r) {
     r.close();
     t.fail(`${what}: a stream was opened`);
     return;
   }
   t.equal(`${r.status} ${errorCode(Buffer.from(r.body))}`, '503 SlowDown', what);
-  t.match(r.body, message, `${what}: the message says why`);
+  // The message as a client shows it (XML escapes undone: `this user&apos;s`).
+  const said = (xmlField(r.body, 'Message') ?? '').replace(/&(apos|quot|lt|gt|amp);/g, (_, e: string) => ({ apos: "'", quot: '"', lt: '<', gt: '>', amp: '&' })[e]!);
+  t.match(said, message, `${what}: the message says why`);
 }
 
-t.test('S3_LISTEN_MAX is shared: one user holds at most half, unsigned requests a tenth, a tenth is kept for root', async (t) => {
+t.test('S3_LISTEN_MAX is shared: one user holds at most half, unsigned requests a tenth, a tenth is kept for root, a tenth for first streams', async (t) => {
   const bucket = bucketName('listen-share');
-  const users = await listenUsers(t, bucket, ['listen-hog', 'listen-other']);
+  const users = await listenUsers(t, bucket, ['listen-hog', 'listen-other', 'listen-third', 'listen-fourth']);
   const dm = await startDaemonFor(t, { env: { S3_LISTEN_MAX: '10', S3_IAM_FILE: users.file } });
   await dm.s3().send(new CreateBucketCommand({ Bucket: bucket }));
   // Anyone may listen: a public policy MinIO honours for ListenBucketNotification, as s3d does.
@@ -456,20 +460,59 @@ t.test('S3_LISTEN_MAX is shared: one user holds at most half, unsigned requests 
   const anon = await open(t, dm.port, `/${bucket}`, q, false);
   await refusedWith(t, dm.port, `/${bucket}`, q, false, /1 listening streams of unsigned requests are open.*a tenth of S3_LISTEN_MAX=10/, 'a second unsigned stream');
   const other = users.sign('listen-other');
-  const others = [await open(t, dm.port, `/${bucket}`, q, other), await open(t, dm.port, `/${bucket}`, q, other), await open(t, dm.port, `/${bucket}`, q, other)];
-  await refusedWith(t, dm.port, `/${bucket}`, q, other, /9 listening streams are open; the other 1 of S3_LISTEN_MAX=10 are kept for the root user/, "a user's stream into root's place");
+  const others = [await open(t, dm.port, `/${bucket}`, q, other), await open(t, dm.port, `/${bucket}`, q, other)];
+  // Before, the other user's third took the last place below root's: two users (and one
+  // anonymous client) held every place a user may take, and a third user got 503 until they left.
+  await refusedWith(t, dm.port, `/${bucket}`, q, other, /8 listening streams are open, 2 of them this user's; the last 1 places below the root user's 1 of S3_LISTEN_MAX=10 are kept for the first stream of others; retry once one has closed\./, "another user's third, into the place kept for first streams");
+  const third = await open(t, dm.port, `/${bucket}`, q, users.sign('listen-third'));
+  await refusedWith(t, dm.port, `/${bucket}`, q, users.sign('listen-fourth'), /9 listening streams are open; the other 1 of S3_LISTEN_MAX=10 are kept for the root user/, "a user's stream into root's place");
   const root = await open(t, dm.port, `/${bucket}`, q);
   await refusedWith(t, dm.port, `/${bucket}`, q, undefined, /10 listening streams are open, the most this server keeps \(S3_LISTEN_MAX\)/, 'past the limit, root too');
   const m = await scrape(`http://127.0.0.1:${dm.port}`);
   t.equal(metricSample(m, 's3d_notify_listeners'), 10, 'ten open');
-  t.equal(metricSample(m, 's3d_notify_listen_refused_total'), 5, 'every refusal counted');
+  t.equal(metricSample(m, 's3d_notify_listen_refused_total'), 6, 'every refusal counted');
   await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
-  await waitFor(() => [anon, root, ...others].every((s) => s.records().length === 1), 5000);
+  await waitFor(() => [anon, root, third, ...others].every((s) => s.records().length === 1), 5000);
   t.pass('the streams that opened hear');
+  root.close();
   others[0]!.close();
-  await waitFor(async () => (await listeners(dm.port)) === 9, 5000);
-  await refusedWith(t, dm.port, `/${bucket}`, q, hog, /This user has 5 listening streams open/, 'a place freed by another user is not the hog\'s');
-  t.ok('res' in (await open(t, dm.port, `/${bucket}`, q, other)), "it is the other user's again");
+  await waitFor(async () => (await listeners(dm.port)) === 8, 5000);
+  await refusedWith(t, dm.port, `/${bucket}`, q, hog, /This user has 5 listening streams open/, "a place freed by another user is not the hog's");
+  await refusedWith(t, dm.port, `/${bucket}`, q, other, /8 listening streams are open, 1 of them this user's; .*kept for the first stream of others/, "nor the other user's second");
+  t.ok('res' in (await open(t, dm.port, `/${bucket}`, q, users.sign('listen-fourth'))), "it is a newcomer's first");
+});
+
+t.test('unsigned streams are shared by client network: one address (an IPv6 /64), as S3_TRUSTED_PROXIES names it, leaves half the tenth to others', async (t) => {
+  const bucket = bucketName('listen-anon-share');
+  // A tenth of 40: four places for unsigned requests; one network's second and later streams
+  // may use two, the other two are for other networks' first.
+  const dm = await startDaemonFor(t, { env: { S3_LISTEN_MAX: '40', S3_TRUSTED_PROXIES: '127.0.0.1' } });
+  await dm.s3().send(new CreateBucketCommand({ Bucket: bucket }));
+  await dm.s3().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:ListenBucketNotification'], Resource: [`arn:aws:s3:::${bucket}`] }] }) }));
+  const q = 'events=s3%3AObjectCreated%3A%2A';
+  const path = `/${bucket}`;
+  const xff = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
+  // 127.0.0.2 is no trusted proxy: what it claims in X-Forwarded-For is not its address, each
+  // claim no fresh share.
+  const mine = [await open(t, dm.port, path, q, false, xff('203.0.113.1'), '127.0.0.2'), await open(t, dm.port, path, q, false, xff('203.0.113.2'), '127.0.0.2')];
+  // Before, one client took all four places (and any number of them had S3_LISTEN_MAX been higher).
+  await refusedWith(t, dm.port, path, q, false, /2 listening streams of unsigned requests are open, 2 of them from this client's network; the other 2 of the 4 kept for unsigned requests \(a tenth of S3_LISTEN_MAX=40\) are for the first stream of other clients; sign the request, or retry once one has closed\./, "127.0.0.2's third", xff('203.0.113.3'), '127.0.0.2');
+  // Through the trusted proxy, the client it names; an IPv6 client counts by its /64.
+  const v6 = await open(t, dm.port, path, q, false, xff('2001:db8:1:2::1'));
+  await refusedWith(t, dm.port, path, q, false, /3 listening streams of unsigned requests are open, 1 of them from this client's network/, 'another address of the same /64, through the proxy', xff('2001:db8:1:2::abcd'));
+  const v6other = await open(t, dm.port, path, q, false, xff('2001:db8:1:3::1'));
+  await refusedWith(t, dm.port, path, q, false, /4 listening streams of unsigned requests are open, the most this server keeps for them \(a tenth of S3_LISTEN_MAX=40\)/, 'the tenth is full', xff('198.51.100.9'));
+  const m = await scrape(`http://127.0.0.1:${dm.port}`);
+  t.equal(metricSample(m, 's3d_notify_listeners'), 4, 'four open');
+  t.equal(metricSample(m, 's3d_notify_listen_refused_total'), 3, 'every refusal counted');
+  await dm.s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  await waitFor(() => [...mine, v6, v6other].every((s) => s.records().length === 1), 5000);
+  t.pass('the streams that opened hear');
+  // A closed stream of the first client is a place for a network with none, not its own again.
+  mine[0]!.close();
+  await waitFor(async () => (await listeners(dm.port)) === 3, 5000);
+  await refusedWith(t, dm.port, path, q, false, /3 listening streams of unsigned requests are open, 1 of them from this client's network/, "127.0.0.2's second again", undefined, '127.0.0.2');
+  t.ok('res' in (await open(t, dm.port, path, q, false, xff('198.51.100.9'))), "a new client's first");
 });
 
 t.test('no place leaks: streams cut before, during and after their first bytes, stalled or ended by a reload, all give their place back', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { canonicalIp, inRange, ipRange } from '../../../daemon/ip-ranges.js';
+import { canonicalIp, clientNetwork, inRange, ipRange } from '../../../daemon/ip-ranges.js';
 import { clientOf } from '../../../daemon/http/client-address.js';
 
 t.test('canonicalIp: IPv4 dotted (mapped ones too), IPv6 in RFC 5952 form, anything else unchanged', async (t) => {
@@ -60,4 +60,21 @@ t.test('every IPv6 text form with a dotted IPv4 tail is an address (only ::ffff:
   for (const bad of ['::ffff:1.2.3.256', '1::2:3:4:5:6:1.2.3.4', '::1.2.3', '1.2.3.4::', '::ffff:01.2.3.4']) {
     t.equal(ipRange(bad), undefined, `${bad} is no address`);
   }
+});
+
+t.test('clientNetwork: an IPv4 client by its address, an IPv6 client by its /64, whatever the spelling', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['192.0.2.7', '192.0.2.7'],
+    ['::ffff:192.0.2.7', '192.0.2.7'],
+    ['0000:0000:0000:0000:0000:ffff:c000:0207', '192.0.2.7'],
+    ['2001:db8:1:2::7', '2001:db8:1:2::/64'],
+    ['2001:DB8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:0000:0000:0000:0001', '2001:db8:1:2::/64'],
+    ['2001:db8:1:3::7', '2001:db8:1:3::/64'],
+    ['::1', '::/64'],
+    ['64:ff9b::1.2.3.4', '64:ff9b::/64'],
+    ['', ''],
+    ['unknown', 'unknown'],
+  ];
+  for (const [given, want] of cases) t.equal(clientNetwork(given), want, given);
 });

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { EventListeners, listenShares, type ListenHolder, MAX_CHUNK_BYTES, MAX_QUEUED, MAX_QUEUED_BYTES } from '../../../../daemon/notify/listen.js';
 
-const ROOT = { root: true } as const;
+const ROOT: ListenHolder = { kind: 'root' };
 const ev = (name: string, key: string) => ({ name, key, record: { eventName: name, key } });
 
 async function take(it: AsyncIterator<Buffer>): Promise<string> {
@@ -127,33 +127,40 @@ t.test('max: refusal() past the limit and counts; a closed stream frees its plac
   one.abort();
   t.equal(await take(a), '<end>');
   t.equal(hub.refusal(ROOT), undefined, 'one closed: room again');
-  t.equal(new EventListeners(0).refusal({ root: false, principal: '' }), undefined, '0: no limit');
+  t.equal(new EventListeners(0).refusal({ kind: 'anonymous', client: '127.0.0.1' }), undefined, '0: no limit');
 });
 
-t.test('shares: half of max per user, a tenth for unsigned requests, a tenth kept for root; every way out gives the place back', async (t) => {
-  t.same(listenShares(100), { perPrincipal: 50, anonymous: 10, rootReserve: 10 }, 'the default 100');
-  t.same(listenShares(1), { perPrincipal: 1, anonymous: 1, rootReserve: 0 }, 'a limit of 1 is anyone\'s');
-  t.same(listenShares(2), { perPrincipal: 1, anonymous: 1, rootReserve: 1 });
+t.test('shares: half of max per user, a tenth for unsigned requests, a tenth kept for root, a tenth for first streams; every way out gives the place back', async (t) => {
+  t.same(listenShares(100), { perPrincipal: 50, anonymous: 10, rootReserve: 10, firstStreams: 10, anonymousFirstStreams: 5 }, 'the default 100');
+  t.same(listenShares(1), { perPrincipal: 1, anonymous: 1, rootReserve: 0, firstStreams: 0, anonymousFirstStreams: 0 }, "a limit of 1 is anyone's");
+  t.same(listenShares(2), { perPrincipal: 1, anonymous: 1, rootReserve: 1, firstStreams: 0, anonymousFirstStreams: 0 });
+  t.same(listenShares(3), { perPrincipal: 1, anonymous: 1, rootReserve: 1, firstStreams: 1, anonymousFirstStreams: 0 });
   const hub = new EventListeners(10);
   const ac = new AbortController();
   t.teardown(() => ac.abort());
   const f = { bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' };
-  const alice: ListenHolder = { root: false, principal: 'alice' };
-  const bob: ListenHolder = { root: false, principal: 'bob' };
-  const anon: ListenHolder = { root: false, principal: '' };
+  const alice: ListenHolder = { kind: 'user', principal: 'alice' };
+  const bob: ListenHolder = { kind: 'user', principal: 'bob' };
+  const carol: ListenHolder = { kind: 'user', principal: 'carol' };
+  const anon: ListenHolder = { kind: 'anonymous', client: '192.0.2.1' };
+  const name = (h: ListenHolder): string => (h.kind === 'root' ? 'root' : h.kind === 'user' ? h.principal : h.client);
   const open = (h: ListenHolder): AsyncIterator<Buffer> => {
-    t.equal(hub.refusal(h), undefined, `${h.root ? 'root' : h.principal || 'anonymous'} may open one`);
+    t.equal(hub.refusal(h), undefined, `${name(h)} may open one`);
     return hub.listen(f, ac.signal, h)![Symbol.asyncIterator]();
   };
   const mine = Array.from({ length: 5 }, () => open(alice));
   t.match(hub.refusal(alice), /This user has 5 listening streams open.*half of S3_LISTEN_MAX=10/, 'a sixth of one user: refused');
   open(anon);
   t.match(hub.refusal(anon), /1 listening streams of unsigned requests are open.*a tenth of S3_LISTEN_MAX=10/, 'a second unsigned: refused');
-  const bobs = [open(bob), open(bob), open(bob)];
-  t.match(hub.refusal(bob), /9 listening streams are open; the other 1 of S3_LISTEN_MAX=10 are kept for the root user/, 'the place kept for root: refused to users');
+  const bobs = [open(bob), open(bob)];
+  // Two users and one anonymous client took every place but root's and the last, which is kept
+  // for the first stream of someone who has none: bob's third would have left carol nothing.
+  t.match(hub.refusal(bob), /8 listening streams are open, 2 of them this user's; the last 1 places below the root user's 1 of S3_LISTEN_MAX=10 are kept for the first stream of others/, "bob's third: refused");
+  open(carol);
+  t.match(hub.refusal({ kind: 'user', principal: 'dave' }), /9 listening streams are open; the other 1 of S3_LISTEN_MAX=10 are kept for the root user/, 'the place kept for root: refused to users');
   open(ROOT);
   t.match(hub.refusal(ROOT), /^10 listening streams are open/, 'root too, past max');
-  t.equal(hub.refusedTotal, 4, 'every refusal counted');
+  t.equal(hub.refusedTotal, 5, 'every refusal counted');
   // Given back: one ended (next() says done), one returned before it was read (the writer's finally).
   await mine[0]!.next();
   await mine[0]!.return!();
@@ -164,6 +171,27 @@ t.test('shares: half of max per user, a tenth for unsigned requests, a tenth kep
   await bobs[0]!.return!();
   await mine[0]!.return!();
   t.equal(hub.size, 8, 'a second return gives back nothing more');
+});
+
+t.test('unsigned requests: shared by client network, each network\'s later streams leave half of their tenth to others', async (t) => {
+  const hub = new EventListeners(100);
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const f = { bucket: 'b', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' };
+  const from = (client: string): ListenHolder => ({ kind: 'anonymous', client });
+  const open = (h: ListenHolder, what: string): void => {
+    t.equal(hub.refusal(h), undefined, what);
+    hub.listen(f, ac.signal, h);
+  };
+  for (let i = 0; i < 5; i++) open(from('192.0.2.1'), `192.0.2.1's stream ${i + 1}`);
+  // Before, one address took all ten unsigned places.
+  t.match(hub.refusal(from('192.0.2.1')), /^5 listening streams of unsigned requests are open, 5 of them from this client's network; the other 5 of the 10 kept for unsigned requests \(a tenth of S3_LISTEN_MAX=100\) are for the first stream of other clients; sign the request, or retry once one has closed\./, "192.0.2.1's sixth: refused");
+  t.equal(hub.refusal(from('2001:db8:1:2::/64')), undefined, 'another network: its first');
+  for (let i = 2; i <= 6; i++) open(from(`192.0.2.${i}`), `192.0.2.${i}'s first`);
+  t.match(hub.refusal(from('192.0.2.7')), /10 listening streams of unsigned requests are open, the most this server keeps for them/, 'the tenth is full');
+  t.equal(hub.refusedTotal, 2);
+  // Users are not held back by unsigned streams beyond the tenth.
+  t.equal(hub.refusal({ kind: 'user', principal: 'alice' }), undefined, 'a user still opens');
 });
 
 t.test('events go only to the listeners of their bucket and those of every bucket', async (t) => {
