@@ -16,7 +16,7 @@ import { subjectFields, type Pending } from './respond.js';
  * Internal failures of one kind (errno, syscall, operation) logged in full per INTERNAL_INTERVAL_MS,
  * the rest counted into one summary line at its end. A failing disk answers every GET with EIO:
  * one error line each flooded journald, which then dropped lines past its rate limit, the useful
- * ones among them. The access log and the metrics still have every request.
+ * ones among them. The metrics still count every request (the access log has its own bound: access-log.ts).
  */
 export const INTERNAL_BURST = 3;
 export const INTERNAL_INTERVAL_MS = 60_000;

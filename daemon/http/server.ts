@@ -15,6 +15,7 @@ import { S3Error } from '../errors.js';
 import type { Handler, RequestContext, Result } from '../ops/types.js';
 import { UwsRequestBody } from './body.js';
 import { ErrorAnswers, isTampered } from './error-answer.js';
+import { AccessLog } from './access-log.js';
 import { preflight, responseCors } from './cors.js';
 import { ANONYMOUS_OPERATIONS, bucketFromHost, bucketOf, isAwsAuthorization, namesObject, route, type Route } from './router.js';
 import type { CorsRule } from '../meta/records.js';
@@ -139,6 +140,8 @@ export class HttpServer {
 
   /** Failures as S3 error answers, and their log lines (error-answer.ts). */
   private readonly errors: ErrorAnswers;
+  /** The `request` lines S3_ACCESS_LOG selects (access-log.ts). */
+  private readonly accessLog: AccessLog;
 
   /**
    * Connections closed for a repeated framing header, per client address: a client sends such
@@ -151,6 +154,7 @@ export class HttpServer {
     this.host = deps.config.host;
     this.hostId = createHash('sha256').update(`${hostname()}\n${deps.config.dataDir}`).digest('hex');
     this.errors = new ErrorAnswers(deps, this.hostId);
+    this.accessLog = new AccessLog(deps.config.accessLog, deps.log);
   }
 
   /** An app serving `set` (the bytes checkTlsSet checked) over TLS when TLS is configured, else plain HTTP. */
@@ -310,8 +314,9 @@ export class HttpServer {
     // Let handlers observe their abort and clean up (temp files) before the caller tears down.
     await this.waitIdle(CLEANUP_GRACE_MS);
     if (this.inFlight.size > 0) this.deps.log.warn({ requests: this.inFlight.size }, 'shutdown: handlers still running after the deadline');
-    // Internal failures counted for a summary line not yet written: written now, or lost with the process.
+    // Internal failures and access lines counted for a summary line not yet written: written now, or lost with the process.
     this.errors.flush();
+    this.accessLog.flush();
     return this.inFlight.size === 0;
   }
 
@@ -634,7 +639,7 @@ export class HttpServer {
     bytesIn: number,
   ): void {
     // Read now, while the response can still be asked (uWS forbids it once ended), for the access line.
-    const clientAddress = shouldLogRequest(this.deps.config.accessLog, result.status, p.aborted) || p.aborted ? p.client?.() : undefined;
+    const clientAddress = this.accessLog.wants(result.status, p.aborted) || p.aborted ? p.client?.() : undefined;
     const done = (bytesOut: number, status = result.status, cut?: ResponseCut, extra?: { outcome?: number; cutAtShutdown?: true }): void => {
       p.ended = true;
       this.inFlight.delete(p);
@@ -645,12 +650,11 @@ export class HttpServer {
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut, ...(p.tampered || cut === 'tampered' ? { tampered: true } : {}) });
-      if (shouldLogRequest(this.deps.config.accessLog, status, p.aborted)) {
-        this.deps.log.info(
-          { requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status, client: clientAddress, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut },
-          'request',
-        );
-      }
+      this.accessLog.write({
+        requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status,
+        code: status === result.status ? result.error?.code : undefined,
+        client: clientAddress, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut,
+      });
     };
     const discardFailed = (err: unknown): void => this.deps.log.warn({ requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, err }, 'closing a response body nothing read failed');
     if (p.aborted) {
@@ -777,22 +781,6 @@ export class HttpServer {
     });
   }
 
-}
-
-// Refusals clients meet in normal operation: a key or bucket that is not there (existence
-// checks), a conflict, a failed precondition, a range past the end.
-const EXPECTED_REFUSALS = new Set([404, 409, 412, 416]);
-
-/**
- * S3_ACCESS_LOG: `all` logs every request; `errors` (default) the server errors, the refused and
- * malformed requests other than the expected refusals, and the requests cut short; `off` none.
- * Not every request by default: at hundreds of requests a second one line each floods the journal,
- * whose per-service rate limit then drops lines, the daemon's warnings among them.
- */
-export function shouldLogRequest(mode: Config['accessLog'], status: number, aborted: boolean): boolean {
-  if (mode === 'all') return true;
-  if (mode === 'off') return false;
-  return aborted || (status >= 400 && !EXPECTED_REFUSALS.has(status));
 }
 
 function abortRequest(p: Pending, reason: Error): void {
