@@ -4,6 +4,7 @@
 
 import { secureRandom } from '../../workers/format/random.js';
 import { accessSync, close as closeCb, closeSync, constants, fdatasync as fdatasyncCb, mkdirSync, open as openCb, openSync, promises as fsp, read as readCb, readSync, rmSync, write as writeCb, writeSync, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { allocatePageAligned, isMemoryAligned, PAGE_SIZE } from './aligned.js';
 import { readFailure } from './write-probe.js';
 import { totalmem } from 'node:os';
@@ -110,12 +111,31 @@ export function isDataFileId(id: string): boolean {
   return DATA_FILE_ID.test(id);
 }
 
+/** A fan-out directory this process has used (FileStore.knownDirs). */
+interface FanOutDir {
+  /** Settles once the directory exists (made, or found). */
+  mkdir: Promise<void>;
+  /** Settles once its entry in objects/ is durable; replaced when an open of objects/ failed (reopen). */
+  durable: Promise<void>;
+  /** FileStore's count of failed fsyncs of objects/ when the directory was made. */
+  since: number;
+  /** The last attempt failed to open objects/ (no sync ran): the next file landing here tries again. */
+  reopen: boolean;
+}
+
 export class FileStore {
   readonly root: string;
   private readonly tmpDir: string;
   private readonly objDir: string;
   /** Fan-out directories this process has used: each settles once it exists and its entry in objects/ is durable. */
-  private readonly knownDirs = new Map<string, { mkdir: Promise<void>; durable: Promise<void> }>();
+  private readonly knownDirs = new Map<string, FanOutDir>();
+  /**
+   * fsyncs of objects/ that failed (the sync itself, not the open before it): a writeback error
+   * is reported to one of them, whichever fan-out directory's entry it was about.
+   */
+  #objDirSyncFailures = 0;
+  /** The last of them. */
+  #objDirSyncError: NodeJS.ErrnoException | undefined;
   /**
    * Data-file writes from page-aligned memory (the crypto slots) go around the page cache
    * (O_DIRECT), as MinIO writes: copying new data into the page cache was ~36 % of the daemon's
@@ -177,7 +197,7 @@ export class FileStore {
   }
 
   /** The fan-out directory `dir`, made unless this process has made or found it already; resolves once it exists. */
-  async #fanOutDir(dir: string): Promise<{ mkdir: Promise<void>; durable: Promise<void> }> {
+  async #fanOutDir(dir: string): Promise<FanOutDir> {
     let made = this.knownDirs.get(dir);
     if (made === undefined) {
       // Not recursive: objects/ exists, and Node's recursive mkdir reports a filesystem out of
@@ -189,10 +209,9 @@ export class FileStore {
       const mkdir = fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
-      const durable = mkdir.then(() => syncDir(this.objDir).catch((err: NodeJS.ErrnoException) => {
-        throw dirSyncFailed(this.objDir, dir, err);
-      }));
-      const entry = { mkdir, durable };
+      // Counted before the mkdir: a failed fsync of objects/ that returns after it may be this entry's.
+      const entry: FanOutDir = { mkdir, durable: mkdir, since: this.#objDirSyncFailures, reopen: false };
+      entry.durable = mkdir.then(() => this.#syncEntry(dir, entry));
       made = entry;
       this.knownDirs.set(dir, entry);
       // A failed mkdir is tried again by the next write; a failed sync is not. Linux reports a
@@ -200,13 +219,51 @@ export class FileStore {
       // sync through a new descriptor succeeds whether or not the directory's entry reached the
       // disk, and every upload acknowledged into it after that would go with it at a power loss.
       // Kept failed, every upload whose file lands in the directory fails (500) until a restart.
+      // A failed open of objects/ (no descriptor left, a passing EIO) ran no sync: see #syncEntry.
       mkdir.catch(() => {
         if (this.knownDirs.get(dir) === entry) this.knownDirs.delete(dir);
       });
-      durable.catch(() => undefined);
+      entry.durable.catch(() => undefined);
+    } else if (made.reopen) {
+      // The last attempt could not open objects/: this file tries again, and is not acknowledged
+      // unless the sync succeeds (DataWriter.commit waits for it). Files already waiting on the
+      // failed attempt fail with it.
+      made.reopen = false;
+      made.durable = this.#syncEntry(dir, made);
+      made.durable.catch(() => undefined);
     }
     await made.mkdir;
     return made;
+  }
+
+  /**
+   * Makes `dir`'s entry in objects/ durable (fsync of objects/). A failure to open objects/ (no
+   * descriptor left, a passing EIO) ran no sync, so no writeback error was reported, and none
+   * marked seen (an error no descriptor has seen is reported to the next fsync, on a descriptor
+   * opened after it too: Linux 4.17, "errseq: Always report a writeback error once"): the entry
+   * is tried again by the next file that lands in `dir` (reopen). Before,
+   * it was kept failed as a failed sync is, and one upload in 256 failed until a restart.
+   */
+  async #syncEntry(dir: string, entry: FanOutDir): Promise<void> {
+    let dh: FileHandle;
+    try {
+      dh = await fsp.open(this.objDir, 'r');
+    } catch (err) {
+      entry.reopen = true;
+      throw dirOpenFailed(this.objDir, dir, err as NodeJS.ErrnoException);
+    }
+    try {
+      await dh.sync();
+    } catch (err) {
+      this.#objDirSyncFailures++;
+      this.#objDirSyncError = err as NodeJS.ErrnoException;
+      throw dirSyncFailed(this.objDir, dir, err as NodeJS.ErrnoException);
+    } finally {
+      await dh.close();
+    }
+    // An fsync of objects/ for another directory failed since this one was made: the writeback
+    // error may have been this entry's, reported there (first) and so not here. Kept failed.
+    if (this.#objDirSyncFailures !== entry.since) throw dirSyncFailed(this.objDir, dir, this.#objDirSyncError!, true);
   }
 
   /** Files reads in progress still need: the reaper leaves them alone until released. */
@@ -430,11 +487,14 @@ function probeDirectIo(path: string): boolean {
   }
 }
 
-/** fsyncs a directory: the entries made or removed in it are durable. */
-/** A failed fsync of objects/ after `dir` was made in it: what every later upload into `dir` fails with. */
-function dirSyncFailed(objDir: string, dir: string, err: NodeJS.ErrnoException): Error {
+/**
+ * A failed fsync of objects/ (`err`) after `dir` was made in it: what every later upload into
+ * `dir` fails with. `another`: the fsync was for another directory's entry, and its writeback
+ * error may have been `dir`'s (reported once, there).
+ */
+function dirSyncFailed(objDir: string, dir: string, err: NodeJS.ErrnoException, another = false): Error {
   const e = new Error(
-    `fsync of ${objDir} failed (${err.code ?? err.message}) after ${dir} was made in it: its entry may not be on the disk, and a later fsync could not tell; uploads into ${dir} fail until s3d restarts (check the disk: dmesg)`,
+    `${another ? `an fsync of ${objDir} for another directory` : `fsync of ${objDir}`} failed (${err.code ?? err.message}) after ${dir} was made in it: its entry may not be on the disk, and a later fsync could not tell; uploads into ${dir} fail until s3d restarts (check the disk: dmesg)`,
     { cause: err },
   ) as NodeJS.ErrnoException;
   // Its code stays the cause's: ENOSPC and EROFS are answered as they are elsewhere.
@@ -442,6 +502,15 @@ function dirSyncFailed(objDir: string, dir: string, err: NodeJS.ErrnoException):
   return e;
 }
 
+/** objects/ could not be opened to sync `dir`'s entry (`err`): no sync ran, the next upload into `dir` tries again. */
+function dirOpenFailed(objDir: string, dir: string, err: NodeJS.ErrnoException): Error {
+  const e = new Error(`opening ${objDir} to fsync it failed (${err.code ?? err.message}) after ${dir} was made in it: the next upload into ${dir} tries again`, { cause: err }) as NodeJS.ErrnoException;
+  // Its code stays the cause's: EMFILE is answered 503 SlowDown as it is elsewhere.
+  if (err.code !== undefined) e.code = err.code;
+  return e;
+}
+
+/** fsyncs a directory: the entries made or removed in it are durable. */
 export async function syncDir(dir: string): Promise<void> {
   const dh = await fsp.open(dir, 'r');
   try {
