@@ -66,7 +66,7 @@ export class AccessLog {
   readonly #log: Logger;
   readonly #failures: KeyedLogSummary<FailureKind>;
 
-  constructor(mode: Config['accessLog'], log: Logger, opts: { now?: () => number } = {}) {
+  constructor(mode: Config['accessLog'], log: Logger) {
     this.#mode = mode;
     this.#log = log;
     this.#failures = new KeyedLogSummary<FailureKind>(ACCESS_FAILURE_INTERVAL_MS, {
@@ -75,7 +75,6 @@ export class AccessLog {
       maxKeys: 256,
       summarize: (kind, suppressed, ms) =>
         this.#log.info({ ...kind, suppressed, seconds: Math.round(ms / 1000) }, `request … and ${suppressed} more like it in the last ${Math.round(ms / 1000)} s (not logged one by one)`),
-      ...(opts.now !== undefined ? { now: opts.now } : {}),
     });
   }
 
@@ -85,8 +84,8 @@ export class AccessLog {
   }
 
   /**
-   * The line of a request that is done, when S3_ACCESS_LOG selects it. With `errors`, a failure
-   * of the server's (a 5xx, a response the server cut) is logged in full for the first
+   * The line of a request that is done, when S3_ACCESS_LOG selects it (wants()). With `errors`, a
+   * failure of the server's (a 5xx, a response the server cut) is logged in full for the first
    * ACCESS_FAILURE_BURST of its kind in an interval, then counted for the kind's summary line;
    * the client's (a 4xx, a 499) always in full. With `all`, every request in full: an operator
    * who asked for every request gets it.

@@ -650,11 +650,14 @@ export class HttpServer {
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.deps.observe?.({ op: fields.op, status, bytesIn, bytesOut, seconds, cut, ...(p.tampered || cut === 'tampered' ? { tampered: true } : {}) });
-      this.accessLog.write({
-        requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status,
-        code: status === result.status ? result.error?.code : undefined,
-        client: clientAddress, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut,
-      });
+      // Asked first: most requests get no line, and their answer builds none.
+      if (this.accessLog.wants(status, p.aborted)) {
+        this.accessLog.write({
+          requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, status,
+          code: status === result.status ? result.error?.code : undefined,
+          client: clientAddress, ...extra, bytesIn, bytesOut, durationMs: Math.round(seconds * 1e6) / 1e3, aborted: p.aborted || undefined, cut,
+        });
+      }
     };
     const discardFailed = (err: unknown): void => this.deps.log.warn({ requestId: id, op: fields.op, bucket: fields.bucket, key: fields.key, err }, 'closing a response body nothing read failed');
     if (p.aborted) {
