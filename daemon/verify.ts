@@ -154,8 +154,9 @@ export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<
     report.buckets++;
     let keyMarker = '';
     let versionIdMarker = '';
+    let markerStamp: number | undefined;
     for (;;) {
-      const page = env.meta.listVersions(b.name, { prefix: '', delimiter: '', keyMarker, versionIdMarker, maxKeys: PAGE_SIZE });
+      const page = env.meta.listVersions(b.name, { prefix: '', delimiter: '', keyMarker, versionIdMarker, markerStamp, maxKeys: PAGE_SIZE });
       for (const { key, record } of page.entries) {
         if (record.deleteMarker) continue;
         report.versions++;
@@ -167,6 +168,8 @@ export async function verifyStore(env: VerifyEnv, opts: VerifyOptions): Promise<
       if (!page.isTruncated) break;
       keyMarker = page.nextKey ?? '';
       versionIdMarker = page.nextVersionId ?? '';
+      // The last version's place, kept when a null version it names is replaced or deleted meanwhile (meta/listing.ts).
+      markerStamp = page.nextStamp;
     }
     for (const upload of uploads.get(b.name) ?? []) {
       report.uploads++;

@@ -5,7 +5,7 @@
 // Read-only; MetaStore hands in its tables.
 
 import type { Database } from 'lmdb';
-import { bucketRange, keyOfVersionKey, markerBound, MAX_KEY_BYTES, objectKey, prefixBound, SEP, uploadIndexKey, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
+import { bucketRange, keyOfVersionKey, markerBound, MAX_KEY_BYTES, objectKey, prefixBound, SEP, STAMP_TOP, uploadIndexKey, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
 import type { ListedRecord } from './listed-record.js';
 import type { ObjectRecord, UploadRecord } from './records.js';
 import { clientVersionId, stampOf, stampOfId } from './versions.js';
@@ -45,6 +45,8 @@ export interface VersionListResult<R extends ListedRecord = ObjectRecord> {
   /** Where the next page starts: the last key (and version, for a version entry) returned. */
   nextKey: string | undefined;
   nextVersionId: string | undefined;
+  /** The stamp of the version nextVersionId names (undefined with it): the next slice's markerStamp. */
+  nextStamp?: number;
 }
 
 /**
@@ -84,6 +86,13 @@ export interface VersionListOptions {
   delimiter: string;
   keyMarker: string;
   versionIdMarker: string;
+  /**
+   * The stamp of the version versionIdMarker names, when the caller knows it (the next slice of a
+   * page, ops/list.ts: the `nextStamp` of the slice before): the listing goes on strictly after that
+   * place in key-marker's order (newest first), whatever became of the version since. Without it the
+   * marker is looked up, and a `null` version deleted since has no place left (see versionsOfKey).
+   */
+  markerStamp?: number;
   maxKeys: number;
 }
 
@@ -195,8 +204,9 @@ export function listVersions<R extends ListedRecord>(tables: ListingTables<R>, b
   const commonPrefixes: string[] = [];
   let nextKey: string | undefined;
   let nextVersionId: string | undefined;
+  let nextStamp: number | undefined;
   let count = 0;
-  const truncated = (): VersionListResult<R> => ({ entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId });
+  const truncated = (): VersionListResult<R> => ({ entries, commonPrefixes, isTruncated: true, nextKey, nextVersionId, nextStamp });
   // Where the scan stands: the next key is the first ≥ `from` (or > it when not inclusive).
   let from: Buffer = Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes;
   let inclusive = !(opts.keyMarker !== '' && from === markerBytes && (opts.versionIdMarker === '' || nul >= 0));
@@ -211,6 +221,7 @@ export function listVersions<R extends ListedRecord>(tables: ListingTables<R>, b
     count++;
     nextKey = cp;
     nextVersionId = undefined;
+    nextStamp = undefined;
     return true;
   };
   scan: for (;;) {
@@ -241,12 +252,13 @@ export function listVersions<R extends ListedRecord>(tables: ListingTables<R>, b
           continue scan;
         }
         if (opts.versionIdMarker !== '' && key === opts.keyMarker) {
-          for (const v of versionsOfKey(tables, bucket, key, opts.versionIdMarker)) {
+          for (const v of versionsOfKey(tables, bucket, key, opts.versionIdMarker, opts.markerStamp)) {
             if (count >= opts.maxKeys) return truncated();
             entries.push(v);
             count++;
             nextKey = key;
             nextVersionId = clientVersionId(v.record);
+            nextStamp = stampOf(v.record);
           }
           from = Buffer.from(row.key);
           inclusive = false;
@@ -259,10 +271,11 @@ export function listVersions<R extends ListedRecord>(tables: ListingTables<R>, b
       count++;
       nextKey = key;
       nextVersionId = clientVersionId(row.record);
+      nextStamp = stampOf(row.record);
     }
     break;
   }
-  return { entries, commonPrefixes, isTruncated: false, nextKey, nextVersionId };
+  return { entries, commonPrefixes, isTruncated: false, nextKey, nextVersionId, nextStamp };
 }
 
 /** One record of the two tables in listing order: a key's current object, or one of its versions. */
@@ -306,9 +319,14 @@ function* rowsFrom<R>(tables: ListingTables<R & ListedRecord>, bucketStart: Buff
 
 /**
  * The versions of bucket/key newest first (the current object, when there is one, first), read as
- * they are taken; with `marker`, those after that version.
+ * they are taken; with `marker`, those after that version: after the place it holds in that order,
+ * its stamp then its id (the current object is newer than every entry of the versions table, so
+ * it sorts first). `markerStamp`, when the caller knows it, is that stamp. Else it is the marker's
+ * version's, looked up (the current object or the versions table), or for a version gone since,
+ * the one its id carries: a place that outlives its version, so no version before it is listed
+ * again and none after it missed.
  */
-function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket: string, key: string, marker: string | undefined): Generator<VersionEntry<R>> {
+function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket: string, key: string, marker: string | undefined, markerStamp?: number): Generator<VersionEntry<R>> {
   const cur = tables.objects.get(objectKey(bucket, key));
   const prefix = versionPrefix(bucket, key);
   const end = Buffer.from(prefix);
@@ -316,25 +334,16 @@ function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket
   // The current object, when it is listed, then the versions table from `start`.
   let withCurrent = cur !== undefined;
   let start = prefix;
-  if (marker !== undefined && (cur === undefined || clientVersionId(cur) !== marker)) {
-    const at = tables.versionKey(bucket, key, marker);
-    const stamp = stampOfId(marker);
-    if (at !== undefined) {
-      withCurrent = false;
-      // The least key after the marker's.
-      start = Buffer.concat([at, Buffer.from([SEP])]);
-    } else if (stamp !== undefined) {
-      // The marker's version is gone: continue with the versions older than it.
-      withCurrent = cur !== undefined && stampOf(cur) < stamp;
-      start = versionKeyOf(bucket, key, stamp - 1, '');
-    }
-    // Else the marker has no stamp (a null version that is gone, or an id s3d never made): the key
-    // is listed again from its newest version, since listing a version twice is better than never
-    // listing some.
-  } else if (marker !== undefined) {
-    // The marker is the current object: the versions table follows.
-    withCurrent = false;
+  const stamp = marker === undefined ? undefined : (markerStamp ?? markerStampOf(tables, bucket, key, marker, cur));
+  if (marker !== undefined && stamp !== undefined) {
+    withCurrent = cur !== undefined && after(stampOf(cur), clientVersionId(cur), stamp, marker);
+    // The least key after the place (stamps are below STAMP_TOP: one past it, a record's mtime
+    // from before stamps in an unlikely future, has every entry after it).
+    if (stamp <= STAMP_TOP) start = Buffer.concat([versionKeyOf(bucket, key, stamp, marker), Buffer.from([SEP])]);
   }
+  // Else, with a marker, it has no place: a `null` version gone since (its id carries no stamp),
+  // or an id s3d never made. The key is listed again from its newest version, since listing a
+  // version twice is better than never listing some.
   if (cur !== undefined && withCurrent) yield { key, record: cur, isLatest: true };
   let first = true;
   for (const { key: k, value } of tables.versions.getRange({ start, end })) {
@@ -344,6 +353,23 @@ function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket
     first = false;
     yield { key, record: value, isLatest };
   }
+}
+
+/** Whether the version of stamp `vs` and id `id` comes after the place (`stamp`, `markerId`) in a key's listing order: older, or as old with a later id (the versions table's key order). */
+function after(vs: number, id: string, stamp: number, markerId: string): boolean {
+  return vs < stamp || (vs === stamp && Buffer.compare(Buffer.from(id), Buffer.from(markerId)) > 0);
+}
+
+/**
+ * The stamp of version `marker` of bucket/key, its place in the key's listing order: the
+ * version's own (current or not), else the one its id carries; undefined when neither says (a
+ * `null` version gone, an id s3d never made).
+ */
+function markerStampOf(tables: ListingTables<ListedRecord>, bucket: string, key: string, marker: string, cur: ListedRecord | undefined): number | undefined {
+  if (cur !== undefined && clientVersionId(cur) === marker) return stampOf(cur);
+  const at = tables.versionKey(bucket, key, marker);
+  if (at !== undefined) return STAMP_TOP - Number(at.readBigUInt64BE(at.length - Buffer.byteLength(marker) - 8));
+  return stampOfId(marker);
 }
 
 /** Whether `k` is the first versions-table key of its object (between `prefix` and `end`). */

@@ -80,17 +80,21 @@ async function versionPage(env: OpsEnv, seen: BucketRecord, opts: VersionListOpt
   let isTruncated = false;
   let nextKey: string | undefined;
   let nextVersionId: string | undefined;
-  let { keyMarker, versionIdMarker } = opts;
+  let { keyMarker, versionIdMarker, markerStamp } = opts;
   for (let left = opts.maxKeys; left > 0; ) {
-    const r: VersionListResult<ListedRecord> = env.meta.listVersionsWithoutData(bucket, { ...opts, keyMarker, versionIdMarker, maxKeys: Math.min(left, ENTRIES_PER_TURN) });
+    const r: VersionListResult<ListedRecord> = env.meta.listVersionsWithoutData(bucket, { ...opts, keyMarker, versionIdMarker, markerStamp, maxKeys: Math.min(left, ENTRIES_PER_TURN) });
     for (const e of r.entries) write(e);
     commonPrefixes.push(...r.commonPrefixes);
     left -= r.entries.length + r.commonPrefixes.length;
     isTruncated = r.isTruncated;
     if (r.nextKey !== undefined) [nextKey, nextVersionId] = [r.nextKey, r.nextVersionId];
     if (!r.isTruncated || r.nextKey === undefined || left <= 0) break;
-    // As the next page's markers: a common prefix's key marker has no version id.
-    [keyMarker, versionIdMarker] = [r.nextKey, r.nextVersionId ?? ''];
+    // As the next page's markers (a common prefix's key marker has no version id), and the last
+    // version's place: the next slice goes on strictly after it even when that version is deleted
+    // or, a `null` one, replaced meanwhile. The marker alone named the version as it then was: a
+    // null version replaced by a Suspended write was the newest, and one deleted had no place left,
+    // so the key's versions before it were listed again in the same page.
+    [keyMarker, versionIdMarker, markerStamp] = [r.nextKey, r.nextVersionId ?? '', r.nextStamp];
     slice();
     await nextTurn();
     requireBucketStill(env, seen);

@@ -361,3 +361,58 @@ t.test('ListObjectVersions pages from any marker are what a scan of every versio
   }
   t.equal(failures, 0, `${checked} pages from random markers (versions that exist, that are gone, the current one, null) are the scan's, each reading at most MaxKeys + 2 records`);
 });
+
+t.test('ListObjectVersions slices: whatever is written or deleted between two, the second goes on after the first ends (markerStamp), no version twice, none there throughout missed', async (t) => {
+  // ops/list.ts reads a page in slices, each the next after the last version the one before
+  // listed, given by its place (markerStamp): the marker alone named the version as it then was,
+  // and a null version replaced or deleted between two slices had k's versions listed twice.
+  const m = new MetaStore(storeDir(t));
+  t.teardown(() => m.close());
+  const keys = ['a', 'k', 'k/x', 'z'];
+  const random = prng(0x5117);
+  await m.createBucket('b');
+  for (const k of keys) await m.putObject('b', k, rec());
+  await versioned(m, 'b', 'Enabled');
+  const made = new Set<string>(['null']);
+  /** One change of a key (`focus` half the time), as the seeded walk above makes them. */
+  const change = async (focus?: string): Promise<void> => {
+    const key = focus !== undefined && random.bool(0.5) ? focus : random.pick(keys);
+    const r = random.next();
+    if (r < 0.45) made.add(clientVersionId(await m.putObject('b', key, rec())));
+    else if (r < 0.6) made.add(clientVersionId((await m.deleteObject('b', key)).marker!));
+    else if (r < 0.85) await m.deleteObject('b', key, undefined, random.bool(0.4) ? 'null' : random.pick([...made]));
+    else await versioned(m, 'b', m.getBucket('b')!.versioning === 'Enabled' ? 'Suspended' : 'Enabled');
+  };
+  for (let i = 0; i < 30; i++) await change();
+  // A version as its key, id and stamp: a null version replaced is another version.
+  const named = (e: VersionEntry): string => `${e.key}|${clientVersionId(e.record)}|${stampOf(e.record)}`;
+  const all = (): string[] => m.listVersions('b', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 1000 }).entries.map(named);
+  let failures = 0;
+  let nullEnds = 0;
+  for (let round = 0; round < 400 && failures < 5; round++) {
+    const before = all();
+    if (before.length < 2) {
+      await change();
+      continue;
+    }
+    // The first slice ends on a null version more often than not, when there is one.
+    const nulls = before.flatMap((e, i) => (e.split('|')[1] === 'null' && i < before.length - 1 ? [i + 1] : []));
+    const size = nulls.length > 0 && random.bool(0.7) ? random.pick(nulls) : 1 + random.int(before.length - 1);
+    const first = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: size });
+    if (first.nextVersionId === 'null') nullEnds++;
+    // Most often to the key the first slice ended on.
+    for (let c = 1 + random.int(3); c > 0; c--) await change(first.nextKey);
+    const after = all();
+    const second = m.listVersions('b', { prefix: '', delimiter: '', keyMarker: first.nextKey!, versionIdMarker: first.nextVersionId!, markerStamp: first.nextStamp, maxKeys: 1000 });
+    const got = [...first.entries, ...second.entries].map(named);
+    const twice = got.filter((e, i) => got.indexOf(e) !== i);
+    const missed = before.filter((e) => after.includes(e) && !got.includes(e));
+    const secondIds = second.entries.map(named);
+    const inOrder = secondIds.every((e, i) => i === 0 || after.indexOf(e) > after.indexOf(secondIds[i - 1]!));
+    if (twice.length === 0 && missed.length === 0 && inOrder && secondIds.every((e) => after.includes(e))) continue;
+    failures++;
+    t.fail(`round ${round}: a first slice of ${first.entries.length} ending on ${first.nextKey} ${first.nextVersionId}`, { twice, missed, inOrder, before, after, got });
+  }
+  t.ok(nullEnds >= 100, `first slices ending on a null version among them (${nullEnds})`);
+  t.equal(failures, 0, 'no version listed twice, none there before and after missed, the second slice in the listing order');
+});
