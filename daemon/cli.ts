@@ -28,6 +28,7 @@ import { ADMIN_PROMETHEUS } from './auth/s3-actions.js';
 import { handleSts } from './ops/sts.js';
 import { SessionTokens, withSessions } from './auth/sts.js';
 import { IamFileError, loadUsers, NO_USERS, type UserDirectory } from './auth/users.js';
+import { UsersReload } from './auth/users-reload.js';
 import { bucketCorsRules } from './ops/bucket-cors.js';
 import { validBucketName } from './ops/bucket.js';
 import type { OpsEnv } from './ops/env.js';
@@ -59,8 +60,8 @@ interface Daemon {
   port: number;
   /** Reloads the TLS certificate (SIGHUP); logs the outcome, never throws. */
   reloadTls(): Promise<void>;
-  /** Reloads S3_IAM_FILE (SIGHUP); logs the outcome, never throws: a bad file keeps the previous users. */
-  reloadUsers(): void;
+  /** Reloads S3_IAM_FILE (SIGHUP, auth/users-reload.ts); logs the outcome, never rejects: a bad file keeps the previous users. */
+  reloadUsers(): Promise<void>;
   /** Refuses new connections at once (the first step of stop(), which may follow later). */
   stopAccepting(): void;
   stop(): Promise<void>;
@@ -387,8 +388,24 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         crashLeftovers: crashLeftoversBound(config.dataRequestsMax * (1 + PARKED_PER_PLACE)),
         unfinished: { count: meta.state.unfinishedScans(), set: (n) => meta.state.setUnfinishedScans(n) },
       });
+  // Read and checked in turns of the event loop while requests go on; one reload at a time.
+  const usersReload =
+    config.iamFile === null
+      ? undefined
+      : new UsersReload({
+          file: config.iamFile,
+          rootUser: config.rootUser,
+          log,
+          install: (loaded) => {
+            users = loaded;
+            // Open event streams of users removed or restricted end now; new requests are judged anew anyway.
+            const listenersEnded = listeners.revalidate();
+            return listenersEnded > 0 ? { listenersEnded } : {};
+          },
+        });
   const stopAccepting = (): void => {
     shuttingDown = true;
+    usersReload?.stop();
     server.stopAccepting();
   };
 
@@ -529,17 +546,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         log.error({ err: { message: (err as Error).message } }, 'TLS certificate reload failed: still serving the previous certificate');
       }
     },
-    reloadUsers() {
-      if (config.iamFile === null) return;
-      try {
-        users = readUsers(config, log);
-        // Open event streams of users removed or restricted end now; new requests are judged anew anyway.
-        const listenersEnded = listeners.revalidate();
-        log.info({ file: config.iamFile, users: users.size, ...(listenersEnded > 0 ? { listenersEnded } : {}) }, 'users reloaded');
-      } catch (err) {
-        log.error({ err: { message: (err as Error).message } }, 'users reload failed: the previous users stay in effect');
-      }
-    },
+    reloadUsers: () => usersReload?.request() ?? Promise.resolve(),
     stopAccepting,
     stop,
   };
@@ -662,7 +669,7 @@ export async function serve(args: string[], earlyWarnings: readonly string[] = [
     // SIGHUP (systemctl reload s3d, a certbot deploy hook): reload the TLS certificate and the users.
     const onHup = (): void => {
       if (stopping) return;
-      daemon.reloadUsers();
+      void daemon.reloadUsers();
       void daemon.reloadTls();
     };
     process.on('SIGHUP', onHup);
