@@ -1,7 +1,7 @@
 // auth/users.ts loadUsersInTurns, the reload's read of S3_IAM_FILE: checked in steps, one to a turn
 // of the event loop, at most 250 users (or groups) and 25 policies a turn. A reload went in one
-// turn before: 50,000 users held every other request back ~0.3 s (1,000 users of 100 policies
-// ~0.1 s). Counted here by what each turn went through, not timed; that requests are answered
+// turn before: 50,000 users held every other request back ~0.3 s of CPU (0.4-1.5 s on a loaded
+// 2-core VM). Counted here by what each turn went through, not timed; that requests are answered
 // between the turns, against the daemon: integration s3-users-reload.test.ts.
 
 import t from 'tap';
