@@ -1,9 +1,9 @@
 // Flexible checksums of multipart uploads, as S3 has them: an upload created with
 // x-amz-checksum-algorithm (and x-amz-checksum-type) has a checksum of that algorithm on every part
-// (the client's, verified, or computed while the part is stored), and the completed object gets
-// one formed from the parts': COMPOSITE, the hash of the concatenated binary part checksums and
-// "-N", or FULL_OBJECT, the CRC of the whole object combined from the part CRCs and sizes (no data
-// is read again). An upload created without an algorithm has S3's default CRC64NVME on each part
+// (the client's, verified, or computed while a copied part or a FULL_OBJECT upload's part is
+// stored), and the completed object gets one formed from the parts': COMPOSITE, the hash of the
+// concatenated binary part checksums and "-N", or FULL_OBJECT, the CRC of the whole object
+// combined from the part CRCs and sizes (no data is read again). An upload created without an algorithm has S3's default CRC64NVME on each part
 // the client sent no checksum for, hidden (PartRecord.defaultChecksum), and its completion answers
 // them combined. Pure but for hashing and opening sealed part checksums: the handlers are multipart.ts's.
 
@@ -62,9 +62,13 @@ export function requestedChecksum(headers: Readonly<Record<string, string>>): Up
 
 /**
  * How a part of a checksummed upload gets its checksum: the client's (its x-amz-checksum-* header
- * or trailer, verified by the payload decoder) when it sent one of the upload's algorithm, else a
- * hasher to run over the body. Another algorithm (also as the SDK's x-amz-sdk-checksum-algorithm)
- * is refused before the body is read.
+ * or trailer, verified by the payload decoder) when it sent one of the upload's algorithm, else
+ * (FULL_OBJECT) a hasher to run over the body. Another algorithm (also as the SDK's
+ * x-amz-sdk-checksum-algorithm) is refused before the body is read, and so is a part of a
+ * COMPOSITE upload sent without one: S3 forms that object's checksum from the checksums the
+ * client sent for its parts, and answers such a part "actual checksum Type: null" (OpenStack
+ * Swift's test_mpu_upload_part_requires_checksum_composite, run against AWS; for FULL_OBJECT S3
+ * adds the missing part checksum). s3d computed it and stored the part.
  */
 export function partChecksum(uc: UploadChecksum | undefined, headers: Readonly<Record<string, string>>): Hasher | undefined {
   if (uc === undefined) return undefined;
@@ -75,6 +79,9 @@ export function partChecksum(uc: UploadChecksum | undefined, headers: Readonly<R
   const declared = sent ?? (headers['x-amz-sdk-checksum-algorithm']?.trim().toUpperCase() || undefined);
   if (declared !== undefined && declared !== uc.algorithm) {
     throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uc.algorithm.toLowerCase()}, actual checksum Type: ${declared.toLowerCase()}`);
+  }
+  if (sent === undefined && uc.type === 'COMPOSITE') {
+    throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uc.algorithm.toLowerCase()}, actual checksum Type: null`);
   }
   return sent === undefined ? checksumHasher(uc.algorithm) : undefined;
 }

@@ -4,10 +4,11 @@
 // ListMultipartUploads, Complete, HEAD, GET (whole and per part: a COMPOSITE object's part shows
 // its own checksum, typed COMPOSITE; a FULL_OBJECT object's part none, unless it is the whole
 // object) and GetObjectAttributes; part checksums s3d computes when the client sends none
-// (UploadPart and UploadPartCopy); what is refused (types an algorithm does not have, a part of
-// another algorithm, a part checksum in Complete that is not the part's, a wrong object checksum
-// on Complete, which leaves the upload whole); and all of it after a restart. Expected values are
-// computed here from the bytes.
+// (UploadPart of a FULL_OBJECT upload, UploadPartCopy); what is refused (types an algorithm does
+// not have, a part of another algorithm or, in a COMPOSITE upload, without a checksum, a part
+// checksum in Complete that is not the part's, a wrong object checksum on Complete, which leaves
+// the upload whole); and all of it after a restart. Expected values are computed here from the
+// bytes.
 
 import t from 'tap';
 import { createHash } from 'node:crypto';
@@ -37,7 +38,8 @@ import { bodyBytes, clientFor, createBucket, expectS3Error, expectSdkError, rawB
 const MiB = 1024 * 1024;
 const d = await startDaemonFor(t);
 const s3 = d.s3();
-// Sends no checksum unless the operation requires one: s3d must compute the part checksums.
+// Sends no checksum unless the operation requires one (or is given an algorithm): s3d computes
+// what S3 would (FULL_OBJECT part checksums, copies), and refuses a COMPOSITE part sent without.
 const bare = clientFor(d, { requestChecksumCalculation: 'WHEN_REQUIRED' });
 const BUCKET = await createBucket(s3, 'mpc');
 
@@ -160,7 +162,7 @@ t.test('COMPOSITE CRC32: part checksums, the object checksum on Complete, HEAD, 
   t.same([copyHead.ChecksumCRC32, copyHead.ChecksumType], [whole, 'FULL_OBJECT'], 'HEAD of the copy: FULL_OBJECT');
 });
 
-t.test('COMPOSITE SHA256: s3d checksums parts sent without one (UploadPart, UploadPartCopy); a part of another algorithm is refused', async (t) => {
+t.test('COMPOSITE SHA256: a part sent without a checksum, or of another algorithm, is refused; s3d checksums UploadPartCopy parts', async (t) => {
   const key = 'composite/sha256';
   const up = await create(key, 'SHA256');
   t.equal(up.type, 'COMPOSITE');
@@ -168,9 +170,16 @@ t.test('COMPOSITE SHA256: s3d checksums parts sent without one (UploadPart, Uplo
   t.same([mismatch.name, mismatch.status], ['InvalidRequest', 400], 'a CRC32 part in a SHA256 upload');
   t.match(mismatch.message, 'Checksum Type mismatch occurred, expected checksum Type: sha256, actual checksum Type: crc32', 'S3\u2019s message');
   t.equal(await partCount(key, up.id), 0, 'nothing stored');
+  // S3 forms a COMPOSITE checksum from the part checksums the client sent, and refuses a part
+  // without one (OpenStack Swift's test_mpu_upload_part_requires_checksum_composite, run against
+  // AWS); s3d computed the SHA-256 and stored the part.
+  const missing = await sdkFailure(bare.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: up.id, PartNumber: 1, Body: P3 })));
+  t.same([missing.name, missing.status], ['InvalidRequest', 400], 'a part sent without a checksum');
+  t.match(missing.message, 'Checksum Type mismatch occurred, expected checksum Type: sha256, actual checksum Type: null', 'S3\u2019s message');
+  t.equal(await partCount(key, up.id), 0, 'nothing stored');
 
-  const p1 = await upload(key, up.id, 1, P1, undefined, bare);
-  t.equal(p1.ChecksumSHA256, await b64('SHA256', P1), 'UploadPart without a checksum: s3d computed the SHA-256');
+  const p1 = await upload(key, up.id, 1, P1, 'SHA256', bare);
+  t.equal(p1.ChecksumSHA256, await b64('SHA256', P1), 'UploadPart with its SHA-256');
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy-source', Body: P2 }));
   const copied = await s3.send(
     new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: up.id, PartNumber: 2, CopySource: `${BUCKET}/copy-source`, CopySourceRange: 'bytes=100-200099' }),

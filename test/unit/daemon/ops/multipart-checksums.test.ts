@@ -124,7 +124,9 @@ t.test('partChecksum: the trailer an x-amz-trailer list names, read as the paylo
       return `${(err as { code: string }).code}: ${(err as Error).message}`;
     }
   };
-  t.equal(code({}), 'hashed', 'none sent: s3d hashes the part');
+  // None sent: a COMPOSITE upload's part is refused, as S3 refuses it; a FULL_OBJECT one's hashed.
+  t.equal(code({}), 'InvalidRequest: Checksum Type mismatch occurred, expected checksum Type: crc32c, actual checksum Type: null', 'none sent to a COMPOSITE upload');
+  t.equal(partChecksum({ algorithm: 'CRC32C', type: 'FULL_OBJECT' }, {}) !== undefined, true, 'none sent to a FULL_OBJECT upload: s3d hashes the part');
   t.equal(code({ 'x-amz-trailer': 'x-amz-checksum-crc32c' }), 'sent', 'the upload\u2019s algorithm in a trailer');
   t.equal(code({ 'x-amz-trailer': 'X-Amz-Checksum-CRC32C,' }), 'sent', 'with a comma after it, and in any case');
   const mismatch = 'InvalidRequest: Checksum Type mismatch occurred, expected checksum Type: crc32c, actual checksum Type: crc32';
