@@ -130,18 +130,18 @@ function keptEntries(b: Uint8Array): { count: number; runs: number[] } | undefin
   return { count, runs };
 }
 
-function isStr(h: number): boolean {
+export function isStr(h: number): boolean {
   return (h & 0xe0) === 0xa0 || h === 0xd9 || h === 0xda || h === 0xdb;
 }
 
-function be(b: Uint8Array, at: number, bytes: number): number {
+export function be(b: Uint8Array, at: number, bytes: number): number {
   let v = 0;
   for (let i = 0; i < bytes; i++) v = v * 256 + (b[at + i] ?? 0);
   return v;
 }
 
 /** The offset just past the msgpack value at `at` (past the end of `b` when it is cut short). */
-function skip(b: Uint8Array, at: number): number {
+export function skip(b: Uint8Array, at: number): number {
   const h = b[at];
   if (h === undefined) return b.length + 1;
   if (h < 0x80 || h >= 0xe0 || (h >= 0xc0 && h <= 0xc3)) return at + 1; // fixint, nil, bool

@@ -7,8 +7,11 @@
 // kept record was decoded from (a memcmp, ~0.1 ms for 1.6 MB): equal, the kept record is the
 // stored one; else it is decoded again and kept in its place. Records are never changed in place
 // (their fields are readonly), so one decoded record can serve every request.
+// A write that deletes or replaces such a record decodes it ahead, a slice of its parts to a turn
+// of the event loop (prefetch), and its transaction takes it from here by the same comparison.
 import type { Database } from 'lmdb';
 import type { ObjectRecord } from './records.js';
+import { decodeAhead } from './record-encoding.js';
 
 /** Records stored in at least this many bytes are kept (some 400 parts and more). */
 export const KEPT_RECORD_MIN_BYTES = 64 * 1024;
@@ -57,16 +60,44 @@ export class RecordCache {
     }
     const bytes = Buffer.from(now.subarray(0, now.length));
     const record = this.#decoder.decode(bytes) as ObjectRecord;
-    this.#drop(id);
-    if (record.parts !== undefined) {
-      this.#kept.set(id, { bytes, record });
-      this.#keptBytes += bytes.length;
-      for (const [old] of this.#kept) {
-        if (this.#keptBytes <= KEPT_BYTES_MAX) break;
-        this.#drop(old);
-      }
-    }
+    this.#keep(id, bytes, record);
     return record;
+  }
+
+  /**
+   * Whether the record under `k` is one a lookup would decode whole in one go (stored in
+   * KEPT_RECORD_MIN_BYTES or more, and not kept decoded as it is stored): prefetch it first.
+   */
+  wantsPrefetch(k: Buffer): boolean {
+    const now = this.#bytes.getBinaryFast(k);
+    if (now === undefined || now.length < KEPT_RECORD_MIN_BYTES) return false;
+    const kept = this.#kept.get(k.toString('latin1'));
+    return kept === undefined || kept.bytes.length !== now.length || !kept.bytes.equals(now.subarray(0, now.length));
+  }
+
+  /**
+   * Decodes and keeps the record under `k` as it is stored now, a slice of its parts to a turn of
+   * the event loop (record-encoding.ts decodeAhead), for a transaction about to read it (a delete
+   * or overwrite of the key): get() then finds it kept, if its bytes are still those. A record the
+   * walk cannot read is left to get().
+   */
+  async prefetch(k: Buffer): Promise<void> {
+    if (!this.wantsPrefetch(k)) return;
+    const bytes = this.#bytes.getBinary(k);
+    if (bytes === undefined) return;
+    const record = await decodeAhead(this.#decoder, bytes);
+    if (record !== undefined) this.#keep(k.toString('latin1'), bytes, record);
+  }
+
+  #keep(id: string, bytes: Buffer, record: ObjectRecord): void {
+    this.#drop(id);
+    if (record.parts === undefined) return;
+    this.#kept.set(id, { bytes, record });
+    this.#keptBytes += bytes.length;
+    for (const [old] of this.#kept) {
+      if (this.#keptBytes <= KEPT_BYTES_MAX) break;
+      this.#drop(old);
+    }
   }
 
   #drop(id: string): void {

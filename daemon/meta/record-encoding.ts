@@ -6,9 +6,12 @@
 // value packed as they come, an array's elements one after another), assembled from pieces that
 // same encoder packed: the format on disk is unchanged (test/unit/daemon/meta/record-encoding.test.ts
 // holds the two byte for byte). Stored with lmdb-js's asBinary, which writes them as they are.
+// And the other way (decodeAhead): a stored record of many parts decoded a slice of its parts to a
+// turn, before the transaction that deletes or replaces it (record-cache.ts prefetch).
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ObjectRecord } from './records.js';
+import { be, isStr, skip } from './listed-record.js';
 
 /** The table's msgpack encoder (lmdb-js's `db.encoder`). */
 export interface ValueEncoder {
@@ -156,4 +159,68 @@ async function assemble(enc: ValueEncoder, record: ObjectRecord, perTurn: number
   }
   // Object.keys and msgpackr's for-in over own properties agree for a plain record (no integer-like keys).
   return new EncodedRecord(enc, record, keys, Buffer.concat(pieces));
+}
+
+/** The table's msgpack decoder (lmdb-js's `db.decoder`). */
+export interface ValueDecoder {
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** Parts decoded between two turns of the event loop (10,000 in one decode: ~15-40 ms). */
+export const DECODE_PARTS_PER_TURN = 500;
+
+/** The element count and first element's offset of the msgpack array at `at`, or undefined when none is there. */
+function arrayAt(b: Uint8Array, at: number): { n: number; first: number } | undefined {
+  const h = b[at];
+  if (h === undefined) return undefined;
+  if ((h & 0xf0) === 0x90) return { n: h & 0x0f, first: at + 1 };
+  if (h === 0xdc) return { n: be(b, at + 1, 2), first: at + 3 };
+  if (h === 0xdd) return { n: be(b, at + 1, 4), first: at + 5 };
+  return undefined;
+}
+
+/**
+ * `bytes` (a stored object record) decoded by `dec` as `dec.decode(bytes)` decodes it, the same
+ * keys in the same order, its parts `perTurn` to a turn of the event loop: each slice walked to
+ * its end and decoded as an array of its own, the other entries as a map without the parts.
+ * Undefined when the bytes are no plain map of string keys the walk reads to their end (a
+ * msgpackr record an earlier version wrote): the caller decodes them whole.
+ */
+export async function decodeAhead(dec: ValueDecoder, bytes: Buffer, perTurn = DECODE_PARTS_PER_TURN): Promise<ObjectRecord | undefined> {
+  const h = bytes[0];
+  let n: number;
+  let at: number;
+  if (h === undefined) return undefined;
+  if ((h & 0xf0) === 0x80) [n, at] = [h & 0x0f, 1];
+  else if (h === 0xde) [n, at] = [be(bytes, 1, 2), 3];
+  else if (h === 0xdf) [n, at] = [be(bytes, 1, 4), 5];
+  else return undefined;
+  const keys: string[] = [];
+  const others: Buffer[] = [];
+  let parts: { n: number; first: number } | undefined;
+  for (let i = 0; i < n; i++) {
+    const entry = at;
+    if (bytes[at] === undefined || !isStr(bytes[at]!)) return undefined;
+    const valueAt = skip(bytes, at);
+    at = skip(bytes, valueAt);
+    if (at > bytes.length) return undefined;
+    const key = dec.decode(bytes.subarray(entry, valueAt)) as string;
+    keys.push(key);
+    if (key === 'parts' && (parts = arrayAt(bytes, valueAt)) !== undefined) continue;
+    others.push(bytes.subarray(entry, at));
+  }
+  if (at !== bytes.length || parts === undefined) return undefined;
+  const rest = dec.decode(Buffer.concat([mapHeader(keys.length - 1), ...others])) as Record<string, unknown>;
+  const decoded: unknown[] = [];
+  for (let i = 0, p = parts.first; i < parts.n; i += perTurn) {
+    await nextTurn();
+    const count = Math.min(perTurn, parts.n - i);
+    const from = p;
+    for (let j = 0; j < count; j++) p = skip(bytes, p);
+    if (p > bytes.length) return undefined;
+    for (const part of dec.decode(Buffer.concat([arrayHeader(count), bytes.subarray(from, p)])) as unknown[]) decoded.push(part);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = k === 'parts' ? decoded : rest[k];
+  return out as unknown as ObjectRecord;
 }

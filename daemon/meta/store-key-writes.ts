@@ -23,6 +23,12 @@ export interface KeyWriteTables extends KeyTables {
    * only in a store opened read-only (MetaStore.nullVersions), which writes nothing.
    */
   readonly nullVersions: NullVersionIndex | undefined;
+  /**
+   * The current record under an objects-table key, as `objects.get` returns it: from MetaStore's
+   * record cache, where a delete or overwrite of a record of many parts decoded it ahead, a slice
+   * of its parts to a turn (record-cache.ts prefetch), rather than in one go in the transaction.
+   */
+  readonly current: (k: Buffer) => ObjectRecord | undefined;
 }
 
 /** The newest entry of the versions table for bucket/key. */
@@ -102,7 +108,7 @@ function releaseFiles(t: KeyWriteTables, bucket: string, key: string, gone: Obje
   const files = filesOf(gone);
   if (files.length === 0) return;
   const held = new Set<string>();
-  const cur = t.objects.get(objectKey(bucket, key));
+  const cur = t.current(objectKey(bucket, key));
   if (cur) for (const f of filesOf(cur)) held.add(f);
   const prefix = versionPrefix(bucket, key);
   const at = versionKeyOf(bucket, key, stampOf(gone), '');
@@ -130,7 +136,7 @@ function putCurrent(t: KeyWriteTables, k: Buffer, record: ObjectRecord, encoded:
  */
 export function install(t: KeyWriteTables, b: BucketRecord, key: string, record: ObjectRecord, encoded?: EncodedRecord): ObjectRecord {
   const k = objectKey(b.name, key);
-  const cur = t.objects.get(k);
+  const cur = t.current(k);
   if (b.versioning === undefined) {
     // A record may keep the old data file (SSE-C key rotation reseals only the key).
     const kept = new Set(filesOf(record));
@@ -148,7 +154,7 @@ export function install(t: KeyWriteTables, b: BucketRecord, key: string, record:
 /** One delete (see MetaStore.deleteObject); undefined when `versionId` names no version, `locked` when Object Lock keeps it. */
 export function deleteOne(t: KeyWriteTables, b: BucketRecord, key: string, versionId: string | undefined, now: number, bypassGovernance = false): VersionedDelete | undefined {
   const k = objectKey(b.name, key);
-  const cur = t.objects.get(k);
+  const cur = t.current(k);
   if (versionId === undefined && b.versioning === undefined) {
     if (!cur) return {};
     t.gc.add(filesOf(cur));
@@ -176,7 +182,7 @@ export function deleteOne(t: KeyWriteTables, b: BucketRecord, key: string, versi
     removeVersion(t, b.name, key, found);
   }
   // With no current object left, the newest remaining version becomes current unless it is a marker.
-  if (t.objects.get(k) === undefined) {
+  if (!t.objects.doesExist(k)) {
     const head = firstVersion(t, b.name, key);
     if (head && !head.rec.deleteMarker) {
       removeVersion(t, b.name, key, head);
