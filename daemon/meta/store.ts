@@ -107,8 +107,10 @@ export class MetaStore {
   /**
    * `readOnly`: for tools beside a serving daemon (s3d verify); every write then fails.
    * `cleanMarker`: the clean-shutdown marker found at start-up (see cleanStop).
+   * `onSweepError`, `onBatchError`: a commit of the finished uploads' sweep, or of the deletion
+   * queue's batches (deletion-queue.ts sweepBatches), failed (each is tried again 5 s later).
    */
-  constructor(dir: string, opts: { readOnly?: boolean; cleanMarker?: CleanMarker; onSweepError?: (err: unknown) => void } = {}) {
+  constructor(dir: string, opts: { readOnly?: boolean; cleanMarker?: CleanMarker; onSweepError?: (err: unknown) => void; onBatchError?: (err: unknown) => void } = {}) {
     tolerateOrphanCommitRejections();
     // overlappingSync (lmdb-js's default on Linux) is off: with it a commit is visible to every
     // reader before its fdatasync, and a failed fdatasync leaves it in effect. Readers then saw
@@ -127,7 +129,7 @@ export class MetaStore {
     this.objects = this.root.openDB({ name: 'objects', keyEncoding: 'binary', ...plain });
     this.currentRecords = new RecordCache(this.root.openDB({ name: 'objects', keyEncoding: 'binary', encoding: 'binary' }), this.objects);
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
-    this.gc = new DeletionQueue(this.root, (fn) => this.write(fn), opts.onSweepError);
+    this.gc = new DeletionQueue(this.root, (fn) => this.write(fn), opts.onBatchError);
     this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record, encoded) => install(this.keyTables, b, key, record, encoded), onSweepError: opts.onSweepError });
     this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
     this.notifications = new NotificationQueue(this.root);
