@@ -5,8 +5,8 @@
 // Key layout: keys.ts; listing pages: listing.ts; the multipart tables: upload-tables.ts, and
 // the multipart write transactions: store-multipart.ts; one key's versions read a page at a time:
 // store-key-versions.ts, and changed inside a transaction (a record made current, one delete):
-// store-key-writes.ts; its errors: commit-errors.ts; the start-up scan's snapshot:
-// reference-snapshot.ts.
+// store-key-writes.ts; the delete operations: store-deletes.ts; its errors: commit-errors.ts;
+// the start-up scan's snapshot: reference-snapshot.ts.
 
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { ReferenceSnapshot } from './reference-snapshot.js';
@@ -21,16 +21,17 @@ import { filesOf, RECORD_VERSION, sameBucket, storedFilesOf, type BucketRecord, 
 import { NotificationQueue } from './notify-queue.js';
 import { RecordCache } from './record-cache.js';
 import { UploadTables, type StoredParts } from './upload-tables.js';
-import { clientVersionId, stampOf, versionsFingerprint } from './versions.js';
+import { clientVersionId } from './versions.js';
 import { bucketRange, mayBeBucketName, objectKey } from './keys.js';
 import { listObjects, listUploads, listVersions, uploadsAfter, type ListingTables, type ListOptions, type ListResult, type UploadListOptions, type VersionEntry, type VersionListOptions, type VersionListResult } from './listing.js';
 import { DeletionQueue } from './deletion-queue.js';
 import { bucketsPage, type BucketRange } from './bucket-listing.js';
 import { UploadWrites } from './store-multipart.js';
 import { count, storeStats, type StoreStats } from './store-stats.js';
-import { countNewerVersions, keyVersionsPage, storedVersions } from './store-key-versions.js';
+import { countNewerVersions, keyVersionsPage } from './store-key-versions.js';
 import { listedRecordCodec, type ListedRecord, type RecordDecoder } from './listed-record.js';
-import { deleteOne, findVersion, firstVersion, install, type KeyWriteTables } from './store-key-writes.js';
+import { findVersion, firstVersion, install, type KeyWriteTables } from './store-key-writes.js';
+import { ObjectDeletes } from './store-deletes.js';
 import { encodeAhead, ENCODE_PARTS_PER_TURN, type EncodedRecord, type ValueEncoder } from './record-encoding.js';
 
 export type { ListEntry, ListOptions, ListResult, VersionEntry, VersionListResult } from './listing.js';
@@ -82,6 +83,8 @@ export class MetaStore {
   versionEntriesRead = 0;
   /** The tables one key's reads and changes use (store-key-versions.ts, store-key-writes.ts). */
   private readonly keyTables: KeyWriteTables;
+  /** DeleteObject, DeleteObjects and lifecycle's deletes (store-deletes.ts). */
+  private readonly deletes: ObjectDeletes;
   /** Upload records read by ListMultipartUploads and the background scans (proves a page reads what it lists). */
   uploadEntriesRead = 0;
   /** Keys (or versions) deleteObjects judged and deleted in its transactions since start (proves a DeleteObjects commits a slice at a time). */
@@ -172,6 +175,15 @@ export class MetaStore {
       }
     }
     this.keyTables = { objects: this.objects, versions: this.versions, read: (n) => void (this.versionEntriesRead += n), gc: this.gc, nullVersions: this.nullVersions, current: (k) => this.currentRecords.get(k) };
+    this.deletes = new ObjectDeletes({
+      write: (fn) => this.write(fn),
+      inOrder: (prepare, ask) => this.inOrder(prepare, ask),
+      buckets: this.buckets,
+      objects: this.objects,
+      currentRecords: this.currentRecords,
+      keyTables: this.keyTables,
+      keyJudged: () => void this.batchKeysDeleted++,
+    });
     this.listing = {
       objects: this.objects,
       versions: this.versions,
@@ -445,153 +457,26 @@ export class MetaStore {
   }
 
   /**
-   * Deletes bucket/key as S3 does: unversioned, the object goes (a missing key is no error);
-   * versioned, a delete marker becomes the latest version. Given `versionId`, that version is
-   * removed for good and the next newest becomes current; a version that is not there is
-   * `absent` (S3 answers 204 all the same: a repeated delete succeeds). `check` judges the key's
-   * current version as in deleteObjects; a condition that does not hold is a MetaConflict of its
-   * code (NoSuchKey, PreconditionFailed) and changes nothing.
+   * Deletes bucket/key as S3 does (store-deletes.ts deleteObject): unversioned, the object goes;
+   * versioned, a delete marker becomes the latest version; given `versionId`, that version goes.
    */
   deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => 'NoSuchKey' | 'PreconditionFailed' | undefined): Promise<VersionedDelete> {
-    // A delete marker is dated when its commit is asked for, as a written object is (ops/object.ts
-    // dates it right before it asks): lmdb-js commits in the order asked, so a key's versions never
-    // go up in date from newer to older (but for a completed multipart upload, deliberately dated
-    // at its initiation). Dated inside the transaction, a DELETE asked for before a PUT was dated
-    // but run after it was dated later than the PUT that became the newer version.
-    // A current record of many parts is decoded ahead, a slice of its parts to a turn (it held the
-    // event loop ~15-40 ms in the commit for 10,000), and the delete dated when it asks after that.
-    const k = objectKey(bucket, key);
-    const prepare = this.currentRecords.wantsPrefetch(k) ? () => this.currentRecords.prefetch(k) : undefined;
-    return this.inOrder(prepare, () => {
-      const now = Date.now();
-      return this.write(() => {
-        const b = this.buckets.get(bucket);
-        if (!b) throw new MetaConflict('NoSuchBucket');
-        const refused = check?.(this.currentRecords.get(k));
-        if (refused !== undefined) throw new MetaConflict(refused);
-        const r: VersionedDelete = deleteOne(this.keyTables, b, key, versionId, now, bypassGovernance) ?? { absent: true };
-        if (r.locked) throw new MetaConflict('ObjectLocked');
-        // S3 answers (and notifies) a delete of a missing key as a delete.
-        inTxn?.(r);
-        return r;
-      });
-    });
+    return this.deletes.deleteObject(bucket, key, inTxn, versionId, bypassGovernance, check);
   }
 
-  /**
-   * Deletes many keys (or versions) in one commit; for each: what happened, or undefined when
-   * the version it names does not exist. `bypass` (per item) removes GOVERNANCE-locked versions;
-   * `check` (per item) judges the key's current version and returns the error code of a condition
-   * that does not hold, which leaves that key alone (`refused`). `bucketCheck` as updateObject's.
-   */
-  deleteObjects(
-    bucket: string,
-    items: ReadonlyArray<{ key: string; versionId?: string; bypass?: boolean; check?: (current: ObjectRecord | undefined) => string | undefined }>,
-    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
-    bucketCheck?: (bucket: BucketRecord) => void,
-  ): Promise<Array<VersionedDelete | undefined>> {
-    const now = Date.now(); // a marker's date: see deleteObject
-    return this.write(() => {
-      const b = this.buckets.get(bucket);
-      if (!b) throw new MetaConflict('NoSuchBucket');
-      bucketCheck?.(b);
-      const out = items.map((i): VersionedDelete | undefined => {
-        this.batchKeysDeleted++;
-        const refused = i.check?.(this.objects.get(objectKey(bucket, i.key)));
-        return refused !== undefined ? { refused } : deleteOne(this.keyTables, b, i.key, i.versionId, now, i.bypass === true);
-      });
-      inTxn?.(out);
-      return out;
-    });
+  /** Deletes many keys (or versions) in one commit (store-deletes.ts deleteObjects). */
+  deleteObjects(...args: Parameters<ObjectDeletes['deleteObjects']>): ReturnType<ObjectDeletes['deleteObjects']> {
+    return this.deletes.deleteObjects(...args);
   }
 
-  /**
-   * Deletes, in one commit, each key whose current record is still the version `expected` names
-   * (same ETag and mtime): a version written after the caller looked is never deleted. With
-   * `stillDue`, each is judged again in the commit, by the bucket and the record as they are
-   * there: a change committed after the caller's look but before this commit (the object's tags,
-   * the bucket's rules) keeps ETag and mtime, and the object is left alone unless it is still due.
-   * In a versioned bucket the object is not removed: a delete marker is put on top of it, as S3's
-   * lifecycle expiration does. Returns how many were expired. For background deletions.
-   */
-  deleteObjectsIfUnchanged(
-    bucket: string,
-    expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>,
-    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
-    stillDue?: (b: BucketRecord, key: string, current: ObjectRecord) => boolean,
-  ): Promise<number> {
-    const now = Date.now(); // a marker's date: see deleteObject
-    return this.write(() => {
-      const b = this.buckets.get(bucket);
-      if (!b) return 0;
-      let n = 0;
-      // In `expected`'s order: what each delete did, undefined for a key left alone.
-      const results = expected.map((e) => {
-        const cur = this.objects.get(objectKey(bucket, e.key));
-        if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) return undefined;
-        if (stillDue !== undefined && !stillDue(b, e.key, cur)) return undefined;
-        n++;
-        return deleteOne(this.keyTables, b, e.key, undefined, now);
-      });
-      if (n > 0) inTxn?.(results);
-      return n;
-    });
+  /** Lifecycle expiration's deletes of current objects still as expected (store-deletes.ts deleteObjectsIfUnchanged). */
+  deleteObjectsIfUnchanged(...args: Parameters<ObjectDeletes['deleteObjectsIfUnchanged']>): ReturnType<ObjectDeletes['deleteObjectsIfUnchanged']> {
+    return this.deletes.deleteObjectsIfUnchanged(...args);
   }
 
-  /**
-   * Removes, in one commit, each noncurrent version (or delete marker) still as `expected` names
-   * it (key, version id, stamp). With `judged` (key → versionsFingerprint of the versions the
-   * caller looked at), a key whose versions changed since is left alone: what to keep may depend
-   * on all of them (NewerNoncurrentVersions). With `stillDue` (the stamps of the versions of a key
-   * due, given the bucket and a read of the key's versions as they are in the commit), a version is removed
-   * only if it is still due there: a version's tags or the bucket's rules changed after the
-   * caller's look, but committed before this commit, change no fingerprint. Returns how many went.
-   * For lifecycle's noncurrent expiration.
-   */
-  removeVersionsIfUnchanged(
-    bucket: string,
-    expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>,
-    judged?: ReadonlyMap<string, string>,
-    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
-    stillDue?: (b: BucketRecord, key: string, versions: () => VersionEntry[]) => ReadonlySet<number>,
-  ): Promise<number> {
-    return this.write(() => {
-      const b = this.buckets.get(bucket);
-      if (!b) return 0;
-      let n = 0;
-      const changed = new Set<string>();
-      // Judged before anything is removed: each removal changes what the key's versions are.
-      const dueNow = new Map<string, ReadonlySet<number>>();
-      for (const key of judged !== undefined || stillDue !== undefined ? new Set(expected.map((e) => e.key)) : []) {
-        // Read only when asked for: a judge of a key of very many versions reads a page of them.
-        let versions: VersionEntry[] | undefined;
-        const read = (): VersionEntry[] => (versions ??= this.keyVersions(bucket, key));
-        const then = judged?.get(key);
-        if (then !== undefined && then !== versionsFingerprint(read())) changed.add(key);
-        else if (stillDue !== undefined) dueNow.set(key, stillDue(b, key, read));
-      }
-      const now = Date.now();
-      const results = expected.map((e) => {
-        if (changed.has(e.key)) return undefined;
-        if (stillDue !== undefined && dueNow.get(e.key)?.has(e.vs) !== true) return undefined;
-        const found = findVersion(this.keyTables, bucket, e.key, e.versionId);
-        if (!found || stampOf(found.rec) !== e.vs) return undefined;
-        // A latest delete marker goes only as the key's last version: were a version it hides still
-        // there (one under Object Lock stays, below), removing it would make that version current
-        // again, bringing back an object its owner deleted.
-        if (found.rec.deleteMarker === true && this.objects.get(objectKey(bucket, e.key)) === undefined) {
-          const [first, second] = storedVersions(this.keyTables, bucket, e.key, 2);
-          if (first !== undefined && first.k.equals(found.k) && second !== undefined) return undefined;
-        }
-        // A version under Object Lock stays (and is not counted).
-        const r = deleteOne(this.keyTables, b, e.key, e.versionId, now, false);
-        if (r === undefined || r.locked) return undefined;
-        n++;
-        return r;
-      });
-      if (n > 0) inTxn?.(results);
-      return n;
-    });
+  /** Lifecycle's removals of noncurrent versions still as expected (store-deletes.ts removeVersionsIfUnchanged). */
+  removeVersionsIfUnchanged(...args: Parameters<ObjectDeletes['removeVersionsIfUnchanged']>): ReturnType<ObjectDeletes['removeVersionsIfUnchanged']> {
+    return this.deletes.removeVersionsIfUnchanged(...args);
   }
 
   /** Every version of bucket/key, newest first (the current object, when there is one, first). */

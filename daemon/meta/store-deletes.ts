@@ -1,0 +1,185 @@
+// Object deletes inside MetaStore's write transactions: DeleteObject, DeleteObjects, and the
+// lifecycle scanner's conditional expirations and version removals. Each judges the bucket and the
+// key's records in its transaction and changes them through store-key-writes.ts (deleteOne);
+// MetaStore owns the store, the transactions and the order writes are asked in (inOrder).
+
+import type { Database } from 'lmdb';
+import { MetaConflict } from './commit-errors.js';
+import { objectKey } from './keys.js';
+import type { VersionEntry } from './listing.js';
+import type { RecordCache } from './record-cache.js';
+import type { BucketRecord, ObjectRecord, VersionedDelete } from './records.js';
+import { keyVersionsPage, storedVersions } from './store-key-versions.js';
+import { deleteOne, findVersion, type KeyWriteTables } from './store-key-writes.js';
+import { stampOf, versionsFingerprint } from './versions.js';
+
+/** What of MetaStore the deletes use. */
+export interface DeleteTables {
+  write<T>(fn: () => T): Promise<T>;
+  /** Asks for a write after `prepare`, in the order writes came (MetaStore.inOrder). */
+  inOrder<T>(prepare: (() => Promise<void>) | undefined, ask: () => Promise<T>): Promise<T>;
+  readonly buckets: Database<BucketRecord, string>;
+  readonly objects: Database<ObjectRecord, Buffer>;
+  readonly currentRecords: RecordCache;
+  readonly keyTables: KeyWriteTables;
+  /** A key (or version) deleteObjects judged (MetaStore.batchKeysDeleted). */
+  keyJudged(): void;
+}
+
+export class ObjectDeletes {
+  readonly #s: DeleteTables;
+
+  constructor(s: DeleteTables) {
+    this.#s = s;
+  }
+
+  /**
+   * Deletes bucket/key as S3 does: unversioned, the object goes (a missing key is no error);
+   * versioned, a delete marker becomes the latest version. Given `versionId`, that version is
+   * removed for good and the next newest becomes current; a version that is not there is
+   * `absent` (S3 answers 204 all the same: a repeated delete succeeds). `check` judges the key's
+   * current version as in deleteObjects; a condition that does not hold is a MetaConflict of its
+   * code (NoSuchKey, PreconditionFailed) and changes nothing.
+   */
+  deleteObject(bucket: string, key: string, inTxn?: (result: VersionedDelete) => void, versionId?: string, bypassGovernance = false, check?: (current: ObjectRecord | undefined) => 'NoSuchKey' | 'PreconditionFailed' | undefined): Promise<VersionedDelete> {
+    // A delete marker is dated when its commit is asked for, as a written object is (ops/object.ts
+    // dates it right before it asks): lmdb-js commits in the order asked, so a key's versions never
+    // go up in date from newer to older (but for a completed multipart upload, deliberately dated
+    // at its initiation). Dated inside the transaction, a DELETE asked for before a PUT was dated
+    // but run after it was dated later than the PUT that became the newer version.
+    // A current record of many parts is decoded ahead, a slice of its parts to a turn (it held the
+    // event loop ~15-40 ms in the commit for 10,000), and the delete dated when it asks after that.
+    const k = objectKey(bucket, key);
+    const prepare = this.#s.currentRecords.wantsPrefetch(k) ? () => this.#s.currentRecords.prefetch(k) : undefined;
+    return this.#s.inOrder(prepare, () => {
+      const now = Date.now();
+      return this.#s.write(() => {
+        const b = this.#s.buckets.get(bucket);
+        if (!b) throw new MetaConflict('NoSuchBucket');
+        const refused = check?.(this.#s.currentRecords.get(k));
+        if (refused !== undefined) throw new MetaConflict(refused);
+        const r: VersionedDelete = deleteOne(this.#s.keyTables, b, key, versionId, now, bypassGovernance) ?? { absent: true };
+        if (r.locked) throw new MetaConflict('ObjectLocked');
+        // S3 answers (and notifies) a delete of a missing key as a delete.
+        inTxn?.(r);
+        return r;
+      });
+    });
+  }
+
+  /**
+   * Deletes many keys (or versions) in one commit; for each: what happened, or undefined when
+   * the version it names does not exist. `bypass` (per item) removes GOVERNANCE-locked versions;
+   * `check` (per item) judges the key's current version and returns the error code of a condition
+   * that does not hold, which leaves that key alone (`refused`). `bucketCheck` as updateObject's.
+   */
+  deleteObjects(
+    bucket: string,
+    items: ReadonlyArray<{ key: string; versionId?: string; bypass?: boolean; check?: (current: ObjectRecord | undefined) => string | undefined }>,
+    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
+    bucketCheck?: (bucket: BucketRecord) => void,
+  ): Promise<Array<VersionedDelete | undefined>> {
+    const now = Date.now(); // a marker's date: see deleteObject
+    return this.#s.write(() => {
+      const b = this.#s.buckets.get(bucket);
+      if (!b) throw new MetaConflict('NoSuchBucket');
+      bucketCheck?.(b);
+      const out = items.map((i): VersionedDelete | undefined => {
+        this.#s.keyJudged();
+        const refused = i.check?.(this.#s.objects.get(objectKey(bucket, i.key)));
+        return refused !== undefined ? { refused } : deleteOne(this.#s.keyTables, b, i.key, i.versionId, now, i.bypass === true);
+      });
+      inTxn?.(out);
+      return out;
+    });
+  }
+
+  /**
+   * Deletes, in one commit, each key whose current record is still the version `expected` names
+   * (same ETag and mtime): a version written after the caller looked is never deleted. With
+   * `stillDue`, each is judged again in the commit, by the bucket and the record as they are
+   * there: a change committed after the caller's look but before this commit (the object's tags,
+   * the bucket's rules) keeps ETag and mtime, and the object is left alone unless it is still due.
+   * In a versioned bucket the object is not removed: a delete marker is put on top of it, as S3's
+   * lifecycle expiration does. Returns how many were expired. For background deletions.
+   */
+  deleteObjectsIfUnchanged(
+    bucket: string,
+    expected: ReadonlyArray<{ key: string; etag: string; mtime: number }>,
+    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
+    stillDue?: (b: BucketRecord, key: string, current: ObjectRecord) => boolean,
+  ): Promise<number> {
+    const now = Date.now(); // a marker's date: see deleteObject
+    return this.#s.write(() => {
+      const b = this.#s.buckets.get(bucket);
+      if (!b) return 0;
+      let n = 0;
+      // In `expected`'s order: what each delete did, undefined for a key left alone.
+      const results = expected.map((e) => {
+        const cur = this.#s.objects.get(objectKey(bucket, e.key));
+        if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) return undefined;
+        if (stillDue !== undefined && !stillDue(b, e.key, cur)) return undefined;
+        n++;
+        return deleteOne(this.#s.keyTables, b, e.key, undefined, now);
+      });
+      if (n > 0) inTxn?.(results);
+      return n;
+    });
+  }
+
+  /**
+   * Removes, in one commit, each noncurrent version (or delete marker) still as `expected` names
+   * it (key, version id, stamp). With `judged` (key → versionsFingerprint of the versions the
+   * caller looked at), a key whose versions changed since is left alone: what to keep may depend
+   * on all of them (NewerNoncurrentVersions). With `stillDue` (the stamps of the versions of a key
+   * due, given the bucket and a read of the key's versions as they are in the commit), a version is removed
+   * only if it is still due there: a version's tags or the bucket's rules changed after the
+   * caller's look, but committed before this commit, change no fingerprint. Returns how many went.
+   * For lifecycle's noncurrent expiration.
+   */
+  removeVersionsIfUnchanged(
+    bucket: string,
+    expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>,
+    judged?: ReadonlyMap<string, string>,
+    inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
+    stillDue?: (b: BucketRecord, key: string, versions: () => VersionEntry[]) => ReadonlySet<number>,
+  ): Promise<number> {
+    return this.#s.write(() => {
+      const b = this.#s.buckets.get(bucket);
+      if (!b) return 0;
+      let n = 0;
+      const changed = new Set<string>();
+      // Judged before anything is removed: each removal changes what the key's versions are.
+      const dueNow = new Map<string, ReadonlySet<number>>();
+      for (const key of judged !== undefined || stillDue !== undefined ? new Set(expected.map((e) => e.key)) : []) {
+        // Read only when asked for: a judge of a key of very many versions reads a page of them.
+        let versions: VersionEntry[] | undefined;
+        const read = (): VersionEntry[] => (versions ??= keyVersionsPage(this.#s.keyTables, bucket, key));
+        const then = judged?.get(key);
+        if (then !== undefined && then !== versionsFingerprint(read())) changed.add(key);
+        else if (stillDue !== undefined) dueNow.set(key, stillDue(b, key, read));
+      }
+      const now = Date.now();
+      const results = expected.map((e) => {
+        if (changed.has(e.key)) return undefined;
+        if (stillDue !== undefined && dueNow.get(e.key)?.has(e.vs) !== true) return undefined;
+        const found = findVersion(this.#s.keyTables, bucket, e.key, e.versionId);
+        if (!found || stampOf(found.rec) !== e.vs) return undefined;
+        // A latest delete marker goes only as the key's last version: were a version it hides still
+        // there (one under Object Lock stays, below), removing it would make that version current
+        // again, bringing back an object its owner deleted.
+        if (found.rec.deleteMarker === true && this.#s.objects.get(objectKey(bucket, e.key)) === undefined) {
+          const [first, second] = storedVersions(this.#s.keyTables, bucket, e.key, 2);
+          if (first !== undefined && first.k.equals(found.k) && second !== undefined) return undefined;
+        }
+        // A version under Object Lock stays (and is not counted).
+        const r = deleteOne(this.#s.keyTables, b, e.key, e.versionId, now, false);
+        if (r === undefined || r.locked) return undefined;
+        n++;
+        return r;
+      });
+      if (n > 0) inTxn?.(results);
+      return n;
+    });
+  }
+}
