@@ -74,8 +74,12 @@ export class DeletionQueue {
   visited = 0;
   /** Files put into the queue since start (tests: a commit queues at most FILES_PER_COMMIT). */
   filesQueued = 0;
-  /** Releases of more than FILES_PER_COMMIT files, waiting to be moved into the queue: key → batchValue. */
-  readonly #batches: Database<Buffer, number>;
+  /**
+   * Releases of more than FILES_PER_COMMIT files, waiting to be moved into the queue: key →
+   * batchValue. Undefined in a store opened read-only that has no such table (an earlier version's:
+   * lmdb-js creates no table there).
+   */
+  readonly #batches: Database<Buffer, number> | undefined;
   /** The key the next batch gets (one past the last stored). */
   #nextBatch = 1;
   /** The write transaction running now stored a batch. */
@@ -91,15 +95,15 @@ export class DeletionQueue {
 
   constructor(root: RootDatabase, write?: <T>(fn: () => T) => Promise<T>, onSweepError?: (err: unknown) => void) {
     this.db = root.openDB({ name: 'gc' });
-    this.#batches = root.openDB({ name: 'gc-batches', keyEncoding: 'uint32', encoding: 'binary' }) as unknown as Database<Buffer, number>;
+    this.#batches = (root.openDB({ name: 'gc-batches', keyEncoding: 'uint32', encoding: 'binary' }) as unknown as Database<Buffer, number> | null) ?? undefined;
     this.#write = write;
     this.#onSweepError = onSweepError;
-    for (const key of this.#batches.getKeys({ reverse: true, limit: 1 })) this.#nextBatch = key + 1;
+    for (const key of this.#batches?.getKeys({ reverse: true, limit: 1 }) ?? []) this.#nextBatch = key + 1;
   }
 
   /** Whether batches wait to be moved into the queue (an earlier process's: MetaStore sweeps them at open). */
   hasBatches(): boolean {
-    for (const _ of this.#batches.getKeys({ limit: 1 })) return true;
+    for (const _ of this.#batches?.getKeys({ limit: 1 }) ?? []) return true;
     return false;
   }
 
@@ -150,7 +154,7 @@ export class DeletionQueue {
    */
   add(files: string[]): void {
     // Within a MetaStore write: a large release is one batch, moved into the queue after the commit.
-    if (this.#staged !== undefined && this.#write !== undefined && files.length > FILES_PER_COMMIT) return this.#addBatch(files);
+    if (this.#staged !== undefined && this.#write !== undefined && this.#batches !== undefined && files.length > FILES_PER_COMMIT) return this.#addBatch(this.#batches, files);
     const now = Date.now();
     this.filesQueued += files.length;
     for (const f of files) void this.db.put(f, now);
@@ -177,8 +181,8 @@ export class DeletionQueue {
   }
 
   /** Inside a MetaStore write: `files` stored as one batch (the only write: ~0.1 ms for 10,000). */
-  #addBatch(files: string[]): void {
-    void this.#batches.put(this.#nextBatch++, batchValue(0, Buffer.from(files.join('\n') + '\n')));
+  #addBatch(batches: Database<Buffer, number>, files: string[]): void {
+    void batches.put(this.#nextBatch++, batchValue(0, Buffer.from(files.join('\n') + '\n')));
     this.#stagedBatch = true;
   }
 
@@ -191,7 +195,8 @@ export class DeletionQueue {
    */
   sweepBatches(): Promise<void> {
     const write = this.#write;
-    if (write === undefined) return Promise.resolve();
+    const batches = this.#batches;
+    if (write === undefined || batches === undefined) return Promise.resolve();
     if (this.#sweeping !== undefined) {
       this.#again = true;
       return this.#sweeping;
@@ -202,7 +207,7 @@ export class DeletionQueue {
           this.#again = false;
           for (let more = true; more && !this.#closed; ) {
             await nextTurn();
-            more = await write(() => this.#moveSome());
+            more = await write(() => this.#moveSome(batches));
           }
         } while (this.#again && !this.#closed);
       } catch (err) {
@@ -223,9 +228,9 @@ export class DeletionQueue {
   }
 
   /** Inside a write transaction: moves up to FILES_PER_COMMIT files of the first batch into the queue; whether any batch is left. */
-  #moveSome(): boolean {
+  #moveSome(batches: Database<Buffer, number>): boolean {
     let first: { key: number; value: Buffer } | undefined;
-    for (const e of this.#batches.getRange({ limit: 1 })) first = { key: e.key, value: Buffer.from(e.value) };
+    for (const e of batches.getRange({ limit: 1 })) first = { key: e.key, value: Buffer.from(e.value) };
     if (first === undefined) return false;
     const v = first.value;
     const start = 4 + v.readUInt32BE(0);
@@ -237,13 +242,13 @@ export class DeletionQueue {
       end = nl + 1;
     }
     this.add(files);
-    if (end >= v.length) void this.#batches.remove(first.key);
+    if (end >= v.length) void batches.remove(first.key);
     else {
       v.writeUInt32BE(end - 4, 0);
-      void this.#batches.put(first.key, v);
+      void batches.put(first.key, v);
     }
     if (end < v.length) return true;
-    for (const _ of this.#batches.getKeys({ start: first.key + 1, limit: 1 })) return true;
+    for (const _ of batches.getKeys({ start: first.key + 1, limit: 1 })) return true;
     return false;
   }
 
@@ -293,7 +298,7 @@ export class DeletionQueue {
    */
   queued(limit: number): string[] {
     const out = [...this.db.getKeys({ limit })];
-    for (const { value } of this.#batches.getRange({})) {
+    for (const { value } of this.#batches?.getRange({}) ?? []) {
       if (out.length >= limit) break;
       out.push(...batchFiles(Buffer.from(value)).slice(0, limit - out.length));
     }
@@ -303,7 +308,7 @@ export class DeletionQueue {
   /** Every queued file id, batches' too, as `transaction` (a read snapshot) sees them. */
   all(transaction: Transaction): string[] {
     const out = [...this.db.getKeys({ transaction })];
-    for (const { value } of this.#batches.getRange({ transaction })) out.push(...batchFiles(Buffer.from(value)));
+    for (const { value } of this.#batches?.getRange({ transaction }) ?? []) out.push(...batchFiles(Buffer.from(value)));
     return out;
   }
 

@@ -10,6 +10,7 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, filesOf, type ObjectRecord, type PartRecord } from '../../../../daemon/meta/records.js';
 import { countByTurn } from '../../../helpers/turns.js';
@@ -177,4 +178,20 @@ t.test('a stop before the batch is swept: the files wait in it, counted as queue
   const reopened = openStore(t, dir);
   await inside(reopened).gc.sweepBatches?.();
   t.same(reopened.dueFiles(0, PARTS + 10).sort(), released.sort(), 'all due from the queue once the open swept the batch');
+});
+
+t.test('a store an earlier version wrote (no gc-batches table) opens read-only (s3d verify beside a daemon of that version)', async (t) => {
+  const dir = storeDir(t);
+  const m = new MetaStore(dir);
+  await m.createBucket('b');
+  await m.close();
+  const root = open({ path: join(dir, 'meta'), maxDbs: 16 });
+  await root.openDB({ name: 'gc-batches' }).drop();
+  await root.close();
+  const ro = new MetaStore(dir, { readOnly: true });
+  t.same(ro.queuedFiles(10), [], 'nothing queued');
+  const snapshot = ro.referenceSnapshot({ queued: true });
+  t.same([...(await snapshot.files(new Set<string>(), () => false))!], [], 'no file referenced');
+  snapshot.release();
+  await ro.close();
 });
