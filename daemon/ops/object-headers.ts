@@ -5,6 +5,7 @@ import { S3Error } from '../errors.js';
 import { isHeaderName } from '../http/respond.js';
 import type { ObjectRecord } from '../meta/records.js';
 import { httpDate, parseDateText } from '../dates.js';
+import { utf8Text } from '../utf8.js';
 
 const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
 const MAX_USER_META_BYTES = 2048;
@@ -91,18 +92,20 @@ export function collectStoredHeaders(headers: Readonly<Record<string, string>>, 
 
 /**
  * The request's x-amz-meta-* entries, from headers and (presigned URLs, POST form fields) query
- * parameters. A name that cannot go out as a header name (a space, non-ASCII: possible only in a
- * query parameter or a form field) is refused: GET could never return it.
+ * parameters, their values' encoded words decoded (decodeEncodedWords). A name that cannot go out
+ * as a header name (a space, non-ASCII: possible only in a query parameter or a form field) is
+ * refused: GET could never return it.
  */
 export function collectUserMeta(headers: Readonly<Record<string, string>>, query: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   let bytes = 0;
-  const add = (name: string, value: string, asSent: string): void => {
+  const add = (name: string, sent: string, asSent: string): void => {
     if (!isHeaderName(name)) {
       throw new S3Error('InvalidArgument', "A metadata name (x-amz-meta-*) must be a valid HTTP header name: letters, digits and !#$%&'*+-.^_`|~ only.", {
         fields: { ArgumentName: 'x-amz-meta-*', ArgumentValue: asSent },
       });
     }
+    const value = decodeEncodedWords(sent);
     out[name] = value;
     bytes += name.length - 11 + Buffer.byteLength(value);
   };
@@ -160,6 +163,63 @@ export function checksumModeEnabled(headers: Readonly<Record<string, string>>): 
 
 export function quoteETag(etag: string): string {
   return `"${etag}"`;
+}
+
+/**
+ * RFC 2047 encoded words (`=?charset?B|Q?text?=`), as section 6 reads them: one that cannot be decoded is left as
+ * written; white space between two adjacent ones is not text. The encoding may be in either case;
+ * the charset may carry an RFC 2231 language (`UTF-8*en`).
+ */
+const ENCODED_WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=/g;
+
+/**
+ * A user metadata value as S3 stores it: its RFC 2047 encoded words decoded ("Values of such
+ * headers are character decoded as per RFC 2047 before storing and encoded as per RFC 2047 to
+ * make them mail-safe before returning", S3 User Guide, Working with object metadata; LocalStack
+ * models it on AWS's answers, localstack#13663). A client that sends non-ASCII text the one way
+ * a header carries it, encoded, stores the text, not its encoding: a value that decodes to ASCII
+ * reads back plain, one Q-encoded reads back as mailSafe writes it, and the 2 KB limit counts
+ * the text (which an encoding lengthens by a third or more). Charsets are those Go's mime.WordDecoder knows without help (UTF-8, US-ASCII,
+ * ISO-8859-1); a word in another, or malformed, is kept as it was sent.
+ */
+export function decodeEncodedWords(value: string): string {
+  if (!value.includes('=?')) return value;
+  let out = '';
+  let last = 0;
+  for (const m of value.matchAll(ENCODED_WORD)) {
+    const text = decodeWord(m[1]!, m[2]!, m[3]!);
+    if (text === undefined) continue;
+    const between = value.slice(last, m.index);
+    // After a decoded word, blanks alone before the next are the words' separator, not text.
+    if (!(last > 0 && /^[ \t]+$/.test(between))) out += between;
+    out += text;
+    last = m.index + m[0].length;
+  }
+  return last === 0 ? value : out + value.slice(last);
+}
+
+function decodeWord(charset: string, encoding: string, text: string): string | undefined {
+  let bytes: Buffer;
+  if (encoding === 'B' || encoding === 'b') {
+    if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
+    bytes = Buffer.from(text, 'base64');
+  } else {
+    // Q: printable ASCII, `_` for a space, `=XX` for any byte.
+    if (!/^[\x21-\x7e]*$/.test(text) || /=(?![0-9A-Fa-f]{2})/.test(text)) return undefined;
+    bytes = Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  }
+  switch (charset.toLowerCase()) {
+    case 'utf-8':
+    case 'utf8':
+      return utf8Text(bytes);
+    case 'us-ascii':
+      return bytes.every((b) => b < 0x80) ? bytes.toString('latin1') : undefined;
+    case 'iso-8859-1':
+    case 'latin1':
+      return bytes.toString('latin1');
+    default:
+      return undefined;
+  }
 }
 
 /** Printable ASCII only (what a header value can carry as it is). */

@@ -10,6 +10,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  CopyObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -741,6 +742,27 @@ t.test('non-ASCII user metadata (a browser form upload) comes back RFC 2047 enco
   t.equal(got.headers['x-amz-meta-plain'], 'ascii only', 'an ASCII value as stored');
   const head = await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'form-meta' }));
   t.same(head.Metadata, { title: encoded, plain: 'ascii only' }, 'the SDK reads the same');
+});
+
+// S3 decodes a metadata value's RFC 2047 encoded words before it stores it, and encodes the text
+// again on the way out (User Guide, Working with object metadata). They were stored as sent: a
+// word that decodes to ASCII read back encoded, and text of 2,000 bytes, whose encoding is past
+// 2 KB, was refused with MetadataTooLarge.
+t.test('user metadata sent RFC 2047 encoded is stored as its text, as on S3', async (t) => {
+  const sdk = client();
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const long = `=?UTF-8?B?${b64('é'.repeat(1000))}?=`;
+  const Metadata = { q: '=?UTF-8?Q?caf=C3=A9_au_lait?=', ascii: '=?UTF-8?B?YWJj?=', long };
+  await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'meta-2047', Body: 'x', Metadata }));
+  const expected = { q: `=?UTF-8?B?${b64('café au lait')}?=`, ascii: 'abc', long };
+  const head = await raw(d.port, { method: 'HEAD', path: `/${bucket}/meta-2047` });
+  t.strictSame(
+    { q: head.headers['x-amz-meta-q'], ascii: head.headers['x-amz-meta-ascii'], long: head.headers['x-amz-meta-long'] },
+    expected,
+    'the text, encoded again only when it is not ASCII',
+  );
+  await sdk.send(new CopyObjectCommand({ Bucket: bucket, Key: 'meta-2047-copy', CopySource: `${bucket}/meta-2047`, MetadataDirective: 'REPLACE', Metadata }));
+  t.strictSame((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta-2047-copy' }))).Metadata, expected, 'CopyObject (REPLACE) alike, read by the SDK');
 });
 
 t.test('SDK default client: ranged GET of an object uploaded with a checksum', async (t) => {

@@ -8,6 +8,8 @@ import {
   checkConditions,
   collectStoredHeaders,
   collectUserMeta,
+  decodeEncodedWords,
+  mailSafe,
   objectResponseHeaders,
   parseRange,
   rangeSent,
@@ -207,6 +209,33 @@ t.test('stored headers and user metadata', async (t) => {
   t.equal(outcome(() => collectUserMeta({}, new URLSearchParams('x-amz-meta-%C3%BC=1'))), 'InvalidArgument/400', 'non-ASCII');
   t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-a:b': '1' }, q)), 'InvalidArgument/400', 'a form field with a colon');
   t.strictSame(collectUserMeta({}, new URLSearchParams('x-amz-meta-a_b.c~d=1')), { 'x-amz-meta-a_b.c~d': '1' }, 'token characters are fine');
+});
+
+// S3 decodes RFC 2047 encoded words in a metadata value before storing it (User Guide, Working
+// with object metadata): the stored text is what mailSafe encodes again on the way out.
+t.test('user metadata: RFC 2047 encoded words are decoded before they are stored', async (t) => {
+  const q = new URLSearchParams();
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  t.equal(decodeEncodedWords(`=?UTF-8?B?${b64('café')}?=`), 'café', 'B, UTF-8');
+  t.equal(decodeEncodedWords('=?utf-8?q?caf=C3=A9_au_lait?='), 'café au lait', 'Q in lower case: =XX bytes, _ a space');
+  t.equal(decodeEncodedWords('=?ISO-8859-1?Q?caf=E9?='), 'café', 'ISO-8859-1');
+  t.equal(decodeEncodedWords('=?US-ASCII?B?YWJj?='), 'abc', 'US-ASCII');
+  t.equal(decodeEncodedWords('=?UTF-8*en?Q?hi?='), 'hi', 'a charset with an RFC 2231 language');
+  t.equal(decodeEncodedWords(`a =?UTF-8?B?${b64('é')}?= =?UTF-8?B?${b64('è')}?= z`), 'a éè z', 'blanks between two words dropped, around them kept');
+  t.equal(decodeEncodedWords(`=?UTF-8?B?${b64('\u00e9').slice(0, 2)}?= x`), `=?UTF-8?B?${b64('\u00e9').slice(0, 2)}?= x`, 'malformed base64: kept as sent');
+  t.equal(decodeEncodedWords('=?UTF-8?B?/w==?='), '=?UTF-8?B?/w==?=', 'bytes that are not UTF-8: kept as sent');
+  t.equal(decodeEncodedWords('=?UTF-8?Q?a=ZZ?='), '=?UTF-8?Q?a=ZZ?=', 'a bad =XX: kept as sent');
+  t.equal(decodeEncodedWords('=?Shift_JIS?B?gqA=?='), '=?Shift_JIS?B?gqA=?=', 'another charset: kept as sent');
+  t.equal(decodeEncodedWords('=?UTF-8?X?abc?='), '=?UTF-8?X?abc?=', 'another encoding: kept as sent');
+  t.equal(decodeEncodedWords('x=?y and =? z ?='), 'x=?y and =? z ?=', 'text that only looks like one');
+  t.strictSame(collectUserMeta({ 'x-amz-meta-a': '=?UTF-8?Q?caf=C3=A9?=', 'x-amz-meta-b': '=?UTF-8?B?YWJj?=' }, q), { 'x-amz-meta-a': 'café', 'x-amz-meta-b': 'abc' }, 'headers');
+  t.strictSame(collectUserMeta({}, new URLSearchParams('x-amz-meta-a=%3D%3FUTF-8%3FQ%3Fcaf%3DC3%3DA9%3F%3D')), { 'x-amz-meta-a': 'café' }, 'query parameters (presigned)');
+  t.equal(mailSafe(collectUserMeta({ 'x-amz-meta-a': '=?UTF-8?Q?caf=C3=A9?=' }, q)['x-amz-meta-a']!), `=?UTF-8?B?${b64('café')}?=`, 'read back encoded again');
+  // The limit counts the text: 1,000 é are 2,000 bytes, their B encoding 2,680 characters.
+  const long = `=?UTF-8?B?${b64('é'.repeat(1000))}?=`;
+  t.ok(long.length > 2048, 'the encoding is past 2 KB');
+  t.strictSame(Object.keys(collectUserMeta({ 'x-amz-meta-k': long }, q)), ['x-amz-meta-k'], 'its text is not: stored');
+  t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-k': `=?UTF-8?B?${b64('é'.repeat(1024))}?=` }, q)), 'MetadataTooLarge/400', 'text past 2 KB is refused');
 });
 
 t.test('response headers and response-* overrides', async (t) => {
