@@ -222,13 +222,14 @@ function decodeWord(charset: string, encoding: string, text: string): string | u
   }
 }
 
-/** Printable ASCII only (what a header value can carry as it is). */
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/** Printable ASCII and TAB only (what a header value can carry as it is, RFC 9110 5.5). */
+const PRINTABLE_ASCII = /^[\t\x20-\x7e]*$/;
 
 /**
- * A user metadata value as S3 returns it: as stored when it is printable ASCII, else one RFC 2047
- * encoded word (`=?UTF-8?B?…?=`), which is what S3 documents and what code written for S3 decodes
- * (raw UTF-8 in a header reads as Latin-1 in most HTTP stacks).
+ * A user metadata value as S3 returns it: as stored when it is ASCII a header carries as it is
+ * (printable, or TAB: "If the string contains only US-ASCII characters, it is presented as is"),
+ * else one RFC 2047 encoded word (`=?UTF-8?B?…?=`), which is what S3 documents and what code
+ * written for S3 decodes (raw UTF-8 in a header reads as Latin-1 in most HTTP stacks).
  */
 export function mailSafe(value: string): string {
   return PRINTABLE_ASCII.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;

@@ -765,6 +765,15 @@ t.test('user metadata sent RFC 2047 encoded is stored as its text, as on S3', as
   t.strictSame((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta-2047-copy' }))).Metadata, expected, 'CopyObject (REPLACE) alike, read by the SDK');
 });
 
+// S3 returns a metadata value of US-ASCII alone as it is; one holding a TAB came back RFC 2047
+// encoded, which the SDK hands over as it is (`=?UTF-8?B?YQli?=` for `a<TAB>b`).
+t.test('user metadata with a TAB reads back as it was sent, as on S3', async (t) => {
+  const sdk = client();
+  await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'meta-tab', Body: 'x', Metadata: { t: 'a\tb' } }));
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/meta-tab` })).headers['x-amz-meta-t'], 'a\tb', 'HEAD: as sent');
+  t.strictSame((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta-tab' }))).Metadata, { t: 'a\tb' }, 'the SDK reads it so');
+});
+
 t.test('SDK default client: ranged GET of an object uploaded with a checksum', async (t) => {
   const sdk = client();
   const body = testBytes(100_000, 8);

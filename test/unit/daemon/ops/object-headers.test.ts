@@ -238,6 +238,16 @@ t.test('user metadata: RFC 2047 encoded words are decoded before they are stored
   t.equal(outcome(() => collectUserMeta({ 'x-amz-meta-k': `=?UTF-8?B?${b64('é'.repeat(1024))}?=` }, q)), 'MetadataTooLarge/400', 'text past 2 KB is refused');
 });
 
+// S3 returns a value of US-ASCII alone as it is (User Guide, Working with object metadata): a
+// TAB, which a header value may hold, included. Other control characters cannot go out as they are.
+t.test('user metadata: mailSafe encodes only what a header cannot carry', async (t) => {
+  t.equal(mailSafe('two words'), 'two words', 'printable ASCII as it is');
+  t.equal(mailSafe('a\tb'), 'a\tb', 'a TAB as it is');
+  t.equal(mailSafe('a\x01b'), `=?UTF-8?B?${Buffer.from('a\x01b').toString('base64')}?=`, 'another control character: encoded');
+  t.equal(mailSafe('a\x7fb'), `=?UTF-8?B?${Buffer.from('a\x7fb').toString('base64')}?=`, 'DEL: encoded');
+  t.equal(mailSafe('é'), `=?UTF-8?B?${Buffer.from('é').toString('base64')}?=`, 'non-ASCII: encoded');
+});
+
 t.test('response headers and response-* overrides', async (t) => {
   const r = rec({
     headers: { 'content-type': 'text/plain', 'content-language': 'en', 'cache-control': 'no-cache' },
