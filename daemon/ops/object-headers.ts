@@ -180,7 +180,9 @@ const ENCODED_WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=/g;
  * a header carries it, encoded, stores the text, not its encoding: a value that decodes to ASCII
  * reads back plain, one Q-encoded reads back as mailSafe writes it, and the 2 KB limit counts
  * the text (which an encoding lengthens by a third or more). Charsets are those Go's mime.WordDecoder knows without help (UTF-8, US-ASCII,
- * ISO-8859-1); a word in another, or malformed, is kept as it was sent.
+ * ISO-8859-1); a word in another, or malformed, is kept as it was sent. Not libmime's decodeWords:
+ * it decodes `=?UTF-8?B?!!!?=` to nothing and bytes that are not UTF-8 to U+FFFD, so a value
+ * would be stored changed, silently (tried 2026-12-07).
  */
 export function decodeEncodedWords(value: string): string {
   if (!value.includes('=?')) return value;
