@@ -6,6 +6,7 @@
 // in batches; a crash before that removal redelivers them (at least once).
 
 import type { Database, RootDatabase } from 'lmdb';
+import { orAbsent } from './absent-table.js';
 
 export interface QueuedEvent {
   readonly key: Buffer;
@@ -72,7 +73,8 @@ export class NotificationQueue {
   private undoSteps: Array<() => void> | undefined;
 
   constructor(private readonly root: RootDatabase) {
-    this.db = root.openDB({ name: 'notify', keyEncoding: 'binary', useRecords: false } as never) as unknown as Database<Row, Buffer>;
+    // Missing from a store opened read-only that an earlier version wrote: read as empty (absent-table.ts).
+    this.db = orAbsent(root.openDB({ name: 'notify', keyEncoding: 'binary', useRecords: false } as never) as unknown as Database<Row, Buffer>, 'notify');
   }
 
   /** Makes `target` writable with a bound on its waiting events; returns how many it holds. */

@@ -15,6 +15,7 @@ import { MetaConflict, commitFailure, tolerateOrphanCommitRejections } from './c
 import type { CleanMarker } from '../storage/clean-shutdown.js';
 import { StoreState } from './state.js';
 import { NullVersionIndex } from './null-index.js';
+import { orAbsent } from './absent-table.js';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { filesOf, RECORD_VERSION, sameBucket, storedFilesOf, type BucketRecord, type StoredFile, type ObjectRecord, type PartRecord, type UploadRecord, type VersionedDelete } from './records.js';
@@ -134,7 +135,9 @@ export class MetaStore {
     this.multipart = new UploadTables(this.root, plain, () => void this.uploadEntriesRead++);
     this.gc = new DeletionQueue(this.root, (fn) => this.write(fn), opts.onBatchError);
     this.uploadWrites = new UploadWrites({ write: (fn) => this.write(fn), buckets: this.buckets, objects: this.objects, multipart: this.multipart, gc: this.gc, install: (b, key, record, encoded) => install(this.keyTables, b, key, record, encoded), onSweepError: opts.onSweepError });
-    this.versions = this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain });
+    // Tables added since the first store format are missing from a store an earlier version wrote
+    // until a read-write open creates them: read-only, such a table reads as empty (absent-table.ts).
+    this.versions = orAbsent(this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain }), 'versions');
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));
     // From the newest bucket on: a clock set back since, or a restored store, repeats no `created`.
@@ -194,7 +197,7 @@ export class MetaStore {
     // Second handles of the same LMDB databases (read in the same transactions), never written;
     // what they keep is decoded by the msgpack decoder lmdb-js made for the table.
     const listed = (name: string, full: Database<ObjectRecord, Buffer>): Database<ListedRecord, Buffer> =>
-      this.root.openDB({ name, keyEncoding: 'binary', encoder: listedRecordCodec((full as unknown as { decoder: RecordDecoder }).decoder) } as never) as Database<ListedRecord, Buffer>;
+      orAbsent(this.root.openDB({ name, keyEncoding: 'binary', encoder: listedRecordCodec((full as unknown as { decoder: RecordDecoder }).decoder) } as never) as Database<ListedRecord, Buffer>, name);
     this.listingWithoutData = { ...this.listing, objects: listed('objects', this.objects), versions: listed('versions', this.versions) };
     // Part records a completion or abort left when the process ended before its sweep did.
     if (opts.readOnly !== true && this.multipart.hasFinished()) void this.uploadWrites.sweepFinished();

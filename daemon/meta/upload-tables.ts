@@ -7,6 +7,7 @@
 
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { MetaConflict } from './commit-errors.js';
+import { orAbsent } from './absent-table.js';
 import { bucketRange, MAX_UPLOAD_ID_BYTES, partKey, uploadIndexKey } from './keys.js';
 import type { UploadListingTables } from './listing.js';
 import { filesOf, storedFilesOf, type ObjectRecord, type PartRecord, type StoredFile, type UploadRecord } from './records.js';
@@ -68,7 +69,8 @@ export class UploadTables implements UploadListingTables {
     this.uploadIndex = root.openDB({ name: 'upload-index', keyEncoding: 'binary' });
     this.parts = root.openDB({ name: 'parts', keyEncoding: 'binary', ...values });
     this.#partBytes = root.openDB({ name: 'parts', keyEncoding: 'binary', encoding: 'binary' });
-    this.#finished = root.openDB({ name: 'finished-uploads', ...values });
+    // Missing from a store opened read-only that an earlier version wrote: read as empty (absent-table.ts).
+    this.#finished = orAbsent(root.openDB({ name: 'finished-uploads', ...values }), 'finished-uploads');
   }
 
   /**
