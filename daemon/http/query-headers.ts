@@ -8,11 +8,16 @@ const NOT_HOISTED = new Set([
 ]);
 
 /**
- * Checksums in a URL's query are not the request's: S3 ignores them (its presigned URLs do not
- * support flexible checksums), and the JavaScript SDK's presigner (since 3.729, by default) signs
- * the CRC32 of the empty body it had at signing time into every presigned PutObject URL
- * (`x-amz-checksum-crc32=AAAAAA==`, with `x-amz-sdk-checksum-algorithm`), so checking it made every
- * upload through such a URL fail with BadDigest. A checksum sent as a header is checked as always.
+ * Checksums in a URL's query are not the request's: S3 neither checks nor keeps them (a wrong
+ * X-Amz-Checksum-Sha256 in a presigned PutObject's query is answered 200 and the object has no
+ * SHA-256: aws/aws-sdk-go-v2#2610, aws/aws-sdk#480; the Go SDK's presigner stopped hoisting them
+ * for that, aws-sdk-go-v2#3522). The JavaScript SDK's presigner (since 3.729, by default) signs
+ * the CRC32 of the empty body it had at signing time into every presigned PutObject and UploadPart
+ * URL (`x-amz-checksum-crc32=AAAAAA==`, with `x-amz-sdk-checksum-algorithm`), so checking it made
+ * every upload through such a URL fail with BadDigest. A part to a COMPOSITE upload through such a
+ * URL is therefore sent without a checksum, refused as S3 refuses it (ops/multipart-checksums.ts
+ * partChecksum). A checksum sent as a header (one the URL signs as a header) is checked and kept
+ * as always.
  */
 function queryChecksum(name: string): boolean {
   return isChecksumValueHeader(name) || name === 'x-amz-sdk-checksum-algorithm';

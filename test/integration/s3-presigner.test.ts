@@ -4,12 +4,17 @@
 // SSE-S3 header the presigner signs, and the refusals (expired, tampered, moved to another key)
 // that must change nothing. The SDK's presigned PutObject URLs carry the CRC32 of an empty body
 // (x-amz-checksum-crc32=AAAAAA==, its default since 3.729): S3 ignores checksums in a URL, and
-// s3d used to answer every such upload BadDigest. boto3's presigned URLs are in s3-boto3.test.ts.
+// s3d used to answer every such upload BadDigest; it neither checks nor keeps them, for PutObject
+// and UploadPart (a COMPOSITE upload's part needs its checksum signed as a header), while one the
+// URL signs as a header is checked and kept. boto3's presigned URLs are in s3-boto3.test.ts.
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { crc32 } from 'node:zlib';
+import { Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ACCESS_KEY, REGION, SECRET_KEY, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { presignUrl } from '../../daemon/auth/sign.js';
@@ -56,6 +61,112 @@ t.test('getSignedUrl: a multipart upload whose parts go through presigned Upload
   }
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
   t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).equals(Buffer.concat(parts)), 'the object is the parts in order');
+});
+
+// What S3 does with the flexible checksums a presigner leaves in the query (the JavaScript SDK's
+// getSignedUrl hoists x-amz-checksum-* and x-amz-sdk-checksum-algorithm there; boto3's V2
+// presigner too): nothing. A wrong one uploads all the same and the object keeps none of it
+// (aws/aws-sdk-go-v2#2610, a wrong X-Amz-Checksum-Sha256 in the query answered 200 by S3
+// ap-southeast-2, the object's "Additional checksums: Off"; aws/aws-sdk#480 against eu-west-1),
+// which is why the Go SDK stopped hoisting them (aws-sdk-go-v2#3522). A checksum the URL signs as a
+// header, which the uploader sends, is checked and kept; sent unsigned beside the URL it is refused.
+t.test('getSignedUrl PutObject: a checksum in the query is neither checked nor kept; one signed as a header is', async (t) => {
+  const body = testBytes(70_000, 41);
+  const sha = createHash('sha256').update(body).digest('base64');
+  const wrong = createHash('sha256').update('something else').digest('base64');
+  const crc64 = async (b: Buffer): Promise<string> => {
+    const h = new Crc64Nvme();
+    h.update(b);
+    return Buffer.from(await h.digest()).toString('base64');
+  };
+  const head = (Key: string) => s3.send(new HeadObjectCommand({ Bucket: bucket, Key, ChecksumMode: 'ENABLED' }));
+  for (const [what, input] of [
+    ['a wrong ChecksumSHA256', { ChecksumSHA256: wrong }],
+    ['the right ChecksumSHA256', { ChecksumSHA256: sha }],
+    ['ChecksumAlgorithm SHA256 (the SHA-256 of the empty body it had)', { ChecksumAlgorithm: 'SHA256' as const }],
+    ['the default CRC32 of the empty body', {}],
+  ] as const) {
+    const key = `query-checksum ${what}`;
+    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key, ...input }), { expiresIn: 300 });
+    t.match(new URL(url).searchParams.get('X-Amz-SignedHeaders'), /^host$/, `${what}: only host is a signed header`);
+    t.ok([...new URL(url).searchParams.keys()].some((k) => k.startsWith('x-amz-checksum-')), `${what}: the checksum is in the query`);
+    const r = await fetchUrl(url, { method: 'PUT', body });
+    t.equal(r.status, 200, `${what}: 200, as on S3 (${r.body.toString().slice(0, 200)})`);
+    t.equal(r.headers.get('x-amz-checksum-sha256'), null, `${what}: the answer names no SHA-256`);
+    const h = await head(key);
+    t.equal(h.ChecksumSHA256, undefined, `${what}: the object keeps no SHA-256`);
+    t.equal(h.ChecksumCRC32, undefined, `${what}: nor the query's CRC32`);
+    t.equal(h.ChecksumCRC64NVME, await crc64(body), `${what}: it has the default CRC64NVME of its bytes, as any upload without a checksum`);
+  }
+
+  // The checksum signed as a header (unhoistableHeaders), as S3 checks it: the uploader sends it.
+  const signedAsHeader = { expiresIn: 300, unhoistableHeaders: new Set(['x-amz-checksum-sha256']) };
+  const good = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'header-checksum', ChecksumSHA256: sha }), signedAsHeader);
+  t.match(new URL(good).searchParams.get('X-Amz-SignedHeaders'), /x-amz-checksum-sha256/, 'x-amz-checksum-sha256 is a signed header');
+  t.equal(new URL(good).searchParams.get('x-amz-checksum-sha256'), null, 'and not in the query');
+  const ok = await fetchUrl(good, { method: 'PUT', body, headers: { 'x-amz-checksum-sha256': sha } });
+  t.equal(ok.status, 200, 'the signed checksum header, right: 200');
+  t.equal(ok.headers.get('x-amz-checksum-sha256'), sha, 'the answer names it');
+  t.equal((await head('header-checksum')).ChecksumSHA256, sha, 'and the object keeps it');
+  const bad = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'header-checksum', ChecksumSHA256: wrong }), signedAsHeader);
+  const refused = await fetchUrl(bad, { method: 'PUT', body: testBytes(500, 42), headers: { 'x-amz-checksum-sha256': wrong } });
+  t.equal(refused.status, 400, 'the signed checksum header, wrong: 400');
+  t.equal(errorCode(refused.body), 'BadDigest', 'BadDigest');
+  t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'header-checksum' })))).equals(body), 'the refused PUT changed nothing');
+  // The query's checksum sent again as an unsigned header: S3 names it (aws-sdk-js-v3#3906).
+  const hoisted = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'header-checksum', ChecksumSHA256: sha }), { expiresIn: 300 });
+  const unsigned = await fetchUrl(hoisted, { method: 'PUT', body, headers: { 'x-amz-checksum-sha256': sha } });
+  t.equal(unsigned.status, 403, 'the checksum as an unsigned header beside the URL: 403');
+  t.equal(xmlField(unsigned.body, 'HeadersNotSigned'), 'x-amz-checksum-sha256', 'named in HeadersNotSigned');
+});
+
+// UploadPart the same: a checksum in the query is not the part's. Into a COMPOSITE upload (whose
+// object checksum is formed from the part checksums the client sends) a part whose only checksum
+// is in the URL's query is sent without one: 400 InvalidRequest "actual checksum Type: null", as
+// S3 answers a part without one (0d30a1da), not BadDigest for the default URL's empty-body CRC32
+// nor "actual checksum Type: crc32" for its x-amz-sdk-checksum-algorithm. The checksum signed as
+// a header is checked, kept, and makes the object's. A FULL_OBJECT upload computes the part's own.
+t.test('getSignedUrl UploadPart: a checksum in the query is not the part\u2019s; COMPOSITE parts need one signed as a header', async (t) => {
+  const key = 'composite-presigned';
+  const part = testBytes(70_000, 43);
+  const sha = createHash('sha256').update(part).digest('base64');
+  const wrong = createHash('sha256').update('something else').digest('base64');
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'SHA256' }));
+  const partUrl = (input: object, options: object = {}) => getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, PartNumber: 1, ...input }), { expiresIn: 300, ...options });
+  for (const [what, input] of [
+    ['the right ChecksumSHA256 in the query', { ChecksumSHA256: sha }],
+    ['the default CRC32 of the empty body in the query', {}],
+  ] as const) {
+    const r = await fetchUrl(await partUrl(input), { method: 'PUT', body: part });
+    t.equal(r.status, 400, `${what}: 400`);
+    t.equal(errorCode(r.body), 'InvalidRequest', what);
+    t.equal(xmlField(r.body, 'Message'), 'Checksum Type mismatch occurred, expected checksum Type: sha256, actual checksum Type: null', `${what}: sent without a checksum`);
+  }
+  t.same((await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId }))).Parts ?? [], [], 'no part was stored');
+
+  const signedAsHeader = { unhoistableHeaders: new Set(['x-amz-checksum-sha256']) };
+  const bad = await fetchUrl(await partUrl({ ChecksumSHA256: wrong }, signedAsHeader), { method: 'PUT', body: part, headers: { 'x-amz-checksum-sha256': wrong } });
+  t.equal(bad.status, 400, 'a wrong checksum signed as a header: 400');
+  t.equal(errorCode(bad.body), 'BadDigest', 'BadDigest');
+  t.same((await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId }))).Parts ?? [], [], 'still no part');
+  const ok = await fetchUrl(await partUrl({ ChecksumSHA256: sha }, signedAsHeader), { method: 'PUT', body: part, headers: { 'x-amz-checksum-sha256': sha } });
+  t.equal(ok.status, 200, 'the right one: 200');
+  t.equal(ok.headers.get('x-amz-checksum-sha256'), sha, 'the answer names the part checksum');
+  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: ok.headers.get('etag') ?? '', ChecksumSHA256: sha }] } }));
+  const composite = `${createHash('sha256').update(Buffer.from(sha, 'base64')).digest('base64')}-1`;
+  t.equal(done.ChecksumSHA256, composite, 'the object checksum is formed from it');
+  t.equal(done.ChecksumType, 'COMPOSITE', 'typed COMPOSITE');
+
+  // FULL_OBJECT: a part without a checksum gets its own (S3 adds it), whatever the query said.
+  const full = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'full-presigned', ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }));
+  const url = await getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: 'full-presigned', UploadId: full.UploadId, PartNumber: 1, ChecksumCRC32: 'AAAAAA==' }), { expiresIn: 300 });
+  const r = await fetchUrl(url, { method: 'PUT', body: part });
+  t.equal(r.status, 200, 'FULL_OBJECT, a wrong CRC32 in the query: 200');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(part));
+  const listed = (await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'full-presigned', UploadId: full.UploadId }))).Parts ?? [];
+  t.equal(listed[0]?.ChecksumCRC32, crc.toString('base64'), 'the part has the CRC32 of its bytes, not the query\u2019s');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'full-presigned', UploadId: full.UploadId }));
 });
 
 t.test('getSignedUrl: a presigned CopyObject (its source in the query) copies; a copy source on a DELETE is refused', async (t) => {
