@@ -3,6 +3,7 @@
 // failing disk does to commits and reads. Tests using it
 // are skipped where strace is missing or may not attach (ptrace).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { diesWithTest } from './dies-with-test.js';
 
 export function straceMissing(): false | string {
   const r = spawnSync('strace', ['-e', 'trace=none', '-o', '/dev/null', 'true'], { stdio: 'ignore' });
@@ -21,7 +22,7 @@ export function tamper(pid: number, file: string, inject: string): Promise<Child
  */
 export async function tamperCalls(pid: number, file: string, calls: readonly string[], inject: string): Promise<ChildProcess> {
   const list = calls.join(',');
-  const child = spawn('strace', ['-f', '-p', String(pid), '-P', file, '-e', `trace=${list}`, '-e', `inject=${list}:${inject}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(...diesWithTest('strace', ['-f', '-p', String(pid), '-P', file, '-e', `trace=${list}`, '-e', `inject=${list}:${inject}`, '-o', '/dev/null']), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {

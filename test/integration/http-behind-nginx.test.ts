@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ROOT, ROOT_CREDENTIALS, REGION, bucketName, startDaemon, testBytes, testPki, testServerCert } from '../helpers/daemon.js';
+import { diesWithTest } from '../helpers/dies-with-test.js';
 import { missing } from '../helpers/tools.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -102,7 +103,8 @@ t.test('s3d behind nginx with the documented configuration', { skip: NO_NGINX },
     '',
   ].join('\n'));
   let nginxOut = '';
-  nginx = spawn(NGINX!, ['-p', work, '-c', join(work, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // One process (master_process off), ended with this one should its teardown never run.
+  nginx = spawn(...diesWithTest(NGINX!, ['-p', work, '-c', join(work, 'nginx.conf')]), { stdio: ['ignore', 'pipe', 'pipe'] });
   nginx.stdout!.on('data', (c: Buffer) => void (nginxOut += c));
   nginx.stderr!.on('data', (c: Buffer) => void (nginxOut += c));
   const ready = (): Promise<boolean> => new Promise((resolve) => {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MAIN, s3Client, testBytes } from '../helpers/daemon.js';
+import { diesWithTest } from '../helpers/dies-with-test.js';
 import { createBucket } from '../helpers/s3.js';
 
 const NO_STRACE = spawnSync('strace', ['-e', 'trace=none', '-o', '/dev/null', 'true'], { stdio: 'ignore' }).status === 0 ? false : 'strace is missing or may not trace here';
@@ -54,9 +55,10 @@ t.test('a first start and a first upload make their directory entries durable', 
   const data = join(dir, 'parent', 'data');
   const trace = join(dir, 'trace.txt');
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, S3_ADDRESS: '127.0.0.1:0', S3_CRYPTO_WORKERS: '1' };
+  // Both end with this process should its teardown never run: strace, and the daemon (strace's
+  // child), which a killed strace would leave running, detached.
   const proc = spawn(
-    'strace',
-    ['-f', '-yy', '-s', '24', '-o', trace, '-e', 'trace=openat,mkdir,mkdirat,fsync,fdatasync,link,linkat,sendto,write,writev', process.execPath, MAIN, 'server', data, '--dev'],
+    ...diesWithTest('strace', ['-f', '-yy', '-s', '24', '-o', trace, '-e', 'trace=openat,mkdir,mkdirat,fsync,fdatasync,link,linkat,sendto,write,writev', ...diesWithTest(process.execPath, [MAIN, 'server', data, '--dev']).flat()]),
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise((resolve) => proc.once('exit', resolve));
