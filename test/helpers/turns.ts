@@ -17,3 +17,14 @@ export async function countByTurn<T>(count: () => number, run: () => Promise<T>)
   turns.push(count() - at);
   return { turns, result: await answer };
 }
+
+/**
+ * The largest of `turns`. Not Math.max(...turns): a commit that waits seconds for the disk on a
+ * loaded machine spans a hundred thousand turns or more, and spread into arguments that many
+ * overflowed the call stack (RangeError, a CI run of 2026-12-07).
+ */
+export function most(turns: readonly number[]): number {
+  let m = -Infinity;
+  for (const n of turns) if (n > m) m = n;
+  return m;
+}

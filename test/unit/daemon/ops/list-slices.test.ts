@@ -15,7 +15,7 @@ import { clientVersionId } from '../../../../daemon/meta/versions.js';
 import { handleListObjects, handleListObjectsV2, handleListObjectVersions } from '../../../../daemon/ops/list.js';
 import type { OpsEnv } from '../../../../daemon/ops/env.js';
 import type { RequestContext, Result } from '../../../../daemon/ops/types.js';
-import { countByTurn } from '../../../helpers/turns.js';
+import { countByTurn, most } from '../../../helpers/turns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 's3d-list-slices-'));
 const m = new MetaStore(dir);
@@ -75,7 +75,7 @@ t.test('ListObjects, ListObjectsV2 (objects or common prefixes) and ListObjectVe
     const { turns, body } = await readsByTurn(run);
     t.equal(body.split(tag).length - 1, 1000, `${what}: 1,000 entries`);
     t.match(body, '<IsTruncated>true</IsTruncated>', `${what}: truncated`);
-    t.ok(Math.max(...turns) <= MOST_A_TURN, `${what}: at most ${MOST_A_TURN} records read a turn (${turns.join(' ')})`);
+    t.ok(most(turns) <= MOST_A_TURN, `${what}: at most ${MOST_A_TURN} records read a turn (${turns.filter((n) => n > 0).join(' ')})`);
   }
 });
 

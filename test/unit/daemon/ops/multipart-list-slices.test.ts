@@ -25,7 +25,7 @@ import type { XmlObject } from '../../../../daemon/ops/xml.js';
 import { writeXml } from '../../../../daemon/ops/xml-writer.js';
 import { isoDate } from '../../../../daemon/dates.js';
 import { prng } from '../../../helpers/seeded.js';
-import { countByTurn } from '../../../helpers/turns.js';
+import { countByTurn, most } from '../../../helpers/turns.js';
 
 // Seeded: a failure repeats.
 const { next: rand, int, pick } = prng(0x68e31da4);
@@ -121,7 +121,7 @@ t.test('ListMultipartUploads and ListParts of 1,000 entries: at most ~100 record
   for (const [what, entries, run] of cases) {
     const { turns, body } = await readsByTurn(run);
     t.equal(body.split(/<Upload>|<CommonPrefixes>|<Part>/).length - 1, entries, `${what}: ${entries} entries`);
-    t.ok(Math.max(...turns) <= MOST_A_TURN, `${what}: at most ${MOST_A_TURN} records read a turn (${turns.join(' ')})`);
+    t.ok(most(turns) <= MOST_A_TURN, `${what}: at most ${MOST_A_TURN} records read a turn (${turns.filter((n) => n > 0).join(' ')})`);
   }
 });
 
