@@ -251,10 +251,11 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     throw foreignFilesError(config.dataDir, err, 'read or remove');
   });
   if (cleanStop) log.info({ temp: swept.temp }, 'the last shutdown was clean: start-up sweep skipped its scan for unreferenced data files');
-  for (const { bucket, error, ranges, emptyConditions } of unreadableBucketPolicies(meta.listBuckets())) {
+  for (const { bucket, error, ranges, emptyConditions, miscasedOperators } of unreadableBucketPolicies(meta.listBuckets())) {
     if (error !== undefined) log.error({ bucket, error }, 'the bucket policy stored for this bucket is not valid for this version: every request it judges is refused (MalformedPolicy) until the root user replaces or deletes it (put-bucket-policy / delete-bucket-policy)');
     if (ranges !== undefined) log.warn({ bucket, ranges }, 'the bucket policy stored for this bucket names aws:SourceIp ranges this version does not take (an IPv4-mapped range shorter than /96): conditions on them allow nothing and deny every request, until the root user replaces the policy');
     if (emptyConditions !== undefined) log.warn({ bucket, emptyConditions }, 'the bucket policy stored for this bucket has condition operators that name no key (PutBucketPolicy refuses them now): an Allow with one allows nothing and a Deny with one denies every request it names, until the root user replaces the policy');
+    if (miscasedOperators !== undefined) log.warn({ bucket, miscasedOperators }, 'the bucket policy stored for this bucket spells condition operators in a case AWS and MinIO refuse (PutBucketPolicy refuses them now; each is followed by its spelling): they are enforced as before, but the policy cannot be put again as it is; write them as shown');
   }
 
   let kms: KeyProvider | null;

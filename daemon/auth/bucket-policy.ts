@@ -2,7 +2,7 @@
 // bucket admits from anyone, signed or not, or from the users its statements name) and identity
 // policies (the policies of the access keys in S3_IAM_FILE: what a user may do, across buckets;
 // no Principal). The root user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
-// NotPrincipal, an unknown condition operator or key, an operator naming no key, a key no action of its statement has, a bucket-policy resource outside its
+// NotPrincipal, an unknown condition operator or key, an operator not spelt as IAM spells it, an operator naming no key, a key no action of its statement has, a bucket-policy resource outside its
 // bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
 // Policy variables (`${aws:username}`, …) and wildcards: policy-text.ts. Pure: no I/O.
@@ -42,11 +42,17 @@ export interface RequestFacts {
 
 type Comparison = 'equals' | 'notequals' | 'lessthan' | 'lessthanequals' | 'greaterthan' | 'greaterthanequals';
 type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'arnequals' | 'arnlike' | 'arnnotequals' | 'arnnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null' | `numeric${Comparison}` | `date${Comparison}`;
-const COMPARISONS: readonly Comparison[] = ['equals', 'notequals', 'lessthan', 'lessthanequals', 'greaterthan', 'greaterthanequals'];
-const OPERATORS: ReadonlySet<string> = new Set<Operator>([
-  'stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'arnequals', 'arnlike', 'arnnotequals', 'arnnotlike', 'ipaddress', 'notipaddress', 'bool', 'null',
-  ...COMPARISONS.map((c) => `numeric${c}` as const), ...COMPARISONS.map((c) => `date${c}` as const),
-]);
+/**
+ * The operators as IAM spells them, by their lower-case name. IAM's names are case-sensitive
+ * (CreateRole answers `Invalid Condition type : stringEquals`), as are MinIO's: a policy written
+ * `stringequals` works on neither, so s3d refuses it when written (see parseConditions).
+ */
+const OPERATOR_SPELLING: ReadonlyMap<string, string> = new Map(
+  ['StringEquals', 'StringNotEquals', 'StringLike', 'StringNotLike', 'ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike', 'IpAddress', 'NotIpAddress', 'Bool', 'Null',
+    ...['Numeric', 'Date'].flatMap((type) => ['Equals', 'NotEquals', 'LessThan', 'LessThanEquals', 'GreaterThan', 'GreaterThanEquals'].map((c) => type + c))]
+    .map((name) => [name.toLowerCase(), name]),
+);
+const OPERATORS: ReadonlySet<string> = new Set(OPERATOR_SPELLING.keys());
 /**
  * Keys that are numbers (Numeric operators) and dates (Date operators), as IAM types them.
  * aws:EpochTime is both (seconds since 1970). s3:max-keys, a number typed as a string before
@@ -159,15 +165,19 @@ export interface BucketPolicy {
   readonly unreadableRanges?: readonly string[];
   /** A stored policy's condition operators that name no key (`Statement 1: StringEquals`): to log. */
   readonly emptyConditions?: readonly string[];
+  /** A stored policy's condition operators not spelt as IAM spells them (`Statement 1: stringequals (StringEquals)`): to log. */
+  readonly miscasedOperators?: readonly string[];
 }
 
 /**
- * What a stored policy holds that this version refuses when a policy is written but reads, failing
- * closed (parsed with `stored`): IP ranges it no longer takes, operators that name no key.
+ * What a stored policy holds that this version refuses when a policy is written but reads (parsed
+ * with `stored`): IP ranges it no longer takes and operators that name no key, failing closed;
+ * operators not spelt as IAM spells them (`stringequals`), as the operator they name, as before.
  */
 interface StoredFaults {
   ranges: string[];
   emptyConditions: string[];
+  miscased: string[];
 }
 
 function malformed(message: string): S3Error {
@@ -295,12 +305,13 @@ function parseDocument(doc: unknown, bucket: string | undefined, stored: boolean
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
   if (raws.length === 0) throw malformed('The policy has no Statement.');
   const variables = version === '2012-10-17';
-  const faults: StoredFaults | undefined = stored ? { ranges: [], emptyConditions: [] } : undefined;
+  const faults: StoredFaults | undefined = stored ? { ranges: [], emptyConditions: [], miscased: [] } : undefined;
   const statements = raws.map((raw, i) => parseStatement(raw, i, bucket, variables, faults));
   return {
     statements,
     ...(faults !== undefined && faults.ranges.length > 0 ? { unreadableRanges: faults.ranges } : {}),
     ...(faults !== undefined && faults.emptyConditions.length > 0 ? { emptyConditions: faults.emptyConditions } : {}),
+    ...(faults !== undefined && faults.miscased.length > 0 ? { miscasedOperators: faults.miscased } : {}),
   };
 }
 
@@ -515,6 +526,15 @@ function parseConditions(raw: unknown, where: string, variables: boolean, faults
     const op = ifExists ? lower.slice(0, -'ifexists'.length) : lower;
     if (!OPERATORS.has(op) || (set !== undefined && !STRING_OPERATORS.has(op))) {
       throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, each also after ForAnyValue: or ForAllValues:, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
+    }
+    // IAM's operator names, qualifiers and IfExists are case-sensitive (unlike condition keys):
+    // `stringequals` is refused by IAM ("Invalid Condition type") and MinIO, so a policy s3d took
+    // so would fail on either. Earlier versions of s3d took any case and enforced the operator it
+    // names: a stored policy written so is read as before (and logged), never failing on upgrade.
+    const spelling = `${set === undefined ? '' : set === 'any' ? 'ForAnyValue:' : 'ForAllValues:'}${OPERATOR_SPELLING.get(op)!}${ifExists ? 'IfExists' : ''}`;
+    if (opName !== spelling) {
+      if (faults === undefined) throw malformed(`${where}: Invalid Condition type : ${opName} (condition operators are case-sensitive: write ${spelling}).`);
+      faults.miscased.push(`${where}: ${opName} (${spelling})`);
     }
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw malformed(`${where}: ${opName} must map condition keys to values.`);
     // An operator that names no key. IAM's validator takes it, and MinIO (as earlier versions of

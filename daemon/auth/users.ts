@@ -13,7 +13,8 @@
 // an unknown field, a duplicate or malformed key, an unknown policy name or a policy s3d would not
 // enforce exactly is an error, never ignored (the exceptions: an aws:SourceIp range earlier
 // versions took and a condition operator that names no key, read as a stored bucket policy is,
-// failing closed, see storedFormPolicy).
+// failing closed, and a condition operator in another case than IAM's, read as before: see
+// storedFormPolicy).
 
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -75,11 +76,13 @@ export const CANNED_POLICIES: Readonly<Record<string, unknown>> = {
 /**
  * A policy the strict parse refused, read as a stored bucket policy is when its only faults are
  * what earlier versions took: an IPv4-mapped aws:SourceIp range shorter than /96, a condition
- * operator that names no key (`"StringEquals": {}`, read as no condition): a file written for them
- * must not stop the daemon starting. Such a condition allows nothing and in a Deny keeps denying
- * (bucket-policy.ts holds). Undefined when the policy has another fault.
+ * operator that names no key (`"StringEquals": {}`, read as no condition), an operator not spelt
+ * as IAM spells it (`stringequals`): a file written for them must neither stop the daemon starting
+ * nor be refused on a reload. The first two allow nothing and in a Deny keep denying (bucket-policy.ts
+ * holds); a mis-cased operator is the operator it names, as before. Undefined when the policy has
+ * another fault.
  */
-function storedFormPolicy(body: unknown): { policy: BucketPolicy; ranges: readonly string[]; empty: readonly string[] } | undefined {
+function storedFormPolicy(body: unknown): { policy: BucketPolicy; ranges: readonly string[]; empty: readonly string[]; miscased: readonly string[] } | undefined {
   let policy: BucketPolicy;
   try {
     // Lenient about these only: the rest of what a written policy must be still holds.
@@ -90,7 +93,8 @@ function storedFormPolicy(body: unknown): { policy: BucketPolicy; ranges: readon
   }
   const ranges = policy.unreadableRanges ?? [];
   const empty = policy.emptyConditions ?? [];
-  return ranges.length + empty.length > 0 && ranges.every(isShortMappedRange) ? { policy, ranges, empty } : undefined;
+  const miscased = policy.miscasedOperators ?? [];
+  return ranges.length + empty.length + miscased.length > 0 && ranges.every(isShortMappedRange) ? { policy, ranges, empty, miscased } : undefined;
 }
 
 /** The file's own policies and the built-in ones, by name; `warnings` gets those read leniently. */
@@ -110,6 +114,7 @@ function* parsePolicies(raw: unknown, fail: (m: string) => never, warnings: stri
       if (old === undefined) fail(`policy ${JSON.stringify(name)}: ${(err as Error).message}`);
       named.set(name, old!.policy);
       if (old!.ranges.length > 0) warnings.push(`policy ${JSON.stringify(name)} names aws:SourceIp ranges this version does not take (${old!.ranges.join(', ')}: IPv4-mapped ranges shorter than /96; write the IPv4 range, e.g. 10.0.0.0/8): conditions on them allow nothing and, in a Deny, keep denying`);
+      if (old!.miscased.length > 0) warnings.push(`policy ${JSON.stringify(name)} spells condition operators in a case IAM and MinIO refuse (${old!.miscased.join(', ')}; each is followed by its spelling), which this version refuses when a policy is written: they are enforced as before; write them as shown`);
       if (old!.empty.length > 0) warnings.push(`policy ${JSON.stringify(name)} has condition operators that name no key (${old!.empty.join(', ')}), which this version refuses: an Allow on one allows nothing and a Deny on one keeps denying; give each its keys and values or remove it`);
     }
   }

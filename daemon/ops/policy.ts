@@ -188,21 +188,33 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
  * IP ranges this version no longer takes (`::ffff:10.0.0.0/8`, which an earlier one read as
  * 10.0.0.0/8): those are read, the ranges `ranges`, whose conditions allow nothing and deny
  * everything (bucket-policy.ts holdsOne). And those with condition operators that name no key
- * (`emptyConditions`, which PutBucketPolicy now refuses), read failing closed the same way.
- * Start-up logs them.
+ * (`emptyConditions`, which PutBucketPolicy now refuses), read failing closed the same way, and
+ * those with operators not spelt as IAM spells them (`miscasedOperators`: `stringequals`, which
+ * PutBucketPolicy now refuses too), read as the operator they name, as before. Start-up logs them.
  */
-export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): Array<{ bucket: string; error?: string; ranges?: readonly string[]; emptyConditions?: readonly string[] }> {
-  const out: Array<{ bucket: string; error?: string; ranges?: readonly string[]; emptyConditions?: readonly string[] }> = [];
+export function unreadableBucketPolicies(buckets: readonly BucketRecord[]): StoredPolicyFaults[] {
+  const out: StoredPolicyFaults[] = [];
   for (const b of buckets) {
     if (b.policy === undefined) continue;
     try {
-      const { unreadableRanges: ranges, emptyConditions } = parseBucketPolicy(b.policy, b.name, true);
-      if (ranges !== undefined || emptyConditions !== undefined) out.push({ bucket: b.name, ...(ranges !== undefined ? { ranges } : {}), ...(emptyConditions !== undefined ? { emptyConditions } : {}) });
+      const { unreadableRanges: ranges, emptyConditions, miscasedOperators } = parseBucketPolicy(b.policy, b.name, true);
+      if (ranges !== undefined || emptyConditions !== undefined || miscasedOperators !== undefined) {
+        out.push({ bucket: b.name, ...(ranges !== undefined ? { ranges } : {}), ...(emptyConditions !== undefined ? { emptyConditions } : {}), ...(miscasedOperators !== undefined ? { miscasedOperators } : {}) });
+      }
     } catch (err) {
       out.push({ bucket: b.name, error: (err as Error).message });
     }
   }
   return out;
+}
+
+/** What unreadableBucketPolicies says of a bucket's stored policy. */
+export interface StoredPolicyFaults {
+  bucket: string;
+  error?: string;
+  ranges?: readonly string[];
+  emptyConditions?: readonly string[];
+  miscasedOperators?: readonly string[];
 }
 
 interface Check {

@@ -339,7 +339,7 @@ t.test('object tags: s3:ExistingObjectTag/<key>, s3:RequestObjectTag/<key>, s3:R
   t.ok(askSet(onlyKeys, 's3:PutObjectTagging', {}), 'ForAllValues holds for no tags at all');
   t.ok(askSet(onlyKeys, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': [] }), 'nor for an empty set');
   // ForAnyValue: at least one of them.
-  const anyKey = doc(allow('s3:PutObjectTagging', O, { Condition: { 'forAnyValue:StringLike': { 's3:RequestObjectTagKeys': ['Own*'] } } }));
+  const anyKey = doc(allow('s3:PutObjectTagging', O, { Condition: { 'ForAnyValue:StringLike': { 's3:RequestObjectTagKeys': ['Own*'] } } }));
   t.ok(askSet(anyKey, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['x', 'Owner'] }));
   t.notOk(askSet(anyKey, 's3:PutObjectTagging', { 's3:requestobjecttagkeys': ['x'] }));
   t.notOk(askSet(anyKey, 's3:PutObjectTagging', {}), 'ForAnyValue fails for no tags');
@@ -680,4 +680,31 @@ t.test('Sid and Id are strings and nesting is limited when a policy is written, 
   t.match((() => { try { parseIdentityPolicy(identity(cases[3]![1])); } catch (err) { return (err as Error).message; } return ''; })(), /nests objects and lists more than 32 deep/, 'an identity policy is measured as a bucket policy is');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2012-10-17', Id: 'any text: ok', Statement: [{ Sid: 'Allow reads, from anyone', ...good }] }), B)), 'ok', 'a Sid of any characters (S3 takes more than IAM\u2019s letters and digits)');
   t.equal(code(() => parseBucketPolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'same', ...good }, { Sid: 'same', ...good }] }), B)), 'ok', 'a Sid given twice (MinIO takes it; S3 refuses nothing for it that s3d knows of)');
+});
+
+// IAM's operator names (with their qualifiers and IfExists) are case-sensitive; condition keys are
+// not. Written: refused. Stored by an earlier version, which took any case: the operator it names.
+t.test('condition operators are spelt as IAM spells them; stored ones in another case keep their meaning', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const withOp = (op: string, key = 'aws:UserAgent', value = 'ua'): string => doc(allow('s3:GetObject', O, { Condition: { [op]: { [key]: value } } }));
+  for (const [op, spelling] of [['stringequals', 'StringEquals'], ['STRINGEQUALS', 'StringEquals'], ['stringEqualsIfExists', 'StringEqualsIfExists'], ['StringEqualsifexists', 'StringEqualsIfExists'], ['foranyvalue:StringEquals', 'ForAnyValue:StringEquals'], ['FORALLVALUES:StringEquals', 'ForAllValues:StringEquals'], ['numericlessthan', 'NumericLessThan'], ['null', 'Null']] as const) {
+    const key = op.includes(':') ? 's3:RequestObjectTagKeys' : op === 'numericlessthan' ? 's3:max-keys' : 'aws:UserAgent';
+    const policy = key === 's3:RequestObjectTagKeys' ? doc(allow('s3:PutObject', O, { Condition: { [op]: { [key]: 'x' } } })) : key === 's3:max-keys' ? doc(allow('s3:ListBucket', `arn:aws:s3:::${B}`, { Condition: { [op]: { [key]: '10' } } })) : withOp(op, key, op === 'null' ? 'true' : 'ua');
+    t.throws(() => parseBucketPolicy(policy, B), { code: 'MalformedPolicy', message: `Statement 1: Invalid Condition type : ${op} (condition operators are case-sensitive: write ${spelling}).` }, `${op} is refused when written`);
+    const identity = JSON.parse(policy) as { Statement: Array<Record<string, unknown>> };
+    delete identity.Statement[0]!.Principal;
+    t.throws(() => parseIdentityPolicy(identity), { code: 'MalformedPolicy', message: /Invalid Condition type/ }, `${op} in an identity policy too`);
+    t.same(parseBucketPolicy(policy, B, true).miscasedOperators, [`Statement 1: ${op} (${spelling})`], `${op} is read from a stored policy, and listed`);
+  }
+  // A stored one means what its operator names, as earlier versions enforced it.
+  const stored = parseBucketPolicy(withOp('stringequals'), B, true);
+  const get = (ua?: string): boolean => allowsAnonymous(stored, { action: 's3:GetObject', resource: `${B}/k`, context: new Map(ua === undefined ? [] : [['aws:useragent', ua]]) });
+  t.ok(get('ua'), 'stringequals matches as StringEquals');
+  t.notOk(get('UA'), 'case-sensitively, as StringEquals');
+  t.notOk(get(), 'and not a request without the key');
+  // Written as IAM spells them: nothing listed. Keys in any case are taken, as AWS documents.
+  t.equal(parseBucketPolicy(withOp('StringEquals'), B, true).miscasedOperators, undefined);
+  t.ok(allowsAnonymous(parseBucketPolicy(withOp('StringEquals', 'AWS:USERAGENT'), B), { action: 's3:GetObject', resource: `${B}/k`, context: new Map([['aws:useragent', 'ua']]) }), 'a key in another case is the key');
+  // Unknown operators keep their own refusal, stored or not.
+  t.throws(() => parseBucketPolicy(withOp('StringEqualz'), B, true), { code: 'MalformedPolicy', message: /is not supported/ });
 });
