@@ -300,7 +300,9 @@ function parseDocument(doc: unknown, bucket: string | undefined, stored: boolean
   }
   const { Version: version, Statement: rawStatements } = doc as Record<string, unknown>;
   // Without a Version, IAM reads a policy as 2008-10-17, which has no policy variables.
-  if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') throw malformed('Version must be "2012-10-17".');
+  if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') {
+    throw malformed(`Version ${JSON.stringify(version)} is not a policy language version: write "2012-10-17" (or "2008-10-17", as is a policy without a Version, which has no policy variables).`);
+  }
   if (rawStatements === undefined) throw malformed('Missing required field Statement'); // S3's words
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
   if (raws.length === 0) throw malformed('The policy has no Statement.');

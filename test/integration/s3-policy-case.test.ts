@@ -5,7 +5,7 @@
 // AWS:SourceIp"). Earlier versions of s3d took operators in any case and enforced the operator
 // named: PutBucketPolicy, the IAM file and AssumeRole now refuse them, and a policy stored before
 // (a bucket's, an IAM file's, also on a reload) still loads and means what it meant, with a
-// warning.
+// warning. Also: the refusal of a bad Version names every Version s3d takes.
 import t from 'tap';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -69,6 +69,20 @@ t.test('PutBucketPolicy refuses an operator in another case than IAM\'s, keeps t
   t.match(await doc({ Version: '2012-10-17', statement: [statement(Bucket, 'k')] }), /^MalformedPolicy: The policy has an unknown element "statement"/, 'a lower-case Statement is refused');
   t.match(await doc({ Version: '2012-10-17', Statement: [{ ...statement(Bucket, 'k'), effect: 'Allow' }] }), /^MalformedPolicy: /, 'a lower-case Effect element is refused');
   t.equal(await doc({ Version: '2012-10-17', Statement: [statement(Bucket, 'k', { Effect: 'allow' })] }), 'MalformedPolicy: Statement 1: Effect must be Allow or Deny.', 'Effect "allow" is refused');
+});
+
+t.test('a bad Version is refused naming every Version taken; 2008-10-17 and none are taken', async (t) => {
+  const x = await startDaemon();
+  t.teardown(() => x.stop());
+  const s3 = x.s3();
+  const Bucket = await createBucket(s3, 'version');
+  const put = (Version: string | undefined): Promise<string> => refusal(s3.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify({ ...(Version !== undefined ? { Version } : {}), Statement: [statement(Bucket, 'k')] }) })));
+  const message = (v: string): string => `MalformedPolicy: Version "${v}" is not a policy language version: write "2012-10-17" (or "2008-10-17", as is a policy without a Version, which has no policy variables).`;
+  t.equal(await put('2013-10-17'), message('2013-10-17'), 'an unknown Version');
+  t.equal(await put('2012-10-18'), message('2012-10-18'), 'a near miss');
+  t.equal(await put('2008-10-17'), 'ok', '2008-10-17 is taken');
+  t.equal(await put(undefined), 'ok', 'as is no Version');
+  t.equal(await put('2012-10-17'), 'ok', 'and 2012-10-17');
 });
 
 // Earlier versions stored such operators (and enforced them). Stored through the MetaStore, as
