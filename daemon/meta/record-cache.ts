@@ -9,6 +9,9 @@
 // (their fields are readonly), so one decoded record can serve every request.
 // A write that deletes or replaces such a record decodes it ahead, a slice of its parts to a turn
 // of the event loop (prefetch), and its transaction takes it from here by the same comparison.
+// MetaStore keeps a second cache over the versions table, for the noncurrent versions a delete
+// reads (store-key-writes.ts versionsADeleteReads); a transaction that moves a record between the
+// two tables as its bytes keeps it decoded under its new key (remember).
 import type { Database } from 'lmdb';
 import type { ObjectRecord } from './records.js';
 import { decodeAhead } from './record-encoding.js';
@@ -19,7 +22,7 @@ export const KEPT_RECORD_MIN_BYTES = 64 * 1024;
  * At most this many stored bytes kept in all. A decoded record takes ~3 times its stored bytes
  * (a 10,000-part record: 1.6 MB stored, 5 MB decoded): ~35 MB of the heap at most.
  */
-const KEPT_BYTES_MAX = 8 * 1024 * 1024;
+export const KEPT_BYTES_MAX = 8 * 1024 * 1024;
 
 interface Decoder {
   decode(bytes: Buffer): unknown;
@@ -79,14 +82,25 @@ export class RecordCache {
    * Decodes and keeps the record under `k` as it is stored now, a slice of its parts to a turn of
    * the event loop (record-encoding.ts decodeAhead), for a transaction about to read it (a delete
    * or overwrite of the key): get() then finds it kept, if its bytes are still those. A record the
-   * walk cannot read is left to get().
+   * walk cannot read is left to get(). Returns the bytes decoded (0 when none was).
    */
-  async prefetch(k: Buffer): Promise<void> {
-    if (!this.wantsPrefetch(k)) return;
+  async prefetch(k: Buffer): Promise<number> {
+    if (!this.wantsPrefetch(k)) return 0;
     const bytes = this.#bytes.getBinary(k);
-    if (bytes === undefined) return;
+    if (bytes === undefined) return 0;
     const record = await decodeAhead(this.#decoder, bytes);
     if (record !== undefined) this.#keep(k.toString('latin1'), bytes, record);
+    return bytes.length;
+  }
+
+  /**
+   * Inside a write transaction that just stored `bytes` under `k` as the encoding of `record` (a
+   * record moved between the objects and versions tables as its bytes): kept, so that a read of
+   * it later in the transaction, or after, is no decode. Harmless if the transaction fails: a
+   * lookup takes a kept record only while the stored bytes are these.
+   */
+  remember(k: Buffer, bytes: Buffer, record: ObjectRecord): void {
+    if (bytes.length >= KEPT_RECORD_MIN_BYTES) this.#keep(k.toString('latin1'), bytes, record);
   }
 
   #keep(id: string, bytes: Buffer, record: ObjectRecord): void {

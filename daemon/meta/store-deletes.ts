@@ -3,14 +3,16 @@
 // key's records in its transaction and changes them through store-key-writes.ts (deleteOne);
 // MetaStore owns the store, the transactions and the order writes are asked in (inOrder).
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database } from 'lmdb';
 import { MetaConflict } from './commit-errors.js';
 import { objectKey } from './keys.js';
 import type { VersionEntry } from './listing.js';
-import type { RecordCache } from './record-cache.js';
+import { KEPT_BYTES_MAX, type RecordCache } from './record-cache.js';
 import type { BucketRecord, ObjectRecord, VersionedDelete } from './records.js';
-import { keyVersionsPage, storedVersions } from './store-key-versions.js';
-import { deleteOne, findVersion, type KeyWriteTables } from './store-key-writes.js';
+import { keyRangeEnd, keyVersionsPage } from './store-key-versions.js';
+import { deleteOne, findVersion, versionsADeleteReads, type KeyWriteTables } from './store-key-writes.js';
+import { versionPrefix } from './keys.js';
 import { stampOf, versionsFingerprint } from './versions.js';
 
 /** What of MetaStore the deletes use. */
@@ -21,16 +23,59 @@ export interface DeleteTables {
   readonly buckets: Database<BucketRecord, string>;
   readonly objects: Database<ObjectRecord, Buffer>;
   readonly currentRecords: RecordCache;
+  readonly versionRecords: RecordCache;
   readonly keyTables: KeyWriteTables;
   /** A key (or version) deleteObjects judged (MetaStore.batchKeysDeleted). */
   keyJudged(): void;
 }
+
+/** Keys a delete's preparation looks at in one turn of the event loop (~10 µs each). */
+const LOOKED_AT_ONCE = 100;
 
 export class ObjectDeletes {
   readonly #s: DeleteTables;
 
   constructor(s: DeleteTables) {
     this.#s = s;
+  }
+
+  /**
+   * What deletes of `items` of `bucket` will read of records of many parts, decoded ahead a slice
+   * of their parts to a turn (record-cache.ts prefetch), for their transaction to take by comparing
+   * bytes: each key's current record and, in a versioned bucket or given a version id, the versions
+   * versionsADeleteReads names. Undefined when none is of many parts. At most KEPT_BYTES_MAX bytes
+   * (about five records of 10,000 parts, what the caches keep): the others, and any written since,
+   * are decoded in the transaction, as they always were. Looking for them costs ~10 µs a key: a
+   * batch of more than LOOKED_AT_ONCE keys is looked at that many to a turn, in the preparation.
+   */
+  #prepare(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>): (() => Promise<void>) | undefined {
+    const s = this.#s;
+    const versioned = s.buckets.get(bucket)?.versioning !== undefined;
+    const wanted: Array<[RecordCache, Buffer]> = [];
+    const look = (i: { key: string; versionId?: string | undefined }): void => {
+      const k = objectKey(bucket, i.key);
+      if (s.currentRecords.wantsPrefetch(k)) wanted.push([s.currentRecords, k]);
+      if (!versioned && i.versionId === undefined) return;
+      for (const v of versionsADeleteReads(s.keyTables, bucket, i.key, i.versionId)) if (s.versionRecords.wantsPrefetch(v)) wanted.push([s.versionRecords, v]);
+    };
+    const decode = async (): Promise<void> => {
+      let bytes = 0;
+      for (const [cache, k] of wanted) {
+        if (bytes >= KEPT_BYTES_MAX) break;
+        bytes += await cache.prefetch(k);
+      }
+    };
+    if (items.length > LOOKED_AT_ONCE) {
+      return async () => {
+        for (let from = 0; from < items.length; from += LOOKED_AT_ONCE) {
+          if (from > 0) await nextTurn();
+          for (const i of items.slice(from, from + LOOKED_AT_ONCE)) look(i);
+        }
+        await decode();
+      };
+    }
+    for (const i of items) look(i);
+    return wanted.length === 0 ? undefined : decode;
   }
 
   /**
@@ -47,11 +92,11 @@ export class ObjectDeletes {
     // go up in date from newer to older (but for a completed multipart upload, deliberately dated
     // at its initiation). Dated inside the transaction, a DELETE asked for before a PUT was dated
     // but run after it was dated later than the PUT that became the newer version.
-    // A current record of many parts is decoded ahead, a slice of its parts to a turn (it held the
-    // event loop ~15-40 ms in the commit for 10,000), and the delete dated when it asks after that.
+    // Records of many parts it reads are decoded ahead, a slice of their parts to a turn (each
+    // held the event loop ~10-40 ms in the commit for 10,000), and the delete dated when it asks
+    // after that.
     const k = objectKey(bucket, key);
-    const prepare = this.#s.currentRecords.wantsPrefetch(k) ? () => this.#s.currentRecords.prefetch(k) : undefined;
-    return this.#s.inOrder(prepare, () => {
+    return this.#s.inOrder(this.#prepare(bucket, [{ key, versionId }]), () => {
       const now = Date.now();
       return this.#s.write(() => {
         const b = this.#s.buckets.get(bucket);
@@ -79,18 +124,21 @@ export class ObjectDeletes {
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
     bucketCheck?: (bucket: BucketRecord) => void,
   ): Promise<Array<VersionedDelete | undefined>> {
-    const now = Date.now(); // a marker's date: see deleteObject
-    return this.#s.write(() => {
-      const b = this.#s.buckets.get(bucket);
-      if (!b) throw new MetaConflict('NoSuchBucket');
-      bucketCheck?.(b);
-      const out = items.map((i): VersionedDelete | undefined => {
-        this.#s.keyJudged();
-        const refused = i.check?.(this.#s.objects.get(objectKey(bucket, i.key)));
-        return refused !== undefined ? { refused } : deleteOne(this.#s.keyTables, b, i.key, i.versionId, now, i.bypass === true);
+    // Records of many parts decoded ahead, as deleteObject's; markers dated when it asks (see there).
+    return this.#s.inOrder(this.#prepare(bucket, items), () => {
+      const now = Date.now();
+      return this.#s.write(() => {
+        const b = this.#s.buckets.get(bucket);
+        if (!b) throw new MetaConflict('NoSuchBucket');
+        bucketCheck?.(b);
+        const out = items.map((i): VersionedDelete | undefined => {
+          this.#s.keyJudged();
+          const refused = i.check?.(this.#s.currentRecords.get(objectKey(bucket, i.key)));
+          return refused !== undefined ? { refused } : deleteOne(this.#s.keyTables, b, i.key, i.versionId, now, i.bypass === true);
+        });
+        inTxn?.(out);
+        return out;
       });
-      inTxn?.(out);
-      return out;
     });
   }
 
@@ -109,21 +157,24 @@ export class ObjectDeletes {
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
     stillDue?: (b: BucketRecord, key: string, current: ObjectRecord) => boolean,
   ): Promise<number> {
-    const now = Date.now(); // a marker's date: see deleteObject
-    return this.#s.write(() => {
-      const b = this.#s.buckets.get(bucket);
-      if (!b) return 0;
-      let n = 0;
-      // In `expected`'s order: what each delete did, undefined for a key left alone.
-      const results = expected.map((e) => {
-        const cur = this.#s.objects.get(objectKey(bucket, e.key));
-        if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) return undefined;
-        if (stillDue !== undefined && !stillDue(b, e.key, cur)) return undefined;
-        n++;
-        return deleteOne(this.#s.keyTables, b, e.key, undefined, now);
+    // Records of many parts decoded ahead, as deleteObject's; markers dated when it asks (see there).
+    return this.#s.inOrder(this.#prepare(bucket, expected), () => {
+      const now = Date.now();
+      return this.#s.write(() => {
+        const b = this.#s.buckets.get(bucket);
+        if (!b) return 0;
+        let n = 0;
+        // In `expected`'s order: what each delete did, undefined for a key left alone.
+        const results = expected.map((e) => {
+          const cur = this.#s.currentRecords.get(objectKey(bucket, e.key));
+          if (!cur || cur.etag !== e.etag || cur.mtime !== e.mtime) return undefined;
+          if (stillDue !== undefined && !stillDue(b, e.key, cur)) return undefined;
+          n++;
+          return deleteOne(this.#s.keyTables, b, e.key, undefined, now);
+        });
+        if (n > 0) inTxn?.(results);
+        return n;
       });
-      if (n > 0) inTxn?.(results);
-      return n;
     });
   }
 
@@ -144,7 +195,8 @@ export class ObjectDeletes {
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
     stillDue?: (b: BucketRecord, key: string, versions: () => VersionEntry[]) => ReadonlySet<number>,
   ): Promise<number> {
-    return this.#s.write(() => {
+    // Records of many parts decoded ahead, as deleteObject's.
+    return this.#s.inOrder(this.#prepare(bucket, expected), () => this.#s.write(() => {
       const b = this.#s.buckets.get(bucket);
       if (!b) return 0;
       let n = 0;
@@ -168,9 +220,10 @@ export class ObjectDeletes {
         // A latest delete marker goes only as the key's last version: were a version it hides still
         // there (one under Object Lock stays, below), removing it would make that version current
         // again, bringing back an object its owner deleted.
-        if (found.rec.deleteMarker === true && this.#s.objects.get(objectKey(bucket, e.key)) === undefined) {
-          const [first, second] = storedVersions(this.#s.keyTables, bucket, e.key, 2);
-          if (first !== undefined && first.k.equals(found.k) && second !== undefined) return undefined;
+        // (Keys only: the version under it may be one of 10,000 parts.)
+        if (found.rec.deleteMarker === true && !this.#s.objects.doesExist(objectKey(bucket, e.key))) {
+          const [first, second] = [...this.#s.keyTables.versions.getKeys({ start: versionPrefix(bucket, e.key), end: keyRangeEnd(bucket, e.key), limit: 2 })];
+          if (first !== undefined && Buffer.from(first).equals(found.k) && second !== undefined) return undefined;
         }
         // A version under Object Lock stays (and is not counted).
         const r = deleteOne(this.#s.keyTables, b, e.key, e.versionId, now, false);
@@ -180,6 +233,6 @@ export class ObjectDeletes {
       });
       if (n > 0) inTxn?.(results);
       return n;
-    });
+    }));
   }
 }

@@ -57,6 +57,8 @@ export class MetaStore {
   private readonly objects: Database<ObjectRecord, Buffer>;
   /** getObject's reads: records of many parts kept decoded (record-cache.ts). */
   private readonly currentRecords: RecordCache;
+  /** Versions-table records of many parts, kept decoded for the deletes that read them (record-cache.ts). */
+  private readonly versionRecords: RecordCache;
   private readonly multipart: UploadTables;
   private readonly uploadWrites: UploadWrites;
   private readonly gc: DeletionQueue;
@@ -138,6 +140,7 @@ export class MetaStore {
     // Tables added since the first store format are missing from a store an earlier version wrote
     // until a read-write open creates them: read-only, such a table reads as empty (absent-table.ts).
     this.versions = orAbsent(this.root.openDB({ name: 'versions', keyEncoding: 'binary', ...plain }), 'versions');
+    this.versionRecords = new RecordCache(orAbsent(this.root.openDB({ name: 'versions', keyEncoding: 'binary', encoding: 'binary' }), 'versions'), this.versions);
     this.notifications = new NotificationQueue(this.root);
     this.state = new StoreState(this.root, (fn) => this.write(fn));
     // From the newest bucket on: a clock set back since, or a restored store, repeats no `created`.
@@ -177,13 +180,17 @@ export class MetaStore {
         });
       }
     }
-    this.keyTables = { objects: this.objects, versions: this.versions, read: (n) => void (this.versionEntriesRead += n), gc: this.gc, nullVersions: this.nullVersions, current: (k) => this.currentRecords.get(k) };
+    this.keyTables = { objects: this.objects, versions: this.versions, read: (n) => void (this.versionEntriesRead += n), gc: this.gc, nullVersions: this.nullVersions, current: (k) => this.currentRecords.get(k),
+      version: (k) => this.versionRecords.get(k),
+      remember: (table, k, bytes, record) => (table === 'objects' ? this.currentRecords : this.versionRecords).remember(k, bytes, record),
+    };
     this.deletes = new ObjectDeletes({
       write: (fn) => this.write(fn),
       inOrder: (prepare, ask) => this.inOrder(prepare, ask),
       buckets: this.buckets,
       objects: this.objects,
       currentRecords: this.currentRecords,
+      versionRecords: this.versionRecords,
       keyTables: this.keyTables,
       keyJudged: () => void this.batchKeysDeleted++,
     });
