@@ -107,6 +107,14 @@ export class DeletionQueue {
     return false;
   }
 
+  /**
+   * Its tables, for MetaStore.stats's record count (s3d_lmdb_entries): the queue, and the batches
+   * (each one record, however many files it holds; none in a store an earlier version wrote).
+   */
+  tables(): Array<{ getStats(): unknown }> {
+    return this.#batches === undefined ? [this.db] : [this.db, this.#batches];
+  }
+
   /** MetaStore: a write transaction's callback starts. */
   begin(): void {
     this.#staged = [];

@@ -756,6 +756,6 @@ export class MetaStore {
   /** Approximate size of the LMDB map in use, for metrics (the upload index holds a second entry per upload, not a record of its own: not counted). */
   stats(): StoreStats {
     const { uploads, parts } = this.multipart;
-    return storeStats(this.root, [this.buckets, this.objects, this.versions, uploads, parts, this.gc.db]);
+    return storeStats(this.root, [this.buckets, this.objects, this.versions, uploads, parts, ...this.gc.tables()]);
   }
 }

@@ -195,3 +195,21 @@ t.test('a store an earlier version wrote (no gc-batches table) opens read-only (
   snapshot.release();
   await ro.close();
 });
+
+t.test('stats().entries (s3d_lmdb_entries) counts a batch of released files not yet queued as one record', async (t) => {
+  const dir = storeDir(t);
+  const m = new MetaStore(dir);
+  await m.createBucket('b');
+  await m.putObject('b', 'k', big());
+  await m.deleteObject('b', 'k');
+  // Closed at once: the sweep stops after the commit it is in, the rest of the batch left.
+  await m.close();
+  const root = open({ path: join(dir, 'meta'), maxDbs: 16, readOnly: true });
+  const entries = (name: string): number => (root.openDB({ name }).getStats() as { entryCount: number }).entryCount;
+  const [queued, batches] = [entries('gc'), entries('gc-batches')];
+  await root.close();
+  t.equal(batches, 1, 'the batch is still there');
+  const ro = new MetaStore(dir, { readOnly: true });
+  t.equal(ro.stats().entries, 1 + queued + batches, 'the bucket, the files queued so far, and the batch');
+  await ro.close();
+});
